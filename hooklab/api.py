@@ -1,0 +1,143 @@
+"""The ``/_hooklab/`` JSON API served beside the capture paths, for tools and other processes.
+
+- ``GET /_hooklab/health`` -> ``{"status": "ok", "captures": N, "last_id": K, ...}``
+- ``GET /_hooklab/api/captures?since=<id>&limit=<n>&bin=<b>&provider=<p>...`` -> captures as JSON
+- ``GET /_hooklab/api/captures/<id>`` -> one capture; ``.../<id>/body`` -> its raw bytes
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from tornado import web
+
+from . import __version__
+from .capture import Capture
+
+__all__ = ["capture_to_dict", "make_api_app"]
+
+_MAX_LIMIT = 1000
+
+
+def capture_to_dict(c: Capture, *, body: bool = True) -> dict[str, Any]:
+    """A JSON-safe dict of a capture; the exact body is ``body_b64``."""
+    d: dict[str, Any] = {
+        "id": c.id,
+        "kind": c.kind,
+        "received_at": c.received_at.isoformat(),
+        "method": c.method,
+        "path": c.path,
+        "bin": c.bin,
+        "url": c.url,
+        "query": c.query,
+        "headers": [list(h) for h in c.headers],
+        "remote_addr": c.remote_addr,
+        "content_type": c.content_type,
+        "size": c.size,
+        "status": c.status,
+        "provider": c.provider,
+        "event_type": c.event_type,
+        "delivery_id": c.delivery_id,
+        "verified": c.verified,
+        "verify_reason": c.verify_reason,
+        "duplicate": c.duplicate,
+    }
+    if body:
+        d["body_b64"] = base64.b64encode(c.body).decode()
+        try:
+            d["body_text"] = c.body.decode("utf-8")
+        except UnicodeDecodeError:
+            d["body_text"] = None
+    return d
+
+
+class _Base(web.RequestHandler):
+    def initialize(self, server: Any) -> None:
+        self.server = server
+
+    def set_default_headers(self) -> None:
+        self.set_header("Content-Type", "application/json")
+        self.set_header("Cache-Control", "no-store")
+        self.set_header("X-Content-Type-Options", "nosniff")
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        self.finish(json.dumps({"ok": False, "status": status_code, "error": self._reason}))
+
+    def check_xsrf_cookie(self) -> None:  # read-only JSON API, no cookies involved
+        return None
+
+
+class HealthHandler(_Base):
+    def get(self) -> None:
+        st = self.server.store
+        self.finish(
+            json.dumps(
+                {
+                    "status": "ok",
+                    "version": __version__,
+                    "captures": st.count(),
+                    "last_id": st.last_id,
+                    "port": self.server.port,
+                    "max_body": self.server.max_body,
+                }
+            )
+        )
+
+
+class CapturesHandler(_Base):
+    def get(self) -> None:
+        filters: dict[str, Any] = {}
+        for key in ("bin", "method", "provider", "event_type", "path", "kind"):
+            v = self.get_query_argument(key, None)
+            if v is not None:
+                filters[key] = v
+        try:
+            since = int(self.get_query_argument("since", "0"))
+            limit = min(int(self.get_query_argument("limit", str(_MAX_LIMIT))), _MAX_LIMIT)
+        except ValueError:
+            raise web.HTTPError(400, reason="since and limit must be integers") from None
+        with_body = self.get_query_argument("body", "1") not in ("0", "false", "no")
+        caps = self.server.store.query(since=since, limit=limit, **filters)
+        self.finish(
+            json.dumps(
+                {
+                    "captures": [capture_to_dict(c, body=with_body) for c in caps],
+                    "last_id": caps[-1].id if caps else since,
+                    "more": len(caps) == limit,
+                }
+            )
+        )
+
+
+class CaptureHandler(_Base):
+    def get(self, cid: str, raw: str | None = None) -> None:
+        cap = self.server.store.get(int(cid))
+        if cap is None:
+            raise web.HTTPError(404, reason=f"no capture {cid}")
+        if raw:
+            self.set_header("Content-Type", "application/octet-stream")
+            self.set_header("Content-Disposition", f'attachment; filename="capture-{cid}.bin"')
+            self.finish(cap.body)
+            return
+        self.finish(json.dumps(capture_to_dict(cap)))
+
+
+class NotFound(_Base):
+    def prepare(self) -> None:
+        raise web.HTTPError(404, reason="unknown /_hooklab/ endpoint")
+
+
+def make_api_app(server: Any) -> web.Application:
+    """The Tornado application for the reserved prefix (handlers get ``server`` via initialize)."""
+    kw = {"server": server}
+    handlers: list[Any] = [
+        (r"/_hooklab/health", HealthHandler, kw),
+        (r"/_hooklab/api/captures", CapturesHandler, kw),
+        (r"/_hooklab/api/captures/(\d+)(/body)?", CaptureHandler, kw),
+    ]
+    for extra in getattr(server, "extra_routes", ()):  # e.g. the WebSocket stream
+        handlers.append(extra)
+    handlers.append((r"/_hooklab.*", NotFound, kw))
+    return web.Application(handlers, default_handler_class=NotFound, default_handler_args=kw)

@@ -1,0 +1,196 @@
+"""One received request, exactly as it arrived.
+
+>>> c = Capture(id=1, received_at=datetime.now(timezone.utc), method="POST", path="/github",
+...             query={}, headers=[("Content-Type", "application/json")], body=b'{"a": 1}')
+>>> c.bin, c.json(), c.header("content-type")
+('github', {'a': 1}, 'application/json')
+"""
+
+from __future__ import annotations
+
+import json as _json
+import zlib
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, unquote
+
+if TYPE_CHECKING:
+    from .signatures import Verification
+
+__all__ = ["Capture", "bin_of", "decode_body"]
+
+#: decoded views of compressed bodies are capped so a decompression bomb cannot exhaust memory
+MAX_DECODED = 64 * 1024 * 1024
+
+
+def bin_of(path: str) -> str:
+    """The capture's bin: the first path segment (``"/github/x" -> "github"``, ``"/" -> ""``)."""
+    first = path.lstrip("/").split("/", 1)[0]
+    return unquote(first.split("?", 1)[0])
+
+
+def decode_body(body: bytes, encoding: str | None, limit: int = MAX_DECODED) -> bytes:
+    """Undo ``Content-Encoding`` (gzip, deflate) for viewing; the stored body stays raw.
+
+    Raises ``ValueError`` if the data is corrupt or would decode past ``limit`` bytes.
+    """
+    enc = (encoding or "").strip().lower()
+    if enc in ("", "identity"):
+        return body
+    if enc in ("gzip", "x-gzip", "deflate"):
+        wbits = 16 + zlib.MAX_WBITS if enc != "deflate" else zlib.MAX_WBITS
+        try:
+            d = zlib.decompressobj(wbits)
+            out = d.decompress(body, limit + 1)
+        except zlib.error:
+            if enc != "deflate":
+                raise ValueError(f"corrupt {enc} body") from None
+            try:  # raw deflate without zlib header, as some senders do
+                d = zlib.decompressobj(-zlib.MAX_WBITS)
+                out = d.decompress(body, limit + 1)
+            except zlib.error as exc:
+                raise ValueError(f"corrupt deflate body: {exc}") from None
+        if len(out) > limit:
+            raise ValueError(f"decoded body exceeds {limit} bytes (decompression bomb?)")
+        return out
+    raise ValueError(f"unsupported Content-Encoding {encoding!r}")
+
+
+
+@dataclass(frozen=True, slots=True)
+class Capture:
+    """An immutable received request.
+
+    ``headers`` keeps the received order and duplicates; ``body`` holds the exact bytes.
+    Use :meth:`header` for a case-insensitive lookup, :meth:`json` for the parsed payload
+    (``None`` when the body is not JSON) and :attr:`text` for a lossless-ish text view.
+    """
+
+    id: int
+    received_at: datetime
+    method: str
+    path: str
+    query: dict[str, list[str]] = field(default_factory=dict)
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""
+    remote_addr: str = ""
+    url: str = ""
+    status: int = 200
+    provider: str | None = None
+    event_type: str | None = None
+    delivery_id: str | None = None
+    verified: bool | None = None
+    verify_reason: str | None = None
+    duplicate: bool = False
+    kind: str = "http"
+
+    # -- derived fields -------------------------------------------------------------------
+    @property
+    def bin(self) -> str:
+        """First path segment: ``/stripe/events`` -> ``stripe``."""
+        return bin_of(self.path)
+
+    @property
+    def size(self) -> int:
+        """Body size in bytes, as received."""
+        return len(self.body)
+
+    @property
+    def content_type(self) -> str | None:
+        """The ``Content-Type`` header without parameters, lower-cased."""
+        ct = self.header("content-type")
+        return ct.split(";", 1)[0].strip().lower() if ct else None
+
+    @property
+    def charset(self) -> str:
+        ct = self.header("content-type") or ""
+        for part in ct.split(";")[1:]:
+            k, _, v = part.partition("=")
+            if k.strip().lower() == "charset" and v.strip():
+                return v.strip().strip('"')
+        return "utf-8"
+
+    def header(self, name: str, default: str | None = None) -> str | None:
+        """First value of header ``name`` (case-insensitive), or ``default``."""
+        lname = name.lower()
+        for k, v in self.headers:
+            if k.lower() == lname:
+                return v
+        return default
+
+    def header_all(self, name: str) -> list[str]:
+        """All values of header ``name`` in received order."""
+        lname = name.lower()
+        return [v for k, v in self.headers if k.lower() == lname]
+
+    def decoded_body(self) -> bytes:
+        """The body with ``Content-Encoding`` undone (capped; see :func:`decode_body`)."""
+        return decode_body(self.body, self.header("content-encoding"))
+
+    @property
+    def text(self) -> str:
+        """The (decoded) body as text; undecodable bytes become U+FFFD."""
+        try:
+            raw = self.decoded_body()
+        except ValueError:
+            raw = self.body
+        try:
+            return raw.decode(self.charset, errors="replace")
+        except LookupError:
+            return raw.decode("utf-8", errors="replace")
+
+    def json(self) -> Any:
+        """The parsed JSON payload, or ``None`` when the body is not valid JSON."""
+        if not self.body:
+            return None
+        try:
+            raw = self.decoded_body()
+        except ValueError:
+            return None
+        try:
+            return _json.loads(raw)
+        except (ValueError, RecursionError):
+            return None
+
+    def form(self) -> dict[str, list[str]]:
+        """``application/x-www-form-urlencoded`` fields (empty for other bodies)."""
+        if self.content_type != "application/x-www-form-urlencoded":
+            return {}
+        return parse_qs(self.text, keep_blank_values=True)
+
+    def verify(
+        self,
+        secret: str | bytes,
+        provider: str | None = None,
+        *,
+        now: datetime | float | None = None,
+        tolerance: int = 300,
+    ) -> Verification:
+        """Check this capture's signature; ``now`` defaults to when it was received.
+
+        >>> cap.verify("whsec_...")          # doctest: +SKIP
+        Verification(valid=True, provider='stripe', reason='ok')
+        """
+        from .signatures import verify_signature
+
+        return verify_signature(
+            provider or self.provider or "",
+            secret,
+            self.headers,
+            self.body,
+            url=self.url or None,
+            now=self.received_at if now is None else now,
+            tolerance=tolerance,
+        )
+
+    def __repr__(self) -> str:
+        ev = f" {self.event_type}" if self.event_type else ""
+        return (
+            f"<Capture #{self.id} {self.method} {self.path} {self.status}"
+            f" {self.size}B{ev} at {self.received_at.isoformat()}>"
+        )
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)

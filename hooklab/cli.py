@@ -1,0 +1,170 @@
+"""``hooklab`` command line: serve, send, replay, export.
+
+    $ hooklab serve --port 8765 --db .hooklab/captures.sqlite3
+    $ hooklab send http://127.0.0.1:8765/github --provider github --event push --secret s3cret
+    $ hooklab replay --db .hooklab/captures.sqlite3 --id 3 --to http://127.0.0.1:5000/webhook
+    $ hooklab export --db .hooklab/captures.sqlite3 --format har > captures.har
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+
+__all__ = ["main"]
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from .core import HookLab
+
+    lab = HookLab(host=args.host, port=args.port, db=args.db, max_body=args.max_body)
+    out_lock = threading.Lock()
+
+    def show(c) -> None:  # type: ignore[no-untyped-def]
+        ev = f" {c.provider}/{c.event_type}" if c.provider else ""
+        ver = {True: " verified", False: " SIGNATURE-INVALID", None: ""}[c.verified]
+        with out_lock:
+            print(
+                f"#{c.id} {c.received_at:%H:%M:%S.%f} {c.method} {c.path} -> {c.status}"
+                f" {c.size}B{ev}{ver}",
+                flush=True,
+            )
+
+    lab.store.subscribe(show)
+    for spec in args.forward or []:
+        bin_, sep, url = spec.partition("=")
+        if not sep or not url:
+            print(f"hooklab: --forward wants BIN=URL, got {spec!r}", file=sys.stderr)
+            return 2
+        lab.forward(bin_, to=url)
+    try:
+        lab.start()
+    except Exception as exc:  # noqa: BLE001 - a clear one-line error for the terminal
+        print(f"hooklab: cannot start: {exc}", file=sys.stderr)
+        return 1
+    print(lab.status_line() + " — Ctrl-C to stop", flush=True)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        while not stop.wait(0.5):
+            if not lab.is_running:
+                break
+    finally:
+        lab.stop()
+        print("hooklab: stopped", flush=True)
+    return 0
+
+
+def _send(args: argparse.Namespace) -> int:
+    from .send import send
+
+    payload = json.loads(args.data) if args.data else None
+    headers = dict(h.split(":", 1) for h in args.header) if args.header else None
+    resp = send(
+        args.url,
+        provider=args.provider,
+        event=args.event,
+        payload=payload,
+        secret=args.secret,
+        headers=headers,
+    )
+    print(f"{resp.status} {resp.reason}")
+    if resp.body:
+        sys.stdout.write(resp.body.decode("utf-8", "replace") + "\n")
+    return 0 if resp.status < 400 else 1
+
+
+def _replay(args: argparse.Namespace) -> int:
+    import hooklab
+
+    lab = hooklab.open(args.db)
+    try:
+        results = lab.replay(args.id, to=args.to)
+    finally:
+        lab.stop()
+    bad = 0
+    for cid, r in zip(args.id, results, strict=False):
+        if r.error:
+            bad += 1
+            print(f"#{cid} -> error: {r.error}")
+        else:
+            print(f"#{cid} -> {r.status} in {r.elapsed * 1000:.1f} ms")
+    return 1 if bad else 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    import hooklab
+
+    from .export import export
+
+    lab = hooklab.open(args.db)
+    try:
+        n = export(lab.store, args.output or sys.stdout, fmt=args.format)
+    finally:
+        lab.stop()
+    if args.output:
+        print(f"wrote {n} captures to {args.output}", file=sys.stderr)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .core import DEFAULT_DB
+    from .server import DEFAULT_MAX_BODY
+
+    p = argparse.ArgumentParser(
+        prog="hooklab",
+        description="Capture, inspect, verify, replay and analyse webhooks.",
+        epilog="Run 'hooklab COMMAND --help' for a command's options.",
+    )
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    s = sub.add_parser("serve", help="run a capture server and print one line per capture")
+    s.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    s.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 = any free)")
+    s.add_argument("--db", default=DEFAULT_DB, help=f"capture database (default {DEFAULT_DB})")
+    s.add_argument("--max-body", type=int, default=DEFAULT_MAX_BODY, help="largest body in bytes")
+    s.add_argument(
+        "--forward", action="append", metavar="BIN=URL", help="relay captures of BIN to URL"
+    )
+    s.set_defaults(func=_serve)
+
+    se = sub.add_parser("send", help="send a realistic (optionally signed) sample webhook")
+    se.add_argument("url", help="where to send it, e.g. http://127.0.0.1:8765/github")
+    se.add_argument("--provider", help="github, stripe, shopify, slack, standardwebhooks, ...")
+    se.add_argument("--event", help="event type, e.g. push or payment_intent.succeeded")
+    se.add_argument("--secret", help="sign with this secret")
+    se.add_argument("--data", help="JSON merged into the sample payload (deep merge)")
+    se.add_argument("--header", action="append", metavar="NAME:VALUE", help="extra header")
+    se.set_defaults(func=_send)
+
+    r = sub.add_parser("replay", help="re-send stored captures exactly")
+    r.add_argument("--db", default=DEFAULT_DB, help="capture database")
+    r.add_argument("--id", type=int, action="append", required=True, help="capture id (repeat)")
+    r.add_argument("--to", required=True, help="target URL, e.g. http://127.0.0.1:5000/webhook")
+    r.set_defaults(func=_replay)
+
+    e = sub.add_parser("export", help="export captures as HAR, JSON Lines or CSV")
+    e.add_argument("--db", default=DEFAULT_DB, help="capture database")
+    e.add_argument("--format", choices=("har", "jsonl", "csv"), default="har")
+    e.add_argument("-o", "--output", help="file to write (default: standard output)")
+    e.set_defaults(func=_export)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``hooklab`` command."""
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,350 @@
+"""``HookLab``: one config object, a store and (optionally) a capture server.
+
+>>> lab = HookLab(port=0, db=":memory:").start()      # doctest: +SKIP
+>>> hooklab.send(lab.url_for("github"), provider="github", event="push")  # doctest: +SKIP
+>>> lab.wait(1, timeout=10)                             # doctest: +SKIP
+>>> lab.dataframe()                                     # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import threading
+import weakref
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from traitlets import Float, Int, Unicode, observe
+from traitlets.config import Configurable
+
+from .capture import Capture
+from .responses import ResponseRules
+from .server import DEFAULT_MAX_BODY, CaptureServer
+from .store import CaptureStore, CaptureView
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["DEFAULT_DB", "HookLab"]
+
+DEFAULT_DB = ".hooklab/captures.sqlite3"
+_ALL_LABS: weakref.WeakSet[HookLab] = weakref.WeakSet()
+
+
+def _describe(filters: Mapping[str, Any]) -> str:
+    shown = {k: v for k, v in filters.items() if v is not None}
+    return ", ".join(f"{k}={v!r}" for k, v in shown.items()) or "no filters"
+
+
+class HookLab(Configurable):
+    """A webhook lab: capture server + persistent store + analysis helpers.
+
+    Configure with traitlets (``%config HookLab.port = 9000``) or keyword arguments.
+    """
+
+    host = Unicode("127.0.0.1", help="Address to bind; 127.0.0.1 keeps captures private.").tag(
+        config=True
+    )
+    port = Int(8765, help="Port to listen on (0: any free port).").tag(config=True)
+    db = Unicode(
+        DEFAULT_DB, help="SQLite capture database (relative to the working directory) or :memory:."
+    ).tag(config=True)
+    max_body = Int(DEFAULT_MAX_BODY, help="Largest body accepted; bigger ones get 413.").tag(
+        config=True
+    )
+    retention_count = Int(None, allow_none=True, help="Keep only the newest N captures.").tag(
+        config=True
+    )
+    retention_age = Float(None, allow_none=True, help="Drop captures older than N seconds.").tag(
+        config=True
+    )
+
+    def __init__(self, **kwargs: Any) -> None:
+        self.server: CaptureServer | None = None
+        super().__init__(**kwargs)
+        self._secrets: dict[str, tuple[str | bytes, str | None]] = {}
+        self._secrets_lock = threading.Lock()
+        self.rules = ResponseRules()
+        self._store: CaptureStore | None = None
+        self._forwarder: Any = None
+        _ALL_LABS.add(self)
+
+    # -- store / server ----------------------------------------------------------------------
+    @property
+    def db_path(self) -> str:
+        if self.db == ":memory:":
+            return ":memory:"
+        return str(Path(os.path.expanduser(self.db)).absolute())
+
+    @property
+    def store(self) -> CaptureStore:
+        if self._store is None:
+            self._store = CaptureStore(
+                self.db_path,
+                retention_count=self.retention_count,
+                retention_age=self.retention_age,
+                enrich=self._enrich,
+            )
+        return self._store
+
+    def start(self) -> HookLab:
+        """Start serving (idempotent). Returns ``self``."""
+        if self.server is not None and self.server.is_running:
+            return self
+        if self.host not in ("127.0.0.1", "localhost", "::1"):
+            import warnings
+
+            warnings.warn(
+                f"hooklab is binding {self.host}: anyone who can reach this machine can send "
+                "to it and read captures through /_hooklab/api",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        self.server = CaptureServer(
+            self.store, self.host, self.port, max_body=self.max_body, rules=self.rules
+        )
+        self.server.after_store.append(self._after_store)
+        self.server.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop the server and close the database (idempotent)."""
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+        if self._forwarder is not None:
+            self._forwarder.close()
+            self._forwarder = None
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    close = stop
+
+    @property
+    def is_running(self) -> bool:
+        return self.server is not None and self.server.is_running
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:<port>`` of the running server."""
+        if self.server is None:
+            raise RuntimeError("this lab is not serving; call lab.start() or hooklab.start()")
+        return self.server.url
+
+    @property
+    def bound_port(self) -> int | None:
+        return self.server.port if self.server is not None else None
+
+    def url_for(self, bin: str, path: str = "") -> str:
+        """URL that captures into ``bin``: ``lab.url_for("stripe")``."""
+        if self.server is None:
+            raise RuntimeError("this lab is not serving; call lab.start() or hooklab.start()")
+        return self.server.url_for(bin, path)
+
+    @observe("port", "host", "max_body")
+    def _restart_on_change(self, change: Any) -> None:
+        if change["name"] == "max_body" and self.server is not None:
+            self.server.max_body = int(change["new"])
+            return
+        if self.is_running:
+            self.server.stop()  # type: ignore[union-attr]
+            self.server = None
+            self.start()
+
+    # -- enrichment on arrival (writer thread) -----------------------------------------------
+    def _enrich(self, record: dict[str, Any]) -> None:
+        if record.get("kind", "http") != "http":
+            return
+        from .capture import bin_of
+
+        with self._secrets_lock:
+            entry = self._secrets.get(bin_of(record.get("path") or "/"))
+        if entry is None:
+            return
+        secret, provider = entry
+        from .signatures import verify_signature
+
+        v = verify_signature(
+            provider or record.get("provider"),
+            secret,
+            record.get("headers") or [],
+            record.get("body") or b"",
+            url=record.get("url"),
+            now=record.get("received_at"),
+        )
+        record["verified"] = v.valid
+        record["verify_reason"] = v.reason
+
+    def _after_store(self, capture: Capture) -> None:
+        if self._forwarder is not None:
+            self._forwarder.submit(capture)
+
+    def secret(self, bin: str, secret: str | bytes | None, provider: str | None = None) -> None:
+        """Verify captures to ``bin`` on arrival (``verified`` column); ``None`` removes it.
+
+        The secret stays in memory only: never in the database, widgets or exports.
+        """
+        with self._secrets_lock:
+            if secret is None:
+                self._secrets.pop(bin, None)
+            else:
+                self._secrets[bin] = (secret, provider)
+
+    # -- reading -------------------------------------------------------------------------------
+    @property
+    def captures(self) -> CaptureView:
+        """All captures, oldest first (a live sequence: ``len``, indexing, iteration)."""
+        return CaptureView(self.store)
+
+    def get(self, capture_id: int) -> Capture:
+        cap = self.store.get(capture_id)
+        if cap is None:
+            raise KeyError(f"no capture with id {capture_id}")
+        return cap
+
+    def query(self, **filters: Any) -> list[Capture]:
+        return self.store.query(**filters)
+
+    def wait(self, count: int = 1, timeout: float = 10.0, **filters: Any) -> list[Capture]:
+        """Block until ``count`` captures match ``filters``; return them oldest first.
+
+        Captures already stored count too; ``since=<id or datetime>`` counts only newer ones.
+        Raises ``TimeoutError`` saying how many matched.
+        """
+        store = self.store
+        store.count(**filters)  # validate filters before waiting
+        ok = store.wait_for(lambda: store.count(**filters) >= count, timeout)
+        if not ok:
+            n = store.count(**filters)
+            where = f" at {self.server.url}" if self.server else ""
+            raise TimeoutError(
+                f"waited {timeout:g} s for {count} capture(s) matching {_describe(filters)}; "
+                f"{n} matched ({store.count()} captures in total{where})"
+            )
+        return store.query(**filters)
+
+    def assert_received(self, count: int | None = None, **filters: Any) -> list[Capture]:
+        """Assert captures matching ``filters`` arrived (exactly ``count`` if given)."""
+        caps = self.store.query(**filters)
+        if (count is None and not caps) or (count is not None and len(caps) != count):
+            want = "at least 1" if count is None else str(count)
+            seen = ", ".join(
+                f"#{c.id} {c.method} {c.path} {c.event_type or ''}".strip()
+                for c in self.store.query(limit=10, newest_first=True)
+            )
+            raise AssertionError(
+                f"expected {want} capture(s) matching {_describe(filters)}, got {len(caps)}; "
+                f"newest captures: {seen or 'none'}"
+            )
+        return caps
+
+    def dataframe(self, *, flatten: bool = False, **filters: Any) -> pd.DataFrame:
+        """One typed row per capture; ``flatten=True`` adds ``payload.*`` columns."""
+        from .frame import captures_frame
+
+        return captures_frame(self.store, flatten=flatten, **filters)
+
+    df = dataframe
+
+    def live(self, **filters: Any) -> Any:
+        """A live ipywidgets view of the captures matching ``filters``."""
+        from .widget import LiveView
+
+        return LiveView(self.store, **filters)
+
+    def clear(self) -> int:
+        """Delete all captures from the database; returns how many."""
+        return self.store.clear()
+
+    # -- responses -----------------------------------------------------------------------------
+    def respond(
+        self,
+        bin_or_path: str,
+        status: int | Sequence[int] = 200,
+        body: bytes | str | Mapping[str, Any] | list[Any] = b"",
+        headers: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
+        delay: float = 0.0,
+        *,
+        method: str | None = None,
+    ) -> None:
+        """Answer requests to a bin (``"stripe"``) or path glob (``"/stripe/*"``) this way.
+
+        ``status=[503, 503, 200]`` answers 503 twice, then 200. ``delay`` up to 30 s.
+        """
+        self.rules.add(bin_or_path, status, body, headers, delay, method=method)
+
+    # -- forward / replay / export ----------------------------------------------------------
+    def forward(self, bin: str, to: str | None) -> None:
+        """Relay each new capture of ``bin`` to ``to`` (``None`` stops), like ``smee --target``.
+
+        Method, path suffix, headers (minus hop-by-hop) and exact body are sent on; the target's
+        status, latency or error is recorded (``lab.forwards()``) and never delays the capture.
+        """
+        from .forward import Forwarder
+
+        if self._forwarder is None:
+            if to is None:
+                return
+            self._forwarder = Forwarder(self.store)
+        if to is None:
+            self._forwarder.remove(bin)
+        else:
+            self._forwarder.add(bin, to)
+
+    def forwards(self, capture_id: int | None = None) -> list[dict[str, Any]]:
+        """Outcomes of forwarding (target, status, latency_ms, error), oldest first."""
+        return self.store.forwards(capture_id)
+
+    def replay(
+        self, captures_or_ids: Capture | int | Iterable[Capture | int], to: str, *, timeout: float = 10.0
+    ) -> list[Any]:
+        """Re-send stored captures exactly (method, path suffix, headers, body) to ``to``."""
+        from .forward import replay
+
+        items = [captures_or_ids] if isinstance(captures_or_ids, (Capture, int)) else list(captures_or_ids)
+        caps = [c if isinstance(c, Capture) else self.get(c) for c in items]
+        return replay(caps, to, timeout=timeout)
+
+    def export_har(self, path: str | os.PathLike[str], **filters: Any) -> int:
+        """Write captures matching ``filters`` as HAR 1.2; returns how many."""
+        from .export import export
+
+        return export(self.store, path, fmt="har", **filters)
+
+    def export(self, path: str | os.PathLike[str], fmt: str | None = None, **filters: Any) -> int:
+        """Write captures as ``har``, ``jsonl`` or ``csv`` (by extension when ``fmt`` is None)."""
+        from .export import export
+
+        return export(self.store, path, fmt=fmt, **filters)
+
+    # -- status ----------------------------------------------------------------------------------
+    def status_line(self) -> str:
+        db = self.db if self.db == ":memory:" else os.path.relpath(self.db_path)
+        n = self.store.count()
+        if self.is_running:
+            return f"hooklab listening on {self.url} (db {db}, {n} captures)"
+        return f"hooklab stopped (db {db}, {n} captures)"
+
+    def __enter__(self) -> HookLab:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"<HookLab {self.status_line()}>"
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        p.text(repr(self))
+
+
+@atexit.register
+def _stop_all() -> None:
+    for lab in list(_ALL_LABS):
+        try:
+            lab.stop()
+        except Exception:  # noqa: BLE001
+            pass

@@ -1,0 +1,115 @@
+"""Captures -> pandas DataFrame (pandas is imported only here, lazily).
+
+>>> df = captures_frame(store)                  # doctest: +SKIP
+>>> df.groupby("event_type", observed=True).size()  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .store import CaptureStore
+
+__all__ = ["COLUMNS", "captures_frame", "flatten_payloads"]
+
+COLUMNS = (
+    "id",
+    "received_at",
+    "kind",
+    "bin",
+    "method",
+    "path",
+    "provider",
+    "event_type",
+    "delivery_id",
+    "content_type",
+    "size",
+    "status",
+    "verified",
+    "duplicate",
+    "remote_addr",
+    "json",
+)
+_SQL_COLS = (
+    "id, received_us, kind, bin, method, path, provider, event_type, delivery_id, content_type,"
+    " length(body), status, verified, duplicate, remote_addr, body, headers"
+)
+_CATEGORICAL = ("kind", "bin", "method", "provider", "event_type", "content_type")
+_MAX_NORMALIZE_DEPTH = 32
+
+
+def _parse(body: bytes, headers_json: str, content_type: str | None) -> Any:
+    if not body:
+        return None
+    first = body[:1]
+    if first not in b"{[" and not (content_type and "json" in content_type):
+        if b"content-encoding" not in headers_json.lower().encode():
+            return None
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):
+        pass
+    if '"content-encoding"' in headers_json.lower():  # gzip/deflate JSON: parse decoded view
+        try:
+            raw = zlib.decompressobj(47).decompress(body, 64 * 1024 * 1024)
+            return json.loads(raw)
+        except (zlib.error, ValueError, RecursionError):
+            return None
+    return None
+
+
+def captures_frame(store: CaptureStore, *, flatten: bool = False, **filters: Any) -> pd.DataFrame:
+    """One typed row per capture matching ``filters``; ``flatten=True`` adds ``payload.*``."""
+    import pandas as pd
+
+    rows = store.rows(_SQL_COLS, **filters)
+    cols = list(zip(*rows, strict=False)) if rows else [()] * 17
+    payloads = [_parse(b, h, ct) for b, h, ct in zip(cols[15], cols[16], cols[9], strict=False)]
+    data: dict[str, Any] = {
+        "id": pd.array(cols[0], dtype="Int64"),
+        "received_at": pd.to_datetime(pd.Series(cols[1], dtype="int64"), unit="us", utc=True)
+        .astype("datetime64[ns, UTC]")
+        .array,
+        "kind": cols[2],
+        "bin": cols[3],
+        "method": cols[4],
+        "path": pd.array(cols[5], dtype="string"),
+        "provider": cols[6],
+        "event_type": cols[7],
+        "delivery_id": pd.array(cols[8], dtype="string"),
+        "content_type": cols[9],
+        "size": pd.array(cols[10], dtype="Int64"),
+        "status": pd.array(cols[11], dtype="Int64"),
+        "verified": pd.array([None if v is None else bool(v) for v in cols[12]], dtype="boolean"),
+        "duplicate": pd.array([bool(v) for v in cols[13]], dtype="bool"),
+        "remote_addr": pd.array(cols[14], dtype="string"),
+    }
+    df = pd.DataFrame(data)
+    for c in _CATEGORICAL:
+        df[c] = df[c].astype("category")
+    df["json"] = pd.Series(payloads, dtype="object", index=df.index)
+    if flatten:
+        df = pd.concat([df, flatten_payloads(payloads, index=df.index)], axis=1)
+    return df
+
+
+def flatten_payloads(payloads: list[Any], *, index: Any = None, prefix: str = "payload.") -> pd.DataFrame:
+    """``payload.*`` columns from parsed payloads (non-dict payloads give empty rows).
+
+    Nesting deeper than 32 levels is kept as objects rather than exploded.
+    """
+    import pandas as pd
+
+    dicts = [p if isinstance(p, dict) else {} for p in payloads]
+    if not any(dicts):
+        return pd.DataFrame(index=index)
+    flat = pd.json_normalize(dicts, max_level=_MAX_NORMALIZE_DEPTH)
+    flat.columns = [f"{prefix}{c}" for c in flat.columns]
+    if index is not None:
+        flat.index = index
+    return flat

@@ -1,0 +1,144 @@
+"""What the capture server answers: rules per bin, path glob and method.
+
+>>> rules = ResponseRules()
+>>> rules.add("stripe", status=[503, 503, 200])       # 503 twice, then 200 from then on
+>>> [rules.match("POST", "/stripe").status for _ in range(4)]
+[503, 503, 200, 200]
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["MAX_DELAY", "Response", "ResponseRules", "Rule"]
+
+MAX_DELAY = 30.0
+
+
+@dataclass(frozen=True)
+class Response:
+    """One answer: status, headers, body and how long to wait before sending it."""
+
+    status: int = 200
+    body: bytes | None = None  # None: the default JSON body naming the capture id
+    headers: tuple[tuple[str, str], ...] = ()
+    delay: float = 0.0
+
+    def render(self, capture_id: int) -> tuple[int, list[tuple[str, str]], bytes]:
+        headers = list(self.headers)
+        if self.body is None:
+            body = json.dumps({"ok": True, "id": capture_id}).encode()
+            if not any(k.lower() == "content-type" for k, _ in headers):
+                headers.append(("Content-Type", "application/json"))
+        else:
+            body = self.body
+        return self.status, headers, body
+
+
+def _body(body: bytes | str | Mapping | list | None) -> bytes | None:
+    if body is None or isinstance(body, bytes):
+        return body
+    if isinstance(body, str):
+        return body.encode()
+    return json.dumps(body).encode()
+
+
+@dataclass
+class Rule:
+    """A response rule; ``pattern`` is a bin name (``"stripe"``) or a path glob (``"/stripe/*"``)."""
+
+    pattern: str
+    responses: list[Response]
+    method: str | None = None
+    hits: int = field(default=0)
+
+    def matches(self, method: str, path: str, bin_: str) -> bool:
+        if self.method and self.method.upper() != method.upper():
+            return False
+        pat = self.pattern
+        if pat in ("*", "/*"):
+            return True
+        if not pat.startswith("/"):
+            return pat == bin_
+        bare = path.split("?", 1)[0]
+        return fnmatch.fnmatchcase(bare, pat)
+
+    def next(self) -> Response:
+        r = self.responses[min(self.hits, len(self.responses) - 1)]
+        self.hits += 1
+        return r
+
+
+class ResponseRules:
+    """Ordered rules; the most recently added matching rule wins. Thread-safe."""
+
+    def __init__(self) -> None:
+        self._rules: list[Rule] = []
+        self._lock = threading.Lock()
+
+    def add(
+        self,
+        pattern: str,
+        status: int | Iterable[int] = 200,
+        body: bytes | str | Mapping[str, Any] | list[Any] | None = None,
+        headers: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
+        delay: float = 0.0,
+        *,
+        method: str | None = None,
+    ) -> Rule:
+        """Add a rule. ``status`` may be a sequence: one answer per request, the last repeats."""
+        if not 0 <= float(delay) <= MAX_DELAY:
+            raise ValueError(f"delay must be between 0 and {MAX_DELAY:g} s, got {delay!r}")
+        statuses = [status] if isinstance(status, int) else list(status)
+        if not statuses:
+            raise ValueError("status sequence is empty")
+        for s in statuses:
+            if not isinstance(s, int) or not 100 <= s <= 599:
+                raise ValueError(f"HTTP status must be an int in 100..599, got {s!r}")
+        hs = tuple((headers.items() if isinstance(headers, Mapping) else headers) or ())
+        for k, v in hs:
+            if any(c in str(k) + str(v) for c in "\r\n\0"):
+                raise ValueError(f"header {k!r} contains a line break or NUL")
+        resp = [Response(s, _body(body), hs, float(delay)) for s in statuses]
+        rule = Rule(pattern.strip() or "*", resp, method.upper() if method else None)
+        with self._lock:
+            self._rules = [
+                r for r in self._rules if (r.pattern, r.method) != (rule.pattern, rule.method)
+            ]
+            self._rules.append(rule)
+        return rule
+
+    def remove(self, pattern: str, *, method: str | None = None) -> bool:
+        with self._lock:
+            before = len(self._rules)
+            self._rules = [
+                r for r in self._rules
+                if not (r.pattern == pattern and (method is None or r.method == method.upper()))
+            ]
+            return len(self._rules) != before
+
+    def clear(self) -> None:
+        with self._lock:
+            self._rules.clear()
+
+    def match(self, method: str, path: str, bin_: str | None = None) -> Response:
+        """The response for a request (and advance that rule's sequence)."""
+        from .capture import bin_of
+
+        b = bin_of(path) if bin_ is None else bin_
+        with self._lock:
+            for rule in reversed(self._rules):
+                if rule.matches(method, path, b):
+                    return rule.next()
+        return Response()
+
+    def __iter__(self):
+        return iter(list(self._rules))
+
+    def __len__(self) -> int:
+        return len(self._rules)

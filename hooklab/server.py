@@ -1,0 +1,460 @@
+"""The capture server: Tornado in a daemon thread with its own asyncio loop.
+
+>>> from hooklab.store import CaptureStore
+>>> with CaptureServer(CaptureStore(":memory:"), port=0) as srv:   # doctest: +SKIP
+...     urllib.request.urlopen(srv.url_for("github"), data=b"{}")
+...     srv.store.wait_for(lambda: srv.store.count() == 1, 5)
+
+Every method on every path is captured, except the reserved ``/_hooklab/`` prefix which serves
+the JSON API (:mod:`hooklab.api`). The answer is sent only after the capture is committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import socket
+import threading
+import warnings
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import parse_qs, quote, urlsplit
+
+from tornado import httputil
+from tornado.httpserver import HTTPServer
+from tornado.iostream import IOStream
+from tornado.netutil import bind_sockets
+
+from .responses import ResponseRules
+
+__all__ = ["CaptureServer", "ServerError", "RESERVED_PREFIX", "DEFAULT_MAX_BODY"]
+
+RESERVED_PREFIX = "/_hooklab"
+DEFAULT_MAX_BODY = 16 * 1024 * 1024
+_PORT_TRIES = 20
+
+
+class ServerError(RuntimeError):
+    """The capture server could not start or failed in its thread."""
+
+
+def _parse_head(head: bytes) -> list[tuple[str, str]]:
+    """Header lines of a raw request head, in received order, duplicates kept."""
+    text = head.decode("latin-1").lstrip("\r\n")
+    lines = text.split("\n")[1:]
+    out: list[tuple[str, str]] = []
+    for line in lines:
+        line = line.rstrip("\r")
+        if not line:
+            continue
+        if line[0] in " \t" and out:  # obsolete line folding
+            k, v = out[-1]
+            out[-1] = (k, f"{v} {line.strip()}")
+            continue
+        name, sep, value = line.partition(":")
+        if sep:
+            out.append((name.strip(), value.strip()))
+    return out
+
+
+class _RecordingHTTPServer(HTTPServer):
+    """Keeps each request's raw head on its stream so header order survives parsing."""
+
+    def handle_stream(self, stream: IOStream, address: tuple) -> None:
+        original = stream.read_until_regex
+
+        def read_until_regex(regex: bytes, max_bytes: int | None = None):  # type: ignore[no-untyped-def]
+            fut = original(regex, max_bytes=max_bytes)
+            if fut.done():
+                if not fut.cancelled() and fut.exception() is None:
+                    stream._hooklab_head = fut.result()  # type: ignore[attr-defined]
+                return fut
+            # hand back a future that resolves only after the head is kept, so the parser
+            # (which awaits it) always finds the raw head of the request it is parsing
+            out: asyncio.Future = asyncio.get_running_loop().create_future()
+
+            def keep(f: asyncio.Future) -> None:
+                if out.done():
+                    return
+                if f.cancelled():
+                    out.cancel()
+                elif f.exception() is not None:
+                    out.set_exception(f.exception())  # type: ignore[arg-type]
+                else:
+                    stream._hooklab_head = f.result()  # type: ignore[attr-defined]
+                    out.set_result(f.result())
+
+            fut.add_done_callback(keep)
+            return out
+
+        stream.read_until_regex = read_until_regex  # type: ignore[method-assign]
+        super().handle_stream(stream, address)
+
+
+class _Capture(httputil.HTTPMessageDelegate):
+    """Receives one request on a capture path, stores it, answers after commit."""
+
+    def __init__(self, server: CaptureServer, conn: httputil.HTTPConnection, context: Any) -> None:
+        self.server = server
+        self.conn = conn
+        self.context = context
+        self.chunks: list[bytes] = []
+        self.size = 0
+        self.rejected = False
+        self.start_line: httputil.RequestStartLine | None = None
+        self.headers: list[tuple[str, str]] = []
+        self.received_at: datetime | None = None
+
+    def headers_received(
+        self,
+        start_line: httputil.RequestStartLine | httputil.ResponseStartLine,
+        headers: httputil.HTTPHeaders,
+    ) -> None:
+        assert isinstance(start_line, httputil.RequestStartLine)
+        self.start_line = start_line
+        self.received_at = datetime.now(timezone.utc)
+        stream = getattr(self.conn, "stream", None)
+        head = getattr(stream, "_hooklab_head", None)
+        self.headers = _parse_head(head) if head else list(headers.get_all())
+        self.http_headers = headers
+        limit = self.server.max_body
+        cl = headers.get("Content-Length")
+        if cl is not None:
+            try:
+                n = int(cl.split(",")[0])
+            except ValueError:
+                n = 0
+            if n > limit:
+                # Let Tornado accept the length so it does not answer 400 itself; we answer
+                # 413 now and the connection closes once it is sent, so the body is not read.
+                self.conn.set_max_body_size(n)  # type: ignore[attr-defined]
+                self._reject()
+                return
+        else:
+            # chunked: read at most a little past the limit, then Tornado cuts the connection
+            self.conn.set_max_body_size(limit * 2 + 65536)  # type: ignore[attr-defined]
+
+    def data_received(self, chunk: bytes) -> None:
+        if self.rejected:
+            return
+        self.size += len(chunk)
+        if self.size > self.server.max_body:
+            self.chunks.clear()
+            self._reject()
+            return
+        self.chunks.append(chunk)
+
+    def _reject(self) -> None:
+        self.rejected = True
+        self.chunks.clear()
+        body = (
+            b'{"ok": false, "error": "payload too large", "max_body": '
+            + str(self.server.max_body).encode()
+            + b"}"
+        )
+        self._write(413, [("Content-Type", "application/json"), ("Connection", "close")], body)
+
+    def finish(self) -> None:
+        if self.rejected or self.start_line is None:
+            return
+        sl = self.start_line
+        body = b"".join(self.chunks)
+        self.chunks = []
+        srv = self.server
+        split = urlsplit(sl.path)
+        path = split.path or "/"
+        host = self.http_headers.get("Host") or f"{srv.host}:{srv.port}"
+        scheme = "https" if self.http_headers.get("X-Forwarded-Proto") == "https" else "http"
+        remote = ""
+        addr = getattr(self.context, "address", None)
+        if isinstance(addr, tuple) and addr:
+            remote = str(addr[0])
+        elif getattr(self.context, "remote_ip", None):
+            remote = str(self.context.remote_ip)
+        response = srv.rules.match(sl.method, path)
+        record: dict[str, Any] = {
+            "received_at": self.received_at,
+            "method": sl.method,
+            "path": path,
+            "query": parse_qs(split.query, keep_blank_values=True),
+            "headers": self.headers,
+            "body": body,
+            "remote_addr": remote,
+            "url": f"{scheme}://{host}{sl.path}",
+            "status": response.status,
+        }
+        loop = asyncio.get_running_loop()
+
+        def stored(result: Any) -> None:  # writer thread
+            loop.call_soon_threadsafe(self._answer, result, response)
+
+        try:
+            srv.store.add(record, on_done=stored)
+        except Exception as exc:  # store closed: refuse rather than pretend
+            self._answer(exc, response)
+
+    def _answer(self, result: Any, response: Any) -> None:
+        from .capture import Capture
+
+        if not isinstance(result, Capture):
+            msg = f'{{"ok": false, "error": "capture not stored: {type(result).__name__}"}}'
+            self._write(503, [("Content-Type", "application/json")], msg.encode())
+            return
+        status, headers, body = response.render(result.id)
+        headers.append(("X-Hooklab-Capture-Id", str(result.id)))
+        if response.delay > 0:
+            asyncio.get_running_loop().call_later(
+                response.delay, self._write, status, headers, body
+            )
+        else:
+            self._write(status, headers, body)
+        for hook in list(self.server.after_store):
+            try:
+                hook(result)
+            except Exception:  # noqa: BLE001 - a hook must never affect capture
+                pass
+
+    def _write(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+        if getattr(self.conn, "stream", True) is None:
+            return
+        assert self.start_line is not None
+        h = httputil.HTTPHeaders()
+        for k, v in headers:
+            h.add(k, v)
+        if self.start_line.method == "HEAD" or status in (204, 304) or status < 200:
+            payload = b""
+            if status not in (204, 304) and status >= 200:
+                h["Content-Length"] = str(len(body))
+        else:
+            payload = body
+            h["Content-Length"] = str(len(body))
+        h.setdefault("Server", "hooklab")
+        line = httputil.ResponseStartLine("HTTP/1.1", status, httputil.responses.get(status, "Unknown"))
+        try:
+            self.conn.write_headers(line, h, payload or None)
+            self.conn.finish()
+        except Exception:  # noqa: BLE001 - client went away
+            pass
+
+    def on_connection_close(self) -> None:
+        self.chunks = []
+
+
+class _Dispatch(httputil.HTTPMessageDelegate):
+    """Chooses, per request, between the capture path and the ``/_hooklab/`` API app."""
+
+    def __init__(self, server: CaptureServer, server_conn: object, conn: httputil.HTTPConnection) -> None:
+        self.server = server
+        self.server_conn = server_conn
+        self.conn = conn
+        self.inner: httputil.HTTPMessageDelegate | None = None
+
+    def headers_received(self, start_line, headers):  # type: ignore[no-untyped-def]
+        path = getattr(start_line, "path", "")
+        if path == RESERVED_PREFIX or path.startswith(RESERVED_PREFIX + "/") or path.startswith(
+            RESERVED_PREFIX + "?"
+        ):
+            self.inner = self.server.api_app.start_request(self.server_conn, self.conn)
+        else:
+            self.inner = _Capture(self.server, self.conn, getattr(self.conn, "context", None))
+        return self.inner.headers_received(start_line, headers)
+
+    def data_received(self, chunk):  # type: ignore[no-untyped-def]
+        assert self.inner is not None
+        return self.inner.data_received(chunk)
+
+    def finish(self) -> None:
+        if self.inner is not None:
+            self.inner.finish()
+
+    def on_connection_close(self) -> None:
+        if self.inner is not None:
+            self.inner.on_connection_close()
+
+
+class _Router(httputil.HTTPServerConnectionDelegate):
+    def __init__(self, server: CaptureServer) -> None:
+        self.server = server
+
+    def start_request(self, server_conn: object, request_conn: httputil.HTTPConnection):  # type: ignore[no-untyped-def]
+        return _Dispatch(self.server, server_conn, request_conn)
+
+    def on_close(self, server_conn: object) -> None:
+        self.server.api_app.on_close(server_conn)
+
+
+class CaptureServer:
+    """Serve captures into ``store`` from a daemon thread.
+
+    ``port=0`` picks a free port; a taken fixed port moves to the next free one with a warning
+    naming both (``strict_port=True`` raises instead). ``url``/``port`` give the real address.
+    """
+
+    def __init__(
+        self,
+        store: Any,
+        host: str = "127.0.0.1",
+        port: int = 8765,
+        *,
+        max_body: int = DEFAULT_MAX_BODY,
+        rules: ResponseRules | None = None,
+        strict_port: bool = False,
+        idle_timeout: float = 120.0,
+        body_timeout: float = 60.0,
+    ) -> None:
+        self.store = store
+        self.host = host
+        self.requested_port = int(port)
+        self.port = int(port)
+        self.max_body = int(max_body)
+        self.rules = rules if rules is not None else ResponseRules()
+        self.strict_port = strict_port
+        self.idle_timeout = idle_timeout
+        self.body_timeout = body_timeout
+        self.after_store: list[Callable[[Any], None]] = []
+        self.api_app: Any = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._http: HTTPServer | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._stopped = threading.Event()
+        self.warning: str | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def start(self, timeout: float = 10.0) -> CaptureServer:
+        """Start serving; returns once the socket is bound (errors re-raised here)."""
+        if self.is_running:
+            return self
+        from .api import make_api_app
+
+        self.api_app = make_api_app(self)
+        self._ready.clear()
+        self._stopped.clear()
+        self._error = None
+        self._thread = threading.Thread(target=self._run, name=f"hooklab-server-{self.port}", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(timeout):
+            raise ServerError(f"hooklab server did not start within {timeout} s")
+        if self._error is not None:
+            self._thread.join(5)
+            err = self._error
+            raise ServerError(str(err)) from err
+        if self.warning:
+            warnings.warn(self.warning, RuntimeWarning, stacklevel=3)
+        return self
+
+    def _bind(self) -> list[socket.socket]:
+        if self.requested_port == 0:
+            return bind_sockets(0, address=self.host)
+        last: OSError | None = None
+        tries = 1 if self.strict_port else _PORT_TRIES
+        for port in range(self.requested_port, self.requested_port + tries):
+            try:
+                socks = bind_sockets(port, address=self.host)
+            except OSError as exc:
+                if exc.errno not in (errno.EADDRINUSE, errno.EACCES):
+                    raise
+                last = exc
+                continue
+            if port != self.requested_port:
+                self.warning = (
+                    f"hooklab: port {self.requested_port} is in use; listening on {port} instead"
+                )
+            return socks
+        raise OSError(
+            errno.EADDRINUSE,
+            f"port {self.requested_port} is in use"
+            + ("" if self.strict_port else f" and so are the next {tries - 1}")
+            + f" ({last})",
+        )
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        self.loop = loop
+        try:
+            async def setup() -> None:
+                socks = self._bind()
+                self.port = socks[0].getsockname()[1]
+                self._http = _RecordingHTTPServer(
+                    _Router(self),
+                    max_body_size=self.max_body * 2 + 65536,
+                    idle_connection_timeout=self.idle_timeout,
+                    body_timeout=self.body_timeout,
+                    max_header_size=1024 * 1024,
+                    decompress_request=False,
+                )
+                self._http.add_sockets(socks)
+
+            loop.run_until_complete(setup())
+        except BaseException as exc:  # surfaced to start()
+            self._error = exc
+            self._ready.set()
+            loop.close()
+            return
+        self._ready.set()
+        try:
+            loop.run_forever()
+        finally:
+            try:
+                loop.run_until_complete(self._shutdown())
+            finally:
+                loop.close()
+                self._stopped.set()
+
+    async def _shutdown(self) -> None:
+        if self._http is not None:
+            self._http.stop()
+            try:
+                await asyncio.wait_for(self._http.close_all_connections(), 5)
+            except (asyncio.TimeoutError, Exception):  # noqa: BLE001
+                pass
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for t in tasks:
+            t.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop serving and free the port (idempotent)."""
+        loop, thread = self.loop, self._thread
+        if thread is None or not thread.is_alive() or loop is None:
+            return
+        try:
+            loop.call_soon_threadsafe(loop.stop)
+        except RuntimeError:  # loop already closed
+            pass
+        thread.join(timeout)
+        self._thread = None
+
+    @property
+    def is_running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive() and self._ready.is_set()
+
+    # -- addresses ------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        host = self.host
+        if host in ("0.0.0.0", "", "::"):
+            host = "127.0.0.1"
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
+
+    def url_for(self, bin: str, path: str = "") -> str:
+        """``url_for("github", "events")`` -> ``http://127.0.0.1:8765/github/events``."""
+        b = quote(bin.strip("/"), safe="")
+        p = path.lstrip("/")
+        return f"{self.url}/{b}" + (f"/{p}" if p else "")
+
+    def __enter__(self) -> CaptureServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        state = "running" if self.is_running else "stopped"
+        return f"<CaptureServer {self.url} {state}>"

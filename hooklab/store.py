@@ -1,0 +1,587 @@
+"""Thread-safe, persistent capture store on SQLite (WAL) with group commit.
+
+>>> store = CaptureStore(":memory:")
+>>> cap = store.add_sync({"method": "POST", "path": "/github", "body": b"{}"})
+>>> store.count(), store.get(cap.id).bin
+(1, 'github')
+
+Writes go through one writer thread that commits many captures per transaction; a capture's
+``on_done`` callback (and every subscriber) runs only after its row is durable.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, overload
+
+from .capture import Capture, bin_of
+from .providers import detect_record
+
+__all__ = ["CaptureStore", "StoreError"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS captures (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    received_us INTEGER NOT NULL,
+    kind TEXT NOT NULL DEFAULT 'http',
+    method TEXT NOT NULL,
+    path TEXT NOT NULL,
+    bin TEXT NOT NULL,
+    query TEXT NOT NULL DEFAULT '{}',
+    headers TEXT NOT NULL DEFAULT '[]',
+    body BLOB NOT NULL,
+    remote_addr TEXT NOT NULL DEFAULT '',
+    url TEXT NOT NULL DEFAULT '',
+    status INTEGER NOT NULL DEFAULT 200,
+    provider TEXT,
+    event_type TEXT,
+    delivery_id TEXT,
+    verified INTEGER,
+    verify_reason TEXT,
+    duplicate INTEGER NOT NULL DEFAULT 0,
+    content_type TEXT
+);
+CREATE INDEX IF NOT EXISTS captures_bin ON captures(bin);
+CREATE INDEX IF NOT EXISTS captures_delivery ON captures(provider, delivery_id);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS forwards (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    capture_id INTEGER NOT NULL,
+    at_us INTEGER NOT NULL,
+    target TEXT NOT NULL,
+    status INTEGER,
+    latency_ms REAL,
+    error TEXT
+);
+CREATE INDEX IF NOT EXISTS forwards_capture ON forwards(capture_id);
+"""
+_FORMAT = "hooklab-captures-1"
+_COLS = (
+    "id, received_us, kind, method, path, query, headers, body, remote_addr, url, status,"
+    " provider, event_type, delivery_id, verified, verify_reason, duplicate"
+)
+_FILTERS = ("bin", "method", "provider", "event_type", "path", "kind")
+_BATCH = 512
+
+
+class StoreError(RuntimeError):
+    """The capture database cannot be used (corrupt, foreign or unwritable)."""
+
+
+def _us(dt: datetime) -> int:
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return int(round(dt.timestamp() * 1_000_000))
+
+
+def _from_us(us: int) -> datetime:
+    return datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(microseconds=us)
+
+
+def _row_to_capture(r: tuple) -> Capture:
+    return Capture(
+        id=r[0],
+        received_at=_from_us(r[1]),
+        kind=r[2],
+        method=r[3],
+        path=r[4],
+        query=json.loads(r[5]),
+        headers=[(k, v) for k, v in json.loads(r[6])],
+        body=bytes(r[7]),
+        remote_addr=r[8],
+        url=r[9],
+        status=r[10],
+        provider=r[11],
+        event_type=r[12],
+        delivery_id=r[13],
+        verified=None if r[14] is None else bool(r[14]),
+        verify_reason=r[15],
+        duplicate=bool(r[16]),
+    )
+
+
+def where_clause(filters: dict[str, Any]) -> tuple[str, list[Any]]:
+    """SQL ``WHERE`` for capture filters (``bin, method, provider, event_type, path, kind, since``)."""
+    clauses: list[str] = []
+    args: list[Any] = []
+    for key, value in filters.items():
+        if value is None:
+            continue
+        if key == "since":
+            if isinstance(value, datetime):
+                clauses.append("received_us > ?")
+                args.append(_us(value))
+            else:
+                clauses.append("id > ?")
+                args.append(int(value))
+        elif key == "until":
+            clauses.append("received_us <= ?")
+            args.append(_us(value))
+        elif key in _FILTERS:
+            col = key
+            if key == "method":
+                value = str(value).upper()
+            if isinstance(value, (list, tuple, set, frozenset)):
+                vals = list(value)
+                clauses.append(f"{col} IN ({','.join('?' * len(vals))})")
+                args.extend(vals)
+            else:
+                clauses.append(f"{col} = ?")
+                args.append(value)
+        else:
+            raise TypeError(
+                f"unknown capture filter {key!r}; use one of "
+                + ", ".join((*_FILTERS, "since", "until"))
+            )
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
+
+
+class CaptureStore:
+    """Captures in a SQLite database (``":memory:"`` for a throw-away one).
+
+    Parameters: ``path``; ``retention_count`` keeps only the newest N captures;
+    ``retention_age`` (seconds) drops older captures; both off by default.
+    Provider, event type and delivery id are detected on the writer thread; ``enrich(record)``
+    (if given) runs after that, e.g. to check signatures, before the record is stored.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] = ":memory:",
+        *,
+        retention_count: int | None = None,
+        retention_age: float | None = None,
+        enrich: Callable[[dict[str, Any]], None] | None = None,
+        readonly: bool = False,
+    ) -> None:
+        self.path = str(path)
+        self.retention_count = retention_count
+        self.retention_age = retention_age
+        self.enrich = enrich
+        self.readonly = readonly
+        self._memory = self.path == ":memory:"
+        self._read_lock = threading.RLock()
+        self._cond = threading.Condition()
+        self._subscribers: list[Callable[[Capture], None]] = []
+        self._clear_subscribers: list[Callable[[], None]] = []
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._closed = False
+        self._last_id = 0
+        self._generation = 0  # bumped by clear()
+        self._last_retention = 0.0
+        self._db = self._connect()
+        self._last_id = self._db.execute("SELECT COALESCE(MAX(id), 0) FROM captures").fetchone()[0]
+        self._wdb = self._db if (self._memory or readonly) else self._connect()
+        self._writer = threading.Thread(target=self._write_loop, name="hooklab-writer", daemon=True)
+        self._writer.start()
+
+    # -- connection -------------------------------------------------------------------------
+    def _connect(self) -> sqlite3.Connection:
+        if not self._memory:
+            p = Path(self.path)
+            if self.readonly and not p.exists():
+                raise StoreError(f"capture database {self.path!r} does not exist")
+            if not self.readonly:
+                p.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            uri = f"file:{Path(self.path).resolve()}?mode=ro" if self.readonly and not self._memory else None
+            db = (
+                sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
+                if uri
+                else sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            )
+            db.execute("PRAGMA busy_timeout = 5000")
+            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            if tables and "captures" not in tables:
+                db.close()
+                raise StoreError(
+                    f"{self.path!r} is a SQLite database but not a hooklab capture database "
+                    f"(tables: {', '.join(sorted(tables))}); it was left untouched"
+                )
+            if not self.readonly:
+                if not self._memory:
+                    db.execute("PRAGMA journal_mode = WAL")
+                    db.execute("PRAGMA synchronous = FULL")
+                db.executescript(_SCHEMA)
+                db.execute("INSERT OR IGNORE INTO meta VALUES ('format', ?)", (_FORMAT,))
+            return db
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(
+                f"cannot use {self.path!r} as a hooklab capture database: {exc}; "
+                "the file was left untouched"
+            ) from exc
+
+    # -- writing ----------------------------------------------------------------------------
+    def add(
+        self, record: dict[str, Any], on_done: Callable[[Capture | BaseException], None] | None = None
+    ) -> Future[Capture]:
+        """Queue ``record`` for storage; the future (and ``on_done``) resolve once committed."""
+        if self._closed:
+            raise StoreError("store is closed")
+        if self.readonly:
+            raise StoreError(f"{self.path!r} was opened read-only")
+        fut: Future[Capture] = Future()
+        self._queue.put((record, fut, on_done))
+        return fut
+
+    def add_sync(self, record: dict[str, Any], timeout: float = 30.0) -> Capture:
+        """Store ``record`` and return its :class:`Capture` once durable."""
+        return self.add(record).result(timeout)
+
+    def _write_loop(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            batch = [item]
+            stop = False
+            while len(batch) < _BATCH:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    stop = True
+                    break
+                batch.append(nxt)
+            self._write_batch(batch)
+            if stop:
+                return
+
+    def _write_batch(self, batch: list[tuple[dict[str, Any], Future, Callable | None]]) -> None:
+        done: list[tuple[Capture | BaseException | None, Future, Callable | None]] = []
+        try:
+            with self._read_lock if self._memory else _nolock:
+                db = self._wdb
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    seen: set[tuple[str, str]] = set()
+                    for record, fut, cb in batch:
+                        if record is None:  # flush marker
+                            done.append((None, fut, cb))
+                            continue
+                        if "__forward__" in record:
+                            db.execute(
+                                "INSERT INTO forwards (capture_id, at_us, target, status,"
+                                " latency_ms, error) VALUES (?,?,?,?,?,?)",
+                                record["__forward__"],
+                            )
+                            done.append((None, fut, cb))
+                            continue
+                        try:
+                            cap = self._insert(db, record, seen)
+                            done.append((cap, fut, cb))
+                        except Exception as exc:  # a bad record must not sink the batch
+                            done.append((exc, fut, cb))
+                    db.execute("COMMIT")
+                except BaseException:
+                    db.execute("ROLLBACK")
+                    raise
+        except Exception as exc:
+            done = [(exc, fut, cb) for _, fut, cb in batch]
+        caps = [c for c, _, _ in done if isinstance(c, Capture)]
+        if caps:
+            with self._cond:
+                self._last_id = max(self._last_id, caps[-1].id)
+                self._cond.notify_all()
+        for result, fut, cb in done:
+            if result is None:
+                fut.set_result(None)
+                continue
+            if isinstance(result, BaseException):
+                fut.set_exception(result)
+            else:
+                fut.set_result(result)
+            if cb is not None:
+                try:
+                    cb(result)
+                except Exception:  # noqa: BLE001 - callbacks must not kill the writer
+                    pass
+        for cap in caps:
+            for sub in list(self._subscribers):
+                try:
+                    sub(cap)
+                except Exception:  # noqa: BLE001
+                    pass
+        self._apply_retention()
+
+    def _insert(self, db: sqlite3.Connection, record: dict[str, Any], seen: set) -> Capture:
+        try:
+            detect_record(record)
+        except Exception:  # noqa: BLE001 - detection is best effort
+            pass
+        if self.enrich is not None:
+            try:
+                self.enrich(record)
+            except Exception:  # noqa: BLE001 - enrichment is best effort, storage is not
+                pass
+        received = record.get("received_at") or datetime.now(timezone.utc)
+        path = record.get("path") or "/"
+        provider = record.get("provider")
+        delivery = record.get("delivery_id")
+        dup = False
+        if delivery:
+            key = (provider or "", delivery)
+            dup = key in seen or (
+                db.execute(
+                    "SELECT 1 FROM captures WHERE provider IS ? AND delivery_id = ? LIMIT 1",
+                    (provider, delivery),
+                ).fetchone()
+                is not None
+            )
+            seen.add(key)
+        verified = record.get("verified")
+        values = (
+            _us(received),
+            record.get("kind", "http"),
+            str(record.get("method", "GET")),
+            path,
+            record.get("bin") if record.get("bin") is not None else bin_of(path),
+            json.dumps(record.get("query") or {}),
+            json.dumps([list(h) for h in record.get("headers") or []]),
+            bytes(record.get("body") or b""),
+            record.get("remote_addr") or "",
+            record.get("url") or "",
+            int(record.get("status", 200)),
+            provider,
+            record.get("event_type"),
+            delivery,
+            None if verified is None else int(bool(verified)),
+            record.get("verify_reason"),
+            int(dup),
+        )
+        ctype = None
+        for k, v in record.get("headers") or ():
+            if k.lower() == "content-type":
+                ctype = v.split(";", 1)[0].strip().lower() or None
+                break
+        cur = db.execute(
+            "INSERT INTO captures (received_us, kind, method, path, bin, query, headers, body,"
+            " remote_addr, url, status, provider, event_type, delivery_id, verified,"
+            " verify_reason, duplicate, content_type) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (*values, ctype),
+        )
+        rid = cur.lastrowid
+        assert rid is not None
+        return _row_to_capture((rid, *values[:4], *values[5:]))
+
+    def _apply_retention(self) -> None:
+        if not (self.retention_count or self.retention_age):
+            return
+        now = time.monotonic()
+        if now - self._last_retention < 1.0:
+            return
+        self._last_retention = now
+        with self._read_lock if self._memory else _nolock:
+            if self.retention_count:
+                self._wdb.execute(
+                    "DELETE FROM captures WHERE id <= (SELECT id FROM captures ORDER BY id DESC"
+                    " LIMIT 1 OFFSET ?)",
+                    (int(self.retention_count),),
+                )
+            if self.retention_age:
+                cutoff = datetime.now(timezone.utc) - timedelta(seconds=self.retention_age)
+                self._wdb.execute("DELETE FROM captures WHERE received_us < ?", (_us(cutoff),))
+
+    def record_forward(
+        self,
+        capture_id: int,
+        target: str,
+        status: int | None,
+        latency_ms: float | None,
+        error: str | None = None,
+    ) -> None:
+        """Record the outcome of relaying capture ``capture_id`` to ``target`` (queued write)."""
+        row = (capture_id, _us(datetime.now(timezone.utc)), target, status, latency_ms, error)
+        fut: Future[Any] = Future()
+        self._queue.put(({"__forward__": row}, fut, None))
+
+    def forwards(self, capture_id: int | None = None) -> list[dict[str, Any]]:
+        """Forwarding outcomes (all, or of one capture), oldest first."""
+        sql = "SELECT capture_id, at_us, target, status, latency_ms, error FROM forwards"
+        args: list[Any] = []
+        if capture_id is not None:
+            sql += " WHERE capture_id = ?"
+            args.append(int(capture_id))
+        return [
+            {
+                "capture_id": r[0],
+                "at": _from_us(r[1]),
+                "target": r[2],
+                "status": r[3],
+                "latency_ms": r[4],
+                "error": r[5],
+            }
+            for r in self._fetch(sql + " ORDER BY id", args)
+        ]
+
+    # -- subscriptions ------------------------------------------------------------------------
+    def subscribe(
+        self, callback: Callable[[Capture], None], on_clear: Callable[[], None] | None = None
+    ) -> Callable[[], None]:
+        """Call ``callback(capture)`` on the writer thread for every newly stored capture.
+
+        Returns a function that unsubscribes. Callbacks must be quick and must not block.
+        """
+        self._subscribers.append(callback)
+        if on_clear is not None:
+            self._clear_subscribers.append(on_clear)
+
+        def unsubscribe() -> None:
+            if callback in self._subscribers:
+                self._subscribers.remove(callback)
+            if on_clear is not None and on_clear in self._clear_subscribers:
+                self._clear_subscribers.remove(on_clear)
+
+        return unsubscribe
+
+    # -- reading ----------------------------------------------------------------------------
+    def _fetch(self, sql: str, args: Sequence[Any] = ()) -> list[tuple]:
+        with self._read_lock:
+            return self._db.execute(sql, args).fetchall()
+
+    def get(self, capture_id: int) -> Capture | None:
+        rows = self._fetch(f"SELECT {_COLS} FROM captures WHERE id = ?", (int(capture_id),))
+        return _row_to_capture(rows[0]) if rows else None
+
+    def query(
+        self, *, limit: int | None = None, offset: int = 0, newest_first: bool = False, **filters: Any
+    ) -> list[Capture]:
+        """Captures matching ``filters`` (oldest first unless ``newest_first``)."""
+        where, args = where_clause(filters)
+        order = "DESC" if newest_first else "ASC"
+        sql = f"SELECT {_COLS} FROM captures{where} ORDER BY id {order}"
+        if limit is not None or offset:
+            sql += " LIMIT ? OFFSET ?"
+            args += [-1 if limit is None else int(limit), int(offset)]
+        return [_row_to_capture(r) for r in self._fetch(sql, args)]
+
+    def rows(self, columns: str, **filters: Any) -> list[tuple]:
+        """Raw rows of selected columns (used by the DataFrame builder)."""
+        where, args = where_clause(filters)
+        return self._fetch(f"SELECT {columns} FROM captures{where} ORDER BY id", args)
+
+    def count(self, **filters: Any) -> int:
+        where, args = where_clause(filters)
+        return self._fetch(f"SELECT COUNT(*) FROM captures{where}", args)[0][0]
+
+    def distinct(self, column: str) -> list[str]:
+        if column not in _FILTERS:
+            raise ValueError(column)
+        rows = self._fetch(f"SELECT DISTINCT {column} FROM captures WHERE {column} IS NOT NULL")
+        return sorted(r[0] for r in rows)
+
+    @property
+    def last_id(self) -> int:
+        """Id of the newest capture stored (0 when none ever was)."""
+        return self._last_id
+
+    def wait_for(
+        self, predicate: Callable[[], bool], timeout: float | None
+    ) -> bool:
+        """Block until ``predicate()`` (re-checked after each commit) is true or time runs out."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._cond:
+            while not predicate():
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return False
+                self._cond.wait(0.25 if remaining is None else min(remaining, 0.25))
+        return True
+
+    def flush(self, timeout: float = 30.0) -> None:
+        """Wait until everything queued so far is committed."""
+        if self._closed:
+            return
+        fut: Future[Capture] = Future()
+        self._queue.put((None, fut, None))
+        fut.result(timeout)
+
+    # -- maintenance --------------------------------------------------------------------------
+    def clear(self) -> int:
+        """Delete every capture (ids keep increasing afterwards). Returns how many were deleted."""
+        if self.readonly:
+            raise StoreError(f"{self.path!r} was opened read-only")
+        self.flush()
+        with self._read_lock:
+            n = self._wdb.execute("DELETE FROM captures").rowcount
+            self._wdb.execute("DELETE FROM forwards")
+        self._generation += 1
+        for cb in list(self._clear_subscribers):
+            try:
+                cb()
+            except Exception:  # noqa: BLE001
+                pass
+        return n
+
+    def close(self) -> None:
+        """Flush pending writes and close the database."""
+        if self._closed:
+            return
+        self._closed = True
+        self._queue.put(None)
+        self._writer.join(timeout=30)
+        with self._read_lock:
+            if self._wdb is not self._db:
+                self._wdb.close()
+            self._db.close()
+
+    def __enter__(self) -> CaptureStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<CaptureStore {self.path!r}>"
+
+
+class _NoLock:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+_nolock = _NoLock()
+
+
+class CaptureView(Sequence[Capture]):
+    """``lab.captures``: a live, read-only sequence over the store, oldest first."""
+
+    def __init__(self, store: CaptureStore, **filters: Any) -> None:
+        self._store = store
+        self._filters = filters
+
+    def __len__(self) -> int:
+        return self._store.count(**self._filters)
+
+    @overload
+    def __getitem__(self, i: int) -> Capture: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[Capture]: ...
+    def __getitem__(self, i: int | slice) -> Capture | list[Capture]:
+        if isinstance(i, slice):
+            return self._store.query(**self._filters)[i]
+        n = len(self)
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError("capture index out of range")
+        return self._store.query(limit=1, offset=i, **self._filters)[0]
+
+    def __iter__(self) -> Iterator[Capture]:
+        return iter(self._store.query(**self._filters))
+
+    def __repr__(self) -> str:
+        return f"<{len(self)} captures>"

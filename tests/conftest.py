@@ -1,0 +1,36 @@
+"""Shared fixtures: real labs on 127.0.0.1 with free ports."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+import hooklab
+from hooklab import HookLab
+
+
+@pytest.fixture
+def lab() -> Iterator[HookLab]:
+    """A running lab on a free port with an in-memory store."""
+    lab = HookLab(port=0, db=":memory:").start()
+    try:
+        yield lab
+    finally:
+        lab.stop()
+
+
+@pytest.fixture
+def file_lab(tmp_path) -> Iterator[HookLab]:
+    """A running lab on a free port with a SQLite file in tmp_path."""
+    lab = HookLab(port=0, db=str(tmp_path / "captures.sqlite3")).start()
+    try:
+        yield lab
+    finally:
+        lab.stop()
+
+
+@pytest.fixture(autouse=True)
+def _no_default_lab_leak() -> Iterator[None]:
+    yield
+    hooklab.stop()

@@ -1,0 +1,161 @@
+"""Real kernels (nbclient): %load_ext, captures from outside and inside, restart, %reload_ext."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from _http import free_port, post
+from nbclient import NotebookClient
+
+pytestmark = pytest.mark.timeout(180)
+
+
+def _outputs_text(cell) -> str:
+    out = []
+    for o in cell.get("outputs", []):
+        if o.get("output_type") == "stream":
+            out.append(o["text"])
+        elif "data" in o:
+            out.append(o["data"].get("text/plain", ""))
+        elif o.get("output_type") == "error":
+            out.append("\n".join(o.get("traceback", [])))
+    return "".join(out)
+
+
+class Kernel:
+    """Run cells one at a time in a real kernel whose working directory is ``path``."""
+
+    def __init__(self, path: Path) -> None:
+        self.nb = nbformat.v4.new_notebook()
+        self.client = NotebookClient(
+            self.nb, timeout=60, kernel_name="python3", resources={"metadata": {"path": str(path)}}
+        )
+
+    def __enter__(self) -> Kernel:
+        self._ctx = self.client.setup_kernel()
+        self._ctx.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._ctx.__exit__(*exc)
+
+    def run(self, source: str) -> str:
+        cell = nbformat.v4.new_code_cell(source)
+        self.nb.cells.append(cell)
+        self.client.execute_cell(cell, len(self.nb.cells) - 1)
+        return _outputs_text(cell)
+
+
+def _port_is_free(port: int) -> bool:
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers do; ignores TIME_WAIT
+    try:
+        s.bind(("127.0.0.1", port))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+def test_load_ext_captures_from_outside_and_inside_and_builds_dataframe(tmp_path):
+    port = free_port()
+    with Kernel(tmp_path) as k:
+        k.run(f"%config HookLab.port = {port}")
+        out = k.run("%load_ext hooklab")
+        assert out.strip() == (
+            f"hooklab listening on http://127.0.0.1:{port} (db .hooklab/captures.sqlite3, 0 captures)"
+        )
+        k.run("import hooklab, urllib.request\nlab = hooklab.lab()")
+        # from outside the kernel (this test process)
+        status, _ = post(
+            f"http://127.0.0.1:{port}/github",
+            json.dumps({"action": "opened"}).encode(),
+            {"X-GitHub-Event": "pull_request", "Content-Type": "application/json"},
+        )
+        assert status == 200
+        # from inside the kernel: a synchronous request must not deadlock
+        out = k.run(
+            "r = urllib.request.urlopen(urllib.request.Request(lab.url_for('inside'), data=b'hi'),"
+            " timeout=10)\nprint(r.status)"
+        )
+        assert out.strip() == "200"
+        out = k.run("print(len(lab.wait(2, timeout=30)))")
+        assert out.strip() == "2"
+        out = k.run(
+            "df = lab.dataframe()\nprint(list(df['bin']), list(df['event_type'].astype(object)),"
+            " str(df['received_at'].dtype))"
+        )
+        assert "['github', 'inside']" in out and "pull_request.opened" in out
+        assert "datetime64[ns, UTC]" in out
+        assert "hooklab listening" in k.run("%hooklab")
+        assert "status" in k.run("%hooklab --help")
+    assert (tmp_path / ".hooklab" / "captures.sqlite3").exists()
+    # the kernel is gone: its server went with it and the port is free again
+    deadline = time.monotonic() + 10
+    while not _port_is_free(port) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _port_is_free(port)
+
+
+def test_server_answers_while_a_cell_is_busy(tmp_path):
+    port = free_port()
+    timings: list[float] = []
+
+    def poster() -> None:
+        time.sleep(1.0)  # the sleep cell is running by now
+        t0 = time.monotonic()
+        status, _ = post(f"http://127.0.0.1:{port}/busy", b"while busy")
+        timings.append(time.monotonic() - t0 if status == 200 else 99)
+
+    with Kernel(tmp_path) as k:
+        k.run(f"%config HookLab.port = {port}\n%load_ext hooklab")
+        t = threading.Thread(target=poster)
+        t.start()
+        k.run("import time; time.sleep(3)")
+        t.join()
+        assert timings and timings[0] < 1.0
+        assert k.run("print(hooklab.lab().captures[-1].body)".replace("hooklab.", "__import__('hooklab').")).strip() == "b'while busy'"
+
+
+def test_captures_survive_kernel_restart(tmp_path):
+    port = free_port()
+    with Kernel(tmp_path) as k:
+        k.run(f"%config HookLab.port = {port}\n%load_ext hooklab")
+        for i in range(3):
+            post(f"http://127.0.0.1:{port}/keep", str(i).encode())
+        k.run("import hooklab; hooklab.lab().wait(3, timeout=30)")
+    with Kernel(tmp_path) as k:  # a new kernel process on the same working directory
+        out = k.run(f"%config HookLab.port = {port}\n%load_ext hooklab")
+        assert "(db .hooklab/captures.sqlite3, 3 captures)" in out
+        post(f"http://127.0.0.1:{port}/keep", b"3")
+        out = k.run("import hooklab; print([c.id for c in hooklab.lab().wait(4, timeout=30)])")
+        assert out.strip() == "[1, 2, 3, 4]"
+
+
+def test_reload_ext_frees_the_port(tmp_path):
+    port = free_port()
+    with Kernel(tmp_path) as k:
+        k.run(f"%config HookLab.port = {port}\n%config HookLab.db = ':memory:'")
+        assert f":{port} " in k.run("%load_ext hooklab")
+        out = k.run("%reload_ext hooklab")
+        assert f"http://127.0.0.1:{port} " in out and "in use" not in out
+        out = k.run("%unload_ext hooklab")
+        assert _port_is_free(port)
+
+
+def test_config_port_restarts_on_new_port(tmp_path):
+    p1, p2 = free_port(), free_port()
+    with Kernel(tmp_path) as k:
+        k.run(f"%config HookLab.port = {p1}\n%config HookLab.db = ':memory:'\n%load_ext hooklab")
+        k.run(f"%config HookLab.port = {p2}")
+        out = k.run("%hooklab status")
+        assert f"http://127.0.0.1:{p2} " in out
+        assert post(f"http://127.0.0.1:{p2}/moved", b"1")[0] == 200
+        assert _port_is_free(p1)

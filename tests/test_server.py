@@ -1,0 +1,232 @@
+"""The capture server over real sockets: methods, bytes, headers, limits, ports, API."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import socket
+import threading
+import time
+import urllib.request
+
+import pytest
+from _http import free_port, post, raw_request
+
+from hooklab import HookLab
+from hooklab.server import CaptureServer, ServerError
+from hooklab.store import CaptureStore
+
+
+def test_post_is_captured_exactly_and_answered_with_id(lab):
+    body = b'{"zen": "Keep it logically awesome.", "hook_id": 1}'
+    status, answer = post(
+        lab.url_for("github", "hooks?x=1&x=2"),
+        body,
+        {"X-GitHub-Event": "ping", "Content-Type": "application/json"},
+    )
+    assert status == 200
+    assert json.loads(answer) == {"ok": True, "id": 1}
+    (cap,) = lab.wait(1, timeout=5)
+    assert cap.body == body
+    assert cap.bin == "github" and cap.path == "/github/hooks"
+    assert cap.query == {"x": ["1", "2"]}
+    assert cap.header("x-github-event") == "ping"
+    assert cap.provider == "github" and cap.event_type == "ping"
+    assert cap.url.endswith("/github/hooks?x=1&x=2")
+    assert cap.remote_addr == "127.0.0.1"
+    assert cap.status == 200 and cap.size == len(body)
+    assert cap.received_at.tzinfo is not None
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD", "PROPFIND", "PURGE"])
+def test_every_method_is_captured(lab, method):
+    req = f"{method} /m/{method.lower()} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode()
+    answer = raw_request(lab.bound_port, req)
+    assert answer.startswith(b"HTTP/1.1 200")
+    if method == "HEAD":
+        assert answer.endswith(b"\r\n\r\n")  # no body for HEAD
+    (cap,) = lab.wait(1, timeout=5)
+    assert cap.method == method and cap.path == f"/m/{method.lower()}"
+
+
+def test_headers_keep_received_order_and_duplicates(lab):
+    req = (
+        b"POST /order HTTP/1.1\r\nHost: x\r\nX-B: 1\r\nX-A: 2\r\nX-B: 3\r\nx-b: 4\r\n"
+        b"Content-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    raw_request(lab.bound_port, req)
+    (cap,) = lab.wait(1, timeout=5)
+    names = [(k, v) for k, v in cap.headers if k.lower() in ("x-a", "x-b")]
+    assert names == [("X-B", "1"), ("X-A", "2"), ("X-B", "3"), ("x-b", "4")]
+    assert cap.header_all("X-B") == ["1", "3", "4"]
+
+
+@pytest.mark.parametrize(
+    "body,ctype",
+    [
+        (bytes(range(256)) * 4, "application/octet-stream"),
+        (b"\xff\xfe invalid utf-8 \xc3\x28", "text/plain; charset=utf-8"),
+        (b'{"broken": ', "application/json"),
+        (gzip.compress(b'{"a": 1}'), "application/json"),
+        (b"", "application/json"),
+    ],
+)
+def test_odd_bodies_are_stored_exactly(lab, body, ctype):
+    headers = {"Content-Type": ctype}
+    if body[:2] == b"\x1f\x8b":
+        headers["Content-Encoding"] = "gzip"
+    status, _ = post(lab.url_for("odd"), body, headers)
+    assert status == 200
+    (cap,) = lab.wait(1, timeout=5)
+    assert cap.body == body
+    if body[:2] == b"\x1f\x8b":
+        assert cap.json() == {"a": 1}  # decoded view
+    elif body == b'{"broken": ':
+        assert cap.json() is None and cap.text == '{"broken": '
+
+
+def test_chunked_body_is_reassembled(lab):
+    req = (
+        b"POST /chunk HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+        b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
+    )
+    assert raw_request(lab.bound_port, req).startswith(b"HTTP/1.1 200")
+    assert lab.wait(1, timeout=5)[0].body == b"hello world"
+
+
+def test_body_over_limit_gets_413_and_nothing_is_stored():
+    lab = HookLab(port=0, db=":memory:", max_body=1024).start()
+    try:
+        # Content-Length over the limit: answered before the body is sent
+        s = socket.create_connection(("127.0.0.1", lab.bound_port), timeout=5)
+        s.sendall(b"POST /big HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n\r\n")
+        answer = s.recv(4096)
+        s.close()
+        assert answer.startswith(b"HTTP/1.1 413")
+        # chunked over the limit
+        chunk = b"400\r\n" + b"y" * 1024 + b"\r\n"
+        answer = raw_request(
+            lab.bound_port,
+            b"POST /bigc HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + chunk * 3 + b"0\r\n\r\n",
+        )
+        assert answer.startswith(b"HTTP/1.1 413")
+        # exactly at the limit is fine
+        assert post(lab.url_for("ok"), b"z" * 1024)[0] == 200
+        lab.wait(1, timeout=5)
+        time.sleep(0.2)
+        assert [c.path for c in lab.captures] == ["/ok"]
+    finally:
+        lab.stop()
+
+
+def test_reserved_prefix_is_not_captured_and_serves_api(lab):
+    post(lab.url_for("a"), b"1")
+    post(lab.url_for("b"), b"2")
+    lab.wait(2, timeout=5)
+    health = json.loads(urllib.request.urlopen(lab.url + "/_hooklab/health").read())
+    assert health["status"] == "ok" and health["captures"] == 2
+    data = json.loads(urllib.request.urlopen(lab.url + "/_hooklab/api/captures?since=1").read())
+    assert [c["bin"] for c in data["captures"]] == ["b"]
+    one = json.loads(urllib.request.urlopen(lab.url + "/_hooklab/api/captures/1").read())
+    assert one["body_text"] == "1"
+    raw = urllib.request.urlopen(lab.url + "/_hooklab/api/captures/1/body").read()
+    assert raw == b"1"
+    assert post(lab.url + "/_hooklab/nothing", b"", method="GET")[0] == 404
+    assert lab.store.count() == 2
+
+
+def test_sync_request_from_same_process_does_not_deadlock(lab):
+    # the server runs in its own thread: a blocking call from this thread is answered
+    for i in range(20):
+        assert post(lab.url_for("self"), str(i).encode())[0] == 200
+    assert len(lab.captures) == 20
+
+
+def test_concurrent_clients_all_stored_once(file_lab):
+    errors: list[Exception] = []
+
+    def worker(n: int) -> None:
+        try:
+            for i in range(25):
+                assert post(file_lab.url_for("load"), f"{n}-{i}".encode())[0] == 200
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors
+    bodies = sorted(c.body for c in file_lab.captures)
+    assert bodies == sorted(f"{n}-{i}".encode() for n in range(8) for i in range(25))
+    ids = [c.id for c in file_lab.captures]
+    assert ids == sorted(set(ids))
+
+
+def test_taken_port_moves_to_next_with_warning():
+    port = free_port()
+    blocker = socket.socket()
+    blocker.bind(("127.0.0.1", port))
+    blocker.listen()
+    try:
+        lab = HookLab(port=port, db=":memory:")
+        with pytest.warns(RuntimeWarning, match=f"port {port} is in use; listening on"):
+            lab.start()
+        try:
+            assert lab.bound_port != port
+            assert post(lab.url_for("x"), b"1")[0] == 200
+        finally:
+            lab.stop()
+    finally:
+        blocker.close()
+
+
+def test_strict_port_raises_clear_error():
+    blocker = socket.socket()
+    blocker.bind(("127.0.0.1", 0))
+    blocker.listen()
+    port = blocker.getsockname()[1]
+    try:
+        srv = CaptureServer(CaptureStore(":memory:"), port=port, strict_port=True)
+        with pytest.raises(ServerError, match=f"port {port} is in use"):
+            srv.start()
+    finally:
+        blocker.close()
+
+
+def test_stop_frees_the_port_and_restart_works():
+    port = free_port()
+    lab = HookLab(port=port, db=":memory:").start()
+    assert lab.bound_port == port
+    lab.stop()
+    lab2 = HookLab(port=port, db=":memory:").start()
+    try:
+        assert lab2.bound_port == port
+    finally:
+        lab2.stop()
+
+
+def test_default_bind_is_loopback(lab):
+    assert lab.server.host == "127.0.0.1"
+    assert lab.url.startswith("http://127.0.0.1:")
+
+
+def test_binding_elsewhere_warns():
+    lab = HookLab(host="0.0.0.0", port=0, db=":memory:")
+    with pytest.warns(RuntimeWarning, match="binding 0.0.0.0"):
+        lab.start()
+    lab.stop()
+
+
+def test_keep_alive_connection_serves_many_requests(lab):
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", lab.bound_port, timeout=5)
+    for i in range(10):
+        conn.request("POST", f"/ka/{i}", body=str(i).encode())
+        r = conn.getresponse()
+        assert r.status == 200
+        assert json.loads(r.read())["id"] == i + 1
+    conn.close()
+    assert [c.path for c in lab.captures] == [f"/ka/{i}" for i in range(10)]

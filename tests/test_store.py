@@ -1,0 +1,217 @@
+"""CaptureStore on real SQLite files: durability, persistence, filters, retention, errors."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from _http import post
+
+import hooklab
+from hooklab import HookLab
+from hooklab.store import CaptureStore, StoreError
+
+
+def rec(path="/b", body=b"x", **kw):
+    return {"method": "POST", "path": path, "body": body, **kw}
+
+
+def test_wal_mode_and_default_location(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    lab = HookLab(port=0)
+    try:
+        lab.store.add_sync(rec())
+        db = tmp_path / ".hooklab" / "captures.sqlite3"
+        assert db.exists()
+        mode = sqlite3.connect(db).execute("PRAGMA journal_mode").fetchone()[0]
+        assert mode == "wal"
+    finally:
+        lab.stop()
+
+
+def test_capture_is_committed_before_callback(tmp_path):
+    path = tmp_path / "c.sqlite3"
+    store = CaptureStore(path)
+    seen = []
+
+    def check(cap):
+        # a separate connection sees the row: it is committed
+        n = sqlite3.connect(path).execute("SELECT COUNT(*) FROM captures").fetchone()[0]
+        seen.append((cap.id, n))
+
+    store.add(rec(), on_done=check).result(5)
+    store.close()
+    assert seen == [(1, 1)]
+
+
+def test_ids_continue_after_reopen_and_clear(tmp_path):
+    path = tmp_path / "c.sqlite3"
+    s = CaptureStore(path)
+    ids = [s.add_sync(rec()).id for _ in range(3)]
+    s.clear()
+    ids.append(s.add_sync(rec()).id)
+    s.close()
+    s2 = CaptureStore(path)
+    ids.append(s2.add_sync(rec()).id)
+    assert ids == [1, 2, 3, 4, 5]
+    assert [c.id for c in s2.query()] == [4, 5]
+    s2.close()
+
+
+def test_group_commit_batches_concurrent_writers(tmp_path):
+    store = CaptureStore(tmp_path / "c.sqlite3")
+    futures = []
+    lock = threading.Lock()
+
+    def writer(n):
+        for i in range(200):
+            f = store.add(rec(body=f"{n}:{i}".encode()))
+            with lock:
+                futures.append(f)
+
+    ts = [threading.Thread(target=writer, args=(n,)) for n in range(5)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    caps = [f.result(10) for f in futures]
+    assert len({c.id for c in caps}) == 1000
+    assert store.count() == 1000
+    store.close()
+
+
+def test_filters_and_since(tmp_path):
+    s = CaptureStore(":memory:")
+    a = s.add_sync(rec("/github/x", provider="github", event_type="push"))
+    s.add_sync(rec("/stripe", provider="stripe", event_type="invoice.paid"))
+    s.add_sync(rec("/github", method="GET"))
+    assert s.count(bin="github") == 2
+    assert s.count(provider="stripe") == 1
+    assert s.count(method="get") == 1
+    assert [c.path for c in s.query(since=a.id)] == ["/stripe", "/github"]
+    later = datetime.now(timezone.utc) + timedelta(seconds=5)
+    assert s.count(since=later) == 0
+    with pytest.raises(TypeError, match="unknown capture filter 'colour'"):
+        s.count(colour="red")
+    s.close()
+
+
+def test_duplicate_delivery_ids_are_flagged():
+    s = CaptureStore(":memory:")
+    first = s.add_sync(rec(provider="github", delivery_id="d-1"))
+    again = s.add_sync(rec(provider="github", delivery_id="d-1"))
+    other = s.add_sync(rec(provider="github", delivery_id="d-2"))
+    assert (first.duplicate, again.duplicate, other.duplicate) == (False, True, False)
+    s.close()
+
+
+def test_subscribe_gets_every_capture_and_unsubscribes():
+    s = CaptureStore(":memory:")
+    got = []
+    unsub = s.subscribe(got.append)
+    s.add_sync(rec())
+    unsub()
+    s.add_sync(rec())
+    assert [c.id for c in got] == [1]
+    s.close()
+
+
+def test_retention_by_count_is_off_by_default_and_works_when_set():
+    s = CaptureStore(":memory:")
+    for _ in range(600):
+        s.add(rec())
+    s.flush()
+    assert s.count() == 600  # no silent cap
+    s.close()
+    r = CaptureStore(":memory:", retention_count=10)
+    for _ in range(50):
+        r.add(rec())
+    r.flush()
+    r._last_retention = 0
+    r.add_sync(rec())
+    assert r.count() == 10
+    assert r.query()[-1].id == 51
+    r.close()
+
+
+def test_retention_by_age():
+    s = CaptureStore(":memory:", retention_age=60)
+    old = datetime.now(timezone.utc) - timedelta(minutes=5)
+    s.add_sync(rec(received_at=old))
+    s._last_retention = 0
+    s.add_sync(rec())
+    assert s.count() == 1
+    s.close()
+
+
+def test_corrupt_file_gives_clear_error_and_is_not_overwritten(tmp_path):
+    bad = tmp_path / "bad.sqlite3"
+    content = b"this is not a database at all" * 100
+    bad.write_bytes(content)
+    with pytest.raises(StoreError, match="bad.sqlite3"):
+        CaptureStore(bad)
+    assert bad.read_bytes() == content
+
+
+def test_foreign_sqlite_database_is_refused(tmp_path):
+    foreign = tmp_path / "app.db"
+    con = sqlite3.connect(foreign)
+    con.execute("CREATE TABLE users (id INTEGER)")
+    con.commit()
+    con.close()
+    with pytest.raises(StoreError, match="not a hooklab capture database"):
+        CaptureStore(foreign)
+    tables = sqlite3.connect(foreign).execute("SELECT name FROM sqlite_master").fetchall()
+    assert tables == [("users",)]
+
+
+def test_restart_on_same_database_keeps_captures(tmp_path):
+    db = str(tmp_path / "c.sqlite3")
+    lab = HookLab(port=0, db=db).start()
+    post(lab.url_for("one"), b"1")
+    lab.wait(1)
+    lab.stop()
+    lab2 = HookLab(port=0, db=db).start()
+    try:
+        assert [c.body for c in lab2.captures] == [b"1"]
+        post(lab2.url_for("two"), b"2")
+        caps = lab2.wait(2)
+        assert [c.id for c in caps] == [1, 2]
+    finally:
+        lab2.stop()
+
+
+def test_open_for_analysis_without_serving(tmp_path):
+    db = str(tmp_path / "c.sqlite3")
+    with HookLab(port=0, db=db) as lab:
+        post(lab.url_for("github"), b'{"action": "opened"}', {"X-GitHub-Event": "issues"})
+        lab.wait(1)
+    opened = hooklab.open(db)
+    try:
+        assert not opened.is_running
+        df = opened.dataframe()
+        assert list(df["event_type"]) == ["issues.opened"]
+    finally:
+        opened.stop()
+    with pytest.raises(FileNotFoundError):
+        hooklab.open(tmp_path / "missing.sqlite3")
+
+
+def test_wait_counts_existing_and_since(lab):
+    post(lab.url_for("a"), b"1")
+    first = lab.wait(1, timeout=5)[0]
+    assert len(lab.wait(1, timeout=1)) == 1  # already there
+    with pytest.raises(TimeoutError, match=r"1 capture\(s\) matching since=1; 0 matched"):
+        lab.wait(1, timeout=0.3, since=first.id)
+    threading.Timer(0.2, post, args=(lab.url_for("a"), b"2")).start()
+    (new,) = lab.wait(1, timeout=5, since=first.id)
+    assert new.body == b"2"
+
+
+def test_wait_timeout_message_names_filters(lab):
+    with pytest.raises(TimeoutError) as exc:
+        lab.wait(2, timeout=0.2, bin="github", provider="github")
+    msg = str(exc.value)
+    assert "bin='github'" in msg and "provider='github'" in msg and "0 matched" in msg
