@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from traitlets import Float, Int, Unicode, observe
+from traitlets import Enum, Float, Int, Unicode, observe
 from traitlets.config import Configurable
 
 from .capture import Capture
@@ -54,6 +54,12 @@ class HookLab(Configurable):
     max_body = Int(DEFAULT_MAX_BODY, help="Largest body accepted; bigger ones get 413.").tag(
         config=True
     )
+    durability = Enum(
+        ["full", "normal"],
+        "full",
+        help="'full': fsync each group commit (survives power loss); 'normal': survives a "
+        "process crash only, faster on slow disks.",
+    ).tag(config=True)
     retention_count = Int(None, allow_none=True, help="Keep only the newest N captures.").tag(
         config=True
     )
@@ -86,6 +92,7 @@ class HookLab(Configurable):
                 retention_count=self.retention_count,
                 retention_age=self.retention_age,
                 enrich=self._enrich,
+                durability=self.durability,
             )
         return self._store
 

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import zlib
 from typing import TYPE_CHECKING, Any
@@ -37,39 +38,65 @@ COLUMNS = (
 )
 _SQL_COLS = (
     "id, received_us, kind, bin, method, path, provider, event_type, delivery_id, content_type,"
-    " length(body), status, verified, duplicate, remote_addr, body, headers"
+    " length(body), status, verified, duplicate, remote_addr, body,"
+    " instr(lower(headers), '\"content-encoding\"') > 0"
 )
 _CATEGORICAL = ("kind", "bin", "method", "provider", "event_type", "content_type")
 _MAX_NORMALIZE_DEPTH = 32
 
 
-def _parse(body: bytes, headers_json: str, content_type: str | None) -> Any:
-    if not body:
-        return None
-    first = body[:1]
-    if first not in b"{[" and not (content_type and "json" in content_type):
-        if b"content-encoding" not in headers_json.lower().encode():
-            return None
+def _loads() -> Any:
     try:
-        return json.loads(body)
-    except (ValueError, RecursionError):
-        pass
-    if '"content-encoding"' in headers_json.lower():  # gzip/deflate JSON: parse decoded view
-        try:
-            raw = zlib.decompressobj(47).decompress(body, 64 * 1024 * 1024)
-            return json.loads(raw)
-        except (zlib.error, ValueError, RecursionError):
-            return None
-    return None
+        import orjson
+
+        return orjson.loads, (orjson.JSONDecodeError, ValueError, RecursionError)
+    except ImportError:  # pragma: no cover - orjson is a dependency; stay correct without it
+        return json.loads, (ValueError, RecursionError)
+
+
+def parse_payloads(bodies: list[bytes], encoded: list[int], ctypes: list[str | None]) -> list[Any]:
+    """Parsed JSON payloads (``None`` where a body is not JSON); gzip/deflate bodies decoded."""
+    loads, errors = _loads()
+    out: list[Any] = []
+    append = out.append
+    for body, enc, ct in zip(bodies, encoded, ctypes, strict=True):
+        if not body:
+            append(None)
+            continue
+        if not enc:
+            if body[:1] in b"{[" or (ct and "json" in ct) or body.lstrip()[:1] in b"{[":
+                try:
+                    append(loads(body))
+                    continue
+                except errors:
+                    pass
+            append(None)
+            continue
+        try:  # Content-Encoding: parse the decoded view (capped against bombs)
+            raw = zlib.decompressobj(47).decompress(bytes(body), 64 * 1024 * 1024)
+            append(loads(raw))
+        except (zlib.error, *errors):
+            append(None)
+    return out
 
 
 def captures_frame(store: CaptureStore, *, flatten: bool = False, **filters: Any) -> pd.DataFrame:
     """One typed row per capture matching ``filters``; ``flatten=True`` adds ``payload.*``."""
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # building ~1e5 payload dicts would trigger many useless collections
+    try:
+        return _frame(store, flatten=flatten, **filters)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _frame(store: CaptureStore, *, flatten: bool, **filters: Any) -> pd.DataFrame:
     import pandas as pd
 
     rows = store.rows(_SQL_COLS, **filters)
     cols = list(zip(*rows, strict=False)) if rows else [()] * 17
-    payloads = [_parse(b, h, ct) for b, h, ct in zip(cols[15], cols[16], cols[9], strict=False)]
+    payloads = parse_payloads(list(cols[15]), list(cols[16]), list(cols[9]))
     data: dict[str, Any] = {
         "id": pd.array(cols[0], dtype="Int64"),
         "received_at": pd.to_datetime(pd.Series(cols[1], dtype="int64"), unit="us", utc=True)
@@ -108,7 +135,10 @@ def flatten_payloads(payloads: list[Any], *, index: Any = None, prefix: str = "p
     dicts = [p if isinstance(p, dict) else {} for p in payloads]
     if not any(dicts):
         return pd.DataFrame(index=index)
-    flat = pd.json_normalize(dicts, max_level=_MAX_NORMALIZE_DEPTH)
+    try:
+        flat = pd.json_normalize(dicts)  # pandas' fast path (no max_level)
+    except RecursionError:
+        flat = pd.json_normalize(dicts, max_level=_MAX_NORMALIZE_DEPTH)
     flat.columns = [f"{prefix}{c}" for c in flat.columns]
     if index is not None:
         flat.index = index

@@ -184,13 +184,8 @@ class _Capture(httputil.HTTPMessageDelegate):
             "url": f"{scheme}://{host}{sl.path}",
             "status": response.status,
         }
-        loop = asyncio.get_running_loop()
-
-        def stored(result: Any) -> None:  # writer thread
-            loop.call_soon_threadsafe(self._answer, result, response)
-
         try:
-            srv.store.add(record, on_done=stored)
+            srv.store.add(record, on_done=lambda result: srv._completed(self, result, response))
         except Exception as exc:  # store closed: refuse rather than pretend
             self._answer(exc, response)
 
@@ -321,6 +316,31 @@ class CaptureServer:
         self._error: BaseException | None = None
         self._stopped = threading.Event()
         self.warning: str | None = None
+        self._done: list[tuple[_Capture, Any, Any]] = []
+        self._done_lock = threading.Lock()
+        self._drain_scheduled = False
+
+    # -- answers after commit --------------------------------------------------------------
+    def _completed(self, delegate: _Capture, result: Any, response: Any) -> None:
+        """Writer thread: queue an answer; wake the server loop once per batch, not per capture."""
+        with self._done_lock:
+            self._done.append((delegate, result, response))
+            if self._drain_scheduled:
+                return
+            self._drain_scheduled = True
+        loop = self.loop
+        if loop is not None and not loop.is_closed():
+            try:
+                loop.call_soon_threadsafe(self._drain)
+            except RuntimeError:  # loop closed during shutdown
+                pass
+
+    def _drain(self) -> None:
+        with self._done_lock:
+            items, self._done = self._done, []
+            self._drain_scheduled = False
+        for delegate, result, response in items:
+            delegate._answer(result, response)
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self, timeout: float = 10.0) -> CaptureServer:

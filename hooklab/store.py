@@ -150,6 +150,8 @@ class CaptureStore:
 
     Parameters: ``path``; ``retention_count`` keeps only the newest N captures;
     ``retention_age`` (seconds) drops older captures; both off by default.
+    ``durability="full"`` (default) fsyncs every group commit, so an acknowledged capture
+    survives a power cut; ``"normal"`` survives a crash of the process but not of the machine.
     Provider, event type and delivery id are detected on the writer thread; ``enrich(record)``
     (if given) runs after that, e.g. to check signatures, before the record is stored.
     """
@@ -162,7 +164,11 @@ class CaptureStore:
         retention_age: float | None = None,
         enrich: Callable[[dict[str, Any]], None] | None = None,
         readonly: bool = False,
+        durability: str = "full",
     ) -> None:
+        if durability not in ("full", "normal"):
+            raise ValueError("durability must be 'full' (fsync per group commit) or 'normal'")
+        self.durability = durability
         self.path = str(path)
         self.retention_count = retention_count
         self.retention_age = retention_age
@@ -210,7 +216,7 @@ class CaptureStore:
             if not self.readonly:
                 if not self._memory:
                     db.execute("PRAGMA journal_mode = WAL")
-                    db.execute("PRAGMA synchronous = FULL")
+                    db.execute(f"PRAGMA synchronous = {self.durability.upper()}")
                 db.executescript(_SCHEMA)
                 db.execute("INSERT OR IGNORE INTO meta VALUES ('format', ?)", (_FORMAT,))
             return db
@@ -372,7 +378,26 @@ class CaptureStore:
         )
         rid = cur.lastrowid
         assert rid is not None
-        return _row_to_capture((rid, *values[:4], *values[5:]))
+        headers = record.get("headers") or []
+        return Capture(
+            id=rid,
+            received_at=_from_us(values[0]),
+            kind=values[1],
+            method=values[2],
+            path=path,
+            query={k: list(v) for k, v in (record.get("query") or {}).items()},
+            headers=[(str(k), str(v)) for k, v in headers],
+            body=values[7],
+            remote_addr=values[8],
+            url=values[9],
+            status=values[10],
+            provider=provider,
+            event_type=values[12],
+            delivery_id=delivery,
+            verified=None if verified is None else bool(verified),
+            verify_reason=values[15],
+            duplicate=dup,
+        )
 
     def _apply_retention(self) -> None:
         if not (self.retention_count or self.retention_age):
