@@ -1,0 +1,260 @@
+"""Webhook signature verification and signing, per provider.
+
+Verify what arrived (never raises; the reason says what to fix):
+
+>>> body = b"Hello, World!"
+>>> headers = sign("github", "It's a Secret to Everybody", body)
+>>> headers["X-Hub-Signature-256"]
+'sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17'
+>>> verify_signature("github", "It's a Secret to Everybody", headers, body)
+Verification(valid=True, provider='github', reason='ok')
+>>> verify_signature("github", "It's a Secret to Everybody", headers, body + b"!").reason
+'signature mismatch: was the body re-serialised? was the secret for another endpoint?'
+>>> verify_signature("stripe", "whsec_x", {}, b"{}").reason
+'missing header Stripe-Signature'
+
+Sign what you send; :func:`sign_request` also returns the URL and body to use, for the
+providers whose signature changes them (Twilio JSON bodies, Mailgun):
+
+>>> url, hdrs, body = sign_request("twilio", "token", url="https://example.com/sms",
+...                                body=b'{"a": 1}', headers={"Content-Type": "application/json"})
+>>> url.startswith("https://example.com/sms?bodySHA256="), list(hdrs)
+(True, ['X-Twilio-Signature'])
+
+Secrets are never logged, stored or echoed in a reason. Comparisons are constant-time.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets as _secrets
+import string
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from ._sig_base import Incoming, Invalid, Outgoing, Provider, SignedRequest, short
+from ._sig_hmac import PROVIDERS as _HMAC_PROVIDERS
+from ._sig_special import PROVIDERS as _SPECIAL_PROVIDERS
+from ._sig_special import ed25519_keypair
+
+__all__ = [
+    "DEFAULT_TOLERANCE",
+    "SIGNING_PROVIDERS",
+    "SignedRequest",
+    "Verification",
+    "ed25519_keypair",
+    "sign",
+    "sign_request",
+    "verify_signature",
+]
+
+#: seconds a signed timestamp may differ from ``now`` (``0`` disables the check)
+DEFAULT_TOLERANCE = 300
+
+_REGISTRY: dict[str, Provider] = {**_HMAC_PROVIDERS, **_SPECIAL_PROVIDERS}
+
+#: provider names :func:`verify_signature` and :func:`sign` support
+SIGNING_PROVIDERS: tuple[str, ...] = tuple(sorted(_REGISTRY))
+
+_ID_CHARS = string.ascii_letters + string.digits
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The outcome of a signature check; truthy when valid.
+
+    >>> v = Verification(False, "stripe", "missing header Stripe-Signature")
+    >>> bool(v), v.reason
+    (False, 'missing header Stripe-Signature')
+    """
+
+    valid: bool
+    provider: str
+    reason: str
+
+    def __bool__(self) -> bool:
+        return self.valid
+
+
+def verify_signature(
+    provider: str | None,
+    secret: str | bytes,
+    headers: Mapping[str, str] | Iterable[tuple[str, str]],
+    body: bytes,
+    *,
+    url: str | None = None,
+    now: datetime | float | None = None,
+    tolerance: int = DEFAULT_TOLERANCE,
+) -> Verification:
+    """Check a webhook's signature; never raises.
+
+    ``provider`` is one of :data:`SIGNING_PROVIDERS`, or ``None``/``""`` to detect it from the
+    headers. ``headers`` is a mapping or a list of ``(name, value)`` pairs (case-insensitive).
+    ``body`` must be the exact bytes received. ``url`` is needed by providers that sign the URL
+    (Twilio, Square). ``now`` (aware datetime or epoch seconds, default the current time) and
+    ``tolerance`` (seconds; ``0`` disables) bound the signed timestamp.
+
+    >>> hdrs = sign("slack", "8f742231b10e8888abcd99yyyzzz85a5", b"x=1", timestamp=1531420618)
+    >>> verify_signature("slack", "8f742231b10e8888abcd99yyyzzz85a5", hdrs, b"x=1",
+    ...                  now=1531420618 + 412).reason
+    'timestamp 412 s older than tolerance 300 s (the signature itself matches)'
+    """
+    name = provider if isinstance(provider, str) else ""
+    try:
+        h = _headers(headers)
+        raw = _body(body)
+        name = name.strip().lower()
+        if not name:
+            name = _detect(h, raw)
+        impl = _REGISTRY.get(name)
+        if impl is None:
+            return Verification(False, name, f"unknown provider {short(name)}; supported: "
+                                + ", ".join(SIGNING_PROVIDERS))
+        if secret is None or not isinstance(secret, (str, bytes)):
+            raise Invalid("no secret given" if secret is None else
+                          f"secret must be str or bytes, not {type(secret).__name__}")
+        if not (secret.strip() if isinstance(secret, str) else secret):
+            raise Invalid("empty secret")
+        incoming = Incoming(h, raw, secret, url if isinstance(url, str) and url else None,
+                            _epoch(now), _tolerance(tolerance))
+        return Verification(True, name, impl.verify(incoming))
+    except Invalid as exc:
+        return Verification(False, name, str(exc))
+    except Exception as exc:  # never raise on bad input
+        return Verification(False, name, f"could not verify: {type(exc).__name__}")
+
+
+def sign_request(
+    provider: str,
+    secret: str | bytes,
+    *,
+    url: str | None = None,
+    body: bytes = b"",
+    method: str = "POST",
+    headers: Mapping[str, str] | None = None,
+    timestamp: int | float | datetime | None = None,
+    msg_id: str | None = None,
+    params: dict[str, Any] | None = None,
+) -> SignedRequest:
+    """Sign a request as ``provider`` would: returns ``SignedRequest(url, headers, body)``.
+
+    ``headers`` are the ones you are about to add to the request (only merge-in is needed:
+    the returned ``headers`` holds just the signature headers). ``url`` and ``body`` come back
+    changed only where the provider needs it: Twilio JSON bodies are signed via a
+    ``bodySHA256`` query parameter, Mailgun signs inside the body. ``timestamp`` defaults to
+    now, ``msg_id`` (Standard Webhooks, Svix) to a random ``msg_...``; Twilio form ``params``
+    default to the parsed form body. Discord signs with the Ed25519 *private* key (hex); see
+    :func:`ed25519_keypair`. Raises ``ValueError`` on an unknown provider or unusable input.
+
+    >>> req = sign_request("stripe", "whsec_test", body=b"{}", timestamp=1700000000)
+    >>> req.headers["Stripe-Signature"][:15], req.body
+    ('t=1700000000,v1', b'{}')
+    """
+    name = (provider or "").strip().lower()
+    impl = _REGISTRY.get(name)
+    if impl is None:
+        raise ValueError(f"unknown provider {provider!r}; supported: {', '.join(SIGNING_PROVIDERS)}")
+    if not isinstance(secret, (str, bytes)) or not secret:
+        raise ValueError("a non-empty secret (str or bytes) is required")
+    raw = _body(body)
+    ts = int(time.time() if timestamp is None else _epoch(timestamp))
+    out = Outgoing(secret, raw, url, ts, msg_id or _msg_id(), method,
+                   params, dict(headers or {}))
+    return impl.sign(out)
+
+
+def sign(
+    provider: str,
+    secret: str | bytes,
+    body: bytes,
+    *,
+    url: str | None = None,
+    timestamp: int | float | datetime | None = None,
+    msg_id: str | None = None,
+    params: dict[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """The signature headers to add so the provider's official library accepts the request.
+
+    Raises ``ValueError`` where signing would change the URL or body (Twilio JSON bodies,
+    Mailgun): use :func:`sign_request` for those.
+
+    >>> sign("stripe", "whsec_test", b"{}", timestamp=1700000000)["Stripe-Signature"][:16]
+    't=1700000000,v1='
+    """
+    req = sign_request(provider, secret, url=url, body=body, headers=headers,
+                       timestamp=timestamp, msg_id=msg_id, params=params)
+    raw = _body(body)
+    if req.url != url or req.body != raw:
+        what = "URL" if req.url != url else "body"
+        raise ValueError(f"signing for {provider} changes the request {what}; "
+                         "use sign_request() and send its url, headers and body")
+    return req.headers
+
+
+# -- helpers -----------------------------------------------------------------------------------
+def _headers(headers: Any) -> dict[str, str]:
+    """Lower-cased name -> first value (stripped); bytes decoded as latin-1."""
+    if headers is None:
+        return {}
+    items = headers.items() if hasattr(headers, "items") else headers
+    out: dict[str, str] = {}
+    try:
+        for item in items:
+            k, v = item
+            out.setdefault(_str(k).strip().lower(), _str(v).strip())
+    except (TypeError, ValueError):
+        raise Invalid("headers must be a mapping or a list of (name, value) pairs") from None
+    return out
+
+
+def _str(value: Any) -> str:
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).decode("latin-1")
+    return value if isinstance(value, str) else str(value)
+
+
+def _body(body: Any) -> bytes:
+    if body is None:
+        return b""
+    if isinstance(body, (bytes, bytearray, memoryview)):
+        return bytes(body)
+    if isinstance(body, str):
+        return body.encode("utf-8", "surrogatepass")
+    raise Invalid(f"body must be bytes, not {type(body).__name__}")
+
+
+def _epoch(now: Any) -> float:
+    if now is None:
+        return time.time()
+    if isinstance(now, datetime):
+        return (now if now.tzinfo else now.replace(tzinfo=timezone.utc)).timestamp()
+    if isinstance(now, (int, float)) and not isinstance(now, bool) and math.isfinite(now):
+        return float(now)
+    raise Invalid(f"now must be a datetime or epoch seconds, not {short(now)}")
+
+
+def _tolerance(tolerance: Any) -> float:
+    if tolerance is None:
+        return 0.0
+    if isinstance(tolerance, (int, float)) and not isinstance(tolerance, bool) \
+            and not math.isnan(tolerance):
+        return float(tolerance)
+    raise Invalid(f"tolerance must be seconds, not {short(tolerance)}")
+
+
+def _detect(headers: dict[str, str], body: bytes) -> str:
+    from .providers import detect
+
+    found = detect(list(headers.items()), body)[0]
+    if not found:
+        raise Invalid("unknown provider: no known signature headers found; pass provider= "
+                      f"(one of {', '.join(SIGNING_PROVIDERS)})")
+    return found
+
+
+def _msg_id() -> str:
+    return "msg_" + "".join(_secrets.choice(_ID_CHARS) for _ in range(27))
