@@ -327,6 +327,16 @@ class HookLab(Configurable):
 
         return export(self.store, path, fmt=fmt, **filters)
 
+    def public_url(self, bin: str) -> str:
+        """A URL for ``bin`` reachable through the Jupyter server, without its token.
+
+        See :mod:`hooklab.ingress`: an unguessable key is registered with the hooklab Jupyter
+        server extension, which relays requests to this lab.
+        """
+        from .ingress import public_url
+
+        return public_url(self, bin)
+
     # -- status ----------------------------------------------------------------------------------
     def status_line(self) -> str:
         db = self.db if self.db == ":memory:" else os.path.relpath(self.db_path)
