@@ -65,18 +65,34 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _send(args: argparse.Namespace) -> int:
-    from .send import send
+    from .sender import send
 
-    payload = json.loads(args.data) if args.data else None
-    headers = dict(h.split(":", 1) for h in args.header) if args.header else None
-    resp = send(
-        args.url,
-        provider=args.provider,
-        event=args.event,
-        payload=payload,
-        secret=args.secret,
-        headers=headers,
-    )
+    try:
+        payload = json.loads(args.data) if args.data else None
+    except ValueError as exc:
+        print(f"hooklab: --data is not valid JSON: {exc}", file=sys.stderr)
+        return 2
+    headers = None
+    if args.header:
+        headers = {}
+        for h in args.header:
+            name, sep, value = h.partition(":")
+            if not sep:
+                print(f"hooklab: --header wants NAME:VALUE, got {h!r}", file=sys.stderr)
+                return 2
+            headers[name.strip()] = value.strip()
+    try:
+        resp = send(
+            args.url,
+            provider=args.provider,
+            event=args.event,
+            payload=payload,
+            secret=args.secret,
+            headers=headers,
+        )
+    except (ValueError, OSError) as exc:
+        print(f"hooklab: {exc}", file=sys.stderr)
+        return 2 if isinstance(exc, ValueError) else 1
     print(f"{resp.status} {resp.reason}")
     if resp.body:
         sys.stdout.write(resp.body.decode("utf-8", "replace") + "\n")

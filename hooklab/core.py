@@ -266,6 +266,15 @@ class HookLab(Configurable):
         """Delete all captures from the database; returns how many."""
         return self.store.clear()
 
+    def reset(self) -> None:
+        """Back to a fresh lab: no captures, response rules, secrets or forwards."""
+        self.clear()
+        self.rules.clear()
+        with self._secrets_lock:
+            self._secrets.clear()
+        if self._forwarder is not None:
+            self._forwarder.clear()
+
     # -- responses -----------------------------------------------------------------------------
     def respond(
         self,

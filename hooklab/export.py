@@ -1,0 +1,267 @@
+"""Export captures (HAR 1.2, JSON Lines, CSV, copy-as-curl) and import HAR files.
+
+>>> lab.export_har("captures.har")                 # doctest: +SKIP
+>>> old = hooklab.load_har("captures.har")         # doctest: +SKIP
+>>> old.dataframe().groupby("event_type").size()   # doctest: +SKIP
+>>> print(to_curl(lab.captures[-1], url="http://127.0.0.1:5000/hook"))  # doctest: +SKIP
+
+Bodies round-trip byte for byte: HAR keeps UTF-8 bodies as text and others as base64
+(``"encoding": "base64"``); JSON Lines always carries ``body_b64``. Exports contain exactly what
+was captured: secrets are never stored, and nothing else is stripped.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import os
+import shlex
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from typing import IO, TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit
+
+from .capture import Capture
+
+if TYPE_CHECKING:
+    from .core import HookLab
+    from .store import CaptureStore
+
+__all__ = ["FORMATS", "export", "har_entry", "load_har", "to_curl"]
+
+FORMATS = ("har", "jsonl", "csv")
+_EXT = {".har": "har", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".json": "har"}
+_PAGE = 500
+
+
+def _captures(store: CaptureStore, filters: dict[str, Any]) -> Iterator[Capture]:
+    offset = 0
+    while True:
+        page = store.query(limit=_PAGE, offset=offset, **filters)
+        yield from page
+        if len(page) < _PAGE:
+            return
+        offset += _PAGE
+
+
+def _iso(dt: datetime) -> str:
+    return dt.astimezone(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def _url(c: Capture) -> str:
+    return c.url or f"http://localhost{c.path}"
+
+
+def har_entry(c: Capture) -> dict[str, Any]:
+    """One HAR 1.2 entry for a capture (the request as received; our answer's status)."""
+    request: dict[str, Any] = {
+        "method": c.method,
+        "url": _url(c),
+        "httpVersion": "HTTP/1.1",
+        "cookies": [],
+        "headers": [{"name": k, "value": v} for k, v in c.headers],
+        "queryString": [{"name": k, "value": v} for k, vs in c.query.items() for v in vs],
+        "headersSize": -1,
+        "bodySize": len(c.body),
+    }
+    if c.body:
+        mime = c.header("content-type") or "application/octet-stream"
+        try:
+            request["postData"] = {"mimeType": mime, "text": c.body.decode("utf-8")}
+        except UnicodeDecodeError:
+            request["postData"] = {"mimeType": mime, "encoding": "base64",
+                                   "text": base64.b64encode(c.body).decode("ascii")}
+    return {
+        "startedDateTime": _iso(c.received_at),
+        "time": 0,
+        "request": request,
+        "response": {
+            "status": c.status, "statusText": "", "httpVersion": "HTTP/1.1", "cookies": [],
+            "headers": [], "content": {"size": 0, "mimeType": ""}, "redirectURL": "",
+            "headersSize": -1, "bodySize": -1,
+        },
+        "cache": {},
+        "timings": {"send": 0, "wait": 0, "receive": 0},
+        "_hooklab": {
+            "id": c.id, "kind": c.kind, "path": c.path, "bin": c.bin, "status": c.status,
+            "provider": c.provider, "event_type": c.event_type, "delivery_id": c.delivery_id,
+            "verified": c.verified, "verify_reason": c.verify_reason,
+            "remote_addr": c.remote_addr, "duplicate": c.duplicate,
+        },
+    }
+
+
+def _jsonl_record(c: Capture) -> dict[str, Any]:
+    return {
+        "id": c.id, "received_at": _iso(c.received_at), "kind": c.kind, "method": c.method,
+        "path": c.path, "bin": c.bin, "url": c.url, "query": c.query,
+        "headers": [[k, v] for k, v in c.headers], "body_b64": base64.b64encode(c.body).decode(),
+        "size": c.size, "content_type": c.content_type, "remote_addr": c.remote_addr,
+        "status": c.status, "provider": c.provider, "event_type": c.event_type,
+        "delivery_id": c.delivery_id, "verified": c.verified, "verify_reason": c.verify_reason,
+        "duplicate": c.duplicate,
+    }
+
+
+@contextlib.contextmanager
+def _open(target: str | os.PathLike[str] | IO[str]) -> Iterator[IO[str]]:
+    if hasattr(target, "write"):
+        yield target  # type: ignore[misc]
+        target.flush()  # type: ignore[union-attr]
+        return
+    with open(target, "w", encoding="utf-8", newline="") as f:  # type: ignore[arg-type]
+        yield f
+
+
+def export(store: CaptureStore, path_or_textfile: str | os.PathLike[str] | IO[str],
+           fmt: str | None = None, **filters: Any) -> int:
+    """Write captures matching ``filters`` to a path or text file; returns how many.
+
+    ``fmt`` is ``"har"``, ``"jsonl"`` or ``"csv"``; ``None`` picks it from the file extension
+    (``.har``/``.json``, ``.jsonl``/``.ndjson``, ``.csv``; HAR for open files).
+    """
+    if fmt is None:
+        if hasattr(path_or_textfile, "write"):
+            fmt = "har"
+        else:
+            ext = os.path.splitext(os.fspath(path_or_textfile))[1].lower()  # type: ignore[arg-type]
+            if ext not in _EXT:
+                raise ValueError(f"cannot tell the export format from {ext or 'no extension'!r}; "
+                                 f"use a .har, .jsonl or .csv file or pass fmt= ({', '.join(FORMATS)})")
+            fmt = _EXT[ext]
+    fmt = fmt.lower()
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
+    store.flush()
+    if fmt == "csv":
+        from .frame import captures_frame
+
+        df = captures_frame(store, **filters).drop(columns=["json"])
+        with _open(path_or_textfile) as f:
+            df.to_csv(f, index=False)
+        return len(df)
+    n = 0
+    with _open(path_or_textfile) as f:
+        if fmt == "jsonl":
+            for c in _captures(store, filters):
+                f.write(json.dumps(_jsonl_record(c), ensure_ascii=False) + "\n")
+                n += 1
+            return n
+        from . import __version__
+
+        f.write('{"log": {"version": "1.2", "creator": {"name": "hooklab", "version": '
+                + json.dumps(__version__) + '}, "entries": [')
+        for c in _captures(store, filters):
+            f.write(("," if n else "") + "\n" + json.dumps(har_entry(c), ensure_ascii=False))
+            n += 1
+        f.write("\n]}}\n")
+    return n
+
+
+def _parse_time(value: Any) -> datetime:
+    if not isinstance(value, str) or not value:
+        return datetime.now(timezone.utc)
+    dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+
+
+def _har_record(entry: dict[str, Any]) -> dict[str, Any]:
+    req = entry.get("request") or {}
+    meta = entry.get("_hooklab") or {}
+    url = req.get("url") or "/"
+    split = urlsplit(url)
+    post = req.get("postData") or {}
+    text = post.get("text") or ""
+    body = base64.b64decode(text) if post.get("encoding") == "base64" else text.encode("utf-8")
+    record: dict[str, Any] = {
+        "received_at": _parse_time(entry.get("startedDateTime")),
+        "method": str(req.get("method") or "GET").upper(),
+        "path": meta.get("path") or split.path or "/",
+        "query": parse_qs(split.query, keep_blank_values=True),
+        "headers": [(h["name"], h["value"]) for h in req.get("headers") or []],
+        "body": body,
+        "remote_addr": meta.get("remote_addr") or entry.get("serverIPAddress") or "",
+        "url": url,
+        "status": int(meta.get("status") or (entry.get("response") or {}).get("status") or 200),
+        "kind": meta.get("kind") or "http",
+    }
+    for key in ("provider", "event_type", "delivery_id", "verified", "verify_reason"):
+        if meta.get(key) is not None:
+            record[key] = meta[key]
+    return record
+
+
+def load_har(path: str | os.PathLike[str]) -> HookLab:
+    """Import a HAR file into an in-memory, non-serving :class:`HookLab`.
+
+    Entries exported by hooklab keep their provider, event type, status and verification;
+    entries from other tools (browser dev tools, proxies) are classified as on arrival.
+    """
+    from .core import HookLab
+
+    with open(path, encoding="utf-8") as f:
+        har = json.load(f)
+    entries = (har.get("log") or {}).get("entries") if isinstance(har, dict) else None
+    if not isinstance(entries, list):
+        raise ValueError(f"{os.fspath(path)!r} is not a HAR file (no log.entries)")
+    lab = HookLab(db=":memory:")
+    futures = [lab.store.add(_har_record(e)) for e in entries]
+    for fut in futures:
+        fut.result(30)
+    return lab
+
+
+# -- copy as curl ----------------------------------------------------------------------------
+_SKIP_CURL = frozenset({"host", "content-length", "connection", "keep-alive", "transfer-encoding",
+                        "te", "trailer", "upgrade", "expect"})
+
+
+def _printf_escape(data: bytes) -> str:
+    """A POSIX ``printf`` format string that prints exactly ``data`` (octal escapes)."""
+    out = []
+    for b in data:
+        ch = chr(b)
+        if 32 <= b < 127 and ch not in "\\%'":
+            out.append(ch)
+        else:
+            out.append(f"\\{b:03o}")
+    return "".join(out)
+
+
+def to_curl(capture: Capture, url: str | None = None) -> str:
+    """A shell-safe ``curl`` command that re-sends ``capture`` byte for byte.
+
+    ``url`` sends it elsewhere (path suffix and query appended, as :func:`lab.replay` does).
+    Text bodies go inline with ``--data-binary``; binary ones are piped in through ``printf``
+    octal escapes and ``--data-binary @-``.
+    """
+    if url is None:
+        target = _url(capture)
+    else:
+        from .forward import target_url
+
+        target = target_url(capture, url)
+    method = ["--head"] if capture.method == "HEAD" else ["-X", shlex.quote(capture.method)]
+    args = ["curl", "--globoff", *method, shlex.quote(target)]
+    for k, v in capture.headers:
+        if k.lower() not in _SKIP_CURL and not k.lower().startswith("proxy-"):
+            args += ["-H", shlex.quote(f"{k}: {v}")]
+    body = capture.body
+    prefix = ""
+    if body:
+        if capture.header("content-type") is None:
+            args += ["-H", shlex.quote("Content-Type:")]  # curl would add a form type
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            text = None
+        plain = text is not None and not text.startswith("@") and all(
+            ch in "\t\n\r" or ord(ch) >= 32 for ch in text
+        )
+        if plain:
+            args += ["--data-binary", shlex.quote(text)]  # type: ignore[arg-type]
+        else:
+            prefix = f"printf '{_printf_escape(body)}' | "
+            args += ["--data-binary", "@-"]
+    return prefix + " ".join(args)

@@ -1,0 +1,225 @@
+"""Forward captures to a local app (like ``smee --target``) and replay stored ones exactly.
+
+>>> lab.forward("github", to="http://127.0.0.1:5000/webhook")   # doctest: +SKIP
+>>> lab.forwards()[-1]["status"]                                 # doctest: +SKIP
+200
+>>> [r.status for r in lab.replay([3, 4], to="http://127.0.0.1:5000/webhook")]  # doctest: +SKIP
+[200, 200]
+
+A capture of ``/github/events?x=1`` forwarded to ``http://127.0.0.1:5000/webhook`` goes to
+``http://127.0.0.1:5000/webhook/events?x=1`` with the same method, the same headers except the
+hop-by-hop ones (``Host`` is the target's, ``Content-Length`` recomputed) and the exact body, so
+signatures still verify. Requests use :func:`hooklab.sender.http_request`: no redirects, timeouts.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from .capture import Capture
+from .sender import http_request
+
+__all__ = ["HOP_BY_HOP", "Forwarder", "ReplayResult", "outgoing", "replay", "target_url"]
+
+#: headers that describe one connection, not the message (RFC 9110 section 7.6.1) and are
+#: therefore not forwarded; ``Proxy-*`` headers are dropped too
+HOP_BY_HOP = frozenset({
+    "connection", "keep-alive", "transfer-encoding", "te", "trailer", "trailers", "upgrade",
+    "host", "content-length", "expect",
+})
+DEFAULT_TIMEOUT = 10.0
+DEFAULT_QUEUE = 1000
+
+
+def target_url(capture: Capture, to: str) -> str:
+    """``to`` + the capture's path after its bin + the original query string.
+
+    >>> target_url(Capture(1, None, "POST", "/gh/a/b", url="http://x/gh/a/b?q=1"), "http://t/hook")
+    'http://t/hook/a/b?q=1'
+    """
+    parts = urlsplit(to)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"forward/replay target must be an http(s) URL, got {to!r}")
+    raw = capture.path.lstrip("/")
+    suffix = raw.split("/", 1)[1] if "/" in raw else ""
+    base = to.split("?", 1)[0].split("#", 1)[0]
+    if suffix:
+        base = base.rstrip("/") + "/" + suffix
+    elif capture.path.endswith("/") and raw and not base.endswith("/"):
+        base += "/"  # "/github/" keeps its trailing slash
+    query = urlsplit(capture.url).query if capture.url else ""
+    if not query and capture.query:
+        query = urlencode([(k, v) for k, vs in capture.query.items() for v in vs])
+    queries = [q for q in (parts.query, query) if q]
+    return base + ("?" + "&".join(queries) if queries else "")
+
+
+def outgoing(capture: Capture) -> list[tuple[str, str]]:
+    """The capture's headers minus hop-by-hop ones (and those named in ``Connection``)."""
+    named = {
+        t.strip().lower()
+        for v in capture.header_all("connection") for t in v.split(",") if t.strip()
+    }
+    return [
+        (k, v) for k, v in capture.headers
+        if k.lower() not in HOP_BY_HOP and k.lower() not in named
+        and not k.lower().startswith("proxy-")
+    ]
+
+
+@dataclass
+class ReplayResult:
+    """One re-sent capture: the target's answer, or ``error`` (then ``status`` is ``None``)."""
+
+    capture_id: int
+    status: int | None
+    reason: str = ""
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""
+    elapsed: float = 0.0
+    error: str | None = None
+    url: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.status is not None and self.status < 400
+
+
+def _deliver(capture: Capture, to: str, timeout: float) -> ReplayResult:
+    start = time.perf_counter()
+    url = to
+    try:
+        url = target_url(capture, to)
+        status, reason, headers, body = http_request(
+            capture.method, url, outgoing(capture), capture.body, timeout=timeout
+        )
+    except Exception as exc:  # noqa: BLE001 - connection refused, timeout, bad URL, ...
+        msg = str(exc) or type(exc).__name__
+        if isinstance(exc, TimeoutError) or "timed out" in msg:
+            msg = f"timed out after {timeout:g} s"
+        return ReplayResult(capture.id, None, elapsed=time.perf_counter() - start,
+                            error=f"{type(exc).__name__}: {msg}", url=url)
+    return ReplayResult(capture.id, status, reason, headers, body,
+                        time.perf_counter() - start, None, url)
+
+
+def replay(
+    captures: Iterable[Capture], to: str, timeout: float = DEFAULT_TIMEOUT
+) -> list[ReplayResult]:
+    """Re-send each capture exactly to ``to`` (in order); never raises on network errors."""
+    return [_deliver(c, to, timeout) for c in captures]
+
+
+class Forwarder:
+    """Relays new captures of some bins to targets from a few daemon worker threads.
+
+    ``submit`` only enqueues (bounded; when full the capture is not forwarded and an error is
+    recorded), so a failing or slow target never delays capture. Outcomes go to
+    ``store.record_forward``. With ``workers > 1`` deliveries may complete out of order.
+    """
+
+    def __init__(self, store: Any, *, workers: int = 4, maxsize: int = DEFAULT_QUEUE,
+                 timeout: float = DEFAULT_TIMEOUT) -> None:
+        self.store = store
+        self.timeout = timeout
+        self._targets: dict[str, str] = {}
+        self._lock = threading.Lock()
+        self._queue: queue.Queue[tuple[Capture, str] | None] = queue.Queue(maxsize)
+        self._closed = False
+        self._threads = [
+            threading.Thread(target=self._work, name=f"hooklab-forward-{i}", daemon=True)
+            for i in range(max(1, workers))
+        ]
+        for t in self._threads:
+            t.start()
+
+    @property
+    def targets(self) -> dict[str, str]:
+        """bin -> target URL (a copy)."""
+        with self._lock:
+            return dict(self._targets)
+
+    def add(self, bin: str, to: str) -> None:
+        """Forward new captures of ``bin`` to ``to`` (replaces an earlier target)."""
+        target_url(Capture(0, None, "POST", f"/{bin}"), to)  # type: ignore[arg-type]
+        with self._lock:
+            self._targets[bin] = to
+
+    def remove(self, bin: str) -> None:
+        with self._lock:
+            self._targets.pop(bin, None)
+
+    def clear(self) -> None:
+        """Stop forwarding every bin."""
+        with self._lock:
+            self._targets.clear()
+
+    def submit(self, capture: Capture) -> None:
+        """Queue ``capture`` if its bin is forwarded; returns immediately."""
+        if self._closed or capture.kind != "http":
+            return
+        with self._lock:
+            to = self._targets.get(capture.bin)
+        if to is None:
+            return
+        try:
+            self._queue.put_nowait((capture, to))
+        except queue.Full:
+            self._record(capture.id, to, None, None,
+                         f"forward queue full ({self._queue.maxsize}): capture not forwarded")
+
+    def _record(self, cid: int, target: str, status: int | None, ms: float | None,
+                error: str | None) -> None:
+        try:
+            self.store.record_forward(cid, target, status, ms, error)
+        except Exception:  # noqa: BLE001 - store closed while shutting down
+            pass
+
+    def _work(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                self._queue.task_done()
+                return
+            try:
+                capture, to = item
+                r = _deliver(capture, to, self.timeout)
+                self._record(capture.id, r.url or to, r.status, round(r.elapsed * 1000, 3),
+                             r.error)
+            finally:
+                self._queue.task_done()
+
+    def join(self, timeout: float = 10.0) -> bool:
+        """Wait until every queued capture has been delivered (tests, clean shutdown)."""
+        deadline = time.monotonic() + timeout
+        while self._queue.unfinished_tasks:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.01)
+        return True
+
+    def close(self, timeout: float = 2.0) -> None:
+        """Stop the workers; queued but unsent captures are dropped."""
+        if self._closed:
+            return
+        self._closed = True
+        while True:
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                break
+            self._queue.task_done()
+        for _ in self._threads:
+            try:
+                self._queue.put(None, timeout=0.1)
+            except queue.Full:
+                break
+        deadline = time.monotonic() + timeout
+        for t in self._threads:
+            t.join(max(0.0, deadline - time.monotonic()))

@@ -1,0 +1,182 @@
+"""Send a realistic (optionally signed) sample webhook, or any body, synchronously.
+
+>>> r = send(lab.url_for("github"), provider="github", event="push", secret="s3cret")  # doctest: +SKIP
+>>> r.status, r.elapsed                                                              # doctest: +SKIP
+(200, 0.004)
+>>> send("http://127.0.0.1:5000/hook", payload={"hello": "world"})                  # doctest: +SKIP
+
+Outgoing requests use :mod:`http.client`: no redirects unless ``follow_redirects=True``, a
+timeout on connect and on each read, headers sent exactly in the given order.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+__all__ = ["SendResponse", "http_request", "send"]
+
+_MAX_REDIRECTS = 5
+
+
+@dataclass
+class SendResponse:
+    """What the receiver answered; ``elapsed`` is in seconds. ``sent_*`` is what went out."""
+
+    status: int
+    reason: str
+    headers: list[tuple[str, str]]
+    body: bytes
+    elapsed: float
+    url: str = ""
+    sent_headers: list[tuple[str, str]] = field(default_factory=list, repr=False)
+    sent_body: bytes = field(default=b"", repr=False)
+
+    def header(self, name: str) -> str | None:
+        return next((v for k, v in self.headers if k.lower() == name.lower()), None)
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", "replace")
+
+    def json(self) -> Any:
+        return json.loads(self.body) if self.body else None
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 400
+
+
+def http_request(
+    method: str,
+    url: str,
+    headers: Iterable[tuple[str, str]],
+    body: bytes,
+    *,
+    timeout: float = 10.0,
+) -> tuple[int, str, list[tuple[str, str]], bytes]:
+    """One HTTP/1.1 request with exactly these headers (plus ``Host`` and ``Content-Length``
+    when absent). Returns ``(status, reason, headers, body)``; raises ``OSError`` on network
+    errors and ``ValueError`` on an unusable URL. Redirects are not followed.
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"not an http(s) URL: {url!r}")
+    conn_cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    conn = conn_cls(parts.hostname, parts.port, timeout=timeout)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    hdrs = list(headers)
+    names = {k.lower() for k, _ in hdrs}
+    try:
+        conn.putrequest(method, target, skip_host=True, skip_accept_encoding=True)
+        if "host" not in names:
+            conn.putheader("Host", parts.netloc.rpartition("@")[2])
+        for k, v in hdrs:
+            conn.putheader(k, v)
+        if "content-length" not in names and (body or method.upper() not in ("GET", "HEAD")):
+            conn.putheader("Content-Length", str(len(body)))
+        conn.endheaders(body or None)
+        resp = conn.getresponse()
+        data = b"" if method.upper() == "HEAD" else resp.read()
+        return resp.status, resp.reason, list(resp.getheaders()), data
+    finally:
+        conn.close()
+
+
+def _encode(payload: Any) -> tuple[bytes, str | None]:
+    if payload is None:
+        return b"", None
+    if isinstance(payload, (bytes, bytearray, memoryview)):
+        return bytes(payload), None
+    if isinstance(payload, str):
+        return payload.encode("utf-8"), "text/plain; charset=utf-8"
+    return json.dumps(payload).encode("utf-8"), "application/json"
+
+
+def _merge(base: list[tuple[str, str]], extra: Mapping[str, str] | Iterable[tuple[str, str]] | None
+           ) -> list[tuple[str, str]]:
+    """``base`` with ``extra`` replacing same-named headers (case-insensitive) in place."""
+    if not extra:
+        return base
+    items = list(extra.items() if isinstance(extra, Mapping) else extra)
+    for k, v in items:
+        if any(c in f"{k}{v}" for c in "\r\n\0"):
+            raise ValueError(f"header {k!r} contains a line break or NUL")
+    new = {k.lower(): (k, str(v)) for k, v in items}
+    out: list[tuple[str, str]] = []
+    for k, v in base:
+        if k.lower() in new:
+            if new[k.lower()] is not None:
+                out.append(new[k.lower()])
+                new[k.lower()] = None  # type: ignore[assignment]
+        else:
+            out.append((k, v))
+    out.extend(h for h in new.values() if h is not None)
+    return out
+
+
+def send(
+    url: str,
+    *,
+    provider: str | None = None,
+    event: str | None = None,
+    payload: Any = None,
+    secret: str | bytes | None = None,
+    headers: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
+    method: str = "POST",
+    timeout: float = 10.0,
+    follow_redirects: bool = False,
+) -> SendResponse:
+    """Send one webhook to ``url`` and return the receiver's :class:`SendResponse`.
+
+    With ``provider`` (and optionally ``event``): a realistic sample from
+    :mod:`hooklab.samples` with the provider's headers; ``payload`` (a dict) is deep-merged into
+    it; ``secret`` signs it as the provider would. Without ``provider``: a dict/list ``payload``
+    is sent as JSON, ``bytes`` as-is, ``str`` as UTF-8 text. ``headers`` are added last and
+    replace same-named ones. Raises ``ValueError`` for an unknown provider/event (listing the
+    known ones) and ``OSError`` when the receiver cannot be reached.
+
+    >>> send(url, provider="stripe", event="invoice.paid", secret="whsec_test",  # doctest: +SKIP
+    ...      payload={"data": {"object": {"amount_paid": 4200}}})
+    """
+    from .samples import sample
+
+    if provider:
+        s = sample(provider, event, payload)
+        hdrs, body, sign_args = s.headers, s.body, {"timestamp": s.timestamp,
+                                                    "msg_id": s.msg_id, "params": s.params}
+        prov = s.provider
+    else:
+        if event:
+            raise ValueError("event= needs provider= (e.g. provider='github', event='push')")
+        if secret is not None:
+            raise ValueError("secret= needs provider= to know how to sign")
+        body, ctype = _encode(payload)
+        hdrs = [("Content-Type", ctype)] if ctype else []
+        hdrs.append(("User-Agent", "hooklab/send"))
+        sign_args, prov = {}, ""
+    hdrs = _merge(hdrs, headers)
+    if secret is not None:
+        from .signatures import sign_request
+
+        signed = sign_request(prov, secret, url=url, body=body, method=method,
+                              headers=dict(hdrs), **sign_args)
+        url, body = signed.url or url, signed.body
+        hdrs = _merge(hdrs, signed.headers)
+    start = time.perf_counter()
+    cur_method, cur_url, cur_body = method.upper(), url, body
+    for _ in range(_MAX_REDIRECTS + 1):
+        status, reason, rh, rb = http_request(cur_method, cur_url, hdrs, cur_body, timeout=timeout)
+        location = next((v for k, v in rh if k.lower() == "location"), None)
+        if not (follow_redirects and location and status in (301, 302, 303, 307, 308)):
+            break
+        cur_url = urljoin(cur_url, location)
+        if status in (301, 302, 303) and cur_method != "HEAD":
+            cur_method, cur_body = "GET", b""
+            hdrs = [(k, v) for k, v in hdrs if k.lower() not in ("content-type", "content-length")]
+    return SendResponse(status, reason, rh, rb, time.perf_counter() - start, cur_url, hdrs, body)

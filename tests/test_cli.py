@@ -1,0 +1,113 @@
+"""The ``hooklab`` command, run as a subprocess: help, serve, send, export, replay, Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from _target import Target
+
+EXE = str(Path(sys.executable).with_name("hooklab"))
+ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
+
+
+def run(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([EXE, *args], capture_output=True, text=True, timeout=timeout, env=ENV)
+
+
+@pytest.mark.parametrize("sub,words", [
+    (None, ["serve", "send", "replay", "export"]),
+    ("serve", ["--host", "--port", "--db", "--forward", "--max-body"]),
+    ("send", ["--provider", "--event", "--secret", "--data", "--header"]),
+    ("replay", ["--db", "--id", "--to"]),
+    ("export", ["--db", "--format", "--output"]),
+])
+def test_help_is_complete(sub: str | None, words: list[str]) -> None:
+    r = run(*([sub] if sub else []), "--help")
+    assert r.returncode == 0, r.stderr
+    for w in words:
+        assert w in r.stdout
+
+
+class _Lines:
+    def __init__(self, stream) -> None:  # type: ignore[no-untyped-def]
+        self.q: queue.Queue[str] = queue.Queue()
+        self.all: list[str] = []
+        self.thread = threading.Thread(target=self._pump, args=(stream,), daemon=True)
+        self.thread.start()
+
+    def _pump(self, stream) -> None:  # type: ignore[no-untyped-def]
+        for line in stream:
+            self.q.put(line)
+
+    def next(self, timeout: float = 20) -> str:
+        line = self.q.get(timeout=timeout)
+        self.all.append(line)
+        return line
+
+
+def test_serve_send_export_replay_and_ctrl_c(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    db = str(tmp_path / "c.sqlite3")
+    with Target(status=202) as fwd, Target(status=201) as replay_target:
+        proc = subprocess.Popen(
+            [EXE, "serve", "--port", "0", "--db", db, "--forward", f"relay={fwd.url}/in"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+        try:
+            out = _Lines(proc.stdout)
+            first = out.next()
+            m = re.search(r"http://127\.0\.0\.1:(\d+)", first)
+            assert m and "hooklab listening on" in first, first
+            url = m.group(0)
+            r = run("send", f"{url}/github", "--provider", "github", "--event", "push",
+                    "--secret", "s3cret", "--data", '{"ref": "refs/heads/dev"}',
+                    "--header", "X-Extra: 1")
+            assert r.returncode == 0 and r.stdout.startswith("200 OK"), r.stdout + r.stderr
+            line = out.next()
+            assert line.startswith("#1 ") and "POST /github -> 200" in line and "github/push" in line
+            r = run("send", f"{url}/relay/sub?x=1", "--provider", "stripe", "--event",
+                    "invoice.paid")
+            assert r.returncode == 0
+            assert "POST /relay/sub -> 200" in out.next()
+            got = fwd.wait(1)[0]
+            assert got.path == "/in/sub?x=1" and json.loads(got.body)["type"] == "invoice.paid"
+            bad = run("send", url, "--provider", "nope")
+            assert bad.returncode != 0 and "github" in bad.stderr
+
+            har = tmp_path / "out.har"
+            r = run("export", "--db", db, "--format", "har", "-o", str(har))
+            assert r.returncode == 0 and "wrote 2 captures" in r.stderr
+            entries = json.loads(har.read_text())["log"]["entries"]
+            assert json.loads(entries[0]["request"]["postData"]["text"])["ref"] == "refs/heads/dev"
+            r = run("export", "--db", db, "--format", "jsonl")
+            assert r.returncode == 0 and len(r.stdout.splitlines()) == 2
+            r = run("export", "--db", db, "--format", "csv")
+            assert r.returncode == 0 and r.stdout.startswith("id,received_at")
+
+            r = run("replay", "--db", db, "--id", "1", "--id", "2", "--to", replay_target.url)
+            assert r.returncode == 0, r.stdout + r.stderr
+            assert "#1 -> 201" in r.stdout and "#2 -> 201" in r.stdout
+            a, b = replay_target.wait(2)
+            assert "s3cret" not in har.read_text() and a.header("X-Extra") == "1"
+            assert b.path == "/sub?x=1"
+            r = run("replay", "--db", db, "--id", "1", "--to", "http://127.0.0.1:9/")
+            assert r.returncode == 1 and "#1 -> error" in r.stdout
+        finally:
+            proc.send_signal(signal.SIGINT)
+            try:
+                rc = proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                raise
+        out.thread.join(10)
+        err = proc.stderr.read() if proc.stderr else ""
+    assert rc == 0, err
+    assert "hooklab: stopped" in "".join(out.all) + "".join(list(out.q.queue))
+    assert "Traceback" not in err

@@ -1,0 +1,136 @@
+"""HAR / JSON Lines / CSV export, HAR import and copy-as-curl: byte-exact round trips."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import json
+import shutil
+import subprocess
+
+import pytest
+from _http import post
+from _target import Target
+
+import hooklab
+from hooklab.export import export, load_har, to_curl
+from hooklab.frame import COLUMNS
+
+BINARY = bytes(range(256)) + b"\x00\xff\xfe'\"%\\n"
+TEXT = 'héllo "wörld" \'quoted\' $HOME `x` \\ 100%\r\nline2\t\x7f'
+
+
+@pytest.fixture
+def filled(lab):  # type: ignore[no-untyped-def]
+    lab.secret("stripe", "whsec_TOPSECRET")
+    hooklab.send(lab.url_for("stripe"), provider="stripe", event="invoice.paid",
+                 secret="whsec_TOPSECRET")
+    post(lab.url_for("bin", "x?a=1&a=2&b="), BINARY,
+         {"Content-Type": "application/octet-stream", "X-Dup": "1"}, method="PUT")
+    post(lab.url_for("text"), TEXT.encode(), {"Content-Type": "text/plain; charset=utf-8"})
+    post(lab.url_for("empty"), b"", method="DELETE")
+    lab.wait(4)
+    return lab
+
+
+def _same(a, b) -> None:  # type: ignore[no-untyped-def]
+    for f in ("method", "path", "query", "headers", "body", "status", "provider", "event_type",
+              "delivery_id", "verified", "received_at", "url", "remote_addr", "bin"):
+        assert getattr(a, f) == getattr(b, f), f
+
+
+def test_har_round_trip_is_exact(filled, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "c.har"
+    assert filled.export_har(path) == 4
+    har = json.loads(path.read_text())
+    assert har["log"]["version"] == "1.2" and har["log"]["creator"]["name"] == "hooklab"
+    e = har["log"]["entries"]
+    assert e[0]["_hooklab"]["provider"] == "stripe" and e[0]["_hooklab"]["verified"] is True
+    assert e[1]["request"]["postData"]["encoding"] == "base64"
+    assert base64.b64decode(e[1]["request"]["postData"]["text"]) == BINARY
+    assert e[1]["request"]["queryString"] == [{"name": "a", "value": "1"},
+                                              {"name": "a", "value": "2"},
+                                              {"name": "b", "value": ""}]
+    assert e[2]["request"]["postData"]["text"] == TEXT and "encoding" not in e[2]["request"]["postData"]
+    assert "postData" not in e[3]["request"] and e[3]["request"]["method"] == "DELETE"
+    assert "TOPSECRET" not in path.read_text()
+    loaded = load_har(path)
+    try:
+        assert not loaded.is_running and len(loaded.captures) == 4
+        for a, b in zip(filled.captures, loaded.captures, strict=True):
+            _same(a, b)
+        df = loaded.dataframe()
+        assert list(df["event_type"].astype(object))[0] == "invoice.paid"
+        assert loaded.captures[0].json()["type"] == "invoice.paid"
+    finally:
+        loaded.stop()
+
+
+def test_load_foreign_har_classifies_like_arrival(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    har = {"log": {"version": "1.2", "creator": {"name": "devtools", "version": "1"}, "entries": [{
+        "startedDateTime": "2024-05-01T10:00:00.123Z", "time": 5,
+        "request": {"method": "POST", "url": "https://example.com/hooks/gh?x=1",
+                    "headers": [{"name": "X-GitHub-Event", "value": "issues"},
+                                {"name": "Content-Type", "value": "application/json"}],
+                    "postData": {"mimeType": "application/json", "text": '{"action":"opened"}'}},
+        "response": {"status": 204}}]}}
+    p = tmp_path / "f.har"
+    p.write_text(json.dumps(har))
+    lab = hooklab.load_har(p)
+    try:
+        (c,) = lab.captures
+        assert (c.provider, c.event_type, c.status, c.bin) == ("github", "issues.opened", 204, "hooks")
+        assert c.query == {"x": ["1"]} and c.received_at.microsecond == 123000
+    finally:
+        lab.stop()
+    p.write_text("{}")
+    with pytest.raises(ValueError, match="not a HAR"):
+        load_har(p)
+
+
+def test_jsonl_and_csv(filled, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    assert filled.export(tmp_path / "c.jsonl") == 4
+    rows = [json.loads(line) for line in (tmp_path / "c.jsonl").read_text().splitlines()]
+    assert [base64.b64decode(r["body_b64"]) for r in rows] == [c.body for c in filled.captures]
+    assert rows[1]["headers"] == [list(h) for h in filled.captures[1].headers]
+    assert rows[1]["query"] == {"a": ["1", "2"], "b": [""]} and rows[0]["event_type"] == "invoice.paid"
+    assert filled.export(tmp_path / "c.csv") == 4
+    table = list(csv.DictReader((tmp_path / "c.csv").open()))
+    assert list(table[0]) == [c for c in COLUMNS if c != "json"] and len(table) == 4
+    assert table[0]["provider"] == "stripe" and table[1]["size"] == str(len(BINARY))
+    assert export(filled.store, tmp_path / "s.har", bin="text") == 1
+    for p in tmp_path.iterdir():
+        assert "TOPSECRET" not in p.read_text()
+
+
+def test_export_to_text_file_and_format_errors(filled, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    buf = io.StringIO()
+    assert export(filled.store, buf) == 4 and json.loads(buf.getvalue())["log"]["entries"]
+    buf = io.StringIO()
+    assert export(filled.store, buf, fmt="jsonl", bin="bin") == 1
+    assert len(buf.getvalue().splitlines()) == 1
+    with pytest.raises(ValueError, match="har, jsonl or csv|.har, .jsonl"):
+        export(filled.store, tmp_path / "x.txt")
+    with pytest.raises(ValueError, match="unknown export format"):
+        export(filled.store, tmp_path / "x.har", fmt="xml")
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl not installed")
+@pytest.mark.parametrize("kind", ["binary", "text", "at", "empty", "json"])
+def test_to_curl_resends_byte_exact(lab, kind: str) -> None:  # type: ignore[no-untyped-def]
+    body = {"binary": BINARY, "text": TEXT.encode(), "at": b"@/etc/passwd", "empty": b"",
+            "json": b'{"a": [1, 2]}'}[kind]
+    headers = {"X-Quote": "it's \"q\" $x", "Content-Type": "application/json"}
+    if kind == "binary":
+        del headers["Content-Type"]
+    post(lab.url_for("c", "p?q=[1]&r=a%20b"), body, headers, method="PATCH" if body else "POST")
+    (cap,) = lab.wait(1)
+    with Target() as t:
+        cmd = to_curl(cap, url=t.url + "/to")
+        subprocess.run(["sh", "-c", cmd + " -s -o /dev/null"], check=True, timeout=20)
+        (got,) = t.wait(1)
+    assert got.body == body and got.path == "/to/p?q=[1]&r=a%20b"
+    assert got.method == cap.method and got.header("X-Quote") == "it's \"q\" $x"
+    assert got.header("Content-Type") == cap.header("Content-Type")
+    assert "printf" in cmd if kind in ("binary", "at") else "printf" not in cmd

@@ -1,0 +1,171 @@
+"""lab.forward and lab.replay against real target servers on 127.0.0.1."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from datetime import datetime, timezone
+
+import pytest
+from _http import post, raw_request
+from _target import Target
+
+import hooklab
+from hooklab.capture import Capture
+from hooklab.forward import Forwarder, outgoing, replay, target_url
+from hooklab.store import CaptureStore
+
+BINARY = bytes(range(256)) * 3 + b"\r\n\x00end"
+
+
+def _wait_forwards(lab, n: int, timeout: float = 15.0) -> list[dict]:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        rows = lab.forwards()
+        if len(rows) >= n:
+            return rows
+        time.sleep(0.02)
+    raise TimeoutError(f"{len(lab.forwards())} of {n} forwards recorded")
+
+
+def _cap(path: str, url: str = "", headers: list | None = None) -> Capture:
+    return Capture(1, datetime.now(timezone.utc), "POST", path, headers=headers or [], url=url)
+
+
+def test_target_url_keeps_suffix_and_query() -> None:
+    t = "http://127.0.0.1:5000/webhook"
+    assert target_url(_cap("/gh"), t) == t
+    assert target_url(_cap("/gh/a/b", "http://h/gh/a/b?x=1&y=%20"), t) == t + "/a/b?x=1&y=%20"
+    assert target_url(_cap("/gh/", "http://h/gh/"), t) == t + "/"
+    assert target_url(_cap("/gh/x", "http://h/gh/x?b=2"), t + "/?a=1") == t + "/x?a=1&b=2"
+    with pytest.raises(ValueError, match="http"):
+        target_url(_cap("/gh"), "ftp://x")
+
+
+def test_outgoing_drops_hop_by_hop_headers_only() -> None:
+    c = _cap("/b", headers=[
+        ("Host", "a"), ("Connection", "keep-alive, X-Conn-Only"), ("Keep-Alive", "timeout=5"),
+        ("X-Conn-Only", "1"), ("TE", "trailers"), ("Trailer", "X"), ("Upgrade", "h2c"),
+        ("Transfer-Encoding", "chunked"), ("Proxy-Authorization", "Basic x"),
+        ("Content-Length", "3"), ("X-B", "2"), ("X-A", "1"), ("X-A", "3"),
+        ("Authorization", "Bearer keep-me"),
+    ])
+    assert outgoing(c) == [("X-B", "2"), ("X-A", "1"), ("X-A", "3"),
+                           ("Authorization", "Bearer keep-me")]
+
+
+def test_forward_relays_exactly(lab) -> None:  # type: ignore[no-untyped-def]
+    with Target(status=202, body=b"accepted") as t:
+        lab.forward("relay", to=t.url + "/webhook")
+        head = (
+            f"POST /relay/deep/path?q=1&q=2&e=%2F HTTP/1.1\r\nHost: 127.0.0.1:{lab.bound_port}\r\n"
+            "Connection: close, X-Hop\r\nX-Hop: drop-me\r\nProxy-Authorization: x\r\n"
+            "Keep-Alive: timeout=5\r\nX-Second: 2\r\nX-First: 1\r\nX-First: 1b\r\n"
+            "Content-Type: application/octet-stream\r\n"
+            f"Content-Length: {len(BINARY)}\r\n\r\n"
+        ).encode()
+        assert b" 200 " in raw_request(lab.bound_port, head + BINARY).split(b"\r\n")[0]
+        got = t.wait(1)[0]
+        rows = _wait_forwards(lab, 1)
+    assert got.method == "POST" and got.path == "/webhook/deep/path?q=1&q=2&e=%2F"
+    assert got.body == BINARY
+    names = [k.lower() for k, _ in got.headers]
+    assert "x-hop" not in names and "proxy-authorization" not in names and "keep-alive" not in names
+    assert [v for k, v in got.headers if k == "X-First"] == ["1", "1b"]
+    assert names.index("x-second") < names.index("x-first")
+    assert got.header("Host") == f"127.0.0.1:{t.port}"
+    assert got.header("Content-Length") == str(len(BINARY))
+    cap = lab.captures[-1]
+    assert rows[0]["capture_id"] == cap.id and rows[0]["status"] == 202
+    assert rows[0]["error"] is None and rows[0]["latency_ms"] > 0
+    assert rows[0]["target"] == t.url + "/webhook/deep/path?q=1&q=2&e=%2F"
+    assert lab.forwards(cap.id) == rows
+
+
+def test_signatures_still_verify_at_the_target(lab) -> None:  # type: ignore[no-untyped-def]
+    with Target() as t:
+        lab.forward("github", to=t.url + "/hook")
+        hooklab.send(lab.url_for("github"), provider="github", event="push", secret="s3cret")
+        got = t.wait(1)[0]
+    mac = "sha256=" + hmac.new(b"s3cret", got.body, hashlib.sha256).hexdigest()
+    assert got.header("X-Hub-Signature-256") == mac
+    assert got.header("X-GitHub-Event") == "push"
+
+
+def test_failing_or_slow_target_never_delays_capture(lab) -> None:  # type: ignore[no-untyped-def]
+    with Target(delay=2.0) as slow:
+        lab.forward("slow", to=slow.url)
+        lab.forward("dead", to="http://127.0.0.1:9/nothing")
+        start = time.monotonic()
+        for _ in range(3):
+            assert post(lab.url_for("slow"), b"{}")[0] == 200
+            assert post(lab.url_for("dead"), b"{}")[0] == 200
+        assert time.monotonic() - start < 1.5
+        rows = _wait_forwards(lab, 6)
+    dead = [r for r in rows if r["target"].startswith("http://127.0.0.1:9/")]
+    assert len(dead) == 3 and all(r["status"] is None and "Refused" in r["error"] for r in dead)
+    ok = [r for r in rows if r not in dead]
+    assert all(r["status"] == 200 and r["latency_ms"] >= 1900 for r in ok)
+    assert lab.store.count() == 6
+
+
+def test_forward_can_be_stopped(lab) -> None:  # type: ignore[no-untyped-def]
+    with Target() as t:
+        lab.forward("b", to=t.url)
+        post(lab.url_for("b"), b"1")
+        t.wait(1)
+        lab.forward("b", None)
+        post(lab.url_for("b"), b"2")
+        post(lab.url_for("other"), b"3")
+        lab.wait(3)
+        time.sleep(0.3)
+        assert len(t.received) == 1
+
+
+def test_full_queue_drops_and_records_an_error() -> None:
+    store = CaptureStore(":memory:")
+    with Target(delay=1.0) as t:
+        fw = Forwarder(store, workers=1, maxsize=1, timeout=5)
+        fw.add("q", t.url)
+        caps = [store.add_sync({"method": "POST", "path": "/q", "body": b"x"}) for _ in range(4)]
+        for c in caps:
+            fw.submit(c)
+        assert fw.join(10)
+        store.flush()
+        rows = store.forwards()
+        fw.close()
+    full = [r for r in rows if r["error"] and "queue full" in r["error"]]
+    assert len(full) >= 2 and len(rows) == 4
+    store.close()
+
+
+def test_timeout_is_recorded() -> None:
+    store = CaptureStore(":memory:")
+    with Target(delay=2.0) as t:
+        fw = Forwarder(store, timeout=0.3)
+        fw.add("q", t.url)
+        fw.submit(store.add_sync({"method": "POST", "path": "/q", "body": b"x"}))
+        assert fw.join(5)
+        store.flush()
+        fw.close()
+    (row,) = store.forwards()
+    assert row["status"] is None and "timed out" in row["error"]
+    store.close()
+
+
+def test_replay_resends_exactly_and_never_raises(lab) -> None:  # type: ignore[no-untyped-def]
+    post(lab.url_for("r", "a?x=1"), BINARY, {"Content-Type": "image/png", "X-Z": "z"}, method="PUT")
+    hooklab.send(lab.url_for("r"), provider="stripe", event="invoice.paid", secret="whsec_x")
+    c1, c2 = lab.wait(2)
+    with Target(status=418, body=b"teapot") as t:
+        results = lab.replay([c1.id, c2], to=t.url + "/in")
+        a, b = t.wait(2)
+    assert [r.status for r in results] == [418, 418] and results[0].body == b"teapot"
+    assert results[0].capture_id == c1.id and results[0].error is None and results[0].elapsed > 0
+    assert (a.method, a.path, a.body, a.header("X-Z")) == ("PUT", "/in/a?x=1", BINARY, "z")
+    assert b.body == c2.body and b.header("Stripe-Signature") == c2.header("Stripe-Signature")
+    (dead,) = replay([c1], "http://127.0.0.1:9/")
+    assert dead.status is None and dead.capture_id == c1.id and "Refused" in dead.error
+    (bad,) = lab.replay(c1.id, to="not a url")
+    assert bad.status is None and "http" in bad.error

@@ -1,0 +1,96 @@
+"""lab.respond: custom answers per bin, path glob and method; sequences; delays."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+from _http import post
+
+
+def _get(url: str, method: str = "GET", body: bytes | None = None):  # type: ignore[no-untyped-def]
+    req = urllib.request.Request(url, data=body, method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, dict(r.headers), r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers), e.read()
+
+
+def test_default_answer_names_the_capture(lab) -> None:  # type: ignore[no-untyped-def]
+    status, headers, body = _get(lab.url_for("x"), "POST", b"{}")
+    (cap,) = lab.wait(1)
+    assert status == 200 and json.loads(body) == {"ok": True, "id": cap.id}
+    assert headers["X-Hooklab-Capture-Id"] == str(cap.id) and cap.status == 200
+
+
+def test_503_twice_then_200_is_recorded_on_captures(lab) -> None:  # type: ignore[no-untyped-def]
+    lab.respond("flaky", status=[503, 503, 200])
+    got = [post(lab.url_for("flaky"), b"{}")[0] for _ in range(4)]
+    assert got == [503, 503, 200, 200]
+    assert [c.status for c in lab.wait(4, bin="flaky")] == got
+    assert list(lab.dataframe()["status"]) == got
+
+
+def test_status_body_and_headers(lab) -> None:  # type: ignore[no-untyped-def]
+    lab.respond("teapot", 418, body=b"\x00\xffshort and stout", headers={"X-Kind": "tea"})
+    lab.respond("json", 201, body={"received": True})
+    s, h, b = _get(lab.url_for("teapot"), "POST", b"1")
+    assert (s, h["X-Kind"], b) == (418, "tea", b"\x00\xffshort and stout")
+    s, _, b = _get(lab.url_for("json"), "POST", b"1")
+    assert (s, json.loads(b)) == (201, {"received": True})
+
+
+def test_rules_per_method_and_glob(lab) -> None:  # type: ignore[no-untyped-def]
+    lab.respond("m", 405, method="GET")
+    lab.respond("/api/*/hook", 202)
+    lab.respond("/api/special/hook", 409, method="DELETE")
+    assert _get(lab.url_for("m"))[0] == 405
+    assert _get(lab.url_for("m"), "POST", b"")[0] == 200
+    assert _get(lab.url_for("api", "v1/hook"), "POST", b"")[0] == 202
+    assert _get(lab.url_for("api", "v1/hook?x=1"), "POST", b"")[0] == 202
+    assert _get(lab.url_for("api", "v1/other"), "POST", b"")[0] == 200
+    assert _get(lab.url_for("api", "special/hook"), "DELETE")[0] == 409
+    assert _get(lab.url_for("api", "special/hook"), "POST", b"")[0] == 202
+    assert [c.status for c in lab.wait(7)] == [405, 200, 202, 202, 200, 409, 202]
+
+
+def test_latest_rule_wins_and_can_be_replaced(lab) -> None:  # type: ignore[no-untyped-def]
+    lab.respond("b", 500)
+    lab.respond("/b/*", 202)
+    assert _get(lab.url_for("b", "x"), "POST", b"")[0] == 202
+    lab.respond("b", 204)  # replaces the first rule and is now the newest
+    assert _get(lab.url_for("b", "x"), "POST", b"")[0] == 204
+
+
+def test_delay_does_not_block_other_requests(lab) -> None:  # type: ignore[no-untyped-def]
+    lab.respond("slow", 200, delay=1.0)
+    slow: dict[str, float] = {}
+
+    def call_slow() -> None:
+        t0 = time.monotonic()
+        slow["status"] = post(lab.url_for("slow"), b"s")[0]
+        slow["took"] = time.monotonic() - t0
+
+    th = threading.Thread(target=call_slow)
+    th.start()
+    time.sleep(0.1)
+    t0 = time.monotonic()
+    assert post(lab.url_for("fast"), b"f")[0] == 200
+    assert time.monotonic() - t0 < 0.5
+    lab.wait(1, bin="slow", timeout=0.5)  # stored before the (delayed) answer
+    th.join(10)
+    assert slow["status"] == 200 and 0.95 <= slow["took"] < 3
+
+
+def test_invalid_rules_are_refused(lab) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ValueError, match="delay"):
+        lab.respond("x", delay=31)
+    with pytest.raises(ValueError, match="status"):
+        lab.respond("x", status=99)
+    with pytest.raises(ValueError, match="line break"):
+        lab.respond("x", headers={"X-Bad": "a\r\nSet-Cookie: x"})
