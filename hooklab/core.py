@@ -301,6 +301,8 @@ class HookLab(Configurable):
         """
         from .forward import Forwarder
 
+        if to is not None:
+            self._check_not_self(bin, to)
         if self._forwarder is None:
             if to is None:
                 return
@@ -309,6 +311,21 @@ class HookLab(Configurable):
             self._forwarder.remove(bin)
         else:
             self._forwarder.add(bin, to)
+
+    def _check_not_self(self, bin: str, to: str) -> None:
+        from urllib.parse import urlsplit
+
+        from .capture import bin_of
+
+        u = urlsplit(to)
+        if u.scheme not in ("http", "https") or not u.hostname:
+            raise ValueError(f"forward target must be an http(s) URL, got {to!r}")
+        local = u.hostname in ("127.0.0.1", "localhost", "::1", self.host)
+        if local and self.bound_port is not None and u.port == self.bound_port:
+            if bin_of(u.path or "/") == bin:
+                raise ValueError(
+                    f"forwarding bin {bin!r} to {to} would send every capture back to itself"
+                )
 
     def forwards(self, capture_id: int | None = None) -> list[dict[str, Any]]:
         """Outcomes of forwarding (target, status, latency_ms, error), oldest first."""

@@ -169,3 +169,14 @@ def test_replay_resends_exactly_and_never_raises(lab) -> None:  # type: ignore[n
     assert dead.status is None and dead.capture_id == c1.id and "Refused" in dead.error
     (bad,) = lab.replay(c1.id, to="not a url")
     assert bad.status is None and "http" in bad.error
+
+
+def test_forwarding_a_bin_to_itself_is_refused(lab) -> None:
+    import pytest
+
+    with pytest.raises(ValueError, match="back to itself"):
+        lab.forward("loop", to=lab.url_for("loop", "x"))
+    with pytest.raises(ValueError, match="http"):
+        lab.forward("loop", to="ftp://example.invalid/")
+    lab.forward("loop", to=lab.url_for("elsewhere"))  # another bin is fine
+    lab.forward("loop", None)
