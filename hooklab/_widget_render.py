@@ -1,0 +1,333 @@
+"""Pure text/HTML rendering for the live view (no ipywidgets, no I/O).
+
+Everything that comes from a request (path, headers, query, body) is untrusted: it is escaped
+with :func:`html.escape` (``quote=True``) before it is placed into HTML, and control / bidi
+characters are made visible in one-line labels.
+
+>>> row_label(cap)                                   # doctest: +SKIP
+'12:00:01.250  POST    github/hook   github  push  200  1.2 kB  ✓'
+>>> curl_command(cap)                                # doctest: +SKIP
+"curl -X POST 'http://127.0.0.1:8765/github/hook' -H 'Content-Type: application/json' ..."
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from datetime import datetime
+from html import escape
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from .capture import Capture
+
+__all__ = [
+    "COLUMNS",
+    "curl_command",
+    "detail_html",
+    "hexdump",
+    "human_size",
+    "is_sensitive_header",
+    "matches_text",
+    "raw_html",
+    "row_label",
+    "sig_mark",
+]
+
+#: header names whose values are credentials: hidden unless the user asks to reveal them
+SENSITIVE_HEADERS = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "cookie",
+        "set-cookie",
+        "x-api-key",
+        "api-key",
+        "x-auth-token",
+        "x-access-token",
+    }
+)
+SENSITIVE_QUERY = frozenset(
+    {"token", "access_token", "api_key", "apikey", "password", "secret", "client_secret"}
+)
+#: bodies larger than this are shown truncated in the detail pane (widget messages stay small)
+SHOW_LIMIT = 64 * 1024
+#: binary bodies up to this size are inlined in "copy as curl"
+CURL_LIMIT = 256 * 1024
+_HOP = frozenset({"host", "content-length", "connection", "keep-alive", "transfer-encoding", "expect"})
+# C0/C1 controls, DEL and Unicode bidi overrides / isolates / zero-width marks
+_INVISIBLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+_INVISIBLE_ML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+# (title, width, right-aligned)
+COLUMNS: tuple[tuple[str, int, bool], ...] = (
+    ("time", 12, False),
+    ("method", 7, False),
+    ("bin/path", 30, False),
+    ("provider", 12, False),
+    ("event", 22, False),
+    ("status", 6, True),
+    ("size", 9, True),
+    ("sig", 3, False),
+)
+
+
+def visible(s: str, *, multiline: bool = False) -> str:
+    """``s`` with control and bidi characters shown as ``\\xNN`` / ``\\uNNNN`` (still text)."""
+
+    def sub(m: re.Match[str]) -> str:
+        c = ord(m.group())
+        return f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}"
+
+    return (_INVISIBLE_ML if multiline else _INVISIBLE).sub(sub, s)
+
+
+def _fit(s: str, width: int, right: bool = False) -> str:
+    s = visible(s)
+    if len(s) > width:
+        s = s[: width - 1] + "…"
+    return s.rjust(width) if right else s.ljust(width)
+
+
+def human_size(n: int) -> str:
+    """``1234 -> '1.2 kB'``."""
+    if n < 1000:
+        return f"{n} B"
+    for unit in ("kB", "MB", "GB"):
+        n /= 1000  # type: ignore[assignment]
+        if n < 1000:
+            return f"{n:.1f} {unit}"
+    return f"{n:.1f} TB"
+
+
+def sig_mark(verified: bool | None) -> str:
+    """Signature state: ``True -> '✓'``, ``False -> '✗'``, ``None -> '—'`` (not checked)."""
+    return "—" if verified is None else ("✓" if verified else "✗")
+
+
+def _local_time(dt: datetime) -> str:
+    t = dt.astimezone()
+    return t.strftime("%H:%M:%S.") + f"{t.microsecond // 1000:03d}"
+
+
+def header_label() -> str:
+    """Column titles aligned with :func:`row_label`."""
+    return "  ".join(_fit(t, w, r) for t, w, r in COLUMNS)
+
+
+def row_label(cap: Capture) -> str:
+    """One fixed-width text line for the capture table (plain text, never HTML)."""
+    cells = (
+        _local_time(cap.received_at),
+        cap.method,
+        cap.path.lstrip("/") or "/",
+        cap.provider or "",
+        cap.event_type or "",
+        str(cap.status),
+        human_size(cap.size),
+        sig_mark(cap.verified) + ("²" if cap.duplicate else ""),
+    )
+    return "  ".join(_fit(v, w, r) for v, (_, w, r) in zip(cells, COLUMNS, strict=True))
+
+
+def is_sensitive_header(name: str) -> bool:
+    return name.strip().lower() in SENSITIVE_HEADERS
+
+
+def _hidden(value: str) -> str:
+    return f"<hidden: {len(value)} chars>"
+
+
+def shown_headers(cap: Capture, reveal: bool) -> list[tuple[str, str]]:
+    """Headers as received, credential values replaced unless ``reveal``."""
+    return [(k, v if reveal or not is_sensitive_header(k) else _hidden(v)) for k, v in cap.headers]
+
+
+def shown_query(cap: Capture, reveal: bool) -> list[tuple[str, str]]:
+    return [
+        (k, v if reveal or k.lower() not in SENSITIVE_QUERY else _hidden(v))
+        for k, vs in cap.query.items()
+        for v in vs
+    ]
+
+
+def matches_text(cap: Capture, needle: str) -> bool:
+    """Case-insensitive free-text match over method, path, headers, query, event and body."""
+    n = needle.lower()
+    if n in cap.path.lower() or n in cap.method.lower() or n in (cap.event_type or "").lower():
+        return True
+    if any(n in k.lower() or n in v.lower() for k, v in cap.headers):
+        return True
+    if any(n in k.lower() or any(n in v.lower() for v in vs) for k, vs in cap.query.items()):
+        return True
+    body = cap.body[: 4 * SHOW_LIMIT]
+    if n.encode("utf-8", "replace") in body.lower():
+        return True
+    return n in cap.text[: 4 * SHOW_LIMIT].lower() if cap.header("content-encoding") else False
+
+
+def hexdump(data: bytes, limit: int = 4096) -> str:
+    """Classic 16-bytes-per-line hex dump of the first ``limit`` bytes."""
+    lines = []
+    for off in range(0, min(len(data), limit), 16):
+        chunk = data[off : off + 16]
+        hx = " ".join(f"{b:02x}" for b in chunk)
+        asc = "".join(chr(b) if 32 <= b < 127 else "." for b in chunk)
+        lines.append(f"{off:08x}  {hx:<47}  {asc}")
+    if len(data) > limit:
+        lines.append(f"… {len(data) - limit} more bytes")
+    return "\n".join(lines)
+
+
+def _is_text(data: bytes) -> bool:
+    try:
+        s = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return not _INVISIBLE_ML.search(s)
+
+
+def _table(rows: list[tuple[str, str]], cls: str = "hl-kv") -> str:
+    if not rows:
+        return '<div class="hl-none">(none)</div>'
+    body = "".join(
+        f"<tr><th>{escape(visible(k), quote=True)}</th>"
+        f"<td>{escape(visible(v), quote=True)}</td></tr>"
+        for k, v in rows
+    )
+    return f'<table class="{cls}">{body}</table>'
+
+
+def _pre(text: str) -> str:
+    return f'<pre class="hl-pre">{escape(visible(text, multiline=True), quote=True)}</pre>'
+
+
+def _cut(text: str) -> tuple[str, str]:
+    if len(text) <= SHOW_LIMIT:
+        return text, ""
+    return text[:SHOW_LIMIT], f" (first {SHOW_LIMIT // 1024} KB shown)"
+
+
+def _body_view(cap: Capture, reveal: bool) -> tuple[str, str]:
+    """(kind, html) for the decoded body."""
+    if not cap.body:
+        return "empty", '<div class="hl-none">(no body)</div>'
+    parsed: Any = cap.json()
+    if parsed is not None or cap.body.strip() == b"null":
+        text, note = _cut(json.dumps(parsed, indent=2, ensure_ascii=False))
+        return "JSON" + note, _pre(text)
+    form = cap.form()
+    if form:
+        rows = [
+            (k, v if reveal or k.lower() not in SENSITIVE_QUERY else _hidden(v))
+            for k, vs in form.items()
+            for v in vs
+        ]
+        return "form fields", _table(rows)
+    try:
+        raw = cap.decoded_body()
+    except ValueError as exc:
+        return "undecodable", f"<div>{escape(str(exc), quote=True)}</div>" + _pre(hexdump(cap.body))
+    if _is_text(raw):
+        text, note = _cut(cap.text)
+        return "text" + note, _pre(text)
+    return "binary (hex)", _pre(hexdump(raw))
+
+
+def detail_html(cap: Capture, *, reveal: bool = False) -> str:
+    """The detail pane: summary, headers table, query, decoded body. All values escaped."""
+    summary = [
+        ("received", cap.received_at.isoformat()),
+        ("status answered", str(cap.status)),
+        ("size", f"{cap.size} bytes ({human_size(cap.size)})"),
+        ("content type", cap.content_type or "—"),
+        ("provider", cap.provider or "—"),
+        ("event type", cap.event_type or "—"),
+        ("delivery id", (cap.delivery_id or "—") + (" (duplicate delivery)" if cap.duplicate else "")),
+        ("signature", sig_mark(cap.verified) + (f" {cap.verify_reason}" if cap.verify_reason else "")),
+        ("from", cap.remote_addr or "—"),
+    ]
+    kind, body = _body_view(cap, reveal)
+    headers = shown_headers(cap, reveal)
+    query = shown_query(cap, reveal)
+    title = f"#{cap.id} {cap.method} {cap.path}"
+    return (
+        '<div class="hl-detail">'
+        f'<div class="hl-title">{escape(visible(title), quote=True)}</div>'
+        + _table(summary)
+        + f"<h4>Headers ({len(headers)})</h4>"
+        + _table(headers)
+        + (f"<h4>Query ({len(query)})</h4>" + _table(query) if query else "")
+        + f"<h4>Body — {escape(kind, quote=True)}, {cap.size} bytes</h4>"
+        + body
+        + "</div>"
+    )
+
+
+def raw_html(cap: Capture) -> str:
+    """The body exactly as received: text when it is clean UTF-8, else a hex dump."""
+    if not cap.body:
+        return '<div class="hl-none">(no body)</div>'
+    head = f"<h4>Raw body, {cap.size} bytes, as received</h4>"
+    if _is_text(cap.body):
+        text = cap.body.decode("utf-8")
+        shown, note = _cut(text)
+        return head + _pre(shown) + (f"<div>{escape(note, quote=True)}</div>" if note else "")
+    return head + _pre(hexdump(cap.body, limit=SHOW_LIMIT))
+
+
+def _url(cap: Capture, reveal: bool) -> str:
+    base = "http://127.0.0.1:8765" + cap.path
+    if cap.url.startswith(("http://", "https://")):
+        if reveal or not any(k.lower() in SENSITIVE_QUERY for k in cap.query):
+            return cap.url
+        parts = urlsplit(cap.url)
+        base = f"{parts.scheme}://{parts.netloc}{parts.path}"
+    qs = urlencode(shown_query(cap, reveal))
+    return base + (f"?{qs}" if qs else "")
+
+
+def curl_command(cap: Capture, *, reveal: bool = False) -> str:
+    """A shell command that re-sends the request (same method, headers and exact body bytes).
+
+    Text bodies use ``--data-binary '<single-quoted>'``; other bodies are piped from a POSIX
+    ``printf`` with octal escapes (works in sh, bash, zsh). Credential headers are replaced by
+    a placeholder unless ``reveal``.
+    """
+    parts = ["curl", "-X", shlex.quote(cap.method), shlex.quote(_url(cap, reveal))]
+    for k, v in cap.headers:
+        if k.strip().lower() in _HOP:
+            continue
+        value = v if reveal or not is_sensitive_header(k) else "<hidden>"
+        parts += ["-H", shlex.quote(f"{k}: {value}")]
+    prefix = ""
+    note = ""
+    if cap.body:
+        if _is_text(cap.body) and "\x00" not in cap.body.decode("utf-8"):
+            parts += ["--data-binary", shlex.quote(cap.body.decode("utf-8"))]
+        elif cap.size <= CURL_LIMIT:
+            octal = "".join(f"\\{b:03o}" for b in cap.body)
+            prefix = f"printf '{octal}' | "
+            parts += ["--data-binary", "@-"]
+        else:
+            note = (
+                f"# body ({cap.size} bytes) too large to inline: save it first, e.g.\n"
+                f"#   open('body.bin', 'wb').write(lab.captures[...].body)  # capture #{cap.id}\n"
+            )
+            parts += ["--data-binary", "@body.bin"]
+    if not reveal and (
+        any(is_sensitive_header(k) for k, _ in cap.headers)
+        or any(k.lower() in SENSITIVE_QUERY for k in cap.query)
+    ):
+        note += "# credentials hidden: tick 'show credentials' to include them\n"
+    return note + prefix + " \\\n  ".join(_pair(parts))
+
+
+def _pair(parts: list[str]) -> list[str]:
+    """Group ``curl -X M URL`` on the first line and each option with its value."""
+    out = [" ".join(parts[:4])]
+    rest = parts[4:]
+    for i in range(0, len(rest), 2):
+        out.append(" ".join(rest[i : i + 2]))
+    return out

@@ -1,0 +1,192 @@
+"""Controls and layout of the live view (a mixin used by :class:`hooklab.widget.LiveView`).
+
+Static HTML here is ours; request data only reaches HTML through
+:mod:`hooklab._widget_render`, which escapes it.
+"""
+
+from __future__ import annotations
+
+import time
+from html import escape
+from typing import Any
+
+import ipywidgets as W
+
+from . import _widget_render as R
+
+ALL = "\x00all"  # dropdown sentinel meaning "no filter"
+_OPTIONS_EVERY = 2.0  # seconds between bin/provider dropdown refreshes
+
+_STYLE = """<style>
+.hooklab-live select, .hooklab-live .hl-cols { font-family: var(--jp-code-font-family, monospace);
+  font-size: 12px; white-space: pre; }
+.hooklab-live .hl-cols { font-weight: bold; padding-left: 4px; color: var(--jp-ui-font-color1); }
+.hooklab-live .hl-counter { font-size: 13px; }
+.hooklab-live .hl-detail table, .hooklab-live table.hl-kv { border-collapse: collapse; }
+.hooklab-live table.hl-kv th { text-align: left; padding: 1px 10px 1px 0; vertical-align: top;
+  font-family: var(--jp-code-font-family, monospace); font-size: 12px; white-space: nowrap; }
+.hooklab-live table.hl-kv td { padding: 1px 0; font-family: var(--jp-code-font-family, monospace);
+  font-size: 12px; word-break: break-all; }
+.hooklab-live .hl-title { font-weight: bold; font-family: var(--jp-code-font-family, monospace);
+  word-break: break-all; margin-bottom: 4px; }
+.hooklab-live .hl-pre { max-height: 360px; overflow: auto; white-space: pre-wrap;
+  word-break: break-all; font-size: 12px; background: var(--jp-layout-color2, #f5f5f5);
+  padding: 6px; margin: 2px 0; }
+.hooklab-live h4 { margin: 8px 0 2px 0; }
+.hooklab-live .widget-html-content { line-height: 1.35; }
+.hooklab-live .hl-detail { max-height: 440px; overflow: auto; padding-right: 6px; }
+.hooklab-live .hl-none { color: var(--jp-ui-font-color2, #777); }
+</style>"""
+
+
+class LiveControls:
+    """Builds the child widgets and renders the counter line and the detail pane."""
+
+    # provided by LiveView
+    store: Any
+    filters: dict[str, Any]
+    max_rows: int
+    paused: bool
+    _lock: Any
+    _options_dirty: bool
+    _options_at: float
+    _known_bins: set[str]
+    _known_providers: set[str]
+
+    def _build_widgets(self) -> None:
+        self.counter = W.HTML(layout=W.Layout(flex="1 1 auto"))
+        self._head = W.HBox([W.HTML(_STYLE), self.counter])
+        self.search = W.Text(
+            placeholder="filter: text in path, headers or body",
+            continuous_update=True,
+            layout=W.Layout(flex="2 1 auto", width="auto"),
+        )
+        fixed_bin = self.filters.get("bin")
+        fixed_provider = self.filters.get("provider")
+        self.bin_filter = W.Dropdown(
+            options=[("all bins", ALL)], value=ALL, description="bin",
+            disabled=fixed_bin is not None, layout=W.Layout(width="220px"),
+        )
+        self.provider_filter = W.Dropdown(
+            options=[("all providers", ALL)], value=ALL, description="provider",
+            disabled=fixed_provider is not None, layout=W.Layout(width="240px"),
+        )
+        self.pause_button = W.ToggleButton(value=False, description="Pause", icon="pause",
+                                           tooltip="freeze the table; resume catches up")
+        self.clear_button = W.Button(description="Clear view", icon="eraser",
+                                     tooltip="show only captures that arrive from now on")
+        self.older_button = W.Button(description="Older", icon="chevron-down", disabled=True)
+        self.newer_button = W.Button(description="Newer", icon="chevron-up", disabled=True)
+        self._cols = W.HTML(f'<div class="hl-cols">{escape(R.header_label(), quote=True)}</div>')
+        self.table = W.Select(options=[], index=None, rows=12,
+                              layout=W.Layout(width="100%", height="auto"))
+        self.detail = W.HTML('<div class="hl-none">Click a row to see its headers and body.</div>')
+        self.raw = W.HTML('<div class="hl-none">Click a row to see its raw body.</div>')
+        self.curl = W.Textarea(value="", rows=8, layout=W.Layout(width="100%"),
+                               placeholder="click a row: a curl command that re-sends it")
+        self.tabs = W.Tab(children=[self.detail, self.raw, self.curl],
+                          titles=("Details", "Raw body", "Copy as curl"))
+        self.show_credentials = W.Checkbox(value=False, description="show credentials",
+                                           indent=False, layout=W.Layout(width="auto"))
+        self.confirm_clear = W.Checkbox(value=False, description="really delete all captures",
+                                        indent=False, layout=W.Layout(width="auto"))
+        self.clear_db_button = W.Button(description="Clear database", icon="trash",
+                                        button_style="danger", disabled=True)
+        self.search.observe(self._on_control, "value")
+        self.bin_filter.observe(self._on_control, "value")
+        self.provider_filter.observe(self._on_control, "value")
+        self.pause_button.observe(self._on_pause, "value")
+        self.show_credentials.observe(lambda _c: self._show_selected(), "value")
+        self.confirm_clear.observe(
+            lambda c: setattr(self.clear_db_button, "disabled", not c["new"]), "value"
+        )
+        self.table.observe(self._on_pick, "index")
+        self.clear_button.on_click(lambda _b: self.clear_view())
+        self.clear_db_button.on_click(lambda _b: self._clear_database())
+        self.older_button.on_click(lambda _b: self._turn_page(+1))
+        self.newer_button.on_click(lambda _b: self._turn_page(-1))
+
+    def _all_widgets(self) -> list[W.Widget]:
+        return [
+            self.counter, self._head, self.search, self.bin_filter, self.provider_filter,
+            self.pause_button, self.clear_button, self.older_button, self.newer_button,
+            self._cols, self.table, self.detail, self.raw, self.curl, self.tabs,
+            self.show_credentials, self.confirm_clear, self.clear_db_button,
+            *[c for c in self.children if isinstance(c, W.HBox)],
+            *self._head.children,
+        ]
+
+    def _counter_html(self, total: int, newer: int, partial: bool) -> str:
+        now = time.monotonic()
+        arr = self._arrivals
+        while arr and arr[0] < now - 1.0:
+            arr.popleft()
+        self._rate_shown = len(arr)
+        n = f"{total:,}" + ("+" if partial else "")
+        parts = [f"<b>{n}</b> capture{'' if total == 1 else 's'}", f"{self._rate_shown:,}/s"]
+        if self.filters:
+            shown = ", ".join(f"{k}={v}" for k, v in self.filters.items())
+            parts.append(f"filter: {escape(R.visible(shown), quote=True)}")
+        if total:
+            a = self._page * self.max_rows + 1
+            b = min(total, a + self.max_rows - 1)
+            parts.append(f"rows {a:,}–{b:,}")
+        if self.paused:
+            parts.append(f"⏸ paused{f' ({newer:,} newer hidden)' if newer else ''}")
+        elif newer:
+            parts.append(f"{newer:,} newer — press Newer")
+        if self._cleared_after:
+            parts.append("view cleared")
+        if not total and not self.paused:
+            parts.append("waiting for webhooks…")
+        return f'<span class="hl-counter">{" · ".join(parts)}</span>'
+
+    def _show_selected(self) -> None:
+        cap = self._selected
+        reveal = bool(self.show_credentials.value)
+        if cap is None:
+            self._set(self.detail, value='<div class="hl-none">Click a row to see its headers '
+                                         "and body.</div>")
+            self._set(self.raw, value="")
+            self._set(self.curl, value="")
+            return
+        self._set(self.detail, value=R.detail_html(cap, reveal=reveal))
+        self._set(self.raw, value=R.raw_html(cap))
+        self._set(self.curl, value=R.curl_command(cap, reveal=reveal))
+
+    def _set(self, widget: W.Widget, **traits: Any) -> int:
+        """Set only the traits that differ, in one comm message; 1 if anything changed."""
+        changed = {k: v for k, v in traits.items() if getattr(widget, k) != v}
+        if not changed:
+            return 0
+        with widget.hold_sync():
+            for k, v in changed.items():
+                setattr(widget, k, v)
+        return 1
+
+    def _refresh_options(self) -> int:
+        now = time.monotonic()
+        with self._lock:
+            if not self._options_dirty or now - self._options_at < _OPTIONS_EVERY:
+                return 0
+            self._options_dirty = False
+        self._options_at = now
+        sent = 0
+        for dd, col, known, label in (
+            (self.bin_filter, "bin", self._known_bins, "all bins"),
+            (self.provider_filter, "provider", self._known_providers, "all providers"),
+        ):
+            values = self.store.distinct(col)
+            known.clear()
+            known.update(values)
+            fixed = self.filters.get(col)
+            opts = [(label, ALL)] + [(R.visible(v) or "/", v) for v in values]
+            if fixed is not None and not isinstance(fixed, (list, tuple, set, frozenset)):
+                opts = [(R.visible(str(fixed)) or "/", fixed)]
+            keep = dd.value if any(v == dd.value for _, v in opts) else opts[0][1]
+            if list(dd.options) != opts:
+                with dd.hold_sync():
+                    dd.options = opts
+                    dd.value = keep
+                sent += 1
+        return sent

@@ -1,0 +1,128 @@
+"""The live view in a real JupyterLab + headless Chromium, webhooks POSTed over HTTP.
+
+Checks what a person would look at: rows appear within 2 s (also while another cell is busy),
+clicking a row shows its headers and body, hostile payloads are shown as text, never run.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+XSS = '<img src=x onerror="window.__xss=1">'
+ROW = ".hooklab-live select option"
+
+SETUP = """import hooklab
+lab = hooklab.start(port=0, db=":memory:")
+open("url.txt", "w").write(lab.url)
+lab.live()"""
+BUSY = """import time
+time.sleep(5)
+print("slept")"""
+
+
+def _post(url: str, body: bytes, headers: dict[str, str]) -> int:
+    req = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return r.status
+
+
+def _wait_row(page: Any, text: str, timeout: float = 2.0) -> float:
+    """Seconds until a table row containing ``text`` is rendered (fails after ``timeout``)."""
+    t0 = time.monotonic()
+    page.locator(ROW, has_text=text).first.wait_for(state="attached", timeout=timeout * 1000)
+    return time.monotonic() - t0
+
+
+def _run_cell(page: Any, index: int) -> None:
+    """Click into cell ``index`` and press Shift+Enter; retried while the kernel connects."""
+    cell = page.locator(".jp-Notebook .jp-CodeCell").nth(index)
+    prompt = cell.locator(".jp-InputPrompt")
+    for _ in range(10):
+        cell.locator(".cm-content").click()
+        page.keyboard.press("Shift+Enter")
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            if prompt.inner_text().strip() not in ("[ ]:", ""):
+                return  # "[*]:" (queued/running) or "[1]:"
+            time.sleep(0.05)
+    raise AssertionError(f"cell {index} never started (kernel not connected?)")
+
+
+def test_live_view_in_jupyterlab(jupyter_lab: Any, page: Any, artifacts: Path) -> None:
+    try:
+        _scenario(jupyter_lab, page, artifacts)
+    except BaseException:
+        page.screenshot(path=str(artifacts / "live-view-failure.png"))
+        raise
+
+
+def _scenario(jupyter_lab: Any, page: Any, artifacts: Path) -> None:
+    jupyter_lab.write_notebook("live.ipynb", [SETUP, BUSY])
+    url_file = jupyter_lab.root / "url.txt"
+    page.goto(jupyter_lab.url_for("lab/tree/live.ipynb"))
+    page.locator(".jp-Notebook .jp-CodeCell .cm-content").first.wait_for(timeout=30_000)
+    # the kernel must be connected and idle before we run cells
+    page.get_by_text("Python 3 (ipykernel) | Idle").first.wait_for(timeout=30_000)
+    _run_cell(page, 0)
+    page.locator(".hooklab-live").wait_for(timeout=30_000)
+    assert page.locator(".hooklab-live .hl-counter").inner_text().startswith("0 captures")
+    deadline = time.monotonic() + 10
+    while not url_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    base = url_file.read_text().strip()
+
+    # 1. a JSON webhook shows up within 2 s
+    payload = {"action": "opened", "issue": {"number": 7, "title": "live view"}}
+    assert _post(f"{base}/github/events", json.dumps(payload).encode(),
+                 {"Content-Type": "application/json", "X-GitHub-Event": "issues",
+                  "X-GitHub-Delivery": "d-1"}) == 200
+    assert _wait_row(page, "github/events") < 2.0
+
+    # 2. ... and also while another cell is busy (time.sleep(5) in the kernel)
+    _run_cell(page, 1)
+    page.locator(".jp-Notebook .jp-CodeCell").nth(1).locator(
+        ".jp-InputPrompt", has_text="[*]"
+    ).wait_for(timeout=5000)
+    _post(f"{base}/stripe/busy", b'{"type": "charge.succeeded"}',
+          {"Content-Type": "application/json"})
+    assert _wait_row(page, "stripe/busy") < 2.0
+    busy_prompt = page.locator(".jp-Notebook .jp-CodeCell").nth(1).locator(".jp-InputPrompt")
+    assert "[*]" in busy_prompt.inner_text()  # the cell really was still running
+
+    # widget clicks reach the kernel as shell messages: handled once the busy cell is done
+    page.locator(".jp-Notebook .jp-CodeCell").nth(1).locator(
+        ".jp-OutputArea-output", has_text="slept"
+    ).wait_for(timeout=10_000)
+
+    # 3. a hostile payload in path, header and body
+    _post(f"{base}/xss/{quote(XSS, safe='')}", XSS.encode(),
+          {"Content-Type": "text/html", "X-Evil": XSS})
+    _wait_row(page, "xss/")
+    page.locator(ROW, has_text="xss/").first.click()
+    detail = page.locator(".hooklab-live .hl-detail")
+    detail.locator("th", has_text="X-Evil").wait_for(timeout=3000)
+    text = detail.inner_text()
+    assert XSS in text  # header value and body shown verbatim, as text
+    assert text.count(XSS) >= 2
+    assert page.locator(".hooklab-live img").count() == 0
+    assert page.evaluate("typeof window.__xss") == "undefined"
+
+    # 4. clicking the GitHub row shows its headers and pretty JSON body
+    page.locator(ROW, has_text="github/events").first.click()
+    detail.locator("th", has_text="X-GitHub-Event").wait_for(timeout=3000)
+    text = detail.inner_text()
+    assert "issues.opened" in text or "issues" in text
+    assert '"title": "live view"' in text
+    page.locator(".hooklab-live .lm-TabBar-tab", has_text="Copy as curl").click()
+    curl = page.locator(".hooklab-live textarea")
+    curl.wait_for(timeout=3000)
+    assert "curl -X POST" in curl.input_value() and "--data-binary" in curl.input_value()
+    page.locator(".hooklab-live .lm-TabBar-tab", has_text="Details").click()
+    page.locator(".hooklab-live").scroll_into_view_if_needed()
+    page.locator(".hooklab-live").screenshot(path=str(artifacts / "live-view.png"))
+    assert page.evaluate("typeof window.__xss") == "undefined"

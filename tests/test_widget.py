@@ -1,0 +1,418 @@
+"""LiveView through its traits and a dummy comm (no browser, no kernel)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+import subprocess
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import comm
+import ipywidgets as W
+import pytest
+
+from hooklab import _widget_render as R
+from hooklab.store import CaptureStore
+from hooklab.widget import LiveView
+
+XSS = '<img src=x onerror="window.__xss=1">'
+
+
+class DummyComm:
+    """Records every message a widget sends instead of talking to a frontend."""
+
+    kernel = "Truthy"
+    log: list[tuple[str, dict[str, Any]]] = []
+
+    def __init__(self, **kwargs: Any) -> None:
+        self.comm_id = uuid.uuid4().hex
+
+    def open(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def on_msg(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def send(self, data: Any = None, metadata: Any = None, buffers: Any = None) -> None:
+        DummyComm.log.append((self.comm_id, data))
+
+    def close(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+
+@pytest.fixture(autouse=True)
+def dummy_comm(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, dict[str, Any]]]]:
+    monkeypatch.setattr(comm, "create_comm", lambda **kw: DummyComm(**kw))
+    DummyComm.log = []
+    yield DummyComm.log
+
+
+@pytest.fixture
+def store() -> Iterator[CaptureStore]:
+    s = CaptureStore(":memory:")
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def views() -> Iterator[list[LiveView]]:
+    made: list[LiveView] = []
+    yield made
+    for v in made:
+        v.close()
+
+
+def make(views: list[LiveView], store: CaptureStore, **kw: Any) -> LiveView:
+    v = LiveView(store, **kw)
+    views.append(v)
+    return v
+
+
+def post(store: CaptureStore, path: str = "/github/hook", body: bytes = b"{}", **kw: Any):
+    headers = kw.pop("headers", [("Content-Type", "application/json")])
+    return store.add_sync({"method": "POST", "path": path, "body": body, "headers": headers, **kw})
+
+
+def wait_until(pred: Callable[[], bool], timeout: float = 3.0) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return True
+        time.sleep(0.02)
+    return pred()
+
+
+def msgs_to(widget: W.Widget, log: list[tuple[str, dict[str, Any]]]) -> int:
+    return sum(1 for cid, data in log if cid == widget.model_id and data.get("method") == "update")
+
+
+def all_state(view: LiveView) -> str:
+    return json.dumps([w.get_state() for w in view._all_widgets()], default=str)
+
+
+# -- basics ---------------------------------------------------------------------------------
+def test_shows_stored_captures_newest_first_with_deterministic_repr(store, views):
+    a, b, c = (post(store, f"/github/{i}") for i in range(3))
+    v = make(views, store)
+    assert v.rows == [c.id, b.id, a.id]
+    assert repr(v) == "HookLab live view: 3 captures"
+    assert v._repr_mimebundle_()["text/plain"] == "HookLab live view: 3 captures"
+    assert "application/vnd.jupyter.widget-view+json" in v._repr_mimebundle_()
+    label = v.table.options[0][0]
+    assert "POST" in label and "github/2" in label and "—" in label
+    assert isinstance(v, W.Widget)
+
+
+def test_repr_counts_matching_captures(store, views):
+    post(store, "/a")
+    post(store, "/b")
+    assert repr(make(views, store, bin="a")) == "HookLab live view: 1 capture"
+    assert repr(make(views, store, bin="none")) == "HookLab live view: 0 captures"
+
+
+def test_unknown_filter_is_rejected_up_front(store):
+    with pytest.raises(TypeError, match="unknown capture filter"):
+        LiveView(store, colour="red")
+
+
+def test_new_capture_appears_via_flusher_thread(store, views):
+    v = make(views, store)
+    cap = post(store, "/stripe/x", provider="stripe", event_type="charge.succeeded", verified=True)
+    assert wait_until(lambda: v.rows == [cap.id], 2.0)
+    assert "✓" in v.table.options[0][0] and "charge.succeeded" in v.table.options[0][0]
+    assert repr(v) == "HookLab live view: 1 capture"
+
+
+# -- throttling -----------------------------------------------------------------------------
+def test_updates_are_coalesced_and_bounded(store, views, dummy_comm):
+    v = make(views, store, max_rows=200)
+    dummy_comm.clear()
+    t0 = time.monotonic()
+    for i in range(10):  # 1000 captures spread over ~0.5 s
+        for j in range(100):
+            store.add({"method": "POST", "path": f"/b{i % 3}/{j}", "body": b"x" * 10})
+        time.sleep(0.05)
+    store.flush()
+    assert wait_until(lambda: v.count == 1000, 3.0)
+    elapsed = time.monotonic() - t0
+    table_updates = msgs_to(v.table, dummy_comm)
+    total = sum(1 for _, d in dummy_comm if d.get("method") == "update")
+    assert table_updates <= 6, table_updates
+    assert total <= 10 * elapsed + 4, (total, elapsed)
+    assert len(v.table.options) == 200
+    last = [d for cid, d in dummy_comm if cid == v.table.model_id][-1]
+    assert len(last["state"]["_options_labels"]) == 200  # bounded, not 1000
+
+
+def test_rate_counter_falls_back_to_zero(store, views):
+    v = make(views, store)
+    for _ in range(5):
+        store.add({"path": "/x"})
+    store.flush()
+    assert wait_until(lambda: "5/s" in v.counter.value, 2.0)
+    assert wait_until(lambda: "0/s" in v.counter.value, 3.0)
+
+
+def test_pause_stops_updates_and_resume_catches_up(store, views, dummy_comm):
+    first = post(store, "/a")
+    v = make(views, store)
+    v.paused = True
+    time.sleep(0.25)
+    dummy_comm.clear()
+    for i in range(20):
+        post(store, f"/a/{i}")
+    time.sleep(0.5)
+    assert v.rows == [first.id]
+    assert msgs_to(v.table, dummy_comm) == 0
+    v.paused = False
+    assert wait_until(lambda: len(v.rows) == 21, 2.0)
+    assert v.rows[0] == store.last_id
+
+
+def test_close_stops_flusher_and_unsubscribes(store):
+    v = LiveView(store)
+    assert v._thread.is_alive()
+    v.close()
+    assert not v._thread.is_alive()
+    assert v._on_capture not in store._subscribers
+    post(store, "/after")  # no error, no update
+    v.close()  # idempotent
+
+
+def test_store_error_is_shown_not_raised(store, views, monkeypatch):
+    v = make(views, store)
+    monkeypatch.setattr(store, "count", lambda **kw: 1 / 0)
+    v.refresh()
+    assert "ZeroDivisionError" in v.counter.value and v.error
+
+
+def test_reopened_database_shows_stored_captures_first(tmp_path, views):
+    db = tmp_path / "captures.sqlite3"
+    with CaptureStore(db) as first:
+        ids = [post(first, f"/github/{i}").id for i in range(3)]
+    again = CaptureStore(db)  # e.g. after a kernel restart
+    try:
+        v = make(views, again)
+        assert v.rows == ids[::-1] and repr(v) == "HookLab live view: 3 captures"
+    finally:
+        v.close()
+        again.close()
+
+
+def test_non_matching_arrivals_cause_no_traffic(store, views, dummy_comm):
+    v = make(views, store, bin="stripe")
+    time.sleep(0.3)
+    dummy_comm.clear()
+    for i in range(50):
+        store.add({"path": f"/github/{i}"})
+    store.flush()
+    time.sleep(0.5)
+    assert dummy_comm == [] and v.rows == []
+
+
+# -- filters ----------------------------------------------------------------------------------
+def test_constructor_filters(store, views):
+    gh = post(store, "/github/1", provider="github", event_type="push")
+    post(store, "/stripe/1", provider="stripe")
+    v = make(views, store, provider="github")
+    assert v.rows == [gh.id]
+    assert v.provider_filter.disabled
+    late = post(store, "/stripe/2", provider="stripe")
+    time.sleep(0.3)
+    assert late.id not in v.rows
+
+
+def test_dropdowns_and_text_search(store, views):
+    a = post(store, "/github/1", provider="github", body=b'{"repo": "needle-repo"}')
+    b = post(store, "/stripe/1", provider="stripe",
+             headers=[("X-Trace", "Needle-Header")])
+    c = post(store, "/shop/needle-path")
+    v = make(views, store)
+    assert ("github", "github") in v.bin_filter.options
+    assert ("stripe", "stripe") in v.provider_filter.options
+    v.bin_filter.value = "github"
+    v.refresh()
+    assert v.rows == [a.id]
+    v.bin_filter.value = v.bin_filter.options[0][1]
+    v.provider_filter.value = "stripe"
+    v.refresh()
+    assert v.rows == [b.id]
+    v.provider_filter.value = v.provider_filter.options[0][1]
+    v.search.value = "NEEDLE"
+    v.refresh()
+    assert v.rows == [c.id, b.id, a.id]
+    v.search.value = "needle-repo"
+    v.refresh()
+    assert v.rows == [a.id] and v.count == 1
+
+
+def test_search_sees_gzip_bodies(store, views):
+    cap = post(store, "/z", body=gzip.compress(b'{"hidden": "gzneedle"}'),
+               headers=[("Content-Encoding", "gzip")])
+    v = make(views, store)
+    v.search.value = "gzneedle"
+    v.refresh()
+    assert v.rows == [cap.id]
+
+
+def test_clear_view_and_clear_database(store, views):
+    post(store, "/old")
+    v = make(views, store)
+    v.clear_view()
+    v.refresh()
+    assert v.rows == [] and v.count == 0
+    new = post(store, "/new")
+    assert wait_until(lambda: v.rows == [new.id], 2.0)
+    assert store.count() == 2  # the database is untouched
+    v.clear_db_button.click()  # not confirmed: nothing happens
+    assert store.count() == 2
+    assert v.clear_db_button.disabled
+    v.confirm_clear.value = True
+    assert not v.clear_db_button.disabled
+    v.clear_db_button.click()
+    assert store.count() == 0 and v.rows == []
+    assert not v.confirm_clear.value
+
+
+def test_paging_is_stable_while_captures_arrive(store, views):
+    caps = [post(store, f"/p/{i}") for i in range(25)]
+    v = make(views, store, max_rows=10)
+    assert not v.older_button.disabled and v.newer_button.disabled
+    v.older_button.click()
+    v.refresh()
+    assert v.rows == [c.id for c in reversed(caps)][10:20]
+    post(store, "/p/new")
+    time.sleep(0.3)
+    v.refresh()
+    assert v.rows == [c.id for c in reversed(caps)][10:20]
+    assert "1 newer" in v.counter.value
+    v.older_button.click()
+    v.refresh()
+    assert v.rows == [c.id for c in reversed(caps)][20:]
+    assert v.older_button.disabled
+    v.newer_button.click()
+    v.newer_button.click()
+    v.refresh()
+    assert v.rows[0] == store.last_id and len(v.rows) == 10
+
+
+# -- selection and detail -------------------------------------------------------------------
+def test_click_in_frontend_selects_capture(store, views):
+    a = post(store, "/github/a", body=b'{"action": "opened", "n": 1}',
+             headers=[("Content-Type", "application/json"), ("X-GitHub-Event", "issues")])
+    post(store, "/github/b")
+    v = make(views, store)
+    v.table.set_state({"index": 1})  # what the frontend sends on click
+    assert v.selected is not None and v.selected.id == a.id
+    assert "X-GitHub-Event" in v.detail.value and "issues" in v.detail.value
+    assert "&quot;action&quot;: &quot;opened&quot;" in v.detail.value  # pretty JSON, escaped
+    assert '"n": 1' in v.raw.value.replace("&quot;", '"')
+    # selection survives new arrivals (the row moves down)
+    post(store, "/github/c")
+    assert wait_until(lambda: len(v.rows) == 3, 2.0)
+    assert v.table.index == 2 and v.selected.id == a.id
+
+
+def test_detail_for_form_text_and_binary(store, views):
+    form = post(store, "/twilio", body=b"From=%2B123&Body=hi+there",
+                headers=[("Content-Type", "application/x-www-form-urlencoded")])
+    text = post(store, "/t", body=b"hello\nworld", headers=[("Content-Type", "text/plain")])
+    blob = post(store, "/bin", body=bytes(range(256)), headers=[])
+    v = make(views, store)
+    v.select(form.id)
+    assert "form fields" in v.detail.value and "hi there" in v.detail.value
+    v.select(text.id)
+    assert "hello\nworld" in v.detail.value
+    v.select(blob.id)
+    assert "binary (hex)" in v.detail.value and "256 bytes" in v.detail.value
+    assert "00000000  00 01 02" in v.raw.value
+
+
+def test_everything_untrusted_is_escaped(store, views):
+    cap = post(store, "/" + XSS.replace(" ", "%20"), body=XSS.encode(),
+               headers=[("Content-Type", "text/html"), ("X-Evil", XSS), (XSS, "name")],
+               query={"q": [XSS]}, event_type=XSS, provider=XSS)
+    v = make(views, store, event_type=XSS)
+    v.select(cap.id)
+    for html_value in (v.detail.value, v.raw.value, v.counter.value):
+        assert "<img" not in html_value
+    assert "&lt;img src=x onerror=&quot;window.__xss=1&quot;&gt;" in v.detail.value
+    labels = "".join(lbl for lbl, _ in v.table.options)
+    assert "<img" in labels  # labels are plain text (option.textContent), shown as typed
+
+
+def test_control_and_bidi_characters_are_made_visible():
+    assert R.visible("a\x1b[31mb\u202ec") == "a\\x1b[31mb\\u202ec"
+    assert "\n" in R.visible("a\nb", multiline=True)
+
+
+def test_no_secret_in_widget_state(store, views):
+    secret = "whsec_TOPSECRET"
+
+    def enrich(rec: dict[str, Any]) -> None:  # stands in for signature verification
+        rec["verified"] = secret in (rec.get("body") or b"").decode() or False
+
+    s = CaptureStore(":memory:", enrich=enrich)
+    try:
+        cap = post(s, "/stripe/x", query={"token": ["tok_QUERY"]},
+                   url="http://127.0.0.1:9/stripe/x?token=tok_QUERY",
+                   headers=[("Authorization", "Bearer tok_HEADER"), ("Cookie", "sid=tok_COOKIE")])
+        v = make(views, s)
+        v.select(cap.id)
+        state = all_state(v)
+        for needle in (secret, "tok_QUERY", "tok_HEADER", "tok_COOKIE"):
+            assert needle not in state
+        assert "hidden" in v.detail.value and "hidden" in v.curl.value
+        v.show_credentials.value = True
+        assert "tok_HEADER" in v.detail.value and "tok_HEADER" in v.curl.value
+    finally:
+        s.close()
+
+
+# -- copy as curl ---------------------------------------------------------------------------
+class _Echo(BaseHTTPRequestHandler):
+    got: list[tuple[str, str, dict[str, str], bytes]] = []
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server API
+        n = int(self.headers.get("Content-Length", 0))
+        _Echo.got.append((self.command, self.path, dict(self.headers), self.rfile.read(n)))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl not installed")
+@pytest.mark.parametrize(
+    "body",
+    [b'{"a": "it\'s \\"quoted\\" $HOME `x`"}', b"line1\r\nline2\n", bytes(range(256)) + b"'%\\"],
+    ids=["json-quotes", "crlf", "binary"],
+)
+def test_curl_command_reproduces_exact_bytes(store, body):
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), _Echo)
+    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t.start()
+    try:
+        url = f"http://127.0.0.1:{srv.server_port}/hook/x?a=1&b=%24x"
+        cap = store.add_sync({
+            "method": "POST", "path": "/hook/x", "url": url, "query": {"a": ["1"], "b": ["$x"]},
+            "headers": [("Content-Type", "application/octet-stream"), ("X-Q", "it's $HOME"),
+                        ("Host", "ignored"), ("Content-Length", "999")],
+            "body": body,
+        })
+        cmd = R.curl_command(cap)
+        _Echo.got.clear()
+        subprocess.run(["sh", "-c", cmd + " -s -o /dev/null"], check=True, timeout=20)
+        method, path, headers, got = _Echo.got[0]
+        assert (method, path, got) == ("POST", "/hook/x?a=1&b=%24x", body)
+        assert headers["X-Q"] == "it's $HOME"
+    finally:
+        srv.shutdown()
+        srv.server_close()
