@@ -18,11 +18,11 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=notebooks $(if $(wildcard notebooks/01-quickstart.ipynb),01-quickstart.ipynb,)
 
 test: $(STAMP)
-	$(BIN)/ruff check hooklab tests bench
-	$(BIN)/python -m pytest tests
+	$(BIN)/ruff check hooklab tests bench tools conftest.py
+	$(BIN)/python -m pytest tests notebooks --nbval --nbval-sanitize-with notebooks/sanitize.cfg
 
 lint: $(STAMP)
-	$(BIN)/ruff check hooklab tests bench
+	$(BIN)/ruff check hooklab tests bench tools conftest.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
