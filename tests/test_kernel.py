@@ -159,3 +159,29 @@ def test_config_port_restarts_on_new_port(tmp_path):
         assert f"http://127.0.0.1:{p2} " in out
         assert post(f"http://127.0.0.1:{p2}/moved", b"1")[0] == 200
         assert _port_is_free(p1)
+
+
+def test_magic_commands(tmp_path):
+    port = free_port()
+    with Kernel(tmp_path) as k:
+        k.run(f"%config HookLab.port = {port}\n%config HookLab.db = ':memory:'\n%load_ext hooklab")
+        out = k.run("%hooklab respond orders --status 503 200 --header X-Test:yes")
+        assert "orders answers 503 then 200" in out
+        out = k.run("%hooklab send orders --provider shopify --event orders/create")
+        assert ": 503" in out
+        out = k.run("%hooklab send orders --provider shopify --event orders/create")
+        assert ": 200" in out
+        out = k.run("df = %hooklab df --bin orders\nprint(df['status'].tolist(), df['provider'].astype(str).tolist())")
+        assert "[503, 200] ['shopify', 'shopify']" in out
+        out = k.run("w = %hooklab live --bin orders\nprint(w._repr_mimebundle_()['text/plain'])")
+        assert "HookLab live view: 2 captures" in out
+        out = k.run(f"%hooklab export {tmp_path / 'out.har'}")
+        assert "wrote 2 captures" in out
+        assert (tmp_path / "out.har").exists()
+        assert "deleted 2 captures" in k.run("%hooklab clear")
+        assert "unrecognized" in k.run("%hooklab frobnicate") or "invalid choice" in k.run(
+            "%hooklab frobnicate"
+        )
+        assert "stopped" in k.run("%hooklab stop")
+        assert _port_is_free(port)
+        assert f"http://127.0.0.1:{port} " in k.run("%hooklab start")
