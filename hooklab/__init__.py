@@ -25,6 +25,7 @@ __all__ = [
     "Verification",
     "__version__",
     "lab",
+    "load_har",
     "load_ipython_extension",
     "open",
     "send",
@@ -103,7 +104,7 @@ def __getattr__(name: str) -> Any:
 
         return getattr(signatures, name)
     if name == "send":
-        from .send import send
+        from .sender import send
 
         return send
     if name in ("load_har",):
