@@ -3,12 +3,16 @@
 - ``GET /_hooklab/health`` -> ``{"status": "ok", "captures": N, "last_id": K, ...}``
 - ``GET /_hooklab/api/captures?since=<id>&limit=<n>&bin=<b>&provider=<p>...`` -> captures as JSON
 - ``GET /_hooklab/api/captures/<id>`` -> one capture; ``.../<id>/body`` -> its raw bytes
+- ``GET /_hooklab/`` -> a small page showing the live stream (``static/stream.html``)
+- ``WS  /_hooklab/ws?since=<id>&bin=<b>&provider=<p>`` -> captures pushed as JSON
+  (:mod:`hooklab.stream`)
 """
 
 from __future__ import annotations
 
 import base64
 import json
+from importlib import resources
 from typing import Any
 
 from tornado import web
@@ -124,6 +128,31 @@ class CaptureHandler(_Base):
         self.finish(json.dumps(capture_to_dict(cap)))
 
 
+_STATIC = {"stream.html": "text/html; charset=utf-8", "stream.js": "text/javascript; charset=utf-8"}
+_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self';"
+    " img-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
+)
+
+
+class StaticHandler(_Base):
+    """The stream page and its script, from package data; strict CSP (no inline script)."""
+
+    def get(self, name: str = "stream.html") -> None:
+        if name not in _STATIC:
+            raise web.HTTPError(404, reason="unknown static file")
+        data = resources.files("hooklab").joinpath("static", name).read_bytes()
+        self.set_header("Content-Type", _STATIC[name])
+        self.set_header("Content-Security-Policy", _CSP)
+        self.set_header("Referrer-Policy", "no-referrer")
+        self.finish(data)
+
+
+class PageRedirect(_Base):
+    def get(self) -> None:  # relative, so it also works behind /proxy/<port>/
+        self.redirect("_hooklab/", permanent=False)
+
+
 class NotFound(_Base):
     def prepare(self) -> None:
         raise web.HTTPError(404, reason="unknown /_hooklab/ endpoint")
@@ -131,8 +160,14 @@ class NotFound(_Base):
 
 def make_api_app(server: Any) -> web.Application:
     """The Tornado application for the reserved prefix (handlers get ``server`` via initialize)."""
+    from .stream import StreamHandler
+
     kw = {"server": server}
     handlers: list[Any] = [
+        (r"/_hooklab", PageRedirect, kw),
+        (r"/_hooklab/", StaticHandler, kw),
+        (r"/_hooklab/static/([\w.]+)", StaticHandler, kw),
+        (r"/_hooklab/ws", StreamHandler, kw),
         (r"/_hooklab/health", HealthHandler, kw),
         (r"/_hooklab/api/captures", CapturesHandler, kw),
         (r"/_hooklab/api/captures/(\d+)(/body)?", CaptureHandler, kw),
@@ -140,4 +175,9 @@ def make_api_app(server: Any) -> web.Application:
     for extra in getattr(server, "extra_routes", ()):  # e.g. the WebSocket stream
         handlers.append(extra)
     handlers.append((r"/_hooklab.*", NotFound, kw))
-    return web.Application(handlers, default_handler_class=NotFound, default_handler_args=kw)
+    return web.Application(
+        handlers,
+        default_handler_class=NotFound,
+        default_handler_args=kw,
+        websocket_ping_interval=20,
+    )

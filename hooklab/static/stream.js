@@ -1,0 +1,110 @@
+// hooklab stream page: shows captures pushed over /_hooklab/ws.
+// Every value from a capture is untrusted: it reaches the DOM only through textContent.
+(function () {
+  "use strict";
+  var MAX_ROWS = 500;
+  var BACKLOG = 100;
+  var params = new URLSearchParams(location.search);
+  var rows = document.getElementById("rows");
+  var status = document.getElementById("status");
+  var count = document.getElementById("count");
+  var binInput = document.getElementById("bin");
+  var providerInput = document.getElementById("provider");
+  var pauseButton = document.getElementById("pause");
+  binInput.value = params.get("bin") || "";
+  providerInput.value = params.get("provider") || "";
+  var lastId = null;
+  var socket = null;
+  var retry = 0;
+  var paused = false;
+  var held = [];
+
+  function setStatus(text, cls) {
+    status.textContent = text;
+    status.className = cls || "";
+  }
+
+  function cell(tr, text, cls) {
+    var td = document.createElement("td");
+    td.textContent = text == null ? "" : String(text);
+    td.title = td.textContent.slice(0, 2000);
+    if (cls) td.className = cls;
+    tr.appendChild(td);
+  }
+
+  function render(c) {
+    var tr = document.createElement("tr");
+    tr.className = c.kind === "ws" ? "ws" : "http";
+    tr.dataset.id = String(c.id);
+    cell(tr, c.id);
+    cell(tr, (c.received_at || "").slice(11, 23));
+    cell(tr, c.kind);
+    cell(tr, c.method);
+    cell(tr, c.path);
+    cell(tr, c.provider);
+    cell(tr, c.event_type);
+    cell(tr, c.size);
+    cell(tr, (c.headers || []).map(function (h) { return h[0] + ": " + h[1]; }).join(" | "), "headers");
+    var body = c.body_text != null ? c.body_text : "(" + c.size + " bytes binary)";
+    cell(tr, body.slice(0, 500), "body");
+    rows.insertBefore(tr, rows.firstChild);
+    while (rows.childNodes.length > MAX_ROWS) rows.removeChild(rows.lastChild);
+    count.textContent = rows.childNodes.length + " shown";
+  }
+
+  function wsUrl(since) {
+    var u = new URL("ws", location.href);
+    u.protocol = location.protocol === "https:" ? "wss:" : "ws:";
+    u.searchParams.set("since", String(since));
+    if (binInput.value) u.searchParams.set("bin", binInput.value);
+    if (providerInput.value) u.searchParams.set("provider", providerInput.value);
+    return u.toString();
+  }
+
+  function connect(since) {
+    setStatus("connecting…");
+    var s = new WebSocket(wsUrl(since));
+    socket = s;
+    s.onopen = function () { retry = 0; setStatus("live", "live"); };
+    s.onmessage = function (e) {
+      if (s !== socket) return;
+      var c;
+      try { c = JSON.parse(e.data); } catch (err) { return; }
+      lastId = c.id;
+      if (paused) { held.push(c); if (held.length > MAX_ROWS) held.shift(); return; }
+      render(c);
+    };
+    s.onclose = function (e) {
+      if (s !== socket) return;
+      retry = Math.min(retry + 1, 6);
+      var wait = 250 * Math.pow(2, retry - 1);
+      setStatus("disconnected (" + e.code + (e.reason ? " " + e.reason : "") + "), retrying", "down");
+      setTimeout(function () { if (s === socket) connect(lastId); }, wait);
+    };
+  }
+
+  function start() {
+    if (socket) { var old = socket; socket = null; old.close(); }
+    var since = params.get("since");
+    if (since !== null && lastId === null) { connect(Number(since) || 0); return; }
+    fetch(new URL("health", location.href)).then(function (r) { return r.json(); })
+      .then(function (h) { connect(Math.max(0, (h.last_id || 0) - BACKLOG)); })
+      .catch(function () { connect(0); });
+  }
+
+  document.getElementById("apply").addEventListener("click", function () {
+    rows.textContent = "";
+    lastId = null;
+    start();
+  });
+  pauseButton.addEventListener("click", function () {
+    paused = !paused;
+    pauseButton.textContent = paused ? "resume" : "pause";
+    if (!paused) { held.forEach(render); held = []; }
+  });
+  document.getElementById("clear").addEventListener("click", function () {
+    rows.textContent = "";
+    count.textContent = "0 shown";
+  });
+  start();
+})();

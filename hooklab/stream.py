@@ -1,0 +1,234 @@
+"""``/_hooklab/ws``: a WebSocket that pushes each capture as JSON the moment it is stored.
+
+>>> # from a browser or another process (any WebSocket client):
+>>> # ws = new WebSocket("ws://127.0.0.1:8765/_hooklab/ws?since=0&bin=github")
+>>> # ws.onmessage = (e) => console.log(JSON.parse(e.data).path)
+
+Query arguments: ``since=<id>`` replays stored captures newer than ``id`` and then continues
+live, without gaps or duplicates (reconnect with the last id you saw); without ``since`` only
+captures stored after the connection opened are sent. ``bin``, ``provider``, ``kind``,
+``method`` filter; ``body=0`` leaves bodies out. Each message is
+:func:`hooklab.api.capture_to_dict` as JSON text.
+
+Slow clients: each connection has a bounded queue (:class:`StreamLimits`). Stored captures are
+the source of truth, so while replaying a backlog the queue of live captures may be dropped and
+re-read from the store; once live, a client that falls more than ``max_pending`` messages or
+``max_pending_bytes`` behind, or whose socket accepts nothing for ``write_timeout`` seconds, is
+closed with code 1013 ("try again later") and a reason naming the last id sent, so it can resume
+with ``?since=``. Memory per client never exceeds the limits plus one write batch.
+
+Browsers: only same-host origins are accepted unless ``server.stream_origins`` lists others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+from tornado import websocket
+
+from .api import capture_to_dict
+from .capture import Capture
+
+__all__ = ["StreamHandler", "StreamLimits", "stream_stats"]
+
+_PAGE = 200
+_FILTER_KEYS = ("bin", "provider", "kind", "method")
+_OVERHEAD = 512  # rough bytes of JSON around a capture's body
+
+
+@dataclass(frozen=True)
+class StreamLimits:
+    """Per-connection bounds; set ``server.stream_limits = StreamLimits(...)`` to change them."""
+
+    max_pending: int = 1000
+    max_pending_bytes: int = 16 * 1024 * 1024
+    batch_bytes: int = 256 * 1024
+    write_timeout: float = 30.0
+
+
+def stream_stats(server: Any) -> dict[str, Any]:
+    """Counters of a server's stream: open clients, cut-offs, peak queued messages/bytes."""
+    stats = getattr(server, "_hooklab_stream_stats", None)
+    if stats is None:
+        stats = {"clients": 0, "opened": 0, "cut_off": 0, "peak_pending": 0, "peak_pending_bytes": 0}
+        server._hooklab_stream_stats = stats
+    return stats
+
+
+def _matches(cap: Capture, filters: dict[str, str]) -> bool:
+    return all(str(getattr(cap, k)) == v for k, v in filters.items())
+
+
+def _weight(cap: Capture) -> int:
+    return cap.size * 2 + _OVERHEAD  # base64 + text view of the body
+
+
+class StreamHandler(websocket.WebSocketHandler):
+    """Pushes captures to one client; see the module docstring for the protocol."""
+
+    def initialize(self, server: Any) -> None:
+        self.server = server
+
+    def check_origin(self, origin: str) -> bool:
+        allowed = getattr(self.server, "stream_origins", ()) or ()
+        if origin in allowed or "*" in allowed:
+            return True
+        host = self.request.headers.get("Host", "")
+        return urlsplit(origin).netloc.lower() == host.lower()
+
+    def check_xsrf_cookie(self) -> None:  # read-only stream, no cookies involved
+        return None
+
+    def open(self) -> None:  # type: ignore[override]
+        self.limits: StreamLimits = getattr(self.server, "stream_limits", None) or StreamLimits()
+        self.filters = {
+            k: v for k in _FILTER_KEYS if (v := self.get_query_argument(k, None)) is not None
+        }
+        self.with_body = self.get_query_argument("body", "1") not in ("0", "false", "no")
+        store = self.server.store
+        since_arg = self.get_query_argument("since", None)
+        try:
+            since = int(since_arg) if since_arg not in (None, "") else store.last_id
+        except ValueError:
+            self.close(1008, "since must be an integer capture id")
+            return
+        self.cursor = max(0, since)
+        self.pending: deque[Capture] = deque()
+        self.pending_bytes = 0
+        self.live = False
+        self.drops = 0
+        self.closing = False
+        self.wake = asyncio.Event()
+        self.loop = asyncio.get_running_loop()
+        self.stats = stream_stats(self.server)
+        self.stats["clients"] += 1
+        self.stats["opened"] += 1
+        # subscribe first, then read the backlog: nothing can fall between the two
+        self.unsubscribe = store.subscribe(self._from_writer, on_clear=None)
+        self.task = self.loop.create_task(self._pump())
+
+    # -- writer thread -> server loop --------------------------------------------------------
+    def _from_writer(self, cap: Capture) -> None:
+        if not _matches(cap, self.filters):
+            return
+        try:
+            self.loop.call_soon_threadsafe(self._enqueue, cap)
+        except RuntimeError:  # server loop closed
+            pass
+
+    def _enqueue(self, cap: Capture) -> None:
+        if self.closing or cap.id <= self.cursor:
+            return
+        self.pending.append(cap)
+        self.pending_bytes += _weight(cap)
+        st = self.stats
+        st["peak_pending"] = max(st["peak_pending"], len(self.pending))
+        st["peak_pending_bytes"] = max(st["peak_pending_bytes"], self.pending_bytes)
+        lim = self.limits
+        if len(self.pending) > lim.max_pending or self.pending_bytes > lim.max_pending_bytes:
+            if self.live:
+                self._cut_off(f"{len(self.pending)} captures queued")
+                return
+            self._drop_pending()  # still replaying: the store has them, re-read later
+        self.wake.set()
+
+    def _drop_pending(self) -> None:
+        self.pending.clear()
+        self.pending_bytes = 0
+        self.drops += 1
+
+    def _cut_off(self, why: str) -> None:
+        if self.closing:
+            return
+        self.stats["cut_off"] += 1
+        self._drop_pending()
+        self.closing = True
+        self.wake.set()
+        reason = f"client too slow ({why}); resume with ?since={self.cursor}"
+        self.close(1013, reason[:120])
+
+    # -- sending -----------------------------------------------------------------------------
+    async def _send(self, caps: list[Capture]) -> None:
+        """Write ``caps`` in batches, waiting for each batch to reach the socket."""
+        fut = None
+        size = 0
+        for cap in caps:
+            if self.closing:
+                return
+            if cap.id <= self.cursor:
+                continue
+            msg = orjson.dumps(capture_to_dict(cap, body=self.with_body)).decode()
+            fut = self.write_message(msg)
+            self.cursor = cap.id
+            size += len(msg)
+            if size >= self.limits.batch_bytes:
+                await self._flushed(fut)
+                fut, size = None, 0
+        if fut is not None:
+            await self._flushed(fut)
+
+    async def _flushed(self, fut: Any) -> None:
+        try:
+            await asyncio.wait_for(asyncio.shield(fut), self.limits.write_timeout)
+        except asyncio.TimeoutError:
+            self._cut_off(f"nothing read for {self.limits.write_timeout:g} s")
+
+    async def _catch_up(self) -> None:
+        store = self.server.store
+        while not self.closing:
+            drops = self.drops
+            page = store.query(since=self.cursor, limit=_PAGE, **self.filters)
+            await self._send(page)
+            if len(page) < _PAGE and drops == self.drops:
+                return
+
+    async def _pump(self) -> None:
+        try:
+            await self._catch_up()
+            self.live = True
+            while not self.closing:
+                await self.wake.wait()
+                self.wake.clear()
+                while self.pending and not self.closing:
+                    batch = list(self.pending)
+                    self.pending.clear()
+                    self.pending_bytes = 0
+                    await self._send(batch)
+        except websocket.WebSocketClosedError:
+            pass
+        except asyncio.CancelledError:
+            # client gone (on_close) or server shutting down: drop the socket either way
+            conn = self.ws_connection
+            if conn is not None and conn.stream is not None and not conn.stream.closed():
+                conn.stream.close()
+        except Exception as exc:  # noqa: BLE001 - report to the client, never kill the loop
+            if not self.closing:
+                self.closing = True
+                self.close(1011, f"stream error: {type(exc).__name__}"[:120])
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        unsub = getattr(self, "unsubscribe", None)
+        if unsub is not None:
+            self.unsubscribe = None
+            unsub()
+            self.stats["clients"] -= 1
+            self.pending.clear()
+            self.pending_bytes = 0
+
+    def on_close(self) -> None:
+        self.closing = True
+        self._release()
+        task = getattr(self, "task", None)
+        if task is not None and not task.done():
+            task.cancel()
+
+    def on_message(self, message: str | bytes) -> None:
+        """Clients have nothing to say; messages are ignored (pings are answered by Tornado)."""
+

@@ -1,0 +1,359 @@
+"""Record a WebSocket conversation into the capture store, next to your webhooks.
+
+>>> summary = hooklab.ws.record("ws://127.0.0.1:9000/feed", send='{"op": "subscribe"}',
+...                             duration=10, lab=lab)                    # doctest: +SKIP
+>>> df = lab.dataframe(kind="ws")                                        # doctest: +SKIP
+>>> df[df.method == "RECV"].groupby("bin").size()                        # doctest: +SKIP
+
+Every message becomes a capture with ``kind="ws"``: ``method`` is ``"SEND"`` (we sent it) or
+``"RECV"`` (the server sent it), ``path`` the URL path, ``body`` the exact payload bytes, and
+headers ``X-WS-Opcode`` (1 text, 2 binary, 9 ping, 10 pong), ``X-WS-Connection`` (one id per
+connection), ``X-WS-Seq`` and a ``Content-Type`` (JSON text frames parse into the frame's
+``json`` column). Connection events are captures too: ``OPEN`` (handshake response headers,
+``status`` 101), ``CLOSE`` (``status`` = close code, body = reason, ``X-WS-Closed-By``) and
+``ERROR`` (a failed connect; body = the error). Fragmented messages are recorded reassembled.
+
+Reconnects are explicit: with ``reconnect=True`` a connection the *server* ends (or that fails
+to open) is retried up to ``max_reconnects`` times with backoff, each attempt recorded; ``send``
+messages are sent again on every connection (they are usually subscriptions).
+
+Recording runs on its own event loop in a helper thread, so :func:`record` works in a notebook
+whose loop is already running; :func:`start_recording` returns at once with a handle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from tornado import httpclient, websocket
+
+__all__ = ["Recording", "RecordSummary", "record", "record_async", "start_recording"]
+
+Message = str | bytes
+
+
+@dataclass
+class RecordSummary:
+    """What :func:`record` did: counts, connections, how each one ended, capture ids."""
+
+    url: str
+    connections: int = 0
+    sent: int = 0
+    received: int = 0
+    bytes_sent: int = 0
+    bytes_received: int = 0
+    reconnects: int = 0
+    closes: list[tuple[int | None, str | None, str]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    stopped_by: str = ""
+    seconds: float = 0.0
+    capture_ids: list[int] = field(default_factory=list)
+
+
+def _target_store(store: Any, lab: Any) -> Any:
+    if store is not None:
+        return store
+    if lab is None:
+        import hooklab
+
+        lab = hooklab.lab()
+        if lab is None:
+            raise RuntimeError("record() needs store= or lab= (or a default lab: hooklab.start())")
+    return lab.store
+
+
+def _messages(send: Message | Iterable[Message] | None) -> list[Message]:
+    if send is None:
+        return []
+    if isinstance(send, str | bytes):
+        return [send]
+    return list(send)
+
+
+def _ctype(payload: Message) -> str:
+    if isinstance(payload, bytes):
+        return "application/octet-stream"
+    head = payload.lstrip()[:1]
+    if head in ("{", "["):
+        try:
+            json.loads(payload)
+            return "application/json"
+        except ValueError:
+            pass
+    return "text/plain; charset=utf-8"
+
+
+class _Recorder:
+    def __init__(self, url: str, store: Any, bin: str | None, summary: RecordSummary) -> None:
+        self.url, self.store, self.bin, self.summary = url, store, bin, summary
+        split = urlsplit(url)
+        self.path = split.path or "/"
+        self.query = parse_qs(split.query, keep_blank_values=True)
+        self.remote = split.netloc
+        self.rec_id = uuid.uuid4().hex[:8]
+        self.conn_id = ""
+        self.seq = 0
+        self.futures: list[Any] = []
+
+    def add(self, method: str, body: bytes, headers: list[tuple[str, str]], status: int = 101) -> None:
+        self.seq += 1
+        record: dict[str, Any] = {
+            "received_at": datetime.now(timezone.utc),
+            "kind": "ws",
+            "method": method,
+            "path": self.path,
+            "query": self.query,
+            "headers": [("X-WS-Connection", self.conn_id), ("X-WS-Seq", str(self.seq)), *headers],
+            "body": body,
+            "remote_addr": self.remote,
+            "url": self.url,
+            "status": status,
+        }
+        if self.bin is not None:
+            record["bin"] = self.bin
+        self.futures.append(self.store.add(record))
+
+    def frame(self, method: str, payload: Message, opcode: int | None = None) -> None:
+        data = payload.encode("utf-8") if isinstance(payload, str) else bytes(payload)
+        op = opcode if opcode is not None else (1 if isinstance(payload, str) else 2)
+        headers = [("X-WS-Opcode", str(op)), ("Content-Type", _ctype(payload))]
+        self.add(method, data, headers)
+        if op in (1, 2):
+            s = self.summary
+            if method == "SEND":
+                s.sent, s.bytes_sent = s.sent + 1, s.bytes_sent + len(data)
+            else:
+                s.received, s.bytes_received = s.received + 1, s.bytes_received + len(data)
+
+
+async def record_async(
+    url: str,
+    send: Message | Iterable[Message] | None = None,
+    duration: float | None = None,
+    max_messages: int | None = None,
+    *,
+    store: Any = None,
+    lab: Any = None,
+    headers: dict[str, str] | None = None,
+    reconnect: bool = False,
+    max_reconnects: int = 3,
+    bin: str | None = None,
+    connect_timeout: float = 10.0,
+    stop: asyncio.Event | None = None,
+) -> RecordSummary:
+    """Coroutine behind :func:`record` (``await`` it on a loop that may block briefly)."""
+    target = _target_store(store, lab)
+    summary = RecordSummary(url=url)
+    rec = _Recorder(url, target, bin, summary)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    deadline = None if duration is None else started + duration
+    stop = stop or asyncio.Event()
+    stop_task = asyncio.ensure_future(stop.wait())
+    attempt = 0
+    outgoing = _messages(send)
+    try:
+        while True:
+            rec.conn_id = f"{rec.rec_id}-{attempt}"
+            ended_by_server = await _one_connection(
+                rec, outgoing, headers, connect_timeout, deadline, max_messages, stop_task, attempt
+            )
+            if not ended_by_server:
+                break
+            if not reconnect or attempt >= max_reconnects:
+                summary.stopped_by = summary.stopped_by or (
+                    "server closed" if not reconnect else f"gave up after {attempt} reconnects"
+                )
+                break
+            attempt += 1
+            summary.reconnects = attempt
+            wait = min(0.1 * 2 ** (attempt - 1), 2.0)
+            if deadline is not None and loop.time() + wait >= deadline:
+                summary.stopped_by = "duration"
+                break
+            done, _ = await asyncio.wait({stop_task}, timeout=wait)
+            if done:
+                summary.stopped_by = "stopped"
+                break
+    finally:
+        stop_task.cancel()
+        summary.seconds = loop.time() - started
+        for fut in rec.futures:
+            cap = await asyncio.wrap_future(fut)
+            summary.capture_ids.append(cap.id)
+    return summary
+
+
+async def _one_connection(
+    rec: _Recorder,
+    outgoing: list[Message],
+    headers: dict[str, str] | None,
+    connect_timeout: float,
+    deadline: float | None,
+    max_messages: int | None,
+    stop_task: asyncio.Future,
+    attempt: int,
+) -> bool:
+    """Record one connection. True when it ended on the server's side (a reconnect candidate)."""
+    s = rec.summary
+    loop = asyncio.get_running_loop()
+    request = httpclient.HTTPRequest(rec.url, headers=headers or {}, connect_timeout=connect_timeout)
+    try:
+        conn = await websocket.websocket_connect(request)
+    except Exception as exc:  # noqa: BLE001 - recorded, then maybe retried
+        msg = f"{type(exc).__name__}: {exc}"
+        s.errors.append(msg)
+        rec.add("ERROR", msg.encode(), [("X-WS-Attempt", str(attempt))], status=0)
+        return True
+    s.connections += 1
+    resp = [(k, v) for k, v in conn.headers.get_all()] if conn.headers is not None else []
+    rec.add("OPEN", b"", [("X-WS-Attempt", str(attempt)), *resp])
+    conn.on_ping = lambda data: rec.frame("RECV", bytes(data), 9)  # type: ignore[method-assign]
+    conn.on_pong = lambda data: rec.frame("RECV", bytes(data), 10)  # type: ignore[method-assign]
+    by_server = False
+    try:
+        for msg in outgoing:
+            rec.frame("SEND", msg)
+            await conn.write_message(msg, binary=isinstance(msg, bytes))
+        while True:
+            if max_messages is not None and s.received >= max_messages:
+                s.stopped_by = "max_messages"
+                break
+            timeout = None if deadline is None else deadline - loop.time()
+            if timeout is not None and timeout <= 0:
+                s.stopped_by = "duration"
+                break
+            read = asyncio.ensure_future(conn.read_message())
+            done, _ = await asyncio.wait({read, stop_task}, timeout=timeout, return_when="FIRST_COMPLETED")
+            if read not in done:
+                read.cancel()
+                s.stopped_by = s.stopped_by or ("stopped" if stop_task in done else "duration")
+                break
+            msg = read.result()
+            if msg is None:
+                by_server = True
+                break
+            rec.frame("RECV", msg)
+    except websocket.WebSocketClosedError:
+        by_server = True
+    if by_server:
+        code, reason = conn.close_code, conn.close_reason
+        closed_by = "server"
+    else:
+        conn.close(1000, "recording finished")
+        code, reason, closed_by = 1000, "recording finished", "client"
+    s.closes.append((code, reason, closed_by))
+    rec.add(
+        "CLOSE",
+        (reason or "").encode(),
+        [("X-WS-Closed-By", closed_by), ("X-WS-Close-Code", "" if code is None else str(code))],
+        status=code or 0,
+    )
+    return by_server
+
+
+class Recording:
+    """A recording running in a helper thread: ``stop()``, ``result(timeout)``, ``done``."""
+
+    def __init__(self, url: str, **kwargs: Any) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self._result: RecordSummary | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(
+            target=self._run, args=(url, kwargs), name="hooklab-ws-record", daemon=True
+        )
+        self._thread.start()
+        self._ready.wait(10)
+
+    def _run(self, url: str, kwargs: dict[str, Any]) -> None:
+        async def main() -> RecordSummary:
+            self._loop = asyncio.get_running_loop()
+            self._stop = asyncio.Event()
+            self._ready.set()
+            return await record_async(url, stop=self._stop, **kwargs)
+
+        try:
+            self._result = asyncio.run(main())
+        except BaseException as exc:  # noqa: BLE001 - re-raised by result()
+            self._error = exc
+        finally:
+            self._ready.set()
+
+    @property
+    def done(self) -> bool:
+        return not self._thread.is_alive()
+
+    def stop(self, timeout: float | None = 10.0) -> RecordSummary:
+        """Close the connection cleanly and return the summary."""
+        loop, ev = self._loop, self._stop
+        if loop is not None and ev is not None and not loop.is_closed():
+            try:
+                loop.call_soon_threadsafe(ev.set)
+            except RuntimeError:  # already finished
+                pass
+        return self.result(timeout)
+
+    def result(self, timeout: float | None = None) -> RecordSummary:
+        """Wait for the recording to end (``TimeoutError`` if it has not within ``timeout``)."""
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            raise TimeoutError(f"recording still running after {timeout} s; call stop()")
+        if self._error is not None:
+            raise self._error
+        assert self._result is not None
+        return self._result
+
+
+def start_recording(url: str, **kwargs: Any) -> Recording:
+    """Like :func:`record` but returns at once; ``rec.stop()`` ends it and gives the summary."""
+    return Recording(url, **kwargs)
+
+
+def record(
+    url: str,
+    send: Message | Iterable[Message] | None = None,
+    duration: float | None = None,
+    max_messages: int | None = None,
+    *,
+    store: Any = None,
+    lab: Any = None,
+    headers: dict[str, str] | None = None,
+    reconnect: bool = False,
+    max_reconnects: int = 3,
+    bin: str | None = None,
+    connect_timeout: float = 10.0,
+) -> RecordSummary:
+    """Connect to ``url``, send ``send``, record every message both ways; return a summary.
+
+    Stops after ``duration`` seconds, after ``max_messages`` received messages, or when the
+    server closes (and reconnects are off or used up), whichever comes first. Blocks the
+    caller; safe inside Jupyter (runs on its own loop in a helper thread). Interrupting
+    (Ctrl-C, "interrupt kernel") closes the connection cleanly and returns the summary.
+    """
+    rec = Recording(
+        url,
+        send=send,
+        duration=duration,
+        max_messages=max_messages,
+        store=store,
+        lab=lab,
+        headers=headers,
+        reconnect=reconnect,
+        max_reconnects=max_reconnects,
+        bin=bin,
+        connect_timeout=connect_timeout,
+    )
+    try:
+        return rec.result()
+    except KeyboardInterrupt:
+        return rec.stop()

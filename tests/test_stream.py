@@ -1,0 +1,290 @@
+"""The WebSocket stream (/_hooklab/ws), the stream page and ws.record(), on real loopback sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections.abc import Iterator
+from datetime import datetime, timezone
+
+import pytest
+from _http import post
+from tornado import httpclient, web, websocket
+
+from hooklab import HookLab, ws
+from hooklab.stream import StreamLimits, stream_stats
+
+
+def _ws_url(lab: HookLab, query: str = "") -> str:
+    return lab.url.replace("http://", "ws://") + "/_hooklab/ws" + (f"?{query}" if query else "")
+
+
+async def _read_ids(conn: websocket.WebSocketClientConnection, n: int, timeout: float = 10) -> list[int]:
+    out: list[int] = []
+    while len(out) < n:
+        msg = await asyncio.wait_for(conn.read_message(), timeout)
+        assert msg is not None, f"stream closed after {out}: {conn.close_code} {conn.close_reason}"
+        out.append(json.loads(msg)["id"])
+    return out
+
+
+def _add(lab: HookLab, path: str, body: bytes = b"{}", **extra: object):
+    rec = {"received_at": datetime.now(timezone.utc), "method": "POST", "path": path, "body": body}
+    return lab.store.add({**rec, **extra})
+
+
+def test_live_delivery_is_json_of_the_capture(lab: HookLab) -> None:
+    async def main() -> dict:
+        conn = await websocket.websocket_connect(_ws_url(lab))
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, post, lab.url_for("gh", "x?y=1"), b'{"a": 1}')
+        msg = json.loads(await asyncio.wait_for(conn.read_message(), 10))
+        conn.close()
+        return msg
+
+    msg = asyncio.run(main())
+    assert msg["path"] == "/gh/x" and msg["bin"] == "gh" and msg["body_text"] == '{"a": 1}'
+    assert msg["query"] == {"y": ["1"]} and msg["id"] == lab.captures[0].id
+
+
+def test_resume_with_since_has_no_gaps_or_duplicates(lab: HookLab) -> None:
+    total = 400
+    done = threading.Event()
+
+    def produce() -> None:
+        for i in range(total):
+            _add(lab, f"/r/{i}")
+            if i % 20 == 0:
+                time.sleep(0.01)
+        done.set()
+
+    async def main() -> tuple[list[int], list[int], list[int]]:
+        whole = await websocket.websocket_connect(_ws_url(lab, "since=0"))
+        threading.Thread(target=produce, daemon=True).start()
+        first = await websocket.websocket_connect(_ws_url(lab, "since=0"))
+        got_a = await _read_ids(first, 60)
+        first.close()  # disconnect mid-stream while captures keep arriving
+        await asyncio.sleep(0.05)
+        second = await websocket.websocket_connect(_ws_url(lab, f"since={got_a[-1]}"))
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, done.wait, 30)
+        lab.store.flush()
+        got_b = await _read_ids(second, total - len(got_a))
+        got_all = await _read_ids(whole, total)
+        second.close()
+        whole.close()
+        return got_a, got_b, got_all
+
+    a, b, everything = asyncio.run(main())
+    ids = [c.id for c in lab.store.query()]
+    assert len(ids) == total
+    assert a + b == ids
+    assert everything == ids
+
+
+def test_filters_live_and_replayed(lab: HookLab) -> None:
+    gh = {"X-GitHub-Event": "ping", "X-GitHub-Delivery": "d-1", "Content-Type": "application/json"}
+    post(lab.url_for("a", "old"), b"{}")
+
+    async def main() -> tuple[list[dict], list[dict]]:
+        by_bin = await websocket.websocket_connect(_ws_url(lab, "bin=a&since=0"))
+        by_provider = await websocket.websocket_connect(_ws_url(lab, "provider=github"))
+        loop = asyncio.get_running_loop()
+        for url, headers in [
+            (lab.url_for("b", "1"), {}),
+            (lab.url_for("a", "2"), {}),
+            (lab.url_for("b", "gh"), gh),
+        ]:
+            await loop.run_in_executor(None, lambda u=url, h=headers: post(u, b'{"zen": "x"}', h))
+        a = [json.loads(await asyncio.wait_for(by_bin.read_message(), 10)) for _ in range(2)]
+        p = [json.loads(await asyncio.wait_for(by_provider.read_message(), 10))]
+        for conn in (by_bin, by_provider):  # nothing else is queued for either client
+            with pytest.raises(asyncio.TimeoutError):
+                await asyncio.wait_for(conn.read_message(), 0.3)
+            conn.close()
+        return a, p
+
+    a, p = asyncio.run(main())
+    assert [c["path"] for c in a] == ["/a/old", "/a/2"]
+    assert [(c["path"], c["provider"]) for c in p] == [("/b/gh", "github")]
+
+
+def test_slow_consumer_is_cut_off_and_memory_stays_bounded(lab: HookLab) -> None:
+    limits = StreamLimits()
+    body = b"x" * 8192
+
+    async def main() -> tuple[list[int], int | None, str | None]:
+        conn = await websocket.websocket_connect(_ws_url(lab))  # then never reads
+        await asyncio.sleep(0.1)
+        futures = [_add(lab, f"/slow/{i}", body) for i in range(4000)]
+        await asyncio.get_running_loop().run_in_executor(None, futures[-1].result, 30)
+        stats = stream_stats(lab.server)
+        deadline = time.monotonic() + 20
+        while stats["cut_off"] == 0 and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        assert stats["cut_off"] == 1, stats
+        ids = []
+        while (msg := await asyncio.wait_for(conn.read_message(), 10)) is not None:
+            ids.append(json.loads(msg)["id"])
+        return ids, conn.close_code, conn.close_reason
+
+    ids, code, reason = asyncio.run(main())
+    stats = stream_stats(lab.server)
+    assert code == 1013 and reason and f"since={ids[-1]}" in reason
+    assert 0 < len(ids) < 4000 and ids == list(range(ids[0], ids[0] + len(ids)))
+    assert stats["peak_pending"] <= limits.max_pending + 1
+    assert stats["peak_pending_bytes"] <= limits.max_pending_bytes + 2 * len(body) + 1024
+    assert stats["clients"] == 0
+
+
+def test_small_limits_and_origin_check(lab: HookLab) -> None:
+    lab.server.stream_limits = StreamLimits(max_pending=5, max_pending_bytes=1 << 20)
+
+    async def main() -> None:
+        evil = httpclient.HTTPRequest(_ws_url(lab), headers={"Origin": "http://evil.example"})
+        with pytest.raises(httpclient.HTTPClientError) as err:
+            await websocket.websocket_connect(evil)
+        assert err.value.code == 403
+        same = httpclient.HTTPRequest(_ws_url(lab), headers={"Origin": lab.url})
+        conn = await websocket.websocket_connect(same)
+        await asyncio.sleep(0.05)
+        for i in range(500):  # one commit batch: far more than 5 queue up in one loop turn
+            _add(lab, f"/burst/{i}")
+        while await asyncio.wait_for(conn.read_message(), 10) is not None:
+            pass
+        assert conn.close_code == 1013
+
+    asyncio.run(main())
+    assert stream_stats(lab.server)["cut_off"] == 1
+
+
+def test_stream_page_is_served_with_strict_csp(lab: HookLab) -> None:
+    import urllib.request
+
+    with urllib.request.urlopen(lab.url + "/_hooklab") as r:  # redirect to the slash form
+        assert r.url.endswith("/_hooklab/") and b"hooklab stream" in r.read()
+        csp = r.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp.split("style-src")[0]
+    with urllib.request.urlopen(lab.url + "/_hooklab/static/stream.js") as r:
+        js = r.read().decode()
+    assert "textContent" in js and "innerHTML" not in js
+    assert post(lab.url + "/_hooklab/health", method="GET")[0] == 200
+
+
+# -- recording ------------------------------------------------------------------------------
+class _Echo(websocket.WebSocketHandler):
+    def on_message(self, message: str | bytes) -> None:
+        self.write_message(message, binary=isinstance(message, bytes))
+
+
+class _Drop(websocket.WebSocketHandler):
+    def on_message(self, message: str | bytes) -> None:
+        self.close(4000, "go away")
+
+
+@pytest.fixture
+def echo_url() -> Iterator[str]:
+    """A real Tornado WebSocket server (echo at /echo/x, closes at /drop) in its own thread."""
+    ready = threading.Event()
+    box: dict = {}
+
+    def run() -> None:
+        async def main() -> None:
+            server = web.Application([(r"/echo/.*", _Echo), (r"/drop", _Drop)]).listen(0, "127.0.0.1")
+            box["port"] = next(iter(server._sockets.values())).getsockname()[1]
+            box["loop"], box["stop"] = asyncio.get_running_loop(), asyncio.Event()
+            ready.set()
+            await box["stop"].wait()
+            server.stop()
+
+        asyncio.run(main())
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    assert ready.wait(10)
+    yield f"ws://127.0.0.1:{box['port']}"
+    box["loop"].call_soon_threadsafe(box["stop"].set)
+    t.join(10)
+
+
+def test_record_echo_server_both_directions(lab: HookLab, echo_url: str) -> None:
+    sent = ["hello", b"\x00\x01\xff", '{"n": 1}']
+    summary = ws.record(f"{echo_url}/echo/feed", send=sent, max_messages=3, lab=lab)
+    assert (summary.sent, summary.received, summary.connections) == (3, 3, 1)
+    assert summary.stopped_by == "max_messages" and summary.closes == [(1000, "recording finished", "client")]
+    caps = lab.store.query(kind="ws")
+    assert [c.id for c in caps] == summary.capture_ids
+    assert [c.method for c in caps] == ["OPEN"] + ["SEND"] * 3 + ["RECV"] * 3 + ["CLOSE"]
+    frames = caps[1:7]
+    assert [c.body for c in frames] == [b"hello", b"\x00\x01\xff", b'{"n": 1}'] * 2
+    assert [c.header("X-WS-Opcode") for c in frames] == ["1", "2", "1"] * 2
+    assert len({c.header("X-WS-Connection") for c in caps}) == 1
+    assert all(c.path == "/echo/feed" and c.bin == "echo" for c in caps)
+    assert all(a.received_at <= b.received_at for a, b in zip(caps, caps[1:], strict=False))
+
+    df = lab.dataframe(kind="ws")
+    assert list(df["method"].astype(str)) == [c.method for c in caps]
+    assert df["size"].tolist()[1:4] == [5, 3, 8]
+    assert df["json"].iloc[3] == {"n": 1} and df["json"].iloc[6] == {"n": 1}
+    assert set(df["kind"].astype(str)) == {"ws"} and len(lab.dataframe(kind="http")) == 0
+
+
+def test_record_reconnects_explicitly(lab: HookLab, echo_url: str) -> None:
+    summary = ws.record(f"{echo_url}/drop", send="x", reconnect=True, max_reconnects=2, lab=lab)
+    assert summary.connections == 3 and summary.reconnects == 2
+    assert summary.closes == [(4000, "go away", "server")] * 3
+    assert summary.stopped_by == "gave up after 2 reconnects"
+    caps = lab.store.query(kind="ws")
+    assert [c.method for c in caps] == ["OPEN", "SEND", "CLOSE"] * 3
+    assert len({c.header("X-WS-Connection") for c in caps}) == 3
+    assert [c.status for c in caps if c.method == "CLOSE"] == [4000] * 3
+
+
+def test_record_failed_connects_and_inside_a_running_loop(lab: HookLab, echo_url: str) -> None:
+    port = int(echo_url.rsplit(":", 1)[1])
+    dead = f"ws://127.0.0.1:{port + 1 if port < 65535 else port - 1}/nothing"
+
+    async def notebook_cell() -> ws.RecordSummary:  # a loop is already running, as in Jupyter
+        return ws.record(dead, reconnect=True, max_reconnects=1, lab=lab, connect_timeout=2)
+
+    summary = asyncio.run(notebook_cell())
+    assert summary.connections == 0 and len(summary.errors) == 2
+    assert [c.method for c in lab.store.query(kind="ws")] == ["ERROR", "ERROR"]
+
+    rec = ws.start_recording(f"{echo_url}/echo/bg", send="ping", lab=lab)
+    time.sleep(0.3)
+    summary = rec.stop()
+    assert summary.stopped_by == "stopped" and summary.received == 1
+
+
+def test_stopping_the_lab_ends_open_streams(lab: HookLab) -> None:
+    async def main() -> float:
+        conn = await websocket.websocket_connect(_ws_url(lab, "since=0"))
+        await asyncio.sleep(0.05)
+        started = time.monotonic()
+        await asyncio.get_running_loop().run_in_executor(None, lab.stop)
+        assert await asyncio.wait_for(conn.read_message(), 10) is None
+        return time.monotonic() - started
+
+    assert asyncio.run(main()) < 5
+
+
+def test_latency_bench_runs_and_reports_every_mode() -> None:
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "bench" / "latency.py"
+    spec = importlib.util.spec_from_file_location("hooklab_bench_latency", path)
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    results = bench.run(n=50)
+    assert set(results) == {
+        "webhook, new connection", "webhook, keep-alive", "websocket push", "websocket burst",
+        "hooklab webhook->ws",
+    }
+    for r in results.values():
+        assert r["n"] == 50 and 0 < r["p50_ms"] <= r["p99_ms"] <= r["max_ms"] and r["per_second"] > 0
+    assert "p99 ms" in bench.format_table(results)
