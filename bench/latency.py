@@ -114,9 +114,10 @@ async def _answer(reader: asyncio.StreamReader) -> None:
         await reader.readexactly(length)
 
 
-def _stats(latencies: list[float], seconds: float) -> dict[str, float]:
+def _stats(latencies: list[float], seconds: float) -> dict[str, Any]:
     qs = statistics.quantiles(latencies, n=100, method="inclusive")
     return {
+        "samples_ms": [x * 1e3 for x in latencies],
         "n": len(latencies),
         "p50_ms": statistics.median(latencies) * 1e3,
         "p99_ms": qs[98] * 1e3,
@@ -223,7 +224,10 @@ def _in_thread(fn: Callable[[], Any]) -> Any:
 
 
 def run(n: int = 1000) -> dict[str, dict[str, float]]:
-    """Run every mode with ``n`` events; ``{mode: {n, p50_ms, p99_ms, max_ms, per_second}}``.
+    """Run every mode with ``n`` events.
+
+    Returns ``{mode: {n, p50_ms, p99_ms, max_ms, per_second, samples_ms}}``; ``samples_ms`` is
+    every event's latency, for distributions.
 
     Works inside Jupyter too (runs on a fresh event loop in a helper thread).
     """

@@ -396,11 +396,91 @@ print(to_curl(lab.captures[0], url="http://127.0.0.1:5000/webhook").split(" -H "
     code("%unload_ext hooklab"),
 ]
 
+WS = [
+    md("""
+# Webhooks vs WebSockets, measured
+
+Webhooks and WebSockets are complementary: a webhook brings an event *to your server*; a
+WebSocket pushes it on *to a client* that keeps a connection open. The classic comparison table
+uses adjectives ("higher latency", "real-time"). Here we measure, on loopback, with one clock:
+
+- **webhook, new connection** — connect, POST, close, per event (what most providers do);
+- **webhook, keep-alive** — the same POSTs over one persistent HTTP/1.1 connection;
+- **websocket push** — the server pushes each event over one open WebSocket;
+- **hooklab webhook→ws** — the whole pipeline: a webhook into hooklab, stored in SQLite,
+  pushed to a `/_hooklab/ws` client.
+
+Numbers vary from machine to machine (and run to run), so those cells are not compared by
+nbval; the shape of the result is stable.
+"""),
+    code("""
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+sys.path.insert(0, str(Path("..", "bench").resolve()))  # bench/latency.py from the repository
+from latency import format_table, run
+
+results = run(n=500)
+modes = ["webhook, new connection", "webhook, keep-alive", "websocket push", "hooklab webhook->ws"]
+print(f"{len(modes)} modes x {results['websocket push']['n']} events measured")
+"""),
+    md("## Per-event latency distributions"),
+    code("""
+# NBVAL_IGNORE_OUTPUT
+samples = pd.DataFrame({m: pd.Series(results[m]["samples_ms"]) for m in modes})
+ax = samples.plot(kind="box", vert=False, logx=True, figsize=(9, 3.5), showfliers=False,
+                  title="latency per event on loopback (ms, log scale)")
+"""),
+    code("""
+# NBVAL_IGNORE_OUTPUT
+samples.describe(percentiles=[0.5, 0.9, 0.99]).T[["50%", "90%", "99%", "max"]].round(3)
+"""),
+    md("""
+## The comparison table, with numbers instead of adjectives
+"""),
+    code("""
+# NBVAL_IGNORE_OUTPUT
+table = pd.DataFrame(
+    {
+        "direction": ["provider → your server", "provider → your server",
+                      "your server → client", "provider → hooklab → client"],
+        "connection": ["new TCP connection per event", "one persistent HTTP connection",
+                       "one open WebSocket", "keep-alive POST + WebSocket"],
+        "p50 latency (ms)": [results[m]["p50_ms"] for m in modes],
+        "p99 latency (ms)": [results[m]["p99_ms"] for m in modes],
+        "events/s (sequential)": [results[m]["per_second"] for m in modes],
+    },
+    index=modes,
+).round(3)
+table
+"""),
+    md("Which is faster is not a matter of opinion:"),
+    code("""
+p50 = {m: results[m]["p50_ms"] for m in modes}
+print("WebSocket push beats a new-connection webhook at p50:",
+      p50["websocket push"] < p50["webhook, new connection"])
+print("keep-alive beats a new connection per event at p50:",
+      p50["webhook, keep-alive"] < p50["webhook, new connection"])
+"""),
+    code("""
+# NBVAL_IGNORE_OUTPUT
+print(format_table({m: results[m] for m in modes}))
+"""),
+    md("""
+What this does not show: on the internet, a new connection per event also pays a TLS handshake
+and round trips (tens to hundreds of ms), which widens the gap; webhooks still win when the
+receiver is a server that cannot hold a connection open to every sender.
+"""),
+]
+
 NOTEBOOKS = {
     "01": ("01-quickstart.ipynb", QUICKSTART),
     "02": ("02-analyse-webhooks.ipynb", ANALYSE),
     "03": ("03-signatures.ipynb", SIGNATURES),
     "04": ("04-respond-replay-forward.ipynb", RESPOND),
+    "05": ("05-webhooks-vs-websockets.ipynb", WS),
 }
 
 
