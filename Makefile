@@ -14,8 +14,12 @@ $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[lab,test]'
 	touch $(STAMP)
 
+# An editable install does not install the server extension's config file, so enable it here.
 lab: $(STAMP)
-	$(BIN)/jupyter lab --notebook-dir=notebooks $(if $(wildcard notebooks/01-quickstart.ipynb),01-quickstart.ipynb,)
+	$(BIN)/jupyter lab --notebook-dir=notebooks \
+		--ServerApp.jpserver_extensions="{'hooklab.serverext': True}" \
+		$(if $(filter 0,$(shell id -u)),--allow-root,) \
+		$(if $(wildcard notebooks/01-quickstart.ipynb),notebooks/01-quickstart.ipynb,)
 
 test: $(STAMP)
 	$(BIN)/ruff check hooklab tests bench tools conftest.py

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import sys
 import threading
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
@@ -118,6 +119,9 @@ class HookLab(Configurable):
 
     def stop(self) -> None:
         """Stop the server and close the database (idempotent)."""
+        ingress = sys.modules.get("hooklab.ingress")
+        if ingress is not None:  # withdraw public URLs: 404 instead of a dead relay
+            ingress.unregister(self)
         if self.server is not None:
             self.server.stop()
             self.server = None
@@ -160,6 +164,9 @@ class HookLab(Configurable):
             self.server.stop()  # type: ignore[union-attr]
             self.server = None
             self.start()
+            ingress = sys.modules.get("hooklab.ingress")
+            if ingress is not None:  # same public URL, new port
+                ingress.refresh(self)
 
     # -- enrichment on arrival (writer thread) -----------------------------------------------
     def _enrich(self, record: dict[str, Any]) -> None:

@@ -21,7 +21,8 @@ def test_binder_requirements_pin_what_the_notebooks_need():
     reqs = (ROOT / "binder" / "requirements.txt").read_text()
     assert "ipykernel>=7.1" in reqs  # 7.0.0 broke output from threads
     assert "jupyterlab>=4" in reqs and "ipywidgets>=8" in reqs
-    assert "-e ." in reqs
+    lines = [line.strip() for line in reqs.splitlines() if not line.startswith("#")]
+    assert "." in lines  # a real install, so the server extension's config file is installed
     assert (ROOT / "binder" / "runtime.txt").read_text().startswith("python-3")
 
 
@@ -50,6 +51,12 @@ def test_fresh_binder_venv_runs_every_notebook(tmp_path):
             cwd=nb.parent, env=env, capture_output=True, text=True, timeout=300,
         )
         assert result.returncode == 0, f"{nb.name} failed in the Binder venv:\n{result.stderr[-3000:]}"
+    # the Jupyter server extension (public ingress) is enabled in that environment
+    ext = subprocess.run(
+        [str(env_dir / "bin" / "jupyter"), "server", "extension", "list"],
+        capture_output=True, text=True, env=env, timeout=120,
+    )
+    assert "hooklab.serverext" in ext.stdout + ext.stderr and "enabled" in ext.stdout + ext.stderr
     # the kernel used was the venv's own
     out = subprocess.run(
         [str(py), "-c", "import hooklab, ipykernel; print(ipykernel.__version__)"],

@@ -1,0 +1,295 @@
+"""Public ingress: a webhook URL that reaches this kernel's lab without the Jupyter token.
+
+>>> lab = hooklab.start(port=0)                          # doctest: +SKIP
+>>> lab.public_url("stripe")                             # doctest: +SKIP
+'https://hub.example.org/user/ada/hooklab/in/Xq3...Zk'
+
+``public_url`` creates an unguessable key (192 bits) and writes ``{key: port, bin, pid,
+max_body}`` to a registry shared with the hooklab Jupyter server extension
+(:mod:`hooklab.serverext`): ``hooklab-ingress.json`` in the Jupyter runtime directory, owner-only
+(0600), replaced atomically under a lock. Only a hash of each key is stored. The extension
+relays ``<base_url>hooklab/in/<key>/<path>`` to ``http://127.0.0.1:<port>/<bin>/<path>``.
+
+The public host comes from ``HOOKLAB_PUBLIC_URL``, ``JUPYTERHUB_PUBLIC_URL``,
+``JUPYTERHUB_PUBLIC_HUB_URL``, ``JUPYTERHUB_EXTERNAL_URL``, ``JUPYTERHUB_HOST``, or the origin the
+extension saw in the user's own (authenticated) browser requests; otherwise the server's local
+URL is returned with a warning. On a laptop, :func:`tunnel` uses ngrok (``pip install
+'hooklab[tunnel]'``) instead.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import secrets
+import threading
+import time
+import warnings
+import weakref
+from typing import Any
+from urllib.parse import urlsplit
+
+from ._ingress_registry import (
+    REGISTRY_NAME,
+    forget,
+    key_id,
+    pid_alive,
+    read_registry,
+    registry_path,
+    update_registry,
+)
+
+__all__ = [
+    "REGISTRY_NAME",
+    "close_tunnels",
+    "key_id",
+    "public_url",
+    "read_registry",
+    "refresh",
+    "register",
+    "registry_path",
+    "tunnel",
+    "unregister",
+    "update_registry",
+]
+
+ROUTE = "hooklab/in/"
+_LOOPBACK = ("127.0.0.1", "::1", "localhost")
+_KEYS: weakref.WeakKeyDictionary[Any, dict[str, str]] = weakref.WeakKeyDictionary()
+_MINE: dict[str, str] = {}  # key id -> registry path, for keys registered by this process
+
+
+# -- keys ---------------------------------------------------------------------------------------
+def _check_bin(bin: str) -> str:
+    b = bin.strip("/")
+    if not b or "/" in b or b in (".", "..") or b.startswith("_hooklab"):
+        raise ValueError(f"not a bin name: {bin!r} (one path segment, not _hooklab*)")
+    return b
+
+
+def register(lab: Any, bin: str) -> str:
+    """Register (or refresh) ``bin`` of the running ``lab``; returns its key (stable per lab/bin)."""
+    b = _check_bin(bin)
+    if lab.bound_port is None:
+        raise RuntimeError("this lab is not serving; call lab.start() first")
+    keys = _KEYS.setdefault(lab, {})
+    key = keys.get(b) or secrets.token_urlsafe(24)
+    host = lab.host if lab.host in _LOOPBACK else "127.0.0.1"
+    server = getattr(lab, "server", None)
+    entry = {
+        "host": host,
+        "port": int(lab.bound_port),
+        "bin": b,
+        "pid": os.getpid(),
+        "max_body": int(getattr(server, "max_body", 0) or lab.max_body),
+        "created": time.time(),
+    }
+    kid = key_id(key)
+    path = _MINE.get(kid) or registry_path()
+    update_registry(lambda reg: reg["keys"].__setitem__(kid, entry), path)
+    if b not in keys:
+        keys[b] = key
+        weakref.finalize(lab, _forget, [kid])
+    _MINE[kid] = path
+    return key
+
+
+def _forget(ids: list[str]) -> None:
+    """Withdraw keys from the registry each was written to (not today's $JUPYTER_RUNTIME_DIR)."""
+    by_path: dict[str, list[str]] = {}
+    for kid in ids:
+        if kid in _MINE:
+            by_path.setdefault(_MINE.pop(kid), []).append(kid)
+    for path, some in by_path.items():
+        forget(some, path)
+
+
+def unregister(lab: Any = None, bin: str | None = None) -> None:
+    """Withdraw public URLs: of ``lab`` (one ``bin`` or all), or of this whole process.
+
+    Call it from ``HookLab.stop()`` so a stopped lab answers 404 instead of 502.
+    """
+    if lab is None:
+        ids = sorted(_MINE)
+    else:
+        keys = _KEYS.get(lab, {})
+        names = [bin.strip("/")] if bin is not None else list(keys)
+        ids = [key_id(keys.pop(n)) for n in names if n in keys]
+    if ids:
+        _forget(ids)
+
+
+def refresh(lab: Any) -> None:
+    """Point the lab's public URLs at its current port (call after it restarts on a new port)."""
+    if lab.bound_port is not None:
+        for b in list(_KEYS.get(lab, {})):
+            register(lab, b)
+
+
+atexit.register(unregister)
+
+
+# -- URLs ----------------------------------------------------------------------------------------
+def _server_entry(reg: dict[str, Any]) -> dict[str, Any] | None:
+    servers = reg["servers"]
+    for var in ("HOOKLAB_INGRESS_SERVER", "JPY_PARENT_PID"):
+        pid = os.environ.get(var, "")
+        if pid in servers and pid_alive(pid):
+            return servers[pid]
+    alive = [v for k, v in servers.items() if pid_alive(k)]
+    alive.sort(key=lambda s: s.get("updated", 0))
+    return alive[-1] if alive else None
+
+
+def _origin(url: str) -> str:
+    s = urlsplit(url)
+    return f"{s.scheme}://{s.netloc}" if s.scheme and s.netloc else ""
+
+
+def _join(root: str, base_url: str) -> str:
+    return _origin(root) + "/" + base_url.strip("/") + ("/" if base_url.strip("/") else "")
+
+
+def _public_root(base_url: str, server: dict[str, Any] | None) -> tuple[str, str | None]:
+    """``(root ending in '/', note)``: where ``<base_url>`` lives for the outside world."""
+    for var in ("HOOKLAB_PUBLIC_URL", "JUPYTERHUB_PUBLIC_URL"):
+        value = os.environ.get(var, "").strip()
+        if value and _origin(value):
+            if urlsplit(value).path.strip("/"):
+                return value.rstrip("/") + "/", None  # a full server URL
+            return _join(value, base_url), None
+    for var in ("JUPYTERHUB_PUBLIC_HUB_URL", "JUPYTERHUB_EXTERNAL_URL", "JUPYTERHUB_HOST"):
+        value = os.environ.get(var, "").strip()
+        if value and _origin(value):
+            return _join(value, base_url), None
+    if server and server.get("origin"):
+        return _join(server["origin"], base_url), None
+    local = (server or {}).get("url") or "http://localhost:8888/"
+    where = "Binder" if os.environ.get("BINDER_LAUNCH_HOST") else "this server"
+    note = (
+        f"hooklab: the public address of {where} is unknown, so this URL uses the local "
+        f"{_origin(local)}; replace it with the address in your browser's bar (or set "
+        "HOOKLAB_PUBLIC_URL=https://your.host). It is learnt automatically once this notebook "
+        "is open in a browser."
+    )
+    if server is None:
+        note = (
+            "hooklab: no running Jupyter server has the hooklab extension loaded, so this URL "
+            "will not answer; run `jupyter server extension enable hooklab.serverext` and "
+            "restart Jupyter. " + note
+        )
+    return _join(local, base_url), note
+
+
+def public_url(lab: Any, bin: str, *, host: str | None = None) -> str:
+    """The token-free public URL of ``bin``: ``<public root><base_url>hooklab/in/<key>``.
+
+    ``host="https://hub.example.org"`` overrides the detected public host. Append a path to
+    capture into ``/<bin>/<path>``. Call again after restarting the lab (same URL, new port).
+    """
+    key = register(lab, bin)
+    server = _server_entry(read_registry())
+    base_url = (
+        (server or {}).get("base_url") or os.environ.get("JUPYTERHUB_SERVICE_PREFIX") or "/"
+    )
+    if host:
+        root, note = _join(host, base_url), None
+    else:
+        root, note = _public_root(base_url, server)
+    if note:
+        warnings.warn(note, RuntimeWarning, stacklevel=3)
+    return f"{root}{ROUTE}{key}"
+
+
+# -- tunnels (laptops): ngrok -> a local relay that only reaches the bin ----------------------------
+class _TunnelRelay:
+    """A token-free relay for ``/hooklab/in/<key>/...`` in its own thread (never the lab's API)."""
+
+    def __init__(self) -> None:
+        self.targets: dict[str, Any] = {}
+        self.port = 0
+        self.public = ""
+        self._ready = threading.Event()
+        self._loop: Any = None
+        self._thread = threading.Thread(target=self._run, name="hooklab-tunnel", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(10):
+            raise RuntimeError("hooklab tunnel relay did not start")
+
+    def _resolve(self, key: str) -> Any:
+        return self.targets.get(key_id(key))
+
+    def _run(self) -> None:
+        import asyncio
+
+        from tornado.httpserver import HTTPServer
+        from tornado.netutil import bind_sockets
+        from tornado.web import Application
+
+        from .serverext import relay_rules
+
+        self._loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(self._loop)
+        app = Application(relay_rules("/", self._resolve))  # type: ignore[arg-type]
+        socks = bind_sockets(0, address="127.0.0.1")
+        self.port = socks[0].getsockname()[1]
+        server = HTTPServer(app, decompress_request=False)
+        server.add_sockets(socks)
+        self._ready.set()
+        self._loop.run_forever()
+
+    def stop(self) -> None:
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+
+
+_TUNNEL: _TunnelRelay | None = None
+
+
+def tunnel(lab: Any, bin: str, **connect_kwargs: Any) -> str:
+    """A public ``https://<...>.ngrok...`` URL for ``bin`` (laptops; needs ``pyngrok``).
+
+    >>> url = hooklab.ingress.tunnel(lab, "github")      # doctest: +SKIP
+
+    ngrok reaches a small local relay, not the lab itself, so the lab's ``/_hooklab/api`` stays
+    private; the URL carries an unguessable key. ``connect_kwargs`` go to ``ngrok.connect``.
+    """
+    global _TUNNEL
+    try:
+        from pyngrok import ngrok
+    except ImportError as exc:
+        raise ImportError(
+            "hooklab tunnels need pyngrok: pip install 'hooklab[tunnel]' (and an ngrok account: "
+            "`ngrok config add-authtoken <token>`). On JupyterHub or Binder use "
+            "lab.public_url(bin) instead."
+        ) from exc
+    from .serverext import Target
+
+    b = _check_bin(bin)
+    if lab.bound_port is None:
+        raise RuntimeError("this lab is not serving; call lab.start() first")
+    if _TUNNEL is None:
+        relay = _TunnelRelay()
+        relay.public = str(ngrok.connect(relay.port, "http", **connect_kwargs).public_url)
+        _TUNNEL = relay
+    key = secrets.token_urlsafe(24)
+    host = lab.host if lab.host in _LOOPBACK else "127.0.0.1"
+    max_body = int(getattr(getattr(lab, "server", None), "max_body", 0) or lab.max_body)
+    _TUNNEL.targets[key_id(key)] = Target(host, int(lab.bound_port), b, max_body, os.getpid())
+    return f"{_TUNNEL.public.rstrip('/')}/{ROUTE}{key}"
+
+
+def close_tunnels() -> None:
+    """Disconnect the ngrok tunnel and stop the local relay (idempotent)."""
+    global _TUNNEL
+    relay, _TUNNEL = _TUNNEL, None
+    if relay is None:
+        return
+    with contextlib.suppress(Exception):
+        from pyngrok import ngrok
+
+        ngrok.disconnect(relay.public)
+    relay.stop()
+

@@ -1,0 +1,350 @@
+"""Public ingress through a real ``jupyter server`` with a token and ``base_url=/user/test/``."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import textwrap
+import time
+import types
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from _http import free_port, post, raw_request
+
+from hooklab import HookLab, ingress
+
+TOKEN = "test-token-0123456789"
+_ENV_VARS = (
+    "HOOKLAB_PUBLIC_URL", "HOOKLAB_INGRESS_REGISTRY", "HOOKLAB_INGRESS_SERVER", "JPY_PARENT_PID",
+    "JUPYTERHUB_PUBLIC_URL", "JUPYTERHUB_PUBLIC_HUB_URL", "JUPYTERHUB_EXTERNAL_URL",
+    "JUPYTERHUB_HOST", "JUPYTERHUB_SERVICE_PREFIX", "BINDER_LAUNCH_HOST",
+)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def jupyter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
+    """A real jupyter server with the extension; yields its local root and runtime dir."""
+    tmp = tmp_path_factory.mktemp("jupyter")
+    runtime, root, config = tmp / "runtime", tmp / "root", tmp / "config"
+    for d in (runtime, root, config):
+        d.mkdir()
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in _ENV_VARS}
+    env.update(JUPYTER_RUNTIME_DIR=str(runtime), JUPYTER_CONFIG_DIR=str(config))
+    cmd = [
+        sys.executable, "-m", "jupyter_server", "--no-browser", f"--port={port}",
+        "--ServerApp.ip=127.0.0.1", "--ServerApp.port_retries=0", "--allow-root",
+        f"--IdentityProvider.token={TOKEN}", "--ServerApp.base_url=/user/test/",
+        f"--ServerApp.root_dir={root}",
+        "--ServerApp.jpserver_extensions={'hooklab.serverext': True}",
+    ]  # fmt: skip
+    log = open(tmp / "server.log", "wb")  # noqa: SIM115
+    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+    local = f"http://127.0.0.1:{port}/user/test/"
+    deadline = time.monotonic() + 30
+    try:
+        while True:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("jupyter server did not start:\n" + (tmp / "server.log").read_text())
+            try:
+                req = urllib.request.Request(local + "api/status", headers={"Authorization": f"token {TOKEN}"})
+                with urllib.request.urlopen(req, timeout=2) as r:
+                    if r.status == 200 and (runtime / ingress.REGISTRY_NAME).exists():
+                        break
+            except OSError:
+                time.sleep(0.1)
+        yield {"local": local, "runtime": runtime, "port": port, "log": tmp / "server.log"}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture
+def env(jupyter: dict[str, object], monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
+    for var in _ENV_VARS:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(jupyter["runtime"]))
+    return jupyter
+
+
+@pytest.fixture
+def lab(env: dict[str, object]) -> Iterator[HookLab]:
+    lab = HookLab(port=0, db=":memory:").start()
+    try:
+        yield lab
+    finally:
+        ingress.unregister(lab)
+        lab.stop()
+
+
+def local(url: str, env: dict[str, object]) -> str:
+    """The public URL, reached through the local server (the public host may be learnt)."""
+    path = urlsplit(url).path
+    assert path.startswith("/user/test/hooklab/in/"), url
+    return str(env["local"]) + path[len("/user/test/") :]
+
+
+def test_post_without_token_arrives_exactly(lab: HookLab, env: dict[str, object]) -> None:
+    url = lab.public_url("stripe")
+    key = url.rsplit("/", 1)[1]
+    assert len(key) >= 32 and url.startswith("http")
+    body = bytes(range(256)) * 3 + b'{"id": "evt_1"}'
+    lab.respond("stripe", status=202, body=b"\x00reply\xff", headers={"X-Reply": "yes"})
+    req = urllib.request.Request(
+        local(url, env) + "/events/v1?a=1&token=" + TOKEN + "&b=%20x",
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/octet-stream", "Stripe-Signature": "t=1,v1=abc",
+            "X-Custom": "  spaced value", "Cookie": "_xsrf=1; username-x=secret",
+            "Authorization": f"token {TOKEN}",
+        },
+    )  # fmt: skip
+    with urllib.request.urlopen(req, timeout=10) as r:
+        assert r.status == 202
+        assert r.read() == b"\x00reply\xff"
+        assert r.headers["X-Reply"] == "yes" and r.headers["X-Hooklab-Capture-Id"]
+        assert "sandbox" in r.headers["Content-Security-Policy"]
+        assert r.headers.get("Set-Cookie") is None
+    cap = lab.wait(1, timeout=10)[0]
+    assert cap.body == body and cap.method == "POST" and cap.bin == "stripe"
+    assert cap.path == "/stripe/events/v1"
+    assert cap.query == {"a": ["1"], "b": [" x"]}
+    names = {k.lower() for k, _ in cap.headers}
+    assert not names & {"cookie", "authorization"}
+    assert TOKEN not in json.dumps(cap.headers) and TOKEN not in (cap.url or "")
+    assert cap.header("stripe-signature") == "t=1,v1=abc"
+    assert cap.header("x-custom") == "spaced value"
+    assert cap.header("content-type") == "application/octet-stream"
+    assert cap.header("x-forwarded-for") == "127.0.0.1"
+    assert cap.header("x-forwarded-prefix") == f"/user/test/hooklab/in/{key}"
+    # GET / DELETE with no body, and the bin root itself
+    assert post(local(url, env), method="GET", body=b"")[0] == 202
+    assert post(local(url, env) + "/x", method="DELETE", body=b"")[0] == 202
+    assert [c.path for c in lab.wait(3, timeout=10)][1:] == ["/stripe", "/stripe/x"]
+    assert lab.public_url("stripe") == url  # stable per lab and bin
+
+
+def test_registry_is_private_and_hashes_keys(lab: HookLab, env: dict[str, object]) -> None:
+    url = lab.public_url("github")
+    path = Path(str(env["runtime"])) / ingress.REGISTRY_NAME
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    text = path.read_text()
+    key = url.rsplit("/", 1)[1]
+    assert key not in text and ingress.key_id(key) in text
+    entry = json.loads(text)["keys"][ingress.key_id(key)]
+    assert entry["port"] == lab.bound_port and entry["bin"] == "github"
+    assert entry["pid"] == os.getpid()
+
+
+def test_unknown_keys_and_jupyter_api_refused(lab: HookLab, env: dict[str, object]) -> None:
+    base = str(env["local"])
+    url = lab.public_url("gh")
+    for bad in ("hooklab/in/" + "A" * 32, "hooklab/in/", "hooklab/in/x/y", "hooklab/in/" + url.rsplit("/", 1)[1][:-2]):
+        assert post(base + bad, b"{}")[0] == 404, bad
+    status, _ = post(base + "api/contents", method="GET", body=b"")
+    assert status in (401, 403)
+    assert post(base + "api/contents?token=nope", b"{}")[0] in (401, 403)
+    assert lab.store.count() == 0
+
+
+def test_dot_segments_never_leave_the_bin(lab: HookLab, env: dict[str, object]) -> None:
+    path = urlsplit(lab.public_url("gh")).path
+    port = int(str(env["port"]))
+    for trick in ("/../../api/contents", "/%2e%2e/_hooklab/api/captures", "/a/..%5c..%5cx"):
+        head = f"GET {path}{trick} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        out = raw_request(port, head.encode())
+        assert out.startswith(b"HTTP/1.1 400"), (trick, out[:80])
+    assert lab.store.count() == 0
+
+
+def test_big_bodies_are_refused_without_buffering(lab: HookLab, env: dict[str, object]) -> None:
+    path = urlsplit(lab.public_url("big")).path
+    port = int(str(env["port"]))
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {20 * 1024 * 1024}\r\n\r\n"
+    ).encode()
+    t0 = time.monotonic()
+    out = raw_request(port, head + b"x" * 65536)  # answered before the 20 MiB is sent
+    assert out.startswith(b"HTTP/1.1 413"), out[:200]
+    assert time.monotonic() - t0 < 5
+    # chunked, over a small per-lab limit
+    small = HookLab(port=0, db=":memory:", max_body=1000).start()
+    try:
+        path = urlsplit(small.public_url("tiny")).path
+        chunk = b"x" * 600
+        data = f"POST {path} HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n".encode()
+        data += (b"%x\r\n" % len(chunk) + chunk + b"\r\n") * 3 + b"0\r\n\r\n"
+        assert raw_request(port, data).startswith(b"HTTP/1.1 413")
+        assert post(local(small.public_url("tiny"), env), b"y" * 999)[0] == 200
+        assert small.store.count() == 1
+    finally:
+        ingress.unregister(small)
+        small.stop()
+    assert lab.store.count() == 0
+
+
+def test_stopped_lab_withdraws_its_public_urls(env: dict[str, object]) -> None:
+    lab = HookLab(port=0, db=":memory:").start()
+    url = local(lab.public_url("gone"), env)
+    assert post(url, b"1")[0] == 200
+    lab.stop()  # HookLab.stop unregisters: 404, and nothing else can answer on that port
+    assert post(url, b"2")[0] == 404
+
+
+def test_lab_gone_without_unregistering_gives_502(env: dict[str, object]) -> None:
+    lab = HookLab(port=0, db=":memory:").start()
+    url = local(lab.public_url("gone"), env)
+    assert post(url, b"1")[0] == 200
+    lab.server.stop()  # the server dies but the registration stays (as in a crash)
+    assert post(url, b"2")[0] == 502
+    ingress.unregister(lab)
+    assert post(url, b"3")[0] == 404
+    lab.stop()
+
+
+def test_refresh_follows_a_port_change(lab: HookLab, env: dict[str, object]) -> None:
+    url = local(lab.public_url("moved"), env)
+    old_port = lab.bound_port
+    lab.port = free_port()  # the lab restarts on the new port and refreshes its registration
+    assert lab.bound_port != old_port
+    assert post(url, b"2")[0] == 200
+    assert local(lab.public_url("moved"), env) == url
+
+
+_KERNEL = textwrap.dedent(
+    """
+    import sys, time
+    from hooklab import HookLab
+    lab = HookLab(port=0, db=":memory:").start()
+    print(lab.public_url("k"), flush=True)
+    time.sleep(60)
+    """
+)
+
+
+def _kernel(env: dict[str, object]) -> tuple[subprocess.Popen[str], str]:
+    proc_env = {k: v for k, v in os.environ.items() if k not in _ENV_VARS}
+    proc_env["JUPYTER_RUNTIME_DIR"] = str(env["runtime"])
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _KERNEL], env=proc_env, stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None
+    return proc, local(proc.stdout.readline().strip(), env)
+
+
+def test_kernel_restart_new_key_works_old_key_fails(env: dict[str, object]) -> None:
+    old, old_url = _kernel(env)
+    try:
+        assert post(old_url, b"a")[0] == 200
+    finally:
+        old.send_signal(signal.SIGKILL)  # no atexit: the registry still names the dead kernel
+        old.wait(10)
+    assert post(old_url, b"b")[0] == 502
+    new, new_url = _kernel(env)
+    try:
+        assert new_url != old_url
+        assert post(new_url, b"c")[0] == 200
+        assert post(old_url, b"d")[0] in (404, 502)  # pruned when the new kernel registered
+    finally:
+        new.kill()
+        new.wait(10)
+
+
+def test_public_host_detection(lab: HookLab, env: dict[str, object], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOOKLAB_PUBLIC_URL", "https://hooks.example.org")
+    assert lab.public_url("h").startswith("https://hooks.example.org/user/test/hooklab/in/")
+    monkeypatch.setenv("HOOKLAB_PUBLIC_URL", "https://hub.example.org/user/ada/")
+    assert lab.public_url("h").startswith("https://hub.example.org/user/ada/hooklab/in/")
+    monkeypatch.delenv("HOOKLAB_PUBLIC_URL")
+    monkeypatch.setenv("JUPYTERHUB_PUBLIC_HUB_URL", "https://hub.example.org/hub/")
+    assert lab.public_url("h").startswith("https://hub.example.org/user/test/hooklab/in/")
+    monkeypatch.delenv("JUPYTERHUB_PUBLIC_HUB_URL")
+    # learnt from the user's own authenticated request (as behind a hub proxy)
+    req = urllib.request.Request(
+        str(env["local"]) + "api/status",
+        headers={"Authorization": f"token {TOKEN}", "X-Forwarded-Host": "nb.example.org",
+                 "X-Forwarded-Proto": "https,http"},
+    )  # fmt: skip
+    urllib.request.urlopen(req, timeout=5).close()
+    deadline = time.monotonic() + 5  # the server records it when it logs the request
+    while not lab.public_url("h").startswith("https://nb.example.org/user/test/hooklab/in/"):
+        assert time.monotonic() < deadline, lab.public_url("h")
+        time.sleep(0.05)
+    # unauthenticated requests teach nothing
+    post(str(env["local"]) + "api/status?x=1", method="GET", body=b"", headers={"X-Forwarded-Host": "evil.example"})
+    assert "evil" not in lab.public_url("h")
+
+
+def test_no_server_warns_with_prefix(lab: HookLab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path))
+    monkeypatch.setenv("JUPYTERHUB_SERVICE_PREFIX", "/user/ada/")
+    monkeypatch.setenv("BINDER_LAUNCH_HOST", "https://mybinder.org/")
+    with pytest.warns(RuntimeWarning, match="extension") as rec:
+        url = lab.public_url("b")
+    assert "/user/ada/hooklab/in/" in url and "Binder" in str(rec[0].message)
+
+
+def test_tunnel_uses_a_relay_not_the_lab(lab: HookLab, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "pyngrok", None)
+    with pytest.raises(ImportError, match=r"hooklab\[tunnel\]"):
+        ingress.tunnel(lab, "gh")
+    calls: list[tuple[int, str]] = []
+    fake = types.ModuleType("pyngrok")
+    fake.ngrok = types.SimpleNamespace(  # type: ignore[attr-defined]
+        connect=lambda port, proto, **kw: calls.append((port, proto))
+        or types.SimpleNamespace(public_url="https://abc.ngrok.app"),
+        disconnect=lambda url: None,
+    )
+    monkeypatch.setitem(sys.modules, "pyngrok", fake)
+    try:
+        url = ingress.tunnel(lab, "gh")
+        assert url.startswith("https://abc.ngrok.app/hooklab/in/")
+        (port, proto), = calls
+        assert proto == "http" and port != lab.bound_port
+        base = f"http://127.0.0.1:{port}"
+        path = urlsplit(url).path
+        assert post(base + path + "/push?token=t", b"{}", {"Cookie": "c=1"})[0] == 200
+        cap = lab.wait(1, timeout=10)[0]
+        assert cap.path == "/gh/push" and cap.query == {} and cap.header("cookie") is None
+        assert post(base + "/_hooklab/api/captures", method="GET", body=b"")[0] == 404
+        assert post(base + "/hooklab/in/nope", b"")[0] == 404
+    finally:
+        ingress.close_tunnels()
+
+
+class _FakeLab:
+    """Just what ingress.register reads from a lab."""
+
+    bound_port: int | None = None
+    host = "127.0.0.1"
+    max_body = 100
+    server = None
+
+
+def test_connection_refused_is_not_a_crash(env: dict[str, object]) -> None:
+    """A registered port with nothing listening answers 502 (never another local service)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    dead_port = s.getsockname()[1]
+    s.close()
+    fake_lab = _FakeLab()
+    fake_lab.bound_port = dead_port
+    key = ingress.register(fake_lab, "nowhere")
+    try:
+        assert post(str(env["local"]) + "hooklab/in/" + key, b"x")[0] == 502
+    finally:
+        ingress.unregister(fake_lab)
