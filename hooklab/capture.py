@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import codecs
 import json as _json
 import zlib
 from dataclasses import dataclass, field
@@ -53,9 +54,25 @@ def decode_body(body: bytes, encoding: str | None, limit: int = MAX_DECODED) -> 
                 raise ValueError(f"corrupt deflate body: {exc}") from None
         if len(out) > limit:
             raise ValueError(f"decoded body exceeds {limit} bytes (decompression bomb?)")
+        if not d.eof:  # never pass a cut-off stream off as the whole body
+            raise ValueError(f"truncated {enc} body")
         return out
     raise ValueError(f"unsupported Content-Encoding {encoding!r}")
 
+
+#: codecs a sender may not pick for the text view: quadratic (punycode) or host-name only (idna)
+_REFUSED_CODECS = frozenset({"punycode", "idna"})
+
+
+def _text_codec(charset: str) -> str:
+    """The sender's ``charset`` if it names a usable text encoding, else ``"utf-8"``."""
+    try:
+        info = codecs.lookup(charset)
+    except (LookupError, ValueError, TypeError):
+        return "utf-8"
+    if not getattr(info, "_is_text_encoding", True) or info.name in _REFUSED_CODECS:
+        return "utf-8"  # bytes-to-bytes codecs (base64, zlib, uu...) are not charsets
+    return info.name
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,8 +153,8 @@ class Capture:
         except ValueError:
             raw = self.body
         try:
-            return raw.decode(self.charset, errors="replace")
-        except LookupError:
+            return raw.decode(_text_codec(self.charset), errors="replace")
+        except (LookupError, ValueError):  # e.g. charset=undefined always fails
             return raw.decode("utf-8", errors="replace")
 
     def json(self) -> Any:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import gc
 import json
-import zlib
 from typing import TYPE_CHECKING, Any
+
+from .capture import decode_body
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -72,10 +73,11 @@ def parse_payloads(bodies: list[bytes], encoded: list[int], ctypes: list[str | N
                     pass
             append(None)
             continue
-        try:  # Content-Encoding: parse the decoded view (capped against bombs)
-            raw = zlib.decompressobj(47).decompress(bytes(body), 64 * 1024 * 1024)
+        try:  # Content-Encoding: parse the decoded view, as Capture.json() does (capped)
+            body = bytes(body)
+            raw = decode_body(body, "gzip" if body[:2] == b"\x1f\x8b" else "deflate")
             append(loads(raw))
-        except (zlib.error, *errors):
+        except (ValueError, *errors):
             append(None)
     return out
 

@@ -23,7 +23,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 from tornado import httputil
 from tornado.httpserver import HTTPServer
-from tornado.iostream import IOStream
+from tornado.iostream import IOStream, UnsatisfiableReadError
 from tornado.netutil import bind_sockets
 
 from .responses import ResponseRules
@@ -32,11 +32,20 @@ __all__ = ["CaptureServer", "ServerError", "RESERVED_PREFIX", "DEFAULT_MAX_BODY"
 
 RESERVED_PREFIX = "/_hooklab"
 DEFAULT_MAX_BODY = 16 * 1024 * 1024
+MAX_HEAD = 1024 * 1024  # request line + headers; bigger heads get 414 / 431
 _PORT_TRIES = 20
+#: after refusing a request (413, 414, 431) the rest of what the client sends is read and
+#: dropped for at most this long / this much, so the client sees the status instead of a reset
+_LINGER_SECONDS = 5.0
+_LINGER_BYTES = 256 * 1024 * 1024
+_LINGERING: set[asyncio.Future] = set()
 
 
 class ServerError(RuntimeError):
     """The capture server could not start or failed in its thread."""
+
+
+_HTTP_WS = " \t"  # str.strip() would also eat \x85 and \xa0, i.e. the end of UTF-8 "à" or "Å"
 
 
 def _parse_head(head: bytes) -> list[tuple[str, str]]:
@@ -50,18 +59,83 @@ def _parse_head(head: bytes) -> list[tuple[str, str]]:
             continue
         if line[0] in " \t" and out:  # obsolete line folding
             k, v = out[-1]
-            out[-1] = (k, f"{v} {line.strip()}")
+            out[-1] = (k, f"{v} {line.strip(_HTTP_WS)}")
             continue
         name, sep, value = line.partition(":")
         if sep:
-            out.append((name.strip(), value.strip()))
+            out.append((name.strip(_HTTP_WS), value.strip(_HTTP_WS)))
     return out
 
 
+def _refusal(status: int, message: str) -> bytes:
+    body = f'{{"ok": false, "error": "{message}"}}'.encode()
+    reason = httputil.responses.get(status, "Error")
+    return (
+        f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\nServer: hooklab\r\n\r\n"
+    ).encode() + body
+
+
+async def _drain(sock: socket.socket) -> None:
+    """Read and drop what the client still sends (bounded), then close: a lingering close."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + _LINGER_SECONDS
+    got = 0
+    try:
+        while got < _LINGER_BYTES:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                break
+            data = await asyncio.wait_for(loop.sock_recv(sock, 65536), remaining)
+            if not data:
+                break
+            got += len(data)
+    except (OSError, asyncio.TimeoutError):
+        pass
+    finally:
+        sock.close()
+
+
 class _RecordingHTTPServer(HTTPServer):
-    """Keeps each request's raw head on its stream so header order survives parsing."""
+    """Keeps each request's raw head on its stream so header order survives parsing.
+
+    It also refuses over-long heads with 414 / 431 (Tornado would just close the connection)
+    and closes refused connections gracefully (see :func:`_drain`).
+    """
+
+    def _linger(self, stream: IOStream, answer: bytes = b"") -> None:
+        """Keep the connection open past Tornado's close: send ``answer``, FIN, drain, close."""
+        try:
+            sock = stream.socket.dup()
+            sock.setblocking(False)
+            if answer:
+                sock.send(answer)  # a few hundred bytes: fits the empty send buffer
+            sock.shutdown(socket.SHUT_WR)
+        except (OSError, AttributeError):
+            return
+        task = asyncio.ensure_future(_drain(sock))
+        _LINGERING.add(task)  # a strong reference until done
+        task.add_done_callback(_LINGERING.discard)
+
+    def _head_refusal(self, stream: IOStream) -> bytes:
+        limit = self.conn_params.max_header_size
+        buf = getattr(stream, "_read_buffer", None)  # Tornado internals: best effort only
+        if isinstance(buf, (bytes, bytearray)) and buf.find(b"\n", 0, limit) < 0:
+            return _refusal(414, f"request line longer than {limit} bytes")
+        return _refusal(431, f"request head longer than {limit} bytes")
 
     def handle_stream(self, stream: IOStream, address: tuple) -> None:
+        original_close = stream.close
+
+        def close(exc_info: Any = False) -> None:
+            if not stream.closed():
+                if isinstance(exc_info, UnsatisfiableReadError):  # head over max_header_size
+                    self._linger(stream, self._head_refusal(stream))
+                elif getattr(stream, "_hooklab_linger", False):  # refusal already written
+                    self._linger(stream)
+            original_close(exc_info)
+
+        stream.close = close  # type: ignore[method-assign]
         original = stream.read_until_regex
 
         def read_until_regex(regex: bytes, max_bytes: int | None = None):  # type: ignore[no-untyped-def]
@@ -148,6 +222,9 @@ class _Capture(httputil.HTTPMessageDelegate):
     def _reject(self) -> None:
         self.rejected = True
         self.chunks.clear()
+        stream = getattr(self.conn, "stream", None)
+        if stream is not None:
+            stream._hooklab_linger = True  # close gracefully once the 413 is sent
         body = (
             b'{"ok": false, "error": "payload too large", "max_body": '
             + str(self.server.max_body).encode()
@@ -403,7 +480,7 @@ class CaptureServer:
                     max_body_size=self.max_body * 2 + 65536,
                     idle_connection_timeout=self.idle_timeout,
                     body_timeout=self.body_timeout,
-                    max_header_size=1024 * 1024,
+                    max_header_size=MAX_HEAD,
                     decompress_request=False,
                 )
                 self._http.add_sockets(socks)

@@ -207,18 +207,28 @@ class CaptureStore:
             )
             db.execute("PRAGMA busy_timeout = 5000")
             tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-            if tables and "captures" not in tables:
+            fmt = None
+            if "meta" in tables:
+                row = db.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
+                fmt = row[0] if row else None
+            if tables and ("captures" not in tables or fmt != _FORMAT):
+                # checked before anything is written: another app's database stays as it was
                 db.close()
                 raise StoreError(
                     f"{self.path!r} is a SQLite database but not a hooklab capture database "
-                    f"(tables: {', '.join(sorted(tables))}); it was left untouched"
+                    f"(tables: {', '.join(sorted(tables))}; format: {fmt!r}); it was left untouched"
                 )
             if not self.readonly:
                 if not self._memory:
                     db.execute("PRAGMA journal_mode = WAL")
                     db.execute(f"PRAGMA synchronous = {self.durability.upper()}")
-                db.executescript(_SCHEMA)
-                db.execute("INSERT OR IGNORE INTO meta VALUES ('format', ?)", (_FORMAT,))
+                if not tables:  # one transaction: a crash cannot leave a half-made database
+                    db.executescript(
+                        f"BEGIN IMMEDIATE; {_SCHEMA} "
+                        f"INSERT OR IGNORE INTO meta VALUES ('format', '{_FORMAT}'); COMMIT;"
+                    )
+                else:
+                    db.executescript(_SCHEMA)  # adds what newer versions need (IF NOT EXISTS)
             return db
         except sqlite3.DatabaseError as exc:
             raise StoreError(

@@ -1,0 +1,199 @@
+"""Faults: kill -9 mid-burst loses no acknowledged capture; bad database files are never touched."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+from _http import post
+from _rawclient import body_for, burst
+from _relsupport import HOOKLAB, serve
+
+import hooklab
+from hooklab import HookLab
+from hooklab.store import CaptureStore, StoreError
+
+pytestmark = pytest.mark.timeout(180)
+
+
+def _kill_during_burst(port: int, pid: int, kill_after: int, bin: str, connections: int = 50) -> list:
+    """Burst at ``port``; SIGKILL ``pid`` once ``kill_after`` answers arrived. Returns acks."""
+
+    def on_ack(res) -> None:  # type: ignore[no-untyped-def]
+        if len(res.acked) == kill_after:
+            os.kill(pid, signal.SIGKILL)
+
+    res = asyncio.run(burst(port, connections, 2000, seconds=60, on_ack=on_ack, bin=bin))
+    assert res.errors, "the server was killed: connections must have failed"
+    return [(bin, *a) for a in res.acked]
+
+
+def _check_durable(db, acked: list) -> tuple[int, int]:
+    """Every 2xx-acknowledged request is stored once, byte-exact; returns (stored, in_flight)."""
+    con = sqlite3.connect(db)
+    assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    con.close()
+    lab = hooklab.open(db)  # what a user does after the crash
+    try:
+        caps = {c.id: c for c in lab.store.query(path=None)}
+    finally:
+        lab.stop()
+    ok = [(bin, conn, seq, cid) for bin, conn, seq, status, cid in acked if 200 <= status < 300]
+    assert len(ok) == len(acked)
+    for bin, conn, seq, cid in ok:
+        cap = caps.get(cid)
+        assert cap is not None, f"acknowledged capture {cid} ({bin} c{conn} r{seq}) lost after kill -9"
+        assert cap.body == body_for(conn, seq, bin) and cap.path == f"/{bin}/c{conn}"
+    # nothing stored twice: one row per (round, connection, sequence)
+    keys = [(c.path, c.query["seq"][0]) for c in caps.values()]
+    assert len(keys) == len(set(keys))
+    return len(caps), len(caps) - len(ok)
+
+
+def test_kill_9_mid_burst_keeps_every_acknowledged_capture(tmp_path):
+    db = tmp_path / "crash.sqlite3"
+    all_acked: list = []
+    figures = []
+    for round_, kill_after in enumerate((1500, 2500)):
+        proc, port = serve(db, log=tmp_path / f"serve{round_}.log")
+        try:
+            t0 = time.monotonic()
+            acked = _kill_during_burst(port, proc.pid, kill_after, bin=f"round{round_}")
+            assert proc.wait(10) == -signal.SIGKILL
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(10)
+        all_acked += acked
+        stored, extra = _check_durable(db, all_acked)
+        figures.append((len(acked), stored, extra, time.monotonic() - t0))
+    # after the crash the database serves on: ids keep increasing
+    lab = HookLab(port=0, db=str(db)).start()
+    try:
+        assert post(lab.url_for("after"), b"after crash")[0] == 200
+        (cap,) = lab.wait(1, timeout=10, bin="after")
+        assert cap.id > max(cid for *_, cid in all_acked)
+    finally:
+        lab.stop()
+    for i, (n, stored, extra, secs) in enumerate(figures):
+        print(f"\nkill -9 round {i + 1}: {n} acknowledged before the kill, {stored} stored in total "
+              f"({extra} stored but unanswered: in flight), {secs:.1f} s")
+
+
+def _digest(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _bad_files(tmp_path):
+    """name -> path of a file hooklab must refuse and leave alone."""
+    files = {}
+    files["text"] = tmp_path / "notes.sqlite3"
+    files["text"].write_text("my notes, not a database\n" * 200)
+    files["random"] = tmp_path / "random.db"
+    files["random"].write_bytes(os.urandom(64 * 1024))
+    # a real capture database, then damaged in three ways
+    good = tmp_path / "good.sqlite3"
+    with CaptureStore(good) as s:
+        for i in range(1500):
+            s.add({"method": "POST", "path": f"/x/{i}", "body": os.urandom(600)})
+        s.flush()
+    size = good.stat().st_size
+    files["truncated"] = tmp_path / "truncated.sqlite3"
+    shutil.copy(good, files["truncated"])
+    with open(files["truncated"], "r+b") as f:
+        f.truncate(size // 2)
+    files["garbled"] = tmp_path / "garbled.sqlite3"
+    shutil.copy(good, files["garbled"])
+    with open(files["garbled"], "r+b") as f:
+        f.seek(4096 * 3)
+        f.write(os.urandom(4096 * 8))
+    files["bad-magic"] = tmp_path / "magic.sqlite3"
+    shutil.copy(good, files["bad-magic"])
+    with open(files["bad-magic"], "r+b") as f:
+        f.write(b"NOT SQLITE AT AL")
+    # foreign SQLite databases: another app's, even one with a table named "captures"
+    for name, sql in {
+        "foreign": "CREATE TABLE users (id INTEGER, email TEXT); INSERT INTO users VALUES (1, 'a@b')",
+        "foreign-captures": "CREATE TABLE captures (id INTEGER, note TEXT); INSERT INTO captures VALUES (1, 'x')",
+        "foreign-meta": "CREATE TABLE captures (id INTEGER, bin TEXT, body BLOB);"
+        " CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);"
+        " INSERT INTO meta VALUES ('format', 'someone-else-2')",
+    }.items():
+        files[name] = tmp_path / f"{name}.db"
+        con = sqlite3.connect(files[name])
+        con.executescript(sql)
+        con.commit()
+        con.close()
+    return files
+
+
+def test_corrupt_or_foreign_database_is_refused_by_name_and_never_touched(tmp_path, capfd):
+    files = _bad_files(tmp_path)
+    tried = 0
+    for name, path in files.items():
+        before = _digest(path)
+        mtime = path.stat().st_mtime_ns
+        # 1) the store, 2) a serving lab, 3) hooklab.open, 4) the command line
+        with pytest.raises(StoreError, match=path.name):
+            CaptureStore(path)
+        lab = HookLab(port=0, db=str(path))
+        with pytest.raises(StoreError, match=path.name) as info:
+            lab.start()
+        assert "untouched" in str(info.value), name
+        assert not lab.is_running
+        with pytest.raises(StoreError, match=path.name):
+            hooklab.open(path)
+        for cmd in _cli_commands(path):
+            cli = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+            assert cli.returncode != 0 and path.name in cli.stderr, (name, cli.stderr)
+        assert _digest(path) == before, f"{name} was modified"
+        assert path.stat().st_mtime_ns == mtime, f"{name} was written to"
+        tried += 1
+    print(f"\nbad database files refused and untouched: {tried} kinds x 6 entry points")
+
+
+def _cli_commands(path) -> list[list[str]]:
+    return [
+        [*HOOKLAB, "serve", "--port", "0", "--db", str(path)],
+        [*HOOKLAB, "export", "--db", str(path), "--format", "jsonl"],
+        [*HOOKLAB, "replay", "--db", str(path), "--id", "1", "--to", "http://127.0.0.1:9/"],
+    ]
+
+
+def test_cli_reports_a_bad_database_in_one_line(tmp_path):
+    path = tmp_path / "notes.sqlite3"
+    path.write_text("not a database\n" * 100)
+    for cmd in _cli_commands(path):
+        cli = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+        assert "Traceback" not in cli.stderr, cli.stderr
+
+
+def test_empty_file_becomes_a_capture_database(tmp_path):
+    # an empty file has nothing to lose: SQLite treats it as a new database
+    path = tmp_path / "empty.sqlite3"
+    path.touch()
+    with CaptureStore(path) as s:
+        assert s.add_sync({"method": "POST", "path": "/a", "body": b"1"}).id == 1
+
+
+def test_kill_during_first_creation_cannot_leave_a_half_made_database(tmp_path):
+    # the schema is created in one transaction: either a hooklab database or nothing
+    code = (
+        "import os, sys\n"
+        "from hooklab.store import CaptureStore\n"
+        "s = CaptureStore(sys.argv[1])\n"
+        "os.kill(os.getpid(), 9)\n"
+    )
+    for i in range(3):
+        path = tmp_path / f"new{i}.sqlite3"
+        subprocess.run([sys.executable, "-c", code, str(path)], timeout=30)
+        with CaptureStore(path) as s:  # reopens fine after the kill
+            assert s.add_sync({"method": "POST", "path": "/a", "body": b"1"}).id == 1

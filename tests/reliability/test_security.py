@@ -1,0 +1,217 @@
+"""Security: secrets never leave memory; loopback by default, a warning otherwise."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from _http import post
+from _relsupport import HOOKLAB
+
+import hooklab
+from hooklab import HookLab
+from hooklab.export import to_curl
+from hooklab.signatures import SIGNING_PROVIDERS, ed25519_keypair, sign_request
+
+pytestmark = pytest.mark.timeout(120)
+
+SENTINEL = "s3cr3t-SENTINEL-4f1d9c7e"
+WHSEC_KEY = b"SENTINEL-key-bytes-0123456789abc"  # Standard Webhooks / Svix: whsec_<base64 key>
+WHSEC = "whsec_" + base64.b64encode(WHSEC_KEY).decode()
+# gitlab sends the secret itself (X-Gitlab-Token): see test_gitlab_token_is_not_stored
+HMAC_PROVIDERS = [p for p in SIGNING_PROVIDERS if p != "gitlab"]
+
+
+DISCORD_PRIVATE, DISCORD_PUBLIC = ed25519_keypair()
+
+
+def _secret_for(provider: str) -> str:
+    if provider in ("standardwebhooks", "svix"):
+        return WHSEC
+    if provider == "discord":
+        return DISCORD_PRIVATE  # signs; hooklab is given only the public key
+    return SENTINEL
+
+
+def _needles(secret: str) -> list[bytes]:
+    """Every form in which a secret could leak: raw, hex, base64, the key bytes of a whsec_."""
+    out = [secret.encode(), secret.encode().hex().encode(), base64.b64encode(secret.encode())]
+    if secret.startswith("whsec_"):
+        key = base64.b64decode(secret[6:])
+        out += [secret[6:].encode(), key, key.hex().encode()]
+    return out
+
+
+def _send_signed(lab: HookLab, provider: str, secret: str) -> None:
+    body = json.dumps({"type": "test.event", "id": f"evt_{provider}", "event": {"type": "x"},
+                       "action": "opened", "note": "no secret here"}).encode()
+    url = lab.url_for(provider, "hook")
+    signed = sign_request(provider, secret, url=url, body=body,
+                          headers={"Content-Type": "application/json"})
+    headers = {"Content-Type": "application/json", **signed.headers}
+    status, _ = post(signed.url, signed.body, headers)
+    assert status == 200
+
+
+def _grep(blob: bytes, needles: list[bytes]) -> list[bytes]:
+    return [n for n in needles if n and n in blob]
+
+
+def test_secrets_never_reach_database_logs_exports_api_or_widgets(tmp_path, caplog, capfd):
+    caplog.set_level(logging.DEBUG)
+    db = tmp_path / "s.sqlite3"
+    lab = HookLab(port=0, db=str(db)).start()
+    needles: list[bytes] = []
+    try:
+        for provider in HMAC_PROVIDERS:
+            secret = _secret_for(provider)
+            lab.secret(provider, DISCORD_PUBLIC if provider == "discord" else secret,
+                       provider=provider)
+            needles += _needles(secret)
+            _send_signed(lab, provider, secret)
+        caps = lab.wait(len(HMAC_PROVIDERS), timeout=20)
+        bad = {c.bin: c.verify_reason for c in caps if c.verified is not True}
+        assert not bad, f"signatures should verify on arrival: {bad}"
+
+        # exports: HAR, JSON Lines, CSV, curl
+        outs = {}
+        for fmt in ("har", "jsonl", "csv"):
+            path = tmp_path / f"all.{fmt}"
+            lab.export(path, fmt=fmt)
+            outs[fmt] = path.read_bytes()
+        outs["curl"] = "\n".join(to_curl(c) for c in caps).encode()
+        # the JSON API and the stream page data
+        api = urllib.request.urlopen(lab.url + "/_hooklab/api/captures", timeout=10).read()
+        outs["api"] = api
+        for c in caps:
+            outs[f"api/{c.id}"] = urllib.request.urlopen(
+                f"{lab.url}/_hooklab/api/captures/{c.id}", timeout=10).read()
+        # widget state: the live view with a capture open in the detail pane
+        import ipywidgets
+
+        view = lab.live()
+        view.refresh()
+        view.select(caps[0].id)
+        outs["widgets"] = json.dumps(ipywidgets.Widget.get_manager_state(), default=str).encode()
+        view.close()
+        outs["repr"] = (repr(lab) + repr(caps) + lab.status_line()).encode()
+        lab.store.flush()
+    finally:
+        lab.stop()
+    # the database file and its WAL / shared-memory companions, byte by byte
+    for f in sorted(tmp_path.glob("s.sqlite3*")):
+        outs[f.name] = f.read_bytes()
+    out, err = capfd.readouterr()
+    outs["stdout+stderr"] = (out + err).encode()
+    outs["logs"] = "\n".join(r.getMessage() for r in caplog.records).encode()
+
+    leaks = {name: _grep(blob, needles) for name, blob in outs.items()}
+    assert not {k: v for k, v in leaks.items() if v}, leaks
+    print(f"\nsecrets: {len(HMAC_PROVIDERS)} providers, {len(needles)} secret forms, "
+          f"{len(outs)} outputs searched ({sum(map(len, outs.values()))} bytes): no leak")
+
+
+def test_gitlab_token_is_not_stored(tmp_path):
+    db = tmp_path / "g.sqlite3"
+    lab = HookLab(port=0, db=str(db)).start()
+    try:
+        lab.secret("gitlab", SENTINEL, provider="gitlab")
+        _send_signed(lab, "gitlab", SENTINEL)
+        (cap,) = lab.wait(1, timeout=10)
+        assert cap.verified is True
+        lab.store.flush()
+    finally:
+        lab.stop()
+    blob = b"".join(f.read_bytes() for f in tmp_path.glob("g.sqlite3*"))
+    assert SENTINEL.encode() not in blob
+
+
+def test_default_bind_is_loopback_everywhere():
+    import inspect
+
+    from hooklab.cli import build_parser
+    from hooklab.server import CaptureServer
+
+    assert HookLab().host == "127.0.0.1"
+    assert inspect.signature(CaptureServer).parameters["host"].default == "127.0.0.1"
+    assert inspect.signature(hooklab.start).parameters["host"].default == "127.0.0.1"
+    args = build_parser().parse_args(["serve"])
+    assert args.host == "127.0.0.1"
+    lab = hooklab.start(port=0, db=":memory:")
+    try:
+        assert lab.url.startswith("http://127.0.0.1:")
+        assert lab.server.host == "127.0.0.1"  # type: ignore[union-attr]
+    finally:
+        hooklab.stop()
+
+
+def test_binding_elsewhere_warns_in_python_and_on_the_command_line(tmp_path):
+    # 127.0.0.2 is still loopback (nothing leaves the machine) but is not the default address
+    lab = HookLab(host="127.0.0.2", port=0, db=":memory:")
+    with pytest.warns(RuntimeWarning, match="binding 127.0.0.2"):
+        lab.start()
+    lab.stop()
+    log = tmp_path / "serve.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [*HOOKLAB, "serve", "--host", "127.0.0.2", "--port", "0", "--db", ":memory:"],
+            stdout=out, stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 20
+        while b"listening" not in log.read_bytes() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    text = Path(log).read_text()
+    assert "listening on http://127.0.0.2:" in text
+    assert "binding 127.0.0.2" in text and "anyone who can reach this machine" in text
+
+
+def test_xss_corpus_is_captured_exactly_and_never_reaches_widget_html_raw():
+    """Every payload in path, query, header and body: stored exactly, rendered only escaped.
+
+    (Execution in a real browser is checked by the live-view / stream-page browser tests, which
+    import the same corpus.)
+    """
+    import ipywidgets
+    from xss_corpus import MARKER, PAYLOADS, header_safe, path_safe
+
+    lab = HookLab(port=0, db=":memory:").start()
+    try:
+        hs = set(header_safe())
+        for i, (p, seg) in enumerate(zip(PAYLOADS, path_safe(), strict=True)):
+            headers = {"X-Xss": p} if p in hs else {}
+            status, _ = post(f"{lab.url}/xss/{seg}?q={seg}", p.encode(), {**headers,
+                             "Content-Type": "text/html"})
+            assert status == 200, (i, p)
+        caps = lab.wait(len(PAYLOADS), timeout=20, bin="xss")
+        for c, p, seg in zip(caps, PAYLOADS, path_safe(), strict=True):
+            assert c.body == p.encode() and c.path == f"/xss/{seg}" and c.query["q"] == [p]
+            if p in hs:
+                assert c.header("x-xss") == p.strip(" \t")  # optional whitespace (RFC 9110)
+        view = lab.live()
+        view.refresh()
+        html = []
+        for c in caps:
+            view.select(c.id)
+            state = ipywidgets.Widget.get_manager_state()["state"]
+            # only widgets whose value is set as innerHTML matter (Text/Textarea values are text)
+            html += [str(w["state"].get("value", "")) for w in state.values()
+                     if w["state"].get("_model_name") in ("HTMLModel", "HTMLMathModel")]
+        view.close()
+        blob = "\n".join(html)
+        assert MARKER in blob  # the payloads were rendered...
+        raw = [p for p in PAYLOADS if any(ch in p for ch in "<>\"'") and p in blob]
+        assert not raw, f"rendered unescaped: {raw[:3]}"  # ...but only escaped
+    finally:
+        lab.stop()
+    print(f"\nxss corpus: {len(PAYLOADS)} payloads x path/query/header/body captured exactly, "
+          "widget HTML escaped")
