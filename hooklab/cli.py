@@ -178,8 +178,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``hooklab`` command."""
+    from .store import StoreError
+
     args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except (StoreError, FileNotFoundError) as exc:
+        print(f"hooklab: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -191,6 +191,11 @@ class HookLab(Configurable):
         )
         record["verified"] = v.valid
         record["verify_reason"] = v.reason
+        # Some providers (GitLab) send the shared secret itself in a header: never store it.
+        plain = secret.decode("utf-8", "replace") if isinstance(secret, bytes) else secret
+        headers = record.get("headers") or []
+        if plain and any(v_ == plain for _, v_ in headers):
+            record["headers"] = [(k, "[secret]" if v_ == plain else v_) for k, v_ in headers]
 
     def _after_store(self, capture: Capture) -> None:
         if self._forwarder is not None:

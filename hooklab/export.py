@@ -200,13 +200,26 @@ def load_har(path: str | os.PathLike[str]) -> HookLab:
     """
     from .core import HookLab
 
-    with open(path, encoding="utf-8") as f:
-        har = json.load(f)
-    entries = (har.get("log") or {}).get("entries") if isinstance(har, dict) else None
+    name = os.fspath(path)
+    try:
+        with open(path, encoding="utf-8") as f:
+            har = json.load(f)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ValueError(f"{name!r} is not a HAR file: {exc}") from None
+    log = har.get("log") if isinstance(har, dict) else None
+    entries = log.get("entries") if isinstance(log, dict) else None
     if not isinstance(entries, list):
-        raise ValueError(f"{os.fspath(path)!r} is not a HAR file (no log.entries)")
+        raise ValueError(f"{name!r} is not a HAR file (no log.entries)")
+    records = []
+    for i, entry in enumerate(entries):
+        try:
+            if not isinstance(entry, dict):
+                raise TypeError("entry is not an object")
+            records.append(_har_record(entry))
+        except (AttributeError, TypeError, KeyError, ValueError, OverflowError) as exc:
+            raise ValueError(f"{name!r}: HAR entry {i} is malformed ({exc})") from None
     lab = HookLab(db=":memory:")
-    futures = [lab.store.add(_har_record(e)) for e in entries]
+    futures = [lab.store.add(r) for r in records]
     for fut in futures:
         fut.result(30)
     return lab
