@@ -125,6 +125,8 @@ def detect(
     if ua.startswith("Slackbot"):
         d = payload()
         return "slack", _s(_get(d, "event", "type")) or _s(_get(d, "type")), _s(_get(d, "event_id"))
+    if b'"event-data"' not in body or b'"signature"' not in body:  # cheap pre-check
+        return None, None, None
     d = payload()
     if isinstance(d, dict) and "signature" in d and isinstance(d.get("event-data"), dict):
         ev = d["event-data"]

@@ -262,7 +262,7 @@ class _Capture(httputil.HTTPMessageDelegate):
             "status": response.status,
         }
         try:
-            srv.store.add(record, on_done=lambda result: srv._completed(self, result, response))
+            srv.store.submit(record, lambda result: srv._completed(self, result, response))
         except Exception as exc:  # store closed: refuse rather than pretend
             self._answer(exc, response)
 

@@ -77,6 +77,16 @@ class StoreError(RuntimeError):
     """The capture database cannot be used (corrupt, foreign or unwritable)."""
 
 
+def _dumps(obj: Any) -> str:
+    """JSON text for a column (orjson when it can, the standard library otherwise)."""
+    try:
+        import orjson
+
+        return orjson.dumps(obj).decode()
+    except (ImportError, TypeError, ValueError):  # e.g. lone surrogates from an imported HAR
+        return json.dumps(obj)
+
+
 def _us(dt: datetime) -> int:
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=timezone.utc)
@@ -249,6 +259,14 @@ class CaptureStore:
         self._queue.put((record, fut, on_done))
         return fut
 
+    def submit(self, record: dict[str, Any], on_done: Callable[[Capture | BaseException], None]) -> None:
+        """Like :meth:`add` without a future: ``on_done`` gets the capture (or the error)."""
+        if self._closed:
+            raise StoreError("store is closed")
+        if self.readonly:
+            raise StoreError(f"{self.path!r} was opened read-only")
+        self._queue.put((record, None, on_done))
+
     def add_sync(self, record: dict[str, Any], timeout: float = 30.0) -> Capture:
         """Store ``record`` and return its :class:`Capture` once durable."""
         return self.add(record).result(timeout)
@@ -310,13 +328,13 @@ class CaptureStore:
                 self._last_id = max(self._last_id, caps[-1].id)
                 self._cond.notify_all()
         for result, fut, cb in done:
+            if fut is not None:
+                if isinstance(result, BaseException):
+                    fut.set_exception(result)
+                else:
+                    fut.set_result(result)
             if result is None:
-                fut.set_result(None)
                 continue
-            if isinstance(result, BaseException):
-                fut.set_exception(result)
-            else:
-                fut.set_result(result)
             if cb is not None:
                 try:
                     cb(result)
@@ -362,8 +380,8 @@ class CaptureStore:
             str(record.get("method", "GET")),
             path,
             record.get("bin") if record.get("bin") is not None else bin_of(path),
-            json.dumps(record.get("query") or {}),
-            json.dumps([list(h) for h in record.get("headers") or []]),
+            _dumps(record.get("query") or {}),
+            _dumps([list(h) for h in record.get("headers") or []]),
             bytes(record.get("body") or b""),
             record.get("remote_addr") or "",
             record.get("url") or "",
