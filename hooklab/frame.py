@@ -121,10 +121,26 @@ def _frame(store: CaptureStore, *, flatten: bool, **filters: Any) -> pd.DataFram
     df = pd.DataFrame(data)
     for c in _CATEGORICAL:
         df[c] = df[c].astype("category")
+    _add_forward_columns(df, store)
     df["json"] = pd.Series(payloads, dtype="object", index=df.index)
     if flatten:
         df = pd.concat([df, flatten_payloads(payloads, index=df.index)], axis=1)
     return df
+
+
+def _add_forward_columns(df: pd.DataFrame, store: CaptureStore) -> None:
+    """``forward_status``, ``forward_latency_ms``, ``forward_error``: the latest relay of each
+    capture (``lab.forward``); all missing when nothing was forwarded."""
+    import pandas as pd
+
+    latest = {f["capture_id"]: f for f in store.forwards()} if len(df) else {}
+    ids = df["id"].tolist()
+    status = [latest[i]["status"] if i in latest else None for i in ids]
+    latency = [latest[i]["latency_ms"] if i in latest else None for i in ids]
+    error = [latest[i]["error"] if i in latest else None for i in ids]
+    df["forward_status"] = pd.array(status, dtype="Int64")
+    df["forward_latency_ms"] = pd.array(latency, dtype="Float64")
+    df["forward_error"] = pd.array(error, dtype="string")
 
 
 def flatten_payloads(payloads: list[Any], *, index: Any = None, prefix: str = "payload.") -> pd.DataFrame:

@@ -7,6 +7,7 @@ import hmac
 import time
 from datetime import datetime, timezone
 
+import pandas as pd
 import pytest
 from _http import post, raw_request
 from _target import Target
@@ -180,3 +181,22 @@ def test_forwarding_a_bin_to_itself_is_refused(lab) -> None:
         lab.forward("loop", to="ftp://example.invalid/")
     lab.forward("loop", to=lab.url_for("elsewhere"))  # another bin is fine
     lab.forward("loop", None)
+
+
+def test_forward_outcomes_are_columns_of_the_dataframe(lab) -> None:
+    from hooklab.sender import send
+
+    with Target() as t:
+        lab.forward("fw", to=t.url)
+        send(lab.url_for("fw"), payload={"n": 1})
+        send(lab.url_for("other"), payload={"n": 2})
+        lab.wait(2)
+        deadline = time.monotonic() + 10
+        while not lab.forwards() and time.monotonic() < deadline:
+            time.sleep(0.02)
+    df = lab.dataframe()
+    fw = df[df["bin"] == "fw"].iloc[0]
+    other = df[df["bin"] == "other"].iloc[0]
+    assert fw["forward_status"] == 200 and fw["forward_latency_ms"] > 0
+    assert fw["forward_error"] is pd.NA or pd.isna(fw["forward_error"])
+    assert pd.isna(other["forward_status"])
