@@ -119,7 +119,7 @@ def main() -> int:
         servers = {
             "bare tornado (list append)": [sys.executable, "-c", BARE],
             "hooklab (sqlite, durable)": [
-                sys.executable, "-m", "hooklab.cli", "serve", "--db", db, "--port",
+                sys.executable, "-m", "hooklab.cli", "serve", "--quiet", "--db", db, "--port",
             ],
         }
         for name, cmd in servers.items():

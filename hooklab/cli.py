@@ -21,7 +21,10 @@ __all__ = ["main"]
 def _serve(args: argparse.Namespace) -> int:
     from .core import HookLab
 
-    lab = HookLab(host=args.host, port=args.port, db=args.db, max_body=args.max_body)
+    lab = HookLab(
+        host=args.host, port=args.port, db=args.db, max_body=args.max_body,
+        durability=args.durability,
+    )
     out_lock = threading.Lock()
 
     def show(c) -> None:  # type: ignore[no-untyped-def]
@@ -34,7 +37,8 @@ def _serve(args: argparse.Namespace) -> int:
                 flush=True,
             )
 
-    lab.store.subscribe(show)
+    if not args.quiet:
+        lab.store.subscribe(show)
     for spec in args.forward or []:
         bin_, sep, url = spec.partition("=")
         if not sep or not url:
@@ -150,6 +154,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--max-body", type=int, default=DEFAULT_MAX_BODY, help="largest body in bytes")
     s.add_argument(
         "--forward", action="append", metavar="BIN=URL", help="relay captures of BIN to URL"
+    )
+    s.add_argument("--quiet", action="store_true", help="do not print a line per capture")
+    s.add_argument(
+        "--durability",
+        choices=("full", "normal"),
+        default="full",
+        help="full: fsync every group commit (default); normal: survives a process crash only",
     )
     s.set_defaults(func=_serve)
 

@@ -134,6 +134,11 @@ def _add_forward_columns(df: pd.DataFrame, store: CaptureStore) -> None:
     import pandas as pd
 
     latest = {f["capture_id"]: f for f in store.forwards()} if len(df) else {}
+    if not latest:
+        df["forward_status"] = pd.Series(pd.NA, index=df.index, dtype="Int64")
+        df["forward_latency_ms"] = pd.Series(pd.NA, index=df.index, dtype="Float64")
+        df["forward_error"] = pd.Series(pd.NA, index=df.index, dtype="string")
+        return
     ids = df["id"].tolist()
     status = [latest[i]["status"] if i in latest else None for i in ids]
     latency = [latest[i]["latency_ms"] if i in latest else None for i in ids]

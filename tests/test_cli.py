@@ -111,3 +111,26 @@ def test_serve_send_export_replay_and_ctrl_c(tmp_path) -> None:  # type: ignore[
     assert rc == 0, err
     assert "hooklab: stopped" in "".join(out.all) + "".join(list(out.q.queue))
     assert "Traceback" not in err
+
+
+def test_serve_quiet_prints_no_capture_lines(tmp_path) -> None:
+    import re
+    import signal
+    import subprocess
+    import sys
+    import urllib.request
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hooklab.cli", "serve", "--quiet", "--durability", "normal",
+         "--port", "0", "--db", str(tmp_path / "q.sqlite3")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        first = proc.stdout.readline()
+        url = re.search(r"http://127\.0\.0\.1:\d+", first).group(0)
+        urllib.request.urlopen(urllib.request.Request(url + "/q", data=b"x"), timeout=10).read()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=20)
+    assert proc.returncode == 0
+    assert "#1" not in out and "stopped" in out
