@@ -18,7 +18,7 @@ import shlex
 from datetime import datetime
 from html import escape
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import unquote, urlencode, urlsplit
 
 from .capture import Capture
 
@@ -121,7 +121,7 @@ def row_label(cap: Capture) -> str:
     cells = (
         _local_time(cap.received_at),
         cap.method,
-        cap.path.lstrip("/") or "/",
+        unquote(cap.path).lstrip("/") or "/",  # decoded for reading; the table is plain text
         cap.provider or "",
         cap.event_type or "",
         str(cap.status),

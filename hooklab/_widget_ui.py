@@ -20,6 +20,7 @@ _OPTIONS_EVERY = 2.0  # seconds between bin/provider dropdown refreshes
 _STYLE = """<style>
 .hooklab-live select, .hooklab-live .hl-cols { font-family: var(--jp-code-font-family, monospace);
   font-size: 12px; white-space: pre; }
+.hooklab-live .widget-select, .hooklab-live select { box-sizing: border-box; max-width: 100%; }
 .hooklab-live .hl-cols { font-weight: bold; padding-left: 4px; color: var(--jp-ui-font-color1); }
 .hooklab-live .hl-counter { font-size: 13px; }
 .hooklab-live .hl-detail table, .hooklab-live table.hl-kv { border-collapse: collapse; }
@@ -79,7 +80,7 @@ class LiveControls:
         self.newer_button = W.Button(description="Newer", icon="chevron-up", disabled=True)
         self._cols = W.HTML(f'<div class="hl-cols">{escape(R.header_label(), quote=True)}</div>')
         self.table = W.Select(options=[], index=None, rows=12,
-                              layout=W.Layout(width="100%", height="auto"))
+                              layout=W.Layout(width="auto", height="auto"))
         self.detail = W.HTML('<div class="hl-none">Click a row to see its headers and body.</div>')
         self.raw = W.HTML('<div class="hl-none">Click a row to see its raw body.</div>')
         self.curl = W.Textarea(value="", rows=8, layout=W.Layout(width="100%"),

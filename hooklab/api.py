@@ -131,7 +131,7 @@ class CaptureHandler(_Base):
 _STATIC = {"stream.html": "text/html; charset=utf-8", "stream.js": "text/javascript; charset=utf-8"}
 _CSP = (
     "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self';"
-    " img-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
+    " img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
 )
 
 

@@ -25,7 +25,7 @@ import ipywidgets as W
 
 from . import _widget_render as R
 from ._widget_query import fetch_rows, matches_filters
-from ._widget_ui import ALL, LiveControls
+from ._widget_ui import _OPTIONS_EVERY, ALL, LiveControls
 from .capture import Capture
 from .store import CaptureStore, where_clause
 
@@ -267,8 +267,18 @@ class LiveView(LiveControls, W.VBox):
         self._show_selected()
 
     # -- flusher thread ---------------------------------------------------------------------
+    def _options_wait(self) -> float | None:
+        """Seconds until pending dropdown options may be refreshed (None: nothing pending)."""
+        if not self._options_dirty:
+            return None
+        return max(0.0, self._options_at + _OPTIONS_EVERY - time.monotonic())
+
     def _wants_render(self) -> bool:
-        return self._ui_dirty or (self._dirty and not self.paused)
+        return (
+            self._ui_dirty
+            or (self._dirty and not self.paused)
+            or self._options_wait() == 0.0
+        )
 
     def _run(self) -> None:
         next_at = 0.0
@@ -276,7 +286,11 @@ class LiveView(LiveControls, W.VBox):
             with self._cond:
                 while not self._closed and not self._wants_render():
                     decay = self._rate_shown > 0 and not self.paused
-                    if not self._cond.wait(1.0 if decay else None) and decay:
+                    pending = self._options_wait()  # new bins/providers seen inside the gate
+                    timeout = 1.0 if decay else None
+                    if pending is not None:
+                        timeout = pending if timeout is None else min(timeout, pending)
+                    if not self._cond.wait(timeout) and decay and pending is None:
                         break  # let the per-second counter fall back to 0
                 if self._closed:
                     return

@@ -416,3 +416,12 @@ def test_curl_command_reproduces_exact_bytes(store, body):
     finally:
         srv.shutdown()
         srv.server_close()
+
+
+def test_dropdowns_catch_up_after_a_burst_inside_the_refresh_gate(store, views):
+    v = make(views, store)  # the dropdowns were just refreshed: the 2 s gate is closed
+    for i in range(6):
+        post(store, f"/bin{i}/x")
+    # no later capture or UI change arrives: the view must still refresh the options itself
+    assert wait_until(lambda: len(v.bin_filter.options) == 7, timeout=5.0)
+    assert [label for label, _ in v.bin_filter.options][1:] == [f"bin{i}" for i in range(6)]

@@ -75,7 +75,7 @@ PAYLOADS: list[str] = [
     # encoding tricks
     f"%3Cscript%3E{_JS}%3C/script%3E",
     f"&lt;script&gt;{_JS}&lt;/script&gt;",
-    f"\u003cscript\u003e{_JS}\u003c/script\u003e",
+    f"\\u003cscript\\u003e{_JS}\\u003c/script\\u003e",  # escaped form, as JSON might carry it
     f"<scr<script>ipt>{_JS}</scr</script>ipt>",
     f"<img src=x onerror=\"&#119;indow.{MARKER}=1\">",
     f"<svg><a xlink:href=\"javascript:{_JS}\"><text y=20>x</text></a></svg>",
