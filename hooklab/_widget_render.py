@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import json
 import re
-import shlex
 from datetime import datetime
 from html import escape
 from typing import Any
-from urllib.parse import unquote, urlencode, urlsplit
+from urllib.parse import unquote
 
 from .capture import Capture
 
@@ -55,7 +54,6 @@ SENSITIVE_QUERY = frozenset(
 SHOW_LIMIT = 64 * 1024
 #: binary bodies up to this size are inlined in "copy as curl"
 CURL_LIMIT = 256 * 1024
-_HOP = frozenset({"host", "content-length", "connection", "keep-alive", "transfer-encoding", "expect"})
 # C0/C1 controls, DEL and Unicode bidi overrides / isolates / zero-width marks
 _INVISIBLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 _INVISIBLE_ML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
@@ -277,57 +275,27 @@ def raw_html(cap: Capture) -> str:
     return head + _pre(hexdump(cap.body, limit=SHOW_LIMIT))
 
 
-def _url(cap: Capture, reveal: bool) -> str:
-    base = "http://127.0.0.1:8765" + cap.path
-    if cap.url.startswith(("http://", "https://")):
-        if reveal or not any(k.lower() in SENSITIVE_QUERY for k in cap.query):
-            return cap.url
-        parts = urlsplit(cap.url)
-        base = f"{parts.scheme}://{parts.netloc}{parts.path}"
-    qs = urlencode(shown_query(cap, reveal))
-    return base + (f"?{qs}" if qs else "")
-
-
 def curl_command(cap: Capture, *, reveal: bool = False) -> str:
     """A shell command that re-sends the request (same method, headers and exact body bytes).
 
-    Text bodies use ``--data-binary '<single-quoted>'``; other bodies are piped from a POSIX
-    ``printf`` with octal escapes (works in sh, bash, zsh). Credential headers are replaced by
-    a placeholder unless ``reveal``.
+    Built by :func:`hooklab.export.to_curl`, one option per line; credential headers and
+    query values are replaced by placeholders unless ``reveal``.
     """
-    parts = ["curl", "-X", shlex.quote(cap.method), shlex.quote(_url(cap, reveal))]
-    for k, v in cap.headers:
-        if k.strip().lower() in _HOP:
-            continue
-        value = v if reveal or not is_sensitive_header(k) else "<hidden>"
-        parts += ["-H", shlex.quote(f"{k}: {value}")]
-    prefix = ""
-    note = ""
-    if cap.body:
-        if _is_text(cap.body) and "\x00" not in cap.body.decode("utf-8"):
-            parts += ["--data-binary", shlex.quote(cap.body.decode("utf-8"))]
-        elif cap.size <= CURL_LIMIT:
-            octal = "".join(f"\\{b:03o}" for b in cap.body)
-            prefix = f"printf '{octal}' | "
-            parts += ["--data-binary", "@-"]
-        else:
-            note = (
-                f"# body ({cap.size} bytes) too large to inline: save it first, e.g.\n"
-                f"#   open('body.bin', 'wb').write(lab.captures[...].body)  # capture #{cap.id}\n"
-            )
-            parts += ["--data-binary", "@body.bin"]
-    if not reveal and (
+    from .export import to_curl
+
+    hide = not reveal
+    cmd = to_curl(
+        cap,
+        hide_headers=SENSITIVE_HEADERS if hide else (),
+        hide_query=SENSITIVE_QUERY if hide else (),
+        max_inline=CURL_LIMIT,
+        multiline=True,
+    )
+    if hide and (
         any(is_sensitive_header(k) for k, _ in cap.headers)
         or any(k.lower() in SENSITIVE_QUERY for k in cap.query)
     ):
-        note += "# credentials hidden: tick 'show credentials' to include them\n"
-    return note + prefix + " \\\n  ".join(_pair(parts))
+        cmd = "# credentials hidden: tick 'show credentials' to include them\n" + cmd
+    return cmd
 
 
-def _pair(parts: list[str]) -> list[str]:
-    """Group ``curl -X M URL`` on the first line and each option with its value."""
-    out = [" ".join(parts[:4])]
-    rest = parts[4:]
-    for i in range(0, len(rest), 2):
-        out.append(" ".join(rest[i : i + 2]))
-    return out

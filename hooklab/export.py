@@ -17,10 +17,10 @@ import contextlib
 import json
 import os
 import shlex
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
 from typing import IO, TYPE_CHECKING, Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
 
 from .capture import Capture
 
@@ -242,26 +242,54 @@ def _printf_escape(data: bytes) -> str:
     return "".join(out)
 
 
-def to_curl(capture: Capture, url: str | None = None) -> str:
+def _mask_query(target: str, hide: frozenset[str]) -> str:
+    parts = urlsplit(target)
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    if not any(k.lower() in hide for k, _ in pairs):
+        return target
+    shown = [(k, "HIDDEN" if k.lower() in hide else v) for k, v in pairs]
+    return parts._replace(query=urlencode(shown)).geturl()
+
+
+def to_curl(
+    capture: Capture,
+    url: str | None = None,
+    *,
+    hide_headers: Iterable[str] = (),
+    hide_query: Iterable[str] = (),
+    max_inline: int | None = None,
+    multiline: bool = False,
+) -> str:
     """A shell-safe ``curl`` command that re-sends ``capture`` byte for byte.
 
     ``url`` sends it elsewhere (path suffix and query appended, as :func:`lab.replay` does).
     Text bodies go inline with ``--data-binary``; binary ones are piped in through ``printf``
-    octal escapes and ``--data-binary @-``.
+    octal escapes and ``--data-binary @-``. For display: ``hide_headers`` / ``hide_query``
+    (lower-case names) replace credential values with placeholders, a binary body larger than
+    ``max_inline`` is read from ``body.bin``, and ``multiline`` puts one option per line.
+
+    >>> print(to_curl(cap, "http://127.0.0.1:5000/webhook"))      # doctest: +SKIP
+    curl --globoff -X POST http://127.0.0.1:5000/webhook -H 'Content-Type: application/json' ...
     """
+    hide_h = frozenset(h.lower() for h in hide_headers)
+    hide_q = frozenset(q.lower() for q in hide_query)
     if url is None:
         target = _url(capture)
     else:
         from .forward import target_url
 
         target = target_url(capture, url)
+    if hide_q:
+        target = _mask_query(target, hide_q)
     method = ["--head"] if capture.method == "HEAD" else ["-X", shlex.quote(capture.method)]
     args = ["curl", "--globoff", *method, shlex.quote(target)]
+    first = len(args)
     for k, v in capture.headers:
         if k.lower() not in _SKIP_CURL and not k.lower().startswith("proxy-"):
-            args += ["-H", shlex.quote(f"{k}: {v}")]
+            value = "<hidden>" if k.strip().lower() in hide_h else v
+            args += ["-H", shlex.quote(f"{k}: {value}")]
     body = capture.body
-    prefix = ""
+    prefix = note = ""
     if body:
         if capture.header("content-type") is None:
             args += ["-H", shlex.quote("Content-Type:")]  # curl would add a form type
@@ -274,7 +302,17 @@ def to_curl(capture: Capture, url: str | None = None) -> str:
         )
         if plain:
             args += ["--data-binary", shlex.quote(text)]  # type: ignore[arg-type]
+        elif max_inline is not None and len(body) > max_inline:
+            note = (
+                f"# body ({len(body)} bytes) too large to inline: save it first, e.g.\n"
+                f"#   open('body.bin', 'wb').write(lab.get({capture.id}).body)\n"
+            )
+            args += ["--data-binary", "@body.bin"]
         else:
             prefix = f"printf '{_printf_escape(body)}' | "
             args += ["--data-binary", "@-"]
-    return prefix + " ".join(args)
+    if not multiline:
+        return note + prefix + " ".join(args)
+    lines = [" ".join(args[:first])]
+    lines += [" ".join(args[i : i + 2]) for i in range(first, len(args), 2)]
+    return note + prefix + " \\\n  ".join(lines)

@@ -35,6 +35,9 @@ COLUMNS = (
     "verified",
     "duplicate",
     "remote_addr",
+    "forward_status",
+    "forward_latency_ms",
+    "forward_error",
     "json",
 )
 _SQL_COLS = (

@@ -134,3 +134,25 @@ def test_to_curl_resends_byte_exact(lab, kind: str) -> None:  # type: ignore[no-
     assert got.method == cap.method and got.header("X-Quote") == "it's \"q\" $x"
     assert got.header("Content-Type") == cap.header("Content-Type")
     assert "printf" in cmd if kind in ("binary", "at") else "printf" not in cmd
+
+
+def test_to_curl_display_options_hide_credentials_and_wrap() -> None:
+    from datetime import datetime, timezone
+
+    from hooklab.capture import Capture
+    from hooklab.export import to_curl
+
+    cap = Capture(
+        id=7, received_at=datetime.now(timezone.utc), method="POST", path="/b",
+        url="http://127.0.0.1:8765/b?token=abc&x=1", query={"token": ["abc"], "x": ["1"]},
+        headers=[("Authorization", "Bearer s3cret"), ("Content-Type", "application/octet-stream")],
+        body=bytes(range(256)) * 2,
+    )
+    shown = to_curl(cap, hide_headers={"authorization"}, hide_query={"token"},
+                    max_inline=100, multiline=True)
+    assert "s3cret" not in shown and "abc" not in shown
+    assert "Authorization: <hidden>" in shown and "token=HIDDEN&x=1" in shown
+    assert shown.startswith("# body (512 bytes) too large to inline") and "@body.bin" in shown
+    assert " \\\n  -H " in shown
+    plain = to_curl(cap)
+    assert "s3cret" in plain and "token=abc" in plain and "printf" in plain and "\n" not in plain
