@@ -233,8 +233,25 @@ def _body_view(cap: Capture, reveal: bool) -> tuple[str, str]:
     return "binary (hex)", _pre(hexdump(raw))
 
 
-def detail_html(cap: Capture, *, reveal: bool = False) -> str:
-    """The detail pane: summary, headers table, query, decoded body. All values escaped."""
+def _forwards_html(forwards: list[dict[str, Any]]) -> str:
+    if not forwards:
+        return ""
+    rows = []
+    for f in forwards:
+        if f.get("error"):
+            outcome = f"error: {f['error']}"
+        else:
+            outcome = f"{f.get('status')}"
+        if f.get("latency_ms") is not None:
+            outcome += f" in {f['latency_ms']:.1f} ms"
+        rows.append((str(f.get("target", "")), outcome))
+    return f"<h4>Forwarded ({len(forwards)})</h4>" + _table(rows)
+
+
+def detail_html(
+    cap: Capture, *, reveal: bool = False, forwards: list[dict[str, Any]] | None = None
+) -> str:
+    """The detail pane: summary, forwards, headers table, query, decoded body. All escaped."""
     summary = [
         ("received", cap.received_at.isoformat()),
         ("status answered", str(cap.status)),
@@ -254,6 +271,7 @@ def detail_html(cap: Capture, *, reveal: bool = False) -> str:
         '<div class="hl-detail">'
         f'<div class="hl-title">{escape(visible(title), quote=True)}</div>'
         + _table(summary)
+        + _forwards_html(forwards or [])
         + f"<h4>Headers ({len(headers)})</h4>"
         + _table(headers)
         + (f"<h4>Query ({len(query)})</h4>" + _table(query) if query else "")

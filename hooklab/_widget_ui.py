@@ -151,7 +151,8 @@ class LiveControls:
             self._set(self.raw, value="")
             self._set(self.curl, value="")
             return
-        self._set(self.detail, value=R.detail_html(cap, reveal=reveal))
+        forwards = self.store.forwards(cap.id)
+        self._set(self.detail, value=R.detail_html(cap, reveal=reveal, forwards=forwards))
         self._set(self.raw, value=R.raw_html(cap))
         self._set(self.curl, value=R.curl_command(cap, reveal=reveal))
 

@@ -189,6 +189,7 @@ class CaptureStore:
         self._cond = threading.Condition()
         self._subscribers: list[Callable[[Capture], None]] = []
         self._clear_subscribers: list[Callable[[], None]] = []
+        self._forward_subscribers: list[Callable[[int], None]] = []
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._closed = False
         self._last_id = 0
@@ -293,6 +294,7 @@ class CaptureStore:
 
     def _write_batch(self, batch: list[tuple[dict[str, Any], Future, Callable | None]]) -> None:
         done: list[tuple[Capture | BaseException | None, Future, Callable | None]] = []
+        forwarded: list[int] = []
         try:
             with self._read_lock if self._memory else _nolock:
                 db = self._wdb
@@ -310,6 +312,7 @@ class CaptureStore:
                                 record["__forward__"],
                             )
                             done.append((None, fut, cb))
+                            forwarded.append(record["__forward__"][0])
                             continue
                         try:
                             cap = self._insert(db, record, seen)
@@ -339,6 +342,12 @@ class CaptureStore:
                 try:
                     cb(result)
                 except Exception:  # noqa: BLE001 - callbacks must not kill the writer
+                    pass
+        for cid in forwarded:
+            for fsub in list(self._forward_subscribers):
+                try:
+                    fsub(cid)
+                except Exception:  # noqa: BLE001
                     pass
         for cap in caps:
             for sub in list(self._subscribers):
@@ -479,21 +488,29 @@ class CaptureStore:
 
     # -- subscriptions ------------------------------------------------------------------------
     def subscribe(
-        self, callback: Callable[[Capture], None], on_clear: Callable[[], None] | None = None
+        self,
+        callback: Callable[[Capture], None],
+        on_clear: Callable[[], None] | None = None,
+        on_forward: Callable[[int], None] | None = None,
     ) -> Callable[[], None]:
         """Call ``callback(capture)`` on the writer thread for every newly stored capture.
 
-        Returns a function that unsubscribes. Callbacks must be quick and must not block.
+        ``on_clear()`` runs after :meth:`clear`; ``on_forward(capture_id)`` after a forwarding
+        outcome is stored. Returns a function that unsubscribes. Callbacks must be quick.
         """
         self._subscribers.append(callback)
         if on_clear is not None:
             self._clear_subscribers.append(on_clear)
+        if on_forward is not None:
+            self._forward_subscribers.append(on_forward)
 
         def unsubscribe() -> None:
             if callback in self._subscribers:
                 self._subscribers.remove(callback)
             if on_clear is not None and on_clear in self._clear_subscribers:
                 self._clear_subscribers.remove(on_clear)
+            if on_forward is not None and on_forward in self._forward_subscribers:
+                self._forward_subscribers.remove(on_forward)
 
         return unsubscribe
 

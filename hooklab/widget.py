@@ -100,7 +100,10 @@ class LiveView(LiveControls, W.VBox):
         )
         self.add_class("hooklab-live")
         self.refresh()
-        self._unsubscribe = store.subscribe(self._on_capture, on_clear=self._on_store_clear)
+        self._detail_stale = False
+        self._unsubscribe = store.subscribe(
+            self._on_capture, on_clear=self._on_store_clear, on_forward=self._on_forward
+        )
         self._thread = threading.Thread(target=self._run, name="hooklab-live", daemon=True)
         self._thread.start()
 
@@ -215,6 +218,12 @@ class LiveView(LiveControls, W.VBox):
             self._options_dirty = True
             self._ui_dirty = True
             self._cond.notify()
+
+    def _on_forward(self, capture_id: int) -> None:
+        selected = self._selected
+        if selected is not None and selected.id == capture_id:
+            self._detail_stale = True
+            self._request_ui()  # show the new outcome in the open detail pane
 
     def _request_ui(self) -> None:
         with self._cond:
@@ -344,6 +353,10 @@ class LiveView(LiveControls, W.VBox):
             more = (self._page + 1) * self.max_rows < total
             sent += self._set(self.older_button, disabled=not more)
             sent += self._set(self.newer_button, disabled=self._page == 0)
+            if self._detail_stale:  # e.g. a forwarding outcome for the open capture
+                self._detail_stale = False
+                self._show_selected()
+                sent += 1
         finally:
             self._guard_owner = None
         if sent:

@@ -425,3 +425,25 @@ def test_dropdowns_catch_up_after_a_burst_inside_the_refresh_gate(store, views):
     # no later capture or UI change arrives: the view must still refresh the options itself
     assert wait_until(lambda: len(v.bin_filter.options) == 7, timeout=5.0)
     assert [label for label, _ in v.bin_filter.options][1:] == [f"bin{i}" for i in range(6)]
+
+
+def test_detail_shows_forward_outcomes_escaped(store, views):
+    cap = post(store, "/fw/x")
+    store.record_forward(cap.id, "http://127.0.0.1:5000/<b>hook</b>", 200, 12.5)
+    store.record_forward(cap.id, "http://127.0.0.1:5001/", None, None, "connection refused")
+    store.flush()
+    v = make(views, store)
+    v.select(cap.id)
+    assert wait_until(lambda: "Forwarded (2)" in v.detail.value)
+    assert "200 in 12.5 ms" in v.detail.value and "error: connection refused" in v.detail.value
+    assert "&lt;b&gt;hook&lt;/b&gt;" in v.detail.value and "<b>hook" not in v.detail.value
+
+
+def test_open_detail_updates_when_a_forward_outcome_arrives(store, views):
+    cap = post(store, "/fw/y")
+    v = make(views, store)
+    v.select(cap.id)
+    assert wait_until(lambda: f"#{cap.id}" in v.detail.value)
+    assert "Forwarded" not in v.detail.value
+    store.record_forward(cap.id, "http://127.0.0.1:5000/", 202, 3.0)
+    assert wait_until(lambda: "Forwarded (1)" in v.detail.value and "202 in 3.0 ms" in v.detail.value)
