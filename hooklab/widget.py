@@ -80,6 +80,7 @@ class LiveView(LiveControls, W.VBox):
         self._cleared_after = 0
         self._row_ids: list[int] = []
         self._selected: Capture | None = None
+        self._detail_stale = False  # the open capture changed (e.g. a forward outcome arrived)
         self._guard_owner: int | None = None  # thread setting traits: its observers are ignored
         self.count = 0  #: captures matching at the last render (shown in the text repr)
         self.renders = 0  #: renders that changed at least one widget
@@ -100,7 +101,6 @@ class LiveView(LiveControls, W.VBox):
         )
         self.add_class("hooklab-live")
         self.refresh()
-        self._detail_stale = False
         self._unsubscribe = store.subscribe(
             self._on_capture, on_clear=self._on_store_clear, on_forward=self._on_forward
         )

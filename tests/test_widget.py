@@ -447,3 +447,9 @@ def test_open_detail_updates_when_a_forward_outcome_arrives(store, views):
     assert "Forwarded" not in v.detail.value
     store.record_forward(cap.id, "http://127.0.0.1:5000/", 202, 3.0)
     assert wait_until(lambda: "Forwarded (1)" in v.detail.value and "202 in 3.0 ms" in v.detail.value)
+
+
+def test_a_new_view_renders_without_error(store, views):
+    post(store, "/a/b")
+    v = make(views, store)
+    assert v.error is None and "error" not in v.counter.value
