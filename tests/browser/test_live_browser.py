@@ -121,7 +121,7 @@ def _scenario(jupyter_lab: Any, page: Any, artifacts: Path) -> None:
     page.locator(".hooklab-live .lm-TabBar-tab", has_text="Copy as curl").click()
     curl = page.locator(".hooklab-live textarea")
     curl.wait_for(timeout=3000)
-    assert "curl -X POST" in curl.input_value() and "--data-binary" in curl.input_value()
+    assert "curl --globoff -X POST" in curl.input_value() and "--data-binary" in curl.input_value()
     page.locator(".hooklab-live .lm-TabBar-tab", has_text="Details").click()
     page.locator(".hooklab-live").scroll_into_view_if_needed()
     page.locator(".hooklab-live").screenshot(path=str(artifacts / "live-view.png"))
