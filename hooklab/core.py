@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from traitlets import Enum, Float, Int, Unicode, observe
+from traitlets import Enum, Float, Int, List, Unicode, observe
 from traitlets.config import Configurable
 
 from .capture import Capture
@@ -60,6 +60,11 @@ class HookLab(Configurable):
         "full",
         help="'full': fsync each group commit (survives power loss); 'normal': survives a "
         "process crash only, faster on slow disks.",
+    ).tag(config=True)
+    allowed_hosts = List(
+        Unicode(),
+        help="Host names (besides loopback) the /_hooklab/ API, page and stream answer to, "
+        "e.g. behind jupyter-server-proxy; ['*'] allows any (no DNS-rebinding protection).",
     ).tag(config=True)
     retention_count = Int(None, allow_none=True, help="Keep only the newest N captures.").tag(
         config=True
@@ -114,6 +119,7 @@ class HookLab(Configurable):
             self.store, self.host, self.port, max_body=self.max_body, rules=self.rules
         )
         self.server.after_store.append(self._after_store)
+        self.server.allowed_hosts = tuple(self.allowed_hosts)
         self.server.start()
         return self
 
@@ -154,6 +160,11 @@ class HookLab(Configurable):
         if self.server is None:
             raise RuntimeError("this lab is not serving; call lab.start() or hooklab.start()")
         return self.server.url_for(bin, path)
+
+    @observe("allowed_hosts")
+    def _hosts_changed(self, change: Any) -> None:
+        if self.server is not None:
+            self.server.allowed_hosts = tuple(change["new"])
 
     @observe("port", "host", "max_body")
     def _restart_on_change(self, change: Any) -> None:

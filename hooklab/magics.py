@@ -33,7 +33,8 @@ commands:
   export PATH [--format har|jsonl|csv]   write all captures to a file
 
 filters: --bin B --method M --provider P --event-type E --path P --since ID
-config:  %config HookLab.port = 9000   (also host, db, max_body, retention_count, retention_age)
+config:  %config HookLab.port = 9000   (also host, db, max_body, durability, allowed_hosts,
+         retention_count, retention_age)
 """
 
 

@@ -385,6 +385,8 @@ class CaptureServer:
         self.idle_timeout = idle_timeout
         self.body_timeout = body_timeout
         self.after_store: list[Callable[[Any], None]] = []
+        #: extra Host names the /_hooklab/ API, page and stream answer to ("*": any)
+        self.allowed_hosts: tuple[str, ...] = ()
         self.api_app: Any = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None

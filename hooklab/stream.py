@@ -84,6 +84,11 @@ class StreamHandler(websocket.WebSocketHandler):
     def check_xsrf_cookie(self) -> None:  # read-only stream, no cookies involved
         return None
 
+    def prepare(self) -> None:
+        from .api import refuse_host
+
+        refuse_host(self, self.server)
+
     def open(self) -> None:  # type: ignore[override]
         self.limits: StreamLimits = getattr(self.server, "stream_limits", None) or StreamLimits()
         self.filters = {

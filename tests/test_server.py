@@ -230,3 +230,28 @@ def test_keep_alive_connection_serves_many_requests(lab):
         assert json.loads(r.read())["id"] == i + 1
     conn.close()
     assert [c.path for c in lab.captures] == [f"/ka/{i}" for i in range(10)]
+
+
+def test_api_refuses_foreign_host_headers_but_captures_do_not(lab):
+    """DNS-rebinding guard: a page whose name resolves to 127.0.0.1 cannot read the API."""
+    port = lab.bound_port
+
+    def get(path: str, host: str) -> bytes:
+        req = f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode()
+        return raw_request(port, req)
+
+    assert get("/_hooklab/api/captures", f"127.0.0.1:{port}").startswith(b"HTTP/1.1 200")
+    assert get("/_hooklab/health", f"localhost:{port}").startswith(b"HTTP/1.1 200")
+    assert get("/_hooklab/health", f"[::1]:{port}").startswith(b"HTTP/1.1 200")
+    for path in ("/_hooklab/api/captures", "/_hooklab/", "/_hooklab/health", "/_hooklab/nope"):
+        answer = get(path, f"evil.example:{port}")
+        assert answer.startswith(b"HTTP/1.1 403"), (path, answer[:80])
+        assert b"allowed_hosts" in answer
+    ws = get("/_hooklab/ws", "evil.example").split(b"\r\n")[0]
+    assert ws.startswith(b"HTTP/1.1 403")
+    # captures accept any Host: senders may use any name
+    assert get("/anything", "evil.example").startswith(b"HTTP/1.1 200")
+    lab.allowed_hosts = ["evil.example"]
+    assert get("/_hooklab/health", f"evil.example:{port}").startswith(b"HTTP/1.1 200")
+    lab.allowed_hosts = ["*"]
+    assert get("/_hooklab/health", "other.example").startswith(b"HTTP/1.1 200")
