@@ -166,29 +166,46 @@ def _parse_time(value: Any) -> datetime:
     return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
 
 
+def _text(value: Any, what: str) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{what} must be a string, got {type(value).__name__}")
+    return value
+
+
 def _har_record(entry: dict[str, Any]) -> dict[str, Any]:
     req = entry.get("request") or {}
     meta = entry.get("_hooklab") or {}
-    url = req.get("url") or "/"
+    if not isinstance(req, dict) or not isinstance(meta, dict):
+        raise TypeError("request and _hooklab must be objects")
+    url = _text(req.get("url") or "/", "request.url")
     split = urlsplit(url)
     post = req.get("postData") or {}
-    text = post.get("text") or ""
+    text = _text(post.get("text") or "", "postData.text")
     body = base64.b64decode(text) if post.get("encoding") == "base64" else text.encode("utf-8")
+    status = int(meta.get("status") or (entry.get("response") or {}).get("status") or 200)
+    if not 0 <= status <= 999:
+        raise ValueError(f"status {status} is not an HTTP status")
     record: dict[str, Any] = {
         "received_at": _parse_time(entry.get("startedDateTime")),
-        "method": str(req.get("method") or "GET").upper(),
-        "path": meta.get("path") or split.path or "/",
+        "method": _text(req.get("method") or "GET", "request.method").upper(),
+        "path": _text(meta.get("path") or split.path or "/", "path"),
         "query": parse_qs(split.query, keep_blank_values=True),
-        "headers": [(h["name"], h["value"]) for h in req.get("headers") or []],
+        "headers": [
+            (_text(h["name"], "header name"), _text(h["value"], "header value"))
+            for h in req.get("headers") or []
+        ],
         "body": body,
-        "remote_addr": meta.get("remote_addr") or entry.get("serverIPAddress") or "",
+        "remote_addr": _text(meta.get("remote_addr") or entry.get("serverIPAddress") or "",
+                             "remote address"),
         "url": url,
-        "status": int(meta.get("status") or (entry.get("response") or {}).get("status") or 200),
-        "kind": meta.get("kind") or "http",
+        "status": status,
+        "kind": _text(meta.get("kind") or "http", "kind"),
     }
-    for key in ("provider", "event_type", "delivery_id", "verified", "verify_reason"):
+    for key in ("provider", "event_type", "delivery_id", "verify_reason"):
         if meta.get(key) is not None:
-            record[key] = meta[key]
+            record[key] = _text(meta[key], key)
+    if meta.get("verified") is not None:
+        record["verified"] = bool(meta["verified"])
     return record
 
 
@@ -220,8 +237,12 @@ def load_har(path: str | os.PathLike[str]) -> HookLab:
             raise ValueError(f"{name!r}: HAR entry {i} is malformed ({exc})") from None
     lab = HookLab(db=":memory:")
     futures = [lab.store.add(r) for r in records]
-    for fut in futures:
-        fut.result(30)
+    for i, fut in enumerate(futures):
+        try:
+            fut.result(30)
+        except (TypeError, ValueError, OverflowError) as exc:  # e.g. out-of-range numbers
+            lab.stop()
+            raise ValueError(f"{name!r}: HAR entry {i} cannot be stored ({exc})") from None
     return lab
 
 
