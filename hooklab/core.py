@@ -20,10 +20,11 @@ from typing import TYPE_CHECKING, Any
 from traitlets import Enum, Float, Int, List, Unicode, observe
 from traitlets.config import Configurable
 
+from ._capture_view import CaptureView
 from .capture import Capture
 from .responses import ResponseRules
 from .server import DEFAULT_MAX_BODY, CaptureServer
-from .store import CaptureStore, CaptureView
+from .store import CaptureStore
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -11,148 +11,38 @@ Writes go through one writer thread that commits many captures per transaction; 
 
 from __future__ import annotations
 
-import json
 import os
 import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, overload
+from typing import Any
 
-from .capture import Capture, bin_of
+from ._store_sql import (
+    _COLS,
+    _FILTERS,
+    _FORMAT,
+    _SCHEMA,
+    _from_us,
+    _row_to_capture,
+    _us,
+    insert_row,
+    where_clause,
+)
+from .capture import Capture
 from .providers import detect_record
 
-__all__ = ["CaptureStore", "StoreError"]
+__all__ = ["CaptureStore", "StoreError", "where_clause"]
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS captures (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    received_us INTEGER NOT NULL,
-    kind TEXT NOT NULL DEFAULT 'http',
-    method TEXT NOT NULL,
-    path TEXT NOT NULL,
-    bin TEXT NOT NULL,
-    query TEXT NOT NULL DEFAULT '{}',
-    headers TEXT NOT NULL DEFAULT '[]',
-    body BLOB NOT NULL,
-    remote_addr TEXT NOT NULL DEFAULT '',
-    url TEXT NOT NULL DEFAULT '',
-    status INTEGER NOT NULL DEFAULT 200,
-    provider TEXT,
-    event_type TEXT,
-    delivery_id TEXT,
-    verified INTEGER,
-    verify_reason TEXT,
-    duplicate INTEGER NOT NULL DEFAULT 0,
-    content_type TEXT
-);
-CREATE INDEX IF NOT EXISTS captures_bin ON captures(bin);
-CREATE INDEX IF NOT EXISTS captures_delivery ON captures(provider, delivery_id);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
-CREATE TABLE IF NOT EXISTS forwards (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    capture_id INTEGER NOT NULL,
-    at_us INTEGER NOT NULL,
-    target TEXT NOT NULL,
-    status INTEGER,
-    latency_ms REAL,
-    error TEXT
-);
-CREATE INDEX IF NOT EXISTS forwards_capture ON forwards(capture_id);
-"""
-_FORMAT = "hooklab-captures-1"
-_COLS = (
-    "id, received_us, kind, method, path, query, headers, body, remote_addr, url, status,"
-    " provider, event_type, delivery_id, verified, verify_reason, duplicate"
-)
-_FILTERS = ("bin", "method", "provider", "event_type", "path", "kind")
-_BATCH = 512
+_BATCH = 512  # captures per transaction at most (group commit)
 
 
 class StoreError(RuntimeError):
     """The capture database cannot be used (corrupt, foreign or unwritable)."""
-
-
-def _dumps(obj: Any) -> str:
-    """JSON text for a column (orjson when it can, the standard library otherwise)."""
-    try:
-        import orjson
-
-        return orjson.dumps(obj).decode()
-    except (ImportError, TypeError, ValueError):  # e.g. lone surrogates from an imported HAR
-        return json.dumps(obj)
-
-
-def _us(dt: datetime) -> int:
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return int(round(dt.timestamp() * 1_000_000))
-
-
-def _from_us(us: int) -> datetime:
-    return datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(microseconds=us)
-
-
-def _row_to_capture(r: tuple) -> Capture:
-    return Capture(
-        id=r[0],
-        received_at=_from_us(r[1]),
-        kind=r[2],
-        method=r[3],
-        path=r[4],
-        query=json.loads(r[5]),
-        headers=[(k, v) for k, v in json.loads(r[6])],
-        body=bytes(r[7]),
-        remote_addr=r[8],
-        url=r[9],
-        status=r[10],
-        provider=r[11],
-        event_type=r[12],
-        delivery_id=r[13],
-        verified=None if r[14] is None else bool(r[14]),
-        verify_reason=r[15],
-        duplicate=bool(r[16]),
-    )
-
-
-def where_clause(filters: dict[str, Any]) -> tuple[str, list[Any]]:
-    """SQL ``WHERE`` for capture filters (``bin, method, provider, event_type, path, kind, since``)."""
-    clauses: list[str] = []
-    args: list[Any] = []
-    for key, value in filters.items():
-        if value is None:
-            continue
-        if key == "since":
-            if isinstance(value, datetime):
-                clauses.append("received_us > ?")
-                args.append(_us(value))
-            else:
-                clauses.append("id > ?")
-                args.append(int(value))
-        elif key == "until":
-            clauses.append("received_us <= ?")
-            args.append(_us(value))
-        elif key in _FILTERS:
-            col = key
-            if key == "method":
-                value = str(value).upper()
-            if isinstance(value, (list, tuple, set, frozenset)):
-                vals = list(value)
-                clauses.append(f"{col} IN ({','.join('?' * len(vals))})")
-                args.extend(vals)
-            else:
-                clauses.append(f"{col} = ?")
-                args.append(value)
-        else:
-            raise TypeError(
-                f"unknown capture filter {key!r}; use one of "
-                + ", ".join((*_FILTERS, "since", "until"))
-            )
-    return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
 
 
 class CaptureStore:
@@ -367,74 +257,7 @@ class CaptureStore:
                 self.enrich(record)
             except Exception:  # noqa: BLE001 - enrichment is best effort, storage is not
                 pass
-        received = record.get("received_at") or datetime.now(timezone.utc)
-        path = record.get("path") or "/"
-        provider = record.get("provider")
-        delivery = record.get("delivery_id")
-        dup = False
-        if delivery:
-            key = (provider or "", delivery)
-            dup = key in seen or (
-                db.execute(
-                    "SELECT 1 FROM captures WHERE provider IS ? AND delivery_id = ? LIMIT 1",
-                    (provider, delivery),
-                ).fetchone()
-                is not None
-            )
-            seen.add(key)
-        verified = record.get("verified")
-        values = (
-            _us(received),
-            record.get("kind", "http"),
-            str(record.get("method", "GET")),
-            path,
-            record.get("bin") if record.get("bin") is not None else bin_of(path),
-            _dumps(record.get("query") or {}),
-            _dumps([list(h) for h in record.get("headers") or []]),
-            bytes(record.get("body") or b""),
-            record.get("remote_addr") or "",
-            record.get("url") or "",
-            int(record.get("status", 200)),
-            provider,
-            record.get("event_type"),
-            delivery,
-            None if verified is None else int(bool(verified)),
-            record.get("verify_reason"),
-            int(dup),
-        )
-        ctype = None
-        for k, v in record.get("headers") or ():
-            if k.lower() == "content-type":
-                ctype = v.split(";", 1)[0].strip().lower() or None
-                break
-        cur = db.execute(
-            "INSERT INTO captures (received_us, kind, method, path, bin, query, headers, body,"
-            " remote_addr, url, status, provider, event_type, delivery_id, verified,"
-            " verify_reason, duplicate, content_type) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (*values, ctype),
-        )
-        rid = cur.lastrowid
-        assert rid is not None
-        headers = record.get("headers") or []
-        return Capture(
-            id=rid,
-            received_at=_from_us(values[0]),
-            kind=values[1],
-            method=values[2],
-            path=path,
-            query={k: list(v) for k, v in (record.get("query") or {}).items()},
-            headers=[(str(k), str(v)) for k, v in headers],
-            body=values[7],
-            remote_addr=values[8],
-            url=values[9],
-            status=values[10],
-            provider=provider,
-            event_type=values[12],
-            delivery_id=delivery,
-            verified=None if verified is None else bool(verified),
-            verify_reason=values[15],
-            duplicate=dup,
-        )
+        return insert_row(db, record, seen)
 
     def _apply_retention(self) -> None:
         if not (self.retention_count or self.retention_age):
@@ -624,34 +447,3 @@ class _NoLock:
 
 
 _nolock = _NoLock()
-
-
-class CaptureView(Sequence[Capture]):
-    """``lab.captures``: a live, read-only sequence over the store, oldest first."""
-
-    def __init__(self, store: CaptureStore, **filters: Any) -> None:
-        self._store = store
-        self._filters = filters
-
-    def __len__(self) -> int:
-        return self._store.count(**self._filters)
-
-    @overload
-    def __getitem__(self, i: int) -> Capture: ...
-    @overload
-    def __getitem__(self, i: slice) -> list[Capture]: ...
-    def __getitem__(self, i: int | slice) -> Capture | list[Capture]:
-        if isinstance(i, slice):
-            return self._store.query(**self._filters)[i]
-        n = len(self)
-        if i < 0:
-            i += n
-        if not 0 <= i < n:
-            raise IndexError("capture index out of range")
-        return self._store.query(limit=1, offset=i, **self._filters)[0]
-
-    def __iter__(self) -> Iterator[Capture]:
-        return iter(self._store.query(**self._filters))
-
-    def __repr__(self) -> str:
-        return f"<{len(self)} captures>"

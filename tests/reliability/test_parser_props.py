@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from hooklab.capture import Capture, bin_of, decode_body
 from hooklab.frame import flatten_payloads, parse_payloads
 from hooklab.providers import PROVIDERS, detect, detect_record
-from hooklab.server import _parse_head
+from hooklab._capture_http import _parse_head
 from hooklab.signatures import Verification, verify_signature
 from hooklab.store import CaptureStore
 
