@@ -309,7 +309,16 @@ class _Dispatch(httputil.HTTPMessageDelegate):
         self.conn = conn
         self.inner: httputil.HTTPMessageDelegate | None = None
 
+    _timer: asyncio.TimerHandle | None = None
+
     def headers_received(self, start_line, headers):  # type: ignore[no-untyped-def]
+        timeout = self.server.body_timeout
+        if timeout and (
+            headers.get("Content-Length", "0") not in ("", "0") or "Transfer-Encoding" in headers
+        ):
+            # A body must arrive within body_timeout. One timer per request with a body is far
+            # cheaper than Tornado's body_timeout, which wraps every read in gen.with_timeout.
+            self._timer = asyncio.get_running_loop().call_later(timeout, self._body_timed_out)
         path = getattr(start_line, "path", "")
         if path == RESERVED_PREFIX or path.startswith(RESERVED_PREFIX + "/") or path.startswith(
             RESERVED_PREFIX + "?"
@@ -323,11 +332,24 @@ class _Dispatch(httputil.HTTPMessageDelegate):
         assert self.inner is not None
         return self.inner.data_received(chunk)
 
+    def _body_timed_out(self) -> None:
+        self._timer = None
+        close = getattr(self.conn, "close", None)
+        if close is not None:
+            close()  # the client stalled mid-body: drop the connection, nothing is stored
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
     def finish(self) -> None:
+        self._cancel_timer()
         if self.inner is not None:
             self.inner.finish()
 
     def on_connection_close(self) -> None:
+        self._cancel_timer()
         if self.inner is not None:
             self.inner.on_connection_close()
 

@@ -166,7 +166,7 @@ class CaptureServer:
                     _Router(self),
                     max_body_size=self.max_body * 2 + 65536,
                     idle_connection_timeout=self.idle_timeout,
-                    body_timeout=self.body_timeout,
+                    body_timeout=None,  # enforced per request by _Dispatch (cheaper)
                     max_header_size=MAX_HEAD,
                     decompress_request=False,
                 )
