@@ -82,6 +82,7 @@ class HookLab(Configurable):
         self.rules = ResponseRules()
         self._store: CaptureStore | None = None
         self._forwarder: Any = None
+        self._views: weakref.WeakSet[Any] = weakref.WeakSet()
         _ALL_LABS.add(self)
 
     # -- store / server ----------------------------------------------------------------------
@@ -135,6 +136,8 @@ class HookLab(Configurable):
         if self._forwarder is not None:
             self._forwarder.close()
             self._forwarder = None
+        for view in list(self._views):  # their store is closing: stop their flusher threads
+            view.close()
         if self._store is not None:
             self._store.close()
             self._store = None
@@ -284,7 +287,9 @@ class HookLab(Configurable):
         """A live ipywidgets view of the captures matching ``filters``."""
         from .widget import LiveView
 
-        return LiveView(self.store, **filters)
+        view = LiveView(self.store, **filters)
+        self._views.add(view)
+        return view
 
     def clear(self) -> int:
         """Delete all captures from the database; returns how many."""

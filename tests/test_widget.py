@@ -453,3 +453,14 @@ def test_a_new_view_renders_without_error(store, views):
     post(store, "/a/b")
     v = make(views, store)
     assert v.error is None and "error" not in v.counter.value
+
+
+def test_stopping_the_lab_closes_its_live_views():
+    import hooklab
+
+    lab = hooklab.HookLab(port=0, db=":memory:").start()
+    v = lab.live()
+    lab.stop()
+    assert v._closed
+    v._thread.join(5)
+    assert not v._thread.is_alive()
