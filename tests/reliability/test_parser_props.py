@@ -11,10 +11,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from hooklab._capture_http import _parse_head
 from hooklab.capture import Capture, bin_of, decode_body
 from hooklab.frame import flatten_payloads, parse_payloads
 from hooklab.providers import PROVIDERS, detect, detect_record
-from hooklab._capture_http import _parse_head
 from hooklab.signatures import Verification, verify_signature
 from hooklab.store import CaptureStore
 
