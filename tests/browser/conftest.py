@@ -6,78 +6,14 @@ Nothing is downloaded: Playwright drives ``/usr/bin/chromium``. Without it the t
 
 from __future__ import annotations
 
-import json
-import os
-import secrets
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from _jupyter import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, JupyterServer, run_jupyter
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-REPO = Path(__file__).resolve().parents[2]
-ARTIFACTS = REPO / "test-artifacts"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@dataclass
-class JupyterLab:
-    """A running JupyterLab server: ``url_for("lab/tree/x.ipynb")`` adds the token."""
-
-    root: Path
-    port: int
-    token: str
-    proc: subprocess.Popen[bytes]
-    log: Path
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def url_for(self, path: str) -> str:
-        return f"{self.base}/{path.lstrip('/')}?token={self.token}"
-
-    def write_notebook(self, name: str, cells: list[str]) -> Path:
-        """Write a Python 3 notebook whose code cells are ``cells``."""
-        nb = {
-            "cells": [
-                {"cell_type": "code", "execution_count": None, "id": f"c{i}",
-                 "metadata": {}, "outputs": [], "source": src}
-                for i, src in enumerate(cells)
-            ],
-            "metadata": {
-                "kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)",
-                               "language": "python"},
-                "language_info": {"name": "python"},
-            },
-            "nbformat": 4,
-            "nbformat_minor": 5,
-        }
-        path = self.root / name
-        path.write_text(json.dumps(nb), encoding="utf-8")
-        return path
+JupyterLab = JupyterServer  # the name the browser tests use
 
 
 @pytest.fixture(scope="session")
@@ -94,58 +30,18 @@ def chromium_path() -> Path:
 @pytest.fixture(scope="module")
 def jupyter_lab(chromium_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterLab]:
     """JupyterLab with a token, a fresh root dir, workspace and settings; killed afterwards."""
-    root = tmp_path_factory.mktemp("lab-root")
-    home = tmp_path_factory.mktemp("lab-home")
-    settings = home / "settings" / "@jupyterlab" / "apputils-extension"
-    settings.mkdir(parents=True)
-    # no "receive Jupyter news?" toast over the page
-    (settings / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
-    port, token = _free_port(), secrets.token_hex(16)
-    env = {
-        **os.environ,
-        "JUPYTER_CONFIG_DIR": str(home / "config"),
-        "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
-        "JUPYTER_PLATFORM_DIRS": "1",
-        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
-    }
-    log = home / "jupyter.log"
-    cmd = [
-        sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1",
-        f"--port={port}", "--ServerApp.port_retries=0",
-        f"--IdentityProvider.token={token}",
-        f"--ServerApp.root_dir={root}",
-        f"--LabApp.workspaces_dir={home / 'ws'}",
-        f"--LabApp.user_settings_dir={home / 'settings'}",
-        "--LabApp.news_url=",
-        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-        "--LabApp.extension_manager=readonly",
-        *(["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []),
-    ]
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT)
-    lab = JupyterLab(root=root, port=port, token=token, proc=proc, log=log)
-    try:
-        deadline = time.monotonic() + 45
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"jupyter lab exited:\n{log.read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(lab.url_for("api/status"), timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except (urllib.error.URLError, OSError):
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"jupyter lab did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.25)
-        yield lab
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+
+    def lab_args(home: Path) -> list[str]:
+        return [
+            f"--LabApp.workspaces_dir={home / 'ws'}",
+            f"--LabApp.user_settings_dir={home / 'settings'}",
+            "--LabApp.news_url=",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            "--LabApp.extension_manager=readonly",
+        ]
+
+    with run_jupyter("jupyterlab", tmp_path_factory, lab_args) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

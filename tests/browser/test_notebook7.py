@@ -13,34 +13,16 @@ The fixtures live here (not in ``conftest.py``) so this file stands on its own.
 from __future__ import annotations
 
 import json
-import os
-import secrets
-import socket
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pytest
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-REPO = Path(__file__).resolve().parents[2]
-ARTIFACTS = REPO / "test-artifacts"
+from _jupyter import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, JupyterServer, run_jupyter
 
 XSS = '<img src=x onerror="window.__xss=1">'
 ROW = ".hooklab-live select option"  # the live table is an ipywidgets Select
@@ -48,42 +30,6 @@ SETUP = (
     'import hooklab; lab = hooklab.start(port=0, db=":memory:"); '
     'open("port.txt","w").write(str(lab.bound_port)); lab.live()'
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@dataclass
-class Notebook7:
-    """A running ``jupyter notebook`` (Notebook 7) server with a token and a fresh root dir."""
-
-    root: Path
-    port: int
-    token: str
-    log: Path
-
-    def url_for(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}/{path.lstrip('/')}?token={self.token}"
-
-    def write_notebook(self, name: str, cells: list[str]) -> None:
-        nb = {
-            "cells": [
-                {"cell_type": "code", "execution_count": None, "id": f"c{i}",
-                 "metadata": {}, "outputs": [], "source": src}
-                for i, src in enumerate(cells)
-            ],
-            "metadata": {
-                "kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)",
-                               "language": "python"},
-                "language_info": {"name": "python"},
-            },
-            "nbformat": 4,
-            "nbformat_minor": 5,
-        }
-        (self.root / name).write_text(json.dumps(nb), encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
@@ -99,58 +45,19 @@ def nb7_chromium() -> Path:
 
 
 @pytest.fixture(scope="module")
-def notebook7(nb7_chromium: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Notebook7]:
+def notebook7(
+    nb7_chromium: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[JupyterServer]:
     """``jupyter notebook`` on a free port with a token, fresh config/settings; killed afterwards."""
-    root = tmp_path_factory.mktemp("nb7-root")
-    home = tmp_path_factory.mktemp("nb7-home")
-    settings = home / "settings" / "@jupyterlab" / "apputils-extension"
-    settings.mkdir(parents=True)
-    # no "receive Jupyter news?" toast over the page
-    (settings / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
-    port, token = _free_port(), secrets.token_hex(16)
-    env = {
-        **os.environ,
-        "JUPYTER_CONFIG_DIR": str(home / "config"),
-        "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
-        "JUPYTER_PLATFORM_DIRS": "1",
-        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
-    }
-    log = home / "notebook.log"
-    cmd = [
-        sys.executable, "-m", "notebook",  # = `jupyter notebook`
-        "--no-browser", "--ip=127.0.0.1",
-        f"--port={port}", "--ServerApp.port_retries=0",
-        f"--IdentityProvider.token={token}",
-        f"--ServerApp.root_dir={root}",
-        f"--JupyterNotebookApp.user_settings_dir={home / 'settings'}",
-        f"--JupyterNotebookApp.workspaces_dir={home / 'ws'}",
-        *(["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []),
-    ]
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT)
-    server = Notebook7(root=root, port=port, token=token, log=log)
-    try:
-        deadline = time.monotonic() + 45
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"jupyter notebook exited:\n{log.read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(server.url_for("api/status"), timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except (urllib.error.URLError, OSError):
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"jupyter notebook did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.2)
+
+    def nb_args(home: Path) -> list[str]:
+        return [
+            f"--JupyterNotebookApp.user_settings_dir={home / 'settings'}",
+            f"--JupyterNotebookApp.workspaces_dir={home / 'ws'}",
+        ]
+
+    with run_jupyter("notebook", tmp_path_factory, nb_args) as server:
         yield server
-    finally:
-        proc.terminate()  # the server shuts its kernels down (and with them hooklab's server)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
 
 
 @pytest.fixture
@@ -214,7 +121,7 @@ def _post_and_wait_row(page: Any, url: str, body: bytes, headers: dict[str, str]
     return time.monotonic() - t0
 
 
-def test_live_view_in_notebook7(notebook7: Notebook7, nb7_page: Any) -> None:
+def test_live_view_in_notebook7(notebook7: JupyterServer, nb7_page: Any) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     try:
         _scenario(notebook7, nb7_page)
@@ -223,7 +130,7 @@ def test_live_view_in_notebook7(notebook7: Notebook7, nb7_page: Any) -> None:
         raise
 
 
-def _scenario(server: Notebook7, page: Any) -> None:
+def _scenario(server: JupyterServer, page: Any) -> None:
     server.write_notebook("live.ipynb", [SETUP])
     page.goto(server.url_for("notebooks/live.ipynb"))
     page.locator(".jp-Notebook .jp-CodeCell .cm-content").first.wait_for(timeout=30_000)

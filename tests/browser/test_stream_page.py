@@ -9,24 +9,15 @@ import socket
 import urllib.request
 from collections.abc import Iterator
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 import pytest
+from _jupyter import ARTIFACTS as _ARTIFACTS
+from _jupyter import CHROMIUM as _CHROMIUM
+from _jupyter import CHROMIUM_ARGS as _ARGS
 
 from hooklab import HookLab
 
-_CHROMIUM = Path("/usr/bin/chromium")
-_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-_ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 XSS = '<img src=x onerror="window.__xss=1">'
 
 

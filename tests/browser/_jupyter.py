@@ -1,0 +1,144 @@
+"""Start a real Jupyter server (JupyterLab or Notebook 7) for browser tests.
+
+>>> with run_jupyter("jupyterlab", tmp_path_factory, lab_args) as server:   # doctest: +SKIP
+...     page.goto(server.url_for("lab/tree/x.ipynb"))
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "test-artifacts"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class JupyterServer:
+    """A running Jupyter server: ``url_for("lab/tree/x.ipynb")`` adds the token."""
+
+    root: Path
+    home: Path
+    port: int
+    token: str
+    proc: subprocess.Popen[bytes]
+    log: Path
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def url_for(self, path: str) -> str:
+        return f"{self.base}/{path.lstrip('/')}?token={self.token}"
+
+    def write_notebook(self, name: str, cells: list[str]) -> Path:
+        """Write a Python 3 notebook whose code cells are ``cells``."""
+        nb = {
+            "cells": [
+                {"cell_type": "code", "execution_count": None, "id": f"c{i}",
+                 "metadata": {}, "outputs": [], "source": src}
+                for i, src in enumerate(cells)
+            ],
+            "metadata": {
+                "kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)",
+                               "language": "python"},
+                "language_info": {"name": "python"},
+            },
+            "nbformat": 4,
+            "nbformat_minor": 5,
+        }
+        path = self.root / name
+        path.write_text(json.dumps(nb), encoding="utf-8")
+        return path
+
+
+@contextmanager
+def run_jupyter(
+    module: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    app_args: Callable[[Path], list[str]],
+    *,
+    ready_timeout: float = 45.0,
+) -> Iterator[JupyterServer]:
+    """Run ``python -m <module>`` with a token, a fresh root dir, config, runtime and settings.
+
+    ``app_args(home)`` gives the application's own options (workspace/settings dirs under
+    ``home``). Waits for ``/api/status``; terminates the server (and its kernels) afterwards.
+    """
+    root = tmp_path_factory.mktemp(f"{module}-root")
+    home = tmp_path_factory.mktemp(f"{module}-home")
+    settings = home / "settings" / "@jupyterlab" / "apputils-extension"
+    settings.mkdir(parents=True)
+    # no "receive Jupyter news?" toast over the page
+    (settings / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
+    port, token = free_port(), secrets.token_hex(16)
+    env = {
+        **os.environ,
+        "JUPYTER_CONFIG_DIR": str(home / "config"),
+        "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
+        "JUPYTER_PLATFORM_DIRS": "1",
+        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+    }
+    log = home / "jupyter.log"
+    cmd = [
+        sys.executable, "-m", module, "--no-browser", "--ip=127.0.0.1",
+        f"--port={port}", "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root}",
+        *app_args(home),
+        *(["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []),
+    ]
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT)
+    server = JupyterServer(root=root, home=home, port=port, token=token, proc=proc, log=log)
+    try:
+        deadline = time.monotonic() + ready_timeout
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{module} exited:\n{log.read_text()[-3000:]}")
+            try:
+                with urllib.request.urlopen(server.url_for("api/status"), timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except (urllib.error.URLError, OSError):
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{module} did not start:\n{log.read_text()[-3000:]}")
+            time.sleep(0.2)
+        yield server
+    finally:
+        proc.terminate()  # the server shuts its kernels down (and with them hooklab's server)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
