@@ -22,11 +22,11 @@ lab: $(STAMP)
 		$(if $(wildcard notebooks/01-quickstart.ipynb),notebooks/01-quickstart.ipynb,)
 
 test: $(STAMP)
-	$(BIN)/ruff check hooklab tests bench tools conftest.py
+	$(BIN)/ruff check
 	$(BIN)/python -m pytest tests notebooks --nbval --nbval-sanitize-with notebooks/sanitize.cfg
 
 lint: $(STAMP)
-	$(BIN)/ruff check hooklab tests bench tools conftest.py
+	$(BIN)/ruff check
 
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py

@@ -130,7 +130,7 @@ events = [
     ("slack", "event_callback"),
 ]
 start = 1_790_000_000  # provider-side creation times spread over two hours
-for i in range(300):
+for _ in range(300):
     provider, event = rng.choice(events)
     created = start + rng.randint(0, 7200)
     override = None
@@ -200,7 +200,6 @@ fact. `hooklab.verify_signature` never raises; it says *why* a check failed.
 """),
     code("""
 import json
-import time
 
 import hooklab
 from hooklab.samples import sample
@@ -355,12 +354,13 @@ Each new capture of the `github` bin is relayed with its method, headers and exa
 app could verify the signature too. The capture never waits for the app.
 """),
     code("""
+import time
+
 lab.forward("github", to=APP)
 hooklab.send(lab.url_for("github"), provider="github", event="push", secret="s3cret")
 hooklab.send(lab.url_for("github"), provider="github", event="issues.opened", secret="s3cret")
 lab.wait(2, bin="github")
 
-import time
 deadline = time.monotonic() + 10
 while len(lab.forwards()) < 2 and time.monotonic() < deadline:
     time.sleep(0.05)
@@ -488,10 +488,16 @@ def build(key: str) -> Path:
     name, cells = NOTEBOOKS[key]
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.from_dict(dict(c)) for c in cells]
+    for i, cell in enumerate(nb.cells):
+        cell.id = f"{key}-{i:02d}"  # stable ids: rebuilding changes only what really changed
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.metadata["language_info"] = {"name": "python"}
     NotebookClient(
-        nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(NB_DIR)}}
+        nb,
+        timeout=120,
+        kernel_name="python3",
+        record_timing=False,
+        resources={"metadata": {"path": str(NB_DIR)}},
     ).execute()
     # keep outputs free of run-specific widget state (nbval compares text/plain only)
     nb.metadata.pop("widgets", None)
