@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -142,3 +143,19 @@ def run_jupyter(
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(5)
+
+
+def run_cell(page: Any, index: int) -> None:
+    """Click into JupyterLab cell ``index`` and press Shift+Enter; retried while the kernel
+    connects. Returns once the prompt shows ``[*]:`` (queued/running) or a number."""
+    cell = page.locator(".jp-Notebook .jp-CodeCell").nth(index)
+    prompt = cell.locator(".jp-InputPrompt")
+    for _ in range(10):
+        cell.locator(".cm-content").click()
+        page.keyboard.press("Shift+Enter")
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            if prompt.inner_text().strip() not in ("[ ]:", ""):
+                return
+            time.sleep(0.05)
+    raise AssertionError(f"cell {index} never started (kernel not connected?)")

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from _jupyter import run_cell
+
 XSS = '<img src=x onerror="window.__xss=1">'
 ROW = ".hooklab-live select option"
 
@@ -38,21 +40,6 @@ def _wait_row(page: Any, text: str, timeout: float = 2.0) -> float:
     return time.monotonic() - t0
 
 
-def _run_cell(page: Any, index: int) -> None:
-    """Click into cell ``index`` and press Shift+Enter; retried while the kernel connects."""
-    cell = page.locator(".jp-Notebook .jp-CodeCell").nth(index)
-    prompt = cell.locator(".jp-InputPrompt")
-    for _ in range(10):
-        cell.locator(".cm-content").click()
-        page.keyboard.press("Shift+Enter")
-        deadline = time.monotonic() + 3
-        while time.monotonic() < deadline:
-            if prompt.inner_text().strip() not in ("[ ]:", ""):
-                return  # "[*]:" (queued/running) or "[1]:"
-            time.sleep(0.05)
-    raise AssertionError(f"cell {index} never started (kernel not connected?)")
-
-
 def test_live_view_in_jupyterlab(jupyter_lab: Any, page: Any, artifacts: Path) -> None:
     try:
         _scenario(jupyter_lab, page, artifacts)
@@ -68,7 +55,7 @@ def _scenario(jupyter_lab: Any, page: Any, artifacts: Path) -> None:
     page.locator(".jp-Notebook .jp-CodeCell .cm-content").first.wait_for(timeout=30_000)
     # the kernel must be connected and idle before we run cells
     page.get_by_text("Python 3 (ipykernel) | Idle").first.wait_for(timeout=30_000)
-    _run_cell(page, 0)
+    run_cell(page, 0)
     page.locator(".hooklab-live").wait_for(timeout=30_000)
     assert page.locator(".hooklab-live .hl-counter").inner_text().startswith("0 captures")
     deadline = time.monotonic() + 10
@@ -84,7 +71,7 @@ def _scenario(jupyter_lab: Any, page: Any, artifacts: Path) -> None:
     assert _wait_row(page, "github/events") < 2.0
 
     # 2. ... and also while another cell is busy (time.sleep(5) in the kernel)
-    _run_cell(page, 1)
+    run_cell(page, 1)
     page.locator(".jp-Notebook .jp-CodeCell").nth(1).locator(
         ".jp-InputPrompt", has_text="[*]"
     ).wait_for(timeout=5000)

@@ -7,40 +7,14 @@ from __future__ import annotations
 
 import socket
 import urllib.request
-from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
 
-import pytest
 from _jupyter import ARTIFACTS as _ARTIFACTS
-from _jupyter import CHROMIUM as _CHROMIUM
-from _jupyter import CHROMIUM_ARGS as _ARGS
 
 from hooklab import HookLab
 
 XSS = '<img src=x onerror="window.__xss=1">'
-
-
-@pytest.fixture(scope="module")
-def stream_browser() -> Iterator[Any]:
-    if not _CHROMIUM.exists():
-        pytest.skip("stream page test needs Debian's Chromium at /usr/bin/chromium (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (no browser download)")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(_CHROMIUM), headless=True, args=_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-@pytest.fixture
-def stream_lab() -> Iterator[HookLab]:
-    lab = HookLab(port=0, db=":memory:").start()
-    try:
-        yield lab
-    finally:
-        lab.stop()
 
 
 def _raw_post(port: int, target: str, headers: dict[str, str], body: bytes) -> None:
@@ -53,11 +27,10 @@ def _raw_post(port: int, target: str, headers: dict[str, str], body: bytes) -> N
         assert s.recv(4096).startswith(b"HTTP/1.1 200")
 
 
-def test_stream_page_shows_captures_live_and_escaped(stream_browser: Any, stream_lab: HookLab) -> None:
-    lab = stream_lab
+def test_stream_page_shows_captures_live_and_escaped(browser: Any, lab: HookLab) -> None:
     # bypass_csp: Playwright's wait_for_function needs eval; it also proves the page escapes
     # on its own, without the CSP's help (the CSP header is checked in tests/test_stream.py)
-    ctx = stream_browser.new_context(viewport={"width": 1400, "height": 900}, bypass_csp=True)
+    ctx = browser.new_context(viewport={"width": 1400, "height": 900}, bypass_csp=True)
     page = ctx.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))

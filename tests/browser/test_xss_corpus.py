@@ -23,13 +23,13 @@ import json
 import re
 import socket
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import pytest
+from _jupyter import run_cell
 
 from hooklab import HookLab
 from hooklab._widget_render import visible
@@ -250,21 +250,6 @@ _PANES = """() => {
 }"""
 
 
-def _run_cell(page: Any, index: int) -> None:
-    """Click into cell ``index`` and press Shift+Enter; retried while the kernel connects."""
-    cell = page.locator(".jp-Notebook .jp-CodeCell").nth(index)
-    prompt = cell.locator(".jp-InputPrompt")
-    for _ in range(10):
-        cell.locator(".cm-content").click()
-        page.keyboard.press("Shift+Enter")
-        deadline = time.monotonic() + 3
-        while time.monotonic() < deadline:
-            if prompt.inner_text().strip() not in ("[ ]:", ""):
-                return
-            time.sleep(0.05)
-    raise AssertionError(f"cell {index} never started (kernel not connected?)")
-
-
 def _sweep(page: Any, target: Any, steps: int = 6) -> None:
     """Move the mouse over a grid of points covering ``target`` (fires any mouseover)."""
     box = target.bounding_box()
@@ -317,7 +302,7 @@ def _live_scenario(jupyter_lab: Any, page: Any, watch: Watch, artifacts: Path) -
     page.goto(jupyter_lab.url_for("lab/tree/xss.ipynb"))
     page.locator(".jp-Notebook .jp-CodeCell .cm-content").first.wait_for(timeout=30_000)
     page.get_by_text("Python 3 (ipykernel) | Idle").first.wait_for(timeout=30_000)
-    _run_cell(page, 0)
+    run_cell(page, 0)
     live = page.locator(".hooklab-live")
     live.wait_for(timeout=30_000)
     deadline = time.monotonic() + 10
@@ -391,15 +376,6 @@ def _live_scenario(jupyter_lab: Any, page: Any, watch: Watch, artifacts: Path) -
 
 
 # -- (b) the stream page --------------------------------------------------------------------------
-@pytest.fixture
-def stream_lab() -> Iterator[HookLab]:
-    lab = HookLab(port=0, db=":memory:").start()
-    try:
-        yield lab
-    finally:
-        lab.stop()
-
-
 def _wait_rows(page: Any, n: int, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while page.evaluate("document.querySelectorAll('#rows tr').length") != n:
@@ -418,10 +394,9 @@ _STREAM_ROWS = """() => [...document.querySelectorAll('#rows tr')].map(tr => ({
 
 
 @pytest.mark.parametrize("csp", ["csp", "no-csp"])
-def test_xss_corpus_on_stream_page(browser: Any, stream_lab: HookLab, artifacts: Path, csp: str) -> None:
+def test_xss_corpus_on_stream_page(browser: Any, lab: HookLab, artifacts: Path, csp: str) -> None:
     """With the page's CSP (a blocked injection would still show as a violation) and without it
     (``bypass_csp``: escaping alone must hold)."""
-    lab = stream_lab
     ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, bypass_csp=csp == "no-csp")
     page = ctx.new_page()
     watch = Watch(page)
