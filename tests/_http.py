@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import time
 import urllib.error
 import urllib.request
 
@@ -17,23 +18,27 @@ def post(url: str, body: bytes = b"", headers: dict[str, str] | None = None, met
         return e.code, e.read()
 
 
+def recv_until_close(sock: socket.socket, timeout: float = 5.0) -> bytes:
+    """Read until the peer closes or ``timeout`` passes."""
+    sock.settimeout(timeout)
+    out = b""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            chunk = sock.recv(65536)
+        except (TimeoutError, ConnectionResetError):
+            break
+        if not chunk:
+            break
+        out += chunk
+    return out
+
+
 def raw_request(port: int, data: bytes, timeout: float = 5.0) -> bytes:
     """Send raw bytes and read until the server closes (or times out)."""
-    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-    try:
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
         s.sendall(data)
-        out = b""
-        while True:
-            try:
-                chunk = s.recv(65536)
-            except (TimeoutError, ConnectionResetError):
-                break
-            if not chunk:
-                break
-            out += chunk
-        return out
-    finally:
-        s.close()
+        return recv_until_close(s, timeout)
 
 
 def free_port() -> int:

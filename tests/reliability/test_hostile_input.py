@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from _http import raw_request
-from _relsupport import recv_until_close, rss_kib, serve
+from _http import raw_request, recv_until_close
+from _relsupport import rss_kib, serve
 
 from hooklab import HookLab
 from hooklab.capture import Capture
