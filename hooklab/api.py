@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 from importlib import resources
 from typing import Any
@@ -18,43 +17,11 @@ from typing import Any
 from tornado import web
 
 from . import __version__
-from .capture import Capture
+from .capture import capture_to_dict
 
-__all__ = ["capture_to_dict", "make_api_app"]
+__all__ = ["make_api_app"]
 
 _MAX_LIMIT = 1000
-
-
-def capture_to_dict(c: Capture, *, body: bool = True) -> dict[str, Any]:
-    """A JSON-safe dict of a capture; the exact body is ``body_b64``."""
-    d: dict[str, Any] = {
-        "id": c.id,
-        "kind": c.kind,
-        "received_at": c.received_at.isoformat(),
-        "method": c.method,
-        "path": c.path,
-        "bin": c.bin,
-        "url": c.url,
-        "query": c.query,
-        "headers": [list(h) for h in c.headers],
-        "remote_addr": c.remote_addr,
-        "content_type": c.content_type,
-        "size": c.size,
-        "status": c.status,
-        "provider": c.provider,
-        "event_type": c.event_type,
-        "delivery_id": c.delivery_id,
-        "verified": c.verified,
-        "verify_reason": c.verify_reason,
-        "duplicate": c.duplicate,
-    }
-    if body:
-        d["body_b64"] = base64.b64encode(c.body).decode()
-        try:
-            d["body_text"] = c.body.decode("utf-8")
-        except UnicodeDecodeError:
-            d["body_text"] = None
-    return d
 
 
 _LOOPBACK_NAMES = frozenset({"localhost", "::1"})

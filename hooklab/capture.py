@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import base64
 import codecs
 import json as _json
 import zlib
@@ -19,7 +20,7 @@ from urllib.parse import parse_qs, unquote
 if TYPE_CHECKING:
     from .signatures import Verification
 
-__all__ = ["Capture", "bin_of", "decode_body"]
+__all__ = ["Capture", "bin_of", "capture_to_dict", "decode_body"]
 
 #: decoded views of compressed bodies are capped so a decompression bomb cannot exhaust memory
 MAX_DECODED = 64 * 1024 * 1024
@@ -211,3 +212,36 @@ class Capture:
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def capture_to_dict(c: Capture, *, body: bool = True) -> dict[str, Any]:
+    """A JSON-safe dict of a capture (the ``/_hooklab/`` API and stream shape); the exact body
+    is ``body_b64``, ``body_text`` its UTF-8 text when it has one."""
+    d: dict[str, Any] = {
+        "id": c.id,
+        "kind": c.kind,
+        "received_at": c.received_at.isoformat(),
+        "method": c.method,
+        "path": c.path,
+        "bin": c.bin,
+        "url": c.url,
+        "query": c.query,
+        "headers": [list(h) for h in c.headers],
+        "remote_addr": c.remote_addr,
+        "content_type": c.content_type,
+        "size": c.size,
+        "status": c.status,
+        "provider": c.provider,
+        "event_type": c.event_type,
+        "delivery_id": c.delivery_id,
+        "verified": c.verified,
+        "verify_reason": c.verify_reason,
+        "duplicate": c.duplicate,
+    }
+    if body:
+        d["body_b64"] = base64.b64encode(c.body).decode()
+        try:
+            d["body_text"] = c.body.decode("utf-8")
+        except UnicodeDecodeError:
+            d["body_text"] = None
+    return d

@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
 
-from .capture import Capture
+from .capture import Capture, capture_to_dict
 
 if TYPE_CHECKING:
     from .core import HookLab
@@ -93,15 +93,10 @@ def har_entry(c: Capture) -> dict[str, Any]:
 
 
 def _jsonl_record(c: Capture) -> dict[str, Any]:
-    return {
-        "id": c.id, "received_at": _iso(c.received_at), "kind": c.kind, "method": c.method,
-        "path": c.path, "bin": c.bin, "url": c.url, "query": c.query,
-        "headers": [[k, v] for k, v in c.headers], "body_b64": base64.b64encode(c.body).decode(),
-        "size": c.size, "content_type": c.content_type, "remote_addr": c.remote_addr,
-        "status": c.status, "provider": c.provider, "event_type": c.event_type,
-        "delivery_id": c.delivery_id, "verified": c.verified, "verify_reason": c.verify_reason,
-        "duplicate": c.duplicate,
-    }
+    d = capture_to_dict(c, body=False)
+    d["received_at"] = _iso(c.received_at)
+    d["body_b64"] = base64.b64encode(c.body).decode()
+    return d
 
 
 @contextlib.contextmanager

@@ -8,7 +8,7 @@ Query arguments: ``since=<id>`` replays stored captures newer than ``id`` and th
 live, without gaps or duplicates (reconnect with the last id you saw); without ``since`` only
 captures stored after the connection opened are sent. ``bin``, ``provider``, ``kind``,
 ``method`` filter; ``body=0`` leaves bodies out. Each message is
-:func:`hooklab.api.capture_to_dict` as JSON text.
+:func:`hooklab.capture.capture_to_dict` as JSON text.
 
 Slow clients: each connection has a bounded queue (:class:`StreamLimits`). Stored captures are
 the source of truth, so while replaying a backlog the queue of live captures may be dropped and
@@ -31,8 +31,7 @@ from urllib.parse import urlsplit
 import orjson
 from tornado import websocket
 
-from .api import capture_to_dict
-from .capture import Capture
+from .capture import Capture, capture_to_dict
 
 __all__ = ["StreamHandler", "StreamLimits", "stream_stats"]
 
