@@ -21,7 +21,7 @@ from traitlets import Enum, Float, Int, List, Unicode, observe
 from traitlets.config import Configurable
 
 from ._capture_view import CaptureView
-from .capture import Capture
+from .capture import Capture, bin_of
 from .responses import ResponseRules
 from .server import DEFAULT_MAX_BODY, CaptureServer
 from .store import CaptureStore
@@ -185,10 +185,8 @@ class HookLab(Configurable):
 
     # -- enrichment on arrival (writer thread) -----------------------------------------------
     def _enrich(self, record: dict[str, Any]) -> None:
-        if record.get("kind", "http") != "http":
-            return
-        from .capture import bin_of
-
+        if not self._secrets or record.get("kind", "http") != "http":
+            return  # runs for every capture on the writer thread: stay cheap without secrets
         with self._secrets_lock:
             entry = self._secrets.get(bin_of(record.get("path") or "/"))
         if entry is None:
@@ -343,8 +341,6 @@ class HookLab(Configurable):
 
     def _check_not_self(self, bin: str, to: str) -> None:
         from urllib.parse import urlsplit
-
-        from .capture import bin_of
 
         u = urlsplit(to)
         if u.scheme not in ("http", "https") or not u.hostname:

@@ -142,21 +142,20 @@ class CaptureStore:
         self, record: dict[str, Any], on_done: Callable[[Capture | BaseException], None] | None = None
     ) -> Future[Capture]:
         """Queue ``record`` for storage; the future (and ``on_done``) resolve once committed."""
-        if self._closed:
-            raise StoreError("store is closed")
-        if self.readonly:
-            raise StoreError(f"{self.path!r} was opened read-only")
         fut: Future[Capture] = Future()
-        self._queue.put((record, fut, on_done))
+        self._enqueue(record, fut, on_done)
         return fut
 
     def submit(self, record: dict[str, Any], on_done: Callable[[Capture | BaseException], None]) -> None:
         """Like :meth:`add` without a future: ``on_done`` gets the capture (or the error)."""
+        self._enqueue(record, None, on_done)
+
+    def _enqueue(self, record: dict[str, Any], fut: Future | None, on_done: Callable | None) -> None:
         if self._closed:
             raise StoreError("store is closed")
         if self.readonly:
             raise StoreError(f"{self.path!r} was opened read-only")
-        self._queue.put((record, None, on_done))
+        self._queue.put((record, fut, on_done))
 
     def add_sync(self, record: dict[str, Any], timeout: float = 30.0) -> Capture:
         """Store ``record`` and return its :class:`Capture` once durable."""
