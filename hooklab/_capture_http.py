@@ -20,7 +20,7 @@ from tornado.iostream import IOStream, UnsatisfiableReadError
 if TYPE_CHECKING:
     from .server import CaptureServer
 
-__all__ = ["DEFAULT_MAX_BODY", "MAX_HEAD", "RESERVED_PREFIX"]
+__all__ = ["DEFAULT_MAX_BODY", "MAX_HEAD", "RESERVED_PREFIX", "capture_record"]
 
 RESERVED_PREFIX = "/_hooklab"
 DEFAULT_MAX_BODY = 16 * 1024 * 1024
@@ -81,6 +81,42 @@ async def _drain(sock: socket.socket) -> None:
         pass
     finally:
         sock.close()
+
+
+def capture_record(
+    srv: CaptureServer,
+    method: str,
+    target: str,
+    headers: list[tuple[str, str]],
+    body: bytes,
+    remote: str,
+    received_at: datetime | None,
+    host: str | None,
+    proto: str | None,
+) -> tuple[dict[str, Any], Any]:
+    """The store record for one received request, and the response rule that answers it."""
+    if not target.startswith("/") or target.startswith("//") or any(c in target for c in "?#\t"):
+        split = urlsplit(target)
+        path = split.path or "/"
+        query = parse_qs(split.query, keep_blank_values=True)
+    else:
+        path, query = target, {}
+    if not host:
+        host = f"{srv.host}:{srv.port}"
+    scheme = "https" if proto == "https" else "http"
+    response = srv.rules.match(method, path)
+    record: dict[str, Any] = {
+        "received_at": received_at,
+        "method": method,
+        "path": path,
+        "query": query,
+        "headers": headers,
+        "body": body,
+        "remote_addr": remote,
+        "url": f"{scheme}://{host}{target}",
+        "status": response.status,
+    }
+    return record, response
 
 
 class _RecordingHTTPServer(HTTPServer):
@@ -151,6 +187,12 @@ class _RecordingHTTPServer(HTTPServer):
 
         stream.read_until_regex = read_until_regex  # type: ignore[method-assign]
         super().handle_stream(stream, address)
+        if stream.socket is not None and stream.socket.family == socket.AF_UNIX and address:
+            # handed over by the fast path through a socket pair: Tornado would log and
+            # report the client as 0.0.0.0; it is the TCP peer the fast path accepted
+            for conn in self._connections:
+                if getattr(conn, "stream", None) is stream:
+                    conn.context.remote_ip = str(address[0])
 
 
 class _Capture(httputil.HTTPMessageDelegate):
@@ -226,28 +268,17 @@ class _Capture(httputil.HTTPMessageDelegate):
         body = b"".join(self.chunks)
         self.chunks = []
         srv = self.server
-        split = urlsplit(sl.path)
-        path = split.path or "/"
-        host = self.http_headers.get("Host") or f"{srv.host}:{srv.port}"
-        scheme = "https" if self.http_headers.get("X-Forwarded-Proto") == "https" else "http"
         remote = ""
         addr = getattr(self.context, "address", None)
         if isinstance(addr, tuple) and addr:
             remote = str(addr[0])
         elif getattr(self.context, "remote_ip", None):
             remote = str(self.context.remote_ip)
-        response = srv.rules.match(sl.method, path)
-        record: dict[str, Any] = {
-            "received_at": self.received_at,
-            "method": sl.method,
-            "path": path,
-            "query": parse_qs(split.query, keep_blank_values=True),
-            "headers": self.headers,
-            "body": body,
-            "remote_addr": remote,
-            "url": f"{scheme}://{host}{sl.path}",
-            "status": response.status,
-        }
+        h = self.http_headers
+        record, response = capture_record(
+            srv, sl.method, sl.path, self.headers, body, remote, self.received_at,
+            h.get("Host"), h.get("X-Forwarded-Proto"),
+        )
         try:
             srv.store.submit(record, lambda result: srv._completed(self, result, response))
         except Exception as exc:  # store closed: refuse rather than pretend

@@ -59,6 +59,7 @@ class CaptureServer:
         strict_port: bool = False,
         idle_timeout: float = 120.0,
         body_timeout: float = 60.0,
+        fast_path: bool = True,
     ) -> None:
         self.store = store
         self.host = host
@@ -69,6 +70,10 @@ class CaptureServer:
         self.strict_port = strict_port
         self.idle_timeout = idle_timeout
         self.body_timeout = body_timeout
+        #: plain requests are parsed by hooklab's own HTTP/1.1 code (:mod:`._fast_http`); the
+        #: rest, and everything when False, by Tornado
+        self.fast_path = fast_path
+        self._fast: Any = None
         self.after_store: list[Callable[[Any], None]] = []
         #: extra Host names the /_hooklab/ API, page and stream answer to ("*": any)
         self.allowed_hosts: tuple[str, ...] = ()
@@ -170,7 +175,13 @@ class CaptureServer:
                     max_header_size=MAX_HEAD,
                     decompress_request=False,
                 )
-                self._http.add_sockets(socks)
+                if self.fast_path:
+                    from ._fast_http import FastServer
+
+                    self._fast = FastServer(self)
+                    await self._fast.listen(socks)
+                else:
+                    self._http.add_sockets(socks)
 
             loop.run_until_complete(setup())
         except BaseException as exc:  # surfaced to start()
@@ -189,6 +200,9 @@ class CaptureServer:
                 self._stopped.set()
 
     async def _shutdown(self) -> None:
+        if self._fast is not None:
+            self._fast.stop_listening()
+            self._fast.close_all()
         if self._http is not None:
             self._http.stop()
             try:
@@ -212,6 +226,14 @@ class CaptureServer:
             pass
         thread.join(timeout)
         self._thread = None
+
+    @property
+    def open_connections(self) -> int:
+        """Client connections open right now (for tests and status)."""
+        n = sum(not c.handed for c in self._fast.conns) if self._fast is not None else 0
+        if self._http is not None:
+            n += len(self._http._connections)  # those Tornado serves (handed off or all)
+        return n
 
     @property
     def is_running(self) -> bool:

@@ -113,9 +113,9 @@ def test_slow_and_idle_clients_time_out_without_stalling_others():
         assert store.count(bin="ka") == 20
         # and nothing is left holding a connection
         deadline = time.monotonic() + 5
-        while srv._http._connections and time.monotonic() < deadline:  # type: ignore[union-attr]
+        while srv.open_connections and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert not srv._http._connections  # type: ignore[union-attr]
+        assert srv.open_connections == 0
         print(
             "\nslow clients: 100 slow/idle connections closed after "
             + ", ".join(f"{k} {max(v):.2f} s" for k, v in closed.items())  # type: ignore[type-var]

@@ -1,0 +1,523 @@
+"""hooklab's own HTTP/1.1 path for plain capture requests, in front of Tornado.
+
+Most webhooks are one plain request: a request line, ordinary headers and a body with a
+``Content-Length``. :class:`FastCapture` (an :class:`asyncio.Protocol` on the server's loop)
+parses exactly those, stores them and answers after commit, with none of Tornado's per-request
+coroutines; that is what lets durable capture keep up with a bare Tornado handler
+(``bench/ingest.py``). Everything else on a connection (the ``/_hooklab/`` API and stream,
+chunked bodies, ``Expect: 100-continue``, HTTP/1.0, bodies over ``max_body``, over-long or
+malformed heads) is handed to the Tornado server unchanged, through a socket pair that
+:class:`_Pipe` splices to the client, so those keep Tornado's tested behaviour (413/414/431,
+400 for malformed input, lingering close, WebSocket upgrades).
+
+Timeouts match Tornado's: a connection waiting for a request head is closed after
+``idle_timeout``, a body that does not arrive within ``body_timeout`` drops the connection.
+One sweep per server checks them, not one timer per request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import socket
+from collections import deque
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from tornado import httputil
+from tornado.iostream import IOStream
+
+from ._capture_http import RESERVED_PREFIX, capture_record
+
+if TYPE_CHECKING:
+    from .server import CaptureServer
+
+#: a head not complete within this many bytes goes to Tornado (it allows up to MAX_HEAD)
+_FAST_HEAD_LIMIT = 64 * 1024
+#: stop reading from a client with this many answers outstanding (pipelining flood)
+_MAX_PENDING = 64
+
+_TOKEN = rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+_REQUEST_LINE = re.compile(rb"(" + _TOKEN + rb") (/[\x21-\x7e]*) HTTP/1\.1")
+_HEADER_LINE = re.compile(rb"(" + _TOKEN + rb"):[ \t]*([^\x00-\x08\x0a-\x1f\x7f]*?)[ \t]*")
+_RESERVED = RESERVED_PREFIX.encode()
+# header names (lower case) that send a request to Tornado instead
+_HANDOFF_HEADERS = frozenset({"transfer-encoding", "expect", "upgrade"})
+# headers the fast path reads; a request repeating one of them goes to Tornado
+_SINGLE = frozenset({"host", "connection", "x-forwarded-proto"})
+
+
+def _reason(status: int) -> str:
+    return httputil.responses.get(status, "Unknown")
+
+
+def render_response(
+    status: int, headers: list[tuple[str, str]], body: bytes, *, head_only: bool, close: bool
+) -> bytes:
+    """The bytes of one HTTP/1.1 answer, framed as Tornado frames a delegate's answer."""
+    lines = [f"HTTP/1.1 {status} {_reason(status)}"]
+    server = False
+    for k, v in headers:
+        if k.lower() == "content-length":
+            continue  # always ours, from the body actually sent
+        if k.lower() == "server":
+            server = True
+        lines.append(f"{k}: {v}")
+    bodiless = status in (204, 304) or status < 200
+    if not bodiless:
+        lines.append(f"Content-Length: {len(body)}")
+    if not server:
+        lines.append("Server: hooklab")
+    if close:
+        lines.append("Connection: close")
+    head = ("\r\n".join(lines) + "\r\n\r\n").encode()
+    return head if bodiless or head_only else head + body
+
+
+class _Slot:
+    """One request's place in its connection's answer order; filled once committed."""
+
+    __slots__ = ("conn", "head_only", "close", "data", "response")
+
+    def __init__(self, conn: FastCapture, head_only: bool, close: bool, response: Any) -> None:
+        self.conn = conn
+        self.head_only = head_only
+        self.close = close
+        self.response = response
+        self.data: bytes | None = None
+
+    def __call__(self, result: Any) -> None:  # writer thread: the capture is durable
+        self.conn.server._completed(self, result, self.response)
+
+    def _answer(self, result: Any, response: Any) -> None:  # server loop
+        from .capture import Capture
+
+        if not isinstance(result, Capture):
+            msg = f'{{"ok": false, "error": "capture not stored: {type(result).__name__}"}}'
+            self._fill(503, [("Content-Type", "application/json")], msg.encode())
+            return
+        status, headers, body = response.render(result.id)
+        headers.append(("X-Hooklab-Capture-Id", str(result.id)))
+        if response.delay > 0:
+            asyncio.get_running_loop().call_later(response.delay, self._fill, status, headers, body)
+        else:
+            self._fill(status, headers, body)
+        for hook in list(self.conn.server.after_store):
+            try:
+                hook(result)
+            except Exception:  # noqa: BLE001 - a hook must never affect capture
+                pass
+
+    def _fill(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+        self.data = render_response(status, headers, body, head_only=self.head_only, close=self.close)
+        self.conn._flush()
+
+
+class FastCapture(asyncio.Protocol):
+    """One client connection: plain capture requests here, anything else handed to Tornado."""
+
+    def __init__(self, server: CaptureServer, fast: FastServer) -> None:
+        self.server = server
+        self.fast = fast
+        self.transport: asyncio.Transport | None = None
+        self.peer: Any = None
+        self.buf = b""
+        self.slots: deque[_Slot] = deque()
+        self.closing = False  # answered "Connection: close" (or must): read nothing more
+        self.paused = False  # reading paused (writes backed up or too many answers pending)
+        self.write_paused = False
+        # a request whose head is parsed and whose body is still arriving
+        self.partial: tuple[Any, ...] | None = None
+        self.body = bytearray()
+        self.need = 0
+        self.body_since = 0.0
+        self.idle_since = 0.0
+        # after handing off: the pipe to Tornado
+        self.handing_off = False
+        self.handed = False  # Tornado serves the connection now
+        self.pipe: asyncio.Transport | None = None
+        self.eof_from_client = False
+        self.eof_from_tornado = False
+
+    # -- connection -----------------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        self.peer = transport.get_extra_info("peername")
+        self.idle_since = self.fast.now()
+        self.fast.conns.add(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.fast.conns.discard(self)
+        self.slots.clear()
+        self.partial = None
+        self.body = bytearray()
+        if self.pipe is not None:
+            self.pipe.close()
+
+    def eof_received(self) -> bool | None:
+        if self.pipe is not None:
+            self.eof_from_client = True
+            if self.eof_from_tornado:
+                return False
+            if self.pipe.can_write_eof():
+                self.pipe.write_eof()
+            return True
+        if self.handing_off:
+            self.eof_from_client = True
+            return True
+        # a half-closed client may still wait for its answers
+        if self.slots:
+            self.closing = True
+            return True
+        return False
+
+    def pause_writing(self) -> None:
+        self.write_paused = True
+        if self.pipe is not None:
+            self.pipe.pause_reading()
+        else:
+            self._pause()
+
+    def resume_writing(self) -> None:
+        self.write_paused = False
+        if self.pipe is not None:
+            self.pipe.resume_reading()
+        else:
+            self._maybe_resume()
+
+    def _pause(self) -> None:
+        if not self.paused and self.transport is not None:
+            self.paused = True
+            self.transport.pause_reading()
+
+    def _maybe_resume(self) -> None:
+        if (
+            self.paused
+            and not self.write_paused
+            and not self.handing_off
+            and len(self.slots) < _MAX_PENDING
+            and self.transport is not None
+        ):
+            self.paused = False
+            self.transport.resume_reading()
+            if self.buf and self.partial is None:
+                self._parse()
+
+    # -- reading --------------------------------------------------------------------------
+    def data_received(self, data: bytes) -> None:
+        if self.pipe is not None:
+            self.pipe.write(data)
+            return
+        if self.handing_off:
+            self.buf += data
+            return
+        if self.closing:
+            return
+        if self.partial is not None:
+            self._body_data(data)
+            return
+        self.buf = self.buf + data if self.buf else data
+        self._parse()
+
+    def _parse(self) -> None:
+        """Take every complete request in ``buf`` (stopping at one to hand off)."""
+        while self.buf and not self.closing and not self.paused:
+            buf = self.buf
+            if buf[:1] in (b"\r", b"\n"):
+                self._handoff()  # empty lines before a request line: Tornado skips them
+                return
+            end = buf.find(b"\r\n\r\n")
+            if end < 0:
+                if len(buf) > _FAST_HEAD_LIMIT or b"\n\n" in buf or b"\n\r\n" in buf:
+                    self._handoff()  # long head (414/431) or bare LF line ends
+                return
+            head = buf[:end]
+            if head.count(b"\n") != head.count(b"\r\n"):
+                self._handoff()  # bare LF line ends: Tornado decides
+                return
+            if not self._request(head, end + 4):
+                return
+
+    def _request(self, head: bytes, start: int) -> bool:
+        """Parse one head; False when the connection is handed off or must wait for a body."""
+        lines = head.split(b"\r\n")
+        m = _REQUEST_LINE.fullmatch(lines[0])
+        if m is None:
+            self._handoff()
+            return False
+        target_b = m.group(2)
+        if target_b.startswith(_RESERVED) and target_b[len(_RESERVED) : len(_RESERVED) + 1] in (
+            b"",
+            b"/",
+            b"?",
+        ):
+            self._handoff()
+            return False
+        headers: list[tuple[str, str]] = []
+        length = 0
+        seen_length = False
+        close = False
+        host = proto = None
+        singles: set[str] = set()
+        match = _HEADER_LINE.fullmatch
+        for line in lines[1:]:
+            hm = match(line)
+            if hm is None:
+                self._handoff()
+                return False
+            name = hm.group(1).decode("ascii")
+            value = hm.group(2).decode("latin-1")
+            headers.append((name, value))
+            low = name.lower()
+            if low == "content-length":
+                if seen_length or not value.isdigit() or not value.isascii():
+                    self._handoff()
+                    return False
+                seen_length = True
+                length = int(value)
+            elif low in _SINGLE:
+                # repeated, Tornado joins them with commas; let it decide what they mean
+                if low in singles:
+                    self._handoff()
+                    return False
+                singles.add(low)
+                if low == "host":
+                    host = value
+                elif low == "x-forwarded-proto":
+                    proto = value
+                else:
+                    tokens = value.lower()
+                    if "upgrade" in tokens:
+                        self._handoff()
+                        return False
+                    close = tokens == "close"  # exactly as Tornado decides keep-alive
+            elif low in _HANDOFF_HEADERS:
+                self._handoff()
+                return False
+        if length > self.server.max_body:
+            self._handoff()  # Tornado answers 413 and closes gracefully
+            return False
+        method = m.group(1).decode("ascii")
+        request = (
+            datetime.now(timezone.utc),
+            method,
+            target_b.decode("ascii"),
+            headers,
+            host,
+            proto,
+            close,
+        )
+        buf = self.buf
+        stop = start + length
+        if len(buf) >= stop:
+            self.buf = buf[stop:]
+            self._store(request, buf[start:stop])
+            return True
+        self.buf = b""
+        self.partial = request
+        self.body = bytearray(buf[start:])
+        self.need = length
+        self.body_since = self.fast.now()
+        return False
+
+    def _body_data(self, data: bytes) -> None:
+        body = self.body
+        missing = self.need - len(body)
+        if len(data) < missing:
+            body += data
+            return
+        body += data[:missing]
+        request, self.partial = self.partial, None
+        self.body = bytearray()
+        self.buf = data[missing:]
+        self._store(request, bytes(body))
+        self._parse()
+
+    def _store(self, request: tuple[Any, ...], body: bytes) -> None:
+        received_at, method, target, headers, host, proto, close = request
+        srv = self.server
+        peer = self.peer
+        remote = str(peer[0]) if isinstance(peer, tuple) and peer else ""
+        record, response = capture_record(
+            srv, method, target, headers, body, remote, received_at, host, proto
+        )
+        slot = _Slot(self, method == "HEAD", close, response)
+        self.slots.append(slot)
+        if close:
+            self.closing = True
+        if len(self.slots) >= _MAX_PENDING:
+            self._pause()
+        try:
+            srv.store.submit(record, slot)
+        except Exception as exc:  # store closed: refuse rather than pretend  # noqa: BLE001
+            slot._answer(exc, response)
+
+    # -- writing --------------------------------------------------------------------------
+    def _flush(self) -> None:
+        slots = self.slots
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        while slots and slots[0].data is not None:
+            slot = slots.popleft()
+            transport.write(slot.data)  # type: ignore[arg-type]
+            if slot.close:
+                slots.clear()
+                transport.close()
+                return
+        if not slots:
+            self.idle_since = self.fast.now()
+            if self.closing:  # the client half-closed and has all its answers
+                transport.close()
+                return
+            if self.handing_off and self.pipe is None:
+                self._start_pipe()
+                return
+        self._maybe_resume()
+
+    # -- handing the connection to Tornado ------------------------------------------------
+    def _handoff(self) -> None:
+        """From the request at the start of ``buf`` on, Tornado serves this connection."""
+        self.handing_off = True
+        self._pause()
+        if not self.slots:
+            self._start_pipe()
+
+    def _start_pipe(self) -> None:
+        if self.pipe is not None or self.transport is None or self.transport.is_closing():
+            return
+        http = self.server._http
+        self.handed = True
+        ours, theirs = socket.socketpair()
+        ours.setblocking(False)
+        theirs.setblocking(False)
+        assert http is not None
+        http.handle_stream(IOStream(theirs), self.peer)
+        task = asyncio.ensure_future(self._connect_pipe(ours))
+        self.fast.tasks.add(task)
+        task.add_done_callback(self.fast.tasks.discard)
+
+    async def _connect_pipe(self, sock: socket.socket) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            transport, _ = await loop.connect_accepted_socket(lambda: _Pipe(self), sock=sock)
+        except OSError:
+            sock.close()
+            if self.transport is not None:
+                self.transport.close()
+            return
+        if self.transport is None or self.transport.is_closing():
+            transport.close()
+            return
+        self.pipe = transport  # type: ignore[assignment]
+        if self.buf:
+            transport.write(self.buf)  # type: ignore[attr-defined]
+            self.buf = b""
+        if self.eof_from_client and transport.can_write_eof():  # type: ignore[attr-defined]
+            transport.write_eof()  # type: ignore[attr-defined]
+        self.paused = False
+        if not self.write_paused:
+            self.transport.resume_reading()
+
+
+class _Pipe(asyncio.Protocol):
+    """Our end of the socket pair whose other end Tornado serves: copies to the client."""
+
+    def __init__(self, conn: FastCapture) -> None:
+        self.conn = conn
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        client = self.conn.transport
+        if client is not None and not client.is_closing():
+            client.write(data)
+
+    def eof_received(self) -> bool:
+        conn = self.conn
+        conn.eof_from_tornado = True
+        client = conn.transport
+        if client is None or client.is_closing():
+            return False
+        if conn.eof_from_client:
+            client.close()
+            return False
+        if client.can_write_eof():
+            client.write_eof()  # Tornado may still be draining what the client sends
+        return True
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        client = self.conn.transport
+        if client is not None:
+            client.close()
+
+    def pause_writing(self) -> None:  # Tornado reads slower than the client sends
+        client = self.conn.transport
+        if client is not None:
+            client.pause_reading()
+
+    def resume_writing(self) -> None:
+        client = self.conn.transport
+        if client is not None and not client.is_closing():
+            client.resume_reading()
+
+
+class FastServer:
+    """The listening side: accepts connections into :class:`FastCapture`, sweeps timeouts."""
+
+    def __init__(self, server: CaptureServer) -> None:
+        self.server = server
+        self.conns: set[FastCapture] = set()
+        self.tasks: set[asyncio.Future] = set()
+        self.listeners: list[asyncio.base_events.Server] = []
+        self._sweeper: asyncio.TimerHandle | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    def now(self) -> float:
+        assert self.loop is not None
+        return self.loop.time()
+
+    async def listen(self, socks: list[socket.socket]) -> None:
+        self.loop = asyncio.get_running_loop()
+        for sock in socks:
+            self.listeners.append(
+                await self.loop.create_server(lambda: FastCapture(self.server, self), sock=sock)
+            )
+        self._schedule_sweep()
+
+    def _interval(self) -> float:
+        limits = [t for t in (self.server.idle_timeout, self.server.body_timeout) if t]
+        return min(5.0, max(0.05, min(limits) / 4)) if limits else 5.0
+
+    def _schedule_sweep(self) -> None:
+        assert self.loop is not None
+        self._sweeper = self.loop.call_later(self._interval(), self._sweep)
+
+    def _sweep(self) -> None:
+        now = self.now()
+        idle, body = self.server.idle_timeout, self.server.body_timeout
+        for conn in list(self.conns):
+            if conn.pipe is not None or conn.handing_off or conn.transport is None:
+                continue  # Tornado's own timeouts apply there
+            if conn.partial is not None:
+                if body and now - conn.body_since > body:
+                    conn.transport.abort()  # the body stalled: nothing is stored
+            elif not conn.slots and idle and now - conn.idle_since > idle:
+                conn.transport.close()
+        self._schedule_sweep()
+
+    def stop_listening(self) -> None:
+        for listener in self.listeners:
+            listener.close()
+        self.listeners.clear()
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
+
+    def close_all(self) -> None:
+        for conn in list(self.conns):
+            if conn.transport is not None:
+                conn.transport.abort()
+        self.conns.clear()
