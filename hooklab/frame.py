@@ -121,14 +121,32 @@ def _frame(store: CaptureStore, *, flatten: bool, **filters: Any) -> pd.DataFram
         "duplicate": pd.array([bool(v) for v in cols[13]], dtype="bool"),
         "remote_addr": pd.array(cols[14], dtype="string"),
     }
+    for name in _CATEGORICAL:
+        data[name] = _categorical(data[name])
     df = pd.DataFrame(data)
-    for c in _CATEGORICAL:
-        df[c] = df[c].astype("category")
     _add_forward_columns(df, store)
     df["json"] = pd.Series(payloads, dtype="object", index=df.index)
     if flatten:
         df = pd.concat([df, flatten_payloads(payloads, index=df.index)], axis=1)
     return df
+
+
+def _categorical(values: Any) -> Any:
+    """Like ``.astype("category")`` (sorted categories, missing as NaN), several times faster
+    for the few distinct values these columns hold: one dict lookup per row."""
+    import pandas as pd
+
+    seen: dict[Any, int] = {}
+    codes = [-1 if v is None else seen.setdefault(v, len(seen)) for v in values]
+    if not seen:  # all missing (or no rows): exactly what astype gives
+        return pd.Series(values).astype("category").array
+    order = sorted(seen, key=seen.__getitem__)  # categories in first-seen order
+    ranked = sorted(order)
+    if ranked != order:  # renumber so the codes follow the sorted categories
+        rank = {v: i for i, v in enumerate(ranked)}
+        remap = [rank[v] for v in order]
+        codes = [-1 if c < 0 else remap[c] for c in codes]
+    return pd.Categorical.from_codes(codes, categories=pd.Index(ranked))
 
 
 def _add_forward_columns(df: pd.DataFrame, store: CaptureStore) -> None:
