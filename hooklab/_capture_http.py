@@ -96,9 +96,13 @@ def capture_record(
 ) -> tuple[dict[str, Any], Any]:
     """The store record for one received request, and the response rule that answers it."""
     if not target.startswith("/") or target.startswith("//") or any(c in target for c in "?#\t"):
-        split = urlsplit(target)
-        path = split.path or "/"
-        query = parse_qs(split.query, keep_blank_values=True)
+        try:
+            split = urlsplit(target)
+            path, qs = split.path or "/", split.query
+        except ValueError:  # e.g. "//[x": not a URL, still a request to store as received
+            path, _, qs = target.partition("?")
+            path = path or "/"
+        query = parse_qs(qs, keep_blank_values=True)
     else:
         path, query = target, {}
     if not host:
@@ -329,6 +333,12 @@ class _Capture(httputil.HTTPMessageDelegate):
 
     def on_connection_close(self) -> None:
         self.chunks = []
+
+    def _abandon(self) -> None:
+        """The answer could not be written: close the connection rather than leave it hanging."""
+        close = getattr(self.conn, "close", None)
+        if close is not None:
+            close()
 
 
 class _Dispatch(httputil.HTTPMessageDelegate):

@@ -18,6 +18,7 @@ One sweep per server checks them, not one timer per request.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import socket
 from collections import deque
@@ -36,6 +37,10 @@ if TYPE_CHECKING:
 _FAST_HEAD_LIMIT = 64 * 1024
 #: stop reading from a client with this many answers outstanding (pipelining flood)
 _MAX_PENDING = 64
+#: once Tornado has closed a handed-off connection, the client gets this long to finish
+_LINGER_SECONDS = 5.0
+
+_log = logging.getLogger("hooklab")
 
 _TOKEN = rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
 _REQUEST_LINE = re.compile(rb"(" + _TOKEN + rb") (/[\x21-\x7e]*) HTTP/1\.1")
@@ -70,7 +75,7 @@ def render_response(
         lines.append("Server: hooklab")
     if close:
         lines.append("Connection: close")
-    head = ("\r\n".join(lines) + "\r\n\r\n").encode()
+    head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")  # as Tornado encodes heads
     return head if bodiless or head_only else head + body
 
 
@@ -108,6 +113,9 @@ class _Slot:
             except Exception:  # noqa: BLE001 - a hook must never affect capture
                 pass
 
+    def _abandon(self) -> None:
+        self.conn._fail()
+
     def _fill(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
         self.data = render_response(status, headers, body, head_only=self.head_only, close=self.close)
         self.conn._flush()
@@ -138,6 +146,7 @@ class FastCapture(asyncio.Protocol):
         self.pipe: asyncio.Transport | None = None
         self.eof_from_client = False
         self.eof_from_tornado = False
+        self.tornado_done_at = 0.0
 
     # -- connection -----------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -214,12 +223,31 @@ class FastCapture(asyncio.Protocol):
         if self.closing:
             return
         if self.partial is not None:
-            self._body_data(data)
+            try:
+                self._body_data(data)
+            except Exception:  # noqa: BLE001 - never into the event loop
+                self._fail("taking a request body")
             return
         self.buf = self.buf + data if self.buf else data
         self._parse()
 
+    def _fail(self, doing: str = "") -> None:
+        """Something unexpected broke this connection: log it and drop only this connection."""
+        if doing:
+            _log.exception("hooklab: dropped a connection after an error %s", doing)
+        self.slots.clear()
+        self.partial = None
+        self.buf = b""
+        if self.transport is not None:
+            self.transport.abort()
+
     def _parse(self) -> None:
+        try:
+            self._take_requests()
+        except Exception:  # noqa: BLE001 - never into the event loop
+            self._fail("parsing requests")
+
+    def _take_requests(self) -> None:
         """Take every complete request in ``buf`` (stopping at one to hand off)."""
         while self.buf and not self.closing and not self.paused:
             buf = self.buf
@@ -270,7 +298,7 @@ class FastCapture(asyncio.Protocol):
             headers.append((name, value))
             low = name.lower()
             if low == "content-length":
-                if seen_length or not value.isdigit() or not value.isascii():
+                if seen_length or not value.isdigit() or not value.isascii() or len(value) > 18:
                     self._handoff()
                     return False
                 seen_length = True
@@ -331,7 +359,7 @@ class FastCapture(asyncio.Protocol):
         self.body = bytearray()
         self.buf = data[missing:]
         self._store(request, bytes(body))
-        self._parse()
+        self._take_requests()
 
     def _store(self, request: tuple[Any, ...], body: bytes) -> None:
         received_at, method, target, headers, host, proto, close = request
@@ -387,11 +415,19 @@ class FastCapture(asyncio.Protocol):
         if self.pipe is not None or self.transport is None or self.transport.is_closing():
             return
         http = self.server._http
+        assert http is not None
         self.handed = True
         ours, theirs = socket.socketpair()
         ours.setblocking(False)
         theirs.setblocking(False)
-        assert http is not None
+        # What is buffered goes in before Tornado starts: it reads it at once, as it would
+        # from the client's own socket (and a client's EOF only follows later, as it would).
+        if self.buf:
+            try:
+                sent = ours.send(self.buf)
+            except BlockingIOError:
+                sent = 0
+            self.buf = self.buf[sent:]
         http.handle_stream(IOStream(theirs), self.peer)
         task = asyncio.ensure_future(self._connect_pipe(ours))
         self.fast.tasks.add(task)
@@ -401,11 +437,11 @@ class FastCapture(asyncio.Protocol):
         loop = asyncio.get_running_loop()
         try:
             transport, _ = await loop.connect_accepted_socket(lambda: _Pipe(self), sock=sock)
-        except OSError:
+        except BaseException:  # OSError, or cancelled by a shutdown
             sock.close()
             if self.transport is not None:
                 self.transport.close()
-            return
+            raise
         if self.transport is None or self.transport.is_closing():
             transport.close()
             return
@@ -415,9 +451,12 @@ class FastCapture(asyncio.Protocol):
             self.buf = b""
         if self.eof_from_client and transport.can_write_eof():  # type: ignore[attr-defined]
             transport.write_eof()  # type: ignore[attr-defined]
+        # From here the two directions are paced by each other's buffers: the client is read
+        # unless the pipe is full (_Pipe.pause_writing), the pipe unless the client is full.
         self.paused = False
-        if not self.write_paused:
-            self.transport.resume_reading()
+        self.transport.resume_reading()
+        if self.write_paused:
+            transport.pause_reading()  # type: ignore[attr-defined]
 
 
 class _Pipe(asyncio.Protocol):
@@ -438,6 +477,7 @@ class _Pipe(asyncio.Protocol):
     def eof_received(self) -> bool:
         conn = self.conn
         conn.eof_from_tornado = True
+        conn.tornado_done_at = conn.fast.now()
         client = conn.transport
         if client is None or client.is_closing():
             return False
@@ -499,13 +539,24 @@ class FastServer:
         now = self.now()
         idle, body = self.server.idle_timeout, self.server.body_timeout
         for conn in list(self.conns):
-            if conn.pipe is not None or conn.handing_off or conn.transport is None:
+            transport = conn.transport
+            if transport is None:
+                continue
+            if conn.eof_from_tornado:
+                # Tornado is done with it (answered and closed, or lingering after a refusal);
+                # a client that keeps its end open does not keep ours
+                if now - conn.tornado_done_at > _LINGER_SECONDS:
+                    transport.abort()
+            elif conn.pipe is not None or conn.handing_off:
                 continue  # Tornado's own timeouts apply there
-            if conn.partial is not None:
+            elif conn.partial is not None:
                 if body and now - conn.body_since > body:
-                    conn.transport.abort()  # the body stalled: nothing is stored
+                    transport.abort()  # the body stalled: nothing is stored
             elif not conn.slots and idle and now - conn.idle_since > idle:
-                conn.transport.close()
+                if transport.get_write_buffer_size():
+                    transport.abort()  # idle and not reading its answers either
+                else:
+                    transport.close()
         self._schedule_sweep()
 
     def stop_listening(self) -> None:

@@ -104,6 +104,13 @@ class ResponseRules:
         for k, v in hs:
             if any(c in str(k) + str(v) for c in "\r\n\0"):
                 raise ValueError(f"header {k!r} contains a line break or NUL")
+            try:
+                (str(k) + str(v)).encode("latin-1")
+            except UnicodeEncodeError:
+                raise ValueError(
+                    f"header {k!r}: {v!r} has characters outside Latin-1, which HTTP headers "
+                    "cannot carry; percent-encode them (RFC 8187) or send them in the body"
+                ) from None
         resp = [Response(s, _body(body), hs, float(delay)) for s in statuses]
         rule = Rule(pattern.strip() or "*", resp, method.upper() if method else None)
         with self._lock:

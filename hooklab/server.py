@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import logging
 import socket
 import threading
 import warnings
@@ -34,6 +35,7 @@ from ._capture_http import (
 from .responses import ResponseRules
 
 _PORT_TRIES = 20
+_log = logging.getLogger("hooklab")
 
 __all__ = ["CaptureServer", "ServerError", "RESERVED_PREFIX", "DEFAULT_MAX_BODY"]
 
@@ -109,7 +111,11 @@ class CaptureServer:
             items, self._done = self._done, []
             self._drain_scheduled = False
         for delegate, result, response in items:
-            delegate._answer(result, response)
+            try:
+                delegate._answer(result, response)
+            except Exception:  # noqa: BLE001 - one broken answer must not drop the others
+                _log.exception("hooklab: answering a stored capture failed")
+                delegate._abandon()
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self, timeout: float = 10.0) -> CaptureServer:
@@ -230,7 +236,8 @@ class CaptureServer:
     @property
     def open_connections(self) -> int:
         """Client connections open right now (for tests and status)."""
-        n = sum(not c.handed for c in self._fast.conns) if self._fast is not None else 0
+        conns = self._fast.conns if self._fast is not None else ()
+        n = sum(not c.handed or c.eof_from_tornado for c in conns)
         if self._http is not None:
             n += len(self._http._connections)  # those Tornado serves (handed off or all)
         return n

@@ -94,3 +94,8 @@ def test_invalid_rules_are_refused(lab) -> None:  # type: ignore[no-untyped-def]
         lab.respond("x", status=99)
     with pytest.raises(ValueError, match="line break"):
         lab.respond("x", headers={"X-Bad": "a\r\nSet-Cookie: x"})
+    with pytest.raises(ValueError, match="Latin-1"):
+        lab.respond("x", headers={"X-Price": "5 €"})
+    lab.respond("x", headers={"X-Name": "café"})  # Latin-1 is fine: sent as one byte each
+    status, _ = post(lab.url_for("x"), b"1")
+    assert status == 200

@@ -328,3 +328,103 @@ def test_generated_requests_get_the_same_answer_and_capture_on_both_paths(pair, 
         caps = [_fields(c) for c in store.query(since=before) if c.path != "/sentinel"]
         results[fast] = (_normalise(answer), caps)
     assert results[True] == results[False], raw
+
+
+# -- regressions found in review -----------------------------------------------------------
+def _recv_for(sock: socket.socket, seconds: float) -> tuple[bytes, bool]:
+    """What arrives within ``seconds`` (bounded); and whether the server closed."""
+    sock.settimeout(0.1)
+    out, end = b"", time.monotonic() + seconds
+    while time.monotonic() < end:
+        try:
+            chunk = sock.recv(1 << 20)
+        except TimeoutError:
+            continue
+        except OSError:
+            return out, True
+        if not chunk:
+            return out, True
+        out += chunk
+    return out, False
+
+
+ODD = {
+    "5000-digit length": b"POST /odd/len HTTP/1.1\r\nHost: x\r\nContent-Length: " + b"9" * 5000
+    + b"\r\n\r\n",
+    "not a URL": b"POST //[x HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nz",
+    "not a URL with query": b"GET //[x?a=1 HTTP/1.1\r\nHost: x\r\n\r\n",
+}
+
+
+@pytest.mark.parametrize("raw", ODD.values(), ids=list(ODD))
+def test_odd_requests_agree_on_both_paths_and_harm_no_other_client(pair, raw):
+    results = {}
+    for fast, (srv, store) in pair.items():
+        before = store.last_id
+        # 64 pipelined plain requests ahead of the odd one, and 20 other clients meanwhile
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=10) as s:
+            others = [socket.create_connection(("127.0.0.1", srv.port), timeout=10) for _ in range(20)]
+            s.sendall(b"".join(_post(f"/odd/{i}", b"x") for i in range(64)) + raw + _SENTINEL)
+            for o in others:
+                o.sendall(_post("/odd/other", b"o"))
+            other_answers = [_answers(o, 1) for o in others]
+            answer = recv_until_close(s, 5)
+            for o in others:
+                o.close()
+        assert all(len(a) == 1 and a[0].startswith(b"HTTP/1.1 200") for a in other_answers)
+        store.flush()
+        caps = [_fields(c) for c in store.query(since=before) if c.path != "/sentinel"]
+        assert sum(c["path"] == "/odd/other" for c in caps) == 20
+        caps = [c for c in caps if c["path"] != "/odd/other"]  # interleaving differs per run
+        results[fast] = (_normalise(answer), caps)
+    assert results[True] == results[False]
+    assert statuses(results[True][0])[:64] == [200] * 64
+
+
+def test_a_connection_handed_over_while_the_client_is_not_reading_keeps_working(fast):
+    srv, store = fast
+    srv.rules.add("big", body=b"z" * (1 << 20))  # 12 MiB of answers pile up unread
+    expect = b"POST /x HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 0\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", srv.port), timeout=10) as s:
+        s.sendall(_post("/big", b"x") * 12 + expect)
+        time.sleep(0.5)
+        first, closed = _recv_for(s, 3)
+        assert not closed and first.count(b"HTTP/1.1 200") == 13
+        s.sendall(_post("/after", b"y"))  # Tornado serves the connection now
+        second, _ = _recv_for(s, 2)
+    assert second.startswith(b"HTTP/1.1 200")
+    store.flush()
+    assert store.count(bin="after") == 1
+
+
+def test_a_client_that_half_closes_after_an_api_request_gets_its_answer(fast):
+    srv, _ = fast
+    for _ in range(5):
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=10) as s:
+            s.sendall(b"GET /_hooklab/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            s.shutdown(socket.SHUT_WR)
+            answer = recv_until_close(s, 5)
+        assert statuses(answer) == [200] and b'"captures"' in answer
+
+
+def test_handed_over_connections_are_freed_when_the_client_keeps_its_end_open():
+    store = CaptureStore(":memory:")
+    srv = CaptureServer(store, port=0, idle_timeout=1.0, body_timeout=1.0).start()
+    try:
+        socks = [socket.create_connection(("127.0.0.1", srv.port), timeout=10) for _ in range(10)]
+        for s in socks:  # HTTP/1.0: Tornado answers and closes; the client never closes
+            s.sendall(b"GET /h10 HTTP/1.0\r\n\r\n")
+        for s in socks:
+            answer, closed = _recv_for(s, 2)
+            assert statuses(answer) == [200] and closed
+        deadline = time.monotonic() + 10
+        while srv.open_connections and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert srv.open_connections == 0
+        fds = [len(srv._fast.conns)]
+        assert fds == [0]
+        for s in socks:
+            s.close()
+    finally:
+        srv.stop()
+        store.close()
