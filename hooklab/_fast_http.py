@@ -2,17 +2,14 @@
 
 Most webhooks are one plain request: a request line, ordinary headers and a body with a
 ``Content-Length``. :class:`FastCapture` (an :class:`asyncio.Protocol` on the server's loop)
-parses exactly those, stores them and answers after commit, with none of Tornado's per-request
-coroutines; that is what lets durable capture keep up with a bare Tornado handler
-(``bench/ingest.py``). Everything else on a connection (the ``/_hooklab/`` API and stream,
-chunked bodies, ``Expect: 100-continue``, HTTP/1.0, bodies over ``max_body``, over-long or
-malformed heads) is handed to the Tornado server unchanged, through a socket pair that
-:class:`_Pipe` splices to the client, so those keep Tornado's tested behaviour (413/414/431,
-400 for malformed input, lingering close, WebSocket upgrades).
-
-Timeouts match Tornado's: a connection waiting for a request head is closed after
-``idle_timeout``, a body that does not arrive within ``body_timeout`` drops the connection.
-One sweep per server checks them, not one timer per request.
+parses exactly those, stores them and answers after commit, in request order, with none of
+Tornado's per-request coroutines; that is what lets durable capture keep up with a bare Tornado
+handler (``bench/ingest.py``). Everything else on a connection (the ``/_hooklab/`` API and
+stream, chunked bodies, ``Expect: 100-continue``, HTTP/1.0, bodies over ``max_body``, over-long
+or malformed heads) is handed to the Tornado server unchanged (see :mod:`._fast_server`), so
+those keep Tornado's tested behaviour (413/414/431, 400 for malformed input, lingering close,
+WebSocket upgrades). ``tests/reliability/test_fast_path.py`` holds both paths to the same
+answers and captures.
 """
 
 from __future__ import annotations
@@ -20,26 +17,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import socket
 from collections import deque
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from tornado import httputil
-from tornado.iostream import IOStream
 
 from ._capture_http import RESERVED_PREFIX, capture_record
 
 if TYPE_CHECKING:
+    from ._fast_server import FastServer
     from .server import CaptureServer
 
 #: a head not complete within this many bytes goes to Tornado (it allows up to MAX_HEAD)
 _FAST_HEAD_LIMIT = 64 * 1024
 #: stop reading from a client with this many answers outstanding (pipelining flood)
 _MAX_PENDING = 64
-#: once Tornado has closed a handed-off connection, the client gets this long to finish
-_LINGER_SECONDS = 5.0
-
 _log = logging.getLogger("hooklab")
 
 _TOKEN = rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
@@ -414,161 +407,6 @@ class FastCapture(asyncio.Protocol):
     def _start_pipe(self) -> None:
         if self.pipe is not None or self.transport is None or self.transport.is_closing():
             return
-        http = self.server._http
-        assert http is not None
-        self.handed = True
-        ours, theirs = socket.socketpair()
-        ours.setblocking(False)
-        theirs.setblocking(False)
-        # What is buffered goes in before Tornado starts: it reads it at once, as it would
-        # from the client's own socket (and a client's EOF only follows later, as it would).
-        if self.buf:
-            try:
-                sent = ours.send(self.buf)
-            except BlockingIOError:
-                sent = 0
-            self.buf = self.buf[sent:]
-        http.handle_stream(IOStream(theirs), self.peer)
-        task = asyncio.ensure_future(self._connect_pipe(ours))
-        self.fast.tasks.add(task)
-        task.add_done_callback(self.fast.tasks.discard)
+        from ._fast_server import splice_to_tornado
 
-    async def _connect_pipe(self, sock: socket.socket) -> None:
-        loop = asyncio.get_running_loop()
-        try:
-            transport, _ = await loop.connect_accepted_socket(lambda: _Pipe(self), sock=sock)
-        except BaseException:  # OSError, or cancelled by a shutdown
-            sock.close()
-            if self.transport is not None:
-                self.transport.close()
-            raise
-        if self.transport is None or self.transport.is_closing():
-            transport.close()
-            return
-        self.pipe = transport  # type: ignore[assignment]
-        if self.buf:
-            transport.write(self.buf)  # type: ignore[attr-defined]
-            self.buf = b""
-        if self.eof_from_client and transport.can_write_eof():  # type: ignore[attr-defined]
-            transport.write_eof()  # type: ignore[attr-defined]
-        # From here the two directions are paced by each other's buffers: the client is read
-        # unless the pipe is full (_Pipe.pause_writing), the pipe unless the client is full.
-        self.paused = False
-        self.transport.resume_reading()
-        if self.write_paused:
-            transport.pause_reading()  # type: ignore[attr-defined]
-
-
-class _Pipe(asyncio.Protocol):
-    """Our end of the socket pair whose other end Tornado serves: copies to the client."""
-
-    def __init__(self, conn: FastCapture) -> None:
-        self.conn = conn
-        self.transport: asyncio.Transport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-
-    def data_received(self, data: bytes) -> None:
-        client = self.conn.transport
-        if client is not None and not client.is_closing():
-            client.write(data)
-
-    def eof_received(self) -> bool:
-        conn = self.conn
-        conn.eof_from_tornado = True
-        conn.tornado_done_at = conn.fast.now()
-        client = conn.transport
-        if client is None or client.is_closing():
-            return False
-        if conn.eof_from_client:
-            client.close()
-            return False
-        if client.can_write_eof():
-            client.write_eof()  # Tornado may still be draining what the client sends
-        return True
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        client = self.conn.transport
-        if client is not None:
-            client.close()
-
-    def pause_writing(self) -> None:  # Tornado reads slower than the client sends
-        client = self.conn.transport
-        if client is not None:
-            client.pause_reading()
-
-    def resume_writing(self) -> None:
-        client = self.conn.transport
-        if client is not None and not client.is_closing():
-            client.resume_reading()
-
-
-class FastServer:
-    """The listening side: accepts connections into :class:`FastCapture`, sweeps timeouts."""
-
-    def __init__(self, server: CaptureServer) -> None:
-        self.server = server
-        self.conns: set[FastCapture] = set()
-        self.tasks: set[asyncio.Future] = set()
-        self.listeners: list[asyncio.base_events.Server] = []
-        self._sweeper: asyncio.TimerHandle | None = None
-        self.loop: asyncio.AbstractEventLoop | None = None
-
-    def now(self) -> float:
-        assert self.loop is not None
-        return self.loop.time()
-
-    async def listen(self, socks: list[socket.socket]) -> None:
-        self.loop = asyncio.get_running_loop()
-        for sock in socks:
-            self.listeners.append(
-                await self.loop.create_server(lambda: FastCapture(self.server, self), sock=sock)
-            )
-        self._schedule_sweep()
-
-    def _interval(self) -> float:
-        limits = [t for t in (self.server.idle_timeout, self.server.body_timeout) if t]
-        return min(5.0, max(0.05, min(limits) / 4)) if limits else 5.0
-
-    def _schedule_sweep(self) -> None:
-        assert self.loop is not None
-        self._sweeper = self.loop.call_later(self._interval(), self._sweep)
-
-    def _sweep(self) -> None:
-        now = self.now()
-        idle, body = self.server.idle_timeout, self.server.body_timeout
-        for conn in list(self.conns):
-            transport = conn.transport
-            if transport is None:
-                continue
-            if conn.eof_from_tornado:
-                # Tornado is done with it (answered and closed, or lingering after a refusal);
-                # a client that keeps its end open does not keep ours
-                if now - conn.tornado_done_at > _LINGER_SECONDS:
-                    transport.abort()
-            elif conn.pipe is not None or conn.handing_off:
-                continue  # Tornado's own timeouts apply there
-            elif conn.partial is not None:
-                if body and now - conn.body_since > body:
-                    transport.abort()  # the body stalled: nothing is stored
-            elif not conn.slots and idle and now - conn.idle_since > idle:
-                if transport.get_write_buffer_size():
-                    transport.abort()  # idle and not reading its answers either
-                else:
-                    transport.close()
-        self._schedule_sweep()
-
-    def stop_listening(self) -> None:
-        for listener in self.listeners:
-            listener.close()
-        self.listeners.clear()
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            self._sweeper = None
-
-    def close_all(self) -> None:
-        for conn in list(self.conns):
-            if conn.transport is not None:
-                conn.transport.abort()
-        self.conns.clear()
+        splice_to_tornado(self)

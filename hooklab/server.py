@@ -182,7 +182,7 @@ class CaptureServer:
                     decompress_request=False,
                 )
                 if self.fast_path:
-                    from ._fast_http import FastServer
+                    from ._fast_server import FastServer
 
                     self._fast = FastServer(self)
                     await self._fast.listen(socks)
