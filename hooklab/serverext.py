@@ -211,7 +211,8 @@ class RelayHandler(web.RequestHandler):
         proto = req.headers.get("X-Forwarded-Proto", req.protocol).split(",")[0].strip()
         out.append(("X-Forwarded-Proto", proto))
         out.append(("X-Forwarded-Host", req.headers.get("X-Forwarded-Host", req.host)))
-        out.append(("X-Forwarded-Prefix", f"{self.prefix}{self.key}"))
+        # the route, not the key: the key is the credential, and captures end up in exports
+        out.append(("X-Forwarded-Prefix", self.prefix.rstrip("/")))
         return out
 
     async def _relay(self) -> None:
