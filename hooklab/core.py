@@ -125,14 +125,23 @@ class HookLab(Configurable):
         self.server.start()
         return self
 
-    def stop(self) -> None:
-        """Stop the server and close the database (idempotent)."""
+    def stop_serving(self) -> None:
+        """Stop receiving (free the port, withdraw public URLs) but keep the database open.
+
+        >>> lab.stop_serving()          # doctest: +SKIP
+        >>> lab.dataframe()             # the captures are still there  # doctest: +SKIP
+        >>> lab.start()                 # and serving resumes on the same store  # doctest: +SKIP
+        """
         ingress = sys.modules.get("hooklab.ingress")
         if ingress is not None:  # withdraw public URLs: 404 instead of a dead relay
             ingress.unregister(self)
         if self.server is not None:
             self.server.stop()
             self.server = None
+
+    def stop(self) -> None:
+        """Stop the server and close the database (idempotent)."""
+        self.stop_serving()
         if self._forwarder is not None:
             self._forwarder.close()
             self._forwarder = None

@@ -130,9 +130,7 @@ class HookLabMagics(Magics):
         if cmd == "status":
             print(lab.status_line())
         elif cmd == "stop":
-            if lab.server is not None:
-                lab.server.stop()
-                lab.server = None
+            lab.stop_serving()
             print(lab.status_line())
         elif cmd == "clear":
             print(f"hooklab: deleted {lab.clear()} captures")

@@ -207,6 +207,22 @@ def test_stop_frees_the_port_and_restart_works():
         lab2.stop()
 
 
+def test_stop_serving_frees_the_port_and_keeps_the_captures(file_lab):
+    port = file_lab.bound_port
+    assert post(file_lab.url_for("kept"), b"1")[0] == 200
+    file_lab.stop_serving()
+    assert not file_lab.is_running
+    probe = socket.socket()
+    probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    probe.bind(("127.0.0.1", port))  # free
+    probe.close()
+    assert [c.body for c in file_lab.captures] == [b"1"]  # the store is still open
+    file_lab.start()
+    assert post(file_lab.url_for("kept"), b"2")[0] == 200
+    file_lab.wait(2, timeout=10)
+    assert [c.body for c in file_lab.captures] == [b"1", b"2"]
+
+
 def test_default_bind_is_loopback(lab):
     assert lab.server.host == "127.0.0.1"
     assert lab.url.startswith("http://127.0.0.1:")
