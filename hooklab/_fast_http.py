@@ -52,22 +52,23 @@ def _reason(status: int) -> str:
 def render_response(
     status: int, headers: list[tuple[str, str]], body: bytes, *, head_only: bool, close: bool
 ) -> bytes:
-    """The bytes of one HTTP/1.1 answer, framed as Tornado frames a delegate's answer."""
-    lines = [f"HTTP/1.1 {status} {_reason(status)}"]
-    server = False
+    """The bytes of one HTTP/1.1 answer, exactly as Tornado frames a delegate's answer.
+
+    Headers go through Tornado's ``HTTPHeaders`` (its validation, name normalisation and
+    grouping of repeated names); ``Content-Length``, ``Server`` and ``Connection: close`` are
+    set as ``_Capture._write`` and Tornado's ``HTTP1Connection`` set them.
+    """
+    h = httputil.HTTPHeaders()
     for k, v in headers:
-        if k.lower() == "content-length":
-            continue  # always ours, from the body actually sent
-        if k.lower() == "server":
-            server = True
-        lines.append(f"{k}: {v}")
+        h.add(k, v)
     bodiless = status in (204, 304) or status < 200
     if not bodiless:
-        lines.append(f"Content-Length: {len(body)}")
-    if not server:
-        lines.append("Server: hooklab")
+        h["Content-Length"] = str(len(body))
+    h.setdefault("Server", "hooklab")
     if close:
-        lines.append("Connection: close")
+        h["Connection"] = "close"
+    lines = [f"HTTP/1.1 {status} {_reason(status)}"]
+    lines += [f"{k}: {v}" for k, v in h.get_all()]
     head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")  # as Tornado encodes heads
     return head if bodiless or head_only else head + body
 
@@ -122,7 +123,8 @@ class FastCapture(asyncio.Protocol):
         self.fast = fast
         self.transport: asyncio.Transport | None = None
         self.peer: Any = None
-        self.buf = b""
+        self.buf: bytes | bytearray = b""
+        self.scanned = 0
         self.slots: deque[_Slot] = deque()
         self.closing = False  # answered "Connection: close" (or must): read nothing more
         self.paused = False  # reading paused (writes backed up or too many answers pending)
@@ -133,6 +135,7 @@ class FastCapture(asyncio.Protocol):
         self.need = 0
         self.body_since = 0.0
         self.idle_since = 0.0
+        self.unsent_at_sweep = 0  # answer bytes not yet taken by the client, at the last sweep
         # after handing off: the pipe to Tornado
         self.handing_off = False
         self.handed = False  # Tornado serves the connection now
@@ -221,7 +224,13 @@ class FastCapture(asyncio.Protocol):
             except Exception:  # noqa: BLE001 - never into the event loop
                 self._fail("taking a request body")
             return
-        self.buf = self.buf + data if self.buf else data
+        buf = self.buf
+        if buf:  # a head arriving in pieces: grow in place, never re-copy what is there
+            if not isinstance(buf, bytearray):
+                buf = self.buf = bytearray(buf)
+            buf += data
+        else:
+            self.buf = data
         self._parse()
 
     def _fail(self, doing: str = "") -> None:
@@ -247,12 +256,20 @@ class FastCapture(asyncio.Protocol):
             if buf[:1] in (b"\r", b"\n"):
                 self._handoff()  # empty lines before a request line: Tornado skips them
                 return
-            end = buf.find(b"\r\n\r\n")
+            seen = self.scanned  # bytes already searched (less 3: a marker may straddle)
+            end = buf.find(b"\r\n\r\n", seen)
             if end < 0:
-                if len(buf) > _FAST_HEAD_LIMIT or b"\n\n" in buf or b"\n\r\n" in buf:
+                if (
+                    len(buf) > _FAST_HEAD_LIMIT
+                    or buf.find(b"\n\n", seen) >= 0
+                    or buf.find(b"\n\r\n", seen) >= 0
+                ):
                     self._handoff()  # long head (414/431) or bare LF line ends
+                else:
+                    self.scanned = max(0, len(buf) - 3)
                 return
-            head = buf[:end]
+            self.scanned = 0
+            head = bytes(buf[:end])
             if head.count(b"\n") != head.count(b"\r\n"):
                 self._handoff()  # bare LF line ends: Tornado decides
                 return
@@ -332,7 +349,7 @@ class FastCapture(asyncio.Protocol):
         stop = start + length
         if len(buf) >= stop:
             self.buf = buf[stop:]
-            self._store(request, buf[start:stop])
+            self._store(request, bytes(buf[start:stop]))
             return True
         self.buf = b""
         self.partial = request
@@ -409,4 +426,7 @@ class FastCapture(asyncio.Protocol):
             return
         from ._fast_server import splice_to_tornado
 
-        splice_to_tornado(self)
+        try:
+            splice_to_tornado(self)
+        except Exception:  # noqa: BLE001 - e.g. out of file descriptors
+            self._fail("handing a connection to Tornado")

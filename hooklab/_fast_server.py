@@ -9,6 +9,7 @@ request that needs it on: a socket pair whose far end Tornado serves, spliced to
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 from typing import TYPE_CHECKING
 
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
 
 #: once Tornado has closed a handed-off connection, the client gets this long to finish
 _LINGER_SECONDS = 5.0
+
+_log = logging.getLogger("hooklab")
 
 
 def splice_to_tornado(conn: FastCapture) -> None:
@@ -48,7 +51,7 @@ def splice_to_tornado(conn: FastCapture) -> None:
 async def _connect_pipe(conn: FastCapture, sock: socket.socket) -> None:
     loop = asyncio.get_running_loop()
     try:
-        transport, _ = await loop.connect_accepted_socket(lambda: _Pipe(conn), sock=sock)
+        transport, pipe = await loop.connect_accepted_socket(lambda: _Pipe(conn, sock), sock=sock)
     except BaseException:  # OSError, or cancelled by a shutdown
         sock.close()
         if conn.transport is not None:
@@ -66,17 +69,19 @@ async def _connect_pipe(conn: FastCapture, sock: socket.socket) -> None:
     # From here the two directions are paced by each other's buffers: the client is read
     # unless the pipe is full (_Pipe.pause_writing), the pipe unless the client is full.
     conn.paused = False
-    conn.transport.resume_reading()
+    if not pipe.full:  # writing the buffer may already have filled the pipe
+        conn.transport.resume_reading()
     if conn.write_paused:
         transport.pause_reading()  # type: ignore[attr-defined]
-
 
 
 class _Pipe(asyncio.Protocol):
     """Our end of the socket pair whose other end Tornado serves: copies to the client."""
 
-    def __init__(self, conn: FastCapture) -> None:
+    def __init__(self, conn: FastCapture, sock: socket.socket) -> None:
         self.conn = conn
+        self.sock = sock
+        self.full = False  # our writes to Tornado are backed up: the client is not read
         self.transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -103,15 +108,25 @@ class _Pipe(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         client = self.conn.transport
+        if client is not None and not client.is_closing():
+            # A write that failed because Tornado closed first ends the pipe before its last
+            # answer was read: pass on what is still in the socket (bounded by its buffer).
+            try:
+                while data := self.sock.recv(262144):
+                    client.write(data)
+            except OSError:
+                pass
         if client is not None:
             client.close()
 
     def pause_writing(self) -> None:  # Tornado reads slower than the client sends
+        self.full = True
         client = self.conn.transport
         if client is not None:
             client.pause_reading()
 
     def resume_writing(self) -> None:
+        self.full = False
         client = self.conn.transport
         if client is not None and not client.is_closing():
             client.resume_reading()
@@ -149,7 +164,14 @@ class FastServer:
         self._sweeper = self.loop.call_later(self._interval(), self._sweep)
 
     def _sweep(self) -> None:
-        now = self.now()
+        try:
+            self._check_timeouts(self.now())
+        except Exception:  # noqa: BLE001 - the sweep must go on, whatever one connection did
+            _log.exception("hooklab: checking connection timeouts failed")
+        finally:
+            self._schedule_sweep()
+
+    def _check_timeouts(self, now: float) -> None:
         idle, body = self.server.idle_timeout, self.server.body_timeout
         for conn in list(self.conns):
             transport = conn.transport
@@ -160,17 +182,24 @@ class FastServer:
                 # a client that keeps its end open does not keep ours
                 if now - conn.tornado_done_at > _LINGER_SECONDS:
                     transport.abort()
-            elif conn.pipe is not None or conn.handing_off:
+            elif conn.pipe is not None:
                 continue  # Tornado's own timeouts apply there
+            elif conn.handing_off:
+                if not conn.slots and idle and now - conn.idle_since > idle:
+                    transport.abort()  # a hand-over that never completed
             elif conn.partial is not None:
                 if body and now - conn.body_since > body:
                     transport.abort()  # the body stalled: nothing is stored
             elif not conn.slots and idle and now - conn.idle_since > idle:
-                if transport.get_write_buffer_size():
-                    transport.abort()  # idle and not reading its answers either
+                unsent = transport.get_write_buffer_size()
+                if unsent and unsent != conn.unsent_at_sweep:
+                    # still reading its answers, slowly: idle only from when it stops
+                    conn.unsent_at_sweep = unsent
+                    conn.idle_since = now
+                elif unsent:
+                    transport.abort()  # neither sending nor reading
                 else:
                     transport.close()
-        self._schedule_sweep()
 
     def stop_listening(self) -> None:
         for listener in self.listeners:

@@ -40,6 +40,17 @@ class Response:
         return self.status, headers, body
 
 
+def _check_header(name: str, value: str) -> None:
+    """Refuse what no answer may carry (Tornado's own rules: names are tokens, values have no
+    control characters or surrounding whitespace), now rather than when a webhook arrives."""
+    from tornado.httputil import HTTPHeaders, HTTPInputError
+
+    try:
+        HTTPHeaders().add(name, value)
+    except HTTPInputError as exc:
+        raise ValueError(f"header {name!r}: {value!r} is not a valid HTTP header ({exc})") from None
+
+
 def _body(body: bytes | str | Mapping | list | None) -> bytes | None:
     if body is None or isinstance(body, bytes):
         return body
@@ -111,6 +122,7 @@ class ResponseRules:
                     f"header {k!r}: {v!r} has characters outside Latin-1, which HTTP headers "
                     "cannot carry; percent-encode them (RFC 8187) or send them in the body"
                 ) from None
+            _check_header(str(k), str(v))
         resp = [Response(s, _body(body), hs, float(delay)) for s in statuses]
         rule = Rule(pattern.strip() or "*", resp, method.upper() if method else None)
         with self._lock:

@@ -99,3 +99,6 @@ def test_invalid_rules_are_refused(lab) -> None:  # type: ignore[no-untyped-def]
     lab.respond("x", headers={"X-Name": "café"})  # Latin-1 is fine: sent as one byte each
     status, _ = post(lab.url_for("x"), b"1")
     assert status == 200
+    for bad in ({"X Bad": "1"}, {"X-A": " leading space"}, {"X-A": "bell\x07"}):
+        with pytest.raises(ValueError, match="not a valid HTTP header"):
+            lab.respond("x", headers=bad)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import socket
 import string
+import threading
 import time
 from collections.abc import Iterator
 
@@ -425,6 +426,78 @@ def test_handed_over_connections_are_freed_when_the_client_keeps_its_end_open():
         assert fds == [0]
         for s in socks:
             s.close()
+    finally:
+        srv.stop()
+        store.close()
+
+
+RULE_REQUESTS = {
+    "headers": b"POST /rh/headers HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
+    "close": b"POST /rh/close HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+    "head": b"HEAD /rh/headers HTTP/1.1\r\nHost: x\r\n\r\n",
+    "no-content": b"POST /rh/none HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi",
+}
+
+
+@pytest.mark.parametrize("raw", RULE_REQUESTS.values(), ids=list(RULE_REQUESTS))
+def test_answers_with_rule_headers_are_the_same_on_both_paths(pair, raw):
+    for srv, _ in pair.values():  # names in any case, repeats, a Content-Length, Connection
+        srv.rules.add("/rh/headers", body=b"abc", headers=[
+            ("x-lower", "1"), ("X-Dup", "a"), ("x-other", "o"), ("x-dup", "b"),
+            ("content-length", "999"), ("Server", "mine")])
+        srv.rules.add("/rh/close", body=b"k", headers=[("Connection", "keep-alive")])
+        srv.rules.add("/rh/none", status=204, headers=[("X-Empty", "")])
+    answers = {fast: _exchange(srv.port, raw + _SENTINEL) for fast, (srv, _) in pair.items()}
+    assert _normalise(answers[True]) == _normalise(answers[False])
+    assert statuses(answers[True])[0] in (200, 204)
+
+
+def _read_into(sock: socket.socket, box: list[bytes]) -> None:
+    box.append(recv_until_close(sock, 3))
+
+
+def test_tornados_answer_is_delivered_when_it_closes_while_the_client_still_sends(fast):
+    srv, store = fast
+    trials, answered = 40, 0
+    for _ in range(trials):
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=5) as s:
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            box: list[bytes] = []
+            reader = threading.Thread(target=_read_into, args=(s, box))
+            reader.start()
+            s.sendall(b"GET /late/h10 HTTP/1.0\r\n\r\n")  # Tornado answers, then closes
+            end = time.monotonic() + 0.1
+            try:
+                while time.monotonic() < end:  # ... while more bytes keep arriving
+                    s.sendall(b"G")
+                    time.sleep(0.001)
+            except OSError:
+                pass
+            reader.join(5)
+            answered += statuses(box[0] if box else b"") == [200]
+    store.flush()
+    assert store.count(bin="late") == trials
+    assert answered == trials
+
+
+def test_a_slow_reader_of_a_large_answer_is_not_cut_off_as_idle():
+    store = CaptureStore(":memory:")
+    srv = CaptureServer(store, port=0, idle_timeout=0.5, body_timeout=0.5).start()
+    try:
+        big = b"y" * (4 << 20)
+        srv.rules.add("bigreply", body=big)
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=10) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+            s.sendall(_post("/bigreply", b"x"))
+            got = b""
+            deadline = time.monotonic() + 30
+            while len(got) < len(big) and time.monotonic() < deadline:
+                chunk = s.recv(256 * 1024)  # about 2.5 MB/s: the answer takes ~2 s to read
+                if not chunk:
+                    break
+                got += chunk
+                time.sleep(0.05)
+        assert got.endswith(big), len(got)
     finally:
         srv.stop()
         store.close()
