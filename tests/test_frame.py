@@ -77,3 +77,25 @@ def test_deeply_nested_json_does_not_explode():
     df = captures_frame(s, flatten=True)
     assert len(df) == 2
     assert len(df.columns) < 100
+
+
+def test_categorical_columns_match_astype_whichever_way_they_are_fetched():
+    from hooklab.frame import _frame
+
+    s = _store()
+    odd = ["caf\u00e9", "\x00nul", "a\"quote", "Zeta", "alpha", "\u2603", "a\\back", "[1]"]
+    for i, b in enumerate(odd * 3):
+        s.add_sync({"method": ["POST", "PUT", "M-SEARCH"][i % 3], "path": f"/{b}/x",
+                    "headers": [("Content-Type", ["application/json", "text/plain; x=1"][i % 2]),
+                                ("X-GitHub-Event", b)] if i % 4 else [],
+                    "body": b'{"action": "%s"}' % str(i % 5).encode()})
+    for filters in ({}, {"method": "PUT"}, {"bin": "nothing"}):
+        combined = _frame(s, flatten=False, **filters)
+        separate = _frame(s, flatten=False, combined=False, **filters)
+        pd.testing.assert_frame_equal(combined, separate)
+        for col in ("kind", "bin", "method", "provider", "event_type", "content_type"):
+            plain = combined[col].astype(object).where(combined[col].notna(), None)
+            expected = plain.astype("category")
+            assert list(combined[col].cat.categories) == list(expected.cat.categories), col
+            assert list(plain) == list(separate[col].astype(object).where(separate[col].notna(), None))
+    assert sorted(_frame(s, flatten=False)["bin"].cat.categories) == sorted({*odd, "github", "stripe", "plain"})
