@@ -73,6 +73,13 @@ def render_response(
     return head if bodiless or head_only else head + body
 
 
+_DEFAULT_HEAD = (
+    b"HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nX-Hooklab-Capture-Id: %d\r\n"
+    b"Content-Length: %d\r\nServer: hooklab\r\n%s\r\n"
+)
+_CLOSE = b"Connection: close\r\n"
+
+
 class _Slot:
     """One request's place in its connection's answer order; filled once committed."""
 
@@ -95,12 +102,30 @@ class _Slot:
             msg = f'{{"ok": false, "error": "capture not stored: {type(result).__name__}"}}'
             self._fill(503, [("Content-Type", "application/json")], msg.encode())
             return
+        status = response.status
+        if (
+            response.body is None
+            and not response.headers
+            and not response.delay
+            and status >= 200
+            and status not in (204, 304)
+        ):  # the default JSON answer: the bytes render_response gives, without its work
+            body = b'{"ok": true, "id": %d}' % result.id
+            close = _CLOSE if self.close else b""
+            head = _DEFAULT_HEAD % (status, _reason(status).encode(), result.id, len(body), close)
+            self.data = head if self.head_only else head + body
+            self.conn._flush()
+            self._after_store(result)
+            return
         status, headers, body = response.render(result.id)
         headers.append(("X-Hooklab-Capture-Id", str(result.id)))
         if response.delay > 0:
             asyncio.get_running_loop().call_later(response.delay, self._fill, status, headers, body)
         else:
             self._fill(status, headers, body)
+        self._after_store(result)
+
+    def _after_store(self, result: Any) -> None:
         for hook in list(self.conn.server.after_store):
             try:
                 hook(result)
