@@ -15,6 +15,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .capture import bin_of
+
 __all__ = ["MAX_DELAY", "Response", "ResponseRules", "Rule"]
 
 MAX_DELAY = 30.0
@@ -38,6 +40,9 @@ class Response:
         else:
             body = self.body
         return self.status, headers, body
+
+
+_DEFAULT = Response()  # 200 with the JSON body naming the capture id
 
 
 def _check_header(name: str, value: str) -> None:
@@ -147,14 +152,14 @@ class ResponseRules:
 
     def match(self, method: str, path: str, bin_: str | None = None) -> Response:
         """The response for a request (and advance that rule's sequence)."""
-        from .capture import bin_of
-
+        if not self._rules:  # no rules at all: the common case, asked once per capture
+            return _DEFAULT
         b = bin_of(path) if bin_ is None else bin_
         with self._lock:
             for rule in reversed(self._rules):
                 if rule.matches(method, path, b):
                     return rule.next()
-        return Response()
+        return _DEFAULT
 
     def __iter__(self):
         return iter(list(self._rules))
