@@ -123,6 +123,9 @@ class HookLab(Configurable):
         self.server.after_store.append(self._after_store)
         self.server.allowed_hosts = tuple(self.allowed_hosts)
         self.server.start()
+        ingress = sys.modules.get("hooklab.ingress")
+        if ingress is not None:  # public URLs given out before a stop_serving() work again
+            ingress.refresh(self)
         return self
 
     def stop_serving(self) -> None:
@@ -133,8 +136,8 @@ class HookLab(Configurable):
         >>> lab.start()                 # and serving resumes on the same store  # doctest: +SKIP
         """
         ingress = sys.modules.get("hooklab.ingress")
-        if ingress is not None:  # withdraw public URLs: 404 instead of a dead relay
-            ingress.unregister(self)
+        if ingress is not None:  # 404 instead of a dead relay; start() brings the URLs back
+            ingress.withdraw(self)
         if self.server is not None:
             self.server.stop()
             self.server = None
@@ -142,6 +145,9 @@ class HookLab(Configurable):
     def stop(self) -> None:
         """Stop the server and close the database (idempotent)."""
         self.stop_serving()
+        ingress = sys.modules.get("hooklab.ingress")
+        if ingress is not None:  # this lab is done: its public URLs end for good
+            ingress.unregister(self)
         if self._forwarder is not None:
             self._forwarder.close()
             self._forwarder = None

@@ -46,7 +46,7 @@ _SQL_COLS = (
     f" length(body), status, verified, duplicate, remote_addr, body, {_ENCODED}"
 )
 # the low-cardinality text columns as one JSON array per row: one string per row to fetch and
-# one dict lookup to number it, instead of six of each (SQLite's JSON functions, 3.38+)
+# one dict lookup to number it, instead of six of each (SQLite's JSON1 functions)
 _SQL_COMBINED = (
     "id, received_us, json_array(kind, bin, method, provider, event_type, content_type), path,"
     f" delivery_id, length(body), status, verified, duplicate, remote_addr, body, {_ENCODED}"
@@ -96,14 +96,14 @@ def captures_frame(store: CaptureStore, *, flatten: bool = False, **filters: Any
     gc_was_enabled = gc.isenabled()
     gc.disable()  # building ~1e5 payload dicts would trigger many useless collections
     try:
-        return _frame(store, flatten=flatten, **filters)
+        return _frame(store, filters, flatten=flatten)
     finally:
         if gc_was_enabled:
             gc.enable()
 
 
 def _frame(
-    store: CaptureStore, *, flatten: bool, combined: bool = True, **filters: Any
+    store: CaptureStore, filters: dict[str, Any], *, flatten: bool, combined: bool = True
 ) -> pd.DataFrame:
     import pandas as pd
 

@@ -120,6 +120,14 @@ def unregister(lab: Any = None, bin: str | None = None) -> None:
         _forget(ids)
 
 
+def withdraw(lab: Any) -> None:
+    """Take ``lab``'s public URLs off the relay (404) but keep their keys, so that
+    :func:`refresh` after the lab serves again brings back the same URLs."""
+    ids = [key_id(k) for k in _KEYS.get(lab, {}).values()]
+    if ids:
+        _forget(ids)
+
+
 def refresh(lab: Any) -> None:
     """Point the lab's public URLs at its current port (call after it restarts on a new port)."""
     if lab.bound_port is not None:

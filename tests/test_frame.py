@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pytest
 
 from hooklab.frame import captures_frame
 from hooklab.store import CaptureStore
@@ -53,6 +54,8 @@ def test_columns_and_dtypes():
 
 def test_filters_and_empty():
     s = _store()
+    with pytest.raises(TypeError, match="unknown capture filter"):
+        captures_frame(s, combined=False)
     assert len(captures_frame(s, provider="stripe")) == 1
     empty = captures_frame(s, bin="nothing")
     assert len(empty) == 0 and "received_at" in empty.columns
@@ -90,12 +93,12 @@ def test_categorical_columns_match_astype_whichever_way_they_are_fetched():
                                 ("X-GitHub-Event", b)] if i % 4 else [],
                     "body": b'{"action": "%s"}' % str(i % 5).encode()})
     for filters in ({}, {"method": "PUT"}, {"bin": "nothing"}):
-        combined = _frame(s, flatten=False, **filters)
-        separate = _frame(s, flatten=False, combined=False, **filters)
+        combined = _frame(s, filters, flatten=False)
+        separate = _frame(s, filters, flatten=False, combined=False)
         pd.testing.assert_frame_equal(combined, separate)
         for col in ("kind", "bin", "method", "provider", "event_type", "content_type"):
             plain = combined[col].astype(object).where(combined[col].notna(), None)
             expected = plain.astype("category")
             assert list(combined[col].cat.categories) == list(expected.cat.categories), col
             assert list(plain) == list(separate[col].astype(object).where(separate[col].notna(), None))
-    assert sorted(_frame(s, flatten=False)["bin"].cat.categories) == sorted({*odd, "github", "stripe", "plain"})
+    assert sorted(_frame(s, {}, flatten=False)["bin"].cat.categories) == sorted({*odd, "github", "stripe", "plain"})

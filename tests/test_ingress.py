@@ -207,6 +207,24 @@ def test_stopped_lab_withdraws_its_public_urls(env: dict[str, object]) -> None:
     assert post(url, b"2")[0] == 404
 
 
+def test_public_urls_pause_with_stop_serving_and_come_back_with_start(
+    env: dict[str, object],
+) -> None:
+    lab = HookLab(port=0, db=":memory:").start()
+    try:
+        public = lab.public_url("paused")
+        url = local(public, env)
+        assert post(url, b"1")[0] == 200
+        lab.stop_serving()  # %hooklab stop: 404 while stopped ...
+        assert post(url, b"2")[0] == 404
+        lab.start()  # ... and the URL already given to a sender works again (new port or not)
+        assert lab.public_url("paused") == public
+        assert post(url, b"3")[0] == 200
+        assert [c.body for c in lab.captures] == [b"1", b"3"]
+    finally:
+        lab.stop()
+
+
 def test_lab_gone_without_unregistering_gives_502(env: dict[str, object]) -> None:
     lab = HookLab(port=0, db=":memory:").start()
     url = local(lab.public_url("gone"), env)
