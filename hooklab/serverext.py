@@ -155,6 +155,8 @@ class RelayHandler(web.RequestHandler):
         rest = path[len(self.prefix) :] if path.startswith(self.prefix) else ""
         key, _, tail = rest.partition("/")
         self.key, self.suffix = key, ("/" + tail if _ else "")
+        # the key is the credential: Jupyter's request log (warnings for 4xx/5xx) shows it not
+        self.request.uri = f"{self.prefix}<key>{self.suffix}"
         try:
             target = self.resolve(key) if key else None
         except _Gone:

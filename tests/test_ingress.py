@@ -163,6 +163,28 @@ def test_unknown_keys_and_jupyter_api_refused(lab: HookLab, env: dict[str, objec
     assert lab.store.count() == 0
 
 
+def test_the_key_stays_out_of_the_jupyter_server_log(env: dict[str, object]) -> None:
+    lab = HookLab(port=0, db=":memory:").start()
+    try:
+        public = lab.public_url("logged")
+        key = public.rsplit("/", 1)[1]
+        url = local(public, env)
+        lab.stop_serving()
+        assert post(url + "/x", b"1")[0] == 404  # Jupyter logs failed requests as warnings
+        port = int(str(env["port"]))
+        head = f"GET {urlsplit(url).path}/../y HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        assert raw_request(port, head.encode()).startswith(b"HTTP/1.1 4")  # raw, dot segments
+        log = Path(str(env["log"]))
+        deadline = time.monotonic() + 5
+        while "<key>/x" not in log.read_text(errors="replace") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        text = log.read_text(errors="replace")
+        assert "hooklab/in/<key>/x" in text  # the request was logged, without its key
+        assert key not in text
+    finally:
+        lab.stop()
+
+
 def test_dot_segments_never_leave_the_bin(lab: HookLab, env: dict[str, object]) -> None:
     path = urlsplit(lab.public_url("gh")).path
     port = int(str(env["port"]))
