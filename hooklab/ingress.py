@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import dataclasses
 import os
 import secrets
 import threading
@@ -58,6 +59,8 @@ ROUTE = "hooklab/in/"
 _LOOPBACK = ("127.0.0.1", "::1", "localhost")
 _KEYS: weakref.WeakKeyDictionary[Any, dict[str, str]] = weakref.WeakKeyDictionary()
 _MINE: dict[str, str] = {}  # key id -> registry path, for keys registered by this process
+#: lab -> {key id: relay target} of its ngrok tunnels (see :func:`tunnel`)
+_TUNNELED: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
 
 
 # -- keys ---------------------------------------------------------------------------------------
@@ -116,6 +119,10 @@ def unregister(lab: Any = None, bin: str | None = None) -> None:
         keys = _KEYS.get(lab, {})
         names = [bin.strip("/")] if bin is not None else list(keys)
         ids = [key_id(keys.pop(n)) for n in names if n in keys]
+        if bin is None:  # the lab's tunnels end with it
+            for kid in _TUNNELED.pop(lab, {}):
+                if _TUNNEL is not None:
+                    _TUNNEL.targets.pop(kid, None)
     if ids:
         _forget(ids)
 
@@ -126,6 +133,9 @@ def withdraw(lab: Any) -> None:
     ids = [key_id(k) for k in _KEYS.get(lab, {}).values()]
     if ids:
         _forget(ids)
+    if _TUNNEL is not None:
+        for kid in _TUNNELED.get(lab, {}):
+            _TUNNEL.targets.pop(kid, None)
 
 
 def refresh(lab: Any) -> None:
@@ -133,6 +143,11 @@ def refresh(lab: Any) -> None:
     if lab.bound_port is not None:
         for b in list(_KEYS.get(lab, {})):
             register(lab, b)
+        tunneled = _TUNNELED.get(lab, {})
+        for kid, target in list(tunneled.items()):
+            tunneled[kid] = dataclasses.replace(target, port=int(lab.bound_port))
+            if _TUNNEL is not None:
+                _TUNNEL.targets[kid] = tunneled[kid]
 
 
 atexit.register(unregister)
@@ -285,7 +300,9 @@ def tunnel(lab: Any, bin: str, **connect_kwargs: Any) -> str:
     key = secrets.token_urlsafe(24)
     host = lab.host if lab.host in _LOOPBACK else "127.0.0.1"
     max_body = int(getattr(getattr(lab, "server", None), "max_body", 0) or lab.max_body)
-    _TUNNEL.targets[key_id(key)] = Target(host, int(lab.bound_port), b, max_body, os.getpid())
+    target = Target(host, int(lab.bound_port), b, max_body, os.getpid())
+    _TUNNEL.targets[key_id(key)] = target
+    _TUNNELED.setdefault(lab, {})[key_id(key)] = target  # follows the lab's stops and ports
     return f"{_TUNNEL.public.rstrip('/')}/{ROUTE}{key}"
 
 

@@ -364,6 +364,14 @@ def test_tunnel_uses_a_relay_not_the_lab(lab: HookLab, monkeypatch: pytest.Monke
         assert cap.path == "/gh/push" and cap.query == {} and cap.header("cookie") is None
         assert post(base + "/_hooklab/api/captures", method="GET", body=b"")[0] == 404
         assert post(base + "/hooklab/in/nope", b"")[0] == 404
+        # the tunnel follows the lab: 404 while it does not serve, its new port after start()
+        lab.stop_serving()
+        assert post(base + path, b"{}")[0] == 404
+        lab.start()
+        assert post(base + path + "/again", b"{}")[0] == 200
+        assert lab.wait(2, timeout=10)[1].path == "/gh/again"
+        lab.stop()
+        assert post(base + path, b"{}")[0] == 404
     finally:
         ingress.close_tunnels()
 
