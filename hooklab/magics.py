@@ -22,7 +22,7 @@ _HELP = """\
 commands:
   status                      show the URL, database and capture count (default)
   start [--port N] [--host H] [--db PATH]   start (or restart) the default lab
-  stop                        stop the server (captures stay in the database)
+  stop                        stop receiving (captures stay queryable; public URLs pause)
   live [filters]              show the live view widget
   df [--flatten] [filters]    captures as a pandas DataFrame
   clear                       delete all captures from the database
