@@ -50,14 +50,15 @@ def _serve(args: argparse.Namespace) -> int:
     except Exception as exc:  # noqa: BLE001 - a clear one-line error for the terminal
         print(f"hooklab: cannot start: {exc}", file=sys.stderr)
         return 1
-    print(lab.status_line() + " — Ctrl-C to stop", flush=True)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: object) -> None:
         stop.set()
 
+    # before the ready line: whoever reads it may signal at once (a race the tests hit)
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
+    print(lab.status_line() + " — Ctrl-C to stop", flush=True)
     try:
         while not stop.wait(0.5):
             if not lab.is_running:
