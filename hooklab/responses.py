@@ -128,6 +128,14 @@ class ResponseRules:
                     "cannot carry; percent-encode them (RFC 8187) or send them in the body"
                 ) from None
             _check_header(str(k), str(v))
+            if str(k).lower() == "transfer-encoding":
+                raise ValueError(
+                    "Transfer-Encoding cannot be set: hooklab frames every answer with a "
+                    "Content-Length computed from the body"
+                )
+        # the body decides Content-Length (none at all for 1xx/204/304): a rule's own value,
+        # e.g. copied from a real response, would contradict what is sent
+        hs = tuple((k, v) for k, v in hs if str(k).lower() != "content-length")
         resp = [Response(s, _body(body), hs, float(delay)) for s in statuses]
         rule = Rule(pattern.strip() or "*", resp, method.upper() if method else None)
         with self._lock:

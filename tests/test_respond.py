@@ -9,7 +9,7 @@ import urllib.error
 import urllib.request
 
 import pytest
-from _http import post
+from _http import post, raw_request
 
 
 def _get(url: str, method: str = "GET", body: bytes | None = None):  # type: ignore[no-untyped-def]
@@ -102,3 +102,22 @@ def test_invalid_rules_are_refused(lab) -> None:  # type: ignore[no-untyped-def]
     for bad in ({"X Bad": "1"}, {"X-A": " leading space"}, {"X-A": "bell\x07"}):
         with pytest.raises(ValueError, match="not a valid HTTP header"):
             lab.respond("x", headers=bad)
+    with pytest.raises(ValueError, match="Transfer-Encoding"):
+        lab.respond("x", headers={"Transfer-Encoding": "chunked"})
+
+
+def test_a_rules_content_length_never_reaches_the_answer(lab) -> None:  # type: ignore[no-untyped-def]
+    lab.respond("empty", 204, headers={"Content-Length": "3", "X-Kept": "yes"})
+    lab.respond("sized", 200, body=b"abc", headers={"content-length": "999"})
+    for name, status, body in (("empty", 204, b""), ("sized", 200, b"abc")):
+        raw = (f"POST /{name} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"
+               f"POST /{name}/2 HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        answer = raw_request(lab.bound_port, raw.encode())
+        heads = answer.split(b"HTTP/1.1 ")[1:]
+        assert len(heads) == 2, answer  # the connection stays usable after the first answer
+        for head in heads:
+            assert head.startswith(str(status).encode())
+            assert b"X-Kept: yes" in head if name == "empty" else True
+            lengths = [ln for ln in head.split(b"\r\n") if ln.lower().startswith(b"content-length")]
+            assert lengths == ([] if status == 204 else [b"Content-Length: %d" % len(body)])
+
