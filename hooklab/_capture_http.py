@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
@@ -20,7 +21,10 @@ from tornado.iostream import IOStream, UnsatisfiableReadError
 if TYPE_CHECKING:
     from .server import CaptureServer
 
-__all__ = ["DEFAULT_MAX_BODY", "MAX_HEAD", "RESERVED_PREFIX", "capture_record"]
+__all__ = [
+    "DEFAULT_MAX_BODY", "MAX_HEAD", "RESERVED_PREFIX", "answer_headers", "capture_record", "deliver",
+    "reason", "run_hooks",
+]
 
 RESERVED_PREFIX = "/_hooklab"
 DEFAULT_MAX_BODY = 16 * 1024 * 1024
@@ -121,6 +125,58 @@ def capture_record(
         "status": response.status,
     }
     return record, response
+
+
+def reason(status: int) -> str:
+    """The reason phrase Tornado sends with ``status``."""
+    return httputil.responses.get(status, "Unknown")
+
+
+def answer_headers(
+    status: int, headers: list[tuple[str, str]], body: bytes, *, head_only: bool
+) -> tuple[httputil.HTTPHeaders, bytes]:
+    """Headers and payload of an answer, on both HTTP paths: Tornado's ``HTTPHeaders`` (its
+    validation, name normalisation, grouping of repeats), ``Content-Length`` from the body
+    (none for 1xx/204/304), ``Server: hooklab`` unless the rule set one; no payload for HEAD."""
+    h = httputil.HTTPHeaders()
+    for k, v in headers:
+        h.add(k, v)
+    bodiless = status in (204, 304) or status < 200
+    if not bodiless:
+        h["Content-Length"] = str(len(body))
+    h.setdefault("Server", "hooklab")
+    return h, (b"" if bodiless or head_only else body)
+
+
+def deliver(
+    result: Any,
+    response: Any,
+    write: Callable[[int, list[tuple[str, str]], bytes], None],
+    hooks: list[Callable[[Any], None]],
+) -> None:
+    """Answer one stored capture through ``write(status, headers, body)`` (after the rule's
+    delay; 503 if it was not stored), then run the server's after-store ``hooks``."""
+    from .capture import Capture
+
+    if not isinstance(result, Capture):
+        msg = f'{{"ok": false, "error": "capture not stored: {type(result).__name__}"}}'
+        write(503, [("Content-Type", "application/json")], msg.encode())
+        return
+    status, headers, body = response.render(result.id)
+    headers.append(("X-Hooklab-Capture-Id", str(result.id)))
+    if response.delay > 0:
+        asyncio.get_running_loop().call_later(response.delay, write, status, headers, body)
+    else:
+        write(status, headers, body)
+    run_hooks(hooks, result)
+
+
+def run_hooks(hooks: list[Callable[[Any], None]], result: Any) -> None:
+    for hook in list(hooks):
+        try:
+            hook(result)
+        except Exception:  # noqa: BLE001 - a hook must never affect capture
+            pass
 
 
 class _RecordingHTTPServer(HTTPServer):
@@ -289,42 +345,14 @@ class _Capture(httputil.HTTPMessageDelegate):
             self._answer(exc, response)
 
     def _answer(self, result: Any, response: Any) -> None:
-        from .capture import Capture
-
-        if not isinstance(result, Capture):
-            msg = f'{{"ok": false, "error": "capture not stored: {type(result).__name__}"}}'
-            self._write(503, [("Content-Type", "application/json")], msg.encode())
-            return
-        status, headers, body = response.render(result.id)
-        headers.append(("X-Hooklab-Capture-Id", str(result.id)))
-        if response.delay > 0:
-            asyncio.get_running_loop().call_later(
-                response.delay, self._write, status, headers, body
-            )
-        else:
-            self._write(status, headers, body)
-        for hook in list(self.server.after_store):
-            try:
-                hook(result)
-            except Exception:  # noqa: BLE001 - a hook must never affect capture
-                pass
+        deliver(result, response, self._write, self.server.after_store)
 
     def _write(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
         if getattr(self.conn, "stream", True) is None:
             return
         assert self.start_line is not None
-        h = httputil.HTTPHeaders()
-        for k, v in headers:
-            h.add(k, v)
-        if self.start_line.method == "HEAD" or status in (204, 304) or status < 200:
-            payload = b""
-            if status not in (204, 304) and status >= 200:
-                h["Content-Length"] = str(len(body))
-        else:
-            payload = body
-            h["Content-Length"] = str(len(body))
-        h.setdefault("Server", "hooklab")
-        line = httputil.ResponseStartLine("HTTP/1.1", status, httputil.responses.get(status, "Unknown"))
+        h, payload = answer_headers(status, headers, body, head_only=self.start_line.method == "HEAD")
+        line = httputil.ResponseStartLine("HTTP/1.1", status, reason(status))
         try:
             self.conn.write_headers(line, h, payload or None)
             self.conn.finish()

@@ -5,41 +5,25 @@ test_fast_path.py`` compares the two byte for byte).
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING, Any
 
-from tornado import httputil
+from ._capture_http import answer_headers, deliver, reason, run_hooks
 
 if TYPE_CHECKING:
     from ._fast_http import FastCapture
 
 
-def _reason(status: int) -> str:
-    return httputil.responses.get(status, "Unknown")
-
-
 def render_response(
     status: int, headers: list[tuple[str, str]], body: bytes, *, head_only: bool, close: bool
 ) -> bytes:
-    """The bytes of one HTTP/1.1 answer, exactly as Tornado frames a delegate's answer.
-
-    Headers go through Tornado's ``HTTPHeaders`` (its validation, name normalisation and
-    grouping of repeated names); ``Content-Length``, ``Server`` and ``Connection: close`` are
-    set as ``_Capture._write`` and Tornado's ``HTTP1Connection`` set them.
-    """
-    h = httputil.HTTPHeaders()
-    for k, v in headers:
-        h.add(k, v)
-    bodiless = status in (204, 304) or status < 200
-    if not bodiless:
-        h["Content-Length"] = str(len(body))
-    h.setdefault("Server", "hooklab")
+    """The bytes of one HTTP/1.1 answer, exactly as Tornado's ``HTTP1Connection`` writes what
+    ``_Capture._write`` gives it (the same :func:`answer_headers`, plus ``Connection: close``)."""
+    h, payload = answer_headers(status, headers, body, head_only=head_only)
     if close:
         h["Connection"] = "close"
-    lines = [f"HTTP/1.1 {status} {_reason(status)}"]
+    lines = [f"HTTP/1.1 {status} {reason(status)}"]
     lines += [f"{k}: {v}" for k, v in h.get_all()]
-    head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")  # as Tornado encodes heads
-    return head if bodiless or head_only else head + body
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + payload  # latin-1, as Tornado
 
 
 _DEFAULT_HEAD = (
@@ -67,13 +51,10 @@ class _Slot:
     def _answer(self, result: Any, response: Any) -> None:  # server loop
         from .capture import Capture
 
-        if not isinstance(result, Capture):
-            msg = f'{{"ok": false, "error": "capture not stored: {type(result).__name__}"}}'
-            self._fill(503, [("Content-Type", "application/json")], msg.encode())
-            return
         status = response.status
         if (
-            response.body is None
+            isinstance(result, Capture)
+            and response.body is None
             and not response.headers
             and not response.delay
             and status >= 200
@@ -81,25 +62,12 @@ class _Slot:
         ):  # the default JSON answer: the bytes render_response gives, without its work
             body = b'{"ok": true, "id": %d}' % result.id
             close = _CLOSE if self.close else b""
-            head = _DEFAULT_HEAD % (status, _reason(status).encode(), result.id, len(body), close)
+            head = _DEFAULT_HEAD % (status, reason(status).encode(), result.id, len(body), close)
             self.data = head if self.head_only else head + body
             self.conn._flush()
-            self._after_store(result)
+            run_hooks(self.conn.server.after_store, result)
             return
-        status, headers, body = response.render(result.id)
-        headers.append(("X-Hooklab-Capture-Id", str(result.id)))
-        if response.delay > 0:
-            asyncio.get_running_loop().call_later(response.delay, self._fill, status, headers, body)
-        else:
-            self._fill(status, headers, body)
-        self._after_store(result)
-
-    def _after_store(self, result: Any) -> None:
-        for hook in list(self.conn.server.after_store):
-            try:
-                hook(result)
-            except Exception:  # noqa: BLE001 - a hook must never affect capture
-                pass
+        deliver(result, response, self._fill, self.conn.server.after_store)
 
     def _abandon(self) -> None:
         self.conn._fail()
