@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from _jupyter import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, JupyterServer, run_jupyter
+from _jupyter import ARTIFACTS, CHROMIUM_ARGS, JupyterServer, run_jupyter
 
 XSS = '<img src=x onerror="window.__xss=1">'
 ROW = ".hooklab-live select option"  # the live table is an ipywidgets Select
@@ -33,15 +33,10 @@ SETUP = (
 
 
 @pytest.fixture(scope="module")
-def nb7_chromium() -> Path:
-    if not CHROMIUM.exists():
-        pytest.skip(
-            "Notebook 7 browser test needs Debian's Chromium at /usr/bin/chromium: "
-            "run `apt-get install chromium` to enable it"
-        )
-    pytest.importorskip("playwright.sync_api", reason="pip install playwright (no browser download)")
+def nb7_chromium(chromium_path: Path) -> Path:
+    """The shared Chromium check (conftest), plus Notebook 7 itself."""
     pytest.importorskip("notebook", minversion="7", reason="needs Notebook 7: pip install 'notebook>=7'")
-    return CHROMIUM
+    return chromium_path
 
 
 @pytest.fixture(scope="module")
