@@ -15,13 +15,12 @@ from typing import TYPE_CHECKING
 
 from tornado.iostream import IOStream
 
+from ._capture_http import _LINGER_SECONDS  # once Tornado closed a hand-over, as it lingers
 from ._fast_http import FastCapture
 
 if TYPE_CHECKING:
     from .server import CaptureServer
 
-#: once Tornado has closed a handed-off connection, the client gets this long to finish
-_LINGER_SECONDS = 5.0
 
 _log = logging.getLogger("hooklab")
 
