@@ -10,9 +10,10 @@
 from __future__ import annotations
 
 import os
+import sys
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 if TYPE_CHECKING:
     from .capture import Capture
@@ -35,7 +36,6 @@ __all__ = [
     "verify_signature",
 ]
 
-_DEFAULT: HookLab | None = None
 _UNSET: Any = object()
 
 
@@ -46,28 +46,22 @@ def start(
 
     >>> lab = hooklab.start(port=0, db=":memory:")    # doctest: +SKIP
     """
-    global _DEFAULT
-    from .core import DEFAULT_DB, HookLab
+    from .core import DEFAULT_DB, start_default
 
-    if _DEFAULT is not None:
-        _DEFAULT.stop()
-    new = HookLab(host=host, port=port, db=DEFAULT_DB if db is _UNSET else os.fspath(db), **config)
-    new.start()
-    _DEFAULT = new
-    return new
+    return start_default(host=host, port=port, db=DEFAULT_DB if db is _UNSET else db, **config)
 
 
 def lab() -> HookLab | None:
     """The default lab started by ``%load_ext hooklab`` or :func:`start` (``None`` if none)."""
-    return _DEFAULT
+    core = sys.modules.get(__name__ + ".core")  # no lab can exist before core is imported
+    return None if core is None else core.default_lab()
 
 
 def stop() -> None:
     """Stop the default lab (if any)."""
-    global _DEFAULT
-    if _DEFAULT is not None:
-        _DEFAULT.stop()
-        _DEFAULT = None
+    core = sys.modules.get(__name__ + ".core")
+    if core is not None:
+        core.stop_default()
 
 
 def open(db_path: str | os.PathLike[str]) -> HookLab:  # noqa: A001 - public contract name
@@ -75,22 +69,23 @@ def open(db_path: str | os.PathLike[str]) -> HookLab:  # noqa: A001 - public con
 
     >>> hooklab.open(".hooklab/captures.sqlite3").dataframe()   # doctest: +SKIP
     """
-    from .core import HookLab
+    from .core import open_lab
 
-    path = os.fspath(db_path)
-    if path != ":memory:" and not os.path.exists(path):
-        raise FileNotFoundError(f"no capture database at {path!r}")
-    opened = HookLab(db=path)
-    opened.store  # noqa: B018 - open now so errors surface here
-    return opened
+    return open_lab(db_path)
 
 
-def _set_default(new: HookLab | None) -> None:
-    global _DEFAULT
-    _DEFAULT = new
+#: subpackages reachable as ``hooklab.<name>`` after a plain ``import hooklab`` (loaded on first use)
+_SUBMODULES = frozenset({
+    "capture", "core", "explore", "export", "filters", "frame", "ingress", "outbound", "providers",
+    "server", "signatures", "store", "widget", "ws",
+})  # fmt: skip
 
 
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
     if name == "HookLab":
         from .core import HookLab
 
@@ -104,13 +99,13 @@ def __getattr__(name: str) -> Any:
 
         return getattr(signatures, name)
     if name == "send":
-        from .sender import send
+        from .outbound.sender import send
 
         return send
-    if name in ("load_har",):
-        from . import export
+    if name == "load_har":
+        from .core import HookLab
 
-        return getattr(export, name)
+        return HookLab.from_har
     raise AttributeError(f"module 'hooklab' has no attribute {name!r}")
 
 

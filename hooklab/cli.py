@@ -70,7 +70,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _send(args: argparse.Namespace) -> int:
-    from .sender import send
+    from .outbound.sender import send
 
     try:
         payload = json.loads(args.data) if args.data else None
@@ -105,9 +105,9 @@ def _send(args: argparse.Namespace) -> int:
 
 
 def _replay(args: argparse.Namespace) -> int:
-    import hooklab
+    from .core import open_lab
 
-    lab = hooklab.open(args.db)
+    lab = open_lab(args.db)
     try:
         results = lab.replay(args.id, to=args.to)
     finally:
@@ -123,11 +123,10 @@ def _replay(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    import hooklab
-
+    from .core import open_lab
     from .export import export
 
-    lab = hooklab.open(args.db)
+    lab = open_lab(args.db)
     try:
         n = export(lab.store, args.output or sys.stdout, fmt=args.format)
     finally:
@@ -139,7 +138,7 @@ def _export(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from .core import DEFAULT_DB
-    from .server import DEFAULT_MAX_BODY
+    from .server.lifecycle import DEFAULT_MAX_BODY
 
     p = argparse.ArgumentParser(
         prog="hooklab",
@@ -190,7 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``hooklab`` command."""
-    from .store import StoreError
+    from .store.store import StoreError
 
     args = build_parser().parse_args(argv)
     try:

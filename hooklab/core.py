@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import atexit
 import os
-import sys
 import threading
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
@@ -20,16 +19,25 @@ from typing import TYPE_CHECKING, Any
 from traitlets import Enum, Float, Int, List, Unicode, observe
 from traitlets.config import Configurable
 
-from ._capture_view import CaptureView
+from . import ingress
 from .capture import Capture, bin_of
-from .responses import ResponseRules
-from .server import DEFAULT_MAX_BODY, CaptureServer
-from .store import CaptureStore
+from .server.lifecycle import DEFAULT_MAX_BODY, CaptureServer
+from .server.responses import ResponseRules
+from .store.store import CaptureStore
+from .store.view import CaptureView
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["DEFAULT_DB", "HookLab"]
+__all__ = [
+    "DEFAULT_DB",
+    "HookLab",
+    "default_lab",
+    "open_lab",
+    "set_default",
+    "start_default",
+    "stop_default",
+]
 
 DEFAULT_DB = ".hooklab/captures.sqlite3"
 _ALL_LABS: weakref.WeakSet[HookLab] = weakref.WeakSet()
@@ -123,9 +131,8 @@ class HookLab(Configurable):
         self.server.after_store.append(self._after_store)
         self.server.allowed_hosts = tuple(self.allowed_hosts)
         self.server.start()
-        ingress = sys.modules.get("hooklab.ingress")
-        if ingress is not None:  # public URLs given out before a stop_serving() work again
-            ingress.refresh(self)
+        # public URLs given out before a stop_serving() work again
+        ingress.refresh(self)
         return self
 
     def stop_serving(self) -> None:
@@ -135,9 +142,8 @@ class HookLab(Configurable):
         >>> lab.dataframe()             # the captures are still there  # doctest: +SKIP
         >>> lab.start()                 # and serving resumes on the same store  # doctest: +SKIP
         """
-        ingress = sys.modules.get("hooklab.ingress")
-        if ingress is not None:  # 404 instead of a dead relay; start() brings the URLs back
-            ingress.withdraw(self)
+        # 404 instead of a dead relay; start() brings the URLs back
+        ingress.withdraw(self)
         if self.server is not None:
             self.server.stop()
             self.server = None
@@ -145,9 +151,8 @@ class HookLab(Configurable):
     def stop(self) -> None:
         """Stop the server and close the database (idempotent)."""
         self.stop_serving()
-        ingress = sys.modules.get("hooklab.ingress")
-        if ingress is not None:  # this lab is done: its public URLs end for good
-            ingress.unregister(self)
+        # this lab is done: its public URLs end for good
+        ingress.unregister(self)
         if self._forwarder is not None:
             self._forwarder.close()
             self._forwarder = None
@@ -194,9 +199,8 @@ class HookLab(Configurable):
             self.server.stop()  # type: ignore[union-attr]
             self.server = None
             self.start()
-            ingress = sys.modules.get("hooklab.ingress")
-            if ingress is not None:  # same public URL, new port
-                ingress.refresh(self)
+            # same public URL, new port
+            ingress.refresh(self)
 
     # -- enrichment on arrival (writer thread) -----------------------------------------------
     def _enrich(self, record: dict[str, Any]) -> None:
@@ -298,7 +302,7 @@ class HookLab(Configurable):
 
     def live(self, **filters: Any) -> Any:
         """A live ipywidgets view of the captures matching ``filters``."""
-        from .widget import LiveView
+        from .widget.view import LiveView
 
         view = LiveView(self.store, **filters)
         self._views.add(view)
@@ -341,7 +345,7 @@ class HookLab(Configurable):
         Method, path suffix, headers (minus hop-by-hop) and exact body are sent on; the target's
         status, latency or error is recorded (``lab.forwards()``) and never delays the capture.
         """
-        from .forward import Forwarder
+        from .outbound.forward import Forwarder
 
         if to is not None:
             self._check_not_self(bin, to)
@@ -375,11 +379,32 @@ class HookLab(Configurable):
         self, captures_or_ids: Capture | int | Iterable[Capture | int], to: str, *, timeout: float = 10.0
     ) -> list[Any]:
         """Re-send stored captures exactly (method, path suffix, headers, body) to ``to``."""
-        from .forward import replay
+        from .outbound.forward import replay
 
         items = [captures_or_ids] if isinstance(captures_or_ids, (Capture, int)) else list(captures_or_ids)
         caps = [c if isinstance(c, Capture) else self.get(c) for c in items]
         return replay(caps, to, timeout=timeout)
+
+    @classmethod
+    def from_har(cls, path: str | os.PathLike[str]) -> HookLab:
+        """Import a HAR file into an in-memory, non-serving lab (``hooklab.load_har``).
+
+        >>> old = HookLab.from_har("captures.har")         # doctest: +SKIP
+        >>> old.dataframe().groupby("event_type").size()   # doctest: +SKIP
+        """
+        from .export import read_har
+
+        name = os.fspath(path)
+        records = read_har(path)
+        lab = cls(db=":memory:")
+        futures = [lab.store.add(r) for r in records]
+        for i, fut in enumerate(futures):
+            try:
+                fut.result(30)
+            except (TypeError, ValueError, OverflowError) as exc:  # e.g. out-of-range numbers
+                lab.stop()
+                raise ValueError(f"{name!r}: HAR entry {i} cannot be stored ({exc})") from None
+        return lab
 
     def export_har(self, path: str | os.PathLike[str], **filters: Any) -> int:
         """Write captures matching ``filters`` as HAR 1.2; returns how many."""
@@ -431,3 +456,46 @@ def _stop_all() -> None:
             lab.stop()
         except Exception:  # noqa: BLE001
             pass
+
+
+# -- the default lab (``hooklab.start()``, ``hooklab.lab()``, ``%load_ext hooklab``) -------------
+_DEFAULT: HookLab | None = None
+
+
+def default_lab() -> HookLab | None:
+    """The default lab (``hooklab.lab()``), or ``None``."""
+    return _DEFAULT
+
+
+def set_default(new: HookLab | None) -> None:
+    """Make ``new`` the default lab (the magics use this; it does not start or stop anything)."""
+    global _DEFAULT
+    _DEFAULT = new
+
+
+def start_default(*, host: str = "127.0.0.1", port: int = 8765, db: str | os.PathLike[str] = DEFAULT_DB,
+                  **config: Any) -> HookLab:
+    """Stop the current default lab, then start a new one and make it the default."""
+    if _DEFAULT is not None:
+        _DEFAULT.stop()
+    new = HookLab(host=host, port=port, db=os.fspath(db), **config)
+    new.start()
+    set_default(new)
+    return new
+
+
+def stop_default() -> None:
+    """Stop the default lab (if any) and forget it."""
+    if _DEFAULT is not None:
+        _DEFAULT.stop()
+        set_default(None)
+
+
+def open_lab(db_path: str | os.PathLike[str]) -> HookLab:
+    """A lab over an existing capture database, not serving (``hooklab.open``)."""
+    path = os.fspath(db_path)
+    if path != ":memory:" and not os.path.exists(path):
+        raise FileNotFoundError(f"no capture database at {path!r}")
+    opened = HookLab(db=path)
+    opened.store  # noqa: B018 - open now so errors surface here
+    return opened

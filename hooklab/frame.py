@@ -15,7 +15,7 @@ from .capture import decode_body
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .store import CaptureStore
+    from .store.store import CaptureStore
 
 __all__ = ["COLUMNS", "captures_frame", "flatten_payloads"]
 

@@ -14,6 +14,9 @@ from typing import Any
 
 from IPython.core.magic import Magics, line_magic, magics_class
 
+from .core import default_lab, set_default
+from .outbound import send
+
 __all__ = ["HookLabMagics", "load", "unload"]
 
 _HELP = """\
@@ -94,8 +97,6 @@ class HookLabMagics(Magics):
 
     @line_magic
     def hooklab(self, line: str = "") -> Any:
-        import hooklab
-
         argv = shlex.split(line)
         if any(a in ("-h", "--help", "help") for a in argv[:1]) or argv[-1:] in (["-h"], ["--help"]):
             print(_HELP)
@@ -106,7 +107,7 @@ class HookLabMagics(Magics):
             print(str(exc))
             return None
         cmd = args.cmd or "status"
-        lab = hooklab.lab()
+        lab = default_lab()
         if cmd == "start":
             cur = lab or _configured(self.shell)
             if lab is not None and lab.is_running:
@@ -115,7 +116,7 @@ class HookLabMagics(Magics):
             for k in ("port", "host", "db"):
                 if getattr(args, k) is not None:
                     setattr(new, k, getattr(args, k))
-            hooklab._set_default(new)
+            set_default(new)
             new.start()
             print(new.status_line())
             return None
@@ -143,7 +144,7 @@ class HookLabMagics(Magics):
 
             target = args.target if "://" in args.target else lab.url_for(args.target)
             payload = json.loads(args.data) if args.data else None
-            resp = hooklab.send(
+            resp = send(
                 target, provider=args.provider, event=args.event, secret=args.secret, payload=payload
             )
             print(f"sent {args.provider or ''} {args.event or ''} to {target}: {resp.status}".replace("  ", " "))
@@ -173,23 +174,21 @@ def _configured(shell: Any) -> Any:
 
 
 def load(shell: Any) -> None:
-    import hooklab
 
     shell.register_magics(HookLabMagics)
-    lab = hooklab.lab()
+    lab = default_lab()
     if lab is None or not lab.is_running:
         lab = _configured(shell)
-        hooklab._set_default(lab)
+        set_default(lab)
         lab.start()
     print(lab.status_line())
 
 
 def unload(shell: Any) -> None:
-    import hooklab
 
-    lab = hooklab.lab()
+    lab = default_lab()
     if lab is not None:
         lab.stop()
         if lab in shell.configurables:
             shell.configurables.remove(lab)
-    hooklab._set_default(None)
+    set_default(None)

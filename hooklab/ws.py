@@ -35,7 +35,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from tornado import httpclient, websocket
 
-__all__ = ["Recording", "RecordSummary", "record", "record_async", "start_recording"]
+__all__ = ["RecordSummary", "Recording", "record", "record_async", "start_recording"]
 
 Message = str | bytes
 
@@ -62,9 +62,9 @@ def _target_store(store: Any, lab: Any) -> Any:
     if store is not None:
         return store
     if lab is None:
-        import hooklab
+        from .core import default_lab
 
-        lab = hooklab.lab()
+        lab = default_lab()
         if lab is None:
             raise RuntimeError("record() needs store= or lab= (or a default lab: hooklab.start())")
     return lab.store

@@ -14,7 +14,8 @@ from _http import post
 from _target import Target
 
 import hooklab
-from hooklab.export import export, load_har, to_curl
+from hooklab import load_har
+from hooklab.export import export, to_curl
 from hooklab.frame import COLUMNS
 
 BINARY = bytes(range(256)) + b"\x00\xff\xfe'\"%\\n"

@@ -14,7 +14,7 @@ from _target import Target
 
 import hooklab
 from hooklab.capture import Capture
-from hooklab.forward import Forwarder, outgoing, replay, target_url
+from hooklab.outbound.forward import Forwarder, outgoing, replay, target_url
 from hooklab.store import CaptureStore
 
 BINARY = bytes(range(256)) * 3 + b"\r\n\x00end"
@@ -184,7 +184,7 @@ def test_forwarding_a_bin_to_itself_is_refused(lab) -> None:
 
 
 def test_forward_outcomes_are_columns_of_the_dataframe(lab) -> None:
-    from hooklab.sender import send
+    from hooklab.outbound.sender import send
 
     with Target() as t:
         lab.forward("fw", to=t.url)

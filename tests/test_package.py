@@ -27,7 +27,7 @@ def test_public_names_resolve_and_are_callable():
 
 def test_submodule_imports_do_not_shadow_functions():
     import hooklab.core  # noqa: F401
-    import hooklab.sender  # noqa: F401
+    import hooklab.outbound.sender  # noqa: F401
 
     assert callable(hooklab.lab) and callable(hooklab.send) and callable(hooklab.open)
 
@@ -41,3 +41,22 @@ def test_lab_is_none_until_started():
     finally:
         hooklab.stop()
     assert hooklab.lab() is None and not lab.is_running
+
+
+def test_readme_subpackages_work_after_plain_import():
+    """The README calls hooklab.ws.record(...) and hooklab.ingress.tunnel(...)."""
+    code = (
+        "import hooklab, sys\n"
+        "assert callable(hooklab.ws.record), 'ws'\n"
+        "assert callable(hooklab.ingress.tunnel), 'ingress'\n"
+        "assert callable(hooklab.signatures.sign_request)\n"
+        "assert 'stripe' in hooklab.providers.PROVIDERS\n"
+        "try:\n"
+        "    hooklab.no_such_thing\n"
+        "except AttributeError as e:\n"
+        "    assert 'no_such_thing' in str(e)\n"
+        "else:\n"
+        "    raise SystemExit('missing attribute did not raise')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr

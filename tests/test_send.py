@@ -12,8 +12,8 @@ import pytest
 from _target import Target
 
 import hooklab
-from hooklab.samples import EVENTS, deep_merge, sample
-from hooklab.sender import send
+from hooklab.outbound.sender import send
+from hooklab.providers.samples import EVENTS, deep_merge, sample
 
 SWH_SECRET = "whsec_" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
 
@@ -160,8 +160,8 @@ def test_sent_samples_are_captured_detected_and_verified(lab) -> None:  # type: 
 
 
 def test_hooklab_send_stays_a_function_after_module_import() -> None:
-    import hooklab.sender  # noqa: F401 - importing the module must not shadow hooklab.send
+    import hooklab.outbound.sender  # noqa: F401 - importing the module must not shadow hooklab.send
 
-    assert hooklab.send is hooklab.sender.send
+    assert hooklab.send is hooklab.outbound.sender.send
     with Target() as t:
         assert hooklab.send(t.url, payload={"a": 1}).status == 200

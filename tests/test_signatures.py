@@ -539,7 +539,7 @@ def test_capture_verify_uses_received_at():
 @pytest.mark.parametrize("provider", sorted(CASES))
 def test_end_to_end_verified_on_arrival(lab, provider):
     """Signed deliveries verify on arrival; a one-byte change comes out False with a reason."""
-    from hooklab.sender import send
+    from hooklab.outbound.sender import send
 
     case = CASES[provider]
     if provider == "discord":
@@ -564,8 +564,8 @@ def test_end_to_end_verified_on_arrival(lab, provider):
 
 def test_end_to_end_send_with_provider_samples(lab):
     """hooklab.send(provider=..., secret=...) produces deliveries the lab verifies."""
-    from hooklab.samples import EVENTS
-    from hooklab.sender import send
+    from hooklab.outbound.sender import send
+    from hooklab.providers.samples import EVENTS
 
     providers = [p for p in sorted(EVENTS) if p in CASES and p != "discord"]
     assert providers

@@ -14,7 +14,7 @@ from _http import post
 from tornado import httpclient, web, websocket
 
 from hooklab import HookLab, ws
-from hooklab.stream import StreamLimits, stream_stats
+from hooklab.server.stream import StreamLimits, stream_stats
 
 
 def _ws_url(lab: HookLab, query: str = "") -> str:

@@ -17,9 +17,9 @@ import comm
 import ipywidgets as W
 import pytest
 
-from hooklab import _widget_render as R
 from hooklab.store import CaptureStore
 from hooklab.widget import LiveView
+from hooklab.widget import _render as R
 
 XSS = '<img src=x onerror="window.__xss=1">'
 

@@ -32,7 +32,7 @@ import pytest
 from _jupyter import run_cell
 
 from hooklab import HookLab
-from hooklab._widget_render import visible
+from hooklab.widget._render import visible
 
 
 def _load_corpus() -> Any:

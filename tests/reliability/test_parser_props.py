@@ -11,10 +11,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hooklab._capture_http import _parse_head
 from hooklab.capture import Capture, bin_of, decode_body
 from hooklab.frame import flatten_payloads, parse_payloads
 from hooklab.providers import PROVIDERS, detect, detect_record
+from hooklab.server.ingest import _parse_head
 from hooklab.signatures import Verification, verify_signature
 from hooklab.store import CaptureStore
 
@@ -226,7 +226,7 @@ har_documents = st.one_of(
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(har_documents)
 def test_load_har_accepts_or_refuses_cleanly(tmp_path, doc):
-    from hooklab.export import load_har
+    from hooklab import load_har
 
     path = tmp_path / "x.har"
     path.write_text(json.dumps(doc))
@@ -250,7 +250,7 @@ def test_load_har_accepts_or_refuses_cleanly(tmp_path, doc):
     "body": st.binary(max_size=200),
 }), min_size=1, max_size=4))
 def test_har_round_trip_of_arbitrary_captures(tmp_path, records):
-    from hooklab.export import load_har
+    from hooklab import load_har
 
     with CaptureStore(":memory:") as store:
         for r in records:

@@ -21,12 +21,12 @@ from collections import deque
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from ._capture_http import RESERVED_PREFIX, capture_record
 from ._fast_answer import _Slot
+from .ingest import RESERVED_PREFIX, capture_record
 
 if TYPE_CHECKING:
     from ._fast_server import FastServer
-    from .server import CaptureServer
+    from .lifecycle import CaptureServer
 
 #: a head not complete within this many bytes goes to Tornado (it allows up to MAX_HEAD)
 _FAST_HEAD_LIMIT = 64 * 1024
@@ -353,9 +353,7 @@ class FastCapture(asyncio.Protocol):
     def _start_pipe(self) -> None:
         if self.pipe is not None or self.transport is None or self.transport.is_closing():
             return
-        from ._fast_server import splice_to_tornado
-
         try:
-            splice_to_tornado(self)
+            self.fast.splice(self)
         except Exception:  # noqa: BLE001 - e.g. out of file descriptors
             self._fail("handing a connection to Tornado")

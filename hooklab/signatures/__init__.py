@@ -35,10 +35,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from ._sig_base import Incoming, Invalid, Outgoing, Provider, SignedRequest, short
-from ._sig_hmac import PROVIDERS as _HMAC_PROVIDERS
-from ._sig_special import PROVIDERS as _SPECIAL_PROVIDERS
-from ._sig_special import ed25519_keypair
+from ._base import Incoming, Invalid, Outgoing, Provider, SignedRequest, short
+from ._hmac import PROVIDERS as _HMAC_PROVIDERS
+from ._special import PROVIDERS as _SPECIAL_PROVIDERS
+from ._special import ed25519_keypair
 
 __all__ = [
     "DEFAULT_TOLERANCE",
@@ -247,7 +247,7 @@ def _tolerance(tolerance: Any) -> float:
 
 
 def _detect(headers: dict[str, str], body: bytes) -> str:
-    from .providers import detect
+    from ..providers import detect
 
     found = detect(list(headers.items()), body)[0]
     if not found:

@@ -144,7 +144,7 @@ def send(
     >>> send(url, provider="stripe", event="invoice.paid", secret="whsec_test",  # doctest: +SKIP
     ...      payload={"data": {"object": {"amount_paid": 4200}}})
     """
-    from .samples import sample
+    from ..providers.samples import sample
 
     if provider:
         s = sample(provider, event, payload)
@@ -162,7 +162,7 @@ def send(
         sign_args, prov = {}, ""
     hdrs = _merge(hdrs, headers)
     if secret is not None:
-        from .signatures import sign_request
+        from ..signatures import sign_request
 
         signed = sign_request(prov, secret, url=url, body=body, method=method,
                               headers=dict(hdrs), **sign_args)

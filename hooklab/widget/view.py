@@ -23,11 +23,11 @@ from typing import Any
 
 import ipywidgets as W
 
-from . import _widget_render as R
-from ._widget_query import fetch_rows, matches_filters
-from ._widget_ui import _OPTIONS_EVERY, ALL, LiveControls
-from .capture import Capture
-from .store import CaptureStore, where_clause
+from ..capture import Capture
+from ..store.store import CaptureStore, where_clause
+from . import _render as R
+from ._query import fetch_rows, matches_filters
+from ._ui import _OPTIONS_EVERY, ALL, LiveControls
 
 __all__ = ["LiveView"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, overload
 
-from .capture import Capture
+from ..capture import Capture
 
 if TYPE_CHECKING:
     from .store import CaptureStore

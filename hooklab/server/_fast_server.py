@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING
 
 from tornado.iostream import IOStream
 
-from ._capture_http import _LINGER_SECONDS  # once Tornado closed a hand-over, as it lingers
 from ._fast_http import FastCapture
+from .ingest import _LINGER_SECONDS  # once Tornado closed a hand-over, as it lingers
 
 if TYPE_CHECKING:
-    from .server import CaptureServer
+    from .lifecycle import CaptureServer
 
 
 _log = logging.getLogger("hooklab")
@@ -141,6 +141,10 @@ class FastServer:
         self.listeners: list[asyncio.base_events.Server] = []
         self._sweeper: asyncio.TimerHandle | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
+
+    def splice(self, conn: FastCapture) -> None:
+        """Give ``conn`` to the Tornado server (see :func:`splice_to_tornado`)."""
+        splice_to_tornado(conn)
 
     def now(self) -> float:
         assert self.loop is not None

@@ -24,7 +24,7 @@ from urllib.parse import quote
 from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 
-from ._capture_http import (
+from .ingest import (
     DEFAULT_MAX_BODY,
     MAX_HEAD,
     RESERVED_PREFIX,
@@ -37,7 +37,7 @@ from .responses import ResponseRules
 _PORT_TRIES = 20
 _log = logging.getLogger("hooklab")
 
-__all__ = ["CaptureServer", "ServerError", "RESERVED_PREFIX", "DEFAULT_MAX_BODY"]
+__all__ = ["DEFAULT_MAX_BODY", "RESERVED_PREFIX", "CaptureServer", "ServerError"]
 
 class ServerError(RuntimeError):
     """The capture server could not start or failed in its thread."""

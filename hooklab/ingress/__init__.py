@@ -31,8 +31,9 @@ import weakref
 from typing import Any
 from urllib.parse import urlsplit
 
-from ._ingress_registry import (
+from .registry import (
     REGISTRY_NAME,
+    ROUTE,
     forget,
     key_id,
     pid_alive,
@@ -55,9 +56,9 @@ __all__ = [
     "update_registry",
 ]
 
-ROUTE = "hooklab/in/"
 _LOOPBACK = ("127.0.0.1", "::1", "localhost")
 _KEYS: weakref.WeakKeyDictionary[Any, dict[str, str]] = weakref.WeakKeyDictionary()
+_STATE: dict[str, bool] = {}
 _MINE: dict[str, str] = {}  # key id -> registry path, for keys registered by this process
 #: lab -> {key id: relay target} of its ngrok tunnels (see :func:`tunnel`)
 _TUNNELED: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
@@ -91,11 +92,21 @@ def register(lab: Any, bin: str) -> str:
     kid = key_id(key)
     path = _MINE.get(kid) or registry_path()
     update_registry(lambda reg: reg["keys"].__setitem__(kid, entry), path)
+    if not _MINE:  # the first key of this process: withdraw all of them when it exits
+        _at_exit()
     if b not in keys:
         keys[b] = key
         weakref.finalize(lab, _forget, [kid])
     _MINE[kid] = path
     return key
+
+
+def _at_exit() -> None:
+    # registered on first use, not on import: the Jupyter server process imports the relay from
+    # this package and must not inherit a kernel's exit hook
+    if not _STATE.get("atexit"):
+        atexit.register(unregister)
+        _STATE["atexit"] = True
 
 
 def _forget(ids: list[str]) -> None:
@@ -149,8 +160,6 @@ def refresh(lab: Any) -> None:
             if _TUNNEL is not None:
                 _TUNNEL.targets[kid] = tunneled[kid]
 
-
-atexit.register(unregister)
 
 
 # -- URLs ----------------------------------------------------------------------------------------
@@ -250,7 +259,7 @@ class _TunnelRelay:
         from tornado.netutil import bind_sockets
         from tornado.web import Application
 
-        from .serverext import relay_rules
+        from .relay import relay_rules
 
         self._loop = asyncio.new_event_loop()
         asyncio.set_event_loop(self._loop)
@@ -288,7 +297,7 @@ def tunnel(lab: Any, bin: str, **connect_kwargs: Any) -> str:
             "`ngrok config add-authtoken <token>`). On JupyterHub or Binder use "
             "lab.public_url(bin) instead."
         ) from exc
-    from .serverext import Target
+    from .relay import Target
 
     b = _check_bin(bin)
     if lab.bound_port is None:

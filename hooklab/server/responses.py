@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .capture import bin_of
+from ..capture import bin_of
 
 __all__ = ["MAX_DELAY", "Response", "ResponseRules", "Rule"]
 

@@ -22,13 +22,12 @@ from datetime import datetime, timezone
 from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
 
-from .capture import Capture, capture_to_dict
+from ..capture import Capture, capture_to_dict
 
 if TYPE_CHECKING:
-    from .core import HookLab
-    from .store import CaptureStore
+    from ..store import CaptureStore
 
-__all__ = ["FORMATS", "export", "har_entry", "load_har", "to_curl"]
+__all__ = ["FORMATS", "export", "har_entry", "read_har", "to_curl"]
 
 FORMATS = ("har", "jsonl", "csv")
 _EXT = {".har": "har", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".json": "har"}
@@ -130,7 +129,7 @@ def export(store: CaptureStore, path_or_textfile: str | os.PathLike[str] | IO[st
         raise ValueError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
     store.flush()
     if fmt == "csv":
-        from .frame import captures_frame
+        from ..frame import captures_frame
 
         df = captures_frame(store, **filters).drop(columns=["json"])
         with _open(path_or_textfile) as f:
@@ -143,7 +142,7 @@ def export(store: CaptureStore, path_or_textfile: str | os.PathLike[str] | IO[st
                 f.write(json.dumps(_jsonl_record(c), ensure_ascii=False) + "\n")
                 n += 1
             return n
-        from . import __version__
+        from .._version import __version__
 
         f.write('{"log": {"version": "1.2", "creator": {"name": "hooklab", "version": '
                 + json.dumps(__version__) + '}, "entries": [')
@@ -204,14 +203,13 @@ def _har_record(entry: dict[str, Any]) -> dict[str, Any]:
     return record
 
 
-def load_har(path: str | os.PathLike[str]) -> HookLab:
-    """Import a HAR file into an in-memory, non-serving :class:`HookLab`.
+def read_har(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """Read a HAR file into capture records (``HookLab.from_har`` stores them).
 
     Entries exported by hooklab keep their provider, event type, status and verification;
     entries from other tools (browser dev tools, proxies) are classified as on arrival.
+    Raises ``ValueError`` naming the file and entry when the file or an entry is malformed.
     """
-    from .core import HookLab
-
     name = os.fspath(path)
     try:
         with open(path, encoding="utf-8") as f:
@@ -230,15 +228,7 @@ def load_har(path: str | os.PathLike[str]) -> HookLab:
             records.append(_har_record(entry))
         except (AttributeError, TypeError, KeyError, ValueError, OverflowError) as exc:
             raise ValueError(f"{name!r}: HAR entry {i} is malformed ({exc})") from None
-    lab = HookLab(db=":memory:")
-    futures = [lab.store.add(r) for r in records]
-    for i, fut in enumerate(futures):
-        try:
-            fut.result(30)
-        except (TypeError, ValueError, OverflowError) as exc:  # e.g. out-of-range numbers
-            lab.stop()
-            raise ValueError(f"{name!r}: HAR entry {i} cannot be stored ({exc})") from None
-    return lab
+    return records
 
 
 # -- copy as curl ----------------------------------------------------------------------------
@@ -292,7 +282,7 @@ def to_curl(
     if url is None:
         target = _url(capture)
     else:
-        from .forward import target_url
+        from ..outbound.forward import target_url
 
         target = target_url(capture, url)
     if hide_q:

@@ -26,12 +26,12 @@ import asyncio
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import orjson
 from tornado import websocket
 
-from .capture import Capture, capture_to_dict
+from ..capture import Capture, capture_to_dict
+from .guard import origin_allowed, refuse_host
 
 __all__ = ["StreamHandler", "StreamLimits", "stream_stats"]
 
@@ -74,18 +74,12 @@ class StreamHandler(websocket.WebSocketHandler):
         self.server = server
 
     def check_origin(self, origin: str) -> bool:
-        allowed = getattr(self.server, "stream_origins", ()) or ()
-        if origin in allowed or "*" in allowed:
-            return True
-        host = self.request.headers.get("Host", "")
-        return urlsplit(origin).netloc.lower() == host.lower()
+        return origin_allowed(self.server, origin, self.request.headers.get("Host"))
 
     def check_xsrf_cookie(self) -> None:  # read-only stream, no cookies involved
         return None
 
     def prepare(self) -> None:
-        from .api import refuse_host
-
         refuse_host(self, self.server)
 
     def open(self) -> None:  # type: ignore[override]

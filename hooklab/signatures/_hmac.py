@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 
-from ._sig_base import (
+from ._base import (
     MISMATCH,
     Incoming,
     Invalid,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import _widget_render as R
-from .capture import Capture
-from .store import CaptureStore
+from ..capture import Capture
+from ..store.store import CaptureStore
+from . import _render as R
 
 SCAN_LIMIT = 20_000  # rows scanned at most for a free-text search
 _CHUNK = 500

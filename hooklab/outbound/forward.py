@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from .capture import Capture
+from ..capture import Capture
 from .sender import http_request
 
 __all__ = ["HOP_BY_HOP", "Forwarder", "ReplayResult", "outgoing", "replay", "target_url"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ._capture_http import answer_headers, deliver, reason, run_hooks
+from .ingest import answer_headers, deliver, reason, run_hooks
 
 if TYPE_CHECKING:
     from ._fast_http import FastCapture
@@ -49,7 +49,7 @@ class _Slot:
         self.conn.server._completed(self, result, self.response)
 
     def _answer(self, result: Any, response: Any) -> None:  # server loop
-        from .capture import Capture
+        from ..capture import Capture
 
         status = response.status
         if (

@@ -13,7 +13,7 @@ import secrets
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from ._sig_base import (
+from ._base import (
     MISMATCH,
     Incoming,
     Invalid,

@@ -16,50 +16,13 @@ from typing import Any
 
 from tornado import web
 
-from . import __version__
-from .capture import capture_to_dict
+from .._version import __version__
+from ..capture import capture_to_dict
+from .guard import refuse_host
 
 __all__ = ["make_api_app"]
 
 _MAX_LIMIT = 1000
-
-
-_LOOPBACK_NAMES = frozenset({"localhost", "::1"})
-
-
-def host_allowed(server: Any, host_header: str | None) -> bool:
-    """DNS-rebinding guard for the ``/_hooklab/`` API, page and stream.
-
-    A web page can make a browser resolve its own name to 127.0.0.1 and then read whatever a
-    local server answers; refusing requests whose ``Host`` is not a loopback name (or the bound
-    address, or one listed in ``server.allowed_hosts``; ``"*"`` allows all) stops that.
-    Capture paths are not guarded: senders may use any name.
-    """
-    if not host_header:
-        return True  # HTTP/1.0 without Host: not a browser
-    host = host_header.strip().lower()
-    if host.startswith("["):
-        name = host[1 : host.find("]")] if "]" in host else host
-    else:
-        name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
-    allowed = {h.lower() for h in getattr(server, "allowed_hosts", ()) or ()}
-    return (
-        "*" in allowed
-        or name in allowed
-        or name in _LOOPBACK_NAMES
-        or name.startswith("127.")
-        or name == str(getattr(server, "host", "")).lower()
-    )
-
-
-def refuse_host(handler: web.RequestHandler, server: Any) -> None:
-    """Raise 403 unless the request's Host passes :func:`host_allowed`."""
-    if not host_allowed(server, handler.request.headers.get("Host")):
-        raise web.HTTPError(
-            403,
-            reason="Host not allowed (DNS-rebinding protection); add it with "
-            "%config HookLab.allowed_hosts = ['name']",
-        )
 
 
 class _Base(web.RequestHandler):

@@ -12,7 +12,7 @@ from typing import Any
 
 import ipywidgets as W
 
-from . import _widget_render as R
+from . import _render as R
 
 ALL = "\x00all"  # dropdown sentinel meaning "no filter"
 _OPTIONS_EVERY = 2.0  # seconds between bin/provider dropdown refreshes

@@ -11,7 +11,7 @@ import sqlite3
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from .capture import Capture, bin_of
+from ..capture import Capture, bin_of
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS captures (

@@ -19,7 +19,7 @@ from html import escape
 from typing import Any
 from urllib.parse import unquote
 
-from .capture import Capture
+from ..capture import Capture
 
 __all__ = [
     "COLUMNS",
@@ -299,7 +299,7 @@ def curl_command(cap: Capture, *, reveal: bool = False) -> str:
     Built by :func:`hooklab.export.to_curl`, one option per line; credential headers and
     query values are replaced by placeholders unless ``reveal``.
     """
-    from .export import to_curl
+    from ..export import to_curl
 
     hide = not reveal
     cmd = to_curl(

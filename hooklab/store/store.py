@@ -22,7 +22,9 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from ._store_sql import (
+from ..capture import Capture
+from ..providers import detect_record
+from ._sql import (
     _COLS,
     _FILTERS,
     _FORMAT,
@@ -33,8 +35,6 @@ from ._store_sql import (
     insert_row,
     where_clause,
 )
-from .capture import Capture
-from .providers import detect_record
 
 __all__ = ["CaptureStore", "StoreError", "where_clause"]
 

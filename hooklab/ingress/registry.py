@@ -23,10 +23,12 @@ import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
-__all__ = ["REGISTRY_NAME", "forget", "key_id", "pid_alive", "read_registry", "registry_path",
+__all__ = ["REGISTRY_NAME", "ROUTE", "forget", "key_id", "pid_alive", "read_registry", "registry_path",
            "update_registry"]  # fmt: skip
 
 REGISTRY_NAME = "hooklab-ingress.json"
+#: the relay's route under the Jupyter server's base URL: ``<base_url>hooklab/in/<key>/<path>``
+ROUTE = "hooklab/in/"
 _PENDING: dict[str, set[str]] = {}  # registry path -> key ids to drop at its next write
 _STATE = threading.local()
 

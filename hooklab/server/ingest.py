@@ -19,7 +19,7 @@ from tornado.httpserver import HTTPServer
 from tornado.iostream import IOStream, UnsatisfiableReadError
 
 if TYPE_CHECKING:
-    from .server import CaptureServer
+    from .lifecycle import CaptureServer
 
 __all__ = [
     "DEFAULT_MAX_BODY", "MAX_HEAD", "RESERVED_PREFIX", "answer_headers", "capture_record", "deliver",
@@ -156,7 +156,7 @@ def deliver(
 ) -> None:
     """Answer one stored capture through ``write(status, headers, body)`` (after the rule's
     delay; 503 if it was not stored), then run the server's after-store ``hooks``."""
-    from .capture import Capture
+    from ..capture import Capture
 
     if not isinstance(result, Capture):
         msg = f'{{"ok": false, "error": "capture not stored: {type(result).__name__}"}}'

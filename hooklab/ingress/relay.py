@@ -1,0 +1,263 @@
+"""The public webhook relay: ``<base_url>hooklab/in/<key>/<path>`` -> the kernel's lab.
+
+Used by the Jupyter server extension (:mod:`hooklab.serverext`) and by :func:`hooklab.ingress.tunnel`.
+A request is relayed to ``http://127.0.0.1:<port>/<bin>/<path>`` of the kernel that registered
+the key, and the answer comes back byte for byte. ``Cookie``, ``Authorization`` and any ``token``
+query parameter are never forwarded; bodies over the lab's limit get 413 without being read;
+unknown keys get 404, a dead kernel 502. Port and bin come only from the registry file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, unquote
+
+from tornado import web
+from tornado.httpclient import HTTPClientError, HTTPRequest, HTTPResponse
+from tornado.httputil import HTTPHeaders
+from tornado.iostream import StreamClosedError
+from tornado.simple_httpclient import HTTPTimeoutError, SimpleAsyncHTTPClient
+
+from .registry import ROUTE, key_id, pid_alive, read_registry, registry_path
+
+try:
+    from jupyter_server.auth.decorator import allow_unauthenticated
+except ImportError:  # relay used by ingress.tunnel() in a kernel without jupyter_server
+
+    def allow_unauthenticated(method: Any) -> Any:
+        method.__allow_unauthenticated = True
+        return method
+
+
+__all__ = ["RelayHandler", "Target", "relay_rules"]
+
+_HOP = {
+    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
+    "transfer-encoding", "upgrade", "proxy-connection", "content-length", "expect",
+}  # fmt: skip
+_PRIVATE = {"cookie", "authorization", "x-xsrftoken", "x-csrftoken"}
+_RESPONSE_DROP = _HOP | {"set-cookie", "server", "date", "content-security-policy"}
+_LOOPBACK = ("127.0.0.1", "::1", "localhost")
+_SAFE_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; sandbox",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where one key leads: always ``http://<loopback host>:<port>/<bin>/...``."""
+
+    host: str
+    port: int
+    bin: str
+    max_body: int
+    pid: int
+
+
+class _Gone(Exception):
+    """The key is known but the kernel that owns it is gone (-> 502)."""
+
+
+def registry_resolver(path: str | None = None) -> Callable[[str], Target | None]:
+    """Look keys up in the registry file, re-reading it only when it changes."""
+    cache: dict[str, Any] = {"stamp": None, "keys": {}}
+
+    def resolve(key: str) -> Target | None:
+        p = path or registry_path()
+        try:
+            st = os.stat(p)
+            stamp: Any = (st.st_mtime_ns, st.st_size, st.st_ino)
+        except OSError:
+            stamp = None
+        if stamp != cache["stamp"]:
+            cache["keys"] = read_registry(p)["keys"] if stamp else {}
+            cache["stamp"] = stamp
+        entry = cache["keys"].get(key_id(key))
+        if not isinstance(entry, dict):
+            return None
+        try:
+            target = Target(
+                str(entry.get("host", "127.0.0.1")), int(entry["port"]), str(entry["bin"]),
+                int(entry.get("max_body") or 0), int(entry.get("pid") or 0),
+            )  # fmt: skip
+        except (KeyError, TypeError, ValueError):
+            return None
+        if target.host not in _LOOPBACK or not 0 < target.port < 65536 or not _bin_ok(target.bin):
+            return None
+        if not pid_alive(target.pid):
+            raise _Gone
+        return target
+
+    return resolve
+
+
+def _bin_ok(b: str) -> bool:
+    return bool(b) and "/" not in b and b not in (".", "..") and not b.startswith("_hooklab")
+
+
+def _strip_token(query: str) -> str:
+    """Drop ``token`` parameters, keeping every other byte of the query as sent."""
+    keep = [p for p in query.split("&") if p and unquote(p.split("=", 1)[0]) != "token"]
+    return "&".join(keep)
+
+
+@web.stream_request_body
+class RelayHandler(web.RequestHandler):
+    """Relays ``<prefix><key>/<path>`` to the lab that registered ``key`` (see module doc)."""
+
+    SUPPORTED_METHODS = ("GET", "HEAD", "POST", "DELETE", "PATCH", "PUT", "OPTIONS")
+
+    def initialize(
+        self,
+        prefix: str,
+        resolve: Callable[[str], Target | None],
+        max_body: int = 64 * 1024 * 1024,
+        timeout: float = 60.0,
+    ) -> None:
+        self.prefix = prefix
+        self.resolve = resolve
+        self.limit = max_body
+        self.timeout = timeout
+        self.chunks: list[bytes] = []
+        self.size = 0
+        self.target: Target | None = None
+        self.key = self.suffix = ""
+
+    def check_xsrf_cookie(self) -> None:
+        """Senders are third parties with no Jupyter cookie: the key is the credential."""
+
+    def set_default_headers(self) -> None:
+        for k, v in _SAFE_HEADERS.items():
+            self.set_header(k, v)
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        self.set_header("Content-Type", "application/json")
+        reason = self._reason.replace('"', "'")
+        self.finish(f'{{"ok": false, "error": "{reason}"}}'.encode())
+
+    def prepare(self) -> None:
+        path = self.request.path
+        rest = path[len(self.prefix) :] if path.startswith(self.prefix) else ""
+        key, _, tail = rest.partition("/")
+        self.key, self.suffix = key, ("/" + tail if _ else "")
+        # the key is the credential: Jupyter's request log (warnings for 4xx/5xx) shows it not
+        self.request.uri = f"{self.prefix}<key>{self.suffix}"
+        try:
+            target = self.resolve(key) if key else None
+        except _Gone:
+            raise web.HTTPError(502, reason="the kernel that owned this URL is gone") from None
+        if target is None:
+            raise web.HTTPError(404, reason="unknown hooklab URL")
+        if any(unquote(s) in (".", "..") or "\\" in unquote(s) for s in tail.split("/")):
+            raise web.HTTPError(400, reason="dot segments are not allowed")
+        self.target = target
+        self.limit = min(self.limit, target.max_body or self.limit)
+        length = self.request.headers.get("Content-Length")
+        if length is not None:
+            try:
+                n = int(length.split(",")[0])
+            except ValueError:
+                raise web.HTTPError(400, reason="bad Content-Length") from None
+            if n > self.limit:
+                self._too_large()
+
+    def _too_large(self) -> None:
+        # the unread rest of the body is never buffered: Tornado closes the connection after this
+        raise web.HTTPError(413, reason=f"payload too large (max_body {self.limit})")
+
+    def data_received(self, chunk: bytes) -> None:
+        if self._finished:
+            return
+        self.size += len(chunk)
+        if self.size > self.limit:
+            self.chunks = []
+            try:
+                self._too_large()
+            except web.HTTPError as exc:
+                self.send_error(413, reason=exc.reason)
+            return
+        self.chunks.append(chunk)
+
+    async def _method(self) -> None:
+        await self._relay()
+
+    # the key is the credential: Jupyter's authentication must not apply here
+    get = head = post = put = patch = delete = options = allow_unauthenticated(_method)
+
+    def _outgoing_headers(self) -> list[tuple[str, str]]:
+        req = self.request
+        named = {h.strip().lower() for h in req.headers.get("Connection", "").split(",")}
+        out = []
+        for k, v in req.headers.get_all():
+            low = k.lower()
+            if low in _HOP or low in _PRIVATE or low in named or low.startswith("x-forwarded-"):
+                continue
+            out.append((k, v))
+        prior = req.headers.get("X-Forwarded-For")
+        out.append(("X-Forwarded-For", f"{prior}, {req.remote_ip}" if prior else req.remote_ip))
+        proto = req.headers.get("X-Forwarded-Proto", req.protocol).split(",")[0].strip()
+        out.append(("X-Forwarded-Proto", proto))
+        out.append(("X-Forwarded-Host", req.headers.get("X-Forwarded-Host", req.host)))
+        # the route, not the key: the key is the credential, and captures end up in exports
+        out.append(("X-Forwarded-Prefix", self.prefix.rstrip("/")))
+        return out
+
+    async def _relay(self) -> None:
+        t = self.target
+        if t is None or self._finished:  # already answered (413 while streaming)
+            return
+        query = _strip_token(self.request.query)
+        host = f"[{t.host}]" if ":" in t.host else t.host
+        url = f"http://{host}:{t.port}/{quote(t.bin, safe='')}{self.suffix}"
+        url += f"?{query}" if query else ""
+        headers = HTTPHeaders()
+        for k, v in self._outgoing_headers():
+            headers.add(k, v)
+        body = b"".join(self.chunks)
+        self.chunks = []
+        method = self.request.method or "GET"
+        send_body = body or method in ("POST", "PUT", "PATCH")
+        request = HTTPRequest(
+            url, method=method, headers=headers, body=body if send_body else None,
+            follow_redirects=False, decompress_response=False, allow_nonstandard_methods=True,
+            connect_timeout=5.0, request_timeout=self.timeout,
+        )  # fmt: skip
+        client = SimpleAsyncHTTPClient(force_instance=True, max_body_size=256 * 1024 * 1024)
+        try:
+            response = await client.fetch(request, raise_error=False)
+        except HTTPTimeoutError:
+            raise web.HTTPError(504, reason="the lab did not answer in time") from None
+        except (OSError, HTTPClientError, StreamClosedError):
+            raise web.HTTPError(502, reason="the lab is not answering (stopped?)") from None
+        finally:
+            client.close()
+        self._answer(response)
+
+    def _answer(self, response: HTTPResponse) -> None:
+        if response.code == 599 or response.code < 100:
+            raise web.HTTPError(502, reason="the lab is not answering (stopped?)")
+        self.set_status(response.code, response.reason or "Unknown")
+        self.clear_header("Content-Type")
+        for k, v in response.headers.get_all():
+            if k.lower() not in _RESPONSE_DROP:
+                self.add_header(k, v)
+        for k, v in _SAFE_HEADERS.items():
+            self.set_header(k, v)
+        if self.request.method != "HEAD" and response.code not in (204, 304):
+            self.write(response.body or b"")
+        self.finish()
+
+
+def relay_rules(base_url: str, resolve: Callable[[str], Target | None]) -> list[tuple[Any, ...]]:
+    """Tornado rules for the relay under ``base_url`` (shared by the extension and tunnels)."""
+    prefix = "/" + base_url.strip("/") + "/" if base_url.strip("/") else "/"
+    prefix += ROUTE
+    pattern = re.escape(prefix) + r"[^/]*(?:/.*)?"
+    return [(pattern, RelayHandler, {"prefix": prefix, "resolve": resolve})]

@@ -1,0 +1,203 @@
+"""The package's layout: one dependency order, no import circles, public names per layer.
+
+Imports inside functions count too (a circle hidden in a function is still a circle); only
+``if TYPE_CHECKING:`` blocks are left out, since they never run.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import pkgutil
+from pathlib import Path
+
+import hooklab
+
+ROOT = Path(hooklab.__file__).parent
+
+#: each layer may import only from layers listed before it (DESIGN.md, "Architecture")
+LAYERS = [
+    {"hooklab._version", "hooklab.capture", "hooklab.filters"},
+    {"hooklab.providers"},
+    {"hooklab.signatures"},
+    {"hooklab.store"},
+    {"hooklab.server"},
+    {"hooklab.outbound"},
+    {"hooklab.frame", "hooklab.explore"},
+    {"hooklab.export"},
+    {"hooklab.widget"},
+    {"hooklab.ingress"},
+    {"hooklab.core"},
+    {"hooklab.magics", "hooklab.cli", "hooklab.pytest_plugin", "hooklab.ws", "hooklab.serverext"},
+]
+
+
+#: calls that go up a layer without making a circle, each with its reason
+UPWARD = {
+    # Capture.verify() is the public contract's shortcut for hooklab.verify_signature(...);
+    # signatures never import capture, so this stays a one-way edge.
+    ("hooklab.capture", "hooklab.signatures"),
+}
+
+
+def _modules() -> dict[str, Path]:
+    found = {"hooklab": ROOT / "__init__.py"}
+    for info in pkgutil.walk_packages([str(ROOT)], "hooklab."):
+        rel = info.name.split(".")[1:]
+        path = ROOT.joinpath(*rel)
+        found[info.name] = path / "__init__.py" if info.ispkg else path.with_suffix(".py")
+    return found
+
+
+def _is_type_checking(node: ast.If) -> bool:
+    t = node.test
+    return (isinstance(t, ast.Name) and t.id == "TYPE_CHECKING") or (
+        isinstance(t, ast.Attribute) and t.attr == "TYPE_CHECKING"
+    )
+
+
+def _imports(name: str, path: Path, modules: dict[str, Path]) -> set[str]:
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    out: set[str] = set()
+
+    def add(target: str) -> None:
+        while target and target not in modules:
+            target = target.rpartition(".")[0]
+        if target and target != name:
+            out.add(target)
+
+    def visit(node: ast.AST) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.If) and _is_type_checking(child):
+                for sub in child.orelse:
+                    visit(sub)
+                continue
+            if isinstance(child, ast.Import):
+                for alias in child.names:
+                    if alias.name.startswith("hooklab"):
+                        add(alias.name)
+            elif isinstance(child, ast.ImportFrom):
+                if child.level:
+                    base = package.split(".")
+                    base = base[: len(base) - (child.level - 1)]
+                    mod = ".".join(base + ([child.module] if child.module else []))
+                else:
+                    mod = child.module or ""
+                if mod.startswith("hooklab"):
+                    for alias in child.names:  # `from . import x` may name a submodule
+                        sub = f"{mod}.{alias.name}"
+                        add(sub if sub in modules else mod)
+            visit(child)
+
+    visit(ast.parse(path.read_text(encoding="utf-8")))
+    return out
+
+
+def _graph() -> dict[str, set[str]]:
+    modules = _modules()
+    return {name: _imports(name, path, modules) for name, path in modules.items()}
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on: set[str] = set()
+    out: list[list[str]] = []
+
+    def strong(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on.add(v)
+        for w in graph.get(v, ()):
+            if w not in index:
+                strong(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                out.append(sorted(comp))
+
+    for v in sorted(graph):
+        if v not in index:
+            strong(v)
+    return out
+
+
+def _layer(module: str) -> int | None:
+    for i, layer in enumerate(LAYERS):
+        if any(module == top or module.startswith(top + ".") for top in layer):
+            return i
+    return None
+
+
+def test_no_import_circles():
+    assert _cycles(_graph()) == []
+
+
+def test_cycle_finder_finds_a_hidden_circle():
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert _cycles(graph) == [["a", "b", "c"]]
+
+
+def test_layers_import_only_downwards():
+    wrong = []
+    for module, targets in _graph().items():
+        mine = _layer(module)
+        if mine is None:
+            continue
+        for t in targets:
+            theirs = _layer(t)
+            if (module, t) in UPWARD:
+                continue
+            if t == "hooklab" or (theirs is not None and theirs > mine):
+                wrong.append(f"{module} -> {t}")
+    assert wrong == []
+
+
+def test_every_module_has_a_layer():
+    assert [m for m in _modules() if m != "hooklab" and _layer(m) is None] == []
+
+
+def test_no_module_named_http_or_lab():
+    names = {m.rpartition(".")[2] for m in _modules()}
+    assert not names & {"http", "lab"}
+
+
+def test_public_names_exist():  # order is ruff's RUF022
+    for name in _modules():
+        mod = importlib.import_module(name) if not name.endswith("serverext") else None
+        if mod is None or not hasattr(mod, "__all__"):
+            continue
+        missing = [n for n in mod.__all__ if not hasattr(mod, n)]
+        assert missing == [], f"{name}.__all__ names what it does not define: {missing}"
+
+
+def test_private_names_stay_in_their_subpackage():
+    crossing = []
+    modules = _modules()
+    for name, path in modules.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.ImportFrom) or not node.level:
+                continue
+            base = package.split(".")
+            base = base[: len(base) - (node.level - 1)]
+            source = ".".join(base + ([node.module] if node.module else []))
+            for alias in node.names:
+                private = alias.name.startswith("_") and not alias.name.startswith("__")
+                top_src = ".".join(source.split(".")[:2])
+                top_me = ".".join(name.split(".")[:2])
+                if private and top_src != top_me:
+                    crossing.append(f"{name} imports {source}.{alias.name}")
+    assert crossing == []
