@@ -21,6 +21,7 @@ from traitlets.config import Configurable
 
 from . import ingress
 from .capture import Capture, bin_of
+from .filters import describe
 from .server.lifecycle import DEFAULT_MAX_BODY, CaptureServer
 from .server.responses import ResponseRules
 from .store.store import CaptureStore
@@ -41,11 +42,6 @@ __all__ = [
 
 DEFAULT_DB = ".hooklab/captures.sqlite3"
 _ALL_LABS: weakref.WeakSet[HookLab] = weakref.WeakSet()
-
-
-def _describe(filters: Mapping[str, Any]) -> str:
-    shown = {k: v for k, v in filters.items() if v is not None}
-    return ", ".join(f"{k}={v!r}" for k, v in shown.items()) or "no filters"
 
 
 class HookLab(Configurable):
@@ -272,7 +268,7 @@ class HookLab(Configurable):
             n = store.count(**filters)
             where = f" at {self.server.url}" if self.server else ""
             raise TimeoutError(
-                f"waited {timeout:g} s for {count} capture(s) matching {_describe(filters)}; "
+                f"waited {timeout:g} s for {count} capture(s) matching {describe(filters)}; "
                 f"{n} matched ({store.count()} captures in total{where})"
             )
         return store.query(**filters)
@@ -287,7 +283,7 @@ class HookLab(Configurable):
                 for c in self.store.query(limit=10, newest_first=True)
             )
             raise AssertionError(
-                f"expected {want} capture(s) matching {_describe(filters)}, got {len(caps)}; "
+                f"expected {want} capture(s) matching {describe(filters)}, got {len(caps)}; "
                 f"newest captures: {seen or 'none'}"
             )
         return caps

@@ -12,83 +12,97 @@ import argparse
 import shlex
 from typing import Any
 
+from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_magic, magics_class
 
 from .core import default_lab, set_default
+from .filters import FIELD_KEYS, FILTER_KEYS, from_query
 from .outbound import send
 
-__all__ = ["HookLabMagics", "load", "unload"]
+__all__ = ["HookLabMagics", "help_text", "load", "unload"]
 
-_HELP = """\
-%hooklab [command] [options]
-
-commands:
-  status                      show the URL, database and capture count (default)
-  start [--port N] [--host H] [--db PATH]   start (or restart) the default lab
-  stop                        stop receiving (captures stay queryable; public URLs pause)
-  live [filters]              show the live view widget
-  df [--flatten] [filters]    captures as a pandas DataFrame
-  clear                       delete all captures from the database
-  send BIN_OR_URL --provider P --event E [--secret S] [--data JSON]
-                              send a realistic sample webhook
-  respond BIN_OR_PATH --status 503 503 200 [--body B] [--header K:V] [--delay S] [--method M]
-                              answer requests to a bin/path this way
-  export PATH [--format har|jsonl|csv]   write all captures to a file
-
-filters: --bin B --method M --provider P --event-type E --path P --since ID
-config:  %config HookLab.port = 9000   (also host, db, max_body, durability, allowed_hosts,
-         retention_count, retention_age)
+_CONFIG_NOTE = """\
+filters (live, df, export): --bin B --method M --provider P --event-type E --path P --kind K
+         --since ID_OR_ISO_TIME --until ISO_TIME --search TEXT   (see hooklab.filters)
+config:  %config HookLab.port = 9000   (every HookLab trait: %config HookLab)
 """
 
 
 class _Parser(argparse.ArgumentParser):
+    """An argparse parser whose mistakes are IPython ``UsageError``s (so "Run All" stops)."""
+
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise ValueError(f"%hooklab: {message}\n\n{_HELP}")
+        raise UsageError(f"{self.prog}: {message}\n\n{self.format_usage()}"
+                         "see %hooklab --help")
 
     def exit(self, status: int = 0, message: str | None = None) -> None:  # type: ignore[override]
-        raise ValueError(message or _HELP)
+        raise UsageError(message or self.format_usage())
 
 
-def _filters(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--bin")
-    p.add_argument("--method")
-    p.add_argument("--provider")
-    p.add_argument("--event-type", dest="event_type")
-    p.add_argument("--path")
-    p.add_argument("--since", type=int)
+def _filter_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("filters")
+    for key in FILTER_KEYS:
+        g.add_argument("--" + key.replace("_", "-"), dest=key, metavar=key.upper(),
+                       help=f"only captures whose {key} matches" if key in FIELD_KEYS else None)
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="%hooklab", add_help=False)
-    sub = p.add_subparsers(dest="cmd")
-    sub.add_parser("status", add_help=False)
-    s = sub.add_parser("start", add_help=False)
+def _parser() -> _Parser:
+    p = _Parser(prog="%hooklab", add_help=False, epilog=_CONFIG_NOTE,
+                formatter_class=argparse.RawDescriptionHelpFormatter,
+                description="Capture, inspect, answer and send webhooks from the notebook.")
+    sub = p.add_subparsers(dest="cmd", metavar="command", parser_class=_Parser)
+    sub.add_parser("status", add_help=False, help="show the URL, database and capture count (default)")
+    s = sub.add_parser("start", add_help=False, help="start (or restart) the default lab")
     s.add_argument("--port", type=int)
     s.add_argument("--host")
     s.add_argument("--db")
-    sub.add_parser("stop", add_help=False)
-    sub.add_parser("clear", add_help=False)
-    _filters(sub.add_parser("live", add_help=False))
-    d = sub.add_parser("df", add_help=False)
-    d.add_argument("--flatten", action="store_true")
-    _filters(d)
-    se = sub.add_parser("send", add_help=False)
-    se.add_argument("target")
+    sub.add_parser("stop", add_help=False,
+                   help="stop receiving (captures stay queryable; public URLs pause)")
+    sub.add_parser("clear", add_help=False, help="delete all captures from the database")
+    _filter_args(sub.add_parser("live", add_help=False, help="show the live view widget"))
+    d = sub.add_parser("df", add_help=False, help="captures as a pandas DataFrame")
+    d.add_argument("--flatten", action="store_true", help="payload.* columns")
+    _filter_args(d)
+    se = sub.add_parser("send", add_help=False, help="send a realistic sample webhook to a bin or URL")
+    se.add_argument("target", metavar="BIN_OR_URL")
     se.add_argument("--provider")
     se.add_argument("--event")
     se.add_argument("--secret")
-    se.add_argument("--data")
-    r = sub.add_parser("respond", add_help=False)
-    r.add_argument("target")
+    se.add_argument("--data", metavar="JSON")
+    r = sub.add_parser("respond", add_help=False,
+                       help="answer requests to a bin/path this way (--status 503 503 200: in turn)")
+    r.add_argument("target", metavar="BIN_OR_PATH")
     r.add_argument("--status", type=int, nargs="+", default=[200])
     r.add_argument("--body", default="")
-    r.add_argument("--header", action="append", default=[])
-    r.add_argument("--delay", type=float, default=0.0)
+    r.add_argument("--header", action="append", default=[], metavar="K:V")
+    r.add_argument("--delay", type=float, default=0.0, metavar="SECONDS")
     r.add_argument("--method")
-    e = sub.add_parser("export", add_help=False)
-    e.add_argument("path")
+    e = sub.add_parser("export", add_help=False, help="write captures to a file")
+    e.add_argument("file", metavar="PATH")
     e.add_argument("--format", choices=("har", "jsonl", "csv"))
+    _filter_args(e)
     return p
+
+
+def help_text() -> str:
+    """``%hooklab --help``: generated from the parser, one section per command."""
+    p = _parser()
+    parts = [p.format_help()]
+    for action in p._subparsers._group_actions if p._subparsers else ():  # noqa: SLF001
+        for name, sp in action.choices.items():
+            if sp._actions:  # noqa: SLF001 - commands with options
+                parts.append(sp.format_usage().replace("usage: ", "  "))
+            else:
+                parts.append(f"  %hooklab {name}\n")
+    return "".join(parts)
+
+
+def _filters_of(args: argparse.Namespace) -> dict[str, Any]:
+    raw = {k: getattr(args, k, None) for k in FILTER_KEYS}
+    try:
+        return from_query(raw.get)
+    except ValueError as exc:
+        raise UsageError(f"%hooklab: {exc}") from None
 
 
 @magics_class
@@ -97,15 +111,14 @@ class HookLabMagics(Magics):
 
     @line_magic
     def hooklab(self, line: str = "") -> Any:
-        argv = shlex.split(line)
-        if any(a in ("-h", "--help", "help") for a in argv[:1]) or argv[-1:] in (["-h"], ["--help"]):
-            print(_HELP)
-            return None
         try:
-            args = _parser().parse_args(argv or ["status"])
-        except ValueError as exc:
-            print(str(exc))
+            argv = shlex.split(line)
+        except ValueError as exc:  # e.g. an unclosed quote
+            raise UsageError(f"%hooklab: {exc}") from None
+        if any(a in ("-h", "--help", "help") for a in argv[:1]) or argv[-1:] in (["-h"], ["--help"]):
+            print(help_text())
             return None
+        args = _parser().parse_args(argv or ["status"])
         cmd = args.cmd or "status"
         lab = default_lab()
         if cmd == "start":
@@ -121,13 +134,8 @@ class HookLabMagics(Magics):
             print(new.status_line())
             return None
         if lab is None:
-            print("hooklab: no lab is running; use %hooklab start")
-            return None
-        filters = {
-            k: getattr(args, k)
-            for k in ("bin", "method", "provider", "event_type", "path", "since")
-            if getattr(args, k, None) is not None
-        }
+            raise UsageError("hooklab: no lab is running; use %hooklab start")
+        filters = _filters_of(args)
         if cmd == "status":
             print(lab.status_line())
         elif cmd == "stop":
@@ -143,7 +151,10 @@ class HookLabMagics(Magics):
             import json
 
             target = args.target if "://" in args.target else lab.url_for(args.target)
-            payload = json.loads(args.data) if args.data else None
+            try:
+                payload = json.loads(args.data) if args.data else None
+            except ValueError as exc:
+                raise UsageError(f"%hooklab send: --data is not JSON ({exc})") from None
             resp = send(
                 target, provider=args.provider, event=args.event, secret=args.secret, payload=payload
             )
@@ -159,8 +170,8 @@ class HookLabMagics(Magics):
         elif cmd == "export":
             from .export import export
 
-            n = export(lab.store, args.path, fmt=args.format)
-            print(f"hooklab: wrote {n} captures to {args.path}")
+            n = export(lab.store, args.file, fmt=args.format, **filters)
+            print(f"hooklab: wrote {n} captures to {args.file}")
         return None
 
 

@@ -12,6 +12,7 @@ import nbformat
 import pytest
 from _http import free_port, post
 from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -179,9 +180,21 @@ def test_magic_commands(tmp_path):
         assert "wrote 2 captures" in out
         assert (tmp_path / "out.har").exists()
         assert "deleted 2 captures" in k.run("%hooklab clear")
-        assert "unrecognized" in k.run("%hooklab frobnicate") or "invalid choice" in k.run(
-            "%hooklab frobnicate"
-        )
+        # mistakes are UsageErrors: the cell fails, so "Run All" stops there
+        for bad, says in [
+            ("%hooklab frobnicate", "invalid choice: 'frobnicate'"),
+            ("%hooklab df --since yesterday", "since must be a capture id or an ISO 8601 time"),
+            ("%hooklab df --colour red", "unrecognized arguments: --colour red"),
+            ("%hooklab send orders --data '{not json'", "--data is not JSON"),
+            ("%hooklab df --bin 'unclosed", "No closing quotation"),
+        ]:
+            with pytest.raises(CellExecutionError) as err:
+                k.run(bad)
+            assert "UsageError" in str(err.value) and says in str(err.value), bad
+        helptext = k.run("%hooklab --help")
+        for command in ("status", "start", "stop", "clear", "live", "df", "send", "respond", "export"):
+            assert f"%hooklab {command}" in helptext
+        assert "--search SEARCH" in helptext
         assert "stopped" in k.run("%hooklab stop")
         assert _port_is_free(port)
         assert f"http://127.0.0.1:{port} " in k.run("%hooklab start")

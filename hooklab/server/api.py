@@ -1,7 +1,8 @@
 """The ``/_hooklab/`` JSON API served beside the capture paths, for tools and other processes.
 
 - ``GET /_hooklab/health`` -> ``{"status": "ok", "captures": N, "last_id": K, ...}``
-- ``GET /_hooklab/api/captures?since=<id>&limit=<n>&bin=<b>&provider=<p>...`` -> captures as JSON
+- ``GET /_hooklab/api/captures?since=<id>&limit=<n>&bin=<b>&search=<text>...`` -> captures as JSON
+  (filters: :mod:`hooklab.filters`)
 - ``GET /_hooklab/api/captures/<id>`` -> one capture; ``.../<id>/body`` -> its raw bytes
 - ``GET /_hooklab/`` -> a small page showing the live stream (``static/stream.html``)
 - ``WS  /_hooklab/ws?since=<id>&bin=<b>&provider=<p>`` -> captures pushed as JSON
@@ -18,6 +19,7 @@ from tornado import web
 
 from .._version import __version__
 from ..capture import capture_to_dict
+from ..filters import from_query
 from .guard import refuse_host
 
 __all__ = ["make_api_app"]
@@ -63,11 +65,10 @@ class HealthHandler(_Base):
 
 class CapturesHandler(_Base):
     def get(self) -> None:
-        filters: dict[str, Any] = {}
-        for key in ("bin", "method", "provider", "event_type", "path", "kind"):
-            v = self.get_query_argument(key, None)
-            if v is not None:
-                filters[key] = v
+        try:  # since is this API's cursor (a capture id); every other filter as everywhere
+            filters = from_query(lambda k: None if k == "since" else self.get_query_argument(k, None))
+        except ValueError as exc:
+            raise web.HTTPError(400, reason=str(exc)) from None
         try:
             since = int(self.get_query_argument("since", "0"))
             limit = min(int(self.get_query_argument("limit", str(_MAX_LIMIT))), _MAX_LIMIT)

@@ -6,8 +6,8 @@
 
 Query arguments: ``since=<id>`` replays stored captures newer than ``id`` and then continues
 live, without gaps or duplicates (reconnect with the last id you saw); without ``since`` only
-captures stored after the connection opened are sent. ``bin``, ``provider``, ``kind``,
-``method`` filter; ``body=0`` leaves bodies out. Each message is
+captures stored after the connection opened are sent. Every other filter of
+:mod:`hooklab.filters` (``bin``, ``provider``, ``search``, ...) applies; ``body=0`` leaves bodies out. Each message is
 :func:`hooklab.capture.capture_to_dict` as JSON text.
 
 Slow clients: each connection has a bounded queue (:class:`StreamLimits`). Stored captures are
@@ -31,12 +31,12 @@ import orjson
 from tornado import websocket
 
 from ..capture import Capture, capture_to_dict
+from ..filters import from_query, matches
 from .guard import origin_allowed, refuse_host
 
 __all__ = ["StreamHandler", "StreamLimits", "stream_stats"]
 
 _PAGE = 200
-_FILTER_KEYS = ("bin", "provider", "kind", "method")
 _OVERHEAD = 512  # rough bytes of JSON around a capture's body
 
 
@@ -57,10 +57,6 @@ def stream_stats(server: Any) -> dict[str, Any]:
         stats = {"clients": 0, "opened": 0, "cut_off": 0, "peak_pending": 0, "peak_pending_bytes": 0}
         server._hooklab_stream_stats = stats
     return stats
-
-
-def _matches(cap: Capture, filters: dict[str, str]) -> bool:
-    return all(str(getattr(cap, k)) == v for k, v in filters.items())
 
 
 def _weight(cap: Capture) -> int:
@@ -84,9 +80,13 @@ class StreamHandler(websocket.WebSocketHandler):
 
     def open(self) -> None:  # type: ignore[override]
         self.limits: StreamLimits = getattr(self.server, "stream_limits", None) or StreamLimits()
-        self.filters = {
-            k: v for k in _FILTER_KEYS if (v := self.get_query_argument(k, None)) is not None
-        }
+        try:  # since is the stream's cursor (a capture id); every other filter as everywhere
+            self.filters = from_query(
+                lambda k: None if k == "since" else self.get_query_argument(k, None)
+            )
+        except ValueError as exc:
+            self.close(1008, str(exc)[:120])
+            return
         self.with_body = self.get_query_argument("body", "1") not in ("0", "false", "no")
         store = self.server.store
         since_arg = self.get_query_argument("since", None)
@@ -112,7 +112,7 @@ class StreamHandler(websocket.WebSocketHandler):
 
     # -- writer thread -> server loop --------------------------------------------------------
     def _from_writer(self, cap: Capture) -> None:
-        if not _matches(cap, self.filters):
+        if not matches(cap, self.filters):
             return
         try:
             self.loop.call_soon_threadsafe(self._enqueue, cap)

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from ..capture import Capture, bin_of
+from ..filters import validate
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS captures (
@@ -54,7 +55,6 @@ _COLS = (
     "id, received_us, kind, method, path, query, headers, body, remote_addr, url, status,"
     " provider, event_type, delivery_id, verified, verify_reason, duplicate"
 )
-_FILTERS = ("bin", "method", "provider", "event_type", "path", "kind")
 
 
 def _dumps(obj: Any) -> str:
@@ -100,39 +100,39 @@ def _row_to_capture(r: tuple) -> Capture:
 
 
 def where_clause(filters: dict[str, Any]) -> tuple[str, list[Any]]:
-    """SQL ``WHERE`` for capture filters (``bin, method, provider, event_type, path, kind, since``)."""
+    """SQL ``WHERE`` for capture filters (the vocabulary of :mod:`hooklab.filters`)."""
     clauses: list[str] = []
     args: list[Any] = []
-    for key, value in filters.items():
-        if value is None:
-            continue
+    for key, value in validate(filters).items():
         if key == "since":
             if isinstance(value, datetime):
                 clauses.append("received_us > ?")
                 args.append(_us(value))
             else:
                 clauses.append("id > ?")
-                args.append(int(value))
+                args.append(value)
         elif key == "until":
             clauses.append("received_us <= ?")
             args.append(_us(value))
-        elif key in _FILTERS:
-            col = key
-            if key == "method":
-                value = str(value).upper()
-            if isinstance(value, (list, tuple, set, frozenset)):
-                vals = list(value)
-                clauses.append(f"{col} IN ({','.join('?' * len(vals))})")
-                args.extend(vals)
-            else:
-                clauses.append(f"{col} = ?")
-                args.append(value)
+        elif key == "search":
+            clauses.append(_SEARCH_SQL)
+            like = "%" + value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            args.extend([like] * 4)
+        elif isinstance(value, list):
+            clauses.append(f"{key} IN ({','.join('?' * len(value))})")
+            args.extend(value)
         else:
-            raise TypeError(
-                f"unknown capture filter {key!r}; use one of "
-                + ", ".join((*_FILTERS, "since", "until"))
-            )
+            clauses.append(f"{key} = ?")
+            args.append(value)
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
+
+
+#: the ``search`` filter without an index: a scan (LIKE: case-insensitive for ASCII letters;
+#: headers and query are matched in their stored JSON form)
+_SEARCH_SQL = (
+    "(path LIKE ? ESCAPE '\\' OR query LIKE ? ESCAPE '\\'"
+    " OR headers LIKE ? ESCAPE '\\' OR CAST(body AS TEXT) LIKE ? ESCAPE '\\')"
+)
 
 
 def insert_row(db: sqlite3.Connection, record: dict[str, Any], seen: set) -> Capture:

@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from ..capture import Capture
+from ..filters import FIELD_KEYS
 from ..providers import detect_record
 from ._sql import (
     _COLS,
-    _FILTERS,
     _FORMAT,
     _SCHEMA,
     _from_us,
@@ -367,7 +367,7 @@ class CaptureStore:
         return self._fetch(f"SELECT COUNT(*) FROM captures{where}", args)[0][0]
 
     def distinct(self, column: str) -> list[str]:
-        if column not in _FILTERS:
+        if column not in FIELD_KEYS:
             raise ValueError(column)
         rows = self._fetch(f"SELECT DISTINCT {column} FROM captures WHERE {column} IS NOT NULL")
         return sorted(r[0] for r in rows)

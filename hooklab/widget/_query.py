@@ -12,35 +12,6 @@ SCAN_LIMIT = 20_000  # rows scanned at most for a free-text search
 _CHUNK = 500
 
 
-def matches_filters(cap: Capture, filters: dict[str, Any]) -> bool:
-    """Python twin of the store's SQL filters, used to skip irrelevant arrivals cheaply."""
-    for key, want in filters.items():
-        if want is None:
-            continue
-        if key == "since":
-            if isinstance(want, int) and cap.id <= want:
-                return False
-            if not isinstance(want, int) and cap.received_at <= want:
-                return False
-            continue
-        if key == "until":
-            continue
-        have = getattr(cap, key, None)
-        if key == "method":
-            want = (
-                {str(w).upper() for w in want}
-                if isinstance(want, (list, tuple, set, frozenset))
-                else str(want).upper()
-            )
-        if isinstance(want, (list, tuple, set, frozenset)):
-            if have not in want:
-                return False
-        elif have != want:
-            return False
-    return True
-
-
-
 def fetch_rows(
     store: CaptureStore,
     eff: dict[str, Any],

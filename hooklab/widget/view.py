@@ -24,9 +24,10 @@ from typing import Any
 import ipywidgets as W
 
 from ..capture import Capture
-from ..store.store import CaptureStore, where_clause
+from ..filters import matches, validate
+from ..store.store import CaptureStore
 from . import _render as R
-from ._query import fetch_rows, matches_filters
+from ._query import fetch_rows
 from ._ui import _OPTIONS_EVERY, ALL, LiveControls
 
 __all__ = ["LiveView"]
@@ -54,7 +55,6 @@ class LiveView(LiveControls, W.VBox):
     def __init__(
         self, store: CaptureStore, *, max_rows: int = 200, rate: float = 10.0, **filters: Any
     ) -> None:
-        where_clause(filters)  # unknown filter -> TypeError now, not in a thread later
         if max_rows < 1:
             raise ValueError("max_rows must be >= 1")
         if rate <= 0:
@@ -62,7 +62,7 @@ class LiveView(LiveControls, W.VBox):
         self.store = store
         self.max_rows = int(max_rows)
         self.rate = float(rate)
-        self.filters = dict(filters)
+        self.filters = validate(filters)  # unknown filter -> TypeError now, not in a thread
         self._lock = threading.Lock()  # guards the flags below
         self._cond = threading.Condition(self._lock)
         self._render_lock = threading.RLock()  # one render at a time (flusher vs. UI events)
@@ -201,7 +201,7 @@ class LiveView(LiveControls, W.VBox):
     # -- events (writer thread / kernel thread) ---------------------------------------------
     def _on_capture(self, cap: Capture) -> None:
         """Store subscriber, runs on the writer thread: mark dirty, nothing else."""
-        if not matches_filters(cap, self.filters):
+        if not matches(cap, self.filters):
             return
         self._arrivals.append(time.monotonic())
         with self._cond:

@@ -1,0 +1,120 @@
+"""The one filter vocabulary, met as users meet it: lab.wait/dataframe/captures, API and stream."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+import hooklab
+from hooklab.filters import FILTER_KEYS
+
+
+@pytest.fixture
+def mixed():
+    lab = hooklab.HookLab(port=0, db=":memory:").start()
+    try:
+        sends = [
+            ("github", "github", "push", None),
+            ("github", "github", "pull_request.opened", None),
+            ("stripe", "stripe", "invoice.paid", {"type": "invoice.paid", "note": "Refund-42 ok"}),
+            ("shop", "shopify", "orders/create", None),
+        ]
+        for b, provider, event, payload in sends:
+            hooklab.send(lab.url_for(b), provider=provider, event=event, payload=payload)
+        lab.wait(4, timeout=10)
+        yield lab
+    finally:
+        lab.stop()
+
+
+def test_every_key_is_documented_and_accepted(mixed):
+    assert FILTER_KEYS == ("bin", "method", "provider", "event_type", "path", "kind", "since",
+                           "until", "search")
+    for key in FILTER_KEYS:
+        assert key in hooklab.filters.__doc__
+
+
+@pytest.mark.parametrize(
+    "filters, expected_bins",
+    [
+        ({"bin": "github"}, ["github", "github"]),
+        ({"bin": ["shop", "stripe"]}, ["stripe", "shop"]),
+        ({"method": "post", "provider": "stripe"}, ["stripe"]),
+        ({"event_type": "pull_request"}, []),  # exact: the event type is pull_request.opened
+        ({"search": "refund-42"}, ["stripe"]),  # case-insensitive, in the body
+        ({"search": "x-github-event"}, ["github", "github"]),  # header names
+        ({"search": "no such text anywhere"}, []),
+        ({"kind": "ws_in"}, []),
+        ({"since": 2}, ["stripe", "shop"]),
+        ({"until": datetime(2000, 1, 1, tzinfo=timezone.utc)}, []),
+        ({"bin": None}, ["github", "github", "stripe", "shop"]),  # None means "no filter"
+    ],
+)
+def test_same_answer_from_every_entry_point(mixed, filters, expected_bins):
+    lab = mixed
+    assert [c.bin for c in lab.query(**filters)] == expected_bins
+    assert list(lab.dataframe(**filters)["bin"]) == expected_bins
+    assert [c.bin for c in lab.wait(len(expected_bins), timeout=1, **filters)] == expected_bins
+    query = {k: (v if not isinstance(v, datetime) else v.isoformat()) for k, v in filters.items()
+             if v is not None and not isinstance(v, list)}
+    if all(not isinstance(v, list) for v in filters.values()):
+        url = lab.url + "/_hooklab/api/captures?" + urllib.parse.urlencode(query)
+        req = urllib.request.Request(url, headers=_auth(lab))
+        with urllib.request.urlopen(req, timeout=10) as r:
+            body = json.loads(r.read())
+        if "since" not in filters:  # the API's since is its cursor, same meaning for ids
+            assert [c["bin"] for c in body["captures"]] == expected_bins
+
+
+def _auth(lab):
+    token = getattr(lab, "api_token", None)
+    return {"Authorization": f"token {token}"} if token else {}
+
+
+@pytest.mark.parametrize(
+    "filters, message",
+    [
+        ({"colour": "red"}, "unknown capture filter 'colour'"),
+        ({"since": "yesterday"}, "since= takes a capture id or a datetime"),
+        ({"until": 5}, "until= takes a datetime"),
+        ({"bin": 3}, "filter bin= takes a string"),
+        ({"search": b"bytes"}, "search= takes text"),
+        ({"since": True}, "since= takes a capture id or a datetime"),
+    ],
+)
+def test_bad_filters_are_refused_everywhere_with_the_same_message(mixed, filters, message):
+    for call in (mixed.dataframe, mixed.query, mixed.live,
+                 lambda **f: mixed.wait(1, timeout=0.1, **f)):
+        with pytest.raises(TypeError, match=message):
+            call(**filters)
+
+
+@pytest.mark.parametrize("query, status", [
+    ("since=abc", 400), ("until=notatime", 400), ("colour=red", 200), ("search=", 200),
+])
+def test_api_refuses_malformed_filter_values(mixed, query, status):
+    url = mixed.url + "/_hooklab/api/captures?" + query
+    req = urllib.request.Request(url, headers=_auth(mixed))
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            got = r.status
+    except urllib.error.HTTPError as e:
+        got = e.code
+    assert got == status
+
+
+def test_wait_timeout_message_names_the_filters(mixed):
+    with pytest.raises(TimeoutError, match=r"search='nothing like this'.*matched 0|0.*search="):
+        mixed.wait(1, timeout=0.2, search="nothing like this")
+
+
+def test_datetime_since_and_until(mixed):
+    caps = list(mixed.captures)
+    mid = caps[1].received_at
+    assert [c.id for c in mixed.query(since=mid)] == [c.id for c in caps[2:]]
+    assert [c.id for c in mixed.query(until=mid)] == [c.id for c in caps[:2]]
+    naive = (mid + timedelta(0)).replace(tzinfo=None)  # naive datetimes are UTC
+    assert [c.id for c in mixed.query(since=naive)] == [c.id for c in caps[2:]]
