@@ -14,13 +14,22 @@ import json as _json
 import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, unquote
+from typing import TYPE_CHECKING, Any, TypedDict
+from urllib.parse import parse_qs, unquote, urlsplit
 
 if TYPE_CHECKING:
     from .signatures import Verification
 
-__all__ = ["Capture", "bin_of", "capture_to_dict", "decode_body"]
+__all__ = [
+    "Capture",
+    "CaptureRecord",
+    "ForwardOutcome",
+    "bin_of",
+    "capture_to_dict",
+    "decode_body",
+    "new_record",
+    "split_target",
+]
 
 #: decoded views of compressed bodies are capped so a decompression bomb cannot exhaust memory
 MAX_DECODED = 64 * 1024 * 1024
@@ -74,6 +83,105 @@ def _text_codec(charset: str) -> str:
     if not getattr(info, "_is_text_encoding", True) or info.name in _REFUSED_CODECS:
         return "utf-8"  # bytes-to-bytes codecs (base64, zlib, uu...) are not charsets
     return info.name
+
+
+class CaptureRecord(TypedDict, total=False):
+    """A request on its way into the store: built by :func:`new_record` only.
+
+    The receive path, WebSocket recording and HAR / JSON Lines import all build it there; the
+    store's writer fills ``provider``, ``event_type``, ``delivery_id`` (detection) and
+    ``verified``, ``verify_reason`` (registered secrets) before it becomes a :class:`Capture`.
+    """
+
+    received_at: datetime
+    kind: str  # "http" (received), "ws" (a recorded WebSocket frame)
+    method: str
+    path: str
+    bin: str  # only when it is not the first path segment (WebSocket recordings)
+    query: dict[str, list[str]]
+    headers: list[tuple[str, str]]
+    body: bytes
+    remote_addr: str
+    url: str
+    status: int
+    provider: str | None
+    event_type: str | None
+    delivery_id: str | None
+    verified: bool | None
+    verify_reason: str | None
+
+
+def split_target(target: str) -> tuple[str, dict[str, list[str]]]:
+    """``(path, query)`` of a request target as received (origin or absolute form).
+
+    >>> split_target("/github/x?a=1&a=2&b=")
+    ('/github/x', {'a': ['1', '2'], 'b': ['']})
+    >>> split_target("//[x")   # not a URL: kept as received
+    ('//[x', {})
+    """
+    if target.startswith("/") and not target.startswith("//") and not any(c in target for c in "?#\t"):
+        return target, {}
+    try:
+        split = urlsplit(target)
+        path, qs = split.path or "/", split.query
+    except ValueError:  # e.g. "//[x": not a URL, still a request to store as received
+        path, _, qs = target.partition("?")
+        path = path or "/"
+    return path, parse_qs(qs, keep_blank_values=True)
+
+
+def new_record(
+    method: str,
+    target: str,
+    headers: list[tuple[str, str]],
+    body: bytes,
+    *,
+    remote_addr: str = "",
+    url: str | None = None,
+    received_at: datetime | None = None,
+    status: int = 200,
+    kind: str = "http",
+    bin: str | None = None,
+    query: dict[str, list[str]] | None = None,
+) -> CaptureRecord:
+    """The one place a :class:`CaptureRecord` is made.
+
+    ``target`` is the request target as received (``/github/x?a=1``); ``url`` the full URL the
+    sender used (defaults to ``target``). With ``query`` given, ``target`` is the path, kept
+    verbatim (imports and recordings that carry both).
+
+    >>> r = new_record("POST", "/github?x=1", [("Content-Type", "text/plain")], b"hi")
+    >>> r["method"], r["path"], r["query"], r["kind"]
+    ('POST', '/github', {'x': ['1']}, 'http')
+    """
+    path, parsed = split_target(target) if query is None else (target, query)
+    record: CaptureRecord = {
+        "received_at": received_at or datetime.now(timezone.utc),
+        "kind": kind,
+        "method": method,  # as received: methods are case-sensitive
+        "path": path,
+        "query": parsed,
+        "headers": list(headers),
+        "body": bytes(body),
+        "remote_addr": remote_addr,
+        "url": url if url is not None else target,
+        "status": int(status),
+    }
+    if bin is not None:
+        record["bin"] = bin
+    return record
+
+
+@dataclass(frozen=True, slots=True)
+class ForwardOutcome:
+    """What became of relaying one capture to a target (``lab.forwards()`` rows)."""
+
+    capture_id: int
+    target: str
+    status: int | None
+    latency_ms: float | None
+    error: str | None = None
+    at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import atexit
 import os
-import threading
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -24,6 +23,7 @@ from .capture import Capture, bin_of
 from .filters import describe
 from .server.lifecycle import DEFAULT_MAX_BODY, CaptureServer
 from .server.responses import ResponseRules
+from .signatures.book import SecretBook
 from .store.store import CaptureStore
 from .store.view import CaptureView
 
@@ -81,8 +81,7 @@ class HookLab(Configurable):
     def __init__(self, **kwargs: Any) -> None:
         self.server: CaptureServer | None = None
         super().__init__(**kwargs)
-        self._secrets: dict[str, tuple[str | bytes, str | None]] = {}
-        self._secrets_lock = threading.Lock()
+        self._secrets = SecretBook()
         self.rules = ResponseRules()
         self._store: CaptureStore | None = None
         self._forwarder: Any = None
@@ -103,7 +102,7 @@ class HookLab(Configurable):
                 self.db_path,
                 retention_count=self.retention_count,
                 retention_age=self.retention_age,
-                enrich=self._enrich,
+                secrets=self._secrets,
                 durability=self.durability,
             )
         return self._store
@@ -124,7 +123,6 @@ class HookLab(Configurable):
         self.server = CaptureServer(
             self.store, self.host, self.port, max_body=self.max_body, rules=self.rules
         )
-        self.server.after_store.append(self._after_store)
         self.server.allowed_hosts = tuple(self.allowed_hosts)
         self.server.start()
         # public URLs given out before a stop_serving() work again
@@ -198,47 +196,12 @@ class HookLab(Configurable):
             # same public URL, new port
             ingress.refresh(self)
 
-    # -- enrichment on arrival (writer thread) -----------------------------------------------
-    def _enrich(self, record: dict[str, Any]) -> None:
-        if not self._secrets or record.get("kind", "http") != "http":
-            return  # runs for every capture on the writer thread: stay cheap without secrets
-        with self._secrets_lock:
-            entry = self._secrets.get(bin_of(record.get("path") or "/"))
-        if entry is None:
-            return
-        secret, provider = entry
-        from .signatures import verify_signature
-
-        v = verify_signature(
-            provider or record.get("provider"),
-            secret,
-            record.get("headers") or [],
-            record.get("body") or b"",
-            url=record.get("url"),
-            now=record.get("received_at"),
-        )
-        record["verified"] = v.valid
-        record["verify_reason"] = v.reason
-        # Some providers (GitLab) send the shared secret itself in a header: never store it.
-        plain = secret.decode("utf-8", "replace") if isinstance(secret, bytes) else secret
-        headers = record.get("headers") or []
-        if plain and any(v_ == plain for _, v_ in headers):
-            record["headers"] = [(k, "[secret]" if v_ == plain else v_) for k, v_ in headers]
-
-    def _after_store(self, capture: Capture) -> None:
-        if self._forwarder is not None:
-            self._forwarder.submit(capture)
-
     def secret(self, bin: str, secret: str | bytes | None, provider: str | None = None) -> None:
         """Verify captures to ``bin`` on arrival (``verified`` column); ``None`` removes it.
 
         The secret stays in memory only: never in the database, widgets or exports.
         """
-        with self._secrets_lock:
-            if secret is None:
-                self._secrets.pop(bin, None)
-            else:
-                self._secrets[bin] = (secret, provider)
+        self._secrets.set(bin, secret, provider)
 
     # -- reading -------------------------------------------------------------------------------
     @property
@@ -312,8 +275,7 @@ class HookLab(Configurable):
         """Back to a fresh lab: no captures, response rules, secrets or forwards."""
         self.clear()
         self.rules.clear()
-        with self._secrets_lock:
-            self._secrets.clear()
+        self._secrets.clear()
         if self._forwarder is not None:
             self._forwarder.clear()
 

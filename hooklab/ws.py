@@ -29,11 +29,12 @@ import threading
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from tornado import httpclient, websocket
+
+from .capture import new_record
 
 __all__ = ["RecordSummary", "Recording", "record", "record_async", "start_recording"]
 
@@ -105,20 +106,12 @@ class _Recorder:
 
     def add(self, method: str, body: bytes, headers: list[tuple[str, str]], status: int = 101) -> None:
         self.seq += 1
-        record: dict[str, Any] = {
-            "received_at": datetime.now(timezone.utc),
-            "kind": "ws",
-            "method": method,
-            "path": self.path,
-            "query": self.query,
-            "headers": [("X-WS-Connection", self.conn_id), ("X-WS-Seq", str(self.seq)), *headers],
-            "body": body,
-            "remote_addr": self.remote,
-            "url": self.url,
-            "status": status,
-        }
-        if self.bin is not None:
-            record["bin"] = self.bin
+        record = new_record(
+            method, self.path,
+            [("X-WS-Connection", self.conn_id), ("X-WS-Seq", str(self.seq)), *headers], body,
+            remote_addr=self.remote, url=self.url, status=status, kind="ws", bin=self.bin,
+            query=self.query,
+        )
         self.futures.append(self.store.add(record))
 
     def frame(self, method: str, payload: Message, opcode: int | None = None) -> None:

@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
 
-from ..capture import Capture, capture_to_dict
+from ..capture import Capture, CaptureRecord, capture_to_dict, new_record
 
 if TYPE_CHECKING:
     from ..store import CaptureStore
@@ -166,7 +166,7 @@ def _text(value: Any, what: str) -> str:
     return value
 
 
-def _har_record(entry: dict[str, Any]) -> dict[str, Any]:
+def _har_record(entry: dict[str, Any]) -> CaptureRecord:
     req = entry.get("request") or {}
     meta = entry.get("_hooklab") or {}
     if not isinstance(req, dict) or not isinstance(meta, dict):
@@ -179,22 +179,20 @@ def _har_record(entry: dict[str, Any]) -> dict[str, Any]:
     status = int(meta.get("status") or (entry.get("response") or {}).get("status") or 200)
     if not 0 <= status <= 999:
         raise ValueError(f"status {status} is not an HTTP status")
-    record: dict[str, Any] = {
-        "received_at": _parse_time(entry.get("startedDateTime")),
-        "method": _text(req.get("method") or "GET", "request.method").upper(),
-        "path": _text(meta.get("path") or split.path or "/", "path"),
-        "query": parse_qs(split.query, keep_blank_values=True),
-        "headers": [
-            (_text(h["name"], "header name"), _text(h["value"], "header value"))
-            for h in req.get("headers") or []
-        ],
-        "body": body,
-        "remote_addr": _text(meta.get("remote_addr") or entry.get("serverIPAddress") or "",
-                             "remote address"),
-        "url": url,
-        "status": status,
-        "kind": _text(meta.get("kind") or "http", "kind"),
-    }
+    record = new_record(
+        _text(req.get("method") or "GET", "request.method").upper(),
+        _text(meta.get("path") or split.path or "/", "path"),
+        [(_text(h["name"], "header name"), _text(h["value"], "header value"))
+         for h in req.get("headers") or []],
+        body,
+        remote_addr=_text(meta.get("remote_addr") or entry.get("serverIPAddress") or "",
+                          "remote address"),
+        url=url,
+        received_at=_parse_time(entry.get("startedDateTime")),
+        status=status,
+        kind=_text(meta.get("kind") or "http", "kind"),
+        query=parse_qs(split.query, keep_blank_values=True),
+    )
     for key in ("provider", "event_type", "delivery_id", "verify_reason"):
         if meta.get(key) is not None:
             record[key] = _text(meta[key], key)
@@ -203,7 +201,7 @@ def _har_record(entry: dict[str, Any]) -> dict[str, Any]:
     return record
 
 
-def read_har(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+def read_har(path: str | os.PathLike[str]) -> list[CaptureRecord]:
     """Read a HAR file into capture records (``HookLab.from_har`` stores them).
 
     Entries exported by hooklab keep their provider, event type, status and verification;

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from ..capture import Capture
+from ..capture import Capture, ForwardOutcome
 from .sender import http_request
 
 __all__ = ["HOP_BY_HOP", "Forwarder", "ReplayResult", "outgoing", "replay", "target_url"]
@@ -138,6 +138,8 @@ class Forwarder:
         ]
         for t in self._threads:
             t.start()
+        #: the store's one "stored" event brings every new capture (on its writer thread)
+        self._unsubscribe = store.subscribe(self.submit)
 
     @property
     def targets(self) -> dict[str, str]:
@@ -177,7 +179,7 @@ class Forwarder:
     def _record(self, cid: int, target: str, status: int | None, ms: float | None,
                 error: str | None) -> None:
         try:
-            self.store.record_forward(cid, target, status, ms, error)
+            self.store.record_forward(ForwardOutcome(cid, target, status, ms, error))
         except Exception:  # noqa: BLE001 - store closed while shutting down
             pass
 
@@ -209,6 +211,7 @@ class Forwarder:
         if self._closed:
             return
         self._closed = True
+        self._unsubscribe()
         while True:
             try:
                 self._queue.get_nowait()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .ingest import answer_headers, deliver, reason, run_hooks
+from .ingest import answer_headers, deliver, reason
 
 if TYPE_CHECKING:
     from ._fast_http import FastCapture
@@ -65,9 +65,8 @@ class _Slot:
             head = _DEFAULT_HEAD % (status, reason(status).encode(), result.id, len(body), close)
             self.data = head if self.head_only else head + body
             self.conn._flush()
-            run_hooks(self.conn.server.after_store, result)
             return
-        deliver(result, response, self._fill, self.conn.server.after_store)
+        deliver(result, response, self._fill)
 
     def _abandon(self) -> None:
         self.conn._fail()

@@ -12,18 +12,19 @@ import socket
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, urlsplit
 
 from tornado import httputil
 from tornado.httpserver import HTTPServer
 from tornado.iostream import IOStream, UnsatisfiableReadError
+
+from ..capture import CaptureRecord, new_record
 
 if TYPE_CHECKING:
     from .lifecycle import CaptureServer
 
 __all__ = [
     "DEFAULT_MAX_BODY", "MAX_HEAD", "RESERVED_PREFIX", "answer_headers", "capture_record", "deliver",
-    "reason", "run_hooks",
+    "reason",
 ]
 
 RESERVED_PREFIX = "/_hooklab"
@@ -97,33 +98,15 @@ def capture_record(
     received_at: datetime | None,
     host: str | None,
     proto: str | None,
-) -> tuple[dict[str, Any], Any]:
+) -> tuple[CaptureRecord, Any]:
     """The store record for one received request, and the response rule that answers it."""
-    if not target.startswith("/") or target.startswith("//") or any(c in target for c in "?#\t"):
-        try:
-            split = urlsplit(target)
-            path, qs = split.path or "/", split.query
-        except ValueError:  # e.g. "//[x": not a URL, still a request to store as received
-            path, _, qs = target.partition("?")
-            path = path or "/"
-        query = parse_qs(qs, keep_blank_values=True)
-    else:
-        path, query = target, {}
     if not host:
         host = f"{srv.host}:{srv.port}"
     scheme = "https" if proto == "https" else "http"
-    response = srv.rules.match(method, path)
-    record: dict[str, Any] = {
-        "received_at": received_at,
-        "method": method,
-        "path": path,
-        "query": query,
-        "headers": headers,
-        "body": body,
-        "remote_addr": remote,
-        "url": f"{scheme}://{host}{target}",
-        "status": response.status,
-    }
+    record = new_record(method, target, headers, body, remote_addr=remote,
+                        url=f"{scheme}://{host}{target}", received_at=received_at)
+    response = srv.rules.match(method, record["path"])
+    record["status"] = response.status
     return record, response
 
 
@@ -152,10 +135,9 @@ def deliver(
     result: Any,
     response: Any,
     write: Callable[[int, list[tuple[str, str]], bytes], None],
-    hooks: list[Callable[[Any], None]],
 ) -> None:
     """Answer one stored capture through ``write(status, headers, body)`` (after the rule's
-    delay; 503 if it was not stored), then run the server's after-store ``hooks``."""
+    delay; 503 if it was not stored)."""
     from ..capture import Capture
 
     if not isinstance(result, Capture):
@@ -168,15 +150,6 @@ def deliver(
         asyncio.get_running_loop().call_later(response.delay, write, status, headers, body)
     else:
         write(status, headers, body)
-    run_hooks(hooks, result)
-
-
-def run_hooks(hooks: list[Callable[[Any], None]], result: Any) -> None:
-    for hook in list(hooks):
-        try:
-            hook(result)
-        except Exception:  # noqa: BLE001 - a hook must never affect capture
-            pass
 
 
 class _RecordingHTTPServer(HTTPServer):
@@ -345,7 +318,7 @@ class _Capture(httputil.HTTPMessageDelegate):
             self._answer(exc, response)
 
     def _answer(self, result: Any, response: Any) -> None:
-        deliver(result, response, self._write, self.server.after_store)
+        deliver(result, response, self._write)
 
     def _write(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
         if getattr(self.conn, "stream", True) is None:

@@ -17,7 +17,6 @@ import logging
 import socket
 import threading
 import warnings
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -76,7 +75,6 @@ class CaptureServer:
         #: rest, and everything when False, by Tornado
         self.fast_path = fast_path
         self._fast: Any = None
-        self.after_store: list[Callable[[Any], None]] = []
         #: extra Host names the /_hooklab/ API, page and stream answer to ("*": any)
         self.allowed_hosts: tuple[str, ...] = ()
         self.api_app: Any = None

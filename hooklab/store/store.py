@@ -20,9 +20,9 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..capture import Capture
+from ..capture import Capture, CaptureRecord, ForwardOutcome
 from ..filters import FIELD_KEYS
 from ..providers import detect_record
 from ._sql import (
@@ -35,6 +35,9 @@ from ._sql import (
     insert_row,
     where_clause,
 )
+
+if TYPE_CHECKING:
+    from ..signatures.book import SecretBook
 
 __all__ = ["CaptureStore", "StoreError", "where_clause"]
 
@@ -52,8 +55,9 @@ class CaptureStore:
     ``retention_age`` (seconds) drops older captures; both off by default.
     ``durability="full"`` (default) fsyncs every group commit, so an acknowledged capture
     survives a power cut; ``"normal"`` survives a crash of the process but not of the machine.
-    Provider, event type and delivery id are detected on the writer thread; ``enrich(record)``
-    (if given) runs after that, e.g. to check signatures, before the record is stored.
+    Provider, event type and delivery id are detected on the writer thread; then ``secrets``
+    (a :class:`~hooklab.signatures.SecretBook`, if given) verifies signatures, before the record
+    is stored.
     """
 
     def __init__(
@@ -62,7 +66,7 @@ class CaptureStore:
         *,
         retention_count: int | None = None,
         retention_age: float | None = None,
-        enrich: Callable[[dict[str, Any]], None] | None = None,
+        secrets: SecretBook | None = None,
         readonly: bool = False,
         durability: str = "full",
     ) -> None:
@@ -72,7 +76,7 @@ class CaptureStore:
         self.path = str(path)
         self.retention_count = retention_count
         self.retention_age = retention_age
-        self.enrich = enrich
+        self.secrets = secrets
         self.readonly = readonly
         self._memory = self.path == ":memory:"
         self._read_lock = threading.RLock()
@@ -139,25 +143,25 @@ class CaptureStore:
 
     # -- writing ----------------------------------------------------------------------------
     def add(
-        self, record: dict[str, Any], on_done: Callable[[Capture | BaseException], None] | None = None
+        self, record: CaptureRecord, on_done: Callable[[Capture | BaseException], None] | None = None
     ) -> Future[Capture]:
         """Queue ``record`` for storage; the future (and ``on_done``) resolve once committed."""
         fut: Future[Capture] = Future()
         self._enqueue(record, fut, on_done)
         return fut
 
-    def submit(self, record: dict[str, Any], on_done: Callable[[Capture | BaseException], None]) -> None:
+    def submit(self, record: CaptureRecord, on_done: Callable[[Capture | BaseException], None]) -> None:
         """Like :meth:`add` without a future: ``on_done`` gets the capture (or the error)."""
         self._enqueue(record, None, on_done)
 
-    def _enqueue(self, record: dict[str, Any], fut: Future | None, on_done: Callable | None) -> None:
+    def _enqueue(self, record: CaptureRecord, fut: Future | None, on_done: Callable | None) -> None:
         if self._closed:
             raise StoreError("store is closed")
         if self.readonly:
             raise StoreError(f"{self.path!r} was opened read-only")
         self._queue.put((record, fut, on_done))
 
-    def add_sync(self, record: dict[str, Any], timeout: float = 30.0) -> Capture:
+    def add_sync(self, record: CaptureRecord, timeout: float = 30.0) -> Capture:
         """Store ``record`` and return its :class:`Capture` once durable."""
         return self.add(record).result(timeout)
 
@@ -194,14 +198,15 @@ class CaptureStore:
                         if record is None:  # flush marker
                             done.append((None, fut, cb))
                             continue
-                        if "__forward__" in record:
+                        if isinstance(record, ForwardOutcome):
                             db.execute(
                                 "INSERT INTO forwards (capture_id, at_us, target, status,"
                                 " latency_ms, error) VALUES (?,?,?,?,?,?)",
-                                record["__forward__"],
+                                (record.capture_id, _us(record.at), record.target, record.status,
+                                 record.latency_ms, record.error),
                             )
                             done.append((None, fut, cb))
-                            forwarded.append(record["__forward__"][0])
+                            forwarded.append(record.capture_id)
                             continue
                         try:
                             cap = self._insert(db, record, seen)
@@ -251,10 +256,10 @@ class CaptureStore:
             detect_record(record)
         except Exception:  # noqa: BLE001 - detection is best effort
             pass
-        if self.enrich is not None:
+        if self.secrets is not None:
             try:
-                self.enrich(record)
-            except Exception:  # noqa: BLE001 - enrichment is best effort, storage is not
+                self.secrets.apply(record)
+            except Exception:  # noqa: BLE001 - verification is best effort, storage is not
                 pass
         return insert_row(db, record, seen)
 
@@ -276,18 +281,10 @@ class CaptureStore:
                 cutoff = datetime.now(timezone.utc) - timedelta(seconds=self.retention_age)
                 self._wdb.execute("DELETE FROM captures WHERE received_us < ?", (_us(cutoff),))
 
-    def record_forward(
-        self,
-        capture_id: int,
-        target: str,
-        status: int | None,
-        latency_ms: float | None,
-        error: str | None = None,
-    ) -> None:
-        """Record the outcome of relaying capture ``capture_id`` to ``target`` (queued write)."""
-        row = (capture_id, _us(datetime.now(timezone.utc)), target, status, latency_ms, error)
+    def record_forward(self, outcome: ForwardOutcome) -> None:
+        """Record what became of relaying a capture (a queued write, like a capture's)."""
         fut: Future[Any] = Future()
-        self._queue.put(({"__forward__": row}, fut, None))
+        self._queue.put((outcome, fut, None))
 
     def forwards(self, capture_id: int | None = None) -> list[dict[str, Any]]:
         """Forwarding outcomes (all, or of one capture), oldest first."""
