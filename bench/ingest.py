@@ -2,7 +2,7 @@
 
     python bench/ingest.py [--seconds 3] [--rounds 3] [--chunked-rounds 3]
                            [--connections 32] [--size 1024] [--chunk-size 512]
-                           [--servers hooklab,tornado,starlette,fastapi]
+                           [--servers hooklab,tornado,starlette,fastapi[,ceiling]]
 
 Servers, each in its own process on 127.0.0.1 (none shares the GIL with the load client):
 
@@ -17,6 +17,8 @@ Servers, each in its own process on 127.0.0.1 (none shares the GIL with the load
   answers ``JSONResponse({"ok": True})``.
 - ``fastapi``: the same with FastAPI (``@app.post("/{path:path}")`` taking a ``Request``,
   returning ``{"ok": True}``).
+- ``ceiling`` (only when asked for): a uvloop protocol that answers without parsing or
+  storing, to show how fast this load client itself can go on the machine.
 
 This process drives ``--connections`` keep-alive connections posting ``--size``-byte JSON
 bodies with an asyncio client: first with ``Content-Length`` (what most senders send), then
@@ -104,12 +106,36 @@ async def capture(path: str, request: Request):
     return {"ok": True}
 """ + _UVICORN_RUN
 
+# Not a peer: the client's own limit. A uvloop protocol that answers each request as soon as
+# it sees its first bytes, without parsing or storing; a server near this rate is client-bound.
+CEILING = r"""
+import asyncio, socket, uvloop
+ANSWER = b"HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\n{\"ok\": true}"
+class Echo(asyncio.Protocol):
+    def connection_made(self, transport):
+        self.transport, self.tail = transport, b""
+    def data_received(self, data):
+        data = self.tail + data  # "POST /" is 6 bytes: a 5-byte tail never holds a whole one
+        self.transport.write(ANSWER * data.count(b"POST /"))
+        self.tail = data[-5:]
+async def main():
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(2048)
+    await asyncio.get_running_loop().create_server(Echo, sock=sock)
+    print("ready", sock.getsockname()[1], flush=True)
+    await asyncio.Event().wait()
+uvloop.run(main())
+"""
+
 SERVERS = {
     "hooklab": ("hooklab (sqlite, durable)", HOOKLAB),
     "tornado": ("tornado handler (list)", TORNADO),
     "starlette": ("starlette/uvicorn (list)", STARLETTE),
     "fastapi": ("fastapi/uvicorn (list)", FASTAPI),
+    "ceiling": ("client ceiling (no parsing)", CEILING),
 }
+DEFAULT_SERVERS = ("hooklab", "tornado", "starlette", "fastapi")
 PEERS = ("tornado", "starlette", "fastapi")
 TARGETS = {"tornado": 2.0, "starlette": 1.0}  # issue 13: durable ingest vs each peer
 P99_TARGET_MS = 20.0
@@ -224,8 +250,9 @@ def main() -> int:
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--size", type=int, default=1024, help="JSON body size in bytes")
     ap.add_argument("--chunk-size", type=int, default=512, help="bytes per chunk when chunked")
-    ap.add_argument("--servers", default=",".join(SERVERS),
-                    help="comma-separated subset of " + ",".join(SERVERS))
+    ap.add_argument("--servers", default=",".join(DEFAULT_SERVERS),
+                    help="comma-separated, from " + ",".join(SERVERS)
+                    + " (ceiling: the load client's own limit, answering without parsing)")
     args = ap.parse_args()
     chunked_rounds = args.rounds if args.chunked_rounds is None else args.chunked_rounds
     chosen = [s.strip() for s in args.servers.split(",") if s.strip()]
