@@ -257,6 +257,8 @@ def main() -> int:
     chunked_rounds = args.rounds if args.chunked_rounds is None else args.chunked_rounds
     chosen = [s.strip() for s in args.servers.split(",") if s.strip()]
     unknown = set(chosen) - set(SERVERS)
+    if min(args.seconds, args.connections, args.size, args.chunk_size) <= 0:
+        ap.error("--seconds, --connections, --size and --chunk-size must be positive")
     if unknown or not chosen:
         ap.error(f"unknown server(s) {sorted(unknown)}; choose from {list(SERVERS)}")
     requests = build_requests(args.size, args.chunk_size)
@@ -299,7 +301,9 @@ def main() -> int:
         if "hooklab" in procs:
             import hooklab  # public API only: count what the durable server kept
 
-            stored = len(hooklab.open(db).captures)
+            kept = hooklab.open(db)
+            stored = len(kept.captures)
+            kept.stop()
 
     for mode, by_server in results.items():
         print(f"\n== {mode} ({len(next(iter(by_server.values())))} rounds of {args.seconds:g} s,"
