@@ -28,7 +28,12 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check
 
-bench: $(STAMP)
+# bench/ingest.py compares against uvicorn apps: the `bench` extra brings them.
+$(VENV)/.bench-installed: $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	touch $@
+
+bench: $(STAMP) $(VENV)/.bench-installed
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/frame.py
 
