@@ -76,7 +76,8 @@ def open(db_path: str | os.PathLike[str]) -> HookLab:  # noqa: A001 - public con
 
 #: subpackages reachable as ``hooklab.<name>`` after a plain ``import hooklab`` (loaded on first use)
 _SUBMODULES = frozenset({
-    "capture", "core", "explore", "export", "filters", "frame", "ingress", "outbound", "providers",
+    "capture", "core", "explore", "export", "filters", "frame", "ingress", "latency", "outbound",
+    "providers",
     "server", "signatures", "store", "widget", "ws",
 })  # fmt: skip
 

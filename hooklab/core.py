@@ -77,6 +77,26 @@ class HookLab(Configurable):
     retention_age = Float(None, allow_none=True, help="Drop captures older than N seconds.").tag(
         config=True
     )
+    idle_timeout = Float(120.0, help="Close a keep-alive connection idle this many seconds.").tag(
+        config=True
+    )
+    body_timeout = Float(
+        60.0, help="Answer 408 when a request body does not arrive within this many seconds."
+    ).tag(config=True)
+    stream_origins = List(
+        Unicode(),
+        help="Browser origins (besides the page's own local host) allowed to open the "
+        "/_hooklab/ws stream, e.g. ['http://localhost:3000']; ['*'] allows any.",
+    ).tag(config=True)
+    stream_max_pending = Int(
+        1000, help="Stream: captures queued for one slow client before it is cut off."
+    ).tag(config=True)
+    stream_max_pending_bytes = Int(
+        16 * 1024 * 1024, help="Stream: bytes queued for one slow client before it is cut off."
+    ).tag(config=True)
+    stream_write_timeout = Float(
+        30.0, help="Stream: seconds a client may take to accept a write before it is cut off."
+    ).tag(config=True)
 
     def __init__(self, **kwargs: Any) -> None:
         self.server: CaptureServer | None = None
@@ -121,8 +141,10 @@ class HookLab(Configurable):
                 stacklevel=2,
             )
         self.server = CaptureServer(
-            self.store, self.host, self.port, max_body=self.max_body, rules=self.rules
+            self.store, self.host, self.port, max_body=self.max_body, rules=self.rules,
+            idle_timeout=self.idle_timeout, body_timeout=self.body_timeout,
         )
+        self._configure_stream()
         self.server.allowed_hosts = tuple(self.allowed_hosts)
         self.server.start()
         # public URLs given out before a stop_serving() work again
@@ -183,6 +205,25 @@ class HookLab(Configurable):
     def _hosts_changed(self, change: Any) -> None:
         if self.server is not None:
             self.server.allowed_hosts = tuple(change["new"])
+
+    @observe("stream_origins", "stream_max_pending", "stream_max_pending_bytes",
+             "stream_write_timeout", "idle_timeout", "body_timeout")
+    def _stream_changed(self, change: Any) -> None:
+        if self.server is not None:
+            self.server.idle_timeout = self.idle_timeout
+            self.server.body_timeout = self.body_timeout
+            self._configure_stream()
+
+    def _configure_stream(self) -> None:
+        from .server.stream import StreamLimits
+
+        assert self.server is not None
+        self.server.stream_origins = tuple(self.stream_origins)
+        self.server.stream_limits = StreamLimits(
+            max_pending=self.stream_max_pending,
+            max_pending_bytes=self.stream_max_pending_bytes,
+            write_timeout=self.stream_write_timeout,
+        )
 
     @observe("port", "host", "max_body")
     def _restart_on_change(self, change: Any) -> None:
