@@ -25,6 +25,7 @@ lab: $(STAMP)
 # opened them on Binder after `pip install hooklab`) runs them: nothing of the repo is in reach.
 test: $(STAMP)
 	$(BIN)/ruff check
+	$(BIN)/python -m pytest --doctest-modules hooklab
 	$(BIN)/python -m pytest tests
 	nb=$$(mktemp -d) && cp notebooks/*.ipynb notebooks/sanitize.cfg conftest.py "$$nb"/ && \
 	  (cd "$$nb" && "$(CURDIR)/$(BIN)/python" -m pytest -p no:cacheprovider --rootdir . \

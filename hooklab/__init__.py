@@ -1,8 +1,22 @@
 """hooklab: capture, inspect, verify, replay and analyse webhooks inside Jupyter.
 
->>> %load_ext hooklab                      # doctest: +SKIP
->>> lab = hooklab.lab()                    # doctest: +SKIP
->>> lab.wait(1, timeout=30); lab.dataframe()  # doctest: +SKIP
+In a notebook, ``%load_ext hooklab`` starts the default lab and prints its URL:
+
+>>> %load_ext hooklab       # IPython syntax, not plain Python  # doctest: +SKIP
+
+In plain Python (or a notebook) :func:`start` does the same:
+
+>>> lab = hooklab.start(port=0, db=":memory:")
+>>> hooklab.lab() is lab
+True
+>>> hooklab.send(lab.url_for("github"), provider="github", event="push").status
+200
+>>> lab.wait(1, timeout=30)
+[<Capture #1 POST /github 200 ...B push at ...>]
+>>> lab.dataframe()[["bin", "method", "provider", "event_type"]]
+      bin method provider event_type
+0  github   POST   github       push
+>>> hooklab.stop()
 
 ``import hooklab`` stays light: pandas and ipywidgets load only when first used.
 """
@@ -44,7 +58,12 @@ def start(
 ) -> HookLab:
     """Start the default lab and return it (``port=0``: any free port).
 
-    >>> lab = hooklab.start(port=0, db=":memory:")    # doctest: +SKIP
+    >>> lab = hooklab.start(port=0, db=":memory:")
+    >>> lab.url
+    'http://127.0.0.1:...'
+    >>> hooklab.lab() is lab
+    True
+    >>> hooklab.stop()
     """
     from .core import DEFAULT_DB, start_default
 
@@ -67,7 +86,17 @@ def stop() -> None:
 def open(db_path: str | os.PathLike[str]) -> HookLab:  # noqa: A001 - public contract name
     """Open a capture database for analysis without serving.
 
-    >>> hooklab.open(".hooklab/captures.sqlite3").dataframe()   # doctest: +SKIP
+    >>> lab = hooklab.start(port=0)        # captures go to .hooklab/captures.sqlite3
+    >>> hooklab.send(lab.url_for("github"), provider="github", event="push").status
+    200
+    >>> hooklab.stop()
+    >>> old = hooklab.open(".hooklab/captures.sqlite3")
+    >>> old.is_running
+    False
+    >>> old.dataframe()[["bin", "event_type"]]
+          bin event_type
+    0  github       push
+    >>> old.stop()
     """
     from .core import open_lab
 

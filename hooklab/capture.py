@@ -295,8 +295,12 @@ class Capture:
     ) -> Verification:
         """Check this capture's signature; ``now`` defaults to when it was received.
 
-        >>> cap.verify("whsec_...")          # doctest: +SKIP
+        >>> cap.provider, cap.event_type
+        ('stripe', 'payment_intent.succeeded')
+        >>> cap.verify("whsec_test")         # the endpoint's signing secret
         Verification(valid=True, provider='stripe', reason='ok')
+        >>> cap.verify("whsec_wrong").valid
+        False
         """
         from .signatures import verify_signature
 

@@ -1,9 +1,16 @@
 """``HookLab``: one config object, a store and (optionally) a capture server.
 
->>> lab = HookLab(port=0, db=":memory:").start()      # doctest: +SKIP
->>> hooklab.send(lab.url_for("github"), provider="github", event="push")  # doctest: +SKIP
->>> lab.wait(1, timeout=10)                             # doctest: +SKIP
->>> lab.dataframe()                                     # doctest: +SKIP
+>>> lab = HookLab(port=0, db=":memory:").start()
+>>> lab
+<HookLab hooklab listening on http://127.0.0.1:... (db :memory:, 0 captures)>
+>>> hooklab.send(lab.url_for("github"), provider="github", event="push").status
+200
+>>> lab.wait(1, timeout=10)
+[<Capture #1 POST /github 200 ...B push at ...>]
+>>> lab.dataframe()[["id", "bin", "method", "provider", "event_type", "status"]]
+   id     bin method provider event_type  status
+0   1  github   POST   github       push     200
+>>> lab.stop()
 """
 
 from __future__ import annotations
@@ -154,9 +161,11 @@ class HookLab(Configurable):
     def stop_serving(self) -> None:
         """Stop receiving (free the port, withdraw public URLs) but keep the database open.
 
-        >>> lab.stop_serving()          # doctest: +SKIP
-        >>> lab.dataframe()             # the captures are still there  # doctest: +SKIP
-        >>> lab.start()                 # and serving resumes on the same store  # doctest: +SKIP
+        >>> lab.stop_serving()
+        >>> lab.is_running, len(lab.captures)      # the captures are still there
+        (False, 1)
+        >>> lab.start()                            # and serving resumes on the same store
+        <HookLab hooklab listening on http://127.0.0.1:... (db :memory:, 1 captures)>
         """
         # 404 instead of a dead relay; start() brings the URLs back
         ingress.withdraw(self)
@@ -388,8 +397,16 @@ class HookLab(Configurable):
     def from_har(cls, path: str | os.PathLike[str]) -> HookLab:
         """Import a HAR file into an in-memory, non-serving lab (``hooklab.load_har``).
 
-        >>> old = HookLab.from_har("captures.har")         # doctest: +SKIP
-        >>> old.dataframe().groupby("event_type").size()   # doctest: +SKIP
+        >>> lab.export_har("captures.har")
+        1
+        >>> old = HookLab.from_har("captures.har")
+        >>> old.is_running
+        False
+        >>> old.dataframe().groupby("event_type", observed=True).size()
+        event_type
+        payment_intent.succeeded    1
+        dtype: int64
+        >>> old.stop()
         """
         from .export import read_har
 

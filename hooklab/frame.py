@@ -1,7 +1,13 @@
 """Captures -> pandas DataFrame (pandas is imported only here, lazily).
 
->>> df = captures_frame(store)                  # doctest: +SKIP
->>> df.groupby("event_type", observed=True).size()  # doctest: +SKIP
+>>> hooklab.send(lab.url_for("github"), provider="github", event="push").status
+200
+>>> df = captures_frame(lab.store)      # what lab.dataframe() returns
+>>> df.groupby(["provider", "event_type"], observed=True).size()
+provider  event_type
+github    push                        1
+stripe    payment_intent.succeeded    1
+dtype: int64
 """
 
 from __future__ import annotations

@@ -1,9 +1,18 @@
 """Record a WebSocket conversation into the capture store, next to your webhooks.
 
->>> summary = hooklab.ws.record("ws://127.0.0.1:9000/feed", send='{"op": "subscribe"}',
-...                             duration=10, lab=lab)                    # doctest: +SKIP
->>> df = lab.dataframe(kind="ws")                                        # doctest: +SKIP
->>> df[df.method == "RECV"].groupby("bin").size()                        # doctest: +SKIP
+>>> ws_url                      # a WebSocket feed that answers a subscription with 2 messages
+'ws://127.0.0.1:.../feed'
+>>> summary = hooklab.ws.record(ws_url, send='{"op": "subscribe"}', max_messages=2,
+...                             duration=10, lab=lab)
+>>> summary.sent, summary.received, summary.stopped_by
+(1, 2, 'max_messages')
+>>> df = lab.dataframe(kind="ws")
+>>> df.method.tolist()
+['OPEN', 'SEND', 'RECV', 'RECV', 'CLOSE']
+>>> df[df.method == "RECV"].groupby("bin", observed=True).size()
+bin
+feed    2
+dtype: int64
 
 Every message becomes a capture with ``kind="ws"``: ``method`` is ``"SEND"`` (we sent it) or
 ``"RECV"`` (the server sent it), ``path`` the URL path, ``body`` the exact payload bytes, and

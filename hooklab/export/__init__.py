@@ -1,9 +1,17 @@
 """Export captures (HAR 1.2, JSON Lines, CSV, copy-as-curl) and import HAR files.
 
->>> lab.export_har("captures.har")                 # doctest: +SKIP
->>> old = hooklab.load_har("captures.har")         # doctest: +SKIP
->>> old.dataframe().groupby("event_type").size()   # doctest: +SKIP
->>> print(to_curl(lab.captures[-1], url="http://127.0.0.1:5000/hook"))  # doctest: +SKIP
+>>> lab.export_har("captures.har")
+1
+>>> old = hooklab.load_har("captures.har")
+>>> old.captures[-1].body == lab.captures[-1].body
+True
+>>> old.dataframe().groupby("event_type", observed=True).size()
+event_type
+payment_intent.succeeded    1
+dtype: int64
+>>> old.stop()
+>>> print(to_curl(lab.captures[-1], url=app_url))
+curl --globoff -X POST http://127.0.0.1:.../webhook -H ... --data-binary '{...}'
 
 Bodies round-trip byte for byte: HAR keeps UTF-8 bodies as text and others as base64
 (``"encoding": "base64"``); JSON Lines always carries ``body_b64``. Exports contain exactly what
@@ -272,8 +280,17 @@ def to_curl(
     (lower-case names) replace credential values with placeholders, a binary body larger than
     ``max_inline`` is read from ``body.bin``, and ``multiline`` puts one option per line.
 
-    >>> print(to_curl(cap, "http://127.0.0.1:5000/webhook"))      # doctest: +SKIP
-    curl --globoff -X POST http://127.0.0.1:5000/webhook -H 'Content-Type: application/json' ...
+    >>> print(to_curl(cap, app_url, multiline=True))
+    curl --globoff -X POST http://127.0.0.1:.../webhook \\
+      -H 'User-Agent: Stripe/1.0 (+https://stripe.com/docs/webhooks)' \\
+      -H 'Content-Type: application/json; charset=utf-8' \\
+      ...
+      -H 'Stripe-Signature: t=...,v1=...' \\
+      --data-binary '{
+      "id": "evt_...",
+      ...
+      "type": "payment_intent.succeeded"
+    }'
     """
     hide_h = frozenset(h.lower() for h in hide_headers)
     hide_q = frozenset(q.lower() for q in hide_query)

@@ -1,12 +1,17 @@
 """The capture server: Tornado in a daemon thread with its own asyncio loop.
 
+>>> import urllib.request
 >>> from hooklab.store import CaptureStore
->>> with CaptureServer(CaptureStore(":memory:"), port=0) as srv:   # doctest: +SKIP
-...     urllib.request.urlopen(srv.url_for("github"), data=b"{}")
-...     srv.store.wait_for(lambda: srv.store.count() == 1, 5)
+>>> store = CaptureStore(":memory:")
+>>> with CaptureServer(store, port=0) as srv:
+...     urllib.request.urlopen(srv.url_for("github"), data=b"{}", timeout=10).read()
+b'{"ok": true, "id": 1}'
+>>> store.count()         # answered means stored
+1
+>>> store.close()
 
 Every method on every path is captured, except the reserved ``/_hooklab/`` prefix which serves
-the JSON API (:mod:`hooklab.api`). The answer is sent only after the capture is committed.
+the JSON API (:mod:`hooklab.server.api`). The answer is sent only after the capture is committed.
 """
 
 from __future__ import annotations

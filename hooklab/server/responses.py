@@ -1,9 +1,11 @@
 """What the capture server answers: rules per bin, path glob and method.
 
 >>> rules = ResponseRules()
->>> rules.add("stripe", status=[503, 503, 200])       # 503 twice, then 200 from then on
+>>> rule = rules.add("stripe", status=[503, 503, 200])   # 503 twice, then 200 from then on
 >>> [rules.match("POST", "/stripe").status for _ in range(4)]
 [503, 503, 200, 200]
+>>> rule.hits
+4
 """
 
 from __future__ import annotations

@@ -4,10 +4,16 @@ Everything that comes from a request (path, headers, query, body) is untrusted: 
 with :func:`html.escape` (``quote=True``) before it is placed into HTML, and control / bidi
 characters are made visible in one-line labels.
 
->>> row_label(cap)                                   # doctest: +SKIP
-'12:00:01.250  POST    github/hook   github  push  200  1.2 kB  ✓'
->>> curl_command(cap)                                # doctest: +SKIP
-"curl -X POST 'http://127.0.0.1:8765/github/hook' -H 'Content-Type: application/json' ..."
+>>> row_label(cap)       # local time, method, path, provider, event, status, size, signature
+'...  POST  stripe  stripe  payment_intent.succee…  200  ... B  ✓  '
+>>> print(curl_command(cap))
+curl --globoff -X POST http://127.0.0.1:.../stripe \\
+  -H 'User-Agent: Stripe/1.0 (+https://stripe.com/docs/webhooks)' \\
+  ...
+  --data-binary '{
+  "id": "evt_...",
+  ...
+}'
 """
 
 from __future__ import annotations
