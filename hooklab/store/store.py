@@ -56,7 +56,7 @@ class CaptureStore:
     ``durability="full"`` (default) fsyncs every group commit, so an acknowledged capture
     survives a power cut; ``"normal"`` survives a crash of the process but not of the machine.
     Provider, event type and delivery id are detected on the writer thread; then ``secrets``
-    (a :class:`~hooklab.signatures.SecretBook`, if given) verifies signatures, before the record
+    (a :class:`~hooklab.signatures.book.SecretBook`, if given) verifies signatures, before the record
     is stored.
     """
 
