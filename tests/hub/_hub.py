@@ -159,6 +159,8 @@ c.SimpleLocalProcessSpawner.home_dir_template = "{tmp}/home/{{username}}"
 c.Spawner.environment = {{"JUPYTER_CONFIG_PATH": "{config_path}", "JUPYTER_PLATFORM_DIRS": "1"}}
 c.Spawner.args = {args}
 c.Spawner.http_timeout = 60
+# the API's "start server" answers at once (202) instead of waiting up to 10 s for the spawn
+c.JupyterHub.tornado_settings = {{"slow_spawn_timeout": 0}}
 c.Spawner.start_timeout = 60
 """
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from tornado import httpclient, web
 from tornado.httpserver import HTTPServer
+from tornado.httputil import HTTPHeaders
 from tornado.netutil import bind_sockets
 
 _HOP = {
@@ -81,7 +82,7 @@ class _Forward(web.RequestHandler):
         req = self.request
         if req.headers.get("Upgrade", "").lower() == "websocket":
             raise web.HTTPError(501, reason="this test proxy does not relay WebSockets")
-        headers = httpclient.HTTPHeaders()
+        headers = HTTPHeaders()
         for k, v in req.headers.get_all():
             if k.lower() not in _HOP and not k.lower().startswith("x-forwarded-"):
                 headers.add(k, v)
@@ -99,7 +100,7 @@ class _Forward(web.RequestHandler):
         if response.code == 599:
             raise web.HTTPError(502)
         self.set_status(response.code, response.reason)
-        self._headers = httpclient.HTTPHeaders()  # exactly the upstream's headers
+        self._headers = HTTPHeaders()  # exactly the upstream's headers
         for k, v in response.headers.get_all():
             if k.lower() not in _HOP:
                 self.add_header(k, v)

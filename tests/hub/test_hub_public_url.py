@@ -38,14 +38,14 @@ with warnings.catch_warnings(record=True) as _caught:
     _url = hooklab.lab().public_url("stripe")
 print(json.dumps({"url": _url, "warnings": [str(w.message) for w in _caught]}))
 """
-CAPTURED = """
+CAPTURED = f"""
 import base64, json, hooklab
 _cap = hooklab.lab().wait(1, timeout=20, bin="stripe")[-1]
-print(json.dumps({
+print(json.dumps({{
     "method": _cap.method, "path": _cap.path, "body": base64.b64encode(_cap.body).decode(),
-    "headers": _cap.headers, "valid": _cap.verify(%r, "stripe").valid,
-}))
-""" % SECRET
+    "headers": _cap.headers, "valid": _cap.verify({SECRET!r}, "stripe").valid,
+}}))
+"""
 
 
 class _Refuse(urllib.request.HTTPRedirectHandler):
