@@ -11,6 +11,7 @@ Every process is started here and ended here; every wait has a deadline.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import secrets
@@ -58,6 +59,19 @@ def missing_tools() -> list[str]:
     except ImportError:
         missing.append("playwright / websocket-client (pip)")
     return missing
+
+
+def require_tools() -> None:
+    """Skip (or under CI, ``CI=true``, fail) when a tool the hub tests need is missing."""
+    import pytest
+
+    missing = missing_tools()
+    if not missing:
+        return
+    message = f"missing {', '.join(missing)}: {HOW_TO_ENABLE}"
+    if os.environ.get("CI", "").strip().lower() in ("1", "true", "yes"):
+        pytest.fail("CI must run the JupyterHub tests, but " + message, pytrace=False)
+    pytest.skip(message)
 
 
 def free_port() -> int:
@@ -162,12 +176,15 @@ c.Spawner.http_timeout = 60
 # the API's "start server" answers at once (202) instead of waiting up to 10 s for the spawn
 c.JupyterHub.tornado_settings = {{"slow_spawn_timeout": 0}}
 c.Spawner.start_timeout = 60
+c.LocalProcessSpawner.interrupt_timeout = 1  # test speed: SIGTERM 1 s after SIGINT
 """
 
 
 @contextmanager
-def run_hub(tmp: Path, *, ready_timeout: float = 60.0) -> Iterator[Hub]:
-    """Start ``jupyterhub`` (and through it configurable-http-proxy) on free loopback ports."""
+def run_hub(tmp: Path, *, extra_config: str = "", ready_timeout: float = 60.0) -> Iterator[Hub]:
+    """Start ``jupyterhub`` (and through it configurable-http-proxy) on free loopback ports.
+
+    ``extra_config`` is appended to the generated ``jupyterhub_config.py``."""
     proxy_port, hub_port, api_port = free_port(), free_port(), free_port()
     api_token, proxy_token = secrets.token_hex(16), secrets.token_hex(16)
     (tmp / "home").mkdir(parents=True, exist_ok=True)
@@ -179,6 +196,7 @@ def run_hub(tmp: Path, *, ready_timeout: float = 60.0) -> Iterator[Hub]:
             api_token=api_token, proxy_token=proxy_token, args=json.dumps(args),
             config_path=(REPO / "jupyter-config").as_posix(),
         )  # fmt: skip
+        + extra_config
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTERHUB_", "HOOKLAB_"))}
     env.pop("JUPYTER_RUNTIME_DIR", None)
@@ -314,3 +332,51 @@ class KernelClient:
 
     def shutdown(self) -> None:
         http("DELETE", self.server + f"api/kernels/{self.id}", token=self.token)
+
+
+# -- what the tests run in a user's kernel --------------------------------------------------------
+SECRET = "whsec_hooklab_hub_test_0123456789"
+SETUP = """
+%config HookLab.port = 0
+%config HookLab.db = ':memory:'
+%load_ext hooklab
+"""
+PUBLIC_URL = """
+import json, warnings, hooklab
+with warnings.catch_warnings(record=True) as _caught:
+    warnings.simplefilter("always")
+    _url = hooklab.lab().public_url("stripe")
+print(json.dumps({"url": _url, "warnings": [str(w.message) for w in _caught]}))
+"""
+CAPTURED = f"""
+import base64, json, hooklab
+_cap = hooklab.lab().wait(1, timeout=20, bin="stripe")[-1]
+print(json.dumps({{
+    "method": _cap.method, "path": _cap.path, "body": base64.b64encode(_cap.body).decode(),
+    "headers": _cap.headers, "valid": _cap.verify({SECRET!r}, "stripe").valid,
+}}))
+"""
+
+
+def kernel_public_url(kernel: KernelClient) -> tuple[str, list[str]]:
+    out = json.loads(kernel.run(PUBLIC_URL).strip().splitlines()[-1])
+    return out["url"], out["warnings"]
+
+
+def deliver_and_check(kernel: KernelClient, url: str, **send_kwargs: Any) -> None:
+    """A Stripe delivery to ``url`` (through the proxies) arrives exactly as sent."""
+    import hooklab
+
+    resp = hooklab.send(url + "/events", provider="stripe", event="invoice.paid", secret=SECRET,
+                        **send_kwargs)  # fmt: skip
+    assert resp.status == 200, (resp.status, resp.text)
+    assert resp.header("X-Hooklab-Capture-Id")
+    got = json.loads(kernel.run(CAPTURED).strip().splitlines()[-1])
+    assert got["method"] == "POST" and got["path"] == "/stripe/events"
+    assert base64.b64decode(got["body"]) == resp.sent_body
+    assert json.loads(resp.sent_body)["type"] == "invoice.paid"
+    sent = dict((k.lower(), v) for k, v in resp.sent_headers)
+    received = {k.lower(): v for k, v in got["headers"]}
+    assert received["stripe-signature"] == sent["stripe-signature"]
+    assert received["content-type"] == sent["content-type"]
+    assert got["valid"] is True

@@ -6,23 +6,11 @@ under CI (``CI=true``) a missing tool fails the run instead (``.ci/run`` install
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from _hub import CHROMIUM, CHROMIUM_ARGS, HOW_TO_ENABLE, Hub, missing_tools, run_hub
-
-
-def require_tools() -> None:
-    """Skip (or under CI fail) when a tool the hub tests need is missing."""
-    missing = missing_tools()
-    if not missing:
-        return
-    message = f"missing {', '.join(missing)}: {HOW_TO_ENABLE}"
-    if os.environ.get("CI", "").strip().lower() in ("1", "true", "yes"):
-        pytest.fail("CI must run the JupyterHub tests, but " + message, pytrace=False)
-    pytest.skip(message)
+from _hub import CHROMIUM, CHROMIUM_ARGS, Hub, require_tools, run_hub
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,6 @@ Stripe delivery POSTed there by ``hooklab.send`` must arrive byte for byte.
 
 from __future__ import annotations
 
-import base64
-import json
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -18,35 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _hub import Hub, KernelClient, hub_login
+from _hub import SETUP, Hub, KernelClient, deliver_and_check, hub_login, kernel_public_url
 from _proxy import TLSProxy
 
-import hooklab
-
 pytestmark = pytest.mark.timeout(300)
-
-SECRET = "whsec_hooklab_hub_test_0123456789"
-SETUP = """
-%config HookLab.port = 0
-%config HookLab.db = ':memory:'
-%load_ext hooklab
-"""
-PUBLIC_URL = """
-import json, warnings, hooklab
-with warnings.catch_warnings(record=True) as _caught:
-    warnings.simplefilter("always")
-    _url = hooklab.lab().public_url("stripe")
-print(json.dumps({"url": _url, "warnings": [str(w.message) for w in _caught]}))
-"""
-CAPTURED = f"""
-import base64, json, hooklab
-_cap = hooklab.lab().wait(1, timeout=20, bin="stripe")[-1]
-print(json.dumps({{
-    "method": _cap.method, "path": _cap.path, "body": base64.b64encode(_cap.body).decode(),
-    "headers": _cap.headers, "valid": _cap.verify({SECRET!r}, "stripe").valid,
-}}))
-"""
-
 
 class _Refuse(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args: Any, **kwargs: Any) -> None:
@@ -84,35 +57,13 @@ def kernel_of(hub: Hub, user: str) -> KernelClient:
     return kernel
 
 
-def public_url(kernel: KernelClient) -> tuple[str, list[str]]:
-    out = json.loads(kernel.run(PUBLIC_URL).strip().splitlines()[-1])
-    return out["url"], out["warnings"]
-
-
-def deliver_and_check(kernel: KernelClient, url: str, **send_kwargs: Any) -> None:
-    """A Stripe delivery to ``url`` (through the proxies) arrives exactly as sent."""
-    resp = hooklab.send(url + "/events", provider="stripe", event="invoice.paid", secret=SECRET,
-                        **send_kwargs)  # fmt: skip
-    assert resp.status == 200, (resp.status, resp.text)
-    assert resp.header("X-Hooklab-Capture-Id")
-    got = json.loads(kernel.run(CAPTURED).strip().splitlines()[-1])
-    assert got["method"] == "POST" and got["path"] == "/stripe/events"
-    assert base64.b64decode(got["body"]) == resp.sent_body
-    assert json.loads(resp.sent_body)["type"] == "invoice.paid"
-    sent = dict((k.lower(), v) for k, v in resp.sent_headers)
-    received = {k.lower(): v for k, v in got["headers"]}
-    assert received["stripe-signature"] == sent["stripe-signature"]
-    assert received["content-type"] == sent["content-type"]
-    assert got["valid"] is True
-
-
 def test_hub_default_config_learns_the_proxy_address_from_the_users_browser(
     hub: Hub, users: list[str], page: Any
 ) -> None:
     hub_login(page, hub.url, "alice")
     kernel = kernel_of(hub, "alice")
     try:
-        url, warned = public_url(kernel)
+        url, warned = kernel_public_url(kernel)
         assert url.startswith(f"{hub.url}/user/alice/hooklab/in/"), url
         assert warned == []
         key = url.rsplit("/", 1)[1]
@@ -134,7 +85,7 @@ def test_hub_default_config_learns_the_proxy_address_from_the_users_browser(
                         raise AssertionError(f"an unauthenticated GET {path} was answered")
                     except urllib.error.HTTPError as e:
                         assert e.code in (302, 401, 403), (path, e.code)
-        assert public_url(kernel) == (url, [])
+        assert kernel_public_url(kernel) == (url, [])
 
         deliver_and_check(kernel, url)
     finally:
@@ -150,7 +101,7 @@ def test_behind_a_tls_proxy_setting_x_forwarded_proto_and_host(
         assert any(host == f"hub.example.test:{proxy.port}" for _, _, host in proxy.seen)
         kernel = kernel_of(hub, "bob")
         try:
-            url, warned = public_url(kernel)
+            url, warned = kernel_public_url(kernel)
             assert url.startswith(f"{public}/user/bob/hooklab/in/"), url
             assert warned == []
             # the provider resolves hub.example.test to the proxy (here: 127.0.0.1) and
