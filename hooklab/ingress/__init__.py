@@ -13,8 +13,8 @@ relays ``<base_url>hooklab/in/<key>/<path>`` to ``http://127.0.0.1:<port>/<bin>/
 The public host comes from what the platform states (``HOOKLAB_PUBLIC_URL``, JupyterHub's
 variables and API) or else from the origin the extension saw in the user's own authenticated
 browser requests; otherwise the server's local URL is returned with a warning that says what to
-do on this platform (see :mod:`hooklab.ingress.origin`). On a laptop, :func:`tunnel` uses ngrok (``pip install
-'hooklab[tunnel]'``) instead.
+do on this platform (see :mod:`hooklab.ingress.origin`). On a laptop, :func:`tunnel` uses ngrok
+(``pip install 'hooklab[tunnel]'``) instead.
 """
 
 from __future__ import annotations
