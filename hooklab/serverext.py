@@ -41,7 +41,8 @@ def _learn_origins(serverapp: Any, pid: str, path: str) -> None:
     known). It is not ``settings["log_function"]``: that is a setting other extensions replace
     (JupyterHub's single-user extension does, loading after this one), and the method still
     calls whatever logger the setting holds at the time. Only requests that a Jupyter handler
-    answered below 400 for an authenticated user count (see :mod:`hooklab.ingress.origin`).
+    answered below 400 for an authenticated user count (see :mod:`hooklab.ingress.origin`); a
+    server running without authentication (every request gets an anonymous user) learns nothing.
     """
     from jupyter_server.base.handlers import JupyterHandler
 
@@ -59,7 +60,8 @@ def _learn_origins(serverapp: Any, pid: str, path: str) -> None:
             if isinstance(handler, JupyterHandler):
                 request = handler.request
                 learner.observe(
-                    authenticated=bool(getattr(handler, "_jupyter_current_user", None)),
+                    authenticated=bool(getattr(handler, "_jupyter_current_user", None))
+                    and handler.identity_provider.auth_enabled,
                     status=handler.get_status(), headers=request.headers, host=request.host,
                     protocol=request.protocol,
                 )  # fmt: skip
@@ -97,7 +99,10 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
     pid = str(os.getpid())
     os.environ["HOOKLAB_INGRESS_REGISTRY"] = path
     os.environ["HOOKLAB_INGRESS_SERVER"] = pid
-    info = {"base_url": base_url, "url": serverapp.connection_url, "updated": time.time()}
+    info = {
+        "base_url": base_url, "url": serverapp.connection_url, "updated": time.time(),
+        "learns": bool(serverapp.identity_provider.auth_enabled),
+    }  # fmt: skip
     update_registry(lambda reg: reg["servers"].__setitem__(pid, info), path)
     serverapp.web_app.add_handlers(".*$", relay_rules(base_url, registry_resolver(path)))
     _learn_origins(serverapp, pid, path)

@@ -12,7 +12,8 @@ user's own *authenticated* requests show and writes it to the registry. In the k
    (when the server's token may read it; looked up once by the extension),
    ``$JUPYTERHUB_PUBLIC_HUB_URL``, ``$JUPYTERHUB_EXTERNAL_URL``, ``$JUPYTERHUB_HOST``;
 3. the origin learnt from the user's browser (or, failing that, from their other authenticated
-   requests, e.g. a script with their token behind the same proxy);
+   requests, e.g. a script with their token behind the same proxy); a server without
+   authentication learns nothing, since any request would count as the user's;
 4. the server's local URL, with a warning saying what to do on this platform.
 
 What a request shows, most trusted first (:func:`request_origin`):
@@ -214,9 +215,9 @@ def _platform(env: Mapping[str, str]) -> str:
     return "jupyter"
 
 
-def _advice(platform: str, base_url: str, local: str, server_found: bool) -> str:
+def _advice(platform: str, base_url: str, local: str, server: Mapping[str, Any] | None) -> str:
     lab = f"{base_url.rstrip('/')}/lab"
-    if not server_found:
+    if server is None:
         enable = {
             "binder": "add hooklab to the repository's requirements.txt (its install enables the "
             "extension) and launch the Binder again",
@@ -231,6 +232,12 @@ def _advice(platform: str, base_url: str, local: str, server_found: bool) -> str
             f"will not answer: {enable}."
         )
     head = f"hooklab: the public address of this server is not known yet, so this URL uses {local}"
+    if server.get("learns") is False:
+        return (
+            f"{head}. This Jupyter server runs without authentication, so hooklab does not let "
+            "requests tell it its address: set HOOKLAB_PUBLIC_URL=https://your.host (or pass "
+            "host=), or give the server a token or password."
+        )
     if platform == "binder":
         return (
             f"{head}, which is not reachable from outside. Open this Binder in your browser (the "
@@ -282,7 +289,7 @@ def public_root(
         return learnt, None
     local_url = str((server or {}).get("url") or "http://localhost:8888/")
     local = _root(local_url, base_url) or "http://localhost:8888/"
-    note = _advice(_platform(env), base_url, local.rstrip("/"), server is not None)
+    note = _advice(_platform(env), base_url, local.rstrip("/"), server)
     return local, note
 
 

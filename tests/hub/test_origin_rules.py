@@ -17,6 +17,7 @@ import urllib.error
 import urllib.request
 import warnings
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -190,9 +191,9 @@ _REPLACER = textwrap.dedent(
 TOKEN = "origin-test-token-0123456789"
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
-    tmp = tmp_path_factory.mktemp("origin")
+@contextmanager
+def _jupyter(tmp: Path, token: str) -> Iterator[dict[str, object]]:
+    """``jupyter server`` with hooklab's extension and the logger-replacing one after it."""
     for d in ("runtime", "root", "config", "ext"):
         (tmp / d).mkdir()
     (tmp / "ext" / "zz_replaces_log_function.py").write_text(_REPLACER)
@@ -207,7 +208,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, objec
     cmd = [
         sys.executable, "-m", "jupyter_server", "--no-browser", f"--port={port}",
         "--ServerApp.ip=127.0.0.1", "--ServerApp.port_retries=0", "--allow-root",
-        f"--IdentityProvider.token={TOKEN}", "--ServerApp.base_url=/user/ada/",
+        f"--IdentityProvider.token={token}", "--ServerApp.base_url=/user/ada/",
         f"--ServerApp.root_dir={tmp / 'root'}",
         "--ServerApp.jpserver_extensions={'hooklab.serverext': True, 'zz_replaces_log_function': True}",
     ]  # fmt: skip
@@ -219,7 +220,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, objec
         while True:
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("jupyter server did not start:\n" + (tmp / "server.log").read_text())
-            status, _ = _get(local + "api/status", {"Authorization": f"token {TOKEN}"})
+            status, _ = _get(local + "api/status", {"Authorization": f"token {token}"} if token else {})
             if status == 200 and (tmp / "runtime" / ingress.REGISTRY_NAME).exists():
                 break
             time.sleep(0.1)
@@ -233,6 +234,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, objec
             proc.wait(5)
 
 
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
+    with _jupyter(tmp_path_factory.mktemp("origin"), TOKEN) as running:
+        yield running
+
+
 def _get(url: str, headers: dict[str, str]) -> tuple[int, bytes]:
     req = urllib.request.Request(url, headers=headers)
     try:
@@ -244,12 +251,17 @@ def _get(url: str, headers: dict[str, str]) -> tuple[int, bytes]:
         return 0, b""
 
 
-@pytest.fixture
-def lab(server: dict[str, object], monkeypatch: pytest.MonkeyPatch) -> Iterator[HookLab]:
+def _use(server: dict[str, object], monkeypatch: pytest.MonkeyPatch) -> None:
+    """This process's labs register with ``server`` (as a kernel of it would)."""
     for var in [v for v in os.environ if v.startswith(("HOOKLAB_", "JUPYTERHUB_", "BINDER_"))]:
         monkeypatch.delenv(var)
     monkeypatch.setenv("HOOKLAB_INGRESS_REGISTRY", str(Path(str(server["runtime"])) / ingress.REGISTRY_NAME))
     monkeypatch.setenv("HOOKLAB_INGRESS_SERVER", str(server["pid"]))
+
+
+@pytest.fixture
+def lab(server: dict[str, object], monkeypatch: pytest.MonkeyPatch) -> Iterator[HookLab]:
+    _use(server, monkeypatch)
     lab = HookLab(port=0, db=":memory:").start()
     try:
         yield lab
@@ -302,3 +314,24 @@ def test_learnt_from_the_users_requests_although_another_extension_replaced_the_
     assert "200 /user/ada/api/status" in logged
     entry = json.loads((Path(str(server["runtime"])) / ingress.REGISTRY_NAME).read_text())["servers"][str(server["pid"])]
     assert entry["origin"] == "https://hub.example.org" and entry["origin_by"] == "browser"
+
+
+def test_a_server_without_authentication_learns_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With no token and no password every request gets an anonymous user: none may count."""
+    with _jupyter(tmp_path, "") as open_server:
+        _use(open_server, monkeypatch)
+        local = str(open_server["local"])
+        browser = {**SAME, "Referer": "https://evil.example/lab", "X-Forwarded-Host": "evil.example"}
+        assert _get(local + "api/contents", browser)[0] == 200  # answered: auth is off
+        assert _get(local + "api/status", {"X-Forwarded-Host": "evil.example"})[0] == 200
+        time.sleep(0.3)
+        lab = HookLab(port=0, db=":memory:").start()
+        try:
+            root, warned = _root(lab)
+        finally:
+            lab.stop()
+        assert root == local
+        assert len(warned) == 1 and "without authentication" in warned[0]
+        assert "HOOKLAB_PUBLIC_URL" in warned[0]
