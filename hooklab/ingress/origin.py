@@ -64,7 +64,7 @@ class Seen(NamedTuple):
 def _netloc(value: str | None, scheme: str = "") -> str | None:
     """``host[:port]`` lower-cased, the default port of ``scheme`` dropped; None if not one."""
     value = (value or "").strip()
-    m = _NETLOC.fullmatch(value)
+    m = _NETLOC.fullmatch(value) if len(value) <= 260 else None
     if not m:
         return None
     port = m.group(1)
@@ -163,8 +163,8 @@ class OriginLearner:
             return self.seen
         if self.seen is not None and self.seen.by_browser and not seen.by_browser:
             return self.seen
+        self.record(seen.origin, seen.by_browser)  # if writing fails, the next request retries
         self.seen = seen
-        self.record(seen.origin, seen.by_browser)
         return seen
 
 

@@ -81,6 +81,7 @@ ORIGIN_CASES = [
     ({"X-Forwarded-Host": "a b.example"}, "hub.example.org", "https", None),
     ({"X-Forwarded-Host": "<script>"}, "hub.example.org", "https", None),
     ({"X-Forwarded-Host": "x" * 300}, "hub.example.org", "https", None),
+    ({"X-Forwarded-Host": ".".join(["a" * 60] * 5)}, "hub.example.org", "https", None),
     ({"X-Forwarded-Host": "[not-ipv6]"}, "hub.example.org", "https", None),
 ]  # fmt: skip
 
