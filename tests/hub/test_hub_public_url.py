@@ -21,6 +21,7 @@ from _proxy import TLSProxy
 
 pytestmark = pytest.mark.timeout(300)
 
+
 class _Refuse(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args: Any, **kwargs: Any) -> None:
         return None  # a redirect (to the login page) is an answer of its own
