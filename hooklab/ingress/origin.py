@@ -12,8 +12,9 @@ user's own *authenticated* requests show and writes it to the registry. In the k
    (when the server's token may read it; looked up once by the extension),
    ``$JUPYTERHUB_PUBLIC_HUB_URL``, ``$JUPYTERHUB_EXTERNAL_URL``, ``$JUPYTERHUB_HOST``;
 3. the origin learnt from the user's browser (or, failing that, from their other authenticated
-   requests, e.g. a script with their token behind the same proxy); a server without
-   authentication learns nothing, since any request would count as the user's;
+   requests, e.g. a script with their token behind the same proxy, unless that only showed a
+   loopback address); a server without authentication learns nothing, since any request would
+   count as the user's;
 4. the server's local URL, with a warning saying what to do on this platform.
 
 What a request shows, most trusted first (:func:`request_origin`):
@@ -37,6 +38,7 @@ Seen(origin='https://hub.example.org', by_browser=True)
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
@@ -207,6 +209,17 @@ def _root(value: str, base_url: str) -> str | None:
     return f"{found[0]}://{found[1]}/" + (base + "/" if base else "")
 
 
+def _loopback(url: str) -> bool:
+    """Whether ``url``'s host is this machine (an IP literal in 127/8 or ::1, or localhost)."""
+    host = (urlsplit(url).hostname or "").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def _platform(env: Mapping[str, str]) -> str:
     if any(env.get(v) for v in ("BINDER_REQUEST", "BINDER_LAUNCH_HOST", "BINDER_REPO_URL")):
         return "binder"
@@ -285,8 +298,8 @@ def public_root(
         if root:
             return root, None
     learnt = _root((server or {}).get("origin") or "", base_url)
-    if learnt:
-        return learnt, None
+    if learnt and ((server or {}).get("origin_by") == "browser" or not _loopback(learnt)):
+        return learnt, None  # a script's loopback request (the server's own address) says nothing
     local_url = str((server or {}).get("url") or "http://localhost:8888/")
     local = _root(local_url, base_url) or "http://localhost:8888/"
     note = _advice(_platform(env), base_url, local.rstrip("/"), server)

@@ -133,12 +133,25 @@ ROOT_CASES = [
      "https://hub.example.org/user/ada/"),
     ({"JUPYTERHUB_PUBLIC_HUB_URL": "https://hub.example.org/hub/"}, {"origin": "https://x.example"},
      "https://hub.example.org/user/ada/"),
-    # Hub default config: the variables are empty; the learnt origin is used
+    # Hub default config: the variables are empty; the origin learnt from the browser is used
     ({"JUPYTERHUB_PUBLIC_URL": "", "JUPYTERHUB_PUBLIC_HUB_URL": "", "JUPYTERHUB_HOST": ""},
-     {"origin": "http://127.0.0.1:8000"}, "http://127.0.0.1:8000/user/ada/"),
+     {"origin": "http://127.0.0.1:8000", "origin_by": "browser"}, "http://127.0.0.1:8000/user/ada/"),
+    ({}, {"origin": "https://nb.example.org", "origin_by": "request"}, "https://nb.example.org/user/ada/"),
     ({"JUPYTERHUB_PUBLIC_URL": "not a url"}, {"origin": "https://nb.example.org"},
      "https://nb.example.org/user/ada/"),
 ]  # fmt: skip
+
+
+@pytest.mark.parametrize("origin", ["http://127.0.0.1:8000", "http://[::1]:8000", "http://localhost:8000"])
+def test_a_scripts_loopback_origin_is_no_public_address(origin: str) -> None:
+    """A token script talking to the server directly (or the Hub's own checks) shows only the
+    server's internal address: the URL keeps the warning instead of handing it out as public."""
+    entry = {"base_url": "/user/ada/", "url": "http://127.0.0.1:9999/user/ada/", "origin": origin,
+             "origin_by": "request"}  # fmt: skip
+    root, note = public_root("/user/ada/", entry, {"JUPYTERHUB_API_URL": "http://127.0.0.1:8081/hub/api"})
+    assert root == "http://127.0.0.1:9999/user/ada/"
+    assert note is not None and "through the Hub" in note
+    assert public_root("/user/ada/", {**entry, "origin_by": "browser"}, {}) == (origin + "/user/ada/", None)
 
 
 @pytest.mark.parametrize(("env", "server", "expected"), ROOT_CASES)
@@ -288,8 +301,10 @@ def test_learnt_from_the_users_requests_although_another_extension_replaced_the_
     server: dict[str, object], lab: HookLab
 ) -> None:
     local, auth = str(server["local"]), {"Authorization": f"token {TOKEN}"}
-    # the fixture's own readiness checks (token, no proxy) showed the local address
-    assert _root(lab) == (local, [])
+    # the fixture's readiness checks (token, no proxy) showed only the local address: still
+    # unknown, and the warning says so
+    root, warned = _root(lab)
+    assert root == local and len(warned) == 1 and "not known yet" in warned[0]
     # the user's script, through a proxy that forwards the host
     assert _get(local + "api/status", {**auth, "X-Forwarded-Host": "nb.example.org", "X-Forwarded-Proto": "https"})[0] == 200
     _until(lab, "https://nb.example.org/user/ada/")
