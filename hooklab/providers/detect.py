@@ -1,0 +1,144 @@
+"""Who sent a webhook, what event it is, and its delivery id, read off the provider table.
+
+>>> detect([("X-GitHub-Event", "pull_request"), ("X-GitHub-Delivery", "d1")],
+...        b'{"action": "opened"}')
+('github', 'pull_request.opened', 'd1')
+>>> detect([("Content-Type", "application/json")], b'{"object": "page", "entry": []}')[0]
+'meta'
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import parse_qs
+
+from .table import TABLE, Provider, _get
+
+__all__ = ["describe", "detect", "detect_record"]
+
+_MAX_PARSE = 8 * 1024 * 1024
+
+
+def _lower(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for k, v in headers:
+        out.setdefault(str(k).lower(), str(v))
+    return out
+
+
+def payload(body: bytes, h: dict[str, str]) -> Any:
+    """The parsed body: JSON, or a form as ``{name: first value}`` (a ``payload`` field that holds
+    JSON, as Slack and GitHub send, is parsed); ``None`` when neither."""
+    if not body or len(body) > _MAX_PARSE or h.get("content-encoding"):
+        return None
+    try:
+        if body.lstrip()[:1] in (b"{", b"["):
+            return json.loads(body)
+        if "x-www-form-urlencoded" in h.get("content-type", "") or (
+                not h.get("content-type") and b"=" in body[:200]):
+            form = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+            if "payload" in form:
+                return json.loads(form["payload"][0])
+            if "mandrill_events" in form:
+                return {"mandrill_events": json.loads(form["mandrill_events"][0])}
+            return {k: v[0] for k, v in form.items()}
+    except (ValueError, RecursionError):
+        return None
+    return None
+
+
+def _s(v: Any) -> str | None:
+    if v is None or isinstance(v, (dict, list)) or v == "":
+        return None
+    return str(v).lower() if isinstance(v, bool) else str(v)
+
+
+def _value(spec: str, h: dict[str, str], data: Any, query: dict[str, Any]) -> str | None:
+    parts = []
+    for i, part in enumerate(spec.split("+")):
+        kind, _, name = part.partition(":")
+        if kind == "h":
+            v = _s(h.get(name))
+        elif kind == "q":
+            q = query.get(name)
+            v = _s(q[0] if isinstance(q, list) and q else q)
+        else:
+            v = _s(_get(data, name)) if name else None
+            if v is None and isinstance(_get(data, name), dict) and i == 0:  # e.g. Dropbox
+                v = name.rsplit(".", 1)[-1]
+        if v is None and i == 0:
+            return None
+        if v is not None:
+            parts.append(v)
+    return ".".join(parts) or None
+
+
+def _first(specs: tuple[str, ...], h: dict[str, str], data: Any, query: dict[str, Any]) -> str | None:
+    for spec in specs:
+        v = _value(spec, h, data, query)
+        if v is not None:
+            return v
+    return None
+
+
+def _matches(p: Provider, h: dict[str, str], data: Any) -> bool:
+    if not p.detect and p.shape is None:
+        return False
+    if p.detect and not any(name in h for name in p.detect):
+        return False
+    if p.shape is not None:
+        try:
+            return bool(p.shape(data))
+        except Exception:  # noqa: BLE001 - a shape test must never break detection
+            return False
+    return True
+
+
+def describe(provider: str, headers: Iterable[tuple[str, str]], body: bytes,
+             query: dict[str, Any] | None = None) -> tuple[str | None, str | None]:
+    """``(event_type, delivery_id)`` of a delivery known to come from ``provider``."""
+    p = TABLE.get(provider)
+    if p is None:
+        return None, None
+    h = _lower(headers)
+    data = payload(body, h) or {}
+    q = query or {}
+    return _first(p.event, h, data, q), _first(p.delivery, h, data, q)
+
+
+def detect(headers: Iterable[tuple[str, str]], body: bytes,
+           query: dict[str, Any] | None = None) -> tuple[str | None, str | None, str | None]:
+    """Return ``(provider, event_type, delivery_id)``; unknown senders give ``None``s.
+
+    Headers decide first (table order); providers recognised by their payload shape next;
+    Standard Webhooks / Svix deliveries whose payload matches a named member of the family
+    (Clerk, Resend, OpenAI...) get that member's id, others the family's.
+    """
+    h = _lower(headers)
+    data: Any = None
+    parsed = False
+    q = query or {}
+    for p in TABLE.values():
+        if not p.detect and p.hint and p.hint not in body:
+            continue
+        if p.shape is not None and not parsed:
+            if p.detect and not any(name in h for name in p.detect):
+                continue
+            data, parsed = payload(body, h), True
+        if _matches(p, h, data):
+            if not parsed:
+                data, parsed = payload(body, h), True
+            d = data if data is not None else {}
+            return p.id, _first(p.event, h, d, q), _first(p.delivery, h, d, q)
+    return None, None, None
+
+
+def detect_record(record: dict[str, Any]) -> None:
+    """Fill ``provider``, ``event_type`` and ``delivery_id`` of a store record in place."""
+    if record.get("provider") is not None:
+        return
+    prov, ev, did = detect(record.get("headers") or (), record.get("body") or b"",
+                           record.get("query") or {})
+    record["provider"], record["event_type"], record["delivery_id"] = prov, ev, did
