@@ -109,6 +109,7 @@ class CaptureRecord(TypedDict, total=False):
     delivery_id: str | None
     verified: bool | None
     verify_reason: str | None
+    handshake: str | None  # what an endpoint handshake was answered (server/ingest)
 
 
 def split_target(target: str) -> tuple[str, dict[str, list[str]]]:
@@ -210,6 +211,50 @@ class Capture:
     verify_reason: str | None = None
     duplicate: bool = False
     kind: str = "http"
+    handshake: str | None = None
+
+    # -- Amazon SNS ---------------------------------------------------------------------------
+    def confirm_subscription(self, *, timeout: float = 10.0,
+                             allow_any_host: bool = False) -> tuple[int, bytes]:
+        """Confirm the Amazon SNS subscription this capture asks for: GET its ``SubscribeURL``.
+
+        Never done automatically (anyone can send a SubscriptionConfirmation naming any URL):
+        call it after looking at the capture. The URL must be ``https://sns.<region>.
+        amazonaws.com/...`` unless ``allow_any_host=True``; redirects are not followed.
+        Returns ``(status, body)`` of SNS's answer; ``ValueError`` if this capture is not a
+        SubscriptionConfirmation, ``OSError`` on network errors.
+
+        >>> cap = lab.wait(1, provider="sns")[0]      # doctest: +SKIP
+        >>> cap.confirm_subscription()[0]              # doctest: +SKIP
+        200
+        """
+        import http.client
+        import re
+        from urllib.parse import urlsplit
+
+        data = self.json()
+        url = data.get("SubscribeURL") if isinstance(data, dict) else None
+        if not isinstance(data, dict) or data.get("Type") != "SubscriptionConfirmation" \
+                or not isinstance(url, str):
+            raise ValueError(f"capture {self.id} is not an SNS SubscriptionConfirmation "
+                             "with a SubscribeURL")
+        parts = urlsplit(url)
+        sns = parts.scheme == "https" and re.fullmatch(
+            r"sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?", parts.hostname or "") is not None
+        if not sns and not allow_any_host:
+            raise ValueError(f"SubscribeURL {url[:200]!r} is not an https://sns.<region>."
+                             "amazonaws.com URL; pass allow_any_host=True to fetch it anyway")
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"SubscribeURL {url[:200]!r} is not an http(s) URL")
+        cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+        conn = cls(parts.hostname, parts.port, timeout=timeout)
+        try:
+            conn.request("GET", (parts.path or "/") + (f"?{parts.query}" if parts.query else ""),
+                         headers={"User-Agent": "hooklab (SNS subscription confirmation)"})
+            resp = conn.getresponse()
+            return resp.status, resp.read(1024 * 1024)
+        finally:
+            conn.close()
 
     # -- derived fields -------------------------------------------------------------------
     @property
@@ -349,6 +394,7 @@ def capture_to_dict(c: Capture, *, body: bool = True) -> dict[str, Any]:
         "verified": c.verified,
         "verify_reason": c.verify_reason,
         "duplicate": c.duplicate,
+        "handshake": c.handshake,
     }
     if body:
         d["body_b64"] = base64.b64encode(c.body).decode()

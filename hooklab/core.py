@@ -22,12 +22,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from traitlets import Enum, Float, Int, List, Unicode, observe
+from traitlets import Bool, Enum, Float, Int, List, Unicode, observe
 from traitlets.config import Configurable
 
 from . import ingress
 from .capture import Capture, bin_of
 from .filters import describe
+from .providers import TABLE
 from .server.lifecycle import DEFAULT_MAX_BODY, CaptureServer
 from .server.responses import ResponseRules
 from .signatures.book import SecretBook
@@ -104,11 +105,22 @@ class HookLab(Configurable):
     stream_write_timeout = Float(
         30.0, help="Stream: seconds a client may take to accept a write before it is cut off."
     ).tag(config=True)
+    handshakes = Bool(
+        True,
+        help="Answer endpoint handshakes (Slack url_verification, Zoom, Meta hub.challenge, "
+        "Microsoft Graph, ...) automatically; a response rule for the bin always wins.",
+    ).tag(config=True)
+
+    @observe("handshakes")
+    def _handshakes_changed(self, change: Any) -> None:
+        if getattr(self, "_secrets", None) is not None:  # set before __init__ ends
+            self._secrets.handshakes = bool(change["new"])
 
     def __init__(self, **kwargs: Any) -> None:
         self.server: CaptureServer | None = None
         super().__init__(**kwargs)
         self._secrets = SecretBook()
+        self._secrets.handshakes = self.handshakes
         self.rules = ResponseRules()
         self._store: CaptureStore | None = None
         self._forwarder: Any = None
@@ -153,6 +165,7 @@ class HookLab(Configurable):
         )
         self._configure_stream()
         self.server.allowed_hosts = tuple(self.allowed_hosts)
+        self.server.handshakes = self._secrets
         self.server.start()
         # public URLs given out before a stop_serving() work again
         ingress.refresh(self)
@@ -246,12 +259,29 @@ class HookLab(Configurable):
             # same public URL, new port
             ingress.refresh(self)
 
-    def secret(self, bin: str, secret: str | bytes | None, provider: str | None = None) -> None:
+    def secret(
+        self,
+        bin: str,
+        secret: str | bytes | None,
+        provider: str | None = None,
+        verify_token: str | None = None,
+    ) -> None:
         """Verify captures to ``bin`` on arrival (``verified`` column); ``None`` removes it.
 
-        The secret stays in memory only: never in the database, widgets or exports.
+        ``provider`` (an id of ``hooklab.providers.PROVIDERS``) names the sender, which also
+        answers its endpoint handshake the way it expects (Zoom's and X's are signed with
+        ``secret``); ``verify_token`` is the token Meta or Strava subscriptions must present
+        (a wrong one gets 403). The secret stays in memory only: never in the database,
+        widgets or exports.
+
+        >>> lab.secret("zoom", "my-secret-token", provider="zoom")       # doctest: +SKIP
+        >>> lab.secret("wa", None, provider="meta", verify_token="tok")  # doctest: +SKIP
         """
-        self._secrets.set(bin, secret, provider)
+        if provider is not None:
+            provider = provider.strip().lower()
+            if provider not in TABLE:
+                raise ValueError(f"unknown provider {provider!r}; known: {', '.join(sorted(TABLE))}")
+        self._secrets.set(bin, secret, provider, verify_token)
 
     # -- reading -------------------------------------------------------------------------------
     @property

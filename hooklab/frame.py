@@ -40,6 +40,7 @@ COLUMNS = (
     "status",
     "verified",
     "duplicate",
+    "handshake",
     "remote_addr",
     "forward_status",
     "forward_latency_ms",
@@ -148,6 +149,9 @@ def _frame(
     }
     df = pd.DataFrame(data)
     _add_forward_columns(df, store)
+    shakes = store.handshakes() if len(df) else {}
+    df.insert(df.columns.get_loc("duplicate") + 1, "handshake", pd.array(
+        [shakes.get(i) for i in df["id"].tolist()] if shakes else [None] * len(df), dtype="string"))
     df["json"] = pd.Series(payloads, dtype="object", index=df.index)
     if flatten:
         df = pd.concat([df, flatten_payloads(payloads, index=df.index)], axis=1)

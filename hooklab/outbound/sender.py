@@ -132,15 +132,17 @@ def send(
     payload: Any = None,
     secret: str | bytes | None = None,
     headers: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
-    method: str = "POST",
+    method: str | None = None,
     timeout: float = 10.0,
     follow_redirects: bool = False,
 ) -> SendResponse:
     """Send one webhook to ``url`` and return the receiver's :class:`SendResponse`.
 
     With ``provider`` (and optionally ``event``): a realistic sample from
-    :mod:`hooklab.providers.samples` with the provider's headers; ``payload`` (a dict) is deep-merged into
-    it; ``secret`` signs it as the provider would. Without ``provider``: a dict/list ``payload``
+    :mod:`hooklab.providers.samples` with the provider's method, query and headers (handshake
+    samples such as ``provider="meta", event="subscribe"`` are GET requests); ``payload`` (a
+    dict) is deep-merged into it; ``secret`` signs it as the provider would. ``method``
+    defaults to the sample's (``POST`` without a provider). Without ``provider``: a dict/list ``payload``
     is sent as JSON, ``bytes`` as-is, ``str`` as UTF-8 text. ``headers`` are added last and
     replace same-named ones. Raises ``ValueError`` for an unknown provider/event (listing the
     known ones) and ``OSError`` when the receiver cannot be reached.
@@ -160,6 +162,9 @@ def send(
         hdrs, body, sign_args = s.headers, s.body, {"timestamp": s.timestamp,
                                                     "msg_id": s.msg_id, "params": s.params}
         prov = s.provider
+        method = method or s.method
+        if s.query:
+            url += ("&" if "?" in url else "?") + s.query_string[1:]
     else:
         if event:
             raise ValueError("event= needs provider= (e.g. provider='github', event='push')")
@@ -169,6 +174,7 @@ def send(
         hdrs = [("Content-Type", ctype)] if ctype else []
         hdrs.append(("User-Agent", "hooklab/send"))
         sign_args, prov = {}, ""
+    method = method or "POST"
     hdrs = _merge(hdrs, headers)
     if secret is not None:
         from ..signatures import sign_request

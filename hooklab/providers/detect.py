@@ -83,10 +83,16 @@ def _first(specs: tuple[str, ...], h: dict[str, str], data: Any, query: dict[str
     return None
 
 
+def _named(p: Provider, h: dict[str, str]) -> bool:
+    """The headers (or the User-Agent) name this provider."""
+    return any(name in h for name in p.detect) or bool(
+        p.agent and h.get("user-agent", "").startswith(p.agent))
+
+
 def _matches(p: Provider, h: dict[str, str], data: Any) -> bool:
-    if not p.detect and p.shape is None:
+    if not p.detect and not p.agent and p.shape is None:
         return False
-    if p.detect and not any(name in h for name in p.detect):
+    if (p.detect or p.agent) and not _named(p, h):
         return False
     if p.shape is not None:
         try:
@@ -124,7 +130,7 @@ def detect(headers: Iterable[tuple[str, str]], body: bytes,
         if not p.detect and p.hint and p.hint not in body:
             continue
         if p.shape is not None and not parsed:
-            if p.detect and not any(name in h for name in p.detect):
+            if (p.detect or p.agent) and not _named(p, h):
                 continue
             data, parsed = payload(body, h), True
         if _matches(p, h, data):

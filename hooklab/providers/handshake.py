@@ -34,6 +34,8 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 from urllib.parse import unquote
 
+from .detect import describe
+
 __all__ = ["MAX_ECHO", "Answer", "BinSecret", "BinSecrets", "handshake_answer"]
 
 #: longest challenge echoed back (bytes); longer ones are refused with 400
@@ -118,6 +120,18 @@ class Answer:
     headers: tuple[tuple[str, str], ...] = ()
     verified: bool | None = None
     verify_reason: str | None = None
+
+    def mark(self, record: dict[str, Any]) -> None:
+        """Mark a capture record as this handshake: provider, event type, delivery id, the
+        ``handshake`` note, the status answered and, when it was checked, the verification."""
+        record["provider"], record["event_type"] = self.provider, self.event_type
+        record["delivery_id"] = describe(self.provider, record.get("headers") or (),
+                                         record.get("body") or b"", record.get("query"))[1]
+        record["handshake"] = self.note
+        if self.status is not None:
+            record["status"] = self.status
+        if self.verify_reason is not None:
+            record["verified"], record["verify_reason"] = self.verified, self.verify_reason
 
 
 class _Req:

@@ -32,7 +32,8 @@ class Provider:
     """One webhook sender.
 
     ``detect``: lower-case header names; any present marks a delivery as this provider
-    (checked in table order, so specific entries come before generic ones). ``shape``: a
+    (checked in table order, so specific entries come before generic ones); ``agent``: a
+    ``User-Agent`` prefix that marks it too (unsigned deliveries). ``shape``: a
     predicate on the parsed JSON payload, for senders recognised by their body (alone, or
     together with ``detect`` when several providers share a header); ``hint``: bytes a body
     must contain before it is parsed for ``shape`` (keeps detection cheap). ``event`` / ``delivery``:
@@ -49,6 +50,7 @@ class Provider:
     scheme: str
     sig: Mapping[str, Any] = field(default_factory=dict)
     detect: tuple[str, ...] = ()
+    agent: str = ""
     shape: Callable[[Any], bool] | None = None
     event: tuple[str, ...] = ()
     delivery: tuple[str, ...] = ()
@@ -211,7 +213,8 @@ _ENTRIES: tuple[Provider, ...] = (
     Provider("stripe", "Stripe", "hmac",
              _d(header="Stripe-Signature", kv=",", ts_key="t", sig_key="v1", msg="{ts}.{body}",
                 future=False, hint="(Stripe endpoint secrets start with whsec_)"),
-             detect=("stripe-signature",), event=("j:type",), delivery=("j:id",),
+             detect=("stripe-signature",), agent="Stripe/", event=("j:type",),
+             delivery=("j:id",),
              events=("payment_intent.succeeded", "checkout.session.completed", "invoice.paid",
                      "charge.refunded"),
              secret="the endpoint's signing secret (whsec_...)",
@@ -302,7 +305,7 @@ _ENTRIES: tuple[Provider, ...] = (
     Provider("slack", "Slack", "hmac",
              _d(header="X-Slack-Signature", ts="X-Slack-Request-Timestamp", prefix="v0=",
                 msg="v0:{ts}:{body}"),
-             detect=("x-slack-signature", "x-slack-request-timestamp"),
+             detect=("x-slack-signature", "x-slack-request-timestamp"), agent="Slackbot",
              event=("j:event.type", "j:type", "j:command"),
              delivery=("j:event_id", "h:x-slack-request-timestamp"), handshake="slack",
              events=("event_callback", "url_verification"), secret="the app's signing secret",

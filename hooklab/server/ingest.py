@@ -18,6 +18,8 @@ from tornado.httpserver import HTTPServer
 from tornado.iostream import IOStream, UnsatisfiableReadError
 
 from ..capture import CaptureRecord, new_record
+from ..providers import handshake_answer
+from .responses import DEFAULT_RESPONSE, Response
 
 if TYPE_CHECKING:
     from .lifecycle import CaptureServer
@@ -107,6 +109,12 @@ def capture_record(
                         url=f"{scheme}://{host}{target}", received_at=received_at)
     response = srv.rules.match(method, record["path"])
     record["status"] = response.status
+    if response is DEFAULT_RESPONSE and srv.handshakes is not None:  # a user's rule wins
+        answer = handshake_answer(record, srv.handshakes)
+        if answer is not None:
+            answer.mark(record)
+            if answer.status is not None:
+                response = Response(answer.status, answer.body, answer.headers)
     return record, response
 
 

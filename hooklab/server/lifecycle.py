@@ -80,6 +80,9 @@ class CaptureServer:
         #: rest, and everything when False, by Tornado
         self.fast_path = fast_path
         self._fast: Any = None
+        #: the lab's per-bin secrets: endpoint handshakes are answered with them when no
+        #: response rule matches (:func:`hooklab.providers.handshake_answer`); None: never
+        self.handshakes: Any = None
         #: extra Host names the /_hooklab/ API, page and stream answer to ("*": any)
         self.allowed_hosts: tuple[str, ...] = ()
         self.api_app: Any = None

@@ -19,7 +19,7 @@ from typing import Any
 
 from ..capture import bin_of
 
-__all__ = ["MAX_DELAY", "Response", "ResponseRules", "Rule"]
+__all__ = ["DEFAULT_RESPONSE", "MAX_DELAY", "Response", "ResponseRules", "Rule"]
 
 MAX_DELAY = 30.0
 
@@ -45,6 +45,8 @@ class Response:
 
 
 _DEFAULT = Response()  # 200 with the JSON body naming the capture id
+#: what :meth:`ResponseRules.match` returns when no rule of the user matches
+DEFAULT_RESPONSE = _DEFAULT
 
 
 def _check_header(name: str, value: str) -> None:

@@ -7,71 +7,65 @@
 (False, 'missing header X-Hub-Signature-256 (was the webhook created without a secret?)')
 
 The store's writer thread calls :meth:`SecretBook.apply` for every record before it is stored, so
-it stays cheap when no secret is registered. Secrets live in memory only: never in the
-database, widgets or exports.
+it stays cheap when no secret is registered. The capture server answers endpoint handshakes with
+the same book (:func:`hooklab.providers.handshake_answer`: verify tokens, secrets handed over by
+Asana and Notion). Secrets live in memory only: never in the database, widgets or exports.
 """
 
 from __future__ import annotations
 
-import threading
+import base64
 from typing import Any
 
 from ..capture import bin_of
+from ..providers import TABLE, BinSecrets, describe
 
 __all__ = ["SecretBook"]
 
 
-class SecretBook:
-    """bin -> (secret, provider); thread-safe."""
+def _verify(provider: str | None, secret: str | bytes, headers: Any, body: bytes,
+            url: str | None, method: str = "POST", now: Any = None) -> tuple[bool, str]:
+    from . import verify_signature
+
+    v = verify_signature(provider, secret, headers, body, url=url, now=now, method=method)
+    return v.valid, v.reason
+
+
+class SecretBook(BinSecrets):
+    """bin -> (secret, provider, verify_token); thread-safe. Verifies on arrival."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._by_bin: dict[str, tuple[str | bytes, str | None]] = {}
-
-    def set(self, bin: str, secret: str | bytes | None, provider: str | None = None) -> None:
-        """Register (or, with ``secret=None``, remove) the secret for ``bin``."""
-        with self._lock:
-            if secret is None:
-                self._by_bin.pop(bin, None)
-            else:
-                self._by_bin[bin] = (secret, provider)
-
-    def get(self, bin: str) -> tuple[str | bytes, str | None] | None:
-        with self._lock:
-            return self._by_bin.get(bin)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._by_bin.clear()
-
-    def __len__(self) -> int:
-        return len(self._by_bin)
+        super().__init__()
+        self.verifier = _verify
 
     def apply(self, record: dict[str, Any]) -> None:
         """Verify ``record`` against its bin's secret (sets ``verified``, ``verify_reason``).
 
-        Some providers (GitLab) send the shared secret itself in a header: it is replaced by
-        ``[secret]`` so it is never stored.
+        A bin registered with a provider names the sender (Clerk sends Svix's headers: the
+        capture says ``clerk``). A verification already settled by a handshake is kept. Some
+        providers (GitLab, Okta, Asana's handshake, Basic auth) send the shared secret itself
+        in a header: it is replaced by ``[secret]`` so it is never stored.
         """
-        if not self._by_bin or record.get("kind", "http") != "http":
+        if not self or record.get("kind", "http") != "http":
             return
         entry = self.get(record.get("bin") or bin_of(record.get("path") or "/"))
         if entry is None:
             return
-        secret, provider = entry
-        from . import verify_signature
-
-        v = verify_signature(
-            provider or record.get("provider"),
-            secret,
-            record.get("headers") or [],
-            record.get("body") or b"",
-            url=record.get("url"),
-            now=record.get("received_at"),
-        )
-        record["verified"] = v.valid
-        record["verify_reason"] = v.reason
-        plain = secret.decode("utf-8", "replace") if isinstance(secret, bytes) else secret
+        secret, provider = entry.secret, entry.provider
         headers = record.get("headers") or []
-        if plain and any(value == plain for _, value in headers):
-            record["headers"] = [(k, "[secret]" if value == plain else value) for k, value in headers]
+        if provider in TABLE and record.get("provider") != provider \
+                and not record.get("handshake"):
+            record["provider"] = provider
+            record["event_type"], record["delivery_id"] = describe(
+                provider, headers, record.get("body") or b"", record.get("query"))
+        if secret and record.get("verify_reason") is None:
+            record["verified"], record["verify_reason"] = _verify(
+                provider or record.get("provider"), secret, headers, record.get("body") or b"",
+                record.get("url"), str(record.get("method") or "POST"), record.get("received_at"))
+        plain = secret.decode("utf-8", "replace") if isinstance(secret, bytes) else secret
+        if plain:
+            forms = {plain, f"Bearer {plain}",
+                     "Basic " + base64.b64encode(plain.encode("utf-8", "surrogatepass")).decode()}
+            if any(value in forms for _, value in headers):
+                record["headers"] = [(k, "[secret]" if value in forms else value)
+                                     for k, value in headers]

@@ -34,10 +34,12 @@ CREATE TABLE IF NOT EXISTS captures (
     verified INTEGER,
     verify_reason TEXT,
     duplicate INTEGER NOT NULL DEFAULT 0,
-    content_type TEXT
+    content_type TEXT,
+    handshake TEXT
 );
 CREATE INDEX IF NOT EXISTS captures_bin ON captures(bin);
 CREATE INDEX IF NOT EXISTS captures_delivery ON captures(provider, delivery_id);
+
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS forwards (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -53,7 +55,7 @@ CREATE INDEX IF NOT EXISTS forwards_capture ON forwards(capture_id);
 _FORMAT = "hooklab-captures-1"
 _COLS = (
     "id, received_us, kind, method, path, query, headers, body, remote_addr, url, status,"
-    " provider, event_type, delivery_id, verified, verify_reason, duplicate"
+    " provider, event_type, delivery_id, verified, verify_reason, duplicate, handshake"
 )
 
 
@@ -96,6 +98,7 @@ def _row_to_capture(r: tuple) -> Capture:
         verified=None if r[14] is None else bool(r[14]),
         verify_reason=r[15],
         duplicate=bool(r[16]),
+        handshake=r[17],
     )
 
 
@@ -133,6 +136,16 @@ _SEARCH_SQL = (
     "(path LIKE ? ESCAPE '\\' OR query LIKE ? ESCAPE '\\'"
     " OR headers LIKE ? ESCAPE '\\' OR CAST(body AS TEXT) LIKE ? ESCAPE '\\')"
 )
+
+
+def add_columns(db: sqlite3.Connection) -> None:
+    """Columns added after a database was created (``CREATE TABLE IF NOT EXISTS`` keeps the
+    old table as it is): ``handshake`` (which endpoint handshake was answered)."""
+    have = {r[1] for r in db.execute("PRAGMA table_info(captures)")}
+    if "handshake" not in have:
+        db.execute("ALTER TABLE captures ADD COLUMN handshake TEXT")
+    db.execute("CREATE INDEX IF NOT EXISTS captures_handshake ON captures(id)"
+               " WHERE handshake IS NOT NULL")
 
 
 def insert_row(db: sqlite3.Connection, record: dict[str, Any], seen: set) -> Capture:
@@ -181,8 +194,9 @@ def insert_row(db: sqlite3.Connection, record: dict[str, Any], seen: set) -> Cap
     cur = db.execute(
         "INSERT INTO captures (received_us, kind, method, path, bin, query, headers, body,"
         " remote_addr, url, status, provider, event_type, delivery_id, verified,"
-        " verify_reason, duplicate, content_type) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        (*values, ctype),
+        " verify_reason, duplicate, content_type, handshake)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        (*values, ctype, record.get("handshake")),
     )
     rid = cur.lastrowid
     assert rid is not None
@@ -205,4 +219,5 @@ def insert_row(db: sqlite3.Connection, record: dict[str, Any], seen: set) -> Cap
         verified=None if verified is None else bool(verified),
         verify_reason=values[15],
         duplicate=dup,
+        handshake=record.get("handshake"),
     )

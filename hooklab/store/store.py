@@ -32,6 +32,7 @@ from ._sql import (
     _from_us,
     _row_to_capture,
     _us,
+    add_columns,
     insert_row,
     where_clause,
 )
@@ -91,6 +92,9 @@ class CaptureStore:
         self._last_retention = 0.0
         self._db = self._connect()
         self._last_id = self._db.execute("SELECT COALESCE(MAX(id), 0) FROM captures").fetchone()[0]
+        self._cols = _COLS  # a database opened read-only from before the handshake column:
+        if "handshake" not in {r[1] for r in self._db.execute("PRAGMA table_info(captures)")}:
+            self._cols = _COLS.replace(", handshake", ", NULL")
         self._wdb = self._db if (self._memory or readonly) else self._connect()
         self._writer = threading.Thread(target=self._write_loop, name="hooklab-writer", daemon=True)
         self._writer.start()
@@ -134,6 +138,7 @@ class CaptureStore:
                     )
                 else:
                     db.executescript(_SCHEMA)  # adds what newer versions need (IF NOT EXISTS)
+                add_columns(db)
             return db
         except sqlite3.DatabaseError as exc:
             raise StoreError(
@@ -339,7 +344,7 @@ class CaptureStore:
             return self._db.execute(sql, args).fetchall()
 
     def get(self, capture_id: int) -> Capture | None:
-        rows = self._fetch(f"SELECT {_COLS} FROM captures WHERE id = ?", (int(capture_id),))
+        rows = self._fetch(f"SELECT {self._cols} FROM captures WHERE id = ?", (int(capture_id),))
         return _row_to_capture(rows[0]) if rows else None
 
     def query(
@@ -348,11 +353,18 @@ class CaptureStore:
         """Captures matching ``filters`` (oldest first unless ``newest_first``)."""
         where, args = where_clause(filters)
         order = "DESC" if newest_first else "ASC"
-        sql = f"SELECT {_COLS} FROM captures{where} ORDER BY id {order}"
+        sql = f"SELECT {self._cols} FROM captures{where} ORDER BY id {order}"
         if limit is not None or offset:
             sql += " LIMIT ? OFFSET ?"
             args += [-1 if limit is None else int(limit), int(offset)]
         return [_row_to_capture(r) for r in self._fetch(sql, args)]
+
+    def handshakes(self) -> dict[int, str]:
+        """``{capture id: what was answered}`` for the captures that were endpoint handshakes
+        (few: read through a partial index)."""
+        if self._cols is not _COLS:
+            return {}
+        return dict(self._fetch("SELECT id, handshake FROM captures WHERE handshake IS NOT NULL"))
 
     def rows(self, columns: str, **filters: Any) -> list[tuple]:
         """Raw rows of selected columns (used by the DataFrame builder)."""

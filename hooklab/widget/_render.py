@@ -127,7 +127,7 @@ def row_label(cap: Capture) -> str:
         cap.method,
         unquote(cap.path).lstrip("/") or "/",  # decoded for reading; the table is plain text
         cap.provider or "",
-        cap.event_type or "",
+        ("⇄ handshake " if cap.handshake else "") + (cap.event_type or ""),
         str(cap.status),
         human_size(cap.size),
         sig_mark(cap.verified) + ("²" if cap.duplicate else ""),
@@ -269,6 +269,8 @@ def detail_html(
         ("signature", sig_mark(cap.verified) + (f" {cap.verify_reason}" if cap.verify_reason else "")),
         ("from", cap.remote_addr or "—"),
     ]
+    if cap.handshake:
+        summary.insert(2, ("handshake", cap.handshake))
     kind, body = _body_view(cap, reveal)
     headers = shown_headers(cap, reveal)
     query = shown_query(cap, reveal)
