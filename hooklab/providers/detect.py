@@ -9,7 +9,11 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import fnmatch
 import json
+import re
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qs
@@ -61,18 +65,34 @@ def _value(spec: str, h: dict[str, str], data: Any, query: dict[str, Any]) -> st
         kind, _, name = part.partition(":")
         if kind == "h":
             v = _s(h.get(name))
+        elif kind == "k":  # the name of the first top-level key matching a glob (X, Dropbox)
+            v = next((k for k in data if fnmatch.fnmatchcase(k, name)), None) \
+                if isinstance(data, dict) else None
+        elif kind == "xml":  # a tag of a base64 XML form field (Braintree's bt_payload)
+            v = _xml_tag(data, name)
         elif kind == "q":
             q = query.get(name)
             v = _s(q[0] if isinstance(q, list) and q else q)
         else:
             v = _s(_get(data, name)) if name else None
-            if v is None and isinstance(_get(data, name), dict) and i == 0:  # e.g. Dropbox
-                v = name.rsplit(".", 1)[-1]
         if v is None and i == 0:
             return None
         if v is not None:
             parts.append(v)
     return ".".join(parts) or None
+
+
+def _xml_tag(data: Any, spec: str) -> str | None:
+    field, _, tag = spec.partition("/")
+    raw = data.get(field) if isinstance(data, dict) else None
+    if not isinstance(raw, str):
+        return None
+    try:
+        xml = base64.b64decode(raw[:65536]).decode("utf-8", "replace")
+    except (binascii.Error, ValueError):
+        return None
+    m = re.search(rf"<{re.escape(tag)}>([^<]{{1,200}})</{re.escape(tag)}>", xml)
+    return m.group(1) if m else None
 
 
 def _first(specs: tuple[str, ...], h: dict[str, str], data: Any, query: dict[str, Any]) -> str | None:

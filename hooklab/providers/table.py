@@ -37,9 +37,10 @@ class Provider:
     predicate on the parsed JSON payload, for senders recognised by their body (alone, or
     together with ``detect`` when several providers share a header); ``hint``: bytes a body
     must contain before it is parsed for ``shape`` (keeps detection cheap). ``event`` / ``delivery``:
-    alternatives tried in order; each is ``"h:<header>"`` or ``"j:<dotted.path>"``, or several
-    joined by ``+`` (joined with ``.``; parts after the first may be missing), or
-    ``"q:<query param>"``. ``scheme`` names the signature family and ``sig`` its parameters
+    alternatives tried in order; each is ``"h:<header>"``, ``"j:<dotted.path>"``,
+    ``"q:<query param>"``, ``"k:<glob>"`` (the name of a matching top-level key) or
+    ``"xml:<form field>/<tag>"`` (a tag of base64 XML in a form field), or several joined by
+    ``+`` (joined with ``.``; parts after the first may be missing). ``scheme`` names the signature family and ``sig`` its parameters
     (see :mod:`hooklab.signatures`). ``handshake``: the endpoint check this provider performs
     (see :mod:`hooklab.providers.handshake`). ``events``: sample event names (the first is the
     default). ``family``: the generic provider whose format this one shares.
@@ -192,7 +193,7 @@ _ENTRIES: tuple[Provider, ...] = (
              _d(header="X-Webhook-Signature", alg="HS256", iss="netlify", body_claim="sha256",
                 body_enc="hex"),
              detect=("x-netlify-event",), event=("h:x-netlify-event",), delivery=("j:id",),
-             events=("deploy_created",), secret="the JWS secret token of the notification",
+             events=("deploy_created",), secret="the JWS secret token of the notification", sdk="PyJWT",
              docs="https://docs.netlify.com/site-deploys/deploy-notifications/#payload-signature"),
     Provider("launchdarkly", "LaunchDarkly", "hmac", _d(header="X-LD-Signature"),
              detect=("x-ld-signature",), event=("j:kind+j:titleVerb",), delivery=("j:_id",),
@@ -285,7 +286,8 @@ _ENTRIES: tuple[Provider, ...] = (
              docs="https://docs.adyen.com/development-resources/webhooks/verify-hmac-signatures",
              sdk="Adyen"),
     Provider("braintree", "Braintree", "braintree", _d(),
-             shape=_has("bt_signature", "bt_payload"), hint=b"bt_signature", event=("j:kind",),
+             shape=_has("bt_signature", "bt_payload"), hint=b"bt_signature",
+             event=("xml:bt_payload/kind",),
              events=("subscription_charged_successfully",),
              secret="the private key, or 'public_key:private_key'",
              docs="https://developer.paypal.com/braintree/docs/guides/webhooks/parse", sdk="braintree"),
@@ -300,6 +302,7 @@ _ENTRIES: tuple[Provider, ...] = (
              detect=("plaid-verification",), event=("j:webhook_type+j:webhook_code",),
              delivery=("j:item_id",), events=("TRANSACTIONS.SYNC_UPDATES_AVAILABLE",),
              secret="the JWK (JSON) from /webhook_verification_key/get for the token's kid",
+             sdk="PyJWT",
              docs="https://plaid.com/docs/api/webhooks/webhook-verification/"),
     # -- communication ---------------------------------------------------------------------------
     Provider("slack", "Slack", "hmac",
@@ -420,7 +423,7 @@ _ENTRIES: tuple[Provider, ...] = (
              events=("created", "validation"), secret="the subscription's clientState",
              docs="https://learn.microsoft.com/graph/change-notifications-delivery-webhooks"),
     Provider("dropbox", "Dropbox", "hmac", _d(header="X-Dropbox-Signature"),
-             detect=("x-dropbox-signature",), event=("j:list_folder+j:delta",),
+             detect=("x-dropbox-signature",), event=("k:list_folder",),
              handshake="dropbox", events=("list_folder", "challenge"), secret="the app secret",
              docs="https://www.dropbox.com/developers/reference/webhooks"),
     Provider("box", "Box", "hmac",
@@ -455,7 +458,7 @@ _ENTRIES: tuple[Provider, ...] = (
              and "boardId" in d["event"], hint=b'"boardId"',
              event=("j:event.type",), delivery=("j:event.triggerUuid",), handshake="monday",
              events=("update_column_value", "challenge"),
-             secret="the app's signing secret",
+             secret="the app's signing secret", sdk="PyJWT",
              docs="https://developer.monday.com/api-reference/docs/webhooks"),
     Provider("clickup", "ClickUp", "hmac", _d(header="X-Signature"),
              shape=_has("webhook_id", "event"), hint=b'"webhook_id"', event=("j:event",),
@@ -540,7 +543,7 @@ _ENTRIES: tuple[Provider, ...] = (
                 body_enc="b64"),
              detect=("x-fusionauth-signature-jwt",), event=("j:event.type",),
              delivery=("j:event.id",), events=("user.create",),
-             secret="the HMAC key chosen as the webhook's signing key",
+             secret="the HMAC key chosen as the webhook's signing key", sdk="PyJWT",
              docs="https://fusionauth.io/docs/extend/events-and-webhooks/signing"),
     Provider("workos", "WorkOS", "hmac",
              _d(header="WorkOS-Signature", kv=",", ts_key="t", sig_key="v1", msg="{ts}.{body}",
@@ -563,7 +566,7 @@ _ENTRIES: tuple[Provider, ...] = (
              docs="https://developers.facebook.com/docs/graph-api/webhooks/getting-started"),
     Provider("x", "X (Twitter) Account Activity", "hmac",
              _d(header="x-twitter-webhooks-signature", prefix="sha256=", enc="b64"),
-             detect=("x-twitter-webhooks-signature",), event=("j:tweet_create_events+j:for_user_id",),
+             detect=("x-twitter-webhooks-signature",), event=("k:*_events",),
              handshake="x", events=("tweet_create_events", "crc"),
              secret="the app's consumer secret (API secret key)",
              docs="https://docs.x.com/x-api/enterprise-gnip-2.0/fundamentals/account-activity"),
