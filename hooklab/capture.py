@@ -355,6 +355,7 @@ class Capture:
             self.headers,
             self.body,
             url=self.url or None,
+            method=self.method,
             now=self.received_at if now is None else now,
             tolerance=tolerance,
         )

@@ -437,3 +437,45 @@ def test_every_handshake_provider_has_a_case() -> None:
     with_handshake = {p.id for p in TABLE.values() if p.handshake}
     covered = {c.provider for c in CASES.values()} | {"sns", "google", "figma", "notion", "xero"}
     assert with_handshake == covered
+
+
+def test_handshake_answer_never_raises_on_hostile_requests() -> None:
+    """Whatever arrives, the handshake step answers or passes; it never breaks capture."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from hooklab.providers import BinSecrets, handshake_answer
+
+    secrets = BinSecrets()
+    secrets.set("b", "s3cret", "zoom", verify_token="tok")
+    secrets.verifier = lambda *a: (False, "mismatch")
+    names = st.sampled_from(["X-Hook-Secret", "Smartsheet-Hook-Challenge", "aeg-event-type",
+                             "X-Okta-Verification-Challenge", "Twitch-Eventsub-Message-Type",
+                             "x-amz-sns-message-type", "X-Signature-Ed25519", "x-xero-signature",
+                             "WebHook-Request-Origin", "X-Front-Challenge", "Content-Type"])
+    values = st.one_of(st.text(max_size=60), st.sampled_from(
+        ["webhook_callback_verification", "SubscriptionValidation", "SubscriptionConfirmation",
+         "sync", "x" * 3000, "a\u2028b"]))
+    bodies = st.one_of(st.binary(max_size=200), st.sampled_from([
+        b'{"type":"url_verification","challenge":7}', b'{"type":1}', b'[{"data":null}]',
+        b'{"event":"endpoint.url_validation","payload":[]}', b'{"challenge":{"a":1}}',
+        b'{"verification_token":null}', b'{"events":[]}', b"[" * 5000]))
+    queries = st.dictionaries(st.sampled_from(["hub.mode", "hub.challenge", "hub.verify_token",
+                                               "challenge", "crc_token", "validationToken",
+                                               "check"]),
+                              st.lists(st.text(max_size=30), max_size=2), max_size=4)
+
+    @settings(max_examples=300, deadline=None)
+    @given(method=st.sampled_from(["GET", "POST", "HEAD", "OPTIONS", "PUT", ""]),
+           headers=st.lists(st.tuples(names, values), max_size=5), body=bodies, query=queries,
+           path=st.sampled_from(["/b", "/", "/other/x", "/%ZZ"]))
+    def check(method, headers, body, query, path):
+        record = {"method": method, "path": path, "headers": headers, "body": body,
+                  "query": query, "url": "http://h" + path}
+        answer = handshake_answer(record, secrets)
+        if answer is not None:
+            assert answer.status in (None, 200, 400, 401, 403)
+            assert len(answer.body) <= MAX_ECHO + 200
+            answer.mark(dict(record))
+
+    check()

@@ -134,24 +134,60 @@ def describe(provider: str, headers: Iterable[tuple[str, str]], body: bytes,
     return _first(p.event, h, data, q), _first(p.delivery, h, data, q)
 
 
+# index of the table: which entries a request's header names, User-Agent or body bytes can
+# point to, so an unknown sender costs a few dict lookups rather than a walk of every entry
+_ORDER: tuple[Provider, ...] = tuple(TABLE.values())
+_BY_HEADER: dict[str, tuple[int, ...]] = {}
+for _i, _p in enumerate(_ORDER):
+    for _name in _p.detect:
+        _BY_HEADER[_name] = (*_BY_HEADER.get(_name, ()), _i)
+_AGENTS = tuple((i, p.agent) for i, p in enumerate(_ORDER) if p.agent)
+_BY_BODY = tuple((i, p.hint) for i, p in enumerate(_ORDER)
+                 if p.shape is not None and not p.detect and not p.agent)
+
+
+def _candidates(named: list[int], body: bytes) -> Iterable[int]:
+    """Table positions to try, in order: the named ones, and the shape-only ones whose byte
+    hint the body holds, looked for only when a position before them is reached."""
+    if not named:  # the common unknown sender: one pass over the hints
+        return [i for i, hint in _BY_BODY if hint in body] if body else []
+    return _merged(named, body)
+
+
+def _merged(named: list[int], body: bytes) -> Iterable[int]:
+    shaped = iter(_BY_BODY if body else ())
+    pending = next(shaped, None)
+    for i in [*named, len(_ORDER)]:
+        while pending is not None and pending[0] < i:
+            if not pending[1] or pending[1] in body:
+                yield pending[0]
+            pending = next(shaped, None)
+        if i < len(_ORDER):
+            yield i
+
+
 def detect(headers: Iterable[tuple[str, str]], body: bytes,
            query: dict[str, Any] | None = None) -> tuple[str | None, str | None, str | None]:
     """Return ``(provider, event_type, delivery_id)``; unknown senders give ``None``s.
 
-    Headers decide first (table order); providers recognised by their payload shape next;
-    Standard Webhooks / Svix deliveries whose payload matches a named member of the family
-    (Clerk, Resend, OpenAI...) get that member's id, others the family's.
+    Entries are tried in table order: those named by a header (or the User-Agent) first match
+    unless their payload ``shape`` says otherwise; entries known only by their payload shape
+    need their byte ``hint`` in the body. Standard Webhooks / Svix deliveries whose payload
+    matches a named member of the family (Clerk, Resend, OpenAI...) get that member's id,
+    others the family's.
     """
     h = _lower(headers)
+    named: set[int] = set()
+    for name in h:
+        named.update(_BY_HEADER.get(name, ()))
+    ua = h.get("user-agent", "")
+    named.update(i for i, agent in _AGENTS if ua.startswith(agent))
     data: Any = None
     parsed = False
     q = query or {}
-    for p in TABLE.values():
-        if not p.detect and p.hint and p.hint not in body:
-            continue
+    for i in _candidates(sorted(named), body):
+        p = _ORDER[i]
         if p.shape is not None and not parsed:
-            if (p.detect or p.agent) and not _named(p, h):
-                continue
             data, parsed = payload(body, h), True
         if _matches(p, h, data):
             if not parsed:
