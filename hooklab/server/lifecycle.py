@@ -1,4 +1,4 @@
-"""The capture server: Tornado in a daemon thread with its own asyncio loop.
+"""The capture server: a daemon thread with its own asyncio loop.
 
 >>> import urllib.request
 >>> from hooklab.store import CaptureStore
@@ -11,7 +11,9 @@ b'{"ok": true, "id": 1}'
 >>> store.close()
 
 Every method on every path is captured, except the reserved ``/_hooklab/`` prefix which serves
-the JSON API (:mod:`hooklab.server.api`). The answer is sent only after the capture is committed.
+the JSON API, page and stream (:mod:`hooklab.server.api`, a Tornado application). Connections
+are read by :mod:`hooklab.server.protocol` (HTTP/1.1 on llhttp); the answer is sent only after
+the capture is committed.
 """
 
 from __future__ import annotations
@@ -25,17 +27,10 @@ import warnings
 from typing import Any
 from urllib.parse import quote
 
-from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 
-from .ingest import (
-    DEFAULT_MAX_BODY,
-    MAX_HEAD,
-    RESERVED_PREFIX,
-    _Capture,
-    _RecordingHTTPServer,
-    _Router,
-)
+from .ingest import DEFAULT_MAX_BODY, RESERVED_PREFIX
+from .protocol import Connections
 from .responses import ResponseRules
 
 _PORT_TRIES = 20
@@ -65,7 +60,6 @@ class CaptureServer:
         strict_port: bool = False,
         idle_timeout: float = 120.0,
         body_timeout: float = 60.0,
-        fast_path: bool = True,
     ) -> None:
         self.store = store
         self.host = host
@@ -74,12 +68,11 @@ class CaptureServer:
         self.max_body = int(max_body)
         self.rules = rules if rules is not None else ResponseRules()
         self.strict_port = strict_port
+        #: seconds a connection may sit idle, or take to send a request's head
         self.idle_timeout = idle_timeout
+        #: seconds a request's body may take to arrive once its head is in
         self.body_timeout = body_timeout
-        #: plain requests are parsed by hooklab's own HTTP/1.1 code (:mod:`._fast_http`); the
-        #: rest, and everything when False, by Tornado
-        self.fast_path = fast_path
-        self._fast: Any = None
+        self._conns: Connections | None = None
         #: the lab's per-bin secrets: endpoint handshakes are answered with them when no
         #: response rule matches (:func:`hooklab.providers.handshake_answer`); None: never
         self.handshakes: Any = None
@@ -88,17 +81,16 @@ class CaptureServer:
         self.api_app: Any = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        self._http: HTTPServer | None = None
         self._ready = threading.Event()
         self._error: BaseException | None = None
         self._stopped = threading.Event()
         self.warning: str | None = None
-        self._done: list[tuple[_Capture, Any, Any]] = []
+        self._done: list[tuple[Any, Any, Any]] = []
         self._done_lock = threading.Lock()
         self._drain_scheduled = False
 
     # -- answers after commit --------------------------------------------------------------
-    def _completed(self, delegate: _Capture, result: Any, response: Any) -> None:
+    def _completed(self, delegate: Any, result: Any, response: Any) -> None:
         """Writer thread: queue an answer; wake the server loop once per batch, not per capture."""
         with self._done_lock:
             self._done.append((delegate, result, response))
@@ -179,21 +171,8 @@ class CaptureServer:
             async def setup() -> None:
                 socks = self._bind()
                 self.port = socks[0].getsockname()[1]
-                self._http = _RecordingHTTPServer(
-                    _Router(self),
-                    max_body_size=self.max_body * 2 + 65536,
-                    idle_connection_timeout=self.idle_timeout,
-                    body_timeout=None,  # enforced per request by _Dispatch (cheaper)
-                    max_header_size=MAX_HEAD,
-                    decompress_request=False,
-                )
-                if self.fast_path:
-                    from ._fast_server import FastServer
-
-                    self._fast = FastServer(self)
-                    await self._fast.listen(socks)
-                else:
-                    self._http.add_sockets(socks)
+                self._conns = Connections(self)
+                await self._conns.listen(socks)
 
             loop.run_until_complete(setup())
         except BaseException as exc:  # surfaced to start()
@@ -212,15 +191,9 @@ class CaptureServer:
                 self._stopped.set()
 
     async def _shutdown(self) -> None:
-        if self._fast is not None:
-            self._fast.stop_listening()
-            self._fast.close_all()
-        if self._http is not None:
-            self._http.stop()
-            try:
-                await asyncio.wait_for(self._http.close_all_connections(), 5)
-            except (asyncio.TimeoutError, Exception):  # noqa: BLE001
-                pass
+        if self._conns is not None:
+            self._conns.stop_listening()
+            self._conns.close_all()
         tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
         for t in tasks:
             t.cancel()
@@ -241,12 +214,8 @@ class CaptureServer:
 
     @property
     def open_connections(self) -> int:
-        """Client connections open right now (for tests and status)."""
-        conns = self._fast.conns if self._fast is not None else ()
-        n = sum(not c.handed or c.eof_from_tornado for c in conns)
-        if self._http is not None:
-            n += len(self._http._connections)  # those Tornado serves (handed off or all)
-        return n
+        """Client connections open right now, WebSocket streams included (tests, status)."""
+        return len(self._conns) if self._conns is not None else 0
 
     @property
     def is_running(self) -> bool:
