@@ -129,7 +129,7 @@ class _Slot:
     slot is filled on the server loop after the store committed it (the writer thread calls it).
     """
 
-    __slots__ = ("conn", "parts", "done", "close", "linger", "hold", "start", "head_only",
+    __slots__ = ("conn", "parts", "done", "close", "hold", "start", "head_only",
                  "keep_alive_10", "response")
 
     def __init__(self, conn: CaptureProtocol) -> None:
@@ -137,7 +137,6 @@ class _Slot:
         self.parts: list[bytes] = []
         self.done = False
         self.close = False  # close the connection once this answer is sent
-        self.linger = False  # ... gracefully (a refusal): FIN, drain, close
         self.hold = False  # do not send parts (a 101 waits for the WebSocket hand-over)
         self.start: Callable[[], None] | None = None  # run when this slot is first in line
         self.head_only = False
@@ -309,6 +308,7 @@ class CaptureProtocol(asyncio.Protocol):
         self.slots: deque[_Slot] = deque()
         self.tornado: list[_TornadoConnection] = []  # /_hooklab/ requests not finished
         self.closing = False  # read no more requests (close after the answers)
+        self.eof = False  # the client closed its sending side
         self.lingering = False
         self.lingered = 0
         self.paused = False
@@ -344,6 +344,7 @@ class CaptureProtocol(asyncio.Protocol):
         self.tornado.clear()
 
     def eof_received(self) -> bool | None:
+        self.eof = True
         if self.lingering:
             return False
         self.closing = True
@@ -671,7 +672,7 @@ class CaptureProtocol(asyncio.Protocol):
         self.closing = True
         slot = _Slot(self)
         slot.parts.append(answer)
-        slot.done = slot.close = slot.linger = True
+        slot.done = slot.close = True
         self.slots.append(slot)
         self._flush()
 
@@ -698,11 +699,10 @@ class CaptureProtocol(asyncio.Protocol):
                 break
             slots.popleft()
             if slot.close:
+                # FIN after the answer, then read and drop until the client closes: closing
+                # with unread data would reset the connection and could destroy the answer
                 slots.clear()
-                if slot.linger:
-                    self._linger()
-                else:
-                    transport.close()
+                self._linger()
                 return
         if not slots:
             self.idle_since = self.conns.now()
@@ -716,6 +716,9 @@ class CaptureProtocol(asyncio.Protocol):
     def _linger(self) -> None:
         transport = self.transport
         assert transport is not None
+        if self.eof:  # nothing more can come: no need to wait for it
+            transport.close()
+            return
         self.lingering = True
         self.linger_since = self.conns.now()
         self.buf = b""
