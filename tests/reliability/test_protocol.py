@@ -254,7 +254,8 @@ def test_requests_to_hooklab_between_captures_are_answered_in_order(served):
     assert [statuses(a) for a in got] == [[200]] * 4
     assert [re.findall(rb"X-Hooklab-Capture-Id: (\d+)", a) for a in got] == [
         [b"1"], [b"2"], [], [b"3"]]
-    assert b'"captures": 2' in got[2] and b"Server: TornadoServer" in got[2]
+    # the API answers when its handler runs: the third capture may be stored by then
+    assert re.search(rb'"captures": [23],', got[2]) and b"Server: TornadoServer" in got[2]
     store.flush()
     caps = store.query(bin="mix")
     assert [(c.path, c.body, c.remote_addr) for c in caps] == [
