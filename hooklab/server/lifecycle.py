@@ -38,6 +38,16 @@ _log = logging.getLogger("hooklab")
 
 __all__ = ["DEFAULT_MAX_BODY", "RESERVED_PREFIX", "CaptureServer", "ServerError"]
 
+def _new_loop() -> asyncio.AbstractEventLoop:
+    """The server thread's own loop: uvloop's where it is installed (libuv: less Python per
+    read and write), else asyncio's. Tornado serves ``/_hooklab/`` on either."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
 class ServerError(RuntimeError):
     """The capture server could not start or failed in its thread."""
 
@@ -164,7 +174,7 @@ class CaptureServer:
         )
 
     def _run(self) -> None:
-        loop = asyncio.new_event_loop()
+        loop = _new_loop()
         asyncio.set_event_loop(loop)
         self.loop = loop
         try:

@@ -61,6 +61,8 @@ _log = logging.getLogger("hooklab")
 _REQUEST_LINE = re.compile(
     rb"([!#$%&'*+.^_`|~0-9A-Za-z-]+) ([^\x00-\x20\x7f]+) HTTP/1\.([0-9])\r?"
 )
+# the start of a request line: a method (so far), or a method and a space
+_METHOD_SO_FAR = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]*(?: |\Z)")
 # what llhttp is fed instead of the request line: a method and target it knows
 _LLHTTP_LINE = {b"0": b"PUT / HTTP/1.0\r\n"}
 _LLHTTP_LINE_11 = b"PUT / HTTP/1.1\r\n"
@@ -129,7 +131,7 @@ class _Slot:
     slot is filled on the server loop after the store committed it (the writer thread calls it).
     """
 
-    __slots__ = ("conn", "parts", "done", "close", "hold", "start", "head_only",
+    __slots__ = ("conn", "parts", "done", "close", "hold", "start", "exclusive", "head_only",
                  "keep_alive_10", "response")
 
     def __init__(self, conn: CaptureProtocol) -> None:
@@ -139,6 +141,7 @@ class _Slot:
         self.close = False  # close the connection once this answer is sent
         self.hold = False  # do not send parts (a 101 waits for the WebSocket hand-over)
         self.start: Callable[[], None] | None = None  # run when this slot is first in line
+        self.exclusive = False  # ... and every earlier byte has left the transport (upgrades)
         self.head_only = False
         self.keep_alive_10 = False
         self.response: Any = None
@@ -317,7 +320,8 @@ class CaptureProtocol(asyncio.Protocol):
         self.idle_since = 0.0
         self.body_since = 0.0
         self.linger_since = 0.0
-        self.unsent_at_sweep = 0
+        self.unsent_at_sweep = 0  # answer bytes not yet taken by the client, at the last sweep
+        self.taking_since = 0.0  # when that number last changed
 
     def _new_parser(self) -> httptools.HttpRequestParser:
         p = httptools.HttpRequestParser(self)
@@ -438,8 +442,8 @@ class CaptureProtocol(asyncio.Protocol):
             self.scan = 0
         elif self.closing:
             self.buf = b""
-        else:
-            self.scan -= pos
+        else:  # paused: the rest waits for the answers to be taken
+            self.scan = 0
             self.buf = buf[pos:]
 
     def _head(self, buf: bytes | bytearray, pos: int, n: int) -> int:
@@ -456,6 +460,10 @@ class CaptureProtocol(asyncio.Protocol):
                     self._refuse(414, f"request line longer than {MAX_HEAD} bytes")
                 else:
                     self._refuse(431, f"request head longer than {MAX_HEAD} bytes")
+                return -1
+            if not _METHOD_SO_FAR.match(buf, pos, min(n, pos + 64)):
+                # not the start of a request line (e.g. a TLS ClientHello): no need to wait
+                self._refuse(400, "malformed request line")
                 return -1
             self.scan = max(pos, n - 2)
             # keep only the unfinished head
@@ -513,6 +521,10 @@ class CaptureProtocol(asyncio.Protocol):
             cause = exc.__context__
             if isinstance(cause, _Refuse):
                 self._refuse_with(cause.answer)
+            elif isinstance(exc, httptools.HttpParserCallbackError) and cause is not None:
+                # hooklab's own code failed on this request: say so, do not blame the client
+                _log.error("hooklab: taking a request failed", exc_info=cause)
+                self._refuse(500, "internal error")
             else:
                 self._refuse(400, "malformed request")
 
@@ -630,17 +642,16 @@ class CaptureProtocol(asyncio.Protocol):
             slot._answer(exc, response)
 
     def _dispatch(self, req: _Request, body: bytes) -> None:
-        """Give a ``/_hooklab/`` request to the Tornado application."""
+        """Give a ``/_hooklab/`` request to the Tornado application once the answers before it
+        are sent, so that it sees every capture acknowledged before it on this connection."""
         slot = _Slot(self)
         self.slots.append(slot)
         conn = _TornadoConnection(self, slot, req)
-        if req.upgrade:
-            # Tornado may take the socket over: start it once every earlier answer is out
+        if req.upgrade:  # Tornado may take the socket over: read nothing more meanwhile
             self._pause()
-            slot.start = lambda: self._start_tornado(conn, req, body)
-            self._flush()
-        else:
-            self._start_tornado(conn, req, body)
+            slot.exclusive = True
+        slot.start = lambda: self._start_tornado(conn, req, body)
+        self._flush()
 
     def _start_tornado(self, conn: _TornadoConnection, req: _Request, body: bytes) -> None:
         app = self.server.api_app
@@ -684,8 +695,10 @@ class CaptureProtocol(asyncio.Protocol):
         while slots:
             slot = slots[0]
             if slot.start is not None:
-                if transport.get_write_buffer_size():
-                    self.conns.retry_flush(self)  # earlier answers still on their way out
+                if slot.exclusive and transport.get_write_buffer_size():
+                    # an upgrade: Tornado may take the socket over, so every earlier answer
+                    # must be out of this transport first
+                    self.conns.retry_flush(self)
                     return
                 start, slot.start = slot.start, None
                 start()
@@ -832,22 +845,28 @@ class Connections:
             transport = conn.transport
             if transport is None or conn.detached:
                 continue
+            unsent = transport.get_write_buffer_size()
+            if unsent != conn.unsent_at_sweep:  # the client is taking its answers
+                conn.unsent_at_sweep = unsent
+                conn.taking_since = now
             if conn.lingering:
                 if now - conn.linger_since > LINGER_SECONDS:
-                    transport.close()
+                    if unsent:
+                        transport.abort()
+                    else:
+                        transport.close()
+            elif unsent and idle and now - conn.taking_since > idle:
+                transport.abort()  # answers waiting and the client reads none of them
             elif conn.req is not None and conn.in_body:
                 if body and now - conn.body_since > body:
                     transport.abort()  # the body stalled: nothing is stored
-            elif not conn.slots and idle and now - conn.idle_since > idle:
-                unsent = transport.get_write_buffer_size()
-                if unsent and unsent != conn.unsent_at_sweep:
-                    # still reading its answers, slowly: idle only from when it stops
-                    conn.unsent_at_sweep = unsent
-                    conn.idle_since = now
-                elif unsent:
-                    transport.abort()  # neither sending nor reading
-                else:
-                    transport.close()  # idle, or a head that never ended (slowloris)
+            elif (
+                not conn.slots
+                and not unsent
+                and idle
+                and now - max(conn.idle_since, conn.taking_since) > idle
+            ):
+                transport.close()  # idle, or a head that never ended (slowloris)
 
     def stop_listening(self) -> None:
         for listener in self.listeners:

@@ -254,7 +254,8 @@ def test_requests_to_hooklab_between_captures_are_answered_in_order(served):
     assert [statuses(a) for a in got] == [[200]] * 4
     assert [re.findall(rb"X-Hooklab-Capture-Id: (\d+)", a) for a in got] == [
         [b"1"], [b"2"], [], [b"3"]]
-    # the API answers when its handler runs: the third capture may be stored by then
+    # the API request starts once the answers before it are sent: it sees both captures (the
+    # third, pipelined after it, may be stored by then too)
     assert re.search(rb'"captures": [23],', got[2]) and b"Server: TornadoServer" in got[2]
     store.flush()
     caps = store.query(bin="mix")
@@ -608,3 +609,55 @@ def test_generated_pipelined_requests_are_stored_exactly(shared, reqs):
     caps = [(c.method, c.path, c.headers, c.body)
             for c in store.query(since=before) if c.path != "/sentinel"]
     assert caps == [want for _, want in reqs]
+
+
+def test_bytes_that_cannot_start_a_request_are_refused_at_once(shared):
+    # a TLS ClientHello to the plain-HTTP port (the client then waits for a ServerHello): 400
+    # now, not after the header timeout
+    srv, store = shared
+    before = store.last_id
+    t0 = time.monotonic()
+    answer = _exchange(srv.port, b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + bytes(32))
+    assert statuses(answer) == [400] and time.monotonic() - t0 < 1.5
+    store.flush()
+    assert store.query(since=before) == []
+
+
+@pytest.mark.parametrize("loop", ["uvloop", "asyncio"])
+def test_captures_api_and_websocket_stream_on_either_event_loop(monkeypatch, loop):
+    # the server thread runs uvloop where it is installed, asyncio's loop elsewhere: both
+    # must serve captures, /_hooklab/ and the WebSocket hand-over to Tornado
+    import asyncio
+    import json
+
+    from tornado import websocket
+
+    import hooklab.server.lifecycle as lifecycle
+
+    if loop == "asyncio":
+        monkeypatch.setattr(lifecycle, "_new_loop", asyncio.new_event_loop)
+    else:
+        pytest.importorskip("uvloop")
+    srv, store = _server()
+    try:
+        async def main() -> tuple[bytes, dict]:
+            conn = await websocket.websocket_connect(
+                f"ws://127.0.0.1:{srv.port}/_hooklab/ws?token={srv.api_token}"
+                if getattr(srv, "api_token", None) else f"ws://127.0.0.1:{srv.port}/_hooklab/ws"
+            )
+            answer = await asyncio.get_running_loop().run_in_executor(
+                None, _exchange, srv.port,
+                _post("/ev/1", b'{"a": 1}') + b"GET /_hooklab/health HTTP/1.1\r\nHost: 127.0.0.1"
+                b"\r\nConnection: close\r\n\r\n")
+            msg = json.loads(await asyncio.wait_for(conn.read_message(), 10))
+            conn.close()
+            return answer, msg
+
+        answer, msg = asyncio.run(main())
+        assert statuses(answer) == [200, 200] and answer.startswith(_ok(1))
+        assert msg["path"] == "/ev/1" and msg["id"] == 1
+        assert srv.loop is not None and (type(srv.loop).__module__.startswith("uvloop")) == (
+            loop == "uvloop")
+    finally:
+        srv.stop()
+        store.close()
