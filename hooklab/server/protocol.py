@@ -3,29 +3,42 @@
 Every connection to the capture port is a :class:`CaptureProtocol`. It reads requests in
 order, stores each capture and answers it only once the store committed it ("acknowledged
 means durable"), in request order even when a later answer is ready first (pipelining).
-Requests under ``/_hooklab/`` (JSON API, page, WebSocket stream) go to the Tornado
-application through Tornado's public delegate interfaces (``Application.start_request`` with
-an :class:`httputil.HTTPConnection` written here), so the same parser, limits and timeouts
-apply to them; a WebSocket upgrade hands Tornado an ``IOStream`` on the connection's socket.
 
 Who parses what:
 
 - the request line is split here (``METHOD SP target SP HTTP/1.x``): any token is a method
-  (webhook testers send ``PROPFIND`` and made-up verbs, which llhttp refuses) and the target is
-  kept byte for byte (raw UTF-8 in paths is captured, as latin-1 code points);
-- everything after it — header syntax, ``Content-Length`` / ``Transfer-Encoding`` rules,
-  chunked framing (extensions allowed, trailers kept: they are appended to the capture's
-  headers, after the header section) — is llhttp's, fed a request line it knows. Bare LF line
-  ends are accepted (RFC 9112 §2.2); obs-fold, NUL/CR in values, duplicate or bad lengths,
-  ``Content-Length`` with ``Transfer-Encoding`` are 400.
+  (webhook testers send ``PROPFIND`` and made-up verbs; llhttp knows a fixed list) and the
+  target is kept byte for byte (raw UTF-8 in a path is captured, as latin-1 code points);
+- everything after it -- header syntax, ``Content-Length`` / ``Transfer-Encoding`` rules,
+  chunked framing -- is llhttp's, fed a request line it knows. Chunk extensions are accepted
+  (not kept: httptools does not report them); trailer fields are appended to the capture's
+  headers, after the header section. Bare LF line ends are accepted (RFC 9112 §2.2); obs-fold,
+  NUL/CR in values, duplicate or bad lengths, ``Content-Length`` with ``Transfer-Encoding``
+  are 400. Each feed ends where a request may end, so the next request line is always seen
+  here (a chunked body is fed up to its next empty line).
 
 Limits: a head over ``MAX_HEAD`` gets 414 (request line) or 431; a body over ``max_body`` 413
-as soon as that is known (by ``Content-Length``, before any body byte is read, and without a
-``100 Continue``); malformed input 400. After a refusal the connection closes gracefully
-(answer, FIN, then what the client still sends is read and dropped for at most
-``LINGER_SECONDS`` / ``LINGER_BYTES``), so clients see the status, not a reset. Idle and
-header time (``idle_timeout``) and body time (``body_timeout``) are checked by one sweep per
+as soon as that is known (by ``Content-Length`` before any body byte is read, and without a
+``100 Continue``); malformed input 400. Every close after an answer is graceful: the answer,
+FIN, then what the client still sends is read and dropped (at most ``LINGER_SECONDS`` /
+``LINGER_BYTES``), so clients see the status, not a reset. Idle and header time
+(``idle_timeout``), body time (``body_timeout``) and stuck readers are checked by one sweep per
 listener, not one timer per request.
+
+``/_hooklab/`` (JSON API, page, WebSocket stream) is a Tornado application, served through
+Tornado's public delegate interfaces: :meth:`tornado.web.Application.start_request` gets each
+request (head, body, finish) with a :class:`tornado.httputil.HTTPConnection` written here
+(:class:`_TornadoConnection`) that puts the answer in the request's place in line. A WebSocket
+upgrade ends with Tornado's ``connection.detach()``: it gets an ``IOStream`` on a duplicate of
+the socket, and this protocol lets go of its own descriptor. Why this route rather than handing
+the socket to a Tornado ``HTTPServer``: bytes already read cannot be given back to an
+``IOStream`` (so the old fast path spliced each hand-over through a socket pair, and Tornado
+then saw a Unix socket, not the client's address); here one parser, one set of limits and
+timeouts and one answer order cover every request, the API sees the real client address, and
+nothing in Tornado is patched or read privately. What this relies on beyond the documented
+``HTTPConnection`` methods -- ``RequestHandler`` calling ``set_close_callback`` and ``detach``
+on its connection, ``HTTPServerRequest`` reading ``connection.context.remote_ip`` -- is why
+``tornado`` is pinned below the next minor version.
 """
 
 from __future__ import annotations
