@@ -56,6 +56,7 @@ import httptools
 from tornado import httputil
 from tornado.iostream import IOStream
 
+from ..capture import Capture
 from .ingest import RESERVED_PREFIX, answer_headers, capture_record, deliver, reason
 
 if TYPE_CHECKING:
@@ -82,9 +83,19 @@ _LLHTTP_LINE_11 = b"PUT / HTTP/1.1\r\n"
 _RESERVED = RESERVED_PREFIX.encode()
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _DEFAULT_HEAD = (
-    b"HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nX-Hooklab-Capture-Id: %d\r\n"
+    b"%sContent-Type: application/json\r\nX-Hooklab-Capture-Id: %d\r\n"
     b"Content-Length: %d\r\nServer: hooklab\r\n%s\r\n"
 )
+_STATUS_LINES: dict[int, bytes] = {}
+
+
+def _status_line(status: int) -> bytes:
+    line = _STATUS_LINES.get(status)
+    if line is None:
+        line = _STATUS_LINES[status] = b"HTTP/1.1 %d %s\r\n" % (status, reason(status).encode())
+    return line
+
+
 _CLOSE = b"Connection: close\r\n"
 _KEEP_ALIVE_10 = b"Connection: keep-alive\r\n"
 
@@ -164,8 +175,6 @@ class _Slot:
         self.conn.server._completed(self, result, self.response)
 
     def _answer(self, result: Any, response: Any) -> None:  # server loop
-        from ..capture import Capture
-
         status = response.status
         if (
             isinstance(result, Capture)
@@ -177,7 +186,7 @@ class _Slot:
         ):  # the default JSON answer, without the general rendering's work
             body = b'{"ok": true, "id": %d}' % result.id
             conn = _CLOSE if self.close else (_KEEP_ALIVE_10 if self.keep_alive_10 else b"")
-            head = _DEFAULT_HEAD % (status, reason(status).encode(), result.id, len(body), conn)
+            head = _DEFAULT_HEAD % (_status_line(status), result.id, len(body), conn)
             self.parts.append(head if self.head_only else head + body)
             self.done = True
             self.conn._flush()
@@ -501,9 +510,7 @@ class CaptureProtocol(asyncio.Protocol):
         req.api = target == RESERVED_PREFIX or target.startswith(("/_hooklab/", "/_hooklab?"))
         self.in_body = False
         self.complete = False
-        self._feed(_LLHTTP_LINE.get(minor, _LLHTTP_LINE_11))
-        if self.req is not None and not self.complete:
-            self._feed(memoryview(buf)[line_end + 1 : end])
+        self._feed(_LLHTTP_LINE.get(minor, _LLHTTP_LINE_11) + buf[line_end + 1 : end])
         return end
 
     def _chunked(self, buf: bytes | bytearray, pos: int, n: int) -> int:
