@@ -347,6 +347,69 @@ class HookLab(Configurable):
         self._views.add(view)
         return view
 
+    # -- exploring ------------------------------------------------------------------------------
+    def schema(self, **filters: Any) -> pd.DataFrame:
+        """Which fields the captures carry: one row per (provider, event_type, field) with
+        ``types, present, count, distinct, example, first_seen, last_seen``.
+
+        >>> lab.schema(event_type="invoice.paid")                       # doctest: +SKIP
+        >>> s = lab.schema(); s[s.first_seen > "2026-03-01"]            # doctest: +SKIP
+
+        Fields are dotted paths with ``[]`` for array items (``data.lines[].amount``); bodies
+        that are not JSON appear as their kind (``form``, ``text/xml``...). See
+        :mod:`hooklab.explore.schema` for the columns and the bounds on hostile bodies.
+        """
+        from .explore import schema_frame
+
+        return schema_frame(self.store, **filters)
+
+    def json_schema(self, event_type: str, **filters: Any) -> dict[str, Any]:
+        """The JSON Schema (draft 2020-12) inferred from the captures of ``event_type``.
+
+        >>> lab.json_schema("invoice.paid", provider="stripe")["required"]   # doctest: +SKIP
+        ['id', 'object', 'type', 'data']
+        """
+        from .explore import json_schema
+
+        return json_schema(self.store, event_type, **filters)
+
+    def diff(
+        self, a: Capture | int, b: Capture | int, *, headers: bool = False, reveal: bool = False
+    ) -> pd.DataFrame:
+        """How capture ``b`` differs from ``a`` (captures or ids): ``field, change, a, b`` with
+        ``change`` one of ``added``, ``removed``, ``changed``.
+
+        >>> lab.diff(original, retry, headers=True)      # doctest: +SKIP
+
+        ``headers=True`` compares headers too (``headers.<name>``); credential values stay
+        hidden unless ``reveal=True``.
+        """
+        from .explore import diff_frame
+
+        return diff_frame(self._capture(a), self._capture(b), headers=headers, reveal=reveal)
+
+    def sql(
+        self, query: str, params: Sequence[Any] | Mapping[str, Any] = (), *, timeout: float | None = 30.0
+    ) -> pd.DataFrame:
+        """Run one read-only SQL query over the ``captures`` view (the DataFrame's columns plus
+        ``payload``, ``headers`` and ``query`` as JSON text); statements that would write are
+        refused with :class:`hooklab.explore.ReadOnlyError`.
+
+        >>> lab.sql("SELECT json_extract(payload, '$.data.object.amount') AS amount "
+        ...         "FROM captures WHERE event_type = ?", ["invoice.paid"])      # doctest: +SKIP
+        """
+        from .explore import run_sql
+
+        with self.store.read_connection() as db:
+            return run_sql(db, query, params, timeout=timeout)  # type: ignore[arg-type]
+
+    def _capture(self, c: Capture | int) -> Capture:
+        if isinstance(c, Capture):
+            return c
+        if isinstance(c, bool) or not isinstance(c, int):
+            raise TypeError(f"expected a Capture or a capture id, not {c!r}")
+        return self.get(c)
+
     def clear(self) -> int:
         """Delete all captures from the database; returns how many."""
         return self.store.clear()

@@ -37,6 +37,8 @@ from .schema import (
     SCHEMA_COLUMNS,
     SchemaBuilder,
     infer_json_schema,
+    json_schema,
+    schema_frame,
 )
 from .sql import VIEW_COLUMNS, ReadOnlyError, check_statement, run_sql
 
@@ -53,19 +55,21 @@ __all__ = [
     "MAX_ITEMS",
     "MAX_NODES",
     "MAX_PARSE",
-    "Payload",
-    "ReadOnlyError",
     "SCHEMA_COLUMNS",
-    "SchemaBuilder",
     "TYPE_ORDER",
     "VIEW_COLUMNS",
+    "Payload",
+    "ReadOnlyError",
+    "SchemaBuilder",
     "check_statement",
     "column_name",
     "diff_frame",
     "diff_values",
     "field_name",
     "infer_json_schema",
+    "json_schema",
     "json_type",
     "read_payload",
     "run_sql",
+    "schema_frame",
 ]

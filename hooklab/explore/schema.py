@@ -34,17 +34,21 @@ distinct counts), not one capture at a time.
 
 from __future__ import annotations
 
+import gc
 import json
 from collections import Counter, deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain, compress, repeat
 from operator import eq, is_, itemgetter
 from typing import TYPE_CHECKING, Any
 
+from ..filters import describe
 from .payload import _NAMES, TYPE_ORDER, field_name, read_payload
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from ..store import CaptureStore
 
 __all__ = [
     "LARGE_BODY",
@@ -55,6 +59,8 @@ __all__ = [
     "SCHEMA_COLUMNS",
     "SchemaBuilder",
     "infer_json_schema",
+    "json_schema",
+    "schema_frame",
 ]
 
 SCHEMA_COLUMNS = (
@@ -658,3 +664,65 @@ def infer_json_schema(chunks: Iterable[Sequence[Sequence[Any]]], title: str | No
         raise LookupError("no captures to infer a schema from")
     return b.json_schema(title)
 
+
+
+#: the columns :func:`schema_frame` reads (the headers only when the body is compressed)
+_ROW_SQL = (
+    "received_us, provider, event_type, content_type,"
+    " CASE WHEN instr(lower(headers), '\"content-encoding\"') > 0 THEN headers END, body"
+)
+
+
+def _chunks(store: CaptureStore, filters: dict[str, Any]) -> Iterator[list[tuple[Any, ...]]]:
+    """The store's captures as :class:`SchemaBuilder` rows, chunk by chunk."""
+    for chunk in store.iter_rows(_ROW_SQL, **filters):
+        rows = []
+        for _id, us, prov, ev, ct, headers, body in chunk:
+            enc = None
+            if headers is not None:
+                try:
+                    enc = next((v for k, v in json.loads(headers) if k.lower() == "content-encoding"), None)
+                except (ValueError, TypeError):
+                    enc = None
+            rows.append((us, prov, ev, ct, enc, body))
+        yield rows
+
+
+def _building(fn: Any) -> Any:
+    """Run ``fn`` with the garbage collector paused (millions of fresh containers, no cycles)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        return fn()
+    finally:
+        if was:
+            gc.enable()
+
+
+def schema_frame(store: CaptureStore, **filters: Any) -> pd.DataFrame:
+    """The schema table of the captures in ``store`` matching ``filters`` (what
+    ``lab.schema(**filters)`` returns), grouped by provider and event type."""
+
+    def build() -> pd.DataFrame:
+        b = SchemaBuilder()
+        for rows in _chunks(store, filters):
+            b.add(rows)
+        return b.frame()
+
+    return _building(build)
+
+
+def json_schema(store: CaptureStore, event_type: str, **filters: Any) -> dict[str, Any]:
+    """Draft 2020-12 JSON Schema inferred from the captures with ``event_type`` (all providers
+    sending it, unless ``provider=`` narrows them)."""
+    if not isinstance(event_type, str) or not event_type:
+        raise TypeError("json_schema() needs an event type, e.g. lab.json_schema('invoice.paid')")
+    if filters.get("event_type") not in (None, event_type):
+        raise ValueError("event_type given twice with different values")
+    filters = {**filters, "event_type": event_type}
+    try:
+        return _building(lambda: infer_json_schema(_chunks(store, filters), title=event_type))
+    except LookupError:
+        others = {k: v for k, v in filters.items() if k != "event_type"}
+        more = f" and {describe(others)}" if others else ""
+        raise LookupError(f"no captures with event_type={event_type!r}{more}") from None

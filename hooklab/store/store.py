@@ -16,8 +16,9 @@ import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -370,6 +371,40 @@ class CaptureStore:
         """Raw rows of selected columns (used by the DataFrame builder)."""
         where, args = where_clause(filters)
         return self._fetch(f"SELECT {columns} FROM captures{where} ORDER BY id", args)
+
+    def iter_rows(self, columns: str, *, chunk: int = 32_768, **filters: Any) -> Iterator[list[tuple]]:
+        """Raw rows ``(id, <columns>)`` matching ``filters``, oldest first, ``chunk`` rows at a
+        time (keyset paging: each chunk is one short query, the lock is not held between them)."""
+        where, args = where_clause(filters)
+        sql = f"SELECT id, {columns} FROM captures{where}{' AND' if where else ' WHERE'} id > ? ORDER BY id LIMIT ?"
+        after = -1
+        while True:
+            rows = self._fetch(sql, [*args, after, int(chunk)])
+            if not rows:
+                return
+            yield rows
+            if len(rows) < chunk:
+                return
+            after = rows[-1][0]
+
+    @contextmanager
+    def read_connection(self) -> Iterator[sqlite3.Connection]:
+        """A connection for read-only work such as ``lab.sql``: a new ``mode=ro`` connection on
+        a database file (closed afterwards), or for ``":memory:"`` the store's own connection,
+        held under its lock meanwhile (writes wait). Leave it as you found it."""
+        if self._memory:
+            with self._read_lock:
+                yield self._db
+            return
+        db = sqlite3.connect(
+            Path(self.path).resolve().as_uri() + "?mode=ro", uri=True, check_same_thread=False,
+            isolation_level=None,
+        )
+        try:
+            db.execute("PRAGMA busy_timeout = 5000")
+            yield db
+        finally:
+            db.close()
 
     def count(self, **filters: Any) -> int:
         where, args = where_clause(filters)
