@@ -340,10 +340,19 @@ class HookLab(Configurable):
     df = dataframe
 
     def live(self, **filters: Any) -> Any:
-        """A live ipywidgets view of the captures matching ``filters``."""
+        """A live ipywidgets view of the captures matching ``filters``.
+
+        Calling it again with the same filters (re-running the cell) closes the earlier view
+        and its thread; views with other filters keep running until ``view.close()`` or
+        ``lab.stop()``.
+        """
         from .widget.view import LiveView
 
         view = LiveView(self.store, **filters)
+        for old in list(self._views):
+            if old.filters == view.filters:
+                old.close()
+                self._views.discard(old)
         self._views.add(view)
         return view
 

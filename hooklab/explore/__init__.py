@@ -15,6 +15,7 @@ from .diff import (
     MAX_DIFF_ROWS,
     MAX_DIFF_STEPS,
     diff_frame,
+    diff_rows,
     diff_values,
 )
 from .payload import (
@@ -64,6 +65,7 @@ __all__ = [
     "check_statement",
     "column_name",
     "diff_frame",
+    "diff_rows",
     "diff_values",
     "field_name",
     "infer_json_schema",

@@ -36,6 +36,7 @@ __all__ = [
     "MAX_DIFF_STEPS",
     "SENSITIVE_HEADERS",
     "diff_frame",
+    "diff_rows",
     "diff_values",
 ]
 

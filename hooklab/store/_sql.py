@@ -11,7 +11,7 @@ import sqlite3
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from ..capture import Capture, bin_of
+from ..capture import Capture, bin_of, decode_body
 from ..filters import validate
 
 _SCHEMA = """
@@ -120,7 +120,7 @@ def where_clause(filters: dict[str, Any]) -> tuple[str, list[Any]]:
         elif key == "search":
             clauses.append(_SEARCH_SQL)
             like = "%" + value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            args.extend([like] * 4)
+            args.extend([like] * 5)
         elif isinstance(value, list):
             clauses.append(f"{key} IN ({','.join('?' * len(value))})")
             args.extend(value)
@@ -131,10 +131,12 @@ def where_clause(filters: dict[str, Any]) -> tuple[str, list[Any]]:
 
 
 #: the ``search`` filter without an index: a scan (LIKE: case-insensitive for ASCII letters;
-#: headers and query are matched in their stored JSON form)
+#: headers and query are matched in their stored JSON form; compressed bodies decoded)
 _SEARCH_SQL = (
     "(path LIKE ? ESCAPE '\\' OR query LIKE ? ESCAPE '\\'"
-    " OR headers LIKE ? ESCAPE '\\' OR CAST(body AS TEXT) LIKE ? ESCAPE '\\')"
+    " OR headers LIKE ? ESCAPE '\\' OR CAST(body AS TEXT) LIKE ? ESCAPE '\\'"
+    " OR (instr(lower(headers), '\"content-encoding\"') > 0"
+    " AND hooklab_decoded(body, headers) LIKE ? ESCAPE '\\'))"
 )
 
 
@@ -146,6 +148,18 @@ def add_columns(db: sqlite3.Connection) -> None:
         db.execute("ALTER TABLE captures ADD COLUMN handshake TEXT")
     db.execute("CREATE INDEX IF NOT EXISTS captures_handshake ON captures(id)"
                " WHERE handshake IS NOT NULL")
+
+
+def decoded_text(body: bytes | None, headers: str | None) -> str | None:
+    """SQL function ``hooklab_decoded(body, headers)``: a compressed body's decoded text, so
+    ``search=`` sees inside gzip / deflate bodies as :func:`hooklab.filters.matches_text` does."""
+    if not body or not headers:
+        return None
+    try:
+        enc = next((v for k, v in json.loads(headers) if k.lower() == "content-encoding"), None)
+        return decode_body(bytes(body), enc, limit=16 * 1024 * 1024).decode("utf-8", "replace")
+    except (ValueError, TypeError):
+        return None
 
 
 def insert_row(db: sqlite3.Connection, record: dict[str, Any], seen: set) -> Capture:

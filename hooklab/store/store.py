@@ -34,6 +34,7 @@ from ._sql import (
     _row_to_capture,
     _us,
     add_columns,
+    decoded_text,
     insert_row,
     where_clause,
 )
@@ -116,6 +117,7 @@ class CaptureStore:
                 else sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             )
             db.execute("PRAGMA busy_timeout = 5000")
+            db.create_function("hooklab_decoded", 2, decoded_text, deterministic=True)
             tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
             fmt = None
             if "meta" in tables:

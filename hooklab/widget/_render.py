@@ -34,7 +34,6 @@ __all__ = [
     "hexdump",
     "human_size",
     "is_sensitive_header",
-    "matches_text",
     "raw_html",
     "row_label",
     "sig_mark",
@@ -154,21 +153,6 @@ def shown_query(cap: Capture, reveal: bool) -> list[tuple[str, str]]:
         for k, vs in cap.query.items()
         for v in vs
     ]
-
-
-def matches_text(cap: Capture, needle: str) -> bool:
-    """Case-insensitive free-text match over method, path, headers, query, event and body."""
-    n = needle.lower()
-    if n in cap.path.lower() or n in cap.method.lower() or n in (cap.event_type or "").lower():
-        return True
-    if any(n in k.lower() or n in v.lower() for k, v in cap.headers):
-        return True
-    if any(n in k.lower() or any(n in v.lower() for v in vs) for k, vs in cap.query.items()):
-        return True
-    body = cap.body[: 4 * SHOW_LIMIT]
-    if n.encode("utf-8", "replace") in body.lower():
-        return True
-    return n in cap.text[: 4 * SHOW_LIMIT].lower() if cap.header("content-encoding") else False
 
 
 def hexdump(data: bytes, limit: int = 4096) -> str:
