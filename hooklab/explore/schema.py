@@ -285,7 +285,7 @@ class SchemaBuilder:
             parts: dict[tuple[Any, Any], Sequence[Sequence[Any]]] = {(None, None): rows}
         else:
             keys = list(zip(map(itemgetter(1), rows), map(itemgetter(2), rows), strict=True))
-            distinct = set(keys)
+            distinct = list(dict.fromkeys(keys))  # in order of first appearance
             if len(distinct) == 1:
                 parts = {keys[0]: rows}
             elif len(distinct) <= 16:  # a few event types: one C-level pass each
