@@ -179,7 +179,7 @@ def run_sql(
                 raise ReadOnlyError(f"lab.sql is read-only: refused {what}") from None
             if "interrupted" in msg and deadline is not None and time.monotonic() > deadline:
                 raise TimeoutError(f"lab.sql query stopped after {timeout:g} s") from None
-            if "readonly" in msg or "read-only" in msg:
+            if "readonly" in msg or "read-only" in msg or "cannot modify" in msg:
                 raise ReadOnlyError(f"lab.sql is read-only: {msg}") from None
             raise
     finally:
