@@ -57,6 +57,8 @@ SENSITIVE_QUERY = frozenset(
 )
 #: bodies larger than this are shown truncated in the detail pane (widget messages stay small)
 SHOW_LIMIT = 64 * 1024
+#: JSON bodies larger than this are shown as received, not re-indented
+PRETTY_LIMIT = 1024 * 1024
 #: binary bodies up to this size are inlined in "copy as curl"
 CURL_LIMIT = 256 * 1024
 # C0/C1 controls, DEL and Unicode bidi overrides / isolates / zero-width marks
@@ -201,6 +203,10 @@ def _body_view(cap: Capture, reveal: bool) -> tuple[str, str]:
     """(kind, html) for the decoded body."""
     if not cap.body:
         return "empty", '<div class="hl-none">(no body)</div>'
+    if cap.size > PRETTY_LIMIT and (cap.content_type or "").endswith("json"):
+        # re-indenting megabytes of JSON takes seconds; show its start as sent
+        text, note = _cut(cap.text[: SHOW_LIMIT + 1])
+        return f"JSON as received{note}; the Tree tab explores it", _pre(text)
     parsed: Any = cap.json()
     if parsed is not None or cap.body.strip() == b"null":
         text, note = _cut(json.dumps(parsed, indent=2, ensure_ascii=False))

@@ -24,6 +24,7 @@ import json
 import math
 from dataclasses import dataclass, field
 from html import escape
+from itertools import islice
 from typing import Any
 
 from ..explore import Payload, column_name, field_name
@@ -49,6 +50,7 @@ MAX_INDENT = 24
 OPEN_DEPTH = 2
 
 Key = tuple[str | int, ...]
+_MORE = object()  # the name of a "… N more not shown" row
 
 
 def path_text(key: Key) -> str:
@@ -140,7 +142,7 @@ class Tree:
         for _ in range(depth - 1):
             nxt = []
             for key, v in frontier:
-                for k, child in self._children(v)[:MAX_CHILDREN]:
+                for k, child in self._children(v):
                     rows += 1
                     if isinstance(child, (dict, list)) and child:
                         nxt.append(((*key, k), child))
@@ -154,11 +156,12 @@ class Tree:
         self.expanded = {()}
 
     @staticmethod
-    def _children(v: Any) -> list[tuple[str | int, Any]]:
+    def _children(v: Any, limit: int = MAX_CHILDREN) -> list[tuple[str | int, Any]]:
+        """The first ``limit`` (key, value) pairs of an object or array."""
         if isinstance(v, dict):
-            return list(v.items())
+            return list(islice(v.items(), limit))
         if isinstance(v, list):
-            return list(enumerate(v))
+            return list(enumerate(v[:limit]))
         return []
 
     def rows(self) -> list[tuple[str, Key | None]]:
@@ -167,29 +170,27 @@ class Tree:
             why = f": {self.note}" if self.note else ""
             return [(visible(f"(body) {self.kind}{why} — no fields to show"), None)]
         out: list[tuple[str, Key | None]] = []
-        stack: list[tuple[Key, Any, str | int | None, int]] = [((), self.value, None, 0)]
+        stack: list[tuple[Key, Any, Any, int]] = [((), self.value, None, 0)]
         while stack:
             key, v, name, depth = stack.pop()
             if len(out) >= MAX_ROWS:
                 out.append((f"… the tree stops at {MAX_ROWS:,} rows: close some nodes", None))
                 break
-            if isinstance(name, str) and not name and depth == 0:
-                name = None
+            if name is _MORE:
+                out.append(("  " * min(depth, MAX_INDENT) + "  " + v, None))
+                continue
             out.append((self._label(key, v, name, depth), key))
             if isinstance(v, (dict, list)) and key in self.expanded:
-                kids = self._children(v)
-                more = len(kids) - MAX_CHILDREN
+                more = len(v) - MAX_CHILDREN
                 if more > 0:
                     what = "keys" if isinstance(v, dict) else "items"
-                    stack.append(((), None, f"\x00… {more:,} more {what} not shown", depth + 1))
-                for k, child in reversed(kids[:MAX_CHILDREN]):
+                    stack.append(((), f"… {more:,} more {what} not shown", _MORE, depth + 1))
+                for k, child in reversed(self._children(v)):
                     stack.append(((*key, k), child, k, depth + 1))
         return out
 
     def _label(self, key: Key, v: Any, name: str | int | None, depth: int) -> str:
         indent = "  " * min(depth, MAX_INDENT) + (f"⋯{depth} " if depth > MAX_INDENT else "")
-        if isinstance(name, str) and name.startswith("\x00"):
-            return indent + "  " + name[1:]
         if name is None:
             title = "(body)"
         elif isinstance(name, int):
