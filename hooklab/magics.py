@@ -21,6 +21,7 @@ runs them in a real kernel):
 from __future__ import annotations
 
 import argparse
+import re
 import shlex
 from typing import Any
 
@@ -97,8 +98,8 @@ def _parser() -> _Parser:
     di.add_argument("b", metavar="B", type=int)
     di.add_argument("--headers", action="store_true", help="compare headers too")
     sq = sub.add_parser("sql", add_help=False,
-                        help="read-only SQL over the captures view: %%hooklab sql + query in the "
-                             "cell, or %hooklab sql QUERY")
+                        help="read-only SQL over the captures view: %%%%hooklab sql with the "
+                             "query in the cell, or %%hooklab sql QUERY")
     sq.add_argument("query", nargs="*", metavar="QUERY")
     sq.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS")
     e = sub.add_parser("export", add_help=False, help="write captures to a file")
@@ -212,23 +213,21 @@ class HookLabMagics(Magics):
         """``%%hooklab sql [--timeout S]`` with the query in the cell, or ``%hooklab sql QUERY``."""
         from .explore import ReadOnlyError
 
-        words = line.split()
+        words = line.split(None, 1)
         if words[:1] != ["sql"]:
             raise UsageError("%%hooklab cell magic: only %%hooklab sql is a cell magic")
-        rest = line.split("sql", 1)[1].strip()
+        rest = words[1].strip() if len(words) > 1 else ""
         timeout: float | None = 30.0
-        if cell is not None:
-            opts = shlex.split(rest)
-            if opts[:1] == ["--timeout"] and len(opts) == 2:
-                try:
-                    timeout = float(opts[1])
-                except ValueError:
-                    raise UsageError(f"%%hooklab sql: --timeout takes seconds, not {opts[1]!r}") from None
-            elif opts:
-                raise UsageError("%%hooklab sql takes only --timeout SECONDS; the query goes in the cell")
-            query = cell
-        else:
-            query = rest
+        m = re.match(r"--timeout(?:\s+|=)(\S+)\s*", rest)
+        if m:
+            try:
+                timeout = float(m.group(1))
+            except ValueError:
+                raise UsageError(f"%hooklab sql: --timeout takes seconds, not {m.group(1)!r}") from None
+            rest = rest[m.end():]
+        if cell is not None and rest:
+            raise UsageError("%%hooklab sql takes only --timeout SECONDS; the query goes in the cell")
+        query = cell if cell is not None else rest
         if not query.strip():
             raise UsageError("%hooklab sql: no query (e.g. %hooklab sql SELECT count(*) FROM captures)")
         lab = default_lab()

@@ -23,6 +23,7 @@ from _http import post
 
 import hooklab
 from hooklab import HookLab
+from hooklab.capture import ForwardOutcome
 from hooklab.explore import VIEW_COLUMNS, ReadOnlyError
 
 pytestmark = pytest.mark.timeout(180)
@@ -91,8 +92,8 @@ def test_the_view_documented_columns_and_json(filled: HookLab) -> None:
 def test_forward_columns_show_the_latest_outcome(lab: HookLab, tmp_path: Path) -> None:
     hooklab.send(lab.url_for("f"), payload={"x": 1})
     (cap,) = lab.wait(1, timeout=10)
-    lab.store.record_forward(cap.id, "http://127.0.0.1:9/x", None, None, "refused")
-    lab.store.record_forward(cap.id, "http://127.0.0.1:9/x", 202, 3.5)
+    lab.store.record_forward(ForwardOutcome(cap.id, "http://127.0.0.1:9/x", None, None, "refused"))
+    lab.store.record_forward(ForwardOutcome(cap.id, "http://127.0.0.1:9/x", 202, 3.5))
     lab.store.flush()
     got = lab.sql("SELECT forward_status, forward_latency_ms, forward_error FROM captures")
     assert got.values.tolist() == [[202, 3.5, None]]

@@ -503,7 +503,7 @@ def test_same_rows_with_new_labels_update_in_place(store, views):
     v = make(views, store)
     table = v.table
     v.max_rows = 1
-    store.record_forward(cap.id, "http://127.0.0.1:9/", 200, 1.0)
+    store.record_forward(ForwardOutcome(cap.id, "http://127.0.0.1:9/", 200, 1.0))
     v.refresh()
     assert v.table is table  # the ids did not change: indexes keep their meaning
 
