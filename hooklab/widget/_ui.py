@@ -40,6 +40,7 @@ _STYLE = """<style>
 .hooklab-live .hl-none { color: var(--jp-ui-font-color2, #777); }
 .hooklab-live .hl-field, .hooklab-live .hl-diffpane { max-height: 360px; overflow: auto; }
 .hooklab-live table.hl-diff td { padding-right: 10px; }
+.hooklab-live table.hl-diff td:nth-child(2) { white-space: nowrap; word-break: normal; }
 </style>"""
 
 
@@ -99,6 +100,7 @@ class LiveControls:
         self.tree_close_button = W.Button(description="Close all", icon="minus-square")
         self.field_column = W.Text(value="", placeholder="click a field: its flatten=True column",
                                    description="column", layout=W.Layout(width="100%"))
+        self.field_column.add_class("hl-column")
         self.field_info = W.HTML('<div class="hl-none">Click a field to see its path and '
                                  "its schema row; click an object or array to open or close it."
                                  "</div>")
