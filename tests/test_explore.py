@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import json
 import math
+import time
 import urllib.parse
 import urllib.request
 from datetime import datetime, timedelta, timezone
@@ -422,3 +423,40 @@ def test_received_at_and_times_line_up(three: HookLab) -> None:
     assert s["first_seen"].min() == caps[0].received_at
     assert math.isclose(s["present"].max(), 1.0)
     assert (datetime.now(timezone.utc) - s["last_seen"].max()) < timedelta(minutes=5)
+
+
+def test_schema_reads_only_new_captures_and_notices_deletions(tmp_path) -> None:
+    """schema() keeps its work between calls; new captures are added, deleted ones undone."""
+    lab = HookLab(port=0, db=str(tmp_path / "c.sqlite3"), retention_count=3).start()
+    try:
+        send_json(lab, "x", P1)
+        lab.wait(1, timeout=10)
+        first = lab.schema()
+        assert first.set_index("field").loc["(body)", "count"] == 1
+        send_json(lab, "x", P2)
+        lab.wait(2, timeout=10)
+        second = lab.schema().set_index("field")
+        assert second.loc["(body)", "count"] == 2
+        assert second.loc["data.object.coupon", "present"] == 0.5
+        assert second.loc["id", "distinct"] == 2
+        assert lab.schema(bin="x").set_index("field").loc["(body)", "count"] == 2
+        lab.clear()
+        send_json(lab, "x", P3)
+        lab.wait(1, timeout=10)
+        third = lab.schema().set_index("field")
+        assert third.loc["(body)", "count"] == 1 and "data.object.coupon" not in third.index
+        assert third.loc["id", "example"] == '"evt_3"'
+        for p in (P1, P2, P1):  # retention keeps the newest 3: P3 goes, then the first P1
+            send_json(lab, "x", p)
+            time.sleep(1.1)  # retention runs at most once a second
+        send_json(lab, "x", P2)
+        deadline = time.monotonic() + 10
+        while lab.store.count() != 3 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert [c.json()["id"] for c in lab.captures] == ["evt_2", "evt_1", "evt_2"]
+        fourth = lab.schema().set_index("field")
+        assert fourth.loc["(body)", "count"] == 3
+        assert fourth.loc["data.object.coupon", "count"] == 2
+        assert fourth.loc["id", "distinct"] == 2 and fourth.loc["id", "example"] == '"evt_2"'
+    finally:
+        lab.stop()

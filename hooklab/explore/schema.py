@@ -1,7 +1,7 @@
 """Which fields do the captures carry, how often, of which types, since when.
 
 >>> b = SchemaBuilder()
->>> b.add([(1_700_000_000_000_000, "stripe", "invoice.paid", "application/json", None,
+>>> b.add([(1, 1_700_000_000_000_000, "stripe", "invoice.paid", "application/json", None,
 ...         b'{"id": "evt_1", "data": {"amount": 5, "lines": [{"n": 1}, {"n": null}]}}')])
 >>> print(b.frame()[["field", "types", "present", "count", "distinct"]].to_string(index=False))
          field        types  present  count  distinct
@@ -36,13 +36,17 @@ from __future__ import annotations
 
 import gc
 import json
-from collections import Counter, deque
+import threading
+import weakref
+from collections import Counter, OrderedDict, deque
 from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
 from itertools import chain, compress, repeat
 from operator import eq, is_, itemgetter
 from typing import TYPE_CHECKING, Any
 
-from ..filters import describe
+from ..filters import describe, validate
+from ..store import where_clause
 from .payload import _NAMES, TYPE_ORDER, field_name, read_payload
 
 if TYPE_CHECKING:
@@ -51,6 +55,7 @@ if TYPE_CHECKING:
     from ..store import CaptureStore
 
 __all__ = [
+    "CACHED_FILTERS",
     "LARGE_BODY",
     "MAX_DEPTH",
     "MAX_FIELDS",
@@ -265,8 +270,8 @@ def _sorted_types(types: dict[str, int]) -> str:
 class SchemaBuilder:
     """Accumulates field statistics over chunks of captures; :meth:`frame` gives the table.
 
-    Rows passed to :meth:`add` are tuples ``(received_us, provider, event_type, content_type,
-    content_encoding, body)``. ``group=False`` puts every capture into one group (used for
+    Rows passed to :meth:`add` are tuples ``(id, received_us, provider, event_type,
+    content_type, content_encoding, body)`` (``id`` is not used). ``group=False`` puts every capture into one group (used for
     :func:`infer_json_schema` across providers).
     """
 
@@ -284,7 +289,7 @@ class SchemaBuilder:
         if not self._group:
             parts: dict[tuple[Any, Any], Sequence[Sequence[Any]]] = {(None, None): rows}
         else:
-            keys = list(zip(map(itemgetter(1), rows), map(itemgetter(2), rows), strict=True))
+            keys = list(zip(map(itemgetter(2), rows), map(itemgetter(3), rows), strict=True))
             distinct = list(dict.fromkeys(keys))  # in order of first appearance
             if len(distinct) == 1:
                 parts = {keys[0]: rows}
@@ -306,7 +311,7 @@ class SchemaBuilder:
     def _add_group(self, g: _Group, rows: Sequence[Sequence[Any]]) -> None:
         import orjson
 
-        times = [r[0] for r in rows]
+        times = list(map(itemgetter(1), rows))
         lo, hi = min(times), max(times)
         self._spans: dict[int, tuple[int, int, list[int]]] = {}
         g.captures += len(rows)
@@ -321,8 +326,8 @@ class SchemaBuilder:
         form_json: set[str] = set()
         n = len(rows)
         pending: Iterable[int] = range(n)  # rows read one by one
-        bodies = list(map(itemgetter(5), rows))
-        if not any(map(itemgetter(4), rows)) and max(map(len, bodies)) <= LARGE_BODY:
+        bodies = list(map(itemgetter(6), rows))
+        if not any(map(itemgetter(5), rows)) and max(map(len, bodies)) <= LARGE_BODY:
             try:  # all plain JSON objects / arrays (the usual chunk): parse them in one go
                 parsed = list(map(loads, bodies))
             except orjson.JSONDecodeError:
@@ -331,7 +336,7 @@ class SchemaBuilder:
                 values, vrows, pending = parsed, list(range(n)), ()
         for i in pending:
             r = rows[i]
-            body, ct, enc = r[5], r[3], r[4]
+            body, ct, enc = r[6], r[4], r[5]
             if not enc and body and (body[:1] in b"{[" or (ct and "json" in ct)) and len(body) <= LARGE_BODY:
                 try:  # the common case, without building a Payload
                     values.append(loads(body))
@@ -666,26 +671,28 @@ def infer_json_schema(chunks: Iterable[Sequence[Sequence[Any]]], title: str | No
 
 
 
-#: the columns :func:`schema_frame` reads (the headers only when the body is compressed)
+#: the columns :func:`schema_frame` reads (the headers only when the body is compressed; LIKE
+#: is case-insensitive for ASCII without building a lower-case copy of every row's headers)
 _ROW_SQL = (
     "received_us, provider, event_type, content_type,"
-    " CASE WHEN instr(lower(headers), '\"content-encoding\"') > 0 THEN headers END, body"
+    " CASE WHEN headers LIKE '%\"content-encoding\"%' THEN headers END, body"
 )
 
 
+def _encoding(headers: str) -> str | None:
+    try:
+        return next((v for k, v in json.loads(headers) if k.lower() == "content-encoding"), None)
+    except (ValueError, TypeError):
+        return None
+
+
 def _chunks(store: CaptureStore, filters: dict[str, Any]) -> Iterator[list[tuple[Any, ...]]]:
-    """The store's captures as :class:`SchemaBuilder` rows, chunk by chunk."""
+    """The store's captures as :class:`SchemaBuilder` rows, chunk by chunk (rows of
+    compressed bodies get their ``Content-Encoding`` in place of their headers)."""
     for chunk in store.iter_rows(_ROW_SQL, **filters):
-        rows = []
-        for _id, us, prov, ev, ct, headers, body in chunk:
-            enc = None
-            if headers is not None:
-                try:
-                    enc = next((v for k, v in json.loads(headers) if k.lower() == "content-encoding"), None)
-                except (ValueError, TypeError):
-                    enc = None
-            rows.append((us, prov, ev, ct, enc, body))
-        yield rows
+        if any(map(itemgetter(5), chunk)):
+            chunk = [r if r[5] is None else (*r[:5], _encoding(r[5]), r[6]) for r in chunk]
+        yield chunk
 
 
 def _building(fn: Any) -> Any:
@@ -699,17 +706,79 @@ def _building(fn: Any) -> Any:
             gc.enable()
 
 
+class _Cached:
+    """A builder kept between ``schema()`` calls with the same filters: the next call reads
+    only the captures stored since (``last_id``), after checking none of those it has read
+    were deleted (``processed`` of them must still be there)."""
+
+    __slots__ = ("builder", "last_id", "lock", "processed")
+
+    def __init__(self) -> None:
+        self.builder = SchemaBuilder()
+        self.last_id = 0
+        self.processed = 0
+        self.lock = threading.Lock()
+
+
+#: filter sets whose builders are kept per store (least recently used dropped first)
+CACHED_FILTERS = 4
+_cache: weakref.WeakKeyDictionary[Any, OrderedDict[tuple[Any, ...], _Cached]] = (
+    weakref.WeakKeyDictionary())
+_cache_lock = threading.Lock()
+
+
+def _key(filters: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in filters.items()))
+
+
+def _still_there(store: CaptureStore, filters: dict[str, Any], last_id: int) -> int:
+    """How many captures matching ``filters`` with an id up to ``last_id`` the store has."""
+    where, args = where_clause(filters)
+    sql = f"SELECT count(*) FROM captures{where}{' AND' if where else ' WHERE'} id <= ?"
+    with store.read_connection() as db:
+        return int(db.execute(sql, [*args, last_id]).fetchone()[0])
+
+
+def _update(store: CaptureStore, filters: dict[str, Any], entry: _Cached) -> pd.DataFrame:
+    if entry.processed and _still_there(store, filters, entry.last_id) != entry.processed:
+        entry.builder, entry.last_id, entry.processed = SchemaBuilder(), 0, 0  # deletions
+    since = filters.get("since") or 0
+    after = max(since, entry.last_id)
+    for rows in _chunks(store, {**filters, "since": after} if after else filters):
+        entry.builder.add(rows)
+        entry.last_id = rows[-1][0]
+        entry.processed += len(rows)
+    return entry.builder.frame()
+
+
 def schema_frame(store: CaptureStore, **filters: Any) -> pd.DataFrame:
     """The schema table of the captures in ``store`` matching ``filters`` (what
-    ``lab.schema(**filters)`` returns), grouped by provider and event type."""
+    ``lab.schema(**filters)`` returns), grouped by provider and event type.
 
-    def build() -> pd.DataFrame:
-        b = SchemaBuilder()
-        for rows in _chunks(store, filters):
-            b.add(rows)
-        return b.frame()
+    The work is kept for the next call with the same filters, which then reads only the
+    captures stored since (unless ``search=`` or a datetime ``since=`` is among the filters).
+    """
+    f = validate(filters)
+    if "search" in f or isinstance(f.get("since"), datetime):
 
-    return _building(build)
+        def build() -> pd.DataFrame:
+            b = SchemaBuilder()
+            for rows in _chunks(store, f):
+                b.add(rows)
+            return b.frame()
+
+        return _building(build)
+    key = _key(f)
+    with _cache_lock:
+        per_store = _cache.setdefault(store, OrderedDict())
+        entry = per_store.get(key)
+        if entry is None:
+            entry = per_store[key] = _Cached()
+        per_store.move_to_end(key)
+        while len(per_store) > CACHED_FILTERS:
+            per_store.popitem(last=False)
+    with entry.lock:
+        return _building(lambda: _update(store, f, entry))
 
 
 def json_schema(store: CaptureStore, event_type: str, **filters: Any) -> dict[str, Any]:

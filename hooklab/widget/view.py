@@ -510,7 +510,7 @@ class LiveView(LiveControls, W.VBox):
                 caps = self.store.query(bin=cap.bin, limit=self.SCHEMA_SAMPLE, newest_first=True)
             caps = [c for c in reversed(caps) if (c.provider, c.event_type) == group]
             builder = SchemaBuilder()
-            builder.add([(_us(c), c.provider, c.event_type, c.content_type,
+            builder.add([(c.id, _us(c), c.provider, c.event_type, c.content_type,
                           c.header("content-encoding"), c.body) for c in caps])
             table = {r[2]: dict(zip(SCHEMA_COLUMNS, r, strict=True)) for r in builder.records()}
             for r in table.values():
