@@ -124,7 +124,9 @@ def run(n: int, db: str | None) -> None:
     fill(db, n)
     filled = time.perf_counter() - t0
     size = os.path.getsize(db) / 2**20
-    print(f"\n== {n:,} captures ({size:,.0f} MiB, stored or checked in {filled:.1f} s), "
+    with sqlite3.connect(Path_uri(db), uri=True) as c:
+        stored = c.execute("SELECT count(*) FROM captures").fetchone()[0]
+    print(f"\n== {stored:,} captures ({size:,.0f} MiB, stored or checked in {filled:.1f} s), "
           f"load {os.getloadavg()[0]:.1f}")
     warm = hooklab.open(db)
     warm.schema(bin="warm-up")  # imports numpy / pandas once
