@@ -122,7 +122,8 @@ def test_clicks_during_a_burst_select_the_row_clicked(jupyter_lab: Any, page: An
 
     jupyter_lab.write_notebook("burst.ipynb", [SETUP.replace("url.txt", "burst-url.txt")])
     url_file = jupyter_lab.root / "burst-url.txt"
-    page.goto(jupyter_lab.url_for("lab/tree/burst.ipynb"))
+    # "reset": a fresh workspace, without the earlier test's notebook (and its live view)
+    page.goto(jupyter_lab.url_for("lab/tree/burst.ipynb") + "&reset")
     page.locator(".jp-Notebook .jp-CodeCell .cm-content").first.wait_for(timeout=30_000)
     page.get_by_text("Python 3 (ipykernel) | Idle").first.wait_for(timeout=30_000)
     run_cell(page, 0)

@@ -389,7 +389,7 @@ _FIELD = """() => {
 }"""
 
 
-def _wait_text(page: Any, script: str, want: str, timeout: float = 5.0) -> str:
+def _wait_text(page: Any, script: str, want: str, timeout: float = 10.0) -> str:
     deadline = time.monotonic() + timeout
     while True:
         text = page.evaluate(script)
@@ -413,7 +413,7 @@ def _tree_and_diff(page: Any, live: Any, table: Any, reqs: list[Req], watch: Wat
         title = visible(p)
         title = title if len(title) <= 80 else title[:79] + "…"
         node = tree.locator("option", has_text=f"{title}  [1 item]")
-        node.first.wait_for(state="attached", timeout=5000)
+        node.first.wait_for(state="attached", timeout=10_000)
         leaf = tree.locator("option", has_text="p: " + visible(json.dumps(p, ensure_ascii=False))[:60])
         assert leaf.count() >= 1, i  # the value, as text
         node.first.click()
