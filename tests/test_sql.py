@@ -64,7 +64,7 @@ def test_the_view_documented_columns_and_json(filled: HookLab) -> None:
     frame = filled.dataframe()
     shared = [c for c in VIEW_COLUMNS if c in frame.columns and c not in ("received_at",)]
     for col in ("id", "bin", "method", "path", "provider", "event_type", "content_type", "size",
-                "status"):
+                "status", "handshake"):
         assert col in shared
         assert everything[col].astype(object).where(everything[col].notna(), None).tolist() == \
             frame[col].astype(object).where(frame[col].notna(), None).tolist(), col

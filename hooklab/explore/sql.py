@@ -45,7 +45,8 @@ __all__ = [
 
 VIEW_COLUMNS = (
     "id", "received_at", "kind", "bin", "method", "path", "provider", "event_type",
-    "delivery_id", "content_type", "size", "status", "verified", "duplicate", "remote_addr",
+    "delivery_id", "content_type", "size", "status", "verified", "duplicate", "handshake",
+    "remote_addr",
     "forward_status", "forward_latency_ms", "forward_error", "payload", "headers", "query",
 )  # fmt: skip
 
@@ -57,7 +58,7 @@ VIEW_SQL = f"""CREATE TEMP VIEW IF NOT EXISTS captures AS SELECT
     c.kind AS kind, c.bin AS bin, c.method AS method, c.path AS path, c.provider AS provider,
     c.event_type AS event_type, c.delivery_id AS delivery_id, c.content_type AS content_type,
     length(c.body) AS size, c.status AS status, c.verified AS verified,
-    c.duplicate AS duplicate, c.remote_addr AS remote_addr,
+    c.duplicate AS duplicate, {{handshake}} AS handshake, c.remote_addr AS remote_addr,
     {_LATEST_FORWARD.format(col="status")} AS forward_status,
     {_LATEST_FORWARD.format(col="latency_ms")} AS forward_latency_ms,
     {_LATEST_FORWARD.format(col="error")} AS forward_error,
@@ -157,7 +158,9 @@ def run_sql(
     refused: list[str] = []
     deadline = None if timeout is None else time.monotonic() + float(timeout)
     old_factory = db.text_factory
-    db.execute(VIEW_SQL)
+    have = {r[0] for r in db.execute("SELECT name FROM pragma_table_info('captures')")}
+    # databases written before the handshake column existed are read as they are
+    db.execute(VIEW_SQL.replace("{handshake}", "c.handshake" if "handshake" in have else "NULL"))
     try:
         db.execute("PRAGMA query_only = 1")
         db.text_factory = _decode  # bodies can hold any bytes: never fail on decoding
