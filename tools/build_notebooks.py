@@ -202,7 +202,7 @@ fact. `hooklab.verify_signature` never raises; it says *why* a check failed.
 import json
 
 import hooklab
-from hooklab.samples import sample
+from hooklab.providers.samples import sample
 from hooklab.signatures import sign
 
 NOW = 1_790_000_000  # a fixed clock makes this notebook reproducible
