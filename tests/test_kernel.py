@@ -109,8 +109,15 @@ def test_server_answers_while_a_cell_is_busy(tmp_path):
     port = free_port()
     timings: list[float] = []
 
+    flag = tmp_path / "busy.flag"
+
     def poster() -> None:
-        time.sleep(1.0)  # the sleep cell is running by now
+        # the sleep cell creates the flag as its first statement: then it is running (proven)
+        deadline = time.monotonic() + 60
+        while not flag.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        if not flag.exists():
+            return  # timings stays empty: the assertion below says so
         t0 = time.monotonic()
         status, _ = post(f"http://127.0.0.1:{port}/busy", b"while busy")
         timings.append(time.monotonic() - t0 if status == 200 else 99)
@@ -119,8 +126,8 @@ def test_server_answers_while_a_cell_is_busy(tmp_path):
         k.run(f"%config HookLab.port = {port}\n%load_ext hooklab")
         t = threading.Thread(target=poster)
         t.start()
-        k.run("import time; time.sleep(3)")
-        t.join()
+        k.run("import time; open('busy.flag', 'w').close(); time.sleep(3)")
+        t.join(30)
         assert timings and timings[0] < 1.0
         assert k.run("print(hooklab.lab().captures[-1].body)".replace("hooklab.", "__import__('hooklab').")).strip() == "b'while busy'"
 
