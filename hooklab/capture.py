@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from .signatures import Verification
 
 __all__ = [
+    "REDACTED",
     "Capture",
     "CaptureRecord",
     "ForwardOutcome",
@@ -28,11 +29,82 @@ __all__ = [
     "capture_to_dict",
     "decode_body",
     "new_record",
+    "printable",
+    "redact_record",
     "split_target",
 ]
 
 #: decoded views of compressed bodies are capped so a decompression bomb cannot exhaust memory
 MAX_DECODED = 64 * 1024 * 1024
+
+
+#: what a redacted header or query value is stored as
+REDACTED = "[redacted]"
+#: request headers that carry a browser's (Jupyter's) session rather than a webhook's data
+_SESSION_HEADERS = frozenset({"cookie", "x-xsrftoken", "x-csrftoken"})
+
+
+def redact_record(
+    record: dict[str, Any], *, credentials: bool = True, secrets: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """Scrub a store record (in place) of what must never be stored; returns it.
+
+    - ``credentials``: ``Cookie`` (browsers scope cookies by host, not port, so a browser that
+      opens a capture URL sends Jupyter's login cookie), ``X-XSRFToken`` / ``X-CSRFToken`` and
+      Jupyter-style ``Authorization: token ...`` are stored as :data:`REDACTED`. Webhook
+      credentials (``Basic``, ``Bearer``...) are kept: verifying them is the point.
+    - ``secrets``: any occurrence of these strings (the lab's read token) in header values,
+      query values and the URL becomes :data:`REDACTED`. The body is never changed.
+
+    >>> r = redact_record({"headers": [("Cookie", "a=1"), ("X", "t0k")], "url": "/b?t=t0k",
+    ...                    "query": {"t": ["t0k"]}}, secrets=("t0k",))
+    >>> r["headers"], r["url"], r["query"]
+    ([('Cookie', '[redacted]'), ('X', '[redacted]')], '/b?t=[redacted]', {'t': ['[redacted]']})
+    """
+    secrets = tuple(s for s in secrets if s)
+    headers = record.get("headers") or []
+    out: list[tuple[str, str]] | None = None
+    for i, (k, v) in enumerate(headers):
+        new = v
+        low = k.lower()
+        if credentials and (
+            low in _SESSION_HEADERS
+            or (low == "authorization" and v.lstrip().lower().startswith("token "))
+        ):
+            new = REDACTED
+        else:
+            for s in secrets:
+                if s in new:
+                    new = new.replace(s, REDACTED)
+        if new is not v:
+            if out is None:
+                out = list(headers)
+            out[i] = (k, new)
+    if out is not None:
+        record["headers"] = out
+    for s in secrets:
+        url = record.get("url")
+        if isinstance(url, str) and s in url:
+            record["url"] = url.replace(s, REDACTED)
+        query = record.get("query")
+        if query and any(s in v for vs in query.values() for v in vs):
+            record["query"] = {k: [v.replace(s, REDACTED) for v in vs] for k, vs in query.items()}
+    return record
+
+
+def printable(text: object) -> str:
+    r"""``text`` with every character a terminal would act on shown as an escape (``\x1b``).
+
+    For lines printed to a terminal or test report from captured data: escape sequences could
+    set the title, move the cursor or forge lines. Newlines and tabs are escaped too.
+
+    >>> printable("push\x1b]0;pwned\x07\nverified")
+    'push\\x1b]0;pwned\\x07\\nverified'
+    """
+    s = str(text)
+    if s.isprintable():
+        return s
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in s)
 
 
 def bin_of(path: str) -> str:
@@ -144,12 +216,16 @@ def new_record(
     kind: str = "http",
     bin: str | None = None,
     query: dict[str, list[str]] | None = None,
+    redact_credentials: bool = True,
+    secrets: tuple[str, ...] = (),
 ) -> CaptureRecord:
     """The one place a :class:`CaptureRecord` is made.
 
     ``target`` is the request target as received (``/github/x?a=1``); ``url`` the full URL the
     sender used (defaults to ``target``). With ``query`` given, ``target`` is the path, kept
-    verbatim (imports and recordings that carry both).
+    verbatim (imports and recordings that carry both). What must never be stored is scrubbed
+    here (:func:`redact_record`): Jupyter's cookie and token headers unless
+    ``redact_credentials=False``, and every occurrence of ``secrets`` (the lab's read token).
 
     >>> r = new_record("POST", "/github?x=1", [("Content-Type", "text/plain")], b"hi")
     >>> r["method"], r["path"], r["query"], r["kind"]
@@ -170,6 +246,7 @@ def new_record(
     }
     if bin is not None:
         record["bin"] = bin
+    redact_record(record, credentials=redact_credentials, secrets=secrets)  # type: ignore[arg-type]
     return record
 
 

@@ -38,6 +38,8 @@ _CONFIG_NOTE = """\
 filters (live, df, schema, export): --bin B --method M --provider P --event-type E --path P --kind K
          --since ID_OR_ISO_TIME --until ISO_TIME --search TEXT   (see hooklab.filters)
 config:  %config HookLab.port = 9000   (every HookLab trait: %config HookLab)
+reading: the /_hooklab/ API, page and stream need the lab's read token: lab.page_url and
+         lab.stream_url() carry it (lab.api_token holds it; keep it out of saved outputs)
 """
 
 
@@ -64,7 +66,7 @@ def _parser() -> _Parser:
                 formatter_class=argparse.RawDescriptionHelpFormatter,
                 description="Capture, inspect, answer and send webhooks from the notebook.")
     sub = p.add_subparsers(dest="cmd", metavar="command", parser_class=_Parser)
-    sub.add_parser("status", add_help=False, help="show the URL, database and capture count (default)")
+    sub.add_parser("status", add_help=False, help="show the URL, database, capture count and stream page (default)")
     s = sub.add_parser("start", add_help=False, help="start (or restart) the default lab")
     s.add_argument("--port", type=int)
     s.add_argument("--host")
@@ -165,6 +167,9 @@ class HookLabMagics(Magics):
         filters = _filters_of(args)
         if cmd == "status":
             print(lab.status_line())
+            if lab.is_running:  # the token stays out of the output: saved notebooks keep outputs
+                print(f"stream page: {lab.url}/_hooklab/ (open lab.page_url: it carries the "
+                      "read token, lab.api_token)")
         elif cmd == "stop":
             lab.stop_serving()
             print(lab.status_line())

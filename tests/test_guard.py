@@ -183,7 +183,7 @@ def test_refusals_name_the_setting_and_leak_no_capture(glab: HookLab) -> None:
         s.sendall(b"POST /guard/secret HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n"
                   b"Connection: close\r\n\r\n%s" % (len(marker), marker))
         s.recv(4096)
-    glab.wait(1, bin="guard", search="guard-secret-body", timeout=10)
+    glab.wait(1, path="/guard/secret", timeout=10)
     for surface in ("api", "page"):
         raw = _request(surface, glab.api_token, "Host: 127.0.0.1.nip.io\r\n")
         with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
@@ -264,31 +264,38 @@ class OriginCase:
     name: str
     origin: str | None
     status: int
+    host: str = "127.0.0.1:{port}"
 
 
+# A browser's Origin must be the page's own origin (same host and port as the Host it sends),
+# and that host must be local by the same rule as Host.
 ORIGIN_CASES = [
     OriginCase("no Origin (not a browser)", None, 101),
     OriginCase("same origin", "http://127.0.0.1:{port}", 101),
-    OriginCase("localhost", "http://localhost:{port}", 101),
-    OriginCase("another loopback port", "http://127.0.0.1:8888", 101),
-    OriginCase("127.0.0.2", "http://127.0.0.2:{port}", 101),
-    OriginCase("[::1]", "http://[::1]:{port}", 101),
-    OriginCase("name under .localhost", "http://app.localhost:3000", 101),
-    OriginCase("https loopback", "https://127.0.0.1:{port}", 101),
+    OriginCase("same origin, https", "https://127.0.0.1:{port}", 101),
+    OriginCase("same origin, upper case", "HTTP://127.0.0.1:{port}", 101),
+    OriginCase("localhost page", "http://localhost:{port}", 101, host="localhost:{port}"),
+    OriginCase("127.0.0.2 page", "http://127.0.0.2:{port}", 101, host="127.0.0.2:{port}"),
+    OriginCase("[::1] page", "http://[::1]:{port}", 101, host="[::1]:{port}"),
+    OriginCase(".localhost page", "http://app.localhost:{port}", 101, host="app.localhost:{port}"),
+    OriginCase("another loopback port", "http://127.0.0.1:8888", 403),
+    OriginCase("another local name", "http://localhost:{port}", 403),
     OriginCase("127.evil.example", "http://127.evil.example:{port}", 403),
     OriginCase("127.0.0.1.nip.io", "http://127.0.0.1.nip.io:{port}", 403),
     OriginCase("127.0.0.1.evil.example", "http://127.0.0.1.evil.example", 403),
     OriginCase("localhost.evil.example", "http://localhost.evil.example:{port}", 403),
     OriginCase("evil.example", "https://evil.example", 403),
-    OriginCase("localhost. (trailing dot)", "http://localhost.:{port}", 403),
+    OriginCase("localhost. (trailing dot)", "http://localhost.:{port}", 403, host="localhost:{port}"),
     OriginCase("decimal int", "http://2130706433:{port}", 403),
     OriginCase("octal", "http://0177.0.0.1:{port}", 403),
     OriginCase("mapped IPv6", "http://[::ffff:127.0.0.1]:{port}", 403),
     OriginCase("null (sandboxed frame, file:)", "null", 403),
     OriginCase("file scheme", "file://", 403),
-    OriginCase("other scheme", "chrome-extension://127.0.0.1", 403),
+    OriginCase("other scheme, same host", "ws://127.0.0.1:{port}", 403),
+    OriginCase("extension scheme", "chrome-extension://127.0.0.1:{port}", 403),
     OriginCase("userinfo", "http://user@127.0.0.1:{port}", 403),
     OriginCase("userinfo hides evil", "http://127.0.0.1:{port}@evil.example", 403),
+    OriginCase("with a path", "http://127.0.0.1:{port}/x", 403),
     OriginCase("garbage", "not an origin", 403),
     OriginCase("empty", "", 403),
 ]
@@ -299,8 +306,8 @@ def test_stream_origin_table(glab: HookLab, case: OriginCase) -> None:
     port = glab.bound_port
     assert port is not None
     extra = "" if case.origin is None else f"Origin: {case.origin.replace('{port}', str(port))}\r\n"
-    raw = _request("stream", glab.api_token, f"Host: 127.0.0.1:{port}\r\n", extra)
-    assert _status(port, raw) == case.status
+    host = f"Host: {case.host.replace('{port}', str(port))}\r\n"
+    assert _status(port, _request("stream", glab.api_token, host, extra)) == case.status
 
 
 def test_stream_origins_setting_adds_exact_origins(glab: HookLab) -> None:

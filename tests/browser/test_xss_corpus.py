@@ -469,7 +469,7 @@ def test_xss_corpus_on_stream_page(browser: Any, lab: HookLab, artifacts: Path, 
     page = ctx.new_page()
     watch = Watch(page)
     try:
-        page.goto(lab.url + "/_hooklab/")
+        page.goto(lab.page_url)  # carries the read token
         deadline = time.monotonic() + 10
         while page.evaluate("document.getElementById('status').textContent") != "live":
             assert time.monotonic() < deadline, "stream page never went live"
@@ -502,7 +502,7 @@ def test_xss_corpus_on_stream_page(browser: Any, lab: HookLab, artifacts: Path, 
         watch.assert_clean()
 
         # a hostile ?bin= in the page URL: used as a filter value, shown in the input, not run
-        page.goto(lab.url + "/_hooklab/?since=0&bin=" + PATH_SAFE[0] + "&provider=" + PATH_SAFE[6])
+        page.goto(lab.page_url + "&since=0&bin=" + PATH_SAFE[0] + "&provider=" + PATH_SAFE[6])
         page.wait_for_timeout(300)  # connected with a provider filter that matches nothing
         assert page.evaluate("document.querySelectorAll('#rows tr').length") == 0
         watch.page_loaded()
