@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import codecs
 import json as _json
+import re
 import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -27,6 +28,7 @@ __all__ = [
     "ForwardOutcome",
     "bin_of",
     "capture_to_dict",
+    "check_request_syntax",
     "decode_body",
     "new_record",
     "printable",
@@ -90,6 +92,38 @@ def redact_record(
         if query and any(s in v for vs in query.values() for v in vs):
             record["query"] = {k: [v.replace(s, REDACTED) for v in vs] for k, vs in query.items()}
     return record
+
+
+#: RFC 9110 token (methods, header names) and what a field value or request target may not hold:
+#: the rules the capture server applies to what it stores
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_BAD_TARGET = re.compile(r"[\x00-\x20\x7f]")
+
+
+def check_request_syntax(method: str, path: str, headers: list[tuple[str, str]]) -> None:
+    r"""Raise ``ValueError`` unless the request is one the capture server could have received.
+
+    The method and header names are tokens, header values hold no control characters but tab,
+    and the path starts with ``/`` (or is ``*``) without spaces or control characters. For
+    requests that come from elsewhere (imported HAR files): a CR or LF smuggled into a method or
+    header would otherwise become extra requests when the capture is re-sent or copied as curl.
+
+    >>> check_request_syntax("POST", "/gh", [("X-A", "1")])
+    >>> check_request_syntax("POST /x HTTP/1.1\r\nX: 1", "/gh", [])
+    Traceback (most recent call last):
+    ...
+    ValueError: method 'POST /x HTTP/1.1\r\nX: 1' is not an HTTP token
+    """
+    if not isinstance(method, str) or not _TOKEN.fullmatch(method):
+        raise ValueError(f"method {method!r} is not an HTTP token")
+    if not isinstance(path, str) or not (path.startswith("/") or path == "*") or _BAD_TARGET.search(path):
+        raise ValueError(f"path {path!r} is not a request target (starts with /, no spaces or controls)")
+    for name, value in headers:
+        if not isinstance(name, str) or not _TOKEN.fullmatch(name):
+            raise ValueError(f"header name {name!r} is not an HTTP token")
+        if not isinstance(value, str) or _BAD_VALUE.search(value):
+            raise ValueError(f"header {name!r} has a control character in its value")
 
 
 def printable(text: object) -> str:

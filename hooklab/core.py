@@ -400,7 +400,8 @@ class HookLab(Configurable):
         """
         from .widget.view import LiveView
 
-        view = LiveView(self.store, **filters)
+        base = self.server.url if self.server is not None else None  # for "Copy as curl"
+        view = LiveView(self.store, base_url=base, **filters)
         for old in list(self._views):
             if old.filters == view.filters:
                 old.close()

@@ -164,7 +164,7 @@ def test_hooklab_defaults() -> None:
         assert list(lab.allowed_hosts) == []
         assert lab.retention_count is None
         assert lab.retention_age is None
-        assert lab.redact_cookies is True
+        assert lab.redact_credentials is True
     finally:
         lab.stop()
 

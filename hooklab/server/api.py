@@ -85,8 +85,14 @@ class HealthHandler(_Base):
         )
 
 
+def _estimate(cap: Any, with_body: bool) -> int:
+    """A lower bound of a capture's JSON size: base64 + text of the body, headers, URL."""
+    heads = sum(len(k) + len(v) + 8 for k, v in cap.headers)
+    return heads + 2 * len(cap.url) + 512 + (cap.size * 7 // 3 if with_body else 0)
+
+
 class CapturesHandler(_Base):
-    def get(self) -> None:
+    async def get(self) -> None:
         try:  # since is this API's cursor (a capture id); every other filter as everywhere
             filters = from_query(lambda k: None if k == "since" else self.get_query_argument(k, None))
         except ValueError as exc:
@@ -99,26 +105,35 @@ class CapturesHandler(_Base):
         with_body = self.get_query_argument("body", "1") not in ("0", "false", "no")
         budget = int(getattr(self.server, "api_page_bytes", DEFAULT_PAGE_BYTES))
         store = self.server.store
-        parts: list[bytes] = []
-        size, cursor, more = 0, since, False
-        # one capture at a time: memory stays near the budget whatever the stored bodies weigh
-        while len(parts) < limit:
+        n = size = 0
+        cursor, more = since, False
+        # one capture at a time, each written out before the next is read: memory stays near
+        # one capture's JSON whatever the stored bodies weigh, and a page near the budget
+        while n < limit:
             row = store.query(since=cursor, limit=1, **filters)
             if not row:
                 break
-            part = orjson.dumps(capture_to_dict(row[0], body=with_body))
-            if parts and size + len(part) > budget:
+            cap = row.pop()
+            if n and size + _estimate(cap, with_body) > budget:
                 more = True  # it goes on the next page
                 break
-            parts.append(part)
+            part = orjson.dumps(capture_to_dict(cap, body=with_body))
+            if n and size + len(part) > budget:
+                more = True
+                break
+            self.write(b"," if n else b'{"captures": [')
+            self.write(part)
+            await self.flush()
+            n += 1
             size += len(part) + 1
-            cursor = row[0].id
+            cursor = cap.id
+            del cap, part
         else:
-            more = bool(store.query(since=cursor, limit=1, **filters))
-        self.finish(
-            b'{"captures": [' + b",".join(parts) + b'], "last_id": '
-            + str(cursor).encode() + b', "more": ' + (b"true" if more else b"false") + b"}"
-        )
+            more = store.count(since=cursor, **filters) > 0
+        if not n:
+            self.write(b'{"captures": [')
+        self.finish(b'], "last_id": ' + str(cursor).encode() + b', "more": '
+                    + (b"true" if more else b"false") + b"}")
 
 
 class CaptureHandler(_Base):

@@ -291,22 +291,27 @@ def raw_html(cap: Capture) -> str:
     return head + _pre(hexdump(cap.body, limit=SHOW_LIMIT))
 
 
-def curl_command(cap: Capture, *, reveal: bool = False) -> str:
+def curl_command(cap: Capture, *, reveal: bool = False, base: str | None = None) -> str:
     """A shell command that re-sends the request (same method, headers and exact body bytes).
 
-    Built by :func:`hooklab.export.to_curl`, one option per line; credential headers and
-    query values are replaced by placeholders unless ``reveal``.
+    Built by :func:`hooklab.export.to_curl`, one option per line, aimed at the lab (``base``,
+    its ``lab.url``), never at the sender's ``Host``; credential headers and query values are
+    replaced by placeholders unless ``reveal``.
     """
     from ..export import to_curl
 
     hide = not reveal
-    cmd = to_curl(
-        cap,
-        hide_headers=SENSITIVE_HEADERS if hide else (),
-        hide_query=SENSITIVE_QUERY if hide else (),
-        max_inline=CURL_LIMIT,
-        multiline=True,
-    )
+    try:
+        cmd = to_curl(
+            cap,
+            base=base,
+            hide_headers=SENSITIVE_HEADERS if hide else (),
+            hide_query=SENSITIVE_QUERY if hide else (),
+            max_inline=CURL_LIMIT,
+            multiline=True,
+        )
+    except ValueError as exc:  # a stored request no server could have received
+        return f"# not copyable as curl: {exc}"
     if hide and (
         any(is_sensitive_header(k) for k, _ in cap.headers)
         or any(k.lower() in SENSITIVE_QUERY for k in cap.query)

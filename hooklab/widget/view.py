@@ -50,6 +50,7 @@ class LiveView(LiveControls, W.VBox):
     store : the :class:`~hooklab.store.CaptureStore` to watch.
     max_rows : rows shown per page (older ones via the "Older" button or a filter).
     rate : most comm messages per second the view sends on its own (default 10).
+    base_url : where "Copy as curl" sends a capture: the lab's ``lab.url`` (``lab.live()`` sets it).
     **filters : any of :mod:`hooklab.filters` (``bin``, ``provider``, ``search``...).
 
     Usage::
@@ -64,8 +65,11 @@ class LiveView(LiveControls, W.VBox):
     """
 
     def __init__(
-        self, store: CaptureStore, *, max_rows: int = 200, rate: float = 10.0, **filters: Any
+        self, store: CaptureStore, *, max_rows: int = 200, rate: float = 10.0,
+        base_url: str | None = None, **filters: Any,
     ) -> None:
+        #: where "Copy as curl" sends a capture (the lab's ``lab.url``); not a trait
+        self.base_url = base_url
         if max_rows < 1:
             raise ValueError("max_rows must be >= 1")
         if rate <= 0:
