@@ -134,7 +134,7 @@ def _defused(df: Any) -> Any:
 
     for col in df.columns:
         dtype = df[col].dtype
-        if dtype == object or isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(dtype):
+        if pd.api.types.is_object_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(dtype):
             df[col] = df[col].astype(object).map(_defuse)
     return df
 
