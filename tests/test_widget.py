@@ -408,7 +408,9 @@ def test_curl_command_reproduces_exact_bytes(store, body):
                         ("Host", "ignored"), ("Content-Length", "999")],
             "body": body,
         })
-        cmd = R.curl_command(cap)
+        # "copy as curl" goes to the lab (its lab.url), never to the sender's Host: here the
+        # lab's address is the echo server's
+        cmd = R.curl_command(cap, base=f"http://127.0.0.1:{srv.server_port}")
         _Echo.got.clear()
         subprocess.run(["sh", "-c", cmd + " -s -o /dev/null"], check=True, timeout=20)
         method, path, headers, got = _Echo.got[0]
