@@ -595,3 +595,32 @@ def test_cli_export_csv_is_neutralised_too(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     (row,) = list(csv.DictReader(io.StringIO(r.stdout)))
     assert row["bin"] == "'=cmd"
+
+
+# -- a request pipelined after "Connection: close" -----------------------------------------------
+CLOSE_FIRST = {
+    "content-length (fast path)":
+        b"POST /pc/a HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nConnection: close\r\n\r\na",
+    "chunked (Tornado path)":
+        b"POST /pc/a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n"
+        b"\r\n1\r\na\r\n0\r\n\r\n",
+    "HTTP/1.0 (close implied)": b"POST /pc/a HTTP/1.0\r\nHost: x\r\nContent-Length: 1\r\n\r\na",
+    "Expect: 100-continue (Tornado path)":
+        b"POST /pc/a HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 1\r\n"
+        b"Connection: close\r\n\r\na",
+}
+
+
+@pytest.mark.parametrize("first", list(CLOSE_FIRST), ids=list(CLOSE_FIRST))
+def test_a_request_pipelined_after_close_is_neither_answered_nor_stored(ulab: HookLab,
+                                                                        first: str) -> None:
+    """Whatever follows a request that closes the connection is never answered: so it must not
+    be stored either (a sender would retry it and get a duplicate)."""
+    then = b"POST /pc/b HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nb"
+    answer = raw_request(ulab.bound_port, CLOSE_FIRST[first] + then)  # type: ignore[arg-type]
+    finals = [s for s in re.findall(rb"HTTP/1\.[01] (\d{3}) ", answer) if s != b"100"]
+    assert finals == [b"200"], answer
+    ulab.wait(1, timeout=10)
+    # the store's last word: a second request on a fresh connection is stored after both
+    assert post(ulab.url_for("pc", "c"), b"c")[0] == 200
+    assert [c.path for c in ulab.wait(2, timeout=10)] == ["/pc/a", "/pc/c"]
