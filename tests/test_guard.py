@@ -35,9 +35,9 @@ def glab() -> Iterator[HookLab]:
         lab.stop()
 
 
-def _status(port: int, raw: bytes) -> int:
+def _status(port: int, raw: bytes, address: str = "127.0.0.1") -> int:
     """The status code of the first answer to ``raw`` (reads only the status line)."""
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+    with socket.create_connection((address, port), timeout=10) as s:
         s.sendall(raw)
         buf = b""
         while b"\r\n" not in buf:
@@ -244,19 +244,40 @@ def test_allowed_hosts_star_allows_any_name_but_not_malformed_hosts(glab: HookLa
         glab.allowed_hosts = []
 
 
-def test_the_exact_bound_address_is_local() -> None:
+BOUND_CASES = {
+    "0.0.0.0": [("0.0.0.0:{port}", 200), ("127.0.0.1:{port}", 200), ("[::1]", 200),
+                ("0.0.0.1", 403), ("0.0.0.0.nip.io", 403), ("0", 403), ("[::]", 403)],
+    "::": [("[::]:{port}", 200), ("[0:0:0:0:0:0:0:0]", 200), ("127.0.0.1:{port}", 200),
+           ("[::1]", 200), ("0.0.0.0", 403), ("[::2]", 403)],
+}
+
+
+@pytest.mark.parametrize("bind", list(BOUND_CASES))
+def test_the_exact_bound_address_is_local(bind: str) -> None:
     """A lab bound to every interface answers to that address by name, and to loopback."""
-    with pytest.warns(RuntimeWarning, match="binding 0.0.0.0"):
-        lab = HookLab(host="0.0.0.0", port=0, db=":memory:").start()
+    with pytest.warns(RuntimeWarning, match=f"binding {bind}"):
+        lab = HookLab(host=bind, port=0, db=":memory:").start()
     try:
         port = lab.bound_port
         assert port is not None
-        for host, status in [("0.0.0.0:{port}", 200), ("127.0.0.1:{port}", 200),
-                             ("0.0.0.1", 403), ("0.0.0.0.nip.io", 403), ("0", 403)]:
+        for host, status in BOUND_CASES[bind]:
             line = f"Host: {host.replace('{port}', str(port))}\r\n"
-            assert _status(port, _request("api", lab.api_token, line)) == status, host
+            address = "::1" if ":" in bind else "127.0.0.1"  # Tornado binds :: IPv6-only
+            assert _status(port, _request("api", lab.api_token, line), address) == status, host
     finally:
         lab.stop()
+
+
+def test_malformed_allowed_hosts_entries_allow_nothing(glab: HookLab) -> None:
+    port = glab.bound_port
+    assert port is not None
+    glab.allowed_hosts = ["user@hub.example.org", "hub.example.org/x", "", "ok.example.org:443"]
+    try:
+        for host, status in [("hub.example.org", 403), ("ok.example.org", 200),
+                             ("ok.example.org:1", 200)]:
+            assert _status(port, _request("api", glab.api_token, f"Host: {host}\r\n")) == status
+    finally:
+        glab.allowed_hosts = []
 
 
 @dataclass(frozen=True)
@@ -297,6 +318,7 @@ ORIGIN_CASES = [
     OriginCase("userinfo hides evil", "http://127.0.0.1:{port}@evil.example", 403),
     OriginCase("with a path", "http://127.0.0.1:{port}/x", 403),
     OriginCase("garbage", "not an origin", 403),
+    OriginCase("unclosed IPv6", "http://[::1", 403),
     OriginCase("empty", "", 403),
 ]
 
@@ -313,18 +335,17 @@ def test_stream_origin_table(glab: HookLab, case: OriginCase) -> None:
 def test_stream_origins_setting_adds_exact_origins(glab: HookLab) -> None:
     port = glab.bound_port
     assert port is not None
-    server = glab.server
-    assert server is not None
     host = f"Host: 127.0.0.1:{port}\r\n"
 
     def status(origin: str) -> int:
         return _status(port, _request("stream", glab.api_token, host, f"Origin: {origin}\r\n"))
 
     assert status("https://app.example.org") == 403
-    server.stream_origins = ("https://app.example.org",)
+    glab.stream_origins = ["https://app.example.org"]
     try:
         assert status("https://app.example.org") == 101
         assert status("https://app.example.org.evil.example") == 403
         assert status("http://app.example.org") == 403
     finally:
-        server.stream_origins = ()
+        glab.stream_origins = []
+    assert status("https://app.example.org") == 403

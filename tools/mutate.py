@@ -132,13 +132,23 @@ def mutants(source: str) -> list[Mutant]:
     # the same pre-order the transformer visits in
     order: list[ast.AST] = []
 
-    def walk(node: ast.AST) -> None:
+    skip: set[int] = set()
+
+    def walk(node: ast.AST, skipped: bool = False) -> None:
         order.append(node)
+        # __all__ is checked by tests/test_layout.py, not by behaviour: leave it alone
+        if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets):
+            skipped = True
+        if skipped:
+            skip.add(len(order) - 1)
         for child in ast.iter_child_nodes(node):
-            walk(child)
+            walk(child, skipped)
 
     walk(tree)
     for i, node in enumerate(order):
+        if i in skip:
+            continue
         line = getattr(node, "lineno", 0)
         text = lines[line - 1].strip() if line else ""
         if text.startswith(("__all__", "log", "_log")) or "noqa: mutate" in text:
