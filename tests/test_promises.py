@@ -82,7 +82,11 @@ def _api_get(lab: HookLab, path: str) -> tuple[int, bytes]:
 
 
 @pytest.mark.parametrize("framing", ["content-length", "chunked"])
-def test_a_200_means_stored_readable_from_another_connection(lab: HookLab, framing: str) -> None:
+def test_a_200_means_stored_readable_from_another_connection(file_lab: HookLab,
+                                                              framing: str) -> None:
+    """A SQLite file (readers use their own connection, WAL): an answer sent before the
+    commit would be caught here by a read that does not see the row yet."""
+    lab = file_lab
     port = lab.bound_port
     assert port is not None
     for i in range(40):
