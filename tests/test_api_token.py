@@ -138,7 +138,7 @@ def test_the_token_is_random_per_lab_long_and_kept_across_restarts() -> None:
     a = HookLab(port=0, db=":memory:")
     b = HookLab(port=0, db=":memory:")
     try:
-        assert isinstance(a.api_token, str) and len(a.api_token) >= 32
+        assert isinstance(a.api_token, str) and len(a.api_token) == 43  # 256 bits, URL-safe
         assert a.api_token != b.api_token
         assert a.api_token.isascii() and all(ch.isalnum() or ch in "-_" for ch in a.api_token)
         before = a.api_token

@@ -90,6 +90,7 @@ HOST_CASES = [
     HostCase("APP.LOCALHOST (case)", "APP.LOCALHOST:{port}", LOCAL),
     HostCase("127.0.0.1.localhost", "127.0.0.1.localhost", LOCAL),
     HostCase("any port (behind a proxy)", "127.0.0.1:1", LOCAL),
+    HostCase("highest port", "127.0.0.1:65535", LOCAL),
     # -- refused 403: names that merely look local (DNS can point them anywhere) -----------
     HostCase("127.evil.example", "127.evil.example", 403),
     HostCase("127.evil.example:port", "127.evil.example:{port}", 403),
@@ -144,6 +145,8 @@ HOST_CASES = [
     HostCase("space inside", "127.0.0.1 evil.example", 400),
     HostCase("port not a number", "127.0.0.1:abc", 400),
     HostCase("port too big", "127.0.0.1:99999", 400),
+    HostCase("port one too big", "127.0.0.1:65536", 400),
+    HostCase("six-digit port", "127.0.0.1:000080", 400),
     HostCase("empty port", "localhost:", 400),
     HostCase("two ports", "127.0.0.1:1:2", 400),
     HostCase("percent-encoded name", "127%2e0%2e0%2e1", 400),
@@ -349,3 +352,28 @@ def test_stream_origins_setting_adds_exact_origins(glab: HookLab) -> None:
     finally:
         glab.stream_origins = []
     assert status("https://app.example.org") == 403
+
+
+BOUND_NAMES = [
+    # (bound host, Host name as parsed, local?)
+    ("MyHost.Example", "myhost.example", True),
+    ("myhost.example", "other.example", False),
+    ("10.1.2.3", "10.1.2.3", True),
+    ("10.1.2.3", "10.1.2.4", False),
+    ("fd00::1", "[fd00::1]", True),
+    ("fd00:0:0::1", "[fd00::1]", True),
+    ("fd00::1", "[fd00::2]", False),
+    ("", "myhost.example", False),
+]
+
+
+@pytest.mark.parametrize("bound,name,local", BOUND_NAMES)
+def test_the_bound_address_by_any_spelling(bound: str, name: str, local: bool) -> None:
+    """Hosts a lab may be bound to that this machine cannot bind in a test: the rule itself."""
+    from hooklab.server.guard import is_local, parse_host
+
+    class Server:
+        host, allowed_hosts = bound, ()
+
+    assert is_local(Server, name) is local
+    assert is_local(Server, parse_host(name)[0]) is local

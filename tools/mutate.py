@@ -78,7 +78,8 @@ def _kinds(node: ast.AST, docstrings: set[int]) -> list[str]:
             out.append("str")
     if isinstance(node, (ast.If, ast.While)):
         out.append("negate-condition")
-    if isinstance(node, ast.Return) and node.value is not None:
+    if isinstance(node, ast.Return) and node.value is not None and not (
+            isinstance(node.value, ast.Constant) and node.value.value is None):
         out.append("return-none")
     if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
         out.append("drop-call")
@@ -124,6 +125,17 @@ class _Replace(ast.NodeTransformer):
         return self.generic_visit(node)
 
 
+def _annotations(node: ast.AST) -> list[ast.AST]:
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        args = node.args
+        every = [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
+        return [a.annotation for a in every if a is not None and a.annotation is not None] + (
+            [node.returns] if node.returns is not None else [])
+    if isinstance(node, ast.AnnAssign):
+        return [node.annotation]
+    return []
+
+
 def mutants(source: str) -> list[Mutant]:
     tree = ast.parse(source)
     docs = _docstring_ids(tree)
@@ -134,11 +146,16 @@ def mutants(source: str) -> list[Mutant]:
 
     skip: set[int] = set()
 
+    annotations = {id(a) for n in ast.walk(tree) for a in _annotations(n)}
+
     def walk(node: ast.AST, skipped: bool = False) -> None:
         order.append(node)
-        # __all__ is checked by tests/test_layout.py, not by behaviour: leave it alone
+        # __all__ is checked by tests/test_layout.py, not by behaviour, and annotations are
+        # never evaluated (from __future__ import annotations): leave them alone
         if isinstance(node, ast.Assign) and any(
                 isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets):
+            skipped = True
+        if id(node) in annotations:
             skipped = True
         if skipped:
             skip.add(len(order) - 1)
