@@ -107,6 +107,8 @@ HOST_CASES = [
     HostCase("localhost. (trailing dot)", "localhost.:{port}", 403),
     HostCase("127.0.0.1. (trailing dot)", "127.0.0.1.", 403),
     HostCase("app.localhost. (trailing dot)", "app.localhost.", 403),
+    HostCase(".localhost (empty label)", ".localhost", 403),
+    HostCase("a..localhost (empty label)", "a..localhost:{port}", 403),
     HostCase("LOCALHOST. (case, trailing dot)", "LOCALHOST.", 403),
     HostCase("0177.0.0.1 (octal)", "0177.0.0.1:{port}", 403),
     HostCase("127.000.000.001 (leading zeros)", "127.000.000.001", 403),
@@ -274,7 +276,7 @@ def test_the_exact_bound_address_is_local(bind: str) -> None:
 def test_malformed_allowed_hosts_entries_allow_nothing(glab: HookLab) -> None:
     port = glab.bound_port
     assert port is not None
-    glab.allowed_hosts = ["user@hub.example.org", "hub.example.org/x", "", "ok.example.org:443"]
+    glab.allowed_hosts = ["user@hub.example.org", "hub.example.org/x", "", " ok.example.org:443 "]
     try:
         for host, status in [("hub.example.org", 403), ("ok.example.org", 200),
                              ("ok.example.org:1", 200)]:
@@ -349,6 +351,8 @@ def test_stream_origins_setting_adds_exact_origins(glab: HookLab) -> None:
         assert status("https://app.example.org") == 101
         assert status("https://app.example.org.evil.example") == 403
         assert status("http://app.example.org") == 403
+        glab.stream_origins = ["*"]  # any origin (the Host rule and the token still apply)
+        assert status("https://evil.example") == 101
     finally:
         glab.stream_origins = []
     assert status("https://app.example.org") == 403
@@ -377,3 +381,18 @@ def test_the_bound_address_by_any_spelling(bound: str, name: str, local: bool) -
 
     assert is_local(Server, name) is local
     assert is_local(Server, parse_host(name)[0]) is local
+
+
+@pytest.mark.parametrize("value,allowed", [
+    ("127.0.0.1:8765", True), ("[::1]", True), ("localhost", True), ("a.localhost:1", True),
+    ("127.0.0.1.nip.io", False), ("user@127.0.0.1", False), ("", False), (None, False),
+    ("127.0.0.1:99999", False), ("::1", False),
+])
+def test_host_allowed_function(value: str | None, allowed: bool) -> None:
+    """The rule as a function (also used for the stream's Origin)."""
+    from hooklab.server.guard import host_allowed
+
+    class Server:
+        host, allowed_hosts = "127.0.0.1", ()
+
+    assert host_allowed(Server, value) is allowed
