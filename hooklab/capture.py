@@ -472,9 +472,10 @@ class Capture:
         )
 
     def __repr__(self) -> str:
-        ev = f" {self.event_type}" if self.event_type else ""
+        # shown by terminals and test reports: the sender's text, visible characters only
+        ev = f" {printable(self.event_type)}" if self.event_type else ""
         return (
-            f"<Capture #{self.id} {self.method} {self.path} {self.status}"
+            f"<Capture #{self.id} {printable(self.method)} {printable(self.path)} {self.status}"
             f" {self.size}B{ev} at {self.received_at.isoformat()}>"
         )
 

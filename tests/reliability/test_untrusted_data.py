@@ -235,6 +235,13 @@ PLUGIN_TEST = textwrap.dedent(
         hooklab_server.wait(1, timeout=10)
         hooklab_server.assert_received(2, bin="stripe")
 
+    def test_evil_repr(hooklab_server):
+        body = json.dumps({"type": EVIL, "id": "evt_3"}).encode()
+        req = urllib.request.Request(hooklab_server.url_for("stripe"), data=body,
+                                     headers={"Stripe-Signature": "t=1,v1=00"})
+        urllib.request.urlopen(req, timeout=10).read()
+        assert hooklab_server.wait(1, timeout=10) == []  # pytest shows the Capture's repr
+
     def test_evil_wait(hooklab_server):
         body = json.dumps({"type": EVIL, "id": "evt_2"}).encode()
         req = urllib.request.Request(hooklab_server.url_for("stripe"), data=body,
@@ -252,7 +259,8 @@ def test_pytest_plugin_messages_print_only_visible_text(tmp_path: Path) -> None:
         [sys.executable, "-m", "pytest", "-p", "hooklab.pytest_plugin", "-q", "--color=no",
          "-p", "no:cacheprovider", str(tmp_path)],
         cwd=tmp_path, capture_output=True, text=True, timeout=120, env=env)
-    assert "2 failed" in r.stdout, r.stdout[-3000:]
+    assert "3 failed" in r.stdout, r.stdout[-3000:]
+    assert re.search(r"<Capture #\d+ POST /stripe 200 ", r.stdout), r.stdout[-3000:]
     assert "expected 2 capture(s)" in r.stdout and "waited 0.5 s for 2 capture(s)" in r.stdout
     _visible_only(r.stdout)
     assert r"\x1b]0;pwned-title\x07" in r.stdout
