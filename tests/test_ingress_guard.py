@@ -93,7 +93,8 @@ def lab(env: dict[str, object]) -> Iterator[HookLab]:
 
 
 def _relay_path(lab: HookLab, bin: str) -> str:
-    return urlsplit(lab.public_url(bin)).path  # served by the local jupyter server
+    """The public URL's path, served here by the local jupyter server (its host is given)."""
+    return urlsplit(ingress.public_url(lab, bin, host="http://127.0.0.1")).path
 
 
 def _status(answer: bytes) -> int:
