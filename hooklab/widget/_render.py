@@ -8,6 +8,7 @@ characters are made visible in one-line labels.
 '...  POST  stripe  stripe  payment_intent.succee…  200  ... B  ✓  '
 >>> print(curl_command(cap))
 curl --globoff -X POST http://127.0.0.1:.../stripe \\
+  --proto =http,https \\
   -H 'User-Agent: Stripe/1.0 (+https://stripe.com/docs/webhooks)' \\
   ...
   --data-binary '{
