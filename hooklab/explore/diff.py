@@ -184,9 +184,10 @@ def diff_frame(
 ) -> pd.DataFrame:
     """``field, change, a, b``: how capture ``b`` differs from capture ``a``.
 
-    >>> lab.diff(original, retry, headers=True)        # doctest: +SKIP
-                        field   change         a         b
-    0  headers.x-request-time  changed  17000001  17000031
+    >>> diff_frame(cap, cap)
+    Empty DataFrame
+    Columns: [field, change, a, b]
+    Index: []
     """
     import pandas as pd
 

@@ -1,8 +1,12 @@
 """Read-only SQL over the captures, through a documented ``captures`` view.
 
->>> lab.sql("SELECT event_type, count(*) AS n FROM captures GROUP BY 1 ORDER BY n DESC")  # doctest: +SKIP
+>>> lab.sql("SELECT event_type, count(*) AS n FROM captures GROUP BY 1 ORDER BY n DESC")
+                 event_type  n
+0  payment_intent.succeeded  1
 >>> lab.sql("SELECT id, json_extract(payload, '$.data.object.amount') AS amount "
-...         "FROM captures WHERE provider = 'stripe'")                                   # doctest: +SKIP
+...         "FROM captures WHERE provider = 'stripe'")
+   id  amount
+0   1    2000
 
 The ``captures`` view has the columns of ``lab.dataframe()`` except ``json``, plus:
 
