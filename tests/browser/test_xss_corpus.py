@@ -415,6 +415,9 @@ def _tree_and_diff(page: Any, live: Any, table: Any, reqs: list[Req], watch: Wat
         node = tree.locator("option", has_text=f"{title}  [1 item]")
         node.first.wait_for(state="attached", timeout=10_000)
         leaf = tree.locator("option", has_text="p: " + visible(json.dumps(p, ensure_ascii=False))[:60])
+        # wait for it: the node's text can also match the previous payload's tree (has_text folds
+        # case and spaces, and neighbouring payloads differ only so), which may still be shown
+        leaf.first.wait_for(state="attached", timeout=10_000)
         assert leaf.count() >= 1, i  # the value, as text
         node.first.click()
         _wait_text(page, _FIELD, f"schema field{visible(p)}")
