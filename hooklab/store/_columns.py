@@ -6,12 +6,15 @@ fetched with SQL through the indexes; many are read from the column segments (se
 applied to whole columns at once. Bodies, when asked for, are read a segment's worth at a
 time, concatenated by SQLite (one Python object per few thousand bodies).
 
-All reads of one call happen in one read transaction: they see one state of the database.
+Segments are decoded and bodies read by a few threads, each with its own read connection
+(SQLite works without the GIL); each segment's bodies are checked to be those of its ids.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +26,8 @@ __all__: list[str] = []
 
 #: at most this many matching rows (known from the indexes) are fetched with SQL directly
 SMALL = 20_000
+#: threads reading segments and bodies
+_WORKERS = max(2, min(4, os.cpu_count() or 2))
 #: filters the indexes answer quickly (a count costs little)
 _INDEXED = ("bin", "provider", "event_type", "since", "until", "search")
 
@@ -34,25 +39,26 @@ def read(
     *,
     body: bool = False,
     segments: bool = True,
+    connect: Callable[[], sqlite3.Connection] | None = None,
+    release: Callable[[sqlite3.Connection], None] | None = None,
 ) -> Any:
     """Captures matching ``filters`` as a ``pyarrow.Table`` (columns of ``_segments.NAMES``,
-    plus ``body`` as ``large_binary`` when asked), oldest first. Runs in a read transaction."""
-    import pyarrow as pa
+    plus ``body`` as ``large_binary`` when asked), oldest first.
 
+    ``connect``/``release`` lend more read connections for worker threads (none: all on
+    ``db``, in one read transaction).
+    """
     filters = validate(filters)
-    db.execute("BEGIN")
-    try:
-        table = None
-        if filters and any(k in _INDEXED for k in filters):
-            where, args = where_clause(filters, plan)
+    if filters and any(k in _INDEXED for k in filters):
+        where, args = where_clause(filters, plan)
+        db.execute("BEGIN")
+        try:
             n = db.execute(f"SELECT COUNT(*) FROM captures{where}", args).fetchone()[0]
             if n <= SMALL:
-                table = _by_sql(db, where, args, body)
-        if table is None:
-            table = _by_segments(db, filters, plan, body, segments)
-    finally:
-        db.execute("COMMIT")
-    return table if table is not None else pa.table({})
+                return _by_sql(db, where, args, body)
+        finally:
+            db.execute("COMMIT")
+    return _by_segments(db, filters, plan, body, segments, connect, release)
 
 
 def _by_sql(db: sqlite3.Connection, where: str, args: list[Any], body: bool) -> Any:
@@ -76,35 +82,85 @@ def _segment_ranges(db: sqlite3.Connection, use: bool) -> list[tuple[int, int, b
 
 
 def _by_segments(
-    db: sqlite3.Connection, filters: dict[str, Any], plan: SearchPlan, body: bool, use: bool
+    db: sqlite3.Connection,
+    filters: dict[str, Any],
+    plan: SearchPlan,
+    body: bool,
+    use: bool,
+    connect: Callable[[], sqlite3.Connection] | None,
+    release: Callable[[sqlite3.Connection], None] | None,
 ) -> Any:
     import pyarrow as pa
 
-    parts: list[Any] = []
-    bodies: list[Any] = []
-    covered_to = 0
-    for first, last, data in _segment_ranges(db, use):
-        if first > covered_to + 1:  # rows between segments (next to a deletion)
-            _add_gap(db, covered_to, first - 1, body, parts, bodies)
-        part = S.decode(data)
-        parts.append(part)
+    db.execute("BEGIN")
+    try:
+        tasks: list[tuple[int, int | None, bytes | None]] = []
+        covered_to = 0
+        for first, last, data in _segment_ranges(db, use):
+            if first > covered_to + 1:  # rows between segments (next to a deletion)
+                tasks.append((covered_to, first - 1, None))
+            tasks.append((first, last, data))
+            covered_to = last
+        tasks.append((covered_to, None, None))  # the newest rows, after every segment
+        if connect is None or len(tasks) < 4:
+            results = [_task(db, t, body) for t in tasks]
+        else:
+            results = _parallel(tasks, body, connect, release)
+        parts = [p for p, _ in results if p is not None and p.num_rows] or [S.empty()]
+        table = pa.concat_tables(parts)
         if body:
-            bodies.append(_bodies(db, first, last, part.column("id")))
-        covered_to = last
-    _add_gap(db, covered_to, None, body, parts, bodies)
-    parts = [p for p in parts if p.num_rows] or [S.empty()]
-    table = pa.concat_tables(parts)
-    if body:
-        table = table.append_column(
-            "body", pa.chunked_array([b for b in bodies if len(b)] or [pa.array([], pa.large_binary())])
-        )
-    mask = _mask(db, table, filters, plan)
+            chunks = [b for p, b in results if p is not None and p.num_rows]
+            table = table.append_column(
+                "body", pa.chunked_array(chunks or [pa.array([], pa.large_binary())], pa.large_binary())
+            )
+        mask = _mask(db, table, filters, plan)
+    finally:
+        db.execute("COMMIT")
     return table if mask is None else table.filter(mask)
 
 
-def _add_gap(
-    db: sqlite3.Connection, after: int, upto: int | None, body: bool, parts: list, bodies: list
-) -> None:
+def _task(db: sqlite3.Connection, task: tuple[int, int | None, bytes | None], body: bool) -> Any:
+    """(columns, bodies) of one segment, or of the rows between ``after`` and ``upto``."""
+    first, last, data = task
+    if data is None:
+        return _gap(db, first, last, body)
+    part = S.decode(data)
+    return part, (_bodies(db, first, last, part.column("id")) if body else None)
+
+
+def _parallel(
+    tasks: list[tuple[int, int | None, bytes | None]],
+    body: bool,
+    connect: Callable[[], sqlite3.Connection],
+    release: Callable[[sqlite3.Connection], None] | None,
+) -> list[Any]:
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    local = threading.local()
+    made: list[sqlite3.Connection] = []
+    lock = threading.Lock()
+
+    def run(task: tuple[int, int | None, bytes | None]) -> Any:
+        db = getattr(local, "db", None)
+        if db is None:
+            db = local.db = connect()
+            with lock:
+                made.append(db)
+        return _task(db, task, body)
+
+    try:
+        with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
+            return list(pool.map(run, tasks))
+    finally:
+        for db in made:
+            if release is not None:
+                release(db)
+            else:
+                db.close()
+
+
+def _gap(db: sqlite3.Connection, after: int, upto: int | None, body: bool) -> Any:
     import pyarrow as pa
 
     where = " WHERE id > ?" + (" AND id <= ?" if upto is not None else "")
@@ -112,12 +168,12 @@ def _add_gap(
     cols = S.SELECT + (", body" if body else "")
     rows = db.execute(f"SELECT {cols} FROM captures{where} ORDER BY id", args).fetchall()
     if not rows:
-        return
+        return None, None
     if body:
-        parts.append(S.decode(S.encode([r[:-1] for r in rows])))
-        bodies.append(pa.array([r[-1] for r in rows], pa.large_binary()))
-    else:
-        parts.append(S.decode(S.encode(rows)))
+        return S.decode(S.encode([r[:-1] for r in rows])), pa.array(
+            [r[-1] for r in rows], pa.large_binary()
+        )
+    return S.decode(S.encode(rows)), None
 
 
 def _bodies(db: sqlite3.Connection, first: int, last: int, ids: Any) -> Any:
@@ -133,12 +189,13 @@ def _bodies(db: sqlite3.Connection, first: int, last: int, ids: Any) -> Any:
     ).fetchone()
     n = len(ids)
     got = np.fromstring(order or "", dtype=np.int64, sep=",") if n else np.empty(0, np.int64)
-    if len(got) != n or not np.array_equal(got, ids.to_numpy()):
-        # SQLite concatenated in another order (never seen): fetch them one by one
-        rows = db.execute(
-            "SELECT body FROM captures WHERE id >= ? AND id <= ? ORDER BY id", (first, last)
-        ).fetchall()
-        return pa.array([r[0] for r in rows], pa.large_binary())
+    want = ids.to_numpy()
+    if len(got) != n or not np.array_equal(got, want):
+        # another order, or rows deleted since the segment was read: fetch them one by one
+        found = dict(
+            db.execute("SELECT id, body FROM captures WHERE id >= ? AND id <= ?", (first, last))
+        )
+        return pa.array([found.get(i, b"") for i in want.tolist()], pa.large_binary())
     sizes = np.fromstring(lengths or "", dtype=np.int64, sep=",")
     offsets = np.zeros(n + 1, np.int64)
     np.cumsum(sizes, out=offsets[1:])

@@ -113,6 +113,7 @@ class CaptureStore:
         self._last_id = 0
         self._generation = 0  # bumped whenever captures are deleted
         self._counts: dict[str, tuple[int, int, int]] = {}  # filters -> (generation, max id, n)
+        self._pool: list[sqlite3.Connection] = []  # idle read connections for bulk reads
         self._last_retention = 0.0
         self._db = self._connect()
         self._last_id = self._db.execute("SELECT COALESCE(MAX(id), 0) FROM captures").fetchone()[0]
@@ -733,7 +734,7 @@ class CaptureStore:
         """Raw rows of selected columns, oldest first (SQL expressions over ``captures``)."""
         return self._select(columns, filters, "ASC", None, 0)
 
-    def columns(self, *, body: bool = False, **filters: Any) -> Any:
+    def columns(self, *, body: bool = False, segments: bool = True, **filters: Any) -> Any:
         """Captures matching ``filters`` as a ``pyarrow.Table``, oldest first: the fast way to
         read many (DataFrames, exports, exploration).
 
@@ -741,25 +742,28 @@ class CaptureStore:
         unknown), ``duplicate``, ``encoded`` (int8: the capture has a ``Content-Encoding``),
         ``kind, bin, method, provider, event_type, content_type, path, delivery_id,
         remote_addr`` (dictionary-encoded strings), and ``body`` (``large_binary``) if asked.
+        ``segments=False`` reads every row through SQL (slow; for checking the fast path).
 
         >>> store.columns(provider="stripe", body=True).num_rows     # doctest: +SKIP
         """
         filters = validate(filters)
         if self._memory:
             with self._read_lock:
-                return _columns.read(self._db, filters, self._plan(), body=body)
+                return _columns.read(self._db, filters, self._plan(), body=body, segments=segments)
         db = self._reader()
         try:
-            return _columns.read(db, filters, self._plan(), body=body)
+            return _columns.read(
+                db, filters, self._plan(), body=body, segments=segments,
+                connect=self._reader, release=self._give_back,
+            )
         finally:
             self._give_back(db)
 
     def _reader(self) -> sqlite3.Connection:
         """A read connection of its own, for long reads that must not hold up the live view."""
         with self._room:
-            pool = getattr(self, "_pool", None)
-            if pool:
-                return pool.pop()
+            if self._pool:
+                return self._pool.pop()
         uri = f"file:{Path(self.path).resolve()}?mode=ro"
         db = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
         db.execute("PRAGMA busy_timeout = 5000")
@@ -771,7 +775,7 @@ class CaptureStore:
             if self._closed:
                 db.close()
                 return
-            self.__dict__.setdefault("_pool", []).append(db)
+            self._pool.append(db)
 
     def count(self, **filters: Any) -> int:
         """How many captures match ``filters``.
@@ -889,6 +893,10 @@ class CaptureStore:
         self._closed = True
         self._queue.put(None)
         self._writer.join(timeout=30)
+        with self._room:
+            pool, self._pool = self._pool, []
+        for db in pool:
+            db.close()
         with self._read_lock:
             if self._wdb is not self._db:
                 self._wdb.close()
