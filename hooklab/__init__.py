@@ -65,9 +65,10 @@ def stop() -> None:
 
 
 def open(db_path: str | os.PathLike[str]) -> HookLab:  # noqa: A001 - public contract name
-    """Open a capture database for analysis without serving.
+    """Open a capture database, or a Parquet export, for analysis without serving.
 
     >>> hooklab.open(".hooklab/captures.sqlite3").dataframe()   # doctest: +SKIP
+    >>> hooklab.open("exports/captures").dataframe(provider="stripe")   # Parquet  # doctest: +SKIP
     """
     from .core import open_lab
 

@@ -695,7 +695,7 @@ def _flatten_bodies(
     """``payload.*`` columns of a json column, through Arrow's JSON reader; the same columns
     ``flatten_payloads`` (``pandas.json_normalize``) gives, much faster.
 
-    ``raw`` may hand over the bodies as an Arrow array already (row order); ``groups`` (codes
+    ``raw`` may hand over the bodies as Arrow arrays already (row order); ``groups`` (codes
     of the event types) splits the rows if their field types disagree.
     """
     import numpy as np
@@ -705,21 +705,54 @@ def _flatten_bodies(
     n = len(payloads)
     if n == 0:
         return pd.DataFrame(index=index)
-    arr = raw.combine_chunks() if raw is not None else _all_bodies(payloads)
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks() if arr.num_chunks else pa.array([], pa.large_binary())
-    offs = np.frombuffer(arr.buffers()[1], np.int64, n + 1, arr.offset * 8)
-    buf = arr.buffers()[2]
+    if raw is not None and raw.num_chunks:
+        chunks = [c for c in raw.chunks if len(c)]
+    else:
+        whole = _all_bodies(payloads)
+        chunks = [whole.slice(at, _BLOCK) for at in range(0, n, _BLOCK)]
+    # per chunk: the rows Arrow reads as they are, the ones Python reads first
+    tasks = []
+    base = 0
+    slow: dict[int, Any] = {}
+    for chunk in chunks:
+        rows, lines, odd = _classify(chunk, payloads, base)
+        slow.update(odd)
+        tasks.append((chunk, rows, lines, base))
+        base += len(chunk)
+    try:
+        flat = _flatten_chunks(tasks, prefix)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError):
+        arr = pa.concat_arrays(chunks) if len(chunks) > 1 else chunks[0]
+        rows = np.concatenate([t[1] + t[3] for t in tasks])
+        lines = {k + t[3]: v for t in tasks for k, v in t[2].items()}
+        flat = _arrow_flatten(arr, rows, lines, payloads, {}, groups, prefix)
+    if slow:
+        at = np.fromiter(slow, np.int64, len(slow))
+        extra = flatten_payloads(list(slow.values()), prefix=prefix)
+        extra.index = pd.Index(at)
+        flat = flat.combine_first(extra) if len(flat.columns) else extra.reindex(pd.RangeIndex(n))
+    flat.index = index
+    return flat
+
+
+def _classify(chunk: Any, payloads: Any, base: int) -> tuple[Any, dict[int, bytes], dict[int, Any]]:
+    """(rows whose body starts with ``{``, {row: compact JSON} of objects that need Python
+    first (compressed, spaces first), {row: object} Arrow cannot take) - rows local to the
+    chunk, except the last (global)."""
+    import numpy as np
+
+    n = len(chunk)
+    offs = np.frombuffer(chunk.buffers()[1], np.int64, n + 1, chunk.offset * 8)
+    buf = chunk.buffers()[2]
     data = np.frombuffer(buf, np.uint8) if buf is not None else np.zeros(0, np.uint8)
     nonempty = offs[1:] > offs[:-1]
     first = np.zeros(n, np.uint8)
     first[nonempty] = data[offs[:-1][nonempty]]
-    b = payloads._bodies
+    pos = payloads._pos[base : base + n]
     enc = np.zeros(n, bool)
-    ok = payloads._pos >= 0
-    enc[ok] = b.encoded[payloads._pos[ok]] != 0
+    ok = pos >= 0
+    enc[ok] = payloads._bodies.encoded[pos[ok]] != 0
     simple = (first == ord("{")) & ~enc
-    # rows that may still hold an object (compressed, or spaces first): parsed in Python
     spaced = np.isin(first, np.frombuffer(b" \t\r\n", np.uint8))
     odd = np.flatnonzero(nonempty & ~simple & (enc | spaced))
     lines: dict[int, bytes] = {}
@@ -727,16 +760,69 @@ def _flatten_bodies(
     if len(odd):
         import orjson
 
-        for i, value in zip(odd.tolist(), payloads[odd].__array__().tolist(), strict=True):
+        for i, value in zip(odd.tolist(), payloads[odd + base].__array__().tolist(), strict=True):
             if isinstance(value, dict):
                 try:
                     lines[i] = orjson.dumps(value)
                 except (TypeError, orjson.JSONEncodeError):  # e.g. integers past 64 bits
-                    slow[i] = value
-    rows = np.flatnonzero(simple)
-    flat = _arrow_flatten(arr, rows, lines, payloads, slow, groups, prefix)
-    flat.index = index
-    return flat
+                    slow[i + base] = value
+    return np.flatnonzero(simple), lines, slow
+
+
+def _flatten_chunks(tasks: list[tuple[Any, Any, dict[int, bytes], int]], prefix: str) -> Any:
+    """Read each chunk's objects on a worker thread (Arrow works without the GIL), with the
+    schema of a sample; one table of all rows (rows without an object stay empty)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.json as pj
+
+    first = next((t for t in tasks if len(t[1]) or t[2]), None)
+    total = sum(len(t[0]) for t in tasks)
+    if first is None:
+        return pd.DataFrame(index=pd.RangeIndex(total))
+    buf, order, cut = _objects(first[0], first[1], first[2])
+    sample = pj.read_json(
+        pa.BufferReader(buf.slice(0, cut or buf.size)),
+        read_options=pj.ReadOptions(use_threads=False, block_size=max(cut or buf.size, 1) + 1),
+        parse_options=pj.ParseOptions(newlines_in_values=True),
+    )
+    schema = pa.schema([pa.field(f.name, _strings_for_timestamps(f.type)) for f in sample.schema])
+
+    def read(task: tuple[Any, Any, dict[int, bytes], int]) -> tuple[Any, Any]:
+        chunk, rows, lines, base = task
+        if not len(rows) and not lines:
+            return None, None
+        buf, order, _ = _objects(chunk, rows, lines)
+        want = schema
+        for _ in range(3):
+            table = pj.read_json(
+                pa.BufferReader(buf),
+                read_options=pj.ReadOptions(use_threads=False, block_size=buf.size + 1),
+                parse_options=pj.ParseOptions(
+                    explicit_schema=want, unexpected_field_behavior="infer",
+                    newlines_in_values=True,
+                ),
+            )
+            if table.num_rows != len(order):
+                raise ValueError("not one object per body")
+            if not any(_has_timestamps(f.type) for f in table.schema):
+                return table, order + base
+            want = pa.schema([pa.field(f.name, _strings_for_timestamps(f.type)) for f in table.schema])
+        raise ValueError("could not read timestamps as strings")
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = [r for r in pool.map(read, tasks) if r[0] is not None]
+    tables = [t for t, _ in results]
+    table = pa.concat_tables(tables, promote_options="permissive") if len(tables) > 1 else tables[0]
+    order = np.concatenate([o for _, o in results])
+    if len(order) != total or not np.array_equal(order, np.arange(total)):
+        at = np.full(total, -1, np.int64)
+        at[order] = np.arange(len(order))
+        table = table.take(pa.array(at, mask=at < 0))
+    return _normalize_like(table, prefix)
 
 
 def _objects(arr: Any, rows: Any, lines: dict[int, bytes]) -> tuple[Any, Any, int]:

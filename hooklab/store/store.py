@@ -404,6 +404,11 @@ class CaptureStore:
                         if record is None:  # flush marker
                             done.append((None, fut, cb))
                             continue
+                        if "__meta__" in record:
+                            key, value = record["__meta__"]
+                            db.execute("INSERT OR IGNORE INTO meta VALUES (?, ?)", (key, value))
+                            done.append((None, fut, cb))
+                            continue
                         if "__clear__" in record:  # after this batch's earlier rows
                             db.execute("COMMIT")
                             try:
@@ -758,6 +763,48 @@ class CaptureStore:
             )
         finally:
             self._give_back(db)
+
+    def export_source(self) -> str:
+        """A random name of this database for exported file names, made once and kept."""
+        import secrets
+
+        with self._read_lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key = 'export_source'").fetchone()
+        if row:
+            return str(row[0])
+        name = secrets.token_hex(4)
+        if not self.readonly:
+            fut: Future[Any] = Future()
+            self._enqueue({"__meta__": ("export_source", name)}, fut, None)
+            fut.result()
+            with self._read_lock:
+                row = self._db.execute(
+                    "SELECT value FROM meta WHERE key = 'export_source'"
+                ).fetchone()
+            return str(row[0]) if row else name
+        self.__dict__.setdefault("_export_source", name)
+        return self.__dict__["_export_source"]
+
+    def extra_columns(self, ids: Any) -> dict[str, list[Any]]:
+        """``url``, ``query``, ``headers`` (stored JSON text), ``verify_reason`` of ``ids``."""
+        wanted = [int(i) for i in ids]
+        found: dict[int, tuple] = {}
+        for at in range(0, len(wanted), 50_000):
+            part = wanted[at : at + 50_000]
+            rows = self._fetch(
+                "SELECT id, url, query, headers, verify_reason FROM captures"
+                " WHERE id >= ? AND id <= ?",
+                (min(part), max(part)),
+            )
+            found.update((r[0], r[1:]) for r in rows)
+        blank = ("", "{}", "[]", None)
+        got = [found.get(i, blank) for i in wanted]
+        return {
+            "url": [g[0] for g in got],
+            "query": [g[1] for g in got],
+            "headers": [g[2] for g in got],
+            "verify_reason": [g[3] for g in got],
+        }
 
     def _reader(self) -> sqlite3.Connection:
         """A read connection of its own, for long reads that must not hold up the live view."""

@@ -1,0 +1,309 @@
+"""Captures as a Parquet dataset: the file layout, and a read-only store over such a dataset.
+
+``lab.export(path, fmt="parquet")`` (:mod:`hooklab.export.parquet`) writes a dataset that
+DuckDB, pyarrow, polars, Dask and Spark read as they are::
+
+    captures/
+      day=2026-01-01/provider=stripe/part-<source>-<first id>-<last id>-0.parquet
+      day=2026-01-01/provider=__HIVE_DEFAULT_PARTITION__/...     (no provider detected)
+
+Hive partitions by day (UTC) and provider; one row per capture with the DataFrame's columns
+(``received_at`` as microseconds, UTC; categorical columns as strings), the exact ``body``
+(binary), and ``url``, ``query``/``headers`` (JSON text) and ``verify_reason`` so that every
+capture comes back whole. Files are only ever added, named by the exporting database (a
+random ``source``) and the id range, so several labs can export into one dataset.
+
+``hooklab.open(path)`` of such a dataset gives a lab whose store is a :class:`ParquetStore`:
+``dataframe``, ``captures``, ``query``, ``count``, ``search`` and the bulk ``columns`` read it
+in place, without importing it into SQLite.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+from ..capture import Capture
+from ..filters import FIELD_KEYS, matches_text, search_words, validate
+
+__all__ = ["PARQUET_COLUMNS", "ParquetStore", "is_parquet_dataset"]
+
+#: the columns of every file (besides the ``day`` and ``provider`` partitions)
+PARQUET_COLUMNS = (
+    "id", "received_at", "kind", "bin", "method", "path", "event_type", "delivery_id",
+    "content_type", "size", "status", "verified", "duplicate", "remote_addr", "forward_status",
+    "forward_latency_ms", "forward_error", "url", "query", "headers", "verify_reason", "body",
+)  # fmt: skip
+PARTITIONS = ("day", "provider")
+
+
+def file_schema() -> Any:
+    """The Arrow schema of the files' columns (partition columns excluded)."""
+    import pyarrow as pa
+
+    s, i64 = pa.string(), pa.int64()
+    types = {
+        "id": i64, "received_at": pa.timestamp("us", tz="UTC"), "size": i64, "status": i64,
+        "verified": pa.bool_(), "duplicate": pa.bool_(), "forward_status": i64,
+        "forward_latency_ms": pa.float64(), "body": pa.binary(),
+    }  # fmt: skip
+    return pa.schema([pa.field(c, types.get(c, s)) for c in PARQUET_COLUMNS])
+
+
+def partitioning() -> Any:
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
+    return ds.partitioning(pa.schema([("day", pa.string()), ("provider", pa.string())]), flavor="hive")
+
+
+def is_parquet_dataset(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is a Parquet file or a folder holding some (at any depth)."""
+    p = os.fspath(path)
+    if os.path.isfile(p):
+        return p.endswith(".parquet")
+    if not os.path.isdir(p):
+        return False
+    for _root, _dirs, files in os.walk(p):
+        if any(f.endswith(".parquet") for f in files):
+            return True
+    return False
+
+
+class ParquetStore:
+    """A read-only capture store over a Parquet dataset written by ``lab.export(fmt="parquet")``.
+
+    >>> store = ParquetStore("exports/captures")           # doctest: +SKIP
+    >>> store.count(provider="stripe"), store.columns(body=True).num_rows   # doctest: +SKIP
+
+    Ids are those of the exporting databases: a dataset made by several labs can hold the
+    same id more than once (``get`` returns the first).
+    """
+
+    readonly = True
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        import pyarrow.dataset as ds
+
+        self.path = os.fspath(path)
+        if not is_parquet_dataset(self.path):
+            raise FileNotFoundError(f"no Parquet dataset at {self.path!r}")
+        self._ds = ds.dataset(
+            self.path, format="parquet", partitioning=partitioning(),
+            exclude_invalid_files=True,
+        )
+        self._closed = False
+
+    # -- the read API of CaptureStore -------------------------------------------------------
+    def _expr(self, filters: dict[str, Any]) -> Any:
+        import pyarrow.dataset as ds
+
+        expr = None
+
+        def both(e: Any) -> None:
+            nonlocal expr
+            expr = e if expr is None else expr & e
+
+        for key, value in filters.items():
+            if key in FIELD_KEYS:
+                wanted = value if isinstance(value, list) else [value]
+                both(ds.field(key).isin(wanted))
+            elif key == "since" and isinstance(value, datetime):
+                both(ds.field("received_at") > _ts(value))
+            elif key == "since":
+                both(ds.field("id") > value)
+            elif key == "until":
+                both(ds.field("received_at") <= _ts(value))
+            elif key == "search":  # a cheap superset first: every word, anywhere
+                for word in search_words(value)[:8]:
+                    both(_contains(word))
+        return expr
+
+    def _table(self, filters: dict[str, Any], columns: Sequence[str] | None = None) -> Any:
+        """Matching rows (``columns`` plus what the search check needs), oldest first."""
+        import numpy as np
+        import pyarrow as pa
+
+        filters = validate(filters)
+        need = list(columns) if columns is not None else None
+        search = filters.get("search")
+        if need is not None and search:
+            need = list(dict.fromkeys([*need, "path", "query", "headers", "body"]))
+        table = self._ds.to_table(columns=need, filter=self._expr(filters))
+        if table.num_rows and "id" in table.column_names:
+            order = np.lexsort(
+                (table.column("id").to_numpy(), table.column("received_at").cast(pa.int64()).to_numpy())
+            ) if "received_at" in table.column_names else np.argsort(table.column("id").to_numpy(), kind="stable")
+            table = table.take(pa.array(order))
+        if search and table.num_rows:
+            keep = [
+                matches_text(_capture(row), search)
+                for row in table.select(["path", "query", "headers", "body"]).to_pylist()
+            ]
+            table = table.filter(pa.array(keep, pa.bool_()))
+        return table
+
+    def count(self, **filters: Any) -> int:
+        filters = validate(filters)
+        if "search" in filters:
+            return self._table(filters, ["id"]).num_rows
+        return self._ds.count_rows(filter=self._expr(filters))
+
+    def query(
+        self, *, limit: int | None = None, offset: int = 0, newest_first: bool = False, **filters: Any
+    ) -> list[Capture]:
+        table = self._table(filters)
+        rows = table.to_pylist()
+        if newest_first:
+            rows.reverse()
+        end = None if limit is None else offset + int(limit)
+        return [_capture(r) for r in rows[offset:end]]
+
+    def get(self, capture_id: int) -> Capture | None:
+        got = self.query(since=int(capture_id) - 1, limit=1)
+        return got[0] if got and got[0].id == int(capture_id) else None
+
+    def columns(self, *, body: bool = False, segments: bool = True, **filters: Any) -> Any:
+        """Matching captures in the shape of ``CaptureStore.columns`` (oldest first)."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        want = ["id", "received_at", "size", "status", "verified", "duplicate", "headers", "kind",
+                "bin", "method", "provider", "event_type", "content_type", "path", "delivery_id",
+                "remote_addr"]  # fmt: skip
+        table = self._table(filters, [*want, "body"] if body else want)
+        verified = table.column("verified")
+        out = {
+            "id": table.column("id"),
+            "received_us": table.column("received_at").cast(pa.int64()),
+            "size": table.column("size"),
+            "status": table.column("status"),
+            "verified": pc.if_else(pc.is_null(verified), -1, pc.cast(verified, pa.int8())).cast(pa.int8()),
+            "duplicate": pc.cast(table.column("duplicate"), pa.int8()),
+            "encoded": pc.cast(
+                pc.match_substring(table.column("headers"), '"content-encoding"', ignore_case=True),
+                pa.int8(),
+            ),
+        }
+        for name in ("kind", "bin", "method", "provider", "event_type", "content_type", "path",
+                     "delivery_id", "remote_addr"):  # fmt: skip
+            out[name] = pc.dictionary_encode(table.column(name).cast(pa.large_string()))
+        if body:
+            out["body"] = table.column("body").cast(pa.large_binary())
+        return pa.table(out)
+
+    def forwards(self, capture_id: int | None = None) -> list[dict[str, Any]]:
+        """The latest forwarding outcome of each capture that has one (what was exported)."""
+        filters: dict[str, Any] = {}
+        table = self._table(filters, ["id", "forward_status", "forward_latency_ms", "forward_error"])
+        out = []
+        for r in table.to_pylist():
+            if r["forward_status"] is None and r["forward_error"] is None:
+                continue
+            if capture_id is not None and r["id"] != capture_id:
+                continue
+            out.append({"capture_id": r["id"], "at": None, "target": None,
+                        "status": r["forward_status"], "latency_ms": r["forward_latency_ms"],
+                        "error": r["forward_error"]})  # fmt: skip
+        return out
+
+    def distinct(self, column: str) -> list[str]:
+        import pyarrow.compute as pc
+
+        if column not in FIELD_KEYS:
+            raise ValueError(column)
+        values = pc.unique(self._ds.to_table(columns=[column]).column(column)).to_pylist()
+        return sorted(v for v in values if v is not None)
+
+    def duckdb(self) -> Any:
+        """A DuckDB connection with a ``captures`` view over the dataset (``payload``: the body
+        as text), for SQL over the files in place."""
+        import duckdb
+
+        con = duckdb.connect()
+        glob = os.path.join(self.path, "**", "*.parquet") if os.path.isdir(self.path) else self.path
+        con.execute(
+            "CREATE VIEW captures AS SELECT *, decode(body) AS payload FROM read_parquet(?,"
+            " hive_partitioning = true, union_by_name = true)",
+            [glob],
+        )
+        return con
+
+    @property
+    def last_id(self) -> int:
+        import pyarrow.compute as pc
+
+        ids = self._ds.to_table(columns=["id"]).column("id")
+        return int(pc.max(ids).as_py() or 0) if len(ids) else 0
+
+    # -- what a read-only store does with writes and events ---------------------------------
+    def subscribe(self, callback: Callable[..., Any], on_clear: Any = None, on_forward: Any = None) -> Callable[[], None]:
+        return lambda: None
+
+    def wait_for(self, predicate: Callable[[], bool], timeout: float | None) -> bool:
+        return bool(predicate())
+
+    def flush(self, timeout: float = 30.0) -> None:
+        return None
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
+        from .store import StoreError
+
+        raise StoreError(f"{self.path!r} is a Parquet dataset: read-only")
+
+    add = submit = add_sync = add_many = clear = record_forward = _refuse
+
+    def close(self) -> None:
+        self._closed = True
+
+    def __repr__(self) -> str:
+        return f"<ParquetStore {self.path!r}>"
+
+
+def _ts(value: datetime) -> Any:
+    import pyarrow as pa
+
+    return pa.scalar(value.astimezone(timezone.utc), pa.timestamp("us", tz="UTC"))
+
+
+def _contains(word: str) -> Any:
+    """Rows that may hold ``word`` (a superset: the exact check follows)."""
+    import re
+
+    import pyarrow.compute as pc
+    import pyarrow.dataset as ds
+
+    text = [pc.match_substring(ds.field(c), word, ignore_case=True) for c in ("path", "query", "headers")]
+    any_case = "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in word)
+    body = pc.match_substring_regex(ds.field("body"), any_case)
+    # a compressed body may hide the word: it stays a candidate
+    packed = pc.match_substring(ds.field("headers"), "content-encoding", ignore_case=True)
+    return text[0] | text[1] | text[2] | body | packed
+
+
+def _capture(r: dict[str, Any]) -> Capture:
+    received = r.get("received_at")
+    if received is not None and received.tzinfo is None:
+        received = received.replace(tzinfo=timezone.utc)
+    return Capture(
+        id=int(r.get("id") or 0),
+        received_at=received or datetime(1970, 1, 1, tzinfo=timezone.utc),
+        kind=r.get("kind") or "http",
+        method=r.get("method") or "GET",
+        path=r.get("path") or "/",
+        query=json.loads(r.get("query") or "{}"),
+        headers=[(k, v) for k, v in json.loads(r.get("headers") or "[]")],
+        body=bytes(r.get("body") or b""),
+        remote_addr=r.get("remote_addr") or "",
+        url=r.get("url") or "",
+        status=int(r.get("status") or 200),
+        provider=r.get("provider"),
+        event_type=r.get("event_type"),
+        delivery_id=r.get("delivery_id"),
+        verified=r.get("verified"),
+        verify_reason=r.get("verify_reason"),
+        duplicate=bool(r.get("duplicate")),
+    )
