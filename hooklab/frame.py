@@ -996,10 +996,21 @@ def flatten_payloads(payloads: list[Any], *, index: Any = None, prefix: str = "p
     dicts = [p if isinstance(p, dict) else {} for p in payloads]
     if not any(dicts):
         return pd.DataFrame(index=index)
+    def normalize() -> pd.DataFrame:
+        try:
+            return pd.json_normalize(dicts)  # pandas' fast path (no max_level)
+        except RecursionError:
+            return pd.json_normalize(dicts, max_level=_MAX_NORMALIZE_DEPTH)
+
     try:
-        flat = pd.json_normalize(dicts)  # pandas' fast path (no max_level)
-    except RecursionError:
-        flat = pd.json_normalize(dicts, max_level=_MAX_NORMALIZE_DEPTH)
+        flat = normalize()
+    except UnicodeEncodeError:  # lone surrogates: no Arrow-backed strings for these columns
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with pd.option_context("future.infer_string", False):
+                flat = normalize()
     flat.columns = [f"{prefix}{c}" for c in flat.columns]
     if index is not None:
         flat.index = index

@@ -24,7 +24,7 @@ import secrets
 import tempfile
 from typing import Any
 
-from ..store.parquet import PARQUET_COLUMNS, file_schema, partitioning
+from ..store.parquet import NO_PROVIDER, PARQUET_COLUMNS, file_schema, partitioning
 
 __all__ = ["export_parquet"]
 
@@ -106,7 +106,7 @@ def export_parquet(store: Any, path: str | os.PathLike[str], **filters: Any) -> 
         "verify_reason": pa.array(extra["verify_reason"], pa.string()),
         "body": cols.column("body").cast(pa.binary()),
         "day": pc.strftime(received, format="%Y-%m-%d"),
-        "provider": cols.column("provider").cast(pa.string()),
+        "provider": pc.fill_null(cols.column("provider").cast(pa.string()), NO_PROVIDER),
     })  # fmt: skip
     assert table.column_names[: len(PARQUET_COLUMNS)] == list(PARQUET_COLUMNS)
     table = table.cast(pa.schema([*file_schema(), pa.field("day", pa.string()),

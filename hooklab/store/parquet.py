@@ -5,7 +5,7 @@ DuckDB, pyarrow, polars, Dask and Spark read as they are::
 
     captures/
       day=2026-01-01/provider=stripe/part-<source>-<first id>-<last id>-0.parquet
-      day=2026-01-01/provider=__HIVE_DEFAULT_PARTITION__/...     (no provider detected)
+      day=2026-01-01/provider=unknown/...      (no provider detected: "unknown" in the files)
 
 Hive partitions by day (UTC) and provider; one row per capture with the DataFrame's columns
 (``received_at`` as microseconds, UTC; categorical columns as strings), the exact ``body``
@@ -29,7 +29,7 @@ from typing import Any
 from ..capture import Capture
 from ..filters import FIELD_KEYS, matches_text, search_words, validate
 
-__all__ = ["PARQUET_COLUMNS", "ParquetStore", "is_parquet_dataset"]
+__all__ = ["NO_PROVIDER", "PARQUET_COLUMNS", "ParquetStore", "is_parquet_dataset"]
 
 #: the columns of every file (besides the ``day`` and ``provider`` partitions)
 PARQUET_COLUMNS = (
@@ -38,6 +38,9 @@ PARQUET_COLUMNS = (
     "forward_latency_ms", "forward_error", "url", "query", "headers", "verify_reason", "body",
 )  # fmt: skip
 PARTITIONS = ("day", "provider")
+#: the provider partition of captures whose provider was not detected (a real value rather
+#: than Hive's null partition, so every engine reads the column even when all are unknown)
+NO_PROVIDER = "unknown"
 
 
 def file_schema() -> Any:
@@ -110,6 +113,8 @@ class ParquetStore:
         for key, value in filters.items():
             if key in FIELD_KEYS:
                 wanted = value if isinstance(value, list) else [value]
+                if key == "provider":  # "unknown" in the files means none was detected
+                    wanted = [w for w in wanted if w != NO_PROVIDER] or ["\0"]
                 both(ds.field(key).isin(wanted))
             elif key == "since" and isinstance(value, datetime):
                 both(ds.field("received_at") > _ts(value))
@@ -133,6 +138,12 @@ class ParquetStore:
         if need is not None and search:
             need = list(dict.fromkeys([*need, "path", "query", "headers", "body"]))
         table = self._ds.to_table(columns=need, filter=self._expr(filters))
+        if "provider" in table.column_names:
+            import pyarrow.compute as pc
+
+            col = table.column("provider")
+            known = pc.if_else(pc.equal(col, NO_PROVIDER), pa.scalar(None, col.type), col)
+            table = table.set_column(table.column_names.index("provider"), "provider", known)
         if table.num_rows and "id" in table.column_names:
             order = np.lexsort(
                 (table.column("id").to_numpy(), table.column("received_at").cast(pa.int64()).to_numpy())
@@ -216,7 +227,8 @@ class ParquetStore:
         if column not in FIELD_KEYS:
             raise ValueError(column)
         values = pc.unique(self._ds.to_table(columns=[column]).column(column)).to_pylist()
-        return sorted(v for v in values if v is not None)
+        drop = {None, NO_PROVIDER} if column == "provider" else {None}
+        return sorted(v for v in values if v not in drop)
 
     def duckdb(self) -> Any:
         """A DuckDB connection with a ``captures`` view over the dataset (``payload``: the body
@@ -226,8 +238,9 @@ class ParquetStore:
         con = duckdb.connect()
         glob = os.path.join(self.path, "**", "*.parquet") if os.path.isdir(self.path) else self.path
         con.execute(
-            "CREATE VIEW captures AS SELECT *, decode(body) AS payload FROM read_parquet(?,"
-            " hive_partitioning = true, union_by_name = true)",
+            "CREATE VIEW captures AS SELECT * REPLACE (NULLIF(provider, 'unknown') AS provider),"
+            " decode(body) AS payload FROM read_parquet(?, hive_partitioning = true,"
+            " union_by_name = true)",
             [glob],
         )
         return con

@@ -348,21 +348,26 @@ class CaptureStore:
             with self._read_lock if self._memory else _nolock:
                 db = self._wdb
                 db.execute("BEGIN IMMEDIATE")
+                search = segments = None
                 try:
                     if self._fts and self._search_upto < _MAX_ID:
-                        self._index_after(db, self._search_upto, limit)
+                        search = self._index_after(db, self._search_upto, limit)
                     if self._has_segments and self._last_id - self._segments_upto >= S.SEG_ROWS:
-                        self._seal(db)
+                        segments = self._seal(db)
                     db.execute("COMMIT")
                 except BaseException:
                     db.execute("ROLLBACK")
                     raise
+                if search is not None:  # only once durable
+                    self._search_upto = search
+                if segments is not None:
+                    self._segments_upto = segments
         except Exception:  # noqa: BLE001 - upkeep must never stop the writer; retried later
             self._search_upto = self._meta_int("search_upto")
             self._segments_upto = self._meta_int("segments_upto")
             time.sleep(0.5)
 
-    def _index_after(self, db: sqlite3.Connection, after: int, limit: int) -> None:
+    def _index_after(self, db: sqlite3.Connection, after: int, limit: int) -> int:
         rows = db.execute(
             "SELECT id, path, query, headers, body FROM captures WHERE id > ? ORDER BY id LIMIT ?",
             (after, limit),
@@ -372,22 +377,22 @@ class CaptureStore:
         if len(rows) < limit:  # caught up: from now on rows are indexed as they are stored
             upto = max(upto, self._last_id)
         self._set_meta(db, "search_upto", upto)
-        self._search_upto = _MAX_ID if upto >= self._last_id else upto
+        return _MAX_ID if upto >= self._last_id else upto
 
-    def _seal(self, db: sqlite3.Connection) -> None:
+    def _seal(self, db: sqlite3.Connection) -> int | None:
         rows = db.execute(
             f"SELECT {S.SELECT} FROM captures WHERE id > ? ORDER BY id LIMIT ?",
             (self._segments_upto, S.SEG_ROWS),
         ).fetchall()
         if len(rows) < S.SEG_ROWS:
-            return
+            return None
         first, last = rows[0][0], rows[-1][0]
         db.execute(
             "INSERT OR REPLACE INTO segments (first_id, last_id, rows, data) VALUES (?,?,?,?)",
             (first, last, len(rows), S.encode(rows)),
         )
         self._set_meta(db, "segments_upto", last)
-        self._segments_upto = last
+        return last
 
     def _write_batch(self, batch: list[tuple[Any, Future, Callable | None, int]]) -> None:
         done: list[tuple[Capture | BaseException | None, Future, Callable | None]] = []
