@@ -28,6 +28,7 @@ __all__ = [
     "lab",
     "load_har",
     "load_ipython_extension",
+    "load_jsonl",
     "open",
     "send",
     "start",
@@ -107,6 +108,10 @@ def __getattr__(name: str) -> Any:
         from .core import HookLab
 
         return HookLab.from_har
+    if name == "load_jsonl":
+        from .core import HookLab
+
+        return HookLab.from_jsonl
     raise AttributeError(f"module 'hooklab' has no attribute {name!r}")
 
 

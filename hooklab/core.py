@@ -400,6 +400,23 @@ class HookLab(Configurable):
             raise ValueError(f"{name!r}: HAR {str(exc).replace('record', 'entry', 1)}") from None
         return lab
 
+    @classmethod
+    def from_jsonl(cls, path: str | os.PathLike[str], *, db: str = ":memory:") -> HookLab:
+        """Import a JSON Lines export into a non-serving lab (``hooklab.load_jsonl``), streaming:
+        a million captures in seconds, memory bounded (``db`` may name a database file).
+
+        >>> old = HookLab.from_jsonl("captures.jsonl")       # doctest: +SKIP
+        """
+        from .export.jsonl import read_jsonl
+
+        lab = cls(db=db)
+        try:
+            lab.store.add_many(read_jsonl(path))
+        except ValueError:
+            lab.stop()
+            raise
+        return lab
+
     def export_har(self, path: str | os.PathLike[str], **filters: Any) -> int:
         """Write captures matching ``filters`` as HAR 1.2; returns how many."""
         from .export import export

@@ -392,3 +392,20 @@ def test_import_hooklab_stays_light():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
                          env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
     assert out.stdout.strip() == "[]", out.stderr
+
+
+def test_jsonl_export_imports_back_exactly(hostile, tmp_path):
+    lab = hooklab.HookLab(db=":memory:")
+    lab._store = hostile
+    path = tmp_path / "caps.jsonl"
+    assert lab.export(str(path), fmt="jsonl") == len(BODIES)
+    back = hooklab.load_jsonl(str(path))
+    mine, theirs = lab.query(), back.query()
+    assert [(c.method, c.path, c.query, c.headers, c.body, c.received_at, c.provider, c.status)
+            for c in mine] == [(c.method, c.path, c.query, c.headers, c.body, c.received_at,
+                                c.provider, c.status) for c in theirs]
+    back.stop()
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(path.read_text().splitlines()[0] + "\n{\"body_b64\": \"%%%\"}\n")
+    with pytest.raises(ValueError, match="line 2"):
+        hooklab.load_jsonl(str(bad))

@@ -214,24 +214,29 @@ def record_values(record: dict[str, Any]) -> list[Any]:
 
 
 def _seen_before(db: sqlite3.Connection, keys: list[tuple[Any, str]]) -> set[tuple[str, str]]:
-    """Which (provider, delivery id) pairs are already stored."""
+    """Which (provider, delivery id) pairs are already stored (through their index)."""
     found: set[tuple[str, str]] = set()
-    ids = sorted({d for _, d in keys})
-    for i in range(0, len(ids), 500):
-        part = ids[i : i + 500]
-        rows = db.execute(
-            f"SELECT provider, delivery_id FROM captures WHERE delivery_id IN ({','.join('?' * len(part))})",
-            part,
-        ).fetchall()
-        found.update((p or "", d) for p, d in rows)
+    by_provider: dict[Any, list[str]] = {}
+    for p, d in keys:
+        by_provider.setdefault(p or None, []).append(d)
+    for provider, ids in by_provider.items():
+        ids = sorted(set(ids))
+        for i in range(0, len(ids), 500):
+            part = ids[i : i + 500]
+            rows = db.execute(
+                "SELECT delivery_id FROM captures WHERE provider IS ? AND delivery_id IN"
+                f" ({','.join('?' * len(part))})",
+                [provider, *part],
+            ).fetchall()
+            found.update((provider or "", r[0]) for r in rows)
     return found
 
 
-def insert_many(db: sqlite3.Connection, records: list[dict[str, Any]]) -> tuple[int, list[list[Any]]]:
-    """INSERT (already enriched) records in one statement inside the writer's transaction;
-    returns the first id given and the rows' values (ids follow one another)."""
-    rows = [record_values(r) for r in records]
-    keys = [((v[11] or ""), v[13]) for v in rows if v[13]]
+def insert_many(db: sqlite3.Connection, rows: list[list[Any]]) -> int:
+    """INSERT prepared rows (:func:`record_values`) in one statement inside the writer's
+    transaction, flagging repeated delivery ids; returns the first id given (ids follow one
+    another)."""
+    keys = [(v[11], v[13]) for v in rows if v[13]]
     if keys:
         before = _seen_before(db, keys)
         for v in rows:
@@ -246,7 +251,7 @@ def insert_many(db: sqlite3.Connection, records: list[dict[str, Any]]) -> tuple[
     end = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'captures'").fetchone()[0]
     if end - start + 1 != len(rows):  # never expected: ids must follow one another
         raise RuntimeError("capture ids of a bulk insert are not consecutive")
-    return start, rows
+    return start
 
 
 def insert_row(db: sqlite3.Connection, record: dict[str, Any], seen: set) -> tuple[Capture, list[Any]]:

@@ -47,6 +47,7 @@ from ._sql import (
     _us,
     insert_many,
     insert_row,
+    record_values,
     where_clause,
 )
 
@@ -284,18 +285,66 @@ class CaptureStore:
     def add_many(self, records: Iterable[dict[str, Any]], *, notify: bool | None = None) -> int:
         """Store many records fast (a bulk import); returns how many were stored, once durable.
 
-        Records are read from ``records`` as the writer goes (an iterator stays lazy), stored
-        :data:`_BULK` to a transaction with one INSERT statement; detection and ``enrich``
-        run as for :meth:`add`. Subscribers hear of each capture only if ``notify`` (default:
-        when there are subscribers). The search index and column segments of imported rows are
+        The calling thread reads ``records`` (an iterator stays lazy), detects and enriches them
+        and prepares their rows, :data:`_BULK` at a time, while the writer stores the previous
+        chunk with one INSERT statement per transaction; the bounded queue keeps at most a couple
+        of chunks waiting. Subscribers hear of each capture only if ``notify`` (default: when
+        there are subscribers). The search index and column segments of imported rows are
         built afterwards, between other writes. A record that cannot be stored raises
-        ``ValueError`` naming its position; the ones before it stay stored.
+        ``ValueError`` naming its position; the chunks before it stay stored.
         """
         if notify is None:
             notify = bool(self._subscribers)
+        pending: list[tuple[int, Future[int]]] = []
+        at = 0
+        failed: BaseException | None = None
+
+        def settle(block: bool) -> None:
+            nonlocal failed
+            while pending and (block or pending[0][1].done()):
+                start, fut = pending.pop(0)
+                try:
+                    fut.result()
+                except BaseException as exc:  # noqa: BLE001 - reported below
+                    if failed is None:
+                        failed = ValueError(f"record {start} (or one of the next {_BULK}): cannot be stored ({exc})")
+
+        chunk: list[list[Any]] = []
+        size = 0
+        for record in records:
+            if failed is not None:
+                break
+            try:
+                if not isinstance(record, dict):
+                    raise TypeError("not a dict")
+                self._prepare(record)
+                chunk.append(record_values(record))
+            except (TypeError, ValueError, OverflowError) as exc:
+                failed = ValueError(f"record {at + len(chunk)}: cannot be stored ({exc})")
+                break
+            size += len(chunk[-1][7])
+            if len(chunk) >= _BULK or size >= QUEUE_BYTES // 4:
+                pending.append((at, self._bulk(chunk, size, notify)))
+                at += len(chunk)
+                chunk, size = [], 0
+                settle(False)
+        if chunk and failed is None:
+            pending.append((at, self._bulk(chunk, size, notify)))
+            at += len(chunk)
+        settle(True)
+        if failed is not None:
+            raise failed
+        return at
+
+    def _bulk(self, rows: list[list[Any]], size: int, notify: bool) -> Future[int]:
         fut: Future[int] = Future()
-        self._enqueue({"__bulk__": iter(records), "notify": notify}, fut, None)
-        return fut.result()
+        self._reserve(len(rows) - 1, size, True, None)  # the chunk counts as its rows
+        try:
+            self._enqueue({"__bulk__": rows, "notify": notify, "size": size}, fut, None)
+        except BaseException:
+            self._release(len(rows) - 1, size)
+            raise
+        return fut
 
     def add_sync(self, record: dict[str, Any], timeout: float = 30.0) -> Capture:
         """Store ``record`` and return its :class:`Capture` once durable."""
@@ -327,7 +376,10 @@ class CaptureStore:
                 self._write_batch(plain)
             for item in bulk:
                 self._write_bulk(item)
-            self._release(len(batch), sum(b[3] for b in batch))
+            self._release(
+                len(batch) + sum(len(b[0]["__bulk__"]) - 1 for b in bulk),
+                sum(b[3] for b in batch) + sum(b[0]["size"] for b in bulk),
+            )
             if self._behind(_LAG):
                 self._catch_up(_BATCH)
             if stop:
@@ -511,52 +563,33 @@ class CaptureStore:
 
     def _write_bulk(self, item: tuple[Any, Future, Callable | None, int]) -> None:
         job, fut, _cb, _size = item
-        records, notify = job["__bulk__"], job["notify"]
-        stored = 0
+        rows, notify = job["__bulk__"], job["notify"]
         try:
-            while True:
-                chunk = []
-                for record in records:
-                    if not isinstance(record, dict):
-                        raise TypeError(f"record {stored + len(chunk)} is not a dict")
-                    chunk.append(record)
-                    if len(chunk) >= _BULK:
-                        break
-                if not chunk:
-                    break
-                for record in chunk:
-                    self._prepare(record)
-                with self._read_lock if self._memory else _nolock:
-                    db = self._wdb
-                    db.execute("BEGIN IMMEDIATE")
-                    try:
-                        first, rows = insert_many(db, chunk)
-                        db.execute("COMMIT")
-                    except BaseException:
-                        db.execute("ROLLBACK")
-                        raise
-                with self._cond:
-                    self._last_id = max(self._last_id, first + len(rows) - 1)
-                    self._cond.notify_all()
-                if self._search_upto >= _MAX_ID:  # the new rows are not indexed yet
-                    self._search_upto = first - 1
-                stored += len(rows)
-                if notify:
-                    from ._sql import _row_to_capture as row_cap
-
-                    caps = [
-                        row_cap((first + i, v[0], v[1], v[2], v[3], v[5], v[6], v[7], v[8], v[9],
-                                 v[10], v[11], v[12], v[13], v[14], v[15], v[16]))
-                        for i, v in enumerate(rows)
-                    ]
-                    self._notify([], [], caps)
-        except (TypeError, ValueError, OverflowError, sqlite3.Error) as exc:
-            fut.set_exception(ValueError(f"record {stored}: cannot be stored ({exc})"))
-            return
+            with self._read_lock if self._memory else _nolock:
+                db = self._wdb
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    first = insert_many(db, rows)
+                    db.execute("COMMIT")
+                except BaseException:
+                    db.execute("ROLLBACK")
+                    raise
         except BaseException as exc:  # noqa: BLE001 - report, keep the writer alive
             fut.set_exception(exc)
             return
-        fut.set_result(stored)
+        with self._cond:
+            self._last_id = max(self._last_id, first + len(rows) - 1)
+            self._cond.notify_all()
+        if self._search_upto >= _MAX_ID:  # the new rows are not indexed yet
+            self._search_upto = first - 1
+        fut.set_result(len(rows))
+        if notify:
+            caps = [
+                _row_to_capture((first + i, v[0], v[1], v[2], v[3], v[5], v[6], v[7], v[8], v[9],
+                                 v[10], v[11], v[12], v[13], v[14], v[15], v[16]))
+                for i, v in enumerate(rows)
+            ]
+            self._notify([], [], caps)
 
     def _apply_retention(self) -> None:
         if not (self.retention_count or self.retention_age):
