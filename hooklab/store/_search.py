@@ -41,10 +41,19 @@ def fts_available(db: sqlite3.Connection) -> bool:
         return False
 
 
+def _loads(text: str) -> Any:
+    try:
+        import orjson
+
+        return orjson.loads(text)
+    except (ImportError, ValueError):  # lone surrogates were stored by the standard library
+        return json.loads(text)
+
+
 def row_words(path: str, query: str, headers: str, body: bytes) -> str:
     """The words of one stored row (``query``/``headers`` as stored JSON), space-separated."""
-    q = json.loads(query) if query else {}
-    h = json.loads(headers) if headers else []
+    q = _loads(query) if query else {}
+    h = _loads(headers) if headers else []
     return " ".join(search_words(search_text(path, q, [(k, v) for k, v in h], bytes(body))))
 
 
