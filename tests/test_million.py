@@ -409,3 +409,24 @@ def test_jsonl_export_imports_back_exactly(hostile, tmp_path):
     bad.write_text(path.read_text().splitlines()[0] + "\n{\"body_b64\": \"%%%\"}\n")
     with pytest.raises(ValueError, match="line 2"):
         hooklab.load_jsonl(str(bad))
+
+
+def test_readme_duckdb_query_over_several_labs(tmp_path, monkeypatch):
+    import re
+
+    import duckdb
+
+    for k in range(2):
+        lab = hooklab.HookLab(db=str(tmp_path / f"r{k}.sqlite3"))
+        lab.store.add_many({"method": "POST", "path": "/stripe", "received_at": T0 + timedelta(days=k),
+                            "headers": [("Stripe-Signature", "t=1,v1=00"), ("Content-Type", "application/json")],
+                            "body": json.dumps({"id": f"evt_{k}{i}", "type": "invoice.paid",
+                                                "data": {"object": {"amount": 100 * (i + 1)}}}).encode()}
+                           for i in range(3))
+        lab.export(str(tmp_path / "exports" / f"lab{k}"), fmt="parquet")
+        lab.stop()
+    readme = open(os.path.join(os.path.dirname(__file__), "..", "README.md"), encoding="utf-8").read()
+    sql = re.search(r'duckdb\.sql\("""(.*?)"""\)', readme, re.S).group(1)
+    monkeypatch.chdir(tmp_path)
+    rows = duckdb.sql(sql).fetchall()
+    assert rows == [("stripe", "invoice.paid", 6, 200.0)]
