@@ -24,33 +24,45 @@ __all__ = ["read_jsonl"]
 def _text(value: Any, what: str, default: str = "") -> str:
     if value is None:
         return default
-    if not isinstance(value, str):
+    if type(value) is not str:
         raise TypeError(f"{what} must be a string, got {type(value).__name__}")
     return value
 
 
+def _pairs(headers: Any) -> list[tuple[str, str]]:
+    out = []
+    for h in headers:
+        if type(h) is not list or len(h) != 2 or type(h[0]) is not str or type(h[1]) is not str:
+            raise TypeError("headers must be [name, value] string pairs")
+        out.append((h[0], h[1]))
+    return out
+
+
 def _record(d: Any) -> dict[str, Any]:
-    if not isinstance(d, dict):
+    if type(d) is not dict:
         raise TypeError("a line is not an object")
     when = d.get("received_at")
-    received = datetime.now(timezone.utc)
-    if isinstance(when, str) and when:
+    if type(when) is str and when:
         received = datetime.fromisoformat(when.replace("Z", "+00:00"))
         if received.tzinfo is None:
             received = received.replace(tzinfo=timezone.utc)
+    else:
+        received = datetime.now(timezone.utc)
     query = d.get("query") or {}
-    headers = d.get("headers") or []
-    if not isinstance(query, dict) or not isinstance(headers, list):
-        raise TypeError("query must be an object and headers a list")
-    status = int(d.get("status") or 200)
-    if not 0 <= status <= 999:
-        raise ValueError(f"status {status} is not an HTTP status")
+    if type(query) is not dict:
+        raise TypeError("query must be an object")
+    for k, vs in query.items():
+        if type(vs) is not list or not all(type(v) is str for v in vs):
+            raise TypeError(f"query {k!r} must be a list of strings")
+    status = d.get("status") or 200
+    if type(status) is not int or not 0 <= status <= 999:
+        raise ValueError(f"status {status!r} is not an HTTP status")
     record: dict[str, Any] = {
         "received_at": received,
         "method": _text(d.get("method"), "method", "GET").upper(),
         "path": _text(d.get("path"), "path", "/") or "/",
-        "query": {_text(k, "query name"): [_text(v, "query value") for v in vs] for k, vs in query.items()},
-        "headers": [(_text(h[0], "header name"), _text(h[1], "header value")) for h in headers],
+        "query": query,
+        "headers": _pairs(d.get("headers") or ()),
         "body": base64.b64decode(_text(d.get("body_b64"), "body_b64"), validate=True),
         "remote_addr": _text(d.get("remote_addr"), "remote address"),
         "url": _text(d.get("url"), "url"),
@@ -58,8 +70,9 @@ def _record(d: Any) -> dict[str, Any]:
         "kind": _text(d.get("kind"), "kind", "http") or "http",
     }
     for key in ("provider", "event_type", "delivery_id", "verify_reason"):
-        if d.get(key) is not None:
-            record[key] = _text(d[key], key)
+        value = d.get(key)
+        if value is not None:
+            record[key] = _text(value, key)
     if d.get("verified") is not None:
         record["verified"] = bool(d["verified"])
     return record

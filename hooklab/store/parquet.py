@@ -129,7 +129,6 @@ class ParquetStore:
 
     def _table(self, filters: dict[str, Any], columns: Sequence[str] | None = None) -> Any:
         """Matching rows (``columns`` plus what the search check needs), oldest first."""
-        import numpy as np
         import pyarrow as pa
 
         filters = validate(filters)
@@ -144,11 +143,15 @@ class ParquetStore:
             col = table.column("provider")
             known = pc.if_else(pc.equal(col, NO_PROVIDER), pa.scalar(None, col.type), col)
             table = table.set_column(table.column_names.index("provider"), "provider", known)
-        if table.num_rows and "id" in table.column_names:
-            order = np.lexsort(
-                (table.column("id").to_numpy(), table.column("received_at").cast(pa.int64()).to_numpy())
-            ) if "received_at" in table.column_names else np.argsort(table.column("id").to_numpy(), kind="stable")
-            table = table.take(pa.array(order))
+        if table.num_rows and "id" in table.column_names:  # oldest first (files come by partition)
+            import pyarrow.compute as pc
+
+            ids = table.column("id").to_numpy()
+            if len(ids) > 1 and not (ids[1:] >= ids[:-1]).all():
+                keys = [("id", "ascending")]  # as the database had them (several labs: interleaved)
+                if "received_at" in table.column_names:
+                    keys.append(("received_at", "ascending"))
+                table = table.take(pc.sort_indices(table, sort_keys=keys))
         if search and table.num_rows:
             keep = [
                 matches_text(_capture(row), search)
