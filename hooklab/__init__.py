@@ -1,8 +1,22 @@
 """hooklab: capture, inspect, verify, replay and analyse webhooks inside Jupyter.
 
->>> %load_ext hooklab                      # doctest: +SKIP
->>> lab = hooklab.lab()                    # doctest: +SKIP
->>> lab.wait(1, timeout=30); lab.dataframe()  # doctest: +SKIP
+In a notebook, ``%load_ext hooklab`` starts the default lab and prints its URL:
+
+>>> %load_ext hooklab       # IPython syntax, not plain Python  # doctest: +SKIP
+
+In plain Python (or a notebook) :func:`start` does the same:
+
+>>> lab = hooklab.start(port=0, db=":memory:")
+>>> hooklab.lab() is lab
+True
+>>> hooklab.send(lab.url_for("github"), provider="github", event="push").status
+200
+>>> lab.wait(1, timeout=30)
+[<Capture #1 POST /github 200 ...B push at ...>]
+>>> lab.dataframe()[["bin", "method", "provider", "event_type"]]
+      bin method provider event_type
+0  github   POST   github       push
+>>> hooklab.stop()
 
 ``import hooklab`` stays light: pandas and ipywidgets load only when first used.
 """
@@ -45,7 +59,12 @@ def start(
 ) -> HookLab:
     """Start the default lab and return it (``port=0``: any free port).
 
-    >>> lab = hooklab.start(port=0, db=":memory:")    # doctest: +SKIP
+    >>> lab = hooklab.start(port=0, db=":memory:")
+    >>> lab.url
+    'http://127.0.0.1:...'
+    >>> hooklab.lab() is lab
+    True
+    >>> hooklab.stop()
     """
     from .core import DEFAULT_DB, start_default
 
@@ -68,8 +87,18 @@ def stop() -> None:
 def open(db_path: str | os.PathLike[str]) -> HookLab:  # noqa: A001 - public contract name
     """Open a capture database, or a Parquet export, for analysis without serving.
 
-    >>> hooklab.open(".hooklab/captures.sqlite3").dataframe()   # doctest: +SKIP
-    >>> hooklab.open("exports/captures").dataframe(provider="stripe")   # Parquet  # doctest: +SKIP
+    >>> lab = hooklab.start(port=0)        # captures go to .hooklab/captures.sqlite3
+    >>> hooklab.send(lab.url_for("github"), provider="github", event="push").status
+    200
+    >>> hooklab.stop()
+    >>> old = hooklab.open(".hooklab/captures.sqlite3")
+    >>> old.is_running
+    False
+    >>> old.dataframe()[["bin", "event_type"]]
+          bin event_type
+    0  github       push
+    >>> old.stop()
+    >>> hooklab.open("exports/captures").dataframe(provider="stripe")  # a Parquet export  # doctest: +SKIP
     """
     from .core import open_lab
 
@@ -78,7 +107,8 @@ def open(db_path: str | os.PathLike[str]) -> HookLab:  # noqa: A001 - public con
 
 #: subpackages reachable as ``hooklab.<name>`` after a plain ``import hooklab`` (loaded on first use)
 _SUBMODULES = frozenset({
-    "capture", "core", "explore", "export", "filters", "frame", "ingress", "outbound", "providers",
+    "capture", "core", "explore", "export", "filters", "frame", "ingress", "latency", "outbound",
+    "providers",
     "server", "signatures", "store", "widget", "ws",
 })  # fmt: skip
 

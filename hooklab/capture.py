@@ -14,13 +14,22 @@ import json as _json
 import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, unquote
+from typing import TYPE_CHECKING, Any, TypedDict
+from urllib.parse import parse_qs, unquote, urlsplit
 
 if TYPE_CHECKING:
     from .signatures import Verification
 
-__all__ = ["Capture", "bin_of", "capture_to_dict", "decode_body"]
+__all__ = [
+    "Capture",
+    "CaptureRecord",
+    "ForwardOutcome",
+    "bin_of",
+    "capture_to_dict",
+    "decode_body",
+    "new_record",
+    "split_target",
+]
 
 #: decoded views of compressed bodies are capped so a decompression bomb cannot exhaust memory
 MAX_DECODED = 64 * 1024 * 1024
@@ -76,6 +85,106 @@ def _text_codec(charset: str) -> str:
     return info.name
 
 
+class CaptureRecord(TypedDict, total=False):
+    """A request on its way into the store: built by :func:`new_record` only.
+
+    The receive path, WebSocket recording and HAR / JSON Lines import all build it there; the
+    store's writer fills ``provider``, ``event_type``, ``delivery_id`` (detection) and
+    ``verified``, ``verify_reason`` (registered secrets) before it becomes a :class:`Capture`.
+    """
+
+    received_at: datetime
+    kind: str  # "http" (received), "ws" (a recorded WebSocket frame)
+    method: str
+    path: str
+    bin: str  # only when it is not the first path segment (WebSocket recordings)
+    query: dict[str, list[str]]
+    headers: list[tuple[str, str]]
+    body: bytes
+    remote_addr: str
+    url: str
+    status: int
+    provider: str | None
+    event_type: str | None
+    delivery_id: str | None
+    verified: bool | None
+    verify_reason: str | None
+    handshake: str | None  # what an endpoint handshake was answered (server/ingest)
+
+
+def split_target(target: str) -> tuple[str, dict[str, list[str]]]:
+    """``(path, query)`` of a request target as received (origin or absolute form).
+
+    >>> split_target("/github/x?a=1&a=2&b=")
+    ('/github/x', {'a': ['1', '2'], 'b': ['']})
+    >>> split_target("//[x")   # not a URL: kept as received
+    ('//[x', {})
+    """
+    if target.startswith("/") and not target.startswith("//") and not any(c in target for c in "?#\t"):
+        return target, {}
+    try:
+        split = urlsplit(target)
+        path, qs = split.path or "/", split.query
+    except ValueError:  # e.g. "//[x": not a URL, still a request to store as received
+        path, _, qs = target.partition("?")
+        path = path or "/"
+    return path, parse_qs(qs, keep_blank_values=True)
+
+
+def new_record(
+    method: str,
+    target: str,
+    headers: list[tuple[str, str]],
+    body: bytes,
+    *,
+    remote_addr: str = "",
+    url: str | None = None,
+    received_at: datetime | None = None,
+    status: int = 200,
+    kind: str = "http",
+    bin: str | None = None,
+    query: dict[str, list[str]] | None = None,
+) -> CaptureRecord:
+    """The one place a :class:`CaptureRecord` is made.
+
+    ``target`` is the request target as received (``/github/x?a=1``); ``url`` the full URL the
+    sender used (defaults to ``target``). With ``query`` given, ``target`` is the path, kept
+    verbatim (imports and recordings that carry both).
+
+    >>> r = new_record("POST", "/github?x=1", [("Content-Type", "text/plain")], b"hi")
+    >>> r["method"], r["path"], r["query"], r["kind"]
+    ('POST', '/github', {'x': ['1']}, 'http')
+    """
+    path, parsed = split_target(target) if query is None else (target, query)
+    record: CaptureRecord = {
+        "received_at": received_at or datetime.now(timezone.utc),
+        "kind": kind,
+        "method": method,  # as received: methods are case-sensitive
+        "path": path,
+        "query": parsed,
+        "headers": list(headers),
+        "body": bytes(body),
+        "remote_addr": remote_addr,
+        "url": url if url is not None else target,
+        "status": int(status),
+    }
+    if bin is not None:
+        record["bin"] = bin
+    return record
+
+
+@dataclass(frozen=True, slots=True)
+class ForwardOutcome:
+    """What became of relaying one capture to a target (``lab.forwards()`` rows)."""
+
+    capture_id: int
+    target: str
+    status: int | None
+    latency_ms: float | None
+    error: str | None = None
+    at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+
+
 @dataclass(frozen=True, slots=True)
 class Capture:
     """An immutable received request.
@@ -102,6 +211,50 @@ class Capture:
     verify_reason: str | None = None
     duplicate: bool = False
     kind: str = "http"
+    handshake: str | None = None
+
+    # -- Amazon SNS ---------------------------------------------------------------------------
+    def confirm_subscription(self, *, timeout: float = 10.0,
+                             allow_any_host: bool = False) -> tuple[int, bytes]:
+        """Confirm the Amazon SNS subscription this capture asks for: GET its ``SubscribeURL``.
+
+        Never done automatically (anyone can send a SubscriptionConfirmation naming any URL):
+        call it after looking at the capture. The URL must be ``https://sns.<region>.
+        amazonaws.com/...`` unless ``allow_any_host=True``; redirects are not followed.
+        Returns ``(status, body)`` of SNS's answer; ``ValueError`` if this capture is not a
+        SubscriptionConfirmation, ``OSError`` on network errors.
+
+        >>> cap = lab.wait(1, provider="sns")[0]      # doctest: +SKIP
+        >>> cap.confirm_subscription()[0]              # doctest: +SKIP
+        200
+        """
+        import http.client
+        import re
+        from urllib.parse import urlsplit
+
+        data = self.json()
+        url = data.get("SubscribeURL") if isinstance(data, dict) else None
+        if not isinstance(data, dict) or data.get("Type") != "SubscriptionConfirmation" \
+                or not isinstance(url, str):
+            raise ValueError(f"capture {self.id} is not an SNS SubscriptionConfirmation "
+                             "with a SubscribeURL")
+        parts = urlsplit(url)
+        sns = parts.scheme == "https" and re.fullmatch(
+            r"sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?", parts.hostname or "") is not None
+        if not sns and not allow_any_host:
+            raise ValueError(f"SubscribeURL {url[:200]!r} is not an https://sns.<region>."
+                             "amazonaws.com URL; pass allow_any_host=True to fetch it anyway")
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"SubscribeURL {url[:200]!r} is not an http(s) URL")
+        cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+        conn = cls(parts.hostname, parts.port, timeout=timeout)
+        try:
+            conn.request("GET", (parts.path or "/") + (f"?{parts.query}" if parts.query else ""),
+                         headers={"User-Agent": "hooklab (SNS subscription confirmation)"})
+            resp = conn.getresponse()
+            return resp.status, resp.read(1024 * 1024)
+        finally:
+            conn.close()
 
     # -- derived fields -------------------------------------------------------------------
     @property
@@ -187,8 +340,12 @@ class Capture:
     ) -> Verification:
         """Check this capture's signature; ``now`` defaults to when it was received.
 
-        >>> cap.verify("whsec_...")          # doctest: +SKIP
+        >>> cap.provider, cap.event_type
+        ('stripe', 'payment_intent.succeeded')
+        >>> cap.verify("whsec_test")         # the endpoint's signing secret
         Verification(valid=True, provider='stripe', reason='ok')
+        >>> cap.verify("whsec_wrong").valid
+        False
         """
         from .signatures import verify_signature
 
@@ -198,6 +355,7 @@ class Capture:
             self.headers,
             self.body,
             url=self.url or None,
+            method=self.method,
             now=self.received_at if now is None else now,
             tolerance=tolerance,
         )
@@ -237,6 +395,7 @@ def capture_to_dict(c: Capture, *, body: bool = True) -> dict[str, Any]:
         "verified": c.verified,
         "verify_reason": c.verify_reason,
         "duplicate": c.duplicate,
+        "handshake": c.handshake,
     }
     if body:
         d["body_b64"] = base64.b64encode(c.body).decode()

@@ -1,29 +1,37 @@
 """``HookLab``: one config object, a store and (optionally) a capture server.
 
->>> lab = HookLab(port=0, db=":memory:").start()      # doctest: +SKIP
->>> hooklab.send(lab.url_for("github"), provider="github", event="push")  # doctest: +SKIP
->>> lab.wait(1, timeout=10)                             # doctest: +SKIP
->>> lab.dataframe()                                     # doctest: +SKIP
+>>> lab = HookLab(port=0, db=":memory:").start()
+>>> lab
+<HookLab hooklab listening on http://127.0.0.1:... (db :memory:, 0 captures)>
+>>> hooklab.send(lab.url_for("github"), provider="github", event="push").status
+200
+>>> lab.wait(1, timeout=10)
+[<Capture #1 POST /github 200 ...B push at ...>]
+>>> lab.dataframe()[["id", "bin", "method", "provider", "event_type", "status"]]
+   id     bin method provider event_type  status
+0   1  github   POST   github       push     200
+>>> lab.stop()
 """
 
 from __future__ import annotations
 
 import atexit
 import os
-import threading
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from traitlets import Enum, Float, Int, List, Unicode, observe
+from traitlets import Bool, Enum, Float, Int, List, Unicode, observe
 from traitlets.config import Configurable
 
 from . import ingress
 from .capture import Capture, bin_of
 from .filters import describe
+from .providers import TABLE
 from .server.lifecycle import DEFAULT_MAX_BODY, CaptureServer
 from .server.responses import ResponseRules
+from .signatures.book import SecretBook
 from .store.store import CaptureStore
 from .store.view import CaptureView
 
@@ -77,12 +85,42 @@ class HookLab(Configurable):
     retention_age = Float(None, allow_none=True, help="Drop captures older than N seconds.").tag(
         config=True
     )
+    idle_timeout = Float(120.0, help="Close a keep-alive connection idle this many seconds.").tag(
+        config=True
+    )
+    body_timeout = Float(
+        60.0, help="Answer 408 when a request body does not arrive within this many seconds."
+    ).tag(config=True)
+    stream_origins = List(
+        Unicode(),
+        help="Browser origins (besides the page's own local host) allowed to open the "
+        "/_hooklab/ws stream, e.g. ['http://localhost:3000']; ['*'] allows any.",
+    ).tag(config=True)
+    stream_max_pending = Int(
+        1000, help="Stream: captures queued for one slow client before it is cut off."
+    ).tag(config=True)
+    stream_max_pending_bytes = Int(
+        16 * 1024 * 1024, help="Stream: bytes queued for one slow client before it is cut off."
+    ).tag(config=True)
+    stream_write_timeout = Float(
+        30.0, help="Stream: seconds a client may take to accept a write before it is cut off."
+    ).tag(config=True)
+    handshakes = Bool(
+        True,
+        help="Answer endpoint handshakes (Slack url_verification, Zoom, Meta hub.challenge, "
+        "Microsoft Graph, ...) automatically; a response rule for the bin always wins.",
+    ).tag(config=True)
+
+    @observe("handshakes")
+    def _handshakes_changed(self, change: Any) -> None:
+        if getattr(self, "_secrets", None) is not None:  # set before __init__ ends
+            self._secrets.handshakes = bool(change["new"])
 
     def __init__(self, **kwargs: Any) -> None:
         self.server: CaptureServer | None = None
         super().__init__(**kwargs)
-        self._secrets: dict[str, tuple[str | bytes, str | None]] = {}
-        self._secrets_lock = threading.Lock()
+        self._secrets = SecretBook()
+        self._secrets.handshakes = self.handshakes
         self.rules = ResponseRules()
         self._store: CaptureStore | None = None
         self._forwarder: Any = None
@@ -103,7 +141,7 @@ class HookLab(Configurable):
                 self.db_path,
                 retention_count=self.retention_count,
                 retention_age=self.retention_age,
-                enrich=self._enrich,
+                secrets=self._secrets,
                 durability=self.durability,
             )
         return self._store
@@ -122,10 +160,12 @@ class HookLab(Configurable):
                 stacklevel=2,
             )
         self.server = CaptureServer(
-            self.store, self.host, self.port, max_body=self.max_body, rules=self.rules
+            self.store, self.host, self.port, max_body=self.max_body, rules=self.rules,
+            idle_timeout=self.idle_timeout, body_timeout=self.body_timeout,
         )
-        self.server.after_store.append(self._after_store)
+        self._configure_stream()
         self.server.allowed_hosts = tuple(self.allowed_hosts)
+        self.server.handshakes = self._secrets
         self.server.start()
         # public URLs given out before a stop_serving() work again
         ingress.refresh(self)
@@ -134,9 +174,11 @@ class HookLab(Configurable):
     def stop_serving(self) -> None:
         """Stop receiving (free the port, withdraw public URLs) but keep the database open.
 
-        >>> lab.stop_serving()          # doctest: +SKIP
-        >>> lab.dataframe()             # the captures are still there  # doctest: +SKIP
-        >>> lab.start()                 # and serving resumes on the same store  # doctest: +SKIP
+        >>> lab.stop_serving()
+        >>> lab.is_running, len(lab.captures)      # the captures are still there
+        (False, 1)
+        >>> lab.start()                            # and serving resumes on the same store
+        <HookLab hooklab listening on http://127.0.0.1:... (db :memory:, 1 captures)>
         """
         # 404 instead of a dead relay; start() brings the URLs back
         ingress.withdraw(self)
@@ -186,6 +228,25 @@ class HookLab(Configurable):
         if self.server is not None:
             self.server.allowed_hosts = tuple(change["new"])
 
+    @observe("stream_origins", "stream_max_pending", "stream_max_pending_bytes",
+             "stream_write_timeout", "idle_timeout", "body_timeout")
+    def _stream_changed(self, change: Any) -> None:
+        if self.server is not None:
+            self.server.idle_timeout = self.idle_timeout
+            self.server.body_timeout = self.body_timeout
+            self._configure_stream()
+
+    def _configure_stream(self) -> None:
+        from .server.stream import StreamLimits
+
+        assert self.server is not None
+        self.server.stream_origins = tuple(self.stream_origins)
+        self.server.stream_limits = StreamLimits(
+            max_pending=self.stream_max_pending,
+            max_pending_bytes=self.stream_max_pending_bytes,
+            write_timeout=self.stream_write_timeout,
+        )
+
     @observe("port", "host", "max_body")
     def _restart_on_change(self, change: Any) -> None:
         if change["name"] == "max_body" and self.server is not None:
@@ -198,47 +259,29 @@ class HookLab(Configurable):
             # same public URL, new port
             ingress.refresh(self)
 
-    # -- enrichment on arrival (writer thread) -----------------------------------------------
-    def _enrich(self, record: dict[str, Any]) -> None:
-        if not self._secrets or record.get("kind", "http") != "http":
-            return  # runs for every capture on the writer thread: stay cheap without secrets
-        with self._secrets_lock:
-            entry = self._secrets.get(bin_of(record.get("path") or "/"))
-        if entry is None:
-            return
-        secret, provider = entry
-        from .signatures import verify_signature
-
-        v = verify_signature(
-            provider or record.get("provider"),
-            secret,
-            record.get("headers") or [],
-            record.get("body") or b"",
-            url=record.get("url"),
-            now=record.get("received_at"),
-        )
-        record["verified"] = v.valid
-        record["verify_reason"] = v.reason
-        # Some providers (GitLab) send the shared secret itself in a header: never store it.
-        plain = secret.decode("utf-8", "replace") if isinstance(secret, bytes) else secret
-        headers = record.get("headers") or []
-        if plain and any(v_ == plain for _, v_ in headers):
-            record["headers"] = [(k, "[secret]" if v_ == plain else v_) for k, v_ in headers]
-
-    def _after_store(self, capture: Capture) -> None:
-        if self._forwarder is not None:
-            self._forwarder.submit(capture)
-
-    def secret(self, bin: str, secret: str | bytes | None, provider: str | None = None) -> None:
+    def secret(
+        self,
+        bin: str,
+        secret: str | bytes | None,
+        provider: str | None = None,
+        verify_token: str | None = None,
+    ) -> None:
         """Verify captures to ``bin`` on arrival (``verified`` column); ``None`` removes it.
 
-        The secret stays in memory only: never in the database, widgets or exports.
+        ``provider`` (an id of ``hooklab.providers.PROVIDERS``) names the sender, which also
+        answers its endpoint handshake the way it expects (Zoom's and X's are signed with
+        ``secret``); ``verify_token`` is the token Meta or Strava subscriptions must present
+        (a wrong one gets 403). The secret stays in memory only: never in the database,
+        widgets or exports.
+
+        >>> lab.secret("zoom", "my-secret-token", provider="zoom")       # doctest: +SKIP
+        >>> lab.secret("wa", None, provider="meta", verify_token="tok")  # doctest: +SKIP
         """
-        with self._secrets_lock:
-            if secret is None:
-                self._secrets.pop(bin, None)
-            else:
-                self._secrets[bin] = (secret, provider)
+        if provider is not None:
+            provider = provider.strip().lower()
+            if provider not in TABLE:
+                raise ValueError(f"unknown provider {provider!r}; known: {', '.join(sorted(TABLE))}")
+        self._secrets.set(bin, secret, provider, verify_token)
 
     # -- reading -------------------------------------------------------------------------------
     @property
@@ -312,8 +355,7 @@ class HookLab(Configurable):
         """Back to a fresh lab: no captures, response rules, secrets or forwards."""
         self.clear()
         self.rules.clear()
-        with self._secrets_lock:
-            self._secrets.clear()
+        self._secrets.clear()
         if self._forwarder is not None:
             self._forwarder.clear()
 
@@ -385,8 +427,16 @@ class HookLab(Configurable):
     def from_har(cls, path: str | os.PathLike[str]) -> HookLab:
         """Import a HAR file into an in-memory, non-serving lab (``hooklab.load_har``).
 
-        >>> old = HookLab.from_har("captures.har")         # doctest: +SKIP
-        >>> old.dataframe().groupby("event_type").size()   # doctest: +SKIP
+        >>> lab.export_har("captures.har")
+        1
+        >>> old = HookLab.from_har("captures.har")
+        >>> old.is_running
+        False
+        >>> old.dataframe().groupby("event_type", observed=True).size()
+        event_type
+        payment_intent.succeeded    1
+        dtype: int64
+        >>> old.stop()
         """
         from .export import read_har
 
@@ -405,7 +455,12 @@ class HookLab(Configurable):
         """Import a JSON Lines export into a non-serving lab (``hooklab.load_jsonl``), streaming:
         a million captures in seconds, memory bounded (``db`` may name a database file).
 
-        >>> old = HookLab.from_jsonl("captures.jsonl")       # doctest: +SKIP
+        >>> lab.export("captures.jsonl")
+        1
+        >>> old = HookLab.from_jsonl("captures.jsonl")
+        >>> len(old.captures)
+        1
+        >>> old.stop()
         """
         from .export.jsonl import read_jsonl
 

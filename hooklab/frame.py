@@ -1,7 +1,13 @@
 """Captures -> pandas DataFrame (pandas and pyarrow are imported only here, lazily).
 
->>> df = captures_frame(store)                  # doctest: +SKIP
->>> df.groupby("event_type", observed=True).size()  # doctest: +SKIP
+>>> hooklab.send(lab.url_for("github"), provider="github", event="push").status
+200
+>>> df = captures_frame(lab.store)      # what lab.dataframe() returns
+>>> df.groupby(["provider", "event_type"], observed=True).size()
+provider  event_type
+github    push                        1
+stripe    payment_intent.succeeded    1
+dtype: int64
 
 The store hands over its captures as Arrow columns (``CaptureStore.columns``); they become
 typed pandas columns without a Python object per value: ``received_at`` datetime64[ns, UTC],
@@ -49,6 +55,7 @@ COLUMNS = (
     "status",
     "verified",
     "duplicate",
+    "handshake",
     "remote_addr",
     "forward_status",
     "forward_latency_ms",
@@ -128,15 +135,18 @@ def _frame(
         table = store.columns(body=True, **filters)
     else:
         table = store.columns(body=True, segments=False, **filters)
-    return frame_from_columns(table, forwards=store.forwards, flatten=flatten)
+    return frame_from_columns(
+        table, forwards=store.forwards, handshakes=getattr(store, "handshakes", None), flatten=flatten
+    )
 
 
 def frame_from_columns(
-    table: Any, *, forwards: Any = None, flatten: bool = False
+    table: Any, *, forwards: Any = None, handshakes: Any = None, flatten: bool = False
 ) -> pd.DataFrame:
     """The DataFrame of an Arrow table in the shape ``CaptureStore.columns(body=True)`` gives.
 
-    ``forwards()`` (optional) lists forwarding outcomes for the ``forward_*`` columns.
+    ``forwards()`` (optional) lists forwarding outcomes for the ``forward_*`` columns,
+    ``handshakes()`` maps capture ids to the handshake answered (``handshake`` column).
     """
     import numpy as np
     import pandas as pd
@@ -165,6 +175,9 @@ def frame_from_columns(
     data["remote_addr"] = _strings(table.column("remote_addr"))
     df = pd.DataFrame(data)
     _add_forward_columns(df, ids, forwards)
+    shakes = handshakes() if (len(df) and handshakes is not None) else {}
+    df.insert(df.columns.get_loc("duplicate") + 1, "handshake", pd.array(
+        [shakes.get(i) for i in ids.tolist()] if shakes else [None] * len(df), dtype="string"))
     jsonish = _jsonish(content_type)
     encoded = _numpy(table.column("encoded"), np.int8)
     bodies = table.column("body") if "body" in table.column_names else None
@@ -478,7 +491,7 @@ def _register() -> Any:
 
         >>> df["json"][0]["data"]["object"]["amount"]      # doctest: +SKIP
         >>> df["json"].apply(lambda p: p["type"])           # doctest: +SKIP
-        >>> plain = df["json"].astype(object)               # ordinary object column
+        >>> plain = df["json"].astype(object)  # an ordinary object column  # doctest: +SKIP
 
         Values are parsed from the kept (compressed) body each time they are read: changing
         a returned dict changes nothing in the frame.

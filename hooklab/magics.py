@@ -1,9 +1,17 @@
 """``%hooklab`` line magic and the extension's load/unload.
 
+In a notebook (IPython syntax, so these lines are not run as doctests; tests/test_kernel.py
+runs them in a real kernel):
+
 >>> %load_ext hooklab           # doctest: +SKIP
 >>> %hooklab                    # status line          # doctest: +SKIP
 >>> %hooklab df --bin github    # DataFrame            # doctest: +SKIP
 >>> %hooklab --help             # doctest: +SKIP
+
+``%hooklab --help`` prints :func:`help_text`, generated from the parser:
+
+>>> help_text().splitlines()[0]
+'usage: %hooklab command ...'
 """
 
 from __future__ import annotations

@@ -18,12 +18,12 @@ from __future__ import annotations
 import os
 import time
 from typing import Any
-from urllib.parse import urlsplit
 
 from tornado import web
 
+from .ingress.origin import OriginLearner, hub_server_url, server_record
 from .ingress.registry import ROUTE, update_registry
-from .ingress.relay import RelayHandler, registry_resolver, relay_rules
+from .ingress.relay import registry_resolver, relay_rules
 
 __all__: list[str] = []
 
@@ -33,36 +33,63 @@ def _jupyter_server_extension_points() -> list[dict[str, str]]:
     return [{"module": "hooklab.serverext"}]
 
 
-def _record_origins(serverapp: Any, pid: str) -> None:
-    """Learn the public origin from the user's own authenticated requests (for public_url)."""
-    settings = serverapp.web_app.settings
-    original = settings.get("log_function")
-    seen: dict[str, str] = {}
+def _learn_origins(serverapp: Any, pid: str, path: str) -> None:
+    """Learn the public origin from the user's own authenticated requests (for public_url).
 
-    def log_function(handler: web.RequestHandler) -> None:
+    The hook wraps the web application's ``log_request`` method, which Tornado calls once for
+    every finished request with its handler (so its status and its authenticated user are
+    known). It is not ``settings["log_function"]``: that is a setting other extensions replace
+    (JupyterHub's single-user extension does, loading after this one), and the method still
+    calls whatever logger the setting holds at the time. Only requests that a Jupyter handler
+    answered below 400 for an authenticated user count (see :mod:`hooklab.ingress.origin`); a
+    server running without authentication (every request gets an anonymous user) learns nothing.
+    """
+    from jupyter_server.base.handlers import JupyterHandler
+
+    def record(origin: str, by_browser: bool) -> None:
+        server_record(pid, path, origin=origin, origin_by="browser" if by_browser else "request")
+        serverapp.log.info("hooklab: public webhook URLs use %s (seen in your requests)", origin)
+
+    learner = OriginLearner(record)
+    app = serverapp.web_app
+    inner = app.log_request
+    failures: list[Exception] = []
+
+    def log_request(handler: web.RequestHandler) -> None:
         try:
-            if (
-                not isinstance(handler, RelayHandler)
-                and getattr(handler, "_jupyter_current_user", None)
-                and handler.get_status() < 400
-            ):
-                h = handler.request.headers
-                host = h.get("X-Forwarded-Host", handler.request.host).split(",")[0].strip()
-                proto = h.get("X-Forwarded-Proto", handler.request.protocol).split(",")[0].strip()
-                ref = urlsplit(h.get("Referer", ""))
-                if ref.netloc == host and ref.scheme in ("http", "https"):
-                    proto = ref.scheme
-                origin = f"{proto}://{host}"
-                if host and seen.get("origin") != origin:
-                    seen["origin"] = origin
-                    update_registry(lambda reg: reg["servers"].setdefault(pid, {}).update(
-                        origin=origin, updated=time.time()))  # fmt: skip
+            if isinstance(handler, JupyterHandler):
+                request = handler.request
+                learner.observe(
+                    authenticated=bool(getattr(handler, "_jupyter_current_user", None))
+                    and handler.identity_provider.auth_enabled,
+                    status=handler.get_status(), headers=request.headers, host=request.host,
+                    protocol=request.protocol,
+                )  # fmt: skip
         except Exception as exc:  # noqa: BLE001 - never break request logging
-            serverapp.log.warning("hooklab: could not record origin: %s", exc)
-        if original is not None:
-            original(handler)
+            if not failures:
+                failures.append(exc)
+                serverapp.log.warning("hooklab: could not record the public origin: %s", exc)
+        inner(handler)
 
-    settings["log_function"] = log_function
+    app.log_request = log_request
+
+
+def _ask_hub(serverapp: Any, pid: str, path: str) -> None:
+    """On JupyterHub without ``$JUPYTERHUB_PUBLIC_URL``: ask the Hub's API (once, bounded)."""
+    env = os.environ
+    api, token = env.get("JUPYTERHUB_API_URL"), env.get("JUPYTERHUB_API_TOKEN")
+    if not api or not token or env.get("JUPYTERHUB_PUBLIC_URL"):
+        return
+
+    async def ask() -> None:
+        try:
+            url = await hub_server_url(api, token, env.get("JUPYTERHUB_SERVER_NAME", ""))
+            if url:
+                server_record(pid, path, hub_url=url)
+        except Exception as exc:  # noqa: BLE001 - a missing answer only means "not stated"
+            serverapp.log.debug("hooklab: the Hub's API did not state this server's URL: %s", exc)
+
+    serverapp.io_loop.add_callback(ask)
 
 
 def _load_jupyter_server_extension(serverapp: Any) -> None:
@@ -72,10 +99,14 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
     pid = str(os.getpid())
     os.environ["HOOKLAB_INGRESS_REGISTRY"] = path
     os.environ["HOOKLAB_INGRESS_SERVER"] = pid
-    info = {"base_url": base_url, "url": serverapp.connection_url, "updated": time.time()}
+    info = {
+        "base_url": base_url, "url": serverapp.connection_url, "updated": time.time(),
+        "learns": bool(serverapp.identity_provider.auth_enabled),
+    }  # fmt: skip
     update_registry(lambda reg: reg["servers"].__setitem__(pid, info), path)
     serverapp.web_app.add_handlers(".*$", relay_rules(base_url, registry_resolver(path)))
-    _record_origins(serverapp, pid)
+    _learn_origins(serverapp, pid, path)
+    _ask_hub(serverapp, pid, path)
     serverapp.log.info("hooklab: public webhook relay at %s%s<key>/", base_url, ROUTE)
 
 

@@ -1,9 +1,18 @@
 """Record a WebSocket conversation into the capture store, next to your webhooks.
 
->>> summary = hooklab.ws.record("ws://127.0.0.1:9000/feed", send='{"op": "subscribe"}',
-...                             duration=10, lab=lab)                    # doctest: +SKIP
->>> df = lab.dataframe(kind="ws")                                        # doctest: +SKIP
->>> df[df.method == "RECV"].groupby("bin").size()                        # doctest: +SKIP
+>>> ws_url                      # a WebSocket feed that answers a subscription with 2 messages
+'ws://127.0.0.1:.../feed'
+>>> summary = hooklab.ws.record(ws_url, send='{"op": "subscribe"}', max_messages=2,
+...                             duration=10, lab=lab)
+>>> summary.sent, summary.received, summary.stopped_by
+(1, 2, 'max_messages')
+>>> df = lab.dataframe(kind="ws")
+>>> df.method.tolist()
+['OPEN', 'SEND', 'RECV', 'RECV', 'CLOSE']
+>>> df[df.method == "RECV"].groupby("bin", observed=True).size()
+bin
+feed    2
+dtype: int64
 
 Every message becomes a capture with ``kind="ws"``: ``method`` is ``"SEND"`` (we sent it) or
 ``"RECV"`` (the server sent it), ``path`` the URL path, ``body`` the exact payload bytes, and
@@ -29,11 +38,12 @@ import threading
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from tornado import httpclient, websocket
+
+from .capture import new_record
 
 __all__ = ["RecordSummary", "Recording", "record", "record_async", "start_recording"]
 
@@ -105,20 +115,12 @@ class _Recorder:
 
     def add(self, method: str, body: bytes, headers: list[tuple[str, str]], status: int = 101) -> None:
         self.seq += 1
-        record: dict[str, Any] = {
-            "received_at": datetime.now(timezone.utc),
-            "kind": "ws",
-            "method": method,
-            "path": self.path,
-            "query": self.query,
-            "headers": [("X-WS-Connection", self.conn_id), ("X-WS-Seq", str(self.seq)), *headers],
-            "body": body,
-            "remote_addr": self.remote,
-            "url": self.url,
-            "status": status,
-        }
-        if self.bin is not None:
-            record["bin"] = self.bin
+        record = new_record(
+            method, self.path,
+            [("X-WS-Connection", self.conn_id), ("X-WS-Seq", str(self.seq)), *headers], body,
+            remote_addr=self.remote, url=self.url, status=status, kind="ws", bin=self.bin,
+            query=self.query,
+        )
         self.futures.append(self.store.add(record))
 
     def frame(self, method: str, payload: Message, opcode: int | None = None) -> None:

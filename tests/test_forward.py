@@ -129,9 +129,8 @@ def test_full_queue_drops_and_records_an_error() -> None:
     with Target(delay=1.0) as t:
         fw = Forwarder(store, workers=1, maxsize=1, timeout=5)
         fw.add("q", t.url)
-        caps = [store.add_sync({"method": "POST", "path": "/q", "body": b"x"}) for _ in range(4)]
-        for c in caps:
-            fw.submit(c)
+        for _ in range(4):  # each stored capture reaches the forwarder by the store's event
+            store.add_sync({"method": "POST", "path": "/q", "body": b"x"})
         assert fw.join(10)
         store.flush()
         rows = store.forwards()
@@ -146,7 +145,7 @@ def test_timeout_is_recorded() -> None:
     with Target(delay=2.0) as t:
         fw = Forwarder(store, timeout=0.3)
         fw.add("q", t.url)
-        fw.submit(store.add_sync({"method": "POST", "path": "/q", "body": b"x"}))
+        store.add_sync({"method": "POST", "path": "/q", "body": b"x"})
         assert fw.join(5)
         store.flush()
         fw.close()

@@ -28,7 +28,8 @@ LAYERS = [
     {"hooklab.widget"},
     {"hooklab.ingress"},
     {"hooklab.core"},
-    {"hooklab.magics", "hooklab.cli", "hooklab.pytest_plugin", "hooklab.ws", "hooklab.serverext"},
+    {"hooklab.magics", "hooklab.cli", "hooklab.pytest_plugin", "hooklab.ws", "hooklab.serverext",
+     "hooklab.latency"},
 ]
 
 

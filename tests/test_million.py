@@ -236,10 +236,13 @@ def test_format_1_database_is_upgraded_and_indexed(tmp_path):
 
 # -- the write queue ----------------------------------------------------------------------------
 def test_write_queue_is_bounded_and_waits(tmp_path, monkeypatch):
+    import sqlite3
+
     monkeypatch.setattr(store_mod, "QUEUE_CAPTURES", 200)
-    gate = threading.Event()
-    store = CaptureStore(str(tmp_path / "q.sqlite3"), durability="normal",
-                         enrich=lambda r: gate.wait(10))
+    path = str(tmp_path / "q.sqlite3")
+    store = CaptureStore(path, durability="normal")
+    other = sqlite3.connect(path, isolation_level=None)  # another writer holds the lock:
+    other.execute("BEGIN IMMEDIATE")  # the store's writer cannot commit meanwhile
     seen: list[int] = []
     done = threading.Event()
 
@@ -251,11 +254,12 @@ def test_write_queue_is_bounded_and_waits(tmp_path, monkeypatch):
 
     t = threading.Thread(target=produce)
     t.start()
-    time.sleep(0.5)
+    time.sleep(1.0)
     assert not done.is_set() and store._queued <= 200  # the producer waits for room
     with pytest.raises(store_mod.StoreBusy):
         store.submit({"method": "POST", "path": "/q"}, lambda r: None)
-    gate.set()
+    other.execute("COMMIT")
+    other.close()
     t.join(30)
     store.flush()
     assert done.is_set() and max(seen) <= 200 and store.count() == 1000

@@ -13,6 +13,7 @@ import pytest
 from _http import post
 from tornado import httpclient, web, websocket
 
+import hooklab
 from hooklab import HookLab, ws
 from hooklab.server.stream import StreamLimits, stream_stats
 
@@ -140,7 +141,7 @@ def test_slow_consumer_is_cut_off_and_memory_stays_bounded(lab: HookLab) -> None
 
 
 def test_small_limits_and_origin_check(lab: HookLab) -> None:
-    lab.server.stream_limits = StreamLimits(max_pending=5, max_pending_bytes=1 << 20)
+    lab.stream_max_pending, lab.stream_max_pending_bytes = 5, 1 << 20  # %config HookLab.stream_*
 
     async def main() -> None:
         evil = httpclient.HTTPRequest(_ws_url(lab), headers={"Origin": "http://evil.example"})
@@ -271,16 +272,9 @@ def test_stopping_the_lab_ends_open_streams(lab: HookLab) -> None:
     assert asyncio.run(main()) < 5
 
 
-def test_latency_bench_runs_and_reports_every_mode() -> None:
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[1] / "bench" / "latency.py"
-    spec = importlib.util.spec_from_file_location("hooklab_bench_latency", path)
-    assert spec is not None and spec.loader is not None
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
-    results = bench.run(n=50)
+def test_latency_comparison_runs_and_reports_every_mode() -> None:
+    bench = hooklab.latency  # what notebook 05 and bench/latency.py call
+    results = bench.compare(n=50)
     assert set(results) == {
         "webhook, new connection", "webhook, keep-alive", "websocket push", "websocket burst",
         "hooklab webhook->ws",
@@ -288,3 +282,37 @@ def test_latency_bench_runs_and_reports_every_mode() -> None:
     for r in results.values():
         assert r["n"] == 50 and 0 < r["p50_ms"] <= r["p99_ms"] <= r["max_ms"] and r["per_second"] > 0
     assert "p99 ms" in bench.format_table(results)
+
+
+@pytest.mark.parametrize(
+    "origin, allowed",
+    [
+        ("http://localhost:3000", True),  # listed in HookLab.stream_origins
+        ("http://localhost:3001", False),
+        ("http://127.0.0.1.nip.io:3000", False),
+        ("null", False),
+    ],
+)
+def test_stream_origins_is_config(origin: str, allowed: bool) -> None:
+    lab = HookLab(port=0, db=":memory:", stream_origins=["http://localhost:3000"]).start()
+    try:
+        url = f"ws://127.0.0.1:{lab.bound_port}/_hooklab/ws"
+        token = getattr(lab, "api_token", None)
+        headers = {"Origin": origin, **({"Authorization": f"token {token}"} if token else {})}
+
+        async def attempt() -> int:
+            try:
+                conn = await websocket.websocket_connect(
+                    httpclient.HTTPRequest(url, headers=headers, request_timeout=10)
+                )
+            except httpclient.HTTPClientError as exc:
+                return exc.code
+            conn.close()
+            return 101
+
+        code = asyncio.run(attempt())
+        assert code == (101 if allowed else 403)
+        lab.stream_origins = []  # a change reaches the running server
+        assert asyncio.run(attempt()) == 403
+    finally:
+        lab.stop()

@@ -17,6 +17,8 @@ import comm
 import ipywidgets as W
 import pytest
 
+from hooklab.capture import ForwardOutcome
+from hooklab.signatures.book import SecretBook
 from hooklab.store import CaptureStore
 from hooklab.widget import LiveView
 from hooklab.widget import _render as R
@@ -355,10 +357,9 @@ def test_control_and_bidi_characters_are_made_visible():
 def test_no_secret_in_widget_state(store, views):
     secret = "whsec_TOPSECRET"
 
-    def enrich(rec: dict[str, Any]) -> None:  # stands in for signature verification
-        rec["verified"] = secret in (rec.get("body") or b"").decode() or False
-
-    s = CaptureStore(":memory:", enrich=enrich)
+    book = SecretBook()  # the lab's real per-bin secrets, verifying on arrival
+    book.set("stripe", secret, provider="stripe")
+    s = CaptureStore(":memory:", secrets=book)
     try:
         cap = post(s, "/stripe/x", query={"token": ["tok_QUERY"]},
                    url="http://127.0.0.1:9/stripe/x?token=tok_QUERY",
@@ -429,8 +430,8 @@ def test_dropdowns_catch_up_after_a_burst_inside_the_refresh_gate(store, views):
 
 def test_detail_shows_forward_outcomes_escaped(store, views):
     cap = post(store, "/fw/x")
-    store.record_forward(cap.id, "http://127.0.0.1:5000/<b>hook</b>", 200, 12.5)
-    store.record_forward(cap.id, "http://127.0.0.1:5001/", None, None, "connection refused")
+    store.record_forward(ForwardOutcome(cap.id, "http://127.0.0.1:5000/<b>hook</b>", 200, 12.5))
+    store.record_forward(ForwardOutcome(cap.id, "http://127.0.0.1:5001/", None, None, "connection refused"))
     store.flush()
     v = make(views, store)
     v.select(cap.id)
@@ -445,7 +446,7 @@ def test_open_detail_updates_when_a_forward_outcome_arrives(store, views):
     v.select(cap.id)
     assert wait_until(lambda: f"#{cap.id}" in v.detail.value)
     assert "Forwarded" not in v.detail.value
-    store.record_forward(cap.id, "http://127.0.0.1:5000/", 202, 3.0)
+    store.record_forward(ForwardOutcome(cap.id, "http://127.0.0.1:5000/", 202, 3.0))
     assert wait_until(lambda: "Forwarded (1)" in v.detail.value and "202 in 3.0 ms" in v.detail.value)
 
 

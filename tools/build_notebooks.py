@@ -414,15 +414,11 @@ Numbers vary from machine to machine (and run to run), so those cells are not co
 nbval; the shape of the result is stable.
 """),
     code("""
-import sys
-from pathlib import Path
-
 import pandas as pd
 
-sys.path.insert(0, str(Path("..", "bench").resolve()))  # bench/latency.py from the repository
-from latency import format_table, run
+from hooklab.latency import compare, format_table
 
-results = run(n=500)
+results = compare(n=500)
 modes = ["webhook, new connection", "webhook, keep-alive", "websocket push", "hooklab webhook->ws"]
 print(f"{len(modes)} modes x {results['websocket push']['n']} events measured")
 """),

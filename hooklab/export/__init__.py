@@ -1,9 +1,17 @@
 """Export captures (HAR 1.2, JSON Lines, CSV, copy-as-curl) and import HAR files.
 
->>> lab.export_har("captures.har")                 # doctest: +SKIP
->>> old = hooklab.load_har("captures.har")         # doctest: +SKIP
->>> old.dataframe().groupby("event_type").size()   # doctest: +SKIP
->>> print(to_curl(lab.captures[-1], url="http://127.0.0.1:5000/hook"))  # doctest: +SKIP
+>>> lab.export_har("captures.har")
+1
+>>> old = hooklab.load_har("captures.har")
+>>> old.captures[-1].body == lab.captures[-1].body
+True
+>>> old.dataframe().groupby("event_type", observed=True).size()
+event_type
+payment_intent.succeeded    1
+dtype: int64
+>>> old.stop()
+>>> print(to_curl(lab.captures[-1], url=app_url))
+curl --globoff -X POST http://127.0.0.1:.../webhook -H ... --data-binary '{...}'
 
 Bodies round-trip byte for byte: HAR keeps UTF-8 bodies as text and others as base64
 (``"encoding": "base64"``); JSON Lines always carries ``body_b64``. Exports contain exactly what
@@ -22,7 +30,7 @@ from datetime import datetime, timezone
 from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
 
-from ..capture import Capture, capture_to_dict
+from ..capture import Capture, CaptureRecord, capture_to_dict, new_record
 
 if TYPE_CHECKING:
     from ..store import CaptureStore
@@ -171,7 +179,7 @@ def _text(value: Any, what: str) -> str:
     return value
 
 
-def _har_record(entry: dict[str, Any]) -> dict[str, Any]:
+def _har_record(entry: dict[str, Any]) -> CaptureRecord:
     req = entry.get("request") or {}
     meta = entry.get("_hooklab") or {}
     if not isinstance(req, dict) or not isinstance(meta, dict):
@@ -184,22 +192,20 @@ def _har_record(entry: dict[str, Any]) -> dict[str, Any]:
     status = int(meta.get("status") or (entry.get("response") or {}).get("status") or 200)
     if not 0 <= status <= 999:
         raise ValueError(f"status {status} is not an HTTP status")
-    record: dict[str, Any] = {
-        "received_at": _parse_time(entry.get("startedDateTime")),
-        "method": _text(req.get("method") or "GET", "request.method").upper(),
-        "path": _text(meta.get("path") or split.path or "/", "path"),
-        "query": parse_qs(split.query, keep_blank_values=True),
-        "headers": [
-            (_text(h["name"], "header name"), _text(h["value"], "header value"))
-            for h in req.get("headers") or []
-        ],
-        "body": body,
-        "remote_addr": _text(meta.get("remote_addr") or entry.get("serverIPAddress") or "",
-                             "remote address"),
-        "url": url,
-        "status": status,
-        "kind": _text(meta.get("kind") or "http", "kind"),
-    }
+    record = new_record(
+        _text(req.get("method") or "GET", "request.method").upper(),
+        _text(meta.get("path") or split.path or "/", "path"),
+        [(_text(h["name"], "header name"), _text(h["value"], "header value"))
+         for h in req.get("headers") or []],
+        body,
+        remote_addr=_text(meta.get("remote_addr") or entry.get("serverIPAddress") or "",
+                          "remote address"),
+        url=url,
+        received_at=_parse_time(entry.get("startedDateTime")),
+        status=status,
+        kind=_text(meta.get("kind") or "http", "kind"),
+        query=parse_qs(split.query, keep_blank_values=True),
+    )
     for key in ("provider", "event_type", "delivery_id", "verify_reason"):
         if meta.get(key) is not None:
             record[key] = _text(meta[key], key)
@@ -208,7 +214,7 @@ def _har_record(entry: dict[str, Any]) -> dict[str, Any]:
     return record
 
 
-def read_har(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+def read_har(path: str | os.PathLike[str]) -> list[CaptureRecord]:
     """Read a HAR file into capture records (``HookLab.from_har`` stores them).
 
     Entries exported by hooklab keep their provider, event type, status and verification;
@@ -279,8 +285,17 @@ def to_curl(
     (lower-case names) replace credential values with placeholders, a binary body larger than
     ``max_inline`` is read from ``body.bin``, and ``multiline`` puts one option per line.
 
-    >>> print(to_curl(cap, "http://127.0.0.1:5000/webhook"))      # doctest: +SKIP
-    curl --globoff -X POST http://127.0.0.1:5000/webhook -H 'Content-Type: application/json' ...
+    >>> print(to_curl(cap, app_url, multiline=True))
+    curl --globoff -X POST http://127.0.0.1:.../webhook \\
+      -H 'User-Agent: Stripe/1.0 (+https://stripe.com/docs/webhooks)' \\
+      -H 'Content-Type: application/json; charset=utf-8' \\
+      ...
+      -H 'Stripe-Signature: t=...,v1=...' \\
+      --data-binary '{
+      "id": "evt_...",
+      ...
+      "type": "payment_intent.succeeded"
+    }'
     """
     hide_h = frozenset(h.lower() for h in hide_headers)
     hide_q = frozenset(q.lower() for q in hide_query)

@@ -1,7 +1,11 @@
 """Import JSON Lines exports (``lab.export(path, fmt="jsonl")``) back into a lab, streaming.
 
->>> old = hooklab.load_jsonl("captures.jsonl")             # doctest: +SKIP
->>> old.dataframe().groupby("event_type").size()           # doctest: +SKIP
+>>> lab.export("captures.jsonl")
+1
+>>> old = hooklab.load_jsonl("captures.jsonl")
+>>> old.dataframe()["event_type"].tolist()
+['payment_intent.succeeded']
+>>> old.stop()
 
 One capture per line, as the export writes it (``body_b64`` holds the exact body); the file
 is read a line at a time and stored thousands of rows per transaction, so a million captures

@@ -1,9 +1,11 @@
 """``lab.export(path, fmt="parquet")``: captures as a Parquet dataset, added to, never rewritten.
 
->>> lab.export("exports/captures", fmt="parquet")          # doctest: +SKIP
-1000000
+>>> lab.export("exports/captures", fmt="parquet")          # every capture so far
+1
 >>> lab.export("exports/captures", fmt="parquet")          # later: only what is new
-12
+0
+>>> hooklab.open("exports/captures").dataframe()["event_type"].tolist()
+['payment_intent.succeeded']
 
 The layout (hive partitions ``day=YYYY-MM-DD/provider=...``, the columns) is described in
 :mod:`hooklab.store.parquet`; DuckDB (``read_parquet('exports/captures/**/*.parquet',
@@ -94,6 +96,7 @@ def export_parquet(store: Any, path: str | os.PathLike[str], **filters: Any) -> 
         "status": cols.column("status"),
         "verified": pa.array(verified == 1, pa.bool_(), mask=verified < 0),
         "duplicate": pa.array(cols.column("duplicate").to_numpy() != 0, pa.bool_()),
+        "handshake": pa.array(extra["handshake"], pa.string()),
         "remote_addr": cols.column("remote_addr").cast(pa.string()),
         "forward_status": pa.array([latest[i]["status"] if i in latest else None for i in idl], pa.int64()),
         "forward_latency_ms": pa.array(
@@ -129,7 +132,8 @@ def export_parquet(store: Any, path: str | os.PathLike[str], **filters: Any) -> 
 
 def _extra(store: Any, ids: Any) -> dict[str, list[Any]]:
     """url, query, headers, verify_reason of the captures ``ids`` (as stored: JSON text)."""
-    out: dict[str, list[Any]] = {"url": [], "query": [], "headers": [], "verify_reason": []}
+    out: dict[str, list[Any]] = {"url": [], "query": [], "headers": [], "verify_reason": [],
+                                 "handshake": []}
     if hasattr(store, "extra_columns"):
         return store.extra_columns(ids)
     for c in (store.get(int(i)) for i in ids.tolist()):
@@ -137,4 +141,5 @@ def _extra(store: Any, ids: Any) -> dict[str, list[Any]]:
         out["query"].append(json.dumps(c.query) if c else "{}")
         out["headers"].append(json.dumps([list(h) for h in c.headers]) if c else "[]")
         out["verify_reason"].append(c.verify_reason if c else None)
+        out["handshake"].append(c.handshake if c else None)
     return out

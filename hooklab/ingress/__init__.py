@@ -1,8 +1,8 @@
 """Public ingress: a webhook URL that reaches this kernel's lab without the Jupyter token.
 
->>> lab = hooklab.start(port=0)                          # doctest: +SKIP
->>> lab.public_url("stripe")                             # doctest: +SKIP
-'https://hub.example.org/user/ada/hooklab/in/Xq3...Zk'
+>>> os.environ["HOOKLAB_PUBLIC_URL"] = "https://hub.example.org/user/ada/"  # usually detected
+>>> lab.public_url("stripe")
+'https://hub.example.org/user/ada/hooklab/in/...'
 
 ``public_url`` creates an unguessable key (192 bits) and writes ``{key: port, bin, pid,
 max_body}`` to a registry shared with the hooklab Jupyter server extension
@@ -10,11 +10,11 @@ max_body}`` to a registry shared with the hooklab Jupyter server extension
 (0600), replaced atomically under a lock. Only a hash of each key is stored. The extension
 relays ``<base_url>hooklab/in/<key>/<path>`` to ``http://127.0.0.1:<port>/<bin>/<path>``.
 
-The public host comes from ``HOOKLAB_PUBLIC_URL``, ``JUPYTERHUB_PUBLIC_URL``,
-``JUPYTERHUB_PUBLIC_HUB_URL``, ``JUPYTERHUB_EXTERNAL_URL``, ``JUPYTERHUB_HOST``, or the origin the
-extension saw in the user's own (authenticated) browser requests; otherwise the server's local
-URL is returned with a warning. On a laptop, :func:`tunnel` uses ngrok (``pip install
-'hooklab[tunnel]'``) instead.
+The public host comes from what the platform states (``HOOKLAB_PUBLIC_URL``, JupyterHub's
+variables and API) or else from the origin the extension saw in the user's own authenticated
+browser requests; otherwise the server's local URL is returned with a warning that says what to
+do on this platform (see :mod:`hooklab.ingress.origin`). On a laptop, :func:`tunnel` uses ngrok
+(``pip install 'hooklab[tunnel]'``) instead.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ import time
 import warnings
 import weakref
 from typing import Any
-from urllib.parse import urlsplit
 
+from .origin import _root, public_root
 from .registry import (
     REGISTRY_NAME,
     ROUTE,
@@ -174,46 +174,6 @@ def _server_entry(reg: dict[str, Any]) -> dict[str, Any] | None:
     return alive[-1] if alive else None
 
 
-def _origin(url: str) -> str:
-    s = urlsplit(url)
-    return f"{s.scheme}://{s.netloc}" if s.scheme and s.netloc else ""
-
-
-def _join(root: str, base_url: str) -> str:
-    return _origin(root) + "/" + base_url.strip("/") + ("/" if base_url.strip("/") else "")
-
-
-def _public_root(base_url: str, server: dict[str, Any] | None) -> tuple[str, str | None]:
-    """``(root ending in '/', note)``: where ``<base_url>`` lives for the outside world."""
-    for var in ("HOOKLAB_PUBLIC_URL", "JUPYTERHUB_PUBLIC_URL"):
-        value = os.environ.get(var, "").strip()
-        if value and _origin(value):
-            if urlsplit(value).path.strip("/"):
-                return value.rstrip("/") + "/", None  # a full server URL
-            return _join(value, base_url), None
-    for var in ("JUPYTERHUB_PUBLIC_HUB_URL", "JUPYTERHUB_EXTERNAL_URL", "JUPYTERHUB_HOST"):
-        value = os.environ.get(var, "").strip()
-        if value and _origin(value):
-            return _join(value, base_url), None
-    if server and server.get("origin"):
-        return _join(server["origin"], base_url), None
-    local = (server or {}).get("url") or "http://localhost:8888/"
-    where = "Binder" if os.environ.get("BINDER_LAUNCH_HOST") else "this server"
-    note = (
-        f"hooklab: the public address of {where} is unknown, so this URL uses the local "
-        f"{_origin(local)}; replace it with the address in your browser's bar (or set "
-        "HOOKLAB_PUBLIC_URL=https://your.host). It is learnt automatically once this notebook "
-        "is open in a browser."
-    )
-    if server is None:
-        note = (
-            "hooklab: no running Jupyter server has the hooklab extension loaded, so this URL "
-            "will not answer; run `jupyter server extension enable hooklab.serverext` and "
-            "restart Jupyter. " + note
-        )
-    return _join(local, base_url), note
-
-
 def public_url(lab: Any, bin: str, *, host: str | None = None) -> str:
     """The token-free public URL of ``bin``: ``<public root><base_url>hooklab/in/<key>``.
 
@@ -226,9 +186,11 @@ def public_url(lab: Any, bin: str, *, host: str | None = None) -> str:
         (server or {}).get("base_url") or os.environ.get("JUPYTERHUB_SERVICE_PREFIX") or "/"
     )
     if host:
-        root, note = _join(host, base_url), None
+        root, note = _root(host, base_url), None
+        if root is None:
+            raise ValueError(f"host= must be an http(s) origin like 'https://hub.example.org': {host!r}")
     else:
-        root, note = _public_root(base_url, server)
+        root, note = public_root(base_url, server)
     if note:
         warnings.warn(note, RuntimeWarning, stacklevel=3)
     return f"{root}{ROUTE}{key}"
@@ -283,7 +245,7 @@ _TUNNEL: _TunnelRelay | None = None
 def tunnel(lab: Any, bin: str, **connect_kwargs: Any) -> str:
     """A public ``https://<...>.ngrok...`` URL for ``bin`` (laptops; needs ``pyngrok``).
 
-    >>> url = hooklab.ingress.tunnel(lab, "github")      # doctest: +SKIP
+    >>> url = hooklab.ingress.tunnel(lab, "github")   # needs ngrok and internet  # doctest: +SKIP
 
     ngrok reaches a small local relay, not the lab itself, so the lab's ``/_hooklab/api`` stays
     private; the URL carries an unguessable key. ``connect_kwargs`` go to ``ngrok.connect``.

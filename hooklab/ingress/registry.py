@@ -4,7 +4,10 @@
 
     {"version": 1,
      "keys": {"<sha256 of key>": {"host", "port", "bin", "pid", "max_body", "created"}},
-     "servers": {"<server pid>": {"base_url", "url", "origin", "updated"}}}
+     "servers": {"<server pid>": {"base_url", "url", "origin", "origin_by", "hub_url", "updated"}}}
+
+``origin`` is what the user's authenticated requests showed (``origin_by``: "browser" or
+"request"), ``hub_url`` the server's public URL from the Hub's API (see :mod:`.origin`).
 
 Writers hold an exclusive ``flock`` on ``<file>.lock``, merge, drop entries of dead processes
 and replace the file atomically; readers need no lock. Files not private to the user are ignored.

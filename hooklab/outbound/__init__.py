@@ -1,7 +1,9 @@
 """Requests hooklab sends: ``send`` (signed sample deliveries), forward and replay.
 
->>> send("http://127.0.0.1:8765/github", provider="github", event="push")  # doctest: +SKIP
->>> replay(lab.captures[-3:], to="http://127.0.0.1:5000/webhook")           # doctest: +SKIP
+>>> send(lab.url_for("github"), provider="github", event="push").status
+200
+>>> [(r.capture_id, r.status) for r in replay(lab.captures[-2:], to=app_url)]
+[(1, 200), (2, 200)]
 """
 
 from .forward import Forwarder, ReplayResult, replay, target_url

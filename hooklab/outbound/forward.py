@@ -1,15 +1,20 @@
 """Forward captures to a local app (like ``smee --target``) and replay stored ones exactly.
 
->>> lab.forward("github", to="http://127.0.0.1:5000/webhook")   # doctest: +SKIP
->>> lab.forwards()[-1]["status"]                                 # doctest: +SKIP
+>>> lab.forward("github", to=app_url)          # app_url: your app's webhook endpoint
+>>> hooklab.send(lab.url_for("github", "events?x=1"), provider="github", event="push").status
 200
->>> [r.status for r in lab.replay([3, 4], to="http://127.0.0.1:5000/webhook")]  # doctest: +SKIP
+>>> lab.store.wait_for(lambda: lab.forwards(), timeout=10)   # forwarding never delays capture
+True
+>>> fwd = lab.forwards()[-1]
+>>> fwd["capture_id"], fwd["status"], fwd["target"] == app_url + "/events?x=1"
+(2, 200, True)
+>>> [r.status for r in lab.replay([1, 2], to=app_url)]
 [200, 200]
 
 A capture of ``/github/events?x=1`` forwarded to ``http://127.0.0.1:5000/webhook`` goes to
 ``http://127.0.0.1:5000/webhook/events?x=1`` with the same method, the same headers except the
 hop-by-hop ones (``Host`` is the target's, ``Content-Length`` recomputed) and the exact body, so
-signatures still verify. Requests use :func:`hooklab.sender.http_request`: no redirects, timeouts.
+signatures still verify. Requests use :func:`hooklab.outbound.sender.http_request`: no redirects, timeouts.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from ..capture import Capture
+from ..capture import Capture, ForwardOutcome
 from .sender import http_request
 
 __all__ = ["HOP_BY_HOP", "Forwarder", "ReplayResult", "outgoing", "replay", "target_url"]
@@ -138,6 +143,8 @@ class Forwarder:
         ]
         for t in self._threads:
             t.start()
+        #: the store's one "stored" event brings every new capture (on its writer thread)
+        self._unsubscribe = store.subscribe(self.submit)
 
     @property
     def targets(self) -> dict[str, str]:
@@ -177,7 +184,7 @@ class Forwarder:
     def _record(self, cid: int, target: str, status: int | None, ms: float | None,
                 error: str | None) -> None:
         try:
-            self.store.record_forward(cid, target, status, ms, error)
+            self.store.record_forward(ForwardOutcome(cid, target, status, ms, error))
         except Exception:  # noqa: BLE001 - store closed while shutting down
             pass
 
@@ -209,6 +216,7 @@ class Forwarder:
         if self._closed:
             return
         self._closed = True
+        self._unsubscribe()
         while True:
             try:
                 self._queue.get_nowait()

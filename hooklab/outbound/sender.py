@@ -1,9 +1,13 @@
 """Send a realistic (optionally signed) sample webhook, or any body, synchronously.
 
->>> r = send(lab.url_for("github"), provider="github", event="push", secret="s3cret")  # doctest: +SKIP
->>> r.status, r.elapsed                                                              # doctest: +SKIP
-(200, 0.004)
->>> send("http://127.0.0.1:5000/hook", payload={"hello": "world"})                  # doctest: +SKIP
+>>> r = send(lab.url_for("github"), provider="github", event="push", secret="s3cret")
+>>> r.status, r.json()            # what the lab answered; r.elapsed: seconds
+(200, {'ok': True, 'id': 2})
+>>> r.header("Content-Type")
+'application/json'
+>>> r = send(app_url, payload={"hello": "world"})     # any JSON to any URL
+>>> r.status, r.sent_body
+(200, b'{"hello": "world"}')
 
 Outgoing requests use :mod:`http.client`: no redirects unless ``follow_redirects=True``, a
 timeout on connect and on each read, headers sent exactly in the given order.
@@ -128,21 +132,28 @@ def send(
     payload: Any = None,
     secret: str | bytes | None = None,
     headers: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
-    method: str = "POST",
+    method: str | None = None,
     timeout: float = 10.0,
     follow_redirects: bool = False,
 ) -> SendResponse:
     """Send one webhook to ``url`` and return the receiver's :class:`SendResponse`.
 
     With ``provider`` (and optionally ``event``): a realistic sample from
-    :mod:`hooklab.samples` with the provider's headers; ``payload`` (a dict) is deep-merged into
-    it; ``secret`` signs it as the provider would. Without ``provider``: a dict/list ``payload``
+    :mod:`hooklab.providers.samples` with the provider's method, query and headers (handshake
+    samples such as ``provider="meta", event="subscribe"`` are GET requests); ``payload`` (a
+    dict) is deep-merged into it; ``secret`` signs it as the provider would. ``method``
+    defaults to the sample's (``POST`` without a provider). Without ``provider``: a dict/list ``payload``
     is sent as JSON, ``bytes`` as-is, ``str`` as UTF-8 text. ``headers`` are added last and
     replace same-named ones. Raises ``ValueError`` for an unknown provider/event (listing the
     known ones) and ``OSError`` when the receiver cannot be reached.
 
-    >>> send(url, provider="stripe", event="invoice.paid", secret="whsec_test",  # doctest: +SKIP
-    ...      payload={"data": {"object": {"amount_paid": 4200}}})
+    >>> r = send(lab.url_for("stripe"), provider="stripe", event="invoice.paid",
+    ...          secret="whsec_test", payload={"data": {"object": {"amount_paid": 4200}}})
+    >>> r.status
+    200
+    >>> got = lab.captures[-1]
+    >>> got.event_type, got.json()["data"]["object"]["amount_paid"], got.verified
+    ('invoice.paid', 4200, True)
     """
     from ..providers.samples import sample
 
@@ -151,6 +162,9 @@ def send(
         hdrs, body, sign_args = s.headers, s.body, {"timestamp": s.timestamp,
                                                     "msg_id": s.msg_id, "params": s.params}
         prov = s.provider
+        method = method or s.method
+        if s.query:
+            url += ("&" if "?" in url else "?") + s.query_string[1:]
     else:
         if event:
             raise ValueError("event= needs provider= (e.g. provider='github', event='push')")
@@ -160,6 +174,7 @@ def send(
         hdrs = [("Content-Type", ctype)] if ctype else []
         hdrs.append(("User-Agent", "hooklab/send"))
         sign_args, prov = {}, ""
+    method = method or "POST"
     hdrs = _merge(hdrs, headers)
     if secret is not None:
         from ..signatures import sign_request

@@ -1,4 +1,4 @@
-"""Sample payload builders per provider (private; use :func:`hooklab.samples.sample`).
+"""Sample payload builders per provider (private; use :func:`hooklab.providers.samples.sample`).
 
 Each builder takes ``(event, unix_timestamp)`` and returns ``(headers, data)`` with fresh ids.
 Field names, id formats and headers follow each provider's public webhook documentation.

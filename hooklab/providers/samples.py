@@ -1,15 +1,16 @@
-"""Realistic built-in sample webhook events, with the headers each provider sends.
+"""Realistic sample webhook deliveries, with the headers each provider sends.
 
 >>> s = sample("stripe", "payment_intent.succeeded", payload={"data": {"object": {"amount": 999}}})
 >>> s.data["type"], s.data["data"]["object"]["amount"], s.header("User-Agent")[:6]
 ('payment_intent.succeeded', 999, 'Stripe')
->>> sorted(EVENTS)[:3]
-['github', 'gitlab', 'shopify']
+>>> sample("meta", "subscribe").method, sorted(sample("meta", "subscribe").query)
+('GET', ['hub.challenge', 'hub.mode', 'hub.verify_token'])
 
 Every call makes fresh ids (event ids, delivery ids, timestamps). ``payload`` is deep-merged into
-the sample like ``stripe trigger --override``: dicts merge key by key, other values replace.
-Shapes and header names follow each provider's public webhook documentation; signature headers
-are added by :func:`hooklab.send` (via :mod:`hooklab.signatures`) when a secret is given.
+the sample like ``stripe trigger --override``: dicts merge key by key, other values replace (for
+handshakes sent as GET, ``payload`` merges into the query). Shapes and header names follow each
+provider's public webhook documentation; signature headers are added by :func:`hooklab.send`
+(via :mod:`hooklab.signatures`) when a secret is given.
 """
 
 from __future__ import annotations
@@ -22,14 +23,19 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from ._sample_data import BUILDERS, SWH_DATA, b62
+from ._sample_data import BUILDERS as _FIRST
+from ._sample_data import b62
+from ._sample_extra import EXTRA
+from .table import TABLE
 
 __all__ = ["EVENTS", "Sample", "deep_merge", "sample"]
+
+_BUILDERS = {**EXTRA, **_FIRST}
 
 
 @dataclass
 class Sample:
-    """One ready-to-send sample delivery (unsigned): headers in order, exact body bytes."""
+    """One ready-to-send sample delivery (unsigned): method, query, headers in order, body."""
 
     provider: str
     event: str
@@ -39,9 +45,16 @@ class Sample:
     timestamp: int
     msg_id: str | None = None
     params: dict[str, list[str]] | None = field(default=None)  # form fields (Twilio)
+    method: str = "POST"
+    query: dict[str, str] = field(default_factory=dict)
 
     def header(self, name: str) -> str | None:
         return next((v for k, v in self.headers if k.lower() == name.lower()), None)
+
+    @property
+    def query_string(self) -> str:
+        """``"?a=1&b=2"`` (or ``""``) to append to the URL."""
+        return "?" + urlencode(self.query) if self.query else ""
 
 
 def deep_merge(base: Any, override: Any) -> Any:
@@ -56,17 +69,7 @@ def deep_merge(base: Any, override: Any) -> Any:
 
 #: provider -> its sample events (the first is the default); Standard Webhooks and Svix accept
 #: any ``noun.verb`` event type too
-EVENTS: dict[str, tuple[str, ...]] = {
-    "github": ("push", "pull_request.opened", "issues.opened", "ping"),
-    "gitlab": ("push",),
-    "shopify": ("orders/create",),
-    "slack": ("event_callback", "url_verification"),
-    "standardwebhooks": tuple(SWH_DATA),
-    "stripe": ("payment_intent.succeeded", "checkout.session.completed", "invoice.paid",
-               "charge.refunded"),
-    "svix": tuple(SWH_DATA),
-    "twilio": ("sms",),
-}
+EVENTS: dict[str, tuple[str, ...]] = {p.id: p.events for p in TABLE.values() if p.events}
 _OPEN_EVENTS = ("standardwebhooks", "svix")
 
 
@@ -91,22 +94,35 @@ def sample(provider: str, event: str | None = None, payload: Mapping[str, Any] |
         raise ValueError(f"unknown {prov} sample event {event!r}; {prov} has: "
                          f"{', '.join(EVENTS[prov])} (all known: {_known()})")
     ts = int(time.time()) if timestamp is None else int(timestamp)
-    headers, data = BUILDERS[prov](ev, ts)
+    built = _BUILDERS[prov](ev, ts)
+    headers, data = list(built[0]), built[1]
+    opts: dict[str, Any] = built[2] if len(built) > 2 else {}  # type: ignore[misc]
+    headers += opts.get("headers", [])
     if payload is not None:
         if not isinstance(payload, Mapping):
             raise TypeError(f"payload must be a dict to merge into the sample, not {type(payload).__name__}")
         data = deep_merge(data, payload)
-    msg_id = None
-    params = None
-    if prov == "twilio":
+    method = opts.get("method", "POST")
+    kind = opts.get("body", "form" if prov == "twilio" else "json_pretty" if prov == "stripe"
+                    else "json")
+    msg_id = params = None
+    query: dict[str, str] = {}
+    if method in ("GET", "HEAD") or opts.get("query"):
+        query = {str(k): str(v) for k, v in data.items()}
+        body = b""
+    elif kind == "none":
+        body = b""
+    elif kind == "form":
         params = {k: [str(v)] for k, v in data.items()}
         body = urlencode({k: str(v) for k, v in data.items()}).encode()
-    elif prov == "stripe":
+    elif kind == "json_pretty":
         body = json.dumps(data, indent=2).encode()
     else:
         body = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
-    if prov in _OPEN_EVENTS:
+        if kind == "json_crlf":
+            body += b"\r\n"
+    if TABLE[prov].scheme == "standardwebhooks":
         msg_id = "msg_" + b62(27)
-        pre = "svix" if prov == "svix" else "webhook"
+        pre = TABLE[prov].sig.get("prefix", "webhook")
         headers += [(f"{pre}-id", msg_id), (f"{pre}-timestamp", str(ts))]
-    return Sample(prov, ev, headers, body, data, ts, msg_id, params)
+    return Sample(prov, ev, headers, body, data, ts, msg_id, params, method, query)

@@ -1,8 +1,11 @@
 """The capture server: a daemon thread with its own asyncio loop that receives and answers.
 
->>> server = CaptureServer(store, "127.0.0.1", 0).start()   # doctest: +SKIP
->>> server.url                                             # doctest: +SKIP
-'http://127.0.0.1:54321'
+>>> from hooklab.store import CaptureStore
+>>> store = CaptureStore(":memory:")
+>>> server = CaptureServer(store, "127.0.0.1", 0).start()
+>>> server.url
+'http://127.0.0.1:...'
+>>> server.stop(); store.close()
 """
 
 from .lifecycle import DEFAULT_MAX_BODY, RESERVED_PREFIX, CaptureServer, ServerError

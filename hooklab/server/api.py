@@ -6,7 +6,7 @@
 - ``GET /_hooklab/api/captures/<id>`` -> one capture; ``.../<id>/body`` -> its raw bytes
 - ``GET /_hooklab/`` -> a small page showing the live stream (``static/stream.html``)
 - ``WS  /_hooklab/ws?since=<id>&bin=<b>&provider=<p>`` -> captures pushed as JSON
-  (:mod:`hooklab.stream`)
+  (:mod:`hooklab.server.stream`)
 """
 
 from __future__ import annotations

@@ -1,12 +1,19 @@
-"""The capture server: Tornado in a daemon thread with its own asyncio loop.
+"""The capture server: a daemon thread with its own asyncio loop.
 
+>>> import urllib.request
 >>> from hooklab.store import CaptureStore
->>> with CaptureServer(CaptureStore(":memory:"), port=0) as srv:   # doctest: +SKIP
-...     urllib.request.urlopen(srv.url_for("github"), data=b"{}")
-...     srv.store.wait_for(lambda: srv.store.count() == 1, 5)
+>>> store = CaptureStore(":memory:")
+>>> with CaptureServer(store, port=0) as srv:
+...     urllib.request.urlopen(srv.url_for("github"), data=b"{}", timeout=10).read()
+b'{"ok": true, "id": 1}'
+>>> store.count()         # answered means stored
+1
+>>> store.close()
 
 Every method on every path is captured, except the reserved ``/_hooklab/`` prefix which serves
-the JSON API (:mod:`hooklab.api`). The answer is sent only after the capture is committed.
+the JSON API, page and stream (:mod:`hooklab.server.api`, a Tornado application). Connections
+are read by :mod:`hooklab.server.protocol` (HTTP/1.1 on llhttp); the answer is sent only after
+the capture is committed.
 """
 
 from __future__ import annotations
@@ -17,27 +24,29 @@ import logging
 import socket
 import threading
 import warnings
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
-from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 
-from .ingest import (
-    DEFAULT_MAX_BODY,
-    MAX_HEAD,
-    RESERVED_PREFIX,
-    _Capture,
-    _RecordingHTTPServer,
-    _Router,
-)
+from .ingest import DEFAULT_MAX_BODY, RESERVED_PREFIX
+from .protocol import Connections
 from .responses import ResponseRules
 
 _PORT_TRIES = 20
 _log = logging.getLogger("hooklab")
 
 __all__ = ["DEFAULT_MAX_BODY", "RESERVED_PREFIX", "CaptureServer", "ServerError"]
+
+def _new_loop() -> asyncio.AbstractEventLoop:
+    """The server thread's own loop: uvloop's where it is installed (libuv: less Python per
+    read and write), else asyncio's. Tornado serves ``/_hooklab/`` on either."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
 
 class ServerError(RuntimeError):
     """The capture server could not start or failed in its thread."""
@@ -61,7 +70,6 @@ class CaptureServer:
         strict_port: bool = False,
         idle_timeout: float = 120.0,
         body_timeout: float = 60.0,
-        fast_path: bool = True,
     ) -> None:
         self.store = store
         self.host = host
@@ -70,29 +78,29 @@ class CaptureServer:
         self.max_body = int(max_body)
         self.rules = rules if rules is not None else ResponseRules()
         self.strict_port = strict_port
+        #: seconds a connection may sit idle, or take to send a request's head
         self.idle_timeout = idle_timeout
+        #: seconds a request's body may take to arrive once its head is in
         self.body_timeout = body_timeout
-        #: plain requests are parsed by hooklab's own HTTP/1.1 code (:mod:`._fast_http`); the
-        #: rest, and everything when False, by Tornado
-        self.fast_path = fast_path
-        self._fast: Any = None
-        self.after_store: list[Callable[[Any], None]] = []
+        self._conns: Connections | None = None
+        #: the lab's per-bin secrets: endpoint handshakes are answered with them when no
+        #: response rule matches (:func:`hooklab.providers.handshake_answer`); None: never
+        self.handshakes: Any = None
         #: extra Host names the /_hooklab/ API, page and stream answer to ("*": any)
         self.allowed_hosts: tuple[str, ...] = ()
         self.api_app: Any = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        self._http: HTTPServer | None = None
         self._ready = threading.Event()
         self._error: BaseException | None = None
         self._stopped = threading.Event()
         self.warning: str | None = None
-        self._done: list[tuple[_Capture, Any, Any]] = []
+        self._done: list[tuple[Any, Any, Any]] = []
         self._done_lock = threading.Lock()
         self._drain_scheduled = False
 
     # -- answers after commit --------------------------------------------------------------
-    def _completed(self, delegate: _Capture, result: Any, response: Any) -> None:
+    def _completed(self, delegate: Any, result: Any, response: Any) -> None:
         """Writer thread: queue an answer; wake the server loop once per batch, not per capture."""
         with self._done_lock:
             self._done.append((delegate, result, response))
@@ -166,28 +174,15 @@ class CaptureServer:
         )
 
     def _run(self) -> None:
-        loop = asyncio.new_event_loop()
+        loop = _new_loop()
         asyncio.set_event_loop(loop)
         self.loop = loop
         try:
             async def setup() -> None:
                 socks = self._bind()
                 self.port = socks[0].getsockname()[1]
-                self._http = _RecordingHTTPServer(
-                    _Router(self),
-                    max_body_size=self.max_body * 2 + 65536,
-                    idle_connection_timeout=self.idle_timeout,
-                    body_timeout=None,  # enforced per request by _Dispatch (cheaper)
-                    max_header_size=MAX_HEAD,
-                    decompress_request=False,
-                )
-                if self.fast_path:
-                    from ._fast_server import FastServer
-
-                    self._fast = FastServer(self)
-                    await self._fast.listen(socks)
-                else:
-                    self._http.add_sockets(socks)
+                self._conns = Connections(self)
+                await self._conns.listen(socks)
 
             loop.run_until_complete(setup())
         except BaseException as exc:  # surfaced to start()
@@ -206,15 +201,9 @@ class CaptureServer:
                 self._stopped.set()
 
     async def _shutdown(self) -> None:
-        if self._fast is not None:
-            self._fast.stop_listening()
-            self._fast.close_all()
-        if self._http is not None:
-            self._http.stop()
-            try:
-                await asyncio.wait_for(self._http.close_all_connections(), 5)
-            except (asyncio.TimeoutError, Exception):  # noqa: BLE001
-                pass
+        if self._conns is not None:
+            self._conns.stop_listening()
+            self._conns.close_all()
         tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
         for t in tasks:
             t.cancel()
@@ -235,12 +224,8 @@ class CaptureServer:
 
     @property
     def open_connections(self) -> int:
-        """Client connections open right now (for tests and status)."""
-        conns = self._fast.conns if self._fast is not None else ()
-        n = sum(not c.handed or c.eof_from_tornado for c in conns)
-        if self._http is not None:
-            n += len(self._http._connections)  # those Tornado serves (handed off or all)
-        return n
+        """Client connections open right now, WebSocket streams included (tests, status)."""
+        return len(self._conns) if self._conns is not None else 0
 
     @property
     def is_running(self) -> bool:

@@ -1,9 +1,11 @@
 """What the capture server answers: rules per bin, path glob and method.
 
 >>> rules = ResponseRules()
->>> rules.add("stripe", status=[503, 503, 200])       # 503 twice, then 200 from then on
+>>> rule = rules.add("stripe", status=[503, 503, 200])   # 503 twice, then 200 from then on
 >>> [rules.match("POST", "/stripe").status for _ in range(4)]
 [503, 503, 200, 200]
+>>> rule.hits
+4
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 
 from ..capture import bin_of
 
-__all__ = ["MAX_DELAY", "Response", "ResponseRules", "Rule"]
+__all__ = ["DEFAULT_RESPONSE", "MAX_DELAY", "Response", "ResponseRules", "Rule"]
 
 MAX_DELAY = 30.0
 
@@ -43,6 +45,8 @@ class Response:
 
 
 _DEFAULT = Response()  # 200 with the JSON body naming the capture id
+#: what :meth:`ResponseRules.match` returns when no rule of the user matches
+DEFAULT_RESPONSE = _DEFAULT
 
 
 def _check_header(name: str, value: str) -> None:

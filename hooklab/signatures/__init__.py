@@ -35,10 +35,11 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from ._base import Incoming, Invalid, Outgoing, Provider, SignedRequest, short
-from ._hmac import PROVIDERS as _HMAC_PROVIDERS
-from ._special import PROVIDERS as _SPECIAL_PROVIDERS
-from ._special import ed25519_keypair
+from ..providers import TABLE, detect
+from ._base import Incoming, Invalid, Outgoing, Scheme, SignedRequest, short
+from ._hmac import SCHEMES as _COMMON
+from ._special import SCHEMES as _SPECIAL
+from ._special import keypair
 
 __all__ = [
     "DEFAULT_TOLERANCE",
@@ -46,6 +47,7 @@ __all__ = [
     "SignedRequest",
     "Verification",
     "ed25519_keypair",
+    "keypair",
     "sign",
     "sign_request",
     "verify_signature",
@@ -54,10 +56,15 @@ __all__ = [
 #: seconds a signed timestamp may differ from ``now`` (``0`` disables the check)
 DEFAULT_TOLERANCE = 300
 
-_REGISTRY: dict[str, Provider] = {**_HMAC_PROVIDERS, **_SPECIAL_PROVIDERS}
+_SCHEMES: dict[str, Scheme] = {**_COMMON, **_SPECIAL}
 
-#: provider names :func:`verify_signature` and :func:`sign` support
-SIGNING_PROVIDERS: tuple[str, ...] = tuple(sorted(_REGISTRY))
+#: provider ids whose deliveries :func:`verify_signature` checks and :func:`sign` makes
+SIGNING_PROVIDERS: tuple[str, ...] = tuple(sorted(TABLE))
+
+
+def ed25519_keypair() -> tuple[str, str]:
+    """A fresh ``(private_key_hex, public_key_hex)`` pair for signing Discord-style requests."""
+    return keypair("discord")
 
 _ID_CHARS = string.ascii_letters + string.digits
 
@@ -88,13 +95,14 @@ def verify_signature(
     url: str | None = None,
     now: datetime | float | None = None,
     tolerance: int = DEFAULT_TOLERANCE,
+    method: str = "POST",
 ) -> Verification:
     """Check a webhook's signature; never raises.
 
     ``provider`` is one of :data:`SIGNING_PROVIDERS`, or ``None``/``""`` to detect it from the
     headers. ``headers`` is a mapping or a list of ``(name, value)`` pairs (case-insensitive).
-    ``body`` must be the exact bytes received. ``url`` is needed by providers that sign the URL
-    (Twilio, Square). ``now`` (aware datetime or epoch seconds, default the current time) and
+    ``body`` must be the exact bytes received. ``url`` (and ``method``) are needed by providers
+    that sign the URL (Twilio, Square, HubSpot, Plivo, Mandrill, Trello). ``now`` (aware datetime or epoch seconds, default the current time) and
     ``tolerance`` (seconds; ``0`` disables) bound the signed timestamp.
 
     >>> hdrs = sign("slack", "8f742231b10e8888abcd99yyyzzz85a5", b"x=1", timestamp=1531420618)
@@ -109,18 +117,20 @@ def verify_signature(
         name = name.strip().lower()
         if not name:
             name = _detect(h, raw)
-        impl = _REGISTRY.get(name)
-        if impl is None:
+        entry = TABLE.get(name)
+        if entry is None:
             return Verification(False, name, f"unknown provider {short(name)}; supported: "
                                 + ", ".join(SIGNING_PROVIDERS))
+        impl = _SCHEMES[entry.scheme]
         if secret is None or not isinstance(secret, (str, bytes)):
             raise Invalid("no secret given" if secret is None else
                           f"secret must be str or bytes, not {type(secret).__name__}")
         if not (secret.strip() if isinstance(secret, str) else secret):
             raise Invalid("empty secret")
         incoming = Incoming(h, raw, secret, url if isinstance(url, str) and url else None,
-                            _epoch(now), _tolerance(tolerance))
-        return Verification(True, name, impl.verify(incoming))
+                            _epoch(now), _tolerance(tolerance),
+                            method.upper() if isinstance(method, str) and method else "POST")
+        return Verification(True, name, impl.verify(incoming, entry))
     except Invalid as exc:
         return Verification(False, name, str(exc))
     except Exception as exc:  # never raise on bad input
@@ -154,8 +164,8 @@ def sign_request(
     ('t=1700000000,v1', b'{}')
     """
     name = (provider or "").strip().lower()
-    impl = _REGISTRY.get(name)
-    if impl is None:
+    entry = TABLE.get(name)
+    if entry is None:
         raise ValueError(f"unknown provider {provider!r}; supported: {', '.join(SIGNING_PROVIDERS)}")
     if not isinstance(secret, (str, bytes)) or not secret:
         raise ValueError("a non-empty secret (str or bytes) is required")
@@ -163,7 +173,7 @@ def sign_request(
     ts = int(time.time() if timestamp is None else _epoch(timestamp))
     out = Outgoing(secret, raw, url, ts, msg_id or _msg_id(), method,
                    params, dict(headers or {}))
-    return impl.sign(out)
+    return _SCHEMES[entry.scheme].sign(out, entry)
 
 
 def sign(
@@ -247,8 +257,6 @@ def _tolerance(tolerance: Any) -> float:
 
 
 def _detect(headers: dict[str, str], body: bytes) -> str:
-    from ..providers import detect
-
     found = detect(list(headers.items()), body)[0]
     if not found:
         raise Invalid("unknown provider: no known signature headers found; pass provider= "

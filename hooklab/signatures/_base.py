@@ -17,6 +17,7 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any, NamedTuple
 
 #: the default hint when a recomputed signature does not match
@@ -85,6 +86,38 @@ def parse_ts(value: str, where: str) -> int:
     return int(value)
 
 
+_ISO_RE = re.compile(
+    r"\s*(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(?:[.,](\d{1,12}))?(Z|[+-]\d{2}:?\d{2})?\s*",
+    re.IGNORECASE)
+
+
+def parse_time(value: str, unit: str, where: str) -> float:
+    """Epoch seconds from a signed timestamp: ``unit`` is ``s``, ``ms`` or ``iso`` (RFC 3339)."""
+    if unit == "iso":
+        m = _ISO_RE.fullmatch(value)
+        if not m:
+            raise Invalid(f"malformed {where}: expected an RFC 3339 time, got {short(value)}")
+        day, clock, frac, zone = m.groups()
+        zone = (zone or "Z").upper()
+        if zone != "Z" and ":" not in zone:
+            zone = zone[:3] + ":" + zone[3:]
+        try:
+            dt = datetime.fromisoformat(f"{day}T{clock}{'+00:00' if zone == 'Z' else zone}")
+        except ValueError:
+            raise Invalid(f"malformed {where}: {short(value)} is not a valid time") from None
+        return dt.timestamp() + (float("0." + frac) if frac else 0.0)
+    ts = parse_ts(value, where)
+    return ts / 1000 if unit == "ms" else float(ts)
+
+
+def format_time(ts: int, unit: str) -> str:
+    """The inverse of :func:`parse_time` for signing (``iso`` with millisecond precision)."""
+    if unit == "iso":
+        dt = datetime.fromtimestamp(ts, timezone.utc)
+        return dt.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return str(ts * 1000 if unit == "ms" else ts)
+
+
 def short(value: object, limit: int = 40) -> str:
     """A repr that cannot flood a reason."""
     r = repr(value)
@@ -101,6 +134,7 @@ class Incoming:
     url: str | None
     now: float
     tolerance: float
+    method: str = "POST"
 
     @property
     def key(self) -> bytes:
@@ -180,9 +214,12 @@ class Outgoing:
         return self.url
 
 
-class Provider(NamedTuple):
-    verify: Callable[[Incoming], str]
-    sign: Callable[[Outgoing], SignedRequest]
+class Scheme(NamedTuple):
+    """A signature family: ``verify(incoming, entry) -> reason`` and ``sign(outgoing, entry)``,
+    where ``entry`` is the provider's row of :data:`hooklab.providers.TABLE`."""
+
+    verify: Callable[[Incoming, Any], str]
+    sign: Callable[[Outgoing, Any], SignedRequest]
 
 
 def first_match(expected: bytes | str, candidates: list[Any]) -> int | None:

@@ -1,25 +1,43 @@
-"""Header-borne HMAC providers: Stripe, GitHub, Shopify, Slack, Paddle, Zoom, Square, GitLab.
+"""The common schemes, driven by each provider's table parameters (private).
 
-Formats follow each provider's public webhook documentation (private module; use
-:func:`hooklab.signatures.verify_signature` and :func:`hooklab.signatures.sign`).
+- ``hmac``: an HMAC of a message built from the body (and a timestamp, an id, the URL...),
+  hex or base64 encoded, in one header (optionally ``key=value`` pairs or a list);
+- ``standardwebhooks``: the Standard Webhooks / Svix format;
+- ``token`` / ``basic``: a shared secret sent as it is (a header or a payload field), or as
+  HTTP Basic credentials.
+
+Parameters of ``hmac`` (``provider.sig``): ``header``; ``algo`` (sha256, sha1, sha512);
+``enc`` (hex, b64, b64url); ``prefix`` ("sha256=", "v0="...); ``msg`` (template with {body},
+{ts}, {id}, {url}); ``ts`` (timestamp header) and ``ts_unit`` (s, ms, iso); ``id`` (id
+header); ``kv`` (separator of ``key=value`` pairs) with ``ts_key`` / ``sig_key``;
+``positional`` ("ts,sig,sig"); ``multi`` (separator of several signatures); ``key`` (utf8,
+b64, hex, nfkd: how the secret becomes the HMAC key); ``legacy`` (header, prefix, algo) tried
+when ``header`` is absent; ``also`` (more headers that may carry a signature); ``extra``
+(constant headers to send); ``ts_json`` (a millisecond timestamp inside the JSON body);
+``future`` (False: only old timestamps are refused); ``hint`` (added to the mismatch reason).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
+import json
+import unicodedata
+from typing import Any
 
 from ._base import (
     MISMATCH,
     Incoming,
     Invalid,
     Outgoing,
-    Provider,
+    Scheme,
     SignedRequest,
     b64decode,
     first_match,
-    hmac_b64,
-    hmac_hex,
-    parse_ts,
+    format_time,
+    hmac_digest,
+    parse_time,
     same,
     short,
 )
@@ -34,175 +52,330 @@ def _pairs(raw: str, sep: str) -> list[tuple[str, str]]:
     return out
 
 
-def _hex(value: str) -> str:
-    return value.strip().lower()
+def hmac_key(secret: str | bytes, mode: str) -> bytes:
+    """The HMAC key for ``secret`` (``mode``: utf8, b64, hex, nfkd); ``Invalid`` if unusable."""
+    if isinstance(secret, bytes) and mode in ("utf8", "nfkd"):
+        return secret
+    text = secret.decode("latin-1") if isinstance(secret, bytes) else secret
+    if mode == "b64":
+        return b64decode(text, "secret (expected base64)")
+    if mode == "hex":
+        try:
+            return bytes.fromhex(text.strip())
+        except ValueError:
+            raise Invalid("secret must be hexadecimal for this provider") from None
+    if mode == "nfkd":
+        text = unicodedata.normalize("NFKD", text)
+    return text.encode("utf-8", "surrogatepass")
 
 
-# -- Stripe: Stripe-Signature: t=<ts>,v1=<hex>[,v1=<hex>...] over "<ts>.<body>" ----------------
-def _stripe_verify(inc: Incoming) -> str:
-    pairs = _pairs(inc.header("Stripe-Signature"), ",")
-    ts_raw = next((v for k, v in pairs if k == "t"), None)
-    if ts_raw is None:
-        raise Invalid("malformed Stripe-Signature: no t=<timestamp> (expected 't=...,v1=...')")
-    ts = parse_ts(ts_raw, "Stripe-Signature t=")
-    sigs = [_hex(v) for k, v in pairs if k == "v1"]
-    if not sigs:
-        others = sorted({k for k, _ in pairs if k != "t"})
-        raise Invalid("no v1 signature in Stripe-Signature"
-                      + (f" (found only {', '.join(others)})" if others else ""))
-    expected = hmac_hex(inc.key, f"{ts}.".encode() + inc.body)
-    hint = MISMATCH
-    if isinstance(inc.secret, str) and not inc.secret.startswith("whsec_"):
-        hint += " (Stripe endpoint secrets start with whsec_)"
-    # Stripe rejects only old timestamps; the official library ignores future ones
-    return inc.conclude(first_match(expected, sigs), len(sigs), ts, mismatch=hint, future=False)
+def _encode(digest: bytes, enc: str) -> str:
+    if enc == "hex":
+        return digest.hex()
+    if enc == "b64url":
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+    return base64.b64encode(digest).decode("ascii")
 
 
-def _stripe_sign(out: Outgoing) -> SignedRequest:
-    sig = hmac_hex(out.key, f"{out.timestamp}.".encode() + out.body)
-    return out.done({"Stripe-Signature": f"t={out.timestamp},v1={sig}"})
+def _decode(value: str, enc: str) -> bytes | None:
+    v = value.strip()
+    try:
+        if enc == "hex":
+            return bytes.fromhex(v)
+        if enc == "b64url":
+            return base64.urlsafe_b64decode(v + "=" * (-len(v) % 4))
+        return base64.b64decode(v + "=" * (-len(v) % 4), validate=True)
+    except (ValueError, binascii.Error):
+        return None
 
 
-# -- GitHub: X-Hub-Signature-256: sha256=<hex> (legacy X-Hub-Signature: sha1=<hex>) -----------
-def _github_verify(inc: Incoming) -> str:
-    value, name, algo, note = inc.opt("X-Hub-Signature-256"), "X-Hub-Signature-256", "sha256", ""
-    if value is None and inc.opt("X-Hub-Signature") is not None:
-        value, name, algo = inc.opt("X-Hub-Signature"), "X-Hub-Signature", "sha1"
-        note = "legacy X-Hub-Signature sha1"
-    if value is None:
-        raise Invalid("missing header X-Hub-Signature-256 (was the webhook created without a secret?)")
-    prefix, _, sig = value.partition("=")
-    if prefix.strip().lower() != algo or not sig:
-        raise Invalid(f"malformed {name}: expected '{algo}=<hex>', got {short(value)}")
-    expected = hmac_hex(inc.key, inc.body, getattr(hashlib, algo))
-    return inc.conclude(first_match(expected, [_hex(sig)]), 1, note=note)
+def _message(template: str, body: bytes, *, ts: str = "", msg_id: str = "",
+             url: str = "") -> bytes:
+    out = template.encode("utf-8")
+    for name, value in (("{ts}", ts), ("{id}", msg_id), ("{url}", url)):
+        out = out.replace(name.encode(), value.encode("utf-8", "surrogatepass"))
+    return out.replace(b"{body}", body)
 
 
-def _github_sign(out: Outgoing) -> SignedRequest:
-    return out.done({
-        "X-Hub-Signature-256": "sha256=" + hmac_hex(out.key, out.body),
-        "X-Hub-Signature": "sha1=" + hmac_hex(out.key, out.body, hashlib.sha1),
-    })
-
-
-# -- Shopify: X-Shopify-Hmac-Sha256: base64(HMAC-SHA256(body)) ------------------------------
-def _shopify_verify(inc: Incoming) -> str:
-    given = b64decode(inc.header("X-Shopify-Hmac-Sha256"), "X-Shopify-Hmac-Sha256")
-    expected = b64decode(hmac_b64(inc.key, inc.body), "expected")
-    hint = MISMATCH + " (Shopify signs with the app's client secret, not an access token)"
-    return inc.conclude(first_match(expected, [given]), 1, mismatch=hint)
-
-
-def _shopify_sign(out: Outgoing) -> SignedRequest:
-    return out.done({"X-Shopify-Hmac-Sha256": hmac_b64(out.key, out.body)})
-
-
-# -- Slack and Zoom: "v0=" + hex(HMAC-SHA256("v0:<ts>:<body>")) -----------------------------
-def _v0_verify(inc: Incoming, sig_header: str, ts_header: str) -> str:
-    ts_raw = inc.header(ts_header)
-    sig = inc.header(sig_header)
-    ts = parse_ts(ts_raw, ts_header)
-    version, eq, digest = sig.partition("=")
-    if not eq or version.strip() != "v0":
-        raise Invalid(f"malformed {sig_header}: expected 'v0=<hex>', got {short(sig)}")
-    expected = hmac_hex(inc.key, f"v0:{ts_raw.strip()}:".encode() + inc.body)
-    return inc.conclude(first_match(expected, [_hex(digest)]), 1, ts)
-
-
-def _v0_sign(out: Outgoing, sig_header: str, ts_header: str) -> SignedRequest:
-    sig = hmac_hex(out.key, f"v0:{out.timestamp}:".encode() + out.body)
-    return out.done({ts_header: str(out.timestamp), sig_header: f"v0={sig}"})
-
-
-def _slack_verify(inc: Incoming) -> str:
-    return _v0_verify(inc, "X-Slack-Signature", "X-Slack-Request-Timestamp")
-
-
-def _slack_sign(out: Outgoing) -> SignedRequest:
-    return _v0_sign(out, "X-Slack-Signature", "X-Slack-Request-Timestamp")
-
-
-def _zoom_verify(inc: Incoming) -> str:
-    return _v0_verify(inc, "x-zm-signature", "x-zm-request-timestamp")
-
-
-def _zoom_sign(out: Outgoing) -> SignedRequest:
-    return _v0_sign(out, "x-zm-signature", "x-zm-request-timestamp")
-
-
-# -- Paddle Billing: Paddle-Signature: ts=<ts>;h1=<hex>[;h1=...] over "<ts>:<body>" -----------
-def _paddle_verify(inc: Incoming) -> str:
-    raw = inc.opt("Paddle-Signature")
-    if raw is None:
-        if b"p_signature" in inc.body:
-            raise Invalid("Paddle Classic p_signature (RSA) is not supported; "
-                          "only Paddle Billing's Paddle-Signature header")
-        raise Invalid("missing header Paddle-Signature")
-    pairs = _pairs(raw, ";")
-    ts_raw = next((v for k, v in pairs if k == "ts"), None)
-    if ts_raw is None:
-        raise Invalid("malformed Paddle-Signature: no ts=<timestamp> (expected 'ts=...;h1=...')")
-    ts = parse_ts(ts_raw, "Paddle-Signature ts=")
-    sigs = [_hex(v) for k, v in pairs if k == "h1"]
-    if not sigs:
-        raise Invalid("no h1 signature in Paddle-Signature")
-    expected = hmac_hex(inc.key, f"{ts_raw}:".encode() + inc.body)
-    return inc.conclude(first_match(expected, sigs), len(sigs), ts)
-
-
-def _paddle_sign(out: Outgoing) -> SignedRequest:
-    sig = hmac_hex(out.key, f"{out.timestamp}:".encode() + out.body)
-    return out.done({"Paddle-Signature": f"ts={out.timestamp};h1={sig}"})
-
-
-# -- Square: x-square-hmacsha256-signature: base64(HMAC-SHA256(notification_url + body)) ------
-_SQUARE_URL_HINT = (" (Square signs the notification URL exactly as configured in the"
-                    " subscription: pass url=<that URL> when a tunnel or proxy is in between)")
-
-
-def _square_verify(inc: Incoming) -> str:
-    value, name, algo, note = (inc.opt("x-square-hmacsha256-signature"),
-                               "x-square-hmacsha256-signature", hashlib.sha256, "")
-    if value is None and inc.opt("x-square-signature") is not None:
-        value, name, algo = inc.opt("x-square-signature"), "x-square-signature", hashlib.sha1
-        note = "legacy x-square-signature sha1"
-    if value is None:
-        raise Invalid("missing header x-square-hmacsha256-signature")
+def _need_url(inc: Incoming, p: Any) -> str:
     if not inc.url:
-        raise Invalid("square signs the notification URL plus the body: pass url="
-                      "<the notification URL configured at Square>")
-    given = b64decode(value, name)
-    expected = b64decode(hmac_b64(inc.key, inc.url.encode() + inc.body, algo), "expected")
-    hint = f"{MISMATCH}{_SQUARE_URL_HINT}; signed against url {short(inc.url, 80)}"
-    return inc.conclude(first_match(expected, [given]), 1, mismatch=hint, note=note)
+        raise Invalid(f"{p.id} signs the notification URL plus the body: pass url=<the "
+                      f"notification URL configured at {p.name}>")
+    return inc.url
 
 
-def _square_sign(out: Outgoing) -> SignedRequest:
-    url = out.need_url("square")
-    return out.done({"x-square-hmacsha256-signature": hmac_b64(out.key, url.encode() + out.body)})
+def _hmac_verify(inc: Incoming, p: Any) -> str:
+    s = p.sig
+    header, prefix, algo_name = s["header"], s.get("prefix", ""), s.get("algo", "sha256")
+    enc, note = s.get("enc", "hex"), ""
+    raw = inc.opt(header)
+    if raw is None and "legacy" in s and inc.opt(s["legacy"][0]) is not None:
+        header, prefix, algo_name = s["legacy"]
+        raw = inc.opt(header)
+        note = f"legacy {header} {algo_name}"
+    others = [inc.opt(h) for h in s.get("also", ()) if inc.opt(h) is not None]
+    if raw is None and others:
+        raw, others = others[0], others[1:]
+    if raw is None and "unsupported" in s and s["unsupported"][0] in inc.body:
+        raise Invalid(s["unsupported"][1])
+    if raw is None:
+        raise Invalid(f"missing header {header}" + (f" {s['missing_hint']}"
+                                                   if "missing_hint" in s else ""))
+    ts_raw: str | None = None
+    if "kv" in s:
+        pairs = _pairs(raw, s["kv"])
+        ts_raw = next((v for k, v in pairs if k == s["ts_key"]), None)
+        sigs = [v for k, v in pairs if k == s["sig_key"]]
+        expect = f"'{s['ts_key']}=...{s['kv']}{s['sig_key']}=...'"
+        if ts_raw is None:
+            raise Invalid(f"malformed {header}: no {s['ts_key']}=<timestamp> (expected {expect})")
+        if not sigs:
+            found = sorted({k for k, _ in pairs if k != s["ts_key"]})
+            raise Invalid(f"no {s['sig_key']} signature in {header}"
+                          + (f" (found only {', '.join(found)})" if found else f" (expected {expect})"))
+    elif s.get("positional"):
+        parts = [x.strip() for x in raw.split(",")]
+        ts_raw, sigs = parts[0], [x for x in parts[1:] if x]
+        if not sigs:
+            raise Invalid(f"malformed {header}: expected '<timestamp>,<signature>', got {short(raw)}")
+    else:
+        sigs = [raw, *others]
+        if "multi" in s:
+            sigs = [x.strip() for v in sigs for x in v.split(s["multi"]) if x.strip()]
+        if prefix:
+            stripped = []
+            for v in sigs:
+                if v[: len(prefix)].lower() == prefix.lower():
+                    stripped.append(v[len(prefix):])
+            if not stripped:
+                raise Invalid(f"malformed {header}: expected '{prefix}<{enc}>', got {short(raw)}")
+            sigs = stripped
+    if "ts" in s:
+        ts_raw = inc.header(s["ts"])
+    where = s.get("ts") or (f"{header} {s['ts_key']}=" if "kv" in s else header)
+    ts = None if ts_raw is None else parse_time(ts_raw, s.get("ts_unit", "s"), where)
+    if "ts_json" in s and ts is None:
+        ts = _json_ts(inc.body, s["ts_json"])
+    template = s.get("msg", "{body}")
+    url = _need_url(inc, p) if "{url}" in template else ""
+    msg_id = inc.header(s["id"]) if "{id}" in template else ""
+    key = hmac_key(inc.secret, s.get("key", "utf8"))
+    algo = getattr(hashlib, algo_name)
+    expected = hmac_digest(key, _message(template, inc.body, ts=ts_raw or "", msg_id=msg_id,
+                                         url=url), algo)
+    given = [_decode(v, enc) for v in sigs]
+    if all(g is None for g in given):
+        raise Invalid(f"malformed {header}: signature is not {'hex' if enc == 'hex' else 'base64'}")
+    hint = MISMATCH + (f" {s['hint']}" if "hint" in s else "")
+    if "{url}" in template:
+        hint += f"; signed against url {short(url, 80)} (pass the URL configured at {p.name})"
+    return inc.conclude(first_match(expected, given), len(given), ts, mismatch=hint,
+                        future=s.get("future", True), note=note)
 
 
-# -- GitLab: X-Gitlab-Token is the secret token itself --------------------------------------
-def _gitlab_verify(inc: Incoming) -> str:
-    token = inc.header("X-Gitlab-Token", " (was the webhook created without a secret token?)")
-    if not same(token, inc.key):
-        raise Invalid("X-Gitlab-Token does not match the secret token "
-                      "(was the token for another project or group hook?)")
+def _json_ts(body: bytes, field: str) -> float | None:
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    value = data.get(field) if isinstance(data, dict) else None
+    return value / 1000 if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _hmac_sign(out: Outgoing, p: Any) -> SignedRequest:
+    s = p.sig
+    unit = s.get("ts_unit", "s")
+    ts = format_time(out.timestamp, unit)
+    template = s.get("msg", "{body}")
+    url = out.need_url(p.id) if "{url}" in template else ""
+    msg_id = out.msg_id
+    if "id" in s:  # a delivery id already among the headers (a sample's) is the one to sign
+        msg_id = next((v for k, v in out.headers.items() if k.lower() == s["id"].lower()), msg_id)
+    try:
+        key = hmac_key(out.secret, s.get("key", "utf8"))
+    except Invalid as exc:
+        raise ValueError(str(exc)) from None
+    digest = hmac_digest(key, _message(template, out.body, ts=ts, msg_id=msg_id, url=url),
+                         getattr(hashlib, s.get("algo", "sha256")))
+    sig = _encode(digest, s.get("enc", "hex"))
+    headers: dict[str, str] = dict(s.get("extra", {}))
+    if "kv" in s:
+        join = s.get("kv_join", s["kv"])
+        headers[s["header"]] = f"{s['ts_key']}={ts}{join}{s['sig_key']}={sig}"
+    elif s.get("positional"):
+        headers[s["header"]] = f"{ts},{sig}"
+    else:
+        headers[s["header"]] = s.get("prefix", "") + sig
+    if "ts" in s:
+        headers[s["ts"]] = ts
+    if "id" in s:
+        headers[s["id"]] = msg_id
+    if p.id == "github":  # GitHub sends the legacy SHA-1 header too
+        legacy = hmac_digest(key, out.body, hashlib.sha1).hex()
+        headers["X-Hub-Signature"] = "sha1=" + legacy
+    return out.done(headers)
+
+
+# -- Standard Webhooks / Svix -------------------------------------------------------------------
+def swh_key(secret: str | bytes, *, raw_fallback: bool = False) -> bytes:
+    """The HMAC key of a Standard Webhooks secret (``whsec_<base64>``, Supabase ``v1,whsec_...``)."""
+    if isinstance(secret, bytes):
+        key = secret
+    else:
+        s = secret.strip()
+        if s.startswith("v1,"):
+            s = s[3:]
+        if s.startswith("whpk_"):
+            raise Invalid("whpk_ public keys (v1a asymmetric signatures) are not supported; "
+                          "pass the whsec_ signing secret")
+        if s.startswith("whsec_"):
+            try:
+                key = b64decode(s[len("whsec_"):], "secret")
+            except Invalid:
+                raise Invalid("secret is not valid base64 after whsec_") from None
+        elif raw_fallback:
+            key = s.encode("utf-8")
+        else:
+            try:
+                key = b64decode(s, "secret")
+            except Invalid:
+                raise Invalid("secret is not valid base64 (Standard Webhooks secrets look like "
+                              "whsec_<base64>)") from None
+    if not key:
+        raise Invalid("empty secret")
+    return key
+
+
+def _swh_prefixes(p: Any) -> tuple[str, str]:
+    first = p.sig.get("prefix", "webhook")
+    return (first, "svix" if first == "webhook" else "webhook")
+
+
+def _swh_verify(inc: Incoming, p: Any) -> str:
+    prefixes = _swh_prefixes(p)
+
+    def get(suffix: str) -> str:
+        for pre in prefixes:
+            value = inc.opt(f"{pre}-{suffix}")
+            if value is not None:
+                return value
+        raise Invalid(f"missing header {prefixes[0]}-{suffix}")
+
+    msg_id, ts_raw, sig_raw = get("id"), get("timestamp"), get("signature")
+    ts = parse_time(ts_raw, "s", f"{prefixes[0]}-timestamp")
+    key = swh_key(inc.secret, raw_fallback=p.id == "openai")
+    entries = [e.partition(",") for e in sig_raw.split()]
+    v1 = [sig for version, comma, sig in entries if comma and version == "v1"]
+    if not v1:
+        found = sorted({version for version, _, _ in entries})
+        raise Invalid(f"no v1 signature in {prefixes[0]}-signature (expected 'v1,<base64>'"
+                      + (f", found {short(' '.join(found))})" if found else ")"))
+    expected = hmac_digest(key, f"{msg_id}.{ts_raw.strip()}.".encode() + inc.body)
+    given = [_decode(sig, "b64") for sig in v1]
+    return inc.conclude(first_match(expected, given), len(v1), ts)
+
+
+def _swh_sign(out: Outgoing, p: Any) -> SignedRequest:
+    prefix = _swh_prefixes(p)[0]
+    try:
+        key = swh_key(out.secret, raw_fallback=p.id == "openai")
+    except Invalid as exc:
+        raise ValueError(str(exc)) from None
+    sig = _encode(hmac_digest(key, f"{out.msg_id}.{out.timestamp}.".encode() + out.body), "b64")
+    return out.done({f"{prefix}-id": out.msg_id, f"{prefix}-timestamp": str(out.timestamp),
+                     f"{prefix}-signature": f"v1,{sig}"})
+
+
+# -- shared tokens ------------------------------------------------------------------------------
+def _text(secret: str | bytes) -> str:
+    return secret.decode("utf-8", "replace") if isinstance(secret, bytes) else secret
+
+
+def _json_tokens(body: bytes, path: str) -> list[Any] | None:
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    found: list[Any] = [data]
+    for part in path.split("."):
+        nxt: list[Any] = []
+        for item in found:
+            if part == "*" and isinstance(item, list):
+                nxt.extend(item)
+            elif isinstance(item, dict) and part in item:
+                nxt.append(item[part])
+        found = nxt
+    return found
+
+
+def _token_verify(inc: Incoming, p: Any) -> str:
+    secret = _text(inc.secret)
+    if "json" in p.sig:
+        field = p.sig["json"].replace(".*", "[]")
+        values = _json_tokens(inc.body, p.sig["json"])
+        if values is None:
+            raise Invalid(f"{p.id} body is not JSON ({p.name} sends its token as {field})")
+        if not values or any(v in ("", None) for v in values):
+            raise Invalid(f"missing {field} in the body")
+        if not all(isinstance(v, (str, int)) and not isinstance(v, bool)
+                   and same(str(v), secret) for v in values):
+            raise Invalid(f"{field} does not match the secret (was it set for another "
+                          "subscription?)")
+        return "ok"
+    header = p.sig["header"]
+    given = inc.header(header, f" {p.sig['missing_hint']}" if "missing_hint" in p.sig else "")
+    ok = same(given, secret)
+    if header.lower() == "authorization" and not ok:
+        scheme, _, rest = given.partition(" ")
+        ok = scheme.lower() == "bearer" and same(rest.strip(), secret)
+    if not ok:
+        raise Invalid(f"{header} does not match the secret token (was the token for another "
+                      "hook?)")
     return "ok"
 
 
-def _gitlab_sign(out: Outgoing) -> SignedRequest:
-    secret = out.secret.decode("utf-8") if isinstance(out.secret, bytes) else out.secret
-    return out.done({"X-Gitlab-Token": secret})
+def _token_sign(out: Outgoing, p: Any) -> SignedRequest:
+    secret = _text(out.secret)
+    if "json" in p.sig:
+        data = json.loads(out.body) if out.body.strip() else {}
+        path = p.sig["json"].split(".")
+        targets = [data]
+        for part in path[:-1]:
+            targets = [x for t in targets for x in (t if part == "*" and isinstance(t, list)
+                                                    else [t.get(part)] if isinstance(t, dict)
+                                                    else [])]
+        value: Any = secret
+        if p.sig.get("as_int") and secret.isdigit() and str(int(secret)) == secret:
+            value = int(secret)
+        for t in targets:
+            if isinstance(t, dict):
+                t[path[-1]] = value
+        return out.done({}, body=json.dumps(data).encode())
+    return out.done({p.sig["header"]: secret})
 
 
-PROVIDERS: dict[str, Provider] = {
-    "github": Provider(_github_verify, _github_sign),
-    "gitlab": Provider(_gitlab_verify, _gitlab_sign),
-    "paddle": Provider(_paddle_verify, _paddle_sign),
-    "shopify": Provider(_shopify_verify, _shopify_sign),
-    "slack": Provider(_slack_verify, _slack_sign),
-    "square": Provider(_square_verify, _square_sign),
-    "stripe": Provider(_stripe_verify, _stripe_sign),
-    "zoom": Provider(_zoom_verify, _zoom_sign),
+def _basic_verify(inc: Incoming, p: Any) -> str:
+    given = inc.header("Authorization", f" ({p.name} sends the user and password of the "
+                       "webhook URL as HTTP Basic credentials)")
+    scheme, _, value = given.partition(" ")
+    if scheme.lower() != "basic":
+        raise Invalid(f"malformed Authorization: expected 'Basic <base64>', got {short(scheme)}")
+    creds = b64decode(value, "Authorization credentials")
+    if not same(creds, _text(inc.secret).encode("utf-8")):
+        raise Invalid("Authorization (Basic) does not match 'user:password' of the secret")
+    return "ok"
+
+
+def _basic_sign(out: Outgoing, p: Any) -> SignedRequest:
+    text = _text(out.secret)
+    if ":" not in text:
+        raise ValueError(f"{p.id} secret must be 'user:password'")
+    return out.done({"Authorization": "Basic " + base64.b64encode(text.encode()).decode()})
+
+
+SCHEMES: dict[str, Scheme] = {
+    "basic": Scheme(_basic_verify, _basic_sign),
+    "hmac": Scheme(_hmac_verify, _hmac_sign),
+    "standardwebhooks": Scheme(_swh_verify, _swh_sign),
+    "token": Scheme(_token_verify, _token_sign),
 }

@@ -1,11 +1,15 @@
-"""Providers with their own shape: Standard Webhooks / Svix, Twilio, Mailgun, Discord.
+"""Schemes that differ from a plain HMAC header (private; see :mod:`hooklab.signatures`).
 
-Private module; use :func:`hooklab.signatures.verify_signature` and
-:func:`hooklab.signatures.sign_request`.
+URL-signed (Twilio, Mandrill, Plivo, HubSpot), signatures inside the body (Mailgun, Adyen,
+Braintree, Amazon SNS), public-key signatures (Ed25519: Discord, Telnyx; ECDSA: SendGrid;
+RSA certificates: PayPal, SNS), JSON Web Signatures (Netlify) and JWTs (Plaid, FusionAuth,
+monday.com).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 import re
@@ -18,82 +22,69 @@ from ._base import (
     Incoming,
     Invalid,
     Outgoing,
-    Provider,
+    Scheme,
     SignedRequest,
     b64decode,
     first_match,
+    format_time,
     hmac_b64,
     hmac_digest,
     hmac_hex,
-    parse_ts,
+    parse_time,
     same,
     short,
 )
-
-# -- Standard Webhooks and Svix ---------------------------------------------------------------
-# webhook-id / webhook-timestamp / webhook-signature ("v1,<b64> v1,<b64>"), secret whsec_<b64>,
-# signed content "<id>.<timestamp>.<body>". Svix sends the same with svix-* header names.
+from ._hmac import hmac_key
 
 
-def _swh_key(secret: str | bytes) -> bytes:
-    if isinstance(secret, bytes):
-        key = secret
-    else:
-        s = secret.strip()
-        if s.startswith("whpk_"):
-            raise Invalid("whpk_ public keys (v1a asymmetric signatures) are not supported; "
-                          "pass the whsec_ signing secret")
-        if s.startswith("whsec_"):
-            try:
-                key = b64decode(s[len("whsec_"):], "secret")
-            except Invalid:
-                raise Invalid("secret is not valid base64 after whsec_") from None
-        else:
-            try:
-                key = b64decode(s, "secret")
-            except Invalid:
-                raise Invalid("secret is not valid base64 (Standard Webhooks secrets look like "
-                              "whsec_<base64>)") from None
-    if not key:
-        raise Invalid("empty secret")
-    return key
+def _text(secret: str | bytes) -> str:
+    return secret.decode("utf-8", "replace") if isinstance(secret, bytes) else secret
 
 
-def _swh_verify(inc: Incoming, prefixes: tuple[str, str]) -> str:
-    def get(suffix: str) -> str:
-        for p in prefixes:
-            value = inc.opt(f"{p}-{suffix}")
-            if value is not None:
-                return value
-        raise Invalid(f"missing header {prefixes[0]}-{suffix}")
-
-    msg_id, ts_raw, sig_raw = get("id"), get("timestamp"), get("signature")
-    ts = parse_ts(ts_raw, f"{prefixes[0]}-timestamp")
-    key = _swh_key(inc.secret)
-    entries = [e.partition(",") for e in sig_raw.split()]
-    v1 = [sig for version, comma, sig in entries if comma and version == "v1"]
-    if not v1:
-        found = sorted({version for version, _, _ in entries})
-        raise Invalid(f"no v1 signature in {prefixes[0]}-signature (expected 'v1,<base64>'"
-                      + (f", found {short(' '.join(found))})" if found else ")"))
-    expected = hmac_digest(key, f"{msg_id}.{ts}.".encode() + inc.body)
-    given: list[Any] = []
-    for sig in v1:
-        try:
-            given.append(b64decode(sig, "signature"))
-        except Invalid:
-            given.append(None)
-    return inc.conclude(first_match(expected, given), len(v1), ts)
+def _lower(headers: dict[str, str]) -> dict[str, str]:
+    return {k.lower(): v for k, v in headers.items()}
 
 
-def _swh_sign(out: Outgoing, prefix: str) -> SignedRequest:
+def _is_form(headers: dict[str, str], body: bytes) -> bool:
+    ct = headers.get("content-type", "").lower()
+    if ct:
+        return "x-www-form-urlencoded" in ct
+    return bool(body) and body.lstrip()[:1] not in (b"{", b"[")
+
+
+def _form(body: bytes) -> dict[str, list[str]]:
+    return parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+
+
+def _url_and_params(url: str, params: dict[str, Any]) -> bytes:
+    """URL followed by every POST parameter as name+value, sorted (Twilio, Mandrill)."""
+    parts = [url]
+    for name in sorted(set(params)):
+        values = params[name]
+        values = values if isinstance(values, (list, tuple)) else [values]
+        parts.extend(name + str(v) for v in sorted({str(v) for v in values}))
+    return "".join(parts).encode("utf-8")
+
+
+def _url_variants(url: str) -> list[str]:
+    """The URL as given, without its port, and with the default port (as Twilio's libraries)."""
+    out = [url]
     try:
-        key = _swh_key(out.secret)
-    except Invalid as exc:
-        raise ValueError(str(exc)) from None
-    sig = hmac_b64(key, f"{out.msg_id}.{out.timestamp}.".encode() + out.body)
-    return out.done({f"{prefix}-id": out.msg_id, f"{prefix}-timestamp": str(out.timestamp),
-                     f"{prefix}-signature": f"v1,{sig}"})
+        parts = urlsplit(url)
+        if parts.port:
+            out.append(parts._replace(netloc=parts.netloc.rsplit(":", 1)[0]).geturl())
+        elif parts.hostname:
+            port = 443 if parts.scheme == "https" else 80
+            out.append(parts._replace(netloc=f"{parts.netloc}:{port}").geturl())
+    except ValueError:
+        pass
+    return out
+
+
+def _need_url(inc: Incoming, p: Any, what: str = "the full request URL") -> str:
+    if not inc.url:
+        raise Invalid(f"{p.id} signs {what}: pass url=<the URL {p.name} called>")
+    return inc.url
 
 
 # -- Twilio: base64(HMAC-SHA1(url + sorted POST params)); JSON bodies via ?bodySHA256=<hex> ------
@@ -115,56 +106,22 @@ def _twilio_algo(headers: dict[str, str]) -> Any:
     return hashlib.sha1
 
 
-def _is_form(headers: dict[str, str], body: bytes) -> bool:
-    ct = headers.get("content-type", "").lower()
-    if ct:
-        return "x-www-form-urlencoded" in ct
-    return bool(body) and body.lstrip()[:1] not in (b"{", b"[")
-
-
-def _twilio_data(url: str, params: dict[str, Any]) -> bytes:
-    parts = [url]
-    for name in sorted(set(params)):
-        values = params[name]
-        values = values if isinstance(values, (list, tuple)) else [values]
-        parts.extend(name + str(v) for v in sorted({str(v) for v in values}))
-    return "".join(parts).encode("utf-8")
-
-
-def _url_variants(url: str) -> list[str]:
-    """The URL as given, without its port, and with the default port (as Twilio's libraries)."""
-    out = [url]
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        if parts.port:
-            out.append(parts._replace(netloc=parts.netloc.rsplit(":", 1)[0]).geturl())
-        elif host:
-            port = 443 if parts.scheme == "https" else 80
-            out.append(parts._replace(netloc=f"{parts.netloc}:{port}").geturl())
-    except ValueError:
-        pass
-    return out
-
-
-def _twilio_verify(inc: Incoming) -> str:
+def _twilio_verify(inc: Incoming, p: Any) -> str:
     sig = inc.header("X-Twilio-Signature")
-    if not inc.url:
-        raise Invalid("twilio signs the full request URL: pass url=<the URL Twilio called>")
+    url = _need_url(inc, p)
     algo = _twilio_algo(inc.headers)
     try:
-        query = parse_qs(urlsplit(inc.url).query, keep_blank_values=True)
+        query = parse_qs(urlsplit(url).query, keep_blank_values=True)
     except ValueError:
-        raise Invalid(f"malformed url {short(inc.url, 80)}") from None
+        raise Invalid(f"malformed url {short(url, 80)}") from None
     params: dict[str, Any] = {}
     if "bodySHA256" in query:
         if not same(hashlib.sha256(inc.body).hexdigest(), query["bodySHA256"][0].lower()):
             raise Invalid("bodySHA256 in the URL does not match the body: "
                           "was the body re-serialised?")
     elif _is_form(inc.headers, inc.body):
-        params = parse_qs(inc.body.decode("utf-8", "replace"), keep_blank_values=True)
-    key = inc.key
-    candidates = [hmac_b64(key, _twilio_data(u, params), algo) for u in _url_variants(inc.url)]
+        params = _form(inc.body)
+    candidates = [hmac_b64(inc.key, _url_and_params(u, params), algo) for u in _url_variants(url)]
     index = first_match(sig.strip(), candidates)
     note = "url port variant" if index else ""
     return inc.conclude(None if index is None else 0, 1, mismatch=_TWILIO_HINT, note=note)
@@ -179,29 +136,116 @@ def _with_body_hash(url: str, digest: str) -> str:
     return base + hash_sep + fragment
 
 
-def _twilio_sign(out: Outgoing) -> SignedRequest:
+def _twilio_sign(out: Outgoing, p: Any) -> SignedRequest:
     url = out.need_url("twilio")
     try:
-        algo = _twilio_algo({k.lower(): v for k, v in out.headers.items()})
+        algo = _twilio_algo(_lower(out.headers))
     except Invalid as exc:
         raise ValueError(str(exc)) from None
     params: dict[str, Any] = {}
     if out.params is not None:
         params = out.params
     elif out.method.upper() == "POST" and out.body:
-        if _is_form({k.lower(): v for k, v in out.headers.items()}, out.body):
-            params = parse_qs(out.body.decode("utf-8"), keep_blank_values=True)
+        if _is_form(_lower(out.headers), out.body):
+            params = _form(out.body)
         else:
             url = _with_body_hash(url, hashlib.sha256(out.body).hexdigest())
-    sig = hmac_b64(out.key, _twilio_data(url, params), algo)
+    sig = hmac_b64(out.key, _url_and_params(url, params), algo)
     return out.done({"X-Twilio-Signature": sig}, url=url)
+
+
+# -- Mandrill: base64(HMAC-SHA1(webhook URL + sorted POST key+value)) -------------------------
+def _mandrill_verify(inc: Incoming, p: Any) -> str:
+    sig = inc.header("X-Mandrill-Signature")
+    url = _need_url(inc, p, "the webhook URL")
+    params = _form(inc.body) if _is_form(inc.headers, inc.body) else {}
+    expected = hmac_b64(inc.key, _url_and_params(url, params), hashlib.sha1)
+    hint = MISMATCH + f"; signed against url {short(url, 80)} (pass the URL configured at Mandrill)"
+    return inc.conclude(first_match(expected, [sig.strip()]), 1, mismatch=hint)
+
+
+def _mandrill_sign(out: Outgoing, p: Any) -> SignedRequest:
+    url = out.need_url("mandrill")
+    params = out.params if out.params is not None else _form(out.body)
+    return out.done({"X-Mandrill-Signature": hmac_b64(out.key, _url_and_params(url, params),
+                                                     hashlib.sha1)})
+
+
+# -- Plivo (V2): base64(HMAC-SHA256(scheme://host/path + nonce)) -----------------------------
+def _plivo_base(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+
+
+def _plivo_verify(inc: Incoming, p: Any) -> str:
+    sig = inc.header("X-Plivo-Signature-V2")
+    nonce = inc.header("X-Plivo-Signature-V2-Nonce")
+    url = _need_url(inc, p)
+    expected = hmac_b64(inc.key, (_plivo_base(url) + nonce).encode("utf-8"))
+    hint = MISMATCH.split(":")[0] + f": Plivo signs the URL it called (without the query) plus " \
+        f"the nonce; signed against {short(_plivo_base(url), 80)}: is the auth token right?"
+    return inc.conclude(first_match(expected, [sig.strip()]), 1, mismatch=hint)
+
+
+def _plivo_sign(out: Outgoing, p: Any) -> SignedRequest:
+    url = out.need_url("plivo")
+    nonce = str(secrets.randbelow(10**20))
+    return out.done({"X-Plivo-Signature-V2": hmac_b64(out.key, (_plivo_base(url) + nonce).encode()),
+                     "X-Plivo-Signature-V2-Nonce": nonce})
+
+
+# -- HubSpot: v3 = base64(HMAC-SHA256(method + uri + body + timestamp)); v1, v2 = SHA-256 -------
+_HUBSPOT_DECODE = {"%3A": ":", "%2F": "/", "%3F": "?", "%40": "@", "%21": "!", "%24": "$",
+                   "%27": "'", "%28": "(", "%29": ")", "%2A": "*", "%2C": ",", "%3B": ";"}
+
+
+def _hubspot_uri(url: str) -> str:
+    return re.sub(r"%(3A|2F|3F|40|21|24|27|28|29|2A|2C|3B)",
+                  lambda m: _HUBSPOT_DECODE[m.group(0).upper()], url, flags=re.IGNORECASE)
+
+
+def _hubspot_verify(inc: Incoming, p: Any) -> str:
+    secret = _text(inc.secret)
+    method = (inc.method or "POST").upper()
+    v3 = inc.opt("X-HubSpot-Signature-v3")
+    if v3 is not None:
+        ts_raw = inc.header("X-HubSpot-Request-Timestamp")
+        ts = parse_time(ts_raw, "ms", "X-HubSpot-Request-Timestamp")
+        url = _need_url(inc, p)
+        given = b64decode(v3, "X-HubSpot-Signature-v3")
+        cands = [base64.b64decode(hmac_b64(inc.key, (method + u).encode("utf-8") + inc.body
+                                           + ts_raw.strip().encode()))
+                 for u in dict.fromkeys((url, _hubspot_uri(url)))]
+        index = first_match(given, cands)
+        hint = MISMATCH + f"; HubSpot v3 signs method + URL + body + timestamp: signed against " \
+            f"{method} {short(url, 80)}"
+        return inc.conclude(None if index is None else 0, 1, ts, mismatch=hint)
+    sig = inc.opt("X-HubSpot-Signature")
+    if sig is None:
+        raise Invalid("missing header X-HubSpot-Signature-v3")
+    version = (inc.opt("X-HubSpot-Signature-Version") or "v1").strip().lower()
+    if version == "v1":
+        source = secret.encode("utf-8") + inc.body
+    elif version == "v2":
+        source = (secret + method + _need_url(inc, p)).encode("utf-8") + inc.body
+    else:
+        raise Invalid(f"unsupported X-HubSpot-Signature-Version {short(version)}")
+    expected = hashlib.sha256(source).hexdigest()
+    return inc.conclude(first_match(expected, [sig.strip().lower()]), 1,
+                        note=f"legacy {version} signature (no timestamp)")
+
+
+def _hubspot_sign(out: Outgoing, p: Any) -> SignedRequest:
+    url = out.need_url("hubspot")
+    ts = format_time(out.timestamp, "ms")
+    sig = hmac_b64(out.key, (out.method.upper() + url).encode("utf-8") + out.body + ts.encode())
+    return out.done({"X-HubSpot-Signature-v3": sig, "X-HubSpot-Request-Timestamp": ts})
 
 
 # -- Mailgun: {"signature": {"timestamp", "token", "signature"}} in the body ------------------
 def _mailgun_fields(inc: Incoming) -> dict[str, Any]:
     if _is_form(inc.headers, inc.body):
-        form = parse_qs(inc.body.decode("utf-8", "replace"), keep_blank_values=True)
-        return {k: v[0] for k, v in form.items()}
+        return {k: v[0] for k, v in _form(inc.body).items()}
     try:
         data = json.loads(inc.body)
     except (ValueError, RecursionError):
@@ -210,7 +254,7 @@ def _mailgun_fields(inc: Incoming) -> dict[str, Any]:
     return sig if isinstance(sig, dict) else {}
 
 
-def _mailgun_verify(inc: Incoming) -> str:
+def _mailgun_verify(inc: Incoming, p: Any) -> str:
     fields = _mailgun_fields(inc)
     missing = [k for k in ("timestamp", "token", "signature") if not isinstance(
         fields.get(k), (str, int)) or isinstance(fields.get(k), bool)]
@@ -218,7 +262,7 @@ def _mailgun_verify(inc: Incoming) -> str:
         raise Invalid("no Mailgun signature in the body: expected a 'signature' object with "
                       f"timestamp, token and signature (missing {', '.join(missing)})")
     ts_raw = str(fields["timestamp"])
-    ts = parse_ts(ts_raw, "signature.timestamp")
+    ts = parse_time(ts_raw, "s", "signature.timestamp")
     expected = hmac_hex(inc.key, (ts_raw + str(fields["token"])).encode("utf-8"))
     given = [str(fields["signature"]).lower(), str(fields.get("parent-signature", "")).lower()]
     index = first_match(expected, given)
@@ -227,12 +271,11 @@ def _mailgun_verify(inc: Incoming) -> str:
     return inc.conclude(None if index is None else 0, 1, ts, mismatch=hint, note=note)
 
 
-def _mailgun_sign(out: Outgoing) -> SignedRequest:
+def _mailgun_sign(out: Outgoing, p: Any) -> SignedRequest:
     token = secrets.token_hex(25)
     fields = {"timestamp": str(out.timestamp), "token": token,
               "signature": hmac_hex(out.key, f"{out.timestamp}{token}".encode())}
-    lower = {k.lower(): v for k, v in out.headers.items()}
-    if out.body and _is_form(lower, out.body):
+    if out.body and _is_form(_lower(out.headers), out.body):
         return out.done({}, body=out.body + b"&" + urlencode(fields).encode())
     data = json.loads(out.body) if out.body.strip() else {}
     if not isinstance(data, dict):
@@ -241,84 +284,592 @@ def _mailgun_sign(out: Outgoing) -> SignedRequest:
     return out.done({}, body=json.dumps(data).encode())
 
 
-# -- Discord: Ed25519 over "<X-Signature-Timestamp><body>", public key as the secret ----------
-def _ed25519() -> Any:
+# -- Adyen: HMAC-SHA256 (key = hex) of 8 fields per notification item, in additionalData -------
+_ADYEN_FIELDS = ("pspReference", "originalReference", "merchantAccountCode", "merchantReference",
+                 "value", "currency", "eventCode", "success")
+
+
+def _adyen_string(item: dict[str, Any]) -> bytes:
+    amount = item.get("amount") if isinstance(item.get("amount"), dict) else {}
+    values = {**item, "value": amount.get("value", ""), "currency": amount.get("currency", "")}
+    return ":".join(str(values.get(k, "")) for k in _ADYEN_FIELDS).encode("utf-8")
+
+
+def _adyen_items(body: bytes) -> list[dict[str, Any]]:
     try:
-        from cryptography.hazmat.primitives.asymmetric import ed25519
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        raise Invalid("adyen body is not JSON") from None
+    items = data.get("notificationItems") if isinstance(data, dict) else None
+    if not isinstance(items, list) or not items:
+        raise Invalid("no notificationItems in the body (Adyen signs each item's "
+                      "additionalData.hmacSignature; other Adyen webhooks use the HmacSignature "
+                      "header)")
+    out = []
+    for entry in items:
+        item = entry.get("NotificationRequestItem") if isinstance(entry, dict) else None
+        if not isinstance(item, dict):
+            raise Invalid("malformed notificationItems: expected NotificationRequestItem objects")
+        out.append(item)
+    return out
+
+
+def _adyen_verify(inc: Incoming, p: Any) -> str:
+    key = hmac_key(inc.secret, "hex")
+    header = inc.opt("HmacSignature")
+    if header is not None:
+        expected = hmac_digest(key, inc.body)
+        return inc.conclude(first_match(expected, [b64decode(header, "HmacSignature")]), 1,
+                            note="HmacSignature header")
+    items = _adyen_items(inc.body)
+    for n, item in enumerate(items, 1):
+        extra = item.get("additionalData")
+        sig = extra.get("hmacSignature") if isinstance(extra, dict) else None
+        if not isinstance(sig, str) or not sig:
+            raise Invalid(f"missing additionalData.hmacSignature in notification item {n}")
+        expected = hmac_digest(key, _adyen_string(item))
+        if first_match(expected, [_b64_or_none(sig)]) is None:
+            raise Invalid(f"notification item {n}: " + MISMATCH + " (Adyen's HMAC key is the "
+                          "hex key of this webhook, not an API key)")
+    return inc.conclude(0, 1, note=f"{len(items)} items" if len(items) > 1 else "")
+
+
+def _b64_or_none(value: str) -> bytes | None:
+    try:
+        return base64.b64decode(value, validate=True)
+    except (ValueError, binascii.Error):
+        return None
+
+
+def _adyen_sign(out: Outgoing, p: Any) -> SignedRequest:
+    try:
+        key = hmac_key(out.secret, "hex")
+    except Invalid as exc:
+        raise ValueError(str(exc)) from None
+    data = json.loads(out.body) if out.body.strip() else {}
+    if not isinstance(data, dict) or "notificationItems" not in data:
+        return out.done({"HmacSignature": base64.b64encode(hmac_digest(key, out.body)).decode()})
+    for entry in data["notificationItems"]:
+        item = entry["NotificationRequestItem"]
+        sig = base64.b64encode(hmac_digest(key, _adyen_string(item))).decode()
+        item.setdefault("additionalData", {})["hmacSignature"] = sig
+    return out.done({}, body=json.dumps(data).encode())
+
+
+# -- Braintree: form bt_signature ("public|hex&...") over bt_payload, key = SHA1(private key) ---
+def _bt_keys(secret: str | bytes) -> tuple[str | None, bytes]:
+    text = _text(secret).strip()
+    public, sep, private = text.partition(":")
+    if not sep:
+        public, private = None, text  # type: ignore[assignment]
+    return public, hashlib.sha1(private.encode("utf-8")).digest()
+
+
+def _braintree_verify(inc: Incoming, p: Any) -> str:
+    form = _form(inc.body)
+    if not form.get("bt_signature", [""])[0] or "bt_payload" not in form:
+        raise Invalid("no bt_signature / bt_payload form fields in the body (Braintree posts "
+                      "them form-encoded)")
+    payload = form["bt_payload"][0].encode("ascii", "replace")
+    public, key = _bt_keys(inc.secret)
+    pairs = [pair.split("|", 1) for pair in form["bt_signature"][0].split("&") if "|" in pair]
+    sigs = [s for pub, s in pairs if public is None or pub == public]
+    if not sigs:
+        raise Invalid("bt_signature has no signature for public key "
+                      f"{short(public)} (is the secret 'public_key:private_key'?)")
+    expected = [hmac_hex(key, payload, hashlib.sha1), hmac_hex(key, payload + b"\n", hashlib.sha1)]
+    index = next((i for i, s in enumerate(sigs) if first_match(s.strip().lower(), expected)
+                  is not None), None)
+    return inc.conclude(index, len(sigs))
+
+
+def _braintree_sign(out: Outgoing, p: Any) -> SignedRequest:
+    public, key = _bt_keys(out.secret)
+    form = _form(out.body)
+    if "bt_payload" not in form:
+        raise ValueError("braintree signs a form body with a bt_payload field")
+    payload = form["bt_payload"][0]
+    sig = f"{public or 'hooklab_public_key'}|{hmac_hex(key, payload.encode(), hashlib.sha1)}"
+    body = urlencode({"bt_signature": sig, "bt_payload": payload}).encode()
+    return out.done({}, body=body)
+
+
+# -- public keys: Ed25519 (Discord, Telnyx), ECDSA P-256 (SendGrid) ----------------------------
+def _crypto(what: str) -> Any:
+    try:
+        from cryptography.hazmat.primitives.asymmetric import ec, ed25519
     except ImportError:
-        raise Invalid("discord (Ed25519) needs the 'cryptography' package: "
-                      "pip install cryptography  (or hooklab[ed25519])") from None
-    return ed25519
+        raise Invalid(f"{what} needs the 'cryptography' package: pip install cryptography "
+                      "(or hooklab[ed25519])") from None
+    return ed25519, ec
 
 
-def _key32(secret: str | bytes, what: str) -> bytes:
+def _key_bytes(secret: str | bytes, enc: str, what: str) -> bytes:
     if isinstance(secret, bytes) and len(secret) == 32:
         return secret
-    s = secret.decode("ascii", "replace") if isinstance(secret, bytes) else secret
+    s = _text(secret).strip()
     try:
-        raw = bytes.fromhex(s.strip())
-    except ValueError:
+        raw = bytes.fromhex(s) if enc == "hex" else base64.b64decode(s, validate=True)
+    except (ValueError, binascii.Error):
         raw = b""
+    if enc != "hex" and len(raw) > 32:  # a DER (SPKI / PKCS#8) Ed25519 key: the raw key is last
+        raw = raw[-32:]
     if len(raw) != 32:
-        raise Invalid(f"secret must be the {what} (64 hex characters)")
+        form = "64 hex characters" if enc == "hex" else "base64 of 32 bytes"
+        raise Invalid(f"secret must be the {what} ({form})")
     return raw
 
 
-def _discord_verify(inc: Incoming) -> str:
-    sig_hex = inc.header("X-Signature-Ed25519")
-    ts_raw = inc.header("X-Signature-Timestamp")
-    pub = _key32(inc.secret, "application's Ed25519 public key")
+def _ed25519_verify(inc: Incoming, p: Any) -> str:
+    s = p.sig
+    sig_raw = inc.header(s["header"])
+    ts_raw = inc.header(s["ts"])
+    enc = s.get("enc", "hex")
+    ed, _ = _crypto("ed25519")
+    pub = _key_bytes(inc.secret, s.get("key_enc", "hex"), s.get("key_name", f"{p.name} public key"))
     try:
-        sig = bytes.fromhex(sig_hex)
-    except ValueError:
+        sig = bytes.fromhex(sig_raw) if enc == "hex" else base64.b64decode(sig_raw, validate=True)
+    except (ValueError, binascii.Error):
         sig = b""
     if len(sig) != 64:
-        raise Invalid(f"malformed X-Signature-Ed25519: expected 128 hex characters, "
-                      f"got {short(sig_hex)}")
-    ed = _ed25519()
+        form = "128 hex characters" if enc == "hex" else "base64 of 64 bytes"
+        raise Invalid(f"malformed {s['header']}: expected {form}, got {short(sig_raw)}")
     from cryptography.exceptions import InvalidSignature
 
+    msg = s["msg"].replace("{ts}", ts_raw).encode("utf-8").replace(b"{body}", inc.body)
     try:
-        ed.Ed25519PublicKey.from_public_bytes(pub).verify(sig, ts_raw.encode() + inc.body)
+        ed.Ed25519PublicKey.from_public_bytes(pub).verify(sig, msg)
         ok = True
     except (InvalidSignature, ValueError):
         ok = False
-    ts = int(ts_raw) if ts_raw.isdigit() else None
+    ts = parse_time(ts_raw, "s", s["ts"]) if ts_raw.strip().isdigit() else None
     hint = MISMATCH.replace("the secret for another endpoint", "the public key of another app")
     return inc.conclude(0 if ok else None, 1, ts, mismatch=hint)
 
 
-def _discord_sign(out: Outgoing) -> SignedRequest:
+def _ed25519_sign(out: Outgoing, p: Any) -> SignedRequest:
+    s = p.sig
     try:
-        ed = _ed25519()
-        seed = _key32(out.secret, "Ed25519 private key (to sign; verify with the public key)")
+        ed, _ = _crypto("ed25519")
+        seed = _key_bytes(out.secret, s.get("key_enc", "hex"),
+                          "Ed25519 private key (to sign; verify with the public key)")
     except Invalid as exc:
         raise ValueError(str(exc)) from None
     ts = str(out.timestamp)
-    sig = ed.Ed25519PrivateKey.from_private_bytes(seed).sign(ts.encode() + out.body)
-    return out.done({"X-Signature-Ed25519": sig.hex(), "X-Signature-Timestamp": ts})
+    msg = s["msg"].replace("{ts}", ts).encode("utf-8").replace(b"{body}", out.body)
+    sig = ed.Ed25519PrivateKey.from_private_bytes(seed).sign(msg)
+    value = sig.hex() if s.get("enc", "hex") == "hex" else base64.b64encode(sig).decode()
+    return out.done({s["header"]: value, s["ts"]: ts})
 
 
-def ed25519_keypair() -> tuple[str, str]:
-    """A fresh ``(private_key_hex, public_key_hex)`` pair for signing Discord-style requests."""
-    try:
-        ed = _ed25519()
-    except Invalid as exc:
-        raise ImportError(str(exc)) from None
+def _pem_or_der(secret: str | bytes, public: bool, what: str) -> Any:
     from cryptography.hazmat.primitives import serialization as ser
 
-    priv = ed.Ed25519PrivateKey.generate()
-    raw = priv.private_bytes(ser.Encoding.Raw, ser.PrivateFormat.Raw, ser.NoEncryption())
-    pub = priv.public_key().public_bytes(ser.Encoding.Raw, ser.PublicFormat.Raw)
-    return raw.hex(), pub.hex()
+    text = _text(secret).strip()
+    try:
+        if "-----BEGIN" in text:
+            data = text.encode()
+            return ser.load_pem_public_key(data) if public else \
+                ser.load_pem_private_key(data, password=None)
+        der = base64.b64decode(text, validate=True)
+        return ser.load_der_public_key(der) if public else \
+            ser.load_der_private_key(der, password=None)
+    except (ValueError, TypeError, binascii.Error):
+        raise Invalid(f"secret must be the {what} (base64 DER or PEM)") from None
 
 
-PROVIDERS: dict[str, Provider] = {
-    "discord": Provider(_discord_verify, _discord_sign),
-    "mailgun": Provider(_mailgun_verify, _mailgun_sign),
-    "standardwebhooks": Provider(lambda i: _swh_verify(i, ("webhook", "svix")),
-                                 lambda o: _swh_sign(o, "webhook")),
-    "svix": Provider(lambda i: _swh_verify(i, ("svix", "webhook")),
-                     lambda o: _swh_sign(o, "svix")),
-    "twilio": Provider(_twilio_verify, _twilio_sign),
+def _ecdsa_verify(inc: Incoming, p: Any) -> str:
+    s = p.sig
+    sig_raw = inc.header(s["header"])
+    ts_raw = inc.header(s["ts"])
+    _, ec = _crypto("ecdsa")
+    key = _pem_or_der(inc.secret, True, "verification key (public key) from the provider")
+    if not isinstance(key, ec.EllipticCurvePublicKey):
+        raise Invalid("secret is not an elliptic-curve public key")
+    sig = b64decode(sig_raw, s["header"])
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+
+    try:
+        key.verify(sig, ts_raw.encode("utf-8") + inc.body, ec.ECDSA(hashes.SHA256()))
+        ok = True
+    except (InvalidSignature, ValueError):
+        ok = False
+    ts = parse_time(ts_raw, "s", s["ts"]) if ts_raw.strip().isdigit() else None
+    hint = MISMATCH.replace("the secret for another endpoint", "the verification key of another "
+                            "account") + " (SendGrid signs the body exactly as sent, with its "
+    hint += "trailing CRLF)"
+    return inc.conclude(0 if ok else None, 1, ts, mismatch=hint)
+
+
+def _ecdsa_sign(out: Outgoing, p: Any) -> SignedRequest:
+    s = p.sig
+    try:
+        _, ec = _crypto("ecdsa")
+        key = _pem_or_der(out.secret, False, "ECDSA private key (to sign; verify with the public key)")
+    except Invalid as exc:
+        raise ValueError(str(exc)) from None
+    from cryptography.hazmat.primitives import hashes
+
+    ts = str(out.timestamp)
+    sig = key.sign(ts.encode() + out.body, ec.ECDSA(hashes.SHA256()))
+    return out.done({s["header"]: base64.b64encode(sig).decode(), s["ts"]: ts})
+
+
+# -- JWTs: Netlify (JWS HS256 + sha256 claim), Plaid (ES256), FusionAuth, monday.com -------------
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64url(value: str, what: str) -> bytes:
+    try:
+        return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    except (ValueError, binascii.Error):
+        raise Invalid(f"malformed {what}: not base64url") from None
+
+
+def _jwt_parts(token: str, header: str) -> tuple[dict[str, Any], dict[str, Any], bytes, bytes]:
+    token = token.strip()
+    if token[:7].lower() == "bearer ":
+        token = token[7:].strip()
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise Invalid(f"malformed {header}: expected a JWT (header.payload.signature)")
+    try:
+        head = json.loads(_unb64url(parts[0], header))
+        claims = json.loads(_unb64url(parts[1], header))
+    except (ValueError, RecursionError):
+        raise Invalid(f"malformed {header}: JWT header or claims are not JSON") from None
+    if not isinstance(head, dict) or not isinstance(claims, dict):
+        raise Invalid(f"malformed {header}: JWT header and claims must be JSON objects")
+    return head, claims, f"{parts[0]}.{parts[1]}".encode("ascii"), _unb64url(parts[2], header)
+
+
+def _es256_public(secret: str | bytes) -> Any:
+    _, ec = _crypto("ES256")
+    text = _text(secret).strip()
+    if text.startswith("{"):
+        try:
+            jwk = json.loads(text)
+            x = int.from_bytes(_unb64url(jwk["x"], "JWK x"), "big")
+            y = int.from_bytes(_unb64url(jwk["y"], "JWK y"), "big")
+            return ec.EllipticCurvePublicNumbers(x, y, ec.SECP256R1()).public_key()
+        except (ValueError, KeyError, TypeError):
+            raise Invalid("secret is not a P-256 JWK (expected kty EC, crv P-256, x, y)") from None
+    return _pem_or_der(secret, True, "public key (JWK JSON or PEM)")
+
+
+def _jwt_verify(inc: Incoming, p: Any) -> str:
+    s = p.sig
+    raw = inc.header(s["header"])
+    head, claims, signed, sig = _jwt_parts(raw, s["header"])
+    alg = head.get("alg")
+    if alg != s["alg"]:
+        raise Invalid(f"JWT alg {short(alg)} not accepted ({p.name} signs with {s['alg']})")
+    if alg == "HS256":
+        ok = first_match(hmac_digest(inc.key, signed), [sig]) is not None
+    else:  # ES256: raw r||s
+        from cryptography.exceptions import InvalidSignature
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+        key = _es256_public(inc.secret)
+        _, ec = _crypto("ES256")
+        ok = False
+        if len(sig) == 64:
+            der = encode_dss_signature(int.from_bytes(sig[:32], "big"),
+                                       int.from_bytes(sig[32:], "big"))
+            try:
+                key.verify(der, signed, ec.ECDSA(hashes.SHA256()))
+                ok = True
+            except (InvalidSignature, ValueError):
+                ok = False
+    ts = None
+    if "max_age" in s:
+        iat = claims.get("iat")
+        if not isinstance(iat, (int, float)) or isinstance(iat, bool):
+            raise Invalid("JWT has no iat claim")
+        ts = float(iat)
+    if not ok:
+        inc.conclude(None, 1, ts, mismatch=f"signature mismatch: was the {s['header']} JWT "
+                     f"signed with another {'secret' if alg == 'HS256' else 'key'}?")
+    if "iss" in s and claims.get("iss") != s["iss"]:
+        raise Invalid(f"JWT iss is {short(claims.get('iss'))}, expected {s['iss']!r}")
+    field = s.get("body_claim")
+    if field:
+        digest = hashlib.sha256(inc.body).digest()
+        want = digest.hex() if s.get("body_enc") == "hex" else base64.b64encode(digest).decode()
+        got = claims.get(field)
+        if not isinstance(got, str):
+            raise Invalid(f"JWT has no {field} claim")
+        if not same(got.lower() if s.get("body_enc") == "hex" else got, want):
+            raise Invalid(f"signature mismatch: the JWT's {field} claim does not match the "
+                          "body (was the body re-serialised?)")
+    exp = claims.get("exp")
+    if isinstance(exp, (int, float)) and not isinstance(exp, bool) and inc.tolerance > 0 \
+            and inc.now > exp + inc.tolerance:
+        raise Invalid(f"JWT expired {int(inc.now - exp)} s ago (exp claim)")
+    return inc.conclude(0, 1, ts)
+
+
+def _jwt_sign(out: Outgoing, p: Any) -> SignedRequest:
+    s = p.sig
+    claims: dict[str, Any] = {"iat": out.timestamp}
+    if "iss" in s:
+        claims["iss"] = s["iss"]
+    if s.get("body_claim"):
+        digest = hashlib.sha256(out.body).digest()
+        claims[s["body_claim"]] = digest.hex() if s.get("body_enc") == "hex" else \
+            base64.b64encode(digest).decode()
+    if p.id == "monday":
+        claims.update({"exp": out.timestamp + 300, "dat": {"app_id": 1}})
+    head: dict[str, Any] = {"alg": s["alg"], "typ": "JWT"}
+    if s["alg"] == "ES256":
+        head["kid"] = "hooklab"
+    signed = (_b64url(json.dumps(head, separators=(",", ":")).encode()) + "."
+              + _b64url(json.dumps(claims, separators=(",", ":")).encode())).encode()
+    if s["alg"] == "HS256":
+        sig = hmac_digest(out.key, signed)
+    else:
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
+        try:
+            _, ec = _crypto("ES256")
+            key = _pem_or_der(out.secret, False, "EC P-256 private key (PEM)")
+        except Invalid as exc:
+            raise ValueError(str(exc)) from None
+        r, s_ = decode_dss_signature(key.sign(signed, ec.ECDSA(hashes.SHA256())))
+        sig = r.to_bytes(32, "big") + s_.to_bytes(32, "big")
+    return out.done({s["header"]: signed.decode() + "." + _b64url(sig)})
+
+
+# -- RSA certificates: PayPal and Amazon SNS -------------------------------------------------
+def _cert_key(pem: str, what: str) -> Any:
+    from cryptography import x509
+
+    try:
+        if "BEGIN CERTIFICATE" in pem:
+            return x509.load_pem_x509_certificate(pem.encode()).public_key()
+        from cryptography.hazmat.primitives import serialization as ser
+
+        return ser.load_pem_public_key(pem.encode())
+    except ValueError:
+        raise Invalid(f"the {what} PEM could not be read") from None
+
+
+def _rsa_ok(key: Any, sig: bytes, msg: bytes, algo: str) -> bool:
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    try:
+        key.verify(sig, msg, padding.PKCS1v15(), hashes.SHA1() if algo == "sha1" else hashes.SHA256())
+        return True
+    except (InvalidSignature, ValueError, TypeError, AttributeError):
+        return False
+
+
+def _rsa_sign(pem: str, msg: bytes, algo: str = "sha256") -> bytes:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives import serialization as ser
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    key = ser.load_pem_private_key(pem.encode(), password=None)
+    return key.sign(msg, padding.PKCS1v15(), hashes.SHA1() if algo == "sha1" else hashes.SHA256())
+
+
+def _split_id_pem(secret: str | bytes) -> tuple[str, str]:
+    text = _text(secret).strip()
+    ident, _, pem = text.partition("\n")
+    if ident.startswith("-----"):
+        return "", text
+    return ident.strip(), pem.strip()
+
+
+_PAYPAL_HEADERS = ("PAYPAL-TRANSMISSION-ID", "PAYPAL-TRANSMISSION-TIME", "PAYPAL-TRANSMISSION-SIG",
+                   "PAYPAL-CERT-URL", "PAYPAL-AUTH-ALGO")
+
+
+def _paypal_verify(inc: Incoming, p: Any) -> str:
+    tid, when, sig, cert_url, algo = (inc.header(h) for h in _PAYPAL_HEADERS)
+    webhook_id, pem = _split_id_pem(inc.secret)
+    if not webhook_id:
+        raise Invalid("secret must start with the webhook ID (the first line), then the PEM "
+                      "certificate")
+    if not pem:
+        raise Invalid("cannot be verified offline: PayPal signs with the private key of the "
+                      f"certificate at PAYPAL-CERT-URL ({short(cert_url, 100)}), and hooklab "
+                      "downloads nothing; pass secret='<webhook id>\\n<that certificate PEM>' "
+                      "or ask PayPal's /v1/notifications/verify-webhook-signature API")
+    ts = parse_time(when, "iso", "PAYPAL-TRANSMISSION-TIME")
+    msg = f"{tid}|{when}|{webhook_id}|{binascii.crc32(inc.body) & 0xFFFFFFFF}".encode()
+    key = _cert_key(pem, "PayPal certificate")
+    ok = _rsa_ok(key, b64decode(sig, "PAYPAL-TRANSMISSION-SIG"), msg,
+                 "sha1" if "sha1" in algo.lower() else "sha256")
+    hint = MISMATCH + " (is the webhook ID the one of this listener? PayPal signs id|time|" \
+        "webhook id|crc32 of the body)"
+    return inc.conclude(0 if ok else None, 1, ts, mismatch=hint,
+                        note="certificate chain not checked")
+
+
+def _paypal_sign(out: Outgoing, p: Any) -> SignedRequest:
+    webhook_id, pem = _split_id_pem(out.secret)
+    if not webhook_id or "PRIVATE KEY" not in pem:
+        raise ValueError("paypal signs with secret='<webhook id>\\n<RSA private key PEM>' "
+                         "(see hooklab.signatures.keypair('paypal'))")
+    tid = secrets.token_hex(16)
+    when = format_time(out.timestamp, "iso").replace(".000Z", "Z")
+    msg = f"{tid}|{when}|{webhook_id}|{binascii.crc32(out.body) & 0xFFFFFFFF}".encode()
+    sig = base64.b64encode(_rsa_sign(pem, msg)).decode()
+    return out.done({
+        "PAYPAL-TRANSMISSION-ID": tid, "PAYPAL-TRANSMISSION-TIME": when,
+        "PAYPAL-TRANSMISSION-SIG": sig, "PAYPAL-AUTH-ALGO": "SHA256withRSA",
+        "PAYPAL-CERT-URL": "https://api.sandbox.paypal.com/v1/notifications/certs/CERT-hooklab"})
+
+
+_SNS_FIELDS = {
+    "Notification": ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"),
+    "SubscriptionConfirmation": ("Message", "MessageId", "SubscribeURL", "Timestamp", "Token",
+                                 "TopicArn", "Type"),
+    "UnsubscribeConfirmation": ("Message", "MessageId", "SubscribeURL", "Timestamp", "Token",
+                                "TopicArn", "Type"),
+}
+
+
+def _sns_string(msg: dict[str, Any]) -> bytes:
+    kind = msg.get("Type")
+    names = _SNS_FIELDS.get(kind if isinstance(kind, str) else "")
+    if names is None:
+        raise Invalid(f"unknown SNS message Type {short(kind)}")
+    out = ""
+    for name in names:
+        if name in msg and msg[name] is not None:
+            out += f"{name}\n{msg[name]}\n"
+    return out.encode("utf-8")
+
+
+def _sns_message(body: bytes) -> dict[str, Any]:
+    try:
+        msg = json.loads(body)
+    except (ValueError, RecursionError):
+        raise Invalid("sns body is not JSON") from None
+    if not isinstance(msg, dict):
+        raise Invalid("sns body is not a JSON object")
+    return msg
+
+
+def _sns_verify(inc: Incoming, p: Any) -> str:
+    msg = _sns_message(inc.body)
+    for name in ("Signature", "SignatureVersion", "SigningCertURL", "Timestamp"):
+        if not isinstance(msg.get(name), str) or not msg[name]:
+            raise Invalid(f"missing {name} in the SNS message")
+    pem = _text(inc.secret).strip()
+    if "-----BEGIN" not in pem:
+        raise Invalid("cannot be verified offline: SNS signs with the private key of the "
+                      f"certificate at SigningCertURL ({short(msg['SigningCertURL'], 100)}), "
+                      "and hooklab downloads nothing; pass that certificate (PEM) as the secret")
+    version = msg["SignatureVersion"]
+    if version not in ("1", "2"):
+        raise Invalid(f"unsupported SignatureVersion {short(version)} (expected 1 or 2)")
+    ts = parse_time(msg["Timestamp"], "iso", "Timestamp")
+    ok = _rsa_ok(_cert_key(pem, "SNS signing certificate"), b64decode(msg["Signature"], "Signature"),
+                 _sns_string(msg), "sha1" if version == "1" else "sha256")
+    return inc.conclude(0 if ok else None, 1, ts, note="certificate chain not checked")
+
+
+def _sns_sign(out: Outgoing, p: Any) -> SignedRequest:
+    pem = _text(out.secret)
+    if "PRIVATE KEY" not in pem:
+        raise ValueError("sns signs with an RSA private key PEM (see hooklab.signatures.keypair('sns'))")
+    msg = json.loads(out.body)
+    msg.update({"SignatureVersion": "2",
+                "SigningCertURL": "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-hooklab.pem"})
+    try:
+        text = _sns_string(msg)
+    except Invalid as exc:
+        raise ValueError(str(exc)) from None
+    msg["Signature"] = base64.b64encode(_rsa_sign(pem, text)).decode()
+    return out.done({}, body=json.dumps(msg, indent=2).encode())
+
+
+def _unsigned_sign(out: Outgoing, p: Any) -> SignedRequest:
+    raise ValueError(f"{p.id} does not sign its deliveries")
+
+
+# -- key pairs for the public-key providers ----------------------------------------------------
+def keypair(provider: str, *, webhook_id: str = "WH-HOOKLAB-0000000000") -> tuple[str, str]:
+    """A fresh ``(signing_secret, verifying_secret)`` for a provider that signs with a private
+    key: ``sign_request(provider, signing_secret, ...)`` and
+    ``verify_signature(provider, verifying_secret, ...)``.
+
+    Discord: hex keys; Telnyx: base64 keys; SendGrid: private PEM and base64 public key (as
+    SendGrid shows it); Plaid: private PEM and a JWK; PayPal and SNS: a self-signed
+    certificate (PayPal's secrets start with the webhook ID line).
+    """
+    pid = (provider or "").strip().lower()
+    try:
+        import cryptography  # noqa: F401
+    except ImportError:
+        raise ImportError("keypair() needs the 'cryptography' package") from None
+    from cryptography.hazmat.primitives import serialization as ser
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+
+    if pid in ("discord", "telnyx"):
+        priv = ed25519.Ed25519PrivateKey.generate()
+        raw = priv.private_bytes(ser.Encoding.Raw, ser.PrivateFormat.Raw, ser.NoEncryption())
+        pub = priv.public_key().public_bytes(ser.Encoding.Raw, ser.PublicFormat.Raw)
+        if pid == "discord":
+            return raw.hex(), pub.hex()
+        return base64.b64encode(raw).decode(), base64.b64encode(pub).decode()
+    if pid in ("sendgrid", "plaid"):
+        key = ec.generate_private_key(ec.SECP256R1())
+        pem = key.private_bytes(ser.Encoding.PEM, ser.PrivateFormat.PKCS8,
+                                ser.NoEncryption()).decode()
+        if pid == "sendgrid":
+            der = key.public_key().public_bytes(ser.Encoding.DER,
+                                                ser.PublicFormat.SubjectPublicKeyInfo)
+            return pem, base64.b64encode(der).decode()
+        nums = key.public_key().public_numbers()
+        jwk = {"alg": "ES256", "crv": "P-256", "kid": "hooklab", "kty": "EC", "use": "sig",
+               "x": _b64url(nums.x.to_bytes(32, "big")), "y": _b64url(nums.y.to_bytes(32, "big"))}
+        return pem, json.dumps(jwk)
+    if pid in ("paypal", "sns"):
+        import datetime as _dt
+
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.x509.oid import NameOID
+
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"hooklab test {pid}")])
+        now = _dt.datetime.now(_dt.timezone.utc)
+        cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+                .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                .not_valid_before(now - _dt.timedelta(days=1))
+                .not_valid_after(now + _dt.timedelta(days=30)).sign(key, hashes.SHA256()))
+        pem = key.private_bytes(ser.Encoding.PEM, ser.PrivateFormat.PKCS8,
+                                ser.NoEncryption()).decode()
+        cert_pem = cert.public_bytes(ser.Encoding.PEM).decode()
+        if pid == "paypal":
+            return f"{webhook_id}\n{pem}", f"{webhook_id}\n{cert_pem}"
+        return pem, cert_pem
+    raise ValueError(f"{provider!r} does not sign with a key pair; keypair() serves discord, "
+                     "telnyx, sendgrid, plaid, paypal and sns")
+
+
+SCHEMES: dict[str, Scheme] = {
+    "adyen": Scheme(_adyen_verify, _adyen_sign),
+    "braintree": Scheme(_braintree_verify, _braintree_sign),
+    "ecdsa": Scheme(_ecdsa_verify, _ecdsa_sign),
+    "ed25519": Scheme(_ed25519_verify, _ed25519_sign),
+    "hubspot": Scheme(_hubspot_verify, _hubspot_sign),
+    "jws": Scheme(_jwt_verify, _jwt_sign),
+    "jwt": Scheme(_jwt_verify, _jwt_sign),
+    "mailgun": Scheme(_mailgun_verify, _mailgun_sign),
+    "mandrill": Scheme(_mandrill_verify, _mandrill_sign),
+    "paypal": Scheme(_paypal_verify, _paypal_sign),
+    "plivo": Scheme(_plivo_verify, _plivo_sign),
+    "sns": Scheme(_sns_verify, _sns_sign),
+    "twilio": Scheme(_twilio_verify, _twilio_sign),
 }

@@ -1,9 +1,12 @@
 """The capture store: SQLite (WAL, group commit, bounded queue) and the queries over it.
 
->>> store = CaptureStore(":memory:")                        # doctest: +SKIP
->>> store.add({"method": "POST", "path": "/github", "body": b"{}"}).result()  # doctest: +SKIP
->>> CaptureView(store, bin="github")[-1].path              # doctest: +SKIP
-'/github'
+>>> from hooklab.capture import new_record
+>>> store = CaptureStore(":memory:")
+>>> store.add(new_record("POST", "/github/push", [], b"{}")).result(timeout=10)
+<Capture #1 POST /github/push 200 2B at ...>
+>>> CaptureView(store, bin="github")[-1].path
+'/github/push'
+>>> store.close()
 """
 
 from .store import CaptureStore, StoreError, where_clause

@@ -34,7 +34,8 @@ CREATE TABLE IF NOT EXISTS captures (
     verified INTEGER,
     verify_reason TEXT,
     duplicate INTEGER NOT NULL DEFAULT 0,
-    content_type TEXT
+    content_type TEXT,
+    handshake TEXT
 );
 CREATE INDEX IF NOT EXISTS captures_bin ON captures(bin);
 CREATE INDEX IF NOT EXISTS captures_delivery ON captures(provider, delivery_id);
@@ -59,7 +60,7 @@ _FORMAT = "hooklab-captures-2"
 _FORMATS_READ = ("hooklab-captures-1", _FORMAT)
 _COLS = (
     "id, received_us, kind, method, path, query, headers, body, remote_addr, url, status,"
-    " provider, event_type, delivery_id, verified, verify_reason, duplicate"
+    " provider, event_type, delivery_id, verified, verify_reason, duplicate, handshake"
 )
 
 
@@ -112,6 +113,7 @@ def _row_to_capture(r: tuple) -> Capture:
         verified=None if r[14] is None else bool(r[14]),
         verify_reason=r[15],
         duplicate=bool(r[16]),
+        handshake=r[17],
     )
 
 
@@ -184,10 +186,21 @@ def search_clause(needle: str, plan: SearchPlan | None) -> tuple[str, list[Any]]
 _MAX_ID = 1 << 62
 
 
+def add_columns(db: sqlite3.Connection) -> None:
+    """Columns added after a database was created (``CREATE TABLE IF NOT EXISTS`` keeps the
+    old table as it is): ``handshake`` (which endpoint handshake was answered)."""
+    have = {r[1] for r in db.execute("PRAGMA table_info(captures)")}
+    if "handshake" not in have:
+        db.execute("ALTER TABLE captures ADD COLUMN handshake TEXT")
+    db.execute("CREATE INDEX IF NOT EXISTS captures_handshake ON captures(id)"
+               " WHERE handshake IS NOT NULL")
+
+
 _INSERT = (
     "INSERT INTO captures (received_us, kind, method, path, bin, query, headers, body,"
     " remote_addr, url, status, provider, event_type, delivery_id, verified,"
-    " verify_reason, duplicate, content_type) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    " verify_reason, duplicate, content_type, handshake)"
+    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 )
 
 
@@ -221,6 +234,7 @@ def record_values(record: dict[str, Any]) -> list[Any]:
         record.get("verify_reason"),
         0,
         ctype,
+        record.get("handshake"),
     ]
 
 
@@ -305,5 +319,6 @@ def insert_row(db: sqlite3.Connection, record: dict[str, Any], seen: set) -> tup
         verified=None if values[14] is None else bool(values[14]),
         verify_reason=values[15],
         duplicate=dup,
+        handshake=record.get("handshake"),
     )
     return cap, values

@@ -34,7 +34,7 @@ __all__ = ["NO_PROVIDER", "PARQUET_COLUMNS", "ParquetStore", "is_parquet_dataset
 #: the columns of every file (besides the ``day`` and ``provider`` partitions)
 PARQUET_COLUMNS = (
     "id", "received_at", "kind", "bin", "method", "path", "event_type", "delivery_id",
-    "content_type", "size", "status", "verified", "duplicate", "remote_addr", "forward_status",
+    "content_type", "size", "status", "verified", "duplicate", "handshake", "remote_addr", "forward_status",
     "forward_latency_ms", "forward_error", "url", "query", "headers", "verify_reason", "body",
 )  # fmt: skip
 PARTITIONS = ("day", "provider")
@@ -79,8 +79,11 @@ def is_parquet_dataset(path: str | os.PathLike[str]) -> bool:
 class ParquetStore:
     """A read-only capture store over a Parquet dataset written by ``lab.export(fmt="parquet")``.
 
-    >>> store = ParquetStore("exports/captures")           # doctest: +SKIP
-    >>> store.count(provider="stripe"), store.columns(body=True).num_rows   # doctest: +SKIP
+    >>> lab.export("exports/captures", fmt="parquet")
+    1
+    >>> store = ParquetStore("exports/captures")
+    >>> store.count(provider="stripe"), store.columns(body=True).num_rows
+    (1, 1)
 
     Ids are those of the exporting databases: a dataset made by several labs can hold the
     same id more than once (``get`` returns the first).
@@ -224,6 +227,13 @@ class ParquetStore:
                         "error": r["forward_error"]})  # fmt: skip
         return out
 
+    def handshakes(self) -> dict[int, str]:
+        """``{capture id: handshake answered}`` of the captures that were handshakes."""
+        import pyarrow.dataset as ds
+
+        table = self._ds.to_table(columns=["id", "handshake"], filter=ds.field("handshake").is_valid())
+        return dict(zip(table.column("id").to_pylist(), table.column("handshake").to_pylist(), strict=True))
+
     def distinct(self, column: str) -> list[str]:
         import pyarrow.compute as pc
 
@@ -322,4 +332,5 @@ def _capture(r: dict[str, Any]) -> Capture:
         verified=r.get("verified"),
         verify_reason=r.get("verify_reason"),
         duplicate=bool(r.get("duplicate")),
+        handshake=r.get("handshake"),
     )

@@ -28,9 +28,9 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..capture import Capture
+from ..capture import Capture, CaptureRecord, ForwardOutcome
 from ..filters import FIELD_KEYS, validate
 from ..providers import detect_record
 from . import _columns, _search
@@ -45,11 +45,15 @@ from ._sql import (
     _from_us,
     _row_to_capture,
     _us,
+    add_columns,
     insert_many,
     insert_row,
     record_values,
     where_clause,
 )
+
+if TYPE_CHECKING:
+    from ..signatures.book import SecretBook
 
 __all__ = ["QUEUE_BYTES", "QUEUE_CAPTURES", "CaptureStore", "StoreBusy", "StoreError", "where_clause"]
 
@@ -78,8 +82,9 @@ class CaptureStore:
     ``retention_age`` (seconds) drops older captures; both off by default.
     ``durability="full"`` (default) fsyncs every group commit, so an acknowledged capture
     survives a power cut; ``"normal"`` survives a crash of the process but not of the machine.
-    Provider, event type and delivery id are detected on the writer thread; ``enrich(record)``
-    (if given) runs after that, e.g. to check signatures, before the record is stored.
+    Provider, event type and delivery id are detected on the writer thread; then ``secrets``
+    (a :class:`~hooklab.signatures.book.SecretBook`, if given) verifies signatures, before the record
+    is stored.
     """
 
     def __init__(
@@ -88,7 +93,7 @@ class CaptureStore:
         *,
         retention_count: int | None = None,
         retention_age: float | None = None,
-        enrich: Callable[[dict[str, Any]], None] | None = None,
+        secrets: SecretBook | None = None,
         readonly: bool = False,
         durability: str = "full",
     ) -> None:
@@ -98,7 +103,7 @@ class CaptureStore:
         self.path = str(path)
         self.retention_count = retention_count
         self.retention_age = retention_age
-        self.enrich = enrich
+        self.secrets = secrets
         self.readonly = readonly
         self._memory = self.path == ":memory:"
         self._read_lock = threading.RLock()
@@ -118,6 +123,9 @@ class CaptureStore:
         self._last_retention = 0.0
         self._db = self._connect()
         self._last_id = self._db.execute("SELECT COALESCE(MAX(id), 0) FROM captures").fetchone()[0]
+        self._cols = _COLS  # a database opened read-only from before the handshake column:
+        if "handshake" not in {r[1] for r in self._db.execute("PRAGMA table_info(captures)")}:
+            self._cols = _COLS.replace(", handshake", ", NULL")
         self._wdb = self._db if (self._memory or readonly) else self._connect()
         tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master")}
         self._fts = "captures_fts" in tables
@@ -172,6 +180,7 @@ class CaptureStore:
                     )
                 else:  # adds what newer versions need (IF NOT EXISTS); format 1 -> 2
                     self._upgrade(db, fmt)
+                add_columns(db)
             _search.register(db)
             return db
         except sqlite3.DatabaseError as exc:
@@ -218,14 +227,14 @@ class CaptureStore:
 
     # -- writing ----------------------------------------------------------------------------
     def add(
-        self, record: dict[str, Any], on_done: Callable[[Capture | BaseException], None] | None = None
+        self, record: CaptureRecord, on_done: Callable[[Capture | BaseException], None] | None = None
     ) -> Future[Capture]:
         """Queue ``record`` for storage; the future (and ``on_done``) resolve once committed."""
         fut: Future[Capture] = Future()
         self._enqueue(record, fut, on_done)
         return fut
 
-    def submit(self, record: dict[str, Any], on_done: Callable[[Capture | BaseException], None]) -> None:
+    def submit(self, record: CaptureRecord, on_done: Callable[[Capture | BaseException], None]) -> None:
         """Like :meth:`add` without a future: ``on_done`` gets the capture (or the error).
 
         Never waits: raises :class:`StoreBusy` when the write queue is full (the server
@@ -235,7 +244,7 @@ class CaptureStore:
 
     def _enqueue(
         self,
-        record: dict[str, Any] | None,
+        record: CaptureRecord | dict[str, Any] | None,
         fut: Future | None,
         on_done: Callable | None,
         *,
@@ -348,7 +357,7 @@ class CaptureStore:
             raise
         return fut
 
-    def add_sync(self, record: dict[str, Any], timeout: float = 30.0) -> Capture:
+    def add_sync(self, record: CaptureRecord, timeout: float = 30.0) -> Capture:
         """Store ``record`` and return its :class:`Capture` once durable."""
         return self.add(record).result(timeout)
 
@@ -463,6 +472,16 @@ class CaptureStore:
                         if record is None:  # flush marker
                             done.append((None, fut, cb))
                             continue
+                        if isinstance(record, ForwardOutcome):
+                            db.execute(
+                                "INSERT INTO forwards (capture_id, at_us, target, status,"
+                                " latency_ms, error) VALUES (?,?,?,?,?,?)",
+                                (record.capture_id, _us(record.at), record.target, record.status,
+                                 record.latency_ms, record.error),
+                            )
+                            done.append((None, fut, cb))
+                            forwarded.append(record.capture_id)
+                            continue
                         if "__meta__" in record:
                             key, value = record["__meta__"]
                             db.execute("INSERT OR IGNORE INTO meta VALUES (?, ?)", (key, value))
@@ -475,15 +494,6 @@ class CaptureStore:
                             except Exception as exc:  # noqa: BLE001
                                 done.append((exc, fut, None))
                             db.execute("BEGIN IMMEDIATE")
-                            continue
-                        if "__forward__" in record:
-                            db.execute(
-                                "INSERT INTO forwards (capture_id, at_us, target, status,"
-                                " latency_ms, error) VALUES (?,?,?,?,?,?)",
-                                record["__forward__"],
-                            )
-                            done.append((None, fut, cb))
-                            forwarded.append(record["__forward__"][0])
                             continue
                         try:
                             cap, values = self._insert(db, record, seen)
@@ -551,10 +561,10 @@ class CaptureStore:
             detect_record(record)
         except Exception:  # noqa: BLE001 - detection is best effort
             pass
-        if self.enrich is not None:
+        if self.secrets is not None:
             try:
-                self.enrich(record)
-            except Exception:  # noqa: BLE001 - enrichment is best effort, storage is not
+                self.secrets.apply(record)
+            except Exception:  # noqa: BLE001 - verification is best effort, storage is not
                 pass
 
     def _insert(
@@ -588,7 +598,7 @@ class CaptureStore:
         if notify:
             caps = [
                 _row_to_capture((first + i, v[0], v[1], v[2], v[3], v[5], v[6], v[7], v[8], v[9],
-                                 v[10], v[11], v[12], v[13], v[14], v[15], v[16]))
+                                 v[10], v[11], v[12], v[13], v[14], v[15], v[16], v[18]))
                 for i, v in enumerate(rows)
             ]
             self._notify([], [], caps)
@@ -658,18 +668,10 @@ class CaptureStore:
         self._generation += 1
         return n
 
-    def record_forward(
-        self,
-        capture_id: int,
-        target: str,
-        status: int | None,
-        latency_ms: float | None,
-        error: str | None = None,
-    ) -> None:
-        """Record the outcome of relaying capture ``capture_id`` to ``target`` (queued write)."""
-        row = (capture_id, _us(datetime.now(timezone.utc)), target, status, latency_ms, error)
+    def record_forward(self, outcome: ForwardOutcome) -> None:
+        """Record what became of relaying a capture (a queued write, like a capture's)."""
         fut: Future[Any] = Future()
-        self._enqueue({"__forward__": row}, fut, None)
+        self._enqueue(outcome, fut, None)  # type: ignore[arg-type]
 
     def forwards(self, capture_id: int | None = None) -> list[dict[str, Any]]:
         """Forwarding outcomes (all, or of one capture), oldest first."""
@@ -740,7 +742,7 @@ class CaptureStore:
         return match, {k: v for k, v in filters.items() if k != "search"}
 
     def get(self, capture_id: int) -> Capture | None:
-        rows = self._fetch(f"SELECT {_COLS} FROM captures WHERE id = ?", (int(capture_id),))
+        rows = self._fetch(f"SELECT {self._cols} FROM captures WHERE id = ?", (int(capture_id),))
         return _row_to_capture(rows[0]) if rows else None
 
     def _select(
@@ -773,7 +775,14 @@ class CaptureStore:
     ) -> list[Capture]:
         """Captures matching ``filters`` (oldest first unless ``newest_first``)."""
         order = "DESC" if newest_first else "ASC"
-        return [_row_to_capture(r) for r in self._select(_COLS, filters, order, limit, offset)]
+        return [_row_to_capture(r) for r in self._select(self._cols, filters, order, limit, offset)]
+
+    def handshakes(self) -> dict[int, str]:
+        """``{capture id: what was answered}`` for the captures that were endpoint handshakes
+        (few: read through a partial index)."""
+        if self._cols is not _COLS:
+            return {}
+        return dict(self._fetch("SELECT id, handshake FROM captures WHERE handshake IS NOT NULL"))
 
     def rows(self, columns: str, **filters: Any) -> list[tuple]:
         """Raw rows of selected columns, oldest first (SQL expressions over ``captures``)."""
@@ -789,7 +798,8 @@ class CaptureStore:
         remote_addr`` (dictionary-encoded strings), and ``body`` (``large_binary``) if asked.
         ``segments=False`` reads every row through SQL (slow; for checking the fast path).
 
-        >>> store.columns(provider="stripe", body=True).num_rows     # doctest: +SKIP
+        >>> store.columns(provider="stripe", body=True).num_rows
+        1
         """
         filters = validate(filters)
         if self._memory:
@@ -826,24 +836,27 @@ class CaptureStore:
         return self.__dict__["_export_source"]
 
     def extra_columns(self, ids: Any) -> dict[str, list[Any]]:
-        """``url``, ``query``, ``headers`` (stored JSON text), ``verify_reason`` of ``ids``."""
+        """``url``, ``query``, ``headers`` (stored JSON text), ``verify_reason``, ``handshake``
+        of the captures ``ids``."""
         wanted = [int(i) for i in ids]
         found: dict[int, tuple] = {}
         for at in range(0, len(wanted), 50_000):
             part = wanted[at : at + 50_000]
+            shake = "handshake" if self._cols is _COLS else "NULL"
             rows = self._fetch(
-                "SELECT id, url, query, headers, verify_reason FROM captures"
+                f"SELECT id, url, query, headers, verify_reason, {shake} FROM captures"
                 " WHERE id >= ? AND id <= ?",
                 (min(part), max(part)),
             )
             found.update((r[0], r[1:]) for r in rows)
-        blank = ("", "{}", "[]", None)
+        blank = ("", "{}", "[]", None, None)
         got = [found.get(i, blank) for i in wanted]
         return {
             "url": [g[0] for g in got],
             "query": [g[1] for g in got],
             "headers": [g[2] for g in got],
             "verify_reason": [g[3] for g in got],
+            "handshake": [g[4] for g in got],
         }
 
     def _reader(self) -> sqlite3.Connection:

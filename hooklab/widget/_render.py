@@ -4,10 +4,16 @@ Everything that comes from a request (path, headers, query, body) is untrusted: 
 with :func:`html.escape` (``quote=True``) before it is placed into HTML, and control / bidi
 characters are made visible in one-line labels.
 
->>> row_label(cap)                                   # doctest: +SKIP
-'12:00:01.250  POST    github/hook   github  push  200  1.2 kB  ✓'
->>> curl_command(cap)                                # doctest: +SKIP
-"curl -X POST 'http://127.0.0.1:8765/github/hook' -H 'Content-Type: application/json' ..."
+>>> row_label(cap)       # local time, method, path, provider, event, status, size, signature
+'...  POST  stripe  stripe  payment_intent.succee…  200  ... B  ✓  '
+>>> print(curl_command(cap))
+curl --globoff -X POST http://127.0.0.1:.../stripe \\
+  -H 'User-Agent: Stripe/1.0 (+https://stripe.com/docs/webhooks)' \\
+  ...
+  --data-binary '{
+  "id": "evt_...",
+  ...
+}'
 """
 
 from __future__ import annotations
@@ -121,7 +127,7 @@ def row_label(cap: Capture) -> str:
         cap.method,
         unquote(cap.path).lstrip("/") or "/",  # decoded for reading; the table is plain text
         cap.provider or "",
-        cap.event_type or "",
+        ("⇄ handshake " if cap.handshake else "") + (cap.event_type or ""),
         str(cap.status),
         human_size(cap.size),
         sig_mark(cap.verified) + ("²" if cap.duplicate else ""),
@@ -263,6 +269,8 @@ def detail_html(
         ("signature", sig_mark(cap.verified) + (f" {cap.verify_reason}" if cap.verify_reason else "")),
         ("from", cap.remote_addr or "—"),
     ]
+    if cap.handshake:
+        summary.insert(2, ("handshake", cap.handshake))
     kind, body = _body_view(cap, reveal)
     headers = shown_headers(cap, reveal)
     query = shown_query(cap, reveal)

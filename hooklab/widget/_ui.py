@@ -1,7 +1,7 @@
 """Controls and layout of the live view (a mixin used by :class:`hooklab.widget.LiveView`).
 
 Static HTML here is ours; request data only reaches HTML through
-:mod:`hooklab._widget_render`, which escapes it.
+:mod:`hooklab.widget._render`, which escapes it.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """The live view: standard ipywidgets that show captures as they arrive.
 
->>> from hooklab.store import CaptureStore
->>> view = LiveView(CaptureStore(":memory:"), bin="github")   # doctest: +SKIP
->>> view                                                       # doctest: +SKIP
+>>> view = LiveView(lab.store, bin="github")      # what lab.live(bin="github") returns
+>>> view
 HookLab live view: 0 captures
+>>> view.close()
 
 How it stays cheap under load: the store calls :meth:`LiveView._on_capture` on its writer
 thread; that only appends a timestamp and sets a *dirty* flag under a lock. One daemon flusher

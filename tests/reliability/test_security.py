@@ -17,31 +17,55 @@ from _relsupport import HOOKLAB
 import hooklab
 from hooklab import HookLab
 from hooklab.export import to_curl
-from hooklab.signatures import SIGNING_PROVIDERS, ed25519_keypair, sign_request
+from hooklab.providers import TABLE, sample
+from hooklab.signatures import SIGNING_PROVIDERS, ed25519_keypair, keypair, sign_request
 
 pytestmark = pytest.mark.timeout(120)
 
 SENTINEL = "s3cr3t-SENTINEL-4f1d9c7e"
 WHSEC_KEY = b"SENTINEL-key-bytes-0123456789abc"  # Standard Webhooks / Svix: whsec_<base64 key>
 WHSEC = "whsec_" + base64.b64encode(WHSEC_KEY).decode()
-# gitlab sends the secret itself (X-Gitlab-Token): see test_gitlab_token_is_not_stored
-HMAC_PROVIDERS = [p for p in SIGNING_PROVIDERS if p != "gitlab"]
+# gitlab and the other token / Basic-auth providers send the secret itself (a header):
+# see test_gitlab_token_is_not_stored and test_header_tokens_are_not_stored. Figma, Microsoft
+# Graph and Strava send theirs inside the body, which is stored exactly as it arrived.
+CARRIES_SECRET = [p for p in SIGNING_PROVIDERS if TABLE[p].scheme in ("token", "basic")]
+IN_BODY_TOKEN = [p for p in CARRIES_SECRET if "json" in TABLE[p].sig]
+HMAC_PROVIDERS = [p for p in SIGNING_PROVIDERS if p not in CARRIES_SECRET]
+# bodies with a fixed structure (signature inside, or over some fields)
+STRUCTURED = {"mailgun", "adyen", "braintree", "sns", "mandrill"}
+PUBLIC_KEY = {p for p in SIGNING_PROVIDERS if TABLE[p].scheme in ("ed25519", "ecdsa", "paypal", "sns")
+              or TABLE[p].sig.get("alg") == "ES256"}
 
 
 DISCORD_PRIVATE, DISCORD_PUBLIC = ed25519_keypair()
+KEYS = {p: keypair(p) for p in PUBLIC_KEY if p != "discord"}
+KEYS["discord"] = (DISCORD_PRIVATE, DISCORD_PUBLIC)
 
 
 def _secret_for(provider: str) -> str:
-    if provider in ("standardwebhooks", "svix"):
-        return WHSEC
-    if provider == "discord":
-        return DISCORD_PRIVATE  # signs; hooklab is given only the public key
+    p = TABLE[provider]
+    if p.scheme == "standardwebhooks":
+        return ("v1," + WHSEC) if provider == "supabase" else WHSEC
+    if provider in KEYS:
+        return KEYS[provider][0]  # signs; hooklab is given only the public key
+    if provider == "adyen" or p.sig.get("key") == "hex":
+        return SENTINEL.encode().hex()
+    if p.sig.get("key") == "b64":
+        return base64.b64encode(SENTINEL.encode()).decode()
+    if p.scheme in ("braintree", "basic"):
+        return "user:" + SENTINEL
     return SENTINEL
+
+
+def _verifying(provider: str) -> str:
+    return KEYS[provider][1] if provider in KEYS else _secret_for(provider)
 
 
 def _needles(secret: str) -> list[bytes]:
     """Every form in which a secret could leak: raw, hex, base64, the key bytes of a whsec_."""
     out = [secret.encode(), secret.encode().hex().encode(), base64.b64encode(secret.encode())]
+    if secret.startswith("v1,"):
+        secret = secret[3:]
     if secret.startswith("whsec_"):
         key = base64.b64decode(secret[6:])
         out += [secret[6:].encode(), key, key.hex().encode()]
@@ -51,10 +75,13 @@ def _needles(secret: str) -> list[bytes]:
 def _send_signed(lab: HookLab, provider: str, secret: str) -> None:
     body = json.dumps({"type": "test.event", "id": f"evt_{provider}", "event": {"type": "x"},
                        "action": "opened", "note": "no secret here"}).encode()
+    ctype = "application/json"
+    if provider in STRUCTURED or provider in IN_BODY_TOKEN:
+        s = sample(provider)
+        body, ctype = s.body, s.header("Content-Type") or ctype
     url = lab.url_for(provider, "hook")
-    signed = sign_request(provider, secret, url=url, body=body,
-                          headers={"Content-Type": "application/json"})
-    headers = {"Content-Type": "application/json", **signed.headers}
+    signed = sign_request(provider, secret, url=url, body=body, headers={"Content-Type": ctype})
+    headers = {"Content-Type": ctype, **signed.headers}
     status, _ = post(signed.url, signed.body, headers)
     assert status == 200
 
@@ -71,8 +98,7 @@ def test_secrets_never_reach_database_logs_exports_api_or_widgets(tmp_path, capl
     try:
         for provider in HMAC_PROVIDERS:
             secret = _secret_for(provider)
-            lab.secret(provider, DISCORD_PUBLIC if provider == "discord" else secret,
-                       provider=provider)
+            lab.secret(provider, _verifying(provider), provider=provider)
             needles += _needles(secret)
             _send_signed(lab, provider, secret)
         caps = lab.wait(len(HMAC_PROVIDERS), timeout=20)
@@ -130,6 +156,28 @@ def test_gitlab_token_is_not_stored(tmp_path):
         lab.stop()
     blob = b"".join(f.read_bytes() for f in tmp_path.glob("g.sqlite3*"))
     assert SENTINEL.encode() not in blob
+
+
+@pytest.mark.parametrize("provider", [p for p in CARRIES_SECRET if p not in IN_BODY_TOKEN])
+def test_header_tokens_are_not_stored(tmp_path, provider):
+    """Providers that send the shared token (or Basic credentials) in a header: stored as
+    [secret], never the token."""
+    db = tmp_path / "t.sqlite3"
+    lab = HookLab(port=0, db=str(db)).start()
+    secret = _secret_for(provider)
+    try:
+        lab.secret(provider, secret, provider=provider)
+        _send_signed(lab, provider, secret)
+        (cap,) = lab.wait(1, timeout=10)
+        assert cap.verified is True, cap.verify_reason
+        assert ("Authorization" if TABLE[provider].scheme == "basic" else
+                TABLE[provider].sig["header"]).lower() in {k.lower() for k, v in cap.headers
+                                                          if v == "[secret]"}
+        lab.store.flush()
+    finally:
+        lab.stop()
+    blob = b"".join(f.read_bytes() for f in tmp_path.glob("t.sqlite3*"))
+    assert not _grep(blob, _needles(secret))
 
 
 def test_default_bind_is_loopback_everywhere():

@@ -1,0 +1,206 @@
+"""Who sent a webhook, what event it is, and its delivery id, read off the provider table.
+
+>>> detect([("X-GitHub-Event", "pull_request"), ("X-GitHub-Delivery", "d1")],
+...        b'{"action": "opened"}')
+('github', 'pull_request.opened', 'd1')
+>>> detect([("Content-Type", "application/json")], b'{"object": "page", "entry": []}')[0]
+'meta'
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import fnmatch
+import json
+import re
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import parse_qs
+
+from .table import TABLE, Provider, _get
+
+__all__ = ["describe", "detect", "detect_record"]
+
+_MAX_PARSE = 8 * 1024 * 1024
+
+
+def _lower(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for k, v in headers:
+        out.setdefault(str(k).lower(), str(v))
+    return out
+
+
+def payload(body: bytes, h: dict[str, str]) -> Any:
+    """The parsed body: JSON, or a form as ``{name: first value}`` (a ``payload`` field that holds
+    JSON, as Slack and GitHub send, is parsed); ``None`` when neither."""
+    if not body or len(body) > _MAX_PARSE or h.get("content-encoding"):
+        return None
+    try:
+        if body.lstrip()[:1] in (b"{", b"["):
+            return json.loads(body)
+        if "x-www-form-urlencoded" in h.get("content-type", "") or (
+                not h.get("content-type") and b"=" in body[:200]):
+            form = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+            if "payload" in form:
+                return json.loads(form["payload"][0])
+            if "mandrill_events" in form:
+                return {"mandrill_events": json.loads(form["mandrill_events"][0])}
+            return {k: v[0] for k, v in form.items()}
+    except (ValueError, RecursionError):
+        return None
+    return None
+
+
+def _s(v: Any) -> str | None:
+    if v is None or isinstance(v, (dict, list)) or v == "":
+        return None
+    return str(v).lower() if isinstance(v, bool) else str(v)
+
+
+def _value(spec: str, h: dict[str, str], data: Any, query: dict[str, Any]) -> str | None:
+    parts = []
+    for i, part in enumerate(spec.split("+")):
+        kind, _, name = part.partition(":")
+        if kind == "h":
+            v = _s(h.get(name))
+        elif kind == "k":  # the name of the first top-level key matching a glob (X, Dropbox)
+            v = next((k for k in data if fnmatch.fnmatchcase(k, name)), None) \
+                if isinstance(data, dict) else None
+        elif kind == "xml":  # a tag of a base64 XML form field (Braintree's bt_payload)
+            v = _xml_tag(data, name)
+        elif kind == "q":
+            q = query.get(name)
+            v = _s(q[0] if isinstance(q, list) and q else q)
+        else:
+            v = _s(_get(data, name)) if name else None
+        if v is None and i == 0:
+            return None
+        if v is not None:
+            parts.append(v)
+    return ".".join(parts) or None
+
+
+def _xml_tag(data: Any, spec: str) -> str | None:
+    field, _, tag = spec.partition("/")
+    raw = data.get(field) if isinstance(data, dict) else None
+    if not isinstance(raw, str):
+        return None
+    try:
+        xml = base64.b64decode(raw[:65536]).decode("utf-8", "replace")
+    except (binascii.Error, ValueError):
+        return None
+    m = re.search(rf"<{re.escape(tag)}>([^<]{{1,200}})</{re.escape(tag)}>", xml)
+    return m.group(1) if m else None
+
+
+def _first(specs: tuple[str, ...], h: dict[str, str], data: Any, query: dict[str, Any]) -> str | None:
+    for spec in specs:
+        v = _value(spec, h, data, query)
+        if v is not None:
+            return v
+    return None
+
+
+def _named(p: Provider, h: dict[str, str]) -> bool:
+    """The headers (or the User-Agent) name this provider."""
+    return any(name in h for name in p.detect) or bool(
+        p.agent and h.get("user-agent", "").startswith(p.agent))
+
+
+def _matches(p: Provider, h: dict[str, str], data: Any) -> bool:
+    if not p.detect and not p.agent and p.shape is None:
+        return False
+    if (p.detect or p.agent) and not _named(p, h):
+        return False
+    if p.shape is not None:
+        try:
+            return bool(p.shape(data))
+        except Exception:  # noqa: BLE001 - a shape test must never break detection
+            return False
+    return True
+
+
+def describe(provider: str, headers: Iterable[tuple[str, str]], body: bytes,
+             query: dict[str, Any] | None = None) -> tuple[str | None, str | None]:
+    """``(event_type, delivery_id)`` of a delivery known to come from ``provider``."""
+    p = TABLE.get(provider)
+    if p is None:
+        return None, None
+    h = _lower(headers)
+    data = payload(body, h) or {}
+    q = query or {}
+    return _first(p.event, h, data, q), _first(p.delivery, h, data, q)
+
+
+# index of the table: which entries a request's header names, User-Agent or body bytes can
+# point to, so an unknown sender costs a few dict lookups rather than a walk of every entry
+_ORDER: tuple[Provider, ...] = tuple(TABLE.values())
+_BY_HEADER: dict[str, tuple[int, ...]] = {}
+for _i, _p in enumerate(_ORDER):
+    for _name in _p.detect:
+        _BY_HEADER[_name] = (*_BY_HEADER.get(_name, ()), _i)
+_AGENTS = tuple((i, p.agent) for i, p in enumerate(_ORDER) if p.agent)
+_BY_BODY = tuple((i, p.hint) for i, p in enumerate(_ORDER)
+                 if p.shape is not None and not p.detect and not p.agent)
+
+
+def _candidates(named: list[int], body: bytes) -> Iterable[int]:
+    """Table positions to try, in order: the named ones, and the shape-only ones whose byte
+    hint the body holds, looked for only when a position before them is reached."""
+    if not named:  # the common unknown sender: one pass over the hints
+        return [i for i, hint in _BY_BODY if hint in body] if body else []
+    return _merged(named, body)
+
+
+def _merged(named: list[int], body: bytes) -> Iterable[int]:
+    shaped = iter(_BY_BODY if body else ())
+    pending = next(shaped, None)
+    for i in [*named, len(_ORDER)]:
+        while pending is not None and pending[0] < i:
+            if not pending[1] or pending[1] in body:
+                yield pending[0]
+            pending = next(shaped, None)
+        if i < len(_ORDER):
+            yield i
+
+
+def detect(headers: Iterable[tuple[str, str]], body: bytes,
+           query: dict[str, Any] | None = None) -> tuple[str | None, str | None, str | None]:
+    """Return ``(provider, event_type, delivery_id)``; unknown senders give ``None``s.
+
+    Entries are tried in table order: those named by a header (or the User-Agent) first match
+    unless their payload ``shape`` says otherwise; entries known only by their payload shape
+    need their byte ``hint`` in the body. Standard Webhooks / Svix deliveries whose payload
+    matches a named member of the family (Clerk, Resend, OpenAI...) get that member's id,
+    others the family's.
+    """
+    h = _lower(headers)
+    named: set[int] = set()
+    for name in h:
+        named.update(_BY_HEADER.get(name, ()))
+    ua = h.get("user-agent", "")
+    named.update(i for i, agent in _AGENTS if ua.startswith(agent))
+    data: Any = None
+    parsed = False
+    q = query or {}
+    for i in _candidates(sorted(named), body):
+        p = _ORDER[i]
+        if p.shape is not None and not parsed:
+            data, parsed = payload(body, h), True
+        if _matches(p, h, data):
+            if not parsed:
+                data, parsed = payload(body, h), True
+            d = data if data is not None else {}
+            return p.id, _first(p.event, h, d, q), _first(p.delivery, h, d, q)
+    return None, None, None
+
+
+def detect_record(record: dict[str, Any]) -> None:
+    """Fill ``provider``, ``event_type`` and ``delivery_id`` of a store record in place."""
+    if record.get("provider") is not None:
+        return
+    prov, ev, did = detect(record.get("headers") or (), record.get("body") or b"",
+                           record.get("query") or {})
+    record["provider"], record["event_type"], record["delivery_id"] = prov, ev, did

@@ -1,0 +1,549 @@
+"""Endpoint handshakes: the checks a provider makes before it sends a single event.
+
+The capture server asks :func:`handshake_answer` about every request that no response rule of
+the user answers; a handshake is answered the way its provider expects (and stored like any
+capture, marked with what was answered), anything else gets ``None``.
+
+>>> secrets = BinSecrets()
+>>> record = {"method": "POST", "path": "/slack", "query": {}, "url": "http://h/slack",
+...           "headers": [("Content-Type", "application/json")],
+...           "body": b'{"token": "t", "challenge": "3eZbrw1aB", "type": "url_verification"}'}
+>>> a = handshake_answer(record, secrets)
+>>> a.status, a.body, a.provider, a.note
+(200, b'3eZbrw1aB', 'slack', 'slack url_verification: challenge echoed (signature unchecked: no secret for this bin)')
+
+Values a handshake needs come from the lab's :class:`BinSecrets` (``lab.secret(bin, secret,
+provider=..., verify_token=...)``): Zoom and X sign their challenge with the bin's secret; a
+registered ``verify_token`` makes Meta and Strava subscriptions with another token get 403;
+Discord's PING is answered only with a valid signature. Echoed values are sent as
+``text/plain`` (or JSON) with ``X-Content-Type-Options: nosniff`` and at most
+:data:`MAX_ECHO` bytes, never as HTML. Amazon SNS subscriptions are never confirmed here: that
+needs an outgoing request (``capture.confirm_subscription()``).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import re
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+from urllib.parse import unquote
+
+from .detect import describe
+
+__all__ = ["MAX_ECHO", "Answer", "BinSecret", "BinSecrets", "handshake_answer"]
+
+#: longest challenge echoed back (bytes); longer ones are refused with 400
+MAX_ECHO = 2048
+_SAFE = (("X-Content-Type-Options", "nosniff"), ("Cache-Control", "no-store"))
+_TEXT = ("Content-Type", "text/plain; charset=utf-8")
+_JSON = ("Content-Type", "application/json")
+_HEADER_VALUE = re.compile(r"[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?")
+
+#: ``verify(provider, secret, headers, body, url, method) -> (valid, reason)``
+Verifier = Callable[[str, "str | bytes", list, bytes, "str | None", str], "tuple[bool, str]"]
+
+
+class BinSecret(NamedTuple):
+    """What the lab knows about one bin: its secret, provider and (Meta/Strava) verify token."""
+
+    secret: str | bytes | None
+    provider: str | None
+    verify_token: str | None = None
+
+
+class BinSecrets:
+    """Per-bin secrets of a lab (memory only; thread-safe), and its handshake settings.
+
+    ``handshakes``: answer handshakes automatically (``HookLab.handshakes``). ``verifier``:
+    how signed handshakes (Discord's PING, Slack, Zoom, Twitch, Xero) are checked; set by the
+    lab to :func:`hooklab.signatures.verify_signature`.
+    """
+
+    def __init__(self) -> None:
+        self._bins: dict[str, BinSecret] = {}
+        self._lock = threading.Lock()
+        self.handshakes = True
+        self.verifier: Verifier | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self._bins)
+
+    def __len__(self) -> int:
+        return len(self._bins)
+
+    def get(self, bin_: str) -> BinSecret | None:
+        with self._lock:
+            return self._bins.get(bin_)
+
+    def set(self, bin_: str, secret: str | bytes | None, provider: str | None = None,
+            verify_token: str | None = None) -> None:
+        with self._lock:
+            if secret is None and verify_token is None:
+                self._bins.pop(bin_, None)
+            else:
+                self._bins[bin_] = BinSecret(secret, provider, verify_token)
+
+    def remember(self, bin_: str, secret: str, provider: str) -> bool:
+        """Keep a secret handed over by a handshake (Asana, Notion) unless the user set another
+        provider's secret for the bin. Returns whether it was kept."""
+        with self._lock:
+            cur = self._bins.get(bin_)
+            if cur is not None and cur.provider not in (None, provider) and cur.secret:
+                return False
+            self._bins[bin_] = BinSecret(secret, provider, cur.verify_token if cur else None)
+            return True
+
+    def clear(self) -> None:
+        with self._lock:
+            self._bins.clear()
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A handshake's answer, and how to mark its capture.
+
+    ``status is None``: recognised but not answered here (the normal answer goes out), e.g. a
+    Zoom validation without a secret, or an SNS subscription (confirmed only on request).
+    """
+
+    provider: str
+    event_type: str
+    note: str
+    status: int | None = 200
+    body: bytes = b""
+    headers: tuple[tuple[str, str], ...] = ()
+    verified: bool | None = None
+    verify_reason: str | None = None
+
+    def mark(self, record: dict[str, Any]) -> None:
+        """Mark a capture record as this handshake: provider, event type, delivery id, the
+        ``handshake`` note, the status answered and, when it was checked, the verification."""
+        record["provider"], record["event_type"] = self.provider, self.event_type
+        record["delivery_id"] = describe(self.provider, record.get("headers") or (),
+                                         record.get("body") or b"", record.get("query"))[1]
+        record["handshake"] = self.note
+        if self.status is not None:
+            record["status"] = self.status
+        if self.verify_reason is not None:
+            record["verified"], record["verify_reason"] = self.verified, self.verify_reason
+
+
+class _Req:
+    """One request as the detectors see it."""
+
+    def __init__(self, record: dict[str, Any], secrets: BinSecrets) -> None:
+        self.method = str(record.get("method") or "GET").upper()
+        self.path = str(record.get("path") or "/")
+        first = self.path.lstrip("/").split("/", 1)[0]
+        self.bin = unquote(first.split("?", 1)[0])
+        self.headers: list[tuple[str, str]] = list(record.get("headers") or [])
+        self.h = {}
+        for k, v in self.headers:
+            self.h.setdefault(str(k).lower(), str(v))
+        self.query: dict[str, Any] = record.get("query") or {}
+        self.body: bytes = record.get("body") or b""
+        self.url: str | None = record.get("url")
+        self.config = secrets
+        self.entry = secrets.get(self.bin)
+        self._data: Any = ...
+
+    def q(self, name: str) -> str | None:
+        v = self.query.get(name)
+        if isinstance(v, list):
+            return str(v[0]) if v else None
+        return None if v is None else str(v)
+
+    @property
+    def data(self) -> Any:
+        if self._data is ...:
+            self._data = None
+            if 0 < len(self.body) <= 1024 * 1024 and self.body.lstrip()[:1] in (b"{", b"["):
+                try:
+                    self._data = json.loads(self.body)
+                except (ValueError, RecursionError):
+                    pass
+        return self._data
+
+    def secret_for(self, *providers: str) -> str | bytes | None:
+        e = self.entry
+        if e is None or not e.secret:
+            return None
+        return e.secret if e.provider in (None, *providers) else None
+
+    def registered(self) -> str | None:
+        return self.entry.provider if self.entry else None
+
+    def check(self, provider: str) -> tuple[bool | None, str]:
+        """Verify a signed handshake with the bin's secret: ``(None, why)`` when unchecked."""
+        secret = self.secret_for(provider)
+        if secret is None:
+            return None, "signature unchecked: no secret for this bin"
+        if self.config.verifier is None:
+            return None, "signature unchecked: no verifier"
+        ok, reason = self.config.verifier(provider, secret, self.headers, self.body, self.url,
+                                          self.method)
+        return ok, ("signature verified" if ok else f"signature invalid: {reason}")
+
+
+def _echo(value: str) -> bytes | None:
+    raw = value.encode("utf-8", "surrogatepass")
+    return raw if len(raw) <= MAX_ECHO else None
+
+
+def _text(provider: str, event: str, note: str, value: str, **kw: Any) -> Answer:
+    body = _echo(value)
+    if body is None:
+        return _refuse(provider, event, f"{note}: refused, challenge longer than {MAX_ECHO} bytes",
+                       400)
+    return Answer(provider, event, note, 200, body, (_TEXT, *_SAFE), **kw)
+
+
+def _json(provider: str, event: str, note: str, obj: Any, value: str = "", **kw: Any) -> Answer:
+    if value and _echo(value) is None:
+        return _refuse(provider, event, f"{note}: refused, challenge longer than {MAX_ECHO} bytes",
+                       400)
+    body = json.dumps(obj, separators=(",", ":")).encode()
+    return Answer(provider, event, note, 200, body, (_JSON, *_SAFE), **kw)
+
+
+def _refuse(provider: str, event: str, note: str, status: int, **kw: Any) -> Answer:
+    body = json.dumps({"ok": False, "error": note}).encode()
+    return Answer(provider, event, note, status, body, (_JSON, *_SAFE), **kw)
+
+
+def _signed(r: _Req, provider: str, event: str, what: str,
+            answer: Callable[[str], Answer]) -> Answer:
+    """Answer a signed handshake unless the bin's secret shows the signature is wrong (401)."""
+    ok, why = r.check(provider)
+    if ok is False:
+        return _refuse(provider, event, f"{provider} {what}: refused with 401 ({why})", 401,
+                       verified=False, verify_reason=why.removeprefix("signature invalid: "))
+    a = answer(why)
+    return Answer(a.provider, a.event_type, a.note, a.status, a.body, a.headers,
+                  verified=ok, verify_reason=None if ok is None else "ok")
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+# -- the detectors, in order ----------------------------------------------------------------------
+def _slack(r: _Req) -> Answer | None:
+    d = r.data
+    if r.method != "POST" or not isinstance(d, dict) or d.get("type") != "url_verification":
+        return None
+    challenge = _str(d.get("challenge"))
+    if challenge is None:
+        return None
+    ev = "url_verification"
+    return _signed(r, "slack", ev, ev, lambda why: _text(
+        "slack", ev, f"slack {ev}: challenge echoed ({why})", challenge))
+
+
+def _zoom(r: _Req) -> Answer | None:
+    d = r.data
+    if r.method != "POST" or not isinstance(d, dict) or d.get("event") != "endpoint.url_validation":
+        return None
+    payload = d.get("payload")
+    plain = _str(payload.get("plainToken")) if isinstance(payload, dict) else None
+    if plain is None:
+        return None
+    ev = "endpoint.url_validation"
+    secret = r.secret_for("zoom")
+    if secret is None:
+        return Answer("zoom", ev, f"zoom {ev}: not answered, no secret for this bin "
+                      "(lab.secret(bin, secret_token, provider='zoom'))", None)
+
+    def answer(why: str) -> Answer:
+        key = secret if isinstance(secret, bytes) else secret.encode("utf-8")
+        token = hmac.new(key, plain.encode("utf-8"), hashlib.sha256).hexdigest()
+        return _json("zoom", ev, f"zoom {ev}: encryptedToken sent ({why})",
+                     {"plainToken": plain, "encryptedToken": token}, plain)
+
+    return _signed(r, "zoom", ev, ev, answer)
+
+
+def _twitch(r: _Req) -> Answer | None:
+    if r.h.get("twitch-eventsub-message-type") != "webhook_callback_verification":
+        return None
+    d = r.data
+    challenge = _str(d.get("challenge")) if isinstance(d, dict) else None
+    if challenge is None:
+        return None
+    ev = "webhook_callback_verification"
+    return _signed(r, "twitch", ev, ev, lambda why: _text(
+        "twitch", ev, f"twitch {ev}: challenge echoed ({why})", challenge))
+
+
+def _hub(r: _Req) -> Answer | None:
+    if r.method != "GET" or r.q("hub.mode") != "subscribe":
+        return None
+    challenge = r.q("hub.challenge")
+    if challenge is None:
+        return None
+    reg = r.registered()
+    ua = r.h.get("user-agent", "").lower()
+    provider = reg if reg in ("meta", "strava") else "strava" if "strava" in ua else "meta"
+    ev = "subscribe"
+    token = r.entry.verify_token if r.entry else None
+    given = r.q("hub.verify_token") or ""
+    if token is not None:
+        if not hmac.compare_digest(given.encode(), token.encode()):
+            return _refuse(provider, ev, f"{provider} hub.challenge: refused with 403 "
+                           "(hub.verify_token does not match the bin's verify_token)", 403,
+                           verified=False, verify_reason="hub.verify_token does not match")
+        how, ok = "verify token matches", True
+    else:
+        how, ok = "verify token unchecked: none registered for this bin", None
+    reason = "ok" if ok else None
+    if provider == "strava":
+        return _json("strava", ev, f"strava hub.challenge: echoed as JSON ({how})",
+                     {"hub.challenge": challenge}, challenge, verified=ok, verify_reason=reason)
+    return _text("meta", ev, f"meta hub.challenge: echoed ({how})", challenge, verified=ok,
+                 verify_reason=reason)
+
+
+def _msgraph(r: _Req) -> Answer | None:
+    token = r.q("validationToken")
+    if token is None or r.method not in ("POST", "GET") or len(r.body) > 0:
+        return None
+    return _text("msgraph", "validation", "msgraph validationToken: echoed", token)
+
+
+def _okta(r: _Req) -> Answer | None:
+    value = r.h.get("x-okta-verification-challenge")
+    if value is None or r.method != "GET":
+        return None
+    ev = "verification"
+    secret = r.secret_for("okta")
+    if secret is not None:
+        given = r.h.get("authorization", "")
+        want = secret.decode("utf-8", "replace") if isinstance(secret, bytes) else secret
+        if not hmac.compare_digest(given.encode(), want.encode()):
+            return _refuse("okta", ev, "okta verification: refused with 401 (Authorization does "
+                           "not match the bin's secret)", 401, verified=False,
+                           verify_reason="Authorization does not match the secret token")
+    how = "Authorization matches" if secret is not None else "unchecked: no secret for this bin"
+    return _json("okta", ev, f"okta X-Okta-Verification-Challenge: answered ({how})",
+                 {"verification": value}, value, verified=True if secret is not None else None,
+                 verify_reason="ok" if secret is not None else None)
+
+
+def _smartsheet(r: _Req) -> Answer | None:
+    value = r.h.get("smartsheet-hook-challenge")
+    if value is None:
+        return None
+    if not _HEADER_VALUE.fullmatch(value) or _echo(value) is None:
+        return _refuse("smartsheet", "challenge", "smartsheet challenge: refused, not a "
+                       "printable header value", 400)
+    a = _json("smartsheet", "challenge", "smartsheet Smartsheet-Hook-Challenge: answered",
+              {"smartsheetHookResponse": value}, value)
+    return Answer(a.provider, a.event_type, a.note, a.status, a.body,
+                  (*a.headers, ("Smartsheet-Hook-Response", value)))
+
+
+def _x_crc(r: _Req) -> Answer | None:
+    token = r.q("crc_token")
+    if token is None or r.method != "GET":
+        return None
+    secret = r.secret_for("x")
+    if secret is None:
+        return Answer("x", "crc", "x crc_token: not answered, no secret for this bin "
+                      "(lab.secret(bin, consumer_secret, provider='x'))", None)
+    key = secret if isinstance(secret, bytes) else secret.encode("utf-8")
+    digest = hmac.new(key, token.encode("utf-8"), hashlib.sha256).digest()
+    return _json("x", "crc", "x crc_token: response_token sent",
+                 {"response_token": "sha256=" + base64.b64encode(digest).decode()}, token)
+
+
+def _challenge_get(r: _Req) -> Answer | None:
+    value = r.q("challenge")
+    if value is None or r.method != "GET":
+        return None
+    reg = r.registered()
+    provider = reg if reg in ("dropbox", "nylas") else "nylas" if "nylas" in \
+        r.h.get("user-agent", "").lower() else "dropbox"
+    return _text(provider, "challenge", f"{provider} challenge: echoed", value)
+
+
+def _onfleet(r: _Req) -> Answer | None:
+    value = r.q("check")
+    if value is None or r.method != "GET":
+        return None
+    return _text("onfleet", "check", "onfleet check: echoed", value)
+
+
+def _asana(r: _Req) -> Answer | None:
+    value = r.h.get("x-hook-secret")
+    if value is None or r.method != "POST":
+        return None
+    if not _HEADER_VALUE.fullmatch(value) or len(value) > MAX_ECHO:
+        return _refuse("asana", "handshake", "asana X-Hook-Secret: refused, not a printable "
+                       "header value", 400)
+    kept = r.config.remember(r.bin, value, "asana")
+    how = "kept as this bin's secret for the deliveries that follow" if kept else \
+        "not kept: the bin has another provider's secret"
+    return Answer("asana", "handshake", f"asana X-Hook-Secret: echoed ({how})", 200, b"",
+                  (("X-Hook-Secret", value), *_SAFE),
+                  verify_reason="handshake: Asana does not sign it")
+
+
+def _notion(r: _Req) -> Answer | None:
+    d = r.data
+    if r.method != "POST" or not isinstance(d, dict) or set(d) != {"verification_token"}:
+        return None
+    token = _str(d.get("verification_token"))
+    if token is None:
+        return None
+    kept = r.config.remember(r.bin, token, "notion")
+    how = "kept as this bin's secret; paste it into Notion to finish" if kept else \
+        "not kept: the bin has another provider's secret"
+    return Answer("notion", "verification", f"notion verification_token received ({how})", None,
+                  verify_reason="handshake: Notion does not sign it")
+
+
+def _monday(r: _Req) -> Answer | None:
+    d = r.data
+    if r.method != "POST" or not isinstance(d, dict) or set(d) != {"challenge"}:
+        return None
+    value = _str(d.get("challenge"))
+    if value is None:
+        return None
+    return _json("monday", "challenge", "monday challenge: echoed", {"challenge": value}, value)
+
+
+def _front(r: _Req) -> Answer | None:
+    value = r.h.get("x-front-challenge")
+    if value is None or r.method != "POST":
+        return None
+    return _signed(r, "front", "challenge", "challenge", lambda why: _text(
+        "front", "challenge", f"front X-Front-Challenge: echoed ({why})", value))
+
+
+def _discord(r: _Req) -> Answer | None:
+    d = r.data
+    if r.method != "POST" or "x-signature-ed25519" not in r.h or not isinstance(d, dict) \
+            or d.get("type") != 1:
+        return None
+    ok, why = r.check("discord")
+    if ok is None:
+        return _refuse("discord", "ping", "discord PING: refused with 401 (Discord requires a "
+                       "valid signature; register the application's public key with "
+                       "lab.secret(bin, public_key, provider='discord'))", 401)
+    if not ok:
+        return _refuse("discord", "ping", f"discord PING: refused with 401 ({why})", 401,
+                       verified=False, verify_reason=why.removeprefix("signature invalid: "))
+    return _json("discord", "ping", "discord PING: PONG sent (signature verified)", {"type": 1},
+                 verified=True, verify_reason="ok")
+
+
+def _eventgrid(r: _Req) -> Answer | None:
+    if r.method == "OPTIONS" and "webhook-request-origin" in r.h:
+        origin = r.h["webhook-request-origin"]
+        if not _HEADER_VALUE.fullmatch(origin) or len(origin) > 512:
+            return _refuse("eventgrid", "validation", "CloudEvents validation: refused, "
+                           "malformed WebHook-Request-Origin", 400)
+        headers = [("WebHook-Allowed-Origin", origin), *_SAFE]
+        if "webhook-request-rate" in r.h:
+            headers.append(("WebHook-Allowed-Rate", "*"))
+        return Answer("eventgrid", "validation", "CloudEvents abuse-protection OPTIONS: "
+                      "WebHook-Allowed-Origin sent", 200, b"", tuple(headers))
+    if r.h.get("aeg-event-type", "").lower() != "subscriptionvalidation":
+        return None
+    d = r.data
+    first = d[0] if isinstance(d, list) and d else None
+    data = first.get("data") if isinstance(first, dict) else None
+    code = _str(data.get("validationCode")) if isinstance(data, dict) else None
+    if code is None:
+        return None
+    return _json("eventgrid", "SubscriptionValidation", "eventgrid SubscriptionValidation: "
+                 "validationResponse sent", {"validationResponse": code}, code)
+
+
+def _sns(r: _Req) -> Answer | None:
+    if r.h.get("x-amz-sns-message-type") != "SubscriptionConfirmation":
+        return None
+    return Answer("sns", "SubscriptionConfirmation", "sns SubscriptionConfirmation: not "
+                  "confirmed automatically (it needs an outgoing GET); call "
+                  "capture.confirm_subscription()", None)
+
+
+def _google(r: _Req) -> Answer | None:
+    if r.h.get("x-goog-resource-state") != "sync" or "x-goog-channel-id" not in r.h:
+        return None
+    return Answer("google", "sync", "google sync: acknowledged (no answer body needed)", None)
+
+
+def _xero(r: _Req) -> Answer | None:
+    if "x-xero-signature" not in r.h or r.method != "POST":
+        return None
+    d = r.data
+    if not isinstance(d, dict) or d.get("events") != []:
+        return None
+    ok, why = r.check("xero")
+    if ok is None:
+        return Answer("xero", "intent_to_receive", "xero intent to receive: not answered, no "
+                      "secret for this bin (Xero needs 200 for valid and 401 for invalid "
+                      "signatures: lab.secret(bin, webhook_key, provider='xero'))", None)
+    if not ok:
+        return _refuse("xero", "intent_to_receive", f"xero intent to receive: 401 ({why})", 401,
+                       verified=False, verify_reason=why.removeprefix("signature invalid: "))
+    return Answer("xero", "intent_to_receive", "xero intent to receive: 200 (signature "
+                  "verified)", 200, b"", _SAFE, verified=True, verify_reason="ok")
+
+
+def _figma(r: _Req) -> Answer | None:
+    d = r.data
+    if r.method != "POST" or not isinstance(d, dict) or d.get("event_type") != "PING" \
+            or "passcode" not in d:
+        return None
+    return Answer("figma", "PING", "figma PING: acknowledged", None)
+
+
+def _head(r: _Req) -> Answer | None:
+    if r.method != "HEAD":
+        return None
+    reg = r.registered()
+    provider = reg if reg in ("trello", "mandrill") else "trello"
+    return Answer(provider, "head", "HEAD answered 200 (Trello and Mandrill check a callback "
+                  "URL this way)", 200, b"", _SAFE)
+
+
+_DETECTORS: tuple[Callable[[_Req], Answer | None], ...] = (
+    _slack, _zoom, _twitch, _discord, _hub, _msgraph, _okta, _smartsheet, _x_crc,
+    _challenge_get, _onfleet, _asana, _notion, _monday, _front, _eventgrid, _sns, _google,
+    _xero, _figma, _head,
+)
+
+
+def handshake_answer(record: dict[str, Any], secrets: BinSecrets | None) -> Answer | None:
+    """The handshake answer for a received request, or ``None`` when it is not one.
+
+    ``record`` is the capture record (``method``, ``path``, ``query``, ``headers``, ``body``,
+    ``url``); ``secrets`` the lab's :class:`BinSecrets` (``secrets.handshakes`` False: never).
+    Never raises: a detector that fails on hostile input is skipped.
+    """
+    if secrets is None or not secrets.handshakes:
+        return None
+    r = _Req(record, secrets)
+    for detector in _DETECTORS:
+        try:
+            answer = detector(r)
+        except Exception:  # noqa: BLE001 - hostile input must never break capture
+            answer = None
+        if answer is not None:
+            return answer
+    return None
+
+
+def handshake_providers() -> Iterable[str]:
+    """Provider ids whose handshakes are answered here (for docs and tests)."""
+    return ("asana", "discord", "dropbox", "eventgrid", "figma", "front", "google", "meta",
+            "monday", "msgraph", "notion", "nylas", "okta", "onfleet", "slack", "smartsheet",
+            "sns", "strava", "trello", "twitch", "x", "xero", "zoom")

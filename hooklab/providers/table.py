@@ -1,0 +1,688 @@
+"""The provider table: one entry per webhook sender.
+
+Each :class:`Provider` says how to recognise a delivery (headers or payload shape), where its
+event type and delivery id are, how it is signed (a scheme name plus that scheme's parameters,
+implemented in :mod:`hooklab.signatures`), which endpoint handshake it performs, which sample
+events :func:`hooklab.send` can make, where its documentation is and which official SDK the
+test suite checks it against.
+
+>>> TABLE["github"].scheme, TABLE["github"].sig["header"]
+('hmac', 'X-Hub-Signature-256')
+>>> TABLE["clerk"].family
+'svix'
+
+Adding a provider whose scheme is a common one is one entry here: an HMAC over the body or over
+``timestamp.body`` (``scheme="hmac"`` with ``header``, ``algo``, ``enc``, ``prefix``, ``msg``...),
+Standard Webhooks (``scheme="standardwebhooks"``) or a shared token (``scheme="token"``).
+Formats follow each provider's public documentation and official SDK sources (``docs``, ``sdk``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+__all__ = ["PROVIDERS", "TABLE", "Provider"]
+
+
+@dataclass(frozen=True)
+class Provider:
+    """One webhook sender.
+
+    ``detect``: lower-case header names; any present marks a delivery as this provider
+    (checked in table order, so specific entries come before generic ones); ``agent``: a
+    ``User-Agent`` prefix that marks it too (unsigned deliveries). ``shape``: a
+    predicate on the parsed JSON payload, for senders recognised by their body (alone, or
+    together with ``detect`` when several providers share a header); ``hint``: bytes a body
+    must contain before it is parsed for ``shape`` (keeps detection cheap). ``event`` / ``delivery``:
+    alternatives tried in order; each is ``"h:<header>"``, ``"j:<dotted.path>"``,
+    ``"q:<query param>"``, ``"k:<glob>"`` (the name of a matching top-level key) or
+    ``"xml:<form field>/<tag>"`` (a tag of base64 XML in a form field), or several joined by
+    ``+`` (joined with ``.``; parts after the first may be missing). ``scheme`` names the signature family and ``sig`` its parameters
+    (see :mod:`hooklab.signatures`). ``handshake``: the endpoint check this provider performs
+    (see :mod:`hooklab.providers.handshake`). ``events``: sample event names (the first is the
+    default). ``family``: the generic provider whose format this one shares.
+    """
+
+    id: str
+    name: str
+    scheme: str
+    sig: Mapping[str, Any] = field(default_factory=dict)
+    detect: tuple[str, ...] = ()
+    agent: str = ""
+    shape: Callable[[Any], bool] | None = None
+    event: tuple[str, ...] = ()
+    delivery: tuple[str, ...] = ()
+    hint: bytes = b""
+    handshake: str | None = None
+    events: tuple[str, ...] = ()
+    family: str | None = None
+    secret: str = "the webhook signing secret"
+    docs: str = ""
+    sdk: str = ""
+
+    @property
+    def timestamped(self) -> bool:
+        """Whether the signature covers a timestamp (so stale deliveries can be refused)."""
+        s = self.sig
+        if self.scheme == "hmac":
+            return any(k in s for k in ("ts", "kv", "positional", "ts_json"))
+        if self.scheme == "jwt" or self.scheme == "jws":
+            return "max_age" in s
+        return self.scheme in ("standardwebhooks", "ed25519", "ecdsa", "hubspot", "mailgun",
+                               "paypal", "sns")
+
+    @property
+    def binds_body(self) -> bool:
+        """Whether the signature covers the whole body (a token or a signature over a few
+        fields, a timestamp or the URL alone does not)."""
+        if self.scheme in ("jwt", "jws"):
+            return "body_claim" in self.sig
+        return self.scheme not in ("token", "basic", "mailgun", "plivo", "adyen", "sns")
+
+
+def _d(**kw: Any) -> Mapping[str, Any]:
+    return MappingProxyType(kw)
+
+
+def _get(obj: Any, path: str) -> Any:
+    for part in path.split("."):
+        if isinstance(obj, list) and part.isdigit():
+            obj = obj[int(part)] if int(part) < len(obj) else None
+        elif isinstance(obj, dict):
+            obj = obj.get(part)
+        else:
+            return None
+    return obj
+
+
+def _has(*paths: str) -> Callable[[Any], bool]:
+    """A shape predicate: every dotted path is present in the payload."""
+    return lambda d: isinstance(d, dict) and all(_get(d, p) is not None for p in paths)
+
+
+def _meta_shape(d: Any) -> bool:
+    return isinstance(d, dict) and isinstance(d.get("entry"), list) and "object" in d
+
+
+
+
+def _adyen_shape(d: Any) -> bool:
+    items = d.get("notificationItems") if isinstance(d, dict) else None
+    return isinstance(items, list) and bool(items) and isinstance(items[0], dict) \
+        and "NotificationRequestItem" in items[0]
+
+
+def _msgraph_shape(d: Any) -> bool:
+    v = d.get("value") if isinstance(d, dict) else None
+    return isinstance(v, list) and bool(v) and isinstance(v[0], dict) and "subscriptionId" in v[0]
+
+
+
+
+def _swh_entry(pid: str, name: str, prefix: str, *, shape: Callable[[Any], bool] | None = None,
+               events: tuple[str, ...], docs: str, sdk: str = "", secret: str = "",
+               event: tuple[str, ...] = ("j:type",), delivery: tuple[str, ...] | None = None,
+               ) -> Provider:
+    family = "svix" if prefix == "svix" else "standardwebhooks"
+    return Provider(
+        pid, name, "standardwebhooks", _d(prefix=prefix), detect=(f"{prefix}-id",), shape=shape,
+        event=event,
+        delivery=delivery or (f"h:{prefix}-id",), events=events,
+        family=None if pid == family else family,
+        secret=secret or "the endpoint's signing secret (whsec_...)", docs=docs, sdk=sdk)
+
+
+# Order matters for detection: providers with their own headers first, then those recognised
+# by headers they share with others plus a payload shape, then the generic families.
+_ENTRIES: tuple[Provider, ...] = (
+    # -- source control, CI, developer tools ---------------------------------------------------
+    Provider("github", "GitHub", "hmac",
+             _d(header="X-Hub-Signature-256", prefix="sha256=", legacy=("X-Hub-Signature", "sha1=", "sha1"),
+                missing_hint="(was the webhook created without a secret?)"),
+             detect=("x-github-event",), event=("h:x-github-event+j:action",),
+             delivery=("h:x-github-delivery",),
+             events=("push", "pull_request.opened", "issues.opened", "ping"),
+             docs="https://docs.github.com/webhooks/using-webhooks/validating-webhook-deliveries"),
+    Provider("gitlab", "GitLab", "token",
+             _d(header="X-Gitlab-Token", missing_hint="(was the webhook created without a secret token?)"),
+             detect=("x-gitlab-event", "x-gitlab-token"),
+             event=("h:x-gitlab-event", "j:object_kind"),
+             delivery=("h:x-gitlab-event-uuid", "h:x-gitlab-webhook-uuid"), events=("push",),
+             secret="the webhook's secret token",
+             docs="https://docs.gitlab.com/user/project/integrations/webhooks/"),
+    Provider("bitbucket", "Bitbucket Cloud", "hmac", _d(header="X-Hub-Signature", prefix="sha256="),
+             detect=("x-event-key",), event=("h:x-event-key",), delivery=("h:x-request-uuid",),
+             events=("repo:push",),
+             docs="https://support.atlassian.com/bitbucket-cloud/docs/manage-webhooks/"),
+    Provider("jira", "Jira Cloud", "hmac", _d(header="X-Hub-Signature", prefix="sha256="),
+             detect=("x-atlassian-webhook-identifier",), event=("j:webhookEvent",),
+             delivery=("h:x-atlassian-webhook-identifier",), events=("jira:issue_created",),
+             docs="https://developer.atlassian.com/cloud/jira/platform/webhooks/"),
+    Provider("gitea", "Gitea / Forgejo", "hmac", _d(header="X-Gitea-Signature"),
+             detect=("x-gitea-event",), event=("h:x-gitea-event",), delivery=("h:x-gitea-delivery",),
+             events=("push",), docs="https://docs.gitea.com/usage/webhooks"),
+    Provider("circleci", "CircleCI", "hmac", _d(header="circleci-signature", prefix="v1=", multi=","),
+             detect=("circleci-signature", "circleci-event-type"),
+             event=("h:circleci-event-type", "j:type"), delivery=("j:id",),
+             events=("workflow-completed",),
+             docs="https://circleci.com/docs/webhooks/"),
+    Provider("buildkite", "Buildkite", "hmac",
+             _d(header="X-Buildkite-Signature", kv=",", ts_key="timestamp", sig_key="signature",
+                msg="{ts}.{body}"),
+             detect=("x-buildkite-event",), event=("h:x-buildkite-event", "j:event"),
+             delivery=("h:x-buildkite-request",),
+             events=("build.finished",), docs="https://buildkite.com/docs/apis/webhooks"),
+    Provider("terraform", "HCP Terraform", "hmac",
+             _d(header="X-TFE-Notification-Signature", algo="sha512"),
+             detect=("x-tfe-notification-signature",), event=("j:notifications.0.trigger",),
+             delivery=("j:run_id",), events=("run:completed",),
+             docs="https://developer.hashicorp.com/terraform/cloud-docs/api-docs/notification-configurations"),
+    Provider("sentry", "Sentry", "hmac", _d(header="Sentry-Hook-Signature"),
+             detect=("sentry-hook-resource", "sentry-hook-signature"),
+             event=("h:sentry-hook-resource+j:action",), delivery=("h:request-id",),
+             events=("issue.created",), secret="the integration's client secret",
+             docs="https://docs.sentry.io/organization/integrations/integration-platform/webhooks/"),
+    Provider("vercel", "Vercel", "hmac", _d(header="x-vercel-signature", algo="sha1"),
+             detect=("x-vercel-signature",), event=("j:type",), delivery=("j:id",),
+             events=("deployment.succeeded",),
+             docs="https://vercel.com/docs/webhooks/webhooks-api#securing-webhooks"),
+    Provider("netlify", "Netlify", "jws",
+             _d(header="X-Webhook-Signature", alg="HS256", iss="netlify", body_claim="sha256",
+                body_enc="hex"),
+             detect=("x-netlify-event",), event=("h:x-netlify-event",), delivery=("j:id",),
+             events=("deploy_created",), secret="the JWS secret token of the notification", sdk="PyJWT",
+             docs="https://docs.netlify.com/site-deploys/deploy-notifications/#payload-signature"),
+    Provider("launchdarkly", "LaunchDarkly", "hmac", _d(header="X-LD-Signature"),
+             detect=("x-ld-signature",), event=("j:kind+j:titleVerb",), delivery=("j:_id",),
+             events=("flag",), docs="https://launchdarkly.com/docs/home/connect/webhooks"),
+    Provider("linear", "Linear", "hmac",
+             _d(header="Linear-Signature", ts_json="webhookTimestamp"),
+             detect=("linear-delivery", "linear-signature"),
+             event=("h:linear-event+j:action", "j:type+j:action"),
+             delivery=("h:linear-delivery",), events=("Issue.create",),
+             docs="https://linear.app/developers/webhooks"),
+    Provider("pagerduty", "PagerDuty", "hmac",
+             _d(header="X-PagerDuty-Signature", prefix="v1=", multi=","),
+             detect=("x-pagerduty-signature", "x-webhook-subscription"),
+             event=("j:event.event_type",), delivery=("j:event.id",),
+             events=("incident.triggered",),
+             docs="https://developer.pagerduty.com/docs/webhooks-v3-overview"),
+    # -- commerce and payments -------------------------------------------------------------------
+    Provider("stripe", "Stripe", "hmac",
+             _d(header="Stripe-Signature", kv=",", ts_key="t", sig_key="v1", msg="{ts}.{body}",
+                future=False, hint="(Stripe endpoint secrets start with whsec_)"),
+             detect=("stripe-signature",), agent="Stripe/", event=("j:type",),
+             delivery=("j:id",),
+             events=("payment_intent.succeeded", "checkout.session.completed", "invoice.paid",
+                     "charge.refunded"),
+             secret="the endpoint's signing secret (whsec_...)",
+             docs="https://docs.stripe.com/webhooks#verify-manually", sdk="stripe"),
+    Provider("shopify", "Shopify", "hmac",
+             _d(header="X-Shopify-Hmac-Sha256", enc="b64",
+                hint="(Shopify signs with the app's client secret, not an access token)"),
+             detect=("x-shopify-topic", "x-shopify-hmac-sha256"), event=("h:x-shopify-topic",),
+             delivery=("h:x-shopify-webhook-id",), events=("orders/create",),
+             secret="the app's client secret",
+             docs="https://shopify.dev/docs/apps/build/webhooks/subscribe/https#step-2-validate-the-origin-of-your-webhook-to-ensure-its-coming-from-shopify"),
+    Provider("paddle", "Paddle Billing", "hmac",
+             _d(header="Paddle-Signature", kv=";", ts_key="ts", sig_key="h1", msg="{ts}:{body}",
+                unsupported=(b"p_signature", "Paddle Classic p_signature (RSA) is not "
+                             "supported; only Paddle Billing's Paddle-Signature header")),
+             detect=("paddle-signature",), event=("j:event_type",), delivery=("j:event_id",),
+             events=("transaction.completed",),
+             secret="the notification destination's secret key (pdl_ntfset_...)",
+             docs="https://developer.paddle.com/webhooks/signature-verification",
+             sdk="paddle-python-sdk"),
+    Provider("square", "Square", "hmac",
+             _d(header="x-square-hmacsha256-signature", enc="b64", msg="{url}{body}",
+                legacy=("x-square-signature", "", "sha1")),
+             detect=("x-square-hmacsha256-signature", "x-square-signature"), event=("j:type",),
+             delivery=("j:event_id",), events=("payment.updated",),
+             secret="the subscription's signature key",
+             docs="https://developer.squareup.com/docs/webhooks/step3validate", sdk="squareup"),
+    Provider("hubspot", "HubSpot", "hubspot", _d(),
+             detect=("x-hubspot-signature-v3", "x-hubspot-signature"),
+             event=("j:0.subscriptionType",), delivery=("j:0.eventId",),
+             events=("contact.creation",), secret="the app's client secret",
+             docs="https://developers.hubspot.com/docs/api/webhooks/validating-requests",
+             sdk="hubspot-api-client"),
+    Provider("woocommerce", "WooCommerce", "hmac", _d(header="X-WC-Webhook-Signature", enc="b64"),
+             detect=("x-wc-webhook-topic", "x-wc-webhook-signature"),
+             event=("h:x-wc-webhook-topic",), delivery=("h:x-wc-webhook-delivery-id",),
+             events=("order.created",),
+             docs="https://woocommerce.github.io/woocommerce-rest-api-docs/#webhooks"),
+    Provider("lemonsqueezy", "Lemon Squeezy", "hmac", _d(header="X-Signature"),
+             detect=("x-event-name",), event=("h:x-event-name", "j:meta.event_name"),
+             delivery=("j:data.id",), events=("order_created",),
+             docs="https://docs.lemonsqueezy.com/help/webhooks/signing-requests"),
+    Provider("razorpay", "Razorpay", "hmac", _d(header="X-Razorpay-Signature"),
+             detect=("x-razorpay-signature",), event=("j:event",),
+             delivery=("h:x-razorpay-event-id",), events=("payment.captured",),
+             docs="https://razorpay.com/docs/webhooks/validate-test/", sdk="razorpay"),
+    Provider("coinbase", "Coinbase Commerce", "hmac", _d(header="X-CC-Webhook-Signature"),
+             detect=("x-cc-webhook-signature",), event=("j:event.type",),
+             delivery=("j:event.id",), events=("charge:confirmed",),
+             secret="the webhook shared secret",
+             docs="https://docs.cdp.coinbase.com/commerce/docs/webhooks-security",
+             sdk="coinbase-commerce"),
+    Provider("gocardless", "GoCardless", "hmac", _d(header="Webhook-Signature"),
+             detect=("webhook-signature",), shape=_has("events", "meta.webhook_id"),
+             event=("j:events.0.resource_type+j:events.0.action",),
+             delivery=("j:meta.webhook_id",), events=("payments.confirmed",),
+             docs="https://developer.gocardless.com/getting-started/staying-up-to-date-with-webhooks",
+             sdk="gocardless-pro"),
+    Provider("recurly", "Recurly", "hmac",
+             _d(header="recurly-signature", positional=True, ts_unit="ms", msg="{ts}.{body}"),
+             detect=("recurly-signature",), event=("j:object_type+j:event_type",),
+             delivery=("h:recurly-notification-id", "j:id"), events=("subscription.created",),
+             docs="https://docs.recurly.com/recurly-subscriptions/docs/signature-verification"),
+    Provider("adyen", "Adyen", "adyen", _d(),
+             shape=_adyen_shape, hint=b"notificationItems", event=("j:notificationItems.0.NotificationRequestItem.eventCode",),
+             delivery=("j:notificationItems.0.NotificationRequestItem.pspReference",),
+             events=("AUTHORISATION",), secret="the HMAC key (hex) of the webhook",
+             docs="https://docs.adyen.com/development-resources/webhooks/verify-hmac-signatures",
+             sdk="Adyen"),
+    Provider("braintree", "Braintree", "braintree", _d(),
+             shape=_has("bt_signature", "bt_payload"), hint=b"bt_signature",
+             event=("xml:bt_payload/kind",),
+             events=("subscription_charged_successfully",),
+             secret="the private key, or 'public_key:private_key'",
+             docs="https://developer.paypal.com/braintree/docs/guides/webhooks/parse", sdk="braintree"),
+    Provider("paypal", "PayPal", "paypal", _d(),
+             detect=("paypal-transmission-sig",), event=("j:event_type",),
+             delivery=("h:paypal-transmission-id", "j:id"), events=("PAYMENT.CAPTURE.COMPLETED",),
+             secret="the webhook ID, plus the PEM certificate from PAYPAL-CERT-URL to verify offline",
+             docs="https://developer.paypal.com/api/rest/webhooks/rest/"),
+    Provider("plaid", "Plaid", "jwt",
+             _d(header="Plaid-Verification", alg="ES256", body_claim="request_body_sha256",
+                body_enc="hex", max_age=300),
+             detect=("plaid-verification",), event=("j:webhook_type+j:webhook_code",),
+             delivery=("j:item_id",), events=("TRANSACTIONS.SYNC_UPDATES_AVAILABLE",),
+             secret="the JWK (JSON) from /webhook_verification_key/get for the token's kid",
+             sdk="PyJWT",
+             docs="https://plaid.com/docs/api/webhooks/webhook-verification/"),
+    # -- communication ---------------------------------------------------------------------------
+    Provider("slack", "Slack", "hmac",
+             _d(header="X-Slack-Signature", ts="X-Slack-Request-Timestamp", prefix="v0=",
+                msg="v0:{ts}:{body}"),
+             detect=("x-slack-signature", "x-slack-request-timestamp"), agent="Slackbot",
+             event=("j:event.type", "j:type", "j:command"),
+             delivery=("j:event_id", "h:x-slack-request-timestamp"), handshake="slack",
+             events=("event_callback", "url_verification"), secret="the app's signing secret",
+             docs="https://api.slack.com/authentication/verifying-requests-from-slack",
+             sdk="slack_sdk"),
+    Provider("twilio", "Twilio", "twilio", _d(),
+             detect=("x-twilio-signature",), event=("j:SmsStatus", "j:CallStatus", "j:EventType"),
+             delivery=("j:MessageSid", "j:CallSid", "h:i-twilio-idempotency-token"),
+             events=("sms",), secret="the account's Auth Token",
+             docs="https://www.twilio.com/docs/usage/webhooks/webhooks-security", sdk="twilio"),
+    Provider("sendgrid", "Twilio SendGrid", "ecdsa",
+             _d(header="X-Twilio-Email-Event-Webhook-Signature",
+                ts="X-Twilio-Email-Event-Webhook-Timestamp"),
+             detect=("x-twilio-email-event-webhook-signature",), event=("j:0.event",),
+             delivery=("j:0.sg_event_id",), events=("delivered",),
+             secret="the verification key (base64 public key) to verify; the private key to sign",
+             docs="https://www.twilio.com/docs/sendgrid/for-developers/tracking-events/getting-started-event-webhook-security-features",
+             sdk="sendgrid"),
+    Provider("mailgun", "Mailgun", "mailgun", _d(),
+             shape=lambda d: isinstance(d, dict) and isinstance(d.get("signature"), dict)
+             and isinstance(d.get("event-data"), dict), hint=b'"event-data"',
+             event=("j:event-data.event",), delivery=("j:event-data.id",), events=("delivered",),
+             secret="the HTTP webhook signing key",
+             docs="https://documentation.mailgun.com/docs/mailgun/user-manual/webhooks/securing-webhooks",
+             sdk="mailgun"),
+    Provider("mandrill", "Mandrill", "mandrill", _d(),
+             detect=("x-mandrill-signature",), event=("j:mandrill_events.0.event",),
+             events=("send",), secret="the webhook key",
+             docs="https://mailchimp.com/developer/transactional/guides/track-respond-activity-webhooks/"),
+    Provider("postmark", "Postmark", "basic", _d(),
+             shape=_has("RecordType", "MessageID"), hint=b'"RecordType"', event=("j:RecordType",),
+             delivery=("j:MessageID",), events=("Delivery",),
+             secret="'user:password' of the basic auth in the webhook URL",
+             docs="https://postmarkapp.com/developer/webhooks/webhooks-overview"),
+    Provider("plivo", "Plivo", "plivo", _d(),
+             detect=("x-plivo-signature-v2",), event=("j:Status", "j:Event"),
+             delivery=("j:MessageUUID", "j:CallUUID"), events=("message.delivered",),
+             secret="the account's Auth Token",
+             docs="https://www.plivo.com/docs/messaging/concepts/signature-validation", sdk="plivo"),
+    Provider("telnyx", "Telnyx", "ed25519",
+             _d(header="telnyx-signature-ed25519", ts="telnyx-timestamp", msg="{ts}|{body}",
+                enc="b64", key_enc="b64", key_name="Telnyx public key"),
+             detect=("telnyx-signature-ed25519",), event=("j:data.event_type",),
+             delivery=("j:data.id",), events=("message.received",),
+             secret="the account's public key (base64) to verify; the private key to sign",
+             docs="https://developers.telnyx.com/docs/messaging/messages/receiving-webhooks",
+             sdk="telnyx"),
+    Provider("pusher", "Pusher Channels", "hmac", _d(header="X-Pusher-Signature", key_header="X-Pusher-Key"),
+             detect=("x-pusher-signature",), event=("j:events.0.name",), delivery=("j:time_ms",),
+             events=("channel_occupied",), secret="the app secret",
+             docs="https://pusher.com/docs/channels/server_api/webhooks/", sdk="pusher"),
+    Provider("customerio", "Customer.io", "hmac",
+             _d(header="X-CIO-Signature", ts="X-CIO-Timestamp", msg="v0:{ts}:{body}"),
+             detect=("x-cio-signature",), event=("j:object_type+j:metric",),
+             delivery=("j:event_id",), events=("email.delivered",),
+             docs="https://docs.customer.io/journeys/webhooks/#securely-verify-requests"),
+    Provider("intercom", "Intercom", "hmac", _d(header="X-Hub-Signature", prefix="sha1=", algo="sha1"),
+             shape=lambda d: isinstance(d, dict) and d.get("type") == "notification_event",
+             hint=b'"notification_event"',
+             event=("j:topic",), delivery=("j:id",), events=("conversation.user.created",),
+             secret="the app's client secret",
+             docs="https://developers.intercom.com/docs/references/webhooks/webhook-models"),
+    Provider("helpscout", "Help Scout", "hmac",
+             _d(header="X-HelpScout-Signature", algo="sha1", enc="b64"),
+             detect=("x-helpscout-event",), event=("h:x-helpscout-event",),
+             events=("convo.created",),
+             docs="https://developer.helpscout.com/webhooks/"),
+    Provider("zendesk", "Zendesk", "hmac",
+             _d(header="X-Zendesk-Webhook-Signature", ts="X-Zendesk-Webhook-Signature-Timestamp",
+                ts_unit="iso", enc="b64", msg="{ts}{body}"),
+             detect=("x-zendesk-webhook-signature",), event=("j:type",),
+             delivery=("h:x-zendesk-webhook-invocation-id", "j:id"),
+             events=("zen:event-type:ticket.created",),
+             docs="https://developer.zendesk.com/documentation/webhooks/verifying/"),
+    Provider("front", "Front", "hmac",
+             _d(header="X-Front-Signature", ts="X-Front-Request-Timestamp", enc="b64",
+                msg="{ts}:{body}", ts_unit="ms"),
+             detect=("x-front-signature", "x-front-challenge"), event=("j:type",),
+             delivery=("j:payload.id",), handshake="front", events=("inbound_message", "challenge"),
+             docs="https://dev.frontapp.com/docs/application-webhooks"),
+    # -- meetings, calendars, productivity ---------------------------------------------------------
+    Provider("zoom", "Zoom", "hmac",
+             _d(header="x-zm-signature", ts="x-zm-request-timestamp", prefix="v0=",
+                msg="v0:{ts}:{body}"),
+             detect=("x-zm-signature", "x-zm-request-timestamp"), event=("j:event",),
+             delivery=("h:x-zm-trackingid",), handshake="zoom",
+             events=("meeting.started", "endpoint.url_validation"),
+             secret="the event subscription's Secret Token",
+             docs="https://developers.zoom.us/docs/api/webhooks/#verify-webhook-events"),
+    Provider("calendly", "Calendly", "hmac",
+             _d(header="Calendly-Webhook-Signature", kv=",", ts_key="t", sig_key="v1",
+                msg="{ts}.{body}"),
+             detect=("calendly-webhook-signature",), event=("j:event",),
+             delivery=("j:payload.uri",), events=("invitee.created",),
+             secret="the webhook signing key",
+             docs="https://developer.calendly.com/api-docs/4c305798a61d3-webhook-signatures"),
+    Provider("calcom", "Cal.com", "hmac", _d(header="X-Cal-Signature-256"),
+             detect=("x-cal-signature-256",), event=("j:triggerEvent",),
+             delivery=("j:payload.uid",), events=("BOOKING_CREATED",),
+             docs="https://cal.com/docs/developing/guides/automation/webhooks"),
+    Provider("google", "Google push notifications (Calendar, Drive)", "token",
+             _d(header="X-Goog-Channel-Token"),
+             detect=("x-goog-channel-id", "x-goog-resource-state"),
+             event=("h:x-goog-resource-state",), delivery=("h:x-goog-message-number",),
+             handshake="google", events=("exists", "sync"),
+             secret="the channel token given to the watch request",
+             docs="https://developers.google.com/workspace/calendar/api/guides/push"),
+    Provider("msgraph", "Microsoft Graph change notifications", "token",
+             _d(json="value.*.clientState"),
+             shape=_msgraph_shape, hint=b'"subscriptionId"', event=("j:value.0.changeType",),
+             delivery=("j:value.0.subscriptionId",), handshake="msgraph",
+             events=("created", "validation"), secret="the subscription's clientState",
+             docs="https://learn.microsoft.com/graph/change-notifications-delivery-webhooks"),
+    Provider("dropbox", "Dropbox", "hmac", _d(header="X-Dropbox-Signature"),
+             detect=("x-dropbox-signature",), event=("k:list_folder",),
+             handshake="dropbox", events=("list_folder", "challenge"), secret="the app secret",
+             docs="https://www.dropbox.com/developers/reference/webhooks"),
+    Provider("box", "Box", "hmac",
+             _d(header="BOX-SIGNATURE-PRIMARY", also=("BOX-SIGNATURE-SECONDARY",),
+                ts="BOX-DELIVERY-TIMESTAMP", ts_unit="iso", enc="b64", msg="{body}{ts}",
+                extra={"BOX-SIGNATURE-VERSION": "1", "BOX-SIGNATURE-ALGORITHM": "HmacSHA256"}),
+             detect=("box-delivery-id", "box-signature-primary"), event=("j:trigger",),
+             delivery=("h:box-delivery-id",), events=("FILE.UPLOADED",),
+             secret="the primary (or secondary) signature key",
+             docs="https://developer.box.com/guides/webhooks/v2/signatures-v2/", sdk="boxsdk"),
+    Provider("asana", "Asana", "hmac", _d(header="X-Hook-Signature"),
+             detect=("x-hook-signature", "x-hook-secret"),
+             event=("j:events.0.resource.resource_type+j:events.0.action",),
+             handshake="asana", events=("task.changed", "handshake"),
+             secret="the X-Hook-Secret of the handshake (kept automatically)",
+             docs="https://developers.asana.com/docs/webhooks-guide"),
+    Provider("smartsheet", "Smartsheet", "hmac", _d(header="Smartsheet-Hmac-SHA256"),
+             detect=("smartsheet-hmac-sha256", "smartsheet-hook-challenge"),
+             event=("j:scope+j:events.0.eventType",), delivery=("j:webhookId",),
+             handshake="smartsheet", events=("sheet.updated", "challenge"),
+             secret="the webhook's sharedSecret",
+             docs="https://developers.smartsheet.com/api/smartsheet/guides/webhooks/webhook-verification"),
+    Provider("trello", "Trello", "hmac",
+             _d(header="X-Trello-Webhook", algo="sha1", enc="b64", msg="{body}{url}"),
+             detect=("x-trello-webhook",), event=("j:action.type",), delivery=("j:action.id",),
+             handshake="trello", events=("updateCard", "head"),
+             secret="the application's OAuth secret",
+             docs="https://developer.atlassian.com/cloud/trello/guides/rest-api/webhooks/"),
+    Provider("monday", "monday.com", "jwt",
+             _d(header="Authorization", alg="HS256"),
+             shape=lambda d: isinstance(d, dict) and isinstance(d.get("event"), dict)
+             and "boardId" in d["event"], hint=b'"boardId"',
+             event=("j:event.type",), delivery=("j:event.triggerUuid",), handshake="monday",
+             events=("update_column_value", "challenge"),
+             secret="the app's signing secret", sdk="PyJWT",
+             docs="https://developer.monday.com/api-reference/docs/webhooks"),
+    Provider("clickup", "ClickUp", "hmac", _d(header="X-Signature"),
+             shape=_has("webhook_id", "event"), hint=b'"webhook_id"', event=("j:event",),
+             delivery=("j:history_items.0.id",), events=("taskCreated",),
+             secret="the webhook's secret (from the create call)",
+             docs="https://developer.clickup.com/docs/webhooksignature"),
+    Provider("notion", "Notion", "hmac", _d(header="X-Notion-Signature", prefix="sha256="),
+             detect=("x-notion-signature",),
+             event=("j:type",), delivery=("j:id",), handshake="notion",
+             events=("page.created", "verification"),
+             secret="the verification_token of the subscription (kept automatically)",
+             docs="https://developers.notion.com/reference/webhooks"),
+    Provider("airtable", "Airtable", "hmac",
+             _d(header="X-Airtable-Content-MAC", prefix="hmac-sha256=", key="b64"),
+             detect=("x-airtable-content-mac",), event=("j:webhook.id",),
+             delivery=("j:timestamp",), events=("ping",),
+             secret="macSecretBase64 from the webhook create call",
+             docs="https://airtable.com/developers/web/api/webhooks-overview"),
+    Provider("typeform", "Typeform", "hmac",
+             _d(header="Typeform-Signature", prefix="sha256=", enc="b64"),
+             detect=("typeform-signature",), event=("j:event_type",), delivery=("j:event_id",),
+             events=("form_response",),
+             docs="https://www.typeform.com/developers/webhooks/secure-your-webhooks/"),
+    Provider("docusign", "DocuSign Connect", "hmac",
+             _d(header="X-DocuSign-Signature-1", enc="b64",
+                also=tuple(f"X-DocuSign-Signature-{i}" for i in range(2, 11))),
+             detect=("x-docusign-signature-1",), event=("j:event",),
+             delivery=("j:data.envelopeId",), events=("envelope-completed",),
+             secret="one of the Connect HMAC keys",
+             docs="https://developers.docusign.com/platform/webhooks/connect/hmac/"),
+    Provider("webflow", "Webflow", "hmac",
+             _d(header="x-webflow-signature", ts="x-webflow-timestamp", ts_unit="ms",
+                msg="{ts}:{body}"),
+             detect=("x-webflow-signature",), event=("j:triggerType",), delivery=("j:payload.id",),
+             events=("form_submission",), secret="the OAuth app's client secret (or webhook secret)",
+             docs="https://developers.webflow.com/data/docs/working-with-webhooks"),
+    Provider("sanity", "Sanity", "hmac",
+             _d(header="sanity-webhook-signature", kv=",", ts_key="t", sig_key="v1",
+                msg="{ts}.{body}", enc="b64url", ts_unit="ms"),
+             detect=("sanity-webhook-signature",), event=("h:sanity-operation+j:_type",),
+             delivery=("h:idempotency-key", "j:_id"), events=("create",),
+             docs="https://www.sanity.io/docs/webhooks"),
+    Provider("figma", "Figma", "token", _d(json="passcode"),
+             shape=_has("passcode", "event_type", "webhook_id"), hint=b'"passcode"', event=("j:event_type",),
+             delivery=("j:webhook_id+j:timestamp",), handshake="figma",
+             events=("FILE_UPDATE", "PING"), secret="the webhook's passcode",
+             docs="https://developers.figma.com/docs/rest-api/webhooks-security/"),
+    Provider("onfleet", "Onfleet", "hmac",
+             _d(header="X-Onfleet-Signature", algo="sha512", key="hex"),
+             detect=("x-onfleet-signature",), event=("j:triggerName", "j:triggerId"),
+             delivery=("j:actionContext.id",), handshake="onfleet",
+             events=("taskCompleted", "check"), secret="the organization's webhook secret (hex)",
+             docs="https://docs.onfleet.com/reference/secrets"),
+    Provider("nylas", "Nylas", "hmac", _d(header="X-Nylas-Signature"),
+             detect=("x-nylas-signature",), event=("j:type",), delivery=("j:id",),
+             handshake="nylas", events=("message.created", "challenge"),
+             secret="the webhook_secret of the destination",
+             docs="https://developer.nylas.com/docs/v3/notifications/webhooks/"),
+    Provider("strava", "Strava", "token", _d(json="subscription_id", as_int=True),
+             shape=_has("aspect_type", "object_type", "subscription_id"), hint=b'"aspect_type"',
+             event=("j:object_type+j:aspect_type",), delivery=("j:object_id",),
+             handshake="strava", events=("activity.create", "subscribe"),
+             secret="the push subscription's id (Strava does not sign deliveries: the id in each "
+                    "event is the only check)",
+             docs="https://developers.strava.com/docs/webhooks/"),
+    # -- identity ---------------------------------------------------------------------------------
+    Provider("okta", "Okta event hooks", "token", _d(header="Authorization"),
+             shape=lambda d: isinstance(d, dict) and d.get("eventType") == "com.okta.event_hook",
+             hint=b"com.okta.event_hook",
+             event=("j:data.events.0.eventType",), delivery=("j:eventId",), handshake="okta",
+             events=("user.lifecycle.create", "verification"),
+             secret="the Authorization header value configured on the event hook",
+             docs="https://developer.okta.com/docs/concepts/event-hooks/"),
+    Provider("auth0", "Auth0 log streams", "token", _d(header="Authorization"),
+             shape=lambda d: isinstance(d, dict) and isinstance(d.get("logs"), list),
+             hint=b'"logs"',
+             event=("j:logs.0.data.type",), delivery=("j:logs.0.log_id",), events=("s",),
+             secret="the Authorization token configured on the log stream",
+             docs="https://auth0.com/docs/customize/log-streams/custom-log-streams"),
+    Provider("fusionauth", "FusionAuth", "jwt",
+             _d(header="X-FusionAuth-Signature-JWT", alg="HS256", body_claim="request_body_sha256",
+                body_enc="b64"),
+             detect=("x-fusionauth-signature-jwt",), event=("j:event.type",),
+             delivery=("j:event.id",), events=("user.create",),
+             secret="the HMAC key chosen as the webhook's signing key", sdk="PyJWT",
+             docs="https://fusionauth.io/docs/extend/events-and-webhooks/signing"),
+    Provider("workos", "WorkOS", "hmac",
+             _d(header="WorkOS-Signature", kv=",", ts_key="t", sig_key="v1", msg="{ts}.{body}",
+                ts_unit="ms", kv_join=", "),
+             detect=("workos-signature",), event=("j:event",), delivery=("j:id",),
+             events=("user.created",),
+             docs="https://workos.com/docs/events/data-syncing/webhooks", sdk="workos"),
+    Provider("persona", "Persona", "hmac",
+             _d(header="Persona-Signature", kv=",", ts_key="t", sig_key="v1", msg="{ts}.{body}"),
+             detect=("persona-signature",), event=("j:data.attributes.name",),
+             delivery=("j:data.id",), events=("inquiry.completed",),
+             docs="https://docs.withpersona.com/docs/webhooks-best-practices"),
+    # -- social, media, AI ------------------------------------------------------------------------
+    Provider("meta", "Meta (Facebook, Instagram, WhatsApp, Messenger)", "hmac",
+             _d(header="X-Hub-Signature-256", prefix="sha256=",
+                legacy=("X-Hub-Signature", "sha1=", "sha1")),
+             shape=_meta_shape, hint=b'"entry"', event=("j:object+j:entry.0.changes.0.field",),
+             delivery=("j:entry.0.id",), handshake="meta",
+             events=("whatsapp.messages", "subscribe"), secret="the App Secret",
+             docs="https://developers.facebook.com/docs/graph-api/webhooks/getting-started"),
+    Provider("x", "X (Twitter) Account Activity", "hmac",
+             _d(header="x-twitter-webhooks-signature", prefix="sha256=", enc="b64"),
+             detect=("x-twitter-webhooks-signature",), event=("k:*_events",),
+             handshake="x", events=("tweet_create_events", "crc"),
+             secret="the app's consumer secret (API secret key)",
+             docs="https://docs.x.com/x-api/enterprise-gnip-2.0/fundamentals/account-activity"),
+    Provider("twitch", "Twitch EventSub", "hmac",
+             _d(header="Twitch-Eventsub-Message-Signature", prefix="sha256=",
+                ts="Twitch-Eventsub-Message-Timestamp", ts_unit="iso",
+                id="Twitch-Eventsub-Message-Id", msg="{id}{ts}{body}"),
+             detect=("twitch-eventsub-message-type",),
+             event=("h:twitch-eventsub-subscription-type",),
+             delivery=("h:twitch-eventsub-message-id",), handshake="twitch",
+             events=("channel.follow", "webhook_callback_verification"),
+             secret="the secret given when creating the subscription",
+             docs="https://dev.twitch.tv/docs/eventsub/handling-webhook-events/"),
+    Provider("discord", "Discord interactions", "ed25519",
+             _d(header="X-Signature-Ed25519", ts="X-Signature-Timestamp", msg="{ts}{body}",
+                key_name="application's Ed25519 public key"),
+             detect=("x-signature-ed25519",), event=("j:event.type", "j:type"),
+             delivery=("j:id",), handshake="discord", events=("application_command", "ping"),
+             secret="the application's public key (hex) to verify; the private key to sign",
+             docs="https://discord.com/developers/docs/interactions/overview#setting-up-an-endpoint-validating-security-request-headers",
+             sdk="discord-interactions"),
+    Provider("tiktok", "TikTok", "hmac",
+             _d(header="Tiktok-Signature", kv=",", ts_key="t", sig_key="s", msg="{ts}.{body}"),
+             detect=("tiktok-signature",), event=("j:event",), delivery=("j:user_openid+j:create_time",),
+             events=("video.publish.complete",), secret="the app's client secret",
+             docs="https://developers.tiktok.com/doc/webhooks-verification"),
+    Provider("mux", "Mux", "hmac",
+             _d(header="Mux-Signature", kv=",", ts_key="t", sig_key="v1", msg="{ts}.{body}"),
+             detect=("mux-signature",), event=("j:type",), delivery=("j:id",),
+             events=("video.asset.ready",),
+             docs="https://www.mux.com/docs/core/verify-webhook-signatures"),
+    Provider("elevenlabs", "ElevenLabs", "hmac",
+             _d(header="ElevenLabs-Signature", kv=",", ts_key="t", sig_key="v0",
+                msg="{ts}.{body}"),
+             detect=("elevenlabs-signature",), event=("j:type",),
+             delivery=("j:data.conversation_id",), events=("post_call_transcription",),
+             docs="https://elevenlabs.io/docs/product-guides/administration/webhooks",
+             sdk="elevenlabs"),
+    Provider("alchemy", "Alchemy Notify", "hmac", _d(header="X-Alchemy-Signature"),
+             detect=("x-alchemy-signature",), event=("j:type",), delivery=("j:id",),
+             events=("ADDRESS_ACTIVITY",), secret="the webhook's signing key",
+             docs="https://www.alchemy.com/docs/reference/notify-api-quickstart"),
+    Provider("deepgram", "Deepgram callbacks", "token", _d(header="dg-token"),
+             detect=("dg-token",), event=("j:metadata.models.0",), delivery=("j:metadata.request_id",),
+             events=("transcription",), secret="the API key identifier (dg-token)",
+             docs="https://developers.deepgram.com/docs/callback"),
+    # -- cloud ------------------------------------------------------------------------------------
+    Provider("sns", "Amazon SNS", "sns", _d(),
+             detect=("x-amz-sns-message-type",),
+             event=("h:x-amz-sns-message-type", "j:Type"),
+             delivery=("h:x-amz-sns-message-id", "j:MessageId"), handshake="sns",
+             events=("Notification", "SubscriptionConfirmation"),
+             secret="the signing certificate (PEM) from SigningCertURL, to verify offline",
+             docs="https://docs.aws.amazon.com/sns/latest/dg/sns-verify-signature-of-message.html"),
+    Provider("eventgrid", "Azure Event Grid", "token", _d(header="Authorization"),
+             detect=("aeg-event-type",), event=("j:0.eventType",),
+             delivery=("j:0.id",), handshake="eventgrid",
+             events=("Microsoft.Storage.BlobCreated", "SubscriptionValidation"),
+             secret="the static Authorization value set as a delivery property",
+             docs="https://learn.microsoft.com/azure/event-grid/webhook-event-delivery"),
+    Provider("heroku", "Heroku app webhooks", "hmac",
+             _d(header="Heroku-Webhook-Hmac-SHA256", enc="b64"),
+             detect=("heroku-webhook-hmac-sha256",), event=("j:resource+j:action",),
+             delivery=("h:heroku-webhook-id", "j:id"), events=("api:release.create",),
+             docs="https://devcenter.heroku.com/articles/app-webhooks"),
+    Provider("easypost", "EasyPost", "hmac",
+             _d(header="X-Hmac-Signature", prefix="hmac-sha256-hex=", key="nfkd"),
+             detect=("x-hmac-signature",), event=("j:description",), delivery=("j:id",),
+             events=("tracker.updated",), secret="the webhook secret",
+             docs="https://docs.easypost.com/guides/webhooks-guide#hmac-validation", sdk="easypost"),
+    Provider("xero", "Xero", "hmac", _d(header="x-xero-signature", enc="b64"),
+             detect=("x-xero-signature",), event=("j:events.0.eventCategory+j:events.0.eventType",),
+             delivery=("j:events.0.resourceId",), handshake="xero",
+             events=("INVOICE.UPDATE", "intent_to_receive"), secret="the webhook key",
+             docs="https://developer.xero.com/documentation/guides/webhooks/overview"),
+    Provider("chargebee", "Chargebee", "basic", _d(),
+             shape=_has("event_type", "api_version", "content"), hint=b'"api_version"', event=("j:event_type",),
+             delivery=("j:id",), events=("subscription_created",),
+             secret="'user:password' of the webhook's basic authentication",
+             docs="https://www.chargebee.com/docs/billing/2.0/site-configuration/webhook_settings"),
+    Provider("pipedrive", "Pipedrive", "basic", _d(),
+             shape=_has("meta", "current"), hint=b'"current"', event=("j:meta.action+j:meta.object", "j:meta.entity+j:meta.action"),
+             delivery=("j:meta.id",), events=("added.deal",),
+             secret="'user:password' set as http_auth_user / http_auth_password",
+             docs="https://pipedrive.readme.io/docs/guide-for-webhooks"),
+    # -- Standard Webhooks family (detected by shape, else as their family) -------------------------
+    _swh_entry("clerk", "Clerk", "svix", shape=_has("object", "type", "event_attributes"),
+               events=("user.created",), docs="https://clerk.com/docs/webhooks/sync-data"),
+    _swh_entry("resend", "Resend", "svix", shape=_has("type", "data.email_id"),
+               events=("email.delivered",), docs="https://resend.com/docs/webhooks/verify-webhooks-requests",
+               sdk="resend"),
+    _swh_entry("openai", "OpenAI", "webhook",
+               shape=lambda d: isinstance(d, dict) and d.get("object") == "event"
+               and str(d.get("id", "")).startswith("evt_"),
+               events=("response.completed",), docs="https://platform.openai.com/docs/guides/webhooks",
+               sdk="openai"),
+    _swh_entry("replicate", "Replicate", "webhook", shape=_has("version", "status", "urls"),
+               event=("j:status",), events=("prediction.succeeded",),
+               docs="https://replicate.com/docs/topics/webhooks/verify-webhook", sdk="replicate"),
+    _swh_entry("supabase", "Supabase Auth hooks", "webhook", shape=_has("user", "claims"),
+               event=("j:type",), events=("custom_access_token",),
+               secret="the hook secret (v1,whsec_...)",
+               docs="https://supabase.com/docs/guides/auth/auth-hooks"),
+    _swh_entry("polar", "Polar", "webhook", shape=_has("type", "timestamp", "data.organization_id"),
+               events=("order.paid",), docs="https://docs.polar.sh/integrate/webhooks/delivery",
+               sdk="polar-sdk"),
+    _swh_entry("svix", "Svix", "svix", events=("invoice.paid", "user.created", "contact.created"),
+               docs="https://docs.svix.com/receiving/verifying-payloads/how-manual", sdk="svix"),
+    _swh_entry("standardwebhooks", "Standard Webhooks", "webhook",
+               events=("invoice.paid", "user.created", "contact.created"),
+               docs="https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md",
+               sdk="standardwebhooks"),
+)
+
+#: provider id -> its entry, in detection order
+TABLE: Mapping[str, Provider] = MappingProxyType({p.id: p for p in _ENTRIES})
+
+#: every provider id hooklab knows (lower case, sorted)
+PROVIDERS: tuple[str, ...] = tuple(sorted(TABLE))

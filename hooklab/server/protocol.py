@@ -1,0 +1,906 @@
+"""The capture server's HTTP/1.1 protocol: one asyncio protocol on llhttp (``httptools``).
+
+Every connection to the capture port is a :class:`CaptureProtocol`. It reads requests in
+order, stores each capture and answers it only once the store committed it ("acknowledged
+means durable"), in request order even when a later answer is ready first (pipelining).
+
+Who parses what:
+
+- the request line is split here (``METHOD SP target SP HTTP/1.x``): any token is a method
+  (webhook testers send ``PROPFIND`` and made-up verbs; llhttp knows a fixed list) and the
+  target is kept byte for byte (raw UTF-8 in a path is captured, as latin-1 code points);
+- everything after it -- header syntax, ``Content-Length`` / ``Transfer-Encoding`` rules,
+  chunked framing -- is llhttp's, fed a request line it knows. Chunk extensions are accepted
+  (not kept: httptools does not report them); trailer fields are appended to the capture's
+  headers, after the header section. Bare LF line ends are accepted (RFC 9112 §2.2); obs-fold,
+  NUL/CR in values, duplicate or bad lengths, ``Content-Length`` with ``Transfer-Encoding``
+  are 400. Each feed ends where a request may end, so the next request line is always seen
+  here (a chunked body is fed up to its next empty line).
+
+Limits: a head over ``MAX_HEAD`` gets 414 (request line) or 431; a body over ``max_body`` 413
+as soon as that is known (by ``Content-Length`` before any body byte is read, and without a
+``100 Continue``); malformed input 400. Every close after an answer is graceful: the answer,
+FIN, then what the client still sends is read and dropped (at most ``LINGER_SECONDS`` /
+``LINGER_BYTES``), so clients see the status, not a reset. Idle and header time
+(``idle_timeout``), body time (``body_timeout``) and stuck readers are checked by one sweep per
+listener, not one timer per request.
+
+``/_hooklab/`` (JSON API, page, WebSocket stream) is a Tornado application, served through
+Tornado's public delegate interfaces: :meth:`tornado.web.Application.start_request` gets each
+request (head, body, finish) with a :class:`tornado.httputil.HTTPConnection` written here
+(:class:`_TornadoConnection`) that puts the answer in the request's place in line. A WebSocket
+upgrade ends with Tornado's ``connection.detach()``: it gets an ``IOStream`` on a duplicate of
+the socket, and this protocol lets go of its own descriptor. Why this route rather than handing
+the socket to a Tornado ``HTTPServer``: bytes already read cannot be given back to an
+``IOStream`` (so the old fast path spliced each hand-over through a socket pair, and Tornado
+then saw a Unix socket, not the client's address); here one parser, one set of limits and
+timeouts and one answer order cover every request, the API sees the real client address, and
+nothing in Tornado is patched or read privately. What this relies on beyond the documented
+``HTTPConnection`` methods -- ``RequestHandler`` calling ``set_close_callback`` and ``detach``
+on its connection, ``HTTPServerRequest`` reading ``connection.context.remote_ip`` -- is why
+``tornado`` is pinned below the next minor version.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import socket
+from collections import deque
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+import httptools
+from tornado import httputil
+from tornado.iostream import IOStream
+
+from ..capture import Capture
+from .ingest import RESERVED_PREFIX, answer_headers, capture_record, deliver, reason
+
+if TYPE_CHECKING:
+    from .lifecycle import CaptureServer
+
+__all__ = ["LINGER_BYTES", "LINGER_SECONDS", "MAX_HEAD", "CaptureProtocol", "Connections"]
+
+MAX_HEAD = 1024 * 1024  # request line + headers; bigger heads get 414 / 431
+LINGER_SECONDS = 5.0
+LINGER_BYTES = 256 * 1024 * 1024
+#: stop reading from a client with this many answers outstanding (pipelining flood)
+MAX_PENDING = 64
+
+_log = logging.getLogger("hooklab")
+
+_REQUEST_LINE = re.compile(
+    rb"([!#$%&'*+.^_`|~0-9A-Za-z-]+) ([^\x00-\x20\x7f]+) HTTP/1\.([0-9])\r?"
+)
+# the start of a request line: a method (so far), or a method and a space
+_METHOD_SO_FAR = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]*(?: |\Z)")
+# what llhttp is fed instead of the request line: a method and target it knows
+_LLHTTP_LINE = {b"0": b"PUT / HTTP/1.0\r\n"}
+_LLHTTP_LINE_11 = b"PUT / HTTP/1.1\r\n"
+_RESERVED = RESERVED_PREFIX.encode()
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+_DEFAULT_HEAD = (
+    b"%sContent-Type: application/json\r\nX-Hooklab-Capture-Id: %d\r\n"
+    b"Content-Length: %d\r\nServer: hooklab\r\n%s\r\n"
+)
+_STATUS_LINES: dict[int, bytes] = {}
+
+
+def _status_line(status: int) -> bytes:
+    line = _STATUS_LINES.get(status)
+    if line is None:
+        line = _STATUS_LINES[status] = b"HTTP/1.1 %d %s\r\n" % (status, reason(status).encode())
+    return line
+
+
+_CLOSE = b"Connection: close\r\n"
+_KEEP_ALIVE_10 = b"Connection: keep-alive\r\n"
+
+
+def _refusal(status: int, message: str, extra: str = "") -> bytes:
+    body = f'{{"ok": false, "error": "{message}"{extra}}}'.encode()
+    return (
+        f"HTTP/1.1 {status} {reason(status)}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\nServer: hooklab\r\n\r\n"
+    ).encode() + body
+
+
+def _blank_line_end(buf: bytes | bytearray, start: int) -> int:
+    """Index just past the first empty line (CRLF or bare LF) at or after ``start``; -1 if none."""
+    i = buf.find(b"\n\r\n", start)
+    j = buf.find(b"\n\n", start, i + 2 if i >= 0 else len(buf))
+    if j >= 0:
+        return j + 2
+    return i + 3 if i >= 0 else -1
+
+
+class _Refuse(Exception):
+    """Raised in a parser callback to stop parsing: the request is refused."""
+
+    def __init__(self, status: int, message: str, extra: str = "") -> None:
+        super().__init__(message)
+        self.answer = _refusal(status, message, extra)
+
+
+class _Request:
+    __slots__ = (
+        "method", "target", "version", "headers", "nheaders", "received_at", "parts",
+        "host", "proto", "keep_alive", "api", "chunked", "length", "upgrade",
+    )
+
+    def __init__(self, method: str, target: str, version: str, received_at: datetime) -> None:
+        self.method = method
+        self.target = target
+        self.version = version  # "HTTP/1.1" or "HTTP/1.0"
+        self.headers: list[tuple[str, str]] = []
+        self.nheaders = 0  # fields in the header section (trailers follow)
+        self.received_at = received_at
+        self.parts: list[bytes] = []
+        self.host: str | None = None
+        self.proto: str | None = None
+        self.keep_alive = True
+        self.api = False
+        self.chunked = False
+        self.length = 0
+        self.upgrade = False
+
+
+class _Slot:
+    """One request's place in its connection's answer order.
+
+    ``parts`` are bytes ready to send; ``done`` once the whole answer is in ``parts``. A capture's
+    slot is filled on the server loop after the store committed it (the writer thread calls it).
+    """
+
+    __slots__ = ("conn", "parts", "done", "close", "hold", "start", "exclusive", "head_only",
+                 "keep_alive_10", "response")
+
+    def __init__(self, conn: CaptureProtocol) -> None:
+        self.conn = conn
+        self.parts: list[bytes] = []
+        self.done = False
+        self.close = False  # close the connection once this answer is sent
+        self.hold = False  # do not send parts (a 101 waits for the WebSocket hand-over)
+        self.start: Callable[[], None] | None = None  # run when this slot is first in line
+        self.exclusive = False  # ... and every earlier byte has left the transport (upgrades)
+        self.head_only = False
+        self.keep_alive_10 = False
+        self.response: Any = None
+
+    # -- captures: filled after commit ------------------------------------------------------
+    def __call__(self, result: Any) -> None:  # writer thread: the capture is durable
+        self.conn.server._completed(self, result, self.response)
+
+    def _answer(self, result: Any, response: Any) -> None:  # server loop
+        status = response.status
+        if (
+            isinstance(result, Capture)
+            and response.body is None
+            and not response.headers
+            and not response.delay
+            and status >= 200
+            and status not in (204, 304)
+        ):  # the default JSON answer, without the general rendering's work
+            body = b'{"ok": true, "id": %d}' % result.id
+            conn = _CLOSE if self.close else (_KEEP_ALIVE_10 if self.keep_alive_10 else b"")
+            head = _DEFAULT_HEAD % (_status_line(status), result.id, len(body), conn)
+            self.parts.append(head if self.head_only else head + body)
+            self.done = True
+            self.conn._flush()
+            return
+        deliver(result, response, self._fill)
+
+    def _abandon(self) -> None:
+        self.conn._fail()
+
+    def _fill(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+        h, payload = answer_headers(status, headers, body, head_only=self.head_only)
+        if self.close:
+            h["Connection"] = "close"
+        elif self.keep_alive_10:
+            h["Connection"] = "keep-alive"
+        lines = [f"HTTP/1.1 {status} {reason(status)}"]
+        lines += [f"{k}: {v}" for k, v in h.get_all()]
+        self.parts.append(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + payload)
+        self.done = True
+        self.conn._flush()
+
+
+class _Context:
+    """What Tornado's ``HTTPServerRequest`` reads from ``connection.context``."""
+
+    __slots__ = ("remote_ip", "protocol", "address")
+
+    def __init__(self, remote_ip: str, address: Any) -> None:
+        self.remote_ip = remote_ip
+        self.protocol = "http"
+        self.address = address
+
+    def __str__(self) -> str:
+        return self.remote_ip
+
+
+class _TornadoConnection(httputil.HTTPConnection):
+    """Tornado's side of one ``/_hooklab/`` request: its answer goes into the request's slot.
+
+    Implements :class:`tornado.httputil.HTTPConnection` (``write_headers``, ``write``,
+    ``finish``) plus the two methods Tornado's ``RequestHandler`` calls beyond that interface:
+    ``set_close_callback`` and, for WebSocket upgrades, ``detach``.
+    """
+
+    def __init__(self, proto: CaptureProtocol, slot: _Slot, req: _Request) -> None:
+        self.proto = proto
+        self.slot = slot
+        self.req = req
+        self.context = _Context(proto.remote, proto.peer)
+        self._close_callback: Callable[[], None] | None = None
+        self._chunking = False
+        self._finished = False
+
+    def _done_future(self) -> asyncio.Future[None]:
+        fut = asyncio.get_running_loop().create_future()
+        fut.set_result(None)
+        return fut
+
+    def set_close_callback(self, callback: Callable[[], None] | None) -> None:
+        self._close_callback = callback
+
+    def connection_lost(self) -> None:
+        cb, self._close_callback = self._close_callback, None
+        if cb is not None and not self._finished:
+            cb()
+
+    def write_headers(
+        self,
+        start_line: httputil.RequestStartLine | httputil.ResponseStartLine,
+        headers: httputil.HTTPHeaders,
+        chunk: bytes | None = None,
+    ) -> asyncio.Future[None]:
+        assert isinstance(start_line, httputil.ResponseStartLine)
+        status = start_line.code
+        req, slot = self.req, self.slot
+        if status == 101:
+            slot.hold = True  # sent by detach(), on the stream Tornado takes over
+        else:
+            bodiless = req.method == "HEAD" or status in (204, 304) or 100 <= status < 200
+            framed = "Content-Length" in headers or "Transfer-Encoding" in headers
+            self._chunking = req.version == "HTTP/1.1" and not bodiless and not framed
+            if self._chunking:
+                headers["Transfer-Encoding"] = "chunked"
+            if not req.keep_alive or req.upgrade or (not bodiless and not framed and
+                                                     not self._chunking):
+                headers["Connection"] = "close"
+                slot.close = True
+            elif req.version == "HTTP/1.0":
+                headers["Connection"] = "keep-alive"
+        lines = [f"HTTP/1.1 {status} {start_line.reason or reason(status)}"]
+        lines += [f"{k}: {v}" for k, v in headers.get_all()]
+        data = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        if chunk:
+            data += self._frame(chunk)
+        slot.parts.append(data)
+        self.proto._flush()
+        return self._done_future()
+
+    def _frame(self, chunk: bytes) -> bytes:
+        if self._chunking:
+            return b"%x\r\n%s\r\n" % (len(chunk), chunk)
+        return chunk
+
+    def write(self, chunk: bytes) -> asyncio.Future[None]:
+        if chunk:
+            self.slot.parts.append(self._frame(chunk))
+            self.proto._flush()
+        return self._done_future()
+
+    def finish(self) -> None:
+        self._finished = True
+        self._close_callback = None
+        if self._chunking:
+            self.slot.parts.append(b"0\r\n\r\n")
+        if not self.slot.hold:
+            self.slot.done = True
+            self.proto._flush()
+
+    def detach(self) -> IOStream:
+        """Hand the connection to Tornado (a WebSocket): an ``IOStream`` on a duplicate of its
+        socket, with the 101 answer written first; this protocol lets go of the socket."""
+        self._finished = True
+        self._close_callback = None
+        return self.proto._detach(self.slot)
+
+
+class CaptureProtocol(asyncio.Protocol):
+    """One client connection to the capture port."""
+
+    def __init__(self, server: CaptureServer, conns: Connections) -> None:
+        self.server = server
+        self.conns = conns
+        self.transport: asyncio.Transport | None = None
+        self.peer: Any = None
+        self.remote = ""
+        self.parser = self._new_parser()
+        self.buf: bytes | bytearray = b""
+        self.scan = 0  # where to resume looking for the end of a head in buf
+        self.req: _Request | None = None  # the request being read
+        self.in_body = False
+        self.need = 0  # Content-Length bytes still to come
+        self.tail = b""  # the last bytes of a chunked body fed to llhttp
+        self.complete = False  # set by on_message_complete during a feed
+        self.slots: deque[_Slot] = deque()
+        self.tornado: list[_TornadoConnection] = []  # /_hooklab/ requests not finished
+        self.closing = False  # read no more requests (close after the answers)
+        self.eof = False  # the client closed its sending side
+        self.lingering = False
+        self.lingered = 0
+        self.paused = False
+        self.write_paused = False
+        self.detached = False
+        self.idle_since = 0.0
+        self.body_since = 0.0
+        self.linger_since = 0.0
+        self.unsent_at_sweep = 0  # answer bytes not yet taken by the client, at the last sweep
+        self.taking_since = 0.0  # when that number last changed
+
+    def _new_parser(self) -> httptools.HttpRequestParser:
+        p = httptools.HttpRequestParser(self)
+        # bare LF line ends, as RFC 9112 §2.2 allows (Tornado accepted them too)
+        p.set_dangerous_leniencies(lenient_optional_cr_before_lf=True)
+        return p
+
+    # -- connection ------------------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        self.peer = transport.get_extra_info("peername")
+        self.remote = str(self.peer[0]) if isinstance(self.peer, tuple) and self.peer else ""
+        self.idle_since = self.conns.now()
+        self.conns.add(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.conns.discard(self)
+        self.slots.clear()
+        self.req = None
+        self.buf = b""
+        if not self.detached:
+            for t in self.tornado:
+                t.connection_lost()
+        self.tornado.clear()
+
+    def eof_received(self) -> bool | None:
+        self.eof = True
+        if self.lingering:
+            return False
+        self.closing = True
+        if self.slots:  # a half-closed client may still wait for its answers
+            return True
+        return False
+
+    def pause_writing(self) -> None:
+        self.write_paused = True
+        self._pause()
+
+    def resume_writing(self) -> None:
+        self.write_paused = False
+        self._maybe_resume()
+
+    def _pause(self) -> None:
+        if not self.paused and self.transport is not None:
+            self.paused = True
+            self.transport.pause_reading()
+
+    def _maybe_resume(self) -> None:
+        if (
+            self.paused
+            and not self.write_paused
+            and not self.detached
+            and not self.closing
+            and len(self.slots) < MAX_PENDING
+            and self.transport is not None
+            and not self.transport.is_closing()
+        ):
+            self.paused = False
+            self.transport.resume_reading()
+            if self.buf and not self.closing:
+                self._process()
+
+    def _fail(self, doing: str = "") -> None:
+        """Something unexpected broke this connection: log it and drop only this connection."""
+        if doing:
+            _log.exception("hooklab: dropped a connection after an error %s", doing)
+        self.slots.clear()
+        self.req = None
+        self.buf = b""
+        if self.transport is not None:
+            self.transport.abort()
+
+    # -- reading ---------------------------------------------------------------------------
+    def data_received(self, data: bytes) -> None:
+        if self.lingering or self.closing:
+            self.lingered += len(data)
+            if self.lingered > LINGER_BYTES and self.transport is not None:
+                self.transport.close()
+            return
+        if self.buf:
+            buf = self.buf
+            if not isinstance(buf, bytearray):
+                buf = self.buf = bytearray(buf)
+            buf += data
+        else:
+            self.buf = data
+        self._process()
+
+    def _process(self) -> None:
+        try:
+            self._take()
+        except Exception:  # noqa: BLE001 - never into the event loop
+            self._fail("reading requests")
+
+    def _take(self) -> None:
+        """Read every complete request (and what has come of the next one) from ``buf``."""
+        buf = self.buf
+        pos = 0
+        n = len(buf)
+        while pos < n and not self.closing and not self.paused:
+            if self.req is None:
+                pos = self._head(buf, pos, n)
+            elif self.req.chunked:
+                pos = self._chunked(buf, pos, n)
+            else:
+                take = min(self.need, n - pos)
+                self.need -= take
+                self._feed(memoryview(buf)[pos : pos + take])
+                pos += take
+            if pos < 0:  # refused, or waiting for more of a head
+                break
+        if pos < 0:
+            if self.closing:
+                self.buf = b""
+            return
+        if pos >= n:
+            self.buf = b""
+            self.scan = 0
+        elif self.closing:
+            self.buf = b""
+        else:  # paused: the rest waits for the answers to be taken
+            self.scan = 0
+            self.buf = buf[pos:]
+
+    def _head(self, buf: bytes | bytearray, pos: int, n: int) -> int:
+        """Parse the head starting at ``pos``; the position after it, or -1."""
+        while pos < n and buf[pos] in (13, 10):  # empty lines before a request line
+            pos += 1
+        if pos >= n:
+            return n
+        end = _blank_line_end(buf, max(pos, self.scan))
+        if end < 0 or end - pos > MAX_HEAD:
+            if n - pos > MAX_HEAD or end >= 0:
+                line_end = buf.find(b"\n", pos, pos + MAX_HEAD)
+                if line_end < 0:
+                    self._refuse(414, f"request line longer than {MAX_HEAD} bytes")
+                else:
+                    self._refuse(431, f"request head longer than {MAX_HEAD} bytes")
+                return -1
+            if not _METHOD_SO_FAR.match(buf, pos, min(n, pos + 64)):
+                # not the start of a request line (e.g. a TLS ClientHello): no need to wait
+                self._refuse(400, "malformed request line")
+                return -1
+            self.scan = max(pos, n - 2)
+            # keep only the unfinished head
+            if pos:
+                self.buf = buf[pos:]
+                self.scan -= pos
+            else:
+                self.buf = buf
+            return -2
+        self.scan = 0
+        line_end = buf.find(b"\n", pos, end)
+        m = _REQUEST_LINE.fullmatch(buf, pos, line_end)
+        if m is None:
+            self._refuse(400, "malformed request line")
+            return -1
+        minor = m.group(3)
+        version = "HTTP/1.0" if minor == b"0" else "HTTP/1.1"
+        target = m.group(2).decode("latin-1")
+        self.req = req = _Request(
+            m.group(1).decode("ascii"), target, version, datetime.now(timezone.utc)
+        )
+        req.api = target == RESERVED_PREFIX or target.startswith(("/_hooklab/", "/_hooklab?"))
+        self.in_body = False
+        self.complete = False
+        self._feed(_LLHTTP_LINE.get(minor, _LLHTTP_LINE_11) + buf[line_end + 1 : end])
+        return end
+
+    def _chunked(self, buf: bytes | bytearray, pos: int, n: int) -> int:
+        # A chunked message ends with an empty line. Feeding llhttp only up to the next empty
+        # line means a message that ends there stops the feed exactly at its end, where the
+        # next request starts (which this protocol must see: it reads request lines itself).
+        end = -1
+        tail = self.tail
+        if tail:  # an empty line begun by the bytes fed last
+            joined = tail + bytes(buf[pos : pos + 2])
+            e = _blank_line_end(joined, 0)
+            if e > len(tail):
+                end = pos + e - len(tail)
+        if end < 0:
+            end = _blank_line_end(buf, pos)
+            if end < 0:
+                end = n
+        self._feed(memoryview(buf)[pos:end])
+        self.tail = bytes(buf[max(pos, end - 2) : end])
+        return end
+
+    def _feed(self, data: bytes | memoryview) -> None:
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            self._upgraded()
+        except httptools.HttpParserError as exc:
+            cause = exc.__context__
+            if isinstance(cause, _Refuse):
+                self._refuse_with(cause.answer)
+            elif isinstance(exc, httptools.HttpParserCallbackError) and cause is not None:
+                # hooklab's own code failed on this request: say so, do not blame the client
+                _log.error("hooklab: taking a request failed", exc_info=cause)
+                self._refuse(500, "internal error")
+            else:
+                self._refuse(400, "malformed request")
+
+    # -- parser callbacks ------------------------------------------------------------------
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.req.headers.append(  # type: ignore[union-attr]
+            (name.decode("latin-1"), value.rstrip(b" \t").decode("latin-1"))
+        )
+
+    def on_headers_complete(self) -> None:
+        req = self.req
+        assert req is not None
+        req.nheaders = len(req.headers)
+        req.keep_alive = self.parser.should_keep_alive()
+        req.upgrade = self.parser.should_upgrade()
+        expect = False
+        host: list[str] = []
+        for k, v in req.headers:
+            low = k.lower()
+            if low == "host":
+                host.append(v)
+            elif low == "content-length":
+                req.length = int(v)
+            elif low == "transfer-encoding":
+                req.chunked = True
+            elif low == "x-forwarded-proto" and req.proto is None:
+                req.proto = v
+            elif low == "expect" and v.lower() == "100-continue":
+                expect = True
+        req.host = ",".join(host) if host else None
+        limit = self.server.max_body
+        if req.length > limit:
+            raise _Refuse(413, "payload too large", f', "max_body": {limit}')
+        self.need = req.length
+        self.tail = b""
+        self.in_body = True
+        self.body_since = self.conns.now()
+        if expect and req.version == "HTTP/1.1" and (req.length or req.chunked):
+            # "100 Continue" in answer order: after the answers to earlier requests
+            slot = _Slot(self)
+            slot.parts.append(_CONTINUE)
+            slot.done = True
+            self.slots.append(slot)
+            self._flush()
+
+    def on_body(self, body: bytes) -> None:
+        req = self.req
+        assert req is not None
+        req.parts.append(body)
+        if req.chunked:
+            req.length += len(body)
+            if req.length > self.server.max_body:
+                req.parts.clear()
+                raise _Refuse(413, "payload too large", f', "max_body": {self.server.max_body}')
+
+    def on_message_complete(self) -> None:
+        if self.parser.should_upgrade():
+            return  # _upgraded() decides, after llhttp stopped
+        self.complete = True
+        req, self.req = self.req, None
+        self.in_body = False
+        assert req is not None
+        parts = req.parts
+        body = parts[0] if len(parts) == 1 else b"".join(parts)
+        if not req.keep_alive:
+            self.closing = True
+        if req.api:
+            self._dispatch(req, body)
+        else:
+            self._capture(req, body)
+
+    def _upgraded(self) -> None:
+        """llhttp stopped after a head asking for an upgrade (``Connection: upgrade``)."""
+        req = self.req
+        assert req is not None
+        self.parser = self._new_parser()
+        if req.api:  # e.g. the WebSocket stream: Tornado decides, then owns the connection
+            self.req = None
+            self.in_body = False
+            self.complete = True
+            self.closing = True
+            self._dispatch(req, b"")
+            return
+        # a capture path: the upgrade is ignored (RFC 9110 §7.8) and the body read as usual,
+        # by a parser fed only the head's framing
+        framing = b""
+        if req.chunked:
+            te = [v for k, v in req.headers if k.lower() == "transfer-encoding"]
+            framing = b"Transfer-Encoding: " + te[-1].encode("latin-1") + b"\r\n"
+        elif req.length:
+            framing = b"Content-Length: %d\r\n" % req.length
+        self.parser = httptools.HttpRequestParser(_BodyOnly(self))
+        req.upgrade = False
+        self.complete = False
+        self.parser.feed_data(_LLHTTP_LINE_11 + framing + b"\r\n")
+
+    # -- answers ---------------------------------------------------------------------------
+    def _capture(self, req: _Request, body: bytes) -> None:
+        srv = self.server
+        record, response = capture_record(
+            srv, req.method, req.target, req.headers, body, self.remote, req.received_at,
+            req.host, req.proto,
+        )
+        slot = _Slot(self)
+        slot.response = response
+        slot.head_only = req.method == "HEAD"
+        slot.close = not req.keep_alive
+        slot.keep_alive_10 = req.keep_alive and req.version == "HTTP/1.0"
+        self.slots.append(slot)
+        if len(self.slots) >= MAX_PENDING:
+            self._pause()
+        try:
+            srv.store.submit(record, slot)
+        except Exception as exc:  # noqa: BLE001 - store closed: refuse rather than pretend
+            slot._answer(exc, response)
+
+    def _dispatch(self, req: _Request, body: bytes) -> None:
+        """Give a ``/_hooklab/`` request to the Tornado application once the answers before it
+        are sent, so that it sees every capture acknowledged before it on this connection."""
+        slot = _Slot(self)
+        self.slots.append(slot)
+        conn = _TornadoConnection(self, slot, req)
+        if req.upgrade:  # Tornado may take the socket over: read nothing more meanwhile
+            self._pause()
+            slot.exclusive = True
+        slot.start = lambda: self._start_tornado(conn, req, body)
+        self._flush()
+
+    def _start_tornado(self, conn: _TornadoConnection, req: _Request, body: bytes) -> None:
+        app = self.server.api_app
+        start_line = httputil.RequestStartLine(req.method, req.target, req.version)
+        headers = httputil.HTTPHeaders()
+        self.tornado.append(conn)
+        try:
+            for k, v in req.headers[: req.nheaders]:
+                headers.add(k, v)
+            delegate = app.start_request(self, conn)
+            delegate.headers_received(start_line, headers)
+            if body:
+                delegate.data_received(body)
+            delegate.finish()
+        except Exception:  # noqa: BLE001
+            _log.exception("hooklab: the /_hooklab/ application failed")
+            if not conn.slot.parts:
+                conn.slot.parts.append(_refusal(500, "internal error"))
+            conn.slot.done = conn.slot.close = True
+            self._flush()
+
+    def _refuse(self, status: int, message: str) -> None:
+        self._refuse_with(_refusal(status, message))
+
+    def _refuse_with(self, answer: bytes) -> None:
+        """Answer (after the earlier answers) and close gracefully; read no more requests."""
+        self.req = None
+        self.in_body = False
+        self.closing = True
+        slot = _Slot(self)
+        slot.parts.append(answer)
+        slot.done = slot.close = True
+        self.slots.append(slot)
+        self._flush()
+
+    def _flush(self) -> None:
+        slots = self.slots
+        transport = self.transport
+        if transport is None or transport.is_closing() or self.detached:
+            return
+        while slots:
+            slot = slots[0]
+            if slot.start is not None:
+                if slot.exclusive and transport.get_write_buffer_size():
+                    # an upgrade: Tornado may take the socket over, so every earlier answer
+                    # must be out of this transport first
+                    self.conns.retry_flush(self)
+                    return
+                start, slot.start = slot.start, None
+                start()
+                if self.detached or transport.is_closing():
+                    return
+            if slot.parts and not slot.hold:
+                parts = slot.parts
+                transport.write(parts[0] if len(parts) == 1 else b"".join(parts))
+                slot.parts = []
+            if not slot.done:
+                break
+            slots.popleft()
+            if slot.close:
+                # FIN after the answer, then read and drop until the client closes: closing
+                # with unread data would reset the connection and could destroy the answer
+                slots.clear()
+                self._linger()
+                return
+        if not slots:
+            self.idle_since = self.conns.now()
+            if self.closing:
+                if self.lingering:
+                    return
+                transport.close()  # the client half-closed (or asked to close): all answered
+                return
+        self._maybe_resume()
+
+    def _linger(self) -> None:
+        transport = self.transport
+        assert transport is not None
+        if self.eof:  # nothing more can come: no need to wait for it
+            transport.close()
+            return
+        self.lingering = True
+        self.linger_since = self.conns.now()
+        self.buf = b""
+        if transport.can_write_eof():
+            transport.write_eof()
+        if self.paused:  # keep reading (and dropping) so the client can finish sending
+            self.paused = False
+            transport.resume_reading()
+
+    def _detach(self, slot: _Slot) -> IOStream:
+        transport = self.transport
+        assert transport is not None
+        sock = transport.get_extra_info("socket")
+        dup = sock.dup()
+        dup.setblocking(False)
+        stream = IOStream(dup)
+        self.detached = True
+        self.conns.streams.add(stream)
+        stream.set_close_callback(lambda: self.conns.streams.discard(stream))
+        pending = b"".join(slot.parts)
+        slot.parts = []
+        self.slots.clear()
+        transport.abort()  # closes only this protocol's descriptor: the stream has its own
+        if pending:
+            stream.write(pending)
+        return stream
+
+
+class _BodyOnly:
+    """Parser callbacks for the body of a capture request whose upgrade was ignored."""
+
+    def __init__(self, proto: CaptureProtocol) -> None:
+        self.on_body = proto.on_body
+        self._proto = proto
+
+    def on_headers_complete(self) -> None:
+        pass
+
+    def on_message_complete(self) -> None:
+        proto = self._proto
+        proto.parser = proto._new_parser()
+        proto.on_message_complete()
+
+
+class Connections:
+    """The listening side: accepts connections into :class:`CaptureProtocol`, sweeps their
+    timeouts (one timer per listener, not one per request) and closes them all on stop."""
+
+    def __init__(self, server: CaptureServer) -> None:
+        self.server = server
+        self.conns: set[CaptureProtocol] = set()
+        self.streams: set[IOStream] = set()  # WebSocket connections Tornado took over
+        self.listeners: list[asyncio.base_events.Server] = []
+        self._sweeper: asyncio.TimerHandle | None = None
+        self._retry: set[CaptureProtocol] = set()
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    def now(self) -> float:
+        assert self.loop is not None
+        return self.loop.time()
+
+    def add(self, conn: CaptureProtocol) -> None:
+        self.conns.add(conn)
+
+    def discard(self, conn: CaptureProtocol) -> None:
+        self.conns.discard(conn)
+
+    def __len__(self) -> int:
+        return len(self.conns) + sum(not s.closed() for s in self.streams)
+
+    async def listen(self, socks: list[socket.socket]) -> None:
+        self.loop = asyncio.get_running_loop()
+        for sock in socks:
+            self.listeners.append(
+                await self.loop.create_server(
+                    lambda: CaptureProtocol(self.server, self), sock=sock
+                )
+            )
+        self._schedule_sweep()
+
+    def retry_flush(self, conn: CaptureProtocol) -> None:
+        if conn in self._retry or self.loop is None:
+            return
+        self._retry.add(conn)
+
+        def again() -> None:
+            self._retry.discard(conn)
+            conn._flush()
+
+        self.loop.call_later(0.01, again)
+
+    def _interval(self) -> float:
+        limits = [t for t in (self.server.idle_timeout, self.server.body_timeout) if t]
+        return min(1.0, max(0.05, min(limits) / 4)) if limits else 1.0
+
+    def _schedule_sweep(self) -> None:
+        assert self.loop is not None
+        self._sweeper = self.loop.call_later(self._interval(), self._sweep)
+
+    def _sweep(self) -> None:
+        try:
+            self._check_timeouts(self.now())
+        except Exception:  # noqa: BLE001 - the sweep must go on, whatever one connection did
+            _log.exception("hooklab: checking connection timeouts failed")
+        finally:
+            self._schedule_sweep()
+
+    def _check_timeouts(self, now: float) -> None:
+        idle, body = self.server.idle_timeout, self.server.body_timeout
+        for conn in list(self.conns):
+            transport = conn.transport
+            if transport is None or conn.detached:
+                continue
+            unsent = transport.get_write_buffer_size()
+            if unsent != conn.unsent_at_sweep:  # the client is taking its answers
+                conn.unsent_at_sweep = unsent
+                conn.taking_since = now
+            if conn.lingering:
+                if now - conn.linger_since > LINGER_SECONDS:
+                    if unsent:
+                        transport.abort()
+                    else:
+                        transport.close()
+            elif unsent and idle and now - conn.taking_since > idle:
+                transport.abort()  # answers waiting and the client reads none of them
+            elif conn.req is not None and conn.in_body:
+                if body and now - conn.body_since > body:
+                    transport.abort()  # the body stalled: nothing is stored
+            elif (
+                not conn.slots
+                and not unsent
+                and idle
+                and now - max(conn.idle_since, conn.taking_since) > idle
+            ):
+                transport.close()  # idle, or a head that never ended (slowloris)
+
+    def stop_listening(self) -> None:
+        for listener in self.listeners:
+            listener.close()
+        self.listeners.clear()
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
+
+    def close_all(self) -> None:
+        for conn in list(self.conns):
+            if conn.transport is not None:
+                conn.transport.abort()
+        self.conns.clear()
+        for stream in list(self.streams):
+            stream.close()
+        self.streams.clear()

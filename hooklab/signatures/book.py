@@ -1,0 +1,71 @@
+"""Secrets registered per bin, applied to each capture on arrival (``lab.secret(...)``).
+
+>>> book = SecretBook()
+>>> book.set("github", "s3cret", provider="github")
+>>> record = {"path": "/github", "headers": [], "body": b"{}", "kind": "http"}
+>>> book.apply(record); record["verified"], record["verify_reason"]
+(False, 'missing header X-Hub-Signature-256 (was the webhook created without a secret?)')
+
+The store's writer thread calls :meth:`SecretBook.apply` for every record before it is stored, so
+it stays cheap when no secret is registered. The capture server answers endpoint handshakes with
+the same book (:func:`hooklab.providers.handshake_answer`: verify tokens, secrets handed over by
+Asana and Notion). Secrets live in memory only: never in the database, widgets or exports.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from ..capture import bin_of
+from ..providers import TABLE, BinSecrets, describe
+
+__all__ = ["SecretBook"]
+
+
+def _verify(provider: str | None, secret: str | bytes, headers: Any, body: bytes,
+            url: str | None, method: str = "POST", now: Any = None) -> tuple[bool, str]:
+    from . import verify_signature
+
+    v = verify_signature(provider, secret, headers, body, url=url, now=now, method=method)
+    return v.valid, v.reason
+
+
+class SecretBook(BinSecrets):
+    """bin -> (secret, provider, verify_token); thread-safe. Verifies on arrival."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.verifier = _verify
+
+    def apply(self, record: dict[str, Any]) -> None:
+        """Verify ``record`` against its bin's secret (sets ``verified``, ``verify_reason``).
+
+        A bin registered with a provider names the sender (Clerk sends Svix's headers: the
+        capture says ``clerk``). A verification already settled by a handshake is kept. Some
+        providers (GitLab, Okta, Asana's handshake, Basic auth) send the shared secret itself
+        in a header: it is replaced by ``[secret]`` so it is never stored.
+        """
+        if not self or record.get("kind", "http") != "http":
+            return
+        entry = self.get(record.get("bin") or bin_of(record.get("path") or "/"))
+        if entry is None:
+            return
+        secret, provider = entry.secret, entry.provider
+        headers = record.get("headers") or []
+        if provider in TABLE and record.get("provider") != provider \
+                and not record.get("handshake"):
+            record["provider"] = provider
+            record["event_type"], record["delivery_id"] = describe(
+                provider, headers, record.get("body") or b"", record.get("query"))
+        if secret and record.get("verify_reason") is None:
+            record["verified"], record["verify_reason"] = _verify(
+                provider or record.get("provider"), secret, headers, record.get("body") or b"",
+                record.get("url"), str(record.get("method") or "POST"), record.get("received_at"))
+        plain = secret.decode("utf-8", "replace") if isinstance(secret, bytes) else secret
+        if plain:
+            forms = {plain, f"Bearer {plain}",
+                     "Basic " + base64.b64encode(plain.encode("utf-8", "surrogatepass")).decode()}
+            if any(value in forms for _, value in headers):
+                record["headers"] = [(k, "[secret]" if value in forms else value)
+                                     for k, value in headers]

@@ -1,0 +1,128 @@
+"""Print the README's provider table from hooklab's provider table.
+
+    python tools/provider_table.py > /tmp/table.md   # then paste under "## Providers"
+
+tests/test_providers.py checks that the README lists every provider with its docs and SDK.
+"""
+
+from __future__ import annotations
+
+from hooklab.providers import TABLE, Provider
+
+HANDSHAKES = {
+    "slack": "`url_verification` → challenge (text/plain)",
+    "zoom": "`endpoint.url_validation` → plainToken + HMAC encryptedToken (JSON; needs the secret)",
+    "twitch": "`webhook_callback_verification` → challenge (text/plain)",
+    "meta": "GET `hub.challenge` → challenge; wrong `verify_token` → 403",
+    "strava": "GET `hub.challenge` → `{\"hub.challenge\": …}`; wrong `verify_token` → 403",
+    "msgraph": "`?validationToken=` → token (text/plain)",
+    "dropbox": "GET `?challenge=` → challenge (text/plain, nosniff)",
+    "nylas": "GET `?challenge=` → challenge (text/plain)",
+    "asana": "`X-Hook-Secret` echoed; kept as the bin's secret",
+    "okta": "`X-Okta-Verification-Challenge` → `{\"verification\": …}`",
+    "smartsheet": "`Smartsheet-Hook-Challenge` → `Smartsheet-Hook-Response` + JSON",
+    "x": "GET `crc_token` → `response_token` (HMAC; needs the secret)",
+    "trello": "HEAD → 200",
+    "monday": "`{\"challenge\": …}` echoed",
+    "onfleet": "GET `?check=` → value",
+    "discord": "PING → `{\"type\": 1}` only with a valid signature, else 401",
+    "eventgrid": "`SubscriptionValidation` → `validationResponse`; CloudEvents OPTIONS",
+    "sns": "`SubscriptionConfirmation`: never automatic, `capture.confirm_subscription()`",
+    "google": "`sync` marked (plain 200)",
+    "figma": "`PING` marked (plain 200)",
+    "notion": "`verification_token` kept as the bin's secret",
+    "xero": "intent to receive: 200 if signed right, 401 if not (needs the secret)",
+    "front": "`X-Front-Challenge` → challenge (text/plain)",
+}
+
+VECTORS = {  # published worked examples the tests verify
+    "github": "docs example", "slack": "docs example", "twilio": "docs example",
+    "standardwebhooks": "spec example", "svix": "spec example", "sendgrid": "SDK test vector",
+    "hubspot": "SDK test vectors (v1, v2, v3)", "adyen": "SDK test vector",
+    "square": "SDK test vector", "discord": "RFC 8032 vectors",
+}
+FORMULA = {"github", "shopify", "vercel", "terraform", "typeform", "intercom", "helpscout",
+           "heroku", "x", "calendly", "tiktok", "webflow", "customerio", "recurly", "sanity"}
+
+_ALGO = {"sha256": "HMAC-SHA256", "sha1": "HMAC-SHA1", "sha512": "HMAC-SHA512"}
+_SPECIAL = {
+    "twilio": "HMAC-SHA1 b64 of URL + sorted form params (`bodySHA256` for JSON)",
+    "mandrill": "HMAC-SHA1 b64 of URL + sorted form params",
+    "plivo": "HMAC-SHA256 b64 of URL (no query) + nonce (V2)",
+    "hubspot": "v3: HMAC-SHA256 b64 of method + URL + body + ms timestamp (v1, v2 too)",
+    "mailgun": "HMAC-SHA256 hex of timestamp + token, in the body",
+    "adyen": "HMAC-SHA256 b64 (hex key) of 8 fields per item, in the body; `HmacSignature`",
+    "braintree": "HMAC-SHA1 (key SHA-1 of private key) of `bt_payload`, form fields",
+    "ed25519": "Ed25519",
+    "ecdsa": "ECDSA P-256 / SHA-256 of timestamp + body",
+    "jws": "JWS HS256 with `iss` and body SHA-256 claims",
+    "jwt": "JWT",
+    "paypal": "SHA256withRSA by the certificate at `PAYPAL-CERT-URL` (offline with the PEM only)",
+    "sns": "SHA1/SHA256withRSA of the message fields (offline with the certificate PEM only)",
+}
+
+
+def verification(p: Provider) -> str:
+    s = p.sig
+    if p.scheme == "hmac":
+        algo = _ALGO[s.get("algo", "sha256")]
+        enc = {"hex": "hex", "b64": "b64", "b64url": "b64url"}[s.get("enc", "hex")]
+        msg = s.get("msg", "{body}").replace("{body}", "body").replace("{ts}", "ts") \
+            .replace("{id}", "id").replace("{url}", "URL")
+        key = {"b64": ", key b64", "hex": ", key hex", "nfkd": ", key NFKD"}.get(s.get("key", ""), "")
+        fmt = f"`{s['header']}`" + (f" (`{s['prefix']}`)" if s.get("prefix") else "")
+        return f"{algo} {enc} of `{msg}`{key} in {fmt}"
+    if p.scheme == "standardwebhooks":
+        return f"Standard Webhooks (`{s['prefix']}-*` headers)"
+    if p.scheme == "token":
+        where = f"`{s['json']}` in the body" if "json" in s else f"`{s['header']}`"
+        return f"shared token in {where}"
+    if p.scheme == "basic":
+        return "HTTP Basic credentials"
+    if p.scheme in ("ed25519", "ecdsa", "jwt", "jws"):
+        base = _SPECIAL[p.scheme]
+        if p.scheme == "ed25519":
+            return f"{base} of `{s['msg'].replace('{ts}', 'ts').replace('{body}', 'body')}` in `{s['header']}`"
+        if p.scheme == "jwt":
+            return f"{base} {s['alg']} in `{s['header']}`" + (
+                f" with `{s['body_claim']}`" if "body_claim" in s else "")
+        return f"{base} in `{s['header']}`"
+    return _SPECIAL[p.id]
+
+
+def signing(p: Provider) -> str:
+    if p.scheme in ("ed25519", "ecdsa", "paypal", "sns") or p.sig.get("alg") == "ES256":
+        return "private key (`keypair()`)"
+    if p.scheme in ("mailgun", "adyen", "braintree", "sns") or "json" in p.sig:
+        return "yes (changes the body)"
+    if p.scheme in ("twilio", "mandrill", "plivo", "hubspot") or "{url}" in p.sig.get("msg", ""):
+        return "yes (needs `url=`)"
+    return "yes"
+
+
+def detection(p: Provider) -> str:
+    parts = [f"`{h}`" for h in p.detect[:2]]
+    if p.agent:
+        parts.append(f"UA `{p.agent}`")
+    if p.shape is not None:
+        parts.append("payload shape")
+    return " / ".join(parts)
+
+
+def main() -> None:
+    print("| id | provider | detection | verification | signing | handshake | cross-checked with | docs |")
+    print("|---|---|---|---|---|---|---|---|")
+    for pid in sorted(TABLE):
+        p = TABLE[pid]
+        checked = ", ".join(x for x in (f"`{p.sdk}`" if p.sdk else "", VECTORS.get(pid, ""),
+                                        "documented formula" if pid in FORMULA else "") if x)
+        if p.family:
+            p_name = f"{p.name} ({p.family} family)"
+        else:
+            p_name = p.name
+        print(f"| `{pid}` | {p_name} | {detection(p)} | {verification(p)} | {signing(p)} | "
+              f"{HANDSHAKES.get(pid, '—')} | {checked or '—'} | [docs]({p.docs}) |")
+
+
+if __name__ == "__main__":
+    main()
