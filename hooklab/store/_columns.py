@@ -125,7 +125,10 @@ def _task(db: sqlite3.Connection, task: tuple[int, int | None, bytes | None], bo
     if data is None:
         return _gap(db, first, last, body)
     part = S.decode(data)
-    return part, (_bodies(db, first, last, part.column("id")) if body else None)
+    if not body:
+        return part, None
+    kept = S.bodies(data)  # kept in the segment: no read of the table
+    return part, (kept if kept is not None else _bodies(db, first, last, part.column("id")))
 
 
 def _parallel(

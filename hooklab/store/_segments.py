@@ -11,8 +11,12 @@ after they are stored, and whatever deletes captures deletes the segments that c
 the same transaction), so a segment is always exactly the rows it covers. Rows no segment
 covers (the newest ones, or those next to a deletion) are read from ``captures`` directly.
 
+A segment also keeps its captures' bodies, zlib-compressed one after another (a fifth or
+less of their size for JSON): a DataFrame of a million reads them as a few hundred blobs
+instead of a million rows of the table.
+
 Encoding uses only the standard library (the writer thread stays light); decoding uses numpy
-and pyarrow, in the reading thread.
+and pyarrow, in the reading thread (zlib works without the GIL).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from __future__ import annotations
 import json
 import struct
 import sys
+import zlib
 from array import array
 from collections.abc import Sequence
 from typing import Any
@@ -73,8 +78,9 @@ def _pad(n: int) -> bytes:
     return b"\0" * (-n % 8)
 
 
-def encode(rows: Sequence[tuple]) -> bytes:
-    """One blob holding ``rows`` (tuples in :data:`COLUMNS` order)."""
+def encode(rows: Sequence[tuple], bodies: Sequence[bytes] | None = None) -> bytes:
+    """One blob holding ``rows`` (tuples in :data:`COLUMNS` order) and, if given, their
+    ``bodies`` (compressed)."""
     cols = list(zip(*rows, strict=True)) if rows else [() for _ in COLUMNS]
     parts: list[bytes] = []
     pos = 0
@@ -107,6 +113,14 @@ def encode(rows: Sequence[tuple]) -> bytes:
                 [name, kind, put(codes.tobytes()), put(offsets.tobytes()), put(b"".join(words)),
                  len(words)]
             )
+    if bodies is not None:
+        offsets = array("q", [0])
+        total = 0
+        for b in bodies:
+            total += len(b)
+            offsets.append(total)
+        packed = zlib.compress(b"".join(bodies), 1)
+        directory.append(["body", "z", put(packed), put(offsets.tobytes()), total])
     header = json.dumps({"n": len(rows), "order": sys.byteorder, "cols": directory}).encode()
     head = _MAGIC + struct.pack("<I", len(header)) + header
     head += _pad(len(head))
@@ -130,6 +144,8 @@ def decode(blob: bytes) -> Any:
     arrays = {}
     for entry in header["cols"]:
         name, kind = entry[0], entry[1]
+        if kind == "z":  # the bodies: see bodies()
+            continue
         if kind in ("q", "b"):
             at, size = entry[2]
             dtype = np.dtype(end + ("i8" if kind == "q" else "i1"))
@@ -144,6 +160,31 @@ def decode(blob: bytes) -> Any:
         indices = pa.array(codes, mask=codes < 0)
         arrays[name] = pa.DictionaryArray.from_arrays(indices, words)
     return pa.table(arrays)
+
+
+def bodies(blob: bytes) -> Any:
+    """The bodies a segment keeps, as a ``large_binary`` array (``None`` if it keeps none)."""
+    import numpy as np
+    import pyarrow as pa
+
+    (hlen,) = struct.unpack_from("<I", blob, 4)
+    header = json.loads(bytes(blob[8 : 8 + hlen]))
+    base = 8 + hlen
+    base += -base % 8
+    n = header["n"]
+    end = "<" if header["order"] == "little" else ">"
+    for entry in header["cols"]:
+        if entry[1] != "z":
+            continue
+        (z_at, z_len), (o_at, _), total = entry[2], entry[3], entry[4]
+        data = zlib.decompress(memoryview(blob)[base + z_at : base + z_at + z_len], bufsize=max(total, 1))
+        if len(data) != total:
+            raise ValueError("a segment's bodies do not decompress to their size")
+        offsets = np.frombuffer(blob, np.dtype(end + "i8"), n + 1, base + o_at).astype(np.int64, copy=False)
+        return pa.Array.from_buffers(
+            pa.large_binary(), n, [None, pa.py_buffer(offsets), pa.py_buffer(data)]
+        )
+    return None
 
 
 def empty() -> Any:

@@ -444,7 +444,7 @@ class CaptureStore:
 
     def _seal(self, db: sqlite3.Connection) -> int | None:
         rows = db.execute(
-            f"SELECT {S.SELECT} FROM captures WHERE id > ? ORDER BY id LIMIT ?",
+            f"SELECT {S.SELECT}, body FROM captures WHERE id > ? ORDER BY id LIMIT ?",
             (self._segments_upto, S.SEG_ROWS),
         ).fetchall()
         if len(rows) < S.SEG_ROWS:
@@ -452,7 +452,7 @@ class CaptureStore:
         first, last = rows[0][0], rows[-1][0]
         db.execute(
             "INSERT OR REPLACE INTO segments (first_id, last_id, rows, data) VALUES (?,?,?,?)",
-            (first, last, len(rows), S.encode(rows)),
+            (first, last, len(rows), S.encode([r[:-1] for r in rows], [r[-1] for r in rows])),
         )
         self._set_meta(db, "segments_upto", last)
         return last
