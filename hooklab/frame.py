@@ -176,8 +176,12 @@ def frame_from_columns(
     df = pd.DataFrame(data)
     _add_forward_columns(df, ids, forwards)
     shakes = handshakes() if (len(df) and handshakes is not None) else {}
-    df.insert(df.columns.get_loc("duplicate") + 1, "handshake", pd.array(
-        [shakes.get(i) for i in ids.tolist()] if shakes else [None] * len(df), dtype="string"))
+    import pyarrow as pa
+
+    shake = pa.array([shakes.get(i) for i in ids.tolist()], pa.large_string()) if shakes else (
+        pa.nulls(n, pa.large_string()))  # (no Python object per row when there are none)
+    df.insert(df.columns.get_loc("duplicate") + 1, "handshake",
+              pd.array(shake, dtype=pd.StringDtype("pyarrow")))
     jsonish = _jsonish(content_type)
     encoded = _numpy(table.column("encoded"), np.int8)
     bodies = table.column("body") if "body" in table.column_names else None

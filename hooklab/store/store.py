@@ -120,6 +120,7 @@ class CaptureStore:
         self._generation = 0  # bumped whenever captures are deleted
         self._counts: dict[str, tuple[int, int, int]] = {}  # filters -> (generation, max id, n)
         self._pool: list[sqlite3.Connection] = []  # idle read connections for bulk reads
+        self._importing = 0  # bulk imports under way: upkeep waits until they are done
         self._last_retention = 0.0
         self._db = self._connect()
         self._last_id = self._db.execute("SELECT COALESCE(MAX(id), 0) FROM captures").fetchone()[0]
@@ -295,57 +296,56 @@ class CaptureStore:
     def add_many(self, records: Iterable[dict[str, Any]], *, notify: bool | None = None) -> int:
         """Store many records fast (a bulk import); returns how many were stored, once durable.
 
-        The calling thread reads ``records`` (an iterator stays lazy), detects and enriches them
+        The calling thread reads ``records`` (an iterator stays lazy), detects and verifies them
         and prepares their rows, :data:`_BULK` at a time; the writer stores each chunk with one
-        INSERT statement in one transaction (memory holds one chunk). Subscribers hear of each capture only if ``notify`` (default: when
-        there are subscribers). The search index and column segments of imported rows are
-        built afterwards, between other writes. A record that cannot be stored raises
-        ``ValueError`` naming its position; the chunks before it stay stored.
+        INSERT statement in one transaction (memory holds one chunk). Subscribers hear of each
+        capture only if ``notify`` (default: when there are subscribers). The search index and
+        column segments of the imported rows are built once the import is done, between other
+        writes. A record that cannot be stored raises ``ValueError`` naming its position (or
+        its chunk's); the chunks before it stay stored.
         """
         if notify is None:
             notify = bool(self._subscribers)
-        pending: list[tuple[int, Future[int]]] = []
+        with self._room:
+            self._importing += 1  # no index upkeep between chunks: it would hold them up
+        try:
+            return self._import(records, notify)
+        finally:
+            with self._room:
+                self._importing -= 1
+            if not self._closed:
+                self.flush()  # wakes the writer: it catches up from here
+
+    def _import(self, records: Iterable[dict[str, Any]], notify: bool) -> int:
         at = 0
-        failed: BaseException | None = None
-
-        def settle(block: bool) -> None:
-            nonlocal failed
-            while pending and (block or pending[0][1].done()):
-                start, fut = pending.pop(0)
-                try:
-                    fut.result()
-                except BaseException as exc:  # noqa: BLE001 - reported below
-                    if failed is None:
-                        failed = ValueError(f"record {start} (or one of the next {_BULK}): cannot be stored ({exc})")
-
         chunk: list[list[Any]] = []
         size = 0
         for record in records:
-            if failed is not None:
-                break
             try:
                 if not isinstance(record, dict):
                     raise TypeError("not a dict")
                 self._prepare(record)
                 chunk.append(record_values(record))
             except (TypeError, ValueError, OverflowError) as exc:
-                failed = ValueError(f"record {at + len(chunk)}: cannot be stored ({exc})")
-                break
+                raise ValueError(f"record {at + len(chunk)}: cannot be stored ({exc})") from None
             size += len(chunk[-1][7])
             if len(chunk) >= _BULK or size >= QUEUE_BYTES // 4:
-                pending.append((at, self._bulk(chunk, size, notify)))
-                at += len(chunk)
+                # one chunk at a time: preparing the next while the writer inserts this one
+                # would take the GIL from it between every row (measured: 2-3 times slower)
+                at = self._store_chunk(at, chunk, size, notify)
                 chunk, size = [], 0
-                # wait for it: preparing the next chunk meanwhile would take the GIL from the
-                # writer between every row it inserts (measured: 2-3 times slower overall)
-                settle(True)
-        if chunk and failed is None:
-            pending.append((at, self._bulk(chunk, size, notify)))
-            at += len(chunk)
-        settle(True)
-        if failed is not None:
-            raise failed
+        if chunk:
+            at = self._store_chunk(at, chunk, size, notify)
         return at
+
+    def _store_chunk(self, at: int, chunk: list[list[Any]], size: int, notify: bool) -> int:
+        try:
+            self._bulk(chunk, size, notify).result()
+        except Exception as exc:  # noqa: BLE001 - said with the position
+            raise ValueError(
+                f"record {at} (or one of the {len(chunk) - 1} after it): cannot be stored ({exc})"
+            ) from None
+        return at + len(chunk)
 
     def _bulk(self, rows: list[list[Any]], size: int, notify: bool) -> Future[int]:
         fut: Future[int] = Future()
@@ -398,7 +398,7 @@ class CaptureStore:
 
     def _behind(self, lag: int = 0) -> bool:
         """Whether the search index or the segments are more than ``lag`` rows behind."""
-        if self.readonly:
+        if self.readonly or self._importing:
             return False
         last = self._last_id
         search = self._fts and self._search_upto < _MAX_ID and last - self._search_upto > lag
