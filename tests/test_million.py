@@ -434,3 +434,22 @@ def test_readme_duckdb_query_over_several_labs(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     rows = duckdb.sql(sql).fetchall()
     assert rows == [("stripe", "invoice.paid", 6, 200.0)]
+
+
+def test_bulk_load_into_an_empty_store_flags_repeats_and_rebuilds_indexes(tmp_path):
+    import sqlite3
+
+    from hooklab.store._sql import INDEXES
+
+    store = CaptureStore(str(tmp_path / "e.sqlite3"), durability="normal")
+    recs = ({"method": "POST", "path": "/stripe", "provider": "stripe", "event_type": "invoice.paid",
+             "delivery_id": f"evt_{i % 11000}", "body": b"{}"} for i in range(12000))
+    assert store.add_many(recs) == 12000  # three chunks; evt_0..evt_999 come again in the third
+    dup = store.columns(bin="stripe").column("duplicate").to_pylist()
+    assert dup == [0] * 11000 + [1] * 1000
+    names = {r[0] for r in sqlite3.connect(store.path).execute("SELECT name FROM sqlite_master WHERE type='index'")}
+    assert set(INDEXES) <= names
+    assert store.add_many([{"method": "POST", "path": "/stripe", "provider": "stripe",
+                            "delivery_id": "evt_5", "body": b"{}"}]) == 1  # not empty now: the table
+    assert store.query(newest_first=True, limit=1)[0].duplicate
+    store.close()

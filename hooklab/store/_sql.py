@@ -257,13 +257,21 @@ def _seen_before(db: sqlite3.Connection, keys: list[tuple[Any, str]]) -> set[tup
     return found
 
 
-def insert_many(db: sqlite3.Connection, rows: list[list[Any]]) -> int:
+#: the captures table's secondary indexes (a bulk load into an empty store builds them after)
+INDEXES = ("captures_bin", "captures_delivery", "captures_event", "captures_provider",
+           "captures_received", "captures_handshake")  # fmt: skip
+
+
+def insert_many(
+    db: sqlite3.Connection, rows: list[list[Any]], seen: set[tuple[str, str]] | None = None
+) -> int:
     """INSERT prepared rows (:func:`record_values`) in one statement inside the writer's
     transaction, flagging repeated delivery ids; returns the first id given (ids follow one
-    another)."""
+    another). ``seen`` (every delivery stored so far, kept up to date here) replaces the
+    lookup in the table, for a load into a store that was empty."""
     keys = [(v[11], v[13]) for v in rows if v[13]]
     if keys:
-        before = _seen_before(db, keys)
+        before = _seen_before(db, keys) if seen is None else seen
         for v in rows:
             if v[13]:
                 key = (v[11] or "", v[13])

@@ -41,6 +41,7 @@ from ._sql import (
     _FORMATS_READ,
     _MAX_ID,
     _SCHEMA,
+    INDEXES,
     SearchPlan,
     _from_us,
     _row_to_capture,
@@ -121,6 +122,7 @@ class CaptureStore:
         self._counts: dict[str, tuple[int, int, int]] = {}  # filters -> (generation, max id, n)
         self._pool: list[sqlite3.Connection] = []  # idle read connections for bulk reads
         self._importing = 0  # bulk imports under way: upkeep waits until they are done
+        self._seen_deliveries: set[tuple[str, str]] | None = None  # (a load into an empty store)
         self._last_retention = 0.0
         self._db = self._connect()
         self._last_id = self._db.execute("SELECT COALESCE(MAX(id), 0) FROM captures").fetchone()[0]
@@ -308,13 +310,25 @@ class CaptureStore:
             notify = bool(self._subscribers)
         with self._room:
             self._importing += 1  # no index upkeep between chunks: it would hold them up
+        # into an empty store: the table's indexes are built once at the end (much faster than
+        # row by row) and repeated deliveries are found in memory
+        fresh = self._importing == 1 and self._last_id == 0 and not self._subscribers
+        if fresh:
+            fresh = self._control({"__indexes__": "drop"})
         try:
             return self._import(records, notify)
         finally:
+            if fresh:
+                self._control({"__indexes__": "create"})
             with self._room:
                 self._importing -= 1
             if not self._closed:
                 self.flush()  # wakes the writer: it catches up from here
+
+    def _control(self, item: dict[str, Any]) -> Any:
+        fut: Future[Any] = Future()
+        self._enqueue(item, fut, None)
+        return fut.result()
 
     def _import(self, records: Iterable[dict[str, Any]], notify: bool) -> int:
         at = 0
@@ -482,6 +496,9 @@ class CaptureStore:
                             done.append((None, fut, cb))
                             forwarded.append(record.capture_id)
                             continue
+                        if "__indexes__" in record:  # a bulk load into an empty store
+                            done.append((self._indexes(db, record["__indexes__"]), fut, None))
+                            continue
                         if "__meta__" in record:
                             key, value = record["__meta__"]
                             db.execute("INSERT OR IGNORE INTO meta VALUES (?, ?)", (key, value))
@@ -573,6 +590,23 @@ class CaptureStore:
         self._prepare(record)
         return insert_row(db, record, seen)
 
+    def _indexes(self, db: sqlite3.Connection, what: str) -> bool:
+        """``drop`` the table's indexes if it is empty (True if they were), or ``create`` them
+        (in the writer's open transaction)."""
+        if what == "drop":
+            if db.execute("SELECT 1 FROM captures LIMIT 1").fetchone() is not None:
+                return False
+            for name in INDEXES:
+                db.execute(f"DROP INDEX IF EXISTS {name}")
+            self._seen_deliveries = set()
+            return True
+        for statement in _SCHEMA.split(";"):  # (no ";" inside them)
+            if statement.strip():
+                db.execute(statement)
+        add_columns(db)
+        self._seen_deliveries = None
+        return True
+
     def _write_bulk(self, item: tuple[Any, Future, Callable | None, int]) -> None:
         job, fut, _cb, _size = item
         rows, notify = job["__bulk__"], job["notify"]
@@ -581,7 +615,7 @@ class CaptureStore:
                 db = self._wdb
                 db.execute("BEGIN IMMEDIATE")
                 try:
-                    first = insert_many(db, rows)
+                    first = insert_many(db, rows, self._seen_deliveries)
                     db.execute("COMMIT")
                 except BaseException:
                     db.execute("ROLLBACK")
