@@ -3,8 +3,9 @@
 Used by DataFrames (:mod:`hooklab.frame`), exports and exploration. Few matching rows are
 fetched with SQL through the indexes; many are read from the column segments (see
 ``_segments``), with only the rows no segment covers fetched row by row, and the filters
-applied to whole columns at once. Bodies, when asked for, are read a segment's worth at a
-time, concatenated by SQLite (one Python object per few thousand bodies).
+applied to whole columns at once. Bodies, when asked for, come from the segments too
+(compressed there); a segment written without them has its bodies read a segment's worth at
+a time, concatenated by SQLite (one Python object per few thousand bodies).
 
 Segments are decoded and bodies read by a few threads, each with its own read connection
 (SQLite works without the GIL); each segment's bodies are checked to be those of its ids.
