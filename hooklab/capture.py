@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import codecs
 import json as _json
+import re
 import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -21,18 +22,123 @@ if TYPE_CHECKING:
     from .signatures import Verification
 
 __all__ = [
+    "REDACTED",
     "Capture",
     "CaptureRecord",
     "ForwardOutcome",
     "bin_of",
     "capture_to_dict",
+    "check_request_syntax",
     "decode_body",
     "new_record",
+    "printable",
+    "redact_record",
     "split_target",
 ]
 
 #: decoded views of compressed bodies are capped so a decompression bomb cannot exhaust memory
 MAX_DECODED = 64 * 1024 * 1024
+
+
+#: what a redacted header or query value is stored as
+REDACTED = "[redacted]"
+#: request headers that carry a browser's (Jupyter's) session rather than a webhook's data
+_SESSION_HEADERS = frozenset({"cookie", "x-xsrftoken", "x-csrftoken"})
+
+
+def redact_record(
+    record: dict[str, Any], *, credentials: bool = True, secrets: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """Scrub a store record (in place) of what must never be stored; returns it.
+
+    - ``credentials``: ``Cookie`` (browsers scope cookies by host, not port, so a browser that
+      opens a capture URL sends Jupyter's login cookie), ``X-XSRFToken`` / ``X-CSRFToken`` and
+      Jupyter-style ``Authorization: token ...`` are stored as :data:`REDACTED`. Webhook
+      credentials (``Basic``, ``Bearer``...) are kept: verifying them is the point.
+    - ``secrets``: any occurrence of these strings (the lab's read token) in header values,
+      query values and the URL becomes :data:`REDACTED`. The body is never changed.
+
+    >>> r = redact_record({"headers": [("Cookie", "a=1"), ("X", "t0k")], "url": "/b?t=t0k",
+    ...                    "query": {"t": ["t0k"]}}, secrets=("t0k",))
+    >>> r["headers"], r["url"], r["query"]
+    ([('Cookie', '[redacted]'), ('X', '[redacted]')], '/b?t=[redacted]', {'t': ['[redacted]']})
+    """
+    secrets = tuple(s for s in secrets if s)
+    headers = record.get("headers") or []
+    out: list[tuple[str, str]] | None = None
+    for i, (k, v) in enumerate(headers):
+        new = v
+        low = k.lower()
+        if credentials and (
+            low in _SESSION_HEADERS
+            or (low == "authorization" and v.lstrip().lower().startswith("token "))
+        ):
+            new = REDACTED
+        else:
+            for s in secrets:
+                if s in new:
+                    new = new.replace(s, REDACTED)
+        if new is not v:
+            if out is None:
+                out = list(headers)
+            out[i] = (k, new)
+    if out is not None:
+        record["headers"] = out
+    for s in secrets:
+        url = record.get("url")
+        if isinstance(url, str) and s in url:
+            record["url"] = url.replace(s, REDACTED)
+        query = record.get("query")
+        if query and any(s in v for vs in query.values() for v in vs):
+            record["query"] = {k: [v.replace(s, REDACTED) for v in vs] for k, vs in query.items()}
+    return record
+
+
+#: RFC 9110 token (methods, header names) and what a field value or request target may not hold:
+#: the rules the capture server applies to what it stores
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_BAD_TARGET = re.compile(r"[\x00-\x20\x7f]")
+
+
+def check_request_syntax(method: str, path: str, headers: list[tuple[str, str]]) -> None:
+    r"""Raise ``ValueError`` unless the request is one the capture server could have received.
+
+    The method and header names are tokens, header values hold no control characters but tab,
+    and the path starts with ``/`` (or is ``*``) without spaces or control characters. For
+    requests that come from elsewhere (imported HAR files): a CR or LF smuggled into a method or
+    header would otherwise become extra requests when the capture is re-sent or copied as curl.
+
+    >>> check_request_syntax("POST", "/gh", [("X-A", "1")])
+    >>> check_request_syntax("POST /x HTTP/1.1\r\nX: 1", "/gh", [])
+    Traceback (most recent call last):
+    ...
+    ValueError: method 'POST /x HTTP/1.1\r\nX: 1' is not an HTTP token
+    """
+    if not isinstance(method, str) or not _TOKEN.fullmatch(method):
+        raise ValueError(f"method {method!r} is not an HTTP token")
+    if not isinstance(path, str) or not (path.startswith("/") or path == "*") or _BAD_TARGET.search(path):
+        raise ValueError(f"path {path!r} is not a request target (starts with /, no spaces or controls)")
+    for name, value in headers:
+        if not isinstance(name, str) or not _TOKEN.fullmatch(name):
+            raise ValueError(f"header name {name!r} is not an HTTP token")
+        if not isinstance(value, str) or _BAD_VALUE.search(value):
+            raise ValueError(f"header {name!r} has a control character in its value")
+
+
+def printable(text: object) -> str:
+    r"""``text`` with every character a terminal would act on shown as an escape (``\x1b``).
+
+    For lines printed to a terminal or test report from captured data: escape sequences could
+    set the title, move the cursor or forge lines. Newlines and tabs are escaped too.
+
+    >>> printable("push\x1b]0;pwned\x07\nverified")
+    'push\\x1b]0;pwned\\x07\\nverified'
+    """
+    s = str(text)
+    if s.isprintable():
+        return s
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in s)
 
 
 def bin_of(path: str) -> str:
@@ -144,12 +250,16 @@ def new_record(
     kind: str = "http",
     bin: str | None = None,
     query: dict[str, list[str]] | None = None,
+    redact_credentials: bool = True,
+    secrets: tuple[str, ...] = (),
 ) -> CaptureRecord:
     """The one place a :class:`CaptureRecord` is made.
 
     ``target`` is the request target as received (``/github/x?a=1``); ``url`` the full URL the
     sender used (defaults to ``target``). With ``query`` given, ``target`` is the path, kept
-    verbatim (imports and recordings that carry both).
+    verbatim (imports and recordings that carry both). What must never be stored is scrubbed
+    here (:func:`redact_record`): Jupyter's cookie and token headers unless
+    ``redact_credentials=False``, and every occurrence of ``secrets`` (the lab's read token).
 
     >>> r = new_record("POST", "/github?x=1", [("Content-Type", "text/plain")], b"hi")
     >>> r["method"], r["path"], r["query"], r["kind"]
@@ -170,6 +280,7 @@ def new_record(
     }
     if bin is not None:
         record["bin"] = bin
+    redact_record(record, credentials=redact_credentials, secrets=secrets)  # type: ignore[arg-type]
     return record
 
 
@@ -361,9 +472,10 @@ class Capture:
         )
 
     def __repr__(self) -> str:
-        ev = f" {self.event_type}" if self.event_type else ""
+        # shown by terminals and test reports: the sender's text, visible characters only
+        ev = f" {printable(self.event_type)}" if self.event_type else ""
         return (
-            f"<Capture #{self.id} {self.method} {self.path} {self.status}"
+            f"<Capture #{self.id} {printable(self.method)} {printable(self.path)} {self.status}"
             f" {self.size}B{ev} at {self.received_at.isoformat()}>"
         )
 

@@ -19,6 +19,7 @@ __all__ = ["main"]
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from .capture import printable
     from .core import HookLab
 
     lab = HookLab(
@@ -28,12 +29,14 @@ def _serve(args: argparse.Namespace) -> int:
     out_lock = threading.Lock()
 
     def show(c) -> None:  # type: ignore[no-untyped-def]
-        ev = f" {c.provider}/{c.event_type}" if c.provider else ""
+        # path, provider and event_type come from the sender: print only visible characters,
+        # so escape sequences cannot retitle the terminal, move the cursor or forge a line
+        ev = f" {printable(c.provider)}/{printable(c.event_type)}" if c.provider else ""
         ver = {True: " verified", False: " SIGNATURE-INVALID", None: ""}[c.verified]
         with out_lock:
             print(
-                f"#{c.id} {c.received_at:%H:%M:%S.%f} {c.method} {c.path} -> {c.status}"
-                f" {c.size}B{ev}{ver}",
+                f"#{c.id} {c.received_at:%H:%M:%S.%f} {printable(c.method)} {printable(c.path)}"
+                f" -> {c.status} {c.size}B{ev}{ver}",
                 flush=True,
             )
 
@@ -58,6 +61,9 @@ def _serve(args: argparse.Namespace) -> int:
     # before the ready line: whoever reads it may signal at once (a race the tests hit)
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
+    # the stream page carries the read token: on stderr, as Jupyter prints its URL; before the
+    # ready line, so whoever waits for that line finds the page too
+    print(f"hooklab: stream page {lab.page_url}", file=sys.stderr, flush=True)
     print(lab.status_line() + " — Ctrl-C to stop", flush=True)
     try:
         while not stop.wait(0.5):

@@ -26,7 +26,7 @@ from traitlets import Bool, Enum, Float, Int, List, Unicode, observe
 from traitlets.config import Configurable
 
 from . import ingress
-from .capture import Capture, bin_of
+from .capture import Capture, bin_of, printable
 from .filters import describe
 from .providers import TABLE
 from .server.lifecycle import DEFAULT_MAX_BODY, CaptureServer
@@ -110,6 +110,12 @@ class HookLab(Configurable):
         help="Answer endpoint handshakes (Slack url_verification, Zoom, Meta hub.challenge, "
         "Microsoft Graph, ...) automatically; a response rule for the bin always wins.",
     ).tag(config=True)
+    redact_credentials = Bool(
+        True,
+        help="Store Cookie, X-XSRFToken and Jupyter-style 'Authorization: token ...' headers "
+        "as [redacted] (a browser opening a capture URL sends Jupyter's login cookie). "
+        "Webhook credentials such as Basic or Bearer are always kept.",
+    ).tag(config=True)
 
     @observe("handshakes")
     def _handshakes_changed(self, change: Any) -> None:
@@ -117,7 +123,11 @@ class HookLab(Configurable):
             self._secrets.handshakes = bool(change["new"])
 
     def __init__(self, **kwargs: Any) -> None:
+        from .server.guard import new_token
+
         self.server: CaptureServer | None = None
+        self._api_token = new_token()
+        self._relay_nonce = new_token()
         super().__init__(**kwargs)
         self._secrets = SecretBook()
         self._secrets.handshakes = self.handshakes
@@ -162,10 +172,12 @@ class HookLab(Configurable):
         self.server = CaptureServer(
             self.store, self.host, self.port, max_body=self.max_body, rules=self.rules,
             idle_timeout=self.idle_timeout, body_timeout=self.body_timeout,
+            api_token=self._api_token, relay_nonce=self._relay_nonce,
         )
         self._configure_stream()
         self.server.allowed_hosts = tuple(self.allowed_hosts)
         self.server.handshakes = self._secrets
+        self.server.redact_credentials = self.redact_credentials
         self.server.start()
         # public URLs given out before a stop_serving() work again
         ingress.refresh(self)
@@ -217,6 +229,40 @@ class HookLab(Configurable):
     def bound_port(self) -> int | None:
         return self.server.port if self.server is not None else None
 
+    @property
+    def api_token(self) -> str:
+        """The read token of this lab's ``/_hooklab/`` API, page and stream (random, per lab).
+
+        Send it as ``Authorization: token <api_token>`` or ``?token=<api_token>``; capture paths
+        need none. It is never stored with captures. Prefer :attr:`page_url` and
+        :meth:`stream_url`, which carry it; do not print it into a notebook you will save.
+        """
+        return self._api_token
+
+    @property
+    def page_url(self) -> str:
+        """The live stream page, ready to open: ``http://127.0.0.1:<port>/_hooklab/?token=...``."""
+        return f"{self.url}/_hooklab/?token={self._api_token}"
+
+    def stream_url(self, **query: Any) -> str:
+        """The WebSocket stream with the read token: ``ws://127.0.0.1:<port>/_hooklab/ws?token=...``.
+
+        ``since=<id>``, ``bin``, ``provider``, ``kind``, ``method`` and ``body=0`` are added as
+        query arguments (see :mod:`hooklab.server.stream`).
+
+        >>> lab.stream_url(since=0, bin="github")
+        'ws://127.0.0.1:.../_hooklab/ws?token=...&since=0&bin=github'
+        """
+        from urllib.parse import urlencode
+
+        unknown = set(query) - {"since", "bin", "provider", "kind", "method", "body"}
+        if unknown:
+            raise ValueError(f"unknown stream filter(s) {sorted(unknown)}; use since, bin, "
+                             "provider, kind, method or body")
+        base = "ws" + self.url[len("http"):]
+        extra = urlencode([(k, v) for k, v in query.items() if v is not None])
+        return f"{base}/_hooklab/ws?token={self._api_token}" + (f"&{extra}" if extra else "")
+
     def url_for(self, bin: str, path: str = "") -> str:
         """URL that captures into ``bin``: ``lab.url_for("stripe")``."""
         if self.server is None:
@@ -247,10 +293,16 @@ class HookLab(Configurable):
             write_timeout=self.stream_write_timeout,
         )
 
+    @observe("redact_credentials")
+    def _redaction_changed(self, change: Any) -> None:
+        if self.server is not None:
+            self.server.redact_credentials = bool(change["new"])
+
     @observe("port", "host", "max_body")
     def _restart_on_change(self, change: Any) -> None:
         if change["name"] == "max_body" and self.server is not None:
             self.server.max_body = int(change["new"])
+            ingress.refresh(self)  # the relay and tunnels enforce the limit too
             return
         if self.is_running:
             self.server.stop()  # type: ignore[union-attr]
@@ -274,8 +326,8 @@ class HookLab(Configurable):
         (a wrong one gets 403). The secret stays in memory only: never in the database,
         widgets or exports.
 
-        >>> lab.secret("zoom", "my-secret-token", provider="zoom")       # doctest: +SKIP
-        >>> lab.secret("wa", None, provider="meta", verify_token="tok")  # doctest: +SKIP
+        >>> lab.secret("zoom", "my-secret-token", provider="zoom")
+        >>> lab.secret("wa", None, provider="meta", verify_token="tok")
         """
         if provider is not None:
             provider = provider.strip().lower()
@@ -311,7 +363,7 @@ class HookLab(Configurable):
             n = store.count(**filters)
             where = f" at {self.server.url}" if self.server else ""
             raise TimeoutError(
-                f"waited {timeout:g} s for {count} capture(s) matching {describe(filters)}; "
+                f"waited {timeout:g} s for {count} capture(s) matching {printable(describe(filters))}; "
                 f"{n} matched ({store.count()} captures in total{where})"
             )
         return store.query(**filters)
@@ -321,12 +373,12 @@ class HookLab(Configurable):
         caps = self.store.query(**filters)
         if (count is None and not caps) or (count is not None and len(caps) != count):
             want = "at least 1" if count is None else str(count)
-            seen = ", ".join(
-                f"#{c.id} {c.method} {c.path} {c.event_type or ''}".strip()
+            seen = ", ".join(  # captured text is hostile: only visible characters reach reports
+                printable(f"#{c.id} {c.method} {c.path} {c.event_type or ''}".strip())
                 for c in self.store.query(limit=10, newest_first=True)
             )
             raise AssertionError(
-                f"expected {want} capture(s) matching {describe(filters)}, got {len(caps)}; "
+                f"expected {want} capture(s) matching {printable(describe(filters))}, got {len(caps)}; "
                 f"newest captures: {seen or 'none'}"
             )
         return caps
@@ -340,12 +392,102 @@ class HookLab(Configurable):
     df = dataframe
 
     def live(self, **filters: Any) -> Any:
-        """A live ipywidgets view of the captures matching ``filters``."""
+        """A live ipywidgets view of the captures matching ``filters``.
+
+        Calling it again with the same filters (re-running the cell) closes the earlier view
+        and its thread; views with other filters keep running until ``view.close()`` or
+        ``lab.stop()``.
+        """
         from .widget.view import LiveView
 
-        view = LiveView(self.store, **filters)
+        base = self.server.url if self.server is not None else None  # for "Copy as curl"
+        view = LiveView(self.store, base_url=base, **filters)
+        for old in list(self._views):
+            if old.filters == view.filters:
+                old.close()
+                self._views.discard(old)
         self._views.add(view)
         return view
+
+    # -- exploring ------------------------------------------------------------------------------
+    def schema(self, **filters: Any) -> pd.DataFrame:
+        """Which fields the captures carry: one row per (provider, event_type, field) with
+        ``types, present, count, distinct, example, first_seen, last_seen``.
+
+        >>> s = lab.schema(event_type="payment_intent.succeeded")
+        >>> s.loc[s.field == "data.object.amount", ["field", "types", "present", "example"]]
+                        field    types  present example
+        9  data.object.amount  integer      1.0    2000
+        >>> new = s[s.first_seen > "2026-03-01"]     # drift: fields first seen since a date
+
+        Fields are dotted paths with ``[]`` for array items (``data.lines[].amount``); bodies
+        that are not JSON appear as their kind (``form``, ``text/xml``...). See
+        :mod:`hooklab.explore.schema` for the columns and the bounds on hostile bodies.
+        """
+        from .explore import schema_frame
+
+        return schema_frame(self.store, **filters)
+
+    def json_schema(self, event_type: str, **filters: Any) -> dict[str, Any]:
+        """The JSON Schema (draft 2020-12) inferred from the captures of ``event_type``.
+
+        >>> lab.json_schema("payment_intent.succeeded", provider="stripe")["required"]
+        ['id', 'object', 'api_version', 'created', 'data', 'livemode', 'pending_webhooks', 'request', 'type']
+        """
+        from .explore import json_schema
+
+        return json_schema(self.store, event_type, **filters)
+
+    def diff(
+        self, a: Capture | int, b: Capture | int, *, headers: bool = False, reveal: bool = False
+    ) -> pd.DataFrame:
+        """How capture ``b`` differs from ``a`` (captures or ids): ``field, change, a, b`` with
+        ``change`` one of ``added``, ``removed``, ``changed``.
+
+        >>> retry = hooklab.send(lab.url_for("stripe"), provider="stripe",
+        ...                      event="payment_intent.succeeded", payload={"data": {"object": {"amount": 4200}}})
+        >>> d = lab.diff(cap, lab.wait(2)[-1], headers=True)
+        >>> d[d.field == "data.object.amount"]
+                        field   change     a     b
+        3  data.object.amount  changed  2000  4200
+
+        ``headers=True`` compares headers too (``headers.<name>``); credential values stay
+        hidden unless ``reveal=True``.
+        """
+        from .explore import diff_frame
+
+        return diff_frame(self._capture(a), self._capture(b), headers=headers, reveal=reveal)
+
+    def sql(
+        self, query: str, params: Sequence[Any] | Mapping[str, Any] = (), *, timeout: float | None = 30.0
+    ) -> pd.DataFrame:
+        """Run one read-only SQL query over the ``captures`` view (the DataFrame's columns plus
+        ``payload``, ``headers`` and ``query`` as JSON text); statements that would write are
+        refused with :class:`hooklab.explore.ReadOnlyError`.
+
+        >>> lab.sql("SELECT json_extract(payload, '$.data.object.amount') AS amount "
+        ...         "FROM captures WHERE event_type = ?", ["payment_intent.succeeded"])
+           amount
+        0    2000
+        """
+        from .explore import run_sql
+
+        if hasattr(self.store, "sql"):  # a Parquet export, read in place by DuckDB
+            from .explore import ReadOnlyError
+
+            first = query.lstrip().split(None, 1)[0].upper() if query.strip() else ""
+            if first not in ("SELECT", "WITH", "VALUES", "FROM", "DESCRIBE", "SUMMARIZE"):
+                raise ReadOnlyError(f"{first or 'an empty statement'}: only reading statements run")
+            return self.store.sql(query, params)  # type: ignore[union-attr]
+        with self.store.read_connection() as db:
+            return run_sql(db, query, params, timeout=timeout)  # type: ignore[arg-type]
+
+    def _capture(self, c: Capture | int) -> Capture:
+        if isinstance(c, Capture):
+            return c
+        if isinstance(c, bool) or not isinstance(c, int):
+            raise TypeError(f"expected a Capture or a capture id, not {c!r}")
+        return self.get(c)
 
     def clear(self) -> int:
         """Delete all captures from the database; returns how many."""

@@ -178,7 +178,7 @@ async def _hooklab(n: int) -> dict[str, float]:
     try:
         port = lab.bound_port
         assert port is not None
-        stream = await websocket.websocket_connect(f"ws://127.0.0.1:{port}/_hooklab/ws")
+        stream = await websocket.websocket_connect(lab.stream_url())  # carries the read token
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         lat: list[float] = []
         t = time.perf_counter()

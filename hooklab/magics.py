@@ -6,6 +6,10 @@ runs them in a real kernel):
 >>> %load_ext hooklab           # doctest: +SKIP
 >>> %hooklab                    # status line          # doctest: +SKIP
 >>> %hooklab df --bin github    # DataFrame            # doctest: +SKIP
+>>> %hooklab schema --event-type invoice.paid          # doctest: +SKIP
+>>> %hooklab diff 41 42 --headers                       # doctest: +SKIP
+>>> %%hooklab sql                                       # doctest: +SKIP
+... SELECT event_type, count(*) FROM captures GROUP BY 1
 >>> %hooklab --help             # doctest: +SKIP
 
 ``%hooklab --help`` prints :func:`help_text`, generated from the parser:
@@ -17,11 +21,12 @@ runs them in a real kernel):
 from __future__ import annotations
 
 import argparse
+import re
 import shlex
 from typing import Any
 
 from IPython.core.error import UsageError
-from IPython.core.magic import Magics, line_magic, magics_class
+from IPython.core.magic import Magics, line_cell_magic, magics_class
 
 from .core import default_lab, set_default
 from .filters import FIELD_KEYS, FILTER_KEYS, from_query
@@ -30,9 +35,11 @@ from .outbound import send
 __all__ = ["HookLabMagics", "help_text", "load", "unload"]
 
 _CONFIG_NOTE = """\
-filters (live, df, export): --bin B --method M --provider P --event-type E --path P --kind K
+filters (live, df, schema, export): --bin B --method M --provider P --event-type E --path P --kind K
          --since ID_OR_ISO_TIME --until ISO_TIME --search TEXT   (see hooklab.filters)
 config:  %config HookLab.port = 9000   (every HookLab trait: %config HookLab)
+reading: the /_hooklab/ API, page and stream need the lab's read token: lab.page_url and
+         lab.stream_url() carry it (lab.api_token holds it; keep it out of saved outputs)
 """
 
 
@@ -59,7 +66,7 @@ def _parser() -> _Parser:
                 formatter_class=argparse.RawDescriptionHelpFormatter,
                 description="Capture, inspect, answer and send webhooks from the notebook.")
     sub = p.add_subparsers(dest="cmd", metavar="command", parser_class=_Parser)
-    sub.add_parser("status", add_help=False, help="show the URL, database and capture count (default)")
+    sub.add_parser("status", add_help=False, help="show the URL, database, capture count and stream page (default)")
     s = sub.add_parser("start", add_help=False, help="start (or restart) the default lab")
     s.add_argument("--port", type=int)
     s.add_argument("--host")
@@ -85,6 +92,18 @@ def _parser() -> _Parser:
     r.add_argument("--header", action="append", default=[], metavar="K:V")
     r.add_argument("--delay", type=float, default=0.0, metavar="SECONDS")
     r.add_argument("--method")
+    sc = sub.add_parser("schema", add_help=False,
+                        help="which fields the captures carry, per provider and event type")
+    _filter_args(sc)
+    di = sub.add_parser("diff", add_help=False, help="how capture B differs from capture A")
+    di.add_argument("a", metavar="A", type=int)
+    di.add_argument("b", metavar="B", type=int)
+    di.add_argument("--headers", action="store_true", help="compare headers too")
+    sq = sub.add_parser("sql", add_help=False,
+                        help="read-only SQL over the captures view: %%%%hooklab sql with the "
+                             "query in the cell, or %%hooklab sql QUERY")
+    sq.add_argument("query", nargs="*", metavar="QUERY")
+    sq.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS")
     e = sub.add_parser("export", add_help=False, help="write captures to a file")
     e.add_argument("file", metavar="PATH")
     e.add_argument("--format", choices=("har", "jsonl", "csv"))
@@ -117,8 +136,10 @@ def _filters_of(args: argparse.Namespace) -> dict[str, Any]:
 class HookLabMagics(Magics):
     """The ``%hooklab`` magic; see ``%hooklab --help``."""
 
-    @line_magic
-    def hooklab(self, line: str = "") -> Any:
+    @line_cell_magic
+    def hooklab(self, line: str = "", cell: str | None = None) -> Any:
+        if cell is not None or line.split(None, 1)[:1] == ["sql"]:
+            return self._sql(line, cell)
         try:
             argv = shlex.split(line)
         except ValueError as exc:  # e.g. an unclosed quote
@@ -146,6 +167,9 @@ class HookLabMagics(Magics):
         filters = _filters_of(args)
         if cmd == "status":
             print(lab.status_line())
+            if lab.is_running:  # the token stays out of the output: saved notebooks keep outputs
+                print(f"stream page: {lab.url}/_hooklab/ (open lab.page_url: it carries the "
+                      "read token, lab.api_token)")
         elif cmd == "stop":
             lab.stop_serving()
             print(lab.status_line())
@@ -155,6 +179,13 @@ class HookLabMagics(Magics):
             return lab.live(**filters)
         elif cmd == "df":
             return lab.dataframe(flatten=args.flatten, **filters)
+        elif cmd == "schema":
+            return lab.schema(**filters)
+        elif cmd == "diff":
+            try:
+                return lab.diff(args.a, args.b, headers=args.headers)
+            except KeyError as exc:
+                raise UsageError(f"%hooklab diff: {exc.args[0]}") from None
         elif cmd == "send":
             import json
 
@@ -181,6 +212,36 @@ class HookLabMagics(Magics):
             n = export(lab.store, args.file, fmt=args.format, **filters)
             print(f"hooklab: wrote {n} captures to {args.file}")
         return None
+
+
+    def _sql(self, line: str, cell: str | None) -> Any:
+        """``%%hooklab sql [--timeout S]`` with the query in the cell, or ``%hooklab sql QUERY``."""
+        from .explore import ReadOnlyError
+
+        words = line.split(None, 1)
+        if words[:1] != ["sql"]:
+            raise UsageError("%%hooklab cell magic: only %%hooklab sql is a cell magic")
+        rest = words[1].strip() if len(words) > 1 else ""
+        timeout: float | None = 30.0
+        m = re.match(r"--timeout(?:\s+|=)(\S+)\s*", rest)
+        if m:
+            try:
+                timeout = float(m.group(1))
+            except ValueError:
+                raise UsageError(f"%hooklab sql: --timeout takes seconds, not {m.group(1)!r}") from None
+            rest = rest[m.end():]
+        if cell is not None and rest:
+            raise UsageError("%%hooklab sql takes only --timeout SECONDS; the query goes in the cell")
+        query = cell if cell is not None else rest
+        if not query.strip():
+            raise UsageError("%hooklab sql: no query (e.g. %hooklab sql SELECT count(*) FROM captures)")
+        lab = default_lab()
+        if lab is None:
+            raise UsageError("hooklab: no lab is running; use %hooklab start")
+        try:
+            return lab.sql(query, timeout=timeout)
+        except ReadOnlyError as exc:
+            raise UsageError(str(exc)) from None
 
 
 def _configured(shell: Any) -> Any:

@@ -109,8 +109,15 @@ def test_server_answers_while_a_cell_is_busy(tmp_path):
     port = free_port()
     timings: list[float] = []
 
+    flag = tmp_path / "busy.flag"
+
     def poster() -> None:
-        time.sleep(1.0)  # the sleep cell is running by now
+        # the sleep cell creates the flag as its first statement: then it is running (proven)
+        deadline = time.monotonic() + 60
+        while not flag.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        if not flag.exists():
+            return  # timings stays empty: the assertion below says so
         t0 = time.monotonic()
         status, _ = post(f"http://127.0.0.1:{port}/busy", b"while busy")
         timings.append(time.monotonic() - t0 if status == 200 else 99)
@@ -119,8 +126,8 @@ def test_server_answers_while_a_cell_is_busy(tmp_path):
         k.run(f"%config HookLab.port = {port}\n%load_ext hooklab")
         t = threading.Thread(target=poster)
         t.start()
-        k.run("import time; time.sleep(3)")
-        t.join()
+        k.run("import time; open('busy.flag', 'w').close(); time.sleep(3)")
+        t.join(30)
         assert timings and timings[0] < 1.0
         assert k.run("print(hooklab.lab().captures[-1].body)".replace("hooklab.", "__import__('hooklab').")).strip() == "b'while busy'"
 
@@ -198,3 +205,54 @@ def test_magic_commands(tmp_path):
         assert "stopped" in k.run("%hooklab stop")
         assert _port_is_free(port)
         assert f"http://127.0.0.1:{port} " in k.run("%hooklab start")
+
+
+def test_explore_magics(tmp_path):
+    """%hooklab schema / diff, %%hooklab sql and --search, in a real kernel."""
+    port = free_port()
+    with Kernel(tmp_path) as k:
+        k.run(f"%config HookLab.port = {port}\n%config HookLab.db = ':memory:'\n%load_ext hooklab")
+        for i, note in enumerate(["first refund", "second charge", "third refund"]):
+            status, _ = post(f"http://127.0.0.1:{port}/shop",
+                             json.dumps({"n": i, "note": note, **({"extra": 1} if i else {})}).encode(),
+                             {"Content-Type": "application/json"})
+            assert status == 200
+        status, _ = post(f"http://127.0.0.1:{port}/other", b"a=1",
+                         {"Content-Type": "application/x-www-form-urlencoded"})
+        k.run("import hooklab\nhooklab.lab().wait(4, timeout=10)")
+        out = k.run("s = %hooklab schema --bin shop\n"
+                    "print(s[['field', 'types']].values.tolist(), round(s['present'].iloc[3], 3))")
+        assert "[['(body)', 'object'], ['n', 'integer'], ['note', 'string'], " \
+               "['extra', 'integer']] 0.667" in out
+        out = k.run("s = %hooklab schema --search refund\nprint(s.set_index('field')['count'].to_dict())")
+        assert "{'(body)': 2, 'n': 2, 'note': 2, 'extra': 1}" in out
+        out = k.run("d = %hooklab diff 1 2\nprint(d.values.tolist())")
+        assert "[['n', 'changed', 0, 1], ['note', 'changed', 'first refund', 'second charge'], " \
+               "['extra', 'added', None, 1]]" in out
+        out = k.run("d = %hooklab diff 1 2 --headers\nprint(d['field'].tolist()[:1])")
+        assert "['headers.content-length']" in out
+        out = k.run("%%hooklab sql\nSELECT bin, json_extract(payload, '$.n') AS n\nFROM captures "
+                    "WHERE payload IS NOT NULL ORDER BY id")
+        assert out.split() == ["bin", "n", "0", "shop", "0", "1", "shop", "1", "2", "shop", "2"]
+        out = k.run("r = %hooklab sql SELECT count(*) AS n FROM captures WHERE bin = 'other'\n"
+                    "print(r['n'].tolist())")
+        assert "[1]" in out
+        out = k.run("%%hooklab sql --timeout 5\nSELECT count(*) AS n FROM captures")
+        assert out.split() == ["n", "0", "4"]
+        for bad, says in [
+            ("%%hooklab sql\nDELETE FROM captures", "lab.sql is read-only: DELETE statements are refused"),
+            ("%%hooklab sql\nSELECT 1; DROP TABLE captures", "one statement at a time"),
+            ("%%hooklab sql --bin x\nSELECT 1", "takes only --timeout"),
+            ("%%hooklab schema\nSELECT 1", "only %%hooklab sql is a cell magic"),
+            ("%hooklab sql", "no query"),
+            ("%hooklab diff 1 99", "no capture with id 99"),
+            ("%hooklab diff 1", "the following arguments are required: B"),
+            ("%hooklab schema --colour red", "unrecognized arguments"),
+        ]:
+            with pytest.raises(CellExecutionError) as err:
+                k.run(bad)
+            assert "UsageError" in str(err.value) and says in str(err.value), bad
+        assert "4" in k.run("print(len(hooklab.lab().captures))")  # nothing was deleted
+        helptext = k.run("%hooklab --help")
+        for command in ("schema", "diff", "sql"):
+            assert f"%hooklab {command}" in helptext

@@ -453,3 +453,18 @@ def test_bulk_load_into_an_empty_store_flags_repeats_and_rebuilds_indexes(tmp_pa
                             "delivery_id": "evt_5", "body": b"{}"}]) == 1  # not empty now: the table
     assert store.query(newest_first=True, limit=1)[0].duplicate
     store.close()
+
+
+def test_parquet_open_explores_like_the_database(exported):
+    lab, out = exported
+    opened = hooklab.open(str(out))
+    pd.testing.assert_frame_equal(opened.schema(), lab.schema())
+    pd.testing.assert_frame_equal(opened.schema(search="invoice"), lab.schema(search="invoice"))
+    # (which odd bodies count as JSON - NaN, huge numbers - is the SQL engine's call)
+    query = "SELECT bin, count(*) AS n, CAST(sum(size) AS BIGINT) AS bytes FROM captures GROUP BY bin ORDER BY bin"
+    mine, theirs = lab.sql(query), opened.sql(query)
+    assert mine.astype(str).values.tolist() == theirs.astype(str).values.tolist()
+    amount = "SELECT json_extract(payload, '$.data.object.amount') AS a FROM captures WHERE a IS NOT NULL"
+    assert [int(x) for x in opened.sql(amount)["a"]] == [int(x) for x in lab.sql(amount)["a"]] == [5]
+    with pytest.raises(PermissionError):
+        opened.sql("DELETE FROM captures")

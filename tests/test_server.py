@@ -125,11 +125,12 @@ def test_reserved_prefix_is_not_captured_and_serves_api(lab):
     lab.wait(2, timeout=5)
     health = json.loads(urllib.request.urlopen(lab.url + "/_hooklab/health").read())
     assert health["status"] == "ok" and health["captures"] == 2
-    data = json.loads(urllib.request.urlopen(lab.url + "/_hooklab/api/captures?since=1").read())
+    tok = f"token={lab.api_token}"  # the read side needs the lab's token (tests/test_api_token.py)
+    data = json.loads(urllib.request.urlopen(lab.url + f"/_hooklab/api/captures?since=1&{tok}").read())
     assert [c["bin"] for c in data["captures"]] == ["b"]
-    one = json.loads(urllib.request.urlopen(lab.url + "/_hooklab/api/captures/1").read())
+    one = json.loads(urllib.request.urlopen(lab.url + f"/_hooklab/api/captures/1?{tok}").read())
     assert one["body_text"] == "1"
-    raw = urllib.request.urlopen(lab.url + "/_hooklab/api/captures/1/body").read()
+    raw = urllib.request.urlopen(lab.url + f"/_hooklab/api/captures/1/body?{tok}").read()
     assert raw == b"1"
     assert post(lab.url + "/_hooklab/nothing", b"", method="GET")[0] == 404
     assert lab.store.count() == 2
@@ -253,6 +254,7 @@ def test_api_refuses_foreign_host_headers_but_captures_do_not(lab):
     port = lab.bound_port
 
     def get(path: str, host: str) -> bytes:
+        path += f"?token={lab.api_token}"  # the read token; the Host guard comes first anyway
         req = f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode()
         return raw_request(port, req)
 

@@ -19,7 +19,7 @@ from hooklab.server.stream import StreamLimits, stream_stats
 
 
 def _ws_url(lab: HookLab, query: str = "") -> str:
-    return lab.url.replace("http://", "ws://") + "/_hooklab/ws" + (f"?{query}" if query else "")
+    return lab.stream_url() + (f"&{query}" if query else "")  # carries the read token
 
 
 async def _read_ids(conn: websocket.WebSocketClientConnection, n: int, timeout: float = 10) -> list[int]:
@@ -164,7 +164,9 @@ def test_small_limits_and_origin_check(lab: HookLab) -> None:
 def test_stream_page_is_served_with_strict_csp(lab: HookLab) -> None:
     import urllib.request
 
-    with urllib.request.urlopen(lab.url + "/_hooklab") as r:  # redirect to the slash form
+    auth = {"Authorization": f"token {lab.api_token}"}  # the page needs the read token
+    with urllib.request.urlopen(urllib.request.Request(lab.url + "/_hooklab", headers=auth)) as r:
+        # redirect to the slash form
         assert r.url.endswith("/_hooklab/") and b"hooklab stream" in r.read()
         csp = r.headers["Content-Security-Policy"]
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp.split("style-src")[0]

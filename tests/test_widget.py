@@ -408,7 +408,9 @@ def test_curl_command_reproduces_exact_bytes(store, body):
                         ("Host", "ignored"), ("Content-Length", "999")],
             "body": body,
         })
-        cmd = R.curl_command(cap)
+        # "copy as curl" goes to the lab (its lab.url), never to the sender's Host: here the
+        # lab's address is the echo server's
+        cmd = R.curl_command(cap, base=f"http://127.0.0.1:{srv.server_port}")
         _Echo.got.clear()
         subprocess.run(["sh", "-c", cmd + " -s -o /dev/null"], check=True, timeout=20)
         method, path, headers, got = _Echo.got[0]
@@ -465,3 +467,146 @@ def test_stopping_the_lab_closes_its_live_views():
     assert v._closed
     v._thread.join(5)
     assert not v._thread.is_alive()
+
+
+# -- selection by capture id during a burst ----------------------------------------------------
+def test_a_click_on_rows_replaced_meanwhile_selects_what_was_shown(store, views):
+    """The browser reports a click as an index into the rows *it* showed. When a burst
+    replaced the rows in between, the click must still select the capture that was under the
+    pointer, not the one now at that index."""
+    first = [post(store, f"/burst/{i}") for i in range(5)]
+    v = make(views, store)
+    shown = v.table  # what the browser displays: newest first
+    assert v.rows == [c.id for c in reversed(first)]
+    newer = [post(store, f"/burst/new{i}") for i in range(3)]
+    assert wait_until(lambda: v.rows[:3] == [c.id for c in reversed(newer)], 3.0)
+    assert v.table is not shown and v.table.index is None  # a new table for the new rows
+    shown.set_state({"index": 1})  # the late click on the old table's second row
+    assert v.selected.id == first[3].id  # the one it showed there, not newer[1]
+    assert v.table.index == v.rows.index(first[3].id) == 4  # highlighted in the current table
+    v.table.set_state({"index": 0})
+    assert v.selected.id == newer[2].id
+
+
+def test_tables_replaced_long_ago_are_closed(store, views, monkeypatch):
+    v = make(views, store)
+    monkeypatch.setattr(LiveView, "_GRACE", 0.0)
+    tables = []
+    for i in range(3):
+        post(store, f"/g/{i}")
+        assert wait_until(lambda n=i: len(v.rows) == n + 1, 3.0)
+        tables.append(v.table)
+    assert len(v._retired) <= 1 and all(t.comm is None for t in tables[:-2])
+    assert v.table in v.children and not any(t in v.children for t in tables[:-1])
+
+
+def test_same_rows_with_new_labels_update_in_place(store, views):
+    cap = post(store, "/same/row")
+    v = make(views, store)
+    table = v.table
+    v.max_rows = 1
+    store.record_forward(ForwardOutcome(cap.id, "http://127.0.0.1:9/", 200, 1.0))
+    v.refresh()
+    assert v.table is table  # the ids did not change: indexes keep their meaning
+
+
+# -- the tree tab ---------------------------------------------------------------------------------
+ORDER = {"id": "evt_1", "data": {"object": {"amount": 4200, "lines": [{"amount": 4000},
+                                                                    {"amount": 200}]}}}
+
+
+def test_tree_tab_shows_the_body_and_a_click_shows_the_field(store, views):
+    caps = [post(store, "/stripe/h", body=json.dumps(ORDER).encode(), provider="stripe",
+                 event_type="invoice.paid") for _ in range(3)]
+    post(store, "/stripe/h", body=json.dumps({"id": "evt_9", "data": {}}).encode(),
+         provider="stripe", event_type="invoice.paid")
+    v = make(views, store)
+    v.select(caps[0].id)
+    assert v.tree.options == ()  # computed when the tab is opened
+    v.tabs.selected_index = 1
+    labels = [lbl for lbl, _ in v.tree.options]
+    assert labels == ['▾ (body)  {2 keys}', '    id: "evt_1"', '  ▾ data  {1 key}',
+                      '    ▸ object  {2 keys}']
+    v.tree.set_state({"index": 3})  # a click on "object": opens it
+    labels = [lbl for lbl, _ in v.tree.options]
+    assert labels[3:] == ['    ▾ object  {2 keys}', '        amount: 4200',
+                          '      ▸ lines  [2 items]']
+    assert v.tree.index is None  # so that a second click closes it again
+    v.tree.set_state({"index": 4})  # a click on "amount"
+    assert v.field_column.value == "payload.data.object.amount"
+    info = v.field_info.value
+    assert "data.object.amount" in info and "integer" in info
+    assert "75% of the captures" in info  # 3 of the 4 invoice.paid deliveries have it
+    assert "over the newest 4 captures of stripe / invoice.paid" in info
+    v.pick_field(("data", "object", "lines"))
+    v.pick_field(("data", "object", "lines", 1, "amount"))
+    assert v.field_column.value == "payload.data.object.lines"
+    assert "data.object.lines[1].amount" in v.field_info.value
+    assert "data.object.lines[].amount" in v.field_info.value
+    assert "the column holds the whole list" in v.field_info.value
+    v.tree.set_state({"index": 3})  # click "object" again: closes it
+    assert [lbl for lbl, _ in v.tree.options][3:] == ['    ▸ object  {2 keys}']
+    v.tree_close_button.click()
+    assert [lbl for lbl, _ in v.tree.options] == ['▾ (body)  {2 keys}', '    id: "evt_1"',
+                                                  '  ▸ data  {1 key}']
+    v.tree_open_button.click()
+    assert len(v.tree.options) == 10  # everything open: 10 rows
+
+
+def test_tree_of_a_form_and_of_a_body_that_is_not_json(store, views):
+    slack = post(store, "/slack", body=b"token=t&payload=%7B%22type%22%3A%22block_actions%22%7D",
+                 headers=[("Content-Type", "application/x-www-form-urlencoded")])
+    xml = post(store, "/x", body=b"<a/>", headers=[("Content-Type", "application/xml")])
+    v = make(views, store)
+    v.tabs.selected_index = 1
+    v.select(slack.id)
+    assert [lbl for lbl, _ in v.tree.options] == [
+        '▾ (body)  {2 keys}  (form fields)', '    token: "t"',
+        '  ▾ payload  {1 key}  (JSON in a form field)', '      type: "block_actions"']
+    v.select(xml.id)
+    assert [lbl for lbl, _ in v.tree.options] == ["(body) application/xml — no fields to show"]
+
+
+# -- the diff tab ----------------------------------------------------------------------------------
+def test_diff_tab_compares_with_the_previous_delivery_of_the_event_type(store, views):
+    a = post(store, "/stripe/h", body=b'{"amount": 1, "status": "open"}', provider="stripe",
+             event_type="invoice.paid", headers=[("Content-Type", "application/json"),
+                                                 ("Authorization", "Bearer s3cret-token")])
+    post(store, "/stripe/h", body=b'{"other": true}', provider="stripe", event_type="charge.refunded")
+    b = post(store, "/stripe/h", body=b'{"amount": 2, "status": "open", "new": "<b>x</b>"}',
+             provider="stripe", event_type="invoice.paid",
+             headers=[("Content-Type", "application/json"), ("Authorization", "Bearer other")])
+    v = make(views, store)
+    v.tabs.selected_index = 2
+    v.select(b.id)
+    html = v.diff_pane.value
+    assert f"against the previous invoice.paid: #{a.id}" in html
+    assert "<th>amount</th><td>changed</td><td>1</td><td>2</td>" in html
+    assert "<th>new</th><td>added</td><td>—</td><td>&quot;&lt;b&gt;x&lt;/b&gt;&quot;</td>" in html
+    assert "status" not in html
+    v.diff_headers.value = True
+    html = v.diff_pane.value
+    assert "headers.authorization" in html and "s3cret" not in html and "hidden" in html
+    v.show_credentials.value = True
+    assert "s3cret-token" in v.diff_pane.value
+    v.select(a.id)
+    assert "no earlier delivery of invoice.paid" in v.diff_pane.value
+
+
+# -- one live view per filter set -------------------------------------------------------------------
+def test_a_second_live_with_the_same_filters_stops_the_first():
+    import hooklab
+
+    lab = hooklab.HookLab(port=0, db=":memory:").start()
+    try:
+        first = lab.live()
+        other = lab.live(bin="x")
+        second = lab.live()
+        assert first._closed and not first._thread.is_alive()
+        assert not second._closed and second._thread.is_alive()
+        assert not other._closed and other._thread.is_alive()  # other filters: kept
+        names = [t.name for t in threading.enumerate() if t.name == "hooklab-live"]
+        assert len(names) == 2
+    finally:
+        lab.stop()
+    assert not second._thread.is_alive() and not other._thread.is_alive()

@@ -202,7 +202,7 @@ fact. `hooklab.verify_signature` never raises; it says *why* a check failed.
 import json
 
 import hooklab
-from hooklab.samples import sample
+from hooklab.providers.samples import sample
 from hooklab.signatures import sign
 
 NOW = 1_790_000_000  # a fixed clock makes this notebook reproducible
@@ -471,12 +471,216 @@ receiver is a server that cannot hold a connection open to every sender.
 """),
 ]
 
+EXPLORE = [
+    md("""
+# Explore payloads: which fields, how often, since when, what changed
+
+Facing hundreds of deliveries of unfamiliar event types, the questions are always the same:
+*which fields does `invoice.paid` carry, how often, of which types, since when?* and *what
+changed between these two deliveries?* hooklab answers each in one call:
+`lab.schema()`, `lab.json_schema()`, `lab.diff()` and read-only SQL with `lab.sql()`.
+
+We send ourselves a few hundred mixed deliveries over loopback and explore them.
+"""),
+    code("""
+%config HookLab.port = 0
+%config HookLab.db = ":memory:"
+%load_ext hooklab
+"""),
+    md("""
+## A few hundred deliveries
+
+Stripe, GitHub, Shopify and Slack samples. Stripe amounts vary, and about a third of the
+`invoice.paid` deliveries carry a discount.
+"""),
+    code("""
+import random
+
+import hooklab
+
+lab = hooklab.lab()
+rng = random.Random(2026)
+events = [
+    ("stripe", "invoice.paid"), ("stripe", "charge.refunded"),
+    ("stripe", "payment_intent.succeeded"), ("github", "push"),
+    ("github", "pull_request.opened"), ("github", "issues.opened"),
+    ("shopify", "orders/create"), ("slack", "event_callback"),
+]
+start = 1_790_000_000  # when the provider created the events (seconds)
+for i in range(300):
+    provider, event = rng.choice(events)
+    override = None
+    if provider == "stripe":
+        key = "amount_paid" if event == "invoice.paid" else "amount"
+        obj = {key: rng.randint(5, 500) * 100}
+        if event == "invoice.paid" and rng.random() < 0.3:
+            obj["discount"] = {"coupon": rng.choice(["SPRING", "VIP"]), "percent_off": 10}
+        override = {"created": start + 7 * i, "data": {"object": obj}}
+    hooklab.send(lab.url_for(provider), provider=provider, event=event, payload=override)
+lab.wait(300, timeout=60)
+print(len(lab.captures), "deliveries")
+"""),
+    md("""
+## Which fields does each event type carry?
+
+`lab.schema()` has one row per provider, event type and field: the JSON `types` seen, the
+fraction of the event type's deliveries that have the field (`present`), how many values were
+seen (`count`), how many `distinct` ones, an `example`, and when the field was first and last
+seen. Nested fields are dotted paths; `[]` stands for the items of an array.
+"""),
+    code("""
+schema = lab.schema()
+schema.groupby(["provider", "event_type"]).size().rename("fields").to_frame()
+"""),
+    code("""
+invoice = lab.schema(provider="stripe", event_type="invoice.paid")
+invoice[["field", "types", "present"]]
+"""),
+    md("""
+Arrays: a GitHub `push` lists its commits, and each commit its added, removed and modified
+files.
+"""),
+    code("""
+push = lab.schema(event_type="push")
+push.loc[push["field"].str.contains("[]", regex=False), ["field", "types", "present"]]
+"""),
+    md("""
+## Presence heat map
+
+Which `data.object` fields do the Stripe event types share? 1.0: every delivery has it.
+"""),
+    code("""
+stripe = schema[schema["provider"] == "stripe"]
+heat = stripe.pivot_table(index="field", columns="event_type", values="present", fill_value=0.0)
+heat = heat.loc[heat.index.str.startswith("data.object.")]
+heat.loc[heat.index.str.contains("amount")].round(2)
+"""),
+    code("""
+# NBVAL_IGNORE_OUTPUT
+import matplotlib.pyplot as plt
+
+fig, ax = plt.subplots(figsize=(6, 7), dpi=72)
+ax.imshow(heat.values, cmap="Blues", vmin=0, vmax=1, aspect="auto")
+ax.set_xticks(range(len(heat.columns)), heat.columns, rotation=30, ha="right")
+ax.set_yticks(range(len(heat.index)), [f.removeprefix("data.object.") for f in heat.index])
+ax.set_title("fraction of deliveries with the field")
+fig.tight_layout()
+"""),
+    md("""
+## Drift after a provider upgrade
+
+The provider moves to a new API version: `invoice.paid` gains `payment_details`, and
+`billing_reason` may now be `null`. Fields whose `first_seen` is after the upgrade are new;
+fields whose `last_seen` is before it are gone; a field with two types changed.
+"""),
+    code("""
+upgrade = lab.captures[-1].received_at
+for i in range(20):
+    hooklab.send(lab.url_for("stripe"), provider="stripe", event="invoice.paid", payload={
+        "api_version": "2026-11-01", "created": start + 5000 + i,
+        "data": {"object": {"amount_paid": 1234 + i, "billing_reason": None,
+                            "payment_details": {"type": "card", "network": "visa"}}},
+    })
+lab.wait(320, timeout=30)
+invoice = lab.schema(provider="stripe", event_type="invoice.paid")
+print("new:    ", invoice.loc[invoice["first_seen"] > upgrade, "field"].tolist())
+print("gone:   ", invoice.loc[invoice["last_seen"] <= upgrade, "field"].tolist())
+print("changed:", invoice.loc[invoice["types"].str.contains("|", regex=False),
+                              ["field", "types"]].values.tolist())
+"""),
+    md("""
+The JSON Schema (draft 2020-12) of what arrived since the upgrade, for the new field:
+"""),
+    code("""
+after = lab.json_schema("invoice.paid", provider="stripe", since=upgrade)
+after["properties"]["data"]["properties"]["object"]["properties"]["payment_details"]
+"""),
+    md("""
+## What changed between two deliveries
+
+A retry is the same delivery again: same bytes, same delivery id, flagged as a duplicate.
+Replaying a stored delivery to the lab is exactly that, and `lab.diff` finds nothing.
+"""),
+    code("""
+original = lab.query(provider="stripe", event_type="invoice.paid")[0]
+last = lab.captures[-1].id
+lab.replay(original, to=lab.url_for("stripe"))
+(retry,) = lab.wait(1, timeout=10, since=last)
+print("duplicate:", retry.duplicate)
+lab.diff(original, retry, headers=True)
+"""),
+    md("""
+Providers sign each attempt anew: the same body with a new signature header. `headers=True`
+shows it (credential headers such as `Authorization` stay hidden unless `reveal=True`).
+"""),
+    code("""
+last = lab.captures[-1].id
+same = [(k, v) for k, v in original.headers if k.lower() not in ("host", "content-length")]
+hooklab.send(lab.url_for("stripe"), payload=original.body,
+             headers=[*same, ("Stripe-Signature", "t=1790009999,v1=" + "b" * 64)])
+(resigned,) = lab.wait(1, timeout=10, since=last)
+lab.diff(original, resigned, headers=True)[["field", "change", "b"]]
+"""),
+    md("""
+And two different invoices, one from before and one from after the upgrade:
+"""),
+    code("""
+before = next(c for c in lab.query(provider="stripe", event_type="invoice.paid")
+              if "discount" not in c.json()["data"]["object"])
+newest = lab.query(provider="stripe", event_type="invoice.paid", since=upgrade)[0]
+lab.diff(before, newest)[["field", "change"]]
+"""),
+    md("""
+## Search and SQL
+
+`search=` finds text anywhere in path, query, headers or body, wherever filters are accepted.
+`lab.sql` runs read-only SQL over a `captures` view (the DataFrame's columns plus the body as
+JSON text in `payload`), also as a cell magic.
+"""),
+    code("""
+spring = lab.dataframe(search="SPRING")
+print(len(spring), "deliveries mention SPRING, all", spring["event_type"].unique().tolist())
+"""),
+    code("""
+%%hooklab sql
+SELECT event_type,
+       count(*) AS deliveries,
+       sum(coalesce(json_extract(payload, '$.data.object.amount_paid'),
+                    json_extract(payload, '$.data.object.amount'))) AS amount
+FROM captures
+WHERE provider = 'stripe'
+GROUP BY event_type
+ORDER BY event_type
+"""),
+    code("""
+try:
+    lab.sql("DELETE FROM captures")
+except PermissionError as exc:
+    print(exc)
+"""),
+    md("""
+## In the live view
+
+`lab.live()` shows each delivery's body as a collapsible tree (**Tree** tab): click a field to
+see its dotted path, the `flatten=True` column that holds it and its schema row. **Diff with
+previous** compares the selected delivery with the previous one of its event type.
+"""),
+    code("""
+# NBVAL_IGNORE_OUTPUT
+lab.live(provider="stripe")
+"""),
+    code("""
+%unload_ext hooklab
+"""),
+]
+
 NOTEBOOKS = {
     "01": ("01-quickstart.ipynb", QUICKSTART),
     "02": ("02-analyse-webhooks.ipynb", ANALYSE),
     "03": ("03-signatures.ipynb", SIGNATURES),
     "04": ("04-respond-replay-forward.ipynb", RESPOND),
     "05": ("05-webhooks-vs-websockets.ipynb", WS),
+    "06": ("06-explore-payloads.ipynb", EXPLORE),
 }
 
 

@@ -11,11 +11,16 @@ payment_intent.succeeded    1
 dtype: int64
 >>> old.stop()
 >>> print(to_curl(lab.captures[-1], url=app_url))
-curl --globoff -X POST http://127.0.0.1:.../webhook -H ... --data-binary '{...}'
+curl --globoff -X POST http://127.0.0.1:.../webhook --proto =http,https -H ... --data-binary '{...}'
 
 Bodies round-trip byte for byte: HAR keeps UTF-8 bodies as text and others as base64
 (``"encoding": "base64"``); JSON Lines always carries ``body_b64``. Exports contain exactly what
-was captured: secrets are never stored, and nothing else is stripped.
+was stored: secrets, Jupyter's cookie and the lab's read token never are (see
+:func:`hooklab.capture.redact_record`).
+
+Imported HAR files are untrusted: methods, header names and values must pass the server's own
+rules, and URLs must be http(s). CSV cells that a spreadsheet would run as a formula (starting
+with ``=``, ``+``, ``-``, ``@``, tab or carriage return) are written with a leading ``'``.
 """
 
 from __future__ import annotations
@@ -30,12 +35,19 @@ from datetime import datetime, timezone
 from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
 
-from ..capture import Capture, CaptureRecord, capture_to_dict, new_record
+from ..capture import (
+    REDACTED,
+    Capture,
+    CaptureRecord,
+    capture_to_dict,
+    check_request_syntax,
+    new_record,
+)
 
 if TYPE_CHECKING:
     from ..store import CaptureStore
 
-__all__ = ["FORMATS", "export", "har_entry", "read_har", "to_curl"]
+__all__ = ["DEFAULT_BASE", "FORMATS", "export", "har_entry", "read_har", "to_curl"]
 
 FORMATS = ("har", "jsonl", "csv", "parquet")
 _EXT = {".har": "har", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".json": "har",
@@ -107,6 +119,27 @@ def _jsonl_record(c: Capture) -> dict[str, Any]:
     return d
 
 
+#: a spreadsheet runs a cell starting with one of these as a formula (CSV injection)
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _defuse(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _defused(df: Any) -> Any:
+    """Text cells of a DataFrame with formula starts neutralised by a leading ``'`` (OWASP)."""
+    import pandas as pd
+
+    for col in df.columns:
+        dtype = df[col].dtype
+        if pd.api.types.is_object_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(dtype):
+            df[col] = df[col].astype(object).map(_defuse)
+    return df
+
+
 @contextlib.contextmanager
 def _open(target: str | os.PathLike[str] | IO[str]) -> Iterator[IO[str]]:
     if hasattr(target, "write"):
@@ -144,9 +177,9 @@ def export(store: CaptureStore, path_or_textfile: str | os.PathLike[str] | IO[st
     if fmt == "csv":
         from ..frame import captures_frame
 
-        df = captures_frame(store, **filters).drop(columns=["json"])
-        with _open(path_or_textfile) as f:
-            df.to_csv(f, index=False)
+        df = _defused(captures_frame(store, **filters).drop(columns=["json"]))
+        with _open(path_or_textfile) as f:  # CRLF rows (RFC 4180): a CR in a cell gets quoted
+            df.to_csv(f, index=False, lineterminator="\r\n")
         return len(df)
     n = 0
     with _open(path_or_textfile) as f:
@@ -184,7 +217,7 @@ def _har_record(entry: dict[str, Any]) -> CaptureRecord:
     meta = entry.get("_hooklab") or {}
     if not isinstance(req, dict) or not isinstance(meta, dict):
         raise TypeError("request and _hooklab must be objects")
-    url = _text(req.get("url") or "/", "request.url")
+    url = _text(req.get("url"), "request.url")
     split = urlsplit(url)
     post = req.get("postData") or {}
     text = _text(post.get("text") or "", "postData.text")
@@ -192,18 +225,28 @@ def _har_record(entry: dict[str, Any]) -> CaptureRecord:
     status = int(meta.get("status") or (entry.get("response") or {}).get("status") or 200)
     if not 0 <= status <= 999:
         raise ValueError(f"status {status} is not an HTTP status")
+    method = _text(req.get("method") or "GET", "request.method").upper()
+    path = _text(meta.get("path") or split.path or "/", "path")
+    headers = [(_text(h["name"], "header name"), _text(h["value"], "header value"))
+               for h in req.get("headers") or []]
+    # an imported file is untrusted: what the server would refuse is refused here too, and the
+    # URL must be http(s) (ws(s) for recorded WebSocket messages) with no control characters
+    check_request_syntax(method, path, headers)
+    kind = _text(meta.get("kind") or "http", "kind")
+    schemes = ("ws", "wss") if kind == "ws" else ("http", "https")
+    if split.scheme not in schemes or not split.netloc or any(c <= " " or c == "\x7f" for c in url):
+        raise ValueError(f"request.url {url!r} is not an absolute {'/'.join(schemes)} URL")
     record = new_record(
-        _text(req.get("method") or "GET", "request.method").upper(),
-        _text(meta.get("path") or split.path or "/", "path"),
-        [(_text(h["name"], "header name"), _text(h["value"], "header value"))
-         for h in req.get("headers") or []],
+        method,
+        path,
+        headers,
         body,
         remote_addr=_text(meta.get("remote_addr") or entry.get("serverIPAddress") or "",
                           "remote address"),
         url=url,
         received_at=_parse_time(entry.get("startedDateTime")),
         status=status,
-        kind=_text(meta.get("kind") or "http", "kind"),
+        kind=kind,
         query=parse_qs(split.query, keep_blank_values=True),
     )
     for key in ("provider", "event_type", "delivery_id", "verify_reason"):
@@ -268,10 +311,23 @@ def _mask_query(target: str, hide: frozenset[str]) -> str:
     return parts._replace(query=urlencode(shown)).geturl()
 
 
+#: where "copy as curl" sends a capture when no lab address is given: the default lab's
+DEFAULT_BASE = "http://127.0.0.1:8765"
+
+
+def _request_target(capture: Capture) -> str:
+    """Path and query as received (the query from the stored URL keeps its encoding)."""
+    query = urlsplit(capture.url).query if capture.url else ""
+    if not query and capture.query:
+        query = urlencode([(k, v) for k, vs in capture.query.items() for v in vs])
+    return capture.path + (f"?{query}" if query else "")
+
+
 def to_curl(
     capture: Capture,
     url: str | None = None,
     *,
+    base: str | None = None,
     hide_headers: Iterable[str] = (),
     hide_query: Iterable[str] = (),
     max_inline: int | None = None,
@@ -279,14 +335,23 @@ def to_curl(
 ) -> str:
     """A shell-safe ``curl`` command that re-sends ``capture`` byte for byte.
 
-    ``url`` sends it elsewhere (path suffix and query appended, as :func:`lab.replay` does).
+    Without ``url`` it goes back to the lab: ``base`` (the lab's ``lab.url``; default
+    ``http://127.0.0.1:8765``) + the path and query as received. It never goes to the address
+    the sender wrote in its ``Host`` header (or an imported HAR file in its URL): that is the
+    sender's choice, and could name any service on this machine. ``url`` sends it elsewhere
+    (path suffix and query appended, as :func:`lab.replay` does). ``--proto =http,https`` keeps
+    curl to http(s) whatever the URL says.
+
     Text bodies go inline with ``--data-binary``; binary ones are piped in through ``printf``
     octal escapes and ``--data-binary @-``. For display: ``hide_headers`` / ``hide_query``
     (lower-case names) replace credential values with placeholders, a binary body larger than
     ``max_inline`` is read from ``body.bin``, and ``multiline`` puts one option per line.
+    Headers stored as ``[redacted]`` are left out. Raises ``ValueError`` for a capture the
+    server could not have received (see :func:`hooklab.capture.check_request_syntax`).
 
     >>> print(to_curl(cap, app_url, multiline=True))
     curl --globoff -X POST http://127.0.0.1:.../webhook \\
+      --proto =http,https \\
       -H 'User-Agent: Stripe/1.0 (+https://stripe.com/docs/webhooks)' \\
       -H 'Content-Type: application/json; charset=utf-8' \\
       ...
@@ -297,20 +362,25 @@ def to_curl(
       "type": "payment_intent.succeeded"
     }'
     """
+    check_request_syntax(capture.method, capture.path, capture.headers)
     hide_h = frozenset(h.lower() for h in hide_headers)
     hide_q = frozenset(q.lower() for q in hide_query)
     if url is None:
-        target = _url(capture)
+        target = (base or DEFAULT_BASE).rstrip("/") + _request_target(capture)
     else:
         from ..outbound.forward import target_url
 
         target = target_url(capture, url)
+    if urlsplit(target).scheme not in ("http", "https"):
+        raise ValueError(f"not an http(s) URL: {target!r}")
     if hide_q:
         target = _mask_query(target, hide_q)
     method = ["--head"] if capture.method == "HEAD" else ["-X", shlex.quote(capture.method)]
-    args = ["curl", "--globoff", *method, shlex.quote(target)]
-    first = len(args)
+    args = ["curl", "--globoff", *method, shlex.quote(target), "--proto", "=http,https"]
+    first = len(args) - 2
     for k, v in capture.headers:
+        if v == REDACTED:
+            continue
         if k.lower() not in _SKIP_CURL and not k.lower().startswith("proxy-"):
             value = "<hidden>" if k.strip().lower() in hide_h else v
             args += ["-H", shlex.quote(f"{k}: {value}")]

@@ -5,7 +5,7 @@
 'https://hub.example.org/user/ada/hooklab/in/...'
 
 ``public_url`` creates an unguessable key (192 bits) and writes ``{key: port, bin, pid,
-max_body}`` to a registry shared with the hooklab Jupyter server extension
+max_body, nonce}`` to a registry shared with the hooklab Jupyter server extension
 (:mod:`hooklab.serverext`): ``hooklab-ingress.json`` in the Jupyter runtime directory, owner-only
 (0600), replaced atomically under a lock. Only a hash of each key is stored. The extension
 relays ``<base_url>hooklab/in/<key>/<path>`` to ``http://127.0.0.1:<port>/<bin>/<path>``.
@@ -87,6 +87,8 @@ def register(lab: Any, bin: str) -> str:
         "bin": b,
         "pid": os.getpid(),
         "max_body": int(getattr(server, "max_body", 0) or lab.max_body),
+        # the relay checks the process on the port knows it (the file is owner-only)
+        "nonce": str(getattr(server, "relay_nonce", "") or ""),
         "created": time.time(),
     }
     kid = key_id(key)
@@ -150,13 +152,19 @@ def withdraw(lab: Any) -> None:
 
 
 def refresh(lab: Any) -> None:
-    """Point the lab's public URLs at its current port (call after it restarts on a new port)."""
+    """Point the lab's public URLs at its current port, limit and nonce (after a restart on a
+    new port, or a change of ``lab.max_body``)."""
     if lab.bound_port is not None:
         for b in list(_KEYS.get(lab, {})):
             register(lab, b)
         tunneled = _TUNNELED.get(lab, {})
+        server = getattr(lab, "server", None)
         for kid, target in list(tunneled.items()):
-            tunneled[kid] = dataclasses.replace(target, port=int(lab.bound_port))
+            tunneled[kid] = dataclasses.replace(
+                target, port=int(lab.bound_port),
+                max_body=int(getattr(server, "max_body", 0) or lab.max_body),
+                nonce=str(getattr(server, "relay_nonce", "") or ""),
+            )
             if _TUNNEL is not None:
                 _TUNNEL.targets[kid] = tunneled[kid]
 
@@ -271,7 +279,8 @@ def tunnel(lab: Any, bin: str, **connect_kwargs: Any) -> str:
     key = secrets.token_urlsafe(24)
     host = lab.host if lab.host in _LOOPBACK else "127.0.0.1"
     max_body = int(getattr(getattr(lab, "server", None), "max_body", 0) or lab.max_body)
-    target = Target(host, int(lab.bound_port), b, max_body, os.getpid())
+    nonce = str(getattr(getattr(lab, "server", None), "relay_nonce", "") or "")
+    target = Target(host, int(lab.bound_port), b, max_body, os.getpid(), nonce)
     _TUNNEL.targets[key_id(key)] = target
     _TUNNELED.setdefault(lab, {})[key_id(key)] = target  # follows the lab's stops and ports
     return f"{_TUNNEL.public.rstrip('/')}/{ROUTE}{key}"

@@ -5,12 +5,23 @@ A request is relayed to ``http://127.0.0.1:<port>/<bin>/<path>`` of the kernel t
 the key, and the answer comes back byte for byte. ``Cookie``, ``Authorization`` and any ``token``
 query parameter are never forwarded; bodies over the lab's limit get 413 without being read;
 unknown keys get 404, a dead kernel 502. Port and bin come only from the registry file.
+
+The sender controls the path, the headers and the body, so: a dot segment in any spelling gets
+400 (:func:`hooklab.outbound.forward.has_dot_segment`); ``X-Forwarded-*`` headers are this
+relay's own, never the sender's; and before each request the relay checks that the process
+listening on the port is the lab that registered the key (a challenge answered with the lab's
+secret nonce at ``/_hooklab/relay``), so a dead kernel's port taken over by another process
+gets nothing (502).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import os
 import re
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +33,7 @@ from tornado.httputil import HTTPHeaders
 from tornado.iostream import StreamClosedError
 from tornado.simple_httpclient import HTTPTimeoutError, SimpleAsyncHTTPClient
 
+from ..outbound.forward import has_dot_segment
 from .registry import ROUTE, key_id, pid_alive, read_registry, registry_path
 
 try:
@@ -59,6 +71,8 @@ class Target:
     bin: str
     max_body: int
     pid: int
+    #: the lab's relay nonce: the relay checks the lab knows it before each request
+    nonce: str = ""
 
 
 class _Gone(Exception):
@@ -86,6 +100,7 @@ def registry_resolver(path: str | None = None) -> Callable[[str], Target | None]
             target = Target(
                 str(entry.get("host", "127.0.0.1")), int(entry["port"]), str(entry["bin"]),
                 int(entry.get("max_body") or 0), int(entry.get("pid") or 0),
+                str(entry.get("nonce") or ""),
             )  # fmt: skip
         except (KeyError, TypeError, ValueError):
             return None
@@ -155,7 +170,7 @@ class RelayHandler(web.RequestHandler):
             raise web.HTTPError(502, reason="the kernel that owned this URL is gone") from None
         if target is None:
             raise web.HTTPError(404, reason="unknown hooklab URL")
-        if any(unquote(s) in (".", "..") or "\\" in unquote(s) for s in tail.split("/")):
+        if has_dot_segment("/" + tail):  # "..", "%2e%2e", "..;", "..%2f", "%252e", "..\\"...
             raise web.HTTPError(400, reason="dot segments are not allowed")
         self.target = target
         self.limit = min(self.limit, target.max_body or self.limit)
@@ -202,9 +217,10 @@ class RelayHandler(web.RequestHandler):
             out.append((k, v))
         prior = req.headers.get("X-Forwarded-For")
         out.append(("X-Forwarded-For", f"{prior}, {req.remote_ip}" if prior else req.remote_ip))
-        proto = req.headers.get("X-Forwarded-Proto", req.protocol).split(",")[0].strip()
-        out.append(("X-Forwarded-Proto", proto))
-        out.append(("X-Forwarded-Host", req.headers.get("X-Forwarded-Host", req.host)))
+        # what this server saw (req.protocol honours Jupyter's trust_xheaders), never what the
+        # sender claims: the lab builds the capture's URL from these
+        out.append(("X-Forwarded-Proto", req.protocol))
+        out.append(("X-Forwarded-Host", req.host))
         # the route, not the key: the key is the credential, and captures end up in exports
         out.append(("X-Forwarded-Prefix", self.prefix.rstrip("/")))
         return out
@@ -231,6 +247,7 @@ class RelayHandler(web.RequestHandler):
         )  # fmt: skip
         client = SimpleAsyncHTTPClient(force_instance=True, max_body_size=256 * 1024 * 1024)
         try:
+            await self._check_lab(client, t, host)
             response = await client.fetch(request, raise_error=False)
         except HTTPTimeoutError:
             raise web.HTTPError(504, reason="the lab did not answer in time") from None
@@ -239,6 +256,25 @@ class RelayHandler(web.RequestHandler):
         finally:
             client.close()
         self._answer(response)
+
+    async def _check_lab(self, client: SimpleAsyncHTTPClient, t: Target, host: str) -> None:
+        """502 unless the process on ``t.port`` proves it knows the nonce the lab registered."""
+        if not t.nonce:
+            raise web.HTTPError(502, reason="this URL was registered without a relay nonce")
+        challenge = secrets.token_hex(16)
+        check = HTTPRequest(
+            f"http://{host}:{t.port}/_hooklab/relay?challenge={challenge}", method="GET",
+            follow_redirects=False, connect_timeout=5.0, request_timeout=10.0,
+        )  # fmt: skip
+        answer = await client.fetch(check, raise_error=False)
+        want = hmac.new(t.nonce.encode(), challenge.encode(), hashlib.sha256).hexdigest()
+        try:
+            proof = str(json.loads(answer.body or b"{}").get("proof", ""))
+        except (ValueError, AttributeError):
+            proof = ""
+        if answer.code != 200 or not hmac.compare_digest(proof.encode(), want.encode()):
+            raise web.HTTPError(502, reason="the process on the lab's port is not the lab that "
+                                            "registered this URL")
 
     def _answer(self, response: HTTPResponse) -> None:
         if response.code == 599 or response.code < 100:

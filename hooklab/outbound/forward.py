@@ -14,23 +14,31 @@ True
 A capture of ``/github/events?x=1`` forwarded to ``http://127.0.0.1:5000/webhook`` goes to
 ``http://127.0.0.1:5000/webhook/events?x=1`` with the same method, the same headers except the
 hop-by-hop ones (``Host`` is the target's, ``Content-Length`` recomputed) and the exact body, so
-signatures still verify. Requests use :func:`hooklab.outbound.sender.http_request`: no redirects, timeouts.
+signatures still verify. Requests use :func:`hooklab.outbound.sender.http_request`: no
+redirects, timeouts.
+
+The capture is the sender's, so it never steers the request: a path suffix with a dot segment
+however spelled (``..``, ``%2e%2e``, ``..;``, ``..%2f``, ``%252e%252e``, a backslash) is refused
+rather than sent, the target's own query parameters win over the capture's same-named ones, and
+headers hooklab stored as ``[redacted]`` (Jupyter's cookie) are not sent at all.
 """
 
 from __future__ import annotations
 
 import queue
+import re
 import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import unquote, unquote_plus, urlencode, urlsplit
 
-from ..capture import Capture, ForwardOutcome
+from ..capture import REDACTED, Capture, ForwardOutcome
 from .sender import http_request
 
-__all__ = ["HOP_BY_HOP", "Forwarder", "ReplayResult", "outgoing", "replay", "target_url"]
+__all__ = ["HOP_BY_HOP", "Forwarder", "ReplayResult", "has_dot_segment", "outgoing", "replay",
+           "target_url"]
 
 #: headers that describe one connection, not the message (RFC 9110 section 7.6.1) and are
 #: therefore not forwarded; ``Proxy-*`` headers are dropped too
@@ -42,17 +50,53 @@ DEFAULT_TIMEOUT = 10.0
 DEFAULT_QUEUE = 1000
 
 
+_SEPARATORS = re.compile(r"[/\\]")
+
+
+def has_dot_segment(path: str, *, levels: int = 3) -> bool:
+    """Whether any segment of ``path`` is ``.`` or ``..`` however it is spelled.
+
+    Servers differ in what they decode before resolving dot segments, so every spelling counts:
+    percent-encoded (``%2e%2e``, up to ``levels`` times: ``%252e``), with path parameters
+    (``..;x``, as Tomcat and Spring read them), and split by an encoded or back slash.
+
+    >>> [has_dot_segment(p) for p in ("/a/../b", "/a/..;/b", "/%2e%2e%2fb", "/a..b", "/.well-known")]
+    [True, True, True, False, False]
+    """
+    for _ in range(levels + 1):
+        for segment in _SEPARATORS.split(path):
+            if segment.split(";", 1)[0] in (".", ".."):
+                return True
+        decoded = unquote(path)
+        if decoded == path:
+            return False
+        path = decoded
+    return True  # still encoded after that many levels: refuse rather than guess
+
+
+def _names(query: str) -> set[str]:
+    return {unquote_plus(p.split("=", 1)[0]) for p in query.split("&") if p}
+
+
 def target_url(capture: Capture, to: str) -> str:
-    """``to`` + the capture's path after its bin + the original query string.
+    """``to`` + the capture's path after its bin + the capture's query string.
+
+    Raises ``ValueError`` for a target that is not http(s) and for a path suffix with a dot
+    segment (see :func:`has_dot_segment`). Query parameters named in ``to`` keep ``to``'s values:
+    the capture's same-named ones (compared decoded) are dropped.
 
     >>> target_url(Capture(1, None, "POST", "/gh/a/b", url="http://x/gh/a/b?q=1"), "http://t/hook")
     'http://t/hook/a/b?q=1'
+    >>> target_url(Capture(1, None, "POST", "/gh", url="http://x/gh?k=EVIL&q=1"), "http://t/h?k=REAL")
+    'http://t/h?k=REAL&q=1'
     """
     parts = urlsplit(to)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"forward/replay target must be an http(s) URL, got {to!r}")
     raw = capture.path.lstrip("/")
     suffix = raw.split("/", 1)[1] if "/" in raw else ""
+    if has_dot_segment("/" + suffix):
+        raise ValueError(f"refusing to send {capture.path!r}: its path has a dot segment")
     base = to.split("?", 1)[0].split("#", 1)[0]
     if suffix:
         base = base.rstrip("/") + "/" + suffix
@@ -61,12 +105,17 @@ def target_url(capture: Capture, to: str) -> str:
     query = urlsplit(capture.url).query if capture.url else ""
     if not query and capture.query:
         query = urlencode([(k, v) for k, vs in capture.query.items() for v in vs])
+    if parts.query and query:  # the target's own parameters win
+        own = _names(parts.query)
+        query = "&".join(p for p in query.split("&")
+                         if p and unquote_plus(p.split("=", 1)[0]) not in own)
     queries = [q for q in (parts.query, query) if q]
     return base + ("?" + "&".join(queries) if queries else "")
 
 
 def outgoing(capture: Capture) -> list[tuple[str, str]]:
-    """The capture's headers minus hop-by-hop ones (and those named in ``Connection``)."""
+    """The capture's headers minus hop-by-hop ones (and those named in ``Connection``) and
+    minus those stored as ``[redacted]``."""
     named = {
         t.strip().lower()
         for v in capture.header_all("connection") for t in v.split(",") if t.strip()
@@ -74,7 +123,7 @@ def outgoing(capture: Capture) -> list[tuple[str, str]]:
     return [
         (k, v) for k, v in capture.headers
         if k.lower() not in HOP_BY_HOP and k.lower() not in named
-        and not k.lower().startswith("proxy-")
+        and not k.lower().startswith("proxy-") and v != REDACTED
     ]
 
 

@@ -10,18 +10,22 @@
 (200, b'{"hello": "world"}')
 
 Outgoing requests use :mod:`http.client`: no redirects unless ``follow_redirects=True``, a
-timeout on connect and on each read, headers sent exactly in the given order.
+timeout on connect and on each read, headers sent exactly in the given order. A followed
+redirect to another origin (scheme, host or port) carries no credentials (``Authorization``,
+``Cookie``...) and no signature headers, to another host no body either; one from https to
+anything but https is not followed (the redirect itself is returned).
 """
 
 from __future__ import annotations
 
 import http.client
 import json
+import re
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import SplitResult, urljoin, urlsplit
 
 __all__ = ["SendResponse", "http_request", "send"]
 
@@ -145,7 +149,8 @@ def send(
     defaults to the sample's (``POST`` without a provider). Without ``provider``: a dict/list ``payload``
     is sent as JSON, ``bytes`` as-is, ``str`` as UTF-8 text. ``headers`` are added last and
     replace same-named ones. Raises ``ValueError`` for an unknown provider/event (listing the
-    known ones) and ``OSError`` when the receiver cannot be reached.
+    known ones) and ``OSError`` when the receiver cannot be reached. ``follow_redirects``
+    follows up to 5 redirects (see the module docstring for what crosses origins).
 
     >>> r = send(lab.url_for("stripe"), provider="stripe", event="invoice.paid",
     ...          secret="whsec_test", payload={"data": {"object": {"amount_paid": 4200}}})
@@ -184,14 +189,35 @@ def send(
         url, body = signed.url or url, signed.body
         hdrs = _merge(hdrs, signed.headers)
     start = time.perf_counter()
+    signed_names = {k.lower() for k in signed.headers} if secret is not None else set()
     cur_method, cur_url, cur_body = method.upper(), url, body
     for _ in range(_MAX_REDIRECTS + 1):
         status, reason, rh, rb = http_request(cur_method, cur_url, hdrs, cur_body, timeout=timeout)
         location = next((v for k, v in rh if k.lower() == "location"), None)
         if not (follow_redirects and location and status in (301, 302, 303, 307, 308)):
             break
-        cur_url = urljoin(cur_url, location)
+        nxt = urljoin(cur_url, location)
+        here, there = urlsplit(cur_url), urlsplit(nxt)
+        if there.scheme not in ("http", "https") or (here.scheme == "https" and there.scheme != "https"):
+            break  # never downgrade https to http (or leave http(s)): the redirect is returned
+        if _origin(here) != _origin(there):  # another origin: no credentials or signatures
+            hdrs = [(k, v) for k, v in hdrs
+                    if k.lower() not in signed_names and not _CREDENTIAL.search(k)]
+        if (here.hostname or "").lower() != (there.hostname or "").lower():
+            # another host: not the payload either
+            hdrs = [(k, v) for k, v in hdrs if k.lower() not in ("content-type", "content-length")]
+            cur_body = b""
+        cur_url = nxt
         if status in (301, 302, 303) and cur_method != "HEAD":
             cur_method, cur_body = "GET", b""
             hdrs = [(k, v) for k, v in hdrs if k.lower() not in ("content-type", "content-length")]
     return SendResponse(status, reason, rh, rb, time.perf_counter() - start, cur_url, hdrs, body)
+
+
+#: header names that carry credentials or signatures (dropped on a cross-origin redirect)
+_CREDENTIAL = re.compile(r"authorization|cookie|signature|token|secret|hmac|api-?key", re.I)
+
+
+def _origin(parts: SplitResult) -> tuple[str, str, int | None]:
+    default = 443 if parts.scheme == "https" else 80
+    return parts.scheme, (parts.hostname or "").lower(), parts.port or default

@@ -1,38 +1,56 @@
 """The ``/_hooklab/`` JSON API served beside the capture paths, for tools and other processes.
 
 - ``GET /_hooklab/health`` -> ``{"status": "ok", "captures": N, "last_id": K, ...}``
-- ``GET /_hooklab/api/captures?since=<id>&limit=<n>&bin=<b>&search=<text>...`` -> captures as JSON
-  (filters: :mod:`hooklab.filters`)
+- ``GET /_hooklab/api/captures?since=<id>&limit=<n>&bin=<b>&search=<text>...`` -> a page of
+  captures as JSON (filters: :mod:`hooklab.filters`): ``{"captures": [...], "last_id": K,
+  "more": bool}``. A page holds at most ``limit`` (1000) captures and about
+  ``server.api_page_bytes`` (8 MiB) of JSON, but always at least one capture; ``more: true``
+  means ask again with ``since=<last_id>``.
 - ``GET /_hooklab/api/captures/<id>`` -> one capture; ``.../<id>/body`` -> its raw bytes
 - ``GET /_hooklab/`` -> a small page showing the live stream (``static/stream.html``)
 - ``WS  /_hooklab/ws?since=<id>&bin=<b>&provider=<p>`` -> captures pushed as JSON
   (:mod:`hooklab.server.stream`)
+
+Everything but ``health``, the page's script and the relay check is guarded by
+:func:`hooklab.server.guard.refuse_reader`: a local ``Host`` and the lab's read token
+(``?token=`` or ``Authorization: token ...``; ``lab.page_url`` carries it).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from importlib import resources
 from typing import Any
 
+import orjson
 from tornado import web
 
 from .._version import __version__
 from ..capture import capture_to_dict
 from ..filters import from_query
-from .guard import refuse_host
+from .guard import refuse_host, refuse_reader
 
-__all__ = ["make_api_app"]
+__all__ = ["DEFAULT_PAGE_BYTES", "make_api_app"]
 
 _MAX_LIMIT = 1000
+#: JSON bytes one ``/_hooklab/api/captures`` page may hold (a bigger single capture still comes)
+DEFAULT_PAGE_BYTES = 8 * 1024 * 1024
 
 
 class _Base(web.RequestHandler):
     def initialize(self, server: Any) -> None:
         self.server = server
 
+    #: needs the read token (captures, one capture, the page); else only a local Host
+    reader = True
+
     def prepare(self) -> None:
-        refuse_host(self, self.server)
+        if self.reader:
+            refuse_reader(self, self.server)
+        else:
+            refuse_host(self, self.server)
 
     def set_default_headers(self) -> None:
         self.set_header("Content-Type", "application/json")
@@ -40,6 +58,8 @@ class _Base(web.RequestHandler):
         self.set_header("X-Content-Type-Options", "nosniff")
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
+        if status_code == 401:
+            self.set_header("WWW-Authenticate", "token")
         self.finish(json.dumps({"ok": False, "status": status_code, "error": self._reason}))
 
     def check_xsrf_cookie(self) -> None:  # read-only JSON API, no cookies involved
@@ -47,6 +67,8 @@ class _Base(web.RequestHandler):
 
 
 class HealthHandler(_Base):
+    reader = False  # readiness checks: counts only, no capture data
+
     def get(self) -> None:
         st = self.server.store
         self.finish(
@@ -63,8 +85,14 @@ class HealthHandler(_Base):
         )
 
 
+def _estimate(cap: Any, with_body: bool) -> int:
+    """A lower bound of a capture's JSON size: base64 + text of the body, headers, URL."""
+    heads = sum(len(k) + len(v) + 8 for k, v in cap.headers)
+    return heads + 2 * len(cap.url) + 512 + (cap.size * 7 // 3 if with_body else 0)
+
+
 class CapturesHandler(_Base):
-    def get(self) -> None:
+    async def get(self) -> None:
         try:  # since is this API's cursor (a capture id); every other filter as everywhere
             filters = from_query(lambda k: None if k == "since" else self.get_query_argument(k, None))
         except ValueError as exc:
@@ -75,16 +103,37 @@ class CapturesHandler(_Base):
         except ValueError:
             raise web.HTTPError(400, reason="since and limit must be integers") from None
         with_body = self.get_query_argument("body", "1") not in ("0", "false", "no")
-        caps = self.server.store.query(since=since, limit=limit, **filters)
-        self.finish(
-            json.dumps(
-                {
-                    "captures": [capture_to_dict(c, body=with_body) for c in caps],
-                    "last_id": caps[-1].id if caps else since,
-                    "more": len(caps) == limit,
-                }
-            )
-        )
+        budget = int(getattr(self.server, "api_page_bytes", DEFAULT_PAGE_BYTES))
+        store = self.server.store
+        n = size = 0
+        cursor, more = since, False
+        # one capture at a time, each written out before the next is read: memory stays near
+        # one capture's JSON whatever the stored bodies weigh, and a page near the budget
+        while n < limit:
+            row = store.query(since=cursor, limit=1, **filters)
+            if not row:
+                break
+            cap = row.pop()
+            if n and size + _estimate(cap, with_body) > budget:
+                more = True  # it goes on the next page
+                break
+            part = orjson.dumps(capture_to_dict(cap, body=with_body))
+            if n and size + len(part) > budget:
+                more = True
+                break
+            self.write(b"," if n else b'{"captures": [')
+            self.write(part)
+            await self.flush()
+            n += 1
+            size += len(part) + 1
+            cursor = cap.id
+            del cap, part
+        else:
+            more = store.count(since=cursor, **filters) > 0
+        if not n:
+            self.write(b'{"captures": [')
+        self.finish(b'], "last_id": ' + str(cursor).encode() + b', "more": '
+                    + (b"true" if more else b"false") + b"}")
 
 
 class CaptureHandler(_Base):
@@ -110,6 +159,11 @@ _CSP = (
 class StaticHandler(_Base):
     """The stream page and its script, from package data; strict CSP (no inline script)."""
 
+    def prepare(self) -> None:
+        # the page needs the read token; its script is code from the package, not data
+        self.reader = not self.request.path.startswith("/_hooklab/static/")
+        super().prepare()
+
     def get(self, name: str = "stream.html") -> None:
         if name not in _STATIC:
             raise web.HTTPError(404, reason="unknown static file")
@@ -121,14 +175,52 @@ class StaticHandler(_Base):
 
 
 class PageRedirect(_Base):
+    reader = False  # nothing but a redirect, which keeps the query (and so ?token=)
+
     def get(self) -> None:  # relative, so it also works behind /proxy/<port>/
-        self.redirect("_hooklab/", permanent=False)
+        query = self.request.query
+        self.redirect("_hooklab/" + (f"?{query}" if query else ""), permanent=False)
+
+
+class RelayCheck(_Base):
+    """``GET /_hooklab/relay?challenge=<hex>``: proves to the Jupyter relay that this server is
+    the lab that registered a public URL (see :mod:`hooklab.ingress.relay`).
+
+    The answer is ``HMAC-SHA256(relay_nonce, challenge)``: a process that took over a dead lab's
+    port cannot compute it (the nonce sits only in the owner-only registry), and the answer to
+    one challenge says nothing about another.
+    """
+
+    reader = False
+
+    def get(self) -> None:
+        challenge = self.get_query_argument("challenge", "")
+        if not 32 <= len(challenge) <= 128 or not challenge.isascii() or not challenge.isalnum():
+            raise web.HTTPError(400, reason="challenge: 32 to 128 letters or digits")
+        nonce = str(getattr(self.server, "relay_nonce", "") or "")
+        if not nonce:
+            raise web.HTTPError(404, reason="this server takes no relayed requests")
+        proof = hmac.new(nonce.encode(), challenge.encode(), hashlib.sha256).hexdigest()
+        self.finish(json.dumps({"proof": proof}))
 
 
 class NotFound(_Base):
+    reader = False
+
     def prepare(self) -> None:
         super().prepare()
         raise web.HTTPError(404, reason="unknown /_hooklab/ endpoint")
+
+
+def _log_request(handler: web.RequestHandler) -> None:
+    """Tornado's access log line, but with the path only: the query may hold the read token."""
+    from tornado.log import access_log
+
+    status = handler.get_status()
+    log = access_log.info if status < 400 else access_log.warning if status < 500 else access_log.error
+    req = handler.request
+    log("%d %s %s (%s) %.2fms", status, req.method, req.path, req.remote_ip,
+        1000.0 * req.request_time())
 
 
 def make_api_app(server: Any) -> web.Application:
@@ -142,6 +234,7 @@ def make_api_app(server: Any) -> web.Application:
         (r"/_hooklab/static/([\w.]+)", StaticHandler, kw),
         (r"/_hooklab/ws", StreamHandler, kw),
         (r"/_hooklab/health", HealthHandler, kw),
+        (r"/_hooklab/relay", RelayCheck, kw),
         (r"/_hooklab/api/captures", CapturesHandler, kw),
         (r"/_hooklab/api/captures/(\d+)(/body)?", CaptureHandler, kw),
     ]
@@ -153,4 +246,5 @@ def make_api_app(server: Any) -> web.Application:
         default_handler_class=NotFound,
         default_handler_args=kw,
         websocket_ping_interval=20,
+        log_function=_log_request,
     )

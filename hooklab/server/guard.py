@@ -1,94 +1,202 @@
-"""Who may read: the DNS-rebinding guard for the ``/_hooklab/`` API, page and stream.
+"""Who may read: the DNS-rebinding guard and the read token of the ``/_hooklab/`` API, page and stream.
 
-A web page can make a browser resolve its own name to 127.0.0.1 (public names such as
+**Host.** A web page can make a browser resolve its own name to 127.0.0.1 (public names such as
 ``127.0.0.1.nip.io`` do so by design; DNS rebinding makes any name do it) and then read whatever a
 local server answers. A name's spelling therefore proves nothing: a Host is local only if it is
 
-- an IP literal in 127.0.0.0/8 or ``::1`` (with or without a port, IPv6 in brackets),
+- an IP literal in 127.0.0.0/8 (dotted decimal, as browsers send it) or ``[::1]``,
 - the exact address the server is bound to,
 - ``localhost`` or a name under ``.localhost`` (browsers never send those to DNS), or
-- a name the user listed in ``HookLab.allowed_hosts`` (``"*"`` allows any).
+- a name the user listed in ``HookLab.allowed_hosts`` (``"*"`` allows any well-formed Host).
+
+Exactly one well-formed ``Host`` is required (none, two, an empty one, userinfo, a bad port or an
+unbracketed IPv6 address: 400); a well-formed one that is not local gets 403. A browser's
+``Origin`` on the stream must be the page's own origin, and that origin must be local too.
 
 >>> class S: host, allowed_hosts = "127.0.0.1", ()
 >>> [host_allowed(S, h) for h in ("127.0.0.1:8765", "[::1]:80", "app.localhost", "127.0.0.1.nip.io")]
 [True, True, True, False]
 
-Capture paths are not guarded: senders may use any name.
+**Token.** On a shared machine every local user reaches every other user's 127.0.0.1 ports, so
+reading also needs the lab's random token (:func:`new_token`), sent as
+``Authorization: token <token>`` or ``?token=<token>`` and compared in constant time; every token
+presented must be the right one. Capture paths are guarded by neither: senders may use any name.
 """
 
 from __future__ import annotations
 
+import hmac
 import ipaddress
+import re
+import secrets
 from typing import Any
 from urllib.parse import urlsplit
 
 from tornado import web
 
-__all__ = ["host_allowed", "origin_allowed", "refuse_host", "split_host"]
+__all__ = [
+    "host_allowed",
+    "is_local",
+    "new_token",
+    "origin_allowed",
+    "parse_host",
+    "refuse_host",
+    "refuse_reader",
+    "token_ok",
+]
+
+#: reg-name characters hooklab accepts in a Host (ASCII letters, digits, ``.``, ``-``, ``_``)
+_NAME = re.compile(r"[A-Za-z0-9._-]+")
+_PORT = re.compile(r"[0-9]{1,5}")
+_IPV6 = re.compile(r"[0-9A-Fa-f:.]+")  # no zone ids: browsers never send them in a Host
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+#: canonical dotted decimal only: octal (0177.0.0.1), hex, integer and short forms are names
+_IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
+_LOOPBACK6 = ipaddress.IPv6Address("::1")
 
 
-def split_host(host_header: str) -> str | None:
-    """The name part of a ``Host`` value, lower case, without port or brackets (None: malformed).
+def new_token() -> str:
+    """A fresh read token: 256 random bits, URL-safe (43 characters)."""
+    return secrets.token_urlsafe(32)
 
-    >>> split_host("[::1]:8765"), split_host("Example.COM:80"), split_host("a:b:c")
-    ('::1', 'example.com', None)
+
+def parse_host(value: str) -> tuple[str, int | None]:
+    """``(name, port)`` of a ``Host`` value; the name lower case, IPv6 as ``[compressed]``.
+
+    Raises ``ValueError`` for anything that is not ``host[:port]`` (userinfo, paths, spaces,
+    an empty value, an unbracketed or zoned IPv6 address, a port over 65535).
+
+    >>> parse_host("LocalHost:8765"), parse_host("[0:0::1]")
+    (('localhost', 8765), ('[::1]', None))
     """
-    host = host_header.strip().lower()
-    if host.startswith("["):
-        end = host.find("]")
-        if end < 0 or (host[end + 1 :] and not host[end + 1 :].startswith(":")):
-            return None
-        name, port = host[1:end], host[end + 2 :] if host[end + 1 :] else ""
-    elif host.count(":") > 1:
-        return None  # a bare IPv6 address is not a valid Host; refuse rather than guess
+    if not value or not value.isascii():
+        raise ValueError("empty or non-ASCII Host")
+    if value.startswith("["):
+        end = value.find("]")
+        inner, rest = value[1:end], value[end + 1 :]
+        if end < 0 or not _IPV6.fullmatch(inner):
+            raise ValueError(f"malformed IPv6 Host {value!r}")
+        name = f"[{ipaddress.IPv6Address(inner).compressed}]"  # ValueError if not an address
     else:
-        name, _, port = host.partition(":")
-    if port and not port.isdigit():
+        name, sep, port = value.partition(":")
+        rest = sep + port
+        if not _NAME.fullmatch(name):
+            raise ValueError(f"malformed Host {value!r}")
+        name = name.lower()
+    if not rest:
+        return name, None
+    if rest[0] != ":" or not _PORT.fullmatch(rest[1:]) or int(rest[1:]) > 65535:
+        raise ValueError(f"malformed port in Host {value!r}")
+    return name, int(rest[1:])
+
+
+def _bound_name(server: Any) -> str | None:
+    host = str(getattr(server, "host", "") or "").strip().strip("[]")
+    if not host:
         return None
-    return name
-
-
-def _loopback_literal(name: str) -> bool:
     try:
-        return ipaddress.ip_address(name).is_loopback  # strict: no octal, hex or integer forms
+        addr = ipaddress.ip_address(host)
     except ValueError:
-        return False
+        return host.lower()
+    return f"[{addr.compressed}]" if addr.version == 6 else str(addr)
+
+
+def _allowed_names(server: Any) -> set[str]:
+    out = set()
+    for entry in getattr(server, "allowed_hosts", ()) or ():
+        entry = str(entry).strip()
+        if entry == "*":
+            out.add("*")
+            continue
+        try:
+            out.add(parse_host(entry)[0])
+        except ValueError:
+            continue  # a malformed entry allows nothing
+    return out
+
+
+def is_local(server: Any, name: str) -> bool:
+    """Whether a parsed Host name (see :func:`parse_host`) may read this server's captures."""
+    if name.startswith("["):
+        if ipaddress.IPv6Address(name[1:-1]) == _LOOPBACK6:
+            return True
+    elif _IPV4.fullmatch(name):
+        if name.startswith("127."):
+            return True
+    elif name == "localhost" or (name.endswith(".localhost") and all(name.split("."))):
+        return True
+    if name == _bound_name(server):
+        return True
+    allowed = _allowed_names(server)
+    return "*" in allowed or name in allowed
 
 
 def host_allowed(server: Any, host_header: str | None) -> bool:
-    """True if a request with this ``Host`` may read captures (see the module docstring)."""
-    if host_header is None:
-        return True  # HTTP/1.0 without Host: not a browser
-    allowed = {h.lower().rstrip(".") for h in getattr(server, "allowed_hosts", ()) or ()}
-    if "*" in allowed:
-        return True
-    name = split_host(host_header)
-    if not name:
+    """True if a request with this one ``Host`` value may read captures (module docstring)."""
+    try:
+        name, _ = parse_host(host_header or "")
+    except ValueError:
         return False
-    bound = str(getattr(server, "host", "") or "").lower().strip("[]")
-    return (
-        _loopback_literal(name)
-        or name == "localhost"
-        or name.endswith(".localhost")
-        or (name == bound and bound not in ("", "0.0.0.0", "::"))
-        or name in allowed
-    )
+    return is_local(server, name)
 
 
 def origin_allowed(server: Any, origin: str, host_header: str | None) -> bool:
-    """A browser ``Origin`` may open the stream if it is the page's own local host."""
+    """A browser ``Origin`` may open the stream if it is the page's own, local, origin (or is
+    listed exactly in ``server.stream_origins``; ``"*"`` there allows any)."""
     allowed = getattr(server, "stream_origins", ()) or ()
     if origin in allowed or "*" in allowed:
         return True
-    netloc = urlsplit(origin).netloc.lower()
-    return bool(netloc) and netloc == (host_header or "").lower() and host_allowed(server, netloc)
+    try:
+        parts = urlsplit(origin)
+    except ValueError:
+        return False
+    if parts.scheme not in ("http", "https") or parts.path or parts.query or parts.fragment:
+        return False
+    if "@" in parts.netloc or not host_header:
+        return False
+    return parts.netloc.lower() == host_header.lower() and host_allowed(server, parts.netloc)
 
 
 def refuse_host(handler: web.RequestHandler, server: Any) -> None:
-    """Raise 403 unless the request's Host passes :func:`host_allowed`."""
-    if not host_allowed(server, handler.request.headers.get("Host")):
+    """Raise 400 unless the request has exactly one well-formed ``Host``; 403 unless it is local."""
+    values = handler.request.headers.get_list("Host")
+    if len(values) != 1:
+        raise web.HTTPError(400, reason="exactly one Host header is required")
+    try:
+        name, _ = parse_host(values[0])
+    except ValueError:
+        raise web.HTTPError(400, reason="malformed Host header") from None
+    if not is_local(server, name):
         raise web.HTTPError(
             403,
             reason="Host not allowed (DNS-rebinding protection); add it with "
             "%config HookLab.allowed_hosts = ['name']",
+        )
+
+
+def token_ok(server: Any, request: Any) -> bool:
+    """Whether ``request`` carries the server's read token, and nothing else claiming to be it.
+
+    Looked at: each ``?token=`` value and each ``Authorization: token <value>`` header (scheme
+    case-insensitive). At least one must be present and every one must match, in constant time.
+    """
+    expected = str(getattr(server, "api_token", "") or "").encode("ascii")
+    if not expected:
+        return False
+    presented: list[bytes] = list(request.query_arguments.get("token", []))
+    for value in request.headers.get_list("Authorization"):
+        scheme, _, credential = value.partition(" ")
+        if scheme.lower() == "token":
+            presented.append(credential.encode("latin-1"))
+    return bool(presented) and all(hmac.compare_digest(p, expected) for p in presented)
+
+
+def refuse_reader(handler: web.RequestHandler, server: Any) -> None:
+    """The whole read guard: :func:`refuse_host`, then 401 without the read token."""
+    refuse_host(handler, server)
+    if not token_ok(server, handler.request):
+        raise web.HTTPError(
+            401,
+            reason="read token required: use lab.page_url or lab.stream_url(), or send "
+            "the header 'Authorization: token ' + lab.api_token",
         )

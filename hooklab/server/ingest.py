@@ -51,7 +51,8 @@ def capture_record(
         host = f"{srv.host}:{srv.port}"
     scheme = "https" if proto == "https" else "http"
     record = new_record(method, target, headers, body, remote_addr=remote,
-                        url=f"{scheme}://{host}{target}", received_at=received_at)
+                        url=f"{scheme}://{host}{target}", received_at=received_at,
+                        redact_credentials=srv.redact_credentials, secrets=(srv.api_token,))
     response = srv.rules.match(method, record["path"])
     record["status"] = response.status
     if response is DEFAULT_RESPONSE and srv.handshakes is not None:  # a user's rule wins

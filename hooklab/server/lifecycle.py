@@ -70,7 +70,11 @@ class CaptureServer:
         strict_port: bool = False,
         idle_timeout: float = 120.0,
         body_timeout: float = 60.0,
+        api_token: str | None = None,
+        relay_nonce: str | None = None,
     ) -> None:
+        from .guard import new_token
+
         self.store = store
         self.host = host
         self.requested_port = int(port)
@@ -88,6 +92,16 @@ class CaptureServer:
         self.handshakes: Any = None
         #: extra Host names the /_hooklab/ API, page and stream answer to ("*": any)
         self.allowed_hosts: tuple[str, ...] = ()
+        #: the read token of the /_hooklab/ API, page and stream (see :mod:`.guard`)
+        self.api_token: str = api_token or new_token()
+        #: proves this server to the Jupyter relay (``/_hooklab/relay``); never sent anywhere
+        self.relay_nonce: str = relay_nonce or new_token()
+        #: JSON bytes per /_hooklab/api/captures page (one bigger capture still comes alone)
+        self.api_page_bytes: int = 8 * 1024 * 1024
+        #: browser origins, besides the page's own local one, that may open the stream
+        self.stream_origins: tuple[str, ...] = ()
+        #: store Cookie, X-XSRFToken and "Authorization: token ..." as [redacted]
+        self.redact_credentials: bool = True
         self.api_app: Any = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None

@@ -686,12 +686,16 @@ class CaptureProtocol(asyncio.Protocol):
             if body:
                 delegate.data_received(body)
             delegate.finish()
+        except httputil.HTTPInputError:  # e.g. no Host on HTTP/1.1: the client's fault
+            if not conn.slot.parts:
+                conn.slot.parts.append(_refusal(400, "malformed request"))
+            conn.slot.done = conn.slot.close = True
         except Exception:  # noqa: BLE001
             _log.exception("hooklab: the /_hooklab/ application failed")
             if not conn.slot.parts:
                 conn.slot.parts.append(_refusal(500, "internal error"))
             conn.slot.done = conn.slot.close = True
-            self._flush()
+        # no _flush() here: this runs inside _flush() (slot.start), which sends the answer
 
     def _refuse(self, status: int, message: str) -> None:
         self._refuse_with(_refusal(status, message))

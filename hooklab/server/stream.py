@@ -1,7 +1,7 @@
 """``/_hooklab/ws``: a WebSocket that pushes each capture as JSON the moment it is stored.
 
 >>> # from a browser or another process (any WebSocket client):
->>> # ws = new WebSocket("ws://127.0.0.1:8765/_hooklab/ws?since=0&bin=github")
+>>> # ws = new WebSocket(lab.stream_url(since=0, bin="github"))  // carries ?token=
 >>> # ws.onmessage = (e) => console.log(JSON.parse(e.data).path)
 
 Query arguments: ``since=<id>`` replays stored captures newer than ``id`` and then continues
@@ -17,7 +17,9 @@ re-read from the store; once live, a client that falls more than ``max_pending``
 closed with code 1013 ("try again later") and a reason naming the last id sent, so it can resume
 with ``?since=``. Memory per client never exceeds the limits plus one write batch.
 
-Browsers: only same-host origins are accepted unless ``server.stream_origins`` lists others.
+Access: the lab's read token (``?token=`` or ``Authorization: token ...``; ``lab.stream_url()``
+builds the URL) and a local ``Host`` (:mod:`hooklab.server.guard`). Browsers: only the page's own
+local origin is accepted unless ``server.stream_origins`` lists others.
 """
 
 from __future__ import annotations
@@ -28,11 +30,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from tornado import websocket
+from tornado import web, websocket
 
 from ..capture import Capture, capture_to_dict
 from ..filters import from_query, matches
-from .guard import origin_allowed, refuse_host
+from .guard import origin_allowed, refuse_reader
 
 __all__ = ["StreamHandler", "StreamLimits", "stream_stats"]
 
@@ -76,7 +78,16 @@ class StreamHandler(websocket.WebSocketHandler):
         return None
 
     def prepare(self) -> None:
-        refuse_host(self, self.server)
+        refuse_reader(self, self.server)  # a local Host and the read token, before any upgrade
+        # hooklab's Origin rule decides here, whatever Tornado's own cross-origin checks allow
+        origin = self.request.headers.get("Origin")
+        if origin is not None and not self.check_origin(origin):
+            raise web.HTTPError(403, reason="Origin not allowed (DNS-rebinding protection)")
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        if status_code == 401:
+            self.set_header("WWW-Authenticate", "token")
+        super().write_error(status_code, **kwargs)
 
     def open(self) -> None:  # type: ignore[override]
         self.limits: StreamLimits = getattr(self.server, "stream_limits", None) or StreamLimits()

@@ -55,6 +55,8 @@
   function wsUrl(since) {
     var u = new URL("ws", location.href);
     u.protocol = location.protocol === "https:" ? "wss:" : "ws:";
+    // the page was opened with the lab's read token (lab.page_url); the stream needs it too
+    if (params.get("token")) u.searchParams.set("token", params.get("token"));
     u.searchParams.set("since", String(since));
     if (binInput.value) u.searchParams.set("bin", binInput.value);
     if (providerInput.value) u.searchParams.set("provider", providerInput.value);

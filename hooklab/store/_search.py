@@ -83,6 +83,30 @@ def register(db: sqlite3.Connection) -> None:
     db.create_function("hooklab_search", 5, match, deterministic=True)
 
 
+def register_duckdb(con: Any) -> None:
+    """The same twin as a DuckDB function (for ``where_clause`` SQL run over Parquet files)."""
+    import duckdb
+
+    def match(path: Any, query: Any, headers: Any, body: Any, needle: Any) -> int:
+        try:
+            q = json.loads(query) if query else {}
+            h = [(k, v) for k, v in json.loads(headers)] if headers else []
+        except (ValueError, TypeError):
+            return 0
+        text = search_text(path or "", q, h, bytes(body or b""))
+        wanted = search_words(needle)
+        if not wanted:
+            return int(needle.lower() in text.lower())
+        return int(matches_phrase(search_words(text), wanted))
+
+    types = getattr(duckdb, "sqltypes", None) or duckdb.typing  # (renamed in DuckDB 2)
+    text, blob = types.VARCHAR, types.BLOB
+    con.create_function(
+        "hooklab_search", match, [text, text, text, blob, text], types.INTEGER,
+        null_handling="special",
+    )
+
+
 def index_rows(db: sqlite3.Connection, rows: Sequence[tuple[int, str]]) -> None:
     """Add ``(id, words)`` rows to the index (inside the caller's transaction)."""
     db.executemany("INSERT INTO captures_fts(rowid, words) VALUES (?, ?)", rows)

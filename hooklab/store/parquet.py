@@ -243,6 +243,78 @@ class ParquetStore:
         drop = {None, NO_PROVIDER} if column == "provider" else {None}
         return sorted(v for v in values if v not in drop)
 
+    # -- what exploration (schema, sql) reads: the dataset through DuckDB, in place ------------
+    _SQLISH = ("id", "received_at", "kind", "method", "path", "bin", "query", "headers", "body",
+               "remote_addr", "url", "status", "provider", "event_type", "delivery_id", "verified",
+               "verify_reason", "duplicate", "content_type", "handshake", "forward_status",
+               "forward_latency_ms", "forward_error")  # fmt: skip
+
+    def _sqlish(self, filters: dict[str, Any]) -> Any:
+        """Matching rows with the columns of the SQLite ``captures`` table (``received_us``)."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        t = self._table(filters, list(self._SQLISH))
+        t = t.append_column("received_us", t.column("received_at").cast(pa.int64()))
+        verified = t.column("verified")
+        t = t.set_column(t.column_names.index("verified"), "verified", pc.cast(verified, pa.int8()))
+        return t.set_column(
+            t.column_names.index("duplicate"), "duplicate", pc.cast(t.column("duplicate"), pa.int8())
+        )
+
+    def _connect(self, table: Any) -> Any:
+        import duckdb
+
+        from ._search import register_duckdb
+
+        con = duckdb.connect()
+        con.register("captures", table)
+        con.execute("CREATE MACRO likelihood(x, p) AS x")  # SQLite's planner hint
+        register_duckdb(con)
+        return con
+
+    def iter_rows(self, columns: str, *, chunk: int = 32_768, **filters: Any) -> Any:
+        """Rows ``(id, <columns>)`` (SQL over the ``captures`` table's columns), oldest first,
+        ``chunk`` at a time, as ``CaptureStore.iter_rows`` gives them."""
+        import re
+
+        columns = re.sub(r"(?<![A-Za-z_])LIKE(?![A-Za-z_])", "ILIKE", columns)  # SQLite's LIKE ignores case
+        con = self._connect(self._sqlish(filters))
+        try:
+            cur = con.execute(f"SELECT id, {columns} FROM captures ORDER BY id")
+            while True:
+                rows = cur.fetchmany(chunk)
+                if not rows:
+                    return
+                yield rows
+        finally:
+            con.close()
+
+    def read_connection(self) -> Any:
+        """A DuckDB connection whose ``captures`` table has the SQLite store's columns (read-only
+        work written for ``CaptureStore.read_connection``: counts, ``where_clause`` filters)."""
+        import contextlib
+
+        @contextlib.contextmanager
+        def connection() -> Any:
+            con = self._connect(self._sqlish({}))
+            try:
+                yield con
+            finally:
+                con.close()
+
+        return connection()
+
+    def sql(self, query: str, params: Sequence[Any] | None = None) -> Any:
+        """``lab.sql`` over the files: a ``captures`` view with the columns of hooklab's SQL view
+        (``received_at`` ISO text, ``payload`` the body as JSON text, ``headers``, ``query``), in
+        DuckDB, whose ``json_extract(payload, '$.a.b')`` reads as SQLite's does."""
+        con = self.duckdb()
+        try:
+            return con.execute(query, list(params or [])).df()
+        finally:
+            con.close()
+
     def duckdb(self) -> Any:
         """A DuckDB connection with a ``captures`` view over the dataset (``payload``: the body
         as text), for SQL over the files in place."""
@@ -250,12 +322,7 @@ class ParquetStore:
 
         con = duckdb.connect()
         glob = os.path.join(self.path, "**", "*.parquet") if os.path.isdir(self.path) else self.path
-        con.execute(
-            "CREATE VIEW captures AS SELECT * REPLACE (NULLIF(provider, 'unknown') AS provider),"
-            " decode(body) AS payload FROM read_parquet(?, hive_partitioning = true,"
-            " union_by_name = true)",
-            [glob],
-        )
+        con.execute(_VIEW.replace("{files}", _literal(glob)))
         return con
 
     @property
@@ -287,6 +354,23 @@ class ParquetStore:
 
     def __repr__(self) -> str:
         return f"<ParquetStore {self.path!r}>"
+
+
+#: the columns of hooklab's SQL view (hooklab.explore.sql), over the files
+_VIEW = """CREATE VIEW captures AS SELECT id,
+    strftime(received_at, '%Y-%m-%dT%H:%M:%S.%fZ') AS received_at, kind, bin, method, path,
+    NULLIF(provider, 'unknown') AS provider, event_type, delivery_id, content_type, size,
+    status, CAST(verified AS INTEGER) AS verified, CAST(duplicate AS INTEGER) AS duplicate,
+    handshake, remote_addr, forward_status, forward_latency_ms, forward_error,
+    CASE WHEN NOT contains(lower(headers), '"content-encoding"')
+              AND json_valid(try(decode(body))) THEN try(decode(body)) END AS payload,
+    headers, query, day
+FROM read_parquet({files}, hive_partitioning = true, union_by_name = true)"""
+
+
+def _literal(text: str) -> str:
+    """An SQL string literal (DuckDB cannot take a parameter in CREATE VIEW)."""
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _ts(value: datetime) -> Any:

@@ -24,8 +24,9 @@ import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -47,6 +48,7 @@ from ._sql import (
     _row_to_capture,
     _us,
     add_columns,
+    decoded_text,
     insert_many,
     insert_row,
     record_values,
@@ -156,6 +158,7 @@ class CaptureStore:
                 else sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             )
             db.execute("PRAGMA busy_timeout = 5000")
+            db.create_function("hooklab_decoded", 2, decoded_text, deterministic=True)
             tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
             fmt = None
             if "meta" in tables:
@@ -910,6 +913,42 @@ class CaptureStore:
                 db.close()
                 return
             self._pool.append(db)
+
+    def iter_rows(self, columns: str, *, chunk: int = 32_768, **filters: Any) -> Iterator[list[tuple]]:
+        """Raw rows ``(id, <columns>)`` matching ``filters``, oldest first, ``chunk`` rows at a
+        time (keyset paging: each chunk is one short query, the lock is not held between them)."""
+        where, args = where_clause(filters, self._plan())
+        sql = f"SELECT id, {columns} FROM captures{where}{' AND' if where else ' WHERE'} id > ? ORDER BY id LIMIT ?"
+        after = -1
+        while True:
+            rows = self._fetch(sql, [*args, after, int(chunk)])
+            if not rows:
+                return
+            yield rows
+            if len(rows) < chunk:
+                return
+            after = rows[-1][0]
+
+    @contextmanager
+    def read_connection(self) -> Iterator[sqlite3.Connection]:
+        """A connection for read-only work such as ``lab.sql``: a new ``mode=ro`` connection on
+        a database file (closed afterwards), or for ``":memory:"`` the store's own connection,
+        held under its lock meanwhile (writes wait). Leave it as you found it."""
+        if self._memory:
+            with self._read_lock:
+                yield self._db
+            return
+        db = sqlite3.connect(
+            Path(self.path).resolve().as_uri() + "?mode=ro", uri=True, check_same_thread=False,
+            isolation_level=None,
+        )
+        try:
+            db.execute("PRAGMA busy_timeout = 5000")
+            db.create_function("hooklab_decoded", 2, decoded_text, deterministic=True)
+            _search.register(db)  # where_clause's search= twin
+            yield db
+        finally:
+            db.close()
 
     def count(self, **filters: Any) -> int:
         """How many captures match ``filters``.

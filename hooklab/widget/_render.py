@@ -8,6 +8,7 @@ characters are made visible in one-line labels.
 '...  POST  stripe  stripe  payment_intent.succee…  200  ... B  ✓  '
 >>> print(curl_command(cap))
 curl --globoff -X POST http://127.0.0.1:.../stripe \\
+  --proto =http,https \\
   -H 'User-Agent: Stripe/1.0 (+https://stripe.com/docs/webhooks)' \\
   ...
   --data-binary '{
@@ -34,7 +35,6 @@ __all__ = [
     "hexdump",
     "human_size",
     "is_sensitive_header",
-    "matches_text",
     "raw_html",
     "row_label",
     "sig_mark",
@@ -58,6 +58,8 @@ SENSITIVE_QUERY = frozenset(
 )
 #: bodies larger than this are shown truncated in the detail pane (widget messages stay small)
 SHOW_LIMIT = 64 * 1024
+#: JSON bodies larger than this are shown as received, not re-indented
+PRETTY_LIMIT = 1024 * 1024
 #: binary bodies up to this size are inlined in "copy as curl"
 CURL_LIMIT = 256 * 1024
 # C0/C1 controls, DEL and Unicode bidi overrides / isolates / zero-width marks
@@ -156,21 +158,6 @@ def shown_query(cap: Capture, reveal: bool) -> list[tuple[str, str]]:
     ]
 
 
-def matches_text(cap: Capture, needle: str) -> bool:
-    """Case-insensitive free-text match over method, path, headers, query, event and body."""
-    n = needle.lower()
-    if n in cap.path.lower() or n in cap.method.lower() or n in (cap.event_type or "").lower():
-        return True
-    if any(n in k.lower() or n in v.lower() for k, v in cap.headers):
-        return True
-    if any(n in k.lower() or any(n in v.lower() for v in vs) for k, vs in cap.query.items()):
-        return True
-    body = cap.body[: 4 * SHOW_LIMIT]
-    if n.encode("utf-8", "replace") in body.lower():
-        return True
-    return n in cap.text[: 4 * SHOW_LIMIT].lower() if cap.header("content-encoding") else False
-
-
 def hexdump(data: bytes, limit: int = 4096) -> str:
     """Classic 16-bytes-per-line hex dump of the first ``limit`` bytes."""
     lines = []
@@ -217,6 +204,10 @@ def _body_view(cap: Capture, reveal: bool) -> tuple[str, str]:
     """(kind, html) for the decoded body."""
     if not cap.body:
         return "empty", '<div class="hl-none">(no body)</div>'
+    if cap.size > PRETTY_LIMIT and (cap.content_type or "").endswith("json"):
+        # re-indenting megabytes of JSON takes seconds; show its start as sent
+        text, note = _cut(cap.text[: SHOW_LIMIT + 1])
+        return f"JSON as received{note}; the Tree tab explores it", _pre(text)
     parsed: Any = cap.json()
     if parsed is not None or cap.body.strip() == b"null":
         text, note = _cut(json.dumps(parsed, indent=2, ensure_ascii=False))
@@ -301,22 +292,27 @@ def raw_html(cap: Capture) -> str:
     return head + _pre(hexdump(cap.body, limit=SHOW_LIMIT))
 
 
-def curl_command(cap: Capture, *, reveal: bool = False) -> str:
+def curl_command(cap: Capture, *, reveal: bool = False, base: str | None = None) -> str:
     """A shell command that re-sends the request (same method, headers and exact body bytes).
 
-    Built by :func:`hooklab.export.to_curl`, one option per line; credential headers and
-    query values are replaced by placeholders unless ``reveal``.
+    Built by :func:`hooklab.export.to_curl`, one option per line, aimed at the lab (``base``,
+    its ``lab.url``), never at the sender's ``Host``; credential headers and query values are
+    replaced by placeholders unless ``reveal``.
     """
     from ..export import to_curl
 
     hide = not reveal
-    cmd = to_curl(
-        cap,
-        hide_headers=SENSITIVE_HEADERS if hide else (),
-        hide_query=SENSITIVE_QUERY if hide else (),
-        max_inline=CURL_LIMIT,
-        multiline=True,
-    )
+    try:
+        cmd = to_curl(
+            cap,
+            base=base,
+            hide_headers=SENSITIVE_HEADERS if hide else (),
+            hide_query=SENSITIVE_QUERY if hide else (),
+            max_inline=CURL_LIMIT,
+            multiline=True,
+        )
+    except ValueError as exc:  # a stored request no server could have received
+        return f"# not copyable as curl: {exc}"
     if hide and (
         any(is_sensitive_header(k) for k, _ in cap.headers)
         or any(k.lower() in SENSITIVE_QUERY for k in cap.query)

@@ -15,6 +15,7 @@ import ipywidgets as W
 from . import _render as R
 
 ALL = "\x00all"  # dropdown sentinel meaning "no filter"
+TAB_TITLES = ("Details", "Tree", "Diff with previous", "Raw body", "Copy as curl")
 _OPTIONS_EVERY = 2.0  # seconds between bin/provider dropdown refreshes
 
 _STYLE = """<style>
@@ -37,6 +38,9 @@ _STYLE = """<style>
 .hooklab-live .widget-html-content { line-height: 1.35; }
 .hooklab-live .hl-detail { max-height: 440px; overflow: auto; padding-right: 6px; }
 .hooklab-live .hl-none { color: var(--jp-ui-font-color2, #777); }
+.hooklab-live .hl-field, .hooklab-live .hl-diffpane { max-height: 360px; overflow: auto; }
+.hooklab-live table.hl-diff td { padding-right: 10px; }
+.hooklab-live table.hl-diff td:nth-child(2) { white-space: nowrap; word-break: normal; }
 </style>"""
 
 
@@ -53,6 +57,8 @@ class LiveControls:
     _options_at: float
     _known_bins: set[str]
     _known_providers: set[str]
+    _table_ids: dict[int, list[int]]
+    _retired: list[tuple[W.Select, float]]
 
     def _build_widgets(self) -> None:
         self.counter = W.HTML(layout=W.Layout(flex="1 1 auto"))
@@ -79,14 +85,35 @@ class LiveControls:
         self.older_button = W.Button(description="Older", icon="chevron-down", disabled=True)
         self.newer_button = W.Button(description="Newer", icon="chevron-up", disabled=True)
         self._cols = W.HTML(f'<div class="hl-cols">{escape(R.header_label(), quote=True)}</div>')
-        self.table = W.Select(options=[], index=None, rows=12,
-                              layout=W.Layout(width="auto", height="auto"))
+        self._table_layout = W.Layout(width="auto", height="auto")  # shared by table generations
+        self.table = self._new_table([], None)
         self.detail = W.HTML('<div class="hl-none">Click a row to see its headers and body.</div>')
         self.raw = W.HTML('<div class="hl-none">Click a row to see its raw body.</div>')
         self.curl = W.Textarea(value="", rows=8, layout=W.Layout(width="100%"),
                                placeholder="click a row: a curl command that re-sends it")
-        self.tabs = W.Tab(children=[self.detail, self.raw, self.curl],
-                          titles=("Details", "Raw body", "Copy as curl"))
+        # the Tree tab: the body as a collapsible tree; a click shows the field's paths and row
+        self.tree = W.Select(options=[], index=None, rows=16,
+                             layout=W.Layout(width="auto", height="auto"))
+        self.tree.add_class("hl-tree")
+        self.tree_open_button = W.Button(description="Open all", icon="plus-square",
+                                         tooltip="open every object and array (bounded)")
+        self.tree_close_button = W.Button(description="Close all", icon="minus-square")
+        self.field_column = W.Text(value="", placeholder="click a field: its flatten=True column",
+                                   description="column", layout=W.Layout(width="100%"))
+        self.field_column.add_class("hl-column")
+        self.field_info = W.HTML('<div class="hl-none">Click a field to see its path and '
+                                 "its schema row; click an object or array to open or close it."
+                                 "</div>")
+        self._tree_box = W.VBox([W.HBox([self.tree_open_button, self.tree_close_button]),
+                                 self.tree, self.field_column, self.field_info])
+        # the Diff tab: this capture against the previous delivery of its event type
+        self.diff_headers = W.Checkbox(value=False, description="compare headers too",
+                                       indent=False, layout=W.Layout(width="auto"))
+        self.diff_pane = W.HTML('<div class="hl-none">Click a row: what changed since the '
+                                "previous delivery of its event type.</div>")
+        self._diff_box = W.VBox([self.diff_headers, self.diff_pane])
+        self.tabs = W.Tab(children=[self.detail, self._tree_box, self._diff_box, self.raw, self.curl],
+                          titles=TAB_TITLES)
         self.show_credentials = W.Checkbox(value=False, description="show credentials",
                                            indent=False, layout=W.Layout(width="auto"))
         self.confirm_clear = W.Checkbox(value=False, description="really delete all captures",
@@ -101,29 +128,53 @@ class LiveControls:
         self.confirm_clear.observe(
             lambda c: setattr(self.clear_db_button, "disabled", not c["new"]), "value"
         )
-        self.table.observe(self._on_pick, "index")
+        self.tree.observe(self._on_tree_pick, "index")
+        self.tree_open_button.on_click(lambda _b: self._tree_all(True))
+        self.tree_close_button.on_click(lambda _b: self._tree_all(False))
+        self.diff_headers.observe(lambda _c: self._show_extra(), "value")
+        self.tabs.observe(lambda _c: self._show_extra(), "selected_index")
+        fixed_search = self.filters.get("search")
+        if fixed_search is not None:  # lab.live(search=...): the box shows it and is fixed
+            self.search.value = fixed_search
+            self.search.disabled = True
         self.clear_button.on_click(lambda _b: self.clear_view())
         self.clear_db_button.on_click(lambda _b: self._clear_database())
         self.older_button.on_click(lambda _b: self._turn_page(+1))
         self.newer_button.on_click(lambda _b: self._turn_page(-1))
 
+    def _new_table(self, options: list[tuple[str, int]], index: int | None) -> W.Select:
+        """A capture table. Each row list gets its own ``Select``: a click is an index into the
+        options the browser showed, and this widget knows those ids (see ``_render``)."""
+        table = W.Select(options=[], index=None, rows=12, layout=self._table_layout,
+                         _dom_classes=("hl-table",))
+        if options:  # the rows travel in one update message, as for a table updated in place
+            with table.hold_sync():
+                table.options = options
+                table.index = index
+        self._table_ids[id(table)] = [v for _, v in options]
+        table.observe(self._on_pick, "index")
+        return table
+
     def _all_widgets(self) -> list[W.Widget]:
         return [
             self.counter, self._head, self.search, self.bin_filter, self.provider_filter,
             self.pause_button, self.clear_button, self.older_button, self.newer_button,
-            self._cols, self.table, self.detail, self.raw, self.curl, self.tabs,
+            self._cols, self.table, *[t for t, _ in self._retired], self.detail, self.raw,
+            self.curl, self.tabs, self.tree, self.tree_open_button, self.tree_close_button,
+            self.field_column, self.field_info, self._tree_box, *self._tree_box.children,
+            self.diff_headers, self.diff_pane, self._diff_box,
             self.show_credentials, self.confirm_clear, self.clear_db_button,
             *[c for c in self.children if isinstance(c, W.HBox)],
-            *self._head.children,
+            *self._head.children, self._table_layout,
         ]
 
-    def _counter_html(self, total: int, newer: int, partial: bool) -> str:
+    def _counter_html(self, total: int, newer: int) -> str:
         now = time.monotonic()
         arr = self._arrivals
         while arr and arr[0] < now - 1.0:
             arr.popleft()
         self._rate_shown = len(arr)
-        n = f"{total:,}" + ("+" if partial else "")
+        n = f"{total:,}"
         parts = [f"<b>{n}</b> capture{'' if total == 1 else 's'}", f"{self._rate_shown:,}/s"]
         if self.filters:
             shown = ", ".join(f"{k}={v}" for k, v in self.filters.items())
@@ -150,11 +201,13 @@ class LiveControls:
                                          "and body.</div>")
             self._set(self.raw, value="")
             self._set(self.curl, value="")
+            self._show_extra()
             return
         forwards = self.store.forwards(cap.id)
         self._set(self.detail, value=R.detail_html(cap, reveal=reveal, forwards=forwards))
         self._set(self.raw, value=R.raw_html(cap))
-        self._set(self.curl, value=R.curl_command(cap, reveal=reveal))
+        self._set(self.curl, value=R.curl_command(cap, reveal=reveal, base=self.base_url))
+        self._show_extra()
 
     def _set(self, widget: W.Widget, **traits: Any) -> int:
         """Set only the traits that differ, in one comm message; 1 if anything changed."""

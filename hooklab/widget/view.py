@@ -24,11 +24,20 @@ from typing import Any
 import ipywidgets as W
 
 from ..capture import Capture
+from ..explore import (
+    SCHEMA_COLUMNS,
+    SchemaBuilder,
+    column_name,
+    diff_rows,
+    field_name,
+    read_payload,
+)
 from ..filters import matches, validate
 from ..store.store import CaptureStore
 from . import _render as R
+from . import _tree
 from ._query import fetch_rows
-from ._ui import _OPTIONS_EVERY, ALL, LiveControls
+from ._ui import _OPTIONS_EVERY, ALL, TAB_TITLES, LiveControls
 
 __all__ = ["LiveView"]
 
@@ -41,20 +50,26 @@ class LiveView(LiveControls, W.VBox):
     store : the :class:`~hooklab.store.CaptureStore` to watch.
     max_rows : rows shown per page (older ones via the "Older" button or a filter).
     rate : most comm messages per second the view sends on its own (default 10).
-    **filters : ``bin``, ``method``, ``provider``, ``event_type``, ``path``, ``kind``, ``since``.
+    base_url : where "Copy as curl" sends a capture: the lab's ``lab.url`` (``lab.live()`` sets it).
+    **filters : any of :mod:`hooklab.filters` (``bin``, ``provider``, ``search``...).
 
     Usage::
 
         view = LiveView(lab.store, bin="stripe")   # what lab.live(bin="stripe") returns
         view.paused = True / False                 # same as the pause toggle
         view.select(capture_id)                    # show a capture in the detail pane
+        view.tabs.selected_index = 1               # its body as a tree (2: diff with previous)
+        view.pick_field(("data", "object", "amount"))   # what a click on that tree row shows
         view.refresh()                             # re-render now (normally automatic)
         view.close()                               # stops the flusher thread
     """
 
     def __init__(
-        self, store: CaptureStore, *, max_rows: int = 200, rate: float = 10.0, **filters: Any
+        self, store: CaptureStore, *, max_rows: int = 200, rate: float = 10.0,
+        base_url: str | None = None, **filters: Any,
     ) -> None:
+        #: where "Copy as curl" sends a capture (the lab's ``lab.url``); not a trait
+        self.base_url = base_url
         if max_rows < 1:
             raise ValueError("max_rows must be >= 1")
         if rate <= 0:
@@ -79,6 +94,13 @@ class LiveView(LiveControls, W.VBox):
         self._anchor: int | None = None  # newest id considered while paused / paging
         self._cleared_after = 0
         self._row_ids: list[int] = []
+        self._table_ids: dict[int, list[int]] = {}  # id(table widget) -> the ids it shows
+        self._retired: list[tuple[W.Select, float]] = []  # replaced tables, closed later
+        self._tree: _tree.Tree | None = None
+        self._tree_for: int | None = None  # capture id the tree shows
+        self._tree_keys: list[_tree.Key | None] = []
+        self._diff_for: tuple[Any, ...] | None = None
+        self._schema_cache: dict[tuple[Any, ...], dict[str, dict[str, Any]]] = {}
         self._selected: Capture | None = None
         self._detail_stale = False  # the open capture changed (e.g. a forward outcome arrived)
         self._guard_owner: int | None = None  # thread setting traits: its observers are ignored
@@ -256,14 +278,15 @@ class LiveView(LiveControls, W.VBox):
         self._request_ui()
 
     def _on_pick(self, change: dict[str, Any]) -> None:
+        """A click in a table: an index into the rows *that* table showed, so the capture is
+        the one the person saw, even if newer rows replaced the table meanwhile."""
         if self._guard_owner == threading.get_ident():
             return
         idx = change["new"]
-        if idx is None or not 0 <= idx < len(self._row_ids):
+        ids = self._table_ids.get(id(change["owner"]))
+        if idx is None or ids is None or not 0 <= idx < len(ids):
             return
-        with self._render_lock:
-            self._selected = self.store.get(self._row_ids[idx])
-            self._show_selected()
+        self.select(ids[idx])
 
     def _clear_database(self) -> None:
         if not self.confirm_clear.value:
@@ -319,37 +342,40 @@ class LiveView(LiveControls, W.VBox):
             eff["bin"] = self.bin_filter.value
         if "provider" not in eff and self.provider_filter.value != ALL:
             eff["provider"] = self.provider_filter.value
+        needle = self.search.value.strip()
+        if "search" not in eff and needle:  # the filter box is the search= filter
+            eff["search"] = needle
         since = eff.get("since")
         if self._cleared_after and not (isinstance(since, int) and since >= self._cleared_after):
             eff["since"] = self._cleared_after  # (a datetime ``since`` yields to the clear point)
         return eff
 
-    def _fetch(self, eff: dict[str, Any]) -> tuple[list[Capture], int, int, bool]:
-        return fetch_rows(
-            self.store, eff, anchor=self._anchor, page=self._page,
-            max_rows=self.max_rows, needle=self.search.value.strip(),
-        )
+    def _fetch(self, eff: dict[str, Any]) -> tuple[list[Capture], int, int]:
+        return fetch_rows(self.store, eff, anchor=self._anchor, page=self._page,
+                          max_rows=self.max_rows)
 
     def _render(self) -> int:
         self._guard_owner = threading.get_ident()
         try:
             sent = self._refresh_options()
             eff = self._effective_filters()
-            rows, total, newer, partial = self._fetch(eff)
+            rows, total, newer = self._fetch(eff)
             self.count = total
             ids = [c.id for c in rows]
             opts = [(R.row_label(c), c.id) for c in rows]
             sel = self._selected.id if self._selected is not None else None
             index = ids.index(sel) if sel in ids else None
-            if ids != self._row_ids or list(self.table.options) != opts:
+            if ids != self._row_ids:
+                sent += self._swap_table(opts, index)
+                self._row_ids = ids
+            elif list(self.table.options) != opts:  # same rows, new labels: indexes still hold
                 with self.table.hold_sync():
                     self.table.options = opts
                     self.table.index = index
-                self._row_ids = ids
                 sent += 1
             else:
                 sent += self._set(self.table, index=index)
-            sent += self._set(self.counter, value=self._counter_html(total, newer, partial))
+            sent += self._set(self.counter, value=self._counter_html(total, newer))
             more = (self._page + 1) * self.max_rows < total
             sent += self._set(self.older_button, disabled=not more)
             sent += self._set(self.newer_button, disabled=self._page == 0)
@@ -363,3 +389,185 @@ class LiveView(LiveControls, W.VBox):
             self.renders += 1
         return sent
 
+
+
+    # -- table generations ------------------------------------------------------------------
+    _GRACE = 10.0  # seconds a replaced table still answers late clicks
+
+    def _swap_table(self, opts: list[tuple[str, int]], index: int | None) -> int:
+        """Show ``opts`` in a new table widget; the old one keeps answering clicks for a while.
+
+        A browser reports a click as an index into the rows it showed; with rows arriving
+        during a burst, the kernel may have sent newer rows meanwhile. Each row list therefore
+        lives in its own widget, which maps its indexes to its own capture ids.
+        """
+        old = self.table
+        new = self._new_table(opts, index)
+        self.table = new
+        self.children = tuple(new if c is old else c for c in self.children)
+        now = time.monotonic()
+        self._retired.append((old, now))
+        keep = []
+        for table, at in self._retired:
+            if now - at > self._GRACE or len(self._retired) - len(keep) > 16:
+                self._table_ids.pop(id(table), None)
+                table.close()
+            else:
+                keep.append((table, at))
+        self._retired = keep
+        return 2
+
+    # -- tree and diff tabs ---------------------------------------------------------------------
+    def _show_extra(self) -> None:
+        """Fill the Tree or Diff tab if it is the open one (both are computed on demand)."""
+        tab = self.tabs.selected_index
+        title = TAB_TITLES[tab] if tab is not None and tab < len(TAB_TITLES) else None
+        if title == "Tree":
+            self._show_tree()
+        elif title == "Diff with previous":
+            self._show_diff()
+
+    def _show_tree(self) -> None:
+        cap = self._selected
+        if cap is None:
+            self._tree, self._tree_for, self._tree_keys = None, None, []
+            self._set(self.tree, options=[])
+            return
+        if self._tree_for != cap.id or self._tree is None:
+            payload = read_payload(cap.body, cap.content_type, cap.header("content-encoding"),
+                                   exact=True)
+            self._tree = _tree.Tree.of(payload)
+            self._tree_for = cap.id
+            self._set(self.field_column, value="")
+            self._set(self.field_info, value='<div class="hl-none">Click a field to see its path '
+                                             "and its schema row.</div>")
+            self._render_tree()
+
+    def _render_tree(self, index: int | None = None) -> None:
+        assert self._tree is not None
+        rows = self._tree.rows()
+        self._tree_keys = [k for _, k in rows]
+        self._guard_owner = threading.get_ident()
+        try:
+            with self.tree.hold_sync():
+                self.tree.options = [(label, i) for i, (label, _) in enumerate(rows)]
+                self.tree.index = index
+        finally:
+            self._guard_owner = None
+
+    def _tree_all(self, open_: bool) -> None:
+        with self._render_lock:
+            if self._tree is None:
+                return
+            if open_:
+                self._tree.open_to(_tree.MAX_INDENT)
+            else:
+                self._tree.close_all()
+            self._render_tree()
+
+    def _on_tree_pick(self, change: dict[str, Any]) -> None:
+        if self._guard_owner == threading.get_ident():
+            return
+        idx = change["new"]
+        if idx is None or not 0 <= idx < len(self._tree_keys):
+            return
+        key = self._tree_keys[idx]
+        if key is not None:
+            self.pick_field(key)
+
+    def pick_field(self, key: tuple[str | int, ...]) -> None:
+        """What a click on a tree row does: show the field's paths (the ``flatten=True`` column
+        name in a copyable box) and its schema row; an object or array also opens / closes."""
+        with self._render_lock:
+            tree, cap = self._tree, self._selected
+            if tree is None or cap is None:
+                return
+            try:
+                value = tree.node(key)
+            except (KeyError, IndexError, TypeError):
+                return
+            if isinstance(value, (dict, list)) and key:
+                tree.toggle(key)
+                self._render_tree()  # no row stays picked: a second click toggles again
+            else:
+                pos = self._tree_keys.index(key) if key in self._tree_keys else None
+                self._render_tree(pos)
+            row, note = self._schema_row(cap, key)
+            col = column_name(_tree.schema_path(key))
+            self._set(self.field_column, value=col or "")
+            self._set(self.field_info, value=_tree.field_html(key, value, row, note))
+
+    #: captures of an event type the field pane's schema row is computed over
+    SCHEMA_SAMPLE = 2_000
+
+    def _schema_row(self, cap: Capture, key: tuple[str | int, ...]) -> tuple[dict[str, Any] | None, str]:
+        """The schema row of the field at ``key`` over the newest captures of this capture's
+        provider and event type (cached until new captures arrive)."""
+        group = (cap.provider, cap.event_type)
+        cache_key = (*group, self.store.last_id)
+        table = self._schema_cache.get(cache_key)
+        if table is None:
+            if cap.event_type is not None:
+                caps = self.store.query(event_type=cap.event_type, provider=cap.provider,
+                                        limit=self.SCHEMA_SAMPLE, newest_first=True)
+            else:
+                caps = self.store.query(bin=cap.bin, limit=self.SCHEMA_SAMPLE, newest_first=True)
+            caps = [c for c in reversed(caps) if (c.provider, c.event_type) == group]
+            builder = SchemaBuilder()
+            builder.add([(c.id, _us(c), c.provider, c.event_type, c.content_type,
+                          c.header("content-encoding"), c.body) for c in caps])
+            table = {r[2]: dict(zip(SCHEMA_COLUMNS, r, strict=True)) for r in builder.records()}
+            for r in table.values():
+                r["first_seen"] = _when(r["first_seen"])
+                r["last_seen"] = _when(r["last_seen"])
+            self._schema_cache = {cache_key: table}
+            self._schema_n = len(caps)
+        what = f"{cap.provider or 'no provider'} / {cap.event_type or 'no event type'}"
+        note = f"(over the newest {getattr(self, '_schema_n', 0):,} captures of {what})"
+        return table.get(field_name(_tree.schema_path(key))), note
+
+    def _previous(self, cap: Capture) -> Capture | None:
+        """The delivery before ``cap`` of the same provider and event type (same bin and path
+        when it has no event type)."""
+        if cap.event_type is not None:
+            flt: dict[str, Any] = {"event_type": cap.event_type, "provider": cap.provider}
+        else:
+            flt = {"bin": cap.bin, "path": cap.path}
+        for c in self.store.query(until=cap.received_at, newest_first=True, limit=200, **flt):
+            if c.id < cap.id and (c.provider, c.event_type) == (cap.provider, cap.event_type):
+                return c
+        return None
+
+    def _show_diff(self) -> None:
+        cap = self._selected
+        reveal = bool(self.show_credentials.value)
+        headers = bool(self.diff_headers.value)
+        state = (None if cap is None else cap.id, reveal, headers, self.store.last_id)
+        if state == self._diff_for:
+            return
+        self._diff_for = state
+        if cap is None:
+            self._set(self.diff_pane, value='<div class="hl-none">Click a row: what changed '
+                                            "since the previous delivery of its event type.</div>")
+            return
+        prev = self._previous(cap)
+        what = cap.event_type or f"capture to {cap.path}"
+        if prev is None:
+            html = _tree.diff_html([], f"#{cap.id}: no earlier delivery of {what}", [])
+        else:
+            rows, notes = diff_rows(prev, cap, headers=headers, reveal=reveal)
+            html = _tree.diff_html(rows, f"#{cap.id} against the previous {what}: #{prev.id}",
+                                   notes)
+        self._set(self.diff_pane, value=f'<div class="hl-diffpane">{html}</div>')
+
+
+def _us(cap: Capture) -> int:
+    return int(cap.received_at.timestamp() * 1_000_000)
+
+
+def _when(us: int | None) -> str:
+    if us is None:
+        return "—"
+    from datetime import datetime, timezone
+
+    return datetime.fromtimestamp(us / 1_000_000, tz=timezone.utc).isoformat()

@@ -23,7 +23,8 @@ from typing import Any
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
+#: Debian's Chromium; HOOKLAB_TEST_CHROMIUM points elsewhere (tests/test_suite_rules.py uses it)
+CHROMIUM = Path(os.environ.get("HOOKLAB_TEST_CHROMIUM") or "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",

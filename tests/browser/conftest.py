@@ -1,11 +1,14 @@
 """Fixtures for real-browser tests: JupyterLab on a free port + Debian's headless Chromium.
 
-Nothing is downloaded: Playwright drives ``/usr/bin/chromium``. Without it the tests skip
-(``apt-get install chromium`` enables them; ``.ci/run`` does that on CI).
+Nothing is downloaded: Playwright drives ``/usr/bin/chromium``. Without it (or without the
+``playwright`` package) the tests skip on a developer machine (``apt-get install chromium``
+enables them) but **fail** under CI (``CI`` set to anything but ``""``/``0``/``false``): a CI run
+that lost its browser must not pass by skipping what a person would look at.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,14 +19,29 @@ from _jupyter import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, JupyterServer, run_jupy
 JupyterLab = JupyterServer  # the name the browser tests use
 
 
+def under_ci() -> bool:
+    """Whether this run is a CI run (``CI=true``, as GitHub Actions, GitLab and others set)."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def missing(reason: str) -> None:
+    """Skip on a developer machine; fail under CI, where a missing browser is a broken run."""
+    if under_ci():
+        pytest.fail(f"CI run without a browser: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
 @pytest.fixture(scope="session")
 def chromium_path() -> Path:
     if not CHROMIUM.exists():
-        pytest.skip(
+        missing(
             "browser tests need Debian's Chromium at /usr/bin/chromium: "
             "run `apt-get install chromium` to enable them"
         )
-    pytest.importorskip("playwright.sync_api", reason="pip install playwright (no browser download)")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        missing("browser tests need playwright: pip install playwright (no browser download)")
     return CHROMIUM
 
 

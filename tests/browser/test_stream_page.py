@@ -35,7 +35,7 @@ def test_stream_page_shows_captures_live_and_escaped(browser: Any, lab: HookLab)
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     try:
-        page.goto(lab.url + "/_hooklab/")
+        page.goto(lab.page_url)  # carries the read token
         page.wait_for_function("document.getElementById('status').textContent === 'live'", timeout=10000)
 
         port = lab.bound_port

@@ -5,8 +5,10 @@ and raw where the request line allows it), as the bin, in a header, a query key 
 in JSON, text/html and form bodies; a few requests carry *all* payloads at once (51 headers,
 51 query arguments, the whole corpus as body) and a GitHub-shaped one puts them into the
 provider's event type and delivery id. The browser then clicks through every row of the live
-view (detail pane, raw body and curl tabs), filters by a hostile bin and search text, and loads
-the stream page (also with a hostile ``?bin=``). Nothing may run:
+view (detail pane, raw body and curl tabs), filters by a hostile bin and search text, opens the
+Tree tab of every JSON capture and clicks the payload-named field (its path, column name and
+schema row), opens the Diff tab on two deliveries whose fields and values are all payloads, and
+loads the stream page (also with a hostile ``?bin=``). Nothing may run:
 
 * ``window.__hooklab_xss`` / ``window.__xss`` are setter traps installed before any page script
   (``add_init_script``, every frame); a hit is reported to Python through ``expose_function``;
@@ -163,6 +165,11 @@ def _requests() -> list[Req]:
         json.dumps({"action": PAYLOADS[7], "repository": {"full_name": PAYLOADS[22]}}).encode(),
         texts=[f"{PAYLOADS[5]}.{PAYLOADS[7]}", PAYLOADS[0]], markers=4,
     ))
+    # two deliveries to one path, for the Diff tab: every field and every new value a payload
+    for body in ({p: i for i, p in enumerate(PAYLOADS)},
+                 {p: PAYLOADS[(i + 1) % len(PAYLOADS)] for i, p in enumerate(PAYLOADS)}):
+        reqs.append(Req("/xss-diff/same", [("Content-Type", "application/json")],
+                        json.dumps(body, ensure_ascii=False).encode(), markers=len(set(PAYLOADS))))
     return reqs
 
 
@@ -316,7 +323,7 @@ def _live_scenario(jupyter_lab: Any, page: Any, watch: Watch, artifacts: Path) -
     for r in reqs:
         _send(port, r)
     n = len(reqs)
-    table = live.locator(".widget-select select")
+    table = live.locator(".hl-table select")
     deadline = time.monotonic() + 10
     while table.locator("option").count() < n and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -373,6 +380,67 @@ def _live_scenario(jupyter_lab: Any, page: Any, watch: Watch, artifacts: Path) -
     inputs_after = page.evaluate("document.querySelectorAll('.hooklab-live input').length")
     assert inputs_after == inputs_before  # no <input autofocus onfocus=...> slipped in
     assert rows_seconds < 40, f"clicking {n} rows took {rows_seconds:.1f} s"
+    _tree_and_diff(page, live, table, reqs, watch, artifacts)
+
+
+_FIELD = """() => {
+  const f = document.querySelector(".hooklab-live .hl-field");
+  return f ? f.textContent : "";
+}"""
+
+
+def _wait_text(page: Any, script: str, want: str, timeout: float = 10.0) -> str:
+    deadline = time.monotonic() + timeout
+    while True:
+        text = page.evaluate(script)
+        if want in text:
+            return text
+        assert time.monotonic() < deadline, (want[:80], text[:300])
+        time.sleep(0.02)
+
+
+def _tree_and_diff(page: Any, live: Any, table: Any, reqs: list[Req], watch: Watch,
+                   artifacts: Path) -> None:
+    """The Tree tab of every JSON capture, a click on the payload-named field, the Diff tab."""
+    n = len(reqs)
+    tabs = live.locator(".lm-TabBar-tab")
+    tabs.filter(has_text="Tree").click()
+    tree = live.locator(".hl-tree select")
+    column = live.locator(".hl-column input")
+    for i, p in enumerate(PAYLOADS):
+        cap_id = 2 * i + 1  # the A request of payload i: {"p": p, p: [p]}
+        table.locator("option").nth(n - cap_id).click()
+        title = visible(p)
+        title = title if len(title) <= 80 else title[:79] + "…"
+        node = tree.locator("option", has_text=f"{title}  [1 item]")
+        node.first.wait_for(state="attached", timeout=10_000)
+        leaf = tree.locator("option", has_text="p: " + visible(json.dumps(p, ensure_ascii=False))[:60])
+        assert leaf.count() >= 1, i  # the value, as text
+        node.first.click()
+        _wait_text(page, _FIELD, f"schema field{visible(p)}")
+        assert column.input_value() == "payload." + p, i
+        if i % 16 == 0:
+            _sweep(page, live)
+    tags = _dom_check(page, ".hooklab-live", ".hooklab-live .widget-html-content",
+                      _LIVE_TAGS | {"h4"})
+    assert tags.get("style") == 1
+    watch.assert_clean()
+
+    tabs.filter(has_text="Diff with previous").click()
+    second = n  # the newest capture: the second delivery to /xss-diff/same
+    table.locator("option").nth(n - second).click()
+    pane = """() => (document.querySelector(".hooklab-live .hl-diffpane") || {}).textContent || ""
+    """
+    text = _wait_text(page, pane, f"against the previous capture to /xss-diff/same: #{second - 1}")
+    for p in set(PAYLOADS):
+        assert visible(p) in text, p  # every field name, as text
+    live.scroll_into_view_if_needed()
+    live.screenshot(path=str(artifacts / "xss-tree-diff.png"))
+    _sweep(page, live)
+    page.wait_for_timeout(200)
+    tags = _dom_check(page, ".hooklab-live", ".hooklab-live .widget-html-content", _LIVE_TAGS)
+    assert tags.get("style") == 1
+    watch.assert_clean()
 
 
 # -- (b) the stream page --------------------------------------------------------------------------
@@ -401,7 +469,7 @@ def test_xss_corpus_on_stream_page(browser: Any, lab: HookLab, artifacts: Path, 
     page = ctx.new_page()
     watch = Watch(page)
     try:
-        page.goto(lab.url + "/_hooklab/")
+        page.goto(lab.page_url)  # carries the read token
         deadline = time.monotonic() + 10
         while page.evaluate("document.getElementById('status').textContent") != "live":
             assert time.monotonic() < deadline, "stream page never went live"
@@ -434,7 +502,7 @@ def test_xss_corpus_on_stream_page(browser: Any, lab: HookLab, artifacts: Path, 
         watch.assert_clean()
 
         # a hostile ?bin= in the page URL: used as a filter value, shown in the input, not run
-        page.goto(lab.url + "/_hooklab/?since=0&bin=" + PATH_SAFE[0] + "&provider=" + PATH_SAFE[6])
+        page.goto(lab.page_url + "&since=0&bin=" + PATH_SAFE[0] + "&provider=" + PATH_SAFE[6])
         page.wait_for_timeout(300)  # connected with a provider filter that matches nothing
         assert page.evaluate("document.querySelectorAll('#rows tr').length") == 0
         watch.page_loaded()

@@ -64,8 +64,15 @@ def test_kernel_busy_with_paused_live_view_keeps_capturing(tmp_path):
     latencies: list[float] = []
     done_at: list[float] = []
 
+    flag = tmp_path / "busy.flag"
+
     def sender() -> None:
-        time.sleep(1.0)  # the busy cell is running by now
+        # the busy cell creates the flag as its first statement: then it is running (proven)
+        deadline = time.monotonic() + 60
+        while not flag.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        if not flag.exists():
+            return  # no latencies: the assertion below fails with them
         latencies.extend(_burst(lambda b, p="": f"http://127.0.0.1:{port}/{b}/{p}", 100, 4))
         done_at.append(time.monotonic())
 
@@ -76,12 +83,14 @@ def test_kernel_busy_with_paused_live_view_keeps_capturing(tmp_path):
         t = threading.Thread(target=sender)
         t.start()
         t0 = time.monotonic()
-        run("import time\ntime.sleep(4)")  # the kernel is busy: no cell can run meanwhile
+        # the kernel is busy: no cell can run meanwhile
+        run("import time\nopen('busy.flag', 'w').close()\ntime.sleep(4)")
         busy = time.monotonic() - t0
         t.join(30)
         out = run("caps = lab.wait(100, timeout=20, bin='busy')\n"
                   "print(len(caps), view.paused, len(view.rows))")
     assert len(latencies) == 100 and max(latencies) < 2.0, latencies
+    assert flag.exists()
     assert done_at and done_at[0] < t0 + busy, "all 100 were answered while the cell was busy"
     n, paused, _rows = out.split()
     assert n == "100" and paused == "True"

@@ -113,11 +113,15 @@ def test_secrets_never_reach_database_logs_exports_api_or_widgets(tmp_path, capl
             outs[fmt] = path.read_bytes()
         outs["curl"] = "\n".join(to_curl(c) for c in caps).encode()
         # the JSON API and the stream page data
-        api = urllib.request.urlopen(lab.url + "/_hooklab/api/captures", timeout=10).read()
-        outs["api"] = api
+        auth = {"Authorization": f"token {lab.api_token}"}  # the lab's read token
+
+        def api_get(path: str) -> bytes:
+            req = urllib.request.Request(lab.url + path, headers=auth)
+            return urllib.request.urlopen(req, timeout=10).read()
+
+        outs["api"] = api_get("/_hooklab/api/captures")
         for c in caps:
-            outs[f"api/{c.id}"] = urllib.request.urlopen(
-                f"{lab.url}/_hooklab/api/captures/{c.id}", timeout=10).read()
+            outs[f"api/{c.id}"] = api_get(f"/_hooklab/api/captures/{c.id}")
         # widget state: the live view with a capture open in the detail pane
         import ipywidgets
 

@@ -1,0 +1,207 @@
+"""What changed between two deliveries: one row per field that was added, removed or changed.
+
+>>> a = {"id": "evt_1", "data": {"amount": 5, "tags": ["x"]}}
+>>> b = {"id": "evt_2", "data": {"amount": 5, "tags": ["x", "y"], "paid": True}}
+>>> diff_values(a, b)
+[('id', 'changed', 'evt_1', 'evt_2'), ('data.tags[1]', 'added', None, 'y'), ('data.paid', 'added', None, True)]
+
+Fields are dotted paths; array items are compared position by position (``tags[1]``). A value
+that changes type (an object becoming a string) is one ``changed`` row with both values.
+:func:`diff_frame` does this for two captures: their payloads (JSON, or form fields) and,
+with ``headers=True``, their headers (``headers.<lower-case name>``; credential values hidden
+unless ``reveal=True``). Bodies that are neither JSON nor a form give one ``(body)`` row when
+they differ.
+
+Bounds (said in the frame's ``attrs["notes"]`` and as a warning when reached):
+:data:`MAX_DIFF_ROWS` rows, :data:`MAX_DIFF_DEPTH` levels (deeper differences are reported
+at that level), :data:`MAX_DIFF_STEPS` values compared.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from itertools import islice
+from typing import TYPE_CHECKING, Any
+
+from ..capture import Capture
+from .payload import BODY, Payload, read_payload
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "DIFF_COLUMNS",
+    "MAX_DIFF_DEPTH",
+    "MAX_DIFF_ROWS",
+    "MAX_DIFF_STEPS",
+    "SENSITIVE_HEADERS",
+    "diff_frame",
+    "diff_rows",
+    "diff_values",
+]
+
+DIFF_COLUMNS = ("field", "change", "a", "b")
+MAX_DIFF_ROWS = 10_000
+MAX_DIFF_DEPTH = 64
+MAX_DIFF_STEPS = 1_000_000
+#: header values hidden in diffs unless ``reveal=True`` (credentials, not signatures)
+SENSITIVE_HEADERS = frozenset({
+    "authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "api-key",
+    "x-auth-token", "x-access-token",
+})
+
+
+def _same(x: Any, y: Any) -> bool:
+    """Equal JSON values: same type and value (``1``, ``1.0`` and ``true`` differ; NaN == NaN)."""
+    if type(x) is not type(y):
+        return False
+    if isinstance(x, float) and math.isnan(x) and math.isnan(y):
+        return True
+    try:
+        return bool(x == y)
+    except RecursionError:  # pragma: no cover - values come from bounded parsers
+        return False
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def diff_values(
+    a: Any, b: Any, *, notes: list[str] | None = None, path: str = ""
+) -> list[tuple[str, str, Any, Any]]:
+    """``(field, change, a, b)`` rows turning JSON value ``a`` into ``b`` (bounded; what was
+    cut short is appended to ``notes``)."""
+    rows: list[tuple[str, str, Any, Any]] = []
+    if _same(a, b):  # equal as a whole (compared in C): nothing to walk
+        return rows
+    steps = 0
+    # an explicit stack (no recursion on hostile nesting) of comparisons still to make and of
+    # rows ready to emit, popped in document order
+    stack: list[tuple[Any, ...]] = [(path, a, b, 0)]
+    cut = False
+    while stack:
+        item = stack.pop()
+        if len(item) == 3:  # a ready row: (field, change, (a, b))
+            rows.append((item[0], item[1], *item[2]))
+        else:
+            p, x, y, depth = item
+            steps += 1
+            budget = max(0, MAX_DIFF_STEPS - steps)
+            room = MAX_DIFF_ROWS - len(rows)
+            if type(x) is dict and type(y) is dict and depth < MAX_DIFF_DEPTH:
+                todo: list[tuple[Any, ...]] = []
+                for i, (k, v) in enumerate(x.items()):
+                    if i >= budget or len(todo) > room:
+                        cut = cut or i >= budget
+                        break
+                    if k not in y:
+                        todo.append((_join(p, k), "removed", (v, None)))
+                    elif not _same(v, y[k]):
+                        todo.append((_join(p, k), v, y[k], depth + 1))
+                todo += [(_join(p, k), "added", (None, v))
+                         for k, v in islice(((k, v) for k, v in y.items() if k not in x), room)]
+                stack.extend(reversed(todo))
+                steps += min(len(x), budget)
+            elif type(x) is list and type(y) is list and depth < MAX_DIFF_DEPTH:
+                n = min(len(x), len(y))
+                upto = min(n, budget)
+                cut = cut or upto < n
+                todo = [(f"{p}[{i}]", x[i], y[i], depth + 1)
+                        for i in range(upto) if not _same(x[i], y[i])][: room + 1]
+                if upto == n:
+                    todo += [(f"{p}[{i}]", "removed", (x[i], None)) for i in range(n, min(len(x), n + room))]
+                    todo += [(f"{p}[{i}]", "added", (None, y[i])) for i in range(n, min(len(y), n + room))]
+                stack.extend(reversed(todo))
+                steps += upto
+            elif not _same(x, y):
+                if depth >= MAX_DIFF_DEPTH and notes is not None and isinstance(x, (dict, list)):
+                    msg = f"nested deeper than {MAX_DIFF_DEPTH} levels: compared as a whole"
+                    if msg not in notes:
+                        notes.append(msg)
+                rows.append((p or BODY, "changed", x, y))
+        if len(rows) >= MAX_DIFF_ROWS and stack:
+            if notes is not None:
+                notes.append(f"stopped at {MAX_DIFF_ROWS:,} rows")
+            break
+    if cut and notes is not None:
+        notes.append(f"compared the first {MAX_DIFF_STEPS:,} values; the rest was not compared")
+    return rows[:MAX_DIFF_ROWS]
+
+
+def _read(cap: Capture) -> Payload:
+    return read_payload(cap.body, cap.content_type, cap.header("content-encoding"), exact=True)
+
+
+def _body_text(cap: Capture, p: Payload) -> str:
+    if p.root == "empty":
+        return ""
+    try:
+        text = cap.body[:4096].decode("utf-8")
+    except UnicodeDecodeError:
+        return f"<{cap.size:,} bytes {p.root}>"
+    return text if cap.size <= 4096 else text + f"… ({cap.size:,} bytes)"
+
+
+def _header_values(cap: Capture, reveal: bool) -> dict[str, Any]:
+    out: dict[str, list[str]] = {}
+    for k, v in cap.headers:
+        out.setdefault(k.lower(), []).append(v)
+    shown: dict[str, Any] = {}
+    for k, vs in out.items():
+        if not reveal and k in SENSITIVE_HEADERS:
+            vs = [f"<hidden: {len(v)} chars>" for v in vs]
+        shown[k] = vs[0] if len(vs) == 1 else vs
+    return shown
+
+
+def diff_rows(
+    a: Capture, b: Capture, *, headers: bool = False, reveal: bool = False
+) -> tuple[list[tuple[str, str, Any, Any]], list[str]]:
+    """The rows of :func:`diff_frame` and the notes on bounds reached."""
+    notes: list[str] = []
+    rows: list[tuple[str, str, Any, Any]] = []
+    if headers:
+        ha, hb = _header_values(a, reveal), _header_values(b, reveal)
+        rows += diff_values(ha, hb, notes=notes, path="headers")
+    same_bytes = a.body == b.body and a.content_type == b.content_type and (
+        a.header("content-encoding") == b.header("content-encoding"))
+    if same_bytes:  # a retry: identical bodies read the same way
+        return rows, notes
+    pa, pb = _read(a), _read(b)
+    if pa.explorable and pb.explorable:
+        rows += diff_values(pa.value, pb.value, notes=notes)
+    elif a.body != b.body or pa.root != pb.root:
+        va = pa.value if pa.explorable else _body_text(a, pa)
+        vb = pb.value if pb.explorable else _body_text(b, pb)
+        rows.append((BODY, "changed", va, vb))
+    return rows, notes
+
+
+def diff_frame(
+    a: Capture, b: Capture, *, headers: bool = False, reveal: bool = False
+) -> pd.DataFrame:
+    """``field, change, a, b``: how capture ``b`` differs from capture ``a``.
+
+    >>> diff_frame(cap, cap)
+    Empty DataFrame
+    Columns: [field, change, a, b]
+    Index: []
+    """
+    import pandas as pd
+
+    rows, notes = diff_rows(a, b, headers=headers, reveal=reveal)
+    cols = list(zip(*rows, strict=True)) if rows else [(), (), (), ()]
+    df = pd.DataFrame({
+        "field": pd.Series(cols[0], dtype=object),
+        "change": pd.Series(cols[1], dtype=object),
+        "a": pd.Series(cols[2], dtype=object),
+        "b": pd.Series(cols[3], dtype=object),
+    })
+    df.attrs["a"] = a.id
+    df.attrs["b"] = b.id
+    df.attrs["notes"] = notes
+    for note in notes:
+        warnings.warn(f"diff of #{a.id} and #{b.id}: {note}", RuntimeWarning, stacklevel=3)
+    return df

@@ -1,0 +1,208 @@
+"""A capture's body as something to explore: a JSON value, form fields, or just its kind.
+
+>>> read_payload(b'{"data": {"amount": 5}}', "application/json").value
+{'data': {'amount': 5}}
+>>> p = read_payload(b"token=x&payload=%7B%22type%22%3A%22block_actions%22%7D",
+...                  "application/x-www-form-urlencoded")
+>>> p.root, p.value, sorted(p.form_json)
+('form', {'token': 'x', 'payload': {'type': 'block_actions'}}, ['payload'])
+>>> read_payload(b"<a>1</a>", "application/xml").root
+'application/xml'
+>>> field_name(("data", "lines", None, "amount")), column_name(("data", "object", "amount"))
+('data.lines[].amount', 'payload.data.object.amount')
+
+Paths are tuples of object keys, with ``None`` standing for "any item of an array"; their
+dotted form (:func:`field_name`) is what :func:`hooklab.explore.schema_frame` shows and, up to
+the first array, the ``flatten=True`` column name without its ``payload.`` prefix.
+
+Bounds (hostile bodies never crash or hang exploration): bodies over :data:`MAX_PARSE` bytes
+(after undoing ``Content-Encoding``) are not parsed; JSON nested deeper than the parser's limit
+(1,024 levels with orjson, about 1,000 with the standard library) is not JSON here; a form
+keeps its first :data:`MAX_FORM_FIELDS` fields.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+from ..capture import decode_body
+
+__all__ = [
+    "BODY",
+    "MAX_FORM_FIELDS",
+    "MAX_PARSE",
+    "TYPE_ORDER",
+    "Payload",
+    "column_name",
+    "field_name",
+    "json_type",
+    "read_payload",
+]
+
+#: the field name of a body as a whole (the first row of every group in ``schema``)
+BODY = "(body)"
+#: bodies larger than this (bytes, decoded) are described by their kind, never parsed
+MAX_PARSE = 16 * 1024 * 1024
+#: form fields read at most per body
+MAX_FORM_FIELDS = 10_000
+
+_NAMES = {
+    dict: "object",
+    list: "array",
+    str: "string",
+    int: "integer",
+    float: "number",
+    bool: "boolean",
+    type(None): "null",
+}
+#: the order JSON types are listed in (``types`` column, JSON Schema ``type`` lists)
+TYPE_ORDER = ("object", "array", "string", "integer", "number", "boolean", "null")
+
+
+def json_type(value: Any) -> str:
+    """The JSON type name of a parsed value: ``"object"``, ``"array"``, ``"integer"``..."""
+    return _NAMES.get(type(value), "string")
+
+
+@dataclass(frozen=True, slots=True)
+class Payload:
+    """What exploration sees of one body.
+
+    ``root`` names the body's kind: a JSON type (``"object"``, ``"array"``...) for JSON,
+    ``"form"`` for form fields, else the content type (``"text/xml"``), or ``"text"`` /
+    ``"binary"`` / ``"empty"`` when the sender named none. ``value`` is the JSON value or the
+    form fields (``explorable`` says whether there is one); ``note`` says why a body that looked
+    like JSON was not parsed; ``form_json`` names the form fields that held JSON (Slack's
+    ``payload=``), which ``value`` holds parsed.
+    """
+
+    root: str
+    value: Any = None
+    explorable: bool = False
+    note: str | None = None
+    form_json: frozenset[str] = field(default_factory=frozenset)
+
+
+def _loads_fast(raw: bytes | str) -> Any:
+    """orjson first (fast; integers past 64 bits become floats, as in ``dataframe()``), the
+    standard library for what orjson refuses (NaN, Infinity, lone surrogates)."""
+    import orjson
+
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        if "depth" in str(exc):  # the standard library would only recurse further and fail
+            raise ValueError("nested deeper than 1,024 levels") from None
+        return json.loads(raw)
+
+
+def _parse(raw: bytes | str, exact: bool) -> tuple[bool, Any, str | None]:
+    """(parsed?, value, why not)."""
+    try:
+        return True, (json.loads(raw) if exact else _loads_fast(raw)), None
+    except RecursionError:
+        return False, None, "nested too deeply to parse"
+    except (ValueError, UnicodeError) as exc:
+        return False, None, str(exc).split(":", 1)[0][:120]
+
+
+def _form(text: str, exact: bool) -> tuple[dict[str, Any], frozenset[str]]:
+    pairs = parse_qsl("&".join(text.split("&", MAX_FORM_FIELDS)[:MAX_FORM_FIELDS]),
+                      keep_blank_values=True)
+    fields: dict[str, Any] = {}
+    repeated: set[str] = set()
+    for k, v in pairs:
+        if k not in fields:
+            fields[k] = v
+        elif k in repeated:
+            fields[k].append(v)
+        else:  # a repeated field is an array of its values
+            fields[k] = [fields[k], v]
+            repeated.add(k)
+    json_fields = []
+    for k, v in fields.items():
+        if isinstance(v, str) and v[:1] in ("{", "["):
+            ok, parsed, _ = _parse(v, exact)
+            if ok:
+                fields[k] = parsed
+                json_fields.append(k)
+    return fields, frozenset(json_fields)
+
+
+def _is_text(raw: bytes) -> bool:
+    try:
+        s = raw[:4096].decode("utf-8")
+    except UnicodeDecodeError as exc:  # a character cut at the 4 KiB mark is still text
+        if exc.start < len(raw[:4096]) - 3:
+            return False
+        s = ""
+    return "\x00" not in s
+
+
+def read_payload(
+    body: bytes,
+    content_type: str | None = None,
+    content_encoding: str | None = None,
+    *,
+    exact: bool = False,
+) -> Payload:
+    """How exploration reads ``body`` (sent with ``content_type`` and ``content_encoding``).
+
+    ``exact=True`` parses JSON with the standard library (integers of any size stay exact;
+    slower): :func:`hooklab.explore.diff_frame` and the live view use it; ``schema`` does not.
+    """
+    ct = (content_type or "").split(";", 1)[0].strip().lower() or None
+    if not body:
+        return Payload("empty")
+    raw = body
+    if content_encoding and content_encoding.strip().lower() not in ("", "identity"):
+        try:
+            raw = decode_body(body, content_encoding, limit=MAX_PARSE)
+        except ValueError as exc:
+            return Payload(ct or "binary", note=str(exc)[:120])
+    if len(raw) > MAX_PARSE:
+        return Payload(ct or "binary", note=f"larger than {MAX_PARSE:,} bytes: not parsed")
+    if ct == "application/x-www-form-urlencoded":
+        text = raw.decode("utf-8", "replace")
+        fields, json_fields = _form(text, exact)
+        return Payload("form", fields, True, None, json_fields)
+    looks_json = bool(ct and ("json" in ct)) or raw.lstrip()[:1] in (b"{", b"[")
+    if looks_json:
+        ok, value, why = _parse(raw, exact)
+        if ok:
+            return Payload(json_type(value), value, True)
+        if ct and "json" in ct:
+            return Payload(ct, note=f"not JSON: {why}")
+    if ct:
+        return Payload(ct)
+    return Payload("text" if _is_text(raw) else "binary")
+
+
+def field_name(path: tuple[str | None, ...]) -> str:
+    """Dotted name of a path: object keys joined by ``.``, ``[]`` for the items of an array;
+    the body itself is ``"(body)"``."""
+    if not path:
+        return BODY
+    out: list[str] = []
+    for seg in path:
+        if seg is None:
+            out.append("[]")
+        elif out:
+            out.append("." + seg)
+        else:
+            out.append(seg)
+    return "".join(out)
+
+
+def column_name(path: tuple[str | None, ...], prefix: str = "payload.") -> str | None:
+    """The ``dataframe(flatten=True)`` column that holds ``path`` (the whole list when the
+    path goes into an array); ``None`` for the body itself or a body that is an array."""
+    keys: list[str] = []
+    for seg in path:
+        if seg is None:
+            break
+        keys.append(seg)
+    return prefix + ".".join(keys) if keys else None

@@ -1,0 +1,801 @@
+"""Which fields do the captures carry, how often, of which types, since when.
+
+>>> b = SchemaBuilder()
+>>> b.add([(1, 1_700_000_000_000_000, "stripe", "invoice.paid", "application/json", None,
+...         b'{"id": "evt_1", "data": {"amount": 5, "lines": [{"n": 1}, {"n": null}]}}')])
+>>> print(b.frame()[["field", "types", "present", "count", "distinct"]].to_string(index=False))
+         field        types  present  count  distinct
+        (body)       object      1.0      1      <NA>
+            id       string      1.0      1         1
+          data       object      1.0      1      <NA>
+   data.amount      integer      1.0      1         1
+    data.lines        array      1.0      1      <NA>
+  data.lines[]       object      1.0      2      <NA>
+data.lines[].n integer|null      1.0      2         2
+
+One row per (provider, event_type, field). ``field`` is a dotted path, ``[]`` standing for
+the items of an array; ``(body)`` is the body itself, whose ``types`` name its kind: a JSON
+type, ``form``, or the content type of a body that is neither (``text/xml``), so no capture is
+left out. ``present`` is the fraction of the group's captures that have the field, ``count``
+how many values were seen (more than the captures for fields inside arrays), ``distinct`` how
+many different scalar values (exact; ``<NA>`` for objects and arrays), ``example`` the first
+value seen as JSON text (or why a part was not explored), ``first_seen`` / ``last_seen`` when
+the first and last capture having it arrived.
+
+Bounds, so that hostile bodies never crash or hang it (each is said in ``example`` where it
+applies): :data:`MAX_DEPTH` levels of nesting, the first :data:`MAX_ITEMS` items of an array,
+:data:`MAX_NODES` values of a body larger than :data:`LARGE_BODY` bytes, :data:`MAX_FIELDS`
+fields per (provider, event type), plus the parsing bounds of :mod:`hooklab.explore.payload`.
+
+How it stays fast: captures are read in chunks, and each field is handled as a column of
+values across all captures of a chunk (``map``/``itemgetter``/``Counter`` over lists, numpy for
+distinct counts), not one capture at a time.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import threading
+import weakref
+from collections import Counter, OrderedDict, deque
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+from itertools import chain, compress, repeat
+from operator import eq, is_, itemgetter
+from typing import TYPE_CHECKING, Any
+
+from ..filters import describe, validate
+from ..store import where_clause
+from .payload import _NAMES, TYPE_ORDER, field_name, read_payload
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ..store import CaptureStore
+
+__all__ = [
+    "CACHED_FILTERS",
+    "LARGE_BODY",
+    "MAX_DEPTH",
+    "MAX_FIELDS",
+    "MAX_ITEMS",
+    "MAX_NODES",
+    "SCHEMA_COLUMNS",
+    "SchemaBuilder",
+    "infer_json_schema",
+    "json_schema",
+    "schema_frame",
+]
+
+SCHEMA_COLUMNS = (
+    "provider",
+    "event_type",
+    "field",
+    "types",
+    "present",
+    "count",
+    "distinct",
+    "example",
+    "first_seen",
+    "last_seen",
+)
+#: nesting levels explored below the body (deeper parts are summarised by their container)
+MAX_DEPTH = 64
+#: items explored per array
+MAX_ITEMS = 10_000
+#: bodies larger than this many bytes are explored up to MAX_NODES values (breadth first)
+LARGE_BODY = 256 * 1024
+MAX_NODES = 100_000
+#: distinct fields kept per (provider, event_type); further ones are counted, not listed
+MAX_FIELDS = 5_000
+#: characters of an example value shown
+EXAMPLE_CHARS = 80
+
+_NONE = object()  # no example yet
+_NULL = type(None)
+_COMPACT = 1 << 22  # merge a field's distinct-value arrays once this many values are kept
+_SET_MAX = 50_000  # distinct strings kept as a set at most (then as hashes)
+
+
+def _unique(arr: Any) -> Any:
+    """Sorted distinct values of a 1-d numpy array (sort based: numpy 2.4's hash-based
+    ``np.unique`` is many times slower on a million values)."""
+    import numpy as np
+
+    if len(arr) < 2:
+        return arr
+    arr = np.sort(arr)
+    keep = np.empty(len(arr), dtype=bool)
+    keep[0] = True
+    np.not_equal(arr[1:], arr[:-1], out=keep[1:])
+    return arr[keep]
+
+
+_INT64 = (-(1 << 63), 1 << 63)
+_BIGINT = "bigint"  # key of the set of integers outside int64
+
+
+class _Field:
+    """Statistics of one path within one group."""
+
+    __slots__ = ("arrays", "children", "count", "example", "first", "form_json", "last", "notes",
+                 "path", "present", "sets", "types")
+
+    def __init__(self, path: tuple[str | None, ...]) -> None:
+        self.path = path
+        self.present = 0
+        self.count = 0
+        self.types: dict[str, int] = {}
+        self.first: int | None = None
+        self.last: int | None = None
+        self.example: Any = _NONE
+        # distinct values: sorted numpy arrays (strings as their hashes, numbers as values)
+        # and, for few distinct strings, booleans, nulls and huge integers, Python sets
+        self.arrays: dict[type, list[Any]] = {}
+        self.sets: dict[Any, set[Any]] = {}
+        self.notes: dict[str, None] = {}  # ordered set
+        self.children: list[tuple[str | None, ...]] = []
+        self.form_json = False
+
+    def seen(self, lo: int, hi: int) -> None:
+        if self.first is None or lo < self.first:
+            self.first = lo
+        if self.last is None or hi > self.last:
+            self.last = hi
+
+    def _keep(self, t: type, arr: Any) -> None:
+        import numpy as np
+
+        kept = self.arrays.setdefault(t, [])
+        kept.append(_unique(arr))
+        if len(kept) > 1 and sum(map(len, kept)) > _COMPACT:
+            self.arrays[t] = [_unique(np.concatenate(kept))]
+
+    def distinct_add(self, t: type, values: list[Any]) -> None:
+        import numpy as np
+
+        if t is str:
+            s = self.sets.get(str)
+            if s is not None or len(set(values[:256])) <= 64:  # an enum-like field: a set
+                if s is None:
+                    s = self.sets[str] = set()
+                s.update(values)
+                if len(s) > _SET_MAX:
+                    self._keep(str, np.fromiter(map(hash, s), np.int64, len(s)))
+                    del self.sets[str]
+            else:
+                self._keep(str, np.fromiter(map(hash, values), np.int64, len(values)))
+        elif t is int:
+            try:
+                self._keep(int, np.fromiter(values, np.int64, len(values)))
+            except OverflowError:  # integers past 64 bits (exact parsers keep them)
+                lo, hi = _INT64
+                self._keep(int, np.array([v for v in values if lo <= v < hi], dtype=np.int64))
+                self.sets.setdefault(_BIGINT, set()).update(v for v in values if not lo <= v < hi)
+        elif t is float:
+            self._keep(float, np.fromiter(values, np.float64, len(values)))
+        else:  # null, boolean
+            self.sets.setdefault(t, set()).update(values)
+
+    def distinct(self) -> int | None:
+        import numpy as np
+
+        if not self.arrays and not self.sets:
+            return None
+        total = 0
+        for t, arrays in self.arrays.items():
+            arrays = list(arrays)
+            if t is str and str in self.sets:
+                s = self.sets[str]
+                arrays.append(np.fromiter(map(hash, s), np.int64, len(s)))
+            total += len(arrays[0]) if len(arrays) == 1 else len(_unique(np.concatenate(arrays)))
+        for key, values in self.sets.items():
+            if key is str and str in self.arrays:
+                continue  # counted with the hashes above
+            total += len(values)
+        return total
+
+
+class _Group:
+    __slots__ = ("captures", "event_type", "fields", "overflow", "provider")
+
+    def __init__(self, provider: str | None, event_type: str | None) -> None:
+        self.provider = provider
+        self.event_type = event_type
+        self.captures = 0
+        self.fields: dict[tuple[str | None, ...], _Field] = {(): _Field(())}
+        self.overflow = 0  # columns not kept because of MAX_FIELDS
+
+    def field(self, path: tuple[str | None, ...]) -> _Field | None:
+        f = self.fields.get(path)
+        if f is None:
+            if len(self.fields) > MAX_FIELDS:
+                self.overflow += 1
+                return None
+            parent = self.fields.get(path[:-1])
+            if parent is None:  # its parent was not kept
+                return None
+            f = self.fields[path] = _Field(path)
+            parent.children.append(path)
+        return f
+
+
+def _trim(value: Any, budget: int) -> tuple[Any, bool]:
+    """A copy of ``value`` with at most ``budget`` values, breadth first; (copy, was cut)."""
+    if not isinstance(value, (dict, list)):
+        return value, False
+    root: Any = {} if isinstance(value, dict) else []
+    queue: deque[tuple[Any, Any]] = deque([(value, root)])
+    nodes = 1
+    while queue:
+        src, dst = queue.popleft()
+        pairs = src.items() if isinstance(src, dict) else enumerate(src)
+        for k, v in pairs:
+            if nodes >= budget:
+                return root, True
+            nodes += 1
+            if isinstance(v, (dict, list)):
+                copy: Any = {} if isinstance(v, dict) else []
+                queue.append((v, copy))
+                v = copy
+            if isinstance(dst, dict):
+                dst[k] = v
+            else:
+                dst.append(v)
+    return root, False
+
+
+class _Raw(str):
+    """A body excerpt shown as is (not as a JSON value)."""
+
+
+def _excerpt(value: Any) -> str:
+    if isinstance(value, _Raw):
+        text = str(value)
+    else:
+        try:
+            text = json.dumps(value, ensure_ascii=False, allow_nan=True)
+        except (TypeError, ValueError, RecursionError):  # pragma: no cover - scalars only
+            text = repr(value)
+    return text if len(text) <= EXAMPLE_CHARS else text[: EXAMPLE_CHARS - 1] + "…"
+
+
+def _sorted_types(types: dict[str, int]) -> str:
+    known = [t for t in TYPE_ORDER if t in types]
+    rest = sorted(t for t in types if t not in TYPE_ORDER)
+    return "|".join(known + rest)
+
+
+class SchemaBuilder:
+    """Accumulates field statistics over chunks of captures; :meth:`frame` gives the table.
+
+    Rows passed to :meth:`add` are tuples ``(id, received_us, provider, event_type,
+    content_type, content_encoding, body)`` (``id`` is not used). ``group=False`` puts every capture into one group (used for
+    :func:`infer_json_schema` across providers).
+    """
+
+    def __init__(self, *, group: bool = True) -> None:
+        self.groups: dict[tuple[Any, Any], _Group] = {}
+        self._group = group
+        self._spans: dict[int, tuple[int, int, list[int]]] = {}  # id(rows) -> time span
+        self._all_rows: list[int] | None = None
+
+    # -- reading ---------------------------------------------------------------------------
+    def add(self, rows: Sequence[Sequence[Any]]) -> None:
+        """Add one chunk of captures (oldest first)."""
+        if not rows:
+            return
+        if not self._group:
+            parts: dict[tuple[Any, Any], Sequence[Sequence[Any]]] = {(None, None): rows}
+        else:
+            keys = list(zip(map(itemgetter(2), rows), map(itemgetter(3), rows), strict=True))
+            distinct = list(dict.fromkeys(keys))  # in order of first appearance
+            if len(distinct) == 1:
+                parts = {keys[0]: rows}
+            elif len(distinct) <= 16:  # a few event types: one C-level pass each
+                parts = {k: list(compress(rows, map(eq, keys, repeat(k)))) for k in distinct}
+            else:
+                parts = {}
+                for k, r in zip(keys, rows, strict=True):
+                    part = parts.get(k)
+                    if part is None:
+                        parts[k] = part = []
+                    part.append(r)  # type: ignore[attr-defined]
+        for key, part in parts.items():
+            g = self.groups.get(key)
+            if g is None:
+                g = self.groups[key] = _Group(*key)
+            self._add_group(g, part)
+
+    def _add_group(self, g: _Group, rows: Sequence[Sequence[Any]]) -> None:
+        import orjson
+
+        times = list(map(itemgetter(1), rows))
+        lo, hi = min(times), max(times)
+        self._spans: dict[int, tuple[int, int, list[int]]] = {}
+        g.captures += len(rows)
+        root = g.fields[()]
+        root.present += len(rows)
+        root.count += len(rows)
+        root.seen(lo, hi)
+        values: list[Any] = []
+        vrows: list[int] = []
+        kinds: Counter[str] = Counter()
+        loads = orjson.loads
+        form_json: set[str] = set()
+        n = len(rows)
+        pending: Iterable[int] = range(n)  # rows read one by one
+        bodies = list(map(itemgetter(6), rows))
+        if not any(map(itemgetter(5), rows)) and max(map(len, bodies)) <= LARGE_BODY:
+            try:  # all plain JSON objects / arrays (the usual chunk): parse them in one go
+                parsed = list(map(loads, bodies))
+            except orjson.JSONDecodeError:
+                parsed = None
+            if parsed is not None and set(map(type, parsed)) <= {dict, list}:
+                values, vrows, pending = parsed, list(range(n)), ()
+        for i in pending:
+            r = rows[i]
+            body, ct, enc = r[6], r[4], r[5]
+            if not enc and body and (body[:1] in b"{[" or (ct and "json" in ct)) and len(body) <= LARGE_BODY:
+                try:  # the common case, without building a Payload
+                    values.append(loads(body))
+                    vrows.append(i)
+                    continue
+                except orjson.JSONDecodeError:
+                    pass
+            p = read_payload(bytes(body), ct, enc)
+            if p.note:
+                root.notes[p.note] = None
+            if not p.explorable:
+                kinds[p.root] += 1
+                if root.example is _NONE and p.root not in ("empty",):
+                    root.example = _body_excerpt(bytes(body))
+                continue
+            value = p.value
+            if p.root == "form":
+                kinds["form"] += 1
+                form_json.update(p.form_json)
+            if len(body) > LARGE_BODY:
+                value, cut = _trim(value, MAX_NODES)
+                if cut:
+                    root.notes[f"bodies over {LARGE_BODY // 1024} KiB: first {MAX_NODES:,} values explored"] = None
+            values.append(value)
+            vrows.append(i)
+        if values:
+            by_type = Counter(map(type, values))
+            for t, n in by_type.items():
+                kinds[_NAMES.get(t, "string")] += n
+            if kinds.get("form"):  # form bodies were counted as objects too
+                kinds["object"] -= kinds["form"]
+                if not kinds["object"]:
+                    del kinds["object"]
+            self._all_rows = vrows if len(vrows) == n else None
+            self._descend(g, root, (), values, vrows, times, 0, False, set(by_type))
+            self._spans.clear()
+            for name in form_json:
+                f = g.fields.get((name,))
+                if f is not None:
+                    f.form_json = True
+        for k, n in kinds.items():
+            root.types[k] = root.types.get(k, 0) + n
+
+    # -- one column of values ----------------------------------------------------------------
+    def _column(
+        self,
+        g: _Group,
+        path: tuple[str | None, ...],
+        values: list[Any],
+        rows: list[int],
+        times: list[int],
+        depth: int,
+        in_list: bool,
+    ) -> None:
+        f = g.field(path)
+        if f is None:
+            return
+        n = len(values)
+        f.count += n
+        f.present += len(set(rows)) if in_list else n
+        span = self._spans.get(id(rows))
+        if span is None:
+            ts = times if rows is self._all_rows else list(map(times.__getitem__, rows))
+            span = self._spans[id(rows)] = (min(ts), max(ts), rows)
+        f.seen(span[0], span[1])
+        kinds = list(map(type, values))
+        by_type = set(kinds)
+        if len(by_type) == 1:
+            (t,) = by_type
+            name = _NAMES.get(t, "string")
+            f.types[name] = f.types.get(name, 0) + n
+            if t is not dict and t is not list:
+                self._scalars(f, t, values)
+            self._descend(g, f, path, values, rows, times, depth, in_list, by_type)
+            return
+        parts: dict[type, tuple[list[Any], list[int]]] = {}
+        for t in by_type:
+            name = _NAMES.get(t, "string")
+            f.types[name] = f.types.get(name, 0) + kinds.count(t)
+            mask = list(map(is_, kinds, repeat(t)))
+            vals = list(compress(values, mask))
+            if t is dict or t is list:
+                parts[t] = (vals, list(compress(rows, mask)))
+            else:
+                self._scalars(f, t, vals)
+        for t, (vals, rws) in parts.items():
+            self._descend(g, f, path, vals, rws, times, depth, in_list, {t})
+
+    @staticmethod
+    def _scalars(f: _Field, t: type, values: list[Any]) -> None:
+        if f.example is _NONE or (f.example is None and t is not _NULL):
+            f.example = values[0]
+        f.distinct_add(t, values)
+
+    def _descend(
+        self,
+        g: _Group,
+        f: _Field,
+        path: tuple[str | None, ...],
+        values: list[Any],
+        rows: list[int],
+        times: list[int],
+        depth: int,
+        in_list: bool,
+        types: set[type],
+    ) -> None:
+        """Go into ``values`` (all objects or all arrays when ``types`` has one of them)."""
+        if dict not in types and list not in types:
+            return
+        if depth >= MAX_DEPTH:
+            f.notes[f"nested deeper than {MAX_DEPTH} levels: not explored"] = None
+            return
+        if types != {dict} and types != {list}:  # a mixed column: objects and arrays apart
+            kinds = list(map(type, values))
+            for t in (dict, list):
+                if t not in types:
+                    continue
+                mask = list(map(is_, kinds, repeat(t)))
+                self._descend(g, f, path, list(compress(values, mask)),
+                              list(compress(rows, mask)), times, depth, in_list, {t})
+            return
+        if dict in types:
+            self._dicts(g, path, values, rows, times, depth, in_list)
+        else:
+            self._lists(g, f, path, values, rows, times, depth)
+
+    def _dicts(
+        self,
+        g: _Group,
+        path: tuple[str | None, ...],
+        dicts: list[dict[str, Any]],
+        rows: list[int],
+        times: list[int],
+        depth: int,
+        in_list: bool,
+    ) -> None:
+        shapes = list(map(tuple, dicts))
+        first = shapes[0]
+        if shapes.count(first) == len(shapes):  # one shape (the usual case): column by column
+            for k in first:
+                self._column(g, (*path, k), list(map(itemgetter(k), dicts)), rows, times,
+                             depth + 1, in_list)
+            return
+        members: dict[tuple[str, ...], list[int]] = {}
+        for i, shape in enumerate(shapes):
+            m = members.get(shape)
+            if m is None:
+                members[shape] = m = []
+            m.append(i)
+        child: dict[str, tuple[list[Any], list[int]]] = {}
+        if len(members) > 64 and len(members) * 4 > len(dicts):  # free-form keys: item by item
+            for d, r in zip(dicts, rows, strict=True):
+                for k, v in d.items():
+                    c = child.get(k)
+                    if c is None:
+                        child[k] = c = ([], [])
+                    c[0].append(v)
+                    c[1].append(r)
+        else:
+            for shape, idx in members.items():
+                gd = list(map(dicts.__getitem__, idx))
+                gr = list(map(rows.__getitem__, idx))
+                for k in shape:
+                    c = child.get(k)
+                    if c is None:
+                        child[k] = c = ([], [])
+                    c[0].extend(map(itemgetter(k), gd))
+                    c[1].extend(gr)
+        for k, (cv, cr) in child.items():
+            self._column(g, (*path, k), cv, cr, times, depth + 1, in_list)
+
+    def _lists(
+        self,
+        g: _Group,
+        f: _Field,
+        path: tuple[str | None, ...],
+        lists: list[list[Any]],
+        rows: list[int],
+        times: list[int],
+        depth: int,
+    ) -> None:
+        lens = list(map(len, lists))
+        if max(lens) > MAX_ITEMS:
+            f.notes[f"first {MAX_ITEMS:,} items of each array explored"] = None
+            lists = [v[:MAX_ITEMS] if len(v) > MAX_ITEMS else v for v in lists]
+            lens = list(map(len, lists))
+        items = list(chain.from_iterable(lists))
+        if not items:
+            return
+        irows = list(chain.from_iterable(map(repeat, rows, lens)))
+        self._column(g, (*path, None), items, irows, times, depth + 1, True)
+
+    # -- results ----------------------------------------------------------------------------
+    def _ordered(self, g: _Group) -> list[_Field]:
+        out: list[_Field] = []
+        stack = [g.fields[()]]
+        while stack:
+            f = stack.pop()
+            out.append(f)
+            stack.extend(g.fields[c] for c in reversed(f.children))
+        return out
+
+    def records(self) -> list[tuple[Any, ...]]:
+        """The table's rows as tuples (``first_seen`` / ``last_seen`` in microseconds)."""
+        out = []
+        for g in self.groups.values():
+            for f in self._ordered(g):
+                notes = list(f.notes)
+                if f.form_json:
+                    notes.insert(0, "JSON inside a form field")
+                if not f.path and g.overflow:
+                    notes.append(f"more than {MAX_FIELDS:,} fields: {g.overflow:,} more not listed")
+                example = None if f.example is _NONE else _excerpt(f.example)
+                if notes:
+                    note = "; ".join(notes)
+                    example = f"{example} ({note})" if example is not None else f"({note})"
+                out.append((
+                    g.provider, g.event_type, field_name(f.path), _sorted_types(f.types),
+                    f.present / g.captures if g.captures else 0.0, f.count, f.distinct(), example,
+                    f.first, f.last,
+                ))
+        return out
+
+    def frame(self) -> pd.DataFrame:
+        """The schema table (columns :data:`SCHEMA_COLUMNS`)."""
+        import pandas as pd
+
+        recs = self.records()
+        cols = list(zip(*recs, strict=True)) if recs else [()] * len(SCHEMA_COLUMNS)
+        data = dict(zip(SCHEMA_COLUMNS, cols, strict=True))
+
+        def when(us: Sequence[int | None]) -> Any:
+            s = pd.Series([pd.NA if u is None else u for u in us], dtype="Int64")
+            return pd.to_datetime(s, unit="us", utc=True).astype("datetime64[ns, UTC]")
+
+        return pd.DataFrame({
+            "provider": pd.Series(data["provider"], dtype=object),
+            "event_type": pd.Series(data["event_type"], dtype=object),
+            "field": pd.Series(data["field"], dtype=object),
+            "types": pd.Series(data["types"], dtype=object),
+            "present": pd.Series(data["present"], dtype="float64"),
+            "count": pd.Series(data["count"], dtype="Int64"),
+            "distinct": pd.array(list(data["distinct"]), dtype="Int64"),
+            "example": pd.Series(data["example"], dtype=object),
+            "first_seen": when(data["first_seen"]),
+            "last_seen": when(data["last_seen"]),
+        })
+
+    # -- JSON Schema ---------------------------------------------------------------------------
+    def json_schema(self, title: str | None = None) -> dict[str, Any]:
+        """Draft 2020-12 JSON Schema of the JSON (and form) bodies seen, all groups merged
+        (build with ``group=False`` for one schema across providers)."""
+        if len(self.groups) != 1:
+            raise ValueError("json_schema() needs exactly one group: use SchemaBuilder(group=False)")
+        (g,) = self.groups.values()
+        root = g.fields[()]
+        shaped = {t: n for t, n in root.types.items() if t in TYPE_ORDER or t == "form"}
+        if not shaped:
+            kinds = ", ".join(sorted(root.types)) or "none"
+            raise ValueError(
+                f"no JSON or form bodies among {g.captures} capture(s) (body kinds: {kinds})"
+            )
+        out: dict[str, Any] = {"$schema": "https://json-schema.org/draft/2020-12/schema"}
+        if title:
+            out["title"] = title
+        n_json = sum(shaped.values())
+        out["description"] = (
+            f"Inferred by hooklab from {n_json} of {g.captures} capture(s) "
+            f"({_sorted_types(root.types)})."
+        )
+        out.update(self._node_schema(g, root))
+        return out
+
+    def _node_schema(self, g: _Group, f: _Field) -> dict[str, Any]:
+        types: dict[str, int] = {}
+        for t, n in f.types.items():
+            t = "object" if t == "form" else t  # form fields are an object of strings
+            if t in TYPE_ORDER:
+                types[t] = types.get(t, 0) + n
+        names = [t for t in TYPE_ORDER if t in types]
+        s: dict[str, Any] = {}
+        if names:
+            s["type"] = names[0] if len(names) == 1 else names
+        if "object" in types:
+            objects = types["object"]
+            props: dict[str, Any] = {}
+            required = []
+            for c in f.children:
+                key = c[-1]
+                if key is None:
+                    continue
+                child = g.fields[c]
+                sub = self._node_schema(g, child)
+                if child.form_json:  # sent as a string holding JSON (Slack's payload=)
+                    sub = {"type": "string", "contentMediaType": "application/json",
+                           "contentSchema": sub}
+                props[key] = sub
+                if child.count >= objects:
+                    required.append(key)
+            s["properties"] = props
+            if required:
+                s["required"] = required
+        if "array" in types:
+            item = g.fields.get((*f.path, None))
+            if item is not None:
+                s["items"] = self._node_schema(g, item)
+        return s
+
+
+def _body_excerpt(body: bytes) -> _Raw:
+    """A short text of a body that is not explored (text as text, else its size)."""
+    head = body[: EXAMPLE_CHARS * 4]
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 3:
+            return _Raw(f"<{len(body):,} bytes>")
+        text = head[: exc.start].decode("utf-8")
+    if "\x00" in text:
+        return _Raw(f"<{len(body):,} bytes>")
+    return _Raw(text)
+
+
+def infer_json_schema(chunks: Iterable[Sequence[Sequence[Any]]], title: str | None = None) -> dict[str, Any]:
+    """Draft 2020-12 JSON Schema of the bodies in ``chunks`` (rows as for :class:`SchemaBuilder`)."""
+    b = SchemaBuilder(group=False)
+    for rows in chunks:
+        b.add(rows)
+    if not b.groups:
+        raise LookupError("no captures to infer a schema from")
+    return b.json_schema(title)
+
+
+
+#: the columns :func:`schema_frame` reads (the headers only when the body is compressed; LIKE
+#: is case-insensitive for ASCII without building a lower-case copy of every row's headers)
+_ROW_SQL = (
+    "received_us, provider, event_type, content_type,"
+    " CASE WHEN headers LIKE '%\"content-encoding\"%' THEN headers END, body"
+)
+
+
+def _encoding(headers: str) -> str | None:
+    try:
+        return next((v for k, v in json.loads(headers) if k.lower() == "content-encoding"), None)
+    except (ValueError, TypeError):
+        return None
+
+
+def _chunks(store: CaptureStore, filters: dict[str, Any]) -> Iterator[list[tuple[Any, ...]]]:
+    """The store's captures as :class:`SchemaBuilder` rows, chunk by chunk (rows of
+    compressed bodies get their ``Content-Encoding`` in place of their headers)."""
+    for chunk in store.iter_rows(_ROW_SQL, **filters):
+        if any(map(itemgetter(5), chunk)):
+            chunk = [r if r[5] is None else (*r[:5], _encoding(r[5]), r[6]) for r in chunk]
+        yield chunk
+
+
+def _building(fn: Any) -> Any:
+    """Run ``fn`` with the garbage collector paused (millions of fresh containers, no cycles)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        return fn()
+    finally:
+        if was:
+            gc.enable()
+
+
+class _Cached:
+    """A builder kept between ``schema()`` calls with the same filters: the next call reads
+    only the captures stored since (``last_id``), after checking none of those it has read
+    were deleted (``processed`` of them must still be there)."""
+
+    __slots__ = ("builder", "last_id", "lock", "processed")
+
+    def __init__(self) -> None:
+        self.builder = SchemaBuilder()
+        self.last_id = 0
+        self.processed = 0
+        self.lock = threading.Lock()
+
+
+#: filter sets whose builders are kept per store (least recently used dropped first)
+CACHED_FILTERS = 4
+_cache: weakref.WeakKeyDictionary[Any, OrderedDict[tuple[Any, ...], _Cached]] = (
+    weakref.WeakKeyDictionary())
+_cache_lock = threading.Lock()
+
+
+def _key(filters: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in filters.items()))
+
+
+def _still_there(store: CaptureStore, filters: dict[str, Any], last_id: int) -> int:
+    """How many captures matching ``filters`` with an id up to ``last_id`` the store has: all
+    matching minus the newer ones, in one statement (one snapshot). Counting all of them is
+    what SQLite does fastest (a covering index); ``id <= ?`` would walk the table itself."""
+    where, args = where_clause(filters)
+    newer = f"{where}{' AND' if where else ' WHERE'} id > ?"
+    sql = (f"SELECT (SELECT count(*) FROM captures{where})"
+           f" - (SELECT count(*) FROM captures{newer})")
+    with store.read_connection() as db:
+        return int(db.execute(sql, [*args, *args, last_id]).fetchone()[0])
+
+
+def _update(store: CaptureStore, filters: dict[str, Any], entry: _Cached) -> pd.DataFrame:
+    if entry.processed and _still_there(store, filters, entry.last_id) != entry.processed:
+        entry.builder, entry.last_id, entry.processed = SchemaBuilder(), 0, 0  # deletions
+    since = filters.get("since") or 0
+    after = max(since, entry.last_id)
+    for rows in _chunks(store, {**filters, "since": after} if after else filters):
+        entry.builder.add(rows)
+        entry.last_id = rows[-1][0]
+        entry.processed += len(rows)
+    return entry.builder.frame()
+
+
+def schema_frame(store: CaptureStore, **filters: Any) -> pd.DataFrame:
+    """The schema table of the captures in ``store`` matching ``filters`` (what
+    ``lab.schema(**filters)`` returns), grouped by provider and event type.
+
+    The work is kept for the next call with the same filters, which then reads only the
+    captures stored since (unless ``search=`` or a datetime ``since=`` is among the filters).
+    """
+    f = validate(filters)
+    if "search" in f or isinstance(f.get("since"), datetime):
+
+        def build() -> pd.DataFrame:
+            b = SchemaBuilder()
+            for rows in _chunks(store, f):
+                b.add(rows)
+            return b.frame()
+
+        return _building(build)
+    key = _key(f)
+    with _cache_lock:
+        per_store = _cache.setdefault(store, OrderedDict())
+        entry = per_store.get(key)
+        if entry is None:
+            entry = per_store[key] = _Cached()
+        per_store.move_to_end(key)
+        while len(per_store) > CACHED_FILTERS:
+            per_store.popitem(last=False)
+    with entry.lock:
+        return _building(lambda: _update(store, f, entry))
+
+
+def json_schema(store: CaptureStore, event_type: str, **filters: Any) -> dict[str, Any]:
+    """Draft 2020-12 JSON Schema inferred from the captures with ``event_type`` (all providers
+    sending it, unless ``provider=`` narrows them)."""
+    if not isinstance(event_type, str) or not event_type:
+        raise TypeError("json_schema() needs an event type, e.g. lab.json_schema('invoice.paid')")
+    if filters.get("event_type") not in (None, event_type):
+        raise ValueError("event_type given twice with different values")
+    filters = {**filters, "event_type": event_type}
+    try:
+        return _building(lambda: infer_json_schema(_chunks(store, filters), title=event_type))
+    except LookupError:
+        others = {k: v for k, v in filters.items() if k != "event_type"}
+        more = f" and {describe(others)}" if others else ""
+        raise LookupError(f"no captures with event_type={event_type!r}{more}") from None

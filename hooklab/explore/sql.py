@@ -1,0 +1,203 @@
+"""Read-only SQL over the captures, through a documented ``captures`` view.
+
+>>> lab.sql("SELECT event_type, count(*) AS n FROM captures GROUP BY 1 ORDER BY n DESC")
+                 event_type  n
+0  payment_intent.succeeded  1
+>>> lab.sql("SELECT id, json_extract(payload, '$.data.object.amount') AS amount "
+...         "FROM captures WHERE provider = 'stripe'")
+   id  amount
+0   1    2000
+
+The ``captures`` view has the columns of ``lab.dataframe()`` except ``json``, plus:
+
+=====================  ===========================================================================
+``received_at``        ISO 8601 text in UTC with microseconds (``2026-01-01T12:00:00.000123Z``);
+                       turned into ``datetime64[ns, UTC]`` in the result when selected by that name
+``payload``            the body as JSON text when it is valid JSON (``json_extract``, ``->>``,
+                       ``json_each`` and ``json_tree`` work on it), else NULL; compressed
+                       (``Content-Encoding``) and form bodies are NULL here
+``headers``            JSON array of ``[name, value]`` pairs, as received
+``query``              JSON object of the query string (``{"name": ["value", ...]}``)
+=====================  ===========================================================================
+
+Read-only, checked in three independent ways: only one statement that starts with ``SELECT``,
+``WITH``, ``VALUES``, ``EXPLAIN`` or a read-only ``PRAGMA`` (table_info and friends) is taken;
+an SQLite authorizer refuses anything that would write, attach, vacuum, start a transaction or
+call a dangerous function; and the database is opened read-only (``mode=ro`` and
+``PRAGMA query_only``). A refused statement raises :class:`ReadOnlyError` and changes nothing.
+Queries stop after ``timeout`` seconds (default 30) with :class:`TimeoutError`.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "VIEW_COLUMNS",
+    "VIEW_SQL",
+    "ReadOnlyError",
+    "check_statement",
+    "run_sql",
+]
+
+VIEW_COLUMNS = (
+    "id", "received_at", "kind", "bin", "method", "path", "provider", "event_type",
+    "delivery_id", "content_type", "size", "status", "verified", "duplicate", "handshake",
+    "remote_addr",
+    "forward_status", "forward_latency_ms", "forward_error", "payload", "headers", "query",
+)  # fmt: skip
+
+_LATEST_FORWARD = "(SELECT f.{col} FROM main.forwards f WHERE f.capture_id = c.id ORDER BY f.id DESC LIMIT 1)"
+VIEW_SQL = f"""CREATE TEMP VIEW IF NOT EXISTS captures AS SELECT
+    c.id AS id,
+    strftime('%Y-%m-%dT%H:%M:%S', c.received_us / 1000000, 'unixepoch')
+        || printf('.%06dZ', c.received_us % 1000000) AS received_at,
+    c.kind AS kind, c.bin AS bin, c.method AS method, c.path AS path, c.provider AS provider,
+    c.event_type AS event_type, c.delivery_id AS delivery_id, c.content_type AS content_type,
+    length(c.body) AS size, c.status AS status, c.verified AS verified,
+    c.duplicate AS duplicate, {{handshake}} AS handshake, c.remote_addr AS remote_addr,
+    {_LATEST_FORWARD.format(col="status")} AS forward_status,
+    {_LATEST_FORWARD.format(col="latency_ms")} AS forward_latency_ms,
+    {_LATEST_FORWARD.format(col="error")} AS forward_error,
+    CASE WHEN instr(lower(c.headers), '"content-encoding"') = 0
+              AND json_valid(CAST(c.body AS TEXT)) THEN CAST(c.body AS TEXT) END AS payload,
+    c.headers AS headers, c.query AS query
+FROM main.captures c"""
+
+#: statements may start with these words only
+_FIRST_WORDS = frozenset({"select", "with", "values", "explain", "pragma"})
+#: read-only pragmas (also as table-valued functions, e.g. ``pragma_table_info('captures')``)
+_PRAGMAS = frozenset({
+    "table_info", "table_xinfo", "table_list", "index_list", "index_info", "index_xinfo",
+    "foreign_key_list", "collation_list", "function_list", "pragma_list", "compile_options",
+    "database_list",
+})
+#: functions never callable from lab.sql (pointer leak / code loading)
+_FUNCTIONS_DENIED = frozenset({"fts3_tokenizer", "load_extension", "readfile", "writefile", "edit"})
+_ALLOWED = frozenset({sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_RECURSIVE})
+_LEADING = re.compile(r"(?:\s+|--[^\n]*(?:\n|$)|/\*.*?(?:\*/|$)|\()*", re.S)
+_ACTIONS = {
+    getattr(sqlite3, f"SQLITE_{n}"): n.replace("_", " ").lower()
+    for n in (
+        "CREATE_INDEX CREATE_TABLE CREATE_TEMP_INDEX CREATE_TEMP_TABLE CREATE_TEMP_TRIGGER "
+        "CREATE_TEMP_VIEW CREATE_TRIGGER CREATE_VIEW DELETE DROP_INDEX DROP_TABLE "
+        "DROP_TEMP_INDEX DROP_TEMP_TABLE DROP_TEMP_TRIGGER DROP_TEMP_VIEW DROP_TRIGGER "
+        "DROP_VIEW INSERT PRAGMA TRANSACTION UPDATE ATTACH DETACH ALTER_TABLE REINDEX "
+        "ANALYZE CREATE_VTABLE DROP_VTABLE SAVEPOINT"
+    ).split()
+    if hasattr(sqlite3, f"SQLITE_{n}")
+}
+
+
+class ReadOnlyError(PermissionError):
+    """``lab.sql`` refused a statement because it could change something."""
+
+
+def check_statement(query: str) -> str:
+    """The statement's first word if ``lab.sql`` may run it, else :class:`ReadOnlyError`."""
+    if not isinstance(query, str):
+        raise TypeError(f"query must be a str, not {type(query).__name__}")
+    m = _LEADING.match(query)
+    rest = query[m.end():] if m else query
+    word = re.match(r"[A-Za-z_]+", rest)
+    first = word.group().lower() if word else ""
+    if first not in _FIRST_WORDS:
+        shown = first.upper() if first else (rest[:20] or "an empty statement")
+        raise ReadOnlyError(
+            f"lab.sql is read-only: {shown} statements are refused "
+            "(use SELECT, WITH, VALUES, EXPLAIN or a read-only PRAGMA)"
+        )
+    return first
+
+
+def _authorizer(refused: list[str]) -> Any:
+    def auth(action: int, arg1: str | None, arg2: str | None, db: str | None, _src: str | None) -> int:
+        if action in _ALLOWED:
+            return sqlite3.SQLITE_OK
+        if action == sqlite3.SQLITE_FUNCTION:
+            if (arg2 or "").lower() in _FUNCTIONS_DENIED:
+                refused.append(f"function {arg2}()")
+                return sqlite3.SQLITE_DENY
+            return sqlite3.SQLITE_OK
+        if action == sqlite3.SQLITE_PRAGMA and (arg1 or "").lower() in _PRAGMAS and db in (None, "main", "temp"):
+            return sqlite3.SQLITE_OK
+        if action == sqlite3.SQLITE_UPDATE and arg1 in ("sqlite_master", "sqlite_temp_master"):
+            # SQLite asks this when it sets up json_each / json_tree / pragma_* functions;
+            # sqlite_master itself can never be written without writable_schema (refused)
+            return sqlite3.SQLITE_OK
+        what = _ACTIONS.get(action, f"action {action}")
+        refused.append(what + (f" {arg1}" if arg1 else ""))
+        return sqlite3.SQLITE_DENY
+
+    return auth
+
+
+def _decode(b: bytes) -> str:
+    return b.decode("utf-8", "replace")
+
+
+def run_sql(
+    db: sqlite3.Connection,
+    query: str,
+    params: Sequence[Any] | dict[str, Any] = (),
+    *,
+    timeout: float | None = 30.0,
+) -> pd.DataFrame:
+    """Run one read-only ``query`` on connection ``db`` over the ``captures`` view.
+
+    ``db`` may be a connection others use too (an in-memory store's): the caller holds its
+    lock; everything set here (temporary view, authorizer, ``query_only``, text decoding,
+    progress handler) is undone before returning.
+    """
+    import pandas as pd
+
+    check_statement(query)
+    refused: list[str] = []
+    deadline = None if timeout is None else time.monotonic() + float(timeout)
+    old_factory = db.text_factory
+    have = {r[0] for r in db.execute("SELECT name FROM pragma_table_info('captures')")}
+    # databases written before the handshake column existed are read as they are
+    db.execute(VIEW_SQL.replace("{handshake}", "c.handshake" if "handshake" in have else "NULL"))
+    try:
+        db.execute("PRAGMA query_only = 1")
+        db.text_factory = _decode  # bodies can hold any bytes: never fail on decoding
+        db.set_authorizer(_authorizer(refused))
+        if deadline is not None:
+            db.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
+        try:
+            cur = db.execute(query, params)
+            rows = cur.fetchall()
+            names = [d[0] for d in cur.description or ()]
+        except sqlite3.ProgrammingError as exc:
+            if "one statement" in str(exc):
+                raise ReadOnlyError("lab.sql runs one statement at a time") from None
+            raise
+        except sqlite3.DatabaseError as exc:
+            msg = str(exc)
+            if refused or "not authorized" in msg or "authorization denied" in msg:
+                what = ", ".join(dict.fromkeys(refused)) or msg
+                raise ReadOnlyError(f"lab.sql is read-only: refused {what}") from None
+            if "interrupted" in msg and deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"lab.sql query stopped after {timeout:g} s") from None
+            if "readonly" in msg or "read-only" in msg or "cannot modify" in msg:
+                raise ReadOnlyError(f"lab.sql is read-only: {msg}") from None
+            raise
+    finally:
+        db.set_authorizer(None)
+        db.set_progress_handler(None, 0)
+        db.text_factory = old_factory
+        db.execute("PRAGMA query_only = 0")
+        db.execute("DROP VIEW IF EXISTS temp.captures")
+    df = pd.DataFrame.from_records(rows, columns=names)
+    if "received_at" in df.columns and len(df) and df["received_at"].map(type).eq(str).all():
+        df["received_at"] = pd.to_datetime(df["received_at"], utc=True, format="ISO8601").astype(
+            "datetime64[ns, UTC]"
+        )
+    return df

@@ -1,0 +1,237 @@
+"""The public relay (``hooklab.serverext``) against a hostile sender, through a real jupyter server.
+
+What a sender on the internet controls: the path after the key, every header, the body. None of
+it may leave the bin, forge the capture's URL, dodge the lab's size limit, or reach a process
+that took over a dead kernel's port.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+import pytest
+from _http import free_port, post, raw_request
+
+from hooklab import HookLab, ingress
+
+pytestmark = pytest.mark.timeout(180)
+
+TOKEN = "guard-test-token-0123456789"
+_ENV_VARS = (
+    "HOOKLAB_PUBLIC_URL", "HOOKLAB_INGRESS_REGISTRY", "HOOKLAB_INGRESS_SERVER", "JPY_PARENT_PID",
+    "JUPYTERHUB_PUBLIC_URL", "JUPYTERHUB_PUBLIC_HUB_URL", "JUPYTERHUB_EXTERNAL_URL",
+    "JUPYTERHUB_HOST", "JUPYTERHUB_SERVICE_PREFIX", "BINDER_LAUNCH_HOST",
+)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def jupyter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
+    tmp = tmp_path_factory.mktemp("jupyter-guard")
+    runtime, root, config = tmp / "runtime", tmp / "root", tmp / "config"
+    for d in (runtime, root, config):
+        d.mkdir()
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in _ENV_VARS}
+    env.update(JUPYTER_RUNTIME_DIR=str(runtime), JUPYTER_CONFIG_DIR=str(config))
+    cmd = [
+        sys.executable, "-m", "jupyter_server", "--no-browser", f"--port={port}",
+        "--ServerApp.ip=127.0.0.1", "--ServerApp.port_retries=0", "--allow-root",
+        f"--IdentityProvider.token={TOKEN}", "--ServerApp.base_url=/user/g/",
+        f"--ServerApp.root_dir={root}",
+        "--ServerApp.jpserver_extensions={'hooklab.serverext': True}",
+    ]  # fmt: skip
+    log = open(tmp / "server.log", "wb")  # noqa: SIM115
+    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+    local = f"http://127.0.0.1:{port}/user/g/"
+    deadline = time.monotonic() + 30
+    try:
+        while True:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("jupyter server did not start:\n" + (tmp / "server.log").read_text())
+            try:
+                req = urllib.request.Request(local + "api/status", headers={"Authorization": f"token {TOKEN}"})
+                with urllib.request.urlopen(req, timeout=2) as r:
+                    if r.status == 200 and (runtime / ingress.REGISTRY_NAME).exists():
+                        break
+            except OSError:
+                time.sleep(0.1)
+        yield {"local": local, "runtime": runtime, "port": port}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture
+def env(jupyter: dict[str, object], monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
+    for var in _ENV_VARS:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(jupyter["runtime"]))
+    return jupyter
+
+
+@pytest.fixture
+def lab(env: dict[str, object]) -> Iterator[HookLab]:
+    lab = HookLab(port=0, db=":memory:").start()
+    try:
+        yield lab
+    finally:
+        ingress.unregister(lab)
+        lab.stop()
+
+
+def _relay_path(lab: HookLab, bin: str) -> str:
+    """The public URL's path, served here by the local jupyter server (its host is given)."""
+    return urlsplit(ingress.public_url(lab, bin, host="http://127.0.0.1")).path
+
+
+def _status(answer: bytes) -> int:
+    return int(answer.split(b" ", 2)[1])
+
+
+RELAY_DOTS = [
+    "/../../api/contents", "/..", "/.", "/a/./b", "/%2e%2e/x", "/%2E%2e/x", "/.%2e/x", "/%2e/x",
+    "/..;/x", "/..;a=b/x", "/.;/x", "/%2e%2e;/x", "/%2e%2e%2fx", "/..%2fx", "/..%2F..%2Fx",
+    "/..%5cx", "/a/..%5c..%5cx", "/%252e%252e/x", "/%252e%252e%252fx", "/%2e%2e%5c_hooklab",
+]
+
+
+def test_relay_refuses_every_spelling_of_a_dot_segment(lab: HookLab, env: dict[str, object]) -> None:
+    path = _relay_path(lab, "gh")
+    port = int(str(env["port"]))
+    for trick in RELAY_DOTS:
+        head = f"POST {path}{trick} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        out = raw_request(port, head.encode())
+        assert _status(out) == 400, (trick, out[:120])
+    for fine in ("/a..b", "/.well-known/x", "/...", "/%2e%2e%2e"):
+        head = f"POST {path}{fine} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        assert _status(raw_request(port, head.encode())) == 200, fine
+    assert [c.path for c in lab.wait(4, timeout=10)] == [
+        "/gh/a..b", "/gh/.well-known/x", "/gh/...", "/gh/%2e%2e%2e"]
+
+
+def test_client_forwarding_headers_do_not_forge_the_capture(lab: HookLab, env: dict[str, object]) -> None:
+    path = _relay_path(lab, "fw")
+    port = int(str(env["port"]))
+    head = (f"POST {path}/x?a=1 HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            "X-Forwarded-Proto: https\r\nX-Forwarded-Host: evil.example\r\n"
+            "X-Forwarded-For: 203.0.113.7\r\nX-Forwarded-Prefix: /evil\r\n"
+            "X-XSRFToken: xsrf-secret\r\nX-CSRFToken: csrf-secret\r\n"
+            "Content-Length: 2\r\nConnection: close\r\n\r\nhi")
+    assert _status(raw_request(port, head.encode())) == 200
+    (cap,) = lab.wait(1, timeout=10)
+    assert cap.url.startswith("http://") and "evil" not in cap.url, cap.url
+    assert cap.header_all("x-forwarded-proto") == ["http"]
+    assert cap.header_all("x-forwarded-host") == [f"127.0.0.1:{port}"]
+    assert cap.header_all("x-forwarded-prefix") == ["/user/g/hooklab/in"]
+    assert cap.header_all("x-forwarded-for") == ["203.0.113.7, 127.0.0.1"]
+    names = {k.lower() for k, _ in cap.headers}
+    assert not names & {"x-xsrftoken", "x-csrftoken", "cookie", "authorization"}
+
+
+def test_changing_max_body_reaches_the_relay(env: dict[str, object]) -> None:
+    lab = HookLab(port=0, db=":memory:", max_body=1000).start()
+    try:
+        url = str(env["local"]) + _relay_path(lab, "size")[len("/user/g/"):]
+        assert post(url, b"x" * 2000)[0] == 413
+        lab.max_body = 100_000
+        assert post(url, b"x" * 50_000)[0] == 200
+        lab.max_body = 500
+        assert post(url, b"x" * 600)[0] == 413
+        assert [c.size for c in lab.captures] == [50_000]
+    finally:
+        ingress.unregister(lab)
+        lab.stop()
+
+
+class _Imposter(BaseHTTPRequestHandler):
+    """Another user's process that took the dead kernel's port: records whatever reaches it."""
+
+    got: list[tuple[str, str, bytes]] = []
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def _any(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        _Imposter.got.append((self.command, self.path, body))
+        payload = b'{"ok": true, "id": 1}'
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    do_GET = do_POST = do_PUT = do_HEAD = _any
+
+
+def test_a_process_on_a_dead_labs_port_gets_nothing(env: dict[str, object]) -> None:
+    lab = HookLab(port=0, db=":memory:").start()
+    url = str(env["local"]) + _relay_path(lab, "dead")[len("/user/g/"):]
+    assert post(url, b"first")[0] == 200
+    port = lab.bound_port
+    assert port is not None
+    lab.server.stop()  # type: ignore[union-attr]  # the lab's server dies, the registration stays
+    srv = None
+    for _ in range(50):  # the port is free again at once, but be patient with TIME_WAIT
+        try:
+            srv = ThreadingHTTPServer(("127.0.0.1", port), _Imposter)
+            break
+        except OSError:
+            time.sleep(0.1)
+    assert srv is not None, "could not take over the port"
+    th = threading.Thread(target=srv.serve_forever, daemon=True)
+    th.start()
+    _Imposter.got.clear()
+    try:
+        status, body = post(url + "/secret", b"customer-data-4242")
+        assert status == 502, body
+        assert not any(b"customer-data" in b or "secret" in p for _, p, b in _Imposter.got)
+        assert not any(p.startswith("/dead") for _, p, _ in _Imposter.got)
+    finally:
+        srv.shutdown()
+        srv.server_close()
+        ingress.unregister(lab)
+        lab.stop()
+
+
+def test_the_relay_check_needs_no_token_and_reveals_no_nonce(lab: HookLab) -> None:
+    """The relay proves the lab is the one it registered; the answer cannot be replayed."""
+    port = lab.bound_port
+    assert port is not None
+
+    def proof(challenge: str) -> tuple[int, bytes]:
+        head = (f"GET /_hooklab/relay?challenge={challenge} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+                "Connection: close\r\n\r\n")
+        out = raw_request(port, head.encode())
+        return _status(out), out.split(b"\r\n\r\n", 1)[1]
+
+    s1, p1 = proof("a" * 32)
+    s2, p2 = proof("b" * 32)
+    assert s1 == s2 == 200 and p1 != p2
+    assert lab.server.relay_nonce.encode() not in p1 + p2  # type: ignore[union-attr]
+    assert proof("short")[0] == 400
+    assert proof("")[0] == 400
+
+
+def test_the_relay_check_is_guarded_against_rebinding(lab: HookLab) -> None:
+    """The relay check endpoint is guarded like the rest of /_hooklab/ against rebinding."""
+    port = lab.bound_port
+    assert port is not None
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(f"GET /_hooklab/relay?challenge={'c' * 32} HTTP/1.1\r\nHost: 127.0.0.1.nip.io\r\n"
+                  "Connection: close\r\n\r\n".encode())
+        assert s.recv(100).startswith(b"HTTP/1.1 403")
+
