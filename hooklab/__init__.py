@@ -42,6 +42,7 @@ __all__ = [
     "lab",
     "load_har",
     "load_ipython_extension",
+    "load_jsonl",
     "open",
     "send",
     "start",
@@ -84,7 +85,7 @@ def stop() -> None:
 
 
 def open(db_path: str | os.PathLike[str]) -> HookLab:  # noqa: A001 - public contract name
-    """Open a capture database for analysis without serving.
+    """Open a capture database, or a Parquet export, for analysis without serving.
 
     >>> lab = hooklab.start(port=0)        # captures go to .hooklab/captures.sqlite3
     >>> hooklab.send(lab.url_for("github"), provider="github", event="push").status
@@ -97,6 +98,7 @@ def open(db_path: str | os.PathLike[str]) -> HookLab:  # noqa: A001 - public con
           bin event_type
     0  github       push
     >>> old.stop()
+    >>> hooklab.open("exports/captures").dataframe(provider="stripe")  # a Parquet export  # doctest: +SKIP
     """
     from .core import open_lab
 
@@ -136,6 +138,10 @@ def __getattr__(name: str) -> Any:
         from .core import HookLab
 
         return HookLab.from_har
+    if name == "load_jsonl":
+        from .core import HookLab
+
+        return HookLab.from_jsonl
     raise AttributeError(f"module 'hooklab' has no attribute {name!r}")
 
 

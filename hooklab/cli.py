@@ -134,7 +134,14 @@ def _export(args: argparse.Namespace) -> int:
 
     lab = open_lab(args.db)
     try:
-        n = export(lab.store, args.output or sys.stdout, fmt=args.format)
+        if args.format == "parquet" and not args.output:
+            raise SystemExit("hooklab export --format parquet needs -o FOLDER")
+        since = None
+        if args.since:
+            from .filters import from_query
+
+            since = from_query({"since": args.since}.get)["since"]
+        n = export(lab.store, args.output or sys.stdout, fmt=args.format, since=since)
     finally:
         lab.stop()
     if args.output:
@@ -185,10 +192,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--to", required=True, help="target URL, e.g. http://127.0.0.1:5000/webhook")
     r.set_defaults(func=_replay)
 
-    e = sub.add_parser("export", help="export captures as HAR, JSON Lines or CSV")
+    e = sub.add_parser("export", help="export captures as HAR, JSON Lines, CSV or Parquet")
     e.add_argument("--db", default=DEFAULT_DB, help="capture database")
-    e.add_argument("--format", choices=("har", "jsonl", "csv"), default="har")
-    e.add_argument("-o", "--output", help="file to write (default: standard output)")
+    e.add_argument("--format", choices=("har", "jsonl", "csv", "parquet"), default="har")
+    e.add_argument("-o", "--output",
+                   help="file to write (default: standard output); a folder for parquet")
+    e.add_argument("--since", metavar="ID_OR_ISO_TIME",
+                   help="only captures after this (parquet: default, after the last export)")
     e.set_defaults(func=_export)
     return p
 

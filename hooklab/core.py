@@ -472,6 +472,13 @@ class HookLab(Configurable):
         """
         from .explore import run_sql
 
+        if hasattr(self.store, "sql"):  # a Parquet export, read in place by DuckDB
+            from .explore import ReadOnlyError
+
+            first = query.lstrip().split(None, 1)[0].upper() if query.strip() else ""
+            if first not in ("SELECT", "WITH", "VALUES", "FROM", "DESCRIBE", "SUMMARIZE"):
+                raise ReadOnlyError(f"{first or 'an empty statement'}: only reading statements run")
+            return self.store.sql(query, params)  # type: ignore[union-attr]
         with self.store.read_connection() as db:
             return run_sql(db, query, params, timeout=timeout)  # type: ignore[arg-type]
 
@@ -578,13 +585,33 @@ class HookLab(Configurable):
         name = os.fspath(path)
         records = read_har(path)
         lab = cls(db=":memory:")
-        futures = [lab.store.add(r) for r in records]
-        for i, fut in enumerate(futures):
-            try:
-                fut.result(30)
-            except (TypeError, ValueError, OverflowError) as exc:  # e.g. out-of-range numbers
-                lab.stop()
-                raise ValueError(f"{name!r}: HAR entry {i} cannot be stored ({exc})") from None
+        try:  # one bulk write: thousands of rows per INSERT
+            lab.store.add_many(records)
+        except ValueError as exc:  # e.g. out-of-range numbers
+            lab.stop()
+            raise ValueError(f"{name!r}: HAR {str(exc).replace('record', 'entry', 1)}") from None
+        return lab
+
+    @classmethod
+    def from_jsonl(cls, path: str | os.PathLike[str], *, db: str = ":memory:") -> HookLab:
+        """Import a JSON Lines export into a non-serving lab (``hooklab.load_jsonl``), streaming:
+        a million captures in seconds, memory bounded (``db`` may name a database file).
+
+        >>> lab.export("captures.jsonl")
+        1
+        >>> old = HookLab.from_jsonl("captures.jsonl")
+        >>> len(old.captures)
+        1
+        >>> old.stop()
+        """
+        from .export.jsonl import read_jsonl
+
+        lab = cls(db=db)
+        try:
+            lab.store.add_many(read_jsonl(path))
+        except ValueError:
+            lab.stop()
+            raise
         return lab
 
     def export_har(self, path: str | os.PathLike[str], **filters: Any) -> int:
@@ -594,7 +621,8 @@ class HookLab(Configurable):
         return export(self.store, path, fmt="har", **filters)
 
     def export(self, path: str | os.PathLike[str], fmt: str | None = None, **filters: Any) -> int:
-        """Write captures as ``har``, ``jsonl`` or ``csv`` (by extension when ``fmt`` is None)."""
+        """Write captures as ``har``, ``jsonl``, ``csv`` (by extension when ``fmt`` is None) or
+        ``parquet`` (a folder, added to on each call: see :mod:`hooklab.export.parquet`)."""
         from .export import export
 
         return export(self.store, path, fmt=fmt, **filters)
@@ -673,10 +701,17 @@ def stop_default() -> None:
 
 
 def open_lab(db_path: str | os.PathLike[str]) -> HookLab:
-    """A lab over an existing capture database, not serving (``hooklab.open``)."""
+    """A lab over an existing capture database, not serving (``hooklab.open``); a Parquet
+    dataset exported by hooklab (a folder, or one ``.parquet`` file) is read in place."""
     path = os.fspath(db_path)
     if path != ":memory:" and not os.path.exists(path):
         raise FileNotFoundError(f"no capture database at {path!r}")
+    from .store.parquet import ParquetStore, is_parquet_dataset
+
+    if path != ":memory:" and is_parquet_dataset(path):  # analysed in place, read-only
+        opened = HookLab(db=":memory:")
+        opened._store = ParquetStore(path)  # type: ignore[assignment]
+        return opened
     opened = HookLab(db=path)
     opened.store  # noqa: B018 - open now so errors surface here
     return opened

@@ -14,8 +14,21 @@ path       the exact path
 kind       ``http`` (received), ``ws_in`` / ``ws_out`` (recorded WebSocket frames)
 since      a capture id (newer ids only) or a datetime (received after it)
 until      a datetime (received at or before it)
-search     text anywhere in path, query, headers or body (case-insensitive)
+search     words in path, query, headers or body (case-insensitive; see below)
 ========== ==========================================================================
+
+``search`` matches words, as a full-text index does: ``search="refund-42"`` finds a capture
+whose text holds the word ``refund`` followed by a word starting with ``42`` (``Refund-42``,
+``refund 420``); the last word is a prefix, so ``search="refund"`` also finds ``refunded``.
+Words are runs of letters and digits, compared in lower case; everything else separates them.
+The text of a capture is its path, query names and values, header names and values, and its
+body (with ``Content-Encoding`` undone, read as UTF-8, the first :data:`MAX_SEARCH_BODY` bytes).
+A search text with no letters or digits at all (``"@"``) matches as a plain substring instead.
+The store answers ``search`` from an index (:mod:`hooklab.store`); :func:`matches` is its exact
+Python twin for single captures (the live stream).
+
+>>> search_words("Refund-42 OK_now")
+['refund', '42', 'ok', 'now']
 
 >>> validate({"method": "post", "bin": None, "since": 3})
 {'method': 'POST', 'since': 3}
@@ -27,9 +40,12 @@ TypeError: unknown capture filter 'colour'; use one of bin, method, provider, ev
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
+
+from .capture import decode_body
 
 if TYPE_CHECKING:
     from .capture import Capture
@@ -37,10 +53,14 @@ if TYPE_CHECKING:
 __all__ = [
     "FIELD_KEYS",
     "FILTER_KEYS",
+    "MAX_SEARCH_BODY",
     "describe",
     "from_query",
     "matches",
+    "matches_phrase",
     "matches_text",
+    "search_text",
+    "search_words",
     "validate",
 ]
 
@@ -88,21 +108,91 @@ def validate(filters: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def matches_text(cap: Capture, needle: str) -> bool:
-    """Case-insensitive text match over path, query, headers and body (the ``search`` filter).
+#: bytes of a (decoded) body that ``search`` reads at most
+MAX_SEARCH_BODY = 1 << 20
 
-    Compressed bodies are searched in their decoded form too.
+_WORD = re.compile(r"[^\W_]+")
+
+
+def search_words(text: str) -> list[str]:
+    """The words ``search`` compares: runs of letters and digits, lower-cased."""
+    return _WORD.findall(text.lower())
+
+
+def search_text(
+    path: str,
+    query: Mapping[str, Iterable[str]],
+    headers: Iterable[tuple[str, str]],
+    body: bytes,
+) -> str:
+    """All the text ``search`` looks at in one capture (path, query, headers, body), one string.
+
+    The body is read with its ``Content-Encoding`` undone (left as is when that fails), as
+    UTF-8 (undecodable bytes separate words), its first :data:`MAX_SEARCH_BODY` bytes.
     """
-    n = needle.lower()
-    if n in cap.path.lower():
+    parts = [path]
+    for key, values in query.items():
+        parts.append(str(key))
+        parts.extend(str(v) for v in values)
+    encoding = None
+    for name, value in headers:
+        name, value = str(name), str(value)
+        parts.append(name)
+        parts.append(value)
+        if encoding is None and name.lower() == "content-encoding":
+            encoding = value
+    raw = body
+    if encoding:
+        try:
+            raw = decode_body(body, encoding, limit=MAX_SEARCH_BODY)
+        except ValueError:
+            try:  # longer than the limit, or corrupt: what decodes before that point
+                raw = _decode_prefix(body, encoding)
+            except ValueError:
+                raw = body
+    parts.append(bytes(raw[:MAX_SEARCH_BODY]).decode("utf-8", "replace"))
+    return "\n".join(parts)
+
+
+def _decode_prefix(body: bytes, encoding: str) -> bytes:
+    import zlib
+
+    enc = encoding.strip().lower()
+    if enc not in ("gzip", "x-gzip", "deflate"):
+        raise ValueError(encoding)
+    wbits = 16 + zlib.MAX_WBITS if enc != "deflate" else zlib.MAX_WBITS
+    try:
+        return zlib.decompressobj(wbits).decompress(body, MAX_SEARCH_BODY)
+    except zlib.error:
+        raise ValueError(encoding) from None
+
+
+def matches_phrase(words: list[str], needle: list[str]) -> bool:
+    """Whether ``needle`` (words) occurs in ``words`` in order, its last word as a prefix."""
+    if not needle:
         return True
-    if any(n in k.lower() or any(n in v.lower() for v in vs) for k, vs in cap.query.items()):
-        return True
-    if any(n in k.lower() or n in v.lower() for k, v in cap.headers):
-        return True
-    if n.encode("utf-8", "surrogateescape") in cap.body.lower():
-        return True
-    return n in cap.text.lower() if cap.header("content-encoding") else False
+    head, last = needle[:-1], needle[-1]
+    k = len(head)
+    for i in range(len(words) - k):
+        if words[i + k].startswith(last) and words[i : i + k] == head:
+            return True
+    return False
+
+
+def matches_text(cap: Capture, needle: str) -> bool:
+    """The ``search`` filter for one capture (see the module's notes on words).
+
+    >>> from hooklab.capture import Capture
+    >>> cap = Capture(id=1, received_at=datetime.now(timezone.utc), method="POST",
+    ...               path="/stripe", body=b'{"note": "Refund-42 ok"}')
+    >>> matches_text(cap, "refund-4"), matches_text(cap, "efund")
+    (True, False)
+    """
+    wanted = search_words(needle)
+    text = search_text(cap.path, cap.query, cap.headers, cap.body)
+    if not wanted:  # no letters or digits: a plain substring, in any case
+        return needle.lower() in text.lower()
+    return matches_phrase(search_words(text), wanted)
 
 
 def matches(cap: Capture, filters: Mapping[str, Any]) -> bool:

@@ -1,4 +1,4 @@
-"""Captures -> pandas DataFrame (pandas is imported only here, lazily).
+"""Captures -> pandas DataFrame (pandas and pyarrow are imported only here, lazily).
 
 >>> hooklab.send(lab.url_for("github"), provider="github", event="push").status
 200
@@ -8,11 +8,19 @@ provider  event_type
 github    push                        1
 stripe    payment_intent.succeeded    1
 dtype: int64
+
+The store hands over its captures as Arrow columns (``CaptureStore.columns``); they become
+typed pandas columns without a Python object per value: ``received_at`` datetime64[ns, UTC],
+categoricals for the few-valued columns, Arrow-backed strings. The ``json`` column holds each
+payload, parsed when it is read (:class:`JsonArray`): the bodies are kept compressed, so a
+million-row frame stays small, and ``df["json"][i]``, iteration, ``.apply`` and
+``.astype(object)`` give the parsed objects as before. ``flatten=True`` parses all of them in
+Arrow's JSON reader (multithreaded C++), into the ``payload.*`` columns that
+``pandas.json_normalize`` would give.
 """
 
 from __future__ import annotations
 
-import gc
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -21,9 +29,16 @@ from .capture import decode_body
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .store.store import CaptureStore
 
-__all__ = ["COLUMNS", "captures_frame", "flatten_payloads"]
+__all__ = [
+    "COLUMNS",
+    "JsonArray",
+    "JsonDtype",
+    "captures_frame",
+    "flatten_payloads",
+    "frame_from_columns",
+    "parse_payloads",
+]
 
 COLUMNS = (
     "id",
@@ -47,18 +62,8 @@ COLUMNS = (
     "forward_error",
     "json",
 )
-_ENCODED = "instr(lower(headers), '\"content-encoding\"') > 0"
-_SQL_COLS = (
-    "id, received_us, kind, bin, method, path, provider, event_type, delivery_id, content_type,"
-    f" length(body), status, verified, duplicate, remote_addr, body, {_ENCODED}"
-)
-# the low-cardinality text columns as one JSON array per row: one string per row to fetch and
-# one dict lookup to number it, instead of six of each (SQLite's JSON1 functions)
-_SQL_COMBINED = (
-    "id, received_us, json_array(kind, bin, method, provider, event_type, content_type), path,"
-    f" delivery_id, length(body), status, verified, duplicate, remote_addr, body, {_ENCODED}"
-)
 _CATEGORICAL = ("kind", "bin", "method", "provider", "event_type", "content_type")
+_STRINGS = ("path", "delivery_id", "remote_addr")
 _MAX_NORMALIZE_DEPTH = 32
 
 
@@ -66,170 +71,936 @@ def _loads() -> Any:
     try:
         import orjson
 
-        return orjson.loads, (orjson.JSONDecodeError, ValueError, RecursionError)
+        return _orjson_then_json, (orjson.JSONDecodeError, ValueError, RecursionError)
     except ImportError:  # pragma: no cover - orjson is a dependency; stay correct without it
         return json.loads, (ValueError, RecursionError)
 
 
+def _orjson_then_json(raw: bytes) -> Any:
+    """orjson (fast); the standard library for what it refuses but ``Capture.json()`` reads
+    (integers past 64 bits, NaN, lone surrogates) - never for too-deep nesting."""
+    import orjson
+
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        if "recursion" in str(exc).lower() or "depth" in str(exc).lower():
+            raise
+        return json.loads(raw)
+
+
+def _parse_one(body: bytes, enc: int, jsonish: bool) -> Any:
+    """One payload, as :func:`parse_payloads` reads it."""
+    if not body:
+        return None
+    loads, errors = _loads()
+    if not enc:
+        if body[:1] in b"{[" or jsonish or body.lstrip()[:1] in b"{[":
+            try:
+                return loads(body)
+            except errors:
+                return None
+        return None
+    try:  # Content-Encoding: parse the decoded view, as Capture.json() does (capped)
+        body = bytes(body)
+        raw = decode_body(body, "gzip" if body[:2] == b"\x1f\x8b" else "deflate")
+        return loads(raw)
+    except (ValueError, *errors):
+        return None
+
+
 def parse_payloads(bodies: list[bytes], encoded: list[int], ctypes: list[str | None]) -> list[Any]:
     """Parsed JSON payloads (``None`` where a body is not JSON); gzip/deflate bodies decoded."""
-    loads, errors = _loads()
-    out: list[Any] = []
-    append = out.append
-    for body, enc, ct in zip(bodies, encoded, ctypes, strict=True):
-        if not body:
-            append(None)
-            continue
-        if not enc:
-            if body[:1] in b"{[" or (ct and "json" in ct) or body.lstrip()[:1] in b"{[":
-                try:
-                    append(loads(body))
-                    continue
-                except errors:
-                    pass
-            append(None)
-            continue
-        try:  # Content-Encoding: parse the decoded view, as Capture.json() does (capped)
-            body = bytes(body)
-            raw = decode_body(body, "gzip" if body[:2] == b"\x1f\x8b" else "deflate")
-            append(loads(raw))
-        except (ValueError, *errors):
-            append(None)
-    return out
+    return [
+        _parse_one(body, enc, bool(ct and "json" in ct))
+        for body, enc, ct in zip(bodies, encoded, ctypes, strict=True)
+    ]
 
 
-def captures_frame(store: CaptureStore, *, flatten: bool = False, **filters: Any) -> pd.DataFrame:
-    """One typed row per capture matching ``filters``; ``flatten=True`` adds ``payload.*``."""
-    gc_was_enabled = gc.isenabled()
-    gc.disable()  # building ~1e5 payload dicts would trigger many useless collections
-    try:
-        return _frame(store, filters, flatten=flatten)
-    finally:
-        if gc_was_enabled:
-            gc.enable()
+def captures_frame(store: Any, *, flatten: bool = False, **filters: Any) -> pd.DataFrame:
+    """One typed row per capture matching ``filters``; ``flatten=True`` adds ``payload.*``.
+
+    ``store`` is anything with the store's read API (``columns``, ``forwards``): a
+    :class:`~hooklab.store.CaptureStore` or a Parquet dataset opened with ``hooklab.open``.
+    """
+    return _frame(store, filters, flatten=flatten)
 
 
 def _frame(
-    store: CaptureStore, filters: dict[str, Any], *, flatten: bool, combined: bool = True
+    store: Any, filters: dict[str, Any], *, flatten: bool, combined: bool = True
 ) -> pd.DataFrame:
+    """``combined=False`` reads through SQL only (no column segments): the other path, for
+    tests that both give the same frame."""
+    if combined:
+        table = store.columns(body=True, **filters)
+    else:
+        table = store.columns(body=True, segments=False, **filters)
+    return frame_from_columns(
+        table, forwards=store.forwards, handshakes=getattr(store, "handshakes", None), flatten=flatten
+    )
+
+
+def frame_from_columns(
+    table: Any, *, forwards: Any = None, handshakes: Any = None, flatten: bool = False
+) -> pd.DataFrame:
+    """The DataFrame of an Arrow table in the shape ``CaptureStore.columns(body=True)`` gives.
+
+    ``forwards()`` (optional) lists forwarding outcomes for the ``forward_*`` columns,
+    ``handshakes()`` maps capture ids to the handshake answered (``handshake`` column).
+    """
+    import numpy as np
     import pandas as pd
 
-    cols = _fetch(store, filters) if combined else None
-    if cols is None:  # an SQLite without JSON functions: one column each
-        rows = store.rows(_SQL_COLS, **filters)
-        got = list(zip(*rows, strict=False)) if rows else [()] * 17
-        names = ("id", "received_us", *_CATEGORICAL[:3], "path", *_CATEGORICAL[3:5], "delivery_id",
-                 "content_type", "size", "status", "verified", "duplicate", "remote_addr", "body",
-                 "encoded")  # fmt: skip
-        cols = dict(zip(names, got, strict=True))
-        ctypes = list(cols["content_type"])
-        for name in _CATEGORICAL:
-            cols[name] = _categorical(cols[name])
-    else:
-        ctypes = cols.pop("ctypes")
-    payloads = parse_payloads(list(cols["body"]), list(cols["encoded"]), ctypes)
+    n = table.num_rows
+    ids = _numpy(table.column("id"), np.int64)
     data: dict[str, Any] = {
-        "id": pd.array(cols["id"], dtype="Int64"),
-        "received_at": pd.to_datetime(pd.Series(cols["received_us"], dtype="int64"), unit="us", utc=True)
-        .astype("datetime64[ns, UTC]")
-        .array,
-        "kind": cols["kind"],
-        "bin": cols["bin"],
-        "method": cols["method"],
-        "path": pd.array(cols["path"], dtype="string"),
-        "provider": cols["provider"],
-        "event_type": cols["event_type"],
-        "delivery_id": pd.array(cols["delivery_id"], dtype="string"),
-        "content_type": cols["content_type"],
-        "size": pd.array(cols["size"], dtype="Int64"),
-        "status": pd.array(cols["status"], dtype="Int64"),
-        "verified": pd.array([None if v is None else bool(v) for v in cols["verified"]], dtype="boolean"),
-        "duplicate": pd.array([bool(v) for v in cols["duplicate"]], dtype="bool"),
-        "remote_addr": pd.array(cols["remote_addr"], dtype="string"),
+        "id": pd.arrays.IntegerArray(ids, np.zeros(n, dtype=bool)),
+        "received_at": _utc(_numpy(table.column("received_us"), np.int64)),
     }
+    for name in ("kind", "bin", "method"):
+        data[name] = _categorical_of(table.column(name))
+    data["path"] = _strings(table.column("path"))
+    for name in ("provider", "event_type"):
+        data[name] = _categorical_of(table.column(name))
+    data["delivery_id"] = _strings(table.column("delivery_id"))
+    content_type = _categorical_of(table.column("content_type"))
+    data["content_type"] = content_type
+    data["size"] = pd.arrays.IntegerArray(_numpy(table.column("size"), np.int64), np.zeros(n, bool))
+    data["status"] = pd.arrays.IntegerArray(
+        _numpy(table.column("status"), np.int64), np.zeros(n, bool)
+    )
+    verified = _numpy(table.column("verified"), np.int8)
+    data["verified"] = pd.arrays.BooleanArray(verified == 1, verified < 0)
+    data["duplicate"] = _numpy(table.column("duplicate"), np.int8) != 0
+    data["remote_addr"] = _strings(table.column("remote_addr"))
     df = pd.DataFrame(data)
-    _add_forward_columns(df, store)
-    shakes = store.handshakes() if len(df) else {}
-    df.insert(df.columns.get_loc("duplicate") + 1, "handshake", pd.array(
-        [shakes.get(i) for i in df["id"].tolist()] if shakes else [None] * len(df), dtype="string"))
-    df["json"] = pd.Series(payloads, dtype="object", index=df.index)
+    _add_forward_columns(df, ids, forwards)
+    shakes = handshakes() if (len(df) and handshakes is not None) else {}
+    import pyarrow as pa
+
+    shake = pa.array([shakes.get(i) for i in ids.tolist()], pa.large_string()) if shakes else (
+        pa.nulls(n, pa.large_string()))  # (no Python object per row when there are none)
+    df.insert(df.columns.get_loc("duplicate") + 1, "handshake",
+              pd.array(shake, dtype=pd.StringDtype("pyarrow")))
+    jsonish = _jsonish(content_type)
+    encoded = _numpy(table.column("encoded"), np.int8)
+    bodies = table.column("body") if "body" in table.column_names else None
+    payloads = _register()._from_bodies(bodies, encoded, jsonish)
+    df["json"] = pd.Series(payloads, index=df.index)
     if flatten:
-        df = pd.concat([df, flatten_payloads(payloads, index=df.index)], axis=1)
+        codes = df["event_type"].cat.codes.to_numpy() if len(df) else None
+        flat = _flatten_bodies(payloads, index=df.index, groups=codes, raw=bodies)
+        df = pd.concat([df, flat], axis=1)
     return df
 
 
-def _fetch(store: CaptureStore, filters: dict[str, Any]) -> dict[str, Any] | None:
-    """The frame's columns, the categorical ones already built; None if SQLite lacks JSON."""
-    import sqlite3
-
+def _numpy(col: Any, dtype: Any) -> Any:
     import numpy as np
-    import orjson
-    import pandas as pd
 
-    try:
-        rows = store.rows(_SQL_COMBINED, **filters)
-    except sqlite3.OperationalError:
-        return None
-    got = list(zip(*rows, strict=False)) if rows else [()] * 12
-    names = ("id", "received_us", "combined", "path", "delivery_id", "size", "status", "verified",
-             "duplicate", "remote_addr", "body", "encoded")  # fmt: skip
-    cols: dict[str, Any] = dict(zip(names, got, strict=True))
-    numbers: dict[str, int] = {}
-    codes = np.fromiter(
-        (numbers.setdefault(k, len(numbers)) for k in cols.pop("combined")), np.intp, len(rows)
+    if col.num_chunks == 1:
+        return col.chunk(0).to_numpy(zero_copy_only=False).astype(dtype, copy=False)
+    if col.num_chunks == 0:
+        return np.empty(0, dtype)
+    return np.concatenate([c.to_numpy(zero_copy_only=False) for c in col.chunks]).astype(
+        dtype, copy=False
     )
-    combos = [orjson.loads(k) for k in numbers]  # the few distinct combinations
-    for j, name in enumerate(_CATEGORICAL):
-        values = [c[j] for c in combos]
-        present = sorted({v for v in values if v is not None})
-        if not present:  # all missing (or no rows): exactly what astype gives
-            cols[name] = pd.Series([None] * len(rows), dtype=object).astype("category").array
-            continue
-        rank = {v: i for i, v in enumerate(present)}
-        lut = np.array([-1 if v is None else rank[v] for v in values], dtype=np.intp)
-        cols[name] = pd.Categorical.from_codes(lut[codes], categories=pd.Index(present))
-    ct = _CATEGORICAL.index("content_type")
-    per_combo = [c[ct] for c in combos]
-    cols["ctypes"] = [per_combo[i] for i in codes.tolist()]
-    return cols
 
 
-def _categorical(values: Any) -> Any:
-    """Like ``.astype("category")`` (sorted categories, missing as NaN), several times faster
-    for the few distinct values these columns hold: one dict lookup per row."""
+def _utc(us: Any) -> Any:
     import pandas as pd
 
-    seen: dict[Any, int] = {}
-    codes = [-1 if v is None else seen.setdefault(v, len(seen)) for v in values]
-    if not seen:  # all missing (or no rows): exactly what astype gives
-        return pd.Series(values).astype("category").array
-    order = sorted(seen, key=seen.__getitem__)  # categories in first-seen order
-    ranked = sorted(order)
-    if ranked != order:  # renumber so the codes follow the sorted categories
-        rank = {v: i for i, v in enumerate(ranked)}
-        remap = [rank[v] for v in order]
-        codes = [-1 if c < 0 else remap[c] for c in codes]
-    return pd.Categorical.from_codes(codes, categories=pd.Index(ranked))
+    return (
+        pd.DatetimeIndex(us.astype("datetime64[us]")).as_unit("ns").tz_localize("UTC").array
+    )
 
 
-def _add_forward_columns(df: pd.DataFrame, store: CaptureStore) -> None:
+def _dictionary_parts(col: Any) -> list[tuple[list[Any], Any]]:
+    """(dictionary values, codes with -1 for missing) of each chunk of a dictionary column."""
+    import numpy as np
+    import pyarrow as pa
+
+    parts = []
+    for chunk in col.chunks:
+        if not pa.types.is_dictionary(chunk.type):
+            chunk = chunk.dictionary_encode()
+        codes = chunk.indices.to_numpy(zero_copy_only=False)
+        if chunk.null_count:
+            codes = np.where(chunk.is_null().to_numpy(zero_copy_only=False), -1, codes)
+        parts.append((chunk.dictionary.to_pylist(), codes.astype(np.int64, copy=False)))
+    return parts
+
+
+def _categorical_of(col: Any) -> Any:
+    """Like ``.astype("category")`` of the values: sorted categories of the values present,
+    missing as NaN."""
+    import numpy as np
+    import pandas as pd
+
+    parts = _dictionary_parts(col)
+    every = sorted({v for values, _ in parts for v in values if v is not None})
+    rank = {v: i for i, v in enumerate(every)}
+    out = []
+    for values, codes in parts:
+        lut = np.array([rank.get(v, -1) for v in values] + [-1], dtype=np.int64)
+        out.append(lut[codes])  # code -1 picks the trailing -1
+    codes = np.concatenate(out) if out else np.empty(0, np.int64)
+    used = np.bincount(codes + 1, minlength=len(every) + 1)[1:] > 0
+    if not used.any():  # all missing (or no rows): exactly what astype gives
+        return pd.Series([None] * len(codes), dtype=object).astype("category").array
+    if not used.all():  # values only in rows filtered away: not categories
+        keep = np.flatnonzero(used)
+        remap = np.full(len(every) + 1, -1, np.int64)
+        remap[keep] = np.arange(len(keep))
+        codes = remap[codes]  # -1 indexes the trailing -1
+        every = [every[i] for i in keep.tolist()]
+    return pd.Categorical.from_codes(codes, categories=pd.Index(every))
+
+
+def _strings(col: Any) -> Any:
+    """Arrow-backed pandas strings (``string`` dtype), decoded from the dictionary in C++."""
+    import pandas as pd
+    import pyarrow as pa
+
+    plain = col.cast(pa.large_string()) if col.num_chunks else pa.chunked_array([], pa.large_string())
+    return pd.array(plain, dtype=pd.StringDtype("pyarrow"))
+
+
+def _jsonish(content_type: Any) -> Any:
+    """Per row: the content type names JSON (a body then parses even if it is not ``{``/``[``)."""
+    import numpy as np
+
+    cats = content_type.categories
+    lut = np.array([("json" in str(c)) for c in cats] + [False], dtype=bool)
+    return lut[np.asarray(content_type.codes, dtype=np.int64)]
+
+
+def _add_forward_columns(df: pd.DataFrame, ids: Any, forwards: Any) -> None:
     """``forward_status``, ``forward_latency_ms``, ``forward_error``: the latest relay of each
     capture (``lab.forward``); all missing when nothing was forwarded."""
     import pandas as pd
 
-    latest = {f["capture_id"]: f for f in store.forwards()} if len(df) else {}
+    latest = {f["capture_id"]: f for f in forwards()} if (len(df) and forwards) else {}
     if not latest:
         df["forward_status"] = pd.Series(pd.NA, index=df.index, dtype="Int64")
         df["forward_latency_ms"] = pd.Series(pd.NA, index=df.index, dtype="Float64")
         df["forward_error"] = pd.Series(pd.NA, index=df.index, dtype="string")
         return
-    ids = df["id"].tolist()
-    status = [latest[i]["status"] if i in latest else None for i in ids]
-    latency = [latest[i]["latency_ms"] if i in latest else None for i in ids]
-    error = [latest[i]["error"] if i in latest else None for i in ids]
+    idl = ids.tolist()
+    status = [latest[i]["status"] if i in latest else None for i in idl]
+    latency = [latest[i]["latency_ms"] if i in latest else None for i in idl]
+    error = [latest[i]["error"] if i in latest else None for i in idl]
     df["forward_status"] = pd.array(status, dtype="Int64")
     df["forward_latency_ms"] = pd.array(latency, dtype="Float64")
     df["forward_error"] = pd.array(error, dtype="string")
+
+
+# -- the json column ---------------------------------------------------------------------------
+_BLOCK = 4096  # bodies per compressed block
+
+
+_CODEC = "lz4"  # fast both ways; JSON bodies shrink about 5 times
+
+
+class _Bodies:
+    """Bodies kept compressed (LZ4, a few thousand per block), read back one block at a time.
+
+    Immutable once built; shared by every :class:`JsonArray` taken from the same frame.
+    """
+
+    def __init__(self) -> None:
+        import threading
+
+        import numpy as np
+
+        self.blocks: list[Any] = []  # compressed pyarrow Buffers
+        self.raw_sizes: list[int] = []
+        self.offsets: list[Any] = []  # per block: body offsets within the block (n+1)
+        self.starts = np.zeros(1, np.int64)  # first body of each block, and the total at the end
+        self.encoded = np.zeros(0, np.int8)
+        self.jsonish = np.zeros(0, bool)
+        self._na: Any = None
+        self._lock = threading.Lock()
+        self._cached: tuple[int, bytes] | None = None
+
+    # pickling: the lock and the cache stay behind
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["blocks"] = [bytes(b) for b in self.blocks]
+        state["_lock"] = None
+        state["_cached"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        import threading
+
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
+    @property
+    def n(self) -> int:
+        return int(self.starts[-1])
+
+    @classmethod
+    def build(cls, chunks: list[Any], encoded: Any, jsonish: Any) -> _Bodies:
+        """From ``large_binary`` Arrow arrays (in order)."""
+        import numpy as np
+        import pyarrow as pa
+
+        self = cls()
+        codec = pa.Codec(_CODEC)
+        parts = []
+        for chunk in chunks:
+            for at in range(0, len(chunk), _BLOCK):
+                part = chunk.slice(at, _BLOCK)
+                if len(part):
+                    parts.append(part)
+
+        def pack(part: Any) -> tuple[Any, int, Any]:
+            m = len(part)
+            offs = np.frombuffer(part.buffers()[1], np.int64, m + 1, part.offset * 8)
+            lo, hi = int(offs[0]), int(offs[-1])
+            data = part.buffers()[2]
+            raw = data.slice(lo, hi - lo) if data is not None else pa.py_buffer(b"")
+            return codec.compress(raw), hi - lo, offs - lo
+
+        if len(parts) > 8:  # the codec works without the GIL: use the cores
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=4) as pool:
+                packed = list(pool.map(pack, parts))
+        else:
+            packed = [pack(p) for p in parts]
+        starts = [0]
+        for (blob, size, offs), part in zip(packed, parts, strict=True):
+            self.blocks.append(blob)
+            self.raw_sizes.append(size)
+            self.offsets.append(offs)
+            starts.append(starts[-1] + len(part))
+        self.starts = np.array(starts, np.int64)
+        self.encoded = np.asarray(encoded, np.int8)
+        self.jsonish = np.asarray(jsonish, bool)
+        return self
+
+    @classmethod
+    def from_bytes(cls, bodies: list[bytes], encoded: Any = None, jsonish: Any = None) -> _Bodies:
+        import numpy as np
+        import pyarrow as pa
+
+        n = len(bodies)
+        return cls.build(
+            [pa.array(bodies, pa.large_binary())],
+            np.zeros(n, np.int8) if encoded is None else encoded,
+            np.ones(n, bool) if jsonish is None else jsonish,
+        )
+
+    def _block(self, b: int) -> bytes:
+        import pyarrow as pa
+
+        cached = self._cached
+        if cached is not None and cached[0] == b:
+            return cached[1]
+        raw = pa.Codec(_CODEC).decompress(self.blocks[b], decompressed_size=self.raw_sizes[b])
+        data = raw.to_pybytes()
+        self._cached = (b, data)
+        return data
+
+    def body(self, i: int) -> bytes:
+        import numpy as np
+
+        b = int(np.searchsorted(self.starts, i, "right")) - 1
+        data = self._block(b)
+        k = i - int(self.starts[b])
+        offs = self.offsets[b]
+        return data[int(offs[k]) : int(offs[k + 1])]
+
+    def value(self, i: int) -> Any:
+        return _parse_one(self.body(i), int(self.encoded[i]), bool(self.jsonish[i]))
+
+    def values(self, positions: Any) -> list[Any]:
+        """Parsed payloads at ``positions`` (-1 gives None), decompressing each block once."""
+        import numpy as np
+
+        positions = np.asarray(positions, np.int64)
+        out: list[Any] = [None] * len(positions)
+        if not len(positions):
+            return out
+        order = np.argsort(positions, kind="stable")
+        blocks = np.searchsorted(self.starts, positions, "right") - 1
+        for j in order.tolist():
+            i = int(positions[j])
+            if i < 0:
+                continue
+            b = int(blocks[j])
+            data = self._block(b)
+            k = i - int(self.starts[b])
+            offs = self.offsets[b]
+            body = data[int(offs[k]) : int(offs[k + 1])]
+            out[j] = _parse_one(body, int(self.encoded[i]), bool(self.jsonish[i]))
+        return out
+
+    def bodies(self, positions: Any) -> list[bytes]:
+        """Raw bodies at ``positions`` (in that order)."""
+        import numpy as np
+
+        positions = np.asarray(positions, np.int64)
+        out: list[bytes] = [b""] * len(positions)
+        blocks = np.searchsorted(self.starts, positions, "right") - 1
+        for j in np.argsort(positions, kind="stable").tolist():
+            i = int(positions[j])
+            if i < 0:
+                continue
+            b = int(blocks[j])
+            data = self._block(b)
+            k = i - int(self.starts[b])
+            offs = self.offsets[b]
+            out[j] = data[int(offs[k]) : int(offs[k + 1])]
+        return out
+
+    def isna(self) -> Any:
+        """Per body: its payload is None (empty, not JSON...). Parsed once, then remembered."""
+        import numpy as np
+
+        with self._lock:
+            if self._na is None:
+                vals = self.values(np.arange(self.n))
+                self._na = np.fromiter((v is None for v in vals), bool, len(vals))
+            return self._na
+
+
+def _register() -> Any:
+    """Define (once) the pandas extension type of the json column."""
+    import numpy as np
+    from pandas.api.extensions import ExtensionArray, ExtensionDtype, register_extension_dtype
+
+    global JsonDtype, JsonArray
+    done = globals().get("JsonArray")
+    if done is not None:
+        return done
+
+    @register_extension_dtype
+    class _JsonDtype(ExtensionDtype):
+        """``json``: parsed JSON payloads, stored compressed, parsed when read."""
+
+        name = "json"
+        type = object
+        kind = "O"
+        na_value = None
+
+        @classmethod
+        def construct_array_type(cls) -> type:
+            return _JsonArray
+
+    class _JsonArray(ExtensionArray):
+        """The ``json`` column: each capture's payload (``None`` when the body is not JSON).
+
+        >>> df["json"][0]["data"]["object"]["amount"]      # doctest: +SKIP
+        >>> df["json"].apply(lambda p: p["type"])           # doctest: +SKIP
+        >>> plain = df["json"].astype(object)  # an ordinary object column  # doctest: +SKIP
+
+        Values are parsed from the kept (compressed) body each time they are read: changing
+        a returned dict changes nothing in the frame.
+        """
+
+        _dtype = _JsonDtype()
+
+        def __init__(self, bodies: _Bodies, positions: Any) -> None:
+            self._bodies = bodies
+            self._pos = np.asarray(positions, np.int64)
+
+        # construction
+        @classmethod
+        def _from_bodies(cls, chunked: Any, encoded: Any, jsonish: Any) -> _JsonArray:
+            chunks = list(chunked.chunks) if chunked is not None else []
+            if chunked is None:
+                import pyarrow as pa
+
+                chunks = [pa.array([b""] * len(encoded), pa.large_binary())]
+            bodies = _Bodies.build(chunks, encoded, jsonish)
+            return cls(bodies, np.arange(bodies.n, dtype=np.int64))
+
+        @classmethod
+        def _from_sequence(cls, scalars: Any, *, dtype: Any = None, copy: bool = False) -> _JsonArray:
+            if isinstance(scalars, cls):
+                return scalars.copy() if copy else scalars
+            import orjson
+
+            values = list(scalars)
+            missing = np.array([v is None or (isinstance(v, float) and v != v) for v in values], bool)
+            raw = [b"" if m else orjson.dumps(v) for v, m in zip(values, missing, strict=True)]
+            bodies = _Bodies.from_bytes(raw)
+            pos = np.arange(len(raw), dtype=np.int64)
+            pos[missing] = -1
+            return cls(bodies, pos)
+
+        @classmethod
+        def _from_factorized(cls, values: Any, original: Any) -> _JsonArray:
+            import orjson
+
+            return cls._from_sequence([None if v is None else orjson.loads(v) for v in values])
+
+        @classmethod
+        def _concat_same_type(cls, to_concat: Any) -> _JsonArray:
+            arrays = list(to_concat)
+            if arrays and all(a._bodies is arrays[0]._bodies for a in arrays):
+                return cls(arrays[0]._bodies, np.concatenate([a._pos for a in arrays]))
+            raws: list[bytes] = []
+            enc: list[int] = []
+            js: list[bool] = []
+            pos: list[int] = []
+            for a in arrays:
+                got = a._bodies.bodies(a._pos)
+                for p, body in zip(a._pos.tolist(), got, strict=True):
+                    pos.append(-1 if p < 0 else len(raws))
+                    raws.append(body)
+                    enc.append(0 if p < 0 else int(a._bodies.encoded[p]))
+                    js.append(True if p < 0 else bool(a._bodies.jsonish[p]))
+            bodies = _Bodies.from_bytes(raws, np.array(enc, np.int8), np.array(js, bool))
+            return cls(bodies, np.array(pos, np.int64))
+
+        # the ExtensionArray interface
+        @property
+        def dtype(self) -> _JsonDtype:
+            return self._dtype
+
+        def __len__(self) -> int:
+            return len(self._pos)
+
+        def __getitem__(self, key: Any) -> Any:
+            if isinstance(key, (int, np.integer)):
+                i = int(self._pos[key])
+                return None if i < 0 else self._bodies.value(i)
+            if isinstance(key, tuple) and len(key) == 1:
+                key = key[0]
+            from pandas.api.indexers import check_array_indexer
+
+            if not isinstance(key, slice):
+                key = check_array_indexer(self, key)
+            return type(self)(self._bodies, self._pos[key])
+
+        def __iter__(self) -> Any:
+            step = 65536
+            for at in range(0, len(self._pos), step):
+                yield from self._bodies.values(self._pos[at : at + step])
+
+        def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
+            out = np.empty(len(self._pos), dtype=object)
+            out[:] = self._bodies.values(self._pos)
+            return out
+
+        def __arrow_array__(self, type: Any = None) -> Any:  # noqa: A002 - pyarrow's name
+            import orjson
+            import pyarrow as pa
+
+            texts = [None if v is None else orjson.dumps(v).decode() for v in self]
+            return pa.array(texts, pa.large_string())
+
+        def __eq__(self, other: Any) -> Any:  # type: ignore[override]
+            mine = self.__array__()
+            if isinstance(other, (_JsonArray, list, np.ndarray)):
+                theirs = np.asarray(other, dtype=object) if not isinstance(other, _JsonArray) else other.__array__()
+                return np.array([a == b for a, b in zip(mine, theirs, strict=True)], bool)
+            return np.array([a == other for a in mine], bool)
+
+        @property
+        def nbytes(self) -> int:
+            b = self._bodies
+            return int(
+                sum(x.size for x in b.blocks) + sum(o.nbytes for o in b.offsets)
+                + b.encoded.nbytes + b.jsonish.nbytes + self._pos.nbytes
+            )
+
+        def isna(self) -> Any:
+            out = self._pos < 0
+            if len(self._pos):
+                inner = self._bodies.isna()
+                ok = ~out
+                out[ok] = inner[self._pos[ok]]
+            return out
+
+        def take(self, indices: Any, *, allow_fill: bool = False, fill_value: Any = None) -> _JsonArray:
+            indices = np.asarray(indices, np.int64)
+            if allow_fill:
+                if fill_value is not None:
+                    raise TypeError("the json column fills missing rows with None only")
+                if (indices < -1).any():
+                    raise ValueError("invalid take indices")
+                safe = np.where(indices < 0, 0, indices)
+                picked = self._pos[safe] if len(self._pos) else np.full(len(indices), -1)
+                pos = np.where(indices < 0, -1, picked)
+            else:
+                pos = self._pos[indices]
+            return type(self)(self._bodies, np.asarray(pos, np.int64))
+
+        def copy(self) -> _JsonArray:
+            return type(self)(self._bodies, self._pos.copy())
+
+        def _values_for_factorize(self) -> tuple[Any, Any]:
+            import orjson
+
+            vals = np.empty(len(self._pos), dtype=object)
+            vals[:] = [
+                None if v is None else orjson.dumps(v, option=orjson.OPT_SORT_KEYS).decode()
+                for v in self
+            ]
+            return vals, None
+
+        def _formatter(self, boxed: bool = False) -> Any:
+            return repr
+
+        def astype(self, dtype: Any, copy: bool = True) -> Any:
+            from pandas.api.types import pandas_dtype
+
+            dtype = pandas_dtype(dtype)
+            if isinstance(dtype, _JsonDtype):
+                return self.copy() if copy else self
+            if dtype == np.dtype(object):
+                return self.__array__()
+            return super().astype(dtype, copy=copy)
+
+        def __setitem__(self, key: Any, value: Any) -> None:
+            raise TypeError(
+                "the json column is read-only; make an ordinary copy first: "
+                "df['json'] = df['json'].astype(object)"
+            )
+
+        def __getstate__(self) -> dict[str, Any]:
+            return {"bodies": self._bodies, "pos": self._pos}
+
+        def __setstate__(self, state: dict[str, Any]) -> None:
+            self._bodies = state["bodies"]
+            self._pos = state["pos"]
+
+    _JsonDtype.__name__ = _JsonDtype.__qualname__ = "JsonDtype"
+    _JsonArray.__name__ = _JsonArray.__qualname__ = "JsonArray"
+    _JsonDtype.__module__ = _JsonArray.__module__ = __name__
+    JsonDtype, JsonArray = _JsonDtype, _JsonArray  # type: ignore[misc]
+    return _JsonArray
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("JsonArray", "JsonDtype"):
+        _register()
+        return globals()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+# -- flatten=True ------------------------------------------------------------------------------
+def _all_bodies(payloads: Any) -> Any:
+    """The raw bodies of a json column's rows as one ``large_binary`` array, row order."""
+    import numpy as np
+    import pyarrow as pa
+
+    b = payloads._bodies
+    pos = payloads._pos
+    if len(pos) == b.n and np.array_equal(pos, np.arange(b.n)):
+        datas = []
+        offsets = [np.zeros(1, np.int64)]
+        total = 0
+        for k in range(len(b.blocks)):
+            data = pa.Codec(_CODEC).decompress(b.blocks[k], decompressed_size=b.raw_sizes[k])
+            datas.append(data)
+            offsets.append(b.offsets[k][1:] + total)
+            total += b.raw_sizes[k]
+        joined = pa.py_buffer(b"".join(d.to_pybytes() for d in datas)) if datas else pa.py_buffer(b"")
+        offs = np.concatenate(offsets)
+        return pa.Array.from_buffers(pa.large_binary(), len(pos), [None, pa.py_buffer(offs), joined])
+    return pa.array(b.bodies(pos), pa.large_binary())
+
+
+def _flatten_bodies(
+    payloads: Any, *, index: Any, groups: Any = None, raw: Any = None, prefix: str = "payload."
+) -> Any:
+    """``payload.*`` columns of a json column, through Arrow's JSON reader; the same columns
+    ``flatten_payloads`` (``pandas.json_normalize``) gives, much faster.
+
+    ``raw`` may hand over the bodies as Arrow arrays already (row order); ``groups`` (codes
+    of the event types) splits the rows if their field types disagree.
+    """
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+
+    n = len(payloads)
+    if n == 0:
+        return pd.DataFrame(index=index)
+    if raw is not None and raw.num_chunks:
+        chunks = [c for c in raw.chunks if len(c)]
+    else:
+        whole = _all_bodies(payloads)
+        chunks = [whole.slice(at, _BLOCK) for at in range(0, n, _BLOCK)]
+    # per chunk: the rows Arrow reads as they are, the ones Python reads first
+    tasks = []
+    base = 0
+    slow: dict[int, Any] = {}
+    for chunk in chunks:
+        rows, lines, odd = _classify(chunk, payloads, base)
+        slow.update(odd)
+        tasks.append((chunk, rows, lines, base))
+        base += len(chunk)
+    try:
+        flat = _flatten_chunks(tasks, prefix)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError):
+        arr = pa.concat_arrays(chunks) if len(chunks) > 1 else chunks[0]
+        rows = np.concatenate([t[1] + t[3] for t in tasks])
+        lines = {k + t[3]: v for t in tasks for k, v in t[2].items()}
+        flat = _arrow_flatten(arr, rows, lines, payloads, {}, groups, prefix)
+    if slow:
+        at = np.fromiter(slow, np.int64, len(slow))
+        extra = flatten_payloads(list(slow.values()), prefix=prefix)
+        extra.index = pd.Index(at)
+        flat = flat.combine_first(extra) if len(flat.columns) else extra.reindex(pd.RangeIndex(n))
+    flat.index = index
+    return flat
+
+
+def _classify(chunk: Any, payloads: Any, base: int) -> tuple[Any, dict[int, bytes], dict[int, Any]]:
+    """(rows whose body starts with ``{``, {row: compact JSON} of objects that need Python
+    first (compressed, spaces first), {row: object} Arrow cannot take) - rows local to the
+    chunk, except the last (global)."""
+    import numpy as np
+
+    n = len(chunk)
+    offs = np.frombuffer(chunk.buffers()[1], np.int64, n + 1, chunk.offset * 8)
+    buf = chunk.buffers()[2]
+    data = np.frombuffer(buf, np.uint8) if buf is not None else np.zeros(0, np.uint8)
+    nonempty = offs[1:] > offs[:-1]
+    first = np.zeros(n, np.uint8)
+    first[nonempty] = data[offs[:-1][nonempty]]
+    pos = payloads._pos[base : base + n]
+    enc = np.zeros(n, bool)
+    ok = pos >= 0
+    enc[ok] = payloads._bodies.encoded[pos[ok]] != 0
+    simple = (first == ord("{")) & ~enc
+    spaced = np.isin(first, np.frombuffer(b" \t\r\n", np.uint8))
+    odd = np.flatnonzero(nonempty & ~simple & (enc | spaced))
+    lines: dict[int, bytes] = {}
+    slow: dict[int, Any] = {}
+    if len(odd):
+        import orjson
+
+        for i, value in zip(odd.tolist(), payloads[odd + base].__array__().tolist(), strict=True):
+            if isinstance(value, dict):
+                try:
+                    lines[i] = orjson.dumps(value)
+                except (TypeError, orjson.JSONEncodeError):  # e.g. integers past 64 bits
+                    slow[i + base] = value
+    return np.flatnonzero(simple), lines, slow
+
+
+def _flatten_chunks(tasks: list[tuple[Any, Any, dict[int, bytes], int]], prefix: str) -> Any:
+    """Read each chunk's objects on a worker thread (Arrow works without the GIL), with the
+    schema of a sample; one table of all rows (rows without an object stay empty)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.json as pj
+
+    first = next((t for t in tasks if len(t[1]) or t[2]), None)
+    total = sum(len(t[0]) for t in tasks)
+    if first is None:
+        return pd.DataFrame(index=pd.RangeIndex(total))
+    buf, order, cut = _objects(first[0], first[1], first[2])
+    sample = pj.read_json(
+        pa.BufferReader(buf.slice(0, cut or buf.size)),
+        read_options=pj.ReadOptions(use_threads=False, block_size=max(cut or buf.size, 1) + 1),
+        parse_options=pj.ParseOptions(newlines_in_values=True),
+    )
+    schema = pa.schema([pa.field(f.name, _strings_for_timestamps(f.type)) for f in sample.schema])
+
+    def read(task: tuple[Any, Any, dict[int, bytes], int]) -> tuple[Any, Any]:
+        chunk, rows, lines, base = task
+        if not len(rows) and not lines:
+            return None, None
+        buf, order, _ = _objects(chunk, rows, lines)
+        want = schema
+        for _ in range(3):
+            table = pj.read_json(
+                pa.BufferReader(buf),
+                read_options=pj.ReadOptions(use_threads=False, block_size=buf.size + 1),
+                parse_options=pj.ParseOptions(
+                    explicit_schema=want, unexpected_field_behavior="infer",
+                    newlines_in_values=True,
+                ),
+            )
+            if table.num_rows != len(order):
+                raise ValueError("not one object per body")
+            if not any(_has_timestamps(f.type) for f in table.schema):
+                return table, order + base
+            want = pa.schema([pa.field(f.name, _strings_for_timestamps(f.type)) for f in table.schema])
+        raise ValueError("could not read timestamps as strings")
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = [r for r in pool.map(read, tasks) if r[0] is not None]
+    tables = [t for t, _ in results]
+    table = pa.concat_tables(tables, promote_options="permissive") if len(tables) > 1 else tables[0]
+    order = np.concatenate([o for _, o in results])
+    if len(order) != total or not np.array_equal(order, np.arange(total)):
+        at = np.full(total, -1, np.int64)
+        at[order] = np.arange(len(order))
+        table = table.take(pa.array(at, mask=at < 0))
+    return _normalize_like(table, prefix)
+
+
+def _objects(arr: Any, rows: Any, lines: dict[int, bytes]) -> tuple[Any, Any, int]:
+    """(the bodies of ``rows`` then ``lines`` one after another as one buffer, their rows,
+    where the first bodies up to about 1 MiB end: a sample for the schema)."""
+    import numpy as np
+    import pyarrow as pa
+
+    n = len(arr)
+    if not lines and len(rows) == n:  # every row: the bodies as they lie
+        offs = np.frombuffer(arr.buffers()[1], np.int64, n + 1, arr.offset * 8)
+        buf = arr.buffers()[2]
+        return buf.slice(int(offs[0]), int(offs[-1] - offs[0])), rows, _cut(offs)
+    parts = [arr.take(pa.array(rows))] if len(rows) else []
+    order = rows
+    if lines:
+        keys = np.fromiter(lines, np.int64, len(lines))
+        parts.append(pa.array([lines[k] for k in keys.tolist()], pa.large_binary()))
+        order = np.concatenate([rows, keys])
+    joined = pa.concat_arrays(parts) if parts else pa.array([], pa.large_binary())
+    m = len(joined)
+    offs = np.frombuffer(joined.buffers()[1], np.int64, m + 1, joined.offset * 8)
+    buf = joined.buffers()[2]
+    if buf is None:
+        return pa.py_buffer(b""), order, 0
+    return buf.slice(int(offs[0]), int(offs[-1] - offs[0])), order, _cut(offs)
+
+
+def _cut(offs: Any) -> int:
+    import numpy as np
+
+    rel = offs - offs[0]
+    k = int(np.searchsorted(rel, 1 << 20, "right")) - 1
+    return int(rel[max(k, 1)]) if len(rel) > 1 else 0
+
+
+def _strings_for_timestamps(t: Any) -> Any:
+    """``t`` with every timestamp (Arrow infers them from ISO strings) read as a string."""
+    import pyarrow as pa
+
+    if pa.types.is_timestamp(t) or pa.types.is_date(t) or pa.types.is_time(t):
+        return pa.string()
+    if pa.types.is_struct(t):
+        return pa.struct([pa.field(f.name, _strings_for_timestamps(f.type)) for f in t])
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        return pa.list_(_strings_for_timestamps(t.value_type))
+    return t
+
+
+def _has_timestamps(t: Any) -> bool:
+    return _strings_for_timestamps(t) != t
+
+
+def _read_objects(buf: Any, count: int, cut: int) -> Any:
+    """Arrow's JSON reader over objects one after another, strings kept as strings: the schema
+    is inferred from a sample with any timestamp read as a string, then everything is read
+    with it (again if a field outside the sample was taken for a timestamp)."""
+    import pyarrow as pa
+    import pyarrow.json as pj
+
+    sample = pj.read_json(
+        pa.BufferReader(buf.slice(0, cut)),
+        read_options=pj.ReadOptions(use_threads=False, block_size=max(cut, 1) + 1),
+        parse_options=pj.ParseOptions(newlines_in_values=True),
+    ) if 0 < cut < buf.size else None
+    fields = sample.schema if sample is not None else pa.schema([])
+    schema = pa.schema([pa.field(f.name, _strings_for_timestamps(f.type)) for f in fields])
+    for _ in range(3):
+        whole = pa.BufferReader(buf)
+        table = pj.read_json(
+            whole,
+            read_options=pj.ReadOptions(block_size=4 << 20),
+            parse_options=pj.ParseOptions(
+                explicit_schema=schema, unexpected_field_behavior="infer", newlines_in_values=True
+            ),
+        )
+        if table.num_rows != count:
+            raise ValueError("not one object per body")
+        if not any(_has_timestamps(f.type) for f in table.schema):
+            return table
+        schema = pa.schema([pa.field(f.name, _strings_for_timestamps(f.type)) for f in table.schema])
+    raise ValueError("could not read timestamps as strings")
+
+
+def _arrow_flatten(
+    arr: Any, rows: Any, lines: dict[int, bytes], payloads: Any, slow: dict[int, Any],
+    groups: Any, prefix: str,
+) -> Any:
+    """The flattened frame for all rows (rows not in ``rows``/``lines``/``slow`` stay empty)."""
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+
+    n = len(arr)
+    pieces: list[tuple[Any, Any]] = []  # (row numbers, DataFrame of those rows)
+    todo: list[tuple[Any, dict[int, bytes]]] = [(rows, lines)]
+    split = False
+    while todo:
+        part, extra = todo.pop()
+        if not len(part) and not extra:
+            continue
+        buf, order, cut = _objects(arr, part, extra)
+        try:
+            table = _read_objects(buf, len(order), cut)
+            pieces.append((order, _normalize_like(table, prefix)))
+        except (pa.ArrowInvalid, ValueError):
+            valid = _valid_objects(payloads, part)
+            if len(valid) < len(part):  # some were not JSON objects after all
+                todo.append((valid, extra))
+            elif groups is not None and not split:  # types differ between event types
+                split = True
+                codes = np.asarray(groups)
+                for g in np.unique(codes[order]):
+                    todo.append((part[codes[part] == g], {k: v for k, v in extra.items() if codes[k] == g}))
+            else:  # the types differ inside one group: pandas, the slow way
+                vals = payloads[order].__array__().tolist()
+                pieces.append((order, flatten_payloads(vals, prefix=prefix)))
+    if slow:
+        at = np.fromiter(slow, np.int64, len(slow))
+        pieces.append((at, flatten_payloads(list(slow.values()), prefix=prefix)))
+    if not pieces:
+        return pd.DataFrame(index=pd.RangeIndex(n))
+    if len(pieces) == 1 and len(pieces[0][0]) == n and np.array_equal(pieces[0][0], np.arange(n)):
+        frame = pieces[0][1]
+        frame.index = pd.RangeIndex(n)
+        return frame
+    frames = []
+    for at, frame in pieces:
+        frame.index = pd.Index(at)
+        frames.append(frame)
+    whole = pd.concat(frames, axis=0, sort=False) if len(frames) > 1 else frames[0]
+    return whole.reindex(pd.RangeIndex(n))
+
+
+def _valid_objects(payloads: Any, part: Any) -> Any:
+    """Those of ``part`` whose payload really is a JSON object."""
+    import numpy as np
+
+    vals = payloads[part].__array__().tolist()
+    keep = [i for i, v in zip(part.tolist(), vals, strict=True) if isinstance(v, dict)]
+    return np.array(keep, np.int64)
+
+
+def _normalize_like(table: Any, prefix: str) -> Any:
+    """An Arrow table of objects -> the columns ``json_normalize`` makes of them: nested
+    objects become dotted columns, lists stay lists, missing integers make floats."""
+    import pandas as pd
+    import pyarrow as pa
+
+    while any(pa.types.is_struct(f.type) for f in table.schema):
+        table = table.flatten()
+    cols: dict[str, Any] = {}
+    for name, col in zip(table.column_names, table.columns, strict=True):
+        t = col.type
+        if pa.types.is_null(t):
+            cols[prefix + name] = pd.Series([None] * len(col), dtype=object)
+        elif pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_map(t):
+            cols[prefix + name] = pd.Series(col.to_pylist(), dtype=object)
+        else:
+            cols[prefix + name] = col.to_pandas()
+    return pd.DataFrame(cols)
 
 
 def flatten_payloads(payloads: list[Any], *, index: Any = None, prefix: str = "payload.") -> pd.DataFrame:
@@ -242,10 +1013,21 @@ def flatten_payloads(payloads: list[Any], *, index: Any = None, prefix: str = "p
     dicts = [p if isinstance(p, dict) else {} for p in payloads]
     if not any(dicts):
         return pd.DataFrame(index=index)
+    def normalize() -> pd.DataFrame:
+        try:
+            return pd.json_normalize(dicts)  # pandas' fast path (no max_level)
+        except RecursionError:
+            return pd.json_normalize(dicts, max_level=_MAX_NORMALIZE_DEPTH)
+
     try:
-        flat = pd.json_normalize(dicts)  # pandas' fast path (no max_level)
-    except RecursionError:
-        flat = pd.json_normalize(dicts, max_level=_MAX_NORMALIZE_DEPTH)
+        flat = normalize()
+    except UnicodeEncodeError:  # lone surrogates: no Arrow-backed strings for these columns
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with pd.option_context("future.infer_string", False):
+                flat = normalize()
     flat.columns = [f"{prefix}{c}" for c in flat.columns]
     if index is not None:
         flat.index = index

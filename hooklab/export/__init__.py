@@ -49,8 +49,9 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_BASE", "FORMATS", "export", "har_entry", "read_har", "to_curl"]
 
-FORMATS = ("har", "jsonl", "csv")
-_EXT = {".har": "har", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".json": "har"}
+FORMATS = ("har", "jsonl", "csv", "parquet")
+_EXT = {".har": "har", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".json": "har",
+        ".parquet": "parquet"}
 _PAGE = 500
 
 
@@ -168,6 +169,10 @@ def export(store: CaptureStore, path_or_textfile: str | os.PathLike[str] | IO[st
     fmt = fmt.lower()
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
+    if fmt == "parquet":  # a folder of files (see hooklab.export.parquet)
+        from .parquet import export_parquet
+
+        return export_parquet(store, path_or_textfile, **filters)  # type: ignore[arg-type]
     store.flush()
     if fmt == "csv":
         from ..frame import captures_frame

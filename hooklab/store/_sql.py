@@ -39,7 +39,9 @@ CREATE TABLE IF NOT EXISTS captures (
 );
 CREATE INDEX IF NOT EXISTS captures_bin ON captures(bin);
 CREATE INDEX IF NOT EXISTS captures_delivery ON captures(provider, delivery_id);
-
+CREATE INDEX IF NOT EXISTS captures_event ON captures(event_type);
+CREATE INDEX IF NOT EXISTS captures_provider ON captures(provider);
+CREATE INDEX IF NOT EXISTS captures_received ON captures(received_us);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS forwards (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -52,7 +54,10 @@ CREATE TABLE IF NOT EXISTS forwards (
 );
 CREATE INDEX IF NOT EXISTS forwards_capture ON forwards(capture_id);
 """
-_FORMAT = "hooklab-captures-1"
+#: ``meta.format`` of databases this version writes (2: column segments and search index);
+#: databases of format 1 are upgraded when opened for writing, read as they are otherwise
+_FORMAT = "hooklab-captures-2"
+_FORMATS_READ = ("hooklab-captures-1", _FORMAT)
 _COLS = (
     "id, received_us, kind, method, path, query, headers, body, remote_addr, url, status,"
     " provider, event_type, delivery_id, verified, verify_reason, duplicate, handshake"
@@ -67,6 +72,16 @@ def _dumps(obj: Any) -> str:
         return orjson.dumps(obj).decode()
     except (ImportError, TypeError, ValueError):  # e.g. lone surrogates from an imported HAR
         return json.dumps(obj)
+
+
+def _loads(text: str) -> Any:
+    """A stored JSON column (orjson; the standard library for what only it wrote: surrogates)."""
+    try:
+        import orjson
+
+        return orjson.loads(text)
+    except (ImportError, ValueError):
+        return json.loads(text)
 
 
 def _us(dt: datetime) -> int:
@@ -86,8 +101,8 @@ def _row_to_capture(r: tuple) -> Capture:
         kind=r[2],
         method=r[3],
         path=r[4],
-        query=json.loads(r[5]),
-        headers=[(k, v) for k, v in json.loads(r[6])],
+        query=_loads(r[5]),
+        headers=[(k, v) for k, v in _loads(r[6])],
         body=bytes(r[7]),
         remote_addr=r[8],
         url=r[9],
@@ -102,14 +117,20 @@ def _row_to_capture(r: tuple) -> Capture:
     )
 
 
-def where_clause(filters: dict[str, Any]) -> tuple[str, list[Any]]:
-    """SQL ``WHERE`` for capture filters (the vocabulary of :mod:`hooklab.filters`)."""
+def where_clause(
+    filters: dict[str, Any], search: SearchPlan | None = None
+) -> tuple[str, list[Any]]:
+    """SQL ``WHERE`` for capture filters (the vocabulary of :mod:`hooklab.filters`).
+
+    ``search`` says how the ``search`` filter can use the index; without it (or without an
+    index) every row is matched by the Python twin (``hooklab_search``, see ``_search``).
+    """
     clauses: list[str] = []
     args: list[Any] = []
     for key, value in validate(filters).items():
         if key == "since":
-            if isinstance(value, datetime):
-                clauses.append("received_us > ?")
+            if isinstance(value, datetime):  # (the planner's hint: "since" asks for the recent)
+                clauses.append("likelihood(received_us > ?, 0.01)")
                 args.append(_us(value))
             else:
                 clauses.append("id > ?")
@@ -118,9 +139,9 @@ def where_clause(filters: dict[str, Any]) -> tuple[str, list[Any]]:
             clauses.append("received_us <= ?")
             args.append(_us(value))
         elif key == "search":
-            clauses.append(_SEARCH_SQL)
-            like = "%" + value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            args.extend([like] * 5)
+            clause, more = search_clause(value, search)
+            clauses.append(clause)
+            args.extend(more)
         elif isinstance(value, list):
             clauses.append(f"{key} IN ({','.join('?' * len(value))})")
             args.extend(value)
@@ -130,14 +151,39 @@ def where_clause(filters: dict[str, Any]) -> tuple[str, list[Any]]:
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
 
 
-#: the ``search`` filter without an index: a scan (LIKE: case-insensitive for ASCII letters;
-#: headers and query are matched in their stored JSON form; compressed bodies decoded)
-_SEARCH_SQL = (
-    "(path LIKE ? ESCAPE '\\' OR query LIKE ? ESCAPE '\\'"
-    " OR headers LIKE ? ESCAPE '\\' OR CAST(body AS TEXT) LIKE ? ESCAPE '\\'"
-    " OR (instr(lower(headers), '\"content-encoding\"') > 0"
-    " AND hooklab_decoded(body, headers) LIKE ? ESCAPE '\\'))"
-)
+class SearchPlan:
+    """What the store's search index offers a query: whether it exists, and up to which id
+    every row is in it (rows after that are matched by the twin)."""
+
+    __slots__ = ("fts", "upto")
+
+    def __init__(self, fts: bool, upto: int) -> None:
+        self.fts = fts
+        self.upto = upto
+
+
+_TWIN = "hooklab_search(path, query, headers, body, ?)"
+
+
+def search_clause(needle: str, plan: SearchPlan | None) -> tuple[str, list[Any]]:
+    """The ``search`` filter as SQL: the index where it can, the twin where it must."""
+    from ._search import phrase
+
+    match = phrase(needle)
+    if plan is None or not plan.fts or match is None:
+        return _TWIN, [needle]
+    indexed = "id IN (SELECT rowid FROM captures_fts WHERE captures_fts MATCH ?)"
+    if plan.upto >= _MAX_ID:
+        return indexed, [match]
+    return (
+        "(id IN (SELECT rowid FROM captures_fts WHERE captures_fts MATCH ? AND rowid <= ?)"
+        f" OR (id > ? AND {_TWIN}))",
+        [match, plan.upto, plan.upto, needle],
+    )
+
+
+#: ``SearchPlan.upto`` when every row, now and to come, is indexed as it is stored
+_MAX_ID = 1 << 62
 
 
 def add_columns(db: sqlite3.Connection) -> None:
@@ -162,13 +208,104 @@ def decoded_text(body: bytes | None, headers: str | None) -> str | None:
         return None
 
 
-def insert_row(db: sqlite3.Connection, record: dict[str, Any], seen: set) -> Capture:
-    """INSERT one (already enriched) record inside the writer's transaction; flag repeated
-    delivery ids (``seen`` holds this batch's); return the stored :class:`Capture`."""
+
+_INSERT = (
+    "INSERT INTO captures (received_us, kind, method, path, bin, query, headers, body,"
+    " remote_addr, url, status, provider, event_type, delivery_id, verified,"
+    " verify_reason, duplicate, content_type, handshake)"
+    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+)
+
+
+def record_values(record: dict[str, Any]) -> list[Any]:
+    """The INSERT values of one (already enriched) record; ``duplicate`` (index 16) is 0."""
     received = record.get("received_at") or datetime.now(timezone.utc)
     path = record.get("path") or "/"
-    provider = record.get("provider")
-    delivery = record.get("delivery_id")
+    verified = record.get("verified")
+    headers = record.get("headers") or []
+    ctype = None
+    for k, v in headers:
+        if k.lower() == "content-type":
+            ctype = v.split(";", 1)[0].strip().lower() or None
+            break
+    return [
+        _us(received),
+        record.get("kind", "http"),
+        str(record.get("method", "GET")),
+        path,
+        record.get("bin") if record.get("bin") is not None else bin_of(path),
+        _dumps(record.get("query") or {}),
+        _dumps([list(h) for h in headers]),
+        bytes(record.get("body") or b""),
+        record.get("remote_addr") or "",
+        record.get("url") or "",
+        int(record.get("status", 200)),
+        record.get("provider"),
+        record.get("event_type"),
+        record.get("delivery_id"),
+        None if verified is None else int(bool(verified)),
+        record.get("verify_reason"),
+        0,
+        ctype,
+        record.get("handshake"),
+    ]
+
+
+def _seen_before(db: sqlite3.Connection, keys: list[tuple[Any, str]]) -> set[tuple[str, str]]:
+    """Which (provider, delivery id) pairs are already stored (through their index)."""
+    found: set[tuple[str, str]] = set()
+    by_provider: dict[Any, list[str]] = {}
+    for p, d in keys:
+        by_provider.setdefault(p or None, []).append(d)
+    for provider, ids in by_provider.items():
+        ids = sorted(set(ids))
+        for i in range(0, len(ids), 500):
+            part = ids[i : i + 500]
+            rows = db.execute(
+                "SELECT delivery_id FROM captures WHERE provider IS ? AND delivery_id IN"
+                f" ({','.join('?' * len(part))})",
+                [provider, *part],
+            ).fetchall()
+            found.update((provider or "", r[0]) for r in rows)
+    return found
+
+
+#: the captures table's secondary indexes (a bulk load into an empty store builds them after)
+INDEXES = ("captures_bin", "captures_delivery", "captures_event", "captures_provider",
+           "captures_received", "captures_handshake")  # fmt: skip
+
+
+def insert_many(
+    db: sqlite3.Connection, rows: list[list[Any]], seen: set[tuple[str, str]] | None = None
+) -> int:
+    """INSERT prepared rows (:func:`record_values`) in one statement inside the writer's
+    transaction, flagging repeated delivery ids; returns the first id given (ids follow one
+    another). ``seen`` (every delivery stored so far, kept up to date here) replaces the
+    lookup in the table, for a load into a store that was empty."""
+    keys = [(v[11], v[13]) for v in rows if v[13]]
+    if keys:
+        before = _seen_before(db, keys) if seen is None else seen
+        for v in rows:
+            if v[13]:
+                key = (v[11] or "", v[13])
+                if key in before:
+                    v[16] = 1
+                before.add(key)
+    seq = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'captures'").fetchone()
+    start = (seq[0] if seq else 0) + 1
+    db.executemany(_INSERT, rows)
+    end = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'captures'").fetchone()[0]
+    if end - start + 1 != len(rows):  # never expected: ids must follow one another
+        raise RuntimeError("capture ids of a bulk insert are not consecutive")
+    return start
+
+
+def insert_row(db: sqlite3.Connection, record: dict[str, Any], seen: set) -> tuple[Capture, list[Any]]:
+    """INSERT one (already enriched) record inside the writer's transaction; flag repeated
+    delivery ids (``seen`` holds this batch's); return the stored :class:`Capture` and the
+    row's values."""
+    values = record_values(record)
+    provider, delivery = values[11], values[13]
     dup = False
     if delivery:
         key = (provider or "", delivery)
@@ -180,47 +317,17 @@ def insert_row(db: sqlite3.Connection, record: dict[str, Any], seen: set) -> Cap
             is not None
         )
         seen.add(key)
-    verified = record.get("verified")
-    values = (
-        _us(received),
-        record.get("kind", "http"),
-        str(record.get("method", "GET")),
-        path,
-        record.get("bin") if record.get("bin") is not None else bin_of(path),
-        _dumps(record.get("query") or {}),
-        _dumps([list(h) for h in record.get("headers") or []]),
-        bytes(record.get("body") or b""),
-        record.get("remote_addr") or "",
-        record.get("url") or "",
-        int(record.get("status", 200)),
-        provider,
-        record.get("event_type"),
-        delivery,
-        None if verified is None else int(bool(verified)),
-        record.get("verify_reason"),
-        int(dup),
-    )
-    ctype = None
-    for k, v in record.get("headers") or ():
-        if k.lower() == "content-type":
-            ctype = v.split(";", 1)[0].strip().lower() or None
-            break
-    cur = db.execute(
-        "INSERT INTO captures (received_us, kind, method, path, bin, query, headers, body,"
-        " remote_addr, url, status, provider, event_type, delivery_id, verified,"
-        " verify_reason, duplicate, content_type, handshake)"
-        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        (*values, ctype, record.get("handshake")),
-    )
+    values[16] = int(dup)
+    cur = db.execute(_INSERT, values)
     rid = cur.lastrowid
     assert rid is not None
     headers = record.get("headers") or []
-    return Capture(
+    cap = Capture(
         id=rid,
         received_at=_from_us(values[0]),
         kind=values[1],
         method=values[2],
-        path=path,
+        path=values[3],
         query={k: list(v) for k, v in (record.get("query") or {}).items()},
         headers=[(str(k), str(v)) for k, v in headers],
         body=values[7],
@@ -230,8 +337,9 @@ def insert_row(db: sqlite3.Connection, record: dict[str, Any], seen: set) -> Cap
         provider=provider,
         event_type=values[12],
         delivery_id=delivery,
-        verified=None if verified is None else bool(verified),
+        verified=None if values[14] is None else bool(values[14]),
         verify_reason=values[15],
         duplicate=dup,
         handshake=record.get("handshake"),
     )
+    return cap, values

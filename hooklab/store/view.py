@@ -30,12 +30,16 @@ class CaptureView(Sequence[Capture]):
     def __getitem__(self, i: int | slice) -> Capture | list[Capture]:
         if isinstance(i, slice):
             return self._store.query(**self._filters)[i]
-        n = len(self)
-        if i < 0:
-            i += n
-        if not 0 <= i < n:
+        i = int(i)
+        # from the nearer end, through the id order: [-1] costs one index step on any size
+        got = (
+            self._store.query(limit=1, offset=-i - 1, newest_first=True, **self._filters)
+            if i < 0
+            else self._store.query(limit=1, offset=i, **self._filters)
+        )
+        if not got:
             raise IndexError("capture index out of range")
-        return self._store.query(limit=1, offset=i, **self._filters)[0]
+        return got[0]
 
     def __iter__(self) -> Iterator[Capture]:
         return iter(self._store.query(**self._filters))

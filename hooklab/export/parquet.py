@@ -1,0 +1,145 @@
+"""``lab.export(path, fmt="parquet")``: captures as a Parquet dataset, added to, never rewritten.
+
+>>> lab.export("exports/captures", fmt="parquet")          # every capture so far
+1
+>>> lab.export("exports/captures", fmt="parquet")          # later: only what is new
+0
+>>> hooklab.open("exports/captures").dataframe()["event_type"].tolist()
+['payment_intent.succeeded']
+
+The layout (hive partitions ``day=YYYY-MM-DD/provider=...``, the columns) is described in
+:mod:`hooklab.store.parquet`; DuckDB (``read_parquet('exports/captures/**/*.parquet',
+hive_partitioning=true)``), pyarrow, polars, Dask and Spark read it as it is, and
+``hooklab.open("exports/captures")`` analyses it in place.
+
+Exporting again continues after the last capture this database exported to that folder
+(remembered in ``<folder>/_hooklab/<source>.json``); ``since=`` (an id or a datetime) picks
+the start instead. Each call writes new files only, named by the source database and the
+ids they hold, so a long-running lab can export every hour, and several labs into one folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import tempfile
+from typing import Any
+
+from ..store.parquet import NO_PROVIDER, PARQUET_COLUMNS, file_schema, partitioning
+
+__all__ = ["export_parquet"]
+
+#: captures per file at most (row groups of this size read well in every engine)
+ROWS_PER_FILE = 250_000
+
+
+def _source(store: Any) -> str:
+    """The name of the exporting database in file names (so files of two labs never clash)."""
+    if hasattr(store, "export_source"):
+        return store.export_source()
+    name = getattr(store, "_parquet_source", None)
+    if name is None:
+        name = secrets.token_hex(4)
+        store._parquet_source = name
+    return name
+
+
+def _manifest(path: str, source: str) -> str:
+    return os.path.join(path, "_hooklab", f"{source}.json")
+
+
+def export_parquet(store: Any, path: str | os.PathLike[str], **filters: Any) -> int:
+    """Write the captures matching ``filters`` to the dataset at ``path``; returns how many.
+
+    Without ``since=``, continues after the last capture this store exported there before.
+    """
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.dataset as ds
+
+    base = os.fspath(path)
+    if os.path.isfile(base):
+        raise ValueError(f"{base!r} is a file: a Parquet export is a folder")
+    os.makedirs(base, exist_ok=True)
+    source = _source(store)
+    manifest = _manifest(base, source)
+    if filters.get("since") is None:
+        try:
+            with open(manifest, encoding="utf-8") as f:
+                filters["since"] = int(json.load(f)["last_id"])
+        except (OSError, ValueError, KeyError, TypeError):
+            filters.pop("since", None)
+    store.flush()
+    cols = store.columns(body=True, **filters)
+    n = cols.num_rows
+    if not n:
+        return 0
+    ids = cols.column("id").to_numpy()
+    extra = _extra(store, ids)
+    latest = {f["capture_id"]: f for f in store.forwards()} if hasattr(store, "forwards") else {}
+    idl = ids.tolist()
+    received = pc.cast(cols.column("received_us"), pa.timestamp("us", tz="UTC"))
+    verified = cols.column("verified").to_numpy()
+    table = pa.table({
+        "id": cols.column("id"),
+        "received_at": received,
+        "kind": cols.column("kind").cast(pa.string()),
+        "bin": cols.column("bin").cast(pa.string()),
+        "method": cols.column("method").cast(pa.string()),
+        "path": cols.column("path").cast(pa.string()),
+        "event_type": cols.column("event_type").cast(pa.string()),
+        "delivery_id": cols.column("delivery_id").cast(pa.string()),
+        "content_type": cols.column("content_type").cast(pa.string()),
+        "size": cols.column("size"),
+        "status": cols.column("status"),
+        "verified": pa.array(verified == 1, pa.bool_(), mask=verified < 0),
+        "duplicate": pa.array(cols.column("duplicate").to_numpy() != 0, pa.bool_()),
+        "handshake": pa.array(extra["handshake"], pa.string()),
+        "remote_addr": cols.column("remote_addr").cast(pa.string()),
+        "forward_status": pa.array([latest[i]["status"] if i in latest else None for i in idl], pa.int64()),
+        "forward_latency_ms": pa.array(
+            [latest[i]["latency_ms"] if i in latest else None for i in idl], pa.float64()
+        ),
+        "forward_error": pa.array([latest[i]["error"] if i in latest else None for i in idl], pa.string()),
+        "url": pa.array(extra["url"], pa.string()),
+        "query": pa.array(extra["query"], pa.string()),
+        "headers": pa.array(extra["headers"], pa.string()),
+        "verify_reason": pa.array(extra["verify_reason"], pa.string()),
+        "body": cols.column("body").cast(pa.binary()),
+        "day": pc.strftime(received, format="%Y-%m-%d"),
+        "provider": pc.fill_null(cols.column("provider").cast(pa.string()), NO_PROVIDER),
+    })  # fmt: skip
+    assert table.column_names[: len(PARQUET_COLUMNS)] == list(PARQUET_COLUMNS)
+    table = table.cast(pa.schema([*file_schema(), pa.field("day", pa.string()),
+                                  pa.field("provider", pa.string())]))  # fmt: skip
+    first, last = int(np.min(ids)), int(np.max(ids))
+    ds.write_dataset(
+        table, base, format="parquet", partitioning=partitioning(),
+        basename_template=f"part-{source}-{first}-{last}-{{i}}.parquet",
+        existing_data_behavior="overwrite_or_ignore", max_rows_per_file=ROWS_PER_FILE,
+        max_rows_per_group=min(ROWS_PER_FILE, 131_072),
+        file_options=ds.ParquetFileFormat().make_write_options(compression="zstd"),
+    )
+    os.makedirs(os.path.dirname(manifest), exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(manifest), suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump({"source": source, "last_id": last, "rows": n}, f)
+    os.replace(tmp, manifest)  # the export counts once its files are all written
+    return n
+
+
+def _extra(store: Any, ids: Any) -> dict[str, list[Any]]:
+    """url, query, headers, verify_reason of the captures ``ids`` (as stored: JSON text)."""
+    out: dict[str, list[Any]] = {"url": [], "query": [], "headers": [], "verify_reason": [],
+                                 "handshake": []}
+    if hasattr(store, "extra_columns"):
+        return store.extra_columns(ids)
+    for c in (store.get(int(i)) for i in ids.tolist()):
+        out["url"].append(c.url if c else "")
+        out["query"].append(json.dumps(c.query) if c else "{}")
+        out["headers"].append(json.dumps([list(h) for h in c.headers]) if c else "[]")
+        out["verify_reason"].append(c.verify_reason if c else None)
+        out["handshake"].append(c.handshake if c else None)
+    return out

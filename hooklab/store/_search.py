@@ -1,0 +1,132 @@
+"""The ``search`` filter's index: an SQLite FTS5 table of each capture's words.
+
+The words are computed in Python (:func:`hooklab.filters.search_words` over
+:func:`hooklab.filters.search_text`) and handed to FTS5 already split, one space between
+words, under its ``ascii`` tokenizer: so the index holds exactly the words the Python twin
+(:func:`hooklab.filters.matches_text`) compares, whatever the Unicode version of either side.
+The table is contentless (``content=''``): it stores the index only, not a second copy of
+the text; deleting a row gives FTS5 the same words again, computed from the stored row.
+
+Rows are indexed by the store's writer thread: in the same transaction as the rows when it
+keeps up, in chunks when idle otherwise (a bulk import, a database written by an older
+version). ``meta.search_upto`` is the id up to which every row is in the index; rows after it
+are matched by the twin, registered as the SQL function ``hooklab_search``.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+from ..filters import matches_phrase, search_text, search_words
+
+__all__: list[str] = []
+
+#: bump when the words of a row change meaning: the index is then rebuilt
+SEARCH_VERSION = "1"
+
+FTS_SCHEMA = (
+    "CREATE VIRTUAL TABLE IF NOT EXISTS captures_fts USING fts5("
+    "words, content='', tokenize='ascii', columnsize=0)"
+)
+
+
+def fts_available(db: sqlite3.Connection) -> bool:
+    """Whether this SQLite has FTS5 (nearly all builds do)."""
+    try:
+        return bool(db.execute("SELECT sqlite_compileoption_used('ENABLE_FTS5')").fetchone()[0])
+    except sqlite3.Error:
+        return False
+
+
+def _loads(text: str) -> Any:
+    try:
+        import orjson
+
+        return orjson.loads(text)
+    except (ImportError, ValueError):  # lone surrogates were stored by the standard library
+        return json.loads(text)
+
+
+def row_words(path: str, query: str, headers: str, body: bytes) -> str:
+    """The words of one stored row (``query``/``headers`` as stored JSON), space-separated."""
+    q = _loads(query) if query else {}
+    h = _loads(headers) if headers else []
+    return " ".join(search_words(search_text(path, q, [(k, v) for k, v in h], bytes(body))))
+
+
+def phrase(needle: str) -> str | None:
+    """The FTS5 query for a search text (``None`` when it has no words: no index use)."""
+    words = search_words(needle)
+    if not words:
+        return None
+    return '"' + " ".join(words) + '"*'
+
+
+def register(db: sqlite3.Connection) -> None:
+    """Add ``hooklab_search(path, query, headers, body, needle)``: the twin, row by row."""
+
+    def match(path: str, query: str, headers: str, body: bytes, needle: str) -> int:
+        try:
+            q = json.loads(query) if query else {}
+            h = [(k, v) for k, v in json.loads(headers)] if headers else []
+        except (ValueError, TypeError):
+            return 0
+        text = search_text(path or "", q, h, bytes(body or b""))
+        wanted = search_words(needle)
+        if not wanted:
+            return int(needle.lower() in text.lower())
+        return int(matches_phrase(search_words(text), wanted))
+
+    db.create_function("hooklab_search", 5, match, deterministic=True)
+
+
+def register_duckdb(con: Any) -> None:
+    """The same twin as a DuckDB function (for ``where_clause`` SQL run over Parquet files)."""
+    import duckdb
+
+    def match(path: Any, query: Any, headers: Any, body: Any, needle: Any) -> int:
+        try:
+            q = json.loads(query) if query else {}
+            h = [(k, v) for k, v in json.loads(headers)] if headers else []
+        except (ValueError, TypeError):
+            return 0
+        text = search_text(path or "", q, h, bytes(body or b""))
+        wanted = search_words(needle)
+        if not wanted:
+            return int(needle.lower() in text.lower())
+        return int(matches_phrase(search_words(text), wanted))
+
+    types = getattr(duckdb, "sqltypes", None) or duckdb.typing  # (renamed in DuckDB 2)
+    text, blob = types.VARCHAR, types.BLOB
+    con.create_function(
+        "hooklab_search", match, [text, text, text, blob, text], types.INTEGER,
+        null_handling="special",
+    )
+
+
+def index_rows(db: sqlite3.Connection, rows: Sequence[tuple[int, str]]) -> None:
+    """Add ``(id, words)`` rows to the index (inside the caller's transaction)."""
+    db.executemany("INSERT INTO captures_fts(rowid, words) VALUES (?, ?)", rows)
+
+
+def unindex_where(db: sqlite3.Connection, where: str, args: Sequence[Any], upto: int) -> None:
+    """Take the rows matching ``where`` (and indexed: id <= ``upto``) out of the index."""
+    cur = db.execute(
+        f"SELECT id, path, query, headers, body FROM captures WHERE ({where}) AND id <= ?",
+        (*args, upto),
+    )
+    while True:
+        chunk = cur.fetchmany(2000)
+        if not chunk:
+            return
+        db.executemany(
+            "INSERT INTO captures_fts(captures_fts, rowid, words) VALUES ('delete', ?, ?)",
+            [(r[0], row_words(r[1], r[2], r[3], r[4])) for r in chunk],
+        )
+
+
+def clear_index(db: sqlite3.Connection) -> None:
+    db.execute("INSERT INTO captures_fts(captures_fts) VALUES ('delete-all')")

@@ -1,0 +1,420 @@
+"""Captures as a Parquet dataset: the file layout, and a read-only store over such a dataset.
+
+``lab.export(path, fmt="parquet")`` (:mod:`hooklab.export.parquet`) writes a dataset that
+DuckDB, pyarrow, polars, Dask and Spark read as they are::
+
+    captures/
+      day=2026-01-01/provider=stripe/part-<source>-<first id>-<last id>-0.parquet
+      day=2026-01-01/provider=unknown/...      (no provider detected: "unknown" in the files)
+
+Hive partitions by day (UTC) and provider; one row per capture with the DataFrame's columns
+(``received_at`` as microseconds, UTC; categorical columns as strings), the exact ``body``
+(binary), and ``url``, ``query``/``headers`` (JSON text) and ``verify_reason`` so that every
+capture comes back whole. Files are only ever added, named by the exporting database (a
+random ``source``) and the id range, so several labs can export into one dataset.
+
+``hooklab.open(path)`` of such a dataset gives a lab whose store is a :class:`ParquetStore`:
+``dataframe``, ``captures``, ``query``, ``count``, ``search`` and the bulk ``columns`` read it
+in place, without importing it into SQLite.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+from ..capture import Capture
+from ..filters import FIELD_KEYS, matches_text, search_words, validate
+
+__all__ = ["NO_PROVIDER", "PARQUET_COLUMNS", "ParquetStore", "is_parquet_dataset"]
+
+#: the columns of every file (besides the ``day`` and ``provider`` partitions)
+PARQUET_COLUMNS = (
+    "id", "received_at", "kind", "bin", "method", "path", "event_type", "delivery_id",
+    "content_type", "size", "status", "verified", "duplicate", "handshake", "remote_addr", "forward_status",
+    "forward_latency_ms", "forward_error", "url", "query", "headers", "verify_reason", "body",
+)  # fmt: skip
+PARTITIONS = ("day", "provider")
+#: the provider partition of captures whose provider was not detected (a real value rather
+#: than Hive's null partition, so every engine reads the column even when all are unknown)
+NO_PROVIDER = "unknown"
+
+
+def file_schema() -> Any:
+    """The Arrow schema of the files' columns (partition columns excluded)."""
+    import pyarrow as pa
+
+    s, i64 = pa.string(), pa.int64()
+    types = {
+        "id": i64, "received_at": pa.timestamp("us", tz="UTC"), "size": i64, "status": i64,
+        "verified": pa.bool_(), "duplicate": pa.bool_(), "forward_status": i64,
+        "forward_latency_ms": pa.float64(), "body": pa.binary(),
+    }  # fmt: skip
+    return pa.schema([pa.field(c, types.get(c, s)) for c in PARQUET_COLUMNS])
+
+
+def partitioning() -> Any:
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
+    return ds.partitioning(pa.schema([("day", pa.string()), ("provider", pa.string())]), flavor="hive")
+
+
+def is_parquet_dataset(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is a Parquet file or a folder holding some (at any depth)."""
+    p = os.fspath(path)
+    if os.path.isfile(p):
+        return p.endswith(".parquet")
+    if not os.path.isdir(p):
+        return False
+    for _root, _dirs, files in os.walk(p):
+        if any(f.endswith(".parquet") for f in files):
+            return True
+    return False
+
+
+class ParquetStore:
+    """A read-only capture store over a Parquet dataset written by ``lab.export(fmt="parquet")``.
+
+    >>> lab.export("exports/captures", fmt="parquet")
+    1
+    >>> store = ParquetStore("exports/captures")
+    >>> store.count(provider="stripe"), store.columns(body=True).num_rows
+    (1, 1)
+
+    Ids are those of the exporting databases: a dataset made by several labs can hold the
+    same id more than once (``get`` returns the first).
+    """
+
+    readonly = True
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        import pyarrow.dataset as ds
+
+        self.path = os.fspath(path)
+        if not is_parquet_dataset(self.path):
+            raise FileNotFoundError(f"no Parquet dataset at {self.path!r}")
+        self._ds = ds.dataset(
+            self.path, format="parquet", partitioning=partitioning(),
+            exclude_invalid_files=True,
+        )
+        self._closed = False
+
+    # -- the read API of CaptureStore -------------------------------------------------------
+    def _expr(self, filters: dict[str, Any]) -> Any:
+        import pyarrow.dataset as ds
+
+        expr = None
+
+        def both(e: Any) -> None:
+            nonlocal expr
+            expr = e if expr is None else expr & e
+
+        for key, value in filters.items():
+            if key in FIELD_KEYS:
+                wanted = value if isinstance(value, list) else [value]
+                if key == "provider":  # "unknown" in the files means none was detected
+                    wanted = [w for w in wanted if w != NO_PROVIDER] or ["\0"]
+                both(ds.field(key).isin(wanted))
+            elif key == "since" and isinstance(value, datetime):
+                both(ds.field("received_at") > _ts(value))
+            elif key == "since":
+                both(ds.field("id") > value)
+            elif key == "until":
+                both(ds.field("received_at") <= _ts(value))
+            elif key == "search":  # a cheap superset first: every word, anywhere
+                for word in search_words(value)[:8]:
+                    both(_contains(word))
+        return expr
+
+    def _table(self, filters: dict[str, Any], columns: Sequence[str] | None = None) -> Any:
+        """Matching rows (``columns`` plus what the search check needs), oldest first."""
+        import pyarrow as pa
+
+        filters = validate(filters)
+        need = list(columns) if columns is not None else None
+        search = filters.get("search")
+        if need is not None and search:
+            need = list(dict.fromkeys([*need, "path", "query", "headers", "body"]))
+        table = self._ds.to_table(columns=need, filter=self._expr(filters))
+        if "provider" in table.column_names:
+            import pyarrow.compute as pc
+
+            col = table.column("provider")
+            known = pc.if_else(pc.equal(col, NO_PROVIDER), pa.scalar(None, col.type), col)
+            table = table.set_column(table.column_names.index("provider"), "provider", known)
+        if table.num_rows and "id" in table.column_names:  # oldest first (files come by partition)
+            import pyarrow.compute as pc
+
+            ids = table.column("id").to_numpy()
+            if len(ids) > 1 and not (ids[1:] >= ids[:-1]).all():
+                keys = [("id", "ascending")]  # as the database had them (several labs: interleaved)
+                if "received_at" in table.column_names:
+                    keys.append(("received_at", "ascending"))
+                table = table.take(pc.sort_indices(table, sort_keys=keys))
+        if search and table.num_rows:
+            keep = [
+                matches_text(_capture(row), search)
+                for row in table.select(["path", "query", "headers", "body"]).to_pylist()
+            ]
+            table = table.filter(pa.array(keep, pa.bool_()))
+        return table
+
+    def count(self, **filters: Any) -> int:
+        filters = validate(filters)
+        if "search" in filters:
+            return self._table(filters, ["id"]).num_rows
+        return self._ds.count_rows(filter=self._expr(filters))
+
+    def query(
+        self, *, limit: int | None = None, offset: int = 0, newest_first: bool = False, **filters: Any
+    ) -> list[Capture]:
+        table = self._table(filters)
+        rows = table.to_pylist()
+        if newest_first:
+            rows.reverse()
+        end = None if limit is None else offset + int(limit)
+        return [_capture(r) for r in rows[offset:end]]
+
+    def get(self, capture_id: int) -> Capture | None:
+        got = self.query(since=int(capture_id) - 1, limit=1)
+        return got[0] if got and got[0].id == int(capture_id) else None
+
+    def columns(self, *, body: bool = False, segments: bool = True, **filters: Any) -> Any:
+        """Matching captures in the shape of ``CaptureStore.columns`` (oldest first)."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        want = ["id", "received_at", "size", "status", "verified", "duplicate", "headers", "kind",
+                "bin", "method", "provider", "event_type", "content_type", "path", "delivery_id",
+                "remote_addr"]  # fmt: skip
+        table = self._table(filters, [*want, "body"] if body else want)
+        verified = table.column("verified")
+        out = {
+            "id": table.column("id"),
+            "received_us": table.column("received_at").cast(pa.int64()),
+            "size": table.column("size"),
+            "status": table.column("status"),
+            "verified": pc.if_else(pc.is_null(verified), -1, pc.cast(verified, pa.int8())).cast(pa.int8()),
+            "duplicate": pc.cast(table.column("duplicate"), pa.int8()),
+            "encoded": pc.cast(
+                pc.match_substring(table.column("headers"), '"content-encoding"', ignore_case=True),
+                pa.int8(),
+            ),
+        }
+        for name in ("kind", "bin", "method", "provider", "event_type", "content_type", "path",
+                     "delivery_id", "remote_addr"):  # fmt: skip
+            out[name] = pc.dictionary_encode(table.column(name).cast(pa.large_string()))
+        if body:
+            out["body"] = table.column("body").cast(pa.large_binary())
+        return pa.table(out)
+
+    def forwards(self, capture_id: int | None = None) -> list[dict[str, Any]]:
+        """The latest forwarding outcome of each capture that has one (what was exported)."""
+        filters: dict[str, Any] = {}
+        table = self._table(filters, ["id", "forward_status", "forward_latency_ms", "forward_error"])
+        out = []
+        for r in table.to_pylist():
+            if r["forward_status"] is None and r["forward_error"] is None:
+                continue
+            if capture_id is not None and r["id"] != capture_id:
+                continue
+            out.append({"capture_id": r["id"], "at": None, "target": None,
+                        "status": r["forward_status"], "latency_ms": r["forward_latency_ms"],
+                        "error": r["forward_error"]})  # fmt: skip
+        return out
+
+    def handshakes(self) -> dict[int, str]:
+        """``{capture id: handshake answered}`` of the captures that were handshakes."""
+        import pyarrow.dataset as ds
+
+        table = self._ds.to_table(columns=["id", "handshake"], filter=ds.field("handshake").is_valid())
+        return dict(zip(table.column("id").to_pylist(), table.column("handshake").to_pylist(), strict=True))
+
+    def distinct(self, column: str) -> list[str]:
+        import pyarrow.compute as pc
+
+        if column not in FIELD_KEYS:
+            raise ValueError(column)
+        values = pc.unique(self._ds.to_table(columns=[column]).column(column)).to_pylist()
+        drop = {None, NO_PROVIDER} if column == "provider" else {None}
+        return sorted(v for v in values if v not in drop)
+
+    # -- what exploration (schema, sql) reads: the dataset through DuckDB, in place ------------
+    _SQLISH = ("id", "received_at", "kind", "method", "path", "bin", "query", "headers", "body",
+               "remote_addr", "url", "status", "provider", "event_type", "delivery_id", "verified",
+               "verify_reason", "duplicate", "content_type", "handshake", "forward_status",
+               "forward_latency_ms", "forward_error")  # fmt: skip
+
+    def _sqlish(self, filters: dict[str, Any]) -> Any:
+        """Matching rows with the columns of the SQLite ``captures`` table (``received_us``)."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        t = self._table(filters, list(self._SQLISH))
+        t = t.append_column("received_us", t.column("received_at").cast(pa.int64()))
+        verified = t.column("verified")
+        t = t.set_column(t.column_names.index("verified"), "verified", pc.cast(verified, pa.int8()))
+        return t.set_column(
+            t.column_names.index("duplicate"), "duplicate", pc.cast(t.column("duplicate"), pa.int8())
+        )
+
+    def _connect(self, table: Any) -> Any:
+        import duckdb
+
+        from ._search import register_duckdb
+
+        con = duckdb.connect()
+        con.register("captures", table)
+        con.execute("CREATE MACRO likelihood(x, p) AS x")  # SQLite's planner hint
+        register_duckdb(con)
+        return con
+
+    def iter_rows(self, columns: str, *, chunk: int = 32_768, **filters: Any) -> Any:
+        """Rows ``(id, <columns>)`` (SQL over the ``captures`` table's columns), oldest first,
+        ``chunk`` at a time, as ``CaptureStore.iter_rows`` gives them."""
+        import re
+
+        columns = re.sub(r"(?<![A-Za-z_])LIKE(?![A-Za-z_])", "ILIKE", columns)  # SQLite's LIKE ignores case
+        con = self._connect(self._sqlish(filters))
+        try:
+            cur = con.execute(f"SELECT id, {columns} FROM captures ORDER BY id")
+            while True:
+                rows = cur.fetchmany(chunk)
+                if not rows:
+                    return
+                yield rows
+        finally:
+            con.close()
+
+    def read_connection(self) -> Any:
+        """A DuckDB connection whose ``captures`` table has the SQLite store's columns (read-only
+        work written for ``CaptureStore.read_connection``: counts, ``where_clause`` filters)."""
+        import contextlib
+
+        @contextlib.contextmanager
+        def connection() -> Any:
+            con = self._connect(self._sqlish({}))
+            try:
+                yield con
+            finally:
+                con.close()
+
+        return connection()
+
+    def sql(self, query: str, params: Sequence[Any] | None = None) -> Any:
+        """``lab.sql`` over the files: a ``captures`` view with the columns of hooklab's SQL view
+        (``received_at`` ISO text, ``payload`` the body as JSON text, ``headers``, ``query``), in
+        DuckDB, whose ``json_extract(payload, '$.a.b')`` reads as SQLite's does."""
+        con = self.duckdb()
+        try:
+            return con.execute(query, list(params or [])).df()
+        finally:
+            con.close()
+
+    def duckdb(self) -> Any:
+        """A DuckDB connection with a ``captures`` view over the dataset (``payload``: the body
+        as text), for SQL over the files in place."""
+        import duckdb
+
+        con = duckdb.connect()
+        glob = os.path.join(self.path, "**", "*.parquet") if os.path.isdir(self.path) else self.path
+        con.execute(_VIEW.replace("{files}", _literal(glob)))
+        return con
+
+    @property
+    def last_id(self) -> int:
+        import pyarrow.compute as pc
+
+        ids = self._ds.to_table(columns=["id"]).column("id")
+        return int(pc.max(ids).as_py() or 0) if len(ids) else 0
+
+    # -- what a read-only store does with writes and events ---------------------------------
+    def subscribe(self, callback: Callable[..., Any], on_clear: Any = None, on_forward: Any = None) -> Callable[[], None]:
+        return lambda: None
+
+    def wait_for(self, predicate: Callable[[], bool], timeout: float | None) -> bool:
+        return bool(predicate())
+
+    def flush(self, timeout: float = 30.0) -> None:
+        return None
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
+        from .store import StoreError
+
+        raise StoreError(f"{self.path!r} is a Parquet dataset: read-only")
+
+    add = submit = add_sync = add_many = clear = record_forward = _refuse
+
+    def close(self) -> None:
+        self._closed = True
+
+    def __repr__(self) -> str:
+        return f"<ParquetStore {self.path!r}>"
+
+
+#: the columns of hooklab's SQL view (hooklab.explore.sql), over the files
+_VIEW = """CREATE VIEW captures AS SELECT id,
+    strftime(received_at, '%Y-%m-%dT%H:%M:%S.%fZ') AS received_at, kind, bin, method, path,
+    NULLIF(provider, 'unknown') AS provider, event_type, delivery_id, content_type, size,
+    status, CAST(verified AS INTEGER) AS verified, CAST(duplicate AS INTEGER) AS duplicate,
+    handshake, remote_addr, forward_status, forward_latency_ms, forward_error,
+    CASE WHEN NOT contains(lower(headers), '"content-encoding"')
+              AND json_valid(try(decode(body))) THEN try(decode(body)) END AS payload,
+    headers, query, day
+FROM read_parquet({files}, hive_partitioning = true, union_by_name = true)"""
+
+
+def _literal(text: str) -> str:
+    """An SQL string literal (DuckDB cannot take a parameter in CREATE VIEW)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _ts(value: datetime) -> Any:
+    import pyarrow as pa
+
+    return pa.scalar(value.astimezone(timezone.utc), pa.timestamp("us", tz="UTC"))
+
+
+def _contains(word: str) -> Any:
+    """Rows that may hold ``word`` (a superset: the exact check follows)."""
+    import re
+
+    import pyarrow.compute as pc
+    import pyarrow.dataset as ds
+
+    text = [pc.match_substring(ds.field(c), word, ignore_case=True) for c in ("path", "query", "headers")]
+    any_case = "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in word)
+    body = pc.match_substring_regex(ds.field("body"), any_case)
+    # a compressed body may hide the word: it stays a candidate
+    packed = pc.match_substring(ds.field("headers"), "content-encoding", ignore_case=True)
+    return text[0] | text[1] | text[2] | body | packed
+
+
+def _capture(r: dict[str, Any]) -> Capture:
+    received = r.get("received_at")
+    if received is not None and received.tzinfo is None:
+        received = received.replace(tzinfo=timezone.utc)
+    return Capture(
+        id=int(r.get("id") or 0),
+        received_at=received or datetime(1970, 1, 1, tzinfo=timezone.utc),
+        kind=r.get("kind") or "http",
+        method=r.get("method") or "GET",
+        path=r.get("path") or "/",
+        query=json.loads(r.get("query") or "{}"),
+        headers=[(k, v) for k, v in json.loads(r.get("headers") or "[]")],
+        body=bytes(r.get("body") or b""),
+        remote_addr=r.get("remote_addr") or "",
+        url=r.get("url") or "",
+        status=int(r.get("status") or 200),
+        provider=r.get("provider"),
+        event_type=r.get("event_type"),
+        delivery_id=r.get("delivery_id"),
+        verified=r.get("verified"),
+        verify_reason=r.get("verify_reason"),
+        duplicate=bool(r.get("duplicate")),
+        handshake=r.get("handshake"),
+    )
