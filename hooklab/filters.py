@@ -59,6 +59,7 @@ __all__ = [
     "matches",
     "matches_phrase",
     "matches_text",
+    "search_line",
     "search_text",
     "search_words",
     "validate",
@@ -114,9 +115,29 @@ MAX_SEARCH_BODY = 1 << 20
 _WORD = re.compile(r"[^\W_]+")
 
 
+# ASCII text (nearly every webhook's): letters and digits kept (upper case lowered), every
+# other byte a separator -- the same words as ``_WORD`` finds, by one C-level translate
+_ASCII_WORDS = bytes(
+    (c + 32 if 65 <= c <= 90 else c) if chr(c).isalnum() and c < 128 else 32 for c in range(256)
+)
+
+
 def search_words(text: str) -> list[str]:
     """The words ``search`` compares: runs of letters and digits, lower-cased."""
+    if text.isascii():
+        return text.encode("ascii").translate(_ASCII_WORDS).decode("ascii").split()
     return _WORD.findall(text.lower())
+
+
+def search_line(text: str) -> str:
+    """:func:`search_words` of ``text`` joined by single spaces (what the search index holds).
+
+    >>> search_line("Refund-42 OK_now")
+    'refund 42 ok now'
+    """
+    if text.isascii():
+        return b" ".join(text.encode("ascii").translate(_ASCII_WORDS).split()).decode("ascii")
+    return " ".join(_WORD.findall(text.lower()))
 
 
 def search_text(

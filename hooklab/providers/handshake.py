@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 from urllib.parse import unquote
 
-from .detect import describe
+from .detect import describe, parse_json
 
 __all__ = ["MAX_ECHO", "Answer", "BinSecret", "BinSecrets", "handshake_answer"]
 
@@ -165,7 +165,7 @@ class _Req:
             self._data = None
             if 0 < len(self.body) <= 1024 * 1024 and self.body.lstrip()[:1] in (b"{", b"["):
                 try:
-                    self._data = json.loads(self.body)
+                    self._data = parse_json(self.body)
                 except (ValueError, RecursionError):
                     pass
         return self._data

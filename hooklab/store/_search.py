@@ -20,7 +20,7 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-from ..filters import matches_phrase, search_text, search_words
+from ..filters import matches_phrase, search_line, search_text, search_words
 
 __all__: list[str] = []
 
@@ -54,7 +54,12 @@ def row_words(path: str, query: str, headers: str, body: bytes) -> str:
     """The words of one stored row (``query``/``headers`` as stored JSON), space-separated."""
     q = _loads(query) if query else {}
     h = _loads(headers) if headers else []
-    return " ".join(search_words(search_text(path, q, [(k, v) for k, v in h], bytes(body))))
+    return search_line(search_text(path, q, [(k, v) for k, v in h], bytes(body)))
+
+
+def record_words(path: str, query: dict[str, Any], headers: Sequence[Any], body: bytes) -> str:
+    """:func:`row_words` of a row from the record it is stored from (no JSON round trip)."""
+    return search_line(search_text(path, query, headers, body))
 
 
 def phrase(needle: str) -> str | None:
@@ -108,8 +113,14 @@ def register_duckdb(con: Any) -> None:
 
 
 def index_rows(db: sqlite3.Connection, rows: Sequence[tuple[int, str]]) -> None:
-    """Add ``(id, words)`` rows to the index (inside the caller's transaction)."""
-    db.executemany("INSERT INTO captures_fts(rowid, words) VALUES (?, ?)", rows)
+    """Add ``(id, words)`` rows to the index (inside the caller's transaction), up to 400 rows
+    a statement (one SQLite step, one release of the GIL, for a whole batch)."""
+    for i in range(0, len(rows), 400):
+        chunk = rows[i : i + 400]
+        db.execute(
+            "INSERT INTO captures_fts(rowid, words) VALUES " + ",".join(["(?,?)"] * len(chunk)),
+            [x for row in chunk for x in row],
+        )
 
 
 def unindex_where(db: sqlite3.Connection, where: str, args: Sequence[Any], upto: int) -> None:

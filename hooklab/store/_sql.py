@@ -261,10 +261,10 @@ def _seen_before(db: sqlite3.Connection, keys: list[tuple[Any, str]]) -> set[tup
         ids = sorted(set(ids))
         for i in range(0, len(ids), 500):
             part = ids[i : i + 500]
-            rows = db.execute(
-                "SELECT delivery_id FROM captures WHERE provider IS ? AND delivery_id IN"
-                f" ({','.join('?' * len(part))})",
-                [provider, *part],
+            rows = db.execute(  # one index probe per id, however often it was stored
+                f"SELECT column1 FROM (VALUES {','.join(['(?)'] * len(part))}) WHERE EXISTS"
+                " (SELECT 1 FROM captures WHERE provider IS ? AND delivery_id = column1)",
+                [*part, provider],
             ).fetchall()
             found.update((provider or "", r[0]) for r in rows)
     return found
@@ -300,29 +300,47 @@ def insert_many(
     return start
 
 
-def insert_row(db: sqlite3.Connection, record: dict[str, Any], seen: set) -> tuple[Capture, list[Any]]:
-    """INSERT one (already enriched) record inside the writer's transaction; flag repeated
-    delivery ids (``seen`` holds this batch's); return the stored :class:`Capture` and the
-    row's values."""
-    values = record_values(record)
-    provider, delivery = values[11], values[13]
-    dup = False
-    if delivery:
-        key = (provider or "", delivery)
-        dup = key in seen or (
-            db.execute(
-                "SELECT 1 FROM captures WHERE provider IS ? AND delivery_id = ? LIMIT 1",
-                (provider, delivery),
-            ).fetchone()
-            is not None
-        )
-        seen.add(key)
-    values[16] = int(dup)
-    cur = db.execute(_INSERT, values)
-    rid = cur.lastrowid
-    assert rid is not None
+#: rows a multi-row INSERT takes: 19 values each stays under the 999 variables of the
+#: oldest SQLite builds Python ships with
+_ROWS_PER_STATEMENT = 50
+_ROW = "(" + ",".join("?" * 19) + ")"
+
+
+def insert_rows(db: sqlite3.Connection, rows: list[list[Any]]) -> int:
+    """INSERT prepared rows (:func:`record_values`) inside the writer's transaction, flagging
+    repeated delivery ids (against the table and the earlier rows); returns the first id.
+
+    A statement takes up to 50 rows, so a batch of live captures costs SQLite (and Python's
+    GIL, which ``sqlite3`` gives up around each step) a few calls, not one per capture.
+    """
+    keys = [(v[11], v[13]) for v in rows if v[13]]
+    if keys:
+        before = _seen_before(db, keys)
+        for v in rows:
+            if v[13]:
+                key = (v[11] or "", v[13])
+                if key in before:
+                    v[16] = 1
+                before.add(key)
+    first = -1
+    head = _INSERT.split(" VALUES ", 1)[0] + " VALUES "
+    for i in range(0, len(rows), _ROWS_PER_STATEMENT):
+        chunk = rows[i : i + _ROWS_PER_STATEMENT]
+        cur = db.execute(head + ",".join([_ROW] * len(chunk)), [x for v in chunk for x in v])
+        last = cur.lastrowid  # AUTOINCREMENT: one statement's rows take consecutive ids
+        assert last is not None
+        if first < 0:
+            first = last - len(chunk) + 1
+        elif last - len(chunk) + 1 != first + i:  # never expected: one writer, one transaction
+            raise RuntimeError("capture ids of a batch are not consecutive")
+    return first
+
+
+def row_capture(rid: int, values: list[Any], record: dict[str, Any]) -> Capture:
+    """The stored :class:`Capture` of a row inserted from ``record`` (its ``values``)."""
     headers = record.get("headers") or []
-    cap = Capture(
+    verified = values[14]
+    return Capture(
         id=rid,
         received_at=_from_us(values[0]),
         kind=values[1],
@@ -334,12 +352,11 @@ def insert_row(db: sqlite3.Connection, record: dict[str, Any], seen: set) -> tup
         remote_addr=values[8],
         url=values[9],
         status=values[10],
-        provider=provider,
+        provider=values[11],
         event_type=values[12],
-        delivery_id=delivery,
-        verified=None if values[14] is None else bool(values[14]),
+        delivery_id=values[13],
+        verified=None if verified is None else bool(verified),
         verify_reason=values[15],
-        duplicate=dup,
+        duplicate=bool(values[16]),
         handshake=record.get("handshake"),
     )
-    return cap, values

@@ -50,8 +50,9 @@ from ._sql import (
     add_columns,
     decoded_text,
     insert_many,
-    insert_row,
+    insert_rows,
     record_values,
+    row_capture,
     where_clause,
 )
 
@@ -66,6 +67,12 @@ _BULK = 5000  # captures per transaction of a bulk import
 QUEUE_CAPTURES = 10_000
 #: body bytes waiting for the writer at most (one larger capture is still let through alone)
 QUEUE_BYTES = 64 * 1024 * 1024
+#: a capture waiting in a batch: INSERT values, record, future, callback, search words (or None)
+_Pending = tuple[list[Any], dict[str, Any], "Future | None", "Callable | None", "str | None"]
+#: keys of the writer's control items (queued like captures, never stored as one)
+_CONTROL = ("__indexes__", "__meta__", "__clear__", "__bulk__", "__segment__")
+#: captures committed between two WAL checkpoints (by the upkeep thread) at most
+_CHECKPOINT_ROWS = 2048
 _CATCH_UP = 2000  # rows indexed per catch-up transaction
 _LAG = 4 * S.SEG_ROWS  # behind by more than this, the writer catches up between batches too
 
@@ -139,6 +146,11 @@ class CaptureStore:
         if self._search_upto >= self._last_id:  # caught up: index rows as they are stored
             self._search_upto = _MAX_ID
         self._segments_upto = self._meta_int("segments_upto")
+        self._written = 0  # captures committed since the last checkpoint
+        self._upkeep: _Upkeep | None = None
+        if not (self._memory or readonly):
+            self._wdb.execute("PRAGMA wal_autocheckpoint = 0")  # the upkeep thread does it
+            self._upkeep = _Upkeep(self)
         self._writer = threading.Thread(target=self._write_loop, name="hooklab-writer", daemon=True)
         self._writer.start()
 
@@ -237,7 +249,7 @@ class CaptureStore:
     ) -> Future[Capture]:
         """Queue ``record`` for storage; the future (and ``on_done``) resolve once committed."""
         fut: Future[Capture] = Future()
-        self._enqueue(record, fut, on_done)
+        self._enqueue(self._prepared(record), fut, on_done)
         return fut
 
     def submit(self, record: CaptureRecord, on_done: Callable[[Capture | BaseException], None]) -> None:
@@ -246,7 +258,22 @@ class CaptureStore:
         Never waits: raises :class:`StoreBusy` when the write queue is full (the server
         answers 503 then, and the sender retries).
         """
-        self._enqueue(record, None, on_done, block=False)
+        self._enqueue(self._prepared(record), None, on_done, block=False)
+
+    def _prepared(self, record: CaptureRecord) -> _Row | CaptureRecord:
+        """Detection, verification and the INSERT values of ``record``, on the thread that
+        queues it (the server's, for a webhook): the writer is left with SQL, so a batch
+        commits sooner. A record that cannot be prepared goes as it is (its error is its
+        answer, from the writer)."""
+        if self._closed or self.readonly:
+            return record
+        try:
+            self._prepare(record)
+            values = record_values(record)
+            words = self._words(values, record) if self._fts else None
+            return _Row(record, values, words)
+        except Exception:  # noqa: BLE001 - reported by the writer, as before
+            return record
 
     def _enqueue(
         self,
@@ -261,7 +288,10 @@ class CaptureStore:
             raise StoreError("store is closed")
         if self.readonly:
             raise StoreError(f"{self.path!r} was opened read-only")
-        size = len(record.get("body") or b"") if isinstance(record, dict) else 0
+        if isinstance(record, _Row):
+            size = len(record.values[7])
+        else:
+            size = len(record.get("body") or b"") if isinstance(record, dict) else 0
         self._reserve(1, size, block, timeout)
         self._queue.put((record, fut, on_done, size))
 
@@ -381,7 +411,7 @@ class CaptureStore:
     def _write_loop(self) -> None:
         while True:
             try:
-                item = self._queue.get(block=not self._behind())
+                item = self._queue.get(block=not self._writer_behind())
             except queue.Empty:  # idle and behind: index / seal a chunk, then look again
                 self._catch_up()
                 continue
@@ -408,7 +438,7 @@ class CaptureStore:
                 len(batch) + sum(len(b[0]["__bulk__"]) - 1 for b in bulk),
                 sum(b[3] for b in batch) + sum(b[0]["size"] for b in bulk),
             )
-            if plain and self._behind(_LAG):  # live traffic: keep the index close behind
+            if plain and self._writer_behind(_LAG):  # live traffic: keep the index close behind
                 self._catch_up(_BATCH)  # (a bulk import leaves it to the idle moments after)
             if stop:
                 return
@@ -422,6 +452,15 @@ class CaptureStore:
         segments = self._has_segments and last - self._segments_upto >= S.SEG_ROWS + lag
         return search or segments
 
+    def _writer_behind(self, lag: int = 0) -> bool:
+        """:meth:`_behind` in what the writer itself catches up on (the search index; the
+        segments too when no upkeep thread seals them)."""
+        if self._upkeep is None:
+            return self._behind(lag)
+        if self.readonly or self._importing:
+            return False
+        return self._fts and self._search_upto < _MAX_ID and self._last_id - self._search_upto > lag
+
     def _catch_up(self, limit: int = _CATCH_UP) -> None:
         """Index / seal up to ``limit`` rows after the markers, in one transaction."""
         try:
@@ -432,7 +471,8 @@ class CaptureStore:
                 try:
                     if self._fts and self._search_upto < _MAX_ID:
                         search = self._index_after(db, self._search_upto, limit)
-                    if self._has_segments and self._last_id - self._segments_upto >= S.SEG_ROWS:
+                    if (self._upkeep is None and self._has_segments
+                            and self._last_id - self._segments_upto >= S.SEG_ROWS):
                         segments = self._seal(db)
                     db.execute("COMMIT")
                 except BaseException:
@@ -460,16 +500,37 @@ class CaptureStore:
         return _MAX_ID if upto >= self._last_id else upto
 
     def _seal(self, db: sqlite3.Connection) -> int | None:
+        encoded = self._encode_segment(db, self._segments_upto)
+        return None if encoded is None else self._store_segment(db, *encoded)
+
+    @staticmethod
+    def _encode_segment(db: sqlite3.Connection, after: int) -> tuple[int, int, int, int, bytes] | None:
+        """``(after, first, last, rows, blob)``: the next segment's rows after id ``after``,
+        encoded (``None`` until there are :data:`SEG_ROWS` of them)."""
         rows = db.execute(
             f"SELECT {S.SELECT}, body FROM captures WHERE id > ? ORDER BY id LIMIT ?",
-            (self._segments_upto, S.SEG_ROWS),
+            (after, S.SEG_ROWS),
         ).fetchall()
         if len(rows) < S.SEG_ROWS:
             return None
-        first, last = rows[0][0], rows[-1][0]
+        blob = S.encode([r[:-1] for r in rows], [r[-1] for r in rows])
+        return after, rows[0][0], rows[-1][0], len(rows), blob
+
+    def _store_segment(
+        self, db: sqlite3.Connection, after: int, first: int, last: int, n: int, blob: bytes
+    ) -> int | None:
+        """Writer thread: keep an encoded segment if it still is exactly the rows after the
+        last one (none of them deleted since it was read; rows never change); its last id."""
+        if after != self._segments_upto:
+            return None
+        (now,) = db.execute(
+            "SELECT COUNT(*) FROM captures WHERE id > ? AND id <= ?", (after, last)
+        ).fetchone()
+        if now != n:
+            return None
         db.execute(
             "INSERT OR REPLACE INTO segments (first_id, last_id, rows, data) VALUES (?,?,?,?)",
-            (first, last, len(rows), S.encode([r[:-1] for r in rows], [r[-1] for r in rows])),
+            (first, last, n, blob),
         )
         self._set_meta(db, "segments_upto", last)
         return last
@@ -482,14 +543,26 @@ class CaptureStore:
                 db = self._wdb
                 db.execute("BEGIN IMMEDIATE")
                 try:
-                    seen: set[tuple[str, str]] = set()
                     words: list[tuple[int, str]] = []
                     inline = self._fts and self._search_upto >= _MAX_ID
+                    pending: list[_Pending] = []
+                    sealed: int | None = None
                     for record, fut, cb, _size in batch:
+                        if type(record) is _Row:
+                            pending.append((record.values, record.record, fut, cb, record.words))
+                            continue
+                        if isinstance(record, dict) and not any(k in record for k in _CONTROL):
+                            try:
+                                self._prepare(record)
+                                pending.append((record_values(record), record, fut, cb, None))
+                            except Exception as exc:  # a bad record must not sink the batch
+                                self._insert_pending(db, pending, done, words if inline else None)
+                                done.append((exc, fut, cb))
+                            continue
+                        self._insert_pending(db, pending, done, words if inline else None)
                         if record is None:  # flush marker
                             done.append((None, fut, cb))
-                            continue
-                        if isinstance(record, ForwardOutcome):
+                        elif isinstance(record, ForwardOutcome):
                             db.execute(
                                 "INSERT INTO forwards (capture_id, at_us, target, status,"
                                 " latency_ms, error) VALUES (?,?,?,?,?,?)",
@@ -498,33 +571,23 @@ class CaptureStore:
                             )
                             done.append((None, fut, cb))
                             forwarded.append(record.capture_id)
-                            continue
-                        if "__indexes__" in record:  # a bulk load into an empty store
+                        elif "__indexes__" in record:  # a bulk load into an empty store
                             done.append((self._indexes(db, record["__indexes__"]), fut, None))
-                            continue
-                        if "__meta__" in record:
+                        elif "__meta__" in record:
                             key, value = record["__meta__"]
                             db.execute("INSERT OR IGNORE INTO meta VALUES (?, ?)", (key, value))
                             done.append((None, fut, cb))
-                            continue
-                        if "__clear__" in record:  # after this batch's earlier rows
+                        elif "__segment__" in record:  # encoded by the upkeep thread
+                            sealed = self._store_segment(db, *record["__segment__"]) or sealed
+                            done.append((None, fut, cb))
+                        else:  # "__clear__": after this batch's earlier rows
                             db.execute("COMMIT")
                             try:
                                 done.append((self._clear_all(), fut, None))
                             except Exception as exc:  # noqa: BLE001
                                 done.append((exc, fut, None))
                             db.execute("BEGIN IMMEDIATE")
-                            continue
-                        try:
-                            cap, values = self._insert(db, record, seen)
-                            done.append((cap, fut, cb))
-                        except Exception as exc:  # a bad record must not sink the batch
-                            done.append((exc, fut, cb))
-                            continue
-                        if inline:  # path, query, headers, body as stored
-                            words.append(
-                                (cap.id, _search.row_words(values[3], values[5], values[6], values[7]))
-                            )
+                    self._insert_pending(db, pending, done, words if inline else None)
                     if words:
                         db.execute("SAVEPOINT words")
                         try:
@@ -539,6 +602,8 @@ class CaptureStore:
                 except BaseException:
                     db.execute("ROLLBACK")
                     raise
+                if sealed is not None:
+                    self._segments_upto = sealed
         except Exception as exc:
             done = [(exc, fut, cb) for _, fut, cb, _ in batch]
         caps = [c for c, _, _ in done if isinstance(c, Capture)]
@@ -548,6 +613,46 @@ class CaptureStore:
                 self._cond.notify_all()
         self._notify(done, forwarded, caps)
         self._apply_retention()
+        if self._upkeep is not None:
+            self._written += len(batch)
+            self._upkeep.poke()
+
+    def _insert_pending(
+        self,
+        db: sqlite3.Connection,
+        pending: list[_Pending],
+        done: list[tuple[Capture | BaseException | None, Future, Callable | None]],
+        words: list[tuple[int, str]] | None,
+    ) -> None:
+        """INSERT the prepared captures of a batch (a few statements for all of them; one by
+        one if that fails, so that one bad row fails alone) and clear ``pending``."""
+        if not pending:
+            return
+        try:
+            first = insert_rows(db, [p[0] for p in pending])
+            results: list[Capture | BaseException] = [
+                row_capture(first + i, values, record)
+                for i, (values, record, _, _, _) in enumerate(pending)
+            ]
+        except Exception:  # noqa: BLE001 - each statement is atomic: nothing of it was kept
+            results = []
+            for values, record, _, _, _ in pending:
+                values[16] = 0
+                try:
+                    results.append(row_capture(insert_rows(db, [values]), values, record))
+                except Exception as exc:  # noqa: BLE001
+                    results.append(exc)
+        for result, (values, record, fut, cb, line) in zip(results, pending, strict=True):
+            done.append((result, fut, cb))
+            if words is not None and isinstance(result, Capture):
+                words.append((result.id, self._words(values, record) if line is None else line))
+        pending.clear()
+
+    @staticmethod
+    def _words(values: list[Any], record: dict[str, Any]) -> str:
+        """The search index's words of a row (path, query, headers and body as stored)."""
+        return _search.record_words(
+            values[3], record.get("query") or {}, record.get("headers") or (), values[7])
 
     def _notify(self, done: list, forwarded: list[int], caps: list[Capture]) -> None:
         for result, fut, cb in done:
@@ -587,12 +692,6 @@ class CaptureStore:
             except Exception:  # noqa: BLE001 - verification is best effort, storage is not
                 pass
 
-    def _insert(
-        self, db: sqlite3.Connection, record: dict[str, Any], seen: set
-    ) -> tuple[Capture, list[Any]]:
-        self._prepare(record)
-        return insert_row(db, record, seen)
-
     def _indexes(self, db: sqlite3.Connection, what: str) -> bool:
         """``drop`` the table's indexes if it is empty (True if they were), or ``create`` them
         (in the writer's open transaction)."""
@@ -631,6 +730,9 @@ class CaptureStore:
             self._cond.notify_all()
         if self._search_upto >= _MAX_ID:  # the new rows are not indexed yet
             self._search_upto = first - 1
+        if self._upkeep is not None:
+            self._written += len(rows)
+            self._upkeep.poke()
         fut.set_result(len(rows))
         if notify:
             caps = [
@@ -1066,6 +1168,8 @@ class CaptureStore:
         self._closed = True
         self._queue.put(None)
         self._writer.join(timeout=30)
+        if self._upkeep is not None:
+            self._upkeep.stop()
         with self._room:
             pool, self._pool = self._pool, []
         for db in pool:
@@ -1083,6 +1187,95 @@ class CaptureStore:
 
     def __repr__(self) -> str:
         return f"<CaptureStore {self.path!r}>"
+
+
+class _Row:
+    """A capture record prepared for the writer: detected, verified, its INSERT values."""
+
+    __slots__ = ("record", "values", "words")
+
+    def __init__(self, record: CaptureRecord, values: list[Any], words: str | None) -> None:
+        self.record = record
+        self.values = values
+        self.words = words
+
+
+class _Upkeep:
+    """A file store's second thread: WAL checkpoints and column segments, off the writer.
+
+    The writer commits captures and nothing else, so an acknowledgement never waits for a
+    checkpoint (SQLite would otherwise run one inside a COMMIT every thousand pages) or for
+    4,096 rows being encoded. Checkpoints are ``PASSIVE`` (they never hold up the writer or
+    a reader); a segment is encoded from this thread's own connection and handed to the
+    writer, which keeps it only if its rows are still exactly the ones read.
+    """
+
+    def __init__(self, store: CaptureStore) -> None:
+        self.store = store
+        self._wake = threading.Event()
+        self._stopping = False
+        self._sealing = False
+        self._thread = threading.Thread(target=self._loop, name="hooklab-upkeep", daemon=True)
+        self._thread.start()
+
+    def poke(self) -> None:
+        """Writer thread, after a commit: wake up if there is work."""
+        st = self.store
+        if st._written >= _CHECKPOINT_ROWS or (
+            not self._sealing and st._has_segments
+            and st._last_id - st._segments_upto >= S.SEG_ROWS
+        ):
+            self._wake.set()
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        self._thread.join(timeout=30)
+
+    def _loop(self) -> None:
+        st = self.store
+        db: sqlite3.Connection | None = None
+        try:
+            while not self._stopping:
+                self._wake.wait(1.0)  # also every second: a checkpoint after a quiet burst
+                self._wake.clear()
+                if self._stopping:
+                    break
+                try:
+                    if db is None:
+                        db = sqlite3.connect(st.path, check_same_thread=False, isolation_level=None)
+                        db.execute("PRAGMA busy_timeout = 5000")
+                    self._seal(db)
+                    if st._written:
+                        st._written = 0
+                        db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                except Exception:  # noqa: BLE001 - upkeep must never stop; tried again later
+                    self._sealing = False
+                    time.sleep(0.5)
+        finally:
+            if db is not None:
+                db.close()
+
+    def _seal(self, db: sqlite3.Connection) -> None:
+        st = self.store
+        if self._sealing or st._importing or not st._has_segments:
+            return
+        if st._last_id - st._segments_upto < S.SEG_ROWS:
+            return
+        encoded = st._encode_segment(db, st._segments_upto)
+        if encoded is None:
+            return
+        self._sealing = True
+        fut: Future[Any] = Future()
+        fut.add_done_callback(self._sealed)
+        try:
+            st._enqueue({"__segment__": encoded}, fut, None, block=False)
+        except StoreError:  # closed meanwhile, or the queue is full: later
+            self._sealing = False
+
+    def _sealed(self, _fut: Future) -> None:  # writer thread: kept or dropped, seal the next
+        self._sealing = False
+        self.poke()
 
 
 class _NoLock:
