@@ -147,6 +147,7 @@ class CaptureStore:
             self._search_upto = _MAX_ID
         self._segments_upto = self._meta_int("segments_upto")
         self._written = 0  # captures committed since the last checkpoint
+        self._checkpoint_due = False  # the upkeep thread checkpointed: the writer finishes it
         self._upkeep: _Upkeep | None = None
         if not (self._memory or readonly):
             self._wdb.execute("PRAGMA wal_autocheckpoint = 0")  # the upkeep thread does it
@@ -616,6 +617,19 @@ class CaptureStore:
         if self._upkeep is not None:
             self._written += len(batch)
             self._upkeep.poke()
+            self._finish_checkpoint()
+
+    def _finish_checkpoint(self) -> None:
+        """Writer thread, between transactions: after the upkeep thread's checkpoint, copy
+        the few frames committed while it ran, so the next transaction starts the WAL file
+        over (a checkpoint that never catches up with a busy writer would let it grow)."""
+        if not self._checkpoint_due:
+            return
+        self._checkpoint_due = False
+        try:
+            self._wdb.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except sqlite3.Error:  # e.g. busy: the next round will do
+            pass
 
     def _insert_pending(
         self,
@@ -733,6 +747,7 @@ class CaptureStore:
         if self._upkeep is not None:
             self._written += len(rows)
             self._upkeep.poke()
+            self._finish_checkpoint()
         fut.set_result(len(rows))
         if notify:
             caps = [
@@ -1249,6 +1264,7 @@ class _Upkeep:
                     if st._written:
                         st._written = 0
                         db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                        st._checkpoint_due = True
                 except Exception:  # noqa: BLE001 - upkeep must never stop; tried again later
                     self._sealing = False
                     time.sleep(0.5)

@@ -1,0 +1,228 @@
+"""The store's write path on real SQLite files: batches, their failures, the upkeep thread.
+
+A batch of live captures is inserted in a few statements; these tests hold the writer (a
+subscriber that waits) so that what is queued meanwhile is written as one batch, and check
+what each capture became with expected values.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import string
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from hooklab.filters import search_line, search_words
+from hooklab.providers.detect import parse_json
+from hooklab.store import CaptureStore
+
+
+def rec(path: str = "/b", body: bytes = b"x", **kw: object) -> dict:
+    return {"method": "POST", "path": path, "body": body, **kw}
+
+
+class Held:
+    """A subscriber that holds the writer on the first capture until released."""
+
+    def __init__(self, store: CaptureStore) -> None:
+        self.entered = threading.Event()
+        self.go = threading.Event()
+        self.unsubscribe = store.subscribe(self)
+
+    def __call__(self, _cap: object) -> None:
+        if not self.entered.is_set():
+            self.entered.set()
+            assert self.go.wait(30), "the test never released the writer"
+
+
+def one_batch(store: CaptureStore, records: list[dict]) -> list:
+    """Queue ``records`` while the writer is held, so they are written as one batch."""
+    held = Held(store)
+    store.add(rec("/first"))
+    assert held.entered.wait(10)
+    futures = [store.add(r) for r in records]
+    held.go.set()
+    results = []
+    for f in futures:
+        try:
+            results.append(f.result(10))
+        except Exception as exc:  # noqa: BLE001 - the expected failures are returned
+            results.append(exc)
+    held.unsubscribe()
+    return results
+
+
+def test_a_bad_record_fails_alone_and_the_batch_keeps_its_order(tmp_path):
+    store = CaptureStore(tmp_path / "s.sqlite3")
+    try:
+        records = [rec(f"/ok/{i}") for i in range(5)]
+        records.insert(2, rec("/bad", provider={"not": "a string"}))  # SQLite cannot bind it
+        results = one_batch(store, records)
+        assert [type(r).__name__ for r in results] == [
+            "Capture", "Capture", "ProgrammingError", "Capture", "Capture", "Capture"]
+        assert [r.id for r in results if not isinstance(r, Exception)] == [2, 3, 4, 5, 6]
+        assert [r.path for r in results if not isinstance(r, Exception)] == [
+            "/ok/0", "/ok/1", "/ok/2", "/ok/3", "/ok/4"]
+        stored = [(c.id, c.path) for c in store.query(limit=10)]
+        assert stored == [(1, "/first"), (2, "/ok/0"), (3, "/ok/1"), (4, "/ok/2"), (5, "/ok/3"),
+                          (6, "/ok/4")]
+    finally:
+        store.close()
+
+
+def test_duplicates_within_one_batch_and_against_the_table(tmp_path):
+    store = CaptureStore(tmp_path / "s.sqlite3")
+    try:
+        gh = {"X-GitHub-Event": "push", "X-GitHub-Delivery": "d-1"}
+        first = store.add_sync(rec("/gh", b"{}", headers=list(gh.items())))
+        assert (first.provider, first.delivery_id, first.duplicate) == ("github", "d-1", False)
+        other = dict(gh, **{"X-GitHub-Delivery": "d-2"})
+        results = one_batch(store, [
+            rec("/gh", b"{}", headers=list(gh.items())),     # stored before: a duplicate
+            rec("/gh", b"{}", headers=list(other.items())),  # new
+            rec("/gh", b"{}", headers=list(other.items())),  # same batch, again: a duplicate
+            rec("/plain", b"{}"),                            # no delivery id: never one
+        ])
+        assert [(r.delivery_id, r.duplicate) for r in results] == [
+            ("d-1", True), ("d-2", False), ("d-2", True), (None, False)]
+        again = {c.id: c.duplicate for c in store.query(limit=10)}
+        assert again == {1: False, 2: False, 3: True, 4: False, 5: True, 6: False}
+    finally:
+        store.close()
+
+
+def test_a_big_batch_spans_several_statements_with_consecutive_ids(tmp_path):
+    store = CaptureStore(tmp_path / "s.sqlite3")
+    try:
+        results = one_batch(store, [rec(f"/n/{i}", str(i).encode()) for i in range(237)])
+        assert [r.id for r in results] == list(range(2, 239))
+        assert all(r.body == str(r.id - 2).encode() for r in results)
+        assert store.count() == 238
+        assert store.count(search="n 236") == 1  # indexed in the same transaction
+    finally:
+        store.close()
+
+
+def _wal(path: Path) -> int:
+    wal = Path(str(path) + "-wal")
+    return wal.stat().st_size if wal.exists() else 0
+
+
+def test_the_upkeep_thread_keeps_the_wal_small(tmp_path):
+    """WAL checkpoints run off the writer; without them this WAL would pass 40 MB."""
+    path = tmp_path / "s.sqlite3"
+    store = CaptureStore(path, durability="normal")
+    try:
+        body = json.dumps({"data": "y" * 1000}).encode()
+        for _ in range(20):
+            futures = [store.add(rec("/w", body)) for _ in range(1000)]
+            for f in futures:
+                f.result(30)
+        assert store.count() == 20_000
+        assert _wal(path) < 24 * 1024 * 1024, _wal(path)
+        deadline = time.monotonic() + 30
+        while store._behind() and time.monotonic() < deadline:  # segments are sealed too
+            time.sleep(0.05)
+        assert store._segments_upto == 16_384  # four segments of 4,096
+    finally:
+        store.close()
+    assert not Path(str(path) + "-wal").exists()  # the last connection checkpointed it
+
+
+def test_a_segment_read_before_a_deletion_is_not_kept(tmp_path):
+    """The upkeep thread encodes a segment from its own connection; if captures are deleted
+    before the writer stores it, it is dropped, and frames stay exact."""
+    path = tmp_path / "s.sqlite3"
+    store = CaptureStore(path, durability="normal")
+    try:
+        for f in [store.add(rec(f"/s/{i}")) for i in range(4096 + 10)]:
+            f.result(30)
+        import sqlite3
+
+        reader = sqlite3.connect(path)
+        encoded = store._encode_segment(reader, 0)
+        reader.close()
+        assert encoded is not None and encoded[1:4] == (1, 4096, 4096)
+        store.clear()
+        store.add(rec("/after")).result(10)
+        store._enqueue({"__segment__": encoded}, None, None)
+        store.flush()
+        with store.read_connection() as db:
+            assert db.execute("SELECT COUNT(*) FROM segments").fetchone()[0] == 0
+        frame = store.columns()
+        assert frame.column("path").to_pylist() == ["/after"]
+        assert [c.path for c in store.query()] == ["/after"]
+    finally:
+        store.close()
+
+
+# -- the words of the search index, and the JSON of detection ---------------------------------
+_WORD = re.compile(r"[^\W_]+")
+
+
+def _reference(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
+
+
+@pytest.mark.parametrize("text", [
+    "".join(chr(c) for c in range(128)),
+    "Refund-42 OK_now", "", "___", "a_b-c.d/e", "ÄBC äbc straße", "x\u0130y", "日本語 テキスト",
+    "tab\tnew\nline\r\x00nul", "MiXeD CaSe 123abc", "\x7f\x80\xff", "café-42", "½ ² ³ ٣",
+])
+def test_search_words_match_the_regex_they_replace(text):
+    assert search_words(text) == _reference(text)
+    assert search_line(text) == " ".join(_reference(text))
+
+
+def test_search_words_on_random_text():
+    rnd = random.Random(7)
+    alphabet = string.printable + "_\x00\x7fé\u0130ß日"
+    for _ in range(3000):
+        text = "".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 40)))
+        assert search_words(text) == _reference(text), text
+        assert search_line(text) == " ".join(_reference(text)), text
+
+
+@pytest.mark.parametrize("body", [
+    b'{"id": 123456789012345678901234567890}',      # past 64 bits: orjson would give a float
+    b'{"id": 18446744073709551615, "n": -9223372036854775808}',
+    b'{"a": "\\ud800"}',                              # a lone surrogate
+    b'{"a": NaN, "b": Infinity, "c": -Infinity}',
+    b'\xef\xbb\xbf{"bom": 1}',
+    b'{"a": 1, "a": 2}',
+    b'[1.5, 1e400, -0, 0.1]',
+    b'{"deep": ' + b"[" * 500 + b"]" * 500 + b"}",
+    b'{"text": "caf\\u00e9 \\u65e5"}',
+])
+def test_parse_json_gives_what_the_standard_library_gives(body):
+    expected = json.loads(body)
+    got = parse_json(bytes(body))
+    assert repr(got) == repr(expected)
+
+
+@pytest.mark.parametrize("body", [b"{", b'{"a": }', b"[1,]", b'{"a": 1} x', b"\xff{}"])
+def test_parse_json_refuses_what_the_standard_library_refuses(body):
+    with pytest.raises(ValueError):
+        json.loads(body)
+    with pytest.raises(ValueError):
+        parse_json(bytes(body))
+
+
+def test_the_wal_file_is_not_left_by_a_reopened_store(tmp_path):
+    path = tmp_path / "s.sqlite3"
+    for round_ in range(3):
+        store = CaptureStore(path)
+        store.add_sync(rec(f"/r/{round_}"))
+        store.close()
+    assert not os.path.exists(str(path) + "-wal")
+    store = CaptureStore(path, readonly=True)
+    try:
+        assert [c.path for c in store.query()] == ["/r/0", "/r/1", "/r/2"]
+    finally:
+        store.close()
