@@ -33,6 +33,10 @@ FTS_SCHEMA = (
 )
 
 
+#: rows one INSERT into the index takes (two values each: under SQLite's oldest limit of 999)
+ROWS_PER_STATEMENT = 400
+
+
 def fts_available(db: sqlite3.Connection) -> bool:
     """Whether this SQLite has FTS5 (nearly all builds do)."""
     try:
@@ -70,44 +74,33 @@ def phrase(needle: str) -> str | None:
     return '"' + " ".join(words) + '"*'
 
 
+def _match(path: Any, query: Any, headers: Any, body: Any, needle: Any) -> int:
+    """The twin of the index for one stored row (``query``/``headers`` as stored JSON)."""
+    try:
+        q = json.loads(query) if query else {}
+        h = [(k, v) for k, v in json.loads(headers)] if headers else []
+    except (ValueError, TypeError):
+        return 0
+    text = search_text(path or "", q, h, bytes(body or b""))
+    wanted = search_words(needle)
+    if not wanted:
+        return int(needle.lower() in text.lower())
+    return int(matches_phrase(search_words(text), wanted))
+
+
 def register(db: sqlite3.Connection) -> None:
     """Add ``hooklab_search(path, query, headers, body, needle)``: the twin, row by row."""
-
-    def match(path: str, query: str, headers: str, body: bytes, needle: str) -> int:
-        try:
-            q = json.loads(query) if query else {}
-            h = [(k, v) for k, v in json.loads(headers)] if headers else []
-        except (ValueError, TypeError):
-            return 0
-        text = search_text(path or "", q, h, bytes(body or b""))
-        wanted = search_words(needle)
-        if not wanted:
-            return int(needle.lower() in text.lower())
-        return int(matches_phrase(search_words(text), wanted))
-
-    db.create_function("hooklab_search", 5, match, deterministic=True)
+    db.create_function("hooklab_search", 5, _match, deterministic=True)
 
 
 def register_duckdb(con: Any) -> None:
     """The same twin as a DuckDB function (for ``where_clause`` SQL run over Parquet files)."""
     import duckdb
 
-    def match(path: Any, query: Any, headers: Any, body: Any, needle: Any) -> int:
-        try:
-            q = json.loads(query) if query else {}
-            h = [(k, v) for k, v in json.loads(headers)] if headers else []
-        except (ValueError, TypeError):
-            return 0
-        text = search_text(path or "", q, h, bytes(body or b""))
-        wanted = search_words(needle)
-        if not wanted:
-            return int(needle.lower() in text.lower())
-        return int(matches_phrase(search_words(text), wanted))
-
     types = getattr(duckdb, "sqltypes", None) or duckdb.typing  # (renamed in DuckDB 2)
     text, blob = types.VARCHAR, types.BLOB
     con.create_function(
-        "hooklab_search", match, [text, text, text, blob, text], types.INTEGER,
+        "hooklab_search", _match, [text, text, text, blob, text], types.INTEGER,
         null_handling="special",
     )
 
@@ -115,8 +108,8 @@ def register_duckdb(con: Any) -> None:
 def index_rows(db: sqlite3.Connection, rows: Sequence[tuple[int, str]]) -> None:
     """Add ``(id, words)`` rows to the index (inside the caller's transaction), up to 400 rows
     a statement (one SQLite step, one release of the GIL, for a whole batch)."""
-    for i in range(0, len(rows), 400):
-        chunk = rows[i : i + 400]
+    for i in range(0, len(rows), ROWS_PER_STATEMENT):
+        chunk = rows[i : i + ROWS_PER_STATEMENT]
         db.execute(
             "INSERT INTO captures_fts(rowid, words) VALUES " + ",".join(["(?,?)"] * len(chunk)),
             [x for row in chunk for x in row],

@@ -590,15 +590,7 @@ class CaptureStore:
                             db.execute("BEGIN IMMEDIATE")
                     self._insert_pending(db, pending, done, words if inline else None)
                     if words:
-                        db.execute("SAVEPOINT words")
-                        try:
-                            _search.index_rows(db, words)
-                            self._set_meta(db, "search_upto", words[-1][0])
-                            db.execute("RELEASE words")
-                        except Exception:  # noqa: BLE001 - the twin covers unindexed rows
-                            db.execute("ROLLBACK TO words")
-                            db.execute("RELEASE words")
-                            self._search_upto = self._meta_int_on(db, "search_upto")
+                        self._index_inline(db, words)
                     db.execute("COMMIT")
                 except BaseException:
                     db.execute("ROLLBACK")
@@ -630,6 +622,23 @@ class CaptureStore:
             self._wdb.execute("PRAGMA wal_checkpoint(PASSIVE)")
         except sqlite3.Error:  # e.g. busy: the next round will do
             pass
+
+    def _index_inline(self, db: sqlite3.Connection, words: list[tuple[int, str]]) -> None:
+        """Index a batch's captures in its transaction (one statement, atomic by itself, for
+        up to 400; a savepoint around more); on failure the twin covers them."""
+        one = len(words) <= _search.ROWS_PER_STATEMENT
+        if not one:
+            db.execute("SAVEPOINT words")
+        try:
+            _search.index_rows(db, words)
+            self._set_meta(db, "search_upto", words[-1][0])
+            if not one:
+                db.execute("RELEASE words")
+        except Exception:  # noqa: BLE001 - the twin covers unindexed rows
+            if not one:
+                db.execute("ROLLBACK TO words")
+                db.execute("RELEASE words")
+            self._search_upto = self._meta_int_on(db, "search_upto")
 
     def _insert_pending(
         self,
