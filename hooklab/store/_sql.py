@@ -275,6 +275,23 @@ INDEXES = ("captures_bin", "captures_delivery", "captures_event", "captures_prov
            "captures_received", "captures_handshake")  # fmt: skip
 
 
+def _flag_duplicates(
+    db: sqlite3.Connection, rows: list[list[Any]], seen: set[tuple[str, str]] | None
+) -> None:
+    """Set ``duplicate`` (index 16) of rows whose (provider, delivery id) is stored already
+    (``seen``, or looked up in the table) or comes earlier in ``rows``."""
+    keys = [(v[11], v[13]) for v in rows if v[13]]
+    if not keys:
+        return
+    before = _seen_before(db, keys) if seen is None else seen
+    for v in rows:
+        if v[13]:
+            key = (v[11] or "", v[13])
+            if key in before:
+                v[16] = 1
+            before.add(key)
+
+
 def insert_many(
     db: sqlite3.Connection, rows: list[list[Any]], seen: set[tuple[str, str]] | None = None
 ) -> int:
@@ -282,15 +299,7 @@ def insert_many(
     transaction, flagging repeated delivery ids; returns the first id given (ids follow one
     another). ``seen`` (every delivery stored so far, kept up to date here) replaces the
     lookup in the table, for a load into a store that was empty."""
-    keys = [(v[11], v[13]) for v in rows if v[13]]
-    if keys:
-        before = _seen_before(db, keys) if seen is None else seen
-        for v in rows:
-            if v[13]:
-                key = (v[11] or "", v[13])
-                if key in before:
-                    v[16] = 1
-                before.add(key)
+    _flag_duplicates(db, rows, seen)
     seq = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'captures'").fetchone()
     start = (seq[0] if seq else 0) + 1
     db.executemany(_INSERT, rows)
@@ -313,15 +322,7 @@ def insert_rows(db: sqlite3.Connection, rows: list[list[Any]]) -> int:
     A statement takes up to 50 rows, so a batch of live captures costs SQLite (and Python's
     GIL, which ``sqlite3`` gives up around each step) a few calls, not one per capture.
     """
-    keys = [(v[11], v[13]) for v in rows if v[13]]
-    if keys:
-        before = _seen_before(db, keys)
-        for v in rows:
-            if v[13]:
-                key = (v[11] or "", v[13])
-                if key in before:
-                    v[16] = 1
-                before.add(key)
+    _flag_duplicates(db, rows, None)
     first = -1
     head = _INSERT.split(" VALUES ", 1)[0] + " VALUES "
     for i in range(0, len(rows), _ROWS_PER_STATEMENT):
