@@ -213,7 +213,8 @@ _ENTRIES: tuple[Provider, ...] = (
     # -- commerce and payments -------------------------------------------------------------------
     Provider("stripe", "Stripe", "hmac",
              _d(header="Stripe-Signature", kv=",", ts_key="t", sig_key="v1", msg="{ts}.{body}",
-                future=False, hint="(Stripe endpoint secrets start with whsec_)"),
+                future=False, hint="(Stripe endpoint secrets start with whsec_)",
+                hint_unless="whsec_"),
              detect=("stripe-signature",), agent="Stripe/", event=("j:type",),
              delivery=("j:id",),
              events=("payment_intent.succeeded", "checkout.session.completed", "invoice.paid",

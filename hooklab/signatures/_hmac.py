@@ -14,7 +14,8 @@ header); ``kv`` (separator of ``key=value`` pairs) with ``ts_key`` / ``sig_key``
 b64, hex, nfkd: how the secret becomes the HMAC key); ``legacy`` (header, prefix, algo) tried
 when ``header`` is absent; ``also`` (more headers that may carry a signature); ``extra``
 (constant headers to send); ``ts_json`` (a millisecond timestamp inside the JSON body);
-``future`` (False: only old timestamps are refused); ``hint`` (added to the mismatch reason).
+``future`` (False: only old timestamps are refused); ``hint`` (added to the mismatch reason,
+unless the secret starts with ``hint_unless``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import binascii
 import hashlib
 import json
 import unicodedata
+from collections.abc import Mapping
 from typing import Any
 
 from ._base import (
@@ -97,6 +99,18 @@ def _message(template: str, body: bytes, *, ts: str = "", msg_id: str = "",
     return out.replace(b"{body}", body)
 
 
+def _hint_applies(s: Mapping[str, Any], secret: str | bytes) -> bool:
+    """Whether the spec's mismatch ``hint`` says something: a hint about the secret's form
+    (``hint_unless`` its prefix, e.g. Stripe's ``whsec_``) is left out when it has that form."""
+    if "hint" not in s:
+        return False
+    prefix = s.get("hint_unless")
+    if not prefix:
+        return True
+    text = secret.decode("utf-8", "replace") if isinstance(secret, bytes) else str(secret)
+    return not text.startswith(prefix)
+
+
 def _need_url(inc: Incoming, p: Any) -> str:
     if not inc.url:
         raise Invalid(f"{p.id} signs the notification URL plus the body: pass url=<the "
@@ -166,7 +180,7 @@ def _hmac_verify(inc: Incoming, p: Any) -> str:
     given = [_decode(v, enc) for v in sigs]
     if all(g is None for g in given):
         raise Invalid(f"malformed {header}: signature is not {'hex' if enc == 'hex' else 'base64'}")
-    hint = MISMATCH + (f" {s['hint']}" if "hint" in s else "")
+    hint = MISMATCH + (f" {s['hint']}" if _hint_applies(s, inc.secret) else "")
     if "{url}" in template:
         hint += f"; signed against url {short(url, 80)} (pass the URL configured at {p.name})"
     return inc.conclude(first_match(expected, given), len(given), ts, mismatch=hint,
