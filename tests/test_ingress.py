@@ -19,75 +19,27 @@ from urllib.parse import urlsplit
 
 import pytest
 from _http import free_port, post, raw_request
+from _jupyter_server import ENV_VARS, jupyter_server, running_lab, use_server
 
 from hooklab import HookLab, ingress
 
 TOKEN = "test-token-0123456789"
-_ENV_VARS = (
-    "HOOKLAB_PUBLIC_URL", "HOOKLAB_INGRESS_REGISTRY", "HOOKLAB_INGRESS_SERVER", "JPY_PARENT_PID",
-    "JUPYTERHUB_PUBLIC_URL", "JUPYTERHUB_PUBLIC_HUB_URL", "JUPYTERHUB_EXTERNAL_URL",
-    "JUPYTERHUB_HOST", "JUPYTERHUB_SERVICE_PREFIX", "BINDER_LAUNCH_HOST",
-)  # fmt: skip
-
-
 @pytest.fixture(scope="module")
 def jupyter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
     """A real jupyter server with the extension; yields its local root and runtime dir."""
-    tmp = tmp_path_factory.mktemp("jupyter")
-    runtime, root, config = tmp / "runtime", tmp / "root", tmp / "config"
-    for d in (runtime, root, config):
-        d.mkdir()
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in _ENV_VARS}
-    env.update(JUPYTER_RUNTIME_DIR=str(runtime), JUPYTER_CONFIG_DIR=str(config))
-    cmd = [
-        sys.executable, "-m", "jupyter_server", "--no-browser", f"--port={port}",
-        "--ServerApp.ip=127.0.0.1", "--ServerApp.port_retries=0", "--allow-root",
-        f"--IdentityProvider.token={TOKEN}", "--ServerApp.base_url=/user/test/",
-        f"--ServerApp.root_dir={root}",
-        "--ServerApp.jpserver_extensions={'hooklab.serverext': True}",
-    ]  # fmt: skip
-    log = open(tmp / "server.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
-    local = f"http://127.0.0.1:{port}/user/test/"
-    deadline = time.monotonic() + 30
-    try:
-        while True:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("jupyter server did not start:\n" + (tmp / "server.log").read_text())
-            try:
-                req = urllib.request.Request(local + "api/status", headers={"Authorization": f"token {TOKEN}"})
-                with urllib.request.urlopen(req, timeout=2) as r:
-                    if r.status == 200 and (runtime / ingress.REGISTRY_NAME).exists():
-                        break
-            except OSError:
-                time.sleep(0.1)
-        yield {"local": local, "runtime": runtime, "port": port, "log": tmp / "server.log"}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+    with jupyter_server(tmp_path_factory.mktemp("jupyter"), TOKEN, "/user/test/") as server:
+        yield server
 
 
 @pytest.fixture
 def env(jupyter: dict[str, object], monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
-    for var in _ENV_VARS:
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(jupyter["runtime"]))
-    return jupyter
+    return use_server(jupyter, monkeypatch)
 
 
 @pytest.fixture
 def lab(env: dict[str, object]) -> Iterator[HookLab]:
-    lab = HookLab(port=0, db=":memory:").start()
-    try:
+    with running_lab() as lab:
         yield lab
-    finally:
-        ingress.unregister(lab)
-        lab.stop()
 
 
 def local(url: str, env: dict[str, object]) -> str:
@@ -279,7 +231,7 @@ _KERNEL = textwrap.dedent(
 
 
 def _kernel(env: dict[str, object]) -> tuple[subprocess.Popen[str], str]:
-    proc_env = {k: v for k, v in os.environ.items() if k not in _ENV_VARS}
+    proc_env = {k: v for k, v in os.environ.items() if k not in ENV_VARS}
     proc_env["JUPYTER_RUNTIME_DIR"] = str(env["runtime"])
     proc = subprocess.Popen(
         [sys.executable, "-c", _KERNEL], env=proc_env, stdout=subprocess.PIPE, text=True

@@ -7,89 +7,37 @@ that took over a dead kernel's port.
 
 from __future__ import annotations
 
-import os
 import socket
-import subprocess
-import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 import pytest
-from _http import free_port, post, raw_request
+from _http import post, raw_request
+from _jupyter_server import jupyter_server, running_lab, use_server
 
 from hooklab import HookLab, ingress
 
 pytestmark = pytest.mark.timeout(180)
 
 TOKEN = "guard-test-token-0123456789"
-_ENV_VARS = (
-    "HOOKLAB_PUBLIC_URL", "HOOKLAB_INGRESS_REGISTRY", "HOOKLAB_INGRESS_SERVER", "JPY_PARENT_PID",
-    "JUPYTERHUB_PUBLIC_URL", "JUPYTERHUB_PUBLIC_HUB_URL", "JUPYTERHUB_EXTERNAL_URL",
-    "JUPYTERHUB_HOST", "JUPYTERHUB_SERVICE_PREFIX", "BINDER_LAUNCH_HOST",
-)  # fmt: skip
-
-
 @pytest.fixture(scope="module")
 def jupyter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
-    tmp = tmp_path_factory.mktemp("jupyter-guard")
-    runtime, root, config = tmp / "runtime", tmp / "root", tmp / "config"
-    for d in (runtime, root, config):
-        d.mkdir()
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in _ENV_VARS}
-    env.update(JUPYTER_RUNTIME_DIR=str(runtime), JUPYTER_CONFIG_DIR=str(config))
-    cmd = [
-        sys.executable, "-m", "jupyter_server", "--no-browser", f"--port={port}",
-        "--ServerApp.ip=127.0.0.1", "--ServerApp.port_retries=0", "--allow-root",
-        f"--IdentityProvider.token={TOKEN}", "--ServerApp.base_url=/user/g/",
-        f"--ServerApp.root_dir={root}",
-        "--ServerApp.jpserver_extensions={'hooklab.serverext': True}",
-    ]  # fmt: skip
-    log = open(tmp / "server.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
-    local = f"http://127.0.0.1:{port}/user/g/"
-    deadline = time.monotonic() + 30
-    try:
-        while True:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("jupyter server did not start:\n" + (tmp / "server.log").read_text())
-            try:
-                req = urllib.request.Request(local + "api/status", headers={"Authorization": f"token {TOKEN}"})
-                with urllib.request.urlopen(req, timeout=2) as r:
-                    if r.status == 200 and (runtime / ingress.REGISTRY_NAME).exists():
-                        break
-            except OSError:
-                time.sleep(0.1)
-        yield {"local": local, "runtime": runtime, "port": port}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+    with jupyter_server(tmp_path_factory.mktemp("jupyter-guard"), TOKEN, "/user/g/") as server:
+        yield server
 
 
 @pytest.fixture
 def env(jupyter: dict[str, object], monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
-    for var in _ENV_VARS:
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(jupyter["runtime"]))
-    return jupyter
+    return use_server(jupyter, monkeypatch)
 
 
 @pytest.fixture
 def lab(env: dict[str, object]) -> Iterator[HookLab]:
-    lab = HookLab(port=0, db=":memory:").start()
-    try:
+    with running_lab() as lab:
         yield lab
-    finally:
-        ingress.unregister(lab)
-        lab.stop()
 
 
 def _relay_path(lab: HookLab, bin: str) -> str:

@@ -1,0 +1,85 @@
+"""A real jupyter server with hooklab's extension, for the ingress tests (real sockets, 127.0.0.1)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from _http import free_port
+
+from hooklab import HookLab, ingress
+
+#: what would tell hooklab where it runs: unset for every test, set by a test that needs it
+ENV_VARS = (
+    "HOOKLAB_PUBLIC_URL", "HOOKLAB_INGRESS_REGISTRY", "HOOKLAB_INGRESS_SERVER", "JPY_PARENT_PID",
+    "JUPYTERHUB_PUBLIC_URL", "JUPYTERHUB_PUBLIC_HUB_URL", "JUPYTERHUB_EXTERNAL_URL",
+    "JUPYTERHUB_HOST", "JUPYTERHUB_SERVICE_PREFIX", "BINDER_LAUNCH_HOST",
+)  # fmt: skip
+
+
+@contextmanager
+def jupyter_server(tmp: Path, token: str, base_url: str) -> Iterator[dict[str, object]]:
+    """Start ``jupyter_server`` with the extension under ``base_url`` (e.g. ``/user/test/``);
+    yield its local root URL, runtime dir, port and log file; stop it afterwards."""
+    runtime, root, config = tmp / "runtime", tmp / "root", tmp / "config"
+    for d in (runtime, root, config):
+        d.mkdir()
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ENV_VARS}
+    env.update(JUPYTER_RUNTIME_DIR=str(runtime), JUPYTER_CONFIG_DIR=str(config))
+    cmd = [
+        sys.executable, "-m", "jupyter_server", "--no-browser", f"--port={port}",
+        "--ServerApp.ip=127.0.0.1", "--ServerApp.port_retries=0", "--allow-root",
+        f"--IdentityProvider.token={token}", f"--ServerApp.base_url={base_url}",
+        f"--ServerApp.root_dir={root}",
+        "--ServerApp.jpserver_extensions={'hooklab.serverext': True}",
+    ]  # fmt: skip
+    log = open(tmp / "server.log", "wb")  # noqa: SIM115
+    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+    local = f"http://127.0.0.1:{port}{base_url}"
+    deadline = time.monotonic() + 30
+    try:
+        while True:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("jupyter server did not start:\n" + (tmp / "server.log").read_text())
+            try:
+                req = urllib.request.Request(local + "api/status", headers={"Authorization": f"token {token}"})
+                with urllib.request.urlopen(req, timeout=2) as r:
+                    if r.status == 200 and (runtime / ingress.REGISTRY_NAME).exists():
+                        break
+            except OSError:
+                time.sleep(0.1)
+        yield {"local": local, "runtime": runtime, "port": port, "log": tmp / "server.log"}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def use_server(jupyter: dict[str, object], monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
+    """Point this test's process at ``jupyter`` (its runtime dir) with nothing else set."""
+    for var in ENV_VARS:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(jupyter["runtime"]))
+    return jupyter
+
+
+@contextmanager
+def running_lab() -> Iterator[HookLab]:
+    """A started lab on a free port, unregistered from the ingress and stopped afterwards."""
+    lab = HookLab(port=0, db=":memory:").start()
+    try:
+        yield lab
+    finally:
+        ingress.unregister(lab)
+        lab.stop()
