@@ -1,7 +1,7 @@
 """Column segments: the captures' scalar columns, a few thousand rows per blob, for bulk reads.
 
 SQLite stores rows; reading one column of a million rows through Python costs a Python object
-per value (seconds). So the writer thread also keeps the columns that DataFrames need (no
+per value (seconds). So the store also keeps the columns that DataFrames need (no
 bodies) in ``segments``: one row per :data:`SEG_ROWS` captures, holding each column as a
 plain array (integers) or as codes into a dictionary of strings. Reading a million captures
 is then a few hundred blobs turned into Arrow arrays without copying.
@@ -15,8 +15,9 @@ A segment also keeps its captures' bodies, zlib-compressed one after another (a 
 less of their size for JSON): a DataFrame of a million reads them as a few hundred blobs
 instead of a million rows of the table.
 
-Encoding uses only the standard library (the writer thread stays light); decoding uses numpy
-and pyarrow, in the reading thread (zlib works without the GIL).
+Encoding uses only the standard library (on the store's upkeep thread, or its writer for an
+in-memory store); decoding uses numpy and pyarrow, in the reading thread (zlib works without
+the GIL).
 """
 
 from __future__ import annotations

@@ -11,10 +11,16 @@ front of it is bounded (:data:`QUEUE_CAPTURES` captures, :data:`QUEUE_BYTES` of 
 :meth:`CaptureStore.add` waits for room, :meth:`CaptureStore.submit` (the server's) refuses
 with :class:`StoreBusy`, so memory stays bounded however fast records come.
 
-The writer also keeps what makes a large store fast to read: the search index (``_search``)
-and the column segments (``_segments``). It does that in the transaction that stores the rows
-when it is keeping up, and a chunk at a time between batches when it is behind (after a bulk
-import, or on a database written by an older version); reads are exact either way.
+A record is prepared by the thread that queues it (provider detection, signature check, the
+row's values and search words): for a webhook that is the server's thread, which has time
+while the writer waits for the disk. A batch then costs the writer a few SQL statements.
+
+The writer also keeps the search index (``_search``) up to date: in the transaction that
+stores the rows when it is keeping up, a chunk at a time between batches when it is behind
+(after a bulk import, or on a database written by an older version); reads are exact either
+way. A file store has a second thread, the upkeep thread, for what must not hold up an
+acknowledgement: SQLite's WAL checkpoints and the column segments (``_segments``), encoded
+from its own connection and handed to the writer to store.
 """
 
 from __future__ import annotations
@@ -92,9 +98,9 @@ class CaptureStore:
     ``retention_age`` (seconds) drops older captures; both off by default.
     ``durability="full"`` (default) fsyncs every group commit, so an acknowledged capture
     survives a power cut; ``"normal"`` survives a crash of the process but not of the machine.
-    Provider, event type and delivery id are detected on the writer thread; then ``secrets``
-    (a :class:`~hooklab.signatures.book.SecretBook`, if given) verifies signatures, before the record
-    is stored.
+    Provider, event type and delivery id are detected when a record is queued; then
+    ``secrets`` (a :class:`~hooklab.signatures.book.SecretBook`, if given) verifies signatures,
+    before the record is stored.
     """
 
     def __init__(
