@@ -154,7 +154,12 @@ def test_clicks_during_a_burst_select_the_row_clicked(jupyter_lab: Any, page: An
             label = option.inner_text()
             try:
                 option.click(force=True, timeout=1000)  # this very element, whatever came since
+                # the click lands where the element was: if the list was rebuilt meanwhile, a
+                # new row stands there (and is rightly the one opened); or its text changed
+                same = option.evaluate("(e, t) => e.isConnected && e.innerText === t", label)
             except Exception:  # noqa: BLE001 - the table was replaced before the click: again
+                continue
+            if not same:  # which row was under the pointer is not known: try again
                 continue
             path = "/" + label.split()[2]  # the row's bin/path column
             deadline = time.monotonic() + 5
