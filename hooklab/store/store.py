@@ -983,6 +983,22 @@ class CaptureStore:
         finally:
             self._give_back(db)
 
+    def packed_columns(self, **filters: Any) -> tuple[Any, list[Any]] | None:
+        """:meth:`columns` with the bodies as the store keeps them (for DataFrames): ``(table
+        without body, packs)``, one pack per chunk of the table: ``("zlib", compressed bytes,
+        offsets, size)`` or a ``large_binary`` array. ``None`` when ``filters`` are given (then
+        :meth:`columns` it is)."""
+        if filters:
+            return None
+        if self._memory:
+            with self._read_lock:
+                return _columns.read_packed(self._db, self._plan())
+        db = self._reader()
+        try:
+            return _columns.read_packed(db, self._plan(), connect=self._reader, release=self._give_back)
+        finally:
+            self._give_back(db)
+
     def export_source(self) -> str:
         """A random name of this database for exported file names, made once and kept."""
         import secrets
