@@ -37,6 +37,7 @@ BAD_LINES = [
     ('{"body_b64": "!!!!"}', "line 3 is not a capture"),
     ('{"body_b64": "e30"}', "line 3 is not a capture"),  # bad padding
     ('{"body_b64": 5}', "body_b64 must be a string, got int"),
+    ('{"body_b64": "\u00e9A=="}', "only ASCII characters"),
     ('{"received_at": "yesterday"}', "line 3 is not a capture"),
     ('{"received_at": "2026-13-01T00:00:00"}', "line 3 is not a capture"),
     ('{"remote_addr": 1}', "remote address must be a string, got int"),
@@ -61,6 +62,22 @@ def test_a_bad_line_is_refused_naming_its_line(tmp_path, line, says):
     import re
 
     assert re.search(says, str(err.value)), str(err.value)
+
+
+def test_lines_are_counted_as_an_editor_counts_them(tmp_path):
+    """CRLF endings, blank and whitespace-only lines, a last line without a newline: every
+    capture is read, and an error names its line."""
+    lines = [GOOD, "", "  \t ", GOOD.replace("/ok", "/" + "x" * 150), "\x0c", GOOD]
+    path = tmp_path / "crlf.jsonl"
+    path.write_bytes("\r\n".join(lines).encode())  # no newline after the last line
+    lab = hooklab.load_jsonl(str(path))
+    try:
+        assert [c.path for c in lab.query()] == ["/ok", "/" + "x" * 150, "/ok"]
+    finally:
+        lab.stop()
+    path.write_bytes("\r\n".join([*lines, '{"status": "x"}']).encode())
+    with pytest.raises(ValueError, match="line 7 is not a capture"):
+        hooklab.load_jsonl(str(path))
 
 
 T = datetime(2026, 3, 4, 5, 6, 7, 891011, tzinfo=timezone.utc)
