@@ -131,27 +131,47 @@ def _frame(
 ) -> pd.DataFrame:
     """``combined=False`` reads through SQL only (no column segments): the other path, for
     tests that both give the same frame."""
-    if combined:
-        table = store.columns(body=True, **filters)
+    packed = getattr(store, "packed_columns", None) if combined else None
+    got = packed(**filters) if packed is not None else None
+    if got is not None:  # the bodies as the store keeps them (compressed), not decompressed
+        table, packs = got
+    elif combined:
+        table, packs = store.columns(body=True, **filters), None
     else:
-        table = store.columns(body=True, segments=False, **filters)
+        table, packs = store.columns(body=True, segments=False, **filters), None
     return frame_from_columns(
-        table, forwards=store.forwards, handshakes=getattr(store, "handshakes", None), flatten=flatten
+        table, forwards=store.forwards, handshakes=getattr(store, "handshakes", None),
+        flatten=flatten, packs=packs,
     )
 
 
 def frame_from_columns(
-    table: Any, *, forwards: Any = None, handshakes: Any = None, flatten: bool = False
+    table: Any, *, forwards: Any = None, handshakes: Any = None, flatten: bool = False,
+    packs: list[Any] | None = None,
 ) -> pd.DataFrame:
     """The DataFrame of an Arrow table in the shape ``CaptureStore.columns(body=True)`` gives.
 
     ``forwards()`` (optional) lists forwarding outcomes for the ``forward_*`` columns,
     ``handshakes()`` maps capture ids to the handshake answered (``handshake`` column).
+    ``packs`` gives the bodies as ``CaptureStore.packed_columns`` does, instead of a ``body``
+    column.
     """
     import numpy as np
     import pandas as pd
 
     n = table.num_rows
+    content_type = _categorical_of(table.column("content_type"))
+    jsonish = _jsonish(content_type)
+    encoded = _numpy(table.column("encoded"), np.int8)
+    bodies = table.column("body") if "body" in table.column_names else None
+    kept = _Bodies.from_packs(packs, encoded, jsonish) if packs is not None else None
+    # flatten=True: Arrow parses the bodies on other threads (without the GIL) while this one
+    # builds the other columns
+    early = None
+    if flatten and n and kept is not None:
+        early = _flatten_early(lambda: _flatten_blocks(kept, "payload."))
+    elif flatten and n and bodies is not None:
+        early = _flatten_early(lambda: _flatten_raw(bodies, encoded, jsonish, "payload."))
     ids = _numpy(table.column("id"), np.int64)
     data: dict[str, Any] = {
         "id": pd.arrays.IntegerArray(ids, np.zeros(n, dtype=bool)),
@@ -163,7 +183,6 @@ def frame_from_columns(
     for name in ("provider", "event_type"):
         data[name] = _categorical_of(table.column(name))
     data["delivery_id"] = _strings(table.column("delivery_id"))
-    content_type = _categorical_of(table.column("content_type"))
     data["content_type"] = content_type
     data["size"] = pd.arrays.IntegerArray(_numpy(table.column("size"), np.int64), np.zeros(n, bool))
     data["status"] = pd.arrays.IntegerArray(
@@ -182,14 +201,17 @@ def frame_from_columns(
         pa.nulls(n, pa.large_string()))  # (no Python object per row when there are none)
     df.insert(df.columns.get_loc("duplicate") + 1, "handshake",
               pd.array(shake, dtype=pd.StringDtype("pyarrow")))
-    jsonish = _jsonish(content_type)
-    encoded = _numpy(table.column("encoded"), np.int8)
-    bodies = table.column("body") if "body" in table.column_names else None
-    payloads = _register()._from_bodies(bodies, encoded, jsonish)
+    if kept is not None:
+        payloads = _register()(kept, np.arange(kept.n, dtype=np.int64))
+    else:
+        payloads = _register()._from_bodies(bodies, encoded, jsonish)
     df["json"] = pd.Series(payloads, index=df.index)
     if flatten:
-        codes = df["event_type"].cat.codes.to_numpy() if len(df) else None
-        flat = _flatten_bodies(payloads, index=df.index, groups=codes, raw=bodies)
+        flat = _flatten_result(early)
+        if flat is None:  # (no rows; or types Arrow could not read in one go: the long way)
+            codes = df["event_type"].cat.codes.to_numpy() if len(df) else None
+            flat = _flatten_bodies(payloads, index=df.index, groups=codes, raw=bodies)
+        flat.index = df.index
         df = pd.concat([df, flat], axis=1)
     return df
 
@@ -312,7 +334,8 @@ class _Bodies:
 
         import numpy as np
 
-        self.blocks: list[Any] = []  # compressed pyarrow Buffers
+        self.blocks: list[Any] = []  # compressed pyarrow Buffers (or bytes)
+        self.codecs: list[str] = []  # per block: "lz4", or "zlib" (kept as the store keeps it)
         self.raw_sizes: list[int] = []
         self.offsets: list[Any] = []  # per block: body offsets within the block (n+1)
         self.starts = np.zeros(1, np.int64)  # first body of each block, and the total at the end
@@ -373,6 +396,7 @@ class _Bodies:
         starts = [0]
         for (blob, size, offs), part in zip(packed, parts, strict=True):
             self.blocks.append(blob)
+            self.codecs.append(_CODEC)
             self.raw_sizes.append(size)
             self.offsets.append(offs)
             starts.append(starts[-1] + len(part))
@@ -380,6 +404,55 @@ class _Bodies:
         self.encoded = np.asarray(encoded, np.int8)
         self.jsonish = np.asarray(jsonish, bool)
         return self
+
+    @classmethod
+    def from_packs(cls, packs: list[Any], encoded: Any, jsonish: Any) -> _Bodies:
+        """From the store's packed bodies (``CaptureStore.packed_columns``): zlib blocks are
+        kept as they are (no decompressing and compressing again), Arrow arrays are packed."""
+        import numpy as np
+
+        self = cls.build([p for p in packs if not isinstance(p, tuple)], encoded, jsonish)
+        if all(not isinstance(p, tuple) for p in packs):
+            return self
+        blocks, codecs, sizes, offsets, starts = [], [], [], [], [0]
+        made = iter(zip(self.blocks, self.codecs, self.raw_sizes, self.offsets, strict=True))
+        made_starts = iter(np.diff(self.starts).tolist())
+        for p in packs:
+            if isinstance(p, tuple):  # ("zlib", compressed bytes, offsets, size)
+                _, blob, offs, size = p
+                blocks.append(blob)
+                codecs.append("zlib")
+                sizes.append(size)
+                offsets.append(offs)
+                starts.append(starts[-1] + len(offs) - 1)
+                continue
+            left = len(p)
+            while left > 0:  # the blocks build() made of this array
+                blob, codec, size, offs = next(made)
+                m = next(made_starts)
+                blocks.append(blob)
+                codecs.append(codec)
+                sizes.append(size)
+                offsets.append(offs)
+                starts.append(starts[-1] + m)
+                left -= m
+        self.blocks, self.codecs, self.raw_sizes, self.offsets = blocks, codecs, sizes, offsets
+        self.starts = np.array(starts, np.int64)
+        return self
+
+    def raw_block(self, b: int) -> Any:
+        """Block ``b`` decompressed (a pyarrow Buffer)."""
+        import pyarrow as pa
+
+        codec = self.codecs[b] if getattr(self, "codecs", None) else _CODEC
+        if codec == "zlib":
+            import zlib
+
+            data = zlib.decompress(self.blocks[b], bufsize=max(self.raw_sizes[b], 1))
+            if len(data) != self.raw_sizes[b]:
+                raise ValueError("a block of bodies does not decompress to its size")
+            return pa.py_buffer(data)
+        return pa.Codec(codec).decompress(self.blocks[b], decompressed_size=self.raw_sizes[b])
 
     @classmethod
     def from_bytes(cls, bodies: list[bytes], encoded: Any = None, jsonish: Any = None) -> _Bodies:
@@ -394,13 +467,11 @@ class _Bodies:
         )
 
     def _block(self, b: int) -> bytes:
-        import pyarrow as pa
 
         cached = self._cached
         if cached is not None and cached[0] == b:
             return cached[1]
-        raw = pa.Codec(_CODEC).decompress(self.blocks[b], decompressed_size=self.raw_sizes[b])
-        data = raw.to_pybytes()
+        data = self.raw_block(b).to_pybytes()
         self._cached = (b, data)
         return data
 
@@ -605,7 +676,7 @@ def _register() -> Any:
         def nbytes(self) -> int:
             b = self._bodies
             return int(
-                sum(x.size for x in b.blocks) + sum(o.nbytes for o in b.offsets)
+                sum(len(x) for x in b.blocks) + sum(o.nbytes for o in b.offsets)
                 + b.encoded.nbytes + b.jsonish.nbytes + self._pos.nbytes
             )
 
@@ -696,14 +767,109 @@ def _all_bodies(payloads: Any) -> Any:
         offsets = [np.zeros(1, np.int64)]
         total = 0
         for k in range(len(b.blocks)):
-            data = pa.Codec(_CODEC).decompress(b.blocks[k], decompressed_size=b.raw_sizes[k])
-            datas.append(data)
+            datas.append(b.raw_block(k))
             offsets.append(b.offsets[k][1:] + total)
             total += b.raw_sizes[k]
         joined = pa.py_buffer(b"".join(d.to_pybytes() for d in datas)) if datas else pa.py_buffer(b"")
         offs = np.concatenate(offsets)
         return pa.Array.from_buffers(pa.large_binary(), len(pos), [None, pa.py_buffer(offs), joined])
     return pa.array(b.bodies(pos), pa.large_binary())
+
+
+def _flatten_early(job: Any) -> Any:
+    """Start ``job`` (flattening the bodies: :func:`_flatten_raw`, :func:`_flatten_blocks`) on
+    a thread of its own; :func:`_flatten_result` waits for it."""
+    import threading
+
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["flat"] = job()
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=run, name="hooklab-flatten", daemon=True)
+    thread.start()
+    return thread, box
+
+
+def _flatten_result(early: Any) -> Any:
+    """The frame :func:`_flatten_early` made (index 0..n-1), or None if Arrow could not read
+    the bodies in one go (then :func:`_flatten_bodies` takes the long way)."""
+    import pyarrow as pa
+
+    if early is None:
+        return None
+    thread, box = early
+    thread.join()
+    error = box.get("error")
+    if error is not None:
+        if isinstance(error, (pa.ArrowInvalid, pa.ArrowTypeError, ValueError)):
+            return None
+        raise error
+    return box["flat"]
+
+
+def _flatten_raw(raw: Any, encoded: Any, jsonish: Any, prefix: str) -> Any:
+    """``payload.*`` columns of the bodies ``raw``, through Arrow's JSON reader (the rows it
+    cannot read as they are are parsed as the json column parses them); raises if the bodies'
+    types do not agree."""
+    import numpy as np
+    import pandas as pd
+
+    n = len(encoded)
+    chunks = [c for c in raw.chunks if len(c)]
+    tasks = []
+    base = 0
+    slow: dict[int, Any] = {}
+    for chunk in chunks:
+        m = len(chunk)
+        rows, lines, odd = _classify_raw(chunk, encoded[base : base + m], jsonish[base : base + m], base)
+        slow.update(odd)
+        tasks.append((chunk, rows, lines, base))
+        base += m
+    flat = _flatten_chunks(tasks, prefix)
+    if slow:
+        at = np.fromiter(slow, np.int64, len(slow))
+        extra = flatten_payloads(list(slow.values()), prefix=prefix)
+        extra.index = pd.Index(at)
+        flat = flat.combine_first(extra) if len(flat.columns) else extra.reindex(pd.RangeIndex(n))
+    return flat
+
+
+def _classify_raw(
+    chunk: Any, encoded: Any, jsonish: Any, base: int
+) -> tuple[Any, dict[int, bytes], dict[int, Any]]:
+    """:func:`_classify` from the raw bodies: the rows that need Python are parsed as the json
+    column parses them (:func:`_parse_one`)."""
+    import numpy as np
+
+    n = len(chunk)
+    offs = np.frombuffer(chunk.buffers()[1], np.int64, n + 1, chunk.offset * 8)
+    buf = chunk.buffers()[2]
+    data = np.frombuffer(buf, np.uint8) if buf is not None else np.zeros(0, np.uint8)
+    nonempty = offs[1:] > offs[:-1]
+    first = np.zeros(n, np.uint8)
+    first[nonempty] = data[offs[:-1][nonempty]]
+    enc = np.asarray(encoded) != 0
+    simple = (first == ord("{")) & ~enc
+    spaced = np.isin(first, np.frombuffer(b" \t\r\n", np.uint8))
+    odd = np.flatnonzero(nonempty & ~simple & (enc | spaced))
+    lines: dict[int, bytes] = {}
+    slow: dict[int, Any] = {}
+    if len(odd):
+        import orjson
+
+        for i in odd.tolist():
+            body = buf.slice(int(offs[i]), int(offs[i + 1] - offs[i])).to_pybytes()
+            value = _parse_one(body, int(encoded[i]), bool(jsonish[i]))
+            if isinstance(value, dict):
+                try:
+                    lines[i] = orjson.dumps(value)
+                except (TypeError, orjson.JSONEncodeError):  # e.g. integers past 64 bits
+                    slow[i + base] = value
+    return np.flatnonzero(simple), lines, slow
 
 
 def _flatten_bodies(
@@ -789,49 +955,122 @@ def _classify(chunk: Any, payloads: Any, base: int) -> tuple[Any, dict[int, byte
 def _flatten_chunks(tasks: list[tuple[Any, Any, dict[int, bytes], int]], prefix: str) -> Any:
     """Read each chunk's objects on a worker thread (Arrow works without the GIL), with the
     schema of a sample; one table of all rows (rows without an object stay empty)."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    import numpy as np
     import pandas as pd
-    import pyarrow as pa
-    import pyarrow.json as pj
 
     first = next((t for t in tasks if len(t[1]) or t[2]), None)
     total = sum(len(t[0]) for t in tasks)
     if first is None:
         return pd.DataFrame(index=pd.RangeIndex(total))
-    buf, order, cut = _objects(first[0], first[1], first[2])
+    schema = _sample_schema(first)
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda t: _read_task(t, schema), tasks))
+    return _assemble(results, total, prefix)
+
+
+def _flatten_blocks(b: Any, prefix: str) -> Any:
+    """:func:`_flatten_raw` of a json column's compressed blocks: each worker thread
+    decompresses a block, picks its rows and reads them (Arrow and zlib without the GIL)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+
+    n = b.n
+    starts = b.starts.tolist()
+
+    def prep(k: int) -> tuple[tuple[Any, Any, dict[int, bytes], int], dict[int, Any]]:
+        offs = np.ascontiguousarray(b.offsets[k], np.int64)
+        m = len(offs) - 1
+        arr = pa.Array.from_buffers(pa.large_binary(), m, [None, pa.py_buffer(offs), b.raw_block(k)])
+        base = starts[k]
+        rows, lines, slow = _classify_raw(arr, b.encoded[base : base + m], b.jsonish[base : base + m], base)
+        return (arr, rows, lines, base), slow
+
+    blocks = len(b.blocks)
+    done: dict[int, Any] = {}
+    schema = None
+    for k in range(blocks):  # the schema of the first block with objects
+        done[k] = prep(k)
+        task = done[k][0]
+        if len(task[1]) or task[2]:
+            schema = _sample_schema(task)
+            break
+    if schema is None:
+        flat = pd.DataFrame(index=pd.RangeIndex(n))
+        results: list[Any] = []
+        slow = {i: v for _, odd in done.values() for i, v in odd.items()}
+    else:
+        def run(k: int) -> Any:
+            task, odd = done.pop(k) if k in done else prep(k)
+            return _read_task(task, schema), odd
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            out = list(pool.map(run, range(blocks)))
+        results = [r for r, _ in out]
+        slow = {i: v for _, odd in out for i, v in odd.items()}
+        flat = _assemble(results, n, prefix)
+    if slow:
+        at = np.fromiter(slow, np.int64, len(slow))
+        extra = flatten_payloads(list(slow.values()), prefix=prefix)
+        extra.index = pd.Index(at)
+        flat = flat.combine_first(extra) if len(flat.columns) else extra.reindex(pd.RangeIndex(n))
+    return flat
+
+
+def _sample_schema(task: tuple[Any, Any, dict[int, bytes], int]) -> Any:
+    """The schema Arrow infers from the first bodies (about 1 MiB) of ``task``, timestamps
+    read as strings."""
+    import pyarrow as pa
+    import pyarrow.json as pj
+
+    buf, _order, cut = _objects(task[0], task[1], task[2])
     sample = pj.read_json(
         pa.BufferReader(buf.slice(0, cut or buf.size)),
         read_options=pj.ReadOptions(use_threads=False, block_size=max(cut or buf.size, 1) + 1),
         parse_options=pj.ParseOptions(newlines_in_values=True),
     )
-    schema = pa.schema([pa.field(f.name, _strings_for_timestamps(f.type)) for f in sample.schema])
+    return pa.schema([pa.field(f.name, _strings_for_timestamps(f.type)) for f in sample.schema])
 
-    def read(task: tuple[Any, Any, dict[int, bytes], int]) -> tuple[Any, Any]:
-        chunk, rows, lines, base = task
-        if not len(rows) and not lines:
-            return None, None
-        buf, order, _ = _objects(chunk, rows, lines)
-        want = schema
-        for _ in range(3):
-            table = pj.read_json(
-                pa.BufferReader(buf),
-                read_options=pj.ReadOptions(use_threads=False, block_size=buf.size + 1),
-                parse_options=pj.ParseOptions(
-                    explicit_schema=want, unexpected_field_behavior="infer",
-                    newlines_in_values=True,
-                ),
-            )
-            if table.num_rows != len(order):
-                raise ValueError("not one object per body")
-            if not any(_has_timestamps(f.type) for f in table.schema):
-                return table, order + base
-            want = pa.schema([pa.field(f.name, _strings_for_timestamps(f.type)) for f in table.schema])
-        raise ValueError("could not read timestamps as strings")
 
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        results = [r for r in pool.map(read, tasks) if r[0] is not None]
+def _read_task(task: tuple[Any, Any, dict[int, bytes], int], schema: Any) -> tuple[Any, Any]:
+    """(table of the task's objects, their global rows), or (None, None) if it has none."""
+    import pyarrow as pa
+    import pyarrow.json as pj
+
+    chunk, rows, lines, base = task
+    if not len(rows) and not lines:
+        return None, None
+    buf, order, _ = _objects(chunk, rows, lines)
+    want = schema
+    for _ in range(3):
+        table = pj.read_json(
+            pa.BufferReader(buf),
+            read_options=pj.ReadOptions(use_threads=False, block_size=buf.size + 1),
+            parse_options=pj.ParseOptions(
+                explicit_schema=want, unexpected_field_behavior="infer",
+                newlines_in_values=True,
+            ),
+        )
+        if table.num_rows != len(order):
+            raise ValueError("not one object per body")
+        if not any(_has_timestamps(f.type) for f in table.schema):
+            return table, order + base
+        want = pa.schema([pa.field(f.name, _strings_for_timestamps(f.type)) for f in table.schema])
+    raise ValueError("could not read timestamps as strings")
+
+
+def _assemble(results: list[tuple[Any, Any]], total: int, prefix: str) -> Any:
+    """One frame of all rows from the tables :func:`_read_task` gave (in row order)."""
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+
+    results = [r for r in results if r[0] is not None]
+    if not results:
+        return pd.DataFrame(index=pd.RangeIndex(total))
     tables = [t for t, _ in results]
     table = pa.concat_tables(tables, promote_options="permissive") if len(tables) > 1 else tables[0]
     order = np.concatenate([o for _, o in results])

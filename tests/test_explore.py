@@ -482,3 +482,78 @@ def test_schema_reads_only_new_captures_and_notices_deletions(tmp_path) -> None:
         assert fourth.loc["id", "distinct"] == 2 and fourth.loc["id", "example"] == '"evt_2"'
     finally:
         lab.stop()
+
+
+def test_schema_of_a_large_store_is_read_from_its_column_segments(tmp_path) -> None:
+    """A store of 9,000 captures (two sealed segments and the rows after them; gzip bodies,
+    text bodies, three providers' events): the first schema() reads the segments, not row by
+    row, and every row of it is what a plain walk of the payloads gives."""
+    import gzip
+    import time
+
+    from hooklab.store import CaptureStore
+
+    path = str(tmp_path / "seg.sqlite3")
+    store = CaptureStore(path, durability="normal")
+    t0 = datetime(2026, 5, 1, tzinfo=timezone.utc)
+    records = []
+    for i in range(9000):
+        payload = dict([P1, P2, P3][i % 3])
+        payload["id"] = f"evt_{i}"
+        headers = [("Content-Type", "application/json")]
+        body = json.dumps(payload).encode()
+        if i % 50 == 7:
+            body = gzip.compress(body)
+            headers.append(("Content-Encoding", "gzip"))
+        elif i % 97 == 5:
+            body, headers = f"hello {i % 4}".encode(), [("Content-Type", "text/plain")]
+        records.append({"method": "POST", "path": "/shop", "headers": headers, "body": body,
+                        "received_at": t0 + timedelta(seconds=i),
+                        "provider": ["stripe", "shopify", None][i % 3], "event_type": "e"})
+    assert store.add_many(records) == 9000
+    end = time.monotonic() + 60
+    while store._behind() and time.monotonic() < end:
+        time.sleep(0.05)
+    assert store._segments_upto >= 8192
+    store.close()
+
+    lab = hooklab.open(path)
+    try:
+        by_sql = []
+        plain = lab.store.iter_rows
+        lab.store.iter_rows = lambda *a, **k: by_sql.append(k) or plain(*a, **k)  # type: ignore[method-assign]
+        s = lab.schema()
+        assert by_sql == []  # every capture came from the segments
+        for provider, k in (("stripe", 0), ("shopify", 1), (None, 2)):
+            members = [(i, r) for i, r in enumerate(records) if i % 3 == k]
+            part = s[s["provider"].fillna("<none>") == (provider or "<none>")].set_index("field")
+            expected: dict[str, dict[str, Any]] = {}
+            kinds = set()
+            for i, r in members:
+                raw = r["body"]
+                if len(r["headers"]) > 1:
+                    raw = gzip.decompress(raw)
+                if raw.startswith(b"hello"):
+                    kinds.add("text/plain")
+                    continue
+                kinds.add("object")
+                for key, v in json.loads(raw).items():
+                    _walk(v, key, expected, i)
+            assert part.loc["(body)", "count"] == len(members)
+            assert set(part.loc["(body)", "types"].split("|")) == kinds
+            assert part.loc["(body)", "first_seen"] == t0 + timedelta(seconds=members[0][0])
+            assert part.loc["(body)", "last_seen"] == t0 + timedelta(seconds=members[-1][0])
+            assert set(part.index) == {"(body)", *expected}
+            for field, want in expected.items():
+                row = part.loc[field]
+                assert set(row["types"].split("|")) == want["types"], (provider, field)
+                assert row["present"] == pytest.approx(len(want["captures"]) / len(members))
+                assert row["count"] == want["count"], (provider, field)
+                assert row["first_seen"] == t0 + timedelta(seconds=min(want["captures"]))
+                assert row["last_seen"] == t0 + timedelta(seconds=max(want["captures"]))
+                if want["values"]:
+                    assert row["distinct"] == len(want["values"]), (provider, field)
+            assert part.loc["id", "example"] == f'"evt_{members[0][0]}"'
+        assert lab.schema().equals(s)  # again: nothing new, the same table
+    finally:
+        lab.stop()

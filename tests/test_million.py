@@ -468,3 +468,37 @@ def test_parquet_open_explores_like_the_database(exported):
     assert [int(x) for x in opened.sql(amount)["a"]] == [int(x) for x in lab.sql(amount)["a"]] == [5]
     with pytest.raises(PermissionError):
         opened.sql("DELETE FROM captures")
+
+
+def test_frames_keep_the_segments_compressed_bodies_and_read_them_exactly(tmp_path):
+    """A frame of a sealed store keeps each segment's bodies as the store compressed them
+    (zlib), and its json column, payload.* columns, pickling and random reads give exactly
+    what the bodies hold - hostile ones included, in segments and in the rows after them."""
+    store = CaptureStore(str(tmp_path / "z.sqlite3"), durability="normal")
+    cases = [b for b in BODIES if b[0] not in ("big body", "gzip bomb", "deep array", "deep object")]
+    recs = [_record(i, *cases[i % len(cases)]) for i in range(9000)]
+    assert store.add_many(recs) == 9000
+    _wait_caught_up(store)
+    assert store._segments_upto >= 8192
+    df = captures_frame(store, flatten=True)
+    kept = df["json"].array._bodies
+    assert "zlib" in kept.codecs and "lz4" in kept.codecs  # two segments, then 808 rows after
+    each = [cases[i % len(cases)] for i in range(9000)]
+    expected = parse_payloads([c[1] for c in each], [int(c[3] is not None) for c in each],
+                              [c[2] for c in each])
+    assert list(df["json"]) == expected
+    assert df["json"][4100] == expected[4100] and df["json"][8999] == expected[8999]
+    assert list(df["json"].isna()) == [v is None for v in expected]
+    assert list(pickle.loads(pickle.dumps(df))["json"]) == expected
+    reference = flatten_payloads(expected, index=df.index)
+    flat = df[[c for c in df.columns if c.startswith("payload.")]]
+    assert sorted(flat.columns) == sorted(reference.columns)
+    for col in reference.columns:
+        want = [None if (not isinstance(v, (list, dict)) and pd.isna(v)) else v for v in reference[col]]
+        have = [None if (not isinstance(v, (list, dict)) and pd.isna(v)) else v for v in flat[col]]
+        assert have == want, col
+    by_name = {c[0]: i for i, c in enumerate(cases)}
+    assert df.loc[by_name["spaces first"] + 4 * len(cases), "payload.a"] == 2
+    assert df.loc[by_name["gzip"] + 200 * len(cases), "payload.zipped"] == True  # noqa: E712
+    assert df.loc[by_name["object"], "payload.data.object.amount"] == 5
+    store.close()

@@ -689,10 +689,87 @@ def _encoding(headers: str) -> str | None:
 def _chunks(store: CaptureStore, filters: dict[str, Any]) -> Iterator[list[tuple[Any, ...]]]:
     """The store's captures as :class:`SchemaBuilder` rows, chunk by chunk (rows of
     compressed bodies get their ``Content-Encoding`` in place of their headers)."""
+    packed = getattr(store, "packed_columns", None) if not filters else None
+    got = packed() if packed is not None else None
+    if got is not None:  # all of them: from the column segments, not row by row through SQL
+        yield from _segment_chunks(store, *got)
+        return
     for chunk in store.iter_rows(_ROW_SQL, **filters):
         if any(map(itemgetter(5), chunk)):
             chunk = [r if r[5] is None else (*r[:5], _encoding(r[5]), r[6]) for r in chunk]
         yield chunk
+
+
+#: rows per chunk handed to the builder from the column segments (as ``iter_rows`` gives)
+_SEGMENT_CHUNK = 32_768
+
+
+def _segment_chunks(store: CaptureStore, table: Any, packs: list[Any]) -> Iterator[list[tuple[Any, ...]]]:
+    """:class:`SchemaBuilder` rows of ``CaptureStore.packed_columns()``: a worker thread
+    decompresses the next chunk's bodies (zlib works without the GIL) while the builder reads
+    this one; the ``Content-Encoding`` of the rows that have one is looked up by id."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import numpy as np
+    import pyarrow as pa
+
+    starts = np.cumsum([0, *(len(c) for c in table.column("id").chunks)]).tolist()
+    groups: list[list[int]] = []  # table chunks per builder chunk
+    for k in range(len(packs)):
+        if not groups or starts[k] - starts[groups[-1][0]] >= _SEGMENT_CHUNK:
+            groups.append([])
+        groups[-1].append(k)
+
+    def rows_of(ks: list[int]) -> list[tuple[Any, ...]]:
+        lo, hi = starts[ks[0]], starts[ks[-1] + 1]
+        part = table.slice(lo, hi - lo)
+        bodies: list[bytes] = []
+        for k in ks:
+            bodies.extend(_split_bodies(packs[k]))
+        encoded = part.column("encoded").to_numpy()
+        ids = part.column("id").to_pylist()
+        enc: list[Any] = [None] * len(ids)
+        if encoded.any():
+            at = np.flatnonzero(encoded).tolist()
+            wanted = [ids[i] for i in at]
+            found: dict[int, Any] = {}
+            with store.read_connection() as db:
+                for j in range(0, len(wanted), 500):
+                    few = wanted[j : j + 500]
+                    found.update(db.execute(
+                        f"SELECT id, headers FROM captures WHERE id IN ({','.join('?' * len(few))})",
+                        few).fetchall())
+            for i in at:
+                headers = found.get(ids[i])
+                enc[i] = _encoding(headers) if headers is not None else None
+        def strings(name: str) -> list[Any]:  # (a dictionary's to_pylist is many times slower)
+            return part.column(name).cast(pa.large_string()).to_pylist()
+
+        return list(zip(ids, part.column("received_us").to_pylist(), strings("provider"),
+                        strings("event_type"), strings("content_type"), enc, bodies, strict=True))
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        ahead = pool.submit(rows_of, groups[0]) if groups else None
+        for g in range(len(groups)):
+            assert ahead is not None
+            rows = ahead.result()
+            ahead = pool.submit(rows_of, groups[g + 1]) if g + 1 < len(groups) else None
+            if rows:
+                yield rows
+
+
+def _split_bodies(pack: Any) -> list[bytes]:
+    """The bodies of one pack of ``CaptureStore.packed_columns()`` as bytes."""
+    if not isinstance(pack, tuple):  # a large_binary array
+        return pack.to_pylist()
+    import zlib
+
+    _, blob, offsets, size = pack
+    data = zlib.decompress(blob, bufsize=max(size, 1))
+    if len(data) != size:
+        raise ValueError("a segment's bodies do not decompress to their size")
+    offs = offsets.tolist()
+    return [data[a:b] for a, b in zip(offs, offs[1:], strict=False)]
 
 
 def _building(fn: Any) -> Any:

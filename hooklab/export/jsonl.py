@@ -25,6 +25,10 @@ from typing import Any
 __all__ = ["read_jsonl"]
 
 
+_fromiso = datetime.fromisoformat
+_b64decode = base64.b64decode
+
+
 def _text(value: Any, what: str, default: str = "") -> str:
     if value is None:
         return default
@@ -43,41 +47,60 @@ def _pairs(headers: Any) -> list[tuple[str, str]]:
 
 
 def _record(d: Any) -> dict[str, Any]:
+    """One line's capture record; every field is checked (the file is untrusted), in the order
+    the error messages name them. Written out inline: it runs once per line of a large file."""
     if type(d) is not dict:
         raise TypeError("a line is not an object")
-    when = d.get("received_at")
+    get = d.get
+    when = get("received_at")
     if type(when) is str and when:
-        received = datetime.fromisoformat(when.replace("Z", "+00:00"))
+        received = _fromiso(when.replace("Z", "+00:00"))
         if received.tzinfo is None:
             received = received.replace(tzinfo=timezone.utc)
     else:
         received = datetime.now(timezone.utc)
-    query = d.get("query") or {}
+    query = get("query") or {}
     if type(query) is not dict:
         raise TypeError("query must be an object")
-    for k, vs in query.items():
-        if type(vs) is not list or not all(type(v) is str for v in vs):
-            raise TypeError(f"query {k!r} must be a list of strings")
-    status = d.get("status") or 200
+    if query:
+        for k, vs in query.items():
+            if type(vs) is not list or not all(type(v) is str for v in vs):
+                raise TypeError(f"query {k!r} must be a list of strings")
+    status = get("status") or 200
     if type(status) is not int or not 0 <= status <= 999:
         raise ValueError(f"status {status!r} is not an HTTP status")
+    method = get("method")
+    method = "GET" if method is None else _text(method, "method")
+    path = get("path")
+    path = ("/" if path is None else _text(path, "path")) or "/"
+    headers = get("headers") or ()
+    pairs = []
+    for h in headers:
+        if type(h) is not list or len(h) != 2 or type(h[0]) is not str or type(h[1]) is not str:
+            raise TypeError("headers must be [name, value] string pairs")
+        pairs.append((h[0], h[1]))
+    b64 = get("body_b64")
+    body = _b64decode("" if b64 is None else _text(b64, "body_b64"), validate=True)
+    remote = get("remote_addr")
+    url = get("url")
+    kind = get("kind")
     record: dict[str, Any] = {
         "received_at": received,
-        "method": _text(d.get("method"), "method", "GET").upper(),
-        "path": _text(d.get("path"), "path", "/") or "/",
+        "method": method.upper(),
+        "path": path,
         "query": query,
-        "headers": _pairs(d.get("headers") or ()),
-        "body": base64.b64decode(_text(d.get("body_b64"), "body_b64"), validate=True),
-        "remote_addr": _text(d.get("remote_addr"), "remote address"),
-        "url": _text(d.get("url"), "url"),
+        "headers": pairs,
+        "body": body,
+        "remote_addr": "" if remote is None else _text(remote, "remote address"),
+        "url": "" if url is None else _text(url, "url"),
         "status": status,
-        "kind": _text(d.get("kind"), "kind", "http") or "http",
+        "kind": ("http" if kind is None else _text(kind, "kind")) or "http",
     }
     for key in ("provider", "event_type", "delivery_id", "verify_reason"):
-        value = d.get(key)
+        value = get(key)
         if value is not None:
             record[key] = _text(value, key)
-    if d.get("verified") is not None:
+    if get("verified") is not None:
         record["verified"] = bool(d["verified"])
     return record
 

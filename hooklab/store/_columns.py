@@ -62,6 +62,20 @@ def read(
     return _by_segments(db, filters, plan, body, segments, connect, release)
 
 
+def read_packed(
+    db: sqlite3.Connection,
+    plan: SearchPlan,
+    *,
+    connect: Callable[[], sqlite3.Connection] | None = None,
+    release: Callable[[sqlite3.Connection], None] | None = None,
+) -> tuple[Any, list[Any]]:
+    """Every capture as ``(table, packs)``: the columns of :func:`read` without ``body``, and
+    the bodies one item per chunk of the table, each either a segment's bodies as it keeps
+    them (``_segments.packed``: compressed, not decompressed here) or a ``large_binary``
+    array."""
+    return _by_segments(db, {}, plan, "packed", True, connect, release)
+
+
 def _by_sql(db: sqlite3.Connection, where: str, args: list[Any], body: bool) -> Any:
     import pyarrow as pa
 
@@ -86,7 +100,7 @@ def _by_segments(
     db: sqlite3.Connection,
     filters: dict[str, Any],
     plan: SearchPlan,
-    body: bool,
+    body: Any,
     use: bool,
     connect: Callable[[], sqlite3.Connection] | None,
     release: Callable[[sqlite3.Connection], None] | None,
@@ -109,6 +123,8 @@ def _by_segments(
             results = _parallel(tasks, body, connect, release)
         parts = [p for p, _ in results if p is not None and p.num_rows] or [S.empty()]
         table = pa.concat_tables(parts)
+        if body == "packed" and not filters:
+            return table, [b for p, b in results if p is not None and p.num_rows]
         if body:
             chunks = [b for p, b in results if p is not None and p.num_rows]
             table = table.append_column(
@@ -120,14 +136,19 @@ def _by_segments(
     return table if mask is None else table.filter(mask)
 
 
-def _task(db: sqlite3.Connection, task: tuple[int, int | None, bytes | None], body: bool) -> Any:
-    """(columns, bodies) of one segment, or of the rows between ``after`` and ``upto``."""
+def _task(db: sqlite3.Connection, task: tuple[int, int | None, bytes | None], body: Any) -> Any:
+    """(columns, bodies) of one segment, or of the rows between ``after`` and ``upto``;
+    ``body="packed"``: a segment's bodies as it keeps them (see ``packed``)."""
     first, last, data = task
     if data is None:
         return _gap(db, first, last, body)
     part = S.decode(data)
     if not body:
         return part, None
+    if body == "packed":
+        packed = S.packed(data)
+        if packed is not None and len(packed[2]) == part.num_rows + 1:
+            return part, packed
     kept = S.bodies(data)  # kept in the segment: no read of the table
     return part, (kept if kept is not None else _bodies(db, first, last, part.column("id")))
 

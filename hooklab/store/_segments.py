@@ -188,6 +188,28 @@ def bodies(blob: bytes) -> Any:
     return None
 
 
+def packed(blob: bytes) -> tuple[str, bytes, Any, int] | None:
+    """The bodies a segment keeps as they are kept: ``("zlib", compressed bytes, offsets
+    (n + 1 int64, from 0), decompressed size)``; ``None`` if it keeps none."""
+    import numpy as np
+
+    (hlen,) = struct.unpack_from("<I", blob, 4)
+    header = json.loads(bytes(blob[8 : 8 + hlen]))
+    base = 8 + hlen
+    base += -base % 8
+    n = header["n"]
+    end = "<" if header["order"] == "little" else ">"
+    for entry in header["cols"]:
+        if entry[1] != "z":
+            continue
+        (z_at, z_len), (o_at, _), total = entry[2], entry[3], entry[4]
+        offsets = np.frombuffer(blob, np.dtype(end + "i8"), n + 1, base + o_at).astype(np.int64)
+        if offsets[0] != 0 or offsets[-1] != total or (np.diff(offsets) < 0).any():
+            raise ValueError("a segment's body offsets do not add up")
+        return "zlib", bytes(memoryview(blob)[base + z_at : base + z_at + z_len]), offsets, total
+    return None
+
+
 def empty() -> Any:
     """A table with the segment columns and no rows."""
     return decode(encode([]))

@@ -251,6 +251,77 @@ def record_values(record: dict[str, Any]) -> list[Any]:
     ]
 
 
+class BulkValues:
+    """:func:`record_values` for the many records of a bulk import, faster: what repeats from
+    record to record (the bin of a path, the content type of a header value, the JSON of an
+    empty query) is worked out once. Gives exactly what :func:`record_values` gives (records
+    of unusual shapes go through it)."""
+
+    __slots__ = ("_bins", "_ctypes")
+
+    _CAP = 65_536  # remembered paths / content types at most (then forgotten, and again)
+
+    def __init__(self) -> None:
+        self._bins: dict[str, str] = {}
+        self._ctypes: dict[str, str | None] = {}
+
+    def __call__(self, record: dict[str, Any]) -> list[Any]:
+        get = record.get
+        received = get("received_at")
+        headers = get("headers") or []
+        path = get("path") or "/"
+        query = get("query") or {}
+        if (type(received) is not datetime or received.tzinfo is None or type(path) is not str
+                or type(headers) is not list or type(query) is not dict):
+            return record_values(record)
+        ctype = None
+        for h in headers:
+            if type(h) is not tuple or len(h) != 2 or type(h[0]) is not str or type(h[1]) is not str:
+                return record_values(record)
+        for k, v in headers:
+            if k.lower() == "content-type":
+                ctypes = self._ctypes
+                ctype = ctypes.get(v, _UNSET)
+                if ctype is _UNSET:
+                    if len(ctypes) >= self._CAP:
+                        ctypes.clear()
+                    ctype = ctypes[v] = v.split(";", 1)[0].strip().lower() or None
+                break
+        bin_ = get("bin")
+        if bin_ is None:
+            bins = self._bins
+            bin_ = bins.get(path)
+            if bin_ is None:
+                if len(bins) >= self._CAP:
+                    bins.clear()
+                bin_ = bins[path] = bin_of(path)
+        verified = get("verified")
+        return [
+            _us(received),
+            get("kind", "http"),
+            str(get("method", "GET")),
+            path,
+            bin_,
+            _dumps(query) if query else "{}",
+            _dumps(headers),  # (tuples are written as JSON arrays, like lists)
+            bytes(get("body") or b""),
+            get("remote_addr") or "",
+            get("url") or "",
+            int(get("status", 200)),
+            get("provider"),
+            get("event_type"),
+            get("delivery_id"),
+            None if verified is None else int(bool(verified)),
+            get("verify_reason"),
+            0,
+            ctype,
+            get("handshake"),
+        ]
+
+
+_UNSET: Any = object()
+
+
 def _seen_before(db: sqlite3.Connection, keys: list[tuple[Any, str]]) -> set[tuple[str, str]]:
     """Which (provider, delivery id) pairs are already stored (through their index)."""
     found: set[tuple[str, str]] = set()

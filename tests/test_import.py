@@ -1,0 +1,183 @@
+"""Bulk imports (``hooklab.load_jsonl``, ``CaptureStore.add_many``): every check an imported
+file gets, and the exact values stored, line by line - as a user meets them, through
+``hooklab.load_jsonl`` on real files and real SQLite databases."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+import hooklab
+from hooklab.store import CaptureStore
+
+GOOD = '{"method": "POST", "path": "/ok", "body_b64": "e30="}'
+
+# (a line, what the error says about it) - the line is line 3 of its file (after a good line
+# and a blank one), and nothing of a file with a bad line may be half-read silently
+BAD_LINES = [
+    ("[1]", "a line is not an object"),
+    ('"text"', "a line is not an object"),
+    ("{nope", "line 3 is not a capture"),
+    ('{"method": 5}', "method must be a string, got int"),
+    ('{"method": null, "path": 7}', "path must be a string, got int"),
+    ('{"headers": [["a"]]}', r"headers must be \[name, value\] string pairs"),
+    ('{"headers": [["a", 1]]}', r"headers must be \[name, value\] string pairs"),
+    ('{"headers": [{"a": "b"}]}', r"headers must be \[name, value\] string pairs"),
+    ('{"headers": "a: b"}', r"headers must be \[name, value\] string pairs"),
+    ('{"query": [1]}', "query must be an object"),
+    ('{"query": {"a": "b"}}', "query 'a' must be a list of strings"),
+    ('{"query": {"a": ["b", 2]}}', "query 'a' must be a list of strings"),
+    ('{"status": "200"}', "status '200' is not an HTTP status"),
+    ('{"status": 1000}', "status 1000 is not an HTTP status"),
+    ('{"status": -1}', "status -1 is not an HTTP status"),
+    ('{"status": true}', "status True is not an HTTP status"),
+    ('{"status": 200.0}', r"status 200.0 is not an HTTP status"),
+    ('{"body_b64": "!!!!"}', "line 3 is not a capture"),
+    ('{"body_b64": "e30"}', "line 3 is not a capture"),  # bad padding
+    ('{"body_b64": 5}', "body_b64 must be a string, got int"),
+    ('{"body_b64": "\u00e9A=="}', "only ASCII characters"),
+    ('{"received_at": "yesterday"}', "line 3 is not a capture"),
+    ('{"received_at": "2026-13-01T00:00:00"}', "line 3 is not a capture"),
+    ('{"remote_addr": 1}', "remote address must be a string, got int"),
+    ('{"url": {}}', "url must be a string, got dict"),
+    ('{"kind": ["ws"]}', "kind must be a string, got list"),
+    ('{"provider": 1}', "provider must be a string, got int"),
+    ('{"event_type": false}', "event_type must be a string, got bool"),
+    ('{"delivery_id": 1.5}', "delivery_id must be a string, got float"),
+    ('{"verify_reason": []}', "verify_reason must be a string, got list"),
+    ('{"s": "\\ud800"}', "line 3 is not a capture"),  # a lone surrogate
+    ('{"n": 1e999}', "line 3 is not a capture"),
+]
+
+
+@pytest.mark.parametrize("line, says", BAD_LINES, ids=[b[0][:30] for b in BAD_LINES])
+def test_a_bad_line_is_refused_naming_its_line(tmp_path, line, says):
+    path = tmp_path / "bad.jsonl"
+    path.write_text(GOOD + "\n\n" + line + "\n" + GOOD + "\n")
+    with pytest.raises(ValueError, match="line 3") as err:
+        hooklab.load_jsonl(str(path))
+    assert str(path) in str(err.value)
+    import re
+
+    assert re.search(says, str(err.value)), str(err.value)
+
+
+def test_lines_are_counted_as_an_editor_counts_them(tmp_path):
+    """CRLF endings, blank and whitespace-only lines, a last line without a newline: every
+    capture is read, and an error names its line."""
+    lines = [GOOD, "", "  \t ", GOOD.replace("/ok", "/" + "x" * 150), "\x0c", GOOD]
+    path = tmp_path / "crlf.jsonl"
+    path.write_bytes("\r\n".join(lines).encode())  # no newline after the last line
+    lab = hooklab.load_jsonl(str(path))
+    try:
+        assert [c.path for c in lab.query()] == ["/ok", "/" + "x" * 150, "/ok"]
+    finally:
+        lab.stop()
+    path.write_bytes("\r\n".join([*lines, '{"status": "x"}']).encode())
+    with pytest.raises(ValueError, match="line 7 is not a capture"):
+        hooklab.load_jsonl(str(path))
+
+
+T = datetime(2026, 3, 4, 5, 6, 7, 891011, tzinfo=timezone.utc)
+
+# (a line's fields, what is stored: capture attributes / DataFrame columns)
+GOOD_LINES = [
+    ({}, {"method": "GET", "path": "/", "bin": "", "query": {}, "headers": [], "body": b"",
+          "status": 200, "kind": "http", "remote_addr": "", "url": "", "provider": None,
+          "verified": None, "content_type": None}),
+    ({"received_at": "2026-03-04T05:06:07.891011Z"}, {"received_at": T}),
+    ({"received_at": "2026-03-04T05:06:07.891011"}, {"received_at": T}),  # naive: UTC
+    ({"received_at": "2026-03-04T07:06:07.891011+02:00"}, {"received_at": T}),
+    ({"method": "post", "path": "", "kind": ""}, {"method": "POST", "path": "/", "kind": "http"}),
+    ({"path": "/caf%C3%A9/x?y=1"}, {"path": "/caf%C3%A9/x?y=1", "bin": "café"}),
+    ({"query": {"a": ["1", "2"], "b": []}}, {"query": {"a": ["1", "2"], "b": []}}),
+    ({"headers": [["Content-Type", "Application/JSON; charset=utf-8"], ["X-A", "é\n"]]},
+     {"headers": [("Content-Type", "Application/JSON; charset=utf-8"), ("X-A", "é\n")],
+      "content_type": "application/json"}),
+    ({"headers": [["content-type", " ; x"]]}, {"content_type": None}),
+    ({"body_b64": "AAEC/w=="}, {"body": b"\x00\x01\x02\xff"}),
+    ({"status": 0}, {"status": 200}),  # 0 reads as "not given", as the export never writes it
+    ({"status": 999, "remote_addr": "::1", "url": "http://h/x"},
+     {"status": 999, "remote_addr": "::1", "url": "http://h/x"}),
+    ({"provider": "stripe", "event_type": "e.v", "delivery_id": "d1", "verified": True,
+      "verify_reason": "ok"},
+     {"provider": "stripe", "event_type": "e.v", "delivery_id": "d1", "verified": True,
+      "verify_reason": "ok"}),
+    ({"verified": 0}, {"verified": False}),
+    ({"kind": "ws", "path": "/sock"}, {"kind": "ws", "bin": "sock"}),
+    ({"headers": [["X-GitHub-Event", "push"], ["X-GitHub-Delivery", "g-1"]],
+      "body_b64": "eyJyZWYiOiAibWFpbiJ9"},  # no provider in the line: detected on import
+     {"provider": "github", "event_type": "push", "delivery_id": "g-1"}),
+]
+
+
+@pytest.mark.parametrize("fields, stored", GOOD_LINES, ids=[str(g[0])[:40] for g in GOOD_LINES])
+def test_every_field_of_a_line_is_stored_exactly(tmp_path, fields, stored):
+    path = tmp_path / "one.jsonl"
+    path.write_text(json.dumps(fields) + "\n")
+    before = datetime.now(timezone.utc)
+    lab = hooklab.load_jsonl(str(path), db=str(tmp_path / "one.sqlite3"))
+    try:
+        (cap,) = lab.query()
+        df = lab.dataframe()
+        for key, want in stored.items():
+            got = df.loc[0, key] if key in ("content_type", "bin") else getattr(cap, key)
+            if key == "content_type" and not isinstance(got, str):
+                got = None
+            assert got == want, key
+        if "received_at" not in fields:  # no time in the line: when it was imported
+            assert before - timedelta(seconds=1) <= cap.received_at <= datetime.now(timezone.utc)
+    finally:
+        lab.stop()
+
+
+def test_a_large_import_is_chunked_keeps_order_and_flags_repeats(tmp_path):
+    n = 12_345  # three chunks of the bulk load
+    path = tmp_path / "many.jsonl"
+    with open(path, "w") as f:
+        for i in range(n):
+            f.write(json.dumps({
+                "received_at": (T + timedelta(seconds=i)).isoformat(), "method": "POST",
+                "path": f"/b{i % 7}/x", "headers": [["Content-Type", "application/json"]],
+                "provider": "stripe", "delivery_id": f"evt_{i % 10_000}",
+                "body_b64": "eyJpIjogMX0=",
+            }) + "\n")
+    lab = hooklab.load_jsonl(str(path), db=str(tmp_path / "many.sqlite3"))
+    try:
+        df = lab.dataframe()
+        assert len(df) == n
+        assert df["id"].tolist() == list(range(1, n + 1))
+        assert df["bin"].astype(str).tolist() == [f"b{i % 7}" for i in range(n)]
+        assert (df["received_at"] == [T + timedelta(seconds=i) for i in range(n)]).all()
+        assert df["duplicate"].tolist() == [i >= 10_000 for i in range(n)]
+        assert lab.store.count(bin="b3") == len(range(3, n, 7))  # the indexes are back
+    finally:
+        lab.stop()
+
+
+# records handed to add_many directly, of shapes the JSON Lines reader never makes
+ODD_RECORDS = [
+    ({"received_at": datetime(2026, 1, 1, 12, 0)}, "received_at", datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)),
+    ({"headers": [["Content-Type", "text/plain"]]}, "content_type", "text/plain"),
+    ({"headers": (("Content-Type", "text/csv"),)}, "content_type", "text/csv"),
+    ({"path": "/a/b", "bin": "given"}, "bin", "given"),
+    ({"path": "/%ZZ/b"}, "bin", "%ZZ"),
+    ({"query": {"q": ["1"]}}, "query", {"q": ["1"]}),
+    ({"method": b"PUT".decode()}, "method", "PUT"),
+]
+
+
+@pytest.mark.parametrize("record, column, want", ODD_RECORDS, ids=[str(r[0])[:40] for r in ODD_RECORDS])
+def test_add_many_stores_records_of_any_accepted_shape(tmp_path, record, column, want):
+    store = CaptureStore(str(tmp_path / "odd.sqlite3"), durability="normal")
+    try:
+        assert store.add_many([{"method": "POST", "path": "/x", **record}]) == 1
+        got = store.columns() if column in ("content_type", "bin") else None
+        if got is not None:  # as stored (Capture.bin is worked out from the path)
+            assert got.column(column).to_pylist() == [want]
+        else:
+            assert getattr(store.query()[0], column) == want
+    finally:
+        store.close()
