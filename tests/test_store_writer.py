@@ -226,3 +226,22 @@ def test_the_wal_file_is_not_left_by_a_reopened_store(tmp_path):
         assert [c.path for c in store.query()] == ["/r/0", "/r/1", "/r/2"]
     finally:
         store.close()
+
+
+def test_count_sees_captures_another_store_object_wrote(tmp_path):
+    """A second notebook's ``hooklab.open(db)`` beside a running lab: counts follow the file."""
+    path = tmp_path / "shared.sqlite3"
+    writer = CaptureStore(path)
+    reader = CaptureStore(path)
+    try:
+        writer.add_sync(rec("/a"))
+        assert reader.count() == 1
+        assert reader.count(bin="a") == 1
+        for f in [writer.add(rec("/a")) for _ in range(4)] + [writer.add(rec("/b"))]:
+            f.result(10)
+        assert (reader.count(), reader.count(bin="a"), reader.count(bin="b")) == (6, 5, 1)
+        reader.add_sync(rec("/b"))  # and its own, after the other's
+        assert (reader.count(), writer.count(), writer.count(bin="b")) == (7, 7, 2)
+    finally:
+        reader.close()
+        writer.close()

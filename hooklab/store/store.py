@@ -1116,7 +1116,9 @@ class CaptureStore:
         if self.readonly:  # another process may delete: count afresh
             return self._count(filters, None, None)
         key = repr(sorted(filters.items(), key=lambda kv: kv[0]))
-        newest = self._last_id
+        # the newest row in the file, not only this object's: another store (a second
+        # notebook's hooklab.open, a lab in another kernel) may write to it too
+        newest = max(self._last_id, self._fetch("SELECT COALESCE(MAX(id), 0) FROM captures")[0][0])
         generation = self._generation
         cached = self._counts.get(key)
         if cached is not None and cached[0] == generation and cached[1] <= newest:
