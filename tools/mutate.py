@@ -8,6 +8,12 @@ if they fail (or time out), and *survives* if they pass. The score is killed / r
     python tools/mutate.py --module hooklab/server/guard.py \\
         --tests "tests/test_guard.py tests/test_api_token.py -k 'not notebook'" --max 80
 
+To re-run chosen mutants only (e.g. the survivors of an earlier ``--json`` after adding tests):
+
+    python tools/mutate.py --module hooklab/signatures/_special.py --tests "..." \\
+        --only hooklab/signatures/_special.py:198 --only hooklab/signatures/_special.py:609:compare
+    python tools/mutate.py --module ... --tests "..." --survivors earlier.json
+
 Bounded: at most ``--max`` mutants (a seeded sample when there are more), each test run at most
 ``--timeout`` seconds; the repository is never modified (mutants are written to ``--workdir``).
 Survivors are listed with their line so they can be read: some are equivalent mutants (a change
@@ -203,8 +209,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--timeout", type=float, default=300.0, help="seconds per test run")
     p.add_argument("--workdir", default="/tmp/hooklab-mutate", help="scratch copy of the repo")
     p.add_argument("--json", help="write the results here")
+    p.add_argument("--only", action="append", default=[], metavar="MODULE:LINE[:KIND]",
+                   help="run only the mutants on this line (of this kind); repeatable")
+    p.add_argument("--survivors", metavar="JSON",
+                   help="run only the mutants that survived in this earlier --json output")
     args = p.parse_args(argv)
     args.tests = shlex.split(args.tests)
+    only = {tuple(o.split(":")) for o in args.only}
+    if args.survivors:
+        earlier = json.loads(Path(args.survivors).read_text())["results"]
+        only |= {(r["module"], str(r["line"]), r["kind"]) for r in earlier if not r["killed"]}
 
     work = Path(args.workdir)
     if work.exists():
@@ -218,6 +232,9 @@ def main(argv: list[str] | None = None) -> int:
     for module in args.module:
         source = (REPO / module).read_text()
         pool += [(module, source, m) for m in mutants(source)]
+    if only:
+        pool = [x for x in pool if (x[0], str(x[2].line)) in only
+                or (x[0], str(x[2].line), x[2].kind) in only]
     total = len(pool)
     random.Random(args.seed).shuffle(pool)
     pool = sorted(pool[: args.max], key=lambda x: (x[0], x[2].line))
