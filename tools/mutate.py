@@ -218,7 +218,9 @@ def main(argv: list[str] | None = None) -> int:
     only = {tuple(o.split(":")) for o in args.only}
     if args.survivors:
         earlier = json.loads(Path(args.survivors).read_text())["results"]
-        only |= {(r["module"], str(r["line"]), r["kind"]) for r in earlier if not r["killed"]}
+        # the node's index picks the very mutant; without it (older output), its line and kind
+        only |= {(r["module"], str(r["line"]), r["kind"], *(
+            [str(r["index"])] if "index" in r else [])) for r in earlier if not r["killed"]}
 
     work = Path(args.workdir)
     if work.exists():
@@ -234,7 +236,8 @@ def main(argv: list[str] | None = None) -> int:
         pool += [(module, source, m) for m in mutants(source)]
     if only:
         pool = [x for x in pool if (x[0], str(x[2].line)) in only
-                or (x[0], str(x[2].line), x[2].kind) in only]
+                or (x[0], str(x[2].line), x[2].kind) in only
+                or (x[0], str(x[2].line), x[2].kind, str(x[2].index)) in only]
     total = len(pool)
     random.Random(args.seed).shuffle(pool)
     pool = sorted(pool[: args.max], key=lambda x: (x[0], x[2].line))
@@ -247,8 +250,8 @@ def main(argv: list[str] | None = None) -> int:
             killed = not _run(work, args.tests, args.timeout)
         finally:
             target.write_text(source)
-        results.append({"module": module, "line": m.line, "kind": m.kind, "code": m.text,
-                        "killed": killed})
+        results.append({"module": module, "line": m.line, "kind": m.kind, "index": m.index,
+                        "code": m.text, "killed": killed})
         print(f"{'killed  ' if killed else 'SURVIVED'} {module}:{m.line} {m.kind:16} {m.text[:70]}",
               flush=True)
     killed = sum(r["killed"] for r in results)
