@@ -245,3 +245,15 @@ def test_count_sees_captures_another_store_object_wrote(tmp_path):
     finally:
         reader.close()
         writer.close()
+
+
+@pytest.mark.parametrize("content", [b"", None])
+def test_reading_an_empty_or_missing_file_is_a_clear_error(tmp_path, content):
+    from hooklab.store import StoreError
+
+    path = tmp_path / "empty.sqlite3"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(StoreError, match="empty|does not exist"):
+        CaptureStore(path, readonly=True)
+    assert (path.read_bytes() if path.exists() else None) == content  # left as it was

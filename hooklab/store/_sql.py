@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from ..capture import Capture, bin_of, decode_body
+from ..capture import Capture, bin_of
 from ..filters import validate
 
 _SCHEMA = """
@@ -195,19 +195,6 @@ def add_columns(db: sqlite3.Connection) -> None:
         db.execute("ALTER TABLE captures ADD COLUMN handshake TEXT")
     db.execute("CREATE INDEX IF NOT EXISTS captures_handshake ON captures(id)"
                " WHERE handshake IS NOT NULL")
-
-
-def decoded_text(body: bytes | None, headers: str | None) -> str | None:
-    """SQL function ``hooklab_decoded(body, headers)``: a compressed body's decoded text, so
-    ``search=`` sees inside gzip / deflate bodies as :func:`hooklab.filters.matches_text` does."""
-    if not body or not headers:
-        return None
-    try:
-        enc = next((v for k, v in json.loads(headers) if k.lower() == "content-encoding"), None)
-        return decode_body(bytes(body), enc, limit=16 * 1024 * 1024).decode("utf-8", "replace")
-    except (ValueError, TypeError):
-        return None
-
 
 
 _INSERT = (

@@ -55,7 +55,6 @@ from ._sql import (
     _row_to_capture,
     _us,
     add_columns,
-    decoded_text,
     insert_many,
     insert_rows,
     record_values,
@@ -178,12 +177,17 @@ class CaptureStore:
                 else sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             )
             db.execute("PRAGMA busy_timeout = 5000")
-            db.create_function("hooklab_decoded", 2, decoded_text, deterministic=True)
             tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
             fmt = None
             if "meta" in tables:
                 row = db.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
                 fmt = row[0] if row else None
+            if self.readonly and not tables:  # nothing to read, and no schema may be written
+                db.close()
+                raise StoreError(
+                    f"{self.path!r} holds no hooklab capture database (it is empty);"
+                    " it was left untouched"
+                )
             if tables and ("captures" not in tables or fmt not in _FORMATS_READ):
                 # checked before anything is written: another app's database stays as it was
                 db.close()
@@ -1100,7 +1104,6 @@ class CaptureStore:
         )
         try:
             db.execute("PRAGMA busy_timeout = 5000")
-            db.create_function("hooklab_decoded", 2, decoded_text, deterministic=True)
             _search.register(db)  # where_clause's search= twin
             yield db
         finally:
