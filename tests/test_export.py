@@ -157,3 +157,25 @@ def test_to_curl_display_options_hide_credentials_and_wrap() -> None:
     assert " \\\n  -H " in shown
     plain = to_curl(cap)
     assert "s3cret" in plain and "token=abc" in plain and "printf" in plain and "\n" not in plain
+
+
+def test_copy_as_curl_keeps_a_large_text_body_out_of_the_widget() -> None:
+    """The live view's "Copy as curl" is widget state: a 16 MiB JSON body must not be inlined."""
+    from datetime import datetime, timezone
+
+    from hooklab.capture import Capture
+    from hooklab.widget._render import CURL_LIMIT, curl_command
+
+    def cap(body: bytes) -> Capture:
+        return Capture(id=9, received_at=datetime.now(timezone.utc), method="POST", path="/big",
+                       headers=[("Content-Type", "application/json")], body=body)
+
+    big = b'{"data": "' + b"x" * (CURL_LIMIT + 1) + b'"}'
+    shown = curl_command(cap(big), base="http://127.0.0.1:8765")
+    assert len(shown) < 2_000, len(shown)
+    assert shown.startswith(f"# body ({len(big)} bytes) too large to inline")
+    assert "open('body.bin', 'wb').write(lab.get(9).body)" in shown
+    assert shown.rstrip().endswith("--data-binary @body.bin")
+    small = b'{"data": "' + b"x" * 100 + b'"}'
+    inline = curl_command(cap(small), base="http://127.0.0.1:8765")
+    assert "--data-binary '" + small.decode() + "'" in inline and "body.bin" not in inline

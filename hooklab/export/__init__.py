@@ -344,8 +344,9 @@ def to_curl(
 
     Text bodies go inline with ``--data-binary``; binary ones are piped in through ``printf``
     octal escapes and ``--data-binary @-``. For display: ``hide_headers`` / ``hide_query``
-    (lower-case names) replace credential values with placeholders, a binary body larger than
-    ``max_inline`` is read from ``body.bin``, and ``multiline`` puts one option per line.
+    (lower-case names) replace credential values with placeholders, a body larger than
+    ``max_inline`` bytes (text or binary) is read from ``body.bin``, and ``multiline`` puts one
+    option per line.
     Headers stored as ``[redacted]`` are left out. Raises ``ValueError`` for a capture the
     server could not have received (see :func:`hooklab.capture.check_request_syntax`).
 
@@ -396,14 +397,14 @@ def to_curl(
         plain = text is not None and not text.startswith("@") and all(
             ch in "\t\n\r" or ord(ch) >= 32 for ch in text
         )
-        if plain:
-            args += ["--data-binary", shlex.quote(text)]  # type: ignore[arg-type]
-        elif max_inline is not None and len(body) > max_inline:
+        if max_inline is not None and len(body) > max_inline:  # text too: widget state stays small
             note = (
                 f"# body ({len(body)} bytes) too large to inline: save it first, e.g.\n"
                 f"#   open('body.bin', 'wb').write(lab.get({capture.id}).body)\n"
             )
             args += ["--data-binary", "@body.bin"]
+        elif plain:
+            args += ["--data-binary", shlex.quote(text)]  # type: ignore[arg-type]
         else:
             prefix = f"printf '{_printf_escape(body)}' | "
             args += ["--data-binary", "@-"]
