@@ -22,6 +22,7 @@ Arrow's JSON reader (multithreaded C++), into the ``payload.*`` columns that
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .capture import decode_body
@@ -815,8 +816,6 @@ def _flatten_raw(raw: Any, encoded: Any, jsonish: Any, prefix: str) -> Any:
     """``payload.*`` columns of the bodies ``raw``, through Arrow's JSON reader (the rows it
     cannot read as they are are parsed as the json column parses them); raises if the bodies'
     types do not agree."""
-    import numpy as np
-    import pandas as pd
 
     n = len(encoded)
     chunks = [c for c in raw.chunks if len(c)]
@@ -830,12 +829,21 @@ def _flatten_raw(raw: Any, encoded: Any, jsonish: Any, prefix: str) -> Any:
         tasks.append((chunk, rows, lines, base))
         base += m
     flat = _flatten_chunks(tasks, prefix)
-    if slow:
-        at = np.fromiter(slow, np.int64, len(slow))
-        extra = flatten_payloads(list(slow.values()), prefix=prefix)
-        extra.index = pd.Index(at)
-        flat = flat.combine_first(extra) if len(flat.columns) else extra.reindex(pd.RangeIndex(n))
+    flat = _with_slow(flat, slow, n, prefix)
     return flat
+
+
+def _with_slow(flat: Any, slow: dict[int, Any], n: int, prefix: str) -> Any:
+    """``flat`` with the rows Arrow could not take (``slow``: row -> object) flattened by
+    :func:`flatten_payloads` and filled in."""
+    if not slow:
+        return flat
+    import numpy as np
+    import pandas as pd
+
+    extra = flatten_payloads(list(slow.values()), prefix=prefix)
+    extra.index = pd.Index(np.fromiter(slow, np.int64, len(slow)))
+    return flat.combine_first(extra) if len(flat.columns) else extra.reindex(pd.RangeIndex(n))
 
 
 def _classify_raw(
@@ -845,6 +853,24 @@ def _classify_raw(
     column parses them (:func:`_parse_one`)."""
     import numpy as np
 
+    def values(odd: Any, offs: Any, buf: Any) -> list[Any]:
+        return [
+            _parse_one(buf.slice(int(offs[i]), int(offs[i + 1] - offs[i])).to_pybytes(),
+                       int(encoded[i]), bool(jsonish[i]))
+            for i in odd.tolist()
+        ]
+
+    return _split_rows(chunk, np.asarray(encoded) != 0, values, base)
+
+
+def _split_rows(
+    chunk: Any, enc: Any, values: Callable[[Any, Any, Any], list[Any]], base: int
+) -> tuple[Any, dict[int, bytes], dict[int, Any]]:
+    """The rows of ``chunk`` (bodies) Arrow reads as they are (those starting with ``{``,
+    not ``enc``oded), and the objects among the others, made compact JSON by Python
+    (``values(rows, offsets, buffer)`` gives them) or, where even that fails, kept whole."""
+    import numpy as np
+
     n = len(chunk)
     offs = np.frombuffer(chunk.buffers()[1], np.int64, n + 1, chunk.offset * 8)
     buf = chunk.buffers()[2]
@@ -852,7 +878,6 @@ def _classify_raw(
     nonempty = offs[1:] > offs[:-1]
     first = np.zeros(n, np.uint8)
     first[nonempty] = data[offs[:-1][nonempty]]
-    enc = np.asarray(encoded) != 0
     simple = (first == ord("{")) & ~enc
     spaced = np.isin(first, np.frombuffer(b" \t\r\n", np.uint8))
     odd = np.flatnonzero(nonempty & ~simple & (enc | spaced))
@@ -861,9 +886,7 @@ def _classify_raw(
     if len(odd):
         import orjson
 
-        for i in odd.tolist():
-            body = buf.slice(int(offs[i]), int(offs[i + 1] - offs[i])).to_pybytes()
-            value = _parse_one(body, int(encoded[i]), bool(jsonish[i]))
+        for i, value in zip(odd.tolist(), values(odd, offs, buf), strict=True):
             if isinstance(value, dict):
                 try:
                     lines[i] = orjson.dumps(value)
@@ -909,11 +932,7 @@ def _flatten_bodies(
         rows = np.concatenate([t[1] + t[3] for t in tasks])
         lines = {k + t[3]: v for t in tasks for k, v in t[2].items()}
         flat = _arrow_flatten(arr, rows, lines, payloads, {}, groups, prefix)
-    if slow:
-        at = np.fromiter(slow, np.int64, len(slow))
-        extra = flatten_payloads(list(slow.values()), prefix=prefix)
-        extra.index = pd.Index(at)
-        flat = flat.combine_first(extra) if len(flat.columns) else extra.reindex(pd.RangeIndex(n))
+    flat = _with_slow(flat, slow, n, prefix)
     flat.index = index
     return flat
 
@@ -925,31 +944,13 @@ def _classify(chunk: Any, payloads: Any, base: int) -> tuple[Any, dict[int, byte
     import numpy as np
 
     n = len(chunk)
-    offs = np.frombuffer(chunk.buffers()[1], np.int64, n + 1, chunk.offset * 8)
-    buf = chunk.buffers()[2]
-    data = np.frombuffer(buf, np.uint8) if buf is not None else np.zeros(0, np.uint8)
-    nonempty = offs[1:] > offs[:-1]
-    first = np.zeros(n, np.uint8)
-    first[nonempty] = data[offs[:-1][nonempty]]
     pos = payloads._pos[base : base + n]
     enc = np.zeros(n, bool)
     ok = pos >= 0
     enc[ok] = payloads._bodies.encoded[pos[ok]] != 0
-    simple = (first == ord("{")) & ~enc
-    spaced = np.isin(first, np.frombuffer(b" \t\r\n", np.uint8))
-    odd = np.flatnonzero(nonempty & ~simple & (enc | spaced))
-    lines: dict[int, bytes] = {}
-    slow: dict[int, Any] = {}
-    if len(odd):
-        import orjson
-
-        for i, value in zip(odd.tolist(), payloads[odd + base].__array__().tolist(), strict=True):
-            if isinstance(value, dict):
-                try:
-                    lines[i] = orjson.dumps(value)
-                except (TypeError, orjson.JSONEncodeError):  # e.g. integers past 64 bits
-                    slow[i + base] = value
-    return np.flatnonzero(simple), lines, slow
+    return _split_rows(
+        chunk, enc, lambda odd, _offs, _buf: payloads[odd + base].__array__().tolist(), base
+    )
 
 
 def _flatten_chunks(tasks: list[tuple[Any, Any, dict[int, bytes], int]], prefix: str) -> Any:
@@ -1012,11 +1013,7 @@ def _flatten_blocks(b: Any, prefix: str) -> Any:
         results = [r for r, _ in out]
         slow = {i: v for _, odd in out for i, v in odd.items()}
         flat = _assemble(results, n, prefix)
-    if slow:
-        at = np.fromiter(slow, np.int64, len(slow))
-        extra = flatten_payloads(list(slow.values()), prefix=prefix)
-        extra.index = pd.Index(at)
-        flat = flat.combine_first(extra) if len(flat.columns) else extra.reindex(pd.RangeIndex(n))
+    flat = _with_slow(flat, slow, n, prefix)
     return flat
 
 

@@ -15,9 +15,10 @@ from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 import pytest
+from _jupyter_server import running_lab
 from test_ingress import env, jupyter, local  # noqa: F401 - fixtures: a real jupyter server
 
-from hooklab import HookLab, ingress
+from hooklab import HookLab
 from hooklab.providers import MAX_ECHO
 from hooklab.signatures import keypair, sign_request
 
@@ -238,12 +239,8 @@ def test_handshake_answered_directly(lab: HookLab, name: str) -> None:
 
 @pytest.fixture
 def public_lab(env: dict[str, object]):  # noqa: F811
-    lab = HookLab(port=0, db=":memory:").start()
-    try:
+    with running_lab() as lab:
         yield lab
-    finally:
-        ingress.unregister(lab)
-        lab.stop()
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

@@ -115,9 +115,8 @@ def test_json_column_reads_every_body_as_parse_payloads_does(hostile):
     assert df["json"].apply(lambda p: isinstance(p, dict)).sum() == sum(isinstance(v, dict) for v in expected)
 
 
-def test_flatten_gives_json_normalize_columns_even_for_hostile_bodies(hostile):
-    df = captures_frame(hostile, flatten=True)
-    payloads = list(df["json"])
+def _assert_flat_like_json_normalize(df: pd.DataFrame, payloads: list) -> None:
+    """The frame's ``payload.*`` columns are exactly ``flatten_payloads`` of the payloads."""
     reference = flatten_payloads(payloads, index=df.index)
     flat = df[[c for c in df.columns if c.startswith("payload.")]]
     assert sorted(flat.columns) == sorted(reference.columns)
@@ -125,6 +124,12 @@ def test_flatten_gives_json_normalize_columns_even_for_hostile_bodies(hostile):
         want = [None if (not isinstance(v, (list, dict)) and pd.isna(v)) else v for v in reference[col]]
         have = [None if (not isinstance(v, (list, dict)) and pd.isna(v)) else v for v in flat[col]]
         assert have == want, col
+
+
+def test_flatten_gives_json_normalize_columns_even_for_hostile_bodies(hostile):
+    df = captures_frame(hostile, flatten=True)
+    payloads = list(df["json"])
+    _assert_flat_like_json_normalize(df, payloads)
     row = {b[0]: i for i, b in enumerate(BODIES)}
     assert df.loc[row["timestamp text"], "payload.created_at"] == "2024-01-01T00:00:00Z"  # text stays text
     assert df.loc[row["pretty"], "payload.b.c"] == "x"
@@ -490,13 +495,7 @@ def test_frames_keep_the_segments_compressed_bodies_and_read_them_exactly(tmp_pa
     assert df["json"][4100] == expected[4100] and df["json"][8999] == expected[8999]
     assert list(df["json"].isna()) == [v is None for v in expected]
     assert list(pickle.loads(pickle.dumps(df))["json"]) == expected
-    reference = flatten_payloads(expected, index=df.index)
-    flat = df[[c for c in df.columns if c.startswith("payload.")]]
-    assert sorted(flat.columns) == sorted(reference.columns)
-    for col in reference.columns:
-        want = [None if (not isinstance(v, (list, dict)) and pd.isna(v)) else v for v in reference[col]]
-        have = [None if (not isinstance(v, (list, dict)) and pd.isna(v)) else v for v in flat[col]]
-        assert have == want, col
+    _assert_flat_like_json_normalize(df, expected)
     by_name = {c[0]: i for i, c in enumerate(cases)}
     assert df.loc[by_name["spaces first"] + 4 * len(cases), "payload.a"] == 2
     assert df.loc[by_name["gzip"] + 200 * len(cases), "payload.zipped"] == True  # noqa: E712

@@ -168,24 +168,18 @@ def bodies(blob: bytes) -> Any:
     import numpy as np
     import pyarrow as pa
 
-    (hlen,) = struct.unpack_from("<I", blob, 4)
-    header = json.loads(bytes(blob[8 : 8 + hlen]))
-    base = 8 + hlen
-    base += -base % 8
-    n = header["n"]
-    end = "<" if header["order"] == "little" else ">"
-    for entry in header["cols"]:
-        if entry[1] != "z":
-            continue
-        (z_at, z_len), (o_at, _), total = entry[2], entry[3], entry[4]
-        data = zlib.decompress(memoryview(blob)[base + z_at : base + z_at + z_len], bufsize=max(total, 1))
-        if len(data) != total:
-            raise ValueError("a segment's bodies do not decompress to their size")
-        offsets = np.frombuffer(blob, np.dtype(end + "i8"), n + 1, base + o_at).astype(np.int64, copy=False)
-        return pa.Array.from_buffers(
-            pa.large_binary(), n, [None, pa.py_buffer(offsets), pa.py_buffer(data)]
-        )
-    return None
+    found = _bodies_entry(blob)
+    if found is None:
+        return None
+    base, n, end, entry = found
+    (z_at, z_len), (o_at, _), total = entry[2], entry[3], entry[4]
+    data = zlib.decompress(memoryview(blob)[base + z_at : base + z_at + z_len], bufsize=max(total, 1))
+    if len(data) != total:
+        raise ValueError("a segment's bodies do not decompress to their size")
+    offsets = np.frombuffer(blob, np.dtype(end + "i8"), n + 1, base + o_at).astype(np.int64, copy=False)
+    return pa.Array.from_buffers(
+        pa.large_binary(), n, [None, pa.py_buffer(offsets), pa.py_buffer(data)]
+    )
 
 
 def packed(blob: bytes) -> tuple[str, bytes, Any, int] | None:
@@ -193,20 +187,27 @@ def packed(blob: bytes) -> tuple[str, bytes, Any, int] | None:
     (n + 1 int64, from 0), decompressed size)``; ``None`` if it keeps none."""
     import numpy as np
 
+    found = _bodies_entry(blob)
+    if found is None:
+        return None
+    base, n, end, entry = found
+    (z_at, z_len), (o_at, _), total = entry[2], entry[3], entry[4]
+    offsets = np.frombuffer(blob, np.dtype(end + "i8"), n + 1, base + o_at).astype(np.int64)
+    if offsets[0] != 0 or offsets[-1] != total or (np.diff(offsets) < 0).any():
+        raise ValueError("a segment's body offsets do not add up")
+    return "zlib", bytes(memoryview(blob)[base + z_at : base + z_at + z_len]), offsets, total
+
+
+def _bodies_entry(blob: bytes) -> tuple[int, int, str, list[Any]] | None:
+    """Where a segment's bodies are: (data offset, rows, byte order, directory entry)."""
     (hlen,) = struct.unpack_from("<I", blob, 4)
     header = json.loads(bytes(blob[8 : 8 + hlen]))
     base = 8 + hlen
     base += -base % 8
-    n = header["n"]
     end = "<" if header["order"] == "little" else ">"
     for entry in header["cols"]:
-        if entry[1] != "z":
-            continue
-        (z_at, z_len), (o_at, _), total = entry[2], entry[3], entry[4]
-        offsets = np.frombuffer(blob, np.dtype(end + "i8"), n + 1, base + o_at).astype(np.int64)
-        if offsets[0] != 0 or offsets[-1] != total or (np.diff(offsets) < 0).any():
-            raise ValueError("a segment's body offsets do not add up")
-        return "zlib", bytes(memoryview(blob)[base + z_at : base + z_at + z_len]), offsets, total
+        if entry[1] == "z":
+            return base, header["n"], end, entry
     return None
 
 
