@@ -47,6 +47,7 @@ import asyncio
 import logging
 import re
 import socket
+import sys
 from collections import deque
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -784,6 +785,25 @@ class CaptureProtocol(asyncio.Protocol):
         return stream
 
 
+def _kernel_unsent(transport: asyncio.BaseTransport) -> int:
+    """Bytes of a connection's answers still in the kernel's send queue (0 where the system
+    does not say: only Linux's ``SIOCOUTQ`` is asked)."""
+    if _SIOCOUTQ is None:
+        return 0
+    sock = transport.get_extra_info("socket")
+    try:
+        import fcntl
+
+        raw = fcntl.ioctl(sock.fileno(), _SIOCOUTQ, b"\0\0\0\0")
+    except (OSError, AttributeError, ValueError):
+        return 0
+    return int.from_bytes(raw, sys.byteorder, signed=True)
+
+
+#: Linux's SIOCOUTQ (= TIOCOUTQ): unsent bytes of a TCP socket
+_SIOCOUTQ: int | None = 0x5411 if sys.platform.startswith("linux") else None
+
+
 class _BodyOnly:
     """Parser callbacks for the body of a capture request whose upgrade was ignored."""
 
@@ -869,7 +889,9 @@ class Connections:
             transport = conn.transport
             if transport is None or conn.detached:
                 continue
-            unsent = transport.get_write_buffer_size()
+            # with what the kernel still holds: a slow reader drains the kernel's queue while
+            # the loop's own buffer waits, unchanged, for room in it
+            unsent = transport.get_write_buffer_size() + _kernel_unsent(transport)
             if unsent != conn.unsent_at_sweep:  # the client is taking its answers
                 conn.unsent_at_sweep = unsent
                 conn.taking_since = now
