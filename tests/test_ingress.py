@@ -24,6 +24,8 @@ from _jupyter_server import ENV_VARS, jupyter_server, running_lab, use_server
 from hooklab import HookLab, ingress
 
 TOKEN = "test-token-0123456789"
+
+
 @pytest.fixture(scope="module")
 def jupyter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
     """A real jupyter server with the extension; yields its local root and runtime dir."""

@@ -23,6 +23,8 @@ from hooklab import HookLab, ingress
 pytestmark = pytest.mark.timeout(180)
 
 TOKEN = "guard-test-token-0123456789"
+
+
 @pytest.fixture(scope="module")
 def jupyter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
     with jupyter_server(tmp_path_factory.mktemp("jupyter-guard"), TOKEN, "/user/g/") as server:
