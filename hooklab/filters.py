@@ -13,7 +13,7 @@ event_type e.g. ``invoice.paid``, ``pull_request.opened``
 path       the exact path
 kind       ``http`` (received), ``ws_in`` / ``ws_out`` (recorded WebSocket frames)
 since      a capture id (newer ids only) or a datetime (received after it)
-until      a datetime (received at or before it)
+until      a capture id (that id and older) or a datetime (received at or before it)
 search     words in path, query, headers or body (case-insensitive; see below)
 ========== ==========================================================================
 
@@ -43,6 +43,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
+from numbers import Integral
 from typing import TYPE_CHECKING, Any
 
 from .capture import decode_body
@@ -93,13 +94,13 @@ def validate(filters: Mapping[str, Any]) -> dict[str, Any]:
             elif not isinstance(value, str):
                 raise TypeError(f"filter {key}= takes a string or a list of strings, not {value!r}")
         elif key == "since":
-            if isinstance(value, bool) or not isinstance(value, (int, datetime)):
+            if isinstance(value, bool) or not isinstance(value, (Integral, datetime)):
                 raise TypeError(f"since= takes a capture id or a datetime, not {value!r}")
-            value = _aware(value) if isinstance(value, datetime) else value
+            value = _aware(value) if isinstance(value, datetime) else int(value)
         elif key == "until":
-            if not isinstance(value, datetime):
-                raise TypeError(f"until= takes a datetime, not {value!r}")
-            value = _aware(value)
+            if isinstance(value, bool) or not isinstance(value, (Integral, datetime)):
+                raise TypeError(f"until= takes a capture id or a datetime, not {value!r}")
+            value = _aware(value) if isinstance(value, datetime) else int(value)
         elif key == "search":
             if not isinstance(value, str):
                 raise TypeError(f"search= takes text, not {value!r}")
@@ -226,7 +227,10 @@ def matches(cap: Capture, filters: Mapping[str, Any]) -> bool:
             elif cap.id <= want:
                 return False
         elif key == "until":
-            if cap.received_at > want:
+            if isinstance(want, datetime):
+                if cap.received_at > want:
+                    return False
+            elif cap.id > want:
                 return False
         elif key == "search":
             if not matches_text(cap, want):
@@ -243,18 +247,16 @@ def matches(cap: Capture, filters: Mapping[str, Any]) -> bool:
 def from_query(get: Callable[[str], str | None]) -> dict[str, Any]:
     """Filters from URL query arguments (``?bin=github&since=12&search=refund``).
 
-    ``get(name)`` returns the argument or ``None``. ``since`` is a capture id or an ISO 8601
-    time, ``until`` an ISO 8601 time. Raises ``ValueError`` with a message fit for a 400.
+    ``get(name)`` returns the argument or ``None``. ``since`` and ``until`` are each a
+    capture id or an ISO 8601 time. Raises ``ValueError`` with a message fit for a 400.
     """
     raw: dict[str, Any] = {}
     for key in FILTER_KEYS:
         value = get(key)
         if value is None or value == "":
             continue
-        if key == "since":
+        if key in ("since", "until"):
             raw[key] = int(value) if value.lstrip("-").isdigit() else _iso(value, key)
-        elif key == "until":
-            raw[key] = _iso(value, key)
         else:
             raw[key] = value
     try:

@@ -36,7 +36,7 @@ __all__ = ["HookLabMagics", "help_text", "load", "unload"]
 
 _CONFIG_NOTE = """\
 filters (live, df, schema, export): --bin B --method M --provider P --event-type E --path P --kind K
-         --since ID_OR_ISO_TIME --until ISO_TIME --search TEXT   (see hooklab.filters)
+         --since ID_OR_ISO_TIME --until ID_OR_ISO_TIME --search TEXT   (see hooklab.filters)
 config:  %config HookLab.port = 9000   (every HookLab trait: %config HookLab)
 reading: the /_hooklab/ API, page and stream need the lab's read token: lab.page_url and
          lab.stream_url() carry it (lab.api_token holds it; keep it out of saved outputs)

@@ -6,6 +6,7 @@ import json
 import urllib.request
 from datetime import datetime, timedelta, timezone
 
+import numpy as np
 import pytest
 
 import hooklab
@@ -50,6 +51,10 @@ def test_every_key_is_documented_and_accepted(mixed):
         ({"kind": "ws_in"}, []),
         ({"since": 2}, ["stripe", "shop"]),
         ({"until": datetime(2000, 1, 1, tzinfo=timezone.utc)}, []),
+        ({"until": 2}, ["github", "github"]),  # a capture id: that one and older
+        ({"since": 1, "until": 3}, ["github", "stripe"]),
+        ({"until": 0}, []),
+        ({"since": np.int64(2), "until": np.int64(3)}, ["stripe"]),  # ids read from a frame
         ({"bin": None}, ["github", "github", "stripe", "shop"]),  # None means "no filter"
     ],
 )
@@ -79,7 +84,9 @@ def _auth(lab):
     [
         ({"colour": "red"}, "unknown capture filter 'colour'"),
         ({"since": "yesterday"}, "since= takes a capture id or a datetime"),
-        ({"until": 5}, "until= takes a datetime"),
+        ({"until": "tomorrow"}, "until= takes a capture id or a datetime"),
+        ({"until": True}, "until= takes a capture id or a datetime"),
+        ({"until": 2.5}, "until= takes a capture id or a datetime"),
         ({"bin": 3}, "filter bin= takes a string"),
         ({"search": b"bytes"}, "search= takes text"),
         ({"since": True}, "since= takes a capture id or a datetime"),
@@ -93,7 +100,7 @@ def test_bad_filters_are_refused_everywhere_with_the_same_message(mixed, filters
 
 
 @pytest.mark.parametrize("query, status", [
-    ("since=abc", 400), ("until=notatime", 400), ("colour=red", 200), ("search=", 200),
+    ("since=abc", 400), ("until=notatime", 400), ("until=3", 200), ("until=3x", 400), ("colour=red", 200), ("search=", 200),
 ])
 def test_api_refuses_malformed_filter_values(mixed, query, status):
     url = mixed.url + "/_hooklab/api/captures?" + query

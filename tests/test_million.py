@@ -282,7 +282,8 @@ def test_segments_and_sql_give_the_same_frame(tmp_path):
     with store._read_lock:
         store._db.execute("DELETE FROM segments WHERE first_id = (SELECT MIN(first_id) FROM segments)")
     for filters in ({}, {"method": "PUT"}, {"bin": "github"}, {"since": 4000},
-                    {"until": T0 + timedelta(hours=7 * 5000)}, {"search": "stripe"}):
+                    {"until": T0 + timedelta(hours=7 * 5000)}, {"until": 5000},
+                    {"since": 100, "until": 8300}, {"search": "stripe"}):
         fast = captures_frame(store, **filters)
         slow = _frame(store, filters, flatten=False, combined=False)
         cols = [c for c in fast.columns if c != "json"]
@@ -465,6 +466,11 @@ def test_parquet_open_explores_like_the_database(exported):
     opened = hooklab.open(str(out))
     pd.testing.assert_frame_equal(opened.schema(), lab.schema())
     pd.testing.assert_frame_equal(opened.schema(search="invoice"), lab.schema(search="invoice"))
+    ids = list(lab.dataframe()["id"])
+    for filters in ({"until": ids[2]}, {"since": ids[0], "until": ids[-2]}, {"until": 0}):
+        want = [i for i in ids if i <= filters["until"] and i > filters.get("since", 0)]
+        assert list(opened.dataframe(**filters)["id"]) == want, filters
+        assert [c.id for c in opened.query(**filters)] == want, filters
     # (which odd bodies count as JSON - NaN, huge numbers - is the SQL engine's call)
     query = "SELECT bin, count(*) AS n, CAST(sum(size) AS BIGINT) AS bytes FROM captures GROUP BY bin ORDER BY bin"
     mine, theirs = lab.sql(query), opened.sql(query)

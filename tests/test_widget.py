@@ -304,6 +304,37 @@ def test_paging_is_stable_while_captures_arrive(store, views):
     assert v.rows[0] == store.last_id and len(v.rows) == 10
 
 
+@pytest.mark.parametrize("page", [0, 1])
+def test_a_capture_arriving_while_a_frozen_page_is_read_stays_out(store, views, page):
+    """A paused (or paged) view counts the newer captures, then reads its rows: a webhook
+    stored between the two must not slip into the frozen page (CI once saw it in a burst)."""
+    caps = [post(store, f"/f/{i}") for i in range(25)]
+    v = make(views, store, max_rows=10)
+    v.paused = True
+    for _ in range(page):
+        v.older_button.click()
+    v.refresh()
+    frozen = [c.id for c in reversed(caps)][page * 10:page * 10 + 10]
+    assert v.rows == frozen
+    real_count, arrived = store.count, []
+
+    def count_then_one_arrives(**filters: Any) -> int:
+        n = real_count(**filters)
+        if len(arrived) < 3:  # each count of this render is followed by a new arrival
+            arrived.append(post(store, f"/f/late{len(arrived)}"))
+        return n
+
+    store.count = count_then_one_arrives  # type: ignore[method-assign]
+    try:
+        v.refresh()
+    finally:
+        del store.count
+    assert len(arrived) >= 1
+    assert v.rows == frozen
+    v.refresh()
+    assert f"{len(arrived)} newer" in v.counter.value
+
+
 # -- selection and detail -------------------------------------------------------------------
 def test_click_in_frontend_selects_capture(store, views):
     a = post(store, "/github/a", body=b'{"action": "opened", "n": 1}',

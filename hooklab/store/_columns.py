@@ -250,8 +250,10 @@ def _mask(db: sqlite3.Connection, table: Any, filters: dict[str, Any], plan: Sea
             both(pc.greater(table.column("received_us"), _us(value)))
         elif key == "since":
             both(pc.greater(table.column("id"), value))
-        elif key == "until":
+        elif key == "until" and isinstance(value, datetime):
             both(pc.less_equal(table.column("received_us"), _us(value)))
+        elif key == "until":
+            both(pc.less_equal(table.column("id"), value))
         elif key == "search":
             where, args = where_clause({"search": value}, plan)
             ids = np.fromiter(

@@ -137,8 +137,12 @@ def where_clause(
                 clauses.append("id > ?")
                 args.append(value)
         elif key == "until":
-            clauses.append("received_us <= ?")
-            args.append(_us(value))
+            if isinstance(value, datetime):
+                clauses.append("received_us <= ?")
+                args.append(_us(value))
+            else:
+                clauses.append("id <= ?")
+                args.append(value)
         elif key == "search":
             clause, more = search_clause(value, search)
             clauses.append(clause)

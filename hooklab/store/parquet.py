@@ -123,8 +123,10 @@ class ParquetStore:
                 both(ds.field("received_at") > _ts(value))
             elif key == "since":
                 both(ds.field("id") > value)
-            elif key == "until":
+            elif key == "until" and isinstance(value, datetime):
                 both(ds.field("received_at") <= _ts(value))
+            elif key == "until":
+                both(ds.field("id") <= value)
             elif key == "search":  # a cheap superset first: every word, anywhere
                 for word in search_words(value)[:8]:
                     both(_contains(word))
