@@ -257,3 +257,18 @@ def test_reading_an_empty_or_missing_file_is_a_clear_error(tmp_path, content):
     with pytest.raises(StoreError, match="empty|does not exist"):
         CaptureStore(path, readonly=True)
     assert (path.read_bytes() if path.exists() else None) == content  # left as it was
+
+
+def test_parse_json_keeps_a_small_body_for_the_next_check_but_not_a_big_one():
+    import sys
+
+    small = b'{"n": [1, 2, 3]}'
+    assert parse_json(small) is parse_json(small)  # one request's checks parse it once
+    big = b'{"pad": "' + b"x" * (2 << 20) + b'"}'
+    refs = sys.getrefcount(big)
+    assert parse_json(big) == {"pad": "x" * (2 << 20)}
+    assert sys.getrefcount(big) == refs  # nothing keeps a 2 MiB body (and its objects) alive
+    again = b'{"n": [1, 2, 3]}!'[:-1]
+    refs = sys.getrefcount(again)
+    parse_json(again)
+    assert sys.getrefcount(again) == refs + 1  # a small one is kept until the next parse

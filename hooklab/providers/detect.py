@@ -36,8 +36,9 @@ def parse_json(body: bytes) -> Any:
     """``json.loads(body)`` (raising what it raises), by orjson when it can (several times
     faster); the standard library decides what orjson refuses (lone surrogates, NaN, a
     byte-order mark) and any body with a run of 20 digits (orjson reads integers past 64 bits
-    as floats). The last body parsed is remembered by identity: detection and the handshake
-    check of one request parse it once. Callers must not change the result.
+    as floats). The last body parsed (up to 1 MiB) is remembered by identity: detection and
+    the handshake check of one request parse it once; a larger one is not kept alive (with
+    its parsed objects) until the next request. Callers must not change the result.
 
     >>> parse_json(b'{"id": 123456789012345678901234567890}')
     {'id': 123456789012345678901234567890}
@@ -58,11 +59,12 @@ def parse_json(body: bytes) -> Any:
                 data = orjson.loads(body)
             except orjson.JSONDecodeError:
                 data = json.loads(body)
-    _last = (body, data)
+    _last = (body, data) if len(body) <= _KEEP_PARSED else (None, None)
     return data
 
 
 _last: tuple[Any, Any] = (None, None)
+_KEEP_PARSED = 1 << 20
 _DIGITS = bytes(49 if 48 <= c <= 57 else 48 for c in range(256))  # digit -> "1", else "0"
 _TWENTY_DIGITS = b"1" * 20
 
