@@ -22,7 +22,6 @@ Arrow's JSON reader (multithreaded C++), into the ``payload.*`` columns that
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -126,24 +125,6 @@ def captures_frame(store: Any, *, flatten: bool = False, **filters: Any) -> pd.D
     :class:`~hooklab.store.CaptureStore` or a Parquet dataset opened with ``hooklab.open``.
     """
     return _frame(store, filters, flatten=flatten)
-
-
-def _flat_pool() -> Any:
-    """The Arrow memory pool ``flatten=True`` reads and assembles into.
-
-    pyarrow's default pool on Linux is mimalloc; in a fresh process the first ``flatten=True``
-    of 1,000,000 captures (four worker threads parsing) took 3.9 - 4.4 s on it against
-    1.9 - 2.0 s on the C library's allocator, the next ones about the same
-    (bench/README.md). A pool chosen with ``ARROW_DEFAULT_MEMORY_POOL``, or a default other
-    than mimalloc, is used as it is. (Passed to each call: the process's default is not
-    changed.)
-    """
-    import pyarrow as pa
-
-    default = pa.default_memory_pool()
-    if os.environ.get("ARROW_DEFAULT_MEMORY_POOL") or default.backend_name != "mimalloc":
-        return default
-    return pa.system_memory_pool()
 
 
 def _frame(
@@ -1047,7 +1028,6 @@ def _sample_schema(task: tuple[Any, Any, dict[int, bytes], int]) -> Any:
         pa.BufferReader(buf.slice(0, cut or buf.size)),
         read_options=pj.ReadOptions(use_threads=False, block_size=max(cut or buf.size, 1) + 1),
         parse_options=pj.ParseOptions(newlines_in_values=True),
-        memory_pool=_flat_pool(),
     )
     return pa.schema([pa.field(f.name, _strings_for_timestamps(f.type)) for f in sample.schema])
 
@@ -1070,7 +1050,6 @@ def _read_task(task: tuple[Any, Any, dict[int, bytes], int], schema: Any) -> tup
                 explicit_schema=want, unexpected_field_behavior="infer",
                 newlines_in_values=True,
             ),
-            memory_pool=_flat_pool(),
         )
         if table.num_rows != len(order):
             raise ValueError("not one object per body")
@@ -1085,20 +1064,17 @@ def _assemble(results: list[tuple[Any, Any]], total: int, prefix: str) -> Any:
     import numpy as np
     import pandas as pd
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     results = [r for r in results if r[0] is not None]
     if not results:
         return pd.DataFrame(index=pd.RangeIndex(total))
     tables = [t for t, _ in results]
-    pool = _flat_pool()
-    table = (pa.concat_tables(tables, promote_options="permissive", memory_pool=pool)
-             if len(tables) > 1 else tables[0])
+    table = pa.concat_tables(tables, promote_options="permissive") if len(tables) > 1 else tables[0]
     order = np.concatenate([o for _, o in results])
     if len(order) != total or not np.array_equal(order, np.arange(total)):
         at = np.full(total, -1, np.int64)
         at[order] = np.arange(len(order))
-        table = pc.take(table, pa.array(at, mask=at < 0), memory_pool=pool)
+        table = table.take(pa.array(at, mask=at < 0))
     return _normalize_like(table, prefix)
 
 
@@ -1107,21 +1083,19 @@ def _objects(arr: Any, rows: Any, lines: dict[int, bytes]) -> tuple[Any, Any, in
     where the first bodies up to about 1 MiB end: a sample for the schema)."""
     import numpy as np
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     n = len(arr)
     if not lines and len(rows) == n:  # every row: the bodies as they lie
         offs = np.frombuffer(arr.buffers()[1], np.int64, n + 1, arr.offset * 8)
         buf = arr.buffers()[2]
         return buf.slice(int(offs[0]), int(offs[-1] - offs[0])), rows, _cut(offs)
-    pool = _flat_pool()
-    parts = [pc.take(arr, pa.array(rows), memory_pool=pool)] if len(rows) else []
+    parts = [arr.take(pa.array(rows))] if len(rows) else []
     order = rows
     if lines:
         keys = np.fromiter(lines, np.int64, len(lines))
         parts.append(pa.array([lines[k] for k in keys.tolist()], pa.large_binary()))
         order = np.concatenate([rows, keys])
-    joined = pa.concat_arrays(parts, memory_pool=pool) if parts else pa.array([], pa.large_binary())
+    joined = pa.concat_arrays(parts) if parts else pa.array([], pa.large_binary())
     m = len(joined)
     offs = np.frombuffer(joined.buffers()[1], np.int64, m + 1, joined.offset * 8)
     buf = joined.buffers()[2]
@@ -1166,7 +1140,6 @@ def _read_objects(buf: Any, count: int, cut: int) -> Any:
         pa.BufferReader(buf.slice(0, cut)),
         read_options=pj.ReadOptions(use_threads=False, block_size=max(cut, 1) + 1),
         parse_options=pj.ParseOptions(newlines_in_values=True),
-        memory_pool=_flat_pool(),
     ) if 0 < cut < buf.size else None
     fields = sample.schema if sample is not None else pa.schema([])
     schema = pa.schema([pa.field(f.name, _strings_for_timestamps(f.type)) for f in fields])
@@ -1178,7 +1151,6 @@ def _read_objects(buf: Any, count: int, cut: int) -> Any:
             parse_options=pj.ParseOptions(
                 explicit_schema=schema, unexpected_field_behavior="infer", newlines_in_values=True
             ),
-            memory_pool=_flat_pool(),
         )
         if table.num_rows != count:
             raise ValueError("not one object per body")
@@ -1253,9 +1225,8 @@ def _normalize_like(table: Any, prefix: str) -> Any:
     import pandas as pd
     import pyarrow as pa
 
-    pool = _flat_pool()
     while any(pa.types.is_struct(f.type) for f in table.schema):
-        table = table.flatten(memory_pool=pool)
+        table = table.flatten()
     cols: dict[str, Any] = {}
     for name, col in zip(table.column_names, table.columns, strict=True):
         t = col.type
@@ -1264,7 +1235,7 @@ def _normalize_like(table: Any, prefix: str) -> Any:
         elif pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_map(t):
             cols[prefix + name] = pd.Series(col.to_pylist(), dtype=object)
         else:
-            cols[prefix + name] = col.to_pandas(memory_pool=pool)
+            cols[prefix + name] = col.to_pandas()
     return pd.DataFrame(cols)
 
 
