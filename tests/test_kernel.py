@@ -181,6 +181,8 @@ def test_magic_commands(tmp_path):
         assert ": 200" in out
         out = k.run("df = %hooklab df --bin orders\nprint(df['status'].tolist(), df['provider'].astype(str).tolist())")
         assert "[503, 200] ['shopify', 'shopify']" in out
+        out = k.run("d2 = %hooklab df --since 1 --until 2\nprint(d2['status'].tolist())")
+        assert "[200]" in out  # ids: newer than 1, up to 2
         out = k.run("w = %hooklab live --bin orders\nprint(w._repr_mimebundle_()['text/plain'])")
         assert "HookLab live view: 2 captures" in out
         out = k.run(f"%hooklab export {tmp_path / 'out.har'}")
@@ -191,6 +193,7 @@ def test_magic_commands(tmp_path):
         for bad, says in [
             ("%hooklab frobnicate", "invalid choice: 'frobnicate'"),
             ("%hooklab df --since yesterday", "since must be a capture id or an ISO 8601 time"),
+            ("%hooklab df --until soon", "until must be a capture id or an ISO 8601 time"),
             ("%hooklab df --colour red", "unrecognized arguments: --colour red"),
             ("%hooklab send orders --data '{not json'", "--data is not JSON"),
             ("%hooklab df --bin 'unclosed", "No closing quotation"),
