@@ -93,13 +93,9 @@ def validate(filters: Mapping[str, Any]) -> dict[str, Any]:
                 value = [str(v) for v in value]
             elif not isinstance(value, str):
                 raise TypeError(f"filter {key}= takes a string or a list of strings, not {value!r}")
-        elif key == "since":
+        elif key in ("since", "until"):
             if isinstance(value, bool) or not isinstance(value, (Integral, datetime)):
-                raise TypeError(f"since= takes a capture id or a datetime, not {value!r}")
-            value = _aware(value) if isinstance(value, datetime) else int(value)
-        elif key == "until":
-            if isinstance(value, bool) or not isinstance(value, (Integral, datetime)):
-                raise TypeError(f"until= takes a capture id or a datetime, not {value!r}")
+                raise TypeError(f"{key}= takes a capture id or a datetime, not {value!r}")
             value = _aware(value) if isinstance(value, datetime) else int(value)
         elif key == "search":
             if not isinstance(value, str):

@@ -335,6 +335,25 @@ def test_a_capture_arriving_while_a_frozen_page_is_read_stays_out(store, views, 
     assert f"{len(arrived)} newer" in v.counter.value
 
 
+def test_a_paused_view_with_a_datetime_until_stays_frozen(store, views):
+    """With the person's own ``until=<datetime>`` the page skips the newer rows it counted."""
+    from datetime import datetime, timezone
+
+    caps = [post(store, f"/u/{i}") for i in range(15)]
+    v = make(views, store, max_rows=10, until=datetime(2100, 1, 1, tzinfo=timezone.utc))
+    v.paused = True
+    v.refresh()
+    frozen = [c.id for c in reversed(caps)][:10]
+    assert v.rows == frozen
+    for i in range(3):
+        post(store, f"/u/late{i}")
+    v.refresh()
+    assert v.rows == frozen and "3 newer" in v.counter.value
+    v.older_button.click()
+    v.refresh()
+    assert v.rows == [c.id for c in reversed(caps)][10:]
+
+
 # -- selection and detail -------------------------------------------------------------------
 def test_click_in_frontend_selects_capture(store, views):
     a = post(store, "/github/a", body=b'{"action": "opened", "n": 1}',

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from ..capture import Capture
@@ -23,19 +24,16 @@ def fetch_rows(
     the query cannot slip in), so pages stay stable while webhooks keep arriving. The filter
     box is the store's ``search=`` filter, so its totals are exact, not a scan's estimate.
     """
-    newer = 0
-    skip = page * max_rows
+    newer = hidden = 0  # hidden: newer rows still inside ``eff``, skipped by the offset
     if anchor is not None:
         since = eff.get("since")
         after = max(anchor, since) if isinstance(since, int) else anchor
         newer = store.count(**{**eff, "since": after})
         until = eff.get("until")
-        if until is None or isinstance(until, int):  # rows up to the anchor, whatever arrives
+        if isinstance(until, datetime):  # a person's own datetime: skip what was newer
+            hidden = newer
+        else:  # rows up to the anchor, whatever arrives between the count and the query
             eff = {**eff, "until": anchor if until is None else min(until, anchor)}
-        else:  # a datetime ``until`` of the person's own: skip what was newer at the count
-            skip += newer
-            total = store.count(**eff) - newer
-            return store.query(limit=max_rows, offset=skip, newest_first=True, **eff), total, newer
-    total = store.count(**eff)
-    rows = store.query(limit=max_rows, offset=skip, newest_first=True, **eff)
+    total = store.count(**eff) - hidden
+    rows = store.query(limit=max_rows, offset=hidden + page * max_rows, newest_first=True, **eff)
     return rows, total, newer
