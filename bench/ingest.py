@@ -2,7 +2,7 @@
 
     python bench/ingest.py [--seconds 3] [--rounds 3] [--chunked-rounds 3]
                            [--connections 32] [--size 1024] [--chunk-size 512]
-                           [--servers hooklab,tornado,starlette,fastapi[,ceiling]]
+                           [--servers hooklab,tornado,starlette,fastapi[,normal,ceiling]]
 
 Servers, each in its own process on 127.0.0.1 (none shares the GIL with the load client):
 
@@ -17,6 +17,8 @@ Servers, each in its own process on 127.0.0.1 (none shares the GIL with the load
   answers ``JSONResponse({"ok": True})``.
 - ``fastapi``: the same with FastAPI (``@app.post("/{path:path}")`` taking a ``Request``,
   returning ``{"ok": True}``).
+- ``normal`` (only when asked for): hooklab with ``durability="normal"`` (a commit is not
+  fsynced: what durability costs), its own database file.
 - ``ceiling`` (only when asked for): a uvloop protocol that answers without parsing or
   storing, to show how fast this load client itself can go on the machine.
 
@@ -51,6 +53,9 @@ print("ready", urlsplit(lab.url).port, flush=True)
 sys.stdin.read()  # the benchmark closes stdin to stop us
 lab.stop()
 """
+
+NORMAL = HOOKLAB.replace("db=sys.argv[1])", "db=sys.argv[1], durability='normal')")
+assert NORMAL != HOOKLAB
 
 TORNADO = r"""
 import asyncio
@@ -133,6 +138,7 @@ SERVERS = {
     "tornado": ("tornado handler (list)", TORNADO),
     "starlette": ("starlette/uvicorn (list)", STARLETTE),
     "fastapi": ("fastapi/uvicorn (list)", FASTAPI),
+    "normal": ("hooklab durability=normal", NORMAL),
     "ceiling": ("client ceiling (no parsing)", CEILING),
 }
 DEFAULT_SERVERS = ("hooklab", "tornado", "starlette", "fastapi")
@@ -274,7 +280,8 @@ def main() -> int:
         try:
             for key in chosen:
                 code = SERVERS[key][1]
-                procs[key] = launch(code, [db] if key == "hooklab" else [],
+                own = {"hooklab": [db], "normal": [db + "-normal"]}
+                procs[key] = launch(code, own.get(key, []),
                                     os.path.join(tmp, f"{key}.log"))
                 for request in requests.values():  # warm-up, both framings
                     warm = drive(procs[key][1], request, 1.0, args.connections)
@@ -297,7 +304,7 @@ def main() -> int:
                               flush=True)
         finally:
             for key, (proc, _) in procs.items():
-                stop(proc, clean=key == "hooklab")
+                stop(proc, clean=key in ("hooklab", "normal"))
         if "hooklab" in procs:
             import hooklab  # public API only: count what the durable server kept
 
