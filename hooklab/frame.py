@@ -370,8 +370,11 @@ class _Bodies:
         import numpy as np
         import pyarrow as pa
 
+        from .store import arrow_pool
+
         self = cls()
         codec = pa.Codec(_CODEC)
+        arrow_mem = arrow_pool()
         parts = []
         for chunk in chunks:
             for at in range(0, len(chunk), _BLOCK):
@@ -385,7 +388,7 @@ class _Bodies:
             lo, hi = int(offs[0]), int(offs[-1])
             data = part.buffers()[2]
             raw = data.slice(lo, hi - lo) if data is not None else pa.py_buffer(b"")
-            return codec.compress(raw), hi - lo, offs - lo
+            return codec.compress(raw, memory_pool=arrow_mem), hi - lo, offs - lo
 
         if len(parts) > 8:  # the codec works without the GIL: use the cores
             from concurrent.futures import ThreadPoolExecutor

@@ -9,7 +9,8 @@
 >>> store.close()
 """
 
+from ._arrow import arrow_pool
 from .store import CaptureStore, StoreError, where_clause
 from .view import CaptureView
 
-__all__ = ["CaptureStore", "CaptureView", "StoreError", "where_clause"]
+__all__ = ["CaptureStore", "CaptureView", "StoreError", "arrow_pool", "where_clause"]

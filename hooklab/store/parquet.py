@@ -28,6 +28,7 @@ from typing import Any
 
 from ..capture import Capture
 from ..filters import FIELD_KEYS, matches_text, search_words, validate
+from ._arrow import arrow_pool
 
 __all__ = ["NO_PROVIDER", "PARQUET_COLUMNS", "ParquetStore", "is_parquet_dataset"]
 
@@ -141,7 +142,8 @@ class ParquetStore:
         search = filters.get("search")
         if need is not None and search:
             need = list(dict.fromkeys([*need, "path", "query", "headers", "body"]))
-        table = self._ds.to_table(columns=need, filter=self._expr(filters))
+        pool = arrow_pool()
+        table = self._ds.to_table(columns=need, filter=self._expr(filters), memory_pool=pool)
         if "provider" in table.column_names:
             import pyarrow.compute as pc
 
@@ -156,7 +158,8 @@ class ParquetStore:
                 keys = [("id", "ascending")]  # as the database had them (several labs: interleaved)
                 if "received_at" in table.column_names:
                     keys.append(("received_at", "ascending"))
-                table = table.take(pc.sort_indices(table, sort_keys=keys))
+                order = pc.sort_indices(table, sort_keys=keys, memory_pool=pool)
+                table = pc.take(table, order, memory_pool=pool)
         if search and table.num_rows:
             keep = [
                 matches_text(_capture(row), search)
@@ -194,6 +197,7 @@ class ParquetStore:
                 "bin", "method", "provider", "event_type", "content_type", "path", "delivery_id",
                 "remote_addr"]  # fmt: skip
         table = self._table(filters, [*want, "body"] if body else want)
+        pool = arrow_pool()
         verified = table.column("verified")
         out = {
             "id": table.column("id"),
@@ -209,9 +213,10 @@ class ParquetStore:
         }
         for name in ("kind", "bin", "method", "provider", "event_type", "content_type", "path",
                      "delivery_id", "remote_addr"):  # fmt: skip
-            out[name] = pc.dictionary_encode(table.column(name).cast(pa.large_string()))
+            text = pc.cast(table.column(name), pa.large_string(), memory_pool=pool)
+            out[name] = pc.dictionary_encode(text, memory_pool=pool)
         if body:
-            out["body"] = table.column("body").cast(pa.large_binary())
+            out["body"] = pc.cast(table.column("body"), pa.large_binary(), memory_pool=pool)
         return pa.table(out)
 
     def forwards(self, capture_id: int | None = None) -> list[dict[str, Any]]:
