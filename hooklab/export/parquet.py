@@ -26,6 +26,7 @@ import secrets
 import tempfile
 from typing import Any
 
+from ..store import arrow_pool
 from ..store.parquet import NO_PROVIDER, PARQUET_COLUMNS, file_schema, partitioning
 
 __all__ = ["export_parquet"]
@@ -80,40 +81,45 @@ def export_parquet(store: Any, path: str | os.PathLike[str], **filters: Any) -> 
     extra = _extra(store, ids)
     latest = {f["capture_id"]: f for f in store.forwards()} if hasattr(store, "forwards") else {}
     idl = ids.tolist()
-    received = pc.cast(cols.column("received_us"), pa.timestamp("us", tz="UTC"))
+    pool = arrow_pool()  # (the C library's allocator: see hooklab.store.arrow_pool)
+    received = pc.cast(cols.column("received_us"), pa.timestamp("us", tz="UTC"), memory_pool=pool)
     verified = cols.column("verified").to_numpy()
     table = pa.table({
         "id": cols.column("id"),
         "received_at": received,
-        "kind": cols.column("kind").cast(pa.string()),
-        "bin": cols.column("bin").cast(pa.string()),
-        "method": cols.column("method").cast(pa.string()),
-        "path": cols.column("path").cast(pa.string()),
-        "event_type": cols.column("event_type").cast(pa.string()),
-        "delivery_id": cols.column("delivery_id").cast(pa.string()),
-        "content_type": cols.column("content_type").cast(pa.string()),
+        "kind": pc.cast(cols.column("kind"), pa.string(), memory_pool=pool),
+        "bin": pc.cast(cols.column("bin"), pa.string(), memory_pool=pool),
+        "method": pc.cast(cols.column("method"), pa.string(), memory_pool=pool),
+        "path": pc.cast(cols.column("path"), pa.string(), memory_pool=pool),
+        "event_type": pc.cast(cols.column("event_type"), pa.string(), memory_pool=pool),
+        "delivery_id": pc.cast(cols.column("delivery_id"), pa.string(), memory_pool=pool),
+        "content_type": pc.cast(cols.column("content_type"), pa.string(), memory_pool=pool),
         "size": cols.column("size"),
         "status": cols.column("status"),
-        "verified": pa.array(verified == 1, pa.bool_(), mask=verified < 0),
-        "duplicate": pa.array(cols.column("duplicate").to_numpy() != 0, pa.bool_()),
-        "handshake": pa.array(extra["handshake"], pa.string()),
-        "remote_addr": cols.column("remote_addr").cast(pa.string()),
-        "forward_status": pa.array([latest[i]["status"] if i in latest else None for i in idl], pa.int64()),
-        "forward_latency_ms": pa.array(
-            [latest[i]["latency_ms"] if i in latest else None for i in idl], pa.float64()
-        ),
-        "forward_error": pa.array([latest[i]["error"] if i in latest else None for i in idl], pa.string()),
-        "url": pa.array(extra["url"], pa.string()),
-        "query": pa.array(extra["query"], pa.string()),
-        "headers": pa.array(extra["headers"], pa.string()),
-        "verify_reason": pa.array(extra["verify_reason"], pa.string()),
-        "body": cols.column("body").cast(pa.binary()),
-        "day": pc.strftime(received, format="%Y-%m-%d"),
-        "provider": pc.fill_null(cols.column("provider").cast(pa.string()), NO_PROVIDER),
+        "verified": pa.array(verified == 1, pa.bool_(), mask=verified < 0, memory_pool=pool),
+        "duplicate": pa.array(cols.column("duplicate").to_numpy() != 0, pa.bool_(), memory_pool=pool),
+        "handshake": pa.array(extra["handshake"], pa.string(), memory_pool=pool),
+        "remote_addr": pc.cast(cols.column("remote_addr"), pa.string(), memory_pool=pool),
+        "forward_status": pa.array([latest[i]["status"] if i in latest else None for i in idl],
+                                   pa.int64(), memory_pool=pool),
+        "forward_latency_ms": pa.array([latest[i]["latency_ms"] if i in latest else None for i in idl],
+                                       pa.float64(), memory_pool=pool),
+        "forward_error": pa.array([latest[i]["error"] if i in latest else None for i in idl],
+                                  pa.string(), memory_pool=pool),
+        "url": pa.array(extra["url"], pa.string(), memory_pool=pool),
+        "query": pa.array(extra["query"], pa.string(), memory_pool=pool),
+        "headers": pa.array(extra["headers"], pa.string(), memory_pool=pool),
+        "verify_reason": pa.array(extra["verify_reason"], pa.string(), memory_pool=pool),
+        "body": pc.cast(cols.column("body"), pa.binary(), memory_pool=pool),
+        "day": pc.strftime(received, format="%Y-%m-%d", memory_pool=pool),
+        "provider": pc.coalesce(pc.cast(cols.column("provider"), pa.string(), memory_pool=pool),
+                                NO_PROVIDER, memory_pool=pool),  # (fill_null takes no pool)
     })  # fmt: skip
     assert table.column_names[: len(PARQUET_COLUMNS)] == list(PARQUET_COLUMNS)
-    table = table.cast(pa.schema([*file_schema(), pa.field("day", pa.string()),
-                                  pa.field("provider", pa.string())]))  # fmt: skip
+    schema = pa.schema([*file_schema(), pa.field("day", pa.string()), pa.field("provider", pa.string())])
+    assert table.column_names == schema.names
+    table = pa.table([pc.cast(col, field.type, memory_pool=pool)
+                      for col, field in zip(table.columns, schema, strict=True)], schema=schema)
     first, last = int(np.min(ids)), int(np.max(ids))
     ds.write_dataset(
         table, base, format="parquet", partitioning=partitioning(),
