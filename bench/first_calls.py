@@ -1,11 +1,12 @@
 """What a fresh process pays on its first frames of a large store, against its next ones.
 
     python bench/first_calls.py --db STORE.sqlite3 [--runs 4]
+    python bench/first_calls.py --db EXPORT_FOLDER        # a Parquet export (lab.export)
     ARROW_DEFAULT_MEMORY_POOL=system python bench/first_calls.py --db STORE.sqlite3
 
-Each run starts a new Python process that opens the store and times, in order,
-``dataframe()``, ``dataframe(flatten=True)`` twice and ``dataframe()`` twice; the second calls
-are the same process's baseline for the first ones. Make a store with ``bench/frame.py`` (or
+Each run starts a new Python process that opens the store with ``hooklab.open`` and times,
+in order, ``dataframe()``, ``dataframe(flatten=True)`` twice and ``dataframe()`` twice; the
+second calls are the same process's baseline for the first ones. Make a store with ``bench/frame.py`` (or
 ``hooklab.HookLab.from_jsonl(path, db=...)``). Reads local files only; every loop is bounded.
 """
 
@@ -20,13 +21,12 @@ import sys
 _CHILD = """
 import gc, json, sys, time
 import numpy, pandas, pyarrow
-from hooklab.store import CaptureStore
-from hooklab.frame import captures_frame
-store = CaptureStore(sys.argv[1], durability="normal")
+import hooklab
+lab = hooklab.open(sys.argv[1])
 out = []
 for flat in (False, True, True, False, False):
     t = time.perf_counter()
-    df = captures_frame(store, flatten=flat)
+    df = lab.dataframe(flatten=flat)
     out.append(time.perf_counter() - t)
     del df
     gc.collect()
@@ -36,7 +36,7 @@ print(json.dumps([pyarrow.default_memory_pool().backend_name, out]))
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--db", required=True, help="a hooklab SQLite store")
+    ap.add_argument("--db", required=True, help="a hooklab SQLite store or Parquet export")
     ap.add_argument("--runs", type=int, default=4)
     args = ap.parse_args()
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
