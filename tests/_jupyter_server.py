@@ -58,12 +58,18 @@ def jupyter_server(tmp: Path, token: str, base_url: str) -> Iterator[dict[str, o
                 time.sleep(0.1)
         yield {"local": local, "runtime": runtime, "port": port, "log": tmp / "server.log"}
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_server(proc)
         log.close()
+
+
+def stop_server(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, ten seconds to exit, then SIGKILL (and reap it)."""
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
 
 
 def use_server(jupyter: dict[str, object], monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:

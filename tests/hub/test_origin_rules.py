@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 from _hub import free_port
+from _jupyter_server import stop_server  # (tests/, on the path by its conftest)
 
 from hooklab import HookLab, ingress
 from hooklab.ingress.origin import OriginLearner, Seen, public_root, request_origin
@@ -240,12 +241,7 @@ def _jupyter(tmp: Path, token: str) -> Iterator[dict[str, object]]:
             time.sleep(0.1)
         yield {"local": local, "runtime": tmp / "runtime", "pid": proc.pid, "zz": tmp / "zz.log"}
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        stop_server(proc)
 
 
 @pytest.fixture(scope="module")
