@@ -39,7 +39,7 @@ import json
 import threading
 import weakref
 from collections import Counter, OrderedDict, deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from itertools import chain, compress, repeat
 from operator import eq, is_, itemgetter
@@ -98,14 +98,15 @@ _COMPACT = 1 << 22  # merge a field's distinct-value arrays once this many value
 _SET_MAX = 50_000  # distinct strings kept as a set at most (then as hashes)
 
 
-def _unique(arr: Any) -> Any:
+def _unique(arr: Any, runs: bool = False) -> Any:
     """Sorted distinct values of a 1-d numpy array (sort based: numpy 2.4's hash-based
-    ``np.unique`` is many times slower on a million values)."""
+    ``np.unique`` is many times slower on a million values); ``runs``: ``arr`` is sorted
+    arrays one after another (a merge sort takes the runs as they are)."""
     import numpy as np
 
     if len(arr) < 2:
         return arr
-    arr = np.sort(arr)
+    arr = np.sort(arr, kind="stable" if runs else None)
     keep = np.empty(len(arr), dtype=bool)
     keep[0] = True
     np.not_equal(arr[1:], arr[:-1], out=keep[1:])
@@ -120,10 +121,11 @@ class _Field:
     """Statistics of one path within one group."""
 
     __slots__ = ("arrays", "children", "count", "example", "first", "form_json", "last", "notes",
-                 "path", "present", "sets", "types")
+                 "path", "portable", "present", "sets", "types")
 
-    def __init__(self, path: tuple[str | None, ...]) -> None:
+    def __init__(self, path: tuple[str | None, ...], portable: bool = False) -> None:
         self.path = path
+        self.portable = portable  # strings kept as themselves (hashes differ between processes)
         self.present = 0
         self.count = 0
         self.types: dict[str, int] = {}
@@ -144,20 +146,25 @@ class _Field:
         if self.last is None or hi > self.last:
             self.last = hi
 
-    def _keep(self, t: type, arr: Any) -> None:
+    def _keep(self, t: type, arr: Any, distinct: bool = False) -> None:
+        """Keep ``arr``'s values (``distinct``: already sorted and distinct)."""
         import numpy as np
 
         kept = self.arrays.setdefault(t, [])
-        kept.append(_unique(arr))
-        if len(kept) > 1 and sum(map(len, kept)) > _COMPACT:
-            self.arrays[t] = [_unique(np.concatenate(kept))]
+        kept.append(arr if distinct else _unique(arr))
+        if len(kept) % 16 == 0 and sum(map(len, kept)) > _COMPACT:
+            self.arrays[t] = [_unique(np.concatenate(kept), runs=True)]
 
     def distinct_add(self, t: type, values: list[Any]) -> None:
         import numpy as np
 
         if t is str:
             s = self.sets.get(str)
-            if s is not None or len(set(values[:256])) <= 64:  # an enum-like field: a set
+            if self.portable:
+                if s is None:
+                    s = self.sets[str] = set()
+                s.update(values)
+            elif s is not None or len(set(values[:256])) <= 64:  # an enum-like field: a set
                 if s is None:
                     s = self.sets[str] = set()
                 s.update(values)
@@ -189,7 +196,7 @@ class _Field:
             if t is str and str in self.sets:
                 s = self.sets[str]
                 arrays.append(np.fromiter(map(hash, s), np.int64, len(s)))
-            total += len(arrays[0]) if len(arrays) == 1 else len(_unique(np.concatenate(arrays)))
+            total += len(arrays[0]) if len(arrays) == 1 else len(_unique(np.concatenate(arrays), runs=True))
         for key, values in self.sets.items():
             if key is str and str in self.arrays:
                 continue  # counted with the hashes above
@@ -198,13 +205,14 @@ class _Field:
 
 
 class _Group:
-    __slots__ = ("captures", "event_type", "fields", "overflow", "provider")
+    __slots__ = ("captures", "event_type", "fields", "overflow", "portable", "provider")
 
-    def __init__(self, provider: str | None, event_type: str | None) -> None:
+    def __init__(self, provider: str | None, event_type: str | None, portable: bool = False) -> None:
         self.provider = provider
         self.event_type = event_type
         self.captures = 0
-        self.fields: dict[tuple[str | None, ...], _Field] = {(): _Field(())}
+        self.portable = portable
+        self.fields: dict[tuple[str | None, ...], _Field] = {(): _Field((), portable)}
         self.overflow = 0  # columns not kept because of MAX_FIELDS
 
     def field(self, path: tuple[str | None, ...]) -> _Field | None:
@@ -216,7 +224,7 @@ class _Group:
             parent = self.fields.get(path[:-1])
             if parent is None:  # its parent was not kept
                 return None
-            f = self.fields[path] = _Field(path)
+            f = self.fields[path] = _Field(path, self.portable)
             parent.children.append(path)
         return f
 
@@ -275,9 +283,10 @@ class SchemaBuilder:
     :func:`infer_json_schema` across providers).
     """
 
-    def __init__(self, *, group: bool = True) -> None:
+    def __init__(self, *, group: bool = True, portable: bool = False) -> None:
         self.groups: dict[tuple[Any, Any], _Group] = {}
         self._group = group
+        self._portable = portable
         self._spans: dict[int, tuple[int, int, list[int]]] = {}  # id(rows) -> time span
         self._all_rows: list[int] | None = None
 
@@ -305,7 +314,7 @@ class SchemaBuilder:
         for key, part in parts.items():
             g = self.groups.get(key)
             if g is None:
-                g = self.groups[key] = _Group(*key)
+                g = self.groups[key] = _Group(*key, portable=self._portable)
             self._add_group(g, part)
 
     def _add_group(self, g: _Group, rows: Sequence[Sequence[Any]]) -> None:
@@ -413,7 +422,7 @@ class SchemaBuilder:
             self._descend(g, f, path, values, rows, times, depth, in_list, by_type)
             return
         parts: dict[type, tuple[list[Any], list[int]]] = {}
-        for t in by_type:
+        for t in dict.fromkeys(kinds):  # in order of first appearance (not a set's order)
             name = _NAMES.get(t, "string")
             f.types[name] = f.types.get(name, 0) + kinds.count(t)
             mask = list(map(is_, kinds, repeat(t)))
@@ -451,8 +460,8 @@ class SchemaBuilder:
             return
         if types != {dict} and types != {list}:  # a mixed column: objects and arrays apart
             kinds = list(map(type, values))
-            for t in (dict, list):
-                if t not in types:
+            for t in dict.fromkeys(kinds):  # in order of first appearance
+                if t is not dict and t is not list:
                     continue
                 mask = list(map(is_, kinds, repeat(t)))
                 self._descend(g, f, path, list(compress(values, mask)),
@@ -585,6 +594,200 @@ class SchemaBuilder:
             "last_seen": when(data["last_seen"]),
         })
 
+    # -- summaries kept per column segment -------------------------------------------------
+    def pack(self) -> bytes:
+        """This builder's state as bytes, for :meth:`merge` in another process (a portable
+        builder's: ``SchemaBuilder(portable=True)``, which keeps strings as themselves since
+        ``hash()`` differs between processes). No pickle: only JSON and raw numbers.
+
+        >>> a = SchemaBuilder(portable=True)
+        >>> a.add([(1, 10, "x", "e", "application/json", None, b'{"n": 1, "s": "a"}')])
+        >>> b = SchemaBuilder()
+        >>> b.merge(a.pack())
+        >>> b.frame()[["field", "types", "count", "distinct"]].values.tolist()
+        [['(body)', 'object', 1, <NA>], ['n', 'integer', 1, 1], ['s', 'string', 1, 1]]
+        """
+        import numpy as np
+
+        if not self._portable:
+            raise ValueError("pack() needs SchemaBuilder(portable=True)")
+        buffers: list[bytes] = []
+        at = 0
+
+        def numbers(t: type, f: _Field, dtype: Any) -> list[int] | None:
+            nonlocal at
+            arrays = f.arrays.get(t)
+            if not arrays:
+                return None
+            arr = _unique(np.concatenate(arrays) if len(arrays) > 1 else arrays[0]).astype(dtype)
+            buffers.append(arr.tobytes())
+            where = [at, len(arr)]
+            at += len(arr)
+            return where
+
+        groups = []
+        for g in self.groups.values():
+            fields = []
+            for f in g.fields.values():
+                sets = f.sets
+                distinct = None
+                if f.arrays or sets:
+                    distinct = {
+                        "s": list(sets.get(str, ())),
+                        "i": numbers(int, f, np.int64),
+                        "f": numbers(float, f, np.float64),
+                        "b": list(sets.get(bool, ())),
+                        "n": _NULL in sets,
+                        "B": [str(v) for v in sets.get(_BIGINT, ())],
+                    }
+                fields.append([list(f.path), f.present, f.count, f.types, f.first, f.last,
+                               _tag(f.example), list(f.notes), f.form_json, distinct])
+            groups.append([g.provider, g.event_type, g.captures, g.overflow, fields])
+        meta = {"v": 1, "groups": groups}
+        try:
+            import orjson
+
+            head = b"O" + orjson.dumps(meta)
+        except TypeError:  # strings orjson refuses (lone surrogates): escaped by the stdlib
+            head = b"J" + json.dumps(meta, ensure_ascii=True).encode()
+        import struct
+        import zlib
+
+        return _PACK_MAGIC + zlib.compress(struct.pack("<Q", len(head)) + head + b"".join(buffers), 1)
+
+    def merge(self, packed: bytes | SchemaBuilder,
+              groups: Callable[[Any, Any], bool] | None = None) -> None:
+        """Add the captures a packed builder (see :meth:`pack`) or another builder read, as if
+        this builder had read them itself next (the same table, exact distinct counts);
+        ``groups(provider, event_type)`` says which of its groups to take (default: all)."""
+        if isinstance(packed, SchemaBuilder):
+            other = packed
+        else:
+            other = SchemaBuilder.unpack(packed)
+        for key, og in other.groups.items():
+            if groups is not None and not groups(*key):
+                continue
+            key = key if self._group else (None, None)
+            g = self.groups.get(key)
+            if g is None:
+                g = self.groups[key] = _Group(*key, portable=self._portable)
+            g.captures += og.captures
+            g.overflow += og.overflow
+            for path, of in og.fields.items():
+                f = g.field(path)
+                if f is None:
+                    continue
+                f.present += of.present
+                f.count += of.count
+                for t, n in of.types.items():
+                    f.types[t] = f.types.get(t, 0) + n
+                if of.first is not None:
+                    f.seen(of.first, of.last if of.last is not None else of.first)
+                if of.example is not _NONE and (
+                        f.example is _NONE or (f.example is None and of.example is not None)):
+                    f.example = of.example
+                for note in of.notes:
+                    f.notes[note] = None
+                f.form_json = f.form_json or of.form_json
+                for t, arrays in of.arrays.items():
+                    if t is str:  # hashes of this process: as they are
+                        f.arrays.setdefault(str, []).extend(arrays)
+                        continue
+                    for arr in arrays:  # sorted and distinct (as kept, or as packed)
+                        f._keep(t, arr, distinct=True)
+                for t, values in of.sets.items():
+                    if t is str:
+                        f.distinct_add(str, list(values))
+                    else:
+                        f.sets.setdefault(t, set()).update(values)
+
+    @classmethod
+    def unpack(cls, packed: bytes) -> SchemaBuilder:
+        """The builder :meth:`pack` wrote (its distinct strings as sets, ready to merge);
+        ``ValueError`` for anything else (damaged, or another version's), checked in full
+        before anything is used."""
+        import struct
+        import zlib
+
+        try:
+            return cls._unpack(packed)
+        except (KeyError, TypeError, IndexError, AttributeError, struct.error, zlib.error,
+                UnicodeError, OverflowError, RecursionError) as exc:
+            raise ValueError(f"damaged schema summary: {exc!r}"[:200]) from None
+
+    @classmethod
+    def _unpack(cls, packed: bytes) -> SchemaBuilder:
+        import struct
+        import zlib
+
+        import numpy as np
+
+        if packed[:4] != _PACK_MAGIC:
+            raise ValueError("not a packed schema summary")
+        data = zlib.decompress(packed[4:])
+        (n,) = struct.unpack_from("<Q", data)
+        head = data[8 : 8 + n]
+        if head[:1] == b"O":
+            import orjson
+
+            meta = orjson.loads(head[1:])
+        else:
+            meta = json.loads(head[1:])
+        if not isinstance(meta, dict) or meta.get("v") != 1:
+            raise ValueError("not a schema summary of version 1")
+        numbers = memoryview(data)[8 + n :]
+
+        def count(v: Any) -> int:
+            if type(v) is not int or v < 0:
+                raise ValueError(f"not a count: {v!r}")
+            return v
+
+        def when(v: Any) -> int | None:
+            if v is not None and type(v) is not int:
+                raise ValueError(f"not a time: {v!r}")
+            return v
+
+        def strings(v: Any, kinds: tuple[type, ...] = (str,)) -> list[Any]:
+            if type(v) is not list or not all(type(x) in kinds for x in v):
+                raise ValueError("not a list of strings")
+            return v
+
+        b = cls(portable=True)
+        for provider, event_type, captures, overflow, fields in meta["groups"]:
+            if not (provider is None or type(provider) is str) or not (
+                    event_type is None or type(event_type) is str) or (provider, event_type) in b.groups:
+                raise ValueError("not a group")
+            g = b.groups[(provider, event_type)] = _Group(provider, event_type, portable=True)
+            g.captures, g.overflow = count(captures), count(overflow)
+            for path, present, seen, types, first, last, example, notes, form_json, d in fields:
+                key = tuple(strings(path, (str, type(None))))
+                f = g.fields.get(key)
+                if f is None:
+                    f = g.fields[key] = _Field(key, True)
+                    g.fields[key[:-1]].children.append(key)  # (a parent comes first)
+                if type(types) is not dict or type(form_json) is not bool:
+                    raise ValueError("not a field")
+                f.present, f.count, f.first, f.last = count(present), count(seen), when(first), when(last)
+                f.types = {strings([t])[0]: count(c) for t, c in types.items()}
+                f.example = _untag(example)
+                f.notes = dict.fromkeys(strings(notes))
+                f.form_json = form_json
+                if d is None:
+                    continue
+                if d["s"]:
+                    f.sets[str] = set(strings(d["s"]))
+                for t, k, dtype in ((int, "i", np.int64), (float, "f", np.float64)):
+                    if d[k] is not None:
+                        lo, many = map(count, d[k])  # (past the end: ValueError)
+                        f.arrays[t] = [np.frombuffer(numbers, dtype, many, lo * 8)]
+                if d["b"]:
+                    f.sets[bool] = set(strings(d["b"], (bool,)))
+                if d["n"] is True:
+                    f.sets[_NULL] = {None}
+                if d["B"]:
+                    f.sets[_BIGINT] = set(map(int, strings(d["B"])))
+        return b
+
     # -- JSON Schema ---------------------------------------------------------------------------
     def json_schema(self, title: str | None = None) -> dict[str, Any]:
         """Draft 2020-12 JSON Schema of the JSON (and form) bodies seen, all groups merged
@@ -646,6 +849,41 @@ class SchemaBuilder:
         return s
 
 
+_PACK_MAGIC = b"HSS1"
+
+
+def _tag(value: Any) -> list[Any] | None:
+    """An example value as JSON that keeps its Python type (``None``: no example yet)."""
+    if value is _NONE:
+        return None
+    if isinstance(value, _Raw):
+        return ["r", str(value)]
+    if value is None or isinstance(value, (bool, str)):
+        return ["v", value]
+    if isinstance(value, int):
+        return ["i", str(value)]  # (orjson takes no integer past 64 bits)
+    if isinstance(value, float):
+        return ["f", repr(value)]  # (NaN and infinities too)
+    return ["j", _excerpt(value)]  # pragma: no cover - examples are scalars
+
+
+def _untag(tagged: list[Any] | None) -> Any:
+    if tagged is None:
+        return _NONE
+    kind, value = tagged
+    if kind == "v" and (value is None or type(value) in (bool, str)):
+        return value
+    if type(value) is not str:
+        raise ValueError(f"not an example: {tagged!r}"[:100])
+    if kind in ("r", "j"):
+        return _Raw(value)
+    if kind == "i":
+        return int(value)
+    if kind == "f":
+        return float(value)
+    raise ValueError(f"not an example: {tagged!r}"[:100])
+
+
 def _body_excerpt(body: bytes) -> _Raw:
     """A short text of a body that is not explored (text as text, else its size)."""
     head = body[: EXAMPLE_CHARS * 4]
@@ -704,28 +942,32 @@ def _chunks(store: CaptureStore, filters: dict[str, Any]) -> Iterator[list[tuple
 _SEGMENT_CHUNK = 32_768
 
 
-def _segment_chunks(store: CaptureStore, table: Any, packs: list[Any]) -> Iterator[list[tuple[Any, ...]]]:
-    """:class:`SchemaBuilder` rows of ``CaptureStore.packed_columns()``: a worker thread
-    decompresses the next chunk's bodies (zlib works without the GIL) while the builder reads
-    this one; the ``Content-Encoding`` of the rows that have one is looked up by id."""
-    from concurrent.futures import ThreadPoolExecutor
+class _SegmentRows:
+    """:class:`SchemaBuilder` rows of ``CaptureStore.packed_columns()``, chunk by chunk of its
+    table (a chunk is one column segment, or rows no segment covers); the
+    ``Content-Encoding`` of the rows that have one is looked up by id."""
 
-    import numpy as np
-    import pyarrow as pa
+    def __init__(self, store: CaptureStore, table: Any, packs: list[Any]) -> None:
+        import numpy as np
 
-    starts = np.cumsum([0, *(len(c) for c in table.column("id").chunks)]).tolist()
-    groups: list[list[int]] = []  # table chunks per builder chunk
-    for k in range(len(packs)):
-        if not groups or starts[k] - starts[groups[-1][0]] >= _SEGMENT_CHUNK:
-            groups.append([])
-        groups[-1].append(k)
+        self.store, self.table, self.packs = store, table, packs
+        self.chunks = table.column("id").chunks
+        self.starts = np.cumsum([0, *(len(c) for c in self.chunks)]).tolist()
 
-    def rows_of(ks: list[int]) -> list[tuple[Any, ...]]:
-        lo, hi = starts[ks[0]], starts[ks[-1] + 1]
-        part = table.slice(lo, hi - lo)
+    def key(self, k: int) -> tuple[int, int, int]:
+        """``(first id, last id, rows)`` of chunk ``k`` (how the store names a segment)."""
+        c = self.chunks[k]
+        return c[0].as_py(), c[len(c) - 1].as_py(), len(c)
+
+    def rows(self, ks: list[int]) -> list[tuple[Any, ...]]:
+        import numpy as np
+        import pyarrow as pa
+
+        lo, hi = self.starts[ks[0]], self.starts[ks[-1] + 1]
+        part = self.table.slice(lo, hi - lo)
         bodies: list[bytes] = []
         for k in ks:
-            bodies.extend(_split_bodies(packs[k]))
+            bodies.extend(_split_bodies(self.packs[k]))
         encoded = part.column("encoded").to_numpy()
         ids = part.column("id").to_pylist()
         enc: list[Any] = [None] * len(ids)
@@ -733,7 +975,7 @@ def _segment_chunks(store: CaptureStore, table: Any, packs: list[Any]) -> Iterat
             at = np.flatnonzero(encoded).tolist()
             wanted = [ids[i] for i in at]
             found: dict[int, Any] = {}
-            with store.read_connection() as db:
+            with self.store.read_connection() as db:
                 for j in range(0, len(wanted), 500):
                     few = wanted[j : j + 500]
                     found.update(db.execute(
@@ -742,20 +984,128 @@ def _segment_chunks(store: CaptureStore, table: Any, packs: list[Any]) -> Iterat
             for i in at:
                 headers = found.get(ids[i])
                 enc[i] = _encoding(headers) if headers is not None else None
+
         def strings(name: str) -> list[Any]:  # (a dictionary's to_pylist is many times slower)
             return part.column(name).cast(pa.large_string()).to_pylist()
 
         return list(zip(ids, part.column("received_us").to_pylist(), strings("provider"),
                         strings("event_type"), strings("content_type"), enc, bodies, strict=True))
 
+
+def _segment_chunks(store: CaptureStore, table: Any, packs: list[Any]) -> Iterator[list[tuple[Any, ...]]]:
+    """:class:`SchemaBuilder` rows of ``CaptureStore.packed_columns()`` in chunks of about
+    :data:`_SEGMENT_CHUNK`: a worker thread decompresses the next chunk's bodies (zlib works
+    without the GIL) while the builder reads this one."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    src = _SegmentRows(store, table, packs)
+    groups: list[list[int]] = []  # table chunks per builder chunk
+    for k in range(len(packs)):
+        if not groups or src.starts[k] - src.starts[groups[-1][0]] >= _SEGMENT_CHUNK:
+            groups.append([])
+        groups[-1].append(k)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        ahead = pool.submit(rows_of, groups[0]) if groups else None
+        ahead = pool.submit(src.rows, groups[0]) if groups else None
         for g in range(len(groups)):
             assert ahead is not None
             rows = ahead.result()
-            ahead = pool.submit(rows_of, groups[g + 1]) if g + 1 < len(groups) else None
+            ahead = pool.submit(src.rows, groups[g + 1]) if g + 1 < len(groups) else None
             if rows:
                 yield rows
+
+
+#: the kind of summary ``schema()`` keeps per column segment (``CaptureStore.summaries``);
+#: a new version of what the builder records gets a new kind (older ones are then ignored)
+SUMMARY_KIND = "schema-1"
+#: summaries handed to the store's writer at a time
+_KEEP_BATCH = 16
+
+
+#: filters a segment summary can answer (it holds one part per provider and event type)
+_BY_GROUP = frozenset({"provider", "event_type"})
+
+
+def _group_test(filters: dict[str, Any]) -> Callable[[Any, Any], bool] | None:
+    """Whether a (provider, event type) group matches ``filters`` (None: no filter)."""
+    if not filters:
+        return None
+
+    def wanted(key: str) -> set[Any] | None:
+        value = filters.get(key)
+        if value is None:
+            return None
+        return set(value) if isinstance(value, list) else {value}
+
+    providers, events = wanted("provider"), wanted("event_type")
+    return lambda p, e: ((providers is None or p in providers)
+                         and (events is None or e in events))
+
+
+def _from_summaries(
+    store: CaptureStore, builder: SchemaBuilder, filters: dict[str, Any] | None = None
+) -> tuple[int, int] | None:
+    """Read the captures matching ``filters`` (``provider=`` / ``event_type=`` at most) into
+    ``builder``, each column segment from the summary the store keeps for it (made now, and
+    handed to the store to keep, where there is none yet); ``(last id read, captures
+    matched)``, or ``None`` when the store keeps no summaries or other filters are given."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    filters = filters or {}
+    summaries = getattr(store, "summaries", None)
+    packed = getattr(store, "packed_columns", None)
+    if summaries is None or packed is None or not set(filters) <= _BY_GROUP:
+        return None
+    test = _group_test(filters)
+    got = packed()
+    if got is None:
+        return None
+    src = _SegmentRows(store, *got)
+    kept = summaries(SUMMARY_KIND)  # read after the table: a segment sealed since is not in it
+    plan = []
+    for k in range(len(src.packs)):  # (an empty store's table has one empty chunk, no pack)
+        key = src.key(k)
+        plan.append((k, key if key in kept else None, kept.get(key)))
+
+    def load(item: tuple[int, Any, bytes | None]) -> tuple[Any, bytes | None]:
+        """(a builder or rows, a summary to keep): on the worker thread, one chunk ahead."""
+        k, key, blob = item
+        if blob is not None:
+            try:
+                return SchemaBuilder.unpack(blob), None
+            except ValueError:  # damaged: made again from the rows (and kept in its place)
+                pass
+        rows = src.rows([k])
+        if key is None:  # rows no segment covers: read as they are
+            return rows, None
+        part = SchemaBuilder(portable=True)
+        part.add(rows)
+        return part, part.pack()
+
+    last = processed = 0
+    keep: list[tuple[int, int, int, bytes]] = []
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        ahead = pool.submit(load, plan[0]) if plan else None
+        for i, (k, key, _blob) in enumerate(plan):
+            assert ahead is not None
+            got_, made = ahead.result()
+            ahead = pool.submit(load, plan[i + 1]) if i + 1 < len(plan) else None
+            if isinstance(got_, SchemaBuilder):
+                if made is not None:
+                    keep.append((*key, made))
+                    if len(keep) >= _KEEP_BATCH:
+                        store.keep_summaries(SUMMARY_KIND, keep)
+                        keep = []
+                builder.merge(got_, test)
+                processed += sum(g.captures for (p, e), g in got_.groups.items()
+                                 if test is None or test(p, e))
+            else:
+                rows = got_ if test is None else [r for r in got_ if test(r[2], r[3])]
+                builder.add(rows)
+                processed += len(rows)
+            c = src.chunks[k]
+            last = c[len(c) - 1].as_py()
+    store.keep_summaries(SUMMARY_KIND, keep)
+    return last, processed
 
 
 def _split_bodies(pack: Any) -> list[bytes]:
@@ -823,6 +1173,11 @@ def _still_there(store: CaptureStore, filters: dict[str, Any], last_id: int) -> 
 def _update(store: CaptureStore, filters: dict[str, Any], entry: _Cached) -> pd.DataFrame:
     if entry.processed and _still_there(store, filters, entry.last_id) != entry.processed:
         entry.builder, entry.last_id, entry.processed = SchemaBuilder(), 0, 0  # deletions
+    if not entry.processed:  # a first call: from segment summaries where the filters allow
+        got = _from_summaries(store, entry.builder, filters)
+        if got is not None:  # (captures stored meanwhile are read by the next call)
+            entry.last_id, entry.processed = got
+            return entry.builder.frame()
     since = filters.get("since") or 0
     after = max(since, entry.last_id)
     for rows in _chunks(store, {**filters, "since": after} if after else filters):
@@ -870,8 +1225,18 @@ def json_schema(store: CaptureStore, event_type: str, **filters: Any) -> dict[st
     if filters.get("event_type") not in (None, event_type):
         raise ValueError("event_type given twice with different values")
     filters = {**filters, "event_type": event_type}
+
+    def build() -> dict[str, Any]:
+        b = SchemaBuilder(group=False)
+        if _from_summaries(store, b, validate(filters)) is None:
+            for rows in _chunks(store, filters):
+                b.add(rows)
+        if not b.groups:
+            raise LookupError("no captures to infer a schema from")
+        return b.json_schema(event_type)
+
     try:
-        return _building(lambda: infer_json_schema(_chunks(store, filters), title=event_type))
+        return _building(build)
     except LookupError:
         others = {k: v for k, v in filters.items() if k != "event_type"}
         more = f" and {describe(others)}" if others else ""

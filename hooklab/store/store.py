@@ -76,9 +76,18 @@ QUEUE_BYTES = 64 * 1024 * 1024
 #: a capture waiting in a batch: INSERT values, record, future, callback, search words (or None)
 _Pending = tuple[list[Any], dict[str, Any], "Future | None", "Callable | None", "str | None"]
 #: keys of the writer's control items (queued like captures, never stored as one)
-_CONTROL = ("__indexes__", "__meta__", "__clear__", "__bulk__", "__segment__")
+_CONTROL = ("__indexes__", "__meta__", "__clear__", "__bulk__", "__segment__", "__summaries__")
 #: captures committed between two WAL checkpoints (by the upkeep thread) at most
 _CHECKPOINT_ROWS = 2048
+#: summaries of column segments kept by upper layers (``explore``'s schema), see ``summaries``
+_SUMMARIES_SCHEMA = """CREATE TABLE IF NOT EXISTS segment_summaries (
+    kind TEXT NOT NULL,
+    first_id INTEGER NOT NULL,
+    last_id INTEGER NOT NULL,
+    rows INTEGER NOT NULL,
+    data BLOB NOT NULL,
+    PRIMARY KEY (kind, first_id)
+)"""
 _CATCH_UP = 2000  # rows indexed per catch-up transaction
 _LAG = 4 * S.SEG_ROWS  # behind by more than this, the writer catches up between batches too
 
@@ -599,6 +608,8 @@ class CaptureStore:
                         elif "__segment__" in record:  # encoded by the upkeep thread
                             sealed = self._store_segment(db, *record["__segment__"]) or sealed
                             done.append((None, fut, cb))
+                        elif "__summaries__" in record:
+                            done.append((self._store_summaries(db, *record["__summaries__"]), fut, cb))
                         else:  # "__clear__": after this batch's earlier rows
                             db.execute("COMMIT")
                             try:
@@ -821,6 +832,10 @@ class CaptureStore:
             _search.unindex_where(db, where, args, upto)
         if self._has_segments:
             db.execute("DELETE FROM segments WHERE last_id >= ? AND first_id <= ?", (lo, hi))
+        try:  # (the table may have been made by another store object on this file)
+            db.execute("DELETE FROM segment_summaries WHERE last_id >= ? AND first_id <= ?", (lo, hi))
+        except sqlite3.OperationalError:
+            pass
         n = db.execute(f"DELETE FROM captures WHERE {where}", args).rowcount
         self._generation += 1
         return n
@@ -839,6 +854,10 @@ class CaptureStore:
                 if self._has_segments:
                     db.execute("DELETE FROM segments")
                     self._set_meta(db, "segments_upto", self._last_id)
+                try:
+                    db.execute("DELETE FROM segment_summaries")
+                except sqlite3.OperationalError:  # none kept
+                    pass
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
@@ -1010,6 +1029,63 @@ class CaptureStore:
             return _columns.read_packed(db, self._plan(), connect=self._reader, release=self._give_back)
         finally:
             self._give_back(db)
+
+    def summaries(self, kind: str) -> dict[tuple[int, int, int], bytes | None]:
+        """Every column segment as ``(first_id, last_id, rows)``, with the summary kept for it
+        under ``kind`` by :meth:`keep_summaries` (``None`` where there is none yet).
+
+        A segment's rows never change (ids are never reused), so a summary made from them
+        stays true for as long as the segment exists; whatever deletes captures deletes the
+        summaries of the segments that covered them.
+
+        >>> store = CaptureStore(":memory:")
+        >>> store.summaries("demo")
+        {}
+        """
+        joined = ("SELECT s.first_id, s.last_id, s.rows, m.data FROM segments s"
+                  " LEFT JOIN segment_summaries m ON m.kind = ? AND m.first_id = s.first_id"
+                  " AND m.last_id = s.last_id AND m.rows = s.rows ORDER BY s.first_id")
+        with self.read_connection() as db:
+            try:
+                got = db.execute(joined, [kind]).fetchall()
+            except sqlite3.OperationalError:  # no summaries table (yet), or no segments
+                try:
+                    got = db.execute("SELECT first_id, last_id, rows, NULL FROM segments"
+                                     " ORDER BY first_id").fetchall()
+                except sqlite3.OperationalError:  # a database of format 1 opened read-only
+                    return {}
+        return {(first, last, rows): data for first, last, rows, data in got}
+
+    def keep_summaries(self, kind: str, items: Sequence[tuple[int, int, int, bytes]]) -> bool:
+        """Keep ``(first_id, last_id, rows, data)`` summaries of column segments under ``kind``
+        (what :meth:`summaries` gives back), each only while its segment is still exactly
+        those rows. Best effort and never waits: ``False`` when the store is read-only,
+        closed or its queue is full (the summaries are then simply made again next time).
+        """
+        if not items or self.readonly or self._closed:
+            return False
+        try:
+            self._enqueue({"__summaries__": (kind, list(items))}, None, None, block=False)
+        except StoreError:
+            return False
+        return True
+
+    def _store_summaries(
+        self, db: sqlite3.Connection, kind: str, items: list[tuple[int, int, int, bytes]]
+    ) -> int:
+        """Writer thread: keep the summaries whose segment still exists as described."""
+        if not self._has_segments:
+            return 0
+        db.execute(_SUMMARIES_SCHEMA)
+        kept = 0
+        for first, last, rows, data in items:
+            kept += db.execute(
+                "INSERT OR REPLACE INTO segment_summaries (kind, first_id, last_id, rows, data)"
+                " SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM segments WHERE first_id = ?"
+                " AND last_id = ? AND rows = ?)",
+                (kind, first, last, rows, data, first, last, rows),
+            ).rowcount
+        return kept
 
     def export_source(self) -> str:
         """A random name of this database for exported file names, made once and kept."""
