@@ -348,3 +348,61 @@ def test_a_read_only_store_still_answers_and_keeps_nothing(store_file, tmp_path)
         assert set(store.summaries(SUMMARY_KIND).values()) == {None}
     finally:
         store.close()
+
+
+def test_a_serving_lab_makes_the_summaries_in_quiet_moments_only(store_file, tmp_path) -> None:
+    """While webhooks keep arriving nothing is summarized; once the lab is quiet it makes the
+    summaries one segment at a time, and a fresh lab's schema() then reads no segment's
+    bodies."""
+    import shutil
+
+    from _http import post
+
+    path = str(tmp_path / "live.sqlite3")
+    shutil.copy(store_file, path)
+    lab = hooklab.start(port=0, db=path)
+    try:
+        def made() -> int:
+            return sum(v is not None for v in lab.store.summaries(SUMMARY_KIND).values())
+
+        reference_count = N
+        start = time.monotonic()
+        sent = 0
+        before = None
+        while time.monotonic() < start + 4.0:  # a webhook every 0.2 s: never a quiet second
+            status, _ = post(lab.url_for("live"), b'{"id": "evt_live"}', {"Content-Type": "application/json"})
+            assert status == 200
+            sent += 1
+            time.sleep(0.2)
+            if before is None and time.monotonic() > start + 1.0:
+                # (one may have been made in a quiet second before the first webhook)
+                before = made()
+                assert before <= 1
+        assert made() == before  # nothing more while webhooks kept arriving
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not all(lab.store.summaries(SUMMARY_KIND).values()):
+            time.sleep(0.2)
+        assert all(lab.store.summaries(SUMMARY_KIND).values())
+        reference = one_pass(lab)
+    finally:
+        hooklab.stop()
+
+    import hooklab.explore.schema as schema_module
+
+    read_rows: list[list[int]] = []
+    plain_rows = schema_module._SegmentRows.rows
+
+    def counted(self: Any, ks: list[int]) -> Any:
+        read_rows.append(ks)
+        return plain_rows(self, ks)
+
+    fresh = hooklab.open(path)
+    schema_module._SegmentRows.rows = counted  # type: ignore[method-assign]
+    try:
+        got = fresh.schema()
+    finally:
+        schema_module._SegmentRows.rows = plain_rows  # type: ignore[method-assign]
+        fresh.stop()
+    assert read_rows == [[3]]  # only the rows after the three segments
+    pd.testing.assert_frame_equal(got, reference)
+    assert got.loc[got["field"] == "(body)", "count"].sum() == reference_count + sent

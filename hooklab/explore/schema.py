@@ -66,6 +66,7 @@ __all__ = [
     "infer_json_schema",
     "json_schema",
     "schema_frame",
+    "summarize_segment",
 ]
 
 SCHEMA_COLUMNS = (
@@ -1106,6 +1107,22 @@ def _from_summaries(
             last = c[len(c) - 1].as_py()
     store.keep_summaries(SUMMARY_KIND, keep)
     return last, processed
+
+
+def summarize_segment(store: CaptureStore) -> bool:
+    """Make and keep the summary of the oldest column segment that has none yet; whether
+    one was made. A lab runs it in its store's quiet moments (``CaptureStore.when_idle``), so
+    that ``schema()`` finds the summaries made before it is called."""
+    missing = store.unsummarized(SUMMARY_KIND, 1)
+    if not missing:
+        return False
+    first, last, n = missing[0]
+    rows = [r for chunk in _chunks(store, {"since": first - 1, "until": last}) for r in chunk]
+    if len(rows) != n:  # some were deleted meanwhile (and the segment with them)
+        return False
+    part = SchemaBuilder(portable=True)
+    _building(lambda: part.add(rows))
+    return store.keep_summaries(SUMMARY_KIND, [(first, last, n, part.pack())])
 
 
 def _split_bodies(pack: Any) -> list[bytes]:

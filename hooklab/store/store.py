@@ -89,6 +89,7 @@ _SUMMARIES_SCHEMA = """CREATE TABLE IF NOT EXISTS segment_summaries (
     PRIMARY KEY (kind, first_id)
 )"""
 _CATCH_UP = 2000  # rows indexed per catch-up transaction
+_IDLE_AFTER = 1.0  # seconds without a write before ``when_idle`` work runs
 _LAG = 4 * S.SEG_ROWS  # behind by more than this, the writer catches up between batches too
 
 
@@ -162,6 +163,8 @@ class CaptureStore:
             self._search_upto = _MAX_ID
         self._segments_upto = self._meta_int("segments_upto")
         self._written = 0  # captures committed since the last checkpoint
+        self._last_write = time.monotonic()  # when the writer last committed anything
+        self._idle_work: list[Callable[[], bool]] = []  # see when_idle
         self._checkpoint_due = False  # the upkeep thread checkpointed: the writer finishes it
         self._upkeep: _Upkeep | None = None
         if not (self._memory or readonly):
@@ -637,6 +640,7 @@ class CaptureStore:
         self._apply_retention()
         if self._upkeep is not None:
             self._written += len(batch)
+            self._last_write = time.monotonic()
             self._upkeep.poke()
             self._finish_checkpoint()
 
@@ -763,6 +767,7 @@ class CaptureStore:
 
     def _write_bulk(self, item: tuple[Any, Future, Callable | None, int]) -> None:
         job, fut, _cb, _size = item
+        self._last_write = time.monotonic()
         rows, notify = job["__bulk__"], job["notify"]
         try:
             with self._read_lock if self._memory else _nolock:
@@ -1055,6 +1060,33 @@ class CaptureStore:
                 except sqlite3.OperationalError:  # a database of format 1 opened read-only
                     return {}
         return {(first, last, rows): data for first, last, rows, data in got}
+
+    def unsummarized(self, kind: str, limit: int = 1) -> list[tuple[int, int, int]]:
+        """The oldest ``limit`` column segments, as ``(first_id, last_id, rows)``, that have
+        no summary kept under ``kind`` (see :meth:`summaries`)."""
+        with self.read_connection() as db:
+            try:
+                return db.execute(
+                    "SELECT s.first_id, s.last_id, s.rows FROM segments s WHERE NOT EXISTS"
+                    " (SELECT 1 FROM segment_summaries m WHERE m.kind = ? AND m.first_id ="
+                    " s.first_id AND m.last_id = s.last_id AND m.rows = s.rows)"
+                    " ORDER BY s.first_id LIMIT ?", (kind, limit)).fetchall()
+            except sqlite3.OperationalError:  # no summaries table (yet), or no segments
+                try:
+                    return db.execute("SELECT first_id, last_id, rows FROM segments"
+                                      " ORDER BY first_id LIMIT ?", (limit,)).fetchall()
+                except sqlite3.OperationalError:
+                    return []
+
+    def when_idle(self, work: Callable[[], bool]) -> None:
+        """Run ``work`` on the upkeep thread in quiet moments: when nothing has been written
+        for a second, at most once a second, a small piece at a time. ``work`` returns whether
+        it did something; after ``False`` it runs again only once a segment is sealed or
+        captures are deleted. How ``schema()``'s segment summaries get made for a lab's store
+        before anyone asks. Stores without an upkeep thread (in memory, read-only) never
+        run it.
+        """
+        self._idle_work.append(work)
 
     def keep_summaries(self, kind: str, items: Sequence[tuple[int, int, int, bytes]]) -> bool:
         """Keep ``(first_id, last_id, rows, data)`` summaries of column segments under ``kind``
@@ -1350,6 +1382,7 @@ class _Upkeep:
         self._wake = threading.Event()
         self._stopping = False
         self._sealing = False
+        self._idle_done: dict[int, tuple[int, int]] = {}  # work -> store state it found nothing in
         self._thread = threading.Thread(target=self._loop, name="hooklab-upkeep", daemon=True)
         self._thread.start()
 
@@ -1385,6 +1418,7 @@ class _Upkeep:
                         st._written = 0
                         db.execute("PRAGMA wal_checkpoint(PASSIVE)")
                         st._checkpoint_due = True
+                    self._idle()
                 except Exception:  # noqa: BLE001 - upkeep must never stop; tried again later
                     self._sealing = False
                     time.sleep(0.5)
@@ -1408,6 +1442,25 @@ class _Upkeep:
             st._enqueue({"__segment__": encoded}, fut, None, block=False)
         except StoreError:  # closed meanwhile, or the queue is full: later
             self._sealing = False
+
+    def _idle(self) -> None:
+        """One piece of each ``when_idle`` work, if nothing was written for a second."""
+        st = self.store
+        if (not st._idle_work or st._importing or self._sealing or self._stopping
+                or time.monotonic() - st._last_write < _IDLE_AFTER):
+            return
+        state = (st._segments_upto, st._generation)
+        for work in list(st._idle_work):
+            if self._idle_done.get(id(work)) == state:
+                continue  # it had nothing to do, and no segment came or went since
+            try:
+                did = work()
+            except Exception:  # noqa: BLE001 - optional work must never stop the upkeep
+                did = False
+            if did:
+                self._idle_done.pop(id(work), None)
+            else:
+                self._idle_done[id(work)] = state
 
     def _sealed(self, _fut: Future) -> None:  # writer thread: kept or dropped, seal the next
         self._sealing = False
