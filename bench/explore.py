@@ -9,8 +9,10 @@ field) are stored through ``CaptureStore.add`` into a SQLite file, then opened w
 ``hooklab.open`` as a user would. Each figure is printed with a baseline measured in the same
 run, because this machine's speed varies from minute to minute:
 
-* ``schema()`` (its first call on a freshly opened lab; then called again, and after 1,000 new
-  captures, when it reads only what is new) against *parse only*: fetching every body and ``orjson.loads`` on it, the least
+* ``schema()`` (its very first call on the store, which reads every body and keeps a summary
+  per column segment in the file; the first call of another freshly opened lab, which merges
+  those summaries; then called again, and after 1,000 new captures, when it reads only what is
+  new) against *parse only*: fetching every body and ``orjson.loads`` on it, the least
   any exact schema must do; and (up to 200,000 captures) against what one writes without
   hooklab: ``pandas.json_normalize`` of the parsed payloads and ``notna().mean()`` per column
   and event type (no types, distinct counts or array items).
@@ -131,14 +133,24 @@ def run(n: int, db: str | None) -> None:
     warm = hooklab.open(db)
     warm.schema(bin="warm-up")  # imports numpy / pandas once
     warm.stop()
-    cold = []
-    for _ in range(2):  # a fresh lab each time: nothing kept from an earlier call
+    with sqlite3.connect(db) as c:  # what an earlier run kept: the first call makes it again
+        if c.execute("SELECT 1 FROM sqlite_master WHERE name = 'segment_summaries'").fetchone():
+            c.execute("DELETE FROM segment_summaries")
+    fresh = hooklab.open(db)
+    try:
+        t_first, first = timed(fresh.schema)  # reads every body, keeps a summary per segment
+        fresh.store.flush(300)
+    finally:
+        fresh.stop()
+    kept = []
+    for _ in range(2):  # a fresh lab each time: nothing kept in memory from an earlier call
         fresh = hooklab.open(db)
         try:
-            cold.append(timed(fresh.schema))
+            kept.append(timed(fresh.schema))
         finally:
             fresh.stop()
-    t_schema, schema = min(cold, key=lambda c: c[0])
+    t_schema, schema = min(kept, key=lambda c: c[0])
+    assert schema.equals(first)
     lab = hooklab.open(db)
     try:
         assert lab.store.count() >= n
@@ -153,17 +165,20 @@ def run(n: int, db: str | None) -> None:
         t_event, _ = timed(lambda: other.schema(event_type="invoice.paid"))
         other.stop()
         t_parse, (count, bodies) = timed(lambda: parse_only(db))
-        print(f"schema(), first call            {t_schema:7.3f} s  ({len(schema)} rows; target "
-              f"at 1,000,000: < 3 s)")
+        print(f"schema(), very first call       {t_first:7.3f} s  (no summaries kept yet: "
+              f"reads every body, keeps a summary per segment)")
+        print(f"schema(), first call of a lab   {t_schema:7.3f} s  ({len(schema)} rows; summaries "
+              f"kept; target at 1,000,000: < 3 s)")
         print(f"schema(), called again          {t_warm:7.3f} s  (kept from the first call)")
         print(f"schema(), after 1,000 new       {t_more:7.3f} s  (reads only the new ones)")
         print(f"schema(event_type=...), first   {t_event:7.3f} s  (a third of the captures)")
         print(f"baseline: fetch + orjson.loads  {t_parse:7.3f} s  ({count:,} bodies)  "
-              f"-> first schema / parse-only = {t_schema / t_parse:.2f}")
+              f"-> very first / parse-only = {t_first / t_parse:.2f}, first of a lab / "
+              f"parse-only = {t_schema / t_parse:.2f}")
         if n <= 200_000:
             t_norm, _ = timed(lambda: normalize_presence(db))
             print(f"baseline: dataframe + json_normalize + notna().mean()  {t_norm:7.3f} s  "
-                  f"-> first schema / that = {t_schema / t_norm:.2f}")
+                  f"-> very first schema / that = {t_first / t_norm:.2f}")
         else:
             print("baseline: json_normalize presence — skipped above 200,000 captures (minutes, "
                   "gigabytes)")
