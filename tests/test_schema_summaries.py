@@ -220,10 +220,26 @@ def test_damaged_summaries_are_made_again_from_the_rows(store_file, tmp_path) ->
         _rewrite(good, lambda m: m["groups"][0][4][0].__setitem__(6, ["v", 5])),
         _rewrite(good, lambda m: [f[9].update(s=[1, 2]) for f in m["groups"][0][4] if f[9]]),
         _rewrite(good, lambda m: m["groups"].append(m["groups"][0])),  # a group twice
+        _rewrite(good, lambda m: m["groups"][0][4][0].__setitem__(4, 2**62)),  # past year 2262
+        _rewrite(good, lambda m: m["groups"][0][4][0].__setitem__(2, 2**64)),  # a count too big
+        _rewrite(good, lambda m: m.__setitem__("ids", ["1", 4096])),
     ]
+    import hooklab.explore.schema as schema_module
+
+    small = schema_module._PACK_MAX
+    schema_module._PACK_MAX = 1000  # a summary unpacking to more than the bound
+    try:
+        with pytest.raises(ValueError, match="larger than 1,000 bytes"):
+            SchemaBuilder.unpack(good)
+    finally:
+        schema_module._PACK_MAX = small
     for blob in hostile:
         with pytest.raises(ValueError):
             SchemaBuilder.unpack(blob)
+    others = [v for v in kept(path).values() if v != good]
+    assert SchemaBuilder.unpack(good).ids == (1, 4096)
+    hostile += [good, others[0]]  # well made, but each of another segment's captures
+    for blob in hostile:
         db = sqlite3.connect(path)
         with db:
             db.execute("UPDATE segment_summaries SET data = ?", (blob,))
@@ -237,7 +253,7 @@ def test_damaged_summaries_are_made_again_from_the_rows(store_file, tmp_path) ->
         pd.testing.assert_frame_equal(got, reference)
         again = kept(path)  # made again and kept in place of the damaged ones
         assert all(v is not None and v[:4] == b"HSS1" for v in again.values())
-        assert all(SchemaBuilder.unpack(v).groups for v in again.values() if v)
+        assert all(SchemaBuilder.unpack(v).ids == k[:2] for k, v in again.items() if v)
 
 
 def _rewrite(blob: bytes, change: Any) -> bytes:
@@ -406,3 +422,152 @@ def test_a_serving_lab_makes_the_summaries_in_quiet_moments_only(store_file, tmp
     assert read_rows == [[3]]  # only the rows after the three segments
     pd.testing.assert_frame_equal(got, reference)
     assert got.loc[got["field"] == "(body)", "count"].sum() == reference_count + sent
+
+
+# -- however the captures are split into summaries, the table is the one pass's ----------------
+def _rows(bodies: list[Any], providers: list[str] | None = None) -> list[tuple[Any, ...]]:
+    out = []
+    for i, b in enumerate(bodies):
+        ct, body = ("application/octet-stream", b) if isinstance(b, bytes) and b[:1] == b"\0" else (
+            "application/json", b if isinstance(b, bytes) else json.dumps(b).encode())
+        out.append((i + 1, 1_000_000 * (i + 1), (providers or ["p"] * len(bodies))[i], "e", ct,
+                    None, body))
+    return out
+
+
+def _merged(rows: list[tuple[Any, ...]], cuts: list[int], **kw: Any) -> SchemaBuilder:
+    b = SchemaBuilder(**kw)
+    edges = [0, *cuts, len(rows)]
+    for lo, hi in zip(edges, edges[1:], strict=False):
+        part = SchemaBuilder(portable=True)
+        part.add(rows[lo:hi])
+        b.merge(part.pack())
+    return b
+
+
+CHUNKINGS = [
+    # (what, bodies, cuts, field -> expected (types, count, example) or None for "listed")
+    ("the example is the first value in row order, not in order of key sets",
+     [{"k": None}, {"k": "x", "z": 1}, {"k": "y"}], [2],
+     {"k": ("string|null", 3, '"x"'), "z": ("integer", 1, "1")}),
+    ("nested keys in order of first appearance across key sets",
+     [{"k": {"p": 1}}, {"k": {"q": 1}, "z": 1}, {"k": {"r": 1}}], [2],
+     {"k": ("object", 3, None), "k.p": None, "k.q": None, "k.r": None, "z": None}),
+    ("objects and arrays at one path: the keys, then the items",
+     [{"x": {"k": 1}}, {"x": [1]}, {"x": {"m": 1}}], [2],
+     {"x": ("object|array", 3, None), "x.k": None, "x.m": None, "x[]": ("integer", 1, "1")}),
+    ("notes in one order however they were met",
+     [list(range(10_001)), b'{"broken": '], [1], {}),
+    ("first_seen of a field is the first capture that has it (not a non-JSON body's)",
+     [{"a": []}, b"\0binary", {"a": 0}, {"a": []}], [1, 3],
+     {"a": ("array|integer", 3, "0")}),
+]
+
+
+@pytest.mark.parametrize(("what", "bodies", "cuts", "expected"), CHUNKINGS,
+                         ids=[c[0][:40] for c in CHUNKINGS])
+def test_merged_summaries_give_the_one_pass_table(what, bodies, cuts, expected) -> None:
+    rows = _rows(bodies)
+    one = SchemaBuilder()
+    one.add(rows)
+    want = one.frame()
+    for c in ([], cuts, list(range(1, len(rows)))):
+        pd.testing.assert_frame_equal(_merged(rows, c).frame(), want)
+    fields = [f for f in want["field"] if f != "(body)"]
+    if expected:
+        assert fields == list(expected)
+    s = want.set_index("field")
+    for field, exp in expected.items():
+        if exp is not None:
+            types, count, example = exp
+            assert (s.loc[field, "types"], s.loc[field, "count"]) == (types, count)
+            if example is not None:
+                assert s.loc[field, "example"] == example
+    if "first_seen" in what:
+        assert s.loc["a", "first_seen"] == pd.Timestamp(1, unit="s", tz="UTC")
+    if "notes" in what:  # (sorted: the order they were met in depends on the chunks)
+        assert s.loc["(body)", "example"] == (
+            '{"broken":  (first 10,000 items of each array explored; not JSON: Expecting value)')
+
+
+def test_fields_past_the_limit_are_counted_once(monkeypatch) -> None:
+    """Past MAX_FIELDS, "N more not listed" counts each field once (not once per chunk), and
+    not the keys of a field that is itself not listed; which ones are listed depends on the
+    order they were read in."""
+    import hooklab.explore.schema as schema_module
+
+    monkeypatch.setattr(schema_module, "MAX_FIELDS", 3)
+    rows = _rows([{"a": {"x": 1}, "b": 1, "c": {"d": 1}}, {"a": {"y": 1}, "c": {"e": 1}},
+                  {"b": 2, "f": 1}])
+    every = {"a", "a.x", "a.y", "b", "c", "c.d", "c.e", "f"}
+    one = SchemaBuilder()
+    one.add(rows)
+    for frame in (one.frame(), _merged(rows, [1]).frame(), _merged(rows, [1, 2]).frame()):
+        listed = set(frame["field"]) - {"(body)"}
+        assert len(listed) == 3
+        parent_listed = {p for p in every - listed if "." not in p or p.rsplit(".", 1)[0] in listed}
+        note = frame.set_index("field").loc["(body)", "example"]
+        assert note == f"(more than 3 fields: {len(parent_listed)} more not listed)"
+
+
+def test_json_schema_keeps_the_order_properties_arrived_in(tmp_path) -> None:
+    """Two providers send one event type: properties in the order they first arrived, as one
+    pass over every capture gives them (JSON text compared, not only dicts)."""
+    from hooklab.explore.schema import infer_json_schema
+
+    path = str(tmp_path / "two.sqlite3")
+    records = []
+    for i in range(4096 + 10):
+        provider = ["p1", "p2"][i % 2]
+        body = {"a": i, **({"b": 1} if provider == "p2" else {}), **({"c": 1} if i > 2 else {})}
+        records.append({"method": "POST", "path": "/", "headers": [("Content-Type", "application/json")],
+                        "body": json.dumps(body).encode(), "received_at": T0 + timedelta(seconds=i),
+                        "provider": provider, "event_type": "e"})
+    store = CaptureStore(path, durability="normal")
+    try:
+        store.add_many(records)
+        wait_segments(store, 1)
+    finally:
+        store.close()
+    lab = hooklab.open(path)
+    try:
+        lab.schema()
+        lab.store.flush(30)
+        assert all(lab.store.summaries(SUMMARY_KIND).values())
+        rows = [r for chunk in _chunks(lab.store, {"since": 0}) for r in chunk]
+        want = infer_json_schema([rows], title="e")
+        assert list(want["properties"]) == ["a", "b", "c"]
+        assert json.dumps(lab.json_schema("e")) == json.dumps(want)
+        assert json.dumps(lab.json_schema("e", provider="p2")) == json.dumps(
+            infer_json_schema([[r for r in rows if r[2] == "p2"]], title="e"))
+    finally:
+        lab.stop()
+
+
+def test_a_summary_that_cannot_be_kept_never_costs_the_captures_beside_it(tmp_path) -> None:
+    """A summary the database refuses (here a table of another layout by that name) is
+    dropped inside its savepoint; the captures committed in the same batch are all kept."""
+    path = str(tmp_path / "foreign.sqlite3")
+    store = CaptureStore(path, durability="normal")
+    store.close()
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE segment_summaries (something_else TEXT)")
+    db.commit()
+    db.close()
+    store = CaptureStore(path, durability="normal")
+    blocker = sqlite3.connect(path, isolation_level=None)
+    try:
+        rec = {"method": "POST", "path": "/", "headers": [], "body": b"{}", "provider": "p",
+               "event_type": "e"}
+        blocker.execute("BEGIN IMMEDIATE")  # the writer waits on its first batch meanwhile
+        first = store.add(dict(rec))
+        time.sleep(0.3)
+        assert store.keep_summaries(SUMMARY_KIND, [(1, 4096, 4096, b"x" * 100)])
+        futures = [store.add(dict(rec, body=b'{"n": %d}' % i)) for i in range(49)]
+        blocker.execute("COMMIT")  # the summary and the 49 now go in one batch
+        caps = [f.result(30) for f in [first, *futures]]
+        assert len({c.id for c in caps}) == 50
+        assert store.count() == 50
+    finally:
+        blocker.close()
+        store.close()

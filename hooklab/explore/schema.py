@@ -206,7 +206,7 @@ class _Field:
 
 
 class _Group:
-    __slots__ = ("captures", "event_type", "fields", "overflow", "portable", "provider")
+    __slots__ = ("captures", "dropped", "event_type", "fields", "portable", "provider")
 
     def __init__(self, provider: str | None, event_type: str | None, portable: bool = False) -> None:
         self.provider = provider
@@ -214,16 +214,16 @@ class _Group:
         self.captures = 0
         self.portable = portable
         self.fields: dict[tuple[str | None, ...], _Field] = {(): _Field((), portable)}
-        self.overflow = 0  # columns not kept because of MAX_FIELDS
+        self.dropped: set[tuple[str | None, ...]] = set()  # not kept (MAX_FIELDS), parent kept
 
     def field(self, path: tuple[str | None, ...]) -> _Field | None:
         f = self.fields.get(path)
         if f is None:
-            if len(self.fields) > MAX_FIELDS:
-                self.overflow += 1
-                return None
             parent = self.fields.get(path[:-1])
             if parent is None:  # its parent was not kept
+                return None
+            if len(self.fields) > MAX_FIELDS:
+                self.dropped.add(path)
                 return None
             f = self.fields[path] = _Field(path, self.portable)
             parent.children.append(path)
@@ -290,12 +290,16 @@ class SchemaBuilder:
         self._portable = portable
         self._spans: dict[int, tuple[int, int, list[int]]] = {}  # id(rows) -> time span
         self._all_rows: list[int] | None = None
+        #: the first and last capture id read (a summary says which captures it is of)
+        self.ids: tuple[int, int] | None = None
 
     # -- reading ---------------------------------------------------------------------------
     def add(self, rows: Sequence[Sequence[Any]]) -> None:
         """Add one chunk of captures (oldest first)."""
         if not rows:
             return
+        lo, hi = rows[0][0], rows[-1][0]
+        self.ids = (lo, hi) if self.ids is None else (min(self.ids[0], lo), max(self.ids[1], hi))
         if not self._group:
             parts: dict[tuple[Any, Any], Sequence[Sequence[Any]]] = {(None, None): rows}
         else:
@@ -374,8 +378,8 @@ class SchemaBuilder:
             vrows.append(i)
         if values:
             by_type = Counter(map(type, values))
-            for t, n in by_type.items():
-                kinds[_NAMES.get(t, "string")] += n
+            for t, many in by_type.items():
+                kinds[_NAMES.get(t, "string")] += many
             if kinds.get("form"):  # form bodies were counted as objects too
                 kinds["object"] -= kinds["form"]
                 if not kinds["object"]:
@@ -387,8 +391,8 @@ class SchemaBuilder:
                 f = g.fields.get((name,))
                 if f is not None:
                     f.form_json = True
-        for k, n in kinds.items():
-            root.types[k] = root.types.get(k, 0) + n
+        for k, many in kinds.items():
+            root.types[k] = root.types.get(k, 0) + many
 
     # -- one column of values ----------------------------------------------------------------
     def _column(
@@ -506,6 +510,9 @@ class SchemaBuilder:
                     c[0].append(v)
                     c[1].append(r)
         else:
+            import numpy as np
+
+            at: dict[str, list[int]] = {}  # positions in ``dicts`` of each key's values
             for shape, idx in members.items():
                 gd = list(map(dicts.__getitem__, idx))
                 gr = list(map(rows.__getitem__, idx))
@@ -513,8 +520,15 @@ class SchemaBuilder:
                     c = child.get(k)
                     if c is None:
                         child[k] = c = ([], [])
+                        at[k] = []
                     c[0].extend(map(itemgetter(k), gd))
                     c[1].extend(gr)
+                    at[k].extend(idx)
+            for k, (cv, cr) in child.items():  # back in the order of the rows (the first
+                pos = np.array(at[k], dtype=np.int64)  # value is the example; nested keys
+                if len(pos) > 1 and not (pos[1:] > pos[:-1]).all():  # come in row order)
+                    order = np.argsort(pos, kind="stable").tolist()
+                    child[k] = (list(map(cv.__getitem__, order)), list(map(cr.__getitem__, order)))
         for k, (cv, cr) in child.items():
             self._column(g, (*path, k), cv, cr, times, depth + 1, in_list)
 
@@ -541,12 +555,17 @@ class SchemaBuilder:
 
     # -- results ----------------------------------------------------------------------------
     def _ordered(self, g: _Group) -> list[_Field]:
+        """Depth first; a field's keys in order of first appearance, then its array items
+        (``[]``), whichever came first (so the order is the same however captures were
+        split into chunks)."""
         out: list[_Field] = []
         stack = [g.fields[()]]
         while stack:
             f = stack.pop()
             out.append(f)
-            stack.extend(g.fields[c] for c in reversed(f.children))
+            items = [c for c in f.children if c[-1] is None]
+            keys = [c for c in f.children if c[-1] is not None] if items else f.children
+            stack.extend(g.fields[c] for c in reversed(keys + items))
         return out
 
     def records(self) -> list[tuple[Any, ...]]:
@@ -554,11 +573,11 @@ class SchemaBuilder:
         out = []
         for g in self.groups.values():
             for f in self._ordered(g):
-                notes = list(f.notes)
+                notes = sorted(f.notes)  # (in the order read, they would depend on the chunks)
                 if f.form_json:
                     notes.insert(0, "JSON inside a form field")
-                if not f.path and g.overflow:
-                    notes.append(f"more than {MAX_FIELDS:,} fields: {g.overflow:,} more not listed")
+                if not f.path and g.dropped:
+                    notes.append(f"more than {MAX_FIELDS:,} fields: {len(g.dropped):,} more not listed")
                 example = None if f.example is _NONE else _excerpt(f.example)
                 if notes:
                     note = "; ".join(notes)
@@ -643,8 +662,9 @@ class SchemaBuilder:
                     }
                 fields.append([list(f.path), f.present, f.count, f.types, f.first, f.last,
                                _tag(f.example), list(f.notes), f.form_json, distinct])
-            groups.append([g.provider, g.event_type, g.captures, g.overflow, fields])
-        meta = {"v": 1, "groups": groups}
+            groups.append([g.provider, g.event_type, g.captures, [list(p) for p in g.dropped],
+                           fields])
+        meta = {"v": 1, "ids": self.ids, "groups": groups}
         try:
             import orjson
 
@@ -673,7 +693,6 @@ class SchemaBuilder:
             if g is None:
                 g = self.groups[key] = _Group(*key, portable=self._portable)
             g.captures += og.captures
-            g.overflow += og.overflow
             for path, of in og.fields.items():
                 f = g.field(path)
                 if f is None:
@@ -701,6 +720,7 @@ class SchemaBuilder:
                         f.distinct_add(str, list(values))
                     else:
                         f.sets.setdefault(t, set()).update(values)
+            g.dropped.update(p for p in og.dropped if p not in g.fields and p[:-1] in g.fields)
 
     @classmethod
     def unpack(cls, packed: bytes) -> SchemaBuilder:
@@ -725,7 +745,13 @@ class SchemaBuilder:
 
         if packed[:4] != _PACK_MAGIC:
             raise ValueError("not a packed schema summary")
-        data = zlib.decompress(packed[4:])
+        unzip = zlib.decompressobj()
+        try:
+            data = unzip.decompress(packed[4:], _PACK_MAX)
+        except MemoryError:  # (a process with less memory than the bound)
+            raise ValueError("a schema summary too large to unpack here") from None
+        if unzip.unconsumed_tail:
+            raise ValueError(f"a schema summary larger than {_PACK_MAX:,} bytes")
         (n,) = struct.unpack_from("<Q", data)
         head = data[8 : 8 + n]
         if head[:1] == b"O":
@@ -739,12 +765,12 @@ class SchemaBuilder:
         numbers = memoryview(data)[8 + n :]
 
         def count(v: Any) -> int:
-            if type(v) is not int or v < 0:
+            if type(v) is not int or not 0 <= v < 1 << 62:
                 raise ValueError(f"not a count: {v!r}")
             return v
 
-        def when(v: Any) -> int | None:
-            if v is not None and type(v) is not int:
+        def when(v: Any) -> int | None:  # microseconds that pandas can hold (in nanoseconds)
+            if v is not None and (type(v) is not int or not -_US_MAX < v < _US_MAX):
                 raise ValueError(f"not a time: {v!r}")
             return v
 
@@ -754,12 +780,18 @@ class SchemaBuilder:
             return v
 
         b = cls(portable=True)
-        for provider, event_type, captures, overflow, fields in meta["groups"]:
+        ids = meta["ids"]
+        if ids is not None:
+            b.ids = (when(ids[0]) or 0, when(ids[1]) or 0)
+        for provider, event_type, captures, dropped, fields in meta["groups"]:
             if not (provider is None or type(provider) is str) or not (
                     event_type is None or type(event_type) is str) or (provider, event_type) in b.groups:
                 raise ValueError("not a group")
             g = b.groups[(provider, event_type)] = _Group(provider, event_type, portable=True)
-            g.captures, g.overflow = count(captures), count(overflow)
+            g.captures = count(captures)
+            if type(dropped) is not list:
+                raise ValueError("not a list of paths")
+            g.dropped = {tuple(strings(p, (str, type(None)))) for p in dropped}
             for path, present, seen, types, first, last, example, notes, form_json, d in fields:
                 key = tuple(strings(path, (str, type(None))))
                 f = g.fields.get(key)
@@ -851,6 +883,9 @@ class SchemaBuilder:
 
 
 _PACK_MAGIC = b"HSS1"
+#: a summary's size unpacked at most (a 4,096-capture segment's is a few hundred KiB)
+_PACK_MAX = 512 * 1024 * 1024
+_US_MAX = (1 << 63) // 1000
 
 
 def _tag(value: Any) -> list[Any] | None:
@@ -1072,7 +1107,10 @@ def _from_summaries(
         k, key, blob = item
         if blob is not None:
             try:
-                return SchemaBuilder.unpack(blob), None
+                kept_ = SchemaBuilder.unpack(blob)  # (and of these very captures)
+                if (kept_.ids == key[:2]
+                        and sum(g.captures for g in kept_.groups.values()) == key[2]):
+                    return kept_, None
             except ValueError:  # damaged: made again from the rows (and kept in its place)
                 pass
         rows = src.rows([k])
@@ -1121,7 +1159,7 @@ def summarize_segment(store: CaptureStore) -> bool:
     if len(rows) != n:  # some were deleted meanwhile (and the segment with them)
         return False
     part = SchemaBuilder(portable=True)
-    _building(lambda: part.add(rows))
+    part.add(rows)  # (the collector is left alone: this runs beside the person's own work)
     return store.keep_summaries(SUMMARY_KIND, [(first, last, n, part.pack())])
 
 
@@ -1244,9 +1282,10 @@ def json_schema(store: CaptureStore, event_type: str, **filters: Any) -> dict[st
     filters = {**filters, "event_type": event_type}
 
     def build() -> dict[str, Any]:
-        b = SchemaBuilder(group=False)
-        if _from_summaries(store, b, validate(filters)) is None:
-            for rows in _chunks(store, filters):
+        b = SchemaBuilder()  # by provider: from the summaries when only one sends it
+        if _from_summaries(store, b, validate(filters)) is None or len(b.groups) > 1:
+            b = SchemaBuilder(group=False)  # (several: read in the order they arrived, so
+            for rows in _chunks(store, filters):  # that properties keep that order)
                 b.add(rows)
         if not b.groups:
             raise LookupError("no captures to infer a schema from")

@@ -1105,18 +1105,27 @@ class CaptureStore:
     def _store_summaries(
         self, db: sqlite3.Connection, kind: str, items: list[tuple[int, int, int, bytes]]
     ) -> int:
-        """Writer thread: keep the summaries whose segment still exists as described."""
+        """Writer thread: keep the summaries whose segment still exists as described, in a
+        savepoint of the batch's transaction: whatever fails here (a blob too big, a table of
+        another layout) is dropped alone, never the captures of the same batch."""
         if not self._has_segments:
             return 0
-        db.execute(_SUMMARIES_SCHEMA)
-        kept = 0
-        for first, last, rows, data in items:
-            kept += db.execute(
-                "INSERT OR REPLACE INTO segment_summaries (kind, first_id, last_id, rows, data)"
-                " SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM segments WHERE first_id = ?"
-                " AND last_id = ? AND rows = ?)",
-                (kind, first, last, rows, data, first, last, rows),
-            ).rowcount
+        db.execute("SAVEPOINT summaries")
+        try:
+            db.execute(_SUMMARIES_SCHEMA)
+            kept = 0
+            for first, last, rows, data in items:
+                kept += db.execute(
+                    "INSERT OR REPLACE INTO segment_summaries (kind, first_id, last_id, rows, data)"
+                    " SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM segments WHERE first_id = ?"
+                    " AND last_id = ? AND rows = ?)",
+                    (kind, first, last, rows, data, first, last, rows),
+                ).rowcount
+            db.execute("RELEASE summaries")
+        except Exception:  # noqa: BLE001 - summaries are made again when next needed
+            db.execute("ROLLBACK TO summaries")
+            db.execute("RELEASE summaries")
+            return 0
         return kept
 
     def export_source(self) -> str:
