@@ -218,7 +218,7 @@ def test_damaged_summaries_are_made_again_from_the_rows(store_file, tmp_path) ->
         _rewrite(good, lambda m: m["groups"][0][4][0].__setitem__(6, ["?", "1"])),  # examples
         _rewrite(good, lambda m: m["groups"][0][4][0].__setitem__(6, ["v", [1, 2]])),
         _rewrite(good, lambda m: m["groups"][0][4][0].__setitem__(6, ["v", 5])),
-        _rewrite(good, lambda m: [f[9].update(s=[1, 2]) for f in m["groups"][0][4] if f[9]]),
+        _rewrite(good, lambda m: [f[9].update(s=["a", "b"]) for f in m["groups"][0][4] if f[9]]),
         _rewrite(good, lambda m: m["groups"].append(m["groups"][0])),  # a group twice
         _rewrite(good, lambda m: m["groups"][0][4][0].__setitem__(4, 2**62)),  # past year 2262
         _rewrite(good, lambda m: m["groups"][0][4][0].__setitem__(2, 2**64)),  # a count too big
@@ -439,7 +439,7 @@ def _merged(rows: list[tuple[Any, ...]], cuts: list[int], **kw: Any) -> SchemaBu
     b = SchemaBuilder(**kw)
     edges = [0, *cuts, len(rows)]
     for lo, hi in zip(edges, edges[1:], strict=False):
-        part = SchemaBuilder(portable=True)
+        part = SchemaBuilder()
         part.add(rows[lo:hi])
         b.merge(part.pack())
     return b

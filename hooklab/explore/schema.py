@@ -114,6 +114,33 @@ def _unique(arr: Any, runs: bool = False) -> Any:
     return arr[keep]
 
 
+def _str_hashes(values: Iterable[str]) -> Any:
+    """Stable 64-bit hashes of strings, for exact distinct counts: SipHash-2-4 of their UTF-8
+    (``pandas.util.hash_array``, vectorised), the same in every process (``hash()`` is not),
+    so summaries kept in a file can be merged anywhere. A lone surrogate's string is hashed as
+    its ``surrogatepass`` bytes, which are never a valid string's UTF-8."""
+    import numpy as np
+    from pandas.util import hash_array
+
+    arr = np.array(values if isinstance(values, list) else list(values), dtype=object)
+    try:
+        return hash_array(arr, categorize=False).view(np.int64)
+    except UnicodeEncodeError:
+        raw = np.array([v.encode("utf-8", "surrogatepass") for v in arr], dtype=object)
+        return hash_array(raw, categorize=False).view(np.int64)
+
+
+_HASH_CHECK: list[int] = []
+
+
+def _hash_check() -> int:
+    """What :func:`_str_hashes` gives for a fixed text (a summary made with another hash
+    function is not merged)."""
+    if not _HASH_CHECK:
+        _HASH_CHECK.append(int(_str_hashes(["hooklab summary \u00e9"])[0]))
+    return _HASH_CHECK[0]
+
+
 _INT64 = (-(1 << 63), 1 << 63)
 _BIGINT = "bigint"  # key of the set of integers outside int64
 
@@ -122,19 +149,18 @@ class _Field:
     """Statistics of one path within one group."""
 
     __slots__ = ("arrays", "children", "count", "example", "first", "form_json", "last", "notes",
-                 "path", "portable", "present", "sets", "types")
+                 "path", "present", "sets", "types")
 
-    def __init__(self, path: tuple[str | None, ...], portable: bool = False) -> None:
+    def __init__(self, path: tuple[str | None, ...]) -> None:
         self.path = path
-        self.portable = portable  # strings kept as themselves (hashes differ between processes)
         self.present = 0
         self.count = 0
         self.types: dict[str, int] = {}
         self.first: int | None = None
         self.last: int | None = None
         self.example: Any = _NONE
-        # distinct values: sorted numpy arrays (strings as their hashes, numbers as values)
-        # and, for few distinct strings, booleans, nulls and huge integers, Python sets
+        # distinct values: sorted numpy arrays (strings as their stable hashes, numbers as
+        # values) and, for few distinct strings, booleans, nulls and huge integers, Python sets
         self.arrays: dict[type, list[Any]] = {}
         self.sets: dict[Any, set[Any]] = {}
         self.notes: dict[str, None] = {}  # ordered set
@@ -161,19 +187,15 @@ class _Field:
 
         if t is str:
             s = self.sets.get(str)
-            if self.portable:
-                if s is None:
-                    s = self.sets[str] = set()
-                s.update(values)
-            elif s is not None or len(set(values[:256])) <= 64:  # an enum-like field: a set
+            if s is not None or len(set(values[:256])) <= 64:  # an enum-like field: a set
                 if s is None:
                     s = self.sets[str] = set()
                 s.update(values)
                 if len(s) > _SET_MAX:
-                    self._keep(str, np.fromiter(map(hash, s), np.int64, len(s)))
+                    self._keep(str, _str_hashes(s))
                     del self.sets[str]
             else:
-                self._keep(str, np.fromiter(map(hash, values), np.int64, len(values)))
+                self._keep(str, _str_hashes(values))
         elif t is int:
             try:
                 self._keep(int, np.fromiter(values, np.int64, len(values)))
@@ -195,8 +217,7 @@ class _Field:
         for t, arrays in self.arrays.items():
             arrays = list(arrays)
             if t is str and str in self.sets:
-                s = self.sets[str]
-                arrays.append(np.fromiter(map(hash, s), np.int64, len(s)))
+                arrays.append(_str_hashes(self.sets[str]))
             total += len(arrays[0]) if len(arrays) == 1 else len(_unique(np.concatenate(arrays), runs=True))
         for key, values in self.sets.items():
             if key is str and str in self.arrays:
@@ -206,14 +227,13 @@ class _Field:
 
 
 class _Group:
-    __slots__ = ("captures", "dropped", "event_type", "fields", "portable", "provider")
+    __slots__ = ("captures", "dropped", "event_type", "fields", "provider")
 
-    def __init__(self, provider: str | None, event_type: str | None, portable: bool = False) -> None:
+    def __init__(self, provider: str | None, event_type: str | None) -> None:
         self.provider = provider
         self.event_type = event_type
         self.captures = 0
-        self.portable = portable
-        self.fields: dict[tuple[str | None, ...], _Field] = {(): _Field((), portable)}
+        self.fields: dict[tuple[str | None, ...], _Field] = {(): _Field(())}
         self.dropped: set[tuple[str | None, ...]] = set()  # not kept (MAX_FIELDS), parent kept
 
     def field(self, path: tuple[str | None, ...]) -> _Field | None:
@@ -225,7 +245,7 @@ class _Group:
             if len(self.fields) > MAX_FIELDS:
                 self.dropped.add(path)
                 return None
-            f = self.fields[path] = _Field(path, self.portable)
+            f = self.fields[path] = _Field(path)
             parent.children.append(path)
         return f
 
@@ -284,10 +304,9 @@ class SchemaBuilder:
     :func:`infer_json_schema` across providers).
     """
 
-    def __init__(self, *, group: bool = True, portable: bool = False) -> None:
+    def __init__(self, *, group: bool = True) -> None:
         self.groups: dict[tuple[Any, Any], _Group] = {}
         self._group = group
-        self._portable = portable
         self._spans: dict[int, tuple[int, int, list[int]]] = {}  # id(rows) -> time span
         self._all_rows: list[int] | None = None
         #: the first and last capture id read (a summary says which captures it is of)
@@ -319,7 +338,7 @@ class SchemaBuilder:
         for key, part in parts.items():
             g = self.groups.get(key)
             if g is None:
-                g = self.groups[key] = _Group(*key, portable=self._portable)
+                g = self.groups[key] = _Group(*key)
             self._add_group(g, part)
 
     def _add_group(self, g: _Group, rows: Sequence[Sequence[Any]]) -> None:
@@ -616,11 +635,11 @@ class SchemaBuilder:
 
     # -- summaries kept per column segment -------------------------------------------------
     def pack(self) -> bytes:
-        """This builder's state as bytes, for :meth:`merge` in another process (a portable
-        builder's: ``SchemaBuilder(portable=True)``, which keeps strings as themselves since
-        ``hash()`` differs between processes). No pickle: only JSON and raw numbers.
+        """This builder's state as bytes, for :meth:`merge` in another process. No pickle:
+        JSON, and the distinct values as raw numbers (strings as their stable hashes, the same
+        in every process: see :func:`_str_hashes`).
 
-        >>> a = SchemaBuilder(portable=True)
+        >>> a = SchemaBuilder()
         >>> a.add([(1, 10, "x", "e", "application/json", None, b'{"n": 1, "s": "a"}')])
         >>> b = SchemaBuilder()
         >>> b.merge(a.pack())
@@ -629,14 +648,14 @@ class SchemaBuilder:
         """
         import numpy as np
 
-        if not self._portable:
-            raise ValueError("pack() needs SchemaBuilder(portable=True)")
         buffers: list[bytes] = []
         at = 0
 
         def numbers(t: type, f: _Field, dtype: Any) -> list[int] | None:
             nonlocal at
-            arrays = f.arrays.get(t)
+            arrays = list(f.arrays.get(t, ()))
+            if t is str and str in f.sets:
+                arrays.append(_str_hashes(f.sets[str]))
             if not arrays:
                 return None
             arr = _unique(np.concatenate(arrays) if len(arrays) > 1 else arrays[0]).astype(dtype)
@@ -653,7 +672,7 @@ class SchemaBuilder:
                 distinct = None
                 if f.arrays or sets:
                     distinct = {
-                        "s": list(sets.get(str, ())),
+                        "s": numbers(str, f, np.int64),
                         "i": numbers(int, f, np.int64),
                         "f": numbers(float, f, np.float64),
                         "b": list(sets.get(bool, ())),
@@ -664,7 +683,7 @@ class SchemaBuilder:
                                _tag(f.example), list(f.notes), f.form_json, distinct])
             groups.append([g.provider, g.event_type, g.captures, [list(p) for p in g.dropped],
                            fields])
-        meta = {"v": 1, "ids": self.ids, "groups": groups}
+        meta = {"v": 2, "hash": _hash_check(), "ids": self.ids, "groups": groups}
         try:
             import orjson
 
@@ -691,7 +710,7 @@ class SchemaBuilder:
             key = key if self._group else (None, None)
             g = self.groups.get(key)
             if g is None:
-                g = self.groups[key] = _Group(*key, portable=self._portable)
+                g = self.groups[key] = _Group(*key)
             g.captures += og.captures
             for path, of in og.fields.items():
                 f = g.field(path)
@@ -710,9 +729,6 @@ class SchemaBuilder:
                     f.notes[note] = None
                 f.form_json = f.form_json or of.form_json
                 for t, arrays in of.arrays.items():
-                    if t is str:  # hashes of this process: as they are
-                        f.arrays.setdefault(str, []).extend(arrays)
-                        continue
                     for arr in arrays:  # sorted and distinct (as kept, or as packed)
                         f._keep(t, arr, distinct=True)
                 for t, values in of.sets.items():
@@ -760,8 +776,10 @@ class SchemaBuilder:
             meta = orjson.loads(head[1:])
         else:
             meta = json.loads(head[1:])
-        if not isinstance(meta, dict) or meta.get("v") != 1:
-            raise ValueError("not a schema summary of version 1")
+        if not isinstance(meta, dict) or meta.get("v") != 2:
+            raise ValueError("not a schema summary of version 2")
+        if meta.get("hash") != _hash_check():  # strings hashed another way (another pandas)
+            raise ValueError("a schema summary whose strings were hashed differently")
         numbers = memoryview(data)[8 + n :]
 
         def count(v: Any) -> int:
@@ -779,7 +797,7 @@ class SchemaBuilder:
                 raise ValueError("not a list of strings")
             return v
 
-        b = cls(portable=True)
+        b = cls()
         ids = meta["ids"]
         if ids is not None:
             b.ids = (when(ids[0]) or 0, when(ids[1]) or 0)
@@ -787,7 +805,7 @@ class SchemaBuilder:
             if not (provider is None or type(provider) is str) or not (
                     event_type is None or type(event_type) is str) or (provider, event_type) in b.groups:
                 raise ValueError("not a group")
-            g = b.groups[(provider, event_type)] = _Group(provider, event_type, portable=True)
+            g = b.groups[(provider, event_type)] = _Group(provider, event_type)
             g.captures = count(captures)
             if type(dropped) is not list:
                 raise ValueError("not a list of paths")
@@ -796,7 +814,7 @@ class SchemaBuilder:
                 key = tuple(strings(path, (str, type(None))))
                 f = g.fields.get(key)
                 if f is None:
-                    f = g.fields[key] = _Field(key, True)
+                    f = g.fields[key] = _Field(key)
                     g.fields[key[:-1]].children.append(key)  # (a parent comes first)
                 if type(types) is not dict or type(form_json) is not bool:
                     raise ValueError("not a field")
@@ -807,9 +825,8 @@ class SchemaBuilder:
                 f.form_json = form_json
                 if d is None:
                     continue
-                if d["s"]:
-                    f.sets[str] = set(strings(d["s"]))
-                for t, k, dtype in ((int, "i", np.int64), (float, "f", np.float64)):
+                for t, k, dtype in ((str, "s", np.int64), (int, "i", np.int64),
+                                    (float, "f", np.float64)):
                     if d[k] is not None:
                         lo, many = map(count, d[k])  # (past the end: ValueError)
                         f.arrays[t] = [np.frombuffer(numbers, dtype, many, lo * 8)]
@@ -1116,7 +1133,7 @@ def _from_summaries(
         rows = src.rows([k])
         if key is None:  # rows no segment covers: read as they are
             return rows, None
-        part = SchemaBuilder(portable=True)
+        part = SchemaBuilder()
         part.add(rows)
         return part, part.pack()
 
@@ -1158,7 +1175,7 @@ def summarize_segment(store: CaptureStore) -> bool:
     rows = [r for chunk in _chunks(store, {"since": first - 1, "until": last}) for r in chunk]
     if len(rows) != n:  # some were deleted meanwhile (and the segment with them)
         return False
-    part = SchemaBuilder(portable=True)
+    part = SchemaBuilder()
     part.add(rows)  # (the collector is left alone: this runs beside the person's own work)
     return store.keep_summaries(SUMMARY_KIND, [(first, last, n, part.pack())])
 
