@@ -25,11 +25,16 @@ the first and last capture having it arrived.
 Bounds, so that hostile bodies never crash or hang it (each is said in ``example`` where it
 applies): :data:`MAX_DEPTH` levels of nesting, the first :data:`MAX_ITEMS` items of an array,
 :data:`MAX_NODES` values of a body larger than :data:`LARGE_BODY` bytes, :data:`MAX_FIELDS`
-fields per (provider, event type), plus the parsing bounds of :mod:`hooklab.explore.payload`.
+fields per (provider, event type) (past it, which fields are listed depends on the order the
+captures were read in; the others are counted once each), plus the parsing bounds of
+:mod:`hooklab.explore.payload`.
 
 How it stays fast: captures are read in chunks, and each field is handled as a column of
 values across all captures of a chunk (``map``/``itemgetter``/``Counter`` over lists, numpy for
-distinct counts), not one capture at a time.
+distinct counts, strings by a stable 64-bit hash), not one capture at a time. A builder's state
+packs into bytes (:meth:`SchemaBuilder.pack`) that another builder, in any process, merges as
+if it had read those captures itself: ``schema()`` keeps one per column segment in the store
+(``CaptureStore.summaries``) and a later call merges them instead of parsing every body.
 """
 
 from __future__ import annotations
