@@ -19,7 +19,6 @@ import atexit
 import os
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -155,7 +154,6 @@ class HookLab(Configurable):
                 secrets=self._secrets,
                 durability=self.durability,
             )
-            self._store.when_idle(partial(_summarize_segment, self._store))
         return self._store
 
     def start(self) -> HookLab:
@@ -700,14 +698,6 @@ def stop_default() -> None:
     if _DEFAULT is not None:
         _DEFAULT.stop()
         set_default(None)
-
-
-def _summarize_segment(store: CaptureStore) -> bool:
-    """A lab's idle work (``CaptureStore.when_idle``): one schema summary of a column segment
-    (``hooklab.explore`` is imported then, on the upkeep thread, not with the lab)."""
-    from .explore.schema import summarize_segment
-
-    return summarize_segment(store)
 
 
 def open_lab(db_path: str | os.PathLike[str]) -> HookLab:

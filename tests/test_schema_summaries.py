@@ -366,41 +366,61 @@ def test_a_read_only_store_still_answers_and_keeps_nothing(store_file, tmp_path)
         store.close()
 
 
-def test_a_serving_lab_makes_the_summaries_in_quiet_moments_only(store_file, tmp_path) -> None:
-    """While webhooks keep arriving nothing is summarized; once the lab is quiet it makes the
-    summaries one segment at a time, and a fresh lab's schema() then reads no segment's
-    bodies."""
+def test_a_serving_lab_keeps_summaries_up_in_quiet_moments_only(store_file, tmp_path) -> None:
+    """After a first schema(), a serving lab summarizes the segments sealed later, in quiet
+    moments only: nothing while webhooks keep arriving, the new segment once they stop; a
+    fresh lab's schema() then reads no segment's bodies."""
     import shutil
+    import threading
 
     from _http import post
 
     path = str(tmp_path / "live.sqlite3")
     shutil.copy(store_file, path)
     lab = hooklab.start(port=0, db=path)
-    try:
-        def made() -> int:
-            return sum(v is not None for v in lab.store.summaries(SUMMARY_KIND).values())
+    stop = threading.Event()
+    sent: list[int] = []
 
-        reference_count = N
-        start = time.monotonic()
-        sent = 0
-        before = None
-        while time.monotonic() < start + 4.0:  # a webhook every 0.2 s: never a quiet second
-            status, _ = post(lab.url_for("live"), b'{"id": "evt_live"}', {"Content-Type": "application/json"})
-            assert status == 200
-            sent += 1
-            time.sleep(0.2)
-            if before is None and time.monotonic() > start + 1.0:
-                # (one may have been made in a quiet second before the first webhook)
-                before = made()
-                assert before <= 1
-        assert made() == before  # nothing more while webhooks kept arriving
+    def traffic() -> None:  # a webhook every 0.2 s: never a quiet second
+        end = time.monotonic() + 60
+        while not stop.is_set() and time.monotonic() < end:
+            status, _ = post(lab.url_for("live"), b'{"id": "evt_live"}',
+                             {"Content-Type": "application/json"})
+            sent.append(status)
+            stop.wait(0.2)
+
+    def made() -> int:
+        return sum(v is not None for v in lab.store.summaries(SUMMARY_KIND).values())
+
+    try:
+        lab.schema()  # makes the three segments' summaries itself
+        lab.store.flush(30)
+        assert made() == 3 and len(lab.store.summaries(SUMMARY_KIND)) == 3
+        sender = threading.Thread(target=traffic)
+        sender.start()
+        more = []
+        for i in range(4096):
+            body, headers = body_of(i)
+            more.append({"method": "POST", "path": "/hook", "headers": headers, "body": body,
+                         "received_at": T0 + timedelta(seconds=N + i), "provider": "stripe",
+                         "event_type": "e0"})
+        lab.store.add_many(more)
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not all(lab.store.summaries(SUMMARY_KIND).values()):
+        while len(lab.store.summaries(SUMMARY_KIND)) < 4 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(lab.store.summaries(SUMMARY_KIND)) == 4  # a fourth segment, sealed
+        time.sleep(2.5)
+        assert made() == 3  # not summarized while webhooks keep arriving
+        stop.set()
+        sender.join(30)
+        assert sent and set(sent) == {200}
+        deadline = time.monotonic() + 60
+        while made() < 4 and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert all(lab.store.summaries(SUMMARY_KIND).values())
+        assert made() == 4  # once they stopped
         reference = one_pass(lab)
     finally:
+        stop.set()
         hooklab.stop()
 
     import hooklab.explore.schema as schema_module
@@ -419,9 +439,44 @@ def test_a_serving_lab_makes_the_summaries_in_quiet_moments_only(store_file, tmp
     finally:
         schema_module._SegmentRows.rows = plain_rows  # type: ignore[method-assign]
         fresh.stop()
-    assert read_rows == [[3]]  # only the rows after the three segments
+    assert read_rows == [[4]]  # only the rows after the four segments
     pd.testing.assert_frame_equal(got, reference)
-    assert got.loc[got["field"] == "(body)", "count"].sum() == reference_count + sent
+    assert got.loc[got["field"] == "(body)", "count"].sum() == N + 4096 + len(sent)
+
+
+def test_the_string_hash_is_the_same_in_every_process(store_file, tmp_path) -> None:
+    """Summaries made by another process merge here: the string hash does not depend on the
+    process (Python's hash() would), pinned to SipHash-2-4 values."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from hooklab.explore.schema import _str_hashes
+
+    pinned = [9126501879573559724, -1537934940950697753, 3996807897149577168]
+    assert _str_hashes(["evt_1", "é", "\ud800x"]).tolist() == pinned
+    code = ("from hooklab.explore.schema import _str_hashes; "
+            "print(_str_hashes(['evt_1', 'é', '\\ud800x']).tolist())")
+    for seed in ("0", "1", "12345"):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             env={**os.environ, "PYTHONHASHSEED": seed}, timeout=120)
+        assert out.stdout.strip() == str(pinned), out.stderr
+
+    path = str(tmp_path / "other.sqlite3")
+    shutil.copy(store_file, path)
+    made = subprocess.run(
+        [sys.executable, "-c", "import sys, hooklab; lab = hooklab.open(sys.argv[1]); "
+         "lab.schema(); lab.store.flush(60); lab.stop()", path],
+        capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "7"},
+        timeout=300)
+    assert made.returncode == 0, made.stderr
+    assert all(kept(path).values())
+    lab = hooklab.open(path)
+    try:
+        pd.testing.assert_frame_equal(lab.schema(), one_pass(lab))
+    finally:
+        lab.stop()
 
 
 # -- however the captures are split into summaries, the table is the one pass's ----------------

@@ -41,11 +41,13 @@ from __future__ import annotations
 
 import gc
 import json
+import sys
 import threading
 import weakref
 from collections import Counter, OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
+from functools import partial
 from itertools import chain, compress, repeat
 from operator import eq, is_, itemgetter
 from typing import TYPE_CHECKING, Any
@@ -71,6 +73,7 @@ __all__ = [
     "infer_json_schema",
     "json_schema",
     "schema_frame",
+    "summarize_ready",
     "summarize_segment",
 ]
 
@@ -127,12 +130,29 @@ def _str_hashes(values: Iterable[str]) -> Any:
     import numpy as np
     from pandas.util import hash_array
 
-    arr = np.array(values if isinstance(values, list) else list(values), dtype=object)
-    try:
-        return hash_array(arr, categorize=False).view(np.int64)
+    values = values if isinstance(values, list) else list(values)
+    try:  # (checked first: pandas leaks its buffers when a string fails to encode)
+        "".join(values).encode("utf-8")
+        arr = np.array(values, dtype=object)
     except UnicodeEncodeError:
-        raw = np.array([v.encode("utf-8", "surrogatepass") for v in arr], dtype=object)
-        return hash_array(raw, categorize=False).view(np.int64)
+        arr = np.array([v.encode("utf-8", "surrogatepass") for v in values], dtype=object)
+    return hash_array(arr, categorize=False).view(np.int64)
+
+
+#: modules summarize_segment may import: it runs on a store's upkeep thread, which must never
+#: import a module for the first time (two threads importing at once can deadlock)
+_IMPORTS = ("numpy", "orjson", "pandas", "pandas.core.util.hashing", "struct", "zlib", "json",
+            "hooklab.explore.payload")
+
+
+def summarize_ready() -> bool:
+    """Whether :func:`summarize_segment` can run on a background thread: every module it uses
+    was imported (and finished importing) by the person's own calls, e.g. a ``schema()``."""
+    for name in _IMPORTS:
+        module = sys.modules.get(name)
+        if module is None or getattr(getattr(module, "__spec__", None), "_initializing", False):
+            return False
+    return True
 
 
 _HASH_CHECK: list[int] = []
@@ -1074,7 +1094,7 @@ def _segment_chunks(store: CaptureStore, table: Any, packs: list[Any]) -> Iterat
 
 #: the kind of summary ``schema()`` keeps per column segment (``CaptureStore.summaries``);
 #: a new version of what the builder records gets a new kind (older ones are then ignored)
-SUMMARY_KIND = "schema-1"
+SUMMARY_KIND = "schema-2"
 #: summaries handed to the store's writer at a time
 _KEEP_BATCH = 16
 
@@ -1169,10 +1189,12 @@ def _from_summaries(
     return last, processed
 
 
-def summarize_segment(store: CaptureStore) -> bool:
+def summarize_segment(store: CaptureStore) -> bool | None:
     """Make and keep the summary of the oldest column segment that has none yet; whether
-    one was made. A lab runs it in its store's quiet moments (``CaptureStore.when_idle``), so
-    that ``schema()`` finds the summaries made before it is called."""
+    one was made (``None``: not now, see :func:`summarize_ready`). After a first ``schema()``
+    the store's upkeep thread runs it in quiet moments (``CaptureStore.when_idle``)."""
+    if not summarize_ready():
+        return None
     missing = store.unsummarized(SUMMARY_KIND, 1)
     if not missing:
         return False
@@ -1264,6 +1286,21 @@ def _update(store: CaptureStore, filters: dict[str, Any], entry: _Cached) -> pd.
     return entry.builder.frame()
 
 
+_idle_stores: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def _keep_up_when_idle(store: CaptureStore) -> None:
+    """From the first ``schema()`` of a store in this process on (on the person's thread, so
+    everything :func:`summarize_segment` imports is imported), its upkeep thread makes the
+    summaries of new segments in quiet moments: the next process finds them made."""
+    when_idle = getattr(store, "when_idle", None)
+    if when_idle is None or store in _idle_stores:
+        return
+    _hash_check()  # (imports the string hash here, not on the upkeep thread)
+    _idle_stores.add(store)
+    when_idle(partial(summarize_segment, store))
+
+
 def schema_frame(store: CaptureStore, **filters: Any) -> pd.DataFrame:
     """The schema table of the captures in ``store`` matching ``filters`` (what
     ``lab.schema(**filters)`` returns), grouped by provider and event type.
@@ -1272,6 +1309,7 @@ def schema_frame(store: CaptureStore, **filters: Any) -> pd.DataFrame:
     captures stored since (unless ``search=`` or a datetime ``since=`` is among the filters).
     """
     f = validate(filters)
+    _keep_up_when_idle(store)
     if "search" in f or isinstance(f.get("since"), datetime):
 
         def build() -> pd.DataFrame:
@@ -1304,6 +1342,7 @@ def json_schema(store: CaptureStore, event_type: str, **filters: Any) -> dict[st
     filters = {**filters, "event_type": event_type}
 
     def build() -> dict[str, Any]:
+        _hash_check()  # (the string hash imported on this thread, before any worker's)
         b = SchemaBuilder()  # by provider: from the summaries when only one sends it
         if _from_summaries(store, b, validate(filters)) is None or len(b.groups) > 1:
             b = SchemaBuilder(group=False)  # (several: read in the order they arrived, so

@@ -164,7 +164,7 @@ class CaptureStore:
         self._segments_upto = self._meta_int("segments_upto")
         self._written = 0  # captures committed since the last checkpoint
         self._last_write = time.monotonic()  # when the writer last committed anything
-        self._idle_work: list[Callable[[], bool]] = []  # see when_idle
+        self._idle_work: list[Callable[[], bool | None]] = []  # see when_idle
         self._checkpoint_due = False  # the upkeep thread checkpointed: the writer finishes it
         self._upkeep: _Upkeep | None = None
         if not (self._memory or readonly):
@@ -1078,11 +1078,12 @@ class CaptureStore:
                 except sqlite3.OperationalError:
                     return []
 
-    def when_idle(self, work: Callable[[], bool]) -> None:
+    def when_idle(self, work: Callable[[], bool | None]) -> None:
         """Run ``work`` on the upkeep thread in quiet moments: when nothing has been written
         for a second, at most once a second, a small piece at a time. ``work`` returns whether
         it did something; after ``False`` it runs again only once a segment is sealed or
-        captures are deleted. How ``schema()``'s segment summaries get made for a lab's store
+        captures are deleted (``None``: not now, ask again). It must not import anything
+        for the first time (an import on two threads at once can deadlock). How ``schema()``'s segment summaries get made for a lab's store
         before anyone asks. Stores without an upkeep thread (in memory, read-only) never
         run it.
         """
@@ -1468,7 +1469,7 @@ class _Upkeep:
                 did = False
             if did:
                 self._idle_done.pop(id(work), None)
-            else:
+            elif did is not None:  # (None: not now, ask again next time)
                 self._idle_done[id(work)] = state
 
     def _sealed(self, _fut: Future) -> None:  # writer thread: kept or dropped, seal the next
