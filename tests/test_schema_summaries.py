@@ -107,6 +107,27 @@ def kept(path: str) -> dict[tuple[int, int, int], bytes | None]:
         lab.stop()
 
 
+def fresh_schema(path: str) -> tuple[pd.DataFrame, list[list[int]]]:
+    """``schema()`` of a freshly opened lab, and which chunks of the store's table it read
+    row by row (a segment whose summary was kept is not read)."""
+    import hooklab.explore.schema as schema_module
+
+    read_rows: list[list[int]] = []
+    plain_rows = schema_module._SegmentRows.rows
+
+    def counted(self: Any, ks: list[int]) -> Any:
+        read_rows.append(ks)
+        return plain_rows(self, ks)
+
+    lab = hooklab.open(path)
+    schema_module._SegmentRows.rows = counted  # type: ignore[method-assign]
+    try:
+        return lab.schema(), read_rows
+    finally:
+        schema_module._SegmentRows.rows = plain_rows  # type: ignore[method-assign]
+        lab.stop()
+
+
 @pytest.fixture(scope="module")
 def store_file(tmp_path_factory: pytest.TempPathFactory) -> str:
     path = str(tmp_path_factory.mktemp("summaries") / "captures.sqlite3")
@@ -131,22 +152,7 @@ def test_a_fresh_lab_reads_the_kept_summaries_and_gets_the_same_table(store_file
     summaries = kept(path)
     assert len(summaries) == 3 and all(summaries.values())
 
-    import hooklab.explore.schema as schema_module
-
-    read_rows: list[list[int]] = []
-    plain_rows = schema_module._SegmentRows.rows
-
-    def counted(self: Any, ks: list[int]) -> Any:
-        read_rows.append(ks)
-        return plain_rows(self, ks)
-
-    lab = hooklab.open(path)
-    schema_module._SegmentRows.rows = counted  # type: ignore[method-assign]
-    try:
-        second = lab.schema()
-    finally:
-        schema_module._SegmentRows.rows = plain_rows  # type: ignore[method-assign]
-        lab.stop()
+    second, read_rows = fresh_schema(path)
     assert read_rows == [[3]]  # only the rows after the three segments were read
     pd.testing.assert_frame_equal(first, reference)
     pd.testing.assert_frame_equal(second, reference)
@@ -423,22 +429,7 @@ def test_a_serving_lab_keeps_summaries_up_in_quiet_moments_only(store_file, tmp_
         stop.set()
         hooklab.stop()
 
-    import hooklab.explore.schema as schema_module
-
-    read_rows: list[list[int]] = []
-    plain_rows = schema_module._SegmentRows.rows
-
-    def counted(self: Any, ks: list[int]) -> Any:
-        read_rows.append(ks)
-        return plain_rows(self, ks)
-
-    fresh = hooklab.open(path)
-    schema_module._SegmentRows.rows = counted  # type: ignore[method-assign]
-    try:
-        got = fresh.schema()
-    finally:
-        schema_module._SegmentRows.rows = plain_rows  # type: ignore[method-assign]
-        fresh.stop()
+    got, read_rows = fresh_schema(path)
     assert read_rows == [[4]]  # only the rows after the four segments
     pd.testing.assert_frame_equal(got, reference)
     assert got.loc[got["field"] == "(body)", "count"].sum() == N + 4096 + len(sent)
