@@ -1083,9 +1083,9 @@ class CaptureStore:
         for a second, at most once a second, a small piece at a time. ``work`` returns whether
         it did something; after ``False`` it runs again only once a segment is sealed or
         captures are deleted (``None``: not now, ask again). It must not import anything
-        for the first time (an import on two threads at once can deadlock). How ``schema()``'s segment summaries get made for a lab's store
-        before anyone asks. Stores without an upkeep thread (in memory, read-only) never
-        run it.
+        for the first time (an import on two threads at once can deadlock). ``schema()``
+        keeps its segment summaries up this way. Stores without an upkeep thread (in memory,
+        read-only) never run it.
         """
         self._idle_work.append(work)
 
