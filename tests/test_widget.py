@@ -305,11 +305,16 @@ def test_paging_is_stable_while_captures_arrive(store, views):
 
 
 @pytest.mark.parametrize("page", [0, 1])
-def test_a_capture_arriving_while_a_frozen_page_is_read_stays_out(store, views, page):
+@pytest.mark.parametrize("until", [None, "datetime"])
+def test_a_capture_arriving_while_a_frozen_page_is_read_stays_out(store, views, page, until):
     """A paused (or paged) view counts the newer captures, then reads its rows: a webhook
-    stored between the two must not slip into the frozen page (CI once saw it in a burst)."""
+    stored between the two must not slip into the frozen page (CI once saw it in a burst);
+    with the person's own ``until=<datetime>`` the page is read with an offset, checked after."""
+    from datetime import datetime, timezone
+
     caps = [post(store, f"/f/{i}") for i in range(25)]
-    v = make(views, store, max_rows=10)
+    extra = {} if until is None else {"until": datetime(2100, 1, 1, tzinfo=timezone.utc)}
+    v = make(views, store, max_rows=10, **extra)
     v.paused = True
     for _ in range(page):
         v.older_button.click()
@@ -352,39 +357,6 @@ def test_a_paused_view_with_a_datetime_until_stays_frozen(store, views):
     v.older_button.click()
     v.refresh()
     assert v.rows == [c.id for c in reversed(caps)][10:]
-
-
-@pytest.mark.parametrize("page", [0, 1])
-def test_a_capture_arriving_while_a_datetime_until_page_is_read_stays_out(store, views, page):
-    """The same with the person's own ``until=<datetime>`` (read with an offset): a webhook
-    stored between the counts and the read must not shift the frozen page."""
-    from datetime import datetime, timezone
-
-    caps = [post(store, f"/d/{i}") for i in range(25)]
-    v = make(views, store, max_rows=10, until=datetime(2100, 1, 1, tzinfo=timezone.utc))
-    v.paused = True
-    for _ in range(page):
-        v.older_button.click()
-    v.refresh()
-    frozen = [c.id for c in reversed(caps)][page * 10:page * 10 + 10]
-    assert v.rows == frozen
-    real_count, arrived = store.count, []
-
-    def count_then_one_arrives(**filters: Any) -> int:
-        n = real_count(**filters)
-        if len(arrived) < 3:  # each count of this render is followed by a new arrival
-            arrived.append(post(store, f"/d/late{len(arrived)}"))
-        return n
-
-    store.count = count_then_one_arrives  # type: ignore[method-assign]
-    try:
-        v.refresh()
-    finally:
-        del store.count
-    assert len(arrived) == 3
-    assert v.rows == frozen
-    v.refresh()
-    assert v.rows == frozen and "3 newer" in v.counter.value
 
 
 # -- selection and detail -------------------------------------------------------------------
