@@ -447,9 +447,9 @@ class HookLab(Configurable):
         >>> retry = hooklab.send(lab.url_for("stripe"), provider="stripe",
         ...                      event="payment_intent.succeeded", payload={"data": {"object": {"amount": 4200}}})
         >>> d = lab.diff(cap, lab.wait(2)[-1], headers=True)
-        >>> d[d.field == "data.object.amount"]
-                        field   change     a     b
-        3  data.object.amount  changed  2000  4200
+        >>> print(d[d.field == "data.object.amount"].to_string(index=False))
+                     field  change    a    b
+        data.object.amount changed 2000 4200
 
         ``headers=True`` compares headers too (``headers.<name>``); credential values stay
         hidden unless ``reveal=True``.
