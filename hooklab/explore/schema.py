@@ -1074,22 +1074,29 @@ def _segment_chunks(store: CaptureStore, table: Any, packs: list[Any]) -> Iterat
     """:class:`SchemaBuilder` rows of ``CaptureStore.packed_columns()`` in chunks of about
     :data:`_SEGMENT_CHUNK`: a worker thread decompresses the next chunk's bodies (zlib works
     without the GIL) while the builder reads this one."""
-    from concurrent.futures import ThreadPoolExecutor
-
     src = _SegmentRows(store, table, packs)
     groups: list[list[int]] = []  # table chunks per builder chunk
     for k in range(len(packs)):
         if not groups or src.starts[k] - src.starts[groups[-1][0]] >= _SEGMENT_CHUNK:
             groups.append([])
         groups[-1].append(k)
+    for _ks, rows in _one_ahead(src.rows, groups):
+        if rows:
+            yield rows
+
+
+def _one_ahead(fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[tuple[Any, Any]]:
+    """``(item, fn(item))`` for each of ``items`` in order, ``fn`` of the next one running on a
+    worker thread meanwhile (zlib, Arrow and SQLite work there without the GIL)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     with ThreadPoolExecutor(max_workers=1) as pool:
-        ahead = pool.submit(src.rows, groups[0]) if groups else None
-        for g in range(len(groups)):
+        ahead = pool.submit(fn, items[0]) if items else None
+        for i, item in enumerate(items):
             assert ahead is not None
-            rows = ahead.result()
-            ahead = pool.submit(src.rows, groups[g + 1]) if g + 1 < len(groups) else None
-            if rows:
-                yield rows
+            result = ahead.result()
+            ahead = pool.submit(fn, items[i + 1]) if i + 1 < len(items) else None
+            yield item, result
 
 
 #: the kind of summary ``schema()`` keeps per column segment (``CaptureStore.summaries``);
@@ -1126,8 +1133,6 @@ def _from_summaries(
     ``builder``, each column segment from the summary the store keeps for it (made now, and
     handed to the store to keep, where there is none yet); ``(last id read, captures
     matched)``, or ``None`` when the store keeps no summaries or other filters are given."""
-    from concurrent.futures import ThreadPoolExecutor
-
     filters = filters or {}
     summaries = getattr(store, "summaries", None)
     packed = getattr(store, "packed_columns", None)
@@ -1164,27 +1169,21 @@ def _from_summaries(
 
     last = processed = 0
     keep: list[tuple[int, int, int, bytes]] = []
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        ahead = pool.submit(load, plan[0]) if plan else None
-        for i, (k, key, _blob) in enumerate(plan):
-            assert ahead is not None
-            got_, made = ahead.result()
-            ahead = pool.submit(load, plan[i + 1]) if i + 1 < len(plan) else None
-            if isinstance(got_, SchemaBuilder):
-                if made is not None:
-                    keep.append((*key, made))
-                    if len(keep) >= _KEEP_BATCH:
-                        store.keep_summaries(SUMMARY_KIND, keep)
-                        keep = []
-                builder.merge(got_, test)
-                processed += sum(g.captures for (p, e), g in got_.groups.items()
-                                 if test is None or test(p, e))
-            else:
-                rows = got_ if test is None else [r for r in got_ if test(r[2], r[3])]
-                builder.add(rows)
-                processed += len(rows)
-            c = src.chunks[k]
-            last = c[len(c) - 1].as_py()
+    for (k, key, _blob), (got_, made) in _one_ahead(load, plan):
+        if isinstance(got_, SchemaBuilder):
+            if made is not None:
+                keep.append((*key, made))
+                if len(keep) >= _KEEP_BATCH:
+                    store.keep_summaries(SUMMARY_KIND, keep)
+                    keep = []
+            builder.merge(got_, test)
+            processed += sum(g.captures for (p, e), g in got_.groups.items()
+                             if test is None or test(p, e))
+        else:
+            rows = got_ if test is None else [r for r in got_ if test(r[2], r[3])]
+            builder.add(rows)
+            processed += len(rows)
+        last = src.key(k)[1]
     store.keep_summaries(SUMMARY_KIND, keep)
     return last, processed
 
