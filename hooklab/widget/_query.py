@@ -23,18 +23,18 @@ def fetch_rows(
     are counted but skipped (read as ``until=anchor``, so one arriving between the count and
     the query cannot slip in; with a datetime ``until=`` of the person's own, skipped by an
     offset that is checked after the read), so pages stay stable while webhooks keep
-    arriving. The filter
-    box is the store's ``search=`` filter, so its totals are exact, not a scan's estimate.
+    arriving. The filter box is the store's ``search=`` filter, so its totals are exact, not a
+    scan's estimate.
     """
-    if anchor is None:
-        total = store.count(**eff)
-        return store.query(limit=max_rows, offset=page * max_rows, newest_first=True, **eff), total, 0
-    since = eff.get("since")
-    after = max(anchor, since) if isinstance(since, int) else anchor
-    newer = store.count(**{**eff, "since": after})
+    newer = 0
     until = eff.get("until")
-    if not isinstance(until, datetime):  # rows up to the anchor, whatever arrives meanwhile
-        eff = {**eff, "until": anchor if until is None else min(until, anchor)}
+    if anchor is not None:
+        since = eff.get("since")
+        after = max(anchor, since) if isinstance(since, int) else anchor
+        newer = store.count(**{**eff, "since": after})
+    if anchor is None or not isinstance(until, datetime):
+        if anchor is not None:  # rows up to the anchor, whatever arrives meanwhile
+            eff = {**eff, "until": anchor if until is None else min(until, anchor)}
         total = store.count(**eff)
         rows = store.query(limit=max_rows, offset=page * max_rows, newest_first=True, **eff)
         return rows, total, newer
