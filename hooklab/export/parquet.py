@@ -84,36 +84,39 @@ def export_parquet(store: Any, path: str | os.PathLike[str], **filters: Any) -> 
     pool = arrow_pool()  # (the C library's allocator: see hooklab.store.arrow_pool)
     received = pc.cast(cols.column("received_us"), pa.timestamp("us", tz="UTC"), memory_pool=pool)
     verified = cols.column("verified").to_numpy()
+
+    def text(name: str) -> Any:  # a dictionary column as plain strings
+        return pc.cast(cols.column(name), pa.string(), memory_pool=pool)
+
+    def forward(key: str, kind: Any) -> Any:  # of each capture's latest forward, if any
+        return pa.array([latest[i][key] if i in latest else None for i in idl], kind, memory_pool=pool)
+
     table = pa.table({
         "id": cols.column("id"),
         "received_at": received,
-        "kind": pc.cast(cols.column("kind"), pa.string(), memory_pool=pool),
-        "bin": pc.cast(cols.column("bin"), pa.string(), memory_pool=pool),
-        "method": pc.cast(cols.column("method"), pa.string(), memory_pool=pool),
-        "path": pc.cast(cols.column("path"), pa.string(), memory_pool=pool),
-        "event_type": pc.cast(cols.column("event_type"), pa.string(), memory_pool=pool),
-        "delivery_id": pc.cast(cols.column("delivery_id"), pa.string(), memory_pool=pool),
-        "content_type": pc.cast(cols.column("content_type"), pa.string(), memory_pool=pool),
+        "kind": text("kind"),
+        "bin": text("bin"),
+        "method": text("method"),
+        "path": text("path"),
+        "event_type": text("event_type"),
+        "delivery_id": text("delivery_id"),
+        "content_type": text("content_type"),
         "size": cols.column("size"),
         "status": cols.column("status"),
         "verified": pa.array(verified == 1, pa.bool_(), mask=verified < 0, memory_pool=pool),
         "duplicate": pa.array(cols.column("duplicate").to_numpy() != 0, pa.bool_(), memory_pool=pool),
         "handshake": pa.array(extra["handshake"], pa.string(), memory_pool=pool),
-        "remote_addr": pc.cast(cols.column("remote_addr"), pa.string(), memory_pool=pool),
-        "forward_status": pa.array([latest[i]["status"] if i in latest else None for i in idl],
-                                   pa.int64(), memory_pool=pool),
-        "forward_latency_ms": pa.array([latest[i]["latency_ms"] if i in latest else None for i in idl],
-                                       pa.float64(), memory_pool=pool),
-        "forward_error": pa.array([latest[i]["error"] if i in latest else None for i in idl],
-                                  pa.string(), memory_pool=pool),
+        "remote_addr": text("remote_addr"),
+        "forward_status": forward("status", pa.int64()),
+        "forward_latency_ms": forward("latency_ms", pa.float64()),
+        "forward_error": forward("error", pa.string()),
         "url": pa.array(extra["url"], pa.string(), memory_pool=pool),
         "query": pa.array(extra["query"], pa.string(), memory_pool=pool),
         "headers": pa.array(extra["headers"], pa.string(), memory_pool=pool),
         "verify_reason": pa.array(extra["verify_reason"], pa.string(), memory_pool=pool),
         "body": pc.cast(cols.column("body"), pa.binary(), memory_pool=pool),
         "day": pc.strftime(received, format="%Y-%m-%d", memory_pool=pool),
-        "provider": pc.coalesce(pc.cast(cols.column("provider"), pa.string(), memory_pool=pool),
-                                NO_PROVIDER, memory_pool=pool),  # (fill_null takes no pool)
+        "provider": pc.coalesce(text("provider"), NO_PROVIDER, memory_pool=pool),  # (not fill_null: no pool)
     })  # fmt: skip
     assert table.column_names[: len(PARQUET_COLUMNS)] == list(PARQUET_COLUMNS)
     schema = pa.schema([*file_schema(), pa.field("day", pa.string()), pa.field("provider", pa.string())])
