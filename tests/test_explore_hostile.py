@@ -185,6 +185,9 @@ def test_diff_bounds_each_hostile_body(hostile: HookLab, h: Hostile) -> None:
         warnings.simplefilter("always")
         other = timed(lambda: hostile.diff(plain, cap))
     assert 1 <= len(other) <= 10_000
+    # diff's own warnings: the recorder also catches any other code's (a stray one, whose text
+    # had no ": ", failed this once in a full run)
+    said = [w for w in said if str(w.message).startswith("diff of #")]
     assert [str(w.message).split(": ", 1)[1] for w in said] == other.attrs["notes"]
     if len(other) == 10_000:
         assert other.attrs["notes"] == ["stopped at 10,000 rows"]
