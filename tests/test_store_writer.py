@@ -14,6 +14,7 @@ import re
 import string
 import threading
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -272,3 +273,44 @@ def test_parse_json_keeps_a_small_body_for_the_next_check_but_not_a_big_one():
     refs = sys.getrefcount(again)
     parse_json(again)
     assert sys.getrefcount(again) == refs + 1  # a small one is kept until the next parse
+
+
+@pytest.mark.parametrize("rule", ["count", "age"])
+def test_a_count_read_while_retention_deletes_is_not_kept_past_its_commit(tmp_path, rule):
+    """A count taken while retention's transaction is open still sees every row; once that
+    transaction commits, the next count must see the rows gone (a full test run once read
+    8,203 for 30 s after retention had kept 5,000: the remembered count outlived the delete)."""
+    store = CaptureStore(str(tmp_path / "kept.sqlite3"))
+    try:
+        old = datetime(2020, 1, 1, tzinfo=timezone.utc)
+        for i in range(12):  # 7 old, 5 recent
+            store.add(rec(f"/{i}", received_at=old if i < 7 else datetime.now(timezone.utc)))
+        store.flush(10)
+        assert store.count() == 12
+        assert store.count(path="/0") == 1
+        inside, go = threading.Event(), threading.Event()
+        real = store._delete_where
+
+        def held(db, where, args):  # the writer, in retention's transaction, after its DELETE
+            n = real(db, where, args)
+            inside.set()
+            assert go.wait(30), "the test never released the writer"
+            return n
+
+        store._delete_where = held
+        if rule == "count":
+            store.retention_count = 6  # the 12 and the one below: 7 go
+        else:
+            store.retention_age = 3600.0  # the 7 old ones go
+        store._last_retention = 0.0
+        store.add(rec("/last"))
+        assert inside.wait(10)
+        assert store.count() == 13  # not committed yet: every row is still there
+        assert store.count(path="/0") == 1
+        go.set()
+        store.flush(10)
+        assert store.count() == 6
+        assert store.count(path="/0") == 0
+        assert [c.path for c in store.query()] == ["/7", "/8", "/9", "/10", "/11", "/last"]
+    finally:
+        store.close()

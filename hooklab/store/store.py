@@ -143,7 +143,7 @@ class CaptureStore:
         self._queued_bytes = 0
         self._closed = False
         self._last_id = 0
-        self._generation = 0  # bumped whenever captures are deleted
+        self._generation = 0  # bumped after each commit that deleted captures
         self._counts: dict[str, tuple[int, int, int]] = {}  # filters -> (generation, max id, n)
         self._pool: list[sqlite3.Connection] = []  # idle read connections for bulk reads
         self._importing = 0  # bulk imports under way: upkeep waits until they are done
@@ -807,6 +807,7 @@ class CaptureStore:
         if now - self._last_retention < 1.0:
             return
         self._last_retention = now
+        deleted = 0
         with self._read_lock if self._memory else _nolock:
             db = self._wdb
             db.execute("BEGIN IMMEDIATE")
@@ -817,18 +818,21 @@ class CaptureStore:
                         (int(self.retention_count),),
                     ).fetchone()
                     if edge is not None:
-                        self._delete_where(db, "id <= ?", [edge[0]])
+                        deleted += self._delete_where(db, "id <= ?", [edge[0]])
                 if self.retention_age:
                     cutoff = datetime.now(timezone.utc) - timedelta(seconds=self.retention_age)
-                    self._delete_where(db, "received_us < ?", [_us(cutoff)])
+                    deleted += self._delete_where(db, "received_us < ?", [_us(cutoff)])
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
+        if deleted:  # after the commit: a count read meanwhile saw the rows still there
+            self._generation += 1
 
     def _delete_where(self, db: sqlite3.Connection, where: str, args: list[Any]) -> int:
         """Delete captures matching ``where`` with their index entries and segments (inside
-        the caller's transaction, on the writer thread)."""
+        the caller's transaction, on the writer thread; the caller bumps ``_generation``
+        once it has committed)."""
         lo, hi = db.execute(f"SELECT MIN(id), MAX(id) FROM captures WHERE {where}", args).fetchone()
         if lo is None:
             return 0
@@ -841,9 +845,7 @@ class CaptureStore:
             db.execute("DELETE FROM segment_summaries WHERE last_id >= ? AND first_id <= ?", (lo, hi))
         except sqlite3.OperationalError:
             pass
-        n = db.execute(f"DELETE FROM captures WHERE {where}", args).rowcount
-        self._generation += 1
-        return n
+        return db.execute(f"DELETE FROM captures WHERE {where}", args).rowcount
 
     def _clear_all(self) -> int:
         """Writer thread: delete every capture, forward, index entry and segment."""
