@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "COLUMNS",
+    "FLAT_KIND",
     "JsonArray",
     "JsonDtype",
     "captures_frame",
@@ -143,19 +144,22 @@ def _frame(
     return frame_from_columns(
         table, forwards=store.forwards, handshakes=getattr(store, "handshakes", None),
         flatten=flatten, packs=packs,
+        kept_in=store if (flatten and packs is not None and hasattr(store, "keep_summaries")) else None,
     )
 
 
 def frame_from_columns(
     table: Any, *, forwards: Any = None, handshakes: Any = None, flatten: bool = False,
-    packs: list[Any] | None = None,
+    packs: list[Any] | None = None, kept_in: Any = None,
 ) -> pd.DataFrame:
     """The DataFrame of an Arrow table in the shape ``CaptureStore.columns(body=True)`` gives.
 
     ``forwards()`` (optional) lists forwarding outcomes for the ``forward_*`` columns,
     ``handshakes()`` maps capture ids to the handshake answered (``handshake`` column).
     ``packs`` gives the bodies as ``CaptureStore.packed_columns`` does, instead of a ``body``
-    column.
+    column; with them, ``kept_in`` (the store) is where ``flatten=True`` finds the parsed
+    payloads of column segments kept by an earlier call, and keeps those it parses
+    (see :data:`FLAT_KIND`).
     """
     import numpy as np
     import pandas as pd
@@ -170,7 +174,8 @@ def frame_from_columns(
     # builds the other columns
     early = None
     if flatten and n and kept is not None:
-        early = _flatten_early(lambda: _flatten_blocks(kept, "payload."))
+        segments = _KeptFlat(kept_in, table.column("id"), kept) if kept_in is not None else None
+        early = _flatten_early(lambda: _flatten_blocks(kept, "payload.", segments))
     elif flatten and n and bodies is not None:
         early = _flatten_early(lambda: _flatten_raw(bodies, encoded, jsonish, "payload."))
     ids = _numpy(table.column("id"), np.int64)
@@ -831,7 +836,7 @@ def _flatten_raw(raw: Any, encoded: Any, jsonish: Any, prefix: str) -> Any:
         slow.update(odd)
         tasks.append((chunk, rows, lines, base))
         base += m
-    flat = _flatten_chunks(tasks, prefix)
+    flat = _flatten_chunks(tasks, prefix, slow)
     flat = _with_slow(flat, slow, n, prefix)
     return flat
 
@@ -846,7 +851,17 @@ def _with_slow(flat: Any, slow: dict[int, Any], n: int, prefix: str) -> Any:
 
     extra = flatten_payloads(list(slow.values()), prefix=prefix)
     extra.index = pd.Index(np.fromiter(slow, np.int64, len(slow)))
-    return flat.combine_first(extra) if len(flat.columns) else extra.reindex(pd.RangeIndex(n))
+    if not len(flat.columns):
+        return extra.reindex(pd.RangeIndex(n))
+    try:
+        return flat.combine_first(extra)
+    except UnicodeEncodeError:  # lone surrogates: no Arrow-backed strings for these columns
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with pd.option_context("future.infer_string", False):
+                return flat.combine_first(extra)
 
 
 def _classify_raw(
@@ -929,7 +944,7 @@ def _flatten_bodies(
         tasks.append((chunk, rows, lines, base))
         base += len(chunk)
     try:
-        flat = _flatten_chunks(tasks, prefix)
+        flat = _flatten_chunks(tasks, prefix, slow)
     except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError):
         arr = pa.concat_arrays(chunks) if len(chunks) > 1 else chunks[0]
         rows = np.concatenate([t[1] + t[3] for t in tasks])
@@ -956,30 +971,59 @@ def _classify(chunk: Any, payloads: Any, base: int) -> tuple[Any, dict[int, byte
     )
 
 
-def _flatten_chunks(tasks: list[tuple[Any, Any, dict[int, bytes], int]], prefix: str) -> Any:
-    """Read each chunk's objects on a worker thread (Arrow works without the GIL), with the
-    schema of a sample; one table of all rows (rows without an object stay empty)."""
-    import pandas as pd
-
-    first = next((t for t in tasks if len(t[1]) or t[2]), None)
-    total = sum(len(t[0]) for t in tasks)
-    if first is None:
-        return pd.DataFrame(index=pd.RangeIndex(total))
-    schema = _sample_schema(first)
+def _flatten_chunks(
+    tasks: list[tuple[Any, Any, dict[int, bytes], int]], prefix: str, slow: dict[int, Any]
+) -> Any:
+    """Read each chunk's objects on a worker thread (Arrow works without the GIL), each with
+    the types inferred from its own objects; one table of all rows (their types unified; rows
+    without an object stay empty). Objects only Python reads are added to ``slow``."""
     from concurrent.futures import ThreadPoolExecutor
 
+    total = sum(len(t[0]) for t in tasks)
     with ThreadPoolExecutor(max_workers=4) as pool:
-        results = list(pool.map(lambda t: _read_task(t, schema), tasks))
-    return _assemble(results, total, prefix)
+        out = list(pool.map(_read_checked, tasks))
+    for _, odd in out:
+        slow.update(odd)
+    return _assemble([r for r, _ in out], total, prefix)
 
 
-def _flatten_blocks(b: Any, prefix: str) -> Any:
+def _read_checked(task: tuple[Any, Any, dict[int, bytes], int]) -> tuple[tuple[Any, Any], dict[int, Any]]:
+    """:func:`_read_task`, and if Arrow refuses the chunk (a body that starts like an object
+    but is not valid JSON, an integer past 64 bits), again with each body parsed by Python
+    first: ``((table, rows), {row: object only Python reads})``. Raises only if the chunk's
+    objects disagree on a field's type."""
+    import numpy as np
+    import orjson
+    import pyarrow as pa
+
+    try:
+        return _read_task(task), {}
+    except (pa.ArrowInvalid, ValueError):
+        pass
+    chunk, rows, lines, base = task
+    offs = np.frombuffer(chunk.buffers()[1], np.int64, len(chunk) + 1, chunk.offset * 8)
+    buf = chunk.buffers()[2]
+    data = memoryview(buf) if buf is not None else memoryview(b"")
+    checked = dict(lines)
+    slow: dict[int, Any] = {}
+    for i in rows.tolist():
+        value = _parse_one(bytes(data[int(offs[i]) : int(offs[i + 1])]), 0, True)
+        if isinstance(value, dict):
+            try:
+                checked[i] = orjson.dumps(value)
+            except (TypeError, orjson.JSONEncodeError):  # e.g. integers past 64 bits
+                slow[i + base] = value
+    return _read_task((chunk, np.zeros(0, np.int64), checked, base)), slow
+
+
+def _flatten_blocks(b: Any, prefix: str, segments: _KeptFlat | None = None) -> Any:
     """:func:`_flatten_raw` of a json column's compressed blocks: each worker thread
-    decompresses a block, picks its rows and reads them (Arrow and zlib without the GIL)."""
+    decompresses a block, picks its rows and reads them (Arrow and zlib without the GIL).
+    A block that is a column segment whose parsed payloads ``segments`` holds is not read
+    again; the ones read are handed to ``segments`` to keep."""
     from concurrent.futures import ThreadPoolExecutor
 
     import numpy as np
-    import pandas as pd
     import pyarrow as pa
 
     n = b.n
@@ -993,50 +1037,200 @@ def _flatten_blocks(b: Any, prefix: str) -> Any:
         rows, lines, slow = _classify_raw(arr, b.encoded[base : base + m], b.jsonish[base : base + m], base)
         return (arr, rows, lines, base), slow
 
-    blocks = len(b.blocks)
-    done: dict[int, Any] = {}
-    schema = None
-    for k in range(blocks):  # the schema of the first block with objects
-        done[k] = prep(k)
-        task = done[k][0]
-        if len(task[1]) or task[2]:
-            schema = _sample_schema(task)
-            break
-    if schema is None:
-        flat = pd.DataFrame(index=pd.RangeIndex(n))
-        results: list[Any] = []
-        slow = {i: v for _, odd in done.values() for i, v in odd.items()}
-    else:
-        def run(k: int) -> Any:
-            task, odd = done.pop(k) if k in done else prep(k)
-            return _read_task(task, schema), odd
+    def run(k: int) -> Any:
+        base = starts[k]
+        key = segments.key(k) if segments is not None else None
+        got = segments.get(key) if key is not None else None
+        if got is not None:  # parsed by an earlier call
+            table, order, odd = got
+            return (table, order + base), _slow_rows(b, k, odd)
+        task, slow = prep(k)
+        try:
+            (table, order), odd = _read_checked(task)
+        except Exception as exc:  # noqa: BLE001 - raised below, once the others are kept
+            return exc, None
+        slow.update(odd)
+        if key is not None:
+            segments.made(key, base, table, order, slow)
+        return (table, order), slow
 
-        with ThreadPoolExecutor(max_workers=4) as pool:
-            out = list(pool.map(run, range(blocks)))
-        results = [r for r, _ in out]
-        slow = {i: v for _, odd in out for i, v in odd.items()}
-        flat = _assemble(results, n, prefix)
-    flat = _with_slow(flat, slow, n, prefix)
-    return flat
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        out = list(pool.map(run, range(len(b.blocks))))
+    if segments is not None:  # (each segment read alone: kept even if they do not combine)
+        segments.keep_later()
+    for result, _ in out:
+        if isinstance(result, BaseException):
+            raise result
+    slow = {i: v for _, odd in out for i, v in odd.items()}
+    flat = _assemble([r for r, _ in out], n, prefix)
+    return _with_slow(flat, slow, n, prefix)
 
 
-def _sample_schema(task: tuple[Any, Any, dict[int, bytes], int]) -> Any:
-    """The schema Arrow infers from the first bodies (about 1 MiB) of ``task``, timestamps
-    read as strings."""
+def _slow_rows(b: Any, k: int, rows: Any) -> dict[int, Any]:
+    """{row: object} of block ``k``'s ``rows`` (local) that only Python reads (objects Arrow
+    cannot take), parsed from the block as the json column parses them."""
+    if not len(rows):
+        return {}
+    raw = memoryview(b.raw_block(k))
+    offs = b.offsets[k]
+    base = int(b.starts[k])
+    got = {}
+    for i in rows.tolist():
+        body = bytes(raw[int(offs[i]) : int(offs[i + 1])])
+        got[base + i] = _parse_one(body, int(b.encoded[base + i]), bool(b.jsonish[base + i]))
+    return got
+
+
+#: the kind under which ``flatten=True`` keeps a column segment's parsed payloads
+#: (``CaptureStore.keep_summaries``): an Arrow IPC stream (LZ4) of the objects Arrow read
+FLAT_KIND = "flat-1"
+_FLAT_KEEP_BATCH = 16  # segments per write: the writer's transaction stays short
+# LZ4: read back 5x faster than zstd (0.3 against 1.8 ms a segment), kept twice the size
+# (about 65 MB per million Stripe-like captures, against 33)
+_FLAT_CODEC = "lz4"
+
+
+def _pack_flat(table: Any, order: Any, slow: Any, key: tuple[int, int, int]) -> bytes:
+    """Segment ``key``'s parsed payloads as kept: ``table`` (or None: no objects) of the rows
+    ``order`` (local, in table order) and the ``slow`` rows (local) only Python reads."""
+    import zlib
+
+    import numpy as np
     import pyarrow as pa
-    import pyarrow.json as pj
+    import pyarrow.ipc as ipc
 
-    buf, _order, cut = _objects(task[0], task[1], task[2])
-    sample = pj.read_json(
-        pa.BufferReader(buf.slice(0, cut or buf.size)),
-        read_options=pj.ReadOptions(use_threads=False, block_size=max(cut or buf.size, 1) + 1),
-        parse_options=pj.ParseOptions(newlines_in_values=True),
-    )
-    return pa.schema([pa.field(f.name, _strings_for_timestamps(f.type)) for f in sample.schema])
+    if table is None:
+        table, order = pa.table({}), np.zeros(0, np.int64)
+    meta = {
+        b"hooklab.rows": zlib.compress(np.asarray(order, "<i4").tobytes()),
+        b"hooklab.slow": zlib.compress(np.asarray(slow, "<i4").tobytes()),
+        b"hooklab.segment": _segment_name(key),
+    }
+    codec = _FLAT_CODEC if pa.Codec.is_available(_FLAT_CODEC) else None
+    sink = pa.BufferOutputStream()
+    table = table.replace_schema_metadata(meta)
+    with ipc.new_stream(sink, table.schema, options=ipc.IpcWriteOptions(compression=codec)) as w:
+        w.write_table(table)
+    return sink.getvalue().to_pybytes()
 
 
-def _read_task(task: tuple[Any, Any, dict[int, bytes], int], schema: Any) -> tuple[Any, Any]:
-    """(table of the task's objects, their global rows), or (None, None) if it has none."""
+def _unpack_flat(blob: bytes, key: tuple[int, int, int]) -> tuple[Any, Any, Any]:
+    """``(table or None, rows, slow rows)`` of segment ``key`` as kept; ``ValueError`` if the
+    blob is not that (damaged, another segment's): the segment is then read again."""
+    import zlib
+
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.ipc as ipc
+
+    try:
+        table = ipc.open_stream(pa.py_buffer(blob), options=ipc.IpcReadOptions(use_threads=False)).read_all()
+        meta = table.schema.metadata or {}
+        rows = _positions(meta[b"hooklab.rows"], key[2])
+        slow = _positions(meta[b"hooklab.slow"], key[2])
+        of = meta[b"hooklab.segment"]
+        table.validate(full=True)
+    except (pa.ArrowException, KeyError, zlib.error, ValueError, TypeError, OSError) as exc:
+        raise ValueError(f"not a kept segment: {exc}") from exc
+    both = np.concatenate([rows, slow])
+    m = key[2]
+    if (of != _segment_name(key) or len(rows) != table.num_rows or (len(both) and (both.min() < 0 or both.max() >= m))
+            or len(np.unique(both)) != len(both) or any(_has_timestamps(f.type) for f in table.schema)):
+        raise ValueError("a kept segment does not describe its rows")
+    table = table.replace_schema_metadata(None)
+    return (table if table.num_rows else None), rows, slow
+
+
+def _segment_name(key: tuple[int, int, int]) -> bytes:
+    return "-".join(map(str, key)).encode()
+
+
+def _positions(packed: bytes, m: int) -> Any:
+    """Row positions kept zlib-compressed as int32 (at most ``m`` of them: a damaged blob
+    cannot make it inflate further)."""
+    import zlib
+
+    import numpy as np
+
+    z = zlib.decompressobj()
+    raw = z.decompress(packed, 4 * m + 4)
+    if len(raw) % 4 or len(raw) > 4 * m or not z.eof:
+        raise ValueError("row positions do not add up")
+    return np.frombuffer(raw, "<i4").astype(np.int64)
+
+
+class _KeptFlat:
+    """The parsed payloads ``flatten=True`` keeps per column segment in a store (under
+    :data:`FLAT_KIND`): a segment's rows never change, so the objects Arrow read from them
+    stay true for as long as it exists (the store drops them with it). Blocks of a frame's
+    bodies that are segments use them; the ones read now are kept on a thread of their own
+    after the frame is made."""
+
+    def __init__(self, store: Any, ids: Any, b: Any) -> None:
+        import numpy as np
+
+        self.store = store
+        try:
+            self.kept = store.summaries(FLAT_KIND)
+        except Exception:  # noqa: BLE001 - e.g. closed meanwhile: read everything
+            self.kept = {}
+        self.ids = np.asarray(ids.to_numpy() if hasattr(ids, "to_numpy") else ids, np.int64)
+        self.b = b
+        self.new: dict[tuple[int, int, int], tuple[Any, ...]] = {}
+
+    def key(self, k: int) -> tuple[int, int, int] | None:
+        """``(first id, last id, rows)`` of block ``k`` if it is a column segment's."""
+        codecs = getattr(self.b, "codecs", None)
+        if not codecs or codecs[k] != "zlib":
+            return None
+        lo, hi = int(self.b.starts[k]), int(self.b.starts[k + 1])
+        if hi <= lo:
+            return None
+        key = (int(self.ids[lo]), int(self.ids[hi - 1]), hi - lo)
+        return key if key in self.kept else None
+
+    def get(self, key: tuple[int, int, int]) -> tuple[Any, Any, Any] | None:
+        blob = self.kept.get(key)
+        if blob is None:
+            return None
+        try:
+            return _unpack_flat(blob, key)
+        except ValueError:  # read again, and kept again
+            return None
+
+    def made(self, key: tuple[int, int, int], base: int, table: Any, order: Any,
+             slow: dict[int, Any]) -> None:
+        import numpy as np
+
+        local = np.zeros(0, np.int64) if order is None else np.asarray(order) - base
+        odd = np.fromiter(slow, np.int64, len(slow)) - base
+        self.new[key] = (table, local, odd)  # (each key from one worker thread)
+
+    def keep_later(self) -> None:
+        if not self.new or getattr(self.store, "readonly", False):
+            return
+        import threading
+
+        new, self.new = self.new, {}
+        threading.Thread(target=self._keep, args=(new,), name="hooklab-keep-flat",
+                         daemon=True).start()
+
+    def _keep(self, new: dict[tuple[int, int, int], tuple[Any, ...]]) -> None:
+        items = []
+        try:
+            for key, (table, order, slow) in new.items():
+                items.append((*key, _pack_flat(table, order, slow, key)))
+                if len(items) >= _FLAT_KEEP_BATCH:
+                    self.store.keep_summaries(FLAT_KIND, items)
+                    items = []
+            self.store.keep_summaries(FLAT_KIND, items)
+        except Exception:  # noqa: BLE001 - best effort: the next call reads them again
+            pass
+
+
+def _read_task(task: tuple[Any, Any, dict[int, bytes], int]) -> tuple[Any, Any]:
+    """(table of the task's objects, their global rows), or (None, None) if it has none; the
+    types are Arrow's inference from these objects, timestamps read as strings."""
     import pyarrow as pa
     import pyarrow.json as pj
 
@@ -1044,7 +1238,7 @@ def _read_task(task: tuple[Any, Any, dict[int, bytes], int], schema: Any) -> tup
     if not len(rows) and not lines:
         return None, None
     buf, order, _ = _objects(chunk, rows, lines)
-    want = schema
+    want = None
     for _ in range(3):
         table = pj.read_json(
             pa.BufferReader(buf),
@@ -1056,9 +1250,12 @@ def _read_task(task: tuple[Any, Any, dict[int, bytes], int], schema: Any) -> tup
         )
         if table.num_rows != len(order):
             raise ValueError("not one object per body")
-        if not any(_has_timestamps(f.type) for f in table.schema):
-            return table, order + base
-        want = pa.schema([pa.field(f.name, _strings_for_timestamps(f.type)) for f in table.schema])
+        try:
+            if not any(_has_timestamps(f.type) for f in table.schema):
+                return table, order + base
+            want = pa.schema([pa.field(f.name, _strings_for_timestamps(f.type)) for f in table.schema])
+        except RecursionError:  # nested deeper than Python looks: pandas' long way
+            raise ValueError("objects nested too deep for Arrow's columns") from None
     raise ValueError("could not read timestamps as strings")
 
 

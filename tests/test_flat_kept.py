@@ -1,0 +1,344 @@
+"""``dataframe(flatten=True)`` keeps each column segment's parsed payloads in the store file, and
+the next call (in any process) reads those instead of parsing the segment's bodies again: the
+frame must stay exactly what parsing every body gives.
+
+Real SQLite files with sealed segments (4,096 captures each), opened with ``hooklab.open`` as a
+user would; the kept frame is compared with the first one, with the frame read through SQL
+alone, and with values written out from the bodies.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import sqlite3
+import time
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pandas as pd
+import pytest
+
+import hooklab
+from hooklab import frame as frame_mod
+from hooklab.frame import FLAT_KIND
+from hooklab.store import CaptureStore
+
+pytestmark = pytest.mark.timeout(300)
+
+T0 = datetime(2026, 6, 1, tzinfo=timezone.utc)
+SEG = 4096
+N = 3 * SEG + 500  # three sealed segments and rows after them
+
+
+def body_of(i: int) -> tuple[bytes, list[tuple[str, str]]]:
+    """Objects whose fields change from segment to segment (an integer field that holds
+    floats later, a field that is null in the first segment and text in the third, fields
+    that only one segment has), timestamps as text, and in every segment the bodies Arrow
+    cannot read as they are: gzip, leading spaces, integers past 64 bits (compressed: as
+    they are, they would make Arrow refuse the whole segment), arrays, scalars, text, binary
+    and broken JSON."""
+    js = [("Content-Type", "application/json")]
+    seg = i // SEG
+    k = i % 17
+    if k == 0:
+        return b"\x00\xff binary " + bytes([i % 256]), [("Content-Type", "application/octet-stream")]
+    if k == 1:
+        return f"plain text {i}".encode(), [("Content-Type", "text/plain")]
+    if k == 2:
+        return b'{"broken": ', js
+    if k == 3:
+        return json.dumps([{"n": i}]).encode(), js
+    if k == 4:
+        return b"42", js
+    if k == 5:  # gzip: Python decodes it first
+        raw = json.dumps({"id": f"evt_{i}", "zipped": True, "amount": i}).encode()
+        return gzip.compress(raw), [*js, ("Content-Encoding", "gzip")]
+    if k == 6:  # leading spaces: made compact first
+        return b"  \n" + json.dumps({"id": f"evt_{i}", "amount": i}).encode(), js
+    if k == 7:  # past 64 bits, in a body Python decodes first: only Python reads it
+        raw = b'{"id": "evt_%d", "huge": %d}' % (i, 2**70 + i)
+        return gzip.compress(raw), [*js, ("Content-Encoding", "gzip")]
+    amount: Any = i if seg != 1 else i + 0.5  # integers, then floats, then integers
+    note: Any = None if seg == 0 else (f"note {i % 5}" if seg == 2 else None)
+    body: dict[str, Any] = {
+        "id": f"evt_{i}",
+        "type": ["invoice.paid", "charge.refunded"][i % 2],
+        "created": (T0 + timedelta(seconds=i)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "amount": amount,
+        "note": note,
+        "data": {"object": {"id": f"in_{i}", "lines": list(range(i % 3)),
+                            "customer": {"email": f"u{i % 7}@example.com"}}},
+    }
+    if seg == 2:
+        body["only_third"] = {"flag": bool(i % 2)}
+    if seg == 3:  # the rows after the segments
+        body["after"] = i
+    return json.dumps(body).encode(), js
+
+
+def make_store(path: str, n: int = N) -> None:
+    records = []
+    for i in range(n):
+        body, headers = body_of(i)
+        records.append({"method": "POST", "path": "/hook", "headers": headers, "body": body,
+                        "received_at": T0 + timedelta(seconds=i), "provider": "stripe",
+                        "event_type": ["invoice.paid", "charge.refunded"][i % 2]})
+    store = CaptureStore(path, durability="normal")
+    try:
+        assert store.add_many(records) == n
+        wait(lambda: len(store.summaries(FLAT_KIND)) == n // SEG)
+    finally:
+        store.close()
+
+
+def wait(ok: Any, timeout: float = 30) -> None:
+    end = time.monotonic() + timeout
+    while not ok() and time.monotonic() < end:
+        time.sleep(0.05)
+    assert ok()
+
+
+def kept(path: str) -> dict[int, bytes | None]:
+    db = sqlite3.connect(path)
+    try:
+        return dict(db.execute("SELECT first_id, data FROM segment_summaries WHERE kind = ?",
+                               (FLAT_KIND,)).fetchall())
+    except sqlite3.OperationalError:
+        return {}
+    finally:
+        db.close()
+
+
+@pytest.fixture(scope="module")
+def store_file(tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = str(tmp_path_factory.mktemp("flat") / "flat.sqlite3")
+    make_store(path)
+    return path
+
+
+class Reads:
+    """Counts the blocks of bodies a frame decompresses."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.blocks: list[int] = []
+        real = frame_mod._Bodies.raw_block
+
+        def counted(bodies: Any, b: int) -> Any:
+            self.blocks.append(b)
+            return real(bodies, b)
+
+        monkeypatch.setattr(frame_mod._Bodies, "raw_block", counted)
+
+
+def expected_row(i: int) -> dict[str, Any]:
+    """The payload columns of capture ``i`` (0-based) as the bodies say."""
+    body, headers = body_of(i)
+    if dict(headers).get("Content-Encoding") == "gzip":
+        body = gzip.decompress(body)
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return {}
+    if not isinstance(value, dict):
+        return {}
+    return pd.json_normalize(value).iloc[0].to_dict()
+
+
+def same(a: Any, b: Any) -> bool:
+    if isinstance(a, list) or isinstance(b, list):
+        return list(a) == list(b)
+    if pd.isna(a) if not isinstance(a, (list, dict)) else False:
+        return b is None or (not isinstance(b, (list, dict)) and pd.isna(b))
+    return a == b
+
+
+def test_the_next_frame_reads_the_kept_segments_and_equals_the_first(store_file, tmp_path,
+                                                                      monkeypatch) -> None:
+    import shutil
+
+    path = str(tmp_path / "copy.sqlite3")
+    shutil.copy(store_file, path)
+    assert kept(path) == {}
+    lab = hooklab.open(path)
+    try:
+        first = lab.dataframe(flatten=True)
+        wait(lambda: len(kept(path)) == 3)
+        assert all(kept(path).values())
+        through_sql = frame_mod._frame(lab.store, {}, flatten=True, combined=False)
+    finally:
+        lab.stop()
+
+    reads = Reads(monkeypatch)
+    lab = hooklab.open(path)  # a fresh lab: only the rows after the segments are parsed
+    try:
+        again = lab.dataframe(flatten=True)
+    finally:
+        lab.stop()
+    assert sorted(set(reads.blocks)) == [3]  # the block after the three segments
+    pd.testing.assert_frame_equal(again, first)
+    pd.testing.assert_frame_equal(again, through_sql)
+
+    # values, as the bodies say
+    assert again["payload.amount"].dtype == "float64"  # floats in the second segment
+    assert not pd.api.types.is_datetime64_any_dtype(again["payload.created"])  # text, as sent
+    for i in [s * SEG + j for s in range(4) for j in range(17)]:  # every kind, every segment
+        want = expected_row(i)
+        row = again.iloc[i]
+        for col in [c for c in again.columns if c.startswith("payload.")]:
+            name = col[len("payload."):]
+            assert same(row[col], want.get(name)), (i, col, row[col], want.get(name))
+        assert set(want) <= {c[len("payload."):] for c in again.columns}
+    assert again["payload.huge"].iloc[7] == 2**70 + 7  # exact: read by Python
+    assert again["payload.created"].iloc[8] == "2026-06-01T00:00:08Z"
+    assert again["payload.only_third.flag"].iloc[: 2 * SEG].isna().all()
+    assert again["payload.after"].iloc[3 * SEG] == 3 * SEG  # (12288 % 17 = 14: an object)
+
+
+@pytest.mark.parametrize("damage", [
+    "cut", "garbage", "empty", "another segment's", "rows past the end", "rows repeated",
+    "slow rows past the end", "another key", "no metadata",
+])
+def test_a_damaged_kept_segment_is_read_again_and_replaced(store_file, tmp_path, damage) -> None:
+    import shutil
+    import zlib
+
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.ipc as ipc
+
+    path = str(tmp_path / "damaged.sqlite3")
+    shutil.copy(store_file, path)
+    lab = hooklab.open(path)
+    try:
+        first = lab.dataframe(flatten=True)
+        wait(lambda: len(kept(path)) == 3)
+    finally:
+        lab.stop()
+    blobs = kept(path)
+    second = sorted(blobs)[1]
+    good = blobs[second]
+    table = ipc.open_stream(pa.py_buffer(good)).read_all()
+    meta = dict(table.schema.metadata)
+    rows = np.frombuffer(zlib.decompress(meta[b"hooklab.rows"]), "<i4")
+
+    def rewritten(**changes: Any) -> bytes:
+        sink = pa.BufferOutputStream()
+        if changes.pop("keep", True) is False:
+            t = table.replace_schema_metadata(None)
+        else:
+            t = table.replace_schema_metadata({**meta, **{k.encode(): v for k, v in changes.items()}})
+        with ipc.new_stream(sink, t.schema) as w:
+            w.write_table(t)
+        return sink.getvalue().to_pybytes()
+
+    bad = {
+        "cut": good[: len(good) // 2],
+        "garbage": b"\x00" * 64 + good[64:],
+        "empty": b"",
+        "another segment's": blobs[sorted(blobs)[0]],
+        "rows past the end": rewritten(**{"hooklab.rows": zlib.compress(
+            (rows + SEG).astype("<i4").tobytes())}),
+        "rows repeated": rewritten(**{"hooklab.rows": zlib.compress(
+            np.zeros(len(rows), "<i4").tobytes())}),
+        "slow rows past the end": rewritten(**{"hooklab.slow": zlib.compress(
+            np.array([SEG + 5], "<i4").tobytes())}),
+        "another key": rewritten(**{"hooklab.segment": b"1-4096-4096"}),
+        "no metadata": rewritten(keep=False),
+    }[damage]
+    db = sqlite3.connect(path)
+    db.execute("UPDATE segment_summaries SET data = ? WHERE kind = ? AND first_id = ?",
+               (bad, FLAT_KIND, second))
+    db.commit()
+    db.close()
+    with pytest.raises(ValueError):
+        frame_mod._unpack_flat(bad, (second, second + SEG - 1, SEG))
+    lab = hooklab.open(path)
+    try:
+        again = lab.dataframe(flatten=True)
+        wait(lambda: kept(path)[second] == good)  # made again and replaced
+    finally:
+        lab.stop()
+    pd.testing.assert_frame_equal(again, first)
+
+
+def test_retention_and_clear_drop_the_kept_segments(tmp_path) -> None:
+    path = str(tmp_path / "retained.sqlite3")
+    make_store(path, 2 * SEG + 10)
+    lab = hooklab.open(path)
+    try:
+        lab.dataframe(flatten=True)
+        wait(lambda: len(kept(path)) == 2)
+    finally:
+        lab.stop()
+    store = CaptureStore(path, durability="normal", retention_count=5000)
+    try:
+        store.add({"method": "POST", "path": "/hook", "headers": [], "body": b'{"last": 1}',
+                   "received_at": T0, "provider": "stripe", "event_type": "e0"}).result(10)
+        wait(lambda: store.count() == 5000, 30)
+    finally:
+        store.close()
+    assert sorted(kept(path)) == [SEG + 1]  # the first segment lost captures: dropped
+    lab = hooklab.open(path)
+    try:
+        got = lab.dataframe(flatten=True)
+        want = frame_mod._frame(lab.store, {}, flatten=True, combined=False)
+        pd.testing.assert_frame_equal(got, want)
+        assert len(got) == 5000 and got["payload.last"].iloc[-1] == 1
+        lab.clear()
+        lab.store.flush(30)
+        assert lab.dataframe(flatten=True).empty
+    finally:
+        lab.stop()
+    assert kept(path) == {}
+
+
+def test_a_read_only_store_flattens_and_keeps_nothing(store_file, tmp_path) -> None:
+    import os
+    import shutil
+
+    path = str(tmp_path / "ro.sqlite3")
+    shutil.copy(store_file, path)
+    os.chmod(path, 0o444)
+    store = CaptureStore(path, readonly=True)
+    try:
+        df = frame_mod.captures_frame(store, flatten=True)
+        assert len(df) == N and df["payload.id"].iloc[8] == "evt_8"
+        time.sleep(0.5)
+    finally:
+        store.close()
+    assert kept(path) == {}
+
+
+def test_segments_whose_types_do_not_combine_are_kept_and_the_frame_stays_right(tmp_path) -> None:
+    """A field that is a number in one segment and text in the next: Arrow cannot put the two
+    in one column, so the frame takes the long way (pandas' types), both times; the segments
+    are kept all the same, and a broken body that starts like an object spoils nothing."""
+    path = str(tmp_path / "mixed.sqlite3")
+    records = []
+    for i in range(2 * SEG + 3):
+        if i % 1000 == 1:
+            body = b'{"v": '  # broken
+        else:
+            body = json.dumps({"id": i, "v": i if i < SEG else f"t{i}"}).encode()
+        records.append({"method": "POST", "path": "/hook", "headers": [("Content-Type", "application/json")],
+                        "body": body, "received_at": T0 + timedelta(seconds=i)})
+    store = CaptureStore(path, durability="normal")
+    try:
+        store.add_many(records)
+        wait(lambda: len(store.summaries(FLAT_KIND)) == 2)
+    finally:
+        store.close()
+    lab = hooklab.open(path)
+    try:
+        first = lab.dataframe(flatten=True)
+        wait(lambda: len(kept(path)) == 2)
+        again = lab.dataframe(flatten=True)
+        want = frame_mod._frame(lab.store, {}, flatten=True, combined=False)
+    finally:
+        lab.stop()
+    pd.testing.assert_frame_equal(first, want)
+    pd.testing.assert_frame_equal(again, want)
+    assert again["payload.v"].iloc[5] == 5 and again["payload.v"].iloc[SEG + 5] == f"t{SEG + 5}"
+    assert again["payload.v"].iloc[1001] is None or pd.isna(again["payload.v"].iloc[1001])
+    assert again["payload.id"].iloc[2 * SEG + 2] == 2 * SEG + 2
