@@ -1134,9 +1134,14 @@ def _unpack_flat(blob: bytes, key: tuple[int, int, int]) -> tuple[Any, Any, Any]
         raise ValueError(f"not a kept segment: {exc}") from exc
     both = np.concatenate([rows, slow])
     m = key[2]
-    if (of != _segment_name(key) or len(rows) != table.num_rows or (len(both) and (both.min() < 0 or both.max() >= m))
-            or len(np.unique(both)) != len(both) or any(_has_timestamps(f.type) for f in table.schema)):
+    if (of != _segment_name(key) or len(rows) != table.num_rows
+            or (len(both) and (both.min() < 0 or both.max() >= m))
+            or any(_has_timestamps(f.type) for f in table.schema)):
         raise ValueError("a kept segment does not describe its rows")
+    seen = np.zeros(m, bool)
+    seen[both] = True
+    if int(seen.sum()) != len(both):  # a row twice
+        raise ValueError("a kept segment names a row twice")
     table = table.replace_schema_metadata(None)
     return (table if table.num_rows else None), rows, slow
 
