@@ -80,7 +80,8 @@ def _loads() -> Any:
 
 def _orjson_then_json(raw: bytes) -> Any:
     """orjson (fast); the standard library for what it refuses but ``Capture.json()`` reads
-    (integers past 64 bits, NaN, lone surrogates) - never for too-deep nesting."""
+    (NaN, lone surrogates) - never for too-deep nesting. (orjson reads integers past 64 bits
+    as floats; ``tests/test_million.py`` pins that.)"""
     import orjson
 
     try:
@@ -998,8 +999,8 @@ def _read_checked(task: tuple[Any, Any, dict[int, bytes], int]) -> tuple[tuple[A
 
     try:
         return _read_task(task), {}
-    except (pa.ArrowInvalid, ValueError):
-        pass
+    except (pa.ArrowInvalid, ValueError):  # (even "changed from number to object" may be a
+        pass  # broken body that swallowed the next one: each body is looked at alone)
     chunk, rows, lines, base = task
     offs = np.frombuffer(chunk.buffers()[1], np.int64, len(chunk) + 1, chunk.offset * 8)
     buf = chunk.buffers()[2]
@@ -1010,10 +1011,27 @@ def _read_checked(task: tuple[Any, Any, dict[int, bytes], int]) -> tuple[tuple[A
         value = _parse_one(bytes(data[int(offs[i]) : int(offs[i + 1])]), 0, True)
         if isinstance(value, dict):
             try:
+                if _nonfinite(value):  # (orjson would write them as null)
+                    raise TypeError("NaN or infinity")
                 checked[i] = orjson.dumps(value)
-            except (TypeError, orjson.JSONEncodeError):  # e.g. integers past 64 bits
+            except (TypeError, orjson.JSONEncodeError, RecursionError):  # e.g. past 64 bits
                 slow[i + base] = value
     return _read_task((chunk, np.zeros(0, np.int64), checked, base)), slow
+
+
+def _nonfinite(value: Any) -> bool:
+    """Whether a parsed payload holds a NaN or an infinity anywhere."""
+    todo = [value]
+    while todo:
+        v = todo.pop()
+        if isinstance(v, float):
+            if v != v or v in (float("inf"), float("-inf")):
+                return True
+        elif isinstance(v, dict):
+            todo.extend(v.values())
+        elif isinstance(v, list):
+            todo.extend(v)
+    return False
 
 
 def _flatten_blocks(b: Any, prefix: str, segments: _KeptFlat | None = None) -> Any:
@@ -1042,7 +1060,9 @@ def _flatten_blocks(b: Any, prefix: str, segments: _KeptFlat | None = None) -> A
         key = segments.key(k) if segments is not None else None
         got = segments.get(key) if key is not None else None
         if got is not None:  # parsed by an earlier call
-            table, order, odd = got
+            table, order, odd, values = got
+            if values is not None:
+                return (table, order + base), dict(zip((odd + base).tolist(), values, strict=True))
             return (table, order + base), _slow_rows(b, k, odd)
         task, slow = prep(k)
         try:
@@ -1090,32 +1110,53 @@ _FLAT_KEEP_BATCH = 16  # segments per write: the writer's transaction stays shor
 _FLAT_CODEC = "lz4"
 
 
-def _pack_flat(table: Any, order: Any, slow: Any, key: tuple[int, int, int]) -> bytes:
+def _pack_flat(
+    table: Any, order: Any, slow: Any, key: tuple[int, int, int], values: list[Any] | None = None
+) -> bytes:
     """Segment ``key``'s parsed payloads as kept: ``table`` (or None: no objects) of the rows
-    ``order`` (local, in table order) and the ``slow`` rows (local) only Python reads."""
+    ``order`` (local, in table order) and the ``slow`` rows (local) only Python reads, with
+    their ``values`` as the standard library's JSON (exact: integers past 64 bits, NaN)
+    where it can write them."""
     import zlib
 
     import numpy as np
     import pyarrow as pa
     import pyarrow.ipc as ipc
 
-    if table is None:
+    if table is None or table.num_columns == 0:  # (Arrow IPC keeps no row count without columns)
         table, order = pa.table({}), np.zeros(0, np.int64)
     meta = {
         b"hooklab.rows": zlib.compress(np.asarray(order, "<i4").tobytes()),
         b"hooklab.slow": zlib.compress(np.asarray(slow, "<i4").tobytes()),
         b"hooklab.segment": _segment_name(key),
     }
+    if values:
+        try:
+            meta[b"hooklab.slowjson"] = zlib.compress(json.dumps(values).encode())
+        except (ValueError, TypeError, RecursionError):  # read from the bodies then
+            pass
     codec = _FLAT_CODEC if pa.Codec.is_available(_FLAT_CODEC) else None
     sink = pa.BufferOutputStream()
     table = table.replace_schema_metadata(meta)
     with ipc.new_stream(sink, table.schema, options=ipc.IpcWriteOptions(compression=codec)) as w:
         w.write_table(table)
-    return sink.getvalue().to_pybytes()
+    stream = sink.getvalue().to_pybytes()
+    return _FLAT_MAGIC + _flat_check(key, stream).to_bytes(4, "little") + stream
 
 
-def _unpack_flat(blob: bytes, key: tuple[int, int, int]) -> tuple[Any, Any, Any]:
-    """``(table or None, rows, slow rows)`` of segment ``key`` as kept; ``ValueError`` if the
+_FLAT_MAGIC = b"HLF1"
+
+
+def _flat_check(key: tuple[int, int, int], stream: bytes) -> int:
+    """CRC-32 of a kept stream and its segment's name: LZ4 frames in Arrow IPC carry no
+    checksum, so a damaged byte would otherwise be read as other values."""
+    import zlib
+
+    return zlib.crc32(stream, zlib.crc32(_segment_name(key)))
+
+
+def _unpack_flat(blob: bytes, key: tuple[int, int, int]) -> tuple[Any, Any, Any, Any]:
+    """``(table or None, rows, slow rows, their values or None)`` of segment ``key`` as kept; ``ValueError`` if the
     blob is not that (damaged, another segment's): the segment is then read again."""
     import zlib
 
@@ -1123,14 +1164,24 @@ def _unpack_flat(blob: bytes, key: tuple[int, int, int]) -> tuple[Any, Any, Any]
     import pyarrow as pa
     import pyarrow.ipc as ipc
 
+    if (blob[:4] != _FLAT_MAGIC
+            or int.from_bytes(blob[4:8], "little") != _flat_check(key, memoryview(blob)[8:])):
+        raise ValueError("not a kept segment of these rows, or damaged")
     try:
-        table = ipc.open_stream(pa.py_buffer(blob), options=ipc.IpcReadOptions(use_threads=False)).read_all()
+        stream = pa.py_buffer(blob)[8:]
+        table = ipc.open_stream(stream, options=ipc.IpcReadOptions(use_threads=False)).read_all()
         meta = table.schema.metadata or {}
         rows = _positions(meta[b"hooklab.rows"], key[2])
         slow = _positions(meta[b"hooklab.slow"], key[2])
         of = meta[b"hooklab.segment"]
+        values = None
+        if b"hooklab.slowjson" in meta:
+            values = json.loads(zlib.decompress(meta[b"hooklab.slowjson"]))
+            if not isinstance(values, list) or len(values) != len(slow):
+                raise ValueError("slow rows and their values differ")
         table.validate(full=True)
-    except (pa.ArrowException, KeyError, zlib.error, ValueError, TypeError, OSError) as exc:
+    except (pa.ArrowException, KeyError, zlib.error, ValueError, TypeError, OSError,
+            RecursionError) as exc:
         raise ValueError(f"not a kept segment: {exc}") from exc
     both = np.concatenate([rows, slow])
     m = key[2]
@@ -1143,7 +1194,7 @@ def _unpack_flat(blob: bytes, key: tuple[int, int, int]) -> tuple[Any, Any, Any]
     if int(seen.sum()) != len(both):  # a row twice
         raise ValueError("a kept segment names a row twice")
     table = table.replace_schema_metadata(None)
-    return (table if table.num_rows else None), rows, slow
+    return (table if table.num_rows else None), rows, slow, values
 
 
 def _segment_name(key: tuple[int, int, int]) -> bytes:
@@ -1194,7 +1245,7 @@ class _KeptFlat:
         key = (int(self.ids[lo]), int(self.ids[hi - 1]), hi - lo)
         return key if key in self.kept else None
 
-    def get(self, key: tuple[int, int, int]) -> tuple[Any, Any, Any] | None:
+    def get(self, key: tuple[int, int, int]) -> tuple[Any, Any, Any, Any] | None:
         blob = self.kept.get(key)
         if blob is None:
             return None
@@ -1209,7 +1260,7 @@ class _KeptFlat:
 
         local = np.zeros(0, np.int64) if order is None else np.asarray(order) - base
         odd = np.fromiter(slow, np.int64, len(slow)) - base
-        self.new[key] = (table, local, odd)  # (each key from one worker thread)
+        self.new[key] = (table, local, odd, list(slow.values()))  # (one worker thread a key)
 
     def keep_later(self) -> None:
         if not self.new or getattr(self.store, "readonly", False):
@@ -1217,14 +1268,14 @@ class _KeptFlat:
         import threading
 
         new, self.new = self.new, {}
-        threading.Thread(target=self._keep, args=(new,), name="hooklab-keep-flat",
-                         daemon=True).start()
+        # (not a daemon: a script that exits right after its frame still keeps them)
+        threading.Thread(target=self._keep, args=(new,), name="hooklab-keep-flat").start()
 
     def _keep(self, new: dict[tuple[int, int, int], tuple[Any, ...]]) -> None:
         items = []
         try:
-            for key, (table, order, slow) in new.items():
-                items.append((*key, _pack_flat(table, order, slow, key)))
+            for key, (table, order, slow, values) in new.items():
+                items.append((*key, _pack_flat(table, order, slow, key, values)))
                 if len(items) >= _FLAT_KEEP_BATCH:
                     self.store.keep_summaries(FLAT_KIND, items)
                     items = []
