@@ -99,6 +99,18 @@ def wait(ok: Any, timeout: float = 30) -> None:
     assert ok()
 
 
+def store_of(path: str, bodies: list[bytes]) -> None:
+    """A store of JSON-typed captures with these bodies, its segments sealed."""
+    records = [{"method": "POST", "path": "/hook", "headers": [("Content-Type", "application/json")],
+                "body": body, "received_at": T0 + timedelta(seconds=i)} for i, body in enumerate(bodies)]
+    store = CaptureStore(path, durability="normal")
+    try:
+        assert store.add_many(records) == len(bodies)
+        wait(lambda: len(store.summaries(FLAT_KIND)) == len(bodies) // SEG)
+    finally:
+        store.close()
+
+
 def kept(path: str) -> dict[int, bytes | None]:
     db = sqlite3.connect(path)
     try:
@@ -318,20 +330,9 @@ def test_segments_whose_types_do_not_combine_are_kept_and_the_frame_stays_right(
     in one column, so the frame takes the long way (pandas' types), both times; the segments
     are kept all the same, and a broken body that starts like an object spoils nothing."""
     path = str(tmp_path / "mixed.sqlite3")
-    records = []
-    for i in range(2 * SEG + 3):
-        if i % 1000 == 1:
-            body = b'{"v": '  # broken
-        else:
-            body = json.dumps({"id": i, "v": i if i < SEG else f"t{i}"}).encode()
-        records.append({"method": "POST", "path": "/hook", "headers": [("Content-Type", "application/json")],
-                        "body": body, "received_at": T0 + timedelta(seconds=i)})
-    store = CaptureStore(path, durability="normal")
-    try:
-        store.add_many(records)
-        wait(lambda: len(store.summaries(FLAT_KIND)) == 2)
-    finally:
-        store.close()
+    store_of(path, [b'{"v": ' if i % 1000 == 1  # broken
+                    else json.dumps({"id": i, "v": i if i < SEG else f"t{i}"}).encode()
+                    for i in range(2 * SEG + 3)])
     lab = hooklab.open(path)
     try:
         first = lab.dataframe(flatten=True)
@@ -353,15 +354,7 @@ def test_nan_and_infinity_survive_a_block_arrow_refuses(tmp_path) -> None:
     path = str(tmp_path / "inf.sqlite3")
     specials = [b'{"x": NaN}', b'{"x": Infinity}', b'{"x": -Infinity}', b'{"x": 1e400}',
                 b'{"x": 2.5}', b'{"x": [1.5, NaN]}', b'{"note": "trunc']
-    records = [{"method": "POST", "path": "/hook", "headers": [("Content-Type", "application/json")],
-                "body": specials[i % len(specials)], "received_at": T0 + timedelta(seconds=i)}
-               for i in range(SEG + 20)]
-    store = CaptureStore(path, durability="normal")
-    try:
-        store.add_many(records)
-        wait(lambda: len(store.summaries(FLAT_KIND)) == 1)
-    finally:
-        store.close()
+    store_of(path, [specials[i % len(specials)] for i in range(SEG + 20)])
     inf = float("inf")
     after = SEG + 7 - SEG % 7  # the first NaN body after the segment
     lab = hooklab.open(path)
@@ -379,15 +372,7 @@ def test_nan_and_infinity_survive_a_block_arrow_refuses(tmp_path) -> None:
 
 def test_a_segment_of_empty_objects_is_kept_and_not_read_again(tmp_path, monkeypatch) -> None:
     path = str(tmp_path / "empty.sqlite3")
-    records = [{"method": "POST", "path": "/hook", "headers": [("Content-Type", "application/json")],
-                "body": b"{}" if i < SEG else b'{"a": 1}', "received_at": T0 + timedelta(seconds=i)}
-               for i in range(SEG + 5)]
-    store = CaptureStore(path, durability="normal")
-    try:
-        store.add_many(records)
-        wait(lambda: len(store.summaries(FLAT_KIND)) == 1)
-    finally:
-        store.close()
+    store_of(path, [b"{}" if i < SEG else b'{"a": 1}' for i in range(SEG + 5)])
     lab = hooklab.open(path)
     try:
         first = lab.dataframe(flatten=True)
