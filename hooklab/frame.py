@@ -22,7 +22,7 @@ Arrow's JSON reader (multithreaded C++), into the ``payload.*`` columns that
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from .capture import decode_body
@@ -173,13 +173,13 @@ def frame_from_columns(
     kept = _Bodies.from_packs(packs, encoded, jsonish) if packs is not None else None
     # flatten=True: Arrow parses the bodies on other threads (without the GIL) while this one
     # builds the other columns
+    ids = _numpy(table.column("id"), np.int64)
     early = None
     if flatten and n and kept is not None:
-        segments = _KeptFlat(kept_in, table.column("id"), kept) if kept_in is not None else None
+        segments = _KeptFlat(kept_in, ids, kept) if kept_in is not None else None
         early = _flatten_early(lambda: _flatten_blocks(kept, "payload.", segments))
     elif flatten and n and bodies is not None:
         early = _flatten_early(lambda: _flatten_raw(bodies, encoded, jsonish, "payload."))
-    ids = _numpy(table.column("id"), np.int64)
     data: dict[str, Any] = {
         "id": pd.arrays.IntegerArray(ids, np.zeros(n, dtype=bool)),
         "received_at": _utc(_numpy(table.column("received_us"), np.int64)),
@@ -903,15 +903,26 @@ def _split_rows(
     lines: dict[int, bytes] = {}
     slow: dict[int, Any] = {}
     if len(odd):
-        import orjson
-
-        for i, value in zip(odd.tolist(), values(odd, offs, buf), strict=True):
-            if isinstance(value, dict):
-                try:
-                    lines[i] = orjson.dumps(value)
-                except (TypeError, orjson.JSONEncodeError):  # e.g. integers past 64 bits
-                    slow[i + base] = value
+        _sort_objects(zip(odd.tolist(), values(odd, offs, buf), strict=True), base, lines, slow)
     return np.flatnonzero(simple), lines, slow
+
+
+def _sort_objects(
+    found: Iterable[tuple[int, Any]], base: int, lines: dict[int, bytes], slow: dict[int, Any]
+) -> None:
+    """Of the parsed values ``(row, value)``, the objects: as compact JSON for Arrow into
+    ``lines`` (local rows), or into ``slow`` (global rows) where only Python holds them
+    exactly (integers past 64 bits, NaN and infinities, which orjson would write as null)."""
+    import orjson
+
+    for i, value in found:
+        if isinstance(value, dict):
+            try:
+                if _nonfinite(value):
+                    raise TypeError("NaN or infinity")
+                lines[i] = orjson.dumps(value)
+            except (TypeError, orjson.JSONEncodeError, RecursionError):
+                slow[i + base] = value
 
 
 def _flatten_bodies(
@@ -994,7 +1005,6 @@ def _read_checked(task: tuple[Any, Any, dict[int, bytes], int]) -> tuple[tuple[A
     first: ``((table, rows), {row: object only Python reads})``. Raises only if the chunk's
     objects disagree on a field's type."""
     import numpy as np
-    import orjson
     import pyarrow as pa
 
     try:
@@ -1007,15 +1017,9 @@ def _read_checked(task: tuple[Any, Any, dict[int, bytes], int]) -> tuple[tuple[A
     data = memoryview(buf) if buf is not None else memoryview(b"")
     checked = dict(lines)
     slow: dict[int, Any] = {}
-    for i in rows.tolist():
-        value = _parse_one(bytes(data[int(offs[i]) : int(offs[i + 1])]), 0, True)
-        if isinstance(value, dict):
-            try:
-                if _nonfinite(value):  # (orjson would write them as null)
-                    raise TypeError("NaN or infinity")
-                checked[i] = orjson.dumps(value)
-            except (TypeError, orjson.JSONEncodeError, RecursionError):  # e.g. past 64 bits
-                slow[i + base] = value
+    parsed = ((i, _parse_one(bytes(data[int(offs[i]) : int(offs[i + 1])]), 0, True))
+              for i in rows.tolist())
+    _sort_objects(parsed, base, checked, slow)
     return _read_task((chunk, np.zeros(0, np.int64), checked, base)), slow
 
 
@@ -1156,8 +1160,9 @@ def _flat_check(key: tuple[int, int, int], stream: bytes) -> int:
 
 
 def _unpack_flat(blob: bytes, key: tuple[int, int, int]) -> tuple[Any, Any, Any, Any]:
-    """``(table or None, rows, slow rows, their values or None)`` of segment ``key`` as kept; ``ValueError`` if the
-    blob is not that (damaged, another segment's): the segment is then read again."""
+    """``(table or None, rows, slow rows, their values or None)`` of segment ``key`` as kept;
+    ``ValueError`` if the blob is not that (damaged, another segment's): the segment is then
+    read again."""
     import zlib
 
     import numpy as np
@@ -1223,14 +1228,13 @@ class _KeptFlat:
     after the frame is made."""
 
     def __init__(self, store: Any, ids: Any, b: Any) -> None:
-        import numpy as np
-
+        """``ids``: the frame's capture ids (int64 numpy), ``b``: its bodies (``_Bodies``)."""
         self.store = store
         try:
             self.kept = store.summaries(FLAT_KIND)
         except Exception:  # noqa: BLE001 - e.g. closed meanwhile: read everything
             self.kept = {}
-        self.ids = np.asarray(ids.to_numpy() if hasattr(ids, "to_numpy") else ids, np.int64)
+        self.ids = ids
         self.b = b
         self.new: dict[tuple[int, int, int], tuple[Any, ...]] = {}
 
