@@ -885,9 +885,10 @@ def _classify_raw(
 def _split_rows(
     chunk: Any, enc: Any, values: Callable[[Any, Any, Any], list[Any]], base: int
 ) -> tuple[Any, dict[int, bytes], dict[int, Any]]:
-    """The rows of ``chunk`` (bodies) Arrow reads as they are (those starting with ``{``,
-    not ``enc``oded), and the objects among the others, made compact JSON by Python
-    (``values(rows, offsets, buffer)`` gives them) or, where even that fails, kept whole."""
+    """The rows of ``chunk`` (bodies) Arrow reads as they are (those starting with ``{`` and
+    ending with ``}``, not ``enc``oded: see :func:`_objects` for why both ends), and the
+    objects among the others, made compact JSON by Python (``values(rows, offsets, buffer)``
+    gives them) or, where even that fails, kept whole."""
     import numpy as np
 
     n = len(chunk)
@@ -897,9 +898,12 @@ def _split_rows(
     nonempty = offs[1:] > offs[:-1]
     first = np.zeros(n, np.uint8)
     first[nonempty] = data[offs[:-1][nonempty]]
-    simple = (first == ord("{")) & ~enc
+    last = np.zeros(n, np.uint8)
+    last[nonempty] = data[offs[1:][nonempty] - 1]
+    brace = (first == ord("{")) & ~enc
+    simple = brace & (last == ord("}"))
     spaced = np.isin(first, np.frombuffer(b" \t\r\n", np.uint8))
-    odd = np.flatnonzero(nonempty & ~simple & (enc | spaced))
+    odd = np.flatnonzero(nonempty & ~simple & (enc | spaced | brace))
     lines: dict[int, bytes] = {}
     slow: dict[int, Any] = {}
     if len(odd):
@@ -1107,7 +1111,8 @@ def _slow_rows(b: Any, k: int, rows: Any) -> dict[int, Any]:
 
 #: the kind under which ``flatten=True`` keeps a column segment's parsed payloads
 #: (``CaptureStore.keep_summaries``): an Arrow IPC stream (LZ4) of the objects Arrow read
-FLAT_KIND = "flat-1"
+#: (``flat-1`` tables were read without the borders between bodies checked: see :func:`_objects`)
+FLAT_KIND = "flat-2"
 _FLAT_KEEP_BATCH = 16  # segments per write: the writer's transaction stays short
 # LZ4: read back 5x faster than zstd (0.3 against 1.8 ms a segment), kept twice the size
 # (about 65 MB per million Stripe-like captures, against 33)
@@ -1339,23 +1344,44 @@ def _assemble(results: list[tuple[Any, Any]], total: int, prefix: str) -> Any:
 
 
 def _objects(arr: Any, rows: Any, lines: dict[int, bytes]) -> tuple[Any, Any, int]:
-    """(the bodies of ``rows`` then ``lines`` one after another as one buffer, their rows,
-    where the first bodies up to about 1 MiB end: a sample for the schema)."""
+    """(the bodies of ``rows`` and the compact JSON of ``lines`` as one buffer in the order of
+    their rows, each followed by a newline; those rows; where the first bodies up to about
+    1 MiB end: a sample for the schema). In row order, the payload columns come in the order
+    their fields first appear, however the rows were split into blocks.
+
+    Arrow's reader takes the objects of the buffer one after another, so a body alone must
+    not decide where an object ends: ``{"a": "`` next to ``{\\"z\\": 1}"}`` would read as one
+    object, and a body of two objects beside them would keep the count of objects right
+    while every later row took its neighbour's values. Each body here starts with ``{`` and
+    ends with ``}`` (:func:`_split_rows`), and a newline follows it. If Arrow reads the
+    buffer, every body ends where an object at the top level ends: a body ending inside a
+    string would put the raw newline into that string (refused), and one ending inside an
+    object would be followed by the next body's ``{`` where a comma or a closing bracket must
+    come (refused). With as many objects as bodies, each body is exactly one object.
+    """
     import numpy as np
     import pyarrow as pa
+    import pyarrow.compute as pc
 
     n = len(arr)
-    if not lines and len(rows) == n:  # every row: the bodies as they lie
-        offs = np.frombuffer(arr.buffers()[1], np.int64, n + 1, arr.offset * 8)
-        buf = arr.buffers()[2]
-        return buf.slice(int(offs[0]), int(offs[-1] - offs[0])), rows, _cut(offs)
-    parts = [arr.take(pa.array(rows))] if len(rows) else []
-    order = rows
-    if lines:
+    if not lines and len(rows) == n:  # every row
+        joined = arr
+        order = rows
+    elif not lines:
+        joined = arr.take(pa.array(rows))
+        order = rows
+    else:  # in the order of the rows, so that Arrow meets the fields as they come
         keys = np.fromiter(lines, np.int64, len(lines))
-        parts.append(pa.array([lines[k] for k in keys.tolist()], pa.large_binary()))
         order = np.concatenate([rows, keys])
-    joined = pa.concat_arrays(parts) if parts else pa.array([], pa.large_binary())
+        sort = np.argsort(order, kind="stable")
+        order = order[sort]
+        where = np.concatenate([np.asarray(rows, np.int64), np.arange(n, n + len(keys))])[sort]
+        extra = pa.array([lines[k] for k in keys.tolist()], arr.type)
+        joined = pa.concat_arrays([arr, extra]).take(pa.array(where))
+    if len(joined):
+        kind = joined.type
+        joined = pc.binary_join_element_wise(
+            joined, pa.scalar(b"\n", kind), pa.scalar(b"", kind))
     m = len(joined)
     offs = np.frombuffer(joined.buffers()[1], np.int64, m + 1, joined.offset * 8)
     buf = joined.buffers()[2]

@@ -432,3 +432,87 @@ def test_nan_in_a_compressed_body_stays_nan(tmp_path) -> None:
     finally:
         lab.stop()
     assert pd.isna(x[0]) and x[1:] == [float("inf"), 2.5, float("-inf")]
+
+
+# Bodies next to each other that a reader taking objects one after another (Arrow's) could join
+# across their borders, with the payload columns each row must have (its own body alone).
+ADJACENT = {
+    "a string left open swallows the next body": [
+        b'{"a": "', b'{\\"z\\": 1}"}', b'{"p": 1}{"q": 2}', b'{"ok": 4}'],
+    "an object left open swallows the next body": [
+        b'{"a":', b'{"z":1}}', b'{"p":1}{"q":2}', b'{"ok":4}'],
+    "a nested object left open": [
+        b'{"a":{"b":', b'{"c":1}}}', b'{"x":1} {"y":2}', b'{"ok":4}'],
+    "a string left open on a brace": [
+        b'{"s":"}', b'{"t":"}"}', b'{"p":1}\n{"q":2}', b'{"ok":4}'],
+    "valid, ending in white space": [b'{"a":1} ', b'{"b":2}\r\n', b'{"c":{"d":3}}\t'],
+    "braces and quotes inside strings": [b'{"s":"}{\\"\\\\"}', b'{"t":"\\"}\\n{"}', b'{"u":"{"}'],
+    "something after the object": [b'{"a":1}x', b'{"a":1}}', b'{"a":1},', b'{"a":1}]'],
+}
+
+
+def own_columns(body: bytes) -> dict[str, Any]:
+    """The payload columns of one body read alone (none unless it is one JSON object)."""
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return {}
+    return pd.json_normalize(value).iloc[0].to_dict() if isinstance(value, dict) else {}
+
+
+@pytest.mark.parametrize("case", ADJACENT)
+def test_no_body_lends_its_values_to_another_row(tmp_path, case) -> None:
+    """A sender controls its bodies: two broken ones that together make one object, next to
+    one holding two objects, kept the count of objects right while every later row of the
+    block showed its neighbour's values. Each row's payload columns are its own body's, in a
+    column segment (parsed, then kept) and in the rows after it."""
+    crafted = ADJACENT[case]
+    bodies = [json.dumps({"row": i}).encode() for i in range(SEG + 40)]
+    placed = []
+    for at in (100, SEG - 2, SEG + 10):  # inside the segment, across its end, after it
+        bodies[at : at + len(crafted)] = crafted
+        placed += range(at, at + len(crafted))
+    bodies = bodies[: SEG + 40]
+    plain = sorted(set(range(len(bodies))) - set(placed))
+    path = str(tmp_path / "adjacent.sqlite3")
+    store_of(path, bodies)
+    lab = hooklab.open(path)
+    try:
+        frames = [lab.dataframe(flatten=True)]
+        wait(lambda: len(kept(path)) == 1)
+        frames.append(lab.dataframe(flatten=True))  # the segment from what was kept
+        frames.append(frame_mod._frame(lab.store, {}, flatten=True, combined=False))
+    finally:
+        lab.stop()
+    for df in frames:
+        cols = [c for c in df.columns if c.startswith("payload.")]
+        assert df["payload.row"].iloc[plain].tolist() == plain  # every plain row its own
+        assert df[[c for c in cols if c != "payload.row"]].iloc[plain].isna().all().all()
+        for i in placed:
+            have = {c[len("payload."):]: df[c].iloc[i] for c in cols if not same(df[c].iloc[i], None)}
+            want = own_columns(bodies[i])
+            assert have.keys() == want.keys() and all(same(have[k], want[k]) for k in want), (i, bodies[i])
+
+
+def test_tables_kept_in_an_earlier_layout_are_not_read_and_are_replaced(tmp_path) -> None:
+    """``flat-1`` tables were read without the borders between bodies checked: a store that
+    has them gets its segments read again, and the old tables go as the new ones are kept
+    (another kind of summary of the same segment stays)."""
+    path = str(tmp_path / "old.sqlite3")
+    store_of(path, [json.dumps({"row": i}).encode() for i in range(SEG + 3)])
+    db = sqlite3.connect(path)
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS segment_summaries (kind TEXT NOT NULL, first_id INTEGER"
+        " NOT NULL, last_id INTEGER NOT NULL, rows INTEGER NOT NULL, data BLOB NOT NULL,"
+        " PRIMARY KEY (kind, first_id))")
+    for kind in ("flat-1", "other-1"):
+        db.execute("INSERT INTO segment_summaries VALUES (?, 1, ?, ?, x'00')", (kind, SEG, SEG))
+    db.commit()
+    db.close()
+    assert FLAT_KIND != "flat-1"
+    df = flattened_and_kept(path, 1)
+    assert df["payload.row"].tolist() == list(range(SEG + 3))
+    db = sqlite3.connect(path)
+    kinds = sorted(k for (k,) in db.execute("SELECT kind FROM segment_summaries"))
+    db.close()
+    assert kinds == sorted([FLAT_KIND, "other-1"])

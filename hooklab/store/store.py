@@ -1094,8 +1094,10 @@ class CaptureStore:
     def keep_summaries(self, kind: str, items: Sequence[tuple[int, int, int, bytes]]) -> bool:
         """Keep ``(first_id, last_id, rows, data)`` summaries of column segments under ``kind``
         (what :meth:`summaries` gives back), each only while its segment is still exactly
-        those rows. Best effort and never waits: ``False`` when the store is read-only,
-        closed or its queue is full (the summaries are then simply made again next time).
+        those rows. A kind ``name-N`` replaces the segment's summary under any other ``name-M``
+        (an earlier layout, never read again). Best effort and never waits: ``False`` when the
+        store is read-only, closed or its queue is full (the summaries are then simply made
+        again next time).
         """
         if not items or self.readonly or self._closed:
             return False
@@ -1117,7 +1119,11 @@ class CaptureStore:
         try:
             db.execute(_SUMMARIES_SCHEMA)
             kept = 0
+            family = kind.rsplit("-", 1)[0] + "-"  # earlier layouts of this kind
             for first, last, rows, data in items:
+                db.execute(
+                    "DELETE FROM segment_summaries WHERE first_id = ? AND kind != ?"
+                    " AND substr(kind, 1, length(?)) = ?", (first, kind, family, family))
                 kept += db.execute(
                     "INSERT OR REPLACE INTO segment_summaries (kind, first_id, last_id, rows, data)"
                     " SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM segments WHERE first_id = ?"
