@@ -133,7 +133,23 @@ def _frame(
     store: Any, filters: dict[str, Any], *, flatten: bool, combined: bool = True
 ) -> pd.DataFrame:
     """``combined=False`` reads through SQL only (no column segments): the other path, for
-    tests that both give the same frame."""
+    tests that both give the same frame. ``flatten`` makes a Python object of every item of
+    every list and nested object in a list: the garbage collector is paused meanwhile (no
+    cycles among them; its passes over them took most of the time of list-heavy payloads)."""
+    if not flatten:
+        return _frame_now(store, filters, flatten=False, combined=combined)
+    import gc
+
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        return _frame_now(store, filters, flatten=True, combined=combined)
+    finally:
+        if was:
+            gc.enable()
+
+
+def _frame_now(store: Any, filters: dict[str, Any], *, flatten: bool, combined: bool) -> pd.DataFrame:
     packed = getattr(store, "packed_columns", None) if combined else None
     got = packed(**filters) if packed is not None else None
     if got is not None:  # the bodies as the store keeps them (compressed), not decompressed
@@ -1003,7 +1019,7 @@ def _flatten_chunks(
     return _assemble([r for r, _ in out], total, prefix)
 
 
-def _read_checked(task: tuple[Any, Any, dict[int, bytes], int]) -> tuple[tuple[Any, Any], dict[int, Any]]:
+def _read_checked(task: tuple[Any, Any, dict[int, bytes], int]) -> tuple[tuple[Any, Any, Any], dict[int, Any]]:
     """:func:`_read_task`, and if Arrow refuses the chunk (a body that starts like an object
     but is not valid JSON, an integer past 64 bits), again with each body parsed by Python
     first: ``((table, rows), {row: object only Python reads})``. Raises only if the chunk's
@@ -1068,19 +1084,19 @@ def _flatten_blocks(b: Any, prefix: str, segments: _KeptFlat | None = None) -> A
         key = segments.key(k) if segments is not None else None
         got = segments.get(key) if key is not None else None
         if got is not None:  # parsed by an earlier call
-            table, order, odd, values = got
+            table, order, odd, values, exact = got
             if values is not None:
-                return (table, order + base), dict(zip((odd + base).tolist(), values, strict=True))
-            return (table, order + base), _slow_rows(b, k, odd)
+                return (table, order + base, exact), dict(zip((odd + base).tolist(), values, strict=True))
+            return (table, order + base, exact), _slow_rows(b, k, odd)
         task, slow = prep(k)
         try:
-            (table, order), odd = _read_checked(task)
+            (table, order, exact), odd = _read_checked(task)
         except Exception as exc:  # noqa: BLE001 - raised below, once the others are kept
             return exc, None
         slow.update(odd)
         if key is not None:
-            segments.made(key, base, table, order, slow)
-        return (table, order), slow
+            segments.made(key, base, table, order, slow, exact)
+        return (table, order, exact), slow
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         out = list(pool.map(run, range(len(b.blocks))))
@@ -1111,8 +1127,9 @@ def _slow_rows(b: Any, k: int, rows: Any) -> dict[int, Any]:
 
 #: the kind under which ``flatten=True`` keeps a column segment's parsed payloads
 #: (``CaptureStore.keep_summaries``): an Arrow IPC stream (LZ4) of the objects Arrow read
-#: (``flat-1`` tables were read without the borders between bodies checked: see :func:`_objects`)
-FLAT_KIND = "flat-2"
+#: (``flat-1`` tables were read without the borders between bodies checked, see :func:`_objects`;
+#: ``flat-2`` ones lack the exact values of lists, see :func:`_exact_lists`)
+FLAT_KIND = "flat-3"
 _FLAT_KEEP_BATCH = 16  # segments per write: the writer's transaction stays short
 # LZ4: read back 5x faster than zstd (0.3 against 1.8 ms a segment), kept twice the size
 # (about 65 MB per million Stripe-like captures, against 33)
@@ -1120,12 +1137,13 @@ _FLAT_CODEC = "lz4"
 
 
 def _pack_flat(
-    table: Any, order: Any, slow: Any, key: tuple[int, int, int], values: list[Any] | None = None
+    table: Any, order: Any, slow: Any, key: tuple[int, int, int], values: list[Any] | None = None,
+    exact: dict[str, list[tuple[int, Any]]] | None = None,
 ) -> bytes:
     """Segment ``key``'s parsed payloads as kept: ``table`` (or None: no objects) of the rows
     ``order`` (local, in table order) and the ``slow`` rows (local) only Python reads, with
     their ``values`` as the standard library's JSON (exact: integers past 64 bits, NaN)
-    where it can write them."""
+    where it can write them, and the ``exact`` lists of :func:`_exact_lists`."""
     import zlib
 
     import numpy as np
@@ -1139,6 +1157,8 @@ def _pack_flat(
         b"hooklab.slow": zlib.compress(np.asarray(slow, "<i4").tobytes()),
         b"hooklab.segment": _segment_name(key),
     }
+    if exact:
+        meta[_EXACT] = _packed_lists(exact)
     if values:
         try:
             meta[b"hooklab.slowjson"] = zlib.compress(json.dumps(values).encode())
@@ -1164,8 +1184,9 @@ def _flat_check(key: tuple[int, int, int], stream: bytes) -> int:
     return zlib.crc32(stream, zlib.crc32(_segment_name(key)))
 
 
-def _unpack_flat(blob: bytes, key: tuple[int, int, int]) -> tuple[Any, Any, Any, Any]:
-    """``(table or None, rows, slow rows, their values or None)`` of segment ``key`` as kept;
+def _unpack_flat(blob: bytes, key: tuple[int, int, int]) -> tuple[Any, Any, Any, Any, Any]:
+    """``(table or None, rows, slow rows, their values or None, exact lists)`` of segment
+    ``key`` as kept;
     ``ValueError`` if the blob is not that (damaged, another segment's): the segment is then
     read again."""
     import zlib
@@ -1203,8 +1224,9 @@ def _unpack_flat(blob: bytes, key: tuple[int, int, int]) -> tuple[Any, Any, Any,
     seen[both] = True
     if int(seen.sum()) != len(both):  # a row twice
         raise ValueError("a kept segment names a row twice")
+    exact = _unpacked_lists(meta[_EXACT], table) if _EXACT in meta else {}
     table = table.replace_schema_metadata(None)
-    return (table if table.num_rows else None), rows, slow, values
+    return (table if table.num_rows else None), rows, slow, values, exact
 
 
 def _segment_name(key: tuple[int, int, int]) -> bytes:
@@ -1254,7 +1276,7 @@ class _KeptFlat:
         key = (int(self.ids[lo]), int(self.ids[hi - 1]), hi - lo)
         return key if key in self.kept else None
 
-    def get(self, key: tuple[int, int, int]) -> tuple[Any, Any, Any, Any] | None:
+    def get(self, key: tuple[int, int, int]) -> tuple[Any, Any, Any, Any, Any] | None:
         blob = self.kept.get(key)
         if blob is None:
             return None
@@ -1264,12 +1286,12 @@ class _KeptFlat:
             return None
 
     def made(self, key: tuple[int, int, int], base: int, table: Any, order: Any,
-             slow: dict[int, Any]) -> None:
+             slow: dict[int, Any], exact: dict[str, list[tuple[int, Any]]]) -> None:
         import numpy as np
 
         local = np.zeros(0, np.int64) if order is None else np.asarray(order) - base
         odd = np.fromiter(slow, np.int64, len(slow)) - base
-        self.new[key] = (table, local, odd, list(slow.values()))  # (one worker thread a key)
+        self.new[key] = (table, local, odd, list(slow.values()), exact)  # (a worker thread a key)
 
     def keep_later(self) -> None:
         if not self.new or getattr(self.store, "readonly", False):
@@ -1283,8 +1305,8 @@ class _KeptFlat:
     def _keep(self, new: dict[tuple[int, int, int], tuple[Any, ...]]) -> None:
         items = []
         try:
-            for key, (table, order, slow, values) in new.items():
-                items.append((*key, _pack_flat(table, order, slow, key, values)))
+            for key, (table, order, slow, values, exact) in new.items():
+                items.append((*key, _pack_flat(table, order, slow, key, values, exact)))
                 if len(items) >= _FLAT_KEEP_BATCH:
                     self.store.keep_summaries(FLAT_KIND, items)
                     items = []
@@ -1293,7 +1315,7 @@ class _KeptFlat:
             pass
 
 
-def _read_task(task: tuple[Any, Any, dict[int, bytes], int]) -> tuple[Any, Any]:
+def _read_task(task: tuple[Any, Any, dict[int, bytes], int]) -> tuple[Any, Any, Any]:
     """(table of the task's objects, their global rows), or (None, None) if it has none; the
     types are Arrow's inference from these objects, timestamps read as strings."""
     import pyarrow as pa
@@ -1301,8 +1323,8 @@ def _read_task(task: tuple[Any, Any, dict[int, bytes], int]) -> tuple[Any, Any]:
 
     chunk, rows, lines, base = task
     if not len(rows) and not lines:
-        return None, None
-    buf, order, _ = _objects(chunk, rows, lines)
+        return None, None, {}
+    buf, order, _, joined = _objects(chunk, rows, lines)
     want = None
     for _ in range(3):
         table = pj.read_json(
@@ -1317,14 +1339,14 @@ def _read_task(task: tuple[Any, Any, dict[int, bytes], int]) -> tuple[Any, Any]:
             raise ValueError("not one object per body")
         try:
             if not any(_has_timestamps(f.type) for f in table.schema):
-                return table, order + base
+                return table, order + base, _exact_lists(table, joined)
             want = pa.schema([pa.field(f.name, _strings_for_timestamps(f.type)) for f in table.schema])
         except RecursionError:  # nested deeper than Python looks: pandas' long way
             raise ValueError("objects nested too deep for Arrow's columns") from None
     raise ValueError("could not read timestamps as strings")
 
 
-def _assemble(results: list[tuple[Any, Any]], total: int, prefix: str) -> Any:
+def _assemble(results: list[tuple[Any, Any, Any]], total: int, prefix: str) -> Any:
     """One frame of all rows from the tables :func:`_read_task` gave (in row order)."""
     import numpy as np
     import pandas as pd
@@ -1333,21 +1355,25 @@ def _assemble(results: list[tuple[Any, Any]], total: int, prefix: str) -> Any:
     results = [r for r in results if r[0] is not None]
     if not results:
         return pd.DataFrame(index=pd.RangeIndex(total))
-    tables = [t for t, _ in results]
+    exact: dict[str, list[tuple[int, Any]]] = {}
+    for _, o, patches in results:  # their rows in the frame
+        for name, items in patches.items():
+            exact.setdefault(name, []).extend((int(o[i]), v) for i, v in items)
+    tables = [t for t, _, _ in results]
     table = pa.concat_tables(tables, promote_options="permissive") if len(tables) > 1 else tables[0]
-    order = np.concatenate([o for _, o in results])
+    order = np.concatenate([o for _, o, _ in results])
     if len(order) != total or not np.array_equal(order, np.arange(total)):
         at = np.full(total, -1, np.int64)
         at[order] = np.arange(len(order))
         table = table.take(pa.array(at, mask=at < 0))
-    return _normalize_like(table, prefix)
+    return _normalize_like(table, prefix, exact)
 
 
-def _objects(arr: Any, rows: Any, lines: dict[int, bytes]) -> tuple[Any, Any, int]:
+def _objects(arr: Any, rows: Any, lines: dict[int, bytes]) -> tuple[Any, Any, int, Any]:
     """(the bodies of ``rows`` and the compact JSON of ``lines`` as one buffer in the order of
     their rows, each followed by a newline; those rows; where the first bodies up to about
-    1 MiB end: a sample for the schema). In row order, the payload columns come in the order
-    their fields first appear, however the rows were split into blocks.
+    1 MiB end: a sample for the schema; the bodies as an array). In row order, the payload
+    columns come in the order their fields first appear, however the rows were split.
 
     Arrow's reader takes the objects of the buffer one after another, so a body alone must
     not decide where an object ends: ``{"a": "`` next to ``{\\"z\\": 1}"}`` would read as one
@@ -1386,8 +1412,8 @@ def _objects(arr: Any, rows: Any, lines: dict[int, bytes]) -> tuple[Any, Any, in
     offs = np.frombuffer(joined.buffers()[1], np.int64, m + 1, joined.offset * 8)
     buf = joined.buffers()[2]
     if buf is None:
-        return pa.py_buffer(b""), order, 0
-    return buf.slice(int(offs[0]), int(offs[-1] - offs[0])), order, _cut(offs)
+        return pa.py_buffer(b""), order, 0, joined
+    return buf.slice(int(offs[0]), int(offs[-1] - offs[0])), order, _cut(offs), joined
 
 
 def _cut(offs: Any) -> int:
@@ -1463,10 +1489,10 @@ def _arrow_flatten(
         part, extra = todo.pop()
         if not len(part) and not extra:
             continue
-        buf, order, cut = _objects(arr, part, extra)
+        buf, order, cut, joined = _objects(arr, part, extra)
         try:
             table = _read_objects(buf, len(order), cut)
-            pieces.append((order, _normalize_like(table, prefix)))
+            pieces.append((order, _normalize_like(table, prefix, _exact_lists(table, joined))))
         except (pa.ArrowInvalid, ValueError):
             valid = _valid_objects(payloads, part)
             if len(valid) < len(part):  # some were not JSON objects after all
@@ -1505,9 +1531,13 @@ def _valid_objects(payloads: Any, part: Any) -> Any:
     return np.array(keep, np.int64)
 
 
-def _normalize_like(table: Any, prefix: str) -> Any:
+def _normalize_like(
+    table: Any, prefix: str, exact: dict[str, list[tuple[int, Any]]] | None = None
+) -> Any:
     """An Arrow table of objects -> the columns ``json_normalize`` makes of them: nested
-    objects become dotted columns, lists stay lists, missing integers make floats."""
+    objects become dotted columns, lists stay lists, missing integers make floats. A list
+    is the one in the body: ``exact`` (:func:`_exact_lists`) gives the values of the rows
+    where Arrow's would differ."""
     import pandas as pd
     import pyarrow as pa
 
@@ -1519,10 +1549,168 @@ def _normalize_like(table: Any, prefix: str) -> Any:
         if pa.types.is_null(t):
             cols[prefix + name] = pd.Series([None] * len(col), dtype=object)
         elif pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_map(t):
-            cols[prefix + name] = pd.Series(col.to_pylist(), dtype=object)
+            cols[prefix + name] = pd.Series(_lists(col, (exact or {}).get(name)), dtype=object)
         else:
             cols[prefix + name] = col.to_pandas()
     return pd.DataFrame(cols)
+
+
+def _lists(col: Any, exact: list[tuple[int, Any]] | None) -> list[Any]:
+    """The Python values of list column ``col``, the rows of ``exact`` from there (Arrow's
+    values of those rows are not made: nested lists cost the most to make)."""
+    import numpy as np
+    import pyarrow as pa
+
+    if not exact:
+        return col.to_pylist()
+    values: list[Any] = [None] * len(col)
+    done = np.zeros(len(col), bool)
+    for i, v in exact:
+        values[i] = v
+        done[i] = True
+    rest = np.flatnonzero(~done & np.asarray(col.is_valid()))
+    for i, v in zip(rest.tolist(), col.take(pa.array(rest)).to_pylist(), strict=True):
+        values[i] = v
+    return values
+
+
+_EXACT = b"hooklab.lists"  # a kept table's metadata: the lists of :func:`_exact_lists`
+
+
+def _exact_lists(table: Any, bodies: Any) -> dict[str, list[tuple[int, Any]]]:
+    """The values of ``table``'s list columns (read by Arrow from ``bodies``, one object each)
+    in the rows where Arrow's would differ from the body's: ``{dotted column: [(table row,
+    list), ...]}``. Arrow gives the items of one list column one type, so ``[1]`` next to
+    ``[1.5]`` reads as ``[1.0]`` and ``[{"q": 1}]`` next to ``[{"r": 2}]`` as ``[{"q": 1,
+    "r": None}]``. Those rows (an item struct with a field missing or null, a float item
+    that is a whole number) are parsed by Python, as the json column parses them."""
+    found = _inexact_lists(table)
+    patches: dict[str, list[tuple[int, Any]]] = {}
+    parsed: dict[int, Any] = {}
+    for path, rows in found:
+        items = []
+        for i in rows.tolist():
+            value = parsed.get(i)
+            if value is None:
+                value = parsed[i] = _orjson_then_json(bodies[i].as_py())
+            for key in path:
+                value = value.get(key) if isinstance(value, dict) else None
+            if isinstance(value, list):
+                items.append((i, value))
+        if items:
+            patches[".".join(path)] = items
+    return patches
+
+
+def _packed_lists(exact: dict[str, list[tuple[int, Any]]]) -> bytes:
+    """:func:`_exact_lists`' values as kept: LZ4 of their JSON (no NaN, infinity or integer
+    past 64 bits can be among them: Arrow read these bodies), its size first."""
+    import orjson
+    import pyarrow as pa
+
+    raw = orjson.dumps(exact)
+    return len(raw).to_bytes(8, "little") + pa.compress(raw, "lz4", asbytes=True)
+
+
+def _unpacked_lists(packed: bytes, table: Any) -> dict[str, list[tuple[int, Any]]]:
+    """The lists :func:`_packed_lists` kept, checked against ``table`` (``ValueError`` if
+    they do not fit it)."""
+    import orjson
+    import pyarrow as pa
+
+    try:
+        size = int.from_bytes(packed[:8], "little")
+        if size > 1 << 34:
+            raise ValueError("too large")
+        got = orjson.loads(pa.decompress(packed[8:], size, "lz4", asbytes=True))
+    except (pa.ArrowException, ValueError, orjson.JSONDecodeError) as exc:
+        raise ValueError(f"kept lists do not read: {exc}") from exc
+    if not isinstance(got, dict):
+        raise ValueError("kept lists are not by column")
+    names = set(_list_columns(table.schema))
+    n = table.num_rows
+    out: dict[str, list[tuple[int, Any]]] = {}
+    for name, items in got.items():
+        if name not in names or not isinstance(items, list):
+            raise ValueError("kept lists of a column the table does not have")
+        fixed = []
+        for item in items:
+            if (not isinstance(item, list) or len(item) != 2 or type(item[0]) is not int
+                    or not 0 <= item[0] < n or not isinstance(item[1], list)):
+                raise ValueError("kept lists of rows the table does not have")
+            fixed.append((item[0], item[1]))
+        out[name] = fixed
+    return out
+
+
+def _list_columns(fields: Any, path: tuple[str, ...] = ()) -> list[str]:
+    """Dotted names of the list columns ``Table.flatten`` makes of these fields' structs."""
+    import pyarrow as pa
+
+    out = []
+    for f in fields:
+        if pa.types.is_struct(f.type):
+            out += _list_columns(list(f.type), (*path, f.name))
+        elif pa.types.is_list(f.type) or pa.types.is_large_list(f.type):
+            out.append(".".join((*path, f.name)))
+    return out
+
+
+def _inexact_lists(table: Any) -> list[tuple[tuple[str, ...], Any]]:
+    """``(path, table rows)`` of the list columns (inside structs too) whose Python values
+    may differ from the bodies' (see :func:`_exact_lists`)."""
+    import numpy as np
+    import pyarrow as pa
+
+    out: list[tuple[tuple[str, ...], Any]] = []
+    todo = [((name,), col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col)
+            for name, col in zip(table.column_names, table.columns, strict=True)]
+    while todo:
+        path, arr = todo.pop()
+        t = arr.type
+        if pa.types.is_struct(t):
+            todo.extend(((*path, t.field(k).name), child) for k, child in enumerate(arr.flatten()))
+        elif pa.types.is_list(t) or pa.types.is_large_list(t):
+            mask = _inexact_items(arr)
+            if mask is not None:
+                out.append((path, np.flatnonzero(mask)))
+    return out
+
+
+def _inexact_items(arr: Any) -> Any:
+    """Bool mask of the values of ``arr`` whose Python value may not be the JSON's (None: none)."""
+    import numpy as np
+    import pyarrow as pa
+
+    t = arr.type
+    n = len(arr)
+    if pa.types.is_floating(t):
+        v = arr.to_numpy(zero_copy_only=False)
+        with np.errstate(invalid="ignore"):
+            m = np.isfinite(v) & (v == np.floor(v))
+        return m if m.any() else None
+    if pa.types.is_struct(t):
+        valid = np.asarray(arr.is_valid())
+        mask = None
+        for child in arr.flatten():
+            m = np.asarray(child.is_null()) & valid
+            sub = _inexact_items(child)
+            if sub is not None:
+                m |= sub
+            if m.any():
+                mask = m if mask is None else mask | m
+        return mask
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        offs = np.asarray(arr.offsets)
+        values = arr.values.slice(int(offs[0]), int(offs[-1] - offs[0]))
+        sub = _inexact_items(values)
+        if sub is None:
+            return None
+        rows = np.searchsorted(offs - offs[0], np.flatnonzero(sub), side="right") - 1
+        mask = np.zeros(n, bool)
+        mask[rows] = True
+        return mask
+    return None
 
 
 def flatten_payloads(payloads: list[Any], *, index: Any = None, prefix: str = "payload.") -> pd.DataFrame:

@@ -221,7 +221,8 @@ def test_the_next_frame_reads_the_kept_segments_and_equals_the_first(store_file,
 
 @pytest.mark.parametrize("damage", [
     "cut", "garbage", "empty", "another segment's", "rows past the end", "rows repeated",
-    "slow rows past the end", "another key", "no metadata",
+    "slow rows past the end", "another key", "no metadata", "list values past the end",
+    "list values of another column", "list values not a list",
 ])
 def test_a_damaged_kept_segment_is_read_again_and_replaced(store_file, tmp_path, damage) -> None:
     import shutil
@@ -266,6 +267,12 @@ def test_a_damaged_kept_segment_is_read_again_and_replaced(store_file, tmp_path,
             np.array([SEG + 5], "<i4").tobytes())}),
         "another key": rewritten(**{"hooklab.segment": b"1-4096-4096"}),
         "no metadata": rewritten(keep=False),
+        "list values past the end": rewritten(**{"hooklab.lists": frame_mod._packed_lists(
+            {"data.object.lines": [(table.num_rows, [1])]})}),
+        "list values of another column": rewritten(**{"hooklab.lists": frame_mod._packed_lists(
+            {"data.object.id": [(0, [1])]})}),
+        "list values not a list": rewritten(**{"hooklab.lists": frame_mod._packed_lists(
+            {"data.object.lines": [(0, 1)]})}),
     }[damage]
     db = sqlite3.connect(path)
     db.execute("UPDATE segment_summaries SET data = ? WHERE kind = ? AND first_id = ?",
@@ -403,7 +410,7 @@ def test_every_flipped_bit_of_a_kept_segment_is_refused(store_file, tmp_path) ->
     first = sorted(kept(path))[0]
     blob = kept(path)[first]
     key = (first, first + SEG - 1, SEG)
-    table, rows, slow, _ = frame_mod._unpack_flat(blob, key)  # the good one reads
+    table, rows, slow, _, _ = frame_mod._unpack_flat(blob, key)  # the good one reads
     assert table.num_rows == len(rows) and len(rows) + len(slow) <= SEG
     rng = random.Random(5)
     for at in [0, 3, 4, 7, 8, 9, len(blob) // 2, len(blob) - 1,
@@ -516,3 +523,81 @@ def test_tables_kept_in_an_earlier_layout_are_not_read_and_are_replaced(tmp_path
     kinds = sorted(k for (k,) in db.execute("SELECT kind FROM segment_summaries"))
     db.close()
     assert kinds == sorted([FLAT_KIND, "other-1"])
+
+
+def test_lists_keep_the_values_of_their_body(tmp_path) -> None:
+    """Arrow gives the items of a list column one type: ``[1]`` next to ``[1.5]`` read as
+    ``[1.0]``, and ``[{"q": 1}]`` next to ``[{"r": 2}]`` as ``[{"q": 1, "r": None}]``. Each row's
+    list is its body's, item for item and type for type (``1`` stays an int), at the top and
+    inside objects, in a segment (parsed, then kept), after it and through SQL alone."""
+    def body(i: int) -> dict[str, Any]:
+        k = i % 6
+        if k == 0:
+            return {"n": [i, i + 1], "d": {"items": [{"q": i}]}}
+        if k == 1:
+            return {"n": [i + 0.5], "d": {"items": [{"r": str(i)}, {"q": i, "r": None}]}}
+        if k == 2:
+            return {"n": [], "d": {"items": []}, "m": [[1, 2.5], [3]]}
+        if k == 3:
+            return {"d": {"items": [{"q": 2.0}, {"q": -0.0}]}, "m": [[7]]}
+        if k == 4:
+            return {"n": [1e300, 2], "d": None}
+        return {"n": None, "d": {"items": [{"q": 1, "s": {"t": [1]}}, {"s": {"t": [1.25]}}]}}
+
+    bodies = [json.dumps(body(i)).encode() for i in range(SEG + 30)]
+    path = str(tmp_path / "lists.sqlite3")
+    store_of(path, bodies)
+    lab = hooklab.open(path)
+    try:
+        frames = [lab.dataframe(flatten=True)]
+        wait(lambda: len(kept(path)) == 1)
+        frames.append(lab.dataframe(flatten=True))
+        frames.append(frame_mod._frame(lab.store, {}, flatten=True, combined=False))
+    finally:
+        lab.stop()
+    for df in frames:
+        for i in range(len(bodies)):
+            want = body(i)
+            for col, value in (("n", want.get("n")), ("m", want.get("m")),
+                               ("d.items", (want.get("d") or {}).get("items"))):
+                have = df[f"payload.{col}"].iloc[i]
+                if value is None:
+                    assert not isinstance(have, list), (i, col, have)
+                else:  # (json.dumps tells 1 from 1.0)
+                    assert json.dumps(have) == json.dumps(value), (i, col, have, value)
+
+
+def test_the_garbage_collector_is_paused_only_while_flattening(tmp_path) -> None:
+    """Flattening pauses the collector (lists of objects: its passes cost more than the
+    parse) and leaves it as it found it, even when the frame fails."""
+    import gc
+
+    path = str(tmp_path / "gc.sqlite3")
+    store_of(path, [b'{"l": [{"q": 1}, {"r": null}]}'] * 10)
+    lab = hooklab.open(path)
+    seen = []
+    real = frame_mod._normalize_like
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        seen.append(gc.isenabled())
+        return real(*args, **kwargs)
+
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(frame_mod, "_normalize_like", spy)
+            assert gc.isenabled()
+            df = lab.dataframe(flatten=True)
+            assert gc.isenabled() and seen and not any(seen)
+            assert df["payload.l"].tolist() == [[{"q": 1}, {"r": None}]] * 10
+            gc.disable()
+            try:
+                lab.dataframe(flatten=True)
+                assert not gc.isenabled()
+            finally:
+                gc.enable()
+            mp.setattr(frame_mod, "_normalize_like", lambda *a, **k: 1 / 0)
+            with pytest.raises(ZeroDivisionError):
+                lab.dataframe(flatten=True)
+            assert gc.isenabled()
+    finally:
+        lab.stop()
