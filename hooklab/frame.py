@@ -1355,18 +1355,37 @@ def _assemble(results: list[tuple[Any, Any, Any]], total: int, prefix: str) -> A
     results = [r for r in results if r[0] is not None]
     if not results:
         return pd.DataFrame(index=pd.RangeIndex(total))
-    exact: dict[str, list[tuple[int, Any]]] = {}
-    for _, o, patches in results:  # their rows in the frame
-        for name, items in patches.items():
-            exact.setdefault(name, []).extend((int(o[i]), v) for i, v in items)
     tables = [t for t, _, _ in results]
     table = pa.concat_tables(tables, promote_options="permissive") if len(tables) > 1 else tables[0]
+    exact: dict[str, dict[int, Any]] = {}
+    unified = _list_columns(table.schema)
+    for t, o, patches in results:  # their rows in the frame
+        for name, items in patches.items():
+            exact.setdefault(name, {}).update((int(o[i]), v) for i, v in items)
+        if t.schema == table.schema:
+            continue
+        own = _list_columns(t.schema)
+        for name, kind in unified.items():  # types unified: [1] would read as [1.0] in a
+            if name in own and own[name] != kind:  # list of floats; keep this table's
+                col = _flat_column(t, name)
+                values = _lists(col, patches.get(name))
+                exact.setdefault(name, {}).update(
+                    (int(o[i]), v) for i, v in enumerate(values) if v is not None)
     order = np.concatenate([o for _, o, _ in results])
     if len(order) != total or not np.array_equal(order, np.arange(total)):
         at = np.full(total, -1, np.int64)
         at[order] = np.arange(len(order))
         table = table.take(pa.array(at, mask=at < 0))
-    return _normalize_like(table, prefix, exact)
+    return _normalize_like(table, prefix, {k: list(v.items()) for k, v in exact.items()})
+
+
+def _flat_column(table: Any, name: str) -> Any:
+    """Column ``name`` of ``table`` as ``Table.flatten`` names the fields of its structs."""
+    import pyarrow as pa
+
+    while name not in table.column_names and any(pa.types.is_struct(f.type) for f in table.schema):
+        table = table.flatten()
+    return table.column(name)
 
 
 def _objects(arr: Any, rows: Any, lines: dict[int, bytes]) -> tuple[Any, Any, int, Any]:
@@ -1643,16 +1662,16 @@ def _unpacked_lists(packed: bytes, table: Any) -> dict[str, list[tuple[int, Any]
     return out
 
 
-def _list_columns(fields: Any, path: tuple[str, ...] = ()) -> list[str]:
-    """Dotted names of the list columns ``Table.flatten`` makes of these fields' structs."""
+def _list_columns(fields: Any, path: tuple[str, ...] = ()) -> dict[str, Any]:
+    """{dotted name: type} of the list columns ``Table.flatten`` makes of these fields."""
     import pyarrow as pa
 
-    out = []
+    out = {}
     for f in fields:
         if pa.types.is_struct(f.type):
-            out += _list_columns(list(f.type), (*path, f.name))
+            out.update(_list_columns(list(f.type), (*path, f.name)))
         elif pa.types.is_list(f.type) or pa.types.is_large_list(f.type):
-            out.append(".".join((*path, f.name)))
+            out[".".join((*path, f.name))] = f.type
     return out
 
 

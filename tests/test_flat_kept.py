@@ -601,3 +601,37 @@ def test_the_garbage_collector_is_paused_only_while_flattening(tmp_path) -> None
             assert gc.isenabled()
     finally:
         lab.stop()
+
+
+def test_lists_keep_their_values_when_segments_hold_other_types(tmp_path) -> None:
+    """Each segment alone reads exactly, but their types are unified into one column: the
+    integers of one segment's lists must not become the floats of the next one's, nor its
+    items gain the fields of the next one's items."""
+    def body(i: int) -> dict[str, Any]:
+        if i < SEG:
+            return {"n": [i], "items": [{"q": i}], "d": {"m": [[i]]}}
+        if i < 2 * SEG:
+            return {"n": [i + 0.5], "items": [{"r": str(i)}], "d": {"m": [[i + 0.25]]}}
+        return {"n": [7], "items": [{"q": i, "s": [1]}]} if i % 2 else {"n": None}
+
+    bodies = [json.dumps(body(i)).encode() for i in range(2 * SEG + 20)]
+    path = str(tmp_path / "types.sqlite3")
+    store_of(path, bodies)
+    lab = hooklab.open(path)
+    try:
+        frames = [lab.dataframe(flatten=True)]
+        wait(lambda: len(kept(path)) == 2)
+        frames.append(lab.dataframe(flatten=True))
+        frames.append(frame_mod._frame(lab.store, {}, flatten=True, combined=False))
+    finally:
+        lab.stop()
+    for df in frames:
+        for i in [0, 1, SEG - 1, SEG, SEG + 1, 2 * SEG - 1, 2 * SEG, 2 * SEG + 1, 2 * SEG + 19]:
+            want = body(i)
+            for col, value in (("n", want.get("n")), ("items", want.get("items")),
+                               ("d.m", (want.get("d") or {}).get("m"))):
+                have = df[f"payload.{col}"].iloc[i] if f"payload.{col}" in df else None
+                if value is None:
+                    assert not isinstance(have, list), (i, col, have)
+                else:
+                    assert json.dumps(have) == json.dumps(value), (i, col, have, value)
