@@ -917,8 +917,13 @@ def _split_rows(
     last = np.zeros(n, np.uint8)
     last[nonempty] = data[offs[1:][nonempty] - 1]
     brace = (first == ord("{")) & ~enc
+    white = np.frombuffer(b" \t\r\n", np.uint8)
     simple = brace & (last == ord("}"))
-    spaced = np.isin(first, np.frombuffer(b" \t\r\n", np.uint8))
+    for i in np.flatnonzero(brace & np.isin(last, white)).tolist():  # e.g. a final newline
+        simple[i] = bytes(data[offs[i] : offs[i + 1]]).rstrip(b" \t\r\n")[-1:] == b"}"
+    for i in np.flatnonzero(simple & (offs[1:] - offs[:-1] > 2 * _ARROW_DEPTH)).tolist():
+        simple[i] = not _maybe_deep(bytes(data[offs[i] : offs[i + 1]]))
+    spaced = np.isin(first, white) | (first == 0xEF)  # (0xEF: a UTF-8 byte order mark)
     odd = np.flatnonzero(nonempty & ~simple & (enc | spaced | brace))
     lines: dict[int, bytes] = {}
     slow: dict[int, Any] = {}
@@ -940,9 +945,22 @@ def _sort_objects(
             try:
                 if _nonfinite(value):
                     raise TypeError("NaN or infinity")
-                lines[i] = orjson.dumps(value)
+                line = orjson.dumps(value)
+                if len(line) > 2 * _ARROW_DEPTH and _maybe_deep(line):
+                    raise TypeError("nested too deep for Arrow")
+                lines[i] = line
             except (TypeError, orjson.JSONEncodeError, RecursionError):
                 slow[i + base] = value
+
+
+#: objects nested deeper than this stay with Python: a body nested 20,000 levels deep crashed
+#: the process inside Arrow's reader (its recursion, on a worker thread's stack)
+_ARROW_DEPTH = 512
+
+
+def _maybe_deep(body: bytes) -> bool:
+    """Whether ``body`` may nest deeper than :data:`_ARROW_DEPTH` (it has more brackets)."""
+    return body.count(b"{") + body.count(b"[") > _ARROW_DEPTH
 
 
 def _flatten_bodies(
@@ -1339,7 +1357,7 @@ def _read_task(task: tuple[Any, Any, dict[int, bytes], int]) -> tuple[Any, Any, 
             raise ValueError("not one object per body")
         try:
             if not any(_has_timestamps(f.type) for f in table.schema):
-                return table, order + base, _exact_lists(table, joined)
+                return _checked(table), order + base, _exact_lists(table, joined)
             want = pa.schema([pa.field(f.name, _strings_for_timestamps(f.type)) for f in table.schema])
         except RecursionError:  # nested deeper than Python looks: pandas' long way
             raise ValueError("objects nested too deep for Arrow's columns") from None
@@ -1443,6 +1461,30 @@ def _cut(offs: Any) -> int:
     return int(rel[max(k, 1)]) if len(rel) > 1 else 0
 
 
+def _checked(table: Any) -> Any:
+    """``table`` as Arrow read it, if it holds what the bodies hold for Python too: its strings
+    valid UTF-8 (Arrow keeps invalid bytes, and the cell would raise when read), no NaN or
+    infinity (Arrow reads ``Inf`` and ``-NaN``, which are not JSON for Python; the block
+    is then read by Python). Raises ``pyarrow.ArrowInvalid`` otherwise."""
+    import pyarrow as pa
+
+    table.validate(full=True)
+    todo = [c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c for c in table.columns]
+    while todo:
+        arr = todo.pop()
+        t = arr.type
+        if pa.types.is_floating(t):
+            import pyarrow.compute as pc
+
+            if pc.any(pc.and_(pc.invert(pc.is_finite(arr)), arr.is_valid())).as_py():
+                raise pa.ArrowInvalid("NaN or infinity: read by Python")
+        elif pa.types.is_struct(t):
+            todo.extend(arr.flatten())
+        elif pa.types.is_list(t) or pa.types.is_large_list(t):
+            todo.append(arr.values)
+    return table
+
+
 def _strings_for_timestamps(t: Any) -> Any:
     """``t`` with every timestamp (Arrow infers them from ISO strings) read as a string."""
     import pyarrow as pa
@@ -1476,9 +1518,9 @@ def _read_objects(buf: Any, count: int, cut: int) -> Any:
     schema = pa.schema([pa.field(f.name, _strings_for_timestamps(f.type)) for f in fields])
     for _ in range(3):
         whole = pa.BufferReader(buf)
-        table = pj.read_json(
-            whole,
-            read_options=pj.ReadOptions(block_size=4 << 20),
+        table = pj.read_json(  # (one block: Arrow's chunker aborted the process on a broken
+            whole,  # body just before a block's end)
+            read_options=pj.ReadOptions(use_threads=False, block_size=buf.size + 1),
             parse_options=pj.ParseOptions(
                 explicit_schema=schema, unexpected_field_behavior="infer", newlines_in_values=True
             ),
@@ -1486,7 +1528,7 @@ def _read_objects(buf: Any, count: int, cut: int) -> Any:
         if table.num_rows != count:
             raise ValueError("not one object per body")
         if not any(_has_timestamps(f.type) for f in table.schema):
-            return table
+            return _checked(table)
         schema = pa.schema([pa.field(f.name, _strings_for_timestamps(f.type)) for f in table.schema])
     raise ValueError("could not read timestamps as strings")
 

@@ -455,6 +455,11 @@ ADJACENT = {
     "valid, ending in white space": [b'{"a":1} ', b'{"b":2}\r\n', b'{"c":{"d":3}}\t'],
     "braces and quotes inside strings": [b'{"s":"}{\\"\\\\"}', b'{"t":"\\"}\\n{"}', b'{"u":"{"}'],
     "something after the object": [b'{"a":1}x', b'{"a":1}}', b'{"a":1},', b'{"a":1}]'],
+    # what Arrow reads but Python does not, or reads otherwise
+    "not JSON for Python": [b'{"a":Inf}', b'{"a":-Inf}', b'{"a":-NaN}', b'{"s":"\xff\xfe"}',
+                            b'{"s":"\xed\xa0\x80"}', b'{"a":NaN}', b'{"a":Infinity}'],
+    "a byte order mark": [b'\xef\xbb\xbf{"a":1}', b'{"b":2}'],
+    "nested deep": [b'{"d":' * 600 + b"1" + b"}" * 600, b'{"e":' + b"[" * 600 + b"]" * 600 + b"}"],
 }
 
 
@@ -464,7 +469,10 @@ def own_columns(body: bytes) -> dict[str, Any]:
         value = json.loads(body)
     except ValueError:
         return {}
-    return pd.json_normalize(value).iloc[0].to_dict() if isinstance(value, dict) else {}
+    if not isinstance(value, dict):
+        return {}
+    row = frame_mod.flatten_payloads([value], prefix="").iloc[0]  # json_normalize, surrogates too
+    return {k: v for k, v in row.to_dict().items() if isinstance(v, (list, dict)) or not pd.isna(v)}
 
 
 @pytest.mark.parametrize("case", ADJACENT)
@@ -496,7 +504,8 @@ def test_no_body_lends_its_values_to_another_row(tmp_path, case) -> None:
         assert df["payload.row"].iloc[plain].tolist() == plain  # every plain row its own
         assert df[[c for c in cols if c != "payload.row"]].iloc[plain].isna().all().all()
         for i in placed:
-            have = {c[len("payload."):]: df[c].iloc[i] for c in cols if not same(df[c].iloc[i], None)}
+            have = {c[len("payload."):]: df[c].iloc[i] for c in cols
+                    if isinstance(df[c].iloc[i], (list, dict)) or not pd.isna(df[c].iloc[i])}
             want = own_columns(bodies[i])
             assert have.keys() == want.keys() and all(same(have[k], want[k]) for k in want), (i, bodies[i])
 
@@ -635,3 +644,105 @@ def test_lists_keep_their_values_when_segments_hold_other_types(tmp_path) -> Non
                     assert not isinstance(have, list), (i, col, have)
                 else:
                     assert json.dumps(have) == json.dumps(value), (i, col, have, value)
+
+
+def flatten_elsewhere(path: str, show: str) -> str:
+    """``dataframe(flatten=True)`` of ``path`` in a fresh process (a crash there fails the
+    test instead of ending this one); prints ``show`` evaluated on the frame ``df``."""
+    import subprocess
+    import sys
+
+    code = ("import sys, hooklab\nlab = hooklab.open(sys.argv[1])\n"
+            "try:\n    df = lab.dataframe(flatten=True)\n    print(" + show + ")\n"
+            "finally:\n    lab.stop()\n")
+    done = subprocess.run([sys.executable, "-c", code, path], capture_output=True, text=True,
+                          timeout=240)
+    assert done.returncode == 0, (done.returncode, done.stderr[-2000:])
+    return done.stdout.strip()
+
+
+def test_a_body_nested_20000_deep_does_not_crash_the_kernel(tmp_path) -> None:
+    """It killed the process (SIGSEGV) inside Arrow's reader; it now stays with Python, which
+    reads no payload from it, as the json column does."""
+    bodies = [json.dumps({"row": i}).encode() for i in range(300)]
+    bodies[5] = b'{"d":' * 20000 + b"1" + b"}" * 20000
+    bodies[6] = b'{"e":' + b"[" * 20000 + b"]" * 20000 + b"}"
+    path = str(tmp_path / "deep.sqlite3")
+    store_of(path, bodies)
+    out = flatten_elsewhere(path, "df['payload.row'].tolist(), [c for c in df if c.startswith('payload.')]")
+    rows = [float(i) if i not in (5, 6) else "nan" for i in range(300)]
+    assert out == f"{rows} ['payload.row']".replace("'nan'", "nan")
+
+
+def test_a_broken_body_at_a_block_border_does_not_abort_the_kernel(tmp_path) -> None:
+    """When blocks' types disagree, all the bodies go to Arrow at once; read in 4 MiB blocks,
+    a broken body (``{"row": 2,]}``) 14 bytes before a block's end made Arrow's chunker throw
+    where nothing catches it: the process aborted. The bodies are now read as one block."""
+    bodies = [json.dumps({"x": i if i < SEG else {"y": i}, "pad": "p" * 520},
+                         separators=(",", ":")).encode() for i in range(3 * SEG)]
+    border, at = 4 << 20, 0
+    for j in range(len(bodies)):  # the row that would start past border - 14
+        if at + len(bodies[j]) + 1 > border - 14:
+            break
+        at += len(bodies[j]) + 1
+    before = json.loads(bodies[j - 1])
+    before["pad"] += "q" * (border - 14 - at)
+    bodies[j - 1] = json.dumps(before, separators=(",", ":")).encode()
+    bodies[j] = b'{"row": 2,]}'
+    path = str(tmp_path / "border.sqlite3")
+    store_of(path, bodies)
+    assert SEG < j - 1
+    out = flatten_elsewhere(path, f"df['payload.x.y'].iloc[{j}], df['payload.x.y'].iloc[{j - 1}],"
+                                  f" df['payload.x'].iloc[5], df['payload.x.y'].iloc[{3 * SEG - 1}]")
+    assert out == f"nan {j - 1}.0 5.0 {3 * SEG - 1}.0", out
+
+
+def test_bodies_ending_in_a_newline_are_read_by_arrow_not_python(tmp_path, monkeypatch) -> None:
+    """Many senders end a body with a newline (pretty-printed JSON): only the last byte that is
+    not white space must be ``}``, so these are not parsed by Python first (4x slower)."""
+    bodies = [json.dumps({"row": i, "d": {"x": [i]}}, indent=2).encode() + b"\n" for i in range(SEG + 5)]
+    path = str(tmp_path / "newline.sqlite3")
+    store_of(path, bodies)
+    calls = []
+    real = frame_mod._parse_one
+    monkeypatch.setattr(frame_mod, "_parse_one", lambda *a: calls.append(1) or real(*a))
+    lab = hooklab.open(path)
+    try:
+        df = lab.dataframe(flatten=True)
+    finally:
+        lab.stop()
+    assert df["payload.row"].tolist() == list(range(SEG + 5))
+    assert df["payload.d.x"].iloc[7] == [7]
+    assert calls == []
+
+
+@pytest.mark.parametrize(("keeping", "gone"), [
+    ("flat-3", ["flat-1", "flat-2"]),
+    ("flat", []),
+    ("schema-raw", []),
+    ("schema-3", ["schema-2"]),
+])
+def test_keeping_a_summary_drops_only_earlier_layouts_of_its_kind(tmp_path, keeping, gone) -> None:
+    path = str(tmp_path / "kinds.sqlite3")
+    store_of(path, [b'{"a": 1}'] * (2 * SEG))
+    kinds = ["flat-1", "flat-2", "flat", "flat-x", "flatten-1", "schema-2", "schema-raw", "other-1"]
+    db = sqlite3.connect(path)
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS segment_summaries (kind TEXT NOT NULL, first_id INTEGER"
+        " NOT NULL, last_id INTEGER NOT NULL, rows INTEGER NOT NULL, data BLOB NOT NULL,"
+        " PRIMARY KEY (kind, first_id))")
+    db.executemany("INSERT INTO segment_summaries VALUES (?, ?, ?, ?, x'00')",
+                   [(k, f, f + SEG - 1, SEG) for k in kinds for f in (1, SEG + 1)])
+    db.commit()
+    db.close()
+    store = CaptureStore(path, durability="normal")
+    try:
+        assert store.keep_summaries(keeping, [(1, SEG, SEG, b"new")])
+        store.flush()
+    finally:
+        store.close()
+    db = sqlite3.connect(path)
+    rows = set(db.execute("SELECT kind, first_id FROM segment_summaries"))
+    db.close()
+    want = {(k, f) for k in kinds for f in (1, SEG + 1)} | {(keeping, 1)}
+    assert rows == want - {(k, 1) for k in gone}

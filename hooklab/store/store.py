@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import os
 import queue
+import re
 import sqlite3
 import threading
 import time
@@ -1094,7 +1095,7 @@ class CaptureStore:
     def keep_summaries(self, kind: str, items: Sequence[tuple[int, int, int, bytes]]) -> bool:
         """Keep ``(first_id, last_id, rows, data)`` summaries of column segments under ``kind``
         (what :meth:`summaries` gives back), each only while its segment is still exactly
-        those rows. A kind ``name-N`` replaces the segment's summary under any other ``name-M``
+        those rows. A kind ``name-N`` (N a number) replaces the segment's summary under any other ``name-M``
         (an earlier layout, never read again). Best effort and never waits: ``False`` when the
         store is read-only, closed or its queue is full (the summaries are then simply made
         again next time).
@@ -1119,11 +1120,17 @@ class CaptureStore:
         try:
             db.execute(_SUMMARIES_SCHEMA)
             kept = 0
-            family = kind.rsplit("-", 1)[0] + "-"  # earlier layouts of this kind
+            family, _, version = kind.rpartition("-")
+            layouts = re.compile(re.escape(family) + r"-[0-9]+") if version.isdigit() else None
             for first, last, rows, data in items:
-                db.execute(
-                    "DELETE FROM segment_summaries WHERE first_id = ? AND kind != ?"
-                    " AND substr(kind, 1, length(?)) = ?", (first, kind, family, family))
+                if layouts is not None:  # the same segment's summary in an earlier layout
+                    for (other,) in db.execute(
+                        "SELECT kind FROM segment_summaries WHERE first_id = ? AND kind != ?",
+                        (first, kind),
+                    ).fetchall():
+                        if layouts.fullmatch(other):
+                            db.execute("DELETE FROM segment_summaries WHERE kind = ? AND"
+                                       " first_id = ?", (other, first))
                 kept += db.execute(
                     "INSERT OR REPLACE INTO segment_summaries (kind, first_id, last_id, rows, data)"
                     " SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM segments WHERE first_id = ?"
