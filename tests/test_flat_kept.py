@@ -491,15 +491,7 @@ def test_no_body_lends_its_values_to_another_row(tmp_path, case) -> None:
     plain = sorted(set(range(len(bodies))) - set(placed))
     path = str(tmp_path / "adjacent.sqlite3")
     store_of(path, bodies)
-    lab = hooklab.open(path)
-    try:
-        frames = [lab.dataframe(flatten=True)]
-        wait(lambda: len(kept(path)) == 1)
-        frames.append(lab.dataframe(flatten=True))  # the segment from what was kept
-        frames.append(frame_mod._frame(lab.store, {}, flatten=True, combined=False))
-    finally:
-        lab.stop()
-    for df in frames:
+    for df in first_kept_and_sql(path, 1):
         cols = [c for c in df.columns if c.startswith("payload.")]
         assert df["payload.row"].iloc[plain].tolist() == plain  # every plain row its own
         assert df[[c for c in cols if c != "payload.row"]].iloc[plain].isna().all().all()
@@ -534,6 +526,34 @@ def test_tables_kept_in_an_earlier_layout_are_not_read_and_are_replaced(tmp_path
     assert kinds == sorted([FLAT_KIND, "other-1"])
 
 
+def first_kept_and_sql(path: str, segments: int) -> list[pd.DataFrame]:
+    """The frames of ``dataframe(flatten=True)`` on ``path``: parsed, then from the kept
+    segments, then through SQL alone."""
+    lab = hooklab.open(path)
+    try:
+        frames = [lab.dataframe(flatten=True)]
+        wait(lambda: len(kept(path)) == segments)
+        frames.append(lab.dataframe(flatten=True))
+        frames.append(frame_mod._frame(lab.store, {}, flatten=True, combined=False))
+    finally:
+        lab.stop()
+    return frames
+
+
+def assert_lists(df: pd.DataFrame, rows: Any, body: Any, paths: list[str]) -> None:
+    """Each row's list columns are its body's, type for type (json.dumps tells 1 from 1.0)."""
+    for i in rows:
+        for col in paths:
+            value: Any = body(i)
+            for key in col.split("."):
+                value = value.get(key) if isinstance(value, dict) else None
+            have = df[f"payload.{col}"].iloc[i] if f"payload.{col}" in df else None
+            if value is None:
+                assert not isinstance(have, list), (i, col, have)
+            else:
+                assert json.dumps(have) == json.dumps(value), (i, col, have, value)
+
+
 def test_lists_keep_the_values_of_their_body(tmp_path) -> None:
     """Arrow gives the items of a list column one type: ``[1]`` next to ``[1.5]`` read as
     ``[1.0]``, and ``[{"q": 1}]`` next to ``[{"r": 2}]`` as ``[{"q": 1, "r": None}]``. Each row's
@@ -553,27 +573,10 @@ def test_lists_keep_the_values_of_their_body(tmp_path) -> None:
             return {"n": [1e300, 2], "d": None}
         return {"n": None, "d": {"items": [{"q": 1, "s": {"t": [1]}}, {"s": {"t": [1.25]}}]}}
 
-    bodies = [json.dumps(body(i)).encode() for i in range(SEG + 30)]
     path = str(tmp_path / "lists.sqlite3")
-    store_of(path, bodies)
-    lab = hooklab.open(path)
-    try:
-        frames = [lab.dataframe(flatten=True)]
-        wait(lambda: len(kept(path)) == 1)
-        frames.append(lab.dataframe(flatten=True))
-        frames.append(frame_mod._frame(lab.store, {}, flatten=True, combined=False))
-    finally:
-        lab.stop()
-    for df in frames:
-        for i in range(len(bodies)):
-            want = body(i)
-            for col, value in (("n", want.get("n")), ("m", want.get("m")),
-                               ("d.items", (want.get("d") or {}).get("items"))):
-                have = df[f"payload.{col}"].iloc[i]
-                if value is None:
-                    assert not isinstance(have, list), (i, col, have)
-                else:  # (json.dumps tells 1 from 1.0)
-                    assert json.dumps(have) == json.dumps(value), (i, col, have, value)
+    store_of(path, [json.dumps(body(i)).encode() for i in range(SEG + 30)])
+    for df in first_kept_and_sql(path, 1):
+        assert_lists(df, range(SEG + 30), body, ["n", "m", "d.items"])
 
 
 def test_the_garbage_collector_is_paused_only_while_flattening(tmp_path) -> None:
@@ -623,27 +626,12 @@ def test_lists_keep_their_values_when_segments_hold_other_types(tmp_path) -> Non
             return {"n": [i + 0.5], "items": [{"r": str(i)}], "d": {"m": [[i + 0.25]]}}
         return {"n": [7], "items": [{"q": i, "s": [1]}]} if i % 2 else {"n": None}
 
-    bodies = [json.dumps(body(i)).encode() for i in range(2 * SEG + 20)]
     path = str(tmp_path / "types.sqlite3")
-    store_of(path, bodies)
-    lab = hooklab.open(path)
-    try:
-        frames = [lab.dataframe(flatten=True)]
-        wait(lambda: len(kept(path)) == 2)
-        frames.append(lab.dataframe(flatten=True))
-        frames.append(frame_mod._frame(lab.store, {}, flatten=True, combined=False))
-    finally:
-        lab.stop()
-    for df in frames:
-        for i in [0, 1, SEG - 1, SEG, SEG + 1, 2 * SEG - 1, 2 * SEG, 2 * SEG + 1, 2 * SEG + 19]:
-            want = body(i)
-            for col, value in (("n", want.get("n")), ("items", want.get("items")),
-                               ("d.m", (want.get("d") or {}).get("m"))):
-                have = df[f"payload.{col}"].iloc[i] if f"payload.{col}" in df else None
-                if value is None:
-                    assert not isinstance(have, list), (i, col, have)
-                else:
-                    assert json.dumps(have) == json.dumps(value), (i, col, have, value)
+    store_of(path, [json.dumps(body(i)).encode() for i in range(2 * SEG + 20)])
+    for df in first_kept_and_sql(path, 2):
+        assert_lists(df, [0, 1, SEG - 1, SEG, SEG + 1, 2 * SEG - 1, 2 * SEG, 2 * SEG + 1, 2 * SEG + 19],
+                     body, ["n", "items", "d.m"])
+
 
 
 def flatten_elsewhere(path: str, show: str) -> str:
