@@ -937,14 +937,15 @@ def _sort_objects(
 ) -> None:
     """Of the parsed values ``(row, value)``, the objects: as compact JSON for Arrow into
     ``lines`` (local rows), or into ``slow`` (global rows) where only Python holds them
-    exactly (integers past 64 bits, NaN and infinities, which orjson would write as null)."""
+    exactly (see :func:`_python_only`: NaN and infinities, which orjson would write as null,
+    integers outside int64, keys with a dot)."""
     import orjson
 
     for i, value in found:
         if isinstance(value, dict):
             try:
-                if _nonfinite(value):
-                    raise TypeError("NaN or infinity")
+                if _python_only(value):
+                    raise TypeError("NaN, infinity, an integer past int64 or a dotted key")
                 line = orjson.dumps(value)
                 if len(line) > 2 * _ARROW_DEPTH and _maybe_deep(line):
                     raise TypeError("nested too deep for Arrow")
@@ -1039,7 +1040,7 @@ def _flatten_chunks(
 
 def _read_checked(task: tuple[Any, Any, dict[int, bytes], int]) -> tuple[tuple[Any, Any, Any], dict[int, Any]]:
     """:func:`_read_task`, and if Arrow refuses the chunk (a body that starts like an object
-    but is not valid JSON, an integer past 64 bits), again with each body parsed by Python
+    but is not valid JSON, an integer outside int64, a key with a dot), again with each body parsed by Python
     first: ``((table, rows), {row: object only Python reads})``. Raises only if the chunk's
     objects disagree on a field's type."""
     import numpy as np
@@ -1061,18 +1062,26 @@ def _read_checked(task: tuple[Any, Any, dict[int, bytes], int]) -> tuple[tuple[A
     return _read_task((chunk, np.zeros(0, np.int64), checked, base)), slow
 
 
-def _nonfinite(value: Any) -> bool:
-    """Whether a parsed payload holds a NaN or an infinity anywhere."""
-    todo = [value]
+def _python_only(value: Any) -> bool:
+    """Whether a parsed payload holds what Arrow's columns would not give back as
+    ``json_normalize`` does: a NaN or an infinity, an integer outside int64 (Arrow reads
+    it as a float), or a key with a dot in an object that is not in a list (its column
+    name would be another field's)."""
+    todo = [(value, True)]
     while todo:
-        v = todo.pop()
+        v, named = todo.pop()
         if isinstance(v, float):
             if v != v or v in (float("inf"), float("-inf")):
                 return True
+        elif isinstance(v, int):
+            if not -(1 << 63) <= v < 1 << 63:
+                return True
         elif isinstance(v, dict):
-            todo.extend(v.values())
+            if named and any("." in k for k in v):
+                return True
+            todo.extend((x, named) for x in v.values())
         elif isinstance(v, list):
-            todo.extend(v)
+            todo.extend((x, False) for x in v)
     return False
 
 
@@ -1324,7 +1333,10 @@ class _KeptFlat:
         items = []
         try:
             for key, (table, order, slow, values, exact) in new.items():
-                items.append((*key, _pack_flat(table, order, slow, key, values, exact)))
+                try:
+                    items.append((*key, _pack_flat(table, order, slow, key, values, exact)))
+                except Exception:  # noqa: BLE001 - that one is read again next time, not the rest
+                    continue
                 if len(items) >= _FLAT_KEEP_BATCH:
                     self.store.keep_summaries(FLAT_KIND, items)
                     items = []
@@ -1344,7 +1356,8 @@ def _read_task(task: tuple[Any, Any, dict[int, bytes], int]) -> tuple[Any, Any, 
         return None, None, {}
     buf, order, _, joined = _objects(chunk, rows, lines)
     want = None
-    for _ in range(3):
+    again = True
+    for _ in range(4):
         table = pj.read_json(
             pa.BufferReader(buf),
             read_options=pj.ReadOptions(use_threads=False, block_size=buf.size + 1),
@@ -1355,9 +1368,17 @@ def _read_task(task: tuple[Any, Any, dict[int, bytes], int]) -> tuple[Any, Any, 
         )
         if table.num_rows != len(order):
             raise ValueError("not one object per body")
+        if _dotted(table.schema):  # each body read by Python then (_read_checked)
+            raise ValueError("a key with a dot: its column would be another field's")
         try:
             if not any(_has_timestamps(f.type) for f in table.schema):
-                return _checked(table), order + base, _exact_lists(table, joined)
+                try:
+                    return _checked(table), order + base, _exact_lists(table, joined)
+                except pa.ArrowInvalid as exc:  # pyarrow 26 makes a list that starts with
+                    if not again or "NaN" in str(exc):  # null invalid (apache/arrow#51305):
+                        raise  # with the types it inferred, it reads it right
+                    again, want = False, table.schema
+                    continue
             want = pa.schema([pa.field(f.name, _strings_for_timestamps(f.type)) for f in table.schema])
         except RecursionError:  # nested deeper than Python looks: pandas' long way
             raise ValueError("objects nested too deep for Arrow's columns") from None
@@ -1461,6 +1482,14 @@ def _cut(offs: Any) -> int:
     return int(rel[max(k, 1)]) if len(rel) > 1 else 0
 
 
+def _dotted(fields: Any) -> bool:
+    """Whether a field with a dot in its name is among ``fields`` or their structs'."""
+    import pyarrow as pa
+
+    return any("." in f.name or (pa.types.is_struct(f.type) and _dotted(list(f.type)))
+               for f in fields)
+
+
 def _checked(table: Any) -> Any:
     """``table`` as Arrow read it, if it holds what the bodies hold for Python too: its strings
     valid UTF-8 (Arrow keeps invalid bytes, and the cell would raise when read), no NaN or
@@ -1478,6 +1507,11 @@ def _checked(table: Any) -> Any:
 
             if pc.any(pc.and_(pc.invert(pc.is_finite(arr)), arr.is_valid())).as_py():
                 raise pa.ArrowInvalid("NaN or infinity: read by Python")
+            # (an integer from 2**63 to 2**64 - 1 is exact for the json column, a float here;
+            # past that orjson reads a float too)
+            big = pc.and_(pc.greater_equal(arr, float(1 << 63)), pc.less_equal(arr, float(1 << 64)))
+            if pc.any(big).as_py():
+                raise pa.ArrowInvalid("an integer past int64 read as a float: read by Python")
         elif pa.types.is_struct(t):
             todo.extend(arr.flatten())
         elif pa.types.is_list(t) or pa.types.is_large_list(t):
@@ -1665,11 +1699,14 @@ def _exact_lists(table: Any, bodies: Any) -> dict[str, list[tuple[int, Any]]]:
 
 def _packed_lists(exact: dict[str, list[tuple[int, Any]]]) -> bytes:
     """:func:`_exact_lists`' values as kept: LZ4 of their JSON (no NaN, infinity or integer
-    past 64 bits can be among them: Arrow read these bodies), its size first."""
+    outside int64 can be among them: they stay with Python), its size first."""
     import orjson
     import pyarrow as pa
 
-    raw = orjson.dumps(exact)
+    try:
+        raw = orjson.dumps(exact)
+    except orjson.JSONEncodeError:  # (nested past orjson's 255 levels)
+        raw = json.dumps(exact).encode()
     return len(raw).to_bytes(8, "little") + pa.compress(raw, "lz4", asbytes=True)
 
 
@@ -1683,8 +1720,12 @@ def _unpacked_lists(packed: bytes, table: Any) -> dict[str, list[tuple[int, Any]
         size = int.from_bytes(packed[:8], "little")
         if size > 1 << 34:
             raise ValueError("too large")
-        got = orjson.loads(pa.decompress(packed[8:], size, "lz4", asbytes=True))
-    except (pa.ArrowException, ValueError, orjson.JSONDecodeError) as exc:
+        raw = pa.decompress(packed[8:], size, "lz4", asbytes=True)
+        try:
+            got = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            got = json.loads(raw)
+    except (pa.ArrowException, ValueError, RecursionError) as exc:
         raise ValueError(f"kept lists do not read: {exc}") from exc
     if not isinstance(got, dict):
         raise ValueError("kept lists are not by column")

@@ -453,6 +453,9 @@ ADJACENT = {
     "not JSON for Python": [b'{"a":Inf}', b'{"a":-Inf}', b'{"a":-NaN}', b'{"s":"\xff\xfe"}',
                             b'{"s":"\xed\xa0\x80"}', b'{"a":NaN}', b'{"a":Infinity}'],
     "a byte order mark": [b'\xef\xbb\xbf{"a":1}', b'{"b":2}'],
+    "keys with a dot, numbers past int64, a list starting with null": [
+        b'{"a.b": [1.0], "a": {"b": [2]}}', b'{"a": {"b": [7]}}', b'{"a.b": [[1]]}',
+        b'{"u": 9223372036854775809}', b'{"u": 18446744073709551615}', b'{"x": [null, 1]}'],
     "nested deep": [b'{"d":' * 600 + b"1" + b"}" * 600, b'{"e":' + b"[" * 600 + b"]" * 600 + b"}"],
 }
 
@@ -728,3 +731,18 @@ def test_keeping_a_summary_drops_only_earlier_layouts_of_its_kind(tmp_path, keep
     db.close()
     want = {(k, f) for k in kinds for f in (1, SEG + 1)} | {(keeping, 1)}
     assert rows == want - {(k, 1) for k in gone}
+
+
+def test_segments_with_lists_starting_with_null_or_nested_deep_are_kept(tmp_path) -> None:
+    """pyarrow 26 reads ``[null, 1]`` into a table that fails validation (read again with
+    its own types), and orjson writes at most 255 levels (the kept lists fall back to json):
+    both segments are still kept, and read back right."""
+    deep = b'{"l": ' + b"[" * 300 + b"1.0" + b"]" * 300 + b"}"
+    bodies = [b'{"x": [null, 1]}' if i % 7 == 0 else b'{"x": [2]}' for i in range(SEG)]
+    bodies += [deep if i == 3 else b'{"l": [1]}' for i in range(SEG)] + [b'{"x": [3]}'] * 5
+    path = str(tmp_path / "nullfirst.sqlite3")
+    store_of(path, bodies)
+    for df in first_kept_and_sql(path, 2):
+        assert df["payload.x"].iloc[0] == [None, 1] and df["payload.x"].iloc[1] == [2]
+        assert json.dumps(df["payload.l"].iloc[SEG + 3]).replace(", ", ",") == deep[6:-1].decode()
+        assert json.dumps(df["payload.l"].iloc[SEG + 4]) == "[1]"
