@@ -91,6 +91,17 @@ def write_files(n: int, folder: str) -> tuple[str, str]:
     return export, bodies
 
 
+def duckdb_flatten(bodies: str) -> Any:
+    """The baseline: DuckDB reading the JSON Lines file ``bodies`` and flattening each object
+    (``unnest(recursive := true)``) into an Arrow table. Also used by ``bench/lists.py``."""
+    import duckdb
+
+    con = duckdb.connect()
+    out = con.sql(f"SELECT unnest(j, recursive := true) FROM read_json('{bodies}') j").to_arrow_table()
+    con.close()
+    return out
+
+
 def timed(fn: Any) -> tuple[float, Any]:
     t0 = time.perf_counter()
     out = fn()
@@ -142,10 +153,7 @@ def main() -> int:
         lab.stop()
 
         def base() -> Any:
-            con = duckdb.connect()
-            out = con.sql(f"SELECT unnest(j, recursive := true) FROM read_json('{bodies}') j").to_arrow_table()
-            con.close()
-            return out
+            return duckdb_flatten(bodies)
 
         fresh = CaptureStore(db, durability="normal")  # a new process would start like this
         t_cold, df = timed(lambda: captures_frame(fresh))

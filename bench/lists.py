@@ -32,6 +32,9 @@ import hooklab  # noqa: E402
 from hooklab.frame import FLAT_KIND  # noqa: E402
 from hooklab.store import CaptureStore  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from frame import duckdb_flatten, timed  # noqa: E402  (bench/frame.py)
+
 START = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 
@@ -48,19 +51,11 @@ def body(i: int) -> dict[str, Any]:
             "commits": commits, "pusher": {"name": "p"}, "score": [1, 2.5]}
 
 
-def timed(fn: Any) -> tuple[float, Any]:
-    t = time.perf_counter()
-    out = fn()
-    return time.perf_counter() - t, out
-
-
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=100_000)
     ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
-    import duckdb
-
     with tempfile.TemporaryDirectory() as tmp:
         bodies = os.path.join(tmp, "bodies.jsonl")
         db = os.path.join(tmp, "lists.sqlite3")
@@ -82,10 +77,7 @@ def main() -> int:
         store.close()
 
         def base() -> Any:
-            con = duckdb.connect()
-            out = con.sql(f"SELECT unnest(j, recursive := true) FROM read_json('{bodies}') j").to_arrow_table()
-            con.close()
-            return out
+            return duckdb_flatten(bodies)
 
         lab = hooklab.open(db)
         try:

@@ -1040,9 +1040,9 @@ def _flatten_chunks(
 
 def _read_checked(task: tuple[Any, Any, dict[int, bytes], int]) -> tuple[tuple[Any, Any, Any], dict[int, Any]]:
     """:func:`_read_task`, and if Arrow refuses the chunk (a body that starts like an object
-    but is not valid JSON, an integer outside int64, a key with a dot), again with each body parsed by Python
-    first: ``((table, rows), {row: object only Python reads})``. Raises only if the chunk's
-    objects disagree on a field's type."""
+    but is not valid JSON, an integer outside int64, a key with a dot), again with each body
+    parsed by Python first: ``((table, rows, exact lists), {row: object only Python reads})``.
+    Raises only if the chunk's objects disagree on a field's type."""
     import numpy as np
     import pyarrow as pa
 
@@ -1213,9 +1213,8 @@ def _flat_check(key: tuple[int, int, int], stream: bytes) -> int:
 
 def _unpack_flat(blob: bytes, key: tuple[int, int, int]) -> tuple[Any, Any, Any, Any, Any]:
     """``(table or None, rows, slow rows, their values or None, exact lists)`` of segment
-    ``key`` as kept;
-    ``ValueError`` if the blob is not that (damaged, another segment's): the segment is then
-    read again."""
+    ``key`` as kept; ``ValueError`` if the blob is not that (damaged, another segment's): the
+    segment is then read again."""
     import zlib
 
     import numpy as np
@@ -1346,8 +1345,9 @@ class _KeptFlat:
 
 
 def _read_task(task: tuple[Any, Any, dict[int, bytes], int]) -> tuple[Any, Any, Any]:
-    """(table of the task's objects, their global rows), or (None, None) if it has none; the
-    types are Arrow's inference from these objects, timestamps read as strings."""
+    """(table of the task's objects, their global rows, its exact lists: :func:`_exact_lists`),
+    or (None, None, {}) if it has none; the types are Arrow's inference from these objects,
+    timestamps read as strings."""
     import pyarrow as pa
     import pyarrow.json as pj
 

@@ -1095,10 +1095,10 @@ class CaptureStore:
     def keep_summaries(self, kind: str, items: Sequence[tuple[int, int, int, bytes]]) -> bool:
         """Keep ``(first_id, last_id, rows, data)`` summaries of column segments under ``kind``
         (what :meth:`summaries` gives back), each only while its segment is still exactly
-        those rows. A kind ``name-N`` (N a number) replaces the segment's summary under any other ``name-M``
-        (an earlier layout, never read again). Best effort and never waits: ``False`` when the
-        store is read-only, closed or its queue is full (the summaries are then simply made
-        again next time).
+        those rows. A kind ``name-N`` (N a number) replaces the segment's summary under any
+        other ``name-M`` (an earlier layout, never read again). Best effort and never waits:
+        ``False`` when the store is read-only, closed or its queue is full (the summaries are
+        then simply made again next time).
         """
         if not items or self.readonly or self._closed:
             return False
