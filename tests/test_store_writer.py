@@ -1,8 +1,9 @@
 """The store's write path on real SQLite files: batches, their failures, the upkeep thread.
 
 A batch of live captures is inserted in a few statements; these tests hold the writer (a
-subscriber that waits) so that what is queued meanwhile is written as one batch, and check
-what each capture became with expected values.
+subscriber that waits: with ``durability="normal"`` subscribers run on the writer thread) so
+that what is queued meanwhile is written as one batch, and check what each capture became
+with expected values.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ def rec(path: str = "/b", body: bytes = b"x", **kw: object) -> dict:
 
 
 class Held:
-    """A subscriber that holds the writer on the first capture until released."""
+    """A subscriber that holds the writer on the first capture until released (a store with
+    ``durability="normal"``: with "full" subscribers run on the WAL syncer's thread)."""
 
     def __init__(self, store: CaptureStore) -> None:
         self.entered = threading.Event()
@@ -38,6 +40,7 @@ class Held:
 
     def __call__(self, _cap: object) -> None:
         if not self.entered.is_set():
+            self.thread = threading.current_thread()
             self.entered.set()
             assert self.go.wait(30), "the test never released the writer"
 
@@ -47,6 +50,7 @@ def one_batch(store: CaptureStore, records: list[dict]) -> list:
     held = Held(store)
     store.add(rec("/first"))
     assert held.entered.wait(10)
+    assert held.thread is store._writer, "the subscriber must hold the writer itself"
     futures = [store.add(r) for r in records]
     held.go.set()
     results = []
@@ -60,7 +64,7 @@ def one_batch(store: CaptureStore, records: list[dict]) -> list:
 
 
 def test_a_bad_record_fails_alone_and_the_batch_keeps_its_order(tmp_path):
-    store = CaptureStore(tmp_path / "s.sqlite3")
+    store = CaptureStore(tmp_path / "s.sqlite3", durability="normal")
     try:
         records = [rec(f"/ok/{i}") for i in range(5)]
         records.insert(2, rec("/bad", provider={"not": "a string"}))  # SQLite cannot bind it
@@ -78,7 +82,7 @@ def test_a_bad_record_fails_alone_and_the_batch_keeps_its_order(tmp_path):
 
 
 def test_duplicates_within_one_batch_and_against_the_table(tmp_path):
-    store = CaptureStore(tmp_path / "s.sqlite3")
+    store = CaptureStore(tmp_path / "s.sqlite3", durability="normal")
     try:
         gh = {"X-GitHub-Event": "push", "X-GitHub-Delivery": "d-1"}
         first = store.add_sync(rec("/gh", b"{}", headers=list(gh.items())))
@@ -99,7 +103,7 @@ def test_duplicates_within_one_batch_and_against_the_table(tmp_path):
 
 
 def test_a_big_batch_spans_several_statements_with_consecutive_ids(tmp_path):
-    store = CaptureStore(tmp_path / "s.sqlite3")
+    store = CaptureStore(tmp_path / "s.sqlite3", durability="normal")
     try:
         results = one_batch(store, [rec(f"/n/{i}", str(i).encode()) for i in range(237)])
         assert [r.id for r in results] == list(range(2, 239))

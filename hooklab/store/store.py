@@ -6,7 +6,9 @@
 (1, 'github')
 
 Writes go through one writer thread that commits many captures per transaction; a capture's
-``on_done`` callback (and every subscriber) runs only after its row is durable. The queue in
+``on_done`` callback (and every subscriber) runs only after its row is durable. With
+``durability="full"`` on a WAL file that is after a third thread synced the WAL (``_sync``):
+the writer commits without waiting for the disk and is on the next batch meanwhile. The queue in
 front of it is bounded (:data:`QUEUE_CAPTURES` captures, :data:`QUEUE_BYTES` of bodies):
 :meth:`CaptureStore.add` waits for room, :meth:`CaptureStore.submit` (the server's) refuses
 with :class:`StoreBusy`, so memory stays bounded however fast records come.
@@ -62,6 +64,7 @@ from ._sql import (
     row_capture,
     where_clause,
 )
+from ._sync import WalSync
 
 if TYPE_CHECKING:
     from ..signatures.book import SecretBook
@@ -156,6 +159,7 @@ class CaptureStore:
         if "handshake" not in {r[1] for r in self._db.execute("PRAGMA table_info(captures)")}:
             self._cols = _COLS.replace(", handshake", ", NULL")
         self._wdb = self._db if (self._memory or readonly) else self._connect()
+        self._sync = self._wal_sync()
         tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master")}
         self._fts = "captures_fts" in tables
         self._has_segments = "segments" in tables
@@ -175,6 +179,25 @@ class CaptureStore:
         self._writer.start()
 
     # -- connection -------------------------------------------------------------------------
+    def _wal_sync(self) -> WalSync | None:
+        """``durability="full"`` on a WAL file: the writer commits with ``synchronous =
+        NORMAL`` and a :class:`WalSync` thread syncs the WAL before anything is acknowledged
+        (see :mod:`._sync`); elsewhere (Windows, a file system where SQLite could not use a WAL)
+        SQLite syncs inside each COMMIT as before."""
+        if self.durability != "full" or self._memory or self.readonly or os.name != "posix":
+            return None
+        db = self._wdb
+        if str(db.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+            return None
+        main = next((r[2] for r in db.execute("PRAGMA database_list") if r[1] == "main"), "")
+        try:  # the WAL of the path SQLite opened (it resolves it; a later chdir does not matter)
+            sync = WalSync(f"{main}-wal") if main else None
+        except OSError:
+            return None
+        if sync is not None:
+            db.execute("PRAGMA synchronous = NORMAL")
+        return sync
+
     def _connect(self) -> sqlite3.Connection:
         if not self._memory:
             p = Path(self.path)
@@ -320,9 +343,15 @@ class CaptureStore:
         self._reserve(1, size, block, timeout)
         self._queue.put((record, fut, on_done, size))
 
+    def _on_store_thread(self) -> bool:
+        """Whether this is the writer's thread or the WAL syncer's (where callbacks and
+        subscribers run): a write from there must never wait for the queue to drain."""
+        me = threading.current_thread()
+        return me is self._writer or (self._sync is not None and me is self._sync.thread)
+
     def _reserve(self, n: int, size: int, block: bool, timeout: float | None) -> None:
         """Wait for room for ``n`` items of ``size`` bytes in the queue (or refuse)."""
-        if threading.current_thread() is self._writer:  # a subscriber writing: never wait
+        if self._on_store_thread():  # a subscriber writing: never wait
             block = False
             deadline = None
         else:
@@ -333,7 +362,7 @@ class CaptureStore:
             ):
                 if self._closed:
                     raise StoreError("store is closed")
-                if not block and threading.current_thread() is not self._writer:
+                if not block and not self._on_store_thread():
                     raise StoreBusy(
                         f"the write queue is full ({self._queued} captures,"
                         f" {self._queued_bytes} bytes waiting)"
@@ -637,7 +666,7 @@ class CaptureStore:
             with self._cond:
                 self._last_id = max(self._last_id, caps[-1].id)
                 self._cond.notify_all()
-        self._notify(done, forwarded, caps)
+        self._after_commit(done, forwarded, caps)
         self._apply_retention()
         if self._upkeep is not None:
             self._written += len(batch)
@@ -710,6 +739,26 @@ class CaptureStore:
         """The search index's words of a row (path, query, headers and body as stored)."""
         return _search.record_words(
             values[3], record.get("query") or {}, record.get("headers") or (), values[7])
+
+    def _after_commit(self, done: list, forwarded: list[int], caps: list[Capture]) -> None:
+        """Writer thread, after a COMMIT: resolve the batch's futures and callbacks and tell
+        the subscribers -- now, or once the WAL is synced (``durability="full"``)."""
+        sync = self._sync
+        if sync is None:
+            self._notify(done, forwarded, caps)
+            return
+
+        def durable(error: OSError | None) -> None:
+            if error is None:
+                self._notify(done, forwarded, caps)
+                return
+            # committed (readers see the rows) but not known to be on disk: no sender may be
+            # told it is durable; the subscribers still hear of what is in the database
+            lost = StoreError(f"committed, but syncing the database to disk failed: {error}")
+            self._notify([(r if r is None else lost, fut, cb) for r, fut, cb in done],
+                         forwarded, caps)
+
+        sync.after_sync(durable)
 
     def _notify(self, done: list, forwarded: list[int], caps: list[Capture]) -> None:
         for result, fut, cb in done:
@@ -792,14 +841,12 @@ class CaptureStore:
             self._written += len(rows)
             self._upkeep.poke()
             self._finish_checkpoint()
-        fut.set_result(len(rows))
-        if notify:
-            caps = [
-                _row_to_capture((first + i, v[0], v[1], v[2], v[3], v[5], v[6], v[7], v[8], v[9],
-                                 v[10], v[11], v[12], v[13], v[14], v[15], v[16], v[18]))
-                for i, v in enumerate(rows)
-            ]
-            self._notify([], [], caps)
+        caps = [
+            _row_to_capture((first + i, v[0], v[1], v[2], v[3], v[5], v[6], v[7], v[8], v[9],
+                             v[10], v[11], v[12], v[13], v[14], v[15], v[16], v[18]))
+            for i, v in enumerate(rows)
+        ] if notify else []
+        self._after_commit([(len(rows), fut, None)], [], caps)
 
     def _apply_retention(self) -> None:
         if not (self.retention_count or self.retention_age):
@@ -1360,6 +1407,8 @@ class CaptureStore:
         self._closed = True
         self._queue.put(None)
         self._writer.join(timeout=30)
+        if self._sync is not None:  # the last commits' answers, after their sync
+            self._sync.close()
         if self._upkeep is not None:
             self._upkeep.stop()
         with self._room:
@@ -1487,7 +1536,7 @@ class _Upkeep:
             elif did is not None:  # (None: not now, ask again next time)
                 self._idle_done[id(work)] = state
 
-    def _sealed(self, _fut: Future) -> None:  # writer thread: kept or dropped, seal the next
+    def _sealed(self, _fut: Future) -> None:  # writer (or syncer) thread: kept or dropped, seal the next
         self._sealing = False
         self.poke()
 

@@ -1,0 +1,265 @@
+"""``durability="full"``: nothing is acknowledged before the WAL it was written to is synced.
+
+The writer commits with ``synchronous = NORMAL`` and a thread of its own syncs the WAL, then
+answers (see ``hooklab/store/_sync.py``). These tests hold that sync (a gate around the real
+``fdatasync``) and check, on real SQLite files and a real server, that a committed capture is
+not acknowledged -- no HTTP answer, no future, no subscriber -- until the sync has returned,
+that a failed sync is never acknowledged, and that the file synced is the database's own WAL
+whatever path opened it.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import socket
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from hooklab import HookLab
+from hooklab.store import CaptureStore, StoreError
+from hooklab.store._sync import WalSync
+
+pytestmark = pytest.mark.skipif(os.name != "posix", reason="the WAL syncer is used on POSIX")
+
+
+def rec(path: str = "/b", body: bytes = b"x") -> dict:
+    return {"method": "POST", "path": path, "body": body}
+
+
+class Gate:
+    """Wraps a store's WAL sync: each sync waits for ``go``; ``calls`` counts them."""
+
+    def __init__(self, store: CaptureStore, fail: OSError | None = None) -> None:
+        assert store._sync is not None
+        self.sync = store._sync
+        self.real = store._sync.sync
+        self.fail = fail
+        self.entered = threading.Event()
+        self.go = threading.Event()
+        self.calls = 0
+        self.sync.sync = self  # the syncer thread looks the method up on the instance
+
+    def __call__(self) -> None:
+        self.calls += 1
+        self.entered.set()
+        assert self.go.wait(30), "the test never released the sync"
+        if self.fail is not None:
+            raise self.fail
+        self.real()
+
+    def remove(self) -> None:
+        self.go.set()
+        self.sync.__dict__.pop("sync", None)
+
+
+def committed(path: Path) -> int:
+    """Captures a separate connection sees (committed, whether synced or not)."""
+    db = sqlite3.connect(path)
+    try:
+        return db.execute("SELECT COUNT(*) FROM captures").fetchone()[0]
+    finally:
+        db.close()
+
+
+def test_future_callback_and_subscribers_wait_for_the_sync(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    store = CaptureStore(path)
+    gate = Gate(store)
+    seen: list[tuple[int, str]] = []
+    done: list[int] = []
+    store.subscribe(lambda cap: seen.append((cap.id, threading.current_thread().name)))
+    try:
+        fut = store.add(rec(), on_done=lambda cap: done.append(cap.id))
+        assert gate.entered.wait(10)
+        deadline = time.monotonic() + 10
+        while committed(path) < 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert committed(path) == 1  # in the database ...
+        time.sleep(0.3)
+        assert not fut.done() and done == [] and seen == []  # ... but nobody was told yet
+        gate.go.set()
+        assert fut.result(10).id == 1
+        assert done == [1]
+        assert seen == [(1, "hooklab-syncer")]
+    finally:
+        gate.remove()
+        store.close()
+
+
+def test_an_http_answer_waits_for_the_sync(tmp_path: Path) -> None:
+    """What a sender sees: no status line while its capture is committed but not synced."""
+    path = tmp_path / "lab.sqlite3"
+    lab = HookLab(port=0, db=str(path)).start()
+    gate = Gate(lab.store)
+    try:
+        port = lab.server.port
+        body = b'{"id": "evt_1"}'
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            s.sendall(b"POST /stripe HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json"
+                      b"\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body))
+            assert gate.entered.wait(10)
+            assert committed(path) == 1
+            s.settimeout(0.5)
+            with pytest.raises(TimeoutError):
+                s.recv(1)  # not one byte of the answer before the sync returned
+            gate.go.set()
+            s.settimeout(10)
+            answer = b""
+            while chunk := s.recv(65536):
+                answer += chunk
+        assert answer.startswith(b"HTTP/1.1 200 OK\r\n")
+        assert b"X-Hooklab-Capture-Id: 1\r\n" in answer
+        assert answer.endswith(b'{"ok": true, "id": 1}')
+    finally:
+        gate.remove()
+        lab.stop()
+
+
+def test_a_failed_sync_is_never_acknowledged(tmp_path: Path) -> None:
+    path = tmp_path / "lab.sqlite3"
+    lab = HookLab(port=0, db=str(path)).start()
+    gate = Gate(lab.store, fail=OSError(errno.EIO, "Input/output error"))
+    gate.go.set()
+    seen: list[int] = []
+    lab.store.subscribe(lambda cap: seen.append(cap.id))
+    try:
+        with socket.create_connection(("127.0.0.1", lab.server.port), timeout=10) as s:
+            s.sendall(b"POST /b HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1\r\n"
+                      b"Connection: close\r\n\r\nx")
+            answer = b""
+            while chunk := s.recv(65536):
+                answer += chunk
+        assert answer.startswith(b"HTTP/1.1 503 Service Unavailable\r\n"), answer[:200]
+        assert b"capture not stored: StoreError" in answer
+        with pytest.raises(StoreError, match="syncing the database to disk failed: .*Input/output"):
+            lab.store.add(rec()).result(10)
+        assert seen == [1, 2]  # in the database: the live view and the stream show them
+        gate.remove()  # the disk is back: the next capture is acknowledged
+        assert lab.store.add_sync(rec()).id == 3
+    finally:
+        gate.remove()
+        lab.stop()
+
+
+def test_one_sync_covers_what_was_committed_while_the_last_one_ran(tmp_path: Path) -> None:
+    """Group commit for the disk too, answers in commit order."""
+    store = CaptureStore(tmp_path / "s.sqlite3")
+    gate = Gate(store)
+    order: list[int] = []
+    try:
+        first = store.add(rec("/first"), on_done=lambda cap: order.append(cap.id))
+        assert gate.entered.wait(10)
+        futures = []
+        for i in range(200):  # several writer batches while the first sync is held
+            futures.append(store.add(rec(f"/n/{i}"), on_done=lambda cap: order.append(cap.id)))
+            if i % 50 == 0:
+                time.sleep(0.02)
+        deadline = time.monotonic() + 10
+        while committed(store.path) < 201 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert committed(store.path) == 201 and not any(f.done() for f in futures)
+        gate.go.set()
+        assert first.result(10).id == 1
+        assert [f.result(10).id for f in futures] == list(range(2, 202))
+        assert order == list(range(1, 202))
+        assert gate.calls == 2  # the held one, then one for everything behind it
+    finally:
+        gate.remove()
+        store.close()
+
+
+def test_close_answers_what_is_still_queued(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    store = CaptureStore(path)
+    futures = [store.add(rec(f"/c/{i}")) for i in range(500)]
+    store.close()
+    assert [f.result(0).id for f in futures] == list(range(1, 501))
+    assert not store._sync.thread.is_alive()
+    with CaptureStore(path, readonly=True) as again:
+        assert again.count() == 500
+
+
+def _inode(path: str) -> tuple[int, int]:
+    st = os.stat(path)
+    return st.st_dev, st.st_ino
+
+
+@pytest.mark.parametrize("how", ["absolute", "relative", "symlinked dir", "spaces and é",
+                                 "dot segments"])
+def test_the_file_synced_is_the_databases_own_wal(tmp_path: Path, monkeypatch, how: str) -> None:
+    real = tmp_path / "real dir"
+    real.mkdir()
+    monkeypatch.chdir(tmp_path)
+    name = "captures é 1.sqlite3" if how == "spaces and é" else "c.sqlite3"
+    if how == "relative":
+        given = f"real dir/{name}"
+    elif how == "symlinked dir":
+        (tmp_path / "link").symlink_to(real, target_is_directory=True)
+        given = str(tmp_path / "link" / name)
+    elif how == "dot segments":
+        given = f"./real dir/../real dir/{name}"
+    else:
+        given = str(real / name)
+    store = CaptureStore(given)
+    try:
+        monkeypatch.chdir("/")  # a notebook's %cd: the syncer's path must not depend on it
+        store.add_sync(rec())
+        assert store._sync is not None
+        assert _inode(store._sync.path) == _inode(str(real / name) + "-wal")
+        st = os.fstat(store._sync._fd)
+        assert (st.st_dev, st.st_ino) == _inode(str(real / name) + "-wal")
+        assert store._wdb.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("kw", [{"durability": "normal"}, {"path": ":memory:"}])
+def test_no_syncer_where_sqlite_syncs_or_nothing_is_on_disk(tmp_path: Path, kw: dict) -> None:
+    store = CaptureStore(kw.pop("path", tmp_path / "s.sqlite3"), **kw)
+    try:
+        assert store._sync is None
+        seen: list[str] = []
+        store.subscribe(lambda cap: seen.append(threading.current_thread().name))
+        assert store.add_sync(rec()).id == 1
+        assert seen == ["hooklab-writer"]  # answered right after COMMIT, as before
+    finally:
+        store.close()
+
+
+def test_a_replaced_wal_is_reopened_before_it_is_synced(tmp_path: Path) -> None:
+    """If the WAL file was unlinked and made again (every connection closed once), the sync
+    goes to the file at the path, not to the unlinked one."""
+    wal = tmp_path / "x.sqlite3-wal"
+    wal.write_bytes(b"old")
+    sync = WalSync(str(wal))
+    try:
+        old = os.fstat(sync._fd).st_ino
+        wal.unlink()
+        wal.write_bytes(b"new")
+        results: list[OSError | None] = []
+        synced = threading.Event()
+        sync.after_sync(lambda error: (results.append(error), synced.set()))
+        assert synced.wait(10)
+        assert results == [None]
+        assert os.fstat(sync._fd).st_ino == _inode(str(wal))[1] != old
+    finally:
+        sync.close()
+    assert sync._fd == -1  # closed with the thread
+
+
+def test_a_missing_wal_makes_the_sync_report_an_error(tmp_path: Path) -> None:
+    wal = tmp_path / "gone.sqlite3-wal"
+    wal.write_bytes(b"")
+    sync = WalSync(str(wal))
+    try:
+        wal.unlink()  # unlinked and not made again: the reopen fails, and says so
+        results: list[OSError | None] = []
+        sync.after_sync(results.append)
+    finally:
+        sync.close()
+    assert len(results) == 1 and isinstance(results[0], FileNotFoundError)
