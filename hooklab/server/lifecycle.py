@@ -110,10 +110,35 @@ class CaptureServer:
         self._stopped = threading.Event()
         self.warning: str | None = None
         self._done: list[tuple[Any, Any, Any]] = []
+        self._to_submit: list[tuple[Any, Any]] = []  # captures received in this loop iteration
         self._done_lock = threading.Lock()
         self._drain_scheduled = False
 
-    # -- answers after commit --------------------------------------------------------------
+    # -- captures to the store, answers after commit ----------------------------------------
+    def submit_soon(self, record: Any, slot: Any) -> None:
+        """Server loop: store ``record`` and answer through ``slot`` once it is durable.
+
+        The captures parsed in one turn of the loop (every connection that had data) are
+        handed to the store together at the end of that turn: the writer wakes once and
+        finds them all, instead of waking at the first and contending for the GIL while the
+        rest are parsed. A store that refuses (full queue, closed) answers at once.
+        """
+        pending = self._to_submit
+        if not pending:
+            loop = self.loop
+            assert loop is not None
+            loop.call_soon(self._submit_pending)
+        pending.append((record, slot))
+
+    def _submit_pending(self) -> None:
+        items, self._to_submit = self._to_submit, []
+        submit = self.store.submit
+        for record, slot in items:
+            try:
+                submit(record, slot)
+            except Exception as exc:  # noqa: BLE001 - store closed / busy: refuse, do not pretend
+                slot._answer(exc, slot.response)
+
     def _completed(self, delegate: Any, result: Any, response: Any) -> None:
         """Writer thread: queue an answer; wake the server loop once per batch, not per capture."""
         with self._done_lock:

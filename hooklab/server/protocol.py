@@ -657,10 +657,7 @@ class CaptureProtocol(asyncio.Protocol):
         self.slots.append(slot)
         if len(self.slots) >= MAX_PENDING:
             self._pause()
-        try:
-            srv.store.submit(record, slot)
-        except Exception as exc:  # noqa: BLE001 - store closed: refuse rather than pretend
-            slot._answer(exc, response)
+        srv.submit_soon(record, slot)
 
     def _dispatch(self, req: _Request, body: bytes) -> None:
         """Give a ``/_hooklab/`` request to the Tornado application once the answers before it
