@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
+from _http import post
 
 from hooklab import HookLab
 from hooklab.store import CaptureStore, StoreError
@@ -136,11 +137,14 @@ def test_a_failed_sync_is_never_acknowledged(tmp_path: Path) -> None:
                 answer += chunk
         assert answer.startswith(b"HTTP/1.1 503 Service Unavailable\r\n"), answer[:200]
         assert b"capture not stored: StoreError" in answer
-        with pytest.raises(StoreError, match="syncing the database to disk failed: .*Input/output"):
-            lab.store.add(rec()).result(10)
-        assert seen == [1, 2]  # in the database: the live view and the stream show them
-        gate.remove()  # the disk is back: the next capture is acknowledged
-        assert lab.store.add_sync(rec()).id == 3
+        assert seen == [1]  # in the database: the live view and the stream show it
+        gate.remove()  # the disk answers again, but this store takes nothing more
+        with pytest.raises(StoreError, match=r"syncing the database to disk failed \(.*Input/"
+                                             r"output error\): nothing more is stored"):
+            lab.store.add(rec())
+        status, answer = post(f"{lab.url}/b", b"y")
+        assert status == 503 and b"capture not stored: StoreError" in answer
+        assert committed(path) == 1
     finally:
         gate.remove()
         lab.stop()
@@ -231,35 +235,98 @@ def test_no_syncer_where_sqlite_syncs_or_nothing_is_on_disk(tmp_path: Path, kw: 
         store.close()
 
 
-def test_a_replaced_wal_is_reopened_before_it_is_synced(tmp_path: Path) -> None:
-    """If the WAL file was unlinked and made again (every connection closed once), the sync
-    goes to the file at the path, not to the unlinked one."""
+def test_a_removed_wal_is_an_error_not_a_sync(tmp_path: Path) -> None:
+    """SQLite never removes the WAL while the store is open; if something else does (and
+    even puts a new file there), SQLite keeps writing to the removed one, which a power cut
+    takes with it: nothing may be acknowledged, and every later job hears of it too."""
     wal = tmp_path / "x.sqlite3-wal"
     wal.write_bytes(b"old")
     sync = WalSync(str(wal))
     try:
-        old = os.fstat(sync._fd).st_ino
         wal.unlink()
         wal.write_bytes(b"new")
         results: list[OSError | None] = []
-        synced = threading.Event()
-        sync.after_sync(lambda error: (results.append(error), synced.set()))
-        assert synced.wait(10)
-        assert results == [None]
-        assert os.fstat(sync._fd).st_ino == _inode(str(wal))[1] != old
+        done = threading.Event()
+        sync.after_sync(results.append)
+        sync.after_sync(lambda error: (results.append(error), done.set()))
+        assert done.wait(10)
     finally:
         sync.close()
+    assert [type(r) for r in results] == [FileNotFoundError, FileNotFoundError]
+    assert "was removed while in use" in str(results[0])
     assert sync._fd == -1  # closed with the thread
 
 
-def test_a_missing_wal_makes_the_sync_report_an_error(tmp_path: Path) -> None:
-    wal = tmp_path / "gone.sqlite3-wal"
-    wal.write_bytes(b"")
-    sync = WalSync(str(wal))
+def test_after_a_failed_sync_nothing_is_acknowledged_and_nothing_more_stored(tmp_path: Path) -> None:
+    """Linux may mark pages it failed to write as clean, so a later sync can succeed without
+    them and recovery would drop every commit behind the hole: a failure is final."""
+    path = tmp_path / "s.sqlite3"
+    store = CaptureStore(path)
+    gate = Gate(store, fail=OSError(errno.EIO, "Input/output error"))
     try:
-        wal.unlink()  # unlinked and not made again: the reopen fails, and says so
-        results: list[OSError | None] = []
-        sync.after_sync(results.append)
+        first = store.add(rec("/first"))
+        assert gate.entered.wait(10)
+        behind = store.add(rec("/behind"))  # committed while the failing sync runs
+        deadline = time.monotonic() + 10
+        while committed(path) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        gate.go.set()
+        for fut in (first, behind):
+            with pytest.raises(StoreError, match="syncing the database to disk failed"):
+                fut.result(10)
+        gate.remove()  # the disk answers again: still no acknowledgement from this store
+        for write in (lambda: store.add(rec("/later")), store.flush, store.clear,
+                      lambda: store.add_many([rec("/bulk")])):
+            with pytest.raises(StoreError, match="nothing more is stored until the store is"
+                                                 " opened again"):
+                write()
+        assert store._importing == 0
     finally:
-        sync.close()
-    assert len(results) == 1 and isinstance(results[0], FileNotFoundError)
+        gate.remove()
+        store.close()
+    with CaptureStore(path) as again:  # opened again: it stores (and acknowledges) again
+        assert again.add_sync(rec("/again")).path == "/again"
+
+
+def test_a_bulk_import_whose_sync_fails_is_not_reported_stored(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    store = CaptureStore(path)
+    gate = Gate(store, fail=OSError(errno.EIO, "Input/output error"))
+    gate.go.set()
+    try:
+        with pytest.raises(StoreError, match="syncing the database to disk failed"):
+            store.add_many([rec(f"/bulk/{i}") for i in range(1000)])
+        assert store._importing == 0
+    finally:
+        gate.remove()
+        store.close()
+
+
+def test_the_write_queue_counts_what_waits_for_the_disk(tmp_path: Path) -> None:
+    """With the sync held, captures committed but not answered keep their room in the queue:
+    memory stays bounded by QUEUE_BYTES (64 MiB) however long the disk takes."""
+    from hooklab.store.store import QUEUE_BYTES, StoreBusy
+
+    store = CaptureStore(tmp_path / "b.sqlite3")
+    gate = Gate(store)
+    body = b"x" * (1024 * 1024)
+    done: list[object] = []
+    try:
+        store.submit(rec("/first", body), done.append)
+        assert gate.entered.wait(10)
+        accepted = 1
+        with pytest.raises(StoreBusy, match="write queue is full"):
+            for _ in range(QUEUE_BYTES // len(body) + 8):  # bounded: refused well before
+                store.submit(rec("/more", body), done.append)
+                accepted += 1
+        assert accepted == QUEUE_BYTES // len(body)
+        assert done == []  # nothing answered while the sync is held
+        gate.go.set()
+        deadline = time.monotonic() + 20
+        while len(done) < accepted and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert len(done) == accepted
+        store.submit(rec("/room-again", body), done.append)  # answered: room given back
+    finally:
+        gate.remove()
+        store.close()

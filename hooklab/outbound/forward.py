@@ -192,7 +192,7 @@ class Forwarder:
         ]
         for t in self._threads:
             t.start()
-        #: the store's one "stored" event brings every new capture (on its writer thread)
+        #: the store's one "stored" event brings every new capture (on the store's thread)
         self._unsubscribe = store.subscribe(self.submit)
 
     @property

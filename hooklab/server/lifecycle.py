@@ -121,7 +121,7 @@ class CaptureServer:
         The captures parsed in one turn of the loop (every connection that had data) are
         handed to the store together at the end of that turn: the writer wakes once and
         finds them all, instead of waking at the first and contending for the GIL while the
-        rest are parsed. A store that refuses (full queue, closed) answers at once.
+        rest are parsed. A store that refuses (full queue, closed) is answered then too: 503.
         """
         pending = self._to_submit
         if not pending:
@@ -137,10 +137,15 @@ class CaptureServer:
             try:
                 submit(record, slot)
             except Exception as exc:  # noqa: BLE001 - store closed / busy: refuse, do not pretend
-                slot._answer(exc, slot.response)
+                try:
+                    slot._answer(exc, slot.response)
+                except Exception:  # noqa: BLE001 - one broken answer must not drop the others
+                    _log.exception("hooklab: refusing a capture failed")
+                    slot._abandon()
 
     def _completed(self, delegate: Any, result: Any, response: Any) -> None:
-        """Writer thread: queue an answer; wake the server loop once per batch, not per capture."""
+        """The store's thread (writer or WAL syncer): queue an answer; wake the server loop
+        once per batch, not per capture."""
         with self._done_lock:
             self._done.append((delegate, result, response))
             if self._drain_scheduled:

@@ -153,7 +153,8 @@ class _Slot:
     """One request's place in its connection's answer order.
 
     ``parts`` are bytes ready to send; ``done`` once the whole answer is in ``parts``. A capture's
-    slot is filled on the server loop after the store committed it (the writer thread calls it).
+    slot is filled on the server loop once the store made it durable (the store's writer or WAL
+    syncer thread calls it).
     """
 
     __slots__ = ("conn", "parts", "done", "close", "hold", "start", "exclusive", "head_only",
@@ -172,7 +173,7 @@ class _Slot:
         self.response: Any = None
 
     # -- captures: filled after commit ------------------------------------------------------
-    def __call__(self, result: Any) -> None:  # writer thread: the capture is durable
+    def __call__(self, result: Any) -> None:  # the store's thread: the capture is durable
         self.conn.server._completed(self, result, self.response)
 
     def _answer(self, result: Any, response: Any) -> None:  # server loop

@@ -121,7 +121,7 @@ class StreamHandler(websocket.WebSocketHandler):
         self.unsubscribe = store.subscribe(self._from_writer, on_clear=None)
         self.task = self.loop.create_task(self._pump())
 
-    # -- writer thread -> server loop --------------------------------------------------------
+    # -- store thread (writer or WAL syncer) -> server loop ------------------------------------
     def _from_writer(self, cap: Capture) -> None:
         if not matches(cap, self.filters):
             return

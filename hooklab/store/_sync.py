@@ -14,6 +14,13 @@ anyone hears of it. What NORMAL leaves to chance are only transactions not yet s
 nobody was told about; SQLite's frame checksums and salts make recovery drop a torn tail.
 Checkpoints under NORMAL still sync the WAL before and the database after copying.
 
+What changes: a committed capture is visible to readers (the API, ``hooklab.open`` in another
+process) for the fraction of a millisecond before its sync returns, where ``FULL`` showed it
+only after; the futures, subscribers and ``wait_for`` still hear of it only after the sync. A
+sync that fails is final: Linux may mark the pages it could not write as clean, so a later
+sync could succeed without them, and recovery would stop at the hole and drop the commits
+behind it. So every job after a failure gets its error, and the store takes no more writes.
+
 >>> import os, tempfile
 >>> d = tempfile.mkdtemp()
 >>> wal = os.path.join(d, "c.sqlite3-wal")
@@ -28,6 +35,7 @@ Checkpoints under NORMAL still sync the WAL before and the database after copyin
 
 from __future__ import annotations
 
+import errno
 import os
 import queue
 import threading
@@ -42,7 +50,8 @@ class WalSync:
     """Sync the WAL file at ``wal_path``, then run the jobs queued before that sync.
 
     ``after_sync(job)`` queues ``job(error)``: ``error`` is ``None`` once everything written
-    to the WAL before the call is on disk, or the ``OSError`` of a sync that failed. Jobs
+    to the WAL before the call is on disk, or the ``OSError`` of a sync that failed (that one
+    or an earlier one: after a failure nothing is durable any more). Jobs
     run on this object's thread, in the order they were queued; one sync covers every job
     queued while the previous one ran (group commit for the disk too).
     """
@@ -50,6 +59,8 @@ class WalSync:
     def __init__(self, wal_path: str, *, name: str = "hooklab-syncer") -> None:
         self.path = wal_path
         self._fd = os.open(wal_path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        #: the error of the first sync that failed; every job after it gets it too
+        self.failed: OSError | None = None
         self._jobs: queue.SimpleQueue[Callable[[OSError | None], None] | None] = queue.SimpleQueue()
         self.thread = threading.Thread(target=self._loop, name=name, daemon=True)
         self.thread.start()
@@ -67,12 +78,11 @@ class WalSync:
             self._fd = -1
 
     def sync(self) -> None:
-        """``fdatasync`` the WAL (reopened first if it was replaced since: its path is what
-        SQLite writes to)."""
-        if os.fstat(self._fd).st_nlink == 0:  # unlinked (all connections closed once, say)
-            fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-            os.close(self._fd)
-            self._fd = fd
+        """``fdatasync`` the WAL. SQLite never removes it while a connection has the database
+        open (each holds a shared lock on it); if something else did, SQLite still writes to
+        the removed file, which a power cut takes with it: that is an error, not a sync."""
+        if os.fstat(self._fd).st_nlink == 0:
+            raise OSError(errno.ENOENT, f"the WAL file {self.path!r} was removed while in use")
         _fsync(self._fd)
 
     def _loop(self) -> None:
@@ -89,11 +99,14 @@ class WalSync:
                 jobs = [j for j in jobs if j is not None]
             if not jobs:
                 continue
-            error: OSError | None = None
-            try:
-                self.sync()
-            except OSError as exc:
-                error = exc
+            error = self.failed
+            if error is None:
+                try:
+                    self.sync()
+                except OSError as exc:
+                    # after a failed fdatasync Linux may mark the unwritten pages clean, so a
+                    # later sync can succeed without them: no later commit is durable either
+                    error = self.failed = exc
             for job in jobs:
                 try:
                     job(error)

@@ -8,7 +8,8 @@
 Writes go through one writer thread that commits many captures per transaction; a capture's
 ``on_done`` callback (and every subscriber) runs only after its row is durable. With
 ``durability="full"`` on a WAL file that is after a third thread synced the WAL (``_sync``):
-the writer commits without waiting for the disk and is on the next batch meanwhile. The queue in
+the writer commits without waiting for the disk and is on the next batch meanwhile; the
+queue's room is given back once a capture is answered, so what waits for the disk counts. The queue in
 front of it is bounded (:data:`QUEUE_CAPTURES` captures, :data:`QUEUE_BYTES` of bodies):
 :meth:`CaptureStore.add` waits for room, :meth:`CaptureStore.submit` (the server's) refuses
 with :class:`StoreBusy`, so memory stays bounded however fast records come.
@@ -159,7 +160,16 @@ class CaptureStore:
         if "handshake" not in {r[1] for r in self._db.execute("PRAGMA table_info(captures)")}:
             self._cols = _COLS.replace(", handshake", ", NULL")
         self._wdb = self._db if (self._memory or readonly) else self._connect()
+        self._failed: OSError | None = None  # a WAL sync failed: no more writes (see _sync)
         self._sync = self._wal_sync()
+        try:
+            self._start()
+        except BaseException:
+            if self._sync is not None:
+                self._sync.close()
+            raise
+
+    def _start(self) -> None:
         tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master")}
         self._fts = "captures_fts" in tables
         self._has_segments = "segments" in tables
@@ -172,7 +182,7 @@ class CaptureStore:
         self._idle_work: list[Callable[[], bool | None]] = []  # see when_idle
         self._checkpoint_due = False  # the upkeep thread checkpointed: the writer finishes it
         self._upkeep: _Upkeep | None = None
-        if not (self._memory or readonly):
+        if not (self._memory or self.readonly):
             self._wdb.execute("PRAGMA wal_autocheckpoint = 0")  # the upkeep thread does it
             self._upkeep = _Upkeep(self)
         self._writer = threading.Thread(target=self._write_loop, name="hooklab-writer", daemon=True)
@@ -336,6 +346,11 @@ class CaptureStore:
             raise StoreError("store is closed")
         if self.readonly:
             raise StoreError(f"{self.path!r} was opened read-only")
+        if self._failed is not None:
+            raise StoreError(
+                f"syncing the database to disk failed ({self._failed}): nothing more is stored"
+                " until the store is opened again (captures committed after a failed sync"
+                " could be lost in a power cut)")
         if isinstance(record, _Row):
             size = len(record.values[7])
         else:
@@ -400,23 +415,25 @@ class CaptureStore:
         # into an empty store: the table's indexes are built once at the end (much faster than
         # row by row) and repeated deliveries are found in memory
         fresh = self._importing == 1 and self._last_id == 0 and not self._subscribers
-        if fresh:
-            fresh = self._control({"__indexes__": "drop"})
         import gc
 
         collecting = gc.isenabled()
         gc.disable()  # millions of fresh containers and no cycles: ~8 % of the import's CPU
         try:
+            if fresh:
+                fresh = self._control({"__indexes__": "drop"})
             return self._import(records, notify)
         finally:
             if collecting:
                 gc.enable()
-            if fresh:
-                self._control({"__indexes__": "create"})
-            with self._room:
-                self._importing -= 1
-            if not self._closed:
-                self.flush()  # wakes the writer: it catches up from here
+            try:
+                if fresh:
+                    self._control({"__indexes__": "create"})
+            finally:
+                with self._room:
+                    self._importing -= 1
+                if not self._closed and self._failed is None:
+                    self.flush()  # wakes the writer: it catches up from here
 
     def _control(self, item: dict[str, Any]) -> Any:
         fut: Future[Any] = Future()
@@ -449,6 +466,8 @@ class CaptureStore:
     def _store_chunk(self, at: int, chunk: list[list[Any]], size: int, notify: bool) -> int:
         try:
             self._bulk(chunk, size, notify).result()
+        except StoreError:  # the store's own state (closed, a failed sync), not these records
+            raise
         except Exception as exc:  # noqa: BLE001 - said with the position
             raise ValueError(
                 f"record {at} (or one of the {len(chunk) - 1} after it): cannot be stored ({exc})"
@@ -495,10 +514,12 @@ class CaptureStore:
                 self._write_batch(plain)
             for item in bulk:
                 self._write_bulk(item)
-            self._release(
-                len(batch) + sum(len(b[0]["__bulk__"]) - 1 for b in bulk),
-                sum(b[3] for b in batch) + sum(b[0]["size"] for b in bulk),
-            )
+            n = len(batch) + sum(len(b[0]["__bulk__"]) - 1 for b in bulk)
+            size = sum(b[3] for b in batch) + sum(b[0]["size"] for b in bulk)
+            if self._sync is None:
+                self._release(n, size)
+            else:  # the room is free once they are answered: what waits for the disk counts
+                self._sync.after_sync(lambda _error, n=n, size=size: self._release(n, size))
             if plain and self._writer_behind(_LAG):  # live traffic: keep the index close behind
                 self._catch_up(_BATCH)  # (a bulk import leaves it to the idle moments after)
             if stop:
@@ -539,7 +560,7 @@ class CaptureStore:
                 except BaseException:
                     db.execute("ROLLBACK")
                     raise
-                if search is not None:  # only once durable
+                if search is not None:  # only once committed
                     self._search_upto = search
                 if segments is not None:
                     self._segments_upto = segments
@@ -665,7 +686,8 @@ class CaptureStore:
         if caps:
             with self._cond:
                 self._last_id = max(self._last_id, caps[-1].id)
-                self._cond.notify_all()
+                if self._sync is None:  # (else once synced: see _after_commit)
+                    self._cond.notify_all()
         self._after_commit(done, forwarded, caps)
         self._apply_retention()
         if self._upkeep is not None:
@@ -740,9 +762,12 @@ class CaptureStore:
         return _search.record_words(
             values[3], record.get("query") or {}, record.get("headers") or (), values[7])
 
-    def _after_commit(self, done: list, forwarded: list[int], caps: list[Capture]) -> None:
+    def _after_commit(self, done: list, forwarded: list[int], caps: list[Capture], *,
+                      bulk: bool = False) -> None:
         """Writer thread, after a COMMIT: resolve the batch's futures and callbacks and tell
-        the subscribers -- now, or once the WAL is synced (``durability="full"``)."""
+        the subscribers -- now, or once the WAL is synced (``durability="full"``). If that
+        sync fails, captures (every row of a ``bulk`` import) and flushes get a
+        :class:`StoreError` and the store takes no more writes."""
         sync = self._sync
         if sync is None:
             self._notify(done, forwarded, caps)
@@ -750,13 +775,16 @@ class CaptureStore:
 
         def durable(error: OSError | None) -> None:
             if error is None:
+                with self._cond:  # wait_for() wakes when the captures are acknowledged
+                    self._cond.notify_all()
                 self._notify(done, forwarded, caps)
                 return
-            # committed (readers see the rows) but not known to be on disk: no sender may be
-            # told it is durable; the subscribers still hear of what is in the database
+            # committed (readers see the rows) but not known to be on disk: no capture is
+            # acknowledged, nor a flush; what else the batch did (a clear, an index) did happen
+            self._failed = self._failed or error
             lost = StoreError(f"committed, but syncing the database to disk failed: {error}")
-            self._notify([(r if r is None else lost, fut, cb) for r, fut, cb in done],
-                         forwarded, caps)
+            self._notify([(lost if bulk or r is None or isinstance(r, Capture) else r, fut, cb)
+                          for r, fut, cb in done], forwarded, caps)
 
         sync.after_sync(durable)
 
@@ -834,7 +862,8 @@ class CaptureStore:
             return
         with self._cond:
             self._last_id = max(self._last_id, first + len(rows) - 1)
-            self._cond.notify_all()
+            if self._sync is None:  # (else once synced: see _after_commit)
+                self._cond.notify_all()
         if self._search_upto >= _MAX_ID:  # the new rows are not indexed yet
             self._search_upto = first - 1
         if self._upkeep is not None:
@@ -846,7 +875,7 @@ class CaptureStore:
                              v[10], v[11], v[12], v[13], v[14], v[15], v[16], v[18]))
             for i, v in enumerate(rows)
         ] if notify else []
-        self._after_commit([(len(rows), fut, None)], [], caps)
+        self._after_commit([(len(rows), fut, None)], [], caps, bulk=True)
 
     def _apply_retention(self) -> None:
         if not (self.retention_count or self.retention_age):
@@ -954,7 +983,8 @@ class CaptureStore:
         on_clear: Callable[[], None] | None = None,
         on_forward: Callable[[int], None] | None = None,
     ) -> Callable[[], None]:
-        """Call ``callback(capture)`` on the writer thread for every newly stored capture.
+        """Call ``callback(capture)`` for every newly stored capture, once it is durable: on
+        the writer thread, or with ``durability="full"`` on the WAL syncer's thread.
 
         ``on_clear()`` runs after :meth:`clear`; ``on_forward(capture_id)`` after a forwarding
         outcome is stored. Returns a function that unsubscribes. Callbacks must be quick.
@@ -1407,8 +1437,9 @@ class CaptureStore:
         self._closed = True
         self._queue.put(None)
         self._writer.join(timeout=30)
-        if self._sync is not None:  # the last commits' answers, after their sync
-            self._sync.close()
+        if self._sync is not None and not self._writer.is_alive():
+            self._sync.close()  # the last commits' answers, after their sync (a writer still
+            # busy keeps it: its jobs are answered when it is done)
         if self._upkeep is not None:
             self._upkeep.stop()
         with self._room:

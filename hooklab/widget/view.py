@@ -220,9 +220,9 @@ class LiveView(LiveControls, W.VBox):
             data["text/plain"] = repr(self)
         return data
 
-    # -- events (writer thread / kernel thread) ---------------------------------------------
+    # -- events (the store's writer or syncer thread / kernel thread) -----------------------
     def _on_capture(self, cap: Capture) -> None:
-        """Store subscriber, runs on the writer thread: mark dirty, nothing else."""
+        """Store subscriber, runs on the store's thread: mark dirty, nothing else."""
         if not matches(cap, self.filters):
             return
         self._arrivals.append(time.monotonic())
