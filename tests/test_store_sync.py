@@ -145,6 +145,9 @@ def test_a_failed_sync_is_never_acknowledged(tmp_path: Path) -> None:
         status, answer = post(f"{lab.url}/b", b"y")
         assert status == 503 and b"capture not stored: StoreError" in answer
         assert committed(path) == 1
+        # reading still works: an export (which starts with a flush) has what was committed
+        for fmt in ("jsonl", "har", "csv", "parquet"):
+            assert lab.export(tmp_path / f"out.{fmt}", fmt=fmt) == 1, fmt
     finally:
         gate.remove()
         lab.stop()
@@ -275,12 +278,14 @@ def test_after_a_failed_sync_nothing_is_acknowledged_and_nothing_more_stored(tmp
             with pytest.raises(StoreError, match="syncing the database to disk failed"):
                 fut.result(10)
         gate.remove()  # the disk answers again: still no acknowledgement from this store
-        for write in (lambda: store.add(rec("/later")), store.flush, store.clear,
+        for write in (lambda: store.add(rec("/later")), store.clear,
                       lambda: store.add_many([rec("/bulk")])):
             with pytest.raises(StoreError, match="nothing more is stored until the store is"
                                                  " opened again"):
                 write()
+        store.flush()  # a barrier still (the captures carry the error): returns
         assert store._importing == 0
+        assert committed(path) == 2
     finally:
         gate.remove()
         store.close()
@@ -288,18 +293,98 @@ def test_after_a_failed_sync_nothing_is_acknowledged_and_nothing_more_stored(tmp
         assert again.add_sync(rec("/again")).path == "/again"
 
 
+def indexes(path: Path) -> list[str]:
+    db = sqlite3.connect(path)
+    try:
+        return sorted(r[0] for r in db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'captures'"
+            " AND name NOT LIKE 'sqlite_%'"))
+    finally:
+        db.close()
+
+
 def test_a_bulk_import_whose_sync_fails_is_not_reported_stored(tmp_path: Path) -> None:
+    """Into an empty store the import drops the table's indexes and makes them again at the
+    end: after a failed sync they are still made (they acknowledge nothing)."""
     path = tmp_path / "s.sqlite3"
+    with CaptureStore(path, durability="normal"):
+        pass
+    expected = indexes(path)
+    assert len(expected) == 6
     store = CaptureStore(path)
     gate = Gate(store, fail=OSError(errno.EIO, "Input/output error"))
     gate.go.set()
     try:
-        with pytest.raises(StoreError, match="syncing the database to disk failed"):
+        with pytest.raises(StoreError, match=r"syncing the database to disk failed.*"
+                                             r"Input/output error"):
             store.add_many([rec(f"/bulk/{i}") for i in range(1000)])
+        assert store._importing == 0
+        assert indexes(path) == expected
+        with pytest.raises(StoreError, match="nothing more is stored"):
+            store.add_many([rec("/again")])
         assert store._importing == 0
     finally:
         gate.remove()
         store.close()
+
+
+def test_a_writer_waiting_for_room_is_refused_when_a_sync_fails(tmp_path: Path) -> None:
+    """An add() waiting for room must not slip in after the failure frees the room."""
+    from hooklab.store.store import QUEUE_BYTES
+
+    path = tmp_path / "s.sqlite3"
+    store = CaptureStore(path)
+    gate = Gate(store, fail=OSError(errno.EIO, "Input/output error"))
+    body = b"x" * (1024 * 1024)
+    outcome: list[BaseException | object] = []
+    try:
+        futures = [store.add(rec("/fill", body)) for _ in range(QUEUE_BYTES // len(body))]
+        assert gate.entered.wait(10)
+
+        def late() -> None:
+            try:
+                outcome.append(store.add(rec("/late", body)))
+            except BaseException as exc:  # noqa: BLE001 - the expected refusal
+                outcome.append(exc)
+
+        t = threading.Thread(target=late)
+        t.start()
+        time.sleep(0.3)
+        assert outcome == []  # waiting for room
+        gate.go.set()
+        t.join(20)
+        assert not t.is_alive()
+        assert isinstance(outcome[0], StoreError) and "nothing more is stored" in str(outcome[0])
+        for f in futures:
+            with pytest.raises(StoreError, match="syncing the database to disk failed"):
+                f.result(10)
+        db = sqlite3.connect(path)
+        try:
+            assert db.execute("SELECT COUNT(*) FROM captures WHERE path = '/late'").fetchone()[0] == 0
+        finally:
+            db.close()
+    finally:
+        gate.remove()
+        store.close()
+
+
+@pytest.mark.parametrize("durability", ["full", "normal"])
+def test_a_bulk_chunk_bigger_than_the_queue_is_stored(tmp_path: Path, durability: str) -> None:
+    """A chunk closes once it holds 16 MiB, so one record can make it bigger than the whole
+    queue (64 MiB): it is stored, not left waiting for its own room."""
+    from hooklab.store.store import QUEUE_BYTES
+
+    big = b"y" * (QUEUE_BYTES + 6 * 1024 * 1024)
+    with CaptureStore(tmp_path / "s.sqlite3", durability=durability) as store:
+        done: list[int] = []
+        t = threading.Thread(target=lambda: done.append(
+            store.add_many([rec("/small", b"x" * 1024), rec("/big", big)])))
+        t.start()
+        t.join(60)
+        assert not t.is_alive(), "add_many hung"
+        assert done == [2]
+        assert [c.path for c in store.query(limit=5)] == ["/small", "/big"]
+        assert len(store.get(2).body) == len(big)
 
 
 def test_the_write_queue_counts_what_waits_for_the_disk(tmp_path: Path) -> None:

@@ -341,22 +341,30 @@ class CaptureStore:
         *,
         block: bool = True,
         timeout: float | None = None,
+        reserved: bool = False,
     ) -> None:
         if self._closed:
             raise StoreError("store is closed")
         if self.readonly:
             raise StoreError(f"{self.path!r} was opened read-only")
+        repair = record is None or (  # a flush, an index, a name: they acknowledge no
+            isinstance(record, dict) and ("__indexes__" in record or "__meta__" in record))
+        if not repair:  # capture, so they may still be written after a failed sync
+            self._check_synced()
+        if isinstance(record, _Row):
+            size = len(record.values[7])
+        else:
+            size = len(record.get("body") or b"") if isinstance(record, dict) else 0
+        if not reserved:
+            self._reserve(1, size, block, timeout, repair)
+        self._queue.put((record, fut, on_done, size))
+
+    def _check_synced(self) -> None:
         if self._failed is not None:
             raise StoreError(
                 f"syncing the database to disk failed ({self._failed}): nothing more is stored"
                 " until the store is opened again (captures committed after a failed sync"
                 " could be lost in a power cut)")
-        if isinstance(record, _Row):
-            size = len(record.values[7])
-        else:
-            size = len(record.get("body") or b"") if isinstance(record, dict) else 0
-        self._reserve(1, size, block, timeout)
-        self._queue.put((record, fut, on_done, size))
 
     def _on_store_thread(self) -> bool:
         """Whether this is the writer's thread or the WAL syncer's (where callbacks and
@@ -364,8 +372,10 @@ class CaptureStore:
         me = threading.current_thread()
         return me is self._writer or (self._sync is not None and me is self._sync.thread)
 
-    def _reserve(self, n: int, size: int, block: bool, timeout: float | None) -> None:
-        """Wait for room for ``n`` items of ``size`` bytes in the queue (or refuse)."""
+    def _reserve(self, n: int, size: int, block: bool, timeout: float | None,
+                 repair: bool = False) -> None:
+        """Wait for room for ``n`` items of ``size`` bytes in the queue (or refuse; also
+        when a WAL sync failed meanwhile, unless it is for a ``repair``)."""
         if self._on_store_thread():  # a subscriber writing: never wait
             block = False
             deadline = None
@@ -377,6 +387,8 @@ class CaptureStore:
             ):
                 if self._closed:
                     raise StoreError("store is closed")
+                if not repair:
+                    self._check_synced()
                 if not block and not self._on_store_thread():
                     raise StoreBusy(
                         f"the write queue is full ({self._queued} captures,"
@@ -388,6 +400,8 @@ class CaptureStore:
                 if remaining is not None and remaining <= 0:
                     raise StoreBusy("timed out waiting for room in the write queue")
                 self._room.wait(0.5 if remaining is None else min(remaining, 0.5))
+            if not repair:  # (the room may have come from the batch whose sync failed)
+                self._check_synced()
             self._queued += n
             self._queued_bytes += size
 
@@ -410,6 +424,7 @@ class CaptureStore:
         """
         if notify is None:
             notify = bool(self._subscribers)
+        self._check_synced()
         with self._room:
             self._importing += 1  # no index upkeep between chunks: it would hold them up
         # into an empty store: the table's indexes are built once at the end (much faster than
@@ -476,11 +491,13 @@ class CaptureStore:
 
     def _bulk(self, rows: list[list[Any]], size: int, notify: bool) -> Future[int]:
         fut: Future[int] = Future()
-        self._reserve(len(rows) - 1, size, True, None)  # the chunk counts as its rows
-        try:
-            self._enqueue({"__bulk__": rows, "notify": notify, "size": size}, fut, None)
+        self._check_synced()
+        self._reserve(len(rows), size, True, None)  # the chunk counts as its rows, once (a
+        try:  # second reservation would wait for a chunk over QUEUE_BYTES to leave: forever)
+            self._enqueue({"__bulk__": rows, "notify": notify, "size": size}, fut, None,
+                          reserved=True)
         except BaseException:
-            self._release(len(rows) - 1, size)
+            self._release(len(rows), size)
             raise
         return fut
 
@@ -766,8 +783,8 @@ class CaptureStore:
                       bulk: bool = False) -> None:
         """Writer thread, after a COMMIT: resolve the batch's futures and callbacks and tell
         the subscribers -- now, or once the WAL is synced (``durability="full"``). If that
-        sync fails, captures (every row of a ``bulk`` import) and flushes get a
-        :class:`StoreError` and the store takes no more writes."""
+        sync fails, captures (every row of a ``bulk`` import) get a :class:`StoreError` and
+        the store takes no more captures."""
         sync = self._sync
         if sync is None:
             self._notify(done, forwarded, caps)
@@ -780,10 +797,10 @@ class CaptureStore:
                 self._notify(done, forwarded, caps)
                 return
             # committed (readers see the rows) but not known to be on disk: no capture is
-            # acknowledged, nor a flush; what else the batch did (a clear, an index) did happen
+            # acknowledged; what else the batch did (a clear, an index, a flush) did happen
             self._failed = self._failed or error
             lost = StoreError(f"committed, but syncing the database to disk failed: {error}")
-            self._notify([(lost if bulk or r is None or isinstance(r, Capture) else r, fut, cb)
+            self._notify([(lost if bulk or isinstance(r, Capture) else r, fut, cb)
                           for r, fut, cb in done], forwarded, caps)
 
         sync.after_sync(durable)
@@ -1408,9 +1425,11 @@ class CaptureStore:
         return True
 
     def flush(self, timeout: float = 30.0) -> None:
-        """Wait until everything queued so far is committed."""
+        """Wait until everything queued so far is committed (a barrier: after a failed WAL
+        sync too, where the captures themselves carry the error; an export starts with it)."""
         if self._closed:
             return
+
         fut: Future[Capture] = Future()
         self._enqueue(None, fut, None, timeout=timeout)
         fut.result(timeout)
@@ -1533,7 +1552,7 @@ class _Upkeep:
 
     def _seal(self, db: sqlite3.Connection) -> None:
         st = self.store
-        if self._sealing or st._importing or not st._has_segments:
+        if self._sealing or st._importing or not st._has_segments or st._failed is not None:
             return
         if st._last_id - st._segments_upto < S.SEG_ROWS:
             return
@@ -1552,6 +1571,7 @@ class _Upkeep:
         """One piece of each ``when_idle`` work, if nothing was written for a second."""
         st = self.store
         if (not st._idle_work or st._importing or self._sealing or self._stopping
+                or st._failed is not None
                 or time.monotonic() - st._last_write < _IDLE_AFTER):
             return
         state = (st._segments_upto, st._generation)
