@@ -16,10 +16,12 @@ import socket
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from _http import post
+from _http import post, recv_until_close
 
 from hooklab import HookLab
 from hooklab.store import CaptureStore, StoreError
@@ -57,6 +59,25 @@ class Gate:
         self.go.set()
         self.sync.__dict__.pop("sync", None)
 
+    def __enter__(self) -> Gate:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.remove()
+
+
+@contextmanager
+def gated(path: str | Path, fail: OSError | None = None) -> Iterator[tuple[CaptureStore, Gate]]:
+    """A store with ``durability="full"`` on ``path`` and a :class:`Gate` on its sync; both
+    undone (the gate opened, the store closed) at the end."""
+    store = CaptureStore(path)
+    gate = Gate(store, fail=fail)
+    try:
+        yield store, gate
+    finally:
+        gate.remove()
+        store.close()
+
 
 def committed(path: Path) -> int:
     """Captures a separate connection sees (committed, whether synced or not)."""
@@ -69,12 +90,10 @@ def committed(path: Path) -> int:
 
 def test_future_callback_and_subscribers_wait_for_the_sync(tmp_path: Path) -> None:
     path = tmp_path / "s.sqlite3"
-    store = CaptureStore(path)
-    gate = Gate(store)
-    seen: list[tuple[int, str]] = []
-    done: list[int] = []
-    store.subscribe(lambda cap: seen.append((cap.id, threading.current_thread().name)))
-    try:
+    with gated(path) as (store, gate):
+        seen: list[tuple[int, str]] = []
+        done: list[int] = []
+        store.subscribe(lambda cap: seen.append((cap.id, threading.current_thread().name)))
         fut = store.add(rec(), on_done=lambda cap: done.append(cap.id))
         assert gate.entered.wait(10)
         deadline = time.monotonic() + 10
@@ -87,17 +106,12 @@ def test_future_callback_and_subscribers_wait_for_the_sync(tmp_path: Path) -> No
         assert fut.result(10).id == 1
         assert done == [1]
         assert seen == [(1, "hooklab-syncer")]
-    finally:
-        gate.remove()
-        store.close()
 
 
-def test_an_http_answer_waits_for_the_sync(tmp_path: Path) -> None:
+def test_an_http_answer_waits_for_the_sync(file_lab: HookLab) -> None:
     """What a sender sees: no status line while its capture is committed but not synced."""
-    path = tmp_path / "lab.sqlite3"
-    lab = HookLab(port=0, db=str(path)).start()
-    gate = Gate(lab.store)
-    try:
+    lab, path = file_lab, Path(file_lab.db)
+    with Gate(lab.store) as gate:
         port = lab.server.port
         body = b'{"id": "evt_1"}'
         with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
@@ -109,32 +123,22 @@ def test_an_http_answer_waits_for_the_sync(tmp_path: Path) -> None:
             with pytest.raises(TimeoutError):
                 s.recv(1)  # not one byte of the answer before the sync returned
             gate.go.set()
-            s.settimeout(10)
-            answer = b""
-            while chunk := s.recv(65536):
-                answer += chunk
+            answer = recv_until_close(s, timeout=10)
         assert answer.startswith(b"HTTP/1.1 200 OK\r\n")
         assert b"X-Hooklab-Capture-Id: 1\r\n" in answer
         assert answer.endswith(b'{"ok": true, "id": 1}')
-    finally:
-        gate.remove()
-        lab.stop()
 
 
-def test_a_failed_sync_is_never_acknowledged(tmp_path: Path) -> None:
-    path = tmp_path / "lab.sqlite3"
-    lab = HookLab(port=0, db=str(path)).start()
-    gate = Gate(lab.store, fail=OSError(errno.EIO, "Input/output error"))
-    gate.go.set()
+def test_a_failed_sync_is_never_acknowledged(file_lab: HookLab, tmp_path: Path) -> None:
+    lab, path = file_lab, Path(file_lab.db)
     seen: list[int] = []
     lab.store.subscribe(lambda cap: seen.append(cap.id))
-    try:
+    with Gate(lab.store, fail=OSError(errno.EIO, "Input/output error")) as gate:
+        gate.go.set()
         with socket.create_connection(("127.0.0.1", lab.server.port), timeout=10) as s:
             s.sendall(b"POST /b HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1\r\n"
                       b"Connection: close\r\n\r\nx")
-            answer = b""
-            while chunk := s.recv(65536):
-                answer += chunk
+            answer = recv_until_close(s, timeout=10)
         assert answer.startswith(b"HTTP/1.1 503 Service Unavailable\r\n"), answer[:200]
         assert b"capture not stored: StoreError" in answer
         assert seen == [1]  # in the database: the live view and the stream show it
@@ -148,17 +152,12 @@ def test_a_failed_sync_is_never_acknowledged(tmp_path: Path) -> None:
         # reading still works: an export (which starts with a flush) has what was committed
         for fmt in ("jsonl", "har", "csv", "parquet"):
             assert lab.export(tmp_path / f"out.{fmt}", fmt=fmt) == 1, fmt
-    finally:
-        gate.remove()
-        lab.stop()
 
 
 def test_one_sync_covers_what_was_committed_while_the_last_one_ran(tmp_path: Path) -> None:
     """Group commit for the disk too, answers in commit order."""
-    store = CaptureStore(tmp_path / "s.sqlite3")
-    gate = Gate(store)
-    order: list[int] = []
-    try:
+    with gated(tmp_path / "s.sqlite3") as (store, gate):
+        order: list[int] = []
         first = store.add(rec("/first"), on_done=lambda cap: order.append(cap.id))
         assert gate.entered.wait(10)
         futures = []
@@ -175,9 +174,6 @@ def test_one_sync_covers_what_was_committed_while_the_last_one_ran(tmp_path: Pat
         assert [f.result(10).id for f in futures] == list(range(2, 202))
         assert order == list(range(1, 202))
         assert gate.calls == 2  # the held one, then one for everything behind it
-    finally:
-        gate.remove()
-        store.close()
 
 
 def test_close_answers_what_is_still_queued(tmp_path: Path) -> None:
@@ -264,9 +260,7 @@ def test_after_a_failed_sync_nothing_is_acknowledged_and_nothing_more_stored(tmp
     """Linux may mark pages it failed to write as clean, so a later sync can succeed without
     them and recovery would drop every commit behind the hole: a failure is final."""
     path = tmp_path / "s.sqlite3"
-    store = CaptureStore(path)
-    gate = Gate(store, fail=OSError(errno.EIO, "Input/output error"))
-    try:
+    with gated(path, fail=OSError(errno.EIO, "Input/output error")) as (store, gate):
         first = store.add(rec("/first"))
         assert gate.entered.wait(10)
         behind = store.add(rec("/behind"))  # committed while the failing sync runs
@@ -286,9 +280,6 @@ def test_after_a_failed_sync_nothing_is_acknowledged_and_nothing_more_stored(tmp
         store.flush()  # a barrier still (the captures carry the error): returns
         assert store._importing == 0
         assert committed(path) == 2
-    finally:
-        gate.remove()
-        store.close()
     with CaptureStore(path) as again:  # opened again: it stores (and acknowledges) again
         assert again.add_sync(rec("/again")).path == "/again"
 
@@ -311,10 +302,8 @@ def test_a_bulk_import_whose_sync_fails_is_not_reported_stored(tmp_path: Path) -
         pass
     expected = indexes(path)
     assert len(expected) == 6
-    store = CaptureStore(path)
-    gate = Gate(store, fail=OSError(errno.EIO, "Input/output error"))
-    gate.go.set()
-    try:
+    with gated(path, fail=OSError(errno.EIO, "Input/output error")) as (store, gate):
+        gate.go.set()
         with pytest.raises(StoreError, match=r"syncing the database to disk failed.*"
                                              r"Input/output error"):
             store.add_many([rec(f"/bulk/{i}") for i in range(1000)])
@@ -323,9 +312,6 @@ def test_a_bulk_import_whose_sync_fails_is_not_reported_stored(tmp_path: Path) -
         with pytest.raises(StoreError, match="nothing more is stored"):
             store.add_many([rec("/again")])
         assert store._importing == 0
-    finally:
-        gate.remove()
-        store.close()
 
 
 def test_a_writer_waiting_for_room_is_refused_when_a_sync_fails(tmp_path: Path) -> None:
@@ -333,11 +319,9 @@ def test_a_writer_waiting_for_room_is_refused_when_a_sync_fails(tmp_path: Path) 
     from hooklab.store.store import QUEUE_BYTES
 
     path = tmp_path / "s.sqlite3"
-    store = CaptureStore(path)
-    gate = Gate(store, fail=OSError(errno.EIO, "Input/output error"))
-    body = b"x" * (1024 * 1024)
-    outcome: list[BaseException | object] = []
-    try:
+    with gated(path, fail=OSError(errno.EIO, "Input/output error")) as (store, gate):
+        body = b"x" * (1024 * 1024)
+        outcome: list[BaseException | object] = []
         futures = [store.add(rec("/fill", body)) for _ in range(QUEUE_BYTES // len(body))]
         assert gate.entered.wait(10)
 
@@ -363,9 +347,6 @@ def test_a_writer_waiting_for_room_is_refused_when_a_sync_fails(tmp_path: Path) 
             assert db.execute("SELECT COUNT(*) FROM captures WHERE path = '/late'").fetchone()[0] == 0
         finally:
             db.close()
-    finally:
-        gate.remove()
-        store.close()
 
 
 @pytest.mark.parametrize("durability", ["full", "normal"])
@@ -392,11 +373,9 @@ def test_the_write_queue_counts_what_waits_for_the_disk(tmp_path: Path) -> None:
     memory stays bounded by QUEUE_BYTES (64 MiB) however long the disk takes."""
     from hooklab.store.store import QUEUE_BYTES, StoreBusy
 
-    store = CaptureStore(tmp_path / "b.sqlite3")
-    gate = Gate(store)
-    body = b"x" * (1024 * 1024)
-    done: list[object] = []
-    try:
+    with gated(tmp_path / "b.sqlite3") as (store, gate):
+        body = b"x" * (1024 * 1024)
+        done: list[object] = []
         store.submit(rec("/first", body), done.append)
         assert gate.entered.wait(10)
         accepted = 1
@@ -412,6 +391,3 @@ def test_the_write_queue_counts_what_waits_for_the_disk(tmp_path: Path) -> None:
             time.sleep(0.02)
         assert len(done) == accepted
         store.submit(rec("/room-again", body), done.append)  # answered: room given back
-    finally:
-        gate.remove()
-        store.close()
