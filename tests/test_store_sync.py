@@ -140,7 +140,8 @@ def test_a_failed_sync_is_never_acknowledged(file_lab: HookLab, tmp_path: Path) 
                       b"Connection: close\r\n\r\nx")
             answer = recv_until_close(s, timeout=10)
         assert answer.startswith(b"HTTP/1.1 503 Service Unavailable\r\n"), answer[:200]
-        assert b"capture not stored: StoreError" in answer
+        assert answer.endswith(
+            b'{"ok": false, "error": "capture not durable: syncing the database failed"}')
         assert seen == [1]  # in the database: the live view and the stream show it
         gate.remove()  # the disk answers again, but this store takes nothing more
         with pytest.raises(StoreError, match=r"syncing the database to disk failed \(.*Input/"

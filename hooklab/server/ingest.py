@@ -93,9 +93,13 @@ def deliver(
     """Answer one stored capture through ``write(status, headers, body)`` (after the rule's
     delay; 503 if it was not stored)."""
     from ..capture import Capture
+    from ..store import NotDurable
 
     if not isinstance(result, Capture):
-        msg = f'{{"ok": false, "error": "capture not stored: {type(result).__name__}"}}'
+        if isinstance(result, NotDurable):  # in the database, but the disk did not confirm it
+            msg = '{"ok": false, "error": "capture not durable: syncing the database failed"}'
+        else:
+            msg = f'{{"ok": false, "error": "capture not stored: {type(result).__name__}"}}'
         write(503, [("Content-Type", "application/json")], msg.encode())
         return
     status, headers, body = response.render(result.id)

@@ -10,7 +10,7 @@
 """
 
 from ._arrow import arrow_pool
-from .store import CaptureStore, StoreError, where_clause
+from .store import CaptureStore, NotDurable, StoreError, where_clause
 from .view import CaptureView
 
-__all__ = ["CaptureStore", "CaptureView", "StoreError", "arrow_pool", "where_clause"]
+__all__ = ["CaptureStore", "CaptureView", "NotDurable", "StoreError", "arrow_pool", "where_clause"]

@@ -106,6 +106,11 @@ class StoreBusy(StoreError):
     """The write queue is full (:meth:`CaptureStore.submit` does not wait)."""
 
 
+class NotDurable(StoreError):
+    """A capture was committed but the disk did not confirm it (a failed WAL sync): it is in
+    the database, yet not acknowledged (the sender gets 503 and may retry)."""
+
+
 class CaptureStore:
     """Captures in a SQLite database (``":memory:"`` for a throw-away one).
 
@@ -799,7 +804,7 @@ class CaptureStore:
             # committed (readers see the rows) but not known to be on disk: no capture is
             # acknowledged; what else the batch did (a clear, an index, a flush) did happen
             self._failed = self._failed or error
-            lost = StoreError(f"committed, but syncing the database to disk failed: {error}")
+            lost = NotDurable(f"committed, but syncing the database to disk failed: {error}")
             self._notify([(lost if bulk or isinstance(r, Capture) else r, fut, cb)
                           for r, fut, cb in done], forwarded, caps)
 
