@@ -1,9 +1,9 @@
 """The store's write path on real SQLite files: batches, their failures, the upkeep thread.
 
-A batch of live captures is inserted in a few statements; these tests hold the writer (a
-subscriber that waits: with ``durability="normal"`` subscribers run on the writer thread) so
-that what is queued meanwhile is written as one batch, and check what each capture became
-with expected values.
+A batch of live captures is inserted in a few statements; these tests hold the writer at
+the start of its first batch so that what is queued meanwhile is written as one batch, and
+check what each capture became with expected values (with either durability: "full" answers
+after a WAL sync on a thread of its own, "normal" right after the commit).
 """
 
 from __future__ import annotations
@@ -30,19 +30,26 @@ def rec(path: str = "/b", body: bytes = b"x", **kw: object) -> dict:
 
 
 class Held:
-    """A subscriber that holds the writer on the first capture until released (a store with
-    ``durability="normal"``: with "full" subscribers run on the WAL syncer's thread)."""
+    """Holds the store's writer at the start of its first batch until released."""
 
     def __init__(self, store: CaptureStore) -> None:
         self.entered = threading.Event()
         self.go = threading.Event()
-        self.unsubscribe = store.subscribe(self)
+        self.sizes: list[int] = []  # of the batches written while held
+        write_batch = store._write_batch
 
-    def __call__(self, _cap: object) -> None:
-        if not self.entered.is_set():
-            self.thread = threading.current_thread()
-            self.entered.set()
-            assert self.go.wait(30), "the test never released the writer"
+        def held(batch: list) -> None:
+            self.sizes.append(len(batch))
+            if not self.entered.is_set():
+                self.thread = threading.current_thread()
+                self.entered.set()
+                assert self.go.wait(30), "the test never released the writer"
+            write_batch(batch)
+
+        store._write_batch = held  # (looked up on the instance by the writer loop)
+
+    def release(self) -> None:
+        self.go.set()  # (the wrapper stays: it goes on counting the batches)
 
 
 def one_batch(store: CaptureStore, records: list[dict]) -> list:
@@ -50,21 +57,22 @@ def one_batch(store: CaptureStore, records: list[dict]) -> list:
     held = Held(store)
     store.add(rec("/first"))
     assert held.entered.wait(10)
-    assert held.thread is store._writer, "the subscriber must hold the writer itself"
+    assert held.thread is store._writer
     futures = [store.add(r) for r in records]
-    held.go.set()
+    held.release()
     results = []
     for f in futures:
         try:
             results.append(f.result(10))
         except Exception as exc:  # noqa: BLE001 - the expected failures are returned
             results.append(exc)
-    held.unsubscribe()
+    assert held.sizes[:2] == [1, len(records)]  # "/first", then all of them at once
     return results
 
 
-def test_a_bad_record_fails_alone_and_the_batch_keeps_its_order(tmp_path):
-    store = CaptureStore(tmp_path / "s.sqlite3", durability="normal")
+@pytest.mark.parametrize("durability", ["full", "normal"])
+def test_a_bad_record_fails_alone_and_the_batch_keeps_its_order(tmp_path, durability):
+    store = CaptureStore(tmp_path / "s.sqlite3", durability=durability)
     try:
         records = [rec(f"/ok/{i}") for i in range(5)]
         records.insert(2, rec("/bad", provider={"not": "a string"}))  # SQLite cannot bind it
@@ -81,8 +89,9 @@ def test_a_bad_record_fails_alone_and_the_batch_keeps_its_order(tmp_path):
         store.close()
 
 
-def test_duplicates_within_one_batch_and_against_the_table(tmp_path):
-    store = CaptureStore(tmp_path / "s.sqlite3", durability="normal")
+@pytest.mark.parametrize("durability", ["full", "normal"])
+def test_duplicates_within_one_batch_and_against_the_table(tmp_path, durability):
+    store = CaptureStore(tmp_path / "s.sqlite3", durability=durability)
     try:
         gh = {"X-GitHub-Event": "push", "X-GitHub-Delivery": "d-1"}
         first = store.add_sync(rec("/gh", b"{}", headers=list(gh.items())))
@@ -102,8 +111,9 @@ def test_duplicates_within_one_batch_and_against_the_table(tmp_path):
         store.close()
 
 
-def test_a_big_batch_spans_several_statements_with_consecutive_ids(tmp_path):
-    store = CaptureStore(tmp_path / "s.sqlite3", durability="normal")
+@pytest.mark.parametrize("durability", ["full", "normal"])
+def test_a_big_batch_spans_several_statements_with_consecutive_ids(tmp_path, durability):
+    store = CaptureStore(tmp_path / "s.sqlite3", durability=durability)
     try:
         results = one_batch(store, [rec(f"/n/{i}", str(i).encode()) for i in range(237)])
         assert [r.id for r in results] == list(range(2, 239))
