@@ -8,9 +8,9 @@
 Writes go through one writer thread that commits many captures per transaction; a capture's
 ``on_done`` callback (and every subscriber) runs only after its row is durable. With
 ``durability="full"`` on a WAL file that is after a third thread synced the WAL (``_sync``):
-the writer commits without waiting for the disk and is on the next batch meanwhile; the
-queue's room is given back once a capture is answered, so what waits for the disk counts. The queue in
-front of it is bounded (:data:`QUEUE_CAPTURES` captures, :data:`QUEUE_BYTES` of bodies):
+the writer commits without waiting for the disk and is on the next batch meanwhile. The queue
+in front of it is bounded (:data:`QUEUE_CAPTURES` captures, :data:`QUEUE_BYTES` of bodies,
+counted until a capture is answered, so what waits for the disk counts too):
 :meth:`CaptureStore.add` waits for room, :meth:`CaptureStore.submit` (the server's) refuses
 with :class:`StoreBusy`, so memory stays bounded however fast records come.
 
@@ -1434,7 +1434,6 @@ class CaptureStore:
         sync too, where the captures themselves carry the error; an export starts with it)."""
         if self._closed:
             return
-
         fut: Future[Capture] = Future()
         self._enqueue(None, fut, None, timeout=timeout)
         fut.result(timeout)
@@ -1592,7 +1591,7 @@ class _Upkeep:
             elif did is not None:  # (None: not now, ask again next time)
                 self._idle_done[id(work)] = state
 
-    def _sealed(self, _fut: Future) -> None:  # writer (or syncer) thread: kept or dropped, seal the next
+    def _sealed(self, _fut: Future) -> None:  # store thread: kept or dropped, seal the next
         self._sealing = False
         self.poke()
 
