@@ -52,6 +52,16 @@ class ServerError(RuntimeError):
     """The capture server could not start or failed in its thread."""
 
 
+def _answer(slot: Any, result: Any, response: Any) -> None:
+    """Server loop: answer one capture (stored, or refused with ``result`` an error); if that
+    fails, drop its connection alone, never the other answers of the batch."""
+    try:
+        slot._answer(result, response)
+    except Exception:  # noqa: BLE001 - one broken answer must not drop the others
+        _log.exception("hooklab: answering a capture failed")
+        slot._abandon()
+
+
 class CaptureServer:
     """Serve captures into ``store`` from a daemon thread.
 
@@ -137,11 +147,7 @@ class CaptureServer:
             try:
                 submit(record, slot)
             except Exception as exc:  # noqa: BLE001 - store closed / busy: refuse, do not pretend
-                try:
-                    slot._answer(exc, slot.response)
-                except Exception:  # noqa: BLE001 - one broken answer must not drop the others
-                    _log.exception("hooklab: refusing a capture failed")
-                    slot._abandon()
+                _answer(slot, exc, slot.response)
 
     def _completed(self, delegate: Any, result: Any, response: Any) -> None:
         """The store's thread (writer or WAL syncer): queue an answer; wake the server loop
@@ -163,11 +169,7 @@ class CaptureServer:
             items, self._done = self._done, []
             self._drain_scheduled = False
         for delegate, result, response in items:
-            try:
-                delegate._answer(result, response)
-            except Exception:  # noqa: BLE001 - one broken answer must not drop the others
-                _log.exception("hooklab: answering a stored capture failed")
-                delegate._abandon()
+            _answer(delegate, result, response)
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self, timeout: float = 10.0) -> CaptureServer:

@@ -165,7 +165,6 @@ class CaptureStore:
         if "handshake" not in {r[1] for r in self._db.execute("PRAGMA table_info(captures)")}:
             self._cols = _COLS.replace(", handshake", ", NULL")
         self._wdb = self._db if (self._memory or readonly) else self._connect()
-        self._failed: OSError | None = None  # a WAL sync failed: no more writes (see _sync)
         self._sync = self._wal_sync()
         try:
             self._start()
@@ -205,12 +204,13 @@ class CaptureStore:
         if str(db.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
             return None
         main = next((r[2] for r in db.execute("PRAGMA database_list") if r[1] == "main"), "")
+        if not main:
+            return None
         try:  # the WAL of the path SQLite opened (it resolves it; a later chdir does not matter)
-            sync = WalSync(f"{main}-wal") if main else None
+            sync = WalSync(f"{main}-wal")
         except OSError:
             return None
-        if sync is not None:
-            db.execute("PRAGMA synchronous = NORMAL")
+        db.execute("PRAGMA synchronous = NORMAL")
         return sync
 
     def _connect(self) -> sqlite3.Connection:
@@ -352,10 +352,9 @@ class CaptureStore:
             raise StoreError("store is closed")
         if self.readonly:
             raise StoreError(f"{self.path!r} was opened read-only")
-        repair = record is None or (  # a flush, an index, a name: they acknowledge no
+        # a flush, an index, a name acknowledge no capture: _reserve lets them by a failed sync
+        repair = record is None or (
             isinstance(record, dict) and ("__indexes__" in record or "__meta__" in record))
-        if not repair:  # capture, so they may still be written after a failed sync
-            self._check_synced()
         if isinstance(record, _Row):
             size = len(record.values[7])
         else:
@@ -363,6 +362,11 @@ class CaptureStore:
         if not reserved:
             self._reserve(1, size, block, timeout, repair)
         self._queue.put((record, fut, on_done, size))
+
+    @property
+    def _failed(self) -> OSError | None:
+        """The error of the WAL sync that failed, if one did: no more writes (see ``_sync``)."""
+        return self._sync.failed if self._sync is not None else None
 
     def _check_synced(self) -> None:
         if self._failed is not None:
@@ -496,7 +500,6 @@ class CaptureStore:
 
     def _bulk(self, rows: list[list[Any]], size: int, notify: bool) -> Future[int]:
         fut: Future[int] = Future()
-        self._check_synced()
         self._reserve(len(rows), size, True, None)  # the chunk counts as its rows, once (a
         try:  # second reservation would wait for a chunk over QUEUE_BYTES to leave: forever)
             self._enqueue({"__bulk__": rows, "notify": notify, "size": size}, fut, None,
@@ -803,7 +806,6 @@ class CaptureStore:
                 return
             # committed (readers see the rows) but not known to be on disk: no capture is
             # acknowledged; what else the batch did (a clear, an index, a flush) did happen
-            self._failed = self._failed or error
             lost = NotDurable(f"committed, but syncing the database to disk failed: {error}")
             self._notify([(lost if bulk or isinstance(r, Capture) else r, fut, cb)
                           for r, fut, cb in done], forwarded, caps)
