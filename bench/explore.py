@@ -10,7 +10,7 @@ field) are stored through ``CaptureStore.add`` into a SQLite file, then opened w
 run, because this machine's speed varies from minute to minute:
 
 * ``schema()`` (its very first call on the store, which reads every body and keeps a summary
-  per column segment in the file; the first call of another freshly opened lab, which merges
+  per column segment in the file, with helper processes and, as its baseline, without; the first call of another freshly opened lab, which merges
   those summaries; then called again, and after 1,000 new captures, when it reads only what is
   new) against *parse only*: fetching every body and ``orjson.loads`` on it, the least
   any exact schema must do; and (up to 200,000 captures) against what one writes without
@@ -75,6 +75,11 @@ def fill(path: str, n: int) -> None:
             time.sleep(0.2)
 
 
+def kept_segments(path: str) -> list[Any]:
+    with sqlite3.connect(Path_uri(path), uri=True) as c:
+        return c.execute("SELECT first_id FROM segments").fetchall()
+
+
 def timed(fn: Any, repeat: int = 1) -> tuple[float, Any]:
     best, out = float("inf"), None
     for _ in range(repeat):
@@ -136,15 +141,25 @@ def run(n: int, db: str | None) -> None:
     warm = hooklab.open(db)
     warm.schema(bin="warm-up")  # imports numpy / pandas once
     warm.stop()
-    with sqlite3.connect(db) as c:  # what an earlier run kept: the first call makes it again
-        if c.execute("SELECT 1 FROM sqlite_master WHERE name = 'segment_summaries'").fetchone():
-            c.execute("DELETE FROM segment_summaries")
-    fresh = hooklab.open(db)
-    try:
-        t_first, first = timed(fresh.schema)  # reads every body, keeps a summary per segment
-        fresh.store.flush(300)
-    finally:
-        fresh.stop()
+    from hooklab.explore import parallel
+
+    firsts = {}
+    for processes in (0, None):  # in the kernel's process alone, then with helper processes
+        with sqlite3.connect(db) as c:  # what was kept before: the first call makes it again
+            if c.execute("SELECT 1 FROM sqlite_master WHERE name = 'segment_summaries'").fetchone():
+                c.execute("DELETE FROM segment_summaries")
+        c.close()
+        parallel.PROCESSES = processes
+        fresh = hooklab.open(db)
+        try:  # reads every body, keeps a summary per segment
+            firsts[processes] = timed(fresh.schema)
+            fresh.store.flush(300)
+        finally:
+            fresh.stop()
+    parallel.PROCESSES = None
+    (t_alone, alone), (t_first, first) = firsts[0], firsts[None]
+    assert alone.equals(first)
+    helpers = parallel.wanted(len(kept_segments(db)))
     kept = []
     for _ in range(2):  # a fresh lab each time: nothing kept in memory from an earlier call
         fresh = hooklab.open(db)
@@ -169,7 +184,9 @@ def run(n: int, db: str | None) -> None:
         other.stop()
         t_parse, (count, bodies) = timed(lambda: parse_only(db))
         print(f"schema(), very first call       {t_first:7.3f} s  (no summaries kept yet: "
-              f"reads every body, keeps a summary per segment)")
+              f"reads every body, keeps a summary per segment; {helpers} helper processes)")
+        print(f"  the same without helpers      {t_alone:7.3f} s  -> with / without = "
+              f"{t_first / t_alone:.2f}")
         print(f"schema(), first call of a lab   {t_schema:7.3f} s  ({len(schema)} rows; summaries "
               f"kept; target at 1,000,000: < 3 s)")
         print(f"schema(), called again          {t_warm:7.3f} s  (kept from the first call)")

@@ -34,7 +34,9 @@ values across all captures of a chunk (``map``/``itemgetter``/``Counter`` over l
 distinct counts, strings by a stable 64-bit hash), not one capture at a time. A builder's state
 packs into bytes (:meth:`SchemaBuilder.pack`) that another builder, in any process, merges as
 if it had read those captures itself: ``schema()`` keeps one per column segment in the store
-(``CaptureStore.summaries``) and a later call merges them instead of parsing every body.
+(``CaptureStore.summaries``) and a later call merges them instead of parsing every body. A
+first call on a big store nobody has summarized hands segments to helper processes
+(:mod:`hooklab.explore.parallel`) and merges what they make in segment order.
 """
 
 from __future__ import annotations
@@ -1149,17 +1151,28 @@ def _from_summaries(
         key = src.key(k)
         plan.append((k, key if key in kept else None, kept.get(key)))
 
+    def of(blob: bytes, key: tuple[int, int, int]) -> SchemaBuilder | None:
+        """The summary ``blob`` unpacked, if it is one of these very captures."""
+        try:
+            got_ = SchemaBuilder.unpack(blob)
+        except ValueError:  # damaged: made again from the rows (and kept in its place)
+            return None
+        if got_.ids == key[:2] and sum(g.captures for g in got_.groups.values()) == key[2]:
+            return got_
+        return None
+
     def load(item: tuple[int, Any, bytes | None]) -> tuple[Any, bytes | None]:
         """(a builder or rows, a summary to keep): on the worker thread, one chunk ahead."""
         k, key, blob = item
         if blob is not None:
-            try:
-                kept_ = SchemaBuilder.unpack(blob)  # (and of these very captures)
-                if (kept_.ids == key[:2]
-                        and sum(g.captures for g in kept_.groups.values()) == key[2]):
-                    return kept_, None
-            except ValueError:  # damaged: made again from the rows (and kept in its place)
-                pass
+            kept_ = of(blob, key)
+            if kept_ is not None:
+                return kept_, None
+        if helpers is not None and key is not None:
+            made_ = helpers.take(key)  # (a helper process's, or None: made here)
+            part_ = of(made_, key) if made_ is not None else None
+            if part_ is not None:
+                return part_, made_
         rows = src.rows([k])
         if key is None:  # rows no segment covers: read as they are
             return rows, None
@@ -1167,25 +1180,70 @@ def _from_summaries(
         part.add(rows)
         return part, part.pack()
 
+    from . import parallel
+
+    missing = [key for _k, key, blob in plan if key is not None and blob is None]
+    helpers = parallel.start(getattr(store, "path", None), missing)
     last = processed = 0
     keep: list[tuple[int, int, int, bytes]] = []
-    for (k, key, _blob), (got_, made) in _one_ahead(load, plan):
-        if isinstance(got_, SchemaBuilder):
-            if made is not None:
-                keep.append((*key, made))
-                if len(keep) >= _KEEP_BATCH:
-                    store.keep_summaries(SUMMARY_KIND, keep)
-                    keep = []
-            builder.merge(got_, test)
-            processed += sum(g.captures for (p, e), g in got_.groups.items()
-                             if test is None or test(p, e))
-        else:
-            rows = got_ if test is None else [r for r in got_ if test(r[2], r[3])]
-            builder.add(rows)
-            processed += len(rows)
-        last = src.key(k)[1]
+    ahead = _one_ahead(load, plan)
+    try:
+        for (k, key, _blob), (got_, made) in ahead:
+            if isinstance(got_, SchemaBuilder):
+                if made is not None:
+                    keep.append((*key, made))
+                    if len(keep) >= _KEEP_BATCH:
+                        store.keep_summaries(SUMMARY_KIND, keep)
+                        keep = []
+                builder.merge(got_, test)
+                processed += sum(g.captures for (p, e), g in got_.groups.items()
+                                 if test is None or test(p, e))
+            else:
+                rows = got_ if test is None else [r for r in got_ if test(r[2], r[3])]
+                builder.add(rows)
+                processed += len(rows)
+            last = src.key(k)[1]
+    except BaseException:
+        if helpers is not None:
+            helpers.kill()  # (before the worker thread is waited for: it may wait for them)
+        raise
+    finally:
+        ahead.close()
+    if helpers is not None:
+        helpers.close()
     store.keep_summaries(SUMMARY_KIND, keep)
     return last, processed
+
+
+def summarize_rows(db: Any, key: tuple[int, int, int]) -> bytes | None:
+    """The packed summary (:meth:`SchemaBuilder.pack`) of the column segment ``key`` =
+    ``(first_id, last_id, rows)`` of the capture database open as ``db`` (a
+    ``sqlite3.Connection``), or ``None`` when no segment is exactly that. What a helper
+    process of a first ``schema()`` runs (:mod:`hooklab.explore.parallel`)."""
+    from contextlib import contextmanager
+
+    from ..store import read_segment
+
+    first, last, n = key
+    found = read_segment(db, first, last)
+    if found is None:
+        return None
+    part, pack = found
+    if part.num_rows != n or n == 0:
+        return None
+
+    class _Reader:  # what _SegmentRows asks of a store: a connection for the few headers
+        @staticmethod
+        @contextmanager
+        def read_connection() -> Iterator[Any]:
+            yield db
+
+    rows = _SegmentRows(_Reader(), part, [pack]).rows([0])  # type: ignore[arg-type]
+    if rows[0][0] != first or rows[-1][0] != last:
+        return None
+    builder = SchemaBuilder()
+    builder.add(rows)
+    return builder.pack()
 
 
 def summarize_segment(store: CaptureStore) -> bool | None:

@@ -153,6 +153,21 @@ def _task(db: sqlite3.Connection, task: tuple[int, int | None, bytes | None], bo
     return part, (kept if kept is not None else _bodies(db, first, last, part.column("id")))
 
 
+def read_segment(db: sqlite3.Connection, first_id: int, last_id: int) -> tuple[Any, Any] | None:
+    """``(table, pack)`` of the column segment ``first_id``..``last_id`` of the capture
+    database open as ``db`` (a plain ``sqlite3`` connection, e.g. read-only in another
+    process): the columns of :func:`read_packed`'s table without ``body``, and its bodies as
+    :func:`read_packed` gives them; ``None`` when there is no such segment."""
+    try:
+        found = db.execute("SELECT data FROM segments WHERE first_id = ? AND last_id = ?",
+                           (first_id, last_id)).fetchone()
+    except sqlite3.OperationalError:  # a database of format 1: no segments
+        return None
+    if found is None:
+        return None
+    return _task(db, (first_id, last_id, found[0]), "packed")
+
+
 def _parallel(
     tasks: list[tuple[int, int | None, bytes | None]],
     body: bool,

@@ -1,0 +1,275 @@
+"""Helper processes for ``schema()``'s first call on a big store.
+
+The first ``schema()`` on a store nobody has summarized reads every body: on a million
+captures that is seconds of pure Python under one GIL. Its work splits by column segment (a
+summary per segment, merged in order), so other CPUs can take part: :class:`Helpers` starts
+a few ``python`` processes that each open the database read-only and make the summaries of
+segments handed to them, newest first, while the caller makes the oldest ones itself. The two
+meet in the middle; the caller merges every summary in segment order, so the table is the one
+it would have made alone.
+
+The helpers are only an acceleration. A segment is the caller's whenever it gets there first;
+whatever a helper cannot give (it failed to start, died, answered something that does not
+unpack, or found the segment gone) the caller makes itself. A helper runs no code of the
+person's program: it is ``python -c`` with a fixed bootstrap (not ``multiprocessing``, whose
+``spawn`` imports the main script again), reads requests on its stdin, and ends when that
+closes. Stores in memory, small stores and machines with one CPU start none.
+
+>>> from hooklab.explore import parallel
+>>> parallel.cpus() >= 1
+True
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from typing import Any
+
+#: helper processes for a first ``schema()``: ``None`` picks one less than the CPUs this
+#: process may use (at most 7); ``0`` starts none
+PROCESSES: int | None = None
+#: segments without a summary below which no helper is started (starting one costs about
+#: half a second; a segment of 4,096 captures takes a few tens of milliseconds)
+MIN_SEGMENTS = 32
+#: segments without a summary per helper process at least
+PER_HELPER = 16
+#: seconds the caller waits for a segment a helper is making before making it itself (a
+#: helper that hangs costs this once, then nothing: it is given no other segment)
+TAKE_TIMEOUT = 30.0
+#: the largest answer read from a helper (a packed summary is far smaller)
+MAX_ANSWER = 512 * 1024 * 1024
+
+_BOOT = ("import sys, json; h = json.loads(sys.stdin.buffer.readline()); sys.path[:] = h['path']; "
+         "from hooklab.explore.parallel import serve; "
+         "from hooklab.explore.schema import summarize_rows; serve(h, summarize_rows)")
+
+Key = tuple[int, int, int]
+
+
+def cpus() -> int:
+    """The CPUs this process may use: its affinity, capped by a cgroup CPU quota (a
+    container's CPU limit, as on Binder)."""
+    try:
+        n = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # (macOS, Windows)
+        n = os.cpu_count() or 1
+    for files in (("/sys/fs/cgroup/cpu.max",),  # cgroup v2: "quota period" or "max period"
+                  ("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", "/sys/fs/cgroup/cpu/cpu.cfs_period_us")):
+        try:
+            words: list[str] = []
+            for name in files:
+                with open(name) as f:
+                    words += f.read().split()[:2]
+            quota, period = int(words[0]), int(words[1])
+        except (OSError, ValueError, IndexError):  # no such file, or "max" (no quota)
+            continue
+        if quota > 0 and period > 0:  # (v1 says -1 for none)
+            n = min(n, max(1, quota // period))
+        break
+    return max(1, n)
+
+
+def wanted(missing: int) -> int:
+    """How many helpers to start for ``missing`` segments without a summary."""
+    if missing < MIN_SEGMENTS:
+        return 0
+    most = PROCESSES if PROCESSES is not None else min(7, cpus() - 1)
+    return max(0, min(most, missing // max(1, PER_HELPER)))
+
+
+class _Slot:
+    """A segment handed to a helper: its packed summary once answered (``None``: not given)."""
+
+    __slots__ = ("done", "packed")
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.packed: bytes | None = None
+
+
+class Helpers:
+    """Helper processes making the summaries of ``keys`` (segments, oldest first) of the
+    database at ``path``, newest first, while the caller goes through them oldest first with
+    :meth:`take`. Use as a context manager: leaving it stops every helper."""
+
+    def __init__(self, path: str, keys: Sequence[Key], processes: int) -> None:
+        self._lock = threading.Lock()
+        self._todo: deque[Key] = deque(keys)
+        self._slots: dict[Key, _Slot] = {}
+        self._closed = False
+        self._procs: list[subprocess.Popen[bytes]] = []
+        self._threads: list[threading.Thread] = []
+        where = [p if isinstance(p, str) else os.fsdecode(p) for p in sys.path
+                 if isinstance(p, (str, bytes, os.PathLike))]
+        head = json.dumps({"path": where, "db": path}).encode() + b"\n"
+        try:
+            self._start(processes, head)
+        except BaseException:
+            self.kill()
+            raise
+
+    def _start(self, processes: int, head: bytes) -> None:
+        for _ in range(processes):
+            try:  # -I: nothing from the working directory or PYTHON* variables before the
+                # bootstrap sets this process's sys.path
+                proc = subprocess.Popen(  # noqa: S603 - this interpreter, a fixed bootstrap
+                    [sys.executable, "-I", "-c", _BOOT], stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, close_fds=True)
+            except (OSError, ValueError):
+                break  # no helper then (or fewer): the caller makes those segments itself
+            self._procs.append(proc)  # (ended by close() whatever happens next)
+            try:
+                assert proc.stdin is not None
+                proc.stdin.write(head)
+                proc.stdin.flush()
+            except (OSError, ValueError):
+                break
+            t = threading.Thread(target=self._feed, args=(proc,), name="hooklab-schema-helper",
+                                 daemon=True)
+            self._threads.append(t)
+            t.start()
+
+    @property
+    def started(self) -> int:
+        """How many helper processes were started (and are being fed)."""
+        return len(self._threads)
+
+    def take(self, key: Key) -> bytes | None:
+        """The packed summary of segment ``key`` from a helper (waiting for it if a helper
+        is making it), or ``None``: the caller makes it itself (it was not handed out yet, and
+        now never will be, or a helper could not give it)."""
+        with self._lock:
+            slot = self._slots.get(key)
+            if slot is None:
+                try:
+                    self._todo.remove(key)  # (the leftmost one whenever keys are taken in order)
+                except ValueError:
+                    pass
+                return None
+        if not slot.done.wait(TAKE_TIMEOUT):
+            return None  # (a late answer is not used)
+        return slot.packed
+
+    def _feed(self, proc: subprocess.Popen[bytes]) -> None:
+        """One helper's thread: hand it the newest segment left, read its answer, again."""
+        stdin, stdout = proc.stdin, proc.stdout
+        assert stdin is not None and stdout is not None
+        slot: _Slot | None = None
+        try:
+            while True:
+                with self._lock:
+                    if self._closed or not self._todo:
+                        return
+                    key = self._todo.pop()
+                    slot = self._slots[key] = _Slot()
+                stdin.write(json.dumps(key).encode() + b"\n")
+                stdin.flush()
+                size = int.from_bytes(_read(stdout, 8), "little")
+                if size > MAX_ANSWER:
+                    raise ValueError("a schema helper's answer is too large")
+                slot.packed = _read(stdout, size) if size else None
+                slot.done.set()
+                slot = None
+        except (OSError, ValueError, EOFError):
+            return  # the helper is gone: what it did not answer, the caller makes
+        finally:
+            if slot is not None:
+                slot.done.set()  # (packed stays None)
+
+    def close(self) -> None:
+        """Stop handing out segments and end every helper (killed if it does not end at once)."""
+        with self._lock:
+            self._closed = True
+            self._todo.clear()
+        for proc in self._procs:
+            try:
+                if proc.stdin is not None:
+                    proc.stdin.close()  # a helper ends when its stdin closes
+            except OSError:
+                pass
+        end = time.monotonic() + 2
+        for proc in self._procs:
+            try:
+                proc.wait(timeout=max(0.0, end - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        for t in self._threads:
+            t.join(timeout=5)
+        for proc in self._procs:
+            if proc.stdout is not None:
+                proc.stdout.close()
+
+    def kill(self) -> None:
+        """End every helper now (an interrupted call)."""
+        with self._lock:
+            self._closed = True
+            self._todo.clear()
+        for proc in self._procs:
+            proc.kill()
+        self.close()
+
+    def __enter__(self) -> Helpers:
+        return self
+
+    def __exit__(self, kind: Any, exc: Any, tb: Any) -> None:
+        if kind is None or issubclass(kind, Exception):
+            self.close()
+        else:  # KeyboardInterrupt and the like: at once
+            self.kill()
+
+
+def _read(stream: Any, n: int) -> bytes:
+    data = stream.read(n)
+    if len(data) != n:
+        raise EOFError("a schema helper ended")
+    return data
+
+
+def start(path: str | None, keys: Sequence[Key]) -> Helpers | None:
+    """Helpers for ``keys`` of the store file ``path`` when it is worth it, else ``None``."""
+    if not path or path == ":memory:" or not os.path.isfile(path):
+        return None
+    n = wanted(len(keys))
+    if n <= 0:
+        return None
+    helpers = Helpers(os.path.abspath(path), keys, n)
+    if not helpers.started:
+        helpers.close()
+        return None
+    return helpers
+
+
+# -- the helper process ----------------------------------------------------------------------
+
+
+def serve(head: dict[str, Any], work: Callable[[Any, Key], bytes | None]) -> None:
+    """A helper's loop: for each ``[first_id, last_id, rows]`` line on stdin, ``work(db,
+    key)`` (``db`` the database of ``head["db"]``, open read-only) on stdout: 8 bytes of
+    length, little-endian, then the bytes; length 0 when ``work`` gave ``None`` or failed.
+    Ends at the end of stdin."""
+    import gc
+    import sqlite3
+    from pathlib import Path
+
+    gc.disable()  # (millions of fresh containers, no cycles; the process is short-lived)
+    out = sys.stdout.buffer
+    db = sqlite3.connect(Path(head["db"]).as_uri() + "?mode=ro", uri=True, check_same_thread=False)
+    try:
+        for line in sys.stdin.buffer:
+            try:
+                first, last, rows = (int(v) for v in json.loads(line))
+                packed = work(db, (first, last, rows)) or b""
+            except Exception:  # noqa: BLE001 - this segment is then made by the caller
+                packed = b""
+            out.write(len(packed).to_bytes(8, "little") + packed)
+            out.flush()
+    finally:
+        db.close()

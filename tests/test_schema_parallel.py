@@ -1,0 +1,294 @@
+"""A first ``schema()`` on a store nobody has summarized hands column segments to helper
+processes (``hooklab.explore.parallel``): the table must be exactly the one a single pass over
+every row gives, whatever the helpers do (answer, fail to start, die, hang, lie, answer
+garbage), no helper may run the person's own script, and none may outlive the call.
+
+Real SQLite files with sealed segments (the hostile corpus of ``test_schema_summaries``), real
+helper processes, opened with ``hooklab.open`` as a user would; one test in a real kernel.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from test_schema_summaries import SUMMARY_KIND, N, make_store, one_pass
+
+import hooklab
+from hooklab.explore import parallel
+
+pytestmark = pytest.mark.timeout(300)
+SEGMENTS = N // 4096
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = str(tmp_path_factory.mktemp("parallel") / "captures.sqlite3")
+    make_store(path)
+    return path
+
+
+@pytest.fixture()
+def store_file(made: str, tmp_path: Path) -> str:
+    """A copy of the store without any kept summary."""
+    path = str(tmp_path / "captures.sqlite3")
+    shutil.copy(made, path)
+    with sqlite3.connect(path) as db:
+        if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'segment_summaries'").fetchone():
+            db.execute("DELETE FROM segment_summaries")
+        assert db.execute("SELECT count(*) FROM segments").fetchone()[0] == SEGMENTS
+    db.close()
+    return path
+
+
+@pytest.fixture()
+def eager(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Helpers even for this small store: two of them, one segment each at least."""
+    monkeypatch.setattr(parallel, "MIN_SEGMENTS", 1)
+    monkeypatch.setattr(parallel, "PER_HELPER", 1)
+    monkeypatch.setattr(parallel, "PROCESSES", 2)
+
+
+@pytest.fixture()
+def given(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Per segment the caller asked the helpers for: whether a helper gave it."""
+    seen: list[bool] = []
+    take = parallel.Helpers.take
+
+    def counted(self: Any, key: Any) -> Any:
+        got = take(self, key)
+        seen.append(got is not None)
+        return got
+
+    monkeypatch.setattr(parallel.Helpers, "take", counted)
+    return seen
+
+
+def expected(path: str) -> pd.DataFrame:
+    lab = hooklab.open(path)
+    try:
+        return one_pass(lab)
+    finally:
+        lab.stop()
+
+
+def first_and_fresh(path: str) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """The first ``schema()`` (helpers may take part), a fresh lab's (from what was kept),
+    and how many segment summaries were kept."""
+    lab = hooklab.open(path)
+    try:
+        first = lab.schema()
+        lab.store.flush(60)
+        kept = sum(v is not None for v in lab.store.summaries(SUMMARY_KIND).values())
+    finally:
+        lab.stop()
+    lab = hooklab.open(path)
+    try:
+        return first, lab.schema(), kept
+    finally:
+        lab.stop()
+
+
+def children() -> list[int]:
+    """Processes whose parent is this one (Linux)."""
+    me, out = str(os.getpid()), []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        if stat.rsplit(")", 1)[1].split()[1] == me:
+            out.append(int(pid))
+    return out
+
+
+def test_helpers_make_segments_and_the_table_is_the_one_pass_table(store_file, eager, given) -> None:
+    want = expected(store_file)
+    first, fresh, kept = first_and_fresh(store_file)
+    assert True in given, "no helper made a segment"
+    assert len(given) == SEGMENTS
+    pd.testing.assert_frame_equal(first, want)
+    pd.testing.assert_frame_equal(fresh, want)
+    assert kept == SEGMENTS  # what the helpers made is kept like the rest
+
+
+def test_without_helpers_the_same_table(store_file, monkeypatch, given) -> None:
+    monkeypatch.setattr(parallel, "PROCESSES", 0)
+    monkeypatch.setattr(parallel, "MIN_SEGMENTS", 1)
+    first, fresh, kept = first_and_fresh(store_file)
+    assert given == []
+    want = expected(store_file)
+    pd.testing.assert_frame_equal(first, want)
+    pd.testing.assert_frame_equal(fresh, want)
+    assert kept == SEGMENTS
+
+
+#: what a helper process may do instead of its job; each must cost nothing but time
+HOSTILE = {
+    "exits at once": "import sys; sys.exit(3)",
+    "never answers": "import sys, time; sys.stdin.buffer.readline(); sys.stdin.buffer.readline();"
+                     " time.sleep(60)",
+    "answers garbage": "import sys\nfor line in sys.stdin.buffer:\n"
+                       "    sys.stdout.buffer.write((9).to_bytes(8, 'little') + b'HSS1junk!');"
+                       " sys.stdout.buffer.flush()",
+    "answers a huge length": "import sys; sys.stdin.buffer.readline(); sys.stdin.buffer.readline();"
+                             " sys.stdout.buffer.write((1 << 62).to_bytes(8, 'little'));"
+                             " sys.stdout.buffer.flush(); sys.stdin.buffer.read()",
+    "answers half an answer": "import sys; sys.stdin.buffer.readline(); sys.stdin.buffer.readline();"
+                              " sys.stdout.buffer.write((100).to_bytes(8, 'little') + b'HSS1');"
+                              " sys.stdout.buffer.flush()",
+    "answers empty": "import sys\nfor line in sys.stdin.buffer:\n"
+                     "    sys.stdout.buffer.write(bytes(8)); sys.stdout.buffer.flush()",
+    "answers another segment's summary": "LIAR",
+    "is no Python at all": "NOT-PYTHON",
+}
+
+
+@pytest.mark.parametrize("behaviour", list(HOSTILE))
+def test_a_helper_that_misbehaves_costs_nothing_but_time(behaviour, store_file, eager, given,
+                                                          monkeypatch, made) -> None:
+    boot = HOSTILE[behaviour]
+    if boot == "LIAR":  # a real summary, but always of the first segment
+        boot = (parallel._BOOT.replace("serve(h, summarize_rows)", "pass")
+                + "; import sqlite3, json; from pathlib import Path;"
+                  " from hooklab.explore.schema import summarize_rows;"
+                  " db = sqlite3.connect(Path(h['db']).as_uri() + '?mode=ro', uri=True);"
+                  " k = db.execute('SELECT first_id, last_id, rows FROM segments"
+                  " ORDER BY first_id').fetchone(); p = summarize_rows(db, tuple(k))\n"
+                  "for line in sys.stdin.buffer:\n"
+                  "    sys.stdout.buffer.write(len(p).to_bytes(8, 'little') + p);"
+                  " sys.stdout.buffer.flush()")
+    if boot == "NOT-PYTHON":
+        monkeypatch.setattr(parallel.sys, "executable", str(Path(store_file).parent / "no-python"))
+    else:
+        monkeypatch.setattr(parallel, "_BOOT", boot)
+    monkeypatch.setattr(parallel, "TAKE_TIMEOUT", 2.0)
+    want = expected(store_file)
+    t0 = time.monotonic()
+    first, fresh, kept = first_and_fresh(store_file)
+    pd.testing.assert_frame_equal(first, want)
+    pd.testing.assert_frame_equal(fresh, want)
+    assert kept == SEGMENTS
+    if behaviour in ("answers garbage", "answers another segment's summary"):
+        assert True in given  # they did answer: what they answered was refused
+    else:
+        assert True not in given
+    assert time.monotonic() - t0 < 60
+    assert children() == [] or sys.platform != "linux"
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+def test_no_helper_outlives_the_call_even_an_interrupted_one(store_file, eager, monkeypatch) -> None:
+    lab = hooklab.open(store_file)
+    try:
+        lab.schema()
+        assert children() == []
+        with sqlite3.connect(store_file) as db:
+            db.execute("DELETE FROM segment_summaries")
+        db.close()
+        lab2 = hooklab.open(store_file)
+        import hooklab.explore.schema as schema_module
+
+        merge = schema_module.SchemaBuilder.merge
+
+        def interrupted(self: Any, *args: Any, **kw: Any) -> None:
+            merge(self, *args, **kw)
+            raise KeyboardInterrupt  # as when the person interrupts the kernel
+
+        monkeypatch.setattr(schema_module.SchemaBuilder, "merge", interrupted)
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                lab2.schema()
+        finally:
+            monkeypatch.undo()
+            lab2.stop()
+        end = time.monotonic() + 10
+        while children() and time.monotonic() < end:
+            time.sleep(0.05)
+        assert children() == []
+    finally:
+        lab.stop()
+
+
+def test_no_helper_runs_the_person_s_script(store_file, tmp_path) -> None:
+    """A script without ``if __name__ == "__main__"`` (``multiprocessing``'s spawn would run it
+    again in every helper): it runs once, and its helpers made segments."""
+    marker = tmp_path / "runs.txt"
+    script = tmp_path / "explore_it.py"
+    script.write_text(textwrap.dedent(f"""
+        import hooklab
+        from hooklab.explore import parallel
+        with open({str(marker)!r}, "a") as f:
+            f.write("ran\\n")
+        parallel.MIN_SEGMENTS, parallel.PER_HELPER, parallel.PROCESSES = 1, 1, 2
+        given = []
+        take = parallel.Helpers.take
+        def counted(self, key):
+            got = take(self, key)
+            given.append(got is not None)
+            return got
+        parallel.Helpers.take = counted
+        lab = hooklab.open({store_file!r})
+        print(len(lab.schema()), sum(given))
+        lab.stop()
+    """))
+    r = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True,
+                       text=True, timeout=240)
+    assert r.returncode == 0, r.stderr[-3000:]
+    rows, from_helpers = map(int, r.stdout.split())
+    assert rows == len(expected(store_file)) and from_helpers >= 1
+    assert marker.read_text() == "ran\n"
+
+
+@pytest.mark.parametrize(("missing", "processes", "cpus", "want"), [
+    (0, None, 8, 0), (31, None, 8, 0), (32, None, 1, 0), (32, None, 2, 1), (32, None, 8, 2),
+    (244, None, 2, 1), (244, None, 16, 7), (244, 0, 8, 0), (244, 3, 1, 3), (40, 5, 8, 2),
+])
+def test_how_many_helpers(missing, processes, cpus, want, monkeypatch) -> None:
+    monkeypatch.setattr(parallel, "PROCESSES", processes)
+    monkeypatch.setattr(parallel, "cpus", lambda: cpus)
+    assert parallel.wanted(missing) == want
+
+
+def test_stores_in_memory_or_small_start_no_helper(tmp_path, eager) -> None:
+    assert parallel.start(":memory:", [(1, 4096, 4096)]) is None
+    assert parallel.start(str(tmp_path / "missing.sqlite3"), [(1, 4096, 4096)]) is None
+    assert parallel.start(None, [(1, 4096, 4096)]) is None
+
+
+def test_in_a_real_kernel(store_file, tmp_path) -> None:
+    from test_kernel import Kernel
+
+    out_file = tmp_path / "schema.pkl"
+    with Kernel(tmp_path) as k:
+        out = k.run(textwrap.dedent(f"""
+            import hooklab
+            from hooklab.explore import parallel
+            parallel.MIN_SEGMENTS, parallel.PER_HELPER, parallel.PROCESSES = 1, 1, 2
+            given = []
+            take = parallel.Helpers.take
+            def counted(self, key):
+                got = take(self, key)
+                given.append(got is not None)
+                return got
+            parallel.Helpers.take = counted
+            lab = hooklab.open({store_file!r})
+            s = lab.schema()
+            s.to_pickle({str(out_file)!r})
+            lab.stop()
+            print("from helpers", sum(given))
+        """))
+        assert "from helpers" in out and int(out.split()[-1]) >= 1, out
+        assert k.run("print(1 + 1)").strip() == "2"  # the kernel lives on
+    pd.testing.assert_frame_equal(pd.read_pickle(out_file), expected(store_file))
