@@ -50,12 +50,29 @@ def store_file(made: str, tmp_path: Path) -> str:
     return path
 
 
+#: seconds this process takes longer to read a segment's rows, so that helpers (ready after
+#: their imports, about half a second) get segments of this small store before it is done
+SLOW = 0.8
+_SLOW_HERE = (f"import time, hooklab.explore.schema as S; r = S._SegmentRows.rows; "
+              f"S._SegmentRows.rows = lambda self, ks: (time.sleep({SLOW}), r(self, ks))[1]")
+
+
 @pytest.fixture()
 def eager(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Helpers even for this small store: two of them, one segment each at least."""
+    """Helpers even for this small store: two of them, one segment each at least; this
+    process slower at reading rows than they are."""
+    import hooklab.explore.schema as schema_module
+
     monkeypatch.setattr(parallel, "MIN_SEGMENTS", 1)
     monkeypatch.setattr(parallel, "PER_HELPER", 1)
     monkeypatch.setattr(parallel, "PROCESSES", 2)
+    rows = schema_module._SegmentRows.rows
+
+    def slow(self: Any, ks: list[int]) -> Any:
+        time.sleep(SLOW)
+        return rows(self, ks)
+
+    monkeypatch.setattr(schema_module._SegmentRows, "rows", slow)
 
 
 @pytest.fixture()
@@ -139,16 +156,21 @@ HOSTILE = {
     "exits at once": "import sys; sys.exit(3)",
     "never answers": "import sys, time; sys.stdin.buffer.readline(); sys.stdin.buffer.readline();"
                      " time.sleep(60)",
-    "answers garbage": "import sys\nfor line in sys.stdin.buffer:\n"
+    "says it is ready, then hangs": "import sys, time; sys.stdin.buffer.readline();"
+                                    " sys.stdout.buffer.write(b'HLH1'); sys.stdout.buffer.flush(); sys.stdout.buffer.flush();"
+                                    " sys.stdin.buffer.readline(); time.sleep(60)",
+    "answers garbage": "import sys; sys.stdout.buffer.write(b'HLH1'); sys.stdout.buffer.flush()\nfor line in sys.stdin.buffer:\n"
                        "    sys.stdout.buffer.write((9).to_bytes(8, 'little') + b'HSS1junk!');"
                        " sys.stdout.buffer.flush()",
-    "answers a huge length": "import sys; sys.stdin.buffer.readline(); sys.stdin.buffer.readline();"
+    "answers a huge length": "import sys; sys.stdin.buffer.readline(); sys.stdout.buffer.write(b'HLH1'); sys.stdout.buffer.flush();"
+                             " sys.stdin.buffer.readline();"
                              " sys.stdout.buffer.write((1 << 62).to_bytes(8, 'little'));"
                              " sys.stdout.buffer.flush(); sys.stdin.buffer.read()",
-    "answers half an answer": "import sys; sys.stdin.buffer.readline(); sys.stdin.buffer.readline();"
+    "answers half an answer": "import sys; sys.stdin.buffer.readline(); sys.stdout.buffer.write(b'HLH1'); sys.stdout.buffer.flush();"
+                              " sys.stdin.buffer.readline();"
                               " sys.stdout.buffer.write((100).to_bytes(8, 'little') + b'HSS1');"
                               " sys.stdout.buffer.flush()",
-    "answers empty": "import sys\nfor line in sys.stdin.buffer:\n"
+    "answers empty": "import sys; sys.stdout.buffer.write(b'HLH1'); sys.stdout.buffer.flush()\nfor line in sys.stdin.buffer:\n"
                      "    sys.stdout.buffer.write(bytes(8)); sys.stdout.buffer.flush()",
     "answers another segment's summary": "LIAR",
     "is no Python at all": "NOT-PYTHON",
@@ -165,7 +187,8 @@ def test_a_helper_that_misbehaves_costs_nothing_but_time(behaviour, store_file, 
                   " from hooklab.explore.schema import summarize_rows;"
                   " db = sqlite3.connect(Path(h['db']).as_uri() + '?mode=ro', uri=True);"
                   " k = db.execute('SELECT first_id, last_id, rows FROM segments"
-                  " ORDER BY first_id').fetchone(); p = summarize_rows(db, tuple(k))\n"
+                  " ORDER BY first_id').fetchone(); p = summarize_rows(db, tuple(k));"
+                  " sys.stdout.buffer.write(b'HLH1'); sys.stdout.buffer.flush()\n"
                   "for line in sys.stdin.buffer:\n"
                   "    sys.stdout.buffer.write(len(p).to_bytes(8, 'little') + p);"
                   " sys.stdout.buffer.flush()")
@@ -173,8 +196,10 @@ def test_a_helper_that_misbehaves_costs_nothing_but_time(behaviour, store_file, 
         monkeypatch.setattr(parallel.sys, "executable", str(Path(store_file).parent / "no-python"))
     else:
         monkeypatch.setattr(parallel, "_BOOT", boot)
-    monkeypatch.setattr(parallel, "TAKE_TIMEOUT", 2.0)
+    hangs = behaviour == "says it is ready, then hangs"
+    monkeypatch.setattr(parallel, "TAKE_TIMEOUT", 2.0 if hangs else 60.0)  # (the others: no wait)
     want = expected(store_file)
+    before = set(children())
     t0 = time.monotonic()
     first, fresh, kept = first_and_fresh(store_file)
     pd.testing.assert_frame_equal(first, want)
@@ -184,16 +209,18 @@ def test_a_helper_that_misbehaves_costs_nothing_but_time(behaviour, store_file, 
         assert True in given  # they did answer: what they answered was refused
     else:
         assert True not in given
-    assert time.monotonic() - t0 < 60
-    assert children() == [] or sys.platform != "linux"
+    assert time.monotonic() - t0 < 30 + 3 * 2 * SLOW  # a hung helper: one TAKE_TIMEOUT
+    assert set(children()) <= before
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
 def test_no_helper_outlives_the_call_even_an_interrupted_one(store_file, eager, monkeypatch) -> None:
+    before = set(children())
     lab = hooklab.open(store_file)
     try:
         lab.schema()
-        assert children() == []
+        lab.store.flush(60)
+        assert set(children()) <= before
         with sqlite3.connect(store_file) as db:
             db.execute("DELETE FROM segment_summaries")
         db.close()
@@ -201,11 +228,19 @@ def test_no_helper_outlives_the_call_even_an_interrupted_one(store_file, eager, 
         import hooklab.explore.schema as schema_module
 
         merge = schema_module.SchemaBuilder.merge
+        started: list[int] = []
+        plain_start = parallel.start
+
+        def counted(*args: Any) -> Any:
+            h = plain_start(*args)
+            started.append(h.started if h is not None else 0)
+            return h
 
         def interrupted(self: Any, *args: Any, **kw: Any) -> None:
             merge(self, *args, **kw)
             raise KeyboardInterrupt  # as when the person interrupts the kernel
 
+        monkeypatch.setattr(parallel, "start", counted)
         monkeypatch.setattr(schema_module.SchemaBuilder, "merge", interrupted)
         try:
             with pytest.raises(KeyboardInterrupt):
@@ -213,10 +248,11 @@ def test_no_helper_outlives_the_call_even_an_interrupted_one(store_file, eager, 
         finally:
             monkeypatch.undo()
             lab2.stop()
+        assert started and started[0] >= 1
         end = time.monotonic() + 10
-        while children() and time.monotonic() < end:
+        while set(children()) - before and time.monotonic() < end:
             time.sleep(0.05)
-        assert children() == []
+        assert set(children()) <= before
     finally:
         lab.stop()
 
@@ -225,13 +261,23 @@ def test_no_helper_runs_the_person_s_script(store_file, tmp_path) -> None:
     """A script without ``if __name__ == "__main__"`` (``multiprocessing``'s spawn would run it
     again in every helper): it runs once, and its helpers made segments."""
     marker = tmp_path / "runs.txt"
+    evil = tmp_path / "elsewhere"
+    (evil / "numpy").mkdir(parents=True)
+    (evil / "numpy" / "__init__.py").write_text(
+        f"open({str(marker)!r}, 'a').write('a helper imported the folder\\'s numpy\\n')\n"
+        "raise ImportError('not this numpy')\n")
     script = tmp_path / "explore_it.py"
     script.write_text(textwrap.dedent(f"""
+        import os, sys
+        import numpy, pandas  # (this process's own, imported before the directory changes)
         import hooklab
         from hooklab.explore import parallel
         with open({str(marker)!r}, "a") as f:
             f.write("ran\\n")
+        sys.path.insert(0, "")  # as in a kernel, and then %cd to a folder with its own numpy
+        os.chdir({str(evil)!r})
         parallel.MIN_SEGMENTS, parallel.PER_HELPER, parallel.PROCESSES = 1, 1, 2
+        {_SLOW_HERE}
         given = []
         take = parallel.Helpers.take
         def counted(self, key):
@@ -276,6 +322,7 @@ def test_in_a_real_kernel(store_file, tmp_path) -> None:
             import hooklab
             from hooklab.explore import parallel
             parallel.MIN_SEGMENTS, parallel.PER_HELPER, parallel.PROCESSES = 1, 1, 2
+            {_SLOW_HERE}
             given = []
             take = parallel.Helpers.take
             def counted(self, key):

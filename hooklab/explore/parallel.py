@@ -32,6 +32,9 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
+__all__ = ["MAX_ANSWER", "MIN_SEGMENTS", "PER_HELPER", "PROCESSES", "READY", "TAKE_TIMEOUT",
+           "Helpers", "cpus", "serve", "start", "wanted"]
+
 #: helper processes for a first ``schema()``: ``None`` picks one less than the CPUs this
 #: process may use (at most 7); ``0`` starts none
 PROCESSES: int | None = None
@@ -45,8 +48,11 @@ PER_HELPER = 16
 TAKE_TIMEOUT = 30.0
 #: the largest answer read from a helper (a packed summary is far smaller)
 MAX_ANSWER = 512 * 1024 * 1024
+#: what a helper writes first, once everything it needs is imported
+READY = b"HLH1"
 
 _BOOT = ("import sys, json; h = json.loads(sys.stdin.buffer.readline()); sys.path[:] = h['path']; "
+         "getattr(sys, 'set_int_max_str_digits', len)(h['digits']); "
          "from hooklab.explore.parallel import serve; "
          "from hooklab.explore.schema import summarize_rows; serve(h, summarize_rows)")
 
@@ -106,9 +112,12 @@ class Helpers:
         self._closed = False
         self._procs: list[subprocess.Popen[bytes]] = []
         self._threads: list[threading.Thread] = []
-        where = [p if isinstance(p, str) else os.fsdecode(p) for p in sys.path
-                 if isinstance(p, (str, bytes, os.PathLike))]
-        head = json.dumps({"path": where, "db": path}).encode() + b"\n"
+        # the kernel's import path, absolute entries only: "" or "." would mean the helper's
+        # working directory, where a module of the same name must not take the place of ours
+        where = [os.fsdecode(p) for p in sys.path if isinstance(p, (str, bytes, os.PathLike))]
+        where = [p for p in where if os.path.isabs(p)]
+        digits = getattr(sys, "get_int_max_str_digits", lambda: 0)()  # (bodies parse alike)
+        head = json.dumps({"path": where, "db": path, "digits": digits}).encode() + b"\n"
         try:
             self._start(processes, head)
         except BaseException:
@@ -146,15 +155,16 @@ class Helpers:
         is making it), or ``None``: the caller makes it itself (it was not handed out yet, and
         now never will be, or a helper could not give it)."""
         with self._lock:
-            slot = self._slots.get(key)
+            slot = self._slots.pop(key, None)
             if slot is None:
                 try:
                     self._todo.remove(key)  # (the leftmost one whenever keys are taken in order)
                 except ValueError:
                     pass
                 return None
-        if not slot.done.wait(TAKE_TIMEOUT):
-            return None  # (a late answer is not used)
+        if not slot.done.wait(TAKE_TIMEOUT):  # a helper hangs: no helper is waited for again
+            self.kill()
+            return None
         return slot.packed
 
     def _feed(self, proc: subprocess.Popen[bytes]) -> None:
@@ -163,6 +173,8 @@ class Helpers:
         assert stdin is not None and stdout is not None
         slot: _Slot | None = None
         try:
+            if _read(stdout, len(READY)) != READY:  # (its imports done: a helper that hangs
+                return  # or is no Python is never handed a segment)
             while True:
                 with self._lock:
                     if self._closed or not self._todo:
@@ -208,22 +220,18 @@ class Helpers:
                 proc.stdout.close()
 
     def kill(self) -> None:
-        """End every helper now (an interrupted call)."""
+        """End every helper now (an interrupted call, a helper that hangs); what they did not
+        answer, the caller makes."""
         with self._lock:
             self._closed = True
             self._todo.clear()
+            for slot in self._slots.values():
+                slot.done.set()  # (a waiting take() gets None)
         for proc in self._procs:
-            proc.kill()
-        self.close()
-
-    def __enter__(self) -> Helpers:
-        return self
-
-    def __exit__(self, kind: Any, exc: Any, tb: Any) -> None:
-        if kind is None or issubclass(kind, Exception):
-            self.close()
-        else:  # KeyboardInterrupt and the like: at once
-            self.kill()
+            try:
+                proc.kill()
+            except OSError:
+                pass
 
 
 def _read(stream: Any, n: int) -> bytes:
@@ -237,6 +245,8 @@ def start(path: str | None, keys: Sequence[Key]) -> Helpers | None:
     """Helpers for ``keys`` of the store file ``path`` when it is worth it, else ``None``."""
     if not path or path == ":memory:" or not os.path.isfile(path):
         return None
+    if not sys.executable or getattr(sys, "frozen", False):  # no Python to start (embedded,
+        return None  # or a frozen app, which would start itself)
     n = wanted(len(keys))
     if n <= 0:
         return None
@@ -261,6 +271,8 @@ def serve(head: dict[str, Any], work: Callable[[Any, Key], bytes | None]) -> Non
 
     gc.disable()  # (millions of fresh containers, no cycles; the process is short-lived)
     out = sys.stdout.buffer
+    out.write(READY)  # (everything imported)
+    out.flush()
     db = sqlite3.connect(Path(head["db"]).as_uri() + "?mode=ro", uri=True, check_same_thread=False)
     try:
         for line in sys.stdin.buffer:

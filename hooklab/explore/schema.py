@@ -76,6 +76,7 @@ __all__ = [
     "json_schema",
     "schema_frame",
     "summarize_ready",
+    "summarize_rows",
     "summarize_segment",
 ]
 
@@ -1087,18 +1088,26 @@ def _segment_chunks(store: CaptureStore, table: Any, packs: list[Any]) -> Iterat
             yield rows
 
 
-def _one_ahead(fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[tuple[Any, Any]]:
+def _one_ahead(fn: Callable[[Any], Any], items: Sequence[Any],
+               abort: Callable[[], None] | None = None) -> Iterator[tuple[Any, Any]]:
     """``(item, fn(item))`` for each of ``items`` in order, ``fn`` of the next one running on a
-    worker thread meanwhile (zlib, Arrow and SQLite work there without the GIL)."""
+    worker thread meanwhile (zlib, Arrow and SQLite work there without the GIL); ``abort()``
+    runs first if the iteration is left early (an error, an interrupt), before the worker
+    thread is waited for."""
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max_workers=1) as pool:
-        ahead = pool.submit(fn, items[0]) if items else None
-        for i, item in enumerate(items):
-            assert ahead is not None
-            result = ahead.result()
-            ahead = pool.submit(fn, items[i + 1]) if i + 1 < len(items) else None
-            yield item, result
+        try:
+            ahead = pool.submit(fn, items[0]) if items else None
+            for i, item in enumerate(items):
+                assert ahead is not None
+                result = ahead.result()
+                ahead = pool.submit(fn, items[i + 1]) if i + 1 < len(items) else None
+                yield item, result
+        except BaseException:
+            if abort is not None:
+                abort()
+            raise
 
 
 #: the kind of summary ``schema()`` keeps per column segment (``CaptureStore.summaries``);
@@ -1183,11 +1192,14 @@ def _from_summaries(
     from . import parallel
 
     missing = [key for _k, key, blob in plan if key is not None and blob is None]
-    helpers = parallel.start(getattr(store, "path", None), missing)
     last = processed = 0
     keep: list[tuple[int, int, int, bytes]] = []
-    ahead = _one_ahead(load, plan)
+    helpers = ahead = None
     try:
+        helpers = parallel.start(getattr(store, "path", None), missing)
+        # (interrupted: the helpers are killed before the worker thread is waited for, as
+        # it may be waiting for one of them)
+        ahead = _one_ahead(load, plan, abort=helpers.kill if helpers is not None else None)
         for (k, key, _blob), (got_, made) in ahead:
             if isinstance(got_, SchemaBuilder):
                 if made is not None:
@@ -1203,14 +1215,11 @@ def _from_summaries(
                 builder.add(rows)
                 processed += len(rows)
             last = src.key(k)[1]
-    except BaseException:
-        if helpers is not None:
-            helpers.kill()  # (before the worker thread is waited for: it may wait for them)
-        raise
     finally:
-        ahead.close()
-    if helpers is not None:
-        helpers.close()
+        if ahead is not None:
+            ahead.close()
+        if helpers is not None:
+            helpers.close()
     store.keep_summaries(SUMMARY_KIND, keep)
     return last, processed
 
