@@ -55,6 +55,11 @@ def store_file(made: str, tmp_path: Path) -> str:
 SLOW = 0.8
 _SLOW_HERE = (f"import time, hooklab.explore.schema as S; r = S._SegmentRows.rows; "
               f"S._SegmentRows.rows = lambda self, ks: (time.sleep({SLOW}), r(self, ks))[1]")
+#: the fixtures eager and given, in one line for another process (counts into ``given``)
+_EAGER_HERE = ("from hooklab.explore import parallel; parallel.MIN_SEGMENTS, parallel.PER_HELPER,"
+               f" parallel.PROCESSES = 1, 1, 2; {_SLOW_HERE}; given = []; t = parallel.Helpers.take;"
+               " parallel.Helpers.take = lambda self, key: (lambda got: (given.append(got is not"
+               " None), got)[1])(t(self, key))")
 
 
 @pytest.fixture()
@@ -276,15 +281,7 @@ def test_no_helper_runs_the_person_s_script(store_file, tmp_path) -> None:
             f.write("ran\\n")
         sys.path.insert(0, "")  # as in a kernel, and then %cd to a folder with its own numpy
         os.chdir({str(evil)!r})
-        parallel.MIN_SEGMENTS, parallel.PER_HELPER, parallel.PROCESSES = 1, 1, 2
-        {_SLOW_HERE}
-        given = []
-        take = parallel.Helpers.take
-        def counted(self, key):
-            got = take(self, key)
-            given.append(got is not None)
-            return got
-        parallel.Helpers.take = counted
+        {_EAGER_HERE}
         lab = hooklab.open({store_file!r})
         print(len(lab.schema()), sum(given))
         lab.stop()
@@ -321,15 +318,7 @@ def test_in_a_real_kernel(store_file, tmp_path) -> None:
         out = k.run(textwrap.dedent(f"""
             import hooklab
             from hooklab.explore import parallel
-            parallel.MIN_SEGMENTS, parallel.PER_HELPER, parallel.PROCESSES = 1, 1, 2
-            {_SLOW_HERE}
-            given = []
-            take = parallel.Helpers.take
-            def counted(self, key):
-                got = take(self, key)
-                given.append(got is not None)
-                return got
-            parallel.Helpers.take = counted
+            {_EAGER_HERE}
             lab = hooklab.open({store_file!r})
             s = lab.schema()
             s.to_pickle({str(out_file)!r})
