@@ -103,7 +103,7 @@ class _Slot:
 class Helpers:
     """Helper processes making the summaries of ``keys`` (segments, oldest first) of the
     database at ``path``, newest first, while the caller goes through them oldest first with
-    :meth:`take`. Use as a context manager: leaving it stops every helper."""
+    :meth:`take`; :meth:`close` (or :meth:`kill`) ends every helper."""
 
     def __init__(self, path: str, keys: Sequence[Key], processes: int) -> None:
         self._lock = threading.Lock()
@@ -155,7 +155,7 @@ class Helpers:
         is making it), or ``None``: the caller makes it itself (it was not handed out yet, and
         now never will be, or a helper could not give it)."""
         with self._lock:
-            slot = self._slots.pop(key, None)
+            slot = self._slots.get(key)
             if slot is None:
                 try:
                     self._todo.remove(key)  # (the leftmost one whenever keys are taken in order)
@@ -164,8 +164,9 @@ class Helpers:
                 return None
         if not slot.done.wait(TAKE_TIMEOUT):  # a helper hangs: no helper is waited for again
             self.kill()
-            return None
-        return slot.packed
+        with self._lock:
+            del self._slots[key]  # (its answer is not kept until the call ends)
+        return slot.packed if slot.done.is_set() else None
 
     def _feed(self, proc: subprocess.Popen[bytes]) -> None:
         """One helper's thread: hand it the newest segment left, read its answer, again."""

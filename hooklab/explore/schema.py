@@ -48,6 +48,7 @@ import threading
 import weakref
 from collections import Counter, OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from functools import partial
 from itertools import chain, compress, repeat
@@ -1026,12 +1027,14 @@ _SEGMENT_CHUNK = 32_768
 class _SegmentRows:
     """:class:`SchemaBuilder` rows of ``CaptureStore.packed_columns()``, chunk by chunk of its
     table (a chunk is one column segment, or rows no segment covers); the
-    ``Content-Encoding`` of the rows that have one is looked up by id."""
+    ``Content-Encoding`` of the rows that have one is looked up by id, on a connection
+    ``connection()`` gives (a context manager, as ``CaptureStore.read_connection``)."""
 
-    def __init__(self, store: CaptureStore, table: Any, packs: list[Any]) -> None:
+    def __init__(self, connection: Callable[[], AbstractContextManager[Any]], table: Any,
+                 packs: list[Any]) -> None:
         import numpy as np
 
-        self.store, self.table, self.packs = store, table, packs
+        self.connection, self.table, self.packs = connection, table, packs
         self.chunks = table.column("id").chunks
         self.starts = np.cumsum([0, *(len(c) for c in self.chunks)]).tolist()
 
@@ -1056,7 +1059,7 @@ class _SegmentRows:
             at = np.flatnonzero(encoded).tolist()
             wanted = [ids[i] for i in at]
             found: dict[int, Any] = {}
-            with self.store.read_connection() as db:
+            with self.connection() as db:
                 for j in range(0, len(wanted), 500):
                     few = wanted[j : j + 500]
                     found.update(db.execute(
@@ -1077,7 +1080,7 @@ def _segment_chunks(store: CaptureStore, table: Any, packs: list[Any]) -> Iterat
     """:class:`SchemaBuilder` rows of ``CaptureStore.packed_columns()`` in chunks of about
     :data:`_SEGMENT_CHUNK`: a worker thread decompresses the next chunk's bodies (zlib works
     without the GIL) while the builder reads this one."""
-    src = _SegmentRows(store, table, packs)
+    src = _SegmentRows(store.read_connection, table, packs)
     groups: list[list[int]] = []  # table chunks per builder chunk
     for k in range(len(packs)):
         if not groups or src.starts[k] - src.starts[groups[-1][0]] >= _SEGMENT_CHUNK:
@@ -1153,7 +1156,7 @@ def _from_summaries(
     got = packed()
     if got is None:
         return None
-    src = _SegmentRows(store, *got)
+    src = _SegmentRows(store.read_connection, *got)
     kept = summaries(SUMMARY_KIND)  # read after the table: a segment sealed since is not in it
     plan = []
     for k in range(len(src.packs)):  # (an empty store's table has one empty chunk, no pack)
@@ -1229,7 +1232,7 @@ def summarize_rows(db: Any, key: tuple[int, int, int]) -> bytes | None:
     ``(first_id, last_id, rows)`` of the capture database open as ``db`` (a
     ``sqlite3.Connection``), or ``None`` when no segment is exactly that. What a helper
     process of a first ``schema()`` runs (:mod:`hooklab.explore.parallel`)."""
-    from contextlib import contextmanager
+    from contextlib import nullcontext
 
     from ..store import read_segment
 
@@ -1240,14 +1243,7 @@ def summarize_rows(db: Any, key: tuple[int, int, int]) -> bytes | None:
     part, pack = found
     if part.num_rows != n or n == 0:
         return None
-
-    class _Reader:  # what _SegmentRows asks of a store: a connection for the few headers
-        @staticmethod
-        @contextmanager
-        def read_connection() -> Iterator[Any]:
-            yield db
-
-    rows = _SegmentRows(_Reader(), part, [pack]).rows([0])  # type: ignore[arg-type]
+    rows = _SegmentRows(lambda: nullcontext(db), part, [pack]).rows([0])
     if rows[0][0] != first or rows[-1][0] != last:
         return None
     builder = SchemaBuilder()
