@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import time
 import urllib.error
@@ -41,9 +42,42 @@ def raw_request(port: int, data: bytes, timeout: float = 5.0) -> bytes:
         return recv_until_close(s, timeout)
 
 
+def _ephemeral_range() -> tuple[int, int]:
+    """The ports the OS hands out for ``bind(0)`` and outgoing connections."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            lo, hi = (int(x) for x in f.read().split())
+        return lo, hi
+    except (OSError, ValueError):
+        return 32768, 60999  # Linux's default; macOS uses 49152 - 65535
+
+
+def _stretch() -> range:
+    # outside the ephemeral range, so no bind(0) (a kernel's ZeroMQ ports, a Jupyter server)
+    # and no client's source port takes a port between the moment a test picks it and the
+    # moment the server under test binds it
+    lo, hi = _ephemeral_range()
+    return range(20000, lo) if lo > 21000 else range(hi + 1, 65536)
+
+
+_STRETCH = _stretch()
+# each process walks the stretch from its own place (by pid): two test processes side by side
+# do not try the same ports in the same order
+_PICKS = iter(range((os.getpid() * 97) % len(_STRETCH), len(_STRETCH) * 2))
+
+
 def free_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    """A port on 127.0.0.1 that is free now and that nothing else in this run will get.
+
+    Never one the OS gives out by itself (see ``_stretch``), and never the same one twice in
+    a process, so a port a test frees stays free while the test checks that it is.
+    """
+    for i in _PICKS:
+        port = _STRETCH[i % len(_STRETCH)]
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no free port left outside the ephemeral range")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import stat
 import subprocess
 import sys
@@ -341,10 +340,7 @@ class _FakeLab:
 
 def test_connection_refused_is_not_a_crash(env: dict[str, object]) -> None:
     """A registered port with nothing listening answers 502 (never another local service)."""
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    dead_port = s.getsockname()[1]
-    s.close()
+    dead_port = free_port()
     fake_lab = _FakeLab()
     fake_lab.bound_port = dead_port
     key = ingress.register(fake_lab, "nowhere")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _http import free_port  # out of the ephemeral range
 
 #: Debian's Chromium; HOOKLAB_TEST_CHROMIUM points elsewhere (tests/test_suite_rules.py uses it)
 CHROMIUM = Path(os.environ.get("HOOKLAB_TEST_CHROMIUM") or "/usr/bin/chromium")
@@ -37,11 +37,6 @@ CHROMIUM_ARGS = [
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
