@@ -142,8 +142,23 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         export, bodies = write_files(n, tmp)
         db = os.path.join(tmp, "bench.sqlite3")
+        from hooklab.explore import parallel
+
+        processes = parallel.PROCESSES
+        parallel.PROCESSES = 0  # the same import in this process alone: the baseline
+        try:
+            one = os.path.join(tmp, "alone.sqlite3")
+            t_one, lab = timed(lambda: hooklab.HookLab.from_jsonl(export, db=one))
+            lab.stop()
+            for suffix in ("", "-wal", "-shm"):
+                if os.path.exists(one + suffix):
+                    os.remove(one + suffix)
+        finally:
+            parallel.PROCESSES = processes
+        row(f"import {n:,} captures, one process", f"{t_one:.1f} s", "(baseline)")
         t, lab = timed(lambda: hooklab.HookLab.from_jsonl(export, db=db))
-        row(f"import {n:,} captures (load_jsonl)", f"{t:.1f} s", "target < 30 s at 1M",
+        row(f"import {n:,} captures (load_jsonl)", f"{t:.1f} s",
+            f"{t / t_one:.2f}x one process; target < 30 s at 1M",
             "ok" if t < 30 * n / 1_000_000 else "MISSED")
         store = lab.store
         t0 = time.perf_counter()

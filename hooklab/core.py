@@ -604,11 +604,11 @@ class HookLab(Configurable):
         1
         >>> old.stop()
         """
-        from .export.jsonl import read_jsonl
+        from .export.jsonl import load
 
         lab = cls(db=db)
         try:
-            lab.store.add_many(read_jsonl(path))
+            load(lab.store, path)
         except ValueError:
             lab.stop()
             raise

@@ -187,10 +187,10 @@ def test_a_helper_that_misbehaves_costs_nothing_but_time(behaviour, store_file, 
                                                           monkeypatch, made) -> None:
     boot = HOSTILE[behaviour]
     if boot == "LIAR":  # a real summary, but always of the first segment
-        boot = (parallel._BOOT.replace("serve(h, summarize_rows)", "pass")
+        boot = (parallel._BOOT.replace("serve(h)", "pass")
                 + "; import sqlite3, json; from pathlib import Path;"
                   " from hooklab.explore.schema import summarize_rows;"
-                  " db = sqlite3.connect(Path(h['db']).as_uri() + '?mode=ro', uri=True);"
+                  " db = sqlite3.connect(Path(h['source']).as_uri() + '?mode=ro', uri=True);"
                   " k = db.execute('SELECT first_id, last_id, rows FROM segments"
                   " ORDER BY first_id').fetchone(); p = summarize_rows(db, tuple(k));"
                   " sys.stdout.buffer.write(b'HLH1'); sys.stdout.buffer.flush()\n"

@@ -1,4 +1,4 @@
-"""Helper processes for ``schema()``'s first call on a big store.
+"""Helper processes: ``schema()``'s first call on a big store, and big JSON Lines imports.
 
 The first ``schema()`` on a store nobody has summarized reads every body: on a million
 captures that is seconds of pure Python under one GIL. Its work splits by column segment (a
@@ -14,6 +14,10 @@ unpack, or found the segment gone) the caller makes itself. A helper runs no cod
 person's program: it is ``python -c`` with a fixed bootstrap (not ``multiprocessing``, whose
 ``spawn`` imports the main script again), reads requests on its stdin, and ends when that
 closes. Stores in memory, small stores and machines with one CPU start none.
+
+The same helpers prepare the rows of a big JSON Lines import (:func:`hooklab.export.jsonl.load`):
+there the work is byte ranges of the file, handed out oldest first, and the caller stores each
+range's rows in file order while the helpers prepare the ranges after it.
 
 >>> from hooklab.explore import parallel
 >>> parallel.cpus() >= 1
@@ -33,7 +37,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 __all__ = ["MAX_ANSWER", "MIN_SEGMENTS", "PER_HELPER", "PROCESSES", "READY", "TAKE_TIMEOUT",
-           "Helpers", "cpus", "serve", "start", "wanted"]
+           "TASKS", "Helpers", "cpus", "serve", "start", "wanted"]
 
 #: helper processes for a first ``schema()``: ``None`` picks one less than the CPUs this
 #: process may use (at most 7); ``0`` starts none
@@ -53,8 +57,14 @@ READY = b"HLH1"
 
 _BOOT = ("import sys, json; h = json.loads(sys.stdin.buffer.readline()); sys.path[:] = h['path']; "
          "getattr(sys, 'set_int_max_str_digits', len)(h['digits']); "
-         "from hooklab.explore.parallel import serve; "
-         "from hooklab.explore.schema import summarize_rows; serve(h, summarize_rows)")
+         "from hooklab.explore.parallel import serve; serve(h)")
+
+#: what a helper can be asked to do: the function that makes one answer, and what it reads
+#: (the store's database, opened read-only, or a file opened for reading bytes)
+TASKS = {
+    "schema": ("hooklab.explore.schema", "summarize_rows", "database"),
+    "jsonl": ("hooklab.export.jsonl", "prepare_range", "file"),
+}
 
 Key = tuple[int, int, int]
 
@@ -82,12 +92,19 @@ def cpus() -> int:
     return max(1, n)
 
 
-def wanted(missing: int) -> int:
-    """How many helpers to start for ``missing`` segments without a summary."""
-    if missing < MIN_SEGMENTS:
+def wanted(missing: int, least: int | None = None, per: int | None = None, spare: int = 1) -> int:
+    """How many helpers to start for ``missing`` pieces of work (segments without a summary):
+    none below ``least`` (:data:`MIN_SEGMENTS`), one per ``per`` (:data:`PER_HELPER`) at most,
+    and (unless :data:`PROCESSES` says) ``spare`` CPUs fewer than this process may use, at
+    most 7, none on one CPU. (An import leaves none spare: its caller mostly waits for SQLite.)"""
+    if missing < (MIN_SEGMENTS if least is None else least):
         return 0
-    most = PROCESSES if PROCESSES is not None else min(7, cpus() - 1)
-    return max(0, min(most, missing // max(1, PER_HELPER)))
+    if PROCESSES is not None:
+        most = PROCESSES
+    else:
+        have = cpus()
+        most = min(7, have - spare) if have > 1 else 0
+    return max(0, min(most, missing // max(1, PER_HELPER if per is None else per)))
 
 
 class _Slot:
@@ -101,12 +118,21 @@ class _Slot:
 
 
 class Helpers:
-    """Helper processes making the summaries of ``keys`` (segments, oldest first) of the
-    database at ``path``, newest first, while the caller goes through them oldest first with
-    :meth:`take`; :meth:`close` (or :meth:`kill`) ends every helper."""
+    """Helper processes doing ``task`` (:data:`TASKS`) for ``keys`` (segments of the
+    database at ``path``, oldest first; or byte ranges of the file at ``path``), newest first
+    (or oldest first: ``newest_first=False``), while the caller goes through them oldest first
+    with :meth:`take`; :meth:`close` (or :meth:`kill`) ends every helper. With ``ahead``, no
+    helper starts a key while ``ahead`` keys per helper are handed out and not yet taken (big
+    answers wait in memory only that far ahead of the caller)."""
 
-    def __init__(self, path: str, keys: Sequence[Key], processes: int) -> None:
+    def __init__(self, path: str, keys: Sequence[Key], processes: int, *, task: str = "schema",
+                 newest_first: bool = True, ahead: int | None = None) -> None:
+        if task not in TASKS:
+            raise ValueError(f"no helper task {task!r}")
         self._lock = threading.Lock()
+        self._space = threading.Condition(self._lock)  # a slot was taken, or all is over
+        self._ahead = ahead
+        self._newest_first = newest_first
         self._todo: deque[Key] = deque(keys)
         self._slots: dict[Key, _Slot] = {}
         self._closed = False
@@ -117,7 +143,8 @@ class Helpers:
         where = [os.fsdecode(p) for p in sys.path if isinstance(p, (str, bytes, os.PathLike))]
         where = [p for p in where if os.path.isabs(p)]
         digits = getattr(sys, "get_int_max_str_digits", lambda: 0)()  # (bodies parse alike)
-        head = json.dumps({"path": where, "db": path, "digits": digits}).encode() + b"\n"
+        head = json.dumps({"path": where, "task": task, "source": path,
+                           "digits": digits}).encode() + b"\n"
         try:
             self._start(processes, head)
         except BaseException:
@@ -140,7 +167,7 @@ class Helpers:
                 proc.stdin.flush()
             except (OSError, ValueError):
                 break
-            t = threading.Thread(target=self._feed, args=(proc,), name="hooklab-schema-helper",
+            t = threading.Thread(target=self._feed, args=(proc,), name="hooklab-helper",
                                  daemon=True)
             self._threads.append(t)
             t.start()
@@ -166,6 +193,7 @@ class Helpers:
             self.kill()
         with self._lock:
             del self._slots[key]  # (its answer is not kept until the call ends)
+            self._space.notify_all()
         return slot.packed if slot.done.is_set() else None
 
     def _feed(self, proc: subprocess.Popen[bytes]) -> None:
@@ -178,15 +206,18 @@ class Helpers:
                 return  # or is no Python is never handed a segment)
             while True:
                 with self._lock:
+                    while (self._ahead is not None and not self._closed
+                           and len(self._slots) >= self._ahead * len(self._threads)):
+                        self._space.wait()
                     if self._closed or not self._todo:
                         return
-                    key = self._todo.pop()
+                    key = self._todo.pop() if self._newest_first else self._todo.popleft()
                     slot = self._slots[key] = _Slot()
                 stdin.write(json.dumps(key).encode() + b"\n")
                 stdin.flush()
                 size = int.from_bytes(_read(stdout, 8), "little")
                 if size > MAX_ANSWER:
-                    raise ValueError("a schema helper's answer is too large")
+                    raise ValueError("a helper's answer is too large")
                 slot.packed = _read(stdout, size) if size else None
                 slot.done.set()
                 slot = None
@@ -201,6 +232,7 @@ class Helpers:
         with self._lock:
             self._closed = True
             self._todo.clear()
+            self._space.notify_all()
         for proc in self._procs:
             try:
                 if proc.stdin is not None:
@@ -228,6 +260,7 @@ class Helpers:
             self._todo.clear()
             for slot in self._slots.values():
                 slot.done.set()  # (a waiting take() gets None)
+            self._space.notify_all()
         for proc in self._procs:
             try:
                 proc.kill()
@@ -238,20 +271,24 @@ class Helpers:
 def _read(stream: Any, n: int) -> bytes:
     data = stream.read(n)
     if len(data) != n:
-        raise EOFError("a schema helper ended")
+        raise EOFError("a helper ended")
     return data
 
 
-def start(path: str | None, keys: Sequence[Key]) -> Helpers | None:
-    """Helpers for ``keys`` of the store file ``path`` when it is worth it, else ``None``."""
+def start(path: str | None, keys: Sequence[Key], *, task: str = "schema",
+          newest_first: bool = True, ahead: int | None = None, least: int | None = None,
+          per: int | None = None, spare: int = 1) -> Helpers | None:
+    """Helpers doing ``task`` for ``keys`` of the file ``path`` (see :class:`Helpers`) when it
+    is worth it (:func:`wanted`), else ``None``."""
     if not path or path == ":memory:" or not os.path.isfile(path):
         return None
     if not sys.executable or getattr(sys, "frozen", False):  # no Python to start (embedded,
         return None  # or a frozen app, which would start itself)
-    n = wanted(len(keys))
+    n = wanted(len(keys), least, per, spare)
     if n <= 0:
         return None
-    helpers = Helpers(os.path.abspath(path), keys, n)
+    helpers = Helpers(os.path.abspath(path), keys, n, task=task, newest_first=newest_first,
+                      ahead=ahead)
     if not helpers.started:
         helpers.close()
         return None
@@ -261,28 +298,37 @@ def start(path: str | None, keys: Sequence[Key]) -> Helpers | None:
 # -- the helper process ----------------------------------------------------------------------
 
 
-def serve(head: dict[str, Any], work: Callable[[Any, Key], bytes | None]) -> None:
-    """A helper's loop: for each ``[first_id, last_id, rows]`` line on stdin, ``work(db,
-    key)`` (``db`` the database of ``head["db"]``, open read-only) on stdout: 8 bytes of
-    length, little-endian, then the bytes; length 0 when ``work`` gave ``None`` or failed.
-    Ends at the end of stdin."""
+def serve(head: dict[str, Any]) -> None:
+    """A helper's loop: for each key (three integers: ``[first_id, last_id, rows]`` of a
+    segment, or ``[start, end, 0]`` of a byte range) on a line of stdin, the answer of the
+    task ``head["task"]`` (:data:`TASKS`) on stdout: 8 bytes of length, little-endian, then
+    the bytes; length 0 when the task gave ``None`` or failed. Its source is
+    ``head["source"]``, opened read-only. Ends at the end of stdin."""
     import gc
+    import importlib
     import sqlite3
     from pathlib import Path
 
+    module, name, kind = TASKS[head["task"]]
+    work: Callable[[Any, Key], bytes | None] = getattr(importlib.import_module(module), name)
     gc.disable()  # (millions of fresh containers, no cycles; the process is short-lived)
     out = sys.stdout.buffer
     out.write(READY)  # (everything imported)
     out.flush()
-    db = sqlite3.connect(Path(head["db"]).as_uri() + "?mode=ro", uri=True, check_same_thread=False)
+    source: Any
+    if kind == "database":
+        source = sqlite3.connect(Path(head["source"]).as_uri() + "?mode=ro", uri=True,
+                                 check_same_thread=False)
+    else:
+        source = open(head["source"], "rb")  # noqa: SIM115 - closed below
     try:
         for line in sys.stdin.buffer:
             try:
-                first, last, rows = (int(v) for v in json.loads(line))
-                packed = work(db, (first, last, rows)) or b""
-            except Exception:  # noqa: BLE001 - this segment is then made by the caller
+                a, b, c = (int(v) for v in json.loads(line))
+                packed = work(source, (a, b, c)) or b""
+            except Exception:  # noqa: BLE001 - this piece is then made by the caller
                 packed = b""
             out.write(len(packed).to_bytes(8, "little") + packed)
             out.flush()
     finally:
-        db.close()
+        source.close()

@@ -111,6 +111,34 @@ class NotDurable(StoreError):
     the database, yet not acknowledged (the sender gets 503 and may retry)."""
 
 
+class RowMaker:
+    """The row :meth:`CaptureStore.add_rows` stores for a capture record, as
+    :meth:`CaptureStore.add_many` makes it: the sender detected (best effort; no signature is
+    verified here), then the INSERT values. One maker per import: it remembers what repeats
+    from record to record. Raises ``TypeError`` / ``ValueError`` for a record it cannot store.
+
+    >>> row = RowMaker()({"path": "/github", "headers": [("X-GitHub-Event", "ping")], "body": b"{}"})
+    >>> row[3:5], row[11:13]
+    (['/github', 'github'], ['github', 'ping'])
+    """
+
+    __slots__ = ("_values",)
+
+    def __init__(self) -> None:
+        self._values = BulkValues()
+
+    def __call__(self, record: dict[str, Any]) -> list[Any]:
+        _detect(record)
+        return self._values(record)
+
+
+def _detect(record: dict[str, Any]) -> None:
+    try:
+        detect_record(record)
+    except Exception:  # noqa: BLE001 - detection is best effort
+        pass
+
+
 class CaptureStore:
     """Captures in a SQLite database (``":memory:"`` for a throw-away one).
 
@@ -430,6 +458,39 @@ class CaptureStore:
         column segments of the imported rows are built once the import is done, between other
         writes. A record that cannot be stored raises ``ValueError`` naming its position (or
         its chunk's); the chunks before it stay stored.
+
+        >>> store = CaptureStore(":memory:")
+        >>> store.add_many([{"path": "/a", "body": b"{}"}, {"path": "/b", "body": b"[]"}])
+        2
+        >>> store.close()
+        """
+        return self.add_rows(self._rows_of(records), notify=notify)
+
+    def _rows_of(self, records: Iterable[dict[str, Any]]) -> Iterator[list[Any]]:
+        values = BulkValues()  # record_values, remembering what repeats between records
+        for at, record in enumerate(records):
+            try:
+                if not isinstance(record, dict):
+                    raise TypeError("not a dict")
+                self._prepare(record)
+                row = values(record)
+            except (TypeError, ValueError, OverflowError) as exc:
+                raise ValueError(f"record {at}: cannot be stored ({exc})") from None
+            yield row
+
+    def add_rows(self, rows: Iterable[list[Any]], *, notify: bool | None = None) -> int:
+        """Store rows already prepared, as :meth:`add_many` stores the records they were made
+        of: the same chunks, transactions and errors. A row is what
+        :class:`hooklab.store.RowMaker` makes of a record (detected, not verified: a store with
+        secrets verifies in :meth:`add_many`). For importers that prepare rows elsewhere (in
+        helper processes: :func:`hooklab.export.jsonl.load`). An error ``rows`` raises is
+        raised as it is, after the chunks before it were stored.
+
+        >>> store = CaptureStore(":memory:")
+        >>> make = RowMaker()
+        >>> store.add_rows(make({"path": "/a", "body": b"{}"}) for _ in range(3))
+        3
+        >>> store.close()
         """
         if notify is None:
             notify = bool(self._subscribers)
@@ -446,7 +507,7 @@ class CaptureStore:
         try:
             if fresh:
                 fresh = self._control({"__indexes__": "drop"})
-            return self._import(records, notify)
+            return self._import(rows, notify)
         finally:
             if collecting:
                 gc.enable()
@@ -464,20 +525,13 @@ class CaptureStore:
         self._enqueue(item, fut, None)
         return fut.result()
 
-    def _import(self, records: Iterable[dict[str, Any]], notify: bool) -> int:
+    def _import(self, rows: Iterable[list[Any]], notify: bool) -> int:
         at = 0
         chunk: list[list[Any]] = []
         size = 0
-        values = BulkValues()  # record_values, remembering what repeats between records
-        for record in records:
-            try:
-                if not isinstance(record, dict):
-                    raise TypeError("not a dict")
-                self._prepare(record)
-                chunk.append(values(record))
-            except (TypeError, ValueError, OverflowError) as exc:
-                raise ValueError(f"record {at + len(chunk)}: cannot be stored ({exc})") from None
-            size += len(chunk[-1][7])
+        for row in rows:
+            chunk.append(row)
+            size += len(row[7])
             if len(chunk) >= _BULK or size >= QUEUE_BYTES // 4:
                 # one chunk at a time: preparing the next while the writer inserts this one
                 # would take the GIL from it between every row (measured: 2-3 times slower)
@@ -840,10 +894,7 @@ class CaptureStore:
                     pass
 
     def _prepare(self, record: dict[str, Any]) -> None:
-        try:
-            detect_record(record)
-        except Exception:  # noqa: BLE001 - detection is best effort
-            pass
+        _detect(record)
         if self.secrets is not None:
             try:
                 self.secrets.apply(record)
