@@ -567,7 +567,9 @@ class HookLab(Configurable):
 
     @classmethod
     def from_har(cls, path: str | os.PathLike[str]) -> HookLab:
-        """Import a HAR file into an in-memory, non-serving lab (``hooklab.load_har``).
+        """Import a HAR file into an in-memory, non-serving lab (``hooklab.load_har``); a big
+        one written by hooklab is read a line at a time by helper processes (as
+        :meth:`from_jsonl` reads), any other as a whole.
 
         >>> lab.export_har("captures.har")
         1
@@ -581,15 +583,25 @@ class HookLab(Configurable):
         >>> old.stop()
         """
         from .export import read_har
+        from .export.jsonl import load_har
 
         name = os.fspath(path)
-        records = read_har(path)
         lab = cls(db=":memory:")
-        try:  # one bulk write: thousands of rows per INSERT
-            lab.store.add_many(records)
+        try:
+            # a big file as hooklab writes it: helper processes prepare its rows
+            if load_har(lab.store, path) is None:
+                lab.stop()  # (and whatever it stored)
+                records = read_har(path)  # the whole file, which says what is wrong with it
+                lab = cls(db=":memory:")
+                lab.store.add_many(records)  # one bulk write: thousands of rows per INSERT
         except ValueError as exc:  # e.g. out-of-range numbers
             lab.stop()
+            if str(exc).startswith(repr(name)):  # (read_har's own)
+                raise
             raise ValueError(f"{name!r}: HAR {str(exc).replace('record', 'entry', 1)}") from None
+        except BaseException:
+            lab.stop()
+            raise
         return lab
 
     @classmethod
@@ -609,7 +621,7 @@ class HookLab(Configurable):
         lab = cls(db=db)
         try:
             load(lab.store, path)
-        except ValueError:
+        except BaseException:
             lab.stop()
             raise
         return lab

@@ -15,7 +15,8 @@ person's program: it is ``python -c`` with a fixed bootstrap (not ``multiprocess
 ``spawn`` imports the main script again), reads requests on its stdin, and ends when that
 closes. Stores in memory, small stores and machines with one CPU start none.
 
-The same helpers prepare the rows of a big JSON Lines import (:func:`hooklab.export.jsonl.load`):
+The same helpers prepare the rows of a big JSON Lines import (:func:`hooklab.export.jsonl.load`,
+and a big HAR file as hooklab writes it, :func:`hooklab.export.jsonl.load_har`):
 there the work is byte ranges of the file, handed out oldest first, and the caller stores each
 range's rows in file order while the helpers prepare the ranges after it.
 
@@ -122,16 +123,20 @@ class Helpers:
     database at ``path``, oldest first; or byte ranges of the file at ``path``), newest first
     (or oldest first: ``newest_first=False``), while the caller goes through them oldest first
     with :meth:`take`; :meth:`close` (or :meth:`kill`) ends every helper. With ``ahead``, no
-    helper starts a key while ``ahead`` keys per helper are handed out and not yet taken (big
-    answers wait in memory only that far ahead of the caller)."""
+    helper starts a key while ``ahead`` keys per helper are handed out and not yet taken, and
+    with ``ahead_bytes`` none while answers of that many bytes wait (big answers wait in
+    memory only that far ahead of the caller)."""
 
     def __init__(self, path: str, keys: Sequence[Key], processes: int, *, task: str = "schema",
-                 newest_first: bool = True, ahead: int | None = None) -> None:
+                 newest_first: bool = True, ahead: int | None = None,
+                 ahead_bytes: int | None = None) -> None:
         if task not in TASKS:
             raise ValueError(f"no helper task {task!r}")
         self._lock = threading.Lock()
         self._space = threading.Condition(self._lock)  # a slot was taken, or all is over
         self._ahead = ahead
+        self._ahead_bytes = ahead_bytes
+        self._waiting = 0  # bytes of answers given and not yet taken
         self._newest_first = newest_first
         self._todo: deque[Key] = deque(keys)
         self._slots: dict[Key, _Slot] = {}
@@ -149,6 +154,7 @@ class Helpers:
             self._start(processes, head)
         except BaseException:
             self.kill()
+            self.close()  # (reaps them too)
             raise
 
     def _start(self, processes: int, head: bytes) -> None:
@@ -178,9 +184,9 @@ class Helpers:
         return len(self._threads)
 
     def take(self, key: Key) -> bytes | None:
-        """The packed summary of segment ``key`` from a helper (waiting for it if a helper
-        is making it), or ``None``: the caller makes it itself (it was not handed out yet, and
-        now never will be, or a helper could not give it)."""
+        """A helper's answer for ``key`` (a segment's packed summary, a range's packed rows),
+        waiting for it if a helper is making it, or ``None``: the caller makes it itself (it
+        was not handed out yet, and now never will be, or a helper could not give it)."""
         with self._lock:
             slot = self._slots.get(key)
             if slot is None:
@@ -193,11 +199,13 @@ class Helpers:
             self.kill()
         with self._lock:
             del self._slots[key]  # (its answer is not kept until the call ends)
+            self._waiting -= len(slot.packed or b"")
             self._space.notify_all()
         return slot.packed if slot.done.is_set() else None
 
     def _feed(self, proc: subprocess.Popen[bytes]) -> None:
-        """One helper's thread: hand it the newest segment left, read its answer, again."""
+        """One helper's thread: hand it the next key left (the newest, or the oldest), read its
+        answer, again."""
         stdin, stdout = proc.stdin, proc.stdout
         assert stdin is not None and stdout is not None
         slot: _Slot | None = None
@@ -206,8 +214,11 @@ class Helpers:
                 return  # or is no Python is never handed a segment)
             while True:
                 with self._lock:
-                    while (self._ahead is not None and not self._closed
-                           and len(self._slots) >= self._ahead * len(self._threads)):
+                    while not self._closed and (
+                            (self._ahead is not None
+                             and len(self._slots) >= self._ahead * len(self._threads))
+                            or (self._ahead_bytes is not None
+                                and self._waiting >= self._ahead_bytes)):
                         self._space.wait()
                     if self._closed or not self._todo:
                         return
@@ -219,6 +230,8 @@ class Helpers:
                 if size > MAX_ANSWER:
                     raise ValueError("a helper's answer is too large")
                 slot.packed = _read(stdout, size) if size else None
+                with self._lock:
+                    self._waiting += size
                 slot.done.set()
                 slot = None
         except (OSError, ValueError, EOFError):
@@ -228,7 +241,7 @@ class Helpers:
                 slot.done.set()  # (packed stays None)
 
     def close(self) -> None:
-        """Stop handing out segments and end every helper (killed if it does not end at once)."""
+        """Stop handing out keys and end every helper (killed if it does not end at once)."""
         with self._lock:
             self._closed = True
             self._todo.clear()
@@ -276,8 +289,8 @@ def _read(stream: Any, n: int) -> bytes:
 
 
 def start(path: str | None, keys: Sequence[Key], *, task: str = "schema",
-          newest_first: bool = True, ahead: int | None = None, least: int | None = None,
-          per: int | None = None, spare: int = 1) -> Helpers | None:
+          newest_first: bool = True, ahead: int | None = None, ahead_bytes: int | None = None,
+          least: int | None = None, per: int | None = None, spare: int = 1) -> Helpers | None:
     """Helpers doing ``task`` for ``keys`` of the file ``path`` (see :class:`Helpers`) when it
     is worth it (:func:`wanted`), else ``None``."""
     if not path or path == ":memory:" or not os.path.isfile(path):
@@ -288,7 +301,7 @@ def start(path: str | None, keys: Sequence[Key], *, task: str = "schema",
     if n <= 0:
         return None
     helpers = Helpers(os.path.abspath(path), keys, n, task=task, newest_first=newest_first,
-                      ahead=ahead)
+                      ahead=ahead, ahead_bytes=ahead_bytes)
     if not helpers.started:
         helpers.close()
         return None
@@ -328,7 +341,8 @@ def serve(head: dict[str, Any]) -> None:
                 packed = work(source, (a, b, c)) or b""
             except Exception:  # noqa: BLE001 - this piece is then made by the caller
                 packed = b""
-            out.write(len(packed).to_bytes(8, "little") + packed)
+            out.write(len(packed).to_bytes(8, "little"))
+            out.write(packed)  # (not joined: an answer may be big)
             out.flush()
     finally:
         source.close()

@@ -16,7 +16,8 @@ A big file (:data:`HELPER_BYTES` or more) on a machine with CPUs to spare is rea
 processes too (:mod:`hooklab.explore.parallel`): each prepares the rows of byte ranges of the
 file while the caller stores the ranges before, in file order. The store ends up the same,
 and a bad line raises the same error after storing the same captures as when one process
-reads it all.
+reads it all. A big HAR file as hooklab writes it (one entry a line) is read the same way by
+:func:`load_har` (``hooklab.load_har``).
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ import binascii
 import io
 import marshal
 import os
+import re
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -34,13 +37,19 @@ if TYPE_CHECKING:
     from ..explore.parallel import Helpers
     from ..store import CaptureStore, RowMaker
 
-__all__ = ["HELPER_BYTES", "RANGE_BYTES", "load", "prepare_range", "read_jsonl"]
+__all__ = ["ANSWER_BYTES", "HAR_LAST", "HAR_LINES", "HELPER_BYTES", "JSONL", "RANGE_BYTES",
+           "har_lines", "load", "load_har", "prepare_range", "ranges", "read_jsonl"]
 
 #: files at least this big are read by helper processes too (starting one costs about half a
 #: second; 64 MiB is some 70,000 captures)
 HELPER_BYTES = 64 * 2**20
 #: bytes of the file in one helper's piece of work (about 4,000 captures)
 RANGE_BYTES = 4 * 2**20
+#: bytes of helpers' answers waiting for the caller at most (more wait in the helpers)
+ANSWER_BYTES = 64 * 2**20
+#: what a range holds (the third number of its key): JSON Lines, or the entry lines of a HAR
+#: file as hooklab writes it (one entry a line, each but the last followed by a comma)
+JSONL, HAR_LINES, HAR_LAST = 0, 1, 2
 
 
 _fromiso = datetime.fromisoformat
@@ -149,7 +158,8 @@ def load(store: CaptureStore, path: str | os.PathLike[str]) -> int:
 
     What ``store.add_many(read_jsonl(path))`` does, with helper processes preparing the rows of
     a big file (see the module's text). A store that verifies signatures (it has secrets)
-    reads it in this process.
+    reads it in this process. A big file is read as far as it reached when the import
+    started: finish writing it first.
 
     >>> from hooklab.store import CaptureStore
     >>> lab.export("captures.jsonl")
@@ -159,39 +169,56 @@ def load(store: CaptureStore, path: str | os.PathLike[str]) -> int:
     1
     >>> store.close()
     """
+    name = os.fspath(path)
+    if store.secrets or store.readonly or os.path.getsize(path) < HELPER_BYTES:
+        return store.add_many(read_jsonl(path))
+    keys = ranges(path)
+    with _helpers(path, keys) as helpers:
+        if helpers is None:
+            return store.add_many(read_jsonl(path))
+        return store.add_rows(_rows(name, path, keys, helpers))
+
+
+@contextmanager
+def _helpers(path: str | os.PathLike[str], keys: list[tuple[int, int, int]]
+             ) -> Iterator[Helpers | None]:
+    """Helper processes for ``keys`` of the file (or ``None``), ended when the block ends;
+    killed at once if it ends by an error (an interrupt, too)."""
     from ..explore import parallel
 
-    name = os.fspath(path)
     helpers = None
-    if not store.secrets and os.path.getsize(path) >= HELPER_BYTES:
-        keys = ranges(path)
-        helpers = parallel.start(os.path.abspath(path), keys, task="jsonl", newest_first=False,
-                                 ahead=2, least=HELPER_BYTES // RANGE_BYTES, per=4, spare=0)
-    if helpers is None:
-        return store.add_many(read_jsonl(path))
     try:
-        return store.add_rows(_rows(name, path, keys, helpers))
+        helpers = parallel.start(os.path.abspath(os.fsdecode(path)), keys, task="jsonl",
+                                 newest_first=False, ahead=2, ahead_bytes=ANSWER_BYTES,
+                                 least=HELPER_BYTES // RANGE_BYTES, per=4, spare=0)
+        yield helpers
     except BaseException:
-        helpers.kill()
+        if helpers is not None:
+            helpers.kill()
         raise
     finally:
-        helpers.close()
+        if helpers is not None:
+            helpers.close()
 
 
-def ranges(path: str | os.PathLike[str], size: int | None = None) -> list[tuple[int, int, int]]:
-    """The file cut into pieces of about ``size`` (:data:`RANGE_BYTES`) bytes at line ends:
-    ``(start, end, 0)`` each."""
+def ranges(path: str | os.PathLike[str], size: int | None = None, *, first: int = 0,
+           end: int | None = None, kind: int = JSONL) -> list[tuple[int, int, int]]:
+    """The file (bytes ``first`` to ``end``) cut into pieces of about ``size``
+    (:data:`RANGE_BYTES`) bytes at line ends: ``(start, stop, kind)`` each (:data:`JSONL`; the
+    entry lines of a HAR file are :data:`HAR_LINES`, their last piece :data:`HAR_LAST`)."""
     size = RANGE_BYTES if size is None else size
     out = []
     with open(path, "rb") as f:
-        end = os.fstat(f.fileno()).st_size
-        start = 0
+        end = os.fstat(f.fileno()).st_size if end is None else end
+        start = first
         while start < end:
             f.seek(min(start + size, end))
             f.readline()  # (to the end of the line the cut falls in)
             stop = min(f.tell(), end)
-            out.append((start, stop, 0))
+            out.append((start, stop, kind))
             start = stop
+    if kind == HAR_LINES and out:
+        out[-1] = (*out[-1][:2], HAR_LAST)
     return out
 
 
@@ -201,36 +228,75 @@ def _rows(name: str, path: str | os.PathLike[str], keys: Sequence[tuple[int, int
     helper gives it), raising where :func:`read_jsonl` and ``add_many`` would."""
     from ..store import RowMaker
 
-    lines = records = 0  # before this range
+    records = 0  # before this range
     make = RowMaker()
     with open(path, "rb") as f:
         for key in keys:
-            got = _unpack(helpers.take(key), key)
-            rows, counted, error = got if got is not None else _prepare(f, key, make)
+            rows = _unpack(helpers.take(key), key)
+            error = None
+            if rows is None:  # (no helper gave it, or one found something only this process says)
+                rows, error = _prepare(f, key, make)
             yield from rows
             if error is not None:
                 kind, at, text = error
+                if kind == "layout":
+                    raise _NotThisWay(text)
                 if kind == "line":
-                    raise ValueError(f"{name!r}: line {lines + at} is not a capture ({text})")
+                    at += _lines_before(f, key[0])
+                    raise ValueError(f"{name!r}: line {at} is not a capture ({text})")
                 raise ValueError(f"record {records + at}: cannot be stored ({text})")
-            lines += counted
             records += len(rows)
 
 
-def _unpack(packed: bytes | None, key: tuple[int, int, int]) -> Any:
-    """A helper's answer for ``key``, or ``None`` when it is not one (then it is made here)."""
+def _lines_before(f: Any, end: int) -> int:
+    """Lines of ``f`` before byte ``end`` (a line start): for an error's line number."""
+    f.seek(0)
+    n = 0
+    while end > 0:
+        block = f.read(min(end, 1 << 20))
+        if not block:
+            break
+        n += block.count(b"\n")
+        end -= len(block)
+    return n
+
+
+def _unpack(packed: bytes | None, key: tuple[int, int, int]) -> list[list[Any]] | None:
+    """The rows of a helper's answer for ``key``, or ``None`` when it is not a whole one: no
+    answer, not this range's, a row whose values are not of their column's types, or a range
+    the helper could not finish (an error, a capture without its time). This process then
+    makes that range itself (and says what is wrong, with the line number)."""
     if not packed:
         return None
     try:
         got = marshal.loads(packed)
     except (ValueError, EOFError, TypeError):
         return None
-    if (type(got) is not tuple or len(got) != 4 or got[0] != key or type(got[1]) is not list
-            or type(got[2]) is not int or got[2] < len(got[1])
-            or not (got[3] is None or (type(got[3]) is tuple and len(got[3]) == 3))
-            or not all(type(r) is list and len(r) == 19 for r in got[1])):
+    if (type(got) is not tuple or len(got) != 3 or got[0] != key or got[2] is not False
+            or type(got[1]) is not list):
         return None
-    return got[1:]
+    rows = got[1]
+    shapes = _row_shapes()
+    for row in rows:
+        if type(row) is not list or tuple(map(type, row)) not in shapes:
+            return None
+    return rows
+
+
+def _row_shapes() -> frozenset[tuple[type, ...]]:
+    """The types a row's values may have, column by column (what RowMaker makes)."""
+    global _SHAPES
+    if _SHAPES is None:
+        import itertools
+
+        S, I, N = str, int, type(None)  # noqa: N806, E741
+        columns = [(I,), (S,), (S,), (S,), (S,), (S,), (S,), (bytes,), (S,), (S,), (I,),
+                   (S, N), (S, N), (S, N), (I, N), (S, N), (I,), (S, N), (S, N)]
+        _SHAPES = frozenset(itertools.product(*columns))
+    return _SHAPES
+
+
+_SHAPES: frozenset[tuple[type, ...]] | None = None
 
 
 _MAKE: RowMaker | None = None  # a helper process's (it remembers what repeats)
@@ -238,36 +304,142 @@ _MAKE: RowMaker | None = None  # a helper process's (it remembers what repeats)
 
 def prepare_range(f: Any, key: tuple[int, int, int]) -> bytes:
     """A helper's work: the rows of the byte range ``key`` of the open file ``f``, packed
-    (:mod:`marshal`) with the key, the lines counted and the first error."""
+    (:mod:`marshal`) with the key and whether the caller must make this range itself (an
+    error, or a capture without a time: the caller's clock gives those, in order)."""
     global _MAKE
     if _MAKE is None:
         from ..store import RowMaker
 
         _MAKE = RowMaker()
-    return marshal.dumps((key, *_prepare(f, key, _MAKE)))
+    rows, error = _prepare(f, key, _MAKE, timed=True)
+    if error is not None:
+        return marshal.dumps((key, [], True))
+    return marshal.dumps((key, rows, False))
 
 
-def _prepare(f: Any, key: tuple[int, int, int], make: RowMaker
-             ) -> tuple[list[list[Any]], int, tuple[str, int, str] | None]:
-    """The rows of the lines in bytes ``key[0]`` to ``key[1]`` of ``f``, how many lines those
-    are, and the first error: ``("line", number in the range from 1, text)`` for a line that
-    is not a capture, ``("record", index among the range's captures, text)`` for a capture
-    that cannot be stored. The rows stop at the error."""
+def _prepare(f: Any, key: tuple[int, int, int], make: RowMaker, timed: bool = False
+             ) -> tuple[list[list[Any]], tuple[str, int, str] | None]:
+    """The rows of the lines in bytes ``key[0]`` to ``key[1]`` of ``f``, and the first error:
+    ``("line", number in the range from 1, text)`` for a line that is not a capture,
+    ``("record", index among the range's captures, text)`` for a capture that cannot be
+    stored (``("untimed", ...)`` with ``timed``: a capture without its time). The rows stop
+    at the error."""
     import orjson
 
-    start, end, _ = key
+    start, end, kind = key
     f.seek(start)
     pieces = io.BytesIO(f.read(end - start)).readlines()  # (cut as read_jsonl's file is)
+    if kind != JSONL:
+        return _prepare_har(pieces, kind, make)
     rows: list[list[Any]] = []
     for number, line in enumerate(pieces, 1):
         if not line.strip():
             continue
         try:
-            record = _record(orjson.loads(line))
+            d = orjson.loads(line)
+            if timed and not (type(d) is dict and type(d.get("received_at")) is str
+                              and d["received_at"]):
+                return rows, ("untimed", number, "")
+            record = _record(d)
         except _ERRORS as exc:
-            return rows, len(pieces), ("line", number, str(exc))
+            return rows, ("line", number, str(exc))
         try:
             rows.append(make(record))
         except (TypeError, ValueError, OverflowError) as exc:
-            return rows, len(pieces), ("record", len(rows), str(exc))
-    return rows, len(pieces), None
+            return rows, ("record", len(rows), str(exc))
+    return rows, None
+
+
+def _prepare_har(pieces: list[bytes], kind: int, make: RowMaker
+                 ) -> tuple[list[list[Any]], tuple[str, int, str] | None]:
+    """The rows of HAR entry lines: each line one entry followed by a comma, but the file's
+    last. Any line that is not (another layout, a broken file, an entry not stored as it is)
+    is an error: the caller then reads the file as a whole, as :func:`read_har` does."""
+    import orjson
+
+    from . import _har_record
+
+    rows: list[list[Any]] = []
+    last = len(pieces) if kind == HAR_LAST else -1
+    for number, line in enumerate(pieces, 1):
+        text = line.rstrip(b" \t\r\n")
+        if number == last:
+            if text.endswith(b","):
+                return rows, ("layout", number, "a comma after the last entry")
+        elif text.endswith(b","):
+            text = text[:-1]
+        else:
+            return rows, ("layout", number, "no comma after an entry")
+        try:
+            entry = orjson.loads(text)
+            if type(entry) is not dict:
+                raise TypeError("entry is not an object")
+            when = entry.get("startedDateTime")
+            if type(when) is not str or not when:  # (read as a whole, it gets the time it is
+                raise ValueError("an entry without its time")  # read, in entry order)
+            rows.append(make(_har_record(entry)))
+        except Exception as exc:  # noqa: BLE001 - read as a whole then, which says what it is
+            return rows, ("layout", number, str(exc))
+    return rows, None
+
+
+def har_lines(path: str | os.PathLike[str]) -> tuple[int, int] | None:
+    """Where the entry lines of a HAR file written as hooklab writes it are (bytes ``start``
+    to ``end``), or ``None`` for a file of another layout: a first line that opens
+    ``log.entries`` of a valid HAR, and a last one that closes it."""
+    import json
+
+    with open(path, "rb") as f:
+        head = f.readline(1 << 16)
+        size = os.fstat(f.fileno()).st_size
+        f.seek(max(len(head), size - 64))
+        tail = f.read()
+    if not head.endswith(b"\n") or re.search(rb'"entries"\s*:\s*\[\s*$', head) is None:
+        return None  # (the line must open log.entries, not some other list)
+    try:
+        har = json.loads(head.decode("utf-8") + "]}}")
+    except (UnicodeDecodeError, ValueError):
+        return None
+    if not (isinstance(har, dict) and isinstance(har.get("log"), dict)
+            and har["log"].get("entries") == []):
+        return None
+    body = tail.rstrip(b" \t\r\n")
+    if not body.endswith(b"\n]}}") and not body.endswith(b"\r\n]}}"):
+        return None
+    end = size - (len(tail) - len(body)) - len(b"]}}")
+    if end <= len(head):
+        return None
+    return len(head), end
+
+
+def load_har(store: CaptureStore, path: str | os.PathLike[str]) -> int | None:
+    """Import a big HAR file written as hooklab writes it with helper processes (as
+    :func:`load` does a JSON Lines file); returns how many captures, or ``None`` when this
+    cannot read it: then nothing or some of it was stored, and the caller reads the file as a
+    whole (:func:`hooklab.export.read_har`) into a new store, which says what is wrong.
+
+    >>> from hooklab.store import CaptureStore
+    >>> lab.export_har("captures.har")
+    1
+    >>> store = CaptureStore(":memory:")
+    >>> load_har(store, "captures.har") is None  # (a small file: read as a whole)
+    True
+    >>> store.close()
+    """
+    if store.secrets or store.readonly or os.path.getsize(path) < HELPER_BYTES:
+        return None
+    where = har_lines(path)
+    if where is None:
+        return None
+    keys = ranges(path, first=where[0], end=where[1], kind=HAR_LINES)
+    try:
+        with _helpers(path, keys) as helpers:
+            if helpers is None:
+                return None
+            return store.add_rows(_rows(os.fspath(path), path, keys, helpers))
+    except _NotThisWay:
+        return None
+
+
+class _NotThisWay(Exception):
+    """A HAR file's lines are not one entry each after all."""

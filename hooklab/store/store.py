@@ -70,7 +70,7 @@ from ._sync import WalSync
 if TYPE_CHECKING:
     from ..signatures.book import SecretBook
 
-__all__ = ["QUEUE_BYTES", "QUEUE_CAPTURES", "CaptureStore", "StoreBusy", "StoreError", "where_clause"]
+__all__ = ["QUEUE_BYTES", "QUEUE_CAPTURES", "CaptureStore", "RowMaker", "StoreBusy", "StoreError", "where_clause"]
 
 _BATCH = 512  # captures per transaction at most (group commit)
 _BULK = 5000  # captures per transaction of a bulk import
@@ -128,6 +128,8 @@ class RowMaker:
         self._values = BulkValues()
 
     def __call__(self, record: dict[str, Any]) -> list[Any]:
+        if not isinstance(record, dict):
+            raise TypeError("not a dict")
         _detect(record)
         return self._values(record)
 
