@@ -37,7 +37,7 @@ pytestmark = pytest.mark.timeout(300)
 
 N = 12_000  # captures: more than two of the store's bulk chunks (5,000)
 RANGE = 48 * 1024  # bytes per helper request here (about 80 ranges)
-SLOW = 0.03  # seconds this process takes longer per range it prepares itself
+SLOW = 0.015  # seconds this process takes longer per range it prepares itself
 
 STRIPE = [["Content-Type", "application/json"], ["Stripe-Signature", "t=1,v1=00"],
           ["User-Agent", "Stripe/1.0 (+https://stripe.com/docs/webhooks)"]]
@@ -115,6 +115,18 @@ def eager(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     def slow(*args: Any) -> Any:
         time.sleep(SLOW)
         return prepare(*args)
+
+    start = parallel.start
+
+    def ready(*args: Any, **kw: Any) -> Any:  # the import begins once a helper took a range
+        helpers = start(*args, **kw)  # (or all of them ended): ready after ~0.5 s, or more
+        end = time.monotonic() + 20  # on a busy machine
+        while (helpers is not None and not helpers._slots and time.monotonic() < end
+               and any(p.poll() is None for p in helpers._procs)):
+            time.sleep(0.01)
+        return helpers
+
+    monkeypatch.setattr(parallel, "start", ready)
 
     monkeypatch.setattr(J, "_prepare", slow)
     given: list[bool] = []
@@ -387,6 +399,13 @@ def test_a_script_without_a_main_guard_imports_once(tmp_path: Path) -> None:
         J.HELPER_BYTES, J.RANGE_BYTES, parallel.PROCESSES = 1, {RANGE}, 2
         p = J._prepare
         J._prepare = lambda *a: (time.sleep({SLOW}), p(*a))[1]
+        s = parallel.start
+        def ready(*a, **k):
+            h = s(*a, **k); end = time.monotonic() + 20
+            while h and not h._slots and time.monotonic() < end and any(p.poll() is None for p in h._procs):
+                time.sleep(0.01)
+            return h
+        parallel.start = ready
         given = []; t = parallel.Helpers.take
         parallel.Helpers.take = lambda self, k: (lambda g: (given.append(g is not None), g)[1])(t(self, k))
         lab = hooklab.load_jsonl({str(path)!r}, db={str(tmp_path / "s.sqlite3")!r})
