@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_schema_parallel import children
+from test_schema_parallel import children, given  # noqa: F401  (given: a fixture, used below)
 
 import hooklab
 import hooklab.export.jsonl as J
@@ -104,7 +104,7 @@ def write_file(path: Path, n: int = N, bad: dict[int, bytes] | None = None) -> l
 
 
 @pytest.fixture()
-def eager(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+def eager(monkeypatch: pytest.MonkeyPatch, given: list[bool]) -> list[bool]:  # noqa: F811
     """Helpers for this small file (two of them), this process slowed per range; returns the
     list of whether each range came from a helper."""
     monkeypatch.setattr(J, "HELPER_BYTES", 1)
@@ -129,16 +129,14 @@ def eager(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     monkeypatch.setattr(parallel, "start", ready)
 
     monkeypatch.setattr(J, "_prepare", slow)
-    given: list[bool] = []
-    take = parallel.Helpers.take
-
-    def counted(self: Any, key: Any) -> Any:
-        got = take(self, key)
-        given.append(got is not None)
-        return got
-
-    monkeypatch.setattr(parallel.Helpers, "take", counted)
     return given
+
+
+def assert_no_helper_left(before: set[int]) -> None:
+    end = time.monotonic() + 10
+    while set(children()) - before and time.monotonic() < end:
+        time.sleep(0.05)
+    assert set(children()) <= before
 
 
 def table(db: str) -> list[tuple]:
@@ -313,10 +311,7 @@ def test_a_helper_that_misbehaves_costs_nothing_but_time(
     else:
         assert True not in eager
     assert took < 60  # a hung helper costs one TAKE_TIMEOUT
-    end = time.monotonic() + 10
-    while set(children()) - before and time.monotonic() < end:
-        time.sleep(0.05)
-    assert set(children()) <= before
+    assert_no_helper_left(before)
 
 
 @pytest.mark.parametrize("budget", ["ranges", "bytes"])
@@ -538,10 +533,7 @@ def test_a_har_file_of_another_layout_gives_what_one_process_gives(
         assert want_error is None and rows == []  # (log.entries is empty: pages are no entries)
     else:
         assert want_error is not None
-    end = time.monotonic() + 10
-    while set(children()) - before and time.monotonic() < end:
-        time.sleep(0.05)
-    assert set(children()) <= before
+    assert_no_helper_left(before)
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "har"])
