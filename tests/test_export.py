@@ -179,3 +179,36 @@ def test_copy_as_curl_keeps_a_large_text_body_out_of_the_widget() -> None:
     small = b'{"data": "' + b"x" * 100 + b'"}'
     inline = curl_command(cap(small), base="http://127.0.0.1:8765")
     assert "--data-binary '" + small.decode() + "'" in inline and "body.bin" not in inline
+
+
+@pytest.mark.parametrize("fmt", ["har", "jsonl"])
+@pytest.mark.parametrize(("filters", "want"), [
+    ({}, lambda i: True),
+    ({"bin": "odd"}, lambda i: i % 2 == 1),
+    ({"since": 999, "until": 2001}, lambda i: 999 < i + 1 <= 2001),
+    ({"bin": "even", "since": 1500}, lambda i: i % 2 == 0 and i + 1 > 1500),
+    ({"search": "needle"}, lambda i: i % 250 == 7),
+])
+def test_an_export_holds_every_capture_once_in_order(fmt, filters, want, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Exports read the store a page at a time (a thousand captures): across those pages,
+    each capture that matches is written once, oldest first."""
+    n = 2_600
+    lab = hooklab.HookLab(db=str(tmp_path / "s.sqlite3"))
+    try:
+        lab.store.add_many({"path": "/odd" if i % 2 else "/even",
+                            "body": (b"needle %d" if i % 250 == 7 else b"hay %d") % i}
+                           for i in range(n))
+        lab.store.flush(60)
+        path = tmp_path / f"out.{fmt}"
+        count = lab.export(path, **filters)
+    finally:
+        lab.stop()
+    if fmt == "har":
+        bodies = [e["request"].get("postData", {}).get("text", "")
+                  for e in json.loads(path.read_text())["log"]["entries"]]
+    else:
+        bodies = [base64.b64decode(json.loads(line)["body_b64"]).decode()
+                  for line in path.read_text().splitlines()]
+    expected = [("needle %d" if i % 250 == 7 else "hay %d") % i for i in range(n) if want(i)]
+    assert count == len(bodies) == len(expected)
+    assert bodies == expected

@@ -52,17 +52,10 @@ __all__ = ["DEFAULT_BASE", "FORMATS", "export", "har_entry", "read_har", "to_cur
 FORMATS = ("har", "jsonl", "csv", "parquet")
 _EXT = {".har": "har", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".json": "har",
         ".parquet": "parquet"}
-_PAGE = 500
-
-
 def _captures(store: CaptureStore, filters: dict[str, Any]) -> Iterator[Capture]:
-    offset = 0
-    while True:
-        page = store.query(limit=_PAGE, offset=offset, **filters)
-        yield from page
-        if len(page) < _PAGE:
-            return
-        offset += _PAGE
+    # (by id, not OFFSET: pages after the first re-walked every row before them, so a million
+    # captures cost minutes)
+    return store.iter_captures(**filters)
 
 
 def _iso(dt: datetime) -> str:
