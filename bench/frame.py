@@ -244,6 +244,11 @@ def main() -> int:
         pq = hooklab.open(out)
         t, df = timed(lambda: pq.dataframe())
         row("hooklab.open(parquet).dataframe()", f"{t:.3f} s", f"{t / b:.2f}x baseline")
+        # JSON Lines export, against the file the import read (the same captures)
+        back = os.path.join(tmp, "back.jsonl")
+        t, count = timed(lambda: hooklab.open(db).export(back))
+        row(f"export {count:,} to JSON Lines", f"{t:.1f} s",
+            f"{os.path.getsize(back) / os.path.getsize(export):.2f}x the imported file's bytes")
         fresh.close()
     return 0 if all(r[3] != "MISSED" for r in rows) else 1
 
