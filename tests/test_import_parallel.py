@@ -30,6 +30,7 @@ from test_schema_parallel import children, given  # noqa: F401  (given: a fixtur
 import hooklab
 import hooklab.export.jsonl as J
 from hooklab.explore import parallel
+from hooklab.export import read_har
 from hooklab.signatures.book import SecretBook
 from hooklab.store import CaptureStore
 
@@ -445,7 +446,7 @@ def har_alone(path: Path) -> tuple[list[tuple], str | None]:
     store = CaptureStore(":memory:")
     try:
         try:
-            records = _read_har(path)
+            records = read_har(path)
             store.add_many(records)
         except ValueError as exc:
             text = str(exc)
@@ -455,12 +456,6 @@ def har_alone(path: Path) -> tuple[list[tuple], str | None]:
             return con.execute("SELECT * FROM captures ORDER BY id").fetchall(), None
     finally:
         store.close()
-
-
-def _read_har(path: Path) -> Any:
-    from hooklab.export import read_har
-
-    return read_har(path)
 
 
 def har_helped(path: Path) -> tuple[list[tuple], str | None]:

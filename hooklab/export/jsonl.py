@@ -25,6 +25,7 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import itertools
 import marshal
 import os
 import re
@@ -276,27 +277,17 @@ def _unpack(packed: bytes | None, key: tuple[int, int, int]) -> list[list[Any]] 
             or type(got[1]) is not list):
         return None
     rows = got[1]
-    shapes = _row_shapes()
     for row in rows:
-        if type(row) is not list or tuple(map(type, row)) not in shapes:
+        if type(row) is not list or tuple(map(type, row)) not in _SHAPES:
             return None
     return rows
 
 
-def _row_shapes() -> frozenset[tuple[type, ...]]:
-    """The types a row's values may have, column by column (what RowMaker makes)."""
-    global _SHAPES
-    if _SHAPES is None:
-        import itertools
-
-        S, I, N = str, int, type(None)  # noqa: N806, E741
-        columns = [(I,), (S,), (S,), (S,), (S,), (S,), (S,), (bytes,), (S,), (S,), (I,),
-                   (S, N), (S, N), (S, N), (I, N), (S, N), (I,), (S, N), (S, N)]
-        _SHAPES = frozenset(itertools.product(*columns))
-    return _SHAPES
-
-
-_SHAPES: frozenset[tuple[type, ...]] | None = None
+_S, _I, _N = str, int, type(None)
+#: the types a row's values may have, column by column (what RowMaker makes): 128 shapes
+_SHAPES = frozenset(itertools.product(
+    (_I,), (_S,), (_S,), (_S,), (_S,), (_S,), (_S,), (bytes,), (_S,), (_S,), (_I,),
+    (_S, _N), (_S, _N), (_S, _N), (_I, _N), (_S, _N), (_I,), (_S, _N), (_S, _N)))
 
 
 _MAKE: RowMaker | None = None  # a helper process's (it remembers what repeats)
@@ -404,7 +395,7 @@ def har_lines(path: str | os.PathLike[str]) -> tuple[int, int] | None:
             and har["log"].get("entries") == []):
         return None
     body = tail.rstrip(b" \t\r\n")
-    if not body.endswith(b"\n]}}") and not body.endswith(b"\r\n]}}"):
+    if not body.endswith(b"\n]}}"):  # (CRLF too)
         return None
     end = size - (len(tail) - len(body)) - len(b"]}}")
     if end <= len(head):
