@@ -1,7 +1,9 @@
 """The package's layout: one dependency order, no import circles, public names per layer.
 
 Imports inside functions count too (a circle hidden in a function is still a circle); only
-``if TYPE_CHECKING:`` blocks are left out, since they never run.
+``if TYPE_CHECKING:`` blocks are left out, since they never run. A string that is exactly the
+name of one of hooklab's modules counts as an import of it (``importlib.import_module(name)``,
+or a helper process told which module to run, is an import all the same).
 """
 
 from __future__ import annotations
@@ -73,7 +75,10 @@ def _imports(name: str, path: Path, modules: dict[str, Path]) -> set[str]:
                 for sub in child.orelse:
                     visit(sub)
                 continue
-            if isinstance(child, ast.Import):
+            if (isinstance(child, ast.Constant) and isinstance(child.value, str)
+                    and child.value != "hooklab" and child.value in modules):
+                add(child.value)  # a module named by its name, imported later
+            elif isinstance(child, ast.Import):
                 for alias in child.names:
                     if alias.name.startswith("hooklab"):
                         add(alias.name)
@@ -148,6 +153,14 @@ def test_no_import_circles():
 def test_cycle_finder_finds_a_hidden_circle():
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
     assert _cycles(graph) == [["a", "b", "c"]]
+
+
+def test_a_module_named_in_a_string_counts_as_an_import(tmp_path):
+    path = tmp_path / "m.py"
+    path.write_text('TASK = ("hooklab.export.jsonl", "prepare_range")\n'
+                    'NOTE = "hooklab.export.jsonl is not a whole string here"\n'
+                    'def f():\n    return __import__("hooklab.widget")\n')
+    assert _imports("hooklab.store.m", path, _modules()) == {"hooklab.export.jsonl", "hooklab.widget"}
 
 
 def test_layers_import_only_downwards():

@@ -38,7 +38,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 __all__ = ["MAX_ANSWER", "MIN_SEGMENTS", "PER_HELPER", "PROCESSES", "READY", "TAKE_TIMEOUT",
-           "TASKS", "Helpers", "cpus", "serve", "start", "wanted"]
+           "TASKS", "Helpers", "cpus", "register_task", "serve", "start", "wanted"]
 
 #: helper processes for a first ``schema()``: ``None`` picks one less than the CPUs this
 #: process may use (at most 7); ``0`` starts none
@@ -60,12 +60,31 @@ _BOOT = ("import sys, json; h = json.loads(sys.stdin.buffer.readline()); sys.pat
          "getattr(sys, 'set_int_max_str_digits', len)(h['digits']); "
          "from hooklab.explore.parallel import serve; serve(h)")
 
-#: what a helper can be asked to do: the function that makes one answer, and what it reads
-#: (the store's database, opened read-only, or a file opened for reading bytes)
-TASKS = {
-    "schema": ("hooklab.explore.schema", "summarize_rows", "database"),
-    "jsonl": ("hooklab.export.jsonl", "prepare_range", "file"),
-}
+#: what a helper can be asked to do: the module and function that make one answer, and what
+#: it reads (the store's database, opened read-only, or a file opened for reading bytes).
+#: Each module adds its own task with :func:`register_task` (``"schema"`` by
+#: :mod:`hooklab.explore.schema`, ``"jsonl"`` by :mod:`hooklab.export.jsonl`), so this module
+#: names none of them: it sits below both.
+TASKS: dict[str, tuple[str, str, str]] = {}
+
+_READS = ("database", "file")
+
+
+def register_task(name: str, module: str, function: str, reads: str) -> None:
+    """Let helpers do task ``name``: ``module.function(source, key)`` makes one answer
+    (bytes, or ``None``) from ``source``, which ``reads`` says is the store's ``"database"``
+    or a ``"file"``. A module of hooklab registers its own tasks when it is imported.
+
+    >>> register_task("x", "os", "getcwd", "file")
+    Traceback (most recent call last):
+    ...
+    ValueError: a helper task runs a function of hooklab, not of 'os'
+    """
+    if not module.startswith("hooklab."):
+        raise ValueError(f"a helper task runs a function of hooklab, not of {module!r}")
+    if reads not in _READS:
+        raise ValueError(f"a helper task reads one of {_READS}, not {reads!r}")
+    TASKS[name] = (module, function, reads)
 
 Key = tuple[int, int, int]
 
@@ -148,7 +167,7 @@ class Helpers:
         where = [os.fsdecode(p) for p in sys.path if isinstance(p, (str, bytes, os.PathLike))]
         where = [p for p in where if os.path.isabs(p)]
         digits = getattr(sys, "get_int_max_str_digits", lambda: 0)()  # (bodies parse alike)
-        head = json.dumps({"path": where, "task": task, "source": path,
+        head = json.dumps({"path": where, "task": TASKS[task], "source": path,
                            "digits": digits}).encode() + b"\n"
         try:
             self._start(processes, head)
@@ -314,7 +333,7 @@ def start(path: str | None, keys: Sequence[Key], *, task: str = "schema",
 def serve(head: dict[str, Any]) -> None:
     """A helper's loop: for each key (three integers: ``[first_id, last_id, rows]`` of a
     segment, or ``[start, end, 0]`` of a byte range) on a line of stdin, the answer of the
-    task ``head["task"]`` (:data:`TASKS`) on stdout: 8 bytes of length, little-endian, then
+    task ``head["task"]`` (a :data:`TASKS` entry: module, function, what it reads) on stdout: 8 bytes of length, little-endian, then
     the bytes; length 0 when the task gave ``None`` or failed. Its source is
     ``head["source"]``, opened read-only. Ends at the end of stdin."""
     import gc
@@ -322,7 +341,9 @@ def serve(head: dict[str, Any]) -> None:
     import sqlite3
     from pathlib import Path
 
-    module, name, kind = TASKS[head["task"]]
+    module, name, kind = head["task"]
+    if not module.startswith("hooklab.") or kind not in _READS:
+        raise ValueError(f"not a helper task: {head['task']!r}")
     work: Callable[[Any, Key], bytes | None] = getattr(importlib.import_module(module), name)
     gc.disable()  # (millions of fresh containers, no cycles; the process is short-lived)
     out = sys.stdout.buffer

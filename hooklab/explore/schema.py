@@ -57,6 +57,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..filters import describe, validate
 from ..store import where_clause
+from . import parallel
 from .payload import _NAMES, TYPE_ORDER, field_name, read_payload
 
 if TYPE_CHECKING:
@@ -1192,8 +1193,6 @@ def _from_summaries(
         part.add(rows)
         return part, part.pack()
 
-    from . import parallel
-
     missing = [key for _k, key, blob in plan if key is not None and blob is None]
     last = processed = 0
     keep: list[tuple[int, int, int, bytes]] = []
@@ -1249,6 +1248,9 @@ def summarize_rows(db: Any, key: tuple[int, int, int]) -> bytes | None:
     builder = SchemaBuilder()
     builder.add(rows)
     return builder.pack()
+
+
+parallel.register_task("schema", __name__, "summarize_rows", "database")
 
 
 def summarize_segment(store: CaptureStore) -> bool | None:

@@ -187,6 +187,7 @@ def _helpers(path: str | os.PathLike[str], keys: list[tuple[int, int, int]]
     killed at once if it ends by an error (an interrupt, too)."""
     from ..explore import parallel
 
+    parallel.register_task("jsonl", __name__, "prepare_range", "file")
     helpers = None
     try:
         helpers = parallel.start(os.path.abspath(os.fsdecode(path)), keys, task="jsonl",
