@@ -61,9 +61,23 @@ def _stretch() -> range:
     return below if len(below) >= len(above) else above  # (empty: the OS hands out them all)
 
 
-_STRETCH = _stretch()
-# each process walks the stretch from its own place (by pid): two test processes side by side
-# do not try the same ports in the same order
+def _share(stretch: range) -> range:
+    """This process's part of ``stretch``: under pytest-xdist (``make test`` runs the suite on
+    several workers) each worker has a part of its own, so no two ever try the same port."""
+    try:
+        worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+        workers = max(1, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
+    except ValueError:
+        return stretch
+    if not 0 <= worker < workers:
+        return stretch
+    size = len(stretch) // workers
+    return stretch[worker * size:(worker + 1) * size] if size else stretch
+
+
+_STRETCH = _share(_stretch())
+# each process walks its stretch from its own place (by pid): two test processes side by side
+# (two runs of the suite) do not try the same ports in the same order
 _PICKS = iter(range((os.getpid() * 97) % max(1, len(_STRETCH)), len(_STRETCH) * 2))
 
 

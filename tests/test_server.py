@@ -67,7 +67,7 @@ def test_headers_keep_received_order_and_duplicates(lab):
         (bytes(range(256)) * 4, "application/octet-stream"),
         (b"\xff\xfe invalid utf-8 \xc3\x28", "text/plain; charset=utf-8"),
         (b'{"broken": ', "application/json"),
-        (gzip.compress(b'{"a": 1}'), "application/json"),
+        (gzip.compress(b'{"a": 1}', mtime=0), "application/json"),
         (b"", "application/json"),
     ],
 )

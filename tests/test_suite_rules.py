@@ -35,3 +35,30 @@ def test_a_developer_run_without_chromium_skips(ci: str | None) -> None:
     r = _run(ci)
     assert r.returncode == 0, r.stdout[-2000:]
     assert "skipped" in r.stdout.splitlines()[-1] and "apt-get install chromium" in r.stdout
+
+
+@pytest.mark.parametrize("workers", [1, 2, 3, 4])
+def test_each_xdist_worker_picks_ports_of_its_own(monkeypatch, workers: int) -> None:
+    from _http import _share
+
+    stretch = range(20000, 32000)
+    shares = []
+    for w in range(workers):
+        monkeypatch.setenv("PYTEST_XDIST_WORKER", f"gw{w}")
+        monkeypatch.setenv("PYTEST_XDIST_WORKER_COUNT", str(workers))
+        shares.append(set(_share(stretch)))
+    assert all(len(s) == len(stretch) // workers for s in shares)
+    assert len(set().union(*shares)) == sum(len(s) for s in shares)  # no port in two shares
+    assert set().union(*shares) <= set(stretch)
+
+
+@pytest.mark.parametrize("env", [{}, {"PYTEST_XDIST_WORKER": "gw7", "PYTEST_XDIST_WORKER_COUNT": "2"},
+                                 {"PYTEST_XDIST_WORKER": "main", "PYTEST_XDIST_WORKER_COUNT": "2"}])
+def test_outside_xdist_or_with_odd_names_the_whole_stretch(monkeypatch, env: dict[str, str]) -> None:
+    from _http import _share
+
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
+    monkeypatch.delenv("PYTEST_XDIST_WORKER_COUNT", raising=False)
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    assert _share(range(20000, 32000)) == range(20000, 32000)
