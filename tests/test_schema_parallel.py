@@ -328,3 +328,68 @@ def test_in_a_real_kernel(store_file, tmp_path) -> None:
         assert "from helpers" in out and int(out.split()[-1]) >= 1, out
         assert k.run("print(1 + 1)").strip() == "2"  # the kernel lives on
     pd.testing.assert_frame_equal(pd.read_pickle(out_file), expected(store_file))
+
+
+#: (this process's /proc/self/cgroup, files under the cgroup root, CPUs the quotas allow)
+CGROUPS = {
+    "v2, a container's own cgroup as the root": (
+        "0::/\n", {"cpu.max": "200000 100000\n"}, 2),
+    "v2, no quota": ("0::/\n", {"cpu.max": "max 100000\n"}, None),
+    "v2, a JupyterHub user's systemd unit (TLJH)": (
+        "0::/system.slice/jupyter-ada.service\n",
+        {"system.slice/jupyter-ada.service/cpu.max": "100000 100000\n"}, 1),
+    "v2, the quota on the parent only": (
+        "0::/kubepods/pod1/c1\n",
+        {"kubepods/pod1/cpu.max": "300000 100000\n", "kubepods/pod1/c1/cpu.max": "max 100000\n"}, 3),
+    "v2, the smaller of two, the child's": (
+        "0::/a/b\n", {"a/cpu.max": "400000 100000", "a/b/cpu.max": "200000 100000"}, 2),
+    "v2, the smaller of two, the parent's": (
+        "0::/a/b\n", {"a/cpu.max": "200000 100000", "a/b/cpu.max": "400000 100000"}, 2),
+    "v2, half a CPU": ("0::/u\n", {"u/cpu.max": "50000 100000"}, 1),
+    "v2, a cgroup not in this view (old container)": (
+        "0::/docker/abc\n", {"cpu.max": "300000 100000"}, 3),
+    "v1, cpu,cpuacct": (
+        "4:cpu,cpuacct:/docker/abc\n2:memory:/docker/abc\n",
+        {"cpu,cpuacct/docker/abc/cpu.cfs_quota_us": "150000", "cpu,cpuacct/docker/abc/cpu.cfs_period_us": "100000"},
+        1),
+    "v1, mounted as cpu only": (
+        "3:cpu:/x\n", {"cpu/x/cpu.cfs_quota_us": "400000", "cpu/x/cpu.cfs_period_us": "100000"}, 4),
+    "v1, -1: no quota": (
+        "4:cpu,cpuacct:/\n", {"cpu,cpuacct/cpu.cfs_quota_us": "-1", "cpu,cpuacct/cpu.cfs_period_us": "100000"},
+        None),
+    "v1 beside a v2 hierarchy without the cpu controller (hybrid)": (
+        "1:cpu:/\n0::/\n", {"cpu/cpu.cfs_quota_us": "200000", "cpu/cpu.cfs_period_us": "100000"}, 2),
+    "no /proc/self/cgroup: the roots, as before": (
+        None, {"cpu.max": "300000 100000"}, 3),
+    "garbage in cpu.max": ("0::/u\n", {"u/cpu.max": "lots 100000", "cpu.max": "\x00\xff"}, None),
+    "a zero quota or period": ("0::/u\n", {"u/cpu.max": "0 100000", "cpu.max": "100000 0"}, None),
+    "negative numbers": ("0::/u\n", {"u/cpu.max": "-5 -100000"}, None),
+    "a path that would leave the hierarchy": (
+        "0::/../outside\n", {"../outside/cpu.max": "100000 100000"}, None),
+    "a line that is not a cgroup line": ("garbage\n::\n0\n", {"cpu.max": "100000 100000"}, 1),
+    "no files at all": ("0::/a\n", {}, None),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CGROUPS))
+def test_cpus_follow_the_quota_of_every_cgroup_up_to_the_root(tmp_path, name) -> None:
+    own, files, want = CGROUPS[name]
+    root = tmp_path / "sys" / "fs" / "cgroup"
+    root.mkdir(parents=True)
+    for rel, text in files.items():
+        path = (root / rel).resolve()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, errors="surrogateescape")
+    proc = tmp_path / "cgroup"
+    if own is not None:
+        proc.write_text(own)
+    assert parallel.cgroup_cpus(root=str(root), own=str(proc)) == want
+
+
+def test_cpus_take_the_smaller_of_the_affinity_and_the_quota(monkeypatch) -> None:
+    monkeypatch.setattr(parallel, "cgroup_cpus", lambda: 1)
+    assert parallel.cpus() == 1
+    monkeypatch.setattr(parallel, "cgroup_cpus", lambda: 10_000)
+    assert parallel.cpus() == len(os.sched_getaffinity(0))
+    monkeypatch.setattr(parallel, "cgroup_cpus", lambda: None)
+    assert parallel.cpus() == len(os.sched_getaffinity(0))

@@ -38,7 +38,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 __all__ = ["MAX_ANSWER", "MIN_SEGMENTS", "PER_HELPER", "PROCESSES", "READY", "TAKE_TIMEOUT",
-           "TASKS", "Helpers", "cpus", "register_task", "serve", "start", "wanted"]
+           "TASKS", "Helpers", "cgroup_cpus", "cpus", "register_task", "serve", "start",
+           "wanted"]
 
 #: helper processes for a first ``schema()``: ``None`` picks one less than the CPUs this
 #: process may use (at most 7); ``0`` starts none
@@ -90,26 +91,72 @@ Key = tuple[int, int, int]
 
 
 def cpus() -> int:
-    """The CPUs this process may use: its affinity, capped by a cgroup CPU quota (a
-    container's CPU limit, as on Binder)."""
+    """The CPUs this process may use: its affinity, capped by the CPU quota of its cgroup
+    and of every cgroup above it (a container's CPU limit, as on Binder, or a JupyterHub
+    user's, as The Littlest JupyterHub sets on each user's systemd unit)."""
     try:
         n = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):  # (macOS, Windows)
         n = os.cpu_count() or 1
-    for files in (("/sys/fs/cgroup/cpu.max",),  # cgroup v2: "quota period" or "max period"
-                  ("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", "/sys/fs/cgroup/cpu/cpu.cfs_period_us")):
+    quota = cgroup_cpus()
+    return max(1, n if quota is None else min(n, quota))
+
+
+_CGROUP_ROOT = "/sys/fs/cgroup"
+_V1_FILES = ("cpu.cfs_quota_us", "cpu.cfs_period_us")  # a number each; -1: no quota
+_V2_FILES = ("cpu.max",)  # "quota period", or "max period": no quota
+
+
+def cgroup_cpus(root: str = _CGROUP_ROOT, own: str = "/proc/self/cgroup") -> int | None:
+    """Whole CPUs (at least 1) that the smallest CPU quota on the way from this process's
+    cgroup (``own`` names it) up to the hierarchy's ``root`` allows; ``None`` when there is no
+    quota. Both cgroup versions; a cgroup that is not there (a container that shows its own
+    cgroup as the root) is passed over.
+
+    >>> cgroup_cpus(root="/no/such/place", own="/no/such/file") is None
+    True
+    """
+    try:
+        with open(own) as f:
+            lines = f.read().splitlines()
+    except OSError:
+        lines = []
+    places: list[tuple[str, str, tuple[str, ...]]] = []
+    for line in lines:
+        parts = line.split(":", 2)
+        if len(parts) != 3:
+            continue
+        _, controllers, path = parts
+        if controllers == "":
+            places.append((root, path, _V2_FILES))
+        elif "cpu" in controllers.split(","):
+            for mount in dict.fromkeys((controllers, "cpu")):
+                places.append((os.path.join(root, mount), path, _V1_FILES))
+    # the roots, too: what was read before /proc/self/cgroup was (and where it is missing)
+    places += [(root, "/", _V2_FILES), (os.path.join(root, "cpu"), "/", _V1_FILES)]
+    found = [q for mount, path, files in places for q in _quotas(mount, path, files)]
+    return min(found) if found else None
+
+
+def _quotas(mount: str, path: str, files: tuple[str, ...]) -> list[int]:
+    """The quotas (whole CPUs) of the cgroup ``path`` under ``mount`` and of those above it."""
+    parts = [p for p in path.split("/") if p and p != "."]
+    if ".." in parts:  # (never from the kernel: a path that would leave the hierarchy)
+        return []
+    out = []
+    for depth in range(len(parts), -1, -1):
+        folder = os.path.join(mount, *parts[:depth])
+        words: list[str] = []
         try:
-            words: list[str] = []
             for name in files:
-                with open(name) as f:
+                with open(os.path.join(folder, name)) as f:
                     words += f.read().split()[:2]
             quota, period = int(words[0]), int(words[1])
-        except (OSError, ValueError, IndexError):  # no such file, or "max" (no quota)
+        except (OSError, ValueError, IndexError):  # not there, or "max" (no quota)
             continue
-        if quota > 0 and period > 0:  # (v1 says -1 for none)
-            n = min(n, max(1, quota // period))
-        break
-    return max(1, n)
+        if quota > 0 and period > 0:
+            out.append(max(1, quota // period))
+    return out
 
 
 def wanted(missing: int, least: int | None = None, per: int | None = None, spare: int = 1) -> int:
