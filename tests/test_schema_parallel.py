@@ -15,6 +15,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -393,3 +394,68 @@ def test_cpus_take_the_smaller_of_the_affinity_and_the_quota(monkeypatch) -> Non
     assert parallel.cpus() == len(os.sched_getaffinity(0))
     monkeypatch.setattr(parallel, "cgroup_cpus", lambda: None)
     assert parallel.cpus() == len(os.sched_getaffinity(0))
+
+
+def test_one_set_of_helpers_at_a_time(store_file, eager) -> None:
+    keys = [(1, 4096, 4096)] * 4
+    first = parallel.start(store_file, keys)
+    assert first is not None and first.started == 2
+    try:
+        others: list[Any] = []
+        t = threading.Thread(target=lambda: others.append(parallel.start(store_file, keys)))
+        t.start()
+        t.join(60)
+        assert others == [None]  # (another thread, while the first set works)
+    finally:
+        first.close()
+    again = parallel.start(store_file, keys)
+    assert again is not None
+    again.kill()
+    again.close()
+    again.close()  # (twice: released once)
+    last = parallel.start(store_file, keys)
+    assert last is not None
+    last.close()
+
+
+def test_two_first_schemas_at_once_share_the_cpus_and_both_are_right(store_file, eager,
+                                                                      tmp_path) -> None:
+    other = str(tmp_path / "other.sqlite3")
+    shutil.copy(store_file, other)
+    sets: list[list[float]] = []  # [started, closed] of each set of helpers
+    init, close = parallel.Helpers.__init__, parallel.Helpers.close
+
+    def counted(self: Any, *a: Any, **k: Any) -> None:
+        self.life = [time.monotonic(), float("inf")]
+        sets.append(self.life)
+        init(self, *a, **k)
+
+    def closed(self: Any) -> None:
+        close(self)
+        self.life[1] = min(self.life[1], time.monotonic())
+
+    parallel.Helpers.__init__, parallel.Helpers.close = counted, closed
+    try:
+        out: dict[str, Any] = {}
+
+        def first_schema(path: str) -> None:
+            lab = hooklab.open(path)
+            try:
+                out[path] = lab.schema()
+            finally:
+                lab.stop()
+
+        threads = [threading.Thread(target=first_schema, args=(p,)) for p in (store_file, other)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(240)
+    finally:
+        parallel.Helpers.__init__, parallel.Helpers.close = init, close
+    want = expected(store_file)
+    pd.testing.assert_frame_equal(out[store_file], want)
+    pd.testing.assert_frame_equal(out[other], want)
+    assert sets
+    spans = sorted(sets)
+    assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False)), spans  # never together
+    assert not parallel._running

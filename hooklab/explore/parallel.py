@@ -207,6 +207,7 @@ class Helpers:
         self._todo: deque[Key] = deque(keys)
         self._slots: dict[Key, _Slot] = {}
         self._closed = False
+        self.on_close: Callable[[], None] | None = None  # called once, by close()
         self._procs: list[subprocess.Popen[bytes]] = []
         self._threads: list[threading.Thread] = []
         # the kernel's import path, absolute entries only: "" or "." would mean the helper's
@@ -330,6 +331,9 @@ class Helpers:
         for proc in self._procs:
             if proc.stdout is not None:
                 proc.stdout.close()
+        done, self.on_close = self.on_close, None
+        if done is not None:
+            done()
 
     def kill(self) -> None:
         """End every helper now (an interrupted call, a helper that hangs); what they did not
@@ -358,7 +362,10 @@ def start(path: str | None, keys: Sequence[Key], *, task: str = "schema",
           newest_first: bool = True, ahead: int | None = None, ahead_bytes: int | None = None,
           least: int | None = None, per: int | None = None, spare: int = 1) -> Helpers | None:
     """Helpers doing ``task`` for ``keys`` of the file ``path`` (see :class:`Helpers`) when it
-    is worth it (:func:`wanted`), else ``None``."""
+    is worth it (:func:`wanted`), else ``None``. One set of helpers at a time per process:
+    while one works (each takes every CPU but the caller's), a second caller, on another
+    thread, gets ``None`` and does its own work alone."""
+    global _running
     if not path or path == ":memory:" or not os.path.isfile(path):
         return None
     if not sys.executable or getattr(sys, "frozen", False):  # no Python to start (embedded,
@@ -366,12 +373,31 @@ def start(path: str | None, keys: Sequence[Key], *, task: str = "schema",
     n = wanted(len(keys), least, per, spare)
     if n <= 0:
         return None
-    helpers = Helpers(os.path.abspath(path), keys, n, task=task, newest_first=newest_first,
-                      ahead=ahead, ahead_bytes=ahead_bytes)
+    with _RUNNING_LOCK:
+        if _running:
+            return None
+        _running = True
+    try:
+        helpers = Helpers(os.path.abspath(path), keys, n, task=task, newest_first=newest_first,
+                          ahead=ahead, ahead_bytes=ahead_bytes)
+    except BaseException:
+        _stopped()
+        raise
+    helpers.on_close = _stopped
     if not helpers.started:
         helpers.close()
         return None
     return helpers
+
+
+_RUNNING_LOCK = threading.Lock()
+_running = False  # a set of helpers from start() is working (until its close())
+
+
+def _stopped() -> None:
+    global _running
+    with _RUNNING_LOCK:
+        _running = False
 
 
 # -- the helper process ----------------------------------------------------------------------
