@@ -116,21 +116,23 @@ class RowMaker:
     :meth:`CaptureStore.add_many` makes it: the sender detected (best effort; no signature is
     verified here), then the INSERT values. One maker per import: it remembers what repeats
     from record to record. Raises ``TypeError`` / ``ValueError`` for a record it cannot store.
+    ``prepare(record)`` replaces the detection (a store with secrets verifies there too).
 
     >>> row = RowMaker()({"path": "/github", "headers": [("X-GitHub-Event", "ping")], "body": b"{}"})
     >>> row[3:5], row[11:13]
     (['/github', 'github'], ['github', 'ping'])
     """
 
-    __slots__ = ("_values",)
+    __slots__ = ("_prepare", "_values")
 
-    def __init__(self) -> None:
+    def __init__(self, prepare: Callable[[dict[str, Any]], None] | None = None) -> None:
         self._values = BulkValues()
+        self._prepare = _detect if prepare is None else prepare
 
     def __call__(self, record: dict[str, Any]) -> list[Any]:
         if not isinstance(record, dict):
             raise TypeError("not a dict")
-        _detect(record)
+        self._prepare(record)
         return self._values(record)
 
 
@@ -469,13 +471,10 @@ class CaptureStore:
         return self.add_rows(self._rows_of(records), notify=notify)
 
     def _rows_of(self, records: Iterable[dict[str, Any]]) -> Iterator[list[Any]]:
-        values = BulkValues()  # record_values, remembering what repeats between records
+        make = RowMaker(self._prepare)  # (detection and this store's secrets)
         for at, record in enumerate(records):
             try:
-                if not isinstance(record, dict):
-                    raise TypeError("not a dict")
-                self._prepare(record)
-                row = values(record)
+                row = make(record)
             except (TypeError, ValueError, OverflowError) as exc:
                 raise ValueError(f"record {at}: cannot be stored ({exc})") from None
             yield row
