@@ -74,9 +74,15 @@ def _pairs(headers: Any) -> list[tuple[str, str]]:
     return out
 
 
-def _record(d: Any) -> dict[str, Any]:
+class _Untimed(Exception):
+    """A line without ``received_at`` where no "now" may be given it (a helper's range)."""
+
+
+def _record(d: Any, now: bool = True) -> dict[str, Any]:
     """One line's capture record; every field is checked (the file is untrusted), in the order
-    the error messages name them. Written out inline: it runs once per line of a large file."""
+    the error messages name them. Written out inline: it runs once per line of a large file.
+    A capture without ``received_at`` is stamped now, or (``now=False``) raises
+    :class:`_Untimed`."""
     if type(d) is not dict:
         raise TypeError("a line is not an object")
     get = d.get
@@ -85,8 +91,10 @@ def _record(d: Any) -> dict[str, Any]:
         received = _fromiso(when.replace("Z", "+00:00"))
         if received.tzinfo is None:
             received = received.replace(tzinfo=timezone.utc)
-    else:
+    elif now:
         received = datetime.now(timezone.utc)
+    else:
+        raise _Untimed
     query = get("query") or {}
     if type(query) is not dict:
         raise TypeError("query must be an object")
@@ -328,11 +336,9 @@ def _prepare(f: Any, key: tuple[int, int, int], make: RowMaker, timed: bool = Fa
         if not line.strip():
             continue
         try:
-            d = orjson.loads(line)
-            if timed and not (type(d) is dict and type(d.get("received_at")) is str
-                              and d["received_at"]):
-                return rows, ("untimed", number, "")
-            record = _record(d)
+            record = _record(orjson.loads(line), now=not timed)
+        except _Untimed:
+            return rows, ("untimed", number, "")
         except _ERRORS as exc:
             return rows, ("line", number, str(exc))
         try:
