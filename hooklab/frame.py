@@ -326,7 +326,7 @@ def _add_forward_columns(df: pd.DataFrame, ids: Any, forwards: Any) -> None:
     import pandas as pd
 
     latest = {f["capture_id"]: f for f in forwards()} if (len(df) and forwards) else {}
-    if not latest:  # (made from masks: a Series of pd.NA is 40 ms per million rows)
+    if not latest:  # (from masks: two Series of pd.NA took ~50 ms per million rows)
         n = len(df)
         df["forward_status"] = pd.arrays.IntegerArray(np.zeros(n, np.int64), np.ones(n, bool))
         df["forward_latency_ms"] = pd.arrays.FloatingArray(np.zeros(n), np.ones(n, bool))
