@@ -34,3 +34,16 @@ def file_lab(tmp_path) -> Iterator[HookLab]:
 def _no_default_lab_leak() -> Iterator[None]:
     yield
     hooklab.stop()
+
+
+@pytest.fixture(autouse=True)
+def _no_helper_turn_leak() -> Iterator[None]:
+    """A test that leaves a set of helper processes holding its turn would make every later
+    test on this worker run without helpers: fail that test, and free the turn."""
+    yield
+    import sys
+
+    parallel = sys.modules.get("hooklab.explore.parallel")
+    if parallel is not None and parallel._running:
+        parallel._running = False
+        pytest.fail("a set of helper processes was left running (parallel._running)")

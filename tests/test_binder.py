@@ -36,6 +36,7 @@ def test_fresh_binder_venv_runs_every_notebook(tmp_path):
         ROOT,
         repo,
         ignore=shutil.ignore_patterns(".venv", ".git", "*.egg-info", "__pycache__", ".hooklab",
+                                      ".hypothesis",
                                       "test-artifacts", ".pytest_cache", ".ruff_cache"),
     )
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}

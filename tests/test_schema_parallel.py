@@ -399,23 +399,50 @@ def test_cpus_take_the_smaller_of_the_affinity_and_the_quota(monkeypatch) -> Non
 def test_one_set_of_helpers_at_a_time(store_file, eager) -> None:
     keys = [(1, 4096, 4096)] * 4
     first = parallel.start(store_file, keys)
-    assert first is not None and first.started == 2
     try:
+        assert first is not None and first.started == 2
         others: list[Any] = []
         t = threading.Thread(target=lambda: others.append(parallel.start(store_file, keys)))
         t.start()
         t.join(60)
         assert others == [None]  # (another thread, while the first set works)
     finally:
-        first.close()
+        if first is not None:
+            first.close()
     again = parallel.start(store_file, keys)
     assert again is not None
-    again.kill()
-    again.close()
-    again.close()  # (twice: released once)
-    last = parallel.start(store_file, keys)
-    assert last is not None
-    last.close()
+    again.kill()  # (an interrupted call: killed, not closed yet) ends its turn
+    third = parallel.start(store_file, keys)
+    try:
+        assert third is not None
+        again.close()  # (a late second end does not end the third set's turn)
+        assert parallel.start(store_file, keys) is None
+    finally:
+        if third is not None:
+            third.close()
+    assert not parallel._running
+
+
+def test_an_interrupted_close_still_ends_the_turn(store_file, eager) -> None:
+    keys = [(1, 4096, 4096)] * 4
+    helpers = parallel.start(store_file, keys)
+    assert helpers is not None
+    proc = helpers._procs[0]
+    wait = proc.wait
+
+    def interrupted(timeout: float | None = None) -> int:
+        raise KeyboardInterrupt
+
+    proc.wait = interrupted
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            helpers.close()
+        assert not parallel._running
+    finally:
+        proc.wait = wait
+        helpers.kill()
+        for p in helpers._procs:
+            p.wait(10)
 
 
 def test_two_first_schemas_at_once_share_the_cpus_and_both_are_right(store_file, eager,

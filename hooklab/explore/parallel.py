@@ -64,8 +64,8 @@ _BOOT = ("import sys, json; h = json.loads(sys.stdin.buffer.readline()); sys.pat
 #: what a helper can be asked to do: the module and function that make one answer, and what
 #: it reads (the store's database, opened read-only, or a file opened for reading bytes).
 #: Each module adds its own task with :func:`register_task` (``"schema"`` by
-#: :mod:`hooklab.explore.schema`, ``"jsonl"`` by :mod:`hooklab.export.jsonl`), so this module
-#: names none of them: it sits below both.
+#: :mod:`hooklab.explore.schema` when imported, ``"jsonl"`` by :mod:`hooklab.export.jsonl`
+#: before it starts helpers), so this module names none of them: it sits below both.
 TASKS: dict[str, tuple[str, str, str]] = {}
 
 _READS = ("database", "file")
@@ -74,7 +74,7 @@ _READS = ("database", "file")
 def register_task(name: str, module: str, function: str, reads: str) -> None:
     """Let helpers do task ``name``: ``module.function(source, key)`` makes one answer
     (bytes, or ``None``) from ``source``, which ``reads`` says is the store's ``"database"``
-    or a ``"file"``. A module of hooklab registers its own tasks when it is imported.
+    or a ``"file"``. A module of hooklab registers its own tasks before it starts helpers.
 
     >>> register_task("x", "os", "getcwd", "file")
     Traceback (most recent call last):
@@ -141,7 +141,7 @@ def cgroup_cpus(root: str = _CGROUP_ROOT, own: str = "/proc/self/cgroup") -> int
 def _quotas(mount: str, path: str, files: tuple[str, ...]) -> list[int]:
     """The quotas (whole CPUs) of the cgroup ``path`` under ``mount`` and of those above it."""
     parts = [p for p in path.split("/") if p and p != "."]
-    if ".." in parts:  # (never from the kernel: a path that would leave the hierarchy)
+    if ".." in parts:  # a cgroup outside this process's cgroup namespace: not in this view
         return []
     out = []
     for depth in range(len(parts), -1, -1):
@@ -195,7 +195,10 @@ class Helpers:
 
     def __init__(self, path: str, keys: Sequence[Key], processes: int, *, task: str = "schema",
                  newest_first: bool = True, ahead: int | None = None,
-                 ahead_bytes: int | None = None) -> None:
+                 ahead_bytes: int | None = None,
+                 on_close: Callable[[], None] | None = None) -> None:
+        #: called once the helpers are ended (by kill() or close(), whichever comes first)
+        self.on_close = on_close
         if task not in TASKS:
             raise ValueError(f"no helper task {task!r}")
         self._lock = threading.Lock()
@@ -207,7 +210,6 @@ class Helpers:
         self._todo: deque[Key] = deque(keys)
         self._slots: dict[Key, _Slot] = {}
         self._closed = False
-        self.on_close: Callable[[], None] | None = None  # called once, by close()
         self._procs: list[subprocess.Popen[bytes]] = []
         self._threads: list[threading.Thread] = []
         # the kernel's import path, absolute entries only: "" or "." would mean the helper's
@@ -309,6 +311,12 @@ class Helpers:
 
     def close(self) -> None:
         """Stop handing out keys and end every helper (killed if it does not end at once)."""
+        try:
+            self._end()
+        finally:
+            self._ended()
+
+    def _end(self) -> None:
         with self._lock:
             self._closed = True
             self._todo.clear()
@@ -331,7 +339,10 @@ class Helpers:
         for proc in self._procs:
             if proc.stdout is not None:
                 proc.stdout.close()
-        done, self.on_close = self.on_close, None
+
+    def _ended(self) -> None:
+        with self._lock:
+            done, self.on_close = self.on_close, None
         if done is not None:
             done()
 
@@ -344,11 +355,14 @@ class Helpers:
             for slot in self._slots.values():
                 slot.done.set()  # (a waiting take() gets None)
             self._space.notify_all()
-        for proc in self._procs:
-            try:
-                proc.kill()
-            except OSError:
-                pass
+        try:
+            for proc in self._procs:
+                try:
+                    proc.kill()
+                except OSError:
+                    pass
+        finally:
+            self._ended()
 
 
 def _read(stream: Any, n: int) -> bytes:
@@ -377,13 +391,13 @@ def start(path: str | None, keys: Sequence[Key], *, task: str = "schema",
         if _running:
             return None
         _running = True
+    turn = _Turn()
     try:
         helpers = Helpers(os.path.abspath(path), keys, n, task=task, newest_first=newest_first,
-                          ahead=ahead, ahead_bytes=ahead_bytes)
+                          ahead=ahead, ahead_bytes=ahead_bytes, on_close=turn.end)
     except BaseException:
-        _stopped()
+        turn.end()
         raise
-    helpers.on_close = _stopped
     if not helpers.started:
         helpers.close()
         return None
@@ -391,13 +405,24 @@ def start(path: str | None, keys: Sequence[Key], *, task: str = "schema",
 
 
 _RUNNING_LOCK = threading.Lock()
-_running = False  # a set of helpers from start() is working (until its close())
+_running = False  # a set of helpers from start() works (until its kill() or close())
 
 
-def _stopped() -> None:
-    global _running
-    with _RUNNING_LOCK:
-        _running = False
+class _Turn:
+    """The turn of one set of helpers from :func:`start`; ended once, however often asked
+    (so a late second end never ends the turn of a set started after it)."""
+
+    __slots__ = ("_over",)
+
+    def __init__(self) -> None:
+        self._over = False
+
+    def end(self) -> None:
+        global _running
+        with _RUNNING_LOCK:
+            if not self._over:
+                self._over = True
+                _running = False
 
 
 # -- the helper process ----------------------------------------------------------------------

@@ -1218,10 +1218,12 @@ def _from_summaries(
                 processed += len(rows)
             last = src.key(k)[1]
     finally:
-        if ahead is not None:
-            ahead.close()
-        if helpers is not None:
-            helpers.close()
+        try:
+            if ahead is not None:
+                ahead.close()
+        finally:
+            if helpers is not None:
+                helpers.close()
     store.keep_summaries(SUMMARY_KIND, keep)
     return last, processed
 
