@@ -329,6 +329,32 @@ def test_parquet_round_trips_every_column_and_body(exported):
     assert list(fa.columns) == list(fb.columns)
 
 
+def test_parquet_keeps_each_captures_latest_forward(tmp_path):
+    from hooklab.capture import ForwardOutcome
+
+    store = CaptureStore(str(tmp_path / "f.sqlite3"))
+    ids = [store.add_sync({"method": "POST", "path": f"/f{i}", "body": b"{}",
+                           "received_at": T0 + timedelta(minutes=i)}).id for i in range(5)]
+    for outcome in (ForwardOutcome(ids[1], "http://127.0.0.1:9/a", 500, 3.5),
+                    ForwardOutcome(ids[1], "http://127.0.0.1:9/a", 202, 1.25),  # (the latest)
+                    ForwardOutcome(ids[3], "http://127.0.0.1:9/b", None, None, "refused")):
+        store.record_forward(outcome)
+    store.flush()
+    lab = hooklab.HookLab(db=":memory:")
+    lab._store = store
+    out = tmp_path / "ds"
+    assert lab.export(str(out), fmt="parquet") == 5
+    opened = hooklab.open(str(out))
+    got = [(f["capture_id"], f["status"], f["latency_ms"], f["error"]) for f in opened.store.forwards()]
+    assert got == [(ids[1], 202, 1.25, None), (ids[3], None, None, "refused")]
+    assert [f["capture_id"] for f in opened.store.forwards(ids[3])] == [ids[3]]
+    assert opened.store.forwards(ids[0]) == []
+    cols = ["id", "forward_status", "forward_latency_ms", "forward_error"]
+    pd.testing.assert_frame_equal(opened.dataframe()[cols], lab.dataframe()[cols])
+    assert opened.dataframe()["forward_status"].tolist()[1] == 202
+    store.close()
+
+
 def test_parquet_export_is_incremental_and_partitioned(exported):
     lab, out = exported
     assert lab.export(str(out), fmt="parquet") == 0  # nothing new
