@@ -568,3 +568,27 @@ def test_frames_keep_the_segments_compressed_bodies_and_read_them_exactly(tmp_pa
     assert df.loc[by_name["gzip"] + 200 * len(cases), "payload.zipped"] == True  # noqa: E712
     assert df.loc[by_name["object"], "payload.data.object.amount"] == 5
     store.close()
+
+
+#: enough captures that pyarrow's writer, left to its threads, puts some out of order
+N_ORDER = 150_000
+
+
+def test_parquet_files_hold_their_rows_in_capture_order(tmp_path):
+    """A reader of the files (pyarrow, DuckDB, Dask) gets one provider's day in id order."""
+    import pyarrow.dataset as ds
+
+    store = CaptureStore(str(tmp_path / "o.sqlite3"), durability="normal")
+    store.add_many({"method": "POST", "path": "/o", "headers": [("Stripe-Signature", "t=1,v1=0")],
+                    "body": json.dumps({"id": f"evt_{i}", "type": "invoice.paid"}).encode(),
+                    "received_at": T0 + timedelta(seconds=i)} for i in range(N_ORDER))
+    lab = hooklab.HookLab(db=":memory:")
+    lab._store = store
+    out = tmp_path / "ds"
+    assert lab.export(str(out), fmt="parquet") == N_ORDER
+    dataset = ds.dataset(str(out), format="parquet", partitioning="hive")
+    for fragment in dataset.get_fragments():
+        ids = fragment.to_table(columns=["id"]).column("id").to_pylist()
+        assert ids == sorted(ids)
+    assert dataset.to_table(columns=["id"]).column("id").to_pylist() == list(range(1, N_ORDER + 1))
+    store.close()
