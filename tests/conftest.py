@@ -45,5 +45,5 @@ def _no_helper_turn_leak() -> Iterator[None]:
 
     parallel = sys.modules.get("hooklab.explore.parallel")
     if parallel is not None and parallel._running:
-        parallel._running = False
+        parallel._running = None
         pytest.fail("a set of helper processes was left running (parallel._running)")

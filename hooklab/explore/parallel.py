@@ -35,6 +35,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 __all__ = ["MAX_ANSWER", "MIN_SEGMENTS", "PER_HELPER", "PROCESSES", "READY", "TAKE_TIMEOUT",
@@ -387,16 +388,17 @@ def start(path: str | None, keys: Sequence[Key], *, task: str = "schema",
     n = wanted(len(keys), least, per, spare)
     if n <= 0:
         return None
+    turn = object()
     with _RUNNING_LOCK:
         if _running:
             return None
-        _running = True
-    turn = _Turn()
+        _running = turn
+    end = partial(_end_turn, turn)
     try:
         helpers = Helpers(os.path.abspath(path), keys, n, task=task, newest_first=newest_first,
-                          ahead=ahead, ahead_bytes=ahead_bytes, on_close=turn.end)
+                          ahead=ahead, ahead_bytes=ahead_bytes, on_close=end)
     except BaseException:
-        turn.end()
+        end()
         raise
     if not helpers.started:
         helpers.close()
@@ -405,24 +407,16 @@ def start(path: str | None, keys: Sequence[Key], *, task: str = "schema",
 
 
 _RUNNING_LOCK = threading.Lock()
-_running = False  # a set of helpers from start() works (until its kill() or close())
+_running: object | None = None  # the turn of the set of helpers from start() at work
 
 
-class _Turn:
-    """The turn of one set of helpers from :func:`start`; ended once, however often asked
-    (so a late second end never ends the turn of a set started after it)."""
-
-    __slots__ = ("_over",)
-
-    def __init__(self) -> None:
-        self._over = False
-
-    def end(self) -> None:
-        global _running
-        with _RUNNING_LOCK:
-            if not self._over:
-                self._over = True
-                _running = False
+def _end_turn(turn: object) -> None:
+    """End ``turn`` if it is still the one at work (so a late second end of a set never
+    ends the turn of a set started after it)."""
+    global _running
+    with _RUNNING_LOCK:
+        if _running is turn:
+            _running = None
 
 
 # -- the helper process ----------------------------------------------------------------------
