@@ -181,6 +181,11 @@ class HookLab(Configurable):
         self.server.start()
         # public URLs given out before a stop_serving() work again
         ingress.refresh(self)
+        # what arrives is summarized for schema() in quiet moments: a first schema() of this
+        # file, in any process, then merges summaries instead of parsing every body
+        from .explore import keep_summaries_up
+
+        keep_summaries_up(self.store)
         return self
 
     def stop_serving(self) -> None:

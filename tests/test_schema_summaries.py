@@ -435,6 +435,92 @@ def test_a_serving_lab_keeps_summaries_up_in_quiet_moments_only(store_file, tmp_
     assert got.loc[got["field"] == "(body)", "count"].sum() == N + 4096 + len(sent)
 
 
+def test_a_serving_lab_summarizes_what_it_holds_without_a_schema_call(store_file, tmp_path) -> None:
+    """``hooklab.start()`` alone (no ``schema()`` in this process) has the store's upkeep
+    thread summarize every sealed segment once the lab is quiet; a fresh lab's first
+    ``schema()`` then reads only the rows no segment covers, and gets the one-pass table."""
+    import shutil
+
+    path = str(tmp_path / "served.sqlite3")
+    shutil.copy(store_file, path)
+    assert not any(kept(path).values())  # the copy starts with none made
+    lab = hooklab.start(port=0, db=path)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not all(lab.store.summaries(SUMMARY_KIND).values()):
+            time.sleep(0.1)
+        assert sum(v is not None for v in lab.store.summaries(SUMMARY_KIND).values()) == 3
+        reference = one_pass(lab)
+    finally:
+        hooklab.stop()
+    got, read_rows = fresh_schema(path)
+    assert read_rows == [[3]]  # only the 700 rows after the three segments
+    pd.testing.assert_frame_equal(got, reference)
+    assert got.loc[got["field"] == "(body)", "count"].sum() == N
+
+
+def test_summaries_made_back_to_back_are_each_made_once(store_file, tmp_path) -> None:
+    """The upkeep thread makes summaries one after another while the store is quiet; one
+    handed to the writer a moment ago (not kept yet) is not made again: two calls in a row
+    make the first two segments, a third the last, a fourth finds nothing."""
+    import shutil
+
+    from hooklab.explore.schema import summarize_segment
+
+    path = str(tmp_path / "back-to-back.sqlite3")
+    shutil.copy(store_file, path)
+    store = CaptureStore(path)
+    try:
+        keys = sorted(store.summaries(SUMMARY_KIND))
+        made: list[tuple[int, int, int]] = []
+        real_keep = store.keep_summaries
+
+        def keep(kind: str, items: Any) -> bool:
+            made.extend(tuple(item[:3]) for item in items)
+            return real_keep(kind, items)
+
+        store.keep_summaries = keep  # type: ignore[method-assign]
+        assert summarize_segment(store) is True
+        assert summarize_segment(store) is True  # (the first may still be in the queue)
+        assert made == keys[:2]
+        store.flush(30)
+        assert summarize_segment(store) is True
+        store.flush(30)
+        assert summarize_segment(store) is False
+        assert made == keys
+        assert all(store.summaries(SUMMARY_KIND).values())
+    finally:
+        store.close()
+
+
+def test_the_store_s_own_summaries_do_not_make_it_busy(store_file, tmp_path) -> None:
+    """Quiet-moment work stops for a second after any capture, but not after the summaries
+    it keeps itself (or it could make only one summary every second or two)."""
+    import shutil
+
+    path = str(tmp_path / "quiet.sqlite3")
+    shutil.copy(store_file, path)
+    store = CaptureStore(path)
+    try:
+        store.flush(30)
+        time.sleep(0.05)
+        before = store._last_write
+        assert store.keep_summaries(SUMMARY_KIND, [(1, 4096, 4096, b"not a summary")])
+        store.flush(30)  # (a flush marker of its own batch)
+        assert store.keep_summaries(SUMMARY_KIND, [(4097, 8192, 4096, b"not a summary")])
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and sum(
+                v is not None for v in store.summaries(SUMMARY_KIND).values()) < 2:
+            time.sleep(0.05)
+        assert sum(v is not None for v in store.summaries(SUMMARY_KIND).values()) == 2
+        assert store._last_write == before
+        store.add({"method": "POST", "path": "/hook", "headers": [], "body": b"{}",
+                   "received_at": T0}).result(10)
+        assert store._last_write > before
+    finally:
+        store.close()
+
+
 def test_the_string_hash_is_the_same_in_every_process(store_file, tmp_path) -> None:
     """Summaries made by another process merge here: the string hash does not depend on the
     process (Python's hash() would), pinned to SipHash-2-4 values."""

@@ -44,6 +44,7 @@ from .schema import (
     SchemaBuilder,
     infer_json_schema,
     json_schema,
+    keep_summaries_up,
     schema_frame,
 )
 from .sql import VIEW_COLUMNS, ReadOnlyError, check_statement, run_sql
@@ -76,6 +77,7 @@ __all__ = [
     "infer_json_schema",
     "json_schema",
     "json_type",
+    "keep_summaries_up",
     "read_payload",
     "run_sql",
     "schema_frame",

@@ -76,6 +76,7 @@ __all__ = [
     "SchemaBuilder",
     "infer_json_schema",
     "json_schema",
+    "keep_summaries_up",
     "schema_frame",
     "summarize_ready",
     "summarize_rows",
@@ -1255,13 +1256,21 @@ def summarize_rows(db: Any, key: tuple[int, int, int]) -> bytes | None:
 parallel.register_task("schema", __name__, "summarize_rows", "database")
 
 
+#: summaries handed to a store lately, per store: the writer may not have kept them yet
+_HANDED = 8
+_handed: weakref.WeakKeyDictionary[Any, deque[tuple[int, int, int]]] = weakref.WeakKeyDictionary()
+
+
 def summarize_segment(store: CaptureStore) -> bool | None:
     """Make and keep the summary of the oldest column segment that has none yet; whether
-    one was made (``None``: not now, see :func:`summarize_ready`). After a first ``schema()``
-    the store's upkeep thread runs it in quiet moments (``CaptureStore.when_idle``)."""
+    one was made (``None``: not now, see :func:`summarize_ready`). What the upkeep thread of
+    a store runs in quiet moments (``CaptureStore.when_idle``), once
+    :func:`keep_summaries_up` asked for it."""
     if not summarize_ready():
         return None
-    missing = store.unsummarized(SUMMARY_KIND, 1)
+    handed = _handed.setdefault(store, deque(maxlen=_HANDED))
+    missing = [key for key in store.unsummarized(SUMMARY_KIND, _HANDED + 1)
+               if tuple(key) not in handed]  # (handed over a moment ago: being kept)
     if not missing:
         return False
     first, last, n = missing[0]
@@ -1270,7 +1279,10 @@ def summarize_segment(store: CaptureStore) -> bool | None:
         return False
     part = SchemaBuilder()
     part.add(rows)  # (the collector is left alone: this runs beside the person's own work)
-    return store.keep_summaries(SUMMARY_KIND, [(first, last, n, part.pack())])
+    kept = store.keep_summaries(SUMMARY_KIND, [(first, last, n, part.pack())])
+    if kept:
+        handed.append((first, last, n))
+    return kept
 
 
 def _split_bodies(pack: Any) -> list[bytes]:
@@ -1355,14 +1367,20 @@ def _update(store: CaptureStore, filters: dict[str, Any], entry: _Cached) -> pd.
 _idle_stores: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
-def _keep_up_when_idle(store: CaptureStore) -> None:
-    """From the first ``schema()`` of a store in this process on (on the person's thread, so
-    everything :func:`summarize_segment` imports is imported), its upkeep thread makes the
-    summaries of new segments in quiet moments: the next process finds them made."""
+def keep_summaries_up(store: CaptureStore) -> None:
+    """Have ``store``'s upkeep thread make the schema summary of every column segment that
+    has none, in quiet moments (``CaptureStore.when_idle``), so that a first ``schema()`` of
+    any lab on this file merges summaries instead of parsing every body. A lab asks for it
+    when it starts serving or imports captures, and on its first ``schema()``; the thread
+    begins once the modules the summaries need (numpy, pandas, orjson) were imported by the
+    person's own work (it never imports anything itself). Idempotent; a store without an
+    upkeep thread (in memory, read-only, a Parquet dataset) is left alone.
+
+    >>> keep_summaries_up(lab.store)
+    """
     when_idle = getattr(store, "when_idle", None)
     if when_idle is None or store in _idle_stores:
         return
-    _hash_check()  # (imports the string hash here, not on the upkeep thread)
     _idle_stores.add(store)
     when_idle(partial(summarize_segment, store))
 
@@ -1375,7 +1393,8 @@ def schema_frame(store: CaptureStore, **filters: Any) -> pd.DataFrame:
     captures stored since (unless ``search=`` or a datetime ``since=`` is among the filters).
     """
     f = validate(filters)
-    _keep_up_when_idle(store)
+    _hash_check()  # (imports the string hash here, not on the upkeep thread)
+    keep_summaries_up(store)
     if "search" in f or isinstance(f.get("since"), datetime):
 
         def build() -> pd.DataFrame:

@@ -95,6 +95,10 @@ _SUMMARIES_SCHEMA = """CREATE TABLE IF NOT EXISTS segment_summaries (
 )"""
 _CATCH_UP = 2000  # rows indexed per catch-up transaction
 _IDLE_AFTER = 1.0  # seconds without a write before ``when_idle`` work runs
+_IDLE_SLICE = 0.2  # seconds of ``when_idle`` work per quiet wake-up of the upkeep thread
+#: what the upkeep thread writes for itself: not a write that makes the store busy (nor is
+#: a flush marker)
+_UPKEEP_ONLY = ("__segment__", "__summaries__")
 _LAG = 4 * S.SEG_ROWS  # behind by more than this, the writer catches up between batches too
 
 
@@ -772,7 +776,9 @@ class CaptureStore:
         self._apply_retention()
         if self._upkeep is not None:
             self._written += len(batch)
-            self._last_write = time.monotonic()
+            if not all(r is None or (isinstance(r, dict) and any(k in r for k in _UPKEEP_ONLY))
+                       for r, _, _, _ in batch):  # (flushes, its own segments and summaries:
+                self._last_write = time.monotonic()  # still quiet)
             self._upkeep.poke()
             self._finish_checkpoint()
 
@@ -1247,13 +1253,15 @@ class CaptureStore:
                     return []
 
     def when_idle(self, work: Callable[[], bool | None]) -> None:
-        """Run ``work`` on the upkeep thread in quiet moments: when nothing has been written
-        for a second, at most once a second, a small piece at a time. ``work`` returns whether
-        it did something; after ``False`` it runs again only once a segment is sealed or
-        captures are deleted (``None``: not now, ask again). It must not import anything
-        for the first time (an import on two threads at once can deadlock). ``schema()``
-        keeps its segment summaries up this way. Stores without an upkeep thread (in memory,
-        read-only) never run it.
+        """Run ``work`` on the upkeep thread in quiet moments: when no capture (or other
+        write of the store's users) has come for a second, a small piece at a time, pieces
+        one after another for at most a fifth of a second, then again a second later while
+        it stays quiet. ``work`` returns whether it did something; after ``False`` it runs
+        again only once a segment is sealed or captures are deleted (``None``: not now, ask
+        again). It must not import anything for the first time (an import on two threads at
+        once can deadlock). Schema summaries are kept up this way (see
+        :func:`hooklab.explore.keep_summaries_up`). Stores without an upkeep thread (in
+        memory, read-only) never run it.
         """
         self._idle_work.append(work)
 
@@ -1637,25 +1645,32 @@ class _Upkeep:
         except StoreError:  # closed meanwhile, or the queue is full: later
             self._sealing = False
 
-    def _idle(self) -> None:
-        """One piece of each ``when_idle`` work, if nothing was written for a second."""
+    def _quiet(self) -> bool:
         st = self.store
-        if (not st._idle_work or st._importing or self._sealing or self._stopping
-                or st._failed is not None
-                or time.monotonic() - st._last_write < _IDLE_AFTER):
+        return not (st._importing or self._sealing or self._stopping or st._failed is not None
+                    or time.monotonic() - st._last_write < _IDLE_AFTER)
+
+    def _idle(self) -> None:
+        """Pieces of the ``when_idle`` work while nothing is written, for at most
+        :data:`_IDLE_SLICE` seconds (then the next wake-up, a second later at most)."""
+        st = self.store
+        if not st._idle_work or not self._quiet():
             return
-        state = (st._segments_upto, st._generation)
+        end = time.monotonic() + _IDLE_SLICE
         for work in list(st._idle_work):
-            if self._idle_done.get(id(work)) == state:
-                continue  # it had nothing to do, and no segment came or went since
-            try:
-                did = work()
-            except Exception:  # noqa: BLE001 - optional work must never stop the upkeep
-                did = False
-            if did:
+            while self._quiet() and time.monotonic() < end:
+                state = (st._segments_upto, st._generation)
+                if self._idle_done.get(id(work)) == state:
+                    break  # it had nothing to do, and no segment came or went since
+                try:
+                    did = work()
+                except Exception:  # noqa: BLE001 - optional work must never stop the upkeep
+                    did = False
+                if not did:
+                    if did is not None:  # (None: not now, ask again next time)
+                        self._idle_done[id(work)] = state
+                    break
                 self._idle_done.pop(id(work), None)
-            elif did is not None:  # (None: not now, ask again next time)
-                self._idle_done[id(work)] = state
 
     def _sealed(self, _fut: Future) -> None:  # store thread: kept or dropped, seal the next
         self._sealing = False
