@@ -493,6 +493,42 @@ def test_summaries_made_back_to_back_are_each_made_once(store_file, tmp_path) ->
         store.close()
 
 
+_NO_NEW_IMPORTS = r"""
+import sys
+import numpy, orjson, pandas  # what a notebook that shows DataFrames has imported
+import hooklab
+from hooklab.explore.schema import summarize_ready, summarize_segment
+from hooklab.store import CaptureStore
+
+store = CaptureStore(sys.argv[1])
+assert summarize_ready()
+before = set(sys.modules)
+made = 0
+while summarize_segment(store):  # what the upkeep thread runs, here on the main thread
+    made += 1
+    store.flush(30)
+print(made, sorted(set(sys.modules) - before))
+store.close()
+"""
+
+
+def test_summarizing_in_quiet_moments_imports_nothing(store_file, tmp_path) -> None:
+    """The upkeep thread must never import a module for the first time (two threads
+    importing at once can deadlock): once a person's own imports made ``summarize_ready()``
+    true, summarizing every segment of the varied corpus (forms, gzip, binary, surrogates,
+    huge integers) imports nothing more, in a fresh interpreter."""
+    import shutil
+    import subprocess
+    import sys
+
+    path = str(tmp_path / "imports.sqlite3")
+    shutil.copy(store_file, path)
+    out = subprocess.run([sys.executable, "-c", _NO_NEW_IMPORTS, path], capture_output=True,
+                         text=True, timeout=120, cwd=str(tmp_path))
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.split(None, 1) == ["3", "[]\n"]
+
+
 def test_the_store_s_own_summaries_do_not_make_it_busy(store_file, tmp_path) -> None:
     """Quiet-moment work stops for a second after any capture, but not after the summaries
     it keeps itself (or it could make only one summary every second or two)."""
