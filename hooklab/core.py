@@ -303,6 +303,37 @@ class HookLab(Configurable):
         if self.server is not None:
             self.server.redact_credentials = bool(change["new"])
 
+    @observe("retention_count", "retention_age")
+    def _retention_changed(self, change: Any) -> None:
+        if getattr(self, "_store", None) is not None:  # applied from the next write on
+            setattr(self._store, change["name"], change["new"])
+
+    @observe("db", "durability")
+    def _move_on_db_change(self, change: Any) -> None:
+        """A new ``db`` (or ``durability``) while a database is open: the lab moves to the
+        new file, or opens the same one again (serving again if it was; its forwards follow;
+        live views of the old store close), instead of going on writing to the old file
+        under the new name."""
+        if getattr(self, "_store", None) is None or change["old"] == change["new"]:
+            return
+        was_running = self.is_running
+        targets = self._forwarder.targets if self._forwarder is not None else {}
+        ingress.withdraw(self)
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+        if self._forwarder is not None:
+            self._forwarder.close()
+            self._forwarder = None
+        for view in list(self._views):
+            view.close()
+        self._store.close()
+        self._store = None
+        for bin, to in targets.items():
+            self.forward(bin, to)
+        if was_running:
+            self.start()
+
     @observe("port", "host", "max_body")
     def _restart_on_change(self, change: Any) -> None:
         if change["name"] == "max_body" and self.server is not None:

@@ -153,7 +153,7 @@ class HookLabMagics(Magics):
         if cmd == "start":
             cur = lab or _configured(self.shell)
             if lab is not None and lab.is_running:
-                lab.stop()
+                lab.stop_serving()  # (a new --db moves the lab to that file: HookLab.db)
             new = _configured(self.shell) if cur is None else cur
             for k in ("port", "host", "db"):
                 if getattr(args, k) is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -167,6 +168,40 @@ def test_config_port_restarts_on_new_port(tmp_path):
         assert f"http://127.0.0.1:{p2} " in out
         assert post(f"http://127.0.0.1:{p2}/moved", b"1")[0] == 200
         assert _port_is_free(p1)
+
+
+def test_start_with_another_db_moves_the_lab_to_that_file(tmp_path):
+    """`%hooklab stop` then `%hooklab start --db other`: captures go to the new file (not
+    on into the old one under the new name), and `%hooklab clear` deletes only the new
+    file's captures. The same while serving, and with a forward set: it follows."""
+    port = free_port()
+    with Kernel(tmp_path) as k:
+        k.run(f"%config HookLab.port = {port}\n%load_ext hooklab")
+        assert post(f"http://127.0.0.1:{port}/old", b"1")[0] == 200
+        k.run("import hooklab; hooklab.lab().wait(1, timeout=30)")
+        k.run("%hooklab stop")
+        out = k.run("%hooklab start --db a.sqlite3")
+        assert "(db a.sqlite3, 0 captures)" in out
+        assert post(f"http://127.0.0.1:{port}/new", b"2")[0] == 200
+        out = k.run("lab = hooklab.lab(); lab.wait(1, timeout=30)\n"
+                    "lab.forward('new', 'http://127.0.0.1:9/x')\n"
+                    "print(lab.store.path.endswith('a.sqlite3'), [c.bin for c in lab.captures])")
+        assert out.strip() == "True ['new']"
+        out = k.run("%hooklab start --db b.sqlite3")  # while serving
+        assert "(db b.sqlite3, 0 captures)" in out
+        out = k.run("print(lab.store.path.endswith('b.sqlite3'), lab.is_running, "
+                    "lab._forwarder.targets)")
+        assert out.strip() == "True True {'new': 'http://127.0.0.1:9/x'}"
+        assert post(f"http://127.0.0.1:{port}/newer", b"3")[0] == 200
+        k.run("lab.wait(1, timeout=30)")
+        assert "deleted 1 captures" in k.run("%hooklab clear")
+        k.run("%unload_ext hooklab")
+    counts = {}
+    for name in (".hooklab/captures.sqlite3", "a.sqlite3", "b.sqlite3"):
+        db = sqlite3.connect(tmp_path / name)
+        counts[name] = db.execute("SELECT group_concat(bin) FROM captures").fetchone()[0]
+        db.close()
+    assert counts == {".hooklab/captures.sqlite3": "old", "a.sqlite3": "new", "b.sqlite3": None}
 
 
 def test_magic_commands(tmp_path):

@@ -186,6 +186,51 @@ def test_no_retention_by_default_keeps_every_capture(tmp_path) -> None:  # type:
         lab.stop()
 
 
+@pytest.mark.parametrize("change", ["retention_count", "retention_age", "durability", "db"])
+def test_store_settings_changed_on_a_running_lab_take_effect(tmp_path, change) -> None:  # type: ignore[no-untyped-def]
+    """``lab.<setting> = value`` (or ``%config HookLab.<setting>``) after the database was
+    opened is not silently ignored: retention applies from the next write, a new
+    ``durability`` opens the file again with it, a new ``db`` moves the lab to that file;
+    the lab keeps serving and its forwards stay."""
+    import sqlite3
+
+    from _http import post
+
+    lab = hooklab.start(port=0, db=str(tmp_path / "a.sqlite3"))
+    try:
+        for i in range(5):
+            assert post(lab.url_for("in", str(i)), b"{}")[0] == 200
+        lab.wait(5, timeout=30)
+        lab.forward("in", "http://127.0.0.1:9/relay")
+        if change == "retention_count":
+            lab.retention_count = 2
+        elif change == "retention_age":
+            lab.retention_age = 3.0
+            time.sleep(3.1)  # the five are older than that now; what comes next is not
+        elif change == "durability":
+            lab.durability = "normal"
+        else:
+            lab.db = str(tmp_path / "b.sqlite3")
+        assert post(lab.url_for("in", "after"), b"{}")[0] == 200
+        lab.wait(1, timeout=30, path="/in/after")
+        lab.store.flush(30)
+        assert lab.is_running and lab._forwarder.targets == {"in": "http://127.0.0.1:9/relay"}
+        paths = [c.path for c in lab.captures]
+        expected = {"retention_count": ["/in/4", "/in/after"], "retention_age": ["/in/after"],
+                    "durability": [f"/in/{i}" for i in range(5)] + ["/in/after"],
+                    "db": ["/in/after"]}[change]
+        assert paths == expected
+        assert lab.store.path == str(tmp_path / ("b.sqlite3" if change == "db" else "a.sqlite3"))
+        if change == "durability":
+            assert lab.store.durability == "normal"
+    finally:
+        hooklab.stop()
+    if change == "db":  # the old file kept what came before the move, and nothing after it
+        db = sqlite3.connect(tmp_path / "a.sqlite3")
+        assert db.execute("SELECT count(*) FROM captures").fetchone() == (5,)
+        db.close()
+
+
 def test_start_defaults_match_the_contract() -> None:
     lab = hooklab.start(port=0, db=":memory:")
     try:
