@@ -366,6 +366,28 @@ def test_parquet_export_is_incremental_and_partitioned(exported):
     assert len(hooklab.open(str(out)).dataframe()) == len(BODIES) + 1
 
 
+def test_parquet_export_with_since_never_writes_a_capture_twice(exported, tmp_path):
+    """``since=`` before what was exported already (the CLI's ``--since``) adds only the
+    captures the dataset does not hold: every id once, whatever the order of the calls."""
+    lab, out = exported
+    ids = lab.dataframe()["id"].tolist()
+    assert lab.export(str(out), fmt="parquet", since=0) == 0
+    assert lab.export(str(out), fmt="parquet", since=ids[len(ids) // 2]) == 0
+    lab.store.add_sync({"method": "POST", "path": "/late", "body": b"{}",
+                        "received_at": T0 + timedelta(days=3)})
+    assert lab.export(str(out), fmt="parquet", since=ids[-2]) == 1
+    assert lab.export(str(out), fmt="parquet") == 0  # the default start moved on, not back
+    got = hooklab.open(str(out)).dataframe()["id"].tolist()
+    assert got == [*ids, ids[-1] + 1]
+
+    part = tmp_path / "part"  # a subset first (one bin), then everything since the start
+    stripe = lab.dataframe(bin="stripe")["id"].tolist()
+    assert 0 < len(stripe) < len(ids)
+    assert lab.export(str(part), fmt="parquet", bin="stripe") == len(stripe)
+    assert lab.export(str(part), fmt="parquet", since=0) == len(ids) + 1 - len(stripe)
+    assert hooklab.open(str(part)).dataframe()["id"].tolist() == [*ids, ids[-1] + 1]
+
+
 def test_parquet_reads_in_duckdb_pyarrow_and_polars(exported):
     import duckdb
     import polars as pl

@@ -14,7 +14,8 @@ hive_partitioning=true)``), pyarrow, polars, Dask and Spark read it as it is, an
 
 Exporting again continues after the last capture this database exported to that folder
 (remembered in ``<folder>/_hooklab/<source>.json``); ``since=`` (an id or a datetime) picks
-the start instead. Each call writes new files only, named by the source database and the
+the start instead, and captures this database already exported there are not written again
+(the dataset never holds one twice). Each call writes new files only, named by the source database and the
 ids they hold, so a long-running lab can export every hour, and several labs into one folder.
 """
 
@@ -78,6 +79,14 @@ def export_parquet(store: Any, path: str | os.PathLike[str], **filters: Any) -> 
     if not n:
         return 0
     ids = cols.column("id").to_numpy()
+    there = _exported_ids(base, source, int(np.min(ids)), int(np.max(ids)))
+    if len(there):  # (an explicit since= before what was exported already: those are skipped)
+        keep = ~np.isin(ids, there)
+        cols = cols.filter(pa.array(keep))
+        n = cols.num_rows
+        if not n:
+            return 0
+        ids = cols.column("id").to_numpy()
     extra = _extra(store, ids)
     latest = {f["capture_id"]: f for f in store.forwards()} if hasattr(store, "forwards") else {}
     idl = ids.tolist()
@@ -133,11 +142,38 @@ def export_parquet(store: Any, path: str | os.PathLike[str], **filters: Any) -> 
         preserve_order=True,  # rows in id order: a one-provider day reads back without a sort
     )
     os.makedirs(os.path.dirname(manifest), exist_ok=True)
+    try:  # (an export of older captures does not move the default start back)
+        with open(manifest, encoding="utf-8") as f:
+            last = max(last, int(json.load(f)["last_id"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
     fd, tmp = tempfile.mkstemp(dir=os.path.dirname(manifest), suffix=".tmp")
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         json.dump({"source": source, "last_id": last, "rows": n}, f)
     os.replace(tmp, manifest)  # the export counts once its files are all written
     return n
+
+
+def _exported_ids(base: str, source: str, lo: int, hi: int) -> Any:
+    """Ids between ``lo`` and ``hi`` that ``source`` already exported to the dataset at
+    ``base``: read from its files whose names say they hold ids in that range (none when a
+    lab exports what is new, as by default)."""
+    import re
+
+    import numpy as np
+    import pyarrow.dataset as ds
+
+    name = re.compile(rf"part-{re.escape(source)}-(\d+)-(\d+)-\d+\.parquet")
+    files = []
+    for folder, _dirs, names in os.walk(base):
+        for file in names:
+            m = name.fullmatch(file)
+            if m and int(m.group(1)) <= hi and int(m.group(2)) >= lo:
+                files.append(os.path.join(folder, file))
+    if not files:
+        return np.empty(0, np.int64)
+    table = ds.dataset(files, format="parquet").to_table(columns=["id"])
+    return table.column("id").to_numpy()
 
 
 def _extra(store: Any, ids: Any) -> dict[str, list[Any]]:
