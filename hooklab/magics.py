@@ -106,7 +106,8 @@ def _parser() -> _Parser:
     sq.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS")
     e = sub.add_parser("export", add_help=False, help="write captures to a file")
     e.add_argument("file", metavar="PATH")
-    e.add_argument("--format", choices=("har", "jsonl", "csv"))
+    e.add_argument("--format", choices=("har", "jsonl", "csv", "parquet"),
+                   help="default: from the file's extension (parquet: PATH is a folder)")
     _filter_args(e)
     return p
 
@@ -194,22 +195,34 @@ class HookLabMagics(Magics):
                 payload = json.loads(args.data) if args.data else None
             except ValueError as exc:
                 raise UsageError(f"%hooklab send: --data is not JSON ({exc})") from None
-            resp = send(
-                target, provider=args.provider, event=args.event, secret=args.secret, payload=payload
-            )
+            try:
+                resp = send(target, provider=args.provider, event=args.event, secret=args.secret,
+                            payload=payload)
+            except (ValueError, LookupError) as exc:  # an unknown provider or event
+                raise UsageError(f"%hooklab send: {exc.args[0] if exc.args else exc}") from None
             print(f"sent {args.provider or ''} {args.event or ''} to {target}: {resp.status}".replace("  ", " "))
         elif cmd == "respond":
             headers = []
             for h in args.header:
-                k, _, v = h.partition(":")
+                k, colon, v = h.partition(":")
+                if not colon or not k.strip():
+                    raise UsageError(f"%hooklab respond: --header takes Name:value, not {h!r}")
                 headers.append((k.strip(), v.strip()))
             status = args.status[0] if len(args.status) == 1 else args.status
-            lab.respond(args.target, status, args.body, headers, args.delay, method=args.method)
+            try:
+                lab.respond(args.target, status, args.body, headers, args.delay, method=args.method)
+            except (ValueError, TypeError) as exc:  # e.g. a status outside 100..599
+                raise UsageError(f"%hooklab respond: {exc}") from None
             print(f"hooklab: {args.target} answers {' then '.join(map(str, args.status))}")
         elif cmd == "export":
             from .export import export
 
-            n = export(lab.store, args.file, fmt=args.format, **filters)
+            try:
+                n = export(lab.store, args.file, fmt=args.format, **filters)
+            except ValueError as exc:
+                raise UsageError(f"%hooklab export: {str(exc).replace('pass fmt=', 'pass --format')}") from None
+            except OSError as exc:  # e.g. a folder that does not exist
+                raise UsageError(f"%hooklab export: {exc.strerror or exc}: {args.file!r}") from None
             print(f"hooklab: wrote {n} captures to {args.file}")
         return None
 
@@ -238,10 +251,14 @@ class HookLabMagics(Magics):
         lab = default_lab()
         if lab is None:
             raise UsageError("hooklab: no lab is running; use %hooklab start")
+        import sqlite3
+
         try:
             return lab.sql(query, timeout=timeout)
         except ReadOnlyError as exc:
             raise UsageError(str(exc)) from None
+        except sqlite3.Error as exc:  # e.g. no such column: SQLite's own words, in one line
+            raise UsageError(f"%hooklab sql: {exc}") from None
 
 
 def _configured(shell: Any) -> Any:

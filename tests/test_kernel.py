@@ -223,6 +223,9 @@ def test_magic_commands(tmp_path):
         out = k.run(f"%hooklab export {tmp_path / 'out.har'}")
         assert "wrote 2 captures" in out
         assert (tmp_path / "out.har").exists()
+        assert "wrote 2 captures" in k.run(f"%hooklab export {tmp_path / 'pq'} --format parquet")
+        assert "wrote 0 captures" in k.run(f"%hooklab export {tmp_path / 'pq'} --format parquet")
+        assert list((tmp_path / "pq").glob("day=*/provider=shopify/part-*.parquet"))
         assert "deleted 2 captures" in k.run("%hooklab clear")
         # mistakes are UsageErrors: the cell fails, so "Run All" stops there
         for bad, says in [
@@ -232,10 +235,19 @@ def test_magic_commands(tmp_path):
             ("%hooklab df --colour red", "unrecognized arguments: --colour red"),
             ("%hooklab send orders --data '{not json'", "--data is not JSON"),
             ("%hooklab df --bin 'unclosed", "No closing quotation"),
+            ("%hooklab export nodir/out.har", "No such file or directory: 'nodir/out.har'"),
+            ("%hooklab export out.xml", "use a .har, .jsonl or .csv file or pass --format"),
+            ("%hooklab respond orders --status 99", "HTTP status must be an int in 100..599"),
+            ("%hooklab respond orders --header novalue", "--header takes Name:value, not 'novalue'"),
+            ("%hooklab respond orders --header :x", "--header takes Name:value, not ':x'"),
+            ("%hooklab send orders --provider github --event pushh", "did you mean 'push'"),
+            ("%hooklab send orders --provider githb", "did you mean 'github'"),
+            ("%hooklab sql SELECT nope FROM captures", "no such column: nope"),
         ]:
             with pytest.raises(CellExecutionError) as err:
                 k.run(bad)
             assert "UsageError" in str(err.value) and says in str(err.value), bad
+            assert "Traceback" not in str(err.value) and "magics.py" not in str(err.value), bad
         helptext = k.run("%hooklab --help")
         for command in ("status", "start", "stop", "clear", "live", "df", "send", "respond", "export"):
             assert f"%hooklab {command}" in helptext

@@ -76,11 +76,17 @@ def test_payload_deep_merges_like_stripe_override() -> None:
 
 
 def test_unknown_provider_or_event_lists_the_known_ones() -> None:
-    with pytest.raises(ValueError, match="known: .*github: push") as e:
+    with pytest.raises(ValueError, match="providers with samples: .*github") as e:
         sample("nope")
-    assert "stripe" in str(e.value)
-    with pytest.raises(ValueError, match="pull_request.opened"):
+    assert "stripe" in str(e.value) and "did you mean" not in str(e.value)
+    assert len(str(e.value)) < 2000  # provider names, not every provider's events
+    with pytest.raises(ValueError, match=r"'githb' \(did you mean 'github'\?\)"):
+        sample("githb")
+    with pytest.raises(ValueError, match="pull_request.opened") as e:
         sample("github", "pull_request.closed")
+    assert "stripe" not in str(e.value)  # github's events only
+    with pytest.raises(ValueError, match=r"'pushh' \(did you mean 'push'\?\); github has: push,"):
+        sample("github", "pushh")
     with pytest.raises(ValueError, match="provider"):
         send("http://127.0.0.1:9/", event="push")
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import copy
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -73,8 +73,12 @@ EVENTS: dict[str, tuple[str, ...]] = {p.id: p.events for p in TABLE.values() if 
 _OPEN_EVENTS = ("standardwebhooks", "svix")
 
 
-def _known() -> str:
-    return "; ".join(f"{p}: {', '.join(evs)}" for p, evs in sorted(EVENTS.items()))
+def _close(word: str, choices: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for a near miss, else nothing."""
+    import difflib
+
+    near = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.8)
+    return f" (did you mean {near[0]!r}?)" if near else ""
 
 
 def sample(provider: str, event: str | None = None, payload: Mapping[str, Any] | None = None,
@@ -88,11 +92,12 @@ def sample(provider: str, event: str | None = None, payload: Mapping[str, Any] |
     """
     prov = (provider or "").strip().lower()
     if prov not in EVENTS:
-        raise ValueError(f"no sample events for provider {provider!r}; known: {_known()}")
+        raise ValueError(f"no sample events for provider {provider!r}{_close(prov, EVENTS)};"
+                         f" providers with samples: {', '.join(sorted(EVENTS))}")
     ev = event or EVENTS[prov][0]
     if ev not in EVENTS[prov] and not (prov in _OPEN_EVENTS and ev.strip()):
-        raise ValueError(f"unknown {prov} sample event {event!r}; {prov} has: "
-                         f"{', '.join(EVENTS[prov])} (all known: {_known()})")
+        raise ValueError(f"unknown {prov} sample event {event!r}{_close(ev, EVENTS[prov])};"
+                         f" {prov} has: {', '.join(EVENTS[prov])}")
     ts = int(time.time()) if timestamp is None else int(timestamp)
     built = _BUILDERS[prov](ev, ts)
     headers, data = list(built[0]), built[1]
