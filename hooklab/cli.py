@@ -213,6 +213,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (StoreError, FileNotFoundError) as exc:
         print(f"hooklab: {exc}", file=sys.stderr)
         return 1
+    except (LookupError, ValueError) as exc:  # e.g. no capture with that id, a bad --since
+        print(f"hooklab: {exc.args[0] if exc.args else exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -99,6 +99,17 @@ def test_serve_send_export_replay_and_ctrl_c(tmp_path) -> None:  # type: ignore[
             assert b.path == "/sub?x=1"
             r = run("replay", "--db", db, "--id", "1", "--to", "http://127.0.0.1:9/")
             assert r.returncode == 1 and "#1 -> error" in r.stdout
+            for bad_args, says in [  # mistakes: one line on stderr, no traceback
+                (["replay", "--db", db, "--id", "99", "--to", replay_target.url],
+                 "hooklab: no capture with id 99"),
+                (["export", "--db", db, "--format", "jsonl", "--since", "yesterday"],
+                 "hooklab: since must be a capture id or an ISO 8601 time"),
+                (["export", "--db", str(tmp_path / "none.sqlite3"), "--format", "jsonl"],
+                 "hooklab: no capture database at"),
+            ]:
+                r = run(*bad_args)
+                assert r.returncode in (1, 2) and r.stderr.startswith(says), (bad_args, r.stderr)
+                assert "Traceback" not in r.stderr and len(r.stderr.splitlines()) == 1, r.stderr
         finally:
             proc.send_signal(signal.SIGINT)
             try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 import urllib.error
@@ -90,8 +91,12 @@ def test_delay_does_not_block_other_requests(lab) -> None:  # type: ignore[no-un
 def test_invalid_rules_are_refused(lab) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ValueError, match="delay"):
         lab.respond("x", delay=31)
-    with pytest.raises(ValueError, match="status"):
-        lab.respond("x", status=99)
+    for bad, shown in [(99, "99"), (600, "600"), ("503", "'503'"), (b"503", "b'503'"),
+                       ([200, "x"], "'x'"), (200.0, "200.0"), (None, "None"), (True, "True")]:
+        with pytest.raises(ValueError, match=rf"HTTP status must be an int in 100\.\.599, got {re.escape(shown)}$"):
+            lab.respond("x", status=bad)
+    with pytest.raises(ValueError, match="status sequence is empty"):
+        lab.respond("x", status=[])
     with pytest.raises(ValueError, match="line break"):
         lab.respond("x", headers={"X-Bad": "a\r\nSet-Cookie: x"})
     with pytest.raises(ValueError, match="Latin-1"):

@@ -114,7 +114,8 @@ class ResponseRules:
         """Add a rule. ``status`` may be a sequence: one answer per request, the last repeats."""
         if not 0 <= float(delay) <= MAX_DELAY:
             raise ValueError(f"delay must be between 0 and {MAX_DELAY:g} s, got {delay!r}")
-        statuses = [status] if isinstance(status, int) else list(status)
+        many = isinstance(status, Iterable) and not isinstance(status, (str, bytes))
+        statuses = list(status) if many else [status]
         if not statuses:
             raise ValueError("status sequence is empty")
         for s in statuses:
