@@ -178,14 +178,14 @@ class HookLab(Configurable):
         self.server.allowed_hosts = tuple(self.allowed_hosts)
         self.server.handshakes = self._secrets
         self.server.redact_credentials = self.redact_credentials
-        self.server.start()
-        # public URLs given out before a stop_serving() work again
-        ingress.refresh(self)
         # what arrives is summarized for schema() in quiet moments: a first schema() of this
         # file, in any process, then merges summaries instead of parsing every body
         from .explore import keep_summaries_up
 
         keep_summaries_up(self.store)
+        self.server.start()
+        # public URLs given out before a stop_serving() work again
+        ingress.refresh(self)
         return self
 
     def stop_serving(self) -> None:

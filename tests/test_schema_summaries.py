@@ -459,14 +459,18 @@ def test_a_serving_lab_summarizes_what_it_holds_without_a_schema_call(store_file
     assert got.loc[got["field"] == "(body)", "count"].sum() == N
 
 
-def test_summaries_made_back_to_back_are_each_made_once(store_file, tmp_path) -> None:
-    """The upkeep thread makes summaries one after another while the store is quiet; one
-    handed to the writer a moment ago (not kept yet) is not made again: two calls in a row
-    make the first two segments, a third the last, a fourth finds nothing."""
+def test_summaries_handed_to_the_writer_are_not_made_again_until_they_may_be_lost(
+        store_file, tmp_path, monkeypatch) -> None:
+    """Quiet-moment pieces run one after another; summaries handed to the writer a moment
+    ago (not kept yet) are not made again, and while only those are missing the work asks
+    again later (``None``) instead of parking; after ``_HANDED_FOR`` seconds a summary the
+    writer dropped is made again. Batches of two here: three segments."""
     import shutil
 
+    import hooklab.explore.schema as schema_module
     from hooklab.explore.schema import summarize_segment
 
+    monkeypatch.setattr(schema_module, "_BATCH", 2)
     path = str(tmp_path / "back-to-back.sqlite3")
     shutil.copy(store_file, path)
     store = CaptureStore(path)
@@ -474,49 +478,58 @@ def test_summaries_made_back_to_back_are_each_made_once(store_file, tmp_path) ->
         keys = sorted(store.summaries(SUMMARY_KIND))
         made: list[tuple[int, int, int]] = []
         real_keep = store.keep_summaries
+        dropping = [True]
 
         def keep(kind: str, items: Any) -> bool:
             made.extend(tuple(item[:3]) for item in items)
-            return real_keep(kind, items)
+            return True if dropping[0] else real_keep(kind, items)  # (handed, then lost)
 
         store.keep_summaries = keep  # type: ignore[method-assign]
         assert summarize_segment(store) is True
-        assert summarize_segment(store) is True  # (the first may still be in the queue)
         assert made == keys[:2]
-        store.flush(30)
-        assert summarize_segment(store) is True
-        store.flush(30)
-        assert summarize_segment(store) is False
+        assert summarize_segment(store) is True  # (the first two are being kept)
         assert made == keys
+        assert summarize_segment(store) is None  # only handed ones missing: ask again later
+        assert made == keys
+        monkeypatch.setattr(schema_module, "_HANDED_FOR", 0.0)  # ... they were dropped
+        dropping[0] = False
+        assert summarize_segment(store) is True
+        store.flush(30)  # (kept now: with _HANDED_FOR = 0 they would be made again)
+        assert summarize_segment(store) is True
+        assert made == keys + keys
+        store.flush(30)
         assert all(store.summaries(SUMMARY_KIND).values())
+        assert summarize_segment(store) is False  # nothing left
     finally:
         store.close()
 
 
 _NO_NEW_IMPORTS = r"""
 import sys
-import numpy, orjson, pandas  # what a notebook that shows DataFrames has imported
-import hooklab
-from hooklab.explore.schema import summarize_ready, summarize_segment
+import hooklab  # (no numpy, pandas or orjson: the kernel needs none of them for this)
+from hooklab.explore.schema import summarize_segment
 from hooklab.store import CaptureStore
 
 store = CaptureStore(sys.argv[1])
-assert summarize_ready()
 before = set(sys.modules)
 made = 0
-while summarize_segment(store):  # what the upkeep thread runs, here on the main thread
+for _ in range(10):  # what the upkeep thread runs, here on the main thread
+    if not summarize_segment(store):
+        break
     made += 1
     store.flush(30)
-print(made, sorted(set(sys.modules) - before))
+print(sum(v is not None for v in store.summaries("schema-2").values()),
+      sorted(set(sys.modules) - before))
 store.close()
 """
 
 
 def test_summarizing_in_quiet_moments_imports_nothing(store_file, tmp_path) -> None:
     """The upkeep thread must never import a module for the first time (two threads
-    importing at once can deadlock): once a person's own imports made ``summarize_ready()``
-    true, summarizing every segment of the varied corpus (forms, gzip, binary, surrogates,
-    huge integers) imports nothing more, in a fresh interpreter."""
+    importing at once can deadlock): summarizing every segment of the varied corpus (forms,
+    gzip, binary, surrogates, huge integers) in the background hands the work to a helper
+    process and imports nothing in the kernel's, even one that never imported numpy or
+    pandas; in a fresh interpreter."""
     import shutil
     import subprocess
     import sys

@@ -328,3 +328,48 @@ def test_a_count_read_while_retention_deletes_is_not_kept_past_its_commit(tmp_pa
         assert [c.path for c in store.query()] == ["/7", "/8", "/9", "/10", "/11", "/last"]
     finally:
         store.close()
+
+
+def test_quiet_moment_work_runs_in_slices_and_steps_aside_for_captures(tmp_path) -> None:
+    """``when_idle`` work: once nothing was written for a second, pieces one after another
+    for at most a fifth of a second per wake-up; a capture stops it for a second; the
+    store's own summary writes do not."""
+    store = CaptureStore(str(tmp_path / "idle.sqlite3"))
+    calls: list[float] = []
+
+    def work() -> bool:
+        calls.append(time.monotonic())
+        if len(calls) % 3 == 0:  # (its own summary writes now and then: still quiet)
+            store.keep_summaries("test-1", [(1, 1, 1, b"x")])
+        time.sleep(0.01)
+        return True
+
+    try:
+        opened = time.monotonic()
+        store.when_idle(work)
+        deadline = time.monotonic() + 30
+        while len(calls) < 40 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(calls) >= 40
+        assert calls[0] - opened >= 0.99  # a quiet second first
+        bursts: list[list[float]] = [[calls[0]]]
+        for t in calls[1:40]:
+            if t - bursts[-1][-1] > 0.5:
+                bursts.append([t])
+            else:
+                bursts[-1].append(t)
+        assert len(bursts) >= 2 and all(len(b) >= 2 for b in bursts[:-1])  # pieces back to back
+        assert all(b[-1] - b[0] < 0.2 for b in bursts)  # no piece starts past the slice
+        assert all(b2[0] - b1[-1] > 0.5 for b1, b2 in zip(bursts, bursts[1:], strict=False))
+        store.add({"method": "POST", "path": "/in", "body": b"{}"}).result(10)
+        store.flush(10)
+        came = time.monotonic()
+        n = len(calls)
+        time.sleep(0.6)
+        assert [t for t in calls[n:] if t > came] == []  # a capture: a quiet second again
+        deadline = time.monotonic() + 10
+        while len(calls) == n and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(calls) > n and calls[n] - came >= 0.4  # and then on
+    finally:
+        store.close()

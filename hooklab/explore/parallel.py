@@ -196,7 +196,7 @@ class Helpers:
 
     def __init__(self, path: str, keys: Sequence[Key], processes: int, *, task: str = "schema",
                  newest_first: bool = True, ahead: int | None = None,
-                 ahead_bytes: int | None = None,
+                 ahead_bytes: int | None = None, nice: int = 0,
                  on_close: Callable[[], None] | None = None) -> None:
         #: called once the helpers are ended (by kill() or close(), whichever comes first)
         self.on_close = on_close
@@ -204,6 +204,7 @@ class Helpers:
             raise ValueError(f"no helper task {task!r}")
         self._lock = threading.Lock()
         self._space = threading.Condition(self._lock)  # a slot was taken, or all is over
+        self._given = threading.Condition(self._lock)  # a key was handed out, or all is over
         self._ahead = ahead
         self._ahead_bytes = ahead_bytes
         self._waiting = 0  # bytes of answers given and not yet taken
@@ -219,7 +220,7 @@ class Helpers:
         where = [p for p in where if os.path.isabs(p)]
         digits = getattr(sys, "get_int_max_str_digits", lambda: 0)()  # (bodies parse alike)
         head = json.dumps({"path": where, "task": TASKS[task], "source": path,
-                           "digits": digits}).encode() + b"\n"
+                           "digits": digits, "nice": int(nice)}).encode() + b"\n"
         try:
             self._start(processes, head)
         except BaseException:
@@ -273,6 +274,21 @@ class Helpers:
             self._space.notify_all()
         return slot.packed if slot.done.is_set() else None
 
+    def answer(self, key: Key, timeout: float = TAKE_TIMEOUT) -> bytes | None:
+        """A helper's answer for ``key``, waiting until a helper is handed it and answers
+        (where :meth:`take` gives ``None`` for a key no helper has started, so that the
+        caller makes it): for a caller that makes nothing itself. ``None`` when the helpers
+        ended first, or gave nothing for it, or ``timeout`` seconds passed."""
+        end = time.monotonic() + timeout
+        with self._lock:
+            while key not in self._slots:
+                left = end - time.monotonic()
+                if (self._closed or key not in self._todo or left <= 0
+                        or not any(t.is_alive() for t in self._threads)):
+                    return None
+                self._given.wait(min(left, 0.1))  # (and looks again: a helper may have died)
+        return self.take(key)
+
     def _feed(self, proc: subprocess.Popen[bytes]) -> None:
         """One helper's thread: hand it the next key left (the newest, or the oldest), read its
         answer, again."""
@@ -294,6 +310,7 @@ class Helpers:
                         return
                     key = self._todo.pop() if self._newest_first else self._todo.popleft()
                     slot = self._slots[key] = _Slot()
+                    self._given.notify_all()
                 stdin.write(json.dumps(key).encode() + b"\n")
                 stdin.flush()
                 size = int.from_bytes(_read(stdout, 8), "little")
@@ -322,6 +339,7 @@ class Helpers:
             self._closed = True
             self._todo.clear()
             self._space.notify_all()
+            self._given.notify_all()
         for proc in self._procs:
             try:
                 if proc.stdin is not None:
@@ -356,6 +374,7 @@ class Helpers:
             for slot in self._slots.values():
                 slot.done.set()  # (a waiting take() gets None)
             self._space.notify_all()
+            self._given.notify_all()
         try:
             for proc in self._procs:
                 try:
@@ -375,9 +394,11 @@ def _read(stream: Any, n: int) -> bytes:
 
 def start(path: str | None, keys: Sequence[Key], *, task: str = "schema",
           newest_first: bool = True, ahead: int | None = None, ahead_bytes: int | None = None,
-          least: int | None = None, per: int | None = None, spare: int = 1) -> Helpers | None:
+          least: int | None = None, per: int | None = None, spare: int = 1,
+          nice: int = 0) -> Helpers | None:
     """Helpers doing ``task`` for ``keys`` of the file ``path`` (see :class:`Helpers`) when it
-    is worth it (:func:`wanted`), else ``None``. One set of helpers at a time per process:
+    is worth it (:func:`wanted`), else ``None``; ``nice`` lowers the helpers' CPU priority
+    (background work: ``os.nice`` where there is one). One set of helpers at a time per process:
     while one works (each takes every CPU but the caller's), a second caller, on another
     thread, gets ``None`` and does its own work alone."""
     global _running
@@ -396,7 +417,7 @@ def start(path: str | None, keys: Sequence[Key], *, task: str = "schema",
     end = partial(_end_turn, turn)
     try:
         helpers = Helpers(os.path.abspath(path), keys, n, task=task, newest_first=newest_first,
-                          ahead=ahead, ahead_bytes=ahead_bytes, on_close=end)
+                          ahead=ahead, ahead_bytes=ahead_bytes, nice=nice, on_close=end)
     except BaseException:
         end()
         raise
@@ -437,6 +458,11 @@ def serve(head: dict[str, Any]) -> None:
     if not module.startswith("hooklab.") or kind not in _READS:
         raise ValueError(f"not a helper task: {head['task']!r}")
     work: Callable[[Any, Key], bytes | None] = getattr(importlib.import_module(module), name)
+    if head.get("nice") and hasattr(os, "nice"):
+        try:
+            os.nice(int(head["nice"]))
+        except OSError:
+            pass
     gc.disable()  # (millions of fresh containers, no cycles; the process is short-lived)
     out = sys.stdout.buffer
     out.write(READY)  # (everything imported)

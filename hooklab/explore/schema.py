@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import gc
 import json
-import sys
 import threading
 import weakref
 from collections import Counter, OrderedDict, deque
@@ -78,7 +77,6 @@ __all__ = [
     "json_schema",
     "keep_summaries_up",
     "schema_frame",
-    "summarize_ready",
     "summarize_rows",
     "summarize_segment",
 ]
@@ -143,22 +141,6 @@ def _str_hashes(values: Iterable[str]) -> Any:
     except UnicodeEncodeError:
         arr = np.array([v.encode("utf-8", "surrogatepass") for v in values], dtype=object)
     return hash_array(arr, categorize=False).view(np.int64)
-
-
-#: modules summarize_segment may import: it runs on a store's upkeep thread, which must never
-#: import a module for the first time (two threads importing at once can deadlock)
-_IMPORTS = ("numpy", "orjson", "pandas", "pandas.core.util.hashing", "struct", "zlib", "json",
-            "hooklab.explore.payload")
-
-
-def summarize_ready() -> bool:
-    """Whether :func:`summarize_segment` can run on a background thread: every module it uses
-    was imported (and finished importing) by the person's own calls, e.g. a ``schema()``."""
-    for name in _IMPORTS:
-        module = sys.modules.get(name)
-        if module is None or getattr(getattr(module, "__spec__", None), "_initializing", False):
-            return False
-    return True
 
 
 _HASH_CHECK: list[int] = []
@@ -1256,32 +1238,65 @@ def summarize_rows(db: Any, key: tuple[int, int, int]) -> bytes | None:
 parallel.register_task("schema", __name__, "summarize_rows", "database")
 
 
-#: summaries handed to a store lately, per store: the writer may not have kept them yet
-_HANDED = 8
-_handed: weakref.WeakKeyDictionary[Any, deque[tuple[int, int, int]]] = weakref.WeakKeyDictionary()
+#: summaries handed to a store lately, per store, with when: the writer may not have kept them
+#: yet (after :data:`_HANDED_FOR` seconds a segment still missing is made again: dropped)
+_HANDED = 16
+_HANDED_FOR = 10.0
+_handed: weakref.WeakKeyDictionary[Any, dict[tuple[int, int, int], float]] = (
+    weakref.WeakKeyDictionary())
+#: segments one quiet-moment piece hands to its helper process at most
+_BATCH = 8
+#: how much lower the CPU priority of that helper is (``os.nice``)
+_NICE = 10
 
 
 def summarize_segment(store: CaptureStore) -> bool | None:
-    """Make and keep the summary of the oldest column segment that has none yet; whether
-    one was made (``None``: not now, see :func:`summarize_ready`). What the upkeep thread of
-    a store runs in quiet moments (``CaptureStore.when_idle``), once
-    :func:`keep_summaries_up` asked for it."""
-    if not summarize_ready():
-        return None
-    handed = _handed.setdefault(store, deque(maxlen=_HANDED))
-    missing = [key for key in store.unsummarized(SUMMARY_KIND, _HANDED + 1)
-               if tuple(key) not in handed]  # (handed over a moment ago: being kept)
+    """Have the oldest column segments that have no summary yet (up to :data:`_BATCH`)
+    summarized by a helper process (:mod:`hooklab.explore.parallel`, at a lower CPU
+    priority) and keep what it makes; whether any was made (``None``: not now: no helper
+    could start, another set of helpers is at work, or a capture came before the first was
+    made; those made before a capture came are kept). What a
+    store's upkeep thread runs in quiet moments (``CaptureStore.when_idle``) once
+    :func:`keep_summaries_up` asked for it: the kernel only waits for the answers, so the
+    GIL stays with the person's code and the webhooks that arrive. Where no helper can run
+    (one CPU, ``parallel.PROCESSES = 0``), nothing is made in the background: the first
+    ``schema()`` makes the summaries."""
+    import time
+
+    written = store.written_at
+    now = time.monotonic()
+    handed = _handed.setdefault(store, {})
+    for key in [k for k, at in handed.items() if now - at > _HANDED_FOR]:
+        del handed[key]
+    found = [tuple(key) for key in store.unsummarized(SUMMARY_KIND, _HANDED + _BATCH)]
+    missing = [key for key in found if key not in handed][:_BATCH]  # (handed: being kept)
     if not missing:
-        return False
-    first, last, n = missing[0]
-    rows = [r for chunk in _chunks(store, {"since": first - 1, "until": last}) for r in chunk]
-    if len(rows) != n:  # some were deleted meanwhile (and the segment with them)
-        return False
-    part = SchemaBuilder()
-    part.add(rows)  # (the collector is left alone: this runs beside the person's own work)
-    kept = store.keep_summaries(SUMMARY_KIND, [(first, last, n, part.pack())])
+        return None if found else False  # (ask again: a handed one may have been dropped)
+    helpers = parallel.start(getattr(store, "path", None), missing, least=1,
+                             per=len(missing), spare=0, newest_first=False, nice=_NICE)
+    if helpers is None:
+        return None
+    made: list[tuple[int, int, int, bytes]] = []
+    came = False
+    try:
+        for key in missing:
+            blob = helpers.answer(key)
+            if blob:
+                made.append((*key, blob))
+            if store.written_at != written:
+                came = True  # a capture came: the rest waits for the next quiet moment
+                break
+    finally:
+        helpers.close()
+    if not made:  # (the helper could give none: not again until segments change)
+        return None if came else False
+    kept = store.keep_summaries(SUMMARY_KIND, made)
     if kept:
-        handed.append((first, last, n))
+        at = time.monotonic()
+        for first, last, n, _blob in made:
+            handed[(first, last, n)] = at
+        while len(handed) > _HANDED:
+            del handed[min(handed, key=handed.__getitem__)]
     return kept
 
 
@@ -1371,10 +1386,10 @@ def keep_summaries_up(store: CaptureStore) -> None:
     """Have ``store``'s upkeep thread make the schema summary of every column segment that
     has none, in quiet moments (``CaptureStore.when_idle``), so that a first ``schema()`` of
     any lab on this file merges summaries instead of parsing every body. A lab asks for it
-    when it starts serving or imports captures, and on its first ``schema()``; the thread
-    begins once the modules the summaries need (numpy, pandas, orjson) were imported by the
-    person's own work (it never imports anything itself). Idempotent; a store without an
-    upkeep thread (in memory, read-only, a Parquet dataset) is left alone.
+    when it starts serving, and on its first ``schema()``. The summaries are made by a
+    helper process (:func:`summarize_segment`); the upkeep thread only waits for them and
+    imports nothing. Idempotent; on a store without an upkeep thread (in memory, read-only)
+    the work is never run; a Parquet dataset has no ``when_idle`` and is skipped.
 
     >>> keep_summaries_up(lab.store)
     """

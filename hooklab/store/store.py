@@ -393,8 +393,11 @@ class CaptureStore:
             isinstance(record, dict) and ("__indexes__" in record or "__meta__" in record))
         if isinstance(record, _Row):
             size = len(record.values[7])
+            self._last_write = time.monotonic()  # a capture is coming: quiet-moment work stops
         else:
             size = len(record.get("body") or b"") if isinstance(record, dict) else 0
+            if size or (isinstance(record, dict) and not any(k in record for k in _CONTROL)):
+                self._last_write = time.monotonic()
         if not reserved:
             self._reserve(1, size, block, timeout, repair)
         self._queue.put((record, fut, on_done, size))
@@ -1261,9 +1264,18 @@ class CaptureStore:
         again). It must not import anything for the first time (an import on two threads at
         once can deadlock). Schema summaries are kept up this way (see
         :func:`hooklab.explore.keep_summaries_up`). Stores without an upkeep thread (in
-        memory, read-only) never run it.
+        memory, read-only) never run it. Quiet is this store object's: another process (or
+        another store object) writing captures to the same file does not count.
         """
         self._idle_work.append(work)
+
+    @property
+    def written_at(self) -> float:
+        """``time.monotonic()`` when a capture was last queued or committed (or anything
+        written but the store's own upkeep: segments, summaries; flushes do not count), or
+        when the store was opened: what quiet-moment work compares to see whether a capture
+        came."""
+        return self._last_write
 
     def keep_summaries(self, kind: str, items: Sequence[tuple[int, int, int, bytes]]) -> bool:
         """Keep ``(first_id, last_id, rows, data)`` summaries of column segments under ``kind``
@@ -1647,8 +1659,8 @@ class _Upkeep:
 
     def _quiet(self) -> bool:
         st = self.store
-        return not (st._importing or self._sealing or self._stopping or st._failed is not None
-                    or time.monotonic() - st._last_write < _IDLE_AFTER)
+        return not (st._closed or st._importing or self._sealing or self._stopping
+                    or st._failed is not None or time.monotonic() - st._last_write < _IDLE_AFTER)
 
     def _idle(self) -> None:
         """Pieces of the ``when_idle`` work while nothing is written, for at most
