@@ -340,6 +340,80 @@ def test_notion_verification_token_is_kept(lab: HookLab) -> None:
     assert event.verified is True and event.event_type == "page.created"
 
 
+ATTACKER = "attacker-key2"
+
+
+def _asana_handshake(lab: HookLab, bin_: str, value: str) -> None:
+    reply = request(lab.url_for(bin_), "POST", b"", {"X-Hook-Secret": value})
+    assert reply.status == 200 and reply.header("X-Hook-Secret") == value
+
+
+def _notion_handshake(lab: HookLab, bin_: str, value: str) -> None:
+    reply = request(lab.url_for(bin_), "POST", _json({"verification_token": value}),
+                    {"Content-Type": "application/json"})
+    assert reply.status == 200
+
+
+@pytest.mark.parametrize("given,handshake,learns", [
+    # what lab.secret() set (or an earlier handshake handed over) -> a hostile handshake
+    (None, "asana", True),  # nothing set: Asana's protocol, the secret is learned
+    (None, "notion", True),
+    ({"secret": "s3cret-value"}, "asana", False),  # the README tour's form: no provider=
+    ({"secret": "s3cret-value"}, "notion", False),
+    ({"secret": "s3cret-value", "provider": "asana"}, "asana", False),
+    ({"secret": "s3cret-value", "provider": "notion"}, "notion", False),
+    ({"secret": "s3cret-value", "provider": "github"}, "asana", False),
+    ({"secret": None, "provider": "meta", "verify_token": "vt"}, "asana", False),
+    ("asana", "asana", False),  # learned from a first handshake: not swapped by a second
+    ("notion", "asana", False),
+    ("asana", "notion", False),
+])
+def test_a_handshake_never_replaces_a_bins_secret(lab: HookLab, given: Any, handshake: str,
+                                                  learns: bool) -> None:
+    """Whoever can send to a bin must not be able to swap in their own key (an Asana or
+    Notion handshake hands a secret over): forged deliveries signed with it would be marked
+    verified, and the real sender's would fail."""
+    bin_ = "hooked"
+    if isinstance(given, dict):
+        lab.secret(bin_, given.get("secret"), provider=given.get("provider"),
+                   verify_token=given.get("verify_token"))
+    elif given == "asana":
+        _asana_handshake(lab, bin_, "first-real-secret")
+    elif given == "notion":
+        _notion_handshake(lab, bin_, "first-real-secret")
+    (_asana_handshake if handshake == "asana" else _notion_handshake)(lab, bin_, ATTACKER)
+    forged = b'{"action":"opened","forged":true}'
+    sig = hmac.new(ATTACKER.encode(), forged, hashlib.sha256).hexdigest()
+    header = ({"X-Hook-Signature": sig} if handshake == "asana"
+              else {"X-Notion-Signature": "sha256=" + sig})
+    request(lab.url_for(bin_), "POST", forged, {**header, "Content-Type": "application/json"})
+    caps = lab.wait(2 + (not isinstance(given, dict) and given is not None), timeout=10, bin=bin_)
+    shake, delivery = caps[-2], caps[-1]
+    if learns:
+        assert "(kept as this bin's secret" in shake.handshake
+        assert delivery.verified is True  # (nothing was set: the protocol has no other way)
+    else:
+        assert "not kept: the bin" in shake.handshake, shake.handshake
+        assert delivery.verified is not True, delivery.verify_reason
+    if given == "asana":  # the real secret still verifies
+        body = b'{"events":[]}'
+        good = hmac.new(b"first-real-secret", body, hashlib.sha256).hexdigest()
+        request(lab.url_for(bin_), "POST", body, {"X-Hook-Signature": good})
+        assert lab.wait(4, timeout=10, bin=bin_)[-1].verified is True
+    if isinstance(given, dict) and given.get("secret"):
+        assert lab._secrets.get(bin_).secret == given["secret"]
+
+
+def test_the_same_handshake_again_keeps_the_learned_secret(lab: HookLab) -> None:
+    _asana_handshake(lab, "again", "same-secret")
+    _asana_handshake(lab, "again", "same-secret")  # (Asana retries)
+    first, second = lab.wait(2, timeout=10, bin="again")
+    assert "(kept as this bin's secret" in second.handshake
+    lab.secret("again", None)  # forgets it: a new handshake is learned
+    _asana_handshake(lab, "again", "new-secret")
+    assert "(kept as this bin's secret" in lab.wait(3, timeout=10, bin="again")[-1].handshake
+
+
 def test_xero_intent_to_receive_needs_the_right_signature(lab: HookLab) -> None:
     key = "xero-webhook-key"
     lab.secret("xero", key, provider="xero")

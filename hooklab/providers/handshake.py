@@ -55,6 +55,8 @@ class BinSecret(NamedTuple):
     secret: str | bytes | None
     provider: str | None
     verify_token: str | None = None
+    #: handed over by a handshake (Asana, Notion), not set with ``lab.secret``
+    learned: bool = False
 
 
 class BinSecrets:
@@ -89,15 +91,23 @@ class BinSecrets:
             else:
                 self._bins[bin_] = BinSecret(secret, provider, verify_token)
 
-    def remember(self, bin_: str, secret: str, provider: str) -> bool:
-        """Keep a secret handed over by a handshake (Asana, Notion) unless the user set another
-        provider's secret for the bin. Returns whether it was kept."""
+    def remember(self, bin_: str, secret: str, provider: str) -> str | None:
+        """Keep a secret handed over by a handshake (Asana, Notion) for a bin nothing was set
+        for: ``None`` when kept (or it is the one already learned), else why not. A request
+        never replaces what ``lab.secret`` set for the bin (whatever its provider), nor a
+        secret an earlier handshake handed over: whoever can send to the bin could otherwise
+        swap in their own key and have forged deliveries marked verified."""
         with self._lock:
             cur = self._bins.get(bin_)
-            if cur is not None and cur.provider not in (None, provider) and cur.secret:
-                return False
-            self._bins[bin_] = BinSecret(secret, provider, cur.verify_token if cur else None)
-            return True
+            if cur is None:
+                self._bins[bin_] = BinSecret(secret, provider, None, learned=True)
+                return None
+            if not cur.learned:
+                return "the bin has settings you gave with lab.secret(), kept as they are"
+            if (cur.provider, cur.secret) == (provider, secret):
+                return None  # (the same handshake again)
+            return (f"the bin already learned a {cur.provider} secret from an earlier handshake"
+                    f"; lab.secret({bin_!r}, None) forgets it")
 
     def clear(self) -> None:
         with self._lock:
@@ -386,9 +396,9 @@ def _asana(r: _Req) -> Answer | None:
     if not _HEADER_VALUE.fullmatch(value) or len(value) > MAX_ECHO:
         return _refuse("asana", "handshake", "asana X-Hook-Secret: refused, not a printable "
                        "header value", 400)
-    kept = r.config.remember(r.bin, value, "asana")
-    how = "kept as this bin's secret for the deliveries that follow" if kept else \
-        "not kept: the bin has another provider's secret"
+    refused = r.config.remember(r.bin, value, "asana")
+    how = "kept as this bin's secret for the deliveries that follow" if refused is None else \
+        f"not kept: {refused}"
     return Answer("asana", "handshake", f"asana X-Hook-Secret: echoed ({how})", 200, b"",
                   (("X-Hook-Secret", value), *_SAFE),
                   verify_reason="handshake: Asana does not sign it")
@@ -401,9 +411,9 @@ def _notion(r: _Req) -> Answer | None:
     token = _str(d.get("verification_token"))
     if token is None:
         return None
-    kept = r.config.remember(r.bin, token, "notion")
-    how = "kept as this bin's secret; paste it into Notion to finish" if kept else \
-        "not kept: the bin has another provider's secret"
+    refused = r.config.remember(r.bin, token, "notion")
+    how = "kept as this bin's secret; paste it into Notion to finish" if refused is None else \
+        f"not kept: {refused}"
     return Answer("notion", "verification", f"notion verification_token received ({how})", None,
                   verify_reason="handshake: Notion does not sign it")
 
