@@ -34,6 +34,7 @@ __all__ = [
     "printable",
     "redact_record",
     "split_target",
+    "target_path",
 ]
 
 #: decoded views of compressed bodies are capped so a decompression bomb cannot exhaust memory
@@ -47,7 +48,8 @@ _SESSION_HEADERS = frozenset({"cookie", "x-xsrftoken", "x-csrftoken"})
 
 
 def redact_record(
-    record: dict[str, Any], *, credentials: bool = True, secrets: tuple[str, ...] = ()
+    record: dict[str, Any], *, credentials: bool = True, secrets: tuple[str, ...] = (),
+    mark: str | None = None,
 ) -> dict[str, Any]:
     """Scrub a store record (in place) of what must never be stored; returns it.
 
@@ -55,14 +57,20 @@ def redact_record(
       opens a capture URL sends Jupyter's login cookie), ``X-XSRFToken`` / ``X-CSRFToken`` and
       Jupyter-style ``Authorization: token ...`` are stored as :data:`REDACTED`. Webhook
       credentials (``Basic``, ``Bearer``...) are kept: verifying them is the point.
-    - ``secrets``: any occurrence of these strings (the lab's read token) in header values,
-      query values and the URL becomes :data:`REDACTED`. The body is never changed.
+    - ``secrets``: any occurrence of these strings (the lab's read token; the secrets given
+      with ``lab.secret``) in header values, the path, query keys and values and the URL
+      (percent-encoded there too) becomes ``mark`` (:data:`REDACTED`). The body is never
+      changed.
 
     >>> r = redact_record({"headers": [("Cookie", "a=1"), ("X", "t0k")], "url": "/b?t=t0k",
     ...                    "query": {"t": ["t0k"]}}, secrets=("t0k",))
     >>> r["headers"], r["url"], r["query"]
     ([('Cookie', '[redacted]'), ('X', '[redacted]')], '/b?t=[redacted]', {'t': ['[redacted]']})
+    >>> redact_record({"path": "/b/t0k", "url": "http://h/b/t%30k?t%30k=1",
+    ...                "query": {"t0k": ["1"]}}, secrets=("t0k",))
+    {'path': '/b/[redacted]', 'url': 'http://h/b/[redacted]?[redacted]=1', 'query': {'[redacted]': ['1']}}
     """
+    mark = REDACTED if mark is None else mark
     secrets = tuple(s for s in secrets if s)
     headers = record.get("headers") or []
     out: list[tuple[str, str]] | None = None
@@ -77,7 +85,7 @@ def redact_record(
         else:
             for s in secrets:
                 if s in new:
-                    new = new.replace(s, REDACTED)
+                    new = new.replace(s, mark)
         if new is not v:
             if out is None:
                 out = list(headers)
@@ -85,12 +93,18 @@ def redact_record(
     if out is not None:
         record["headers"] = out
     for s in secrets:
-        url = record.get("url")
-        if isinstance(url, str) and s in url:
-            record["url"] = url.replace(s, REDACTED)
+        for key in ("url", "path"):
+            text = record.get(key)
+            if not isinstance(text, str):
+                continue
+            if s in text:
+                record[key] = text.replace(s, mark)
+            elif "%" in text and s in unquote(text):  # (percent-encoded: stored decoded then)
+                record[key] = unquote(text).replace(s, mark)
         query = record.get("query")
-        if query and any(s in v for vs in query.values() for v in vs):
-            record["query"] = {k: [v.replace(s, REDACTED) for v in vs] for k, vs in query.items()}
+        if query and any(s in k or any(s in v for v in vs) for k, vs in query.items()):
+            record["query"] = {k.replace(s, mark): [v.replace(s, mark) for v in vs]
+                               for k, vs in query.items()}
     return record
 
 
@@ -218,6 +232,28 @@ class CaptureRecord(TypedDict, total=False):
     handshake: str | None  # what an endpoint handshake was answered (server/ingest)
 
 
+def _path_query(target: str) -> tuple[str, str]:
+    if target.startswith("/") and not any(c in target for c in "?#\t"):
+        return target, ""
+    try:  # a target starting with "//" is a path whose first segment is empty (origin
+        # form), never an authority: "//github/push" is the bin "" then "github", not a host
+        split = urlsplit("http://h" + target if target.startswith("//") else target)
+        return split.path or "/", split.query
+    except ValueError:  # e.g. "//[x": not a URL, still a request to store as received
+        path, _, qs = target.partition("?")
+        return path or "/", qs
+
+
+def target_path(target: str) -> str:
+    """The path of a request target as received (origin or absolute form): what
+    :func:`split_target` gives, without parsing the query.
+
+    >>> target_path("http://example.com/_hooklab/api?x=1"), target_path("//github/push")
+    ('/_hooklab/api', '//github/push')
+    """
+    return _path_query(target)[0]
+
+
 def split_target(target: str) -> tuple[str, dict[str, list[str]]]:
     """``(path, query)`` of a request target as received (origin or absolute form).
 
@@ -225,16 +261,11 @@ def split_target(target: str) -> tuple[str, dict[str, list[str]]]:
     ('/github/x', {'a': ['1', '2'], 'b': ['']})
     >>> split_target("//[x")   # not a URL: kept as received
     ('//[x', {})
+    >>> split_target("//github/push?a=1")   # a path (origin form), not a host
+    ('//github/push', {'a': ['1']})
     """
-    if target.startswith("/") and not target.startswith("//") and not any(c in target for c in "?#\t"):
-        return target, {}
-    try:
-        split = urlsplit(target)
-        path, qs = split.path or "/", split.query
-    except ValueError:  # e.g. "//[x": not a URL, still a request to store as received
-        path, _, qs = target.partition("?")
-        path = path or "/"
-    return path, parse_qs(qs, keep_blank_values=True)
+    path, qs = _path_query(target)
+    return path, (parse_qs(qs, keep_blank_values=True) if qs else {})
 
 
 def new_record(

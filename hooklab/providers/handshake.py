@@ -109,6 +109,11 @@ class BinSecrets:
             return (f"the bin already learned a {cur.provider} secret from an earlier handshake"
                     f"; lab.secret({bin_!r}, None) forgets it")
 
+    def entries(self) -> list[BinSecret]:
+        """What is known for every bin (a copy)."""
+        with self._lock:
+            return list(self._bins.values())
+
     def clear(self) -> None:
         with self._lock:
             self._bins.clear()

@@ -50,8 +50,16 @@ def capture_record(
     if not host:
         host = f"{srv.host}:{srv.port}"
     scheme = "https" if proto == "https" else "http"
+    if target[:1] == "/":  # origin form (the usual one)
+        url = f"{scheme}://{host}{target}"
+    elif "://" in target:  # absolute form: the URL it names
+        url = target
+    elif target == "*":  # asterisk form (OPTIONS *): the server itself
+        url = f"{scheme}://{host}"
+    else:  # authority form (CONNECT host:port)
+        url = f"{scheme}://{target}"
     record = new_record(method, target, headers, body, remote_addr=remote,
-                        url=f"{scheme}://{host}{target}", received_at=received_at,
+                        url=url, received_at=received_at,
                         redact_credentials=srv.redact_credentials, secrets=(srv.api_token,))
     response = srv.rules.match(method, record["path"])
     record["status"] = response.status

@@ -57,7 +57,7 @@ import httptools
 from tornado import httputil
 from tornado.iostream import IOStream
 
-from ..capture import Capture
+from ..capture import Capture, target_path
 from .ingest import RESERVED_PREFIX, answer_headers, capture_record, deliver, reason
 
 if TYPE_CHECKING:
@@ -509,7 +509,8 @@ class CaptureProtocol(asyncio.Protocol):
         self.req = req = _Request(
             m.group(1).decode("ascii"), target, version, datetime.now(timezone.utc)
         )
-        req.api = target == RESERVED_PREFIX or target.startswith(("/_hooklab/", "/_hooklab?"))
+        path = target_path(target)  # (what the capture's path would be: any target form)
+        req.api = path == RESERVED_PREFIX or path.startswith("/_hooklab/")
         self.in_body = False
         self.complete = False
         self._feed(_LLHTTP_LINE.get(minor, _LLHTTP_LINE_11) + buf[line_end + 1 : end])

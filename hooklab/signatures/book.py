@@ -17,7 +17,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from ..capture import bin_of
+from ..capture import bin_of, redact_record
 from ..providers import TABLE, BinSecrets, describe
 
 __all__ = ["SecretBook"]
@@ -50,6 +50,7 @@ class SecretBook(BinSecrets):
             return
         entry = self.get(record.get("bin") or bin_of(record.get("path") or "/"))
         if entry is None:
+            self.scrub(record)  # (another bin's secret, sent here)
             return
         secret, provider = entry.secret, entry.provider
         headers = record.get("headers") or []
@@ -69,3 +70,23 @@ class SecretBook(BinSecrets):
             if any(value in forms for _, value in headers):
                 record["headers"] = [(k, "[secret]" if value in forms else value)
                                      for k, value in headers]
+        self.scrub(record)
+
+    def scrub(self, record: dict[str, Any]) -> None:
+        """Replace every registered secret and verify token (of any bin; base64 too, as Basic
+        auth carries it) by ``[secret]`` wherever it appears in the record's header values,
+        path, query and URL: ``bearer <secret>``, ``?token=<secret>``, a bin other than the
+        one it was given for. The body stays exact (signatures are checked over it). Values
+        shorter than 6 characters are only replaced where they are a whole header value."""
+        words = set()
+        for entry in self.entries():
+            for value in (entry.secret, entry.verify_token):
+                if isinstance(value, bytes):
+                    value = value.decode("utf-8", "replace")
+                if value and len(value) >= 6:
+                    words.add(value)
+                    words.add(base64.b64encode(value.encode("utf-8", "surrogatepass")).decode())
+        if words:
+            redact_record(record, credentials=False, secrets=tuple(sorted(words, key=len,
+                                                                          reverse=True)),
+                          mark="[secret]")

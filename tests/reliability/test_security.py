@@ -267,3 +267,65 @@ def test_xss_corpus_is_captured_exactly_and_never_reaches_widget_html_raw():
         lab.stop()
     print(f"\nxss corpus: {len(PAYLOADS)} payloads x path/query/header/body captured exactly, "
           "widget HTML escaped")
+
+
+_SPELLINGS = [  # (bin, target suffix, headers): a registered secret, spelled as senders do
+    ("gitlab", "", [("Authorization", "bearer {s}")]),  # lowercase scheme
+    ("gitlab", "", [("Authorization", "Bearer  {s}")]),  # two spaces
+    ("gitlab", "?token={s}", []),  # in the query
+    ("gitlab", "?{s}=1", []),  # as a query key
+    ("gitlab", "/{s}/x", []),  # in the path
+    ("GitLab", "", [("X-Gitlab-Token", "{s}")]),  # another bin's spelling
+    ("gitlab2", "", [("X-Gitlab-Token", "{s}")]),  # another bin
+    ("other", "", [("X-Api-Key", "prefix-{s}-suffix")]),  # inside a value
+    ("wa", "?hub.mode=subscribe&hub.verify_token={vt}&hub.challenge=1", []),  # Meta's token
+    ("wa", "/%73{s_rest}", []),  # percent-encoded in the path and URL
+    ("raw", "", [("Authorization", "Basic {b64}")]),  # Basic auth of the secret
+]
+
+
+@pytest.mark.parametrize("bin_,suffix,headers", _SPELLINGS)
+def test_a_registered_secret_is_never_stored_however_it_is_spelled(tmp_path, bin_, suffix, headers):
+    """What lab.secret() was given (secrets, verify tokens) never reaches the database file
+    or an export, in any bin, header, path, query or URL form; the body stays exact."""
+    secret, vt = SENTINEL, "vt-SENTINEL-verify-token-77"
+    fill = {"s": secret, "vt": vt, "s_rest": secret[1:],
+            "b64": base64.b64encode(secret.encode()).decode()}
+    db = tmp_path / "s.sqlite3"
+    lab = HookLab(port=0, db=str(db)).start()
+    try:
+        lab.secret("gitlab", secret, provider="gitlab")
+        lab.secret("wa", None, provider="meta", verify_token=vt)
+        url = lab.url_for(bin_) + suffix.format(**fill)
+        post(url, b'{"body": "exact"}', {k: v.format(**fill) for k, v in headers})
+        (cap,) = lab.wait(1, timeout=10)
+        assert cap.body == b'{"body": "exact"}'
+        lab.export(str(tmp_path / "x.har"))
+        lab.export(str(tmp_path / "x.jsonl"))
+        lab.export(str(tmp_path / "x.csv"))
+        lab.export(str(tmp_path / "pq"), fmt="parquet")
+        lab.store.flush()
+    finally:
+        lab.stop()
+    files = [f for f in tmp_path.rglob("*") if f.is_file()]
+    blob = b"".join(f.read_bytes() for f in files)
+    needles = [secret.encode(), vt.encode(), fill["b64"].encode(), secret[1:].encode()]
+    assert not _grep(blob, needles), [f.name for f in files if _grep(f.read_bytes(), needles)]
+
+
+@pytest.mark.parametrize("where", ["path", "query key", "percent-encoded"])
+def test_the_read_token_is_never_stored_in_a_path_or_query_key(tmp_path, where):
+    db = tmp_path / "t.sqlite3"
+    lab = HookLab(port=0, db=str(db)).start()
+    try:
+        tok = lab.api_token
+        suffix = {"path": f"/api/x/{tok}", "query key": f"?{tok}=1",
+                  "percent-encoded": "?t=%" + tok[0].encode().hex().upper() + tok[1:]}[where]
+        post(lab.url + "/in" + suffix, b"{}")
+        (cap,) = lab.wait(1, timeout=10)
+        assert tok not in cap.path + cap.url + json.dumps(cap.query)
+        lab.store.flush()
+    finally:
+        lab.stop()
+    blob = b"".join(f.read_bytes() for f in tmp_path.glob("t.sqlite3*"))
+    assert tok.encode() not in blob and tok[1:].encode() not in blob
