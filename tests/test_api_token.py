@@ -304,3 +304,30 @@ def test_the_token_is_not_in_a_saved_notebook_or_widget_state(tmp_path) -> None:
     assert "True" in outputs and "200" in outputs  # the page URL worked in the kernel
     assert "/_hooklab/" in outputs  # %hooklab points at the page ...
     assert token not in saved  # ... but nothing saved carries the token
+
+
+@pytest.mark.parametrize("query,status", [
+    ("since=99999999999999999999", 400),  # past SQLite's integers: was a 500
+    ("since=9223372036854775808", 400),
+    ("since=-1", 400),
+    ("since=9223372036854775807", 200),  # the largest id: an empty page
+    ("limit=0", 400),  # a page of none said "more" and never moved on
+    ("limit=-1", 400),
+    ("limit=1", 200),
+    ("since=x", 400),
+])
+def test_api_numbers_out_of_range_are_400_and_never_log_the_token(
+        tlab: HookLab, query: str, status: int, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    port = tlab.bound_port
+    got, answer = _get(port, f"/_hooklab/api/captures?token={tlab.api_token}&{query}")
+    assert got == status, answer[:300]
+    if status == 200:  # (a chunked answer: its page is checked by its words)
+        more = query == "limit=1" and tlab.store.count() > 1
+        assert (b'"more": true' if more else b'"more": false') in answer
+    assert tlab.api_token not in caplog.text
+    got, _ = _get(port, f"/_hooklab/api/captures/99999999999999999999?token={tlab.api_token}")
+    assert got == 404
+    assert tlab.api_token not in caplog.text

@@ -35,6 +35,7 @@ from .guard import refuse_host, refuse_reader
 __all__ = ["DEFAULT_PAGE_BYTES", "make_api_app"]
 
 _MAX_LIMIT = 1000
+_ID_END = 1 << 63  # capture ids are SQLite integers: below this
 #: JSON bytes one ``/_hooklab/api/captures`` page may hold (a bigger single capture still comes)
 DEFAULT_PAGE_BYTES = 8 * 1024 * 1024
 
@@ -56,6 +57,16 @@ class _Base(web.RequestHandler):
         self.set_header("Content-Type", "application/json")
         self.set_header("Cache-Control", "no-store")
         self.set_header("X-Content-Type-Options", "nosniff")
+
+    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+        """An uncaught error is logged with the path only (Tornado's own line holds the
+        whole request target, whose query may hold the read token)."""
+        if isinstance(value, web.HTTPError):
+            return  # (answered with its status; the access log has its line)
+        from tornado.log import app_log
+
+        app_log.error("Uncaught exception %s %s (%s)", self.request.method, self.request.path,
+                      self.request.remote_ip, exc_info=(typ, value, tb))
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         if status_code == 401:
@@ -102,6 +113,10 @@ class CapturesHandler(_Base):
             limit = min(int(self.get_query_argument("limit", str(_MAX_LIMIT))), _MAX_LIMIT)
         except ValueError:
             raise web.HTTPError(400, reason="since and limit must be integers") from None
+        if not 0 <= since < _ID_END:
+            raise web.HTTPError(400, reason="since must be a capture id (0 or more)")
+        if limit < 1:  # (a page of none would say "more" and never move on)
+            raise web.HTTPError(400, reason=f"limit must be 1 to {_MAX_LIMIT}")
         with_body = self.get_query_argument("body", "1") not in ("0", "false", "no")
         budget = int(getattr(self.server, "api_page_bytes", DEFAULT_PAGE_BYTES))
         store = self.server.store
@@ -138,7 +153,7 @@ class CapturesHandler(_Base):
 
 class CaptureHandler(_Base):
     def get(self, cid: str, raw: str | None = None) -> None:
-        cap = self.server.store.get(int(cid))
+        cap = self.server.store.get(int(cid)) if int(cid) < _ID_END else None
         if cap is None:
             raise web.HTTPError(404, reason=f"no capture {cid}")
         if raw:
