@@ -82,6 +82,7 @@ _METHOD_SO_FAR = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]*(?: |\Z)")
 _LLHTTP_LINE = {b"0": b"PUT / HTTP/1.0\r\n"}
 _LLHTTP_LINE_11 = b"PUT / HTTP/1.1\r\n"
 _RESERVED = RESERVED_PREFIX.encode()
+_BARE_CR = re.compile(rb"\r[^\n]")  # (RFC 9112 2.2: a CR not followed by LF is invalid)
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _DEFAULT_HEAD = (
     b"%sContent-Type: application/json\r\nX-Hooklab-Capture-Id: %d\r\n"
@@ -488,6 +489,9 @@ class CaptureProtocol(asyncio.Protocol):
             if not _METHOD_SO_FAR.match(buf, pos, min(n, pos + 64)):
                 # not the start of a request line (e.g. a TLS ClientHello): no need to wait
                 self._refuse(400, "malformed request line")
+                return -1
+            if _BARE_CR.search(buf, max(pos, self.scan - 1), n):  # lines that never end: no
+                self._refuse(400, "bare CR in the request head")  # waiting for the timeout
                 return -1
             self.scan = max(pos, n - 2)
             # keep only the unfinished head

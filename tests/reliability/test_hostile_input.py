@@ -229,6 +229,14 @@ CASES = [
     Case("100000-headers (431)", req("POST", "/h/toomany",
          [(f"X-{i}", "v") for i in range(100_000)]), [431]),
     Case("obs-fold (Tornado refuses)", req("POST", "/h/fold", b"X-F: a\r\n  b\r\n"), [400]),
+    Case("bare CR line ends (400 at once, not the idle timeout)",
+         b"POST /h/barecr HTTP/1.1\rHost: a\r\rContent-Length: 3\r\r\rabc", [400]),
+    Case("bare CR inside a header value", b"POST /h/cr HTTP/1.1\r\nX-A: a\rb", [400]),
+    # -- request targets: "//" starts a path, not a host ----------------------------------
+    Case("target starting with //", req("POST", "//github/push?a=1", b"", b"{}"), [200],
+         _one(path="//github/push", bin="github")),
+    Case("absolute-form target", req("POST", "http://example.com/gitlab/x?y=1", b"", b"{}"),
+         [200], _one(path="/gitlab/x", bin="gitlab", url="http://example.com/gitlab/x?y=1")),
     # -- paths and query strings ----------------------------------------------------------
     Case("path-100KB", req("GET", "/p/" + "a" * 100_000), [200],
          _one(path="/p/" + "a" * 100_000, bin="p")),
