@@ -113,13 +113,15 @@ def redact_record(
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _BAD_TARGET = re.compile(r"[\x00-\x20\x7f]")
+_AUTHORITY = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}")  # CONNECT's host:port
 
 
 def check_request_syntax(method: str, path: str, headers: list[tuple[str, str]]) -> None:
     r"""Raise ``ValueError`` unless the request is one the capture server could have received.
 
     The method and header names are tokens, header values hold no control characters but tab,
-    and the path starts with ``/`` (or is ``*``) without spaces or control characters. For
+    and the path starts with ``/`` (or is ``*``, or ``host:port`` for ``CONNECT``: what the
+    server stores for those forms) without spaces or control characters. For
     requests that come from elsewhere (imported HAR files): a CR or LF smuggled into a method or
     header would otherwise become extra requests when the capture is re-sent or copied as curl.
 
@@ -131,7 +133,9 @@ def check_request_syntax(method: str, path: str, headers: list[tuple[str, str]])
     """
     if not isinstance(method, str) or not _TOKEN.fullmatch(method):
         raise ValueError(f"method {method!r} is not an HTTP token")
-    if not isinstance(path, str) or not (path.startswith("/") or path == "*") or _BAD_TARGET.search(path):
+    if not isinstance(path, str) or _BAD_TARGET.search(path) or not (
+            path.startswith("/") or path == "*"
+            or (method == "CONNECT" and _AUTHORITY.fullmatch(path))):
         raise ValueError(f"path {path!r} is not a request target (starts with /, no spaces or controls)")
     for name, value in headers:
         if not isinstance(name, str) or not _TOKEN.fullmatch(name):
@@ -235,6 +239,9 @@ class CaptureRecord(TypedDict, total=False):
 def _path_query(target: str) -> tuple[str, str]:
     if target.startswith("/") and not any(c in target for c in "?#\t"):
         return target, ""
+    if not target.startswith("/") and "://" not in target:  # asterisk or authority form
+        path, _, qs = target.partition("?")  # (CONNECT host:443, OPTIONS *): as received
+        return path or "/", qs
     try:  # a target starting with "//" is a path whose first segment is empty (origin
         # form), never an authority: "//github/push" is the bin "" then "github", not a host
         split = urlsplit("http://h" + target if target.startswith("//") else target)

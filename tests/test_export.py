@@ -212,3 +212,35 @@ def test_an_export_holds_every_capture_once_in_order(fmt, filters, want, tmp_pat
     expected = [("needle %d" if i % 250 == 7 else "hay %d") % i for i in range(n) if want(i)]
     assert count == len(bodies) == len(expected)
     assert bodies == expected
+
+
+def test_every_request_target_the_server_stores_comes_back_from_har_and_jsonl(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Asterisk and authority forms (OPTIONS *, CONNECT host:port) are stored as received;
+    one of them in an export must not make the whole HAR file unreadable. They name no path
+    on the lab, so "copy as curl" to it refuses them (with a URL given, it works)."""
+    from _http import raw_request
+
+    lab = hooklab.start(port=0, db=":memory:")
+    try:
+        sent = [("OPTIONS", "*"), ("CONNECT", "127.0.0.1:443"), ("CONNECT", "[::1]:443"),
+                ("CONNECT", "example.com:8443"), ("POST", "/plain")]
+        for method, target in sent:
+            answer = raw_request(lab.bound_port, f"{method} {target} HTTP/1.1\r\nHost: a\r\n"
+                                 "Content-Length: 2\r\nConnection: close\r\n\r\n{}".encode())
+            assert answer.startswith(b"HTTP/1.1 200"), answer[:200]
+        caps = lab.wait(len(sent), timeout=10)
+        assert [(c.method, c.path) for c in caps] == sent
+        lab.export(str(tmp_path / "x.har"))
+        lab.export(str(tmp_path / "x.jsonl"))
+    finally:
+        hooklab.stop()
+    with pytest.raises(ValueError, match="names no path on the lab"):
+        to_curl(caps[0])
+    assert to_curl(caps[1], "http://127.0.0.1:9/x").split()[4] == "http://127.0.0.1:9/x"
+    for opened in (hooklab.load_har(str(tmp_path / "x.har")),
+                   hooklab.load_jsonl(str(tmp_path / "x.jsonl"))):
+        try:
+            assert [(c.method, c.path, c.body) for c in opened.captures] == [
+                (m, t, b"{}") for m, t in sent]
+        finally:
+            opened.stop()

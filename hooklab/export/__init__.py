@@ -353,6 +353,9 @@ def to_curl(
     }'
     """
     check_request_syntax(capture.method, capture.path, capture.headers)
+    if url is None and not capture.path.startswith("/"):  # (OPTIONS *, CONNECT host:port)
+        raise ValueError(f"{capture.method} {capture.path} names no path on the lab: it cannot "
+                         "be re-sent there as curl")
     hide_h = frozenset(h.lower() for h in hide_headers)
     hide_q = frozenset(q.lower() for q in hide_query)
     if url is None:
