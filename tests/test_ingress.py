@@ -127,12 +127,17 @@ def test_the_key_stays_out_of_the_jupyter_server_log(env: dict[str, object]) -> 
         port = int(str(env["port"]))
         head = f"GET {urlsplit(url).path}/../y HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
         assert raw_request(port, head.encode()).startswith(b"HTTP/1.1 4")  # raw, dot segments
+        for method in ("PROPFIND", "TRACE", "FROB"):  # Tornado's 405, before the handler runs
+            head = (f"{method} {urlsplit(url).path}/m{method} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    "Connection: close\r\n\r\n")
+            assert raw_request(port, head.encode()).startswith(b"HTTP/1.1 405")
         log = Path(str(env["log"]))
         deadline = time.monotonic() + 5
-        while "<key>/x" not in log.read_text(errors="replace") and time.monotonic() < deadline:
+        while "<key>/mFROB" not in log.read_text(errors="replace") and time.monotonic() < deadline:
             time.sleep(0.05)
         text = log.read_text(errors="replace")
         assert "hooklab/in/<key>/x" in text  # the request was logged, without its key
+        assert "hooklab/in/<key>/mPROPFIND" in text and "hooklab/in/<key>/mFROB" in text
         assert key not in text
     finally:
         lab.stop()

@@ -143,7 +143,13 @@ class RelayHandler(web.RequestHandler):
         self.chunks: list[bytes] = []
         self.size = 0
         self.target: Target | None = None
-        self.key = self.suffix = ""
+        path = self.request.path
+        rest = path[len(prefix) :] if path.startswith(prefix) else ""
+        key, slash, tail = rest.partition("/")
+        self.key, self.suffix = key, ("/" + tail if slash else "")
+        # the key is the credential: Jupyter's request log (warnings for 4xx/5xx) shows it not,
+        # also for the 405 Tornado answers before prepare() to a method the relay does not take
+        self.request.uri = f"{prefix}<key>{self.suffix}"
 
     def check_xsrf_cookie(self) -> None:
         """Senders are third parties with no Jupyter cookie: the key is the credential."""
@@ -158,12 +164,7 @@ class RelayHandler(web.RequestHandler):
         self.finish(f'{{"ok": false, "error": "{reason}"}}'.encode())
 
     def prepare(self) -> None:
-        path = self.request.path
-        rest = path[len(self.prefix) :] if path.startswith(self.prefix) else ""
-        key, _, tail = rest.partition("/")
-        self.key, self.suffix = key, ("/" + tail if _ else "")
-        # the key is the credential: Jupyter's request log (warnings for 4xx/5xx) shows it not
-        self.request.uri = f"{self.prefix}<key>{self.suffix}"
+        key, tail = self.key, self.suffix[1:]
         try:
             target = self.resolve(key) if key else None
         except _Gone:
