@@ -58,54 +58,121 @@ def redact_record(
       Jupyter-style ``Authorization: token ...`` are stored as :data:`REDACTED`. Webhook
       credentials (``Basic``, ``Bearer``...) are kept: verifying them is the point.
     - ``secrets``: any occurrence of these strings (the lab's read token; the secrets given
-      with ``lab.secret``) in header values, the path, query keys and values and the URL
-      (percent-encoded there too) becomes ``mark`` (:data:`REDACTED`). The body is never
-      changed.
+      with ``lab.secret``; in any letter case when 16 characters or longer) becomes ``mark``
+      (:data:`REDACTED`; in a header name without its brackets) in header
+      names and values (inside ``Basic`` credentials too), the path, query keys and values,
+      the URL, ``event_type`` and ``delivery_id``; percent-encoded once or a few times over
+      too (such a text is then stored decoded). The body is never changed.
 
     >>> r = redact_record({"headers": [("Cookie", "a=1"), ("X", "t0k")], "url": "/b?t=t0k",
     ...                    "query": {"t": ["t0k"]}}, secrets=("t0k",))
     >>> r["headers"], r["url"], r["query"]
     ([('Cookie', '[redacted]'), ('X', '[redacted]')], '/b?t=[redacted]', {'t': ['[redacted]']})
-    >>> redact_record({"path": "/b/t0k", "url": "http://h/b/t%30k?t%30k=1",
-    ...                "query": {"t0k": ["1"]}}, secrets=("t0k",))
-    {'path': '/b/[redacted]', 'url': 'http://h/b/[redacted]?[redacted]=1', 'query': {'[redacted]': ['1']}}
+    >>> redact_record({"path": "/b/t0k", "url": "http://h/b/T0K?t%2530k=1",
+    ...                "query": {"t0k": ["1"], "[redacted]": ["2"]}}, secrets=("t0k",))
+    {'path': '/b/[redacted]', 'url': 'http://h/b/[redacted]?[redacted]=1', 'query': {'[redacted]': ['1', '2']}}
     """
     mark = REDACTED if mark is None else mark
-    secrets = tuple(s for s in secrets if s)
+    pattern = _secret_pattern(tuple(s for s in secrets if s))
     headers = record.get("headers") or []
     out: list[tuple[str, str]] | None = None
     for i, (k, v) in enumerate(headers):
-        new = v
+        name, new = k, v
         low = k.lower()
         if credentials and (
             low in _SESSION_HEADERS
             or (low == "authorization" and v.lstrip().lower().startswith("token "))
         ):
             new = REDACTED
-        else:
-            for s in secrets:
-                if s in new:
-                    new = new.replace(s, mark)
-        if new is not v:
+        elif pattern is not None:
+            # (a header name must stay a token: the mark without its brackets)
+            name, new = _scrubbed(k, pattern, mark.strip("[]")), _scrubbed(v, pattern, mark)
+            basic = _BASIC.fullmatch(new)
+            if basic and pattern.search(_unbase64(basic.group(2))):
+                new = basic.group(1) + mark
+        if new is not v or name is not k:
             if out is None:
                 out = list(headers)
-            out[i] = (k, new)
+            out[i] = (name, new)
     if out is not None:
         record["headers"] = out
-    for s in secrets:
-        for key in ("url", "path"):
-            text = record.get(key)
-            if not isinstance(text, str):
-                continue
-            if s in text:
-                record[key] = text.replace(s, mark)
-            elif "%" in text and s in unquote(text):  # (percent-encoded: stored decoded then)
-                record[key] = unquote(text).replace(s, mark)
-        query = record.get("query")
-        if query and any(s in k or any(s in v for v in vs) for k, vs in query.items()):
-            record["query"] = {k.replace(s, mark): [v.replace(s, mark) for v in vs]
-                               for k, vs in query.items()}
+    if pattern is None:
+        return record
+    for key in ("url", "path", "event_type", "delivery_id"):
+        text = record.get(key)
+        if isinstance(text, str):
+            record[key] = _scrubbed(text, pattern, mark)
+    query = record.get("query")
+    if query:
+        merged: dict[str, list[str]] = {}
+        for k, vs in query.items():  # (two keys may become one: their values are kept)
+            merged.setdefault(_scrubbed(k, pattern, mark), []).extend(
+                _scrubbed(v, pattern, mark) for v in vs)
+        record["query"] = merged
     return record
+
+
+_BASIC = re.compile(r"(\s*basic\s+)(\S+)\s*", re.IGNORECASE)
+
+
+def _secret_pattern(secrets: tuple[str, ...]) -> re.Pattern[str] | None:
+    """One pattern for every form of ``secrets`` (in any letter case for those of 16
+    characters or more; its UTF-8 read as Latin-1, as a header value arrives; longest
+    first)."""
+    if not secrets:
+        return None
+    return _compiled(secrets)
+
+
+_PATTERNS: dict[tuple[str, ...], re.Pattern[str]] = {}
+
+
+def _compiled(secrets: tuple[str, ...]) -> re.Pattern[str]:
+    got = _PATTERNS.get(secrets)
+    if got is None:
+        forms = set(secrets)
+        for s in secrets:
+            try:
+                forms.add(s.encode("utf-8", "surrogatepass").decode("latin-1"))
+            except UnicodeError:
+                pass
+        got = re.compile("|".join(  # (letter case ignored for long, random-looking ones)
+            f"(?i:{re.escape(f)})" if len(f) >= 16 else re.escape(f)
+            for f in sorted(forms, key=len, reverse=True)))
+        if len(_PATTERNS) > 64:
+            _PATTERNS.clear()
+        _PATTERNS[secrets] = got
+    return got
+
+
+def _scrubbed(text: str, pattern: re.Pattern[str], mark: str) -> str:
+    """``text`` with every match of ``pattern`` replaced, also where it is percent-encoded
+    (up to three times over: that text is then kept decoded, as far as it had to be)."""
+    text = pattern.sub(mark, text)
+    seen = text
+    for _ in range(3):
+        if "%" not in seen:
+            break
+        decoded = unquote(seen, errors="replace")
+        if decoded == seen:
+            break
+        if pattern.search(decoded):
+            text = pattern.sub(mark, decoded)
+        seen = decoded
+    return text
+
+
+def _unbase64(text: str) -> str:
+    """``text`` base64-decoded (standard or URL-safe, padded or not) as Latin-1, or ``""``."""
+    import binascii
+
+    padded = text + "=" * (-len(text) % 4)
+    for alt in (None, b"-_"):
+        try:
+            return base64.b64decode(padded, altchars=alt, validate=True).decode("latin-1")
+        except (binascii.Error, ValueError):
+            continue
+    return ""
 
 
 #: RFC 9110 token (methods, header names) and what a field value or request target may not hold:

@@ -57,6 +57,12 @@ class BinSecret(NamedTuple):
     verify_token: str | None = None
     #: handed over by a handshake (Asana, Notion), not set with ``lab.secret``
     learned: bool = False
+    #: two handshakes handed over different secrets: nothing verifies until ``lab.secret``
+    conflicted: bool = False
+
+
+#: bins that may learn a secret from a handshake (a sender could otherwise fill memory)
+MAX_LEARNED = 256
 
 
 class BinSecrets:
@@ -100,14 +106,23 @@ class BinSecrets:
         with self._lock:
             cur = self._bins.get(bin_)
             if cur is None:
+                if sum(e.learned for e in self._bins.values()) >= MAX_LEARNED:
+                    return f"{MAX_LEARNED} bins learned a secret already (set it with lab.secret)"
                 self._bins[bin_] = BinSecret(secret, provider, None, learned=True)
                 return None
             if not cur.learned:
                 return "the bin has settings you gave with lab.secret(), kept as they are"
+            if cur.conflicted:
+                return (f"different secrets were handed over for this bin; it verifies nothing"
+                        f" until lab.secret({bin_!r}, ...) sets the right one")
             if (cur.provider, cur.secret) == (provider, secret):
                 return None  # (the same handshake again)
-            return (f"the bin already learned a {cur.provider} secret from an earlier handshake"
-                    f"; lab.secret({bin_!r}, None) forgets it")
+            # a second, different secret: one of the two came from someone else, and which
+            # is not known, so neither is trusted
+            self._bins[bin_] = BinSecret(None, cur.provider, cur.verify_token, learned=True,
+                                         conflicted=True)
+            return (f"a different {cur.provider} secret was handed over before; this bin now"
+                    f" verifies nothing until lab.secret({bin_!r}, ...) sets the right one")
 
     def entries(self) -> list[BinSecret]:
         """What is known for every bin (a copy)."""
@@ -138,7 +153,12 @@ class Answer:
 
     def mark(self, record: dict[str, Any]) -> None:
         """Mark a capture record as this handshake: provider, event type, delivery id, the
-        ``handshake`` note, the status answered and, when it was checked, the verification."""
+        ``handshake`` note, the status answered and, when it was checked, the verification;
+        a secret it handed over (Asana's ``X-Hook-Secret``) is stored as ``[secret]``, kept
+        or not."""
+        if self.provider == "asana" and self.event_type == "handshake":
+            record["headers"] = [(k, "[secret]" if k.lower() == "x-hook-secret" else v)
+                                 for k, v in record.get("headers") or ()]
         record["provider"], record["event_type"] = self.provider, self.event_type
         record["delivery_id"] = describe(self.provider, record.get("headers") or (),
                                          record.get("body") or b"", record.get("query"))[1]

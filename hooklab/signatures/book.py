@@ -73,20 +73,28 @@ class SecretBook(BinSecrets):
         self.scrub(record)
 
     def scrub(self, record: dict[str, Any]) -> None:
-        """Replace every registered secret and verify token (of any bin; base64 too, as Basic
-        auth carries it) by ``[secret]`` wherever it appears in the record's header values,
-        path, query and URL: ``bearer <secret>``, ``?token=<secret>``, a bin other than the
-        one it was given for. The body stays exact (signatures are checked over it). Values
-        shorter than 6 characters are only replaced where they are a whole header value."""
+        """Replace every secret and verify token given with ``lab.secret`` (of any bin; its
+        base64 forms too) by ``[secret]`` wherever it appears in the record's header names
+        and values (inside ``Basic`` credentials too), path, query, URL, event type and
+        delivery id: ``bearer <secret>``, ``?token=<secret>``, percent-encoded, a bin other
+        than the one it was given for (see :func:`hooklab.capture.redact_record`). A secret
+        a handshake handed over is only replaced in its own bin's captures (by
+        :meth:`apply`): a sender chooses it. The body stays exact (signatures are checked
+        over it). Values shorter than 6 characters are only replaced where they are a whole
+        header value."""
         words = set()
         for entry in self.entries():
+            if entry.learned:
+                continue
             for value in (entry.secret, entry.verify_token):
                 if isinstance(value, bytes):
                     value = value.decode("utf-8", "replace")
                 if value and len(value) >= 6:
                     words.add(value)
-                    words.add(base64.b64encode(value.encode("utf-8", "surrogatepass")).decode())
+                    raw = value.encode("utf-8", "surrogatepass")
+                    std = base64.b64encode(raw).decode()
+                    words.update((std, std.rstrip("="),
+                                  base64.urlsafe_b64encode(raw).decode().rstrip("=")))
         if words:
-            redact_record(record, credentials=False, secrets=tuple(sorted(words, key=len,
-                                                                          reverse=True)),
+            redact_record(record, credentials=False, secrets=tuple(sorted(words)),
                           mark="[secret]")

@@ -281,6 +281,14 @@ _SPELLINGS = [  # (bin, target suffix, headers): a registered secret, spelled as
     ("wa", "?hub.mode=subscribe&hub.verify_token={vt}&hub.challenge=1", []),  # Meta's token
     ("wa", "/%73{s_rest}", []),  # percent-encoded in the path and URL
     ("raw", "", [("Authorization", "Basic {b64}")]),  # Basic auth of the secret
+    # (found by a second outside-in attack on the first version of this fix)
+    ("github", "", [("X-GitHub-Event", "{s}"), ("X-GitHub-Delivery", "{vt}")]),  # detected
+    ("gitlab", "/{s}?x={s_pct}", []),  # raw and percent-encoded in one URL
+    ("gitlab", "/{s_pct2}?y={s_pct2}", []),  # percent-encoded twice
+    ("other", "", [("X-{s}", "1")]),  # a header name
+    ("raw", "", [("Authorization", "Basic {b64_user}")]),  # Basic user:secret
+    ("raw", "", [("X-Key", "{b64_bare}"), ("X-Url-Key", "{b64_url}")]),  # base64 variants
+    ("raw", "", [("Authorization", "Bearer {s_upper}")]),  # upper case
 ]
 
 
@@ -289,15 +297,21 @@ def test_a_registered_secret_is_never_stored_however_it_is_spelled(tmp_path, bin
     """What lab.secret() was given (secrets, verify tokens) never reaches the database file
     or an export, in any bin, header, path, query or URL form; the body stays exact."""
     secret, vt = SENTINEL, "vt-SENTINEL-verify-token-77"
-    fill = {"s": secret, "vt": vt, "s_rest": secret[1:],
-            "b64": base64.b64encode(secret.encode()).decode()}
+    raw_s = secret.encode()
+    fill = {"s": secret, "vt": vt, "s_rest": secret[1:], "s_upper": secret.upper(),
+            "b64": base64.b64encode(raw_s).decode(),
+            "b64_user": base64.b64encode(b"user:" + raw_s).decode(),
+            "b64_bare": base64.b64encode(raw_s + b"!").decode().rstrip("=")[:-2],
+            "b64_url": base64.urlsafe_b64encode(raw_s).decode().rstrip("="),
+            "s_pct": "".join(f"%{b:02X}" for b in raw_s),
+            "s_pct2": "".join(f"%25{b:02X}" for b in raw_s)}
     db = tmp_path / "s.sqlite3"
     lab = HookLab(port=0, db=str(db)).start()
     try:
         lab.secret("gitlab", secret, provider="gitlab")
         lab.secret("wa", None, provider="meta", verify_token=vt)
         url = lab.url_for(bin_) + suffix.format(**fill)
-        post(url, b'{"body": "exact"}', {k: v.format(**fill) for k, v in headers})
+        post(url, b'{"body": "exact"}', {k.format(**fill): v.format(**fill) for k, v in headers})
         (cap,) = lab.wait(1, timeout=10)
         assert cap.body == b'{"body": "exact"}'
         lab.export(str(tmp_path / "x.har"))
@@ -309,7 +323,9 @@ def test_a_registered_secret_is_never_stored_however_it_is_spelled(tmp_path, bin
         lab.stop()
     files = [f for f in tmp_path.rglob("*") if f.is_file()]
     blob = b"".join(f.read_bytes() for f in files)
-    needles = [secret.encode(), vt.encode(), fill["b64"].encode(), secret[1:].encode()]
+    needles = [secret.encode(), vt.encode(), fill["b64"].encode(), secret[1:].encode(),
+               secret.upper().encode(), fill["b64_url"].encode(), fill["s_pct"].encode(),
+               fill["s_pct2"].encode(), fill["b64_user"].encode()]
     assert not _grep(blob, needles), [f.name for f in files if _grep(f.read_bytes(), needles)]
 
 
@@ -329,3 +345,39 @@ def test_the_read_token_is_never_stored_in_a_path_or_query_key(tmp_path, where):
         lab.stop()
     blob = b"".join(f.read_bytes() for f in tmp_path.glob("t.sqlite3*"))
     assert tok.encode() not in blob and tok[1:].encode() not in blob
+
+
+def test_what_a_sender_hands_over_never_scrubs_other_captures(tmp_path):
+    """A secret learned from a handshake is the sender's choice: it is never searched for
+    in other bins' captures (a sender could otherwise hand over "github" or
+    "application/json" and have every later capture rewritten), and only so many bins
+    learn one."""
+    from hooklab.providers.handshake import MAX_LEARNED
+
+    lab = HookLab(port=0, db=":memory:").start()
+    try:
+        for word in ("github", "application/json", "sha256="):
+            post(lab.url_for("squat" + str(len(word))), b"", {"X-Hook-Secret": word})
+        post(lab.url_for("github", "hook"), b'{"a": 1}',
+             {"Content-Type": "application/json", "X-GitHub-Event": "push"})
+        got = lab.wait(1, timeout=10, bin="github")[-1]
+        assert got.path == "/github/hook" and got.content_type == "application/json"
+        assert "[secret]" not in repr(got.headers) + got.url
+        learned = sum(e.learned for e in lab._secrets.entries())
+        for i in range(MAX_LEARNED + 5 - learned):
+            lab._secrets.remember(f"b{i}", f"secret-{i:06d}", "asana")
+        assert sum(e.learned for e in lab._secrets.entries()) == MAX_LEARNED
+        assert "bins learned a secret already" in (lab._secrets.remember("one-more", "x" * 8, "asana") or "")
+    finally:
+        lab.stop()
+
+
+def test_a_query_key_made_equal_by_redaction_keeps_every_value(tmp_path):
+    lab = HookLab(port=0, db=":memory:").start()
+    try:
+        lab.secret("gitlab", SENTINEL, provider="gitlab")
+        post(lab.url_for("q") + f"?{SENTINEL}=1&%5Bsecret%5D=2", b"{}")
+        (cap,) = lab.wait(1, timeout=10)
+        assert cap.query == {"[secret]": ["1", "2"]}
+    finally:
+        lab.stop()
