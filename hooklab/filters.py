@@ -55,6 +55,7 @@ __all__ = [
     "FIELD_KEYS",
     "FILTER_KEYS",
     "MAX_SEARCH_BODY",
+    "capture_id",
     "describe",
     "from_query",
     "matches",
@@ -240,6 +241,23 @@ def matches(cap: Capture, filters: Mapping[str, Any]) -> bool:
     return True
 
 
+_ID = re.compile(r"-?[0-9]{1,19}")  # (ASCII digits only: int() takes "+1", " 1", "1_0", "١")
+_SIGNED = re.compile(r"[-+]?[0-9_]+|[-+]?\d+")
+
+
+def capture_id(text: str) -> int | None:
+    """``text`` as a capture id (ASCII digits, optionally negative, inside SQLite's 64-bit
+    integers), or ``None``.
+
+    >>> capture_id("42"), capture_id("+42"), capture_id("1_0"), capture_id("9" * 20)
+    (42, None, None, None)
+    """
+    if not _ID.fullmatch(text):
+        return None
+    n = int(text)
+    return n if -(1 << 63) < n < (1 << 63) else None
+
+
 def from_query(get: Callable[[str], str | None]) -> dict[str, Any]:
     """Filters from URL query arguments (``?bin=github&since=12&search=refund``).
 
@@ -252,7 +270,10 @@ def from_query(get: Callable[[str], str | None]) -> dict[str, Any]:
         if value is None or value == "":
             continue
         if key in ("since", "until"):
-            raw[key] = int(value) if value.lstrip("-").isdigit() else _iso(value, key)
+            number = capture_id(value)
+            if number is None and _SIGNED.fullmatch(value):  # (digits out of range)
+                raise ValueError(f"{key} must be a capture id or an ISO 8601 time")
+            raw[key] = _iso(value, key) if number is None else number
         else:
             raw[key] = value
     try:

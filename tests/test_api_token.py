@@ -315,6 +315,12 @@ def test_the_token_is_not_in_a_saved_notebook_or_widget_state(tmp_path) -> None:
     ("limit=-1", 400),
     ("limit=1", 200),
     ("since=x", 400),
+    ("since=%2B1", 400),  # int() would take "+1", "1_0", " 1" and other scripts' digits
+    ("since=1_0", 400),
+    ("since=%D9%A1", 400),
+    ("until=99999999999999999999", 400),  # a filter past SQLite's integers: was a 500
+    ("until=-99999999999999999999", 400),
+    ("until=%D9%A3", 400),
 ])
 def test_api_numbers_out_of_range_are_400_and_never_log_the_token(
         tlab: HookLab, query: str, status: int, caplog: pytest.LogCaptureFixture) -> None:
@@ -328,6 +334,7 @@ def test_api_numbers_out_of_range_are_400_and_never_log_the_token(
         more = query == "limit=1" and tlab.store.count() > 1
         assert (b'"more": true' if more else b'"more": false') in answer
     assert tlab.api_token not in caplog.text
-    got, _ = _get(port, f"/_hooklab/api/captures/99999999999999999999?token={tlab.api_token}")
-    assert got == 404
+    for cid in ("99999999999999999999", "9" * 5000, "0"):
+        got, _ = _get(port, f"/_hooklab/api/captures/{cid}?token={tlab.api_token}")
+        assert got == 404, cid
     assert tlab.api_token not in caplog.text

@@ -29,7 +29,7 @@ from tornado import web
 
 from .._version import __version__
 from ..capture import capture_to_dict
-from ..filters import from_query
+from ..filters import capture_id, from_query
 from .guard import refuse_host, refuse_reader
 
 __all__ = ["DEFAULT_PAGE_BYTES", "make_api_app"]
@@ -108,11 +108,11 @@ class CapturesHandler(_Base):
             filters = from_query(lambda k: None if k == "since" else self.get_query_argument(k, None))
         except ValueError as exc:
             raise web.HTTPError(400, reason=str(exc)) from None
-        try:
-            since = int(self.get_query_argument("since", "0"))
-            limit = min(int(self.get_query_argument("limit", str(_MAX_LIMIT))), _MAX_LIMIT)
-        except ValueError:
-            raise web.HTTPError(400, reason="since and limit must be integers") from None
+        since = capture_id(self.get_query_argument("since", "0"))
+        limit = capture_id(self.get_query_argument("limit", str(_MAX_LIMIT)))
+        if since is None or limit is None:
+            raise web.HTTPError(400, reason="since and limit must be integers")
+        limit = min(limit, _MAX_LIMIT)
         if not 0 <= since < _ID_END:
             raise web.HTTPError(400, reason="since must be a capture id (0 or more)")
         if limit < 1:  # (a page of none would say "more" and never move on)
@@ -153,7 +153,8 @@ class CapturesHandler(_Base):
 
 class CaptureHandler(_Base):
     def get(self, cid: str, raw: str | None = None) -> None:
-        cap = self.server.store.get(int(cid)) if int(cid) < _ID_END else None
+        n = capture_id(cid)
+        cap = self.server.store.get(n) if n is not None and n > 0 else None
         if cap is None:
             raise web.HTTPError(404, reason=f"no capture {cid}")
         if raw:

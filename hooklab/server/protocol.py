@@ -52,6 +52,7 @@ from collections import deque
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import httptools
 from tornado import httputil
@@ -82,6 +83,18 @@ _METHOD_SO_FAR = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]*(?: |\Z)")
 _LLHTTP_LINE = {b"0": b"PUT / HTTP/1.0\r\n"}
 _LLHTTP_LINE_11 = b"PUT / HTTP/1.1\r\n"
 _RESERVED = RESERVED_PREFIX.encode()
+_OTHER_TARGET = re.compile(r"\*|[Hh][Tt][Tt][Pp][Ss]?://[^/?#]+([/?#].*)?")
+def _absolute_or_star(target: str) -> bool:
+    if not _OTHER_TARGET.fullmatch(target):
+        return False
+    try:
+        urlsplit(target)  # (e.g. "http://[x/y": not a URL)
+    except ValueError:
+        return False
+    return True
+
+
+_CONNECT_TARGET = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}")
 _BARE_CR = re.compile(rb"\r[^\n]")  # (RFC 9112 2.2: a CR not followed by LF is invalid)
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _DEFAULT_HEAD = (
@@ -510,9 +523,14 @@ class CaptureProtocol(asyncio.Protocol):
         minor = m.group(3)
         version = "HTTP/1.0" if minor == b"0" else "HTTP/1.1"
         target = m.group(2).decode("latin-1")
-        self.req = req = _Request(
-            m.group(1).decode("ascii"), target, version, datetime.now(timezone.utc)
-        )
+        method = m.group(1).decode("ascii")
+        if target[:1] != "/" and not _absolute_or_star(target) and not (
+                method == "CONNECT" and _CONNECT_TARGET.fullmatch(target)):
+            # RFC 9112 3.2: a path, an http(s) URL, * or CONNECT's host:port; anything else
+            # ("GET foo", "GET a:1") names nothing here, and could not be re-sent or imported
+            self._refuse(400, "request target is not a path, an http(s) URL, * or host:port")
+            return -1
+        self.req = req = _Request(method, target, version, datetime.now(timezone.utc))
         path = target_path(target)  # (what the capture's path would be: any target form)
         req.api = path == RESERVED_PREFIX or path.startswith("/_hooklab/")
         self.in_body = False

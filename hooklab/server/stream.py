@@ -33,7 +33,7 @@ import orjson
 from tornado import web, websocket
 
 from ..capture import Capture, capture_to_dict
-from ..filters import from_query, matches
+from ..filters import capture_id, from_query, matches
 from .guard import origin_allowed, refuse_reader
 
 __all__ = ["StreamHandler", "StreamLimits", "stream_stats"]
@@ -102,7 +102,9 @@ class StreamHandler(websocket.WebSocketHandler):
         store = self.server.store
         since_arg = self.get_query_argument("since", None)
         try:
-            since = int(since_arg) if since_arg not in (None, "") else store.last_id
+            since = capture_id(since_arg) if since_arg not in (None, "") else store.last_id
+            if since is None:
+                raise ValueError(since_arg)
         except ValueError:
             self.close(1008, "since must be an integer capture id")
             return
