@@ -68,7 +68,7 @@ def redact_record(
     ...                    "query": {"t": ["t0k"]}}, secrets=("t0k",))
     >>> r["headers"], r["url"], r["query"]
     ([('Cookie', '[redacted]'), ('X', '[redacted]')], '/b?t=[redacted]', {'t': ['[redacted]']})
-    >>> redact_record({"path": "/b/t0k", "url": "http://h/b/T0K?t%2530k=1",
+    >>> redact_record({"path": "/b/t0k", "url": "http://h/b/t0k?t%2530k=1",
     ...                "query": {"t0k": ["1"], "[redacted]": ["2"]}}, secrets=("t0k",))
     {'path': '/b/[redacted]', 'url': 'http://h/b/[redacted]?[redacted]=1', 'query': {'[redacted]': ['1', '2']}}
     """
