@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from .signatures import Verification
 
 __all__ = [
+    "AUTHORITY_FORM",
     "REDACTED",
     "Capture",
     "CaptureRecord",
@@ -180,7 +181,8 @@ def _unbase64(text: str) -> str:
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _BAD_TARGET = re.compile(r"[\x00-\x20\x7f]")
-_AUTHORITY = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}")  # CONNECT's host:port
+#: CONNECT's request target (authority form): ``host:port``, ``[v6]:port``
+AUTHORITY_FORM = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}")
 
 
 def check_request_syntax(method: str, path: str, headers: list[tuple[str, str]]) -> None:
@@ -202,7 +204,7 @@ def check_request_syntax(method: str, path: str, headers: list[tuple[str, str]])
         raise ValueError(f"method {method!r} is not an HTTP token")
     if not isinstance(path, str) or _BAD_TARGET.search(path) or not (
             path.startswith("/") or path == "*"
-            or (method == "CONNECT" and _AUTHORITY.fullmatch(path))):
+            or (method == "CONNECT" and AUTHORITY_FORM.fullmatch(path))):
         raise ValueError(f"path {path!r} is not a request target (starts with /, no spaces or controls)")
     for name, value in headers:
         if not isinstance(name, str) or not _TOKEN.fullmatch(name):

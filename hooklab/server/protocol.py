@@ -58,7 +58,7 @@ import httptools
 from tornado import httputil
 from tornado.iostream import IOStream
 
-from ..capture import Capture, target_path
+from ..capture import AUTHORITY_FORM, Capture, target_path
 from .ingest import RESERVED_PREFIX, answer_headers, capture_record, deliver, reason
 
 if TYPE_CHECKING:
@@ -94,7 +94,6 @@ def _absolute_or_star(target: str) -> bool:
     return True
 
 
-_CONNECT_TARGET = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}")
 _BARE_CR = re.compile(rb"\r[^\n]")  # (RFC 9112 2.2: a CR not followed by LF is invalid)
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _DEFAULT_HEAD = (
@@ -525,7 +524,7 @@ class CaptureProtocol(asyncio.Protocol):
         target = m.group(2).decode("latin-1")
         method = m.group(1).decode("ascii")
         if target[:1] != "/" and not _absolute_or_star(target) and not (
-                method == "CONNECT" and _CONNECT_TARGET.fullmatch(target)):
+                method == "CONNECT" and AUTHORITY_FORM.fullmatch(target)):
             # RFC 9112 3.2: a path, an http(s) URL, * or CONNECT's host:port; anything else
             # ("GET foo", "GET a:1") names nothing here, and could not be re-sent or imported
             self._refuse(400, "request target is not a path, an http(s) URL, * or host:port")
