@@ -74,8 +74,11 @@ def redact_record(
     {'path': '/b/[redacted]', 'url': 'http://h/b/[redacted]?[redacted]=1', 'query': {'[redacted]': ['1', '2']}}
     """
     mark = REDACTED if mark is None else mark
-    pattern = _secret_pattern(tuple(s for s in secrets if s))
+    found = _secret_pattern(tuple(s for s in secrets if s))
     headers = record.get("headers") or []
+    pattern = None
+    if found is not None and _anywhere(record, headers, *found):
+        pattern = found[0]  # (else the usual case: nothing of it in this capture)
     out: list[tuple[str, str]] | None = None
     for i, (k, v) in enumerate(headers):
         name, new = k, v
@@ -116,19 +119,40 @@ def redact_record(
 _BASIC = re.compile(r"(\s*basic\s+)(\S+)\s*", re.IGNORECASE)
 
 
-def _secret_pattern(secrets: tuple[str, ...]) -> re.Pattern[str] | None:
+def _anywhere(record: dict[str, Any], headers: Any, pattern: re.Pattern[str],
+              lower: tuple[str, ...]) -> bool:
+    """Whether ``pattern`` may match anything :func:`redact_record` scrubs (substring tests
+    over all of it in lower case, ``lower`` being its forms so; decoded where it holds
+    ``%``; ``Basic`` credentials are decoded one by one)."""
+    parts = [x for pair in headers for x in pair]
+    parts += [t for t in (record.get(k) for k in ("url", "path", "event_type", "delivery_id"))
+              if isinstance(t, str)]
+    for k, vs in (record.get("query") or {}).items():
+        parts.append(k)
+        parts.extend(vs)
+    blob = "\n".join(parts)
+    low = blob.lower()
+    if any(f in low for f in lower):
+        return True
+    if "%" in blob and _scrubbed(blob, pattern, "\0") != blob:
+        return True
+    return any(_BASIC.fullmatch(v) and pattern.search(_unbase64(_BASIC.fullmatch(v).group(2)))
+               for _, v in headers if "asic" in v[:8].lower())
+
+
+def _secret_pattern(secrets: tuple[str, ...]) -> tuple[re.Pattern[str], tuple[str, ...]] | None:
     """One pattern for every form of ``secrets`` (in any letter case for those of 16
     characters or more; its UTF-8 read as Latin-1, as a header value arrives; longest
-    first)."""
+    first), and those forms in lower case (for a quick test first)."""
     if not secrets:
         return None
     return _compiled(secrets)
 
 
-_PATTERNS: dict[tuple[str, ...], re.Pattern[str]] = {}
+_PATTERNS: dict[tuple[str, ...], tuple[re.Pattern[str], tuple[str, ...]]] = {}
 
 
-def _compiled(secrets: tuple[str, ...]) -> re.Pattern[str]:
+def _compiled(secrets: tuple[str, ...]) -> tuple[re.Pattern[str], tuple[str, ...]]:
     got = _PATTERNS.get(secrets)
     if got is None:
         forms = set(secrets)
@@ -137,9 +161,9 @@ def _compiled(secrets: tuple[str, ...]) -> re.Pattern[str]:
                 forms.add(s.encode("utf-8", "surrogatepass").decode("latin-1"))
             except UnicodeError:
                 pass
-        got = re.compile("|".join(  # (letter case ignored for long, random-looking ones)
+        got = (re.compile("|".join(  # (letter case ignored for long, random-looking ones)
             f"(?i:{re.escape(f)})" if len(f) >= 16 else re.escape(f)
-            for f in sorted(forms, key=len, reverse=True)))
+            for f in sorted(forms, key=len, reverse=True))), tuple({f.lower() for f in forms}))
         if len(_PATTERNS) > 64:
             _PATTERNS.clear()
         _PATTERNS[secrets] = got
