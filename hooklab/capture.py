@@ -124,20 +124,22 @@ def _anywhere(record: dict[str, Any], headers: Any, pattern: re.Pattern[str],
     """Whether ``pattern`` may match anything :func:`redact_record` scrubs (substring tests
     over all of it in lower case, ``lower`` being its forms so; decoded where it holds
     ``%``; ``Basic`` credentials are decoded one by one)."""
-    parts = [x for pair in headers for x in pair]
+    parts = [str(x) for pair in headers for x in pair]
     parts += [t for t in (record.get(k) for k in ("url", "path", "event_type", "delivery_id"))
               if isinstance(t, str)]
     for k, vs in (record.get("query") or {}).items():
-        parts.append(k)
-        parts.extend(vs)
+        parts.append(str(k))
+        parts.extend(map(str, vs))
     blob = "\n".join(parts)
-    low = blob.lower()
-    if any(f in low for f in lower):
+    if not blob.isascii():  # (str.lower and the pattern's letter case differ beyond ASCII)
+        if pattern.search(blob):
+            return True
+    elif any(f in blob.lower() for f in lower):
         return True
     if "%" in blob and _scrubbed(blob, pattern, "\0") != blob:
         return True
     return any(_BASIC.fullmatch(v) and pattern.search(_unbase64(_BASIC.fullmatch(v).group(2)))
-               for _, v in headers if "asic" in v[:8].lower())
+               for _, v in headers if isinstance(v, str) and v.lstrip()[:5].lower() == "basic")
 
 
 def _secret_pattern(secrets: tuple[str, ...]) -> tuple[re.Pattern[str], tuple[str, ...]] | None:

@@ -76,6 +76,8 @@ class BinSecrets:
     def __init__(self) -> None:
         self._bins: dict[str, BinSecret] = {}
         self._lock = threading.Lock()
+        #: bumped by every change of what lab.secret() set (what is scrubbed follows it)
+        self.version = 0
         self.handshakes = True
         self.verifier: Verifier | None = None
 
@@ -96,6 +98,7 @@ class BinSecrets:
                 self._bins.pop(bin_, None)
             else:
                 self._bins[bin_] = BinSecret(secret, provider, verify_token)
+            self.version += 1
 
     def remember(self, bin_: str, secret: str, provider: str) -> str | None:
         """Keep a secret handed over by a handshake (Asana, Notion) for a bin nothing was set
@@ -132,6 +135,7 @@ class BinSecrets:
     def clear(self) -> None:
         with self._lock:
             self._bins.clear()
+            self.version += 1
 
 
 @dataclass(frozen=True)
@@ -434,7 +438,7 @@ def _notion(r: _Req) -> Answer | None:
     if r.method != "POST" or not isinstance(d, dict) or set(d) != {"verification_token"}:
         return None
     token = _str(d.get("verification_token"))
-    if token is None:
+    if token is None or len(token) > MAX_ECHO:  # (a sender must not pin megabytes per bin)
         return None
     refused = r.config.remember(r.bin, token, "notion")
     how = "kept as this bin's secret; paste it into Notion to finish" if refused is None else \

@@ -46,7 +46,10 @@ class SecretBook(BinSecrets):
         providers (GitLab, Okta, Asana's handshake, Basic auth) send the shared secret itself
         in a header: it is replaced by ``[secret]`` so it is never stored.
         """
-        if not self or record.get("kind", "http") != "http":
+        if not self:
+            return
+        if record.get("kind", "http") != "http":  # (a WebSocket frame: nothing to verify)
+            self.scrub(record)
             return
         entry = self.get(record.get("bin") or bin_of(record.get("path") or "/"))
         if entry is None:
@@ -70,9 +73,9 @@ class SecretBook(BinSecrets):
             if any(value in forms for _, value in headers):
                 record["headers"] = [(k, "[secret]" if value in forms else value)
                                      for k, value in headers]
-        self.scrub(record)
+        self.scrub(record, headers)
 
-    def scrub(self, record: dict[str, Any]) -> None:
+    def scrub(self, record: dict[str, Any], received: Any = None) -> None:
         """Replace every secret and verify token given with ``lab.secret`` (of any bin; its
         base64 forms too) by ``[secret]`` wherever it appears in the record's header names
         and values (inside ``Basic`` credentials too), path, query, URL, event type and
@@ -82,19 +85,52 @@ class SecretBook(BinSecrets):
         :meth:`apply`): a sender chooses it. The body stays exact (signatures are checked
         over it). Values shorter than 6 characters are only replaced where they are a whole
         header value."""
-        words = set()
+        words = self._words()
+        before = list(received if received is not None else record.get("headers") or [])
+        if not words and before == list(record.get("headers") or []):
+            return
+        if words:
+            redact_record(record, credentials=False, secrets=words, mark="[secret]")
+        # a verification reason or handshake note may quote a header value (cut short)
+        changed = [v for (_, v), (_, w) in zip(before, record.get("headers") or [], strict=False)
+                   if isinstance(v, str) and v != w and len(v) >= 8]
+        for key in ("verify_reason", "handshake"):
+            text = record.get(key)
+            if not isinstance(text, str):
+                continue
+            for v in changed:
+                for n in (len(v), 36, 24, 16, 8):
+                    if v[:n] in text:
+                        text = text.replace(v[:n], "[secret]")
+                        break
+            if words:
+                text = redact_record({"path": text}, credentials=False, secrets=words,
+                                     mark="[secret]")["path"]
+            record[key] = text
+
+    def _words(self) -> tuple[str, ...]:
+        """The forms of every secret and verify token given with ``lab.secret`` (6+
+        characters): as text, its bytes read as Latin-1, base64 (standard, unpadded,
+        URL-safe), ``+`` read as a space (as a query string decodes it). Made again only
+        when what was given changes."""
+        cached = getattr(self, "_cached_words", None)
+        if cached is not None and cached[0] == self.version:
+            return cached[1]
+        version = self.version
+        words: set[str] = set()
         for entry in self.entries():
             if entry.learned:
                 continue
             for value in (entry.secret, entry.verify_token):
-                if isinstance(value, bytes):
-                    value = value.decode("utf-8", "replace")
-                if value and len(value) >= 6:
-                    words.add(value)
-                    raw = value.encode("utf-8", "surrogatepass")
-                    std = base64.b64encode(raw).decode()
-                    words.update((std, std.rstrip("="),
-                                  base64.urlsafe_b64encode(raw).decode().rstrip("=")))
-        if words:
-            redact_record(record, credentials=False, secrets=tuple(sorted(words)),
-                          mark="[secret]")
+                if not value:
+                    continue
+                raw = value if isinstance(value, bytes) else value.encode("utf-8", "surrogatepass")
+                if len(raw) < 6:
+                    continue
+                text = value if isinstance(value, str) else value.decode("utf-8", "replace")
+                std = base64.b64encode(raw).decode()
+                words.update((text, raw.decode("latin-1"), text.replace("+", " "), std,
+                              std.rstrip("="), base64.urlsafe_b64encode(raw).decode().rstrip("=")))
+        got = tuple(sorted(w for w in words if w))
+        self._cached_words = (version, got)
+        return got

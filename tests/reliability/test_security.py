@@ -11,7 +11,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from _http import post
+from _http import post, raw_request
 from _relsupport import HOOKLAB
 
 import hooklab
@@ -381,3 +381,42 @@ def test_a_query_key_made_equal_by_redaction_keeps_every_value(tmp_path):
         assert cap.query == {"[secret]": ["1", "2"]}
     finally:
         lab.stop()
+
+
+@pytest.mark.parametrize("bin_,secret,provider,suffix,headers", [
+    # a verification reason quotes the header it refused (cut short): scrubbed there too
+    ("gh", "whsec_SuperSecretValue1234567890-abcdefghijklmnop", "github", "",
+     [("X-Hub-Signature-256", "{s}")]),
+    # base64 secrets hold "+": a query string reads it as a space
+    ("b64", "abc+def/ghij+klmnopq", None, "?token={s}", []),
+    # bytes that are not UTF-8, as Latin-1 text in a header
+    ("bin", b"\xc8\xc9\xca\xcb\xcc\xcd\xce\xcf\xd0\xd1", None, "", [("X-Key", "{latin1}")]),
+])
+def test_a_secret_is_not_stored_in_reasons_query_spaces_or_as_latin1(
+        tmp_path, bin_, secret, provider, suffix, headers):
+    from urllib.parse import quote
+
+    db = tmp_path / "r.sqlite3"
+    lab = HookLab(port=0, db=str(db)).start()
+    raw = secret if isinstance(secret, bytes) else secret.encode()
+    fill = {"s": quote(secret, safe="/+") if isinstance(secret, str) else "",
+            "latin1": raw.decode("latin-1")}
+    try:
+        lab.secret(bin_, secret, provider=provider)
+        hs = [(k, v.format(s=secret if isinstance(secret, str) else "", latin1=fill["latin1"]))
+              for k, v in headers]
+        raw_request(lab.bound_port, (f"POST /{bin_}{suffix.format(**fill)} HTTP/1.1\r\nHost: a\r\n"
+                    + "".join(f"{k}: {v}\r\n" for k, v in hs)
+                    + "Content-Length: 2\r\nConnection: close\r\n\r\n{}").encode("latin-1"))
+        (cap,) = lab.wait(1, timeout=10)
+        shown = repr((cap.headers, cap.query, cap.url, cap.verify_reason, cap.handshake))
+        assert raw.decode("latin-1") not in shown, shown
+        if isinstance(secret, str):
+            assert secret.replace("+", " ") not in shown and secret[:20] not in shown, shown
+        lab.store.flush()
+    finally:
+        lab.stop()
+    blob = b"".join(f.read_bytes() for f in tmp_path.glob("r.sqlite3*"))
+    assert raw not in blob and raw.decode("latin-1").encode("utf-8") not in blob
+    if isinstance(secret, str):
+        assert secret[:20].encode() not in blob and secret.replace("+", " ").encode() not in blob
