@@ -208,6 +208,12 @@ class HookLab(Configurable):
         self.stop_serving()
         # this lab is done: its public URLs end for good
         ingress.unregister(self)
+        self._close_store()
+
+    close = stop
+
+    def _close_store(self) -> None:
+        """Close the forwarder, the live views and the database (a next use opens it again)."""
         if self._forwarder is not None:
             self._forwarder.close()
             self._forwarder = None
@@ -216,8 +222,6 @@ class HookLab(Configurable):
         if self._store is not None:
             self._store.close()
             self._store = None
-
-    close = stop
 
     @property
     def is_running(self) -> bool:
@@ -318,17 +322,8 @@ class HookLab(Configurable):
             return
         was_running = self.is_running
         targets = self._forwarder.targets if self._forwarder is not None else {}
-        ingress.withdraw(self)
-        if self.server is not None:
-            self.server.stop()
-            self.server = None
-        if self._forwarder is not None:
-            self._forwarder.close()
-            self._forwarder = None
-        for view in list(self._views):
-            view.close()
-        self._store.close()
-        self._store = None
+        self.stop_serving()
+        self._close_store()
         for bin, to in targets.items():
             self.forward(bin, to)
         if was_running:
