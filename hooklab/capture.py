@@ -62,7 +62,8 @@ def redact_record(
       with ``lab.secret``; in any letter case when 16 characters or longer) becomes ``mark``
       (:data:`REDACTED`; in a header name without its brackets) in header
       names and values (inside ``Basic`` credentials too), the path, query keys and values,
-      the URL, ``event_type`` and ``delivery_id``; percent-encoded once or a few times over
+      the URL, ``event_type``, ``delivery_id``, ``verify_reason`` and ``handshake``;
+      percent-encoded once or a few times over
       too (such a text is then stored decoded). The body is never changed.
 
     >>> r = redact_record({"headers": [("Cookie", "a=1"), ("X", "t0k")], "url": "/b?t=t0k",
@@ -102,7 +103,7 @@ def redact_record(
         record["headers"] = out
     if pattern is None:
         return record
-    for key in ("url", "path", "event_type", "delivery_id"):
+    for key in _TEXT_FIELDS:
         text = record.get(key)
         if isinstance(text, str):
             record[key] = _scrubbed(text, pattern, mark)
@@ -117,6 +118,8 @@ def redact_record(
 
 
 _BASIC = re.compile(r"(\s*basic\s+)(\S+)\s*", re.IGNORECASE)
+#: text fields of a record :func:`redact_record` scrubs of ``secrets`` (with headers, query)
+_TEXT_FIELDS = ("url", "path", "event_type", "delivery_id", "verify_reason", "handshake")
 
 
 def _anywhere(record: dict[str, Any], headers: Any, pattern: re.Pattern[str],
@@ -125,8 +128,7 @@ def _anywhere(record: dict[str, Any], headers: Any, pattern: re.Pattern[str],
     over all of it in lower case, ``lower`` being its forms so; decoded where it holds
     ``%``; ``Basic`` credentials are decoded one by one)."""
     parts = [str(x) for pair in headers for x in pair]
-    parts += [t for t in (record.get(k) for k in ("url", "path", "event_type", "delivery_id"))
-              if isinstance(t, str)]
+    parts += [t for t in map(record.get, _TEXT_FIELDS) if isinstance(t, str)]
     for k, vs in (record.get("query") or {}).items():
         parts.append(str(k))
         parts.extend(map(str, vs))
@@ -138,23 +140,16 @@ def _anywhere(record: dict[str, Any], headers: Any, pattern: re.Pattern[str],
         return True
     if "%" in blob and _scrubbed(blob, pattern, "\0") != blob:
         return True
-    return any(_BASIC.fullmatch(v) and pattern.search(_unbase64(_BASIC.fullmatch(v).group(2)))
+    return any((m := _BASIC.fullmatch(v)) is not None and pattern.search(_unbase64(m.group(2)))
                for _, v in headers if isinstance(v, str) and v.lstrip()[:5].lower() == "basic")
 
 
 def _secret_pattern(secrets: tuple[str, ...]) -> tuple[re.Pattern[str], tuple[str, ...]] | None:
     """One pattern for every form of ``secrets`` (in any letter case for those of 16
     characters or more; its UTF-8 read as Latin-1, as a header value arrives; longest
-    first), and those forms in lower case (for a quick test first)."""
+    first), and those forms in lower case (for a quick test first); made once per set."""
     if not secrets:
         return None
-    return _compiled(secrets)
-
-
-_PATTERNS: dict[tuple[str, ...], tuple[re.Pattern[str], tuple[str, ...]]] = {}
-
-
-def _compiled(secrets: tuple[str, ...]) -> tuple[re.Pattern[str], tuple[str, ...]]:
     got = _PATTERNS.get(secrets)
     if got is None:
         forms = set(secrets)
@@ -170,6 +165,9 @@ def _compiled(secrets: tuple[str, ...]) -> tuple[re.Pattern[str], tuple[str, ...
             _PATTERNS.clear()
         _PATTERNS[secrets] = got
     return got
+
+
+_PATTERNS: dict[tuple[str, ...], tuple[re.Pattern[str], tuple[str, ...]]] = {}
 
 
 def _scrubbed(text: str, pattern: re.Pattern[str], mark: str) -> str:

@@ -94,7 +94,7 @@ class SecretBook(BinSecrets):
         # a verification reason or handshake note may quote a header value (cut short)
         changed = [v for (_, v), (_, w) in zip(before, record.get("headers") or [], strict=False)
                    if isinstance(v, str) and v != w and len(v) >= 8]
-        for key in ("verify_reason", "handshake"):
+        for key in ("verify_reason", "handshake"):  # (whole secrets: by redact_record)
             text = record.get(key)
             if not isinstance(text, str):
                 continue
@@ -103,9 +103,6 @@ class SecretBook(BinSecrets):
                     if v[:n] in text:
                         text = text.replace(v[:n], "[secret]")
                         break
-            if words:
-                text = redact_record({"path": text}, credentials=False, secrets=words,
-                                     mark="[secret]")["path"]
             record[key] = text
 
     def _words(self) -> tuple[str, ...]:

@@ -396,7 +396,7 @@ class CaptureStore:
             self._last_write = time.monotonic()  # a capture is coming: quiet-moment work stops
         else:
             size = len(record.get("body") or b"") if isinstance(record, dict) else 0
-            if size or (isinstance(record, dict) and not any(k in record for k in _CONTROL)):
+            if isinstance(record, dict) and not any(k in record for k in _CONTROL):
                 self._last_write = time.monotonic()
         if not reserved:
             self._reserve(1, size, block, timeout, repair)
