@@ -84,7 +84,10 @@ _LLHTTP_LINE = {b"0": b"PUT / HTTP/1.0\r\n"}
 _LLHTTP_LINE_11 = b"PUT / HTTP/1.1\r\n"
 _RESERVED = RESERVED_PREFIX.encode()
 _OTHER_TARGET = re.compile(r"\*|[Hh][Tt][Tt][Pp][Ss]?://[^/?#]+([/?#].*)?")
+
+
 def _absolute_or_star(target: str) -> bool:
+    """Whether a target that is not a path is ``*`` or an http(s) URL that parses."""
     if not _OTHER_TARGET.fullmatch(target):
         return False
     try:
