@@ -185,3 +185,49 @@ def test_the_relay_check_is_guarded_against_rebinding(lab: HookLab) -> None:
                   "Connection: close\r\n\r\n".encode())
         assert s.recv(100).startswith(b"HTTP/1.1 403")
 
+
+
+HUB_TOKEN = "hub-api-token-5f0e8c2a9d7b4e61"
+_JUPYTER_TOKEN_FORMS = [  # (target suffix, headers): Jupyter's tokens, sent straight to lab.url
+    ("?token={t}", []),  # copied from JupyterLab's address bar
+    ("?a=1&token={t}&b=2", []),
+    ("/{t}/x", []),  # in the path
+    ("?{t}=1", []),  # as a query key
+    ("?token={t_pct}", []),  # percent-encoded
+    ("", [("Authorization", "token {t}")]),  # Jupyter's own scheme
+    ("", [("Authorization", "Bearer {t}")]),
+    ("", [("X-Jupyter-Token", "{t}")]),
+    ("", [("Authorization", "Bearer {t_upper}")]),  # upper case
+    ("", [("Cookie", "_xsrf=x; jupyterhub-session-id={t}")]),
+]
+
+
+@pytest.mark.parametrize("which", ["server", "hub"])
+@pytest.mark.parametrize("suffix,headers", _JUPYTER_TOKEN_FORMS)
+def test_jupyter_tokens_sent_straight_to_a_capture_url_are_never_stored(
+    env: dict[str, object], monkeypatch: pytest.MonkeyPatch, tmp_path, which: str, suffix: str,
+    headers: list[tuple[str, str]],
+) -> None:
+    """The token of the user's running Jupyter server (read from its runtime file) and the
+    hub's API token (the kernel's environment) never reach the database or an export, in
+    any form a request can carry it; the body stays exact. (The relay strips them; a capture
+    sent to ``lab.url`` directly cannot tell them from a webhook's values.)"""
+    if which == "hub":
+        monkeypatch.setenv("JUPYTERHUB_API_TOKEN", HUB_TOKEN)
+    tok = TOKEN if which == "server" else HUB_TOKEN
+    fill = {"t": tok, "t_upper": tok.upper(), "t_pct": "".join(f"%{b:02X}" for b in tok.encode())}
+    lab = HookLab(port=0, db=str(tmp_path / "j.sqlite3")).start()
+    try:
+        post(lab.url + "/in" + suffix.format(**fill), b'{"body": "exact"}',
+             {k: v.format(**fill) for k, v in headers})
+        (cap,) = lab.wait(1, timeout=10)
+        assert cap.body == b'{"body": "exact"}'
+        lab.export(str(tmp_path / "x.har"))
+        lab.export(str(tmp_path / "x.jsonl"))
+        lab.store.flush()
+    finally:
+        ingress.unregister(lab)
+        lab.stop()
+    blob = b"".join(f.read_bytes() for f in tmp_path.rglob("*") if f.is_file())
+    for needle in (tok, tok.upper(), fill["t_pct"], tok[4:]):
+        assert needle.encode() not in blob, needle

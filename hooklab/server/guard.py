@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import json
+import os
 import re
 import secrets
 from typing import Any
@@ -37,6 +39,7 @@ from tornado import web
 __all__ = [
     "host_allowed",
     "is_local",
+    "jupyter_tokens",
     "new_token",
     "origin_allowed",
     "parse_host",
@@ -58,6 +61,53 @@ _LOOPBACK6 = ipaddress.IPv6Address("::1")
 def new_token() -> str:
     """A fresh read token: 256 random bits, URL-safe (43 characters)."""
     return secrets.token_urlsafe(32)
+
+
+#: where the tokens of the user's Jupyter servers can be found: environment variables that
+#: JupyterHub (the server's and kernels' API token), Binder and users set
+_JUPYTER_TOKEN_VARS = ("JUPYTERHUB_API_TOKEN", "JPY_API_TOKEN", "JUPYTER_TOKEN")
+
+
+def jupyter_tokens(runtime_dir: str | None = None) -> tuple[str, ...]:
+    """The tokens that open this user's Jupyter servers, so captures never store them.
+
+    A token is sent to a capture URL by mistake easily (``lab.url + "?token=..."`` copied
+    from JupyterLab's address bar, a script that adds it to every request); the relay strips
+    Jupyter's credentials, a capture sent straight to the lab cannot tell them apart from a
+    webhook's. So the capture server scrubs these, like its own read token: from
+    ``$JUPYTERHUB_API_TOKEN``, ``$JPY_API_TOKEN``, ``$JUPYTER_TOKEN`` and the ``token`` of
+    every running server's ``jpserver-*.json`` / ``nbserver-*.json`` in the Jupyter runtime
+    directory (readable by their owner only). Values shorter than 8 characters are left
+    out (a password such as ``test`` would rewrite every capture holding that word).
+
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "jpserver-1.json").write_text('{"token": "9f2c6be1d4aa", "port": 8888}')
+    >>> "9f2c6be1d4aa" in jupyter_tokens(str(d))
+    True
+    """
+    found = [os.environ.get(var, "") for var in _JUPYTER_TOKEN_VARS]
+    if runtime_dir is None:
+        try:
+            from jupyter_core.paths import jupyter_runtime_dir
+
+            runtime_dir = jupyter_runtime_dir()
+        except Exception:  # noqa: BLE001 - a kernel env without jupyter_core: env only
+            runtime_dir = ""
+    try:
+        names = sorted(os.listdir(runtime_dir))[:4096] if runtime_dir else []
+    except OSError:
+        names = []
+    servers = [n for n in names if n.endswith(".json") and n.startswith(("jpserver-", "nbserver-"))]
+    for name in servers[:64]:
+        try:
+            with open(os.path.join(runtime_dir, name), "rb") as f:
+                info = json.loads(f.read(65536))
+        except (OSError, ValueError):
+            continue
+        if isinstance(info, dict) and isinstance(info.get("token"), str):
+            found.append(info["token"])
+    return tuple(dict.fromkeys(t for t in found if len(t) >= 8))
 
 
 def parse_host(value: str) -> tuple[str, int | None]:

@@ -60,7 +60,7 @@ def capture_record(
         url = f"{scheme}://{target}"
     record = new_record(method, target, headers, body, remote_addr=remote,
                         url=url, received_at=received_at,
-                        redact_credentials=srv.redact_credentials, secrets=(srv.api_token,))
+                        redact_credentials=srv.redact_credentials, secrets=srv.never_stored)
     response = srv.rules.match(method, record["path"])
     record["status"] = response.status
     if response is DEFAULT_RESPONSE and srv.handshakes is not None:  # a user's rule wins

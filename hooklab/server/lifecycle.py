@@ -83,7 +83,7 @@ class CaptureServer:
         api_token: str | None = None,
         relay_nonce: str | None = None,
     ) -> None:
-        from .guard import new_token
+        from .guard import jupyter_tokens, new_token
 
         self.store = store
         self.host = host
@@ -104,6 +104,9 @@ class CaptureServer:
         self.allowed_hosts: tuple[str, ...] = ()
         #: the read token of the /_hooklab/ API, page and stream (see :mod:`.guard`)
         self.api_token: str = api_token or new_token()
+        #: what no capture stores (scrubbed to ``[redacted]`` wherever it appears but the
+        #: body): the read token and the tokens of the user's Jupyter servers
+        self.never_stored: tuple[str, ...] = (self.api_token, *jupyter_tokens())
         #: proves this server to the Jupyter relay (``/_hooklab/relay``); never sent anywhere
         self.relay_nonce: str = relay_nonce or new_token()
         #: JSON bytes per /_hooklab/api/captures page (one bigger capture still comes alone)
