@@ -44,7 +44,9 @@ class SecretBook(BinSecrets):
         A bin registered with a provider names the sender (Clerk sends Svix's headers: the
         capture says ``clerk``). A verification already settled by a handshake is kept. Some
         providers (GitLab, Okta, Asana's handshake, Basic auth) send the shared secret itself
-        in a header: it is replaced by ``[secret]`` so it is never stored.
+        in a header: it is replaced by ``[secret]`` so it is never stored. A record that
+        cannot be scrubbed raises (the store refuses it rather than keep a secret); one that
+        cannot be verified is stored unverified, with the reason.
         """
         if not self:
             return
@@ -57,15 +59,20 @@ class SecretBook(BinSecrets):
             return
         secret, provider = entry.secret, entry.provider
         headers = record.get("headers") or []
-        if provider in TABLE and record.get("provider") != provider \
-                and not record.get("handshake"):
-            record["provider"] = provider
-            record["event_type"], record["delivery_id"] = describe(
-                provider, headers, record.get("body") or b"", record.get("query"))
-        if secret and record.get("verify_reason") is None:
-            record["verified"], record["verify_reason"] = _verify(
-                provider or record.get("provider"), secret, headers, record.get("body") or b"",
-                record.get("url"), str(record.get("method") or "POST"), record.get("received_at"))
+        try:
+            if provider in TABLE and record.get("provider") != provider \
+                    and not record.get("handshake"):
+                record["provider"] = provider
+                record["event_type"], record["delivery_id"] = describe(
+                    provider, headers, record.get("body") or b"", record.get("query"))
+            if secret and record.get("verify_reason") is None:
+                record["verified"], record["verify_reason"] = _verify(
+                    provider or record.get("provider"), secret, headers,
+                    record.get("body") or b"", record.get("url"),
+                    str(record.get("method") or "POST"), record.get("received_at"))
+        except Exception as exc:  # noqa: BLE001 - verifying is best effort, scrubbing is not
+            record["verified"] = False
+            record["verify_reason"] = f"could not be verified ({type(exc).__name__})"
         plain = secret.decode("utf-8", "replace") if isinstance(secret, bytes) else secret
         if plain:
             forms = {plain, f"Bearer {plain}",

@@ -420,3 +420,50 @@ def test_a_secret_is_not_stored_in_reasons_query_spaces_or_as_latin1(
     assert raw not in blob and raw.decode("latin-1").encode("utf-8") not in blob
     if isinstance(secret, str):
         assert secret[:20].encode() not in blob and secret.replace("+", " ").encode() not in blob
+
+
+def test_a_record_that_cannot_be_scrubbed_is_refused_not_stored(tmp_path):
+    """``store.add`` of a record whose header values are not strings, in a lab with secrets:
+    refused with an error naming the header, and the secret is nowhere on disk (it used to
+    be stored unscrubbed: the failure was swallowed with the verification's)."""
+    from hooklab.capture import new_record
+
+    db = tmp_path / "r.sqlite3"
+    lab = HookLab(port=0, db=str(db))
+    try:
+        lab.secret("gh", SENTINEL, provider="github")
+        for bad in (12345, b"raw", None):
+            rec = new_record("POST", f"/gh/x?k={SENTINEL}", [("X-Auth", SENTINEL), ("X-N", bad)], b"{}")
+            with pytest.raises(TypeError, match="'X-N'.*not a pair of strings"):
+                lab.store.add(rec).result(10)
+        good = lab.store.add(new_record("POST", "/gh/y", [("X-Auth", SENTINEL)], b"{}")).result(10)
+        assert good.header("x-auth") == "[secret]" and len(lab.captures) == 1
+        lab.store.flush()
+    finally:
+        lab.stop()
+    blob = b"".join(f.read_bytes() for f in tmp_path.glob("r.sqlite3*"))
+    assert SENTINEL.encode() not in blob
+
+
+def test_a_verification_that_fails_unexpectedly_still_scrubs(tmp_path, monkeypatch):
+    """A verifier that raises (a fault injected here) leaves the capture stored, unverified
+    with the reason, and scrubbed of the secret like any other."""
+    import hooklab.signatures
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("verifier bug")
+
+    monkeypatch.setattr(hooklab.signatures, "verify_signature", broken)
+    db = tmp_path / "v.sqlite3"
+    lab = HookLab(port=0, db=str(db)).start()
+    try:
+        lab.secret("gitlab", SENTINEL, provider="gitlab")
+        post(lab.url_for("gitlab") + f"?t={SENTINEL}", b"{}", {"X-Gitlab-Token": SENTINEL})
+        (cap,) = lab.wait(1, timeout=10)
+        assert cap.verified is False and cap.verify_reason == "could not be verified (RuntimeError)"
+        assert cap.header("x-gitlab-token") == "[secret]" and SENTINEL not in cap.url
+        lab.store.flush()
+    finally:
+        lab.stop()
+    blob = b"".join(f.read_bytes() for f in tmp_path.glob("v.sqlite3*"))
+    assert SENTINEL.encode() not in blob
