@@ -31,6 +31,7 @@ __all__ = [
     "capture_to_dict",
     "check_request_syntax",
     "decode_body",
+    "n_captures",
     "new_record",
     "printable",
     "redact_record",
@@ -250,6 +251,11 @@ def printable(text: object) -> str:
     if s.isprintable():
         return s
     return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in s)
+
+
+def n_captures(n: int) -> str:
+    """``n`` and the word, for messages: ``"1 capture"``, ``"0 captures"``, ``"2 captures"``."""
+    return f"{n} capture" if n == 1 else f"{n} captures"
 
 
 def bin_of(path: str) -> str:

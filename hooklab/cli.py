@@ -145,7 +145,9 @@ def _export(args: argparse.Namespace) -> int:
     finally:
         lab.stop()
     if args.output:
-        print(f"wrote {n} captures to {args.output}", file=sys.stderr)
+        from .capture import n_captures
+
+        print(f"wrote {n_captures(n)} to {args.output}", file=sys.stderr)
     return 0
 
 

@@ -26,7 +26,7 @@ from traitlets import Bool, Enum, Float, Int, List, Unicode, observe
 from traitlets.config import Configurable
 
 from . import ingress
-from .capture import Capture, bin_of, printable
+from .capture import Capture, bin_of, n_captures, printable
 from .filters import describe
 from .providers import TABLE
 from .server.lifecycle import DEFAULT_MAX_BODY, CaptureServer
@@ -395,7 +395,7 @@ class HookLab(Configurable):
             where = f" at {self.server.url}" if self.server else ""
             raise TimeoutError(
                 f"waited {timeout:g} s for {count} capture(s) matching {printable(describe(filters))}; "
-                f"{n} matched ({store.count()} captures in total{where})"
+                f"{n} matched ({n_captures(store.count())} in total{where})"
             )
         return store.query(**filters)
 
@@ -685,8 +685,8 @@ class HookLab(Configurable):
         db = self.db if self.db == ":memory:" else os.path.relpath(self.db_path)
         n = self.store.count()
         if self.is_running:
-            return f"hooklab listening on {self.url} (db {db}, {n} captures)"
-        return f"hooklab stopped (db {db}, {n} captures)"
+            return f"hooklab listening on {self.url} (db {db}, {n_captures(n)})"
+        return f"hooklab stopped (db {db}, {n_captures(n)})"
 
     def __enter__(self) -> HookLab:
         return self.start()

@@ -28,6 +28,7 @@ from typing import Any
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 
+from .capture import n_captures
 from .core import default_lab, set_default
 from .filters import FIELD_KEYS, FILTER_KEYS, from_query
 from .outbound import send
@@ -175,7 +176,7 @@ class HookLabMagics(Magics):
             lab.stop_serving()
             print(lab.status_line())
         elif cmd == "clear":
-            print(f"hooklab: deleted {lab.clear()} captures")
+            print(f"hooklab: deleted {n_captures(lab.clear())}")
         elif cmd == "live":
             return lab.live(**filters)
         elif cmd == "df":
@@ -223,7 +224,7 @@ class HookLabMagics(Magics):
                 raise UsageError(f"%hooklab export: {str(exc).replace('pass fmt=', 'pass --format')}") from None
             except OSError as exc:  # e.g. a folder that does not exist
                 raise UsageError(f"%hooklab export: {exc.strerror or exc}: {args.file!r}") from None
-            print(f"hooklab: wrote {n} captures to {args.file}")
+            print(f"hooklab: wrote {n_captures(n)} to {args.file}")
         return None
 
 

@@ -194,7 +194,7 @@ def test_start_with_another_db_moves_the_lab_to_that_file(tmp_path):
         assert out.strip() == "True True {'new': 'http://127.0.0.1:9/x'}"
         assert post(f"http://127.0.0.1:{port}/newer", b"3")[0] == 200
         k.run("lab.wait(1, timeout=30)")
-        assert "deleted 1 captures" in k.run("%hooklab clear")
+        assert "deleted 1 capture\n" in k.run("%hooklab clear")
         k.run("%unload_ext hooklab")
     counts = {}
     for name in (".hooklab/captures.sqlite3", "a.sqlite3", "b.sqlite3"):

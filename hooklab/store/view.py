@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, overload
 
-from ..capture import Capture
+from ..capture import Capture, n_captures
 
 if TYPE_CHECKING:
     from .store import CaptureStore
@@ -45,4 +45,4 @@ class CaptureView(Sequence[Capture]):
         return iter(self._store.query(**self._filters))
 
     def __repr__(self) -> str:
-        return f"<{len(self)} captures>"
+        return f"<{n_captures(len(self))}>"
