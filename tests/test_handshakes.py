@@ -168,6 +168,11 @@ CASES = {
                     body=b'{"id":"1","application_id":"2","type":1,"version":1,"token":"t"}',
                     answer=b'{"type":1}', ctype="application/json", note="discord PING: PONG",
                     sign="discord", secret=DISCORD_PUB),
+    # Discord's webhook events (not interactions: no token): the URL check is type 0, answered 204
+    "discord-events": Case("discord", 3, "POST", headers={"Content-Type": "application/json"},
+                           body=b'{"version":1,"application_id":"1234560123453231555","type":0}',
+                           status=204, answer=b"", note="discord webhook events PING: 204 sent",
+                           sign="discord", secret=DISCORD_PUB),
     "eventgrid": Case("eventgrid", 30, "POST",
                       headers={"Content-Type": "application/json",
                                "aeg-event-type": "SubscriptionValidation"},
@@ -309,6 +314,39 @@ def test_discord_ping_without_a_key_is_refused(lab: HookLab) -> None:
     req = sign_request("discord", DISCORD_PRIV, body=case.body, headers=case.headers)
     reply = request(lab.url_for("d"), "POST", case.body, {**case.headers, **req.headers})
     assert reply.status == 401 and b"public key" in reply.body
+
+
+DISCORD_EVENT = (b'{"version":1,"application_id":"1234560123453231555","type":1,"event":{'
+                 b'"type":"APPLICATION_AUTHORIZED","timestamp":"2024-10-18T14:42:53.064834",'
+                 b'"data":{"integration_type":1,"scopes":["applications.commands"],'
+                 b'"user":{"id":"111178765189277770","username":"nelly"}}}}')
+
+
+@pytest.mark.parametrize("key,signer,status,verified", [
+    (DISCORD_PUB, DISCORD_PRIV, 204, True),  # signed with the registered key
+    (None, DISCORD_PRIV, 204, None),  # no key for the bin: acknowledged, unchecked
+    (DISCORD_PUB, keypair("discord")[0], 401, False),  # another key: refused, as Discord asks
+], ids=["signed", "no-key", "other-key"])
+def test_discord_webhook_events_are_acknowledged_204_and_keep_their_event_type(
+    lab: HookLab, key: str | None, signer: str, status: int, verified: bool | None,
+) -> None:
+    """A Discord webhook event (``"type": 1`` with an ``event`` object, no ``token``) is a
+    delivery, not an interactions PING: answered 204 with an empty body, stored with its
+    event type and no handshake note (it used to get ``{"type":1}``, event type ``ping``,
+    or 401 without a key: Discord stops sending to a URL that fails)."""
+    bin_ = f"de-{status}-{verified}"
+    if key:
+        lab.secret(bin_, key, provider="discord")
+    headers = {"Content-Type": "application/json"}
+    headers.update(sign_request("discord", signer, body=DISCORD_EVENT, headers=headers).headers)
+    reply = request(lab.url_for(bin_), "POST", DISCORD_EVENT, headers)
+    assert reply.status == status
+    if status == 204:
+        assert reply.body == b""
+    cap = lab.wait(1, timeout=10, bin=bin_)[-1]
+    assert (cap.provider, cap.event_type, cap.status, cap.verified) == (
+        "discord", "APPLICATION_AUTHORIZED", status, verified)
+    assert not cap.handshake and cap.body == DISCORD_EVENT
 
 
 def test_asana_secret_is_kept_verifies_what_follows_and_is_not_stored(lab: HookLab) -> None:

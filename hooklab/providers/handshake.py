@@ -154,6 +154,9 @@ class Answer:
     headers: tuple[tuple[str, str], ...] = ()
     verified: bool | None = None
     verify_reason: str | None = None
+    #: False: an ordinary delivery the provider wants answered its way (Discord's webhook
+    #: events: 204): the capture keeps its detected event type and no ``handshake`` note
+    handshake: bool = True
 
     def mark(self, record: dict[str, Any]) -> None:
         """Mark a capture record as this handshake: provider, event type, delivery id, the
@@ -163,10 +166,11 @@ class Answer:
         if self.provider == "asana" and self.event_type == "handshake":
             record["headers"] = [(k, "[secret]" if k.lower() == "x-hook-secret" else v)
                                  for k, v in record.get("headers") or ()]
-        record["provider"], record["event_type"] = self.provider, self.event_type
-        record["delivery_id"] = describe(self.provider, record.get("headers") or (),
-                                         record.get("body") or b"", record.get("query"))[1]
-        record["handshake"] = self.note
+        if self.handshake:
+            record["provider"], record["event_type"] = self.provider, self.event_type
+            record["delivery_id"] = describe(self.provider, record.get("headers") or (),
+                                             record.get("body") or b"", record.get("query"))[1]
+            record["handshake"] = self.note
         if self.status is not None:
             record["status"] = self.status
         if self.verify_reason is not None:
@@ -467,8 +471,12 @@ def _front(r: _Req) -> Answer | None:
 
 def _discord(r: _Req) -> Answer | None:
     d = r.data
-    if r.method != "POST" or "x-signature-ed25519" not in r.h or not isinstance(d, dict) \
-            or d.get("type") != 1:
+    if r.method != "POST" or "x-signature-ed25519" not in r.h or not isinstance(d, dict):
+        return None
+    if "token" not in d and "application_id" in d and (
+            d.get("type") == 0 or (d.get("type") == 1 and isinstance(d.get("event"), dict))):
+        return _discord_webhook_event(r, d.get("type") == 0)
+    if d.get("type") != 1:
         return None
     ok, why = r.check("discord")
     if ok is None:
@@ -480,6 +488,28 @@ def _discord(r: _Req) -> Answer | None:
                        verified=False, verify_reason=why.removeprefix("signature invalid: "))
     return _json("discord", "ping", "discord PING: PONG sent (signature verified)", {"type": 1},
                  verified=True, verify_reason="ok")
+
+
+def _discord_webhook_event(r: _Req, ping: bool) -> Answer:
+    """Discord's webhook events (``{"version": 1, "application_id": ..., "type": 0}`` to check
+    the URL, ``"type": 1`` with an ``event`` object for each event; interactions carry a
+    ``token``): every one is answered 204 with an empty body, or 401 when its signature is
+    wrong; the PING also 401 when no public key is registered (the URL must prove it checks)."""
+    ok, why = r.check("discord")
+    if ping and ok is None:
+        return _refuse("discord", "ping", "discord webhook events PING: refused with 401 "
+                       "(Discord requires a valid signature; register the application's public "
+                       "key with lab.secret(bin, public_key, provider='discord'))", 401)
+    if ok is False:
+        return _refuse("discord", "ping" if ping else "event",
+                       f"discord webhook {'events PING' if ping else 'event'}: refused with 401 "
+                       f"({why})", 401, handshake=ping, verified=False,
+                       verify_reason=why.removeprefix("signature invalid: "))
+    if ping:
+        return Answer("discord", "ping", "discord webhook events PING: 204 sent (signature "
+                      "verified)", 204, b"", _SAFE, verified=True, verify_reason="ok")
+    return Answer("discord", "event", "", 204, b"", _SAFE, verified=ok,
+                  verify_reason=None if ok is None else "ok", handshake=False)
 
 
 def _eventgrid(r: _Req) -> Answer | None:
