@@ -145,3 +145,31 @@ def test_readme_lists_every_provider():
         assert TABLE[pid].docs in row
         if TABLE[pid].sdk:
             assert TABLE[pid].sdk in row
+
+
+def test_slack_requests_in_one_second_are_not_duplicates_but_retries_are(lab):
+    """Slack's delivery id is the event_id (an Events API retry repeats it) or a slash
+    command's / interaction's trigger_id, never the request timestamp: two commands sent in
+    the same second (whole seconds) were marked ``duplicate`` (a provider retry)."""
+    import time
+    from urllib.parse import urlencode
+
+    from _http import post
+
+    secret, ts = "8f742231b10e8888abcd99yyyzzz85a5", str(int(time.time()))
+
+    def signed(body: bytes, ctype: str, **extra: str) -> None:
+        headers = {"Content-Type": ctype, "X-Slack-Request-Timestamp": ts, **extra}
+        req = sign_request("slack", secret, body=body, headers=headers, timestamp=int(ts))
+        post(lab.url_for("sl"), body, {**headers, **req.headers})
+
+    form = "application/x-www-form-urlencoded"
+    for trigger in ("13345224609.1", "13345224609.2"):
+        signed(urlencode({"command": "/deploy", "text": "x", "trigger_id": trigger}).encode(), form)
+    event = b'{"type":"event_callback","event_id":"Ev01","event":{"type":"app_mention"}}'
+    signed(event, "application/json")
+    signed(event, "application/json", **{"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"})
+    caps = lab.wait(4, timeout=10, bin="sl")
+    assert [(c.event_type, c.delivery_id, c.duplicate) for c in caps] == [
+        ("/deploy", "13345224609.1", False), ("/deploy", "13345224609.2", False),
+        ("app_mention", "Ev01", False), ("app_mention", "Ev01", True)]

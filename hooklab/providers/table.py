@@ -311,7 +311,9 @@ _ENTRIES: tuple[Provider, ...] = (
                 msg="v0:{ts}:{body}"),
              detect=("x-slack-signature", "x-slack-request-timestamp"), agent="Slackbot",
              event=("j:event.type", "j:type", "j:command"),
-             delivery=("j:event_id", "h:x-slack-request-timestamp"), handshake="slack",
+             # (retries repeat event_id; slash commands and interactions, never retried, have a
+             # trigger_id each: the request timestamp, whole seconds, is no delivery's id)
+             delivery=("j:event_id", "j:trigger_id"), handshake="slack",
              events=("event_callback", "url_verification"), secret="the app's signing secret",
              docs="https://api.slack.com/authentication/verifying-requests-from-slack",
              sdk="slack_sdk"),
