@@ -584,9 +584,13 @@ class Capture:
         provider: str | None = None,
         *,
         now: datetime | float | None = None,
-        tolerance: int = 300,
+        tolerance: float | None = None,
+        url: str | None = None,
     ) -> Verification:
-        """Check this capture's signature; ``now`` defaults to when it was received.
+        """Check this capture's signature; ``now`` defaults to when it was received,
+        ``tolerance`` to the provider's window (see :func:`hooklab.verify_signature`), ``url``
+        to the capture's (pass the URL the provider was given when it signs the URL and
+        reached the lab through a proxy, tunnel or the Jupyter relay: Twilio, Square...).
 
         >>> cap.provider, cap.event_type
         ('stripe', 'payment_intent.succeeded')
@@ -602,7 +606,7 @@ class Capture:
             secret,
             self.headers,
             self.body,
-            url=self.url or None,
+            url=url or self.url or None,
             method=self.method,
             now=self.received_at if now is None else now,
             tolerance=tolerance,

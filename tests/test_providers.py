@@ -173,3 +173,21 @@ def test_slack_requests_in_one_second_are_not_duplicates_but_retries_are(lab):
     assert [(c.event_type, c.delivery_id, c.duplicate) for c in caps] == [
         ("/deploy", "13345224609.1", False), ("/deploy", "13345224609.2", False),
         ("app_mention", "Ev01", False), ("app_mention", "Ev01", True)]
+
+
+def test_capture_verify_takes_the_url_the_provider_signed(lab):
+    """A URL-signing provider reached through a proxy signed its own URL: the reason says
+    "pass url=", and ``capture.verify`` takes it (it used to raise TypeError)."""
+    from _http import post
+
+    public = "https://hub.example.org/user/ada/hooklab/in/KEY/sms?x=1"
+    body = b"Body=hi&From=%2B15550001"
+    req = sign_request("twilio", "auth-token-abc", url=public, body=body,
+                       headers={"Content-Type": "application/x-www-form-urlencoded"})
+    post(lab.url_for("tw", "sms") + "?x=1", body, {"Content-Type": "application/x-www-form-urlencoded",
+                                                    **req.headers})
+    (cap,) = lab.wait(1, timeout=10)
+    plain = cap.verify("auth-token-abc")
+    assert not plain and "pass url=" in plain.reason
+    assert cap.verify("auth-token-abc", url=public).valid
+    assert not cap.verify("auth-token-abc", url=public.replace("KEY", "KEY2"))

@@ -43,7 +43,9 @@ class Provider:
     ``+`` (joined with ``.``; parts after the first may be missing). ``scheme`` names the signature family and ``sig`` its parameters
     (see :mod:`hooklab.signatures`). ``handshake``: the endpoint check this provider performs
     (see :mod:`hooklab.providers.handshake`). ``events``: sample event names (the first is the
-    default). ``family``: the generic provider whose format this one shares.
+    default). ``family``: the generic provider whose format this one shares. ``tolerance``:
+    seconds a signed timestamp may be away from now, where the provider's docs say (300 s, as
+    most do, where they do not).
     """
 
     id: str
@@ -62,6 +64,7 @@ class Provider:
     secret: str = "the webhook signing secret"
     docs: str = ""
     sdk: str = ""
+    tolerance: float = 300
 
     @property
     def timestamped(self) -> bool:
@@ -435,7 +438,7 @@ _ENTRIES: tuple[Provider, ...] = (
                 extra={"BOX-SIGNATURE-VERSION": "1", "BOX-SIGNATURE-ALGORITHM": "HmacSHA256"}),
              detect=("box-delivery-id", "box-signature-primary"), event=("j:trigger",),
              delivery=("h:box-delivery-id",), events=("FILE.UPLOADED",),
-             secret="the primary (or secondary) signature key",
+             secret="the primary (or secondary) signature key", tolerance=600,  # "10 minutes"
              docs="https://developer.box.com/guides/webhooks/v2/signatures-v2/", sdk="boxsdk"),
     Provider("asana", "Asana", "hmac", _d(header="X-Hook-Signature"),
              detect=("x-hook-signature", "x-hook-secret"),
@@ -582,6 +585,7 @@ _ENTRIES: tuple[Provider, ...] = (
              delivery=("h:twitch-eventsub-message-id",), handshake="twitch",
              events=("channel.follow", "webhook_callback_verification"),
              secret="the secret given when creating the subscription",
+             tolerance=600,  # "isn't older than 10 minutes" (guarding against replay attacks)
              docs="https://dev.twitch.tv/docs/eventsub/handling-webhook-events/"),
     Provider("discord", "Discord interactions", "ed25519",
              _d(header="X-Signature-Ed25519", ts="X-Signature-Timestamp", msg="{ts}{body}",

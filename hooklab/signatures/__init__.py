@@ -94,7 +94,7 @@ def verify_signature(
     *,
     url: str | None = None,
     now: datetime | float | None = None,
-    tolerance: int = DEFAULT_TOLERANCE,
+    tolerance: float | None = None,
     method: str = "POST",
 ) -> Verification:
     """Check a webhook's signature; never raises.
@@ -103,7 +103,8 @@ def verify_signature(
     headers. ``headers`` is a mapping or a list of ``(name, value)`` pairs (case-insensitive).
     ``body`` must be the exact bytes received. ``url`` (and ``method``) are needed by providers
     that sign the URL (Twilio, Square, HubSpot, Plivo, Mandrill, Trello). ``now`` (aware datetime or epoch seconds, default the current time) and
-    ``tolerance`` (seconds; ``0`` disables) bound the signed timestamp.
+    ``tolerance`` (seconds; ``0`` disables; ``None``: the provider's own window, 300 s unless
+    its docs give another, e.g. Box and Twitch 600 s) bound the signed timestamp.
 
     >>> hdrs = sign("slack", "8f742231b10e8888abcd99yyyzzz85a5", b"x=1", timestamp=1531420618)
     >>> verify_signature("slack", "8f742231b10e8888abcd99yyyzzz85a5", hdrs, b"x=1",
@@ -128,7 +129,8 @@ def verify_signature(
         if not (secret.strip() if isinstance(secret, str) else secret):
             raise Invalid("empty secret")
         incoming = Incoming(h, raw, secret, url if isinstance(url, str) and url else None,
-                            _epoch(now), _tolerance(tolerance),
+                            _epoch(now), _tolerance(
+                                entry.tolerance if tolerance is None else tolerance),
                             method.upper() if isinstance(method, str) and method else "POST")
         return Verification(True, name, impl.verify(incoming, entry))
     except Invalid as exc:
@@ -248,8 +250,6 @@ def _epoch(now: Any) -> float:
 
 
 def _tolerance(tolerance: Any) -> float:
-    if tolerance is None:
-        return 0.0
     if isinstance(tolerance, (int, float)) and not isinstance(tolerance, bool) \
             and not math.isnan(tolerance):
         return float(tolerance)
