@@ -244,3 +244,85 @@ def test_every_request_target_the_server_stores_comes_back_from_har_and_jsonl(tm
                 (m, t, b"{}") for m, t in sent]
         finally:
             opened.stop()
+
+
+@pytest.mark.parametrize("field,value", [
+    ("method", "GET /admin"),  # would put a path into a replayed request line
+    ("method", "POST\r\nX-Injected: 1"),
+    ("headers", [["X-A", "1\r\nX-Injected: 1"]]),
+    ("headers", [["X-A\r\nX-B", "1"]]),
+    ("headers", [["X A", "1"]]),
+    ("path", "/a b"),
+    ("path", "relative"),
+])
+def test_a_json_lines_import_refuses_what_the_server_could_not_have_received(
+        tmp_path, field, value) -> None:  # type: ignore[no-untyped-def]
+    """A JSON Lines file is as untrusted as a HAR file: the same request rules apply (it
+    used to store a method "GET /admin", which replay then sent as the request line
+    "GET /ADMIN /rep/y HTTP/1.1")."""
+    line = {"method": "POST", "path": "/rep/y", "headers": [["Content-Type", "text/plain"]],
+            "body_b64": base64.b64encode(b"x").decode(), "received_at": "2026-12-01T00:00:00Z"}
+    line[field] = value
+    path = tmp_path / "bad.jsonl"
+    path.write_text(json.dumps(line) + "\n")
+    with pytest.raises(ValueError, match="line 1 is not a capture"):
+        hooklab.load_jsonl(path).stop()
+
+
+@pytest.mark.parametrize("post_data,body", [
+    ({"mimeType": "application/x-www-form-urlencoded",
+      "params": [{"name": "amount", "value": "42"}, {"name": "note", "value": "a&b c"},
+                 {"name": "empty"}]}, b"amount=42&note=a%26b+c&empty="),
+    ({"mimeType": "application/x-www-form-urlencoded", "text": "a=1", "params": [
+        {"name": "ignored", "value": "x"}]}, b"a=1"),  # text wins: it is the exact body
+])
+def test_har_form_bodies_given_as_params_are_imported(tmp_path, post_data, body) -> None:  # type: ignore[no-untyped-def]
+    """HAR 1.2 lets postData list a URL-encoded form as params instead of text: the body is
+    rebuilt from them (it used to be imported empty); a file upload cannot be, and is refused."""
+    def har(pd):  # type: ignore[no-untyped-def]
+        entry = {"startedDateTime": "2026-12-01T00:00:00Z", "request": {
+            "method": "POST", "url": "http://127.0.0.1:8765/forms/x", "httpVersion": "HTTP/1.1",
+            "headers": [{"name": "Content-Type", "value": pd["mimeType"]}], "queryString": [],
+            "postData": pd}, "response": {"status": 200}}
+        path = tmp_path / "f.har"
+        path.write_text(json.dumps({"log": {"version": "1.2", "entries": [entry]}}))
+        return path
+
+    lab = load_har(har(post_data))
+    try:
+        assert [c.body for c in lab.captures] == [body]
+    finally:
+        lab.stop()
+    upload = {"mimeType": "multipart/form-data; boundary=x",
+              "params": [{"name": "f", "fileName": "a.txt", "value": "hi"}]}
+    with pytest.raises(ValueError, match="cannot be rebuilt"):
+        load_har(har(upload)).stop()
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "har"])
+def test_a_parquet_dataset_exports_to_json_lines_and_har(filled, tmp_path, fmt) -> None:  # type: ignore[no-untyped-def]
+    """hooklab.open(<Parquet dataset>).export(..., fmt="jsonl"/"har") used to raise
+    AttributeError (no iter_captures); now the captures come back exactly, in order, also
+    a few at a time and with filters."""
+    filled.export(str(tmp_path / "pq"), fmt="parquet")
+    archive = hooklab.open(str(tmp_path / "pq"))
+    try:
+        assert archive.export(str(tmp_path / f"all.{fmt}")) == 4
+        assert archive.export(str(tmp_path / f"bin.{fmt}"), bin="bin") == 1
+        assert [c.id for c in archive.store.iter_captures(chunk=1)] == [c.id for c in filled.captures]
+    finally:
+        archive.stop()
+    loader = hooklab.load_jsonl if fmt == "jsonl" else load_har
+    back = loader(tmp_path / f"all.{fmt}")
+    try:
+        for a, b in zip(filled.captures, back.captures, strict=True):
+            for f in ("method", "path", "query", "headers", "body", "status", "provider",
+                      "event_type", "received_at"):
+                assert getattr(a, f) == getattr(b, f), f
+    finally:
+        back.stop()
+    one = loader(tmp_path / f"bin.{fmt}")
+    try:
+        assert [c.body for c in one.captures] == [BINARY]
+    finally:
+        one.stop()

@@ -93,8 +93,9 @@ GOOD_LINES = [
     ({"method": "post", "path": "", "kind": ""}, {"method": "POST", "path": "/", "kind": "http"}),
     ({"path": "/caf%C3%A9/x?y=1"}, {"path": "/caf%C3%A9/x?y=1", "bin": "café"}),
     ({"query": {"a": ["1", "2"], "b": []}}, {"query": {"a": ["1", "2"], "b": []}}),
-    ({"headers": [["Content-Type", "Application/JSON; charset=utf-8"], ["X-A", "é\n"]]},
-     {"headers": [("Content-Type", "Application/JSON; charset=utf-8"), ("X-A", "é\n")],
+    # (a value with a CR or LF is refused, as by a HAR import: test_export.py)
+    ({"headers": [["Content-Type", "Application/JSON; charset=utf-8"], ["X-A", "é\t "]]},
+     {"headers": [("Content-Type", "Application/JSON; charset=utf-8"), ("X-A", "é\t ")],
       "content_type": "application/json"}),
     ({"headers": [["content-type", " ; x"]]}, {"content_type": None}),
     ({"body_b64": "AAEC/w=="}, {"body": b"\x00\x01\x02\xff"}),

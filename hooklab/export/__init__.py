@@ -201,6 +201,26 @@ def _text(value: Any, what: str) -> str:
     return value
 
 
+def _form_body(post: dict[str, Any]) -> bytes:
+    """The body of a HAR ``postData`` that lists a URL-encoded form as ``params`` instead of
+    ``text`` (HAR 1.2: the two are exclusive): the fields encoded again, in order. A file
+    upload (``fileName``) or a multipart form cannot be rebuilt byte for byte: refused."""
+    from urllib.parse import quote_plus
+
+    mime = str(post.get("mimeType") or "").lower()
+    params = post["params"]
+    if not isinstance(params, list) or "multipart" in mime:
+        raise ValueError("postData.params of a multipart form: the body cannot be rebuilt "
+                         "(export the HAR with the request bodies as text)")
+    fields = []
+    for p in params:
+        if not isinstance(p, dict) or "fileName" in p:
+            raise ValueError("postData.params with a file: the body cannot be rebuilt")
+        name, value = _text(p.get("name"), "postData.params name"), p.get("value") or ""
+        fields.append(f"{quote_plus(name)}={quote_plus(_text(value, 'postData.params value'))}")
+    return "&".join(fields).encode("ascii")
+
+
 def _har_record(entry: dict[str, Any]) -> CaptureRecord:
     req = entry.get("request") or {}
     meta = entry.get("_hooklab") or {}
@@ -209,8 +229,12 @@ def _har_record(entry: dict[str, Any]) -> CaptureRecord:
     url = _text(req.get("url"), "request.url")
     split = urlsplit(url)
     post = req.get("postData") or {}
+    if not isinstance(post, dict):
+        raise TypeError("request.postData must be an object")
     text = _text(post.get("text") or "", "postData.text")
     body = base64.b64decode(text) if post.get("encoding") == "base64" else text.encode("utf-8")
+    if not text and post.get("params"):
+        body = _form_body(post)
     status = int(meta.get("status") or (entry.get("response") or {}).get("status") or 200)
     if not 0 <= status <= 999:
         raise ValueError(f"status {status} is not an HTTP status")

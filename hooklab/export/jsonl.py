@@ -34,6 +34,8 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from ..capture import check_request_syntax
+
 if TYPE_CHECKING:
     from ..explore.parallel import Helpers
     from ..store import CaptureStore, RowMaker
@@ -115,6 +117,9 @@ def _record(d: Any, now: bool = True) -> dict[str, Any]:
         if type(h) is not list or len(h) != 2 or type(h[0]) is not str or type(h[1]) is not str:
             raise TypeError("headers must be [name, value] string pairs")
         pairs.append((h[0], h[1]))
+    # (an imported file is untrusted, as a HAR file is: a method such as "GET /admin" or a CR
+    # in a header would become another request line or header when the capture is replayed)
+    check_request_syntax(method.upper(), path, pairs)
     b64 = get("body_b64")
     body = _b64decode("" if b64 is None else _text(b64, "body_b64"), validate=True)
     remote = get("remote_addr")

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
@@ -133,9 +133,12 @@ class ParquetStore:
                     both(_contains(word))
         return expr
 
-    def _table(self, filters: dict[str, Any], columns: Sequence[str] | None = None) -> Any:
-        """Matching rows (``columns`` plus what the search check needs), oldest first."""
+    def _table(self, filters: dict[str, Any], columns: Sequence[str] | None = None,
+               ids: tuple[int, int] | None = None) -> Any:
+        """Matching rows (``columns`` plus what the search check needs), oldest first; only
+        those with an id in ``ids`` (first, last) if given."""
         import pyarrow as pa
+        import pyarrow.dataset as ds
 
         filters = validate(filters)
         need = list(columns) if columns is not None else None
@@ -143,7 +146,11 @@ class ParquetStore:
         if need is not None and search:
             need = list(dict.fromkeys([*need, "path", "query", "headers", "body"]))
         pool = arrow_pool()
-        table = self._ds.to_table(columns=need, filter=self._expr(filters), memory_pool=pool)
+        expr = self._expr(filters)
+        if ids is not None:
+            span = (ds.field("id") >= ids[0]) & (ds.field("id") <= ids[1])
+            expr = span if expr is None else expr & span
+        table = self._ds.to_table(columns=need, filter=expr, memory_pool=pool)
         if "provider" in table.column_names:
             import pyarrow.compute as pc
 
@@ -183,6 +190,22 @@ class ParquetStore:
             rows.reverse()
         end = None if limit is None else offset + int(limit)
         return [_capture(r) for r in rows[offset:end]]
+
+    def iter_captures(self, *, chunk: int = 1_000, **filters: Any) -> Iterator[Capture]:
+        """Captures matching ``filters``, oldest first, read ``chunk`` ids at a time (what the
+        JSON Lines and HAR exports read), so every body is never held at once.
+
+        >>> [c.path for c in store.iter_captures(provider="stripe")]
+        ['/stripe']
+        """
+        import numpy as np
+
+        filters = validate(filters)
+        ids = np.unique(self._table(filters, ["id"]).column("id").to_numpy())
+        for i in range(0, len(ids), max(1, int(chunk))):
+            part = ids[i : i + chunk]
+            table = self._table(filters, ids=(int(part[0]), int(part[-1])))
+            yield from (_capture(r) for r in table.to_pylist())
 
     def get(self, capture_id: int) -> Capture | None:
         got = self.query(since=int(capture_id) - 1, limit=1)
