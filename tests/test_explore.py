@@ -338,6 +338,25 @@ def test_diff_of_two_deliveries(lab: HookLab) -> None:
         lab.diff(ca, "2")  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("a,b,want", [
+    # the whole payloads compare equal by Python's == (1 == True == 1.0): found anyway
+    ({"flag": 1}, {"flag": True}, [("flag", "changed", 1, True)]),
+    ({"flag": 0}, {"flag": False}, [("flag", "changed", 0, False)]),
+    ({"n": 1}, {"n": 1.0}, [("n", "changed", 1, 1.0)]),
+    ([1, {"x": [True]}], [1, {"x": [1]}], [("[1].x[0]", "changed", True, 1)]),
+    ({"a": 1, "b": [1, 2]}, {"b": [1, 2], "a": 1}, []),  # key order is no change
+    ({"f": float("nan")}, {"f": None}, [("f", "changed", float("nan"), None)]),
+])
+def test_diff_tells_booleans_integers_and_floats_apart(lab: HookLab, a: Any, b: Any,
+                                                        want: list[tuple[Any, ...]]) -> None:
+    for p in (a, b):
+        assert post(lab.url_for("t"), json.dumps(p).encode(), JSON)[0] == 200
+    ca, cb = lab.wait(2, timeout=10)
+    got = _rows(lab.diff(ca, cb))
+    assert repr(got) == repr(want) and [tuple(map(type, r)) for r in got] == [
+        tuple(map(type, r)) for r in want]
+
+
 def test_diff_of_a_retry_and_its_headers(lab: HookLab) -> None:
     hooklab.send(lab.url_for("stripe"), provider="stripe", event="invoice.paid")
     (orig,) = lab.wait(1, timeout=10)

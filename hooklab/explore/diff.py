@@ -19,6 +19,7 @@ at that level), :data:`MAX_DIFF_STEPS` values compared.
 
 from __future__ import annotations
 
+import json
 import math
 import warnings
 from itertools import islice
@@ -59,9 +60,17 @@ def _same(x: Any, y: Any) -> bool:
     if isinstance(x, float) and math.isnan(x) and math.isnan(y):
         return True
     try:
+        if type(x) is dict or type(x) is list:  # (Python's == takes 1 == 1.0 == True inside)
+            return _exact(x) == _exact(y)
         return bool(x == y)
-    except RecursionError:  # pragma: no cover - values come from bounded parsers
+    except (RecursionError, TypeError, ValueError):  # walked then
         return False
+
+
+def _exact(value: Any) -> str:
+    """A JSON value as text that tells ``1``, ``1.0`` and ``true`` apart (keys sorted: objects
+    are unordered)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
 def _join(path: str, key: str) -> str:
