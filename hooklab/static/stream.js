@@ -81,7 +81,8 @@
       retry = Math.min(retry + 1, 6);
       var wait = 250 * Math.pow(2, retry - 1);
       setStatus("disconnected (" + e.code + (e.reason ? " " + e.reason : "") + "), retrying", "down");
-      setTimeout(function () { if (s === socket) connect(lastId); }, wait);
+      // (from the last capture shown, or where this connection started if none came yet)
+      setTimeout(function () { if (s === socket) connect(lastId !== null ? lastId : since); }, wait);
     };
   }
 

@@ -81,3 +81,30 @@ def test_stream_page_shows_captures_live_and_escaped(browser: Any, lab: HookLab)
         assert errors == []
     finally:
         ctx.close()
+
+
+def test_stream_page_reconnects_after_a_restart_before_any_capture(browser: Any, tmp_path) -> None:
+    """The page opened before any webhook, then serving restarted on the same port: it
+    reconnects from where it started (it used to retry ``?since=null`` forever, refused
+    with 1008) and shows what arrives after."""
+    from _http import free_port
+
+    port = free_port()
+    lab = HookLab(port=port, db=":memory:").start()
+    ctx = browser.new_context(bypass_csp=True)  # (wait_for_function needs eval)
+    page = ctx.new_page()
+    try:
+        page.goto(lab.page_url)
+        page.wait_for_function("document.getElementById('status').textContent === 'live'", timeout=10000)
+        lab.stop_serving()
+        page.wait_for_function("document.getElementById('status').textContent.startsWith('disconnected')",
+                               timeout=10000)
+        lab.start()
+        assert lab.bound_port == port
+        page.wait_for_function("document.getElementById('status').textContent === 'live'", timeout=20000)
+        urllib.request.urlopen(lab.url_for("after", "restart"), data=b"hello").read()
+        page.wait_for_function("document.querySelectorAll('#rows tr').length === 1", timeout=10000)
+        assert page.locator("#rows tr td:nth-child(5)").all_text_contents() == ["/after/restart"]
+    finally:
+        ctx.close()
+        lab.stop()
