@@ -13,9 +13,26 @@ import json
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 __all__ = ["main"]
+
+
+def _int_in(low: int, high: int | None) -> Callable[[str], int]:
+    """An argparse type: an integer from ``low`` to ``high`` (None: no upper bound)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+        if value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(
+                f"{value} is out of range ({low} to {high})" if high is not None
+                else f"{value} is below {low}")
+        return value
+
+    return parse
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -164,9 +181,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("serve", help="run a capture server and print one line per capture")
     s.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    s.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 = any free)")
+    s.add_argument("--port", type=_int_in(0, 65535), default=8765,
+                   help="port (default 8765; 0 = any free)")
     s.add_argument("--db", default=DEFAULT_DB, help=f"capture database (default {DEFAULT_DB})")
-    s.add_argument("--max-body", type=int, default=DEFAULT_MAX_BODY, help="largest body in bytes")
+    s.add_argument("--max-body", type=_int_in(0, None), default=DEFAULT_MAX_BODY,
+                   help="largest body in bytes")
     s.add_argument(
         "--forward", action="append", metavar="BIN=URL", help="relay captures of BIN to URL"
     )

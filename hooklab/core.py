@@ -61,11 +61,11 @@ class HookLab(Configurable):
     host = Unicode("127.0.0.1", help="Address to bind; 127.0.0.1 keeps captures private.").tag(
         config=True
     )
-    port = Int(8765, help="Port to listen on (0: any free port).").tag(config=True)
+    port = Int(8765, min=0, max=65535, help="Port to listen on (0: any free port).").tag(config=True)
     db = Unicode(
         DEFAULT_DB, help="SQLite capture database (relative to the working directory) or :memory:."
     ).tag(config=True)
-    max_body = Int(DEFAULT_MAX_BODY, help="Largest body accepted; bigger ones get 413.").tag(
+    max_body = Int(DEFAULT_MAX_BODY, min=0, help="Largest body accepted; bigger ones get 413.").tag(
         config=True
     )
     durability = Enum(

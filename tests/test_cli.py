@@ -145,3 +145,23 @@ def test_serve_quiet_prints_no_capture_lines(tmp_path) -> None:
         out, _ = proc.communicate(timeout=20)
     assert proc.returncode == 0
     assert "#1" not in out and "stopped" in out
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--port", "99999"], "--port: 99999 is out of range (0 to 65535)"),
+    (["--port", "-1"], "--port: -1 is out of range"),
+    (["--max-body", "-1"], "--max-body: -1 is below 0"),
+])
+def test_serve_refuses_settings_out_of_range(args, message) -> None:  # type: ignore[no-untyped-def]
+    """Port 99999 used to listen on 34463 (99999 - 65536) and max_body -1 answered 413 to
+    everything; now one line and exit 2, and the same bounds for HookLab's traits."""
+    from traitlets import TraitError
+
+    import hooklab
+
+    r = subprocess.run([EXE, "serve", "--db", ":memory:", *args],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and message in r.stderr and "Traceback" not in r.stderr
+    trait = {"--port": "port", "--max-body": "max_body"}[args[0]]
+    with pytest.raises(TraitError):
+        hooklab.HookLab(db=":memory:", **{trait: int(args[1])})
