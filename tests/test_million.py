@@ -387,6 +387,14 @@ def test_parquet_export_with_since_never_writes_a_capture_twice(exported, tmp_pa
     assert lab.export(str(part), fmt="parquet", since=0) == len(ids) + 1 - len(stripe)
     assert hooklab.open(str(part)).dataframe()["id"].tolist() == [*ids, ids[-1] + 1]
 
+    # a subset, then the default export (no since=): what the subset left out still comes
+    # (the subset used to move the default start past it)
+    sub = tmp_path / "sub"
+    assert lab.export(str(sub), fmt="parquet", bin="stripe") == len(stripe)
+    assert lab.export(str(sub), fmt="parquet") == len(ids) + 1 - len(stripe)
+    assert lab.export(str(sub), fmt="parquet") == 0
+    assert hooklab.open(str(sub)).dataframe()["id"].tolist() == [*ids, ids[-1] + 1]
+
 
 def test_parquet_reads_in_duckdb_pyarrow_and_polars(exported):
     import duckdb
