@@ -622,3 +622,40 @@ def test_parquet_files_hold_their_rows_in_capture_order(tmp_path):
         assert ids == sorted(ids)
     assert dataset.to_table(columns=["id"]).column("id").to_pylist() == list(range(1, N_ORDER + 1))
     store.close()
+
+
+def test_the_readmes_duckdb_query_runs_over_an_ordinary_export(tmp_path, monkeypatch):
+    """The README's DuckDB query, as written, over two labs' exports holding what a lab
+    receives besides Stripe JSON (a form body, binary, invalid UTF-8, gzip, invalid JSON):
+    it used to stop at the first body that was not JSON."""
+    import re
+    from pathlib import Path
+
+    import duckdb
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    query = re.search(r'duckdb\.sql\("""(.*?)"""\)', readme, re.S).group(1)
+    monkeypatch.chdir(tmp_path)
+    bodies = [
+        ("stripe", b'{"type": "charge.succeeded", "data": {"object": {"amount": 1000}}}'),
+        ("stripe", b'{"type": "charge.succeeded", "data": {"object": {"amount": 3000}}}'),
+        ("twilio", b"Body=hi&From=%2B15550001"),
+        ("raw", bytes(range(256))),
+        ("raw", b"\xff\xfe{not utf-8"),
+        ("gz", gzip.compress(b'{"data": {"object": {"amount": 7}}}')),
+        ("bad", b'{"data": {"object": {"amount": '),
+    ]
+    for n, folder in enumerate(("captures", "other")):
+        store = CaptureStore(str(tmp_path / f"s{n}.sqlite3"))
+        for i, (bin_, body) in enumerate(bodies):
+            headers = [("Stripe-Signature", "t=1,v1=x")] if bin_ == "stripe" else []
+            store.add_sync({"method": "POST", "path": f"/{bin_}", "body": body, "headers": headers,
+                            "received_at": T0 + timedelta(minutes=i)})
+        lab = hooklab.HookLab(db=":memory:")
+        lab._store = store
+        assert lab.export(f"exports/{folder}", fmt="parquet") == len(bodies)
+        store.close()
+    got = duckdb.sql(query).df()
+    stripe = got[got["provider"] == "stripe"]
+    assert stripe["n"].tolist() == [4] and stripe["avg_amount"].tolist() == [2000.0]
+    assert got["n"].sum() == 2 * len(bodies)
