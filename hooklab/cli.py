@@ -100,6 +100,10 @@ def _send(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"hooklab: --data is not valid JSON: {exc}", file=sys.stderr)
         return 2
+    if payload is not None and not isinstance(payload, dict):
+        print("hooklab: --data must be a JSON object (merged into the sample's payload), "
+              f"not {type(payload).__name__}", file=sys.stderr)
+        return 2
     headers = None
     if args.header:
         headers = {}
@@ -237,6 +241,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (LookupError, ValueError) as exc:  # e.g. no capture with that id, a bad --since
         print(f"hooklab: {exc.args[0] if exc.args else exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `hooklab export ... | head`: the reader has what it wanted
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # (no error at exit)
+        return 1
 
 
 if __name__ == "__main__":

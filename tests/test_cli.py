@@ -165,3 +165,28 @@ def test_serve_refuses_settings_out_of_range(args, message) -> None:  # type: ig
     trait = {"--port": "port", "--max-body": "max_body"}[args[0]]
     with pytest.raises(TraitError):
         hooklab.HookLab(db=":memory:", **{trait: int(args[1])})
+
+
+def test_send_data_that_is_not_an_object_is_one_line() -> None:
+    r = run("send", "http://127.0.0.1:9/x", "--provider", "github", "--event", "push",
+            "--data", "[1, 2]")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.strip() == ("hooklab: --data must be a JSON object (merged into the sample's "
+                                "payload), not list")
+
+
+def test_export_into_a_pipe_closed_early_ends_quietly(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """``hooklab export ... | head -c 10``: no BrokenPipeError traceback."""
+    from hooklab.store import CaptureStore
+
+    db = str(tmp_path / "big.sqlite3")
+    store = CaptureStore(db)
+    store.add_many([{"method": "POST", "path": "/b", "body": b"x" * 4096} for _ in range(200)])
+    store.close()
+    proc = subprocess.Popen([EXE, "export", "--db", db, "--format", "jsonl"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=ENV)
+    assert proc.stdout is not None and proc.stderr is not None
+    assert len(proc.stdout.read(10)) == 10
+    proc.stdout.close()  # (what head does once it has its bytes)
+    err = proc.stderr.read().decode()
+    assert proc.wait(60) == 1 and "Traceback" not in err and "BrokenPipe" not in err, err
