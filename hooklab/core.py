@@ -195,7 +195,7 @@ class HookLab(Configurable):
         >>> lab.is_running, len(lab.captures)      # the captures are still there
         (False, 1)
         >>> lab.start()                            # and serving resumes on the same store
-        <HookLab hooklab listening on http://127.0.0.1:... (db :memory:, 1 captures)>
+        <HookLab hooklab listening on http://127.0.0.1:... (db :memory:, 1 capture)>
         """
         # 404 instead of a dead relay; start() brings the URLs back
         ingress.withdraw(self)
