@@ -22,6 +22,7 @@ from hooklab.signatures.book import SecretBook
 from hooklab.store import CaptureStore
 from hooklab.widget import LiveView
 from hooklab.widget import _render as R
+from hooklab.widget._ui import TAB_TITLES
 
 XSS = '<img src=x onerror="window.__xss=1">'
 
@@ -615,9 +616,11 @@ def test_tree_of_a_form_and_of_a_body_that_is_not_json(store, views):
     v = make(views, store)
     v.tabs.selected_index = 1
     v.select(slack.id)
-    assert [lbl for lbl, _ in v.tree.options] == [
-        '▾ (body)  {2 keys}  (form fields)', '    token: "t"',
+    assert [lbl for lbl, _ in v.tree.options] == [  # (Slack's token: a credential, hidden)
+        '▾ (body)  {2 keys}  (form fields)', '    token: "<hidden: 1 chars>"',
         '  ▾ payload  {1 key}  (JSON in a form field)', '      type: "block_actions"']
+    v.show_credentials.value = True
+    assert [lbl for lbl, _ in v.tree.options][1] == '    token: "t"'
     v.select(xml.id)
     assert [lbl for lbl, _ in v.tree.options] == ["(body) application/xml — no fields to show"]
 
@@ -665,3 +668,30 @@ def test_a_second_live_with_the_same_filters_stops_the_first():
     finally:
         lab.stop()
     assert not second._thread.is_alive() and not other._thread.is_alive()
+
+
+@pytest.mark.parametrize("tab", ["Details", "Tree", "Raw body", "Copy as curl"])
+def test_form_credentials_are_hidden_in_every_tab_and_in_widget_state(store, views, tab):
+    """A form webhook's password / client_secret / token fields: hidden in every tab (and so
+    in saved widget state) until "show credentials" is ticked; Details always hid them, the
+    Tree, Raw body and Copy as curl showed them in clear."""
+    body = b"user=bob&password=FORMPWsecret8&Client_Secret=cs%2Bvalue9&token=t0kVALUE7&x=1"
+    cap = post(store, "/forms/x", body=body,
+               headers=[("Content-Type", "application/x-www-form-urlencoded")])
+    v = make(views, store)
+    v.select(cap.id)
+    v.tabs.selected_index = TAB_TITLES.index(tab)
+    shown = {"Details": lambda: v.detail.value, "Raw body": lambda: v.raw.value,
+             "Copy as curl": lambda: v.curl.value,
+             "Tree": lambda: "\n".join(lbl for lbl, _ in v.tree.options)}[tab]
+    secrets = ("FORMPWsecret8", "cs+value9", "cs%2Bvalue9", "t0kVALUE7")
+    assert not [s for s in secrets if s in shown()], shown()
+    assert "bob" in shown() and "hidden" in shown()
+    assert not [s for s in secrets if s in all_state(v)]
+    v.show_credentials.value = True
+    assert "FORMPWsecret8" in shown()
+    if tab == "Copy as curl":  # revealed: the exact body again, no note
+        assert "user=bob&password=FORMPWsecret8&Client_Secret=cs%2Bvalue9" in shown()
+        assert "credentials hidden" not in shown()
+    v.show_credentials.value = False
+    assert "FORMPWsecret8" not in shown()

@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from datetime import datetime
 from html import escape
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, unquote_plus
 
 from ..capture import Capture
 
@@ -33,6 +34,7 @@ __all__ = [
     "curl_command",
     "detail_html",
     "hexdump",
+    "hidden_form",
     "human_size",
     "is_sensitive_header",
     "raw_html",
@@ -280,10 +282,40 @@ def detail_html(
     )
 
 
-def raw_html(cap: Capture) -> str:
-    """The body exactly as received: text when it is clean UTF-8, else a hex dump."""
+def hidden_form(cap: Capture) -> bytes | None:
+    """A form body (``application/x-www-form-urlencoded``) with the values of its credential
+    fields (``password``, ``client_secret``, ``token``...: :data:`SENSITIVE_QUERY`) replaced by
+    placeholders, as the Details tab shows them; ``None`` when it holds none.
+
+    >>> c = Capture(id=1, received_at=datetime.now(), method="POST", path="/f", query={},
+    ...             headers=[("Content-Type", "application/x-www-form-urlencoded")],
+    ...             body=b"user=bob&Password=hunter2&x=1")
+    >>> hidden_form(c)
+    b'user=bob&Password=<hidden: 7 chars>&x=1'
+    """
+    if cap.content_type != "application/x-www-form-urlencoded" or not cap.body \
+            or cap.header("content-encoding"):
+        return None
+    parts = cap.body.split(b"&")
+    changed = False
+    for i, part in enumerate(parts):
+        key, eq, value = part.partition(b"=")
+        name = unquote_plus(key.decode("utf-8", "replace")).strip().lower()
+        if eq and name in SENSITIVE_QUERY:
+            parts[i] = key + b"=" + _hidden(unquote_plus(value.decode("utf-8", "replace"))).encode()
+            changed = True
+    return b"&".join(parts) if changed else None
+
+
+def raw_html(cap: Capture, *, reveal: bool = False) -> str:
+    """The body exactly as received: text when it is clean UTF-8, else a hex dump; a form's
+    credential fields hidden unless ``reveal`` (:func:`hidden_form`)."""
     if not cap.body:
         return '<div class="hl-none">(no body)</div>'
+    hidden = None if reveal else hidden_form(cap)
+    if hidden is not None:
+        return (f"<h4>Raw body, {cap.size} bytes, credential fields hidden: tick 'show "
+                "credentials' to see them</h4>" + _pre(_cut(hidden.decode("utf-8", "replace"))[0]))
     head = f"<h4>Raw body, {cap.size} bytes, as received</h4>"
     if _is_text(cap.body):
         text = cap.body.decode("utf-8")
@@ -302,9 +334,10 @@ def curl_command(cap: Capture, *, reveal: bool = False, base: str | None = None)
     from ..export import to_curl
 
     hide = not reveal
+    form = hidden_form(cap) if hide else None
     try:
         cmd = to_curl(
-            cap,
+            cap if form is None else replace(cap, body=form),
             base=base,
             hide_headers=SENSITIVE_HEADERS if hide else (),
             hide_query=SENSITIVE_QUERY if hide else (),
@@ -314,7 +347,8 @@ def curl_command(cap: Capture, *, reveal: bool = False, base: str | None = None)
     except ValueError as exc:  # a stored request no server could have received
         return f"# not copyable as curl: {exc}"
     if hide and (
-        any(is_sensitive_header(k) for k, _ in cap.headers)
+        form is not None
+        or any(is_sensitive_header(k) for k, _ in cap.headers)
         or any(k.lower() in SENSITIVE_QUERY for k in cap.query)
     ):
         cmd = "# credentials hidden: tick 'show credentials' to include them\n" + cmd

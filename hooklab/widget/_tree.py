@@ -38,6 +38,7 @@ __all__ = [
     "Tree",
     "diff_html",
     "field_html",
+    "hide_fields",
     "path_text",
     "schema_path",
 ]
@@ -89,6 +90,25 @@ def _summary(value: Any) -> str:
         return f"{{{n:,} key{'' if n == 1 else 's'}}}"
     n = len(value)
     return f"[{n:,} item{'' if n == 1 else 's'}]"
+
+
+def hide_fields(fields: Any, names: frozenset[str]) -> Any:
+    """Form ``fields`` (name -> value, or a list of values) with the values of ``names`` (in
+    any letter case) replaced by ``<hidden: N chars>``, as the Details tab shows them.
+
+    >>> hide_fields({"user": "bob", "Password": ["a", "bc"]}, frozenset({"password"}))
+    {'user': 'bob', 'Password': ['<hidden: 1 chars>', '<hidden: 2 chars>']}
+    """
+    if not isinstance(fields, dict):
+        return fields
+
+    def hidden(v: Any) -> Any:
+        if isinstance(v, list):
+            return [hidden(x) for x in v]
+        text = v if isinstance(v, str) else json.dumps(v)
+        return f"<hidden: {len(text)} chars>"
+
+    return {k: hidden(v) if str(k).strip().lower() in names else v for k, v in fields.items()}
 
 
 @dataclass

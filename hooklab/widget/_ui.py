@@ -205,7 +205,7 @@ class LiveControls:
             return
         forwards = self.store.forwards(cap.id)
         self._set(self.detail, value=R.detail_html(cap, reveal=reveal, forwards=forwards))
-        self._set(self.raw, value=R.raw_html(cap))
+        self._set(self.raw, value=R.raw_html(cap, reveal=reveal))
         self._set(self.curl, value=R.curl_command(cap, reveal=reveal, base=self.base_url))
         self._show_extra()
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import collections
 import threading
 import time
+from dataclasses import replace
 from html import escape
 from typing import Any
 
@@ -97,7 +98,7 @@ class LiveView(LiveControls, W.VBox):
         self._table_ids: dict[int, list[int]] = {}  # id(table widget) -> the ids it shows
         self._retired: list[tuple[W.Select, float]] = []  # replaced tables, closed later
         self._tree: _tree.Tree | None = None
-        self._tree_for: int | None = None  # capture id the tree shows
+        self._tree_for: tuple[int, bool] | None = None  # (capture id, revealed) the tree shows
         self._tree_keys: list[_tree.Key | None] = []
         self._diff_for: tuple[Any, ...] | None = None
         self._schema_cache: dict[tuple[Any, ...], dict[str, dict[str, Any]]] = {}
@@ -433,11 +434,14 @@ class LiveView(LiveControls, W.VBox):
             self._tree, self._tree_for, self._tree_keys = None, None, []
             self._set(self.tree, options=[])
             return
-        if self._tree_for != cap.id or self._tree is None:
+        reveal = bool(self.show_credentials.value)
+        if self._tree_for != (cap.id, reveal) or self._tree is None:
             payload = read_payload(cap.body, cap.content_type, cap.header("content-encoding"),
                                    exact=True)
+            if payload.root == "form" and not reveal:  # (as the Details tab shows them)
+                payload = replace(payload, value=_tree.hide_fields(payload.value, R.SENSITIVE_QUERY))
             self._tree = _tree.Tree.of(payload)
-            self._tree_for = cap.id
+            self._tree_for = (cap.id, reveal)
             self._set(self.field_column, value="")
             self._set(self.field_info, value='<div class="hl-none">Click a field to see its path '
                                              "and its schema row.</div>")
