@@ -695,3 +695,21 @@ def test_form_credentials_are_hidden_in_every_tab_and_in_widget_state(store, vie
         assert "credentials hidden" not in shown()
     v.show_credentials.value = False
     assert "FORMPWsecret8" not in shown()
+
+
+@pytest.mark.parametrize("body,ctype,shown", [
+    ("Order 1234 for \u202bשלום\u202c confirmed".encode(), "text/plain; charset=utf-8",
+     "Order 1234 for \\u202bשלום\\u202c confirmed"),
+    ("\ufeffhello\u200bworld".encode(), "text/plain", "\\ufeffhello\\u200bworld"),
+    ('{"pay\u200bee": "x"}'.encode(), "application/json", "pay\\u200bee"),
+])
+def test_bidi_and_zero_width_marks_are_shown_as_escapes_in_text(store, views, body, ctype, shown):
+    """A UTF-8 body with one bidi, zero-width or BOM character is text, with those marks
+    shown as escapes (it was shown as a hex dump; in JSON a zero-width mark was invisible,
+    so two keys that look alike could differ)."""
+    cap = post(store, "/t", body=body, headers=[("Content-Type", ctype)])
+    v = make(views, store)
+    v.select(cap.id)
+    for html_value in (v.detail.value, v.raw.value):
+        assert shown in html_value and "(hex)" not in html_value
+    assert "00000000" not in v.raw.value

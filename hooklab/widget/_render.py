@@ -66,7 +66,10 @@ PRETTY_LIMIT = 1024 * 1024
 CURL_LIMIT = 256 * 1024
 # C0/C1 controls, DEL and Unicode bidi overrides / isolates / zero-width marks
 _INVISIBLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
-_INVISIBLE_ML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_INVISIBLE_ML = re.compile(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+#: what makes a UTF-8 body binary rather than text (bidi and zero-width marks do not: shown)
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 # (title, width, right-aligned)
 COLUMNS: tuple[tuple[str, int, bool], ...] = (
@@ -178,7 +181,7 @@ def _is_text(data: bytes) -> bool:
         s = data.decode("utf-8")
     except UnicodeDecodeError:
         return False
-    return not _INVISIBLE_ML.search(s)
+    return not _CONTROLS.search(s)
 
 
 def _table(rows: list[tuple[str, str]], cls: str = "hl-kv") -> str:
