@@ -713,3 +713,21 @@ def test_bidi_and_zero_width_marks_are_shown_as_escapes_in_text(store, views, bo
     for html_value in (v.detail.value, v.raw.value):
         assert shown in html_value and "(hex)" not in html_value
     assert "00000000" not in v.raw.value
+
+
+def test_a_paused_view_counts_what_arrives_without_moving_its_rows(store, views):
+    """While paused the rows stay, and the counter says how many newer captures are hidden,
+    brought up to date about once a second (it used to freeze at its first value)."""
+    first = post(store, "/p/0")
+    v = make(views, store)
+    v.refresh()
+    v.paused = True
+    assert wait_until(lambda: "paused" in v.counter.value)
+    for i in range(1, 41):
+        post(store, f"/p/{i}")
+        if i == 1:
+            assert wait_until(lambda: "(1 newer hidden)" in v.counter.value, 5)
+    assert wait_until(lambda: "(40 newer hidden)" in v.counter.value, 5), v.counter.value
+    assert [key for _, key in v.table.options] == [first.id]
+    v.paused = False
+    assert wait_until(lambda: len(v.table.options) == 41, 5)

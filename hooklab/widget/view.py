@@ -40,6 +40,9 @@ from . import _tree
 from ._query import fetch_rows
 from ._ui import _OPTIONS_EVERY, ALL, TAB_TITLES, LiveControls
 
+#: seconds between updates of a paused view's counter (its rows stay as they were)
+_PAUSED_EVERY = 1.0
+
 __all__ = ["LiveView"]
 
 
@@ -88,6 +91,7 @@ class LiveView(LiveControls, W.VBox):
         self._closed = False
         self._arrivals: collections.deque[float] = collections.deque(maxlen=200_000)
         self._rate_shown = 0
+        self._paused_at = 0.0  # when a paused view's counter was last brought up to date
         self._known_bins: set[str] = set()
         self._known_providers: set[str] = set()
         self._options_at = 0.0
@@ -306,11 +310,19 @@ class LiveView(LiveControls, W.VBox):
             return None
         return max(0.0, self._options_at + _OPTIONS_EVERY - time.monotonic())
 
+    def _paused_wait(self) -> float | None:
+        """Seconds until the counter of a paused view may show new captures (None: none
+        pending, or not paused): once a second, the rows staying as they were."""
+        if not (self.paused and self._dirty):
+            return None
+        return max(0.0, self._paused_at + _PAUSED_EVERY - time.monotonic())
+
     def _wants_render(self) -> bool:
         return (
             self._ui_dirty
             or (self._dirty and not self.paused)
             or self._options_wait() == 0.0
+            or self._paused_wait() == 0.0
         )
 
     def _run(self) -> None:
@@ -318,8 +330,11 @@ class LiveView(LiveControls, W.VBox):
         while True:
             with self._cond:
                 while not self._closed and not self._wants_render():
-                    decay = self._rate_shown > 0 and not self.paused
+                    decay = self._rate_shown > 0
                     pending = self._options_wait()  # new bins/providers seen inside the gate
+                    held = self._paused_wait()  # the counter of a paused view
+                    if held is not None:
+                        pending = held if pending is None else min(pending, held)
                     timeout = 1.0 if decay else None
                     if pending is not None:
                         timeout = pending if timeout is None else min(timeout, pending)
@@ -333,6 +348,8 @@ class LiveView(LiveControls, W.VBox):
                     self._cond.wait_for(lambda: self._closed, timeout=delay)
                     if self._closed:
                         return
+            if self.paused:
+                self._paused_at = time.monotonic()
             sent = self.refresh()
             next_at = time.monotonic() + max(sent, 1) / self.rate
 
