@@ -19,6 +19,7 @@ from _http import post, raw_request
 from _jupyter_server import jupyter_server, running_lab, use_server
 
 from hooklab import HookLab, ingress
+from hooklab.signatures import sign_request
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -231,3 +232,66 @@ def test_jupyter_tokens_sent_straight_to_a_capture_url_are_never_stored(
     blob = b"".join(f.read_bytes() for f in tmp_path.rglob("*") if f.is_file())
     for needle in (tok, tok.upper(), fill["t_pct"], tok[4:]):
         assert needle.encode() not in blob, needle
+
+
+_URL_SIGNERS = [  # (provider, secret, content type, body): they sign the URL they call
+    ("twilio", "twilio-auth-token", "application/x-www-form-urlencoded", b"Body=hi&From=%2B15550001"),
+    ("square", "square-sig-key", "application/json", b'{"type":"payment.created"}'),
+    ("hubspot", "hubspot-app-secret", "application/json", b'[{"eventId":1}]'),
+    ("plivo", "plivo-auth-token", "application/x-www-form-urlencoded", b"From=1&To=2"),
+    ("trello", "trello-app-secret", "application/json", b'{"action":{"type":"updateCard"}}'),
+    ("mandrill", "mandrill-webhook-key", "application/x-www-form-urlencoded",
+     b"mandrill_events=%5B%5D"),
+]
+
+
+@pytest.mark.parametrize("provider,secret,ctype,body", _URL_SIGNERS)
+def test_url_signing_providers_verify_through_the_relay_and_the_key_is_never_stored(
+        env: dict[str, object], tmp_path, provider: str, secret: str, ctype: str, body: bytes) -> None:
+    """Twilio, Square, HubSpot, Plivo, Trello and Mandrill sign the public URL they call
+    (``.../hooklab/in/<key>/...``); the lab used to check them against its own address
+    (``http://<host>/<bin>/...``), so every one failed on arrival through a hub. The relay
+    now passes that URL on with a proof: verified on arrival, stored with the key as [key]."""
+    port = int(str(env["port"]))
+    lab = HookLab(port=0, db=str(tmp_path / "u.sqlite3")).start()
+    try:
+        lab.secret("signed", secret, provider=provider)
+        public = ingress.public_url(lab, "signed", host=f"http://127.0.0.1:{port}") + "/hook?a=1"
+        key = urlsplit(public).path.split("/hooklab/in/", 1)[1].split("/", 1)[0]
+        req = sign_request(provider, secret, url=public, body=body,
+                           headers={"Content-Type": ctype})
+        status, _ = post(req.url, req.body, {"Content-Type": ctype, **req.headers})
+        assert status == 200
+        (cap,) = lab.wait(1, timeout=10)
+        assert (cap.provider, cap.verified) == (provider, True), cap.verify_reason
+        assert cap.url == public.replace(key, "[key]") and cap.path == "/signed/hook"
+        names = {k.lower() for k, _ in cap.headers}
+        assert not names & {"x-hooklab-relay-url", "x-hooklab-relay-proof"}
+        assert cap.verify(secret, url=req.url).valid  # (later: the URL given again)
+        lab.store.flush()
+    finally:
+        ingress.unregister(lab)
+        lab.stop()
+    blob = b"".join(f.read_bytes() for f in tmp_path.glob("u.sqlite3*"))
+    assert key.encode() not in blob
+
+
+def test_relay_headers_from_a_sender_prove_nothing(env: dict[str, object], lab: HookLab) -> None:
+    """A sender that adds the relay's headers itself (straight to the lab, or through the
+    relay) cannot choose the URL a signature is checked against."""
+    from hooklab.server.guard import RELAY_PROOF, RELAY_URL, relay_proof
+
+    forged = "https://victim.example/hook"
+    lab.secret("tw", "twilio-auth-token", provider="twilio")
+    req = sign_request("twilio", "twilio-auth-token", url=forged, body=b"A=1",
+                       headers={"Content-Type": "application/x-www-form-urlencoded"})
+    fake = {RELAY_URL: forged, RELAY_PROOF: relay_proof("not-the-nonce", forged),
+            "X-Forwarded-Prefix": "/"}
+    headers = {"Content-Type": "application/x-www-form-urlencoded", **req.headers, **fake}
+    post(lab.url_for("tw"), b"A=1", headers)  # straight to the lab
+    port = int(str(env["port"]))
+    post(f"http://127.0.0.1:{port}{_relay_path(lab, 'tw')}", b"A=1", headers)  # through the relay
+    direct, relayed = lab.wait(2, timeout=10)
+    assert direct.verified is False and direct.header(RELAY_URL) == forged  # stored as sent
+    assert relayed.verified is False and relayed.header(RELAY_URL) is None  # the relay drops them
+    assert "victim" not in direct.url + relayed.url

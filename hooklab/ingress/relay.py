@@ -213,7 +213,8 @@ class RelayHandler(web.RequestHandler):
         out = []
         for k, v in req.headers.get_all():
             low = k.lower()
-            if low in _HOP or low in _PRIVATE or low in named or low.startswith("x-forwarded-"):
+            if low in _HOP or low in _PRIVATE or low in named or low.startswith(
+                    ("x-forwarded-", "x-hooklab-relay-")):
                 continue
             out.append((k, v))
         prior = req.headers.get("X-Forwarded-For")
@@ -224,6 +225,16 @@ class RelayHandler(web.RequestHandler):
         out.append(("X-Forwarded-Host", req.host))
         # the route, not the key: the key is the credential, and captures end up in exports
         out.append(("X-Forwarded-Prefix", self.prefix.rstrip("/")))
+        # the URL the sender called (URL-signing providers signed it), with the key, and the
+        # proof that this relay sent it: the lab checks both signatures with it, stores it with
+        # the key as [key], and never stores these two headers
+        from ..server.guard import RELAY_PROOF, RELAY_URL, relay_proof  # (on the first relay)
+
+        query = self.request.query
+        url = f"{req.protocol}://{req.host}{req.path}" + (f"?{query}" if query else "")
+        if self.target is not None and self.target.nonce:
+            out.append((RELAY_URL, url))
+            out.append((RELAY_PROOF, relay_proof(self.target.nonce, url)))
         return out
 
     async def _relay(self) -> None:

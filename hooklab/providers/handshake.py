@@ -191,7 +191,7 @@ class _Req:
             self.h.setdefault(str(k).lower(), str(v))
         self.query: dict[str, Any] = record.get("query") or {}
         self.body: bytes = record.get("body") or b""
-        self.url: str | None = record.get("url")
+        self.url: str | None = record.get("signed_url") or record.get("url")
         self.config = secrets
         self.entry = secrets.get(self.bin)
         self._data: Any = ...

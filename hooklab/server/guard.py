@@ -25,6 +25,7 @@ presented must be the right one. Capture paths are guarded by neither: senders m
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import ipaddress
 import json
@@ -37,6 +38,8 @@ from urllib.parse import urlsplit
 from tornado import web
 
 __all__ = [
+    "RELAY_PROOF",
+    "RELAY_URL",
     "host_allowed",
     "is_local",
     "jupyter_tokens",
@@ -45,6 +48,8 @@ __all__ = [
     "parse_host",
     "refuse_host",
     "refuse_reader",
+    "relay_proof",
+    "relayed_url",
     "token_ok",
 ]
 
@@ -108,6 +113,52 @@ def jupyter_tokens(runtime_dir: str | None = None) -> tuple[str, ...]:
         if isinstance(info, dict) and isinstance(info.get("token"), str):
             found.append(info["token"])
     return tuple(dict.fromkeys(t for t in found if len(t) >= 8))
+
+
+#: what the Jupyter relay adds to a request it passes on: the public URL the sender called
+#: (with the key) and a proof that the relay, which knows the lab's nonce, sent it
+RELAY_URL, RELAY_PROOF = "X-Hooklab-Relay-Url", "X-Hooklab-Relay-Proof"
+_RELAY_NAMES = (RELAY_URL.lower(), RELAY_PROOF.lower())
+
+
+def relay_proof(nonce: str, url: str) -> str:
+    """The relay's proof for ``url``: HMAC-SHA256 of it under the lab's relay nonce (hex)."""
+    return hmac.new(nonce.encode(), b"relayed-url\n" + url.encode("utf-8", "surrogatepass"),
+                    hashlib.sha256).hexdigest()
+
+
+def relayed_url(server: Any, headers: list[tuple[str, str]]
+                ) -> tuple[str, str, list[tuple[str, str]]] | None:
+    """``(url, shown, headers)`` of a request the Jupyter relay passed on: the public URL the
+    sender called (what URL-signing providers such as Twilio or Square signed; with the key),
+    that URL with the key as ``[key]`` (what is stored: the key opens the bin), and the
+    headers without the relay's two. ``None`` unless the relay's proof is right (a sender
+    going straight to the lab cannot make one: the nonce never leaves this user's files).
+
+    >>> class S: relay_nonce = "n0nce"
+    >>> url = "https://hub.example.org/user/ada/hooklab/in/K3Y/sms?x=1"
+    >>> hs = [("X-Forwarded-Prefix", "/user/ada/hooklab/in"), (RELAY_URL, url),
+    ...       (RELAY_PROOF, relay_proof("n0nce", url))]
+    >>> relayed_url(S, hs)[1:]
+    ('https://hub.example.org/user/ada/hooklab/in/[key]/sms?x=1', [('X-Forwarded-Prefix', '/user/ada/hooklab/in')])
+    >>> relayed_url(S, hs[:2] + [(RELAY_PROOF, "0" * 64)]) is None
+    True
+    """
+    got = {k.lower(): v for k, v in headers if k.lower() in _RELAY_NAMES}
+    url, proof = got.get(_RELAY_NAMES[0]), got.get(_RELAY_NAMES[1])
+    nonce = str(getattr(server, "relay_nonce", "") or "")
+    if not url or not proof or not nonce or not proof.isascii() or not hmac.compare_digest(
+            proof.encode(), relay_proof(nonce, url).encode()):
+        return None
+    rest = [(k, v) for k, v in headers if k.lower() not in _RELAY_NAMES]
+    prefix = next((v for k, v in rest if k.lower() == "x-forwarded-prefix"), "")
+    parts = urlsplit(url)
+    if not prefix or not parts.path.startswith(prefix + "/"):
+        return None
+    tail = parts.path[len(prefix) + 1 :]
+    key, slash, after = tail.partition("/")
+    shown = parts._replace(path=f"{prefix}/[key]{slash}{after}").geturl() if key else url
+    return url, shown, rest
 
 
 def parse_host(value: str) -> tuple[str, int | None]:

@@ -17,6 +17,7 @@ from tornado import httputil
 
 from ..capture import CaptureRecord, new_record
 from ..providers import handshake_answer
+from .guard import RELAY_PROOF, relayed_url
 from .responses import DEFAULT_RESPONSE, Response
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ __all__ = [
 ]
 
 RESERVED_PREFIX = "/_hooklab"
+_PROOF, _PROOF_LEN = RELAY_PROOF.lower(), len(RELAY_PROOF)
 DEFAULT_MAX_BODY = 16 * 1024 * 1024
 
 
@@ -58,9 +60,18 @@ def capture_record(
         url = f"{scheme}://{host}"
     else:  # authority form (CONNECT host:port)
         url = f"{scheme}://{target}"
+    relayed = None
+    for k, _ in headers:  # (a cheap look first: most captures do not come through the relay)
+        if len(k) == _PROOF_LEN and k.lower() == _PROOF:
+            relayed = relayed_url(srv, headers)
+            break
+    if relayed is not None:  # through the Jupyter relay: the URL the sender called, keyless
+        signed, url, headers = relayed
     record = new_record(method, target, headers, body, remote_addr=remote,
                         url=url, received_at=received_at,
                         redact_credentials=srv.redact_credentials, secrets=srv.never_stored)
+    if relayed is not None:  # (for the signature check on arrival only: never stored)
+        record["signed_url"] = signed  # type: ignore[typeddict-unknown-key]
     response = srv.rules.match(method, record["path"])
     record["status"] = response.status
     if response is DEFAULT_RESPONSE and srv.handshakes is not None:  # a user's rule wins

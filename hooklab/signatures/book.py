@@ -68,7 +68,7 @@ class SecretBook(BinSecrets):
             if secret and record.get("verify_reason") is None:
                 record["verified"], record["verify_reason"] = _verify(
                     provider or record.get("provider"), secret, headers,
-                    record.get("body") or b"", record.get("url"),
+                    record.get("body") or b"", record.get("signed_url") or record.get("url"),
                     str(record.get("method") or "POST"), record.get("received_at"))
         except Exception as exc:  # noqa: BLE001 - verifying is best effort, scrubbing is not
             record["verified"] = False
