@@ -755,6 +755,9 @@ def open_lab(db_path: str | os.PathLike[str]) -> HookLab:
         opened = HookLab(db=":memory:")
         opened._store = ParquetStore(path)  # type: ignore[assignment]
         return opened
+    if os.path.isdir(path):  # (not a database: what SQLite would say about it misleads)
+        raise FileNotFoundError(f"{path!r} is a folder without Parquet files: no captures were "
+                                "exported there (an export that matches nothing writes none)")
     opened = HookLab(db=path)
     opened.store  # noqa: B018 - open now so errors surface here
     return opened

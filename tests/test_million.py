@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -659,3 +660,15 @@ def test_the_readmes_duckdb_query_runs_over_an_ordinary_export(tmp_path, monkeyp
     stripe = got[got["provider"] == "stripe"]
     assert stripe["n"].tolist() == [4] and stripe["avg_amount"].tolist() == [2000.0]
     assert got["n"].sum() == 2 * len(bodies)
+
+
+def test_opening_a_folder_an_empty_export_left_says_so(tmp_path):
+    lab = hooklab.HookLab(db=":memory:")
+    lab.store.add_sync({"method": "POST", "path": "/a", "body": b"{}"})
+    assert lab.export(str(tmp_path / "none"), fmt="parquet", bin="nothing") == 0
+    with pytest.raises(FileNotFoundError, match="folder without Parquet files"):
+        hooklab.open(str(tmp_path / "none"))
+    r = subprocess.run([str(Path(sys.executable).with_name("hooklab")), "export", "--db",
+                        str(tmp_path / "none"), "--format", "jsonl"], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 1 and "folder without Parquet files" in r.stderr and "Traceback" not in r.stderr
