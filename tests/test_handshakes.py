@@ -77,6 +77,15 @@ class Case:
     secret: str = ""
 
 
+SWH_SECRET, SWH_CHALLENGE = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "c2f1b6e4a9d84b7e"
+
+
+def _swh_answer() -> str:
+    from standardwebhooks.webhooks import Webhook
+
+    return Webhook(SWH_SECRET).endpoint_verification_response(SWH_CHALLENGE)
+
+
 def _json(obj: Any) -> bytes:
     return json.dumps(obj, separators=(",", ":")).encode()
 
@@ -168,6 +177,12 @@ CASES = {
                     body=b'{"id":"1","application_id":"2","type":1,"version":1,"token":"t"}',
                     answer=b'{"type":1}', ctype="application/json", note="discord PING: PONG",
                     sign="discord", secret=DISCORD_PUB),
+    # Standard Webhooks' endpoint verification, answered as the official SDK computes it
+    "standardwebhooks": Case("standardwebhooks", 10, "POST",
+                             headers={"webhook-challenge": SWH_CHALLENGE}, status=204, answer=b"",
+                             echo_headers={"webhook-challenge-response": _swh_answer()},
+                             note="standard webhooks webhook-challenge: webhook-challenge-response",
+                             setup=lambda lab, b: lab.secret(b, SWH_SECRET, provider="standardwebhooks")),
     # Discord's webhook events (not interactions: no token): the URL check is type 0, answered 204
     "discord-events": Case("discord", 3, "POST", headers={"Content-Type": "application/json"},
                            body=b'{"version":1,"application_id":"1234560123453231555","type":0}',

@@ -35,6 +35,7 @@ from typing import Any, NamedTuple
 from urllib.parse import unquote
 
 from .detect import describe, parse_json
+from .table import TABLE
 
 __all__ = ["MAX_ECHO", "Answer", "BinSecret", "BinSecrets", "handshake_answer"]
 
@@ -584,8 +585,44 @@ def _head(r: _Req) -> Answer | None:
                   "URL this way)", 200, b"", _SAFE)
 
 
+def _standard_challenge(r: _Req) -> Answer | None:
+    """Standard Webhooks' endpoint verification (the official ``standardwebhooks`` SDK's
+    ``endpoint_verification_response``): a ``webhook-challenge`` request header, answered
+    204 with ``webhook-challenge-response: v1,<base64 HMAC-SHA256(HMAC-SHA256(key, "wev-v1"),
+    challenge)>`` under the bin's signing secret, without processing the body."""
+    challenge = r.h.get("webhook-challenge")
+    if challenge is None:
+        return None
+    ev = "endpoint_verification"
+    if not _HEADER_VALUE.fullmatch(challenge) or len(challenge) > MAX_ECHO:
+        return _refuse("standardwebhooks", ev, "standard webhooks webhook-challenge: refused, "
+                       "malformed challenge", 400)
+    secret = r.secret_for(*_STANDARD)
+    provider = (r.registered() if r.registered() in _STANDARD else None) or "standardwebhooks"
+    if secret is None:
+        return Answer(provider, ev, "standard webhooks webhook-challenge: not answered, no "
+                      "secret for this bin (lab.secret(bin, 'whsec_...', "
+                      "provider='standardwebhooks'))", None)
+    if isinstance(secret, bytes):
+        key = secret
+    else:
+        text = secret.removeprefix("whsec_")
+        try:  # (the signing secret's bytes: base64 after whsec_; raw where it is not base64)
+            key = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+        except ValueError:
+            key = secret.encode("utf-8")
+    derived = hmac.new(key, b"wev-v1", hashlib.sha256).digest()
+    proof = base64.b64encode(hmac.new(derived, challenge.encode(), hashlib.sha256).digest())
+    return Answer(provider, ev, "standard webhooks webhook-challenge: webhook-challenge-response "
+                  "sent", 204, b"", (("webhook-challenge-response", "v1," + proof.decode()), *_SAFE))
+
+
+#: providers that sign as Standard Webhooks (Svix, OpenAI, Supabase...)
+_STANDARD = tuple(p for p, e in TABLE.items() if e.scheme == "standardwebhooks")
+
 _DETECTORS: tuple[Callable[[_Req], Answer | None], ...] = (
     _slack, _zoom, _twitch, _discord, _hub, _msgraph, _okta, _smartsheet, _x_crc,
+    _standard_challenge,
     _challenge_get, _onfleet, _asana, _notion, _monday, _front, _eventgrid, _sns, _google,
     _xero, _figma, _head,
 )
@@ -615,4 +652,4 @@ def handshake_providers() -> Iterable[str]:
     """Provider ids whose handshakes are answered here (for docs and tests)."""
     return ("asana", "discord", "dropbox", "eventgrid", "figma", "front", "google", "meta",
             "monday", "msgraph", "notion", "nylas", "okta", "onfleet", "slack", "smartsheet",
-            "sns", "strava", "trello", "twitch", "x", "xero", "zoom")
+            "sns", "standardwebhooks", "strava", "trello", "twitch", "x", "xero", "zoom")

@@ -135,6 +135,8 @@ def _swh_entry(pid: str, name: str, prefix: str, *, shape: Callable[[Any], bool]
         event=event,
         delivery=delivery or (f"h:{prefix}-id",), events=events,
         family=None if pid == family else family,
+        # (the official SDK's endpoint verification: a webhook-challenge header)
+        handshake="standardwebhooks" if pid == "standardwebhooks" else None,
         secret=secret or "the endpoint's signing secret (whsec_...)", docs=docs, sdk=sdk)
 
 
