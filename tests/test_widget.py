@@ -731,3 +731,15 @@ def test_a_paused_view_counts_what_arrives_without_moving_its_rows(store, views)
     assert [key for _, key in v.table.options] == [first.id]
     v.paused = False
     assert wait_until(lambda: len(v.table.options) == 41, 5)
+
+
+def test_utf8_header_values_are_shown_as_sent(store, views):
+    """Header bytes are kept as Latin-1 (so the stored value and signatures stay exact);
+    the Details tab shows UTF-8 ones as the text that was sent, not ``JosÃ©``."""
+    sent = "José Müller ✓"
+    cap = post(store, "/h", headers=[("X-Customer", sent.encode().decode("latin-1")),
+                                     ("X-Latin", "caf\xe9")])
+    assert cap.header("x-customer") == sent.encode().decode("latin-1")  # the data: unchanged
+    v = make(views, store)
+    v.select(cap.id)
+    assert "José Müller ✓" in v.detail.value and "café" in v.detail.value

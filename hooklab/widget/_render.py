@@ -150,9 +150,26 @@ def _hidden(value: str) -> str:
     return f"<hidden: {len(value)} chars>"
 
 
+def as_sent(value: str) -> str:
+    """A header value as its sender wrote it: header bytes are kept as Latin-1 (HTTP's rule),
+    so UTF-8 text arrives as ``JosÃ©``; shown as ``José`` where the bytes are UTF-8.
+
+    >>> as_sent("JosÃ© MÃ¼ller"), as_sent("caf\xe9")
+    ('José Müller', 'café')
+    """
+    if value.isascii():
+        return value
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):  # Latin-1 text indeed, or wider already
+        return value
+
+
 def shown_headers(cap: Capture, reveal: bool) -> list[tuple[str, str]]:
-    """Headers as received, credential values replaced unless ``reveal``."""
-    return [(k, v if reveal or not is_sensitive_header(k) else _hidden(v)) for k, v in cap.headers]
+    """Headers as received (UTF-8 values read as such: :func:`as_sent`), credential values
+    replaced unless ``reveal``."""
+    return [(k, as_sent(v) if reveal or not is_sensitive_header(k) else _hidden(v))
+            for k, v in cap.headers]
 
 
 def shown_query(cap: Capture, reveal: bool) -> list[tuple[str, str]]:
