@@ -353,3 +353,35 @@ def test_connection_refused_is_not_a_crash(env: dict[str, object]) -> None:
         assert post(str(env["local"]) + "hooklab/in/" + key, b"x")[0] == 502
     finally:
         ingress.unregister(fake_lab)
+
+
+def test_a_twilio_delivery_through_a_tunnel_verifies_on_arrival(lab: HookLab, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Twilio signs the https ngrok URL it calls; ngrok's agent reaches the local relay over
+    http, which now passes the tunnel's public origin on with the path, so the capture
+    verifies (and its url is that URL with the key as [key])."""
+    from hooklab.signatures import sign_request
+
+    fake = types.ModuleType("pyngrok")
+    fake.ngrok = types.SimpleNamespace(  # type: ignore[attr-defined]
+        connect=lambda port, proto, **kw: types.SimpleNamespace(public_url="https://abc.ngrok.app"),
+        disconnect=lambda url: None,
+    )
+    monkeypatch.setitem(sys.modules, "pyngrok", fake)
+    try:
+        lab.secret("tw", "twilio-auth-token", provider="twilio")
+        url = ingress.tunnel(lab, "tw") + "/sms?x=1"
+        key = urlsplit(url).path.split("/hooklab/in/", 1)[1].split("/", 1)[0]
+        port = ingress._TUNNEL.port  # type: ignore[union-attr]
+        body = b"Body=hi&From=%2B15550001"
+        req = sign_request("twilio", "twilio-auth-token", url=url, body=body,
+                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+        local = f"http://127.0.0.1:{port}{urlsplit(url).path}?x=1"
+        headers = {"Content-Type": "application/x-www-form-urlencoded", "Host": "abc.ngrok.app",
+                   "X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9", **req.headers}
+        assert post(local, body, headers)[0] == 200
+        cap = lab.wait(1, timeout=10)[0]
+        assert cap.verified is True, cap.verify_reason
+        assert cap.url == url.replace(key, "[key]")
+        assert cap.header("x-forwarded-for") == "203.0.113.9, 127.0.0.1"
+    finally:
+        ingress.close_tunnels()

@@ -29,6 +29,7 @@ import time
 import warnings
 import weakref
 from typing import Any
+from urllib.parse import urlsplit
 
 from .origin import _root, public_root
 from .registry import (
@@ -205,6 +206,12 @@ def public_url(lab: Any, bin: str, *, host: str | None = None) -> str:
 
 
 # -- tunnels (laptops): ngrok -> a local relay that only reaches the bin ----------------------------
+def _origin_of(url: str) -> str:
+    """``scheme://host[:port]`` of ``url`` ("" if it has none)."""
+    parts = urlsplit(url or "")
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+
+
 class _TunnelRelay:
     """A token-free relay for ``/hooklab/in/<key>/...`` in its own thread (never the lab's API)."""
 
@@ -233,7 +240,8 @@ class _TunnelRelay:
 
         self._loop = asyncio.new_event_loop()
         asyncio.set_event_loop(self._loop)
-        app = Application(relay_rules("/", self._resolve))  # type: ignore[arg-type]
+        # (what Twilio and other URL-signing senders signed: the tunnel's https origin)
+        app = Application(relay_rules("/", self._resolve, lambda: _origin_of(self.public)))  # type: ignore[arg-type]
         socks = bind_sockets(0, address="127.0.0.1")
         self.port = socks[0].getsockname()[1]
         server = HTTPServer(app, decompress_request=False)

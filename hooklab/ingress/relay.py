@@ -135,9 +135,13 @@ class RelayHandler(web.RequestHandler):
         resolve: Callable[[str], Target | None],
         max_body: int = 64 * 1024 * 1024,
         timeout: float = 60.0,
+        origin: Callable[[], str] | None = None,
     ) -> None:
         self.prefix = prefix
         self.resolve = resolve
+        #: the public origin senders call, where the relay knows it (a tunnel's); else the
+        #: request's own scheme and Host, as the Jupyter server sees them
+        self.origin = origin
         self.limit = max_body
         self.timeout = timeout
         self.chunks: list[bytes] = []
@@ -231,7 +235,8 @@ class RelayHandler(web.RequestHandler):
         from ..server.guard import RELAY_PROOF, RELAY_URL, relay_proof  # (on the first relay)
 
         query = self.request.query
-        url = f"{req.protocol}://{req.host}{req.path}" + (f"?{query}" if query else "")
+        origin = (self.origin() if self.origin is not None else "") or f"{req.protocol}://{req.host}"
+        url = f"{origin.rstrip('/')}{req.path}" + (f"?{query}" if query else "")
         if self.target is not None and self.target.nonce:
             out.append((RELAY_URL, url))
             out.append((RELAY_PROOF, relay_proof(self.target.nonce, url)))
@@ -303,9 +308,11 @@ class RelayHandler(web.RequestHandler):
         self.finish()
 
 
-def relay_rules(base_url: str, resolve: Callable[[str], Target | None]) -> list[tuple[Any, ...]]:
-    """Tornado rules for the relay under ``base_url`` (shared by the extension and tunnels)."""
+def relay_rules(base_url: str, resolve: Callable[[str], Target | None],
+                origin: Callable[[], str] | None = None) -> list[tuple[Any, ...]]:
+    """Tornado rules for the relay under ``base_url`` (shared by the extension and tunnels;
+    ``origin``: the public origin senders call, where it is known, e.g. a tunnel's)."""
     prefix = "/" + base_url.strip("/") + "/" if base_url.strip("/") else "/"
     prefix += ROUTE
     pattern = re.escape(prefix) + r"[^/]*(?:/.*)?"
-    return [(pattern, RelayHandler, {"prefix": prefix, "resolve": resolve})]
+    return [(pattern, RelayHandler, {"prefix": prefix, "resolve": resolve, "origin": origin})]
