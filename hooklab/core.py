@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import warnings
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -391,11 +392,15 @@ class HookLab(Configurable):
         store.count(**filters)  # validate filters before waiting
         ok = store.wait_for(lambda: store.count(**filters) >= count, timeout)
         if not ok:
+            from .providers import provider_hint
+
             n = store.count(**filters)
             where = f" at {self.server.url}" if self.server else ""
+            hint = provider_hint(filters.get("provider"))
             raise TimeoutError(
                 f"waited {timeout:g} s for {count} capture(s) matching {printable(describe(filters))}; "
                 f"{n} matched ({n_captures(store.count())} in total{where})"
+                + (f"; {printable(hint)}" if hint else "")
             )
         return store.query(**filters)
 
@@ -418,7 +423,14 @@ class HookLab(Configurable):
         """One typed row per capture; ``flatten=True`` adds ``payload.*`` columns."""
         from .frame import captures_frame
 
-        return captures_frame(self.store, flatten=flatten, **filters)
+        frame = captures_frame(self.store, flatten=flatten, **filters)
+        if frame.empty and filters.get("provider") is not None:
+            from .providers import provider_hint
+
+            hint = provider_hint(filters["provider"])
+            if hint:  # (a typo gives an empty frame: say why)
+                warnings.warn(f"{hint}; no capture matched", UserWarning, stacklevel=2)
+        return frame
 
     df = dataframe
 

@@ -125,3 +125,27 @@ def test_datetime_since_and_until(mixed):
     assert [c.id for c in mixed.query(until=mid)] == [c.id for c in caps[:2]]
     naive = (mid + timedelta(0)).replace(tzinfo=None)  # naive datetimes are UTC
     assert [c.id for c in mixed.query(since=naive)] == [c.id for c in caps[2:]]
+
+
+def test_a_provider_filter_with_a_typo_says_so() -> None:
+    """``provider="githubb"`` matched nothing, silently: an empty frame, or a wait that ran
+    out its timeout without a hint. Now a warning, and the timeout's message, say why."""
+    import warnings
+
+    import hooklab
+
+    lab = hooklab.HookLab(port=0, db=":memory:")
+    try:
+        lab.store.add_sync({"method": "POST", "path": "/gh", "body": b"{}",
+                            "headers": [("X-GitHub-Event", "push")]})
+        with pytest.warns(UserWarning, match=r"'githubb' is not a provider hooklab detects \(did you mean 'github'\?\)"):
+            assert lab.dataframe(provider="githubb").empty
+        with pytest.raises(TimeoutError, match="did you mean 'github'"):
+            lab.wait(1, timeout=0.2, provider="githubb")
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert len(lab.dataframe(provider="github")) == 1
+            assert lab.dataframe(provider="stripe").empty  # a real provider, none yet: no warning
+            lab.dataframe(provider="unknown")  # (the name of "none detected" in exports)
+    finally:
+        lab.stop()

@@ -15,7 +15,7 @@
 
 from .detect import describe, detect, detect_record
 from .handshake import MAX_ECHO, Answer, BinSecret, BinSecrets, handshake_answer
-from .samples import EVENTS, Sample, deep_merge, sample
+from .samples import EVENTS, Sample, deep_merge, provider_hint, sample
 from .table import PROVIDERS, TABLE, Provider
 
 __all__ = [
@@ -33,5 +33,6 @@ __all__ = [
     "detect",
     "detect_record",
     "handshake_answer",
+    "provider_hint",
     "sample",
 ]

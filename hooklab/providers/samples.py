@@ -81,6 +81,20 @@ def _close(word: str, choices: Iterable[str]) -> str:
     return f" (did you mean {near[0]!r}?)" if near else ""
 
 
+def provider_hint(provider: Any) -> str:
+    """A sentence for a ``provider=`` filter that names no provider hooklab knows (a typo
+    matches nothing, silently), else ``""``; a list is checked name by name.
+
+    >>> provider_hint("githubb"), provider_hint(["stripe", None])
+    ("'githubb' is not a provider hooklab detects (did you mean 'github'?)", '')
+    """
+    names = provider if isinstance(provider, (list, tuple, set, frozenset)) else [provider]
+    for name in names:
+        if isinstance(name, str) and name not in TABLE and name != "unknown":
+            return f"{name!r} is not a provider hooklab detects{_close(name, TABLE)}"
+    return ""
+
+
 def sample(provider: str, event: str | None = None, payload: Mapping[str, Any] | None = None,
            *, timestamp: int | None = None) -> Sample:
     """Build a fresh sample delivery for ``provider``/``event`` (``event=None``: the default).
