@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 from tornado import web
 
@@ -92,6 +93,34 @@ def _ask_hub(serverapp: Any, pid: str, path: str) -> None:
     serverapp.io_loop.add_callback(ask)
 
 
+def _public_origin(path: str, pid: str, base_url: str) -> Any:
+    """The origin ``lab.public_url`` gives out for this server (``public_root``), read again
+    when the registry changes; ``""`` while it is not known (the relay then reads it from
+    the request). URL-signing senders (Twilio...) signed the URL they were given."""
+    from .ingress.origin import public_root
+    from .ingress.registry import read_registry
+
+    cache: dict[str, Any] = {"stamp": None, "origin": ""}
+
+    def origin() -> str:
+        try:
+            st = os.stat(path)
+            stamp: Any = (st.st_mtime_ns, st.st_size, st.st_ino)
+        except OSError:
+            stamp = None
+        if stamp != cache["stamp"]:
+            try:
+                root, note = public_root(base_url, read_registry(path)["servers"].get(pid))
+                parts = urlsplit(root)
+                cache["origin"] = "" if note else f"{parts.scheme}://{parts.netloc}"
+            except Exception:  # noqa: BLE001 - the relay falls back to the request's origin
+                cache["origin"] = ""
+            cache["stamp"] = stamp
+        return cache["origin"]
+
+    return origin
+
+
 def _load_jupyter_server_extension(serverapp: Any) -> None:
     """Add the relay route; tell kernels (env vars) where the registry and this server are."""
     base_url = serverapp.base_url or "/"
@@ -104,7 +133,8 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
         "learns": bool(serverapp.identity_provider.auth_enabled),
     }  # fmt: skip
     update_registry(lambda reg: reg["servers"].__setitem__(pid, info), path)
-    serverapp.web_app.add_handlers(".*$", relay_rules(base_url, registry_resolver(path)))
+    serverapp.web_app.add_handlers(
+        ".*$", relay_rules(base_url, registry_resolver(path), _public_origin(path, pid, base_url)))
     _learn_origins(serverapp, pid, path)
     _ask_hub(serverapp, pid, path)
     serverapp.log.info("hooklab: public webhook relay at %s%s<key>/", base_url, ROUTE)

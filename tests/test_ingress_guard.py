@@ -295,3 +295,40 @@ def test_relay_headers_from_a_sender_prove_nothing(env: dict[str, object], lab: 
     assert direct.verified is False and direct.header(RELAY_URL) == forged  # stored as sent
     assert relayed.verified is False and relayed.header(RELAY_URL) is None  # the relay drops them
     assert "victim" not in direct.url + relayed.url
+
+
+def test_a_token_sent_through_the_relay_stays_out_of_the_capture_url(env: dict[str, object], tmp_path) -> None:
+    """The relay strips ``token=`` from what it passes on, and from the URL it passes on
+    for signature checks (which becomes ``capture.url``): a hub user's API token in the
+    query was stored there, in the database and in exports."""
+    port = int(str(env["port"]))
+    lab = HookLab(port=0, db=str(tmp_path / "t.sqlite3")).start()
+    try:
+        path = _relay_path(lab, "in")
+        for query in ("?token=hub-user-api-token-5e1f&a=1", "?a=1&token=hub-user-api-token-5e1f",
+                      "?%74oken=hub-user-api-token-5e1f&a=1"):
+            assert post(f"http://127.0.0.1:{port}{path}/x{query}", b"{}")[0] == 200
+        caps = lab.wait(3, timeout=10)
+        assert [c.url.endswith("/x?a=1") for c in caps] == [True] * 3, [c.url for c in caps]
+        lab.store.flush()
+    finally:
+        ingress.unregister(lab)
+        lab.stop()
+    blob = b"".join(f.read_bytes() for f in tmp_path.glob("t.sqlite3*"))
+    assert b"hub-user-api-token-5e1f" not in blob
+
+
+@pytest.mark.parametrize("host", ["[x]", "[::1", "[]", "a:b:c", "h:99999"])
+def test_a_malformed_host_through_the_relay_is_still_captured(env: dict[str, object], lab: HookLab,
+                                                              host: str) -> None:
+    """The URL the relay passes on is made from the request's Host; one that is no URL
+    (``[x]``) made the lab's check raise: 500, nothing captured."""
+    port = int(str(env["port"]))
+    head = (f"POST {_relay_path(lab, 'h')}/x HTTP/1.1\r\nHost: {host}\r\nContent-Length: 2\r\n"
+            "Connection: close\r\n\r\nhi")
+    answer = raw_request(port, head.encode())
+    if _status(answer) == 400:  # (the Jupyter server may refuse such a Host itself)
+        return
+    assert _status(answer) == 200, answer[:200]
+    (cap,) = lab.wait(1, timeout=10)
+    assert cap.body == b"hi" and cap.path == "/h/x"

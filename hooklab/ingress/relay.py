@@ -234,13 +234,21 @@ class RelayHandler(web.RequestHandler):
         # the key as [key], and never stores these two headers
         from ..server.guard import RELAY_PROOF, RELAY_URL, relay_proof  # (on the first relay)
 
-        query = self.request.query
-        origin = (self.origin() if self.origin is not None else "") or f"{req.protocol}://{req.host}"
-        url = f"{origin.rstrip('/')}{req.path}" + (f"?{query}" if query else "")
+        query = _strip_token(req.query)  # (as the lab gets it: a token is never stored)
+        url = f"{self._public_origin()}{req.path}" + (f"?{query}" if query else "")
         if self.target is not None and self.target.nonce:
             out.append((RELAY_URL, url))
             out.append((RELAY_PROOF, relay_proof(self.target.nonce, url)))
         return out
+
+    def _public_origin(self) -> str:
+        """The origin the sender called: the one ``lab.public_url`` gives out where it is
+        known (the extension's ``origin``: a hub's https address even where the proxy in front
+        of this server speaks http), else this request's scheme and Host as the Jupyter server
+        sees them (never a sender's own X-Forwarded-* claims)."""
+        req = self.request
+        known = self.origin() if self.origin is not None else ""
+        return known.rstrip("/") if known else f"{req.protocol}://{req.host}"
 
     async def _relay(self) -> None:
         t = self.target

@@ -152,12 +152,15 @@ def relayed_url(server: Any, headers: list[tuple[str, str]]
         return None
     rest = [(k, v) for k, v in headers if k.lower() not in _RELAY_NAMES]
     prefix = next((v for k, v in rest if k.lower() == "x-forwarded-prefix"), "")
-    parts = urlsplit(url)
-    if not prefix or not parts.path.startswith(prefix + "/"):
+    try:
+        parts = urlsplit(url)
+        if not prefix or not parts.path.startswith(prefix + "/"):
+            return None
+        tail = parts.path[len(prefix) + 1 :]
+        key, slash, after = tail.partition("/")
+        shown = parts._replace(path=f"{prefix}/[key]{slash}{after}").geturl() if key else url
+    except ValueError:  # (a Host such as "[x]" through the relay: no URL to speak of)
         return None
-    tail = parts.path[len(prefix) + 1 :]
-    key, slash, after = tail.partition("/")
-    shown = parts._replace(path=f"{prefix}/[key]{slash}{after}").geturl() if key else url
     return url, shown, rest
 
 

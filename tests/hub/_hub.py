@@ -376,3 +376,50 @@ def deliver_and_check(kernel: KernelClient, url: str, **send_kwargs: Any) -> Non
     assert received["stripe-signature"] == sent["stripe-signature"]
     assert received["content-type"] == sent["content-type"]
     assert got["valid"] is True
+
+
+TWILIO = "twilio-auth-token-hub-0123"
+TWILIO_SETUP = f"""
+import json, hooklab
+hooklab.lab().secret("tw", {TWILIO!r}, provider="twilio")
+print(json.dumps({{"url": hooklab.lab().public_url("tw")}}))
+"""
+TWILIO_CAPTURED = """
+import json, hooklab
+_cap = hooklab.lab().wait(1, timeout=20, bin="tw")[-1]
+print(json.dumps({"verified": _cap.verified, "reason": _cap.verify_reason, "url": _cap.url}))
+"""
+
+
+def deliver_twilio_and_check(kernel: KernelClient, *, connect: str | None = None,
+                             cafile: str | None = None) -> None:
+    """A Twilio delivery signed over the public URL (Twilio signs the URL it calls) verifies
+    on arrival in the kernel, and the capture's URL is that URL with the key as [key].
+    ``connect``: the ``scheme://127.0.0.1:port`` to reach it at, the URL's own host sent as
+    ``Host`` (a provider resolving the hub's name to the proxy)."""
+    import http.client
+    import ssl
+    from urllib.parse import urlsplit
+
+    from hooklab.signatures import sign_request
+
+    public = json.loads(kernel.run(TWILIO_SETUP).strip().splitlines()[-1])["url"] + "/sms?x=1"
+    key = urlsplit(public).path.split("/hooklab/in/", 1)[1].split("/", 1)[0]
+    body = b"Body=hello+hub&From=%2B15550001"
+    req = sign_request("twilio", TWILIO, url=public, body=body,
+                       headers={"Content-Type": "application/x-www-form-urlencoded"})
+    target = urlsplit(connect or public)
+    if target.scheme == "https":
+        ctx = ssl.create_default_context(cafile=cafile)
+        ctx.check_hostname = False  # (the certificate names the hub, reached at 127.0.0.1)
+        conn: Any = http.client.HTTPSConnection(target.hostname, target.port, context=ctx, timeout=20)
+    else:
+        conn = http.client.HTTPConnection(target.hostname, target.port, timeout=20)
+    path = urlsplit(public)
+    conn.request("POST", f"{path.path}?{path.query}", body=body, headers={
+        "Host": path.netloc, "Content-Type": "application/x-www-form-urlencoded", **req.headers})
+    assert conn.getresponse().status == 200
+    conn.close()
+    got = json.loads(kernel.run(TWILIO_CAPTURED).strip().splitlines()[-1])
+    assert got["verified"] is True, got
+    assert got["url"] == public.replace(key, "[key]"), got

@@ -16,7 +16,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _hub import SETUP, Hub, KernelClient, deliver_and_check, hub_login, kernel_public_url
+from _hub import (
+    SETUP,
+    Hub,
+    KernelClient,
+    deliver_and_check,
+    deliver_twilio_and_check,
+    hub_login,
+    kernel_public_url,
+)
 from _proxy import TLSProxy
 
 pytestmark = pytest.mark.timeout(300)
@@ -89,6 +97,7 @@ def test_hub_default_config_learns_the_proxy_address_from_the_users_browser(
         assert kernel_public_url(kernel) == (url, [])
 
         deliver_and_check(kernel, url)
+        deliver_twilio_and_check(kernel)
     finally:
         kernel.shutdown()
 
@@ -115,5 +124,9 @@ def test_behind_a_tls_proxy_setting_x_forwarded_proto_and_host(
             relayed = [(m, uri) for m, uri, _ in proxy.seen[before:] if "/hooklab/in/" in uri]
             assert [m for m, _ in relayed] == ["POST"], proxy.seen[before:]
             assert relayed[0][1].startswith("/user/bob/hooklab/in/")
+            # Twilio signs the https URL it was given; configurable-http-proxy tells the
+            # server "https,http", so the relay takes the scheme from what public_url gave out
+            deliver_twilio_and_check(kernel, connect=f"https://127.0.0.1:{proxy.port}",
+                                     cafile=str(proxy.cert))
         finally:
             kernel.shutdown()
