@@ -743,3 +743,41 @@ def test_utf8_header_values_are_shown_as_sent(store, views):
     v = make(views, store)
     v.select(cap.id)
     assert "José Müller ✓" in v.detail.value and "café" in v.detail.value
+
+
+def _gzip(data: bytes) -> bytes:
+    import gzip
+
+    return gzip.compress(data)
+
+
+@pytest.mark.parametrize("body,headers,path", [
+    (b"user=bob&password=FORMPWsecret8", [("Content-Encoding", "identity")], "/f"),
+    (b"user=bob&password=FORMPWsecret8", [("Content-Encoding", "x-custom")], "/f"),
+    (_gzip(b"user=bob&password=FORMPWsecret8"), [("Content-Encoding", "gzip")], "/f"),
+    ("user=bob&password=FORMPWsecret8".encode("utf-16-le"), [("X-Charset", "utf-16-le")], "/f"),
+    (b"user=bob&password+=FORMPWsecret8", [], "/f"),  # a name with a space after it
+    (b"user=bob&%20client_secret=FORMPWsecret8", [], "/f"),
+    (b"user=bob", [], "/f?password+=FORMPWsecret8"),  # the query, same rule
+], ids=["identity", "unknown-encoding", "gzip", "utf-16", "trailing-space", "leading-space", "query"])
+def test_form_credentials_stay_hidden_however_the_form_is_sent(store, views, body, headers, path):
+    """Found by a second attack on the first version: a Content-Encoding (even identity), a
+    charset whose bytes are not ASCII's, or spaces around a name showed the credential in
+    some tab; every tab now uses one rule, and a form that cannot be read field by field is
+    hidden whole."""
+    charset = dict(headers).get("X-Charset")
+    ctype = "application/x-www-form-urlencoded" + (f"; charset={charset}" if charset else "")
+    from urllib.parse import parse_qs, urlsplit
+
+    query = parse_qs(urlsplit(path).query, keep_blank_values=True)
+    cap = post(store, urlsplit(path).path, body=body, query=query,
+               url="http://127.0.0.1:9" + path, headers=[("Content-Type", ctype), *headers])
+    v = make(views, store)
+    v.select(cap.id)
+    for tab in range(len(TAB_TITLES)):
+        v.tabs.selected_index = tab
+    state = all_state(v)
+    for needle in ("FORMPWsecret8", "F\\u0000O\\u0000R\\u0000M", "FORMPW"):
+        assert needle not in state, (needle, TAB_TITLES)
+    v.show_credentials.value = True  # (then shown: the person asked)
+    assert "FORMPWsecret8" in all_state(v)

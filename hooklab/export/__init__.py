@@ -318,9 +318,9 @@ def _printf_escape(data: bytes) -> str:
 def _mask_query(target: str, hide: frozenset[str]) -> str:
     parts = urlsplit(target)
     pairs = parse_qsl(parts.query, keep_blank_values=True)
-    if not any(k.lower() in hide for k, _ in pairs):
+    if not any(k.strip().lower() in hide for k, _ in pairs):
         return target
-    shown = [(k, "HIDDEN" if k.lower() in hide else v) for k, v in pairs]
+    shown = [(k, "HIDDEN" if k.strip().lower() in hide else v) for k, v in pairs]
     return parts._replace(query=urlencode(shown)).geturl()
 
 

@@ -25,9 +25,9 @@ from dataclasses import replace
 from datetime import datetime
 from html import escape
 from typing import Any
-from urllib.parse import unquote, unquote_plus
+from urllib.parse import parse_qs, unquote, unquote_plus
 
-from ..capture import Capture
+from ..capture import Capture, decode_body
 
 __all__ = [
     "COLUMNS",
@@ -36,6 +36,7 @@ __all__ = [
     "hexdump",
     "hidden_form",
     "human_size",
+    "is_sensitive_field",
     "is_sensitive_header",
     "raw_html",
     "row_label",
@@ -146,6 +147,12 @@ def is_sensitive_header(name: str) -> bool:
     return name.strip().lower() in SENSITIVE_HEADERS
 
 
+def is_sensitive_field(name: str) -> bool:
+    """Whether a query or form field holds a credential (:data:`SENSITIVE_QUERY`, spaces
+    around the name and letter case aside): the one rule of every tab."""
+    return name.strip().lower() in SENSITIVE_QUERY
+
+
 def _hidden(value: str) -> str:
     return f"<hidden: {len(value)} chars>"
 
@@ -174,7 +181,7 @@ def shown_headers(cap: Capture, reveal: bool) -> list[tuple[str, str]]:
 
 def shown_query(cap: Capture, reveal: bool) -> list[tuple[str, str]]:
     return [
-        (k, v if reveal or k.lower() not in SENSITIVE_QUERY else _hidden(v))
+        (k, v if reveal or not is_sensitive_field(k) else _hidden(v))
         for k, vs in cap.query.items()
         for v in vs
     ]
@@ -237,7 +244,7 @@ def _body_view(cap: Capture, reveal: bool) -> tuple[str, str]:
     form = cap.form()
     if form:
         rows = [
-            (k, v if reveal or k.lower() not in SENSITIVE_QUERY else _hidden(v))
+            (k, v if reveal or not is_sensitive_field(k) else _hidden(v))
             for k, vs in form.items()
             for v in vs
         ]
@@ -313,18 +320,43 @@ def hidden_form(cap: Capture) -> bytes | None:
     >>> hidden_form(c)
     b'user=bob&Password=<hidden: 7 chars>&x=1'
     """
-    if cap.content_type != "application/x-www-form-urlencoded" or not cap.body \
-            or cap.header("content-encoding"):
+    if cap.content_type != "application/x-www-form-urlencoded" or not cap.body:
         return None
+    encoding = (cap.header("content-encoding") or "").strip().lower()
+    if encoding not in ("", "identity") or cap.charset.strip().lower() not in _ASCII_LIKE:
+        # compressed, or in a charset whose bytes are not ASCII's (UTF-16): the fields can only
+        # be hidden by hiding it all, where it may hold some (or cannot be read to tell)
+        try:
+            names = list(parse_qs(decode_body(cap.body, encoding or None).decode(
+                _codec(cap.charset)), keep_blank_values=True))
+        except (ValueError, LookupError):
+            names = ["password"]
+        if not any(is_sensitive_field(n) for n in names):
+            return None
+        why = f"Content-Encoding {encoding}" if encoding not in ("", "identity") else cap.charset
+        return f"<form body hidden ({cap.size} bytes, {why}): tick 'show credentials'>".encode()
     parts = cap.body.split(b"&")
     changed = False
     for i, part in enumerate(parts):
         key, eq, value = part.partition(b"=")
-        name = unquote_plus(key.decode("utf-8", "replace")).strip().lower()
-        if eq and name in SENSITIVE_QUERY:
+        if eq and is_sensitive_field(unquote_plus(key.decode("utf-8", "replace"))):
             parts[i] = key + b"=" + _hidden(unquote_plus(value.decode("utf-8", "replace"))).encode()
             changed = True
     return b"&".join(parts) if changed else None
+
+
+#: charsets whose bytes for ``=``, ``&`` and letters are ASCII's (a form is split as bytes)
+_ASCII_LIKE = frozenset({"utf-8", "utf8", "us-ascii", "ascii", "iso-8859-1", "latin-1", "latin1",
+                         "windows-1252", "cp1252"})
+
+
+def _codec(charset: str) -> str:
+    import codecs
+
+    try:
+        return codecs.lookup(charset.strip()).name
+    except LookupError:
+        return "utf-8"
 
 
 def raw_html(cap: Capture, *, reveal: bool = False) -> str:
@@ -369,7 +401,7 @@ def curl_command(cap: Capture, *, reveal: bool = False, base: str | None = None)
     if hide and (
         form is not None
         or any(is_sensitive_header(k) for k, _ in cap.headers)
-        or any(k.lower() in SENSITIVE_QUERY for k in cap.query)
+        or any(is_sensitive_field(k) for k in cap.query)
     ):
         cmd = "# credentials hidden: tick 'show credentials' to include them\n" + cmd
     return cmd

@@ -456,7 +456,12 @@ class LiveView(LiveControls, W.VBox):
             payload = read_payload(cap.body, cap.content_type, cap.header("content-encoding"),
                                    exact=True)
             if payload.root == "form" and not reveal:  # (as the Details tab shows them)
-                payload = replace(payload, value=_tree.hide_fields(payload.value, R.SENSITIVE_QUERY))
+                names = R.SENSITIVE_QUERY
+                whole = R.hidden_form(cap)
+                if whole is not None and whole.startswith(b"<form body hidden") \
+                        and isinstance(payload.value, dict):  # (unreadable names: every value)
+                    names = frozenset(str(k).strip().lower() for k in payload.value)
+                payload = replace(payload, value=_tree.hide_fields(payload.value, names))
             self._tree = _tree.Tree.of(payload)
             self._tree_for = (cap.id, reveal)
             self._set(self.field_column, value="")
