@@ -29,6 +29,7 @@ __all__ = [
     "ForwardOutcome",
     "bin_of",
     "capture_to_dict",
+    "check_import",
     "check_request_syntax",
     "decode_body",
     "n_captures",
@@ -236,6 +237,38 @@ def check_request_syntax(method: str, path: str, headers: list[tuple[str, str]])
             raise ValueError(f"header name {name!r} is not an HTTP token")
         if not isinstance(value, str) or _BAD_VALUE.search(value):
             raise ValueError(f"header {name!r} has a control character in its value")
+
+
+#: the times a capture may carry: what pandas' datetime64[ns] column holds (an import of a
+#: later one would make every frame and export of the lab fail)
+EARLIEST = datetime(1677, 9, 22, tzinfo=timezone.utc)
+LATEST = datetime(2262, 4, 11, tzinfo=timezone.utc)
+
+
+def check_import(path: str, url: str, received_at: datetime, kind: str = "http") -> None:
+    """Raise ``ValueError`` unless an imported capture's path, URL and time are ones the
+    capture server could have stored: a path without ``?`` or ``#`` (the server keeps the
+    query apart), an absolute http(s) URL (ws(s) for WebSocket messages) without spaces or
+    controls, and a time pandas can hold. What replay and copy-as-curl send is then what
+    the capture shows.
+
+    >>> check_import("/gh/x", "http://127.0.0.1:8765/gh/x?a=1", datetime.now(timezone.utc))
+    >>> check_import("/gh/x#", "http://h/gh/x", datetime.now(timezone.utc))
+    Traceback (most recent call last):
+    ...
+    ValueError: path '/gh/x#' holds '?' or '#': the server keeps the query apart
+    """
+    if "?" in path or "#" in path:
+        raise ValueError(f"path {path!r} holds '?' or '#': the server keeps the query apart")
+    if url:  # (by hand: this runs for every line of a large import)
+        schemes = ("ws", "wss") if kind == "ws" else ("http", "https")
+        scheme, sep, rest = url.partition("://")
+        if not sep or scheme.lower() not in schemes or not rest or rest[0] in "/?#" \
+                or _BAD_TARGET.search(url):
+            raise ValueError(f"url {url!r} is not an absolute {'/'.join(schemes)} URL")
+    if not EARLIEST <= received_at <= LATEST:
+        raise ValueError(f"received_at {received_at.isoformat()} is outside "
+                         f"{EARLIEST.year}-{LATEST.year} (what a DataFrame can hold)")
 
 
 def printable(text: object) -> str:

@@ -6,6 +6,7 @@ import base64
 import csv
 import io
 import json
+import re
 import shutil
 import subprocess
 
@@ -326,3 +327,67 @@ def test_a_parquet_dataset_exports_to_json_lines_and_har(filled, tmp_path, fmt) 
         assert [c.body for c in one.captures] == [BINARY]
     finally:
         one.stop()
+
+
+def _jsonl_line(**fields):  # type: ignore[no-untyped-def]
+    line = {"method": "POST", "path": "/pay/charge", "headers": [["Content-Type", "text/plain"]],
+            "body_b64": base64.b64encode(b"x").decode(), "received_at": "2026-12-01T00:00:00Z"}
+    line.update(fields)
+    return json.dumps(line) + "\n"
+
+
+@pytest.mark.parametrize("fields,message", [
+    ({"path": "/pay/x#"}, "holds '?' or '#'"),
+    ({"path": "/pay/x?admin=true"}, "holds '?' or '#'"),
+    ({"url": "javascript:alert(1)"}, "is not an absolute http"),
+    ({"url": "http://h/pay/charge?a=1 b"}, "is not an absolute http"),
+    ({"url": "http://h/pay/charge\r\nX: 1"}, "is not an absolute http"),
+    ({"received_at": "9999-12-31T23:59:59-23:59"}, "outside 1677-2262"),
+    ({"received_at": "2300-01-01T00:00:00Z"}, "outside 1677-2262"),
+    ({"received_at": "1600-01-01T00:00:00Z"}, "outside 1677-2262"),
+])
+def test_a_json_lines_import_refuses_what_replay_would_send_otherwise(tmp_path, fields, message) -> None:  # type: ignore[no-untyped-def]
+    """(A second attack on the import rules.) A path with '?' or '#', a URL that is not one,
+    or a time no DataFrame can hold (it made every frame and export of the lab fail)."""
+    path = tmp_path / "bad.jsonl"
+    path.write_text(_jsonl_line(**fields))
+    with pytest.raises(ValueError, match=re.escape(message)):
+        hooklab.load_jsonl(path).stop()
+
+
+def test_a_json_lines_capture_shows_the_query_its_url_replays(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A line whose url's query differs from its query field: the capture's query is the
+    URL's, the one replay and copy-as-curl send (it showed amount=1 and sent 1000000)."""
+    path = tmp_path / "q.jsonl"
+    path.write_text(_jsonl_line(query={"amount": ["1"]},
+                                url="http://shop/pay/charge?amount=1000000&admin=true"))
+    lab = hooklab.load_jsonl(path)
+    try:
+        (cap,) = lab.captures
+        assert cap.query == {"amount": ["1000000"], "admin": ["true"]}
+        assert "amount=1000000&admin=true" in to_curl(cap)
+    finally:
+        lab.stop()
+
+
+@pytest.mark.parametrize("case", ["deep", "surrogate", "far"])
+def test_a_har_import_refuses_what_would_break_later(tmp_path, case) -> None:  # type: ignore[no-untyped-def]
+    """Deep nesting gave a RecursionError traceback; a lone surrogate in a header was
+    imported and then every export stopped half-way; a far date broke every frame."""
+    path = tmp_path / "x.har"
+    entry = {"startedDateTime": "2026-12-01T00:00:00Z", "request": {
+        "method": "POST", "url": "http://127.0.0.1:8765/h/x", "httpVersion": "HTTP/1.1",
+        "headers": [{"name": "X-A", "value": "ok"}], "queryString": []}, "response": {"status": 200}}
+    if case == "deep":
+        path.write_text("[" * 100_000 + "]" * 100_000)
+        match = "is not a HAR file"
+    else:
+        if case == "surrogate":
+            entry["request"]["headers"][0]["value"] = "\ud800"
+            match = "not valid Unicode"
+        else:
+            entry["startedDateTime"] = "2300-01-01T00:00:00Z"
+            match = "outside 1677-2262"
+        path.write_text(json.dumps({"log": {"version": "1.2", "entries": [entry]}}))
+    with pytest.raises(ValueError, match=match):
+        load_har(path).stop()

@@ -91,7 +91,8 @@ GOOD_LINES = [
     ({"received_at": "2026-03-04T05:06:07.891011"}, {"received_at": T}),  # naive: UTC
     ({"received_at": "2026-03-04T07:06:07.891011+02:00"}, {"received_at": T}),
     ({"method": "post", "path": "", "kind": ""}, {"method": "POST", "path": "/", "kind": "http"}),
-    ({"path": "/caf%C3%A9/x?y=1"}, {"path": "/caf%C3%A9/x?y=1", "bin": "café"}),
+    # (a path holding "?" or "#" is refused: test_export.py)
+    ({"path": "/caf%C3%A9/x;y=1"}, {"path": "/caf%C3%A9/x;y=1", "bin": "café"}),
     ({"query": {"a": ["1", "2"], "b": []}}, {"query": {"a": ["1", "2"], "b": []}}),
     # (a value with a CR or LF is refused, as by a HAR import: test_export.py)
     ({"headers": [["Content-Type", "Application/JSON; charset=utf-8"], ["X-A", "é\t "]]},

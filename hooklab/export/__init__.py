@@ -40,6 +40,7 @@ from ..capture import (
     Capture,
     CaptureRecord,
     capture_to_dict,
+    check_import,
     check_request_syntax,
     new_record,
 )
@@ -249,6 +250,14 @@ def _har_record(entry: dict[str, Any]) -> CaptureRecord:
     schemes = ("ws", "wss") if kind == "ws" else ("http", "https")
     if split.scheme not in schemes or not split.netloc or any(c <= " " or c == "\x7f" for c in url):
         raise ValueError(f"request.url {url!r} is not an absolute {'/'.join(schemes)} URL")
+    received = _parse_time(entry.get("startedDateTime"))
+    check_import(path, url, received, kind)
+    for name, value in headers:  # (the standard library's JSON reads lone surrogates, which
+        if not (name + value).isascii():  # no export could write back)
+            try:
+                (name + value).encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValueError(f"header {name!r} is not valid Unicode") from None
     record = new_record(
         method,
         path,
@@ -257,7 +266,7 @@ def _har_record(entry: dict[str, Any]) -> CaptureRecord:
         remote_addr=_text(meta.get("remote_addr") or entry.get("serverIPAddress") or "",
                           "remote address"),
         url=url,
-        received_at=_parse_time(entry.get("startedDateTime")),
+        received_at=received,
         status=status,
         kind=kind,
         query=parse_qs(split.query, keep_blank_values=True),
@@ -281,7 +290,7 @@ def read_har(path: str | os.PathLike[str]) -> list[CaptureRecord]:
     try:
         with open(path, encoding="utf-8") as f:
             har = json.load(f)
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise ValueError(f"{name!r} is not a HAR file: {exc}") from None
     log = har.get("log") if isinstance(har, dict) else None
     entries = log.get("entries") if isinstance(log, dict) else None

@@ -33,8 +33,9 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit
 
-from ..capture import check_request_syntax
+from ..capture import check_import, check_request_syntax
 
 if TYPE_CHECKING:
     from ..explore.parallel import Helpers
@@ -120,11 +121,18 @@ def _record(d: Any, now: bool = True) -> dict[str, Any]:
     # (an imported file is untrusted, as a HAR file is: a method such as "GET /admin" or a CR
     # in a header would become another request line or header when the capture is replayed)
     check_request_syntax(method.upper(), path, pairs)
+    url = get("url")
+    url = "" if url is None else _text(url, "url")
+    kind = get("kind")
+    kind = ("http" if kind is None else _text(kind, "kind")) or "http"
+    check_import(path, url, received, kind)
+    if "?" in url:  # (the query replay and copy-as-curl send is the URL's: the capture shows it)
+        query = parse_qs(urlsplit(url).query, keep_blank_values=True)
+    elif url:
+        query = {}
     b64 = get("body_b64")
     body = _b64decode("" if b64 is None else _text(b64, "body_b64"), validate=True)
     remote = get("remote_addr")
-    url = get("url")
-    kind = get("kind")
     record: dict[str, Any] = {
         "received_at": received,
         "method": method.upper(),
@@ -133,9 +141,9 @@ def _record(d: Any, now: bool = True) -> dict[str, Any]:
         "headers": pairs,
         "body": body,
         "remote_addr": "" if remote is None else _text(remote, "remote address"),
-        "url": "" if url is None else _text(url, "url"),
+        "url": url,
         "status": status,
-        "kind": ("http" if kind is None else _text(kind, "kind")) or "http",
+        "kind": kind,
     }
     for key in ("provider", "event_type", "delivery_id", "verify_reason"):
         value = get(key)
