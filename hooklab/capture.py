@@ -36,6 +36,7 @@ __all__ = [
     "new_record",
     "printable",
     "redact_record",
+    "scrub_detected",
     "split_target",
     "target_path",
 ]
@@ -105,6 +106,9 @@ def redact_record(
         record["headers"] = out
     if pattern is None:
         return record
+    method = record.get("method")
+    if isinstance(method, str) and pattern.search(method):  # (stays a token: no brackets)
+        record["method"] = _scrubbed(method, pattern, mark.strip("[]"))
     for key in _TEXT_FIELDS:
         text = record.get(key)
         if isinstance(text, str):
@@ -119,6 +123,26 @@ def redact_record(
     return record
 
 
+def scrub_detected(record: dict[str, Any], secrets: tuple[str, ...]) -> None:
+    """Scrub ``secrets`` from what detection filled in after :func:`new_record` scrubbed the
+    rest: ``event_type`` and ``delivery_id``, read from the body (a quick test first).
+
+    >>> r = {"event_type": "push.t0k3n-abc", "delivery_id": "d-1"}
+    >>> scrub_detected(r, ("t0k3n-abc",)); r["event_type"]
+    'push.[redacted]'
+    """
+    found = _secret_pattern(tuple(s for s in secrets if s))
+    if found is None:
+        return
+    text = f"{record.get('event_type') or ''}\n{record.get('delivery_id') or ''}"
+    if text == "\n" or not (any(f in text.lower() for f in found[1]) or not text.isascii()):
+        return
+    for key in ("event_type", "delivery_id"):
+        value = record.get(key)
+        if isinstance(value, str):
+            record[key] = _scrubbed(value, found[0], REDACTED)
+
+
 _BASIC = re.compile(r"(\s*basic\s+)(\S+)\s*", re.IGNORECASE)
 #: text fields of a record :func:`redact_record` scrubs of ``secrets`` (with headers, query)
 _TEXT_FIELDS = ("url", "path", "event_type", "delivery_id", "verify_reason", "handshake")
@@ -131,6 +155,8 @@ def _anywhere(record: dict[str, Any], headers: Any, pattern: re.Pattern[str],
     ``%``; ``Basic`` credentials are decoded one by one)."""
     parts = [str(x) for pair in headers for x in pair]
     parts += [t for t in map(record.get, _TEXT_FIELDS) if isinstance(t, str)]
+    if isinstance(record.get("method"), str):
+        parts.append(record["method"])
     for k, vs in (record.get("query") or {}).items():
         parts.append(str(k))
         parts.extend(map(str, vs))

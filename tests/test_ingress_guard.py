@@ -7,6 +7,7 @@ that took over a dead kernel's port.
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
@@ -332,3 +333,30 @@ def test_a_malformed_host_through_the_relay_is_still_captured(env: dict[str, obj
     assert _status(answer) == 200, answer[:200]
     (cap,) = lab.wait(1, timeout=10)
     assert cap.body == b"hi" and cap.path == "/h/x"
+
+
+def test_a_jupyter_token_as_method_event_or_delivery_id_is_not_stored(
+        env: dict[str, object], tmp_path) -> None:
+    """(A second attack.) The server takes any token as a method, and detection reads the
+    event type and delivery id out of the body after the first scrub: all three are
+    scrubbed too (the body keeps it: bodies are stored exactly)."""
+    lab = HookLab(port=0, db=str(tmp_path / "m.sqlite3")).start()
+    try:
+        port = lab.bound_port
+        head = (f"{TOKEN} /m HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\n"
+                "Connection: close\r\n\r\n")
+        assert _status(raw_request(port, head.encode())) == 200  # type: ignore[arg-type]
+        body = json.dumps({"id": f"evt_{TOKEN}", "type": f"charge.{TOKEN}", "object": "event",
+                           "data": {"object": {}}}).encode()
+        post(lab.url_for("stripe"), body, {"Content-Type": "application/json",
+                                           "Stripe-Signature": "t=1,v1=00"})
+        method_cap, stripe_cap = lab.wait(2, timeout=10)
+        assert TOKEN not in method_cap.method and method_cap.method == "redacted"
+        assert stripe_cap.provider == "stripe" and TOKEN not in (stripe_cap.event_type or "")
+        assert TOKEN not in (stripe_cap.delivery_id or "") and stripe_cap.body == body
+        lab.store.flush()
+        cols = lab.dataframe()[["method", "event_type", "delivery_id"]].astype(str).to_string()
+        assert TOKEN not in cols
+    finally:
+        ingress.unregister(lab)
+        lab.stop()

@@ -72,6 +72,8 @@ def capture_record(
                         redact_credentials=srv.redact_credentials, secrets=srv.never_stored)
     if relayed is not None:  # (for the signature check on arrival only: never stored)
         record["signed_url"] = signed  # type: ignore[typeddict-unknown-key]
+    # (scrubbed again from what detection reads out of the body: event type, delivery id)
+    record["never_stored"] = srv.never_stored  # type: ignore[typeddict-unknown-key]
     response = srv.rules.match(method, record["path"])
     record["status"] = response.status
     if response is DEFAULT_RESPONSE and srv.handshakes is not None:  # a user's rule wins

@@ -41,7 +41,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..capture import Capture, CaptureRecord, ForwardOutcome
+from ..capture import Capture, CaptureRecord, ForwardOutcome, scrub_detected
 from ..filters import FIELD_KEYS, validate
 from ..providers import detect_record
 from . import _columns, _search
@@ -905,6 +905,9 @@ class CaptureStore:
 
     def _prepare(self, record: dict[str, Any]) -> None:
         _detect(record)
+        never = record.pop("never_stored", None)
+        if never:
+            scrub_detected(record, never)
         if self.secrets is None:
             return
         try:  # (raises if the record cannot be scrubbed of them: refused, not stored so)
