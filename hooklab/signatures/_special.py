@@ -171,16 +171,67 @@ def _mandrill_sign(out: Outgoing, p: Any) -> SignedRequest:
                                                      hashlib.sha1)})
 
 
-# -- Plivo (V2): base64(HMAC-SHA256(scheme://host/path + nonce)) -----------------------------
+# -- Plivo: V2 = base64(HMAC-SHA256(scheme://host/path + nonce)); V3 = base64(HMAC-SHA256(
+# the URL with its query and the POST parameters sorted, "." nonce)) -------------------------
 def _plivo_base(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}{parts.path}"
 
 
+def _plivo_sorted(params: dict[str, Any], sep: str, join: str) -> str:
+    """Parameters sorted by name, each value (a list's sorted) as name + ``sep`` + value,
+    joined by ``join``; an object's value is its own parameters the same way."""
+    out = []
+    for name in sorted(params):
+        value = params[name]
+        if isinstance(value, list):
+            out.append(join.join(f"{name}{sep}{v}" for v in sorted(map(str, value))))
+        elif isinstance(value, dict):
+            out.append(f"{name}{_plivo_sorted(value, sep, join)}")
+        else:  # (numbers, booleans and null as Python prints them: the official SDK's rule)
+            out.append(f"{name}{sep}{value}")
+    return join.join(out)
+
+
+def _plivo_v3_message(url: str, method: str, params: dict[str, Any], nonce: str) -> bytes:
+    """What Plivo's V3 signature covers: for GET the URL with its query sorted; for POST the
+    URL (sorted query, then ``.`` when both are there) followed by the POST parameters sorted,
+    name and value run together; then ``.`` and the nonce."""
+    base = _plivo_base(url)
+    query = _plivo_sorted(parse_qs(urlsplit(url).query, keep_blank_values=True), "=", "&")
+    if method == "GET":
+        signed = base + (f"?{query}" if query else "")
+    else:
+        signed = base + (f"?{query}" if query or params else "") + ("." if query and params else "")
+        signed += _plivo_sorted(params, "", "")
+    return f"{signed}.{nonce}".encode()
+
+
+def _plivo_params(body: bytes) -> dict[str, Any]:
+    """A delivery's POST parameters: its form fields, or the members of a JSON object."""
+    if body.lstrip()[:1] == b"{":
+        try:
+            data = json.loads(body)
+        except ValueError:
+            data = None
+        if isinstance(data, dict):
+            return data
+    return _form(body) if body else {}
+
+
 def _plivo_verify(inc: Incoming, p: Any) -> str:
-    sig = inc.header("X-Plivo-Signature-V2")
-    nonce = inc.header("X-Plivo-Signature-V2-Nonce")
     url = _need_url(inc, p)
+    if inc.opt("X-Plivo-Signature-V2") is None and inc.opt("X-Plivo-Signature-V3") is not None:
+        nonce = inc.header("X-Plivo-Signature-V3-Nonce")
+        method = (inc.method or "POST").upper()
+        expected = hmac_b64(inc.key, _plivo_v3_message(url, method, _plivo_params(inc.body), nonce))
+        given = [s.strip() for s in inc.header("X-Plivo-Signature-V3").split(",")]
+        hint = MISMATCH.split(":")[0] + ": Plivo V3 signs the URL it called with its query and " \
+            f"the POST parameters, sorted, plus the nonce; signed against {short(url, 80)}: is " \
+            "the auth token right?"
+        return inc.conclude(first_match(expected, given), len(given), mismatch=hint)
+    sig = inc.header("X-Plivo-Signature-V2", " (nor X-Plivo-Signature-V3)")
+    nonce = inc.header("X-Plivo-Signature-V2-Nonce")
     expected = hmac_b64(inc.key, (_plivo_base(url) + nonce).encode("utf-8"))
     hint = MISMATCH.split(":")[0] + f": Plivo signs the URL it called (without the query) plus " \
         f"the nonce; signed against {short(_plivo_base(url), 80)}: is the auth token right?"
@@ -190,8 +241,11 @@ def _plivo_verify(inc: Incoming, p: Any) -> str:
 def _plivo_sign(out: Outgoing, p: Any) -> SignedRequest:
     url = out.need_url("plivo")
     nonce = str(secrets.randbelow(10**20))
+    v3 = _plivo_v3_message(url, (out.method or "POST").upper(), _plivo_params(out.body), nonce)
     return out.done({"X-Plivo-Signature-V2": hmac_b64(out.key, (_plivo_base(url) + nonce).encode()),
-                     "X-Plivo-Signature-V2-Nonce": nonce})
+                     "X-Plivo-Signature-V2-Nonce": nonce,
+                     "X-Plivo-Signature-V3": hmac_b64(out.key, v3),
+                     "X-Plivo-Signature-V3-Nonce": nonce})
 
 
 # -- HubSpot: v3 = base64(HMAC-SHA256(method + uri + body + timestamp)); v1, v2 = SHA-256 -------
