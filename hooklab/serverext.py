@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from tornado import web
 
-from .ingress.origin import OriginLearner, hub_server_url, server_record
+from .ingress.origin import OriginLearner, hub_server_url, loopback, server_record
 from .ingress.registry import ROUTE, update_registry
 from .ingress.relay import registry_resolver, relay_rules
 
@@ -49,7 +49,9 @@ def _learn_origins(serverapp: Any, pid: str, path: str) -> None:
 
     def record(origin: str, by_browser: bool) -> None:
         server_record(pid, path, origin=origin, origin_by="browser" if by_browser else "request")
-        serverapp.log.info("hooklab: public webhook URLs use %s (seen in your requests)", origin)
+        if by_browser or not loopback(origin):  # (a script's loopback origin is not used)
+            serverapp.log.info("hooklab: public webhook URLs use %s (seen in your requests)",
+                               origin)
 
     learner = OriginLearner(record)
     app = serverapp.web_app

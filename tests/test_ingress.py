@@ -385,3 +385,26 @@ def test_a_twilio_delivery_through_a_tunnel_verifies_on_arrival(lab: HookLab, mo
         assert cap.header("x-forwarded-for") == "203.0.113.9, 127.0.0.1"
     finally:
         ingress.close_tunnels()
+
+
+def test_the_server_log_names_only_an_origin_public_url_would_use(tmp_path: Path) -> None:
+    """A script with the user's token on the server's own address (a kernel client, a
+    health check) used to make the log say "public webhook URLs use http://127.0.0.1:...",
+    while public_url rightly ignores such an origin; a proxy's forwarded one is logged."""
+    token = "log-test-token-0123456789"
+    with jupyter_server(tmp_path, token, "/") as js:
+        def get(headers: dict[str, str]) -> None:
+            req = urllib.request.Request(str(js["local"]) + "api/status",
+                                         headers={"Authorization": f"token {token}", **headers})
+            with urllib.request.urlopen(req, timeout=10) as r:
+                assert r.status == 200
+
+        get({})
+        get({"X-Forwarded-Host": "hub.example.org", "X-Forwarded-Proto": "https"})
+        deadline = time.monotonic() + 10
+        log = ""
+        while "hub.example.org" not in log and time.monotonic() < deadline:
+            time.sleep(0.1)
+            log = Path(str(js["log"])).read_text(errors="replace")
+    said = [line for line in log.splitlines() if "public webhook URLs use" in line]
+    assert said and all("https://hub.example.org" in line for line in said), said

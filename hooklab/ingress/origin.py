@@ -48,7 +48,8 @@ from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 __all__ = [
-    "OriginLearner", "Seen", "hub_server_url", "public_root", "request_origin", "server_record",
+    "OriginLearner", "Seen", "hub_server_url", "loopback", "public_root", "request_origin",
+    "server_record",
 ]  # fmt: skip
 
 _LABEL = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
@@ -209,7 +210,7 @@ def _root(value: str, base_url: str) -> str | None:
     return f"{found[0]}://{found[1]}/" + (base + "/" if base else "")
 
 
-def _loopback(url: str) -> bool:
+def loopback(url: str) -> bool:
     """Whether ``url``'s host is this machine (an IP literal in 127/8 or ::1, or localhost)."""
     host = (urlsplit(url).hostname or "").lower()
     if host == "localhost" or host.endswith(".localhost"):
@@ -298,7 +299,7 @@ def public_root(
         if root:
             return root, None
     learnt = _root((server or {}).get("origin") or "", base_url)
-    if learnt and ((server or {}).get("origin_by") == "browser" or not _loopback(learnt)):
+    if learnt and ((server or {}).get("origin_by") == "browser" or not loopback(learnt)):
         return learnt, None  # a script's loopback request (the server's own address) says nothing
     local_url = str((server or {}).get("url") or "http://localhost:8888/")
     local = _root(local_url, base_url) or "http://localhost:8888/"
