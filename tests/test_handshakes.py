@@ -364,6 +364,16 @@ def test_discord_webhook_events_are_acknowledged_204_and_keep_their_event_type(
     assert not cap.handshake and cap.body == DISCORD_EVENT
 
 
+def test_a_standard_webhooks_challenge_is_not_taken_for_a_forged_delivery(lab: HookLab) -> None:
+    """The challenge carries no signature (it is no delivery): stored unverified with that
+    reason, not verified=False ("missing header webhook-id"), which reads as tampering."""
+    lab.secret("swh", SWH_SECRET, provider="standardwebhooks")
+    reply = request(lab.url_for("swh"), "POST", b"", {"webhook-challenge": SWH_CHALLENGE})
+    assert reply.status == 204 and reply.header("webhook-challenge-response") == _swh_answer()
+    cap = lab.wait(1, timeout=10, bin="swh")[0]
+    assert cap.verified is None and cap.verify_reason.startswith("not signed"), cap.verify_reason
+
+
 def test_asana_secret_is_kept_verifies_what_follows_and_is_not_stored(lab: HookLab) -> None:
     secret = "b537207f20cbfa02357cf448134da559"
     reply = request(lab.url_for("asana"), "POST", b"", {"X-Hook-Secret": secret})

@@ -614,7 +614,8 @@ def _standard_challenge(r: _Req) -> Answer | None:
     derived = hmac.new(key, b"wev-v1", hashlib.sha256).digest()
     proof = base64.b64encode(hmac.new(derived, challenge.encode(), hashlib.sha256).digest())
     return Answer(provider, ev, "standard webhooks webhook-challenge: webhook-challenge-response "
-                  "sent", 204, b"", (("webhook-challenge-response", "v1," + proof.decode()), *_SAFE))
+                  "sent", 204, b"", (("webhook-challenge-response", "v1," + proof.decode()), *_SAFE),
+                  verified=None, verify_reason="not signed: an endpoint verification, no delivery")
 
 
 #: providers that sign as Standard Webhooks (Svix, OpenAI, Supabase...)
