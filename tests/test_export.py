@@ -138,6 +138,25 @@ def test_to_curl_resends_byte_exact(lab, kind: str) -> None:  # type: ignore[no-
     assert "printf" in cmd if kind in ("binary", "at") else "printf" not in cmd
 
 
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl not installed")
+@pytest.mark.parametrize("path", ["/c/../_hooklab/api/captures", "/c/./x", "/c/x/.."])
+def test_to_curl_resends_a_path_with_dot_segments_as_it_came(lab, path) -> None:  # type: ignore[no-untyped-def]
+    """curl folds "/c/../x" into "/x" unless told not to: copy-as-curl aimed at the lab
+    would have requested another path than the one captured (/_hooklab/... here)."""
+    from _http import raw_request
+
+    port = lab.bound_port
+    raw_request(port, f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 2\r\n"
+                      "Connection: close\r\n\r\nhi".encode())
+    (cap,) = lab.wait(1, timeout=10)
+    assert cap.path == path
+    with Target() as t:
+        cmd = to_curl(cap, base=t.url)
+        subprocess.run(["sh", "-c", cmd + " -s -o /dev/null"], check=True, timeout=20)
+        (got,) = t.wait(1)
+    assert got.path == path and got.body == b"hi"
+
+
 def test_to_curl_display_options_hide_credentials_and_wrap() -> None:
     from datetime import datetime, timezone
 

@@ -403,6 +403,10 @@ def to_curl(
         target = _mask_query(target, hide_q)
     method = ["--head"] if capture.method == "HEAD" else ["-X", shlex.quote(capture.method)]
     args = ["curl", "--globoff", *method, shlex.quote(target), "--proto", "=http,https"]
+    from ..outbound.forward import has_dot_segment
+
+    if has_dot_segment(urlsplit(target).path):  # curl would fold "/gh/../x" into "/x"
+        args.insert(2, "--path-as-is")
     first = len(args) - 2
     for k, v in capture.headers:
         if v == REDACTED:
