@@ -781,3 +781,18 @@ def test_form_credentials_stay_hidden_however_the_form_is_sent(store, views, bod
         assert needle not in state, (needle, TAB_TITLES)
     v.show_credentials.value = True  # (then shown: the person asked)
     assert "FORMPWsecret8" in all_state(v)
+
+
+def test_bracketed_credential_names_are_hidden_too(store, views):
+    """PHP / Rails style names (``user[password]``, ``data[api][token]``) in a form body and
+    in the query: hidden in every tab like ``password``."""
+    cap = post(store, "/f", body=b"user[name]=bob&user[password]=FORMPWsecret8",
+               query={"data[api][token]": ["QTOKsecret9"]},
+               url="http://127.0.0.1:9/f?data%5Bapi%5D%5Btoken%5D=QTOKsecret9",
+               headers=[("Content-Type", "application/x-www-form-urlencoded")])
+    v = make(views, store)
+    v.select(cap.id)
+    for tab in range(len(TAB_TITLES)):
+        v.tabs.selected_index = tab
+    state = all_state(v)
+    assert "FORMPWsecret8" not in state and "QTOKsecret9" not in state and "bob" in state

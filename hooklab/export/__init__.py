@@ -30,7 +30,7 @@ import contextlib
 import json
 import os
 import shlex
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timezone
 from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
@@ -324,12 +324,12 @@ def _printf_escape(data: bytes) -> str:
     return "".join(out)
 
 
-def _mask_query(target: str, hide: frozenset[str]) -> str:
+def _mask_query(target: str, hide: Callable[[str], bool]) -> str:
     parts = urlsplit(target)
     pairs = parse_qsl(parts.query, keep_blank_values=True)
-    if not any(k.strip().lower() in hide for k, _ in pairs):
+    if not any(hide(k) for k, _ in pairs):
         return target
-    shown = [(k, "HIDDEN" if k.strip().lower() in hide else v) for k, v in pairs]
+    shown = [(k, "HIDDEN" if hide(k) else v) for k, v in pairs]
     return parts._replace(query=urlencode(shown)).geturl()
 
 
@@ -351,7 +351,7 @@ def to_curl(
     *,
     base: str | None = None,
     hide_headers: Iterable[str] = (),
-    hide_query: Iterable[str] = (),
+    hide_query: Iterable[str] | Callable[[str], bool] = (),
     max_inline: int | None = None,
     multiline: bool = False,
 ) -> str:
@@ -366,7 +366,8 @@ def to_curl(
 
     Text bodies go inline with ``--data-binary``; binary ones are piped in through ``printf``
     octal escapes and ``--data-binary @-``. For display: ``hide_headers`` / ``hide_query``
-    (lower-case names) replace credential values with placeholders, a body larger than
+    (lower-case names, or for the query a test of a name) replace credential values with
+    placeholders, a body larger than
     ``max_inline`` bytes (text or binary) is read from ``body.bin``, and ``multiline`` puts one
     option per line.
     Headers stored as ``[redacted]`` are left out. Raises ``ValueError`` for a capture the
@@ -390,7 +391,11 @@ def to_curl(
         raise ValueError(f"{capture.method} {capture.path} names no path on the lab: it cannot "
                          "be re-sent there as curl")
     hide_h = frozenset(h.lower() for h in hide_headers)
-    hide_q = frozenset(q.lower() for q in hide_query)
+    if callable(hide_query):
+        hide_q: Callable[[str], bool] | None = hide_query
+    else:
+        names = frozenset(q.lower() for q in hide_query)
+        hide_q = (lambda k: k.strip().lower() in names) if names else None
     if url is None:
         target = (base or DEFAULT_BASE).rstrip("/") + _request_target(capture)
     else:
@@ -399,7 +404,7 @@ def to_curl(
         target = target_url(capture, url)
     if urlsplit(target).scheme not in ("http", "https"):
         raise ValueError(f"not an http(s) URL: {target!r}")
-    if hide_q:
+    if hide_q is not None:
         target = _mask_query(target, hide_q)
     method = ["--head"] if capture.method == "HEAD" else ["-X", shlex.quote(capture.method)]
     args = ["curl", "--globoff", *method, shlex.quote(target), "--proto", "=http,https"]

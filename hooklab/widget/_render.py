@@ -149,8 +149,16 @@ def is_sensitive_header(name: str) -> bool:
 
 def is_sensitive_field(name: str) -> bool:
     """Whether a query or form field holds a credential (:data:`SENSITIVE_QUERY`, spaces
-    around the name and letter case aside): the one rule of every tab."""
-    return name.strip().lower() in SENSITIVE_QUERY
+    around the name and letter case aside; PHP / Rails names by their last part): the one
+    rule of every tab.
+
+    >>> [is_sensitive_field(n) for n in ("Password ", "user[password]", "a[b][token]", "user")]
+    [True, True, True, False]
+    """
+    low = name.strip().lower()
+    if low.endswith("]") and "[" in low:  # user[password], data[api][token]
+        low = low.rsplit("[", 1)[1][:-1].strip()
+    return low in SENSITIVE_QUERY
 
 
 def _hidden(value: str) -> str:
@@ -392,7 +400,7 @@ def curl_command(cap: Capture, *, reveal: bool = False, base: str | None = None)
             cap if form is None else replace(cap, body=form),
             base=base,
             hide_headers=SENSITIVE_HEADERS if hide else (),
-            hide_query=SENSITIVE_QUERY if hide else (),
+            hide_query=is_sensitive_field if hide else (),
             max_inline=CURL_LIMIT,
             multiline=True,
         )

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from html import escape
 from itertools import islice
@@ -92,11 +93,11 @@ def _summary(value: Any) -> str:
     return f"[{n:,} item{'' if n == 1 else 's'}]"
 
 
-def hide_fields(fields: Any, names: frozenset[str]) -> Any:
-    """Form ``fields`` (name -> value, or a list of values) with the values of ``names`` (in
-    any letter case) replaced by ``<hidden: N chars>``, as the Details tab shows them.
+def hide_fields(fields: Any, hide: Callable[[str], bool]) -> Any:
+    """Form ``fields`` (name -> value, or a list of values) with the values of the names
+    ``hide`` picks replaced by ``<hidden: N chars>``, as the Details tab shows them.
 
-    >>> hide_fields({"user": "bob", "Password": ["a", "bc"]}, frozenset({"password"}))
+    >>> hide_fields({"user": "bob", "Password": ["a", "bc"]}, lambda n: n.lower() == "password")
     {'user': 'bob', 'Password': ['<hidden: 1 chars>', '<hidden: 2 chars>']}
     """
     if not isinstance(fields, dict):
@@ -108,7 +109,7 @@ def hide_fields(fields: Any, names: frozenset[str]) -> Any:
         text = v if isinstance(v, str) else json.dumps(v)
         return f"<hidden: {len(text)} chars>"
 
-    return {k: hidden(v) if str(k).strip().lower() in names else v for k, v in fields.items()}
+    return {k: hidden(v) if hide(str(k)) else v for k, v in fields.items()}
 
 
 @dataclass

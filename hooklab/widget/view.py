@@ -456,12 +456,11 @@ class LiveView(LiveControls, W.VBox):
             payload = read_payload(cap.body, cap.content_type, cap.header("content-encoding"),
                                    exact=True)
             if payload.root == "form" and not reveal:  # (as the Details tab shows them)
-                names = R.SENSITIVE_QUERY
+                hide = R.is_sensitive_field
                 whole = R.hidden_form(cap)
-                if whole is not None and whole.startswith(b"<form body hidden") \
-                        and isinstance(payload.value, dict):  # (unreadable names: every value)
-                    names = frozenset(str(k).strip().lower() for k in payload.value)
-                payload = replace(payload, value=_tree.hide_fields(payload.value, names))
+                if whole is not None and whole.startswith(b"<form body hidden"):
+                    hide = bool  # (names that cannot be read: every value)
+                payload = replace(payload, value=_tree.hide_fields(payload.value, hide))
             self._tree = _tree.Tree.of(payload)
             self._tree_for = (cap.id, reveal)
             self._set(self.field_column, value="")
