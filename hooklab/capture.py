@@ -124,23 +124,23 @@ def redact_record(
 
 
 def scrub_detected(record: dict[str, Any], secrets: tuple[str, ...]) -> None:
-    """Scrub ``secrets`` from what detection filled in after :func:`new_record` scrubbed the
-    rest: ``event_type`` and ``delivery_id``, read from the body (a quick test first).
+    """Scrub ``secrets`` (as :func:`redact_record` does, percent-encoded too) from what the
+    store's checks wrote after :func:`new_record` scrubbed the rest: ``event_type`` and
+    ``delivery_id`` (read from the body), ``verify_reason`` and ``handshake`` (a hint may quote
+    the URL a signature was checked against).
 
-    >>> r = {"event_type": "push.t0k3n-abc", "delivery_id": "d-1"}
-    >>> scrub_detected(r, ("t0k3n-abc",)); r["event_type"]
-    'push.[redacted]'
+    >>> r = {"event_type": "push.t0k3n-abc", "verify_reason": "signed against /in/t0k3n%2Dabc/x"}
+    >>> scrub_detected(r, ("t0k3n-abc",))
+    >>> r["event_type"], r["verify_reason"]
+    ('push.[redacted]', 'signed against /in/[redacted]/x')
     """
-    found = _secret_pattern(tuple(s for s in secrets if s))
-    if found is None:
-        return
-    text = f"{record.get('event_type') or ''}\n{record.get('delivery_id') or ''}"
-    if text == "\n" or not (any(f in text.lower() for f in found[1]) or not text.isascii()):
-        return
-    for key in ("event_type", "delivery_id"):
-        value = record.get(key)
-        if isinstance(value, str):
-            record[key] = _scrubbed(value, found[0], REDACTED)
+    part = {k: v for k in _DETECTED if isinstance(v := record.get(k), str) and v}
+    if part:
+        record.update(redact_record(part, credentials=False, secrets=secrets))
+
+
+#: what the store's checks write into a record after it was made
+_DETECTED = ("event_type", "delivery_id", "verify_reason", "handshake")
 
 
 _BASIC = re.compile(r"(\s*basic\s+)(\S+)\s*", re.IGNORECASE)
@@ -392,6 +392,10 @@ class CaptureRecord(TypedDict, total=False):
     verified: bool | None
     verify_reason: str | None
     handshake: str | None  # what an endpoint handshake was answered (server/ingest)
+    # on arrival only, never stored (the store takes them off before the row is made):
+    signed_url: str  # the public URL the sender called (through the Jupyter relay; key and all)
+    relay_key: str  # that URL's key: scrubbed from whatever the checks write (a hint quoting it)
+    never_stored: tuple[str, ...]  # the read token and Jupyter tokens, scrubbed after detection
 
 
 def _path_query(target: str) -> tuple[str, str]:

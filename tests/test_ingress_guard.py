@@ -269,6 +269,12 @@ def test_url_signing_providers_verify_through_the_relay_and_the_key_is_never_sto
         names = {k.lower() for k, _ in cap.headers}
         assert not names & {"x-hooklab-relay-url", "x-hooklab-relay-proof"}
         assert cap.verify(secret, url=req.url).valid  # (later: the URL given again)
+        # a wrong signature: the reason's hint quotes the URL it was checked against, keyless
+        bad = sign_request(provider, secret + "-other", url=public, body=body,
+                           headers={"Content-Type": ctype})
+        assert post(bad.url, bad.body, {"Content-Type": ctype, **bad.headers})[0] == 200
+        wrong = lab.wait(2, timeout=10)[-1]
+        assert wrong.verified is False and key not in (wrong.verify_reason or "")
         lab.store.flush()
     finally:
         ingress.unregister(lab)
@@ -333,14 +339,19 @@ def test_a_malformed_host_through_the_relay_is_still_captured(env: dict[str, obj
     assert _status(answer) == 200, answer[:200]
     (cap,) = lab.wait(1, timeout=10)
     assert cap.body == b"hi" and cap.path == "/h/x"
+    # the relay's proof was right: its headers (the URL holds the key) are never stored
+    assert not [k for k, _ in cap.headers if k.lower().startswith("x-hooklab-relay")], cap.headers
 
 
+@pytest.mark.parametrize("registered", [False, True])
 def test_a_jupyter_token_as_method_event_or_delivery_id_is_not_stored(
-        env: dict[str, object], tmp_path) -> None:
+        env: dict[str, object], tmp_path, registered: bool) -> None:
     """(A second attack.) The server takes any token as a method, and detection reads the
     event type and delivery id out of the body after the first scrub: all three are
     scrubbed too (the body keeps it: bodies are stored exactly)."""
     lab = HookLab(port=0, db=str(tmp_path / "m.sqlite3")).start()
+    if registered:  # (the bin's provider given: verification reads the body's type again)
+        lab.secret("stripe", "whsec_dGVzdHNlY3JldA", provider="stripe")
     try:
         port = lab.bound_port
         head = (f"{TOKEN} /m HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\n"

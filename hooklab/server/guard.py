@@ -32,7 +32,7 @@ import json
 import os
 import re
 import secrets
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from tornado import web
@@ -40,6 +40,7 @@ from tornado import web
 __all__ = [
     "RELAY_PROOF",
     "RELAY_URL",
+    "Relayed",
     "host_allowed",
     "is_local",
     "jupyter_tokens",
@@ -127,20 +128,32 @@ def relay_proof(nonce: str, url: str) -> str:
                     hashlib.sha256).hexdigest()
 
 
-def relayed_url(server: Any, headers: list[tuple[str, str]]
-                ) -> tuple[str, str, list[tuple[str, str]]] | None:
-    """``(url, shown, headers)`` of a request the Jupyter relay passed on: the public URL the
-    sender called (what URL-signing providers such as Twilio or Square signed; with the key),
-    that URL with the key as ``[key]`` (what is stored: the key opens the bin), and the
-    headers without the relay's two. ``None`` unless the relay's proof is right (a sender
-    going straight to the lab cannot make one: the nonce never leaves this user's files).
+class Relayed(NamedTuple):
+    """What the Jupyter relay's proof vouches for (:func:`relayed_url`)."""
+
+    #: the request's headers without the relay's two (which hold the key: never stored)
+    headers: list[tuple[str, str]]
+    #: the public URL the sender called, key and all ("" if it makes no URL)
+    url: str = ""
+    #: that URL with the key as ``[key]``: what the capture shows
+    shown: str = ""
+    #: the key (scrubbed from whatever a check writes: a hint quoting the URL)
+    key: str = ""
+
+
+def relayed_url(server: Any, headers: list[tuple[str, str]]) -> Relayed | None:
+    """What a request the Jupyter relay passed on says (:class:`Relayed`): the public URL the
+    sender called (what URL-signing providers such as Twilio or Square signed), that URL with
+    the key as ``[key]``, and the headers without the relay's two. ``None`` unless the relay's
+    proof is right (a sender going straight to the lab cannot make one: the nonce never
+    leaves this user's files); with a right proof the relay's headers always go.
 
     >>> class S: relay_nonce = "n0nce"
     >>> url = "https://hub.example.org/user/ada/hooklab/in/K3Y/sms?x=1"
     >>> hs = [("X-Forwarded-Prefix", "/user/ada/hooklab/in"), (RELAY_URL, url),
     ...       (RELAY_PROOF, relay_proof("n0nce", url))]
-    >>> relayed_url(S, hs)[1:]
-    ('https://hub.example.org/user/ada/hooklab/in/[key]/sms?x=1', [('X-Forwarded-Prefix', '/user/ada/hooklab/in')])
+    >>> relayed_url(S, hs).shown, relayed_url(S, hs).key, relayed_url(S, hs).headers
+    ('https://hub.example.org/user/ada/hooklab/in/[key]/sms?x=1', 'K3Y', [('X-Forwarded-Prefix', '/user/ada/hooklab/in')])
     >>> relayed_url(S, hs[:2] + [(RELAY_PROOF, "0" * 64)]) is None
     True
     """
@@ -154,14 +167,14 @@ def relayed_url(server: Any, headers: list[tuple[str, str]]
     prefix = next((v for k, v in rest if k.lower() == "x-forwarded-prefix"), "")
     try:
         parts = urlsplit(url)
-        if not prefix or not parts.path.startswith(prefix + "/"):
-            return None
-        tail = parts.path[len(prefix) + 1 :]
-        key, slash, after = tail.partition("/")
-        shown = parts._replace(path=f"{prefix}/[key]{slash}{after}").geturl() if key else url
     except ValueError:  # (a Host such as "[x]" through the relay: no URL to speak of)
-        return None
-    return url, shown, rest
+        return Relayed(rest)
+    if not prefix or not parts.path.startswith(prefix + "/"):
+        return Relayed(rest)
+    key, slash, after = parts.path[len(prefix) + 1 :].partition("/")
+    if not key:
+        return Relayed(rest)
+    return Relayed(rest, url, parts._replace(path=f"{prefix}/[key]{slash}{after}").geturl(), key)
 
 
 def parse_host(value: str) -> tuple[str, int | None]:

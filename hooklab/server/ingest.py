@@ -66,14 +66,15 @@ def capture_record(
             relayed = relayed_url(srv, headers)
             break
     if relayed is not None:  # through the Jupyter relay: the URL the sender called, keyless
-        signed, url, headers = relayed
+        headers = relayed.headers
+        url = relayed.shown or url
     record = new_record(method, target, headers, body, remote_addr=remote,
                         url=url, received_at=received_at,
                         redact_credentials=srv.redact_credentials, secrets=srv.never_stored)
-    if relayed is not None:  # (for the signature check on arrival only: never stored)
-        record["signed_url"] = signed  # type: ignore[typeddict-unknown-key]
-    # (scrubbed again from what detection reads out of the body: event type, delivery id)
-    record["never_stored"] = srv.never_stored  # type: ignore[typeddict-unknown-key]
+    if relayed is not None and relayed.url:  # (for the checks on arrival only: never stored)
+        record["signed_url"], record["relay_key"] = relayed.url, relayed.key
+    # (scrubbed again from what detection and the checks read out of the body)
+    record["never_stored"] = srv.never_stored
     response = srv.rules.match(method, record["path"])
     record["status"] = response.status
     if response is DEFAULT_RESPONSE and srv.handshakes is not None:  # a user's rule wins

@@ -905,19 +905,21 @@ class CaptureStore:
 
     def _prepare(self, record: dict[str, Any]) -> None:
         _detect(record)
+        if self.secrets is not None:
+            try:  # (raises if the record cannot be scrubbed of them: refused, not stored so)
+                self.secrets.apply(record)
+            except Exception as exc:
+                for k, v in record.get("headers") or []:
+                    if not (isinstance(k, str) and isinstance(v, str)):
+                        raise TypeError(f"header {k!r}: {v!r} is not a pair of strings (a "
+                                        "record's headers are (name, value) strings)") from exc
+                raise
+        # what arrived with the record for the checks only: off it, and out of what they wrote
+        record.pop("signed_url", None)
+        key = record.pop("relay_key", None)
         never = record.pop("never_stored", None)
-        if never:
-            scrub_detected(record, never)
-        if self.secrets is None:
-            return
-        try:  # (raises if the record cannot be scrubbed of them: refused, not stored so)
-            self.secrets.apply(record)
-        except Exception as exc:
-            for k, v in record.get("headers") or []:
-                if not (isinstance(k, str) and isinstance(v, str)):
-                    raise TypeError(f"header {k!r}: {v!r} is not a pair of strings (a record's "
-                                    "headers are (name, value) strings)") from exc
-            raise
+        if never or key:
+            scrub_detected(record, (*(never or ()), *((key,) if key else ())))
 
     def _indexes(self, db: sqlite3.Connection, what: str) -> bool:
         """``drop`` the table's indexes if it is empty (True if they were), or ``create`` them
