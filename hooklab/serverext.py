@@ -18,7 +18,6 @@ from __future__ import annotations
 import os
 import time
 from typing import Any
-from urllib.parse import urlsplit
 
 from tornado import web
 
@@ -99,7 +98,7 @@ def _public_origin(path: str, pid: str, base_url: str) -> Any:
     """The origin ``lab.public_url`` gives out for this server (``public_root``), read again
     when the registry changes; ``""`` while it is not known (the relay then reads it from
     the request). URL-signing senders (Twilio...) signed the URL they were given."""
-    from .ingress.origin import public_root
+    from .ingress.origin import origin_of, public_root
     from .ingress.registry import read_registry
 
     cache: dict[str, Any] = {"stamp": None, "origin": ""}
@@ -113,8 +112,7 @@ def _public_origin(path: str, pid: str, base_url: str) -> Any:
         if stamp != cache["stamp"]:
             try:
                 root, note = public_root(base_url, read_registry(path)["servers"].get(pid))
-                parts = urlsplit(root)
-                cache["origin"] = "" if note else f"{parts.scheme}://{parts.netloc}"
+                cache["origin"] = "" if note else origin_of(root)
             except Exception:  # noqa: BLE001 - the relay falls back to the request's origin
                 cache["origin"] = ""
             cache["stamp"] = stamp

@@ -371,3 +371,26 @@ def test_a_jupyter_token_as_method_event_or_delivery_id_is_not_stored(
     finally:
         ingress.unregister(lab)
         lab.stop()
+
+
+def test_the_relay_checks_against_the_url_public_url_gave_out(env: dict[str, object], tmp_path) -> None:
+    """``public_url(bin, host=...)`` (or ``$HOOKLAB_PUBLIC_URL`` in the kernel): the key keeps
+    the origin it was given out with, and the relay checks signatures against that, not
+    against the origin the Jupyter server would guess or the request's Host."""
+    port = int(str(env["port"]))
+    lab = HookLab(port=0, db=":memory:").start()
+    try:
+        lab.secret("tw", "twilio-auth-token", provider="twilio")
+        given = ingress.public_url(lab, "tw", host="https://webhooks.example.com") + "/in?x=1"
+        key = urlsplit(given).path.split("/hooklab/in/", 1)[1].split("/", 1)[0]
+        req = sign_request("twilio", "twilio-auth-token", url=given, body=b"Body=hi",
+                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+        local = f"http://127.0.0.1:{port}{urlsplit(given).path}?x=1"
+        assert post(local, req.body, {"Content-Type": "application/x-www-form-urlencoded",
+                                      **req.headers})[0] == 200
+        (cap,) = lab.wait(1, timeout=10)
+        assert cap.verified is True, cap.verify_reason
+        assert cap.url == given.replace(key, "[key]")
+    finally:
+        ingress.unregister(lab)
+        lab.stop()

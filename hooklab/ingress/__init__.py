@@ -29,9 +29,8 @@ import time
 import warnings
 import weakref
 from typing import Any
-from urllib.parse import urlsplit
 
-from .origin import _root, public_root
+from .origin import _root, origin_of, public_root
 from .registry import (
     REGISTRY_NAME,
     ROUTE,
@@ -61,6 +60,7 @@ _LOOPBACK = ("127.0.0.1", "::1", "localhost")
 _KEYS: weakref.WeakKeyDictionary[Any, dict[str, str]] = weakref.WeakKeyDictionary()
 _STATE: dict[str, bool] = {}
 _MINE: dict[str, str] = {}  # key id -> registry path, for keys registered by this process
+_ORIGINS: dict[str, str] = {}  # key id -> the public origin public_url gave out for it
 #: lab -> {key id: relay target} of its ngrok tunnels (see :func:`tunnel`)
 _TUNNELED: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
 
@@ -73,8 +73,11 @@ def _check_bin(bin: str) -> str:
     return b
 
 
-def register(lab: Any, bin: str) -> str:
-    """Register (or refresh) ``bin`` of the running ``lab``; returns its key (stable per lab/bin)."""
+def register(lab: Any, bin: str, *, origin: str | None = None) -> str:
+    """Register (or refresh) ``bin`` of the running ``lab``; returns its key (stable per lab/bin).
+
+    ``origin``: the public origin :func:`public_url` gave out for it (kept for the key, so the
+    relay checks signatures against the URL a provider was given; ``""``: not known)."""
     b = _check_bin(bin)
     if lab.bound_port is None:
         raise RuntimeError("this lab is not serving; call lab.start() first")
@@ -93,6 +96,9 @@ def register(lab: Any, bin: str) -> str:
         "created": time.time(),
     }
     kid = key_id(key)
+    if origin is not None:
+        _ORIGINS[kid] = origin
+    entry["origin"] = _ORIGINS.get(kid, "")
     path = _MINE.get(kid) or registry_path()
     update_registry(lambda reg: reg["keys"].__setitem__(kid, entry), path)
     if not _MINE:  # the first key of this process: withdraw all of them when it exits
@@ -189,7 +195,9 @@ def public_url(lab: Any, bin: str, *, host: str | None = None) -> str:
     ``host="https://hub.example.org"`` overrides the detected public host. Append a path to
     capture into ``/<bin>/<path>``. Call again after restarting the lab (same URL, new port).
     """
-    key = register(lab, bin)
+    b = _check_bin(bin)
+    if lab.bound_port is None:
+        raise RuntimeError("this lab is not serving; call lab.start() first")
     server = _server_entry(read_registry())
     base_url = (
         (server or {}).get("base_url") or os.environ.get("JUPYTERHUB_SERVICE_PREFIX") or "/"
@@ -200,18 +208,14 @@ def public_url(lab: Any, bin: str, *, host: str | None = None) -> str:
             raise ValueError(f"host= must be an http(s) origin like 'https://hub.example.org': {host!r}")
     else:
         root, note = public_root(base_url, server)
+    # (the relay checks URL-signed deliveries against this origin: "" while it is a guess)
+    key = register(lab, b, origin="" if note else origin_of(root))
     if note:
         warnings.warn(note, RuntimeWarning, stacklevel=3)
     return f"{root}{ROUTE}{key}"
 
 
 # -- tunnels (laptops): ngrok -> a local relay that only reaches the bin ----------------------------
-def _origin_of(url: str) -> str:
-    """``scheme://host[:port]`` of ``url`` ("" if it has none)."""
-    parts = urlsplit(url or "")
-    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
-
-
 class _TunnelRelay:
     """A token-free relay for ``/hooklab/in/<key>/...`` in its own thread (never the lab's API)."""
 
@@ -241,7 +245,7 @@ class _TunnelRelay:
         self._loop = asyncio.new_event_loop()
         asyncio.set_event_loop(self._loop)
         # (what Twilio and other URL-signing senders signed: the tunnel's https origin)
-        app = Application(relay_rules("/", self._resolve, lambda: _origin_of(self.public)))  # type: ignore[arg-type]
+        app = Application(relay_rules("/", self._resolve, lambda: origin_of(self.public)))  # type: ignore[arg-type]
         socks = bind_sockets(0, address="127.0.0.1")
         self.port = socks[0].getsockname()[1]
         server = HTTPServer(app, decompress_request=False)

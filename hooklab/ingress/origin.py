@@ -48,8 +48,8 @@ from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 __all__ = [
-    "OriginLearner", "Seen", "hub_server_url", "loopback", "public_root", "request_origin",
-    "server_record",
+    "OriginLearner", "Seen", "hub_server_url", "loopback", "origin_of", "public_root",
+    "request_origin", "server_record",
 ]  # fmt: skip
 
 _LABEL = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
@@ -111,6 +111,16 @@ def _url_origin(url: str | None) -> tuple[str, str] | None:
         return None
     netloc = _netloc(parts.netloc, scheme)
     return (scheme, netloc) if netloc else None
+
+
+def origin_of(url: str | None) -> str:
+    """``scheme://host[:port]`` of an http(s) URL (the default port dropped), or ``""``.
+
+    >>> origin_of("https://hub.example.org:443/user/ada/"), origin_of("ftp://x/"), origin_of("")
+    ('https://hub.example.org', '', '')
+    """
+    got = _url_origin(url)
+    return f"{got[0]}://{got[1]}" if got else ""
 
 
 def request_origin(

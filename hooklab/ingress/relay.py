@@ -73,6 +73,8 @@ class Target:
     pid: int
     #: the lab's relay nonce: the relay checks the lab knows it before each request
     nonce: str = ""
+    #: the public origin ``public_url`` gave out for this key ("" if it was a guess)
+    origin: str = ""
 
 
 class _Gone(Exception):
@@ -100,7 +102,7 @@ def registry_resolver(path: str | None = None) -> Callable[[str], Target | None]
             target = Target(
                 str(entry.get("host", "127.0.0.1")), int(entry["port"]), str(entry["bin"]),
                 int(entry.get("max_body") or 0), int(entry.get("pid") or 0),
-                str(entry.get("nonce") or ""),
+                str(entry.get("nonce") or ""), str(entry.get("origin") or ""),
             )  # fmt: skip
         except (KeyError, TypeError, ValueError):
             return None
@@ -242,12 +244,14 @@ class RelayHandler(web.RequestHandler):
         return out
 
     def _public_origin(self) -> str:
-        """The origin the sender called: the one ``lab.public_url`` gives out where it is
-        known (the extension's ``origin``: a hub's https address even where the proxy in front
-        of this server speaks http), else this request's scheme and Host as the Jupyter server
-        sees them (never a sender's own X-Forwarded-* claims)."""
+        """The origin the sender called: the one ``lab.public_url`` gave out for this key
+        (``host=`` and ``$HOOKLAB_PUBLIC_URL`` included), else the one it gives out for this
+        server (the extension's ``origin``: a hub's https address even where the proxy in
+        front of this server speaks http), else this request's scheme and Host as the Jupyter
+        server sees them (never a sender's own X-Forwarded-* claims)."""
         req = self.request
-        known = self.origin() if self.origin is not None else ""
+        known = (self.target.origin if self.target is not None else "") or (
+            self.origin() if self.origin is not None else "")
         return known.rstrip("/") if known else f"{req.protocol}://{req.host}"
 
     async def _relay(self) -> None:
