@@ -233,6 +233,7 @@ def _unbase64(text: str) -> str:
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _BAD_TARGET = re.compile(r"[\x00-\x20\x7f]")
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
 #: CONNECT's request target (authority form): ``host:port``, ``[v6]:port``
 AUTHORITY_FORM = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}")
 
@@ -274,9 +275,10 @@ LATEST = datetime(2262, 4, 11, tzinfo=timezone.utc)
 def check_import(path: str, url: str, received_at: datetime, kind: str = "http") -> None:
     """Raise ``ValueError`` unless an imported capture's path, URL and time are ones the
     capture server could have stored: a path without ``?`` or ``#`` (the server keeps the
-    query apart), an absolute http(s) URL (ws(s) for WebSocket messages) without spaces or
-    controls, and a time pandas can hold. What replay and copy-as-curl send is then what
-    the capture shows.
+    query apart), a URL without control characters and, if it names a scheme, an http(s) one
+    (ws(s) for WebSocket messages; a sender's own ``Host`` may make the rest odd, and a record
+    stored without one has a relative URL), and a time pandas can hold. What replay and
+    copy-as-curl send is then what the capture shows.
 
     >>> check_import("/gh/x", "http://127.0.0.1:8765/gh/x?a=1", datetime.now(timezone.utc))
     >>> check_import("/gh/x#", "http://h/gh/x", datetime.now(timezone.utc))
@@ -288,10 +290,10 @@ def check_import(path: str, url: str, received_at: datetime, kind: str = "http")
         raise ValueError(f"path {path!r} holds '?' or '#': the server keeps the query apart")
     if url:  # (by hand: this runs for every line of a large import)
         schemes = ("ws", "wss") if kind == "ws" else ("http", "https")
-        scheme, sep, rest = url.partition("://")
-        if not sep or scheme.lower() not in schemes or not rest or rest[0] in "/?#" \
-                or _BAD_TARGET.search(url):
-            raise ValueError(f"url {url!r} is not an absolute {'/'.join(schemes)} URL")
+        scheme, sep, _ = url.partition("://")
+        if (sep and scheme.lower() not in schemes) or _CONTROLS.search(url) or (
+                not sep and not url.startswith("/")):
+            raise ValueError(f"url {url!r} is not an {'/'.join(schemes)} URL or a path")
     if not EARLIEST <= received_at <= LATEST:
         raise ValueError(f"received_at {received_at.isoformat()} is outside "
                          f"{EARLIEST.year}-{LATEST.year} (what a DataFrame can hold)")

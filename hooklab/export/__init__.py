@@ -228,7 +228,10 @@ def _har_record(entry: dict[str, Any]) -> CaptureRecord:
     if not isinstance(req, dict) or not isinstance(meta, dict):
         raise TypeError("request and _hooklab must be objects")
     url = _text(req.get("url"), "request.url")
-    split = urlsplit(url)
+    try:
+        split = urlsplit(url)
+    except ValueError as exc:  # e.g. "http://[x/...": a sender's Host the server stored
+        raise ValueError(f"request.url {url!r} is not a URL ({exc})") from None
     post = req.get("postData") or {}
     if not isinstance(post, dict):
         raise TypeError("request.postData must be an object")

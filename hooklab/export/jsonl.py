@@ -127,7 +127,10 @@ def _record(d: Any, now: bool = True) -> dict[str, Any]:
     kind = ("http" if kind is None else _text(kind, "kind")) or "http"
     check_import(path, url, received, kind)
     if "?" in url:  # (the query replay and copy-as-curl send is the URL's: the capture shows it)
-        query = parse_qs(urlsplit(url).query, keep_blank_values=True)
+        try:
+            query = parse_qs(urlsplit(url).query, keep_blank_values=True)
+        except ValueError:  # (a Host such as "[x": replay takes the query after the "?")
+            query = parse_qs(url.split("?", 1)[1].split("#", 1)[0], keep_blank_values=True)
     elif url:
         query = {}
     b64 = get("body_b64")
