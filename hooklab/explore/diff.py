@@ -60,17 +60,24 @@ def _same(x: Any, y: Any) -> bool:
     if isinstance(x, float) and math.isnan(x) and math.isnan(y):
         return True
     try:
-        if type(x) is dict or type(x) is list:  # (Python's == takes 1 == 1.0 == True inside)
+        if x != y:  # (compared in C: what differs, differs)
+            return False
+        if type(x) is dict or type(x) is list:  # (but == takes 1 == 1.0 == True inside)
             return _exact(x) == _exact(y)
-        return bool(x == y)
+        return True
     except (RecursionError, TypeError, ValueError):  # walked then
         return False
 
 
-def _exact(value: Any) -> str:
+def _exact(value: Any) -> bytes:
     """A JSON value as text that tells ``1``, ``1.0`` and ``true`` apart (keys sorted: objects
-    are unordered)."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    are unordered); orjson, the standard library for integers past 64 bits."""
+    import orjson
+
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        return json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
 
 
 def _join(path: str, key: str) -> str:
