@@ -364,6 +364,18 @@ def test_discord_webhook_events_are_acknowledged_204_and_keep_their_event_type(
     assert not cap.handshake and cap.body == DISCORD_EVENT
 
 
+@pytest.mark.parametrize("given", [SWH_SECRET, "v1," + SWH_SECRET, f"  {SWH_SECRET}\n"],
+                         ids=["whsec", "supabase-v1", "pasted-with-spaces"])
+def test_the_standard_webhooks_challenge_uses_the_key_deliveries_are_checked_with(
+        lab: HookLab, given: str) -> None:
+    """Supabase gives its secret as ``v1,whsec_...``; a pasted one may carry spaces: the
+    challenge answer is made with the same key deliveries verify with (its own copy of the
+    secret's parsing answered wrong where deliveries verified)."""
+    lab.secret("swh2", given, provider="standardwebhooks")
+    reply = request(lab.url_for("swh2"), "POST", b"", {"webhook-challenge": SWH_CHALLENGE})
+    assert reply.status == 204 and reply.header("webhook-challenge-response") == _swh_answer()
+
+
 def test_a_standard_webhooks_challenge_is_not_taken_for_a_forged_delivery(lab: HookLab) -> None:
     """The challenge carries no signature (it is no delivery): stored unverified with that
     reason, not verified=False ("missing header webhook-id"), which reads as tampering."""

@@ -71,7 +71,9 @@ class BinSecrets:
 
     ``handshakes``: answer handshakes automatically (``HookLab.handshakes``). ``verifier``:
     how signed handshakes (Discord's PING, Slack, Zoom, Twitch, Xero) are checked; set by the
-    lab to :func:`hooklab.signatures.verify_signature`.
+    lab to :func:`hooklab.signatures.verify_signature`. ``standard_key``: the HMAC key of a
+    Standard Webhooks secret (``whsec_...``, Supabase's ``v1,whsec_...``), as deliveries are
+    checked with it; set by the lab.
     """
 
     def __init__(self) -> None:
@@ -81,6 +83,7 @@ class BinSecrets:
         self.version = 0
         self.handshakes = True
         self.verifier: Verifier | None = None
+        self.standard_key: Callable[[str | bytes], bytes] | None = None
 
     def __bool__(self) -> bool:
         return bool(self._bins)
@@ -603,14 +606,14 @@ def _standard_challenge(r: _Req) -> Answer | None:
         return Answer(provider, ev, "standard webhooks webhook-challenge: not answered, no "
                       "secret for this bin (lab.secret(bin, 'whsec_...', "
                       "provider='standardwebhooks'))", None)
-    if isinstance(secret, bytes):
-        key = secret
-    else:
-        text = secret.removeprefix("whsec_")
-        try:  # (the signing secret's bytes: base64 after whsec_; raw where it is not base64)
-            key = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
-        except ValueError:
-            key = secret.encode("utf-8")
+    if r.config.standard_key is None:
+        return Answer(provider, ev, "standard webhooks webhook-challenge: not answered, no "
+                      "key parser", None)
+    try:  # (the key deliveries are checked with: whsec_ base64, Supabase's v1,whsec_...)
+        key = r.config.standard_key(secret)
+    except Exception as exc:  # noqa: BLE001 - e.g. not base64 after whsec_: said, not answered
+        return Answer(provider, ev, f"standard webhooks webhook-challenge: not answered ({exc})",
+                      None)
     derived = hmac.new(key, b"wev-v1", hashlib.sha256).digest()
     proof = base64.b64encode(hmac.new(derived, challenge.encode(), hashlib.sha256).digest())
     return Answer(provider, ev, "standard webhooks webhook-challenge: webhook-challenge-response "

@@ -31,12 +31,19 @@ def _verify(provider: str | None, secret: str | bytes, headers: Any, body: bytes
     return v.valid, v.reason
 
 
+def _standard_key(secret: str | bytes) -> bytes:
+    from ._hmac import swh_key
+
+    return swh_key(secret, raw_fallback=True)
+
+
 class SecretBook(BinSecrets):
     """bin -> (secret, provider, verify_token); thread-safe. Verifies on arrival."""
 
     def __init__(self) -> None:
         super().__init__()
         self.verifier = _verify
+        self.standard_key = _standard_key
 
     def apply(self, record: dict[str, Any]) -> None:
         """Verify ``record`` against its bin's secret (sets ``verified``, ``verify_reason``).
