@@ -80,7 +80,8 @@ def jupyter_tokens(runtime_dir: str | None = None) -> tuple[str, ...]:
     A token is sent to a capture URL by mistake easily (``lab.url + "?token=..."`` copied
     from JupyterLab's address bar, a script that adds it to every request); the relay strips
     Jupyter's credentials, a capture sent straight to the lab cannot tell them apart from a
-    webhook's. So the capture server scrubs these, like its own read token: from
+    webhook's. So the capture server scrubs these (read when it starts), like its own read
+    token: from
     ``$JUPYTERHUB_API_TOKEN``, ``$JPY_API_TOKEN``, ``$JUPYTER_TOKEN`` and the ``token`` of
     every running server's ``jpserver-*.json`` / ``nbserver-*.json`` in the Jupyter runtime
     directory (readable by their owner only). Values shorter than 8 characters are left

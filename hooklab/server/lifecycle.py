@@ -105,7 +105,8 @@ class CaptureServer:
         #: the read token of the /_hooklab/ API, page and stream (see :mod:`.guard`)
         self.api_token: str = api_token or new_token()
         #: what no capture stores (scrubbed to ``[redacted]`` wherever it appears but the
-        #: body): the read token and the tokens of the user's Jupyter servers
+        #: body): the read token and the tokens of the user's Jupyter servers (those running
+        #: when this server is made: a lab's start)
         self.never_stored: tuple[str, ...] = (self.api_token, *jupyter_tokens())
         #: proves this server to the Jupyter relay (``/_hooklab/relay``); never sent anywhere
         self.relay_nonce: str = relay_nonce or new_token()

@@ -201,8 +201,9 @@ class ParquetStore:
         import numpy as np
 
         filters = validate(filters)
+        chunk = max(1, int(chunk))
         ids = np.unique(self._table(filters, ["id"]).column("id").to_numpy())
-        for i in range(0, len(ids), max(1, int(chunk))):
+        for i in range(0, len(ids), chunk):
             part = ids[i : i + chunk]
             table = self._table(filters, ids=(int(part[0]), int(part[-1])))
             yield from (_capture(r) for r in table.to_pylist())

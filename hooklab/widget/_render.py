@@ -31,6 +31,8 @@ from ..capture import Capture, decode_body
 
 __all__ = [
     "COLUMNS",
+    "WHOLE_FORM",
+    "as_sent",
     "curl_command",
     "detail_html",
     "hexdump",
@@ -342,7 +344,7 @@ def hidden_form(cap: Capture) -> bytes | None:
         if not any(is_sensitive_field(n) for n in names):
             return None
         why = f"Content-Encoding {encoding}" if encoding not in ("", "identity") else cap.charset
-        return f"<form body hidden ({cap.size} bytes, {why}): tick 'show credentials'>".encode()
+        return WHOLE_FORM + f" ({cap.size} bytes, {why}): tick 'show credentials'>".encode()
     parts = cap.body.split(b"&")
     changed = False
     for i, part in enumerate(parts):
@@ -353,6 +355,8 @@ def hidden_form(cap: Capture) -> bytes | None:
     return b"&".join(parts) if changed else None
 
 
+#: how :func:`hidden_form` starts when it hides a form whole (its fields cannot be told apart)
+WHOLE_FORM = b"<form body hidden"
 #: charsets whose bytes for ``=``, ``&`` and letters are ASCII's (a form is split as bytes)
 _ASCII_LIKE = frozenset({"utf-8", "utf8", "us-ascii", "ascii", "iso-8859-1", "latin-1", "latin1",
                          "windows-1252", "cp1252"})

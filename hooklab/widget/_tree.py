@@ -29,7 +29,7 @@ from itertools import islice
 from typing import Any
 
 from ..explore import Payload, column_name, field_name
-from ._render import visible
+from ._render import _hidden, visible
 
 __all__ = [
     "MAX_CHILDREN",
@@ -106,8 +106,7 @@ def hide_fields(fields: Any, hide: Callable[[str], bool]) -> Any:
     def hidden(v: Any) -> Any:
         if isinstance(v, list):
             return [hidden(x) for x in v]
-        text = v if isinstance(v, str) else json.dumps(v)
-        return f"<hidden: {len(text)} chars>"
+        return _hidden(v if isinstance(v, str) else json.dumps(v))
 
     return {k: hidden(v) if hide(str(k)) else v for k, v in fields.items()}
 

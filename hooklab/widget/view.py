@@ -458,7 +458,7 @@ class LiveView(LiveControls, W.VBox):
             if payload.root == "form" and not reveal:  # (as the Details tab shows them)
                 hide = R.is_sensitive_field
                 whole = R.hidden_form(cap)
-                if whole is not None and whole.startswith(b"<form body hidden"):
+                if whole is not None and whole.startswith(R.WHOLE_FORM):
                     hide = bool  # (names that cannot be read: every value)
                 payload = replace(payload, value=_tree.hide_fields(payload.value, hide))
             self._tree = _tree.Tree.of(payload)
