@@ -582,17 +582,39 @@ class HookLab(Configurable):
             self._forwarder.add(bin, to)
 
     def _check_not_self(self, bin: str, to: str) -> None:
+        """Refuse a target that is no http(s) URL, or that leads back to ``bin`` through this
+        lab's own bins and their forwards (a loop would store captures without end)."""
         from urllib.parse import urlsplit
 
         u = urlsplit(to)
         if u.scheme not in ("http", "https") or not u.hostname:
             raise ValueError(f"forward target must be an http(s) URL, got {to!r}")
-        local = u.hostname in ("127.0.0.1", "localhost", "::1", self.host)
-        if local and self.bound_port is not None and u.port == self.bound_port:
-            if bin_of(u.path or "/") == bin:
+        targets = {**(self._forwarder.targets if self._forwarder is not None else {}), bin: to}
+        chain, current = [bin], self._own_bin(to)
+        while current is not None:
+            chain.append(current)
+            if current == bin and len(chain) == 2:
                 raise ValueError(
-                    f"forwarding bin {bin!r} to {to} would send every capture back to itself"
-                )
+                    f"forwarding bin {bin!r} to {to} would send every capture back to itself")
+            if current in chain[:-1]:
+                raise ValueError(f"forwarding bin {bin!r} to {to} makes a loop through this "
+                                 f"lab: {' -> '.join(map(repr, chain))}")
+            nxt = targets.get(current)
+            current = self._own_bin(nxt) if nxt else None
+
+    def _own_bin(self, url: str) -> str | None:
+        """The bin of this lab that ``url`` names, or ``None`` (another server)."""
+        from urllib.parse import urlsplit
+
+        try:
+            u = urlsplit(url)
+            port = u.port
+        except ValueError:
+            return None
+        local = u.hostname in ("127.0.0.1", "localhost", "::1", self.host)
+        if local and self.bound_port is not None and port == self.bound_port:
+            return bin_of(u.path or "/")
+        return None
 
     def forwards(self, capture_id: int | None = None) -> list[dict[str, Any]]:
         """Outcomes of forwarding (target, status, latency_ms, error), oldest first."""

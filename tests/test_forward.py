@@ -199,3 +199,19 @@ def test_forward_outcomes_are_columns_of_the_dataframe(lab) -> None:
     assert fw["forward_status"] == 200 and fw["forward_latency_ms"] > 0
     assert fw["forward_error"] is pd.NA or pd.isna(fw["forward_error"])
     assert pd.isna(other["forward_status"])
+
+
+def test_a_forward_loop_through_the_labs_own_bins_is_refused(lab) -> None:  # type: ignore[no-untyped-def]
+    """``a -> b`` then ``b -> a`` (or a longer ring) stored captures without end (about 1,200
+    a second from one webhook); only ``a -> a`` was refused. Chains that end are fine."""
+    lab.forward("a", lab.url_for("b"))
+    with pytest.raises(ValueError, match=r"makes a loop through this lab: 'b' -> 'a' -> 'b'"):
+        lab.forward("b", lab.url_for("a", "deeper"))
+    lab.forward("b", lab.url_for("c"))
+    with pytest.raises(ValueError, match=r"'c' -> 'a' -> 'b' -> 'c'"):
+        lab.forward("c", f"http://localhost:{lab.bound_port}/a")
+    with pytest.raises(ValueError, match="back to itself"):
+        lab.forward("c", lab.url_for("c"))
+    lab.forward("c", "http://127.0.0.1:9/elsewhere")  # (another server: the chain ends)
+    lab.forward("b", None)
+    lab.forward("d", lab.url_for("a"))  # d -> a -> b(stopped): no loop
