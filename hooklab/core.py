@@ -132,6 +132,7 @@ class HookLab(Configurable):
         super().__init__(**kwargs)
         self._secrets = SecretBook()
         self._secrets.handshakes = self.handshakes
+        self._made_handshakes = self.handshakes  # (what reset() goes back to)
         self.rules = ResponseRules()
         self._store: CaptureStore | None = None
         self._forwarder: Any = None
@@ -537,12 +538,14 @@ class HookLab(Configurable):
         return self.store.clear()
 
     def reset(self) -> None:
-        """Back to a fresh lab: no captures, response rules, secrets or forwards."""
+        """Back to a fresh lab: no captures, response rules, secrets or forwards (nor the
+        outcomes of forwards still on their way), handshakes as the lab was made."""
+        if self._forwarder is not None:
+            self._forwarder.clear()
         self.clear()
         self.rules.clear()
         self._secrets.clear()
-        if self._forwarder is not None:
-            self._forwarder.clear()
+        self.handshakes = self._made_handshakes
 
     # -- responses -----------------------------------------------------------------------------
     def respond(

@@ -215,3 +215,23 @@ def test_a_forward_loop_through_the_labs_own_bins_is_refused(lab) -> None:  # ty
     lab.forward("c", "http://127.0.0.1:9/elsewhere")  # (another server: the chain ends)
     lab.forward("b", None)
     lab.forward("d", lab.url_for("a"))  # d -> a -> b(stopped): no loop
+
+
+def test_reset_forgets_forwards_on_their_way_and_restores_handshakes(lab) -> None:  # type: ignore[no-untyped-def]
+    """The pytest fixture resets the lab between tests: a forward still on its way was
+    recorded after the reset (the next test saw it, for a capture that no longer existed),
+    and ``handshakes = False`` survived it."""
+    with Target(delay=1.0) as slow:
+        lab.forward("f", slow.url)
+        post(lab.url_for("f"), b"{}")
+        lab.wait(1, timeout=10)
+        time.sleep(0.2)  # (the forward is on its way: the target takes a second)
+        lab.handshakes = False
+        lab.reset()
+        slow.wait(1, timeout=10)
+        time.sleep(0.5)
+        assert lab.forwards() == [] and len(lab.captures) == 0
+    assert lab.handshakes is True
+    status, body = post(lab.url_for("slack"), b'{"type":"url_verification","challenge":"c1"}',
+                        {"Content-Type": "application/json"})
+    assert status == 200 and body == b"c1"

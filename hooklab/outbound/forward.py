@@ -184,7 +184,9 @@ class Forwarder:
         self.timeout = timeout
         self._targets: dict[str, str] = {}
         self._lock = threading.Lock()
-        self._queue: queue.Queue[tuple[Capture, str] | None] = queue.Queue(maxsize)
+        #: bumped by clear(): what was on its way before is not recorded (a reset lab)
+        self._generation = 0
+        self._queue: queue.Queue[tuple[Capture, str, int] | None] = queue.Queue(maxsize)
         self._closed = False
         self._threads = [
             threading.Thread(target=self._work, name=f"hooklab-forward-{i}", daemon=True)
@@ -212,9 +214,10 @@ class Forwarder:
             self._targets.pop(bin, None)
 
     def clear(self) -> None:
-        """Stop forwarding every bin."""
+        """Stop forwarding every bin; forwards queued or on their way are not recorded."""
         with self._lock:
             self._targets.clear()
+            self._generation += 1
 
     def submit(self, capture: Capture) -> None:
         """Queue ``capture`` if its bin is forwarded; returns immediately."""
@@ -222,20 +225,24 @@ class Forwarder:
             return
         with self._lock:
             to = self._targets.get(capture.bin)
+            gen = self._generation
         if to is None:
             return
         try:
-            self._queue.put_nowait((capture, to))
+            self._queue.put_nowait((capture, to, gen))
         except queue.Full:
             self._record(capture.id, to, None, None,
-                         f"forward queue full ({self._queue.maxsize}): capture not forwarded")
+                         f"forward queue full ({self._queue.maxsize}): capture not forwarded", gen)
 
     def _record(self, cid: int, target: str, status: int | None, ms: float | None,
-                error: str | None) -> None:
-        try:
-            self.store.record_forward(ForwardOutcome(cid, target, status, ms, error))
-        except Exception:  # noqa: BLE001 - store closed while shutting down
-            pass
+                error: str | None, gen: int) -> None:
+        with self._lock:  # (clear() bumps the generation under this lock: nothing slips by)
+            if gen != self._generation:
+                return
+            try:
+                self.store.record_forward(ForwardOutcome(cid, target, status, ms, error))
+            except Exception:  # noqa: BLE001 - store closed while shutting down
+                pass
 
     def _work(self) -> None:
         while True:
@@ -244,10 +251,12 @@ class Forwarder:
                 self._queue.task_done()
                 return
             try:
-                capture, to = item
+                capture, to, gen = item
+                if gen != self._generation:  # (cleared meanwhile: not sent)
+                    continue
                 r = _deliver(capture, to, self.timeout)
                 self._record(capture.id, r.url or to, r.status, round(r.elapsed * 1000, 3),
-                             r.error)
+                             r.error, gen)
             finally:
                 self._queue.task_done()
 
