@@ -21,8 +21,10 @@ runs them in a real kernel):
 from __future__ import annotations
 
 import argparse
+import contextlib
 import re
 import shlex
+import warnings
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -153,17 +155,7 @@ class HookLabMagics(Magics):
         cmd = args.cmd or "status"
         lab = default_lab()
         if cmd == "start":
-            cur = lab or _configured(self.shell)
-            if lab is not None and lab.is_running:
-                lab.stop_serving()  # (a new --db moves the lab to that file: HookLab.db)
-            new = _configured(self.shell) if cur is None else cur
-            for k in ("port", "host", "db"):
-                if getattr(args, k) is not None:
-                    setattr(new, k, getattr(args, k))
-            set_default(new)
-            new.start()
-            print(new.status_line())
-            return None
+            return _start(self, lab, args)
         if lab is None:
             raise UsageError("hooklab: no lab is running; use %hooklab start")
         filters = _filters_of(args)
@@ -191,7 +183,10 @@ class HookLabMagics(Magics):
         elif cmd == "send":
             import json
 
-            target = args.target if "://" in args.target else lab.url_for(args.target)
+            try:
+                target = args.target if "://" in args.target else lab.url_for(args.target)
+            except RuntimeError as exc:  # not serving
+                raise UsageError(f"%hooklab send: {exc} (use %hooklab start)") from None
             try:
                 payload = json.loads(args.data) if args.data else None
             except ValueError as exc:
@@ -201,6 +196,8 @@ class HookLabMagics(Magics):
                             payload=payload)
             except (ValueError, LookupError) as exc:  # an unknown provider or event
                 raise UsageError(f"%hooklab send: {exc.args[0] if exc.args else exc}") from None
+            except OSError as exc:  # nothing listening there, a name that does not resolve...
+                raise UsageError(f"%hooklab send: {target}: {exc.strerror or exc}") from None
             print(f"sent {args.provider or ''} {args.event or ''} to {target}: {resp.status}".replace("  ", " "))
         elif cmd == "respond":
             headers = []
@@ -260,6 +257,40 @@ class HookLabMagics(Magics):
             raise UsageError(str(exc)) from None
         except sqlite3.Error as exc:  # e.g. no such column: SQLite's own words, in one line
             raise UsageError(f"%hooklab sql: {exc}") from None
+
+
+def _start(magics: Any, lab: Any, args: Any) -> None:
+    """``%hooklab start``: (re)start the default lab with what was given; a setting that
+    cannot be (a port over 65535, an address that cannot be bound) leaves the lab as it was,
+    serving again if it was, and says why in one line."""
+    from traitlets import TraitError
+
+    from .server import ServerError
+
+    new = lab or _configured(magics.shell)
+    given = {k: getattr(args, k) for k in ("port", "host", "db") if getattr(args, k) is not None}
+    before = {k: getattr(new, k) for k in given}
+    was_serving = lab is not None and lab.is_running
+    try:
+        if was_serving:
+            lab.stop_serving()  # (a new --db moves the lab to that file: HookLab.db)
+        for k, v in given.items():
+            setattr(new, k, v)
+        set_default(new)
+        with warnings.catch_warnings(record=True) as said:  # (shown if it starts: a warning
+            warnings.simplefilter("always")  # about an address it then cannot bind misleads)
+            new.start()
+        for w in said:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    except (TraitError, ServerError, OSError, ValueError) as exc:
+        for k, v in before.items():  # (as it was: a later plain %hooklab start works)
+            with contextlib.suppress(TraitError):
+                setattr(new, k, v)
+        if was_serving:
+            with contextlib.suppress(ServerError, OSError):
+                new.start()
+        raise UsageError(f"%hooklab start: {exc}") from None
+    print(new.status_line())
 
 
 def _configured(shell: Any) -> Any:

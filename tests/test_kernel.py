@@ -243,17 +243,28 @@ def test_magic_commands(tmp_path):
             ("%hooklab send orders --provider github --event pushh", "did you mean 'push'"),
             ("%hooklab send orders --provider githb", "did you mean 'github'"),
             ("%hooklab sql SELECT nope FROM captures", "no such column: nope"),
+            # (found by an outside-in check: these gave tracebacks, the first two stopped the lab)
+            ("%hooklab start --host 999.1.1.1", "%hooklab start:"),
+            ("%hooklab start --port 99999", "should not be greater than 65535"),
+            ("%hooklab send http://127.0.0.1:9/x", "%hooklab send: http://127.0.0.1:9/x:"),
         ]:
             with pytest.raises(CellExecutionError) as err:
                 k.run(bad)
             assert "UsageError" in str(err.value) and says in str(err.value), bad
             assert "Traceback" not in str(err.value) and "magics.py" not in str(err.value), bad
+        # the failed starts left the lab serving as it was, on its port
+        assert f"hooklab listening on http://127.0.0.1:{port} " in k.run("%hooklab status")
         helptext = k.run("%hooklab --help")
         for command in ("status", "start", "stop", "clear", "live", "df", "send", "respond", "export"):
             assert f"%hooklab {command}" in helptext
         assert "--search SEARCH" in helptext
         assert "stopped" in k.run("%hooklab stop")
         assert _port_is_free(port)
+        assert f"http://127.0.0.1:{port} " in k.run("%hooklab start")
+        k.run("%hooklab stop")
+        with pytest.raises(CellExecutionError) as err:
+            k.run("%hooklab send orders --data '{}'")
+        assert "UsageError" in str(err.value) and "not serving" in str(err.value)
         assert f"http://127.0.0.1:{port} " in k.run("%hooklab start")
 
 
