@@ -42,8 +42,11 @@ def test_status_body_and_headers(lab) -> None:  # type: ignore[no-untyped-def]
     lab.respond("json", 201, body={"received": True})
     s, h, b = _get(lab.url_for("teapot"), "POST", b"1")
     assert (s, h["X-Kind"], b) == (418, "tea", b"\x00\xffshort and stout")
-    s, _, b = _get(lab.url_for("json"), "POST", b"1")
+    s, h, b = _get(lab.url_for("json"), "POST", b"1")
     assert (s, json.loads(b)) == (201, {"received": True})
+    assert h["Content-Type"] == "application/json"  # (a dict or list is sent as JSON: said so)
+    lab.respond("list", 200, body=[1], headers={"Content-Type": "application/vnd.x+json"})
+    assert _get(lab.url_for("list"), "POST", b"1")[1]["Content-Type"] == "application/vnd.x+json"
 
 
 def test_rules_per_method_and_glob(lab) -> None:  # type: ignore[no-untyped-def]

@@ -141,6 +141,9 @@ class ResponseRules:
         # the body decides Content-Length (none at all for 1xx/204/304): a rule's own value,
         # e.g. copied from a real response, would contradict what is sent
         hs = tuple((k, v) for k, v in hs if str(k).lower() != "content-length")
+        if isinstance(body, (Mapping, list)) and not any(str(k).lower() == "content-type"
+                                                         for k, _ in hs):
+            hs += (("Content-Type", "application/json"),)  # (sent as JSON: say so)
         resp = [Response(s, _body(body), hs, float(delay)) for s in statuses]
         rule = Rule(pattern.strip() or "*", resp, method.upper() if method else None)
         with self._lock:
