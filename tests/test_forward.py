@@ -235,3 +235,18 @@ def test_reset_forgets_forwards_on_their_way_and_restores_handshakes(lab) -> Non
     status, body = post(lab.url_for("slack"), b'{"type":"url_verification","challenge":"c1"}',
                         {"Content-Type": "application/json"})
     assert status == 200 and body == b"c1"
+
+
+def test_replay_does_not_send_recorded_websocket_messages_as_http(lab) -> None:  # type: ignore[no-untyped-def]
+    """``hooklab.ws.record`` stores OPEN/SEND/RECV/CLOSE messages; replaying them sent those
+    as HTTP methods to the app, each reported a success."""
+    from hooklab.capture import new_record
+
+    http = lab.store.add_sync(new_record("POST", "/w/x", [], b"{}"))
+    ws = lab.store.add_sync(new_record("SEND", "/sock", [], b"hi", kind="ws",
+                                       url="ws://127.0.0.1:9/sock"))
+    with Target() as t:
+        results = lab.replay([http, ws], t.url)
+        assert [r.ok for r in results] == [True, False]
+        assert "WebSocket message" in (results[1].error or "")
+        assert [g.method for g in t.wait(1, timeout=10)] == ["POST"]

@@ -166,8 +166,12 @@ def _deliver(capture: Capture, to: str, timeout: float) -> ReplayResult:
 def replay(
     captures: Iterable[Capture], to: str, timeout: float = DEFAULT_TIMEOUT
 ) -> list[ReplayResult]:
-    """Re-send each capture exactly to ``to`` (in order); never raises on network errors."""
-    return [_deliver(c, to, timeout) for c in captures]
+    """Re-send each capture exactly to ``to`` (in order); never raises on network errors.
+    A recorded WebSocket message is not sent (it was no HTTP request): its result says so."""
+    return [_deliver(c, to, timeout) if c.kind == "http" else
+            ReplayResult(c.id, None, error=f"not replayed: a recorded WebSocket message "
+                                           f"({c.method}), not an HTTP request")
+            for c in captures]
 
 
 class Forwarder:
