@@ -57,8 +57,23 @@ def _serve(args: argparse.Namespace) -> int:
                 flush=True,
             )
 
+    forwarded: list[int] = []  # ids whose forward outcome was stored (from the writer thread)
+
+    def show_forwards() -> None:  # (on the main thread: the outcome is read back from the store)
+        while forwarded:
+            cid = forwarded.pop(0)
+            for f in lab.forwards(cid)[-1:]:
+                if f["error"] or (f["status"] or 0) >= 400:
+                    what = printable(f["error"] or f"answered {f['status']}")
+                    line = f"#{cid} forward to {printable(f['target'])} FAILED: {what}"
+                else:
+                    line = f"#{cid} forwarded to {printable(f['target'])}: {f['status']} " \
+                           f"in {f['latency_ms']:.0f} ms"
+                with out_lock:
+                    print(line, flush=True)
+
     if not args.quiet:
-        lab.store.subscribe(show)
+        lab.store.subscribe(show, on_forward=forwarded.append)
     for spec in args.forward or []:
         bin_, sep, url = spec.partition("=")
         if not sep or not url:
@@ -83,7 +98,8 @@ def _serve(args: argparse.Namespace) -> int:
     print(f"hooklab: stream page {lab.page_url}", file=sys.stderr, flush=True)
     print(lab.status_line() + " — Ctrl-C to stop", flush=True)
     try:
-        while not stop.wait(0.5):
+        while not stop.wait(0.2):
+            show_forwards()
             if not lab.is_running:
                 break
     finally:

@@ -78,6 +78,9 @@ def test_serve_send_export_replay_and_ctrl_c(tmp_path) -> None:  # type: ignore[
             assert "POST /relay/sub -> 200" in out.next()
             got = fwd.wait(1)[0]
             assert got.path == "/in/sub?x=1" and json.loads(got.body)["type"] == "invoice.paid"
+            # the forward's outcome is shown too (a failed one said nothing)
+            line = out.next()
+            assert line.startswith(f"#2 forwarded to {fwd.url}/in/sub?x=1: 202 in "), line
             bad = run("send", url, "--provider", "nope")
             assert bad.returncode != 0 and "github" in bad.stderr
 
@@ -190,3 +193,21 @@ def test_export_into_a_pipe_closed_early_ends_quietly(tmp_path) -> None:  # type
     proc.stdout.close()  # (what head does once it has its bytes)
     err = proc.stderr.read().decode()
     assert proc.wait(60) == 1 and "Traceback" not in err and "BrokenPipe" not in err, err
+
+
+def test_serve_shows_a_failed_forward() -> None:
+    """``hooklab serve --forward`` to an app that is down printed only ``-> 200``."""
+    proc = subprocess.Popen([EXE, "serve", "--port", "0", "--db", ":memory:", "--forward",
+                             "app=http://127.0.0.1:9/webhook"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+    try:
+        out = _Lines(proc.stdout)
+        m = re.search(r"http://127\.0\.0\.1:(\d+)", out.next())
+        assert m
+        assert run("send", f"{m.group(0)}/app", "--provider", "github").returncode == 0
+        assert "POST /app -> 200" in out.next()
+        line = out.next()
+        assert line.startswith("#1 forward to http://127.0.0.1:9/webhook FAILED:"), line
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(20)
