@@ -171,6 +171,10 @@ class CaptureStore:
     ) -> None:
         if durability not in ("full", "normal"):
             raise ValueError("durability must be 'full' (fsync per group commit) or 'normal'")
+        # the JSON columns and the search index's catch-up use orjson on the store's own threads:
+        # imported here, on the caller's, since a first import on a background thread while the
+        # kernel imports too can deadlock (and summarizing in quiet moments imports nothing)
+        import orjson  # noqa: F401
         self.durability = durability
         self.path = str(path)
         self.retention_count = retention_count
