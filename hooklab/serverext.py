@@ -99,16 +99,12 @@ def _public_origin(path: str, pid: str, base_url: str) -> Any:
     when the registry changes; ``""`` while it is not known (the relay then reads it from
     the request). URL-signing senders (Twilio...) signed the URL they were given."""
     from .ingress.origin import origin_of, public_root
-    from .ingress.registry import read_registry
+    from .ingress.registry import file_stamp, read_registry
 
     cache: dict[str, Any] = {"stamp": None, "origin": ""}
 
     def origin() -> str:
-        try:
-            st = os.stat(path)
-            stamp: Any = (st.st_mtime_ns, st.st_size, st.st_ino)
-        except OSError:
-            stamp = None
+        stamp = file_stamp(path)
         if stamp != cache["stamp"]:
             try:
                 root, note = public_root(base_url, read_registry(path)["servers"].get(pid))

@@ -27,8 +27,8 @@ import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
-__all__ = ["REGISTRY_NAME", "ROUTE", "forget", "key_id", "pid_alive", "read_registry", "registry_path",
-           "update_registry"]  # fmt: skip
+__all__ = ["REGISTRY_NAME", "ROUTE", "file_stamp", "forget", "key_id", "pid_alive", "read_registry",
+           "registry_path", "update_registry"]  # fmt: skip
 
 REGISTRY_NAME = "hooklab-ingress.json"
 #: the relay's route under the Jupyter server's base URL: ``<base_url>hooklab/in/<key>/<path>``
@@ -48,6 +48,16 @@ def registry_path() -> str:
     except ImportError:  # kernel env without jupyter_core
         runtime = os.path.join(os.path.expanduser("~"), ".local", "share", "jupyter", "runtime")
     return os.path.join(runtime, REGISTRY_NAME)
+
+
+def file_stamp(path: str) -> tuple[int, int, int] | None:
+    """``(mtime_ns, size, inode)`` of ``path`` (``None`` if it is not there): what changes when
+    the registry is written again, so a reader reads it again only then."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
 
 
 def key_id(key: str) -> str:

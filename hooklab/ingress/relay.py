@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import re
 import secrets
 from collections.abc import Callable
@@ -34,7 +33,7 @@ from tornado.iostream import StreamClosedError
 from tornado.simple_httpclient import HTTPTimeoutError, SimpleAsyncHTTPClient
 
 from ..outbound.forward import has_dot_segment
-from .registry import ROUTE, key_id, pid_alive, read_registry, registry_path
+from .registry import ROUTE, file_stamp, key_id, pid_alive, read_registry, registry_path
 
 try:
     from jupyter_server.auth.decorator import allow_unauthenticated
@@ -87,11 +86,7 @@ def registry_resolver(path: str | None = None) -> Callable[[str], Target | None]
 
     def resolve(key: str) -> Target | None:
         p = path or registry_path()
-        try:
-            st = os.stat(p)
-            stamp: Any = (st.st_mtime_ns, st.st_size, st.st_ino)
-        except OSError:
-            stamp = None
+        stamp = file_stamp(p)
         if stamp != cache["stamp"]:
             cache["keys"] = read_registry(p)["keys"] if stamp else {}
             cache["stamp"] = stamp
