@@ -250,3 +250,44 @@ def test_replay_does_not_send_recorded_websocket_messages_as_http(lab) -> None: 
         assert [r.ok for r in results] == [True, False]
         assert "WebSocket message" in (results[1].error or "")
         assert [g.method for g in t.wait(1, timeout=10)] == ["POST"]
+
+
+def test_replay_timeout_bounds_the_whole_exchange(lab) -> None:  # type: ignore[no-untyped-def]
+    """An app that answers a header line every 0.3 s (for 6 s) held replay (and a forward
+    worker) for all of it and was reported a success: the timeout bounded each read only."""
+    import socket
+    import threading
+
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+    port = srv.getsockname()[1]
+    done = threading.Event()
+
+    def trickle() -> None:
+        conn, _ = srv.accept()
+        with conn:
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\n")
+            for i in range(20):  # (bounded: 6 s at most)
+                if done.wait(0.3):
+                    break
+                try:
+                    conn.sendall(f"X-Slow-{i}: 1\r\n".encode())
+                except OSError:
+                    break
+
+    t = threading.Thread(target=trickle, daemon=True)
+    t.start()
+    try:
+        post(lab.url_for("slow"), b"{}")
+        (cap,) = lab.wait(1, timeout=10)
+        began = time.monotonic()
+        (r,) = lab.replay(cap, f"http://127.0.0.1:{port}/hook", timeout=1.0)
+        took = time.monotonic() - began
+        assert r.status is None and "timed out after 1 s" in (r.error or ""), r
+        assert took < 3.0, took
+    finally:
+        done.set()
+        t.join(10)
+        srv.close()

@@ -18,9 +18,12 @@ anything but https is not followed (the redirect itself is returned).
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import re
+import socket
+import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -70,7 +73,9 @@ def http_request(
 ) -> tuple[int, str, list[tuple[str, str]], bytes]:
     """One HTTP/1.1 request with exactly these headers (plus ``Host`` and ``Content-Length``
     when absent). Returns ``(status, reason, headers, body)``; raises ``OSError`` on network
-    errors and ``ValueError`` on an unusable URL. Redirects are not followed.
+    errors (``TimeoutError`` when the whole exchange takes longer than ``timeout``: an app
+    that trickles its answer byte by byte is cut off too) and ``ValueError`` on an unusable
+    URL. Redirects are not followed.
     """
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -80,6 +85,18 @@ def http_request(
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     hdrs = list(headers)
     names = {k.lower() for k, _ in hdrs}
+    cut = threading.Event()
+
+    def cut_off() -> None:  # (the socket's own timeout bounds each read, not all of them)
+        cut.set()
+        sock = conn.sock
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    timer = threading.Timer(timeout, cut_off)
+    timer.daemon = True
+    timer.start()
     try:
         conn.putrequest(method, target, skip_host=True, skip_accept_encoding=True)
         if "host" not in names:
@@ -91,9 +108,16 @@ def http_request(
         conn.endheaders(body or None)
         resp = conn.getresponse()
         data = b"" if method.upper() == "HEAD" else resp.read()
-        return resp.status, resp.reason, list(resp.getheaders()), data
+    except Exception:
+        if cut.is_set():
+            raise TimeoutError(f"timed out after {timeout:g} s") from None
+        raise
     finally:
+        timer.cancel()
         conn.close()
+    if cut.is_set():  # (what came before the cut may look whole: it is not)
+        raise TimeoutError(f"timed out after {timeout:g} s")
+    return resp.status, resp.reason, list(resp.getheaders()), data
 
 
 def _encode(payload: Any) -> tuple[bytes, str | None]:
