@@ -152,6 +152,7 @@ async def record_async(
     stop: asyncio.Event | None = None,
 ) -> RecordSummary:
     """Coroutine behind :func:`record` (``await`` it on a loop that may block briefly)."""
+    _check(url, duration, max_messages)
     target = _target_store(store, lab)
     summary = RecordSummary(url=url)
     rec = _Recorder(url, target, bin, summary)
@@ -194,6 +195,19 @@ async def record_async(
     return summary
 
 
+def _check(url: str, duration: float | None, max_messages: int | None) -> None:
+    """``ValueError`` for what cannot be recorded: a URL that is not ws:// or wss://, a
+    duration below 0, fewer than one message."""
+    from urllib.parse import urlsplit
+
+    if not isinstance(url, str) or urlsplit(url).scheme.lower() not in ("ws", "wss"):
+        raise ValueError(f"hooklab.ws.record needs a ws:// or wss:// URL, got {url!r}")
+    if duration is not None and not duration >= 0:
+        raise ValueError(f"duration must be seconds (0 or more), got {duration!r}")
+    if max_messages is not None and max_messages < 1:
+        raise ValueError(f"max_messages must be 1 or more, got {max_messages!r}")
+
+
 async def _one_connection(
     rec: _Recorder,
     outgoing: list[Message],
@@ -213,8 +227,10 @@ async def _one_connection(
     except Exception as exc:  # noqa: BLE001 - recorded, then maybe retried
         msg = f"{type(exc).__name__}: {exc}"
         s.errors.append(msg)
+        s.stopped_by = f"could not connect ({msg})"  # (kept unless a reconnect gets through)
         rec.add("ERROR", msg.encode(), [("X-WS-Attempt", str(attempt))], status=0)
         return True
+    s.stopped_by = ""
     s.connections += 1
     resp = [(k, v) for k, v in conn.headers.get_all()] if conn.headers is not None else []
     rec.add("OPEN", b"", [("X-WS-Attempt", str(attempt)), *resp])
@@ -266,6 +282,7 @@ class Recording:
     """A recording running in a helper thread: ``stop()``, ``result(timeout)``, ``done``."""
 
     def __init__(self, url: str, **kwargs: Any) -> None:
+        _check(url, kwargs.get("duration"), kwargs.get("max_messages"))
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
         self._ready = threading.Event()

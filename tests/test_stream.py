@@ -255,6 +255,13 @@ def test_record_failed_connects_and_inside_a_running_loop(lab: HookLab, echo_url
     summary = asyncio.run(notebook_cell())
     assert summary.connections == 0 and len(summary.errors) == 2
     assert [c.method for c in lab.store.query(kind="ws")] == ["ERROR", "ERROR"]
+    # it never connected: said so (it said "server closed"); mistakes are ValueErrors
+    assert summary.stopped_by.startswith("could not connect (ConnectionRefusedError"), summary
+    for bad, says in [((dead.replace("ws://", "http://"),), "needs a ws:// or wss:// URL"),
+                      ((dead, None, -1), "duration must be seconds"),
+                      ((dead, None, None, 0), "max_messages must be 1 or more")]:
+        with pytest.raises(ValueError, match=says):
+            ws.record(*bad, lab=lab)
 
     rec = ws.start_recording(f"{echo_url}/echo/bg", send="ping", lab=lab)
     time.sleep(0.3)
