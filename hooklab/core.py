@@ -129,6 +129,7 @@ class HookLab(Configurable):
         self.server: CaptureServer | None = None
         self._api_token = new_token()
         self._relay_nonce = new_token()
+        self._memory_gone = False  # stop() closed an in-memory store: its captures are gone
         super().__init__(**kwargs)
         self._secrets = SecretBook()
         self._secrets.handshakes = self.handshakes
@@ -149,6 +150,10 @@ class HookLab(Configurable):
     @property
     def store(self) -> CaptureStore:
         if self._store is None:
+            if self._memory_gone:  # (an empty store opened silently read as "no captures")
+                raise RuntimeError("this lab was stopped and its captures were in memory "
+                                   "(db=':memory:'): they are gone; lab.start() begins anew, "
+                                   "a file db keeps them")
             self._store = CaptureStore(
                 self.db_path,
                 retention_count=self.retention_count,
@@ -162,6 +167,7 @@ class HookLab(Configurable):
         """Start serving (idempotent). Returns ``self``."""
         if self.server is not None and self.server.is_running:
             return self
+        self._memory_gone = False
         if self.host not in ("127.0.0.1", "localhost", "::1"):
             import warnings
 
@@ -210,7 +216,9 @@ class HookLab(Configurable):
         self.stop_serving()
         # this lab is done: its public URLs end for good
         ingress.unregister(self)
+        had = self._store is not None
         self._close_store()
+        self._memory_gone = had and self.db == ":memory:"
 
     close = stop
 
@@ -720,6 +728,8 @@ class HookLab(Configurable):
     # -- status ----------------------------------------------------------------------------------
     def status_line(self) -> str:
         db = self.db if self.db == ":memory:" else os.path.relpath(self.db_path)
+        if self._memory_gone:
+            return f"hooklab stopped (db {db}: its captures went with stop())"
         n = self.store.count()
         if self.is_running:
             return f"hooklab listening on {self.url} (db {db}, {n_captures(n)})"

@@ -273,3 +273,26 @@ def test_api_refuses_foreign_host_headers_but_captures_do_not(lab):
     assert get("/_hooklab/health", f"evil.example:{port}").startswith(b"HTTP/1.1 200")
     lab.allowed_hosts = ["*"]
     assert get("/_hooklab/health", "other.example").startswith(b"HTTP/1.1 200")
+
+
+def test_an_in_memory_lab_read_after_stop_says_its_captures_are_gone() -> None:
+    """``lab.stop()`` closes a ``:memory:`` store: reading it afterwards opened an empty one
+    (0 captures, no error) and started a writer thread nothing stopped."""
+    import threading
+
+    lab = HookLab(port=0, db=":memory:").start()
+    post(lab.url_for("m"), b"{}")
+    lab.wait(1, timeout=10)
+    lab.stop()
+    before = {t.name for t in threading.enumerate()}
+    with pytest.raises(RuntimeError, match="captures were in memory"):
+        lab.captures  # noqa: B018
+    with pytest.raises(RuntimeError, match="captures were in memory"):
+        lab.dataframe()
+    assert "went with stop()" in repr(lab)
+    assert {t.name for t in threading.enumerate()} - before == set()
+    lab.start()  # (begins anew)
+    try:
+        assert len(lab.captures) == 0
+    finally:
+        lab.stop()
