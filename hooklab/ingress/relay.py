@@ -208,7 +208,9 @@ class RelayHandler(web.RequestHandler):
     # the key is the credential: Jupyter's authentication must not apply here
     get = head = post = put = patch = delete = options = allow_unauthenticated(_method)
 
-    def _outgoing_headers(self) -> list[tuple[str, str]]:
+    def _outgoing_headers(self, query: str) -> list[tuple[str, str]]:
+        """The headers the lab gets; ``query``: the request's query as the lab gets it
+        (``token`` stripped: :func:`_strip_token`)."""
         req = self.request
         named = {h.strip().lower() for h in req.headers.get("Connection", "").split(",")}
         out = []
@@ -231,7 +233,6 @@ class RelayHandler(web.RequestHandler):
         # the key as [key], and never stores these two headers
         from ..server.guard import RELAY_PROOF, RELAY_URL, relay_proof  # (on the first relay)
 
-        query = _strip_token(req.query)  # (as the lab gets it: a token is never stored)
         url = f"{self._public_origin()}{req.path}" + (f"?{query}" if query else "")
         if self.target is not None and self.target.nonce:
             out.append((RELAY_URL, url))
@@ -258,7 +259,7 @@ class RelayHandler(web.RequestHandler):
         url = f"http://{host}:{t.port}/{quote(t.bin, safe='')}{self.suffix}"
         url += f"?{query}" if query else ""
         headers = HTTPHeaders()
-        for k, v in self._outgoing_headers():
+        for k, v in self._outgoing_headers(query):
             headers.add(k, v)
         body = b"".join(self.chunks)
         self.chunks = []
