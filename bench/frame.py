@@ -9,8 +9,9 @@ bin ``rare`` and has the event type ``rare.event`` and the word ``zebra`` in its
 Baselines, on the very same bodies (written to a JSON Lines file first, not timed):
 - DuckDB ``read_json`` + ``unnest(recursive := true)`` -> Arrow table: the peer reading and
   flattening the bodies (targets: ``dataframe()`` <= 1.5x, ``dataframe(flatten=True)`` <= 2x:
-  the calls after the first, which keeps each column segment's parsed payloads in the store;
-  the first call, which parses every body, is printed too);
+  the calls after the first, which keeps each column segment's parsed payloads in the store,
+  and the first call on a store a serving lab kept up in quiet moments; the first call on a
+  store nobody kept up, which parses every body, is printed too);
 - polars ``read_ndjson`` (shown for context).
 The baseline and the measurement alternate, ``--rounds`` times; ratios use the best of each.
 Absolute targets (filtered queries, ``captures[-1]``, live refresh < 20 ms, ``search=``
@@ -206,6 +207,11 @@ def main() -> int:
         row(f"dataframe(flatten=True) ({ncols} columns), segments kept", f"{f:.3f} s", f"{f / b:.2f}x baseline (target <= 2x)", "ok" if f / b <= 2 else "MISSED")
         row("dataframe(flatten=True) first call (parses every body)", f"{res['flat'][0]:.3f} s", f"{res['flat'][0] / b:.2f}x baseline")
         row("  ... its segments kept (background) within", f"{kept_s:.1f} s", f"{fresh.summaries(FLAT_KIND).__len__()} segments")
+        # a serving lab keeps them in quiet moments: from none, no flatten=True anywhere
+        served_s, served_first = served_catch_up(db)
+        row("  a serving lab keeps them, from none, within", f"{served_s:.1f} s", "(quiet moments; helper process)")
+        row("dataframe(flatten=True) first call, store a lab served", f"{served_first:.3f} s",
+            f"{served_first / b:.2f}x baseline (target <= 2x)", "ok" if served_first / b <= 2 else "MISSED")
         row("frame memory_usage(deep=True)", f"{frame_mib:.0f} MiB", "target < 300 MiB at 1M", "ok" if frame_mib < 300 else "MISSED")
         row("process memory while a frame is alive", f"{peak:.0f} MiB", "(RSS growth, whole process)")
 
@@ -251,6 +257,37 @@ def main() -> int:
             f"{os.path.getsize(back) / os.path.getsize(export):.2f}x the imported file's bytes")
         fresh.close()
     return 0 if all(r[3] != "MISSED" for r in rows) else 1
+
+
+def served_catch_up(db: str) -> tuple[float, float]:
+    """Seconds a serving lab (``hooklab.start``, nothing sent, no call) takes to keep every
+    segment's parsed payloads from none, and then the first ``flatten=True`` of a new store
+    object on that file."""
+    import sqlite3
+
+    from hooklab.frame import captures_frame
+
+    con = sqlite3.connect(db)
+    con.execute("DELETE FROM segment_summaries WHERE kind = ?", (FLAT_KIND,))
+    con.commit()
+    con.close()
+    t0 = time.perf_counter()
+    lab = hooklab.start(port=0, db=db)
+    try:
+        while (not all(lab.store.summaries(FLAT_KIND).values())
+               and time.perf_counter() - t0 < 1800):
+            time.sleep(0.5)
+        took = time.perf_counter() - t0
+    finally:
+        hooklab.stop()
+    store = CaptureStore(db, durability="normal")
+    try:
+        first, df = timed(lambda: captures_frame(store, flatten=True))
+        del df
+    finally:
+        store.close()
+    gc.collect()
+    return took, first
 
 
 def hooklab_captures(store: CaptureStore) -> Any:

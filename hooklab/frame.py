@@ -34,9 +34,11 @@ if TYPE_CHECKING:
 __all__ = [
     "COLUMNS",
     "FLAT_KIND",
+    "FLAT_UNREADABLE",
     "JsonArray",
     "JsonDtype",
     "captures_frame",
+    "flat_rows",
     "flatten_payloads",
     "frame_from_columns",
     "parse_payloads",
@@ -1094,19 +1096,9 @@ def _flatten_blocks(b: Any, prefix: str, segments: _KeptFlat | None = None) -> A
     again; the ones read are handed to ``segments`` to keep."""
     from concurrent.futures import ThreadPoolExecutor
 
-    import numpy as np
-    import pyarrow as pa
 
     n = b.n
     starts = b.starts.tolist()
-
-    def prep(k: int) -> tuple[tuple[Any, Any, dict[int, bytes], int], dict[int, Any]]:
-        offs = np.ascontiguousarray(b.offsets[k], np.int64)
-        m = len(offs) - 1
-        arr = pa.Array.from_buffers(pa.large_binary(), m, [None, pa.py_buffer(offs), b.raw_block(k)])
-        base = starts[k]
-        rows, lines, slow = _classify_raw(arr, b.encoded[base : base + m], b.jsonish[base : base + m], base)
-        return (arr, rows, lines, base), slow
 
     def run(k: int) -> Any:
         base = starts[k]
@@ -1117,12 +1109,10 @@ def _flatten_blocks(b: Any, prefix: str, segments: _KeptFlat | None = None) -> A
             if values is not None:
                 return (table, order + base, exact), dict(zip((odd + base).tolist(), values, strict=True))
             return (table, order + base, exact), _slow_rows(b, k, odd)
-        task, slow = prep(k)
         try:
-            (table, order, exact), odd = _read_checked(task)
+            (table, order, exact), slow = _read_block(b, k)
         except Exception as exc:  # noqa: BLE001 - raised below, once the others are kept
             return exc, None
-        slow.update(odd)
         if key is not None:
             segments.made(key, base, table, order, slow, exact)
         return (table, order, exact), slow
@@ -1137,6 +1127,59 @@ def _flatten_blocks(b: Any, prefix: str, segments: _KeptFlat | None = None) -> A
     slow = {i: v for _, odd in out for i, v in odd.items()}
     flat = _assemble([r for r, _ in out], n, prefix)
     return _with_slow(flat, slow, n, prefix)
+
+
+def _read_block(b: Any, k: int) -> tuple[tuple[Any, Any, Any], dict[int, Any]]:
+    """Block ``k`` of bodies ``b`` (:class:`_Bodies`) read: ``((table, rows, exact lists),
+    {row: object only Python reads})`` as :func:`_read_checked` gives them (rows global)."""
+    import numpy as np
+    import pyarrow as pa
+
+    offs = np.ascontiguousarray(b.offsets[k], np.int64)
+    m = len(offs) - 1
+    arr = pa.Array.from_buffers(pa.large_binary(), m, [None, pa.py_buffer(offs), b.raw_block(k)])
+    base = int(b.starts[k])
+    rows, lines, slow = _classify_raw(arr, b.encoded[base : base + m], b.jsonish[base : base + m], base)
+    read, odd = _read_checked((arr, rows, lines, base))
+    slow.update(odd)
+    return read, slow
+
+
+def flat_rows(db: Any, key: tuple[int, int, int]) -> bytes | None:
+    """The parsed payloads ``flatten=True`` keeps for the column segment ``key`` =
+    ``(first_id, last_id, rows)`` of the capture database open as ``db`` (a
+    ``sqlite3.Connection``), packed as the first ``flatten=True`` keeps them
+    (:data:`FLAT_KIND`), or ``None`` when no segment is exactly that. What a helper process
+    runs in a serving lab's quiet moments (:func:`hooklab.explore.keep_summaries_up`), so
+    that a first ``flatten=True`` reads kept tables instead of parsing every body;
+    :data:`FLAT_UNREADABLE` when Arrow cannot read the segment's objects in one table (a
+    frame then takes the long way, as its first call would: kept so as not to try again)."""
+    import numpy as np
+    import pyarrow as pa
+
+    from .store import read_segment
+
+    first, last, n = key
+    found = read_segment(db, first, last)
+    if found is None:
+        return None
+    part, pack = found
+    if part.num_rows != n or n == 0 or not isinstance(pack, tuple):
+        return None  # (bodies not kept as one zlib block: a frame never keeps those either)
+    ids = _numpy(part.column("id"), np.int64)
+    if int(ids[0]) != first or int(ids[-1]) != last:
+        return None
+    jsonish = _jsonish(_categorical_of(part.column("content_type")))
+    b = _Bodies.from_packs([pack], _numpy(part.column("encoded"), np.int8), jsonish)
+    if len(b.blocks) != 1 or b.codecs[0] != "zlib":
+        return None
+    try:
+        (table, order, exact), slow = _read_block(b, 0)  # (a helper: no collector)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError):
+        return FLAT_UNREADABLE  # (its objects disagree on a field's type: the long way)
+    order = np.zeros(0, np.int64) if order is None else np.asarray(order)
+    odd = np.fromiter(slow, np.int64, len(slow))
+    return _pack_flat(table, order, odd, key, list(slow.values()), exact)
 
 
 def _slow_rows(b: Any, k: int, rows: Any) -> dict[int, Any]:
@@ -1203,6 +1246,9 @@ def _pack_flat(
 
 
 _FLAT_MAGIC = b"HLF1"
+#: what is kept for a segment whose objects Arrow cannot read in one table (their types
+#: disagree): never unpacked (no magic), only there so quiet-moment work does not try again
+FLAT_UNREADABLE = b"HLF0"
 
 
 def _flat_check(key: tuple[int, int, int], stream: bytes) -> int:

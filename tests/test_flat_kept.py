@@ -746,3 +746,103 @@ def test_segments_with_lists_starting_with_null_or_nested_deep_are_kept(tmp_path
         assert df["payload.x"].iloc[0] == [None, 1] and df["payload.x"].iloc[1] == [2]
         assert json.dumps(df["payload.l"].iloc[SEG + 3]).replace(", ", ",") == deep[6:-1].decode()
         assert json.dumps(df["payload.l"].iloc[SEG + 4]) == "[1]"
+
+
+def test_a_serving_lab_keeps_the_parsed_payloads_in_quiet_moments(store_file, tmp_path,
+                                                                 monkeypatch) -> None:
+    """``hooklab.start()`` alone (no ``flatten=True`` in any process) has a helper process
+    parse every sealed segment's bodies once the lab is quiet, and keeps them as the first
+    ``flatten=True`` would have, byte for byte; a fresh lab's first ``flatten=True`` then
+    decompresses only the rows after the segments and gives the frame parsing every body
+    gives (the frame of an untouched copy, and the frame read through SQL alone)."""
+    import shutil
+
+    served = str(tmp_path / "served.sqlite3")
+    untouched = str(tmp_path / "untouched.sqlite3")
+    shutil.copy(store_file, served)
+    shutil.copy(store_file, untouched)
+    assert kept(served) == {}
+    lab = hooklab.start(port=0, db=served)
+    try:
+        wait(lambda: len(kept(served)) == 3 and all(kept(served).values()), timeout=120)
+    finally:
+        hooklab.stop()
+    made_here = kept(served)
+    assert all(blob[:4] == b"HLF1" for blob in made_here.values())
+
+    first = flattened_and_kept(untouched, 3)  # parses every body, keeps the segments itself
+    assert kept(untouched) == made_here  # the same tables, byte for byte
+
+    reads = Reads(monkeypatch)
+    lab = hooklab.open(served)
+    try:
+        got = lab.dataframe(flatten=True)
+        assert sorted(set(reads.blocks)) == [3]  # only the block after the three segments
+        through_sql = frame_mod._frame(lab.store, {}, flatten=True, combined=False)
+    finally:
+        lab.stop()
+    pd.testing.assert_frame_equal(got, first)
+    pd.testing.assert_frame_equal(got, through_sql)
+    assert got["payload.id"].iloc[8] == "evt_8" and got["payload.amount"].iloc[SEG + 10] == SEG + 10.5
+
+
+def test_a_segment_arrow_cannot_read_in_one_table_is_marked_and_not_tried_again(tmp_path) -> None:
+    """A segment whose objects disagree on a field's type (a number, then text) cannot be
+    kept as one table: the quiet-moment work marks it (so it is not parsed again at every
+    quiet moment) and a frame takes the long way, as it did before, with the values sent."""
+    from hooklab.explore.schema import summarize_segment
+    from hooklab.frame import FLAT_UNREADABLE
+
+    path = str(tmp_path / "disagree.sqlite3")
+    store_of(path, [json.dumps({"id": i, "v": i if i % 2 else f"t{i}"}).encode()
+                    for i in range(2 * SEG + 3)])
+    store = CaptureStore(path, durability="normal")
+    try:
+        assert summarize_segment(store, FLAT_KIND, "flat") is True
+        store.flush(30)
+        marks = store.summaries(FLAT_KIND)
+        assert list(marks.values()) == [FLAT_UNREADABLE, FLAT_UNREADABLE]
+        assert summarize_segment(store, FLAT_KIND, "flat") is False  # nothing left to try
+        df = frame_mod.captures_frame(store, flatten=True)
+        want = frame_mod._frame(store, {}, flatten=True, combined=False)
+        time.sleep(0.3)
+        assert store.summaries(FLAT_KIND) == marks  # (the frame kept nothing over them)
+    finally:
+        store.close()
+    pd.testing.assert_frame_equal(df, want)
+    assert df["payload.v"].iloc[:4].tolist() == ["t0", 1, "t2", 3]
+    assert df["payload.v"].iloc[2 * SEG + 2] == f"t{2 * SEG + 2}"
+
+
+_FLAT_IMPORTS = r"""
+import sys
+import hooklab
+from hooklab.explore.schema import summarize_segment
+from hooklab.frame import FLAT_KIND
+from hooklab.store import CaptureStore
+
+store = CaptureStore(sys.argv[1])
+before = set(sys.modules)
+for _ in range(10):  # what the upkeep thread runs, here on the main thread
+    if not summarize_segment(store, FLAT_KIND, "flat"):
+        break
+    store.flush(30)
+print(sum(bool(v) for v in store.summaries(FLAT_KIND).values()), sorted(set(sys.modules) - before))
+store.close()
+"""
+
+
+def test_keeping_the_parsed_payloads_in_quiet_moments_imports_nothing(store_file, tmp_path) -> None:
+    """The upkeep thread must never import a module for the first time: parsing the segments
+    for ``flatten=True`` in the background is a helper process's work, and the kernel's side
+    imports nothing (not even numpy or pyarrow); in a fresh interpreter."""
+    import shutil
+    import subprocess
+    import sys
+
+    path = str(tmp_path / "imports.sqlite3")
+    shutil.copy(store_file, path)
+    out = subprocess.run([sys.executable, "-c", _FLAT_IMPORTS, path], capture_output=True,
+                         text=True, timeout=120, cwd=str(tmp_path))
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.split(None, 1) == ["3", "[]\n"]

@@ -1236,13 +1236,15 @@ def summarize_rows(db: Any, key: tuple[int, int, int]) -> bytes | None:
 
 
 parallel.register_task("schema", __name__, "summarize_rows", "database")
+# flatten=True's parsed payloads of a segment (hooklab.frame.flat_rows: the helper imports it)
+parallel.register_task("flat", "hooklab.frame", "flat_rows", "database")
 
 
-#: summaries handed to a store lately, per store, with when: the writer may not have kept them
-#: yet (after :data:`_HANDED_FOR` seconds a segment still missing is made again: dropped)
+#: summaries handed to a store lately, per store and kind, with when: the writer may not have
+#: kept them yet (after :data:`_HANDED_FOR` seconds a segment still missing is made again)
 _HANDED = 16
 _HANDED_FOR = 10.0
-_handed: weakref.WeakKeyDictionary[Any, dict[tuple[int, int, int], float]] = (
+_handed: weakref.WeakKeyDictionary[Any, dict[str, dict[tuple[int, int, int], float]]] = (
     weakref.WeakKeyDictionary())
 #: segments one quiet-moment piece hands to its helper process at most
 _BATCH = 8
@@ -1250,29 +1252,31 @@ _BATCH = 8
 _NICE = 10
 
 
-def summarize_segment(store: CaptureStore) -> bool | None:
-    """Have the oldest column segments that have no summary yet (up to :data:`_BATCH`)
-    summarized by a helper process (:mod:`hooklab.explore.parallel`, at a lower CPU
-    priority) and keep what it makes; whether any was made (``None``: not now: no helper
-    could start, another set of helpers is at work, or a capture came before the first was
-    made; those made before a capture came are kept). What a
-    store's upkeep thread runs in quiet moments (``CaptureStore.when_idle``) once
-    :func:`keep_summaries_up` asked for it: the kernel only waits for the answers, so the
-    GIL stays with the person's code and the webhooks that arrive. Where no helper can run
-    (one CPU, ``parallel.PROCESSES = 0``), nothing is made in the background: the first
-    ``schema()`` makes the summaries."""
+def summarize_segment(store: CaptureStore, kind: str = SUMMARY_KIND, task: str = "schema") -> bool | None:
+    """Have the oldest column segments that have no summary of ``kind`` yet (up to
+    :data:`_BATCH`) summarized by a helper process doing ``task``
+    (:mod:`hooklab.explore.parallel`, at a lower CPU priority) and keep what it makes;
+    whether any was made (``None``: not now: no helper could start, another set of helpers
+    is at work, or a capture came before the first was made; those made before a capture
+    came are kept). What a store's upkeep thread runs in quiet moments
+    (``CaptureStore.when_idle``) once :func:`keep_summaries_up` asked for it, for the schema
+    summaries and for ``flatten=True``'s parsed payloads (``hooklab.frame.FLAT_KIND``): the
+    kernel only waits for the answers, so the GIL stays with the person's code and the
+    webhooks that arrive. Where no helper can run (one CPU, ``parallel.PROCESSES = 0``),
+    nothing is made in the background: the first ``schema()`` (or ``flatten=True``) makes
+    them."""
     import time
 
     written = store.written_at
     now = time.monotonic()
-    handed = _handed.setdefault(store, {})
+    handed = _handed.setdefault(store, {}).setdefault(kind, {})
     for key in [k for k, at in handed.items() if now - at > _HANDED_FOR]:
         del handed[key]
-    found = [tuple(key) for key in store.unsummarized(SUMMARY_KIND, _HANDED + _BATCH)]
+    found = [tuple(key) for key in store.unsummarized(kind, _HANDED + _BATCH)]
     missing = [key for key in found if key not in handed][:_BATCH]  # (handed: being kept)
     if not missing:
         return None if found else False  # (ask again: a handed one may have been dropped)
-    helpers = parallel.start(getattr(store, "path", None), missing, least=1,
+    helpers = parallel.start(getattr(store, "path", None), missing, task=task, least=1,
                              per=len(missing), spare=0, newest_first=False, nice=_NICE)
     if helpers is None:
         return None
@@ -1290,7 +1294,7 @@ def summarize_segment(store: CaptureStore) -> bool | None:
         helpers.close()
     if not made:  # (the helper could give none: not again until segments change)
         return None if came else False
-    kept = store.keep_summaries(SUMMARY_KIND, made)
+    kept = store.keep_summaries(kind, made)
     if kept:
         at = time.monotonic()
         for first, last, n, _blob in made:
@@ -1384,20 +1388,24 @@ _idle_stores: weakref.WeakSet[Any] = weakref.WeakSet()
 
 def keep_summaries_up(store: CaptureStore) -> None:
     """Have ``store``'s upkeep thread make the schema summary of every column segment that
-    has none, in quiet moments (``CaptureStore.when_idle``), so that a first ``schema()`` of
-    any lab on this file merges summaries instead of parsing every body. A lab asks for it
-    when it starts serving, and on its first ``schema()``. The summaries are made by a
-    helper process (:func:`summarize_segment`); the upkeep thread only waits for them and
-    imports nothing. Idempotent; on a store without an upkeep thread (in memory, read-only)
-    the work is never run; a Parquet dataset has no ``when_idle`` and is skipped.
+    has none, and the parsed payloads ``flatten=True`` keeps (``hooklab.frame.FLAT_KIND``),
+    in quiet moments (``CaptureStore.when_idle``), so that a first ``schema()`` or
+    ``dataframe(flatten=True)`` of any lab on this file reads those instead of parsing every
+    body. A lab asks for it when it starts serving, and on its first ``schema()``. They are
+    made by a helper process (:func:`summarize_segment`); the upkeep thread only waits for
+    them and imports nothing. Idempotent; on a store without an upkeep thread (in memory,
+    read-only) the work is never run; a Parquet dataset has no ``when_idle`` and is skipped.
 
     >>> keep_summaries_up(lab.store)
     """
     when_idle = getattr(store, "when_idle", None)
     if when_idle is None or store in _idle_stores:
         return
+    from ..frame import FLAT_KIND
+
     _idle_stores.add(store)
     when_idle(partial(summarize_segment, store))
+    when_idle(partial(summarize_segment, store, FLAT_KIND, "flat"))
 
 
 def schema_frame(store: CaptureStore, **filters: Any) -> pd.DataFrame:
