@@ -503,8 +503,8 @@ class HookLab(Configurable):
                      field  change    a    b
         data.object.amount changed 2000 4200
 
-        ``headers=True`` compares headers too (``headers.<name>``); credential values stay
-        hidden unless ``reveal=True``.
+        ``headers=True`` compares headers too (``headers.<name>``); credentials (header values,
+        form fields such as ``password`` or ``token``) stay hidden unless ``reveal=True``.
         """
         from .explore import diff_frame
 

@@ -19,7 +19,7 @@ ROOT = Path(hooklab.__file__).parent
 
 #: each layer may import only from layers listed before it (DESIGN.md, "Architecture")
 LAYERS = [
-    {"hooklab._version", "hooklab.capture", "hooklab.filters"},
+    {"hooklab._version", "hooklab.capture", "hooklab.filters", "hooklab.credentials"},
     {"hooklab.providers"},
     {"hooklab.signatures"},
     {"hooklab.store"},

@@ -796,3 +796,122 @@ def test_bracketed_credential_names_are_hidden_too(store, views):
         v.tabs.selected_index = tab
     state = all_state(v)
     assert "FORMPWsecret8" not in state and "QTOKsecret9" not in state and "bob" in state
+
+
+def _multipart(*parts: tuple[str, bytes], boundary: str = "XyZ-42", nl: bytes = b"\r\n",
+               close: bool = True) -> bytes:
+    """A multipart/form-data body of ``(Content-Disposition parameters, content)`` parts."""
+    b = boundary.encode()
+    out = b"".join(b"--" + b + nl + b"Content-Disposition: form-data; " + d.encode() + nl + nl
+                   + v + nl for d, v in parts)
+    return out + (b"--" + b + b"--" + nl if close else b"")
+
+
+_MP = "multipart/form-data; boundary=XyZ-42"
+_PW = ('name="password"', b"MPWsecret8")
+
+
+@pytest.mark.parametrize("body,ctype,headers", [
+    (_multipart(('name="to"', b"bob@example.com"), _PW), _MP, []),
+    (_multipart(('name="to"', b"bob@example.com"), _PW, nl=b"\n"), _MP, []),  # bare LF
+    (_multipart(('name="to"', b"bob@example.com"), _PW, close=False), _MP, []),  # cut short
+    (_multipart(('name="to"', b"bob@example.com"), ('name="Client_Secret"', b"MPWsecret8")),
+     _MP, []),
+    (_multipart(('name="to"', b"bob@example.com"), ('name="user[password]"', b"MPWsecret8")),
+     _MP, []),
+    (_multipart(('name="to"', b"bob@example.com"), ("name*=UTF-8''token", b"MPWsecret8")),
+     _MP, []),  # RFC 2231 name
+    (_multipart(('name="to"', b"bob@example.com"), ('NAME=token', b"MPWsecret8")), _MP, []),
+    (_multipart(('name="to"', b"bob@example.com"), ('name="token"; filename="t.txt"',
+                                                     b"MPWsecret8")), _MP, []),  # as a file
+    (_multipart(('name="to"', b"bob@example.com"), ('name="password"', b"MPW--XyZ-42secret8")),
+     _MP, []),  # the boundary inside a value, not at a line's start
+    (_multipart(('name="to"', b"bob@example.com"), _PW, boundary="a'b (c)"),
+     "multipart/form-data; boundary=\"a'b (c)\"", []),  # a quoted boundary
+    (_multipart(('name="to"', b"bob@example.com"), _PW), "multipart/form-data", []),  # none
+    (_multipart(('name="to"', b"bob@example.com"), _PW),
+     "multipart/form-data; boundary=other", []),  # the wrong one
+    (_gzip(_multipart(('name="to"', b"bob@example.com"), _PW)), _MP,
+     [("Content-Encoding", "gzip")]),
+    (_multipart(('name="to"', b"bob@example.com"), _PW).decode().encode("utf-16-le"),
+     _MP + "; charset=utf-16-le", []),
+], ids=["crlf", "lf", "no-close", "client-secret", "bracketed", "rfc2231", "unquoted-upper",
+        "file-part", "boundary-in-value", "quoted-boundary", "no-boundary", "wrong-boundary",
+        "gzip", "utf-16"])
+def test_multipart_credentials_are_hidden_in_every_tab(store, views, body, ctype, headers):
+    """A ``multipart/form-data`` webhook (SendGrid Inbound Parse, Mailgun routes, form
+    builders) showed a ``password`` / ``token`` / ``client_secret`` part in clear in the
+    Details, Raw body and Copy as curl tabs, and so in saved widget state; now hidden in
+    every tab like a urlencoded form's (whole, where the parts cannot be told apart), shown
+    once "show credentials" is ticked."""
+    cap = post(store, "/mp", body=body, headers=[("Content-Type", ctype), *headers])
+    v = make(views, store)
+    v.select(cap.id)
+    for tab in range(len(TAB_TITLES)):
+        v.tabs.selected_index = tab
+    state = all_state(v)
+    for needle in ("MPWsecret8", "MPW--XyZ-42secret8", "M\\u0000P\\u0000W", "MPW"):
+        assert needle not in state, needle
+    assert "hidden" in state
+    v.show_credentials.value = True
+    assert "MPW" in all_state(v) or "M.P.W" in all_state(v)  # (UTF-16: a hex dump)
+
+
+def test_multipart_fields_are_listed_in_details(store, views):
+    """The Details tab lists a multipart form's fields (text as sent, a file as its name,
+    type and size) instead of the body as one text; Raw body keeps the exact bytes but for
+    the hidden value."""
+    body = _multipart(('name="from"', "Zoë <z@example.com>".encode()), _PW,
+                      ('name="attachment1"; filename="inv<1>.pdf"', b"%PDF-1.7\x00\xff\xfe"))
+    cap = post(store, "/mp", body=body, headers=[("Content-Type", _MP)])
+    v = make(views, store)
+    v.select(cap.id)
+    html = v.detail.value
+    assert "multipart form fields" in html
+    assert "<th>from</th><td>Zoë &lt;z@example.com&gt;</td>" in html
+    assert "<th>password</th><td>&lt;hidden: 10 chars&gt;</td>" in html
+    assert ("<th>attachment1</th><td>&lt;file &#x27;inv&lt;1&gt;.pdf&#x27;, 11 bytes&gt;</td>"
+            in html)
+    v.tabs.selected_index = TAB_TITLES.index("Raw body")
+    assert "credential fields hidden" in v.raw.value
+    v.show_credentials.value = True
+    assert "<th>password</th><td>MPWsecret8</td>" in v.detail.value
+
+
+@pytest.mark.parametrize("first,second,ctype,headers", [
+    (b"user=a&password=PWfirst01", b"user=b&password=PWsecond2",
+     "application/x-www-form-urlencoded", []),
+    (b"user=a&password=PWfirst01", b"user=a&password=PWfirst02",  # same length, one change
+     "application/x-www-form-urlencoded", []),
+    (b"user=a&Client_Secret=PWfirst01&token=PWtok1", b"user=a&Client_Secret=PWfirst02",
+     "application/x-www-form-urlencoded", []),
+    (_gzip(b"user=a&password=PWfirst01"), _gzip(b"user=b&password=PWsecond2"),
+     "application/x-www-form-urlencoded", [("Content-Encoding", "gzip")]),
+    (_multipart(("name=\"password\"", b"PWfirst01")), _multipart(("name=\"password\"", b"PWsecond2")),
+     _MP, []),
+    (_multipart(("name=\"password\"", b"PWfirst01")), _multipart(("name=\"password\"", b"PWsecond2")),
+     "multipart/form-data", []),  # no boundary: hidden whole
+], ids=["form", "same-length", "names", "gzip-form", "multipart", "multipart-no-boundary"])
+def test_form_credentials_are_hidden_in_the_diff_tab_and_lab_diff(store, views, first, second,
+                                                                   ctype, headers):
+    """The Diff tab (and ``lab.diff``) showed a form's ``password`` before and after in clear,
+    in widget state too; now hidden like every other tab until "show credentials" (or
+    ``reveal=True``), and a change between two values of the same length is still a row."""
+    from hooklab.explore import diff_frame
+
+    h = [("Content-Type", ctype), *headers]
+    a = post(store, "/f", body=first, headers=h)
+    b = post(store, "/f", body=second, headers=h)
+    v = make(views, store)
+    v.select(b.id)
+    v.tabs.selected_index = TAB_TITLES.index("Diff with previous")
+    assert "PWfirst" not in all_state(v) and "PWsecond" not in all_state(v)
+    assert "hidden" in v.diff_pane.value
+    df = diff_frame(a, b)
+    assert "PW" not in df.to_string()
+    assert len(df) >= 1
+    if ctype.endswith("urlencoded") and not headers:
+        assert "password" in set(df["field"]) or "Client_Secret" in set(df["field"])
+    v.show_credentials.value = True
+    assert "PWfirst" in v.diff_pane.value
+    assert "PWfirst" in diff_frame(a, b, reveal=True).to_string()

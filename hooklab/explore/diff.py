@@ -8,8 +8,9 @@
 Fields are dotted paths; array items are compared position by position (``tags[1]``). A value
 that changes type (an object becoming a string) is one ``changed`` row with both values.
 :func:`diff_frame` does this for two captures: their payloads (JSON, or form fields) and,
-with ``headers=True``, their headers (``headers.<lower-case name>``; credential values hidden
-unless ``reveal=True``). Bodies that are neither JSON nor a form give one ``(body)`` row when
+with ``headers=True``, their headers (``headers.<lower-case name>``). Credentials (header
+values, form fields such as ``password``: :mod:`hooklab.credentials`) are hidden unless
+``reveal=True``. Bodies that are neither JSON nor a form give one ``(body)`` row when
 they differ.
 
 Bounds (said in the frame's ``attrs["notes"]`` and as a warning when reached):
@@ -26,6 +27,7 @@ from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from ..capture import Capture
+from ..credentials import SENSITIVE_HEADERS, WHOLE_FORM, hidden_form, hidden_value, hide_fields
 from .payload import BODY, Payload, read_payload
 
 if TYPE_CHECKING:
@@ -46,11 +48,6 @@ DIFF_COLUMNS = ("field", "change", "a", "b")
 MAX_DIFF_ROWS = 10_000
 MAX_DIFF_DEPTH = 64
 MAX_DIFF_STEPS = 1_000_000
-#: header values hidden in diffs unless ``reveal=True`` (credentials, not signatures)
-SENSITIVE_HEADERS = frozenset({
-    "authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "api-key",
-    "x-auth-token", "x-access-token",
-})
 
 
 def _same(x: Any, y: Any) -> bool:
@@ -150,14 +147,31 @@ def _read(cap: Capture) -> Payload:
     return read_payload(cap.body, cap.content_type, cap.header("content-encoding"), exact=True)
 
 
-def _body_text(cap: Capture, p: Payload) -> str:
+def _body_text(cap: Capture, p: Payload, reveal: bool) -> str:
     if p.root == "empty":
         return ""
+    body = cap.body
+    hidden = None if reveal else hidden_form(cap)
+    if hidden is not None:  # (a multipart form, or one that cannot be read field by field)
+        if hidden.startswith(WHOLE_FORM):
+            return hidden.decode("utf-8", "replace")
+        body = hidden
     try:
-        text = cap.body[:4096].decode("utf-8")
+        text = body[:4096].decode("utf-8")
     except UnicodeDecodeError:
         return f"<{cap.size:,} bytes {p.root}>"
-    return text if cap.size <= 4096 else text + f"… ({cap.size:,} bytes)"
+    return text if len(body) <= 4096 else text + f"… ({cap.size:,} bytes)"
+
+
+def _shown(cap: Capture, p: Payload, reveal: bool) -> Any:
+    """The payload as a diff shows it: a form's credential fields hidden unless ``reveal``
+    (every field when its names cannot be read: a compressed form)."""
+    if reveal or p.root != "form":
+        return p.value
+    whole = hidden_form(cap)
+    if whole is not None and whole.startswith(WHOLE_FORM):
+        return hide_fields(p.value, bool)
+    return hide_fields(p.value)
 
 
 def _header_values(cap: Capture, reveal: bool) -> dict[str, Any]:
@@ -167,7 +181,7 @@ def _header_values(cap: Capture, reveal: bool) -> dict[str, Any]:
     shown: dict[str, Any] = {}
     for k, vs in out.items():
         if not reveal and k in SENSITIVE_HEADERS:
-            vs = [f"<hidden: {len(v)} chars>" for v in vs]
+            vs = [hidden_value(v) for v in vs]
         shown[k] = vs[0] if len(vs) == 1 else vs
     return shown
 
@@ -187,10 +201,15 @@ def diff_rows(
         return rows, notes
     pa, pb = _read(a), _read(b)
     if pa.explorable and pb.explorable:
-        rows += diff_values(pa.value, pb.value, notes=notes)
+        va, vb = _shown(a, pa, reveal), _shown(b, pb, reveal)
+        rows += diff_values(va, vb, notes=notes)
+        if isinstance(va, dict) and isinstance(vb, dict) and (va is not pa.value or vb is not pb.value):
+            # two hidden values of the same length look alike: the change is still one
+            rows += [(k, "changed", va[k], vb[k]) for k in va
+                     if k in vb and va[k] == vb[k] and not _same(pa.value[k], pb.value[k])]
     elif a.body != b.body or pa.root != pb.root:
-        va = pa.value if pa.explorable else _body_text(a, pa)
-        vb = pb.value if pb.explorable else _body_text(b, pb)
+        va = _shown(a, pa, reveal) if pa.explorable else _body_text(a, pa, reveal)
+        vb = _shown(b, pb, reveal) if pb.explorable else _body_text(b, pb, reveal)
         rows.append((BODY, "changed", va, vb))
     return rows, notes
 

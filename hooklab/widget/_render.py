@@ -25,9 +25,20 @@ from dataclasses import replace
 from datetime import datetime
 from html import escape
 from typing import Any
-from urllib.parse import parse_qs, unquote, unquote_plus
+from urllib.parse import unquote
 
-from ..capture import Capture, decode_body
+from ..capture import Capture
+from ..credentials import (
+    MULTIPART,
+    SENSITIVE_HEADERS,
+    WHOLE_FORM,
+    Part,
+    hidden_form,
+    hidden_value,
+    is_sensitive_field,
+    is_sensitive_header,
+    multipart_fields,
+)
 
 __all__ = [
     "COLUMNS",
@@ -40,27 +51,12 @@ __all__ = [
     "human_size",
     "is_sensitive_field",
     "is_sensitive_header",
+    "multipart_fields",
     "raw_html",
     "row_label",
     "sig_mark",
 ]
 
-#: header names whose values are credentials: hidden unless the user asks to reveal them
-SENSITIVE_HEADERS = frozenset(
-    {
-        "authorization",
-        "proxy-authorization",
-        "cookie",
-        "set-cookie",
-        "x-api-key",
-        "api-key",
-        "x-auth-token",
-        "x-access-token",
-    }
-)
-SENSITIVE_QUERY = frozenset(
-    {"token", "access_token", "api_key", "apikey", "password", "secret", "client_secret"}
-)
 #: bodies larger than this are shown truncated in the detail pane (widget messages stay small)
 SHOW_LIMIT = 64 * 1024
 #: JSON bodies larger than this are shown as received, not re-indented
@@ -145,28 +141,6 @@ def row_label(cap: Capture) -> str:
     return "  ".join(_fit(v, w, r) for v, (_, w, r) in zip(cells, COLUMNS, strict=True))
 
 
-def is_sensitive_header(name: str) -> bool:
-    return name.strip().lower() in SENSITIVE_HEADERS
-
-
-def is_sensitive_field(name: str) -> bool:
-    """Whether a query or form field holds a credential (:data:`SENSITIVE_QUERY`, spaces
-    around the name and letter case aside; PHP / Rails names by their last part): the one
-    rule of every tab.
-
-    >>> [is_sensitive_field(n) for n in ("Password ", "user[password]", "a[b][token]", "user")]
-    [True, True, True, False]
-    """
-    low = name.strip().lower()
-    if low.endswith("]") and "[" in low:  # user[password], data[api][token]
-        low = low.rsplit("[", 1)[1][:-1].strip()
-    return low in SENSITIVE_QUERY
-
-
-def _hidden(value: str) -> str:
-    return f"<hidden: {len(value)} chars>"
-
-
 def as_sent(value: str) -> str:
     """A header value as its sender wrote it: header bytes are kept as Latin-1 (HTTP's rule),
     so UTF-8 text arrives as ``JosÃ©``; shown as ``José`` where the bytes are UTF-8.
@@ -185,13 +159,13 @@ def as_sent(value: str) -> str:
 def shown_headers(cap: Capture, reveal: bool) -> list[tuple[str, str]]:
     """Headers as received (UTF-8 values read as such: :func:`as_sent`), credential values
     replaced unless ``reveal``."""
-    return [(k, as_sent(v) if reveal or not is_sensitive_header(k) else _hidden(v))
+    return [(k, as_sent(v) if reveal or not is_sensitive_header(k) else hidden_value(v))
             for k, v in cap.headers]
 
 
 def shown_query(cap: Capture, reveal: bool) -> list[tuple[str, str]]:
     return [
-        (k, v if reveal or not is_sensitive_field(k) else _hidden(v))
+        (k, v if reveal or not is_sensitive_field(k) else hidden_value(v))
         for k, vs in cap.query.items()
         for v in vs
     ]
@@ -254,11 +228,17 @@ def _body_view(cap: Capture, reveal: bool) -> tuple[str, str]:
     form = cap.form()
     if form:
         rows = [
-            (k, v if reveal or not is_sensitive_field(k) else _hidden(v))
+            (k, v if reveal or not is_sensitive_field(k) else hidden_value(v))
             for k, vs in form.items()
             for v in vs
         ]
         return "form fields", _table(rows)
+    parts = multipart_fields(cap)
+    if parts is not None:
+        return "multipart form fields", _table([_part_row(cap, p, reveal) for p in parts])
+    hidden = hidden_form(cap) if not reveal and cap.content_type == MULTIPART else None
+    if hidden is not None:  # (its parts cannot be read one by one: hidden whole)
+        return "multipart form", _pre(hidden.decode("utf-8", "replace"))
     try:
         raw = cap.decoded_body()
     except ValueError as exc:
@@ -319,56 +299,21 @@ def detail_html(
     )
 
 
-def hidden_form(cap: Capture) -> bytes | None:
-    """A form body (``application/x-www-form-urlencoded``) with the values of its credential
-    fields (``password``, ``client_secret``, ``token``...: :data:`SENSITIVE_QUERY`) replaced by
-    placeholders, as the Details tab shows them; ``None`` when it holds none.
-
-    >>> c = Capture(id=1, received_at=datetime.now(), method="POST", path="/f", query={},
-    ...             headers=[("Content-Type", "application/x-www-form-urlencoded")],
-    ...             body=b"user=bob&Password=hunter2&x=1")
-    >>> hidden_form(c)
-    b'user=bob&Password=<hidden: 7 chars>&x=1'
-    """
-    if cap.content_type != "application/x-www-form-urlencoded" or not cap.body:
-        return None
-    encoding = (cap.header("content-encoding") or "").strip().lower()
-    if encoding not in ("", "identity") or cap.charset.strip().lower() not in _ASCII_LIKE:
-        # compressed, or in a charset whose bytes are not ASCII's (UTF-16): the fields can only
-        # be hidden by hiding it all, where it may hold some (or cannot be read to tell)
-        try:
-            names = list(parse_qs(decode_body(cap.body, encoding or None).decode(
-                _codec(cap.charset)), keep_blank_values=True))
-        except (ValueError, LookupError):
-            names = ["password"]
-        if not any(is_sensitive_field(n) for n in names):
-            return None
-        why = f"Content-Encoding {encoding}" if encoding not in ("", "identity") else cap.charset
-        return WHOLE_FORM + f" ({cap.size} bytes, {why}): tick 'show credentials'>".encode()
-    parts = cap.body.split(b"&")
-    changed = False
-    for i, part in enumerate(parts):
-        key, eq, value = part.partition(b"=")
-        if eq and is_sensitive_field(unquote_plus(key.decode("utf-8", "replace"))):
-            parts[i] = key + b"=" + _hidden(unquote_plus(value.decode("utf-8", "replace"))).encode()
-            changed = True
-    return b"&".join(parts) if changed else None
-
-
-#: how :func:`hidden_form` starts when it hides a form whole (its fields cannot be told apart)
-WHOLE_FORM = b"<form body hidden"
-#: charsets whose bytes for ``=``, ``&`` and letters are ASCII's (a form is split as bytes)
-_ASCII_LIKE = frozenset({"utf-8", "utf8", "us-ascii", "ascii", "iso-8859-1", "latin-1", "latin1",
-                         "windows-1252", "cp1252"})
-
-
-def _codec(charset: str) -> str:
-    import codecs
-
-    try:
-        return codecs.lookup(charset.strip()).name
-    except LookupError:
-        return "utf-8"
+def _part_row(cap: Capture, part: Part, reveal: bool) -> tuple[str, str]:
+    """(name, value) of one multipart part for the Details tab: a file as its name, type and
+    size; text as sent (cut), a credential's hidden unless ``reveal``."""
+    name = part.name if part.name is not None else "(no name)"
+    data = cap.body[part.start : part.end]
+    if part.filename is not None:
+        what = ", ".join(x for x in (repr(part.filename), part.content_type) if x)
+        return name, f"<file {what}, {len(data)} bytes>"
+    if not _is_text(data):
+        value = f"<{len(data)} bytes, not UTF-8 text>"
+    else:
+        value = _cut(data.decode("utf-8"))[0]
+    if not reveal and part.name is not None and is_sensitive_field(part.name):
+        value = hidden_value(data.decode("utf-8", "replace"))
+    return name, value
 
 
 def raw_html(cap: Capture, *, reveal: bool = False) -> str:

@@ -22,14 +22,13 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from html import escape
 from itertools import islice
 from typing import Any
 
 from ..explore import Payload, column_name, field_name
-from ._render import _hidden, visible
+from ._render import visible
 
 __all__ = [
     "MAX_CHILDREN",
@@ -39,7 +38,6 @@ __all__ = [
     "Tree",
     "diff_html",
     "field_html",
-    "hide_fields",
     "path_text",
     "schema_path",
 ]
@@ -91,24 +89,6 @@ def _summary(value: Any) -> str:
         return f"{{{n:,} key{'' if n == 1 else 's'}}}"
     n = len(value)
     return f"[{n:,} item{'' if n == 1 else 's'}]"
-
-
-def hide_fields(fields: Any, hide: Callable[[str], bool]) -> Any:
-    """Form ``fields`` (name -> value, or a list of values) with the values of the names
-    ``hide`` picks replaced by ``<hidden: N chars>``, as the Details tab shows them.
-
-    >>> hide_fields({"user": "bob", "Password": ["a", "bc"]}, lambda n: n.lower() == "password")
-    {'user': 'bob', 'Password': ['<hidden: 1 chars>', '<hidden: 2 chars>']}
-    """
-    if not isinstance(fields, dict):
-        return fields
-
-    def hidden(v: Any) -> Any:
-        if isinstance(v, list):
-            return [hidden(x) for x in v]
-        return _hidden(v if isinstance(v, str) else json.dumps(v))
-
-    return {k: hidden(v) if hide(str(k)) else v for k, v in fields.items()}
 
 
 @dataclass

@@ -25,6 +25,7 @@ from typing import Any
 import ipywidgets as W
 
 from ..capture import Capture
+from ..credentials import hide_fields
 from ..explore import (
     SCHEMA_COLUMNS,
     SchemaBuilder,
@@ -460,7 +461,7 @@ class LiveView(LiveControls, W.VBox):
                 whole = R.hidden_form(cap)
                 if whole is not None and whole.startswith(R.WHOLE_FORM):
                     hide = bool  # (names that cannot be read: every value)
-                payload = replace(payload, value=_tree.hide_fields(payload.value, hide))
+                payload = replace(payload, value=hide_fields(payload.value, hide))
             self._tree = _tree.Tree.of(payload)
             self._tree_for = (cap.id, reveal)
             self._set(self.field_column, value="")
