@@ -364,7 +364,7 @@ lab.wait(2, bin="github")
 deadline = time.monotonic() + 10
 while len(lab.forwards()) < 2 and time.monotonic() < deadline:
     time.sleep(0.05)
-[(f["capture_id"], f["status"], f["error"]) for f in lab.forwards()]
+sorted((f["capture_id"], f["status"], f["error"]) for f in lab.forwards())  # (sent side by side)
 """),
     code("sorted(event for event, _ in received)"),
     md("## Replay a stored delivery"),
