@@ -135,20 +135,20 @@ def hidden_form(cap: Capture) -> bytes | None:
         try:
             cap.decoded_body()  # (ValueError: it cannot be read to tell)
             raw = cap.text
-            names = (_disposition_names(raw) if multipart
-                     else list(parse_qs(raw, keep_blank_values=True)))
         except (ValueError, LookupError):
-            names = ["password"]
-        if not any(is_sensitive_field(n) for n in names):
+            return _whole(cap, encoding)
+        if multipart:  # (no parts: any word of a credential's name anywhere hides it all)
+            low = raw.lower()
+            low += unquote_plus(low) if "%" in low else ""
+            if not any(word in low for word in SENSITIVE_QUERY):
+                return None
+        elif not any(is_sensitive_field(n) for n in parse_qs(raw, keep_blank_values=True)):
             return None
-        why = (f"Content-Encoding {encoding}" if encoding not in ("", "identity")
-               else cap.charset if cap.charset.strip().lower() not in _ASCII_LIKE
-               else "its parts not found")
-        return WHOLE_FORM + f" ({cap.size} bytes, {why}): tick 'show credentials'>".encode()
+        return _whole(cap, encoding)
     if found is not None:
         out, at = [], 0
         for part in found:
-            if part.name is not None and is_sensitive_field(part.name):
+            if part.sensitive:
                 value = cap.body[part.start : part.end].decode("utf-8", "replace")
                 out += [cap.body[at : part.start], hidden_value(value).encode()]
                 at = part.end
@@ -163,23 +163,39 @@ def hidden_form(cap: Capture) -> bytes | None:
     return b"&".join(parts) if changed else None
 
 
+def _whole(cap: Capture, encoding: str) -> bytes:
+    why = (f"Content-Encoding {encoding}" if encoding not in ("", "identity")
+           else cap.charset if cap.charset.strip().lower() not in _ASCII_LIKE
+           else "its parts not found")
+    return WHOLE_FORM + f" ({cap.size} bytes, {why}): tick 'show credentials'>".encode()
+
+
 #: how :func:`hidden_form` starts when it hides a form whole (its fields cannot be told apart)
 WHOLE_FORM = b"<form body hidden"
 MULTIPART = "multipart/form-data"
-#: a multipart body read into parts at most this large (larger ones: hidden whole if needed)
+#: a multipart body read into parts at most this large, with at most this many parts (others:
+#: hidden whole where a credential's name appears in them)
 MULTIPART_LIMIT = 16 * 1024 * 1024
+MULTIPART_PARTS = 1000
 
 
 class Part(NamedTuple):
     """One part of a ``multipart/form-data`` body: its field ``name`` and ``filename`` (from
     ``Content-Disposition``; ``None`` where absent), its ``content_type``, and where its
-    content lies in the body (``start``, ``end``)."""
+    content lies in the body (``start``, ``end``); ``names``: every ``name`` it gives (a
+    part naming itself twice is a credential's if either name is)."""
 
     name: str | None
     filename: str | None
     content_type: str | None
     start: int
     end: int
+    names: tuple[str, ...] = ()
+
+    @property
+    def sensitive(self) -> bool:
+        """Whether the part holds a credential (:func:`is_sensitive_field` of any name)."""
+        return any(is_sensitive_field(n) for n in self.names)
 
 
 def _boundary(cap: Capture) -> bytes | None:
@@ -201,14 +217,26 @@ def _boundary(cap: Capture) -> bytes | None:
 def _parts(body: bytes, boundary: bytes) -> list[Part] | None:
     r"""The parts of a multipart ``body`` (RFC 7578 / 2046: a delimiter is ``--boundary`` at the
     start of a line, and the line break before it belongs to it), bare ``\n`` line breaks
-    accepted as parsers accept them; ``None`` when no part can be found (no delimiter, or a
-    body too large to read here)."""
+    accepted as parsers accept them; ``None`` when the parts cannot be told apart: no
+    delimiter, more than :data:`MULTIPART_PARTS` parts, a body over :data:`MULTIPART_LIMIT`,
+    or a part's headers outside every part (before the first delimiter or after the last,
+    where another parser may still find a part)."""
     if len(body) > MULTIPART_LIMIT:
         return None
-    from email.parser import BytesHeaderParser
+    from email.parser import HeaderParser
 
     delim = re.compile(rb"(?:\A|\r?\n)--" + re.escape(boundary) + rb"(--)?[ \t]*(?=\r?\n|\Z)")
-    marks = list(delim.finditer(body))
+    marks = []
+    for m in delim.finditer(body):
+        marks.append(m)
+        if m.group(1) or len(marks) > MULTIPART_PARTS:
+            break
+    if not marks or len(marks) > MULTIPART_PARTS:
+        return None
+    outside = body[: marks[0].start()] + (body[marks[-1].end():] if marks[-1].group(1) else b"")
+    if b"content-disposition" in outside.lower():
+        return None
+    blank = re.compile(rb"\r?\n\r?\n")
     parts: list[Part] = []
     for k, this in enumerate(marks):
         if this.group(1):  # the close delimiter: what follows is the epilogue
@@ -220,35 +248,34 @@ def _parts(body: bytes, boundary: bytes) -> list[Part] | None:
         else:  # no close delimiter (cut short): the last part runs to the end
             end = len(body) - (2 if body.endswith(b"\r\n") else 1 if body.endswith(b"\n") else 0)
             end = max(at, end)
-        blank = re.compile(rb"\r?\n\r?\n").search(body, at, end)
+        gap = blank.search(body, at, end)
         if body.startswith(b"\r\n", at) or body.startswith(b"\n", at):  # no headers
             head, start = b"", at + (2 if body.startswith(b"\r\n", at) else 1)
-        elif blank is None:
+        elif gap is None:
             head, start = body[at:end], end
         else:
-            head, start = body[at : blank.start()], blank.end()
-        headers = BytesHeaderParser().parsebytes(head + b"\r\n\r\n")
-        name = headers.get_param("name", header="content-disposition")
-        filename = headers.get_filename()
+            head, start = body[at : gap.start()], gap.end()
+        # (names and file names are UTF-8 as browsers send them, not ASCII)
+        headers = HeaderParser().parsestr(head.decode("utf-8", "replace") + "\r\n\r\n")
+        params = headers.get_params(header="content-disposition") or []
+        names = tuple(n for k, v in params if k.strip().lower() == "name"
+                      and (n := _param(v)) is not None)
+        filename = _param(headers.get_param("filename", header="content-disposition"))
         ctype = headers.get("content-type")
-        parts.append(Part(_param(name), filename, str(ctype) if ctype is not None else None,
-                          start, max(start, end)))
+        parts.append(Part(names[0] if names else None, filename,
+                          str(ctype) if ctype is not None else None, start, max(start, end),
+                          names))
     return parts or None
 
 
 def _param(value: Any) -> str | None:
+    """A ``Content-Disposition`` parameter as text (RFC 2231 forms collapsed; a quote left
+    unclosed does not stay part of the name)."""
     from email.utils import collapse_rfc2231_value
 
     if value is None:
         return None
-    return collapse_rfc2231_value(value)
-
-
-def _disposition_names(text: str) -> list[str]:
-    """The field names a multipart body's ``Content-Disposition`` lines give (for bodies whose
-    parts cannot be found: hidden whole if any is a credential's)."""
-    return [m.group(1) or m.group(2) for m in re.finditer(
-        r'(?i)content-disposition:[^\r\n]*?\bname\*?\s*=\s*(?:"([^"]*)"|([^;\s]+))', text)]
+    return str(collapse_rfc2231_value(value)).strip().strip('"')
 
 
 def multipart_fields(cap: Capture) -> list[Part] | None:

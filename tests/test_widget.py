@@ -835,9 +835,19 @@ _PW = ('name="password"', b"MPWsecret8")
      [("Content-Encoding", "gzip")]),
     (_multipart(('name="to"', b"bob@example.com"), _PW).decode().encode("utf-16-le"),
      _MP + "; charset=utf-16-le", []),
+    (_multipart(('name="to"', b"bob@example.com"), ('name="x"; name="password"', b"MPWsecret8")),
+     _MP, []),  # two names: either may be the one a framework reads
+    (_multipart(('name="to"', b"bob@example.com"), ('name="password', b"MPWsecret8")),
+     _MP, []),  # a quote left open
+    (_gzip(_multipart(('name="to"', b"bob@example.com"), ("name*=utf-8''password", b"MPWsecret8"))),
+     _MP, [("Content-Encoding", "gzip")]),  # compressed, an RFC 2231 name
+    (b"  " + _multipart(_PW, ('name="to"', b"bob@example.com")), _MP, []),  # spaces first
+    (_multipart(('name="to"', b"bob@example.com"), ('name="password"', b"MPWsecret8")) * 2,
+     "multipart/form-data; boundary=nowhere", []),  # headers outside every part
 ], ids=["crlf", "lf", "no-close", "client-secret", "bracketed", "rfc2231", "unquoted-upper",
         "file-part", "boundary-in-value", "quoted-boundary", "no-boundary", "wrong-boundary",
-        "gzip", "utf-16"])
+        "gzip", "utf-16", "two-names", "open-quote", "gzip-rfc2231", "leading-spaces",
+        "repeated"])
 def test_multipart_credentials_are_hidden_in_every_tab(store, views, body, ctype, headers):
     """A ``multipart/form-data`` webhook (SendGrid Inbound Parse, Mailgun routes, form
     builders) showed a ``password`` / ``token`` / ``client_secret`` part in clear in the
@@ -915,3 +925,42 @@ def test_form_credentials_are_hidden_in_the_diff_tab_and_lab_diff(store, views, 
     v.show_credentials.value = True
     assert "PWfirst" in v.diff_pane.value
     assert "PWfirst" in diff_frame(a, b, reveal=True).to_string()
+
+
+def test_multipart_field_and_file_names_are_utf8(store, views):
+    """Browsers send a field's and a file's name as UTF-8 in ``Content-Disposition``: shown
+    as sent (they showed as U+FFFD, read as ASCII)."""
+    body = _multipart(('name="Prénom"', "Zoë".encode()),
+                      ('name="pièce"; filename="facture été.pdf"', b"%PDF"))
+    cap = post(store, "/mp", body=body, headers=[("Content-Type", _MP)])
+    v = make(views, store)
+    v.select(cap.id)
+    assert "<th>Prénom</th><td>Zoë</td>" in v.detail.value
+    assert "<th>pièce</th><td>&lt;file &#x27;facture été.pdf&#x27;, 4 bytes&gt;</td>" in v.detail.value
+
+
+@pytest.mark.parametrize("body,ctype", [
+    (b"content-disposition:" * (1 << 18), "multipart/form-data"),  # no boundary: 5 MiB, one line
+    (b"--B\n\n" * (1 << 20), "multipart/form-data; boundary=B"),  # a million empty parts
+    (b"--B\nContent-Disposition: form-data; name=password\n\nMPWx\n" * (1 << 16),
+     "multipart/form-data; boundary=B"),  # 65,536 credential parts
+], ids=["disposition-lines", "empty-parts", "many-credentials"])
+def test_a_crafted_multipart_body_costs_the_kernel_little(store, views, body, ctype):
+    """One POST must not stall the kernel when the person selects it: a body that made the
+    name search quadratic (a megabyte: 14 minutes a tab) or a million tiny parts (a parser
+    and a table row each: 60 MB of HTML in widget state) is read in one pass; past
+    ``MULTIPART_PARTS`` parts the form is shown as text, or hidden whole where a credential's
+    name appears."""
+    import time
+
+    cap = post(store, "/mp", body=body, headers=[("Content-Type", ctype)])
+    v = make(views, store)
+    t0 = time.monotonic()
+    v.select(cap.id)
+    for tab in range(len(TAB_TITLES)):
+        v.tabs.selected_index = tab
+    took = time.monotonic() - t0
+    state = all_state(v)
+    assert took < 60, took  # (seconds at most on a busy machine; minutes to hours before)
+    assert len(state) < 2_000_000
+    assert "MPWx" not in state

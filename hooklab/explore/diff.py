@@ -207,6 +207,7 @@ def diff_rows(
             # two hidden values of the same length look alike: the change is still one
             rows += [(k, "changed", va[k], vb[k]) for k in va
                      if k in vb and va[k] == vb[k] and not _same(pa.value[k], pb.value[k])]
+            rows = rows[:MAX_DIFF_ROWS]
     elif a.body != b.body or pa.root != pb.root:
         va = _shown(a, pa, reveal) if pa.explorable else _body_text(a, pa, reveal)
         vb = _shown(b, pb, reveal) if pb.explorable else _body_text(b, pb, reveal)

@@ -311,7 +311,7 @@ def _part_row(cap: Capture, part: Part, reveal: bool) -> tuple[str, str]:
         value = f"<{len(data)} bytes, not UTF-8 text>"
     else:
         value = _cut(data.decode("utf-8"))[0]
-    if not reveal and part.name is not None and is_sensitive_field(part.name):
+    if not reveal and part.sensitive:
         value = hidden_value(data.decode("utf-8", "replace"))
     return name, value
 
