@@ -1154,6 +1154,8 @@ def flat_rows(db: Any, key: tuple[int, int, int]) -> bytes | None:
     that a first ``flatten=True`` reads kept tables instead of parsing every body;
     :data:`FLAT_UNREADABLE` when Arrow cannot read the segment's objects in one table (a
     frame then takes the long way, as its first call would: kept so as not to try again)."""
+    import zlib
+
     import numpy as np
     import pyarrow as pa
 
@@ -1164,19 +1166,22 @@ def flat_rows(db: Any, key: tuple[int, int, int]) -> bytes | None:
     if found is None:
         return None
     part, pack = found
-    if part.num_rows != n or n == 0 or not isinstance(pack, tuple):
-        return None  # (bodies not kept as one zlib block: a frame never keeps those either)
+    if part.num_rows != n or n == 0:
+        return None  # (not the segment asked for: the store would not keep it)
     ids = _numpy(part.column("id"), np.int64)
     if int(ids[0]) != first or int(ids[-1]) != last:
         return None
+    if not isinstance(pack, tuple):  # bodies not kept as one zlib block (a segment sealed by
+        return FLAT_UNREADABLE  # an older hooklab): a frame never keeps those either
     jsonish = _jsonish(_categorical_of(part.column("content_type")))
     b = _Bodies.from_packs([pack], _numpy(part.column("encoded"), np.int8), jsonish)
     if len(b.blocks) != 1 or b.codecs[0] != "zlib":
-        return None
+        return FLAT_UNREADABLE
     try:
         (table, order, exact), slow = _read_block(b, 0)  # (a helper: no collector)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError):
-        return FLAT_UNREADABLE  # (its objects disagree on a field's type: the long way)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError, zlib.error):
+        return FLAT_UNREADABLE  # (objects that disagree on a field's type, a damaged block:
+        # read the long way by a frame, as its first call would)
     order = np.zeros(0, np.int64) if order is None else np.asarray(order)
     odd = np.fromiter(slow, np.int64, len(slow))
     return _pack_flat(table, order, odd, key, list(slow.values()), exact)

@@ -748,6 +748,15 @@ def test_segments_with_lists_starting_with_null_or_nested_deep_are_kept(tmp_path
         assert json.dumps(df["payload.l"].iloc[SEG + 4]) == "[1]"
 
 
+def _needs_a_helper() -> None:
+    """Quiet-moment work is a helper process's; on one CPU none starts (the first
+    ``flatten=True`` then makes the tables itself)."""
+    from hooklab.explore import parallel
+
+    if parallel.wanted(1, least=1, per=1, spare=0) == 0:
+        pytest.skip("no helper process on one CPU")
+
+
 def test_a_serving_lab_keeps_the_parsed_payloads_in_quiet_moments(store_file, tmp_path,
                                                                  monkeypatch) -> None:
     """``hooklab.start()`` alone (no ``flatten=True`` in any process) has a helper process
@@ -757,6 +766,7 @@ def test_a_serving_lab_keeps_the_parsed_payloads_in_quiet_moments(store_file, tm
     gives (the frame of an untouched copy, and the frame read through SQL alone)."""
     import shutil
 
+    _needs_a_helper()
     served = str(tmp_path / "served.sqlite3")
     untouched = str(tmp_path / "untouched.sqlite3")
     shutil.copy(store_file, served)
@@ -793,6 +803,7 @@ def test_a_segment_arrow_cannot_read_in_one_table_is_marked_and_not_tried_again(
     from hooklab.explore.schema import summarize_segment
     from hooklab.frame import FLAT_UNREADABLE
 
+    _needs_a_helper()
     path = str(tmp_path / "disagree.sqlite3")
     store_of(path, [json.dumps({"id": i, "v": i if i % 2 else f"t{i}"}).encode()
                     for i in range(2 * SEG + 3)])
@@ -805,7 +816,12 @@ def test_a_segment_arrow_cannot_read_in_one_table_is_marked_and_not_tried_again(
         assert summarize_segment(store, FLAT_KIND, "flat") is False  # nothing left to try
         df = frame_mod.captures_frame(store, flatten=True)
         want = frame_mod._frame(store, {}, flatten=True, combined=False)
-        time.sleep(0.3)
+        import threading
+
+        for t in threading.enumerate():  # (what a frame keeps, it keeps on a thread)
+            if t.name == "hooklab-keep-flat":
+                t.join(30)
+        store.flush(30)
         assert store.summaries(FLAT_KIND) == marks  # (the frame kept nothing over them)
     finally:
         store.close()
@@ -840,9 +856,46 @@ def test_keeping_the_parsed_payloads_in_quiet_moments_imports_nothing(store_file
     import subprocess
     import sys
 
+    _needs_a_helper()
     path = str(tmp_path / "imports.sqlite3")
     shutil.copy(store_file, path)
     out = subprocess.run([sys.executable, "-c", _FLAT_IMPORTS, path], capture_output=True,
                          text=True, timeout=120, cwd=str(tmp_path))
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.split(None, 1) == ["3", "[]\n"]
+
+
+def test_segments_the_helper_cannot_read_do_not_hold_back_the_others(tmp_path) -> None:
+    """Segments sealed by an older hooklab keep no bodies: no helper can make their tables.
+    They were never marked, so the oldest eight were handed out again at every quiet
+    moment and the newer segments never got theirs; now they are marked like a segment
+    Arrow cannot read, and the rest are made."""
+    from hooklab.explore.schema import summarize_segment
+    from hooklab.frame import FLAT_UNREADABLE
+    from hooklab.store import _segments as segments_format
+
+    path = str(tmp_path / "old-segments.sqlite3")
+    store_of(path, [json.dumps({"i": i}).encode() for i in range(10 * SEG)])
+    db = sqlite3.connect(path)  # the oldest eight as an older hooklab sealed them
+    for first, last in db.execute("SELECT first_id, last_id FROM segments ORDER BY first_id"
+                                  " LIMIT 8").fetchall():
+        rows = db.execute(f"SELECT {segments_format.SELECT} FROM captures WHERE id BETWEEN ? AND ?"
+                          " ORDER BY id", (first, last)).fetchall()
+        db.execute("UPDATE segments SET data = ? WHERE first_id = ?",
+                   (segments_format.encode(rows), first))
+    db.commit()
+    db.close()
+    store = CaptureStore(path, durability="normal")
+    try:
+        _needs_a_helper()
+        for _ in range(4):  # what the upkeep thread runs at each quiet moment
+            if summarize_segment(store, FLAT_KIND, "flat") is False:
+                break
+            store.flush(30)
+        got = [store.summaries(FLAT_KIND)[k] for k in sorted(store.summaries(FLAT_KIND))]
+        df = frame_mod.captures_frame(store, flatten=True)
+    finally:
+        store.close()
+    assert got[:8] == [FLAT_UNREADABLE] * 8
+    assert all(blob[:4] == b"HLF1" for blob in got[8:]) and len(got) == 10
+    assert df["payload.i"].tolist() == list(range(10 * SEG))

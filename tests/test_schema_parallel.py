@@ -423,6 +423,31 @@ def test_one_set_of_helpers_at_a_time(store_file, eager) -> None:
     assert not parallel._running
 
 
+def test_background_helpers_give_way_to_a_caller_that_waits(store_file, eager) -> None:
+    """Quiet-moment work (``background=True``) holds the one set of helpers for a while; a
+    first ``schema()`` or an import that starts meanwhile ended up alone on one CPU. Now the
+    background set is ended (``preempted``) and the caller gets the helpers; background work
+    never takes them from another set, and a caller finds them free after."""
+    keys = [(1, 4096, 4096)] * 4
+    quiet = parallel.start(store_file, keys, background=True)
+    assert quiet is not None and quiet.running
+    assert parallel.start(store_file, keys, background=True) is None  # (background: no)
+    person = parallel.start(store_file, keys)
+    try:
+        assert person is not None and person.started == 2
+        assert quiet.preempted and not quiet.running
+        assert quiet.answer(keys[0], timeout=5) is None
+        quiet.close()  # (the preempted set's late end does not end the caller's turn)
+        assert parallel.start(store_file, keys, background=True) is None
+        assert parallel.start(store_file, keys) is None  # (one set at a time, as before)
+    finally:
+        if person is not None:
+            person.close()
+    assert not parallel._running
+    for p in quiet._procs:
+        assert p.wait(10) is not None
+
+
 def test_an_interrupted_close_still_ends_the_turn(store_file, eager) -> None:
     keys = [(1, 4096, 4096)] * 4
     helpers = parallel.start(store_file, keys)

@@ -200,6 +200,8 @@ class Helpers:
                  on_close: Callable[[], None] | None = None) -> None:
         #: called once the helpers are ended (by kill() or close(), whichever comes first)
         self.on_close = on_close
+        #: ended by :func:`start` for a caller that waits (background work gives way)
+        self.preempted = False
         if task not in TASKS:
             raise ValueError(f"no helper task {task!r}")
         self._lock = threading.Lock()
@@ -253,6 +255,14 @@ class Helpers:
     def started(self) -> int:
         """How many helper processes were started (and are being fed)."""
         return len(self._threads)
+
+    @property
+    def running(self) -> bool:
+        """Whether the helpers still take keys (not closed, killed or all gone): a ``None``
+        from :meth:`answer` then means a helper answered nothing for that key."""
+        with self._lock:
+            closed = self._closed
+        return not closed and any(t.is_alive() for t in self._threads)
 
     def take(self, key: Key) -> bytes | None:
         """A helper's answer for ``key`` (a segment's packed summary, a range's packed rows),
@@ -395,13 +405,14 @@ def _read(stream: Any, n: int) -> bytes:
 def start(path: str | None, keys: Sequence[Key], *, task: str = "schema",
           newest_first: bool = True, ahead: int | None = None, ahead_bytes: int | None = None,
           least: int | None = None, per: int | None = None, spare: int = 1,
-          nice: int = 0) -> Helpers | None:
+          nice: int = 0, background: bool = False) -> Helpers | None:
     """Helpers doing ``task`` for ``keys`` of the file ``path`` (see :class:`Helpers`) when it
     is worth it (:func:`wanted`), else ``None``; ``nice`` lowers the helpers' CPU priority
     (background work: ``os.nice`` where there is one). One set of helpers at a time per process:
     while one works (each takes every CPU but the caller's), a second caller, on another
-    thread, gets ``None`` and does its own work alone."""
-    global _running
+    thread, gets ``None`` and does its own work alone; but a ``background`` set (quiet-moment
+    work nobody waits for) gives way: it is ended (``preempted``) for a caller that is not."""
+    global _running, _running_helpers, _running_background
     if not path or path == ":memory:" or not os.path.isfile(path):
         return None
     if not sys.executable or getattr(sys, "frozen", False):  # no Python to start (embedded,
@@ -410,10 +421,16 @@ def start(path: str | None, keys: Sequence[Key], *, task: str = "schema",
     if n <= 0:
         return None
     turn = object()
+    victim = None
     with _RUNNING_LOCK:
         if _running:
-            return None
-        _running = turn
+            if background or not _running_background or _running_helpers is None:
+                return None
+            victim = _running_helpers
+            victim.preempted = True
+        _running, _running_helpers, _running_background = turn, None, background
+    if victim is not None:  # (its end of turn no longer ends anything: the turn is this one's)
+        victim.kill()
     end = partial(_end_turn, turn)
     try:
         helpers = Helpers(os.path.abspath(path), keys, n, task=task, newest_first=newest_first,
@@ -424,20 +441,25 @@ def start(path: str | None, keys: Sequence[Key], *, task: str = "schema",
     if not helpers.started:
         helpers.close()
         return None
+    with _RUNNING_LOCK:
+        if _running is turn:
+            _running_helpers = helpers
     return helpers
 
 
 _RUNNING_LOCK = threading.Lock()
 _running: object | None = None  # the turn of the set of helpers from start() at work
+_running_helpers: Helpers | None = None  # that set, once started
+_running_background = False  # whether it is background work (it gives way)
 
 
 def _end_turn(turn: object) -> None:
     """End ``turn`` if it is still the one at work (so a late second end of a set never
     ends the turn of a set started after it)."""
-    global _running
+    global _running, _running_helpers
     with _RUNNING_LOCK:
         if _running is turn:
-            _running = None
+            _running, _running_helpers = None, None
 
 
 # -- the helper process ----------------------------------------------------------------------

@@ -1246,6 +1246,11 @@ _HANDED = 16
 _HANDED_FOR = 10.0
 _handed: weakref.WeakKeyDictionary[Any, dict[str, dict[tuple[int, int, int], float]]] = (
     weakref.WeakKeyDictionary())
+#: segments a helper answered nothing for, per store and kind (not handed out again by this
+#: process: a segment it cannot summarize must not hold back the ones after it), at most
+_FAILED = 4096
+_failed: weakref.WeakKeyDictionary[Any, dict[str, set[tuple[int, int, int]]]] = (
+    weakref.WeakKeyDictionary())
 #: segments one quiet-moment piece hands to its helper process at most
 _BATCH = 8
 #: how much lower the CPU priority of that helper is (``os.nice``)
@@ -1272,12 +1277,15 @@ def summarize_segment(store: CaptureStore, kind: str = SUMMARY_KIND, task: str =
     handed = _handed.setdefault(store, {}).setdefault(kind, {})
     for key in [k for k, at in handed.items() if now - at > _HANDED_FOR]:
         del handed[key]
-    found = [tuple(key) for key in store.unsummarized(kind, _HANDED + _BATCH)]
+    failed = _failed.setdefault(store, {}).setdefault(kind, set())
+    found = [tuple(key) for key in store.unsummarized(kind, _HANDED + _BATCH + len(failed))]
+    found = [key for key in found if key not in failed]
     missing = [key for key in found if key not in handed][:_BATCH]  # (handed: being kept)
     if not missing:
         return None if found else False  # (ask again: a handed one may have been dropped)
     helpers = parallel.start(getattr(store, "path", None), missing, task=task, least=1,
-                             per=len(missing), spare=0, newest_first=False, nice=_NICE)
+                             per=len(missing), spare=0, newest_first=False, nice=_NICE,
+                             background=True)
     if helpers is None:
         return None
     made: list[tuple[int, int, int, bytes]] = []
@@ -1287,9 +1295,11 @@ def summarize_segment(store: CaptureStore, kind: str = SUMMARY_KIND, task: str =
             blob = helpers.answer(key)
             if blob:
                 made.append((*key, blob))
-            if store.written_at != written:
-                came = True  # a capture came: the rest waits for the next quiet moment
-                break
+            elif helpers.running and len(failed) < _FAILED:
+                failed.add(key)  # (answered nothing: not handed out again)
+            if store.written_at != written or helpers.preempted:
+                came = True  # a capture (or a call that waits) came: the rest waits for
+                break  # the next quiet moment
     finally:
         helpers.close()
     if not made:  # (the helper could give none: not again until segments change)
