@@ -141,6 +141,9 @@ WRITES = [
     ("SELECT fts3_tokenizer('simple')", "fts3_tokenizer"),
     ("CREATE VIRTUAL TABLE temp.f USING fts5(x)", "CREATE"),
     ("", "empty statement"),
+    ("SELEC id FROM captures", "not 'SELEC id FROM captur' \\(a typo\\?\\)"),
+    ("captures", "not 'captures'"),
+    ("FROM captures SELECT id", "not 'FROM captures SELECT'"),
 ]
 
 

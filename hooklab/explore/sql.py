@@ -73,6 +73,12 @@ FROM main.captures c"""
 
 #: statements may start with these words only
 _FIRST_WORDS = frozenset({"select", "with", "values", "explain", "pragma"})
+#: SQLite statements that change something (refused as such; any other word is not SQL here)
+_WRITING_WORDS = frozenset({
+    "insert", "update", "delete", "replace", "upsert", "create", "drop", "alter", "attach",
+    "detach", "reindex", "analyze", "vacuum", "begin", "commit", "end", "rollback",
+    "savepoint", "release",
+})
 #: read-only pragmas (also as table-valued functions, e.g. ``pragma_table_info('captures')``)
 _PRAGMAS = frozenset({
     "table_info", "table_xinfo", "table_list", "index_list", "index_info", "index_xinfo",
@@ -109,10 +115,17 @@ def check_statement(query: str) -> str:
     word = re.match(r"[A-Za-z_]+", rest)
     first = word.group().lower() if word else ""
     if first not in _FIRST_WORDS:
-        shown = first.upper() if first else (rest[:20] or "an empty statement")
+        if first in _WRITING_WORDS:
+            raise ReadOnlyError(
+                f"lab.sql is read-only: {first.upper()} statements are refused "
+                "(use SELECT, WITH, VALUES, EXPLAIN or a read-only PRAGMA)"
+            )
+        if not rest.strip():
+            raise ReadOnlyError("an empty statement: lab.sql runs SELECT, WITH, VALUES, "
+                                "EXPLAIN or a read-only PRAGMA")
         raise ReadOnlyError(
-            f"lab.sql is read-only: {shown} statements are refused "
-            "(use SELECT, WITH, VALUES, EXPLAIN or a read-only PRAGMA)"
+            f"lab.sql runs a statement that starts with SELECT, WITH, VALUES, EXPLAIN or "
+            f"PRAGMA, not {rest[:20]!r} (a typo?)"
         )
     return first
 
