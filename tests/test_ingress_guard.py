@@ -394,3 +394,39 @@ def test_the_relay_checks_against_the_url_public_url_gave_out(env: dict[str, obj
     finally:
         ingress.unregister(lab)
         lab.stop()
+
+
+def test_a_jupyter_server_started_after_the_lab_has_its_token_scrubbed_too(
+        monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    """The tokens were read once, when the lab started: a Jupyter server started later (a
+    second JupyterLab, a restarted one) had its token stored when it reached a capture URL.
+    The server now reads the runtime directory again when it changes; a token once seen stays
+    scrubbed after its server stops."""
+    runtime = tmp_path / "runtime"
+    runtime.mkdir()
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(runtime))
+    later = "later-server-token-8c1f7a93be20d4"
+    lab = HookLab(port=0, db=str(tmp_path / "late.sqlite3")).start()
+    try:
+        post(lab.url + f"/in?token={later}", b"{}", {})  # not a Jupyter server's token yet
+        (first,) = lab.wait(1, timeout=10)
+        assert later in first.url
+        (runtime / "jpserver-4242.json").write_text(json.dumps({"token": later, "port": 1}))
+        deadline = time.monotonic() + 30
+        n = 1
+        while time.monotonic() < deadline:
+            post(lab.url + f"/in?token={later}", b"{}", {"Authorization": f"token {later}"})
+            n += 1
+            got = lab.wait(n, timeout=10)
+            if later not in got[-1].url:
+                break
+            time.sleep(0.5)
+        assert later not in got[-1].url and "[redacted]" in got[-1].url
+        assert got[-1].header("authorization") == "[redacted]"
+        (runtime / "jpserver-4242.json").unlink()  # that server stops: its token stays scrubbed
+        time.sleep(2.5)
+        post(lab.url + f"/in?token={later}", b"{}", {})
+        assert later not in lab.wait(n + 1, timeout=10)[-1].url
+    finally:
+        ingress.unregister(lab)
+        lab.stop()

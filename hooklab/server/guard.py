@@ -43,6 +43,7 @@ __all__ = [
     "Relayed",
     "host_allowed",
     "is_local",
+    "jupyter_runtime",
     "jupyter_tokens",
     "new_token",
     "origin_allowed",
@@ -51,6 +52,7 @@ __all__ = [
     "refuse_reader",
     "relay_proof",
     "relayed_url",
+    "runtime_stamp",
     "token_ok",
 ]
 
@@ -80,8 +82,8 @@ def jupyter_tokens(runtime_dir: str | None = None) -> tuple[str, ...]:
     A token is sent to a capture URL by mistake easily (``lab.url + "?token=..."`` copied
     from JupyterLab's address bar, a script that adds it to every request); the relay strips
     Jupyter's credentials, a capture sent straight to the lab cannot tell them apart from a
-    webhook's. So the capture server scrubs these (read when it starts), like its own read
-    token: from
+    webhook's. So the capture server scrubs these (read when it starts, and again whenever
+    a Jupyter server starts: :func:`runtime_stamp`), like its own read token: from
     ``$JUPYTERHUB_API_TOKEN``, ``$JPY_API_TOKEN``, ``$JUPYTER_TOKEN`` and the ``token`` of
     every running server's ``jpserver-*.json`` / ``nbserver-*.json`` in the Jupyter runtime
     directory (readable by their owner only). Values shorter than 8 characters are left
@@ -95,12 +97,7 @@ def jupyter_tokens(runtime_dir: str | None = None) -> tuple[str, ...]:
     """
     found = [os.environ.get(var, "") for var in _JUPYTER_TOKEN_VARS]
     if runtime_dir is None:
-        try:
-            from jupyter_core.paths import jupyter_runtime_dir
-
-            runtime_dir = jupyter_runtime_dir()
-        except Exception:  # noqa: BLE001 - a kernel env without jupyter_core: env only
-            runtime_dir = ""
+        runtime_dir = jupyter_runtime()
     try:
         names = sorted(os.listdir(runtime_dir))[:4096] if runtime_dir else []
     except OSError:
@@ -115,6 +112,25 @@ def jupyter_tokens(runtime_dir: str | None = None) -> tuple[str, ...]:
         if isinstance(info, dict) and isinstance(info.get("token"), str):
             found.append(info["token"])
     return tuple(dict.fromkeys(t for t in found if len(t) >= 8))
+
+
+def jupyter_runtime() -> str:
+    """The Jupyter runtime directory, where running servers keep their ``jpserver-*.json``
+    (``""`` without ``jupyter_core``)."""
+    try:
+        from jupyter_core.paths import jupyter_runtime_dir
+
+        return str(jupyter_runtime_dir())
+    except Exception:  # noqa: BLE001 - a kernel env without jupyter_core: env only
+        return ""
+
+
+def runtime_stamp(runtime_dir: str) -> int | None:
+    """When ``runtime_dir`` last changed (a server started or stopped), ``None`` if absent."""
+    try:
+        return os.stat(runtime_dir).st_mtime_ns if runtime_dir else None
+    except OSError:
+        return None
 
 
 #: what the Jupyter relay adds to a request it passes on: the public URL the sender called

@@ -34,6 +34,8 @@ from .protocol import Connections
 from .responses import ResponseRules
 
 _PORT_TRIES = 20
+#: seconds between looks at the Jupyter runtime directory for servers started since
+TOKEN_CHECK = 2.0
 _log = logging.getLogger("hooklab")
 
 __all__ = ["DEFAULT_MAX_BODY", "RESERVED_PREFIX", "CaptureServer", "ServerError"]
@@ -83,7 +85,7 @@ class CaptureServer:
         api_token: str | None = None,
         relay_nonce: str | None = None,
     ) -> None:
-        from .guard import jupyter_tokens, new_token
+        from .guard import jupyter_runtime, jupyter_tokens, new_token, runtime_stamp
 
         self.store = store
         self.host = host
@@ -106,8 +108,10 @@ class CaptureServer:
         self.api_token: str = api_token or new_token()
         #: what no capture stores (scrubbed to ``[redacted]`` wherever it appears but the
         #: body): the read token and the tokens of the user's Jupyter servers (those running
-        #: when this server is made: a lab's start)
-        self.never_stored: tuple[str, ...] = (self.api_token, *jupyter_tokens())
+        #: when this server is made, and those started later: :meth:`_watch_tokens`)
+        self._runtime = jupyter_runtime()
+        self._runtime_seen = runtime_stamp(self._runtime)
+        self.never_stored: tuple[str, ...] = (self.api_token, *jupyter_tokens(self._runtime))
         #: proves this server to the Jupyter relay (``/_hooklab/relay``); never sent anywhere
         self.relay_nonce: str = relay_nonce or new_token()
         #: JSON bytes per /_hooklab/api/captures page (one bigger capture still comes alone)
@@ -241,6 +245,7 @@ class CaptureServer:
             loop.close()
             return
         self._ready.set()
+        loop.call_later(TOKEN_CHECK, self._watch_tokens)
         try:
             loop.run_forever()
         finally:
@@ -249,6 +254,22 @@ class CaptureServer:
             finally:
                 loop.close()
                 self._stopped.set()
+
+    def _watch_tokens(self) -> None:
+        """Server loop, every :data:`TOKEN_CHECK` seconds: when the Jupyter runtime directory
+        changed (a Jupyter server started, or stopped), read its servers' tokens again; a
+        token once seen stays scrubbed (a stopped server's token may still be in a script)."""
+        from .guard import jupyter_tokens, runtime_stamp
+
+        stamp = runtime_stamp(self._runtime)
+        if stamp != self._runtime_seen:
+            self._runtime_seen = stamp
+            known = self.never_stored
+            new = tuple(t for t in jupyter_tokens(self._runtime) if t not in known)
+            if new:
+                self.never_stored = (*known, *new)
+        if self.loop is not None and not self.loop.is_closed():
+            self.loop.call_later(TOKEN_CHECK, self._watch_tokens)
 
     async def _shutdown(self) -> None:
         if self._conns is not None:
