@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 import hooklab
 
 
@@ -60,3 +62,49 @@ def test_readme_subpackages_work_after_plain_import():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
+
+
+def test_the_example_notebooks_need_nothing_beyond_hooklab_and_its_lab_extra() -> None:
+    """Every module the example notebooks import (matplotlib is imported by pandas' plotting
+    too) comes with ``pip install hooklab[lab]``: notebooks 02, 05 and 06 stopped on a plain
+    install because matplotlib was only in binder/requirements.txt."""
+    import ast
+    import json
+    import re
+    import sys
+    from importlib.metadata import packages_distributions
+    from pathlib import Path
+
+    tomllib = pytest.importorskip("tomllib")  # (Python 3.11+)
+    root = Path(__file__).resolve().parents[1]
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    wanted = [*project["dependencies"], *project["optional-dependencies"]["lab"]]
+    allowed = {re.split(r"[<>=!;\[ ]", w, maxsplit=1)[0].strip().lower().replace("_", "-") for w in wanted}
+    allowed.add("hooklab")
+    dists = packages_distributions()
+    needed: dict[str, str] = {}
+    for nb in sorted((root / "notebooks").glob("*.ipynb")):
+        for cell in json.loads(nb.read_text())["cells"]:
+            if cell["cell_type"] != "code":
+                continue
+            code = "".join(cell["source"])
+            if code.lstrip().startswith("%%"):  # a cell magic: not Python
+                continue
+            lines = [ln for ln in code.splitlines() if not ln.lstrip().startswith(("%", "!"))]
+            tree = ast.parse("\n".join(lines))
+            for node in ast.walk(tree):
+                names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                         else [node.module] if isinstance(node, ast.ImportFrom) and node.module
+                         and not node.level else [])
+                for name in names:
+                    needed.setdefault(name.split(".")[0], nb.name)
+            if ".plot(" in code or ".plot." in code:  # pandas plots with matplotlib
+                needed.setdefault("matplotlib", nb.name)
+    missing = {}
+    for module, where in needed.items():
+        if module in sys.stdlib_module_names:
+            continue
+        owners = {d.lower().replace("_", "-") for d in dists.get(module, [module])}
+        if not owners & allowed:
+            missing[module] = where
+    assert not missing, f"imported by the notebooks, not installed by hooklab[lab]: {missing}"
