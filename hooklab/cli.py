@@ -249,6 +249,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .store.store import StoreError
 
     args = build_parser().parse_args(argv)
+    import warnings
+
+    def one_line(message: Warning | str, *_: object, **__: object) -> str:  # (not the source line)
+        text = str(message)
+        return (text if text.startswith("hooklab") else f"hooklab: {text}") + "\n"
+
+    warnings.formatwarning = one_line  # type: ignore[assignment]
     try:
         return int(args.func(args) or 0)
     except (StoreError, FileNotFoundError) as exc:
@@ -261,6 +268,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         import os
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # (no error at exit)
+        return 1
+    except OSError as exc:  # a folder, a full disk, no permission: said in one line
+        print(f"hooklab: {exc}", file=sys.stderr)
         return 1
 
 

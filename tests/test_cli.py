@@ -211,3 +211,79 @@ def test_serve_shows_a_failed_forward() -> None:
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(20)
+
+
+def _store_of(path: str, n: int = 300) -> None:
+    from hooklab.store import CaptureStore
+
+    store = CaptureStore(path)
+    store.add_many([{"method": "POST", "path": "/b", "body": b"x" * 4096 + bytes([i % 256])}
+                    for i in range(n)])
+    store.close()
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "har", "csv"])
+def test_a_failed_export_leaves_the_earlier_file_as_it_was(tmp_path, fmt) -> None:  # type: ignore[no-untyped-def]
+    """A full disk (here a file-size limit) half way through an export cut the earlier good
+    export to the bytes written so far; now the export is written beside it and put in its
+    place only once complete. The error is one line; no temporary file stays behind."""
+    import resource
+
+    db = str(tmp_path / "c.sqlite3")
+    _store_of(db, 3000 if fmt == "csv" else 300)  # (CSV rows hold no body)
+    out = tmp_path / f"good.{fmt}"
+    assert run("export", "--db", db, "--format", fmt, "-o", str(out)).returncode == 0
+    os.chmod(out, 0o640)
+    good = out.read_bytes()
+    assert len(good) > 100_000
+
+    def small_files() -> None:  # (in the child: like a disk that fills after 40 KB)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (40_960, 40_960))
+
+    r = subprocess.run([EXE, "export", "--db", db, "--format", fmt, "-o", str(out)],
+                       capture_output=True, text=True, timeout=60, env=ENV,
+                       preexec_fn=small_files)  # noqa: PLW1509 - only setrlimit
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+    assert r.stderr.startswith("hooklab: ") and "File too large" in r.stderr
+    assert out.read_bytes() == good
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("c.sqlite3")) == [out.name]
+    assert run("export", "--db", db, "--format", fmt, "-o", str(out)).returncode == 0
+    assert (out.stat().st_mode & 0o777) == 0o640  # (the file's own permissions kept)
+
+
+@pytest.mark.parametrize("args,says", [
+    (["export", "--format", "jsonl", "-o", "{tmp}"], "Is a directory"),
+    (["export", "--format", "jsonl", "-o", "{tmp}/c.sqlite3/x.jsonl"], "Not a directory"),
+    (["export", "--format", "jsonl", "-o", "/dev/full"], "No space left"),
+    (["export", "--format", "har", "-o", "/proc/version"], r"\[Errno \d+\]"),  # (root: EIO)
+    (["serve", "--port", "0", "--db", "{tmp}/c.sqlite3/x.db"], "File exists|Not a directory"),
+], ids=["a-folder", "under-a-file", "full-disk", "read-only", "serve-under-a-file"])
+def test_paths_that_cannot_be_written_are_one_line_errors(tmp_path, args, says) -> None:  # type: ignore[no-untyped-def]
+    db = str(tmp_path / "c.sqlite3")
+    _store_of(db, 3)
+    full = [a.format(tmp=tmp_path) for a in args]
+    if full[0] == "export":
+        full[1:1] = ["--db", db]
+    r = run(*full, timeout=30)
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+    assert re.match(r"hooklab: .*(" + says + ")", r.stderr.strip()) and r.stderr.count("\n") == 1
+
+
+def test_warnings_are_one_line_without_source(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A warning of ``hooklab serve`` (the port is taken) is one line, not the warning's
+    source file and code line."""
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = subprocess.Popen([EXE, "serve", "--port", str(port), "--db", ":memory:", "--quiet"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+        try:
+            assert proc.stderr is not None
+            line = proc.stderr.readline()
+        finally:
+            proc.send_signal(signal.SIGINT)
+            proc.communicate(timeout=30)
+    assert line.startswith("hooklab: port") and "in use" in line and "cli.py" not in line, line

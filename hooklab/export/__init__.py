@@ -132,12 +132,48 @@ def _defused(df: Any) -> Any:
 
 @contextlib.contextmanager
 def _open(target: str | os.PathLike[str] | IO[str]) -> Iterator[IO[str]]:
+    """``target`` opened for writing text. A regular file (or a new one) is written beside
+    it and put in its place once complete: an export that fails (a full disk, an error
+    half way) leaves the earlier file as it was, never a cut one. Other files (a pipe,
+    ``/dev/stdout``) are written as they are."""
     if hasattr(target, "write"):
         yield target  # type: ignore[misc]
         target.flush()  # type: ignore[union-attr]
         return
-    with open(target, "w", encoding="utf-8", newline="") as f:  # type: ignore[arg-type]
-        yield f
+    import stat
+    import tempfile
+
+    path = os.path.realpath(os.fspath(target))  # type: ignore[arg-type]
+    try:
+        mode: int | None = os.stat(path).st_mode
+    except FileNotFoundError:
+        mode = None
+    if mode is not None and not stat.S_ISREG(mode):
+        with open(path, "w", encoding="utf-8", newline="") as f:
+            yield f
+        return
+    if mode is None:
+        umask = os.umask(0)
+        os.umask(umask)
+        perms = 0o666 & ~umask
+    else:
+        perms = stat.S_IMODE(mode)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".hooklab-export-",
+                                   suffix=".tmp")
+    except OSError:  # a writable file in a folder that is not (or no folder): in place then
+        with open(path, "w", encoding="utf-8", newline="") as f:
+            yield f
+        return
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            yield f
+        os.chmod(tmp, perms)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def export(store: CaptureStore, path_or_textfile: str | os.PathLike[str] | IO[str],
