@@ -48,6 +48,15 @@ SENSITIVE_HEADERS = frozenset(
         "api-key",
         "x-auth-token",
         "x-access-token",
+        "x-api-token",
+        "private-token",
+        "x-webhook-secret",
+        "x-shopify-access-token",
+        # the shared secret tokens providers send as they are (the "token" scheme)
+        "x-gitlab-token",
+        "x-goog-channel-token",
+        "dg-token",
+        "x-telegram-bot-api-secret-token",
     }
 )
 SENSITIVE_QUERY = frozenset(
@@ -69,13 +78,17 @@ def is_sensitive_field(name: str) -> bool:
     around the name and letter case aside; PHP / Rails names by their last part): the one
     rule of every tab.
 
-    >>> [is_sensitive_field(n) for n in ("Password ", "user[password]", "a[b][token]", "user")]
-    [True, True, True, False]
+    >>> [is_sensitive_field(n) for n in ("Password ", "user[password]", "a[b][token]", "user",
+    ...                                  "password[]", "user[token][0]")]
+    [True, True, True, False, True, True]
     """
-    low = name.strip().lower()
+    low = _ARRAY.sub("", name.strip().lower())  # password[], token[0]: the list of a name
     if low.endswith("]") and "[" in low:  # user[password], data[api][token]
         low = low.rsplit("[", 1)[1][:-1].strip()
-    return low in SENSITIVE_QUERY
+    return low.strip() in SENSITIVE_QUERY
+
+
+_ARRAY = re.compile(r"(?:\[\s*\d*\s*\])+$")
 
 
 def hidden_value(value: str) -> str:
@@ -133,16 +146,17 @@ def hidden_form(cap: Capture) -> bytes | None:
         # whose parts cannot be told apart: the fields can only be hidden by hiding it all,
         # where it may hold some (or cannot be read to tell)
         try:
-            cap.decoded_body()  # (ValueError: it cannot be read to tell)
-            raw = cap.text
+            decoded = cap.decoded_body()  # (ValueError: it cannot be read to tell)
         except (ValueError, LookupError):
             return _whole(cap, encoding)
+        # read as the charset says and as the bytes are (a body labelled UTF-16 whose bytes
+        # are ASCII shows its fields in the Raw body tab)
+        texts = [cap.text, decoded.decode("latin-1")]
         if multipart:  # (no parts: any word of a credential's name anywhere hides it all)
-            low = raw.lower()
-            low += unquote_plus(low) if "%" in low else ""
-            if not any(word in low for word in SENSITIVE_QUERY):
+            if not any(_mentions_credential(t) for t in texts):
                 return None
-        elif not any(is_sensitive_field(n) for n in parse_qs(raw, keep_blank_values=True)):
+        elif not any(is_sensitive_field(n) for t in texts
+                     for n in parse_qs(t, keep_blank_values=True)):
             return None
         return _whole(cap, encoding)
     if found is not None:
@@ -163,6 +177,18 @@ def hidden_form(cap: Capture) -> bytes | None:
     return b"&".join(parts) if changed else None
 
 
+def _mentions_credential(text: str) -> bool:
+    """Whether a credential's field name appears anywhere in ``text`` (letter case, quotes,
+    backslashes, white space and percent-encoding aside; RFC 2231 continuations such as
+    ``name*0="pass"; name*1="word"`` count too): what hides a multipart form whole when its
+    parts cannot be told apart, or a part whose headers do not read alike in every parser."""
+    low = text.lower()
+    if "%" in low:
+        low += "\n" + unquote_plus(low)
+    squeezed = re.sub(r'["\\\s]|;\s*name\*\d+\*?=', "", low)
+    return any(word in low or word in squeezed for word in SENSITIVE_QUERY)
+
+
 def _whole(cap: Capture, encoding: str) -> bytes:
     why = (f"Content-Encoding {encoding}" if encoding not in ("", "identity")
            else cap.charset if cap.charset.strip().lower() not in _ASCII_LIKE
@@ -177,13 +203,17 @@ MULTIPART = "multipart/form-data"
 #: hidden whole where a credential's name appears in them)
 MULTIPART_LIMIT = 16 * 1024 * 1024
 MULTIPART_PARTS = 1000
+#: bytes of a part's headers parsed at most (the parameter parser slows down with their
+#: number: a part's headers past this are only searched for a credential's name)
+PART_HEADERS_LIMIT = 8192
 
 
 class Part(NamedTuple):
     """One part of a ``multipart/form-data`` body: its field ``name`` and ``filename`` (from
     ``Content-Disposition``; ``None`` where absent), its ``content_type``, and where its
     content lies in the body (``start``, ``end``); ``names``: every ``name`` it gives (a
-    part naming itself twice is a credential's if either name is)."""
+    part naming itself twice is a credential's if either name is); ``flagged``: a
+    credential's name appears in its headers (hidden, whatever the name parsed)."""
 
     name: str | None
     filename: str | None
@@ -191,11 +221,13 @@ class Part(NamedTuple):
     start: int
     end: int
     names: tuple[str, ...] = ()
+    flagged: bool = False
 
     @property
     def sensitive(self) -> bool:
-        """Whether the part holds a credential (:func:`is_sensitive_field` of any name)."""
-        return any(is_sensitive_field(n) for n in self.names)
+        """Whether the part holds a credential: :func:`is_sensitive_field` of any name, or
+        (``flagged``) a credential's name anywhere in its headers."""
+        return self.flagged or any(is_sensitive_field(n) for n in self.names)
 
 
 def _boundary(cap: Capture) -> bytes | None:
@@ -223,6 +255,7 @@ def _parts(body: bytes, boundary: bytes) -> list[Part] | None:
     where another parser may still find a part)."""
     if len(body) > MULTIPART_LIMIT:
         return None
+    from email.message import Message
     from email.parser import HeaderParser
 
     delim = re.compile(rb"(?:\A|\r?\n)--" + re.escape(boundary) + rb"(--)?[ \t]*(?=\r?\n|\Z)")
@@ -256,15 +289,22 @@ def _parts(body: bytes, boundary: bytes) -> list[Part] | None:
         else:
             head, start = body[at : gap.start()], gap.end()
         # (names and file names are UTF-8 as browsers send them, not ASCII)
-        headers = HeaderParser().parsestr(head.decode("utf-8", "replace") + "\r\n\r\n")
-        params = headers.get_params(header="content-disposition") or []
-        names = tuple(n for k, v in params if k.strip().lower() == "name"
-                      and (n := _param(v)) is not None)
+        text = head.decode("utf-8", "replace")
+        headers = HeaderParser().parsestr(text[:PART_HEADERS_LIMIT] + "\r\n\r\n")
+        names: tuple[str, ...] = ()
+        for value in headers.get_all("content-disposition") or []:  # (a second one: some
+            holder = Message()  # parsers read that)
+            holder["Content-Disposition"] = str(value)
+            names += tuple(n for k, v in holder.get_params(header="content-disposition") or []
+                           if k.strip().lower() == "name" and (n := _param(v)) is not None)
         filename = _param(headers.get_param("filename", header="content-disposition"))
         ctype = headers.get("content-type")
+        # a credential's name anywhere in the part's headers (a junk line before them, a
+        # space before the colon, a backslash in the name: other parsers still read it)
+        flagged = _mentions_credential(text)
         parts.append(Part(names[0] if names else None, filename,
                           str(ctype) if ctype is not None else None, start, max(start, end),
-                          names))
+                          names, flagged))
     return parts or None
 
 

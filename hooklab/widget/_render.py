@@ -61,6 +61,8 @@ __all__ = [
 SHOW_LIMIT = 64 * 1024
 #: JSON bodies larger than this are shown as received, not re-indented
 PRETTY_LIMIT = 1024 * 1024
+#: form fields listed at most in the Details tab
+FORM_ROWS = 1000
 #: binary bodies up to this size are inlined in "copy as curl"
 CURL_LIMIT = 256 * 1024
 # C0/C1 controls, DEL and Unicode bidi overrides / isolates / zero-width marks
@@ -232,6 +234,9 @@ def _body_view(cap: Capture, reveal: bool) -> tuple[str, str]:
             for k, vs in form.items()
             for v in vs
         ]
+        if len(rows) > FORM_ROWS:  # (a widget message stays small: the Raw body has them all)
+            return (f"form fields, the first {FORM_ROWS:,} of {len(rows):,}",
+                    _table(rows[:FORM_ROWS]))
         return "form fields", _table(rows)
     parts = multipart_fields(cap)
     if parts is not None:

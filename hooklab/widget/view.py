@@ -25,7 +25,7 @@ from typing import Any
 import ipywidgets as W
 
 from ..capture import Capture
-from ..credentials import hide_fields
+from ..credentials import hidden_value, hide_fields
 from ..explore import (
     SCHEMA_COLUMNS,
     SchemaBuilder,
@@ -519,9 +519,20 @@ class LiveView(LiveControls, W.VBox):
                 pos = self._tree_keys.index(key) if key in self._tree_keys else None
                 self._render_tree(pos)
             row, note = self._schema_row(cap, key)
+            if row is not None and row.get("example") is not None and self._credential(cap, key):
+                row = {**row, "example": hidden_value(str(row["example"]))}
             col = column_name(_tree.schema_path(key))
             self._set(self.field_column, value=col or "")
             self._set(self.field_info, value=_tree.field_html(key, value, row, note))
+
+    def _credential(self, cap: Capture, key: tuple[str | int, ...]) -> bool:
+        """Whether the field at ``key`` of a form is a credential the view hides (its schema
+        row's example is another capture's value of it)."""
+        if self.show_credentials.value or self._tree is None or self._tree.kind != "form":
+            return False
+        whole = R.hidden_form(cap)
+        return bool(key) and ((whole is not None and whole.startswith(R.WHOLE_FORM))
+                              or R.is_sensitive_field(str(key[0])))
 
     #: captures of an event type the field pane's schema row is computed over
     SCHEMA_SAMPLE = 2_000
