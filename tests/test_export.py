@@ -430,3 +430,49 @@ def test_a_har_import_refuses_what_would_break_later(tmp_path, case) -> None:  #
         path.write_text(json.dumps({"log": {"version": "1.2", "entries": [entry]}}))
     with pytest.raises(ValueError, match=match):
         load_har(path).stop()
+
+
+@pytest.mark.parametrize("layout", ["only-foreign", "foreign-beside-export", "foreign-file",
+                                    "a-column-of-another-type"])
+def test_opening_parquet_files_hooklab_did_not_write_says_which(filled, tmp_path, layout) -> None:  # type: ignore[no-untyped-def]
+    """``hooklab.open`` took any folder with a ``.parquet`` file for a capture export: a
+    pandas table gave "2 captures" and then an Arrow error; beside a real export it added a
+    capture with id -9223372036854775808 dated 1970. Now a file that is not an export's is
+    named in a clear error, and a real export still opens."""
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    export = tmp_path / "pq"
+    filled.export(str(export), fmt="parquet")
+    if layout == "only-foreign":
+        target = tmp_path / "sales"
+        target.mkdir()
+        bad = target / "data" / "sales.parquet"
+        bad.parent.mkdir()
+        pd.DataFrame({"a": [1, 2], "b": ["x", "y"]}).to_parquet(bad)
+    elif layout == "foreign-beside-export":
+        target, bad = export, export / "other.parquet"
+        pd.DataFrame({"a": [1]}).to_parquet(bad)
+    elif layout == "foreign-file":
+        target = bad = tmp_path / "one.parquet"
+        pd.DataFrame({"id": [1]}).to_parquet(bad)
+    else:
+        first = sorted(export.rglob("*.parquet"))[0]
+        table = pq.read_table(first)
+        table = table.set_column(table.schema.get_field_index("status"), "status",
+                                 table.column("status").cast("string"))
+        target, bad = export, first.with_name("retyped.parquet")
+        pq.write_table(table, bad)
+    with pytest.raises(ValueError, match=f"{bad.name}.*is not a hooklab capture export"):
+        hooklab.open(str(target))
+    bad.unlink()
+    if target != bad:
+        if layout == "only-foreign":
+            with pytest.raises(FileNotFoundError):
+                hooklab.open(str(target))
+        else:
+            archive = hooklab.open(str(target))
+            try:
+                assert [c.id for c in archive.captures] == [c.id for c in filled.captures]
+            finally:
+                archive.stop()

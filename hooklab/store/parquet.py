@@ -77,6 +77,27 @@ def is_parquet_dataset(path: str | os.PathLike[str]) -> bool:
     return False
 
 
+def _check_files(files: Sequence[str], path: str) -> None:
+    """``ValueError`` naming the first of ``files`` that is not a capture export's (its
+    columns are not :data:`PARQUET_COLUMNS`, of their types): a folder that holds other
+    Parquet files too would otherwise be read as captures with made-up values."""
+    import pyarrow.parquet as pq
+
+    want = file_schema()
+    for f in files:
+        try:
+            got = pq.read_schema(f)
+        except Exception as exc:  # noqa: BLE001 - unreadable: said as such
+            raise ValueError(f"{f!r} in {path!r} cannot be read as Parquet: {exc}") from None
+        missing = [c.name for c in want if got.get_field_index(c.name) < 0
+                   or not got.field(c.name).type.equals(c.type)]
+        if missing:
+            raise ValueError(
+                f"{f!r} in {path!r} is not a hooklab capture export (its columns lack or differ "
+                f"in {', '.join(missing[:5])}{'...' if len(missing) > 5 else ''}); open the "
+                "folder lab.export(..., fmt='parquet') wrote, or move the other files out")
+
+
 class ParquetStore:
     """A read-only capture store over a Parquet dataset written by ``lab.export(fmt="parquet")``.
 
@@ -102,6 +123,7 @@ class ParquetStore:
             self.path, format="parquet", partitioning=partitioning(),
             exclude_invalid_files=True,
         )
+        _check_files(self._ds.files, self.path)
         self._closed = False
 
     # -- the read API of CaptureStore -------------------------------------------------------
