@@ -76,8 +76,9 @@ def _serve(args: argparse.Namespace) -> int:
         lab.store.subscribe(show, on_forward=forwarded.append)
     for spec in args.forward or []:
         bin_, sep, url = spec.partition("=")
-        if not sep or not url:
-            print(f"hooklab: --forward wants BIN=URL, got {spec!r}", file=sys.stderr)
+        if not sep or not url or not bin_:
+            print(f"hooklab: --forward wants BIN=URL (BIN: the first path segment, as in "
+                  f"github=http://127.0.0.1:8000/hooks), got {spec!r}", file=sys.stderr)
             return 2
         lab.forward(bin_, to=url)
     try:
@@ -138,9 +139,12 @@ def _send(args: argparse.Namespace) -> int:
             secret=args.secret,
             headers=headers,
         )
-    except (ValueError, OSError) as exc:
+    except ValueError as exc:
         print(f"hooklab: {exc}", file=sys.stderr)
-        return 2 if isinstance(exc, ValueError) else 1
+        return 2
+    except OSError as exc:  # (which server did not answer: the URL)
+        print(f"hooklab: could not send to {args.url}: {exc}", file=sys.stderr)
+        return 1
     print(f"{resp.status} {resp.reason}")
     if resp.body:
         sys.stdout.write(resp.body.decode("utf-8", "replace") + "\n")

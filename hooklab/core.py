@@ -600,6 +600,10 @@ class HookLab(Configurable):
         u = urlsplit(to)
         if u.scheme not in ("http", "https") or not u.hostname:
             raise ValueError(f"forward target must be an http(s) URL, got {to!r}")
+        try:
+            u.port  # noqa: B018 - a port past 65535 or not a number: refused now, not per capture
+        except ValueError as exc:
+            raise ValueError(f"forward target {to!r}: {exc}") from None
         targets = {**(self._forwarder.targets if self._forwarder is not None else {}), bin: to}
         chain, current = [bin], self._own_bin(to)
         while current is not None:
@@ -805,6 +809,23 @@ def open_lab(db_path: str | os.PathLike[str]) -> HookLab:
     if os.path.isdir(path):  # (not a database: what SQLite would say about it misleads)
         raise FileNotFoundError(f"{path!r} is a folder without Parquet files: no captures were "
                                 "exported there (an export that matches nothing writes none)")
+    if path != ":memory:":
+        _refuse_an_export(path)
     opened = HookLab(db=path)
     opened.store  # noqa: B018 - open now so errors surface here
     return opened
+
+
+def _refuse_an_export(path: str) -> None:
+    """``ValueError`` when ``path`` is a JSON Lines or HAR file (SQLite would say "file is not
+    a database"): they are imported, not opened."""
+    try:
+        with open(path, "rb") as f:
+            start = f.read(64).lstrip()
+    except OSError:
+        return  # (the store says what is wrong)
+    if start[:1] in (b"{", b"["):
+        har = path.lower().endswith((".har", ".json")) or start.startswith(b'{"log"')
+        how = "hooklab.load_har(path)" if har else "hooklab.load_jsonl(path)"
+        raise ValueError(f"{path!r} is a {'HAR' if har else 'JSON Lines'} file, not a capture "
+                         f"database: import it with {how}")

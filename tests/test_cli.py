@@ -287,3 +287,32 @@ def test_warnings_are_one_line_without_source(tmp_path) -> None:  # type: ignore
             proc.send_signal(signal.SIGINT)
             proc.communicate(timeout=30)
     assert line.startswith("hooklab: port") and "in use" in line and "cli.py" not in line, line
+
+
+@pytest.mark.parametrize("args,code,says", [
+    (["serve", "--db", ":memory:", "--forward", "=http://127.0.0.1:9/x"], 2, "--forward wants BIN=URL"),
+    (["serve", "--db", ":memory:", "--forward", "b=http://127.0.0.1:99999/"], 2, "Port out of range"),
+    (["send", "http://127.0.0.1:9/x", "--data", "{}"], 1, "could not send to http://127.0.0.1:9/x"),
+], ids=["forward-without-bin", "forward-port-out-of-range", "send-to-nobody"])
+def test_cli_mistakes_are_said_before_anything_runs(args, code, says) -> None:  # type: ignore[no-untyped-def]
+    """``--forward "=URL"`` forwarded only requests to ``/``, a target port past 65535 was
+    accepted (and failed at every capture), and a refused ``send`` did not name the URL."""
+    r = run(*args, timeout=30)
+    assert r.returncode == code and says in r.stderr and "Traceback" not in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("kind", ["jsonl", "har"])
+def test_opening_an_export_file_says_how_to_import_it(tmp_path, kind) -> None:  # type: ignore[no-untyped-def]
+    """``hooklab.open("captures.jsonl")`` (and ``hooklab export --db captures.har``) said
+    "file is not a database"; now it names the import to use."""
+    import hooklab
+
+    db = str(tmp_path / "c.sqlite3")
+    _store_of(db, 2)
+    out = str(tmp_path / f"x.{kind}")
+    assert run("export", "--db", db, "--format", kind, "-o", out).returncode == 0
+    how = "load_jsonl" if kind == "jsonl" else "load_har"
+    with pytest.raises(ValueError, match=f"import it with hooklab.{how}"):
+        hooklab.open(out)
+    r = run("export", "--db", out, "--format", "jsonl")
+    assert r.returncode == 2 and how in r.stderr and "Traceback" not in r.stderr, r.stderr
