@@ -31,6 +31,7 @@ __all__ = [
     "Part",
     "hidden_form",
     "hidden_value",
+    "hidden_view",
     "hide_fields",
     "is_sensitive_field",
     "is_sensitive_header",
@@ -187,6 +188,28 @@ def _mentions_credential(text: str) -> bool:
         low += "\n" + unquote_plus(low)
     squeezed = re.sub(r'["\\\s]|;\s*name\*\d+\*?=', "", low)
     return any(word in low or word in squeezed for word in SENSITIVE_QUERY)
+
+
+def hidden_view(cap: Capture, *, body: bool = True) -> dict[str, Any] | None:
+    """What a page shows of ``cap`` while credentials are hidden: ``headers`` (as
+    ``[name, value]`` lists) with credential values replaced, and (``body``) ``body_text``
+    with a form's credential fields replaced; ``None`` when nothing is hidden. The stream page
+    (``/_hooklab/``) shows it unless "show credentials" is ticked.
+
+    >>> from datetime import datetime
+    >>> c = Capture(id=1, received_at=datetime.now(), method="POST", path="/f", query={},
+    ...             headers=[("Authorization", "Bearer abc"), ("X-Id", "7")], body=b"{}")
+    >>> hidden_view(c)
+    {'headers': [['Authorization', '<hidden: 10 chars>'], ['X-Id', '7']]}
+    """
+    out: dict[str, Any] = {}
+    if any(is_sensitive_header(k) for k, _ in cap.headers):
+        out["headers"] = [[k, hidden_value(v) if is_sensitive_header(k) else v]
+                          for k, v in cap.headers]
+    form = hidden_form(cap) if body else None
+    if form is not None:
+        out["body_text"] = form.decode("utf-8", "replace")
+    return out or None
 
 
 def _whole(cap: Capture, encoding: str) -> bytes:

@@ -33,6 +33,7 @@ import orjson
 from tornado import web, websocket
 
 from ..capture import Capture, capture_to_dict
+from ..credentials import hidden_view
 from ..filters import capture_id, from_query, matches
 from .guard import origin_allowed, refuse_reader
 
@@ -173,7 +174,11 @@ class StreamHandler(websocket.WebSocketHandler):
                 return
             if cap.id <= self.cursor:
                 continue
-            msg = orjson.dumps(capture_to_dict(cap, body=self.with_body)).decode()
+            d = capture_to_dict(cap, body=self.with_body)
+            hidden = hidden_view(cap, body=self.with_body)
+            if hidden is not None:  # (what the stream page shows until "show credentials")
+                d["hidden"] = hidden
+            msg = orjson.dumps(d).decode()
             fut = self.write_message(msg)
             self.cursor = cap.id
             size += len(msg)

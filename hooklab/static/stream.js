@@ -11,6 +11,8 @@
   var binInput = document.getElementById("bin");
   var providerInput = document.getElementById("provider");
   var pauseButton = document.getElementById("pause");
+  var reveal = document.getElementById("reveal");
+  var shown = [];  // the captures of the rows, newest first (drawn again when reveal changes)
   binInput.value = params.get("bin") || "";
   providerInput.value = params.get("provider") || "";
   var lastId = null;
@@ -33,6 +35,16 @@
   }
 
   function render(c) {
+    shown.unshift(c);
+    if (shown.length > MAX_ROWS) shown.pop();
+    rows.insertBefore(row(c), rows.firstChild);
+    while (rows.childNodes.length > MAX_ROWS) rows.removeChild(rows.lastChild);
+    count.textContent = rows.childNodes.length + " shown";
+  }
+
+  function row(c) {
+    // credentials (Authorization, a form's password...) as the server hid them, unless asked
+    var view = (c.hidden && !reveal.checked) ? c.hidden : {};
     var tr = document.createElement("tr");
     tr.className = c.kind === "ws" ? "ws" : "http";
     tr.dataset.id = String(c.id);
@@ -44,13 +56,17 @@
     cell(tr, c.provider);
     cell(tr, c.event_type);
     cell(tr, c.size);
-    cell(tr, (c.headers || []).map(function (h) { return h[0] + ": " + h[1]; }).join(" | "), "headers");
-    var body = c.body_text != null ? c.body_text : "(" + c.size + " bytes binary)";
+    cell(tr, (view.headers || c.headers || []).map(function (h) { return h[0] + ": " + h[1]; }).join(" | "), "headers");
+    var text = "body_text" in view ? view.body_text : c.body_text;
+    var body = text != null ? text : "(" + c.size + " bytes binary)";
     cell(tr, body.slice(0, 500), "body");
-    rows.insertBefore(tr, rows.firstChild);
-    while (rows.childNodes.length > MAX_ROWS) rows.removeChild(rows.lastChild);
-    count.textContent = rows.childNodes.length + " shown";
+    return tr;
   }
+
+  reveal.addEventListener("change", function () {
+    rows.textContent = "";
+    shown.slice().reverse().forEach(function (c) { rows.insertBefore(row(c), rows.firstChild); });
+  });
 
   function wsUrl(since) {
     var u = new URL("ws", location.href);
@@ -97,6 +113,7 @@
 
   document.getElementById("apply").addEventListener("click", function () {
     rows.textContent = "";
+    shown = [];
     lastId = null;
     start();
   });
@@ -107,6 +124,7 @@
   });
   document.getElementById("clear").addEventListener("click", function () {
     rows.textContent = "";
+    shown = [];
     count.textContent = "0 shown";
   });
   start();

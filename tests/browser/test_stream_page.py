@@ -108,3 +108,44 @@ def test_stream_page_reconnects_after_a_restart_before_any_capture(browser: Any,
     finally:
         ctx.close()
         lab.stop()
+
+
+def test_stream_page_hides_credentials_until_asked(browser: Any, lab: HookLab) -> None:
+    """The stream page showed ``Authorization``, ``X-Gitlab-Token`` and a form's ``password``
+    in clear (with no way to hide them); they are hidden like in the live view, in rows
+    already shown and in new ones, until "show credentials" is ticked, and hidden again
+    when it is unticked. A request without credentials looks as it did."""
+    ctx = browser.new_context(viewport={"width": 1400, "height": 900}, bypass_csp=True)
+    page = ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        page.goto(lab.page_url)
+        page.wait_for_function("document.getElementById('status').textContent === 'live'", timeout=10000)
+        port = lab.bound_port
+        assert port is not None
+        _raw_post(port, "/form", {"Content-Type": "application/x-www-form-urlencoded",
+                                  "Authorization": "Bearer PAGEsecret1"},
+                  b"user=bob&password=PAGEsecret2")
+        _raw_post(port, "/gl", {"X-Gitlab-Token": "PAGEsecret3", "X-Gitlab-Event": "Push Hook"},
+                  b'{"object_kind": "push"}')
+        _raw_post(port, "/plain", {"Content-Type": "application/json"}, b'{"ok": true}')
+        page.wait_for_function("document.querySelectorAll('#rows tr').length === 3", timeout=10000)
+
+        def text() -> str:
+            return " ".join(page.locator("#rows").all_text_contents())
+
+        assert "PAGEsecret" not in text() and "hidden" in text()
+        assert "user=bob&password=<hidden: 11 chars>" in text()
+        assert '{"ok": true}' in text()
+        page.check("#reveal")
+        assert all(f"PAGEsecret{i}" in text() for i in (1, 2, 3))
+        _raw_post(port, "/later", {"Authorization": "Bearer PAGEsecret4"}, b"{}")
+        page.wait_for_function("document.querySelectorAll('#rows tr').length === 4", timeout=10000)
+        assert "PAGEsecret4" in text()
+        page.uncheck("#reveal")
+        assert "PAGEsecret" not in text()
+        assert page.locator("#rows tr").count() == 4
+        assert errors == []
+    finally:
+        ctx.close()
