@@ -104,7 +104,12 @@ def _serve(args: argparse.Namespace) -> int:
             if not lab.is_running:
                 break
     finally:
+        show_forwards()
+        left = lab.forwards_pending
         lab.stop()
+        if left:  # (their targets had not answered yet: no outcome will be shown for them)
+            print(f"hooklab: {left} forward{'s' if left != 1 else ''} on {'their' if left != 1 else 'its'} way "
+                  "not finished", file=sys.stderr, flush=True)
         print("hooklab: stopped", flush=True)
     return 0
 

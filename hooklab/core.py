@@ -635,6 +635,16 @@ class HookLab(Configurable):
         """Outcomes of forwarding (target, status, latency_ms, error), oldest first."""
         return self.store.forwards(capture_id)
 
+    @property
+    def forwards_pending(self) -> int:
+        """Captures queued or on their way to a forward target, their outcome not known yet
+        (``stop()`` drops them: ``hooklab serve`` says how many on Ctrl-C).
+
+        >>> lab.forwards_pending
+        0
+        """
+        return self._forwarder.unfinished if self._forwarder is not None else 0
+
     def replay(
         self, captures_or_ids: Capture | int | Iterable[Capture | int], to: str, *, timeout: float = 10.0
     ) -> list[Any]:

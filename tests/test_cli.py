@@ -316,3 +316,31 @@ def test_opening_an_export_file_says_how_to_import_it(tmp_path, kind) -> None:  
         hooklab.open(out)
     r = run("export", "--db", out, "--format", "jsonl")
     assert r.returncode == 2 and how in r.stderr and "Traceback" not in r.stderr, r.stderr
+
+
+def test_ctrl_c_says_how_many_forwards_were_not_finished() -> None:
+    """A forward on its way when ``hooklab serve`` stops (its target accepted the connection
+    and has not answered) disappeared without a word; now the count is said."""
+    import socket
+
+    with socket.socket() as silent:  # accepts, never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        target = f"http://127.0.0.1:{silent.getsockname()[1]}/hook"
+        proc = subprocess.Popen([EXE, "serve", "--port", "0", "--db", ":memory:", "--forward",
+                                 f"app={target}"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+        try:
+            assert proc.stdout is not None
+            m = re.search(r"http://127\.0\.0\.1:(\d+)", proc.stdout.readline())
+            assert m
+            assert run("send", f"{m.group(0)}/app", "--provider", "github").returncode == 0
+            silent.settimeout(10)
+            conn, _ = silent.accept()  # (the forward is on its way: kept open, unanswered)
+        finally:
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=30)
+        conn.close()
+        assert proc.returncode == 0
+        assert "hooklab: 1 forward on its way not finished" in err, err
+        assert "stopped" in out

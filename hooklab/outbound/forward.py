@@ -264,6 +264,11 @@ class Forwarder:
             finally:
                 self._queue.task_done()
 
+    @property
+    def unfinished(self) -> int:
+        """Captures queued or on their way to their target, their outcome not recorded yet."""
+        return self._queue.unfinished_tasks
+
     def join(self, timeout: float = 10.0) -> bool:
         """Wait until every queued capture has been delivered (tests, clean shutdown)."""
         deadline = time.monotonic() + timeout
