@@ -153,11 +153,14 @@ def _task(db: sqlite3.Connection, task: tuple[int, int | None, bytes | None], bo
     return part, (kept if kept is not None else _bodies(db, first, last, part.column("id")))
 
 
-def read_segment(db: sqlite3.Connection, first_id: int, last_id: int) -> tuple[Any, Any] | None:
+def read_segment(db: sqlite3.Connection, first_id: int, last_id: int,
+                 rows: int | None = None) -> tuple[Any, Any] | None:
     """``(table, pack)`` of the column segment ``first_id``..``last_id`` of the capture
     database open as ``db`` (a plain ``sqlite3`` connection, e.g. read-only in another
     process): the columns of :func:`read_packed`'s table without ``body``, and its bodies as
-    :func:`read_packed` gives them; ``None`` when there is no such segment."""
+    :func:`read_packed` gives them; ``None`` when there is no such segment (or, with
+    ``rows``, when it does not hold exactly that many captures, ``first_id`` to ``last_id``:
+    a segment key ``(first_id, last_id, rows)`` that no longer describes it)."""
     try:
         found = db.execute("SELECT data FROM segments WHERE first_id = ? AND last_id = ?",
                            (first_id, last_id)).fetchone()
@@ -165,7 +168,13 @@ def read_segment(db: sqlite3.Connection, first_id: int, last_id: int) -> tuple[A
         return None
     if found is None:
         return None
-    return _task(db, (first_id, last_id, found[0]), "packed")
+    got = _task(db, (first_id, last_id, found[0]), "packed")
+    if rows is not None:
+        ids = got[0].column("id")
+        if (got[0].num_rows != rows or rows == 0 or ids[0].as_py() != first_id
+                or ids[-1].as_py() != last_id):
+            return None
+    return got
 
 
 def _parallel(
