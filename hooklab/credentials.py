@@ -27,6 +27,8 @@ __all__ = [
     "MULTIPART",
     "SENSITIVE_HEADERS",
     "SENSITIVE_QUERY",
+    "URLENCODED",
+    "URLENCODED_TYPES",
     "WHOLE_FORM",
     "Part",
     "hidden_form",
@@ -80,16 +82,18 @@ def is_sensitive_field(name: str) -> bool:
     rule of every tab.
 
     >>> [is_sensitive_field(n) for n in ("Password ", "user[password]", "a[b][token]", "user",
-    ...                                  "password[]", "user[token][0]")]
-    [True, True, True, False, True, True]
+    ...                                  "password[]", "user[token][0]", "password[new]")]
+    [True, True, True, False, True, True, True]
     """
-    low = _ARRAY.sub("", name.strip().lower())  # password[], token[0]: the list of a name
-    if low.endswith("]") and "[" in low:  # user[password], data[api][token]
-        low = low.rsplit("[", 1)[1][:-1].strip()
-    return low.strip() in SENSITIVE_QUERY
+    low = _INVISIBLE.sub("", name.lower())  # (a NUL or a space in the name: still the name)
+    if "[" not in low:
+        return low in SENSITIVE_QUERY
+    # user[password], data[api][token], password[], password[new]: any part of the name
+    return any(part.strip() in SENSITIVE_QUERY for part in _BRACKETS.split(low))
 
 
-_ARRAY = re.compile(r"(?:\[\s*\d*\s*\])+$")
+_BRACKETS = re.compile(r"[\[\]]")
+_INVISIBLE = re.compile(r"[\x00-\x20\x7f-\xa0\u200b-\u200f\u2060\ufeff]+")
 
 
 def hidden_value(value: str) -> str:
@@ -120,6 +124,32 @@ def hide_fields(fields: Any, hide: Callable[[str], bool] = is_sensitive_field) -
     return {k: hidden(v) if hide(str(k)) else v for k, v in fields.items()}
 
 
+def _per_capture(fn: Callable[[Capture], Any]) -> Callable[[Capture], Any]:
+    """``fn`` remembering its result for the last few capture objects: one selection in the
+    live view reads a capture's form in several tabs, and a Tree click reads it again."""
+    import threading
+
+    recent: list[tuple[Capture, Any]] = []
+    lock = threading.Lock()
+
+    def remembered(cap: Capture) -> Any:
+        with lock:
+            for seen, result in recent:
+                if seen is cap:
+                    return result
+        result = fn(cap)
+        with lock:
+            recent.insert(0, (cap, result))
+            del recent[4:]
+        return result
+
+    remembered.__doc__ = fn.__doc__
+    remembered.__name__ = fn.__name__
+    remembered.__wrapped__ = fn  # type: ignore[attr-defined]
+    return remembered
+
+
+@_per_capture
 def hidden_form(cap: Capture) -> bytes | None:
     """A form body (``application/x-www-form-urlencoded`` or ``multipart/form-data``) with the
     values of its credential fields (``password``, ``client_secret``, ``token``...:
@@ -135,8 +165,9 @@ def hidden_form(cap: Capture) -> bytes | None:
     >>> hidden_form(c)
     b'user=bob&Password=<hidden: 7 chars>&x=1'
     """
-    multipart = cap.content_type == MULTIPART
-    if (cap.content_type != "application/x-www-form-urlencoded" and not multipart) or not cap.body:
+    ctype = cap.content_type or ""
+    multipart = ctype.startswith(MULTIPART)  # (as Tornado reads it: "...urlencodedx" too)
+    if not (multipart or ctype.startswith(URLENCODED_TYPES)) or not cap.body:
         return None
     encoding = (cap.header("content-encoding") or "").strip().lower()
     boundary = _boundary(cap) if multipart else None
@@ -153,8 +184,8 @@ def hidden_form(cap: Capture) -> bytes | None:
         # read as the charset says and as the bytes are (a body labelled UTF-16 whose bytes
         # are ASCII shows its fields in the Raw body tab)
         texts = [cap.text, decoded.decode("latin-1")]
-        if multipart:  # (no parts: any word of a credential's name anywhere hides it all)
-            if not any(_mentions_credential(t) for t in texts):
+        if multipart:  # (no parts: a credential's name in any Content-Disposition hides all)
+            if not any(_disposition_lines(t, credential=True) for t in texts):
                 return None
         elif not any(is_sensitive_field(n) for t in texts
                      for n in parse_qs(t, keep_blank_values=True)):
@@ -168,14 +199,14 @@ def hidden_form(cap: Capture) -> bytes | None:
                 out += [cap.body[at : part.start], hidden_value(value).encode()]
                 at = part.end
         return b"".join([*out, cap.body[at:]]) if out else None
-    parts = cap.body.split(b"&")
+    parts = re.split(rb"([&;])", cap.body)  # (";" too: some frameworks split on it)
     changed = False
-    for i, part in enumerate(parts):
-        key, eq, value = part.partition(b"=")
+    for i in range(0, len(parts), 2):
+        key, eq, value = parts[i].partition(b"=")
         if eq and is_sensitive_field(unquote_plus(key.decode("utf-8", "replace"))):
             parts[i] = key + b"=" + hidden_value(unquote_plus(value.decode("utf-8", "replace"))).encode()
             changed = True
-    return b"&".join(parts) if changed else None
+    return b"".join(parts) if changed else None
 
 
 def _mentions_credential(text: str) -> bool:
@@ -212,6 +243,18 @@ def hidden_view(cap: Capture, *, body: bool = True) -> dict[str, Any] | None:
     return out or None
 
 
+#: a part's Content-Disposition header line, and the lines folded into it
+_DISPOSITION = re.compile(r"(?i)content-disposition[ \t]*:[^\r\n]*(?:(?:\r\n|\r|\n)[ \t][^\r\n]*)*")
+
+
+def _disposition_lines(text: str, *, credential: bool = False) -> list[tuple[int, int]]:
+    """Where ``Content-Disposition`` header lines are in ``text`` (anywhere: a part other
+    parsers find where this one does not), only those naming a credential with
+    ``credential=True``."""
+    return [(m.start(), m.end()) for m in _DISPOSITION.finditer(text)
+            if not credential or _mentions_credential(m.group())]
+
+
 def _whole(cap: Capture, encoding: str) -> bytes:
     why = (f"Content-Encoding {encoding}" if encoding not in ("", "identity")
            else cap.charset if cap.charset.strip().lower() not in _ASCII_LIKE
@@ -222,13 +265,18 @@ def _whole(cap: Capture, encoding: str) -> bytes:
 #: how :func:`hidden_form` starts when it hides a form whole (its fields cannot be told apart)
 WHOLE_FORM = b"<form body hidden"
 MULTIPART = "multipart/form-data"
+URLENCODED = "application/x-www-form-urlencoded"
+#: the content types frameworks read as urlencoded forms (Werkzeug takes the second too)
+URLENCODED_TYPES = (URLENCODED, "application/x-url-encoded")
 #: a multipart body read into parts at most this large, with at most this many parts (others:
 #: hidden whole where a credential's name appears in them)
 MULTIPART_LIMIT = 16 * 1024 * 1024
 MULTIPART_PARTS = 1000
 #: bytes of a part's headers parsed at most (the parameter parser slows down with their
-#: number: a part's headers past this are only searched for a credential's name)
+#: number: a part's headers past this are only searched for a credential's name), and of
+#: all parts' headers together (past it, the parts are not told apart)
 PART_HEADERS_LIMIT = 8192
+PARTS_HEADERS_LIMIT = 256 * 1024
 
 
 class Part(NamedTuple):
@@ -245,6 +293,7 @@ class Part(NamedTuple):
     end: int
     names: tuple[str, ...] = ()
     flagged: bool = False
+    head: int = 0  # where its headers start in the body
 
     @property
     def sensitive(self) -> bool:
@@ -260,6 +309,8 @@ def _boundary(cap: Capture) -> bytes | None:
 
     m = Message()
     m["Content-Type"] = cap.header("content-type") or ""
+    if sum(k.strip().lower() == "boundary" for k, _ in m.get_params() or []) != 1:
+        return None  # (none, or two: parsers differ on which one counts)
     b = m.get_param("boundary")
     if not isinstance(b, str) or not 0 < len(b) <= 200:
         return None
@@ -281,7 +332,8 @@ def _parts(body: bytes, boundary: bytes) -> list[Part] | None:
     from email.message import Message
     from email.parser import HeaderParser
 
-    delim = re.compile(rb"(?:\A|\r?\n)--" + re.escape(boundary) + rb"(--)?[ \t]*(?=\r?\n|\Z)")
+    delim = re.compile(rb"(?:\A|\r\n|\r|\n)--" + re.escape(boundary)
+                       + rb"(--)?[ \t]*(?=\r|\n|\Z)")
     marks = []
     for m in delim.finditer(body):
         marks.append(m)
@@ -292,13 +344,15 @@ def _parts(body: bytes, boundary: bytes) -> list[Part] | None:
     outside = body[: marks[0].start()] + (body[marks[-1].end():] if marks[-1].group(1) else b"")
     if b"content-disposition" in outside.lower():
         return None
-    blank = re.compile(rb"\r?\n\r?\n")
+    blank = re.compile(rb"\r?\n\r?\n|\r\r")
     parts: list[Part] = []
+    budget = PARTS_HEADERS_LIMIT
     for k, this in enumerate(marks):
         if this.group(1):  # the close delimiter: what follows is the epilogue
             break
         at = this.end()
-        at += 2 if body.startswith(b"\r\n", at) else 1 if body.startswith(b"\n", at) else 0
+        at += 2 if body.startswith(b"\r\n", at) else 1 if body.startswith((b"\n", b"\r"), at) else 0
+        head_at = at
         if k + 1 < len(marks):
             end = marks[k + 1].start()
         else:  # no close delimiter (cut short): the last part runs to the end
@@ -311,6 +365,9 @@ def _parts(body: bytes, boundary: bytes) -> list[Part] | None:
             head, start = body[at:end], end
         else:
             head, start = body[at : gap.start()], gap.end()
+        budget -= min(len(head), PART_HEADERS_LIMIT)
+        if budget < 0:
+            return None  # (parsing them all would hold the kernel: not told apart)
         # (names and file names are UTF-8 as browsers send them, not ASCII)
         text = head.decode("utf-8", "replace")
         headers = HeaderParser().parsestr(text[:PART_HEADERS_LIMIT] + "\r\n\r\n")
@@ -327,8 +384,16 @@ def _parts(body: bytes, boundary: bytes) -> list[Part] | None:
         flagged = _mentions_credential(text)
         parts.append(Part(names[0] if names else None, filename,
                           str(ctype) if ctype is not None else None, start, max(start, end),
-                          names, flagged))
-    return parts or None
+                          names, flagged, head_at))
+    if not parts:
+        return None
+    # a credential's Content-Disposition outside the headers of the parts hidden here (a
+    # part another parser finds inside this one's content): not told apart, hidden whole
+    hidden = [(p.head, p.start) for p in parts if p.sensitive]
+    for a, _ in _disposition_lines(body.decode("latin-1"), credential=True):
+        if not any(h <= a < s for h, s in hidden):
+            return None
+    return parts
 
 
 def _param(value: Any) -> str | None:
@@ -341,6 +406,7 @@ def _param(value: Any) -> str | None:
     return str(collapse_rfc2231_value(value)).strip().strip('"')
 
 
+@_per_capture
 def multipart_fields(cap: Capture) -> list[Part] | None:
     r"""The parts of a ``multipart/form-data`` capture (:class:`Part`), or ``None`` (another
     content type, compressed, too large, no parts found).
@@ -353,7 +419,7 @@ def multipart_fields(cap: Capture) -> list[Part] | None:
     >>> [(p.name, c.body[p.start:p.end]) for p in multipart_fields(c)]
     [('to', b'a@b.c')]
     """
-    if cap.content_type != MULTIPART or not cap.body:
+    if not (cap.content_type or "").startswith(MULTIPART) or not cap.body:
         return None
     if (cap.header("content-encoding") or "").strip().lower() not in ("", "identity"):
         return None

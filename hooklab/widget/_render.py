@@ -25,12 +25,12 @@ from dataclasses import replace
 from datetime import datetime
 from html import escape
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import parse_qs, unquote
 
 from ..capture import Capture
 from ..credentials import (
-    MULTIPART,
     SENSITIVE_HEADERS,
+    URLENCODED_TYPES,
     WHOLE_FORM,
     Part,
     hidden_form,
@@ -227,23 +227,22 @@ def _body_view(cap: Capture, reveal: bool) -> tuple[str, str]:
     if parsed is not None or cap.body.strip() == b"null":
         text, note = _cut(json.dumps(parsed, indent=2, ensure_ascii=False))
         return "JSON" + note, _pre(text)
-    form = cap.form()
+    form, more = _form_start(cap, reveal)
     if form:
         rows = [
             (k, v if reveal or not is_sensitive_field(k) else hidden_value(v))
             for k, vs in form.items()
             for v in vs
         ]
-        if len(rows) > FORM_ROWS:  # (a widget message stays small: the Raw body has them all)
-            return (f"form fields, the first {FORM_ROWS:,} of {len(rows):,}",
-                    _table(rows[:FORM_ROWS]))
+        if more:  # (a widget message stays small: the Raw body tab has them all)
+            return f"form fields, the first {FORM_ROWS:,} (more in Raw body)", _table(rows)
         return "form fields", _table(rows)
     parts = multipart_fields(cap)
     if parts is not None:
         return "multipart form fields", _table([_part_row(cap, p, reveal) for p in parts])
-    hidden = hidden_form(cap) if not reveal and cap.content_type == MULTIPART else None
-    if hidden is not None:  # (its parts cannot be read one by one: hidden whole)
-        return "multipart form", _pre(hidden.decode("utf-8", "replace"))
+    hidden = None if reveal else hidden_form(cap)
+    if hidden is not None:  # (a form not listed field by field: its credentials hidden)
+        return "form, credential fields hidden", _pre(_cut(hidden.decode("utf-8", "replace"))[0])
     try:
         raw = cap.decoded_body()
     except ValueError as exc:
@@ -252,6 +251,25 @@ def _body_view(cap: Capture, reveal: bool) -> tuple[str, str]:
         text, note = _cut(cap.text)
         return "text" + note, _pre(text)
     return "binary (hex)", _pre(hexdump(raw))
+
+
+def _form_start(cap: Capture, reveal: bool) -> tuple[dict[str, list[str]], bool]:
+    """``cap.form()``, read only as far as the Details tab lists it (a form of millions of
+    fields took seconds to parse for a table that shows the first thousand), and whether
+    more fields follow. Unless ``reveal``, read from the body with its credentials hidden
+    (:func:`hidden_form`: also a ``password`` after a ``;`` some frameworks split on)."""
+    if cap.content_type not in URLENCODED_TYPES:
+        return {}, False
+    hidden = None if reveal else hidden_form(cap)
+    if hidden is not None and hidden.startswith(WHOLE_FORM):
+        return {}, False
+    text = cap.text if hidden is None else hidden.decode("utf-8", "replace")
+    cut = -1
+    for _ in range(FORM_ROWS):
+        cut = text.find("&", cut + 1)
+        if cut < 0:
+            return parse_qs(text, keep_blank_values=True), False
+    return parse_qs(text[:cut], keep_blank_values=True), True
 
 
 def _forwards_html(forwards: list[dict[str, Any]]) -> str:

@@ -457,11 +457,13 @@ class LiveView(LiveControls, W.VBox):
             payload = read_payload(cap.body, cap.content_type, cap.header("content-encoding"),
                                    exact=True)
             if payload.root == "form" and not reveal:  # (as the Details tab shows them)
-                hide = R.is_sensitive_field
                 whole = R.hidden_form(cap)
                 if whole is not None and whole.startswith(R.WHOLE_FORM):
-                    hide = bool  # (names that cannot be read: every value)
-                payload = replace(payload, value=hide_fields(payload.value, hide))
+                    # (names that cannot be read: every value)
+                    payload = replace(payload, value=hide_fields(payload.value, bool))
+                elif whole is not None:  # read from the body with its credentials hidden
+                    payload = read_payload(whole, cap.content_type,  # (also after a ";")
+                                           cap.header("content-encoding"), exact=True)
             self._tree = _tree.Tree.of(payload)
             self._tree_for = (cap.id, reveal)
             self._set(self.field_column, value="")
@@ -526,13 +528,16 @@ class LiveView(LiveControls, W.VBox):
             self._set(self.field_info, value=_tree.field_html(key, value, row, note))
 
     def _credential(self, cap: Capture, key: tuple[str | int, ...]) -> bool:
-        """Whether the field at ``key`` of a form is a credential the view hides (its schema
-        row's example is another capture's value of it)."""
-        if self.show_credentials.value or self._tree is None or self._tree.kind != "form":
+        """Whether the field at ``key`` may be a credential the view hides: its schema row's
+        example is a value of another capture (a form's ``password`` beside a JSON body with
+        the same field), so any name of the path that is a credential's counts, whatever
+        this body's kind; in a form hidden whole, every field."""
+        if self.show_credentials.value or not key:
             return False
-        whole = R.hidden_form(cap)
-        return bool(key) and ((whole is not None and whole.startswith(R.WHOLE_FORM))
-                              or R.is_sensitive_field(str(key[0])))
+        if any(R.is_sensitive_field(str(k)) for k in key if isinstance(k, str)):
+            return True
+        whole = R.hidden_form(cap) if self._tree is not None and self._tree.kind == "form" else None
+        return whole is not None and whole.startswith(R.WHOLE_FORM)
 
     #: captures of an event type the field pane's schema row is computed over
     SCHEMA_SAMPLE = 2_000
