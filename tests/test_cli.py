@@ -344,3 +344,45 @@ def test_ctrl_c_says_how_many_forwards_were_not_finished() -> None:
         assert proc.returncode == 0
         assert "hooklab: 1 forward on its way not finished" in err, err
         assert "stopped" in out
+
+
+@pytest.mark.parametrize("companion", ["", "-wal"])
+def test_an_export_onto_its_own_database_is_refused(tmp_path, companion) -> None:  # type: ignore[no-untyped-def]
+    """``hooklab export --db caps.db -o caps.db`` replaced the database with the export (and
+    said it wrote 3 captures); now refused, the database untouched."""
+    import hooklab
+
+    db = str(tmp_path / "caps.db")
+    lab = hooklab.HookLab(port=0, db=db).start()
+    try:
+        hooklab.send(lab.url_for("x"), payload={"n": 1})
+        lab.wait(1, timeout=10)
+        with pytest.raises(ValueError, match="is the capture database"):
+            lab.export(db + companion, fmt="jsonl")
+        lab.store.flush()
+    finally:
+        lab.stop()
+    r = run("export", "--db", db, "--format", "jsonl", "-o", db + companion)
+    assert r.returncode == 2 and "is the capture database" in r.stderr, r.stderr
+    assert len(hooklab.open(db).captures) == 1
+
+
+def test_export_to_dev_stdout_when_it_is_a_pipe(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """``-o /dev/stdout`` with stdout a pipe failed ("no such file: /proc/<pid>/fd/pipe:[...]")
+    once exports were written beside their file: a pipe is written as it is."""
+    db = str(tmp_path / "c.sqlite3")
+    _store_of(db, 3)
+    r = run("export", "--db", db, "--format", "jsonl", "-o", "/dev/stdout")
+    assert r.returncode == 0 and len(r.stdout.splitlines()) == 3, r.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="changing a file's owner needs root")
+def test_an_export_keeps_the_owner_of_the_file_it_replaces(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    db = str(tmp_path / "c.sqlite3")
+    _store_of(db, 3)
+    out = tmp_path / "shared.jsonl"
+    out.write_text("old\n")
+    os.chown(out, 65534, 65534)
+    assert run("export", "--db", db, "--format", "jsonl", "-o", str(out)).returncode == 0
+    assert (out.stat().st_uid, out.stat().st_gid) == (65534, 65534)
+    assert len(out.read_text().splitlines()) == 3

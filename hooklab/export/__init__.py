@@ -143,21 +143,24 @@ def _open(target: str | os.PathLike[str] | IO[str]) -> Iterator[IO[str]]:
     import stat
     import tempfile
 
-    path = os.path.realpath(os.fspath(target))  # type: ignore[arg-type]
+    given = os.fspath(target)  # type: ignore[arg-type]
     try:
-        mode: int | None = os.stat(path).st_mode
+        st: os.stat_result | None = os.stat(given)  # (through links: /dev/stdout is a pipe)
     except FileNotFoundError:
-        mode = None
-    if mode is not None and not stat.S_ISREG(mode):
-        with open(path, "w", encoding="utf-8", newline="") as f:
+        st = None
+    if st is not None and not stat.S_ISREG(st.st_mode):  # a pipe, a terminal, a device
+        with open(given, "w", encoding="utf-8", newline="") as f:
             yield f
         return
-    if mode is None:
+    path = os.path.realpath(given)  # (a link to a file: the file is replaced, not the link)
+    if st is None:
         umask = os.umask(0)
         os.umask(umask)
         perms = 0o666 & ~umask
     else:
-        perms = stat.S_IMODE(mode)
+        if not os.access(path, os.W_OK):  # (replacing it would get round its permissions)
+            raise PermissionError(13, "Permission denied", given)
+        perms = stat.S_IMODE(st.st_mode)
     try:
         fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".hooklab-export-",
                                    suffix=".tmp")
@@ -169,11 +172,29 @@ def _open(target: str | os.PathLike[str] | IO[str]) -> Iterator[IO[str]]:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
             yield f
         os.chmod(tmp, perms)
+        if st is not None and (st.st_uid, st.st_gid) != (os.getuid(), os.getgid()):
+            with contextlib.suppress(OSError):  # (its owner stays, where this user may say so)
+                os.chown(tmp, st.st_uid, st.st_gid)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def _not_the_database(store: Any, target: str) -> None:
+    """``ValueError`` when ``target`` is the store's database file or one of its companions
+    (``-wal``, ``-shm``, ``-journal``): an export there destroyed the captures it read."""
+    db = getattr(store, "path", None)
+    if not isinstance(db, str) or db == ":memory:" or not os.path.exists(db):
+        return
+    real = os.path.realpath(target)
+    for companion in ("", "-wal", "-shm", "-journal"):
+        name = db + companion
+        if real == os.path.realpath(name) or (
+                os.path.exists(target) and os.path.exists(name) and os.path.samefile(target, name)):
+            raise ValueError(f"{target!r} is the capture database{companion and ' ' + companion[1:] + ' file'} "
+                             "the export reads: choose another file")
 
 
 def export(store: CaptureStore, path_or_textfile: str | os.PathLike[str] | IO[str],
@@ -195,6 +216,8 @@ def export(store: CaptureStore, path_or_textfile: str | os.PathLike[str] | IO[st
     fmt = fmt.lower()
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
+    if not hasattr(path_or_textfile, "write"):
+        _not_the_database(store, os.fspath(path_or_textfile))  # type: ignore[arg-type]
     if fmt == "parquet":  # a folder of files (see hooklab.export.parquet)
         from .parquet import export_parquet
 
