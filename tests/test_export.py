@@ -476,3 +476,22 @@ def test_opening_parquet_files_hooklab_did_not_write_says_which(filled, tmp_path
                 assert [c.id for c in archive.captures] == [c.id for c in filled.captures]
             finally:
                 archive.stop()
+
+
+def test_an_export_written_before_a_column_was_added_still_opens(filled, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Files of an older hooklab lack the ``handshake`` column: they opened before the check
+    of foreign files, and still do (the column reads as empty)."""
+    import pyarrow.parquet as pq
+
+    export = tmp_path / "old"
+    filled.export(str(export), fmt="parquet")
+    for f in export.rglob("*.parquet"):
+        table = pq.read_table(f)
+        pq.write_table(table.drop_columns(["handshake"]), f)
+    archive = hooklab.open(str(export))
+    try:
+        df = archive.dataframe()
+        assert df["id"].tolist() == [c.id for c in filled.captures]
+        assert df["handshake"].isna().all()
+    finally:
+        archive.stop()

@@ -77,6 +77,10 @@ def is_parquet_dataset(path: str | os.PathLike[str]) -> bool:
     return False
 
 
+#: the columns every capture export has had (later ones may be missing from older files)
+_CORE = frozenset({"id", "received_at", "method", "path", "headers", "body"})
+
+
 def _check_files(files: Sequence[str], path: str) -> None:
     """``ValueError`` naming the first of ``files`` that is not a capture export's (its
     columns are not :data:`PARQUET_COLUMNS`, of their types): a folder that holds other
@@ -89,8 +93,10 @@ def _check_files(files: Sequence[str], path: str) -> None:
             got = pq.read_schema(f)
         except Exception as exc:  # noqa: BLE001 - unreadable: said as such
             raise ValueError(f"{f!r} in {path!r} cannot be read as Parquet: {exc}") from None
-        missing = [c.name for c in want if got.get_field_index(c.name) < 0
-                   or not got.field(c.name).type.equals(c.type)]
+        # (an export of an older hooklab lacks some columns, e.g. "handshake": read as empty)
+        missing = [c.name for c in want
+                   if (got.get_field_index(c.name) < 0 and c.name in _CORE)
+                   or (got.get_field_index(c.name) >= 0 and not got.field(c.name).type.equals(c.type))]
         if missing:
             raise ValueError(
                 f"{f!r} in {path!r} is not a hooklab capture export (its columns lack or differ "
@@ -119,11 +125,17 @@ class ParquetStore:
         self.path = os.fspath(path)
         if not is_parquet_dataset(self.path):
             raise FileNotFoundError(f"no Parquet dataset at {self.path!r}")
-        self._ds = ds.dataset(
-            self.path, format="parquet", partitioning=partitioning(),
-            exclude_invalid_files=True,
-        )
-        _check_files(self._ds.files, self.path)
+        import pyarrow as pa
+
+        found = ds.dataset(self.path, format="parquet", partitioning=partitioning(),
+                           exclude_invalid_files=True)
+        _check_files(found.files, self.path)
+        # the export's schema, not the first file's: a file of an older hooklab that lacks a
+        # later column ("handshake") reads it as empty
+        full = pa.schema([*file_schema(), *partitioning().schema])
+        self._ds = ds.dataset(found.files if os.path.isdir(self.path) else self.path,
+                              format="parquet", partitioning=partitioning(), schema=full,
+                              partition_base_dir=self.path if os.path.isdir(self.path) else None)
         self._closed = False
 
     # -- the read API of CaptureStore -------------------------------------------------------
