@@ -264,6 +264,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         text = str(message)
         return (text if text.startswith("hooklab") else f"hooklab: {text}") + "\n"
 
+    was = warnings.formatwarning
     warnings.formatwarning = one_line  # type: ignore[assignment]
     try:
         return int(args.func(args) or 0)
@@ -281,6 +282,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:  # a folder, a full disk, no permission: said in one line
         print(f"hooklab: {exc}", file=sys.stderr)
         return 1
+    finally:
+        warnings.formatwarning = was  # (main() called in a process of its own: as it was)
 
 
 if __name__ == "__main__":

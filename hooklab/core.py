@@ -829,7 +829,11 @@ def open_lab(db_path: str | os.PathLike[str]) -> HookLab:
 def _refuse_an_export(path: str) -> None:
     """``ValueError`` when ``path`` is a JSON Lines or HAR file (SQLite would say "file is not
     a database"): they are imported, not opened."""
+    import stat
+
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # (a FIFO: an open would wait for a writer)
+            return
         with open(path, "rb") as f:
             start = f.read(64).lstrip()
     except OSError:

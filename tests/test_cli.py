@@ -386,3 +386,14 @@ def test_an_export_keeps_the_owner_of_the_file_it_replaces(tmp_path) -> None:  #
     assert run("export", "--db", db, "--format", "jsonl", "-o", str(out)).returncode == 0
     assert (out.stat().st_uid, out.stat().st_gid) == (65534, 65534)
     assert len(out.read_text().splitlines()) == 3
+
+
+def test_opening_a_fifo_says_so_and_does_not_wait(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """``hooklab.open(<a FIFO>)`` waited for a writer for ever once it looked at the file's
+    first bytes (to tell an export from a database); a FIFO is not looked into."""
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    code = "import hooklab, sys\ntry:\n    hooklab.open(sys.argv[1])\nexcept Exception as e:\n    print(type(e).__name__)"
+    r = subprocess.run([sys.executable, "-c", code, str(fifo)], capture_output=True, text=True,
+                       timeout=30, env=ENV)
+    assert r.stdout.strip() == "StoreError", r.stderr

@@ -430,3 +430,35 @@ def test_a_jupyter_server_started_after_the_lab_has_its_token_scrubbed_too(
     finally:
         ingress.unregister(lab)
         lab.stop()
+
+
+def test_hostile_files_in_the_runtime_directory_never_stop_the_token_watch(
+        monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    """A ``jpserver-*.json`` nested 65,536 deep (RecursionError), a FIFO named like one (an
+    open would block the capture loop) and 5,000 kernel files: the lab starts, and the token
+    of a server started later is still scrubbed (the first made every later look fail)."""
+    import os
+
+    runtime = tmp_path / "runtime"
+    runtime.mkdir()
+    (runtime / "jpserver-1.json").write_text("[" * 65536)
+    os.mkfifo(runtime / "jpserver-2.json")
+    for i in range(5000):
+        (runtime / f"kernel-{i}.json").write_text("{}")
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(runtime))
+    later = "after-hostile-token-2f7c0d9e41ab"
+    lab = HookLab(port=0, db=":memory:").start()
+    try:
+        (runtime / "jpserver-99.json").write_text(json.dumps({"token": later}))
+        deadline = time.monotonic() + 30
+        n = 0
+        while time.monotonic() < deadline:
+            post(lab.url + f"/in?token={later}", b"{}", {})
+            n += 1
+            if later not in lab.wait(n, timeout=10)[-1].url:
+                break
+            time.sleep(0.5)
+        assert later not in lab.wait(n, timeout=10)[-1].url
+    finally:
+        ingress.unregister(lab)
+        lab.stop()

@@ -25,6 +25,7 @@ presented must be the right one. Capture paths are guarded by neither: senders m
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import ipaddress
@@ -32,6 +33,7 @@ import json
 import os
 import re
 import secrets
+import stat
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
@@ -98,20 +100,29 @@ def jupyter_tokens(runtime_dir: str | None = None) -> tuple[str, ...]:
     found = [os.environ.get(var, "") for var in _JUPYTER_TOKEN_VARS]
     if runtime_dir is None:
         runtime_dir = jupyter_runtime()
-    try:
-        names = sorted(os.listdir(runtime_dir))[:4096] if runtime_dir else []
-    except OSError:
-        names = []
-    servers = [n for n in names if n.endswith(".json") and n.startswith(("jpserver-", "nbserver-"))]
-    for name in servers[:64]:
+    for path in _server_files(runtime_dir)[:64]:
         try:
-            with open(os.path.join(runtime_dir, name), "rb") as f:
+            if not stat.S_ISREG(os.stat(path).st_mode):  # (a FIFO would block the open)
+                continue
+            with open(path, "rb") as f:
                 info = json.loads(f.read(65536))
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):  # (unreadable, not JSON, too deep)
             continue
         if isinstance(info, dict) and isinstance(info.get("token"), str):
             found.append(info["token"])
     return tuple(dict.fromkeys(t for t in found if len(t) >= 8))
+
+
+def _server_files(runtime_dir: str) -> list[str]:
+    """The ``jpserver-*.json`` / ``nbserver-*.json`` files of ``runtime_dir`` (sorted; among
+    any number of kernel files)."""
+    try:
+        with os.scandir(runtime_dir) if runtime_dir else contextlib.nullcontext([]) as it:
+            names = [e.name for e in it if e.name.endswith(".json")
+                     and e.name.startswith(("jpserver-", "nbserver-"))]
+    except OSError:
+        return []
+    return [os.path.join(runtime_dir, n) for n in sorted(names)]
 
 
 def jupyter_runtime() -> str:
@@ -125,12 +136,17 @@ def jupyter_runtime() -> str:
         return ""
 
 
-def runtime_stamp(runtime_dir: str) -> int | None:
-    """When ``runtime_dir`` last changed (a server started or stopped), ``None`` if absent."""
-    try:
-        return os.stat(runtime_dir).st_mtime_ns if runtime_dir else None
-    except OSError:
-        return None
+def runtime_stamp(runtime_dir: str) -> tuple[tuple[str, int, int], ...]:
+    """What the Jupyter servers' files of ``runtime_dir`` look like now (name, change time,
+    size of each): it differs once a server started or stopped, or wrote its file again."""
+    out = []
+    for path in _server_files(runtime_dir)[:64]:
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        out.append((path, st.st_mtime_ns, st.st_size))
+    return tuple(out)
 
 
 #: what the Jupyter relay adds to a request it passes on: the public URL the sender called

@@ -256,20 +256,40 @@ class CaptureServer:
                 self._stopped.set()
 
     def _watch_tokens(self) -> None:
-        """Server loop, every :data:`TOKEN_CHECK` seconds: when the Jupyter runtime directory
-        changed (a Jupyter server started, or stopped), read its servers' tokens again; a
-        token once seen stays scrubbed (a stopped server's token may still be in a script)."""
+        """Server loop, every :data:`TOKEN_CHECK` seconds: have the Jupyter servers' files
+        looked at on a thread of the loop's (a slow disk never holds the capture loop), and
+        read their tokens again when they changed (a server started, stopped, or wrote its
+        file again); a token once seen stays scrubbed (a stopped server's token may still be
+        in a script)."""
+        loop = self.loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            done = loop.run_in_executor(None, self._read_tokens)
+        except RuntimeError:  # (the loop is stopping)
+            return
+        done.add_done_callback(lambda _: self._next_token_check())
+
+    def _next_token_check(self) -> None:
+        loop = self.loop
+        if loop is not None and not loop.is_closed() and loop.is_running():
+            loop.call_later(TOKEN_CHECK, self._watch_tokens)
+
+    def _read_tokens(self) -> None:
+        """(A thread's:) the tokens again if the servers' files changed."""
         from .guard import jupyter_tokens, runtime_stamp
 
-        stamp = runtime_stamp(self._runtime)
-        if stamp != self._runtime_seen:
+        try:
+            stamp = runtime_stamp(self._runtime)
+            if stamp == self._runtime_seen:
+                return
             self._runtime_seen = stamp
             known = self.never_stored
             new = tuple(t for t in jupyter_tokens(self._runtime) if t not in known)
             if new:
                 self.never_stored = (*known, *new)
-        if self.loop is not None and not self.loop.is_closed():
-            self.loop.call_later(TOKEN_CHECK, self._watch_tokens)
+        except Exception:  # noqa: BLE001 - never stops the watch (the next look tries again)
+            pass
 
     async def _shutdown(self) -> None:
         if self._conns is not None:
