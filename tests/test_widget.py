@@ -1073,3 +1073,23 @@ def test_a_credential_s_schema_example_is_hidden_beside_other_bodies(store, view
     v.tabs.selected_index = TAB_TITLES.index("Tree")
     v.pick_field(("password",))
     assert "XSECRETPW2" not in all_state(v)
+
+
+def test_table_swaps_leave_no_widgets_behind(store, views):
+    """Every table swap (new rows arrived) left the retired table's style widget open: a
+    view left running all day gathered one widget (a comm in the kernel and the browser)
+    per refresh. Now the widgets stay bounded, and closing the view closes them all."""
+    import ipywidgets as W
+
+    v = make(views, store)
+    before = set(W.Widget._active_widgets)
+    counts = []
+    for i in range(120):
+        post(store, f"/w/{i}")
+        v.refresh()
+        if i % 40 == 39:
+            counts.append(len(set(W.Widget._active_widgets) - before))
+    assert max(counts) < 40 and counts[-1] <= counts[0] + 2, counts
+    v.close()
+    views.remove(v)
+    assert not set(W.Widget._active_widgets) - before

@@ -86,6 +86,10 @@ class LiveControls:
         self.newer_button = W.Button(description="Newer", icon="chevron-up", disabled=True)
         self._cols = W.HTML(f'<div class="hl-cols">{escape(R.header_label(), quote=True)}</div>')
         self._table_layout = W.Layout(width="auto", height="auto")  # shared by table generations
+        # (each Select made a style of its own, which closing it left open: one leaked a swap)
+        from ipywidgets.widgets.widget_description import DescriptionStyle
+
+        self._table_style = DescriptionStyle()
         self.table = self._new_table([], None)
         self.detail = W.HTML('<div class="hl-none">Click a row to see its headers and body.</div>')
         self.raw = W.HTML('<div class="hl-none">Click a row to see its raw body.</div>')
@@ -146,7 +150,7 @@ class LiveControls:
         """A capture table. Each row list gets its own ``Select``: a click is an index into the
         options the browser showed, and this widget knows those ids (see ``_render``)."""
         table = W.Select(options=[], index=None, rows=12, layout=self._table_layout,
-                         _dom_classes=("hl-table",))
+                         style=self._table_style, _dom_classes=("hl-table",))
         if options:  # the rows travel in one update message, as for a table updated in place
             with table.hold_sync():
                 table.options = options
@@ -165,7 +169,7 @@ class LiveControls:
             self.diff_headers, self.diff_pane, self._diff_box,
             self.show_credentials, self.confirm_clear, self.clear_db_button,
             *[c for c in self.children if isinstance(c, W.HBox)],
-            *self._head.children, self._table_layout,
+            *self._head.children, self._table_layout, self._table_style,
         ]
 
     def _counter_html(self, total: int, newer: int) -> str:
