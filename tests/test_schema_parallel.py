@@ -511,3 +511,33 @@ def test_two_first_schemas_at_once_share_the_cpus_and_both_are_right(store_file,
     spans = sorted(sets)
     assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False)), spans  # never together
     assert not parallel._running
+
+
+def test_quiet_moment_work_stops_at_once_when_the_store_closes(store_file, tmp_path, eager,
+                                                               monkeypatch) -> None:
+    """``lab.stop()`` waited for the rest of a quiet-moment piece (up to eight segments: 29 s
+    for 41 KB bodies in a soak test); a helper that is slow to answer is given up, and ended,
+    as soon as the store closes."""
+    import shutil
+
+    from hooklab.explore.schema import summarize_segment
+    from hooklab.store import CaptureStore
+
+    monkeypatch.setattr(parallel, "_BOOT", HOSTILE["says it is ready, then hangs"])
+    path = str(tmp_path / "closing.sqlite3")
+    shutil.copy(store_file, path)
+    store = CaptureStore(path)
+    before = set(children())
+    result: list[Any] = []
+    worker = threading.Thread(target=lambda: result.append(summarize_segment(store)))
+    worker.start()
+    time.sleep(1.0)  # (the helper has its first segment, and hangs)
+    t0 = time.monotonic()
+    store.close()
+    worker.join(30)
+    assert not worker.is_alive() and time.monotonic() - t0 < 5
+    assert result in ([None], [False])
+    deadline = time.monotonic() + 10
+    while set(children()) - before and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not set(children()) - before

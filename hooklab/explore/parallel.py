@@ -264,10 +264,11 @@ class Helpers:
             closed = self._closed
         return not closed and any(t.is_alive() for t in self._threads)
 
-    def take(self, key: Key) -> bytes | None:
+    def take(self, key: Key, give_up: Callable[[], bool] | None = None) -> bytes | None:
         """A helper's answer for ``key`` (a segment's packed summary, a range's packed rows),
         waiting for it if a helper is making it, or ``None``: the caller makes it itself (it
-        was not handed out yet, and now never will be, or a helper could not give it)."""
+        was not handed out yet, and now never will be, or a helper could not give it). With
+        ``give_up``, the wait ends (and every helper) as soon as it says so."""
         with self._lock:
             slot = self._slots.get(key)
             if slot is None:
@@ -276,19 +277,24 @@ class Helpers:
                 except ValueError:
                     pass
                 return None
-        if not slot.done.wait(TAKE_TIMEOUT):  # a helper hangs: no helper is waited for again
-            self.kill()
+        end = time.monotonic() + TAKE_TIMEOUT
+        while not slot.done.wait(0.1 if give_up is not None else TAKE_TIMEOUT):
+            if time.monotonic() >= end or (give_up is not None and give_up()):
+                self.kill()  # a helper hangs (no helper is waited for again), or the caller
+                break  # gave up
         with self._lock:
             del self._slots[key]  # (its answer is not kept until the call ends)
             self._waiting -= len(slot.packed or b"")
             self._space.notify_all()
         return slot.packed if slot.done.is_set() else None
 
-    def answer(self, key: Key, timeout: float = TAKE_TIMEOUT) -> bytes | None:
+    def answer(self, key: Key, timeout: float = TAKE_TIMEOUT,
+               give_up: Callable[[], bool] | None = None) -> bytes | None:
         """A helper's answer for ``key``, waiting until a helper is handed it and answers
         (where :meth:`take` gives ``None`` for a key no helper has started, so that the
         caller makes it): for a caller that makes nothing itself. ``None`` when the helpers
-        ended first, or gave nothing for it, or ``timeout`` seconds passed."""
+        ended first, or gave nothing for it, or ``timeout`` seconds passed, or ``give_up()``
+        said so (every helper is ended then)."""
         end = time.monotonic() + timeout
         with self._lock:
             while key not in self._slots:
@@ -297,7 +303,7 @@ class Helpers:
                         or not any(t.is_alive() for t in self._threads)):
                     return None
                 self._given.wait(min(left, 0.1))  # (and looks again: a helper may have died)
-        return self.take(key)
+        return self.take(key, give_up)
 
     def _feed(self, proc: subprocess.Popen[bytes]) -> None:
         """One helper's thread: hand it the next key left (the newest, or the oldest), read its

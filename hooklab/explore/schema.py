@@ -1286,13 +1286,15 @@ def summarize_segment(store: CaptureStore, kind: str = SUMMARY_KIND, task: str =
     made: list[tuple[int, int, int, bytes]] = []
     came = False
     try:
+        closing = getattr(store, "closing", None)
+        give_up = None if closing is None else (lambda: store.closing)
         for key in missing:
-            blob = helpers.answer(key)
+            blob = helpers.answer(key, give_up=give_up)
             if blob:
                 made.append((*key, blob))
             elif helpers.running and len(failed) < _FAILED:
                 failed.add(key)  # (answered nothing: not handed out again)
-            if store.written_at != written or helpers.preempted:
+            if store.written_at != written or helpers.preempted or (give_up and give_up()):
                 came = True  # a capture (or a call that waits) came: the rest waits for
                 break  # the next quiet moment
     finally:

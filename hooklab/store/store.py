@@ -1284,6 +1284,11 @@ class CaptureStore:
         self._idle_work.append(work)
 
     @property
+    def closing(self) -> bool:
+        """Whether :meth:`close` has begun (quiet-moment work stops at once then)."""
+        return self._closed
+
+    @property
     def written_at(self) -> float:
         """``time.monotonic()`` when a capture was last queued or committed (or anything
         written but the store's own upkeep: segments, summaries; flushes do not count), or
