@@ -94,6 +94,12 @@ _SUMMARIES_SCHEMA = """CREATE TABLE IF NOT EXISTS segment_summaries (
     PRIMARY KEY (kind, first_id)
 )"""
 _CATCH_UP = 2000  # rows indexed per catch-up transaction
+#: captures one retention pass deletes at most (it holds the writer: webhooks wait)
+_RETENTION_CHUNK = 10_000
+#: seconds between retention passes that count the captures kept from the newest (the others
+#: count the captures stored since the last pass: another process writing to the file is
+#: caught up with then)
+_RETENTION_EXACT = 30.0
 _IDLE_AFTER = 1.0  # seconds without a write before ``when_idle`` work runs
 _IDLE_SLICE = 0.2  # seconds of ``when_idle`` work per quiet wake-up of the upkeep thread
 #: what the upkeep thread writes for itself: not a write that makes the store busy (nor is
@@ -199,6 +205,9 @@ class CaptureStore:
         self._importing = 0  # bulk imports under way: upkeep waits until they are done
         self._seen_deliveries: set[tuple[str, str]] | None = None  # (a load into an empty store)
         self._last_retention = 0.0
+        #: after a retention pass that left exactly retention_count captures: (generation,
+        #: last id, first id kept, when counted from the newest, retention_count)
+        self._retained: tuple[int, int, int, float, int] | None = None
         self._db = self._connect()
         self._last_id = self._db.execute("SELECT COALESCE(MAX(id), 0) FROM captures").fetchone()[0]
         self._cols = _COLS  # a database opened read-only from before the handshake column:
@@ -984,26 +993,61 @@ class CaptureStore:
             return
         self._last_retention = now
         deleted = 0
+        whole = True  # (False: more to delete than one pass takes)
+        kept = self._retained
         with self._read_lock if self._memory else _nolock:
             db = self._wdb
             db.execute("BEGIN IMMEDIATE")
             try:
+                # a pass deletes at most _RETENTION_CHUNK captures: turning retention on for a
+                # big store (or a long pause) held every webhook's answer for seconds
+                chunk = db.execute("SELECT id FROM captures ORDER BY id LIMIT 1 OFFSET ?",
+                                   (_RETENTION_CHUNK - 1,)).fetchone()
                 if self.retention_count:
-                    edge = db.execute(
-                        "SELECT id FROM captures ORDER BY id DESC LIMIT 1 OFFSET ?",
-                        (int(self.retention_count),),
-                    ).fetchone()
+                    n = int(self.retention_count)
+                    if (kept is not None and kept[0] == self._generation and kept[1] <= self._last_id
+                            and now - kept[3] < _RETENTION_EXACT and kept[4] == n):
+                        # the captures stored since the last pass: that many of the oldest go
+                        # (walking those, not the n newest, which cost ~0.1 ms per thousand kept)
+                        added = self._last_id - kept[1]
+                        edge = db.execute(
+                            "SELECT id FROM captures WHERE id >= ? ORDER BY id LIMIT 1 OFFSET ?",
+                            (kept[2], added - 1)).fetchone() if added > 0 else None
+                        exact_at = kept[3]
+                    else:  # (now and then, and after any deletion: counted from the newest)
+                        edge = db.execute("SELECT id FROM captures ORDER BY id DESC LIMIT 1 OFFSET ?",
+                                          (n,)).fetchone()
+                        exact_at, added = now, -1
+                    exactly = edge is not None  # (then n are left: fewer before)
                     if edge is not None:
-                        deleted += self._delete_where(db, "id <= ?", [edge[0]])
+                        upto = edge[0]
+                        if chunk is not None and chunk[0] < upto:
+                            upto, whole = chunk[0], False
+                        deleted += self._delete_where(db, "id <= ?", [upto])
+                    elif added == 0:
+                        exactly = True  # (nothing stored since the last pass left n: still n)
                 if self.retention_age:
                     cutoff = datetime.now(timezone.utc) - timedelta(seconds=self.retention_age)
-                    deleted += self._delete_where(db, "received_us < ?", [_us(cutoff)])
+                    where, args = "received_us < ?", [_us(cutoff)]
+                    if chunk is not None:
+                        where, args = "received_us < ? AND id <= ?", [_us(cutoff), chunk[0]]
+                    gone = self._delete_where(db, where, args)
+                    deleted += gone
+                    whole = whole and (chunk is None or gone < _RETENTION_CHUNK)
+                    if gone and self.retention_count:
+                        exactly = False  # (fewer than n now: counted from the newest next time)
+                first = db.execute("SELECT MIN(id) FROM captures").fetchone()[0]
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
         if deleted:  # after the commit: a count read meanwhile saw the rows still there
             self._generation += 1
+        if not whole:
+            self._last_retention = 0.0  # (the rest at the next write, a commit later)
+        self._retained = ((self._generation, self._last_id, first, exact_at, n)
+                          if self.retention_count and whole and exactly and first is not None
+                          else None)
 
     def _delete_where(self, db: sqlite3.Connection, where: str, args: list[Any]) -> int:
         """Delete captures matching ``where`` with their index entries and segments (inside
