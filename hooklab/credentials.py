@@ -125,7 +125,7 @@ def hide_fields(fields: Any, hide: Callable[[str], bool] = is_sensitive_field) -
 
 
 def _per_capture(fn: Callable[[Capture], Any]) -> Callable[[Capture], Any]:
-    """``fn`` remembering its result for the last few capture objects: one selection in the
+    """``fn`` remembering its result for the last two capture objects: one selection in the
     live view reads a capture's form in several tabs, and a Tree click reads it again."""
     import threading
 
@@ -140,7 +140,7 @@ def _per_capture(fn: Callable[[Capture], Any]) -> Callable[[Capture], Any]:
         result = fn(cap)
         with lock:
             recent.insert(0, (cap, result))
-            del recent[4:]
+            del recent[2:]  # (this capture and the one it is compared with: big bodies)
         return result
 
     remembered.__doc__ = fn.__doc__
