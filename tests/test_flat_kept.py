@@ -830,41 +830,6 @@ def test_a_segment_arrow_cannot_read_in_one_table_is_marked_and_not_tried_again(
     assert df["payload.v"].iloc[2 * SEG + 2] == f"t{2 * SEG + 2}"
 
 
-_FLAT_IMPORTS = r"""
-import sys
-import hooklab
-from hooklab.explore.schema import summarize_segment
-from hooklab.frame import FLAT_KIND
-from hooklab.store import CaptureStore
-
-store = CaptureStore(sys.argv[1])
-before = set(sys.modules)
-for _ in range(10):  # what the upkeep thread runs, here on the main thread
-    if not summarize_segment(store, FLAT_KIND, "flat"):
-        break
-    store.flush(30)
-print(sum(bool(v) for v in store.summaries(FLAT_KIND).values()), sorted(set(sys.modules) - before))
-store.close()
-"""
-
-
-def test_keeping_the_parsed_payloads_in_quiet_moments_imports_nothing(store_file, tmp_path) -> None:
-    """The upkeep thread must never import a module for the first time: parsing the segments
-    for ``flatten=True`` in the background is a helper process's work, and the kernel's side
-    imports nothing (not even numpy or pyarrow); in a fresh interpreter."""
-    import shutil
-    import subprocess
-    import sys
-
-    _needs_a_helper()
-    path = str(tmp_path / "imports.sqlite3")
-    shutil.copy(store_file, path)
-    out = subprocess.run([sys.executable, "-c", _FLAT_IMPORTS, path], capture_output=True,
-                         text=True, timeout=120, cwd=str(tmp_path))
-    assert out.returncode == 0, out.stderr[-3000:]
-    assert out.stdout.split(None, 1) == ["3", "[]\n"]
-
-
 def test_segments_the_helper_cannot_read_do_not_hold_back_the_others(tmp_path) -> None:
     """Segments sealed by an older hooklab keep no bodies: no helper can make their tables.
     They were never marked, so the oldest eight were handed out again at every quiet

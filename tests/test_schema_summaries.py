@@ -508,35 +508,39 @@ _NO_NEW_IMPORTS = r"""
 import sys
 import hooklab  # (no numpy, pandas or orjson: the kernel needs none of them for this)
 from hooklab.explore.schema import summarize_segment
+from hooklab.frame import FLAT_KIND  # (a light module: what keep_summaries_up imports)
 from hooklab.store import CaptureStore
 
+kind, task = {"schema": ("schema-2", "schema"), "flat": (FLAT_KIND, "flat")}[sys.argv[2]]
 store = CaptureStore(sys.argv[1])
 before = set(sys.modules)
-made = 0
 for _ in range(10):  # what the upkeep thread runs, here on the main thread
-    if not summarize_segment(store):
+    if not summarize_segment(store, kind, task):
         break
-    made += 1
     store.flush(30)
-print(sum(v is not None for v in store.summaries("schema-2").values()),
-      sorted(set(sys.modules) - before))
+print(sum(bool(v) for v in store.summaries(kind).values()), sorted(set(sys.modules) - before))
 store.close()
 """
 
 
-def test_summarizing_in_quiet_moments_imports_nothing(store_file, tmp_path) -> None:
+@pytest.mark.parametrize("work", ["schema", "flat"])
+def test_summarizing_in_quiet_moments_imports_nothing(store_file, tmp_path, work) -> None:
     """The upkeep thread must never import a module for the first time (two threads
     importing at once can deadlock): summarizing every segment of the varied corpus (forms,
-    gzip, binary, surrogates, huge integers) in the background hands the work to a helper
-    process and imports nothing in the kernel's, even one that never imported numpy or
-    pandas; in a fresh interpreter."""
+    gzip, binary, surrogates, huge integers) in the background, for ``schema()`` and for
+    ``flatten=True``, hands the work to a helper process and imports nothing in the
+    kernel's, even one that never imported numpy, pyarrow or pandas; in a fresh interpreter."""
     import shutil
     import subprocess
     import sys
 
+    from hooklab.explore import parallel
+
+    if work == "flat" and parallel.wanted(1, least=1, per=1, spare=0) == 0:
+        pytest.skip("no helper process on one CPU")
     path = str(tmp_path / "imports.sqlite3")
     shutil.copy(store_file, path)
-    out = subprocess.run([sys.executable, "-c", _NO_NEW_IMPORTS, path], capture_output=True,
+    out = subprocess.run([sys.executable, "-c", _NO_NEW_IMPORTS, path, work], capture_output=True,
                          text=True, timeout=120, cwd=str(tmp_path))
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.split(None, 1) == ["3", "[]\n"]
