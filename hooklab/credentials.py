@@ -1,5 +1,5 @@
 """Which parts of a request are credentials, and the request with them hidden: the one rule
-the live view (every tab, so saved widget state too) and ``diff`` follow.
+the live view (every tab, so saved widget state too), ``diff`` and the stream page follow.
 
 Header values (``Authorization``, ``Cookie``...), query and form fields (``password``,
 ``token``, ``client_secret``..., also as ``user[password]``), in urlencoded and multipart
@@ -77,9 +77,9 @@ def is_sensitive_header(name: str) -> bool:
 
 
 def is_sensitive_field(name: str) -> bool:
-    """Whether a query or form field holds a credential (:data:`SENSITIVE_QUERY`, spaces
-    around the name and letter case aside; PHP / Rails names by their last part): the one
-    rule of every tab.
+    """Whether a query or form field holds a credential (:data:`SENSITIVE_QUERY`, letter
+    case, spaces and control characters aside; PHP / Rails names by any of their parts): the
+    one rule of every tab.
 
     >>> [is_sensitive_field(n) for n in ("Password ", "user[password]", "a[b][token]", "user",
     ...                                  "password[]", "user[token][0]", "password[new]")]
