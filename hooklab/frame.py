@@ -1176,9 +1176,18 @@ def flat_rows(db: Any, key: tuple[int, int, int]) -> bytes | None:
     except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError, zlib.error):
         return FLAT_UNREADABLE  # (objects that disagree on a field's type, a damaged block:
         # read the long way by a frame, as its first call would)
-    order = np.zeros(0, np.int64) if order is None else np.asarray(order)
-    odd = np.fromiter(slow, np.int64, len(slow))
-    return _pack_flat(table, order, odd, key, list(slow.values()), exact)
+    return _pack_read(key, 0, table, order, slow, exact)
+
+
+def _pack_read(key: tuple[int, int, int], base: int, table: Any, order: Any,
+               slow: dict[int, Any], exact: dict[str, list[tuple[int, Any]]]) -> bytes:
+    """:func:`_pack_flat` of segment ``key`` as :func:`_read_block` read it (``order`` and the
+    ``slow`` rows global, the segment's first row at ``base``)."""
+    import numpy as np
+
+    local = np.zeros(0, np.int64) if order is None else np.asarray(order) - base
+    odd = np.fromiter(slow, np.int64, len(slow)) - base
+    return _pack_flat(table, local, odd, key, list(slow.values()), exact)
 
 
 def _slow_rows(b: Any, k: int, rows: Any) -> dict[int, Any]:
@@ -1360,11 +1369,7 @@ class _KeptFlat:
 
     def made(self, key: tuple[int, int, int], base: int, table: Any, order: Any,
              slow: dict[int, Any], exact: dict[str, list[tuple[int, Any]]]) -> None:
-        import numpy as np
-
-        local = np.zeros(0, np.int64) if order is None else np.asarray(order) - base
-        odd = np.fromiter(slow, np.int64, len(slow)) - base
-        self.new[key] = (table, local, odd, list(slow.values()), exact)  # (a worker thread a key)
+        self.new[key] = (base, table, order, slow, exact)  # (a worker thread a key)
 
     def keep_later(self) -> None:
         if not self.new or getattr(self.store, "readonly", False):
@@ -1378,9 +1383,9 @@ class _KeptFlat:
     def _keep(self, new: dict[tuple[int, int, int], tuple[Any, ...]]) -> None:
         items = []
         try:
-            for key, (table, order, slow, values, exact) in new.items():
+            for key, read in new.items():
                 try:
-                    items.append((*key, _pack_flat(table, order, slow, key, values, exact)))
+                    items.append((*key, _pack_read(key, *read)))
                 except Exception:  # noqa: BLE001 - that one is read again next time, not the rest
                     continue
                 if len(items) >= _FLAT_KEEP_BATCH:
