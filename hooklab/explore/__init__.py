@@ -33,6 +33,7 @@ from .payload import (
     field_name,
     json_type,
     read_payload,
+    shown_payload,
 )
 from .schema import (
     LARGE_BODY,
@@ -81,4 +82,5 @@ __all__ = [
     "read_payload",
     "run_sql",
     "schema_frame",
+    "shown_payload",
 ]

@@ -27,8 +27,8 @@ from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from ..capture import Capture
-from ..credentials import SENSITIVE_HEADERS, WHOLE_FORM, hidden_form, hidden_value, hide_fields
-from .payload import BODY, Payload, read_payload
+from ..credentials import SENSITIVE_HEADERS, WHOLE_FORM, hidden_form, hidden_value
+from .payload import BODY, Payload, read_payload, shown_payload
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -164,14 +164,8 @@ def _body_text(cap: Capture, p: Payload, reveal: bool) -> str:
 
 
 def _shown(cap: Capture, p: Payload, reveal: bool) -> Any:
-    """The payload as a diff shows it: a form's credential fields hidden unless ``reveal``
-    (every field when its names cannot be read: a compressed form)."""
-    if reveal or p.root != "form":
-        return p.value
-    whole = hidden_form(cap)
-    if whole is not None and whole.startswith(WHOLE_FORM):
-        return hide_fields(p.value, bool)
-    return hide_fields(p.value)
+    """The payload as a diff shows it: :func:`shown_payload`'s value."""
+    return shown_payload(cap, p, reveal).value
 
 
 def _header_values(cap: Capture, reveal: bool) -> dict[str, Any]:

@@ -24,11 +24,12 @@ keeps its first :data:`MAX_FORM_FIELDS` fields.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qsl
 
-from ..capture import decode_body
+from ..capture import Capture, decode_body
+from ..credentials import WHOLE_FORM, hidden_form, hide_fields
 
 __all__ = [
     "BODY",
@@ -40,6 +41,7 @@ __all__ = [
     "field_name",
     "json_type",
     "read_payload",
+    "shown_payload",
 ]
 
 #: the field name of a body as a whole (the first row of every group in ``schema``)
@@ -179,6 +181,22 @@ def read_payload(
     if ct:
         return Payload(ct)
     return Payload("text" if _is_text(raw) else "binary")
+
+
+def shown_payload(cap: Capture, payload: Payload, reveal: bool = False) -> Payload:
+    """``payload`` (``cap``'s body as :func:`read_payload` read it) as a person is shown it:
+    unless ``reveal``, a form's credential fields hidden (read from the body
+    :func:`hooklab.credentials.hidden_form` gives, so a ``password`` after a ``;`` too), every
+    field of a form whose names cannot be read (compressed, UTF-16). The Tree tab and
+    ``diff`` show this."""
+    if reveal or payload.root != "form":
+        return payload
+    whole = hidden_form(cap)
+    if whole is None:
+        return payload
+    if whole.startswith(WHOLE_FORM):
+        return replace(payload, value=hide_fields(payload.value, bool))
+    return read_payload(whole, cap.content_type, cap.header("content-encoding"), exact=True)
 
 
 def field_name(path: tuple[str | None, ...]) -> str:

@@ -18,14 +18,13 @@ from __future__ import annotations
 import collections
 import threading
 import time
-from dataclasses import replace
 from html import escape
 from typing import Any
 
 import ipywidgets as W
 
 from ..capture import Capture
-from ..credentials import hidden_value, hide_fields
+from ..credentials import hidden_value
 from ..explore import (
     SCHEMA_COLUMNS,
     SchemaBuilder,
@@ -33,6 +32,7 @@ from ..explore import (
     diff_rows,
     field_name,
     read_payload,
+    shown_payload,
 )
 from ..filters import matches, validate
 from ..store.store import CaptureStore
@@ -454,16 +454,8 @@ class LiveView(LiveControls, W.VBox):
             return
         reveal = bool(self.show_credentials.value)
         if self._tree_for != (cap.id, reveal) or self._tree is None:
-            payload = read_payload(cap.body, cap.content_type, cap.header("content-encoding"),
-                                   exact=True)
-            if payload.root == "form" and not reveal:  # (as the Details tab shows them)
-                whole = R.hidden_form(cap)
-                if whole is not None and whole.startswith(R.WHOLE_FORM):
-                    # (names that cannot be read: every value)
-                    payload = replace(payload, value=hide_fields(payload.value, bool))
-                elif whole is not None:  # read from the body with its credentials hidden
-                    payload = read_payload(whole, cap.content_type,  # (also after a ";")
-                                           cap.header("content-encoding"), exact=True)
+            payload = shown_payload(cap, read_payload(  # (as the Details tab shows them)
+                cap.body, cap.content_type, cap.header("content-encoding"), exact=True), reveal)
             self._tree = _tree.Tree.of(payload)
             self._tree_for = (cap.id, reveal)
             self._set(self.field_column, value="")
