@@ -1093,3 +1093,16 @@ def test_table_swaps_leave_no_widgets_behind(store, views):
     v.close()
     views.remove(v)
     assert not set(W.Widget._active_widgets) - before
+
+
+def test_a_hidden_form_value_says_its_own_length(store, views):
+    """Details read the form from its body with credentials hidden, then hid them again:
+    ``password=hunter2`` showed as ``<hidden: 17 chars>`` (the placeholder's length)."""
+    cap = post(store, "/f", body=b"user=bob&password=hunter2&Client_Secret=cs%2Bx",
+               headers=[("Content-Type", "application/x-www-form-urlencoded")])
+    v = make(views, store)
+    v.select(cap.id)
+    assert "<th>password</th><td>&lt;hidden: 7 chars&gt;</td>" in v.detail.value
+    assert "<th>Client_Secret</th><td>&lt;hidden: 4 chars&gt;</td>" in v.detail.value
+    v.show_credentials.value = True
+    assert "<th>password</th><td>hunter2</td>" in v.detail.value

@@ -228,12 +228,8 @@ def _body_view(cap: Capture, reveal: bool) -> tuple[str, str]:
         text, note = _cut(json.dumps(parsed, indent=2, ensure_ascii=False))
         return "JSON" + note, _pre(text)
     form, more = _form_start(cap, reveal)
-    if form:
-        rows = [
-            (k, v if reveal or not is_sensitive_field(k) else hidden_value(v))
-            for k, vs in form.items()
-            for v in vs
-        ]
+    if form:  # (its credentials already hidden unless reveal: hiding again said 17 chars)
+        rows = [(k, v) for k, vs in form.items() for v in vs]
         if more:  # (a widget message stays small: the Raw body tab has them all)
             return f"form fields, the first {FORM_ROWS:,} (more in Raw body)", _table(rows)
         return "form fields", _table(rows)
