@@ -462,9 +462,11 @@ class HookLab(Configurable):
         return view
 
     # -- exploring ------------------------------------------------------------------------------
-    def schema(self, **filters: Any) -> pd.DataFrame:
+    def schema(self, *, reveal: bool = False, **filters: Any) -> pd.DataFrame:
         """Which fields the captures carry: one row per (provider, event_type, field) with
-        ``types, present, count, distinct, example, first_seen, last_seen``.
+        ``types, present, count, distinct, example, first_seen, last_seen``. The example of
+        a field named like a credential (``password``, ``data.api_key``, ``user[token]``) shows
+        only its length unless ``reveal=True``, as the live view does.
 
         >>> s = lab.schema(event_type="payment_intent.succeeded")
         >>> s.loc[s.field == "data.object.amount", ["field", "types", "present", "example"]]
@@ -478,7 +480,7 @@ class HookLab(Configurable):
         """
         from .explore import schema_frame
 
-        return schema_frame(self.store, **filters)
+        return schema_frame(self.store, reveal=reveal, **filters)
 
     def json_schema(self, event_type: str, **filters: Any) -> dict[str, Any]:
         """The JSON Schema (draft 2020-12) inferred from the captures of ``event_type``.

@@ -98,10 +98,12 @@ def _parser() -> _Parser:
     sc = sub.add_parser("schema", add_help=False,
                         help="which fields the captures carry, per provider and event type")
     _filter_args(sc)
+    sc.add_argument("--reveal", action="store_true", help="show credentials' examples")
     di = sub.add_parser("diff", add_help=False, help="how capture B differs from capture A")
     di.add_argument("a", metavar="A", type=int)
     di.add_argument("b", metavar="B", type=int)
     di.add_argument("--headers", action="store_true", help="compare headers too")
+    di.add_argument("--reveal", action="store_true", help="show credentials")
     sq = sub.add_parser("sql", add_help=False,
                         help="read-only SQL over the captures view: %%%%hooklab sql with the "
                              "query in the cell, or %%hooklab sql QUERY")
@@ -174,10 +176,10 @@ class HookLabMagics(Magics):
         elif cmd == "df":
             return lab.dataframe(flatten=args.flatten, **filters)
         elif cmd == "schema":
-            return lab.schema(**filters)
+            return lab.schema(reveal=args.reveal, **filters)
         elif cmd == "diff":
             try:
-                return lab.diff(args.a, args.b, headers=args.headers)
+                return lab.diff(args.a, args.b, headers=args.headers, reveal=args.reveal)
             except KeyError as exc:
                 raise UsageError(f"%hooklab diff: {exc.args[0]}") from None
         elif cmd == "send":

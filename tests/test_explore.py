@@ -310,6 +310,48 @@ def _rows(df: pd.DataFrame) -> list[tuple[Any, ...]]:
     return [tuple(r) for r in df.itertuples(index=False)]
 
 
+#: (how a credential arrives, its field in the schema, the example shown without reveal=True)
+CREDENTIAL_EXAMPLES = [
+    ("form", "password", '"hunter2"'),
+    ("form", "user[token]", '"tok-123"'),
+    ("form", "Client_Secret", '"cs-9"'),
+    ("json", "data.api_key", '"sk_live_1"'),
+    ("json", "data.lines[].secret", '"s-1"'),
+    ("json", "auth.password", '"pw-2"'),
+    ("json", "accessToken.x", None),  # (not a credential's name: shown)
+]
+
+
+def test_schema_hides_a_credential_s_example_unless_revealed(file_lab: HookLab) -> None:
+    """lab.schema() is a notebook output a saved notebook keeps: a field named like a
+    credential shows its example's length only, in forms and JSON bodies alike, as the
+    live view's Tree tab does; reveal=True gives it back; other fields are untouched."""
+    lab = file_lab
+    form = {"user": "bob", "password": "hunter2", "user[token]": "tok-123", "Client_Secret": "cs-9"}
+    post(lab.url_for("f"), urllib.parse.urlencode(form).encode(),
+         {"Content-Type": "application/x-www-form-urlencoded"})
+    send_json(lab, "j", {"data": {"api_key": "sk_live_1", "lines": [{"secret": "s-1"}], "n": 5},
+                         "auth": {"password": "pw-2"}, "accessToken": {"x": "visible"}})
+    lab.wait(2, timeout=10)
+    for reveal in (False, True):
+        s = lab.schema(reveal=reveal) if reveal else lab.schema()
+        shown = dict(zip(s["field"], s["example"], strict=True))
+        for _kind, field, value in CREDENTIAL_EXAMPLES:
+            if value is None:
+                continue
+            want = value if reveal else f"<hidden: {len(value)} chars>"
+            assert shown[field] == want, (field, reveal)
+        assert shown["user"] == '"bob"' and shown["data.n"] == "5"
+        assert shown["accessToken.x"] == '"visible"'
+        assert shown["data"] is None  # (objects have no example: nothing to hide)
+    text = lab.schema().to_string() + lab.schema(provider=None).to_string()
+    for secret in ("hunter2", "tok-123", "cs-9", "sk_live_1", "s-1", "pw-2"):
+        assert secret not in text
+    # the same filters again (the kept builder): still hidden, the kept table not changed
+    assert lab.schema(reveal=True)["example"].tolist() == s["example"].tolist()
+    assert "hunter2" not in lab.schema().to_string()
+
+
 def test_diff_of_two_deliveries(lab: HookLab) -> None:
     a = {"id": "evt_1", "n": 1, "flag": True, "nested": {"keep": 1, "gone": "x", "list": [1, 2, 3]},
          "t": {"was": "object"}, "f": float("nan"), "big": 123456789012345678901234567890}

@@ -317,3 +317,14 @@ def test_explore_magics(tmp_path):
         helptext = k.run("%hooklab --help")
         for command in ("schema", "diff", "sql"):
             assert f"%hooklab {command}" in helptext
+        for i in (1, 2):  # a credential: hidden in the outputs unless --reveal
+            status, _ = post(f"http://127.0.0.1:{port}/login", f"user=u{i}&password=hunter{i}".encode(),
+                             {"Content-Type": "application/x-www-form-urlencoded"})
+            assert status == 200
+        k.run("hooklab.lab().wait(6, timeout=10)")
+        out = k.run("%hooklab schema --bin login")
+        assert "hunter1" not in out and "<hidden: 9 chars>" in out and '"u1"' in out
+        assert '"hunter1"' in k.run("%hooklab schema --bin login --reveal")
+        out = k.run("%hooklab diff 5 6")
+        assert "hunter" not in out and "<hidden: 7 chars>" in out and "u2" in out
+        assert "hunter2" in k.run("%hooklab diff 5 6 --reveal")

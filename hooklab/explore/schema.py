@@ -54,6 +54,7 @@ from itertools import chain, compress, repeat
 from operator import eq, is_, itemgetter
 from typing import TYPE_CHECKING, Any
 
+from ..credentials import hidden_value, is_sensitive_field
 from ..filters import describe, validate
 from ..store import where_clause
 from . import parallel
@@ -73,7 +74,9 @@ __all__ = [
     "MAX_NODES",
     "SCHEMA_COLUMNS",
     "SchemaBuilder",
+    "hide_examples",
     "infer_json_schema",
+    "is_credential_field",
     "json_schema",
     "keep_summaries_up",
     "schema_frame",
@@ -1415,13 +1418,45 @@ def keep_summaries_up(store: CaptureStore) -> None:
     when_idle(partial(summarize_segment, store, FLAT_KIND, "flat"))
 
 
-def schema_frame(store: CaptureStore, **filters: Any) -> pd.DataFrame:
+def schema_frame(store: CaptureStore, *, reveal: bool = False, **filters: Any) -> pd.DataFrame:
     """The schema table of the captures in ``store`` matching ``filters`` (what
-    ``lab.schema(**filters)`` returns), grouped by provider and event type.
+    ``lab.schema(**filters)`` returns), grouped by provider and event type; the ``example``
+    of a field that may hold a credential hidden unless ``reveal`` (:func:`hide_examples`).
 
     The work is kept for the next call with the same filters, which then reads only the
     captures stored since (unless ``search=`` or a datetime ``since=`` is among the filters).
     """
+    frame = _schema_frame(store, filters)
+    return frame if reveal else hide_examples(frame)
+
+
+def is_credential_field(field: str) -> bool:
+    """Whether a schema ``field`` (a dotted path) may hold a credential: any of its names is
+    one a form or query field is hidden by (:func:`hooklab.credentials.is_sensitive_field`),
+    whatever the body's kind, as the live view's Tree tab decides.
+
+    >>> [is_credential_field(f) for f in ("password", "data.api_key", "user[token]",
+    ...                                   "data.lines[].secret", "data.amount", "(body)")]
+    [True, True, True, True, False, False]
+    """
+    return any(is_sensitive_field(part.replace("[]", "")) for part in field.split("."))
+
+
+def hide_examples(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` (a schema table) with the ``example`` of every credential field
+    (:func:`is_credential_field`) replaced by its length, as the live view shows it: a
+    notebook showing ``lab.schema()`` keeps its output when saved."""
+    if not len(frame):
+        return frame
+    hide = frame["field"].map(is_credential_field).to_numpy(bool) & frame["example"].notna().to_numpy()
+    if not hide.any():
+        return frame
+    out = frame.copy()
+    out.loc[hide, "example"] = [hidden_value(str(v)) for v in out.loc[hide, "example"]]
+    return out
+
+
+def _schema_frame(store: CaptureStore, filters: dict[str, Any]) -> pd.DataFrame:
     f = validate(filters)
     _hash_check()  # (imports the string hash here, not on the upkeep thread)
     keep_summaries_up(store)
