@@ -526,13 +526,10 @@ class HookLab(Configurable):
         """
         from .explore import run_sql
 
-        if hasattr(self.store, "sql"):  # a Parquet export, read in place by DuckDB
-            from .explore import ReadOnlyError
+        if hasattr(self.store, "duckdb"):  # a Parquet export, read in place by DuckDB
+            from .explore.sql import run_duckdb
 
-            first = query.lstrip().split(None, 1)[0].upper() if query.strip() else ""
-            if first not in ("SELECT", "WITH", "VALUES", "FROM", "DESCRIBE", "SUMMARIZE"):
-                raise ReadOnlyError(f"{first or 'an empty statement'}: only reading statements run")
-            return self.store.sql(query, params)  # type: ignore[union-attr]
+            return run_duckdb(self.store.duckdb(), query, params, timeout=timeout)  # type: ignore[union-attr]
         with self.store.read_connection() as db:
             return run_sql(db, query, params, timeout=timeout)  # type: ignore[arg-type]
 

@@ -44,6 +44,7 @@ __all__ = [
     "VIEW_SQL",
     "ReadOnlyError",
     "check_statement",
+    "run_duckdb",
     "run_sql",
 ]
 
@@ -208,9 +209,103 @@ def run_sql(
         db.text_factory = old_factory
         db.execute("PRAGMA query_only = 0")
         db.execute("DROP VIEW IF EXISTS temp.captures")
-    df = pd.DataFrame.from_records(rows, columns=names)
+    return _typed_times(pd.DataFrame.from_records(rows, columns=names))
+
+
+def run_duckdb(
+    con: Any,
+    query: str,
+    params: Sequence[Any] | dict[str, Any] = (),
+    *,
+    timeout: float | None = 30.0,
+) -> pd.DataFrame:
+    """``lab.sql`` of a Parquet dataset: one read-only ``query`` on DuckDB connection ``con``
+    (``ParquetStore.duckdb()``: it reads the dataset's files and nothing else), closed after.
+
+    Read-only as :func:`run_sql` is, in DuckDB's terms: the statement must start as
+    :func:`check_statement` allows (or with ``FROM``, ``DESCRIBE``, ``SUMMARIZE``, ``SHOW``),
+    DuckDB's own parser must find exactly one statement and call it a query (``SELECT``, or
+    ``EXPLAIN`` of one), and the connection cannot touch another file. JSON values in the
+    result come back as SQLite's ``json_extract`` gives them: numbers, text without quotes,
+    ``true`` as 1, objects and arrays as JSON text.
+
+    >>> lab.export("exports/sql", fmt="parquet")
+    1
+    >>> run_duckdb(hooklab.open("exports/sql").store.duckdb(),
+    ...            "SELECT json_extract(payload, '$.data.object.amount') AS amount FROM captures")
+       amount
+    0    2000
+    """
+    import duckdb
+
+    try:
+        words = query.lstrip(" \t\r\n(").split(None, 1) if isinstance(query, str) else []
+        if not words or words[0].lower() not in ("from", "describe", "summarize", "show"):
+            check_statement(query)
+        try:
+            found = con.extract_statements(query)
+        except duckdb.Error as exc:
+            raise type(exc)(str(exc)) from None
+        if len(found) != 1:
+            raise ReadOnlyError("lab.sql runs one statement at a time")
+        kind = found[0].type
+        if kind == duckdb.StatementType.EXPLAIN:  # what is explained must be a query too
+            inner = re.sub(r"^\s*explain(\s+analyze)?\b", "", found[0].query, flags=re.I)
+            kinds = [st.type for st in con.extract_statements(inner)]
+            if kinds != [duckdb.StatementType.SELECT]:
+                raise ReadOnlyError(f"lab.sql is read-only: refused {inner.strip()[:40]!r}")
+        elif kind != duckdb.StatementType.SELECT:
+            raise ReadOnlyError(f"lab.sql is read-only: {kind.name} statements are refused "
+                                "(use SELECT, WITH, VALUES, FROM, DESCRIBE or EXPLAIN)")
+        timer = None
+        if timeout is not None:
+            import threading
+
+            timer = threading.Timer(float(timeout), con.interrupt)
+            timer.daemon = True
+            timer.start()
+        try:
+            cur = con.execute(query, params if isinstance(params, dict) else list(params or []))
+            names = [d[0] for d in cur.description or ()]
+            json_cols = [i for i, d in enumerate(cur.description or ()) if str(d[1]) == "JSON"]
+            df = cur.df()
+        except duckdb.InterruptException:
+            raise TimeoutError(f"lab.sql query stopped after {timeout:g} s") from None
+        except duckdb.PermissionException as exc:
+            raise ReadOnlyError(f"lab.sql reads the dataset only: {exc}") from None
+        finally:
+            if timer is not None:
+                timer.cancel()
+    finally:
+        con.close()
+    for i in json_cols:
+        df[names[i]] = [_sqlite_json(v) for v in df[names[i]].tolist()]
+    return _typed_times(df)
+
+
+def _typed_times(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with a ``received_at`` column of ISO text as ``datetime64[ns, UTC]``."""
+    import pandas as pd
+
     if "received_at" in df.columns and len(df) and df["received_at"].map(type).eq(str).all():
         df["received_at"] = pd.to_datetime(df["received_at"], utc=True, format="ISO8601").astype(
             "datetime64[ns, UTC]"
         )
     return df
+
+
+def _sqlite_json(text: Any) -> Any:
+    """A JSON value of DuckDB's as SQLite's ``json_extract`` gives it (text stays text)."""
+    if not isinstance(text, str):
+        return None if text is None or text != text else text
+    import json
+
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return text
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, (dict, list)):
+        return text  # (DuckDB's JSON text is compact already, as SQLite's)
+    return value

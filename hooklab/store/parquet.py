@@ -375,24 +375,36 @@ class ParquetStore:
 
         return connection()
 
-    def sql(self, query: str, params: Sequence[Any] | None = None) -> Any:
-        """``lab.sql`` over the files: a ``captures`` view with the columns of hooklab's SQL view
-        (``received_at`` ISO text, ``payload`` the body as JSON text, ``headers``, ``query``), in
-        DuckDB, whose ``json_extract(payload, '$.a.b')`` reads as SQLite's does."""
-        con = self.duckdb()
-        try:
-            return con.execute(query, list(params or [])).df()
-        finally:
-            con.close()
-
     def duckdb(self) -> Any:
         """A DuckDB connection with a ``captures`` view over the dataset (``payload``: the body
-        as text), for SQL over the files in place."""
+        as text), for ``lab.sql`` over the files in place (:func:`hooklab.explore.run_duckdb`).
+
+        The connection reads the dataset's own files and nothing else: no other file, no
+        extension download, no setting changed afterwards (``enable_external_access`` off
+        with the dataset as its only allowed place, configuration locked).
+        """
         import duckdb
 
-        con = duckdb.connect()
-        glob = os.path.join(self.path, "**", "*.parquet") if os.path.isdir(self.path) else self.path
-        con.execute(_VIEW.replace("{files}", _literal(glob)))
+        con = duckdb.connect(config={"autoinstall_known_extensions": False,
+                                     "autoload_known_extensions": False})
+        try:
+            here = os.path.realpath(self.path)
+            glob = os.path.join(here, "**", "*.parquet") if os.path.isdir(here) else here
+            con.execute(_VIEW.replace("{files}", _literal(glob)))
+            if os.path.isdir(here):
+                con.execute("SET allowed_directories = [" + _literal(here + os.sep) + "]")
+            else:
+                con.execute("SET allowed_paths = [" + _literal(here) + "]")
+            con.execute("SET enable_external_access = false")
+            con.execute("SET lock_configuration = true")
+        except duckdb.Error as exc:
+            con.close()
+            if "allowed_" in str(exc) or "lock_configuration" in str(exc):
+                raise RuntimeError(f"SQL over a Parquet dataset needs duckdb >= 1.3 ({exc})") from None
+            raise
+        except BaseException:
+            con.close()
+            raise
         return con
 
     @property

@@ -1,0 +1,147 @@
+"""``lab.sql`` over a Parquet export opened with ``hooklab.open(folder)``, as a user meets it.
+
+Captures arrive over real sockets, the lab exports them to a folder, and a second lab opens
+that folder: its ``lab.sql`` runs in DuckDB. Every statement that could write, read another
+file, load code or reach the network is tried (a table of them, each also chained after a
+harmless ``SELECT 1;``), and nothing may change on disk; results of ``json_extract`` are the
+values SQLite's gives for the same bodies (written out here, not compared between engines).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+from _http import post
+
+import hooklab
+from hooklab.explore import ReadOnlyError
+
+pytest.importorskip("duckdb")
+pytestmark = pytest.mark.timeout(120)
+
+BODY = {"data": {"object": {"amount": 2000, "currency": "eur", "paid": True, "refund": None,
+                            "lines": [{"n": 1}, {"n": 2}], "ratio": 1.5, "note": "crème"}}}
+
+
+@pytest.fixture(scope="module")
+def opened(tmp_path_factory: pytest.TempPathFactory) -> tuple[hooklab.HookLab, Path]:
+    root = tmp_path_factory.mktemp("pqsql")
+    lab = hooklab.start(port=0, db=str(root / "captures.sqlite3"))
+    try:
+        for amount in (2000, 500):
+            body = {**BODY, "data": {"object": {**BODY["data"]["object"], "amount": amount}}}
+            status, _ = post(lab.url_for("shop"), json.dumps(body).encode(),
+                             {"Content-Type": "application/json"})
+            assert status == 200
+        lab.wait(2, timeout=10)
+        assert lab.export(str(root / "ds"), fmt="parquet") == 2
+    finally:
+        lab.stop()
+    (root / "secret.csv").write_text("token\nhunter2\n")
+    return hooklab.open(str(root / "ds")), root
+
+
+def _files(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+#: (statement, what the refusal says); {root} is the folder holding the dataset and the database
+REFUSED = [
+    ("COPY (SELECT 42) TO '{root}/x.csv'", "COPY"),
+    ("COPY captures TO '{root}/all.parquet' (FORMAT parquet)", "COPY"),
+    ("EXPORT DATABASE '{root}/dump'", "EXPORT"),
+    ("ATTACH '{root}/new.db' AS z", "ATTACH"),
+    ("ATTACH '{root}/captures.sqlite3' AS s (TYPE sqlite)", "ATTACH"),
+    ("CREATE TABLE t AS SELECT 1", "CREATE"),
+    ("CREATE OR REPLACE VIEW captures AS SELECT 1 AS id", "CREATE"),
+    ("DROP VIEW captures", "DROP"),
+    ("INSERT INTO captures SELECT * FROM captures", "INSERT"),
+    ("DELETE FROM captures", "DELETE"),
+    ("UPDATE captures SET status = 1", "UPDATE"),
+    ("SET threads = 1", "SET"),
+    ("SET enable_external_access = true", "SET"),
+    ("RESET lock_configuration", "RESET"),
+    ("INSTALL httpfs", "INSTALL"),
+    ("LOAD httpfs", "LOAD"),
+    ("PRAGMA threads = 1", "statements are refused"),
+    ("CALL duckdb_settings()", "CALL"),
+    ("CHECKPOINT", "CHECKPOINT"),
+    ("DETACH memory", "DETACH"),
+    ("USE memory", "USE"),
+    ("BEGIN TRANSACTION", "BEGIN"),
+    ("VACUUM", "VACUUM"),
+    ("EXPLAIN ANALYZE COPY (SELECT 1) TO '{root}/e.csv'", "refused"),
+    ("EXPLAIN CREATE TABLE t AS SELECT 1", "refused"),
+    ("SELECT * FROM read_csv('{root}/secret.csv')", "reads the dataset only"),
+    ("SELECT * FROM read_text('{root}/secret.csv')", "reads the dataset only"),
+    ("SELECT * FROM read_blob('{root}/captures.sqlite3')", "reads the dataset only"),
+    ("SELECT * FROM glob('{root}/*')", "reads the dataset only"),
+    ("SELECT * FROM read_parquet('{root}/ds/../elsewhere.parquet')", "reads the dataset only"),
+    ("SELECT * FROM sqlite_scan('{root}/captures.sqlite3', 'captures')", ""),
+    ("FROM read_csv_auto('/etc/hostname')", "reads the dataset only"),
+    ("WITH x AS (SELECT 1) SELECT * FROM read_csv('{root}/secret.csv')", "reads the dataset only"),
+    ("", "empty statement"),
+    ("SELEC 1", "a typo"),
+]
+
+
+@pytest.mark.parametrize("statement, says", REFUSED, ids=[s[:40] or "empty" for s, _ in REFUSED])
+@pytest.mark.parametrize("chained", [False, True], ids=["alone", "after SELECT 1"])
+def test_parquet_sql_refuses_what_is_not_reading_the_dataset(opened, statement: str, says: str,
+                                                             chained: bool) -> None:
+    import duckdb
+
+    lab, root = opened
+    if chained and not statement:
+        pytest.skip("'SELECT 1; ' is one statement")
+    before = _files(root)
+    query = statement.format(root=root)
+    if chained:
+        query = "SELECT 1; " + query
+    with pytest.raises((ReadOnlyError, duckdb.Error)) as err:
+        lab.sql(query)
+    if chained:  # two statements, or DuckDB's syntax error for the second
+        assert ("one statement" in str(err.value) if isinstance(err.value, ReadOnlyError)
+                else isinstance(err.value, duckdb.ParserException) and "SELEC" in statement), err.value
+    elif says:
+        assert isinstance(err.value, ReadOnlyError), err.value
+        assert says in str(err.value), str(err.value)
+    assert _files(root) == before  # nothing written, the dataset and database untouched
+    assert lab.sql("SELECT count(*) AS n FROM captures")["n"].tolist() == [2]  # still works
+
+
+def test_parquet_sql_answers_as_sqlite_does(opened) -> None:
+    lab, _ = opened
+    got = lab.sql(
+        "SELECT json_extract(payload, '$.data.object.amount') AS amount,"
+        " json_extract(payload, '$.data.object.currency') AS currency,"
+        " json_extract(payload, '$.data.object.paid') AS paid,"
+        " json_extract(payload, '$.data.object.refund') AS refund,"
+        " json_extract(payload, '$.data.object.lines') AS lines,"
+        " json_extract(payload, '$.data.object.ratio') AS ratio,"
+        " json_extract(payload, '$.data.object.note') AS note,"
+        " json_extract(payload, '$.nothing') AS nothing, received_at"
+        " FROM captures ORDER BY id")
+    rows = got.drop(columns="received_at").astype(object).where(got.notna(), None).values.tolist()
+    assert rows == [[2000, "eur", 1, None, '[{"n":1},{"n":2}]', 1.5, "crème", None],
+                    [500, "eur", 1, None, '[{"n":1},{"n":2}]', 1.5, "crème", None]]
+    assert int(got["amount"].sum()) == 2500
+    assert str(got["received_at"].dtype) == "datetime64[ns, UTC]"
+    # the reading statements a DuckDB user writes all run
+    assert lab.sql("FROM captures SELECT count(*) AS n")["n"].tolist() == [2]
+    assert "payload" in lab.sql("DESCRIBE captures")["column_name"].tolist()
+    assert lab.sql("VALUES (1), (2)").shape == (2, 1)
+    assert len(lab.sql("EXPLAIN SELECT * FROM captures")) >= 1
+    assert lab.sql("SELECT count(*) AS n FROM captures WHERE bin = ?", ["shop"])["n"].tolist() == [2]
+    assert lab.sql("SELECT count(*) AS n FROM captures WHERE bin = $b", {"b": "shop"})["n"].tolist() == [2]
+
+
+def test_parquet_sql_stops_at_its_timeout(opened) -> None:
+    lab, _ = opened
+    with pytest.raises(TimeoutError, match="stopped after 0.5 s"):
+        lab.sql("SELECT count(*) FROM range(10000000000) a, range(1000) b", timeout=0.5)
+    assert lab.sql("SELECT count(*) AS n FROM captures")["n"].tolist() == [2]
