@@ -22,7 +22,9 @@ whose text holds the word ``refund`` followed by a word starting with ``42`` (``
 ``refund 420``); the last word is a prefix, so ``search="refund"`` also finds ``refunded``.
 Words are runs of letters and digits, compared in lower case; everything else separates them.
 The text of a capture is its path, query names and values, header names and values, and its
-body (with ``Content-Encoding`` undone, read as UTF-8, the first :data:`MAX_SEARCH_BODY` bytes).
+body (with ``Content-Encoding`` undone, read as UTF-8, the first :data:`MAX_SEARCH_BODY` bytes)
+as a person reads it (:func:`readable`: a form's ``%2F`` is ``/``, a JSON string's ``\\n`` a
+line break and ``\\u00e8`` an ``è``).
 A search text with no letters or digits at all (``"@"``) matches as a plain substring instead.
 The store answers ``search`` from an index (:mod:`hooklab.store`); :func:`matches` is its exact
 Python twin for single captures (the live stream).
@@ -153,13 +155,16 @@ def search_text(
     for key, values in query.items():
         parts.append(str(key))
         parts.extend(str(v) for v in values)
-    encoding = None
+    encoding = ctype = None
     for name, value in headers:
         name, value = str(name), str(value)
         parts.append(name)
         parts.append(value)
-        if encoding is None and name.lower() == "content-encoding":
+        low = name.lower()
+        if encoding is None and low == "content-encoding":
             encoding = value
+        elif ctype is None and low == "content-type":
+            ctype = value
     raw = body
     if encoding:
         try:
@@ -169,8 +174,57 @@ def search_text(
                 raw = _decode_prefix(body, encoding)
             except ValueError:
                 raw = body
-    parts.append(bytes(raw[:MAX_SEARCH_BODY]).decode("utf-8", "replace"))
+    parts.append(readable(bytes(raw[:MAX_SEARCH_BODY]).decode("utf-8", "replace"), ctype))
     return "\n".join(parts)
+
+
+def readable(text: str, content_type: str | None = None) -> str:
+    r"""A body's ``text`` as a person reads it, for its words: a form's fields with their
+    ``%XX`` and ``+`` undone (``content_type`` urlencoded), and the escapes of JSON strings
+    undone (a body that starts with ``{`` or ``[``, or a form holding one, as Slack's
+    ``payload=``): ``\n`` and ``\t`` separate words, ``\u00e8`` is ``è``.
+
+    >>> readable('{"msg": "Fix\\n\\nDetails", "dish": "cr\\u00e8me"}')
+    '{"msg": "Fix  Details", "dish": "crème"}'
+    >>> readable("text=%2Fdeploy+now&p=%7B%22a%22%3A1%7D", "application/x-www-form-urlencoded")
+    'text=/deploy now&p={"a":1}'
+    """
+    if content_type is not None and content_type.lower().lstrip().startswith(_FORM) and (
+        "%" in text or "+" in text
+    ):
+        from urllib.parse import unquote_plus
+
+        text = unquote_plus(text, errors="replace")
+        json_inside = "\\" in text and ("={" in text or "=[" in text)
+    else:
+        json_inside = False
+    if "\\" in text and (json_inside or text.lstrip()[:1] in ("{", "[")):
+        text = _JSON_ESCAPE.sub(_unescaped, text)
+    return text
+
+
+_FORM = "application/x-www-form-urlencoded"
+_JSON_ESCAPE = re.compile(r"\\(?:u([0-9a-fA-F]{4})(?:\\u([0-9a-fA-F]{4}))?|(.))", re.S)
+
+
+def _unescaped(m: re.Match[str]) -> str:
+    r"""One JSON escape undone: ``\uXXXX`` (a surrogate pair as one character, a lone
+    surrogate as a space), ``\"`` ``\\`` ``\/`` as themselves, ``\n`` and the other
+    controls as a space."""
+    one, two, char = m.group(1), m.group(2), m.group(3)
+    if char is not None:
+        return char if char in "\"\\/" else " "
+    hi = int(one, 16)
+    if two is not None:
+        lo = int(two, 16)
+        if 0xD800 <= hi < 0xDC00 and 0xDC00 <= lo < 0xE000:
+            return chr(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00))
+        return _char(hi) + _char(lo)
+    return _char(hi)
+
+
+def _char(code: int) -> str:
+    return " " if 0xD800 <= code < 0xE000 else chr(code)
 
 
 def _decode_prefix(body: bytes, encoding: str) -> bytes:

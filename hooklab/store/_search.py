@@ -25,7 +25,7 @@ from ..filters import matches_phrase, search_line, search_text, search_words
 __all__: list[str] = []
 
 #: bump when the words of a row change meaning: the index is then rebuilt
-SEARCH_VERSION = "1"
+SEARCH_VERSION = "2"  # 2: bodies read as a person reads them (filters.readable)
 
 FTS_SCHEMA = (
     "CREATE VIRTUAL TABLE IF NOT EXISTS captures_fts USING fts5("

@@ -462,18 +462,32 @@ def _ts(value: datetime) -> Any:
 
 
 def _contains(word: str) -> Any:
-    """Rows that may hold ``word`` (a superset: the exact check follows)."""
+    """Rows that may hold ``word`` (a superset: the exact check follows). Bodies are binary
+    (Arrow's regular expressions read them byte by byte), so a letter beyond ASCII is looked
+    for as each of its cases' UTF-8 bytes; and where the word has such a letter, text that
+    may hold it escaped (JSON's ``\\u00e8``, a form's ``%C3%A8``; ``query`` and ``headers``
+    are JSON text with such escapes) stays a candidate too."""
     import re
 
     import pyarrow.compute as pc
     import pyarrow.dataset as ds
 
-    text = [pc.match_substring(ds.field(c), word, ignore_case=True) for c in ("path", "query", "headers")]
-    any_case = "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in word)
-    body = pc.match_substring_regex(ds.field("body"), any_case)
+    def one(c: str) -> str:
+        if c.isascii():
+            return f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c)
+        return "(?:" + "|".join(re.escape(v) for v in dict.fromkeys((c, c.lower(), c.upper()))) + ")"
+
+    pattern = "".join(one(c) for c in word)
+    found = [pc.match_substring_regex(ds.field(c), pattern) for c in ("path", "query", "headers", "body")]
     # a compressed body may hide the word: it stays a candidate
-    packed = pc.match_substring(ds.field("headers"), "content-encoding", ignore_case=True)
-    return text[0] | text[1] | text[2] | body | packed
+    found.append(pc.match_substring(ds.field("headers"), "content-encoding", ignore_case=True))
+    if not word.isascii():
+        found += [pc.match_substring(ds.field(c), "\\u") for c in ("path", "query", "headers", "body")]
+        found.append(pc.match_substring(ds.field("body"), "%"))
+    out = found[0]
+    for f in found[1:]:
+        out = out | f
+    return out
 
 
 def _capture(r: dict[str, Any]) -> Capture:

@@ -333,12 +333,20 @@ class CaptureStore:
             return
         db.executescript(
             f"BEGIN IMMEDIATE; {_SCHEMA} {S.SCHEMA} {self._fts_schema(db)}"
-            + ("DELETE FROM captures_fts;" if stale else "")
+            + ("INSERT INTO captures_fts(captures_fts) VALUES ('delete-all');"  # (contentless:
+               if stale and self._fts_schema(db) else "")  # no DELETE) words rebuilt from 0
             + f"INSERT OR REPLACE INTO meta VALUES ('format', '{_FORMAT}');"
             " INSERT OR REPLACE INTO meta VALUES ('search_upto', '0');"
             f" INSERT OR REPLACE INTO meta VALUES ('search_version', '{_search.SEARCH_VERSION}');"
             " INSERT OR IGNORE INTO meta VALUES ('segments_upto', '0'); COMMIT;"
         )
+
+    def _search_stale(self) -> bool:
+        """Whether the search index holds words of another :data:`SEARCH_VERSION` (a read-only
+        store cannot rebuild it: it is then not used)."""
+        with self._read_lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key = 'search_version'").fetchone()
+        return row is not None and row[0] != _search.SEARCH_VERSION
 
     def _meta_int(self, key: str) -> int:
         with self._read_lock:
@@ -1156,7 +1164,8 @@ class CaptureStore:
     def _plan(self) -> SearchPlan:
         """How the ``search`` filter may use the index right now."""
         if self.readonly:  # another process writes: only what its markers say is indexed
-            return SearchPlan(self._fts, self._meta_int("search_upto"))
+            # (an index of words of another meaning, an older hooklab's: not used at all)
+            return SearchPlan(self._fts, 0 if self._fts and self._search_stale() else self._meta_int("search_upto"))
         return SearchPlan(self._fts, self._search_upto)
 
     def _indexed(self, filters: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:

@@ -1,0 +1,139 @@
+"""``search=`` reads a body as a person reads it: JSON escapes and form encoding undone.
+
+Bodies as senders really write them (Python's ``json.dumps`` escapes every letter past ASCII
+as ``\\u00e8`` and line breaks as ``\\n``; Slack posts forms whose ``payload=`` is JSON) are
+sent over real sockets to a lab on a real SQLite file; every search is answered by the
+index, by a second process's read-only view of the file, and by a Parquet export opened in
+place, and must give the bins written out here by hand.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from _http import post
+
+import hooklab
+
+pytestmark = pytest.mark.timeout(120)
+
+JSON = "application/json"
+FORM = "application/x-www-form-urlencoded"
+
+#: bin -> (content type, body bytes as sent)
+BODIES = {
+    # json.dumps' defaults: \n, \u00e8, a surrogate pair for the emoji, \/ from another encoder
+    "escaped": (JSON, json.dumps({"message": "Fix bug\n\nDetails here", "dish": "crème brûlée",
+                                  "emoji": "ok 😀 go"}).encode()[:-1]
+                + b', "url": "https:\\/\\/x.io\\/refunds", "q": "say \\"hi\\" now"}'),
+    # a Slack-like form: %XX, + and a JSON payload with its own escape inside
+    "form": (FORM, b"text=%2Fdeploy+now&user=zo%C3%AB&payload=%7B%22type%22%3A%22block_actions"
+                   b"%22%2C%22note%22%3A%22a%5Cnb%22%7D"),
+    # not JSON and not a form: backslashes are just characters
+    "plain": ("text/plain", b"C:\\new folder\\data"),
+    # UTF-8 as it is
+    "utf8": (JSON, json.dumps({"who": "Zoë", "dish": "crème"}, ensure_ascii=False).encode()),
+}
+
+#: search text -> the bins it finds
+SEARCHES = {
+    "details": {"escaped"},
+    "fix bug details": {"escaped"},
+    "crème": {"escaped", "utf8"},
+    "CRÈME BRÛ": {"escaped"},
+    "brûlée": {"escaped"},
+    "ok go": {"escaped"},
+    "x io refunds": {"escaped"},
+    "say hi now": {"escaped"},
+    "ndetails": set(),
+    "u00e8me": set(),
+    "deploy now": {"form"},
+    "/deploy": {"form"},
+    "2Fdeploy": set(),
+    "zoë": {"form", "utf8"},
+    "block_actions": {"form"},
+    "type block": {"form"},
+    "note a b": {"form"},
+    "new folder data": {"plain"},
+    "ew folder": set(),
+}
+
+
+@pytest.fixture(scope="module")
+def sent(tmp_path_factory: pytest.TempPathFactory):
+    root = tmp_path_factory.mktemp("search_text")
+    lab = hooklab.start(port=0, db=str(root / "c.sqlite3"))
+    try:
+        for name, (ctype, body) in BODIES.items():
+            status, _ = post(lab.url_for(name), body, {"Content-Type": ctype})
+            assert status == 200
+        lab.wait(len(BODIES), timeout=10)
+        assert lab.export(str(root / "ds"), fmt="parquet") == len(BODIES)
+        yield lab, root
+    finally:
+        lab.stop()
+
+
+@pytest.mark.parametrize("needle", list(SEARCHES))
+def test_search_reads_bodies_as_a_person_does(sent, needle: str) -> None:
+    lab, root = sent
+    want = SEARCHES[needle]
+    assert {c.bin for c in lab.query(search=needle)} == want
+    assert set(lab.dataframe(search=needle)["bin"]) == want
+    assert lab.count(search=needle) == len(want) if hasattr(lab, "count") else True
+    assert {c.bin for c in hooklab.open(str(root / "ds")).query(search=needle)} == want
+
+
+def test_another_process_reading_the_file_finds_the_same(sent) -> None:
+    """A second process opens the file read-only (a lab's store another kernel writes)."""
+    _, root = sent
+    code = textwrap.dedent(f"""
+        import json, sys
+        from hooklab.store import CaptureStore
+        s = CaptureStore({str(root / "c.sqlite3")!r}, readonly=True)
+        print(json.dumps({{n: sorted(c.bin for c in s.query(search=n)) for n in {list(SEARCHES)!r}}}))
+        s.close()
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == {k: sorted(v) for k, v in SEARCHES.items()}
+
+
+def test_an_older_index_is_rebuilt_or_not_used(tmp_path) -> None:
+    """A file whose index holds an older hooklab's words (``ndetails`` for ``\\n\\nDetails``):
+    a read-only store does not use it, a writable one rebuilds it."""
+    path = str(tmp_path / "old.sqlite3")
+    lab = hooklab.start(port=0, db=path)
+    try:
+        post(lab.url_for("escaped"), BODIES["escaped"][1], {"Content-Type": JSON})
+        lab.wait(1, timeout=10)
+    finally:
+        lab.stop()
+    db = sqlite3.connect(path)
+    db.execute("INSERT INTO captures_fts(captures_fts) VALUES ('delete-all')")
+    db.execute("INSERT INTO captures_fts(rowid, words) VALUES (1, 'escaped fix bug n ndetails here')")
+    db.execute("UPDATE meta SET value = '1' WHERE key = 'search_version'")
+    db.commit()
+    db.close()
+    from hooklab.store import CaptureStore
+
+    ro = CaptureStore(path, readonly=True)
+    try:
+        assert [c.bin for c in ro.query(search="details")] == ["escaped"]
+        assert ro.query(search="ndetails") == []
+    finally:
+        ro.close()
+    again = hooklab.open(path)
+    assert [c.bin for c in again.query(search="details")] == ["escaped"]
+    assert again.query(search="ndetails") == []
+    again.stop()
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT value FROM meta WHERE key = 'search_version'").fetchone() != ("1",)
+    # the rebuilt index itself holds the new words (not only the twin's answer)
+    assert db.execute("SELECT rowid FROM captures_fts WHERE captures_fts MATCH 'details'").fetchall() == [(1,)]
+    db.close()
