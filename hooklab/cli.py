@@ -80,7 +80,11 @@ def _serve(args: argparse.Namespace) -> int:
             print(f"hooklab: --forward wants BIN=URL (BIN: the first path segment, as in "
                   f"github=http://127.0.0.1:8000/hooks), got {spec!r}", file=sys.stderr)
             return 2
-        lab.forward(bin_, to=url)
+        try:
+            lab.forward(bin_, to=url)
+        except ValueError as exc:  # a loop back into this lab, or no http(s) URL
+            print(f"hooklab: --forward {spec}: {exc}", file=sys.stderr)
+            return 2
     try:
         lab.start()
     except Exception as exc:  # noqa: BLE001 - a clear one-line error for the terminal

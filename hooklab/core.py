@@ -585,7 +585,7 @@ class HookLab(Configurable):
         if self._forwarder is None:
             if to is None:
                 return
-            self._forwarder = Forwarder(self.store)
+            self._forwarder = Forwarder(self.store, restore=self._secrets.restored)
         if to is None:
             self._forwarder.remove(bin)
         else:
@@ -617,16 +617,19 @@ class HookLab(Configurable):
             current = self._own_bin(nxt) if nxt else None
 
     def _own_bin(self, url: str) -> str | None:
-        """The bin of this lab that ``url`` names, or ``None`` (another server)."""
+        """The bin of this lab that ``url`` names, or ``None`` (another server): a loopback or
+        unspecified address in any spelling (``127.1``, ``2130706433``, ``0.0.0.0``,
+        ``[::ffff:127.0.0.1]``, ``x.localhost``) or the address the lab binds, with its port
+        (the one it was given, before it is bound)."""
         from urllib.parse import urlsplit
 
         try:
             u = urlsplit(url)
-            port = u.port
+            port = u.port or {"http": 80, "https": 443}.get(u.scheme)
         except ValueError:
             return None
-        local = u.hostname in ("127.0.0.1", "localhost", "::1", self.host)
-        if local and self.bound_port is not None and port == self.bound_port:
+        mine = self.bound_port if self.bound_port is not None else (self.port or None)
+        if mine is not None and port == mine and (u.hostname == self.host or _this_machine(u.hostname)):
             return bin_of(u.path or "/")
         return None
 
@@ -647,11 +650,13 @@ class HookLab(Configurable):
     def replay(
         self, captures_or_ids: Capture | int | Iterable[Capture | int], to: str, *, timeout: float = 10.0
     ) -> list[Any]:
-        """Re-send stored captures exactly (method, path suffix, headers, body) to ``to``."""
+        """Re-send stored captures exactly (method, path suffix, headers, body) to ``to``; a
+        secret stored as ``[secret]`` goes out as the value registered for its bin with
+        :meth:`secret` (a GitLab token, Basic credentials, Meta's verify token)."""
         from .outbound.forward import replay
 
         items = [captures_or_ids] if isinstance(captures_or_ids, (Capture, int)) else list(captures_or_ids)
-        caps = [c if isinstance(c, Capture) else self.get(c) for c in items]
+        caps = [self._secrets.restored(c if isinstance(c, Capture) else self.get(c)) for c in items]
         return replay(caps, to, timeout=timeout)
 
     @classmethod
@@ -801,6 +806,30 @@ def stop_default() -> None:
     if _DEFAULT is not None:
         _DEFAULT.stop()
         set_default(None)
+
+
+def _this_machine(host: str | None) -> bool:
+    """Whether ``host`` (a URL's host name) is this machine by its spelling alone: a loopback
+    or unspecified address as ``inet_aton`` / ``ipaddress`` read it, or ``localhost``."""
+    import ipaddress
+    import socket
+
+    if not host:
+        return False
+    name = host.rstrip(".").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        ip = ipaddress.ip_address(name.split("%", 1)[0])
+    except ValueError:
+        try:  # the shorthands a URL library accepts: 127.1, 0x7f.1, 2130706433
+            ip = ipaddress.ip_address(socket.inet_aton(name))
+        except (OSError, ValueError):
+            return False
+    mapped = getattr(ip, "ipv4_mapped", None)
+    if mapped is not None:
+        ip = mapped
+    return ip.is_loopback or ip.is_unspecified
 
 
 def open_lab(db_path: str | os.PathLike[str]) -> HookLab:

@@ -293,7 +293,13 @@ def test_warnings_are_one_line_without_source(tmp_path) -> None:  # type: ignore
     (["serve", "--db", ":memory:", "--forward", "=http://127.0.0.1:9/x"], 2, "--forward wants BIN=URL"),
     (["serve", "--db", ":memory:", "--forward", "b=http://127.0.0.1:99999/"], 2, "Port out of range"),
     (["send", "http://127.0.0.1:9/x", "--data", "{}"], 1, "could not send to http://127.0.0.1:9/x"),
-], ids=["forward-without-bin", "forward-port-out-of-range", "send-to-nobody"])
+    # (a loop: one webhook made some 700 captures in 1.5 s)
+    (["serve", "--port", "18999", "--db", ":memory:", "--forward", "a=http://127.0.0.1:18999/a"], 2,
+     "would send every capture back to itself"),
+    (["serve", "--port", "18999", "--db", ":memory:", "--forward", "a=http://0.0.0.0:18999/b",
+      "--forward", "b=http://localhost:18999/a"], 2, "makes a loop through this lab"),
+], ids=["forward-without-bin", "forward-port-out-of-range", "send-to-nobody", "forward-to-itself",
+        "forward-ring"])
 def test_cli_mistakes_are_said_before_anything_runs(args, code, says) -> None:  # type: ignore[no-untyped-def]
     """``--forward "=URL"`` forwarded only requests to ``/``, a target port past 65535 was
     accepted (and failed at every capture), and a refused ``send`` did not name the URL."""

@@ -291,3 +291,78 @@ def test_replay_timeout_bounds_the_whole_exchange(lab) -> None:  # type: ignore[
         done.set()
         t.join(10)
         srv.close()
+
+
+def _token_providers() -> list[str]:
+    from hooklab.providers import TABLE
+
+    return sorted(p for p, row in TABLE.items()
+                  if row.scheme in ("token", "basic") and "json" not in row.sig)
+
+
+@pytest.mark.parametrize("provider", _token_providers())
+def test_forward_and_replay_send_the_token_the_sender_sent(lab, provider: str) -> None:  # type: ignore[no-untyped-def]
+    """A bin with ``lab.secret``: the shared token (GitLab's header, Basic credentials...) is
+    stored as ``[secret]``, but the app behind ``forward`` and ``replay`` gets the token the
+    sender sent, byte for byte (it checks it: ``[secret]`` made every delivery a 401)."""
+    from hooklab.signatures import sign_request
+
+    secret = "user:pa55-w0rd-" + provider if provider in ("postmark", "chargebee", "pipedrive") \
+        else "tok-" + provider + "-123456"
+    lab.secret(provider, secret, provider=provider)
+    url = lab.url_for(provider, "hook")
+    signed = sign_request(provider, secret, url=url, body=b'{"a": 1}',
+                          headers={"Content-Type": "application/json"})
+    sent = dict(signed.headers)
+    with Target() as t:
+        lab.forward(provider, to=t.url + "/app")
+        status, _ = post(signed.url, signed.body, {"Content-Type": "application/json", **sent})
+        assert status == 200
+        (cap,) = lab.wait(1, timeout=10)
+        assert cap.verified is True, cap.verify_reason
+        assert secret not in repr(cap.headers) and "[secret]" in repr(cap.headers)
+        forwarded = t.wait(1)[0]
+        (result,) = lab.replay(cap, to=t.url + "/app")
+        replayed = t.wait(2)[1]
+    assert result.status == 200
+    for got in (forwarded, replayed):
+        for name, value in sent.items():
+            assert got.header(name) == value, (name, got.header(name))
+
+
+def test_meta_s_verify_token_goes_back_in_the_query(lab) -> None:  # type: ignore[no-untyped-def]
+    lab.secret("fb", "meta-app-secret", provider="meta", verify_token="verify tok/1")
+    with Target() as t:
+        lab.forward("fb", to=t.url + "/app")
+        q = "hub.mode=subscribe&hub.challenge=42&hub.verify_token=verify+tok%2F1"
+        status, _ = raw_status(lab, f"GET /fb?{q} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        assert status == 200
+        (cap,) = lab.wait(1, timeout=10)
+        assert "verify tok/1" not in cap.url and cap.query["hub.verify_token"] == ["[secret]"]
+        forwarded = t.wait(1)[0]
+        lab.replay(cap, to=t.url + "/app")
+        replayed = t.wait(2)[1]
+    for got in (forwarded, replayed):
+        assert got.path == f"/app?{q}", got.path
+
+
+def raw_status(lab, request: str) -> tuple[int, bytes]:  # type: ignore[no-untyped-def]
+    answer = raw_request(lab.bound_port, request.encode())
+    return int(answer.split(b" ", 2)[1]), answer
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "LOCALHOST.", "app.localhost", "127.1",
+                                  "127.0.0.2", "2130706433", "0x7f.1", "0.0.0.0", "0", "[::1]",
+                                  "[::]", "[::ffff:127.0.0.1]", "[0:0:0:0:0:ffff:7f00:1]"])
+def test_a_loop_back_into_the_lab_is_refused_in_any_spelling(lab, host: str) -> None:  # type: ignore[no-untyped-def]
+    """One webhook became a thousand captures a second through ``0.0.0.0`` or ``127.1``."""
+    with pytest.raises(ValueError, match="back to itself"):
+        lab.forward("loop", f"http://{host}:{lab.bound_port}/loop")
+    lab.forward("loop", f"http://{host}:{lab.bound_port + 1 if lab.bound_port < 65535 else 1}/loop")
+    lab.forward("loop", None)
+
+
+@pytest.mark.parametrize("host", ["10.0.0.1", "example.invalid", "128.0.0.1", "[2001:db8::1]"])
+def test_other_hosts_on_the_lab_s_port_are_other_servers(lab, host: str) -> None:  # type: ignore[no-untyped-def]
+    lab.forward("elsewhere", f"http://{host}:{lab.bound_port}/x")
+    lab.forward("elsewhere", None)

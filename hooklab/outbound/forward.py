@@ -29,7 +29,7 @@ import queue
 import re
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, unquote_plus, urlencode, urlsplit
@@ -183,9 +183,12 @@ class Forwarder:
     """
 
     def __init__(self, store: Any, *, workers: int = 4, maxsize: int = DEFAULT_QUEUE,
-                 timeout: float = DEFAULT_TIMEOUT) -> None:
+                 timeout: float = DEFAULT_TIMEOUT,
+                 restore: Callable[[Capture], Capture] | None = None) -> None:
         self.store = store
         self.timeout = timeout
+        #: gives a capture back its registered secrets before it is sent (SecretBook.restored)
+        self.restore = restore
         self._targets: dict[str, str] = {}
         self._lock = threading.Lock()
         #: bumped by clear(): what was on its way before is not recorded (a reset lab)
@@ -258,7 +261,7 @@ class Forwarder:
                 capture, to, gen = item
                 if gen != self._generation:  # (cleared meanwhile: not sent)
                     continue
-                r = _deliver(capture, to, self.timeout)
+                r = _deliver(self.restore(capture) if self.restore else capture, to, self.timeout)
                 self._record(capture.id, r.url or to, r.status, round(r.elapsed * 1000, 3),
                              r.error, gen)
             finally:

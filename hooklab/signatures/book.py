@@ -15,12 +15,17 @@ Asana and Notion). Secrets live in memory only: never in the database, widgets o
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
-from ..capture import bin_of, redact_record
+from ..capture import Capture, bin_of, redact_record
 from ..providers import TABLE, BinSecrets, describe
 
-__all__ = ["SecretBook"]
+__all__ = ["MARK", "SecretBook"]
+
+#: what a registered secret is stored as (never the secret itself)
+MARK = "[secret]"
 
 
 def _verify(provider: str | None, secret: str | bytes, headers: Any, body: bytes,
@@ -81,13 +86,67 @@ class SecretBook(BinSecrets):
             record["verified"] = False
             record["verify_reason"] = f"could not be verified ({type(exc).__name__})"
         plain = secret.decode("utf-8", "replace") if isinstance(secret, bytes) else secret
-        if plain:
-            forms = {plain, f"Bearer {plain}",
-                     "Basic " + base64.b64encode(plain.encode("utf-8", "surrogatepass")).decode()}
+        if plain:  # (the scheme stays: forward and replay give the value back, restored())
+            forms = {plain: MARK, f"Bearer {plain}": f"Bearer {MARK}",
+                     "Basic " + base64.b64encode(plain.encode("utf-8", "surrogatepass")).decode():
+                         f"Basic {MARK}"}
             if any(value in forms for _, value in headers):
-                record["headers"] = [(k, "[secret]" if value in forms else value)
-                                     for k, value in headers]
+                record["headers"] = [(k, forms.get(value, value)) for k, value in headers]
         self.scrub(record, headers)
+
+    def restored(self, capture: Capture) -> Capture:
+        """``capture`` as its sender sent it, for forward and replay: where the secret or verify
+        token registered for its bin was stored as ``[secret]`` (a shared token in a header,
+        ``Basic``/``Bearer`` credentials, Meta's ``hub.verify_token`` in the query), the value
+        is given back; a target that checks the token then accepts it. Unchanged when its bin
+        has none (or the capture holds no mark).
+
+        >>> book = SecretBook()
+        >>> book.set("gitlab", "tok-123", provider="gitlab")
+        >>> rec = {"path": "/gitlab", "headers": [("X-Gitlab-Token", "tok-123")], "body": b"{}"}
+        >>> book.apply(rec); rec["headers"]
+        [('X-Gitlab-Token', '[secret]')]
+        >>> from hooklab.capture import Capture
+        >>> cap = Capture(1, None, "POST", "/gitlab", headers=rec["headers"])
+        >>> book.restored(cap).headers
+        [('X-Gitlab-Token', 'tok-123')]
+        """
+        entry = self.get(capture.bin)
+        if entry is None or (MARK not in repr(capture.headers) and MARK not in (capture.url or "")
+                             and MARK not in capture.path):
+            return capture
+        secret = entry.secret.decode("utf-8", "replace") if isinstance(entry.secret, bytes) \
+            else entry.secret
+        token = entry.verify_token
+
+        def value(name: str) -> str | None:  # Meta's and Strava's token goes in hub.verify_token
+            return token if token and (not secret or "verify_token" in name.lower()) else secret
+
+        def put(text: str, name: str, quote: Callable[[str], str] = str) -> str:
+            given = value(name)
+            if given is None or MARK not in text:
+                return text
+            if text == f"Basic {MARK}":
+                return "Basic " + base64.b64encode(given.encode("utf-8", "surrogatepass")).decode()
+            return text.replace(MARK, quote(given))
+
+        headers = [(k, put(v, k)) for k, v in capture.headers]
+        query = {k: [put(v, k) for v in vs] for k, vs in capture.query.items()}
+        url = capture.url
+        if url and MARK in url:
+            from urllib.parse import quote_plus
+
+            base, _, qs = url.partition("?")
+            pairs = [p.partition("=") for p in qs.split("&")] if qs else []
+            qs = "&".join(k + eq + put(v, k, quote_plus) for k, eq, v in pairs)
+            url = base + ("?" + qs if qs else "")
+        from urllib.parse import quote
+
+        path = put(capture.path, "", lambda v: quote(v, safe=""))
+        if url and path != capture.path:
+            url = url.replace(capture.path.replace(MARK, quote(MARK, safe="")), path, 1).replace(
+                capture.path, path, 1)
+        return replace(capture, headers=headers, query=query, url=url, path=path)
 
     def scrub(self, record: dict[str, Any], received: Any = None) -> None:
         """Replace every secret and verify token given with ``lab.secret`` (of any bin; its
@@ -104,7 +163,7 @@ class SecretBook(BinSecrets):
         if not words and before == list(record.get("headers") or []):
             return
         if words:
-            redact_record(record, credentials=False, secrets=words, mark="[secret]")
+            redact_record(record, credentials=False, secrets=words, mark=MARK)
         # a verification reason or handshake note may quote a header value (cut short)
         changed = [v for (_, v), (_, w) in zip(before, record.get("headers") or [], strict=False)
                    if isinstance(v, str) and v != w and len(v) >= 8]
@@ -115,7 +174,7 @@ class SecretBook(BinSecrets):
             for v in changed:
                 for n in (len(v), 36, 24, 16, 8):
                     if v[:n] in text:
-                        text = text.replace(v[:n], "[secret]")
+                        text = text.replace(v[:n], MARK)
                         break
             record[key] = text
 
