@@ -1075,6 +1075,32 @@ def test_a_credential_s_schema_example_is_hidden_beside_other_bodies(store, view
     assert "XSECRETPW2" not in all_state(v)
 
 
+@pytest.mark.parametrize("tab", ["Tree", "Diff with previous"])
+@pytest.mark.parametrize("leave_on", ["Details", "Raw body", "Copy as curl"])
+def test_unticking_show_credentials_hides_them_in_every_tab(store, views, tab, leave_on):
+    """Ticked while the Tree or Diff tab was open, unticked on another tab: only the open tab
+    was drawn again, so the other kept the credentials in its widget state (which a notebook
+    saved with widget state holds). Unticking empties them; opened again, they are hidden."""
+    h = [("Content-Type", "application/x-www-form-urlencoded"), ("Authorization", "Bearer HDRsecret0")]
+    post(store, "/login", body=b"user=amy&password=UNTICKsecret1", headers=h)
+    cap = post(store, "/login", body=b"user=bob&password=UNTICKsecret2",
+               headers=[h[0], ("Authorization", "Bearer HDRsecret9")])
+    v = make(views, store)
+    v.select(cap.id)
+    v.diff_headers.value = True
+    v.tabs.selected_index = TAB_TITLES.index(tab)
+    v.show_credentials.value = True
+    if tab == "Tree":
+        v.pick_field(("password",))
+    assert "UNTICKsecret2" in all_state(v)  # (shown: the check below means something)
+    v.tabs.selected_index = TAB_TITLES.index(leave_on)
+    v.show_credentials.value = False
+    state = all_state(v)
+    assert "UNTICKsecret" not in state and "HDRsecret" not in state
+    v.tabs.selected_index = TAB_TITLES.index(tab)  # opened again: made again, hidden
+    assert "UNTICKsecret" not in all_state(v) and "hidden" in all_state(v)
+
+
 def test_table_swaps_leave_no_widgets_behind(store, views):
     """Every table swap (new rows arrived) left the retired table's style widget open: a
     view left running all day gathered one widget (a comm in the kernel and the browser)

@@ -128,7 +128,7 @@ class LiveControls:
         self.bin_filter.observe(self._on_control, "value")
         self.provider_filter.observe(self._on_control, "value")
         self.pause_button.observe(self._on_pause, "value")
-        self.show_credentials.observe(lambda _c: self._show_selected(), "value")
+        self.show_credentials.observe(self._credentials_toggled, "value")
         self.confirm_clear.observe(
             lambda c: setattr(self.clear_db_button, "disabled", not c["new"]), "value"
         )
@@ -196,6 +196,19 @@ class LiveControls:
         if not total and not self.paused:
             parts.append("waiting for webhooks…")
         return f'<span class="hl-counter">{" · ".join(parts)}</span>'
+
+    def _credentials_toggled(self, change: dict[str, Any]) -> None:
+        """Show the open tab again; on unticking, also empty the Tree and Diff tabs that are
+        not open (they are made again when opened): a tab left with credentials shown kept
+        them in the widget state a saved notebook holds."""
+        if not change["new"]:
+            with self._render_lock:
+                self._tree, self._tree_for, self._tree_keys, self._diff_for = None, None, [], None
+                self._set(self.tree, options=[])
+                self._set(self.field_column, value="")
+                self._set(self.field_info, value="")
+                self._set(self.diff_pane, value="")
+        self._show_selected()
 
     def _show_selected(self) -> None:
         cap = self._selected
