@@ -421,6 +421,15 @@ def test_diff_of_a_retry_and_its_headers(lab: HookLab) -> None:
     shown = _rows(lab.diff(h1, h2, headers=True, reveal=True))
     assert shown[0] == ("headers.authorization", "changed", "Bearer first-secret",
                         "Bearer second-secret!")
+    # a rotated token of the same length: hidden values look alike, the change is still one
+    for token in ("Bearer OLDTOKEN111", "Bearer NEWTOKEN222"):
+        hooklab.send(lab.url_for("rot"), payload={"x": 1},
+                     headers={"Authorization": token})
+    r1, r2 = lab.wait(2, timeout=10, bin="rot")
+    assert _rows(lab.diff(r1, r2, headers=True)) == [
+        ("headers.authorization", "changed", "<hidden: 18 chars>", "<hidden: 18 chars>"),
+    ]
+    assert _rows(lab.diff(r1, r1, headers=True)) == []
 
 
 def test_diff_of_bodies_that_are_not_json(lab: HookLab) -> None:

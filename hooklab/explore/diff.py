@@ -180,15 +180,33 @@ def _header_values(cap: Capture, reveal: bool) -> dict[str, Any]:
     return shown
 
 
+def _hidden_header_row(row: tuple[str, str, Any, Any]) -> tuple[str, str, Any, Any]:
+    """A ``headers.<name>`` diff row with a credential header's values hidden."""
+    field, change, va, vb = row
+    name = field[len("headers."):].split("[", 1)[0]
+    if name not in SENSITIVE_HEADERS:
+        return row
+
+    def hide(v: Any) -> Any:
+        if isinstance(v, str):
+            return hidden_value(v)
+        if isinstance(v, list):
+            return [hide(x) for x in v]
+        return v
+
+    return field, change, hide(va), hide(vb)
+
+
 def diff_rows(
     a: Capture, b: Capture, *, headers: bool = False, reveal: bool = False
 ) -> tuple[list[tuple[str, str, Any, Any]], list[str]]:
     """The rows of :func:`diff_frame` and the notes on bounds reached."""
     notes: list[str] = []
     rows: list[tuple[str, str, Any, Any]] = []
-    if headers:
-        ha, hb = _header_values(a, reveal), _header_values(b, reveal)
-        rows += diff_values(ha, hb, notes=notes, path="headers")
+    if headers:  # compared as sent, hidden as shown: two hidden values of one length differ
+        ha, hb = _header_values(a, True), _header_values(b, True)
+        rows += [row if reveal else _hidden_header_row(row)
+                 for row in diff_values(ha, hb, notes=notes, path="headers")]
     same_bytes = a.body == b.body and a.content_type == b.content_type and (
         a.header("content-encoding") == b.header("content-encoding"))
     if same_bytes:  # a retry: identical bodies read the same way
