@@ -35,6 +35,69 @@ def _int_in(low: int, high: int | None) -> Callable[[str], int]:
     return parse
 
 
+class _Printer:
+    """Lines for the terminal, written by a thread of their own: output nobody reads (``hooklab
+    serve | less`` left on its first page, a terminal paused with Ctrl-S) never holds the
+    store's thread, which stored nothing more once a pipe was full, nor Ctrl-C. At most
+    ``limit`` lines wait; more are counted and said to be left out."""
+
+    def __init__(self, limit: int = 10_000) -> None:
+        from collections import deque
+
+        self.limit = limit
+        self.broken = False  # the reader went away (``| head``): nothing more is written
+        self._lines: deque[tuple[str, bool]] = deque()
+        self._left_out = 0
+        self._closed = False
+        self._cond = threading.Condition()
+        self._thread = threading.Thread(target=self._run, name="hooklab-print", daemon=True)
+        self._thread.start()
+
+    def put(self, line: str, *, err: bool = False) -> None:
+        with self._cond:
+            if len(self._lines) >= self.limit:
+                self._left_out += 1
+                return
+            self._lines.append((line, err))
+            self._cond.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._lines and not self._closed:
+                    self._cond.wait()
+                if not self._lines:
+                    return
+                line, err = self._lines.popleft()
+                left_out, self._left_out = self._left_out, 0
+            if left_out:
+                self._write(f"hooklab: {left_out} line{'s' if left_out != 1 else ''} left out "
+                            "(the output was not read)", True)
+            self._write(line, err)
+
+    def _write(self, line: str, err: bool) -> None:
+        if self.broken and not err:
+            return
+        try:
+            print(line, file=sys.stderr if err else sys.stdout, flush=True)
+        except BrokenPipeError:
+            if not err:
+                import os
+
+                self.broken = True  # (the rest of stdout goes nowhere: no error at exit)
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+
+    def close(self, timeout: float = 2.0) -> bool:
+        """Write what waits (for up to ``timeout`` s); False if the output still blocks."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify()
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+
 def _serve(args: argparse.Namespace) -> int:
     from .capture import printable
     from .core import HookLab
@@ -43,19 +106,15 @@ def _serve(args: argparse.Namespace) -> int:
         host=args.host, port=args.port, db=args.db, max_body=args.max_body,
         durability=args.durability,
     )
-    out_lock = threading.Lock()
+    out = _Printer()
 
     def show(c) -> None:  # type: ignore[no-untyped-def]
         # path, provider and event_type come from the sender: print only visible characters,
         # so escape sequences cannot retitle the terminal, move the cursor or forge a line
         ev = f" {printable(c.provider)}/{printable(c.event_type)}" if c.provider else ""
         ver = {True: " verified", False: " SIGNATURE-INVALID", None: ""}[c.verified]
-        with out_lock:
-            print(
-                f"#{c.id} {c.received_at:%H:%M:%S.%f} {printable(c.method)} {printable(c.path)}"
-                f" -> {c.status} {c.size}B{ev}{ver}",
-                flush=True,
-            )
+        out.put(f"#{c.id} {c.received_at:%H:%M:%S.%f} {printable(c.method)} {printable(c.path)}"
+                f" -> {c.status} {c.size}B{ev}{ver}")
 
     forwarded: list[int] = []  # ids whose forward outcome was stored (from the writer thread)
 
@@ -69,8 +128,7 @@ def _serve(args: argparse.Namespace) -> int:
                 else:
                     line = f"#{cid} forwarded to {printable(f['target'])}: {f['status']} " \
                            f"in {f['latency_ms']:.0f} ms"
-                with out_lock:
-                    print(line, flush=True)
+                out.put(line)
 
     if not args.quiet:
         lab.store.subscribe(show, on_forward=forwarded.append)
@@ -112,10 +170,14 @@ def _serve(args: argparse.Namespace) -> int:
         left = lab.forwards_pending
         lab.stop()
         if left:  # (their targets had not answered yet: no outcome will be shown for them)
-            print(f"hooklab: {left} forward{'s' if left != 1 else ''} on {'their' if left != 1 else 'its'} way "
-                  "not finished", file=sys.stderr, flush=True)
-        print("hooklab: stopped", flush=True)
-    return 0
+            out.put(f"hooklab: {left} forward{'s' if left != 1 else ''} on {'their' if left != 1 else 'its'} "
+                    "way not finished", err=True)
+        out.put("hooklab: stopped")
+        if not out.close():  # the output still blocks, and the store is closed: exit now (a
+            import os  # normal exit would wait on the blocked stdout for ever)
+
+            os._exit(1)
+    return 1 if out.broken else 0
 
 
 def _send(args: argparse.Namespace) -> int:

@@ -403,3 +403,52 @@ def test_opening_a_fifo_says_so_and_does_not_wait(tmp_path) -> None:  # type: ig
     r = subprocess.run([sys.executable, "-c", code, str(fifo)], capture_output=True, text=True,
                        timeout=30, env=ENV)
     assert r.stdout.strip() == "StoreError", r.stderr
+
+
+def test_serve_keeps_storing_when_nobody_reads_its_output(tmp_path) -> None:
+    """``hooklab serve | less`` left on its first page: once the pipe was full (64 KiB, some
+    800 lines) the line printed per capture held the store's thread, every sender timed out
+    and SIGTERM was not heard. Now the lines wait (or are left out) and capture goes on."""
+    import http.client
+    import socket
+    import time
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    db = str(tmp_path / "c.sqlite3")
+    r, w = os.pipe()  # the read end stays open, never read
+    proc = subprocess.Popen([EXE, "serve", "--port", str(port), "--db", db], stdout=w,
+                            stderr=subprocess.DEVNULL, env=ENV)
+    os.close(w)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "serve did not start"
+                time.sleep(0.05)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        for n in range(2500):  # (lines of some 80 bytes: the pipe is full after ~800)
+            conn.request("POST", "/hook", body=b'{"n": %d}' % n)
+            resp = conn.getresponse()
+            resp.read()
+            assert resp.status == 200, (n, resp.status)
+        conn.close()
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(15)
+        assert time.monotonic() - t0 < 10
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(r)
+    import hooklab
+
+    lab = hooklab.open(db)
+    assert len(lab.captures) == 2500 and lab.captures[-1].json() == {"n": 2499}
+    lab.stop()
