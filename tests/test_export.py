@@ -495,3 +495,42 @@ def test_an_export_written_before_a_column_was_added_still_opens(filled, tmp_pat
         assert df["handshake"].isna().all()
     finally:
         archive.stop()
+
+
+def test_a_parquet_export_stopped_part_way_leaves_nothing_readers_stumble_on(filled, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """An export killed while writing left a cut ``part-*.parquet`` under its final name: the
+    next export failed ("magic bytes not found") and ``hooklab.open(folder)`` gave 0 rows
+    without a word. Files are now written as ``.part-*.parquet.tmp`` and renamed once whole;
+    a cut file of another kind is named in a clear error."""
+    import os
+    import time
+
+    export = tmp_path / "pq"
+    assert filled.export(str(export), fmt="parquet") == 4
+    files = sorted(export.rglob("*"))
+    assert [f for f in files if f.name.endswith(".tmp") or f.name.startswith(".part")] == []
+    parts = [f for f in files if f.suffix == ".parquet"]
+    assert parts and all(f.name.startswith("part-") for f in parts)
+    # what a kill part-way leaves now: a cut file under the name no reader takes
+    source = parts[0].name.split("-")[1]
+    cut = parts[0].with_name(f".part-{source}-90-99-0.parquet.tmp")
+    cut.write_bytes(parts[0].read_bytes()[:100])
+    opened = hooklab.open(str(export))
+    assert len(opened.dataframe()) == 4 and len(opened.sql("SELECT id FROM captures")) == 4
+    import duckdb
+
+    glob = str(export / "**" / "*.parquet")
+    assert duckdb.sql(f"SELECT count(*) FROM read_parquet('{glob}')").fetchall() == [(4,)]
+    hooklab.send(filled.url_for("more"), payload={"n": 5})
+    filled.wait(5, timeout=10)
+    assert filled.export(str(export), fmt="parquet") == 1  # the next export: only what is new
+    assert cut.exists()  # (young: an export may be writing it now)
+    old = time.time() - 7200
+    os.utime(cut, (old, old))
+    assert filled.export(str(export), fmt="parquet") == 0
+    assert not cut.exists()  # an hour old: removed by the next export of that database
+    # a cut file under a final name (an older hooklab's export stopped part-way): said so
+    bad = parts[0].with_name("part-x-1-2-0.parquet")
+    bad.write_bytes(parts[0].read_bytes()[:100])
+    with pytest.raises(ValueError, match=f"{bad.name}.*cannot be read as Parquet.*stopped part-way"):
+        hooklab.open(str(export))

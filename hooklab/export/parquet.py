@@ -69,6 +69,7 @@ def export_parquet(store: Any, path: str | os.PathLike[str], **filters: Any) -> 
     os.makedirs(base, exist_ok=True)
     source = _source(store)
     manifest = _manifest(base, source)
+    _forget_unfinished(base, source)
     # an export of some bins, providers, events or a search leaves out captures between its
     # ids: the next export without since= must still find them
     partial = any(v is not None for k, v in filters.items() if k not in ("since", "until"))
@@ -138,14 +139,22 @@ def export_parquet(store: Any, path: str | os.PathLike[str], **filters: Any) -> 
     table = pa.table([pc.cast(col, field.type, memory_pool=pool)
                       for col, field in zip(table.columns, schema, strict=True)], schema=schema)
     first, last = int(np.min(ids)), int(np.max(ids))
+    # each file is written under a name no reader takes (".part-...parquet.tmp": a dot first,
+    # another extension) and renamed once complete: an export stopped part-way (killed, a
+    # full disk) leaves no cut file that readers and the next export would stumble on
+    written: list[str] = []
     ds.write_dataset(
         table, base, format="parquet", partitioning=partitioning(),
-        basename_template=f"part-{source}-{first}-{last}-{{i}}.parquet",
+        basename_template=f".part-{source}-{first}-{last}-{{i}}.parquet{_UNFINISHED}",
         existing_data_behavior="overwrite_or_ignore", max_rows_per_file=ROWS_PER_FILE,
         max_rows_per_group=min(ROWS_PER_FILE, 131_072),
         file_options=ds.ParquetFileFormat().make_write_options(compression="zstd"),
         preserve_order=True,  # rows in id order: a one-provider day reads back without a sort
+        file_visitor=lambda f: written.append(f.path),
     )
+    for tmp in written:
+        folder, name = os.path.split(tmp)
+        os.replace(tmp, os.path.join(folder, name[1 : -len(_UNFINISHED)]))
     if partial:  # (the rest of those ids are not there: the default start stays)
         return n
     os.makedirs(os.path.dirname(manifest), exist_ok=True)
@@ -159,6 +168,28 @@ def export_parquet(store: Any, path: str | os.PathLike[str], **filters: Any) -> 
         json.dump({"source": source, "last_id": last, "rows": n}, f)
     os.replace(tmp, manifest)  # the export counts once its files are all written
     return n
+
+
+#: the end of the name a file has while it is written
+_UNFINISHED = ".tmp"
+#: files of an export stopped part-way are removed by a later export once this old (seconds)
+_UNFINISHED_AGE = 3600
+
+
+def _forget_unfinished(base: str, source: str) -> None:
+    """Remove what an export of ``source`` stopped part-way left (an hour old or more)."""
+    import time
+
+    head, now = f".part-{source}-", time.time()
+    for folder, _dirs, names in os.walk(base):
+        for name in names:
+            if name.startswith(head) and name.endswith(_UNFINISHED):
+                path = os.path.join(folder, name)
+                try:
+                    if now - os.stat(path).st_mtime > _UNFINISHED_AGE:
+                        os.unlink(path)
+                except OSError:
+                    pass
 
 
 def _exported_ids(base: str, source: str, lo: int, hi: int) -> Any:
@@ -179,7 +210,12 @@ def _exported_ids(base: str, source: str, lo: int, hi: int) -> Any:
                 files.append(os.path.join(folder, file))
     if not files:
         return np.empty(0, np.int64)
-    table = ds.dataset(files, format="parquet").to_table(columns=["id"])
+    try:
+        table = ds.dataset(files, format="parquet").to_table(columns=["id"])
+    except (OSError, ValueError) as exc:  # (pyarrow's ArrowInvalid is a ValueError)
+        raise ValueError(f"{base!r} holds a Parquet file that cannot be read ({exc}); an "
+                         "export of an older hooklab stopped part-way? Remove that file and "
+                         "export again") from None
     return table.column("id").to_numpy()
 
 

@@ -92,7 +92,9 @@ def _check_files(files: Sequence[str], path: str) -> None:
         try:
             got = pq.read_schema(f)
         except Exception as exc:  # noqa: BLE001 - unreadable: said as such
-            raise ValueError(f"{f!r} in {path!r} cannot be read as Parquet: {exc}") from None
+            raise ValueError(f"{f!r} in {path!r} cannot be read as Parquet ({exc}): an export "
+                             "stopped part-way? Remove the file, then open the folder (or "
+                             "export into it) again") from None
         # (an export of an older hooklab lacks some columns, e.g. "handshake": read as empty)
         missing = [c.name for c in want
                    if (got.get_field_index(c.name) < 0 and c.name in _CORE)
@@ -128,7 +130,7 @@ class ParquetStore:
         import pyarrow as pa
 
         found = ds.dataset(self.path, format="parquet", partitioning=partitioning(),
-                           exclude_invalid_files=True)
+                           exclude_invalid_files=False)  # (a cut file: said below)
         _check_files(found.files, self.path)
         # the export's schema, not the first file's: a file of an older hooklab that lacks a
         # later column ("handshake") reads it as empty
