@@ -211,7 +211,7 @@ class HookLabMagics(Magics):
             status = args.status[0] if len(args.status) == 1 else args.status
             try:
                 lab.respond(args.target, status, args.body, headers, args.delay, method=args.method)
-            except (ValueError, TypeError) as exc:  # e.g. a status outside 100..599
+            except (ValueError, TypeError) as exc:  # e.g. a status outside 200..599
                 raise UsageError(f"%hooklab respond: {exc}") from None
             print(f"hooklab: {args.target} answers {' then '.join(map(str, args.status))}")
         elif cmd == "export":

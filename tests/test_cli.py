@@ -452,3 +452,15 @@ def test_serve_keeps_storing_when_nobody_reads_its_output(tmp_path) -> None:
     lab = hooklab.open(db)
     assert len(lab.captures) == 2500 and lab.captures[-1].json() == {"n": 2499}
     lab.stop()
+
+
+@pytest.mark.parametrize("status,code", [(200, 0), (302, 0), (400, 1), (500, 1), (503, 1)])
+def test_replay_fails_when_the_app_answers_an_error(tmp_path, status, code) -> None:  # type: ignore[no-untyped-def]
+    """``hooklab replay`` printed ``#1 -> 500`` and exited 0 (``send`` exits 1 for 400 and
+    more, ``serve --forward`` says FAILED): a script could not tell."""
+    db = str(tmp_path / "c.sqlite3")
+    _store_of(db, 1)
+    with Target(status=status) as t:
+        r = run("replay", "--db", db, "--id", "1", "--to", t.url)
+        t.wait(1)
+    assert r.returncode == code and f"#1 -> {status} in " in r.stdout, (r.stdout, r.stderr)

@@ -94,9 +94,11 @@ def test_delay_does_not_block_other_requests(lab) -> None:  # type: ignore[no-un
 def test_invalid_rules_are_refused(lab) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ValueError, match="delay"):
         lab.respond("x", delay=31)
+    # (1xx: only an interim answer went out, and the sender waited for ever)
     for bad, shown in [(99, "99"), (600, "600"), ("503", "'503'"), (b"503", "b'503'"),
-                       ([200, "x"], "'x'"), (200.0, "200.0"), (None, "None"), (True, "True")]:
-        with pytest.raises(ValueError, match=rf"HTTP status must be an int in 100\.\.599, got {re.escape(shown)}$"):
+                       ([200, "x"], "'x'"), (200.0, "200.0"), (None, "None"), (True, "True"),
+                       (100, "100"), (101, "101"), ([503, 103], "103"), (199, "199")]:
+        with pytest.raises(ValueError, match=rf"HTTP status must be an int in 200\.\.599, got {re.escape(shown)}$"):
             lab.respond("x", status=bad)
     with pytest.raises(ValueError, match="status sequence is empty"):
         lab.respond("x", status=[])

@@ -119,8 +119,9 @@ class ResponseRules:
         if not statuses:
             raise ValueError("status sequence is empty")
         for s in statuses:
-            if not isinstance(s, int) or not 100 <= s <= 599:
-                raise ValueError(f"HTTP status must be an int in 100..599, got {s!r}")
+            if isinstance(s, bool) or not isinstance(s, int) or not 200 <= s <= 599:
+                # (1xx are interim answers: a sender waits on for the final one)
+                raise ValueError(f"HTTP status must be an int in 200..599, got {s!r}")
         hs = tuple((headers.items() if isinstance(headers, Mapping) else headers) or ())
         for k, v in hs:
             if any(c in str(k) + str(v) for c in "\r\n\0"):
