@@ -97,8 +97,24 @@
       retry = Math.min(retry + 1, 6);
       var wait = 250 * Math.pow(2, retry - 1);
       setStatus("disconnected (" + e.code + (e.reason ? " " + e.reason : "") + "), retrying", "down");
-      // (from the last capture shown, or where this connection started if none came yet)
-      setTimeout(function () { if (s === socket) connect(lastId !== null ? lastId : since); }, wait);
+      // a browser does not say why a WebSocket was refused: ask the API with the same token.
+      // A lab started again (a restarted kernel) has a new token: retrying cannot help.
+      var probe = new URL("api/captures", location.href);
+      probe.searchParams.set("limit", "1");
+      if (params.get("token")) probe.searchParams.set("token", params.get("token"));
+      fetch(probe, {cache: "no-store"}).then(function (r) {
+        if (s !== socket) return;
+        if (r.status === 401 || r.status === 403) {
+          socket = null;  // (no more retries)
+          setStatus("this page's read token is no longer valid: the lab was started again " +
+                    "(a restarted kernel) or stopped. Open lab.page_url again.", "down");
+          return;
+        }
+        setTimeout(function () { if (s === socket) connect(lastId !== null ? lastId : since); }, wait);
+      }, function () {  // (nothing answers: the lab is down, perhaps for a moment)
+        setStatus("disconnected (" + e.code + "): the lab does not answer, retrying", "down");
+        setTimeout(function () { if (s === socket) connect(lastId !== null ? lastId : since); }, wait);
+      });
     };
   }
 
@@ -114,6 +130,8 @@
   document.getElementById("apply").addEventListener("click", function () {
     rows.textContent = "";
     shown = [];
+    held = [];
+    count.textContent = "0 shown";
     lastId = null;
     start();
   });

@@ -110,6 +110,41 @@ def test_stream_page_reconnects_after_a_restart_before_any_capture(browser: Any,
         lab.stop()
 
 
+def test_stream_page_says_when_its_token_is_no_longer_valid(browser: Any, tmp_path) -> None:
+    """A restarted kernel starts a lab with a new read token on the same port: the open page
+    retried for ever ("disconnected (1006), retrying", a console error each time). It now
+    says to open ``lab.page_url`` again, and stops retrying. Its count follows "apply"."""
+    from _http import free_port
+
+    port = free_port()
+    first = HookLab(port=port, db=":memory:").start()
+    ctx = browser.new_context(bypass_csp=True)  # (wait_for_function needs eval)
+    page = ctx.new_page()
+    second = None
+    try:
+        page.goto(first.page_url)
+        page.wait_for_function("document.getElementById('status').textContent === 'live'", timeout=10000)
+        urllib.request.urlopen(first.url_for("a"), data=b"{}").read()
+        page.wait_for_function("document.getElementById('count').textContent === '1 shown'", timeout=10000)
+        page.fill("#bin", "nothing-here")
+        page.click("#apply")
+        page.wait_for_function("document.getElementById('status').textContent === 'live'", timeout=10000)
+        assert page.locator("#count").text_content() == "0 shown"  # (it said "1 shown")
+        first.stop()
+        second = HookLab(port=port, db=":memory:").start()  # the kernel restarted: a new token
+        assert second.api_token != first.api_token
+        page.wait_for_function(
+            "document.getElementById('status').textContent.includes('Open lab.page_url again')",
+            timeout=20000)
+        page.wait_for_timeout(1500)
+        assert "Open lab.page_url again" in (page.locator("#status").text_content() or "")
+    finally:
+        ctx.close()
+        first.stop()
+        if second is not None:
+            second.stop()
+
+
 def test_stream_page_hides_credentials_until_asked(browser: Any, lab: HookLab) -> None:
     """The stream page showed ``Authorization``, ``X-Gitlab-Token`` and a form's ``password``
     in clear (with no way to hide them); they are hidden like in the live view, in rows
