@@ -302,6 +302,32 @@ def test_unchecked_handshakes_are_answered_and_marked(lab: HookLab) -> None:
     assert "verify token unchecked" in cap.handshake
 
 
+#: handshakes their providers never sign: (provider, method, query, body, answer body)
+UNSIGNED = [
+    ("dropbox", "GET", "challenge=abc123", b"", b"abc123"),
+    ("nylas", "GET", "challenge=nyl-1", b"", b"nyl-1"),
+    ("onfleet", "GET", "check=chk-9", b"", b"chk-9"),
+    ("msgraph", "POST", "validationToken=Validation%3A+tok", b"", b"Validation: tok"),
+    ("meta", "GET", "hub.mode=subscribe&hub.challenge=77&hub.verify_token=any", b"", b"77"),
+    ("trello", "HEAD", "", b"", b""),
+]
+
+
+@pytest.mark.parametrize("provider,method,query,body,answer", UNSIGNED, ids=[u[0] for u in UNSIGNED])
+def test_an_unsigned_handshake_is_no_signature_failure(lab: HookLab, provider: str, method: str,
+                                                       query: str, body: bytes, answer: bytes) -> None:
+    """With the provider's secret registered for the bin, Dropbox's ``?challenge=`` GET was
+    stored as a signature failure ("missing header X-Dropbox-Signature"), Graph's
+    validationToken as "body is not JSON": the provider never signs these. Now they are
+    marked unchecked, with the reason, and still answered as before."""
+    lab.secret(provider, "s3cret-for-" + provider, provider=provider)
+    reply = request(lab.url_for(provider) + (f"?{query}" if query else ""), method, body)
+    assert reply.status == 200 and reply.body == answer
+    cap = lab.wait(1, timeout=10, bin=provider)[0]
+    assert cap.handshake and cap.verified is None, (cap.verified, cap.verify_reason)
+    assert cap.verify_reason == f"handshake: {provider} does not sign it"
+
+
 @pytest.mark.parametrize("provider", ["meta", "strava"])
 def test_wrong_verify_token_gets_403(lab: HookLab, provider: str) -> None:
     case = CASES[provider]

@@ -243,6 +243,12 @@ def _echo(value: str) -> bytes | None:
     return raw if len(raw) <= MAX_ECHO else None
 
 
+def _unsigned(provider: str) -> str:
+    """The ``verify_reason`` of a handshake its provider never signs: not checked against the
+    bin's secret (a missing signature is no failure there)."""
+    return f"handshake: {provider} does not sign it"
+
+
 def _text(provider: str, event: str, note: str, value: str, **kw: Any) -> Answer:
     body = _echo(value)
     if body is None:
@@ -348,7 +354,7 @@ def _hub(r: _Req) -> Answer | None:
         how, ok = "verify token matches", True
     else:
         how, ok = "verify token unchecked: none registered for this bin", None
-    reason = "ok" if ok else None
+    reason = "ok" if ok else _unsigned(provider)
     if provider == "strava":
         return _json("strava", ev, f"strava hub.challenge: echoed as JSON ({how})",
                      {"hub.challenge": challenge}, challenge, verified=ok, verify_reason=reason)
@@ -360,7 +366,8 @@ def _msgraph(r: _Req) -> Answer | None:
     token = r.q("validationToken")
     if token is None or r.method not in ("POST", "GET") or len(r.body) > 0:
         return None
-    return _text("msgraph", "validation", "msgraph validationToken: echoed", token)
+    return _text("msgraph", "validation", "msgraph validationToken: echoed", token,
+                 verify_reason=_unsigned("msgraph"))
 
 
 def _okta(r: _Req) -> Answer | None:
@@ -416,14 +423,16 @@ def _challenge_get(r: _Req) -> Answer | None:
     reg = r.registered()
     provider = reg if reg in ("dropbox", "nylas") else "nylas" if "nylas" in \
         r.h.get("user-agent", "").lower() else "dropbox"
-    return _text(provider, "challenge", f"{provider} challenge: echoed", value)
+    return _text(provider, "challenge", f"{provider} challenge: echoed", value,
+                 verify_reason=_unsigned(provider))
 
 
 def _onfleet(r: _Req) -> Answer | None:
     value = r.q("check")
     if value is None or r.method != "GET":
         return None
-    return _text("onfleet", "check", "onfleet check: echoed", value)
+    return _text("onfleet", "check", "onfleet check: echoed", value,
+                 verify_reason=_unsigned("onfleet"))
 
 
 def _asana(r: _Req) -> Answer | None:
@@ -585,7 +594,7 @@ def _head(r: _Req) -> Answer | None:
     reg = r.registered()
     provider = reg if reg in ("trello", "mandrill") else "trello"
     return Answer(provider, "head", "HEAD answered 200 (Trello and Mandrill check a callback "
-                  "URL this way)", 200, b"", _SAFE)
+                  "URL this way)", 200, b"", _SAFE, verify_reason=_unsigned(provider))
 
 
 def _standard_challenge(r: _Req) -> Answer | None:
