@@ -142,19 +142,22 @@ def export_parquet(store: Any, path: str | os.PathLike[str], **filters: Any) -> 
     # each file is written under a name no reader takes (".part-...parquet.tmp": a dot first,
     # another extension) and renamed once complete: an export stopped part-way (killed, a
     # full disk) leaves no cut file that readers and the next export would stumble on
-    written: list[str] = []
+    unfinished = f".part-{source}-{first}-{last}-"
     ds.write_dataset(
         table, base, format="parquet", partitioning=partitioning(),
-        basename_template=f".part-{source}-{first}-{last}-{{i}}.parquet{_UNFINISHED}",
+        basename_template=unfinished + "{i}.parquet" + _UNFINISHED,
         existing_data_behavior="overwrite_or_ignore", max_rows_per_file=ROWS_PER_FILE,
         max_rows_per_group=min(ROWS_PER_FILE, 131_072),
         file_options=ds.ParquetFileFormat().make_write_options(compression="zstd"),
         preserve_order=True,  # rows in id order: a one-provider day reads back without a sort
-        file_visitor=lambda f: written.append(f.path),
     )
-    for tmp in written:
-        folder, name = os.path.split(tmp)
-        os.replace(tmp, os.path.join(folder, name[1 : -len(_UNFINISHED)]))
+    # (found by name, not with write_dataset's file_visitor: a Python callback on Arrow's
+    # threads made some processes abort at exit, "terminate called without an active exception")
+    for folder, _dirs, names in os.walk(base):
+        for name in names:
+            if name.startswith(unfinished) and name.endswith(_UNFINISHED):
+                os.replace(os.path.join(folder, name),
+                           os.path.join(folder, name[1 : -len(_UNFINISHED)]))
     if partial:  # (the rest of those ids are not there: the default start stays)
         return n
     os.makedirs(os.path.dirname(manifest), exist_ok=True)
