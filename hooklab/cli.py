@@ -14,6 +14,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from typing import Any
 
 __all__ = ["main"]
 
@@ -160,9 +161,21 @@ def _serve(args: argparse.Namespace) -> int:
     # ready line, so whoever waits for that line finds the page too
     print(f"hooklab: stream page {lab.page_url}", file=sys.stderr, flush=True)
     print(lab.status_line() + " — Ctrl-C to stop", flush=True)
+    failing: Any = None
+
+    def show_failure() -> None:  # a full disk: said once, and when captures are stored again
+        nonlocal failing
+        now = lab.store.last_error
+        if now is not None and (failing is None or now[0] != failing[0]):
+            out.put(f"hooklab: captures are not being stored ({now[0]}); senders get 503", err=True)
+        elif now is None and failing is not None:
+            out.put("hooklab: captures are being stored again", err=True)
+        failing = now
+
     try:
         while not stop.wait(0.2):
             show_forwards()
+            show_failure()
             if not lab.is_running:
                 break
     finally:

@@ -1,6 +1,7 @@
 """The ``/_hooklab/`` JSON API served beside the capture paths, for tools and other processes.
 
 - ``GET /_hooklab/health`` -> ``{"status": "ok", "captures": N, "last_id": K, ...}``
+  (``"status": "failing"`` with ``error`` and ``since`` while captures cannot be stored)
 - ``GET /_hooklab/api/captures?since=<id>&limit=<n>&bin=<b>&search=<text>...`` -> a page of
   captures as JSON (filters: :mod:`hooklab.filters`): ``{"captures": [...], "last_id": K,
   "more": bool}``. A page holds at most ``limit`` (1000) captures and about
@@ -81,18 +82,18 @@ class HealthHandler(_Base):
 
     def get(self) -> None:
         st = self.server.store
-        self.finish(
-            json.dumps(
-                {
-                    "status": "ok",
-                    "version": __version__,
-                    "captures": st.count(),
-                    "last_id": st.last_id,
-                    "port": self.server.port,
-                    "max_body": self.server.max_body,
-                }
-            )
-        )
+        failing = getattr(st, "last_error", None)
+        answer = {
+            "status": "ok" if failing is None else "failing",
+            "version": __version__,
+            "captures": st.count(),
+            "last_id": st.last_id,
+            "port": self.server.port,
+            "max_body": self.server.max_body,
+        }
+        if failing is not None:  # captures are answered 503 meanwhile
+            answer["error"], answer["since"] = failing[0], failing[1].isoformat()
+        self.finish(json.dumps(answer))
 
 
 def _estimate(cap: Any, with_body: bool) -> int:

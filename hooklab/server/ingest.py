@@ -9,6 +9,7 @@ Used by :mod:`hooklab.server.protocol` (which reads requests off the wire):
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -115,13 +116,13 @@ def deliver(
     """Answer one stored capture through ``write(status, headers, body)`` (after the rule's
     delay; 503 if it was not stored)."""
     from ..capture import Capture
-    from ..store import NotDurable
+    from ..store import NotDurable, write_error
 
     if not isinstance(result, Capture):
         if isinstance(result, NotDurable):  # in the database, but the disk did not confirm it
             msg = '{"ok": false, "error": "capture not durable: syncing the database failed"}'
-        else:
-            msg = f'{{"ok": false, "error": "capture not stored: {type(result).__name__}"}}'
+        else:  # (SQLite's words, e.g. "database or disk is full": no path, no capture data)
+            msg = json.dumps({"ok": False, "error": f"capture not stored: {write_error(result)}"})
         write(503, [("Content-Type", "application/json")], msg.encode())
         return
     status, headers, body = response.render(result.id)

@@ -28,6 +28,7 @@ from its own connection and handed to the writer to store.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import re
@@ -70,7 +71,8 @@ from ._sync import WalSync
 if TYPE_CHECKING:
     from ..signatures.book import SecretBook
 
-__all__ = ["QUEUE_BYTES", "QUEUE_CAPTURES", "CaptureStore", "RowMaker", "StoreBusy", "StoreError", "where_clause"]
+__all__ = ["QUEUE_BYTES", "QUEUE_CAPTURES", "CaptureStore", "RowMaker", "StoreBusy", "StoreError", "where_clause",
+           "write_error"]
 
 _BATCH = 512  # captures per transaction at most (group commit)
 _BULK = 5000  # captures per transaction of a bulk import
@@ -84,6 +86,15 @@ _Pending = tuple[list[Any], dict[str, Any], "Future | None", "Callable | None", 
 _CONTROL = ("__indexes__", "__meta__", "__clear__", "__bulk__", "__segment__", "__summaries__")
 #: captures committed between two WAL checkpoints (by the upkeep thread) at most
 _CHECKPOINT_ROWS = 2048
+#: commits between two checkpoints at most: a commit of one capture still adds a page of the
+#: table and of each index to the WAL (some 40 KB), and the WAL needs that room on the disk
+_CHECKPOINT_COMMITS = 256
+#: body bytes committed between two checkpoints at most (the WAL holds them until then)
+_CHECKPOINT_BYTES = 16 << 20
+#: bytes a WAL file keeps once checkpointed (the rest is given back to the disk)
+_WAL_KEEP = 8 << 20
+#: seconds between two attempts to give the WAL's room back after a write failed on a full disk
+_FULL_RETRY = 5.0
 #: summaries of column segments kept by upper layers (``explore``'s schema), see ``summaries``
 _SUMMARIES_SCHEMA = """CREATE TABLE IF NOT EXISTS segment_summaries (
     kind TEXT NOT NULL,
@@ -231,12 +242,18 @@ class CaptureStore:
             self._search_upto = _MAX_ID
         self._segments_upto = self._meta_int("segments_upto")
         self._written = 0  # captures committed since the last checkpoint
+        self._commits = 0  # and commits
+        self._written_bytes = 0  # and their bodies' bytes
+        #: why the last write failed and since when (None once a write succeeds again)
+        self.last_error: tuple[str, datetime] | None = None
+        self._full_at = 0.0  # when the WAL's room was last given back after a full disk
         self._last_write = time.monotonic()  # when the writer last committed anything
         self._idle_work: list[Callable[[], bool | None]] = []  # see when_idle
         self._checkpoint_due = False  # the upkeep thread checkpointed: the writer finishes it
         self._upkeep: _Upkeep | None = None
         if not (self._memory or self.readonly):
             self._wdb.execute("PRAGMA wal_autocheckpoint = 0")  # the upkeep thread does it
+            self._wdb.execute(f"PRAGMA journal_size_limit = {_WAL_KEEP}")
             self._upkeep = _Upkeep(self)
         self._writer = threading.Thread(target=self._write_loop, name="hooklab-writer", daemon=True)
         self._writer.start()
@@ -784,12 +801,16 @@ class CaptureStore:
                         self._index_inline(db, words)
                     db.execute("COMMIT")
                 except BaseException:
-                    db.execute("ROLLBACK")
+                    with contextlib.suppress(sqlite3.Error):  # (a full disk: SQLite rolled back)
+                        db.execute("ROLLBACK")
                     raise
                 if sealed is not None:
                     self._segments_upto = sealed
+            self._commits += 1
+            self.last_error = None
         except Exception as exc:
             done = [(exc, fut, cb) for _, fut, cb, _ in batch]
+            self._write_failed(exc)
         caps = [c for c, _, _ in done if isinstance(c, Capture)]
         if caps:
             with self._cond:
@@ -800,11 +821,26 @@ class CaptureStore:
         self._apply_retention()
         if self._upkeep is not None:
             self._written += len(batch)
+            self._written_bytes += sum(item[3] for item in batch)
             if not all(r is None or (isinstance(r, dict) and any(k in r for k in _UPKEEP_ONLY))
                        for r, _, _, _ in batch):  # (flushes, its own segments and summaries:
                 self._last_write = time.monotonic()  # still quiet)
             self._upkeep.poke()
             self._finish_checkpoint()
+
+    def _write_failed(self, exc: BaseException) -> None:
+        """Writer thread: a batch was not stored. Said by :attr:`last_error` (the health
+        endpoint, ``hooklab serve``, the 503's text); on a full disk the WAL's room is given
+        back (a TRUNCATE checkpoint: its pages go into the database, then the file is cut),
+        so that freeing some space lets captures be stored again."""
+        self.last_error = (write_error(exc), self.last_error[1] if self.last_error else
+                           datetime.now(timezone.utc))
+        full = isinstance(exc, sqlite3.Error) and (
+            getattr(exc, "sqlite_errorcode", None) == 13 or "disk is full" in str(exc))
+        if full and not self._memory and time.monotonic() - self._full_at > _FULL_RETRY:
+            self._full_at = time.monotonic()
+            with contextlib.suppress(sqlite3.Error):
+                self._wdb.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def _finish_checkpoint(self) -> None:
         """Writer thread, between transactions: after the upkeep thread's checkpoint, copy
@@ -1642,6 +1678,19 @@ class CaptureStore:
         return f"<CaptureStore {self.path!r}>"
 
 
+def write_error(exc: BaseException) -> str:
+    """What a failed write says to a sender and in ``/_hooklab/health``: SQLite's own words
+    (``database or disk is full``), no path or capture data.
+
+    >>> write_error(sqlite3.OperationalError("database or disk is full"))
+    'OperationalError: database or disk is full'
+    """
+    text = str(exc).splitlines()[0][:200] if str(exc) else ""
+    if isinstance(exc, sqlite3.Error) or isinstance(exc, StoreError):
+        return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return type(exc).__name__
+
+
 class _Row:
     """A capture record prepared for the writer: detected, verified, its INSERT values."""
 
@@ -1675,7 +1724,9 @@ class _Upkeep:
     def poke(self) -> None:
         """Writer thread, after a commit: wake up if there is work."""
         st = self.store
-        if st._written >= _CHECKPOINT_ROWS or (
+        if st._written >= _CHECKPOINT_ROWS or st._commits >= _CHECKPOINT_COMMITS or (
+            st._written_bytes >= _CHECKPOINT_BYTES
+        ) or (
             not self._sealing and st._has_segments
             and st._last_id - st._segments_upto >= S.SEG_ROWS
         ):
@@ -1700,8 +1751,8 @@ class _Upkeep:
                         db = sqlite3.connect(st.path, check_same_thread=False, isolation_level=None)
                         db.execute("PRAGMA busy_timeout = 5000")
                     self._seal(db)
-                    if st._written:
-                        st._written = 0
+                    if st._written or st._commits:
+                        st._written = st._commits = st._written_bytes = 0
                         db.execute("PRAGMA wal_checkpoint(PASSIVE)")
                         st._checkpoint_due = True
                     self._idle()

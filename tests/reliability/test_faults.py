@@ -197,3 +197,125 @@ def test_kill_during_first_creation_cannot_leave_a_half_made_database(tmp_path):
         subprocess.run([sys.executable, "-c", code, str(path)], timeout=30)
         with CaptureStore(path) as s:  # reopens fine after the kill
             assert s.add_sync({"method": "POST", "path": "/a", "body": b"1"}).id == 1
+
+
+def test_the_wal_stays_small_when_each_commit_holds_one_capture(tmp_path):
+    """One sender, one webhook at a time: each commit adds a page of the table and of each
+    index to the WAL (some 40 KB for a 10-byte body), and a checkpoint came only every 2,048
+    captures: the WAL reached ~80 MB (139 MB seen), a full disk on a small quota."""
+    import http.client
+
+    lab = HookLab(port=0, db=str(tmp_path / "w.sqlite3")).start()
+    wal = tmp_path / "w.sqlite3-wal"
+    biggest = 0
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", lab.bound_port, timeout=10)
+        for n in range(1200):
+            conn.request("POST", "/one", body=b'{"n": %d}' % n)
+            r = conn.getresponse()
+            r.read()
+            assert r.status == 200
+            if n % 20 == 0 and wal.exists():
+                biggest = max(biggest, wal.stat().st_size)
+        conn.close()
+    finally:
+        lab.stop()
+    assert 0 < biggest < 20 << 20, biggest
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 24 MB tmpfs (root only: CI runs as root), grown later by the test."""
+    if os.geteuid() != 0 or not shutil.which("mount"):
+        pytest.skip("mounting a small file system needs root")
+    where = tmp_path / "small"
+    where.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", str(where)]).returncode:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)])
+
+
+def test_a_full_disk_is_said_and_capture_resumes_once_there_is_room(small_disk):
+    """A full disk: the 503 said only "OperationalError", /_hooklab/health said "ok", and after
+    room was made the WAL kept it all (nothing was stored again). Now the answer and the health
+    endpoint say "database or disk is full", every 200 is in the database, and once the disk
+    has room captures are stored again without a restart."""
+    import http.client
+    import json as _json
+    import urllib.request
+
+    (small_disk / "filler").write_bytes(b"\0" * 8_000_000)
+    lab = HookLab(port=0, db=str(small_disk / "c.sqlite3")).start()
+    try:
+        def send(n: int, size: int = 100_000) -> tuple[int, bytes]:
+            conn = http.client.HTTPConnection("127.0.0.1", lab.bound_port, timeout=30)
+            conn.request("POST", "/big", body=b"%08d" % n + b"x" * size)
+            r = conn.getresponse()
+            return r.status, r.read()
+
+        def health() -> dict:
+            with urllib.request.urlopen(lab.url + "/_hooklab/health", timeout=10) as r:
+                return _json.loads(r.read())
+
+        acked = []
+        for n in range(400):
+            status, body = send(n)
+            if status != 200:
+                break
+            acked.append(n)
+        else:
+            raise AssertionError("the disk never filled")
+        assert status == 503 and b"database or disk is full" in body, body
+        h = health()
+        assert h["status"] == "failing" and "database or disk is full" in h["error"], h
+        subprocess.run(["mount", "-o", "remount,size=48m", str(small_disk)], check=True)
+        deadline = time.monotonic() + 20
+        while send(10_000, 1000)[0] != 200:
+            assert time.monotonic() < deadline, "capture did not resume once there was room"
+            time.sleep(0.5)
+        assert health()["status"] == "ok"
+        stored = [int(c.body[:8]) for c in lab.query(bin="big")]
+        assert set(acked) <= set(stored) and 10_000 in stored
+    finally:
+        lab.stop()
+
+
+def test_hooklab_serve_says_when_captures_stop_and_resume(small_disk, tmp_path):
+    """``hooklab serve`` said nothing while every sender got 503 on a full disk."""
+    import http.client
+
+    (small_disk / "filler").write_bytes(b"\0" * 8_000_000)
+    log = tmp_path / "serve.log"
+    proc, port = serve(small_disk / "c.sqlite3", "--quiet", log=log)
+    try:
+        def send(size: int) -> int:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            conn.request("POST", "/big", body=b"x" * size)
+            r = conn.getresponse()
+            r.read()
+            return r.status
+
+        for _ in range(400):
+            if send(100_000) != 200:
+                break
+        deadline = time.monotonic() + 10
+        while b"not being stored" not in log.read_bytes():
+            assert time.monotonic() < deadline, log.read_bytes()[-2000:]
+            time.sleep(0.1)
+        assert (b"hooklab: captures are not being stored (OperationalError: database or disk is "
+                b"full); senders get 503") in log.read_bytes()
+        subprocess.run(["mount", "-o", "remount,size=48m", str(small_disk)], check=True)
+        deadline = time.monotonic() + 20
+        while send(1000) != 200:
+            assert time.monotonic() < deadline
+            time.sleep(0.5)
+        deadline = time.monotonic() + 10
+        while b"being stored again" not in log.read_bytes():
+            assert time.monotonic() < deadline, log.read_bytes()[-2000:]
+            time.sleep(0.1)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(30)
