@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -277,5 +278,38 @@ def test_retention_keeps_exactly_the_newest_n_pass_after_pass(tmp_path, monkeypa
         for _ in range(3):
             pass_once()
         assert len(ids()) == 3
+    finally:
+        store.close()
+
+
+def test_retention_is_exact_once_webhooks_stop_and_old_captures_go_without_a_write(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A pass ran only after a write, at most once a second: a burst left 825 - 1,190 of a
+    ``retention_count=500`` store for good, and ``retention_age`` deleted nothing while no
+    webhook came. The upkeep thread now asks for the pass that is owed."""
+    import http.client
+
+    lab = HookLab(port=0, db=str(tmp_path / "r.sqlite3"), retention_count=200).start()
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", lab.bound_port, timeout=10)
+        for n in range(1500):
+            conn.request("POST", "/burst", body=b"%d" % n)
+            r = conn.getresponse()
+            r.read()
+        conn.close()
+        deadline = time.monotonic() + 10
+        while len(lab.captures) != 200:
+            assert time.monotonic() < deadline, len(lab.captures)
+            time.sleep(0.1)
+        assert [int(c.body) for c in lab.query()] == list(range(1300, 1500))
+    finally:
+        lab.stop()
+    store = CaptureStore(str(tmp_path / "a.sqlite3"), retention_age=1.5)
+    try:
+        for n in range(5):
+            store.add_sync({"method": "POST", "path": "/old", "body": b"%d" % n})
+        deadline = time.monotonic() + 15
+        while store.count():  # (nothing written after these)
+            assert time.monotonic() < deadline, store.count()
+            time.sleep(0.2)
     finally:
         store.close()

@@ -111,6 +111,9 @@ _RETENTION_CHUNK = 10_000
 #: count the captures stored since the last pass: another process writing to the file is
 #: caught up with then)
 _RETENTION_EXACT = 30.0
+#: seconds between two retention passes of a store nothing is written to (``retention_age``:
+#: captures grow old without a write)
+_RETENTION_IDLE = 2.0
 _IDLE_AFTER = 1.0  # seconds without a write before ``when_idle`` work runs
 _IDLE_SLICE = 0.2  # seconds of ``when_idle`` work per quiet wake-up of the upkeep thread
 #: what the upkeep thread writes for itself: not a write that makes the store busy (nor is
@@ -216,6 +219,7 @@ class CaptureStore:
         self._importing = 0  # bulk imports under way: upkeep waits until they are done
         self._seen_deliveries: set[tuple[str, str]] | None = None  # (a load into an empty store)
         self._last_retention = 0.0
+        self._retention_left = False  # a pass is owed: skipped (a second not over) or partial
         #: after a retention pass that left exactly retention_count captures: (generation,
         #: last id, first id kept, when counted from the newest, retention_count)
         self._retained: tuple[int, int, int, float, int] | None = None
@@ -828,6 +832,17 @@ class CaptureStore:
             self._upkeep.poke()
             self._finish_checkpoint()
 
+    def _retention_wanted(self) -> bool:
+        """Upkeep thread: whether a retention pass is owed although nothing is written (the
+        last write's pass came within a second of the one before, or did not delete all it
+        should; or ``retention_age`` and captures growing old): the newest ``n`` exactly, and
+        no old capture, also once webhooks stop coming."""
+        if not (self.retention_count or self.retention_age) or self._closed:
+            return False
+        since = time.monotonic() - self._last_retention
+        return since >= 1.0 and (self._retention_left or (
+            bool(self.retention_age) and since >= _RETENTION_IDLE))
+
     def _write_failed(self, exc: BaseException) -> None:
         """Writer thread: a batch was not stored. Said by :attr:`last_error` (the health
         endpoint, ``hooklab serve``, the 503's text); on a full disk the WAL's room is given
@@ -1034,8 +1049,10 @@ class CaptureStore:
             return
         now = time.monotonic()
         if now - self._last_retention < 1.0:
+            self._retention_left = True  # (the upkeep thread asks for it once the second is over)
             return
         self._last_retention = now
+        self._retention_left = False
         deleted = 0
         whole = True  # (False: more to delete than one pass takes)
         kept = self._retained
@@ -1089,6 +1106,7 @@ class CaptureStore:
             self._generation += 1
         if not whole:
             self._last_retention = 0.0  # (the rest at the next write, a commit later)
+            self._retention_left = True
         self._retained = ((self._generation, self._last_id, first, exact_at, n)
                           if self.retention_count and whole and exactly and first is not None
                           else None)
@@ -1756,6 +1774,8 @@ class _Upkeep:
                         db.execute("PRAGMA wal_checkpoint(PASSIVE)")
                         st._checkpoint_due = True
                     self._idle()
+                    if st._retention_wanted():  # (the writer runs a pass after any batch)
+                        st._enqueue(None, Future(), None, block=False)
                 except Exception:  # noqa: BLE001 - upkeep must never stop; tried again later
                     self._sealing = False
                     time.sleep(0.5)
