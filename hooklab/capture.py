@@ -272,6 +272,16 @@ EARLIEST = datetime(1677, 9, 22, tzinfo=timezone.utc)
 LATEST = datetime(2262, 4, 11, tzinfo=timezone.utc)
 
 
+def status_ok(status: int, kind: str | None = "http") -> bool:
+    """Whether an imported capture's ``status`` is one hooklab stores: an HTTP status, or for
+    a recorded WebSocket message (``kind="ws"``) its close code (up to 4999).
+
+    >>> status_ok(200), status_ok(1000), status_ok(1000, "ws"), status_ok(5000, "ws")
+    (True, False, True, False)
+    """
+    return 0 <= status <= (4999 if kind == "ws" else 999)
+
+
 def check_import(path: str, url: str, received_at: datetime, kind: str = "http") -> None:
     """Raise ``ValueError`` unless an imported capture's path, URL and time are ones the
     capture server could have stored: a path without ``?`` or ``#`` (the server keeps the
@@ -525,6 +535,9 @@ class Capture:
     duplicate: bool = False
     kind: str = "http"
     handshake: str | None = None
+    #: the bin it was stored under when that is not its path's first segment (a WebSocket
+    #: recording's ``bin=``); ``None`` otherwise (:attr:`bin` is then the path's)
+    stored_bin: str | None = None
 
     # -- Amazon SNS ---------------------------------------------------------------------------
     def confirm_subscription(self, *, timeout: float = 10.0,
@@ -572,8 +585,9 @@ class Capture:
     # -- derived fields -------------------------------------------------------------------
     @property
     def bin(self) -> str:
-        """First path segment: ``/stripe/events`` -> ``stripe``."""
-        return bin_of(self.path)
+        """The bin: the first path segment (``/stripe/events`` -> ``stripe``), or the one a
+        WebSocket recording was given (``hooklab.ws.record(..., bin=...)``)."""
+        return self.stored_bin if self.stored_bin is not None else bin_of(self.path)
 
     @property
     def size(self) -> int:

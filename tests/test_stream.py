@@ -234,6 +234,25 @@ def test_record_echo_server_both_directions(lab: HookLab, echo_url: str) -> None
     assert set(df["kind"].astype(str)) == {"ws"} and len(lab.dataframe(kind="http")) == 0
 
 
+def test_a_recording_s_bin_is_the_captures_bin_everywhere(lab: HookLab, echo_url: str, tmp_path) -> None:
+    """``ws.record(..., bin="feeds")``: the DataFrame, SQL and ``bin=`` said "feeds", each
+    capture's ``.bin`` said "echo" (its path's), so ``lab.query(bin="echo")`` found none of
+    the captures whose ``.bin`` was "echo"."""
+    ws.record(f"{echo_url}/echo/feed", send="hi", max_messages=1, lab=lab, bin="feeds")
+    caps = lab.query(bin="feeds")
+    assert len(caps) == 4 and {c.bin for c in caps} == {"feeds"} and lab.query(bin="echo") == []
+    assert lab.get(caps[0].id).bin == "feeds" and lab.captures[-1].bin == "feeds"
+    assert set(lab.dataframe(kind="ws")["bin"].astype(str)) == {"feeds"}
+    assert all(c.path == "/echo/feed" for c in caps)
+    lab.export(str(tmp_path / "pq"), fmt="parquet")
+    assert {c.bin for c in hooklab.open(str(tmp_path / "pq")).query()} == {"feeds"}
+    for name in ("c.jsonl", "c.har"):  # (a CLOSE's code 1000 made the import refuse the file)
+        lab.export(str(tmp_path / name))
+        back = (hooklab.load_jsonl if name.endswith("jsonl") else hooklab.load_har)(str(tmp_path / name))
+        assert [(c.bin, c.method, c.status) for c in back.query()] == \
+            [(c.bin, c.method, c.status) for c in caps], name
+
+
 def test_record_reconnects_explicitly(lab: HookLab, echo_url: str) -> None:
     summary = ws.record(f"{echo_url}/drop", send="x", reconnect=True, max_reconnects=2, lab=lab)
     assert summary.connections == 3 and summary.reconnects == 2

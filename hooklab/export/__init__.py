@@ -43,6 +43,7 @@ from ..capture import (
     check_import,
     check_request_syntax,
     new_record,
+    status_ok,
 )
 
 if TYPE_CHECKING:
@@ -299,8 +300,8 @@ def _har_record(entry: dict[str, Any]) -> CaptureRecord:
     if not text and post.get("params"):
         body = _form_body(post)
     status = int(meta.get("status") or (entry.get("response") or {}).get("status") or 200)
-    if not 0 <= status <= 999:
-        raise ValueError(f"status {status} is not an HTTP status")
+    if not status_ok(status, meta.get("kind")):
+        raise ValueError(f"status {status} is not an HTTP status (nor a WebSocket close code)")
     method = _text(req.get("method") or "GET", "request.method").upper()
     path = _text(meta.get("path") or split.path or "/", "path")
     headers = [(_text(h["name"], "header name"), _text(h["value"], "header value"))
@@ -333,6 +334,8 @@ def _har_record(entry: dict[str, Any]) -> CaptureRecord:
         kind=kind,
         query=parse_qs(split.query, keep_blank_values=True),
     )
+    if kind == "ws" and meta.get("bin") is not None:  # (a recording's own bin)
+        record["bin"] = _text(meta["bin"], "bin")
     for key in ("provider", "event_type", "delivery_id", "verify_reason"):
         if meta.get(key) is not None:
             record[key] = _text(meta[key], key)

@@ -35,7 +35,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
-from ..capture import check_import, check_request_syntax
+from ..capture import check_import, check_request_syntax, status_ok
 
 if TYPE_CHECKING:
     from ..explore.parallel import Helpers
@@ -106,8 +106,8 @@ def _record(d: Any, now: bool = True) -> dict[str, Any]:
             if type(vs) is not list or not all(type(v) is str for v in vs):
                 raise TypeError(f"query {k!r} must be a list of strings")
     status = get("status") or 200
-    if type(status) is not int or not 0 <= status <= 999:
-        raise ValueError(f"status {status!r} is not an HTTP status")
+    if type(status) is not int or not status_ok(status, get("kind")):
+        raise ValueError(f"status {status!r} is not an HTTP status (nor a WebSocket close code)")
     method = get("method")
     method = "GET" if method is None else _text(method, "method")
     path = get("path")
@@ -148,6 +148,8 @@ def _record(d: Any, now: bool = True) -> dict[str, Any]:
         "status": status,
         "kind": kind,
     }
+    if kind == "ws" and get("bin") is not None:  # (a recording's own bin, ws.record(bin=...))
+        record["bin"] = _text(get("bin"), "bin")
     for key in ("provider", "event_type", "delivery_id", "verify_reason"):
         value = get(key)
         if value is not None:

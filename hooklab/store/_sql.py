@@ -61,7 +61,7 @@ _FORMAT = "hooklab-captures-2"
 _FORMATS_READ = ("hooklab-captures-1", _FORMAT)
 _COLS = (
     "id, received_us, kind, method, path, query, headers, body, remote_addr, url, status,"
-    " provider, event_type, delivery_id, verified, verify_reason, duplicate, handshake"
+    " provider, event_type, delivery_id, verified, verify_reason, duplicate, handshake, bin"
 )
 
 
@@ -115,7 +115,13 @@ def _row_to_capture(r: tuple) -> Capture:
         verify_reason=r[15],
         duplicate=bool(r[16]),
         handshake=r[17],
+        stored_bin=other_bin(r[18], r[4]),
     )
+
+
+def other_bin(stored: str | None, path: str) -> str | None:
+    """``stored`` (a row's bin) if it is not ``path``'s own: :attr:`Capture.stored_bin`."""
+    return stored if stored is not None and stored != bin_of(path) else None
 
 
 def where_clause(
@@ -437,4 +443,5 @@ def row_capture(rid: int, values: list[Any], record: dict[str, Any]) -> Capture:
         verify_reason=values[15],
         duplicate=bool(values[16]),
         handshake=record.get("handshake"),
+        stored_bin=other_bin(values[4], values[3]),
     )

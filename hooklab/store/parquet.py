@@ -29,6 +29,7 @@ from typing import Any
 from ..capture import Capture
 from ..filters import FIELD_KEYS, matches_text, search_words, validate
 from ._arrow import arrow_pool
+from ._sql import other_bin
 
 __all__ = ["NO_PROVIDER", "PARQUET_COLUMNS", "ParquetStore", "is_parquet_dataset"]
 
@@ -515,4 +516,5 @@ def _capture(r: dict[str, Any]) -> Capture:
         verify_reason=r.get("verify_reason"),
         duplicate=bool(r.get("duplicate")),
         handshake=r.get("handshake"),
+        stored_bin=other_bin(r.get("bin"), r.get("path") or "/"),
     )
