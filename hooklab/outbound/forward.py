@@ -14,8 +14,11 @@ True
 A capture of ``/github/events?x=1`` forwarded to ``http://127.0.0.1:5000/webhook`` goes to
 ``http://127.0.0.1:5000/webhook/events?x=1`` with the same method, the same headers except the
 hop-by-hop ones (``Host`` is the target's, ``Content-Length`` recomputed) and the exact body, so
-signatures still verify. Requests use :func:`hooklab.outbound.sender.http_request`: no
-redirects, timeouts.
+signatures still verify (a replay long after the delivery fails where the signature holds a
+time the app checks: Stripe's ``t=`` against its 300 s tolerance; send a freshly signed
+sample with ``hooklab.send(..., secret=...)`` then). Requests use
+:func:`hooklab.outbound.sender.http_request`: no redirects, timeouts. With ``workers > 1``
+forwards of one bin may reach the app out of order, as providers' own retries do.
 
 The capture is the sender's, so it never steers the request: a path suffix with a dot segment
 however spelled (``..``, ``%2e%2e``, ``..;``, ``..%2f``, ``%252e%252e``, a backslash) is refused
