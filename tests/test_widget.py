@@ -162,6 +162,18 @@ def test_rate_counter_falls_back_to_zero(store, views):
     assert wait_until(lambda: "0/s" in v.counter.value, 3.0)
 
 
+def test_the_rate_and_filter_shown_are_those_of_the_view_s_boxes(store, views):
+    """With a search that matched nothing the counter read "0 captures · 150/s": the rate
+    counted every arrival, and the boxes' filters were not listed."""
+    v = make(views, store)
+    v.search.value = "needle"
+    for i in range(6):
+        store.add({"path": f"/x/{i}", "body": b"needle" if i < 2 else b"hay"})
+    store.flush()
+    assert wait_until(lambda: "2/s" in v.counter.value, 2.0), v.counter.value
+    assert "filter: search=needle" in v.counter.value and "6/s" not in v.counter.value
+
+
 def test_pause_stops_updates_and_resume_catches_up(store, views, dummy_comm):
     first = post(store, "/a")
     v = make(views, store)

@@ -180,8 +180,9 @@ class LiveControls:
         self._rate_shown = len(arr)
         n = f"{total:,}"
         parts = [f"<b>{n}</b> capture{'' if total == 1 else 's'}", f"{self._rate_shown:,}/s"]
-        if self.filters:
-            shown = ", ".join(f"{k}={v}" for k, v in self.filters.items())
+        chosen = {**self.filters, **self._box_filters()}
+        if chosen:
+            shown = ", ".join(f"{k}={v}" for k, v in chosen.items())
             parts.append(f"filter: {escape(R.visible(shown), quote=True)}")
         if total:
             a = self._page * self.max_rows + 1

@@ -228,10 +228,12 @@ class LiveView(LiveControls, W.VBox):
 
     # -- events (the store's writer or syncer thread / kernel thread) -----------------------
     def _on_capture(self, cap: Capture) -> None:
-        """Store subscriber, runs on the store's thread: mark dirty, nothing else."""
+        """Store subscriber, runs on the store's thread: mark dirty, nothing else (the rate
+        counts the captures the view's filters and boxes let through)."""
         if not matches(cap, self.filters):
             return
-        self._arrivals.append(time.monotonic())
+        if matches(cap, self._box_filters()):
+            self._arrivals.append(time.monotonic())
         with self._cond:
             if cap.bin not in self._known_bins or (
                 cap.provider and cap.provider not in self._known_providers
@@ -355,15 +357,20 @@ class LiveView(LiveControls, W.VBox):
             next_at = time.monotonic() + max(sent, 1) / self.rate
 
     # -- rendering --------------------------------------------------------------------------
-    def _effective_filters(self) -> dict[str, Any]:
-        eff = dict(self.filters)
-        if "bin" not in eff and self.bin_filter.value != ALL:
+    def _box_filters(self) -> dict[str, Any]:
+        """The filters chosen in the view's own boxes (bin, provider, search text)."""
+        eff: dict[str, Any] = {}
+        if "bin" not in self.filters and self.bin_filter.value != ALL:
             eff["bin"] = self.bin_filter.value
-        if "provider" not in eff and self.provider_filter.value != ALL:
+        if "provider" not in self.filters and self.provider_filter.value != ALL:
             eff["provider"] = self.provider_filter.value
         needle = self.search.value.strip()
-        if "search" not in eff and needle:  # the filter box is the search= filter
+        if "search" not in self.filters and needle:
             eff["search"] = needle
+        return eff
+
+    def _effective_filters(self) -> dict[str, Any]:
+        eff = {**self.filters, **self._box_filters()}  # (the filter box is the search= filter)
         since = eff.get("since")
         if self._cleared_after and not (isinstance(since, int) and since >= self._cleared_after):
             eff["since"] = self._cleared_after  # (a datetime ``since`` yields to the clear point)
