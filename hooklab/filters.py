@@ -12,7 +12,7 @@ provider   detected sender (``stripe``, ``github``, ...)
 event_type e.g. ``invoice.paid``, ``pull_request.opened``
 path       the exact path
 kind       ``http`` (received), ``ws_in`` / ``ws_out`` (recorded WebSocket frames)
-since      a capture id (newer ids only) or a datetime (received after it)
+since      a capture id (newer ids only) or a datetime (received after it; or ISO 8601 text)
 until      a capture id (that id and older) or a datetime (received at or before it)
 search     words in path, query, headers or body (case-insensitive; see below)
 ========== ==========================================================================
@@ -97,8 +97,16 @@ def validate(filters: Mapping[str, Any]) -> dict[str, Any]:
             elif not isinstance(value, str):
                 raise TypeError(f"filter {key}= takes a string or a list of strings, not {value!r}")
         elif key in ("since", "until"):
-            if isinstance(value, bool) or not isinstance(value, (Integral, datetime)):
-                raise TypeError(f"{key}= takes a capture id or a datetime, not {value!r}")
+            if isinstance(value, str):  # ISO 8601 text, as pandas users write times
+                number = capture_id(value)
+                try:
+                    value = _iso(value, key) if number is None else number
+                except ValueError:
+                    raise TypeError(f"{key}= takes a capture id or a datetime (or ISO 8601 "
+                                    f"text such as '2026-01-31T12:00'), not {value!r}") from None
+            elif isinstance(value, bool) or not isinstance(value, (Integral, datetime)):
+                raise TypeError(f"{key}= takes a capture id or a datetime (or ISO 8601 text), "
+                                f"not {value!r}")
             value = _aware(value) if isinstance(value, datetime) else int(value)
         elif key == "search":
             if not isinstance(value, str):

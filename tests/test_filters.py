@@ -125,6 +125,11 @@ def test_datetime_since_and_until(mixed):
     assert [c.id for c in mixed.query(until=mid)] == [c.id for c in caps[:2]]
     naive = (mid + timedelta(0)).replace(tzinfo=None)  # naive datetimes are UTC
     assert [c.id for c in mixed.query(since=naive)] == [c.id for c in caps[2:]]
+    # ISO 8601 text, as a pandas user writes a time (it was a TypeError; the API took it)
+    for text in (mid.isoformat(), naive.isoformat(), mid.isoformat().replace("+00:00", "Z")):
+        assert [c.id for c in mixed.query(since=text)] == [c.id for c in caps[2:]], text
+        assert list(mixed.dataframe(until=text)["id"]) == [c.id for c in caps[:2]], text
+    assert [c.id for c in mixed.query(since=str(caps[1].id))] == [c.id for c in caps[2:]]
 
 
 def test_a_provider_filter_with_a_typo_says_so() -> None:
