@@ -36,6 +36,8 @@ BODIES = {
                    b"%22%2C%22note%22%3A%22a%5Cnb%22%7D"),
     # not JSON and not a form: backslashes are just characters
     "plain": ("text/plain", b"C:\\new folder\\data"),
+    # an escaped backslash before an n is no line break: C:\new stays "c new"
+    "winpath": (JSON, json.dumps({"file": "C:\\new\\data", "quote": "a\\"}).encode()),
     # UTF-8 as it is
     "utf8": (JSON, json.dumps({"who": "Zoë", "dish": "crème"}, ensure_ascii=False).encode()),
 }
@@ -61,6 +63,8 @@ SEARCHES = {
     "note a b": {"form"},
     "new folder data": {"plain"},
     "ew folder": set(),
+    "c new data": {"winpath"},
+    "ew data": set(),
 }
 
 
