@@ -366,3 +366,41 @@ def test_a_loop_back_into_the_lab_is_refused_in_any_spelling(lab, host: str) -> 
 def test_other_hosts_on_the_lab_s_port_are_other_servers(lab, host: str) -> None:  # type: ignore[no-untyped-def]
     lab.forward("elsewhere", f"http://{host}:{lab.bound_port}/x")
     lab.forward("elsewhere", None)
+
+
+def test_a_secret_goes_only_where_the_sender_put_it(lab) -> None:  # type: ignore[no-untyped-def]
+    """Restoring filled every ``[secret]`` with the bin's secret: a sender writing
+    ``X-Echo: [secret]`` got the lab's GitHub HMAC key sent to the app; a capture whose token
+    did not verify, or another bin's token, came back as this bin's secret."""
+    lab.secret("gitlab", "gl-token-123456", provider="gitlab")
+    lab.secret("github", "gh-hmac-key-123", provider="github")
+    lab.secret("other", "other-token-999", provider="gitlab")
+    sent = [
+        ("gitlab", {"X-Gitlab-Token": "gl-token-123456", "X-Echo": "[secret]"}),  # verified
+        ("gitlab", {"X-Gitlab-Token": "other-token-999"}),  # another bin's: not verified
+        ("gitlab", {"X-Gitlab-Token": "[secret]"}),  # the mark itself: not verified
+        ("github", {"X-Echo": "[secret]", "Authorization": "Basic [secret]"}),
+    ]
+    with Target() as t:
+        for b in ("gitlab", "github"):
+            lab.forward(b, to=t.url + "/app")
+        for n, (b, headers) in enumerate(sent):
+            body = b'{"n": %d}' % n
+            assert post(lab.url_for(b), body, {"Content-Type": "application/json", **headers})[0] == 200
+        caps = lab.wait(4, timeout=10)
+        t.wait(4)
+        replayed = [r for c in caps for r in lab.replay(c, to=t.url + "/app")]
+        got = t.wait(8)
+    assert [r.status for r in replayed] == [200] * 4
+    by_n: dict[int, list] = {}
+    for r in got:  # (forwards may arrive in any order: matched by body)
+        by_n.setdefault(int(r.body[6:-1]), []).append(r)
+    assert sorted(by_n) == [0, 1, 2, 3] and all(len(v) == 2 for v in by_n.values())
+    for r in by_n[0]:  # forwarded and replayed: only in the header the provider sent it in
+        assert r.header("X-Gitlab-Token") == "gl-token-123456" and r.header("X-Echo") == "[secret]"
+    for r in by_n[1] + by_n[2]:
+        assert r.header("X-Gitlab-Token") == "[secret]"
+    for r in by_n[3]:
+        assert r.header("X-Echo") == "[secret]" and r.header("Authorization") == "Basic [secret]"
+    everything = repr([(r.headers, r.path) for r in got])
+    assert "gh-hmac-key-123" not in everything and "other-token-999" not in everything

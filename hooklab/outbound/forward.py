@@ -264,7 +264,12 @@ class Forwarder:
                 capture, to, gen = item
                 if gen != self._generation:  # (cleared meanwhile: not sent)
                     continue
-                r = _deliver(self.restore(capture) if self.restore else capture, to, self.timeout)
+                if self.restore is not None:
+                    try:
+                        capture = self.restore(capture)
+                    except Exception:  # noqa: BLE001 - sent as stored rather than not at all
+                        pass
+                r = _deliver(capture, to, self.timeout)
                 self._record(capture.id, r.url or to, r.status, round(r.elapsed * 1000, 3),
                              r.error, gen)
             finally:

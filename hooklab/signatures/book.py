@@ -15,7 +15,7 @@ Asana and Notion). Secrets live in memory only: never in the database, widgets o
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
+import re
 from dataclasses import replace
 from typing import Any
 
@@ -26,6 +26,20 @@ __all__ = ["MARK", "SecretBook"]
 
 #: what a registered secret is stored as (never the secret itself)
 MARK = "[secret]"
+_SCHEME_MARK = re.compile(r"(?i)(basic|bearer)( +)\[secret\]")
+_VERIFY_TOKEN_MARK = re.compile(r"(?<=[?&])(hub\.verify_token=)(?:\[secret\]|%5Bsecret%5D)(?=&|#|$)")
+
+
+def _given(value: str, secret: str) -> str:
+    """A header value the lab stored with ``[secret]`` for the bin's ``secret``, as sent."""
+    if value == MARK:
+        return secret
+    m = _SCHEME_MARK.fullmatch(value)
+    if m is None:
+        return value
+    if m.group(1).lower() == "basic":
+        return m.group(1) + m.group(2) + base64.b64encode(secret.encode("utf-8", "surrogatepass")).decode()
+    return m.group(1) + m.group(2) + secret
 
 
 def _verify(provider: str | None, secret: str | bytes, headers: Any, body: bytes,
@@ -95,58 +109,43 @@ class SecretBook(BinSecrets):
         self.scrub(record, headers)
 
     def restored(self, capture: Capture) -> Capture:
-        """``capture`` as its sender sent it, for forward and replay: where the secret or verify
-        token registered for its bin was stored as ``[secret]`` (a shared token in a header,
-        ``Basic``/``Bearer`` credentials, Meta's ``hub.verify_token`` in the query), the value
-        is given back; a target that checks the token then accepts it. Unchanged when its bin
-        has none (or the capture holds no mark).
+        """``capture`` as its sender sent it, for forward and replay: the credential the lab
+        stored as ``[secret]`` where the provider puts it (its token header, ``Authorization``
+        with ``Basic``/``Bearer``; Meta's and Strava's ``hub.verify_token``) is given back as
+        the value registered for the capture's bin, so a target that checks it accepts it.
+        Only for a capture that credential verified: a ``[secret]`` anywhere else (one a sender
+        wrote itself, another bin's secret) stays as it is.
 
         >>> book = SecretBook()
         >>> book.set("gitlab", "tok-123", provider="gitlab")
-        >>> rec = {"path": "/gitlab", "headers": [("X-Gitlab-Token", "tok-123")], "body": b"{}"}
-        >>> book.apply(rec); rec["headers"]
-        [('X-Gitlab-Token', '[secret]')]
+        >>> rec = {"path": "/gitlab", "headers": [("X-Gitlab-Token", "tok-123"), ("X-Echo", MARK)],
+        ...        "body": b"{}"}
+        >>> book.apply(rec); rec["headers"], rec["verified"]
+        ([('X-Gitlab-Token', '[secret]'), ('X-Echo', '[secret]')], True)
         >>> from hooklab.capture import Capture
-        >>> cap = Capture(1, None, "POST", "/gitlab", headers=rec["headers"])
+        >>> cap = Capture(1, None, "POST", "/gitlab", headers=rec["headers"], verified=True)
         >>> book.restored(cap).headers
-        [('X-Gitlab-Token', 'tok-123')]
+        [('X-Gitlab-Token', 'tok-123'), ('X-Echo', '[secret]')]
         """
         entry = self.get(capture.bin)
-        if entry is None or (MARK not in repr(capture.headers) and MARK not in (capture.url or "")
-                             and MARK not in capture.path):
+        if entry is None or capture.verified is not True or capture.kind != "http":
             return capture
         secret = entry.secret.decode("utf-8", "replace") if isinstance(entry.secret, bytes) \
             else entry.secret
+        row = TABLE.get(entry.provider or capture.provider or "")
+        headers, query, url = capture.headers, capture.query, capture.url
+        if secret and row is not None and row.scheme in ("token", "basic"):
+            where = "authorization" if row.scheme == "basic" else str(row.sig.get("header", "")).lower()
+            headers = [(k, _given(v, secret) if k.lower() == where else v) for k, v in headers]
         token = entry.verify_token
-
-        def value(name: str) -> str | None:  # Meta's and Strava's token goes in hub.verify_token
-            return token if token and (not secret or "verify_token" in name.lower()) else secret
-
-        def put(text: str, name: str, quote: Callable[[str], str] = str) -> str:
-            given = value(name)
-            if given is None or MARK not in text:
-                return text
-            if text == f"Basic {MARK}":
-                return "Basic " + base64.b64encode(given.encode("utf-8", "surrogatepass")).decode()
-            return text.replace(MARK, quote(given))
-
-        headers = [(k, put(v, k)) for k, v in capture.headers]
-        query = {k: [put(v, k) for v in vs] for k, vs in capture.query.items()}
-        url = capture.url
-        if url and MARK in url:
+        if token and query.get("hub.verify_token") == [MARK]:
             from urllib.parse import quote_plus
 
-            base, _, qs = url.partition("?")
-            pairs = [p.partition("=") for p in qs.split("&")] if qs else []
-            qs = "&".join(k + eq + put(v, k, quote_plus) for k, eq, v in pairs)
-            url = base + ("?" + qs if qs else "")
-        from urllib.parse import quote
-
-        path = put(capture.path, "", lambda v: quote(v, safe=""))
-        if url and path != capture.path:
-            url = url.replace(capture.path.replace(MARK, quote(MARK, safe="")), path, 1).replace(
-                capture.path, path, 1)
-        return replace(capture, headers=headers, query=query, url=url, path=path)
+            query = {**query, "hub.verify_token": [token]}
+            url = _VERIFY_TOKEN_MARK.sub(lambda m: m.group(1) + quote_plus(token), url)
+        if headers == capture.headers and query is capture.query:
+            return capture
+        return replace(capture, headers=headers, query=query, url=url)
 
     def scrub(self, record: dict[str, Any], received: Any = None) -> None:
         """Replace every secret and verify token given with ``lab.secret`` (of any bin; its
