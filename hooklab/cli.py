@@ -165,7 +165,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     def show_failure() -> None:  # a full disk: said once, and when captures are stored again
         nonlocal failing
-        now = lab.store.last_error
+        now = lab.store.failing
         if now is not None and (failing is None or now[0] != failing[0]):
             out.put(f"hooklab: captures are not being stored ({now[0]}); senders get 503", err=True)
         elif now is None and failing is not None:

@@ -82,7 +82,7 @@ class HealthHandler(_Base):
 
     def get(self) -> None:
         st = self.server.store
-        failing = getattr(st, "last_error", None)
+        failing = getattr(st, "failing", None)
         answer = {
             "status": "ok" if failing is None else "failing",
             "version": __version__,

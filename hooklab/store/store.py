@@ -220,6 +220,7 @@ class CaptureStore:
         self._seen_deliveries: set[tuple[str, str]] | None = None  # (a load into an empty store)
         self._last_retention = 0.0
         self._retention_left = False  # a pass is owed: skipped (a second not over) or partial
+        self._last_idle_retention = 0.0  # the last pass after a batch that stored nothing
         #: after a retention pass that left exactly retention_count captures: (generation,
         #: last id, first id kept, when counted from the newest, retention_count)
         self._retained: tuple[int, int, int, float, int] | None = None
@@ -251,6 +252,7 @@ class CaptureStore:
         #: why the last write failed and since when (None once a write succeeds again)
         self.last_error: tuple[str, datetime] | None = None
         self._full_at = 0.0  # when the WAL's room was last given back after a full disk
+        self._failed_at: datetime | None = None  # when a failed WAL sync was first seen
         self._last_write = time.monotonic()  # when the writer last committed anything
         self._idle_work: list[Callable[[], bool | None]] = []  # see when_idle
         self._checkpoint_due = False  # the upkeep thread checkpointed: the writer finishes it
@@ -443,6 +445,22 @@ class CaptureStore:
         if not reserved:
             self._reserve(1, size, block, timeout, repair)
         self._queue.put((record, fut, on_done, size))
+
+    @property
+    def failing(self) -> tuple[str, datetime] | None:
+        """Why captures are not being stored now and since when (``None`` while they are): the
+        last write's error (a full disk), or a failed WAL sync (until the file is opened
+        again). ``/_hooklab/health`` and ``hooklab serve`` say it.
+
+        >>> store.failing is None
+        True
+        """
+        if self._failed is not None:
+            if self._failed_at is None:
+                self._failed_at = datetime.now(timezone.utc)
+            return ("syncing the database to disk failed: nothing more is stored until it is "
+                    "opened again", self._failed_at)
+        return self.last_error
 
     @property
     def _failed(self) -> OSError | None:
@@ -811,7 +829,8 @@ class CaptureStore:
                 if sealed is not None:
                     self._segments_upto = sealed
             self._commits += 1
-            self.last_error = None
+            if self.last_error is not None and any(isinstance(c, Capture) for c, _, _ in done):
+                self.last_error = None  # (a batch of flushes alone proves nothing)
         except Exception as exc:
             done = [(exc, fut, cb) for _, fut, cb, _ in batch]
             self._write_failed(exc)
@@ -822,7 +841,7 @@ class CaptureStore:
                 if self._sync is None:  # (else once synced: see _after_commit)
                     self._cond.notify_all()
         self._after_commit(done, forwarded, caps)
-        self._apply_retention()
+        self._apply_retention(wrote=bool(caps))
         if self._upkeep is not None:
             self._written += len(batch)
             self._written_bytes += sum(item[3] for item in batch)
@@ -839,9 +858,11 @@ class CaptureStore:
         no old capture, also once webhooks stop coming."""
         if not (self.retention_count or self.retention_age) or self._closed:
             return False
-        since = time.monotonic() - self._last_retention
-        return since >= 1.0 and (self._retention_left or (
-            bool(self.retention_age) and since >= _RETENTION_IDLE))
+        now = time.monotonic()
+        if self._retention_left and now - self._last_retention >= 1.0:
+            return True
+        since = now - max(self._last_retention, self._last_idle_retention)
+        return bool(self.retention_age) and since >= _RETENTION_IDLE
 
     def _write_failed(self, exc: BaseException) -> None:
         """Writer thread: a batch was not stored. Said by :attr:`last_error` (the health
@@ -881,6 +902,8 @@ class CaptureStore:
             if not one:
                 db.execute("RELEASE words")
         except Exception:  # noqa: BLE001 - the twin covers unindexed rows
+            if not db.in_transaction:  # SQLite gave the whole transaction up (a full disk):
+                raise  # the batch fails, with that error
             if not one:
                 db.execute("ROLLBACK TO words")
                 db.execute("RELEASE words")
@@ -904,12 +927,16 @@ class CaptureStore:
                 for i, (values, record, _, _, _) in enumerate(pending)
             ]
         except Exception:  # noqa: BLE001 - each statement is atomic: nothing of it was kept
+            if not db.in_transaction:  # SQLite gave the transaction up (a full disk): the
+                raise  # batch fails whole; rows inserted one by one would be kept, unanswered
             results = []
             for values, record, _, _, _ in pending:
                 values[16] = 0
                 try:
                     results.append(row_capture(insert_rows(db, [values]), values, record))
                 except Exception as exc:  # noqa: BLE001
+                    if not db.in_transaction:  # (given up by SQLite now: the batch fails whole)
+                        raise
                     results.append(exc)
         for result, (values, record, fut, cb, line) in zip(results, pending, strict=True):
             done.append((result, fut, cb))
@@ -1044,14 +1071,22 @@ class CaptureStore:
         ] if notify else []
         self._after_commit([(len(rows), fut, None)], [], caps, bulk=True)
 
-    def _apply_retention(self) -> None:
+    def _apply_retention(self, *, wrote: bool = True) -> None:
+        """Writer thread, after a batch: a retention pass, at most one a second after writes;
+        after a batch that stored no capture (the upkeep thread's, or a flush) only if one is
+        owed (:meth:`_retention_wanted`), without taking the next write's turn."""
         if not (self.retention_count or self.retention_age):
             return
         now = time.monotonic()
-        if now - self._last_retention < 1.0:
+        if not wrote:
+            if not self._retention_wanted():
+                return
+            self._last_idle_retention = now
+        elif now - self._last_retention < 1.0:
             self._retention_left = True  # (the upkeep thread asks for it once the second is over)
             return
-        self._last_retention = now
+        else:
+            self._last_retention = now
         self._retention_left = False
         deleted = 0
         whole = True  # (False: more to delete than one pass takes)
@@ -1703,9 +1738,8 @@ def write_error(exc: BaseException) -> str:
     >>> write_error(sqlite3.OperationalError("database or disk is full"))
     'OperationalError: database or disk is full'
     """
-    text = str(exc).splitlines()[0][:200] if str(exc) else ""
-    if isinstance(exc, sqlite3.Error) or isinstance(exc, StoreError):
-        return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    if isinstance(exc, sqlite3.Error) and str(exc):  # (hooklab's own errors may name a path)
+        return f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
     return type(exc).__name__
 
 
