@@ -373,3 +373,44 @@ def test_quiet_moment_work_runs_in_slices_and_steps_aside_for_captures(tmp_path)
         assert len(calls) > n and calls[n] - came >= 0.4  # and then on
     finally:
         store.close()
+
+
+def test_a_transaction_sqlite_gives_up_fails_the_whole_batch(tmp_path) -> None:
+    """A full disk in the middle of a batch: SQLite rolls the transaction back, and the
+    one-by-one retry then stored the small capture in autocommit while its sender got 503
+    ("cannot commit - no transaction is active"). The batch now fails whole, with SQLite's
+    error, and nothing of it is kept. (A page limit stands in for the full disk.)"""
+    import threading
+
+    from hooklab.store import CaptureStore
+
+    s = CaptureStore(str(tmp_path / "c.sqlite3"))
+    try:
+        s.add_sync({"method": "POST", "path": "/a", "body": b"x"})
+        (pages,) = s._wdb.execute("PRAGMA page_count").fetchone()
+        s._wdb.execute(f"PRAGMA max_page_count = {pages + 40}")  # room for a small one only
+        results: list = []
+        done = threading.Event()
+
+        def cb(r) -> None:  # type: ignore[no-untyped-def]
+            results.append(r)
+            if len(results) == 2:
+                done.set()
+
+        # (queued at once: nearly always one batch; if not, the same must hold)
+        s.submit({"method": "POST", "path": "/a", "body": b"B" * 400_000}, cb)
+        s.submit({"method": "POST", "path": "/a", "body": b"small"}, cb)
+        assert done.wait(10)
+        assert any(isinstance(r, Exception) and "database or disk is full" in str(r)
+                   for r in results), results
+        stored = {bytes(b) for (b,) in s._wdb.execute("SELECT body FROM captures WHERE id > 1")}
+        answered = {r.body for r in results if not isinstance(r, Exception)}
+        assert stored == answered  # nothing kept that was answered as not stored
+        assert s.failing is not None and "database or disk is full" in s.failing[0]
+        s.flush()
+        assert s.failing is not None  # (a flush stores no capture: still failing)
+        s._wdb.execute("PRAGMA max_page_count = 1000000")
+        s.add_sync({"method": "POST", "path": "/a", "body": b"again"})
+        assert s.failing is None
+    finally:
+        s.close()
