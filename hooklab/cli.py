@@ -37,29 +37,30 @@ def _int_in(low: int, high: int | None) -> Callable[[str], int]:
 
 
 class _Printer:
-    """Lines for the terminal, written by a thread of their own: output nobody reads (``hooklab
-    serve | less`` left on its first page, a terminal paused with Ctrl-S) never holds the
-    store's thread, which stored nothing more once a pipe was full, nor Ctrl-C. At most
-    ``limit`` lines wait; more are counted and said to be left out."""
+    """Lines for one stream (stdout or stderr), written by a thread of their own: output
+    nobody reads (``hooklab serve | less`` left on its first page, a terminal paused with
+    Ctrl-S) never holds the store's thread, which stored nothing more once a pipe was full,
+    nor Ctrl-C, nor the other stream's lines. At most ``limit`` lines wait; more are counted
+    and said to be left out."""
 
-    def __init__(self, limit: int = 10_000) -> None:
+    def __init__(self, stream: str = "stdout", limit: int = 10_000) -> None:
         from collections import deque
 
-        self.limit = limit
+        self.stream, self.limit = stream, limit
         self.broken = False  # the reader went away (``| head``): nothing more is written
-        self._lines: deque[tuple[str, bool]] = deque()
+        self._lines: deque[str] = deque()
         self._left_out = 0
         self._closed = False
         self._cond = threading.Condition()
-        self._thread = threading.Thread(target=self._run, name="hooklab-print", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=f"hooklab-{stream}", daemon=True)
         self._thread.start()
 
-    def put(self, line: str, *, err: bool = False) -> None:
+    def put(self, line: str) -> None:
         with self._cond:
             if len(self._lines) >= self.limit:
                 self._left_out += 1
                 return
-            self._lines.append((line, err))
+            self._lines.append(line)
             self._cond.notify()
 
     def _run(self) -> None:
@@ -69,24 +70,24 @@ class _Printer:
                     self._cond.wait()
                 if not self._lines:
                     return
-                line, err = self._lines.popleft()
+                line = self._lines.popleft()
                 left_out, self._left_out = self._left_out, 0
             if left_out:
                 self._write(f"hooklab: {left_out} line{'s' if left_out != 1 else ''} left out "
-                            "(the output was not read)", True)
-            self._write(line, err)
+                            "(the output was not read)")
+            self._write(line)
 
-    def _write(self, line: str, err: bool) -> None:
-        if self.broken and not err:
+    def _write(self, line: str) -> None:
+        if self.broken:
             return
+        out = sys.stdout if self.stream == "stdout" else sys.stderr
         try:
-            print(line, file=sys.stderr if err else sys.stdout, flush=True)
+            print(line, file=out, flush=True)
         except BrokenPipeError:
-            if not err:
-                import os
+            import os
 
-                self.broken = True  # (the rest of stdout goes nowhere: no error at exit)
-                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            self.broken = True  # (the rest goes nowhere: no error at exit)
+            os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
         except (OSError, ValueError):
             pass
 
@@ -107,7 +108,7 @@ def _serve(args: argparse.Namespace) -> int:
         host=args.host, port=args.port, db=args.db, max_body=args.max_body,
         durability=args.durability,
     )
-    out = _Printer()
+    out, err = _Printer("stdout"), _Printer("stderr", limit=1_000)
 
     def show(c) -> None:  # type: ignore[no-untyped-def]
         # path, provider and event_type come from the sender: print only visible characters,
@@ -167,9 +168,9 @@ def _serve(args: argparse.Namespace) -> int:
         nonlocal failing
         now = lab.store.failing
         if now is not None and (failing is None or now[0] != failing[0]):
-            out.put(f"hooklab: captures are not being stored ({now[0]}); senders get 503", err=True)
+            err.put(f"hooklab: captures are not being stored ({now[0]}); senders get 503")
         elif now is None and failing is not None:
-            out.put("hooklab: captures are being stored again", err=True)
+            err.put("hooklab: captures are being stored again")
         failing = now
 
     try:
@@ -183,11 +184,12 @@ def _serve(args: argparse.Namespace) -> int:
         left = lab.forwards_pending
         lab.stop()
         if left:  # (their targets had not answered yet: no outcome will be shown for them)
-            out.put(f"hooklab: {left} forward{'s' if left != 1 else ''} on {'their' if left != 1 else 'its'} "
-                    "way not finished", err=True)
+            err.put(f"hooklab: {left} forward{'s' if left != 1 else ''} on {'their' if left != 1 else 'its'} "
+                    "way not finished")
         out.put("hooklab: stopped")
-        if not out.close():  # the output still blocks, and the store is closed: exit now (a
-            import os  # normal exit would wait on the blocked stdout for ever)
+        written = err.close(1.0) & out.close()
+        if not written:  # an output still blocks, and the store is closed: exit now (a normal
+            import os  # exit would wait on the blocked stream for ever)
 
             os._exit(1)
     return 1 if out.broken else 0
