@@ -529,8 +529,16 @@ def test_a_parquet_export_stopped_part_way_leaves_nothing_readers_stumble_on(fil
     os.utime(cut, (old, old))
     assert filled.export(str(export), fmt="parquet") == 0
     assert not cut.exists()  # an hour old: removed by the next export of that database
-    # a cut file under a final name (an older hooklab's export stopped part-way): said so
-    bad = parts[0].with_name("part-x-1-2-0.parquet")
-    bad.write_bytes(parts[0].read_bytes()[:100])
-    with pytest.raises(ValueError, match=f"{bad.name}.*cannot be read as Parquet.*stopped part-way"):
-        hooklab.open(str(export))
+    # other files beside an export are no part of it (a review: a README.md broke open())
+    (export / "README.md").write_text("exported on monday\n")
+    (export / "day=2026-01-01").mkdir(exist_ok=True)
+    (export / "day=2026-01-01" / "notes.txt").write_text("x")
+    assert len(hooklab.open(str(export)).dataframe()) == 5
+    # a cut file under a final name (an older hooklab's export stopped part-way): said so,
+    # whether it sorts first or last
+    for name in ("part-x-1-2-0.parquet", "part-0-0-0-0.parquet"):
+        bad = parts[0].with_name(name)
+        bad.write_bytes(parts[0].read_bytes()[:100])
+        with pytest.raises(ValueError, match=f"{bad.name}.*cannot be read as Parquet.*stopped part-way"):
+            hooklab.open(str(export))
+        bad.unlink()

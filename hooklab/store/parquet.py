@@ -82,6 +82,20 @@ def is_parquet_dataset(path: str | os.PathLike[str]) -> bool:
 _CORE = frozenset({"id", "received_at", "method", "path", "headers", "body"})
 
 
+def _parquet_files(path: str) -> list[str]:
+    """The ``.parquet`` files of a dataset folder (any depth; names starting with ``.`` or
+    ``_`` left out, as Arrow, Spark and Dask leave them out: an export's unfinished files),
+    sorted; other files (a README) are no part of it. ``[path]`` for a file."""
+    if not os.path.isdir(path):
+        return [path]
+    found = []
+    for folder, dirs, names in os.walk(path):
+        dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_")))
+        found += [os.path.join(folder, n) for n in names
+                  if n.endswith(".parquet") and not n.startswith((".", "_"))]
+    return sorted(found)
+
+
 def _check_files(files: Sequence[str], path: str) -> None:
     """``ValueError`` naming the first of ``files`` that is not a capture export's (its
     columns are not :data:`PARQUET_COLUMNS`, of their types): a folder that holds other
@@ -130,13 +144,12 @@ class ParquetStore:
             raise FileNotFoundError(f"no Parquet dataset at {self.path!r}")
         import pyarrow as pa
 
-        found = ds.dataset(self.path, format="parquet", partitioning=partitioning(),
-                           exclude_invalid_files=False)  # (a cut file: said below)
-        _check_files(found.files, self.path)
+        files = _parquet_files(self.path)
+        _check_files(files, self.path)  # (a cut or foreign .parquet file: said by name)
         # the export's schema, not the first file's: a file of an older hooklab that lacks a
         # later column ("handshake") reads it as empty
         full = pa.schema([*file_schema(), *partitioning().schema])
-        self._ds = ds.dataset(found.files if os.path.isdir(self.path) else self.path,
+        self._ds = ds.dataset(files if os.path.isdir(self.path) else self.path,
                               format="parquet", partitioning=partitioning(), schema=full,
                               partition_base_dir=self.path if os.path.isdir(self.path) else None)
         self._closed = False
