@@ -200,9 +200,12 @@ def readable(text: str, content_type: str | None = None) -> str:
     if content_type is not None and content_type.lower().lstrip().startswith(_FORM) and (
         "%" in text or "+" in text
     ):
-        from urllib.parse import unquote_plus
+        if text.count("%") <= MAX_UNICODE_ESCAPES:  # (each costs Python work: as for \u)
+            from urllib.parse import unquote_plus
 
-        text = unquote_plus(text, errors="replace")
+            text = unquote_plus(text, errors="replace")
+        else:
+            text = text.replace("+", " ")
         json_inside = "\\" in text and ("={" in text or "=[" in text)
     else:
         json_inside = False
@@ -217,8 +220,8 @@ _FORM = "application/x-www-form-urlencoded"
 _BACKSLASH = "\ue000"
 _SHORT_ESCAPE = re.compile(r"\\[bfnrt]")
 _UNICODE_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})(?:\\u([0-9a-fA-F]{4}))?")
-#: ``\uXXXX`` escapes one body has undone at most (each costs a Python call); past it they
-#: stay as they are (a megabyte of them took 70 ms of the receiving thread)
+#: ``\uXXXX`` escapes (or a form's ``%XX``) one body has undone at most (each costs Python
+#: work); past it they stay as they are (a megabyte of them took 70 ms of the receiving thread)
 MAX_UNICODE_ESCAPES = 20_000
 
 

@@ -326,6 +326,12 @@ def test_an_unsigned_handshake_is_no_signature_failure(lab: HookLab, provider: s
     cap = lab.wait(1, timeout=10, bin=provider)[0]
     assert cap.handshake and cap.verified is None, (cap.verified, cap.verify_reason)
     assert cap.verify_reason == f"handshake: {provider} does not sign it"
+    # on a bin registered for another provider it is checked as any request: a forged
+    # request cannot keep out of the signature failures by looking like a handshake
+    lab.secret("gh", "gh-secret-1", provider="github")
+    request(lab.url_for("gh") + (f"?{query}" if query else ""), method, body)
+    cap = lab.wait(1, timeout=10, bin="gh")[0]
+    assert cap.verified is False and "does not sign" not in (cap.verify_reason or ""), cap.verify_reason
 
 
 @pytest.mark.parametrize("provider", ["meta", "strava"])

@@ -243,9 +243,13 @@ def _echo(value: str) -> bytes | None:
     return raw if len(raw) <= MAX_ECHO else None
 
 
-def _unsigned(provider: str) -> str:
+def _unsigned(r: _Req, provider: str) -> str | None:
     """The ``verify_reason`` of a handshake its provider never signs: not checked against the
-    bin's secret (a missing signature is no failure there)."""
+    bin's secret (a missing signature is no failure there) -- unless the bin is registered
+    for another provider, whose secret then checks it as any request (a ``?challenge=`` GET
+    to a GitHub bin is no Dropbox handshake that may go unsigned)."""
+    if r.registered() not in (None, provider):
+        return None
     return f"handshake: {provider} does not sign it"
 
 
@@ -354,7 +358,7 @@ def _hub(r: _Req) -> Answer | None:
         how, ok = "verify token matches", True
     else:
         how, ok = "verify token unchecked: none registered for this bin", None
-    reason = "ok" if ok else _unsigned(provider)
+    reason = "ok" if ok else _unsigned(r, provider)
     if provider == "strava":
         return _json("strava", ev, f"strava hub.challenge: echoed as JSON ({how})",
                      {"hub.challenge": challenge}, challenge, verified=ok, verify_reason=reason)
@@ -367,7 +371,7 @@ def _msgraph(r: _Req) -> Answer | None:
     if token is None or r.method not in ("POST", "GET") or len(r.body) > 0:
         return None
     return _text("msgraph", "validation", "msgraph validationToken: echoed", token,
-                 verify_reason=_unsigned("msgraph"))
+                 verify_reason=_unsigned(r, "msgraph"))
 
 
 def _okta(r: _Req) -> Answer | None:
@@ -424,7 +428,7 @@ def _challenge_get(r: _Req) -> Answer | None:
     provider = reg if reg in ("dropbox", "nylas") else "nylas" if "nylas" in \
         r.h.get("user-agent", "").lower() else "dropbox"
     return _text(provider, "challenge", f"{provider} challenge: echoed", value,
-                 verify_reason=_unsigned(provider))
+                 verify_reason=_unsigned(r, provider))
 
 
 def _onfleet(r: _Req) -> Answer | None:
@@ -432,7 +436,7 @@ def _onfleet(r: _Req) -> Answer | None:
     if value is None or r.method != "GET":
         return None
     return _text("onfleet", "check", "onfleet check: echoed", value,
-                 verify_reason=_unsigned("onfleet"))
+                 verify_reason=_unsigned(r, "onfleet"))
 
 
 def _asana(r: _Req) -> Answer | None:
@@ -594,7 +598,7 @@ def _head(r: _Req) -> Answer | None:
     reg = r.registered()
     provider = reg if reg in ("trello", "mandrill") else "trello"
     return Answer(provider, "head", "HEAD answered 200 (Trello and Mandrill check a callback "
-                  "URL this way)", 200, b"", _SAFE, verify_reason=_unsigned(provider))
+                  "URL this way)", 200, b"", _SAFE, verify_reason=_unsigned(r, provider))
 
 
 def _standard_challenge(r: _Req) -> Answer | None:
