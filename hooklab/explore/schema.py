@@ -19,8 +19,9 @@ type, ``form``, or the content type of a body that is neither (``text/xml``), so
 left out. ``present`` is the fraction of the group's captures that have the field, ``count``
 how many values were seen (more than the captures for fields inside arrays), ``distinct`` how
 many different scalar values (exact; ``<NA>`` for objects and arrays), ``example`` the first
-value seen as JSON text (or why a part was not explored), ``first_seen`` / ``last_seen`` when
-the first and last capture having it arrived.
+value seen other than ``null`` as JSON text (``null`` when it never held another; or why a part
+was not explored; a credential's hidden by :func:`schema_frame`), ``first_seen`` /
+``last_seen`` when the first and last capture having it arrived.
 
 Bounds, so that hostile bodies never crash or hang it (each is said in ``example`` where it
 applies): :data:`MAX_DEPTH` levels of nesting, the first :data:`MAX_ITEMS` items of an array,
