@@ -7,6 +7,7 @@ import socket
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterable
 
 
 def post(url: str, body: bytes = b"", headers: dict[str, str] | None = None, method: str = "POST"):
@@ -17,6 +18,27 @@ def post(url: str, body: bytes = b"", headers: dict[str, str] | None = None, met
             return r.status, r.read()
     except urllib.error.HTTPError as e:
         return e.code, e.read()
+
+
+def post_each(port: int, path: str, bodies: Iterable[bytes], each: Callable[[int, int], None] | None = None,
+              timeout: float = 10.0) -> list[int]:
+    """POST each body to ``path`` in turn on one keep-alive connection (one capture per
+    commit, as a single sender makes them); the statuses. ``each(n, status)`` after each."""
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    statuses = []
+    try:
+        for n, body in enumerate(bodies):
+            conn.request("POST", path, body=body)
+            r = conn.getresponse()
+            r.read()
+            statuses.append(r.status)
+            if each is not None:
+                each(n, r.status)
+    finally:
+        conn.close()
+    return statuses
 
 
 def recv_until_close(sock: socket.socket, timeout: float = 5.0) -> bytes:

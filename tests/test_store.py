@@ -286,16 +286,11 @@ def test_retention_is_exact_once_webhooks_stop_and_old_captures_go_without_a_wri
     """A pass ran only after a write, at most once a second: a burst left 825 - 1,190 of a
     ``retention_count=500`` store for good, and ``retention_age`` deleted nothing while no
     webhook came. The upkeep thread now asks for the pass that is owed."""
-    import http.client
+    from _http import post_each
 
     lab = HookLab(port=0, db=str(tmp_path / "r.sqlite3"), retention_count=200).start()
     try:
-        conn = http.client.HTTPConnection("127.0.0.1", lab.bound_port, timeout=10)
-        for n in range(1500):
-            conn.request("POST", "/burst", body=b"%d" % n)
-            r = conn.getresponse()
-            r.read()
-        conn.close()
+        assert post_each(lab.bound_port, "/burst", (b"%d" % n for n in range(1500))) == [200] * 1500
         deadline = time.monotonic() + 10
         while len(lab.captures) != 200:
             assert time.monotonic() < deadline, len(lab.captures)

@@ -203,21 +203,20 @@ def test_the_wal_stays_small_when_each_commit_holds_one_capture(tmp_path):
     """One sender, one webhook at a time: each commit adds a page of the table and of each
     index to the WAL (some 40 KB for a 10-byte body), and a checkpoint came only every 2,048
     captures: the WAL reached ~80 MB (139 MB seen), a full disk on a small quota."""
-    import http.client
+    from _http import post_each
 
     lab = HookLab(port=0, db=str(tmp_path / "w.sqlite3")).start()
     wal = tmp_path / "w.sqlite3-wal"
     biggest = 0
+
+    def look(n: int, status: int) -> None:
+        nonlocal biggest
+        if n % 20 == 0 and wal.exists():
+            biggest = max(biggest, wal.stat().st_size)
+
     try:
-        conn = http.client.HTTPConnection("127.0.0.1", lab.bound_port, timeout=10)
-        for n in range(1200):
-            conn.request("POST", "/one", body=b'{"n": %d}' % n)
-            r = conn.getresponse()
-            r.read()
-            assert r.status == 200
-            if n % 20 == 0 and wal.exists():
-                biggest = max(biggest, wal.stat().st_size)
-        conn.close()
+        statuses = post_each(lab.bound_port, "/one", (b'{"n": %d}' % n for n in range(1200)), look)
+        assert statuses == [200] * 1200
     finally:
         lab.stop()
     assert 0 < biggest < 20 << 20, biggest
