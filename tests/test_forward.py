@@ -338,12 +338,17 @@ def test_meta_s_verify_token_goes_back_in_the_query(lab) -> None:  # type: ignor
         status, _ = raw_status(lab, f"GET /fb?{q} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         assert status == 200
         (cap,) = lab.wait(1, timeout=10)
-        assert "verify tok/1" not in cap.url and cap.query["hub.verify_token"] == ["[secret]"]
+        assert cap.query["hub.verify_token"] == ["[secret]"]
+        assert "tok/1" not in cap.url and "tok%2F1" not in cap.url  # (it kept "verify+tok%2F1")
         forwarded = t.wait(1)[0]
         lab.replay(cap, to=t.url + "/app")
         replayed = t.wait(2)[1]
     for got in (forwarded, replayed):
         assert got.path == f"/app?{q}", got.path
+    _wait_forwards(lab, 1)
+    outcomes = repr(lab.forwards()) + repr(lab.sql("SELECT * FROM captures").values.tolist())
+    assert "verify tok/1" not in outcomes and "verify+tok%2F1" not in outcomes, outcomes  # (stored
+    assert "hub.verify_token=[secret]" in lab.forwards()[0]["target"]  # with the token in it)
 
 
 def raw_status(lab, request: str) -> tuple[int, bytes]:  # type: ignore[no-untyped-def]

@@ -334,6 +334,29 @@ def test_an_unsigned_handshake_is_no_signature_failure(lab: HookLab, provider: s
     assert cap.verified is False and "does not sign" not in (cap.verify_reason or ""), cap.verify_reason
 
 
+@pytest.mark.parametrize("registered", ["github", None])
+@pytest.mark.parametrize("shape", ["asana", "notion", "dropbox"])
+def test_a_forged_delivery_shaped_as_a_handshake_is_still_checked(lab: HookLab, registered: Any,
+                                                                 shape: str) -> None:
+    """A forged GitHub push with ``X-Hook-Secret: x`` added (or a Notion token body, or a
+    ``?challenge=``) was stored as "handshake: ... does not sign it", unchecked, on a bin whose
+    secret was given for GitHub (or for no provider): kept out of the signature failures."""
+    lab.secret("gh", "gh-secret-1", provider=registered)
+    headers = {"Content-Type": "application/json", "X-GitHub-Event": "push",
+               "X-Hub-Signature-256": "sha256=" + "0" * 64}
+    url, body = lab.url_for("gh"), b'{"ref": "main"}'
+    if shape == "asana":
+        headers["X-Hook-Secret"] = "x"
+    elif shape == "notion":
+        body = b'{"verification_token": "x"}'
+    else:
+        url += "?challenge=abc"
+    request(url, "POST" if shape != "dropbox" else "GET", body if shape != "dropbox" else b"", headers)
+    cap = lab.wait(1, timeout=10, bin="gh")[0]
+    assert cap.verified is False and "does not sign" not in (cap.verify_reason or ""), \
+        (cap.verified, cap.verify_reason)
+
+
 @pytest.mark.parametrize("provider", ["meta", "strava"])
 def test_wrong_verify_token_gets_403(lab: HookLab, provider: str) -> None:
     case = CASES[provider]

@@ -264,14 +264,19 @@ class Forwarder:
                 capture, to, gen = item
                 if gen != self._generation:  # (cleared meanwhile: not sent)
                     continue
+                sent = capture
                 if self.restore is not None:
                     try:
-                        capture = self.restore(capture)
+                        sent = self.restore(capture)
                     except Exception:  # noqa: BLE001 - sent as stored rather than not at all
                         pass
-                r = _deliver(capture, to, self.timeout)
-                self._record(capture.id, r.url or to, r.status, round(r.elapsed * 1000, 3),
-                             r.error, gen)
+                r = _deliver(sent, to, self.timeout)
+                try:  # the target as stored: a restored secret (Meta's verify token in the
+                    shown = target_url(capture, to)  # query) never goes into the database
+                except ValueError:
+                    shown = to
+                self._record(capture.id, shown if r.url else to, r.status,
+                             round(r.elapsed * 1000, 3), r.error, gen)
             finally:
                 self._queue.task_done()
 

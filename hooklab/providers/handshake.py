@@ -248,8 +248,8 @@ def _unsigned(r: _Req, provider: str) -> str | None:
     bin's secret (a missing signature is no failure there) -- unless the bin is registered
     for another provider, whose secret then checks it as any request (a ``?challenge=`` GET
     to a GitHub bin is no Dropbox handshake that may go unsigned)."""
-    if r.registered() not in (None, provider):
-        return None
+    if r.entry is not None and r.entry.provider != provider:  # (a secret given for another
+        return None  # provider, or for none: checked as any request, as before this kind)
     return f"handshake: {provider} does not sign it"
 
 
@@ -450,8 +450,7 @@ def _asana(r: _Req) -> Answer | None:
     how = "kept as this bin's secret for the deliveries that follow" if refused is None else \
         f"not kept: {refused}"
     return Answer("asana", "handshake", f"asana X-Hook-Secret: echoed ({how})", 200, b"",
-                  (("X-Hook-Secret", value), *_SAFE),
-                  verify_reason="handshake: Asana does not sign it")
+                  (("X-Hook-Secret", value), *_SAFE), verify_reason=_unsigned(r, "asana"))
 
 
 def _notion(r: _Req) -> Answer | None:
@@ -465,7 +464,7 @@ def _notion(r: _Req) -> Answer | None:
     how = "kept as this bin's secret; paste it into Notion to finish" if refused is None else \
         f"not kept: {refused}"
     return Answer("notion", "verification", f"notion verification_token received ({how})", None,
-                  verify_reason="handshake: Notion does not sign it")
+                  verify_reason=_unsigned(r, "notion"))
 
 
 def _monday(r: _Req) -> Answer | None:

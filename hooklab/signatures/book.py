@@ -180,8 +180,8 @@ class SecretBook(BinSecrets):
     def _words(self) -> tuple[str, ...]:
         """The forms of every secret and verify token given with ``lab.secret`` (6+
         characters): as text, its bytes read as Latin-1, base64 (standard, unpadded,
-        URL-safe), ``+`` read as a space (as a query string decodes it). Made again only
-        when what was given changes."""
+        URL-safe), ``+`` read as a space (as a query string decodes it) and a space sent as
+        ``+`` (as ``quote_plus`` writes it). Made again only when what was given changes."""
         cached = getattr(self, "_cached_words", None)
         if cached is not None and cached[0] == self.version:
             return cached[1]
@@ -198,7 +198,8 @@ class SecretBook(BinSecrets):
                     continue
                 text = value if isinstance(value, str) else value.decode("utf-8", "replace")
                 std = base64.b64encode(raw).decode()
-                words.update((text, raw.decode("latin-1"), text.replace("+", " "), std,
+                words.update((text, raw.decode("latin-1"), text.replace("+", " "),
+                              text.replace(" ", "+"), std,  # (a space as a query string sends it)
                               std.rstrip("="), base64.urlsafe_b64encode(raw).decode().rstrip("=")))
         got = tuple(sorted(w for w in words if w))
         self._cached_words = (version, got)
