@@ -850,6 +850,10 @@ def open_lab(db_path: str | os.PathLike[str]) -> HookLab:
     if path != ":memory:":
         _refuse_an_export(path)
     opened = HookLab(db=path)
+    if path != ":memory:" and not os.access(os.path.dirname(os.path.abspath(path)), os.W_OK):
+        from .store import CaptureStore  # a read-only mount: analysed as it is, read-only
+
+        opened._store = CaptureStore(path, readonly=True)
     opened.store  # noqa: B018 - open now so errors surface here
     return opened
 

@@ -480,7 +480,6 @@ def serve(head: dict[str, Any]) -> None:
     import gc
     import importlib
     import sqlite3
-    from pathlib import Path
 
     module, name, kind = head["task"]
     if not module.startswith("hooklab.") or kind not in _READS:
@@ -497,8 +496,9 @@ def serve(head: dict[str, Any]) -> None:
     out.flush()
     source: Any
     if kind == "database":
-        source = sqlite3.connect(Path(head["source"]).as_uri() + "?mode=ro", uri=True,
-                                 check_same_thread=False)
+        from ..store import read_only_uri
+
+        source = sqlite3.connect(read_only_uri(head["source"]), uri=True, check_same_thread=False)
     else:
         source = open(head["source"], "rb")  # noqa: SIM115 - closed below
     try:

@@ -11,8 +11,16 @@
 
 from ._arrow import arrow_pool
 from ._columns import read_segment
-from .store import CaptureStore, NotDurable, RowMaker, StoreError, where_clause, write_error
+from .store import (
+           CaptureStore,
+           NotDurable,
+           RowMaker,
+           StoreError,
+           read_only_uri,
+           where_clause,
+           write_error,
+)
 from .view import CaptureView
 
 __all__ = ["CaptureStore", "CaptureView", "NotDurable", "RowMaker", "StoreError", "arrow_pool",
-           "read_segment", "where_clause", "write_error"]
+           "read_only_uri", "read_segment", "where_clause", "write_error"]

@@ -71,8 +71,8 @@ from ._sync import WalSync
 if TYPE_CHECKING:
     from ..signatures.book import SecretBook
 
-__all__ = ["QUEUE_BYTES", "QUEUE_CAPTURES", "CaptureStore", "RowMaker", "StoreBusy", "StoreError", "where_clause",
-           "write_error"]
+__all__ = ["QUEUE_BYTES", "QUEUE_CAPTURES", "CaptureStore", "RowMaker", "StoreBusy", "StoreError",
+           "read_only_uri", "where_clause", "write_error"]
 
 _BATCH = 512  # captures per transaction at most (group commit)
 _BULK = 5000  # captures per transaction of a bulk import
@@ -293,7 +293,7 @@ class CaptureStore:
             if not self.readonly:
                 p.parent.mkdir(parents=True, exist_ok=True)
         try:
-            uri = f"file:{Path(self.path).resolve()}?mode=ro" if self.readonly and not self._memory else None
+            uri = read_only_uri(self.path) if self.readonly and not self._memory else None
             db = (
                 sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
                 if uri
@@ -337,8 +337,14 @@ class CaptureStore:
             _search.register(db)
             return db
         except sqlite3.DatabaseError as exc:
+            hint = ""
+            if not self._memory and _unwritable_folder(self.path):
+                hint = (" (its folder is not writable: SQLite writes -wal and -shm files beside "
+                        "the database; open a copy in a writable folder"
+                        + (", with its -wal file" if os.path.exists(self.path + "-wal") else "")
+                        + ")")
             raise StoreError(
-                f"cannot use {self.path!r} as a hooklab capture database: {exc}; "
+                f"cannot use {self.path!r} as a hooklab capture database: {exc}{hint}; "
                 "the file was left untouched"
             ) from exc
 
@@ -1540,8 +1546,8 @@ class CaptureStore:
         with self._room:
             if self._pool:
                 return self._pool.pop()
-        uri = f"file:{Path(self.path).resolve()}?mode=ro"
-        db = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
+        db = sqlite3.connect(read_only_uri(self.path), uri=True, check_same_thread=False,
+                             isolation_level=None)
         db.execute("PRAGMA busy_timeout = 5000")
         _search.register(db)
         return db
@@ -1577,10 +1583,8 @@ class CaptureStore:
             with self._read_lock:
                 yield self._db
             return
-        db = sqlite3.connect(
-            Path(self.path).resolve().as_uri() + "?mode=ro", uri=True, check_same_thread=False,
-            isolation_level=None,
-        )
+        db = sqlite3.connect(read_only_uri(self.path), uri=True, check_same_thread=False,
+                             isolation_level=None)
         try:
             db.execute("PRAGMA busy_timeout = 5000")
             _search.register(db)  # where_clause's search= twin
@@ -1729,6 +1733,24 @@ class CaptureStore:
 
     def __repr__(self) -> str:
         return f"<CaptureStore {self.path!r}>"
+
+
+def read_only_uri(path: str) -> str:
+    """The SQLite URI that reads the database at ``path`` (``mode=ro``); on a read-only mount
+    also ``immutable=1``: no ``-shm`` can be made there and nobody can change the file, so
+    SQLite reads it as it is (it refuses to otherwise)."""
+    uri = Path(path).resolve().as_uri() + "?mode=ro"
+    wal = path + "-wal"  # (captures in a WAL beside it: immutable would not see them)
+    if _unwritable_folder(path) and not (os.path.exists(wal) and os.path.getsize(wal) > 0):
+        return uri + "&immutable=1"
+    return uri
+
+
+def _unwritable_folder(path: str) -> bool:
+    """Whether the folder of an existing database file cannot be written to (a read-only
+    mount, another user's folder)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    return os.path.exists(path) and not os.access(folder, os.W_OK)
 
 
 def write_error(exc: BaseException) -> str:

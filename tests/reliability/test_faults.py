@@ -318,3 +318,48 @@ def test_hooklab_serve_says_when_captures_stop_and_resume(small_disk, tmp_path):
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(30)
+
+
+def test_a_database_on_a_read_only_mount_is_analysed_as_it_is(tmp_path):
+    """``hooklab.open`` of a database on a read-only mount said "unable to open database file"
+    (SQLite could make no -shm file there). It is read as it is now, read-only; with a -wal
+    file left beside it the error says to open a copy with it."""
+    if os.geteuid() != 0 or not shutil.which("mount"):
+        pytest.skip("a read-only bind mount needs root")
+    src, ro = tmp_path / "src", tmp_path / "ro"
+    src.mkdir()
+    ro.mkdir()
+    lab = HookLab(port=0, db=str(src / "c.sqlite3")).start()
+    try:
+        post(lab.url_for("shop"), b'{"note": "refund 42", "n": 1}', {"Content-Type": "application/json"})
+        post(lab.url_for("shop"), b'{"note": "paid", "n": 2}', {"Content-Type": "application/json"})
+        lab.wait(2, timeout=10)
+    finally:
+        lab.stop()
+    if subprocess.run(["mount", "--bind", str(src), str(ro)]).returncode or subprocess.run(
+            ["mount", "-o", "remount,ro,bind", str(ro)]).returncode:
+        subprocess.run(["umount", "-l", str(ro)])
+        pytest.skip("cannot make a read-only bind mount here")
+    try:
+        before = sorted(p.name for p in src.iterdir())
+        opened = hooklab.open(str(ro / "c.sqlite3"))
+        assert [c.json()["n"] for c in opened.captures] == [1, 2]
+        assert list(opened.dataframe()["id"]) == [1, 2]
+        assert [c.json()["n"] for c in opened.query(search="refund")] == [1]
+        assert opened.sql("SELECT count(*) AS n FROM captures")["n"].tolist() == [2]
+        assert "note" in set(opened.schema()["field"])
+        with pytest.raises(StoreError, match="read-only"):
+            opened.clear()
+        opened.stop()
+        assert sorted(p.name for p in src.iterdir()) == before
+    finally:
+        subprocess.run(["umount", "-l", str(ro)])
+    # a WAL beside it (a lab killed before it closed): said, not read around
+    (src / "c.sqlite3-wal").write_bytes(b"\0" * 100)
+    subprocess.run(["mount", "--bind", str(src), str(ro)], check=True)
+    subprocess.run(["mount", "-o", "remount,ro,bind", str(ro)], check=True)
+    try:
+        with pytest.raises(StoreError, match="not writable.*with its -wal file"):
+            hooklab.open(str(ro / "c.sqlite3"))
+    finally:
+        subprocess.run(["umount", "-l", str(ro)])
