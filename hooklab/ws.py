@@ -19,7 +19,8 @@ Every message becomes a capture with ``kind="ws"``: ``method`` is ``"SEND"`` (we
 headers ``X-WS-Opcode`` (1 text, 2 binary, 9 ping, 10 pong), ``X-WS-Connection`` (one id per
 connection), ``X-WS-Seq`` and a ``Content-Type`` (JSON text frames parse into the frame's
 ``json`` column). Connection events are captures too: ``OPEN`` (handshake response headers,
-``status`` 101), ``CLOSE`` (``status`` = close code, body = reason, ``X-WS-Closed-By``) and
+``status`` 101), ``CLOSE`` (``status`` = close code, 1006 when the connection was cut without a
+close frame; body = reason, ``X-WS-Closed-By``) and
 ``ERROR`` (a failed connect; body = the error). Fragmented messages are recorded reassembled.
 
 Reconnects are explicit: with ``reconnect=True`` a connection the *server* ends (or that fails
@@ -262,9 +263,9 @@ async def _one_connection(
             rec.frame("RECV", msg)
     except websocket.WebSocketClosedError:
         by_server = True
-    if by_server:
-        code, reason = conn.close_code, conn.close_reason
-        closed_by = "server"
+    if by_server:  # (no close frame, the connection cut: 1006, as RFC 6455 and browsers say)
+        code = conn.close_code if conn.close_code is not None else 1006
+        reason, closed_by = conn.close_reason or "", "server"
     else:
         conn.close(1000, "recording finished")
         code, reason, closed_by = 1000, "recording finished", "client"

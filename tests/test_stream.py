@@ -187,6 +187,11 @@ class _Drop(websocket.WebSocketHandler):
         self.close(4000, "go away")
 
 
+class _Cut(websocket.WebSocketHandler):
+    def on_message(self, message: str | bytes) -> None:
+        self.stream.close()  # (no close frame: the TCP connection ends)
+
+
 @pytest.fixture
 def echo_url() -> Iterator[str]:
     """A real Tornado WebSocket server (echo at /echo/x, closes at /drop) in its own thread."""
@@ -195,7 +200,8 @@ def echo_url() -> Iterator[str]:
 
     def run() -> None:
         async def main() -> None:
-            server = web.Application([(r"/echo/.*", _Echo), (r"/drop", _Drop)]).listen(0, "127.0.0.1")
+            server = web.Application([(r"/echo/.*", _Echo), (r"/drop", _Drop), (r"/cut", _Cut)]
+                                     ).listen(0, "127.0.0.1")
             box["port"] = next(iter(server._sockets.values())).getsockname()[1]
             box["loop"], box["stop"] = asyncio.get_running_loop(), asyncio.Event()
             ready.set()
@@ -262,6 +268,15 @@ def test_record_reconnects_explicitly(lab: HookLab, echo_url: str) -> None:
     assert [c.method for c in caps] == ["OPEN", "SEND", "CLOSE"] * 3
     assert len({c.header("X-WS-Connection") for c in caps}) == 3
     assert [c.status for c in caps if c.method == "CLOSE"] == [4000] * 3
+
+
+def test_a_connection_cut_without_a_close_frame_is_recorded_as_1006(lab: HookLab, echo_url: str) -> None:
+    """A server that drops the TCP connection sends no close frame: the CLOSE capture said
+    status 0 and an empty code, where RFC 6455 (and browsers) say 1006, abnormal closure."""
+    summary = ws.record(f"{echo_url}/cut", send="x", lab=lab)
+    assert summary.closes == [(1006, "", "server")]
+    close = lab.store.query(kind="ws")[-1]
+    assert (close.method, close.status, close.header("X-WS-Close-Code")) == ("CLOSE", 1006, "1006")
 
 
 def test_record_failed_connects_and_inside_a_running_loop(lab: HookLab, echo_url: str) -> None:
