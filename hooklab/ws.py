@@ -223,8 +223,21 @@ async def _one_connection(
     s = rec.summary
     loop = asyncio.get_running_loop()
     request = httpclient.HTTPRequest(rec.url, headers=headers or {}, connect_timeout=connect_timeout)
+    # messages are recorded as they arrive (a server's greeting before what the client sends;
+    # read after the sends, it was recorded after them), the first ones once OPEN is
+    arrived: asyncio.Queue[Message | None] = asyncio.Queue()
+    early: list[Message | None] | None = []
+
+    def on_message(msg: Message | None) -> None:
+        if early is not None:
+            early.append(msg)
+            return
+        if msg is not None and (max_messages is None or s.received < max_messages):
+            rec.frame("RECV", msg)
+        arrived.put_nowait(msg)
+
     try:
-        conn = await websocket.websocket_connect(request)
+        conn = await websocket.websocket_connect(request, on_message_callback=on_message)
     except Exception as exc:  # noqa: BLE001 - recorded, then maybe retried
         msg = f"{type(exc).__name__}: {exc}"
         s.errors.append(msg)
@@ -237,6 +250,9 @@ async def _one_connection(
     rec.add("OPEN", b"", [("X-WS-Attempt", str(attempt)), *resp])
     conn.on_ping = lambda data: rec.frame("RECV", bytes(data), 9)  # type: ignore[method-assign]
     conn.on_pong = lambda data: rec.frame("RECV", bytes(data), 10)  # type: ignore[method-assign]
+    waiting, early = early, None
+    for msg in waiting:
+        on_message(msg)
     by_server = False
     try:
         for msg in outgoing:
@@ -250,17 +266,15 @@ async def _one_connection(
             if timeout is not None and timeout <= 0:
                 s.stopped_by = "duration"
                 break
-            read = asyncio.ensure_future(conn.read_message())
+            read = asyncio.ensure_future(arrived.get())
             done, _ = await asyncio.wait({read, stop_task}, timeout=timeout, return_when="FIRST_COMPLETED")
             if read not in done:
                 read.cancel()
                 s.stopped_by = s.stopped_by or ("stopped" if stop_task in done else "duration")
                 break
-            msg = read.result()
-            if msg is None:
+            if read.result() is None:
                 by_server = True
                 break
-            rec.frame("RECV", msg)
     except websocket.WebSocketClosedError:
         by_server = True
     if by_server:  # (no close frame, the connection cut: 1006, as RFC 6455 and browsers say)

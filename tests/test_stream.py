@@ -225,18 +225,23 @@ def test_record_echo_server_both_directions(lab: HookLab, echo_url: str) -> None
     assert summary.stopped_by == "max_messages" and summary.closes == [(1000, "recording finished", "client")]
     caps = lab.store.query(kind="ws")
     assert [c.id for c in caps] == summary.capture_ids
-    assert [c.method for c in caps] == ["OPEN"] + ["SEND"] * 3 + ["RECV"] * 3 + ["CLOSE"]
-    frames = caps[1:7]
-    assert [c.body for c in frames] == [b"hello", b"\x00\x01\xff", b'{"n": 1}'] * 2
-    assert [c.header("X-WS-Opcode") for c in frames] == ["1", "2", "1"] * 2
+    # (in the order they crossed the wire: an echo may come back before the next SEND)
+    assert caps[0].method == "OPEN" and caps[-1].method == "CLOSE"
+    sends = [c for c in caps if c.method == "SEND"]
+    recvs = [c for c in caps if c.method == "RECV"]
+    assert len(caps) == 8 and len(sends) == len(recvs) == 3
+    for frames in (sends, recvs):
+        assert [c.body for c in frames] == [b"hello", b"\x00\x01\xff", b'{"n": 1}']
+        assert [c.header("X-WS-Opcode") for c in frames] == ["1", "2", "1"]
+    assert all(s.id < r.id for s, r in zip(sends, recvs, strict=True))  # each echo after its send
     assert len({c.header("X-WS-Connection") for c in caps}) == 1
     assert all(c.path == "/echo/feed" and c.bin == "echo" for c in caps)
     assert all(a.received_at <= b.received_at for a, b in zip(caps, caps[1:], strict=False))
 
     df = lab.dataframe(kind="ws")
     assert list(df["method"].astype(str)) == [c.method for c in caps]
-    assert df["size"].tolist()[1:4] == [5, 3, 8]
-    assert df["json"].iloc[3] == {"n": 1} and df["json"].iloc[6] == {"n": 1}
+    assert df.loc[df["method"].astype(str) == "SEND", "size"].tolist() == [5, 3, 8]
+    assert [j for j in df["json"] if j is not None] == [{"n": 1}, {"n": 1}]  # (sent, echoed)
     assert set(df["kind"].astype(str)) == {"ws"} and len(lab.dataframe(kind="http")) == 0
 
 
@@ -268,6 +273,18 @@ def test_record_reconnects_explicitly(lab: HookLab, echo_url: str) -> None:
     assert [c.method for c in caps] == ["OPEN", "SEND", "CLOSE"] * 3
     assert len({c.header("X-WS-Connection") for c in caps}) == 3
     assert [c.status for c in caps if c.method == "CLOSE"] == [4000] * 3
+
+
+def test_messages_are_recorded_as_they_arrive(lab: HookLab, echo_url: str) -> None:
+    """Messages were read only after every SEND: what a server sent meanwhile was recorded
+    after all of them (wrong order and times). 20 messages of 256 KB to an echo server: some
+    echoes arrive while later messages are still being written, and are recorded there."""
+    big = [bytes([i]) * (256 << 10) for i in range(20)]
+    ws.record(f"{echo_url}/echo/big", send=big, max_messages=20, duration=30, lab=lab)
+    methods = [c.method for c in lab.store.query(kind="ws")]
+    assert methods.count("SEND") == methods.count("RECV") == 20
+    last_send = len(methods) - 1 - methods[::-1].index("SEND")
+    assert "RECV" in methods[:last_send], methods
 
 
 def test_a_connection_cut_without_a_close_frame_is_recorded_as_1006(lab: HookLab, echo_url: str) -> None:
