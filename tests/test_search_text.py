@@ -38,6 +38,9 @@ BODIES = {
     "plain": ("text/plain", b"C:\\new folder\\data"),
     # an escaped backslash before an n is no line break: C:\new stays "c new"
     "winpath": (JSON, json.dumps({"file": "C:\\new\\data", "quote": "a\\"}).encode()),
+    # ASCII letters escaped (no encoder needs to; some do): found all the same
+    "asciiesc": (JSON, b'{"a": "\\u0064ocs ready"}'),
+    "pctform": (FORM, b"t=%72eady+set"),
     # UTF-8 as it is
     "utf8": (JSON, json.dumps({"who": "Zoë", "dish": "crème"}, ensure_ascii=False).encode()),
 }
@@ -64,6 +67,9 @@ SEARCHES = {
     "new folder data": {"plain"},
     "ew folder": set(),
     "c new data": {"winpath"},
+    "docs ready": {"asciiesc"},
+    "ready set": {"pctform"},
+    "ready": {"asciiesc", "pctform"},
     "ew data": set(),
 }
 

@@ -504,8 +504,13 @@ def _contains(word: str) -> Any:
     import pyarrow.dataset as ds
 
     def one(c: str) -> str:
+        if c.isascii() and c.isalnum():  # (or escaped: a JSON string's \u0064, a form's %64)
+            forms = dict.fromkeys((c.lower(), c.upper()))
+            hexes = [h for f in forms for h in dict.fromkeys((f"{ord(f):02x}", f"{ord(f):02X}"))]
+            escaped = "|".join([f"\\\\u00{h}" for h in hexes] + [f"%{h}" for h in hexes])
+            return f"(?:[{''.join(forms)}]|{escaped})"
         if c.isascii():
-            return f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c)
+            return re.escape(c)
         return "(?:" + "|".join(re.escape(v) for v in dict.fromkeys((c, c.lower(), c.upper()))) + ")"
 
     pattern = "".join(one(c) for c in word)
