@@ -31,6 +31,7 @@ from ..explore import (
     column_name,
     diff_rows,
     field_name,
+    is_credential_field,
     read_payload,
     shown_payload,
 )
@@ -533,7 +534,7 @@ class LiveView(LiveControls, W.VBox):
         this body's kind; in a form hidden whole, every field."""
         if self.show_credentials.value or not key:
             return False
-        if any(R.is_sensitive_field(str(k)) for k in key if isinstance(k, str)):
+        if is_credential_field(field_name(_tree.schema_path(key))):  # (lab.schema()'s rule)
             return True
         whole = R.hidden_form(cap) if self._tree is not None and self._tree.kind == "form" else None
         return whole is not None and whole.startswith(R.WHOLE_FORM)
