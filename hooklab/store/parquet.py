@@ -70,12 +70,7 @@ def is_parquet_dataset(path: str | os.PathLike[str]) -> bool:
     p = os.fspath(path)
     if os.path.isfile(p):
         return p.endswith(".parquet")
-    if not os.path.isdir(p):
-        return False
-    for _root, _dirs, files in os.walk(p):
-        if any(f.endswith(".parquet") for f in files):
-            return True
-    return False
+    return os.path.isdir(p) and next(_walk_parquet(p), None) is not None
 
 
 #: the columns every capture export has had (later ones may be missing from older files)
@@ -86,14 +81,17 @@ def _parquet_files(path: str) -> list[str]:
     """The ``.parquet`` files of a dataset folder (any depth; names starting with ``.`` or
     ``_`` left out, as Arrow, Spark and Dask leave them out: an export's unfinished files),
     sorted; other files (a README) are no part of it. ``[path]`` for a file."""
-    if not os.path.isdir(path):
-        return [path]
-    found = []
-    for folder, dirs, names in os.walk(path):
+    return sorted(_walk_parquet(path)) if os.path.isdir(path) else [path]
+
+
+def _walk_parquet(folder: str) -> Iterator[str]:
+    """The dataset's ``.parquet`` files under ``folder``, as they are found (the one rule of
+    :func:`is_parquet_dataset` and :func:`_parquet_files`)."""
+    for where, dirs, names in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_")))
-        found += [os.path.join(folder, n) for n in names
-                  if n.endswith(".parquet") and not n.startswith((".", "_"))]
-    return sorted(found)
+        for n in names:
+            if n.endswith(".parquet") and not n.startswith((".", "_")):
+                yield os.path.join(where, n)
 
 
 def _check_files(files: Sequence[str], path: str) -> None:
