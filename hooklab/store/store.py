@@ -355,8 +355,7 @@ class CaptureStore:
     def _upgrade(self, db: sqlite3.Connection, fmt: str | None) -> None:
         """Bring a database up to this version's format: new tables and indexes, and the
         index and segments marked as built up to nothing (the writer catches up)."""
-        version = db.execute("SELECT value FROM meta WHERE key = 'search_version'").fetchone()
-        stale = version is not None and version[0] != _search.SEARCH_VERSION
+        stale = self._search_stale_on(db)
         if fmt == _FORMAT and not stale:
             db.executescript(_SCHEMA)
             return
@@ -374,7 +373,11 @@ class CaptureStore:
         """Whether the search index holds words of another :data:`SEARCH_VERSION` (a read-only
         store cannot rebuild it: it is then not used)."""
         with self._read_lock:
-            row = self._db.execute("SELECT value FROM meta WHERE key = 'search_version'").fetchone()
+            return self._search_stale_on(self._db)
+
+    @staticmethod
+    def _search_stale_on(db: sqlite3.Connection) -> bool:
+        row = db.execute("SELECT value FROM meta WHERE key = 'search_version'").fetchone()
         return row is not None and row[0] != _search.SEARCH_VERSION
 
     def _meta_int(self, key: str) -> int:
