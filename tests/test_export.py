@@ -119,23 +119,28 @@ def test_export_to_text_file_and_format_errors(filled, tmp_path) -> None:  # typ
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl not installed")
-@pytest.mark.parametrize("kind", ["binary", "text", "at", "empty", "json"])
-def test_to_curl_resends_byte_exact(lab, kind: str) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("shell", ["sh", "bash"])
+@pytest.mark.parametrize("kind", ["binary", "text", "at", "empty", "json", "dash"])
+def test_to_curl_resends_byte_exact(lab, kind: str, shell: str) -> None:  # type: ignore[no-untyped-def]
+    if shutil.which(shell) is None:
+        pytest.skip(f"{shell} not installed")
     body = {"binary": BINARY, "text": TEXT.encode(), "at": b"@/etc/passwd", "empty": b"",
-            "json": b'{"a": [1, 2]}'}[kind]
+            "json": b'{"a": [1, 2]}',
+            # binary, starting with "-": printf must not take it for an option
+            "dash": b"-v\xff\x00--x"}[kind]
     headers = {"X-Quote": "it's \"q\" $x", "Content-Type": "application/json"}
-    if kind == "binary":
+    if kind in ("binary", "dash"):
         del headers["Content-Type"]
     post(lab.url_for("c", "p?q=[1]&r=a%20b"), body, headers, method="PATCH" if body else "POST")
     (cap,) = lab.wait(1)
     with Target() as t:
         cmd = to_curl(cap, url=t.url + "/to")
-        subprocess.run(["sh", "-c", cmd + " -s -o /dev/null"], check=True, timeout=20)
+        subprocess.run([shell, "-c", cmd + " -s -o /dev/null"], check=True, timeout=20)
         (got,) = t.wait(1)
     assert got.body == body and got.path == "/to/p?q=[1]&r=a%20b"
     assert got.method == cap.method and got.header("X-Quote") == "it's \"q\" $x"
     assert got.header("Content-Type") == cap.header("Content-Type")
-    assert "printf" in cmd if kind in ("binary", "at") else "printf" not in cmd
+    assert "printf" in cmd if kind in ("binary", "at", "dash") else "printf" not in cmd
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl not installed")

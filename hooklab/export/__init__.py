@@ -20,7 +20,9 @@ was stored: secrets, Jupyter's cookie and the lab's read token never are (see
 
 Imported HAR files are untrusted: methods, header names and values must pass the server's own
 rules, and URLs must be http(s). CSV cells that a spreadsheet would run as a formula (starting
-with ``=``, ``+``, ``-``, ``@``, tab or carriage return) are written with a leading ``'``.
+with ``=``, ``+``, ``-``, ``@``, tab or carriage return) are written with a leading ``'``, and
+so is such a start after a ``;``, tab or line break inside a cell (a spreadsheet that splits
+cells at ``;``, as Excel does in many locales, would make it a cell of its own).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import base64
 import contextlib
 import json
 import os
+import re
 import shlex
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timezone
@@ -114,8 +117,17 @@ def _jsonl_record(c: Capture) -> dict[str, Any]:
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
+#: a formula start after a character a spreadsheet may split cells at (``;`` in many locales,
+#: tab, a line break) with quotes or spaces between: ``x;=cmd`` is a cell of its own there
+_FORMULA_AFTER_SPLIT = re.compile(r"""([;\t\r\n][ "']*)([=+\-@])""")
+
+
 def _defuse(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
+    if not isinstance(value, str):
+        return value
+    if any(ch in value for ch in ";\t\r\n"):
+        value = _FORMULA_AFTER_SPLIT.sub(r"\1'\2", value)
+    if value.startswith(_FORMULA_START):
         return "'" + value
     return value
 
@@ -378,11 +390,12 @@ _SKIP_CURL = frozenset({"host", "content-length", "connection", "keep-alive", "t
 
 
 def _printf_escape(data: bytes) -> str:
-    """A POSIX ``printf`` format string that prints exactly ``data`` (octal escapes)."""
+    """A POSIX ``printf`` format string that prints exactly ``data`` (octal escapes; a
+    leading ``-`` escaped too, or ``printf`` would read it as an option)."""
     out = []
-    for b in data:
+    for i, b in enumerate(data):
         ch = chr(b)
-        if 32 <= b < 127 and ch not in "\\%'":
+        if 32 <= b < 127 and ch not in "\\%'" and not (i == 0 and ch == "-"):
             out.append(ch)
         else:
             out.append(f"\\{b:03o}")

@@ -454,7 +454,22 @@ def test_csv_cells_are_never_formulas(ulab: HookLab, tmp_path: Path) -> None:
         "@": "@SUM(1+1)",
         "tab": "\t=1+1",
         "cr": "\r=1+1",
+        # a formula start after a ';' or a tab inside the cell: a cell of its own for a
+        # spreadsheet that splits at ';' (Excel in many locales) or at tabs
+        "semicolon": "invoice.paid;=HYPERLINK(A1)",
+        "semicolon, quoted": "x;\"=cmd|'/Ccalc'!A0\"",
+        "semicolon, space": "x; +1+1",
+        "tab inside": "x\t@SUM(1)",
     }
+    expected = {
+        "tab": "'\t'=1+1",
+        "cr": "'\r'=1+1",
+        "semicolon": "invoice.paid;'=HYPERLINK(A1)",
+        "semicolon, quoted": "x;\"'=cmd|'/Ccalc'!A0\"",
+        "semicolon, space": "x; '+1+1",
+        "tab inside": "x\t'@SUM(1)",
+    }
+    expected = [expected.get(k, "'" + v) for k, v in evil.items()]
     from urllib.parse import quote
 
     for key, value in evil.items():
@@ -469,12 +484,17 @@ def test_csv_cells_are_never_formulas(ulab: HookLab, tmp_path: Path) -> None:
     assert ulab.export(out, fmt="csv") == len(evil)
     with open(out, newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
-    assert [r["bin"] for r in rows] == ["'" + v for v in evil.values()]
-    assert [r["event_type"] for r in rows] == ["'" + v for v in evil.values()]
-    assert [r["delivery_id"] for r in rows] == ["'" + v for v in evil.values()]
+    assert [r["bin"] for r in rows] == expected
+    assert [r["event_type"] for r in rows] == expected
+    assert [r["delivery_id"] for r in rows] == expected
     for r in rows:
         for col, cell in r.items():
             assert not cell or cell[0] not in "=+-@\t\r", (col, cell)
+    text = out.read_text(encoding="utf-8")
+    for sep in (";", "\t"):  # the file read the way such a spreadsheet reads it
+        for row in csv.reader(io.StringIO(text, newline=""), delimiter=sep):
+            for cell in row:
+                assert not cell.lstrip(' "').startswith(("=", "+", "-", "@")), (sep, cell)
     # the DataFrame itself keeps the values as received
     assert list(ulab.dataframe()["bin"]) == list(evil.values())
 
