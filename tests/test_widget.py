@@ -276,6 +276,28 @@ def test_search_sees_gzip_bodies(store, views):
     assert v.rows == [cap.id]
 
 
+@pytest.mark.parametrize("encoding", [None, "gzip", "GZIP ", "deflate"])
+def test_details_of_a_compressed_json_body_go_by_its_decoded_size(store, encoding):
+    """A few KB of gzip can be megabytes of JSON: re-indenting it held the kernel seconds and
+    hundreds of MB per click. Its start is shown as received, as for the same JSON sent plain."""
+    import zlib
+
+    big = b"[" + b"0," * (R.PRETTY_LIMIT // 2 + 10) + b"0]"
+    packed = {None: big, "gzip": gzip.compress(big), "GZIP ": gzip.compress(big),
+              "deflate": zlib.compress(big)}[encoding]
+    headers = [("Content-Type", "application/json")]
+    if encoding:
+        headers.append(("Content-Encoding", encoding))
+        assert len(packed) < 64 * 1024
+    cap = post(store, "/z", body=packed, headers=headers)
+    html = R.detail_html(cap)
+    assert "JSON as received (first 64 KB shown); the Tree tab explores it" in html
+    assert "[0,0,0,0," in html and "[\n  0,\n" not in html
+    small = post(store, "/z", body=gzip.compress(b"[1, 2]"),
+                 headers=[("Content-Type", "application/json"), ("Content-Encoding", "gzip")])
+    assert "<h4>Body — JSON, " in R.detail_html(small)  # re-indented
+
+
 def test_clear_view_and_clear_database(store, views):
     post(store, "/old")
     v = make(views, store)

@@ -215,11 +215,22 @@ def _cut(text: str) -> tuple[str, str]:
     return text[:SHOW_LIMIT], f" (first {SHOW_LIMIT // 1024} KB shown)"
 
 
+def _decoded_size(cap: Capture) -> int:
+    """The body's size once its ``Content-Encoding`` is undone: what parsing and re-indenting
+    cost (a 14 KB gzip body can be 14 MiB of JSON)."""
+    if (cap.header("content-encoding") or "").strip().lower() in ("", "identity"):
+        return cap.size
+    try:
+        return len(cap.decoded_body())
+    except ValueError:
+        return cap.size
+
+
 def _body_view(cap: Capture, reveal: bool) -> tuple[str, str]:
     """(kind, html) for the decoded body."""
     if not cap.body:
         return "empty", '<div class="hl-none">(no body)</div>'
-    if cap.size > PRETTY_LIMIT and (cap.content_type or "").endswith("json"):
+    if _decoded_size(cap) > PRETTY_LIMIT and (cap.content_type or "").endswith("json"):
         # re-indenting megabytes of JSON takes seconds; show its start as sent
         text, note = _cut(cap.text[: SHOW_LIMIT + 1])
         return f"JSON as received{note}; the Tree tab explores it", _pre(text)
