@@ -19,7 +19,7 @@ import json
 import re
 from collections.abc import Callable
 from typing import Any, NamedTuple
-from urllib.parse import parse_qs, unquote_plus
+from urllib.parse import parse_qs, unquote_plus, urlsplit
 
 from .capture import Capture
 
@@ -38,6 +38,7 @@ __all__ = [
     "is_sensitive_field",
     "is_sensitive_header",
     "multipart_fields",
+    "scrubbed_url",
 ]
 
 #: header names whose values are credentials: hidden unless the user asks to reveal them
@@ -103,6 +104,35 @@ def hidden_value(value: str) -> str:
     '<hidden: 7 chars>'
     """
     return f"<hidden: {len(value)} chars>"
+
+
+def scrubbed_url(url: str, mark: str = "[secret]") -> str:
+    """``url`` as a record of where something was sent keeps it: the password of its userinfo
+    (or a user name alone: often a token) and the values of credential query fields
+    (:func:`is_sensitive_field`) replaced by ``mark``; the rest exactly as written.
+
+    >>> scrubbed_url("http://alice:pw@127.0.0.1:8000/hook?api_key=k1&q=a%20b")
+    'http://alice:[secret]@127.0.0.1:8000/hook?api_key=[secret]&q=a%20b'
+    >>> scrubbed_url("https://ghp_abc@example.test/x?user[token]=t")
+    'https://[secret]@example.test/x?user[token]=[secret]'
+    """
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, _, hostport = netloc.rpartition("@")
+        user, colon, _ = userinfo.partition(":")
+        netloc = (f"{user}:{mark}" if colon else mark) + "@" + hostport
+    query = parts.query
+    if query:
+        pairs = query.split("&")
+        for i, pair in enumerate(pairs):
+            name, eq, _ = pair.partition("=")
+            if eq and is_sensitive_field(unquote_plus(name)):
+                pairs[i] = f"{name}={mark}"
+        query = "&".join(pairs)
+    if netloc == parts.netloc and query == parts.query:
+        return url
+    return parts._replace(netloc=netloc, query=query).geturl()
 
 
 def hide_fields(fields: Any, hide: Callable[[str], bool] = is_sensitive_field) -> Any:

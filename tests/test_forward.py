@@ -409,3 +409,43 @@ def test_a_secret_goes_only_where_the_sender_put_it(lab) -> None:  # type: ignor
         assert r.header("X-Echo") == "[secret]" and r.header("Authorization") == "Basic [secret]"
     everything = repr([(r.headers, r.path) for r in got])
     assert "gh-hmac-key-123" not in everything and "other-token-999" not in everything
+
+
+@pytest.mark.parametrize("userinfo, expected_auth, recorded", [
+    ("alice:S3CR3T-pw@", "alice:S3CR3T-pw", "alice:[secret]@"),
+    ("alice:p%40ss%3Aw@", "alice:p@ss:w", "alice:[secret]@"),  # (percent-escaped, as in curl)
+    ("ghp_S3CR3T@", "ghp_S3CR3T:", "[secret]@"),  # a user name alone: often a token
+    ("", None, ""),
+])
+def test_credentials_in_a_forward_target_are_used_and_never_kept(
+    lab, userinfo: str, expected_auth: str | None, recorded: str,  # type: ignore[no-untyped-def]
+) -> None:
+    """The target's own ``user:password@`` becomes Basic auth (as curl and requests make it)
+    and its query's credentials reach the app; what is recorded (``lab.forwards()``, the
+    frame, the live view's Details, exports) holds neither."""
+    import base64
+
+    from hooklab.widget import _render as R
+
+    with Target() as t:
+        host = t.url.split("://", 1)[1]
+        lab.forward("fw", to=f"http://{userinfo}{host}/app?api_key=S3CR3T-key&x=1")
+        lab.forward("own", to=f"http://{userinfo}{host}/own")
+        assert post(lab.url_for("fw", "deep?q=1"), b"{}")[0] == 200
+        assert post(lab.url_for("own"), b"{}", {"Authorization": "Bearer senders"})[0] == 200
+        got = {r.path.split("?")[0]: r for r in t.wait(2)}
+        rows = _wait_forwards(lab, 2)
+    fw = got["/app/deep"]
+    assert fw.path == "/app/deep?api_key=S3CR3T-key&x=1&q=1"
+    if expected_auth is None:
+        assert fw.header("Authorization") is None
+    else:
+        assert fw.header("Authorization") == "Basic " + base64.b64encode(expected_auth.encode()).decode()
+    assert got["/own"].header("Authorization") == "Bearer senders"  # the delivery's own wins
+    by_path = {r["target"].split("/", 3)[3].split("?")[0]: r for r in rows}
+    assert by_path["app/deep"]["target"] == f"http://{recorded}{host}/app/deep?api_key=[secret]&x=1&q=1"
+    assert by_path["own"]["target"] == f"http://{recorded}{host}/own"
+    cap = lab.captures[0]
+    shown = (repr(lab.forwards()) + lab.dataframe().to_csv()
+             + R.detail_html(cap, forwards=lab.forwards(cap.id)))
+    assert "S3CR3T" not in shown

@@ -246,11 +246,16 @@ class Forwarder:
 
     def _record(self, cid: int, target: str, status: int | None, ms: float | None,
                 error: str | None, gen: int) -> None:
+        from ..credentials import scrubbed_url
+
+        shown = scrubbed_url(target)  # the user's own credentials in the target are not
+        if error and shown != target:  # kept: the record reaches frames, views, exports
+            error = error.replace(target, shown)
         with self._lock:  # (clear() bumps the generation under this lock: nothing slips by)
             if gen != self._generation:
                 return
             try:
-                self.store.record_forward(ForwardOutcome(cid, target, status, ms, error))
+                self.store.record_forward(ForwardOutcome(cid, shown, status, ms, error))
             except Exception:  # noqa: BLE001 - store closed while shutting down
                 pass
 

@@ -72,7 +72,9 @@ def http_request(
     timeout: float = 10.0,
 ) -> tuple[int, str, list[tuple[str, str]], bytes]:
     """One HTTP/1.1 request with exactly these headers (plus ``Host`` and ``Content-Length``
-    when absent). Returns ``(status, reason, headers, body)``; raises ``OSError`` on network
+    when absent; ``Authorization: Basic`` from the URL's ``user:password@`` when the headers
+    carry no ``Authorization``, as curl does). Returns ``(status, reason, headers, body)``;
+    raises ``OSError`` on network
     errors (``TimeoutError`` when the whole exchange takes longer than ``timeout``: an app
     that trickles its answer byte by byte is cut off too) and ``ValueError`` on an unusable
     URL. Redirects are not followed.
@@ -101,6 +103,12 @@ def http_request(
         conn.putrequest(method, target, skip_host=True, skip_accept_encoding=True)
         if "host" not in names:
             conn.putheader("Host", parts.netloc.rpartition("@")[2])
+        if parts.username is not None and "authorization" not in names:
+            import base64
+            from urllib.parse import unquote
+
+            pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+            conn.putheader("Authorization", "Basic " + base64.b64encode(pair.encode()).decode())
         for k, v in hdrs:
             conn.putheader(k, v)
         if "content-length" not in names and (body or method.upper() not in ("GET", "HEAD")):
