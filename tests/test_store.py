@@ -308,3 +308,40 @@ def test_retention_is_exact_once_webhooks_stop_and_old_captures_go_without_a_wri
             time.sleep(0.2)
     finally:
         store.close()
+
+
+def test_a_new_database_and_the_folders_made_for_it_are_private(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Captures hold bodies, headers and tokens: a database hooklab creates is its owner's
+    alone (with its -wal and -shm) whatever the umask, in folders made 0700; a file or folder
+    that already exists keeps its permissions."""
+    import os
+    import stat
+
+    def mode(p) -> int:  # type: ignore[no-untyped-def]
+        return stat.S_IMODE(os.stat(p).st_mode)
+
+    old = os.umask(0o022)  # the usual umask: files 0644, folders 0755
+    try:
+        monkeypatch.chdir(tmp_path)
+        lab = hooklab.start(port=0)  # the default database: .hooklab/captures.sqlite3
+        try:
+            assert post(lab.url + "/x", b"secret=42")[0] == 200
+            lab.wait(1)
+            db = tmp_path / ".hooklab" / "captures.sqlite3"
+            assert mode(tmp_path / ".hooklab") == 0o700 and mode(db) == 0o600
+            assert mode(f"{db}-wal") == 0o600 and mode(f"{db}-shm") == 0o600
+        finally:
+            lab.stop()
+        nested = tmp_path / "a" / "b" / "c.sqlite3"
+        with CaptureStore(str(nested)) as store:
+            store.add_sync({"method": "POST", "path": "/x", "headers": [], "body": b"x"})
+        assert [mode(p) for p in (tmp_path / "a", tmp_path / "a" / "b", nested)] == [0o700, 0o700, 0o600]
+        shared = tmp_path / "shared"
+        shared.mkdir(mode=0o755)
+        (shared / "team.sqlite3").touch(mode=0o664)
+        os.chmod(shared / "team.sqlite3", 0o664)
+        with CaptureStore(str(shared / "team.sqlite3")) as store:
+            store.add_sync({"method": "POST", "path": "/x", "headers": [], "body": b"x"})
+        assert mode(shared) == 0o755 and mode(shared / "team.sqlite3") == 0o664
+    finally:
+        os.umask(old)

@@ -291,7 +291,7 @@ class CaptureStore:
             if self.readonly and not p.exists():
                 raise StoreError(f"capture database {self.path!r} does not exist")
             if not self.readonly:
-                p.parent.mkdir(parents=True, exist_ok=True)
+                _create_private(p)
         try:
             uri = read_only_uri(self.path) if self.readonly and not self._memory else None
             db = (
@@ -1747,6 +1747,26 @@ def read_only_uri(path: str) -> str:
     if _unwritable_folder(path) and not (os.path.exists(wal) and os.path.getsize(wal) > 0):
         return uri + "&immutable=1"
     return uri
+
+
+def _create_private(p: Path) -> None:
+    """A new database file readable by its owner only (SQLite gives its ``-wal`` and ``-shm``
+    the file's permissions), in folders made for it likewise (``0700``): captures hold
+    bodies, headers and tokens, and any local user could read a file the umask left open.
+    An existing file or folder keeps the permissions it has."""
+    missing = []
+    folder = p.parent
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    for f in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            f.mkdir(mode=0o700)
+    try:
+        fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
+    except OSError:  # (there already, or not to be made here: SQLite says why when it opens)
+        return
+    os.close(fd)
 
 
 def _unwritable_folder(path: str) -> bool:
