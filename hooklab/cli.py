@@ -1,7 +1,7 @@
 """``hooklab`` command line: serve, send, replay, export.
 
     $ hooklab serve --port 8765 --db .hooklab/captures.sqlite3
-    $ hooklab send http://127.0.0.1:8765/github --provider github --event push --secret s3cret
+    $ hooklab send http://127.0.0.1:8765/github --provider github --event push --secret-file gh.key
     $ hooklab replay --db .hooklab/captures.sqlite3 --id 3 --to http://127.0.0.1:5000/webhook
     $ hooklab export --db .hooklab/captures.sqlite3 --format har > captures.har
 """
@@ -195,9 +195,41 @@ def _serve(args: argparse.Namespace) -> int:
     return 1 if out.broken else 0
 
 
+def _secret_of(args: argparse.Namespace) -> str | None:
+    """``--secret``, else ``--secret-file`` (``-``: standard input; one trailing line break
+    dropped), else ``$HOOKLAB_SECRET`` (with ``--provider``). Raises ``ValueError`` for both flags or an unreadable
+    file."""
+    if args.secret_file is not None:
+        if args.secret is not None:
+            raise ValueError("give --secret or --secret-file, not both")
+        try:
+            if args.secret_file == "-":
+                text = sys.stdin.read()
+            else:
+                with open(args.secret_file, encoding="utf-8") as f:
+                    text = f.read()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ValueError(f"--secret-file {args.secret_file}: {exc}") from None
+        text = text[:-1] if text.endswith("\n") else text
+        text = text[:-1] if text.endswith("\r") else text
+        if not text:
+            raise ValueError(f"--secret-file {args.secret_file} is empty")
+        return text
+    if args.secret is not None or not args.provider:  # (an unsigned send ignores the variable)
+        return args.secret
+    import os
+
+    return os.environ.get("HOOKLAB_SECRET") or None
+
+
 def _send(args: argparse.Namespace) -> int:
     from .outbound.sender import send
 
+    try:
+        secret = _secret_of(args)
+    except ValueError as exc:
+        print(f"hooklab: {exc}", file=sys.stderr)
+        return 2
     try:
         payload = json.loads(args.data) if args.data else None
     except ValueError as exc:
@@ -222,7 +254,7 @@ def _send(args: argparse.Namespace) -> int:
             provider=args.provider,
             event=args.event,
             payload=payload,
-            secret=args.secret,
+            secret=secret,
             headers=headers,
         )
     except ValueError as exc:
@@ -312,7 +344,10 @@ def build_parser() -> argparse.ArgumentParser:
     se.add_argument("url", help="where to send it, e.g. http://127.0.0.1:8765/github")
     se.add_argument("--provider", help="github, stripe, shopify, slack, standardwebhooks, ...")
     se.add_argument("--event", help="event type, e.g. push or payment_intent.succeeded")
-    se.add_argument("--secret", help="sign with this secret")
+    se.add_argument("--secret", help="sign with this secret (other local users can read a "
+                    "command line: prefer --secret-file or $HOOKLAB_SECRET)")
+    se.add_argument("--secret-file", metavar="FILE",
+                    help="sign with the secret in FILE ('-': standard input)")
     se.add_argument("--data", help="JSON merged into the sample payload (deep merge)")
     se.add_argument("--header", action="append", metavar="NAME:VALUE", help="extra header")
     se.set_defaults(func=_send)

@@ -26,7 +26,7 @@ def run(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
 @pytest.mark.parametrize("sub,words", [
     (None, ["serve", "send", "replay", "export"]),
     ("serve", ["--host", "--port", "--db", "--forward", "--max-body"]),
-    ("send", ["--provider", "--event", "--secret", "--data", "--header"]),
+    ("send", ["--provider", "--event", "--secret", "--secret-file", "--data", "--header"]),
     ("replay", ["--db", "--id", "--to"]),
     ("export", ["--db", "--format", "--output"]),
 ])
@@ -176,6 +176,63 @@ def test_send_data_that_is_not_an_object_is_one_line() -> None:
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert r.stderr.strip() == ("hooklab: --data must be a JSON object (merged into the sample's "
                                 "payload), not list")
+
+
+@pytest.mark.parametrize("how", ["--secret", "--secret-file", "--secret-file -", "$HOOKLAB_SECRET",
+                                 "none"])
+def test_send_takes_the_secret_from_a_file_stdin_or_the_environment(tmp_path, how: str) -> None:  # type: ignore[no-untyped-def]
+    """A command line is readable by every local user (``ps``): the secret can come from a
+    file, standard input or ``$HOOKLAB_SECRET`` instead, and signs the same."""
+    import hashlib
+    import hmac
+
+    secret = "gh-s3cret with spaces"
+    key = tmp_path / "gh.key"
+    key.write_text(secret + "\n")  # (as an editor or `echo` leaves it)
+    args = ["send", "", "--provider", "github", "--event", "push"]
+    env, stdin = {k: v for k, v in ENV.items() if k != "HOOKLAB_SECRET"}, None
+    if how == "--secret":
+        args += ["--secret", secret]
+    elif how == "--secret-file":
+        args += ["--secret-file", str(key)]
+    elif how == "--secret-file -":
+        args += ["--secret-file", "-"]
+        stdin = secret + "\n"
+    elif how == "$HOOKLAB_SECRET":
+        env["HOOKLAB_SECRET"] = secret
+    with Target() as t:
+        args[1] = t.url + "/github"
+        r = subprocess.run([EXE, *args], input=stdin, capture_output=True, text=True,
+                           timeout=60, env=env)
+        assert r.returncode == 0, r.stderr
+        (got,) = t.wait(1)
+    mac = got.header("X-Hub-Signature-256")
+    if how == "none":
+        assert mac is None
+        env["HOOKLAB_SECRET"] = secret  # set, but no provider to sign for: sent unsigned
+        with Target() as t:
+            r = subprocess.run([EXE, "send", t.url + "/x"], capture_output=True, text=True,
+                               timeout=60, env=env)
+            assert r.returncode == 0, r.stderr
+            (got,) = t.wait(1)
+        assert got.header("X-Hub-Signature-256") is None
+    else:
+        assert mac == "sha256=" + hmac.new(secret.encode(), got.body, hashlib.sha256).hexdigest()
+
+
+@pytest.mark.parametrize("extra, words", [
+    (["--secret", "a", "--secret-file", "{key}"], "give --secret or --secret-file, not both"),
+    (["--secret-file", "{missing}"], "--secret-file {missing}: [Errno 2] No such file or directory"),
+    (["--secret-file", "{empty}"], "--secret-file {empty} is empty"),
+])
+def test_send_secret_file_mistakes_are_one_line(tmp_path, extra: list[str], words: str) -> None:  # type: ignore[no-untyped-def]
+    paths = {"key": tmp_path / "k", "missing": tmp_path / "missing", "empty": tmp_path / "e"}
+    paths["key"].write_text("x")
+    paths["empty"].write_text("\n")
+    r = run("send", "http://127.0.0.1:9/x", "--provider", "github", "--event", "push",
+            *[a.format(**paths) for a in extra])
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert words.format(**paths) in r.stderr and len(r.stderr.strip().splitlines()) == 1
 
 
 def test_export_into_a_pipe_closed_early_ends_quietly(tmp_path) -> None:  # type: ignore[no-untyped-def]
