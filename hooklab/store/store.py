@@ -1685,8 +1685,9 @@ class CaptureStore:
 
     def flush(self, timeout: float = 30.0) -> None:
         """Wait until everything queued so far is committed (a barrier: after a failed WAL
-        sync too, where the captures themselves carry the error; an export starts with it)."""
-        if self._closed:
+        sync too, where the captures themselves carry the error; an export starts with it).
+        A read-only store has nothing queued: it returns at once."""
+        if self._closed or self.readonly:
             return
         fut: Future[Capture] = Future()
         self._enqueue(None, fut, None, timeout=timeout)

@@ -350,7 +350,16 @@ def test_a_database_on_a_read_only_mount_is_analysed_as_it_is(tmp_path):
         assert "note" in set(opened.schema()["field"])
         with pytest.raises(StoreError, match="read-only"):
             opened.clear()
-        opened.stop()
+        assert opened.export(tmp_path / "api.jsonl", fmt="jsonl") == 2  # (it said "opened
+        opened.stop()  # read-only": an export began by waiting for writes on a store that has none)
+        for fmt in ("jsonl", "har", "csv", "parquet"):
+            out = tmp_path / f"cli-{fmt}"
+            r = subprocess.run([*HOOKLAB, "export", "--db",
+                                str(ro / "c.sqlite3"), "--format", fmt, "-o", str(out)],
+                               capture_output=True, text=True, timeout=120)
+            assert r.returncode == 0 and r.stderr == f"wrote 2 captures to {out}\n", (fmt, r)
+        assert len((tmp_path / "cli-jsonl").read_text().splitlines()) == 2
+        assert len(hooklab.open(str(tmp_path / "cli-parquet")).dataframe()) == 2
         assert sorted(p.name for p in src.iterdir()) == before
     finally:
         subprocess.run(["umount", "-l", str(ro)])
