@@ -300,7 +300,22 @@ def _export(args: argparse.Namespace) -> int:
             from .filters import from_query
 
             since = from_query({"since": args.since}.get)["since"]
-        n = export(lab.store, args.output or sys.stdout, fmt=args.format, since=since)
+        out: Any = args.output
+        if not out:  # a data file is UTF-8 whatever the terminal's encoding (HAR, JSON Lines)
+            out = sys.stdout
+            if hasattr(sys.stdout, "buffer"):
+                import io
+
+                sys.stdout.flush()
+                out = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="")
+        try:
+            n = export(lab.store, out, fmt=args.format, since=since)
+        finally:
+            if out is not sys.stdout and not args.output:
+                try:
+                    out.flush()
+                finally:
+                    out.detach()  # (stdout itself stays open)
     finally:
         lab.stop()
     if args.output:
@@ -374,6 +389,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .store.store import StoreError
 
     args = build_parser().parse_args(argv)
+    for stream in (sys.stdout, sys.stderr):  # a terminal that is not UTF-8 (LC_ALL=C,
+        try:  # PYTHONIOENCODING=latin-1) gets escapes, not an error, for what it cannot show
+            stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            pass
     import warnings
 
     def one_line(message: Warning | str, *_: object, **__: object) -> str:  # (not the source line)

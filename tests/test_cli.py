@@ -235,6 +235,40 @@ def test_send_secret_file_mistakes_are_one_line(tmp_path, extra: list[str], word
     assert words.format(**paths) in r.stderr and len(r.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("encoding", ["ascii", "latin-1"])
+def test_a_terminal_that_is_not_utf8_gets_escapes_and_exports_stay_utf8(tmp_path, encoding: str) -> None:  # type: ignore[no-untyped-def]
+    """``serve`` stopped at its ready line ("hooklab: ascii", exit 2: the line's dash could not
+    be written), and ``export`` to standard output stopped at a header it could not encode."""
+    import socket
+
+    db = str(tmp_path / "c.sqlite3")
+    env = {**ENV, "PYTHONIOENCODING": encoding}
+    proc = subprocess.Popen([EXE, "serve", "--port", "0", "--db", db], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env)
+    try:
+        first = proc.stdout.readline().decode("ascii")  # type: ignore[union-attr]
+        assert first.startswith("hooklab listening on") and first.endswith("\\u2014 Ctrl-C to stop\n")
+        port = int(re.search(r"127\.0\.0\.1:(\d+)", first).group(1))  # type: ignore[union-attr]
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            s.sendall("POST /caf\u00e9 HTTP/1.1\r\nHost: x\r\nX-Name: Zo\u00eb \u2603\r\n"
+                      "Content-Length: 2\r\nConnection: close\r\n\r\n{}".encode())
+            assert s.recv(100).startswith(b"HTTP/1.1 200")
+        line = proc.stdout.readline()  # type: ignore[union-attr]
+        assert line.startswith(b"#1 ") and b" -> 200 " in line, line
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    piped = subprocess.run([EXE, "export", "--db", db, "--format", "jsonl"], capture_output=True,
+                           timeout=60, env=env)
+    assert piped.returncode == 0, piped.stderr
+    r = run("export", "--db", db, "--format", "jsonl", "-o", str(tmp_path / "c.jsonl"))
+    assert r.returncode == 0
+    assert piped.stdout == (tmp_path / "c.jsonl").read_bytes()
+    (rec,) = [json.loads(line) for line in piped.stdout.decode("utf-8").splitlines()]
+    assert ["X-Name", "Zo\u00eb \u2603".encode().decode("latin-1")] in rec["headers"]  # (as HTTP reads it)
+
+
 def test_export_into_a_pipe_closed_early_ends_quietly(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """``hooklab export ... | head -c 10``: no BrokenPipeError traceback."""
     from hooklab.store import CaptureStore
