@@ -408,23 +408,28 @@ class HookLab(Configurable):
             hint = provider_hint(filters.get("provider"))
             raise TimeoutError(
                 f"waited {timeout:g} s for {count} capture(s) matching {printable(describe(filters))}; "
-                f"{n} matched ({n_captures(store.count())} in total{where})"
+                f"{n} matched ({n_captures(store.count())} in total{where}); "
+                f"newest captures: {self._newest()}"
                 + (f"; {printable(hint)}" if hint else "")
             )
         return store.query(**filters)
+
+    def _newest(self) -> str:
+        """The newest ten captures, one short label each, for a failure message (captured
+        text is hostile: only visible characters reach test reports)."""
+        return ", ".join(
+            printable(f"#{c.id} {c.method} {c.path} {c.event_type or ''}".strip())
+            for c in self.store.query(limit=10, newest_first=True)
+        ) or "none"
 
     def assert_received(self, count: int | None = None, **filters: Any) -> list[Capture]:
         """Assert captures matching ``filters`` arrived (exactly ``count`` if given)."""
         caps = self.store.query(**filters)
         if (count is None and not caps) or (count is not None and len(caps) != count):
             want = "at least 1" if count is None else str(count)
-            seen = ", ".join(  # captured text is hostile: only visible characters reach reports
-                printable(f"#{c.id} {c.method} {c.path} {c.event_type or ''}".strip())
-                for c in self.store.query(limit=10, newest_first=True)
-            )
             raise AssertionError(
                 f"expected {want} capture(s) matching {printable(describe(filters))}, got {len(caps)}; "
-                f"newest captures: {seen or 'none'}"
+                f"newest captures: {self._newest()}"
             )
         return caps
 

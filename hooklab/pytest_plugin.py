@@ -1,20 +1,35 @@
 """pytest plugin: a real hooklab capture server for testing your webhook code.
 
-Installed with hooklab (entry point ``pytest11``), so the fixture is simply available::
+Installed with hooklab (entry point ``pytest11`` named ``hooklab``: ``-p no:hooklab`` turns it
+off), so the fixture is simply available::
 
     def test_my_app_sends_a_webhook(hooklab_server):
         my_app.notify(hooklab_server.url_for("orders"))
         hooklab_server.wait(1, bin="orders", timeout=5)
         hooklab_server.assert_received(1, bin="orders", method="POST")
 
-One server (``127.0.0.1``, free port, in-memory store) runs per test session; before and after
-each test its captures, response rules, secrets and forwards are cleared, so tests do not see each
-other's traffic.
+``hooklab_server``: one server (``127.0.0.1``, free port, in-memory store) per test session
+(per xdist worker); before and after each test its captures, response rules, secrets,
+forwards and settings (``max_body``, ``redact_credentials``, ... as the lab was made) are
+reset, and a test that stopped it (``stop()``, ``stop_serving()``) or moved it (``host``,
+``port``) leaves the next one a fresh server. A request your app sends *after* its test
+ended (a background thread, a retry) reaches the next test's lab: wait for your app's own
+sends before the test returns. In ``async`` tests, wait off the event loop so your app's
+sends can run: ``await asyncio.to_thread(hooklab_server.wait, 1, bin="orders")``.
+
+``hooklab_session_server``: a second lab of its own for session-, module- or class-scoped
+fixtures; the plugin never clears it.
+
+With ``PYTEST_DISABLE_PLUGIN_AUTOLOAD=1`` load it with ``-p hooklab.pytest_plugin`` (or
+``pytest_plugins = ["hooklab.pytest_plugin"]`` in a conftest.py); with autoloading on, that
+line registers it a second time and pytest stops.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -23,14 +38,61 @@ from .core import HookLab
 __all__ = ["hooklab_server", "hooklab_session_server"]
 
 
-def _reset(lab: HookLab) -> None:
-    lab.reset()
+def _new_lab() -> HookLab:
+    return HookLab(port=0, db=":memory:").start()
+
+
+class _PerTestLab:
+    """The lab ``hooklab_server`` hands each test, and its settings as it was made."""
+
+    def __init__(self) -> None:
+        self.lab: HookLab | None = None
+        self.settings: dict[str, Any] = {}
+        self.bound: tuple[str, int] = ("", 0)
+
+    def ready(self) -> HookLab:
+        """The lab, reset: a fresh one if a test stopped it or moved its address."""
+        lab = self.lab
+        if lab is not None and (not lab.is_running or (lab.host, lab.port) != self.bound):
+            with contextlib.suppress(Exception):
+                lab.stop()
+            lab = None
+        if lab is None:
+            lab = self.lab = _new_lab()
+            self.settings = {n: getattr(lab, n) for n in lab.trait_names(config=True)}
+            self.bound = (lab.host, lab.port)
+        self.reset()
+        return lab
+
+    def reset(self) -> None:
+        lab = self.lab
+        if lab is None or not lab.is_running:  # (stopped by the test: replaced at the next one)
+            return
+        for name, value in self.settings.items():
+            if getattr(lab, name) != value and name not in ("host", "port"):
+                setattr(lab, name, value)
+        lab.reset()
+
+    def close(self) -> None:
+        if self.lab is not None:
+            self.lab.stop()
+
+
+@pytest.fixture(scope="session")
+def _hooklab_per_test() -> Iterator[_PerTestLab]:
+    labs = _PerTestLab()
+    try:
+        yield labs
+    finally:
+        labs.close()
 
 
 @pytest.fixture(scope="session")
 def hooklab_session_server() -> Iterator[HookLab]:
-    """The session-wide running :class:`~hooklab.core.HookLab` (not cleared between tests)."""
-    lab = HookLab(port=0, db=":memory:").start()
+    """A running :class:`~hooklab.core.HookLab` for the whole session, never cleared by the
+    plugin (a lab of its own, apart from ``hooklab_server``'s): for session-, module- or
+    class-scoped fixtures."""
+    lab = _new_lab()
     try:
         yield lab
     finally:
@@ -38,8 +100,9 @@ def hooklab_session_server() -> Iterator[HookLab]:
 
 
 @pytest.fixture
-def hooklab_server(hooklab_session_server: HookLab) -> Iterator[HookLab]:
-    """A running :class:`~hooklab.core.HookLab`, empty at the start of each test."""
-    _reset(hooklab_session_server)
-    yield hooklab_session_server
-    _reset(hooklab_session_server)
+def hooklab_server(_hooklab_per_test: _PerTestLab) -> Iterator[HookLab]:
+    """A running :class:`~hooklab.core.HookLab`, empty and with its settings as made at the
+    start of each test."""
+    lab = _hooklab_per_test.ready()
+    yield lab
+    _hooklab_per_test.reset()

@@ -56,3 +56,81 @@ def test_entry_point_is_registered() -> None:
     assert eps, "the pytest11 entry point 'hooklab = hooklab.pytest_plugin' is not installed"
     assert [ep.name for ep in eps] == ["hooklab"]
     assert eps[0].load().__name__ == "hooklab.pytest_plugin"
+
+
+ISOLATION = r'''
+import urllib.error
+import urllib.request
+
+import pytest
+
+
+def _post(url, body=b"{}", headers=None):
+    req = urllib.request.Request(url, data=body, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
+def test_a_changes_settings(hooklab_server):
+    hooklab_server.max_body = 10
+    hooklab_server.redact_credentials = False
+    hooklab_server.handshakes = False
+    assert _post(hooklab_server.url_for("x"), b"x" * 100) == 413
+
+
+def test_b_has_the_settings_as_made(hooklab_server):
+    assert _post(hooklab_server.url_for("x"), b"x" * 100, {"Cookie": "sid=abc"}) == 200
+    (cap,) = hooklab_server.wait(1)
+    assert cap.header("Cookie") == "[redacted]" and hooklab_server.handshakes
+
+
+def test_c_stops_the_server(hooklab_server):
+    hooklab_server.stop()
+
+
+def test_d_gets_a_running_one(hooklab_server):
+    assert _post(hooklab_server.url_for("y")) == 200
+    hooklab_server.assert_received(1, bin="y")
+
+
+def test_e_stops_serving(hooklab_server):
+    hooklab_server.stop_serving()
+
+
+def test_f_gets_a_serving_one(hooklab_server):
+    assert _post(hooklab_server.url_for("z")) == 200
+    assert len(hooklab_server.captures) == 1
+
+
+def test_g_seeds_the_session_lab(hooklab_session_server):
+    assert _post(hooklab_session_server.url_for("seed")) == 200
+    hooklab_session_server.wait(1, bin="seed")
+
+
+def test_h_uses_the_per_test_lab(hooklab_server, hooklab_session_server):
+    assert hooklab_server.url != hooklab_session_server.url
+    assert _post(hooklab_server.url_for("other"), b'{"type": "charge.refunded"}',
+                 {"Stripe-Signature": "t=1,v1=00"}) == 200
+    with pytest.raises(TimeoutError, match=r"0 matched .*newest captures: #\d+ POST /other charge.refunded"):
+        hooklab_server.wait(1, bin="orders", timeout=0.2)
+
+
+def test_i_the_session_lab_kept_its_capture(hooklab_session_server):
+    hooklab_session_server.assert_received(1, bin="seed")
+'''
+
+
+def test_each_test_gets_a_lab_as_made_whatever_the_last_one_did(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Settings a test changed (max_body, redact_credentials), a server it stopped, and
+    hooklab_session_server (a lab of its own, never cleared) — each broke later tests."""
+    (tmp_path / "test_isolation.py").write_text(ISOLATION)
+    env = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    r = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "hooklab.pytest_plugin", "-q",
+         "-p", "no:cacheprovider", str(tmp_path)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "9 passed" in r.stdout and "error" not in r.stdout.lower(), r.stdout
