@@ -150,6 +150,9 @@ def _serve(args: argparse.Namespace) -> int:
     except Exception as exc:  # noqa: BLE001 - a clear one-line error for the terminal
         print(f"hooklab: cannot start: {exc}", file=sys.stderr)
         return 1
+    except BaseException:  # Ctrl-C while starting: nothing left running
+        lab.stop()
+        raise
     stop = threading.Event()
 
     def on_signal(signum: int, frame: object) -> None:
@@ -158,6 +161,8 @@ def _serve(args: argparse.Namespace) -> int:
     # before the ready line: whoever reads it may signal at once (a race the tests hit)
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
+    if hasattr(signal, "SIGHUP"):  # the terminal closed: stop as for Ctrl-C (forwards said)
+        signal.signal(signal.SIGHUP, on_signal)
     # the stream page carries the read token: on stderr, as Jupyter prints its URL; before the
     # ready line, so whoever waits for that line finds the page too
     print(f"hooklab: stream page {lab.page_url}", file=sys.stderr, flush=True)
@@ -273,17 +278,18 @@ def _replay(args: argparse.Namespace) -> int:
     from .core import open_lab
 
     lab = open_lab(args.db)
+    bad = 0
     try:
-        results = lab.replay(args.id, to=args.to)
+        caps = [lab.get(cid) for cid in args.id]  # (an unknown id: nothing is sent)
+        for cid, cap in zip(args.id, caps, strict=True):  # one line as each is answered:
+            (r,) = lab.replay(cap, to=args.to)  # interrupted, the lines say what was sent
+            if r.error:
+                print(f"#{cid} -> error: {r.error}", flush=True)
+            else:
+                print(f"#{cid} -> {r.status} in {r.elapsed * 1000:.1f} ms", flush=True)
+            bad += not r.ok  # (an answer of 400 or more fails, as in hooklab send)
     finally:
         lab.stop()
-    bad = 0
-    for cid, r in zip(args.id, results, strict=False):
-        if r.error:
-            print(f"#{cid} -> error: {r.error}")
-        else:
-            print(f"#{cid} -> {r.status} in {r.elapsed * 1000:.1f} ms")
-        bad += not r.ok  # (an answer of 400 or more fails, as in hooklab send)
     return 1 if bad else 0
 
 
@@ -323,6 +329,19 @@ def _export(args: argparse.Namespace) -> int:
 
         print(f"wrote {n_captures(n)} to {args.output}", file=sys.stderr)
     return 0
+
+
+class _Stopped(BaseException):
+    """SIGTERM or SIGHUP: unwinds like Ctrl-C, so an export's temporary file is removed and
+    the store closed (the default action ended the process where it stood)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _stopped(signum: int, frame: object) -> None:
+    raise _Stopped(signum)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -402,8 +421,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     was = warnings.formatwarning
     warnings.formatwarning = one_line  # type: ignore[assignment]
+    stops = [getattr(signal, n) for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n)]
+    if threading.current_thread() is not threading.main_thread():
+        stops = []  # (only the main thread may set handlers)
+    before = {n: signal.signal(n, _stopped) for n in stops}  # (serve sets its own)
     try:
         return int(args.func(args) or 0)
+    except KeyboardInterrupt:  # Ctrl-C: what was done is said; a temporary file is removed
+        print("hooklab: interrupted", file=sys.stderr)
+        return 130
+    except _Stopped as exc:
+        print(f"hooklab: stopped by {signal.Signals(exc.signum).name}", file=sys.stderr)
+        return 128 + exc.signum
     except (StoreError, FileNotFoundError) as exc:
         print(f"hooklab: {exc}", file=sys.stderr)
         return 1
@@ -420,6 +449,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     finally:
         warnings.formatwarning = was  # (main() called in a process of its own: as it was)
+        for n, handler in before.items():
+            signal.signal(n, handler)
 
 
 if __name__ == "__main__":

@@ -286,6 +286,82 @@ def test_export_into_a_pipe_closed_early_ends_quietly(tmp_path) -> None:  # type
     assert proc.wait(60) == 1 and "Traceback" not in err and "BrokenPipe" not in err, err
 
 
+def _big_store(path: str, n: int = 20_000, size: int = 2048) -> None:
+    from hooklab.store import CaptureStore
+
+    store = CaptureStore(path)
+    store.add_many([{"method": "POST", "path": "/b", "body": os.urandom(size)} for _ in range(n)])
+    store.close()
+
+
+@pytest.mark.parametrize("sig, code, said", [
+    (signal.SIGINT, 130, "hooklab: interrupted"),
+    (signal.SIGTERM, 143, "hooklab: stopped by SIGTERM"),
+    (signal.SIGHUP, 129, "hooklab: stopped by SIGHUP"),
+])
+def test_an_export_stopped_by_a_signal_says_so_and_leaves_no_file(tmp_path, sig, code, said) -> None:  # type: ignore[no-untyped-def]
+    """Ctrl-C printed a traceback; SIGTERM and SIGHUP ended the process where it stood and
+    left the hidden temporary file of ``-o FILE`` behind."""
+    import time
+
+    db = str(tmp_path / "big.sqlite3")
+    _big_store(db)
+    out = tmp_path / "out" / "c.jsonl"
+    out.parent.mkdir()
+    proc = subprocess.Popen([EXE, "export", "--db", db, "--format", "jsonl", "-o", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+    deadline = time.monotonic() + 30
+    while not (seen := [p.name for p in out.parent.iterdir()]):  # the temporary file is made
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.002)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    assert (proc.returncode, err) == (code, said + "\n")
+    left = [p.name for p in out.parent.iterdir()]
+    assert not [n for n in left if n.startswith(".hooklab-export-")], (seen, left)
+    if left:  # (a machine so busy that the export had ended before the signal came)
+        assert left == ["c.jsonl"] and len(out.read_text().splitlines()) == 20_000
+
+
+def test_a_replay_says_each_answer_as_it_comes_and_ctrl_c_is_one_line(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import time
+
+    from hooklab.store import CaptureStore
+
+    db = str(tmp_path / "c.sqlite3")
+    with CaptureStore(db) as store:
+        ids = [store.add_sync({"method": "POST", "path": f"/r/{i}", "body": b"{}"}).id for i in range(3)]
+    with Target(delay=1.0) as t:
+        proc = subprocess.Popen([EXE, "replay", "--db", db, *[f"--id={i}" for i in ids],
+                                 "--to", t.url], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, env=ENV)
+        first = proc.stdout.readline()  # type: ignore[union-attr]
+        assert first.startswith(f"#{ids[0]} -> 200 in "), first  # (before the others were sent)
+        t.wait(2)
+        time.sleep(0.1)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    assert (proc.returncode, out, err) == (130, "", "hooklab: interrupted\n")
+
+
+def test_serve_stops_cleanly_on_sighup(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The terminal closed (SIGHUP): it ended at once, its WAL left and nothing said."""
+    db = tmp_path / "c.sqlite3"
+    proc = subprocess.Popen([EXE, "serve", "--port", "0", "--db", str(db)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+    try:
+        out = _Lines(proc.stdout)
+        m = re.search(r"http://127\.0\.0\.1:\d+", out.next())
+        assert m
+        r = run("send", m.group(0) + "/x")
+        assert r.returncode == 0 and out.next().startswith("#1 ")
+    finally:
+        proc.send_signal(signal.SIGHUP)
+        proc.wait(30)
+    assert proc.returncode == 0 and out.next() == "hooklab: stopped\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.sqlite3"]  # (no -wal, no -shm)
+
+
 def test_serve_shows_a_failed_forward() -> None:
     """``hooklab serve --forward`` to an app that is down printed only ``-> 200``."""
     proc = subprocess.Popen([EXE, "serve", "--port", "0", "--db", ":memory:", "--forward",
