@@ -106,7 +106,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     lab = HookLab(
         host=args.host, port=args.port, db=args.db, max_body=args.max_body,
-        durability=args.durability,
+        durability=args.durability, strict_port=args.strict_port,
     )
     out, err = _Printer("stdout"), _Printer("stderr", limit=1_000)
 
@@ -358,7 +358,10 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("serve", help="run a capture server and print one line per capture")
     s.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     s.add_argument("--port", type=_int_in(0, 65535), default=8765,
-                   help="port (default 8765; 0 = any free)")
+                   help="port (default 8765; 0 = any free); a taken port moves to the next "
+                   "free one with a warning, as Jupyter's does")
+    s.add_argument("--strict-port", action="store_true",
+                   help="fail when --port is taken instead of moving on")
     s.add_argument("--db", default=DEFAULT_DB, help=f"capture database (default {DEFAULT_DB})")
     s.add_argument("--max-body", type=_int_in(0, None), default=DEFAULT_MAX_BODY,
                    help="largest body in bytes")
@@ -394,7 +397,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("export", help="export captures as HAR, JSON Lines, CSV or Parquet")
     e.add_argument("--db", default=DEFAULT_DB, help="capture database")
-    e.add_argument("--format", choices=("har", "jsonl", "csv", "parquet"), default="har")
+    e.add_argument("--format", choices=("har", "jsonl", "csv", "parquet"), default="har",
+                   help="default har")
     e.add_argument("-o", "--output",
                    help="file to write (default: standard output); a folder for parquet")
     e.add_argument("--since", metavar="ID_OR_ISO_TIME",

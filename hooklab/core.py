@@ -63,6 +63,9 @@ class HookLab(Configurable):
         config=True
     )
     port = Int(8765, min=0, max=65535, help="Port to listen on (0: any free port).").tag(config=True)
+    strict_port = Bool(
+        False, help="Fail when the port is in use, instead of listening on the next free one."
+    ).tag(config=True)
     db = Unicode(
         DEFAULT_DB, help="SQLite capture database (relative to the working directory) or :memory:."
     ).tag(config=True)
@@ -179,6 +182,7 @@ class HookLab(Configurable):
             )
         self.server = CaptureServer(
             self.store, self.host, self.port, max_body=self.max_body, rules=self.rules,
+            strict_port=self.strict_port,
             idle_timeout=self.idle_timeout, body_timeout=self.body_timeout,
             api_token=self._api_token, relay_nonce=self._relay_nonce,
         )

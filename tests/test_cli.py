@@ -25,7 +25,7 @@ def run(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.parametrize("sub,words", [
     (None, ["serve", "send", "replay", "export"]),
-    ("serve", ["--host", "--port", "--db", "--forward", "--max-body"]),
+    ("serve", ["--host", "--port", "--strict-port", "--db", "--forward", "--max-body"]),
     ("send", ["--provider", "--event", "--secret", "--secret-file", "--data", "--header"]),
     ("replay", ["--db", "--id", "--to"]),
     ("export", ["--db", "--format", "--output"]),
@@ -454,6 +454,40 @@ def test_warnings_are_one_line_without_source(tmp_path) -> None:  # type: ignore
             proc.send_signal(signal.SIGINT)
             proc.communicate(timeout=30)
     assert line.startswith("hooklab: port") and "in use" in line and "cli.py" not in line, line
+
+
+def test_serve_strict_port_fails_on_a_taken_port() -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        r = run("serve", "--port", str(port), "--strict-port", "--db", ":memory:")
+    assert r.returncode == 1 and r.stdout == "", r
+    assert r.stderr.startswith(f"hooklab: cannot start: [Errno 98] port {port} is in use (")
+    assert r.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("port", [80, 1020])
+def test_serve_on_a_privileged_port_says_permission_denied(port: int) -> None:
+    """As another user: "port 80 is in use and so are the next 19", and 1020 moved to 1024."""
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        pytest.skip("needs root to run the command as another user")
+    if Path("/proc/sys/net/ipv4/ip_unprivileged_port_start").read_text().strip() != "1024":
+        pytest.skip("this machine lets every user bind low ports")
+    import shutil
+
+    if not shutil.which("setpriv"):
+        pytest.skip("setpriv (util-linux) is not installed")
+    r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", EXE,
+                        "serve", "--port", str(port), "--db", ":memory:"],
+                       capture_output=True, text=True, timeout=60, cwd="/", env=ENV)
+    if "Errno 13" not in r.stderr and ("ermission" in r.stderr or r.returncode == 126):
+        pytest.skip(f"hooklab cannot run as nobody here: {r.stderr[-200:]}")
+    assert r.returncode == 1 and r.stderr == (
+        f"hooklab: cannot start: [Errno 13] port {port}: permission denied "
+        "(ports below 1024 need privileges)\n"), r
 
 
 @pytest.mark.parametrize("args,code,says", [

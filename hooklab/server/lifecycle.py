@@ -211,7 +211,11 @@ class CaptureServer:
             try:
                 socks = bind_sockets(port, address=self.host)
             except OSError as exc:
-                if exc.errno not in (errno.EADDRINUSE, errno.EACCES):
+                if exc.errno == errno.EACCES:  # (not "in use": the next ports would not help)
+                    raise OSError(errno.EACCES, f"port {port}: permission denied"
+                                  + (" (ports below 1024 need privileges)" if port < 1024 else "")
+                                  ) from exc
+                if exc.errno != errno.EADDRINUSE:
                     raise
                 last = exc
                 continue
