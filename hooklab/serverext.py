@@ -129,6 +129,17 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
         "learns": bool(serverapp.identity_provider.auth_enabled),
     }  # fmt: skip
     update_registry(lambda reg: reg["servers"].__setitem__(pid, info), path)
+
+    def bound() -> None:  # (the port is chosen after extensions load: --port 0, a taken one)
+        url = serverapp.connection_url
+        if url != info["url"]:
+            info["url"] = url
+            update_registry(lambda reg: reg["servers"].get(pid, {}).__setitem__("url", url), path)
+
+    serverapp.io_loop.add_callback(bound)
+    import atexit  # (jupyter_server stops only extension apps: the unload hook is not called)
+
+    atexit.register(_unload_jupyter_server_extension, serverapp)
     serverapp.web_app.add_handlers(
         ".*$", relay_rules(base_url, registry_resolver(path), _public_origin(path, pid, base_url)))
     _learn_origins(serverapp, pid, path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -25,30 +26,42 @@ ENV_VARS = (
 
 
 @contextmanager
-def jupyter_server(tmp: Path, token: str, base_url: str) -> Iterator[dict[str, object]]:
+def jupyter_server(tmp: Path, token: str, base_url: str, *,
+                   port: int | None = None, port_retries: int = 0) -> Iterator[dict[str, object]]:
     """Start ``jupyter_server`` with the extension under ``base_url`` (e.g. ``/user/test/``);
-    yield its local root URL, runtime dir, port and log file; stop it afterwards."""
+    yield its local root URL, runtime dir, port and log file; stop it afterwards. ``port``
+    (default a free one) may be taken or 0: the port it chose is read from its runtime file."""
     runtime, root, config = tmp / "runtime", tmp / "root", tmp / "config"
     for d in (runtime, root, config):
         d.mkdir()
-    port = free_port()
+    asked = free_port() if port is None else port
     env = {k: v for k, v in os.environ.items() if k not in ENV_VARS}
     env.update(JUPYTER_RUNTIME_DIR=str(runtime), JUPYTER_CONFIG_DIR=str(config))
     cmd = [
-        sys.executable, "-m", "jupyter_server", "--no-browser", f"--port={port}",
-        "--ServerApp.ip=127.0.0.1", "--ServerApp.port_retries=0", "--allow-root",
+        sys.executable, "-m", "jupyter_server", "--no-browser", f"--port={asked}",
+        "--ServerApp.ip=127.0.0.1", f"--ServerApp.port_retries={port_retries}", "--allow-root",
         f"--IdentityProvider.token={token}", f"--ServerApp.base_url={base_url}",
         f"--ServerApp.root_dir={root}",
         "--ServerApp.jpserver_extensions={'hooklab.serverext': True}",
     ]  # fmt: skip
     log = open(tmp / "server.log", "wb")  # noqa: SIM115
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
-    local = f"http://127.0.0.1:{port}{base_url}"
     deadline = time.monotonic() + 30
+    port = asked
     try:
         while True:
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("jupyter server did not start:\n" + (tmp / "server.log").read_text())
+            info = runtime / f"jpserver-{proc.pid}.json"
+            if not info.exists():
+                time.sleep(0.1)
+                continue
+            try:
+                port = int(json.loads(info.read_text())["port"])
+            except (ValueError, KeyError):  # (being written)
+                time.sleep(0.05)
+                continue
+            local = f"http://127.0.0.1:{port}{base_url}"
             try:
                 req = urllib.request.Request(local + "api/status", headers={"Authorization": f"token {token}"})
                 with urllib.request.urlopen(req, timeout=2) as r:

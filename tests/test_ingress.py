@@ -408,3 +408,32 @@ def test_the_server_log_names_only_an_origin_public_url_would_use(tmp_path: Path
             log = Path(str(js["log"])).read_text(errors="replace")
     said = [line for line in log.splitlines() if "public webhook URLs use" in line]
     assert said and all("https://hub.example.org" in line for line in said), said
+
+
+@pytest.mark.parametrize("how", ["port 0", "a taken port"])
+def test_the_registry_names_the_port_the_server_chose(tmp_path, how: str) -> None:  # type: ignore[no-untyped-def]
+    """The extension recorded the port it was asked for before Jupyter chose one: with
+    ``--port 0`` or a taken port, ``lab.public_url()``'s fallback named port 0 or another
+    process. And a cleanly stopped server's entry was left in the registry."""
+    import socket
+
+    from hooklab.ingress.registry import read_registry
+
+    with socket.socket() as taken:
+        port, retries = 0, 0
+        if how == "a taken port":
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            port, retries = taken.getsockname()[1], 5
+        with jupyter_server(tmp_path, "tok-123", "/user/u/", port=port, port_retries=retries) as js:
+            assert js["port"] not in (0, port)
+            path = str(Path(str(js["runtime"])) / ingress.REGISTRY_NAME)
+            deadline = time.monotonic() + 20
+            while True:
+                (entry,) = read_registry(path)["servers"].values()
+                url = urlsplit(entry["url"])
+                if url.port == js["port"] or time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
+            assert (url.port, url.path) == (js["port"], "/user/u/"), entry
+    assert read_registry(path)["servers"] == {}
