@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import sqlite3
 import threading
@@ -40,7 +41,10 @@ class Kernel:
         )
 
     def __enter__(self) -> Kernel:
-        self._ctx = self.client.setup_kernel()
+        # ipykernel sends what the process writes to its stderr (fd 2: Tornado's log, a
+        # thread's traceback) to the notebook, except under pytest: here as for a user
+        env = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
+        self._ctx = self.client.setup_kernel(env=env)
         self._ctx.__enter__()
         return self
 
@@ -329,3 +333,37 @@ def test_explore_magics(tmp_path):
         out = k.run("%hooklab diff 5 6")
         assert "hunter" not in out and "<hidden: 7 chars>" in out and "u2" in out
         assert "hunter2" in k.run("%hooklab diff 5 6 --reveal")
+
+
+def test_refused_api_requests_write_nothing_into_the_notebook(tmp_path):
+    """Any local process asking the read API without the token wrote Tornado's
+    "WARNING:tornado.access:401 GET /_hooklab/api/captures" into the running cell."""
+    from jupyter_client.manager import start_new_kernel
+
+    # (ipykernel sends what is written to the process's stderr (fd 2) to the notebook, except
+    # under pytest: the kernel is a user's here)
+    env = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
+    km, kc = start_new_kernel(kernel_name="python3", cwd=str(tmp_path), env=env)
+    try:
+        streams = []
+        for code in ("import hooklab\nlab = hooklab.start(port=0, db=':memory:')",
+                     "import time, urllib.request, urllib.error\n"
+                     "for path in ('/_hooklab/api/captures', '/_hooklab/nope', '/_hooklab/health'):\n"
+                     "    try:\n"
+                     "        urllib.request.urlopen(lab.url + path, timeout=10)\n"
+                     "    except urllib.error.HTTPError as e:\n"
+                     "        print(e.code)\n"
+                     "time.sleep(0.5)",
+                     "time.sleep(0.5)"):
+            msg_id = kc.execute(code)
+            while True:  # every stream message, whichever cell it is said to belong to
+                m = kc.get_iopub_msg(timeout=60)
+                if m["msg_type"] == "stream":
+                    streams.append(m["content"]["text"])
+                if (m["msg_type"] == "status" and m["content"]["execution_state"] == "idle"
+                        and m["parent_header"].get("msg_id") == msg_id):
+                    break
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    assert "".join(streams).split() == ["401", "404"], streams

@@ -229,13 +229,15 @@ class NotFound(_Base):
 
 
 def _log_request(handler: web.RequestHandler) -> None:
-    """Tornado's access log line, but with the path only: the query may hold the read token."""
-    from tornado.log import access_log
+    """Tornado's access log line, at DEBUG on the ``hooklab.access`` logger, with the path
+    only (the query may hold the read token). Not Tornado's ``tornado.access`` at WARNING: a
+    kernel prints those into the running cell, so any local process asking without the token
+    wrote "401 GET /_hooklab/api/captures" into the notebook."""
+    import logging
 
-    status = handler.get_status()
-    log = access_log.info if status < 400 else access_log.warning if status < 500 else access_log.error
     req = handler.request
-    log("%d %s %s (%s) %.2fms", status, req.method, req.path, req.remote_ip,
+    logging.getLogger("hooklab.access").debug(
+        "%d %s %s (%s) %.2fms", handler.get_status(), req.method, req.path, req.remote_ip,
         1000.0 * req.request_time())
 
 
