@@ -367,3 +367,18 @@ def test_refused_api_requests_write_nothing_into_the_notebook(tmp_path):
         kc.stop_channels()
         km.shutdown_kernel(now=True)
     assert "".join(streams).split() == ["401", "404"], streams
+
+
+def test_a_taken_port_warning_points_at_the_cell_not_at_hooklab(tmp_path):
+    """``%load_ext hooklab`` on a taken port warned from ``.../hooklab/magics.py:314``: a
+    path of the machine, and not the line that asked."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with Kernel(tmp_path) as k:
+            out = k.run(f"%config HookLab.port = {port}\n%config HookLab.db = ':memory:'\n"
+                        "%load_ext hooklab")
+    assert f"RuntimeWarning: hooklab: port {port} is in use; listening on" in out, out
+    assert "hooklab/" not in out.split("RuntimeWarning")[0], out
+    assert "run_line_magic('load_ext', 'hooklab')" in out, out

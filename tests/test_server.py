@@ -172,8 +172,10 @@ def test_taken_port_moves_to_next_with_warning():
     blocker.listen()
     try:
         lab = HookLab(port=port, db=":memory:")
-        with pytest.warns(RuntimeWarning, match=f"port {port} is in use; listening on"):
+        with pytest.warns(RuntimeWarning, match=f"port {port} is in use; listening on") as got:
             lab.start()
+        # the warning names the caller's line, not hooklab's (%load_ext showed magics.py)
+        assert [w.filename for w in got] == [__file__]
         try:
             assert lab.bound_port != port
             assert post(lab.url_for("x"), b"1")[0] == 200

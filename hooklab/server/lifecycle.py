@@ -64,6 +64,22 @@ def _answer(slot: Any, result: Any, response: Any) -> None:
         slot._abandon()
 
 
+def _user_stacklevel() -> int:
+    """The ``stacklevel`` that names the caller's first line outside hooklab and IPython's
+    machinery: a warning of ``%load_ext hooklab`` or ``lab.start()`` points at the user's
+    cell, not at hooklab's own files."""
+    import os
+    import sys
+
+    skip = tuple(os.path.dirname(getattr(sys.modules[n], "__file__", None) or "") + os.sep
+                 for n in ("hooklab", "IPython", "ipykernel", "traitlets") if n in sys.modules)
+    skip = tuple(p for p in skip if p != os.sep)
+    frame, level = sys._getframe(2), 2  # (level 1: the function that calls warnings.warn)
+    while frame is not None and frame.f_code.co_filename.startswith(skip):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
 class CaptureServer:
     """Serve captures into ``store`` from a daemon thread.
 
@@ -199,7 +215,7 @@ class CaptureServer:
             err = self._error
             raise ServerError(str(err)) from err
         if self.warning:
-            warnings.warn(self.warning, RuntimeWarning, stacklevel=3)
+            warnings.warn(self.warning, RuntimeWarning, stacklevel=_user_stacklevel())
         return self
 
     def _bind(self) -> list[socket.socket]:
