@@ -166,3 +166,28 @@ def test_parquet_sql_stops_at_its_timeout(opened) -> None:
     with pytest.raises(TimeoutError, match="stopped after 0.5 s"):
         lab.sql("SELECT count(*) FROM range(10000000000) a, range(1000) b", timeout=0.5)
     assert lab.sql("SELECT count(*) AS n FROM captures")["n"].tolist() == [2]
+
+
+def test_duckdb_is_installed_with_hooklab_and_said_when_missing(opened) -> None:  # type: ignore[no-untyped-def]
+    """``lab.sql`` of a Parquet dataset gave a bare ``ModuleNotFoundError: duckdb`` after
+    ``pip install hooklab``: DuckDB is a dependency now, and its absence is explained."""
+    import subprocess
+    import sys
+    from importlib.metadata import requires
+
+    assert any(r.startswith("duckdb") and "extra" not in r for r in requires("hooklab") or [])
+    _, root = opened
+    code = ("import sys; sys.modules['duckdb'] = None\n"
+            "import hooklab\n"
+            f"lab = hooklab.open({str(root / 'ds')!r})\n"
+            "print(len(lab.dataframe()))\n"
+            "try:\n"
+            "    lab.sql('SELECT 1')\n"
+            "except ImportError as e:\n"
+            "    print(e)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    n, said = r.stdout.splitlines()
+    assert int(n) > 0
+    assert said == ("lab.sql and schema() of a Parquet dataset run in DuckDB, which is not "
+                    "installed here: pip install 'duckdb>=1.3'")

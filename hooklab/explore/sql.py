@@ -242,8 +242,9 @@ def run_duckdb(
        amount
     0    2000
     """
-    import duckdb
+    from ..store import duckdb_module
 
+    duckdb = duckdb_module()
     try:
         if isinstance(query, str) and len(query) > MAX_DUCKDB_QUERY:
             raise ReadOnlyError(f"lab.sql takes a query of at most {MAX_DUCKDB_QUERY:,} "

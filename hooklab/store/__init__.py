@@ -9,7 +9,7 @@
 >>> store.close()
 """
 
-from ._arrow import arrow_pool
+from ._arrow import arrow_pool, duckdb_module
 from ._columns import read_segment
 from .store import (
            CaptureStore,
@@ -23,4 +23,4 @@ from .store import (
 from .view import CaptureView
 
 __all__ = ["CaptureStore", "CaptureView", "NotDurable", "RowMaker", "StoreError", "arrow_pool",
-           "read_only_uri", "read_segment", "where_clause", "write_error"]
+           "duckdb_module", "read_only_uri", "read_segment", "where_clause", "write_error"]

@@ -1,4 +1,4 @@
-"""Which Arrow memory pool large columns are built in.
+"""Which Arrow memory pool large columns are built in; DuckDB, where a Parquet dataset needs it.
 
 >>> arrow_pool().backend_name in ("system", "mimalloc", "jemalloc")
 True
@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-__all__ = ["arrow_pool"]
+__all__ = ["arrow_pool", "duckdb_module"]
 
 
 def arrow_pool() -> Any:
@@ -29,3 +29,15 @@ def arrow_pool() -> Any:
     if os.environ.get("ARROW_DEFAULT_MEMORY_POOL") or default.backend_name != "mimalloc":
         return default
     return pa.system_memory_pool()
+
+
+def duckdb_module() -> Any:
+    """``import duckdb`` (a dependency of hooklab, imported when first used), or an
+    ``ImportError`` that says what needs it and how to get it back."""
+    try:
+        import duckdb
+    except ImportError as exc:
+        raise ImportError(
+            "lab.sql and schema() of a Parquet dataset run in DuckDB, which is not "
+            "installed here: pip install 'duckdb>=1.3'") from exc
+    return duckdb

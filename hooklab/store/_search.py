@@ -95,8 +95,9 @@ def register(db: sqlite3.Connection) -> None:
 
 def register_duckdb(con: Any) -> None:
     """The same twin as a DuckDB function (for ``where_clause`` SQL run over Parquet files)."""
-    import duckdb
+    from ._arrow import duckdb_module
 
+    duckdb = duckdb_module()
     types = getattr(duckdb, "sqltypes", None) or duckdb.typing  # (renamed in DuckDB 2)
     text, blob = types.VARCHAR, types.BLOB
     con.create_function(

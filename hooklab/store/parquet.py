@@ -347,9 +347,10 @@ class ParquetStore:
         )
 
     def _connect(self, table: Any) -> Any:
-        import duckdb
-
+        from ._arrow import duckdb_module
         from ._search import register_duckdb
+
+        duckdb = duckdb_module()
 
         con = duckdb.connect()
         con.register("captures", table)
@@ -397,8 +398,9 @@ class ParquetStore:
         extension download, no setting changed afterwards (``enable_external_access`` off
         with the dataset as its only allowed place, configuration locked).
         """
-        import duckdb
+        from ._arrow import duckdb_module
 
+        duckdb = duckdb_module()
         con = duckdb.connect(config={"autoinstall_known_extensions": False,
                                      "autoload_known_extensions": False})
         try:
