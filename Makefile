@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+LAB_STAMP := $(VENV)/.installed-lab
 
 .PHONY: lab test lint bench clean
 
@@ -10,12 +11,18 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# `make test` installs the test extra too (pytest, the providers' SDKs, JupyterHub, ...);
+# `make lab` only what the notebooks need, unless the tests' install is there already.
 $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[lab,test]'
-	touch $(STAMP)
+	touch $(STAMP) $(LAB_STAMP)
+
+$(LAB_STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[lab]'
+	touch $(LAB_STAMP)
 
 # An editable install does not install the server extension's config file, so enable it here.
-lab: $(STAMP)
+lab: $(LAB_STAMP)
 	$(BIN)/jupyter lab --notebook-dir=notebooks \
 		--ServerApp.jpserver_extensions="{'hooklab.serverext': True}" \
 		$(if $(filter 0,$(shell id -u)),--allow-root,) \
@@ -46,4 +53,4 @@ bench: $(STAMP) $(VENV)/.bench-installed
 	$(BIN)/python bench/frame.py
 
 clean:
-	rm -rf $(VENV) .hooklab build *.egg-info
+	rm -rf $(VENV) .hooklab notebooks/.hooklab build *.egg-info

@@ -51,11 +51,13 @@ __all__ = [
     "verify_signature",
 ]
 
-_UNSET: Any = object()
+#: the default capture database (``hooklab.core.DEFAULT_DB``; written here so that
+#: ``help(hooklab.start)`` shows it without importing the core)
+_DEFAULT_DB = ".hooklab/captures.sqlite3"
 
 
 def start(
-    *, host: str = "127.0.0.1", port: int = 8765, db: str = _UNSET, **config: Any
+    *, host: str = "127.0.0.1", port: int = 8765, db: str = _DEFAULT_DB, **config: Any
 ) -> HookLab:
     """Start the default lab and return it (``port=0``: any free port).
 
@@ -66,9 +68,9 @@ def start(
     True
     >>> hooklab.stop()
     """
-    from .core import DEFAULT_DB, start_default
+    from .core import start_default
 
-    return start_default(host=host, port=port, db=DEFAULT_DB if db is _UNSET else db, **config)
+    return start_default(host=host, port=port, db=db, **config)
 
 
 def lab() -> HookLab | None:

@@ -108,3 +108,14 @@ def test_the_example_notebooks_need_nothing_beyond_hooklab_and_its_lab_extra() -
         if not owners & allowed:
             missing[module] = where
     assert not missing, f"imported by the notebooks, not installed by hooklab[lab]: {missing}"
+
+
+def test_help_of_start_shows_the_default_database() -> None:
+    """``help(hooklab.start)`` showed ``db: str = <object object at 0x...>``."""
+    import inspect
+
+    import hooklab
+    from hooklab.core import DEFAULT_DB
+
+    assert inspect.signature(hooklab.start).parameters["db"].default == DEFAULT_DB
+    assert "object at" not in str(inspect.signature(hooklab.start))

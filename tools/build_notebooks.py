@@ -158,7 +158,7 @@ print(len(df), "captures,", int(df["duplicate"].sum()), "flagged as duplicates")
 df.groupby(["provider", "event_type"], observed=True).size().rename("events").to_frame()
 """),
     md("""
-## Events per minute
+## Events per 10 minutes
 
 Stripe events carry the time the provider created them (`created`); bucket them by 10 minutes.
 """),
@@ -383,9 +383,10 @@ exactly. `hooklab.load_har` turns a HAR file back into captures you can analyse.
 import os
 import tempfile
 
-path = os.path.join(tempfile.mkdtemp(), "captures.har")
-print(lab.export_har(path), "entries written")
-again = hooklab.load_har(path)
+with tempfile.TemporaryDirectory() as folder:  # (removed afterwards: load_har keeps the captures)
+    path = os.path.join(folder, "captures.har")
+    print(lab.export_har(path), "entries written")
+    again = hooklab.load_har(path)
 again.dataframe()[["method", "path", "provider", "event_type", "status"]]
 """),
     code("""
