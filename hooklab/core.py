@@ -754,7 +754,10 @@ class HookLab(Configurable):
 
     # -- status ----------------------------------------------------------------------------------
     def status_line(self) -> str:
-        db = self.db if self.db == ":memory:" else os.path.relpath(self.db_path)
+        db = self.db_path
+        if db != ":memory:":  # (relative when under the working folder; "../../../root/x" was not)
+            rel = os.path.relpath(db)
+            db = db if rel.startswith(os.pardir) else rel
         if self._memory_gone:
             return f"hooklab stopped (db {db}: its captures went with stop())"
         n = self.store.count()

@@ -169,6 +169,23 @@ def test_foreign_sqlite_database_is_refused(tmp_path):
     assert tables == [("users",)]
 
 
+@pytest.mark.parametrize("readonly", [False, True])
+def test_a_database_of_a_newer_hooklab_is_said_to_be_one(tmp_path, readonly):
+    """It said "is a SQLite database but not a hooklab capture database" (tables: captures)."""
+    db = tmp_path / "new.sqlite3"
+    with CaptureStore(str(db)) as store:
+        store.add_sync({"method": "POST", "path": "/x", "headers": [], "body": b"x"})
+    con = sqlite3.connect(db)
+    con.execute("UPDATE meta SET value = 'hooklab-captures-9' WHERE key = 'format'")
+    con.commit()
+    con.close()
+    before = db.read_bytes()
+    with pytest.raises(StoreError, match=r"written by a newer hooklab \(format 'hooklab-captures-9'; "
+                                         r"this one reads .*\): upgrade hooklab"):
+        CaptureStore(str(db), readonly=readonly)
+    assert db.read_bytes() == before
+
+
 def test_restart_on_same_database_keeps_captures(tmp_path):
     db = str(tmp_path / "c.sqlite3")
     lab = HookLab(port=0, db=db).start()
@@ -345,3 +362,16 @@ def test_a_new_database_and_the_folders_made_for_it_are_private(tmp_path, monkey
         assert mode(shared) == 0o755 and mode(shared / "team.sqlite3") == 0o664
     finally:
         os.umask(old)
+
+
+def test_the_status_line_names_a_database_outside_the_working_folder_by_its_path(tmp_path, monkeypatch):
+    """An absolute --db outside the working folder was shown as ``../../../abs.sqlite3``."""
+    (tmp_path / "work" / "sub").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "work")
+    outside, inside = HookLab(port=0, db=str(tmp_path / "abs.sqlite3")), HookLab(port=0, db="sub/c.sqlite3")
+    try:
+        assert outside.status_line() == f"hooklab stopped (db {tmp_path / 'abs.sqlite3'}, 0 captures)"
+        assert inside.status_line() == "hooklab stopped (db sub/c.sqlite3, 0 captures)"
+    finally:
+        outside.stop()
+        inside.stop()

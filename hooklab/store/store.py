@@ -311,6 +311,14 @@ class CaptureStore:
                     f"{self.path!r} holds no hooklab capture database (it is empty);"
                     " it was left untouched"
                 )
+            if (tables and "captures" in tables and isinstance(fmt, str)
+                    and fmt.startswith("hooklab-captures-") and fmt not in _FORMATS_READ):
+                db.close()  # (a later format: said so, not "not a hooklab capture database")
+                raise StoreError(
+                    f"{self.path!r} was written by a newer hooklab (format {fmt!r}; this one "
+                    f"reads {', '.join(_FORMATS_READ)}): upgrade hooklab to open it; it was "
+                    "left untouched"
+                )
             if tables and ("captures" not in tables or fmt not in _FORMATS_READ):
                 # checked before anything is written: another app's database stays as it was
                 db.close()
