@@ -110,12 +110,16 @@ def _serve(args: argparse.Namespace) -> int:
     )
     out, err = _Printer("stdout"), _Printer("stderr", limit=1_000)
 
+    def shown(text: str | None, limit: int = 200) -> str:
+        # what a sender wrote: visible characters only (escape sequences cannot retitle the
+        # terminal, move the cursor or forge a line), and not a megabyte of it on one line
+        text = printable(text or "")
+        return text if len(text) <= limit else f"{text[:limit]}...(+{len(text) - limit} chars)"
+
     def show(c) -> None:  # type: ignore[no-untyped-def]
-        # path, provider and event_type come from the sender: print only visible characters,
-        # so escape sequences cannot retitle the terminal, move the cursor or forge a line
-        ev = f" {printable(c.provider)}/{printable(c.event_type)}" if c.provider else ""
+        ev = f" {shown(c.provider, 40)}/{shown(c.event_type)}" if c.provider else ""
         ver = {True: " verified", False: " SIGNATURE-INVALID", None: ""}[c.verified]
-        out.put(f"#{c.id} {c.received_at:%H:%M:%S.%f} {printable(c.method)} {printable(c.path)}"
+        out.put(f"#{c.id} {c.received_at:%H:%M:%S.%f} {shown(c.method, 40)} {shown(c.path)}"
                 f" -> {c.status} {c.size}B{ev}{ver}")
 
     forwarded: list[int] = []  # ids whose forward outcome was stored (from the writer thread)
@@ -125,10 +129,10 @@ def _serve(args: argparse.Namespace) -> int:
             cid = forwarded.pop(0)
             for f in lab.forwards(cid)[-1:]:
                 if f["error"] or (f["status"] or 0) >= 400:
-                    what = printable(f["error"] or f"answered {f['status']}")
-                    line = f"#{cid} forward to {printable(f['target'])} FAILED: {what}"
+                    what = shown(f["error"] or f"answered {f['status']}", 400)
+                    line = f"#{cid} forward to {shown(f['target'], 400)} FAILED: {what}"
                 else:
-                    line = f"#{cid} forwarded to {printable(f['target'])}: {f['status']} " \
+                    line = f"#{cid} forwarded to {shown(f['target'], 400)}: {f['status']} " \
                            f"in {f['latency_ms']:.0f} ms"
                 out.put(line)
 

@@ -362,6 +362,30 @@ def test_serve_stops_cleanly_on_sighup(tmp_path) -> None:  # type: ignore[no-unt
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.sqlite3"]  # (no -wal, no -shm)
 
 
+def test_serve_lines_stay_short_whatever_a_sender_writes() -> None:
+    """A 1 MB path was printed as a line of a million characters."""
+    import socket
+
+    proc = subprocess.Popen([EXE, "serve", "--port", "0", "--db", ":memory:"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+    try:
+        out = _Lines(proc.stdout)
+        port = int(re.search(r"127\.0\.0\.1:(\d+)", out.next()).group(1))  # type: ignore[union-attr]
+        body = json.dumps({"id": "evt_1", "object": "event", "type": "t" * 5000}).encode()
+        path = "/stripe/" + "p" * 50_000
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            s.sendall(f"POST {path} HTTP/1.1\r\nHost: x\r\nStripe-Signature: t=1,v1=00\r\n"
+                      f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode() + body)
+            assert s.recv(100).startswith(b"HTTP/1.1 200")
+        line = out.next()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=30)
+    assert len(line) < 600, len(line)
+    assert f"POST /stripe/{'p' * 192}...(+49808 chars) -> 200 " in line
+    assert f" stripe/{'t' * 200}...(+4800 chars)" in line
+
+
 def test_serve_shows_a_failed_forward() -> None:
     """``hooklab serve --forward`` to an app that is down printed only ``-> 200``."""
     proc = subprocess.Popen([EXE, "serve", "--port", "0", "--db", ":memory:", "--forward",
