@@ -183,3 +183,40 @@ def test_add_many_stores_records_of_any_accepted_shape(tmp_path, record, column,
             assert getattr(store.query()[0], column) == want
     finally:
         store.close()
+
+
+def test_a_har_saved_by_a_browser_imports(tmp_path):
+    """Chromium's DevTools ("Save all as HAR"): HTTP/2 pseudo-headers refused the whole file;
+    a request that got no answer (status 0) came in as answered 200; the server's address
+    (``serverIPAddress``) became the sender's ``remote_addr``."""
+    def entry(method, url, headers, status, body=None):  # as DevTools writes one
+        request = {"method": method, "url": url, "httpVersion": "http/2.0", "cookies": [],
+                   "headers": [{"name": k, "value": v} for k, v in headers],
+                   "queryString": [], "headersSize": -1, "bodySize": len(body or "")}
+        if body is not None:
+            request["postData"] = {"mimeType": "application/json", "text": body}
+        return {"_resourceType": "fetch", "cache": {}, "pageref": "page_1", "request": request,
+                "response": {"status": status, "statusText": "", "httpVersion": "http/2.0",
+                             "headers": [], "cookies": [], "content": {"size": 0, "mimeType": ""},
+                             "redirectURL": "", "headersSize": -1, "bodySize": -1,
+                             "_error": "net::ERR_FAILED" if status == 0 else None},
+                "serverIPAddress": "93.184.216.34", "startedDateTime": "2024-05-01T10:00:01.123Z",
+                "time": 42.1, "timings": {"send": 0.1, "wait": 40, "receive": 1}}
+
+    har = {"log": {"version": "1.2", "creator": {"name": "WebInspector", "version": "537.36"},
+                   "pages": [], "entries": [
+        entry("POST", "https://example.com/api/hook?a=1&a=2",
+              [(":authority", "example.com"), (":method", "POST"), (":path", "/api/hook?a=1&a=2"),
+               (":scheme", "https"), ("content-type", "application/json")], 201, '{"hello":"w"}'),
+        entry("GET", "https://example.com/", [("Host", "example.com"), ("Accept", "text/html")], 200),
+        entry("POST", "https://example.com/upload", [(":authority", "example.com"),
+                                                     ("content-type", "application/json")], 0, "{}"),
+    ]}}
+    path = tmp_path / "chromium.har"
+    path.write_text(json.dumps(har))
+    caps = hooklab.load_har(str(path)).captures
+    assert [(c.method, c.path, c.status, c.remote_addr) for c in caps] == [
+        ("POST", "/api/hook", 201, ""), ("GET", "/", 200, ""), ("POST", "/upload", 0, "")]
+    assert caps[0].headers == [("Host", "example.com"), ("content-type", "application/json")]
+    assert caps[0].body == b'{"hello":"w"}' and caps[0].query == {"a": ["1", "2"]}
+    assert caps[1].headers == [("Host", "example.com"), ("Accept", "text/html")]

@@ -311,13 +311,24 @@ def _har_record(entry: dict[str, Any]) -> CaptureRecord:
     body = base64.b64decode(text) if post.get("encoding") == "base64" else text.encode("utf-8")
     if not text and post.get("params"):
         body = _form_body(post)
-    status = int(meta.get("status") or (entry.get("response") or {}).get("status") or 200)
+    answered = (entry.get("response") or {}).get("status")
+    status = meta.get("status")
+    if status is None:  # (a browser's HAR: 0 is a request that got no answer)
+        status = answered if isinstance(answered, int) and not isinstance(answered, bool) else 200
+    status = int(status)
     if not status_ok(status, meta.get("kind")):
         raise ValueError(f"status {status} is not an HTTP status (nor a WebSocket close code)")
     method = _text(req.get("method") or "GET", "request.method").upper()
     path = _text(meta.get("path") or split.path or "/", "path")
     headers = [(_text(h["name"], "header name"), _text(h["value"], "header value"))
                for h in req.get("headers") or []]
+    # HTTP/2 pseudo-headers (":authority", ":method", ...: a browser's HAR) are no headers of
+    # an HTTP/1.1 request; ":authority" is its Host
+    pseudo = {k.lower(): v for k, v in headers if k.startswith(":")}
+    if pseudo:
+        headers = [(k, v) for k, v in headers if not k.startswith(":")]
+        if ":authority" in pseudo and not any(k.lower() == "host" for k, _ in headers):
+            headers.insert(0, ("Host", pseudo[":authority"]))
     # an imported file is untrusted: what the server would refuse is refused here too, and the
     # URL must be http(s) (ws(s) for recorded WebSocket messages) with no control characters
     check_request_syntax(method, path, headers)
@@ -338,8 +349,8 @@ def _har_record(entry: dict[str, Any]) -> CaptureRecord:
         path,
         headers,
         body,
-        remote_addr=_text(meta.get("remote_addr") or entry.get("serverIPAddress") or "",
-                          "remote address"),
+        # (not HAR's serverIPAddress: the address of the server the request went to)
+        remote_addr=_text(meta.get("remote_addr") or "", "remote address"),
         url=url,
         received_at=received,
         status=status,
