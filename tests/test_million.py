@@ -330,6 +330,32 @@ def test_parquet_round_trips_every_column_and_body(exported):
     assert list(fa.columns) == list(fb.columns)
 
 
+def test_an_opened_dataset_exports_again_whole_and_once(exported, tmp_path):
+    """``hooklab.open(folder).export(..., fmt="parquet")`` read each capture's url, query and
+    headers through ``get``, a scan of every file each (4,000 captures: 149 s), and named its
+    files afresh in every process, so a second export from another process wrote them all
+    again."""
+    import subprocess
+    import sys
+
+    lab, out = exported
+    copy = tmp_path / "copy"
+    opened = hooklab.open(str(out))
+    assert opened.get(lab.captures[2].id) == lab.captures[2]
+    assert opened.store.get(10**9) is None
+    assert opened.export(str(copy), fmt="parquet") == len(BODIES)
+    again = hooklab.open(str(copy))
+    assert again.query() == lab.query()  # url, query, headers, verify_reason, bodies: whole
+    a, b = lab.dataframe(), again.dataframe()
+    cols = [c for c in a.columns if c != "json"]
+    pd.testing.assert_frame_equal(a[cols], b[cols])
+    code = (f"import hooklab; print(hooklab.open({str(out)!r}).export({str(copy)!r}, "
+            "fmt='parquet'))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert (r.returncode, r.stdout) == (0, "0\n"), r.stderr
+    assert len(hooklab.open(str(copy)).dataframe()) == len(BODIES)
+
+
 def test_parquet_keeps_each_captures_latest_forward(tmp_path):
     from hooklab.capture import ForwardOutcome
 

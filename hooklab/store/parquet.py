@@ -257,8 +257,33 @@ class ParquetStore:
             yield from (_capture(r) for r in table.to_pylist())
 
     def get(self, capture_id: int) -> Capture | None:
-        got = self.query(since=int(capture_id) - 1, limit=1)
-        return got[0] if got and got[0].id == int(capture_id) else None
+        cid = int(capture_id)  # (the files' id statistics skip the rest: no scan of them all)
+        rows = self._table({}, ids=(cid, cid)).to_pylist()
+        return _capture(rows[0]) if rows else None
+
+    def export_source(self) -> str:
+        """This dataset's name in the file names of an export of it: the same in every
+        process (from its folder), so exporting it again adds nothing it added before."""
+        import hashlib
+
+        return "pq" + hashlib.sha256(os.path.realpath(self.path).encode()).hexdigest()[:8]
+
+    def extra_columns(self, ids: Any) -> dict[str, list[Any]]:
+        """``url``, ``query``, ``headers`` (JSON text, as stored), ``verify_reason``,
+        ``handshake`` of the captures ``ids`` (``CaptureStore.extra_columns``: an export of
+        an opened dataset read them one capture at a time, a scan of every file each)."""
+        wanted = [int(i) for i in ids]
+        names = ("url", "query", "headers", "verify_reason", "handshake")
+        if not wanted:
+            return {n: [] for n in names}
+        have = set(self._ds.schema.names)
+        table = self._table({}, ["id", *(n for n in names if n in have)],
+                            ids=(min(wanted), max(wanted)))
+        cols = {n: table.column(n).to_pylist() if n in have else [None] * table.num_rows
+                for n in names}
+        at = {i: k for k, i in enumerate(table.column("id").to_pylist())}
+        blank = {"url": "", "query": "{}", "headers": "[]", "verify_reason": None, "handshake": None}
+        return {n: [cols[n][at[i]] if i in at else blank[n] for i in wanted] for n in names}
 
     def columns(self, *, body: bool = False, segments: bool = True, **filters: Any) -> Any:
         """Matching captures in the shape of ``CaptureStore.columns`` (oldest first)."""
