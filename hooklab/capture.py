@@ -30,6 +30,7 @@ __all__ = [
     "bin_of",
     "capture_to_dict",
     "check_import",
+    "check_provider",
     "check_request_syntax",
     "decode_body",
     "n_captures",
@@ -280,6 +281,30 @@ def status_ok(status: int, kind: str | None = "http") -> bool:
     (True, False, True, False)
     """
     return 0 <= status <= (4999 if kind == "ws" else 999)
+
+
+_PROVIDER_ID = re.compile(r"[a-z][a-z0-9_]{0,63}")
+
+
+def check_provider(value: str) -> str | None:
+    """An imported capture's ``provider``: ``None`` for ``""``, else a provider id (lower-case
+    letters, digits and ``_``, a letter first: what ``hooklab.providers.PROVIDERS`` holds, and
+    what a Parquet export can name a folder by and Spark, Dask and DuckDB read back as text);
+    ``ValueError`` for anything else ("unknown" is the folder of captures without one).
+
+    >>> check_provider("stripe"), check_provider("")
+    ('stripe', None)
+    >>> check_provider("caf\u00e9")
+    Traceback (most recent call last):
+    ...
+    ValueError: provider 'café' is not a provider id (lower-case letters, digits and _, a letter first, e.g. 'stripe')
+    """
+    if value == "":
+        return None
+    if value == "unknown" or not _PROVIDER_ID.fullmatch(value):
+        raise ValueError(f"provider {value!r} is not a provider id (lower-case letters, digits "
+                         "and _, a letter first, e.g. 'stripe')")
+    return value
 
 
 def check_import(path: str, url: str, received_at: datetime, kind: str = "http") -> None:

@@ -44,6 +44,14 @@ BAD_LINES = [
     ('{"url": {}}', "url must be a string, got dict"),
     ('{"kind": ["ws"]}', "kind must be a string, got list"),
     ('{"provider": 1}', "provider must be a string, got int"),
+    # a provider names a folder of a Parquet export: ids only ("12345" broke Dask's groupby,
+    # "café" came back from Spark as "cafÃ©", "unknown" merged with captures of none)
+    ('{"provider": "caf\u00e9"}', "provider 'café' is not a provider id"),
+    ('{"provider": "12345"}', "provider '12345' is not a provider id"),
+    ('{"provider": "unknown"}', "provider 'unknown' is not a provider id"),
+    ('{"provider": "Stripe"}', "provider 'Stripe' is not a provider id"),
+    ('{"provider": "../x"}', "provider '../x' is not a provider id"),
+    ('{"provider": "a=b"}', "provider 'a=b' is not a provider id"),
     ('{"event_type": false}', "event_type must be a string, got bool"),
     ('{"delivery_id": 1.5}', "delivery_id must be a string, got float"),
     ('{"verify_reason": []}', "verify_reason must be a string, got list"),
@@ -112,6 +120,9 @@ GOOD_LINES = [
     ({"headers": [["X-GitHub-Event", "push"], ["X-GitHub-Delivery", "g-1"]],
       "body_b64": "eyJyZWYiOiAibWFpbiJ9"},  # no provider in the line: detected on import
      {"provider": "github", "event_type": "push", "delivery_id": "g-1"}),
+    ({"provider": "", "headers": [["X-GitHub-Event", "push"]], "body_b64": "e30="},
+     {"provider": "github", "event_type": "push"}),  # "": none given
+    ({"provider": "", "body_b64": "e30="}, {"provider": None}),
 ]
 
 

@@ -35,7 +35,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
-from ..capture import check_import, check_request_syntax, status_ok
+from ..capture import check_import, check_provider, check_request_syntax, status_ok
 
 if TYPE_CHECKING:
     from ..explore.parallel import Helpers
@@ -154,6 +154,9 @@ def _record(d: Any, now: bool = True) -> dict[str, Any]:
         value = get(key)
         if value is not None:
             record[key] = _text(value, key)
+    if "provider" in record:  # (it names a folder of a Parquet export: an id, or none)
+        if check_provider(record["provider"]) is None:
+            del record["provider"]  # ("": none given, detected as for a line without one)
     if get("verified") is not None:
         record["verified"] = bool(d["verified"])
     return record
