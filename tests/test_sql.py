@@ -218,3 +218,26 @@ def test_undecodable_text_does_not_break_a_query(filled: HookLab) -> None:
     assert got["method"].tolist() == ["POST"]
     raw: Any = filled.sql("SELECT CAST(body AS TEXT) AS t FROM main.captures WHERE bin = 'text'")
     assert raw["t"][0].startswith("\ufffd")
+
+
+@pytest.mark.parametrize("stamp, shown", [
+    ("1969-12-31T23:59:59.999999Z", "1969-12-31T23:59:59.999999Z"),  # (was 1970-01-01T00:00:00.-00001Z)
+    ("1969-07-20T20:17:40.5Z", "1969-07-20T20:17:40.500000Z"),
+    ("1970-01-01T00:00:00Z", "1970-01-01T00:00:00.000000Z"),
+    ("1677-09-22T00:00:00.000001Z", "1677-09-22T00:00:00.000001Z"),
+    ("2100-01-01T00:00:00.25Z", "2100-01-01T00:00:00.250000Z"),
+])
+def test_received_at_of_any_time_an_import_takes(tmp_path: Path, stamp: str, shown: str) -> None:
+    import json
+
+    path = tmp_path / "one.jsonl"
+    path.write_text(json.dumps({"received_at": stamp, "path": "/old"}) + "\n")
+    lab = hooklab.load_jsonl(str(path))
+    try:
+        got = lab.sql("SELECT received_at FROM captures")
+        assert got["received_at"].tolist() == [pd.Timestamp(shown)]  # (a frame's datetime)
+        assert lab.sql("SELECT received_at || '' AS t FROM captures")["t"].tolist() == [shown]
+        assert lab.sql("SELECT id FROM captures WHERE received_at < '1970'")["id"].tolist() == (
+            [1] if shown < "1970" else [])
+    finally:
+        lab.stop()

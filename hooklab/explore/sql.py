@@ -59,8 +59,9 @@ VIEW_COLUMNS = (
 _LATEST_FORWARD = "(SELECT f.{col} FROM main.forwards f WHERE f.capture_id = c.id ORDER BY f.id DESC LIMIT 1)"
 VIEW_SQL = f"""CREATE TEMP VIEW IF NOT EXISTS captures AS SELECT
     c.id AS id,
-    strftime('%Y-%m-%dT%H:%M:%S', c.received_us / 1000000, 'unixepoch')
-        || printf('.%06dZ', c.received_us % 1000000) AS received_at,
+    strftime('%Y-%m-%dT%H:%M:%S', (c.received_us - (c.received_us % 1000000 + 1000000) % 1000000)
+                                  / 1000000, 'unixepoch')
+        || printf('.%06dZ', (c.received_us % 1000000 + 1000000) % 1000000) AS received_at,
     c.kind AS kind, c.bin AS bin, c.method AS method, c.path AS path, c.provider AS provider,
     c.event_type AS event_type, c.delivery_id AS delivery_id, c.content_type AS content_type,
     length(c.body) AS size, c.status AS status, c.verified AS verified,

@@ -85,10 +85,16 @@ def _loads(text: str) -> Any:
         return json.loads(text)
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_ONE_US = timedelta(microseconds=1)
+
+
 def _us(dt: datetime) -> int:
+    """Microseconds since 1970, exactly (``timestamp()``'s float was a microsecond off for
+    times an import takes far from now, 1677 or 2262)."""
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=timezone.utc)
-    return int(round(dt.timestamp() * 1_000_000))
+    return (dt - _EPOCH) // _ONE_US
 
 
 def _from_us(us: int) -> datetime:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import collections
 import threading
 import time
+from datetime import datetime, timedelta, timezone
 from html import escape
 from typing import Any
 
@@ -604,7 +605,11 @@ class LiveView(LiveControls, W.VBox):
 
 
 def _us(cap: Capture) -> int:
-    return int(cap.received_at.timestamp() * 1_000_000)
+    """The capture's time in microseconds since 1970, exactly as the store keeps it."""
+    return (cap.received_at - _EPOCH) // timedelta(microseconds=1)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 def _when(us: int | None) -> str:
