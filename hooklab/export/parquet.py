@@ -9,8 +9,10 @@
 
 The layout (hive partitions ``day=YYYY-MM-DD/provider=...``, the columns) is described in
 :mod:`hooklab.store.parquet`; DuckDB (``read_parquet('exports/captures/**/*.parquet',
-hive_partitioning=true)``), pyarrow, polars, Dask and Spark read it as it is, and
-``hooklab.open("exports/captures")`` analyses it in place.
+hive_partitioning=true)``), pyarrow, Dask and Spark read it as it is, polars its files
+(``pl.scan_parquet("exports/captures/**/*.parquet", hive_partitioning=True)``: the folder
+also holds this module's notes in ``_hooklab/``), and ``hooklab.open("exports/captures")``
+analyses it in place.
 
 Exporting again continues after the last capture this database exported to that folder
 (remembered in ``<folder>/_hooklab/<source>.json``); ``since=`` (an id or a datetime) picks
