@@ -44,6 +44,8 @@ BAD_LINES = [
     ('{"url": {}}', "url must be a string, got dict"),
     ('{"kind": ["ws"]}', "kind must be a string, got list"),
     ('{"provider": 1}', "provider must be a string, got int"),
+    ('{"body": "x", "body_b64": "eA=="}', "give body_b64 or body, not both"),
+    ('{"body": {"id": 1}}', "body must be a string, got dict"),
     # a provider names a folder of a Parquet export: ids only ("12345" broke Dask's groupby,
     # "café" came back from Spark as "cafÃ©", "unknown" merged with captures of none)
     ('{"provider": "caf\u00e9"}', "provider 'café' is not a provider id"),
@@ -123,6 +125,9 @@ GOOD_LINES = [
     ({"provider": "", "headers": [["X-GitHub-Event", "push"]], "body_b64": "e30="},
      {"provider": "github", "event_type": "push"}),  # "": none given
     ({"provider": "", "body_b64": "e30="}, {"provider": None}),
+    # written by hand: the body as text (it was left out: an empty body, silently)
+    ({"method": "POST", "path": "/orders", "body": '{"id": 42, "note": "caf\u00e9"}'},
+     {"body": '{"id": 42, "note": "café"}'.encode()}),
 ]
 
 

@@ -7,7 +7,8 @@
 ['payment_intent.succeeded']
 >>> old.stop()
 
-One capture per line, as the export writes it (``body_b64`` holds the exact body); the file
+One capture per line, as the export writes it (``body_b64`` holds the exact body; a line
+written by hand may give ``body`` as text instead, stored as UTF-8); the file
 is read a line at a time and stored thousands of rows per transaction, so a million captures
 import in seconds with memory that does not grow with the file. Captures keep their provider,
 event type, status and verification.
@@ -133,8 +134,13 @@ def _record(d: Any, now: bool = True) -> dict[str, Any]:
             query = parse_qs(url.split("?", 1)[1].split("#", 1)[0], keep_blank_values=True)
     elif url:
         query = {}
-    b64 = get("body_b64")
-    body = _b64decode("" if b64 is None else _text(b64, "body_b64"), validate=True)
+    b64, text = get("body_b64"), get("body")
+    if text is not None:  # (a line written by hand: the body as text; an export writes base64)
+        if b64 is not None:
+            raise ValueError("give body_b64 or body, not both")
+        body = _text(text, "body").encode("utf-8")
+    else:
+        body = _b64decode("" if b64 is None else _text(b64, "body_b64"), validate=True)
     remote = get("remote_addr")
     record: dict[str, Any] = {
         "received_at": received,
