@@ -1773,8 +1773,12 @@ def _create_private(p: Path) -> None:
             f.mkdir(mode=0o700)
     try:
         fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
-    except OSError:  # (there already, or not to be made here: SQLite says why when it opens)
+    except FileExistsError:
         return
+    except OSError:  # there (a read-only mount): SQLite says what it can do with it; not
+        if os.path.lexists(p):  # there and not to be made (a file where a folder should be,
+            return  # no permission): the system's own words, as before
+        raise
     os.close(fd)
 
 
