@@ -171,15 +171,6 @@ class HookLab(Configurable):
         if self.server is not None and self.server.is_running:
             return self
         self._memory_gone = False
-        if self.host not in ("127.0.0.1", "localhost", "::1"):
-            import warnings
-
-            warnings.warn(
-                f"hooklab is binding {self.host}: anyone who can reach this machine can send "
-                "to it and read captures through /_hooklab/api",
-                RuntimeWarning,
-                stacklevel=2,
-            )
         self.server = CaptureServer(
             self.store, self.host, self.port, max_body=self.max_body, rules=self.rules,
             strict_port=self.strict_port,
@@ -196,6 +187,15 @@ class HookLab(Configurable):
 
         keep_summaries_up(self.store)
         self.server.start()
+        if self.host not in ("127.0.0.1", "localhost", "::1"):  # (once bound: an address
+            import warnings  # that cannot be bound is an error, not this warning)
+
+            warnings.warn(
+                f"hooklab is binding {self.host}: anyone who can reach this machine can send "
+                "to it and read captures through /_hooklab/api",
+                RuntimeWarning,
+                stacklevel=2,
+            )
         # public URLs given out before a stop_serving() work again
         ingress.refresh(self)
         return self

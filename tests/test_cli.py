@@ -480,6 +480,13 @@ def test_warnings_are_one_line_without_source(tmp_path) -> None:  # type: ignore
     assert line.startswith("hooklab: port") and "in use" in line and "cli.py" not in line, line
 
 
+def test_an_address_that_cannot_be_bound_is_an_error_without_the_exposure_warning() -> None:
+    """``--host 999.1.1.1`` warned that anyone could reach the lab, then failed to bind."""
+    r = run("serve", "--host", "999.1.1.1", "--port", "0", "--db", ":memory:")
+    assert r.returncode == 1 and r.stdout == "", r
+    assert r.stderr.startswith("hooklab: cannot start:") and "anyone" not in r.stderr, r.stderr
+
+
 def test_serve_strict_port_fails_on_a_taken_port() -> None:
     import socket
 
