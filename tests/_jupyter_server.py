@@ -35,7 +35,8 @@ def jupyter_server(tmp: Path, token: str, base_url: str, *,
     for d in (runtime, root, config):
         d.mkdir()
     asked = free_port() if port is None else port
-    env = {k: v for k, v in os.environ.items() if k not in ENV_VARS}
+    env = {k: v for k, v in os.environ.items()  # (PYTEST_CURRENT_TEST: see tests/browser/_jupyter.py)
+           if k not in ENV_VARS and k != "PYTEST_CURRENT_TEST"}
     env.update(JUPYTER_RUNTIME_DIR=str(runtime), JUPYTER_CONFIG_DIR=str(config))
     cmd = [
         sys.executable, "-m", "jupyter_server", "--no-browser", f"--port={asked}",

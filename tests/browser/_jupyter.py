@@ -98,8 +98,10 @@ def run_jupyter(
     # no "receive Jupyter news?" toast over the page
     (settings / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
     port, token = free_port(), secrets.token_hex(16)
+    # (not PYTEST_CURRENT_TEST: under it ipykernel keeps what a kernel writes to its stderr
+    # out of the notebook, where a user sees it)
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"},
         "JUPYTER_CONFIG_DIR": str(home / "config"),
         "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
         "JUPYTER_PLATFORM_DIRS": "1",

@@ -194,7 +194,8 @@ def run_hub(tmp: Path, *, extra_config: str = "", ready_timeout: float = 60.0) -
         )  # fmt: skip
         + extra_config
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTERHUB_", "HOOKLAB_"))}
+    env = {k: v for k, v in os.environ.items()  # (PYTEST_CURRENT_TEST: see tests/browser/_jupyter.py)
+           if not k.startswith(("JUPYTERHUB_", "HOOKLAB_")) and k != "PYTEST_CURRENT_TEST"}
     env.pop("JUPYTER_RUNTIME_DIR", None)
     env.pop("JUPYTER_CONFIG_DIR", None)
     # hooklab under test (this checkout) for the hub, the single-user server and its kernels
