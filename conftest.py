@@ -23,6 +23,23 @@ def pytest_collectstart(collector) -> None:
         )
 
 
+def pytest_configure(config) -> None:
+    """nbval's kernels run without ``PYTEST_CURRENT_TEST``: under it ipykernel keeps what the
+    kernel process writes to its stderr (a thread's traceback, a library's log) out of the
+    notebook, where a person running it sees it; the comparison should see it too."""
+    try:
+        import nbval.kernel as nbval_kernel
+    except ImportError:
+        return
+    start = nbval_kernel.start_new_kernel
+
+    def start_as_a_user_would(*args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("env", {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"})
+        return start(*args, **kwargs)
+
+    nbval_kernel.start_new_kernel = start_as_a_user_would
+
+
 # -- docstring examples ---------------------------------------------------------------------------
 #: the signing secret of the Stripe delivery behind ``cap`` (``cap.verify(DOC_SECRET)``)
 DOC_SECRET = "whsec_test"
