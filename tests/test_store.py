@@ -329,8 +329,8 @@ def test_retention_is_exact_once_webhooks_stop_and_old_captures_go_without_a_wri
 
 def test_a_new_database_and_the_folders_made_for_it_are_private(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """Captures hold bodies, headers and tokens: a database hooklab creates is its owner's
-    alone (with its -wal and -shm) whatever the umask, in folders made 0700; a file or folder
-    that already exists keeps its permissions."""
+    alone (with its -wal and -shm) whatever the umask, in folders made 0700; a database or
+    folder that already exists keeps its permissions."""
     import os
     import stat
 
@@ -355,7 +355,8 @@ def test_a_new_database_and_the_folders_made_for_it_are_private(tmp_path, monkey
         assert [mode(p) for p in (tmp_path / "a", tmp_path / "a" / "b", nested)] == [0o700, 0o700, 0o600]
         shared = tmp_path / "shared"
         shared.mkdir(mode=0o755)
-        (shared / "team.sqlite3").touch(mode=0o664)
+        with CaptureStore(str(shared / "team.sqlite3")):  # a database its owner shares
+            pass
         os.chmod(shared / "team.sqlite3", 0o664)
         with CaptureStore(str(shared / "team.sqlite3")) as store:
             store.add_sync({"method": "POST", "path": "/x", "headers": [], "body": b"x"})
@@ -375,3 +376,49 @@ def test_the_status_line_names_a_database_outside_the_working_folder_by_its_path
     finally:
         outside.stop()
         inside.stop()
+
+
+def test_a_new_database_is_private_whatever_was_prepared_at_its_path(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A second attacker: a dangling link made SQLite create the file with the umask's 0644; a
+    -wal planted beside a new database received its captures; an empty file someone else
+    made in a shared folder was used as it was."""
+    import os
+    import stat
+
+    def mode(p) -> int:  # type: ignore[no-untyped-def]
+        return stat.S_IMODE(os.stat(p).st_mode)
+
+    def fill(path) -> None:  # type: ignore[no-untyped-def]
+        with CaptureStore(str(path)) as store:
+            store.add_sync({"method": "POST", "path": "/x", "headers": [], "body": b"SECRET-BODY"})
+
+    old = os.umask(0o022)
+    try:
+        real = tmp_path / "real.sqlite3"
+        (tmp_path / "link.sqlite3").symlink_to(real)  # dangling
+        fill(tmp_path / "link.sqlite3")
+        assert mode(real) == 0o600
+        empty = tmp_path / "empty.sqlite3"
+        empty.touch()
+        os.chmod(empty, 0o666)
+        fill(empty)
+        assert mode(empty) == 0o600
+        planted = tmp_path / "planted.sqlite3"
+        for side in ("-wal", "-shm", "-journal"):
+            (tmp_path / f"planted.sqlite3{side}").write_bytes(b"not its own")
+            os.chmod(tmp_path / f"planted.sqlite3{side}", 0o666)
+        fill(planted)
+        for side in ("", "-wal", "-shm"):
+            p = tmp_path / f"planted.sqlite3{side}"
+            assert not p.exists() or mode(p) == 0o600, side
+        with CaptureStore(str(planted), readonly=True) as store:
+            assert [c.body for c in store.query()] == [b"SECRET-BODY"]
+        if hasattr(os, "geteuid") and os.geteuid() == 0:  # another user's empty file: refused
+            theirs = tmp_path / "theirs.sqlite3"
+            theirs.touch()
+            os.chown(theirs, 65534, 65534)
+            with pytest.raises(StoreError, match="is an empty file of another user"):
+                CaptureStore(str(theirs))
+            assert theirs.stat().st_size == 0
+    finally:
+        os.umask(old)

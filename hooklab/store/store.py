@@ -1762,7 +1762,17 @@ def _create_private(p: Path) -> None:
     """A new database file readable by its owner only (SQLite gives its ``-wal`` and ``-shm``
     the file's permissions), in folders made for it likewise (``0700``): captures hold
     bodies, headers and tokens, and any local user could read a file the umask left open.
-    An existing file or folder keeps the permissions it has."""
+
+    A link is followed (the file it names is made private; a dangling one was created by
+    SQLite with the umask's permissions). An empty file counts as no database yet: made
+    private if it is this user's, refused if it is another's (one made in a shared folder
+    beforehand would let that user read every capture). A ``-wal``, ``-shm`` or ``-journal``
+    beside a new database is not its own (planted, or left by a deleted one: SQLite would
+    write into it, or replay it): removed, or the database refused. An existing database
+    keeps the permissions it has."""
+    import stat
+
+    p = Path(os.path.realpath(p))
     missing = []
     folder = p.parent
     while not folder.exists() and folder != folder.parent:
@@ -1774,12 +1784,28 @@ def _create_private(p: Path) -> None:
     try:
         fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
     except FileExistsError:
-        return
+        st = os.stat(p)
+        if not stat.S_ISREG(st.st_mode) or st.st_size:
+            return  # (a database already: as it is)
+        if hasattr(os, "getuid") and st.st_uid != os.getuid():
+            raise StoreError(f"{str(p)!r} is an empty file of another user: captures written "
+                             "into it would be theirs to read; choose another path") from None
+        os.chmod(p, 0o600)
     except OSError:  # there (a read-only mount): SQLite says what it can do with it; not
         if os.path.lexists(p):  # there and not to be made (a file where a folder should be,
             return  # no permission): the system's own words, as before
         raise
-    os.close(fd)
+    else:
+        os.close(fd)
+    for suffix in ("-wal", "-shm", "-journal"):
+        side = f"{p}{suffix}"
+        if os.path.lexists(side):
+            try:
+                os.unlink(side)
+            except OSError as exc:
+                raise StoreError(f"{side!r} is beside a new database and is not its own; it "
+                                 f"cannot be removed ({exc.strerror}): choose another path"
+                                 ) from None
 
 
 def _unwritable_folder(path: str) -> bool:
