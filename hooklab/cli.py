@@ -147,7 +147,9 @@ def _serve(args: argparse.Namespace) -> int:
         try:
             lab.forward(bin_, to=url)
         except ValueError as exc:  # a loop back into this lab, or no http(s) URL
-            print(f"hooklab: --forward {spec}: {exc}", file=sys.stderr)
+            from .credentials import scrubbed_url
+
+            print(f"hooklab: --forward {bin_}={scrubbed_url(url)}: {exc}", file=sys.stderr)
             return 2
     try:
         lab.start()
@@ -270,7 +272,10 @@ def _send(args: argparse.Namespace) -> int:
         print(f"hooklab: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:  # (which server did not answer: the URL)
-        print(f"hooklab: could not send to {args.url}: {exc}", file=sys.stderr)
+        from .credentials import scrubbed_text, scrubbed_url
+
+        print(f"hooklab: could not send to {scrubbed_url(args.url)}: "
+              f"{scrubbed_text(str(exc), args.url)}", file=sys.stderr)
         return 1
     print(f"{resp.status} {resp.reason}")
     if resp.body:

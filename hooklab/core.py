@@ -605,22 +605,25 @@ class HookLab(Configurable):
         lab's own bins and their forwards (a loop would store captures without end)."""
         from urllib.parse import urlsplit
 
+        from .credentials import scrubbed_url
+
+        shown = scrubbed_url(to)  # (messages quote the target without its credentials)
         u = urlsplit(to)
         if u.scheme not in ("http", "https") or not u.hostname:
-            raise ValueError(f"forward target must be an http(s) URL, got {to!r}")
+            raise ValueError(f"forward target must be an http(s) URL, got {shown!r}")
         try:
             u.port  # noqa: B018 - a port past 65535 or not a number: refused now, not per capture
         except ValueError as exc:
-            raise ValueError(f"forward target {to!r}: {exc}") from None
+            raise ValueError(f"forward target {shown!r}: {exc}") from None
         targets = {**(self._forwarder.targets if self._forwarder is not None else {}), bin: to}
         chain, current = [bin], self._own_bin(to)
         while current is not None:
             chain.append(current)
             if current == bin and len(chain) == 2:
                 raise ValueError(
-                    f"forwarding bin {bin!r} to {to} would send every capture back to itself")
+                    f"forwarding bin {bin!r} to {shown} would send every capture back to itself")
             if current in chain[:-1]:
-                raise ValueError(f"forwarding bin {bin!r} to {to} makes a loop through this "
+                raise ValueError(f"forwarding bin {bin!r} to {shown} makes a loop through this "
                                  f"lab: {' -> '.join(map(repr, chain))}")
             nxt = targets.get(current)
             current = self._own_bin(nxt) if nxt else None

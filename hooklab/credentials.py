@@ -24,6 +24,7 @@ from urllib.parse import parse_qs, unquote_plus, urlsplit
 from .capture import Capture
 
 __all__ = [
+    "CREDENTIAL_NAMES",
     "MULTIPART",
     "SENSITIVE_HEADERS",
     "SENSITIVE_QUERY",
@@ -35,10 +36,13 @@ __all__ = [
     "hidden_value",
     "hidden_view",
     "hide_fields",
+    "is_credential_query",
     "is_sensitive_field",
     "is_sensitive_header",
     "multipart_fields",
+    "scrubbed_text",
     "scrubbed_url",
+    "url_secrets",
 ]
 
 #: header names whose values are credentials: hidden unless the user asks to reveal them
@@ -66,6 +70,16 @@ SENSITIVE_HEADERS = frozenset(
 SENSITIVE_QUERY = frozenset(
     {"token", "access_token", "api_key", "apikey", "password", "secret", "client_secret"}
 )
+#: more credential names of a URL's query (:func:`is_credential_query`), compared whole once
+#: ``-``, ``_`` and ``.`` are left out (``api-key``, ``accessToken``, GitLab's
+#: ``private_token``, a signed URL's ``sig`` or ``X-Amz-Signature``, ``hub.verify_token``)
+CREDENTIAL_NAMES = frozenset(
+    {"key", "apikey", "apitoken", "accesstoken", "authtoken", "auth", "privatetoken",
+     "refreshtoken", "idtoken", "sessiontoken", "securitytoken", "secretkey", "clientsecret",
+     "passwd", "pwd", "sig", "signature", "xamzsignature", "xamzsecuritytoken",
+     "xamzcredential", "verifytoken", "hubverifytoken", "token", "password", "secret"}
+)
+_SEPARATORS = re.compile(r"[-_.]")
 
 
 def is_sensitive_header(name: str) -> bool:
@@ -91,6 +105,21 @@ def is_sensitive_field(name: str) -> bool:
         return low in SENSITIVE_QUERY
     # user[password], data[api][token], password[], password[new]: any part of the name
     return any(part.strip() in SENSITIVE_QUERY for part in _BRACKETS.split(low))
+
+
+def is_credential_query(name: str) -> bool:
+    """Whether a URL's query field holds a credential, as a record of a URL the user gave
+    (a forward target) hides it: :func:`is_sensitive_field`'s names, and
+    :data:`CREDENTIAL_NAMES` with ``-``, ``_`` and ``.`` left out (``api-key``,
+    ``accessToken``, ``sig``). Payload fields are not judged by this wider rule: a Jira
+    issue's ``key`` or a body's ``signature`` stay shown.
+
+    >>> [is_credential_query(n) for n in ("api-key", "accessToken", "private_token", "sig",
+    ...                                   "X-Amz-Signature", "hub.verify_token", "keys", "amount")]
+    [True, True, True, True, True, True, False, False]
+    """
+    low = _INVISIBLE.sub("", name.lower())
+    return is_sensitive_field(name) or _SEPARATORS.sub("", low) in CREDENTIAL_NAMES
 
 
 _BRACKETS = re.compile(r"[\[\]]")
@@ -122,17 +151,55 @@ def scrubbed_url(url: str, mark: str = "[secret]") -> str:
         userinfo, _, hostport = netloc.rpartition("@")
         user, colon, _ = userinfo.partition(":")
         netloc = (f"{user}:{mark}" if colon else mark) + "@" + hostport
-    query = parts.query
-    if query:
-        pairs = query.split("&")
-        for i, pair in enumerate(pairs):
-            name, eq, _ = pair.partition("=")
-            if eq and is_sensitive_field(unquote_plus(name)):
+    def fields(text: str) -> str:
+        pairs = re.split(r"([&;])", text)  # (";" separates too, for some frameworks)
+        for i in range(0, len(pairs), 2):
+            name, eq, _ = pairs[i].partition("=")
+            if eq and is_credential_query(unquote_plus(name)):
                 pairs[i] = f"{name}={mark}"
-        query = "&".join(pairs)
-    if netloc == parts.netloc and query == parts.query:
+        return "".join(pairs)
+
+    query = fields(parts.query) if parts.query else parts.query
+    fragment = fields(parts.fragment) if "=" in parts.fragment else parts.fragment  # (#access_token=)
+    if (netloc, query, fragment) == (parts.netloc, parts.query, parts.fragment):
         return url
-    return parts._replace(netloc=netloc, query=query).geturl()
+    return parts._replace(netloc=netloc, query=query, fragment=fragment).geturl()
+
+
+def url_secrets(url: str) -> list[str]:
+    """The credentials :func:`scrubbed_url` hides in ``url``, as written and decoded (longest
+    first): what must not reach a message that quotes the URL some other way (an error of
+    the HTTP client quoting only its path).
+
+    >>> url_secrets("http://u:p%40ss@h/x?token=abc+d&q=1")
+    ['p%40ss', 'abc d', 'abc+d', 'p@ss']
+    """
+    from urllib.parse import unquote
+
+    found: set[str] = set()
+    parts = urlsplit(url)
+    if "@" in parts.netloc:
+        userinfo = parts.netloc.rpartition("@")[0]
+        user, colon, password = userinfo.partition(":")
+        for value in ((password,) if colon else (user,)):
+            found.update((value, unquote(value)))
+    for pair in re.split(r"[&;]", parts.query + "&" + parts.fragment):
+        name, eq, value = pair.partition("=")
+        if eq and value and is_credential_query(unquote_plus(name)):
+            found.update((value, unquote_plus(value)))
+    return sorted((v for v in found if v), key=lambda v: (-len(v), v))
+
+
+def scrubbed_text(text: str, url: str, mark: str = "[secret]") -> str:
+    """``text`` (an error message about ``url``) with the URL's credentials replaced by
+    ``mark``, however the message quotes them (:func:`url_secrets`).
+
+    >>> scrubbed_text("InvalidURL: '/h?token=S3CR3T&q=a b'", "http://h/h?token=S3CR3T&q=a b")
+    "InvalidURL: '/h?token=[secret]&q=a b'"
+    """
+    for value in url_secrets(url):
+        text = text.replace(value, mark)
+    return text
 
 
 def hide_fields(fields: Any, hide: Callable[[str], bool] = is_sensitive_field) -> Any:

@@ -449,3 +449,40 @@ def test_credentials_in_a_forward_target_are_used_and_never_kept(
     shown = (repr(lab.forwards()) + lab.dataframe().to_csv()
              + R.detail_html(cap, forwards=lab.forwards(cap.id)))
     assert "S3CR3T" not in shown
+
+
+@pytest.mark.parametrize("target, recorded", [
+    ("/h?key=S3CR3T", "/h?key=[secret]"),  # Google-style API key
+    ("/h?api-key=S3CR3T&x=1", "/h?api-key=[secret]&x=1"),
+    ("/h?accessToken=S3CR3T", "/h?accessToken=[secret]"),
+    ("/h?auth_token=S3CR3T", "/h?auth_token=[secret]"),
+    ("/h?private_token=S3CR3T", "/h?private_token=[secret]"),  # GitLab
+    ("/h?sv=2024&sig=S3CR3T", "/h?sv=2024&sig=[secret]"),  # an Azure SAS
+    ("/h?X-Amz-Signature=S3CR3T", "/h?X-Amz-Signature=[secret]"),
+    ("/h?hub.verify_token=S3CR3T", "/h?hub.verify_token=[secret]"),
+    ("/h?a=1;token=S3CR3T", "/h?a=1;token=[secret]"),  # a ";" separator
+])
+def test_a_forward_target_s_credentials_are_recorded_hidden_in_any_common_name(
+    lab, target: str, recorded: str,  # type: ignore[no-untyped-def]
+) -> None:
+    """A second attacker: only seven query names were hidden (key=, api-key=, sig=, a ";"...
+    were recorded as they were)."""
+    with Target() as t:
+        lab.forward("fw", to=t.url + target)
+        assert post(lab.url_for("fw"), b"{}")[0] == 200
+        (got,) = t.wait(1)
+        (row,) = _wait_forwards(lab, 1)
+    assert "S3CR3T" in got.path  # (sent as written)
+    assert row["target"] == t.url + recorded
+
+
+def test_an_error_about_a_forward_target_never_repeats_its_credentials(lab) -> None:  # type: ignore[no-untyped-def]
+    """http.client quotes only the path in its error: the recorded error held the token."""
+    with Target() as t:
+        lab.forward("fw", to=t.url + "/h?token=S3CR3T-1&q=a b")
+        assert post(lab.url_for("fw"), b"{}")[0] == 200
+        (row,) = _wait_forwards(lab, 1)
+    assert row["error"] and "S3CR3T" not in row["error"] and "[secret]" in row["error"]
+    with pytest.raises(ValueError) as err:
+        lab.forward("x", to="ftp://alice:S3CR3T-2@127.0.0.1/x")
+    assert "S3CR3T" not in str(err.value)

@@ -95,7 +95,9 @@ def target_url(capture: Capture, to: str) -> str:
     """
     parts = urlsplit(to)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"forward/replay target must be an http(s) URL, got {to!r}")
+        from ..credentials import scrubbed_url
+
+        raise ValueError(f"forward/replay target must be an http(s) URL, got {scrubbed_url(to)!r}")
     raw = capture.path.lstrip("/")
     suffix = raw.split("/", 1)[1] if "/" in raw else ""
     if has_dot_segment("/" + suffix):
@@ -246,11 +248,11 @@ class Forwarder:
 
     def _record(self, cid: int, target: str, status: int | None, ms: float | None,
                 error: str | None, gen: int) -> None:
-        from ..credentials import scrubbed_url
+        from ..credentials import scrubbed_text, scrubbed_url
 
         shown = scrubbed_url(target)  # the user's own credentials in the target are not
         if error and shown != target:  # kept: the record reaches frames, views, exports
-            error = error.replace(target, shown)
+            error = scrubbed_text(error.replace(target, shown), target)
         with self._lock:  # (clear() bumps the generation under this lock: nothing slips by)
             if gen != self._generation:
                 return
