@@ -226,16 +226,26 @@ def _decoded_size(cap: Capture) -> int:
         return cap.size
 
 
+def _starts_json(cap: Capture) -> bool:
+    """Whether the decoded body starts like a JSON object or list."""
+    try:
+        raw = cap.decoded_body()
+    except ValueError:
+        return False
+    return raw[:64].lstrip()[:1] in (b"{", b"[")
+
+
 def _body_view(cap: Capture, reveal: bool) -> tuple[str, str]:
     """(kind, html) for the decoded body."""
     if not cap.body:
         return "empty", '<div class="hl-none">(no body)</div>'
-    if _decoded_size(cap) > PRETTY_LIMIT and (cap.content_type or "").endswith("json"):
+    big = _decoded_size(cap) > PRETTY_LIMIT  # (the sender's labels aside: cap.json() reads
+    if big and ((cap.content_type or "").endswith("json") or _starts_json(cap)):  # any body)
         # re-indenting megabytes of JSON takes seconds; show its start as sent
         text, note = _cut(cap.text[: SHOW_LIMIT + 1])
         return f"JSON as received{note}; the Tree tab explores it", _pre(text)
-    parsed: Any = cap.json()
-    if parsed is not None or cap.body.strip() == b"null":
+    parsed: Any = None if big else cap.json()
+    if not big and (parsed is not None or cap.body.strip() == b"null"):
         text, note = _cut(json.dumps(parsed, indent=2, ensure_ascii=False))
         return "JSON" + note, _pre(text)
     form, more = _form_start(cap, reveal)
