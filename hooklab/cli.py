@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import signal
 import sys
@@ -165,10 +166,13 @@ def _serve(args: argparse.Namespace) -> int:
         stop.set()
 
     # before the ready line: whoever reads it may signal at once (a race the tests hit)
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
-    if hasattr(signal, "SIGHUP"):  # the terminal closed: stop as for Ctrl-C (forwards said)
-        signal.signal(signal.SIGHUP, on_signal)
+    handled = {}  # (as they were, put back when serve returns: main() may run in a program)
+    if threading.current_thread() is threading.main_thread():
+        for name in ("SIGINT", "SIGTERM", "SIGHUP"):  # SIGHUP: the terminal closed
+            num = getattr(signal, name, None)
+            if num is None or (name == "SIGHUP" and signal.getsignal(num) is signal.SIG_IGN):
+                continue  # (nohup: the terminal's end is to be ignored)
+            handled[num] = signal.signal(num, on_signal)
     # the stream page carries the read token: on stderr, as Jupyter prints its URL; before the
     # ready line, so whoever waits for that line finds the page too
     print(f"hooklab: stream page {lab.page_url}", file=sys.stderr, flush=True)
@@ -199,11 +203,17 @@ def _serve(args: argparse.Namespace) -> int:
                     "way not finished")
         out.put("hooklab: stopped")
         written = err.close(1.0) & out.close()
+        for num, handler in handled.items():
+            signal.signal(num, handler)
         if not written:  # an output still blocks, and the store is closed: exit now (a normal
             import os  # exit would wait on the blocked stream for ever)
 
             os._exit(1)
     return 1 if out.broken else 0
+
+
+#: the longest secret --secret-file reads (signing secrets are tens of bytes; RSA keys a few KiB)
+_SECRET_LIMIT = 64 * 1024
 
 
 def _secret_of(args: argparse.Namespace) -> str | None:
@@ -215,12 +225,15 @@ def _secret_of(args: argparse.Namespace) -> str | None:
             raise ValueError("give --secret or --secret-file, not both")
         try:
             if args.secret_file == "-":
-                text = sys.stdin.read()
+                text = sys.stdin.buffer.read(_SECRET_LIMIT + 1).decode("utf-8")  # (as a file is)
             else:
                 with open(args.secret_file, encoding="utf-8") as f:
-                    text = f.read()
+                    text = f.read(_SECRET_LIMIT + 1)
         except (OSError, UnicodeDecodeError) as exc:
             raise ValueError(f"--secret-file {args.secret_file}: {exc}") from None
+        if len(text) > _SECRET_LIMIT:  # (/dev/zero, a log given by mistake: not read whole)
+            raise ValueError(f"--secret-file {args.secret_file} holds more than "
+                             f"{_SECRET_LIMIT // 1024} KiB: not a signing secret")
         text = text[:-1] if text.endswith("\n") else text
         text = text[:-1] if text.endswith("\r") else text
         if not text:
@@ -421,11 +434,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .store.store import StoreError
 
     args = build_parser().parse_args(argv)
+    errors_were = {}
     for stream in (sys.stdout, sys.stderr):  # a terminal that is not UTF-8 (LC_ALL=C,
         try:  # PYTHONIOENCODING=latin-1) gets escapes, not an error, for what it cannot show
+            errors_were[stream] = stream.errors
             stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
         except (AttributeError, ValueError, OSError):
-            pass
+            errors_were.pop(stream, None)
     import warnings
 
     def one_line(message: Warning | str, *_: object, **__: object) -> str:  # (not the source line)
@@ -435,6 +450,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     was = warnings.formatwarning
     warnings.formatwarning = one_line  # type: ignore[assignment]
     stops = [getattr(signal, n) for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n)]
+    stops = [n for n in stops if signal.getsignal(n) is not signal.SIG_IGN]  # (nohup)
     if threading.current_thread() is not threading.main_thread():
         stops = []  # (only the main thread may set handlers)
     before = {n: signal.signal(n, _stopped) for n in stops}  # (serve sets its own)
@@ -464,6 +480,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         warnings.formatwarning = was  # (main() called in a process of its own: as it was)
         for n, handler in before.items():
             signal.signal(n, handler)
+        for stream, errors in errors_were.items():  # (main() called in a program: as it was)
+            with contextlib.suppress(AttributeError, ValueError, OSError):
+                stream.reconfigure(errors=errors)  # type: ignore[union-attr]
 
 
 if __name__ == "__main__":
