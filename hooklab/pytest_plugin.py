@@ -10,12 +10,13 @@ off), so the fixture is simply available::
 
 ``hooklab_server``: one server (``127.0.0.1``, free port, in-memory store) per test session
 (per xdist worker); before and after each test its captures, response rules, secrets,
-forwards and settings (``max_body``, ``redact_credentials``, ... as the lab was made) are
-reset, and a test that stopped it (``stop()``, ``stop_serving()``) or moved it (``host``,
+forwards, live views and settings (``max_body``, ``redact_credentials``, ``allowed_hosts``, ...
+as the lab was made, also where set on ``lab.server``) are reset, and a test that stopped it (``stop()``, ``stop_serving()``) or moved it (``host``,
 ``port``) leaves the next one a fresh server. A request your app sends *after* its test
 ended (a background thread, a retry) reaches the next test's lab: wait for your app's own
 sends before the test returns. In ``async`` tests, wait off the event loop so your app's
 sends can run: ``await asyncio.to_thread(hooklab_server.wait, 1, bin="orders")``.
+Subscriptions a test makes itself (``lab.store.subscribe``) last until it unsubscribes.
 
 ``hooklab_session_server``: a second lab of its own for session-, module- or class-scoped
 fixtures; the plugin never clears it.
@@ -28,6 +29,7 @@ line registers it a second time and pytest stops.
 from __future__ import annotations
 
 import contextlib
+import copy
 from collections.abc import Iterator
 from typing import Any
 
@@ -59,7 +61,8 @@ class _PerTestLab:
             lab = None
         if lab is None:
             lab = self.lab = _new_lab()
-            self.settings = {n: getattr(lab, n) for n in lab.trait_names(config=True)}
+            # (copies: a list setting changed in place, allowed_hosts.append(...), is seen)
+            self.settings = {n: copy.deepcopy(getattr(lab, n)) for n in lab.trait_names(config=True)}
             self.bound = (lab.host, lab.port)
         self.reset()
         return lab
@@ -70,7 +73,17 @@ class _PerTestLab:
             return
         for name, value in self.settings.items():
             if getattr(lab, name) != value and name not in ("host", "port"):
-                setattr(lab, name, value)
+                setattr(lab, name, copy.deepcopy(value))
+        server = lab.server
+        if server is not None:  # (set on the server itself, lab.server.allowed_hosts = ...)
+            server.allowed_hosts = tuple(lab.allowed_hosts)
+            server.redact_credentials = lab.redact_credentials
+            server.max_body = lab.max_body
+            server.idle_timeout, server.body_timeout = lab.idle_timeout, lab.body_timeout
+            lab._configure_stream()
+        for view in list(lab._views):  # a test's live views stop receiving the next test's
+            view.close()
+            lab._views.discard(view)
         lab.reset()
 
     def close(self) -> None:

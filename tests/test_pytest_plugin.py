@@ -120,6 +120,33 @@ def test_h_uses_the_per_test_lab(hooklab_server, hooklab_session_server):
 
 def test_i_the_session_lab_kept_its_capture(hooklab_session_server):
     hooklab_session_server.assert_received(1, bin="seed")
+
+
+def _api(lab, host):
+    req = urllib.request.Request(lab.url + "/_hooklab/api/captures",
+                                 headers={"Host": host, "Authorization": "token " + lab.api_token})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
+def test_j_opens_the_guard_every_way(hooklab_server):
+    hooklab_server.allowed_hosts.append("evil.example")  # in place
+    hooklab_server.server.stream_origins = ("*",)  # on the server itself
+    hooklab_server.server.allowed_hosts = ("*",)
+    assert _api(hooklab_server, "evil.example") == 200
+    view = hooklab_server.live()
+    assert view is not None
+
+
+def test_k_has_the_guard_back(hooklab_server):
+    assert hooklab_server.allowed_hosts == []
+    assert _api(hooklab_server, "evil.example") == 403
+    assert _api(hooklab_server, "127.0.0.1") == 200
+    assert hooklab_server.server.stream_origins == ()
+    assert not list(hooklab_server._views)
 '''
 
 
@@ -133,4 +160,4 @@ def test_each_test_gets_a_lab_as_made_whatever_the_last_one_did(tmp_path) -> Non
          "-p", "no:cacheprovider", str(tmp_path)],
         cwd=tmp_path, capture_output=True, text=True, timeout=120, env=env)
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "9 passed" in r.stdout and "error" not in r.stdout.lower(), r.stdout
+    assert "11 passed" in r.stdout and "error" not in r.stdout.lower(), r.stdout
