@@ -236,3 +236,28 @@ def test_a_har_saved_by_a_browser_imports(tmp_path):
     assert caps[0].headers == [("Host", "example.com"), ("content-type", "application/json")]
     assert caps[0].body == b'{"hello":"w"}' and caps[0].query == {"a": ["1", "2"]}
     assert caps[1].headers == [("Host", "example.com"), ("Accept", "text/html")]
+
+
+@pytest.mark.parametrize("provider, outcome", [
+    ("stripe", "stripe"), ("", None), ("caf\u00e9", "not a provider id"),
+    ("unknown", "not a provider id"), ("12345", "not a provider id"), ("a/b", "not a provider id"),
+])
+def test_a_har_s_provider_is_an_id_as_in_json_lines(tmp_path, provider, outcome):
+    """(review) The provider check was wired into JSON Lines only: a HAR's ``_hooklab``
+    provider wrote ``provider=caf%C3%A9`` or ``provider=`` folders into Parquet exports."""
+    lab = hooklab.HookLab(db=":memory:")
+    lab.store.add_sync({"method": "POST", "path": "/x", "headers": [], "body": b"{}"})
+    path = tmp_path / "c.har"
+    lab.export_har(str(path))
+    lab.stop()
+    har = json.loads(path.read_text())
+    har["log"]["entries"][0]["_hooklab"]["provider"] = provider
+    har["log"]["entries"][0]["response"]["status"] = "404"  # (some tools write text)
+    har["log"]["entries"][0]["_hooklab"].pop("status", None)
+    path.write_text(json.dumps(har))
+    if outcome is not None and " " in outcome:
+        with pytest.raises(ValueError, match=outcome):
+            hooklab.load_har(str(path))
+        return
+    (cap,) = hooklab.load_har(str(path)).captures
+    assert (cap.provider, cap.status) == (outcome, 404)

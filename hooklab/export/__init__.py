@@ -44,6 +44,7 @@ from ..capture import (
     CaptureRecord,
     capture_to_dict,
     check_import,
+    check_provider,
     check_request_syntax,
     new_record,
     status_ok,
@@ -313,8 +314,8 @@ def _har_record(entry: dict[str, Any]) -> CaptureRecord:
         body = _form_body(post)
     answered = (entry.get("response") or {}).get("status")
     status = meta.get("status")
-    if status is None:  # (a browser's HAR: 0 is a request that got no answer)
-        status = answered if isinstance(answered, int) and not isinstance(answered, bool) else 200
+    if status is None:  # (a browser's HAR: 0 is a request that got no answer; some tools
+        status = 200 if answered is None or isinstance(answered, bool) else answered  # write "404")
     status = int(status)
     if not status_ok(status, meta.get("kind")):
         raise ValueError(f"status {status} is not an HTTP status (nor a WebSocket close code)")
@@ -362,6 +363,8 @@ def _har_record(entry: dict[str, Any]) -> CaptureRecord:
     for key in ("provider", "event_type", "delivery_id", "verify_reason"):
         if meta.get(key) is not None:
             record[key] = _text(meta[key], key)
+    if "provider" in record and check_provider(record["provider"]) is None:  # (a folder name
+        del record["provider"]  # of a Parquet export: an id, as for JSON Lines; "": detected)
     if meta.get("verified") is not None:
         record["verified"] = bool(meta["verified"])
     return record
