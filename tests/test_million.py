@@ -22,6 +22,7 @@ import pandas as pd
 import pytest
 
 import hooklab
+from hooklab.export import export
 from hooklab.filters import matches_text
 from hooklab.frame import _frame, captures_frame, flatten_payloads, parse_payloads
 from hooklab.store import CaptureStore
@@ -354,6 +355,46 @@ def test_an_opened_dataset_exports_again_whole_and_once(exported, tmp_path):
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert (r.returncode, r.stdout) == (0, "0\n"), r.stderr
     assert len(hooklab.open(str(copy)).dataframe()) == len(BODIES)
+
+
+def test_a_folder_of_two_labs_exports_again_each_capture_whole(tmp_path):
+    """(review) Re-exporting a folder several labs exported into gave every capture of a
+    repeated id the url and headers of one of them."""
+    ds = tmp_path / "ds"
+    for name in ("A", "B"):
+        with CaptureStore(str(tmp_path / f"{name}.sqlite3")) as store:
+            for i in range(3):
+                store.add_sync({"method": "POST", "path": f"/b/{name}{i}",
+                                "url": f"http://h/b/{name}{i}?lab={name}",
+                                "headers": [("X-Lab", name)], "body": b"{}"})
+            export(store, str(ds), fmt="parquet")
+    opened = hooklab.open(str(ds))
+    opened.export(str(tmp_path / "again"), fmt="parquet")
+    for lab in (opened, hooklab.open(str(tmp_path / "again"))):
+        caps = lab.query()
+        assert len(caps) == 6
+        for c in caps:
+            name = c.path[3]
+            assert c.headers == [("X-Lab", name)] and c.url == f"http://h{c.path}?lab={name}"
+
+
+def test_a_read_only_database_exports_once_from_any_process(tmp_path):
+    """(review) A read-only store named its export files afresh in every process: two
+    ``hooklab export --format parquet`` of a database on a read-only mount wrote it twice."""
+    import subprocess
+    import sys
+
+    db = tmp_path / "c.sqlite3"
+    with CaptureStore(str(db)) as store:
+        for i in range(3):
+            store.add_sync({"method": "POST", "path": f"/b/{i}", "headers": [], "body": b"{}"})
+    code = ("import sys; from hooklab.store import CaptureStore; from hooklab.export import export\n"
+            f"s = CaptureStore({str(db)!r}, readonly=True)\n"
+            f"print(export(s, {str(tmp_path / 'ds')!r}, fmt='parquet')); s.close()")
+    got = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120).stdout for _ in range(2)]
+    assert got == ["3\n", "0\n"]
+    assert len(hooklab.open(str(tmp_path / "ds")).dataframe()) == 3
 
 
 def test_parquet_keeps_each_captures_latest_forward(tmp_path):

@@ -263,10 +263,16 @@ class ParquetStore:
 
     def export_source(self) -> str:
         """This dataset's name in the file names of an export of it: the same in every
-        process (from its folder), so exporting it again adds nothing it added before."""
+        process (from its folder and its first capture), so exporting it again adds nothing
+        it added before; another dataset written at the same folder later is another name."""
         import hashlib
 
-        return "pq" + hashlib.sha256(os.path.realpath(self.path).encode()).hexdigest()[:8]
+        table = self._table({}, ["id", "received_at"])
+        first = None
+        if table.num_rows:
+            first = (table.column("id")[0].as_py(), str(table.column("received_at")[0].as_py()))
+        seed = f"{os.path.realpath(self.path)}|{first}".encode()
+        return "pq" + hashlib.sha256(seed).hexdigest()[:8]
 
     def extra_columns(self, ids: Any) -> dict[str, list[Any]]:
         """``url``, ``query``, ``headers`` (JSON text, as stored), ``verify_reason``,
@@ -276,14 +282,21 @@ class ParquetStore:
         names = ("url", "query", "headers", "verify_reason", "handshake")
         if not wanted:
             return {n: [] for n in names}
+        import collections
+
         have = set(self._ds.schema.names)
-        table = self._table({}, ["id", *(n for n in names if n in have)],
+        table = self._table({}, ["id", "received_at", *(n for n in names if n in have)],
                             ids=(min(wanted), max(wanted)))
         cols = {n: table.column(n).to_pylist() if n in have else [None] * table.num_rows
                 for n in names}
-        at = {i: k for k, i in enumerate(table.column("id").to_pylist())}
+        # rows of one id in the order columns() gives them (id, then time: several labs'
+        # exports in one folder repeat ids), taken in turn
+        at: dict[int, collections.deque[int]] = collections.defaultdict(collections.deque)
+        for k, i in enumerate(table.column("id").to_pylist()):
+            at[i].append(k)
         blank = {"url": "", "query": "{}", "headers": "[]", "verify_reason": None, "handshake": None}
-        return {n: [cols[n][at[i]] if i in at else blank[n] for i in wanted] for n in names}
+        rows = [at[i].popleft() if at.get(i) else None for i in wanted]
+        return {n: [blank[n] if k is None else cols[n][k] for k in rows] for n in names}
 
     def columns(self, *, body: bool = False, segments: bool = True, **filters: Any) -> Any:
         """Matching captures in the shape of ``CaptureStore.columns`` (oldest first)."""

@@ -1508,14 +1508,23 @@ class CaptureStore:
         return kept
 
     def export_source(self) -> str:
-        """A random name of this database for exported file names, made once and kept."""
+        """A random name of this database for exported file names, made once and kept. A
+        read-only database that has none gets one made from its path and first capture: the
+        same in every process (a random one each time exported every capture again)."""
         import secrets
 
         with self._read_lock:
             row = self._db.execute("SELECT value FROM meta WHERE key = 'export_source'").fetchone()
+            first = self._db.execute(
+                "SELECT id, received_us FROM captures ORDER BY id LIMIT 1").fetchone()
         if row:
             return str(row[0])
         name = secrets.token_hex(4)
+        if self.readonly:
+            import hashlib
+
+            seed = f"{os.path.realpath(self.path)}|{first}".encode()
+            return "r" + hashlib.sha256(seed).hexdigest()[:8]
         if not self.readonly:
             fut: Future[Any] = Future()
             self._enqueue({"__meta__": ("export_source", name)}, fut, None)
