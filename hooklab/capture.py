@@ -14,7 +14,7 @@ import json as _json
 import re
 import zlib
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, TypedDict
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -33,6 +33,7 @@ __all__ = [
     "check_provider",
     "check_request_syntax",
     "decode_body",
+    "micros",
     "n_captures",
     "new_record",
     "printable",
@@ -281,6 +282,22 @@ def status_ok(status: int, kind: str | None = "http") -> bool:
     (True, False, True, False)
     """
     return 0 <= status <= (4999 if kind == "ws" else 999)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_ONE_US = timedelta(microseconds=1)
+
+
+def micros(dt: datetime) -> int:
+    """Microseconds since 1970 (UTC; a naive ``dt`` is UTC), exactly: ``timestamp()``'s
+    float is a microsecond off for times far from now (1677, 2262), which imports take.
+
+    >>> micros(datetime(1969, 12, 31, 23, 59, 59, 999999, tzinfo=timezone.utc))
+    -1
+    """
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return (dt - _EPOCH) // _ONE_US
 
 
 _PROVIDER_ID = re.compile(r"[a-z][a-z0-9_]{0,63}")

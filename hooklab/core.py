@@ -421,8 +421,11 @@ class HookLab(Configurable):
     def _newest(self) -> str:
         """The newest ten captures, one short label each, for a failure message (captured
         text is hostile: only visible characters reach test reports)."""
+        def short(text: str, limit: int = 120) -> str:  # (a sender's megabyte path: cut)
+            return text if len(text) <= limit else f"{text[:limit]}...(+{len(text) - limit} chars)"
+
         return ", ".join(
-            printable(f"#{c.id} {c.method} {c.path} {c.event_type or ''}".strip())
+            printable(f"#{c.id} {short(c.method, 20)} {short(c.path)} {short(c.event_type or '')}".strip())
             for c in self.store.query(limit=10, newest_first=True)
         ) or "none"
 
@@ -760,7 +763,7 @@ class HookLab(Configurable):
         db = self.db_path
         if db != ":memory:":  # (relative when under the working folder; "../../../root/x" was not)
             rel = os.path.relpath(db)
-            db = db if rel.startswith(os.pardir) else rel
+            db = db if rel == os.pardir or rel.startswith(os.pardir + os.sep) else rel
         if self._memory_gone:
             return f"hooklab stopped (db {db}: its captures went with stop())"
         n = self.store.count()

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import logging
+import os
 import socket
 import threading
 import warnings
@@ -227,11 +228,12 @@ class CaptureServer:
             try:
                 socks = bind_sockets(port, address=self.host)
             except OSError as exc:
-                if exc.errno == errno.EACCES:  # (not "in use": the next ports would not help)
-                    raise OSError(errno.EACCES, f"port {port}: permission denied"
-                                  + (" (ports below 1024 need privileges)" if port < 1024 else "")
-                                  ) from exc
-                if exc.errno != errno.EADDRINUSE:
+                if exc.errno == errno.EACCES and port < 1024 and os.name == "posix":
+                    # (not "in use": the next ports would not help; elsewhere, e.g. a port
+                    # Windows keeps for itself, the next one may)
+                    raise OSError(errno.EACCES, f"port {port}: permission denied (ports below "
+                                  "1024 need privileges)") from exc
+                if exc.errno not in (errno.EADDRINUSE, errno.EACCES):
                     raise
                 last = exc
                 continue

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from ..capture import Capture, bin_of
+from ..capture import Capture, bin_of, micros
 from ..filters import validate
 
 _SCHEMA = """
@@ -85,16 +85,7 @@ def _loads(text: str) -> Any:
         return json.loads(text)
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-_ONE_US = timedelta(microseconds=1)
-
-
-def _us(dt: datetime) -> int:
-    """Microseconds since 1970, exactly (``timestamp()``'s float was a microsecond off for
-    times an import takes far from now, 1677 or 2262)."""
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return (dt - _EPOCH) // _ONE_US
+_us = micros  # (exact: timestamp()'s float was a microsecond off far from now)
 
 
 def _from_us(us: int) -> datetime:

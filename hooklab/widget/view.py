@@ -18,13 +18,12 @@ from __future__ import annotations
 import collections
 import threading
 import time
-from datetime import datetime, timedelta, timezone
 from html import escape
 from typing import Any
 
 import ipywidgets as W
 
-from ..capture import Capture
+from ..capture import Capture, micros
 from ..credentials import hidden_value
 from ..explore import (
     SCHEMA_COLUMNS,
@@ -606,10 +605,7 @@ class LiveView(LiveControls, W.VBox):
 
 def _us(cap: Capture) -> int:
     """The capture's time in microseconds since 1970, exactly as the store keeps it."""
-    return (cap.received_at - _EPOCH) // timedelta(microseconds=1)
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+    return micros(cap.received_at)
 
 
 def _when(us: int | None) -> str:
