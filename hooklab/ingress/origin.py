@@ -157,7 +157,8 @@ class OriginLearner:
 
     The browser's word wins: once a browser showed an origin, requests without browser
     headers (a script with the user's token, or the Hub reaching the server directly) no longer
-    change it; a later browser request does (the user moved to another address).
+    change it; a later browser request does (the user moved to another address). A request
+    without them to a loopback address never replaces an origin that is not one.
     """
 
     def __init__(self, record: Callable[[str, bool], None]) -> None:
@@ -175,6 +176,13 @@ class OriginLearner:
         if seen is None or seen == self.seen:
             return self.seen
         if self.seen is not None and self.seen.by_browser and not seen.by_browser:
+            return self.seen
+        if (self.seen is not None and not seen.by_browser and loopback(seen.origin)
+                and not loopback(self.seen.origin)):
+            # a script's request to the server's own loopback address says nothing about the
+            # public one (a plain-http hub's browser sends no Sec-Fetch-*: its requests learnt
+            # hub.example.org "by request", and one notebook cell asking $JUPYTERHUB_SERVICE_URL
+            # replaced it with 127.0.0.1, which public_root then ignored)
             return self.seen
         self.record(seen.origin, seen.by_browser)  # if writing fails, the next request retries
         self.seen = seen

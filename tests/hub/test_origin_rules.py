@@ -118,6 +118,27 @@ def test_learner_keeps_the_browsers_word_and_ignores_the_unauthenticated() -> No
     ]  # fmt: skip  (written to the registry only when it changes)
 
 
+def test_a_script_s_loopback_request_never_replaces_a_public_origin() -> None:
+    """A JupyterHub outside: on a plain-http hub Chromium sends no Sec-Fetch-*, so the browser's
+    requests learn the hub's name "by request"; a notebook cell asking its own server at
+    $JUPYTERHUB_SERVICE_URL (127.0.0.1) replaced it, and public_url() gave 127.0.0.1."""
+    recorded: list[tuple[str, bool]] = []
+    learner = OriginLearner(lambda origin, by_browser: recorded.append((origin, by_browser)))
+
+    def see(host: str, headers: dict[str, str] | None = None) -> Seen | None:
+        return learner.observe(authenticated=True, status=200, headers=headers or {}, host=host,
+                               protocol="http")
+
+    assert see("hub.example.test:8000") == Seen("http://hub.example.test:8000", R)
+    for loop in ("127.0.0.1:60025", "localhost:60025", "[::1]:60025"):
+        assert see(loop) == Seen("http://hub.example.test:8000", R)
+    assert see("nb.example.test") == Seen("http://nb.example.test", R)  # (moved: followed)
+    assert recorded == [("http://hub.example.test:8000", R), ("http://nb.example.test", R)]
+    first = OriginLearner(lambda origin, by_browser: None)  # nothing known yet: a start
+    assert first.observe(authenticated=True, status=200, headers={}, host="127.0.0.1:1",
+                         protocol="http") == Seen("http://127.0.0.1:1", R)
+
+
 # (environment, registry entry of this server) -> expected root (base_url /user/ada/)
 ROOT_CASES = [
     ({"HOOKLAB_PUBLIC_URL": "https://hooks.example.org"}, {"origin": "https://learnt.example"},
