@@ -128,7 +128,7 @@ def test_to_curl_resends_byte_exact(lab, kind: str, shell: str) -> None:  # type
             "json": b'{"a": [1, 2]}',
             # binary, starting with "-": printf must not take it for an option
             "dash": b"-v\xff\x00--x"}[kind]
-    headers = {"X-Quote": "it's \"q\" $x", "Content-Type": "application/json"}
+    headers = {"X-Quote": "it's \"q\" $x", "Content-Type": "application/json", "X-Empty": ""}
     if kind in ("binary", "dash"):
         del headers["Content-Type"]
     post(lab.url_for("c", "p?q=[1]&r=a%20b"), body, headers, method="PATCH" if body else "POST")
@@ -139,6 +139,7 @@ def test_to_curl_resends_byte_exact(lab, kind: str, shell: str) -> None:  # type
         (got,) = t.wait(1)
     assert got.body == body and got.path == "/to/p?q=[1]&r=a%20b"
     assert got.method == cap.method and got.header("X-Quote") == "it's \"q\" $x"
+    assert got.header("X-Empty") == ""  # (curl's "X-Empty:" leaves a header out)
     assert got.header("Content-Type") == cap.header("Content-Type")
     assert "printf" in cmd if kind in ("binary", "at", "dash") else "printf" not in cmd
 

@@ -114,21 +114,26 @@ def _jsonl_record(c: Capture) -> dict[str, Any]:
     return d
 
 
-#: a spreadsheet runs a cell starting with one of these as a formula (CSV injection)
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: a spreadsheet runs a cell starting with one of these as a formula (CSV injection); the
+#: full-width and small forms too (a locale may read them as the ASCII ones)
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20",
+                  "\ufe66", "\ufe62", "\ufe63", "\ufe6b")
+#: blanks a spreadsheet may trim from a cell before it looks for a formula
+_BLANKS = " \u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000\x0b\x0c"
 
 
 #: a formula start after a character a spreadsheet may split cells at (``;`` in many locales,
 #: tab, a line break) with quotes or spaces between: ``x;=cmd`` is a cell of its own there
-_FORMULA_AFTER_SPLIT = re.compile(r"""([;\t\r\n][ "']*)([=+\-@])""")
+_FORMULA_AFTER_SPLIT = re.compile(
+    "([;\t\r\n\x0b\x0c\u2028\u2029][\"'" + _BLANKS + "]*)([" + re.escape("".join(_FORMULA_START[:4] + _FORMULA_START[6:])) + "])")
 
 
 def _defuse(value: Any) -> Any:
     if not isinstance(value, str):
         return value
-    if any(ch in value for ch in ";\t\r\n"):
+    if any(ch in value for ch in ";\t\r\n\x0b\x0c\u2028\u2029"):
         value = _FORMULA_AFTER_SPLIT.sub(r"\1'\2", value)
-    if value.startswith(_FORMULA_START):
+    if value.lstrip(_BLANKS).startswith(_FORMULA_START):  # (" =cmd": a trimmed cell)
         return "'" + value
     return value
 
@@ -510,7 +515,9 @@ def to_curl(
             continue
         if k.lower() not in _SKIP_CURL and not k.lower().startswith("proxy-"):
             value = "<hidden>" if k.strip().lower() in hide_h else v
-            args += ["-H", shlex.quote(f"{k}: {value}")]
+            # ("Name:" with nothing after it tells curl to leave the header out; "Name;"
+            # sends it empty)
+            args += ["-H", shlex.quote(f"{k}: {value}" if value.strip() else f"{k};")]
     body = capture.body
     prefix = note = ""
     if body:

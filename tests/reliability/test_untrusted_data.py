@@ -460,6 +460,12 @@ def test_csv_cells_are_never_formulas(ulab: HookLab, tmp_path: Path) -> None:
         "semicolon, quoted": "x;\"=cmd|'/Ccalc'!A0\"",
         "semicolon, space": "x; +1+1",
         "tab inside": "x\t@SUM(1)",
+        # blanks a spreadsheet may trim first, and full-width forms a locale may read as ASCII
+        "leading space": " =HYPERLINK(A1)",
+        "nbsp": "\u00a0=1+1",
+        "full-width": "\uff1dSUM(1)",
+        "small form": "\ufe66SUM(1)",
+        "semicolon, ideographic space": "x;\u3000=1",
     }
     expected = {
         "tab": "'\t'=1+1",
@@ -468,6 +474,7 @@ def test_csv_cells_are_never_formulas(ulab: HookLab, tmp_path: Path) -> None:
         "semicolon, quoted": "x;\"'=cmd|'/Ccalc'!A0\"",
         "semicolon, space": "x; '+1+1",
         "tab inside": "x\t'@SUM(1)",
+        "semicolon, ideographic space": "x;\u3000'=1",
     }
     expected = [expected.get(k, "'" + v) for k, v in evil.items()]
     from urllib.parse import quote
@@ -494,7 +501,8 @@ def test_csv_cells_are_never_formulas(ulab: HookLab, tmp_path: Path) -> None:
     for sep in (";", "\t"):  # the file read the way such a spreadsheet reads it
         for row in csv.reader(io.StringIO(text, newline=""), delimiter=sep):
             for cell in row:
-                assert not cell.lstrip(' "').startswith(("=", "+", "-", "@")), (sep, cell)
+                assert not cell.lstrip(' "\u00a0\u3000').startswith(
+                    ("=", "+", "-", "@", "\uff1d", "\ufe66")), (sep, cell)
     # the DataFrame itself keeps the values as received
     assert list(ulab.dataframe()["bin"]) == list(evil.values())
 
