@@ -486,3 +486,21 @@ def test_an_error_about_a_forward_target_never_repeats_its_credentials(lab) -> N
     with pytest.raises(ValueError) as err:
         lab.forward("x", to="ftp://alice:S3CR3T-2@127.0.0.1/x")
     assert "S3CR3T" not in str(err.value)
+
+
+def test_a_target_with_bytes_past_ascii_is_forwarded_and_replayed_byte_for_byte(lab) -> None:  # type: ignore[no-untyped-def]
+    """(second attacker) A query byte of 0xFF was captured, but every forward and replay of it
+    failed: http.client writes request lines as ASCII only."""
+    with Target() as t:
+        lab.forward("fw", to=t.url + "/app")
+        raw = (b"POST /fw/x?q=\xff\xc3\xa9&r=%20 HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
+               b"Connection: close\r\n\r\n{}")
+        assert b" 200 " in raw_request(lab.bound_port, raw).split(b"\r\n")[0]
+        (cap,) = lab.wait(1)
+        (row,) = _wait_forwards(lab, 1)
+        (r,) = lab.replay(cap, to=t.url + "/again")
+        forwarded, replayed = t.wait(2)
+    assert row["status"] == 200 and row["error"] is None and r.status == 200
+    # (the target reads the request line as HTTP does, a character a byte)
+    assert forwarded.path.encode("latin-1") == b"/app/x?q=\xff\xc3\xa9&r=%20"
+    assert replayed.path.encode("latin-1") == b"/again/x?q=\xff\xc3\xa9&r=%20"

@@ -63,6 +63,22 @@ class SendResponse:
         return 200 <= self.status < 400
 
 
+class _ExactHTTPConnection(http.client.HTTPConnection):
+    """An ``HTTPConnection`` that writes the request line's bytes as the capture held them:
+    a target with bytes past ASCII (stored one character a byte, as HTTP reads a request)
+    goes out byte for byte, where ``http.client`` refused it (``UnicodeEncodeError``)."""
+
+    def _encode_request(self, request: str) -> bytes:
+        return request.encode("latin-1")
+
+
+class _ExactHTTPSConnection(http.client.HTTPSConnection):
+    __doc__ = _ExactHTTPConnection.__doc__
+
+    def _encode_request(self, request: str) -> bytes:
+        return request.encode("latin-1")
+
+
 def http_request(
     method: str,
     url: str,
@@ -82,7 +98,7 @@ def http_request(
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"not an http(s) URL: {url!r}")
-    conn_cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    conn_cls = _ExactHTTPSConnection if parts.scheme == "https" else _ExactHTTPConnection
     conn = conn_cls(parts.hostname, parts.port, timeout=timeout)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     hdrs = list(headers)
