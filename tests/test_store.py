@@ -413,12 +413,41 @@ def test_a_new_database_is_private_whatever_was_prepared_at_its_path(tmp_path) -
             assert not p.exists() or mode(p) == 0o600, side
         with CaptureStore(str(planted), readonly=True) as store:
             assert [c.body for c in store.query()] == [b"SECRET-BODY"]
-        if hasattr(os, "geteuid") and os.geteuid() == 0:  # another user's empty file: refused
+        # (review) an existing database's -wal left 0666 after a clean close: made its own
+        existing = tmp_path / "existing.sqlite3"
+        fill(existing)
+        (tmp_path / "existing.sqlite3-wal").write_bytes(b"planted")
+        os.chmod(tmp_path / "existing.sqlite3-wal", 0o666)
+        with CaptureStore(str(existing)) as store:  # (looked at while open: a close removes it)
+            store.add_sync({"method": "POST", "path": "/x", "headers": [], "body": b"SECRET-BODY"})
+            assert mode(tmp_path / "existing.sqlite3-wal") == 0o600
+        # (review) a SQLite file with no tables yet is no database either
+        import sqlite3 as sq
+
+        blank = tmp_path / "blank.sqlite3"
+        con = sq.connect(blank)
+        con.execute("VACUUM")
+        con.close()
+        os.chmod(blank, 0o666)
+        fill(blank)
+        assert mode(blank) == 0o600
+        if hasattr(os, "geteuid") and os.geteuid() == 0:  # another user's files: refused
             theirs = tmp_path / "theirs.sqlite3"
             theirs.touch()
             os.chown(theirs, 65534, 65534)
             with pytest.raises(StoreError, match="is an empty file of another user"):
                 CaptureStore(str(theirs))
             assert theirs.stat().st_size == 0
+            their_blank = tmp_path / "their-blank.sqlite3"
+            con = sq.connect(their_blank)
+            con.execute("VACUUM")
+            con.close()
+            os.chown(their_blank, 65534, 65534)
+            with pytest.raises(StoreError, match="is an empty database of another user"):
+                CaptureStore(str(their_blank))
+            (tmp_path / "existing.sqlite3-wal").write_bytes(b"planted")
+            os.chown(tmp_path / "existing.sqlite3-wal", 65534, 65534)
+            with pytest.raises(StoreError, match="existing.sqlite3-wal' is another user's"):
+                CaptureStore(str(existing))
     finally:
         os.umask(old)

@@ -305,6 +305,12 @@ class CaptureStore:
             if "meta" in tables:
                 row = db.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
                 fmt = row[0] if row else None
+            if not tables and not self.readonly and not self._memory:
+                try:
+                    _claim_blank(self.path)
+                except StoreError:
+                    db.close()
+                    raise
             if self.readonly and not tables:  # nothing to read, and no schema may be written
                 db.close()
                 raise StoreError(
@@ -1795,7 +1801,8 @@ def _create_private(p: Path) -> None:
     except FileExistsError:
         st = os.stat(p)
         if not stat.S_ISREG(st.st_mode) or st.st_size:
-            return  # (a database already: as it is)
+            _check_side_files(p)  # (a database already: as it is, its -wal its own)
+            return
         if hasattr(os, "getuid") and st.st_uid != os.getuid():
             raise StoreError(f"{str(p)!r} is an empty file of another user: captures written "
                              "into it would be theirs to read; choose another path") from None
@@ -1806,15 +1813,60 @@ def _create_private(p: Path) -> None:
         raise
     else:
         os.close(fd)
-    for suffix in ("-wal", "-shm", "-journal"):
+        for suffix in ("-wal", "-shm", "-journal"):
+            side = f"{p}{suffix}"
+            if os.path.lexists(side):
+                try:
+                    os.unlink(side)
+                except OSError as exc:
+                    raise StoreError(f"{side!r} is beside a new database and is not its own; "
+                                     f"it cannot be removed ({exc.strerror}): choose another path"
+                                     ) from None
+        return
+    _check_side_files(p)
+
+
+def _check_side_files(p: Path) -> None:
+    """An existing database's ``-wal`` and ``-shm`` must be its owner's, with no more
+    permissions than the database: SQLite writes every capture into the ``-wal`` there is
+    (one another user planted, 0666, after the last clean close, would receive them)."""
+    import stat
+
+    try:
+        mode = stat.S_IMODE(os.stat(p).st_mode)
+    except OSError:
+        return
+    for suffix in ("-wal", "-shm"):
         side = f"{p}{suffix}"
-        if os.path.lexists(side):
-            try:
-                os.unlink(side)
-            except OSError as exc:
-                raise StoreError(f"{side!r} is beside a new database and is not its own; it "
-                                 f"cannot be removed ({exc.strerror}): choose another path"
-                                 ) from None
+        try:
+            st = os.lstat(side)
+        except OSError:
+            continue
+        theirs = hasattr(os, "getuid") and st.st_uid != os.getuid()
+        if stat.S_ISLNK(st.st_mode) or not stat.S_ISREG(st.st_mode) or theirs:
+            raise StoreError(f"{side!r} is {'another user' + chr(39) + 's' if theirs else 'no file'}: "
+                             "SQLite would write the captures into it; remove it if no hooklab "
+                             "is using this database")
+        if stat.S_IMODE(st.st_mode) & ~mode:
+            with contextlib.suppress(OSError):
+                os.chmod(side, stat.S_IMODE(st.st_mode) & mode)
+
+
+def _claim_blank(path: str) -> None:
+    """A file SQLite reads as a database with no tables is no capture database yet: refused if
+    another user owns it (they would read every capture), made private if this user does."""
+    import stat
+
+    try:
+        st = os.stat(path)
+    except OSError:
+        return
+    if hasattr(os, "getuid") and st.st_uid != os.getuid():
+        raise StoreError(f"{path!r} is an empty database of another user: captures written into "
+                         "it would be theirs to read; choose another path")
+    if stat.S_IMODE(st.st_mode) & 0o077:
+        with contextlib.suppress(OSError):
+            os.chmod(path, 0o600)
 
 
 def _unwritable_folder(path: str) -> bool:
