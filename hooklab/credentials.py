@@ -196,9 +196,15 @@ def scrubbed_text(text: str, url: str, mark: str = "[secret]") -> str:
 
     >>> scrubbed_text("InvalidURL: '/h?token=S3CR3T&q=a b'", "http://h/h?token=S3CR3T&q=a b")
     "InvalidURL: '/h?token=[secret]&q=a b'"
+    >>> scrubbed_text("[Errno 111] Connection refused", "http://h/x?key=1&sig=e")
+    '[Errno 111] Connection refused'
+    >>> scrubbed_text("InvalidURL: '/h?token=S3\\x7f'", "http://h/h?token=S3\x7f")
+    "InvalidURL: '/h?token=[secret]'"
     """
     for value in url_secrets(url):
-        text = text.replace(value, mark)
+        for spelling in dict.fromkeys((value, repr(value)[1:-1])):  # (as repr() quotes it too)
+            # whole values only: a key "1" must not turn "[Errno 111]" into "[Errno [secret]..."
+            text = re.sub(rf"(?<![A-Za-z0-9]){re.escape(spelling)}(?![A-Za-z0-9])", mark, text)
     return text
 
 
