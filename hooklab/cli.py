@@ -223,17 +223,23 @@ def _secret_of(args: argparse.Namespace) -> str | None:
     if args.secret_file is not None:
         if args.secret is not None:
             raise ValueError("give --secret or --secret-file, not both")
-        try:
+        try:  # bytes, counted as bytes, read as UTF-8 whatever the terminal's encoding
             if args.secret_file == "-":
-                text = sys.stdin.buffer.read(_SECRET_LIMIT + 1).decode("utf-8")  # (as a file is)
+                stdin = getattr(sys.stdin, "buffer", None)  # (main() in a program: a StringIO)
+                data = (stdin.read(_SECRET_LIMIT + 1) if stdin is not None
+                        else sys.stdin.read(_SECRET_LIMIT + 1).encode("utf-8"))
             else:
-                with open(args.secret_file, encoding="utf-8") as f:
-                    text = f.read(_SECRET_LIMIT + 1)
-        except (OSError, UnicodeDecodeError) as exc:
+                with open(args.secret_file, "rb") as f:
+                    data = f.read(_SECRET_LIMIT + 1)
+        except OSError as exc:
             raise ValueError(f"--secret-file {args.secret_file}: {exc}") from None
-        if len(text) > _SECRET_LIMIT:  # (/dev/zero, a log given by mistake: not read whole)
+        if len(data) > _SECRET_LIMIT:  # (/dev/zero, a log given by mistake: not read whole)
             raise ValueError(f"--secret-file {args.secret_file} holds more than "
                              f"{_SECRET_LIMIT // 1024} KiB: not a signing secret")
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"--secret-file {args.secret_file}: {exc}") from None
         text = text[:-1] if text.endswith("\n") else text
         text = text[:-1] if text.endswith("\r") else text
         if not text:

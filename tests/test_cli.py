@@ -225,10 +225,13 @@ def test_send_takes_the_secret_from_a_file_stdin_or_the_environment(tmp_path, ho
     (["--secret-file", "{missing}"], "--secret-file {missing}: [Errno 2] No such file or directory"),
     (["--secret-file", "{empty}"], "--secret-file {empty} is empty"),
     (["--secret-file", "/dev/zero"], "--secret-file /dev/zero holds more than 64 KiB"),
+    (["--secret-file", "{wide}"], "--secret-file {wide} holds more than 64 KiB"),  # (bytes)
 ])
 def test_send_secret_file_mistakes_are_one_line(tmp_path, extra: list[str], words: str) -> None:  # type: ignore[no-untyped-def]
-    paths = {"key": tmp_path / "k", "missing": tmp_path / "missing", "empty": tmp_path / "e"}
+    paths = {"key": tmp_path / "k", "missing": tmp_path / "missing", "empty": tmp_path / "e",
+             "wide": tmp_path / "w"}
     paths["key"].write_text("x")
+    paths["wide"].write_text("\u00e9" * 40_000, encoding="utf-8")  # 40,000 characters, 80,000 bytes
     paths["empty"].write_text("\n")
     r = run("send", "http://127.0.0.1:9/x", "--provider", "github", "--event", "push",
             *[a.format(**paths) for a in extra])
