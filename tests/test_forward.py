@@ -509,3 +509,20 @@ def test_a_target_with_bytes_past_ascii_is_forwarded_and_replayed_byte_for_byte(
     # (the target reads the request line as HTTP does, a character a byte)
     assert forwarded.path.encode("latin-1") == b"/app/x?q=\xff\xc3\xa9&r=%20"
     assert replayed.path.encode("latin-1") == b"/again/x?q=\xff\xc3\xa9&r=%20"
+
+
+def test_a_target_written_with_characters_past_ascii_goes_as_curl_sends_it(lab) -> None:  # type: ignore[no-untyped-def]
+    """(review) After request lines went out as latin-1, a target typed as '/café' was sent as
+    the single byte 0xE9 (not UTF-8) and '/€' failed: a person's URL is percent-encoded as
+    UTF-8, the capture's own part stays as it came."""
+    with Target() as t:
+        lab.forward("fw", to=t.url + "/caf\u00e9?q=\u20ac")
+        raw = (b"POST /fw/x?r=\xff HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
+               b"Connection: close\r\n\r\n{}")
+        assert b" 200 " in raw_request(lab.bound_port, raw).split(b"\r\n")[0]
+        r = hooklab.send(t.url + "/\u00fcber?x=\u20ac", payload={"a": 1})
+        assert r.status == 200
+        got = {g.path[:4]: g for g in t.wait(2)}
+        forwarded, sent = got["/caf"], got["/%C3"]
+    assert forwarded.path.encode("latin-1") == b"/caf%C3%A9/x?q=%E2%82%AC&r=\xff"
+    assert sent.path == "/%C3%BCber?x=%E2%82%AC"

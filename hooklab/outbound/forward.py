@@ -38,7 +38,7 @@ from typing import Any
 from urllib.parse import unquote, unquote_plus, urlencode, urlsplit
 
 from ..capture import REDACTED, Capture, ForwardOutcome
-from .sender import http_request
+from .sender import ascii_url, http_request
 
 __all__ = ["HOP_BY_HOP", "Forwarder", "ReplayResult", "has_dot_segment", "outgoing", "replay",
            "target_url"]
@@ -93,6 +93,7 @@ def target_url(capture: Capture, to: str) -> str:
     >>> target_url(Capture(1, None, "POST", "/gh", url="http://x/gh?k=EVIL&q=1"), "http://t/h?k=REAL")
     'http://t/h?k=REAL&q=1'
     """
+    to = ascii_url(to)  # (the target a person wrote; the capture's own part stays as it came)
     parts = urlsplit(to)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         from ..credentials import scrubbed_url

@@ -63,6 +63,26 @@ class SendResponse:
         return 200 <= self.status < 400
 
 
+def ascii_url(url: str) -> str:
+    """``url`` (one a person wrote) with characters past ASCII in its path, query and fragment
+    percent-encoded as UTF-8, as curl and browsers send it; the host as written. A captured
+    request's own target is sent as it came instead (one character a byte: latin-1).
+
+    >>> ascii_url("http://127.0.0.1:5000/caf\u00e9?q=\u20ac")
+    'http://127.0.0.1:5000/caf%C3%A9?q=%E2%82%AC'
+    """
+    if url.isascii():
+        return url
+    from urllib.parse import quote
+
+    def enc(text: str) -> str:
+        return re.sub(r"[^\x00-\x7f]+", lambda m: quote(m.group(), safe=""), text)
+
+    parts = urlsplit(url)
+    return parts._replace(path=enc(parts.path), query=enc(parts.query),
+                          fragment=enc(parts.fragment)).geturl()
+
+
 class _ExactHTTPConnection(http.client.HTTPConnection):
     """An ``HTTPConnection`` that writes the request line's bytes as the capture held them:
     a target with bytes past ASCII (stored one character a byte, as HTTP reads a request)
@@ -74,9 +94,7 @@ class _ExactHTTPConnection(http.client.HTTPConnection):
 
 class _ExactHTTPSConnection(http.client.HTTPSConnection):
     __doc__ = _ExactHTTPConnection.__doc__
-
-    def _encode_request(self, request: str) -> bytes:
-        return request.encode("latin-1")
+    _encode_request = _ExactHTTPConnection._encode_request
 
 
 def http_request(
@@ -210,6 +228,7 @@ def send(
     """
     from ..providers.samples import sample
 
+    url = ascii_url(url)  # (a URL typed with "café": sent, and signed, as curl would send it)
     if provider:
         s = sample(provider, event, payload)
         hdrs, body, sign_args = s.headers, s.body, {"timestamp": s.timestamp,
