@@ -376,3 +376,41 @@ def test_stream_origins_is_config(origin: str, allowed: bool) -> None:
         assert asyncio.run(attempt()) == 403
     finally:
         lab.stop()
+
+
+@pytest.mark.parametrize("query", ["bin=%ff", "search=%c3%28", "since=%ff", "body=%fe"])
+def test_a_parameter_that_is_not_utf8_is_said_and_the_token_never_logged(lab: HookLab, query: str) -> None:
+    """(an API consumer) Tornado's warning "400 GET /_hooklab/ws?token=<the token>&bin=%ff:
+    Invalid unicode in bin" held the read token and reached the notebook; the client got a
+    dropped connection without a reason."""
+    import logging
+
+    records: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record.getMessage() + repr(record.args))
+
+    keep, root = Keep(logging.DEBUG), logging.getLogger()
+    was = root.level
+    root.addHandler(keep)
+    root.setLevel(logging.DEBUG)
+    try:
+        async def go() -> tuple[int | None, str | None]:
+            conn = await websocket.websocket_connect(_ws_url(lab, query))
+            assert await asyncio.wait_for(conn.read_message(), 10) is None
+            return conn.close_code, conn.close_reason
+
+        assert asyncio.run(go()) == (1008, "query parameters must be UTF-8 text")
+        try:
+            import urllib.request
+
+            urllib.request.urlopen(f"{lab.url}/_hooklab/api/captures?token={lab.api_token}&{query}",
+                                   timeout=10)
+        except urllib.error.HTTPError as e:
+            assert e.code == 400
+        time.sleep(0.2)
+    finally:
+        root.removeHandler(keep)
+        root.setLevel(was)
+    assert not [r for r in records if lab.api_token in r], records

@@ -31,7 +31,7 @@ from tornado import web
 from .._version import __version__
 from ..capture import capture_to_dict
 from ..filters import capture_id, from_query
-from .guard import refuse_host, refuse_reader
+from .guard import log_without_query, refuse_host, refuse_reader
 
 __all__ = ["DEFAULT_PAGE_BYTES", "make_api_app"]
 
@@ -59,14 +59,7 @@ class _Base(web.RequestHandler):
         self.set_header("X-Content-Type-Options", "nosniff")
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
-        """An uncaught error is logged with the path only (Tornado's own line holds the
-        whole request target, whose query may hold the read token)."""
-        if isinstance(value, web.HTTPError):
-            return  # (answered with its status; the access log has its line)
-        from tornado.log import app_log
-
-        app_log.error("Uncaught exception %s %s (%s)", self.request.method, self.request.path,
-                      self.request.remote_ip, exc_info=(typ, value, tb))
+        log_without_query(self, typ, value, tb)  # (the query may hold the read token)
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         if status_code == 401:

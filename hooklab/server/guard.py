@@ -68,6 +68,20 @@ _IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
 _LOOPBACK6 = ipaddress.IPv6Address("::1")
 
 
+def log_without_query(handler: web.RequestHandler, typ: Any, value: Any, tb: Any) -> None:
+    """``RequestHandler.log_exception`` for the ``/_hooklab/`` handlers: nothing for an
+    answered ``HTTPError`` (Tornado's own line, "400 GET /_hooklab/ws?token=...: Invalid
+    unicode in bin", held the whole request target, the read token with it, and reached the
+    notebook); an uncaught error with the path only."""
+    if isinstance(value, web.HTTPError):
+        return
+    from tornado.log import app_log
+
+    req = handler.request
+    app_log.error("Uncaught exception %s %s (%s)", req.method, req.path, req.remote_ip,
+                  exc_info=(typ, value, tb))
+
+
 def new_token() -> str:
     """A fresh read token: 256 random bits, URL-safe (43 characters)."""
     return secrets.token_urlsafe(32)

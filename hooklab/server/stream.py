@@ -35,7 +35,7 @@ from tornado import web, websocket
 from ..capture import Capture, capture_to_dict
 from ..credentials import hidden_view
 from ..filters import capture_id, from_query, matches
-from .guard import origin_allowed, refuse_reader
+from .guard import log_without_query, origin_allowed, refuse_reader
 
 __all__ = ["StreamHandler", "StreamLimits", "stream_stats"]
 
@@ -90,18 +90,24 @@ class StreamHandler(websocket.WebSocketHandler):
             self.set_header("WWW-Authenticate", "token")
         super().write_error(status_code, **kwargs)
 
+    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+        log_without_query(self, typ, value, tb)  # (the query holds the read token)
+
     def open(self) -> None:  # type: ignore[override]
         self.limits: StreamLimits = getattr(self.server, "stream_limits", None) or StreamLimits()
         try:  # since is the stream's cursor (a capture id); every other filter as everywhere
             self.filters = from_query(
                 lambda k: None if k == "since" else self.get_query_argument(k, None)
             )
+            self.with_body = self.get_query_argument("body", "1") not in ("0", "false", "no")
+            since_arg = self.get_query_argument("since", None)
+        except web.HTTPError:  # (a parameter that is not UTF-8: said, not a dropped line)
+            self.close(1008, "query parameters must be UTF-8 text")
+            return
         except ValueError as exc:
             self.close(1008, str(exc)[:120])
             return
-        self.with_body = self.get_query_argument("body", "1") not in ("0", "false", "no")
         store = self.server.store
-        since_arg = self.get_query_argument("since", None)
         try:
             since = capture_id(since_arg) if since_arg not in (None, "") else store.last_id
             if since is None:
