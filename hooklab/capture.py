@@ -752,7 +752,9 @@ def capture_to_dict(c: Capture, *, body: bool = True) -> dict[str, Any]:
     d: dict[str, Any] = {
         "id": c.id,
         "kind": c.kind,
-        "received_at": c.received_at.isoformat(),
+        # (always with microseconds: isoformat() leaves them out when they are 0, which broke
+        # a fixed-format parser once in a million captures)
+        "received_at": c.received_at.isoformat(timespec="microseconds"),
         "method": c.method,
         "path": c.path,
         "bin": c.bin,

@@ -267,23 +267,33 @@ class HookLab(Configurable):
         """The live stream page, ready to open: ``http://127.0.0.1:<port>/_hooklab/?token=...``."""
         return f"{self.url}/_hooklab/?token={self._api_token}"
 
-    def stream_url(self, **query: Any) -> str:
+    def stream_url(self, since: int | None = None, **query: Any) -> str:
         """The WebSocket stream with the read token: ``ws://127.0.0.1:<port>/_hooklab/ws?token=...``.
 
-        ``since=<id>``, ``bin``, ``provider``, ``kind``, ``method`` and ``body=0`` are added as
-        query arguments (see :mod:`hooklab.server.stream`).
+        ``since=<id>`` (the stream's cursor), ``body=0`` and every filter the stream takes
+        (``bin``, ``provider``, ``event_type``, ``search``, ``until``, ...: the one filter
+        vocabulary, :mod:`hooklab.filters`) are added as query arguments (see
+        :mod:`hooklab.server.stream`).
 
-        >>> lab.stream_url(since=0, bin="github")
-        'ws://127.0.0.1:.../_hooklab/ws?token=...&since=0&bin=github'
+        >>> lab.stream_url(since=0, bin="github", search="refund")
+        'ws://127.0.0.1:.../_hooklab/ws?token=...&since=0&bin=github&search=refund'
         """
+        from datetime import datetime
         from urllib.parse import urlencode
 
-        unknown = set(query) - {"since", "bin", "provider", "kind", "method", "body"}
+        from .filters import FILTER_KEYS
+
+        query = {"since": since, **query}
+        known = ("since", *FILTER_KEYS, "body")
+        unknown = set(query) - set(known)
         if unknown:
-            raise ValueError(f"unknown stream filter(s) {sorted(unknown)}; use since, bin, "
-                             "provider, kind, method or body")
+            raise ValueError(f"unknown stream filter(s) {sorted(unknown)}; use {', '.join(known)}")
+
+        def text(value: Any) -> Any:  # (a time as ISO 8601, as the stream reads it)
+            return value.isoformat() if isinstance(value, datetime) else value
+
         base = "ws" + self.url[len("http"):]
-        extra = urlencode([(k, v) for k, v in query.items() if v is not None])
+        extra = urlencode([(k, text(v)) for k, v in query.items() if v is not None])
         return f"{base}/_hooklab/ws?token={self._api_token}" + (f"&{extra}" if extra else "")
 
     def url_for(self, bin: str, path: str = "") -> str:

@@ -414,3 +414,36 @@ def test_a_parameter_that_is_not_utf8_is_said_and_the_token_never_logged(lab: Ho
         root.removeHandler(keep)
         root.setLevel(was)
     assert not [r for r in records if lab.api_token in r], records
+
+
+def test_stream_url_takes_every_filter_the_stream_takes(lab: HookLab) -> None:
+    """(an API consumer) ``lab.stream_url(search=...)``, ``event_type=``, ``path=``,
+    ``until=`` raised "unknown stream filter(s)" though the stream takes them, and
+    ``stream_url(0)`` (the README's ``stream_url(since=None, **filters)``) a TypeError."""
+    _add(lab, "/a/x", b'{"note": "refund"}').result(timeout=10)
+    _add(lab, "/a/y", b'{"note": "paid"}').result(timeout=10)
+    until = datetime.now(timezone.utc)
+    _add(lab, "/a/z", b'{"note": "refund later"}').result(timeout=10)
+    url = lab.stream_url(0, search="refund", until=until, path="/a/x", event_type=None)
+    assert "&since=0&search=refund&until=" in url and "&path=%2Fa%2Fx" in url
+
+    async def go() -> list[int]:
+        conn = await websocket.websocket_connect(url)
+        return await _read_ids(conn, 1)
+
+    assert asyncio.run(go()) == [lab.query(path="/a/x")[0].id]
+    with pytest.raises(ValueError, match="unknown stream filter"):
+        lab.stream_url(colour="red")
+
+
+def test_received_at_always_has_microseconds(lab: HookLab) -> None:
+    """(an API consumer) A capture received at a whole second came as "...T03:04:05+00:00"."""
+    import urllib.request
+
+    cap = _add(lab, "/w", received_at=datetime(2026, 3, 4, 3, 4, 5, tzinfo=timezone.utc)).result(timeout=10)
+    req = urllib.request.Request(f"{lab.url}/_hooklab/api/captures/{cap.id}",
+                                 headers={"Authorization": f"token {lab.api_token}"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        got = json.loads(r.read())
+    assert got["received_at"] == "2026-03-04T03:04:05.000000+00:00"
+    assert datetime.strptime(got["received_at"], "%Y-%m-%dT%H:%M:%S.%f%z") == cap.received_at
