@@ -447,3 +447,35 @@ def test_received_at_always_has_microseconds(lab: HookLab) -> None:
         got = json.loads(r.read())
     assert got["received_at"] == "2026-03-04T03:04:05.000000+00:00"
     assert datetime.strptime(got["received_at"], "%Y-%m-%dT%H:%M:%S.%f%z") == cap.received_at
+
+
+def test_stop_serving_tells_stream_clients_it_went_away(lab: HookLab) -> None:
+    """(an API consumer) ``lab.stop_serving()`` dropped stream clients without a close frame
+    (1006, no reason); after ``start()`` the same token works again."""
+    async def connect() -> websocket.WebSocketClientConnection:
+        return await websocket.websocket_connect(_ws_url(lab))
+
+    async def closed(conn: websocket.WebSocketClientConnection) -> tuple[int | None, str | None]:
+        assert await asyncio.wait_for(conn.read_message(), 10) is None
+        return conn.close_code, conn.close_reason
+
+    loop = asyncio.new_event_loop()
+    try:
+        conns = [loop.run_until_complete(connect()) for _ in range(3)]
+        deadline = time.monotonic() + 10
+        while len(lab.server.streams) < 3:  # type: ignore[union-attr]
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        lab.stop_serving()
+        got = [loop.run_until_complete(closed(c)) for c in conns]
+    finally:
+        loop.close()
+    assert got == [(1001, "hooklab stopped serving")] * 3
+    lab.start()
+    assert asyncio.run(_first_close_or_open(_ws_url(lab))) == "open"
+
+
+async def _first_close_or_open(url: str) -> str:
+    conn = await websocket.websocket_connect(url)
+    conn.close()
+    return "open"

@@ -19,12 +19,14 @@ the capture is committed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import logging
 import os
 import socket
 import threading
 import warnings
+import weakref
 from typing import Any
 from urllib.parse import quote
 
@@ -144,6 +146,8 @@ class CaptureServer:
         self._error: BaseException | None = None
         self._stopped = threading.Event()
         self.warning: str | None = None
+        #: open WebSocket streams (StreamHandler adds itself): closed with 1001 on stop
+        self.streams: weakref.WeakSet[Any] = weakref.WeakSet()
         self._done: list[tuple[Any, Any, Any]] = []
         self._to_submit: list[tuple[Any, Any]] = []  # captures received in this loop iteration
         self._done_lock = threading.Lock()
@@ -328,6 +332,15 @@ class CaptureServer:
         loop, thread = self.loop, self._thread
         if thread is None or not thread.is_alive() or loop is None:
             return
+        if len(self.streams):  # a stream client is told, not cut (1006 and no reason)
+            async def going_away() -> None:
+                for handler in list(self.streams):
+                    with contextlib.suppress(Exception):
+                        handler.close(1001, "hooklab stopped serving")
+                await asyncio.sleep(0.05)  # (the close frames written)
+
+            with contextlib.suppress(Exception):
+                asyncio.run_coroutine_threadsafe(going_away(), loop).result(timeout=2)
         try:
             loop.call_soon_threadsafe(loop.stop)
         except RuntimeError:  # loop already closed

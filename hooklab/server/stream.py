@@ -126,6 +126,9 @@ class StreamHandler(websocket.WebSocketHandler):
         self.stats = stream_stats(self.server)
         self.stats["clients"] += 1
         self.stats["opened"] += 1
+        streams = getattr(self.server, "streams", None)
+        if streams is not None:
+            streams.add(self)  # (told 1001 when the server stops)
         # subscribe first, then read the backlog: nothing can fall between the two
         self.unsubscribe = store.subscribe(self._from_writer, on_clear=None)
         self.task = self.loop.create_task(self._pump())
