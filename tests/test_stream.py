@@ -479,3 +479,37 @@ async def _first_close_or_open(url: str) -> str:
     conn = await websocket.websocket_connect(url)
     conn.close()
     return "open"
+
+
+@pytest.mark.parametrize("query, close", [
+    ("bni=a", "unknown parameter 'bni'"),
+    ("provdier=stripe", "unknown parameter 'provdier'"),
+    ("since=-5", "since must be a capture id (0 or more)"),
+])
+def test_a_mistaken_parameter_is_said_by_the_stream_and_the_api(lab: HookLab, query: str, close: str) -> None:
+    """(an API consumer) A typo (bni= for bin=) quietly gave every capture on both; the
+    stream read since=-5 as 0 where the API said 400."""
+    import urllib.request
+
+    _add(lab, "/a/x").result(timeout=10)
+    _add(lab, "/b/x").result(timeout=10)
+
+    async def go() -> tuple[int | None, str | None]:
+        conn = await websocket.websocket_connect(_ws_url(lab, query))
+        assert await asyncio.wait_for(conn.read_message(), 10) is None
+        return conn.close_code, conn.close_reason
+
+    code, reason = asyncio.run(go())
+    assert code == 1008 and reason is not None and reason.startswith(close), reason
+    req = urllib.request.Request(f"{lab.url}/_hooklab/api/captures?{query}",
+                                 headers={"Authorization": f"token {lab.api_token}"})
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(req, timeout=10)
+    assert err.value.code == 400 and close.split(" (")[0] in json.loads(err.value.read())["error"]
+    ok = urllib.request.Request(f"{lab.url}/_hooklab/api/captures?bin=a&_=123",
+                                headers={"Authorization": f"token {lab.api_token}"})
+    with urllib.request.urlopen(ok, timeout=10) as r:  # (a cache buster is let by)
+        assert [c["bin"] for c in json.loads(r.read())["captures"]] == ["a"]
+    head = urllib.request.Request(f"{lab.url}/_hooklab/health", method="HEAD")
+    with urllib.request.urlopen(head, timeout=10) as r:  # (curl -I: it said 405)
+        assert r.status == 200

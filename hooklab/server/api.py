@@ -30,8 +30,8 @@ from tornado import web
 
 from .._version import __version__
 from ..capture import capture_to_dict
-from ..filters import capture_id, from_query
-from .guard import log_without_query, refuse_host, refuse_reader
+from ..filters import FILTER_KEYS, capture_id, from_query
+from .guard import log_without_query, refuse_host, refuse_reader, unknown_parameter
 
 __all__ = ["DEFAULT_PAGE_BYTES", "make_api_app"]
 
@@ -88,6 +88,10 @@ class HealthHandler(_Base):
             answer["error"], answer["since"] = failing[0], failing[1].isoformat()
         self.finish(json.dumps(answer))
 
+    def head(self) -> None:  # (curl -I, a load balancer's check: 405 said "down")
+        self.set_status(200 if getattr(self.server.store, "failing", None) is None else 503)
+        self.finish()
+
 
 def _estimate(cap: Any, with_body: bool) -> int:
     """A lower bound of a capture's JSON size: base64 + text of the body, headers, URL."""
@@ -96,7 +100,13 @@ def _estimate(cap: Any, with_body: bool) -> int:
 
 
 class CapturesHandler(_Base):
+    #: what the captures API takes besides the filters (hooklab.filters.FILTER_KEYS)
+    PARAMETERS = ("token", "since", "limit", "body")
+
     async def get(self) -> None:
+        wrong = unknown_parameter(self.request.query_arguments, (*self.PARAMETERS, *FILTER_KEYS))
+        if wrong:
+            raise web.HTTPError(400, reason=wrong)
         try:  # since is this API's cursor (a capture id); every other filter as everywhere
             filters = from_query(lambda k: None if k == "since" else self.get_query_argument(k, None))
         except ValueError as exc:

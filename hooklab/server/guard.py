@@ -82,6 +82,15 @@ def log_without_query(handler: web.RequestHandler, typ: Any, value: Any, tb: Any
                   exc_info=(typ, value, tb))
 
 
+def unknown_parameter(arguments: Any, known: tuple[str, ...]) -> str | None:
+    """What to say of a query parameter this endpoint does not take (``bni=`` for ``bin=``: a
+    typo quietly gave every capture), or ``None``; ``_`` (a cache buster) is let by."""
+    for name in arguments:
+        if name not in known and name != "_":
+            return f"unknown parameter {name!r}; use {', '.join(known)}"
+    return None
+
+
 def new_token() -> str:
     """A fresh read token: 256 random bits, URL-safe (43 characters)."""
     return secrets.token_urlsafe(32)

@@ -34,8 +34,8 @@ from tornado import web, websocket
 
 from ..capture import Capture, capture_to_dict
 from ..credentials import hidden_view
-from ..filters import capture_id, from_query, matches
-from .guard import log_without_query, origin_allowed, refuse_reader
+from ..filters import FILTER_KEYS, capture_id, from_query, matches
+from .guard import log_without_query, origin_allowed, refuse_reader, unknown_parameter
 
 __all__ = ["StreamHandler", "StreamLimits", "stream_stats"]
 
@@ -95,6 +95,10 @@ class StreamHandler(websocket.WebSocketHandler):
 
     def open(self) -> None:  # type: ignore[override]
         self.limits: StreamLimits = getattr(self.server, "stream_limits", None) or StreamLimits()
+        wrong = unknown_parameter(self.request.query_arguments, ("token", "since", "body", *FILTER_KEYS))
+        if wrong:  # (a typo, bni= for bin=, quietly streamed every capture)
+            self.close(1008, wrong[:120])
+            return
         try:  # since is the stream's cursor (a capture id); every other filter as everywhere
             self.filters = from_query(
                 lambda k: None if k == "since" else self.get_query_argument(k, None)
@@ -110,10 +114,10 @@ class StreamHandler(websocket.WebSocketHandler):
         store = self.server.store
         try:
             since = capture_id(since_arg) if since_arg not in (None, "") else store.last_id
-            if since is None:
+            if since is None or since < 0:  # (-5 read as 0 here, a 400 from the API)
                 raise ValueError(since_arg)
         except ValueError:
-            self.close(1008, "since must be an integer capture id")
+            self.close(1008, "since must be a capture id (0 or more)")
             return
         self.cursor = max(0, since)
         self.pending: deque[Capture] = deque()
