@@ -355,11 +355,16 @@ def test_an_opened_dataset_exports_again_whole_and_once(exported, tmp_path):
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert (r.returncode, r.stdout) == (0, "0\n"), r.stderr
     assert len(hooklab.open(str(copy)).dataframe()) == len(BODIES)
+    # the copy's files carry the database's own name: the database exporting into the same
+    # folder continues from them, nothing twice
+    assert opened.store.export_source() == lab.store.export_source()
+    assert lab.export(str(copy), fmt="parquet") == 0
 
 
 def test_a_folder_of_two_labs_exports_again_each_capture_whole(tmp_path):
     """(review) Re-exporting a folder several labs exported into gave every capture of a
-    repeated id the url and headers of one of them."""
+    repeated id the url and headers of one of them; a filtered export then skipped the other
+    lab's capture of that id. To Parquet it is refused (ids repeat); JSON Lines keeps each."""
     ds = tmp_path / "ds"
     for name in ("A", "B"):
         with CaptureStore(str(tmp_path / f"{name}.sqlite3")) as store:
@@ -369,8 +374,12 @@ def test_a_folder_of_two_labs_exports_again_each_capture_whole(tmp_path):
                                 "headers": [("X-Lab", name)], "body": b"{}"})
             export(store, str(ds), fmt="parquet")
     opened = hooklab.open(str(ds))
-    opened.export(str(tmp_path / "again"), fmt="parquet")
-    for lab in (opened, hooklab.open(str(tmp_path / "again"))):
+    with pytest.raises(ValueError, match="holds the exports of 2 databases, whose ids repeat"):
+        opened.export(str(tmp_path / "again"), fmt="parquet")
+    assert not (tmp_path / "again").exists() or not list((tmp_path / "again").rglob("*.parquet"))
+    assert opened.export(str(tmp_path / "again.jsonl"), fmt="jsonl") == 6
+    again = hooklab.load_jsonl(str(tmp_path / "again.jsonl"))
+    for lab in (opened, again):
         caps = lab.query()
         assert len(caps) == 6
         for c in caps:

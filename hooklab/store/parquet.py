@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timezone
 from typing import Any
@@ -119,6 +120,9 @@ def _check_files(files: Sequence[str], path: str) -> None:
                 "folder lab.export(..., fmt='parquet') wrote, or move the other files out")
 
 
+_PART = re.compile(r"part-([0-9a-z]+)-\d+-\d+-\d+\.parquet")
+
+
 class ParquetStore:
     """A read-only capture store over a Parquet dataset written by ``lab.export(fmt="parquet")``.
 
@@ -144,6 +148,8 @@ class ParquetStore:
 
         files = _parquet_files(self.path)
         _check_files(files, self.path)  # (a cut or foreign .parquet file: said by name)
+        #: the exporting databases' names, from the files' names (part-<source>-<ids>-<n>)
+        self.sources = frozenset(m.group(1) for m in map(_PART.fullmatch, map(os.path.basename, files)) if m)
         # the export's schema, not the first file's: a file of an older hooklab that lacks a
         # later column ("handshake") reads it as empty
         full = pa.schema([*file_schema(), *partitioning().schema])
@@ -262,10 +268,20 @@ class ParquetStore:
         return _capture(rows[0]) if rows else None
 
     def export_source(self) -> str:
-        """This dataset's name in the file names of an export of it: the same in every
-        process (from its folder and its first capture), so exporting it again adds nothing
-        it added before; another dataset written at the same folder later is another name."""
+        """This dataset's name in the file names of an export of it: the exporting
+        database's own name when one database wrote it all (its captures, its ids: an export
+        of the copy continues as the database's would), else one made from its folder and its
+        first capture, the same in every process. A folder of several databases' exports is
+        refused: their ids repeat, and which capture an id names cannot be told."""
         import hashlib
+
+        if len(self.sources) > 1:
+            raise ValueError(
+                f"{self.path!r} holds the exports of {len(self.sources)} databases, whose ids "
+                "repeat: a Parquet export of it cannot tell their captures apart. Export from "
+                "each database, or copy the folder's files")
+        if self.sources:
+            return next(iter(self.sources))
 
         table = self._table({}, ["id", "received_at"])
         first = None
