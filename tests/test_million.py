@@ -404,6 +404,8 @@ def test_a_read_only_database_exports_once_from_any_process(tmp_path):
                           timeout=120).stdout for _ in range(2)]
     assert got == ["3\n", "0\n"]
     assert len(hooklab.open(str(tmp_path / "ds")).dataframe()) == 3
+    with CaptureStore(str(db)) as store:  # (review) writable later: the same name, nothing twice
+        assert export(store, str(tmp_path / "ds"), fmt="parquet") == 0
 
 
 def test_parquet_keeps_each_captures_latest_forward(tmp_path):

@@ -1514,9 +1514,11 @@ class CaptureStore:
         return kept
 
     def export_source(self) -> str:
-        """A random name of this database for exported file names, made once and kept. A
-        read-only database that has none gets one made from its path and first capture: the
-        same in every process (a random one each time exported every capture again)."""
+        """This database's name in exported file names, made once and kept (in its ``meta``
+        table): from its path and first capture, so that the same database read-only (a
+        mount no one may write: nothing can be kept) gets the same name in every process and
+        as when it is writable; random for a database with no capture yet."""
+        import hashlib
         import secrets
 
         with self._read_lock:
@@ -1525,23 +1527,19 @@ class CaptureStore:
                 "SELECT id, received_us FROM captures ORDER BY id LIMIT 1").fetchone()
         if row:
             return str(row[0])
-        name = secrets.token_hex(4)
+        if first is not None or self.readonly:
+            seed = f"{os.path.realpath(self.path)}|{first and tuple(first)}".encode()
+            name = "r" + hashlib.sha256(seed).hexdigest()[:8]
+        else:
+            name = secrets.token_hex(4)
         if self.readonly:
-            import hashlib
-
-            seed = f"{os.path.realpath(self.path)}|{first}".encode()
-            return "r" + hashlib.sha256(seed).hexdigest()[:8]
-        if not self.readonly:
-            fut: Future[Any] = Future()
-            self._enqueue({"__meta__": ("export_source", name)}, fut, None)
-            fut.result()
-            with self._read_lock:
-                row = self._db.execute(
-                    "SELECT value FROM meta WHERE key = 'export_source'"
-                ).fetchone()
-            return str(row[0]) if row else name
-        self.__dict__.setdefault("_export_source", name)
-        return self.__dict__["_export_source"]
+            return name
+        fut: Future[Any] = Future()
+        self._enqueue({"__meta__": ("export_source", name)}, fut, None)
+        fut.result()
+        with self._read_lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key = 'export_source'").fetchone()
+        return str(row[0]) if row else name
 
     def extra_columns(self, ids: Any) -> dict[str, list[Any]]:
         """``url``, ``query``, ``headers`` (stored JSON text), ``verify_reason``, ``handshake``
