@@ -21,7 +21,7 @@ from typing import Any
 
 from tornado import web
 
-from .ingress.origin import OriginLearner, hub_server_url, loopback, server_record
+from .ingress.origin import OriginLearner, hub_server_url, loopback, origin_of, server_record
 from .ingress.registry import ROUTE, update_registry
 from .ingress.relay import registry_resolver, relay_rules
 
@@ -52,7 +52,18 @@ def _learn_origins(serverapp: Any, pid: str, path: str) -> None:
             serverapp.log.info("hooklab: public webhook URLs use %s (seen in your requests)",
                                origin)
 
-    learner = OriginLearner(record)
+    def own_addresses() -> set[str]:  # where this server is reached from inside: not public
+        found = {origin_of(serverapp.connection_url or "")}
+        service = os.environ.get("JUPYTERHUB_SERVICE_URL") or ""
+        if service:
+            found.add(origin_of(service))
+        found.discard("")
+        return found
+
+    def internal(origin: str) -> bool:
+        return loopback(origin) or origin in own_addresses()
+
+    learner = OriginLearner(record, internal)
     app = serverapp.web_app
     inner = app.log_request
     failures: list[Exception] = []

@@ -161,9 +161,13 @@ class OriginLearner:
     without them to a loopback address never replaces an origin that is not one.
     """
 
-    def __init__(self, record: Callable[[str, bool], None]) -> None:
+    def __init__(self, record: Callable[[str, bool], None],
+                 internal: Callable[[str], bool] | None = None) -> None:
         self.record = record
         self.seen: Seen | None = None
+        #: whether an origin is the server's own, not a public one (default: loopback or
+        #: unspecified addresses; the extension adds the address the server listens on)
+        self.internal = internal or loopback
 
     def observe(
         self, *, authenticated: bool, status: int, headers: Mapping[str, str], host: str,
@@ -177,8 +181,8 @@ class OriginLearner:
             return self.seen
         if self.seen is not None and self.seen.by_browser and not seen.by_browser:
             return self.seen
-        if (self.seen is not None and not seen.by_browser and loopback(seen.origin)
-                and not loopback(self.seen.origin)):
+        if (self.seen is not None and not seen.by_browser and self.internal(seen.origin)
+                and not self.internal(self.seen.origin)):
             # a script's request to the server's own loopback address says nothing about the
             # public one (a plain-http hub's browser sends no Sec-Fetch-*: its requests learnt
             # hub.example.org "by request", and one notebook cell asking $JUPYTERHUB_SERVICE_URL
@@ -229,14 +233,16 @@ def _root(value: str, base_url: str) -> str | None:
 
 
 def loopback(url: str) -> bool:
-    """Whether ``url``'s host is this machine (an IP literal in 127/8 or ::1, or localhost)."""
+    """Whether ``url``'s host is this machine (an IP literal in 127/8 or ::1, localhost, or
+    the unspecified 0.0.0.0 / :: a spawner may put in the server's own URL)."""
     host = (urlsplit(url).hostname or "").lower()
     if host == "localhost" or host.endswith(".localhost"):
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        address = ipaddress.ip_address(host)
     except ValueError:
         return False
+    return address.is_loopback or address.is_unspecified
 
 
 def _platform(env: Mapping[str, str]) -> str:

@@ -134,6 +134,14 @@ def test_a_script_s_loopback_request_never_replaces_a_public_origin() -> None:
         assert see(loop) == Seen("http://hub.example.test:8000", R)
     assert see("nb.example.test") == Seen("http://nb.example.test", R)  # (moved: followed)
     assert recorded == [("http://hub.example.test:8000", R), ("http://nb.example.test", R)]
+    # (review) a spawner listening on 0.0.0.0 gives JUPYTERHUB_SERVICE_URL=http://0.0.0.0:8888/;
+    # a pod's own address is the server's too (the extension says which are its own)
+    assert see("0.0.0.0:8888") == Seen("http://nb.example.test", R)
+    own = OriginLearner(lambda origin, by_browser: None,
+                        internal=lambda o: o == "http://10.1.2.3:8888")
+    own.observe(authenticated=True, status=200, headers={}, host="hub.example.test", protocol="http")
+    assert own.observe(authenticated=True, status=200, headers={}, host="10.1.2.3:8888",
+                       protocol="http") == Seen("http://hub.example.test", R)
     first = OriginLearner(lambda origin, by_browser: None)  # nothing known yet: a start
     assert first.observe(authenticated=True, status=200, headers={}, host="127.0.0.1:1",
                          protocol="http") == Seen("http://127.0.0.1:1", R)
