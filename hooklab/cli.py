@@ -195,16 +195,20 @@ def _serve(args: argparse.Namespace) -> int:
             if not lab.is_running:
                 break
     finally:
-        show_forwards()
-        left = lab.forwards_pending
-        lab.stop()
-        if left:  # (their targets had not answered yet: no outcome will be shown for them)
-            err.put(f"hooklab: {left} forward{'s' if left != 1 else ''} on {'their' if left != 1 else 'its'} "
-                    "way not finished")
-        out.put("hooklab: stopped")
-        written = err.close(1.0) & out.close()
-        for num, handler in handled.items():
-            signal.signal(num, handler)
+        written = True
+        try:
+            show_forwards()
+            left = lab.forwards_pending
+            lab.stop()
+            if left:  # (their targets had not answered yet: no outcome will be shown for them)
+                err.put(f"hooklab: {left} forward{'s' if left != 1 else ''} on "
+                        f"{'their' if left != 1 else 'its'} way not finished")
+            out.put("hooklab: stopped")
+            written = err.close(1.0) & out.close()
+        finally:
+            for num, handler in handled.items():  # (None: a handler not set from Python)
+                with contextlib.suppress(TypeError, ValueError):
+                    signal.signal(num, signal.SIG_DFL if handler is None else handler)
         if not written:  # an output still blocks, and the store is closed: exit now (a normal
             import os  # exit would wait on the blocked stream for ever)
 
@@ -485,7 +489,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         warnings.formatwarning = was  # (main() called in a process of its own: as it was)
         for n, handler in before.items():
-            signal.signal(n, handler)
+            with contextlib.suppress(TypeError, ValueError):
+                signal.signal(n, signal.SIG_DFL if handler is None else handler)
         for stream, errors in errors_were.items():  # (main() called in a program: as it was)
             with contextlib.suppress(AttributeError, ValueError, OSError):
                 stream.reconfigure(errors=errors)  # type: ignore[union-attr]

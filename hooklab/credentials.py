@@ -145,7 +145,10 @@ def scrubbed_url(url: str, mark: str = "[secret]") -> str:
     >>> scrubbed_url("https://ghp_abc@example.test/x?user[token]=t")
     'https://[secret]@example.test/x?user[token]=[secret]'
     """
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # ("http://[::1/x": no URL to take apart; its userinfo hidden anyway)
+        return re.sub(r"//[^/?#]*@", f"//{mark}@", url)
     netloc = parts.netloc
     if "@" in netloc:
         userinfo, _, hostport = netloc.rpartition("@")
@@ -177,7 +180,10 @@ def url_secrets(url: str) -> list[str]:
     from urllib.parse import unquote
 
     found: set[str] = set()
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return []
     if "@" in parts.netloc:
         userinfo = parts.netloc.rpartition("@")[0]
         user, colon, password = userinfo.partition(":")

@@ -515,6 +515,14 @@ def test_an_address_that_cannot_be_bound_is_an_error_without_the_exposure_warnin
     assert r.stderr.startswith("hooklab: cannot start:") and "anyone" not in r.stderr, r.stderr
 
 
+def test_a_forward_target_that_is_no_url_is_said_with_its_flag() -> None:
+    """(review) An unparsable target made the error message itself fail: 'hooklab: Invalid
+    IPv6 URL', without the flag it came from."""
+    r = run("serve", "--port", "0", "--db", ":memory:", "--forward", "x=http://u:S3CR3T@[::1/x")
+    assert r.returncode == 2 and "S3CR3T" not in r.stderr
+    assert r.stderr.startswith("hooklab: --forward x=http://[secret]@[::1/x: "), r.stderr
+
+
 def test_serve_strict_port_fails_on_a_taken_port() -> None:
     import socket
 
