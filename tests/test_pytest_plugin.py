@@ -65,13 +65,16 @@ import urllib.request
 import pytest
 
 
-def _post(url, body=b"{}", headers=None):
-    req = urllib.request.Request(url, data=body, headers=headers or {})
+def _status(req):
     try:
         with urllib.request.urlopen(req, timeout=10) as r:
             return r.status
     except urllib.error.HTTPError as e:
         return e.code
+
+
+def _post(url, body=b"{}", headers=None):
+    return _status(urllib.request.Request(url, data=body, headers=headers or {}))
 
 
 def test_a_changes_settings(hooklab_server):
@@ -123,13 +126,9 @@ def test_i_the_session_lab_kept_its_capture(hooklab_session_server):
 
 
 def _api(lab, host):
-    req = urllib.request.Request(lab.url + "/_hooklab/api/captures",
-                                 headers={"Host": host, "Authorization": "token " + lab.api_token})
-    try:
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return r.status
-    except urllib.error.HTTPError as e:
-        return e.code
+    return _status(urllib.request.Request(
+        lab.url + "/_hooklab/api/captures",
+        headers={"Host": host, "Authorization": "token " + lab.api_token}))
 
 
 def test_j_opens_the_guard_every_way(hooklab_server):
