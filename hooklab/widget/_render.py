@@ -215,32 +215,18 @@ def _cut(text: str) -> tuple[str, str]:
     return text[:SHOW_LIMIT], f" (first {SHOW_LIMIT // 1024} KB shown)"
 
 
-def _decoded_size(cap: Capture) -> int:
-    """The body's size once its ``Content-Encoding`` is undone: what parsing and re-indenting
-    cost (a 14 KB gzip body can be 14 MiB of JSON)."""
-    if (cap.header("content-encoding") or "").strip().lower() in ("", "identity"):
-        return cap.size
-    try:
-        return len(cap.decoded_body())
-    except ValueError:
-        return cap.size
-
-
-def _starts_json(cap: Capture) -> bool:
-    """Whether the decoded body starts like a JSON object or list."""
-    try:
-        raw = cap.decoded_body()
-    except ValueError:
-        return False
-    return raw[:64].lstrip()[:1] in (b"{", b"[")
-
-
 def _body_view(cap: Capture, reveal: bool) -> tuple[str, str]:
     """(kind, html) for the decoded body."""
     if not cap.body:
         return "empty", '<div class="hl-none">(no body)</div>'
-    big = _decoded_size(cap) > PRETTY_LIMIT  # (the sender's labels aside: cap.json() reads
-    if big and ((cap.content_type or "").endswith("json") or _starts_json(cap)):  # any body)
+    try:  # (decoded once: a 14 KB gzip body can be 14 MiB of JSON)
+        decoded: bytes | None = cap.decoded_body()
+    except ValueError:
+        decoded = None
+    # the decoded size decides, whatever the sender's labels say (cap.json() reads any body)
+    big = (cap.size if decoded is None else len(decoded)) > PRETTY_LIMIT
+    starts_json = decoded is not None and decoded[:64].lstrip()[:1] in (b"{", b"[")
+    if big and ((cap.content_type or "").endswith("json") or starts_json):
         # re-indenting megabytes of JSON takes seconds; show its start as sent
         text, note = _cut(cap.text[: SHOW_LIMIT + 1])
         return f"JSON as received{note}; the Tree tab explores it", _pre(text)
