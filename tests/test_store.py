@@ -443,11 +443,20 @@ def test_a_new_database_is_private_whatever_was_prepared_at_its_path(tmp_path) -
             con.execute("VACUUM")
             con.close()
             os.chown(their_blank, 65534, 65534)
-            with pytest.raises(StoreError, match="is an empty database of another user"):
+            with pytest.raises(StoreError, match="another user.s database|empty database of another user"):
                 CaptureStore(str(their_blank))
             (tmp_path / "existing.sqlite3-wal").write_bytes(b"planted")
             os.chown(tmp_path / "existing.sqlite3-wal", 65534, 65534)
             with pytest.raises(StoreError, match="existing.sqlite3-wal' is another user's"):
                 CaptureStore(str(existing))
+            # (third attacker) a whole hooklab database another user made, 0666, in a shared
+            # folder: writing captures into it is refused; reading it is not
+            (tmp_path / "existing.sqlite3-wal").unlink()
+            os.chown(existing, 65534, 65534)
+            os.chmod(existing, 0o666)
+            with pytest.raises(StoreError, match="is another user's database.*hooklab.open"):
+                CaptureStore(str(existing))
+            with CaptureStore(str(existing), readonly=True) as store:
+                assert store.count() == 2  # (fill() and the open above)
     finally:
         os.umask(old)

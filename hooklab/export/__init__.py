@@ -160,7 +160,6 @@ def _open(target: str | os.PathLike[str] | IO[str]) -> Iterator[IO[str]]:
         target.flush()  # type: ignore[union-attr]
         return
     import stat
-    import tempfile
 
     given = os.fspath(target)  # type: ignore[arg-type]
     try:
@@ -180,14 +179,21 @@ def _open(target: str | os.PathLike[str] | IO[str]) -> Iterator[IO[str]]:
         if not os.access(path, os.W_OK):  # (replacing it would get round its permissions)
             raise PermissionError(13, "Permission denied", given)
         perms = stat.S_IMODE(st.st_mode)
+    import secrets
+
+    # the name first, then the file, inside the try: a signal at any moment (SIGTERM, Ctrl-C)
+    # leaves no temporary file (tempfile.mkstemp could be stopped after making it)
+    tmp = os.path.join(os.path.dirname(path), f".hooklab-export-{secrets.token_hex(6)}.tmp")
     try:
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".hooklab-export-",
-                                   suffix=".tmp")
-    except OSError:  # a writable file in a folder that is not (or no folder): in place then
-        with open(path, "w", encoding="utf-8", newline="") as f:
-            yield f
-        return
-    try:
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0),
+                         0o600)
+        except OSError:  # a writable file in a folder that is not (or no folder): in place
+            fd = None
+        if fd is None:
+            with open(path, "w", encoding="utf-8", newline="") as f:
+                yield f
+            return
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
             yield f
         os.chmod(tmp, perms)

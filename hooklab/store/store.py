@@ -1799,6 +1799,11 @@ def _create_private(p: Path) -> None:
     except FileExistsError:
         st = os.stat(p)
         if not stat.S_ISREG(st.st_mode) or st.st_size:
+            if stat.S_ISREG(st.st_mode) and hasattr(os, "getuid") and st.st_uid != os.getuid():
+                raise StoreError(  # (one made in a shared folder beforehand would let its
+                    f"{str(p)!r} is another user's database: captures written into it would "  # owner
+                    "be theirs to read; open it read-only with hooklab.open(), or choose "  # read
+                    "another path") from None  # every capture)
             _check_side_files(p)  # (a database already: as it is, its -wal its own)
             return
         if hasattr(os, "getuid") and st.st_uid != os.getuid():
