@@ -292,7 +292,9 @@ def _send(args: argparse.Namespace) -> int:
             headers=headers,
         )
     except ValueError as exc:
-        print(f"hooklab: {exc}", file=sys.stderr)
+        from .credentials import scrubbed_text
+
+        print(f"hooklab: {scrubbed_text(str(exc), args.url)}", file=sys.stderr)
         return 2
     except OSError as exc:  # (which server did not answer: the URL)
         from .credentials import scrubbed_text, scrubbed_url

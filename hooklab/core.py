@@ -618,10 +618,14 @@ class HookLab(Configurable):
         lab's own bins and their forwards (a loop would store captures without end)."""
         from urllib.parse import urlsplit
 
-        from .credentials import scrubbed_url
+        from .credentials import scrubbed_text, scrubbed_url
 
         shown = scrubbed_url(to)  # (messages quote the target without its credentials)
-        u = urlsplit(to)
+        try:
+            u = urlsplit(to)
+        except ValueError as exc:  # (its words may quote the credentials: scrubbed)
+            raise ValueError(f"forward target {shown!r} is no URL: "
+                             f"{scrubbed_text(str(exc), to)}") from None
         if u.scheme not in ("http", "https") or not u.hostname:
             raise ValueError(f"forward target must be an http(s) URL, got {shown!r}")
         try:

@@ -77,7 +77,10 @@ CREDENTIAL_NAMES = frozenset(
     {"key", "apikey", "apitoken", "accesstoken", "authtoken", "auth", "privatetoken",
      "refreshtoken", "idtoken", "sessiontoken", "securitytoken", "secretkey", "clientsecret",
      "passwd", "pwd", "sig", "signature", "xamzsignature", "xamzsecuritytoken",
-     "xamzcredential", "verifytoken", "hubverifytoken", "token", "password", "secret"}
+     "xamzcredential", "verifytoken", "hubverifytoken", "token", "password", "secret",
+     "xapikey", "xgoogsignature", "xgoogcredential", "oauthtoken", "oauthsignature",
+     "apisecret", "appsecret", "consumersecret", "accesskey", "privatekey", "webhooksecret",
+     "bottoken", "authkey", "jwt", "hapikey", "subscriptionkey", "code"}
 )
 _SEPARATORS = re.compile(r"[-_.]")
 
@@ -182,8 +185,13 @@ def url_secrets(url: str) -> list[str]:
     found: set[str] = set()
     try:
         parts = urlsplit(url)
-    except ValueError:
-        return []
+    except ValueError:  # (no URL to take apart, e.g. NFKC trouble: its userinfo still hidden)
+        m = re.search(r"//([^/?#]*)@", url)
+        if not m:
+            return []
+        user, colon, password = m.group(1).partition(":")
+        return sorted({v for v in ((password,) if colon else (user,)) if v},
+                      key=lambda v: (-len(v), v))
     if "@" in parts.netloc:
         userinfo = parts.netloc.rpartition("@")[0]
         user, colon, password = userinfo.partition(":")

@@ -53,10 +53,14 @@ def _learn_origins(serverapp: Any, pid: str, path: str) -> None:
                                origin)
 
     def own_addresses() -> set[str]:  # where this server is reached from inside: not public
+        import socket
+
         found = {origin_of(serverapp.connection_url or "")}
         service = os.environ.get("JUPYTERHUB_SERVICE_URL") or ""
         if service:
             found.add(origin_of(service))
+        for scheme in ("http", "https"):  # (the machine's own name, with this server's port)
+            found.add(f"{scheme}://{socket.gethostname().lower()}:{serverapp.port}")
         found.discard("")
         return found
 

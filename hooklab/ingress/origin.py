@@ -235,13 +235,20 @@ def _root(value: str, base_url: str) -> str | None:
 def loopback(url: str) -> bool:
     """Whether ``url``'s host is this machine (an IP literal in 127/8 or ::1, localhost, or
     the unspecified 0.0.0.0 / :: a spawner may put in the server's own URL)."""
-    host = (urlsplit(url).hostname or "").lower()
+    host = (urlsplit(url).hostname or "").lower().rstrip(".")
     if host == "localhost" or host.endswith(".localhost"):
         return True
     try:
-        address = ipaddress.ip_address(host)
+        address: Any = ipaddress.ip_address(host)
     except ValueError:
-        return False
+        import socket
+
+        try:  # the other spellings of an IPv4 address a client resolves: 127.1, 2130706433
+            address = ipaddress.ip_address(socket.inet_aton(host))
+        except (OSError, ValueError):
+            return False
+    if getattr(address, "ipv4_mapped", None) is not None:  # [::ffff:127.0.0.1]
+        address = address.ipv4_mapped
     return address.is_loopback or address.is_unspecified
 
 

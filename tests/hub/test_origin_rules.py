@@ -130,7 +130,9 @@ def test_a_script_s_loopback_request_never_replaces_a_public_origin() -> None:
                                protocol="http")
 
     assert see("hub.example.test:8000") == Seen("http://hub.example.test:8000", R)
-    for loop in ("127.0.0.1:60025", "localhost:60025", "[::1]:60025"):
+    for loop in ("127.0.0.1:60025", "localhost:60025", "[::1]:60025",
+                 # (third attacker) other spellings of this machine
+                 "127.1:60025", "2130706433:60025", "[::ffff:127.0.0.1]:60025", "localhost.:60025"):
         assert see(loop) == Seen("http://hub.example.test:8000", R)
     assert see("nb.example.test") == Seen("http://nb.example.test", R)  # (moved: followed)
     assert recorded == [("http://hub.example.test:8000", R), ("http://nb.example.test", R)]
