@@ -882,10 +882,12 @@ def open_lab(db_path: str | os.PathLike[str]) -> HookLab:
     if path != ":memory:":
         _refuse_an_export(path)
     opened = HookLab(db=path)
-    if path != ":memory:" and not os.access(os.path.dirname(os.path.abspath(path)), os.W_OK):
-        from .store import CaptureStore  # a read-only mount: analysed as it is, read-only
+    theirs = (path != ":memory:" and hasattr(os, "getuid")
+              and os.stat(os.path.realpath(path)).st_uid != os.getuid())
+    if path != ":memory:" and (theirs or not os.access(os.path.dirname(os.path.abspath(path)), os.W_OK)):
+        from .store import CaptureStore  # a read-only mount, or another user's database (not
 
-        opened._store = CaptureStore(path, readonly=True)
+        opened._store = CaptureStore(path, readonly=True)  # written into): read as it is
     opened.store  # noqa: B018 - open now so errors surface here
     return opened
 

@@ -458,5 +458,8 @@ def test_a_new_database_is_private_whatever_was_prepared_at_its_path(tmp_path) -
                 CaptureStore(str(existing))
             with CaptureStore(str(existing), readonly=True) as store:
                 assert store.count() == 2  # (fill() and the open above)
+            opened = hooklab.open(str(existing))  # (review: it opened for writing, refused)
+            assert len(opened.captures) == 2
+            opened.stop()
     finally:
         os.umask(old)
