@@ -268,11 +268,12 @@ class ParquetStore:
         return _capture(rows[0]) if rows else None
 
     def export_source(self) -> str:
-        """This dataset's name in the file names of an export of it: the exporting
-        database's own name when one database wrote it all (its captures, its ids: an export
-        of the copy continues as the database's would), else one made from its folder and its
-        first capture, the same in every process. A folder of several databases' exports is
-        refused: their ids repeat, and which capture an id names cannot be told."""
+        """This dataset's name in the file names of an export of it: made from its folder,
+        the database that wrote it and its first capture, the same in every process (so
+        exporting it again adds nothing it added before). Not the database's own name: a
+        copy may hold part of its captures, and its progress would skip the rest of the
+        database's. A folder of several databases' exports is refused: their ids repeat,
+        and which capture an id names cannot be told."""
         import hashlib
 
         if len(self.sources) > 1:
@@ -280,14 +281,12 @@ class ParquetStore:
                 f"{self.path!r} holds the exports of {len(self.sources)} databases, whose ids "
                 "repeat: a Parquet export of it cannot tell their captures apart. Export from "
                 "each database, or copy the folder's files")
-        if self.sources:
-            return next(iter(self.sources))
 
         table = self._table({}, ["id", "received_at"])
         first = None
         if table.num_rows:
             first = (table.column("id")[0].as_py(), str(table.column("received_at")[0].as_py()))
-        seed = f"{os.path.realpath(self.path)}|{first}".encode()
+        seed = f"{os.path.realpath(self.path)}|{sorted(self.sources)}|{first}".encode()
         return "pq" + hashlib.sha256(seed).hexdigest()[:8]
 
     def extra_columns(self, ids: Any) -> dict[str, list[Any]]:
