@@ -284,12 +284,14 @@ class HookLab(Configurable):
         from .filters import FILTER_KEYS
 
         query = {"since": since, **query}
-        known = ("since", *FILTER_KEYS, "body")
+        known = (*FILTER_KEYS, "body")  # (since is one of the filters' keys)
         unknown = set(query) - set(known)
         if unknown:
             raise ValueError(f"unknown stream filter(s) {sorted(unknown)}; use {', '.join(known)}")
 
-        def text(value: Any) -> Any:  # (a time as ISO 8601, as the stream reads it)
+        def text(value: Any) -> Any:  # (a time as ISO 8601, body=False as 0: as the stream reads them)
+            if isinstance(value, bool):
+                return "1" if value else "0"
             return value.isoformat() if isinstance(value, datetime) else value
 
         base = "ws" + self.url[len("http"):]

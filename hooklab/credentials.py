@@ -150,26 +150,31 @@ def scrubbed_url(url: str, mark: str = "[secret]") -> str:
     """
     try:
         parts = urlsplit(url)
-    except ValueError:  # ("http://[::1/x": no URL to take apart; its userinfo hidden anyway)
-        return re.sub(r"//[^/?#]*@", f"//{mark}@", url)
+    except ValueError:  # ("http://[::1/x": no URL to take apart; its userinfo and its query's
+        head, q, rest = url.partition("?")  # credentials hidden anyway)
+        return re.sub(r"//[^/?#]*@", f"//{mark}@", head) + q + _hide_fields(rest, mark)
     netloc = parts.netloc
     if "@" in netloc:
         userinfo, _, hostport = netloc.rpartition("@")
         user, colon, _ = userinfo.partition(":")
         netloc = (f"{user}:{mark}" if colon else mark) + "@" + hostport
-    def fields(text: str) -> str:
-        pairs = re.split(r"([&;])", text)  # (";" separates too, for some frameworks)
-        for i in range(0, len(pairs), 2):
-            name, eq, _ = pairs[i].partition("=")
-            if eq and is_credential_query(unquote_plus(name)):
-                pairs[i] = f"{name}={mark}"
-        return "".join(pairs)
-
-    query = fields(parts.query) if parts.query else parts.query
-    fragment = fields(parts.fragment) if "=" in parts.fragment else parts.fragment  # (#access_token=)
+    query = _hide_fields(parts.query, mark) if parts.query else parts.query
+    fragment = (_hide_fields(parts.fragment, mark) if "=" in parts.fragment  # (#access_token=)
+                else parts.fragment)
     if (netloc, query, fragment) == (parts.netloc, parts.query, parts.fragment):
         return url
     return parts._replace(netloc=netloc, query=query, fragment=fragment).geturl()
+
+
+def _hide_fields(text: str, mark: str) -> str:
+    """``name=value`` pairs of a query (``&`` or ``;`` between them) with the values of
+    credential names (:func:`is_credential_query`) replaced by ``mark``."""
+    pairs = re.split(r"([&;])", text)  # (";" separates too, for some frameworks)
+    for i in range(0, len(pairs), 2):
+        name, eq, _ = pairs[i].partition("=")
+        if eq and is_credential_query(unquote_plus(name)):
+            pairs[i] = f"{name}={mark}"
+    return "".join(pairs)
 
 
 def url_secrets(url: str) -> list[str]:
@@ -185,13 +190,13 @@ def url_secrets(url: str) -> list[str]:
     found: set[str] = set()
     try:
         parts = urlsplit(url)
-    except ValueError:  # (no URL to take apart, e.g. NFKC trouble: its userinfo still hidden)
+    except ValueError:  # (no URL to take apart, e.g. NFKC trouble: its secrets still known)
         m = re.search(r"//([^/?#]*)@", url)
-        if not m:
-            return []
-        user, colon, password = m.group(1).partition(":")
-        return sorted({v for v in ((password,) if colon else (user,)) if v},
-                      key=lambda v: (-len(v), v))
+        if m:
+            user, colon, password = m.group(1).partition(":")
+            for value in ((password,) if colon else (user,)):
+                found.update((value, unquote(value)))
+        parts = urlsplit("http://x/?" + url.partition("?")[2])  # (the query alone)
     if "@" in parts.netloc:
         userinfo = parts.netloc.rpartition("@")[0]
         user, colon, password = userinfo.partition(":")

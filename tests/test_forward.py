@@ -495,7 +495,9 @@ def test_an_error_about_a_forward_target_never_repeats_its_credentials(lab, quer
     assert row["error"] and "S3CR3T" not in row["error"] and "[secret]" in row["error"]
     assert "[secret][secret]" not in row["error"] and "InvalidURL" in row["error"]
     for bad in ("ftp://alice:S3CR3T-2@127.0.0.1/x",
-                "http://u:p\u2105S3CR3T-3@127.0.0.1:1/x"):  # (NFKC: urlsplit refuses it)
+                "http://u:p\u2105S3CR3T-3@127.0.0.1:1/x",  # (NFKC: urlsplit refuses it)
+                "http://u:p\u2105S3CR3T-3@127.0.0.1:1/x?sig=S3CR3T-4",  # (and its query: review)
+                "http://[::1/x?token=S3CR3T-5"):
         with pytest.raises(ValueError) as err:
             lab.forward("x", to=bad)
         assert "S3CR3T" not in str(err.value)

@@ -89,9 +89,8 @@ class HealthHandler(_Base):
             answer["error"], answer["since"] = failing[0], failing[1].isoformat()
         self.finish(json.dumps(answer))
 
-    def head(self) -> None:  # (curl -I, a load balancer's check: 405 said "down")
-        self.set_status(200 if getattr(self.server.store, "failing", None) is None else 503)
-        self.finish()
+    def head(self) -> None:  # (curl -I, a load balancer's check: 405 said "down"); 200, as
+        self.finish()  # GET answers (its "status" says "failing" while captures are refused)
 
 
 def _estimate(cap: Any, with_body: bool) -> int:
@@ -102,7 +101,7 @@ def _estimate(cap: Any, with_body: bool) -> int:
 
 class CapturesHandler(_Base):
     #: what the captures API takes besides the filters (hooklab.filters.FILTER_KEYS)
-    PARAMETERS = ("token", "since", "limit", "body")
+    PARAMETERS = ("token", "limit", "body")  # (since is one of the filters' keys)
 
     async def get(self) -> None:
         wrong = unknown_parameter(self.request.query_arguments, (*self.PARAMETERS, *FILTER_KEYS))

@@ -87,7 +87,11 @@ def unknown_parameter(arguments: Any, known: tuple[str, ...]) -> str | None:
     typo quietly gave every capture), or ``None``; ``_`` (a cache buster) is let by."""
     for name in arguments:
         if name not in known and name != "_":
-            return f"unknown parameter {name!r}; use {', '.join(known)}"
+            try:  # (Tornado reads the names as latin-1: shown as the client wrote them)
+                shown = name.encode("latin-1").decode("utf-8", "replace")
+            except UnicodeEncodeError:
+                shown = name
+            return f"unknown parameter {shown!r}; use {', '.join(known)}"
     return None
 
 
