@@ -47,8 +47,12 @@ def _learn_origins(serverapp: Any, pid: str, path: str) -> None:
     from jupyter_server.base.handlers import JupyterHandler
 
     def record(origin: str, by_browser: bool) -> None:
-        server_record(pid, path, origin=origin, origin_by="browser" if by_browser else "request")
-        if by_browser or not loopback(origin):  # (a script's loopback origin is not used)
+        # a script's request to the server's own address (loopback, a pod's IP) says nothing
+        # of the public one: kept as "internal", which public_root does not use (review: the
+        # first origin learnt could be the pod's address, and was given out)
+        by = "browser" if by_browser else "internal" if internal(origin) else "request"
+        server_record(pid, path, origin=origin, origin_by=by)
+        if by != "internal":
             serverapp.log.info("hooklab: public webhook URLs use %s (seen in your requests)",
                                origin)
 

@@ -330,7 +330,8 @@ def public_root(
         if root:
             return root, None
     learnt = _root((server or {}).get("origin") or "", base_url)
-    if learnt and ((server or {}).get("origin_by") == "browser" or not loopback(learnt)):
+    by = (server or {}).get("origin_by")
+    if learnt and (by == "browser" or (by != "internal" and not loopback(learnt))):
         return learnt, None  # a script's loopback request (the server's own address) says nothing
     local_url = str((server or {}).get("url") or "http://localhost:8888/")
     local = _root(local_url, base_url) or "http://localhost:8888/"

@@ -186,6 +186,16 @@ def test_a_scripts_loopback_origin_is_no_public_address(origin: str) -> None:
     assert public_root("/user/ada/", {**entry, "origin_by": "browser"}, {}) == (origin + "/user/ada/", None)
 
 
+def test_an_internal_origin_learnt_first_is_not_given_out() -> None:
+    """(review) A script's request to the pod's own address, before any browser's, was
+    recorded "by request" and public_root gave it out; it is "internal" now: the local
+    address with the warning that says what to do, as when nothing is known."""
+    entry = {"base_url": "/user/ada/", "url": "http://127.0.0.1:9999/user/ada/",
+             "origin": "http://10.1.2.3:8888", "origin_by": "internal"}
+    root, note = public_root("/user/ada/", entry, {})
+    assert root == "http://127.0.0.1:9999/user/ada/" and note is not None
+
+
 @pytest.mark.parametrize(("env", "server", "expected"), ROOT_CASES)
 def test_public_root_prefers_what_the_platform_states(env: dict[str, str], server: dict[str, str], expected: str) -> None:
     entry = {"base_url": "/user/ada/", "url": "http://127.0.0.1:9999/user/ada/", **server}
