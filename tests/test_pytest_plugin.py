@@ -39,13 +39,18 @@ def test_second_starts_clean_on_the_same_server(hooklab_server):
 '''
 
 
-def test_fixture_one_server_per_session_cleared_per_test(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    (tmp_path / "test_uses_fixture.py").write_text(textwrap.dedent(TESTS))
+def _pytest_project(tmp_path, name: str, source: str) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
+    """Run pytest with the plugin on a project of one test file (the plugin loaded by name)."""
+    (tmp_path / name).write_text(source)
     env = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
-    r = subprocess.run(
+    return subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "hooklab.pytest_plugin", "-q",
          "-p", "no:cacheprovider", str(tmp_path)],
         cwd=tmp_path, capture_output=True, text=True, timeout=120, env=env)
+
+
+def test_fixture_one_server_per_session_cleared_per_test(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    r = _pytest_project(tmp_path, "test_uses_fixture.py", textwrap.dedent(TESTS))
     assert r.returncode == 0, r.stdout + r.stderr
     assert "2 passed" in r.stdout
 
@@ -152,11 +157,6 @@ def test_k_has_the_guard_back(hooklab_server):
 def test_each_test_gets_a_lab_as_made_whatever_the_last_one_did(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """Settings a test changed (max_body, redact_credentials), a server it stopped, and
     hooklab_session_server (a lab of its own, never cleared) — each broke later tests."""
-    (tmp_path / "test_isolation.py").write_text(ISOLATION)
-    env = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
-    r = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "hooklab.pytest_plugin", "-q",
-         "-p", "no:cacheprovider", str(tmp_path)],
-        cwd=tmp_path, capture_output=True, text=True, timeout=120, env=env)
+    r = _pytest_project(tmp_path, "test_isolation.py", ISOLATION)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "11 passed" in r.stdout and "error" not in r.stdout.lower(), r.stdout
