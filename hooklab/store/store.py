@@ -1273,6 +1273,18 @@ class CaptureStore:
         with self._read_lock:
             return self._db.execute(sql, args).fetchall()
 
+    def _fetch_apart(self, sql: str, args: Sequence[Any] = ()) -> list[tuple]:
+        """``_fetch`` on a pooled read connection of its own (a file's store): a long scan,
+        ``search=`` of punctuation row by row, holds up no other read meanwhile (the captures
+        API's page on a worker thread held the one connection every other read waits for)."""
+        if self._memory:
+            return self._fetch(sql, args)
+        db = self._reader()
+        try:
+            return db.execute(sql, args).fetchall()
+        finally:
+            self._give_back(db)
+
     def _plan(self) -> SearchPlan:
         """How the ``search`` filter may use the index right now."""
         if self.readonly:  # another process writes: only what its markers say is indexed
@@ -1590,7 +1602,7 @@ class CaptureStore:
         sql = f"SELECT id, {columns} FROM captures{where}{' AND' if where else ' WHERE'} id > ? ORDER BY id LIMIT ?"
         after = -1
         while True:
-            rows = self._fetch(sql, [*args, after, int(chunk)])
+            rows = self._fetch_apart(sql, [*args, after, int(chunk)])
             if not rows:
                 return
             yield rows
