@@ -777,7 +777,7 @@ class HookLab(Configurable):
     # -- status ----------------------------------------------------------------------------------
     def status_line(self) -> str:
         db = self.db_path
-        if db != ":memory:":  # (relative when under the working folder; "../../../root/x" was not)
+        if db != ":memory:":  # (relative only under the working folder: not "../../../abs.db")
             rel = os.path.relpath(db)
             db = db if rel == os.pardir or rel.startswith(os.pardir + os.sep) else rel
         if self._memory_gone:

@@ -71,7 +71,6 @@ def _user_stacklevel() -> int:
     """The ``stacklevel`` that names the caller's first line outside hooklab and IPython's
     machinery: a warning of ``%load_ext hooklab`` or ``lab.start()`` points at the user's
     cell, not at hooklab's own files."""
-    import os
     import sys
 
     skip = tuple(os.path.dirname(getattr(sys.modules[n], "__file__", None) or "") + os.sep
