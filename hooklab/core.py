@@ -177,10 +177,8 @@ class HookLab(Configurable):
             idle_timeout=self.idle_timeout, body_timeout=self.body_timeout,
             api_token=self._api_token, relay_nonce=self._relay_nonce,
         )
-        self._configure_stream()
-        self.server.allowed_hosts = tuple(self.allowed_hosts)
+        self._configure_server()
         self.server.handshakes = self._secrets
-        self.server.redact_credentials = self.redact_credentials
         # what arrives is summarized for schema() in quiet moments: a first schema() of this
         # file, in any process, then merges summaries instead of parsing every body
         from .explore import keep_summaries_up
@@ -316,6 +314,16 @@ class HookLab(Configurable):
             self.server.idle_timeout = self.idle_timeout
             self.server.body_timeout = self.body_timeout
             self._configure_stream()
+
+    def _configure_server(self) -> None:
+        """The running server's settings as this lab's traits say (at start, and where a test
+        set them on the server itself: the pytest plugin puts them back)."""
+        assert self.server is not None
+        self.server.allowed_hosts = tuple(self.allowed_hosts)
+        self.server.redact_credentials = self.redact_credentials
+        self.server.max_body = self.max_body
+        self.server.idle_timeout, self.server.body_timeout = self.idle_timeout, self.body_timeout
+        self._configure_stream()
 
     def _configure_stream(self) -> None:
         from .server.stream import StreamLimits

@@ -74,13 +74,8 @@ class _PerTestLab:
         for name, value in self.settings.items():
             if getattr(lab, name) != value and name not in ("host", "port"):
                 setattr(lab, name, copy.deepcopy(value))
-        server = lab.server
-        if server is not None:  # (set on the server itself, lab.server.allowed_hosts = ...)
-            server.allowed_hosts = tuple(lab.allowed_hosts)
-            server.redact_credentials = lab.redact_credentials
-            server.max_body = lab.max_body
-            server.idle_timeout, server.body_timeout = lab.idle_timeout, lab.body_timeout
-            lab._configure_stream()
+        if lab.server is not None:  # (set on the server itself, lab.server.allowed_hosts = ...)
+            lab._configure_server()
         for view in list(lab._views):  # a test's live views stop receiving the next test's
             view.close()
             lab._views.discard(view)
