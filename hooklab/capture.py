@@ -351,19 +351,25 @@ def check_import(path: str, url: str, received_at: datetime, kind: str = "http")
                          f"{EARLIEST.year}-{LATEST.year} (what a DataFrame can hold)")
 
 
-def printable(text: object) -> str:
-    r"""``text`` with every character a terminal would act on shown as an escape (``\x1b``).
+def printable(text: object, limit: int | None = None) -> str:
+    r"""``text`` with every character a terminal would act on shown as an escape (``\x1b``);
+    with ``limit``, cut past that many characters, saying how many more (a sender's megabyte
+    path is not a megabyte line).
 
     For lines printed to a terminal or test report from captured data: escape sequences could
     set the title, move the cursor or forge lines. Newlines and tabs are escaped too.
 
     >>> printable("push\x1b]0;pwned\x07\nverified")
     'push\\x1b]0;pwned\\x07\\nverified'
+    >>> printable("/stripe/" + "p" * 300, limit=20)
+    '/stripe/pppppppppppp...(+288 chars)'
     """
     s = str(text)
-    if s.isprintable():
-        return s
-    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in s)
+    if not s.isprintable():
+        s = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in s)
+    if limit is not None and len(s) > limit:
+        return f"{s[:limit]}...(+{len(s) - limit} chars)"
+    return s
 
 
 def n_captures(n: int) -> str:

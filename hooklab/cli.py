@@ -114,8 +114,7 @@ def _serve(args: argparse.Namespace) -> int:
     def shown(text: str | None, limit: int = 200) -> str:
         # what a sender wrote: visible characters only (escape sequences cannot retitle the
         # terminal, move the cursor or forge a line), and not a megabyte of it on one line
-        text = printable(text or "")
-        return text if len(text) <= limit else f"{text[:limit]}...(+{len(text) - limit} chars)"
+        return printable(text or "", limit)
 
     def show(c) -> None:  # type: ignore[no-untyped-def]
         ev = f" {shown(c.provider, 40)}/{shown(c.event_type)}" if c.provider else ""

@@ -441,11 +441,9 @@ class HookLab(Configurable):
     def _newest(self) -> str:
         """The newest ten captures, one short label each, for a failure message (captured
         text is hostile: only visible characters reach test reports)."""
-        def short(text: str, limit: int = 120) -> str:  # (a sender's megabyte path: cut)
-            return text if len(text) <= limit else f"{text[:limit]}...(+{len(text) - limit} chars)"
-
-        return ", ".join(
-            printable(f"#{c.id} {short(c.method, 20)} {short(c.path)} {short(c.event_type or '')}".strip())
+        return ", ".join(  # (a sender's megabyte path: cut)
+            f"#{c.id} {printable(c.method, 20)} {printable(c.path, 120)} "
+            f"{printable(c.event_type or '', 120)}".strip()
             for c in self.store.query(limit=10, newest_first=True)
         ) or "none"
 
