@@ -306,11 +306,7 @@ class CaptureStore:
                 row = db.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
                 fmt = row[0] if row else None
             if not tables and not self.readonly and not self._memory:
-                try:
-                    _claim_blank(self.path)
-                except StoreError:
-                    db.close()
-                    raise
+                _claim_blank(self.path)
             if self.readonly and not tables:  # nothing to read, and no schema may be written
                 db.close()
                 raise StoreError(
@@ -1810,17 +1806,17 @@ def _create_private(p: Path) -> None:
         fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
     except FileExistsError:
         st = os.stat(p)
+        if stat.S_ISREG(st.st_mode) and hasattr(os, "getuid") and st.st_uid != os.getuid():
+            # (one made in a shared folder beforehand would let its owner read every capture)
+            raise StoreError(
+                f"{str(p)!r} is an empty file of another user: captures written into it would be "
+                "theirs to read; choose another path" if not st.st_size else
+                f"{str(p)!r} is another user's database: captures written into it would be "
+                "theirs to read; open it read-only with hooklab.open(), or choose another path"
+            ) from None
         if not stat.S_ISREG(st.st_mode) or st.st_size:
-            if stat.S_ISREG(st.st_mode) and hasattr(os, "getuid") and st.st_uid != os.getuid():
-                raise StoreError(  # (one made in a shared folder beforehand would let its
-                    f"{str(p)!r} is another user's database: captures written into it would "  # owner
-                    "be theirs to read; open it read-only with hooklab.open(), or choose "  # read
-                    "another path") from None  # every capture)
             _check_side_files(p)  # (a database already: as it is, its -wal its own)
             return
-        if hasattr(os, "getuid") and st.st_uid != os.getuid():
-            raise StoreError(f"{str(p)!r} is an empty file of another user: captures written "
-                             "into it would be theirs to read; choose another path") from None
         os.chmod(p, 0o600)
     except OSError:  # there (a read-only mount): SQLite says what it can do with it; not
         if os.path.lexists(p):  # there and not to be made (a file where a folder should be,
@@ -1868,17 +1864,14 @@ def _check_side_files(p: Path) -> None:
 
 
 def _claim_blank(path: str) -> None:
-    """A file SQLite reads as a database with no tables is no capture database yet: refused if
-    another user owns it (they would read every capture), made private if this user does."""
+    """A file SQLite reads as a database with no tables is no capture database yet: made
+    private (this user's: another user's was refused by :func:`_create_private`)."""
     import stat
 
     try:
         st = os.stat(path)
     except OSError:
         return
-    if hasattr(os, "getuid") and st.st_uid != os.getuid():
-        raise StoreError(f"{path!r} is an empty database of another user: captures written into "
-                         "it would be theirs to read; choose another path")
     if stat.S_IMODE(st.st_mode) & 0o077:
         with contextlib.suppress(OSError):
             os.chmod(path, 0o600)
