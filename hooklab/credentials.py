@@ -190,19 +190,15 @@ def url_secrets(url: str) -> list[str]:
     found: set[str] = set()
     try:
         parts = urlsplit(url)
+        userinfo, fields = parts.netloc.rpartition("@")[0], parts.query + "&" + parts.fragment
     except ValueError:  # (no URL to take apart, e.g. NFKC trouble: its secrets still known)
         m = re.search(r"//([^/?#]*)@", url)
-        if m:
-            user, colon, password = m.group(1).partition(":")
-            for value in ((password,) if colon else (user,)):
-                found.update((value, unquote(value)))
-        parts = urlsplit("http://x/?" + url.partition("?")[2])  # (the query alone)
-    if "@" in parts.netloc:
-        userinfo = parts.netloc.rpartition("@")[0]
+        userinfo, fields = (m.group(1) if m else ""), url.partition("?")[2].replace("#", "&")
+    if userinfo:
         user, colon, password = userinfo.partition(":")
         for value in ((password,) if colon else (user,)):
             found.update((value, unquote(value)))
-    for pair in re.split(r"[&;]", parts.query + "&" + parts.fragment):
+    for pair in re.split(r"[&;]", fields):
         name, eq, value = pair.partition("=")
         if eq and value and is_credential_query(unquote_plus(name)):
             found.update((value, unquote_plus(value)))
