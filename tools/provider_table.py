@@ -21,11 +21,16 @@ HANDSHAKES = {
     "asana": "`X-Hook-Secret` echoed; kept as the bin's secret",
     "okta": "`X-Okta-Verification-Challenge` → `{\"verification\": …}`",
     "smartsheet": "`Smartsheet-Hook-Challenge` → `Smartsheet-Hook-Response` + JSON",
-    "x": "GET `crc_token` → `response_token` (HMAC; needs the secret)",
+    "x": "GET `crc_token` → `response_token` (HMAC; needs the secret; a `crc_token` that is not "
+         "a token, e.g. JSON, → 400: the answer would sign it)",
     "trello": "HEAD → 200",
     "monday": "`{\"challenge\": …}` echoed",
     "onfleet": "GET `?check=` → value",
-    "discord": "PING → `{\"type\": 1}` only with a valid signature, else 401",
+    "discord": "interactions PING → `{\"type\": 1}` only with a valid signature, else 401; "
+               "webhook events (no `token`): PING (`type` 0) and each event → 204, empty body "
+               "(401 with a wrong signature; the PING also without a key)",
+    "standardwebhooks": "`webhook-challenge` → 204 with `webhook-challenge-response` (the "
+                        "official SDK's endpoint verification; needs the secret)",
     "eventgrid": "`SubscriptionValidation` → `validationResponse`; CloudEvents OPTIONS",
     "sns": "`SubscriptionConfirmation`: never automatic, `capture.confirm_subscription()`",
     "google": "`sync` marked (plain 200)",
@@ -48,7 +53,8 @@ _ALGO = {"sha256": "HMAC-SHA256", "sha1": "HMAC-SHA1", "sha512": "HMAC-SHA512"}
 _SPECIAL = {
     "twilio": "HMAC-SHA1 b64 of URL + sorted form params (`bodySHA256` for JSON)",
     "mandrill": "HMAC-SHA1 b64 of URL + sorted form params",
-    "plivo": "HMAC-SHA256 b64 of URL (no query) + nonce (V2)",
+    "plivo": "HMAC-SHA256 b64 of URL (no query) + nonce (V2); of the URL with its query and the "
+             "POST parameters sorted, `.` nonce (V3, checked when it comes alone)",
     "hubspot": "v3: HMAC-SHA256 b64 of method + URL + body + ms timestamp (v1, v2 too)",
     "mailgun": "HMAC-SHA256 hex of timestamp + token, in the body",
     "adyen": "HMAC-SHA256 b64 (hex key) of 8 fields per item, in the body; `HmacSignature`",
@@ -58,7 +64,8 @@ _SPECIAL = {
     "jws": "JWS HS256 with `iss` and body SHA-256 claims",
     "jwt": "JWT",
     "paypal": "SHA256withRSA by the certificate at `PAYPAL-CERT-URL` (offline with the PEM only)",
-    "sns": "SHA1/SHA256withRSA of the message fields (offline with the certificate PEM only)",
+    "sns": "SHA1/SHA256withRSA of the message fields (offline with the certificate PEM only; "
+           "`SigningCertURL` must be SNS's, as AWS's validators require)",
 }
 
 
@@ -71,7 +78,12 @@ def verification(p: Provider) -> str:
             .replace("{id}", "id").replace("{url}", "URL")
         key = {"b64": ", key b64", "hex": ", key hex", "nfkd": ", key NFKD"}.get(s.get("key", ""), "")
         fmt = f"`{s['header']}`" + (f" (`{s['prefix']}`)" if s.get("prefix") else "")
-        return f"{algo} {enc} of `{msg}`{key} in {fmt}"
+        text = " as Node's \"binary\" string (UTF-8 too)" if s.get("text") == "binary" else ""
+        out = f"{algo} {enc} of `{msg}`{text}{key} in {fmt}"
+        if "untimed" in s:  # (the sender's kind without a timestamp)
+            other_algo, other_msg, what = s["untimed"]
+            out += f"; {what.split(':')[0]}s: {_ALGO[other_algo]} {enc} of `body`"
+        return out
     if p.scheme == "standardwebhooks":
         return f"Standard Webhooks (`{s['prefix']}-*` headers)"
     if p.scheme == "token":

@@ -406,18 +406,32 @@ def _smartsheet(r: _Req) -> Answer | None:
                   (*a.headers, ("Smartsheet-Hook-Response", value)))
 
 
+#: an X ``crc_token`` (their docs' example is a UUID): letters, digits and ``-._~+/=``
+_CRC_TOKEN = re.compile(r"[A-Za-z0-9._~+/=-]+")
+
+
 def _x_crc(r: _Req) -> Answer | None:
     token = r.q("crc_token")
     if token is None or r.method != "GET":
         return None
+    unsigned = _unsigned(r, "x")  # (X signs the deliveries, not the check)
     secret = r.secret_for("x")
     if secret is None:
         return Answer("x", "crc", "x crc_token: not answered, no secret for this bin "
-                      "(lab.secret(bin, consumer_secret, provider='x'))", None)
+                      "(lab.secret(bin, consumer_secret, provider='x'))", None,
+                      verify_reason=unsigned)
+    # The response_token is the HMAC X signs deliveries with, of whatever crc_token says: a
+    # token that could be a delivery's body (JSON) would make this bin sign forged deliveries
+    # for anyone who asks (refused; X's tokens are letters and digits).
+    if not _CRC_TOKEN.fullmatch(token):
+        return _refuse("x", "crc", "x crc_token: refused, not a token (letters, digits and "
+                       "-._~+/= only: the answer signs it as X signs deliveries)", 400,
+                       verify_reason=unsigned)
     key = secret if isinstance(secret, bytes) else secret.encode("utf-8")
     digest = hmac.new(key, token.encode("utf-8"), hashlib.sha256).digest()
     return _json("x", "crc", "x crc_token: response_token sent",
-                 {"response_token": "sha256=" + base64.b64encode(digest).decode()}, token)
+                 {"response_token": "sha256=" + base64.b64encode(digest).decode()}, token,
+                 verify_reason=unsigned)
 
 
 def _challenge_get(r: _Req) -> Answer | None:

@@ -75,7 +75,7 @@ class Provider:
         if self.scheme == "jwt" or self.scheme == "jws":
             return "max_age" in s
         return self.scheme in ("standardwebhooks", "ed25519", "ecdsa", "hubspot", "mailgun",
-                               "paypal", "sns")
+                               "paypal")  # (not sns: a retry keeps the first Timestamp)
 
     @property
     def binds_body(self) -> bool:
@@ -204,7 +204,7 @@ _ENTRIES: tuple[Provider, ...] = (
              detect=("x-ld-signature",), event=("j:kind+j:titleVerb",), delivery=("j:_id",),
              events=("flag",), docs="https://launchdarkly.com/docs/home/connect/webhooks"),
     Provider("linear", "Linear", "hmac",
-             _d(header="Linear-Signature", ts_json="webhookTimestamp"),
+             _d(header="Linear-Signature", ts_json="webhookTimestamp"), tolerance=60,
              detect=("linear-delivery", "linear-signature"),
              event=("h:linear-event+j:action", "j:type+j:action"),
              delivery=("h:linear-delivery",), events=("Issue.create",),
@@ -393,7 +393,8 @@ _ENTRIES: tuple[Provider, ...] = (
              docs="https://developer.zendesk.com/documentation/webhooks/verifying/"),
     Provider("front", "Front", "hmac",
              _d(header="X-Front-Signature", ts="X-Front-Request-Timestamp", enc="b64",
-                msg="{ts}:{body}", ts_unit="ms"),
+                msg="{ts}:{body}", ts_unit="ms",
+                untimed=("sha1", "{body}", "rule webhook: SHA-1 of the body, no timestamp")),
              detect=("x-front-signature", "x-front-challenge"), event=("j:type",),
              delivery=("j:payload.id",), handshake="front", events=("inbound_message", "challenge"),
              docs="https://dev.frontapp.com/docs/application-webhooks"),
@@ -455,7 +456,8 @@ _ENTRIES: tuple[Provider, ...] = (
              secret="the webhook's sharedSecret",
              docs="https://developers.smartsheet.com/api/smartsheet/guides/webhooks/webhook-verification"),
     Provider("trello", "Trello", "hmac",
-             _d(header="X-Trello-Webhook", algo="sha1", enc="b64", msg="{body}{url}"),
+             _d(header="X-Trello-Webhook", algo="sha1", enc="b64", msg="{body}{url}",
+                text="binary"),
              detect=("x-trello-webhook",), event=("j:action.type",), delivery=("j:action.id",),
              handshake="trello", events=("updateCard", "head"),
              secret="the application's OAuth secret",
@@ -603,7 +605,8 @@ _ENTRIES: tuple[Provider, ...] = (
              events=("video.publish.complete",), secret="the app's client secret",
              docs="https://developers.tiktok.com/doc/webhooks-verification"),
     Provider("mux", "Mux", "hmac",
-             _d(header="Mux-Signature", kv=",", ts_key="t", sig_key="v1", msg="{ts}.{body}"),
+             _d(header="Mux-Signature", kv=",", ts_key="t", sig_key="v1", msg="{ts}.{body}",
+                future=False),
              detect=("mux-signature",), event=("j:type",), delivery=("j:id",),
              events=("video.asset.ready",),
              docs="https://www.mux.com/docs/core/verify-webhook-signatures"),

@@ -15,7 +15,10 @@ b64, hex, nfkd: how the secret becomes the HMAC key); ``legacy`` (header, prefix
 when ``header`` is absent; ``also`` (more headers that may carry a signature); ``extra``
 (constant headers to send); ``ts_json`` (a millisecond timestamp inside the JSON body);
 ``future`` (False: only old timestamps are refused); ``hint`` (added to the mismatch reason,
-unless the secret starts with ``hint_unless``).
+unless the secret starts with ``hint_unless``); ``text`` ("binary": the message is signed as
+Node's "binary" string, see :func:`node_binary`; the UTF-8 form is accepted too);
+``untimed`` ((algo, msg, note): how a delivery without the ``ts`` header is signed, e.g.
+Front's rule webhooks beside its application webhooks).
 """
 
 from __future__ import annotations
@@ -99,6 +102,23 @@ def _message(template: str, body: bytes, *, ts: str = "", msg_id: str = "",
     return out.replace(b"{body}", body)
 
 
+def node_binary(message: bytes) -> bytes:
+    r"""``message`` (UTF-8 text) as Node.js hashes a string given with its ``"binary"``
+    encoding: the low byte of each UTF-16 unit. Trello signs its deliveries this way (its
+    docs: an en dash, U+2013, is hashed as the byte 0x13). Bytes that are not UTF-8 stay.
+
+    >>> node_binary("caf\u00e9 \u2013 \U0001F600".encode())
+    b'caf\xe9 \x13 =\x00'
+    """
+    try:
+        text = message.decode("utf-8")
+    except UnicodeDecodeError:
+        return message
+    if text.isascii():
+        return message
+    return text.encode("utf-16-le", "surrogatepass")[0::2]
+
+
 def _hint_applies(s: Mapping[str, Any], secret: str | bytes) -> bool:
     """Whether the spec's mismatch ``hint`` says something: a hint about the secret's form
     (``hint_unless`` its prefix, e.g. Stripe's ``whsec_``) is left out when it has that form."""
@@ -164,26 +184,35 @@ def _hmac_verify(inc: Incoming, p: Any) -> str:
             if not stripped:
                 raise Invalid(f"malformed {header}: expected '{prefix}<{enc}>', got {short(raw)}")
             sigs = stripped
-    if "ts" in s:
+    template = s.get("msg", "{body}")
+    if "ts" in s and "untimed" in s and inc.opt(s["ts"]) is None:
+        algo_name, template, untimed = s["untimed"]  # (the sender's other, untimed kind)
+        note = "; ".join(filter(None, (note, untimed)))
+    elif "ts" in s:
         ts_raw = inc.header(s["ts"])
     where = s.get("ts") or (f"{header} {s['ts_key']}=" if "kv" in s else header)
     ts = None if ts_raw is None else parse_time(ts_raw, s.get("ts_unit", "s"), where)
     if "ts_json" in s and ts is None:
         ts = _json_ts(inc.body, s["ts_json"])
-    template = s.get("msg", "{body}")
     url = _need_url(inc, p) if "{url}" in template else ""
     msg_id = inc.header(s["id"]) if "{id}" in template else ""
     key = hmac_key(inc.secret, s.get("key", "utf8"))
     algo = getattr(hashlib, algo_name)
-    expected = hmac_digest(key, _message(template, inc.body, ts=ts_raw or "", msg_id=msg_id,
-                                         url=url), algo)
+    message = _message(template, inc.body, ts=ts_raw or "", msg_id=msg_id, url=url)
     given = [_decode(v, enc) for v in sigs]
     if all(g is None for g in given):
         raise Invalid(f"malformed {header}: signature is not {'hex' if enc == 'hex' else 'base64'}")
+    index = None
+    if s.get("text") == "binary":  # (as the sender signs; then the UTF-8 form, as others do)
+        binary = node_binary(message)
+        if binary != message:
+            index = first_match(hmac_digest(key, binary, algo), given)
+    if index is None:
+        index = first_match(hmac_digest(key, message, algo), given)
     hint = MISMATCH + (f" {s['hint']}" if _hint_applies(s, inc.secret) else "")
     if "{url}" in template:
         hint += f"; signed against url {short(url, 80)} (pass the URL configured at {p.name})"
-    return inc.conclude(first_match(expected, given), len(given), ts, mismatch=hint,
+    return inc.conclude(index, len(given), ts, mismatch=hint,
                         future=s.get("future", True), note=note)
 
 
@@ -209,8 +238,10 @@ def _hmac_sign(out: Outgoing, p: Any) -> SignedRequest:
         key = hmac_key(out.secret, s.get("key", "utf8"))
     except Invalid as exc:
         raise ValueError(str(exc)) from None
-    digest = hmac_digest(key, _message(template, out.body, ts=ts, msg_id=msg_id, url=url),
-                         getattr(hashlib, s.get("algo", "sha256")))
+    message = _message(template, out.body, ts=ts, msg_id=msg_id, url=url)
+    if s.get("text") == "binary":
+        message = node_binary(message)
+    digest = hmac_digest(key, message, getattr(hashlib, s.get("algo", "sha256")))
     sig = _encode(digest, s.get("enc", "hex"))
     headers: dict[str, str] = dict(s.get("extra", {}))
     if "kv" in s:

@@ -826,10 +826,36 @@ def _sns_verify(inc: Incoming, p: Any) -> str:
     version = msg["SignatureVersion"]
     if version not in ("1", "2"):
         raise Invalid(f"unsupported SignatureVersion {short(version)} (expected 1 or 2)")
-    ts = parse_time(msg["Timestamp"], "iso", "Timestamp")
+    _sns_cert_url(msg["SigningCertURL"])
+    parse_time(msg["Timestamp"], "iso", "Timestamp")  # (well formed; its age is not checked)
     ok = _rsa_ok(_cert_key(pem, "SNS signing certificate"), b64decode(msg["Signature"], "Signature"),
                  _sns_string(msg), "sha1" if version == "1" else "sha256")
-    return inc.conclude(0 if ok else None, 1, ts, note="certificate chain not checked")
+    return inc.conclude(0 if ok else None, 1, note="certificate chain not checked")
+
+
+#: the hosts Amazon SNS serves its signing certificates from (as AWS's message validators
+#: check them: ``sns.<region>.amazonaws.com``, ``.com.cn`` in China)
+_SNS_CERT_HOST = re.compile(r"sns\.[a-zA-Z0-9-]{3,}\.amazonaws\.com(\.cn)?")
+
+
+def _sns_cert_url(url: str) -> None:
+    """Refuse a ``SigningCertURL`` that is not an Amazon SNS certificate's address.
+
+    Whoever fetches the certificate from a message's own URL trusts the sender's choice: the
+    key of ``https://evil.example/x.pem`` verifies whatever evil.example signed. AWS's
+    validators accept only https, an SNS host and a ``.pem`` path; so does hooklab, even with
+    the certificate given (a message that names another one was not signed by SNS).
+    """
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:
+        parts, host = None, ""
+    if parts is None or parts.scheme != "https" or not _SNS_CERT_HOST.fullmatch(host) \
+            or parts.port not in (None, 443) or parts.username is not None \
+            or not parts.path.endswith(".pem"):
+        raise Invalid(f"SigningCertURL {short(url, 100)} is not an Amazon SNS certificate "
+                      "(https://sns.<region>.amazonaws.com/....pem): not sent by SNS")
 
 
 def _sns_sign(out: Outgoing, p: Any) -> SignedRequest:

@@ -1,0 +1,288 @@
+"""Provider details checked against each provider's own documentation and official validators,
+as a user meets them: deliveries built by the documented rule (computed here with the standard
+library, not with hooklab), sent over real HTTP to a lab that verifies on arrival.
+
+- Trello signs ``body + callbackURL`` as a Node "binary" string (each UTF-16 unit's low byte:
+  its docs' en dash, U+2013, is hashed as 0x13), not as UTF-8.
+- Amazon SNS: AWS's message validators accept a ``SigningCertURL`` only if it is https, on
+  ``sns.<region>.amazonaws.com`` and a ``.pem``; they do not check ``Timestamp`` (a retry keeps
+  the first one).
+- Front's rule webhooks: base64 HMAC-SHA1 of the body, no timestamp header.
+- X's CRC answer is the HMAC X signs deliveries with: only token-like ``crc_token``s are
+  answered, so nobody gets a forged delivery body signed.
+- Mux refuses only old timestamps; Linear's ``webhookTimestamp`` within a minute.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import http.client
+import json
+import time
+from urllib.parse import quote, urlsplit
+
+import pytest
+
+import hooklab
+from hooklab.signatures import keypair, sign_request, verify_signature
+
+
+@pytest.fixture(scope="module")
+def lab():
+    lab = hooklab.HookLab(port=0, db=":memory:")
+    lab.start()
+    yield lab
+    lab.stop()
+
+
+def post(url: str, body: bytes, headers: dict[str, str], method: str = "POST"):
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    try:
+        conn.request(method, parts.path + (f"?{parts.query}" if parts.query else ""),
+                     body=body or None, headers=headers)
+        r = conn.getresponse()
+        return r.status, r.read()
+    finally:
+        conn.close()
+
+
+def stored(lab, bin: str):
+    return lab.wait(1, bin=bin, timeout=10)[-1]
+
+
+# -- Trello ---------------------------------------------------------------------------------
+def node_binary(text: str) -> bytes:
+    """Trello's rule, written from its docs: each UTF-16 code unit's 8 low bits."""
+    out = bytearray()
+    for ch in text:
+        cp = ord(ch)
+        if cp >= 0x10000:  # a surrogate pair in JavaScript: two units
+            cp -= 0x10000
+            out += bytes([(0xD800 + (cp >> 10)) & 0xFF, (0xDC00 + (cp & 0x3FF)) & 0xFF])
+        else:
+            out.append(cp & 0xFF)
+    return bytes(out)
+
+
+TRELLO_TEXTS = [
+    "Launch – board",  # the docs' en dash
+    "Crème brûlée",  # Latin-1 letters: one unit each
+    "Ship it 🚀 today",  # outside the BMP: a surrogate pair
+    "日本語のカード",
+    "plain ASCII only",
+]
+
+
+@pytest.mark.parametrize("name", TRELLO_TEXTS)
+def test_trello_delivery_signed_as_trello_signs_verifies(lab, name):
+    bin = "trello-" + hashlib.sha1(name.encode()).hexdigest()[:8]
+    secret = "trello-oauth-app-secret"
+    lab.secret(bin, secret, provider="trello")
+    url = lab.url_for(bin)
+    body = json.dumps({"action": {"type": "updateCard", "data": {"card": {"name": name}}},
+                       "model": {"name": name}}, ensure_ascii=False).encode()
+    msg = node_binary(body.decode() + url)
+    sig = base64.b64encode(hmac.new(secret.encode(), msg, hashlib.sha1).digest()).decode()
+    assert post(url, body, {"X-Trello-Webhook": sig, "Content-Type": "application/json"})[0] == 200
+    cap = stored(lab, bin)
+    assert (cap.provider, cap.verified, cap.verify_reason) == ("trello", True, "ok")
+    # one byte changed: refused
+    bad = body.replace(b"updateCard", b"updateCarx")
+    post(url, bad, {"X-Trello-Webhook": sig, "Content-Type": "application/json"})
+    cap = lab.wait(2, bin=bin, timeout=10)[-1]
+    assert cap.verified is False and "mismatch" in cap.verify_reason
+
+
+def test_trello_utf8_form_is_accepted_too():
+    """Senders that sign the UTF-8 bytes (a proxy re-signing, an older integration) verify."""
+    body = json.dumps({"model": {"name": "Crème – 🚀"}}, ensure_ascii=False).encode()
+    url = "https://example.com/trello"
+    sig = base64.b64encode(hmac.new(b"k", body + url.encode(), hashlib.sha1).digest()).decode()
+    assert verify_signature("trello", "k", {"X-Trello-Webhook": sig}, body, url=url).valid
+
+
+def test_trello_sample_is_signed_as_trello_signs():
+    body = json.dumps({"model": {"name": "Crème – 🚀"}}, ensure_ascii=False).encode()
+    url = "https://example.com/trello"
+    req = sign_request("trello", "k", url=url, body=body)
+    want = base64.b64encode(hmac.new(b"k", node_binary(body.decode() + url),
+                                     hashlib.sha1).digest()).decode()
+    assert req.headers["X-Trello-Webhook"] == want
+
+
+# -- Amazon SNS -------------------------------------------------------------------------------
+SNS_PRIV, SNS_CERT = keypair("sns")
+GOOD_CERT_URL = "https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-0123456789abcdef.pem"
+
+
+def sns_message(cert_url: str, *, timestamp: str = "2026-01-01T00:00:00.000Z") -> bytes:
+    body = json.dumps({"Type": "Notification", "MessageId": "m-1",
+                       "TopicArn": "arn:aws:sns:eu-west-1:123456789012:t", "Message": "hello",
+                       "Timestamp": timestamp}).encode()
+    signed = json.loads(sign_request("sns", SNS_PRIV, body=body).body)
+    signed["SigningCertURL"] = cert_url  # (not among the signed fields: anyone can change it)
+    return json.dumps(signed).encode()
+
+
+@pytest.mark.parametrize("cert_url", [
+    GOOD_CERT_URL,
+    "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-x.pem",
+    "https://sns.cn-north-1.amazonaws.com.cn/SimpleNotificationService-x.pem",
+    "https://sns.us-gov-west-1.amazonaws.com/a/b.pem",
+])
+def test_sns_certificate_urls_aws_accepts(cert_url):
+    v = verify_signature("sns", SNS_CERT, {"x-amz-sns-message-type": "Notification"},
+                         sns_message(cert_url), now=time.time())
+    assert v.valid, v.reason
+
+
+@pytest.mark.parametrize("cert_url", [
+    "http://sns.eu-west-1.amazonaws.com/SimpleNotificationService-x.pem",  # not https
+    "https://evil.example.com/SimpleNotificationService-x.pem",
+    "https://sns.eu-west-1.amazonaws.com.evil.com/x.pem",
+    "https://evil.com/sns.eu-west-1.amazonaws.com/x.pem",
+    "https://sns.eu-west-1.amazonaws.com/x.txt",
+    "https://sns.eu-west-1.amazonaws.com/x.pem.txt",
+    "https://sns.eu.amazonaws.com/x.pem",  # (a region of 3 or more characters)
+    "https://sns.eu-west-1.amazonaws.com:8443/x.pem",
+    "https://user@sns.eu-west-1.amazonaws.com/x.pem",
+    "https://sqs.eu-west-1.amazonaws.com/x.pem",
+    "https://SNS.EU-WEST-1.AMAZONAWS.COM.evil/x.pem",
+    "https://sns.eu_west-1.amazonaws.com/x.pem",
+    "https://[::1]/x.pem",
+    "file:///etc/ssl/x.pem",
+    "sns.eu-west-1.amazonaws.com/x.pem",
+    "",
+    "https://sns.eu-west-1.amazonaws.com\\@evil.com/x.pem",
+])
+def test_sns_certificate_urls_aws_refuses(cert_url):
+    v = verify_signature("sns", SNS_CERT, {"x-amz-sns-message-type": "Notification"},
+                         sns_message(cert_url), now=time.time())
+    assert not v.valid
+    assert "SigningCertURL" in v.reason, v.reason
+
+
+def test_sns_old_timestamp_is_not_refused(lab):
+    """A retry carries the message's first Timestamp: days old is still SNS's message."""
+    bin = "sns-retry"
+    lab.secret(bin, SNS_CERT, provider="sns")
+    body = sns_message(GOOD_CERT_URL, timestamp="2020-02-03T04:05:06.789Z")
+    status, _ = post(lab.url_for(bin), body, {"x-amz-sns-message-type": "Notification",
+                                              "Content-Type": "text/plain; charset=UTF-8"})
+    assert status == 200
+    cap = stored(lab, bin)
+    assert (cap.provider, cap.verified) == ("sns", True), cap.verify_reason
+
+
+def test_sns_forged_certificate_url_is_not_verified_on_arrival(lab):
+    """The attack the URL check stops: a message signed by a key of the sender's own, with its
+    certificate at the sender's URL; a user who fetched that certificate gave it as the secret."""
+    bin = "sns-forged"
+    lab.secret(bin, SNS_CERT, provider="sns")
+    body = sns_message("https://attacker.example/SimpleNotificationService-x.pem")
+    post(lab.url_for(bin), body, {"x-amz-sns-message-type": "Notification"})
+    cap = stored(lab, bin)
+    assert cap.verified is False and "SigningCertURL" in cap.verify_reason
+
+
+# -- Front rule webhooks ----------------------------------------------------------------------
+def test_front_rule_webhook_verifies(lab):
+    bin = "front-rule"
+    secret = "front-api-secret"
+    lab.secret(bin, secret, provider="front")
+    body = json.dumps({"type": "inbound", "conversation": {"subject": "Crème"}},
+                      ensure_ascii=False).encode()
+    sig = base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha1).digest()).decode()
+    post(lab.url_for(bin), body, {"X-Front-Signature": sig, "Content-Type": "application/json"})
+    cap = stored(lab, bin)
+    assert (cap.provider, cap.verified) == ("front", True), cap.verify_reason
+    assert "rule webhook" in cap.verify_reason
+    # SHA-256 of the body (an application webhook's algorithm without its timestamp): refused
+    sha256 = base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+    assert not verify_signature("front", secret, {"X-Front-Signature": sha256}, body).valid
+    # an application webhook still needs its timestamp
+    app = sign_request("front", secret, body=body)
+    assert verify_signature("front", secret, app.headers, body).reason == "ok"
+    no_ts = {"X-Front-Signature": app.headers["X-Front-Signature"]}
+    assert not verify_signature("front", secret, no_ts, body).valid
+
+
+# -- X (Twitter) CRC --------------------------------------------------------------------------
+X_SECRET = "x-consumer-secret"
+
+
+def crc(lab, bin: str, token: str):
+    return post(lab.url_for(bin) + "?crc_token=" + quote(token, safe=""), b"", {}, method="GET")
+
+
+def test_x_crc_answers_a_token_and_the_check_is_not_a_failed_delivery(lab):
+    bin = "x-crc"
+    lab.secret(bin, X_SECRET, provider="x")
+    token = "9b4507b3-9040-4669-9ca3-6b94edb50553"  # (the form of X's docs' example)
+    status, body = crc(lab, bin, token)
+    want = base64.b64encode(hmac.new(X_SECRET.encode(), token.encode(),
+                                     hashlib.sha256).digest()).decode()
+    assert (status, json.loads(body)) == (200, {"response_token": "sha256=" + want})
+    cap = stored(lab, bin)
+    assert cap.verified is None and "does not sign" in cap.verify_reason
+
+
+FORGED = json.dumps({"for_user_id": "1", "tweet_create_events": [{"text": "forged"}]})
+
+
+@pytest.mark.parametrize("token", [
+    FORGED,
+    "{}",
+    '"quoted"',
+    "two words",
+    "line\nbreak",
+    "tab\there",
+    "café",
+    "a<b>",
+    "semi;colon",
+    "[1,2]",
+    "%7B%7D",  # (a percent sign: the decoded text is what would be signed)
+])
+def test_x_crc_refuses_what_could_be_a_delivery(lab, token):
+    bin = "x-oracle"
+    lab.secret(bin, X_SECRET, provider="x")
+    status, body = crc(lab, bin, token)
+    assert status == 400
+    assert b"response_token" not in body and b"sha256=" not in body
+
+
+def test_x_crc_cannot_be_used_to_forge_a_verified_delivery(lab):
+    """The attack: ask the CRC to sign a delivery body, then send that body with the answer."""
+    bin = "x-forge"
+    lab.secret(bin, X_SECRET, provider="x")
+    status, answer = crc(lab, bin, FORGED)
+    assert status == 400
+    token = json.loads(answer).get("response_token", "sha256=AAAA")
+    post(lab.url_for(bin), FORGED.encode(), {"x-twitter-webhooks-signature": token,
+                                             "Content-Type": "application/json"})
+    cap = lab.wait(2, bin=bin, timeout=10)[-1]
+    assert cap.method == "POST" and cap.verified is False
+
+
+# -- timestamp windows ------------------------------------------------------------------------
+def test_mux_refuses_only_old_timestamps():
+    body = b'{"type":"video.asset.ready"}'
+    now = 1_800_000_000
+    future = sign_request("mux", "mux-secret", body=body, timestamp=now + 900).headers
+    old = sign_request("mux", "mux-secret", body=body, timestamp=now - 900).headers
+    assert verify_signature("mux", "mux-secret", future, body, now=now).valid
+    v = verify_signature("mux", "mux-secret", old, body, now=now)
+    assert not v.valid and "older" in v.reason
+
+
+@pytest.mark.parametrize(("age", "ok"), [(0, True), (45, True), (59, True), (90, False),
+                                         (299, False)])
+def test_linear_webhook_timestamp_within_a_minute(age, ok):
+    now = 1_800_000_000
+    body = json.dumps({"action": "create", "type": "Issue",
+                       "webhookTimestamp": (now - age) * 1000}).encode()
+    headers = sign_request("linear", "lin-secret", body=body).headers
+    assert verify_signature("linear", "lin-secret", headers, body, now=now).valid is ok
