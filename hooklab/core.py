@@ -30,7 +30,7 @@ from . import ingress
 from .capture import Capture, bin_of, n_captures, printable
 from .filters import describe
 from .providers import TABLE
-from .server.lifecycle import DEFAULT_MAX_BODY, CaptureServer
+from .server.lifecycle import DEFAULT_MAX_BODY, DEFAULT_MAX_IN_FLIGHT, CaptureServer
 from .server.responses import ResponseRules
 from .signatures.book import SecretBook
 from .store.store import CaptureStore
@@ -72,6 +72,11 @@ class HookLab(Configurable):
     max_body = Int(DEFAULT_MAX_BODY, min=0, help="Largest body accepted; bigger ones get 413.").tag(
         config=True
     )
+    max_in_flight = Int(
+        DEFAULT_MAX_IN_FLIGHT, min=0,
+        help="Bytes of request bodies (and unfinished heads) all connections may hold at once; "
+        "a request that would go over it gets 503 with Retry-After (never less than max_body).",
+    ).tag(config=True)
     durability = Enum(
         ["full", "normal"],
         "full",
@@ -308,11 +313,12 @@ class HookLab(Configurable):
             self.server.allowed_hosts = tuple(change["new"])
 
     @observe("stream_origins", "stream_max_pending", "stream_max_pending_bytes",
-             "stream_write_timeout", "idle_timeout", "body_timeout")
+             "stream_write_timeout", "idle_timeout", "body_timeout", "max_in_flight")
     def _stream_changed(self, change: Any) -> None:
         if self.server is not None:
             self.server.idle_timeout = self.idle_timeout
             self.server.body_timeout = self.body_timeout
+            self.server.max_in_flight = self.max_in_flight
             self._configure_stream()
 
     def _configure_server(self) -> None:
@@ -322,6 +328,7 @@ class HookLab(Configurable):
         self.server.allowed_hosts = tuple(self.allowed_hosts)
         self.server.redact_credentials = self.redact_credentials
         self.server.max_body = self.max_body
+        self.server.max_in_flight = self.max_in_flight
         self.server.idle_timeout, self.server.body_timeout = self.idle_timeout, self.body_timeout
         self._configure_stream()
 

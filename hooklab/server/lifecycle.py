@@ -33,7 +33,7 @@ from urllib.parse import quote
 from tornado.netutil import bind_sockets
 
 from .ingest import DEFAULT_MAX_BODY, RESERVED_PREFIX
-from .protocol import Connections
+from .protocol import DEFAULT_MAX_IN_FLIGHT, Connections
 from .responses import ResponseRules
 
 _PORT_TRIES = 20
@@ -41,7 +41,9 @@ _PORT_TRIES = 20
 TOKEN_CHECK = 2.0
 _log = logging.getLogger("hooklab")
 
-__all__ = ["DEFAULT_MAX_BODY", "RESERVED_PREFIX", "CaptureServer", "ServerError"]
+__all__ = [
+    "DEFAULT_MAX_BODY", "DEFAULT_MAX_IN_FLIGHT", "RESERVED_PREFIX", "CaptureServer", "ServerError",
+]
 
 def _new_loop() -> asyncio.AbstractEventLoop:
     """The server thread's own loop: uvloop's where it is installed (libuv: less Python per
@@ -116,6 +118,9 @@ class CaptureServer:
         self.idle_timeout = idle_timeout
         #: seconds a request's body may take to arrive once its head is in
         self.body_timeout = body_timeout
+        #: bytes of request bodies (and unfinished heads) all connections may hold at once;
+        #: past it, 503 with Retry-After (see :mod:`.protocol`; never less than ``max_body``)
+        self.max_in_flight = DEFAULT_MAX_IN_FLIGHT
         self._conns: Connections | None = None
         #: the lab's per-bin secrets: endpoint handshakes are answered with them when no
         #: response rule matches (:func:`hooklab.providers.handshake_answer`); None: never

@@ -21,7 +21,11 @@ Limits: a head over ``MAX_HEAD`` gets 414 (request line) or 431; a body over ``m
 as soon as that is known (by ``Content-Length`` before any body byte is read, and without a
 ``100 Continue``); malformed input 400. Every close after an answer is graceful: the answer,
 FIN, then what the client still sends is read and dropped (at most ``LINGER_SECONDS`` /
-``LINGER_BYTES``), so clients see the status, not a reset. Idle and header time
+``LINGER_BYTES``), so clients see the status, not a reset. Request bodies being received and
+unfinished heads, on all connections together, may hold at most ``max_in_flight`` bytes (the
+server's; at least ``max_body``): a request that would go over it gets 503 with
+``Retry-After`` (many connections each sending most of a big body and never the end held a
+gigabyte per 60). Idle and header time
 (``idle_timeout``), body time (``body_timeout``) and stuck readers are checked by one sweep per
 listener, not one timer per request.
 
@@ -64,13 +68,18 @@ from .ingest import RESERVED_PREFIX, answer_headers, capture_record, deliver, re
 if TYPE_CHECKING:
     from .lifecycle import CaptureServer
 
-__all__ = ["LINGER_BYTES", "LINGER_SECONDS", "MAX_HEAD", "CaptureProtocol", "Connections"]
+__all__ = [
+    "DEFAULT_MAX_IN_FLIGHT", "LINGER_BYTES", "LINGER_SECONDS", "MAX_HEAD", "CaptureProtocol",
+    "Connections",
+]
 
 MAX_HEAD = 1024 * 1024  # request line + headers; bigger heads get 414 / 431
 LINGER_SECONDS = 5.0
 LINGER_BYTES = 256 * 1024 * 1024
 #: stop reading from a client with this many answers outstanding (pipelining flood)
 MAX_PENDING = 64
+#: bytes of request bodies (and unfinished heads) all connections may hold at once
+DEFAULT_MAX_IN_FLIGHT = 256 * 1024 * 1024
 
 _log = logging.getLogger("hooklab")
 
@@ -119,10 +128,14 @@ _KEEP_ALIVE_10 = b"Connection: keep-alive\r\n"
 
 def _refusal(status: int, message: str, extra: str = "") -> bytes:
     body = f'{{"ok": false, "error": "{message}"{extra}}}'.encode()
+    retry = "Retry-After: 5\r\n" if status == 503 else ""
     return (
         f"HTTP/1.1 {status} {reason(status)}\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {len(body)}\r\nConnection: close\r\nServer: hooklab\r\n\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n{retry}Server: hooklab\r\n\r\n"
     ).encode() + body
+
+
+_BUSY = "busy: too many request bodies in flight, retry later"
 
 
 def _blank_line_end(buf: bytes | bytearray, start: int) -> int:
@@ -362,6 +375,7 @@ class CaptureProtocol(asyncio.Protocol):
         self.linger_since = 0.0
         self.unsent_at_sweep = 0  # answer bytes not yet taken by the client, at the last sweep
         self.taking_since = 0.0  # when that number last changed
+        self.held = 0  # bytes of the in-flight budget this connection holds (see _hold)
 
     def _new_parser(self) -> httptools.HttpRequestParser:
         p = httptools.HttpRequestParser(self)
@@ -379,6 +393,7 @@ class CaptureProtocol(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.conns.discard(self)
+        self._hold(0)
         self.slots.clear()
         self.req = None
         self.buf = b""
@@ -428,6 +443,7 @@ class CaptureProtocol(asyncio.Protocol):
         """Something unexpected broke this connection: log it and drop only this connection."""
         if doing:
             _log.exception("hooklab: dropped a connection after an error %s", doing)
+        self._hold(0)
         self.slots.clear()
         self.req = None
         self.buf = b""
@@ -515,8 +531,12 @@ class CaptureProtocol(asyncio.Protocol):
                 self.scan -= pos
             else:
                 self.buf = buf
+            if not self._hold(n - pos):
+                self._refuse(503, _BUSY)
+                return -1
             return -2
         self.scan = 0
+        self._hold(0)
         line_end = buf.find(b"\n", pos, end)
         m = _REQUEST_LINE.fullmatch(buf, pos, line_end)
         if m is None:
@@ -605,6 +625,8 @@ class CaptureProtocol(asyncio.Protocol):
         limit = self.server.max_body
         if req.length > limit:
             raise _Refuse(413, "payload too large", f', "max_body": {limit}')
+        if not self._hold(req.length):  # (the whole body, before any of it is read)
+            raise _Refuse(503, _BUSY)
         self.need = req.length
         self.tail = b""
         self.in_body = True
@@ -626,6 +648,9 @@ class CaptureProtocol(asyncio.Protocol):
             if req.length > self.server.max_body:
                 req.parts.clear()
                 raise _Refuse(413, "payload too large", f', "max_body": {self.server.max_body}')
+            if not self._hold(req.length):
+                req.parts.clear()
+                raise _Refuse(503, _BUSY)
 
     def on_message_complete(self) -> None:
         if self.parser.should_upgrade():
@@ -633,6 +658,7 @@ class CaptureProtocol(asyncio.Protocol):
         self.complete = True
         req, self.req = self.req, None
         self.in_body = False
+        self._hold(0)  # (the body goes to the store's bounded queue, or to the API)
         assert req is not None
         parts = req.parts
         body = parts[0] if len(parts) == 1 else b"".join(parts)
@@ -667,6 +693,17 @@ class CaptureProtocol(asyncio.Protocol):
         req.upgrade = False
         self.complete = False
         self.parser.feed_data(_LLHTTP_LINE_11 + framing + b"\r\n")
+
+    def _hold(self, nbytes: int) -> bool:
+        """Hold ``nbytes`` of the server's in-flight budget for this connection's request
+        (instead of what it held); False, holding what it held, if that goes over it."""
+        conns = self.conns
+        more = nbytes - self.held
+        if more > 0 and conns.held + more > conns.budget():
+            return False
+        conns.held += more
+        self.held = nbytes
+        return True
 
     # -- answers ---------------------------------------------------------------------------
     def _capture(self, req: _Request, body: bytes) -> None:
@@ -726,6 +763,7 @@ class CaptureProtocol(asyncio.Protocol):
 
     def _refuse_with(self, answer: bytes) -> None:
         """Answer (after the earlier answers) and close gracefully; read no more requests."""
+        self._hold(0)
         self.req = None
         self.in_body = False
         self.closing = True
@@ -855,6 +893,13 @@ class Connections:
         self._sweeper: asyncio.TimerHandle | None = None
         self._retry: set[CaptureProtocol] = set()
         self.loop: asyncio.AbstractEventLoop | None = None
+        #: bytes of request bodies and unfinished heads held by all connections
+        self.held = 0
+
+    def budget(self) -> int:
+        """Bytes all connections' requests may hold at once (never less than one ``max_body``)."""
+        srv = self.server
+        return max(int(getattr(srv, "max_in_flight", DEFAULT_MAX_IN_FLIGHT)), srv.max_body)
 
     def now(self) -> float:
         assert self.loop is not None

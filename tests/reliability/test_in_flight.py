@@ -1,0 +1,188 @@
+"""Memory held by unfinished requests is bounded across connections.
+
+Each connection may send most of a ``max_body`` body and never its end (until the body timeout):
+with nothing bounding them together, 60 such connections held a gigabyte of the kernel's (or
+``hooklab serve``'s) memory. Requests being received -- bodies and unfinished heads -- share one
+budget, ``HookLab.max_in_flight`` (never less than ``max_body``); a request that would go over
+it gets 503 with ``Retry-After``, as soon as that is known, and what is let go frees it.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+
+import pytest
+
+import hooklab
+
+pytestmark = pytest.mark.timeout(60)
+
+MiB = 1024 * 1024
+
+
+@pytest.fixture
+def lab(tmp_path):
+    lab = hooklab.HookLab(port=0, db=str(tmp_path / "c.sqlite3"), max_body=MiB,
+                          max_in_flight=4 * MiB)
+    lab.start()
+    yield lab
+    lab.stop()
+
+
+def connect(lab) -> socket.socket:
+    s = socket.create_connection(("127.0.0.1", lab.server.port), timeout=5)
+    s.settimeout(5)
+    return s
+
+
+def holder(lab, length: int = MiB, sent: int = 100_000) -> socket.socket:
+    """A connection that announced ``length`` bytes of body and sent ``sent`` of them."""
+    s = connect(lab)
+    s.sendall(b"POST /held HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % length
+              + b"h" * sent)
+    return s
+
+
+def answer(s: socket.socket) -> tuple[int, dict[str, str], bytes]:
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, _, v in (x.partition(":") for x in lines[1:])}
+    want = int(headers.get("content-length", "0"))
+    while len(body) < want:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return int(lines[0].split()[1]), headers, body
+
+
+def still_waiting(s: socket.socket) -> bool:
+    """No answer (the server is waiting for the rest of the request)."""
+    s.settimeout(0.3)
+    try:
+        s.recv(1, socket.MSG_PEEK)  # (an answer, or the connection closed)
+        return False
+    except TimeoutError:
+        return True
+    finally:
+        s.settimeout(5)
+
+
+def post(lab, body: bytes, path: str = "/ok") -> tuple[int, dict[str, str], bytes]:
+    s = connect(lab)
+    try:
+        s.sendall(b"POST %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: %d\r\n\r\n"
+                  % (path.encode(), len(body)) + body)
+        return answer(s)
+    finally:
+        s.close()
+
+
+def busy(status: int, headers: dict[str, str], body: bytes) -> bool:
+    return (status == 503 and headers.get("retry-after") == "5"
+            and "busy" in json.loads(body)["error"])
+
+
+def test_bodies_held_open_share_one_budget_and_the_rest_get_503(lab):
+    held = [holder(lab) for _ in range(4)]  # 4 MiB announced: the whole budget
+    try:
+        for s in held:
+            assert still_waiting(s)
+        # the next body, big or small, is refused at once (before any of it is read)
+        assert busy(*post(lab, b"x" * MiB))
+        assert busy(*post(lab, b"small"))
+        # one holder goes away: its MiB is free again, for a whole max_body
+        held.pop().close()
+        time.sleep(0.2)
+        status, _, body = post(lab, bytes(range(256)) * 4096, path="/after")
+        assert status == 200, body
+        cap = lab.wait(1, bin="after", timeout=10)[-1]
+        assert cap.body == bytes(range(256)) * 4096
+        # finishing a held body frees its share too (and that body is stored whole)
+        s = held.pop()
+        s.sendall(b"h" * (MiB - 100_000))
+        assert answer(s)[0] == 200
+        s.close()
+        assert post(lab, b"y" * MiB, path="/again")[0] == 200
+    finally:
+        for s in held:
+            s.close()
+    assert len(lab.dataframe(bin="held")) == 1  # only the finished one
+    assert len(lab.dataframe(bin="ok")) == 0  # the refused ones were not stored
+
+
+def test_chunked_bodies_count_as_they_arrive(lab):
+    held = [holder(lab) for _ in range(3)]  # 3 MiB
+    try:
+        first = connect(lab)
+        first.sendall(b"POST /chunked HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                      + b"90000\r\n" + b"a" * 0x90000 + b"\r\n")  # 576 KiB so far
+        assert still_waiting(first)
+        second = connect(lab)
+        second.sendall(b"POST /chunked HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                       + b"90000\r\n" + b"b" * 0x90000 + b"\r\n")  # over 4 MiB together
+        assert busy(*answer(second))
+        second.close()
+        first.sendall(b"0\r\n\r\n")  # the first one finishes inside the budget: stored
+        assert answer(first)[0] == 200
+        first.close()
+        assert lab.wait(1, bin="chunked", timeout=10)[-1].body == b"a" * 0x90000
+    finally:
+        for s in held:
+            s.close()
+
+
+def test_unfinished_heads_count_too(lab):
+    """Heads that never end (up to 1 MiB each, until the idle timeout) share the budget."""
+    lab.max_in_flight = 2 * MiB  # (changed while serving)
+    heads = []
+    try:
+        for _ in range(2):
+            s = connect(lab)
+            s.sendall(b"POST /h HTTP/1.1\r\nHost: x\r\nX-Pad: " + b"p" * 900_000)
+            heads.append(s)
+        time.sleep(0.2)
+        assert still_waiting(heads[0]) and still_waiting(heads[1])  # 1.8 MiB held
+        s = connect(lab)
+        heads.append(s)
+        s.sendall(b"POST /h HTTP/1.1\r\nHost: x\r\nX-Pad: " + b"p" * 900_000)
+        assert busy(*answer(s))
+    finally:
+        for s in heads:
+            s.close()
+    time.sleep(0.2)
+    assert post(lab, b"z" * MiB, path="/free")[0] == 200  # all of it let go
+
+
+def test_refused_and_reset_requests_let_their_share_go(lab):
+    """Every way a request ends frees what it held: 413, a malformed chunk, a reset."""
+    for _ in range(6):  # each round would leak a MiB: 4 rounds would fill the budget
+        s = holder(lab, MiB, 10)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        s.close()  # reset
+        bad = connect(lab)
+        bad.sendall(b"POST /bad HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    + b"40000\r\n" + b"c" * 0x40000 + b"\r\nzz\r\n")
+        assert answer(bad)[0] == 400
+        bad.close()
+        big = connect(lab)
+        big.sendall(b"POST /big HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    + (b"80000\r\n" + b"d" * 0x80000 + b"\r\n") * 3)
+        assert answer(big)[0] == 413
+        big.close()
+    time.sleep(0.3)
+    held = [holder(lab) for _ in range(4)]  # the whole budget is there to be held again
+    try:
+        for s in held:
+            assert still_waiting(s)
+    finally:
+        for s in held:
+            s.close()
