@@ -61,6 +61,9 @@ def start(
 ) -> HookLab:
     """Start the default lab and return it (``port=0``: any free port).
 
+    It replaces the current default lab (stopped first; captures it kept in memory are gone,
+    with a warning). A second lab beside it: ``hooklab.HookLab(port=0, db=...).start()``.
+
     >>> lab = hooklab.start(port=0, db=":memory:")
     >>> lab.url
     'http://127.0.0.1:...'

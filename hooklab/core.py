@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import warnings
 import weakref
@@ -193,11 +194,13 @@ class HookLab(Configurable):
         if self.host not in ("127.0.0.1", "localhost", "::1"):  # (once bound: an address
             import warnings  # that cannot be bound is an error, not this warning)
 
+            from .server.lifecycle import user_stacklevel
+
             warnings.warn(
                 f"hooklab is binding {self.host}: anyone who can reach this machine can send "
                 "to it and read captures through /_hooklab/api",
                 RuntimeWarning,
-                stacklevel=2,
+                stacklevel=user_stacklevel(),  # (the user's line: start(), %hooklab start...)
             )
         # public URLs given out before a stop_serving() work again
         ingress.refresh(self)
@@ -839,9 +842,27 @@ def set_default(new: HookLab | None) -> None:
 
 def start_default(*, host: str = "127.0.0.1", port: int = 8765, db: str | os.PathLike[str] = DEFAULT_DB,
                   **config: Any) -> HookLab:
-    """Stop the current default lab, then start a new one and make it the default."""
+    """Stop the current default lab, then start a new one and make it the default.
+
+    Captures the old lab held in memory (``db=":memory:"``) go with it: a warning says how many
+    (a second lab beside the default one is ``HookLab(port=0, ...).start()``)."""
     if _DEFAULT is not None:
-        _DEFAULT.stop()
+        old = _DEFAULT
+        lost, where = 0, old.server.url if old.server is not None else "not serving"
+        if old.db == ":memory:" and not old._memory_gone and old._store is not None:
+            with contextlib.suppress(Exception):  # (a store that cannot count loses nothing more)
+                lost = old.store.count()
+        old.stop()
+        if lost:
+            from .server.lifecycle import user_stacklevel
+
+            warnings.warn(
+                f"hooklab.start() stopped the default lab it replaces ({where}), "
+                f"and its {lost} capture{'s' if lost != 1 else ''} in memory (db=':memory:') "
+                "are gone; for a second lab beside the default one: "
+                "hooklab.HookLab(port=0, db=...).start()",
+                RuntimeWarning, stacklevel=user_stacklevel(),
+            )
     new = HookLab(host=host, port=port, db=os.fspath(db), **config)
     new.start()
     set_default(new)

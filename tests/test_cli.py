@@ -515,6 +515,15 @@ def test_an_address_that_cannot_be_bound_is_an_error_without_the_exposure_warnin
     assert r.stderr.startswith("hooklab: cannot start:") and "anyone" not in r.stderr, r.stderr
 
 
+@pytest.mark.parametrize("host", ["", " ", "\t"])
+def test_an_empty_host_is_refused_not_every_interface(host: str) -> None:
+    """``--host ''`` (a quoting slip) bound 0.0.0.0 and [::] while saying 127.0.0.1."""
+    r = run("serve", "--host", host, "--port", "0", "--db", ":memory:")
+    assert r.returncode == 1 and r.stdout == "", r
+    assert r.stderr.startswith(f"hooklab: cannot start: host {host!r} is empty: use "
+                               "'127.0.0.1'"), r.stderr
+
+
 def test_a_forward_target_that_is_no_url_is_said_with_its_flag() -> None:
     """(review) An unparsable target made the error message itself fail: 'hooklab: Invalid
     IPv6 URL', without the flag it came from."""

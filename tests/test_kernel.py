@@ -382,3 +382,34 @@ def test_a_taken_port_warning_points_at_the_cell_not_at_hooklab(tmp_path):
     assert f"RuntimeWarning: hooklab: port {port} is in use; listening on" in out, out
     assert "hooklab/" not in out.split("RuntimeWarning")[0], out
     assert "run_line_magic('load_ext', 'hooklab')" in out, out
+
+
+def test_start_mistakes_and_warnings_as_a_notebook_user_meets_them(tmp_path):
+    """An empty ``--host`` (a quoting slip) bound every interface while the status line said
+    127.0.0.1; the exposure warning of ``%hooklab start`` named hooklab's own magics.py; a
+    second ``hooklab.start()`` dropped the first lab's in-memory captures without a word."""
+    with Kernel(tmp_path) as k:
+        k.run("%config HookLab.port = 0\n%config HookLab.db = ':memory:'\n%load_ext hooklab")
+        for spelled in ("''", '" "', "'\t'"):
+            with pytest.raises(CellExecutionError) as err:
+                k.run(f"%hooklab start --host {spelled}")
+            assert "UsageError" in str(err.value) and "is empty" in str(err.value), spelled
+            status = k.run("import hooklab; print(hooklab.lab().host, hooklab.lab().is_running)")
+            assert status.strip() == "127.0.0.1 True", status
+        out = k.run("%hooklab start --host 127.0.0.2")
+        assert "RuntimeWarning: hooklab is binding 127.0.0.2" in out, out
+        assert "hooklab/" not in out.split("RuntimeWarning")[0], out
+        assert "run_line_magic('hooklab', 'start --host 127.0.0.2')" in out, out
+        out = k.run("import urllib.request\n"
+                    "first = hooklab.start(port=0, db=':memory:')\n"
+                    "for i in range(3):\n"
+                    "    urllib.request.urlopen(urllib.request.Request(first.url_for('a'), data=b'x'))\n"
+                    "second = hooklab.start(port=0, db=':memory:')\n"
+                    "print('first', first.is_running, 'second', second.is_running)")
+        assert "first False second True" in out, out
+        assert "RuntimeWarning: hooklab.start() stopped the default lab it replaces" in out, out
+        assert "its 3 captures in memory (db=':memory:') are gone" in out, out
+        assert "hooklab/" not in out.split("RuntimeWarning")[0], out
+        out = k.run("third = hooklab.start(port=0, db=':memory:')")  # (nothing lost: no warning)
+        assert "Warning" not in out, out
+        k.run("hooklab.stop()")

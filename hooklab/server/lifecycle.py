@@ -43,6 +43,7 @@ _log = logging.getLogger("hooklab")
 
 __all__ = [
     "DEFAULT_MAX_BODY", "DEFAULT_MAX_IN_FLIGHT", "RESERVED_PREFIX", "CaptureServer", "ServerError",
+    "user_stacklevel",
 ]
 
 def _new_loop() -> asyncio.AbstractEventLoop:
@@ -69,7 +70,7 @@ def _answer(slot: Any, result: Any, response: Any) -> None:
         slot._abandon()
 
 
-def _user_stacklevel() -> int:
+def user_stacklevel() -> int:
     """The ``stacklevel`` that names the caller's first line outside hooklab and IPython's
     machinery: a warning of ``%load_ext hooklab`` or ``lab.start()`` points at the user's
     cell, not at hooklab's own files."""
@@ -107,6 +108,12 @@ class CaptureServer:
     ) -> None:
         from .guard import jupyter_runtime, jupyter_tokens, new_token, runtime_stamp
 
+        if not isinstance(host, str) or not host.strip():
+            # (the socket layer reads "" as every interface: a quoting slip must not open the
+            # lab to the network while its URL says 127.0.0.1)
+            raise ValueError(f"host {host!r} is empty: use '127.0.0.1' (the default: this "
+                             "machine only) or '0.0.0.0' to accept connections from other "
+                             "machines")
         self.store = store
         self.host = host
         self.requested_port = int(port)
@@ -224,7 +231,7 @@ class CaptureServer:
             err = self._error
             raise ServerError(str(err)) from err
         if self.warning:
-            warnings.warn(self.warning, RuntimeWarning, stacklevel=_user_stacklevel())
+            warnings.warn(self.warning, RuntimeWarning, stacklevel=user_stacklevel())
         return self
 
     def _bind(self) -> list[socket.socket]:
