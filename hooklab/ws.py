@@ -46,9 +46,13 @@ from tornado import httpclient, websocket
 
 from .capture import new_record
 
-__all__ = ["RecordSummary", "Recording", "record", "record_async", "start_recording"]
+__all__ = ["DEFAULT_MAX_MESSAGE", "RecordSummary", "Recording", "record", "record_async",
+           "start_recording"]
 
 Message = str | bytes
+#: the largest message recorded by default (hooklab's own ``max_body``); a bigger one ends
+#: the connection (1009 from our side), said in the CLOSE capture
+DEFAULT_MAX_MESSAGE = 16 * 1024 * 1024
 
 
 @dataclass
@@ -81,12 +85,28 @@ def _target_store(store: Any, lab: Any) -> Any:
     return lab.store
 
 
-def _messages(send: Message | Iterable[Message] | None) -> list[Message]:
+def _message(item: Any) -> Message:
+    """One message to send: text or bytes as given, a dict as JSON text (as ``hooklab.send``
+    sends a payload)."""
+    if isinstance(item, str | bytes):
+        return item
+    if isinstance(item, bytearray | memoryview):
+        return bytes(item)
+    if isinstance(item, dict):
+        return json.dumps(item)
+    raise TypeError(f"send= takes text, bytes, a dict (sent as JSON) or a list of them, "
+                    f"not {type(item).__name__}: {item!r:.80}")
+
+
+def _messages(send: Any) -> list[Message]:
+    """The messages ``send`` names: one (text, bytes, a dict) or a list of them."""
     if send is None:
         return []
-    if isinstance(send, str | bytes):
-        return [send]
-    return list(send)
+    if isinstance(send, str | bytes | bytearray | memoryview | dict):
+        return [_message(send)]
+    if not isinstance(send, Iterable):
+        _message(send)  # (raises: says what send= takes)
+    return [_message(item) for item in send]
 
 
 def _ctype(payload: Message) -> str:
@@ -139,7 +159,7 @@ class _Recorder:
 
 async def record_async(
     url: str,
-    send: Message | Iterable[Message] | None = None,
+    send: Message | dict[str, Any] | Iterable[Message | dict[str, Any]] | None = None,
     duration: float | None = None,
     max_messages: int | None = None,
     *,
@@ -151,9 +171,11 @@ async def record_async(
     bin: str | None = None,
     connect_timeout: float = 10.0,
     stop: asyncio.Event | None = None,
+    max_message_size: int = DEFAULT_MAX_MESSAGE,
 ) -> RecordSummary:
     """Coroutine behind :func:`record` (``await`` it on a loop that may block briefly)."""
-    _check(url, duration, max_messages)
+    _check(url, duration, max_messages, max_message_size)
+    outgoing = _messages(send)
     target = _target_store(store, lab)
     summary = RecordSummary(url=url)
     rec = _Recorder(url, target, bin, summary)
@@ -163,12 +185,12 @@ async def record_async(
     stop = stop or asyncio.Event()
     stop_task = asyncio.ensure_future(stop.wait())
     attempt = 0
-    outgoing = _messages(send)
     try:
         while True:
             rec.conn_id = f"{rec.rec_id}-{attempt}"
             ended_by_server = await _one_connection(
-                rec, outgoing, headers, connect_timeout, deadline, max_messages, stop_task, attempt
+                rec, outgoing, headers, connect_timeout, deadline, max_messages, stop_task, attempt,
+                max_message_size,
             )
             if not ended_by_server:
                 break
@@ -196,10 +218,20 @@ async def record_async(
     return summary
 
 
-def _check(url: str, duration: float | None, max_messages: int | None) -> None:
-    """``ValueError`` for what cannot be recorded: a URL that is not ws:// or wss://, a
-    duration below 0, fewer than one message."""
+def _check(url: str, duration: float | None, max_messages: int | None,
+           max_message_size: int = DEFAULT_MAX_MESSAGE) -> None:
+    """``ValueError`` / ``TypeError`` for what cannot be recorded: a URL that is not ws:// or
+    wss://, a duration that is not 0 seconds or more, fewer than one message."""
+    from numbers import Integral, Real
     from urllib.parse import urlsplit
+
+    if duration is not None and (isinstance(duration, bool) or not isinstance(duration, Real)):
+        raise TypeError(f"duration must be seconds (a number), not {duration!r}")
+    for name, value in (("max_messages", max_messages), ("max_message_size", max_message_size)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, Integral)):
+            raise TypeError(f"{name} must be a whole number, not {value!r}")
+    if max_message_size is not None and max_message_size < 1:
+        raise ValueError(f"max_message_size must be 1 byte or more, got {max_message_size!r}")
 
     if not isinstance(url, str) or urlsplit(url).scheme.lower() not in ("ws", "wss"):
         raise ValueError(f"hooklab.ws.record needs a ws:// or wss:// URL, got {url!r}")
@@ -218,6 +250,7 @@ async def _one_connection(
     max_messages: int | None,
     stop_task: asyncio.Future,
     attempt: int,
+    max_message_size: int = DEFAULT_MAX_MESSAGE,
 ) -> bool:
     """Record one connection. True when it ended on the server's side (a reconnect candidate)."""
     s = rec.summary
@@ -237,7 +270,8 @@ async def _one_connection(
         arrived.put_nowait(msg)
 
     try:
-        conn = await websocket.websocket_connect(request, on_message_callback=on_message)
+        conn = await websocket.websocket_connect(request, on_message_callback=on_message,
+                                                 max_message_size=max_message_size)
     except Exception as exc:  # noqa: BLE001 - recorded, then maybe retried
         msg = f"{type(exc).__name__}: {exc}"
         s.errors.append(msg)
@@ -280,6 +314,11 @@ async def _one_connection(
     if by_server:  # (no close frame, the connection cut: 1006, as RFC 6455 and browsers say)
         code = conn.close_code if conn.close_code is not None else 1006
         reason, closed_by = conn.close_reason or "", "server"
+        if conn.close_code is None:  # (Tornado ends a connection whose message is too big
+            # itself, with no word to its caller, just as a cut looks: both causes are said)
+            s.errors.append(f"connection {attempt + 1} ended without a close frame: cut by the "
+                            f"server, or a message over max_message_size={max_message_size} "
+                            "bytes (raise it to record bigger ones)")
     else:
         conn.close(1000, "recording finished")
         code, reason, closed_by = 1000, "recording finished", "client"
@@ -297,7 +336,10 @@ class Recording:
     """A recording running in a helper thread: ``stop()``, ``result(timeout)``, ``done``."""
 
     def __init__(self, url: str, **kwargs: Any) -> None:
-        _check(url, kwargs.get("duration"), kwargs.get("max_messages"))
+        _check(url, kwargs.get("duration"), kwargs.get("max_messages"),
+               kwargs.get("max_message_size", DEFAULT_MAX_MESSAGE))
+        kwargs["send"] = _messages(kwargs.get("send"))  # (a wrong send= raises here, not in
+        # the recording's thread)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
         self._ready = threading.Event()
@@ -355,7 +397,7 @@ def start_recording(url: str, **kwargs: Any) -> Recording:
 
 def record(
     url: str,
-    send: Message | Iterable[Message] | None = None,
+    send: Message | dict[str, Any] | Iterable[Message | dict[str, Any]] | None = None,
     duration: float | None = None,
     max_messages: int | None = None,
     *,
@@ -366,8 +408,12 @@ def record(
     max_reconnects: int = 3,
     bin: str | None = None,
     connect_timeout: float = 10.0,
+    max_message_size: int = DEFAULT_MAX_MESSAGE,
 ) -> RecordSummary:
     """Connect to ``url``, send ``send``, record every message both ways; return a summary.
+
+    ``send``: a message (text, bytes, or a dict sent as JSON text) or a list of them, sent on
+    every connection. Messages over ``max_message_size`` bytes (16 MiB) end the connection.
 
     Stops after ``duration`` seconds, after ``max_messages`` received messages, or when the
     server closes (and reconnects are off or used up), whichever comes first. Blocks the
@@ -386,6 +432,7 @@ def record(
         max_reconnects=max_reconnects,
         bin=bin,
         connect_timeout=connect_timeout,
+        max_message_size=max_message_size,
     )
     try:
         return rec.result()
