@@ -130,6 +130,14 @@ def help_text() -> str:
     return "".join(parts)
 
 
+def _command_parser(parser: argparse.ArgumentParser, cmd: str | None) -> argparse.ArgumentParser:
+    """The parser of ``%hooklab <cmd>`` (the top level's without one)."""
+    for action in parser._subparsers._group_actions if parser._subparsers else ():  # noqa: SLF001
+        if cmd in action.choices:
+            return action.choices[cmd]
+    return parser
+
+
 def _filters_of(args: argparse.Namespace) -> dict[str, Any]:
     raw = {k: getattr(args, k, None) for k in FILTER_KEYS}
     try:
@@ -153,7 +161,10 @@ class HookLabMagics(Magics):
         if any(a in ("-h", "--help", "help") for a in argv[:1]) or argv[-1:] in (["-h"], ["--help"]):
             print(help_text())
             return None
-        args = _parser().parse_args(argv or ["status"])
+        parser = _parser()
+        args, extra = parser.parse_known_args(argv or ["status"])
+        if extra:  # (said with the usage of the command typed, not the top level's)
+            _command_parser(parser, args.cmd).error(f"unrecognized arguments: {' '.join(extra)}")
         cmd = args.cmd or "status"
         lab = default_lab()
         if cmd == "start":
@@ -200,7 +211,8 @@ class HookLabMagics(Magics):
                 raise UsageError(f"%hooklab send: {exc.args[0] if exc.args else exc}") from None
             except OSError as exc:  # nothing listening there, a name that does not resolve...
                 raise UsageError(f"%hooklab send: {target}: {exc.strerror or exc}") from None
-            print(f"sent {args.provider or ''} {args.event or ''} to {target}: {resp.status}".replace("  ", " "))
+            what = " ".join(filter(None, ("sent", args.provider, args.event, "to", target)))
+            print(f"{what}: {resp.status}")
         elif cmd == "respond":
             headers = []
             for h in args.header:

@@ -237,6 +237,9 @@ def test_magic_commands(tmp_path):
             ("%hooklab df --since yesterday", "since must be a capture id or an ISO 8601 time"),
             ("%hooklab df --until soon", "until must be a capture id or an ISO 8601 time"),
             ("%hooklab df --colour red", "unrecognized arguments: --colour red"),
+            # (the usage of the command typed: it showed the top level's "%hooklab command ...")
+            ("%hooklab df --bogus", "usage: %hooklab df [--flatten]"),
+            ("%hooklab export out.har --bni github", "usage: %hooklab export [--format"),
             ("%hooklab send orders --data '{not json'", "--data is not JSON"),
             ("%hooklab df --bin 'unclosed", "No closing quotation"),
             ("%hooklab export nodir/out.har", "No such file or directory: 'nodir/out.har'"),
@@ -266,6 +269,10 @@ def test_magic_commands(tmp_path):
         assert "stopped" in k.run("%hooklab stop")
         assert _port_is_free(port)
         assert f"http://127.0.0.1:{port} " in k.run("%hooklab start")
+        out = k.run("%hooklab send orders --data '[1, 2]'")  # (it said "sent  to": two spaces)
+        assert out.startswith(f"sent to http://127.0.0.1:{port}/orders: 200"), out
+        out = k.run("%hooklab send orders --provider github --data '{}'")
+        assert out.startswith(f"sent github to http://127.0.0.1:{port}/orders: 200"), out
         k.run("%hooklab stop")
         with pytest.raises(CellExecutionError) as err:
             k.run("%hooklab send orders --data '{}'")
