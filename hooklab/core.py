@@ -283,6 +283,8 @@ class HookLab(Configurable):
 
         >>> lab.stream_url(since=0, bin="github", search="refund")
         'ws://127.0.0.1:.../_hooklab/ws?token=...&since=0&bin=github&search=refund'
+        >>> lab.stream_url(bin=["github", "stripe"], verified=False)
+        'ws://127.0.0.1:.../_hooklab/ws?token=...&bin=github&bin=stripe&verified=0'
         """
         from datetime import datetime
         from urllib.parse import urlencode
@@ -301,7 +303,8 @@ class HookLab(Configurable):
             return value.isoformat() if isinstance(value, datetime) else value
 
         base = "ws" + self.url[len("http"):]
-        extra = urlencode([(k, text(v)) for k, v in query.items() if v is not None])
+        extra = urlencode([(k, text(one)) for k, v in query.items() if v is not None
+                           for one in (v if isinstance(v, list | tuple | set | frozenset) else [v])])
         return f"{base}/_hooklab/ws?token={self._api_token}" + (f"&{extra}" if extra else "")
 
     def url_for(self, bin: str, path: str = "") -> str:

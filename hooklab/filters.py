@@ -12,6 +12,8 @@ provider   detected sender (``stripe``, ``github``, ...)
 event_type e.g. ``invoice.paid``, ``pull_request.opened``
 path       the exact path
 kind       ``http`` (received), ``ws_in`` / ``ws_out`` (recorded WebSocket frames)
+verified   ``True``: its signature was checked and is valid; ``False``: checked and not valid
+           (captures to a bin without a secret have neither); in a URL ``true``/``false``
 since      a capture id (newer ids only) or a datetime (received after it; or ISO 8601 text)
 until      a capture id (that id and older) or a datetime (received at or before it)
 search     words in path, query, headers or body (case-insensitive; see below)
@@ -29,15 +31,20 @@ A search text with no letters or digits at all (``"@"``) matches as a plain subs
 The store answers ``search`` from an index (:mod:`hooklab.store`); :func:`matches` is its exact
 Python twin for single captures (the live stream).
 
+In a URL (``/_hooklab/api/captures``, the stream) or a magic, a field filter may be given more
+than once for any of its values (``?bin=github&bin=stripe``, ``--bin github --bin stripe``).
+
 >>> search_words("Refund-42 OK_now")
 ['refund', '42', 'ok', 'now']
 
 >>> validate({"method": "post", "bin": None, "since": 3})
 {'method': 'POST', 'since': 3}
+>>> validate({"verified": "false", "bin": ["github", "stripe"]})
+{'verified': False, 'bin': ['github', 'stripe']}
 >>> validate({"colour": "red"})
 Traceback (most recent call last):
 ...
-TypeError: unknown capture filter 'colour'; use one of bin, method, provider, event_type, path, kind, since, until, search
+TypeError: unknown capture filter 'colour'; use one of bin, method, provider, event_type, path, kind, verified, since, until, search
 """
 
 from __future__ import annotations
@@ -72,7 +79,10 @@ __all__ = [
 #: filters that compare one capture field for equality (or membership, given a list)
 FIELD_KEYS = ("bin", "method", "provider", "event_type", "path", "kind")
 #: every filter key, in the order they are documented
-FILTER_KEYS = (*FIELD_KEYS, "since", "until", "search")
+FILTER_KEYS = (*FIELD_KEYS, "verified", "since", "until", "search")
+
+_TRUE = ("true", "1", "yes")
+_FALSE = ("false", "0", "no")
 
 _MULTI = (list, tuple, set, frozenset)
 
@@ -96,6 +106,15 @@ def validate(filters: Mapping[str, Any]) -> dict[str, Any]:
                 value = [str(v) for v in value]
             elif not isinstance(value, str):
                 raise TypeError(f"filter {key}= takes a string or a list of strings, not {value!r}")
+        elif key == "verified":
+            text = value.strip().lower() if isinstance(value, str) else None
+            if isinstance(value, bool) or (isinstance(value, Integral) and value in (0, 1)):
+                value = bool(value)
+            elif text in _TRUE or text in _FALSE:
+                value = text in _TRUE
+            else:
+                raise TypeError(f"verified= takes True or False (in a URL true or false), "
+                                f"not {value!r}")
         elif key in ("since", "until"):
             if isinstance(value, str):  # ISO 8601 text, as pandas users write times
                 number = capture_id(value)
@@ -340,12 +359,18 @@ def capture_id(text: str) -> int | None:
 def from_query(get: Callable[[str], str | None]) -> dict[str, Any]:
     """Filters from URL query arguments (``?bin=github&since=12&search=refund``).
 
-    ``get(name)`` returns the argument or ``None``. ``since`` and ``until`` are each a
-    capture id or an ISO 8601 time. Raises ``ValueError`` with a message fit for a 400.
+    ``get(name)`` returns the argument, ``None``, or a list of the values it was given (a
+    field filter then means any of them; the others take one). ``since`` and ``until`` are
+    each a capture id or an ISO 8601 time. Raises ``ValueError`` with a message fit for a 400.
     """
     raw: dict[str, Any] = {}
     for key in FILTER_KEYS:
-        value = get(key)
+        value: Any = get(key)
+        if isinstance(value, list):
+            value = [v for v in value if v != ""]
+            if len(value) > 1 and key not in FIELD_KEYS:
+                raise ValueError(f"{key} takes one value, not {len(value)}")
+            value = value if len(value) > 1 else value[0] if value else None
         if value is None or value == "":
             continue
         if key in ("since", "until"):

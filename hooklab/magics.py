@@ -39,6 +39,7 @@ __all__ = ["HookLabMagics", "help_text", "load", "unload"]
 
 _CONFIG_NOTE = """\
 filters (live, df, schema, export): --bin B --method M --provider P --event-type E --path P --kind K
+         (each again for any of several) --verified true|false
          --since ID_OR_ISO_TIME --until ID_OR_ISO_TIME --search TEXT   (see hooklab.filters)
 config:  %config HookLab.port = 9000   (every HookLab trait: %config HookLab)
 reading: the /_hooklab/ API, page and stream need the lab's read token: lab.page_url and
@@ -60,8 +61,15 @@ class _Parser(argparse.ArgumentParser):
 def _filter_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("filters")
     for key in FILTER_KEYS:
-        g.add_argument("--" + key.replace("_", "-"), dest=key, metavar=key.upper(),
-                       help=f"only captures whose {key} matches" if key in FIELD_KEYS else None)
+        if key in FIELD_KEYS:  # (given again: any of the values)
+            g.add_argument("--" + key.replace("_", "-"), dest=key, metavar=key.upper(),
+                           action="append", help=f"only captures whose {key} is this (or another "
+                           "given)")
+        elif key == "verified":
+            g.add_argument("--verified", dest=key, metavar="true|false",
+                           help="only captures whose signature was checked: valid, or not")
+        else:
+            g.add_argument("--" + key.replace("_", "-"), dest=key, metavar=key.upper())
 
 
 def _parser() -> _Parser:

@@ -32,8 +32,8 @@ def mixed():
 
 
 def test_every_key_is_documented_and_accepted(mixed):
-    assert FILTER_KEYS == ("bin", "method", "provider", "event_type", "path", "kind", "since",
-                           "until", "search")
+    assert FILTER_KEYS == ("bin", "method", "provider", "event_type", "path", "kind", "verified",
+                           "since", "until", "search")
     for key in FILTER_KEYS:
         assert key in hooklab.filters.__doc__
 
@@ -157,3 +157,95 @@ def test_a_provider_filter_with_a_typo_says_so() -> None:
             lab.dataframe(provider="unknown")  # (the name of "none detected" in exports)
     finally:
         lab.stop()
+
+
+# -- verified=, and several values of a field filter in a URL ----------------------------------
+@pytest.fixture
+def signed(tmp_path):
+    """github: 2 correctly signed, 1 with a wrong secret; plain: no secret (neither)."""
+    lab = hooklab.HookLab(port=0, db=str(tmp_path / "s.sqlite3")).start()
+    try:
+        lab.secret("github", "right-secret", provider="github")
+        for secret in ("right-secret", "wrong-secret", "right-secret"):
+            hooklab.send(lab.url_for("github"), provider="github", event="push", secret=secret)
+        hooklab.send(lab.url_for("plain"), payload={"a": 1})
+        caps = lab.wait(4, timeout=10)
+        assert [c.verified for c in caps] == [True, False, True, None]
+        yield lab
+    finally:
+        lab.stop()
+
+
+def _api(lab, query: str):
+    req = urllib.request.Request(lab.url + "/_hooklab/api/captures?" + query, headers=_auth(lab))
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+@pytest.mark.parametrize("value, spelled, expected", [
+    (True, "true", [1, 3]), (False, "false", [2]), (True, "1", [1, 3]), (False, "0", [2]),
+    (True, "YES", [1, 3]), (False, "no", [2]),
+])
+def test_verified_filter_from_every_entry_point(signed, tmp_path, value, spelled, expected):
+    lab = signed
+    assert [c.id for c in lab.query(verified=value)] == expected
+    assert [c.id for c in lab.query(verified=spelled)] == expected
+    assert list(lab.dataframe(verified=value)["id"]) == expected
+    assert [c.id for c in lab.wait(len(expected), timeout=1, verified=value)] == expected
+    lab.assert_received(count=len(expected), verified=value)
+    status, body = _api(lab, f"verified={spelled}")
+    assert status == 200 and [c["id"] for c in body["captures"]] == expected
+    # a Parquet export opened in place answers the same
+    folder = tmp_path / f"pq-{spelled}"
+    lab.export(str(folder), fmt="parquet")
+    opened = hooklab.open(str(folder))
+    assert [c.id for c in opened.query(verified=value)] == expected
+    assert list(opened.dataframe(verified=value)["id"]) == expected
+    # with another filter, and never the captures nobody checked
+    assert [c.id for c in lab.query(verified=value, bin="plain")] == []
+
+
+def test_verified_filter_refuses_what_is_not_true_or_false(signed):
+    assert len(signed.query(verified=None)) == 4  # (no filter, as for every key)
+    for bad in ("maybe", 2, 1.0, "", "none"):
+        with pytest.raises(TypeError, match="verified= takes True or False"):
+            signed.query(verified=bad)
+    status, body = _api(signed, "verified=maybe")
+    assert status == 400 and "verified" in body
+
+
+def test_a_field_filter_given_twice_in_a_url_means_any_of_them(signed):
+    status, body = _api(signed, "bin=plain&bin=github&verified=true")
+    assert status == 200 and [c["id"] for c in body["captures"]] == [1, 3]
+    status, body = _api(signed, "bin=plain&bin=nothing")
+    assert status == 200 and [c["id"] for c in body["captures"]] == [4]
+    for query in ("search=a&search=b", "verified=true&verified=false", "until=2&until=3"):
+        status, body = _api(signed, query)
+        assert status == 400 and "takes one value" in body, query
+
+
+def test_stream_url_lists_and_verified(signed):
+    import asyncio
+
+    from tornado import websocket
+
+    url = signed.stream_url(since=0, bin=["plain", "github"], verified=False)
+    assert "bin=plain&bin=github&verified=0" in url
+
+    async def read() -> list[int]:
+        conn = await websocket.websocket_connect(url)
+        ids = []
+        while True:
+            msg = await asyncio.wait_for(conn.read_message(), 2)
+            data = json.loads(msg)
+            if data.get("id") is not None:
+                ids.append(data["id"])
+            if len(ids) == 1:
+                break
+        conn.close()
+        return ids
+
+    assert asyncio.run(read()) == [2]

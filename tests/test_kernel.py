@@ -420,3 +420,24 @@ def test_start_mistakes_and_warnings_as_a_notebook_user_meets_them(tmp_path):
         out = k.run("third = hooklab.start(port=0, db=':memory:')")  # (nothing lost: no warning)
         assert "Warning" not in out, out
         k.run("hooklab.stop()")
+
+
+def test_filter_magics_take_verified_and_several_values(tmp_path):
+    """``--verified true|false``, and a field filter given again for any of several values."""
+    with Kernel(tmp_path) as k:
+        k.run("%config HookLab.port = 0\n%config HookLab.db = ':memory:'\n%load_ext hooklab\n"
+              "import hooklab\nlab = hooklab.lab()\n"
+              "lab.secret('gh', 'right', provider='github')\n"
+              "for s in ('right', 'wrong'):\n"
+              "    hooklab.send(lab.url_for('gh'), provider='github', event='push', secret=s)\n"
+              "hooklab.send(lab.url_for('plain'), payload={'a': 1})\n"
+              "_ = lab.wait(3, timeout=10)")
+        for magic, ids in (("df --verified false", "[2]"),
+                           ("df --bin plain --bin gh --verified true", "[1]"),
+                           ("df --bin plain --bin gh", "[1, 2, 3]")):
+            out = k.run(f"df = %hooklab {magic}\nprint(df.id.tolist())")
+            assert out.strip() == ids, (magic, out)
+        with pytest.raises(CellExecutionError) as err:
+            k.run("%hooklab df --verified maybe")
+        assert "UsageError" in str(err.value) and "verified= takes True or False" in str(err.value)
+        assert "--verified true|false" in k.run("%hooklab --help")

@@ -108,7 +108,7 @@ class CapturesHandler(_Base):
         if wrong:
             raise web.HTTPError(400, reason=wrong)
         try:  # since is this API's cursor (a capture id); every other filter as everywhere
-            filters = from_query(lambda k: None if k == "since" else self.get_query_argument(k, None))
+            filters = from_query(lambda k: None if k == "since" else self.get_query_arguments(k) or None)
         except ValueError as exc:
             raise web.HTTPError(400, reason=str(exc)) from None
         since = capture_id(self.get_query_argument("since", "0"))

@@ -107,7 +107,7 @@ class StreamHandler(websocket.WebSocketHandler):
             return
         try:  # since is the stream's cursor (a capture id); every other filter as everywhere
             self.filters = from_query(
-                lambda k: None if k == "since" else self.get_query_argument(k, None)
+                lambda k: None if k == "since" else self.get_query_arguments(k) or None
             )
             self.with_body = self.get_query_argument("body", "1") not in ("0", "false", "no")
             since_arg = self.get_query_argument("since", None)

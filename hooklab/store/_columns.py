@@ -270,6 +270,8 @@ def _mask(db: sqlite3.Connection, table: Any, filters: dict[str, Any], plan: Sea
             col = table.column(key)
             wanted = value if isinstance(value, list) else [value]
             both(pc.fill_null(pc.is_in(col, value_set=pa.array(wanted, pa.large_string())), False))
+        elif key == "verified":  # (1 valid, 0 not, -1 not checked)
+            both(pc.equal(table.column("verified"), 1 if value else 0))
         elif key == "since" and isinstance(value, datetime):
             both(pc.greater(table.column("received_us"), _us(value)))
         elif key == "since":

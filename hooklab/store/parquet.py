@@ -174,6 +174,8 @@ class ParquetStore:
                 if key == "provider":  # "unknown" in the files means none was detected
                     wanted = [w for w in wanted if w != NO_PROVIDER] or ["\0"]
                 both(ds.field(key).isin(wanted))
+            elif key == "verified":  # (null: not checked, neither)
+                both(ds.field("verified") == value)
             elif key == "since" and isinstance(value, datetime):
                 both(ds.field("received_at") > _ts(value))
             elif key == "since":
