@@ -1,7 +1,8 @@
 """The ``/_hooklab/`` JSON API served beside the capture paths, for tools and other processes.
 
 - ``GET /_hooklab/health`` -> ``{"status": "ok", "captures": N, "last_id": K, ...}``
-  (``"status": "failing"`` with ``error`` and ``since`` while captures cannot be stored)
+  (``"status": "failing"`` with ``error`` and ``since``, answered 503, while captures cannot
+  be stored)
 - ``GET /_hooklab/api/captures?since=<id>&limit=<n>&bin=<b>&search=<text>...`` -> a page of
   captures as JSON (filters: :mod:`hooklab.filters`): ``{"captures": [...], "last_id": K,
   "more": bool}``. A page holds at most ``limit`` (1000) captures and about
@@ -85,12 +86,15 @@ class HealthHandler(_Base):
             "port": self.server.port,
             "max_body": self.server.max_body,
         }
-        if failing is not None:  # captures are answered 503 meanwhile
+        if failing is not None:  # captures are answered 503 meanwhile: so is the check
             answer["error"], answer["since"] = failing[0], failing[1].isoformat()
+            self.set_status(503)  # (curl -f, a load balancer, a probe: a 200 said "up")
         self.finish(json.dumps(answer))
 
-    def head(self) -> None:  # (curl -I, a load balancer's check: 405 said "down"); 200, as
-        self.finish()  # GET answers (its "status" says "failing" while captures are refused)
+    def head(self) -> None:  # (curl -I, a load balancer's check: 405 said "down"); as GET
+        if getattr(self.server.store, "failing", None) is not None:
+            self.set_status(503)
+        self.finish()
 
 
 def _estimate(cap: Any, with_body: bool) -> int:

@@ -256,8 +256,19 @@ def test_a_full_disk_is_said_and_capture_resumes_once_there_is_room(small_disk):
             return r.status, r.read()
 
         def health() -> dict:
-            with urllib.request.urlopen(lab.url + "/_hooklab/health", timeout=10) as r:
-                return _json.loads(r.read())
+            try:
+                with urllib.request.urlopen(lab.url + "/_hooklab/health", timeout=10) as r:
+                    return {**_json.loads(r.read()), "http": r.status}
+            except urllib.error.HTTPError as e:  # (503 while failing: a probe sees "down")
+                return {**_json.loads(e.read()), "http": e.code}
+
+        def health_head() -> int:
+            try:
+                req = urllib.request.Request(lab.url + "/_hooklab/health", method="HEAD")
+                with urllib.request.urlopen(req, timeout=10) as r:
+                    return r.status
+            except urllib.error.HTTPError as e:
+                return e.code
 
         acked = []
         for n in range(400):
@@ -270,12 +281,13 @@ def test_a_full_disk_is_said_and_capture_resumes_once_there_is_room(small_disk):
         assert status == 503 and b"database or disk is full" in body, body
         h = health()
         assert h["status"] == "failing" and "database or disk is full" in h["error"], h
+        assert h["http"] == 503 and health_head() == 503
         subprocess.run(["mount", "-o", "remount,size=48m", str(small_disk)], check=True)
         deadline = time.monotonic() + 20
         while send(10_000, 1000)[0] != 200:
             assert time.monotonic() < deadline, "capture did not resume once there was room"
             time.sleep(0.5)
-        assert health()["status"] == "ok"
+        assert health()["status"] == "ok" and health()["http"] == 200 and health_head() == 200
         stored = [int(c.body[:8]) for c in lab.query(bin="big")]
         assert set(acked) <= set(stored) and 10_000 in stored
     finally:
