@@ -6,6 +6,7 @@ import asyncio
 import json
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from datetime import datetime, timezone
 
@@ -585,3 +586,71 @@ def test_what_send_takes_and_what_it_refuses(lab: HookLab, echo_url: str) -> Non
             ws.start_recording(f"{echo_url}/echo/x", lab=lab, **bad)
     with pytest.raises(ValueError, match="max_message_size must be 1 byte or more"):
         ws.record(f"{echo_url}/echo/x", lab=lab, max_message_size=0)
+
+
+def test_a_stream_sees_what_another_process_stores_into_the_same_database(tmp_path) -> None:
+    """Two labs on one file (two notebooks in one folder share .hooklab/captures.sqlite3, or
+    two ``hooklab serve``): each one's stream sent only its own captures, its cursor went past
+    the other's (a resume with since= could not fetch them either), and health's last_id was
+    its own. Now the stream notices the other writer and reads the file, in id order."""
+    db = str(tmp_path / "shared.sqlite3")
+    a = HookLab(port=0, db=db).start()
+    b = HookLab(port=0, db=db).start()
+    try:
+        async def consume(n: int, timeout: float) -> list[int]:
+            conn = await websocket.websocket_connect(a.stream_url(since=0, body=0))
+            ids: list[int] = []
+            try:
+                end = time.monotonic() + timeout
+                while len(ids) < n and time.monotonic() < end:
+                    try:
+                        msg = await asyncio.wait_for(conn.read_message(), 0.5)
+                    except asyncio.TimeoutError:
+                        continue
+                    if msg is None:
+                        break
+                    ids.append(json.loads(msg)["id"])
+                    if len(ids) == 1:  # the stream is live: now both labs store
+                        await asyncio.to_thread(send_both)
+            finally:
+                conn.close()
+            return ids
+
+        def send_both() -> None:
+            for i in range(10):
+                for lab in (b, a):
+                    urllib.request.urlopen(urllib.request.Request(
+                        lab.url_for("x"), data=b'{"i": %d}' % i), timeout=10).read()
+            for _ in range(3):  # then only the other one: nothing here wakes the stream
+                urllib.request.urlopen(urllib.request.Request(
+                    b.url_for("y"), data=b"{}"), timeout=10).read()
+
+        urllib.request.urlopen(urllib.request.Request(a.url_for("x"), data=b"{}"), timeout=10)
+        ids = asyncio.run(consume(24, 20))
+        assert ids == list(range(1, 25)), ids
+        health = json.loads(urllib.request.urlopen(a.url + "/_hooklab/health", timeout=10).read())
+        assert (health["captures"], health["last_id"]) == (24, 24), health
+
+        async def filtered() -> list[int]:  # a filtered stream, live, with the other storing
+            conn = await websocket.websocket_connect(a.stream_url(bin="y", body=0))
+            ids: list[int] = []
+            try:
+                await asyncio.sleep(0.3)
+                for lab in (a, b, b, a, b):
+                    await asyncio.to_thread(lambda lab=lab: urllib.request.urlopen(
+                        urllib.request.Request(lab.url_for("y"), data=b"{}"), timeout=10).read())
+                end = time.monotonic() + 10
+                while len(ids) < 5 and time.monotonic() < end:
+                    try:
+                        msg = await asyncio.wait_for(conn.read_message(), 0.5)
+                    except asyncio.TimeoutError:
+                        continue
+                    ids.append(json.loads(msg)["id"])
+            finally:
+                conn.close()
+            return ids
+
+        assert asyncio.run(filtered()) == [25, 26, 27, 28, 29]
+    finally:
+        b.stop()
+        a.stop()

@@ -82,7 +82,7 @@ class HealthHandler(_Base):
             "status": "ok" if failing is None else "failing",
             "version": __version__,
             "captures": st.count(),
-            "last_id": st.last_id,
+            "last_id": st.stored_last_id() if hasattr(st, "stored_last_id") else st.last_id,
             "port": self.server.port,
             "max_body": self.server.max_body,
         }

@@ -40,6 +40,8 @@ from .guard import log_without_query, origin_allowed, refuse_reader, unknown_par
 __all__ = ["StreamHandler", "StreamLimits", "stream_stats"]
 
 _PAGE = 200
+#: seconds between looks for captures another process stored into the same database
+_SHARED_POLL = 1.0
 _OVERHEAD = 512  # rough bytes of JSON around a capture's body
 
 
@@ -119,7 +121,8 @@ class StreamHandler(websocket.WebSocketHandler):
             return
         store = self.server.store
         try:
-            since = capture_id(since_arg) if since_arg not in (None, "") else store.last_id
+            since = capture_id(since_arg) if since_arg not in (None, "") else (
+                store.stored_last_id() if hasattr(store, "stored_last_id") else store.last_id)
             if since is None or since < 0:  # (-5 read as 0 here, a 400 from the API)
                 raise ValueError(since_arg)
         except ValueError:
@@ -129,6 +132,8 @@ class StreamHandler(websocket.WebSocketHandler):
         self.pending: deque[Capture] = deque()
         self.pending_bytes = 0
         self.live = False
+        self.refill = False  # read the database: it holds captures not told of (_from_writer)
+        self.others_checked = 0.0
         self.drops = 0
         self.closing = False
         self.wake = asyncio.Event()
@@ -140,15 +145,23 @@ class StreamHandler(websocket.WebSocketHandler):
         if streams is not None:
             streams.add(self)  # (told 1001 when the server stops)
         # subscribe first, then read the backlog: nothing can fall between the two
+        self.told = store.last_id  # the newest capture this process's store told of
         self.unsubscribe = store.subscribe(self._from_writer, on_clear=None)
         self.task = self.loop.create_task(self._pump())
 
     # -- store thread (writer or WAL syncer) -> server loop ------------------------------------
     def _from_writer(self, cap: Capture) -> None:
-        if not matches(cap, self.filters):
-            return
+        # ids told of skip some: another process stored those into the same database (or an
+        # import did, untold): the stream reads them from the file, in order (see _pump)
+        gap = cap.id > self.told + 1
+        self.told = max(self.told, cap.id)
+        if gap:
+            self.refill = True
         try:
-            self.loop.call_soon_threadsafe(self._enqueue, cap)
+            if matches(cap, self.filters):
+                self.loop.call_soon_threadsafe(self._enqueue, cap)
+            elif gap:
+                self.loop.call_soon_threadsafe(self.wake.set)
         except RuntimeError:  # server loop closed
             pass
 
@@ -222,13 +235,33 @@ class StreamHandler(websocket.WebSocketHandler):
             if len(page) < _PAGE and drops == self.drops:
                 return
 
+    def _others(self) -> bool:
+        """Whether the database holds captures newer than any this process told of: another
+        process stores into the same file (its captures are not "stored" events here). Looked
+        at once a second while live, for when only the other one stores."""
+        store = self.server.store
+        now = self.loop.time()
+        if now - self.others_checked < _SHARED_POLL or not hasattr(store, "stored_last_id"):
+            return False
+        self.others_checked = now
+        return store.stored_last_id() > max(self.told, self.cursor)
+
     async def _pump(self) -> None:
         try:
             await self._catch_up()
             self.live = True
             while not self.closing:
-                await self.wake.wait()
+                try:
+                    await asyncio.wait_for(self.wake.wait(), _SHARED_POLL)
+                except asyncio.TimeoutError:
+                    pass
                 self.wake.clear()
+                if self.refill or self._others():  # in id order, its own and the others'
+                    self.refill = False
+                    self.pending.clear()
+                    self.pending_bytes = 0
+                    await self._catch_up()
+                    continue
                 while self.pending and not self.closing:
                     batch = list(self.pending)
                     self.pending.clear()

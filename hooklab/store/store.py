@@ -1699,6 +1699,13 @@ class CaptureStore:
         """Id of the newest capture stored (0 when none ever was)."""
         return self._last_id
 
+    def stored_last_id(self) -> int:
+        """Id of the newest capture in the database, whoever stored it: another process
+        serving the same file too (:attr:`last_id` knows this process's own)."""
+        if self._memory:
+            return self._last_id
+        return max(self._last_id, self._fetch_apart("SELECT COALESCE(MAX(id), 0) FROM captures")[0][0])
+
     def wait_for(
         self, predicate: Callable[[], bool], timeout: float | None
     ) -> bool:
