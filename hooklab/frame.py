@@ -237,7 +237,7 @@ def frame_from_columns(
             codes = df["event_type"].cat.codes.to_numpy() if len(df) else None
             flat = _flatten_bodies(payloads, index=df.index, groups=codes, raw=bodies)
         flat.index = df.index
-        df = pd.concat([df, flat], axis=1)
+        df = pd.concat([df, _settled_ints(flat)], axis=1)
     return df
 
 
@@ -870,10 +870,11 @@ def _with_slow(flat: Any, slow: dict[int, Any], n: int, prefix: str) -> Any:
     import numpy as np
     import pandas as pd
 
-    extra = flatten_payloads(list(slow.values()), prefix=prefix)
+    extra = _exact_ints(flatten_payloads(list(slow.values()), prefix=prefix))
     extra.index = pd.Index(np.fromiter(slow, np.int64, len(slow)))
     if not len(flat.columns):
         return extra.reindex(pd.RangeIndex(n))
+    flat = _exact_ints(flat)
     try:
         return flat.combine_first(extra)
     except UnicodeEncodeError:  # lone surrogates: no Arrow-backed strings for these columns
@@ -1664,7 +1665,7 @@ def _arrow_flatten(
     frames = []
     for at, frame in pieces:
         frame.index = pd.Index(at)
-        frames.append(frame)
+        frames.append(_exact_ints(frame))
     whole = pd.concat(frames, axis=0, sort=False) if len(frames) > 1 else frames[0]
     return whole.reindex(pd.RangeIndex(n))
 
@@ -1682,7 +1683,8 @@ def _normalize_like(
     table: Any, prefix: str, exact: dict[str, list[tuple[int, Any]]] | None = None
 ) -> Any:
     """An Arrow table of objects -> the columns ``json_normalize`` makes of them: nested
-    objects become dotted columns, lists stay lists, missing integers make floats. A list
+    objects become dotted columns, lists stay lists, missing integers make floats (but
+    pandas' nullable ``Int64`` where a float would change one: :func:`_exact_ints`). A list
     is the one in the body: ``exact`` (:func:`_exact_lists`) gives the values of the rows
     where Arrow's would differ."""
     import pandas as pd
@@ -1697,9 +1699,52 @@ def _normalize_like(
             cols[prefix + name] = pd.Series([None] * len(col), dtype=object)
         elif pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_map(t):
             cols[prefix + name] = pd.Series(_lists(col, (exact or {}).get(name)), dtype=object)
+        elif col.null_count and pa.types.is_integer(t) and _past_float(col):
+            cols[prefix + name] = col.to_pandas(types_mapper={t: pd.Int64Dtype()}.get)
         else:
             cols[prefix + name] = col.to_pandas()
     return pd.DataFrame(cols)
+
+
+#: integers a float64 holds exactly are those of at most this magnitude
+_FLOAT_EXACT = 1 << 53
+
+
+def _past_float(col: Any) -> bool:
+    """Whether Arrow integer column ``col`` holds a value a float64 would change (past 2**53:
+    Discord's and Twitter's snowflake ids, 64-bit database keys). One vectorised pass."""
+    import pyarrow.compute as pc
+
+    low, high = pc.min_max(col).values()
+    return low.is_valid and (low.as_py() < -_FLOAT_EXACT or high.as_py() > _FLOAT_EXACT)
+
+
+def _exact_ints(frame: Any) -> Any:
+    """``frame`` with each int64 column holding a value past 2**53 made pandas' nullable
+    ``Int64``, before rows are added to it (``reindex``, ``concat``, ``combine_first`` turn
+    an int64 column with missing rows into float64, which would change those values)."""
+    import numpy as np
+    import pandas as pd
+
+    for name in frame.columns:
+        col = frame[name]
+        if col.dtype == np.int64 and len(col) and (
+                int(col.max()) > _FLOAT_EXACT or int(col.min()) < -_FLOAT_EXACT):
+            frame[name] = col.astype(pd.Int64Dtype())
+    return frame
+
+
+def _settled_ints(frame: Any) -> Any:
+    """``frame`` with each ``Int64`` column that has no missing value back to plain int64 (a
+    column present in every row keeps the dtype ``json_normalize`` gives it)."""
+    import numpy as np
+    import pandas as pd
+
+    for name in frame.columns:
+        col = frame[name]
+        if isinstance(col.dtype, pd.Int64Dtype) and not col.isna().any():
+            frame[name] = col.to_numpy(np.int64)
+    return frame
 
 
 def _lists(col: Any, exact: list[tuple[int, Any]] | None) -> list[Any]:
