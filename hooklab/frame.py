@@ -929,7 +929,13 @@ def _split_rows(
     for i in np.flatnonzero(simple & (offs[1:] - offs[:-1] > 2 * _ARROW_DEPTH)).tolist():
         simple[i] = not _maybe_deep(bytes(data[offs[i] : offs[i + 1]]))
     spaced = np.isin(first, white) | (first == 0xEF)  # (0xEF: a UTF-8 byte order mark)
-    odd = np.flatnonzero(nonempty & ~simple & (enc | spaced | brace))
+    # UTF-16 and UTF-32 (which Capture.json() reads): a byte order mark (FF FE, FE FF) or a
+    # zero among the first two bytes (no ASCII JSON text has one)
+    two = offs[1:] - offs[:-1] > 1
+    second = np.zeros(n, np.uint8)
+    second[two] = data[offs[:-1][two] + 1]
+    wide = two & ((first == 0) | (first == 0xFE) | (first == 0xFF) | (second == 0))
+    odd = np.flatnonzero(nonempty & ~simple & (enc | spaced | brace | wide))
     lines: dict[int, bytes] = {}
     slow: dict[int, Any] = {}
     if len(odd):

@@ -65,3 +65,22 @@ def pd_na() -> object:
 
     return pd.NA
 
+
+def test_flatten_reads_utf16_and_utf32_json_objects_as_json_does(tmp_path: Path) -> None:
+    """A UTF-16 JSON object was parsed by ``capture.json()`` and the ``json`` column but got no
+    ``payload.*`` columns in ``flatten=True`` (a UTF-8 byte order mark did)."""
+    sent = {"utf8": {"type": "a", "n": 1}, "u16": {"type": "c", "n": 3},
+            "u16be": {"type": "d", "n": 4}, "u32": {"type": "e", "n": 5}}
+    codecs = {"utf8": "utf-8", "u16": "utf-16", "u16be": "utf-16-be", "u32": "utf-32"}
+    bodies = [(b, json.dumps(v).encode(codecs[b]), {"Content-Type": f"application/json; charset={codecs[b]}"})
+              for b, v in sent.items()]
+    lab, pq = _lab_and_export(tmp_path, bodies)
+    try:
+        for opened in (lab, pq):
+            f = opened.dataframe(flatten=True).sort_values("id")
+            assert [c.json() for c in opened.captures] == list(sent.values())
+            assert f["payload.type"].tolist() == [v["type"] for v in sent.values()]
+            assert f["payload.n"].tolist() == [v["n"] for v in sent.values()]
+    finally:
+        lab.stop()
+        pq.stop()
