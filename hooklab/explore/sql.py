@@ -13,9 +13,10 @@ The ``captures`` view has the columns of ``lab.dataframe()`` except ``json``, pl
 =====================  ===========================================================================
 ``received_at``        ISO 8601 text in UTC with microseconds (``2026-01-01T12:00:00.000123Z``);
                        turned into ``datetime64[ns, UTC]`` in the result when selected by that name
-``payload``            the body as JSON text when it is valid JSON (``json_extract``, ``->>``,
-                       ``json_each`` and ``json_tree`` work on it), else NULL; compressed
-                       (``Content-Encoding``) and form bodies are NULL here
+``payload``            the body as JSON text when ``capture.json()`` parses it (``json_extract``,
+                       ``->>``, ``json_each`` and ``json_tree`` work on it), else NULL: a
+                       compressed (``Content-Encoding``) body decoded, UTF-16 and UTF-32 as
+                       UTF-8 text, a byte order mark dropped; a form or a Latin-1 body NULL
 ``headers``            JSON array of ``[name, value]`` pairs, as received
 ``query``              JSON object of the query string (``{"name": ["value", ...]}``)
 =====================  ===========================================================================
@@ -70,9 +71,76 @@ VIEW_SQL = f"""CREATE TEMP VIEW IF NOT EXISTS captures AS SELECT
     {_LATEST_FORWARD.format(col="latency_ms")} AS forward_latency_ms,
     {_LATEST_FORWARD.format(col="error")} AS forward_error,
     CASE WHEN instr(lower(c.headers), '"content-encoding"') = 0
-              AND json_valid(CAST(c.body AS TEXT)) THEN CAST(c.body AS TEXT) END AS payload,
+              AND json_valid(CAST(c.body AS TEXT))
+              AND NOT CAST(c.body AS TEXT) GLOB '*[^' || char(1) || '-' || char(127) || ']*'
+         THEN CAST(c.body AS TEXT)
+         WHEN length(c.body) > 0
+              AND (instr(lower(c.headers), '"content-encoding"') > 0
+                   OR json_valid(CAST(c.body AS TEXT))
+                   OR substr(c.body, 1, 1) IN (x'ef', x'fe', x'ff', x'00')
+                   OR substr(c.body, 2, 1) = x'00'
+                   OR instr(c.body, x'4e614e') > 0 OR instr(c.body, x'496e66696e697479') > 0)
+         THEN hooklab_payload(c.body, c.headers) END AS payload,
     c.headers AS headers, c.query AS query
 FROM main.captures c"""
+"""``payload`` in SQL: ASCII bodies SQLite's ``json_valid`` takes are their own JSON text (no
+Python call for the common case); :func:`payload_text` settles the few others it could read
+differently from ``Capture.json()``: any other byte (valid UTF-8?), a ``Content-Encoding``, a
+byte order mark or UTF-16/32 zero bytes, ``NaN`` or ``Infinity`` (JSON to Python only)."""
+
+
+def payload_text(body: bytes | None, headers: str | None) -> str | None:
+    """``payload`` of a capture: its body as JSON text if ``Capture.json()`` parses it (the
+    ``Content-Encoding`` undone, the charset JSON's own: UTF-8, -16 or -32, a byte order mark
+    dropped; NaN as null and infinities as 9e999, as SQLite reads them), else None; for the
+    SQL views of SQLite and DuckDB alike, so both hold what
+    ``capture.json()`` reads (a Latin-1 body, which it does not read, has none).
+
+    >>> payload_text(b'\\xef\\xbb\\xbf{"a": 1}', "[]"), payload_text('{"a":1}'.encode("utf-16"), "[]")
+    ('{"a": 1}', '{"a":1}')
+    >>> payload_text('{"a":"crème"}'.encode("latin-1"), "[]") is None
+    True
+    >>> payload_text(b'{"v": NaN, "w": -Infinity, "s": "NaN"}', "[]")
+    '{"v":null,"w":-9e999,"s":"NaN"}'
+    """
+    import json
+
+    from ..capture import decode_body
+
+    if not body:
+        return None
+    raw = bytes(body)
+    encoding = None
+    try:
+        for pair in json.loads(headers or "[]"):
+            if str(pair[0]).lower() == "content-encoding":
+                encoding = str(pair[1])
+                break
+        if encoding is not None:
+            raw = decode_body(raw, encoding)
+        text = raw.decode(json.detect_encoding(raw), "surrogatepass")
+        odd: list[str] = []
+        value = json.loads(text, parse_constant=lambda c: odd.append(c) or float(c))
+    except (ValueError, TypeError, IndexError, RecursionError):
+        return None
+    if odd:  # NaN, Infinity: JSON to Python only; written as SQLite reads them in JSON5
+        return _NON_FINITE.sub(_finite, json.dumps(value, separators=(",", ":")))
+    try:
+        text.encode("utf-8")  # (SQLite and DuckDB take no lone surrogate)
+    except UnicodeEncodeError:
+        return json.dumps(value)  # the same value, its surrogates as \u escapes
+    return text.lstrip("\ufeff")
+
+
+#: a JSON string, or a NaN or infinity ``json.dumps`` writes outside one
+_NON_FINITE = re.compile(r'"(?:[^"\\]|\\.)*"|-?Infinity|NaN')
+
+
+def _finite(m: re.Match[str]) -> str:
+    """A match of :data:`_NON_FINITE` as SQLite reads JSON5: NaN null, infinity 9e999."""
+    word = m.group()
+    return word if word[0] == '"' else {"NaN": "null", "Infinity": "9e999"}.get(word, "-9e999")
+
 
 #: statements may start with these words only
 _FIRST_WORDS = frozenset({"select", "with", "values", "explain", "pragma"})
@@ -184,6 +252,7 @@ def run_sql(
     try:
         db.execute("PRAGMA query_only = 1")
         db.text_factory = _decode  # bodies can hold any bytes: never fail on decoding
+        db.create_function("hooklab_payload", 2, payload_text, deterministic=True)
         db.set_authorizer(_authorizer(refused))
         if deadline is not None:
             db.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
@@ -234,7 +303,9 @@ def run_duckdb(
     DuckDB's own parser must find exactly one statement and call it a query (``SELECT``, or
     ``EXPLAIN`` of one), and the connection cannot touch another file. JSON values in the
     result come back as SQLite's ``json_extract`` gives them: numbers, text without quotes,
-    ``true`` as 1, objects and arrays as JSON text.
+    ``true`` as 1, objects and arrays as JSON text; ``json_extract`` and ``json_type`` are
+    SQLite's in the query too (``hooklab.store.parquet``'s macros), and ``->`` / ``->>``,
+    whose DuckDB values differ from SQLite's, are refused (``ValueError``).
 
     >>> lab.export("exports/sql", fmt="parquet")
     1
@@ -254,6 +325,12 @@ def run_duckdb(
         words = query.lstrip(" \t\r\n(").split(None, 1) if isinstance(query, str) else []
         if not words or words[0].lower() not in ("from", "describe", "summarize", "show"):
             check_statement(query)
+        if "->" in _code_of(query):
+            raise ValueError(
+                "lab.sql on a Parquet dataset takes no -> or ->> (DuckDB's give JSON and text "
+                "where SQLite's give its JSON text and numbers: the same query would answer "
+                "differently); write json_extract(payload, '$.field'), which answers as on "
+                "SQLite, or lambda x: ... for a lambda")
         try:
             found = con.extract_statements(query)
         except duckdb.Error as exc:
@@ -280,6 +357,7 @@ def run_duckdb(
             cur = con.execute(query, params if isinstance(params, dict) else list(params or []))
             names = [d[0] for d in cur.description or ()]
             json_cols = [i for i, d in enumerate(cur.description or ()) if str(d[1]) == "JSON"]
+            variant_cols = [i for i, d in enumerate(cur.description or ()) if str(d[1]) == "VARIANT"]
             df = cur.df()
         except duckdb.InterruptException:
             raise TimeoutError(f"lab.sql query stopped after {timeout:g} s") from None
@@ -292,7 +370,19 @@ def run_duckdb(
         con.close()
     for i in json_cols:
         df[names[i]] = [_sqlite_json(v) for v in df[names[i]].tolist()]
+    for i in variant_cols:  # json_extract's values: missing ones None, as from SQLite
+        col = df[names[i]]
+        df[names[i]] = col.astype(object).where(col.notna(), None)
     return _typed_times(df)
+
+
+#: what in a DuckDB query is not code: string literals, quoted names, comments
+_NOT_CODE = re.compile(r"'(?:[^']|'')*'?|\"(?:[^\"]|\"\")*\"?|--[^\n]*|/\*.*?(?:\*/|$)|\$\$.*?(?:\$\$|$)", re.S)
+
+
+def _code_of(query: str) -> str:
+    """``query`` without its string literals, quoted names and comments."""
+    return _NOT_CODE.sub(" ", query)
 
 
 def _typed_times(df: pd.DataFrame) -> pd.DataFrame:

@@ -461,6 +461,9 @@ class ParquetStore:
         try:
             here = os.path.realpath(self.path)
             glob = os.path.join(here, "**", "*.parquet") if os.path.isdir(here) else here
+            _register_payload(con)
+            for macro in _MACROS:
+                con.execute(macro)
             con.execute(_VIEW.replace("{files}", _literal(glob)))
             # no spill folder (DuckDB would allow its default, ./.tmp, to every query), and
             # half the memory it would take by itself: a query too big for that fails with
@@ -515,15 +518,63 @@ class ParquetStore:
 
 
 #: the columns of hooklab's SQL view (hooklab.explore.sql), over the files
-_VIEW = """CREATE VIEW captures AS SELECT id,
+_VIEW = r"""CREATE VIEW captures AS SELECT id,
     strftime(received_at, '%Y-%m-%dT%H:%M:%S.%fZ') AS received_at, kind, bin, method, path,
     NULLIF(provider, 'unknown') AS provider, event_type, delivery_id, content_type, size,
     status, CAST(verified AS INTEGER) AS verified, CAST(duplicate AS INTEGER) AS duplicate,
     handshake, remote_addr, forward_status, forward_latency_ms, forward_error,
     CASE WHEN NOT contains(lower(headers), '"content-encoding"')
-              AND json_valid(try(decode(body))) THEN try(decode(body)) END AS payload,
+              AND json_valid(try(decode(body)))
+              AND NOT regexp_matches(try(decode(body)),
+                  '(?:^|[,:\[])\s*-?(?:[nN][aA]|[iI][nN])|,\s*[\]}]|^\x{FEFF}|\x00')
+         THEN try(decode(body))
+         WHEN octet_length(body) > 0
+              AND (contains(lower(headers), '"content-encoding"') OR json_valid(try(decode(body)))
+                   OR try(decode(body)) IS NULL OR contains(try(decode(body)), chr(0))
+                   OR starts_with(try(decode(body)), chr(65279)))
+         THEN hooklab_payload(body, headers) END AS payload,
     headers, query, day
 FROM read_parquet({files}, hive_partitioning = true, union_by_name = true)"""
+"""(``payload``: UTF-8 bodies DuckDB's ``json_valid`` takes, but for what it takes and Python
+does not (a trailing comma, ``nan``, ``inf``), are their own JSON text; the others that may be
+JSON go through ``hooklab.explore.sql.payload_text``, as on SQLite.)"""
+
+#: ``json_extract`` and ``json_type`` as SQLite's (a DuckDB macro shadows its built-in of the
+#: same name): ``json_extract`` gives a VARIANT that compares, sums and sorts as SQLite's value
+#: does (text for a JSON string, so ``= '5'`` matches the string "5" and not the number 5;
+#: 1/0 for true/false; an object or array as its JSON text), ``json_type`` SQLite's names
+_MACROS = (
+    r"""CREATE MACRO _hooklab_sqlite_value(x) AS CASE system.main.json_type(x)
+        WHEN 'VARCHAR' THEN (x ->> '$')::VARIANT
+        WHEN 'BOOLEAN' THEN (CASE WHEN x::VARCHAR = 'true' THEN 1 ELSE 0 END)::VARIANT
+        WHEN 'BIGINT' THEN x::BIGINT::VARIANT
+        WHEN 'UBIGINT' THEN x::UBIGINT::VARIANT
+        WHEN 'DOUBLE' THEN CASE WHEN regexp_full_match(x::VARCHAR, '-?[0-9]{1,38}')
+                                THEN x::VARCHAR::HUGEINT::VARIANT ELSE x::DOUBLE::VARIANT END
+        WHEN 'OBJECT' THEN x::VARCHAR::VARIANT
+        WHEN 'ARRAY' THEN x::VARCHAR::VARIANT END""",
+    "CREATE MACRO json_extract(j, p) AS _hooklab_sqlite_value(system.main.json_extract(j, p))",
+    r"""CREATE MACRO _hooklab_sqlite_type(x, t) AS CASE t
+        WHEN 'NULL' THEN 'null' WHEN 'BOOLEAN' THEN trim(x::VARCHAR)
+        WHEN 'BIGINT' THEN 'integer' WHEN 'UBIGINT' THEN 'integer'
+        WHEN 'DOUBLE' THEN CASE WHEN regexp_full_match(trim(x::VARCHAR), '-?[0-9]+')
+                                THEN 'integer' ELSE 'real' END
+        WHEN 'VARCHAR' THEN 'text' WHEN 'ARRAY' THEN 'array' WHEN 'OBJECT' THEN 'object' END""",
+    "CREATE MACRO json_type(j) AS _hooklab_sqlite_type(j, system.main.json_type(j)),"
+    " (j, p) AS _hooklab_sqlite_type(system.main.json_extract(j, p), system.main.json_type(j, p))",
+)
+
+
+def _register_payload(con: Any) -> None:
+    """``hooklab_payload(body, headers)`` on DuckDB connection ``con``: the view's ``payload``
+    of a body its SQL alone cannot settle (``hooklab.explore.sql.payload_text``)."""
+    from ..explore.sql import payload_text
+    from ._arrow import duckdb_module
+
+    duckdb = duckdb_module()
+    types = getattr(duckdb, "sqltypes", None) or duckdb.typing  # (renamed in DuckDB 2)
+    con.create_function("hooklab_payload", payload_text, [types.BLOB, types.VARCHAR],
+                        types.VARCHAR, null_handling="special", side_effects=False)
 
 
 def _memory_limit() -> str:
