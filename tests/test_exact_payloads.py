@@ -198,3 +198,31 @@ def test_sql_payload_holds_what_capture_json_reads_on_sqlite_and_parquet(tmp_pat
     finally:
         lab.stop()
         pq.stop()
+
+
+def test_diff_of_an_id_two_labs_exported_into_one_folder_says_it_is_ambiguous(tmp_path: Path) -> None:
+    """``lab.diff(1, 2)`` on a folder holding two labs' Parquet exports (both have ids 1 and
+    2) silently compared one capture of each id, maybe from different labs; it says the id is
+    ambiguous now, as exporting such a folder again does, and captures passed as themselves
+    still compare."""
+    out = tmp_path / "pq"
+    for name, amounts in (("lab_a", [100, 200]), ("lab_b", [999, 111])):
+        lab = hooklab.start(port=0, db=str(tmp_path / f"{name}.sqlite3"))
+        try:
+            for a in amounts:
+                assert post(lab.url_for(name), json.dumps({"amount": a}).encode(), JSON)[0] == 200
+            lab.wait(2, timeout=10)
+            lab.export(str(out), fmt="parquet")
+        finally:
+            lab.stop()
+    both = hooklab.open(str(out))
+    try:
+        with pytest.raises(ValueError, match=r"capture id 1 names 2 captures.*lab_a, lab_b"):
+            both.diff(1, 2)
+        with pytest.raises(ValueError, match="ids repeat"):
+            both.get(2)
+        a1, a2 = both.query(bin="lab_a")
+        d = both.diff(a1, a2)
+        assert d[["field", "change", "a", "b"]].values.tolist() == [["amount", "changed", 100, 200]]
+    finally:
+        both.stop()

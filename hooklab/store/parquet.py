@@ -265,8 +265,18 @@ class ParquetStore:
             yield from (_capture(r) for r in table.to_pylist())
 
     def get(self, capture_id: int) -> Capture | None:
+        """The capture of id ``capture_id`` (None if there is none). In a folder of several
+        labs' exports an id may name one capture of each: then ``ValueError`` says so (which
+        one was meant cannot be told; ``lab.diff(1, 2)`` picked one of each id at random)."""
         cid = int(capture_id)  # (the files' id statistics skip the rest: no scan of them all)
         rows = self._table({}, ids=(cid, cid)).to_pylist()
+        if len(rows) > 1:
+            bins = ", ".join(sorted({str(r.get("bin")) for r in rows}))
+            raise ValueError(
+                f"capture id {cid} names {len(rows)} captures in {self.path!r} (bins: {bins}): "
+                f"it holds the exports of {len(self.sources)} databases, whose ids repeat. "
+                "Pass the Capture itself (from lab.query(bin=...) or lab.captures), or open "
+                "one database's files")
         return _capture(rows[0]) if rows else None
 
     def export_source(self) -> str:
