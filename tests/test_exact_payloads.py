@@ -224,5 +224,15 @@ def test_diff_of_an_id_two_labs_exported_into_one_folder_says_it_is_ambiguous(tm
         a1, a2 = both.query(bin="lab_a")
         d = both.diff(a1, a2)
         assert d[["field", "change", "a", "b"]].values.tolist() == [["amount", "changed", 100, 200]]
+        # the live view of that folder: a click on such a row says it in the detail pane (a
+        # traceback under the view, from the click's callback, said it before)
+        view = both.live()
+        try:
+            view.refresh()
+            assert len(view.rows) == 4
+            view.table.index = 0
+            assert "names 2 captures" in view.detail.value and view.selected is None
+        finally:
+            view.close()
     finally:
         both.stop()

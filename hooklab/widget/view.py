@@ -295,7 +295,11 @@ class LiveView(LiveControls, W.VBox):
         ids = self._table_ids.get(id(change["owner"]))
         if idx is None or ids is None or not 0 <= idx < len(ids):
             return
-        self.select(ids[idx])
+        try:
+            self.select(ids[idx])
+        except ValueError as exc:  # e.g. an id several labs' exports in one folder share:
+            self._selected = None  # said in the pane, not as a traceback under the view
+            self.detail.value = f'<div class="hl-none">{escape(str(exc), quote=True)}</div>'
 
     def _clear_database(self) -> None:
         if not self.confirm_clear.value:
