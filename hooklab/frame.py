@@ -348,6 +348,10 @@ _BLOCK = 4096  # bodies per compressed block
 
 
 _CODEC = "lz4"  # fast both ways; JSON bodies shrink about 5 times
+#: bytes of bodies that cannot be JSON in one block before they are dropped from the json column
+_DROP_MIN = 1 << 20
+#: first bytes a body the json column parses may start with (not encoded, no JSON type)
+_MAY_START_JSON = tuple(b"{[ \t\r\n\x0b\x0c")
 
 
 class _Bodies:
@@ -433,7 +437,44 @@ class _Bodies:
         self.starts = np.array(starts, np.int64)
         self.encoded = np.asarray(encoded, np.int8)
         self.jsonish = np.asarray(jsonish, bool)
+        self._drop_unparsable()
         return self
+
+    def _drop_unparsable(self) -> None:
+        """Empty the bodies that cannot be JSON (their value is ``None`` either way), in the
+        blocks where they weigh: a megabyte-sized binary or text body, incompressible, was
+        kept whole for a ``None`` (a long-running lab's frames of such bodies took gigabytes).
+
+        Cannot be JSON, as :func:`_parse_one` reads: not encoded, a content type that does not
+        name JSON, and a first byte that is neither ``{``, ``[`` nor white space. Only blocks
+        where such candidates hold at least :data:`_DROP_MIN` bytes and a quarter of the block
+        are decompressed to look (their offsets tell it without that)."""
+        import numpy as np
+        import pyarrow as pa
+
+        for k in range(len(self.blocks)):
+            first, last = int(self.starts[k]), int(self.starts[k + 1])
+            offs = np.asarray(self.offsets[k], np.int64)
+            lengths = np.diff(offs)
+            cand = ~(self.jsonish[first:last] | (self.encoded[first:last] != 0)) & (lengths > 0)
+            weight = int(lengths[cand].sum())
+            if weight < _DROP_MIN or weight * 4 < self.raw_sizes[k]:
+                continue
+            raw = np.frombuffer(self.raw_block(k), np.uint8)
+            firsts = raw[offs[:-1][cand]]
+            drop = np.zeros(len(lengths), bool)
+            drop[np.flatnonzero(cand)[~np.isin(firsts, _MAY_START_JSON)]] = True
+            if not drop.any():
+                continue
+            keep_len = np.where(drop, 0, lengths)
+            new_offs = np.zeros(len(lengths) + 1, np.int64)
+            np.cumsum(keep_len, out=new_offs[1:])
+            kept = np.flatnonzero(~drop & (lengths > 0))
+            data = b"".join(raw[offs[i] : offs[i + 1]].tobytes() for i in kept.tolist())
+            self.blocks[k] = pa.Codec(_CODEC).compress(pa.py_buffer(data))
+            self.codecs[k] = _CODEC
+            self.raw_sizes[k] = len(data)
+            self.offsets[k] = new_offs
 
     @classmethod
     def from_packs(cls, packs: list[Any], encoded: Any, jsonish: Any) -> _Bodies:
@@ -468,6 +509,7 @@ class _Bodies:
                 left -= m
         self.blocks, self.codecs, self.raw_sizes, self.offsets = blocks, codecs, sizes, offsets
         self.starts = np.array(starts, np.int64)
+        self._drop_unparsable()
         return self
 
     def raw_block(self, b: int) -> Any:

@@ -236,3 +236,60 @@ def test_diff_of_an_id_two_labs_exported_into_one_folder_says_it_is_ambiguous(tm
             view.close()
     finally:
         both.stop()
+
+
+def test_the_json_column_does_not_keep_bodies_that_cannot_be_json(tmp_path: Path) -> None:
+    """A long-running lab's frames of megabyte binary bodies: the json column kept every body
+    whole (compressed; random bytes do not shrink) for a value that is None, 40 MB for 40 of
+    them, gigabytes over a day of dataframe() calls. Bodies that may be JSON stay: a text/plain
+    body that starts with "{", a JSON-typed body that is not valid JSON, a gzip body."""
+    import base64
+    import gzip
+    import os
+
+    big = 1 << 20
+    lab = hooklab.start(port=0, db=str(tmp_path / "big.sqlite3"))
+    try:
+        sends = [(os.urandom(big), "application/octet-stream") for _ in range(6)]
+        sends += [(b"plain text " * (big // 11), "text/plain")]
+        sends += [(b'{"kept": "' + b"k" * big + b'"}', "text/plain")]  # parses: kept
+        sends += [(b" [1, 2]" + b" " * big, "")]  # white space first: parses
+        sends += [(b"not json" * (big // 8), "application/json")]  # JSON-typed: kept, None
+        for body, ctype in sends:
+            headers = {"Content-Type": ctype} if ctype else {}
+            assert post(lab.url_for("b"), body, headers)[0] == 200
+        gz = gzip.compress(b'{"zipped": true}' + b" " * big)
+        assert post(lab.url_for("b"), gz, {"Content-Encoding": "gzip",
+                                           "Content-Type": "application/octet-stream"})[0] == 200
+        lab.wait(len(sends) + 1, timeout=30)
+        df = lab.dataframe()
+        values = df["json"].tolist()
+        assert values[:7] == [None] * 7
+        assert values[7] == {"kept": "k" * big} and values[8] == [1, 2]
+        assert values[9] is None and values[10] == {"zipped": True}
+        # what it keeps: the four that may be JSON (~3 MB of them shrink to little), not 7 MB
+        assert df.memory_usage(deep=True)["json"] < 1 << 20
+        flat = lab.dataframe(flatten=True)
+        assert flat["payload.kept"].tolist()[7] == "k" * big
+    finally:
+        lab.stop()
+
+    # a store whose captures are in column segments (thousands of them, from an import)
+    path = tmp_path / "many.jsonl"
+    with path.open("w") as f:
+        for i in range(5000):
+            if i % 1000 == 7:
+                body, ctype = os.urandom(big), "application/octet-stream"
+            else:
+                body, ctype = json.dumps({"i": i}).encode(), "application/json"
+            f.write(json.dumps({"method": "POST", "path": "/m", "received_at": "2026-01-01T00:00:00Z",
+                                "headers": [["Content-Type", ctype]],
+                                "body_b64": base64.b64encode(body).decode()}) + "\n")
+    many = hooklab.load_jsonl(path, db=str(tmp_path / "many.sqlite3"))
+    try:
+        df = many.dataframe()
+        assert len(df) == 5000 and df["json"].tolist()[8] == {"i": 8}
+        assert df["json"].tolist()[7] is None
+        assert df.memory_usage(deep=True)["json"] < 1 << 20  # (5 MB of random bodies kept before)
+    finally:
+        many.stop()
