@@ -491,7 +491,9 @@ class HookLab(Configurable):
 
         Calling it again with the same filters (re-running the cell) closes the earlier view
         and its thread; views with other filters keep running until ``view.close()`` or
-        ``lab.stop()``.
+        ``lab.stop()``. In a JupyterLab notebook the arrow keys of its tables go to the
+        notebook; right-click the view, "Create New View for Cell Output", to use the keyboard
+        (see :class:`~hooklab.widget.LiveView`).
         """
         from .widget.view import LiveView
 

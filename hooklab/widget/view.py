@@ -68,6 +68,19 @@ class LiveView(LiveControls, W.VBox):
         view.pick_field(("data", "object", "amount"))   # what a click on that tree row shows
         view.refresh()                             # re-render now (normally automatic)
         view.close()                               # stops the flusher thread
+
+    Keyboard (a limit of JupyterLab 4 with ipywidgets 8, README "The keyboard in the live
+    view"): inside a notebook, ArrowUp / ArrowDown and command-mode letters pressed in the
+    capture table or the Tree tab go to the notebook's shortcuts (ArrowDown selects the next
+    cell, ``b`` inserts one, ``d d`` deletes one). JupyterLab keeps a key from them only when
+    the focused element is ``:read-write`` (a text field) or inside an element marked
+    ``data-lm-suppress-shortcuts``; the tables are ``<select>`` elements (``ipywidgets.Select``),
+    which are neither, and ipywidgets 8 has no trait that sets such an attribute, so without a
+    frontend extension of its own (which hooklab does not ship) the view cannot keep them.
+    Home / End / PageUp / PageDown work; the filter box is a text field. In the panel
+    JupyterLab opens with "Create New View for Cell Output" the notebook's shortcuts do not
+    apply: the arrow keys move through the rows there too, and letters do nothing
+    (``tests/browser/test_live_keyboard.py``).
     """
 
     def __init__(
