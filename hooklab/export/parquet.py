@@ -23,6 +23,7 @@ ids they hold, so a long-running lab can export every hour, and several labs int
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -145,14 +146,18 @@ def export_parquet(store: Any, path: str | os.PathLike[str], **filters: Any) -> 
     # another extension) and renamed once complete: an export stopped part-way (killed, a
     # full disk) leaves no cut file that readers and the next export would stumble on
     unfinished = f".part-{source}-{first}-{last}-"
-    ds.write_dataset(
-        table, base, format="parquet", partitioning=partitioning(),
-        basename_template=unfinished + "{i}.parquet" + _UNFINISHED,
-        existing_data_behavior="overwrite_or_ignore", max_rows_per_file=ROWS_PER_FILE,
-        max_rows_per_group=min(ROWS_PER_FILE, 131_072),
-        file_options=ds.ParquetFileFormat().make_write_options(compression="zstd"),
-        preserve_order=True,  # rows in id order: a one-provider day reads back without a sort
-    )
+    try:
+        ds.write_dataset(
+            table, base, format="parquet", partitioning=partitioning(),
+            basename_template=unfinished + "{i}.parquet" + _UNFINISHED,
+            existing_data_behavior="overwrite_or_ignore", max_rows_per_file=ROWS_PER_FILE,
+            max_rows_per_group=min(ROWS_PER_FILE, 131_072),
+            file_options=ds.ParquetFileFormat().make_write_options(compression="zstd"),
+            preserve_order=True,  # rows in id order: a one-provider day reads back without a sort
+        )
+    except BaseException:  # Ctrl-C, SIGTERM (the CLI unwinds), a full disk: what this export
+        _remove_unfinished(base, unfinished)  # wrote goes now, not an hour later
+        raise
     # (found by name, not with write_dataset's file_visitor: a Python callback on Arrow's
     # threads made some processes abort at exit, "terminate called without an active exception")
     for folder, _dirs, names in os.walk(base):
@@ -179,6 +184,15 @@ def export_parquet(store: Any, path: str | os.PathLike[str], **filters: Any) -> 
 _UNFINISHED = ".tmp"
 #: files of an export stopped part-way are removed by a later export once this old (seconds)
 _UNFINISHED_AGE = 3600
+
+
+def _remove_unfinished(base: str, head: str) -> None:
+    """Remove the files an export whose names start with ``head`` was writing."""
+    for folder, _dirs, names in os.walk(base):
+        for name in names:
+            if name.startswith(head) and name.endswith(_UNFINISHED):
+                with contextlib.suppress(OSError):
+                    os.unlink(os.path.join(folder, name))
 
 
 def _forget_unfinished(base: str, source: str) -> None:
