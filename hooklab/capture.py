@@ -36,6 +36,7 @@ __all__ = [
     "micros",
     "n_captures",
     "new_record",
+    "payload_text",
     "printable",
     "redact_record",
     "scrub_detected",
@@ -786,3 +787,52 @@ def capture_to_dict(c: Capture, *, body: bool = True) -> dict[str, Any]:
         except UnicodeDecodeError:
             d["body_text"] = None
     return d
+
+
+def payload_text(body: bytes | None, headers: str | None) -> str | None:
+    """``payload`` of a capture: its body as JSON text if ``Capture.json()`` parses it (the
+    ``Content-Encoding`` undone, the charset JSON's own: UTF-8, -16 or -32, a byte order mark
+    dropped; NaN as null and infinities as 9e999, as SQLite reads them), else None; for the
+    SQL views of SQLite and DuckDB alike, so both hold what
+    ``capture.json()`` reads (a Latin-1 body, which it does not read, has none).
+
+    >>> payload_text(b'\\xef\\xbb\\xbf{"a": 1}', "[]"), payload_text('{"a":1}'.encode("utf-16"), "[]")
+    ('{"a": 1}', '{"a":1}')
+    >>> payload_text('{"a":"crème"}'.encode("latin-1"), "[]") is None
+    True
+    >>> payload_text(b'{"v": NaN, "w": -Infinity, "s": "NaN"}', "[]")
+    '{"v":null,"w":-9e999,"s":"NaN"}'
+    """
+    if not body:
+        return None
+    raw = bytes(body)
+    encoding = None
+    try:
+        for pair in _json.loads(headers or "[]"):
+            if str(pair[0]).lower() == "content-encoding":
+                encoding = str(pair[1])
+                break
+        if encoding is not None:
+            raw = decode_body(raw, encoding)
+        text = raw.decode(_json.detect_encoding(raw), "surrogatepass")
+        odd: list[str] = []
+        value = _json.loads(text, parse_constant=lambda c: odd.append(c) or float(c))
+    except (ValueError, TypeError, IndexError, RecursionError):
+        return None
+    if odd:  # NaN, Infinity: JSON to Python only; written as SQLite reads them in JSON5
+        return _NON_FINITE.sub(_finite, _json.dumps(value, separators=(",", ":")))
+    try:
+        text.encode("utf-8")  # (SQLite and DuckDB take no lone surrogate)
+    except UnicodeEncodeError:
+        return _json.dumps(value)  # the same value, its surrogates as \u escapes
+    return text.lstrip("\ufeff")
+
+
+#: a JSON string, or a NaN or infinity ``json.dumps`` writes outside one
+_NON_FINITE = re.compile(r'"(?:[^"\\]|\\.)*"|-?Infinity|NaN')
+
+
+def _finite(m: re.Match[str]) -> str:
+    """A match of :data:`_NON_FINITE` as SQLite reads JSON5: NaN null, infinity 9e999."""
+    word = m.group()
+    return word if word[0] == '"' else {"NaN": "null", "Infinity": "9e999"}.get(word, "-9e999")

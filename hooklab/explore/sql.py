@@ -37,6 +37,8 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from ..capture import payload_text
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -72,7 +74,7 @@ VIEW_SQL = f"""CREATE TEMP VIEW IF NOT EXISTS captures AS SELECT
     {_LATEST_FORWARD.format(col="error")} AS forward_error,
     CASE WHEN instr(lower(c.headers), '"content-encoding"') = 0
               AND json_valid(CAST(c.body AS TEXT))
-              AND NOT CAST(c.body AS TEXT) GLOB '*[^' || char(1) || '-' || char(127) || ']*'
+              AND hooklab_utf8(c.body)
          THEN CAST(c.body AS TEXT)
          WHEN length(c.body) > 0
               AND (instr(lower(c.headers), '"content-encoding"') > 0
@@ -83,63 +85,25 @@ VIEW_SQL = f"""CREATE TEMP VIEW IF NOT EXISTS captures AS SELECT
          THEN hooklab_payload(c.body, c.headers) END AS payload,
     c.headers AS headers, c.query AS query
 FROM main.captures c"""
-"""``payload`` in SQL: ASCII bodies SQLite's ``json_valid`` takes are their own JSON text (no
-Python call for the common case); :func:`payload_text` settles the few others it could read
-differently from ``Capture.json()``: any other byte (valid UTF-8?), a ``Content-Encoding``, a
-byte order mark or UTF-16/32 zero bytes, ``NaN`` or ``Infinity`` (JSON to Python only)."""
+"""``payload`` in SQL: UTF-8 bodies SQLite's ``json_valid`` takes are their own JSON text (one
+C-level check per row, :func:`_utf8`; a ``GLOB`` for bytes past ASCII made every query 4 to 10
+times slower); :func:`hooklab.capture.payload_text` settles the few others it could read
+differently from ``Capture.json()``: bytes that are not UTF-8, a ``Content-Encoding``, a byte
+order mark or UTF-16/32 zero bytes, ``NaN`` or ``Infinity`` (JSON to Python only)."""
 
 
-def payload_text(body: bytes | None, headers: str | None) -> str | None:
-    """``payload`` of a capture: its body as JSON text if ``Capture.json()`` parses it (the
-    ``Content-Encoding`` undone, the charset JSON's own: UTF-8, -16 or -32, a byte order mark
-    dropped; NaN as null and infinities as 9e999, as SQLite reads them), else None; for the
-    SQL views of SQLite and DuckDB alike, so both hold what
-    ``capture.json()`` reads (a Latin-1 body, which it does not read, has none).
-
-    >>> payload_text(b'\\xef\\xbb\\xbf{"a": 1}', "[]"), payload_text('{"a":1}'.encode("utf-16"), "[]")
-    ('{"a": 1}', '{"a":1}')
-    >>> payload_text('{"a":"crème"}'.encode("latin-1"), "[]") is None
-    True
-    >>> payload_text(b'{"v": NaN, "w": -Infinity, "s": "NaN"}', "[]")
-    '{"v":null,"w":-9e999,"s":"NaN"}'
-    """
-    import json
-
-    from ..capture import decode_body
-
+def _utf8(body: bytes | None) -> int:
+    """1 if ``body`` is UTF-8 text (``hooklab_utf8`` in the view: SQLite's JSON functions take
+    Latin-1 bytes too, which ``Capture.json()`` does not read)."""
     if not body:
-        return None
-    raw = bytes(body)
-    encoding = None
+        return 0
+    if body.isascii():
+        return 1
     try:
-        for pair in json.loads(headers or "[]"):
-            if str(pair[0]).lower() == "content-encoding":
-                encoding = str(pair[1])
-                break
-        if encoding is not None:
-            raw = decode_body(raw, encoding)
-        text = raw.decode(json.detect_encoding(raw), "surrogatepass")
-        odd: list[str] = []
-        value = json.loads(text, parse_constant=lambda c: odd.append(c) or float(c))
-    except (ValueError, TypeError, IndexError, RecursionError):
-        return None
-    if odd:  # NaN, Infinity: JSON to Python only; written as SQLite reads them in JSON5
-        return _NON_FINITE.sub(_finite, json.dumps(value, separators=(",", ":")))
-    try:
-        text.encode("utf-8")  # (SQLite and DuckDB take no lone surrogate)
-    except UnicodeEncodeError:
-        return json.dumps(value)  # the same value, its surrogates as \u escapes
-    return text.lstrip("\ufeff")
-
-
-#: a JSON string, or a NaN or infinity ``json.dumps`` writes outside one
-_NON_FINITE = re.compile(r'"(?:[^"\\]|\\.)*"|-?Infinity|NaN')
-
-
-def _finite(m: re.Match[str]) -> str:
-    """A match of :data:`_NON_FINITE` as SQLite reads JSON5: NaN null, infinity 9e999."""
-    word = m.group()
-    return word if word[0] == '"' else {"NaN": "null", "Infinity": "9e999"}.get(word, "-9e999")
+        bytes(body).decode("utf-8")
+    except UnicodeDecodeError:
+        return 0
+    return 1
 
 
 #: statements may start with these words only
@@ -253,6 +217,7 @@ def run_sql(
         db.execute("PRAGMA query_only = 1")
         db.text_factory = _decode  # bodies can hold any bytes: never fail on decoding
         db.create_function("hooklab_payload", 2, payload_text, deterministic=True)
+        db.create_function("hooklab_utf8", 1, _utf8, deterministic=True)
         db.set_authorizer(_authorizer(refused))
         if deadline is not None:
             db.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)

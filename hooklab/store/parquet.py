@@ -547,7 +547,7 @@ _VIEW = r"""CREATE VIEW captures AS SELECT id,
 FROM read_parquet({files}, hive_partitioning = true, union_by_name = true)"""
 """(``payload``: UTF-8 bodies DuckDB's ``json_valid`` takes, but for what it takes and Python
 does not (a trailing comma, ``nan``, ``inf``), are their own JSON text; the others that may be
-JSON go through ``hooklab.explore.sql.payload_text``, as on SQLite.)"""
+JSON go through ``hooklab.capture.payload_text``, as on SQLite.)"""
 
 #: ``json_extract`` and ``json_type`` as SQLite's (a DuckDB macro shadows its built-in of the
 #: same name): ``json_extract`` gives a VARIANT that compares, sums and sorts as SQLite's value
@@ -577,8 +577,8 @@ _MACROS = (
 
 def _register_payload(con: Any) -> None:
     """``hooklab_payload(body, headers)`` on DuckDB connection ``con``: the view's ``payload``
-    of a body its SQL alone cannot settle (``hooklab.explore.sql.payload_text``)."""
-    from ..explore.sql import payload_text
+    of a body its SQL alone cannot settle (``hooklab.capture.payload_text``)."""
+    from ..capture import payload_text
     from ._arrow import duckdb_module
 
     duckdb = duckdb_module()
