@@ -23,9 +23,9 @@ as soon as that is known (by ``Content-Length`` before any body byte is read, an
 FIN, then what the client still sends is read and dropped (at most ``LINGER_SECONDS`` /
 ``LINGER_BYTES``), so clients see the status, not a reset. Request bodies being received and
 unfinished heads, on all connections together, may hold at most ``max_in_flight`` bytes (the
-server's; at least ``max_body``): a request that would go over it gets 503 with
-``Retry-After`` (many connections each sending most of a big body and never the end held a
-gigabyte per 60). Idle and header time
+server's; at least ``max_body``), counted as they arrive: a request that would go over it gets
+503 with ``Retry-After`` (many connections each sending most of a big body and never the end
+held a gigabyte per 60). Idle and header time
 (``idle_timeout``), body time (``body_timeout``) and stuck readers are checked by one sweep per
 listener, not one timer per request.
 
@@ -625,8 +625,6 @@ class CaptureProtocol(asyncio.Protocol):
         limit = self.server.max_body
         if req.length > limit:
             raise _Refuse(413, "payload too large", f', "max_body": {limit}')
-        if not self._hold(req.length):  # (the whole body, before any of it is read)
-            raise _Refuse(503, _BUSY)
         self.need = req.length
         self.tail = b""
         self.in_body = True
@@ -648,9 +646,11 @@ class CaptureProtocol(asyncio.Protocol):
             if req.length > self.server.max_body:
                 req.parts.clear()
                 raise _Refuse(413, "payload too large", f', "max_body": {self.server.max_body}')
-            if not self._hold(req.length):
-                req.parts.clear()
-                raise _Refuse(503, _BUSY)
+        # what is held is what arrived (not what Content-Length announces: heads announcing
+        # 16 MiB and sending nothing would fill the budget with 900 bytes)
+        if not self._hold(self.held + len(body)):
+            req.parts.clear()
+            raise _Refuse(503, _BUSY)
 
     def on_message_complete(self) -> None:
         if self.parser.should_upgrade():
@@ -675,6 +675,7 @@ class CaptureProtocol(asyncio.Protocol):
         assert req is not None
         self.parser = self._new_parser()
         if req.api:  # e.g. the WebSocket stream: Tornado decides, then owns the connection
+            self._hold(0)
             self.req = None
             self.in_body = False
             self.complete = True
