@@ -654,3 +654,46 @@ def test_a_stream_sees_what_another_process_stores_into_the_same_database(tmp_pa
     finally:
         b.stop()
         a.stop()
+
+
+def test_an_idle_stream_reads_the_database_once_for_another_process_s_capture(tmp_path) -> None:
+    """(review) After one capture by the other process that its filter does not match, the
+    stream read its whole backlog again every second, forever, on the loop that receives the
+    webhooks (170 ms a second at 300k captures). It reads once, from where it looked last."""
+    db = str(tmp_path / "shared.sqlite3")
+    a = HookLab(port=0, db=db).start()
+    b = HookLab(port=0, db=db).start()
+    calls: list[dict] = []
+    real = a.store.query
+
+    def counted(*args, **kw):
+        calls.append(kw)
+        return real(*args, **kw)
+
+    a.store.query = counted  # (counts the stream's reads of the database)
+    try:
+        async def watch() -> list[int]:
+            conn = await websocket.websocket_connect(a.stream_url(since=0, bin="y", body=0))
+            try:
+                await asyncio.sleep(0.5)
+                calls.clear()
+                await asyncio.to_thread(lambda: urllib.request.urlopen(urllib.request.Request(
+                    b.url_for("x"), data=b"{}"), timeout=10).read())
+                await asyncio.sleep(4.5)  # four looks for the other process's captures
+                ids = []
+                await asyncio.to_thread(lambda: urllib.request.urlopen(urllib.request.Request(
+                    b.url_for("y"), data=b"{}"), timeout=10).read())
+                msg = await asyncio.wait_for(conn.read_message(), 5)
+                ids.append(json.loads(msg)["id"])
+                return ids
+            finally:
+                conn.close()
+
+        assert asyncio.run(watch()) == [2]
+        reads = [c for c in calls if c.get("bin") == "y"]
+        assert 1 <= len(reads) <= 3, reads  # (the x capture's, then the y capture's)
+        assert all(c["since"] >= 1 for c in reads[1:]), reads  # from where it looked last
+    finally:
+        a.store.query = real
+        b.stop()
+        a.stop()

@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import orjson
@@ -134,6 +135,8 @@ class StreamHandler(websocket.WebSocketHandler):
         self.live = False
         self.refill = False  # read the database: it holds captures not told of (_from_writer)
         self.others_checked = 0.0
+        self.scanned = 0  # the newest id a refill looked at (see _refill)
+        self.poller: asyncio.TimerHandle | None = None
         self.drops = 0
         self.closing = False
         self.wake = asyncio.Event()
@@ -226,41 +229,64 @@ class StreamHandler(websocket.WebSocketHandler):
         except asyncio.TimeoutError:
             self._cut_off(f"nothing read for {self.limits.write_timeout:g} s")
 
-    async def _catch_up(self) -> None:
+    async def _catch_up(self, start: int = 0) -> None:
+        """Send what the database holds after the cursor (and after ``start``: ids up to it
+        were looked at already), page by page, each read on a worker thread (a filter the
+        indexes do not answer scans rows: not on the loop that receives the webhooks)."""
         store = self.server.store
+        since = max(self.cursor, start)
         while not self.closing:
             drops = self.drops
-            page = store.query(since=self.cursor, limit=_PAGE, **self.filters)
+            page = await self.loop.run_in_executor(
+                None, partial(store.query, since=since, limit=_PAGE, **self.filters))
             await self._send(page)
+            if page:
+                since = max(self.cursor, page[-1].id)
             if len(page) < _PAGE and drops == self.drops:
                 return
 
     def _others(self) -> bool:
-        """Whether the database holds captures newer than any this process told of: another
-        process stores into the same file (its captures are not "stored" events here). Looked
-        at once a second while live, for when only the other one stores."""
+        """Whether the database holds captures newer than any this process stored or this
+        stream looked at: another process stores into the same file (its captures are not
+        "stored" events here). Looked at once a second, for when only the other one stores."""
         store = self.server.store
         now = self.loop.time()
         if now - self.others_checked < _SHARED_POLL or not hasattr(store, "stored_last_id"):
             return False
         self.others_checked = now
-        return store.stored_last_id() > max(self.told, self.cursor)
+        return store.stored_last_id() > max(self.told, self.cursor, self.scanned, store.last_id)
+
+    async def _refill(self) -> None:
+        """Read the database instead of the queue: in id order, this process's captures and
+        another's; ``scanned`` remembers how far, so that nothing is read twice."""
+        store = self.server.store
+        start, self.scanned = self.scanned, max(self.scanned, store.stored_last_id())
+        self.live = False  # (what queues meanwhile is in the database: dropped, not a cut-off)
+        self.pending.clear()
+        self.pending_bytes = 0
+        try:
+            await self._catch_up(start)
+        finally:
+            self.live = True
+
+    def _poll(self) -> None:
+        """Wake the pump once a second (for :meth:`_others`), until the stream ends."""
+        if not self.closing:
+            self.wake.set()
+            self.poller = self.loop.call_later(_SHARED_POLL, self._poll)
 
     async def _pump(self) -> None:
         try:
             await self._catch_up()
             self.live = True
+            if hasattr(self.server.store, "stored_last_id"):
+                self.poller = self.loop.call_later(_SHARED_POLL, self._poll)
             while not self.closing:
-                try:
-                    await asyncio.wait_for(self.wake.wait(), _SHARED_POLL)
-                except asyncio.TimeoutError:
-                    pass
+                await self.wake.wait()
                 self.wake.clear()
                 if self.refill or self._others():  # in id order, its own and the others'
                     self.refill = False
-                    self.pending.clear()
-                    self.pending_bytes = 0
-                    await self._catch_up()
+                    await self._refill()
                     continue
                 while self.pending and not self.closing:
                     batch = list(self.pending)
@@ -282,6 +308,10 @@ class StreamHandler(websocket.WebSocketHandler):
             self._release()
 
     def _release(self) -> None:
+        poller = getattr(self, "poller", None)
+        if poller is not None:
+            self.poller = None
+            poller.cancel()
         unsub = getattr(self, "unsubscribe", None)
         if unsub is not None:
             self.unsubscribe = None
