@@ -108,8 +108,9 @@ def validate(filters: Mapping[str, Any]) -> dict[str, Any]:
                 raise TypeError(f"filter {key}= takes a string or a list of strings, not {value!r}")
         elif key == "verified":
             text = value.strip().lower() if isinstance(value, str) else None
-            if isinstance(value, bool) or (isinstance(value, Integral) and value in (0, 1)):
-                value = bool(value)
+            if isinstance(value, bool) or (isinstance(value, Integral) and value in (0, 1)) or (
+                    type(value).__module__ == "numpy" and type(value).__name__ in ("bool", "bool_")):
+                value = bool(value)  # (numpy's booleans too: a value read from a frame)
             elif text in _TRUE or text in _FALSE:
                 value = text in _TRUE
             else:

@@ -228,9 +228,10 @@ def _check(url: str, duration: float | None, max_messages: int | None,
     if duration is not None and (isinstance(duration, bool) or not isinstance(duration, Real)):
         raise TypeError(f"duration must be seconds (a number), not {duration!r}")
     for name, value in (("max_messages", max_messages), ("max_message_size", max_message_size)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, Integral)):
+        if (value is not None or name == "max_message_size") and (
+                isinstance(value, bool) or not isinstance(value, Integral)):
             raise TypeError(f"{name} must be a whole number, not {value!r}")
-    if max_message_size is not None and max_message_size < 1:
+    if max_message_size < 1:
         raise ValueError(f"max_message_size must be 1 byte or more, got {max_message_size!r}")
 
     if not isinstance(url, str) or urlsplit(url).scheme.lower() not in ("ws", "wss"):

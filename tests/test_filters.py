@@ -193,6 +193,7 @@ def test_verified_filter_from_every_entry_point(signed, tmp_path, value, spelled
     lab = signed
     assert [c.id for c in lab.query(verified=value)] == expected
     assert [c.id for c in lab.query(verified=spelled)] == expected
+    assert [c.id for c in lab.query(verified=np.bool_(value))] == expected  # (from a frame)
     assert list(lab.dataframe(verified=value)["id"]) == expected
     assert [c.id for c in lab.wait(len(expected), timeout=1, verified=value)] == expected
     lab.assert_received(count=len(expected), verified=value)

@@ -148,6 +148,8 @@ def test_sns_certificate_urls_aws_accepts(cert_url):
     "https://sns.eu-west-1.amazonaws.com/x.pem.txt",
     "https://sns.eu.amazonaws.com/x.pem",  # (a region of 3 or more characters)
     "https://sns.eu-west-1.amazonaws.com:8443/x.pem",
+    "https://sns.eu-west-1.amazonaws.com:99999/x.pem",  # (review: a port that is no port
+    "https://sns.eu-west-1.amazonaws.com:abc/x.pem",  # said "could not verify: ValueError")
     "https://user@sns.eu-west-1.amazonaws.com/x.pem",
     "https://sqs.eu-west-1.amazonaws.com/x.pem",
     "https://SNS.EU-WEST-1.AMAZONAWS.COM.evil/x.pem",

@@ -579,7 +579,8 @@ def test_what_send_takes_and_what_it_refuses(lab: HookLab, echo_url: str) -> Non
                       (dict(send=[1, 2]), "send= takes text, bytes, a dict"),
                       (dict(send=None, duration="5"), "duration must be seconds"),
                       (dict(max_messages=1.5), "max_messages must be a whole number"),
-                      (dict(max_message_size="1"), "max_message_size must be a whole number")]:
+                      (dict(max_message_size="1"), "max_message_size must be a whole number"),
+                      (dict(max_message_size=None), "max_message_size must be a whole number")]:
         with pytest.raises(TypeError, match=says):
             ws.record(f"{echo_url}/echo/x", lab=lab, **bad)
         with pytest.raises(TypeError, match=says):

@@ -848,11 +848,11 @@ def _sns_cert_url(url: str) -> None:
     """
     try:
         parts = urlsplit(url)
-        host = parts.hostname or ""
+        host, port = parts.hostname or "", parts.port  # (a port that is no number: ValueError)
     except ValueError:
-        parts, host = None, ""
+        parts, host, port = None, "", None
     if parts is None or parts.scheme != "https" or not _SNS_CERT_HOST.fullmatch(host) \
-            or parts.port not in (None, 443) or parts.username is not None \
+            or port not in (None, 443) or parts.username is not None \
             or not parts.path.endswith(".pem"):
         raise Invalid(f"SigningCertURL {short(url, 100)} is not an Amazon SNS certificate "
                       "(https://sns.<region>.amazonaws.com/....pem): not sent by SNS")
