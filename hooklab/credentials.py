@@ -138,15 +138,43 @@ def hidden_value(value: str) -> str:
     return f"<hidden: {len(value)} chars>"
 
 
+#: webhook URLs whose path is their credential (each service's docs: whoever has the URL can
+#: post): a host, and the path's part that is the secret (group ``s``)
+_PATH_SECRETS = (
+    (re.compile(r"hooks\.slack\.com"), re.compile(r"/(?:services|workflows|triggers)/(?P<s>.+)")),
+    (re.compile(r"(?:(?:canary|ptb)\.)?discord(?:app)?\.com"),
+     re.compile(r"/api(?:/v\d+)?/webhooks/[^/]+/(?P<s>[^/]+)")),
+    (re.compile(r"[a-z0-9-]+\.webhook\.office\.com|outlook\.office(?:365)?\.com"),
+     re.compile(r"/webhookb2/(?P<s>.+)")),
+    (re.compile(r"hooks\.zapier\.com"), re.compile(r"/hooks/catch/(?P<s>.+)")),
+    (re.compile(r"api\.telegram\.org"), re.compile(r"/(?:file/)?(?P<s>bot[^/]+)")),
+)
+
+
+def _path_secret(host: str | None, path: str) -> tuple[int, int] | None:
+    """Where the credential is in ``path`` of a URL to ``host`` (:data:`_PATH_SECRETS`)."""
+    name = (host or "").lower().rstrip(".")
+    for host_re, path_re in _PATH_SECRETS:
+        if host_re.fullmatch(name):
+            m = path_re.match(path)
+            if m and m.group("s").strip("/"):
+                return m.span("s")
+    return None
+
+
 def scrubbed_url(url: str, mark: str = "[secret]") -> str:
     """``url`` as a record of where something was sent keeps it: the password of its userinfo
-    (or a user name alone: often a token) and the values of credential query fields
-    (:func:`is_sensitive_field`) replaced by ``mark``; the rest exactly as written.
+    (or a user name alone: often a token), the values of credential query fields
+    (:func:`is_sensitive_field`) and the secret part of a path that is a credential itself
+    (Slack, Discord, Teams, Zapier, Telegram webhook URLs) replaced by ``mark``; the rest
+    exactly as written.
 
     >>> scrubbed_url("http://alice:pw@127.0.0.1:8000/hook?api_key=k1&q=a%20b")
     'http://alice:[secret]@127.0.0.1:8000/hook?api_key=[secret]&q=a%20b'
     >>> scrubbed_url("https://ghp_abc@example.test/x?user[token]=t")
     'https://[secret]@example.test/x?user[token]=[secret]'
+    >>> scrubbed_url("https://hooks.slack.com/services/T0001/B0001/XXXXXXXXXXXXXXXXXXXXXXXX")
+    'https://hooks.slack.com/services/[secret]'
     """
     try:
         parts = urlsplit(url)
@@ -161,9 +189,16 @@ def scrubbed_url(url: str, mark: str = "[secret]") -> str:
     query = _hide_fields(parts.query, mark) if parts.query else parts.query
     fragment = (_hide_fields(parts.fragment, mark) if "=" in parts.fragment  # (#access_token=)
                 else parts.fragment)
-    if (netloc, query, fragment) == (parts.netloc, parts.query, parts.fragment):
+    path = parts.path
+    try:
+        span = _path_secret(parts.hostname, path)
+    except ValueError:
+        span = None
+    if span is not None:
+        path = path[: span[0]] + mark + path[span[1] :]
+    if (netloc, path, query, fragment) == (parts.netloc, parts.path, parts.query, parts.fragment):
         return url
-    return parts._replace(netloc=netloc, query=query, fragment=fragment).geturl()
+    return parts._replace(netloc=netloc, path=path, query=query, fragment=fragment).geturl()
 
 
 def _hide_fields(text: str, mark: str) -> str:
@@ -191,6 +226,12 @@ def url_secrets(url: str) -> list[str]:
     try:
         parts = urlsplit(url)
         userinfo, fields = parts.netloc.rpartition("@")[0], parts.query + "&" + parts.fragment
+        span = _path_secret(parts.hostname, parts.path)
+        if span is not None:  # (as written, decoded, and each of its segments)
+            secret = parts.path[span[0] : span[1]]
+            for value in (secret, *secret.split("/")):  # (a segment that looks like a token,
+                if len(value) >= 20 or (len(value) >= 6 and any(c.isdigit() for c in value)):
+                    found.update((value, unquote(value)))  # not "IncomingWebhook")
     except ValueError:  # (no URL to take apart, e.g. NFKC trouble: its secrets still known)
         m = re.search(r"//([^/?#]*)@", url)
         userinfo, fields = (m.group(1) if m else ""), url.partition("?")[2].replace("#", "&")
