@@ -101,6 +101,35 @@ class _Printer:
         return not self._thread.is_alive()
 
 
+#: refusal lines ``serve`` prints a second at most (a flood of bad requests is summed up)
+REFUSALS_PER_SECOND = 10
+
+
+def _refusal_lines(err: Any, shown: Any) -> Any:
+    """A refusal listener for ``serve``: a line per refused request on stderr (``hooklab:
+    refused POST /big from 127.0.0.1: 413 payload too large``), at most
+    :data:`REFUSALS_PER_SECOND` a second; those past it are counted in the next line."""
+    import time
+
+    state = {"second": 0, "lines": 0, "skipped": 0}
+
+    def told(r: dict[str, Any]) -> None:  # (the server's loop: only a queue put)
+        now = int(time.monotonic())
+        if now != state["second"]:
+            state["second"], state["lines"] = now, 0
+        if state["lines"] >= REFUSALS_PER_SECOND:
+            state["skipped"] += 1
+            return
+        state["lines"] += 1
+        more, state["skipped"] = state["skipped"], 0
+        what = (f"{shown(r['method'], 40)} {shown(r['target'])}" if r["method"]
+                else "a request")
+        err.put(f"hooklab: refused {what} from {shown(r['remote'], 60)}: {r['status']} "
+                f"{shown(r['error'], 200)}" + (f" (and {more} more refused before it)" if more else ""))
+
+    return told
+
+
 def _serve(args: argparse.Namespace) -> int:
     from .capture import printable
     from .core import HookLab
@@ -159,6 +188,8 @@ def _serve(args: argparse.Namespace) -> int:
     except BaseException:  # Ctrl-C while starting: nothing left running
         lab.stop()
         raise
+    if lab.server is not None:  # (what never became a capture is said too, --quiet or not)
+        lab.server.refusal_listeners.append(_refusal_lines(err, shown))
     stop = threading.Event()
 
     def on_signal(signum: int, frame: object) -> None:

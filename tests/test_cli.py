@@ -741,3 +741,50 @@ def test_replay_fails_when_the_app_answers_an_error(tmp_path, status, code) -> N
         r = run("replay", "--db", db, "--id", "1", "--to", t.url)
         t.wait(1)
     assert r.returncode == code and f"#1 -> {status} in " in r.stdout, (r.stdout, r.stderr)
+
+
+def test_serve_says_what_it_refused_and_health_counts_it(tmp_path) -> None:
+    """A 413 or a malformed request never became a capture, and serve printed nothing about
+    it (an operator saw senders fail and a silent terminal). Now a line on stderr each, a
+    flood summed up (at most 10 lines a second), and health counts them by status."""
+    import json as _json
+    import re
+    import signal
+    import socket
+    import time
+    import urllib.request
+
+    proc = subprocess.Popen([EXE, "serve", "--port", "0", "--max-body", "10", "--quiet",
+                             "--db", str(tmp_path / "r.sqlite3")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+    try:
+        url = re.search(r"http://127\.0\.0\.1:\d+", proc.stdout.readline()).group(0)
+        port = int(url.rsplit(":", 1)[1])
+
+        def raw(data: bytes) -> bytes:
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+                s.sendall(data)
+                return s.recv(65536)
+
+        assert b" 413 " in raw(b"POST /big/x?q=1 HTTP/1.1\r\nHost: x\r\nContent-Length: 20\r\n\r\n"
+                               + b"b" * 20)
+        assert b" 400 " in raw(b"GARBAGE\x1b[2J\r\n\r\n")
+        for _ in range(30):  # a flood: summed up, not 30 lines
+            raw(b"NOT A REQUEST\r\n\r\n")
+        time.sleep(1.2)
+        raw(b"POST /big HTTP/1.1\r\nHost: x\r\nContent-Length: 99\r\n\r\n")
+        time.sleep(0.5)
+        with urllib.request.urlopen(url + "/_hooklab/health", timeout=10) as r:
+            health = _json.loads(r.read())
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    lines = [x for x in err.splitlines() if x.startswith("hooklab: refused")]
+    assert lines[0] == "hooklab: refused POST /big/x?q=1 from 127.0.0.1: 413 payload too large"
+    assert lines[1] == "hooklab: refused a request from 127.0.0.1: 400 malformed request line"
+    assert "\x1b" not in err  # (what the sender wrote is not written to the terminal)
+    # at most 10 a second, then one saying how many were not: every refusal is accounted for
+    skipped = sum(int(n) for n in re.findall(r"\(and (\d+) more refused before it\)", err))
+    assert len(lines) + skipped == 33 and len(lines) <= 22 and skipped >= 10, lines
+    assert lines[-1].startswith("hooklab: refused POST /big from 127.0.0.1: 413 payload too large")
+    assert health["refused"] == {"400": 31, "413": 2}, health

@@ -85,6 +85,8 @@ class HealthHandler(_Base):
             "last_id": st.stored_last_id() if hasattr(st, "stored_last_id") else st.last_id,
             "port": self.server.port,
             "max_body": self.server.max_body,
+            # requests refused before they could be stored, by status (413, 400, 503 busy...)
+            "refused": {str(k): v for k, v in sorted(getattr(self.server, "refused", {}).items())},
         }
         if failing is not None:  # captures are answered 503 meanwhile: so is the check
             answer["error"], answer["since"] = failing[0], failing[1].isoformat()

@@ -128,6 +128,10 @@ class CaptureServer:
         #: bytes of request bodies (and unfinished heads) all connections may hold at once;
         #: past it, 503 with Retry-After (see :mod:`.protocol`; never less than ``max_body``)
         self.max_in_flight = DEFAULT_MAX_IN_FLIGHT
+        #: requests refused before they could be stored (413, 414, 431, 400, 503 busy), by
+        #: status: /_hooklab/health says them; ``refusal_listeners`` are told each one
+        self.refused: dict[int, int] = {}
+        self.refusal_listeners: list[Any] = []
         self._conns: Connections | None = None
         #: the lab's per-bin secrets: endpoint handshakes are answered with them when no
         #: response rule matches (:func:`hooklab.providers.handshake_answer`); None: never
@@ -377,6 +381,21 @@ class CaptureServer:
         if ":" in host:
             host = f"[{host}]"
         return f"http://{host}:{self.port}"
+
+    def tell_refused(self, status: int, message: str, req: Any, remote: str) -> None:
+        """A request was refused before it could be stored (the server's loop): counted, and
+        each of ``refusal_listeners`` called with ``{"status", "error", "method", "target",
+        "remote"}`` (``method`` and ``target`` ``None`` when the request line itself was bad)."""
+        self.refused[status] = self.refused.get(status, 0) + 1
+        if not self.refusal_listeners:
+            return
+        what = {"status": status, "error": message, "remote": remote,
+                "method": getattr(req, "method", None), "target": getattr(req, "target", None)}
+        for listener in list(self.refusal_listeners):
+            try:
+                listener(what)
+            except Exception:  # noqa: BLE001 - a listener must not break the connection
+                _log.exception("hooklab: a refusal listener failed")
 
     def url_for(self, bin: str, path: str = "") -> str:
         """``url_for("github", "events")`` -> ``http://127.0.0.1:8765/github/events``."""

@@ -152,6 +152,7 @@ class _Refuse(Exception):
 
     def __init__(self, status: int, message: str, extra: str = "") -> None:
         super().__init__(message)
+        self.status, self.message = status, message
         self.answer = _refusal(status, message, extra)
 
 
@@ -587,7 +588,7 @@ class CaptureProtocol(asyncio.Protocol):
         except httptools.HttpParserError as exc:
             cause = exc.__context__
             if isinstance(cause, _Refuse):
-                self._refuse_with(cause.answer)
+                self._refuse_with(cause.answer, cause.status, cause.message)
             elif isinstance(exc, httptools.HttpParserCallbackError) and cause is not None:
                 # hooklab's own code failed on this request: say so, do not blame the client
                 _log.error("hooklab: taking a request failed", exc_info=cause)
@@ -760,11 +761,13 @@ class CaptureProtocol(asyncio.Protocol):
         # no _flush() here: this runs inside _flush() (slot.start), which sends the answer
 
     def _refuse(self, status: int, message: str) -> None:
-        self._refuse_with(_refusal(status, message))
+        self._refuse_with(_refusal(status, message), status, message)
 
-    def _refuse_with(self, answer: bytes) -> None:
+    def _refuse_with(self, answer: bytes, status: int = 0, message: str = "") -> None:
         """Answer (after the earlier answers) and close gracefully; read no more requests."""
         self._hold(0)
+        if status:
+            self.server.tell_refused(status, message, self.req, self.remote)
         self.req = None
         self.in_body = False
         self.closing = True
