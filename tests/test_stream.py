@@ -193,15 +193,22 @@ class _Cut(websocket.WebSocketHandler):
         self.stream.close()  # (no close frame: the TCP connection ends)
 
 
+class _Big(websocket.WebSocketHandler):
+    def on_message(self, message: str | bytes) -> None:
+        self.write_message(b"b" * int(message), binary=True)
+
+
 @pytest.fixture
 def echo_url() -> Iterator[str]:
-    """A real Tornado WebSocket server (echo at /echo/x, closes at /drop) in its own thread."""
+    """A real Tornado WebSocket server (echo at /echo/x, closes at /drop, cuts at /cut, "N" at
+    /big answered with N bytes) in its own thread."""
     ready = threading.Event()
     box: dict = {}
 
     def run() -> None:
         async def main() -> None:
-            server = web.Application([(r"/echo/.*", _Echo), (r"/drop", _Drop), (r"/cut", _Cut)]
+            server = web.Application([(r"/echo/.*", _Echo), (r"/drop", _Drop), (r"/cut", _Cut),
+                                      (r"/big", _Big)], websocket_max_message_size=64 << 20
                                      ).listen(0, "127.0.0.1")
             box["port"] = next(iter(server._sockets.values())).getsockname()[1]
             box["loop"], box["stop"] = asyncio.get_running_loop(), asyncio.Event()
@@ -516,41 +523,11 @@ def test_a_mistaken_parameter_is_said_by_the_stream_and_the_api(lab: HookLab, qu
         assert r.status == 200
 
 
-class _Big(websocket.WebSocketHandler):
-    def on_message(self, message: str | bytes) -> None:
-        self.write_message(b"b" * int(message), binary=True)
-
-
-@pytest.fixture
-def big_url() -> Iterator[str]:
-    """A WebSocket server that answers "N" with a binary message of N bytes."""
-    ready = threading.Event()
-    box: dict = {}
-
-    def run() -> None:
-        async def main() -> None:
-            server = web.Application([(r"/big", _Big)], websocket_max_message_size=64 << 20
-                                     ).listen(0, "127.0.0.1")
-            box["port"] = next(iter(server._sockets.values())).getsockname()[1]
-            box["loop"], box["stop"] = asyncio.get_running_loop(), asyncio.Event()
-            ready.set()
-            await box["stop"].wait()
-            server.stop()
-
-        asyncio.run(main())
-
-    t = threading.Thread(target=run, daemon=True)
-    t.start()
-    assert ready.wait(10)
-    yield f"ws://127.0.0.1:{box['port']}/big"
-    box["loop"].call_soon_threadsafe(box["stop"].set)
-    t.join(10)
-
-
-def test_a_message_up_to_hooklabs_own_limit_is_recorded(lab: HookLab, big_url: str) -> None:
+def test_a_message_up_to_hooklabs_own_limit_is_recorded(lab: HookLab, echo_url: str) -> None:
     """An 11 MB message (under hooklab's 16 MiB max_body) was lost: Tornado's client takes
     10 MiB by default, and the connection ended as if the server had cut it, errors empty."""
     n = 11 * 1024 * 1024
+    big_url = f"{echo_url}/big"
     summary = ws.record(big_url, send=str(n), max_messages=1, duration=30, lab=lab)
     assert (summary.received, summary.bytes_received, summary.errors) == (1, n, [])
     recv = [c for c in lab.store.query(kind="ws") if c.method == "RECV"]
