@@ -287,3 +287,82 @@ def test_linear_webhook_timestamp_within_a_minute(age, ok):
                        "webhookTimestamp": (now - age) * 1000}).encode()
     headers = sign_request("linear", "lin-secret", body=body).headers
     assert verify_signature("linear", "lin-secret", headers, body, now=now).valid is ok
+
+
+# -- second pass: Persona, Buildkite, Gitea, Auth0, Webflow -------------------------------------
+def test_persona_signature_with_two_sets_while_a_secret_rotates(lab):
+    """Persona's docs: while a secret rotates, Persona-Signature holds two space-separated
+    ``t=..,v1=..`` sets, one per secret; either secret verifies. The header was split on "," only:
+    the first set's signature never decoded."""
+    body = b'{"data": {"id": "evt_1", "attributes": {"name": "inquiry.completed"}}}'
+    t = str(int(time.time()))
+
+    def v1(secret: str) -> str:
+        return hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
+
+    header = f"t={t},v1={v1('new-secret')} t={t},v1={v1('old-secret')}"
+    for n, secret in enumerate(("new-secret", "old-secret")):
+        bin = f"persona-{n}"
+        lab.secret(bin, secret, provider="persona")
+        post(lab.url_for(bin), body, {"Persona-Signature": header, "Content-Type": "application/json"})
+        cap = stored(lab, bin)
+        assert cap.verified is True, cap.verify_reason
+        assert cap.verify_reason == f"ok (set {n + 1} of 2)"
+    v = verify_signature("persona", "third-secret", {"Persona-Signature": header}, body)
+    assert not v.valid and "mismatch" in v.reason
+
+
+@pytest.mark.parametrize(("token", "ok"), [("bk-token-123", True), ("bk-token-12", False),
+                                           ("", False), ("BK-TOKEN-123", False)])
+def test_buildkite_token_mode(lab, token, ok):
+    """Buildkite sends either X-Buildkite-Signature or, in token mode, X-Buildkite-Token with
+    the token as it is; token-mode deliveries all failed with 'missing header'."""
+    bin = f"bk-{abs(hash(token)) % 10_000}"
+    lab.secret(bin, "bk-token-123", provider="buildkite")
+    post(lab.url_for(bin), b'{"event": "build.finished"}',
+         {"X-Buildkite-Event": "build.finished", "X-Buildkite-Token": token,
+          "Content-Type": "application/json"})
+    cap = stored(lab, bin)
+    assert (cap.provider, cap.verified) == ("buildkite", ok), cap.verify_reason
+    if not ok:
+        assert "X-Buildkite-Token does not match" in cap.verify_reason
+
+
+def test_a_real_gitea_delivery_is_gitea_not_github(lab):
+    """Gitea (and Forgejo) send X-GitHub-Event and X-GitHub-Delivery beside their own headers
+    (its docs' example): detection said github and X-Gitea-Signature was never checked."""
+    body = b'{"ref": "refs/heads/main", "commits": []}'
+    sig = hmac.new(b"gitea-secret", body, hashlib.sha256).hexdigest()
+    headers = {"Content-Type": "application/json", "X-GitHub-Delivery": "d-1",
+               "X-GitHub-Event": "push", "X-GitHub-Event-Type": "push", "X-Gitea-Delivery": "d-1",
+               "X-Gitea-Event": "push", "X-Gitea-Event-Type": "push", "X-Gitea-Signature": sig,
+               "X-Gogs-Delivery": "d-1", "X-Gogs-Event": "push", "X-Gogs-Signature": sig,
+               "X-Hub-Signature": "sha1=" + hmac.new(b"gitea-secret", body, hashlib.sha1).hexdigest(),
+               "X-Hub-Signature-256": "sha256=" + sig}
+    lab.secret("gitea-real", "gitea-secret")  # (no provider named: detection decides)
+    post(lab.url_for("gitea-real"), body, headers)
+    cap = stored(lab, "gitea-real")
+    assert (cap.provider, cap.event_type, cap.verified) == ("gitea", "push", True), cap.verify_reason
+
+
+@pytest.mark.parametrize("body", [
+    [{"log_id": "900200", "data": {"type": "s", "date": "2026-01-01T00:00:00Z"}}],  # JSON array
+    {"log_id": "900200", "data": {"type": "s", "date": "2026-01-01T00:00:00Z"}},  # JSON object
+])
+def test_auth0_log_stream_formats_are_detected(lab, body):
+    """Auth0's custom log streams send a JSON array, a JSON object (or JSON Lines) of log
+    events; hooklab expected {"logs": [...]}, which Auth0 never sends."""
+    bin = "auth0-" + type(body).__name__
+    post(lab.url_for(bin), json.dumps(body).encode(),
+         {"Content-Type": "application/json", "Authorization": "Bearer stream-token"})
+    cap = stored(lab, bin)
+    assert (cap.provider, cap.event_type, cap.delivery_id) == ("auth0", "s", "900200")
+
+
+def test_webflow_refuses_only_old_timestamps():
+    body = b'{"triggerType": "form_submission"}'
+    now = 1_800_000_000
+    future = sign_request("webflow", "wf-secret", body=body, timestamp=now + 900).headers
+    assert verify_signature("webflow", "wf-secret", future, body, now=now).valid
+    old = sign_request("webflow", "wf-secret", body=body, timestamp=now - 900).headers
+    assert not verify_signature("webflow", "wf-secret", old, body, now=now).valid

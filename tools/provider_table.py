@@ -80,6 +80,10 @@ def verification(p: Provider) -> str:
         fmt = f"`{s['header']}`" + (f" (`{s['prefix']}`)" if s.get("prefix") else "")
         text = " as Node's \"binary\" string (UTF-8 too)" if s.get("text") == "binary" else ""
         out = f"{algo} {enc} of `{msg}`{text}{key} in {fmt}"
+        if s.get("kv_sets"):
+            out += " (a set per secret while one rotates)"
+        if "token" in s:
+            out += f"; token mode: the token in `{s['token']}`"
         if "untimed" in s:  # (the sender's kind without a timestamp)
             other_algo, other_msg, what = s["untimed"]
             out += f"; {what.split(':')[0]}s: {_ALGO[other_algo]} {enc} of `body`"

@@ -81,7 +81,8 @@ def _gitea(event: str, ts: int) -> Built:
     delivery = _UUID()
     return ([("Content-Type", "application/json"), ("X-Gitea-Event", event),
              ("X-Gitea-Event-Type", event), ("X-Gitea-Delivery", delivery),
-             ("X-Gogs-Event", event), ("X-GitHub-Delivery", delivery)], data)
+             ("X-Gogs-Event", event), ("X-Gogs-Delivery", delivery),
+             ("X-GitHub-Event", event), ("X-GitHub-Delivery", delivery)], data)  # (as Gitea sends)
 
 
 def _circleci(event: str, ts: int) -> Built:
@@ -672,10 +673,11 @@ def _okta(event: str, ts: int) -> Built:
 
 
 def _auth0(event: str, ts: int) -> Built:
-    data = {"logs": [{"log_id": str(_num(18)) * 2, "data": {
+    # (a stream set to "JSON array": the log events, each {"log_id", "data"})
+    data = [{"log_id": str(_num(18)) * 2, "data": {
         "date": _iso(ts), "type": event, "description": "Successful login",
         "client_id": b62(32), "client_name": "My App", "ip": "203.0.113.7",
-        "user_id": "auth0|" + _hex(24), "user_name": "ada@example.com"}}]}
+        "user_id": "auth0|" + _hex(24), "user_name": "ada@example.com"}}]
     return (_ua("Auth0-Log-Streams"), data)
 
 

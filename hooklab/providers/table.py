@@ -106,6 +106,13 @@ def _has(*paths: str) -> Callable[[Any], bool]:
     return lambda d: isinstance(d, dict) and all(_get(d, p) is not None for p in paths)
 
 
+def _auth0_shape(d: Any) -> bool:
+    """An Auth0 log stream's delivery: a JSON array of log events, or one event (the stream's
+    "JSON array" / "JSON object" formats), each ``{"log_id": ..., "data": {...}}``."""
+    first = d[0] if isinstance(d, list) and d else d
+    return isinstance(first, dict) and "log_id" in first and isinstance(first.get("data"), dict)
+
+
 def _meta_shape(d: Any) -> bool:
     return isinstance(d, dict) and isinstance(d.get("entry"), list) and "object" in d
 
@@ -144,6 +151,10 @@ def _swh_entry(pid: str, name: str, prefix: str, *, shape: Callable[[Any], bool]
 # by headers they share with others plus a payload shape, then the generic families.
 _ENTRIES: tuple[Provider, ...] = (
     # -- source control, CI, developer tools ---------------------------------------------------
+    # (before GitHub: a Gitea delivery carries X-GitHub-Event too)
+    Provider("gitea", "Gitea / Forgejo", "hmac", _d(header="X-Gitea-Signature"),
+             detect=("x-gitea-event",), event=("h:x-gitea-event",), delivery=("h:x-gitea-delivery",),
+             events=("push",), docs="https://docs.gitea.com/usage/webhooks"),
     Provider("github", "GitHub", "hmac",
              _d(header="X-Hub-Signature-256", prefix="sha256=", legacy=("X-Hub-Signature", "sha1=", "sha1"),
                 missing_hint="(was the webhook created without a secret?)"),
@@ -166,9 +177,6 @@ _ENTRIES: tuple[Provider, ...] = (
              detect=("x-atlassian-webhook-identifier",), event=("j:webhookEvent",),
              delivery=("h:x-atlassian-webhook-identifier",), events=("jira:issue_created",),
              docs="https://developer.atlassian.com/cloud/jira/platform/webhooks/"),
-    Provider("gitea", "Gitea / Forgejo", "hmac", _d(header="X-Gitea-Signature"),
-             detect=("x-gitea-event",), event=("h:x-gitea-event",), delivery=("h:x-gitea-delivery",),
-             events=("push",), docs="https://docs.gitea.com/usage/webhooks"),
     Provider("circleci", "CircleCI", "hmac", _d(header="circleci-signature", prefix="v1=", multi=","),
              detect=("circleci-signature", "circleci-event-type"),
              event=("h:circleci-event-type", "j:type"), delivery=("j:id",),
@@ -176,7 +184,7 @@ _ENTRIES: tuple[Provider, ...] = (
              docs="https://circleci.com/docs/webhooks/"),
     Provider("buildkite", "Buildkite", "hmac",
              _d(header="X-Buildkite-Signature", kv=",", ts_key="timestamp", sig_key="signature",
-                msg="{ts}.{body}"),
+                msg="{ts}.{body}", token="X-Buildkite-Token"),
              detect=("x-buildkite-event",), event=("h:x-buildkite-event", "j:event"),
              delivery=("h:x-buildkite-request",),
              events=("build.finished",), docs="https://buildkite.com/docs/apis/webhooks"),
@@ -501,7 +509,7 @@ _ENTRIES: tuple[Provider, ...] = (
              docs="https://developers.docusign.com/platform/webhooks/connect/hmac/"),
     Provider("webflow", "Webflow", "hmac",
              _d(header="x-webflow-signature", ts="x-webflow-timestamp", ts_unit="ms",
-                msg="{ts}:{body}"),
+                msg="{ts}:{body}", future=False),
              detect=("x-webflow-signature",), event=("j:triggerType",), delivery=("j:payload.id",),
              events=("form_submission",), secret="the OAuth app's client secret (or webhook secret)",
              docs="https://developers.webflow.com/data/docs/working-with-webhooks"),
@@ -543,9 +551,9 @@ _ENTRIES: tuple[Provider, ...] = (
              secret="the Authorization header value configured on the event hook",
              docs="https://developer.okta.com/docs/concepts/event-hooks/"),
     Provider("auth0", "Auth0 log streams", "token", _d(header="Authorization"),
-             shape=lambda d: isinstance(d, dict) and isinstance(d.get("logs"), list),
-             hint=b'"logs"',
-             event=("j:logs.0.data.type",), delivery=("j:logs.0.log_id",), events=("s",),
+             shape=_auth0_shape, hint=b'"log_id"',
+             event=("j:0.data.type", "j:data.type"), delivery=("j:0.log_id", "j:log_id"),
+             events=("s",),
              secret="the Authorization token configured on the log stream",
              docs="https://auth0.com/docs/customize/log-streams/custom-log-streams"),
     Provider("fusionauth", "FusionAuth", "jwt",
@@ -562,7 +570,8 @@ _ENTRIES: tuple[Provider, ...] = (
              events=("user.created",),
              docs="https://workos.com/docs/events/data-syncing/webhooks", sdk="workos"),
     Provider("persona", "Persona", "hmac",
-             _d(header="Persona-Signature", kv=",", ts_key="t", sig_key="v1", msg="{ts}.{body}"),
+             _d(header="Persona-Signature", kv=",", ts_key="t", sig_key="v1", msg="{ts}.{body}",
+                kv_sets=" "),
              detect=("persona-signature",), event=("j:data.attributes.name",),
              delivery=("j:data.id",), events=("inquiry.completed",),
              docs="https://docs.withpersona.com/docs/webhooks-best-practices"),

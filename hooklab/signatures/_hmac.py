@@ -14,7 +14,10 @@ header); ``kv`` (separator of ``key=value`` pairs) with ``ts_key`` / ``sig_key``
 b64, hex, nfkd: how the secret becomes the HMAC key); ``legacy`` (header, prefix, algo) tried
 when ``header`` is absent; ``also`` (more headers that may carry a signature); ``extra``
 (constant headers to send); ``ts_json`` (a millisecond timestamp inside the JSON body);
-``future`` (False: only old timestamps are refused); ``hint`` (added to the mismatch reason,
+``future`` (False: only old timestamps are refused); ``kv_sets`` (several whitespace-separated
+``key=value`` sets, each verified on its own: Persona while a secret rotates); ``token`` (a
+header that carries the secret itself when the signature header is absent: Buildkite's token
+mode); ``hint`` (added to the mismatch reason,
 unless the secret starts with ``hint_unless``); ``text`` ("binary": the message is signed as
 Node's "binary" string, see :func:`node_binary`; the UTF-8 form is accepted too);
 ``untimed`` ((algo, msg, note): how a delivery without the ``ts`` header is signed, e.g.
@@ -140,6 +143,16 @@ def _need_url(inc: Incoming, p: Any) -> str:
 
 def _hmac_verify(inc: Incoming, p: Any) -> str:
     s = p.sig
+    if "kv_sets" in s:  # several ``t=..,v1=..`` sets (a secret being rotated): any one
+        raw = inc.opt(s["header"])
+        sets = raw.split() if raw is not None else []
+        if len(sets) > 1:
+            return _any_set(inc, p, sets)
+    if "token" in s and inc.opt(s["header"]) is None and inc.opt(s["token"]) is not None:
+        # the sender's other mode: the secret itself in a header (Buildkite's X-Buildkite-Token)
+        if not same(inc.header(s["token"]), _text(inc.secret)):
+            raise Invalid(f"{s['token']} does not match the secret token")
+        return f"ok ({s['token']}: a token, not a signature)"
     header, prefix, algo_name = s["header"], s.get("prefix", ""), s.get("algo", "sha256")
     enc, note = s.get("enc", "hex"), ""
     raw = inc.opt(header)
@@ -214,6 +227,22 @@ def _hmac_verify(inc: Incoming, p: Any) -> str:
         hint += f"; signed against url {short(url, 80)} (pass the URL configured at {p.name})"
     return inc.conclude(index, len(given), ts, mismatch=hint,
                         future=s.get("future", True), note=note)
+
+
+def _any_set(inc: Incoming, p: Any, sets: list[str]) -> str:
+    """Verify each of the header's sets on its own; the first that verifies wins."""
+    from dataclasses import replace
+
+    first: Invalid | None = None
+    for i, one in enumerate(sets):
+        try:
+            reason = _hmac_verify(replace(inc, headers={**inc.headers, p.sig["header"].lower(): one}), p)
+        except Invalid as exc:
+            first = first or exc
+            continue
+        return f"ok (set {i + 1} of {len(sets)})" if reason == "ok" else reason
+    assert first is not None
+    raise first
 
 
 def _json_ts(body: bytes, field: str) -> float | None:
