@@ -366,3 +366,23 @@ def test_webflow_refuses_only_old_timestamps():
     assert verify_signature("webflow", "wf-secret", future, body, now=now).valid
     old = sign_request("webflow", "wf-secret", body=body, timestamp=now - 900).headers
     assert not verify_signature("webflow", "wf-secret", old, body, now=now).valid
+
+
+@pytest.mark.parametrize(("provider", "event", "signature_header"), [
+    ("x", "crc", "x-twitter-webhooks-signature"),
+    ("dropbox", "challenge", "X-Dropbox-Signature"),
+    ("onfleet", "check", "X-Onfleet-Signature"),
+    ("nylas", "challenge", "X-Nylas-Signature"),
+    ("meta", "subscribe", "X-Hub-Signature-256"),
+    ("strava", "subscribe", "X-Hub-Signature"),
+    ("trello", "head", "X-Trello-Webhook"),
+])
+def test_endpoint_checks_are_sent_unsigned_as_their_senders_send_them(lab, provider, event,
+                                                                      signature_header):
+    """``hooklab.send(..., event="check", secret=...)`` signed Onfleet's check (and the other
+    unsigned endpoint checks) with the delivery signature the real sender never puts there."""
+    bin = f"check-{provider}"
+    hooklab.send(lab.url_for(bin), provider=provider, event=event, secret="a-secret-123456")
+    cap = stored(lab, bin)
+    assert cap.header(signature_header) is None, cap.headers
+    assert cap.method in ("GET", "HEAD")

@@ -24,6 +24,8 @@ Builder = Callable[[str, int], Built]
 
 _UUID = lambda: str(uuid.uuid4())  # noqa: E731
 _GET = {"method": "GET"}
+#: an endpoint check its sender never signs (a secret given to ``send`` signs nothing)
+_CHECK = {"method": "GET", "signed": False}
 
 
 def _ua(agent: str, ctype: str = "application/json") -> list[tuple[str, str]]:
@@ -494,7 +496,7 @@ def _msgraph(event: str, ts: int) -> Built:
 
 def _dropbox(event: str, ts: int) -> Built:
     if event == "challenge":
-        return [("User-Agent", "DropboxWebhooks/1.0")], {"challenge": _token(32)}, _GET
+        return [("User-Agent", "DropboxWebhooks/1.0")], {"challenge": _token(32)}, _CHECK
     accounts = [f"dbid:AA{b62(30)}"]
     data = {"list_folder": {"accounts": accounts}, "delta": {"users": [_num(8)]}}
     return (_ua("DropboxWebhooks/1.0"), data)
@@ -537,7 +539,7 @@ def _smartsheet(event: str, ts: int) -> Built:
 
 def _trello(event: str, ts: int) -> Built:
     if event == "head":
-        return [("User-Agent", "Trello")], {}, {"method": "HEAD", "body": "none"}
+        return [("User-Agent", "Trello")], {}, {"method": "HEAD", "body": "none", "signed": False}
     data = {"model": {"id": _hex(24), "name": "Launch board"},
             "action": {"id": _hex(24), "idMemberCreator": _hex(24), "type": event,
                        "date": _iso(ts)[:19] + ".000Z",
@@ -626,7 +628,7 @@ def _figma(event: str, ts: int) -> Built:
 
 def _onfleet(event: str, ts: int) -> Built:
     if event == "check":
-        return [("User-Agent", "Onfleet")], {"check": _token(16)}, _GET
+        return [("User-Agent", "Onfleet")], {"check": _token(16)}, _CHECK
     data = {"taskId": b62(24), "triggerId": 3, "triggerName": event, "time": ts * 1000,
             "actionContext": {"type": "WORKER", "id": b62(24)}, "adminId": None,
             "workerId": b62(24), "data": {"task": {"id": b62(24), "shortId": _hex(8),
@@ -636,7 +638,7 @@ def _onfleet(event: str, ts: int) -> Built:
 
 def _nylas(event: str, ts: int) -> Built:
     if event == "challenge":
-        return [("User-Agent", "Nylas")], {"challenge": _token(32)}, _GET
+        return [("User-Agent", "Nylas")], {"challenge": _token(32)}, _CHECK
     data = {"specversion": "1.0", "type": event, "source": "/google/emails/realtime",
             "id": b62(20), "time": ts, "webhook_delivery_attempt": 1,
             "data": {"application_id": _UUID(), "object": {
@@ -649,7 +651,7 @@ def _nylas(event: str, ts: int) -> Built:
 def _strava(event: str, ts: int) -> Built:
     if event == "subscribe":
         return [("User-Agent", "Strava")], {"hub.mode": "subscribe", "hub.challenge": _token(16),
-                                            "hub.verify_token": "STRAVA"}, _GET
+                                            "hub.verify_token": "STRAVA"}, _CHECK
     obj, aspect = event.split(".")
     data = {"aspect_type": aspect, "event_time": ts, "object_id": _num(10), "object_type": obj,
             "owner_id": _num(6), "subscription_id": _num(6), "updates": {}}
@@ -710,7 +712,7 @@ def _meta(event: str, ts: int) -> Built:
     if event == "subscribe":
         return ([("User-Agent", "facebookplatform/1.0 (+http://developers.facebook.com)")],
                 {"hub.mode": "subscribe", "hub.challenge": str(_num(10)),
-                 "hub.verify_token": "meatyhamhock"}, _GET)
+                 "hub.verify_token": "meatyhamhock"}, _CHECK)
     obj, field = event.split(".")
     obj = {"whatsapp": "whatsapp_business_account"}.get(obj, obj)
     value = {"messaging_product": "whatsapp",
@@ -725,7 +727,7 @@ def _meta(event: str, ts: int) -> Built:
 
 def _x(event: str, ts: int) -> Built:
     if event == "crc":
-        return [("User-Agent", "Twitter-Webhooks/1.0")], {"crc_token": _UUID(), "nonce": _hex(24)}, _GET
+        return [("User-Agent", "Twitter-Webhooks/1.0")], {"crc_token": _UUID(), "nonce": _hex(24)}, _CHECK
     uid = str(_num(18))
     data = {"for_user_id": uid, "tweet_create_events": [{
         "created_at": "Tue Nov 19 01:13:52 +0000 2030", "id_str": str(_num(19)),

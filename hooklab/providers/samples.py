@@ -47,6 +47,8 @@ class Sample:
     params: dict[str, list[str]] | None = field(default=None)  # form fields (Twilio)
     method: str = "POST"
     query: dict[str, str] = field(default_factory=dict)
+    #: False for an endpoint check its sender never signs (Dropbox's challenge, X's CRC...)
+    signed: bool = True
 
     def header(self, name: str) -> str | None:
         return next((v for k, v in self.headers if k.lower() == name.lower()), None)
@@ -144,4 +146,5 @@ def sample(provider: str, event: str | None = None, payload: Mapping[str, Any] |
         msg_id = "msg_" + b62(27)
         pre = TABLE[prov].sig.get("prefix", "webhook")
         headers += [(f"{pre}-id", msg_id), (f"{pre}-timestamp", str(ts))]
-    return Sample(prov, ev, headers, body, data, ts, msg_id, params, method, query)
+    return Sample(prov, ev, headers, body, data, ts, msg_id, params, method, query,
+                  opts.get("signed", True))
