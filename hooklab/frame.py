@@ -395,8 +395,10 @@ class _Bodies:
         return int(self.starts[-1])
 
     @classmethod
-    def build(cls, chunks: list[Any], encoded: Any, jsonish: Any) -> _Bodies:
-        """From ``large_binary`` Arrow arrays (in order)."""
+    def build(cls, chunks: list[Any], encoded: Any, jsonish: Any, *, drop: bool = True) -> _Bodies:
+        """From ``large_binary`` Arrow arrays (in order); ``drop``: empty the bodies that cannot
+        be JSON (:meth:`_drop_unparsable`; not when ``chunks`` are only some of the rows that
+        ``encoded`` and ``jsonish`` describe)."""
         import numpy as np
         import pyarrow as pa
 
@@ -437,7 +439,8 @@ class _Bodies:
         self.starts = np.array(starts, np.int64)
         self.encoded = np.asarray(encoded, np.int8)
         self.jsonish = np.asarray(jsonish, bool)
-        self._drop_unparsable()
+        if drop:
+            self._drop_unparsable()
         return self
 
     def _drop_unparsable(self) -> None:
@@ -479,11 +482,16 @@ class _Bodies:
     @classmethod
     def from_packs(cls, packs: list[Any], encoded: Any, jsonish: Any) -> _Bodies:
         """From the store's packed bodies (``CaptureStore.packed_columns``): zlib blocks are
-        kept as they are (no decompressing and compressing again), Arrow arrays are packed."""
+        kept as they are (no decompressing and compressing again; but a block with bodies that
+        cannot be JSON weighing in it is made again without them, LZ4), Arrow arrays packed."""
         import numpy as np
 
-        self = cls.build([p for p in packs if not isinstance(p, tuple)], encoded, jsonish)
+        # (the Arrow packs are some of the rows: bodies are dropped once all blocks are in
+        # place, below, with each row's own flags -- review: the newest rows were judged by the
+        # oldest rows' flags, and gzip JSON came out None)
+        self = cls.build([p for p in packs if not isinstance(p, tuple)], encoded, jsonish, drop=False)
         if all(not isinstance(p, tuple) for p in packs):
+            self._drop_unparsable()
             return self
         blocks, codecs, sizes, offsets, starts = [], [], [], [], [0]
         made = iter(zip(self.blocks, self.codecs, self.raw_sizes, self.offsets, strict=True))
