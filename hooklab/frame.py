@@ -450,8 +450,8 @@ class _Bodies:
 
         Cannot be JSON, as :func:`_parse_one` reads: not encoded, a content type that does not
         name JSON, and a first byte that is neither ``{``, ``[`` nor white space. Only blocks
-        where such candidates hold at least :data:`_DROP_MIN` bytes and a quarter of the block
-        are decompressed to look (their offsets tell it without that)."""
+        where such candidates hold at least :data:`_DROP_MIN` bytes are decompressed to look
+        (their offsets tell it without that)."""
         import numpy as np
         import pyarrow as pa
 
@@ -461,7 +461,7 @@ class _Bodies:
             lengths = np.diff(offs)
             cand = ~(self.jsonish[first:last] | (self.encoded[first:last] != 0)) & (lengths > 0)
             weight = int(lengths[cand].sum())
-            if weight < _DROP_MIN or weight * 4 < self.raw_sizes[k]:
+            if weight < _DROP_MIN:
                 continue
             raw = np.frombuffer(self.raw_block(k), np.uint8)
             firsts = raw[offs[:-1][cand]]
