@@ -246,6 +246,8 @@ FORGED = json.dumps({"for_user_id": "1", "tweet_create_events": [{"text": "forge
     "semi;colon",
     "[1,2]",
     "%7B%7D",  # (a percent sign: the decoded text is what would be signed)
+    # (fifth attacker) token characters that spell a JSON value: a delivery body of its own
+    "true", "null", "false", "12345", "-1.5e3", "0",
 ])
 def test_x_crc_refuses_what_could_be_a_delivery(lab, token):
     bin = "x-oracle"
@@ -386,3 +388,43 @@ def test_endpoint_checks_are_sent_unsigned_as_their_senders_send_them(lab, provi
     cap = stored(lab, bin)
     assert cap.header(signature_header) is None, cap.headers
     assert cap.method in ("GET", "HEAD")
+
+
+def test_x_crc_is_answered_only_for_a_bin_registered_for_x(lab):
+    """(fifth attacker) A bin whose secret was given without provider= answered the CRC with
+    HMAC-SHA256(secret, token): GitHub's signature of a body "12345" (its hex) and Stripe's of
+    "t.null", to anyone who asked; such forged deliveries were stored verified."""
+    lab.secret("gh-any", "shared-secret")  # (no provider: detection decides)
+    status, body = crc(lab, "gh-any", "9b4507b3-9040-4669-9ca3-6b94edb50553")
+    assert b"response_token" not in body
+    cap = stored(lab, "gh-any")
+    assert "not X's" in (cap.handshake or ""), cap.handshake
+    lab.secret("gh-named", "shared-secret", provider="github")
+    status, body = crc(lab, "gh-named", "9b4507b3-9040-4669-9ca3-6b94edb50553")
+    assert b"response_token" not in body
+
+
+def test_persona_header_with_many_sets_is_refused_without_an_hmac_each():
+    """(review) Each set cost an HMAC of the body on the store's writer thread: 6000 sets in a
+    60 KB header held an unrelated webhook 17 s. Persona sends two at most."""
+    body = b"x" * 1_000_000
+    header = " ".join(f"t={1800000000 + i},v1={'0' * 64}" for i in range(5000))
+    start = time.perf_counter()
+    v = verify_signature("persona", "s", {"Persona-Signature": header}, body, now=1800000000)
+    assert time.perf_counter() - start < 0.5  # (refused before any HMAC: 5000 took seconds)
+    assert not v.valid and "5000 signature sets" in v.reason
+    three = " ".join(["t=1800000000,v1=" + "0" * 64] * 3)
+    assert "3 signature sets" in verify_signature("persona", "s", {"Persona-Signature": three},
+                                                  b"{}", now=1800000000).reason
+
+
+def test_trello_body_that_is_not_utf8_is_refused():
+    """(fifth attacker) Accepting both forms made the raw bytes of one genuine delivery's
+    "binary" form (``caf\xe9``, not UTF-8) verify too: a body Trello never sent."""
+    url = "https://example.com/trello"
+    text = '{"name": "café"}'
+    sig = base64.b64encode(hmac.new(b"k", node_binary(text + url), hashlib.sha1).digest()).decode()
+    assert verify_signature("trello", "k", {"X-Trello-Webhook": sig}, text.encode(), url=url).valid
+    forged = verify_signature("trello", "k", {"X-Trello-Webhook": sig}, text.encode("latin-1"),
+                              url=url)
+    assert not forged.valid and "not UTF-8" in forged.reason

@@ -410,23 +410,37 @@ def _smartsheet(r: _Req) -> Answer | None:
 _CRC_TOKEN = re.compile(r"[A-Za-z0-9._~+/=-]+")
 
 
+def _json_value(text: str) -> bool:
+    """Whether ``text`` is a JSON value (``true``, ``null``, ``123``, ``-1.5e3``): a delivery
+    body the CRC answer must not sign."""
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _x_crc(r: _Req) -> Answer | None:
     token = r.q("crc_token")
     if token is None or r.method != "GET":
         return None
     unsigned = _unsigned(r, "x")  # (X signs the deliveries, not the check)
+    # only a bin registered for X answers: the answer is an HMAC-SHA256 of the token under the
+    # bin's secret, which a bin kept for another provider (or for none) would give out as a
+    # signature of that provider's (GitHub's hex, Stripe's "t.body") to anyone who asks
     secret = r.secret_for("x")
-    if secret is None:
-        return Answer("x", "crc", "x crc_token: not answered, no secret for this bin "
+    if secret is None or r.registered() != "x":
+        why = "no secret for this bin" if secret is None else "the bin's secret is not X's"
+        return Answer("x", "crc", f"x crc_token: not answered, {why} "
                       "(lab.secret(bin, consumer_secret, provider='x'))", None,
                       verify_reason=unsigned)
     # The response_token is the HMAC X signs deliveries with, of whatever crc_token says: a
     # token that could be a delivery's body (JSON) would make this bin sign forged deliveries
     # for anyone who asks (refused; X's tokens are letters and digits).
-    if not _CRC_TOKEN.fullmatch(token):
+    if not _CRC_TOKEN.fullmatch(token) or _json_value(token):
         return _refuse("x", "crc", "x crc_token: refused, not a token (letters, digits and "
-                       "-._~+/= only: the answer signs it as X signs deliveries)", 400,
-                       verify_reason=unsigned)
+                       "-._~+/= only, not a JSON value such as true or 123: the answer signs "
+                       "it as X signs deliveries)", 400, verify_reason=unsigned)
     key = secret if isinstance(secret, bytes) else secret.encode("utf-8")
     digest = hmac.new(key, token.encode("utf-8"), hashlib.sha256).digest()
     return _json("x", "crc", "x crc_token: response_token sent",

@@ -146,6 +146,9 @@ def _hmac_verify(inc: Incoming, p: Any) -> str:
     if "kv_sets" in s:  # several ``t=..,v1=..`` sets (a secret being rotated): any one
         raw = inc.opt(s["header"])
         sets = raw.split() if raw is not None else []
+        if len(sets) > _MAX_SETS:  # (each costs an HMAC of the body, on the store's thread)
+            raise Invalid(f"malformed {s['header']}: {len(sets)} signature sets (a sender "
+                          f"rotating a secret sends {_MAX_SETS})")
         if len(sets) > 1:
             return _any_set(inc, p, sets)
     if "token" in s and inc.opt(s["header"]) is None and inc.opt(s["token"]) is not None:
@@ -217,6 +220,11 @@ def _hmac_verify(inc: Incoming, p: Any) -> str:
         raise Invalid(f"malformed {header}: signature is not {'hex' if enc == 'hex' else 'base64'}")
     index = None
     if s.get("text") == "binary":  # (as the sender signs; then the UTF-8 form, as others do)
+        try:
+            inc.body.decode("utf-8")
+        except UnicodeDecodeError:  # (its bytes would be the "binary" form of another text:
+            # accepted as such, one genuine delivery would verify a body Trello never sent)
+            raise Invalid(f"{p.id} sends JSON text: this body is not UTF-8") from None
         binary = node_binary(message)
         if binary != message:
             index = first_match(hmac_digest(key, binary, algo), given)
@@ -227,6 +235,10 @@ def _hmac_verify(inc: Incoming, p: Any) -> str:
         hint += f"; signed against url {short(url, 80)} (pass the URL configured at {p.name})"
     return inc.conclude(index, len(given), ts, mismatch=hint,
                         future=s.get("future", True), note=note)
+
+
+#: signature sets one header may carry (Persona: the old and the new secret's)
+_MAX_SETS = 2
 
 
 def _any_set(inc: Incoming, p: Any, sets: list[str]) -> str:
