@@ -80,6 +80,12 @@ LINGER_BYTES = 256 * 1024 * 1024
 MAX_PENDING = 64
 #: bytes of request bodies (and unfinished heads) all connections may hold at once
 DEFAULT_MAX_IN_FLIGHT = 256 * 1024 * 1024
+#: what one parsed header or trailer field costs in memory besides its bytes (a tuple and two
+#: strings): held with them, so a head of many tiny fields counts as what it takes
+_FIELD_COST = 160
+#: body pieces kept as they came before they are joined into one growing buffer (a body sent
+#: two bytes a chunk held a bytes object, ~35 bytes of memory, per two bytes counted)
+_MAX_PARTS = 16
 
 _log = logging.getLogger("hooklab")
 
@@ -159,7 +165,8 @@ class _Refuse(Exception):
 class _Request:
     __slots__ = (
         "method", "target", "version", "headers", "nheaders", "received_at", "parts",
-        "host", "proto", "keep_alive", "api", "chunked", "length", "upgrade",
+        "host", "proto", "keep_alive", "api", "chunked", "length", "upgrade", "acc",
+        "head_bytes", "trailers",
     )
 
     def __init__(self, method: str, target: str, version: str, received_at: datetime) -> None:
@@ -170,6 +177,9 @@ class _Request:
         self.nheaders = 0  # fields in the header section (trailers follow)
         self.received_at = received_at
         self.parts: list[bytes] = []
+        self.acc: bytearray | None = None  # the body from many small pieces (see on_body)
+        self.head_bytes = 0  # the request head's size (held while the request is read)
+        self.trailers = 0  # bytes of trailer fields so far (at most MAX_HEAD)
         self.host: str | None = None
         self.proto: str | None = None
         self.keep_alive = True
@@ -554,6 +564,7 @@ class CaptureProtocol(asyncio.Protocol):
             self._refuse(400, "request target is not a path, an http(s) URL, * or host:port")
             return -1
         self.req = req = _Request(method, target, version, datetime.now(timezone.utc))
+        req.head_bytes = end - pos
         path = target_path(target)  # (what the capture's path would be: any target form)
         req.api = path == RESERVED_PREFIX or path.startswith("/_hooklab/")
         self.in_body = False
@@ -598,9 +609,16 @@ class CaptureProtocol(asyncio.Protocol):
 
     # -- parser callbacks ------------------------------------------------------------------
     def on_header(self, name: bytes, value: bytes) -> None:
-        self.req.headers.append(  # type: ignore[union-attr]
-            (name.decode("latin-1"), value.rstrip(b" \t").decode("latin-1"))
-        )
+        req = self.req
+        assert req is not None
+        if self.in_body:  # a trailer field (after a chunked body): its own size limit, held
+            size = len(name) + len(value) + _FIELD_COST
+            req.trailers += size
+            if req.trailers > MAX_HEAD:
+                raise _Refuse(431, f"trailer fields longer than {MAX_HEAD} bytes")
+            if not self._hold(self.held + size):
+                raise _Refuse(503, _BUSY)
+        req.headers.append((name.decode("latin-1"), value.rstrip(b" \t").decode("latin-1")))
 
     def on_headers_complete(self) -> None:
         req = self.req
@@ -626,6 +644,9 @@ class CaptureProtocol(asyncio.Protocol):
         limit = self.server.max_body
         if req.length > limit:
             raise _Refuse(413, "payload too large", f', "max_body": {limit}')
+        # the head, parsed, is held until the request is read (what its fields take)
+        if not self._hold(req.head_bytes + _FIELD_COST * len(req.headers)):
+            raise _Refuse(503, _BUSY)
         self.need = req.length
         self.tail = b""
         self.in_body = True
@@ -641,16 +662,24 @@ class CaptureProtocol(asyncio.Protocol):
     def on_body(self, body: bytes) -> None:
         req = self.req
         assert req is not None
-        req.parts.append(body)
+        if req.acc is not None:
+            req.acc += body
+        else:
+            req.parts.append(body)
+            if len(req.parts) > _MAX_PARTS:  # many small pieces: one growing buffer from now on
+                req.acc = bytearray().join(req.parts)
+                req.parts.clear()
         if req.chunked:
             req.length += len(body)
             if req.length > self.server.max_body:
                 req.parts.clear()
+                req.acc = None
                 raise _Refuse(413, "payload too large", f', "max_body": {self.server.max_body}')
         # what is held is what arrived (not what Content-Length announces: heads announcing
         # 16 MiB and sending nothing would fill the budget with 900 bytes)
         if not self._hold(self.held + len(body)):
             req.parts.clear()
+            req.acc = None
             raise _Refuse(503, _BUSY)
 
     def on_message_complete(self) -> None:
@@ -662,7 +691,8 @@ class CaptureProtocol(asyncio.Protocol):
         self._hold(0)  # (the body goes to the store's bounded queue, or to the API)
         assert req is not None
         parts = req.parts
-        body = parts[0] if len(parts) == 1 else b"".join(parts)
+        body = bytes(req.acc) if req.acc is not None else (
+            parts[0] if len(parts) == 1 else b"".join(parts))
         if not req.keep_alive:
             self.closing = True
         if req.api:

@@ -37,7 +37,7 @@ def connect(lab) -> socket.socket:
     return s
 
 
-def holder(lab, length: int = MiB, sent: int = MiB - 1) -> socket.socket:
+def holder(lab, length: int = MiB, sent: int = MiB - 1024) -> socket.socket:
     """A connection that announced ``length`` bytes of body and sent ``sent`` of them."""
     s = connect(lab)
     s.sendall(b"POST /held HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % length
@@ -92,13 +92,13 @@ def busy(status: int, headers: dict[str, str], body: bytes) -> bool:
 
 
 def test_bodies_held_open_share_one_budget_and_the_rest_get_503(lab):
-    held = [holder(lab) for _ in range(4)]  # 4 MiB announced: the whole budget
+    held = [holder(lab) for _ in range(4)]  # all but ~2 KB of 4 MiB (bodies and heads)
     try:
         for s in held:
             assert still_waiting(s)
         # the next body, big or small, is refused (as soon as it would go over)
         assert busy(*post(lab, b"x" * MiB))
-        assert busy(*post(lab, b"small"))
+        assert busy(*post(lab, b"s" * 4096))
         # one holder goes away: its MiB is free again, for a whole max_body
         held.pop().close()
         time.sleep(0.2)
@@ -108,7 +108,7 @@ def test_bodies_held_open_share_one_budget_and_the_rest_get_503(lab):
         assert cap.body == bytes(range(256)) * 4096
         # finishing a held body frees its share too (and that body is stored whole)
         s = held.pop()
-        s.sendall(b"h")
+        s.sendall(b"h" * 1024)
         assert answer(s)[0] == 200
         s.close()
         assert post(lab, b"y" * MiB, path="/again")[0] == 200
@@ -204,3 +204,62 @@ def test_heads_that_announce_big_bodies_and_send_nothing_hold_nothing(lab):
     finally:
         for s in heads:
             s.close()
+
+
+def test_trailer_fields_are_bounded_and_held(lab):
+    """(fifth attacker) After a chunked body's last chunk, trailer fields had no limit and were
+    not counted: 61 MiB of ``ab:cd`` trailers on one connection took the server to 1.8 GB."""
+    s = connect(lab)
+    try:
+        s.sendall(b"POST /t HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                  b"2\r\nok\r\n0\r\n")
+        sent = 0
+        try:
+            while sent < 8 * MiB:  # (refused long before this)
+                s.sendall(b"ab:cd\r\n" * 8192)
+                sent += 7 * 8192
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        status, _, body = answer(s)
+    finally:
+        s.close()
+    assert status in (431, 503) and (b"trailer fields longer than" in body or b"busy" in body), (
+        status, body)
+    assert post(lab, b"{}", path="/after")[0] == 200
+
+
+def test_a_head_of_many_tiny_fields_is_held_as_what_it_takes(lab):
+    """(fifth attacker) A finished head was held as 0 bytes while its parsed fields stayed for
+    the body timeout: 150,000 fields of a 1 MiB head took ~28 MB, 40 connections 1.1 GB, and
+    the budget never pushed back. Each field now counts what it costs."""
+    fields = b"".join(b"a%d:b\r\n" % i for i in range(40_000))  # ~330 KB, ~6 MB parsed
+    heads = []
+    try:
+        refused = 0
+        for _ in range(4):
+            s = connect(lab)
+            s.sendall(b"POST /h HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n" + fields + b"\r\n")
+            heads.append(s)
+        time.sleep(0.3)
+        for s in heads:
+            if not still_waiting(s):
+                refused += 1
+                assert busy(*answer(s))
+        assert refused >= 3  # (4 MiB of budget: one such head at most)
+    finally:
+        for s in heads:
+            s.close()
+
+
+def test_a_body_of_many_tiny_chunks_is_stored_exactly(lab):
+    """Tiny chunks are joined into one buffer as they come (each was a bytes object of its
+    own: ~35 bytes of memory per 2 bytes of body counted); the body stays exact."""
+    pieces = [bytes([i % 256, (i * 7) % 256]) for i in range(20_000)]
+    s = connect(lab)
+    try:
+        s.sendall(b"POST /tiny HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                  + b"".join(b"2\r\n" + p + b"\r\n" for p in pieces) + b"0\r\n\r\n")
+        assert answer(s)[0] == 200
+    finally:
+        s.close()
+    assert lab.wait(1, bin="tiny", timeout=10)[-1].body == b"".join(pieces)
