@@ -574,3 +574,22 @@ def test_webhook_urls_whose_path_is_the_credential_are_recorded_hidden(url: str,
         for secret in ("Xy12ab34Cd56ef78Gh90ij12", "AbC-dEf_123", "tok3n-AbCdEf", "abc1de",
                        "123456:AAH-x_y9", "0f1e-2d3c@4b5a"):
             assert secret not in said
+
+
+def test_a_buildkite_token_mode_delivery_is_forwarded_with_its_token(lab) -> None:  # type: ignore[no-untyped-def]
+    """(review) Buildkite's token mode (X-Buildkite-Token) is stored as [secret], as any
+    secret; forward and replay sent '[secret]' to the app, which refused it (GitLab's token,
+    a token scheme, was put back): the README promises the registered value in its place."""
+    lab.secret("bk", "bk-token-123456", provider="buildkite")
+    with Target() as t:
+        lab.forward("bk", to=t.url + "/app")
+        assert post(lab.url_for("bk"), b'{"event": "build.finished"}',
+                    {"X-Buildkite-Event": "build.finished", "X-Buildkite-Token": "bk-token-123456",
+                     "Content-Type": "application/json"})[0] == 200
+        (cap,) = lab.wait(1, bin="bk", timeout=10)
+        assert cap.verified is True and cap.header("X-Buildkite-Token") == "[secret]"
+        (r,) = lab.replay(cap, to=t.url + "/again")
+        forwarded, replayed = t.wait(2)
+    assert r.status == 200
+    assert forwarded.header("X-Buildkite-Token") == replayed.header("X-Buildkite-Token") == \
+        "bk-token-123456"

@@ -134,8 +134,10 @@ class SecretBook(BinSecrets):
             else entry.secret
         row = TABLE.get(entry.provider or capture.provider or "")
         headers, query, url = capture.headers, capture.query, capture.url
-        if secret and row is not None and row.scheme in ("token", "basic"):
-            where = "authorization" if row.scheme == "basic" else str(row.sig.get("header", "")).lower()
+        if secret and row is not None and (row.scheme in ("token", "basic") or "token" in row.sig):
+            # (a token scheme's header; or an HMAC sender's token mode: Buildkite's X-Buildkite-Token)
+            where = ("authorization" if row.scheme == "basic" else
+                     str(row.sig.get("token" if row.scheme == "hmac" else "header", "")).lower())
             headers = [(k, _given(v, secret) if k.lower() == where else v) for k, v in headers]
         token = entry.verify_token
         if token and query.get("hub.verify_token") == [MARK]:
