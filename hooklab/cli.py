@@ -105,29 +105,54 @@ class _Printer:
 REFUSALS_PER_SECOND = 10
 
 
-def _refusal_lines(err: Any, shown: Any) -> Any:
+class _RefusalLines:
     """A refusal listener for ``serve``: a line per refused request on stderr (``hooklab:
-    refused POST /big from 127.0.0.1: 413 payload too large``), at most
-    :data:`REFUSALS_PER_SECOND` a second; those past it are counted in the next line."""
-    import time
+    refused POST /big from 127.0.0.1: 413 payload too large``; credential query values hidden,
+    as the store hides them, and what ``hide`` hides), at most :data:`REFUSALS_PER_SECOND` a second;
+    those past it are counted in the next line, or by :meth:`flush` (serve's loop calls it)."""
 
-    state = {"second": 0, "lines": 0, "skipped": 0}
+    def __init__(self, err: Any, shown: Any, hide: Any = None) -> None:
+        import threading
 
-    def told(r: dict[str, Any]) -> None:  # (the server's loop: only a queue put)
-        now = int(time.monotonic())
-        if now != state["second"]:
-            state["second"], state["lines"] = now, 0
-        if state["lines"] >= REFUSALS_PER_SECOND:
-            state["skipped"] += 1
-            return
-        state["lines"] += 1
-        more, state["skipped"] = state["skipped"], 0
-        what = (f"{shown(r['method'], 40)} {shown(r['target'])}" if r["method"]
-                else "a request")
-        err.put(f"hooklab: refused {what} from {shown(r['remote'], 60)}: {r['status']} "
-                f"{shown(r['error'], 200)}" + (f" (and {more} more refused before it)" if more else ""))
+        self.err, self.shown, self.hide = err, shown, hide
+        self.second, self.lines, self.skipped = 0, 0, 0
+        self._lock = threading.Lock()  # (told on the server's loop, flushed by serve's)
 
-    return told
+    def __call__(self, r: dict[str, Any]) -> None:
+        import time
+
+        from .credentials import scrubbed_url
+
+        with self._lock:
+            now = int(time.monotonic())
+            if now != self.second:
+                self.second, self.lines = now, 0
+            if self.lines >= REFUSALS_PER_SECOND:
+                self.skipped += 1
+                return
+            self.lines += 1
+            more, self.skipped = self.skipped, 0
+        target = r["target"] or ""
+        try:  # (a query's credentials, as the store hides them)
+            target = scrubbed_url(target)
+        except ValueError:
+            target = target.split("?", 1)[0]
+        if self.hide is not None:
+            target = self.hide(target)
+        what = f"{self.shown(r['method'], 40)} {self.shown(target)}" if r["method"] else "a request"
+        self.err.put(f"hooklab: refused {what} from {self.shown(r['remote'], 60)}: {r['status']} "
+                     f"{self.shown(r['error'], 200)}"
+                     + (f" (and {more} more refused before it)" if more else ""))
+
+    def flush(self) -> None:
+        """Say how many were refused past the limit, once a second has passed without a line."""
+        import time
+
+        with self._lock:
+            if not self.skipped or int(time.monotonic()) == self.second:
+                return
+            more, self.skipped = self.skipped, 0
+        self.err.put(f"hooklab: {more} more request{'s' if more != 1 else ''} refused")
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -188,8 +213,9 @@ def _serve(args: argparse.Namespace) -> int:
     except BaseException:  # Ctrl-C while starting: nothing left running
         lab.stop()
         raise
+    refusals = _RefusalLines(err, shown)
     if lab.server is not None:  # (what never became a capture is said too, --quiet or not)
-        lab.server.refusal_listeners.append(_refusal_lines(err, shown))
+        lab.server.refusal_listeners.append(refusals)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: object) -> None:
@@ -222,6 +248,7 @@ def _serve(args: argparse.Namespace) -> int:
         while not stop.wait(0.2):
             show_forwards()
             show_failure()
+            refusals.flush()
             if not lab.is_running:
                 break
     finally:
