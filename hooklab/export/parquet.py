@@ -146,6 +146,7 @@ def export_parquet(store: Any, path: str | os.PathLike[str], **filters: Any) -> 
     # another extension) and renamed once complete: an export stopped part-way (killed, a
     # full disk) leaves no cut file that readers and the next export would stumble on
     unfinished = f".part-{source}-{first}-{last}-"
+    done: list[str] = []  # files renamed once complete
     try:
         ds.write_dataset(
             table, base, format="parquet", partitioning=partitioning(),
@@ -155,16 +156,21 @@ def export_parquet(store: Any, path: str | os.PathLike[str], **filters: Any) -> 
             file_options=ds.ParquetFileFormat().make_write_options(compression="zstd"),
             preserve_order=True,  # rows in id order: a one-provider day reads back without a sort
         )
+        # (found by name, not with write_dataset's file_visitor: a Python callback on Arrow's
+        # threads made some processes abort at exit, "terminate called without an active
+        # exception")
+        for folder, _dirs, names in os.walk(base):
+            for name in names:
+                if name.startswith(unfinished) and name.endswith(_UNFINISHED):
+                    final = os.path.join(folder, name[1 : -len(_UNFINISHED)])
+                    os.replace(os.path.join(folder, name), final)
+                    done.append(final)
     except BaseException:  # Ctrl-C, SIGTERM (the CLI unwinds), a full disk: what this export
-        _remove_unfinished(base, unfinished)  # wrote goes now, not an hour later
+        _remove_unfinished(base, unfinished)  # wrote goes now, not an hour later (and what
+        for final in done:  # it renamed already: no manifest counts it)
+            with contextlib.suppress(OSError):
+                os.unlink(final)
         raise
-    # (found by name, not with write_dataset's file_visitor: a Python callback on Arrow's
-    # threads made some processes abort at exit, "terminate called without an active exception")
-    for folder, _dirs, names in os.walk(base):
-        for name in names:
-            if name.startswith(unfinished) and name.endswith(_UNFINISHED):
-                os.replace(os.path.join(folder, name),
-                           os.path.join(folder, name[1 : -len(_UNFINISHED)]))
     if partial:  # (the rest of those ids are not there: the default start stays)
         return n
     os.makedirs(os.path.dirname(manifest), exist_ok=True)
