@@ -227,11 +227,11 @@ def url_secrets(url: str) -> list[str]:
         parts = urlsplit(url)
         userinfo, fields = parts.netloc.rpartition("@")[0], parts.query + "&" + parts.fragment
         span = _path_secret(parts.hostname, parts.path)
-        if span is not None:  # (as written, decoded, and each of its segments)
-            secret = parts.path[span[0] : span[1]]
-            for value in (secret, *secret.split("/")):  # (a segment that looks like a token,
-                if len(value) >= 20 or (len(value) >= 6 and any(c.isdigit() for c in value)):
-                    found.update((value, unquote(value)))  # not "IncomingWebhook")
+        if span is not None:  # (as written and decoded: all of it, and its last segment, the
+            secret = parts.path[span[0] : span[1]]  # token itself: not the ids before it)
+            last = [seg for seg in secret.split("/") if seg][-1:]
+            for value in (secret, *last):
+                found.update((value, unquote(value)))
     except ValueError:  # (no URL to take apart, e.g. NFKC trouble: its secrets still known)
         m = re.search(r"//([^/?#]*)@", url)
         userinfo, fields = (m.group(1) if m else ""), url.partition("?")[2].replace("#", "&")
