@@ -347,15 +347,20 @@ def test_a_real_gitea_delivery_is_gitea_not_github(lab):
     assert (cap.provider, cap.event_type, cap.verified) == ("gitea", "push", True), cap.verify_reason
 
 
-@pytest.mark.parametrize("body", [
-    [{"log_id": "900200", "data": {"type": "s", "date": "2026-01-01T00:00:00Z"}}],  # JSON array
-    {"log_id": "900200", "data": {"type": "s", "date": "2026-01-01T00:00:00Z"}},  # JSON object
+_AUTH0_EVENT = {"log_id": "900200", "data": {"type": "s", "date": "2026-01-01T00:00:00Z"}}
+
+
+@pytest.mark.parametrize("kind, body", [
+    ("array", json.dumps([_AUTH0_EVENT]).encode()),
+    ("object", json.dumps(_AUTH0_EVENT).encode()),
+    ("lines", (json.dumps(_AUTH0_EVENT) + "\n" + json.dumps({**_AUTH0_EVENT, "log_id": "2"})
+               + "\n").encode()),  # (the stream's default format)
 ])
-def test_auth0_log_stream_formats_are_detected(lab, body):
-    """Auth0's custom log streams send a JSON array, a JSON object (or JSON Lines) of log
-    events; hooklab expected {"logs": [...]}, which Auth0 never sends."""
-    bin = "auth0-" + type(body).__name__
-    post(lab.url_for(bin), json.dumps(body).encode(),
+def test_auth0_log_stream_formats_are_detected(lab, kind, body):
+    """Auth0's custom log streams send JSON Lines (the default), a JSON array or a JSON object
+    of log events; hooklab expected {"logs": [...]}, which Auth0 never sends."""
+    bin = "auth0-" + kind
+    post(lab.url_for(bin), body,
          {"Content-Type": "application/json", "Authorization": "Bearer stream-token"})
     cap = stored(lab, bin)
     assert (cap.provider, cap.event_type, cap.delivery_id) == ("auth0", "s", "900200")

@@ -86,8 +86,8 @@ VIEW_SQL = f"""CREATE TEMP VIEW IF NOT EXISTS captures AS SELECT
     c.headers AS headers, c.query AS query
 FROM main.captures c"""
 """``payload`` in SQL: UTF-8 bodies SQLite's ``json_valid`` takes are their own JSON text (one
-C-level check per row, :func:`_utf8`; a ``GLOB`` for bytes past ASCII made every query 4 to 10
-times slower); :func:`hooklab.capture.payload_text` settles the few others it could read
+call of :func:`_utf8` per row, whose work is C-level: ``bytes.isascii`` or a UTF-8 decode; a
+``GLOB`` for bytes past ASCII made every query 4 to 10 times slower); :func:`hooklab.capture.payload_text` settles the few others it could read
 differently from ``Capture.json()``: bytes that are not UTF-8, a ``Content-Encoding``, a byte
 order mark or UTF-16/32 zero bytes, ``NaN`` or ``Infinity`` (JSON to Python only)."""
 

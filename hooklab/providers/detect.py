@@ -71,12 +71,18 @@ _TWENTY_DIGITS = b"1" * 20
 
 def payload(body: bytes, h: dict[str, str]) -> Any:
     """The parsed body: JSON, or a form as ``{name: first value}`` (a ``payload`` field that holds
-    JSON, as Slack and GitHub send, is parsed); ``None`` when neither."""
+    JSON, as Slack and GitHub send, is parsed); JSON Lines as the list of its objects (Auth0's
+    log streams' default); ``None`` when neither."""
     if not body or len(body) > _MAX_PARSE or h.get("content-encoding"):
         return None
     try:
         if body.lstrip()[:1] in (b"{", b"["):
-            return parse_json(body)
+            try:
+                return parse_json(body)
+            except ValueError:
+                if body.lstrip()[:1] != b"{" or b"\n" not in body.strip():
+                    raise
+                return [parse_json(line) for line in body.splitlines() if line.strip()]
         if "x-www-form-urlencoded" in h.get("content-type", "") or (
                 not h.get("content-type") and b"=" in body[:200]):
             form = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
