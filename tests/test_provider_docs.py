@@ -432,4 +432,4 @@ def test_trello_body_that_is_not_utf8_is_refused():
     assert verify_signature("trello", "k", {"X-Trello-Webhook": sig}, text.encode(), url=url).valid
     forged = verify_signature("trello", "k", {"X-Trello-Webhook": sig}, text.encode("latin-1"),
                               url=url)
-    assert not forged.valid and "not UTF-8" in forged.reason
+    assert not forged.valid and "mismatch: the body is not UTF-8" in forged.reason

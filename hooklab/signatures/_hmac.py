@@ -224,7 +224,8 @@ def _hmac_verify(inc: Incoming, p: Any) -> str:
             inc.body.decode("utf-8")
         except UnicodeDecodeError:  # (its bytes would be the "binary" form of another text:
             # accepted as such, one genuine delivery would verify a body Trello never sent)
-            raise Invalid(f"{p.id} sends JSON text: this body is not UTF-8") from None
+            raise Invalid(f"signature mismatch: the body is not UTF-8 text ({p.name} signs "
+                          "JSON text)") from None
         binary = node_binary(message)
         if binary != message:
             index = first_match(hmac_digest(key, binary, algo), given)
