@@ -76,7 +76,7 @@ class HookLab(Configurable):
     max_in_flight = Int(
         DEFAULT_MAX_IN_FLIGHT, min=0,
         help="Bytes of request bodies (and unfinished heads) all connections may hold at once; "
-        "a request that would go over it gets 503 with Retry-After (never less than max_body).",
+        "a request that would go over it gets 503 with Retry-After (never less than max_body and a head).",
     ).tag(config=True)
     durability = Enum(
         ["full", "normal"],

@@ -69,8 +69,8 @@ if TYPE_CHECKING:
     from .lifecycle import CaptureServer
 
 __all__ = [
-    "DEFAULT_MAX_IN_FLIGHT", "LINGER_BYTES", "LINGER_SECONDS", "MAX_HEAD", "CaptureProtocol",
-    "Connections",
+    "DEFAULT_MAX_IN_FLIGHT", "LINGER_BYTES", "LINGER_SECONDS", "MAX_FIELDS", "MAX_HEAD",
+    "CaptureProtocol", "Connections",
 ]
 
 MAX_HEAD = 1024 * 1024  # request line + headers; bigger heads get 414 / 431
@@ -83,6 +83,9 @@ DEFAULT_MAX_IN_FLIGHT = 256 * 1024 * 1024
 #: what one parsed header or trailer field costs in memory besides its bytes (a tuple and two
 #: strings): held with them, so a head of many tiny fields counts as what it takes
 _FIELD_COST = 160
+#: header (or trailer) fields one request may have: more get 431 (a 1 MiB head of 170,000
+#: tiny fields took ~28 MB once parsed, and as much again on its way to the store)
+MAX_FIELDS = 10_000
 #: body pieces kept as they came before they are joined into one growing buffer (a body sent
 #: two bytes a chunk held a bytes object, ~35 bytes of memory, per two bytes counted)
 _MAX_PARTS = 16
@@ -611,6 +614,8 @@ class CaptureProtocol(asyncio.Protocol):
     def on_header(self, name: bytes, value: bytes) -> None:
         req = self.req
         assert req is not None
+        if len(req.headers) >= MAX_FIELDS:
+            raise _Refuse(431, f"more than {MAX_FIELDS} header fields")
         if self.in_body:  # a trailer field (after a chunked body): its own size limit, held
             size = len(name) + len(value) + _FIELD_COST
             req.trailers += size
@@ -759,6 +764,8 @@ class CaptureProtocol(asyncio.Protocol):
         are sent, so that it sees every capture acknowledged before it on this connection."""
         slot = _Slot(self)
         self.slots.append(slot)
+        if len(self.slots) >= MAX_PENDING:  # (sixth attacker: pipelined /_hooklab/ requests
+            self._pause()  # queued without end, 35x what was sent, while Tornado took one a turn)
         conn = _TornadoConnection(self, slot, req)
         if req.upgrade:  # Tornado may take the socket over: read nothing more meanwhile
             self._pause()
@@ -931,9 +938,10 @@ class Connections:
         self.held = 0
 
     def budget(self) -> int:
-        """Bytes all connections' requests may hold at once (never less than one ``max_body``)."""
+        """Bytes all connections' requests may hold at once (never less than one request of
+        ``max_body`` with a head of ordinary size: 64 KiB)."""
         srv = self.server
-        return max(int(getattr(srv, "max_in_flight", DEFAULT_MAX_IN_FLIGHT)), srv.max_body)
+        return max(int(getattr(srv, "max_in_flight", DEFAULT_MAX_IN_FLIGHT)), srv.max_body + (1 << 16))
 
     def now(self) -> float:
         assert self.loop is not None

@@ -9,8 +9,8 @@ Writes go through one writer thread that commits many captures per transaction; 
 ``on_done`` callback (and every subscriber) runs only after its row is durable. With
 ``durability="full"`` on a WAL file that is after a third thread synced the WAL (``_sync``):
 the writer commits without waiting for the disk and is on the next batch meanwhile. The queue
-in front of it is bounded (:data:`QUEUE_CAPTURES` captures, :data:`QUEUE_BYTES` of bodies,
-counted until a capture is answered, so what waits for the disk counts too):
+in front of it is bounded (:data:`QUEUE_CAPTURES` captures, :data:`QUEUE_BYTES` of bodies and
+headers, counted until a capture is answered, so what waits for the disk counts too):
 :meth:`CaptureStore.add` waits for room, :meth:`CaptureStore.submit` (the server's) refuses
 with :class:`StoreBusy`, so memory stays bounded however fast records come.
 
@@ -78,7 +78,7 @@ _BATCH = 512  # captures per transaction at most (group commit)
 _BULK = 5000  # captures per transaction of a bulk import
 #: captures waiting for the writer at most
 QUEUE_CAPTURES = 10_000
-#: body bytes waiting for the writer at most (one larger capture is still let through alone)
+#: body (and stored header) bytes waiting for the writer at most (one larger capture is still let through alone)
 QUEUE_BYTES = 64 * 1024 * 1024
 #: a capture waiting in a batch: INSERT values, record, future, callback, search words (or None)
 _Pending = tuple[list[Any], dict[str, Any], "Future | None", "Callable | None", "str | None"]
@@ -454,8 +454,8 @@ class CaptureStore:
         # a flush, an index, a name acknowledge no capture: _reserve lets them by a failed sync
         repair = record is None or (
             isinstance(record, dict) and ("__indexes__" in record or "__meta__" in record))
-        if isinstance(record, _Row):
-            size = len(record.values[7])
+        if isinstance(record, _Row):  # (the body, and the headers as stored: a head of
+            size = len(record.values[7]) + len(record.values[6])  # thousands of fields weighs)
             self._last_write = time.monotonic()  # a capture is coming: quiet-moment work stops
         else:
             size = len(record.get("body") or b"") if isinstance(record, dict) else 0
