@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AUTHORITY_FORM",
+    "KINDS",
     "REDACTED",
     "Capture",
     "CaptureRecord",
@@ -325,6 +326,10 @@ def check_provider(value: str) -> str | None:
     return value
 
 
+#: the kinds of capture: received over HTTP, recorded from a WebSocket (``hooklab.ws``)
+KINDS = ("http", "ws")
+
+
 def check_import(path: str, url: str, received_at: datetime, kind: str = "http") -> None:
     """Raise ``ValueError`` unless an imported capture's path, URL and time are ones the
     capture server could have stored: a path without ``?`` or ``#`` (the server keeps the
@@ -341,6 +346,8 @@ def check_import(path: str, url: str, received_at: datetime, kind: str = "http")
     """
     if "?" in path or "#" in path:
         raise ValueError(f"path {path!r} holds '?' or '#': the server keeps the query apart")
+    if kind not in KINDS:  # (a kind no filter could select)
+        raise ValueError(f"kind {kind!r} is not one of {', '.join(KINDS)}")
     if url:  # (by hand: this runs for every line of a large import)
         schemes = ("ws", "wss") if kind == "ws" else ("http", "https")
         scheme, sep, _ = url.partition("://")

@@ -11,7 +11,7 @@ method     HTTP method, any case
 provider   detected sender (``stripe``, ``github``, ...)
 event_type e.g. ``invoice.paid``, ``pull_request.opened``
 path       the exact path
-kind       ``http`` (received), ``ws_in`` / ``ws_out`` (recorded WebSocket frames)
+kind       ``http`` (received), ``ws`` (recorded WebSocket frames and events)
 verified   ``True``: its signature was checked and is valid; ``False``: checked and not valid
            (captures to a bin without a secret have neither); in a URL ``true``/``false``
 since      a capture id (newer ids only) or a datetime (received after it; or ISO 8601 text)
@@ -55,7 +55,7 @@ from datetime import datetime, timezone
 from numbers import Integral
 from typing import TYPE_CHECKING, Any
 
-from .capture import decode_body
+from .capture import KINDS, decode_body
 
 if TYPE_CHECKING:
     from .capture import Capture
@@ -63,6 +63,7 @@ if TYPE_CHECKING:
 __all__ = [
     "FIELD_KEYS",
     "FILTER_KEYS",
+    "KINDS",
     "MAX_SEARCH_BODY",
     "capture_id",
     "describe",
@@ -106,6 +107,10 @@ def validate(filters: Mapping[str, Any]) -> dict[str, Any]:
                 value = [str(v) for v in value]
             elif not isinstance(value, str):
                 raise TypeError(f"filter {key}= takes a string or a list of strings, not {value!r}")
+            if key == "kind":  # (two kinds only: a typo, ws_in, matched nothing, silently)
+                for one in value if isinstance(value, list) else [value]:
+                    if one not in KINDS:
+                        raise ValueError(f"kind= is one of {', '.join(KINDS)}, not {one!r}")
         elif key == "verified":
             text = value.strip().lower() if isinstance(value, str) else None
             if isinstance(value, bool) or (isinstance(value, Integral) and value in (0, 1)) or (

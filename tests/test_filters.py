@@ -48,7 +48,7 @@ def test_every_key_is_documented_and_accepted(mixed):
         ({"search": "refund-42"}, ["stripe"]),  # case-insensitive, in the body
         ({"search": "x-github-event"}, ["github", "github"]),  # header names
         ({"search": "no such text anywhere"}, []),
-        ({"kind": "ws_in"}, []),
+        ({"kind": "ws"}, []),  # (ws_in, ws_out were never kinds: a ValueError now)
         ({"since": 2}, ["stripe", "shop"]),
         ({"until": datetime(2000, 1, 1, tzinfo=timezone.utc)}, []),
         ({"until": 2}, ["github", "github"]),  # a capture id: that one and older
@@ -250,3 +250,61 @@ def test_stream_url_lists_and_verified(signed):
         return ids
 
     assert asyncio.run(read()) == [2]
+
+
+def test_since_as_a_time_in_the_api_and_the_stream(mixed):
+    """(a new user) since= took an ISO time in Python and until= did in the API, but the API
+    answered since=<time> 400 ('since and limit must be integers') and the stream closed 1008,
+    though stream_url(since=<datetime>) wrote it."""
+    import asyncio
+
+    from tornado import websocket
+
+    caps = list(mixed.captures)
+    mid = caps[1].received_at
+    want = [c.id for c in caps[2:]]
+    for spelled in (mid.isoformat(), mid.isoformat().replace("+00:00", "Z")):
+        url = (mixed.url + "/_hooklab/api/captures?" + urllib.parse.urlencode({"since": spelled}))
+        with urllib.request.urlopen(urllib.request.Request(url, headers=_auth(mixed)), timeout=10) as r:
+            assert [c["id"] for c in json.loads(r.read())["captures"]] == want, spelled
+
+    async def stream() -> list[int]:
+        conn = await websocket.websocket_connect(mixed.stream_url(since=mid, body=False))
+        ids = []
+        try:
+            while len(ids) < len(want):
+                msg = await asyncio.wait_for(conn.read_message(), 5)
+                assert msg is not None, (conn.close_code, conn.close_reason)
+                ids.append(json.loads(msg)["id"])
+        finally:
+            conn.close()
+        return ids
+
+    assert asyncio.run(stream()) == want
+    url = mixed.url + "/_hooklab/api/captures?since=yesterday"
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(urllib.request.Request(url, headers=_auth(mixed)), timeout=10)
+    assert err.value.code == 400
+
+
+@pytest.mark.parametrize("kind", ["ws_in", "ws_out", "wss", "HTTP", ""])
+def test_a_kind_that_is_none_is_said(mixed, kind):
+    """(a new user) hooklab.filters listed kinds ws_in / ws_out, which never existed: a kind
+    that is no kind matched nothing, silently. It is a ValueError (400 in the API)."""
+    if kind == "":
+        assert len(mixed.query(kind=kind or None)) == 4
+        return
+    with pytest.raises(ValueError, match="kind= is one of http, ws"):
+        mixed.dataframe(kind=kind)
+    status, body = _api(mixed, f"kind={kind}")
+    assert status == 400 and "kind= is one of http, ws" in body
+
+
+def test_an_import_of_a_kind_that_is_none_is_refused(tmp_path):
+    """An imported capture of a kind no filter could select (``ws_in``) is refused with the
+    line that says it, as other impossible fields are."""
+    path = tmp_path / "k.jsonl"
+    path.write_text(json.dumps({"method": "POST", "path": "/x", "kind": "ws_in",
+                                "received_at": "2026-01-01T00:00:00Z"}) + "\n")
+    with pytest.raises(ValueError, match="kind 'ws_in' is not one of http, ws"):
+        hooklab.load_jsonl(path)

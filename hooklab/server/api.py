@@ -117,10 +117,17 @@ class CapturesHandler(_Base):
             filters = from_query(lambda k: None if k == "since" else self.get_query_arguments(k) or None)
         except ValueError as exc:
             raise web.HTTPError(400, reason=str(exc)) from None
-        since = capture_id(self.get_query_argument("since", "0"))
+        since_arg = self.get_query_argument("since", "0")
+        since = capture_id(since_arg)
+        if since is None:  # a time (ISO 8601), as the other filters take it: those after it
+            try:
+                filters = {**filters, **from_query(lambda k: since_arg if k == "since" else None)}
+            except ValueError as exc:
+                raise web.HTTPError(400, reason=str(exc)) from None
+            since = 0
         limit = capture_id(self.get_query_argument("limit", str(_MAX_LIMIT)))
-        if since is None or limit is None:
-            raise web.HTTPError(400, reason="since and limit must be integers")
+        if limit is None:
+            raise web.HTTPError(400, reason="limit must be an integer")
         limit = min(limit, _MAX_LIMIT)
         if since < 0:  # (capture_id keeps it inside SQLite's integers)
             raise web.HTTPError(400, reason="since must be a capture id (0 or more)")
@@ -132,8 +139,10 @@ class CapturesHandler(_Base):
         n = size = 0
         cursor = since
 
+        where = {"since": since, **filters}  # (a time given as since= is the filter's since)
+
         def page_ids() -> list[int]:  # one query for the page's ids, off the server's loop: a
-            for rows in store.iter_rows("1", chunk=limit + 1, since=since, **filters):
+            for rows in store.iter_rows("1", chunk=limit + 1, **where):
                 return [r[0] for r in rows]  # search=a query per capture held every webhook
             return []  # (seconds for a one-letter search of big bodies)
 

@@ -124,10 +124,15 @@ class StreamHandler(websocket.WebSocketHandler):
         try:
             since = capture_id(since_arg) if since_arg not in (None, "") else (
                 store.stored_last_id() if hasattr(store, "stored_last_id") else store.last_id)
-            if since is None or since < 0:  # (-5 read as 0 here, a 400 from the API)
+            if since is None:  # a time (ISO 8601), as the other filters take it: from the first
+                when = from_query(lambda k: since_arg if k == "since" else None)["since"]
+                first = store.query(since=when, limit=1)  # capture after it (the cursor is an id)
+                since = first[0].id - 1 if first else (
+                    store.stored_last_id() if hasattr(store, "stored_last_id") else store.last_id)
+            if since < 0:  # (-5 read as 0 here, a 400 from the API)
                 raise ValueError(since_arg)
         except ValueError:
-            self.close(1008, "since must be a capture id (0 or more)")
+            self.close(1008, "since must be a capture id (0 or more) or an ISO 8601 time")
             return
         self.cursor = max(0, since)
         self.pending: deque[Capture] = deque()
