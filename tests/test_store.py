@@ -327,6 +327,27 @@ def test_retention_is_exact_once_webhooks_stop_and_old_captures_go_without_a_wri
         store.close()
 
 
+@pytest.mark.parametrize("rule", [{"retention_count": 3}, {"retention_age": 1.0}])
+def test_retention_in_memory_also_once_webhooks_stop(rule) -> None:  # type: ignore[no-untyped-def]
+    """(a new user) The README's 'also once webhooks stop coming' held for files only: a
+    ``db=":memory:"`` lab (the pytest fixture's) has no upkeep thread, and kept all 6 of a
+    burst with retention_count=3, and a capture 6 s old with retention_age=1, for good."""
+    from _http import post_each
+
+    lab = HookLab(port=0, db=":memory:", **rule).start()
+    try:
+        assert post_each(lab.bound_port, "/burst", (b"%d" % n for n in range(6))) == [200] * 6
+        want = 3 if "retention_count" in rule else 0
+        deadline = time.monotonic() + 10
+        while len(lab.captures) != want:
+            assert time.monotonic() < deadline, len(lab.captures)
+            time.sleep(0.1)
+        if want:
+            assert [int(c.body) for c in lab.query()] == [3, 4, 5]
+    finally:
+        lab.stop()
+
+
 def test_a_new_database_and_the_folders_made_for_it_are_private(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """Captures hold bodies, headers and tokens: a database hooklab creates is its owner's
     alone (with its -wal and -shm) whatever the umask, in folders made 0700; a database or

@@ -656,10 +656,18 @@ class CaptureStore:
 
     def _write_loop(self) -> None:
         while True:
+            behind = self._writer_behind()
+            # (no upkeep thread asks for idle retention passes in a memory store: the writer
+            # looks itself, once a second, while retention is set)
+            wait = 1.0 if self._upkeep is None and (self.retention_count or self.retention_age) \
+                else None
             try:
-                item = self._queue.get(block=not self._writer_behind())
+                item = self._queue.get(block=not behind, timeout=wait)
             except queue.Empty:  # idle and behind: index / seal a chunk, then look again
-                self._catch_up()
+                if behind:
+                    self._catch_up()
+                else:
+                    self._apply_retention(wrote=False)
                 continue
             if item is None:
                 return
