@@ -78,8 +78,10 @@ _BATCH = 512  # captures per transaction at most (group commit)
 _BULK = 5000  # captures per transaction of a bulk import
 #: captures waiting for the writer at most
 QUEUE_CAPTURES = 10_000
-#: body (and stored header) bytes waiting for the writer at most (one larger capture is still let through alone)
+#: body bytes (and headers past _HEADERS_FREE) waiting for the writer at most (one larger capture is still let through alone)
 QUEUE_BYTES = 64 * 1024 * 1024
+#: bytes of a capture's stored headers not counted in QUEUE_BYTES (a usual head's are 1-2 KB)
+_HEADERS_FREE = 16 * 1024
 #: a capture waiting in a batch: INSERT values, record, future, callback, search words (or None)
 _Pending = tuple[list[Any], dict[str, Any], "Future | None", "Callable | None", "str | None"]
 #: keys of the writer's control items (queued like captures, never stored as one)
@@ -454,8 +456,9 @@ class CaptureStore:
         # a flush, an index, a name acknowledge no capture: _reserve lets them by a failed sync
         repair = record is None or (
             isinstance(record, dict) and ("__indexes__" in record or "__meta__" in record))
-        if isinstance(record, _Row):  # (the body, and the headers as stored: a head of
-            size = len(record.values[7]) + len(record.values[6])  # thousands of fields weighs)
+        if isinstance(record, _Row):  # (the body; and headers past what a head usually
+            # weighs: a head of thousands of fields held as much as a body, uncounted)
+            size = len(record.values[7]) + max(0, len(record.values[6]) - _HEADERS_FREE)
             self._last_write = time.monotonic()  # a capture is coming: quiet-moment work stops
         else:
             size = len(record.get("body") or b"") if isinstance(record, dict) else 0
