@@ -108,13 +108,13 @@ REFUSALS_PER_SECOND = 10
 class _RefusalLines:
     """A refusal listener for ``serve``: a line per refused request on stderr (``hooklab:
     refused POST /big from 127.0.0.1: 413 payload too large``; credential query values hidden,
-    as the store hides them, and what ``hide`` hides), at most :data:`REFUSALS_PER_SECOND` a second;
-    those past it are counted in the next line, or by :meth:`flush` (serve's loop calls it)."""
+    as the store hides them), at most :data:`REFUSALS_PER_SECOND` a second; those past it are
+    counted in the next line, or by :meth:`flush` (serve's loop calls it)."""
 
-    def __init__(self, err: Any, shown: Any, hide: Any = None) -> None:
+    def __init__(self, err: Any, shown: Any) -> None:
         import threading
 
-        self.err, self.shown, self.hide = err, shown, hide
+        self.err, self.shown = err, shown
         self.second, self.lines, self.skipped = 0, 0, 0
         self._lock = threading.Lock()  # (told on the server's loop, flushed by serve's)
 
@@ -137,8 +137,6 @@ class _RefusalLines:
             target = scrubbed_url(target)
         except ValueError:
             target = target.split("?", 1)[0]
-        if self.hide is not None:
-            target = self.hide(target)
         what = f"{self.shown(r['method'], 40)} {self.shown(target)}" if r["method"] else "a request"
         self.err.put(f"hooklab: refused {what} from {self.shown(r['remote'], 60)}: {r['status']} "
                      f"{self.shown(r['error'], 200)}"

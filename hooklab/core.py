@@ -31,7 +31,12 @@ from . import ingress
 from .capture import Capture, bin_of, n_captures, printable
 from .filters import describe
 from .providers import TABLE
-from .server.lifecycle import DEFAULT_MAX_BODY, DEFAULT_MAX_IN_FLIGHT, CaptureServer
+from .server.lifecycle import (
+    DEFAULT_MAX_BODY,
+    DEFAULT_MAX_IN_FLIGHT,
+    CaptureServer,
+    user_stacklevel,
+)
 from .server.responses import ResponseRules
 from .signatures.book import SecretBook
 from .store.store import CaptureStore
@@ -192,11 +197,7 @@ class HookLab(Configurable):
         keep_summaries_up(self.store)
         self.server.start()
         if self.host not in ("127.0.0.1", "localhost", "::1"):  # (once bound: an address
-            import warnings  # that cannot be bound is an error, not this warning)
-
-            from .server.lifecycle import user_stacklevel
-
-            warnings.warn(
+            warnings.warn(  # (that cannot be bound is an error, not this warning)
                 f"hooklab is binding {self.host}: anyone who can reach this machine can send "
                 "to it and read captures through /_hooklab/api",
                 RuntimeWarning,
@@ -859,8 +860,6 @@ def start_default(*, host: str = "127.0.0.1", port: int = 8765, db: str | os.Pat
                 lost = old.store.count()
         old.stop()
         if lost:
-            from .server.lifecycle import user_stacklevel
-
             warnings.warn(
                 f"hooklab.start() stopped the default lab it replaces ({where}), "
                 f"and its {lost} capture{'s' if lost != 1 else ''} in memory (db=':memory:') "

@@ -65,6 +65,7 @@ __all__ = [
     "FILTER_KEYS",
     "KINDS",
     "MAX_SEARCH_BODY",
+    "bound",
     "capture_id",
     "describe",
     "from_query",
@@ -380,16 +381,28 @@ def from_query(get: Callable[[str], str | None]) -> dict[str, Any]:
         if value is None or value == "":
             continue
         if key in ("since", "until"):
-            number = capture_id(value)
-            if number is None and _SIGNED.fullmatch(value):  # (digits out of range)
-                raise ValueError(f"{key} must be a capture id or an ISO 8601 time")
-            raw[key] = _iso(value, key) if number is None else number
+            raw[key] = bound(key, value)
         else:
             raw[key] = value
     try:
         return validate(raw)
     except TypeError as exc:
         raise ValueError(str(exc)) from None
+
+
+def bound(key: str, text: str) -> int | datetime:
+    """``since`` / ``until`` text of a URL as the filter takes it: a capture id, or an ISO 8601
+    time; ``ValueError`` with a message fit for a 400.
+
+    >>> bound("since", "12"), bound("until", "2026-01-31T12:00Z")
+    (12, datetime.datetime(2026, 1, 31, 12, 0, tzinfo=datetime.timezone.utc))
+    """
+    number = capture_id(text)
+    if number is not None:
+        return number
+    if _SIGNED.fullmatch(text):  # (digits out of range)
+        raise ValueError(f"{key} must be a capture id or an ISO 8601 time")
+    return _iso(text, key)
 
 
 def _iso(value: str, key: str) -> datetime:

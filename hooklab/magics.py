@@ -125,25 +125,24 @@ def _parser() -> _Parser:
     return p
 
 
+def _commands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """``%hooklab``'s commands and their parsers, in order."""
+    out: dict[str, argparse.ArgumentParser] = {}
+    for action in parser._subparsers._group_actions if parser._subparsers else ():  # noqa: SLF001
+        out.update(action.choices)
+    return out
+
+
 def help_text() -> str:
     """``%hooklab --help``: generated from the parser, one section per command."""
     p = _parser()
     parts = [p.format_help()]
-    for action in p._subparsers._group_actions if p._subparsers else ():  # noqa: SLF001
-        for name, sp in action.choices.items():
-            if sp._actions:  # noqa: SLF001 - commands with options
-                parts.append(sp.format_usage().replace("usage: ", "  "))
-            else:
-                parts.append(f"  %hooklab {name}\n")
+    for name, sp in _commands(p).items():
+        if sp._actions:  # noqa: SLF001 - commands with options
+            parts.append(sp.format_usage().replace("usage: ", "  "))
+        else:
+            parts.append(f"  %hooklab {name}\n")
     return "".join(parts)
-
-
-def _command_parser(parser: argparse.ArgumentParser, cmd: str | None) -> argparse.ArgumentParser:
-    """The parser of ``%hooklab <cmd>`` (the top level's without one)."""
-    for action in parser._subparsers._group_actions if parser._subparsers else ():  # noqa: SLF001
-        if cmd in action.choices:
-            return action.choices[cmd]
-    return parser
 
 
 def _filters_of(args: argparse.Namespace) -> dict[str, Any]:
@@ -172,7 +171,8 @@ class HookLabMagics(Magics):
         parser = _parser()
         args, extra = parser.parse_known_args(argv or ["status"])
         if extra:  # (said with the usage of the command typed, not the top level's)
-            _command_parser(parser, args.cmd).error(f"unrecognized arguments: {' '.join(extra)}")
+            _commands(parser).get(args.cmd, parser).error(
+                f"unrecognized arguments: {' '.join(extra)}")
         cmd = args.cmd or "status"
         lab = default_lab()
         if cmd == "start":

@@ -32,7 +32,7 @@ from tornado import web
 
 from .._version import __version__
 from ..capture import capture_to_dict
-from ..filters import FILTER_KEYS, capture_id, from_query
+from ..filters import FILTER_KEYS, bound, capture_id, from_query
 from .guard import log_without_query, refuse_host, refuse_reader, unknown_parameter
 
 __all__ = ["DEFAULT_PAGE_BYTES", "make_api_app"]
@@ -82,11 +82,11 @@ class HealthHandler(_Base):
             "status": "ok" if failing is None else "failing",
             "version": __version__,
             "captures": st.count(),
-            "last_id": st.stored_last_id() if hasattr(st, "stored_last_id") else st.last_id,
+            "last_id": st.stored_last_id(),
             "port": self.server.port,
             "max_body": self.server.max_body,
             # requests refused before they could be stored, by status (413, 400, 503 busy...)
-            "refused": {str(k): v for k, v in sorted(getattr(self.server, "refused", {}).items())},
+            "refused": {str(k): v for k, v in sorted(self.server.refused.items())},
         }
         if failing is not None:  # captures are answered 503 meanwhile: so is the check
             answer["error"], answer["since"] = failing[0], failing[1].isoformat()
@@ -117,14 +117,12 @@ class CapturesHandler(_Base):
             filters = from_query(lambda k: None if k == "since" else self.get_query_arguments(k) or None)
         except ValueError as exc:
             raise web.HTTPError(400, reason=str(exc)) from None
-        since_arg = self.get_query_argument("since", "0")
-        since = capture_id(since_arg)
-        if since is None:  # a time (ISO 8601), as the other filters take it: those after it
-            try:
-                filters = {**filters, **from_query(lambda k: since_arg if k == "since" else None)}
-            except ValueError as exc:
-                raise web.HTTPError(400, reason=str(exc)) from None
-            since = 0
+        try:
+            since = bound("since", self.get_query_argument("since", "0"))
+        except ValueError as exc:
+            raise web.HTTPError(400, reason=str(exc)) from None
+        if not isinstance(since, int):  # a time, as the other filters take it: those after it
+            filters, since = {**filters, "since": since}, 0
         limit = capture_id(self.get_query_argument("limit", str(_MAX_LIMIT)))
         if limit is None:
             raise web.HTTPError(400, reason="limit must be an integer")

@@ -126,7 +126,8 @@ class CaptureServer:
         #: seconds a request's body may take to arrive once its head is in
         self.body_timeout = body_timeout
         #: bytes of request bodies (and unfinished heads) all connections may hold at once;
-        #: past it, 503 with Retry-After (see :mod:`.protocol`; never less than ``max_body``)
+        #: past it, 503 with Retry-After (see :mod:`.protocol`; never less than ``max_body``
+        #: and a head)
         self.max_in_flight = DEFAULT_MAX_IN_FLIGHT
         #: requests refused before they could be stored (413, 414, 431, 400, 503 busy), by
         #: status: /_hooklab/health says them; ``refusal_listeners`` are told each one

@@ -22,9 +22,9 @@ as soon as that is known (by ``Content-Length`` before any body byte is read, an
 ``100 Continue``); malformed input 400. Every close after an answer is graceful: the answer,
 FIN, then what the client still sends is read and dropped (at most ``LINGER_SECONDS`` /
 ``LINGER_BYTES``), so clients see the status, not a reset. Request bodies being received and
-unfinished heads, on all connections together, may hold at most ``max_in_flight`` bytes (the
-server's; at least ``max_body``), counted as they arrive: a request that would go over it gets
-503 with ``Retry-After`` (many connections each sending most of a big body and never the end
+heads (unfinished, or parsed: what their fields take), on all connections together, may hold at
+most ``max_in_flight`` bytes (the server's; at least ``max_body`` and a head), counted as they
+arrive: a request that would go over it gets 503 with ``Retry-After`` (many connections each sending most of a big body and never the end
 held a gigabyte per 60). Idle and header time
 (``idle_timeout``), body time (``body_timeout``) and stuck readers are checked by one sweep per
 listener, not one timer per request.
@@ -941,7 +941,7 @@ class Connections:
         """Bytes all connections' requests may hold at once (never less than one request of
         ``max_body`` with a head of ordinary size: 64 KiB)."""
         srv = self.server
-        return max(int(getattr(srv, "max_in_flight", DEFAULT_MAX_IN_FLIGHT)), srv.max_body + (1 << 16))
+        return max(int(srv.max_in_flight), srv.max_body + (1 << 16))
 
     def now(self) -> float:
         assert self.loop is not None

@@ -35,7 +35,7 @@ from tornado import web, websocket
 
 from ..capture import Capture, capture_to_dict
 from ..credentials import hidden_view
-from ..filters import FILTER_KEYS, capture_id, from_query, matches
+from ..filters import FILTER_KEYS, bound, from_query, matches
 from .guard import log_without_query, origin_allowed, refuse_reader, unknown_parameter
 
 __all__ = ["StreamHandler", "StreamLimits", "stream_stats"]
@@ -122,13 +122,10 @@ class StreamHandler(websocket.WebSocketHandler):
             return
         store = self.server.store
         try:
-            since = capture_id(since_arg) if since_arg not in (None, "") else (
-                store.stored_last_id() if hasattr(store, "stored_last_id") else store.last_id)
-            if since is None:  # a time (ISO 8601), as the other filters take it: from the first
-                when = from_query(lambda k: since_arg if k == "since" else None)["since"]
-                first = store.query(since=when, limit=1)  # capture after it (the cursor is an id)
-                since = first[0].id - 1 if first else (
-                    store.stored_last_id() if hasattr(store, "stored_last_id") else store.last_id)
+            since = store.stored_last_id() if since_arg in (None, "") else bound("since", since_arg)
+            if not isinstance(since, int):  # a time, as the other filters take it: from the
+                first = store.query(since=since, limit=1)  # first capture after it (the cursor
+                since = first[0].id - 1 if first else store.stored_last_id()  # is an id)
             if since < 0:  # (-5 read as 0 here, a 400 from the API)
                 raise ValueError(since_arg)
         except ValueError:
@@ -256,7 +253,7 @@ class StreamHandler(websocket.WebSocketHandler):
         "stored" events here). Looked at once a second, for when only the other one stores."""
         store = self.server.store
         now = self.loop.time()
-        if now - self.others_checked < _SHARED_POLL or not hasattr(store, "stored_last_id"):
+        if now - self.others_checked < _SHARED_POLL:
             return False
         self.others_checked = now
         return store.stored_last_id() > max(self.told, self.cursor, self.scanned, store.last_id)
@@ -284,8 +281,7 @@ class StreamHandler(websocket.WebSocketHandler):
         try:
             await self._catch_up()
             self.live = True
-            if hasattr(self.server.store, "stored_last_id"):
-                self.poller = self.loop.call_later(_SHARED_POLL, self._poll)
+            self.poller = self.loop.call_later(_SHARED_POLL, self._poll)
             while not self.closing:
                 await self.wake.wait()
                 self.wake.clear()

@@ -17,8 +17,8 @@ when ``header`` is absent; ``also`` (more headers that may carry a signature); `
 ``future`` (False: only old timestamps are refused); ``kv_sets`` (several whitespace-separated
 ``key=value`` sets, each verified on its own: Persona while a secret rotates); ``token`` (a
 header that carries the secret itself when the signature header is absent: Buildkite's token
-mode); ``hint`` (added to the mismatch reason,
-unless the secret starts with ``hint_unless``); ``text`` ("binary": the message is signed as
+mode); ``hint`` (added to the mismatch reason, unless the secret starts with
+``hint_unless``); ``text`` ("binary": the message is signed as
 Node's "binary" string, see :func:`node_binary`; the UTF-8 form is accepted too);
 ``untimed`` ((algo, msg, note): how a delivery without the ``ts`` header is signed, e.g.
 Front's rule webhooks beside its application webhooks).
