@@ -34,6 +34,7 @@ __all__ = [
     "check_provider",
     "check_request_syntax",
     "decode_body",
+    "keep_imported",
     "micros",
     "n_captures",
     "new_record",
@@ -324,6 +325,36 @@ def check_provider(value: str) -> str | None:
         raise ValueError(f"provider {value!r} is not a provider id (lower-case letters, digits "
                          "and _, a letter first, e.g. 'stripe')")
     return value
+
+
+def keep_imported(record: dict[str, Any], meta: dict[str, Any]) -> dict[str, Any]:
+    """Put what an export kept of a capture (``meta``: a JSON Lines line, a HAR entry's
+    ``_hooklab``) on the imported ``record`` (in place; returned): its provider (checked by
+    :func:`check_provider`; ``""`` leaves it to detection), event type, delivery id,
+    verification and, for a WebSocket recording, its own bin. The one place both importers
+    take them from; ``TypeError`` for a value of the wrong type.
+
+    >>> keep_imported({"kind": "http"}, {"provider": "stripe", "verified": 1, "bin": "x"})
+    {'kind': 'http', 'provider': 'stripe', 'verified': True}
+    >>> keep_imported({"kind": "http"}, {"provider": ""})
+    {'kind': 'http'}
+    """
+    def text(key: str) -> str:
+        value = meta[key]
+        if type(value) is not str:
+            raise TypeError(f"{key} must be a string, got {type(value).__name__}")
+        return value
+
+    if record.get("kind") == "ws" and meta.get("bin") is not None:  # (ws.record(bin=...))
+        record["bin"] = text("bin")
+    for key in ("provider", "event_type", "delivery_id", "verify_reason"):
+        if meta.get(key) is not None:
+            record[key] = text(key)
+    if "provider" in record and check_provider(record["provider"]) is None:  # (it names a
+        del record["provider"]  # folder of a Parquet export: an id, or none: "" is detected)
+    if meta.get("verified") is not None:
+        record["verified"] = bool(meta["verified"])
+    return record
 
 
 #: the kinds of capture: received over HTTP, recorded from a WebSocket (``hooklab.ws``)

@@ -261,3 +261,48 @@ def test_a_har_s_provider_is_an_id_as_in_json_lines(tmp_path, provider, outcome)
         return
     (cap,) = hooklab.load_har(str(path)).captures
     assert (cap.provider, cap.status) == (outcome, 404)
+
+
+_CREDENTIALS = [  # (header, as sent, as stored)
+    ("Cookie", "_xsrf=abc; username-127-0-0-1-8888=secretlogin", "[redacted]"),
+    ("cookie", "jupyterhub-session-id=1", "[redacted]"),
+    ("Authorization", "token jupytertoken123", "[redacted]"),
+    ("authorization", "  Token jupytertoken123", "[redacted]"),
+    ("X-XSRFToken", "abc", "[redacted]"),
+    ("Authorization", "Bearer whsec_webhook_credential", "Bearer whsec_webhook_credential"),
+    ("Authorization", "Basic dXNlcjpwYXNz", "Basic dXNlcjpwYXNz"),
+    ("X-Hub-Signature-256", "sha256=00", "sha256=00"),
+]
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "har"])
+def test_imports_scrub_jupyter_credentials_as_on_arrival(tmp_path, fmt):
+    """(outside check) JSON Lines import built its records by hand and stored a file's
+    ``Cookie`` and Jupyter ``Authorization: token`` headers as they were; HAR import (through
+    ``new_record``) stored ``[redacted]``. A webhook's own credentials stay (they are checked)."""
+    headers = [[name, sent] for name, sent, _ in _CREDENTIALS]
+    line = {"received_at": "2024-01-01T00:00:00+00:00", "method": "POST", "path": "/github",
+            "url": "http://127.0.0.1:8765/github", "headers": headers, "body": "{}",
+            "status": 200, "kind": "http"}
+    if fmt == "jsonl":
+        path = tmp_path / "c.jsonl"
+        path.write_text(json.dumps(line) + "\n")
+        lab = hooklab.load_jsonl(str(path))
+    else:
+        entry = {"startedDateTime": line["received_at"], "time": 0, "cache": {}, "timings": {},
+                 "request": {"method": "POST", "url": line["url"], "httpVersion": "HTTP/1.1",
+                             "headers": [{"name": k, "value": v} for k, v in headers],
+                             "queryString": [], "cookies": [], "headersSize": -1, "bodySize": 2,
+                             "postData": {"mimeType": "application/json", "text": "{}"}},
+                 "response": {"status": 200, "statusText": "OK", "httpVersion": "HTTP/1.1",
+                              "headers": [], "cookies": [], "content": {"size": 0, "mimeType": ""},
+                              "redirectURL": "", "headersSize": -1, "bodySize": 0}}
+        path = tmp_path / "c.har"
+        path.write_text(json.dumps({"log": {"version": "1.2", "creator": {"name": "x"},
+                                            "entries": [entry]}}))
+        lab = hooklab.load_har(str(path))
+    try:
+        (cap,) = lab.captures
+        assert cap.headers == [(name, stored) for name, _, stored in _CREDENTIALS]
+    finally:
+        lab.stop()

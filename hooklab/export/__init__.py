@@ -44,8 +44,8 @@ from ..capture import (
     CaptureRecord,
     capture_to_dict,
     check_import,
-    check_provider,
     check_request_syntax,
+    keep_imported,
     new_record,
     status_ok,
 )
@@ -369,16 +369,7 @@ def _har_record(entry: dict[str, Any]) -> CaptureRecord:
         kind=kind,
         query=parse_qs(split.query, keep_blank_values=True),
     )
-    if kind == "ws" and meta.get("bin") is not None:  # (a recording's own bin)
-        record["bin"] = _text(meta["bin"], "bin")
-    for key in ("provider", "event_type", "delivery_id", "verify_reason"):
-        if meta.get(key) is not None:
-            record[key] = _text(meta[key], key)
-    if "provider" in record and check_provider(record["provider"]) is None:  # (a folder name
-        del record["provider"]  # of a Parquet export: an id, as for JSON Lines; "": detected)
-    if meta.get("verified") is not None:
-        record["verified"] = bool(meta["verified"])
-    return record
+    return keep_imported(record, meta)  # type: ignore[arg-type,return-value]
 
 
 def read_har(path: str | os.PathLike[str]) -> list[CaptureRecord]:

@@ -36,7 +36,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
-from ..capture import check_import, check_provider, check_request_syntax, status_ok
+from ..capture import check_import, check_request_syntax, keep_imported, new_record, status_ok
 
 if TYPE_CHECKING:
     from ..explore.parallel import Helpers
@@ -142,30 +142,12 @@ def _record(d: Any, now: bool = True) -> dict[str, Any]:
     else:
         body = _b64decode("" if b64 is None else _text(b64, "body_b64"), validate=True)
     remote = get("remote_addr")
-    record: dict[str, Any] = {
-        "received_at": received,
-        "method": method.upper(),
-        "path": path,
-        "query": query,
-        "headers": pairs,
-        "body": body,
-        "remote_addr": "" if remote is None else _text(remote, "remote address"),
-        "url": url,
-        "status": status,
-        "kind": kind,
-    }
-    if kind == "ws" and get("bin") is not None:  # (a recording's own bin, ws.record(bin=...))
-        record["bin"] = _text(get("bin"), "bin")
-    for key in ("provider", "event_type", "delivery_id", "verify_reason"):
-        value = get(key)
-        if value is not None:
-            record[key] = _text(value, key)
-    if "provider" in record:  # (it names a folder of a Parquet export: an id, or none)
-        if check_provider(record["provider"]) is None:
-            del record["provider"]  # ("": none given, detected as for a line without one)
-    if get("verified") is not None:
-        record["verified"] = bool(d["verified"])
-    return record
+    record = new_record(  # (Jupyter's cookie and token headers scrubbed, as on arrival)
+        method.upper(), path, pairs, body,
+        remote_addr="" if remote is None else _text(remote, "remote address"),
+        url=url, received_at=received, status=status, kind=kind, query=query,
+    )
+    return keep_imported(record, d)  # type: ignore[arg-type,return-value]
 
 
 _ERRORS = (ValueError, TypeError, KeyError, IndexError, OverflowError, binascii.Error)
