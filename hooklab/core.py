@@ -657,8 +657,12 @@ class HookLab(Configurable):
         except ValueError as exc:
             raise ValueError(f"forward target {shown!r}: {exc}") from None
         targets = {**(self._forwarder.targets if self._forwarder is not None else {}), bin: to}
-        chain, current = [bin], self._own_bin(to)
+        chain, url, current = [bin], to, self._own_bin(to)
         while current is not None:
+            if urlsplit(url).path in ("", "/"):  # (the path suffix would pick the bin: /a/a/a
+                raise ValueError(  # comes back to a once per segment)
+                    f"forward target {scrubbed_url(url)} is this lab's root: the path after "
+                    f"bin {chain[-1]!r} would choose the bin it lands in (name one: {url.rstrip('/')}/<bin>)")
             chain.append(current)
             if current == bin and len(chain) == 2:
                 raise ValueError(
@@ -666,8 +670,8 @@ class HookLab(Configurable):
             if current in chain[:-1]:
                 raise ValueError(f"forwarding bin {bin!r} to {shown} makes a loop through this "
                                  f"lab: {' -> '.join(map(repr, chain))}")
-            nxt = targets.get(current)
-            current = self._own_bin(nxt) if nxt else None
+            url = targets.get(current) or ""
+            current = self._own_bin(url) if url else None
 
     def _own_bin(self, url: str) -> str | None:
         """The bin of this lab that ``url`` names, or ``None`` (another server): a loopback or
@@ -773,13 +777,13 @@ class HookLab(Configurable):
             raise
         return lab
 
-    def export_har(self, path: str | os.PathLike[str], **filters: Any) -> int:
+    def export_har(self, path: str | os.PathLike[str], /, **filters: Any) -> int:
         """Write captures matching ``filters`` as HAR 1.2; returns how many."""
         from .export import export
 
         return export(self.store, path, fmt="har", **filters)
 
-    def export(self, path: str | os.PathLike[str], fmt: str | None = None, **filters: Any) -> int:
+    def export(self, path: str | os.PathLike[str], /, fmt: str | None = None, **filters: Any) -> int:
         """Write captures as ``har``, ``jsonl``, ``csv`` (by extension when ``fmt`` is None) or
         ``parquet`` (a folder, added to on each call: see :mod:`hooklab.export.parquet`)."""
         from .export import export

@@ -214,6 +214,8 @@ def test_copy_as_curl_keeps_a_large_text_body_out_of_the_widget() -> None:
     ({"since": 999, "until": 2001}, lambda i: 999 < i + 1 <= 2001),
     ({"bin": "even", "since": 1500}, lambda i: i % 2 == 0 and i + 1 > 1500),
     ({"search": "needle"}, lambda i: i % 250 == 7),
+    # (seventh attacker: lab.export(out, path=...) was a TypeError, "multiple values for path")
+    ({"path": "/odd"}, lambda i: i % 2 == 1),
 ])
 def test_an_export_holds_every_capture_once_in_order(fmt, filters, want, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """Exports read the store a page at a time (a thousand captures): across those pages,

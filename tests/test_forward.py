@@ -599,3 +599,17 @@ def test_a_buildkite_token_mode_delivery_is_forwarded_with_its_token(lab) -> Non
     assert r.status == 200
     assert forwarded.header("X-Buildkite-Token") == replayed.header("X-Buildkite-Token") == \
         "bk-token-123456"
+
+
+@pytest.mark.parametrize("target", [
+    "http://127.0.0.1:{port}", "http://127.0.0.1:{port}/", "http://localhost:{port}",
+    "http://127.1:{port}/", "http://[::ffff:127.0.0.1]:{port}", "http://0.0.0.0:{port}/?x=1",
+])
+def test_a_forward_to_the_labs_root_is_refused(lab, target) -> None:  # type: ignore[no-untyped-def]
+    """(seventh attacker) A target on the lab that names no bin was accepted: the captured
+    path's suffix then chose the bin the forward landed in, so ``/a/a/.../a`` came back to
+    ``a`` once per segment (40 captures from one request; a 1 MiB head ~500,000)."""
+    with pytest.raises(ValueError, match="this lab's root"):
+        lab.forward("a", target.format(port=lab.bound_port))
+    lab.forward("a", "http://127.0.0.1:9")  # (another server's root: fine)
+    assert len(lab.captures) == 0
