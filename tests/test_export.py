@@ -11,7 +11,7 @@ import shutil
 import subprocess
 
 import pytest
-from _http import post
+from _http import post, raw_request
 from _target import Target
 
 import hooklab
@@ -141,7 +141,8 @@ def test_to_curl_resends_byte_exact(lab, kind: str, shell: str) -> None:  # type
     assert got.method == cap.method and got.header("X-Quote") == "it's \"q\" $x"
     assert got.header("X-Empty") == ""  # (curl's "X-Empty:" leaves a header out)
     assert got.header("Content-Type") == cap.header("Content-Type")
-    assert "printf" in cmd if kind in ("binary", "at", "dash") else "printf" not in cmd
+    # (TEXT ends in a DEL, which a pasted command must not hold: printed by printf too)
+    assert "printf" in cmd if kind in ("binary", "at", "dash", "text") else "printf" not in cmd
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl not installed")
@@ -550,3 +551,39 @@ def test_a_parquet_export_stopped_part_way_leaves_nothing_readers_stumble_on(fil
         with pytest.raises(ValueError, match=f"{bad.name}.*cannot be read as Parquet.*stopped part-way"):
             hooklab.open(str(export))
         bad.unlink()
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl not installed")
+@pytest.mark.parametrize("shell", ["sh", "bash"])
+@pytest.mark.parametrize("body", [
+    "'\x7f; touch /nonexistent/pwned #",  # DEL: erases the quote when pasted without
+    "a\x9b31mb",                             # bracketed paste; C1 CSI (as U+009B in UTF-8)
+    "amount \u202e01$ \u202c",              # a bidi override: the command reads otherwise
+    "zero\u200bwidth and caf\u00e9\u00a0!",  # invisible and non-breaking characters
+    "caf\u00e9 \u65e5\u672c \U0001f600",     # printable: inline as before
+])
+def test_copy_as_curl_shows_no_control_characters_and_resends_exactly(lab, body, shell) -> None:  # type: ignore[no-untyped-def]
+    """(seventh attacker) A text body holding DEL went inline into "copy as curl": pasted into
+    a shell without bracketed paste, DEL erased the closing quote and the sender's text ran.
+    Bodies and header lines with characters that are not printable go through ``printf``;
+    header values (latin-1 on the wire: a quoted ``é`` went out as UTF-8) come back exact."""
+    if shutil.which(shell) is None:
+        pytest.skip(f"{shell} not installed")
+    data = body.encode()
+    head = (b"POST /c HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n"
+            b"X-Bytes: caf\xe9 \x9b[31m caf\xc3\xa9\r\nContent-Length: %d\r\nConnection: close\r\n\r\n")
+    raw_request(lab.bound_port, head % len(data) + data)
+    (cap,) = lab.wait(1)
+    cmd = to_curl(cap, url="http://127.0.0.1:9/unused")
+    printable = all(ch in "\n" or ch.isprintable() for ch in body)
+    assert cmd.startswith("printf ") is not printable  # (the body piped in: --data-binary @-)
+    assert all(ch.isprintable() for ch in cmd) and "\\351 \\233[31m" in cmd  # (the header)
+    other = hooklab.HookLab(port=0, db=":memory:").start()
+    try:
+        cmd = to_curl(cap, url=other.url_for("to"))
+        subprocess.run([shell, "-c", cmd + " -s -o /dev/null"], check=True, timeout=20)
+        (got,) = other.wait(1, timeout=10)
+    finally:
+        other.stop()
+    assert got.body == data and got.header("X-Bytes") == cap.header("X-Bytes")
+    assert cap.header("X-Bytes") == "caf\xe9 \x9b[31m caf\xc3\xa9"

@@ -418,6 +418,26 @@ def _printf_escape(data: bytes) -> str:
     return "".join(out)
 
 
+def _header_word(text: str) -> str:
+    """A header line as one shell word that sends its bytes as received: single-quoted when it
+    is printable ASCII, else ``"$(printf '...')"`` with octal escapes of its latin-1 bytes (what
+    the server decoded it from; UTF-8 for an imported text past U+00FF). A quoted ``é`` would
+    go out as the terminal's UTF-8; a DEL pasted into a terminal without bracketed paste
+    erases the closing quote before it, and C1 controls (``\x9b`` is CSI) are read by some
+    terminals.
+
+    >>> print(_header_word("X-A: b c"), _header_word("X-A: \xe9\x9b"))
+    'X-A: b c' "$(printf 'X-A: \\351\\233')"
+    """
+    if text.isascii() and text.isprintable():
+        return shlex.quote(text)
+    try:
+        data = text.encode("latin-1")
+    except UnicodeEncodeError:
+        data = text.encode("utf-8")
+    return f'"$(printf \'{_printf_escape(data)}\')"'
+
+
 def _mask_query(target: str, hide: Callable[[str], bool]) -> str:
     parts = urlsplit(target)
     pairs = parse_qsl(parts.query, keep_blank_values=True)
@@ -514,7 +534,7 @@ def to_curl(
             value = "<hidden>" if k.strip().lower() in hide_h else v
             # ("Name:" with nothing after it tells curl to leave the header out; "Name;"
             # sends it empty)
-            args += ["-H", shlex.quote(f"{k}: {value}" if value.strip() else f"{k};")]
+            args += ["-H", _header_word(f"{k}: {value}" if value.strip() else f"{k};")]
     body = capture.body
     prefix = note = ""
     if body:
@@ -525,7 +545,7 @@ def to_curl(
         except UnicodeDecodeError:
             text = None
         plain = text is not None and not text.startswith("@") and all(
-            ch in "\t\n\r" or ord(ch) >= 32 for ch in text
+            ch in "\t\n\r" or ch.isprintable() for ch in text  # (no DEL, C1, bidi: below)
         )
         if max_inline is not None and len(body) > max_inline:  # text too: widget state stays small
             note = (
