@@ -302,6 +302,28 @@ def test_unchecked_handshakes_are_answered_and_marked(lab: HookLab) -> None:
     assert "verify token unchecked" in cap.handshake
 
 
+@pytest.mark.parametrize("registered, provider", [
+    (None, None), ("github", "github"), ("trello", "trello"), ("mandrill", "mandrill"),
+])
+@pytest.mark.parametrize("headers", [{}, {"User-Agent": "UptimeRobot/2.0"}, {"Accept": "*/*"}])
+def test_a_head_is_a_trello_check_only_on_a_bin_registered_for_it(lab: HookLab, registered: Any,
+                                                                   provider: Any, headers: Any) -> None:
+    """(an analyst's check) Every HEAD (an uptime monitor, ``curl -I``) was stored as
+    ``provider='trello', event_type='head'``, though nothing in it names Trello: the same
+    request imported from JSON Lines had no provider. Answered 200 either way."""
+    bin = f"h-{registered}"
+    if registered is not None:
+        lab.secret(bin, "a-secret-123456", provider=registered)
+    conn = http.client.HTTPConnection("127.0.0.1", lab.bound_port, timeout=10)
+    conn.request("HEAD", f"/{bin}/health", headers=headers)
+    assert conn.getresponse().status == 200
+    conn.close()
+    cap = lab.wait(1, timeout=10, bin=bin)[0]
+    marked = provider in ("trello", "mandrill")
+    assert cap.provider == provider and (cap.event_type == "head") is marked
+    assert (cap.handshake is not None) is marked
+
+
 #: handshakes their providers never sign: (provider, method, query, body, answer body)
 UNSIGNED = [
     ("dropbox", "GET", "challenge=abc123", b"", b"abc123"),

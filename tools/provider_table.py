@@ -23,7 +23,7 @@ HANDSHAKES = {
     "smartsheet": "`Smartsheet-Hook-Challenge` → `Smartsheet-Hook-Response` + JSON",
     "x": "GET `crc_token` → `response_token` (HMAC; needs the secret; a `crc_token` that is not "
          "a token, e.g. JSON, → 400: the answer would sign it)",
-    "trello": "HEAD → 200",
+    "trello": "HEAD → 200 (marked on a bin registered for Trello)",
     "monday": "`{\"challenge\": …}` echoed",
     "onfleet": "GET `?check=` → value",
     "discord": "interactions PING → `{\"type\": 1}` only with a valid signature, else 401; "
@@ -38,6 +38,7 @@ HANDSHAKES = {
     "notion": "`verification_token` kept as the bin's secret",
     "xero": "intent to receive: 200 if signed right, 401 if not (needs the secret)",
     "front": "`X-Front-Challenge` → challenge (text/plain)",
+    "mandrill": "HEAD → 200 (marked on a bin registered for Mandrill)",
 }
 
 VECTORS = {  # published worked examples the tests verify
