@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AUTHORITY_FORM",
+    "ESCAPED_KEY",
+    "ESCAPED_KEY_RE",
     "KINDS",
     "REDACTED",
     "Capture",
@@ -34,6 +36,7 @@ __all__ = [
     "check_provider",
     "check_request_syntax",
     "decode_body",
+    "escaped_key",
     "keep_imported",
     "micros",
     "n_captures",
@@ -830,7 +833,8 @@ def capture_to_dict(c: Capture, *, body: bool = True) -> dict[str, Any]:
 def payload_text(body: bytes | None, headers: str | None) -> str | None:
     """``payload`` of a capture: its body as JSON text if ``Capture.json()`` parses it (the
     ``Content-Encoding`` undone, the charset JSON's own: UTF-8, -16 or -32, a byte order mark
-    dropped; NaN as null and infinities as 9e999, as SQLite reads them), else None; for the
+    dropped; NaN as null and infinities as 9e999, as SQLite reads them; written again without
+    ``\\u`` escapes when a key has one, see :data:`ESCAPED_KEY`), else None; for the
     SQL views of SQLite and DuckDB alike, so both hold what
     ``capture.json()`` reads (a Latin-1 body, which it does not read, has none).
 
@@ -840,6 +844,8 @@ def payload_text(body: bytes | None, headers: str | None) -> str | None:
     True
     >>> payload_text(b'{"v": NaN, "w": -Infinity, "s": "NaN"}', "[]")
     '{"v":null,"w":-9e999,"s":"NaN"}'
+    >>> payload_text(b'{"caf\\\\u00e9": "cr\\\\u00e8me"}', "[]")   # keys SQLite 3.40 finds
+    '{"café": "crème"}'
     """
     if not body:
         return None
@@ -858,12 +864,45 @@ def payload_text(body: bytes | None, headers: str | None) -> str | None:
     except (ValueError, TypeError, IndexError, RecursionError):
         return None
     if odd:  # NaN, Infinity: JSON to Python only; written as SQLite reads them in JSON5
-        return _NON_FINITE.sub(_finite, _json.dumps(value, separators=(",", ":")))
+        return _NON_FINITE.sub(_finite, _unescaped(value, (",", ":")))
     try:
         text.encode("utf-8")  # (SQLite and DuckDB take no lone surrogate)
     except UnicodeEncodeError:
-        return _json.dumps(value)  # the same value, its surrogates as \u escapes
-    return text.lstrip("\ufeff")
+        return _unescaped(value)  # the same value, its lone surrogates as \u escapes
+    if "\\u" in text and ESCAPED_KEY.search(text):  # (SQLite 3.40 finds no key written
+        return _unescaped(value)  # "caf\u00e9" by '$.café', DuckDB does: Python's json.dumps
+    return text.lstrip("\ufeff")  # and PHP's json_encode write every key past ASCII so)
+
+
+#: a ``\u`` escape in a key: the rest of a JSON string (at most 200 characters, no other
+#: ``\u``: linear however many escapes a body holds) then ``:``, which follows no string but a
+#: key; in the SQL views of SQLite (``hooklab_escaped_key``) and DuckDB (the same words)
+ESCAPED_KEY_RE = r'\\u[0-9a-fA-F]{4}(?:[^"\\\n]|\\[^u]){0,200}"\s*:'
+ESCAPED_KEY = re.compile(ESCAPED_KEY_RE)
+_ESCAPED_KEY_BYTES = re.compile(ESCAPED_KEY_RE.encode())
+
+
+def escaped_key(body: bytes | None) -> int:
+    """1 if ``body`` writes a key with a ``\\u`` escape (see :func:`payload_text`).
+
+    >>> escaped_key(b'{"caf\\\\u00e9": 1}'), escaped_key(b'{"v": "caf\\\\u00e9"}')
+    (1, 0)
+    """
+    return 1 if body and _ESCAPED_KEY_BYTES.search(body) else 0
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _unescaped(value: Any, separators: tuple[str, str] | None = None) -> str:
+    """``value`` as JSON text with its characters as they are (``\\u`` escapes only for lone
+    surrogates, which UTF-8 cannot hold): the keys ``json_extract`` paths name."""
+    out = _json.dumps(value, ensure_ascii=False, separators=separators)
+    try:
+        out.encode("utf-8")
+    except UnicodeEncodeError:  # (a lone surrogate is always inside a string)
+        out = _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", out)
+    return out
 
 
 #: a JSON string, or a NaN or infinity ``json.dumps`` writes outside one

@@ -37,7 +37,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..capture import payload_text
+from ..capture import escaped_key, payload_text
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -75,6 +75,7 @@ VIEW_SQL = f"""CREATE TEMP VIEW IF NOT EXISTS captures AS SELECT
     CASE WHEN instr(lower(c.headers), '"content-encoding"') = 0
               AND json_valid(CAST(c.body AS TEXT))
               AND hooklab_utf8(c.body)
+              AND (instr(c.body, x'5c75') = 0 OR NOT hooklab_escaped_key(c.body))
          THEN CAST(c.body AS TEXT)
          WHEN length(c.body) > 0
               AND (instr(lower(c.headers), '"content-encoding"') > 0
@@ -218,6 +219,7 @@ def run_sql(
         db.text_factory = _decode  # bodies can hold any bytes: never fail on decoding
         db.create_function("hooklab_payload", 2, payload_text, deterministic=True)
         db.create_function("hooklab_utf8", 1, _utf8, deterministic=True)
+        db.create_function("hooklab_escaped_key", 1, escaped_key, deterministic=True)
         db.set_authorizer(_authorizer(refused))
         if deadline is not None:
             db.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
@@ -245,7 +247,40 @@ def run_sql(
         db.text_factory = old_factory
         db.execute("PRAGMA query_only = 0")
         db.execute("DROP VIEW IF EXISTS temp.captures")
-    return _typed_times(pd.DataFrame.from_records(rows, columns=names))
+    return _typed_times(_exact_ints(pd.DataFrame.from_records(rows, columns=names), rows))
+
+
+#: integers past this lose digits as float64
+_FLOAT_EXACT = 2**53
+
+
+def _exact_ints(df: pd.DataFrame, rows: list[tuple[Any, ...]]) -> pd.DataFrame:
+    """``df`` with each column pandas made float64 from integers (and NULLs) that hold one
+    past 2**53 given those integers exactly: ``Int64`` (all integers), else object (integers
+    and reals: each value as SQLite gave it). ``SELECT json_extract(payload, '$.id')`` over
+    64-bit ids, some captures without one, gave 1234567890123456768 for 1234567890123456789.
+
+    >>> import pandas as pd
+    >>> rows = [(1234567890123456789,), (None,), (2.5,)]
+    >>> _exact_ints(pd.DataFrame.from_records(rows[:2], columns=["a"]), rows[:2])["a"].tolist()
+    [1234567890123456789, <NA>]
+    >>> _exact_ints(pd.DataFrame.from_records(rows, columns=["a"]), rows)["a"].tolist()
+    [1234567890123456789, None, 2.5]
+    """
+    import numpy as np
+    import pandas as pd
+
+    for i in range(df.shape[1]):
+        col = df.iloc[:, i]
+        if col.dtype != np.float64 or not len(col) or not (col.abs() >= _FLOAT_EXACT).any():
+            continue
+        values = [r[i] for r in rows]
+        if not any(type(v) is int and abs(v) > _FLOAT_EXACT for v in values):
+            continue  # (reals that big: float64 is what they are)
+        exact = all(v is None or type(v) is int for v in values)  # (SELECT a, a: by place)
+        df.isetitem(i, pd.array(values, dtype="Int64") if exact else
+                    pd.Series(values, index=df.index, dtype=object))
+    return df
 
 
 #: characters of a query ``lab.sql`` takes on a Parquet dataset (DuckDB planned 20,000

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
-from ..capture import Capture
+from ..capture import ESCAPED_KEY_RE, Capture
 from ..filters import FIELD_KEYS, matches_text, search_words, validate
 from ._arrow import arrow_pool
 from ._sql import other_bin
@@ -536,7 +536,7 @@ _VIEW = r"""CREATE VIEW captures AS SELECT id,
     CASE WHEN NOT contains(lower(headers), '"content-encoding"')
               AND json_valid(try(decode(body)))
               AND NOT regexp_matches(try(decode(body)),
-                  '(?:^|[,:\[])\s*-?(?:[nN][aA]|[iI][nN])|,\s*[\]}]|^\x{FEFF}|\x00')
+                  '(?:^|[,:\[])\s*-?(?:[nN][aA]|[iI][nN])|,\s*[\]}]|^\x{FEFF}|\x00|{escaped_key}')
          THEN try(decode(body))
          WHEN octet_length(body) > 0
               AND (contains(lower(headers), '"content-encoding"') OR json_valid(try(decode(body)))
@@ -544,7 +544,8 @@ _VIEW = r"""CREATE VIEW captures AS SELECT id,
                    OR starts_with(try(decode(body)), chr(65279)))
          THEN hooklab_payload(body, headers) END AS payload,
     headers, query, day
-FROM read_parquet({files}, hive_partitioning = true, union_by_name = true)"""
+FROM read_parquet({files}, hive_partitioning = true, union_by_name = true)""".replace(
+    "{escaped_key}", ESCAPED_KEY_RE)
 """(``payload``: UTF-8 bodies DuckDB's ``json_valid`` takes, but for what it takes and Python
 does not (a trailing comma, ``nan``, ``inf``), are their own JSON text; the others that may be
 JSON go through ``hooklab.capture.payload_text``, as on SQLite.)"""
