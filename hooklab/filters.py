@@ -339,6 +339,8 @@ def matches(cap: Capture, filters: Mapping[str, Any]) -> bool:
                 return False
         else:
             have = getattr(cap, key, None)
+            if key == "method":  # (stored as sent: "post" from `curl -X post` is one too)
+                have = have.upper()
             if isinstance(want, list) and have not in want:
                 return False
             if not isinstance(want, list) and have != want:

@@ -268,6 +268,8 @@ def _mask(db: sqlite3.Connection, table: Any, filters: dict[str, Any], plan: Sea
     for key, value in filters.items():
         if key in FIELD_KEYS:
             col = table.column(key)
+            if key == "method":  # (stored as sent, matched in any case)
+                col = pc.ascii_upper(col.cast(pa.large_string()))
             wanted = value if isinstance(value, list) else [value]
             both(pc.fill_null(pc.is_in(col, value_set=pa.array(wanted, pa.large_string())), False))
         elif key == "verified":  # (1 valid, 0 not, -1 not checked)

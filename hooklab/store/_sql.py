@@ -150,12 +150,14 @@ def where_clause(
             clause, more = search_clause(value, search)
             clauses.append(clause)
             args.extend(more)
-        elif isinstance(value, list):
-            clauses.append(f"{key} IN ({','.join('?' * len(value))})")
-            args.extend(value)
-        else:
-            clauses.append(f"{key} = ?")
-            args.append(value)
+        else:  # (a method is stored as sent, matched in any case: no index to lose)
+            column = "upper(method)" if key == "method" else key
+            if isinstance(value, list):
+                clauses.append(f"{column} IN ({','.join('?' * len(value))})")
+                args.extend(value)
+            else:
+                clauses.append(f"{column} = ?")
+                args.append(value)
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
 
 

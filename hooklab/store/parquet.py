@@ -160,6 +160,7 @@ class ParquetStore:
 
     # -- the read API of CaptureStore -------------------------------------------------------
     def _expr(self, filters: dict[str, Any]) -> Any:
+        import pyarrow.compute as pc
         import pyarrow.dataset as ds
 
         expr = None
@@ -173,7 +174,10 @@ class ParquetStore:
                 wanted = value if isinstance(value, list) else [value]
                 if key == "provider":  # "unknown" in the files means none was detected
                     wanted = [w for w in wanted if w != NO_PROVIDER] or ["\0"]
-                both(ds.field(key).isin(wanted))
+                if key == "method":  # (stored as sent, matched in any case)
+                    both(pc.ascii_upper(ds.field("method")).isin(wanted))
+                else:
+                    both(ds.field(key).isin(wanted))
             elif key == "verified":  # (null: not checked, neither)
                 both(ds.field("verified") == value)
             elif key == "since" and isinstance(value, datetime):
