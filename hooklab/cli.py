@@ -160,6 +160,7 @@ def _serve(args: argparse.Namespace) -> int:
     lab = HookLab(
         host=args.host, port=args.port, db=args.db, max_body=args.max_body,
         durability=args.durability, strict_port=args.strict_port,
+        max_connections=args.max_connections,
     )
     out, err = _Printer("stdout"), _Printer("stderr", limit=1_000)
 
@@ -454,6 +455,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--db", default=DEFAULT_DB, help=f"capture database (default {DEFAULT_DB})")
     s.add_argument("--max-body", type=_int_in(0, None), default=DEFAULT_MAX_BODY,
                    help="largest body in bytes")
+    s.add_argument("--max-connections", type=_int_in(1, None), default=None, metavar="N",
+                   help="connections open at once; one more closes the one idle longest, or "
+                   "gets 503 when all are busy (default: half of 'ulimit -n', at most 1024)")
     s.add_argument(
         "--forward", action="append", metavar="BIN=URL", help="relay captures of BIN to URL"
     )

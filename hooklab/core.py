@@ -34,6 +34,7 @@ from .providers import TABLE
 from .server.lifecycle import (
     DEFAULT_MAX_BODY,
     DEFAULT_MAX_IN_FLIGHT,
+    FIRST_BYTE_TIMEOUT,
     CaptureServer,
     user_stacklevel,
 )
@@ -103,6 +104,17 @@ class HookLab(Configurable):
     idle_timeout = Float(120.0, help="Close a keep-alive connection idle this many seconds.").tag(
         config=True
     )
+    first_byte_timeout = Float(
+        FIRST_BYTE_TIMEOUT,
+        help="Close a new connection that has sent nothing within this many seconds.",
+    ).tag(config=True)
+    max_connections = Int(
+        None, allow_none=True, min=1,
+        help="Connections open at once (WebSocket streams included); one more closes the one "
+        "idle longest, or gets 503 when all are busy. None: half the soft limit of open files "
+        "(ulimit -n), at most 1024, so a flood of connections cannot leave the kernel unable "
+        "to open a file.",
+    ).tag(config=True)
     body_timeout = Float(
         60.0, help="Answer 408 when a request body does not arrive within this many seconds."
     ).tag(config=True)
@@ -186,6 +198,7 @@ class HookLab(Configurable):
             self.store, self.host, self.port, max_body=self.max_body, rules=self.rules,
             strict_port=self.strict_port,
             idle_timeout=self.idle_timeout, body_timeout=self.body_timeout,
+            first_byte_timeout=self.first_byte_timeout, max_connections=self.max_connections,
             api_token=self._api_token, relay_nonce=self._relay_nonce,
         )
         self._configure_server()
@@ -320,12 +333,15 @@ class HookLab(Configurable):
             self.server.allowed_hosts = tuple(change["new"])
 
     @observe("stream_origins", "stream_max_pending", "stream_max_pending_bytes",
-             "stream_write_timeout", "idle_timeout", "body_timeout", "max_in_flight")
+             "stream_write_timeout", "idle_timeout", "body_timeout", "max_in_flight",
+             "first_byte_timeout", "max_connections")
     def _stream_changed(self, change: Any) -> None:
         if self.server is not None:
             self.server.idle_timeout = self.idle_timeout
             self.server.body_timeout = self.body_timeout
             self.server.max_in_flight = self.max_in_flight
+            self.server.first_byte_timeout = self.first_byte_timeout
+            self.server.max_connections = self.max_connections
             self._configure_stream()
 
     def _configure_server(self) -> None:
@@ -337,6 +353,8 @@ class HookLab(Configurable):
         self.server.max_body = self.max_body
         self.server.max_in_flight = self.max_in_flight
         self.server.idle_timeout, self.server.body_timeout = self.idle_timeout, self.body_timeout
+        self.server.first_byte_timeout = self.first_byte_timeout
+        self.server.max_connections = self.max_connections
         self._configure_stream()
 
     def _configure_stream(self) -> None:

@@ -33,7 +33,12 @@ from urllib.parse import quote
 from tornado.netutil import bind_sockets
 
 from .ingest import DEFAULT_MAX_BODY, RESERVED_PREFIX
-from .protocol import DEFAULT_MAX_IN_FLIGHT, Connections
+from .protocol import (
+    DEFAULT_MAX_IN_FLIGHT,
+    FIRST_BYTE_TIMEOUT,
+    Connections,
+    default_max_connections,
+)
 from .responses import ResponseRules
 
 _PORT_TRIES = 20
@@ -42,8 +47,8 @@ TOKEN_CHECK = 2.0
 _log = logging.getLogger("hooklab")
 
 __all__ = [
-    "DEFAULT_MAX_BODY", "DEFAULT_MAX_IN_FLIGHT", "RESERVED_PREFIX", "CaptureServer", "ServerError",
-    "user_stacklevel",
+    "DEFAULT_MAX_BODY", "DEFAULT_MAX_IN_FLIGHT", "FIRST_BYTE_TIMEOUT", "RESERVED_PREFIX",
+    "CaptureServer", "ServerError", "user_stacklevel",
 ]
 
 def _new_loop() -> asyncio.AbstractEventLoop:
@@ -103,6 +108,8 @@ class CaptureServer:
         strict_port: bool = False,
         idle_timeout: float = 120.0,
         body_timeout: float = 60.0,
+        first_byte_timeout: float = FIRST_BYTE_TIMEOUT,
+        max_connections: int | None = None,
         api_token: str | None = None,
         relay_nonce: str | None = None,
     ) -> None:
@@ -125,6 +132,13 @@ class CaptureServer:
         self.idle_timeout = idle_timeout
         #: seconds a request's body may take to arrive once its head is in
         self.body_timeout = body_timeout
+        #: seconds a new connection may take to send its first byte (never more than
+        #: ``idle_timeout``, which also applies)
+        self.first_byte_timeout = first_byte_timeout
+        #: connections open at once, WebSocket streams included (None: half the soft limit
+        #: of open files, at most 1024): one past it closes the one idle longest, or is
+        #: answered 503 when none is idle (see :mod:`.protocol`)
+        self.max_connections = max_connections
         #: bytes of request bodies (and unfinished heads) all connections may hold at once;
         #: past it, 503 with Retry-After (see :mod:`.protocol`; never less than ``max_body``
         #: and a head)
@@ -368,6 +382,15 @@ class CaptureServer:
     def open_connections(self) -> int:
         """Client connections open right now, WebSocket streams included (tests, status)."""
         return len(self._conns) if self._conns is not None else 0
+
+    @property
+    def connection_limit(self) -> int:
+        """Connections open at most at once: ``max_connections``, or the default it stands
+        for (half the soft limit of open files as the server started, at most 1024)."""
+        if self.max_connections is not None:
+            return max(1, int(self.max_connections))
+        conns = self._conns
+        return conns.default_limit if conns is not None else default_max_connections()
 
     @property
     def is_running(self) -> bool:

@@ -26,8 +26,21 @@ heads (unfinished, or parsed: what their fields take), on all connections togeth
 most ``max_in_flight`` bytes (the server's; at least ``max_body`` and a head), counted as they
 arrive: a request that would go over it gets 503 with ``Retry-After`` (many connections each sending most of a big body and never the end
 held a gigabyte per 60). Idle and header time
-(``idle_timeout``), body time (``body_timeout``) and stuck readers are checked by one sweep per
-listener, not one timer per request.
+(``idle_timeout``), the time to a new connection's first byte (``first_byte_timeout``), body
+time (``body_timeout``) and stuck readers are checked by one sweep per listener, not one timer
+per request.
+
+Connections: at most ``max_connections`` are open at once (WebSocket streams included; by
+default half the process's soft limit of file descriptors, at most :data:`MAX_CONNECTIONS`):
+each holds one of the kernel's descriptors, and idle ones hold nothing the in-flight budget
+sees (1,100 connections that sent nothing left a kernel at the usual 1,024 unable to open a
+file, and real webhooks reset). A connection past the limit closes the one idle longest (no
+request being read or answered: a keep-alive connection between requests, one that has sent
+nothing or only part of a head, one lingering after its last answer) to make room; a request
+being received or answered, and a stream, are never closed for it. When every connection is
+busy, the new one is answered 503 with ``Retry-After`` at once (a few at a time; more are
+closed unanswered), rather than left unaccepted: a sender waiting in the listen queue gets
+nothing until its own timeout, one told 503 retries later, and neither takes a descriptor.
 
 ``/_hooklab/`` (JSON API, page, WebSocket stream) is a Tornado application, served through
 Tornado's public delegate interfaces: :meth:`tornado.web.Application.start_request` gets each
@@ -52,7 +65,7 @@ import logging
 import re
 import socket
 import sys
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -69,8 +82,9 @@ if TYPE_CHECKING:
     from .lifecycle import CaptureServer
 
 __all__ = [
-    "DEFAULT_MAX_IN_FLIGHT", "LINGER_BYTES", "LINGER_SECONDS", "MAX_FIELDS", "MAX_HEAD",
-    "CaptureProtocol", "Connections",
+    "DEFAULT_MAX_IN_FLIGHT", "FIRST_BYTE_TIMEOUT", "LINGER_BYTES", "LINGER_SECONDS",
+    "MAX_CONNECTIONS", "MAX_FIELDS", "MAX_HEAD", "CaptureProtocol", "Connections",
+    "default_max_connections",
 ]
 
 MAX_HEAD = 1024 * 1024  # request line + headers; bigger heads get 414 / 431
@@ -80,6 +94,11 @@ LINGER_BYTES = 256 * 1024 * 1024
 MAX_PENDING = 64
 #: bytes of request bodies (and unfinished heads) all connections may hold at once
 DEFAULT_MAX_IN_FLIGHT = 256 * 1024 * 1024
+#: open connections at most by default, however high the descriptor limit
+MAX_CONNECTIONS = 1024
+#: seconds a new connection may take to send its first byte (a sender writes its request as
+#: soon as it is connected; a silent connection only holds a descriptor)
+FIRST_BYTE_TIMEOUT = 10.0
 #: what one parsed header or trailer field costs in memory besides its bytes (a tuple and two
 #: strings): held with them, so a head of many tiny fields counts as what it takes
 _FIELD_COST = 160
@@ -145,6 +164,28 @@ def _refusal(status: int, message: str, extra: str = "") -> bytes:
 
 
 _BUSY = "busy: too many request bodies in flight, retry later"
+_TOO_MANY = "busy: too many connections, retry later"
+
+
+def default_max_connections() -> int:
+    """The capture server's connection limit when none is set: half the process's soft limit
+    of open files, at most :data:`MAX_CONNECTIONS` (and at least 8).
+
+    The other half is the kernel's own: its SQLite files (the database, WAL and shared
+    memory, per connection), Jupyter's ZeroMQ sockets, the notebook's own files.
+
+    >>> 8 <= default_max_connections() <= MAX_CONNECTIONS
+    True
+    """
+    try:
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    except (ImportError, OSError, ValueError):  # (Windows: no such limit to share)
+        return MAX_CONNECTIONS
+    if soft == resource.RLIM_INFINITY or soft <= 0:
+        return MAX_CONNECTIONS
+    return max(8, min(MAX_CONNECTIONS, soft // 2))
 
 
 def _blank_line_end(buf: bytes | bytearray, start: int) -> int:
@@ -390,6 +431,8 @@ class CaptureProtocol(asyncio.Protocol):
         self.unsent_at_sweep = 0  # answer bytes not yet taken by the client, at the last sweep
         self.taking_since = 0.0  # when that number last changed
         self.held = 0  # bytes of the in-flight budget this connection holds (see _hold)
+        self.heard = False  # the client has sent a byte (else first_byte_timeout applies)
+        self.over_cap = False  # refused at connect: one connection too many (see Connections)
 
     def _new_parser(self) -> httptools.HttpRequestParser:
         p = httptools.HttpRequestParser(self)
@@ -407,6 +450,8 @@ class CaptureProtocol(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.conns.discard(self)
+        if self.over_cap:
+            self.conns.refusing -= 1
         self._hold(0)
         self.slots.clear()
         self.req = None
@@ -466,6 +511,7 @@ class CaptureProtocol(asyncio.Protocol):
 
     # -- reading ---------------------------------------------------------------------------
     def data_received(self, data: bytes) -> None:
+        self.heard = True
         if self.lingering or self.closing:
             self.lingered += len(data)
             if self.lingered > LINGER_BYTES and self.transport is not None:
@@ -845,7 +891,11 @@ class CaptureProtocol(asyncio.Protocol):
                 self._linger()
                 return
         if not slots:
-            self.idle_since = self.conns.now()
+            conns = self.conns
+            self.idle_since = conns.now()
+            idle = conns.idle  # (the newest idle one last: the oldest makes room first)
+            idle.pop(self, None)
+            idle[self] = None
             if self.closing:
                 if self.lingering:
                     return
@@ -861,6 +911,10 @@ class CaptureProtocol(asyncio.Protocol):
             return
         self.lingering = True
         self.linger_since = self.conns.now()
+        if not self.over_cap:  # (answered: done, and may make room for a new connection)
+            idle = self.conns.idle
+            idle.pop(self, None)
+            idle[self] = None
         self.buf = b""
         if transport.can_write_eof():
             transport.write_eof()
@@ -923,12 +977,20 @@ class _BodyOnly:
 
 
 class Connections:
-    """The listening side: accepts connections into :class:`CaptureProtocol`, sweeps their
-    timeouts (one timer per listener, not one per request) and closes them all on stop."""
+    """The listening side: accepts connections into :class:`CaptureProtocol` (at most the
+    server's ``max_connections`` open: see :meth:`add`), sweeps their timeouts (one timer per
+    listener, not one per request) and closes them all on stop."""
 
     def __init__(self, server: CaptureServer) -> None:
         self.server = server
         self.conns: set[CaptureProtocol] = set()
+        #: connections that were idle (or lingering) when last looked at, the one idle
+        #: longest first; whether one still is, is checked when it is picked (see _idle_one)
+        self.idle: OrderedDict[CaptureProtocol, None] = OrderedDict()
+        #: connections refused at connect (one too many) still sending their 503
+        self.refusing = 0
+        #: the limit when the server sets none (the descriptor limit as the server starts)
+        self.default_limit = default_max_connections()
         self.streams: set[IOStream] = set()  # WebSocket connections Tornado took over
         self.listeners: list[asyncio.base_events.Server] = []
         self._sweeper: asyncio.TimerHandle | None = None
@@ -947,11 +1009,70 @@ class Connections:
         assert self.loop is not None
         return self.loop.time()
 
+    def limit(self) -> int:
+        """Connections (WebSocket streams included) open at most at once."""
+        cap = self.server.max_connections
+        return self.default_limit if cap is None else max(1, int(cap))
+
     def add(self, conn: CaptureProtocol) -> None:
-        self.conns.add(conn)
+        """A new connection: kept if under the limit or if it can take the place of the one
+        idle longest; else answered 503 at once (a few at a time) or closed unanswered.
+
+        Why not stop accepting instead: a sender left in the listen queue waits, answered by
+        nobody, until its own timeout (GitHub's is 10 s), and the queue is full within one
+        burst; a 503 with ``Retry-After`` is answered in microseconds and retried by the
+        senders that retry. Idle connections are the ones that go because a webhook sender
+        that keeps its connection open between deliveries opens a new one when it finds it
+        closed, while a request being received or answered would be lost.
+        """
+        conns = self.conns
+        conns.add(conn)
+        if len(conns) + len(self.streams) <= self.limit():
+            self.idle[conn] = None
+            return
+        old = self._idle_one()
+        if old is not None:
+            assert old.transport is not None
+            old.transport.close()  # (its descriptor is freed as the loop next turns)
+            self.idle[conn] = None
+            return
+        transport = conn.transport
+        assert transport is not None
+        # every open connection is busy: one short answer each for a few (the answer fits an
+        # empty socket buffer: no waiting), the rest closed unanswered, so that refused
+        # connections cannot in their turn hold the descriptors they are refused to spare
+        conn.over_cap = True
+        self.refusing += 1
+        if self.refusing > max(4, self.limit() // 16):
+            self.server.tell_refused(503, _TOO_MANY, None, conn.remote)
+            transport.abort()
+            return
+        conn._refuse(503, _TOO_MANY)
+
+    def _idle_one(self) -> CaptureProtocol | None:
+        """Take the connection idle longest out of ``idle``: no request being read or
+        answered (a partial head is not one yet), nothing of an answer unsent, not a stream;
+        None if there is none. What is no longer idle is dropped on the way (it is put back
+        when it is idle again)."""
+        idle = self.idle
+        while idle:
+            conn = idle.popitem(last=False)[0]
+            t = conn.transport
+            if (
+                t is not None
+                and not t.is_closing()
+                and not conn.detached
+                and conn.req is None
+                and not conn.slots
+                and not t.get_write_buffer_size()
+                and conn in self.conns
+            ):
+                return conn
+        return None
 
     def discard(self, conn: CaptureProtocol) -> None:
         self.conns.discard(conn)
+        self.idle.pop(conn, None)
 
     def __len__(self) -> int:
         return len(self.conns) + sum(not s.closed() for s in self.streams)
@@ -978,7 +1099,8 @@ class Connections:
         self.loop.call_later(0.01, again)
 
     def _interval(self) -> float:
-        limits = [t for t in (self.server.idle_timeout, self.server.body_timeout) if t]
+        srv = self.server
+        limits = [t for t in (srv.idle_timeout, srv.body_timeout, srv.first_byte_timeout) if t]
         return min(1.0, max(0.05, min(limits) / 4)) if limits else 1.0
 
     def _schedule_sweep(self) -> None:
@@ -995,6 +1117,7 @@ class Connections:
 
     def _check_timeouts(self, now: float) -> None:
         idle, body = self.server.idle_timeout, self.server.body_timeout
+        first = self.server.first_byte_timeout
         for conn in list(self.conns):
             transport = conn.transport
             if transport is None or conn.detached:
@@ -1016,6 +1139,8 @@ class Connections:
             elif conn.req is not None and conn.in_body:
                 if body and now - conn.body_since > body:
                     transport.abort()  # the body stalled: nothing is stored
+            elif not conn.heard and first and now - conn.idle_since > first:
+                transport.close()  # connected and silent: a descriptor held for nothing
             elif (
                 not conn.slots
                 and not unsent
@@ -1037,6 +1162,7 @@ class Connections:
             if conn.transport is not None:
                 conn.transport.abort()
         self.conns.clear()
+        self.idle.clear()
         for stream in list(self.streams):
             stream.close()
         self.streams.clear()

@@ -1,0 +1,347 @@
+"""Connections are bounded: a flood of idle ones cannot take the kernel's file descriptors.
+
+Each TCP connection to the capture port holds one of the process's file descriptors -- in a
+notebook, the kernel's. With the usual soft limit of 1,024, 1,100 connections that sent nothing
+(nothing the in-flight budget sees, each kept for the 120 s idle timeout) left the kernel unable
+to open a file, ``hooklab.open(db)`` failing with EMFILE, and real webhooks reset. Now at most
+``max_connections`` are open at once (by default half the soft limit, at most 1024): one more
+closes the connection idle longest, or is answered 503 when every one is busy; a connection
+that sends nothing is closed after ``first_byte_timeout``. Requests being received or
+answered, and WebSocket streams, are never closed to make room.
+"""
+
+from __future__ import annotations
+
+import json
+import select
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+from _http import post, recv_until_close
+from _relsupport import HOOKLAB, serve
+
+import hooklab
+from hooklab.server import CaptureServer
+from hooklab.store import CaptureStore
+
+pytestmark = pytest.mark.timeout(60)
+
+FIRST = 3.0  # the subprocess lab's first_byte_timeout (seconds)
+SLOW = 2.0  # its delayed answer (seconds)
+NOFILE = 256  # its soft limit of open files: the default connection limit is half of it
+
+# A lab in a process of its own with a low descriptor limit, as a notebook kernel would be at
+# 1,024; one line on stdin -> one line of what the process can still do
+CHILD = r"""
+import json, os, resource, sys
+hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+resource.setrlimit(resource.RLIMIT_NOFILE, (@NOFILE@, hard))
+import hooklab
+db, scratch = sys.argv[1], sys.argv[2]
+lab = hooklab.HookLab(port=0, db=db, first_byte_timeout=@FIRST@).start()
+lab.respond("slow", delay=@SLOW@)
+print(json.dumps({"port": lab.server.port, "token": lab.api_token,
+                  "limit": lab.server.connection_limit}), flush=True)
+for n, line in enumerate(sys.stdin):
+    if line.strip() != "check" or n > 100:
+        break
+    what = {"connections": lab.server.open_connections}
+    try:  # the kernel's own files
+        for i in range(20):
+            with open(os.path.join(scratch, f"notes{i}.txt"), "w") as f:
+                f.write("x")
+        what["open"] = "ok"
+    except OSError as exc:
+        what["open"] = str(exc)
+    try:  # and the analysis side of hooklab itself, on the database being written
+        what["captures"] = len(hooklab.open(db).captures)
+    except Exception as exc:
+        what["captures"] = f"{type(exc).__name__}: {exc}"
+    print(json.dumps(what), flush=True)
+lab.stop()
+""".replace("@NOFILE@", str(NOFILE)).replace("@FIRST@", repr(FIRST)).replace("@SLOW@", repr(SLOW))
+
+
+def _line(proc: subprocess.Popen, timeout: float = 20.0) -> dict:
+    assert proc.stdout is not None
+    ready, _, _ = select.select([proc.stdout], [], [], timeout)
+    assert ready, "the lab process said nothing"
+    line = proc.stdout.readline()
+    assert line, f"the lab process ended (exit {proc.wait(5)})"
+    return json.loads(line)
+
+
+def _connect(port: int, data: bytes = b"") -> socket.socket:
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    if data:
+        s.sendall(data)
+    return s
+
+
+def _answer(s: socket.socket, timeout: float = 10.0) -> tuple[int, dict[str, str], bytes]:
+    """One HTTP answer (head and Content-Length body) read from ``s``."""
+    s.settimeout(timeout)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = s.recv(65536)
+        assert chunk, f"closed before an answer: {data!r}"
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, _, v in (x.partition(":") for x in lines[1:])}
+    while len(body) < int(headers.get("content-length", "0")):
+        chunk = s.recv(65536)
+        assert chunk, "closed in the middle of an answer"
+        body += chunk
+    return int(lines[0].split()[1]), headers, body
+
+
+def _closed(s: socket.socket) -> bool:
+    """Whether the server closed ``s`` (EOF or reset waiting), without waiting."""
+    poll = select.poll()  # (not select(): the test's descriptors may be past 1023)
+    poll.register(s, select.POLLIN)
+    if not poll.poll(0):
+        return False
+    try:  # readable: answered at once, an answer or stream frame (open) or EOF (closed)
+        return s.recv(1, socket.MSG_PEEK) == b""
+    except OSError:
+        return True
+
+
+def _wait_connections(srv: CaptureServer, at_most: int, seconds: float = 3.0) -> int:
+    deadline = time.monotonic() + seconds
+    while srv.open_connections > at_most and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return srv.open_connections
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_NOFILE as on Linux")
+def test_a_flood_of_idle_connections_leaves_webhooks_and_the_kernels_files_alone(tmp_path):
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    db = tmp_path / "c.sqlite3"
+    proc = subprocess.Popen([sys.executable, "-c", CHILD, str(db), str(scratch)],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    socks: list[socket.socket] = []
+    try:
+        info = _line(proc)
+        port, limit = info["port"], info["limit"]
+        assert limit == NOFILE // 2 == 128
+        url = f"http://127.0.0.1:{port}"
+        # the oldest connections, busy: a body half sent, an answer being delayed, a stream
+        in_body = _connect(port, b"POST /old HTTP/1.1\r\nHost: x\r\nContent-Length: 20\r\n\r\n"
+                                 b"0123456789")
+        slow = _connect(port, b"POST /slow HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nok")
+        stream = _connect(port, f"GET /_hooklab/ws?token={info['token']} HTTP/1.1\r\n"
+                                f"Host: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+                                "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+                                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n".encode())
+        stream.settimeout(5)
+        assert stream.recv(4096).startswith(b"HTTP/1.1 101")
+        socks += [in_body, slow, stream]
+        time.sleep(0.1)
+
+        # the attack: three times the limit (more than the process's descriptors) saying nothing
+        flood: list[tuple[socket.socket, float]] = []
+        for _ in range(3 * limit):
+            flood.append((_connect(port), time.monotonic()))
+            socks.append(flood[-1][0])
+
+        # real webhooks are captured, and the kernel still opens its files
+        for i in range(5):
+            assert post(f"{url}/stripe", b'{"n": %d}' % i) == (200, b'{"ok": true, "id": %d}' % (i + 2))
+        proc.stdin.write("check\n")
+        proc.stdin.flush()
+        what = _line(proc)
+        assert what["open"] == "ok"
+        assert what["captures"] == 6  # /slow and the five webhooks
+        assert what["connections"] <= limit
+        # the connection idle longest went first: most of the flood is closed already, and the
+        # newest are still there (their first-byte time is not over)
+        survivors = [(s, t) for s, t in flood if not _closed(s)]
+        assert limit // 2 <= len(survivors) < limit, len(survivors)
+        assert all(not _closed(s) for s, _ in flood[-limit // 2:])
+
+        # the busy ones were not touched
+        in_body.sendall(b"abcdefghij")
+        assert _answer(in_body)[0] == 200
+        assert _answer(slow)[0] == 200
+        assert not _closed(stream)
+
+        # a connection that sent nothing goes after first_byte_timeout; one that sent a request
+        # and keeps its connection open between deliveries stays (idle_timeout: 120 s)
+        keep = _connect(port, b"POST /keep HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nk")
+        socks.append(keep)
+        assert _answer(keep)[0] == 200
+        lasted = {}
+        deadline = time.monotonic() + FIRST + 3
+        while len(lasted) < len(survivors) and time.monotonic() < deadline:
+            for s, t in survivors:
+                if s not in lasted and _closed(s):
+                    lasted[s] = time.monotonic() - t
+            time.sleep(0.05)
+        assert len(lasted) == len(survivors), "silent connections left open"
+        assert FIRST - 0.2 <= min(lasted.values()) and max(lasted.values()) <= FIRST + 2.0, \
+            sorted(lasted.values())
+        assert not _closed(keep) and not _closed(stream)
+        keep.sendall(b"POST /keep HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nk")
+        assert _answer(keep)[0] == 200
+        print(f"\nconnection flood: {3 * limit} silent connections to a lab at {NOFILE} files "
+              f"(limit {limit}): 5/5 webhooks 200, kernel files ok; silent ones closed after "
+              f"{min(lasted.values()):.2f}-{max(lasted.values()):.2f} s")
+    finally:
+        for s in socks:
+            s.close()
+        if proc.poll() is None:
+            proc.stdin.write("stop\n")
+            proc.stdin.close()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+
+
+LIMIT = 16
+REQUEST = b"POST /idle HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nok"
+#: kinds of connection that hold a descriptor and no request: how each is made, and whether
+#: its answer is read first
+IDLE_KINDS = {
+    "silent": (b"", False),
+    "part of a head": (b"POST /idle HTTP/1.1\r\nHost: x\r\nX-Slow: a", False),
+    "keep-alive after an answer": (REQUEST, True),
+    "lingering after Connection: close": (b"POST /idle HTTP/1.1\r\nHost: x\r\nConnection: close"
+                                          b"\r\nContent-Length: 2\r\n\r\nok", True),
+}
+
+
+@pytest.mark.parametrize("kind", IDLE_KINDS)
+def test_idle_connections_of_every_kind_make_room_for_webhooks(kind):
+    data, answered = IDLE_KINDS[kind]
+    store = CaptureStore(":memory:")
+    srv = CaptureServer(store, port=0, max_connections=LIMIT).start()
+    socks = []
+    try:
+        for _ in range(2 * LIMIT):
+            s = _connect(srv.port, data)
+            socks.append(s)
+            if answered:
+                assert _answer(s)[0] == 200
+        for i in range(5):
+            assert post(srv.url_for("hook"), b"%d" % i)[0] == 200
+        assert sorted(c.body for c in store.query(bin="hook")) == [b"%d" % i for i in range(5)]
+        assert _wait_connections(srv, LIMIT) <= LIMIT
+        if not kind.startswith("lingering"):  # (those were closed by their answer anyway)
+            time.sleep(0.1)
+            # the oldest made room, the newest are open (the first webhook took one more
+            # place; each later one took its own unless the one before had not quite gone)
+            closed = [_closed(s) for s in socks]
+            n = closed.count(True)
+            assert closed == [True] * n + [False] * (2 * LIMIT - n), closed
+            assert LIMIT + 1 <= n <= LIMIT + 5, n
+    finally:
+        for s in socks:
+            s.close()
+        srv.stop()
+        store.close()
+
+
+def test_when_every_connection_is_busy_a_new_one_gets_503_and_busy_ones_stay():
+    store = CaptureStore(":memory:")
+    srv = CaptureServer(store, port=0, max_connections=4).start()
+    held, extra = [], []
+    try:
+        for i in range(4):  # four bodies half received: nothing idle to close
+            held.append(_connect(srv.port, b"POST /held HTTP/1.1\r\nHost: x\r\n"
+                                            b"Content-Length: 10\r\n\r\n%d----" % i))
+        time.sleep(0.1)
+        with _connect(srv.port, REQUEST) as s:
+            answer = recv_until_close(s)
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 503 ")
+        assert b"\r\nRetry-After: 5" in head
+        assert json.loads(body) == {"ok": False, "error": "busy: too many connections, retry later"}
+        assert srv.refused == {503: 1}
+        assert _wait_connections(srv, 4) == 4  # (that one is gone)
+        # many at once: a few are told 503, the rest closed unanswered; none waits
+        for _ in range(20):
+            extra.append(_connect(srv.port))
+        got = []
+        for s in extra:
+            try:
+                s.sendall(REQUEST)
+            except OSError:
+                got.append(b"")
+                continue
+            got.append(recv_until_close(s, 3.0)[:12])
+        assert set(got) <= {b"HTTP/1.1 503", b""} and got.count(b"HTTP/1.1 503") >= 4, got
+        # the busy connections were never closed for them: their requests are stored
+        for s in held:
+            s.sendall(b"+++++")
+            assert _answer(s)[0] == 200
+        assert sorted(c.body for c in store.query(bin="held")) == [
+            b"%d----+++++" % i for i in range(4)]
+        # now idle, they make room again
+        assert post(srv.url_for("after"), b"x")[0] == 200
+    finally:
+        for s in held + extra:
+            s.close()
+        srv.stop()
+        store.close()
+
+
+@pytest.mark.parametrize(("soft", "expected"), [
+    (1024, 512),  # the usual default: half for the kernel's own files
+    (256, 128),
+    (20, 10),
+    (10, 8),  # never below 8
+    (65536, 1024),  # never above 1024, however many files are allowed
+    (-1, 1024),  # RLIM_INFINITY
+])
+def test_the_default_limit_is_half_the_descriptor_limit(monkeypatch, soft, expected):
+    import resource
+
+    from hooklab.server.protocol import default_max_connections
+
+    soft = resource.RLIM_INFINITY if soft == -1 else soft
+    monkeypatch.setattr(resource, "getrlimit", lambda what: (soft, resource.RLIM_INFINITY))
+    assert default_max_connections() == expected
+
+
+def test_the_settings_reach_the_running_server():
+    from hooklab.server.protocol import default_max_connections
+
+    lab = hooklab.HookLab(port=0, db=":memory:").start()
+    try:
+        srv = lab.server
+        assert srv.first_byte_timeout == 10.0 and srv.max_connections is None
+        assert srv.connection_limit == default_max_connections()
+        lab.max_connections, lab.first_byte_timeout = 50, 2.5  # as %config would
+        assert (srv.max_connections, srv.connection_limit, srv.first_byte_timeout) == (50, 50, 2.5)
+    finally:
+        lab.stop()
+
+
+def test_hooklab_serve_takes_max_connections(tmp_path):
+    refused = subprocess.run([*HOOKLAB, "serve", "--max-connections", "0"],
+                             capture_output=True, text=True, timeout=30)
+    assert refused.returncode == 2 and "--max-connections: 0 is below 1" in refused.stderr
+    proc, port = serve(tmp_path / "c.sqlite3", "--max-connections", "2")
+    socks = []
+    try:
+        for _ in range(3):
+            socks.append(_connect(port))
+            time.sleep(0.05)
+        deadline = time.monotonic() + 3
+        while not _closed(socks[0]) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert [_closed(s) for s in socks] == [True, False, False]
+        assert post(f"http://127.0.0.1:{port}/cli", b"x")[0] == 200
+    finally:
+        for s in socks:
+            s.close()
+        proc.terminate()
+        proc.wait(10)
