@@ -205,6 +205,21 @@ def test_a_flood_of_idle_connections_leaves_webhooks_and_the_kernels_files_alone
                 proc.wait(5)
 
 
+@pytest.fixture(params=["uvloop", "asyncio"])
+def loop(request, monkeypatch):
+    """The server thread's loop: uvloop where it is installed, asyncio's elsewhere (both
+    close, refuse and write their transports their own way)."""
+    import asyncio
+
+    import hooklab.server.lifecycle as lifecycle
+
+    if request.param == "asyncio":
+        monkeypatch.setattr(lifecycle, "_new_loop", asyncio.new_event_loop)
+    else:
+        pytest.importorskip("uvloop")
+    return request.param
+
+
 LIMIT = 16
 REQUEST = b"POST /idle HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nok"
 #: kinds of connection that hold a descriptor and no request: how each is made, and whether
@@ -219,7 +234,7 @@ IDLE_KINDS = {
 
 
 @pytest.mark.parametrize("kind", IDLE_KINDS)
-def test_idle_connections_of_every_kind_make_room_for_webhooks(kind):
+def test_idle_connections_of_every_kind_make_room_for_webhooks(kind, loop):
     data, answered = IDLE_KINDS[kind]
     store = CaptureStore(":memory:")
     srv = CaptureServer(store, port=0, max_connections=LIMIT).start()
@@ -249,7 +264,7 @@ def test_idle_connections_of_every_kind_make_room_for_webhooks(kind):
         store.close()
 
 
-def test_when_every_connection_is_busy_a_new_one_gets_503_and_busy_ones_stay():
+def test_when_every_connection_is_busy_a_new_one_gets_503_and_busy_ones_stay(loop):
     store = CaptureStore(":memory:")
     srv = CaptureServer(store, port=0, max_connections=4).start()
     held, extra = [], []
