@@ -289,6 +289,42 @@ def test_public_host_detection(lab: HookLab, env: dict[str, object], monkeypatch
     assert "evil" not in lab.public_url("h")
 
 
+# host= given to public_url -> the root its URLs start with (this server's base_url: /user/test/)
+HOST_ROOTS = [
+    ("https://h.example.org", "https://h.example.org/user/test/"),
+    ("https://h.example.org/", "https://h.example.org/user/test/"),
+    ("https://H.Example.org:443", "https://h.example.org/user/test/"),
+    ("http://h.example.org:8080", "http://h.example.org:8080/user/test/"),
+    # a path: the full server URL (behind a proxy that strips a prefix of its own), as
+    # $HOOKLAB_PUBLIC_URL has it; host= dropped it (https://h.example.org/hooklab/in/<key>)
+    ("https://h.example.org/jupyter/", "https://h.example.org/jupyter/"),
+    ("https://h.example.org/jupyter", "https://h.example.org/jupyter/"),
+    ("https://h.example.org/user/ada/", "https://h.example.org/user/ada/"),
+    ("https://h.example.org:8443/a/b//", "https://h.example.org:8443/a/b/"),
+]  # fmt: skip
+HOST_REFUSED = [
+    "h.example.org", "ftp://h.example.org/", "https://user:pw@h.example.org/", "https://",
+    "https://h.example.org/jupyter/?token=x", "https://h.example.org/#frag", "https://h.example.org?",
+    "/user/ada/",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("host,root", HOST_ROOTS)
+def test_host_is_read_as_the_public_url_variable_is(lab: HookLab, env: dict[str, object],
+                                                    monkeypatch: pytest.MonkeyPatch,
+                                                    host: str, root: str) -> None:
+    given = ingress.public_url(lab, "h", host=host)
+    assert given.rsplit("/", 1)[0] == root + "hooklab/in", given
+    monkeypatch.setenv("HOOKLAB_PUBLIC_URL", host)
+    assert ingress.public_url(lab, "h") == given  # one reading of both ways of saying it
+
+
+@pytest.mark.parametrize("host", HOST_REFUSED)
+def test_host_that_is_no_server_url_is_refused(lab: HookLab, env: dict[str, object], host: str) -> None:
+    with pytest.raises(ValueError, match="host="):
+        ingress.public_url(lab, "h", host=host)
+
+
 def test_no_server_warns_with_prefix(lab: HookLab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path))
     monkeypatch.setenv("JUPYTERHUB_SERVICE_PREFIX", "/user/ada/")

@@ -30,7 +30,7 @@ import warnings
 import weakref
 from typing import Any
 
-from .origin import _root, origin_of, public_root
+from .origin import _stated_root, origin_of, public_root
 from .registry import (
     REGISTRY_NAME,
     ROUTE,
@@ -192,8 +192,10 @@ def _server_entry(reg: dict[str, Any]) -> dict[str, Any] | None:
 def public_url(lab: Any, bin: str, *, host: str | None = None) -> str:
     """The token-free public URL of ``bin``: ``<public root><base_url>hooklab/in/<key>``.
 
-    ``host="https://hub.example.org"`` overrides the detected public host. Append a path to
-    capture into ``/<bin>/<path>``. Call again after restarting the lab (same URL, new port).
+    ``host="https://hub.example.org"`` overrides the detected public host (the server's
+    ``base_url`` is appended); a URL with a path, ``host="https://example.org/jupyter/"``, is
+    the full server URL, as in ``$HOOKLAB_PUBLIC_URL``. Append a path to capture into
+    ``/<bin>/<path>``. Call again after restarting the lab (same URL, new port).
     """
     b = _check_bin(bin)
     if lab.bound_port is None:
@@ -202,10 +204,11 @@ def public_url(lab: Any, bin: str, *, host: str | None = None) -> str:
     base_url = (
         (server or {}).get("base_url") or os.environ.get("JUPYTERHUB_SERVICE_PREFIX") or "/"
     )
-    if host:
-        root, note = _root(host, base_url), None
+    if host:  # (read as $HOOKLAB_PUBLIC_URL is: an origin, or the full server URL)
+        root, note = _stated_root(host, base_url), None
         if root is None:
-            raise ValueError(f"host= must be an http(s) origin like 'https://hub.example.org': {host!r}")
+            raise ValueError("host= must be an http(s) origin like 'https://hub.example.org' or "
+                             f"the full server URL, without user info, query or fragment: {host!r}")
     else:
         root, note = public_root(base_url, server)
     # (the relay checks URL-signed deliveries against this origin: "" while it is a guess)

@@ -232,6 +232,30 @@ def _root(value: str, base_url: str) -> str | None:
     return f"{found[0]}://{found[1]}/" + (base + "/" if base else "")
 
 
+def _stated_root(value: str, base_url: str) -> str | None:
+    """The root a user (``host=``, ``$HOOKLAB_PUBLIC_URL``) or the Hub
+    (``$JUPYTERHUB_PUBLIC_URL``) states: an origin gets ``base_url`` appended; a URL with a
+    path is the full server URL, kept as given (behind a proxy that strips a prefix of its
+    own, ``base_url`` is not what senders call). None unless it is an http(s) URL without
+    user info, query or fragment.
+
+    >>> _stated_root("https://hub.example.org", "/user/ada/")
+    'https://hub.example.org/user/ada/'
+    >>> _stated_root("https://H.example.org:443/jupyter", "/")
+    'https://h.example.org/jupyter/'
+    """
+    found = _url_origin(value)
+    if not found:
+        return None
+    parts = urlsplit(value.strip())
+    if parts.query or parts.fragment or "?" in value or "#" in value:
+        return None
+    path = parts.path.strip("/")
+    if not path:
+        return _root(value, base_url)
+    return f"{found[0]}://{found[1]}/{path}/"
+
+
 def loopback(url: str) -> bool:
     """Whether ``url``'s host is this machine (an IP literal in 127/8 or ::1, localhost, or
     the unspecified 0.0.0.0 / :: a spawner may put in the server's own URL)."""
@@ -314,11 +338,9 @@ def public_root(
     world (the order is in the module doc). ``server`` is this Jupyter server's registry entry."""
     env = os.environ if env is None else env
     for var in ("HOOKLAB_PUBLIC_URL", "JUPYTERHUB_PUBLIC_URL"):
-        value = (env.get(var) or "").strip()
-        if value and _url_origin(value):
-            if urlsplit(value).path.strip("/"):
-                return value.rstrip("/") + "/", None  # a full server URL
-            return _root(value, base_url) or "", None
+        root = _stated_root(env.get(var) or "", base_url)
+        if root:
+            return root, None
     callback = (env.get("JUPYTERHUB_OAUTH_CALLBACK_URL") or "").strip()
     subdomains = _url_origin(callback) is not None
     facts = [callback, (server or {}).get("hub_url") or ""]
