@@ -26,11 +26,13 @@ ENV_VARS = (
 
 
 @contextmanager
-def jupyter_server(tmp: Path, token: str, base_url: str, *,
-                   port: int | None = None, port_retries: int = 0) -> Iterator[dict[str, object]]:
+def jupyter_server(tmp: Path, token: str, base_url: str, *, port: int | None = None,
+                   port_retries: int = 0, args: tuple[str, ...] = ()) -> Iterator[dict[str, object]]:
     """Start ``jupyter_server`` with the extension under ``base_url`` (e.g. ``/user/test/``);
     yield its local root URL, runtime dir, port and log file; stop it afterwards. ``port``
-    (default a free one) may be taken or 0: the port it chose is read from its runtime file."""
+    (default a free one) may be taken or 0: the port it chose is read from its runtime file.
+    ``args``: more command-line options (``--ServerApp.trust_xheaders=True``, as JupyterHub's
+    single-user servers run)."""
     runtime, root, config = tmp / "runtime", tmp / "root", tmp / "config"
     for d in (runtime, root, config):
         d.mkdir()
@@ -43,7 +45,7 @@ def jupyter_server(tmp: Path, token: str, base_url: str, *,
         "--ServerApp.ip=127.0.0.1", f"--ServerApp.port_retries={port_retries}", "--allow-root",
         f"--IdentityProvider.token={token}", f"--ServerApp.base_url={base_url}",
         f"--ServerApp.root_dir={root}",
-        "--ServerApp.jpserver_extensions={'hooklab.serverext': True}",
+        "--ServerApp.jpserver_extensions={'hooklab.serverext': True}", *args,
     ]  # fmt: skip
     log = open(tmp / "server.log", "wb")  # noqa: SIM115
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)

@@ -8,7 +8,9 @@ unknown keys get 404, a dead kernel 502. Port and bin come only from the registr
 
 The sender controls the path, the headers and the body, so: a dot segment in any spelling gets
 400 (:func:`hooklab.outbound.forward.has_dot_segment`); ``X-Forwarded-*`` headers are this
-relay's own, never the sender's; and before each request the relay checks that the process
+relay's own, never the sender's (``X-Forwarded-For``: the chain that came, then this relay's
+peer as its socket says, not as ``X-Real-IP`` says under Jupyter's ``trust_xheaders``;
+``-Proto``: the public origin's scheme, else this connection's); and before each request the relay checks that the process
 listening on the port is the lab that registered the key (a challenge answered with the lab's
 secret nonce at ``/_hooklab/relay``), so a dead kernel's port taken over by another process
 gets nothing (502).
@@ -21,6 +23,7 @@ import hmac
 import json
 import re
 import secrets
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -29,7 +32,7 @@ from urllib.parse import quote, unquote
 from tornado import web
 from tornado.httpclient import HTTPClientError, HTTPRequest, HTTPResponse
 from tornado.httputil import HTTPHeaders
-from tornado.iostream import StreamClosedError
+from tornado.iostream import SSLIOStream, StreamClosedError
 from tornado.simple_httpclient import HTTPTimeoutError, SimpleAsyncHTTPClient
 
 from ..outbound.forward import has_dot_segment
@@ -112,6 +115,23 @@ def registry_resolver(path: str | None = None) -> Callable[[str], Target | None]
 
 def _bin_ok(b: str) -> bool:
     return bool(b) and "/" not in b and b not in (".", "..") and not b.startswith("_hooklab")
+
+
+def _peer(connection: Any) -> str:
+    """The address of whoever holds this TCP connection to the relay (the proxy in front, or
+    the sender itself), read from the socket; ``"unknown"`` (RFC 7239) on a Unix socket."""
+    sock = getattr(getattr(connection, "stream", None), "socket", None)
+    try:
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            return str(sock.getpeername()[0])
+    except OSError:  # (closed meanwhile)
+        pass
+    return "unknown"
+
+
+def _scheme(request: Any) -> str:
+    """``https`` if this very connection is TLS, else ``http`` (whatever headers say)."""
+    return "https" if isinstance(getattr(request.connection, "stream", None), SSLIOStream) else "http"
 
 
 def _strip_token(query: str) -> str:
@@ -220,11 +240,16 @@ class RelayHandler(web.RequestHandler):
                     ("x-forwarded-", "x-hooklab-relay-")):
                 continue
             out.append((k, v))
+        # the chain that came (a proxy in front, e.g. the Hub's, appended the sender), then
+        # this relay's own peer, from its socket: not req.remote_ip, which Jupyter's
+        # trust_xheaders (on in every JupyterHub server) takes from the sender's own X-Real-IP
         prior = req.headers.get("X-Forwarded-For")
-        out.append(("X-Forwarded-For", f"{prior}, {req.remote_ip}" if prior else req.remote_ip))
-        # what this server saw (req.protocol honours Jupyter's trust_xheaders), never what the
-        # sender claims: the lab builds the capture's URL from these
-        out.append(("X-Forwarded-Proto", req.protocol))
+        peer = _peer(req.connection)
+        out.append(("X-Forwarded-For", f"{prior}, {peer}" if prior else peer))
+        # the scheme senders call: the public origin's where it is known, else this very
+        # connection's (not req.protocol: trust_xheaders lets a sender's X-Scheme set it)
+        known = self._known_origin()
+        out.append(("X-Forwarded-Proto", known.partition(":")[0] if known else _scheme(req)))
         out.append(("X-Forwarded-Host", req.host))
         # the route, not the key: the key is the credential, and captures end up in exports
         out.append(("X-Forwarded-Prefix", self.prefix.rstrip("/")))
@@ -246,9 +271,14 @@ class RelayHandler(web.RequestHandler):
         front of this server speaks http), else this request's scheme and Host as the Jupyter
         server sees them (never a sender's own X-Forwarded-* claims)."""
         req = self.request
+        known = self._known_origin()
+        return known if known else f"{req.protocol}://{req.host}"
+
+    def _known_origin(self) -> str:
+        """The public origin of this key or server where it is known (no trailing ``/``), else ``""``."""
         known = (self.target.origin if self.target is not None else "") or (
             self.origin() if self.origin is not None else "")
-        return known.rstrip("/") if known else f"{req.protocol}://{req.host}"
+        return known.rstrip("/")
 
     async def _relay(self) -> None:
         t = self.target
