@@ -96,3 +96,110 @@ def test_an_https_origin_gives_https_as_the_forwarded_scheme(lab: HookLab, env: 
     (cap,) = lab.wait(1, timeout=10)
     assert cap.header_all("x-forwarded-proto") == ["https"]
     assert cap.header_all("x-forwarded-for") == ["127.0.0.1"]
+
+
+def exchange(port: int, data: bytes) -> int:
+    """Send one request on a fresh connection and read its one answer (head, then
+    ``Content-Length`` bytes): the status. The connection may stay open (keep-alive)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(data)
+        got = b""
+        while b"\r\n\r\n" not in got:
+            chunk = s.recv(65536)
+            assert chunk, got
+            got += chunk
+        head, _, rest = got.partition(b"\r\n\r\n")
+        length = next((int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+                       if line.lower().startswith(b"content-length:")), 0)
+        while len(rest) < length:
+            chunk = s.recv(65536)
+            assert chunk
+            rest += chunk
+        return status(head)
+
+
+H = "hooks.example.org"
+# (what a sender sends: its header fields in order, its body as framed on the wire;
+#  what the Jupyter server's parser (Tornado) makes of the fields, where that differs:
+#  names in its spelling, repeats of a name together at the first one's place)
+FIDELITY = {
+    "no content type": ([("Host", H), ("Content-Length", "7")], b"a=1&b=2", None),
+    "no user agent": ([("Host", H), ("Content-Type", "application/json"),
+                       ("Content-Length", "2")], b"{}", None),
+    "duplicates": ([("Host", H), ("X-Dup", "1"), ("X-Dup", "2"), ("Accept", "a"),
+                    ("Accept", "b"), ("Content-Length", "0")], b"", None),
+    "odd order": ([("Content-Length", "2"), ("X-Z", "z"), ("Content-Type", "text/plain"),
+                   ("Host", H), ("Accept", "*/*"), ("User-Agent", "Stripe/1.0")], b"hi", None),
+    "chunked": ([("Host", H), ("Transfer-Encoding", "chunked"), ("Content-Type", "text/plain"),
+                 ("X-After", "1")], b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n", None),
+    "connection and keep-alive": ([("Host", H), ("Connection", "keep-alive, X-Hop"),
+                                   ("Keep-Alive", "timeout=5"), ("X-Hop", "h"),
+                                   ("Content-Length", "1")], b"k", None),
+    "empty and spaced values": ([("Host", H), ("X-Empty", ""), ("X-Spaced", "a  b"),
+                                 ("Content-Length", "0")], b"", None),
+    "non-ASCII value": ([("Host", H), ("X-Name", "café".encode().decode("latin-1")),
+                         ("Content-Length", "0")], b"", None),
+    "lower-case names": ([("host", H), ("content-type", "text/plain"), ("x-github-event", "push"),
+                          ("content-length", "2")], b"hi",
+                         [("Host", H), ("Content-Type", "text/plain"), ("X-Github-Event", "push"),
+                          ("Content-Length", "2")]),
+    "repeats apart": ([("Host", H), ("X-Dup", "1"), ("X-Other", "o"), ("X-Dup", "2"),
+                       ("Content-Length", "0")], b"",
+                      [("Host", H), ("X-Dup", "1"), ("X-Dup", "2"), ("X-Other", "o"),
+                       ("Content-Length", "0")]),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", FIDELITY)
+def test_a_relayed_capture_stores_the_fields_as_received(
+        lab: HookLab, env: dict[str, object], case: str) -> None:
+    """Relayed, a POST without Content-Type was stored with Tornado's client's
+    ``Content-Type: application/x-www-form-urlencoded`` (and ``capture.form()`` parsed it),
+    its ``User-Agent`` and ``Connection: close``; a chunked one with a Content-Length at the
+    end and no Transfer-Encoding."""
+    fields, body, parsed = FIDELITY[case]
+    expected = parsed if parsed is not None else fields
+    head = "".join(f"{k}: {v}\r\n" for k, v in fields).encode("latin-1")
+    port = int(str(env["port"]))
+    assert exchange(lab.bound_port, f"POST /fid/{case.replace(' ', '-')} HTTP/1.1\r\n".encode()
+                    + head + b"\r\n" + body) == 200  # type: ignore[arg-type]
+    path = _path(lab, "fid") + "/" + case.replace(" ", "-")
+    assert exchange(port, f"POST {path} HTTP/1.1\r\n".encode() + head + b"\r\n" + body) == 200
+    direct, relayed = lab.wait(2, timeout=10)
+    assert direct.headers == fields  # (sent straight to the lab: exactly as sent)
+    *kept, xff, proto, xhost, prefix = relayed.headers
+    assert kept == expected
+    assert [xff[0], proto[0], xhost[0], prefix[0]] == [
+        "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host", "X-Forwarded-Prefix"]
+    assert relayed.body == direct.body and relayed.size == direct.size
+    assert relayed.content_type == direct.content_type
+    assert relayed.form() == direct.form()
+    assert relayed.path == direct.path
+
+
+def test_a_header_list_from_a_sender_is_stored_as_sent_not_believed(
+        lab: HookLab, env: dict[str, object]) -> None:
+    """The lab stores the relay's list of fields only under the relay's proof: a sender that
+    writes one (straight to the lab, or through the relay) changes nothing it did not send."""
+    from hooklab.server.guard import (
+        RELAY_HEADERS,
+        RELAY_PROOF,
+        RELAY_URL,
+        relay_headers,
+        relay_proof,
+    )
+
+    url = "https://victim.example/hook"
+    listed = relay_headers([("X-Forged", "1")])
+    forged = [(RELAY_URL, url), (RELAY_HEADERS, listed),
+              (RELAY_PROOF, relay_proof("not-the-nonce", url, listed))]
+    fields = [("Host", H), *forged, ("Content-Length", "0")]
+    head = "".join(f"{k}: {v}\r\n" for k, v in fields).encode()
+    assert exchange(lab.bound_port, b"POST /forge HTTP/1.1\r\n" + head + b"\r\n") == 200  # type: ignore[arg-type]
+    port = int(str(env["port"]))
+    assert exchange(port, f"POST {_path(lab, 'forge')} HTTP/1.1\r\n".encode() + head + b"\r\n") == 200
+    direct, relayed = lab.wait(2, timeout=10)
+    assert direct.headers == fields and direct.header("x-forged") is None
+    assert relayed.header("x-forged") is None and "victim" not in relayed.url
+    assert [k for k, _ in relayed.headers if k.lower().startswith("x-hooklab-relay")] == []
+    assert relayed.headers[:2] == [("Host", H), ("Content-Length", "0")]

@@ -2,7 +2,9 @@
 
 Used by the Jupyter server extension (:mod:`hooklab.serverext`) and by :func:`hooklab.ingress.tunnel`.
 A request is relayed to ``http://127.0.0.1:<port>/<bin>/<path>`` of the kernel that registered
-the key, and the answer comes back byte for byte. ``Cookie``, ``Authorization`` and any ``token``
+the key, and the answer comes back byte for byte; the lab stores the header fields as this
+server received them (listed under the relay's proof: :func:`hooklab.server.guard.relayed_url`),
+not what the relay's HTTP client sends. ``Cookie``, ``Authorization`` and any ``token``
 query parameter are never forwarded; bodies over the lab's limit get 413 without being read;
 unknown keys get 404, a dead kernel 502. Port and bin come only from the registry file.
 
@@ -233,35 +235,45 @@ class RelayHandler(web.RequestHandler):
         (``token`` stripped: :func:`_strip_token`)."""
         req = self.request
         named = {h.strip().lower() for h in req.headers.get("Connection", "").split(",")}
-        out = []
+        out = []  # what the lab reads off the wire: without hop-by-hop fields
+        received = []  # what it stores: every field as received (see the RELAY_HEADERS note)
         for k, v in req.headers.get_all():
             low = k.lower()
-            if low in _HOP or low in _PRIVATE or low in named or low.startswith(
-                    ("x-forwarded-", "x-hooklab-relay-")):
+            if low in _PRIVATE or low.startswith(("x-forwarded-", "x-hooklab-relay-")):
                 continue
-            out.append((k, v))
+            received.append((k, v))
+            if low not in _HOP and low not in named:
+                out.append((k, v))
+        own = []
         # the chain that came (a proxy in front, e.g. the Hub's, appended the sender), then
         # this relay's own peer, from its socket: not req.remote_ip, which Jupyter's
         # trust_xheaders (on in every JupyterHub server) takes from the sender's own X-Real-IP
         prior = req.headers.get("X-Forwarded-For")
         peer = _peer(req.connection)
-        out.append(("X-Forwarded-For", f"{prior}, {peer}" if prior else peer))
+        own.append(("X-Forwarded-For", f"{prior}, {peer}" if prior else peer))
         # the scheme senders call: the public origin's where it is known, else this very
         # connection's (not req.protocol: trust_xheaders lets a sender's X-Scheme set it)
         known = self._known_origin()
-        out.append(("X-Forwarded-Proto", known.partition(":")[0] if known else _scheme(req)))
-        out.append(("X-Forwarded-Host", req.host))
+        own.append(("X-Forwarded-Proto", known.partition(":")[0] if known else _scheme(req)))
+        own.append(("X-Forwarded-Host", req.host))
         # the route, not the key: the key is the credential, and captures end up in exports
-        out.append(("X-Forwarded-Prefix", self.prefix.rstrip("/")))
+        own.append(("X-Forwarded-Prefix", self.prefix.rstrip("/")))
+        out += own
         # the URL the sender called (URL-signing providers signed it), with the key, and the
         # proof that this relay sent it: the lab checks both signatures with it, stores it with
-        # the key as [key], and never stores these two headers
-        from ..server.guard import RELAY_PROOF, RELAY_URL, relay_proof  # (on the first relay)
+        # the key as [key], and never stores these headers. RELAY_HEADERS: the fields as this
+        # server received them, which the lab stores instead of what it reads off the wire
+        # (Tornado's client adds Content-Type: application/x-www-form-urlencoded to a POST
+        # without one, its User-Agent, Connection: close and a Content-Length, and drops
+        # Transfer-Encoding), under the same proof
+        from ..server import guard  # (on the first relay)
 
         url = f"{self._public_origin()}{req.path}" + (f"?{query}" if query else "")
         if self.target is not None and self.target.nonce:
-            out.append((RELAY_URL, url))
-            out.append((RELAY_PROOF, relay_proof(self.target.nonce, url)))
+            listed = guard.relay_headers(received + own)
+            out.append((guard.RELAY_URL, url))
+            out.append((guard.RELAY_HEADERS, listed))
+            out.append((guard.RELAY_PROOF, guard.relay_proof(self.target.nonce, url, listed)))
         return out
 
     def _public_origin(self) -> str:

@@ -40,6 +40,7 @@ from urllib.parse import urlsplit
 from tornado import web
 
 __all__ = [
+    "RELAY_HEADERS",
     "RELAY_PROOF",
     "RELAY_URL",
     "Relayed",
@@ -52,6 +53,7 @@ __all__ = [
     "parse_host",
     "refuse_host",
     "refuse_reader",
+    "relay_headers",
     "relay_proof",
     "relayed_url",
     "runtime_stamp",
@@ -177,21 +179,57 @@ def runtime_stamp(runtime_dir: str) -> tuple[tuple[str, int, int], ...]:
 
 
 #: what the Jupyter relay adds to a request it passes on: the public URL the sender called
-#: (with the key) and a proof that the relay, which knows the lab's nonce, sent it
+#: (with the key), the header fields as the relay received them (JSON), and a proof that the
+#: relay, which knows the lab's nonce, sent both
 RELAY_URL, RELAY_PROOF = "X-Hooklab-Relay-Url", "X-Hooklab-Relay-Proof"
-_RELAY_NAMES = (RELAY_URL.lower(), RELAY_PROOF.lower())
+RELAY_HEADERS = "X-Hooklab-Relay-Headers"
+_RELAY_NAMES = (RELAY_URL.lower(), RELAY_PROOF.lower(), RELAY_HEADERS.lower())
 
 
-def relay_proof(nonce: str, url: str) -> str:
-    """The relay's proof for ``url``: HMAC-SHA256 of it under the lab's relay nonce (hex)."""
-    return hmac.new(nonce.encode(), b"relayed-url\n" + url.encode("utf-8", "surrogatepass"),
-                    hashlib.sha256).hexdigest()
+def relay_proof(nonce: str, url: str, headers: str = "") -> str:
+    """The relay's proof for ``url`` (and ``headers``, the value of :data:`RELAY_HEADERS`):
+    HMAC-SHA256 of them under the lab's relay nonce (hex)."""
+    data = url.encode("utf-8", "surrogatepass")
+    if headers:  # (the URL's length first: no URL and header list can pass for another pair)
+        data = b"%d\n%s%s" % (len(data), data, headers.encode("utf-8", "surrogatepass"))
+        return hmac.new(nonce.encode(), b"relayed-url+headers\n" + data,
+                        hashlib.sha256).hexdigest()
+    return hmac.new(nonce.encode(), b"relayed-url\n" + data, hashlib.sha256).hexdigest()
+
+
+def relay_headers(fields: list[tuple[str, str]]) -> str:
+    """The value of :data:`RELAY_HEADERS` for ``fields`` (JSON, ASCII only).
+
+    >>> print(relay_headers([("content-type", "a"), ("X-Dup", "1"), ("X-Dup", "é")]))
+    [["content-type","a"],["X-Dup","1"],["X-Dup","\\u00e9"]]
+    """
+    return json.dumps([[k, v] for k, v in fields], separators=(",", ":"))
+
+
+def _listed(value: str) -> list[tuple[str, str]] | None:
+    """The header fields in a :data:`RELAY_HEADERS` value (the relay's own are never among
+    them), or ``None`` if it is not a list of name/value pairs."""
+    try:
+        fields = json.loads(value)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(fields, list):
+        return None
+    out = []
+    for field in fields:
+        if (not isinstance(field, list) or len(field) != 2 or not all(isinstance(x, str)
+                                                                      for x in field)):
+            return None
+        if field[0] and field[0].lower() not in _RELAY_NAMES:
+            out.append((field[0], field[1]))
+    return out
 
 
 class Relayed(NamedTuple):
     """What the Jupyter relay's proof vouches for (:func:`relayed_url`)."""
 
-    #: the request's headers without the relay's two (which hold the key: never stored)
+    #: the header fields the relay received, as it lists them in :data:`RELAY_HEADERS`
+    #: (else the request's, without the relay's own: they hold the key, never stored)
     headers: list[tuple[str, str]]
     #: the public URL the sender called, key and all ("" if it makes no URL)
     url: str = ""
@@ -204,9 +242,13 @@ class Relayed(NamedTuple):
 def relayed_url(server: Any, headers: list[tuple[str, str]]) -> Relayed | None:
     """What a request the Jupyter relay passed on says (:class:`Relayed`): the public URL the
     sender called (what URL-signing providers such as Twilio or Square signed), that URL with
-    the key as ``[key]``, and the headers without the relay's two. ``None`` unless the relay's
-    proof is right (a sender going straight to the lab cannot make one: the nonce never
-    leaves this user's files); with a right proof the relay's headers always go.
+    the key as ``[key]``, and the header fields as the relay received them (its HTTP client
+    adds ``Content-Type``, ``User-Agent``, ``Connection`` and a length of its own, and sends
+    repeats of a name together, so the relay lists what it got in :data:`RELAY_HEADERS`;
+    without that list, the request's headers without the relay's). ``None`` unless the
+    relay's proof of the URL and the list is right (a sender going straight to the lab cannot
+    make one: the nonce never leaves this user's files); with a right proof the relay's
+    headers always go.
 
     >>> class S: relay_nonce = "n0nce"
     >>> url = "https://hub.example.org/user/ada/hooklab/in/K3Y/sms?x=1"
@@ -219,11 +261,14 @@ def relayed_url(server: Any, headers: list[tuple[str, str]]) -> Relayed | None:
     """
     got = {k.lower(): v for k, v in headers if k.lower() in _RELAY_NAMES}
     url, proof = got.get(_RELAY_NAMES[0]), got.get(_RELAY_NAMES[1])
+    listed = got.get(_RELAY_NAMES[2], "")
     nonce = str(getattr(server, "relay_nonce", "") or "")
     if not url or not proof or not nonce or not proof.isascii() or not hmac.compare_digest(
-            proof.encode(), relay_proof(nonce, url).encode()):
+            proof.encode(), relay_proof(nonce, url, listed).encode()):
         return None
-    rest = [(k, v) for k, v in headers if k.lower() not in _RELAY_NAMES]
+    fields = _listed(listed) if listed else None
+    rest = fields if fields is not None else [
+        (k, v) for k, v in headers if k.lower() not in _RELAY_NAMES]
     prefix = next((v for k, v in rest if k.lower() == "x-forwarded-prefix"), "")
     try:
         parts = urlsplit(url)
