@@ -9,8 +9,10 @@ One route, ``<base_url>hooklab/in/<key>/<path>``, for every method and without a
 the key (from ``lab.public_url(bin)``, see :mod:`hooklab.ingress`) is the only credential. A
 request is relayed to ``http://127.0.0.1:<port>/<bin>/<path>`` of the kernel that registered the
 key, and the answer comes back byte for byte. ``Cookie``, ``Authorization`` and any ``token``
-query parameter are never forwarded; bodies over the lab's limit get 413 without being read;
-unknown keys get 404, a dead kernel 502. Port and bin come only from the registry file.
+query parameter are never forwarded; bodies over the lab's limit get 413 (read and dropped
+first, within bounds, so a proxy in front passes the 413 on), bodies on their way together
+past ``MAX_IN_FLIGHT`` 503 (:mod:`hooklab.ingress.relay`); unknown keys get 404, a dead kernel
+502. Port and bin come only from the registry file.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ and nothing a sender writes may pass for what the relay saw.
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
@@ -203,3 +204,94 @@ def test_a_header_list_from_a_sender_is_stored_as_sent_not_believed(
     assert relayed.header("x-forged") is None and "victim" not in relayed.url
     assert [k for k, _ in relayed.headers if k.lower().startswith("x-hooklab-relay")] == []
     assert relayed.headers[:2] == [("Host", H), ("Content-Length", "0")]
+
+
+def test_bodies_on_their_way_share_one_budget_in_the_jupyter_server(
+        lab: HookLab, env: dict[str, object]) -> None:
+    """Each relayed body is held in the Jupyter server until the lab answers, and nothing
+    bounded them together: eight connections each sending 15 of 16 MiB and stalling grew the
+    user's server by 105 MiB. Past MAX_IN_FLIGHT (64 MiB): 503 with Retry-After, and what
+    a request held is free again once it ends."""
+    port = int(str(env["port"]))
+    path = _path(lab, "slow")
+    full, part = 16 * 1024 * 1024, 15 * 1024 * 1024
+    head = f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {full}\r\n\r\n".encode()
+    stalled = []
+    try:
+        for _ in range(4):  # 4 x 15 MiB: 60 of the 64 MiB (the README's MAX_IN_FLIGHT)
+            s = socket.create_connection(("127.0.0.1", port), timeout=10)
+            stalled.append(s)
+            s.sendall(head + b"s" * part)
+        time.sleep(1.0)  # (the server reads them all meanwhile: nothing else is going on)
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+            s.sendall(head.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n") + b"f" * full)
+            reply = recv_until_close(s, 30)
+        assert status(reply) == 503, reply[:300]
+        assert b"\r\nretry-after: 5\r\n" in reply.lower() and b"busy" in reply
+        for s in stalled:  # still waiting for their ends, unanswered
+            s.setblocking(False)
+            with pytest.raises(BlockingIOError):
+                s.recv(1)
+    finally:
+        for s in stalled:
+            s.close()
+    # what the stalled requests held is free once their connections are gone
+    body = b"n" * part
+    for _ in range(20):
+        if exchange(port, head.replace(str(full).encode(), str(part).encode()) + body) == 200:
+            break
+        time.sleep(0.25)
+    (cap,) = lab.wait(1, timeout=10)
+    assert cap.body == body
+
+
+def _fake_ngrok(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``ingress.tunnel`` without ngrok: the in-process relay, reached on its local port."""
+    import sys
+    import types
+
+    fake = types.ModuleType("pyngrok")
+    fake.ngrok = types.SimpleNamespace(  # type: ignore[attr-defined]
+        connect=lambda port, proto, **kw: types.SimpleNamespace(
+            public_url=f"http://127.0.0.1:{port}"),
+        disconnect=lambda url: None)  # fmt: skip
+    monkeypatch.setitem(sys.modules, "pyngrok", fake)
+
+
+@pytest.mark.parametrize("case", ["stalled body", "longer than the drain", "drained", "stops"])
+def test_the_relay_bounds_how_long_and_how_much_it_reads(
+        monkeypatch: pytest.MonkeyPatch, case: str) -> None:
+    """A body not complete in BODY_SECONDS gets 408 (what it held is freed); a refused body
+    is read and dropped up to DRAIN_BYTES, until DRAIN_IDLE passes without a byte, then
+    answered and the connection closed; one announced longer than that is answered at once."""
+    from hooklab.ingress import relay
+
+    monkeypatch.setattr(relay, "BODY_SECONDS", 1.0)
+    monkeypatch.setattr(relay, "DRAIN_BYTES", 10_000)
+    monkeypatch.setattr(relay, "DRAIN_IDLE", 1.0)
+    _fake_ngrok(monkeypatch)
+    lab = HookLab(port=0, db=":memory:", max_body=1000).start()
+    try:
+        url = urlsplit(ingress.tunnel(lab, "t"))
+        length, sent, want = {
+            "stalled body": (500, 10, 408), "longer than the drain": (12_000, 0, 413),
+            "drained": (9_000, 9_000, 413), "stops": (9_000, 4_000, 413)}[case]  # fmt: skip
+        head = (f"POST {url.path} HTTP/1.1\r\nHost: x\r\nContent-Length: {length}\r\n\r\n"
+                ).encode()
+        with socket.create_connection(("127.0.0.1", url.port), timeout=10) as s:  # type: ignore[arg-type]
+            t0 = time.monotonic()
+            s.sendall(head + b"z" * sent)
+            reply = recv_until_close(s, 10)  # (ends: the relay closes after answering)
+            took = time.monotonic() - t0
+        assert status(reply) == want, reply[:200]
+        assert b"connection: close" in reply.lower()
+        assert took < {"stalled body": 3, "longer than the drain": 0.5, "drained": 0.5,
+                       "stops": 3}[case], took  # fmt: skip
+        assert lab.store.count() == 0
+        # the relay works on afterwards
+        assert exchange(url.port, head.replace(str(length).encode(), b"3")  # type: ignore[arg-type]
+                        + b"abc") == 200
+        assert [c.body for c in lab.wait(1, timeout=10)] == [b"abc"]
+    finally:
+        ingress.close_tunnels()
+        lab.stop()

@@ -5,17 +5,19 @@ A request is relayed to ``http://127.0.0.1:<port>/<bin>/<path>`` of the kernel t
 the key, and the answer comes back byte for byte; the lab stores the header fields as this
 server received them (listed under the relay's proof: :func:`hooklab.server.guard.relayed_url`),
 not what the relay's HTTP client sends. ``Cookie``, ``Authorization`` and any ``token``
-query parameter are never forwarded; bodies over the lab's limit get 413 without being read;
-unknown keys get 404, a dead kernel 502. Port and bin come only from the registry file.
+query parameter are never forwarded; bodies over the lab's limit get 413 (read and dropped
+first, within bounds, so a proxy in front passes the 413 on), bodies on their way together
+past ``MAX_IN_FLIGHT`` 503; unknown keys get 404, a dead kernel 502. Port and bin come only
+from the registry file.
 
 The sender controls the path, the headers and the body, so: a dot segment in any spelling gets
 400 (:func:`hooklab.outbound.forward.has_dot_segment`); ``X-Forwarded-*`` headers are this
 relay's own, never the sender's (``X-Forwarded-For``: the chain that came, then this relay's
 peer as its socket says, not as ``X-Real-IP`` says under Jupyter's ``trust_xheaders``;
-``-Proto``: the public origin's scheme, else this connection's); and before each request the relay checks that the process
-listening on the port is the lab that registered the key (a challenge answered with the lab's
-secret nonce at ``/_hooklab/relay``), so a dead kernel's port taken over by another process
-gets nothing (502).
+``-Proto``: the public origin's scheme, else this connection's); and before each request the
+relay checks that the process listening on the port is the lab that registered the key (a
+challenge answered with the lab's secret nonce at ``/_hooklab/relay``), so a dead kernel's
+port taken over by another process gets nothing (502).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from urllib.parse import quote, unquote
 from tornado import web
 from tornado.httpclient import HTTPClientError, HTTPRequest, HTTPResponse
 from tornado.httputil import HTTPHeaders
+from tornado.ioloop import IOLoop
 from tornado.iostream import SSLIOStream, StreamClosedError
 from tornado.simple_httpclient import HTTPTimeoutError, SimpleAsyncHTTPClient
 
@@ -49,7 +52,25 @@ except ImportError:  # relay used by ingress.tunnel() in a kernel without jupyte
         return method
 
 
-__all__ = ["RelayHandler", "Target", "relay_rules"]
+__all__ = ["BODY_SECONDS", "DRAIN_BYTES", "DRAIN_IDLE", "DRAIN_SECONDS", "MAX_IN_FLIGHT",
+           "RelayHandler", "Target", "relay_rules"]
+
+#: request bodies all requests through one relay (the Jupyter server's, a tunnel's) may hold
+#: at once, counted as they arrive (one request of its lab's ``max_body`` always fits); past
+#: it, 503 with Retry-After: a body is held in the Jupyter server's memory until the lab
+#: answers, and eight connections each sending most of 16 MiB and stalling grew it by 105 MiB
+MAX_IN_FLIGHT = 64 * 1024 * 1024
+#: a refused request's body (413, 503, an unknown key...) is read and dropped before the
+#: answer, so a proxy in front (JupyterHub's configurable-http-proxy) sees it: closing with
+#: the body unread broke the proxy's upload, and it answered 503 of its own. At most this many
+#: bytes, none arriving for ``DRAIN_IDLE`` seconds ends it, and ``DRAIN_SECONDS`` in all; then
+#: the answer comes at once and the connection closes, as before
+DRAIN_BYTES = 64 * 1024 * 1024
+DRAIN_IDLE = 2.0
+DRAIN_SECONDS = 30.0
+#: a body still not complete this long after its head gets 408 (what it held is freed)
+BODY_SECONDS = 60.0
+_RETRY_AFTER = "5"
 
 _HOP = {
     "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
@@ -79,6 +100,14 @@ class Target:
     nonce: str = ""
     #: the public origin ``public_url`` gave out for this key ("" if it was a guess)
     origin: str = ""
+
+
+class _InFlight:
+    """Bytes of request bodies held by one relay's requests together (see :data:`MAX_IN_FLIGHT`)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.held = 0
 
 
 class _Gone(Exception):
@@ -155,6 +184,7 @@ class RelayHandler(web.RequestHandler):
         max_body: int = 64 * 1024 * 1024,
         timeout: float = 60.0,
         origin: Callable[[], str] | None = None,
+        in_flight: _InFlight | None = None,
     ) -> None:
         self.prefix = prefix
         self.resolve = resolve
@@ -166,6 +196,16 @@ class RelayHandler(web.RequestHandler):
         self.chunks: list[bytes] = []
         self.size = 0
         self.target: Target | None = None
+        #: shared by all requests of this relay (relay_rules makes one)
+        self.in_flight = in_flight if in_flight is not None else _InFlight(MAX_IN_FLIGHT)
+        self.held = 0  # bytes of the in-flight budget this request holds
+        self.length: int | None = None  # Content-Length, if sent
+        #: (status, reason, when) once the request is refused: its body is read and dropped
+        self.refusal: tuple[int, str, float] | None = None
+        self.drained = 0
+        self.body_done = False
+        self.last_byte = 0.0
+        self.timer: object | None = None
         path = self.request.path
         rest = path[len(prefix) :] if path.startswith(prefix) else ""
         key, slash, tail = rest.partition("/")
@@ -183,10 +223,42 @@ class RelayHandler(web.RequestHandler):
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         self.set_header("Content-Type", "application/json")
+        if status_code == 503:
+            self.set_header("Retry-After", _RETRY_AFTER)
+        # refused, or the body not all read (what is left of it is not read): say it, and
+        # close once the answer is out (Tornado closes mid-body too, but without saying so)
+        closing = self.refusal is not None or (self._has_body() and not self.body_done)
+        if closing:
+            self.set_header("Connection", "close")
         reason = self._reason.replace('"', "'")
-        self.finish(f'{{"ok": false, "error": "{reason}"}}'.encode())
+        done = self.finish(f'{{"ok": false, "error": "{reason}"}}'.encode())
+        if closing:
+            connection = self.request.connection
+            done.add_done_callback(lambda _: connection.close())
 
     def prepare(self) -> None:
+        try:
+            self._admit()
+        except web.HTTPError as exc:
+            if not self._has_body():
+                raise
+            self._refuse(exc.status_code, exc.reason or "")
+            return
+        if self._has_body():
+            self._watch(BODY_SECONDS)
+
+    def _has_body(self) -> bool:
+        chunked = "chunked" in self.request.headers.get("Transfer-Encoding", "").lower()
+        return chunked or bool(self.length)
+
+    def _admit(self) -> None:
+        """Raise the HTTPError that refuses this request, if one does."""
+        length = self.request.headers.get("Content-Length")
+        if length is not None:
+            try:
+                self.length = int(length.split(",")[0])
+            except ValueError:
+                raise web.HTTPError(400, reason="bad Content-Length") from None
         key, tail = self.key, self.suffix[1:]
         try:
             target = self.resolve(key) if key else None
@@ -198,33 +270,100 @@ class RelayHandler(web.RequestHandler):
             raise web.HTTPError(400, reason="dot segments are not allowed")
         self.target = target
         self.limit = min(self.limit, target.max_body or self.limit)
-        length = self.request.headers.get("Content-Length")
-        if length is not None:
-            try:
-                n = int(length.split(",")[0])
-            except ValueError:
-                raise web.HTTPError(400, reason="bad Content-Length") from None
-            if n > self.limit:
-                self._too_large()
+        if self.length is not None and self.length > self.limit:
+            raise web.HTTPError(413, reason=self._too_large())
 
-    def _too_large(self) -> None:
-        # the unread rest of the body is never buffered: Tornado closes the connection after this
-        raise web.HTTPError(413, reason=f"payload too large (max_body {self.limit})")
+    def _too_large(self) -> str:
+        return f"payload too large (max_body {self.limit})"
+
+    def _refuse(self, status: int, reason: str) -> None:
+        """Answer ``status`` once the rest of the body is read and dropped (bounded: see
+        :data:`DRAIN_BYTES`), or now if it is known to be longer than that."""
+        self.chunks = []
+        self._release()
+        now = self._now()
+        self.refusal, self.last_byte = (status, reason, now), now
+        if self.length is not None and self.length - self.size > DRAIN_BYTES:
+            self._answer_refusal()
+        else:
+            self._watch(DRAIN_IDLE)
+
+    def _answer_refusal(self) -> None:
+        self._unwatch()
+        if self.refusal is not None and not self._finished:
+            self.send_error(self.refusal[0], reason=self.refusal[1])
 
     def data_received(self, chunk: bytes) -> None:
         if self._finished:
             return
         self.size += len(chunk)
-        if self.size > self.limit:
-            self.chunks = []
-            try:
-                self._too_large()
-            except web.HTTPError as exc:
-                self.send_error(413, reason=exc.reason)
+        if self.refusal is not None:  # dropped
+            self.drained += len(chunk)
+            self.last_byte = self._now()
+            if self.drained > DRAIN_BYTES:
+                self._answer_refusal()
             return
+        if self.size > self.limit:
+            self._refuse(413, self._too_large())
+            return
+        budget = self.in_flight
+        if budget.held + len(chunk) > max(budget.limit, self.limit):
+            self._refuse(503, "the relay is busy: too many request bodies on their way; "
+                              "retry later")
+            return
+        budget.held += len(chunk)
+        self.held += len(chunk)
         self.chunks.append(chunk)
 
+    def _release(self) -> None:
+        self.in_flight.held -= self.held
+        self.held = 0
+
+    def _now(self) -> float:
+        return IOLoop.current().time()
+
+    def _watch(self, delay: float) -> None:
+        self._unwatch()
+        self.timer = IOLoop.current().call_later(delay, self._tick)
+
+    def _unwatch(self) -> None:
+        if self.timer is not None:
+            IOLoop.current().remove_timeout(self.timer)
+            self.timer = None
+
+    def _tick(self) -> None:
+        """The body's deadline passed, or (while draining) time to look whether it stalled."""
+        self.timer = None
+        if self._finished:
+            return
+        if self.refusal is None:
+            self.chunks = []
+            self._release()
+            self.send_error(408, reason="the request body did not arrive in time")
+            return
+        now = self._now()
+        idle, total = now - self.last_byte, now - self.refusal[2]
+        if idle >= DRAIN_IDLE or total >= DRAIN_SECONDS:
+            self._answer_refusal()
+        else:
+            self._watch(min(DRAIN_IDLE - idle, DRAIN_SECONDS - total))
+
+    def on_finish(self) -> None:
+        self._unwatch()
+        self._release()
+
+    def on_connection_close(self) -> None:
+        self._unwatch()
+        self.chunks = []
+        self._release()
+        super().on_connection_close()
+
     async def _method(self) -> None:
+        self._unwatch()  # (the whole body is here)
+        self.body_done = True
+        if self.refusal is not None:
+            self._answer_refusal()
+            return
         await self._relay()
 
     # the key is the credential: Jupyter's authentication must not apply here
@@ -294,7 +433,7 @@ class RelayHandler(web.RequestHandler):
 
     async def _relay(self) -> None:
         t = self.target
-        if t is None or self._finished:  # already answered (413 while streaming)
+        if t is None or self._finished:  # already answered (408 while streaming)
             return
         query = _strip_token(self.request.query)
         host = f"[{t.host}]" if ":" in t.host else t.host
@@ -359,10 +498,14 @@ class RelayHandler(web.RequestHandler):
 
 
 def relay_rules(base_url: str, resolve: Callable[[str], Target | None],
-                origin: Callable[[], str] | None = None) -> list[tuple[Any, ...]]:
+                origin: Callable[[], str] | None = None, *,
+                max_in_flight: int = MAX_IN_FLIGHT) -> list[tuple[Any, ...]]:
     """Tornado rules for the relay under ``base_url`` (shared by the extension and tunnels;
-    ``origin``: the public origin senders call, where it is known, e.g. a tunnel's)."""
+    ``origin``: the public origin senders call, where it is known, e.g. a tunnel's;
+    ``max_in_flight``: see :data:`MAX_IN_FLIGHT`)."""
     prefix = "/" + base_url.strip("/") + "/" if base_url.strip("/") else "/"
     prefix += ROUTE
     pattern = re.escape(prefix) + r"[^/]*(?:/.*)?"
-    return [(pattern, RelayHandler, {"prefix": prefix, "resolve": resolve, "origin": origin})]
+    shared = {"prefix": prefix, "resolve": resolve, "origin": origin,
+              "in_flight": _InFlight(max_in_flight)}
+    return [(pattern, RelayHandler, shared)]
