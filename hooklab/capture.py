@@ -588,7 +588,8 @@ def new_record(
 
 @dataclass(frozen=True, slots=True)
 class ForwardOutcome:
-    """What became of relaying one capture to a target (``lab.forwards()`` rows)."""
+    """What became of relaying one capture to a target, as the forwarder records it
+    (``lab.forwards()`` gives the recorded outcomes back as dicts of these fields)."""
 
     capture_id: int
     target: str
@@ -788,10 +789,6 @@ class Capture:
             f"<Capture #{self.id} {printable(self.method)} {printable(self.path)} {self.status}"
             f" {self.size}B{ev} at {self.received_at.isoformat()}>"
         )
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def capture_to_dict(c: Capture, *, body: bool = True) -> dict[str, Any]:

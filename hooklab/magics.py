@@ -50,6 +50,9 @@ reading: the /_hooklab/ API, page and stream need the lab's read token: lab.page
 class _Parser(argparse.ArgumentParser):
     """An argparse parser whose mistakes are IPython ``UsageError``s (so "Run All" stops)."""
 
+    #: ``%hooklab``'s commands and their parsers, in order (set on the top parser)
+    commands: dict[str, argparse.ArgumentParser] = {}  # noqa: RUF012 - replaced, never changed
+
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(f"{self.prog}: {message}\n\n{self.format_usage()}"
                          "see %hooklab --help")
@@ -77,6 +80,7 @@ def _parser() -> _Parser:
                 formatter_class=argparse.RawDescriptionHelpFormatter,
                 description="Capture, inspect, answer and send webhooks from the notebook.")
     sub = p.add_subparsers(dest="cmd", metavar="command", parser_class=_Parser)
+    p.commands = sub.choices  # (name -> parser, in order: for help and usage errors)
     sub.add_parser("status", add_help=False, help="show the URL, database, capture count and stream page (default)")
     s = sub.add_parser("start", add_help=False, help="start (or restart) the default lab")
     s.add_argument("--port", type=int)
@@ -125,20 +129,12 @@ def _parser() -> _Parser:
     return p
 
 
-def _commands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
-    """``%hooklab``'s commands and their parsers, in order."""
-    out: dict[str, argparse.ArgumentParser] = {}
-    for action in parser._subparsers._group_actions if parser._subparsers else ():  # noqa: SLF001
-        out.update(action.choices)
-    return out
-
-
 def help_text() -> str:
     """``%hooklab --help``: generated from the parser, one section per command."""
     p = _parser()
     parts = [p.format_help()]
-    for name, sp in _commands(p).items():
-        if sp._actions:  # noqa: SLF001 - commands with options
+    for name, sp in p.commands.items():
+        if sp.format_usage() != f"usage: %hooklab {name}\n":  # (a command with options)
             parts.append(sp.format_usage().replace("usage: ", "  "))
         else:
             parts.append(f"  %hooklab {name}\n")
@@ -171,7 +167,7 @@ class HookLabMagics(Magics):
         parser = _parser()
         args, extra = parser.parse_known_args(argv or ["status"])
         if extra:  # (said with the usage of the command typed, not the top level's)
-            _commands(parser).get(args.cmd, parser).error(
+            parser.commands.get(args.cmd, parser).error(
                 f"unrecognized arguments: {' '.join(extra)}")
         cmd = args.cmd or "status"
         lab = default_lab()

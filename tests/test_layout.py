@@ -17,7 +17,7 @@ import hooklab
 
 ROOT = Path(hooklab.__file__).parent
 
-#: each layer may import only from layers listed before it (DESIGN.md, "Architecture")
+#: each layer may import only from layers listed before it (the README's "Development" section draws them)
 LAYERS = [
     {"hooklab._version", "hooklab.capture", "hooklab.filters", "hooklab.credentials"},
     {"hooklab.providers"},
@@ -197,21 +197,57 @@ def test_public_names_exist():  # order is ruff's RUF022
 
 
 def test_private_names_stay_in_their_subpackage():
+    """A private name (``_x``), or any name of a private module (``store._sql``), is imported
+    only inside its own subpackage: relative imports and absolute ones (``from
+    hooklab.store._sql import x``, ``import hooklab.store._sql``) alike."""
+    assert _private_crossings(_modules()) == []
+
+
+def _private_crossings(modules: dict[str, Path]) -> list[str]:
     crossing = []
-    modules = _modules()
     for name, path in modules.items():
         tree = ast.parse(path.read_text(encoding="utf-8"))
         package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        top_me = ".".join(name.split(".")[:2])
         for node in ast.walk(tree):
-            if not isinstance(node, ast.ImportFrom) or not node.level:
+            if isinstance(node, ast.ImportFrom) and node.level:
+                base = package.split(".")
+                base = base[: len(base) - (node.level - 1)]
+                source = ".".join(base + ([node.module] if node.module else []))
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("hooklab"):
+                source = node.module or ""
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    parts = alias.name.split(".")
+                    if parts[0] == "hooklab" and ".".join(parts[:2]) != top_me and any(
+                            p.startswith("_") and not p.startswith("__") for p in parts[2:]):
+                        crossing.append(f"{name} imports {alias.name}")
                 continue
-            base = package.split(".")
-            base = base[: len(base) - (node.level - 1)]
-            source = ".".join(base + ([node.module] if node.module else []))
+            else:
+                continue
+            top_src = ".".join(source.split(".")[:2])
+            if top_src == top_me:
+                continue
+            inner = source.split(".")[2:]  # (a private module of another subpackage)
+            private_module = any(p.startswith("_") and not p.startswith("__") for p in inner)
             for alias in node.names:
                 private = alias.name.startswith("_") and not alias.name.startswith("__")
-                top_src = ".".join(source.split(".")[:2])
-                top_me = ".".join(name.split(".")[:2])
-                if private and top_src != top_me:
+                if private or private_module:
                     crossing.append(f"{name} imports {source}.{alias.name}")
-    assert crossing == []
+    return crossing
+
+
+def test_the_private_names_check_sees_every_spelling(tmp_path):
+    """The check above once looked at relative imports only: absolute ones passed unseen."""
+    fake = tmp_path / "m.py"
+    fake.write_text("from hooklab.store._sql import where_clause\n"
+                    "from hooklab.server import _x\n"
+                    "import hooklab.widget._render\n"
+                    "from ..store._columns import read\n"
+                    "from hooklab.store import CaptureStore\n")
+    assert _private_crossings({"hooklab.export.m": fake}) == [
+        "hooklab.export.m imports hooklab.store._sql.where_clause",
+        "hooklab.export.m imports hooklab.server._x",
+        "hooklab.export.m imports hooklab.widget._render",
+        "hooklab.export.m imports hooklab.store._columns.read",
+    ]

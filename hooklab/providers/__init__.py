@@ -16,9 +16,10 @@
 from .detect import describe, detect, detect_record
 from .handshake import MAX_ECHO, Answer, BinSecret, BinSecrets, handshake_answer
 from .samples import EVENTS, Sample, deep_merge, provider_hint, sample
-from .table import PROVIDERS, TABLE, Provider
+from .table import DEFAULT_TOLERANCE, PROVIDERS, TABLE, Provider
 
 __all__ = [
+    "DEFAULT_TOLERANCE",
     "EVENTS",
     "MAX_ECHO",
     "PROVIDERS",

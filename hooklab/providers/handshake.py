@@ -29,7 +29,7 @@ import hmac
 import json
 import re
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 from urllib.parse import unquote
@@ -691,10 +691,3 @@ def handshake_answer(record: dict[str, Any], secrets: BinSecrets | None) -> Answ
         if answer is not None:
             return answer
     return None
-
-
-def handshake_providers() -> Iterable[str]:
-    """Provider ids whose handshakes are answered here (for docs and tests)."""
-    return ("asana", "discord", "dropbox", "eventgrid", "figma", "front", "google", "meta",
-            "monday", "msgraph", "notion", "nylas", "okta", "onfleet", "slack", "smartsheet",
-            "sns", "standardwebhooks", "strava", "trello", "twitch", "x", "xero", "zoom")

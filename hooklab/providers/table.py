@@ -24,7 +24,11 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-__all__ = ["PROVIDERS", "TABLE", "Provider"]
+__all__ = ["DEFAULT_TOLERANCE", "PROVIDERS", "TABLE", "Provider"]
+
+#: seconds a signed timestamp may differ from ``now`` unless a provider says otherwise (``0``
+#: disables the check); ``hooklab.signatures.DEFAULT_TOLERANCE`` is this
+DEFAULT_TOLERANCE = 300
 
 
 @dataclass(frozen=True)
@@ -64,7 +68,7 @@ class Provider:
     secret: str = "the webhook signing secret"
     docs: str = ""
     sdk: str = ""
-    tolerance: float = 300
+    tolerance: float = DEFAULT_TOLERANCE
 
     @property
     def timestamped(self) -> bool:

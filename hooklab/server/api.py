@@ -277,8 +277,6 @@ def make_api_app(server: Any) -> web.Application:
         (r"/_hooklab/api/captures", CapturesHandler, kw),
         (r"/_hooklab/api/captures/(\d+)(/body)?", CaptureHandler, kw),
     ]
-    for extra in getattr(server, "extra_routes", ()):  # e.g. the WebSocket stream
-        handlers.append(extra)
     handlers.append((r"/_hooklab.*", NotFound, kw))
     return web.Application(
         handlers,

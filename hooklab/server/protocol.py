@@ -119,7 +119,6 @@ _METHOD_SO_FAR = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]*(?: |\Z)")
 # what llhttp is fed instead of the request line: a method and target it knows
 _LLHTTP_LINE = {b"0": b"PUT / HTTP/1.0\r\n"}
 _LLHTTP_LINE_11 = b"PUT / HTTP/1.1\r\n"
-_RESERVED = RESERVED_PREFIX.encode()
 _OTHER_TARGET = re.compile(r"\*|[Hh][Tt][Tt][Pp][Ss]?://[^/?#]+([/?#].*)?")
 
 

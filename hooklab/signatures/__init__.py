@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from ..providers import TABLE, detect
+from ..providers import DEFAULT_TOLERANCE, TABLE, detect
 from ._base import Incoming, Invalid, Outgoing, Scheme, SignedRequest, short
 from ._hmac import SCHEMES as _COMMON
 from ._special import SCHEMES as _SPECIAL
@@ -53,8 +53,6 @@ __all__ = [
     "verify_signature",
 ]
 
-#: seconds a signed timestamp may differ from ``now`` (``0`` disables the check)
-DEFAULT_TOLERANCE = 300
 
 _SCHEMES: dict[str, Scheme] = {**_COMMON, **_SPECIAL}
 

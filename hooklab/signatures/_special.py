@@ -873,10 +873,6 @@ def _sns_sign(out: Outgoing, p: Any) -> SignedRequest:
     return out.done({}, body=json.dumps(msg, indent=2).encode())
 
 
-def _unsigned_sign(out: Outgoing, p: Any) -> SignedRequest:
-    raise ValueError(f"{p.id} does not sign its deliveries")
-
-
 # -- key pairs for the public-key providers ----------------------------------------------------
 def keypair(provider: str, *, webhook_id: str = "WH-HOOKLAB-0000000000") -> tuple[str, str]:
     """A fresh ``(signing_secret, verifying_secret)`` for a provider that signs with a private

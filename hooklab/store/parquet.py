@@ -40,7 +40,6 @@ PARQUET_COLUMNS = (
     "content_type", "size", "status", "verified", "duplicate", "handshake", "remote_addr", "forward_status",
     "forward_latency_ms", "forward_error", "url", "query", "headers", "verify_reason", "body",
 )  # fmt: skip
-PARTITIONS = ("day", "provider")
 #: the provider partition of captures whose provider was not detected (a real value rather
 #: than Hive's null partition, so every engine reads the column even when all are unknown)
 NO_PROVIDER = "unknown"
