@@ -118,6 +118,11 @@ class HookLab(Configurable):
     body_timeout = Float(
         60.0, help="Answer 408 when a request body does not arrive within this many seconds."
     ).tag(config=True)
+    forward_timeout = Float(
+        10.0, min=0.1,
+        help="Seconds a forward target (lab.forward) has to answer; after that the capture's "
+        "forward is recorded as failed (timed out). Raise it for a local app that takes longer.",
+    ).tag(config=True)
     stream_origins = List(
         Unicode(),
         help="Browser origins (besides the page's own local host) allowed to open the "
@@ -326,6 +331,11 @@ class HookLab(Configurable):
         if self.server is None:
             raise RuntimeError("this lab is not serving; call lab.start() or hooklab.start()")
         return self.server.url_for(bin, path)
+
+    @observe("forward_timeout")
+    def _forward_timeout_changed(self, change: Any) -> None:
+        if self._forwarder is not None:  # (the next delivery takes it)
+            self._forwarder.timeout = change["new"]
 
     @observe("allowed_hosts")
     def _hosts_changed(self, change: Any) -> None:
@@ -649,7 +659,8 @@ class HookLab(Configurable):
         if self._forwarder is None:
             if to is None:
                 return
-            self._forwarder = Forwarder(self.store, restore=self._secrets.restored)
+            self._forwarder = Forwarder(self.store, restore=self._secrets.restored,
+                                        timeout=self.forward_timeout)
         if to is None:
             self._forwarder.remove(bin)
         else:

@@ -613,3 +613,28 @@ def test_a_forward_to_the_labs_root_is_refused(lab, target) -> None:  # type: ig
         lab.forward("a", target.format(port=lab.bound_port))
     lab.forward("a", "http://127.0.0.1:9")  # (another server's root: fine)
     assert len(lab.captures) == 0
+
+
+def test_forward_timeout_is_a_setting_that_reaches_a_running_forward(lab) -> None:  # type: ignore[no-untyped-def]
+    """(an outside audit) The forwarder's 10 s was fixed: a local app that takes longer was
+    always recorded as failed, with no way to wait for it."""
+    sent = []
+
+    def outcome(bin: str) -> dict:  # type: ignore[type-arg]
+        post(lab.url_for(bin), b"{}")
+        sent.append(bin)
+        cap = lab.wait(len(sent), timeout=10, bin=bin)[-1]
+        deadline = time.monotonic() + 15
+        while not lab.forwards(cap.id) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return lab.forwards(cap.id)[-1]
+
+    with Target(delay=1.5) as slow:
+        lab.forward_timeout = 0.5
+        lab.forward("slow", slow.url)
+        failed = outcome("slow")
+        assert failed["status"] is None and "timed out" in failed["error"].lower(), failed
+        lab.forward_timeout = 5.0  # (the running forwarder takes it for the next delivery)
+        answered = outcome("slow")
+        assert answered["status"] == 200 and answered["error"] is None, answered
+        assert answered["latency_ms"] >= 1400
