@@ -1863,6 +1863,10 @@ def _packed_lists(exact: dict[str, list[tuple[int, Any]]]) -> bytes:
     return len(raw).to_bytes(8, "little") + pa.compress(raw, "lz4", asbytes=True)
 
 
+#: LZ4's largest compression ratio (a run of one byte): kept lists claiming more are damaged
+_LZ4_RATIO = 255
+
+
 def _unpacked_lists(packed: bytes, table: Any) -> dict[str, list[tuple[int, Any]]]:
     """The lists :func:`_packed_lists` kept, checked against ``table`` (``ValueError`` if
     they do not fit it)."""
@@ -1871,14 +1875,18 @@ def _unpacked_lists(packed: bytes, table: Any) -> dict[str, list[tuple[int, Any]
 
     try:
         size = int.from_bytes(packed[:8], "little")
-        if size > 1 << 34:
-            raise ValueError("too large")
+        if size > _LZ4_RATIO * len(packed) + 64:
+            raise ValueError("larger than it can inflate to")
         raw = pa.decompress(packed[8:], size, "lz4", asbytes=True)
+        # (LZ4 does not say how much it made: past a stream shorter than claimed, the bytes are
+        # not written. The parsers take the whole of them as one JSON object, which ends in "}")
+        if raw[-1:] != b"}":
+            raise ValueError("not the size it claims")
         try:
             got = orjson.loads(raw)
         except orjson.JSONDecodeError:
             got = json.loads(raw)
-    except (pa.ArrowException, ValueError, RecursionError) as exc:
+    except (pa.ArrowException, OSError, ValueError, RecursionError) as exc:
         raise ValueError(f"kept lists do not read: {exc}") from exc
     if not isinstance(got, dict):
         raise ValueError("kept lists are not by column")
