@@ -1319,12 +1319,10 @@ def _split_bodies(pack: Any) -> list[bytes]:
     """The bodies of one pack of ``CaptureStore.packed_columns()`` as bytes."""
     if not isinstance(pack, tuple):  # a large_binary array
         return pack.to_pylist()
-    import zlib
+    from ..store import inflate
 
     _, blob, offsets, size = pack
-    data = zlib.decompress(blob, bufsize=max(size, 1))
-    if len(data) != size:
-        raise ValueError("a segment's bodies do not decompress to their size")
+    data = inflate(blob, size)  # (exactly its size, or DamagedSegment: a ValueError)
     offs = offsets.tolist()
     return [data[a:b] for a, b in zip(offs, offs[1:], strict=False)]
 

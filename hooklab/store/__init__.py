@@ -11,6 +11,7 @@
 
 from ._arrow import arrow_pool, duckdb_module
 from ._columns import read_segment
+from ._segments import DamagedSegment, inflate
 from .store import (
            CaptureStore,
            NotDurable,
@@ -22,5 +23,6 @@ from .store import (
 )
 from .view import CaptureView
 
-__all__ = ["CaptureStore", "CaptureView", "NotDurable", "RowMaker", "StoreError", "arrow_pool",
-           "duckdb_module", "read_only_uri", "read_segment", "where_clause", "write_error"]
+__all__ = ["CaptureStore", "CaptureView", "DamagedSegment", "NotDurable", "RowMaker", "StoreError",
+           "arrow_pool", "duckdb_module", "inflate", "read_only_uri", "read_segment", "where_clause",
+           "write_error"]

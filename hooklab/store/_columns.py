@@ -9,6 +9,10 @@ a time, concatenated by SQLite (one Python object per few thousand bodies).
 
 Segments are decoded and bodies read by a few threads, each with its own read connection
 (SQLite works without the GIL); each segment's bodies are checked to be those of its ids.
+
+A segment that does not read as one (``_segments.DamagedSegment``: a damaged file, or a
+database someone hands over, crafted: ``hooklab.open`` reads those) is read as if it were
+not there: its rows from ``captures``. Segments that overlap one before them likewise.
 """
 
 from __future__ import annotations
@@ -87,11 +91,12 @@ def _by_sql(db: sqlite3.Connection, where: str, args: list[Any], body: bool) -> 
     return table.append_column("body", pa.array([r[-1] for r in rows], pa.large_binary()))
 
 
-def _segment_ranges(db: sqlite3.Connection, use: bool) -> list[tuple[int, int, bytes]]:
+def _segment_ranges(db: sqlite3.Connection, use: bool) -> list[tuple[int, int, int, bytes]]:
     if not use:
         return []
     try:
-        return db.execute("SELECT first_id, last_id, data FROM segments ORDER BY first_id").fetchall()
+        return db.execute(
+            "SELECT first_id, last_id, rows, data FROM segments ORDER BY first_id").fetchall()
     except sqlite3.OperationalError:  # a database of format 1 opened read-only: no segments
         return []
 
@@ -109,12 +114,15 @@ def _by_segments(
 
     db.execute("BEGIN")
     try:
-        tasks: list[tuple[int, int | None, bytes | None]] = []
+        tasks: list[Task] = []
         covered_to = 0
-        for first, last, data in _segment_ranges(db, use):
+        for first, last, rows, data in _segment_ranges(db, use):
+            if (type(first) is not int or type(last) is not int or first <= covered_to
+                    or last < first):  # (overlapping one before it, or not a range: its rows
+                continue  # are read from captures, with those up to the next segment)
             if first > covered_to + 1:  # rows between segments (next to a deletion)
                 tasks.append((covered_to, first - 1, None))
-            tasks.append((first, last, data))
+            tasks.append((first, last, (rows, data)))
             covered_to = last
         tasks.append((covered_to, None, None))  # the newest rows, after every segment
         if connect is None or len(tasks) < 4:
@@ -136,13 +144,29 @@ def _by_segments(
     return table if mask is None else table.filter(mask)
 
 
-def _task(db: sqlite3.Connection, task: tuple[int, int | None, bytes | None], body: Any) -> Any:
+#: a segment ``(first_id, last_id, (rows, blob))``, or the rows between two ids ``(after,
+#: upto or None, None)``
+Task = tuple[int, int | None, tuple[Any, Any] | None]
+
+
+def _task(db: sqlite3.Connection, task: Task, body: Any) -> Any:
     """(columns, bodies) of one segment, or of the rows between ``after`` and ``upto``;
-    ``body="packed"``: a segment's bodies as it keeps them (see ``packed``)."""
-    first, last, data = task
-    if data is None:
+    ``body="packed"``: a segment's bodies as it keeps them (see ``packed``). A damaged
+    segment's are read from ``captures``, as rows no segment covers are."""
+    first, last, kept = task
+    if kept is None:
         return _gap(db, first, last, body)
-    part = S.decode(data)
+    try:
+        return _segment(db, first, last, kept, body)
+    except S.DamagedSegment:
+        return _gap(db, first - 1, last, body)
+
+
+def _segment(db: sqlite3.Connection, first: int, last: Any, kept: tuple[Any, Any], body: Any) -> Any:
+    rows, data = kept
+    if not isinstance(data, bytes) or type(rows) is not int:
+        raise S.DamagedSegment("a segment that is not a blob")
+    part = S.decode(data, first, last, rows)
     if not body:
         return part, None
     if body == "packed":
@@ -162,13 +186,13 @@ def read_segment(db: sqlite3.Connection, first_id: int, last_id: int,
     ``rows``, when it does not hold exactly that many captures, ``first_id`` to ``last_id``:
     a segment key ``(first_id, last_id, rows)`` that no longer describes it)."""
     try:
-        found = db.execute("SELECT data FROM segments WHERE first_id = ? AND last_id = ?",
+        found = db.execute("SELECT rows, data FROM segments WHERE first_id = ? AND last_id = ?",
                            (first_id, last_id)).fetchone()
     except sqlite3.OperationalError:  # a database of format 1: no segments
         return None
     if found is None:
         return None
-    got = _task(db, (first_id, last_id, found[0]), "packed")
+    got = _task(db, (first_id, last_id, tuple(found)), "packed")
     if rows is not None:
         ids = got[0].column("id")
         if (got[0].num_rows != rows or rows == 0 or ids[0].as_py() != first_id
@@ -178,7 +202,7 @@ def read_segment(db: sqlite3.Connection, first_id: int, last_id: int,
 
 
 def _parallel(
-    tasks: list[tuple[int, int | None, bytes | None]],
+    tasks: list[Task],
     body: bool,
     connect: Callable[[], sqlite3.Connection],
     release: Callable[[sqlite3.Connection], None] | None,
@@ -190,7 +214,7 @@ def _parallel(
     made: list[sqlite3.Connection] = []
     lock = threading.Lock()
 
-    def run(task: tuple[int, int | None, bytes | None]) -> Any:
+    def run(task: Task) -> Any:
         db = getattr(local, "db", None)
         if db is None:
             db = local.db = connect()

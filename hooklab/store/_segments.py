@@ -30,7 +30,7 @@ from array import array
 from collections.abc import Sequence
 from typing import Any
 
-__all__: list[str] = []
+__all__ = ["DamagedSegment", "inflate"]
 
 #: captures per segment
 SEG_ROWS = 4096
@@ -128,86 +128,205 @@ def encode(rows: Sequence[tuple], bodies: Sequence[bytes] | None = None) -> byte
     return head + b"".join(parts)
 
 
-def decode(blob: bytes) -> Any:
-    """A ``pyarrow.Table`` of a segment (int64/int8 columns, dictionary<int32, large_string>)."""
+class DamagedSegment(ValueError):
+    """A segment blob that does not read as one: a length, offset or count in it does not
+    fit the blob (a damaged file, or a database someone crafted). Readers treat the segment
+    as absent and read its rows from ``captures``."""
+
+
+def _header(blob: bytes) -> tuple[dict[str, Any], int, str, int]:
+    """``(header, data offset, byte order, rows)`` of a segment, checked: every number the
+    readers below take from it is a non-negative integer (a JSON header can hold anything)."""
+    if not isinstance(blob, (bytes, bytearray, memoryview)) or bytes(blob[:4]) != _MAGIC:
+        raise DamagedSegment("not a hooklab column segment")
+    if len(blob) < 8:
+        raise DamagedSegment("a segment shorter than its header")
+    (hlen,) = struct.unpack_from("<I", blob, 4)
+    if 8 + hlen > len(blob):
+        raise DamagedSegment("a segment's header runs past its end")
+    try:
+        header = json.loads(bytes(blob[8 : 8 + hlen]))
+    except (ValueError, RecursionError) as exc:
+        raise DamagedSegment(f"a segment's header is not JSON: {exc}"[:200]) from None
+    if not isinstance(header, dict) or not isinstance(header.get("cols"), list):
+        raise DamagedSegment("a segment's header has no columns")
+    n = header.get("n")
+    # (every row takes at least 8 bytes of the blob: its id)
+    if type(n) is not int or not 0 <= n <= len(blob) // 8:
+        raise DamagedSegment(f"a segment's row count is not one: {n!r}"[:200])
+    if header.get("order") not in ("little", "big"):
+        raise DamagedSegment("a segment's byte order is not one")
+    base = 8 + hlen
+    base += -base % 8
+    return header, base, "<" if header["order"] == "little" else ">", n
+
+
+def _span(blob: bytes, base: int, where: Any, size: int | None = None) -> tuple[int, int]:
+    """``(at, length)`` of a directory entry, checked to lie inside ``blob`` (and, given
+    ``size``, to be exactly that long)."""
+    if (type(where) is not list or len(where) != 2 or type(where[0]) is not int
+            or type(where[1]) is not int):
+        raise DamagedSegment("a segment's directory entry is not a place")
+    at, length = where
+    if at < 0 or length < 0 or base + at + length > len(blob):
+        raise DamagedSegment(f"a segment's column at {at} ({length} bytes) runs past its end")
+    if size is not None and length != size:
+        raise DamagedSegment(f"a segment's column holds {length} bytes, not {size}")
+    return at, length
+
+
+def _offsets(blob: bytes, end: str, count: int, base: int, where: Any, last: int) -> Any:
+    """``count + 1`` int64 offsets (native order), checked to start at 0, never go back and
+    end at ``last``: pyarrow's ``from_buffers`` checks only the first and the last, so one
+    offset in between past the data would read foreign memory."""
+    import numpy as np
+
+    at, _ = _span(blob, base, where, 8 * (count + 1))
+    offsets = np.frombuffer(blob, np.dtype(end + "i8"), count + 1, base + at).astype(np.int64, copy=False)
+    if offsets[0] != 0 or offsets[-1] != last or (count and bool((np.diff(offsets) < 0).any())):
+        raise DamagedSegment("a segment's offsets do not add up")
+    return offsets
+
+
+def decode(blob: bytes, first: int | None = None, last: int | None = None,
+           rows: int | None = None) -> Any:
+    """A ``pyarrow.Table`` of a segment (int64/int8 columns, dictionary<int32, large_string>).
+
+    Every length, offset and count in the blob is checked before Arrow sees it
+    (:class:`DamagedSegment` if one does not fit), and, given ``first``/``last``/``rows``
+    (its row of ``segments``), that it holds exactly ``rows`` captures, ids ``first`` to
+    ``last`` in increasing order.
+
+    >>> decode(encode([(1, 0, 2, 200, 1, 0, 0, "http", "b", "POST", None, None, None, "/b",
+    ...                 None, None)])).column("bin").to_pylist()
+    ['b']
+    """
     import numpy as np
     import pyarrow as pa
 
-    if blob[:4] != _MAGIC:
-        raise ValueError("not a hooklab column segment")
-    (hlen,) = struct.unpack_from("<I", blob, 4)
-    header = json.loads(bytes(blob[8 : 8 + hlen]))
-    base = 8 + hlen
-    base += -base % 8
+    header, base, end, n = _header(blob)
+    kinds = [(e[0], e[1]) if isinstance(e, list) and len(e) >= 2 else None for e in header["cols"]]
+    if [k for k in kinds if k is None or k[1] != "z"] != list(COLUMNS):
+        raise DamagedSegment("a segment's columns are not hooklab's")
     buf = pa.py_buffer(blob)
-    end = "<" if header["order"] == "little" else ">"
-    n = header["n"]
     arrays = {}
     for entry in header["cols"]:
         name, kind = entry[0], entry[1]
         if kind == "z":  # the bodies: see bodies()
             continue
         if kind in ("q", "b"):
-            at, size = entry[2]
+            if len(entry) != 3:
+                raise DamagedSegment(f"a segment's column {name} is not one")
+            width = 8 if kind == "q" else 1
+            at, _ = _span(blob, base, entry[2], width * n)
             dtype = np.dtype(end + ("i8" if kind == "q" else "i1"))
-            arrays[name] = pa.array(np.frombuffer(blob, dtype, n, base + at).astype(dtype.newbyteorder("="), copy=False))
+            values = np.frombuffer(blob, dtype, n, base + at).astype(dtype.newbyteorder("="), copy=False)
+            arrays[name] = pa.array(values)
             continue
-        (c_at, _), (o_at, _), (d_at, d_len), k = entry[2], entry[3], entry[4], entry[5]
+        if len(entry) != 6 or type(entry[5]) is not int or not 0 <= entry[5] <= n:
+            raise DamagedSegment(f"a segment's column {name} is not one")
+        k = entry[5]  # (distinct words: at most one a row)
+        c_at, _ = _span(blob, base, entry[2], 4 * n)
+        d_at, d_len = _span(blob, base, entry[4])
+        offsets = _offsets(blob, end, k, base, entry[3], d_len)
         codes = np.frombuffer(blob, np.dtype(end + "i4"), n, base + c_at).astype(np.int32, copy=False)
-        offsets = np.frombuffer(blob, np.dtype(end + "i8"), k + 1, base + o_at).astype(np.int64, copy=False)
+        if n and (int(codes.min()) < -1 or int(codes.max()) >= k):
+            raise DamagedSegment(f"a segment's column {name} has codes past its words")
         words = pa.Array.from_buffers(
             pa.large_string(), k, [None, pa.py_buffer(offsets), buf.slice(base + d_at, d_len)]
         )
+        try:
+            words.validate(full=True)  # (the words are UTF-8: a few dozen, checked in microseconds)
+        except pa.ArrowInvalid as exc:
+            raise DamagedSegment(f"a segment's column {name}: {exc}"[:200]) from None
         indices = pa.array(codes, mask=codes < 0)
         arrays[name] = pa.DictionaryArray.from_arrays(indices, words)
-    return pa.table(arrays)
+    table = pa.table(arrays)
+    if first is not None or last is not None or rows is not None:
+        _check_ids(table, first, last, rows)
+    return table
+
+
+def _check_ids(table: Any, first: int | None, last: int | None, rows: int | None) -> None:
+    """That a decoded segment holds the captures its row of ``segments`` says it covers."""
+    import numpy as np
+
+    ids = table.column("id").to_numpy()
+    if rows is not None and len(ids) != rows:
+        raise DamagedSegment(f"a segment holds {len(ids)} captures, not {rows}")
+    if not len(ids):
+        return
+    if ((first is not None and ids[0] != first) or (last is not None and ids[-1] != last)
+            or bool((np.diff(ids) <= 0).any())):
+        raise DamagedSegment(f"a segment's ids are not those of captures {first} to {last}")
 
 
 def bodies(blob: bytes) -> Any:
-    """The bodies a segment keeps, as a ``large_binary`` array (``None`` if it keeps none)."""
-    import numpy as np
+    """The bodies a segment keeps, as a ``large_binary`` array (``None`` if it keeps none);
+    :class:`DamagedSegment` if they are not what the segment says."""
     import pyarrow as pa
 
-    found = _bodies_entry(blob)
+    found = _packed(blob)
     if found is None:
         return None
-    base, n, end, entry = found
-    (z_at, z_len), (o_at, _), total = entry[2], entry[3], entry[4]
-    data = zlib.decompress(memoryview(blob)[base + z_at : base + z_at + z_len], bufsize=max(total, 1))
-    if len(data) != total:
-        raise ValueError("a segment's bodies do not decompress to their size")
-    offsets = np.frombuffer(blob, np.dtype(end + "i8"), n + 1, base + o_at).astype(np.int64, copy=False)
+    data, offsets, total = found
     return pa.Array.from_buffers(
-        pa.large_binary(), n, [None, pa.py_buffer(offsets), pa.py_buffer(data)]
+        pa.large_binary(), len(offsets) - 1, [None, pa.py_buffer(offsets), pa.py_buffer(inflate(data, total))]
     )
+
+
+def inflate(data: Any, size: int) -> bytes:
+    """``data`` (zlib) decompressed, checked to be exactly ``size`` bytes; never more than
+    that is made (a damaged or crafted block cannot inflate to gigabytes first).
+
+    >>> inflate(zlib.compress(b"abc"), 3)
+    b'abc'
+    """
+    z = zlib.decompressobj()
+    try:
+        out = z.decompress(data, size + 1)  # (room for one byte more: the stream's end)
+    except zlib.error as exc:
+        raise DamagedSegment(f"a segment's bodies do not decompress: {exc}") from None
+    if len(out) != size or not z.eof:
+        raise DamagedSegment("a segment's bodies do not decompress to their size")
+    return out
+
+
+#: zlib's largest compression ratio (a block of zeros): a size claimed past it is not true
+_ZLIB_RATIO = 1032
 
 
 def packed(blob: bytes) -> tuple[str, bytes, Any, int] | None:
     """The bodies a segment keeps as they are kept: ``("zlib", compressed bytes, offsets
-    (n + 1 int64, from 0), decompressed size)``; ``None`` if it keeps none."""
-    import numpy as np
+    (n + 1 int64, from 0), decompressed size)``; ``None`` if it keeps none. The offsets and
+    sizes are checked (:class:`DamagedSegment`), the compressed bytes are not decompressed
+    (see :func:`inflate`)."""
+    found = _packed(blob)
+    return None if found is None else ("zlib", bytes(found[0]), found[1], found[2])
 
+
+def _packed(blob: bytes) -> tuple[memoryview, Any, int] | None:
+    """:func:`packed`, the compressed bytes a view of ``blob``."""
     found = _bodies_entry(blob)
     if found is None:
         return None
     base, n, end, entry = found
-    (z_at, z_len), (o_at, _), total = entry[2], entry[3], entry[4]
-    offsets = np.frombuffer(blob, np.dtype(end + "i8"), n + 1, base + o_at).astype(np.int64)
-    if offsets[0] != 0 or offsets[-1] != total or (np.diff(offsets) < 0).any():
-        raise ValueError("a segment's body offsets do not add up")
-    return "zlib", bytes(memoryview(blob)[base + z_at : base + z_at + z_len]), offsets, total
+    if len(entry) != 5 or type(entry[4]) is not int:
+        raise DamagedSegment("a segment's bodies are not described")
+    total = entry[4]
+    z_at, z_len = _span(blob, base, entry[2])
+    if not 0 <= total <= _ZLIB_RATIO * z_len + 64:
+        raise DamagedSegment(f"a segment's bodies cannot decompress to {total} bytes")
+    offsets = _offsets(blob, end, n, base, entry[3], total)
+    return memoryview(blob)[base + z_at : base + z_at + z_len], offsets, total
 
 
 def _bodies_entry(blob: bytes) -> tuple[int, int, str, list[Any]] | None:
     """Where a segment's bodies are: (data offset, rows, byte order, directory entry)."""
-    (hlen,) = struct.unpack_from("<I", blob, 4)
-    header = json.loads(bytes(blob[8 : 8 + hlen]))
-    base = 8 + hlen
-    base += -base % 8
-    end = "<" if header["order"] == "little" else ">"
+    header, base, end, n = _header(blob)
     for entry in header["cols"]:
-        if entry[1] == "z":
-            return base, header["n"], end, entry
+        if isinstance(entry, list) and len(entry) >= 2 and entry[1] == "z":
+            return base, n, end, entry
     return None
 
 

@@ -1,0 +1,473 @@
+"""A capture database someone hands you (``hooklab.open(db)``: read-only, so "safe" to open)
+holds blobs hooklab wrote and reads back: column segments, schema summaries, the parsed
+payloads ``flatten=True`` keeps, the search index. Each is damaged here in a table of ways
+(offsets past the end, negative, going back, truncated, huge counts, wrong magic, ...), in a
+real SQLite file, and every user-facing read runs on it in a process of its own
+(``_crafted_reads.py``): a segfault fails the test instead of ending pytest.
+
+Each read must give exactly what it gives on the undamaged file (a damaged segment is read as
+if it were absent: its rows from the ``captures`` table; a damaged summary is made again from
+the rows), or, where a table row allows it, a clear error that names the damage; never an
+exit by signal, never foreign memory in a body.
+
+Found by an outside tester: a segment's middle body or word offset past its data made
+``export(fmt="parquet")`` write 2 KB of the process's heap as a body, and
+``dataframe()`` raise ``SystemError: Negative size passed to PyUnicode_New`` or segfault.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import struct
+import subprocess
+import sys
+import time
+import zlib
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.timeout(120)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+T0 = datetime(2026, 6, 1, tzinfo=timezone.utc)
+N = 4096 + 200  # one sealed segment and rows after it
+
+
+# -- the store -------------------------------------------------------------------------------
+def _make_store(path: str) -> None:
+    """One sealed segment (with its bodies), its schema summary and kept parsed payloads,
+    the search index; rows after the segment."""
+    import hooklab
+    from hooklab.store import CaptureStore
+
+    records = []
+    for i in range(N):
+        body = json.dumps({"id": f"evt_{i}", "n": i, "word": "zebra" if i % 500 == 7 else "horse",
+                           "items": list(range(i % 3))}).encode()
+        records.append({"method": "GET" if i % 7 == 3 else "POST", "path": f"/bin{i % 3}/x",
+                        "headers": [("Content-Type", "application/json")], "body": body,
+                        "received_at": T0 + timedelta(seconds=i)})
+    store = CaptureStore(path, durability="normal")
+    try:
+        assert store.add_many(records) == N
+        _wait(lambda: not store._behind())
+    finally:
+        store.close()
+    lab = hooklab.HookLab(db=path)  # (writable: what its reads make is kept in the file)
+    try:
+        lab.dataframe(flatten=True)
+        lab.schema()
+        _wait(lambda: set(_kinds(path)) == {"flat-3", "schema-2"})
+    finally:
+        lab.stop()
+    db = sqlite3.connect(path)
+    try:
+        assert db.execute("SELECT first_id, last_id, rows FROM segments").fetchall() == [(1, 4096, 4096)]
+    finally:
+        db.close()
+
+
+def _kinds(path: str) -> list[str]:
+    db = sqlite3.connect(path)
+    try:
+        return [k for (k,) in db.execute("SELECT kind FROM segment_summaries")]
+    except sqlite3.OperationalError:
+        return []
+    finally:
+        db.close()
+
+
+def _wait(ok: Callable[[], bool], timeout: float = 60) -> None:
+    end = time.monotonic() + timeout
+    while not ok() and time.monotonic() < end:
+        time.sleep(0.05)
+    assert ok()
+
+
+def _reads(path: str, out: str) -> dict[str, Any]:
+    """The reads of ``_crafted_reads.py`` on ``path`` in a new process: never ended by a signal."""
+    os.makedirs(out, exist_ok=True)
+    env = {**os.environ, "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    r = subprocess.run([sys.executable, os.path.join(HERE, "_crafted_reads.py"), path, out],
+                       capture_output=True, text=True, timeout=90, env=env, cwd=out)
+    last = (r.stderr.strip().splitlines() or ["(none)"])[-1]
+    assert r.returncode == 0, (
+        f"the reads ended with exit {r.returncode} (a negative one: by signal) during {last!r}:"
+        f"\n{r.stderr[-1500:]}")
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, Any]]:
+    """The undamaged store, and what every read gives on it."""
+    where = tmp_path_factory.mktemp("crafted")
+    path = str(where / "base.sqlite3")
+    _make_store(path)
+    got = _reads(path, str(where / "out"))
+    assert all(status == "ok" for status, _ in got.values()), got
+    assert got["search"][1][0] == [i + 1 for i in range(N) if i % 500 == 7]
+    return path, got
+
+
+# -- damage, blob by blob ----------------------------------------------------------------------
+def _segment_parts(blob: bytes) -> tuple[dict[str, Any], int]:
+    (hlen,) = struct.unpack_from("<I", blob, 4)
+    header = json.loads(blob[8 : 8 + hlen])
+    base = 8 + hlen
+    return header, base + (-base % 8)
+
+
+def _with_header(blob: bytes, change: Callable[[dict[str, Any]], None]) -> bytes:
+    """The segment with its header changed (the data after it kept, re-aligned)."""
+    header, base = _segment_parts(blob)
+    change(header)
+    raw = json.dumps(header).encode()
+    head = blob[:4] + struct.pack("<I", len(raw)) + raw
+    return head + b"\0" * (-len(head) % 8) + blob[base:]
+
+
+def _entry(header: dict[str, Any], name: str) -> list[Any]:
+    return next(e for e in header["cols"] if e[0] == name)
+
+
+def _poke(blob: bytes, name: str, part: int, dtype: str, index: int, value: int) -> bytes:
+    """The segment with value ``index`` of column ``name``'s buffer ``part`` (2: values or
+    codes, 3: offsets) set to ``value``."""
+    header, base = _segment_parts(blob)
+    at = _entry(header, name)[part][0]
+    out = bytearray(blob)
+    size = np.dtype(dtype).itemsize
+    out[base + at + index * size : base + at + (index + 1) * size] = np.array([value], dtype).tobytes()
+    return bytes(out)
+
+
+def _words_end(blob: bytes, name: str = "bin") -> int:
+    return _entry(_segment_parts(blob)[0], name)[4][1]
+
+
+def _bodies_total(blob: bytes) -> int:
+    return _entry(_segment_parts(blob)[0], "body")[4]
+
+
+def _garble_bodies(blob: bytes) -> bytes:
+    header, base = _segment_parts(blob)
+    at, size = _entry(header, "body")[2]
+    out = bytearray(blob)
+    out[base + at + size // 2 : base + at + size // 2 + 64] = bytes(range(64))
+    return bytes(out)
+
+
+def _set(field: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    return lambda h: h.__setitem__(field, value)
+
+
+def _set_entry(name: str, index: int, value: Any) -> Callable[[dict[str, Any]], None]:
+    return lambda h: _entry(h, name).__setitem__(index, value)
+
+
+def _drop_entry(name: str) -> Callable[[dict[str, Any]], None]:
+    return lambda h: h["cols"].remove(_entry(h, name))
+
+
+#: (name, change of the segment's blob)
+SEGMENT_BLOBS: list[tuple[str, Callable[[bytes], bytes]]] = [
+    # the outside tester's two: a middle offset past the data (the first and last are right)
+    ("word offset past the data", lambda b: _poke(b, "bin", 3, "<i8", 1, _words_end(b) + 2000)),
+    ("word offset far past the data", lambda b: _poke(b, "bin", 3, "<i8", 1, _words_end(b) + (1 << 28))),
+    ("body offset past the data", lambda b: _poke(b, "body", 3, "<i8", 1, _bodies_total(b) + 2048)),
+    ("body offset far past the data", lambda b: _poke(b, "body", 3, "<i8", 1, _bodies_total(b) + (1 << 28))),
+    ("word offset negative", lambda b: _poke(b, "method", 3, "<i8", 1, -8)),
+    ("word offsets going back", lambda b: _poke(b, "bin", 3, "<i8", 2, 1)),
+    ("body offset negative", lambda b: _poke(b, "body", 3, "<i8", 5, -1 << 40)),
+    ("body offsets going back", lambda b: _poke(b, "body", 3, "<i8", 3, 0)),
+    ("last body offset short", lambda b: _poke(b, "body", 3, "<i8", 4096, 10)),
+    ("code past the words", lambda b: _poke(b, "bin", 2, "<i4", 7, 3)),
+    ("code negative", lambda b: _poke(b, "path", 2, "<i4", 7, -7)),
+    ("word not UTF-8", lambda b: _utf8_broken(b)),
+    ("ids out of order", lambda b: _poke(b, "id", 2, "<i8", 10, 5)),
+    ("ids of other captures", lambda b: _poke(b, "id", 2, "<i8", 0, 999_999)),
+    ("row count huge", lambda b: _with_header(b, _set("n", 10**12))),
+    ("row count negative", lambda b: _with_header(b, _set("n", -1))),
+    ("row count one less", lambda b: _with_header(b, _set("n", 4095))),
+    ("byte order flipped", lambda b: _with_header(b, _set("order", "big"))),
+    ("byte order unknown", lambda b: _with_header(b, _set("order", "middle"))),
+    ("word count huge", lambda b: _with_header(b, _set_entry("bin", 5, 10**9))),
+    ("column past the end", lambda b: _with_header(b, _set_entry("id", 2, [10**9, 8 * 4096]))),
+    ("column negative place", lambda b: _with_header(b, _set_entry("size", 2, [-64, 8 * 4096]))),
+    ("column short", lambda b: _with_header(b, _set_entry("received_us", 2, [0, 8]))),
+    ("words past the end", lambda b: _with_header(b, _set_entry("bin", 4, [0, 10**8]))),
+    ("bodies size huge", lambda b: _with_header(b, _set_entry("body", 4, 1 << 40))),
+    ("bodies size off by one", lambda b: _with_header(b, _set_entry("body", 4, _bodies_total(b) + 1))),
+    ("bodies place past the end", lambda b: _with_header(b, _set_entry("body", 2, [8, 10**9]))),
+    ("column missing", lambda b: _with_header(b, _drop_entry("bin"))),
+    ("columns not lists", lambda b: _with_header(b, _set("cols", {"id": 1}))),
+    ("no bodies kept", lambda b: _with_header(b, _drop_entry("body"))),  # (a legal segment)
+    ("header length past the end", lambda b: b[:4] + struct.pack("<I", 0xFFFFFFFF) + b[8:]),
+    ("header not JSON", lambda b: b[:8] + b"[" * 40 + b[48:]),
+    ("header deeply nested", lambda b: _deep_header(b)),
+    ("wrong magic", lambda b: b"XXXX" + b[4:]),
+    ("truncated to its header", lambda b: b[: _segment_parts(b)[1]]),
+    ("truncated in half", lambda b: b[: len(b) // 2]),
+    ("empty", lambda b: b""),
+]
+
+
+def _utf8_broken(blob: bytes) -> bytes:
+    header, base = _segment_parts(blob)
+    at, _ = _entry(header, "bin")[4]
+    out = bytearray(blob)
+    out[base + at] = 0xFF
+    return bytes(out)
+
+
+def _deep_header(blob: bytes) -> bytes:
+    raw = b"[" * 100_000 + b"]" * 100_000
+    head = blob[:4] + struct.pack("<I", len(raw)) + raw
+    return head + b"\0" * (-len(head) % 8) + blob[_segment_parts(blob)[1]:]
+
+
+def _update(path: str, sql: str, args: tuple[Any, ...] = ()) -> None:
+    db = sqlite3.connect(path)
+    try:
+        db.execute(sql, args)
+        db.commit()
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        db.close()
+
+
+def _blob(path: str, sql: str) -> bytes:
+    db = sqlite3.connect(path)
+    try:
+        return db.execute(sql).fetchone()[0]
+    finally:
+        db.close()
+
+
+def _copy(pristine: str, tmp_path: Any) -> str:
+    path = str(tmp_path / "crafted.sqlite3")
+    shutil.copy(pristine, path)
+    for ext in ("-wal", "-shm"):
+        if os.path.exists(pristine + ext):
+            shutil.copy(pristine + ext, path + ext)
+    return path
+
+
+def _same_or(got: dict[str, Any], want: dict[str, Any], may_fail: dict[str, str]) -> None:
+    """Every read as on the undamaged file; a read in ``may_fail`` may instead raise an
+    error whose text holds that phrase (naming the damage)."""
+    for read, (status, value) in got.items():
+        if status == "ok":
+            assert value == want[read][1], f"{read}: not what the undamaged file gives"
+        else:
+            assert read in may_fail and may_fail[read] in value, f"{read}: {value}"
+
+
+@pytest.mark.parametrize(("damage", "change"), SEGMENT_BLOBS, ids=[d for d, _ in SEGMENT_BLOBS])
+def test_a_damaged_segment_is_read_from_the_captures_table(pristine, tmp_path, damage, change) -> None:  # type: ignore[no-untyped-def]
+    base, want = pristine
+    path = _copy(base, tmp_path)
+    blob = change(_blob(path, "SELECT data FROM segments"))
+    _update(path, "UPDATE segments SET data = ?", (blob,))
+    _same_or(_reads(path, str(tmp_path / "out")), want, {})
+
+
+#: (name, SQL on the ``segments`` table, reads that may fail and the phrase their error holds)
+SEGMENT_ROWS: list[tuple[str, str, dict[str, str]]] = [
+    ("rows not its count", "UPDATE segments SET rows = 5", {}),
+    ("last id past its rows", "UPDATE segments SET last_id = 10000", {}),
+    ("last id before its first", "UPDATE segments SET last_id = 0", {}),
+    ("data as text", "UPDATE segments SET data = 'HLS1 not a blob'", {}),
+    ("an overlapping segment", "INSERT INTO segments SELECT 100, last_id + 50, rows, data FROM segments", {}),
+    ("a segment past the captures", "INSERT INTO segments SELECT 100000, 104095, rows, data FROM segments", {}),
+    # the compressed bodies themselves are read when a value is (a frame's json column keeps
+    # them compressed): damage there is an error that says so (exports read them from the table)
+    ("bodies not zlib", "", {"dataframe": "decompress", "dataframe_filtered": "decompress",
+                             "dataframe_flat": "decompress", "schema": "decompress"}),
+]
+
+
+@pytest.mark.parametrize(("damage", "sql", "may_fail"), SEGMENT_ROWS, ids=[d for d, _, _ in SEGMENT_ROWS])
+def test_a_segment_row_that_lies_is_not_believed(pristine, tmp_path, damage, sql, may_fail) -> None:  # type: ignore[no-untyped-def]
+    base, want = pristine
+    path = _copy(base, tmp_path)
+    if sql:
+        _update(path, sql)
+    else:
+        _update(path, "UPDATE segments SET data = ?",
+                (_garble_bodies(_blob(path, "SELECT data FROM segments")),))
+    got = _reads(path, str(tmp_path / "out"))
+    _same_or(got, want, may_fail)
+    assert got["export_parquet"] == want["export_parquet"]  # (bodies read whole: from the table)
+
+
+# -- schema summaries --------------------------------------------------------------------------
+def _summary(blob: bytes) -> tuple[dict[str, Any], bytes, bytes]:
+    data = zlib.decompress(blob[4:])
+    (n,) = struct.unpack_from("<Q", data)
+    return json.loads(data[9 : 8 + n]), data[8 : 9], data[8 + n :]
+
+
+def _resummary(blob: bytes, change: Callable[[dict[str, Any]], None]) -> bytes:
+    meta, _, numbers = _summary(blob)
+    change(meta)
+    head = b"J" + json.dumps(meta).encode()
+    return blob[:4] + zlib.compress(struct.pack("<Q", len(head)) + head + numbers)
+
+
+def _first_field(meta: dict[str, Any]) -> list[Any]:
+    return next(f for f in meta["groups"][0][4] if f[9] is not None and f[9]["i"] is not None)
+
+
+SUMMARIES: list[tuple[str, Callable[[bytes], bytes]]] = [
+    ("wrong magic", lambda b: b"XXXX" + b[4:]),
+    ("truncated", lambda b: b[: len(b) // 2]),
+    ("not zlib", lambda b: b[:4] + b"\x78\x9c" + bytes(range(200))),
+    ("head length huge", lambda b: b[:4] + zlib.compress(struct.pack("<Q", 1 << 62) + b"J{}")),
+    ("head not JSON", lambda b: b[:4] + zlib.compress(struct.pack("<Q", 5) + b"J{{{{")),
+    ("head deeply nested", lambda b: b[:4] + zlib.compress(struct.pack("<Q", 200_001) + b"J" + b"[" * 200_000)),
+    ("distinct values past the end", lambda b: _resummary(b, lambda m: _first_field(m)[9].__setitem__("i", [10**6, 50]))),
+    ("distinct count huge", lambda b: _resummary(b, lambda m: _first_field(m)[9].__setitem__("i", [0, 1 << 61]))),
+    ("distinct place negative", lambda b: _resummary(b, lambda m: _first_field(m)[9].__setitem__("i", [-4, 2]))),
+    ("a count negative", lambda b: _resummary(b, lambda m: _first_field(m).__setitem__(1, -5))),
+    ("captures of another segment", lambda b: _resummary(b, lambda m: m.__setitem__("ids", [1, 99]))),
+    ("groups not a list", lambda b: _resummary(b, lambda m: m.__setitem__("groups", 7))),
+    ("a field without its parent", lambda b: _resummary(b, lambda m: _first_field(m).__setitem__(0, ["a", "b", "c"]))),
+]
+
+
+@pytest.mark.parametrize(("damage", "change"), SUMMARIES, ids=[d for d, _ in SUMMARIES])
+def test_a_damaged_schema_summary_is_made_again(pristine, tmp_path, damage, change) -> None:  # type: ignore[no-untyped-def]
+    base, want = pristine
+    path = _copy(base, tmp_path)
+    blob = change(_blob(path, "SELECT data FROM segment_summaries WHERE kind = 'schema-2'"))
+    _update(path, "UPDATE segment_summaries SET data = ? WHERE kind = 'schema-2'", (blob,))
+    _same_or(_reads(path, str(tmp_path / "out")), want, {})
+
+
+# -- the parsed payloads flatten=True keeps -----------------------------------------------------
+def _flat(blob: bytes) -> Any:
+    import pyarrow as pa
+    import pyarrow.ipc as ipc
+
+    return ipc.open_stream(pa.py_buffer(blob)[8:]).read_all()
+
+
+def _reflat(table: Any, meta: dict[bytes, bytes] | None = None, compression: str | None = "lz4") -> bytes:
+    """A kept blob of ``table`` (its metadata changed by ``meta``), its check made right."""
+    import pyarrow as pa
+    import pyarrow.ipc as ipc
+
+
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}), **(meta or {})})
+    sink = pa.BufferOutputStream()
+    with ipc.new_stream(sink, table.schema, options=ipc.IpcWriteOptions(compression=compression)) as w:
+        w.write_table(table)
+    stream = sink.getvalue().to_pybytes()
+    return _signed(stream)
+
+
+def _signed(stream: bytes) -> bytes:
+    from hooklab import frame
+
+    key = (1, 4096, 4096)
+    return b"HLF1" + frame._flat_check(key, stream).to_bytes(4, "little") + stream
+
+
+def _positions(values: list[int]) -> bytes:
+    return zlib.compress(np.asarray(values, "<i4").tobytes())
+
+
+def _bad_offsets(b: bytes) -> bytes:
+    """Its first string column rebuilt with a middle offset far past the data (the first and
+    last right: as ``from_buffers`` lets through), written uncompressed."""
+    import pyarrow as pa
+
+    t = _flat(b)
+    name = next(f.name for f in t.schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type))
+    col = t.column(name).combine_chunks().cast(pa.large_string())
+    offs = np.frombuffer(col.buffers()[1], np.int64, len(col) + 1, col.offset * 8).copy()
+    offs[1] = offs[-1] + (1 << 26)
+    bad = pa.Array.from_buffers(pa.large_string(), len(col),
+                                [col.buffers()[0], pa.py_buffer(offs), col.buffers()[2]])
+    t = t.set_column(t.schema.get_field_index(name), name, bad)
+    return _reflat(t, compression=None)
+
+
+def _flipped(b: bytes, where: float) -> bytes:
+    stream = bytearray(b[8:])
+    at = int(len(stream) * where)
+    stream[at : at + 8] = b"\xff" * 8
+    return _signed(bytes(stream))
+
+
+FLAT: list[tuple[str, Callable[[bytes], bytes]]] = [
+    ("wrong magic", lambda b: b"XXXX" + b[4:]),
+    ("check wrong", lambda b: b[:4] + b"\0\0\0\0" + b[8:]),
+    ("truncated, check made right", lambda b: _signed(b[8 : len(b) // 2])),
+    ("not Arrow, check made right", lambda b: _signed(bytes(range(256)) * 4)),
+    *[(f"bytes flipped at {w:.0%}, check made right", lambda b, w=w: _flipped(b, w))
+      for w in (0.02, 0.3, 0.7, 0.97)],
+    ("a string offset far past its data", _bad_offsets),
+    ("rows past the segment", lambda b: _reflat(_flat(b), {b"hooklab.rows": _positions(list(range(5000, 5000 + _flat(b).num_rows)))})),
+    ("rows negative", lambda b: _reflat(_flat(b), {b"hooklab.rows": _positions([-1] * _flat(b).num_rows)})),
+    ("a row twice", lambda b: _reflat(_flat(b), {b"hooklab.rows": _positions([0] * _flat(b).num_rows)})),
+    ("rows fewer than the table's", lambda b: _reflat(_flat(b), {b"hooklab.rows": _positions([0, 1])})),
+    ("rows a zlib bomb", lambda b: _reflat(_flat(b), {b"hooklab.rows": zlib.compress(b"\0" * (64 << 20), 9)})),
+    ("slow values not its rows'", lambda b: _reflat(_flat(b), {b"hooklab.slowjson": zlib.compress(b"[1, 2, 3]")})),
+    ("lists claim a huge size", lambda b: _reflat(_flat(b), {b"hooklab.lists": (1 << 34).to_bytes(8, "little") + b"\x04\x22\x4d\x18"})),
+    ("lists of rows it has not", lambda b: _reflat(_flat(b), {b"hooklab.lists": _lz4_json({"items": [[10**6, [1]]]})})),
+    ("another segment's name", lambda b: _reflat(_flat(b), {b"hooklab.segment": b"1-10-10"})),
+    ("the unreadable marker", lambda b: b"HLF0"),
+]
+
+
+def _lz4_json(value: Any) -> bytes:
+    import pyarrow as pa
+
+    raw = json.dumps(value).encode()
+    return len(raw).to_bytes(8, "little") + pa.compress(raw, "lz4", asbytes=True)
+
+
+@pytest.mark.parametrize(("damage", "change"), FLAT, ids=[d for d, _ in FLAT])
+def test_damaged_kept_payloads_are_parsed_again(pristine, tmp_path, damage, change) -> None:  # type: ignore[no-untyped-def]
+    base, want = pristine
+    path = _copy(base, tmp_path)
+    blob = change(_blob(path, "SELECT data FROM segment_summaries WHERE kind = 'flat-3'"))
+    _update(path, "UPDATE segment_summaries SET data = ? WHERE kind = 'flat-3'", (blob,))
+    _same_or(_reads(path, str(tmp_path / "out")), want, {})
+
+
+# -- the search index ---------------------------------------------------------------------------
+SEARCH: list[tuple[str, str]] = [
+    ("index blocks zeroed", "UPDATE captures_fts_data SET block = zeroblob(length(block))"),
+    ("index blocks garbled", "UPDATE captures_fts_data SET block = randomblob(length(block)) WHERE id > 10"),
+    ("index blocks truncated", "UPDATE captures_fts_data SET block = substr(block, 1, length(block) / 2)"),
+    ("index blocks gone", "DELETE FROM captures_fts_data WHERE id > 10"),
+    ("index structure garbled", "UPDATE captures_fts_data SET block = randomblob(40) WHERE id = 10"),
+    ("index config garbled", "UPDATE captures_fts_config SET v = 99"),
+]
+
+
+@pytest.mark.parametrize(("damage", "sql"), SEARCH, ids=[d for d, _ in SEARCH])
+def test_a_damaged_search_index_fails_search_alone(pristine, tmp_path, damage, sql) -> None:  # type: ignore[no-untyped-def]
+    """SQLite's FTS5 reads its own index (hooklab hands it no offsets): damage there is
+    SQLite's error, or other matches (the file's owner could as well have changed the
+    captures themselves); never a crash, and no other read changes."""
+    base, want = pristine
+    path = _copy(base, tmp_path)
+    _update(path, sql)
+    got = _reads(path, str(tmp_path / "out"))
+    status, value = got.pop("search")
+    assert status == "ok" or value.startswith("sqlite3."), value
+    if status == "ok":
+        assert all(0 < i <= N for ids in value for i in ids)
+    _same_or(got, want, {})
