@@ -77,13 +77,34 @@ def start(
 
 
 def lab() -> HookLab | None:
-    """The default lab started by ``%load_ext hooklab`` or :func:`start` (``None`` if none)."""
+    """The default lab started by ``%load_ext hooklab`` or :func:`start` (``None`` if none).
+
+    The one ``%hooklab`` works on; any cell (or another module of the kernel) can get it:
+
+    >>> hooklab.lab() is None                  # nothing started yet
+    True
+    >>> started = hooklab.start(port=0, db=":memory:")
+    >>> hooklab.lab() is started
+    True
+    >>> hooklab.lab().url_for("github")
+    'http://127.0.0.1:.../github'
+    >>> hooklab.stop()
+    """
     core = sys.modules.get(__name__ + ".core")  # no lab can exist before core is imported
     return None if core is None else core.default_lab()
 
 
 def stop() -> None:
-    """Stop the default lab (if any)."""
+    """Stop the default lab (if any) and forget it: :func:`lab` is ``None`` again.
+
+    >>> started = hooklab.start(port=0, db=":memory:")
+    >>> hooklab.stop()
+    >>> started.is_running, hooklab.lab()
+    (False, None)
+    >>> hooklab.stop()                         # no default lab: nothing to do
+
+    Labs made with ``hooklab.HookLab(...)`` are stopped with their own ``lab.stop()``.
+    """
     core = sys.modules.get(__name__ + ".core")
     if core is not None:
         core.stop_default()
@@ -151,14 +172,21 @@ def __getattr__(name: str) -> Any:
 
 
 def load_ipython_extension(ipython: Any) -> None:
-    """``%load_ext hooklab``: start the default lab, print its status, add ``%hooklab``."""
+    """``%load_ext hooklab``: start the default lab, print its status, add ``%hooklab``.
+
+    >>> %load_ext hooklab                       # IPython syntax  # doctest: +SKIP
+    hooklab listening on http://127.0.0.1:8765 (db .hooklab/captures.sqlite3, 0 captures)
+    """
     from .magics import load
 
     load(ipython)
 
 
 def unload_ipython_extension(ipython: Any) -> None:
-    """``%unload_ext`` / ``%reload_ext``: stop the server so the port is freed."""
+    """``%unload_ext`` / ``%reload_ext``: stop the server so the port is freed.
+
+    >>> %reload_ext hooklab                     # IPython syntax  # doctest: +SKIP
+    """
     from .magics import unload
 
     unload(ipython)

@@ -63,7 +63,21 @@ _ALL_LABS: weakref.WeakSet[HookLab] = weakref.WeakSet()
 class HookLab(Configurable):
     """A webhook lab: capture server + persistent store + analysis helpers.
 
-    Configure with traitlets (``%config HookLab.port = 9000``) or keyword arguments.
+    Configure with traitlets (``%config HookLab.port = 9000``) or keyword arguments; as a
+    context manager it starts, then stops (and closes its database) at the end of the block:
+
+    >>> with HookLab(port=0, db=":memory:", max_body=1024) as small:
+    ...     print(hooklab.send(small.url_for("notes"), payload="hello").status)
+    ...     print(hooklab.send(small.url_for("notes"), payload="x" * 2048).status)  # > max_body
+    ...     print(small.wait(1)[-1].text)
+    200
+    413
+    hello
+    >>> small.is_running
+    False
+
+    ``hooklab.start()`` makes the default lab (``hooklab.lab()``, what ``%hooklab`` uses);
+    ``HookLab(...).start()`` one more beside it.
     """
 
     host = Unicode("127.0.0.1", help="Address to bind; 127.0.0.1 keeps captures private.").tag(
@@ -174,12 +188,26 @@ class HookLab(Configurable):
     # -- store / server ----------------------------------------------------------------------
     @property
     def db_path(self) -> str:
+        """The database as an absolute path (a relative ``db`` is read from the working
+        directory), or ``":memory:"``.
+
+        >>> lab.db_path
+        ':memory:'
+        >>> HookLab(db="captures.sqlite3").db_path       # nothing is opened yet
+        '/.../captures.sqlite3'
+        """
         if self.db == ":memory:":
             return ":memory:"
         return str(Path(os.path.expanduser(self.db)).absolute())
 
     @property
     def store(self) -> CaptureStore:
+        """The :class:`~hooklab.store.CaptureStore` underneath (opened on first use): counts
+        and queries without building :class:`Capture` objects or DataFrames.
+
+        >>> lab.store.count(), lab.store.count(provider="github")
+        (1, 0)
+        """
         if self._store is None:
             if self._memory_gone:  # (an empty store opened silently read as "no captures")
                 raise RuntimeError("this lab was stopped and its captures were in memory "
@@ -195,7 +223,15 @@ class HookLab(Configurable):
         return self._store
 
     def start(self) -> HookLab:
-        """Start serving (idempotent). Returns ``self``."""
+        """Start serving (idempotent). Returns ``self``.
+
+        >>> mine = HookLab(port=0, db="captures.sqlite3").start()   # port=0: any free port
+        >>> mine
+        <HookLab hooklab listening on http://127.0.0.1:... (db captures.sqlite3, 0 captures)>
+        >>> mine.start() is mine                 # already serving: nothing changes
+        True
+        >>> mine.stop()
+        """
         if self.server is not None and self.server.is_running:
             return self
         self._memory_gone = False
@@ -241,7 +277,20 @@ class HookLab(Configurable):
             self.server = None
 
     def stop(self) -> None:
-        """Stop the server and close the database (idempotent)."""
+        """Stop the server and close the database (idempotent); ``close()`` is the same.
+
+        >>> lab.stop()
+        >>> lab.is_running
+        False
+        >>> len(lab.captures)                    # db=":memory:": its captures went with it
+        Traceback (most recent call last):
+        ...
+        RuntimeError: this lab was stopped and its captures were in memory (db=':memory:'): they are gone; ...
+        >>> lab.stop()                           # again: nothing happens
+
+        A lab over a database file keeps them: ``lab.start()`` (or ``hooklab.open(path)``)
+        finds them again. :meth:`stop_serving` frees the port but keeps the database open.
+        """
         self.stop_serving()
         # this lab is done: its public URLs end for good
         ingress.unregister(self)
@@ -264,17 +313,40 @@ class HookLab(Configurable):
 
     @property
     def is_running(self) -> bool:
+        """Whether the capture server is listening.
+
+        >>> lab.is_running
+        True
+        >>> hooklab.open(":memory:").is_running    # a lab for analysis only
+        False
+        """
         return self.server is not None and self.server.is_running
 
     @property
     def url(self) -> str:
-        """``http://127.0.0.1:<port>`` of the running server."""
+        """``http://127.0.0.1:<port>`` of the running server (``RuntimeError`` when not serving).
+
+        >>> lab.url
+        'http://127.0.0.1:...'
+        >>> HookLab(db=":memory:").url
+        Traceback (most recent call last):
+        ...
+        RuntimeError: this lab is not serving; call lab.start() or hooklab.start()
+        """
         if self.server is None:
             raise RuntimeError("this lab is not serving; call lab.start() or hooklab.start()")
         return self.server.url
 
     @property
     def bound_port(self) -> int | None:
+        """The port the server listens on (the one ``port=0`` picked, or the next free one
+        when ``port`` was taken and ``strict_port`` is off); ``None`` when not serving.
+
+        >>> lab.port, lab.bound_port              # asked for any free port, got this one
+        (0, ...)
+        >>> lab.url == f"http://127.0.0.1:{lab.bound_port}"
+        True
+        """
         return self.server.port if self.server is not None else None
 
     @property
@@ -284,12 +356,24 @@ class HookLab(Configurable):
         Send it as ``Authorization: token <api_token>`` or ``?token=<api_token>``; capture paths
         need none. It is never stored with captures. Prefer :attr:`page_url` and
         :meth:`stream_url`, which carry it; do not print it into a notebook you will save.
+
+        >>> import json, urllib.request
+        >>> req = urllib.request.Request(f"{lab.url}/_hooklab/api/captures?bin=stripe",
+        ...                              headers={"Authorization": f"token {lab.api_token}"})
+        >>> with urllib.request.urlopen(req, timeout=10) as resp:
+        ...     [c["event_type"] for c in json.load(resp)["captures"]]
+        ['payment_intent.succeeded']
         """
         return self._api_token
 
     @property
     def page_url(self) -> str:
-        """The live stream page, ready to open: ``http://127.0.0.1:<port>/_hooklab/?token=...``."""
+        """The live stream page, ready to open: ``http://127.0.0.1:<port>/_hooklab/?token=...``.
+
+        >>> lab.page_url
+        'http://127.0.0.1:.../_hooklab/?token=...'
+        >>> import webbrowser; webbrowser.open(lab.page_url)     # doctest: +SKIP
+        """
         return f"{self.url}/_hooklab/?token={self._api_token}"
 
     def stream_url(self, since: int | None = None, **query: Any) -> str:
@@ -327,7 +411,14 @@ class HookLab(Configurable):
         return f"{base}/_hooklab/ws?token={self._api_token}" + (f"&{extra}" if extra else "")
 
     def url_for(self, bin: str, path: str = "") -> str:
-        """URL that captures into ``bin``: ``lab.url_for("stripe")``."""
+        """URL that captures into ``bin`` (give it to the sender); ``path`` is appended.
+
+        >>> lab.url_for("stripe")
+        'http://127.0.0.1:.../stripe'
+        >>> r = hooklab.send(lab.url_for("shop", "orders/create"), payload={"id": 7})
+        >>> lab.captures[-1].bin, lab.captures[-1].path    # still bin "shop"
+        ('shop', '/shop/orders/create')
+        """
         if self.server is None:
             raise RuntimeError("this lab is not serving; call lab.start() or hooklab.start()")
         return self.server.url_for(bin, path)
@@ -433,6 +524,14 @@ class HookLab(Configurable):
         (a wrong one gets 403). The secret stays in memory only: never in the database,
         widgets or exports.
 
+        >>> lab.secret("github", "s3cret")
+        >>> r = hooklab.send(lab.url_for("github"), provider="github", event="push", secret="s3cret")
+        >>> lab.wait(1, bin="github")[-1].verified
+        True
+        >>> r = hooklab.send(lab.url_for("github"), provider="github", event="push", secret="nope")
+        >>> lab.wait(2, bin="github")[-1].verify_reason
+        'signature mismatch: ...'
+        >>> lab.secret("github", None)               # captures from now on are not checked
         >>> lab.secret("zoom", "my-secret-token", provider="zoom")
         >>> lab.secret("wa", None, provider="meta", verify_token="tok")
         """
@@ -445,16 +544,53 @@ class HookLab(Configurable):
     # -- reading -------------------------------------------------------------------------------
     @property
     def captures(self) -> CaptureView:
-        """All captures, oldest first (a live sequence: ``len``, indexing, iteration)."""
+        """All captures, oldest first (a live sequence: ``len``, indexing, iteration).
+
+        >>> lab.captures
+        <1 capture>
+        >>> r = hooklab.send(lab.url_for("github"), provider="github", event="push")
+        >>> len(lab.captures), lab.captures[-1].event_type      # it sees new arrivals
+        (2, 'push')
+        >>> [c.bin for c in lab.captures]
+        ['stripe', 'github']
+
+        Indexing reads one capture; for filters use :meth:`query` or :meth:`wait`.
+        """
         return CaptureView(self.store)
 
     def get(self, capture_id: int) -> Capture:
+        """The capture with id ``capture_id`` (as the live view, ``%hooklab`` and the
+        DataFrame's ``id`` column show it); ``KeyError`` if there is none.
+
+        >>> lab.get(1)
+        <Capture #1 POST /stripe 200 ...B payment_intent.succeeded at ...>
+        >>> lab.get(1) == cap
+        True
+        >>> lab.get(999)
+        Traceback (most recent call last):
+        ...
+        KeyError: 'no capture with id 999'
+        """
         cap = self.store.get(capture_id)
         if cap is None:
             raise KeyError(f"no capture with id {capture_id}")
         return cap
 
     def query(self, **filters: Any) -> list[Capture]:
+        """The captures matching ``filters`` (:mod:`hooklab.filters`: ``bin``, ``provider``,
+        ``event_type``, ``since``, ``search``...), oldest first, without waiting; ``limit``,
+        ``offset`` and ``newest_first=True`` page through them.
+
+        >>> r = hooklab.send(lab.url_for("github"), provider="github", event="issues.opened")
+        >>> lab.query(bin="github")
+        [<Capture #2 POST /github 200 ...B issues.opened at ...>]
+        >>> [c.event_type for c in lab.query(newest_first=True, limit=2)]
+        ['issues.opened', 'payment_intent.succeeded']
+        >>> [c.id for c in lab.query(search="payment_intent")]
+        [1]
+        >>> lab.query(provider="shopify")
+        []
+        """
         return self.store.query(**filters)
 
     def wait(self, count: int = 1, timeout: float = 10.0, **filters: Any) -> list[Capture]:
@@ -462,6 +598,16 @@ class HookLab(Configurable):
 
         Captures already stored count too; ``since=<id or datetime>`` counts only newer ones.
         Raises ``TimeoutError`` saying how many matched.
+
+        >>> r = hooklab.send(lab.url_for("github"), provider="github", event="issues.opened")
+        >>> lab.wait(1, bin="github")[-1].event_type         # (GitHub itself, in real use)
+        'issues.opened'
+        >>> lab.wait(2)                                      # every capture so far
+        [<Capture #1 POST /stripe ...>, <Capture #2 POST /github ...>]
+        >>> lab.wait(1, since=2, timeout=0.1)                # none newer than #2 yet
+        Traceback (most recent call last):
+        ...
+        TimeoutError: waited 0.1 s for 1 capture(s) matching since=2; 0 matched (2 captures in total at http://127.0.0.1:...); newest captures: #2 POST /github issues.opened, #1 POST /stripe payment_intent.succeeded
         """
         store = self.store
         store.count(**filters)  # validate filters before waiting
@@ -490,7 +636,16 @@ class HookLab(Configurable):
         ) or "none"
 
     def assert_received(self, count: int | None = None, **filters: Any) -> list[Capture]:
-        """Assert captures matching ``filters`` arrived (exactly ``count`` if given)."""
+        """Assert captures matching ``filters`` arrived (exactly ``count`` if given); returns
+        them. It does not wait: after the sender was answered, the capture is stored.
+
+        >>> lab.assert_received(1, provider="stripe", verified=True)
+        [<Capture #1 POST /stripe 200 ...B payment_intent.succeeded at ...>]
+        >>> lab.assert_received(bin="github")
+        Traceback (most recent call last):
+        ...
+        AssertionError: expected at least 1 capture(s) matching bin='github', got 0; newest captures: #1 POST /stripe payment_intent.succeeded
+        """
         caps = self.store.query(**filters)
         if (count is None and not caps) or (count is not None and len(caps) != count):
             want = "at least 1" if count is None else str(count)
@@ -501,7 +656,24 @@ class HookLab(Configurable):
         return caps
 
     def dataframe(self, *, flatten: bool = False, **filters: Any) -> pd.DataFrame:
-        """One typed row per capture; ``flatten=True`` adds ``payload.*`` columns."""
+        """One typed row per capture; ``flatten=True`` adds ``payload.*`` columns. ``df`` is
+        the same method.
+
+        >>> r = hooklab.send(lab.url_for("github"), provider="github", event="push")
+        >>> df = lab.dataframe()
+        >>> df[["bin", "event_type", "verified"]]       # verified: <NA> where no secret was set
+              bin                event_type  verified
+        0  stripe  payment_intent.succeeded      True
+        1  github                      push      <NA>
+        >>> df.groupby("bin", observed=True).size()
+        bin
+        github    1
+        stripe    1
+        dtype: int64
+        >>> lab.dataframe(provider="stripe", flatten=True)[["event_type", "payload.data.object.amount"]]
+                         event_type  payload.data.object.amount
+        0  payment_intent.succeeded                        2000
+        """
         from .frame import captures_frame
 
         frame = captures_frame(self.store, flatten=flatten, **filters)
@@ -523,6 +695,11 @@ class HookLab(Configurable):
         ``lab.stop()``. In a JupyterLab notebook the arrow keys of its tables go to the
         notebook; right-click the view, "Create New View for Cell Output", to use the keyboard
         (see :class:`~hooklab.widget.LiveView`).
+
+        >>> view = lab.live(bin="stripe")      # the last line of a cell: the view shows there
+        >>> view
+        HookLab live view: 1 capture
+        >>> view.close()                       # (lab.stop() closes it too)
         """
         from .widget.view import LiveView
 
@@ -615,12 +792,29 @@ class HookLab(Configurable):
         return self.get(c)
 
     def clear(self) -> int:
-        """Delete all captures from the database; returns how many."""
+        """Delete all captures from the database; returns how many. Response rules, secrets
+        and forwards stay (:meth:`reset` clears those too).
+
+        >>> lab.clear()
+        1
+        >>> len(lab.captures)
+        0
+        """
         return self.store.clear()
 
     def reset(self) -> None:
         """Back to a fresh lab: no captures, response rules, secrets or forwards (nor the
-        outcomes of forwards still on their way), handshakes as the lab was made."""
+        outcomes of forwards still on their way), handshakes as the lab was made.
+
+        >>> lab.respond("stripe", status=500)
+        >>> lab.forward("stripe", app_url)
+        >>> lab.reset()
+        >>> len(lab.captures), len(lab.rules)
+        (0, 0)
+        >>> r = hooklab.send(lab.url_for("stripe"), provider="stripe", secret="whsec_test")
+        >>> r.status, lab.wait(1)[-1].verified, lab.forwards()   # no rule, secret, forward
+        (200, None, [])
+        """
         if self._forwarder is not None:
             self._forwarder.clear()
         self.clear()
@@ -641,7 +835,22 @@ class HookLab(Configurable):
     ) -> None:
         """Answer requests to a bin (``"stripe"``) or path glob (``"/stripe/*"``) this way.
 
-        ``status=[503, 503, 200]`` answers 503 twice, then 200. ``delay`` up to 30 s.
+        ``status=[503, 503, 200]`` answers 503 twice, then 200 (the last one repeats).
+        ``delay`` up to 30 s; ``method="GET"`` limits the rule to one method. A rule for the
+        same pattern (and method) replaces the earlier one; ``lab.rules.remove(pattern)``
+        drops it, :meth:`reset` drops them all.
+
+        >>> lab.respond("github", status=[503, 200], body="busy")    # watch a sender retry
+        >>> [hooklab.send(lab.url_for("github"), provider="github", event="push").status
+        ...  for _ in range(3)]
+        [503, 200, 200]
+        >>> lab.respond("/slow/*", status=202, body={"queued": True}, headers={"Retry-After": "1"},
+        ...             delay=0.1)
+        >>> r = hooklab.send(lab.url_for("slow", "jobs"), payload={"a": 1})
+        >>> r.status, r.json(), r.header("retry-after")
+        (202, {'queued': True}, '1')
+        >>> lab.rules.remove("github"), lab.rules.remove("/slow/*")
+        (True, True)
         """
         self.rules.add(bin_or_path, status, body, headers, delay, method=method)
 
@@ -651,6 +860,14 @@ class HookLab(Configurable):
 
         Method, path suffix, headers (minus hop-by-hop) and exact body are sent on; the target's
         status, latency or error is recorded (``lab.forwards()``) and never delays the capture.
+
+        >>> lab.forward("github", app_url)        # app_url: http://127.0.0.1:<port>/webhook
+        >>> r = hooklab.send(lab.url_for("github", "events"), provider="github", event="push")
+        >>> lab.store.wait_for(lambda: lab.forwards(), timeout=10)   # it goes on in the background
+        True
+        >>> lab.forwards()[-1]["target"] == app_url + "/events", lab.forwards()[-1]["status"]
+        (True, 200)
+        >>> lab.forward("github", None)           # stop forwarding
         """
         from .outbound.forward import Forwarder
 
@@ -720,7 +937,22 @@ class HookLab(Configurable):
         return None
 
     def forwards(self, capture_id: int | None = None) -> list[dict[str, Any]]:
-        """Outcomes of forwarding (target, status, latency_ms, error), oldest first."""
+        """Outcomes of forwarding (target, status, latency_ms, error), oldest first;
+        ``capture_id`` picks one capture's. The DataFrame has them too (``forward_*`` columns).
+
+        >>> lab.forward("stripe", app_url)
+        >>> r = hooklab.send(lab.url_for("stripe"), provider="stripe", event="invoice.paid")
+        >>> new = lab.wait(1, since=cap.id)[0]
+        >>> lab.store.wait_for(lambda: lab.forwards(new.id), timeout=10)
+        True
+        >>> [(f["capture_id"], f["status"], f["error"]) for f in lab.forwards()]
+        [(2, 200, None)]
+        >>> lab.dataframe()[["id", "forward_status"]]
+           id  forward_status
+        0   1            <NA>
+        1   2             200
+        >>> lab.forward("stripe", None)
+        """
         return self.store.forwards(capture_id)
 
     @property
@@ -738,7 +970,15 @@ class HookLab(Configurable):
     ) -> list[Any]:
         """Re-send stored captures exactly (method, path suffix, headers, body) to ``to``; a
         secret stored as ``[secret]`` goes out as the value registered for its bin with
-        :meth:`secret` (a GitLab token, Basic credentials, Meta's verify token)."""
+        :meth:`secret` (a GitLab token, Basic credentials, Meta's verify token). Network
+        errors do not raise: the result's ``error`` says what happened.
+
+        >>> results = lab.replay(cap, to=app_url)     # a Capture, an id, or several
+        >>> results[0].status, results[0].body
+        (200, b'{"ok": true}')
+        >>> [r.ok for r in lab.replay([1], to=app_url)]
+        [True]
+        """
         from .outbound.forward import replay
 
         items = [captures_or_ids] if isinstance(captures_or_ids, (Capture, int)) else list(captures_or_ids)
@@ -807,14 +1047,35 @@ class HookLab(Configurable):
         return lab
 
     def export_har(self, path: str | os.PathLike[str], /, **filters: Any) -> int:
-        """Write captures matching ``filters`` as HAR 1.2; returns how many."""
+        """Write captures matching ``filters`` as HAR 1.2; returns how many.
+
+        >>> lab.export_har("stripe.har", provider="stripe")
+        1
+        >>> import json
+        >>> with open("stripe.har") as f:
+        ...     json.load(f)["log"]["entries"][0]["request"]["method"]
+        'POST'
+
+        ``hooklab.load_har("stripe.har")`` reads it back; browsers' devtools open it too.
+        """
         from .export import export
 
         return export(self.store, path, fmt="har", **filters)
 
     def export(self, path: str | os.PathLike[str], /, fmt: str | None = None, **filters: Any) -> int:
         """Write captures as ``har``, ``jsonl``, ``csv`` (by extension when ``fmt`` is None) or
-        ``parquet`` (a folder, added to on each call: see :mod:`hooklab.export.parquet`)."""
+        ``parquet`` (a folder, added to on each call: see :mod:`hooklab.export.parquet`);
+        returns how many captures it wrote.
+
+        >>> lab.export("captures.jsonl")                    # the format from the extension
+        1
+        >>> lab.export("stripe.csv", provider="stripe")     # filters as everywhere
+        1
+        >>> lab.export("exports/captures", fmt="parquet")   # a folder: hooklab.open() reads it
+        1
+        >>> len(hooklab.load_jsonl("captures.jsonl").captures)
+        1
+        """
         from .export import export
 
         return export(self.store, path, fmt=fmt, **filters)
@@ -824,6 +1085,9 @@ class HookLab(Configurable):
 
         See :mod:`hooklab.ingress`: an unguessable key is registered with the hooklab Jupyter
         server extension, which relays requests to this lab.
+
+        >>> lab.public_url("github")       # in Jupyter with hooklab's server extension  # doctest: +SKIP
+        'https://hub.example.org/user/ada/hooklab/in/4fG...'
         """
         from .ingress import public_url
 
@@ -831,6 +1095,11 @@ class HookLab(Configurable):
 
     # -- status ----------------------------------------------------------------------------------
     def status_line(self) -> str:
+        """One line on where the lab listens and what it holds (``%hooklab`` prints it).
+
+        >>> lab.status_line()
+        'hooklab listening on http://127.0.0.1:... (db :memory:, 1 capture)'
+        """
         db = self.db_path
         if db != ":memory:":  # (relative only under the working folder: not "../../../abs.db")
             rel = os.path.relpath(db)
