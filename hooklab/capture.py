@@ -606,6 +606,16 @@ class Capture:
     ``headers`` keeps the received order and duplicates; ``body`` holds the exact bytes.
     Use :meth:`header` for a case-insensitive lookup, :meth:`json` for the parsed payload
     (``None`` when the body is not JSON) and :attr:`text` for a lossless-ish text view.
+    ``lab.wait``, ``lab.query``, ``lab.captures`` and ``lab.get`` give them.
+
+    >>> cap
+    <Capture #1 POST /stripe 200 ...B payment_intent.succeeded at ...>
+    >>> cap.method, cap.path, cap.bin, cap.status, cap.provider, cap.verified
+    ('POST', '/stripe', 'stripe', 200, 'stripe', True)
+    >>> cap.event_type, cap.delivery_id
+    ('payment_intent.succeeded', 'evt_...')
+    >>> cap.received_at
+    datetime.datetime(..., tzinfo=datetime.timezone.utc)
     """
 
     id: int
@@ -677,22 +687,46 @@ class Capture:
     @property
     def bin(self) -> str:
         """The bin: the first path segment (``/stripe/events`` -> ``stripe``), or the one a
-        WebSocket recording was given (``hooklab.ws.record(..., bin=...)``)."""
+        WebSocket recording was given (``hooklab.ws.record(..., bin=...)``).
+
+        >>> r = hooklab.send(lab.url_for("stripe", "events/live"), payload={"a": 1})
+        >>> lab.captures[-1].path, lab.captures[-1].bin
+        ('/stripe/events/live', 'stripe')
+        """
         return self.stored_bin if self.stored_bin is not None else bin_of(self.path)
 
     @property
     def size(self) -> int:
-        """Body size in bytes, as received."""
+        """Body size in bytes, as received.
+
+        >>> cap.size == len(cap.body) == int(cap.header("content-length"))
+        True
+        """
         return len(self.body)
 
     @property
     def content_type(self) -> str | None:
-        """The ``Content-Type`` header without parameters, lower-cased."""
+        """The ``Content-Type`` header without parameters, lower-cased (``None`` without one).
+
+        >>> cap.header("content-type"), cap.content_type
+        ('application/json; charset=utf-8', 'application/json')
+        """
         ct = self.header("content-type")
         return ct.split(";", 1)[0].strip().lower() if ct else None
 
     @property
     def charset(self) -> str:
+        """The ``charset`` parameter of ``Content-Type`` (:attr:`text` decodes with it), or
+        ``"utf-8"``.
+
+        >>> r = hooklab.send(lab.url_for("legacy"), payload="caf\\xe9".encode("latin-1"),
+        ...                  headers={"Content-Type": "text/plain; charset=ISO-8859-1"})
+        >>> old = lab.captures[-1]
+        >>> old.charset, old.body, old.text
+        ('ISO-8859-1', b'caf\\xe9', 'café')
+        >>> cap.charset
+        'utf-8'
+        """
         ct = self.header("content-type") or ""
         for part in ct.split(";")[1:]:
             k, _, v = part.partition("=")
@@ -701,7 +735,17 @@ class Capture:
         return "utf-8"
 
     def header(self, name: str, default: str | None = None) -> str | None:
-        """First value of header ``name`` (case-insensitive), or ``default``."""
+        """First value of header ``name`` (case-insensitive), or ``default``.
+
+        >>> r = hooklab.send(lab.url_for("github"), provider="github", event="issues.opened")
+        >>> gh = lab.wait(1, bin="github")[0]
+        >>> gh.header("X-GitHub-Event"), gh.header("x-github-event")
+        ('issues', 'issues')
+        >>> gh.header("X-Hub-Signature-256") is None        # sent without a secret
+        True
+        >>> gh.header("X-Hub-Signature-256", "unsigned")
+        'unsigned'
+        """
         lname = name.lower()
         for k, v in self.headers:
             if k.lower() == lname:
@@ -709,17 +753,42 @@ class Capture:
         return default
 
     def header_all(self, name: str) -> list[str]:
-        """All values of header ``name`` in received order."""
+        """All values of header ``name`` in received order (``headers`` keeps repeats).
+
+        >>> c = Capture(id=1, received_at=datetime.now(timezone.utc), method="POST",
+        ...             path="/relay", headers=[("Via", "1.1 edge"), ("Via", "1.1 proxy")])
+        >>> c.header_all("via"), c.header("via")
+        (['1.1 edge', '1.1 proxy'], '1.1 edge')
+        >>> cap.header_all("x-missing")
+        []
+        """
         lname = name.lower()
         return [v for k, v in self.headers if k.lower() == lname]
 
     def decoded_body(self) -> bytes:
-        """The body with ``Content-Encoding`` undone (capped; see :func:`decode_body`)."""
+        """The body with ``Content-Encoding`` undone (capped; see :func:`decode_body`);
+        :attr:`text` and :meth:`json` read it. ``ValueError`` when it cannot be undone.
+
+        >>> import gzip
+        >>> r = hooklab.send(lab.url_for("zipped"), payload=gzip.compress(b'{"a": 1}'),
+        ...                  headers={"Content-Encoding": "gzip", "Content-Type": "application/json"})
+        >>> z = lab.captures[-1]
+        >>> z.body[:2], z.decoded_body(), z.json()
+        (b'\\x1f\\x8b', b'{"a": 1}', {'a': 1})
+        """
         return decode_body(self.body, self.header("content-encoding"))
 
     @property
     def text(self) -> str:
-        """The (decoded) body as text; undecodable bytes become U+FFFD."""
+        """The (decoded) body as text; undecodable bytes become U+FFFD.
+
+        >>> r = hooklab.send(lab.url_for("notes"), payload="héllo")
+        >>> note = lab.captures[-1]
+        >>> note.text, note.body
+        ('héllo', b'h\\xc3\\xa9llo')
+        >>> cap.text.splitlines()[:3]
+        ['{', '  "id": "evt_...",', '  "object": "event",']
+        """
         try:
             raw = self.decoded_body()
         except ValueError:
@@ -730,7 +799,18 @@ class Capture:
             return raw.decode("utf-8", errors="replace")
 
     def json(self) -> Any:
-        """The parsed JSON payload, or ``None`` when the body is not valid JSON."""
+        """The parsed JSON payload, or ``None`` when the body is not valid JSON (a fresh
+        object each call: change it freely).
+
+        >>> cap.json()["type"], cap.json()["data"]["object"]["amount"]
+        ('payment_intent.succeeded', 2000)
+        >>> r = hooklab.send(lab.url_for("github"), provider="github", event="issues.opened")
+        >>> lab.wait(1, bin="github")[0].json()["action"]
+        'opened'
+        >>> r = hooklab.send(lab.url_for("notes"), payload="not json")
+        >>> lab.captures[-1].json() is None
+        True
+        """
         if not self.body:
             return None
         try:
@@ -743,7 +823,16 @@ class Capture:
             return None
 
     def form(self) -> dict[str, list[str]]:
-        """``application/x-www-form-urlencoded`` fields (empty for other bodies)."""
+        """``application/x-www-form-urlencoded`` fields (empty for other bodies): each name
+        with the list of its values.
+
+        >>> r = hooklab.send(lab.url_for("twilio"), provider="twilio")    # Twilio posts forms
+        >>> sms = lab.wait(1, bin="twilio")[0]
+        >>> sms.form()["Body"], sms.form()["From"]
+        (['Hello from hooklab'], ['+14155550100'])
+        >>> cap.form()                                  # a JSON body
+        {}
+        """
         if self.content_type != "application/x-www-form-urlencoded":
             return {}
         return parse_qs(self.text, keep_blank_values=True)
