@@ -296,7 +296,8 @@ class HookLab(Configurable):
         ingress.unregister(self)
         had = self._store is not None
         self._close_store()
-        self._memory_gone = had and self.db == ":memory:"
+        # (a second stop() keeps saying so: it found no store, and an empty one read as none)
+        self._memory_gone = self._memory_gone or (had and self.db == ":memory:")
 
     close = stop
 
@@ -1105,7 +1106,7 @@ class HookLab(Configurable):
             rel = os.path.relpath(db)
             db = db if rel == os.pardir or rel.startswith(os.pardir + os.sep) else rel
         if self._memory_gone:
-            return f"hooklab stopped (db {db}: its captures went with stop())"
+            return "hooklab stopped (db :memory:, its captures went with stop())"
         n = self.store.count()
         if self.is_running:
             return f"hooklab listening on {self.url} (db {db}, {n_captures(n)})"

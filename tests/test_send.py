@@ -182,3 +182,20 @@ def test_hooklab_send_stays_a_function_after_module_import() -> None:
     assert hooklab.send is hooklab.outbound.sender.send
     with Target() as t:
         assert hooklab.send(t.url, payload={"a": 1}).status == 200
+
+
+@pytest.mark.parametrize("extra, sent", [
+    ([("X-Tag", "a"), ("X-Tag", "b")], [("X-Tag", "a"), ("X-Tag", "b")]),
+    ([("x-tag", "a"), ("X-Other", "o"), ("X-TAG", "b")], [("x-tag", "a"), ("X-TAG", "b"), ("X-Other", "o")]),
+    ({"X-Tag": "only"}, [("X-Tag", "only")]),
+    ([("Content-Type", "text/a"), ("Content-Type", "text/b")], [("Content-Type", "text/a"), ("Content-Type", "text/b")]),
+])
+def test_send_keeps_repeated_headers_given_as_pairs(extra, sent) -> None:  # type: ignore[no-untyped-def]
+    """(found writing a docstring example) ``headers=[("X-Tag", "a"), ("X-Tag", "b")]`` sent
+    only ``X-Tag: b``: the pairs became a dict. A repeated header is how a test of a
+    receiver's parsing (duplicate signatures, two Content-Types) is written."""
+    with Target() as t:
+        send(t.url, payload="hi", headers=extra)
+        (got,) = t.wait(1)
+    names = {k.lower() for k, _ in sent}
+    assert [(k, v) for k, v in got.headers if k.lower() in names] == sent

@@ -292,6 +292,10 @@ def test_an_in_memory_lab_read_after_stop_says_its_captures_are_gone() -> None:
     with pytest.raises(RuntimeError, match="captures were in memory"):
         lab.dataframe()
     assert "went with stop()" in repr(lab)
+    lab.stop()  # (a second stop() found no store: then an empty one read as "0 captures")
+    with pytest.raises(RuntimeError, match="captures were in memory"):
+        len(lab.captures)
+    assert "went with stop()" in repr(lab) and "::" not in lab.status_line()
     assert {t.name for t in threading.enumerate()} - before == set()
     lab.start()  # (begins anew)
     try:

@@ -174,23 +174,33 @@ def _encode(payload: Any) -> tuple[bytes, str | None]:
 
 def _merge(base: list[tuple[str, str]], extra: Mapping[str, str] | Iterable[tuple[str, str]] | None
            ) -> list[tuple[str, str]]:
-    """``base`` with ``extra`` replacing same-named headers (case-insensitive) in place."""
+    """``base`` with ``extra`` replacing same-named headers (case-insensitive) in place; a
+    name ``extra`` gives more than once is sent that many times, in its order.
+
+    >>> _merge([("A", "1"), ("B", "2")], [("b", "x"), ("C", "y"), ("b", "z")])
+    [('A', '1'), ('b', 'x'), ('b', 'z'), ('C', 'y')]
+    """
     if not extra:
         return base
     items = list(extra.items() if isinstance(extra, Mapping) else extra)
     for k, v in items:
         if any(c in f"{k}{v}" for c in "\r\n\0"):
             raise ValueError(f"header {k!r} contains a line break or NUL")
-    new = {k.lower(): (k, str(v)) for k, v in items}
+    new: dict[str, list[tuple[str, str]] | None] = {}
+    for k, v in items:
+        group = new.setdefault(k.lower(), [])
+        assert group is not None
+        group.append((k, str(v)))
     out: list[tuple[str, str]] = []
     for k, v in base:
         if k.lower() in new:
-            if new[k.lower()] is not None:
-                out.append(new[k.lower()])
-                new[k.lower()] = None  # type: ignore[assignment]
+            group = new[k.lower()]
+            if group is not None:  # (the first of base's: all of extra's go there)
+                out.extend(group)
+                new[k.lower()] = None
         else:
             out.append((k, v))
-    out.extend(h for h in new.values() if h is not None)
+    out.extend(h for group in new.values() if group is not None for h in group)
     return out
 
 
