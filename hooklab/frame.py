@@ -917,11 +917,11 @@ def _with_slow(flat: Any, slow: dict[int, Any], n: int, prefix: str) -> Any:
     import numpy as np
     import pandas as pd
 
-    extra = _exact_ints(flatten_payloads(list(slow.values()), prefix=prefix))
+    extra = _exact_ints(_flatten_exact(list(slow.values()), prefix=prefix))
     extra.index = pd.Index(np.fromiter(slow, np.int64, len(slow)))
     if not len(flat.columns):
         return extra.reindex(pd.RangeIndex(n))
-    flat = _exact_ints(flat)
+    flat, extra = _harmonized([_exact_ints(flat), extra])
     try:
         return flat.combine_first(extra)
     except UnicodeEncodeError:  # lone surrogates: no Arrow-backed strings for these columns
@@ -1105,7 +1105,7 @@ def _read_checked(task: tuple[Any, Any, dict[int, bytes], int]) -> tuple[tuple[A
     import pyarrow as pa
 
     try:
-        return _read_task(task), {}
+        return _read_shallow(task)
     except (pa.ArrowInvalid, ValueError):  # (even "changed from number to object" may be a
         pass  # broken body that swallowed the next one: each body is looked at alone)
     chunk, rows, lines, base = task
@@ -1117,13 +1117,51 @@ def _read_checked(task: tuple[Any, Any, dict[int, bytes], int]) -> tuple[tuple[A
     parsed = ((i, _parse_one(bytes(data[int(offs[i]) : int(offs[i + 1])]), 0, True))
               for i in rows.tolist())
     _sort_objects(parsed, base, checked, slow)
-    return _read_task((chunk, np.zeros(0, np.int64), checked, base)), slow
+    read, deep = _read_shallow((chunk, np.zeros(0, np.int64), checked, base))
+    slow.update(deep)
+    return read, slow
+
+
+class _TooDeep(Exception):  # noqa: N818 - a signal, not an error the user sees
+    """Arrow read objects nested deeper than ``json_normalize``'s columns go (see
+    :func:`_deep_rows`): ``rows`` (positions in the table read) go to Python instead."""
+
+    def __init__(self, rows: Any) -> None:
+        super().__init__("objects nested deeper than the columns go")
+        self.rows = rows
+
+
+def _read_shallow(task: tuple[Any, Any, dict[int, bytes], int]) -> tuple[tuple[Any, Any, Any], dict[int, Any]]:
+    """:func:`_read_task`, the objects nested deeper than :data:`_MAX_NORMALIZE_DEPTH`
+    levels taken out first: ``(read, {row: object only Python reads})``. A 450-deep body
+    made Arrow's table 450 structs deep, and every later step (this module's and pandas')
+    recursed over it; Python cuts such a body at the depth ``flatten_payloads`` does."""
+    import numpy as np
+
+    try:
+        return _read_task(task), {}
+    except _TooDeep as deep:
+        chunk, rows, lines, base = task
+        moved = np.unique(np.asarray(deep.rows, np.int64))
+    offs = np.frombuffer(chunk.buffers()[1], np.int64, len(chunk) + 1, chunk.offset * 8)
+    buf = chunk.buffers()[2]
+    data = memoryview(buf) if buf is not None else memoryview(b"")
+    loads, _ = _loads()
+    slow: dict[int, Any] = {}
+    for i in moved.tolist():
+        line = lines.get(i)
+        slow[base + i] = loads(line) if line is not None else _parse_one(
+            bytes(data[int(offs[i]) : int(offs[i + 1])]), 0, True)
+    gone = set(moved.tolist())
+    rest = (chunk, np.setdiff1d(rows, moved), {k: v for k, v in lines.items() if k not in gone}, base)
+    return _read_task(rest), slow  # (none of these is that deep: no second round)
 
 
 def _python_only(value: Any) -> bool:
     """Whether a parsed payload holds what Arrow's columns would not give back as
     ``json_normalize`` does: a NaN or an infinity, an integer outside int64 (Arrow reads
-    it as a float), or a key with a dot in an object that is not in a list (its column
+    it as a float; one past 64 bits, which orjson reads as a float, :func:`_checked` refuses
+    in Arrow's column), or a key with a dot in an object that is not in a list (its column
     name would be another field's)."""
     todo = [(value, True)]
     while todo:
@@ -1131,6 +1169,8 @@ def _python_only(value: Any) -> bool:
         if isinstance(v, float):
             if v != v or v in (float("inf"), float("-inf")):
                 return True
+            if float(1 << 63) <= v <= float(1 << 64):  # (an integer past 64 bits orjson read:
+                return True  # Arrow's column would be refused again, see _checked)
         elif isinstance(v, int):
             if not -(1 << 63) <= v < 1 << 63:
                 return True
@@ -1262,8 +1302,10 @@ def _slow_rows(b: Any, k: int, rows: Any) -> dict[int, Any]:
 #: the kind under which ``flatten=True`` keeps a column segment's parsed payloads
 #: (``CaptureStore.keep_summaries``): an Arrow IPC stream (LZ4) of the objects Arrow read
 #: (``flat-1`` tables were read without the borders between bodies checked, see :func:`_objects`;
-#: ``flat-2`` ones lack the exact values of lists, see :func:`_exact_lists`)
-FLAT_KIND = "flat-3"
+#: ``flat-2`` ones lack the exact values of lists, see :func:`_exact_lists`; ``flat-3`` ones
+#: lack the integers past 2**53 of columns Arrow made floats and may hold objects nested
+#: deeper than the columns go, see :func:`_nested_past`)
+FLAT_KIND = "flat-4"
 _FLAT_KEEP_BATCH = 16  # segments per write: the writer's transaction stays short
 # LZ4: read back 5x faster than zstd (0.3 against 1.8 ms a segment), kept twice the size
 # (about 65 MB per million Stripe-like captures, against 33)
@@ -1352,7 +1394,7 @@ def _unpack_flat(blob: bytes, key: tuple[int, int, int]) -> tuple[Any, Any, Any,
         raise ValueError(f"not a kept segment: {exc}") from exc
     both = np.concatenate([rows, slow])
     m = key[2]
-    if (of != _segment_name(key) or len(rows) != table.num_rows
+    if (of != _segment_name(key) or len(rows) != table.num_rows or _nested_past(table.schema)
             or (len(both) and (both.min() < 0 or both.max() >= m))
             or any(_has_timestamps(f.type) for f in table.schema)):
         raise ValueError("a kept segment does not describe its rows")
@@ -1474,6 +1516,8 @@ def _read_task(task: tuple[Any, Any, dict[int, bytes], int]) -> tuple[Any, Any, 
         )
         if table.num_rows != len(order):
             raise ValueError("not one object per body")
+        if _nested_past(table.schema):
+            raise _TooDeep(order[_deep_rows(table)])
         if _dotted(table.schema):  # each body read by Python then (_read_checked)
             raise ValueError("a key with a dot: its column would be another field's")
         try:
@@ -1592,8 +1636,50 @@ def _dotted(fields: Any) -> bool:
     """Whether a field with a dot in its name is among ``fields`` or their structs'."""
     import pyarrow as pa
 
-    return any("." in f.name or (pa.types.is_struct(f.type) and _dotted(list(f.type)))
-               for f in fields)
+    todo = list(fields)  # (a loop, not recursion: a struct may nest hundreds deep)
+    while todo:
+        f = todo.pop()
+        if "." in f.name:
+            return True
+        if pa.types.is_struct(f.type):
+            todo.extend(f.type)
+    return False
+
+
+def _nested_past(fields: Any, level: int = 0) -> bool:
+    """Whether objects nest deeper among ``fields`` (a schema's, at ``level``) than the
+    columns of ``json_normalize`` go: a struct at level :data:`_MAX_NORMALIZE_DEPTH` (0: a
+    top-level field), which :func:`flatten_payloads` keeps whole as one value."""
+    import pyarrow as pa
+
+    todo = [(f, level) for f in fields]
+    while todo:
+        f, level = todo.pop()
+        if pa.types.is_struct(f.type):
+            if level >= _MAX_NORMALIZE_DEPTH:
+                return True
+            todo.extend((g, level + 1) for g in f.type)
+    return False
+
+
+def _deep_rows(table: Any) -> Any:
+    """Positions of the rows of ``table`` with an object at level
+    :data:`_MAX_NORMALIZE_DEPTH` (see :func:`_nested_past`)."""
+    import numpy as np
+    import pyarrow as pa
+
+    deep = np.zeros(table.num_rows, bool)
+    todo = [(col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col, 0)
+            for col in table.columns]
+    while todo:
+        arr, level = todo.pop()
+        if not pa.types.is_struct(arr.type) or not _nested_past([pa.field("", arr.type)], level):
+            continue  # (no deeper object under this one)
+        if level >= _MAX_NORMALIZE_DEPTH:
+            deep |= np.asarray(arr.is_valid())
+        else:  # (flatten: each field's nulls include its parent's)
+            todo.extend((child, level + 1) for child in arr.flatten())
+    return np.flatnonzero(deep)
 
 
 def _checked(table: Any) -> Any:
@@ -1626,20 +1712,50 @@ def _checked(table: Any) -> Any:
 
 
 def _strings_for_timestamps(t: Any) -> Any:
-    """``t`` with every timestamp (Arrow infers them from ISO strings) read as a string."""
+    """``t`` with every timestamp (Arrow infers them from ISO strings) read as a string.
+    (A loop, not recursion: lists may nest hundreds deep.)"""
     import pyarrow as pa
 
-    if pa.types.is_timestamp(t) or pa.types.is_date(t) or pa.types.is_time(t):
-        return pa.string()
-    if pa.types.is_struct(t):
-        return pa.struct([pa.field(f.name, _strings_for_timestamps(f.type)) for f in t])
-    if pa.types.is_list(t) or pa.types.is_large_list(t):
-        return pa.list_(_strings_for_timestamps(t.value_type))
-    return t
+    if not _has_timestamps(t):
+        return t
+    done: list[Any] = []  # the types made, in the order the loop finishes them
+    todo: list[tuple[Any, bool]] = [(t, False)]
+    while todo:
+        u, ready = todo.pop()
+        if pa.types.is_timestamp(u) or pa.types.is_date(u) or pa.types.is_time(u):
+            done.append(pa.string())
+        elif pa.types.is_struct(u):
+            if not ready:  # its fields first (last one on top), then the struct
+                todo.append((u, True))
+                todo.extend((f.type, False) for f in reversed(list(u)))
+            else:
+                k = u.num_fields
+                kids, done[len(done) - k:] = done[len(done) - k:], []
+                done.append(pa.struct([pa.field(f.name, kid) for f, kid in zip(u, kids, strict=True)]))
+        elif pa.types.is_list(u) or pa.types.is_large_list(u):
+            if not ready:
+                todo.append((u, True))
+                todo.append((u.value_type, False))
+            else:
+                done.append(pa.list_(done.pop()))
+        else:
+            done.append(u)
+    return done[0]
 
 
 def _has_timestamps(t: Any) -> bool:
-    return _strings_for_timestamps(t) != t
+    import pyarrow as pa
+
+    todo = [t]
+    while todo:
+        u = todo.pop()
+        if pa.types.is_timestamp(u) or pa.types.is_date(u) or pa.types.is_time(u):
+            return True
+        if pa.types.is_struct(u):
+            todo.extend(f.type for f in u)
+        elif pa.types.is_list(u) or pa.types.is_large_list(u):
+            todo.append(u.value_type)
+    return False
 
 
 def _read_objects(buf: Any, count: int, cut: int) -> Any:
@@ -1655,6 +1771,8 @@ def _read_objects(buf: Any, count: int, cut: int) -> Any:
         parse_options=pj.ParseOptions(newlines_in_values=True),
     ) if 0 < cut < buf.size else None
     fields = sample.schema if sample is not None else pa.schema([])
+    if _nested_past(fields):  # (read whole: the rows that deep are found there)
+        fields = pa.schema([])
     schema = pa.schema([pa.field(f.name, _strings_for_timestamps(f.type)) for f in fields])
     for _ in range(3):
         whole = pa.BufferReader(buf)
@@ -1667,6 +1785,8 @@ def _read_objects(buf: Any, count: int, cut: int) -> Any:
         )
         if table.num_rows != count:
             raise ValueError("not one object per body")
+        if _nested_past(table.schema):
+            raise _TooDeep(_deep_rows(table))
         if not any(_has_timestamps(f.type) for f in table.schema):
             return _checked(table)
         schema = pa.schema([pa.field(f.name, _strings_for_timestamps(f.type)) for f in table.schema])
@@ -1694,6 +1814,11 @@ def _arrow_flatten(
         try:
             table = _read_objects(buf, len(order), cut)
             pieces.append((order, _normalize_like(table, prefix, _exact_lists(table, joined))))
+        except _TooDeep as deep:  # those rows to Python (cut where json_normalize's columns end)
+            moved = order[np.asarray(deep.rows, np.int64)]
+            slow.update(zip(moved.tolist(), payloads[moved].__array__().tolist(), strict=True))
+            gone = set(moved.tolist())
+            todo.append((np.setdiff1d(part, moved), {k: v for k, v in extra.items() if k not in gone}))
         except (pa.ArrowInvalid, ValueError):
             valid = _valid_objects(payloads, part)
             if len(valid) < len(part):  # some were not JSON objects after all
@@ -1705,10 +1830,10 @@ def _arrow_flatten(
                     todo.append((part[codes[part] == g], {k: v for k, v in extra.items() if codes[k] == g}))
             else:  # the types differ inside one group: pandas, the slow way
                 vals = payloads[order].__array__().tolist()
-                pieces.append((order, flatten_payloads(vals, prefix=prefix)))
+                pieces.append((order, _flatten_exact(vals, prefix=prefix)))
     if slow:
         at = np.fromiter(slow, np.int64, len(slow))
-        pieces.append((at, flatten_payloads(list(slow.values()), prefix=prefix)))
+        pieces.append((at, _flatten_exact(list(slow.values()), prefix=prefix)))
     if not pieces:
         return pd.DataFrame(index=pd.RangeIndex(n))
     if len(pieces) == 1 and len(pieces[0][0]) == n and np.array_equal(pieces[0][0], np.arange(n)):
@@ -1719,6 +1844,7 @@ def _arrow_flatten(
     for at, frame in pieces:
         frame.index = pd.Index(at)
         frames.append(_exact_ints(frame))
+    frames = _harmonized(frames)
     whole = pd.concat(frames, axis=0, sort=False) if len(frames) > 1 else frames[0]
     return whole.reindex(pd.RangeIndex(n))
 
@@ -1736,16 +1862,19 @@ def _normalize_like(
     table: Any, prefix: str, exact: dict[str, list[tuple[int, Any]]] | None = None
 ) -> Any:
     """An Arrow table of objects -> the columns ``json_normalize`` makes of them: nested
-    objects become dotted columns, lists stay lists, missing integers make floats (but
-    pandas' nullable ``Int64`` where a float would change one: :func:`_exact_ints`). A list
-    is the one in the body: ``exact`` (:func:`_exact_lists`) gives the values of the rows
-    where Arrow's would differ."""
+    objects become dotted columns, lists stay lists, integers with missing rows floats
+    (pandas' nullable ``Int64`` where a value is past 2**53, which a float would change; the
+    frame's ``attrs["ints"]`` names the others, for :func:`_harmonized`). A list is the one in the body,
+    and so is an integer past 2**53 in a column Arrow made floats (it met a float there):
+    ``exact`` (:func:`_exact_lists`) gives the values of the rows where Arrow's would
+    differ."""
     import pandas as pd
     import pyarrow as pa
 
     while any(pa.types.is_struct(f.type) for f in table.schema):
         table = table.flatten()
     cols: dict[str, Any] = {}
+    ints = []
     for name, col in zip(table.column_names, table.columns, strict=True):
         t = col.type
         if pa.types.is_null(t):
@@ -1754,49 +1883,116 @@ def _normalize_like(
             cols[prefix + name] = pd.Series(_lists(col, (exact or {}).get(name)), dtype=object)
         elif col.null_count and pa.types.is_integer(t) and _past_float(col):
             cols[prefix + name] = col.to_pandas(types_mapper={t: pd.Int64Dtype()}.get)
+        elif col.null_count and pa.types.is_integer(t):  # (float64 is quicker than Int64 and
+            cols[prefix + name] = col.to_pandas()  # settling it: 12 ms a 1M-row column)
+            ints.append(prefix + name)
+        elif pa.types.is_floating(t) and (exact or {}).get(name):
+            cols[prefix + name] = _exact_floats(col, exact[name])  # type: ignore[index]
         else:
             cols[prefix + name] = col.to_pandas()
-    return pd.DataFrame(cols)
+    frame = pd.DataFrame(cols)
+    frame.attrs["ints"] = ints
+    return frame
 
 
 #: integers a float64 holds exactly are those of at most this magnitude
 _FLOAT_EXACT = 1 << 53
 
 
+def _exact_floats(col: Any, exact: list[tuple[int, Any]]) -> Any:
+    """Float column ``col`` (Arrow's) as objects, the rows of ``exact`` holding the integers
+    of their bodies (past 2**53: a float would change them)."""
+    values = col.to_pandas().astype(object)
+    for i, v in exact:
+        values.iat[i] = v
+    return values
+
+
 def _past_float(col: Any) -> bool:
-    """Whether Arrow integer column ``col`` holds a value a float64 would change (past 2**53:
-    Discord's and Twitter's snowflake ids, 64-bit database keys). One vectorised pass."""
+    """Whether Arrow integer column ``col`` holds a value a float64 would change (past 2**53).
+    One vectorised pass."""
     import pyarrow.compute as pc
 
     low, high = pc.min_max(col).values()
     return low.is_valid and (low.as_py() < -_FLOAT_EXACT or high.as_py() > _FLOAT_EXACT)
 
 
+def _big(col: Any) -> bool:
+    """Whether pandas integer column ``col`` (int64 or ``Int64``) holds a value a float64
+    would change (past 2**53: Discord's and Twitter's snowflake ids, 64-bit keys)."""
+    if not len(col) or not col.notna().any():
+        return False
+    return int(col.max()) > _FLOAT_EXACT or int(col.min()) < -_FLOAT_EXACT
+
+
 def _exact_ints(frame: Any) -> Any:
-    """``frame`` with each int64 column holding a value past 2**53 made pandas' nullable
-    ``Int64``, before rows are added to it (``reindex``, ``concat``, ``combine_first`` turn
-    an int64 column with missing rows into float64, which would change those values)."""
+    """``frame`` with each int64 column made pandas' nullable ``Int64``, before rows are added
+    to it (``reindex``, ``concat``, ``combine_first`` turn an int64 column with missing rows
+    into float64, which would change a value past 2**53; :func:`_settled_ints` makes the
+    columns with none such floats again at the end)."""
     import numpy as np
     import pandas as pd
 
     for name in frame.columns:
-        col = frame[name]
-        if col.dtype == np.int64 and len(col) and (
-                int(col.max()) > _FLOAT_EXACT or int(col.min()) < -_FLOAT_EXACT):
-            frame[name] = col.astype(pd.Int64Dtype())
+        if frame[name].dtype == np.int64:
+            frame[name] = frame[name].astype(pd.Int64Dtype())
     return frame
 
 
-def _settled_ints(frame: Any) -> Any:
-    """``frame`` with each ``Int64`` column that has no missing value back to plain int64 (a
-    column present in every row keeps the dtype ``json_normalize`` gives it)."""
+def _harmonized(frames: list[Any]) -> list[Any]:
+    """``frames`` (parts of one frame, their rows to be combined) with the columns they share
+    made to combine as one body-by-body read would: integers and floats give floats, or
+    objects holding both exactly if an integer is past 2**53 (pandas would make the
+    integers nullable floats, changing it); a column that is ``None`` in every row of a part
+    gives way to the other parts' type (as Arrow's null type does)."""
     import numpy as np
     import pandas as pd
 
+    where: dict[Any, list[int]] = {}
+    marked: set[tuple[int, Any]] = set()  # float columns of integers (:func:`_normalize_like`)
+    for k, f in enumerate(frames):
+        marked.update((k, name) for name in f.attrs.get("ints", ()))
+        for name in f.columns:
+            where.setdefault(name, []).append(k)
+    for name, ks in where.items():
+        if len(ks) < 2:
+            continue
+        cols = {k: frames[k][name] for k in ks}
+        nones = [k for k, c in cols.items() if c.dtype == object and not c.notna().any()]
+        if nones and len(nones) < len(ks):
+            for k in nones:
+                frames[k] = frames[k].drop(columns=[name])
+        ints = [k for k, c in cols.items() if isinstance(c.dtype, pd.Int64Dtype) or c.dtype == np.int64]
+        floats = [k for k, c in cols.items() if c.dtype == np.float64 and (k, name) not in marked]
+        whole = [k for k, c in cols.items() if c.dtype == np.float64 and (k, name) in marked]
+        if whole and ints and not floats and any(_big(cols[k]) for k in ints):
+            for k in whole:  # integers all: Int64 (these are within 2**53, exact as floats)
+                frames[k][name] = cols[k].astype(pd.Int64Dtype())
+            continue
+        floats += whole
+        if ints and floats:
+            exact = any(_big(cols[k]) for k in ints)
+            for k in ints + floats:
+                c = cols[k]
+                frames[k][name] = c.astype(object) if exact else c.astype(np.float64)
+    return frames
+
+
+def _settled_ints(frame: Any) -> Any:
+    """``frame`` with its ``Int64`` columns in the dtype ``json_normalize`` gives: int64 where
+    no value is missing, float64 where one is (pandas' NaN) unless a value is past 2**53 (a
+    float would change it: then ``Int64`` stays, exact, ``<NA>`` where missing)."""
+    import numpy as np
+    import pandas as pd
+
+    frame.attrs.pop("ints", None)  # (:func:`_normalize_like`'s note, for combining only)
     for name in frame.columns:
         col = frame[name]
-        if isinstance(col.dtype, pd.Int64Dtype) and not col.isna().any():
-            frame[name] = col.to_numpy(np.int64)
+        if isinstance(col.dtype, pd.Int64Dtype):
+            if not col.isna().any():
+                frame[name] = col.to_numpy(np.int64)
+            elif not _big(col):
+                frame[name] = col.to_numpy(np.float64, na_value=np.nan)
     return frame
 
 
@@ -1828,11 +2024,15 @@ def _exact_lists(table: Any, bodies: Any) -> dict[str, list[tuple[int, Any]]]:
     list), ...]}``. Arrow gives the items of one list column one type, so ``[1]`` next to
     ``[1.5]`` reads as ``[1.0]`` and ``[{"q": 1}]`` next to ``[{"r": 2}]`` as ``[{"q": 1,
     "r": None}]``. Those rows (an item struct with a field missing or null, a float item
-    that is a whole number) are parsed by Python, as the json column parses them."""
-    found = _inexact_lists(table)
+    that is a whole number) are parsed by Python, as the json column parses them. So are the
+    rows of a float column (not in a list) holding a whole number past 2**53: Arrow makes
+    ``1234567890123456789`` next to ``1.5`` a float, changing it; the body's integer is kept
+    (:func:`_exact_floats`)."""
+    found = [(path, rows, list) for path, rows in _inexact_lists(table)]
+    found += [(path, rows, int) for path, rows in _inexact_floats(table)]
     patches: dict[str, list[tuple[int, Any]]] = {}
     parsed: dict[int, Any] = {}
-    for path, rows in found:
+    for path, rows, kind in found:
         items = []
         for i in rows.tolist():
             value = parsed.get(i)
@@ -1840,7 +2040,7 @@ def _exact_lists(table: Any, bodies: Any) -> dict[str, list[tuple[int, Any]]]:
                 value = parsed[i] = _orjson_then_json(bodies[i].as_py())
             for key in path:
                 value = value.get(key) if isinstance(value, dict) else None
-            if isinstance(value, list):
+            if type(value) is kind:  # (a float stays as Arrow has it; bool is not int)
                 items.append((i, value))
         if items:
             patches[".".join(path)] = items
@@ -1888,19 +2088,43 @@ def _unpacked_lists(packed: bytes, table: Any) -> dict[str, list[tuple[int, Any]
     if not isinstance(got, dict):
         raise ValueError("kept lists are not by column")
     names = set(_list_columns(table.schema))
+    floats = set(_float_columns(table.schema))  # (their integers past 2**53: _exact_floats)
     n = table.num_rows
     out: dict[str, list[tuple[int, Any]]] = {}
     for name, items in got.items():
-        if name not in names or not isinstance(items, list):
+        if (name not in names and name not in floats) or not isinstance(items, list):
             raise ValueError("kept lists of a column the table does not have")
         fixed = []
         for item in items:
             if (not isinstance(item, list) or len(item) != 2 or type(item[0]) is not int
-                    or not 0 <= item[0] < n or not isinstance(item[1], list)):
+                    or not 0 <= item[0] < n
+                    or not (isinstance(item[1], list) if name in names else type(item[1]) is int)):
                 raise ValueError("kept lists of rows the table does not have")
             fixed.append((item[0], item[1]))
         out[name] = fixed
     return out
+
+
+def _scalar_columns(fields: Any, test: Callable[[Any], bool]) -> dict[str, Any]:
+    """{dotted name: type} of the columns ``Table.flatten`` makes of these fields whose type
+    passes ``test`` (structs are looked into, lists are not)."""
+    import pyarrow as pa
+
+    out = {}
+    todo = [((f.name,), f.type) for f in fields]
+    while todo:
+        path, t = todo.pop()
+        if pa.types.is_struct(t):
+            todo.extend(((*path, f.name), f.type) for f in t)
+        elif test(t):
+            out[".".join(path)] = t
+    return out
+
+
+def _float_columns(fields: Any) -> dict[str, Any]:
+    import pyarrow as pa
+
+    return _scalar_columns(fields, pa.types.is_floating)
 
 
 def _list_columns(fields: Any, path: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -1934,6 +2158,29 @@ def _inexact_lists(table: Any) -> list[tuple[tuple[str, ...], Any]]:
             mask = _inexact_items(arr)
             if mask is not None:
                 out.append((path, np.flatnonzero(mask)))
+    return out
+
+
+def _inexact_floats(table: Any) -> list[tuple[tuple[str, ...], Any]]:
+    """``(path, table rows)`` of the float columns (inside structs too, not in lists) with a
+    whole number past 2**53 in those rows: maybe an integer of the body Arrow made a float."""
+    import numpy as np
+    import pyarrow as pa
+
+    out: list[tuple[tuple[str, ...], Any]] = []
+    todo = [((name,), col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col)
+            for name, col in zip(table.column_names, table.columns, strict=True)]
+    while todo:
+        path, arr = todo.pop()
+        t = arr.type
+        if pa.types.is_struct(t):
+            todo.extend(((*path, t.field(k).name), child) for k, child in enumerate(arr.flatten()))
+        elif pa.types.is_floating(t):
+            v = arr.to_numpy(zero_copy_only=False)
+            with np.errstate(invalid="ignore"):
+                rows = np.flatnonzero((np.abs(v) > _FLOAT_EXACT) & (v == np.floor(v)))
+            if len(rows):
+                out.append((path, rows))
     return out
 
 
@@ -1974,31 +2221,94 @@ def _inexact_items(arr: Any) -> Any:
 
 
 def flatten_payloads(payloads: list[Any], *, index: Any = None, prefix: str = "payload.") -> pd.DataFrame:
-    """``payload.*`` columns from parsed payloads (non-dict payloads give empty rows).
+    """``payload.*`` columns from parsed payloads (non-dict payloads give empty rows): the
+    columns ``pandas.json_normalize`` gives, with integers past 2**53 kept exact.
 
-    Nesting deeper than 32 levels is kept as objects rather than exploded.
+    >>> flatten_payloads([{"a": {"b": 1}, "id": 1234567890123456789}, {"c": None}])
+    ...   # payload.id Int64 [1234567890123456789, <NA>], payload.a.b float64 [1.0, NaN],
+    ...   # payload.c object [NaN, None]
+
+    An object nested deeper than 32 levels is one value (a ``dict``) in the column of its
+    path, as ``json_normalize(max_level=32)`` keeps it, however deep it goes.
     """
+    return _settled_ints(_flatten_exact(payloads, index=index, prefix=prefix))
+
+
+def _flat_record(obj: dict[str, Any]) -> dict[str, Any]:
+    """One object as ``json_normalize`` makes it a record (its keys in pandas' order: the
+    top level's values that are not objects, then the objects' fields, depth first), in a
+    loop rather than pandas' recursion: an object at level :data:`_MAX_NORMALIZE_DEPTH`
+    stays whole, so that a body nested 1,000 deep is one value, not a RecursionError."""
+    record = {k: v for k, v in obj.items() if not isinstance(v, dict)}
+    stack = [("", 0, iter([(k, v) for k, v in obj.items() if isinstance(v, dict)]))]
+    while stack:  # (at most _MAX_NORMALIZE_DEPTH + 1 deep)
+        prefix, level, items = stack[-1]
+        for k, v in items:
+            key = f"{prefix}.{k}" if prefix else k
+            if isinstance(v, dict) and level < _MAX_NORMALIZE_DEPTH:
+                stack.append((key, level + 1, iter(v.items())))
+                break
+            record[key] = v
+        else:
+            stack.pop()
+    return record
+
+
+def _flatten_exact(payloads: list[Any], *, index: Any = None, prefix: str = "payload.") -> pd.DataFrame:
+    """:func:`flatten_payloads` before :func:`_settled_ints`: an integer column with missing
+    rows is ``Int64`` (so that it combines with other parts exactly, see :func:`_harmonized`)."""
     import pandas as pd
 
     dicts = [p if isinstance(p, dict) else {} for p in payloads]
     if not any(dicts):
         return pd.DataFrame(index=index)
-    def normalize() -> pd.DataFrame:
-        try:
-            return pd.json_normalize(dicts)  # pandas' fast path (no max_level)
-        except RecursionError:
-            return pd.json_normalize(dicts, max_level=_MAX_NORMALIZE_DEPTH)
-
+    records = [_flat_record(d) for d in dicts]
     try:
-        flat = normalize()
+        flat = pd.DataFrame(records)
     except UnicodeEncodeError:  # lone surrogates: no Arrow-backed strings for these columns
         import warnings
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             with pd.option_context("future.infer_string", False):
-                flat = normalize()
+                flat = pd.DataFrame(records)
+    _exact_numbers(flat, records)
     flat.columns = [f"{prefix}{c}" for c in flat.columns]
     if index is not None:
         flat.index = index
     return flat
+
+
+_MISSING = object()
+
+
+def _exact_numbers(flat: Any, records: list[dict[str, Any]]) -> None:
+    """The float64 columns pandas made of ``records`` (flat objects) as Arrow's reading gives
+    them: integers with missing rows ``Int64`` (a float changes one past 2**53), integers
+    past 2**53 among floats objects holding each exactly, a field that is ``null`` wherever
+    it is present ``None`` (an object column). Only columns that may be such are looked at
+    again, value by value."""
+    import numpy as np
+    import pandas as pd
+
+    for name in flat.columns:
+        col = flat[name]
+        if col.dtype != np.float64:
+            continue
+        v = col.to_numpy()
+        with np.errstate(invalid="ignore"):
+            big = np.abs(v) > _FLOAT_EXACT
+        if not np.isnan(v).any() and not big.any():
+            continue
+        values = [r.get(name, _MISSING) for r in records]
+        present = [x for x in values if x is not _MISSING and x is not None]
+        if not present:
+            if any(x is None for x in values):  # null wherever present: as Arrow reads it
+                flat[name] = pd.Series([None] * len(values), dtype=object, index=flat.index)
+            continue
+        ints = [x for x in present if type(x) is int]
+        if len(ints) == len(present) and all(-(1 << 63) <= x < 1 << 63 for x in ints):
+            flat[name] = pd.array([x if type(x) is int else None for x in values], dtype="Int64")
+        elif any(abs(x) > _FLOAT_EXACT for x in ints):  # floats and such integers: both exact
+            flat[name] = pd.Series([np.nan if x is _MISSING else x for x in values], dtype=object,
+                                   index=flat.index)
