@@ -33,6 +33,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from hooklab.frame import FLAT_KIND
+
 pytestmark = pytest.mark.timeout(120)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -65,7 +67,7 @@ def _make_store(path: str) -> None:
     try:
         lab.dataframe(flatten=True)
         lab.schema()
-        _wait(lambda: set(_kinds(path)) == {"flat-3", "schema-2"})
+        _wait(lambda: set(_kinds(path)) == {FLAT_KIND, "schema-2"})
     finally:
         lab.stop()
     db = sqlite3.connect(path)
@@ -441,8 +443,8 @@ def _lz4_json(value: Any) -> bytes:
 def test_damaged_kept_payloads_are_parsed_again(pristine, tmp_path, damage, change) -> None:  # type: ignore[no-untyped-def]
     base, want = pristine
     path = _copy(base, tmp_path)
-    blob = change(_blob(path, "SELECT data FROM segment_summaries WHERE kind = 'flat-3'"))
-    _update(path, "UPDATE segment_summaries SET data = ? WHERE kind = 'flat-3'", (blob,))
+    blob = change(_blob(path, f"SELECT data FROM segment_summaries WHERE kind = '{FLAT_KIND}'"))
+    _update(path, f"UPDATE segment_summaries SET data = ? WHERE kind = '{FLAT_KIND}'", (blob,))
     _same_or(_reads(path, str(tmp_path / "out")), want, {})
 
 
