@@ -2224,9 +2224,11 @@ def flatten_payloads(payloads: list[Any], *, index: Any = None, prefix: str = "p
     """``payload.*`` columns from parsed payloads (non-dict payloads give empty rows): the
     columns ``pandas.json_normalize`` gives, with integers past 2**53 kept exact.
 
-    >>> flatten_payloads([{"a": {"b": 1}, "id": 1234567890123456789}, {"c": None}])
-    ...   # payload.id Int64 [1234567890123456789, <NA>], payload.a.b float64 [1.0, NaN],
-    ...   # payload.c object [NaN, None]
+    >>> df = flatten_payloads([{"a": {"b": 1}, "id": 1234567890123456789}, {"c": None}])
+    >>> df.dtypes.astype(str).to_dict()
+    {'payload.id': 'Int64', 'payload.a.b': 'float64', 'payload.c': 'object'}
+    >>> df["payload.id"].tolist(), df["payload.c"].tolist()
+    ([1234567890123456789, <NA>], [None, None])
 
     An object nested deeper than 32 levels is one value (a ``dict``) in the column of its
     path, as ``json_normalize(max_level=32)`` keeps it, however deep it goes.
