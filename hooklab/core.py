@@ -906,8 +906,8 @@ class HookLab(Configurable):
         targets = {**(self._forwarder.targets if self._forwarder is not None else {}), bin: to}
         chain, url, current = [bin], to, self._own_bin(to)
         while current is not None:
-            if urlsplit(url).path in ("", "/"):  # (the path suffix would pick the bin: /a/a/a
-                raise ValueError(  # comes back to a once per segment)
+            if not urlsplit(url).path.strip("/"):  # (the path suffix would pick the bin:
+                raise ValueError(  # /a/a/a comes back to a once per segment; "//" too)
                     f"forward target {scrubbed_url(url)} is this lab's root: the path after "
                     f"bin {chain[-1]!r} would choose the bin it lands in (name one: {url.rstrip('/')}/<bin>)")
             chain.append(current)
