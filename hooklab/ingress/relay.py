@@ -76,7 +76,9 @@ _HOP = {
     "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
     "transfer-encoding", "upgrade", "proxy-connection", "content-length", "expect",
 }  # fmt: skip
-_PRIVATE = {"cookie", "authorization", "x-xsrftoken", "x-csrftoken"}
+#: never passed on, nor listed for the lab to store: the Jupyter user's session, and the
+#: credential a sender gave a proxy on its way (a hop's, never the webhook's)
+_PRIVATE = {"cookie", "authorization", "x-xsrftoken", "x-csrftoken", "proxy-authorization"}
 _RESPONSE_DROP = _HOP | {"set-cookie", "server", "date", "content-security-policy"}
 _LOOPBACK = ("127.0.0.1", "::1", "localhost")
 _SAFE_HEADERS = {
@@ -411,8 +413,10 @@ class RelayHandler(web.RequestHandler):
         if self.target is not None and self.target.nonce:
             listed = guard.relay_headers(received + own)
             out.append((guard.RELAY_URL, url))
+            out.append((guard.RELAY_PROOF, guard.relay_proof(self.target.nonce, url)))
             out.append((guard.RELAY_HEADERS, listed))
-            out.append((guard.RELAY_PROOF, guard.relay_proof(self.target.nonce, url, listed)))
+            out.append((guard.RELAY_HEADERS_PROOF,
+                        guard.relay_proof(self.target.nonce, url, listed)))
         return out
 
     def _public_origin(self) -> str:

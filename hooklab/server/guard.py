@@ -41,6 +41,8 @@ from tornado import web
 
 __all__ = [
     "RELAY_HEADERS",
+    "RELAY_HEADERS_PROOF",
+    "RELAY_PREFIX",
     "RELAY_PROOF",
     "RELAY_URL",
     "Relayed",
@@ -179,11 +181,17 @@ def runtime_stamp(runtime_dir: str) -> tuple[tuple[str, int, int], ...]:
 
 
 #: what the Jupyter relay adds to a request it passes on: the public URL the sender called
-#: (with the key), the header fields as the relay received them (JSON), and a proof that the
-#: relay, which knows the lab's nonce, sent both
+#: (with the key) and a proof that the relay, which knows the lab's nonce, sent it; the header
+#: fields as the relay received them (JSON) and a proof of URL and list together. Two proofs:
+#: a lab of an older hooklab (a kernel's own environment) knows the first only, and a relay
+#: that sent one proof of both was refused there (the key then stored with the headers)
 RELAY_URL, RELAY_PROOF = "X-Hooklab-Relay-Url", "X-Hooklab-Relay-Proof"
-RELAY_HEADERS = "X-Hooklab-Relay-Headers"
-_RELAY_NAMES = (RELAY_URL.lower(), RELAY_PROOF.lower(), RELAY_HEADERS.lower())
+RELAY_HEADERS, RELAY_HEADERS_PROOF = "X-Hooklab-Relay-Headers", "X-Hooklab-Relay-Headers-Proof"
+_RELAY_NAMES = (RELAY_URL.lower(), RELAY_PROOF.lower(), RELAY_HEADERS.lower(),
+                RELAY_HEADERS_PROOF.lower())
+#: what every relay header's name starts with: a request that carries a proof the lab cannot
+#: check has them all dropped (they may hold the key), never stored
+RELAY_PREFIX = "x-hooklab-relay-"
 
 
 def relay_proof(nonce: str, url: str, headers: str = "") -> str:
@@ -195,6 +203,10 @@ def relay_proof(nonce: str, url: str, headers: str = "") -> str:
         return hmac.new(nonce.encode(), b"relayed-url+headers\n" + data,
                         hashlib.sha256).hexdigest()
     return hmac.new(nonce.encode(), b"relayed-url\n" + data, hashlib.sha256).hexdigest()
+
+
+def _proves(given: str, right: str) -> bool:
+    return given.isascii() and hmac.compare_digest(given.encode(), right.encode())
 
 
 def relay_headers(fields: list[tuple[str, str]]) -> str:
@@ -246,9 +258,9 @@ def relayed_url(server: Any, headers: list[tuple[str, str]]) -> Relayed | None:
     adds ``Content-Type``, ``User-Agent``, ``Connection`` and a length of its own, and sends
     repeats of a name together, so the relay lists what it got in :data:`RELAY_HEADERS`;
     without that list, the request's headers without the relay's). ``None`` unless the
-    relay's proof of the URL and the list is right (a sender going straight to the lab cannot
-    make one: the nonce never leaves this user's files); with a right proof the relay's
-    headers always go.
+    relay's proof of the URL is right (a sender going straight to the lab cannot make one: the
+    nonce never leaves this user's files; the list is taken only with its own proof, of URL
+    and list together); with a right proof the relay's headers always go.
 
     >>> class S: relay_nonce = "n0nce"
     >>> url = "https://hub.example.org/user/ada/hooklab/in/K3Y/sms?x=1"
@@ -261,12 +273,11 @@ def relayed_url(server: Any, headers: list[tuple[str, str]]) -> Relayed | None:
     """
     got = {k.lower(): v for k, v in headers if k.lower() in _RELAY_NAMES}
     url, proof = got.get(_RELAY_NAMES[0]), got.get(_RELAY_NAMES[1])
-    listed = got.get(_RELAY_NAMES[2], "")
+    listed, both = got.get(_RELAY_NAMES[2], ""), got.get(_RELAY_NAMES[3], "")
     nonce = str(getattr(server, "relay_nonce", "") or "")
-    if not url or not proof or not nonce or not proof.isascii() or not hmac.compare_digest(
-            proof.encode(), relay_proof(nonce, url, listed).encode()):
+    if not url or not proof or not nonce or not _proves(proof, relay_proof(nonce, url)):
         return None
-    fields = _listed(listed) if listed else None
+    fields = _listed(listed) if listed and _proves(both, relay_proof(nonce, url, listed)) else None
     rest = fields if fields is not None else [
         (k, v) for k, v in headers if k.lower() not in _RELAY_NAMES]
     prefix = next((v for k, v in rest if k.lower() == "x-forwarded-prefix"), "")
