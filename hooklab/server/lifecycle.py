@@ -13,7 +13,9 @@ b'{"ok": true, "id": 1}'
 Every method on every path is captured, except the reserved ``/_hooklab/`` prefix which serves
 the JSON API, page and stream (:mod:`hooklab.server.api`, a Tornado application). Connections
 are read by :mod:`hooklab.server.protocol` (HTTP/1.1 on llhttp); the answer is sent only after
-the capture is committed.
+the capture is committed. A stop reads no more requests, answers the captures already read
+(for up to :data:`STOP_GRACE` seconds), then closes the connections: what was stored was
+answered, so no sender retries it into a duplicate.
 """
 
 from __future__ import annotations
@@ -42,13 +44,16 @@ from .protocol import (
 from .responses import ResponseRules
 
 _PORT_TRIES = 20
+#: seconds a stop waits for the answers of captures already taken (being stored, or on their
+#: way to the sender) before it closes their connections
+STOP_GRACE = 2.0
 #: seconds between looks at the Jupyter runtime directory for servers started since
 TOKEN_CHECK = 2.0
 _log = logging.getLogger("hooklab")
 
 __all__ = [
     "DEFAULT_MAX_BODY", "DEFAULT_MAX_IN_FLIGHT", "FIRST_BYTE_TIMEOUT", "RESERVED_PREFIX",
-    "CaptureServer", "ServerError", "user_stacklevel",
+    "STOP_GRACE", "CaptureServer", "ServerError", "user_stacklevel",
 ]
 
 def _new_loop() -> asyncio.AbstractEventLoop:
@@ -143,6 +148,9 @@ class CaptureServer:
         #: past it, 503 with Retry-After (see :mod:`.protocol`; never less than ``max_body``
         #: and a head)
         self.max_in_flight = DEFAULT_MAX_IN_FLIGHT
+        #: seconds :meth:`stop` waits for the answers of captures already read (see
+        #: :data:`STOP_GRACE`); no request is read once a stop began
+        self.stop_grace = STOP_GRACE
         #: requests refused before they could be stored (413, 414, 431, 400, 503 busy), by
         #: status: /_hooklab/health says them; ``refusal_listeners`` are told each one
         self.refused: dict[int, int] = {}
@@ -348,9 +356,17 @@ class CaptureServer:
             pass
 
     async def _shutdown(self) -> None:
-        if self._conns is not None:
-            self._conns.stop_listening()
-            self._conns.close_all()
+        conns = self._conns
+        if conns is not None:
+            # stop taking requests, then answer the captures already taken before closing:
+            # a capture committed as the connections were cut was stored but never answered,
+            # so its sender retried and it was stored twice (one per busy connection)
+            conns.stop_listening()
+            conns.wind_down()
+            deadline = conns.now() + self.stop_grace
+            while conns.answering() and conns.now() < deadline:
+                await asyncio.sleep(0.005)
+            conns.close_all()
         tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
         for t in tasks:
             t.cancel()

@@ -508,6 +508,25 @@ class CaptureProtocol(asyncio.Protocol):
         if self.transport is not None:
             self.transport.abort()
 
+    def _wind_down(self) -> None:
+        """The server stops: read no more requests; answer those read (see
+        :meth:`Connections.wind_down`)."""
+        transport = self.transport
+        if transport is None or transport.is_closing() or self.detached or self.lingering:
+            return
+        self.closing = True
+        if self.req is not None:  # a request still arriving: dropped (nothing of it stored)
+            self.req = None
+            self.in_body = False
+            self._hold(0)
+        self.buf = b""
+        if not self.slots:
+            transport.close()
+            return
+        last = self.slots[-1]
+        if last.response is not None and not last.done:  # (a capture's, not yet answered:
+            last.close = True  # it says Connection: close, and the sender opens a new one)
+
     # -- reading ---------------------------------------------------------------------------
     def data_received(self, data: bytes) -> None:
         self.heard = True
@@ -1155,6 +1174,28 @@ class Connections:
         if self._sweeper is not None:
             self._sweeper.cancel()
             self._sweeper = None
+
+    def wind_down(self) -> None:
+        """Stop: read no more requests on any connection. Captures already read are still
+        answered (the last of a connection with ``Connection: close``); a request whose body
+        is still arriving is dropped, unanswered and not stored; an idle connection is closed
+        now. :meth:`answering` says when the answers are out."""
+        for conn in list(self.conns):
+            conn._wind_down()
+
+    def answering(self) -> bool:
+        """Whether a capture taken before the stop is still unanswered, or an answer still
+        unsent (in this process or the kernel's send queue: once closed, a connection with
+        unread input is reset, and what the kernel had not sent is lost)."""
+        for conn in self.conns:
+            t = conn.transport
+            if t is None or conn.detached:
+                continue
+            if any(slot.response is not None for slot in conn.slots):
+                return True  # (a capture's slot leaves the line once its answer is written)
+            if t.get_write_buffer_size() or _kernel_unsent(t):
+                return True
+        return False
 
     def close_all(self) -> None:
         for conn in list(self.conns):

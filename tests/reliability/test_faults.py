@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import os
 import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -86,6 +88,84 @@ def test_kill_9_mid_burst_keeps_every_acknowledged_capture(tmp_path):
     for i, (n, stored, extra, secs) in enumerate(figures):
         print(f"\nkill -9 round {i + 1}: {n} acknowledged before the kill, {stored} stored in total "
               f"({extra} stored but unanswered: in flight), {secs:.1f} s")
+
+
+def _keep_alive_senders(port: int, n: int, stop) -> tuple[list, list[threading.Thread]]:
+    """``n`` threads, each POSTing unique bodies on one keep-alive connection until ``stop``
+    is set or its connection fails (no retry: a sender that retries would hide a lost
+    answer). Each answer goes into the list returned: (status, capture id, body sent)."""
+    import http.client
+
+    answers: list[tuple[int, int | None, bytes]] = []
+
+    def send(k: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        try:
+            for i in range(100_000):
+                if stop.is_set():
+                    return
+                body = b"sender %d request %d " % (k, i) + os.urandom(500)
+                try:
+                    conn.request("POST", f"/load/c{k}", body=body)
+                    r = conn.getresponse()
+                    text = r.read()
+                except (OSError, http.client.HTTPException):
+                    return  # (the server stopped: this request was not answered)
+                cid = json.loads(text)["id"] if r.status == 200 else None
+                answers.append((r.status, cid, body))
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=send, args=(k,), daemon=True) for k in range(n)]
+    for t in threads:
+        t.start()
+    return answers, threads
+
+
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGINT", "SIGHUP"])
+def test_a_stop_under_load_answers_every_capture_it_stored(tmp_path, sig):
+    """SIGTERM (or Ctrl-C, or the terminal closing) with ten keep-alive senders busy: about
+    one capture per busy connection was committed while the connections were being closed,
+    and never answered, so each sender retried it and it was stored twice. Now serve stops
+    reading, answers what it took, then closes: stored is exactly what was answered 200."""
+    signum = getattr(signal, sig)
+    if signal.getsignal(signum) is signal.SIG_IGN:
+        pytest.skip(f"{sig} is ignored here (nohup): serve would ignore it too")
+    unanswered: list[tuple[int, list[int]]] = []
+    for round_ in range(3):
+        db = tmp_path / f"stop{round_}.sqlite3"
+        proc, port = serve(db, "--quiet", log=tmp_path / f"stop{round_}.log")
+        stop = threading.Event()
+        try:
+            answers, threads = _keep_alive_senders(port, 8, stop)
+            deadline = time.monotonic() + 10
+            while len(answers) < 200:  # (all senders busy: the stop comes mid-traffic)
+                assert time.monotonic() < deadline, "the senders got no answers"
+                time.sleep(0.02)
+            t0 = time.monotonic()
+            proc.send_signal(signum)
+            assert proc.wait(15) == 0, (tmp_path / f"stop{round_}.log").read_text()
+            assert time.monotonic() - t0 < 8  # (the wait for answers is bounded)
+        finally:
+            stop.set()
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(10)
+        for t in threads:
+            t.join(15)
+        assert not any(t.is_alive() for t in threads)
+        assert {status for status, _, _ in answers} == {200}
+        lab = hooklab.open(str(db))
+        try:
+            stored = {c.id: c.body for c in lab.captures}
+        finally:
+            lab.stop()
+        answered = {cid: body for _, cid, body in answers}
+        assert len(answered) == len(answers)  # (no id answered twice)
+        assert all(stored.get(cid) == body for cid, body in answered.items())  # 200: stored
+        unanswered.append((len(answered), sorted(set(stored) - set(answered))))
+    # stored but never answered: each one a sender's retry, a duplicate
+    assert all(not ids for _, ids in unanswered), unanswered
 
 
 def _digest(path) -> str:
