@@ -232,16 +232,25 @@ def _serve(args: argparse.Namespace) -> int:
     # ready line, so whoever waits for that line finds the page too
     print(f"hooklab: stream page {lab.page_url}", file=sys.stderr, flush=True)
     print(lab.status_line() + " — Ctrl-C to stop", flush=True)
-    failing: Any = None
+    store = lab.store  # (held: looked at once more after lab.stop() closed it)
+    said, down, words = 0, False, ""  # failures said; one said and not yet over; its words
 
-    def show_failure() -> None:  # a full disk: said once, and when captures are stored again
-        nonlocal failing
-        now = lab.store.failing
-        if now is not None and (failing is None or now[0] != failing[0]):
-            err.put(f"hooklab: captures are not being stored ({now[0]}); senders get 503")
-        elif now is None and failing is not None:
+    def show_failure() -> None:
+        # a full disk: said once, and when captures are stored again. The store counts each
+        # time writes failed, so that one over between two looks (a tenth of a second of
+        # 503s) is said too: looking at `failing` alone missed it, and its senders' 503s
+        nonlocal said, down, words
+        count = store.failure_count  # (first: a failure that begins after it is seen next)
+        now = store.failing
+        if count > said or (now is not None and now[0] != words):
+            why = (now or store.last_failure or ("unknown error", None))[0]
+            times = count - said
+            err.put(f"hooklab: captures are not being stored ({why}); senders get 503"
+                    + (f" ({times} times since the last line)" if times > 1 else ""))
+            said, down, words = count, True, why
+        if down and now is None:
             err.put("hooklab: captures are being stored again")
-        failing = now
+            down, words = False, ""
 
     try:
         while not stop.wait(0.2):
@@ -256,6 +265,7 @@ def _serve(args: argparse.Namespace) -> int:
             show_forwards()
             left = lab.forwards_pending
             lab.stop()
+            show_failure()  # (one over since the last look, or as the last captures were stored)
             if left:  # (their targets had not answered yet: no outcome will be shown for them)
                 err.put(f"hooklab: {left} forward{'s' if left != 1 else ''} on "
                         f"{'their' if left != 1 else 'its'} way not finished")

@@ -414,3 +414,29 @@ def test_a_transaction_sqlite_gives_up_fails_the_whole_batch(tmp_path) -> None:
         assert s.failing is None
     finally:
         s.close()
+
+
+def test_each_time_writes_fail_is_counted_however_short(tmp_path) -> None:
+    """``failing`` says only whether writes fail *now*: a reader looking every 0.2 s (``hooklab
+    serve``) missed a failure over within that time. ``failure_count`` counts each time
+    (several failed batches in a row are one time), ``last_failure`` keeps its words after.
+    (A page limit stands in for the full disk.)"""
+    s = CaptureStore(str(tmp_path / "c.sqlite3"))
+    try:
+        s.add_sync(rec("/a"))
+        assert (s.failure_count, s.last_failure) == (0, None)
+        (pages,) = s._wdb.execute("PRAGMA page_count").fetchone()
+        for time_ in (1, 2):
+            s._wdb.execute(f"PRAGMA max_page_count = {pages + 5}")
+            for _ in range(2):  # (two failed writes, one after the other: one time)
+                with pytest.raises(Exception, match="database or disk is full"):
+                    s.add_sync(rec("/big", b"B" * 400_000))
+            assert s.failure_count == time_ and s.failing is not None
+            s._wdb.execute("PRAGMA max_page_count = 1000000")
+            s.add_sync(rec("/a"))
+            assert s.failing is None and s.failure_count == time_
+            last = s.last_failure
+            assert last is not None and "database or disk is full" in last[0]
+            assert isinstance(last[1], datetime) and last[1].tzinfo is not None
+    finally:
+        s.close()

@@ -85,7 +85,7 @@ class HealthHandler(_Base):
             "last_id": st.stored_last_id(),
             "port": self.server.port,
             "max_body": self.server.max_body,
-            # requests refused before they could be stored, by status (413, 400, 503 busy...)
+            # requests refused or not stored, by status (413, 400, 503 busy or failing...)
             "refused": {str(k): v for k, v in sorted(self.server.refused.items())},
         }
         if failing is not None:  # captures are answered 503 meanwhile: so is the check

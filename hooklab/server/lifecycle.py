@@ -152,7 +152,9 @@ class CaptureServer:
         #: :data:`STOP_GRACE`); no request is read once a stop began
         self.stop_grace = STOP_GRACE
         #: requests refused before they could be stored (413, 414, 431, 400, 503 busy), by
-        #: status: /_hooklab/health says them; ``refusal_listeners`` are told each one
+        #: status: /_hooklab/health says them; ``refusal_listeners`` are told each one. The
+        #: 503s of captures the store could not take (a full queue, a full disk, a failed
+        #: sync) are counted too, untold (``hooklab serve`` says the failure itself)
         self.refused: dict[int, int] = {}
         self.refusal_listeners: list[Any] = []
         self._conns: Connections | None = None
@@ -214,6 +216,7 @@ class CaptureServer:
             try:
                 submit(record, slot)
             except Exception as exc:  # noqa: BLE001 - store closed / busy: refuse, do not pretend
+                self._not_stored()
                 _answer(slot, exc, slot.response)
 
     def _completed(self, delegate: Any, result: Any, response: Any) -> None:
@@ -236,7 +239,14 @@ class CaptureServer:
             items, self._done = self._done, []
             self._drain_scheduled = False
         for delegate, result, response in items:
+            if isinstance(result, BaseException):  # (a full disk, a failed sync: 503)
+                self._not_stored()
             _answer(delegate, result, response)
+
+    def _not_stored(self) -> None:
+        """Server loop: a capture is answered 503 because the store could not take or keep
+        it: counted in ``refused`` (health said nothing of a short full disk's 503s)."""
+        self.refused[503] = self.refused.get(503, 0) + 1
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self, timeout: float = 10.0) -> CaptureServer:

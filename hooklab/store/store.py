@@ -253,6 +253,9 @@ class CaptureStore:
         self._written_bytes = 0  # and their bodies' bytes
         #: why the last write failed and since when (None once a write succeeds again)
         self.last_error: tuple[str, datetime] | None = None
+        #: times writes began to fail (see failure_count), and the latest time's words and start
+        self._episodes = 0
+        self._episode: tuple[str, datetime] | None = None
         self._full_at = 0.0  # when the WAL's room was last given back after a full disk
         self._failed_at: datetime | None = None  # when a failed WAL sync was first seen
         self._last_write = time.monotonic()  # when the writer last committed anything
@@ -483,6 +486,23 @@ class CaptureStore:
             return ("syncing the database to disk failed: nothing more is stored until it is "
                     "opened again", self._failed_at)
         return self.last_error
+
+    @property
+    def failure_count(self) -> int:
+        """How many times captures stopped being stored since this store was opened (a full
+        disk, a failed WAL sync), however briefly: one that began and ended between two looks
+        at :attr:`failing` is counted too. :attr:`last_failure` says the latest.
+
+        >>> store.failure_count, store.last_failure
+        (0, None)
+        """
+        return self._episodes + (self._failed is not None)
+
+    @property
+    def last_failure(self) -> tuple[str, datetime] | None:
+        """Why captures last stopped being stored and since when, kept once they are stored
+        again (:attr:`failing` is ``None`` then); ``None`` if they never stopped."""
+        return self.failing if self._failed is not None else self._episode
 
     @property
     def _failed(self) -> OSError | None:
@@ -899,8 +919,11 @@ class CaptureStore:
         endpoint, ``hooklab serve``, the 503's text); on a full disk the WAL's room is given
         back (a TRUNCATE checkpoint: its pages go into the database, then the file is cut),
         so that freeing some space lets captures be stored again."""
+        if self.last_error is None:  # (a new time: counted, as readers may look too late)
+            self._episodes += 1
         self.last_error = (write_error(exc), self.last_error[1] if self.last_error else
                            datetime.now(timezone.utc))
+        self._episode = self.last_error
         full = isinstance(exc, sqlite3.Error) and (
             getattr(exc, "sqlite_errorcode", None) == 13 or "disk is full" in str(exc))
         if full and not self._memory and time.monotonic() - self._full_at > _FULL_RETRY:

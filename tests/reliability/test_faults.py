@@ -412,6 +412,61 @@ def test_hooklab_serve_says_when_captures_stop_and_resume(small_disk, tmp_path):
         proc.wait(30)
 
 
+def test_a_full_disk_for_a_moment_is_said_and_counted(small_disk, tmp_path):
+    """A disk full for a tenth of a second (a few senders got 503 "database or disk is full")
+    left no line on serve's stderr, which looked every 0.2 s at whether captures were failing
+    *then*, and health's ``refused`` did not count those 503s. Now each time is said once,
+    with its end, also when serve stops right after; and counted."""
+    import http.client
+    import json as _json
+    import urllib.request
+
+    filler = small_disk / "filler"
+    filler.write_bytes(b"\0" * 20_000_000)  # (of 24 MB: full after a few dozen captures)
+    log = tmp_path / "serve.log"
+    proc, port = serve(small_disk / "c.sqlite3", "--quiet", log=log)
+    try:
+        def send(size: int) -> int:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            try:
+                conn.request("POST", "/big", body=b"x" * size)
+                r = conn.getresponse()
+                r.read()
+                return r.status
+            finally:
+                conn.close()
+
+        statuses = []
+        for _ in range(400):
+            statuses.append(send(100_000))
+            if statuses[-1] != 200:
+                break
+        filler.unlink()  # room again, at once
+        t0 = time.monotonic()
+        for _ in range(50):
+            statuses.append(send(1000))
+            if statuses[-1] == 200:
+                break
+        failed_for = time.monotonic() - t0
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/_hooklab/health", timeout=10) as r:
+            health = _json.loads(r.read())
+        proc.send_signal(signal.SIGTERM)  # (right after: no look of serve's in between)
+        assert proc.wait(30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+    n503 = statuses.count(503)
+    assert statuses[0] == 200 and statuses[-1] == 200 and n503 >= 1, statuses
+    assert set(statuses) == {200, 503}, statuses
+    assert health["status"] == "ok" and health["refused"] == {"503": n503}, (health, statuses)
+    lines = [x for x in log.read_text().splitlines()
+             if x.startswith("hooklab: captures are")]
+    assert lines == ["hooklab: captures are not being stored (OperationalError: database or "
+                     "disk is full); senders get 503",
+                     "hooklab: captures are being stored again"], (lines, failed_for)
+
+
 def test_a_database_on_a_read_only_mount_is_analysed_as_it_is(tmp_path):
     """``hooklab.open`` of a database on a read-only mount said "unable to open database file"
     (SQLite could make no -shm file there). It is read as it is now, read-only; with a -wal
