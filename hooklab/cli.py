@@ -37,6 +37,73 @@ def _int_in(low: int, high: int | None) -> Callable[[str], int]:
     return parse
 
 
+def _db_arg(text: str) -> str:
+    """An argparse type for ``--db``: an empty value (a quoting slip, an unset variable) is
+    refused by name; it read as the current folder ("cannot use '/home/me' as a hooklab
+    capture database")."""
+    if not text.strip():
+        from .core import DEFAULT_DB
+
+        raise argparse.ArgumentTypeError(
+            f"the value is empty: give a database file (default {DEFAULT_DB}) or :memory:")
+    return text
+
+
+def _host_arg(text: str) -> str:
+    """An argparse type for ``--host``: an IPv6 address may come in brackets, as in a URL
+    (``[::1]``: bound as ``::1``); brackets around anything else are refused by name."""
+    if text.startswith("[") or text.endswith("]"):
+        import ipaddress
+
+        inner = text[1:-1] if text.startswith("[") and text.endswith("]") else ""
+        try:
+            ipaddress.IPv6Address(inner.split("%", 1)[0])  # (a scope, as in fe80::1%eth0)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not an address: brackets go around an IPv6 address only, "
+                "as in [::1]") from None
+        return inner
+    return text
+
+
+def _new_paths(db: str) -> list[str]:
+    """What serving ``db`` would create: the file and the folders above it that are not there
+    yet (deepest first); ``[]`` when the file is there already (or ``:memory:``)."""
+    import os
+
+    if db == ":memory:":
+        return []
+    path = os.path.abspath(os.path.expanduser(db))
+    if os.path.lexists(path):
+        return []
+    made = [path]
+    folder = os.path.dirname(path)
+    while not os.path.exists(folder) and folder != os.path.dirname(folder):
+        made.append(folder)
+        folder = os.path.dirname(folder)
+    return made
+
+
+def _remove_new(made: list[str]) -> None:
+    """Remove the database ``serve`` created and could not serve (the address could not be
+    bound), and the folders made for it if they are empty: a failed start left an empty
+    capture database behind. Never a file that was there before (:func:`_new_paths` lists
+    none), nor one another process has open meanwhile (its ``-wal`` or ``-shm`` is beside it:
+    SQLite removes them as the last connection closes)."""
+    import os
+
+    if not made:
+        return
+    db = made[0]
+    if any(os.path.lexists(db + side) for side in ("-wal", "-shm", "-journal")):
+        return
+    with contextlib.suppress(OSError):
+        os.unlink(db)
+    for folder in made[1:]:
+        with contextlib.suppress(OSError):  # (only an empty one goes)
+            os.rmdir(folder)
+
+
 class _Printer:
     """Lines for one stream (stdout or stderr), written by a thread of their own: output
     nobody reads (``hooklab serve | less`` left on its first page, a terminal paused with
@@ -157,6 +224,7 @@ def _serve(args: argparse.Namespace) -> int:
     from .capture import printable
     from .core import HookLab
 
+    made = _new_paths(args.db)  # (looked at before anything opens the database)
     lab = HookLab(
         host=args.host, port=args.port, db=args.db, max_body=args.max_body,
         durability=args.durability, strict_port=args.strict_port,
@@ -208,6 +276,8 @@ def _serve(args: argparse.Namespace) -> int:
         lab.start()
     except Exception as exc:  # noqa: BLE001 - a clear one-line error for the terminal
         print(f"hooklab: cannot start: {exc}", file=sys.stderr)
+        lab.stop()
+        _remove_new(made)  # (nothing was served: no empty database left behind)
         return 1
     except BaseException:  # Ctrl-C while starting: nothing left running
         lab.stop()
@@ -456,13 +526,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     s = sub.add_parser("serve", help="run a capture server and print one line per capture")
-    s.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    s.add_argument("--host", type=_host_arg, default="127.0.0.1",
+                   help="address to bind (default 127.0.0.1; an IPv6 one as ::1 or [::1])")
     s.add_argument("--port", type=_int_in(0, 65535), default=8765,
                    help="port (default 8765; 0 = any free); a taken port moves to the next "
                    "free one with a warning, as Jupyter's does")
     s.add_argument("--strict-port", action="store_true",
                    help="fail when --port is taken instead of moving on")
-    s.add_argument("--db", default=DEFAULT_DB, help=f"capture database (default {DEFAULT_DB})")
+    s.add_argument("--db", type=_db_arg, default=DEFAULT_DB,
+                   help=f"capture database (default {DEFAULT_DB})")
     s.add_argument("--max-body", type=_int_in(0, None), default=DEFAULT_MAX_BODY,
                    help="largest body in bytes")
     s.add_argument("--max-connections", type=_int_in(1, None), default=None, metavar="N",
@@ -493,13 +565,13 @@ def build_parser() -> argparse.ArgumentParser:
     se.set_defaults(func=_send)
 
     r = sub.add_parser("replay", help="re-send stored captures exactly")
-    r.add_argument("--db", default=DEFAULT_DB, help="capture database")
+    r.add_argument("--db", type=_db_arg, default=DEFAULT_DB, help="capture database")
     r.add_argument("--id", type=int, action="append", required=True, help="capture id (repeat)")
     r.add_argument("--to", required=True, help="target URL, e.g. http://127.0.0.1:5000/webhook")
     r.set_defaults(func=_replay)
 
     e = sub.add_parser("export", help="export captures as HAR, JSON Lines, CSV or Parquet")
-    e.add_argument("--db", default=DEFAULT_DB, help="capture database")
+    e.add_argument("--db", type=_db_arg, default=DEFAULT_DB, help="capture database")
     e.add_argument("--format", choices=("har", "jsonl", "csv", "parquet"), default="har",
                    help="default har")
     e.add_argument("-o", "--output",
@@ -526,7 +598,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def one_line(message: Warning | str, *_: object, **__: object) -> str:  # (not the source line)
         text = str(message)
-        return (text if text.startswith("hooklab") else f"hooklab: {text}") + "\n"
+        if text.startswith("hooklab is "):  # ("hooklab is binding 0.0.0.0: ...", the library's
+            text = text[len("hooklab is "):]  # sentence: "hooklab: binding ..." as the others)
+        return (text if text.startswith("hooklab:") else f"hooklab: {text}") + "\n"
 
     was = warnings.formatwarning
     warnings.formatwarning = one_line  # type: ignore[assignment]

@@ -515,6 +515,104 @@ def test_an_address_that_cannot_be_bound_is_an_error_without_the_exposure_warnin
     assert r.stderr.startswith("hooklab: cannot start:") and "anyone" not in r.stderr, r.stderr
 
 
+@pytest.mark.parametrize("args,code,says", [
+    (["serve", "--port", "0", "--db", ""], 2,
+     "argument --db: the value is empty: give a database file (default "
+     ".hooklab/captures.sqlite3) or :memory:"),
+    (["export", "--db", " "], 2, "argument --db: the value is empty"),
+    (["replay", "--db", "", "--id", "1", "--to", "http://127.0.0.1:9/"], 2,
+     "argument --db: the value is empty"),
+    (["serve", "--port", "0", "--db", ":memory:", "--host", "256.1.1.1"], 1,
+     "hooklab: cannot start: host '256.1.1.1' cannot be bound: "),
+    (["serve", "--port", "0", "--db", ":memory:", "--host", "[localhost]"], 2,
+     "argument --host: '[localhost]' is not an address: brackets go around an IPv6 address "
+     "only, as in [::1]"),
+    (["serve", "--port", "0", "--db", ":memory:", "--host", "[::1"], 2,
+     "argument --host: '[::1' is not an address"),
+], ids=["serve-db-empty", "export-db-blank", "replay-db-empty", "host-256", "host-brackets-name",
+        "host-half-bracket"])
+def test_a_bad_db_or_host_is_named_in_its_error(args, code, says) -> None:  # type: ignore[no-untyped-def]
+    """``--db ''`` said "cannot use '/home/me' as a hooklab capture database" (the empty path
+    read as the current folder), ``--host 256.1.1.1`` said "[Errno -2] Name or service not
+    known" without the host, and ``--host [::1]`` (a URL's spelling) the same."""
+    r = run(*args, timeout=30)
+    assert r.returncode == code and says in r.stderr and "Traceback" not in r.stderr, r.stderr
+    assert r.stdout == ""
+
+
+def test_an_ipv6_host_in_brackets_is_served() -> None:
+    """``--host [::1]``, spelt as in a URL, is bound as ``::1``."""
+    import socket
+    import urllib.request
+
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+    except OSError:
+        pytest.skip("no IPv6 loopback here")
+    proc = subprocess.Popen([EXE, "serve", "--host", "[::1]", "--port", "0", "--db", ":memory:",
+                             "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=ENV)
+    try:
+        first = proc.stdout.readline()  # type: ignore[union-attr]
+        m = re.search(r"http://\[::1\]:\d+", first)
+        assert m, first
+        with urllib.request.urlopen(urllib.request.Request(m.group(0) + "/v6", data=b"{}"),
+                                    timeout=10) as r:
+            assert r.status == 200
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0 and "binding" not in err, err  # (::1 is this machine only)
+
+
+@pytest.mark.parametrize("where", ["new-file", "new-folders", "existing-db", "existing-empty-file"])
+def test_a_serve_that_cannot_bind_leaves_no_new_database(tmp_path, where: str) -> None:
+    """``hooklab serve --port N --strict-port`` on a taken port (or a host that cannot be
+    bound) created the capture database, and the folders for it, then failed: an empty
+    database was left where none was. Now what it made goes again; what was there stays as
+    it was."""
+    import hashlib
+    import socket
+
+    db = {"new-file": tmp_path / "c.sqlite3", "new-folders": tmp_path / "a" / "b" / "c.sqlite3",
+          "existing-db": tmp_path / "old.sqlite3", "existing-empty-file": tmp_path / "e.db"}[where]
+    if where == "existing-db":
+        _store_of(str(db), 3)
+    elif where == "existing-empty-file":
+        db.write_bytes(b"")
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    digest = hashlib.sha256(db.read_bytes()).hexdigest() if db.exists() else None
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        for how in (["--port", str(port), "--strict-port"], ["--port", "0", "--host", "256.1.1.1"]):
+            r = run("serve", *how, "--db", str(db), "--forward", "x=http://127.0.0.1:9/",
+                    timeout=30)
+            assert r.returncode == 1 and r.stderr.startswith("hooklab: cannot start: "), r.stderr
+            assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before, how
+            if digest is not None and where == "existing-db":
+                assert hashlib.sha256(db.read_bytes()).hexdigest() == digest
+
+
+def test_the_exposure_warning_is_a_hooklab_line() -> None:
+    """On serve's stderr every line begins ``hooklab:`` but the warning for an address other
+    than this machine's own ("hooklab is binding 0.0.0.0: anyone who can reach ...")."""
+    proc = subprocess.Popen([EXE, "serve", "--host", "127.0.0.2", "--port", "0", "--db",
+                             ":memory:", "--quiet"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=ENV)
+    try:
+        assert "listening on" in proc.stdout.readline()  # type: ignore[union-attr]
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    lines = err.splitlines()
+    assert lines[0] == ("hooklab: binding 127.0.0.2: anyone who can reach this machine can send "
+                        "to it and read captures through /_hooklab/api"), err
+    assert all(line.startswith("hooklab: ") for line in lines), err
+
+
 @pytest.mark.parametrize("host", ["", " ", "\t"])
 def test_an_empty_host_is_refused_not_every_interface(host: str) -> None:
     """``--host ''`` (a quoting slip) bound 0.0.0.0 and [::] while saying 127.0.0.1."""

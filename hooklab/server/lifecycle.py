@@ -271,14 +271,29 @@ class CaptureServer:
             warnings.warn(self.warning, RuntimeWarning, stacklevel=user_stacklevel())
         return self
 
+    def _bind_port(self, port: int) -> list[socket.socket]:
+        """Sockets on ``port`` of ``host``; an address that is none of this machine's, or
+        no address, is an error naming it (it said "[Errno -2] Name or service not known")."""
+        try:
+            return bind_sockets(port, address=self.host)
+        except socket.gaierror as exc:
+            raise OSError(f"host {self.host!r} cannot be bound: {exc.strerror} (an IP address "
+                          "of this machine such as 127.0.0.1, 0.0.0.0 for all of them, or a "
+                          "name that resolves to one)") from exc
+        except OSError as exc:
+            if exc.errno != errno.EADDRNOTAVAIL:
+                raise
+            raise OSError(exc.errno, f"host {self.host!r} cannot be bound: {exc.strerror} "
+                          "(not an address of this machine)") from exc
+
     def _bind(self) -> list[socket.socket]:
         if self.requested_port == 0:
-            return bind_sockets(0, address=self.host)
+            return self._bind_port(0)
         last: OSError | None = None
         tries = 1 if self.strict_port else _PORT_TRIES
         for port in range(self.requested_port, self.requested_port + tries):
             try:
-                socks = bind_sockets(port, address=self.host)
+                socks = self._bind_port(port)
             except OSError as exc:
                 if exc.errno == errno.EACCES and port < 1024 and os.name == "posix":
                     # (not "in use": the next ports would not help; elsewhere, e.g. a port
