@@ -320,9 +320,15 @@ def test_host_is_read_as_the_public_url_variable_is(lab: HookLab, env: dict[str,
 
 
 @pytest.mark.parametrize("host", HOST_REFUSED)
-def test_host_that_is_no_server_url_is_refused(lab: HookLab, env: dict[str, object], host: str) -> None:
+def test_host_that_is_no_server_url_is_refused(lab: HookLab, env: dict[str, object], host: str,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ValueError, match="host="):
         ingress.public_url(lab, "h", host=host)
+    # (review) the same text in $HOOKLAB_PUBLIC_URL was passed over in silence: said now
+    monkeypatch.setenv("HOOKLAB_PUBLIC_URL", host)
+    with pytest.warns(RuntimeWarning, match=r"\$HOOKLAB_PUBLIC_URL .* is not used"):
+        url = ingress.public_url(lab, "h")
+    assert "/hooklab/in/" in url
 
 
 def test_no_server_warns_with_prefix(lab: HookLab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -30,7 +30,7 @@ import warnings
 import weakref
 from typing import Any
 
-from .origin import _stated_root, origin_of, public_root
+from .origin import _stated_root, origin_of, public_root, unused_public_urls
 from .registry import (
     REGISTRY_NAME,
     ROUTE,
@@ -211,6 +211,9 @@ def public_url(lab: Any, bin: str, *, host: str | None = None) -> str:
                              f"the full server URL, without user info, query or fragment: {host!r}")
     else:
         root, note = public_root(base_url, server)
+        unused = unused_public_urls(base_url)  # (said, though the root found may be right)
+        if unused:
+            warnings.warn(unused, RuntimeWarning, stacklevel=3)
     # (the relay checks URL-signed deliveries against this origin: "" while it is a guess)
     key = register(lab, b, origin="" if note else origin_of(root))
     if note:

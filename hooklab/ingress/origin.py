@@ -49,7 +49,7 @@ from urllib.parse import urlsplit
 
 __all__ = [
     "OriginLearner", "Seen", "hub_server_url", "loopback", "origin_of", "public_root",
-    "request_origin", "server_record",
+    "request_origin", "server_record", "unused_public_urls",
 ]  # fmt: skip
 
 _LABEL = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
@@ -329,6 +329,24 @@ def _advice(platform: str, base_url: str, local: str, server: Mapping[str, Any] 
         "pass host=). A laptop is not reachable from the internet at all: use "
         "hooklab.ingress.tunnel(lab, bin) there."
     )
+
+
+def unused_public_urls(base_url: str, env: Mapping[str, str] | None = None) -> str | None:
+    """What is wrong with a ``$HOOKLAB_PUBLIC_URL`` / ``$JUPYTERHUB_PUBLIC_URL`` that is set
+    but no server URL (:func:`public_root` passes it over), for a warning; None if nothing.
+
+    >>> unused_public_urls("/", {"HOOKLAB_PUBLIC_URL": "https://h.example.org/?x=1"})
+    "$HOOKLAB_PUBLIC_URL ('https://h.example.org/?x=1') is not used: it is no http(s) server URL without user info, query or fragment"
+    >>> unused_public_urls("/", {"HOOKLAB_PUBLIC_URL": "https://h.example.org/jupyter"}) is None
+    True
+    """
+    from ..credentials import scrubbed_url  # (a token in its query is not shown)
+
+    env = os.environ if env is None else env
+    said = [f"${var} ({scrubbed_url(env[var].strip())!r}) is not used: it is no http(s) server URL without "
+            "user info, query or fragment" for var in ("HOOKLAB_PUBLIC_URL", "JUPYTERHUB_PUBLIC_URL")
+            if (env.get(var) or "").strip() and not _stated_root(env[var], base_url)]
+    return "; ".join(said) or None
 
 
 def public_root(
