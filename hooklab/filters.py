@@ -25,7 +25,8 @@ whose text holds the word ``refund`` followed by a word starting with ``42`` (``
 Words are runs of letters and digits, compared in lower case; everything else separates them.
 The text of a capture is its path, query names and values, header names and values, and its
 body (with ``Content-Encoding`` undone, read as UTF-8, the first :data:`MAX_SEARCH_BODY` bytes)
-as a person reads it (:func:`readable`: a form's ``%2F`` is ``/``, a JSON string's ``\\n`` a
+as a person reads it, if it is text (:func:`is_text`: a binary body, such as an image or
+random bytes, gives no words) (:func:`readable`: a form's ``%2F`` is ``/``, a JSON string's ``\\n`` a
 line break and ``\\u00e8`` an ``è``).
 A search text with no letters or digits at all (``"@"``) matches as a plain substring instead.
 The store answers ``search`` from an index (:mod:`hooklab.store`); :func:`matches` is its exact
@@ -69,6 +70,7 @@ __all__ = [
     "capture_id",
     "describe",
     "from_query",
+    "is_text",
     "matches",
     "matches_phrase",
     "matches_text",
@@ -208,8 +210,60 @@ def search_text(
                 raw = _decode_prefix(body, encoding)
             except ValueError:
                 raw = body
-    parts.append(readable(bytes(raw[:MAX_SEARCH_BODY]).decode("utf-8", "replace"), ctype))
+    text = _text_of(bytes(raw[:MAX_SEARCH_BODY]), ctype, len(raw) >= MAX_SEARCH_BODY)
+    if text is not None:  # (a binary body: no words from it)
+        parts.append(readable(text, ctype))
     return "\n".join(parts)
+
+
+#: content types whose bodies are text whatever bytes they hold (``text/*`` and these)
+_TEXT_TYPES = ("json", "xml", "x-www-form-urlencoded", "javascript", "ecmascript", "csv",
+               "yaml", "graphql", "ndjson")
+
+
+def is_text(data: bytes, content_type: str | None = None, *, cut: bool = False) -> bool:
+    r"""Whether a (decoded) body is text, so ``search`` reads words in it: UTF-8, or declared
+    text by its ``content_type`` (``text/*``, JSON, XML, a form..., or a ``charset=`` that a
+    codec is known for). Other bodies (images, protobuf, random bytes) are binary: their
+    bytes make no words (a megabyte of them made thousands of junk words in the index).
+    ``cut``: ``data`` is the start of a longer body (a character cut at its end is fine).
+
+    >>> is_text(b'{"a": "cr\xc3\xa8me"}'), is_text(b"\x89PNG\r\n\x1a\n\xff")
+    (True, False)
+    >>> is_text(b"caf\xe9", "text/plain; charset=iso-8859-1")
+    True
+    """
+    return _text_of(data, content_type, cut) is not None
+
+
+def _text_of(data: bytes, content_type: str | None, cut: bool) -> str | None:
+    """``data`` read as UTF-8 (undecodable bytes replaced) if it is text (:func:`is_text`)."""
+    if data.isascii():
+        return data.decode("ascii")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if cut and exc.start >= len(data) - 3 and exc.reason == "unexpected end of data":
+            return data.decode("utf-8", "replace")
+    if content_type and _declared_text(content_type.lower()):
+        return data.decode("utf-8", "replace")
+    return None
+
+
+def _declared_text(ctype: str) -> bool:
+    kind = ctype.split(";", 1)[0].strip()
+    if kind.startswith("text/") or any(t in kind for t in _TEXT_TYPES):
+        return True
+    charset = re.search(r"charset\s*=\s*[\"']?([\w.:-]+)", ctype)
+    if charset is None:
+        return False
+    import codecs
+
+    try:
+        info = codecs.lookup(charset.group(1))
+    except (LookupError, ValueError):
+        return False
+    return getattr(info, "_is_text_encoding", True)  # (base64, zlib...: no text charsets)
 
 
 def readable(text: str, content_type: str | None = None) -> str:

@@ -25,7 +25,8 @@ from ..filters import matches_phrase, search_line, search_text, search_words
 __all__: list[str] = []
 
 #: bump when the words of a row change meaning: the index is then rebuilt
-SEARCH_VERSION = "2"  # 2: bodies read as a person reads them (filters.readable)
+SEARCH_VERSION = "3"  # 2: bodies read as a person reads them (filters.readable); 3: binary
+# bodies give no words (filters.is_text)
 
 FTS_SCHEMA = (
     "CREATE VIRTUAL TABLE IF NOT EXISTS captures_fts USING fts5("
