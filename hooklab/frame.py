@@ -152,9 +152,11 @@ def _frame(
 
 
 def _frame_now(store: Any, filters: dict[str, Any], *, flatten: bool, combined: bool) -> pd.DataFrame:
-    packed = getattr(store, "packed_columns", None) if combined else None
-    got = packed(**filters) if packed is not None else None
-    if got is not None:  # the bodies as the store keeps them (compressed), not decompressed
+    # only the bodies that may be JSON, as the store keeps them (compressed): the others are
+    # None here, and reading them took memory of three times their bytes
+    json_columns = getattr(store, "json_columns", None) if combined else None
+    got = json_columns(**filters) if json_columns is not None else None
+    if got is not None:
         table, packs = got
     elif combined:
         table, packs = store.columns(body=True, **filters), None
@@ -497,10 +499,10 @@ class _Bodies:
         made = iter(zip(self.blocks, self.codecs, self.raw_sizes, self.offsets, strict=True))
         made_starts = iter(np.diff(self.starts).tolist())
         for p in packs:
-            if isinstance(p, tuple):  # ("zlib", compressed bytes, offsets, size)
-                _, blob, offs, size = p
+            if isinstance(p, tuple):  # ("zlib" or "lz4", compressed bytes, offsets, size)
+                codec, blob, offs, size = p
                 blocks.append(blob)
-                codecs.append("zlib")
+                codecs.append(codec)
                 sizes.append(size)
                 offsets.append(offs)
                 starts.append(starts[-1] + len(offs) - 1)
@@ -1255,7 +1257,7 @@ def flat_rows(db: Any, key: tuple[int, int, int]) -> bytes | None:
 
     from .store import read_segment
 
-    found = read_segment(db, *key)
+    found = read_segment(db, *key, json=True)  # (as a frame reads it)
     if found is None:
         return None  # (not the segment asked for: the store would not keep it)
     part, pack = found

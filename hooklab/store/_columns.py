@@ -9,6 +9,13 @@ a time, concatenated by SQLite (one Python object per few thousand bodies).
 
 Segments are decoded and bodies read by a few threads, each with its own read connection
 (SQLite works without the GIL); each segment's bodies are checked to be those of its ids.
+A segment's blob is read by the thread that decodes it, not all of them first (a store of
+big bodies kept gigabytes of them at once), and of a big one (an older segment that kept
+every body) only its columns.
+
+A DataFrame asks only for the bodies that may be JSON (``body="json"``): the others come as
+empty bodies without being read into Python (``_segments.MAY_BE_JSON`` in SQL), so its memory
+is one segment's work at a time plus the JSON it keeps, whatever else the store holds.
 
 A segment that does not read as one (``_segments.DamagedSegment``: a damaged file, or a
 database someone hands over, crafted: ``hooklab.open`` reads those) is read as if it were
@@ -19,6 +26,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import zlib
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -35,6 +43,17 @@ SMALL = 20_000
 _WORKERS = max(2, min(4, os.cpu_count() or 2))
 #: filters the indexes answer quickly (a count costs little)
 _INDEXED = ("bin", "provider", "event_type", "since", "until", "search")
+#: a segment blob larger than this has only its columns read (its bodies, when needed, come
+#: from ``captures``): an older segment of big bodies kept them all
+_WHOLE = 32 << 20
+#: segment blobs up to this size are read with the list of segments (one query: those of a
+#: store of JSON webhooks, a megabyte or two each); larger ones by the task that decodes them
+_PRELOAD = 4 << 20
+#: an older segment (every body kept) whose bodies that cannot be JSON weigh this much or
+#: more gives a DataFrame its JSON bodies from ``captures`` instead (as ``frame`` drops them)
+_HEAVY = 1 << 20
+#: the body, or for ``body="json"`` the body if it may be JSON (else empty), in SQL
+_JSON_BODY = f"CASE WHEN {S.MAY_BE_JSON} THEN body ELSE x'' END"
 
 
 def read(
@@ -48,7 +67,8 @@ def read(
     release: Callable[[sqlite3.Connection], None] | None = None,
 ) -> Any:
     """Captures matching ``filters`` as a ``pyarrow.Table`` (columns of ``_segments.NAMES``,
-    plus ``body`` as ``large_binary`` when asked), oldest first.
+    plus ``body`` as ``large_binary`` when asked), oldest first. ``body="json"``: only the
+    bodies that may be JSON (``_segments.MAY_BE_JSON``), the others empty.
 
     ``connect``/``release`` lend more read connections for worker threads (none: all on
     ``db``, in one read transaction).
@@ -70,20 +90,26 @@ def read_packed(
     db: sqlite3.Connection,
     plan: SearchPlan,
     *,
+    json: bool = False,
     connect: Callable[[], sqlite3.Connection] | None = None,
     release: Callable[[sqlite3.Connection], None] | None = None,
 ) -> tuple[Any, list[Any]]:
     """Every capture as ``(table, packs)``: the columns of :func:`read` without ``body``, and
     the bodies one item per chunk of the table, each either a segment's bodies as it keeps
     them (``_segments.packed``: compressed, not decompressed here) or a ``large_binary``
-    array."""
-    return _by_segments(db, {}, plan, "packed", True, connect, release)
+    array. ``json``: only the bodies that may be JSON, the others empty (for a DataFrame's
+    ``json`` column)."""
+    return _by_segments(db, {}, plan, "json-packed" if json else "packed", True, connect, release)
 
 
-def _by_sql(db: sqlite3.Connection, where: str, args: list[Any], body: bool) -> Any:
+def _body_sql(body: Any) -> str:
+    return ", " + (_JSON_BODY if body in ("json", "json-packed") else "body")
+
+
+def _by_sql(db: sqlite3.Connection, where: str, args: list[Any], body: Any) -> Any:
     import pyarrow as pa
 
-    cols = S.SELECT + (", body" if body else "")
+    cols = S.SELECT + (_body_sql(body) if body else "")
     rows = db.execute(f"SELECT {cols} FROM captures{where} ORDER BY id", args).fetchall()
     if not body:
         return S.decode(S.encode(rows))
@@ -91,12 +117,16 @@ def _by_sql(db: sqlite3.Connection, where: str, args: list[Any], body: bool) -> 
     return table.append_column("body", pa.array([r[-1] for r in rows], pa.large_binary()))
 
 
-def _segment_ranges(db: sqlite3.Connection, use: bool) -> list[tuple[int, int, int, bytes]]:
+def _segment_ranges(db: sqlite3.Connection, use: bool) -> list[tuple[int, int, int, Any]]:
+    """``(first_id, last_id, rows, blob size)`` of every segment (their blobs are read by
+    the tasks that decode them)."""
     if not use:
         return []
     try:
         return db.execute(
-            "SELECT first_id, last_id, rows, data FROM segments ORDER BY first_id").fetchall()
+            "SELECT first_id, last_id, rows, CASE WHEN length(data) <= ? THEN data"
+            " ELSE length(data) END FROM segments ORDER BY first_id", (_PRELOAD,)
+        ).fetchall()
     except sqlite3.OperationalError:  # a database of format 1 opened read-only: no segments
         return []
 
@@ -116,13 +146,13 @@ def _by_segments(
     try:
         tasks: list[Task] = []
         covered_to = 0
-        for first, last, rows, data in _segment_ranges(db, use):
+        for first, last, rows, size in _segment_ranges(db, use):
             if (type(first) is not int or type(last) is not int or first <= covered_to
                     or last < first):  # (overlapping one before it, or not a range: its rows
                 continue  # are read from captures, with those up to the next segment)
             if first > covered_to + 1:  # rows between segments (next to a deletion)
                 tasks.append((covered_to, first - 1, None))
-            tasks.append((first, last, (rows, data)))
+            tasks.append((first, last, (rows, size)))
             covered_to = last
         tasks.append((covered_to, None, None))  # the newest rows, after every segment
         if connect is None or len(tasks) < 4:
@@ -131,7 +161,7 @@ def _by_segments(
             results = _parallel(tasks, body, connect, release)
         parts = [p for p, _ in results if p is not None and p.num_rows] or [S.empty()]
         table = pa.concat_tables(parts)
-        if body == "packed" and not filters:
+        if body in ("packed", "json-packed") and not filters:
             return table, [b for p, b in results if p is not None and p.num_rows]
         if body:
             chunks = [b for p, b in results if p is not None and p.num_rows]
@@ -144,7 +174,7 @@ def _by_segments(
     return table if mask is None else table.filter(mask)
 
 
-#: a segment ``(first_id, last_id, (rows, blob))``, or the rows between two ids ``(after,
+#: a segment ``(first_id, last_id, (rows, blob size))``, or the rows between two ids ``(after,
 #: upto or None, None)``
 Task = tuple[int, int | None, tuple[Any, Any] | None]
 
@@ -163,12 +193,17 @@ def _task(db: sqlite3.Connection, task: Task, body: Any) -> Any:
 
 
 def _segment(db: sqlite3.Connection, first: int, last: Any, kept: tuple[Any, Any], body: Any) -> Any:
-    rows, data = kept
-    if not isinstance(data, bytes) or type(rows) is not int:
+    rows, size = kept
+    if type(rows) is not int or type(size) not in (int, bytes):
         raise S.DamagedSegment("a segment that is not a blob")
+    data, whole = (size, True) if type(size) is bytes else _segment_blob(db, first, last, size)
     part = S.decode(data, first, last, rows)
     if not body:
         return part, None
+    if body in ("json", "json-packed"):
+        return part, _json_bodies(db, first, last, part, data if whole else None, body)
+    if not whole:  # (a big segment: its bodies from the table)
+        return part, _bodies(db, first, last, part.column("id"))
     if body == "packed":
         packed = S.packed(data)
         if packed is not None and len(packed[2]) == part.num_rows + 1:
@@ -177,22 +212,95 @@ def _segment(db: sqlite3.Connection, first: int, last: Any, kept: tuple[Any, Any
     return part, (kept if kept is not None else _bodies(db, first, last, part.column("id")))
 
 
+def _segment_blob(db: sqlite3.Connection, first: int, last: Any, size: int) -> tuple[bytes, bool]:
+    """``(blob, whole)`` of the segment ``first``..``last``: all of it, or of a big one
+    (:data:`_WHOLE`) only its columns (``whole`` False), read in place (``blobopen``)."""
+    if size > _WHOLE and hasattr(db, "blobopen"):  # (Python 3.11 or later)
+        found = db.execute("SELECT typeof(data) FROM segments WHERE first_id = ? AND last_id = ?",
+                           (first, last)).fetchone()
+        if found is None or found[0] != "blob":
+            raise S.DamagedSegment("a segment that is not a blob (or gone since)")
+        with db.blobopen("segments", "data", first, readonly=True) as blob:
+            head = blob.read(8)
+            if len(head) < 8 or head[:4] != b"HLS1":
+                raise S.DamagedSegment("not a hooklab column segment")
+            hlen = int.from_bytes(head[4:8], "little")
+            if hlen > min(size, 1 << 24):
+                raise S.DamagedSegment("a segment's header runs past its end")
+            blob.seek(0)
+            head = blob.read(8 + hlen)
+            upto = S.prefix_size(head)
+            if upto is not None and upto < size:
+                blob.seek(0)
+                return blob.read(upto), False
+            blob.seek(0)
+            return blob.read(), True
+    found = db.execute("SELECT data FROM segments WHERE first_id = ? AND last_id = ?",
+                       (first, last)).fetchone()
+    if found is None or not isinstance(found[0], bytes):
+        raise S.DamagedSegment("a segment that is not a blob (or gone since)")
+    return found[0], True
+
+
+def _json_bodies(db: sqlite3.Connection, first: int, last: int, part: Any, data: bytes | None,
+                 body: str) -> Any:
+    """The bodies of a segment that may be JSON (the others empty): its kept pack as it is
+    when that holds them all and little else (``body="json-packed"``; an array for
+    ``"json"``), else read from ``captures``."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    found = S.json_packed(data) if data is not None else None
+    if found is not None:
+        pack, flags = found
+        if flags is None:  # an older segment, every body kept: those that cannot be JSON
+            lengths = np.diff(pack[2])  # must weigh little (frame drops them past that)
+            ct = part.column("content_type").chunk(0)
+            lut = np.array(["json" in str(w) for w in ct.dictionary.to_pylist()] + [False])
+            jsonish = lut[pc.fill_null(ct.indices, -1).to_numpy(zero_copy_only=False)]
+            enc = part.column("encoded").to_numpy() != 0
+            usable = int(lengths[~(jsonish | enc)].sum()) < _HEAVY
+        else:
+            usable = not bool((flags == S.ELSEWHERE).any())
+        if usable:
+            if body == "json-packed":
+                return pack
+            return pa.Array.from_buffers(
+                pa.large_binary(), len(pack[2]) - 1,
+                [None, pa.py_buffer(pack[2]), pa.py_buffer(S.inflate(pack[1], pack[3]))])
+    ids = part.column("id").to_numpy()
+    rows = dict(db.execute(f"SELECT id, {_JSON_BODY} FROM captures WHERE id >= ? AND id <= ?",
+                           (first, last)).fetchall())
+    got = pa.array([rows.get(i, b"") for i in ids.tolist()], pa.large_binary())
+    del rows
+    if body != "json-packed" or found is None:  # (a segment that keeps no bodies, sealed by
+        return got  # an older hooklab: as before, no frame keeps its parsed payloads)
+    # (zlib, as a segment keeps it: a frame's flatten=True keeps the parsed payloads of the
+    # blocks that are segments, and knows them by that)
+    offsets = np.frombuffer(got.buffers()[1], np.int64, len(got) + 1)
+    raw = got.buffers()[2] or pa.py_buffer(b"")
+    return ("zlib", zlib.compress(raw, 1), offsets, int(offsets[-1]))
+
+
 def read_segment(db: sqlite3.Connection, first_id: int, last_id: int,
-                 rows: int | None = None) -> tuple[Any, Any] | None:
+                 rows: int | None = None, *, json: bool = False) -> tuple[Any, Any] | None:
     """``(table, pack)`` of the column segment ``first_id``..``last_id`` of the capture
     database open as ``db`` (a plain ``sqlite3`` connection, e.g. read-only in another
     process): the columns of :func:`read_packed`'s table without ``body``, and its bodies as
-    :func:`read_packed` gives them; ``None`` when there is no such segment (or, with
-    ``rows``, when it does not hold exactly that many captures, ``first_id`` to ``last_id``:
-    a segment key ``(first_id, last_id, rows)`` that no longer describes it)."""
+    :func:`read_packed` gives them (``json``: as it gives them with ``json=True``); ``None``
+    when there is no such segment (or, with ``rows``, when it does not hold exactly that many
+    captures, ``first_id`` to ``last_id``: a segment key ``(first_id, last_id, rows)`` that
+    no longer describes it)."""
     try:
-        found = db.execute("SELECT rows, data FROM segments WHERE first_id = ? AND last_id = ?",
-                           (first_id, last_id)).fetchone()
+        found = db.execute(
+            "SELECT rows, length(data) FROM segments WHERE first_id = ? AND last_id = ?",
+            (first_id, last_id)).fetchone()
     except sqlite3.OperationalError:  # a database of format 1: no segments
         return None
     if found is None:
         return None
-    got = _task(db, (first_id, last_id, tuple(found)), "packed")
+    got = _task(db, (first_id, last_id, tuple(found)), "json-packed" if json else "packed")
     if rows is not None:
         ids = got[0].column("id")
         if (got[0].num_rows != rows or rows == 0 or ids[0].as_py() != first_id
@@ -203,7 +311,7 @@ def read_segment(db: sqlite3.Connection, first_id: int, last_id: int,
 
 def _parallel(
     tasks: list[Task],
-    body: bool,
+    body: Any,
     connect: Callable[[], sqlite3.Connection],
     release: Callable[[sqlite3.Connection], None] | None,
 ) -> list[Any]:
@@ -233,12 +341,12 @@ def _parallel(
                 db.close()
 
 
-def _gap(db: sqlite3.Connection, after: int, upto: int | None, body: bool) -> Any:
+def _gap(db: sqlite3.Connection, after: int, upto: int | None, body: Any) -> Any:
     import pyarrow as pa
 
     where = " WHERE id > ?" + (" AND id <= ?" if upto is not None else "")
     args = [after] if upto is None else [after, upto]
-    cols = S.SELECT + (", body" if body else "")
+    cols = S.SELECT + (_body_sql(body) if body else "")
     rows = db.execute(f"SELECT {cols} FROM captures{where} ORDER BY id", args).fetchall()
     if not rows:
         return None, None

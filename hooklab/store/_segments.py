@@ -13,7 +13,13 @@ covers (the newest ones, or those next to a deletion) are read from ``captures``
 
 A segment also keeps its captures' bodies, zlib-compressed one after another (a fifth or
 less of their size for JSON): a DataFrame of a million reads them as a few hundred blobs
-instead of a million rows of the table.
+instead of a million rows of the table. Not all of them (:func:`keep_flag`): a binary body
+(an image, random bytes: not JSON, not text) is not kept (a DataFrame's value is ``None``
+either way), nor one with a ``Content-Encoding`` (compressed already), nor the bodies of a
+segment where zlib would not shrink them by a tenth; those are read from ``captures`` when a
+body is needed (a flag per row says which). A copy of every body made the file 2.5 times the
+body bytes for binary webhooks. Segments written before kept every body (and no flags);
+they read as before.
 
 Encoding uses only the standard library (on the store's upkeep thread, or its writer for an
 in-memory store); decoding uses numpy and pyarrow, in the reading thread (zlib works without
@@ -29,6 +35,8 @@ import zlib
 from array import array
 from collections.abc import Sequence
 from typing import Any
+
+from ..filters import is_text
 
 __all__ = ["DamagedSegment", "inflate"]
 
@@ -65,6 +73,27 @@ SELECT = (
     " event_type, content_type, path, delivery_id, remote_addr"
 )
 
+#: SQL over ``captures``: whether a row's body may be JSON as a DataFrame's ``json`` column
+#: reads it (``hooklab.frame``): empty, a content type naming JSON, a ``Content-Encoding``,
+#: or a first byte ``{``, ``[`` or white space; other bodies are ``None`` there
+MAY_BE_JSON = (
+    "(length(body) = 0 OR instr(content_type, 'json') > 0"
+    " OR instr(lower(headers), '\"content-encoding\"') > 0"
+    " OR CAST(substr(body, 1, 1) AS BLOB) IN"
+    " (x'7b', x'5b', x'20', x'09', x'0a', x'0b', x'0c', x'0d'))"
+)
+#: the body of a segment's row is: in the segment / not kept, binary (cannot be JSON) / not
+#: kept, may be JSON (read it from ``captures``)
+KEPT, NOT_JSON, ELSEWHERE = 1, 0, 2
+#: bytes of a body that tell whether it is text
+_PEEK = 4096
+#: first bytes of a body that may be JSON (with white space before it)
+_JSON_START = frozenset(b"{[ \t\r\n\x0b\x0c")
+#: kept bodies are stored only if zlib makes them at most this much of their size
+_SHRINKS = 0.9
+#: ...below this many bytes they are kept whatever zlib does (a few small bodies)
+_SMALL = 4096
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS segments (
     first_id INTEGER PRIMARY KEY,
@@ -79,9 +108,34 @@ def _pad(n: int) -> bytes:
     return b"\0" * (-n % 8)
 
 
-def encode(rows: Sequence[tuple], bodies: Sequence[bytes] | None = None) -> bytes:
-    """One blob holding ``rows`` (tuples in :data:`COLUMNS` order) and, if given, their
-    ``bodies`` (compressed)."""
+def keep_flag(row: Sequence[Any], body: bytes | None) -> int:
+    """Whether a segment keeps a row's body (:data:`KEPT`), or where it is instead: kept if
+    a DataFrame may parse it as JSON (:data:`MAY_BE_JSON`) or it is text (a form, a log
+    line: ``schema()`` reads those; ``filters.is_text`` of its first 4 KiB), unless it has a
+    ``Content-Encoding`` (compressed already). Binary bodies are not kept (``None``: not
+    read)."""
+    if row[6]:  # a Content-Encoding: compressed already, zlib would not shrink it
+        return ELSEWHERE
+    if body is None:
+        return NOT_JSON
+    ctype = row[12] or ""
+    if not body or body[0] in _JSON_START or "json" in ctype:
+        return KEPT
+    if is_text(bytes(body[:_PEEK]), ctype, cut=len(body) > _PEEK):
+        return KEPT
+    return NOT_JSON
+
+
+def encode(rows: Sequence[tuple], bodies: Sequence[bytes | None] | None = None) -> bytes:
+    """One blob holding ``rows`` (tuples in :data:`COLUMNS` order) and, if given, those of
+    their ``bodies`` it keeps, compressed (:func:`keep_flag`; ``None`` for a body not read
+    because it is not kept; see the module's notes).
+
+    >>> blob = encode([(1, 0, 2, 200, 1, 0, 0, "http", "b", "POST", None, None, None, "/b",
+    ...                 None, None)], [b"{}"])
+    >>> bodies(blob).to_pylist()
+    [b'{}']
+    """
     cols = list(zip(*rows, strict=True)) if rows else [() for _ in COLUMNS]
     parts: list[bytes] = []
     pos = 0
@@ -115,13 +169,21 @@ def encode(rows: Sequence[tuple], bodies: Sequence[bytes] | None = None) -> byte
                  len(words)]
             )
     if bodies is not None:
+        flags = array("b", map(keep_flag, rows, bodies))
+        kept = [b if f == KEPT else b"" for b, f in zip(bodies, flags, strict=True)]
+        data = b"".join(kept)  # type: ignore[arg-type]
+        packed = zlib.compress(data, 1)
+        if len(data) >= _SMALL and len(packed) > _SHRINKS * len(data):  # (random bytes that
+            flags = array("b", [ELSEWHERE if f == KEPT else f for f in flags])  # start with {)
+            kept = [b""] * len(kept)
+            packed = zlib.compress(b"", 1)
         offsets = array("q", [0])
         total = 0
-        for b in bodies:
-            total += len(b)
+        for b in kept:
+            total += len(b)  # type: ignore[arg-type]
             offsets.append(total)
-        packed = zlib.compress(b"".join(bodies), 1)
-        directory.append(["body", "z", put(packed), put(offsets.tobytes()), total])
+        directory.append(["body", "z", put(packed), put(offsets.tobytes()), total,
+                          put(flags.tobytes())])
     header = json.dumps({"n": len(rows), "order": sys.byteorder, "cols": directory}).encode()
     head = _MAGIC + struct.pack("<I", len(header)) + header
     head += _pad(len(head))
@@ -262,14 +324,14 @@ def _check_ids(table: Any, first: int | None, last: int | None, rows: int | None
 
 
 def bodies(blob: bytes) -> Any:
-    """The bodies a segment keeps, as a ``large_binary`` array (``None`` if it keeps none);
-    :class:`DamagedSegment` if they are not what the segment says."""
+    """The bodies a segment keeps, as a ``large_binary`` array (``None`` if it does not keep
+    every one of its rows'); :class:`DamagedSegment` if they are not what the segment says."""
     import pyarrow as pa
 
     found = _packed(blob)
-    if found is None:
+    if found is None or not _every_body(found[3]):
         return None
-    data, offsets, total = found
+    data, offsets, total, _ = found
     return pa.Array.from_buffers(
         pa.large_binary(), len(offsets) - 1, [None, pa.py_buffer(offsets), pa.py_buffer(inflate(data, total))]
     )
@@ -302,23 +364,77 @@ def packed(blob: bytes) -> tuple[str, bytes, Any, int] | None:
     sizes are checked (:class:`DamagedSegment`), the compressed bytes are not decompressed
     (see :func:`inflate`)."""
     found = _packed(blob)
-    return None if found is None else ("zlib", bytes(found[0]), found[1], found[2])
+    if found is None or not _every_body(found[3]):
+        return None
+    return ("zlib", bytes(found[0]), found[1], found[2])
 
 
-def _packed(blob: bytes) -> tuple[memoryview, Any, int] | None:
-    """:func:`packed`, the compressed bytes a view of ``blob``."""
+def _every_body(flags: Any) -> bool:
+    """Whether a segment with these body flags keeps every one of its rows' bodies."""
+    return flags is None or bool((flags == KEPT).all())
+
+
+def json_packed(blob: bytes) -> tuple[tuple[str, bytes, Any, int], Any] | None:
+    """The bodies a segment keeps for a DataFrame's ``json`` column: ``(("zlib", compressed
+    bytes, offsets, size), flags)``; ``flags`` per row (int8 numpy: :data:`KEPT`,
+    :data:`NOT_JSON` or :data:`ELSEWHERE`; the bodies not kept are empty in the pack), or
+    ``None`` for a segment written before (it keeps every body). ``None`` when it keeps no
+    bodies at all."""
+    found = _packed(blob)
+    if found is None:
+        return None
+    return ("zlib", bytes(found[0]), found[1], found[2]), found[3]
+
+
+def _packed(blob: bytes) -> tuple[memoryview, Any, int, Any] | None:
+    """:func:`json_packed`, the compressed bytes a view of ``blob``."""
+    import numpy as np
+
     found = _bodies_entry(blob)
     if found is None:
         return None
     base, n, end, entry = found
-    if len(entry) != 5 or type(entry[4]) is not int:
+    if len(entry) not in (5, 6) or type(entry[4]) is not int:
         raise DamagedSegment("a segment's bodies are not described")
     total = entry[4]
     z_at, z_len = _span(blob, base, entry[2])
     if not 0 <= total <= _ZLIB_RATIO * z_len + 64:
         raise DamagedSegment(f"a segment's bodies cannot decompress to {total} bytes")
     offsets = _offsets(blob, end, n, base, entry[3], total)
-    return memoryview(blob)[base + z_at : base + z_at + z_len], offsets, total
+    flags = None
+    if len(entry) == 6:  # (which rows' bodies it keeps: a segment of this version)
+        f_at, _ = _span(blob, base, entry[5], n)
+        flags = np.frombuffer(blob, np.int8, n, base + f_at)
+        if n and (int(flags.min()) < 0 or int(flags.max()) > ELSEWHERE):
+            raise DamagedSegment("a segment's body flags are not ones")
+        if bool((np.diff(offsets)[flags != KEPT] != 0).any()):
+            raise DamagedSegment("a segment keeps a body it says it does not")
+    return memoryview(blob)[base + z_at : base + z_at + z_len], offsets, total, flags
+
+
+def prefix_size(head: bytes) -> int | None:
+    """How many first bytes of a segment blob hold its columns (all of them but the bodies),
+    from its first bytes ``head`` (at least its header; ``None`` when it keeps no bodies): a
+    big segment's columns are read without its bodies."""
+    if len(head) < 8 or bytes(head[:4]) != _MAGIC:
+        raise DamagedSegment("not a hooklab column segment")
+    (hlen,) = struct.unpack_from("<I", head, 4)
+    if 8 + hlen > len(head):
+        raise DamagedSegment("a segment's header runs past its end")
+    try:
+        header = json.loads(bytes(head[8 : 8 + hlen]))
+    except (ValueError, RecursionError):
+        raise DamagedSegment("a segment's header is not JSON") from None
+    cols = header.get("cols") if isinstance(header, dict) else None
+    entry = next((e for e in cols if isinstance(e, list) and len(e) >= 3 and e[1] == "z"),
+                 None) if isinstance(cols, list) else None
+    if entry is None:
+        return None
+    if type(entry[2]) is not list or not entry[2] or type(entry[2][0]) is not int:
+        raise DamagedSegment("a segment's bodies are not described")
+    base = 8 + hlen
+    base += -base % 8
+    return base + max(0, entry[2][0])
 
 
 def _bodies_entry(blob: bytes) -> tuple[int, int, str, list[Any]] | None:

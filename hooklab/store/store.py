@@ -107,6 +107,7 @@ _SUMMARIES_SCHEMA = """CREATE TABLE IF NOT EXISTS segment_summaries (
     PRIMARY KEY (kind, first_id)
 )"""
 _CATCH_UP = 2000  # rows indexed per catch-up transaction
+_WORDS_HELD = 8 << 20  # characters of words a catch-up holds before handing them to the index
 #: captures one retention pass deletes at most (it holds the writer: webhooks wait)
 _RETENTION_CHUNK = 10_000
 #: seconds between retention passes that count the captures kept from the newest (the others
@@ -767,13 +768,26 @@ class CaptureStore:
             time.sleep(0.5)
 
     def _index_after(self, db: sqlite3.Connection, after: int, limit: int) -> int:
-        rows = db.execute(
+        # (row by row, the words handed to the index every few megabytes: a reindex of a
+        # store of 200 KB bodies held 2,000 of them, 400 MB)
+        words: list[tuple[int, str]] = []
+        held = count = 0
+        last = after
+        for r in db.execute(
             "SELECT id, path, query, headers, body FROM captures WHERE id > ? ORDER BY id LIMIT ?",
             (after, limit),
-        ).fetchall()
-        _search.index_rows(db, [(r[0], _search.row_words(r[1], r[2], r[3], r[4])) for r in rows])
-        upto = rows[-1][0] if len(rows) == limit else self._last_id
-        if len(rows) < limit:  # caught up: from now on rows are indexed as they are stored
+        ):
+            line = _search.row_words(r[1], r[2], r[3], r[4])
+            words.append((r[0], line))
+            held += len(line)
+            count += 1
+            last = r[0]
+            if held > _WORDS_HELD:
+                _search.index_rows(db, words)
+                words, held = [], 0
+        _search.index_rows(db, words)
+        upto = last if count == limit else self._last_id
+        if count < limit:  # caught up: from now on rows are indexed as they are stored
             upto = max(upto, self._last_id)
         self._set_meta(db, "search_upto", upto)
         return _MAX_ID if upto >= self._last_id else upto
@@ -786,13 +800,17 @@ class CaptureStore:
     def _encode_segment(db: sqlite3.Connection, after: int) -> tuple[int, int, int, int, bytes] | None:
         """``(after, first, last, rows, blob)``: the next segment's rows after id ``after``,
         encoded (``None`` until there are :data:`SEG_ROWS` of them)."""
-        rows = db.execute(
-            f"SELECT {S.SELECT}, body FROM captures WHERE id > ? ORDER BY id LIMIT ?",
-            (after, S.SEG_ROWS),
-        ).fetchall()
+        # (row by row: only the bodies the segment keeps are held, S.keep_flag; a segment
+        # of big binary bodies was read into memory whole)
+        rows: list[tuple] = []
+        bodies: list[bytes | None] = []
+        for *row, body in db.execute(f"SELECT {S.SELECT}, body FROM captures WHERE id > ?"
+                                     " ORDER BY id LIMIT ?", (after, S.SEG_ROWS)):
+            rows.append(tuple(row))
+            bodies.append(body if S.keep_flag(row, body) == S.KEPT else None)
         if len(rows) < S.SEG_ROWS:
             return None
-        blob = S.encode([r[:-1] for r in rows], [r[-1] for r in rows])
+        blob = S.encode(rows, bodies)
         return after, rows[0][0], rows[-1][0], len(rows), blob
 
     def _store_segment(
@@ -1433,6 +1451,33 @@ class CaptureStore:
         finally:
             self._give_back(db)
 
+    def json_columns(self, **filters: Any) -> tuple[Any, list[Any] | None]:
+        """:meth:`columns` with the bodies a DataFrame's ``json`` column may need: those that
+        may be JSON (``_segments.MAY_BE_JSON``), every other one empty, never read into
+        memory (a frame of big binary bodies read them all first). ``(table, packs)`` as
+        :meth:`packed_columns` gives them, or with
+        ``filters`` ``(table with its body column, None)``.
+
+        >>> table, packs = store.json_columns()
+        >>> table.num_rows == sum(len(p[2]) - 1 if isinstance(p, tuple) else len(p) for p in packs)
+        True
+        """
+        filters = validate(filters)
+        if self._memory:
+            with self._read_lock:
+                if filters:
+                    return _columns.read(self._db, filters, self._plan(), body="json"), None
+                return _columns.read_packed(self._db, self._plan(), json=True)
+        db = self._reader()
+        try:
+            if filters:
+                return _columns.read(db, filters, self._plan(), body="json", connect=self._reader,
+                                     release=self._give_back), None
+            return _columns.read_packed(db, self._plan(), json=True, connect=self._reader,
+                                        release=self._give_back)
+        finally:
+            self._give_back(db)
+
     def summaries(self, kind: str) -> dict[tuple[int, int, int], bytes | None]:
         """Every column segment as ``(first_id, last_id, rows)``, with the summary kept for it
         under ``kind`` by :meth:`keep_summaries` (``None`` where there is none yet).
@@ -1606,6 +1651,38 @@ class CaptureStore:
             "verify_reason": [g[3] for g in got],
             "handshake": [g[4] for g in got],
         }
+
+    def bodies(self, ids: Any) -> Any:
+        """The bodies of the captures ``ids`` (in that order) as a ``large_binary`` array,
+        null where there is no such capture (deleted since the ids were read): an export
+        reads them a batch at a time, not every body of the store at once.
+
+        >>> store.bodies([1]).to_pylist()[0][:1]
+        b'{'
+        """
+        import numpy as np
+        import pyarrow as pa
+
+        wanted = [int(i) for i in ids]
+        found: dict[int, bytes] = {}
+        if wanted:
+            lo, hi = min(wanted), max(wanted)
+            if wanted == list(range(lo, hi + 1)):  # a run of ids: SQLite joins them in one
+                ((data, lengths, order),) = self._fetch_apart(  # buffer (no object per body)
+                    "SELECT CAST(group_concat(body, '') AS BLOB), group_concat(length(body)),"
+                    " group_concat(id) FROM captures WHERE id >= ? AND id <= ?", (lo, hi))
+                got = np.fromstring(order or "", dtype=np.int64, sep=",")
+                if np.array_equal(got, np.asarray(wanted, np.int64)):
+                    offsets = np.zeros(len(got) + 1, np.int64)
+                    np.cumsum(np.fromstring(lengths, dtype=np.int64, sep=","), out=offsets[1:])
+                    return pa.Array.from_buffers(pa.large_binary(), len(got), [
+                        None, pa.py_buffer(offsets), pa.py_buffer(data or b"")])
+            for at in range(0, len(wanted), 500):  # (under SQLite's oldest limit of 999)
+                part = wanted[at : at + 500]
+                found.update(self._fetch_apart(
+                    f"SELECT id, body FROM captures WHERE id IN ({','.join('?' * len(part))})",
+                    part))
+        return pa.array([found.get(i) for i in wanted], pa.large_binary())
 
     def _reader(self) -> sqlite3.Connection:
         """A read connection of its own, for long reads that must not hold up the live view."""
