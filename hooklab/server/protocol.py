@@ -34,13 +34,15 @@ Connections: at most ``max_connections`` are open at once (WebSocket streams inc
 default half the process's soft limit of file descriptors, at most :data:`MAX_CONNECTIONS`):
 each holds one of the kernel's descriptors, and idle ones hold nothing the in-flight budget
 sees (1,100 connections that sent nothing left a kernel at the usual 1,024 unable to open a
-file, and real webhooks reset). A connection past the limit closes the one idle longest (no
-request being read or answered: a keep-alive connection between requests, one that has sent
-nothing or only part of a head, one lingering after its last answer) to make room; a request
-being received or answered, and a stream, are never closed for it. When every connection is
-busy, the new one is answered 503 with ``Retry-After`` at once (a few at a time; more are
-closed unanswered), rather than left unaccepted: a sender waiting in the listen queue gets
-nothing until its own timeout, one told 503 retries later, and neither takes a descriptor.
+file, and real webhooks reset). A connection past the limit closes another to make room: the
+one idle longest (no request being read or answered: a keep-alive connection between
+requests, one that has sent nothing or only part of a head), else the one lingering longest
+after its last answer once the client has that answer (the kernel's queue is empty: closing
+with it queued lets the client's next bytes reset it away). A request being received or
+answered, and a stream, are never closed for it. When none can go, the new one is answered
+503 with ``Retry-After`` at once (a few at a time; more are closed unanswered), rather than
+left unaccepted: a sender waiting in the listen queue gets nothing until its own timeout, one
+told 503 retries later, and neither takes a descriptor.
 
 ``/_hooklab/`` (JSON API, page, WebSocket stream) is a Tornado application, served through
 Tornado's public delegate interfaces: :meth:`tornado.web.Application.start_request` gets each
@@ -96,6 +98,12 @@ MAX_PENDING = 64
 DEFAULT_MAX_IN_FLIGHT = 256 * 1024 * 1024
 #: open connections at most by default, however high the descriptor limit
 MAX_CONNECTIONS = 1024
+#: where the kernel does not say what it still has to send (not Linux), a connection
+#: lingering after its last answer is taken to have delivered it after this many seconds
+LINGER_OUT_SECONDS = 2.0
+#: how many connections of a queue (idle, lingering) are looked at for one to close
+#: (the first ones are the likeliest; the rest wait for the next turn or the sweep)
+_SCAN = 32
 #: seconds a new connection may take to send its first byte (a sender writes its request as
 #: soon as it is connected; a silent connection only holds a descriptor)
 FIRST_BYTE_TIMEOUT = 10.0
@@ -909,14 +917,14 @@ class CaptureProtocol(asyncio.Protocol):
                 self._linger()
                 return
         if not slots:
+            if self.lingering:  # (in Connections.lingering already)
+                return
             conns = self.conns
             self.idle_since = conns.now()
             idle = conns.idle  # (the newest idle one last: the oldest makes room first)
             idle.pop(self, None)
             idle[self] = None
             if self.closing:
-                if self.lingering:
-                    return
                 transport.close()  # the client half-closed (or asked to close): all answered
                 return
         self._maybe_resume()
@@ -929,10 +937,9 @@ class CaptureProtocol(asyncio.Protocol):
             return
         self.lingering = True
         self.linger_since = self.conns.now()
-        if not self.over_cap:  # (answered: done, and may make room for a new connection)
-            idle = self.conns.idle
-            idle.pop(self, None)
-            idle[self] = None
+        self.conns.idle.pop(self, None)
+        if not self.over_cap:  # (answered: may make room for a new connection once delivered)
+            self.conns.lingering[self] = None
         self.buf = b""
         if transport.can_write_eof():
             transport.write_eof()
@@ -959,23 +966,39 @@ class CaptureProtocol(asyncio.Protocol):
         return stream
 
 
-def _kernel_unsent(transport: asyncio.BaseTransport) -> int:
-    """Bytes of a connection's answers still in the kernel's send queue (0 where the system
-    does not say: only Linux's ``SIOCOUTQ`` is asked)."""
+def _kernel_unsent(transport: asyncio.BaseTransport) -> int | None:
+    """Bytes of a connection's answers the client has not acknowledged yet, still in the
+    kernel's send queue (a FIN sent counts one); None where the system does not say: only
+    Linux's ``SIOCOUTQ`` is asked."""
     if _SIOCOUTQ is None:
-        return 0
+        return None
     sock = transport.get_extra_info("socket")
     try:
         import fcntl
 
         raw = fcntl.ioctl(sock.fileno(), _SIOCOUTQ, b"\0\0\0\0")
     except (OSError, AttributeError, ValueError):
-        return 0
+        return None
     return int.from_bytes(raw, sys.byteorder, signed=True)
 
 
 #: Linux's SIOCOUTQ (= TIOCOUTQ): unsent bytes of a TCP socket
 _SIOCOUTQ: int | None = 0x5411 if sys.platform.startswith("linux") else None
+
+
+def _delivered(conn: CaptureProtocol, transport: asyncio.Transport, now: float) -> bool:
+    """Whether everything this connection was sent has reached the client: nothing left in
+    the transport's buffer nor unacknowledged in the kernel's queue (where the kernel cannot
+    say: a lingering connection after :data:`LINGER_OUT_SECONDS`). Closing a connection with
+    its answer still queued lets a reset (the client sending on) destroy what is left."""
+    if transport.get_write_buffer_size():
+        return False
+    unsent = _kernel_unsent(transport)
+    if unsent is None:
+        return not conn.lingering or now - conn.linger_since >= LINGER_OUT_SECONDS
+    # a lingering connection's FIN counts one until the client acknowledges it, which Linux
+    # delays (up to 40 ms, or until the client sends): the answer itself is out at one
+    return unsent <= (1 if conn.lingering else 0)
 
 
 class _BodyOnly:
@@ -1002,9 +1025,12 @@ class Connections:
     def __init__(self, server: CaptureServer) -> None:
         self.server = server
         self.conns: set[CaptureProtocol] = set()
-        #: connections that were idle (or lingering) when last looked at, the one idle
-        #: longest first; whether one still is, is checked when it is picked (see _idle_one)
+        #: connections that were idle when last looked at (between requests, silent, part of
+        #: a head), the one idle longest first; whether one still is, is checked when it is
+        #: picked (see _idle_one)
         self.idle: OrderedDict[CaptureProtocol, None] = OrderedDict()
+        #: connections lingering after their last answer, the oldest first
+        self.lingering: OrderedDict[CaptureProtocol, None] = OrderedDict()
         #: connections refused at connect (one too many) still sending their 503
         self.refusing = 0
         #: the limit when the server sets none (the descriptor limit as the server starts)
@@ -1033,15 +1059,19 @@ class Connections:
         return self.default_limit if cap is None else max(1, int(cap))
 
     def add(self, conn: CaptureProtocol) -> None:
-        """A new connection: kept if under the limit or if it can take the place of the one
-        idle longest; else answered 503 at once (a few at a time) or closed unanswered.
+        """A new connection: kept if under the limit or if it can take the place of another;
+        else answered 503 at once (a few at a time) or closed unanswered.
 
-        Why not stop accepting instead: a sender left in the listen queue waits, answered by
-        nobody, until its own timeout (GitHub's is 10 s), and the queue is full within one
-        burst; a 503 with ``Retry-After`` is answered in microseconds and retried by the
-        senders that retry. Idle connections are the ones that go because a webhook sender
-        that keeps its connection open between deliveries opens a new one when it finds it
-        closed, while a request being received or answered would be lost.
+        The one that makes room, in this order: the connection idle longest (between
+        requests, silent, part of a head); the one lingering longest after its last answer,
+        once that answer has reached the client (the kernel has nothing of it left to send:
+        closing with it queued could reset it away). Why not stop accepting instead: a sender
+        left in the listen queue waits, answered by nobody, until its own timeout (GitHub's
+        is 10 s), and the queue is full within one burst; a 503 with ``Retry-After`` is
+        answered in microseconds and retried by the senders that retry. Idle connections go
+        first because a webhook sender that keeps its connection open between deliveries
+        opens a new one when it finds it closed, while a request being received or answered
+        would be lost.
         """
         conns = self.conns
         conns.add(conn)
@@ -1068,29 +1098,42 @@ class Connections:
         conn._refuse(503, _TOO_MANY)
 
     def _idle_one(self) -> CaptureProtocol | None:
-        """Take the connection idle longest out of ``idle``: no request being read or
-        answered (a partial head is not one yet), nothing of an answer unsent, not a stream;
-        None if there is none. What is no longer idle is dropped on the way (it is put back
-        when it is idle again)."""
-        idle = self.idle
-        while idle:
-            conn = idle.popitem(last=False)[0]
-            t = conn.transport
-            if (
-                t is not None
-                and not t.is_closing()
-                and not conn.detached
-                and conn.req is None
-                and not conn.slots
-                and not t.get_write_buffer_size()
-                and conn in self.conns
-            ):
-                return conn
+        """Take a connection to close out of ``idle`` (the one idle longest: no request being
+        read or answered, a partial head is not one yet), else out of ``lingering`` (the one
+        lingering longest); in both, only one whose answers have reached the client (see
+        :func:`_delivered`). None if there is none. What is no longer idle or lingering is
+        dropped on the way (it is put back when it is idle again)."""
+        now = self.now()
+        for queue, lingering in ((self.idle, False), (self.lingering, True)):
+            found = None
+            stale = []
+            for n, conn in enumerate(queue):
+                if n >= _SCAN:
+                    break
+                t = conn.transport
+                if (
+                    t is None
+                    or t.is_closing()
+                    or conn.detached
+                    or conn not in self.conns
+                    or conn.lingering is not lingering
+                    or (not lingering and (conn.req is not None or conn.slots))
+                ):
+                    stale.append(conn)
+                elif _delivered(conn, t, now):
+                    found = conn
+                    break
+            for conn in stale:
+                del queue[conn]
+            if found is not None:
+                del queue[found]
+                return found
         return None
 
     def discard(self, conn: CaptureProtocol) -> None:
         self.conns.discard(conn)
         self.idle.pop(conn, None)
+        self.lingering.pop(conn, None)
 
     def __len__(self) -> int:
         return len(self.conns) + sum(not s.closed() for s in self.streams)
@@ -1142,7 +1185,7 @@ class Connections:
                 continue
             # with what the kernel still holds: a slow reader drains the kernel's queue while
             # the loop's own buffer waits, unchanged, for room in it
-            unsent = transport.get_write_buffer_size() + _kernel_unsent(transport)
+            unsent = transport.get_write_buffer_size() + (_kernel_unsent(transport) or 0)
             if unsent != conn.unsent_at_sweep:  # the client is taking its answers
                 conn.unsent_at_sweep = unsent
                 conn.taking_since = now
@@ -1203,6 +1246,7 @@ class Connections:
                 conn.transport.abort()
         self.conns.clear()
         self.idle.clear()
+        self.lingering.clear()
         for stream in list(self.streams):
             stream.close()
         self.streams.clear()

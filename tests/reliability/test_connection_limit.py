@@ -8,6 +8,9 @@ to open a file, ``hooklab.open(db)`` failing with EMFILE, and real webhooks rese
 closes the connection idle longest, or is answered 503 when every one is busy; a connection
 that sends nothing is closed after ``first_byte_timeout``. Requests being received or
 answered, and WebSocket streams, are never closed to make room.
+
+A lingering connection made room even with its answer still in the kernel's queue: the
+client's next bytes then reset it away.
 """
 
 from __future__ import annotations
@@ -360,3 +363,38 @@ def test_hooklab_serve_takes_max_connections(tmp_path):
             s.close()
         proc.terminate()
         proc.wait(10)
+
+
+BIG = 64 * 1024  # an answer the kernel holds while the client's small window takes a piece
+
+
+def test_a_lingering_answer_is_delivered_before_its_connection_makes_room(loop):
+    store = CaptureStore(":memory:")
+    srv = CaptureServer(store, port=0, max_connections=4).start()
+    srv.rules.add("/big", body=b"x" * BIG)
+    socks: list[socket.socket] = []
+    try:
+        s = socket.socket()
+        socks.append(s)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # (so the kernel queues it)
+        s.settimeout(5)
+        s.connect(("127.0.0.1", srv.port))
+        s.sendall(b"POST /big HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 2"
+                  b"\r\n\r\nok")
+        assert s.recv(15, socket.MSG_PEEK) == b"HTTP/1.1 200 OK"  # answered, now lingering
+        time.sleep(0.2)
+        # twice the cap of silent connections: each one past it makes room
+        for _ in range(8):
+            socks.append(_connect(srv.port))
+        time.sleep(0.2)
+        # the client sends on (lingering reads and drops it), then reads its whole answer
+        s.sendall(b"POST /next HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+        answer = recv_until_close(s, 5.0)
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200 OK") and len(body) == BIG, (head, len(body))
+        assert len(store.query(bin="next")) == 0
+    finally:
+        for s in socks:
+            s.close()
+        srv.stop()
+        store.close()
