@@ -125,9 +125,9 @@ class HookLab(Configurable):
     max_connections = Int(
         None, allow_none=True, min=1,
         help="Connections open at once (WebSocket streams included); one more closes the one "
-        "idle longest, or gets 503 when all are busy. None: half the soft limit of open files "
-        "(ulimit -n), at most 1024, so a flood of connections cannot leave the kernel unable "
-        "to open a file.",
+        "idle longest (or an upload stalled for 2 s), or gets 503 when all are busy. None: half "
+        "the soft limit of open files (ulimit -n), at most 1024, so a flood of connections "
+        "cannot leave the kernel unable to open a file.",
     ).tag(config=True)
     body_timeout = Float(
         60.0, help="Answer 408 when a request body does not arrive within this many seconds."

@@ -141,8 +141,9 @@ class CaptureServer:
         #: ``idle_timeout``, which also applies)
         self.first_byte_timeout = first_byte_timeout
         #: connections open at once, WebSocket streams included (None: half the soft limit
-        #: of open files, at most 1024): one past it closes the one idle longest, or is
-        #: answered 503 when none is idle (see :mod:`.protocol`)
+        #: of open files, at most 1024): one past it closes the one idle longest (or an
+        #: upload stalled for STALL_SECONDS), or is answered 503 when none can go (see
+        #: :mod:`.protocol`)
         self.max_connections = max_connections
         #: bytes of request bodies (and unfinished heads) all connections may hold at once;
         #: past it, 503 with Retry-After (see :mod:`.protocol`; never less than ``max_body``

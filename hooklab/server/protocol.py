@@ -38,11 +38,17 @@ file, and real webhooks reset). A connection past the limit closes another to ma
 one idle longest (no request being read or answered: a keep-alive connection between
 requests, one that has sent nothing or only part of a head), else the one lingering longest
 after its last answer once the client has that answer (the kernel's queue is empty: closing
-with it queued lets the client's next bytes reset it away). A request being received or
-answered, and a stream, are never closed for it. When none can go, the new one is answered
-503 with ``Retry-After`` at once (a few at a time; more are closed unanswered), rather than
-left unaccepted: a sender waiting in the listen queue gets nothing until its own timeout, one
-told 503 retries later, and neither takes a descriptor.
+with it queued lets the client's next bytes reset it away), else the upload stalled longest,
+with no byte of its body for :data:`STALL_SECONDS` (answered 408: ``limit`` connections each
+sending a head and one byte held every place for the 60 s body timeout). A request being
+answered, an upload whose body moves, and a stream, are never closed for it. When none can
+go, the new one is answered 503 with ``Retry-After`` at once (a few at a time; more are
+closed unanswered), rather than left unaccepted: a sender waiting in the listen queue gets
+nothing until its own timeout, one told 503 retries later, and neither takes a descriptor.
+One peer address other than this host's own (an IPv6 /64 counts as one) may be sending at
+most :func:`peer_limit` request bodies at once (a sixteenth of the limit): one more request
+is answered 503 when its head is read, so bodies sent a byte now and then from one address
+cannot take every place either.
 
 ``/_hooklab/`` (JSON API, page, WebSocket stream) is a Tornado application, served through
 Tornado's public delegate interfaces: :meth:`tornado.web.Application.start_request` gets each
@@ -85,8 +91,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_MAX_IN_FLIGHT", "FIRST_BYTE_TIMEOUT", "LINGER_BYTES", "LINGER_SECONDS",
-    "MAX_CONNECTIONS", "MAX_FIELDS", "MAX_HEAD", "CaptureProtocol", "Connections",
-    "default_max_connections",
+    "MAX_CONNECTIONS", "MAX_FIELDS", "MAX_HEAD", "STALL_SECONDS", "CaptureProtocol",
+    "Connections", "default_max_connections", "peer_key",
 ]
 
 MAX_HEAD = 1024 * 1024  # request line + headers; bigger heads get 414 / 431
@@ -98,10 +104,19 @@ MAX_PENDING = 64
 DEFAULT_MAX_IN_FLIGHT = 256 * 1024 * 1024
 #: open connections at most by default, however high the descriptor limit
 MAX_CONNECTIONS = 1024
+#: seconds without a byte of a body being received after which, when every connection is
+#: busy, that upload is closed (answered 408) to let a new connection in. A sender writes its
+#: body right behind its head: a lost segment is sent again after the retransmission timeout
+#: (at least 1 s by RFC 6298, 200 ms on Linux), so 2 s without a byte is more than one loss
+#: (two on Linux) and is a body that stopped. Holding every connection with stalled uploads
+#: then takes a new connection per place every 2 s (256 a second at the usual limit of 512),
+#: where, before there was a limit, uploads held for the 60 s body timeout took all of 1,024
+#: descriptors with 17 a second.
+STALL_SECONDS = 2.0
 #: where the kernel does not say what it still has to send (not Linux), a connection
 #: lingering after its last answer is taken to have delivered it after this many seconds
 LINGER_OUT_SECONDS = 2.0
-#: how many connections of a queue (idle, lingering) are looked at for one to close
+#: how many connections of a queue (idle, lingering, uploads) are looked at for one to close
 #: (the first ones are the likeliest; the rest wait for the next turn or the sweep)
 _SCAN = 32
 #: seconds a new connection may take to send its first byte (a sender writes its request as
@@ -172,6 +187,8 @@ def _refusal(status: int, message: str, extra: str = "") -> bytes:
 
 _BUSY = "busy: too many request bodies in flight, retry later"
 _TOO_MANY = "busy: too many connections, retry later"
+_PEER_BUSY = "busy: too many request bodies from one address at once, retry later"
+_STALLED = "request body stalled: closed to make room for a new connection"
 
 
 def default_max_connections() -> int:
@@ -193,6 +210,53 @@ def default_max_connections() -> int:
     if soft == resource.RLIM_INFINITY or soft <= 0:
         return MAX_CONNECTIONS
     return max(8, min(MAX_CONNECTIONS, soft // 2))
+
+
+def peer_limit(limit: int) -> int:
+    """Request bodies one peer (see :func:`peer_key`) may be sending at once, for a server
+    whose connection limit is ``limit``: a sixteenth of it, at least 8.
+
+    A webhook's body arrives within milliseconds of its head, so even a busy sender has few
+    in progress at any moment; one address sending bodies a byte now and then (never stalled
+    long enough to be closed for a new connection) can take no more than this many places.
+
+    >>> peer_limit(512), peer_limit(8192), peer_limit(16)
+    (32, 512, 8)
+    """
+    return max(8, limit // 16)
+
+
+#: this host's own addresses as a local client's connection shows them: the Jupyter relay,
+#: tunnel agents and local tools all connect from here, and may have any number of bodies in
+#: progress (the relay sends a body only once it has all of it)
+_LOCAL_PEERS = frozenset({"127.0.0.1", "::1", "::ffff:127.0.0.1"})
+
+
+def peer_key(address: str) -> str | None:
+    """Who a connection's peer address counts as, for :func:`peer_limit`: the IPv4 address,
+    an IPv6 address's /64 (a host given a /64 may use any of its 2**64 addresses), or None
+    for this host's own ``127.0.0.1`` / ``::1``, which is not limited.
+
+    >>> peer_key("203.0.113.7"), peer_key("::ffff:203.0.113.7"), peer_key("127.0.0.1")
+    ('203.0.113.7', '203.0.113.7', None)
+    >>> peer_key("2001:db8:1:2::5") == peer_key("2001:db8:1:2:ffff::1") == "2001:db8:1:2::/64"
+    True
+    """
+    if address in _LOCAL_PEERS or not address:
+        return None
+    import ipaddress
+
+    try:
+        ip = ipaddress.ip_address(address.partition("%")[0])  # (a scope: fe80::1%eth0)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return peer_key(str(ip.ipv4_mapped))
+        if ip == ipaddress.IPv6Address("::1"):
+            return None
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return None if str(ip) in _LOCAL_PEERS else str(ip)
 
 
 def _blank_line_end(buf: bytes | bytearray, start: int) -> int:
@@ -440,6 +504,9 @@ class CaptureProtocol(asyncio.Protocol):
         self.held = 0  # bytes of the in-flight budget this connection holds (see _hold)
         self.heard = False  # the client has sent a byte (else first_byte_timeout applies)
         self.over_cap = False  # refused at connect: one connection too many (see Connections)
+        self.uploading = False  # a request body is being received (in Connections.uploads)
+        self.upload_peer: str | None = None  # the peer_key its upload is counted under
+        self.last_byte = 0.0  # when the body being received last had a byte
 
     def _new_parser(self) -> httptools.HttpRequestParser:
         p = httptools.HttpRequestParser(self)
@@ -459,6 +526,7 @@ class CaptureProtocol(asyncio.Protocol):
         self.conns.discard(self)
         if self.over_cap:
             self.conns.refusing -= 1
+        self._upload_end()
         self._hold(0)
         self.slots.clear()
         self.req = None
@@ -538,6 +606,10 @@ class CaptureProtocol(asyncio.Protocol):
     # -- reading ---------------------------------------------------------------------------
     def data_received(self, data: bytes) -> None:
         self.heard = True
+        if self.uploading:  # the body moves: it goes to the end of the line of uploads
+            conns = self.conns
+            self.last_byte = conns.now()
+            conns.uploads.move_to_end(self)
         if self.lingering or self.closing:
             self.lingered += len(data)
             if self.lingered > LINGER_BYTES and self.transport is not None:
@@ -724,6 +796,8 @@ class CaptureProtocol(asyncio.Protocol):
         # the head, parsed, is held until the request is read (what its fields take)
         if not self._hold(req.head_bytes + _FIELD_COST * len(req.headers)):
             raise _Refuse(503, _BUSY)
+        if req.length or req.chunked:
+            self._upload_start()
         self.need = req.length
         self.tail = b""
         self.in_body = True
@@ -765,6 +839,7 @@ class CaptureProtocol(asyncio.Protocol):
         self.complete = True
         req, self.req = self.req, None
         self.in_body = False
+        self._upload_end()
         self._hold(0)  # (the body goes to the store's bounded queue, or to the API)
         assert req is not None
         parts = req.parts
@@ -784,6 +859,7 @@ class CaptureProtocol(asyncio.Protocol):
         self.parser = self._new_parser()
         if req.api:  # e.g. the WebSocket stream: Tornado decides, then owns the connection
             self._hold(0)
+            self._upload_end()
             self.req = None
             self.in_body = False
             self.complete = True
@@ -813,6 +889,49 @@ class CaptureProtocol(asyncio.Protocol):
         conns.held += more
         self.held = nbytes
         return True
+
+    def _upload_start(self) -> None:
+        """A request body is about to be received: counted for its peer (503 past
+        :func:`peer_limit`) and put last in the line of uploads (see ``Connections.uploads``)."""
+        conns = self.conns
+        key = peer_key(self.remote)
+        if key is not None:
+            n = conns.peer_uploads.get(key, 0)
+            if n >= conns.peer_limit():
+                raise _Refuse(503, _PEER_BUSY)
+            conns.peer_uploads[key] = n + 1
+        self.upload_peer = key
+        self.uploading = True
+        self.last_byte = conns.now()
+        conns.uploads[self] = None
+
+    def _upload_end(self) -> None:
+        if not self.uploading:
+            return
+        self.uploading = False
+        conns = self.conns
+        conns.uploads.pop(self, None)
+        key, self.upload_peer = self.upload_peer, None
+        if key is not None:
+            n = conns.peer_uploads.get(key, 0) - 1
+            if n > 0:
+                conns.peer_uploads[key] = n
+            else:
+                conns.peer_uploads.pop(key, None)
+
+    def _close_stalled(self) -> None:
+        """Close this connection, whose body stalled, to make room: 408 (after its earlier
+        answers, all written already), then close; what the client still sends is not read."""
+        transport = self.transport
+        assert transport is not None
+        self.server.tell_refused(408, _STALLED, self.req, self.remote)
+        self._upload_end()
+        self._hold(0)
+        self.req = None
+        self.in_body = False
+        self.closing = True
+        transport.write(_refusal(408, _STALLED))
+        transport.close()  # (what is written is sent first)
 
     # -- answers ---------------------------------------------------------------------------
     def _capture(self, req: _Request, body: bytes) -> None:
@@ -875,6 +994,7 @@ class CaptureProtocol(asyncio.Protocol):
     def _refuse_with(self, answer: bytes, status: int = 0, message: str = "") -> None:
         """Answer (after the earlier answers) and close gracefully; read no more requests."""
         self._hold(0)
+        self._upload_end()
         if status:
             self.server.tell_refused(status, message, self.req, self.remote)
         self.req = None
@@ -1031,6 +1151,10 @@ class Connections:
         self.idle: OrderedDict[CaptureProtocol, None] = OrderedDict()
         #: connections lingering after their last answer, the oldest first
         self.lingering: OrderedDict[CaptureProtocol, None] = OrderedDict()
+        #: connections receiving a request body, the one whose last byte is oldest first
+        self.uploads: OrderedDict[CaptureProtocol, None] = OrderedDict()
+        #: bodies being received per peer (see peer_key; this host's own are not counted)
+        self.peer_uploads: dict[str, int] = {}
         #: connections refused at connect (one too many) still sending their 503
         self.refusing = 0
         #: the limit when the server sets none (the descriptor limit as the server starts)
@@ -1058,6 +1182,10 @@ class Connections:
         cap = self.server.max_connections
         return self.default_limit if cap is None else max(1, int(cap))
 
+    def peer_limit(self) -> int:
+        """Request bodies one peer other than this host may be sending at once."""
+        return peer_limit(self.limit())
+
     def add(self, conn: CaptureProtocol) -> None:
         """A new connection: kept if under the limit or if it can take the place of another;
         else answered 503 at once (a few at a time) or closed unanswered.
@@ -1065,13 +1193,16 @@ class Connections:
         The one that makes room, in this order: the connection idle longest (between
         requests, silent, part of a head); the one lingering longest after its last answer,
         once that answer has reached the client (the kernel has nothing of it left to send:
-        closing with it queued could reset it away). Why not stop accepting instead: a sender
+        closing with it queued could reset it away); the upload stalled longest, with no byte
+        for :data:`STALL_SECONDS` (answered 408). Why not stop accepting instead: a sender
         left in the listen queue waits, answered by nobody, until its own timeout (GitHub's
         is 10 s), and the queue is full within one burst; a 503 with ``Retry-After`` is
         answered in microseconds and retried by the senders that retry. Idle connections go
         first because a webhook sender that keeps its connection open between deliveries
         opens a new one when it finds it closed, while a request being received or answered
-        would be lost.
+        would be lost; a stalled upload is the exception, since no real sender's body stops:
+        without it, ``limit`` connections each sending a head and one byte of body held every
+        place for the 60 s body timeout.
         """
         conns = self.conns
         conns.add(conn)
@@ -1082,6 +1213,11 @@ class Connections:
         if old is not None:
             assert old.transport is not None
             old.transport.close()  # (its descriptor is freed as the loop next turns)
+            self.idle[conn] = None
+            return
+        old = self._stalled_one()
+        if old is not None:
+            old._close_stalled()
             self.idle[conn] = None
             return
         transport = conn.transport
@@ -1129,6 +1265,23 @@ class Connections:
                 del queue[found]
                 return found
         return None
+
+    def _stalled_one(self) -> CaptureProtocol | None:
+        """The connection whose body being received has had no byte for longest, at least
+        :data:`STALL_SECONDS` (``uploads`` is in that order): one reading is not paused on
+        (its own answers waiting to be taken), with no earlier answer still to come (the 408
+        goes after them); None if there is none."""
+        uploads = self.uploads
+        now = self.now()
+        found = None
+        for n, conn in enumerate(uploads):
+            if n >= _SCAN or now - conn.last_byte < STALL_SECONDS:
+                break  # (in order of their last byte: the rest moved since)
+            t = conn.transport
+            if t is not None and not t.is_closing() and not conn.paused and not conn.slots:
+                found = conn
+                break
+        return found
 
     def discard(self, conn: CaptureProtocol) -> None:
         self.conns.discard(conn)

@@ -6,11 +6,16 @@ notebook, the kernel's. With the usual soft limit of 1,024, 1,100 connections th
 to open a file, ``hooklab.open(db)`` failing with EMFILE, and real webhooks reset. Now at most
 ``max_connections`` are open at once (by default half the soft limit, at most 1024): one more
 closes the connection idle longest, or is answered 503 when every one is busy; a connection
-that sends nothing is closed after ``first_byte_timeout``. Requests being received or
-answered, and WebSocket streams, are never closed to make room.
+that sends nothing is closed after ``first_byte_timeout``. Requests being answered, uploads
+whose body moves, and WebSocket streams, are never closed to make room.
 
-A lingering connection made room even with its answer still in the kernel's queue: the
-client's next bytes then reset it away.
+Then a review found the cap itself a lever: ``limit`` connections each sending a head and one
+byte of body counted as busy for the whole 60 s body timeout, so every new connection got 503
+(32 of them at ``max_connections=32`` from one address; 1,024 at any soft limit over 2,048,
+where before they blocked nothing). Now an upload with no byte for ``STALL_SECONDS`` makes room
+(answered 408), and one address other than this host's may send only a sixteenth of the limit
+of bodies at once. A lingering connection made room even with its answer still in the kernel's
+queue: the client's next bytes then reset it away.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import select
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -363,6 +369,223 @@ def test_hooklab_serve_takes_max_connections(tmp_path):
             s.close()
         proc.terminate()
         proc.wait(10)
+
+
+def _upload(n: int = 10, sent: bytes = b"{", path: str = "/stall") -> bytes:
+    return b"POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s" % (path.encode(), n, sent)
+
+
+#: uploads that stop, as each is begun; once every place is held by them, a new connection
+#: closes the one stalled longest (408). Expected: what the client reads before that answer.
+STALLED = {
+    "one byte of a Content-Length body": (_upload(), b""),
+    "the head, no byte of its body": (_upload(sent=b""), b""),
+    "part of a chunk": (b"POST /stall HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                        b"5\r\nab", b""),
+    "100 Continue taken, nothing sent": (
+        b"POST /stall HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 10\r\n\r\n",
+        b"HTTP/1.1 100 Continue\r\n\r\n"),
+    "a request answered, the next one stalled": (REQUEST + _upload(), b"HTTP/1.1 200 OK"),
+}
+STALL_LIMIT = 12
+_503 = b"HTTP/1.1 503"
+
+
+def test_stalled_uploads_make_room_for_webhooks_and_a_moving_one_stays(loop):
+    from hooklab.server.protocol import STALL_SECONDS
+
+    store = CaptureStore(":memory:")
+    srv = CaptureServer(store, port=0, max_connections=STALL_LIMIT).start()
+    socks: list[socket.socket] = []
+    stop = threading.Event()
+    dripped = []
+    try:
+        # the oldest: a body sent a byte every 0.5 s (slow, but it moves)
+        moving = _connect(srv.port, _upload(60, b"", "/moving"))
+        socks.append(moving)
+
+        def drip() -> None:
+            for _ in range(60):
+                if stop.wait(0.5):
+                    return
+                moving.sendall(b"m")
+                dripped.append(1)
+
+        dripper = threading.Thread(target=drip, daemon=True)
+        dripper.start()
+        stalled = {kind: _connect(srv.port, data) for kind, (data, _) in STALLED.items()}
+        fillers = [_connect(srv.port, _upload()) for _ in range(STALL_LIMIT - 1 - len(STALLED))]
+        socks += [*stalled.values(), *fillers]
+        for kind, (_, before) in STALLED.items():
+            if before:  # (read now: what comes after it is the 408)
+                got = stalled[kind].recv(len(before), socket.MSG_WAITALL)
+                assert got == before, (kind, got)
+                if kind.startswith("a request answered"):
+                    stalled[kind].settimeout(5)
+                    assert _answer_rest(stalled[kind], got)[0] == 200
+        deadline = time.monotonic() + 3
+        while srv.open_connections < STALL_LIMIT and time.monotonic() < deadline:
+            time.sleep(0.01)  # (accepted as the server's loop turns)
+        assert srv.open_connections == STALL_LIMIT
+
+        # up to twice the cap more, at once: all busy and none stalled long enough yet -> 503
+        # (for STALL_SECONDS a stalled upload is any upload; a sender told 503 retries)
+        refused = []
+        for _ in range(STALL_LIMIT):
+            with _connect(srv.port, _upload()) as s:
+                refused.append(recv_until_close(s, 3.0)[:12])
+        assert set(refused) <= {_503, b""} and refused.count(_503) >= 4, refused
+        assert post(srv.url_for("early"), b"x")[0] == 503
+
+        time.sleep(STALL_SECONDS + 0.3)
+        # now a new connection closes the upload stalled longest: the webhook is stored
+        assert post(srv.url_for("hook"), b"x") == (200, b'{"ok": true, "id": 2}')
+        first = next(iter(STALLED))
+        read = {first: _read_to_close(stalled[first], 3.0)}
+        assert read[first][1]
+        assert not any(_closed(s) for s in [*list(stalled.values())[1:], *fillers])
+        # and so does each of a next round of stalled uploads (an attacker's: holding every
+        # place takes one new connection per place every STALL_SECONDS)
+        assert _wait_connections(srv, STALL_LIMIT - 1) == STALL_LIMIT - 1  # (the webhook's)
+        for n in range(STALL_LIMIT - 1):  # (one at a time: see _wait_refused)
+            socks.append(_connect(srv.port, _upload()))
+            if n:  # (the first takes the webhook's place)
+                assert _wait_refused(srv, 408, n + 1) == n + 1
+        for kind, s in [*stalled.items(), *(("filler", f) for f in fillers)]:
+            answer, closed = read.get(kind) or _read_to_close(s, 3.0)
+            assert closed, kind
+            assert answer.startswith(b"HTTP/1.1 408 "), (kind, answer)  # told why
+            assert json.loads(answer.partition(b"\r\n\r\n")[2]) == {
+                "ok": False, "error": "request body stalled: closed to make room for a new "
+                                      "connection"}
+        assert srv.refused == {503: srv.refused[503], 408: STALL_LIMIT - 1}
+
+        # the moving one was never closed for them: its body completes and is stored
+        assert not _closed(moving)
+        stop.set()
+        dripper.join(5)
+        moving.sendall(b"m" * (60 - len(dripped)))
+        assert _answer(moving)[0] == 200
+        assert [c.body for c in store.query(bin="moving")] == [b"m" * 60]
+    finally:
+        stop.set()
+        for s in socks:
+            s.close()
+        srv.stop()
+        store.close()
+
+
+def _wait_refused(srv: CaptureServer, status: int, count: int, seconds: float = 3.0) -> int:
+    """Wait until ``srv`` refused ``count`` requests with ``status``. (Connections accepted in
+    one batch are all made before any is read: a newer one then finds the others silent, and
+    closes one of them rather than a stalled upload.)"""
+    deadline = time.monotonic() + seconds
+    while srv.refused.get(status, 0) < count and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return srv.refused.get(status, 0)
+
+
+def _read_to_close(s: socket.socket, timeout: float) -> tuple[bytes, bool]:
+    """What ``s`` reads until the server closes it (then True) or ``timeout`` passes."""
+    s.settimeout(timeout)
+    data = b""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            chunk = s.recv(65536)
+        except TimeoutError:
+            return data, False
+        except ConnectionResetError:
+            return data, True
+        if not chunk:
+            return data, True
+        data += chunk
+    return data, False
+
+
+def _answer_rest(s: socket.socket, got: bytes) -> tuple[int, dict[str, str], bytes]:
+    """The rest of an answer whose first bytes ``got`` were read already."""
+    data = got
+    while b"\r\n\r\n" not in data:
+        chunk = s.recv(65536)
+        assert chunk, data
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int(next(v for k, _, v in (x.partition(b":") for x in head.split(b"\r\n")[1:])
+                      if k.strip().lower() == b"content-length"))
+    while len(body) < length:
+        chunk = s.recv(65536)
+        assert chunk, body
+        body += chunk
+    return int(head.split()[1]), {}, body
+
+
+def _connect_from(address: str, port: int, data: bytes = b"") -> socket.socket:
+    s = socket.create_connection(("127.0.0.1", port), timeout=5, source_address=(address, 0))
+    if data:
+        s.sendall(data)
+    return s
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="127.0.0.2 is loopback on Linux")
+def test_one_address_sends_at_most_its_share_of_bodies_at_once():
+    store = CaptureStore(":memory:")
+    srv = CaptureServer(store, port=0, max_connections=128).start()  # 8 bodies per address
+    share = 128 // 16
+    socks: list[socket.socket] = []
+    try:
+        # one address, another host's (127.0.0.2 stands for it): a body a byte at a time
+        mine = [_connect_from("127.0.0.2", srv.port, _upload(2, b"a", "/peer")) for _ in range(share)]
+        socks += mine
+        time.sleep(0.1)
+        with _connect_from("127.0.0.2", srv.port, _upload(2, b"a", "/peer")) as s:
+            answer = recv_until_close(s, 3.0)
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(_503) and b"\r\nRetry-After: 5" in head, answer
+        assert json.loads(body)["error"] == (
+            "busy: too many request bodies from one address at once, retry later")
+        assert srv.refused == {503: 1}
+        # another address, and this host's own (the relay, local tools: any number)
+        other = _connect_from("127.0.0.3", srv.port, _upload(2, b"b", "/peer"))
+        local = [_connect(srv.port, _upload(2, b"c", "/peer")) for _ in range(2 * share)]
+        socks += [other, *local]
+        for s in [*mine, other, *local]:
+            assert not _closed(s)
+        # done bodies free their place: the address may send again
+        for s in [mine[0], other, *local]:
+            s.sendall(b"!")
+            assert _answer(s)[0] == 200
+        again = _connect_from("127.0.0.2", srv.port, _upload(2, b"d!", "/peer"))
+        socks.append(again)
+        assert _answer(again)[0] == 200
+        assert len(store.query(bin="peer")) == 3 + 2 * share
+        assert srv.refused == {503: 1}
+    finally:
+        for s in socks:
+            s.close()
+        srv.stop()
+        store.close()
+
+
+@pytest.mark.parametrize(("address", "counts_as"), [
+    ("203.0.113.7", "203.0.113.7"),
+    ("::ffff:203.0.113.7", "203.0.113.7"),  # (a dual-stack listener's IPv4 peer)
+    ("2001:db8:1:2::5", "2001:db8:1:2::/64"),  # an IPv6 host holds a /64: one share
+    ("2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:db8:1:2::/64"),
+    ("2001:db8:1:3::5", "2001:db8:1:3::/64"),
+    ("fe80::1%eth0", "fe80::/64"),
+    ("127.0.0.2", "127.0.0.2"),  # only the addresses local clients connect from are exempt
+    ("10.0.0.1", "10.0.0.1"),
+    ("127.0.0.1", None),
+    ("::1", None),
+    ("0:0:0:0:0:0:0:1", None),
+    ("::ffff:127.0.0.1", None),
+    ("", None),
+])
+def test_who_a_peer_counts_as(address, counts_as):
+    from hooklab.server.protocol import peer_key
+
+    assert peer_key(address) == counts_as
 
 
 BIG = 64 * 1024  # an answer the kernel holds while the client's small window takes a piece
