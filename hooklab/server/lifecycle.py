@@ -141,7 +141,7 @@ class CaptureServer:
         #: ``idle_timeout``, which also applies)
         self.first_byte_timeout = first_byte_timeout
         #: connections open at once, WebSocket streams included (None: half the soft limit
-        #: of open files, at most 1024): one past it closes the one idle longest (or an
+        #: of open files, at most 8192): one past it closes the one idle longest (or an
         #: upload stalled for STALL_SECONDS), or is answered 503 when none can go (see
         #: :mod:`.protocol`)
         self.max_connections = max_connections
@@ -428,7 +428,7 @@ class CaptureServer:
     @property
     def connection_limit(self) -> int:
         """Connections open at most at once: ``max_connections``, or the default it stands
-        for (half the soft limit of open files as the server started, at most 1024)."""
+        for (half the soft limit of open files as the server started, at most 8192)."""
         if self.max_connections is not None:
             return max(1, int(self.max_connections))
         conns = self._conns

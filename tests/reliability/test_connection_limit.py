@@ -4,7 +4,7 @@ Each TCP connection to the capture port holds one of the process's file descript
 notebook, the kernel's. With the usual soft limit of 1,024, 1,100 connections that sent nothing
 (nothing the in-flight budget sees, each kept for the 120 s idle timeout) left the kernel unable
 to open a file, ``hooklab.open(db)`` failing with EMFILE, and real webhooks reset. Now at most
-``max_connections`` are open at once (by default half the soft limit, at most 1024): one more
+``max_connections`` are open at once (by default half the soft limit, at most 8192): one more
 closes the connection idle longest, or is answered 503 when every one is busy; a connection
 that sends nothing is closed after ``first_byte_timeout``. Requests being answered, uploads
 whose body moves, and WebSocket streams, are never closed to make room.
@@ -322,8 +322,10 @@ def test_when_every_connection_is_busy_a_new_one_gets_503_and_busy_ones_stay(loo
     (256, 128),
     (20, 10),
     (10, 8),  # never below 8
-    (65536, 1024),  # never above 1024, however many files are allowed
-    (-1, 1024),  # RLIM_INFINITY
+    (16384, 8192),
+    (20000, 8192),  # never above 8192 (~50 MB of the kernel's memory), however many files
+    (65536, 8192),
+    (-1, 8192),  # RLIM_INFINITY
 ])
 def test_the_default_limit_is_half_the_descriptor_limit(monkeypatch, soft, expected):
     import resource
