@@ -449,8 +449,13 @@ def test_stalled_uploads_make_room_for_webhooks_and_a_moving_one_stays(loop):
         # and so does each of a next round of stalled uploads (an attacker's: holding every
         # place takes one new connection per place every STALL_SECONDS)
         assert _wait_connections(srv, STALL_LIMIT - 1) == STALL_LIMIT - 1  # (the webhook's)
-        for n in range(STALL_LIMIT - 1):  # (one at a time: see _wait_refused)
-            socks.append(_connect(srv.port, _upload()))
+        for n in range(STALL_LIMIT - 1):
+            # one at a time, each read by the server (its 100 Continue) before the next comes:
+            # connections accepted in one batch are all made before any is read, and a newer
+            # one then finds the others silent and closes one of them instead
+            s = _connect(srv.port, STALLED["100 Continue taken, nothing sent"][0])
+            socks.append(s)
+            assert s.recv(25, socket.MSG_WAITALL) == b"HTTP/1.1 100 Continue\r\n\r\n"
             if n:  # (the first takes the webhook's place)
                 assert _wait_refused(srv, 408, n + 1) == n + 1
         for kind, s in [*stalled.items(), *(("filler", f) for f in fillers)]:
@@ -478,9 +483,7 @@ def test_stalled_uploads_make_room_for_webhooks_and_a_moving_one_stays(loop):
 
 
 def _wait_refused(srv: CaptureServer, status: int, count: int, seconds: float = 3.0) -> int:
-    """Wait until ``srv`` refused ``count`` requests with ``status``. (Connections accepted in
-    one batch are all made before any is read: a newer one then finds the others silent, and
-    closes one of them rather than a stalled upload.)"""
+    """Wait until ``srv`` refused ``count`` requests with ``status``; how many it did."""
     deadline = time.monotonic() + seconds
     while srv.refused.get(status, 0) < count and time.monotonic() < deadline:
         time.sleep(0.01)
