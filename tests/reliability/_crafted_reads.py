@@ -1,15 +1,21 @@
 """The reads a user makes of a capture database someone handed them, each reduced to a
-fingerprint: run as a script, in its own process, so that a read that crashes the interpreter
-(a segfault) shows as the process's exit by signal instead of taking pytest down.
+fingerprint: run as a script, in a process of its own, so that a read that crashes the
+interpreter (a segfault) shows as the process's exit by signal instead of taking pytest down.
 
-    python _crafted_reads.py DB OUT_DIR
+    python _crafted_reads.py DB OUT_DIR        # one database
+    python _crafted_reads.py - < CASES.json    # [[name, DB, OUT_DIR], ...] one after another
 
-prints one JSON object: ``{read: ["ok", fingerprint] or ["error", "Type: message"]}``; before
-each read it writes the read's name to stderr (the one running when a signal ended it).
+For each database, in turn (each opened anew: ``hooklab.open(db)``, then ``stop()``), prints
+one line ``{"case": name, "reads": {read: ["ok", fingerprint] or ["error", "Type: message"]}}``
+(``name`` is ``-`` for the first form); before each step it writes ``reading: [name, step]``
+to stderr, so that whoever started it can tell which database and read was running when a
+signal ended it. A database whose reads take over :data:`CASE_TIMEOUT` seconds ends the
+process (exit 1, every thread's stack on stderr): a hang is bounded like a crash.
 """
 
 from __future__ import annotations
 
+import faulthandler
 import hashlib
 import json
 import os
@@ -19,6 +25,7 @@ from typing import Any
 #: (name, what it reads): the user-facing reads of ``hooklab.open(db)``
 READS = ("dataframe", "dataframe_filtered", "dataframe_flat", "schema", "search",
          "export_parquet", "export_jsonl")
+CASE_TIMEOUT = 90  # seconds, all the reads of one database
 
 
 def digest(value: Any) -> str:
@@ -26,14 +33,18 @@ def digest(value: Any) -> str:
 
 
 def frame_print(df: Any) -> str:
-    """Every cell of a frame as text (the ``json`` column as its values, sorted keys)."""
+    """Every cell of a frame: as text, the ``json`` column as its values (sorted keys), times
+    as their dtype and nanoseconds (as text they cost more than every other column)."""
     cols = sorted(df.columns)
-    rows = []
+    rows: list[Any] = []
     for col in cols:
-        if col == "json":
-            rows.append([json.dumps(v, sort_keys=True, default=repr) for v in df[col]])
+        s = df[col]
+        if col == "json":  # (each value decoded: a damaged compressed body raises here)
+            rows.append(json.dumps(s.tolist(), sort_keys=True, default=repr))
+        elif hasattr(s.array, "asi8"):
+            rows.append((str(s.dtype), s.array.asi8.tolist()))
         else:
-            rows.append(df[col].astype(str).tolist())
+            rows.append(s.astype(str).tolist())
     return digest((cols, rows))
 
 
@@ -67,22 +78,41 @@ def run(name: str, lab: Any, out: str) -> Any:
     raise AssertionError(name)
 
 
-def main() -> None:
-    db, out = sys.argv[1], sys.argv[2]
-    import hooklab
+def step(case: str, name: str) -> None:
+    print("reading: " + json.dumps([case, name]), file=sys.stderr, flush=True)
 
+
+def read_all(hooklab: Any, case: str, db: str, out: str) -> dict[str, Any]:
+    step(case, "open")
     lab = hooklab.open(db)
     got: dict[str, Any] = {}
     try:
         for name in READS:
-            print(name, file=sys.stderr, flush=True)
+            step(case, name)
             try:
                 got[name] = ["ok", run(name, lab, out)]
             except Exception as exc:  # noqa: BLE001 - reported: the test judges it
                 got[name] = ["error", f"{type(exc).__module__}.{type(exc).__name__}: {exc}"[:300]]
     finally:
+        step(case, "stop")
         lab.stop()
-    print(json.dumps(got))
+    return got
+
+
+def main() -> None:
+    faulthandler.enable()  # (a crash's Python stack on stderr: the test shows it)
+    if sys.argv[1:] == ["-"]:
+        cases = json.load(sys.stdin)
+    else:
+        cases = [["-", sys.argv[1], sys.argv[2]]]
+    import hooklab
+
+    for case, db, out in cases:
+        os.makedirs(out, exist_ok=True)
+        faulthandler.dump_traceback_later(CASE_TIMEOUT, exit=True)
+        got = read_all(hooklab, case, db, out)
+        faulthandler.cancel_dump_traceback_later()
+        print(json.dumps({"case": case, "reads": got}), flush=True)
 
 
 if __name__ == "__main__":

@@ -2,8 +2,11 @@
 holds blobs hooklab wrote and reads back: column segments, schema summaries, the parsed
 payloads ``flatten=True`` keeps, the search index. Each is damaged here in a table of ways
 (offsets past the end, negative, going back, truncated, huge counts, wrong magic, ...), in a
-real SQLite file, and every user-facing read runs on it in a process of its own
-(``_crafted_reads.py``): a segfault fails the test instead of ending pytest.
+real SQLite file, and every user-facing read runs on it outside pytest (``_crafted_reads.py``):
+a segfault fails the test instead of ending pytest. Each table's damaged copies are read one
+after another by one process (starting one per copy cost more than the reads); the test of a
+copy judges its reads. A copy during whose reads the process ended (by a signal, a hang, an
+exit) fails, naming how and in which read; the copies after it are read by a new process.
 
 Each read must give exactly what it gives on the undamaged file (a damaged segment is read as
 if it were absent: its rows from the ``captures`` table; a damaged summary is made again from
@@ -20,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import sqlite3
 import struct
 import subprocess
@@ -35,7 +39,7 @@ import pytest
 
 from hooklab.frame import FLAT_KIND
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = pytest.mark.timeout(600)  # (a table's first test waits for all its copies' reads)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -94,17 +98,79 @@ def _wait(ok: Callable[[], bool], timeout: float = 60) -> None:
     assert ok()
 
 
-def _reads(path: str, out: str) -> dict[str, Any]:
-    """The reads of ``_crafted_reads.py`` on ``path`` in a new process: never ended by a signal."""
-    os.makedirs(out, exist_ok=True)
+#: a copy's reads: each read's ``[status, value]``, or why they did not finish
+Result = dict[str, Any] | str
+
+
+def _reads_each(cases: dict[str, tuple[str, str]]) -> dict[str, Result]:
+    """The reads of ``_crafted_reads.py`` on each ``{name: (db, out dir)}``: one process
+    reads them all in turn, never ended by a signal; after one that ended it, a new process
+    reads those left."""
     env = {**os.environ, "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    r = subprocess.run([sys.executable, os.path.join(HERE, "_crafted_reads.py"), path, out],
-                       capture_output=True, text=True, timeout=90, env=env, cwd=out)
-    last = (r.stderr.strip().splitlines() or ["(none)"])[-1]
-    assert r.returncode == 0, (
-        f"the reads ended with exit {r.returncode} (a negative one: by signal) during {last!r}:"
-        f"\n{r.stderr[-1500:]}")
-    return json.loads(r.stdout.strip().splitlines()[-1])
+    got: dict[str, Result] = {}
+    todo = list(cases)
+    for _ in range(len(cases)):  # each process answers at least one copy, or fails it
+        if not todo:
+            break
+        try:
+            r = subprocess.run([sys.executable, os.path.join(HERE, "_crafted_reads.py"), "-"],
+                               input=json.dumps([[c, *cases[c]] for c in todo]),
+                               capture_output=True, text=True, env=env, cwd=ROOT,
+                               timeout=60 + 90 * len(todo))  # (it ends itself: 90 s a copy)
+            code, out, err = r.returncode, r.stdout, r.stderr
+        except subprocess.TimeoutExpired as exc:
+            code, out, err = None, _text(exc.stdout), _text(exc.stderr)
+        for line in out.splitlines():
+            if line.startswith('{"case": '):
+                answer = json.loads(line)
+                got[answer["case"]] = answer["reads"]
+        ran, todo = todo, [c for c in todo if c not in got]
+        if not todo:
+            break
+        how = ("its time ran out" if code is None else f"exit {code}" if code >= 0 else
+               f"signal {_signal_name(-code)}")
+        steps = [json.loads(line[len("reading: "):]) for line in err.splitlines()
+                 if line.startswith("reading: ")]
+        case, step = steps[-1] if steps else (None, "start")
+        if case not in todo:  # not during a copy's reads: every copy left fails
+            for c in todo:
+                got[c] = f"the reads process ended by {how} at {step!r}, before {c!r}:\n{_last(err)}"
+            break
+        before = [c for c in ran if c in got]
+        after = (f" (after the reads of {len(before)} other copies in the same process, the"
+                 f" first {before[0]!r})" if before else "")
+        got[case] = f"{case!r}: the reads ended by {how} during {step!r}{after}:\n{_last(err)}"
+        todo.remove(case)
+    return got
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return str(number)
+
+
+def _last(err: str) -> str:
+    """What the process wrote after its last step (a crash's Python stack), without the list
+    of extension modules ``faulthandler`` adds."""
+    rest = err[err.find("\n", err.rfind("reading: ")) + 1 :] if "reading: " in err else err
+    return "\n".join(line for line in rest.splitlines()
+                     if not line.startswith("Extension modules:"))[-2000:]
+
+
+def _text(b: bytes | str | None) -> str:
+    return b.decode(errors="replace") if isinstance(b, bytes) else b or ""
+
+
+def _got(results: dict[str, Result], damage: str) -> dict[str, Any]:
+    """The reads of ``damage``'s copy (a copy whose reads ended the process fails here)."""
+    if damage not in results:
+        pytest.fail(f"{damage!r} was not read (not among the cases selected when its table was)")
+    got = results[damage]
+    if isinstance(got, str):
+        pytest.fail(got)
+    return got
 
 
 @pytest.fixture(scope="module")
@@ -113,10 +179,27 @@ def pristine(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, A
     where = tmp_path_factory.mktemp("crafted")
     path = str(where / "base.sqlite3")
     _make_store(path)
-    got = _reads(path, str(where / "out"))
+    got = _got(_reads_each({"undamaged": (path, str(where / "out"))}), "undamaged")
     assert all(status == "ok" for status, _ in got.values()), got
     assert got["search"][1][0] == [i + 1 for i in range(N) if i % 500 == 7]
     return path, got
+
+
+def _damaged(request: pytest.FixtureRequest, pristine: tuple[str, dict[str, Any]],
+             test: Callable[..., None], table: list[Any], damage: Callable[[str, Any], None]
+             ) -> dict[str, Result]:
+    """The reads of a copy of the undamaged store per row of ``table`` (``(name, ...)``) that
+    this session runs ``test`` with, ``damage(copy, row)`` done to each."""
+    wanted = {item.callspec.params["damage"] for item in request.session.items
+              if getattr(item, "function", None) is test and hasattr(item, "callspec")}
+    where = request.getfixturevalue("tmp_path_factory").mktemp(test.__name__[5:35])
+    cases = {}
+    for k, row in enumerate(r for r in table if r[0] in wanted):
+        os.makedirs(where / f"{k:02d}")
+        path = _copy(pristine[0], where / f"{k:02d}")
+        damage(path, row)
+        cases[row[0]] = (path, str(where / f"{k:02d}" / "out"))
+    return _reads_each(cases)
 
 
 # -- damage, blob by blob ----------------------------------------------------------------------
@@ -273,13 +356,19 @@ def _same_or(got: dict[str, Any], want: dict[str, Any], may_fail: dict[str, str]
             assert read in may_fail and may_fail[read] in value, f"{read}: {value}"
 
 
+def _damage_segment(path: str, row: tuple[str, Callable[[bytes], bytes]]) -> None:
+    _update(path, "UPDATE segments SET data = ?", (row[1](_blob(path, "SELECT data FROM segments")),))
+
+
+@pytest.fixture(scope="module")
+def segment_reads(request, pristine) -> dict[str, Result]:  # type: ignore[no-untyped-def]
+    return _damaged(request, pristine, test_a_damaged_segment_is_read_from_the_captures_table,
+                    SEGMENT_BLOBS, _damage_segment)
+
+
 @pytest.mark.parametrize(("damage", "change"), SEGMENT_BLOBS, ids=[d for d, _ in SEGMENT_BLOBS])
-def test_a_damaged_segment_is_read_from_the_captures_table(pristine, tmp_path, damage, change) -> None:  # type: ignore[no-untyped-def]
-    base, want = pristine
-    path = _copy(base, tmp_path)
-    blob = change(_blob(path, "SELECT data FROM segments"))
-    _update(path, "UPDATE segments SET data = ?", (blob,))
-    _same_or(_reads(path, str(tmp_path / "out")), want, {})
+def test_a_damaged_segment_is_read_from_the_captures_table(pristine, segment_reads, damage, change) -> None:  # type: ignore[no-untyped-def]
+    _same_or(_got(segment_reads, damage), pristine[1], {})
 
 
 #: (name, SQL on the ``segments`` table, reads that may fail and the phrase their error holds)
@@ -297,16 +386,24 @@ SEGMENT_ROWS: list[tuple[str, str, dict[str, str]]] = [
 ]
 
 
-@pytest.mark.parametrize(("damage", "sql", "may_fail"), SEGMENT_ROWS, ids=[d for d, _, _ in SEGMENT_ROWS])
-def test_a_segment_row_that_lies_is_not_believed(pristine, tmp_path, damage, sql, may_fail) -> None:  # type: ignore[no-untyped-def]
-    base, want = pristine
-    path = _copy(base, tmp_path)
-    if sql:
-        _update(path, sql)
+def _damage_segment_row(path: str, row: tuple[str, str, dict[str, str]]) -> None:
+    if row[1]:
+        _update(path, row[1])
     else:
         _update(path, "UPDATE segments SET data = ?",
                 (_garble_bodies(_blob(path, "SELECT data FROM segments")),))
-    got = _reads(path, str(tmp_path / "out"))
+
+
+@pytest.fixture(scope="module")
+def segment_row_reads(request, pristine) -> dict[str, Result]:  # type: ignore[no-untyped-def]
+    return _damaged(request, pristine, test_a_segment_row_that_lies_is_not_believed,
+                    SEGMENT_ROWS, _damage_segment_row)
+
+
+@pytest.mark.parametrize(("damage", "sql", "may_fail"), SEGMENT_ROWS, ids=[d for d, _, _ in SEGMENT_ROWS])
+def test_a_segment_row_that_lies_is_not_believed(pristine, segment_row_reads, damage, sql, may_fail) -> None:  # type: ignore[no-untyped-def]
+    want = pristine[1]
+    got = _got(segment_row_reads, damage)
     _same_or(got, want, may_fail)
     assert got["export_parquet"] == want["export_parquet"]  # (bodies read whole: from the table)
 
@@ -346,13 +443,20 @@ SUMMARIES: list[tuple[str, Callable[[bytes], bytes]]] = [
 ]
 
 
-@pytest.mark.parametrize(("damage", "change"), SUMMARIES, ids=[d for d, _ in SUMMARIES])
-def test_a_damaged_schema_summary_is_made_again(pristine, tmp_path, damage, change) -> None:  # type: ignore[no-untyped-def]
-    base, want = pristine
-    path = _copy(base, tmp_path)
-    blob = change(_blob(path, "SELECT data FROM segment_summaries WHERE kind = 'schema-2'"))
+def _damage_summary(path: str, row: tuple[str, Callable[[bytes], bytes]]) -> None:
+    blob = row[1](_blob(path, "SELECT data FROM segment_summaries WHERE kind = 'schema-2'"))
     _update(path, "UPDATE segment_summaries SET data = ? WHERE kind = 'schema-2'", (blob,))
-    _same_or(_reads(path, str(tmp_path / "out")), want, {})
+
+
+@pytest.fixture(scope="module")
+def summary_reads(request, pristine) -> dict[str, Result]:  # type: ignore[no-untyped-def]
+    return _damaged(request, pristine, test_a_damaged_schema_summary_is_made_again,
+                    SUMMARIES, _damage_summary)
+
+
+@pytest.mark.parametrize(("damage", "change"), SUMMARIES, ids=[d for d, _ in SUMMARIES])
+def test_a_damaged_schema_summary_is_made_again(pristine, summary_reads, damage, change) -> None:  # type: ignore[no-untyped-def]
+    _same_or(_got(summary_reads, damage), pristine[1], {})
 
 
 # -- the parsed payloads flatten=True keeps -----------------------------------------------------
@@ -439,13 +543,19 @@ def _lz4_json(value: Any) -> bytes:
     return len(raw).to_bytes(8, "little") + pa.compress(raw, "lz4", asbytes=True)
 
 
-@pytest.mark.parametrize(("damage", "change"), FLAT, ids=[d for d, _ in FLAT])
-def test_damaged_kept_payloads_are_parsed_again(pristine, tmp_path, damage, change) -> None:  # type: ignore[no-untyped-def]
-    base, want = pristine
-    path = _copy(base, tmp_path)
-    blob = change(_blob(path, f"SELECT data FROM segment_summaries WHERE kind = '{FLAT_KIND}'"))
+def _damage_flat(path: str, row: tuple[str, Callable[[bytes], bytes]]) -> None:
+    blob = row[1](_blob(path, f"SELECT data FROM segment_summaries WHERE kind = '{FLAT_KIND}'"))
     _update(path, f"UPDATE segment_summaries SET data = ? WHERE kind = '{FLAT_KIND}'", (blob,))
-    _same_or(_reads(path, str(tmp_path / "out")), want, {})
+
+
+@pytest.fixture(scope="module")
+def flat_reads(request, pristine) -> dict[str, Result]:  # type: ignore[no-untyped-def]
+    return _damaged(request, pristine, test_damaged_kept_payloads_are_parsed_again, FLAT, _damage_flat)
+
+
+@pytest.mark.parametrize(("damage", "change"), FLAT, ids=[d for d, _ in FLAT])
+def test_damaged_kept_payloads_are_parsed_again(pristine, flat_reads, damage, change) -> None:  # type: ignore[no-untyped-def]
+    _same_or(_got(flat_reads, damage), pristine[1], {})
 
 
 # -- the search index ---------------------------------------------------------------------------
@@ -459,15 +569,19 @@ SEARCH: list[tuple[str, str]] = [
 ]
 
 
+@pytest.fixture(scope="module")
+def search_reads(request, pristine) -> dict[str, Result]:  # type: ignore[no-untyped-def]
+    return _damaged(request, pristine, test_a_damaged_search_index_fails_search_alone, SEARCH,
+                    lambda path, row: _update(path, row[1]))
+
+
 @pytest.mark.parametrize(("damage", "sql"), SEARCH, ids=[d for d, _ in SEARCH])
-def test_a_damaged_search_index_fails_search_alone(pristine, tmp_path, damage, sql) -> None:  # type: ignore[no-untyped-def]
+def test_a_damaged_search_index_fails_search_alone(pristine, search_reads, damage, sql) -> None:  # type: ignore[no-untyped-def]
     """SQLite's FTS5 reads its own index (hooklab hands it no offsets): damage there is
     SQLite's error, or other matches (the file's owner could as well have changed the
     captures themselves); never a crash, and no other read changes."""
-    base, want = pristine
-    path = _copy(base, tmp_path)
-    _update(path, sql)
-    got = _reads(path, str(tmp_path / "out"))
+    want = pristine[1]
+    got = dict(_got(search_reads, damage))
     status, value = got.pop("search")
     assert status == "ok" or value.startswith("sqlite3."), value
     if status == "ok":
