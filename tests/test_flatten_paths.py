@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -107,11 +108,14 @@ def store_file(path: Path, bodies: list[bytes]) -> str:
     return str(path)
 
 
-def frames_of(path: str, export: Path, long_way: list[bool] | None = None) -> dict[str, pd.DataFrame]:
-    """The first and a second ``flatten=True`` of a lab opened on ``path`` (the store kept its
-    sealed segments' parsed payloads: both read those), the frame read through SQL alone
-    (every body parsed now), and that of its Parquet export. ``long_way`` gets whether
-    any of them was read the long way (``frame._arrow_flatten``)."""
+def frames_of(path: str, export: Path, long_way: list[bool] | None = None,
+              keeps: bool = False) -> dict[str, pd.DataFrame]:
+    """The first and a second ``flatten=True`` of a lab opened on ``path`` (the first keeps
+    the parsed payloads of the sealed segments it read in the file: the second reads those),
+    the frame read through SQL alone (every body parsed now), and that of its Parquet
+    export. ``long_way`` gets whether any of them was read the long way
+    (``frame._arrow_flatten``); ``keeps``: every segment's are kept (checked) before the
+    second (a segment with a body nested too deep for Arrow keeps none)."""
     from hooklab import frame as frame_mod
     from hooklab.frame import _frame
 
@@ -128,7 +132,9 @@ def frames_of(path: str, export: Path, long_way: list[bool] | None = None) -> di
     mp.setattr(frame_mod, "_arrow_flatten", spy)
     try:
         out["sqlite"] = lab.dataframe(flatten=True)
-        time.sleep(0.5)
+        kept(lab)
+        if keeps:
+            assert None not in lab.store.summaries(FLAT_KIND).values()
         out["sqlite again"] = lab.dataframe(flatten=True)
         out["sql only"] = _frame(lab.store, {}, flatten=True, combined=False)
         assert lab.export(str(export), fmt="parquet") == len(out["sqlite"])
@@ -143,6 +149,15 @@ def frames_of(path: str, export: Path, long_way: list[bool] | None = None) -> di
     if long_way is not None:
         long_way.append(bool(took))
     return out
+
+
+def kept(lab: hooklab.HookLab) -> None:
+    """Wait until what a ``flatten=True`` of ``lab`` keeps is in its file: it keeps it on a
+    thread of its own, through the store's queue."""
+    for t in threading.enumerate():
+        if t.name == "hooklab-keep-flat":
+            t.join(30)
+    lab.store.flush(30)
 
 
 LAYOUTS = {  # name -> (rows of the store, spread, row: conflicting body or None)
@@ -164,7 +179,7 @@ def numbers(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str, bo
             bodies.update(conflict or {})
             path = store_file(tmp / "s.sqlite3", [json.dumps(bodies[i]).encode() for i in range(n)])
             long_way: list[bool] = []
-            for how, df in frames_of(path, tmp / "pq", long_way).items():
+            for how, df in frames_of(path, tmp / "pq", long_way, keeps=True).items():
                 got[(name, how, mixed)] = (df.sort_values("id").reset_index(drop=True), bodies)
             got[(name, "long way", mixed)] = long_way  # type: ignore[assignment]
     return got
@@ -190,6 +205,25 @@ def plain(v: Any) -> Any:
     return v.item() if hasattr(v, "item") else v  # (numpy's scalars as Python's)
 
 
+#: (id of a fixture's frame, column) -> (the frame, kept alive: ids stay its own; its cells)
+_plain: dict[tuple[int, str], tuple[pd.DataFrame, list[Any]]] = {}
+
+
+def plain_column(df: pd.DataFrame, name: str) -> list[Any]:
+    """``[plain(v) for v in df[name]]``, made once per frame and column: the module's frames
+    are checked by hundreds of cases, each looking at the same 8,000 cells."""
+    key = (id(df), name)
+    if key not in _plain:
+        _plain[key] = (df, [plain(v) for v in df[name]])
+    return _plain[key][1]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _forget_plain_columns() -> Any:
+    yield
+    _plain.clear()
+
+
 @pytest.mark.parametrize("layout", list(LAYOUTS))
 @pytest.mark.parametrize("how", ["sqlite", "sqlite again", "sql only", "parquet"])
 @pytest.mark.parametrize("case", list(NUMBERS))
@@ -200,17 +234,19 @@ def test_integers_past_2_53_stay_exact_on_every_path(numbers, layout: str, how: 
     whichever way the frame was read."""
     df, bodies = numbers[(layout, how, case in MIXED)]
     values, dtype, want = NUMBERS[case]
-    col = df[f"payload.n.{field(case)}"]
+    name = f"payload.n.{field(case)}"
+    col = df[name]
     assert str(col.dtype) == dtype
     mine = case_rows(case, layout.startswith("two"))
     got = [plain(col.iloc[i]) for i in mine]
     assert got == want
     for g, w in zip(got, want, strict=True):
         assert type(g) is type(w), (g, w)  # 5 is not 5.0, the snowflake not a float
-    others = [plain(v) for i, v in enumerate(col) if i not in mine]
+    others = [v for i, v in enumerate(plain_column(df, name)) if i not in mine]
     assert others == [None] * len(others)
     orders = [i for i, b in bodies.items() if b.get("kind") == "order"]
-    assert [plain(df["payload.amount"].iloc[i]) for i in orders] == orders
+    amounts = plain_column(df, "payload.amount")
+    assert [amounts[i] for i in orders] == orders
 
 
 @pytest.mark.parametrize("mixed", [False, True])
@@ -222,7 +258,7 @@ def test_the_same_columns_on_every_path(numbers, layout: str, mixed: bool) -> No
         other = numbers[(layout, how, mixed)][0]
         for c in (c for c in first if c.startswith("payload.n.")):
             assert str(other[c].dtype) == str(first[c].dtype), (how, c)
-            assert [plain(v) for v in other[c]] == [plain(v) for v in first[c]], (how, c)
+            assert plain_column(other, c) == plain_column(first, c), (how, c)
 
 
 def test_the_snowflakes_of_a_store_that_also_has_a_type_conflict_are_exact(tmp_path: Path) -> None:
@@ -368,13 +404,13 @@ def test_a_body_nested_deep_is_cut_into_one_value(deep, how: str, shape: str, de
         assert depth_and_leaf(have[c]) == (nest, leaf)
     assert (df["json"].iloc[row] is None) == (depth > READ)
     normal = [i for i in range(len(df)) if i not in rows]
-    amounts = df["payload.amount"]
+    amounts, kinds = plain_column(df, "payload.amount"), plain_column(df, "payload.kind")
     if how.startswith("segments, a type conflict"):
         normal = [i for i in normal if i != 3]
-        assert amounts.iloc[3] == "three"
-    assert [plain(amounts.iloc[i]) for i in normal] == [sent[i] for i in normal]
-    assert [plain(df["payload.kind"].iloc[i]) for i in normal] == ["order"] * len(normal)
-    assert all(plain(df["payload.kind"].iloc[i]) is None for i in rows)
+        assert df["payload.amount"].iloc[3] == "three"
+    assert [amounts[i] for i in normal] == [sent[i] for i in normal]
+    assert [kinds[i] for i in normal] == ["order"] * len(normal)
+    assert all(kinds[i] is None for i in rows)
 
 
 def test_every_call_after_a_deep_body_still_flattens(tmp_path: Path) -> None:
