@@ -152,11 +152,13 @@ def _signal_name(number: int) -> str:
 
 
 def _last(err: str) -> str:
-    """What the process wrote after its last step (a crash's Python stack), without the list
-    of extension modules ``faulthandler`` adds."""
+    """What the process wrote after its last step: a crash's first line and the stack of the
+    thread it was in (``faulthandler``), else the end (a traceback)."""
     rest = err[err.find("\n", err.rfind("reading: ")) + 1 :] if "reading: " in err else err
-    return "\n".join(line for line in rest.splitlines()
-                     if not line.startswith("Extension modules:"))[-2000:]
+    text = "\n".join(line for line in rest.splitlines()
+                     if not line.startswith("Extension modules:"))
+    at = text.find("\nCurrent thread ")
+    return text[: text.find("\n") + 1] + text[at + 1 : at + 2000] if at >= 0 else text[-2000:]
 
 
 def _text(b: bytes | str | None) -> str:
