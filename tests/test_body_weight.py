@@ -13,6 +13,7 @@ upkeep), frames and exports made as a user makes them, memory measured in a fres
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import os
 import random
@@ -279,6 +280,253 @@ def test_a_segment_keeps_no_binary_body() -> None:
     assert S.bodies(blob) is None  # (not every body: read from captures)
     pack, flags = S.json_packed(blob)
     assert flags.tolist() == [S.ELSEWHERE] * 4 and pack[3] == 0
+
+
+# -- older hooklabs reading this version's segments ----------------------------------------------
+#
+# Two notebooks of different hooklab versions (kernels in their own environments) can share a
+# folder's .hooklab/captures.sqlite3. A hooklab of before this layout takes a "z" entry of a
+# segment header's "cols" for every body of the segment: its Parquet export of a file written
+# by a version that left binary bodies out of that block wrote empty bodies for 1,321 of 1,500
+# binary captures (its dataframe() was right only because those bodies are None there).
+
+def compat_records(n_binary: int = SEG) -> list[dict[str, Any]]:
+    """A segment of JSON bodies (every body kept), one of every kind (some kept), one of
+    random binary bodies (none kept), rows after them."""
+    out = [record(i, stripe_like(i), JSON, "/json") for i in range(SEG)]
+    out += [{**r, "received_at": T0 + timedelta(seconds=SEG + i)}
+            for i, r in enumerate(mixed_records(SEG, 512))]
+    octets = [("Content-Type", "application/octet-stream")]
+    out += [record(2 * SEG + i, os.urandom(512), octets, "/bin") for i in range(n_binary + 77)]
+    return out
+
+
+def body_block_for_every_hooklab(blob: bytes) -> tuple[list[Any] | None, bytes]:
+    """``(entry, data)``: the ``"z"`` entry of a segment header's ``cols`` (the one place any
+    hooklab, older ones too, looks for a segment's bodies; ``None`` if there is none) and the
+    data after the header, as the format lays them out."""
+    (hlen,) = struct.unpack_from("<I", blob, 4)
+    header = json.loads(blob[8 : 8 + hlen])
+    base = 8 + hlen + (-(8 + hlen) % 8)
+    cols = header["cols"]
+    # (an older reader takes every entry but "z" for a column: there must be no other kind)
+    assert [(e[0], e[1]) for e in cols if e[1] != "z"] == list(S.COLUMNS)
+    listed = [e for e in cols if e[1] == "z"]
+    assert len(listed) <= 1
+    return (listed[0] if listed else None), blob[base:]
+
+
+def test_a_segment_gives_older_hooklabs_every_body_or_none(tmp_path) -> None:
+    """Every segment this version seals either lists a body block for older readers that
+    holds every one of its bodies byte for byte (in the layout of before: 5 items, no flags),
+    or lists none (older readers then read the bodies from ``captures``, as for a segment
+    sealed without bodies); this version still finds the bodies it kept, and which."""
+    path = str(tmp_path / "c.sqlite3")
+    records = compat_records()
+    fill(path, records)
+    db = sqlite3.connect(path)
+    try:
+        segments = db.execute("SELECT first_id, last_id, data FROM segments ORDER BY first_id").fetchall()
+        listed: list[bool] = []
+        kept: list[float] = []  # (the share of bodies this version keeps, per segment)
+        for first, last, blob in segments:
+            bodies = [b for (b,) in db.execute("SELECT body FROM captures WHERE id BETWEEN ? AND ?"
+                                               " ORDER BY id", (first, last))]
+            entry, data = body_block_for_every_hooklab(blob)
+            listed.append(entry is not None)
+            if entry is not None:
+                assert len(entry) == 5, entry
+                (z_at, z_len), (o_at, o_len), total = entry[2], entry[3], entry[4]
+                assert zlib.decompress(data[z_at : z_at + z_len]) == b"".join(bodies)
+                assert total == sum(map(len, bodies))
+                offsets = struct.unpack_from(f"={len(bodies) + 1}q", data, o_at)
+                assert o_len == 8 * (len(bodies) + 1)
+                assert [offsets[i + 1] - offsets[i] for i in range(len(bodies))] == list(map(len, bodies))
+            pack, flags = S.json_packed(blob)  # (this version: the kept bodies, and which)
+            assert flags is not None and len(flags) == len(bodies)
+            kept.append(float((flags == S.KEPT).mean()))
+            assert bool((flags == S.KEPT).all()) == (entry is not None)
+        assert listed == [True, False, False]
+        assert kept[0] == 1 and 0 < kept[1] < 1 and kept[2] == 0
+        # (the gain stays: the binary segment holds its columns and flags, none of its bodies:
+        # a sixth of their bytes)
+        assert len(segments[2][2]) < 120 * SEG
+    finally:
+        db.close()
+
+
+def test_a_segment_that_lists_bodies_it_does_not_keep_is_not_believed() -> None:
+    """A segment whose ``cols`` lists a body block (for older readers: every body) while its
+    flags say some are not kept is damaged (a crafted file): this version reads it from
+    ``captures``, as it does every segment that does not read as one."""
+    def row(ct: str) -> tuple:
+        return (1, 0, 2, 200, 1, 0, 0, "http", "b", "POST", None, None, ct, "/b", None, None)
+
+    blob = S.encode([row("application/json"), row("image/png")], [b"{}", None])
+    (hlen,) = struct.unpack_from("<I", blob, 4)
+    header = json.loads(blob[8 : 8 + hlen])
+    assert S.json_packed(blob)[1].tolist() == [S.KEPT, S.NOT_JSON]
+    header["cols"].append(header["bodies"][:5])
+    raw = json.dumps(header).encode()
+    head = blob[:4] + struct.pack("<I", len(raw)) + raw
+    base = 8 + hlen + (-(8 + hlen) % 8)
+    crafted = head + b"\0" * (-len(head) % 8) + blob[base:]
+    for read in (S.bodies, S.packed, S.json_packed):
+        with pytest.raises(S.DamagedSegment, match="does not keep"):
+            read(crafted)
+    header["cols"][-1] = [*header["bodies"][:4], 1]  # (listed unlike the block it names)
+    raw = json.dumps(header).encode()
+    head = blob[:4] + struct.pack("<I", len(raw)) + raw
+    with pytest.raises(S.DamagedSegment, match="twice"):
+        S.json_packed(head + b"\0" * (-len(head) % 8) + blob[base:])
+
+
+#: hooklabs of before, from this repository's history: (commit, what it was)
+OLDER = {
+    "66328d3": "before segments were checked (reads a body block without asking)",
+    "144fa8a": "segments checked, every body kept",
+}
+
+#: run by an older hooklab (its package extracted from git), in its own process
+AS_OLDER = textwrap.dedent("""
+    import json, os, random, sys, time
+    import hooklab
+    path, what, out = sys.argv[1:4]
+    result = {"file": hooklab.__file__}
+    if what == "read":
+        lab = hooklab.open(path)
+        try:
+            result["json"] = lab.dataframe()["json"].astype(object).tolist()
+            flat = lab.dataframe(flatten=True)
+            result["flat"] = flat.drop(columns=["json"]).astype(str).values.tolist()
+            result["exported"] = lab.export(out, fmt="parquet")
+        finally:
+            lab.stop()
+    else:  # captures of every kind, their segment sealed by that hooklab's own upkeep
+        from hooklab.store import CaptureStore
+        rng = random.Random(7)
+        records = []
+        for i in range(int(what)):
+            k = i % 3
+            body = (json.dumps({"older": i}).encode() if k == 0 else rng.randbytes(300) if k == 1
+                    else ("note %d " % i).encode() * 20)
+            ct = ["application/json", "application/octet-stream", "text/plain"][k]
+            records.append({"method": "POST", "path": "/older%d" % k, "body": body,
+                            "headers": [("Content-Type", ct)]})
+        store = CaptureStore(path, durability="normal")
+        try:
+            store.add_many(records)
+            end = time.monotonic() + 60
+            while store._behind() and time.monotonic() < end:
+                time.sleep(0.05)
+            result["behind"] = store._behind()
+        finally:
+            store.close()
+    print(json.dumps(result))
+""")
+
+
+@pytest.fixture(scope="module")
+def older_hooklabs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """commit -> a folder holding that commit's ``hooklab`` package (``git archive``); skips
+    where the repository's history is not there (an sdist, a shallow clone)."""
+    import shutil
+    import tarfile
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    if shutil.which("git") is None:
+        pytest.skip("no git: older hooklabs come from this repository's history")
+    where = tmp_path_factory.mktemp("older")
+    out = {}
+    for commit in OLDER:
+        got = subprocess.run(["git", "-C", root, "archive", "--format=tar", commit, "hooklab"],
+                             capture_output=True, timeout=60)
+        if got.returncode != 0:
+            pytest.skip(f"commit {commit} is not in this repository's history")
+        folder = where / commit
+        folder.mkdir()
+        safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+        with tarfile.open(fileobj=io.BytesIO(got.stdout)) as tar:
+            tar.extractall(folder, **safe)  # type: ignore[arg-type]
+        out[commit] = str(folder)
+    return out
+
+
+def as_older(package: str, path: str, what: str, out: str) -> dict[str, Any]:
+    """Run :data:`AS_OLDER` with the hooklab in ``package`` (a folder without hooklab/ as
+    its working directory: the older package is the one imported)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    got = subprocess.run([sys.executable, "-c", AS_OLDER, path, what, out], cwd=os.path.dirname(out),
+                         capture_output=True, text=True, timeout=150, env={**env, "PYTHONPATH": package})
+    assert got.returncode == 0, got.stderr[-3000:]
+    result = json.loads(got.stdout.strip().splitlines()[-1])
+    assert result["file"].startswith(package), result["file"]  # (not this version)
+    return result
+
+
+def parquet_bodies(out: str) -> dict[int, bytes]:
+    import pyarrow.dataset as ds
+
+    table = ds.dataset(out, format="parquet", partitioning="hive").to_table(columns=["id", "body"])
+    return dict(zip(table.column("id").to_pylist(), table.column("body").to_pylist(), strict=True))
+
+
+def sql_bodies(path: str) -> dict[int, bytes]:
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return dict(db.execute("SELECT id, body FROM captures"))
+    finally:
+        db.close()
+
+
+@pytest.mark.parametrize("commit", list(OLDER), ids=list(OLDER.values()))
+def test_an_older_hooklab_shares_the_file(older_hooklabs, tmp_path, commit: str) -> None:
+    """An older hooklab (its package from this repository's history, in its own process)
+    reads a file this version sealed segments in: its frame and its Parquet export give
+    every body byte for byte (the export of one wrote empty binary bodies). Then it adds
+    captures of its own, its upkeep sealing their segment (every body kept, no flags), and
+    this version reads the whole file, frames and exports equal to what the rows give."""
+    import pandas as pd
+
+    path = str(tmp_path / "shared.sqlite3")
+    fill(path, compat_records(SEG // 4))
+    (tmp_path / "run").mkdir()
+    run = str(tmp_path / "run")
+    got = as_older(older_hooklabs[commit], path, "read", os.path.join(run, "pq-older"))
+    want = sql_bodies(path)
+    exported = parquet_bodies(os.path.join(run, "pq-older"))
+    assert got["exported"] == len(want)
+    wrong = [i for i in want if exported.get(i) != want[i]]
+    assert not wrong, f"{len(wrong)} of {len(want)} bodies exported wrong, e.g. id {wrong[0]}"
+    lab = hooklab.open(path)
+    try:
+        assert got["json"] == [c.json() for c in lab.captures]
+    finally:
+        lab.stop()
+
+    # the older hooklab's upkeep seals a segment into the same file; this version reads it
+    assert not as_older(older_hooklabs[commit], path, str(SEG + 10), os.path.join(run, "x"))["behind"]
+    db = sqlite3.connect(path)
+    try:  # (the third segment is the older hooklab's: every body in cols, no flags)
+        blobs = [b for (b,) in db.execute("SELECT data FROM segments ORDER BY first_id")]
+    finally:
+        db.close()
+    assert len(blobs) == 3 and "bodies" not in S.header_of(blobs[2])
+    assert len(body_block_for_every_hooklab(blobs[2])[0]) == 5
+    lab = hooklab.open(path)
+    try:
+        store = lab.store
+        want = sql_bodies(path)
+        df = lab.dataframe()
+        assert df["json"].astype(object).tolist() == [c.json() for c in lab.captures]
+        by_sql = frame_mod._frame(store, {}, flatten=True, combined=False)
+        pd.testing.assert_frame_equal(lab.dataframe(flatten=True).drop(columns=["json"]),
+                                      by_sql.drop(columns=["json"]))
+        out = str(tmp_path / "pq-this")
+        assert lab.export(out, fmt="parquet") == len(want)
+        assert parquet_bodies(out) == want
+    finally:
+        lab.stop()
 
 
 # -- memory --------------------------------------------------------------------------------------

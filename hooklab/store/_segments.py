@@ -21,6 +21,15 @@ body is needed (a flag per row says which). A copy of every body made the file 2
 body bytes for binary webhooks. Segments written before kept every body (and no flags);
 they read as before.
 
+Older hooklabs read these segments too (two notebooks of different versions can share a
+folder's ``.hooklab/captures.sqlite3``), and they take a ``"z"`` entry of the header's
+``cols`` for every body of the segment: the Parquet export of one that knew no flags wrote
+empty bodies for the binary captures. So the kept bodies and their flags are described by the
+header's own ``"bodies"`` entry, which older readers never look at; ``cols`` lists them as
+well (the layout of before: 5 items, no flags) only when the segment keeps every body, byte
+for byte. Where it does not, an older reader finds no bodies in the segment and reads them
+from ``captures``, as it does for a segment sealed without bodies (:func:`encode`).
+
 Encoding uses only the standard library (on the store's upkeep thread, or its writer for an
 in-memory store); decoding uses numpy and pyarrow, in the reading thread (zlib works without
 the GIL).
@@ -131,10 +140,16 @@ def encode(rows: Sequence[tuple], bodies: Sequence[bytes | None] | None = None) 
     their ``bodies`` it keeps, compressed (:func:`keep_flag`; ``None`` for a body not read
     because it is not kept; see the module's notes).
 
-    >>> blob = encode([(1, 0, 2, 200, 1, 0, 0, "http", "b", "POST", None, None, None, "/b",
-    ...                 None, None)], [b"{}"])
-    >>> bodies(blob).to_pylist()
+    The kept bodies are described by the header's ``"bodies"`` entry (with the flags), and by
+    a ``"z"`` entry of ``cols`` (as every hooklab reads it) only if every body is kept: an
+    older hooklab takes that entry for every body of the segment (see the module's notes).
+
+    >>> row = (1, 0, 2, 200, 1, 0, 0, "http", "b", "POST", None, None, None, "/b", None, None)
+    >>> bodies(encode([row], [b"{}"])).to_pylist()
     [b'{}']
+    >>> binary = encode([row, row], [b"{}", None])  # (the second not kept: read elsewhere)
+    >>> bodies(binary) is None, [e[1] for e in header_of(binary)["cols"]].count("z")
+    (True, 0)
     """
     cols = list(zip(*rows, strict=True)) if rows else [() for _ in COLUMNS]
     parts: list[bytes] = []
@@ -182,9 +197,13 @@ def encode(rows: Sequence[tuple], bodies: Sequence[bytes | None] | None = None) 
         for b in kept:
             total += len(b)  # type: ignore[arg-type]
             offsets.append(total)
-        directory.append(["body", "z", put(packed), put(offsets.tobytes()), total,
-                          put(flags.tobytes())])
-    header = json.dumps({"n": len(rows), "order": sys.byteorder, "cols": directory}).encode()
+        kept_entry = ["body", "z", put(packed), put(offsets.tobytes()), total, put(flags.tobytes())]
+        if all(f == KEPT for f in flags):  # (older hooklabs read this one: every body, exact)
+            directory.append(kept_entry[:5])
+    fields: dict[str, Any] = {"n": len(rows), "order": sys.byteorder, "cols": directory}
+    if bodies is not None:
+        fields["bodies"] = kept_entry
+    header = json.dumps(fields).encode()
     head = _MAGIC + struct.pack("<I", len(header)) + header
     head += _pad(len(head))
     return head + b"".join(parts)
@@ -393,7 +412,7 @@ def _packed(blob: bytes) -> tuple[memoryview, Any, int, Any] | None:
     found = _bodies_entry(blob)
     if found is None:
         return None
-    base, n, end, entry = found
+    base, n, end, entry, every = found
     if len(entry) not in (5, 6) or type(entry[4]) is not int:
         raise DamagedSegment("a segment's bodies are not described")
     total = entry[4]
@@ -409,6 +428,8 @@ def _packed(blob: bytes) -> tuple[memoryview, Any, int, Any] | None:
             raise DamagedSegment("a segment's body flags are not ones")
         if bool((np.diff(offsets)[flags != KEPT] != 0).any()):
             raise DamagedSegment("a segment keeps a body it says it does not")
+        if every and not _every_body(flags):  # (older hooklabs would take it for every body)
+            raise DamagedSegment("a segment lists for older readers bodies it does not keep")
     return memoryview(blob)[base + z_at : base + z_at + z_len], offsets, total, flags
 
 
@@ -425,25 +446,55 @@ def prefix_size(head: bytes) -> int | None:
         header = json.loads(bytes(head[8 : 8 + hlen]))
     except (ValueError, RecursionError):
         raise DamagedSegment("a segment's header is not JSON") from None
-    cols = header.get("cols") if isinstance(header, dict) else None
-    entry = next((e for e in cols if isinstance(e, list) and len(e) >= 3 and e[1] == "z"),
-                 None) if isinstance(cols, list) else None
+    if not isinstance(header, dict) or not isinstance(header.get("cols"), list):
+        raise DamagedSegment("a segment's header has no columns")
+    entry, _ = _entry_of(header)
     if entry is None:
         return None
-    if type(entry[2]) is not list or not entry[2] or type(entry[2][0]) is not int:
+    if len(entry) < 3 or type(entry[2]) is not list or not entry[2] or type(entry[2][0]) is not int:
         raise DamagedSegment("a segment's bodies are not described")
     base = 8 + hlen
     base += -base % 8
     return base + max(0, entry[2][0])
 
 
-def _bodies_entry(blob: bytes) -> tuple[int, int, str, list[Any]] | None:
-    """Where a segment's bodies are: (data offset, rows, byte order, directory entry)."""
+def header_of(blob: bytes) -> dict[str, Any]:
+    """The header of a segment blob, checked as every reader here checks it
+    (:class:`DamagedSegment` if it is not one).
+
+    >>> sorted(header_of(encode([], []))), header_of(encode([]))["n"]
+    (['bodies', 'cols', 'n', 'order'], 0)
+    """
+    return _header(blob)[0]
+
+
+def _entry_of(header: dict[str, Any]) -> tuple[list[Any] | None, bool]:
+    """``(entry, every)``: the directory entry of a segment's kept bodies, and whether it
+    must keep every body (``cols`` lists them too, for older hooklabs: see the module's
+    notes). The header's ``"bodies"`` entry (with flags) comes first; a segment without one
+    has its bodies in ``cols`` if anywhere (sealed by an older hooklab: every body, 5 items;
+    or by the version just before this layout: 6 items, flags included, which the oldest
+    readers misread)."""
+    listed = next((e for e in header["cols"]
+                   if isinstance(e, list) and len(e) >= 2 and e[1] == "z"), None)
+    if "bodies" not in header:
+        return listed, False
+    entry = header["bodies"]
+    if type(entry) is not list or len(entry) != 6 or entry[:2] != ["body", "z"]:
+        raise DamagedSegment("a segment's bodies are not described")
+    if listed is not None and listed != entry[:5]:  # (both are read: by older hooklabs and here)
+        raise DamagedSegment("a segment describes its bodies twice, not alike")
+    return entry, listed is not None
+
+
+def _bodies_entry(blob: bytes) -> tuple[int, int, str, list[Any], bool] | None:
+    """Where a segment's bodies are: (data offset, rows, byte order, directory entry, whether
+    it must keep every body: see :func:`_entry_of`)."""
     header, base, end, n = _header(blob)
-    for entry in header["cols"]:
-        if isinstance(entry, list) and len(entry) >= 2 and entry[1] == "z":
-            return base, n, end, entry
-    return None
+    entry, listed = _entry_of(header)
+    if entry is None:
+        return None
+    return base, n, end, entry, listed
 
 
 def empty() -> Any:
