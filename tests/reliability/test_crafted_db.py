@@ -264,6 +264,33 @@ def _drop_entry(name: str) -> Callable[[dict[str, Any]], None]:
     return lambda h: h["cols"].remove(_entry(h, name))
 
 
+# (a segment that keeps every body describes them twice: in the header's "bodies" entry, with
+# their flags, as this version reads them, and in cols, as older hooklabs read them)
+def _set_bodies(index: int, value: Any) -> Callable[[dict[str, Any]], None]:
+    """Both descriptions of the bodies changed alike (this version's checks, not their match)."""
+    def change(h: dict[str, Any]) -> None:
+        h["bodies"][index] = value
+        if index < 5:
+            _entry(h, "body")[index] = value
+    return change
+
+
+def _poke_flag(blob: bytes, index: int, value: int) -> bytes:
+    header, base = _segment_parts(blob)
+    out = bytearray(blob)
+    out[base + header["bodies"][5][0] + index] = value & 0xFF
+    return bytes(out)
+
+
+def _flags_place(change: Callable[[list[int]], list[int]]) -> Callable[[dict[str, Any]], None]:
+    return lambda h: h["bodies"].__setitem__(5, change(h["bodies"][5]))
+
+
+def _no_bodies_at_all(h: dict[str, Any]) -> None:
+    h["cols"].remove(_entry(h, "body"))
+    del h["bodies"]
+
+
 #: (name, change of the segment's blob)
 SEGMENT_BLOBS: list[tuple[str, Callable[[bytes], bytes]]] = [
     # the outside tester's two: a middle offset past the data (the first and last are right)
@@ -297,6 +324,20 @@ SEGMENT_BLOBS: list[tuple[str, Callable[[bytes], bytes]]] = [
     ("column missing", lambda b: _with_header(b, _drop_entry("bin"))),
     ("columns not lists", lambda b: _with_header(b, _set("cols", {"id": 1}))),
     ("no bodies kept", lambda b: _with_header(b, _drop_entry("body"))),  # (a legal segment)
+    # the header's "bodies" entry (the kept bodies with their flags), as this version reads it
+    ("flagged bodies size huge", lambda b: _with_header(b, _set_bodies(4, 1 << 40))),
+    ("flagged bodies size off by one", lambda b: _with_header(b, _set_bodies(4, _bodies_total(b) + 1))),
+    ("flagged bodies place past the end", lambda b: _with_header(b, _set_bodies(2, [8, 10**9]))),
+    ("body flags past the end", lambda b: _with_header(b, _flags_place(lambda w: [10**9, w[1]]))),
+    ("body flags short", lambda b: _with_header(b, _flags_place(lambda w: [w[0], 10]))),
+    ("body flag not one", lambda b: _poke_flag(b, 7, 9)),
+    ("body flag negative", lambda b: _poke_flag(b, 7, -1)),
+    ("a kept body flagged as not kept", lambda b: _poke_flag(b, 7, 0)),
+    ("bodies entry not a list", lambda b: _with_header(b, _set("bodies", 7))),
+    ("bodies entry without flags", lambda b: _with_header(b, lambda h: h["bodies"].pop())),
+    # (legal: a segment as older hooklabs seal them, every body in cols; one without bodies)
+    ("bodies for older hooklabs only", lambda b: _with_header(b, lambda h: h.pop("bodies"))),
+    ("no bodies kept at all", lambda b: _with_header(b, _no_bodies_at_all)),
     ("header length past the end", lambda b: b[:4] + struct.pack("<I", 0xFFFFFFFF) + b[8:]),
     ("header not JSON", lambda b: b[:8] + b"[" * 40 + b[48:]),
     ("header deeply nested", lambda b: _deep_header(b)),
