@@ -2291,7 +2291,16 @@ def _exact_numbers(flat: Any, records: list[dict[str, Any]]) -> None:
     them: integers with missing rows ``Int64`` (a float changes one past 2**53), integers
     past 2**53 among floats objects holding each exactly, a field that is ``null`` wherever
     it is present ``None`` (an object column). Only columns that may be such are looked at
-    again, value by value."""
+    again, and in them only the rows that hold a number (a sparse column of 20,000 rows
+    was 20,000 lookups: 3x ``json_normalize``'s time for 300 such columns).
+
+    >>> import pandas as pd
+    >>> recs = [{"a": 1, "b": 0.5}, {"c": None}, {"a": 2**60, "b": 1.5}]
+    >>> flat = pd.json_normalize(recs)
+    >>> _exact_numbers(flat, recs)
+    >>> flat.dtypes.astype(str).to_dict(), flat["a"].tolist(), flat["c"].tolist()
+    ({'a': 'Int64', 'b': 'float64', 'c': 'object'}, [1, <NA>, 1152921504606846976], [None, None, None])
+    """
     import numpy as np
     import pandas as pd
 
@@ -2300,19 +2309,23 @@ def _exact_numbers(flat: Any, records: list[dict[str, Any]]) -> None:
         if col.dtype != np.float64:
             continue
         v = col.to_numpy()
+        nan = np.isnan(v)
         with np.errstate(invalid="ignore"):
             big = np.abs(v) > _FLOAT_EXACT
-        if not np.isnan(v).any() and not big.any():
+        if not nan.any() and not big.any():
             continue
-        values = [r.get(name, _MISSING) for r in records]
-        present = [x for x in values if x is not _MISSING and x is not None]
-        if not present:
-            if any(x is None for x in values):  # null wherever present: as Arrow reads it
-                flat[name] = pd.Series([None] * len(values), dtype=object, index=flat.index)
+        rows = np.flatnonzero(~nan)
+        if not len(rows):  # (a column of only null, or of missing and null: null wherever
+            flat[name] = pd.Series([None] * len(v), dtype=object, index=flat.index)  # present)
             continue
-        ints = [x for x in present if type(x) is int]
-        if len(ints) == len(present) and all(-(1 << 63) <= x < 1 << 63 for x in ints):
-            flat[name] = pd.array([x if type(x) is int else None for x in values], dtype="Int64")
-        elif any(abs(x) > _FLOAT_EXACT for x in ints):  # floats and such integers: both exact
-            flat[name] = pd.Series([np.nan if x is _MISSING else x for x in values], dtype=object,
-                                   index=flat.index)
+        if not big.any() and (v[rows] != np.floor(v[rows])).any():
+            continue  # (a fraction among them, none past 2**53: floats, as pandas made them)
+        present = [records[i].get(name) for i in rows]
+        if all(type(x) is int and -(1 << 63) <= x < 1 << 63 for x in present):
+            data, mask = np.zeros(len(v), np.int64), np.ones(len(v), bool)
+            data[rows], mask[rows] = present, False
+            flat[name] = pd.arrays.IntegerArray(data, mask)
+        elif any(type(x) is int and abs(x) > _FLOAT_EXACT for x in present):
+            values = [r.get(name, _MISSING) for r in records]  # (floats and such integers:
+            flat[name] = pd.Series([np.nan if x is _MISSING else x for x in values],  # exact)
+                                   dtype=object, index=flat.index)
