@@ -2030,8 +2030,7 @@ def _exact_lists(table: Any, bodies: Any) -> dict[str, list[tuple[int, Any]]]:
     rows of a float column (not in a list) holding a whole number past 2**53: Arrow makes
     ``1234567890123456789`` next to ``1.5`` a float, changing it; the body's integer is kept
     (:func:`_exact_floats`)."""
-    found = [(path, rows, list) for path, rows in _inexact_lists(table)]
-    found += [(path, rows, int) for path, rows in _inexact_floats(table)]
+    found = _inexact_columns(table)
     patches: dict[str, list[tuple[int, Any]]] = {}
     parsed: dict[int, Any] = {}
     for path, rows, kind in found:
@@ -2142,13 +2141,16 @@ def _list_columns(fields: Any, path: tuple[str, ...] = ()) -> dict[str, Any]:
     return out
 
 
-def _inexact_lists(table: Any) -> list[tuple[tuple[str, ...], Any]]:
-    """``(path, table rows)`` of the list columns (inside structs too) whose Python values
-    may differ from the bodies' (see :func:`_exact_lists`)."""
+def _inexact_columns(table: Any) -> list[tuple[tuple[str, ...], Any, type]]:
+    """``(path, table rows, kind)`` of the columns (inside structs too) whose Python values in
+    those rows may differ from the bodies', in one walk of the table: the list columns
+    (``list``: see :func:`_exact_lists`), then the float columns not in lists with a whole
+    number past 2**53 (``int``: maybe an integer of the body Arrow made a float)."""
     import numpy as np
     import pyarrow as pa
 
-    out: list[tuple[tuple[str, ...], Any]] = []
+    lists: list[tuple[tuple[str, ...], Any, type]] = []
+    floats: list[tuple[tuple[str, ...], Any, type]] = []
     todo = [((name,), col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col)
             for name, col in zip(table.column_names, table.columns, strict=True)]
     while todo:
@@ -2159,31 +2161,14 @@ def _inexact_lists(table: Any) -> list[tuple[tuple[str, ...], Any]]:
         elif pa.types.is_list(t) or pa.types.is_large_list(t):
             mask = _inexact_items(arr)
             if mask is not None:
-                out.append((path, np.flatnonzero(mask)))
-    return out
-
-
-def _inexact_floats(table: Any) -> list[tuple[tuple[str, ...], Any]]:
-    """``(path, table rows)`` of the float columns (inside structs too, not in lists) with a
-    whole number past 2**53 in those rows: maybe an integer of the body Arrow made a float."""
-    import numpy as np
-    import pyarrow as pa
-
-    out: list[tuple[tuple[str, ...], Any]] = []
-    todo = [((name,), col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col)
-            for name, col in zip(table.column_names, table.columns, strict=True)]
-    while todo:
-        path, arr = todo.pop()
-        t = arr.type
-        if pa.types.is_struct(t):
-            todo.extend(((*path, t.field(k).name), child) for k, child in enumerate(arr.flatten()))
+                lists.append((path, np.flatnonzero(mask), list))
         elif pa.types.is_floating(t):
             v = arr.to_numpy(zero_copy_only=False)
             with np.errstate(invalid="ignore"):
                 rows = np.flatnonzero((np.abs(v) > _FLOAT_EXACT) & (v == np.floor(v)))
             if len(rows):
-                out.append((path, rows))
-    return out
+                floats.append((path, rows, int))
+    return lists + floats
 
 
 def _inexact_items(arr: Any) -> Any:
