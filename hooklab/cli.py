@@ -52,18 +52,12 @@ def _db_arg(text: str) -> str:
 def _host_arg(text: str) -> str:
     """An argparse type for ``--host``: an IPv6 address may come in brackets, as in a URL
     (``[::1]``: bound as ``::1``); brackets around anything else are refused by name."""
-    if text.startswith("[") or text.endswith("]"):
-        import ipaddress
+    from .server.lifecycle import bind_address
 
-        inner = text[1:-1] if text.startswith("[") and text.endswith("]") else ""
-        try:
-            ipaddress.IPv6Address(inner.split("%", 1)[0])  # (a scope, as in fe80::1%eth0)
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"{text!r} is not an address: brackets go around an IPv6 address only, "
-                "as in [::1]") from None
-        return inner
-    return text
+    try:
+        return bind_address(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _new_paths(db: str) -> list[str]:

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from traitlets import Bool, Enum, Float, Int, List, Unicode, observe
+from traitlets import Bool, Enum, Float, Int, List, TraitError, Unicode, observe, validate
 from traitlets.config import Configurable
 
 from . import ingress
@@ -36,6 +36,7 @@ from .server.lifecycle import (
     DEFAULT_MAX_IN_FLIGHT,
     FIRST_BYTE_TIMEOUT,
     CaptureServer,
+    bind_address,
     user_stacklevel,
 )
 from .server.responses import ResponseRules
@@ -84,6 +85,14 @@ class HookLab(Configurable):
         config=True
     )
     port = Int(8765, min=0, max=65535, help="Port to listen on (0: any free port).").tag(config=True)
+
+    @validate("host")
+    def _host_valid(self, proposal: Any) -> str:
+        # an IPv6 address spelt as in a URL (``[::1]``) is bound as ``::1``, as by the CLI
+        try:
+            return bind_address(proposal["value"])
+        except ValueError as exc:
+            raise TraitError(str(exc)) from None
     strict_port = Bool(
         False, help="Fail when the port is in use, instead of listening on the next free one."
     ).tag(config=True)

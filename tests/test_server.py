@@ -302,3 +302,40 @@ def test_an_in_memory_lab_read_after_stop_says_its_captures_are_gone() -> None:
         assert len(lab.captures) == 0
     finally:
         lab.stop()
+
+
+def _has_ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+def test_an_ipv6_host_in_brackets_is_bound_as_the_cli_binds_it() -> None:
+    """``hooklab.start(host="[::1]")`` (a URL's spelling, which ``hooklab serve --host``
+    takes) said "host '[::1]' cannot be bound: Name or service not known"."""
+    import hooklab
+
+    if not _has_ipv6_loopback():
+        pytest.skip("no IPv6 loopback here")
+    lab = hooklab.start(host="[::1]", port=0, db=":memory:")
+    try:
+        assert lab.host == "::1"
+        assert lab.url.startswith(f"http://[::1]:{lab.bound_port}")
+        with urllib.request.urlopen(urllib.request.Request(lab.url + "/v6", data=b"{}"), timeout=10) as r:
+            assert r.status == 200
+        assert [c.path for c in lab.captures] == ["/v6"]
+    finally:
+        lab.stop()
+
+
+@pytest.mark.parametrize("host", ["[localhost]", "[127.0.0.1]", "[::1", "::1]", "[]", "[[::1]]",
+                                  "[::1]:8765", "[zz::1]"])
+def test_brackets_around_what_is_no_ipv6_address_are_named(host: str) -> None:
+    """Brackets go around an IPv6 address only; anything else is refused when set, by name."""
+    import traitlets
+
+    with pytest.raises(traitlets.TraitError, match="is not an address: brackets go around an IPv6"):
+        HookLab(host=host, port=0, db=":memory:")

@@ -53,8 +53,33 @@ _log = logging.getLogger("hooklab")
 
 __all__ = [
     "DEFAULT_MAX_BODY", "DEFAULT_MAX_IN_FLIGHT", "FIRST_BYTE_TIMEOUT", "RESERVED_PREFIX",
-    "STOP_GRACE", "CaptureServer", "ServerError", "user_stacklevel",
+    "STOP_GRACE", "CaptureServer", "ServerError", "bind_address", "user_stacklevel",
 ]
+
+
+def bind_address(host: str) -> str:
+    """``host`` as a socket binds it: an IPv6 address may come in brackets, as a URL spells
+    it (``[::1]`` is ``::1``); brackets around anything else are a ``ValueError`` naming them.
+
+    >>> bind_address("[::1]"), bind_address("127.0.0.1"), bind_address("[fe80::1%eth0]")
+    ('::1', '127.0.0.1', 'fe80::1%eth0')
+    >>> bind_address("[localhost]")
+    Traceback (most recent call last):
+    ...
+    ValueError: '[localhost]' is not an address: brackets go around an IPv6 address only, as in [::1]
+    """
+    if not (host.startswith("[") or host.endswith("]")):
+        return host
+    import ipaddress
+
+    inner = host[1:-1] if host.startswith("[") and host.endswith("]") else ""
+    try:
+        ipaddress.IPv6Address(inner.split("%", 1)[0])  # (a scope, as in fe80::1%eth0)
+    except ValueError:
+        raise ValueError(f"{host!r} is not an address: brackets go around an IPv6 address "
+                         "only, as in [::1]") from None
+    return inner
+
 
 def _new_loop() -> asyncio.AbstractEventLoop:
     """The server thread's own loop: uvloop's where it is installed (libuv: less Python per
