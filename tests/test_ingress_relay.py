@@ -251,6 +251,41 @@ def test_bodies_on_their_way_share_one_budget_in_the_jupyter_server(
     assert cap.body == body
 
 
+def test_stalled_bodies_make_room_in_the_budget(lab: HookLab, env: dict[str, object]) -> None:
+    """Four uploads that stopped at 15 of 16 MiB held the relay's whole budget for
+    BODY_SECONDS (60 s), and every webhook meanwhile got 503 (one holder of a public URL
+    could keep a user's relay busy). A body that needs the room now gets it from those with
+    no byte for STALL_SECONDS (2 s): they get 408 and their connections close."""
+    from hooklab.ingress import relay
+
+    port = int(str(env["port"]))
+    path = _path(lab, "stall")
+    full, part = 16 * 1024 * 1024, 15 * 1024 * 1024
+    head = f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {full}\r\n\r\n".encode()
+    stalled = []
+    try:
+        for _ in range(4):  # 60 of the 64 MiB
+            s = socket.create_connection(("127.0.0.1", port), timeout=10)
+            stalled.append(s)
+            s.sendall(head + b"s" * part)
+        time.sleep(relay.STALL_SECONDS + 1.0)  # (read by the server, then silent)
+        body = b"f" * full
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+            s.sendall(head.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n") + body)
+            reply = recv_until_close(s, 30)
+        assert status(reply) == 200, reply[:300]
+        (cap,) = lab.wait(1, timeout=10)
+        assert cap.body == body
+        for s in stalled:  # each answered 408 and closed
+            answer = recv_until_close(s, 10)
+            assert status(answer) == 408, answer[:200]
+            assert b"stalled" in answer and b"connection: close" in answer.lower()
+    finally:
+        for s in stalled:
+            s.close()
+    assert lab.store.count() == 1  # (nothing of the stalled ones stored)
+
+
 def _fake_ngrok(monkeypatch: pytest.MonkeyPatch) -> None:
     """``ingress.tunnel`` without ngrok: the in-process relay, reached on its local port."""
     import sys

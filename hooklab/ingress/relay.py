@@ -53,7 +53,7 @@ except ImportError:  # relay used by ingress.tunnel() in a kernel without jupyte
 
 
 __all__ = ["BODY_SECONDS", "DRAIN_BYTES", "DRAIN_IDLE", "DRAIN_SECONDS", "MAX_IN_FLIGHT",
-           "RelayHandler", "Target", "relay_rules"]
+           "STALL_SECONDS", "RelayHandler", "Target", "relay_rules"]
 
 #: request bodies all requests through one relay (the Jupyter server's, a tunnel's) may hold
 #: at once, counted as they arrive (one request of its lab's ``max_body`` always fits); past
@@ -70,6 +70,10 @@ DRAIN_IDLE = 2.0
 DRAIN_SECONDS = 30.0
 #: a body still not complete this long after its head gets 408 (what it held is freed)
 BODY_SECONDS = 60.0
+#: when a body does not fit in :data:`MAX_IN_FLIGHT`, the bodies with no byte for this long
+#: make room first (408, as the capture server's stalled uploads): a few uploads that stop
+#: held the whole budget for BODY_SECONDS, and every webhook meanwhile got 503
+STALL_SECONDS = 2.0
 _RETRY_AFTER = "5"
 
 _HOP = {
@@ -105,11 +109,18 @@ class Target:
 
 
 class _InFlight:
-    """Bytes of request bodies held by one relay's requests together (see :data:`MAX_IN_FLIGHT`)."""
+    """Bytes of request bodies held by one relay's requests together (see :data:`MAX_IN_FLIGHT`),
+    and the requests that hold some."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.held = 0
+        self.holders: set[RelayHandler] = set()
+
+    def make_room(self, now: float) -> None:
+        """Refuse (408) every body holding bytes that got none for :data:`STALL_SECONDS`."""
+        for h in [h for h in self.holders if now - h.last_byte >= STALL_SECONDS]:
+            h._stalled()
 
 
 class _Gone(Exception):
@@ -281,8 +292,7 @@ class RelayHandler(web.RequestHandler):
     def _refuse(self, status: int, reason: str) -> None:
         """Answer ``status`` once the rest of the body is read and dropped (bounded: see
         :data:`DRAIN_BYTES`), or now if it is known to be longer than that."""
-        self.chunks = []
-        self._release()
+        self._drop_body()
         now = self._now()
         self.refusal, self.last_byte = (status, reason, now), now
         if self.length is not None and self.length - self.size > DRAIN_BYTES:
@@ -309,17 +319,34 @@ class RelayHandler(web.RequestHandler):
             self._refuse(413, self._too_large())
             return
         budget = self.in_flight
+        now = self.last_byte = self._now()
+        if budget.held + len(chunk) > max(budget.limit, self.limit):
+            budget.make_room(now)
         if budget.held + len(chunk) > max(budget.limit, self.limit):
             self._refuse(503, "the relay is busy: too many request bodies on their way; "
                               "retry later")
             return
         budget.held += len(chunk)
         self.held += len(chunk)
+        budget.holders.add(self)
         self.chunks.append(chunk)
+
+    def _drop_body(self) -> None:
+        """Forget what this request's body holds of the budget (it will not be relayed)."""
+        self.chunks = []
+        self._release()
 
     def _release(self) -> None:
         self.in_flight.held -= self.held
         self.held = 0
+        self.in_flight.holders.discard(self)
+
+    def _stalled(self) -> None:
+        """No byte of the body for STALL_SECONDS while others need the room: 408, closed."""
+        self._unwatch()
+        self._drop_body()
+        if not self._finished:
+            self.send_error(408, reason="the request body stalled: closed to make room")
 
     def _now(self) -> float:
         return IOLoop.current().time()
@@ -339,8 +366,7 @@ class RelayHandler(web.RequestHandler):
         if self._finished:
             return
         if self.refusal is None:
-            self.chunks = []
-            self._release()
+            self._drop_body()
             self.send_error(408, reason="the request body did not arrive in time")
             return
         now = self._now()
@@ -356,8 +382,7 @@ class RelayHandler(web.RequestHandler):
 
     def on_connection_close(self) -> None:
         self._unwatch()
-        self.chunks = []
-        self._release()
+        self._drop_body()
         super().on_connection_close()
 
     async def _method(self) -> None:
