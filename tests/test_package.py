@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 import hooklab
 
+ROOT = Path(__file__).resolve().parent.parent
 
 def test_import_is_light():
     code = (
@@ -119,3 +123,24 @@ def test_help_of_start_shows_the_default_database() -> None:
 
     assert inspect.signature(hooklab.start).parameters["db"].default == DEFAULT_DB
     assert "object at" not in str(inspect.signature(hooklab.start))
+
+
+def test_the_readme_command_that_turns_the_server_extension_on_after_an_editable_install(
+        tmp_path: Path) -> None:
+    """The README said to run ``jupyter server extension enable hooklab.serverext`` after
+    ``pip install -e .``; jupyter_server 2 answers "could not be found" and writes nothing
+    (it toggles only extensions some config file lists), so the public relay never loaded.
+    The README's command, run as written (a config folder of this test's own), turns it on."""
+    import shutil
+
+    readme = (ROOT / "README.md").read_text()
+    (command,) = re.findall(r'`(mkdir -p "\$\(jupyter --config-dir\)[^`]+)`', readme)
+    bindir = str(Path(sys.executable).parent)
+    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(tmp_path / "config"),
+               PATH=bindir + os.pathsep + os.environ.get("PATH", ""))
+    assert shutil.which("jupyter", path=env["PATH"])
+    subprocess.run(["bash", "-c", command], cwd=ROOT, env=env, check=True, timeout=120)
+    listed = subprocess.run(["jupyter", "server", "extension", "list"], env=env, cwd=tmp_path,
+                            capture_output=True, text=True, timeout=120)
+    text = re.sub(r"\x1b\[[0-9;]*m", "", listed.stdout + listed.stderr)
+    assert re.search(r"^\s*hooklab\.serverext enabled\s*$", text, re.M), text
