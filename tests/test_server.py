@@ -339,3 +339,36 @@ def test_brackets_around_what_is_no_ipv6_address_are_named(host: str) -> None:
 
     with pytest.raises(traitlets.TraitError, match="is not an address: brackets go around an IPv6"):
         HookLab(host=host, port=0, db=":memory:")
+
+
+@pytest.mark.parametrize("host,strict", [("127.0.0.1", False), ("localhost", False), ("::1", False),
+                                         ("127.0.0.1", True), ("0.0.0.0", False)])
+def test_a_taken_port_leaves_no_socket_open(host: str, strict: bool) -> None:
+    """Moving to the next port when the preferred one is taken (or failing, with
+    ``strict_port``) left the socket of the failed bind open: a ResourceWarning "unclosed
+    <socket.socket ... laddr=('0.0.0.0', 0)>" surfaced at some later call (on a hub, inside
+    ``lab.public_url()``'s warnings)."""
+    import gc
+    import warnings
+
+    if host == "::1" and not _has_ipv6_loopback():
+        pytest.skip("no IPv6 loopback here")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as blocker:
+        blocker.bind(("::1" if family == socket.AF_INET6 else "127.0.0.1", 0))
+        blocker.listen(1)
+        port = blocker.getsockname()[1]
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            lab = HookLab(host=host, port=port, db=":memory:", strict_port=strict)
+            try:
+                if strict:
+                    with pytest.raises(ServerError, match="in use"):
+                        lab.start()
+                else:
+                    lab.start()
+                    assert lab.bound_port != port
+            finally:
+                lab.stop()
+            gc.collect()
+    assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []

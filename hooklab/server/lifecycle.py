@@ -32,8 +32,6 @@ import weakref
 from typing import Any
 from urllib.parse import quote
 
-from tornado.netutil import bind_sockets
-
 from .ingest import DEFAULT_MAX_BODY, RESERVED_PREFIX
 from .protocol import (
     DEFAULT_MAX_IN_FLIGHT,
@@ -44,6 +42,8 @@ from .protocol import (
 from .responses import ResponseRules
 
 _PORT_TRIES = 20
+#: connections the kernel queues for a listening socket before accept (Tornado's default)
+_BACKLOG = 128
 #: seconds a stop waits for the answers of captures already taken (being stored, or on their
 #: way to the sender) before it closes their connections
 STOP_GRACE = 2.0
@@ -89,6 +89,55 @@ def _new_loop() -> asyncio.AbstractEventLoop:
     except ImportError:
         return asyncio.new_event_loop()
     return uvloop.new_event_loop()
+
+
+def listening_sockets(port: int, host: str) -> list[socket.socket]:
+    """Non-blocking listening sockets on ``port`` of every address ``host`` names, as Tornado's
+    ``bind_sockets`` makes them (``SO_REUSEADDR``; IPv6 ones IPv6-only; port 0: one port for
+    all). A bind that fails closes every socket made so far before the error goes up:
+    ``bind_sockets`` left the one that failed open, and moving to the next port when the
+    preferred one was taken surfaced a ResourceWarning at some later call.
+
+    >>> socks = listening_sockets(0, "127.0.0.1")
+    >>> [s.getsockname()[0] for s in socks]
+    ['127.0.0.1']
+    >>> for s in socks: s.close()
+    """
+    family = socket.AF_UNSPEC if socket.has_ipv6 else socket.AF_INET
+    found = socket.getaddrinfo(host or None, port, family, socket.SOCK_STREAM, 0, socket.AI_PASSIVE)
+    made: list[socket.socket] = []
+    bound: int | None = None
+    try:
+        for af, kind, proto, _, addr in sorted(dict.fromkeys(found), key=lambda r: r[0]):
+            try:
+                sock = socket.socket(af, kind, proto)
+            except OSError as exc:
+                if exc.errno == errno.EAFNOSUPPORT:
+                    continue
+                raise
+            made.append(sock)
+            if os.name != "nt":
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if af == socket.AF_INET6 and hasattr(socket, "IPPROTO_IPV6"):
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            if addr[1] == 0 and bound is not None:
+                addr = (addr[0], bound, *addr[2:])
+            sock.setblocking(False)
+            try:
+                sock.bind(addr)
+            except OSError as exc:
+                # ("localhost" where IPv6 is half off: ::1 resolves but cannot be bound)
+                if exc.errno == errno.EADDRNOTAVAIL and host == "localhost" and addr[0] == "::1":
+                    made.pop().close()
+                    continue
+                raise
+            bound = sock.getsockname()[1]
+            sock.listen(_BACKLOG)
+    except BaseException:
+        for sock in made:
+            sock.close()
+        raise
+    return made
 
 
 class ServerError(RuntimeError):
@@ -301,7 +350,7 @@ class CaptureServer:
         """Sockets on ``port`` of ``host``; an address that is none of this machine's, or
         no address, is an error naming it (it said "[Errno -2] Name or service not known")."""
         try:
-            return bind_sockets(port, address=self.host)
+            return listening_sockets(port, self.host)
         except socket.gaierror as exc:
             raise OSError(f"host {self.host!r} cannot be bound: {exc.strerror} (an IP address "
                           "of this machine such as 127.0.0.1, 0.0.0.0 for all of them, or a "
