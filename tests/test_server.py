@@ -372,3 +372,34 @@ def test_a_taken_port_leaves_no_socket_open(host: str, strict: bool) -> None:
                 lab.stop()
             gc.collect()
     assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
+
+
+_FORGED_RELAY_FIELDS = {
+    "url without proof": [("X-Hooklab-Relay-Url", "https://hub.example.org/user/ada/hooklab/in/KEY/x")],
+    "header list without proof": [("X-Hooklab-Relay-Headers", '[["X-GitHub-Event","push"]]')],
+    "url and list without proof": [
+        ("X-Hooklab-Relay-Url", "https://hub.example.org/user/ada/hooklab/in/KEY/x"),
+        ("X-Hooklab-Relay-Headers", '[["X-GitHub-Event","push"]]')],
+    "a wrong proof": [("X-Hooklab-Relay-Url", "https://hub.example.org/in/KEY/x"),
+                      ("X-Hooklab-Relay-Proof", "00" * 32)],
+    "a list proof alone": [("X-Hooklab-Relay-Headers-Proof", "00" * 32)],
+    "odd spelling": [("x-HOOKLAB-relay-url", "https://hub.example.org/in/KEY/x"),
+                     ("X-Hooklab-Relay-", "empty rest")],
+    "an unknown relay field": [("X-Hooklab-Relay-Key", "KEY")],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", _FORGED_RELAY_FIELDS)
+def test_a_lab_stores_no_relay_field_a_sender_wrote(lab, case: str) -> None:
+    """The README says a lab stores no ``X-Hooklab-Relay-*`` field, also none a sender
+    wrote; sent straight to the lab without an ``X-Hooklab-Relay-Proof`` field, they were
+    all stored (a URL among them may hold a relay key)."""
+    forged = _FORGED_RELAY_FIELDS[case]
+    fields = [("Host", "127.0.0.1"), *forged, ("X-Kept", "k"), ("Content-Length", "2")]
+    head = "".join(f"{k}: {v}\r\n" for k, v in fields)
+    answer = raw_request(lab.bound_port, f"POST /forged HTTP/1.1\r\n{head}Connection: close\r\n\r\n{{}}".encode())
+    assert answer.startswith(b"HTTP/1.1 200"), answer[:100]
+    (cap,) = lab.wait(1, timeout=10)
+    assert cap.headers == [("Host", "127.0.0.1"), ("X-Kept", "k"), ("Content-Length", "2"),
+                           ("Connection", "close")]
+    assert "KEY" not in cap.url and cap.url == "http://127.0.0.1/forged"

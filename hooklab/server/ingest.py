@@ -35,6 +35,7 @@ __all__ = [
 
 RESERVED_PREFIX = "/_hooklab"
 _PROOF, _PROOF_LEN = RELAY_PROOF.lower(), len(RELAY_PROOF)
+_PREFIX_LEN = len(RELAY_PREFIX)
 DEFAULT_MAX_BODY = 16 * 1024 * 1024
 
 
@@ -63,11 +64,12 @@ def capture_record(
         url = f"{scheme}://{target}"
     relayed = None
     for k, _ in headers:  # (a cheap look first: most captures do not come through the relay)
-        if len(k) == _PROOF_LEN and k.lower() == _PROOF:
-            relayed = relayed_url(srv, headers)
-            if relayed is None:  # (a proof this lab cannot check: a relay of another
-                headers = [h for h in headers  # version, a forgery; the URL may hold a key)
-                           if not h[0].lower().startswith(RELAY_PREFIX)]
+        if len(k) >= _PREFIX_LEN and k[:_PREFIX_LEN].lower() == RELAY_PREFIX:
+            if any(len(n) == _PROOF_LEN and n.lower() == _PROOF for n, _ in headers):
+                relayed = relayed_url(srv, headers)
+            if relayed is None:  # (no proof, or one this lab cannot check: a relay of
+                headers = [h for h in headers  # another version, a forgery; a URL may hold
+                           if not h[0].lower().startswith(RELAY_PREFIX)]  # a key)
             break
     if relayed is not None:  # through the Jupyter relay: the URL the sender called, keyless
         headers = relayed.headers
