@@ -646,6 +646,15 @@ CHUNKINGS = [
     ("first_seen of a field is the first capture that has it (not a non-JSON body's)",
      [{"a": []}, b"\0binary", {"a": 0}, {"a": []}], [1, 3],
      {"a": ("array|integer", 3, "0")}),
+    ("null beside objects or arrays only is no example, whichever came first",
+     [{"c": None, "d": [1]}, {"c": {"k": 1}, "d": None}, {"c": None}], [1],
+     {"c": ("object|null", 3, None), "c.k": ("integer", 1, "1"), "d": ("array|null", 2, None),
+      "d[]": ("integer", 1, "1")}),
+    ("null, an object, then a string: the string is the example",
+     [{"e": None}, {"e": {"k": 1}}, {"e": "s"}], [2],
+     {"e": ("object|string|null", 3, '"s"'), "e.k": ("integer", 1, "1")}),
+    ("a field that only ever held null shows null",
+     [{"n": None}, {"n": None}], [1], {"n": ("null", 2, "null")}),
 ]
 
 
@@ -664,15 +673,94 @@ def test_merged_summaries_give_the_one_pass_table(what, bodies, cuts, expected) 
     s = want.set_index("field")
     for field, exp in expected.items():
         if exp is not None:
-            types, count, example = exp
-            assert (s.loc[field, "types"], s.loc[field, "count"]) == (types, count)
-            if example is not None:
-                assert s.loc[field, "example"] == example
+            types, count, example = exp  # (example None: the field shows none)
+            assert (s.loc[field, "types"], s.loc[field, "count"], s.loc[field, "example"]) == (
+                types, count, example), field
     if "first_seen" in what:
         assert s.loc["a", "first_seen"] == pd.Timestamp(1, unit="s", tz="UTC")
     if "notes" in what:  # (sorted: the order they were met in depends on the chunks)
         assert s.loc["(body)", "example"] == (
             '{"broken":  (first 10,000 items of each array explored; not JSON: Expecting value)')
+
+
+#: (key, its values capture after capture, the schema row, its expected types and example:
+#: the first scalar other than null; null only for a field that never held anything else;
+#: none when its other values were objects or arrays)
+EXAMPLE_RULE = [
+    ("a", [None, {"k": 1}], "a", "object|null", None),
+    ("b", [{"k": 1}, None], "b", "object|null", None),
+    ("c", [None, [1]], "c", "array|null", None),
+    ("d", [[1], None, [2]], "d", "array|null", None),
+    ("e", [{"k": 1}, {"k": 2}], "e", "object", None),
+    ("f", [None, None], "f", "null", "null"),
+    ("g", [None, {"k": 1}, "s"], "g", "object|string|null", '"s"'),
+    ("h", [{"k": 1}, None, 3], "h", "object|integer|null", "3"),
+    ("i", [[None], [{"k": 1}]], "i[]", "object|null", None),
+    ("j", [None, 0], "j", "integer|null", "0"),
+]
+
+
+def _example_bodies() -> list[bytes]:
+    most = max(len(values) for _, values, *_ in EXAMPLE_RULE)
+    return [json.dumps({key: values[n] for key, values, *_ in EXAMPLE_RULE if n < len(values)}).encode()
+            for n in range(most)]
+
+
+@pytest.mark.parametrize("path", ["sqlite", "parquet", "kept"])
+def test_the_example_follows_one_rule_on_every_path(path, tmp_path) -> None:
+    """A field null in the first capture and an object later showed the example "null",
+    where a field that is always an object shows none (and the docstring says "null" only
+    for a field that never held another value): the same example now whatever the order of
+    its values, read row by row from SQLite, from a Parquet export, or from the summary a
+    serving lab's helper process kept of a sealed segment (its first value in the segment,
+    the others in the rows after it)."""
+    from _http import post
+
+    bodies = _example_bodies()
+    db = str(tmp_path / "captures.sqlite3")
+    if path == "kept":
+        js = [("Content-Type", "application/json")]
+        filler = [json.dumps({"pad": n}).encode() for n in range(1, 4096)]
+        records = [{"method": "POST", "path": "/x", "headers": js, "body": body,
+                    "received_at": T0 + timedelta(seconds=n)}
+                   for n, body in enumerate([bodies[0], *filler, *bodies[1:]])]
+        store = CaptureStore(db, durability="normal")
+        try:
+            assert store.add_many(records) == len(records)
+            wait_segments(store, 1)
+        finally:
+            store.close()
+        lab = hooklab.start(port=0, db=db)  # (its upkeep thread has a helper summarize it)
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and not all(lab.store.summaries(SUMMARY_KIND).values()):
+                time.sleep(0.1)
+            assert all(lab.store.summaries(SUMMARY_KIND).values())
+            reference = one_pass(lab)
+        finally:
+            hooklab.stop()
+        s, read_rows = fresh_schema(db)
+        assert read_rows == [[1]]  # the segment from its kept summary, the rows after it
+        pd.testing.assert_frame_equal(s, reference)
+    else:
+        lab = hooklab.HookLab(port=0, db=db).start()
+        try:
+            for body in bodies:
+                assert post(lab.url_for("x"), body, {"Content-Type": "application/json"})[0] == 200
+            lab.wait(len(bodies), timeout=10)
+            s = lab.schema()
+            if path == "parquet":
+                assert lab.export(tmp_path / "pq", fmt="parquet") == len(bodies)
+                opened = hooklab.open(tmp_path / "pq")
+                try:
+                    s = opened.schema()
+                finally:
+                    opened.stop()
+        finally:
+            lab.stop()
+    rows = s.set_index("field")
+    for _key, _values, field, types, example in EXAMPLE_RULE:
+        assert (rows.loc[field, "types"], rows.loc[field, "example"]) == (types, example), field
 
 
 def test_fields_past_the_limit_are_counted_once(monkeypatch) -> None:

@@ -19,9 +19,12 @@ type, ``form``, or the content type of a body that is neither (``text/xml``), so
 left out. ``present`` is the fraction of the group's captures that have the field, ``count``
 how many values were seen (more than the captures for fields inside arrays), ``distinct`` how
 many different scalar values (exact; ``<NA>`` for objects and arrays), ``example`` the first
-value seen other than ``null`` as JSON text (``null`` when it never held another; or why a part
-was not explored; a credential's hidden by :func:`schema_frame`), ``first_seen`` /
-``last_seen`` when the first and last capture having it arrived.
+scalar value seen other than ``null`` as JSON text (``null`` when it never held anything but
+``null``; none when its other values were all objects or arrays, which have rows of their own
+for their parts; or why a part was not explored; a credential's hidden by
+:func:`schema_frame`), ``first_seen`` / ``last_seen`` when the first and last capture having
+it arrived. The example follows that rule whatever order the values came in and however the
+captures were read (row by row, or from the summaries kept per segment).
 
 Bounds, so that hostile bodies never crash or hang it (each is said in ``example`` where it
 applies): :data:`MAX_DEPTH` levels of nesting, the first :data:`MAX_ITEMS` items of an array,
@@ -615,6 +618,13 @@ class SchemaBuilder:
                 if not f.path and g.dropped:
                     notes.append(f"more than {MAX_FIELDS:,} fields: {len(g.dropped):,} more not listed")
                 example = None if f.example is _NONE else _excerpt(f.example)
+                if f.example is None and len(f.types) > 1:
+                    # null beside objects or arrays only (a scalar would have taken its
+                    # place): not "null", as a field that never held anything but null
+                    # shows, but no example, as a field that only held objects shows.
+                    # Decided here, not where values are read, so that summaries kept by
+                    # any version and merged in any order give the same answer.
+                    example = None
                 if notes:
                     note = "; ".join(notes)
                     example = f"{example} ({note})" if example is not None else f"({note})"
