@@ -443,6 +443,81 @@ def test_diff_of_bodies_that_are_not_json(lab: HookLab) -> None:
     assert _rows(lab.diff(t1, f1)) == [("(body)", "changed", "first text", {"a": "1", "b": "2"})]
 
 
+FORM = "application/x-www-form-urlencoded"
+
+
+def _h(n: int) -> str:
+    return f"<hidden: {n} chars>"
+
+
+#: (case, body a, body b, gzip?, rows hidden, rows with reveal=True, secrets never shown hidden)
+DIFF_SECRETS = [
+    ("a repeated credential: its first item changed",
+     b"password=aaaa&password=cccc", b"password=bbbb&password=cccc", False,
+     [("password[0]", "changed", _h(4), _h(4))],
+     [("password[0]", "changed", "aaaa", "bbbb")], ["aaaa", "bbbb", "cccc"]),
+    ("a repeated credential gains an item",
+     b"token=a&token=b", b"token=a&token=b&token=cc", False,
+     [("token[2]", "added", None, _h(2))],
+     [("token[2]", "added", None, "cc")], ["cc"]),
+    ("a repeated credential loses an item",
+     b"token=a&token=b&token=cc", b"token=a&token=b", False,
+     [("token[2]", "removed", _h(2), None)],
+     [("token[2]", "removed", "cc", None)], ["cc"]),
+    ("a credential becomes repeated",
+     b"password=aa", b"password=aa&password=bbb", False,
+     [("password", "changed", _h(2), [_h(2), _h(3)])],
+     [("password", "changed", "aa", ["aa", "bbb"])], ["bbb"]),
+    ("a bracketed name repeated (not read as a path)",
+     b"user[token]=t1&user[token]=t2", b"user[token]=t1&user[token]=t3", False,
+     [("user[token][1]", "changed", _h(2), _h(2))],
+     [("user[token][1]", "changed", "t2", "t3")], ["t1", "t2", "t3"]),
+    ("one value of the same length: still a change",
+     b"user=a&password=PW1", b"user=a&password=PW2", False,
+     [("password", "changed", _h(3), _h(3))],
+     [("password", "changed", "PW1", "PW2")], ["PW1", "PW2"]),
+    ("a credential after a ';' inside another field's value",
+     b"a=1;password=secret1", b"a=1;password=secret2", False,
+     [("a", "changed", "1;password=" + _h(7), "1;password=" + _h(7))],
+     [("a", "changed", "1;password=secret1", "1;password=secret2")], ["secret1", "secret2"]),
+    # a credential holding JSON is hidden as one text: its keys and their lengths stay hidden,
+    # so the row names the field, not the key inside it that changed
+    ("a credential holding JSON",
+     b'token={"a":"xyz","b":"q"}', b'token={"a":"xyw","b":"q"}', False,
+     [("token", "changed", _h(19), _h(19))],
+     [("token.a", "changed", "xyz", "xyw")], ["xyz", "xyw"]),
+    ("a compressed form, hidden whole",
+     b"user=a&password=p1&password=p2", b"user=b&password=p1&password=p3", True,
+     [("user", "changed", _h(1), _h(1)), ("password[1]", "changed", _h(2), _h(2))],
+     [("user", "changed", "a", "b"), ("password[1]", "changed", "p2", "p3")], ["p1", "p2", "p3"]),
+    ("JSON inside a compressed form hidden whole: hidden as one text",
+     b'payload={"type":"xx","n":1}&password=p', b'payload={"type":"yy","n":1}&password=p', True,
+     [("payload", "changed", _h(22), _h(22))],
+     [("payload.type", "changed", "xx", "yy")], ["xx", "yy"]),
+]
+
+
+@pytest.mark.parametrize(("case", "first", "second", "gz", "hidden", "revealed", "secrets"),
+                         DIFF_SECRETS, ids=[c[0] for c in DIFF_SECRETS])
+def test_diff_names_a_form_s_credential_fields_as_reveal_does(
+        lab: HookLab, case: str, first: bytes, second: bytes, gz: bool,
+        hidden: list[tuple[Any, ...]], revealed: list[tuple[Any, ...]], secrets: list[str]) -> None:
+    """A repeated credential field (``password=aaaa&password=cccc`` then ``bbbb&...``) was
+    one row naming the whole field with both lists of hidden values, where reveal=True names
+    ``password[0]``: the payloads are compared as sent and each row's values hidden after (as
+    headers are), so hidden rows name the fields reveal=True does, and show what the Tree tab
+    shows of each value (its length), never more."""
+    headers = {"Content-Type": FORM, **({"Content-Encoding": "gzip"} if gz else {})}
+    for body in (first, second):
+        assert post(lab.url_for("f"), gzip.compress(body) if gz else body, headers)[0] == 200
+    a, b = lab.wait(2, timeout=10)
+    got = _rows(lab.diff(a, b))
+    assert got == hidden
+    assert _rows(lab.diff(a, b, reveal=True)) == revealed
+    for secret in secrets:
+        assert secret not in repr(got), secret
+
+
 # -- search wherever filters are ------------------------------------------------------------------------
 def test_search_filter_in_schema_sql_live_and_stream(lab: HookLab) -> None:
     send_json(lab, "a", {"note": "Needle-7 in a haystack"})

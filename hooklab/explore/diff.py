@@ -10,7 +10,9 @@ that changes type (an object becoming a string) is one ``changed`` row with both
 :func:`diff_frame` does this for two captures: their payloads (JSON, or form fields) and,
 with ``headers=True``, their headers (``headers.<lower-case name>``). Credentials (header
 values, form fields such as ``password``: :mod:`hooklab.credentials`) are hidden unless
-``reveal=True``. Bodies that are neither JSON nor a form give one ``(body)`` row when
+``reveal=True``: the values are compared as sent and hidden in each row, so the rows name the
+fields ``reveal=True`` names (``password[0]`` of a repeated field), except inside a value hidden
+as one text (JSON a credential field holds), whose row names that field. Bodies that are neither JSON nor a form give one ``(body)`` row when
 they differ.
 
 Bounds (said in the frame's ``attrs["notes"]`` and as a warning when reached):
@@ -77,8 +79,15 @@ def _exact(value: Any) -> bytes:
         return json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
 
 
-def _join(path: str, key: str) -> str:
-    return f"{path}.{key}" if path else key
+def _name(path: str, keys: tuple[str | int, ...], change: str) -> str:
+    """The field name of ``keys`` (object keys and array positions) below ``path``; a value
+    changed as a whole at the top is the ``(body)``."""
+    for k in keys:
+        if type(k) is int:
+            path = f"{path}[{k}]"
+        else:
+            path = f"{path}.{k}" if path else k  # type: ignore[assignment]
+    return (path or BODY) if change == "changed" else path
 
 
 def diff_values(
@@ -86,17 +95,24 @@ def diff_values(
 ) -> list[tuple[str, str, Any, Any]]:
     """``(field, change, a, b)`` rows turning JSON value ``a`` into ``b`` (bounded; what was
     cut short is appended to ``notes``)."""
-    rows: list[tuple[str, str, Any, Any]] = []
+    return [(_name(path, keys, change), change, x, y) for keys, change, x, y in _diff(a, b, notes)]
+
+
+def _diff(a: Any, b: Any, notes: list[str] | None) -> list[tuple[tuple[str | int, ...], str, Any, Any]]:
+    """:func:`diff_values`' rows with each field as its keys (object keys and array
+    positions), so that a row can be found again in another rendering of the same values
+    (names alone are ambiguous: a form field may be called ``user[token]``)."""
+    rows: list[tuple[tuple[str | int, ...], str, Any, Any]] = []
     if _same(a, b):  # equal as a whole (compared in C): nothing to walk
         return rows
     steps = 0
     # an explicit stack (no recursion on hostile nesting) of comparisons still to make and of
     # rows ready to emit, popped in document order
-    stack: list[tuple[Any, ...]] = [(path, a, b, 0)]
+    stack: list[tuple[Any, ...]] = [((), a, b, 0)]
     cut = False
     while stack:
         item = stack.pop()
-        if len(item) == 3:  # a ready row: (field, change, (a, b))
+        if len(item) == 3:  # a ready row: (keys, change, (a, b))
             rows.append((item[0], item[1], *item[2]))
         else:
             p, x, y, depth = item
@@ -110,10 +126,10 @@ def diff_values(
                         cut = cut or i >= budget
                         break
                     if k not in y:
-                        todo.append((_join(p, k), "removed", (v, None)))
+                        todo.append(((*p, k), "removed", (v, None)))
                     elif not _same(v, y[k]):
-                        todo.append((_join(p, k), v, y[k], depth + 1))
-                todo += [(_join(p, k), "added", (None, v))
+                        todo.append(((*p, k), v, y[k], depth + 1))
+                todo += [((*p, k), "added", (None, v))
                          for k, v in islice(((k, v) for k, v in y.items() if k not in x), room)]
                 stack.extend(reversed(todo))
                 steps += min(len(x), budget)
@@ -121,11 +137,11 @@ def diff_values(
                 n = min(len(x), len(y))
                 upto = min(n, budget)
                 cut = cut or upto < n
-                todo = [(f"{p}[{i}]", x[i], y[i], depth + 1)
+                todo = [((*p, i), x[i], y[i], depth + 1)
                         for i in range(upto) if not _same(x[i], y[i])][: room + 1]
                 if upto == n:
-                    todo += [(f"{p}[{i}]", "removed", (x[i], None)) for i in range(n, min(len(x), n + room))]
-                    todo += [(f"{p}[{i}]", "added", (None, y[i])) for i in range(n, min(len(y), n + room))]
+                    todo += [((*p, i), "removed", (x[i], None)) for i in range(n, min(len(x), n + room))]
+                    todo += [((*p, i), "added", (None, y[i])) for i in range(n, min(len(y), n + room))]
                 stack.extend(reversed(todo))
                 steps += upto
             elif not _same(x, y):
@@ -133,7 +149,7 @@ def diff_values(
                     msg = f"nested deeper than {MAX_DIFF_DEPTH} levels: compared as a whole"
                     if msg not in notes:
                         notes.append(msg)
-                rows.append((p or BODY, "changed", x, y))
+                rows.append((p, "changed", x, y))
         if len(rows) >= MAX_DIFF_ROWS and stack:
             if notes is not None:
                 notes.append(f"stopped at {MAX_DIFF_ROWS:,} rows")
@@ -141,6 +157,45 @@ def diff_values(
     if cut and notes is not None:
         notes.append(f"compared the first {MAX_DIFF_STEPS:,} values; the rest was not compared")
     return rows[:MAX_DIFF_ROWS]
+
+
+_MISSING = object()
+
+
+def _at(value: Any, keys: tuple[str | int, ...]) -> Any:
+    """The part of ``value`` at ``keys`` (:data:`_MISSING` when there is none)."""
+    for k in keys:
+        if type(value) is dict and type(k) is str and k in value:
+            value = value[k]
+        elif type(value) is list and type(k) is int and k < len(value):
+            value = value[k]
+        else:
+            return _MISSING
+    return value
+
+
+def _hidden_rows(
+    rows: list[tuple[tuple[str | int, ...], str, Any, Any]], va: Any, vb: Any
+) -> list[tuple[str, str, Any, Any]]:
+    """``rows`` (found comparing the payloads as sent) with their values taken from ``va`` and
+    ``vb``, the payloads as shown (credentials hidden): the same fields as ``reveal=True``
+    gives, each value as the Tree tab shows it. A row whose field the shown payload does not
+    have (a form hidden whole holds a field's JSON as one hidden text) is shown as the
+    nearest field both have, once: its parts, like its value, stay hidden."""
+    out: list[tuple[str, str, Any, Any]] = []
+    seen: set[tuple[str | int, ...]] = set()
+    for keys, change, _x, _y in rows:
+        sa = None if change == "added" else _at(va, keys)
+        sb = None if change == "removed" else _at(vb, keys)
+        if sa is _MISSING or sb is _MISSING:
+            while keys and (_at(va, keys) is _MISSING or _at(vb, keys) is _MISSING):
+                keys = keys[:-1]
+            change, sa, sb = "changed", _at(va, keys), _at(vb, keys)
+            if keys in seen:
+                continue
+        seen.add(keys)
+        out.append((_name("", keys, change), change, sa, sb))
+    return out
 
 
 def _read(cap: Capture) -> Payload:
@@ -214,12 +269,12 @@ def diff_rows(
     pa, pb = _read(a), _read(b)
     if pa.explorable and pb.explorable:
         va, vb = _shown(a, pa, reveal), _shown(b, pb, reveal)
-        rows += diff_values(va, vb, notes=notes)
-        if isinstance(va, dict) and isinstance(vb, dict) and (va is not pa.value or vb is not pb.value):
-            # two hidden values of the same length look alike: the change is still one
-            rows += [(k, "changed", va[k], vb[k]) for k in va
-                     if k in vb and va[k] == vb[k] and not _same(pa.value[k], pb.value[k])]
-            rows = rows[:MAX_DIFF_ROWS]
+        if va is pa.value and vb is pb.value:  # nothing hidden
+            rows += diff_values(va, vb, notes=notes)
+        else:  # compared as sent, shown hidden (as headers are): the fields reveal=True
+            # names (a repeated field's items apart), and two hidden values of one length
+            # that differ are still a change
+            rows += _hidden_rows(_diff(pa.value, pb.value, notes), va, vb)
     elif a.body != b.body or pa.root != pb.root:
         va = _shown(a, pa, reveal) if pa.explorable else _body_text(a, pa, reveal)
         vb = _shown(b, pb, reveal) if pb.explorable else _body_text(b, pb, reveal)
