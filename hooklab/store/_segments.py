@@ -302,6 +302,8 @@ def decode(blob: bytes, first: int | None = None, last: int | None = None,
             at, _ = _span(blob, base, entry[2], width * n)
             dtype = np.dtype(end + ("i8" if kind == "q" else "i1"))
             values = np.frombuffer(blob, dtype, n, base + at).astype(dtype.newbyteorder("="), copy=False)
+            if kind == "b" and n and (int(values.min()) < -1 or int(values.max()) > 1):
+                raise DamagedSegment(f"a segment's column {name} holds flags that are not ones")
             arrays[name] = pa.array(values)
             continue
         if len(entry) != 6 or type(entry[5]) is not int or not 0 <= entry[5] <= n:

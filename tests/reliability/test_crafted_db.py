@@ -306,6 +306,10 @@ SEGMENT_BLOBS: list[tuple[str, Callable[[bytes], bytes]]] = [
     ("code past the words", lambda b: _poke(b, "bin", 2, "<i4", 7, 3)),
     ("code negative", lambda b: _poke(b, "path", 2, "<i4", 7, -7)),
     ("word not UTF-8", lambda b: _utf8_broken(b)),
+    # (eighth attacker: encoded 0 -> 243 read as a flag, one body's json None in the frame)
+    ("encoded neither 0 nor 1", lambda b: _poke(b, "encoded", 2, "i1", 7, -13)),
+    ("verified past 1", lambda b: _poke(b, "verified", 2, "i1", 7, 5)),
+    ("duplicate below -1", lambda b: _poke(b, "duplicate", 2, "i1", 7, -128)),
     ("ids out of order", lambda b: _poke(b, "id", 2, "<i8", 10, 5)),
     ("ids of other captures", lambda b: _poke(b, "id", 2, "<i8", 0, 999_999)),
     ("row count huge", lambda b: _with_header(b, _set("n", 10**12))),
