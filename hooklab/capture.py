@@ -334,8 +334,8 @@ def keep_imported(record: dict[str, Any], meta: dict[str, Any]) -> dict[str, Any
     """Put what an export kept of a capture (``meta``: a JSON Lines line, a HAR entry's
     ``_hooklab``) on the imported ``record`` (in place; returned): its provider (checked by
     :func:`check_provider`; ``""`` leaves it to detection), event type, delivery id,
-    verification and, for a WebSocket recording, its own bin. The one place both importers
-    take them from; ``TypeError`` for a value of the wrong type.
+    verification, the handshake it answered and, for a WebSocket recording, its own bin. The
+    one place both importers take them from; ``TypeError`` for a value of the wrong type.
 
     >>> keep_imported({"kind": "http"}, {"provider": "stripe", "verified": 1, "bin": "x"})
     {'kind': 'http', 'provider': 'stripe', 'verified': True}
@@ -350,7 +350,7 @@ def keep_imported(record: dict[str, Any], meta: dict[str, Any]) -> dict[str, Any
 
     if record.get("kind") == "ws" and meta.get("bin") is not None:  # (ws.record(bin=...))
         record["bin"] = text("bin")
-    for key in ("provider", "event_type", "delivery_id", "verify_reason"):
+    for key in ("provider", "event_type", "delivery_id", "verify_reason", "handshake"):
         if meta.get(key) is not None:
             record[key] = text(key)
     if "provider" in record and check_provider(record["provider"]) is None:  # (it names a

@@ -69,7 +69,14 @@ def _url(c: Capture) -> str:
 
 
 def har_entry(c: Capture) -> dict[str, Any]:
-    """One HAR 1.2 entry for a capture (the request as received; our answer's status)."""
+    """One HAR 1.2 entry for a capture (the request as received; our answer's status).
+
+    ``_hooklab`` holds what HAR has no field for, so that :func:`read_har` gives the capture
+    back whole: its id, bin, detection, verification and the handshake answered.
+
+    >>> har_entry(cap)["_hooklab"]["event_type"]
+    'payment_intent.succeeded'
+    """
     request: dict[str, Any] = {
         "method": c.method,
         "url": _url(c),
@@ -102,7 +109,7 @@ def har_entry(c: Capture) -> dict[str, Any]:
             "id": c.id, "kind": c.kind, "path": c.path, "bin": c.bin, "status": c.status,
             "provider": c.provider, "event_type": c.event_type, "delivery_id": c.delivery_id,
             "verified": c.verified, "verify_reason": c.verify_reason,
-            "remote_addr": c.remote_addr, "duplicate": c.duplicate,
+            "remote_addr": c.remote_addr, "duplicate": c.duplicate, "handshake": c.handshake,
         },
     }
 
@@ -340,7 +347,9 @@ def _har_record(entry: dict[str, Any]) -> CaptureRecord:
     status = int(status)
     if not status_ok(status, meta.get("kind")):
         raise ValueError(f"status {status} is not an HTTP status (nor a WebSocket close code)")
-    method = _text(req.get("method") or "GET", "request.method").upper()
+    method = _text(req.get("method") or "GET", "request.method")
+    if meta.get("id") is None:  # another tool's entry: "post" is POST; one the lab exported
+        method = method.upper()  # keeps the method the capture was sent with ("get")
     path = _text(meta.get("path") or split.path or "/", "path")
     headers = [(_text(h["name"], "header name"), _text(h["value"], "header value"))
                for h in req.get("headers") or []]
@@ -353,7 +362,7 @@ def _har_record(entry: dict[str, Any]) -> CaptureRecord:
             headers.insert(0, ("Host", pseudo[":authority"]))
     # an imported file is untrusted: what the server would refuse is refused here too, and the
     # URL must be http(s) (ws(s) for recorded WebSocket messages) with no control characters
-    check_request_syntax(method, path, headers)
+    check_request_syntax(method.upper(), path, headers)  # (as the JSON Lines import checks)
     kind = _text(meta.get("kind") or "http", "kind")
     schemes = ("ws", "wss") if kind == "ws" else ("http", "https")
     if split.scheme not in schemes or not split.netloc or any(c <= " " or c == "\x7f" for c in url):
@@ -385,8 +394,9 @@ def _har_record(entry: dict[str, Any]) -> CaptureRecord:
 def read_har(path: str | os.PathLike[str]) -> list[CaptureRecord]:
     """Read a HAR file into capture records (``HookLab.from_har`` stores them).
 
-    Entries exported by hooklab keep their provider, event type, status and verification;
-    entries from other tools (browser dev tools, proxies) are classified as on arrival.
+    Entries exported by hooklab keep their provider, event type, status, verification,
+    handshake and method as sent (``get``); entries from other tools
+    (browser dev tools, proxies) are classified as on arrival.
     Raises ``ValueError`` naming the file and entry when the file or an entry is malformed.
     """
     name = os.fspath(path)

@@ -11,7 +11,9 @@ One capture per line, as the export writes it (``body_b64`` holds the exact body
 written by hand may give ``body`` as text instead, stored as UTF-8); the file
 is read a line at a time and stored thousands of rows per transaction, so a million captures
 import in seconds with memory that does not grow with the file. Captures keep their provider,
-event type, status and verification.
+event type, status, verification, the handshake answered and, in a line the lab exported
+(it has the capture's ``id``), the method as sent (``get``; a line written by hand has it
+upper-cased).
 
 A big file (:data:`HELPER_BYTES` or more) on a machine with CPUs to spare is read by helper
 processes too (:mod:`hooklab.explore.parallel`): each prepares the rows of byte ranges of the
@@ -122,6 +124,8 @@ def _record(d: Any, now: bool = True) -> dict[str, Any]:
     # (an imported file is untrusted, as a HAR file is: a method such as "GET /admin" or a CR
     # in a header would become another request line or header when the capture is replayed)
     check_request_syntax(method.upper(), path, pairs)
+    if "id" not in d:  # a line written by hand: "post" is POST; a capture the lab exported
+        method = method.upper()  # (it has its id) keeps the method it was sent with ("get")
     url = get("url")
     url = "" if url is None else _text(url, "url")
     kind = get("kind")
@@ -143,7 +147,7 @@ def _record(d: Any, now: bool = True) -> dict[str, Any]:
         body = _b64decode("" if b64 is None else _text(b64, "body_b64"), validate=True)
     remote = get("remote_addr")
     record = new_record(  # (Jupyter's cookie and token headers scrubbed, as on arrival)
-        method.upper(), path, pairs, body,
+        method, path, pairs, body,
         remote_addr="" if remote is None else _text(remote, "remote address"),
         url=url, received_at=received, status=status, kind=kind, query=query,
     )
