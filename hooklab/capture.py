@@ -334,13 +334,18 @@ def keep_imported(record: dict[str, Any], meta: dict[str, Any]) -> dict[str, Any
     """Put what an export kept of a capture (``meta``: a JSON Lines line, a HAR entry's
     ``_hooklab``) on the imported ``record`` (in place; returned): its provider (checked by
     :func:`check_provider`; ``""`` leaves it to detection), event type, delivery id,
-    verification, the handshake it answered and, for a WebSocket recording, its own bin. The
-    one place both importers take them from; ``TypeError`` for a value of the wrong type.
+    verification, the handshake it answered, its forwarding outcomes and, for a WebSocket
+    recording, its own bin. The one place both importers take them from; ``TypeError`` for a
+    value of the wrong type, ``ValueError`` for a forwarding outcome no forward could have had.
 
     >>> keep_imported({"kind": "http"}, {"provider": "stripe", "verified": 1, "bin": "x"})
     {'kind': 'http', 'provider': 'stripe', 'verified': True}
     >>> keep_imported({"kind": "http"}, {"provider": ""})
     {'kind': 'http'}
+    >>> keep_imported({"kind": "http", "received_at": datetime(2026, 1, 1, tzinfo=timezone.utc)},
+    ...               {"forwards": [{"target": "http://127.0.0.1:9/", "status": None,
+    ...                              "latency_ms": 0.5, "error": "refused"}]})["forwards"]
+    [(1767225600000000, 'http://127.0.0.1:9/', None, 0.5, 'refused')]
     """
     def text(key: str) -> str:
         value = meta[key]
@@ -357,7 +362,51 @@ def keep_imported(record: dict[str, Any], meta: dict[str, Any]) -> dict[str, Any
         del record["provider"]  # folder of a Parquet export: an id, or none: "" is detected)
     if meta.get("verified") is not None:
         record["verified"] = bool(meta["verified"])
+    if meta.get("forwards") is not None:  # (an older hooklab's export has none)
+        record["forwards"] = _forwards(meta["forwards"], record.get("received_at"))
     return record
+
+
+def _forwards(given: Any, received: datetime | None
+              ) -> list[tuple[int, str, int | None, float | None, str | None]]:
+    """An export's forwarding outcomes of one capture (oldest first), checked (the file is
+    untrusted): ``(at in microseconds, target, status, latency_ms, error)`` each, the rows of
+    the store's ``forwards`` table. An outcome without its time gets the capture's (a
+    Parquet export keeps none), without its target ``""``."""
+    if type(given) is not list:
+        raise TypeError(f"forwards must be a list, got {type(given).__name__}")
+    out = []
+    for i, f in enumerate(given):
+        what = f"forwards[{i}]"
+        if type(f) is not dict:
+            raise TypeError(f"{what} must be an object, got {type(f).__name__}")
+        at, target, status = f.get("at"), f.get("target"), f.get("status")
+        latency, error = f.get("latency_ms"), f.get("error")
+        if at is None:
+            when = received or datetime.now(timezone.utc)
+        elif type(at) is str:
+            when = datetime.fromisoformat(at.replace("Z", "+00:00"))
+            when = when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+            if not EARLIEST <= when <= LATEST:  # (lab.forwards() could not give it back)
+                raise ValueError(f"{what}.at {at!r} is outside {EARLIEST.year}-{LATEST.year}")
+        else:
+            raise TypeError(f"{what}.at must be a string, got {type(at).__name__}")
+        if target is None:
+            target = ""
+        elif type(target) is not str:
+            raise TypeError(f"{what}.target must be a string, got {type(target).__name__}")
+        elif _CONTROLS.search(target):  # (it is shown where a terminal would act on it)
+            raise ValueError(f"{what}.target {target!r} holds a control character")
+        if status is not None and (type(status) is not int or not status_ok(status)):
+            raise ValueError(f"{what}.status {status!r} is not an HTTP status")
+        if latency is not None:
+            if type(latency) not in (int, float) or not 0 <= latency < float("inf"):
+                raise ValueError(f"{what}.latency_ms {latency!r} is not a duration")
+            latency = float(latency)
+        if error is not None and type(error) is not str:
+            raise TypeError(f"{what}.error must be a string, got {type(error).__name__}")
+        out.append((micros(when), target, status, latency, error))
+    return out
 
 
 #: the kinds of capture: received over HTTP, recorded from a WebSocket (``hooklab.ws``)
@@ -494,6 +543,8 @@ class CaptureRecord(TypedDict, total=False):
     verified: bool | None
     verify_reason: str | None
     handshake: str | None  # what an endpoint handshake was answered (server/ingest)
+    # on import only (an export's forwarding outcomes: the store records them with the capture)
+    forwards: list[tuple[int, str, int | None, float | None, str | None]]
     # on arrival only, never stored (the store takes them off before the row is made):
     signed_url: str  # the public URL the sender called (through the Jupyter relay; key and all)
     relay_key: str  # that URL's key: scrubbed from whatever the checks write (a hint quoting it)

@@ -1,13 +1,15 @@
 """A JSON Lines or HAR export loaded back (``lab.export`` then ``hooklab.load_jsonl`` /
-``hooklab.load_har``) gives the columns of ``lab.dataframe()`` back as they were, as a Parquet
+``hooklab.load_har``) gives every column of ``lab.dataframe()`` back as it was, as a Parquet
 export does: found missing were ``handshake`` (dropped by ``load_jsonl``, never written to
-HAR) and a method sent in lower case (``get`` came back ``GET``). Real labs on 127.0.0.1, a
-real app a capture is forwarded to, a closed port another is forwarded to, real files."""
+HAR), a method sent in lower case (``get`` came back ``GET``) and the ``forward_*`` columns
+(never exported). Real labs on 127.0.0.1, a real app a capture is forwarded to, a closed port
+another is forwarded to, real files."""
 
 from __future__ import annotations
 
 import gzip
 import json
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,8 @@ import pandas as pd
 import pytest
 from _http import free_port, post, raw_request
 from _target import Target
+from test_import_parallel import eager  # noqa: F401  (a fixture: helper processes take part)
+from test_schema_parallel import children, given  # noqa: F401  (given: eager's fixture)
 
 import hooklab
 from hooklab.frame import COLUMNS
@@ -75,11 +79,7 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> Any:
         lab.stop()
 
 
-#: not exported yet (the forwarding outcomes)
-UNKEPT = ("forward_status", "forward_latency_ms", "forward_error")
-
-
-def _assert_same_frame(got: pd.DataFrame, want: pd.DataFrame, *, but: tuple[str, ...] = UNKEPT) -> None:
+def _assert_same_frame(got: pd.DataFrame, want: pd.DataFrame, *, but: tuple[str, ...] = ()) -> None:
     assert list(got.columns) == list(want.columns) == list(COLUMNS)
     for column in COLUMNS:
         if column in but:
@@ -108,7 +108,7 @@ def test_the_source_frame_holds_what_the_round_trips_must_keep(source: Any) -> N
 
 @pytest.mark.parametrize("fmt", list(LOADERS))
 def test_every_column_comes_back_from_an_export(source: Any, fmt: str) -> None:
-    frame, _, paths = source
+    frame, forwards, paths = source
     back = LOADERS[fmt](paths[fmt])
     try:
         got = back.dataframe()
@@ -116,6 +116,11 @@ def test_every_column_comes_back_from_an_export(source: Any, fmt: str) -> None:
         rows = got.set_index("bin")  # (the columns found missing, by value)
         assert rows.loc["slack", "handshake"] == frame.set_index("bin").loc["slack", "handshake"]
         assert rows.loc["lower", "method"] == "get" and back.get(2).method == "get"
+        assert rows.loc["dead", "forward_error"].startswith("ConnectionRefusedError")
+        assert rows.loc["live", "forward_status"] == 202
+        assert rows.loc["live", "forward_latency_ms"] == frame.set_index("bin").loc[
+            "live", "forward_latency_ms"]
+        assert back.forwards() == forwards  # time, target and all
         assert back.get(6).body == GZIPPED and back.get(6).json() == {"zipped": [1, 2, 3]}
         assert back.get(5).body == BINARY and back.get(7).body == b""
     finally:
@@ -134,19 +139,37 @@ def test_an_export_of_an_import_is_the_same_file(source: Any, fmt: str, tmp_path
     assert (tmp_path / f"again.{fmt}").read_bytes() == paths[fmt].read_bytes()
 
 
-def test_an_older_hooklabs_har_export_still_loads(source: Any, tmp_path: Path) -> None:
-    """A HAR file written before ``_hooklab.handshake``: every other column as before, the
-    handshake empty (and the method as exported: the lab's own export carries the ids)."""
+def _older(path: Path, out: Path, fmt: str) -> Path:
+    """``path`` as an older hooklab wrote it: no forwarding outcomes, and in HAR no
+    handshake either."""
+    if fmt == "jsonl":
+        lines = [json.loads(line) for line in path.read_text().splitlines()]
+        for line in lines:
+            line.pop("forwards", None)
+        out.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    else:
+        har = json.loads(path.read_text())
+        for entry in har["log"]["entries"]:
+            entry["_hooklab"].pop("forwards", None)
+            entry["_hooklab"].pop("handshake")
+        out.write_text(json.dumps(har))
+    return out
+
+
+@pytest.mark.parametrize("fmt", list(LOADERS))
+def test_an_older_hooklabs_export_still_loads(source: Any, fmt: str, tmp_path: Path) -> None:
+    """Files written before these fields: every other column as before, the missing ones
+    empty (and the method as exported: the lab's own export carries the ids)."""
     frame, _, paths = source
-    har = json.loads(paths["har"].read_text())
-    for entry in har["log"]["entries"]:
-        entry["_hooklab"].pop("handshake")
-    (tmp_path / "old.har").write_text(json.dumps(har))
-    back = hooklab.load_har(tmp_path / "old.har")
+    back = LOADERS[fmt](_older(paths[fmt], tmp_path / f"old.{fmt}", fmt))
     try:
         got = back.dataframe()
-        _assert_same_frame(got, frame, but=(*UNKEPT, "handshake"))
-        assert got["handshake"].isna().all()
+        missing = ("forward_status", "forward_latency_ms", "forward_error")
+        missing += ("handshake",) if fmt == "har" else ()
+        _assert_same_frame(got, frame, but=missing)
+        for column in missing:
+            assert got[column].isna().all(), column
+        assert back.forwards() == []
     finally:
         back.stop()
 
@@ -168,14 +191,160 @@ def test_a_foreign_files_lower_case_method_is_still_upper_cased(tmp_path: Path) 
             lab.stop()
 
 
-@pytest.mark.parametrize("fmt", list(LOADERS))
-def test_a_handshake_that_is_not_text_is_refused(tmp_path: Path, fmt: str) -> None:
+GOOD_FORWARD = {"at": "2026-01-01T00:00:00.000001Z", "target": "http://127.0.0.1:9/x",
+                "status": None, "latency_ms": 1.5, "error": "refused"}
+
+# (the forwarding outcomes an untrusted file gives, what the error says)
+BAD_FORWARDS = [
+    ({"forwards": {"status": 200}}, "forwards must be a list, got dict"),
+    ({"forwards": [200]}, r"forwards\[0\] must be an object, got int"),
+    ({"forwards": [GOOD_FORWARD, {**GOOD_FORWARD, "status": "200"}]},
+     r"forwards\[1\]\.status '200' is not an HTTP status"),
+    ({"forwards": [{**GOOD_FORWARD, "status": 1000}]}, r"status 1000 is not an HTTP status"),
+    ({"forwards": [{**GOOD_FORWARD, "status": True}]}, r"status True is not an HTTP status"),
+    ({"forwards": [{**GOOD_FORWARD, "latency_ms": -1}]}, "latency_ms -1 is not a duration"),
+    ({"forwards": [{**GOOD_FORWARD, "latency_ms": "fast"}]}, "latency_ms 'fast' is not a duration"),
+    ({"forwards": [{**GOOD_FORWARD, "latency_ms": False}]}, "latency_ms False is not a duration"),
+    ({"forwards": [{**GOOD_FORWARD, "error": 5}]}, "error must be a string, got int"),
+    ({"forwards": [{**GOOD_FORWARD, "target": ["x"]}]}, "target must be a string, got list"),
+    ({"forwards": [{**GOOD_FORWARD, "target": "http://h/\x1b[2J"}]}, "holds a control character"),
+    ({"forwards": [{**GOOD_FORWARD, "at": 5}]}, "at must be a string, got int"),
+    ({"forwards": [{**GOOD_FORWARD, "at": "yesterday"}]}, "yesterday"),
+    ({"forwards": [{**GOOD_FORWARD, "at": "2300-01-01T00:00:00Z"}]}, "outside 1677-2262"),
+    ({"handshake": 5}, "handshake must be a string, got int"),
+]
+
+
+def _files(tmp_path: Path, fields: dict[str, Any]) -> dict[str, Path]:
+    """A JSON Lines line and a HAR entry of the lab's export shape, with ``fields`` added
+    (to the HAR entry's ``_hooklab``), and a good capture before each."""
     line = {"id": 1, "method": "POST", "path": "/b", "received_at": "2026-01-01T00:00:00Z",
-            "handshake": 5}
+            "body_b64": ""}
     entry = {"startedDateTime": "2026-01-01T00:00:00Z",
-             "request": {"method": "POST", "url": "http://h/b"}, "_hooklab": {"id": 1, "handshake": 5}}
-    path = tmp_path / f"f.{fmt}"
-    path.write_text(json.dumps(line) + "\n" if fmt == "jsonl" else
-                    json.dumps({"log": {"version": "1.2", "entries": [entry]}}))
-    with pytest.raises(ValueError, match="handshake must be a string, got int"):
+             "request": {"method": "POST", "url": "http://h/b"}, "_hooklab": {"id": 1}}
+    jsonl, har = tmp_path / "f.jsonl", tmp_path / "f.har"
+    jsonl.write_text(json.dumps(line) + "\n" + json.dumps({**line, **fields}) + "\n")
+    har.write_text(json.dumps({"log": {"version": "1.2", "entries": [
+        entry, {**entry, "_hooklab": {**entry["_hooklab"], **fields}}]}}))
+    return {"jsonl": jsonl, "har": har}
+
+
+@pytest.mark.parametrize("fmt", list(LOADERS))
+@pytest.mark.parametrize("fields, says", BAD_FORWARDS, ids=[s for _, s in BAD_FORWARDS])
+def test_forwarding_outcomes_of_an_untrusted_file_are_checked(
+        tmp_path: Path, fmt: str, fields: dict[str, Any], says: str) -> None:
+    path = _files(tmp_path, fields)[fmt]
+    where = "line 2" if fmt == "jsonl" else "HAR entry 1"
+    with pytest.raises(ValueError, match=where) as err:
         LOADERS[fmt](path).stop()
+    assert re.search(says, str(err.value)), str(err.value)
+
+
+# (outcomes a file may give, what lab.forwards() then says of them)
+GOOD_FORWARDS = [
+    ([GOOD_FORWARD], [{"at": "2026-01-01 00:00:00.000001+00:00", "target": "http://127.0.0.1:9/x",
+                       "status": None, "latency_ms": 1.5, "error": "refused"}]),
+    # a Parquet export's (no time, no target): the capture's time, an empty target
+    ([{"at": None, "target": None, "status": 204, "latency_ms": 3, "error": None}],
+     [{"at": "2026-01-01 00:00:00+00:00", "target": "", "status": 204, "latency_ms": 3.0,
+       "error": None}]),
+    ([{"status": 500}, {"at": "2026-01-01T00:00:01+01:00", "status": 200}],  # the latest: 200
+     [{"at": "2026-01-01 00:00:00+00:00", "target": "", "status": 500, "latency_ms": None,
+       "error": None},
+      {"at": "2025-12-31 23:00:01+00:00", "target": "", "status": 200, "latency_ms": None,
+       "error": None}]),
+    ([], []),
+]
+
+
+@pytest.mark.parametrize("fmt", list(LOADERS))
+@pytest.mark.parametrize("outcomes, stored", GOOD_FORWARDS, ids=["full", "parquet's", "two", "none"])
+def test_forwarding_outcomes_are_stored_as_given(
+        tmp_path: Path, fmt: str, outcomes: list[dict[str, Any]], stored: list[dict[str, Any]]) -> None:
+    lab = LOADERS[fmt](_files(tmp_path, {"forwards": outcomes})[fmt])
+    try:
+        got = [{**f, "at": str(f["at"])} for f in lab.forwards()]
+        assert got == [{"capture_id": 2, **f} for f in stored]
+        df = lab.dataframe()  # (the latest outcome)
+        last = stored[-1] if stored else {}
+        for column in ("status", "latency_ms", "error"):
+            cells = df[f"forward_{column}"].astype(object)
+            assert cells.where(cells.notna(), None).tolist() == [None, last.get(column)], column
+    finally:
+        lab.stop()
+
+
+@pytest.mark.parametrize("fmt", list(LOADERS))
+def test_helper_processes_keep_the_forwarding_outcomes(source: Any, fmt: str, tmp_path: Path,
+                                                       eager: list[bool]) -> None:  # noqa: F811
+    """A big import is prepared by helper processes (here with small sizes): the outcomes
+    they hand over are stored with their captures, in every chunk of the import."""
+    _, forwards, paths = source
+    if fmt == "jsonl":
+        one = json.loads(paths["jsonl"].read_text().splitlines()[2])  # (the failed forward)
+        outcomes = one["forwards"]
+    else:
+        one = json.loads(paths["har"].read_text())["log"]["entries"][2]
+        outcomes = one["_hooklab"]["forwards"]
+    assert outcomes and forwards[0]["capture_id"] == 3
+    n = 12_000  # (more than two of the store's bulk chunks)
+
+    def capture(i: int) -> dict[str, Any]:
+        meta = {"id": i + 1, "forwards": outcomes if i % 1000 else []}
+        return {**one, **meta} if fmt == "jsonl" else {**one, "_hooklab": {**one["_hooklab"], **meta}}
+
+    big = tmp_path / f"big.{fmt}"
+    with open(big, "w") as f:
+        if fmt == "jsonl":
+            f.writelines(json.dumps(capture(i)) + "\n" for i in range(n))
+        else:  # (one entry a line, as the lab writes HAR: the layout helpers read)
+            f.write('{"log": {"version": "1.2", "entries": [\n')
+            f.write(",\n".join(json.dumps(capture(i)) for i in range(n)) + "\n]}}\n")
+    before = set(children())
+    lab = LOADERS[fmt](big)
+    try:
+        assert sum(eager) >= 1  # helpers took part
+        got = lab.forwards()
+        assert [f["capture_id"] for f in got] == [i + 1 for i in range(n) if i % 1000]
+        assert {(f["at"], f["target"], f["error"], f["latency_ms"]) for f in got} == {
+            (forwards[0]["at"], forwards[0]["target"], forwards[0]["error"],
+             forwards[0]["latency_ms"])}
+        errors = lab.dataframe()["forward_error"]
+        assert errors.notna().sum() == n - n // 1000
+    finally:
+        lab.stop()
+    end = time.monotonic() + 10
+    while set(children()) - before and time.monotonic() < end:
+        time.sleep(0.05)
+    assert set(children()) <= before
+
+
+# (what follows a helper's row, whether the caller takes the helper's answer: else it makes
+# that range itself, so a helper that hands over garbage stores nothing odd)
+HELPER_EXTRAS = [
+    ([[(1, "http://t/", 200, 1.5, None)]], True),
+    ([[(1, "", None, None, "refused"), (2, "", 500, 0.0, None)]], True),
+    ([[]], False),  # (a capture without outcomes has nothing after its row)
+    ([[(1, "http://t/", "200", 1.5, None)]], False),
+    ([[(1, "http://t/", 200, 1, None)]], False),  # (keep_imported makes every latency a float)
+    ([[(1, "http://t/", True, 1.5, None)]], False),
+    ([[(None, "http://t/", 200, 1.5, None)]], False),
+    ([[[1, "http://t/", 200, 1.5, None]]], False),
+    ([[(1, "http://t/", 200, 1.5)]], False),
+    ([(1, "http://t/", 200, 1.5, None)], False),
+    ([[(1, "http://t/", 200, 1.5, None)], []], False),
+]
+
+
+@pytest.mark.parametrize("extra, taken", HELPER_EXTRAS, ids=[repr(e)[:40] for e, _ in HELPER_EXTRAS])
+def test_a_helpers_outcomes_are_taken_only_in_their_shape(extra: list[Any], taken: bool) -> None:
+    import marshal
+
+    import hooklab.export.jsonl as J
+    from hooklab.store import RowMaker
+
+    key = (0, 10, J.JSONL)
+    rows = [RowMaker()({"path": "/a", "body": b""}), RowMaker()({"path": "/b", "body": b"x"})]
+    rows[1] += extra
+    got = J._unpack(marshal.dumps((key, rows, False)), key)
+    assert (got == rows) if taken else got is None

@@ -33,7 +33,7 @@ import json
 import os
 import re
 import shlex
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timezone
 from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
@@ -68,11 +68,30 @@ def _url(c: Capture) -> str:
     return c.url or f"http://localhost{c.path}"
 
 
-def har_entry(c: Capture) -> dict[str, Any]:
+def _outcomes(forwards: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A capture's forwarding outcomes (``lab.forwards()``'s dicts) as an export writes them:
+    ``at`` (ISO 8601; ``None`` from a Parquet export, which keeps no time), ``target``,
+    ``status``, ``latency_ms``, ``error``."""
+    return [{"at": None if f.get("at") is None else _iso(f["at"]), "target": f.get("target"),
+             "status": f.get("status"), "latency_ms": f.get("latency_ms"), "error": f.get("error")}
+            for f in forwards]
+
+
+def _forwards_by_capture(store: Any) -> dict[int, list[dict[str, Any]]]:
+    """``{capture id: its forwarding outcomes, oldest first}`` (what the frame's ``forward_*``
+    columns show the latest of), read once for a whole export."""
+    out: dict[int, list[dict[str, Any]]] = {}
+    for f in store.forwards() if hasattr(store, "forwards") else ():
+        out.setdefault(f["capture_id"], []).append(f)
+    return out
+
+
+def har_entry(c: Capture, forwards: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
     """One HAR 1.2 entry for a capture (the request as received; our answer's status).
 
     ``_hooklab`` holds what HAR has no field for, so that :func:`read_har` gives the capture
-    back whole: its id, bin, detection, verification and the handshake answered.
+    back whole: its id, bin, detection, verification, the handshake answered and
+    ``forwards``, its forwarding outcomes (``lab.forwards(c.id)``; left out when none).
 
     >>> har_entry(cap)["_hooklab"]["event_type"]
     'payment_intent.succeeded'
@@ -110,14 +129,17 @@ def har_entry(c: Capture) -> dict[str, Any]:
             "provider": c.provider, "event_type": c.event_type, "delivery_id": c.delivery_id,
             "verified": c.verified, "verify_reason": c.verify_reason,
             "remote_addr": c.remote_addr, "duplicate": c.duplicate, "handshake": c.handshake,
+            **({"forwards": _outcomes(forwards)} if forwards else {}),
         },
     }
 
 
-def _jsonl_record(c: Capture) -> dict[str, Any]:
+def _jsonl_record(c: Capture, forwards: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
     d = capture_to_dict(c, body=False)
     d["received_at"] = _iso(c.received_at)
     d["body_b64"] = base64.b64encode(c.body).decode()
+    if forwards:  # (the frame's forward_* columns; an older hooklab's import ignores them)
+        d["forwards"] = _outcomes(forwards)
     return d
 
 
@@ -273,10 +295,12 @@ def export(store: CaptureStore, path_or_textfile: str | os.PathLike[str] | IO[st
             df.to_csv(f, index=False, lineterminator="\r\n")
         return len(df)
     n = 0
+    forwards = _forwards_by_capture(store)
     with _open(path_or_textfile) as f:
         if fmt == "jsonl":
             for c in store.iter_captures(**filters):  # (by id: OFFSET pages were quadratic)
-                f.write(json.dumps(_jsonl_record(c), ensure_ascii=False) + "\n")
+                f.write(json.dumps(_jsonl_record(c, forwards.get(c.id, ())), ensure_ascii=False)
+                        + "\n")
                 n += 1
             return n
         from .._version import __version__
@@ -284,7 +308,8 @@ def export(store: CaptureStore, path_or_textfile: str | os.PathLike[str] | IO[st
         f.write('{"log": {"version": "1.2", "creator": {"name": "hooklab", "version": '
                 + json.dumps(__version__) + '}, "entries": [')
         for c in store.iter_captures(**filters):
-            f.write(("," if n else "") + "\n" + json.dumps(har_entry(c), ensure_ascii=False))
+            f.write(("," if n else "") + "\n"
+                    + json.dumps(har_entry(c, forwards.get(c.id, ())), ensure_ascii=False))
             n += 1
         f.write("\n]}}\n")
     return n
@@ -395,7 +420,7 @@ def read_har(path: str | os.PathLike[str]) -> list[CaptureRecord]:
     """Read a HAR file into capture records (``HookLab.from_har`` stores them).
 
     Entries exported by hooklab keep their provider, event type, status, verification,
-    handshake and method as sent (``get``); entries from other tools
+    handshake, forwarding outcomes and method as sent (``get``); entries from other tools
     (browser dev tools, proxies) are classified as on arrival.
     Raises ``ValueError`` naming the file and entry when the file or an entry is malformed.
     """

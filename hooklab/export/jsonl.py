@@ -11,9 +11,10 @@ One capture per line, as the export writes it (``body_b64`` holds the exact body
 written by hand may give ``body`` as text instead, stored as UTF-8); the file
 is read a line at a time and stored thousands of rows per transaction, so a million captures
 import in seconds with memory that does not grow with the file. Captures keep their provider,
-event type, status, verification, the handshake answered and, in a line the lab exported
-(it has the capture's ``id``), the method as sent (``get``; a line written by hand has it
-upper-cased).
+event type, status, verification, the handshake answered, their forwarding outcomes and, in a
+line the lab exported (it has the capture's ``id``), the method as sent (``get``; a line
+written by hand has it upper-cased): every column of ``lab.dataframe()`` but ``id`` and
+``duplicate``, which are the importing store's own.
 
 A big file (:data:`HELPER_BYTES` or more) on a machine with CPUs to spare is read by helper
 processes too (:mod:`hooklab.explore.parallel`): each prepares the rows of byte ranges of the
@@ -300,16 +301,34 @@ def _unpack(packed: bytes | None, key: tuple[int, int, int]) -> list[list[Any]] 
         return None
     rows = got[1]
     for row in rows:
-        if type(row) is not list or tuple(map(type, row)) not in _SHAPES:
+        if type(row) is not list:
+            return None
+        if len(row) != 19:  # (rare: an imported capture's forwarding outcomes follow)
+            if len(row) != 20 or not _outcomes(row[19]):
+                return None
+            row = row[:19]
+        if tuple(map(type, row)) not in _SHAPES:
             return None
     return rows
 
 
+def _outcomes(given: Any) -> bool:
+    """Whether what follows a helper's row is a list of forwarding outcomes, as
+    :class:`~hooklab.store.RowMaker` puts it there (marshal keeps tuples tuples)."""
+    return type(given) is list and bool(given) and all(
+        type(f) is tuple and len(f) == 5
+        and all(type(v) in kinds for v, kinds in zip(f, _OUTCOME, strict=True)) for f in given)
+
+
 _S, _I, _N = str, int, type(None)
 #: the types a row's values may have, column by column (what RowMaker makes): 128 shapes
+#: (an imported capture's forwarding outcomes may follow them: :func:`_outcomes`)
 _SHAPES = frozenset(itertools.product(
     (_I,), (_S,), (_S,), (_S,), (_S,), (_S,), (_S,), (bytes,), (_S,), (_S,), (_I,),
     (_S, _N), (_S, _N), (_S, _N), (_I, _N), (_S, _N), (_I,), (_S, _N), (_S, _N)))
+
+#: the types of a forwarding outcome's values (what keep_imported makes), one by one
+_OUTCOME = ((_I,), (_S,), (_I, _N), (float, _N), (_S, _N))
 
 
 _MAKE: RowMaker | None = None  # a helper process's (it remembers what repeats)

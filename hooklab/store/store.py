@@ -76,6 +76,8 @@ __all__ = ["QUEUE_BYTES", "QUEUE_CAPTURES", "CaptureStore", "RowMaker", "StoreBu
 
 _BATCH = 512  # captures per transaction at most (group commit)
 _BULK = 5000  # captures per transaction of a bulk import
+#: values of a prepared row (record_values); an import's row may hold one more, its forwards
+_VALUES = 19
 #: captures waiting for the writer at most
 QUEUE_CAPTURES = 10_000
 #: body bytes (and headers past _HEADERS_FREE) waiting for the writer at most (one larger capture is still let through alone)
@@ -144,6 +146,9 @@ class RowMaker:
     verified here), then the INSERT values. One maker per import: it remembers what repeats
     from record to record. Raises ``TypeError`` / ``ValueError`` for a record it cannot store.
     ``prepare(record)`` replaces the detection (a store with secrets verifies there too).
+    An imported record's forwarding outcomes (``record["forwards"]``, see
+    :func:`hooklab.capture.keep_imported`) ride after the values, as one more item: the store
+    records them with the capture, whose id is known only then.
 
     >>> row = RowMaker()({"path": "/github", "headers": [("X-GitHub-Event", "ping")], "body": b"{}"})
     >>> row[3:5], row[11:13]
@@ -160,7 +165,11 @@ class RowMaker:
         if not isinstance(record, dict):
             raise TypeError("not a dict")
         self._prepare(record)
-        return self._values(record)
+        row = self._values(record)
+        forwards = record.get("forwards")
+        if forwards:
+            row.append(forwards)
+        return row
 
 
 def _detect(record: dict[str, Any]) -> None:
@@ -639,22 +648,27 @@ class CaptureStore:
     def _import(self, rows: Iterable[list[Any]], notify: bool) -> int:
         at = 0
         chunk: list[list[Any]] = []
+        forwards: list[tuple[int, list[tuple]]] = []  # (place in the chunk, its outcomes)
         size = 0
         for row in rows:
+            if len(row) > _VALUES:  # an imported capture's forwarding outcomes (RowMaker)
+                forwards.append((len(chunk), row[_VALUES]))
+                row = row[:_VALUES]
             chunk.append(row)
             size += len(row[7])
             if len(chunk) >= _BULK or size >= QUEUE_BYTES // 4:
                 # one chunk at a time: preparing the next while the writer inserts this one
                 # would take the GIL from it between every row (measured: 2-3 times slower)
-                at = self._store_chunk(at, chunk, size, notify)
-                chunk, size = [], 0
+                at = self._store_chunk(at, chunk, size, notify, forwards)
+                chunk, size, forwards = [], 0, []
         if chunk:
-            at = self._store_chunk(at, chunk, size, notify)
+            at = self._store_chunk(at, chunk, size, notify, forwards)
         return at
 
-    def _store_chunk(self, at: int, chunk: list[list[Any]], size: int, notify: bool) -> int:
+    def _store_chunk(self, at: int, chunk: list[list[Any]], size: int, notify: bool,
+                     forwards: list[tuple[int, list[tuple]]] | None = None) -> int:
         try:
-            self._bulk(chunk, size, notify).result()
+            self._bulk(chunk, size, notify, forwards).result()
         except StoreError:  # the store's own state (closed, a failed sync), not these records
             raise
         except Exception as exc:  # noqa: BLE001 - said with the position
@@ -663,12 +677,13 @@ class CaptureStore:
             ) from None
         return at + len(chunk)
 
-    def _bulk(self, rows: list[list[Any]], size: int, notify: bool) -> Future[int]:
+    def _bulk(self, rows: list[list[Any]], size: int, notify: bool,
+              forwards: list[tuple[int, list[tuple]]] | None = None) -> Future[int]:
         fut: Future[int] = Future()
         self._reserve(len(rows), size, True, None)  # the chunk counts as its rows, once (a
         try:  # second reservation would wait for a chunk over QUEUE_BYTES to leave: forever)
-            self._enqueue({"__bulk__": rows, "notify": notify, "size": size}, fut, None,
-                          reserved=True)
+            self._enqueue({"__bulk__": rows, "notify": notify, "size": size,
+                           "forwards": forwards or []}, fut, None, reserved=True)
         except BaseException:
             self._release(len(rows), size)
             raise
@@ -1111,13 +1126,18 @@ class CaptureStore:
     def _write_bulk(self, item: tuple[Any, Future, Callable | None, int]) -> None:
         job, fut, _cb, _size = item
         self._last_write = time.monotonic()
-        rows, notify = job["__bulk__"], job["notify"]
+        rows, notify, forwards = job["__bulk__"], job["notify"], job["forwards"]
         try:
             with self._read_lock if self._memory else _nolock:
                 db = self._wdb
                 db.execute("BEGIN IMMEDIATE")
                 try:
                     first = insert_many(db, rows, self._seen_deliveries)
+                    if forwards:  # (in the same transaction: the captures and their outcomes)
+                        db.executemany(
+                            "INSERT INTO forwards (capture_id, at_us, target, status,"
+                            " latency_ms, error) VALUES (?,?,?,?,?,?)",
+                            [(first + i, *f) for i, outcomes in forwards for f in outcomes])
                     db.execute("COMMIT")
                 except BaseException:
                     db.execute("ROLLBACK")
@@ -1140,7 +1160,8 @@ class CaptureStore:
                              v[10], v[11], v[12], v[13], v[14], v[15], v[16], v[18]))
             for i, v in enumerate(rows)
         ] if notify else []
-        self._after_commit([(len(rows), fut, None)], [], caps, bulk=True)
+        forwarded = [first + i for i, _ in forwards] if notify else []
+        self._after_commit([(len(rows), fut, None)], forwarded, caps, bulk=True)
 
     def _apply_retention(self, *, wrote: bool = True) -> None:
         """Writer thread, after a batch: a retention pass, at most one a second after writes;
