@@ -314,6 +314,8 @@ def run_duckdb(
        amount
     0    2000
     """
+    from decimal import Decimal
+
     from ..store import duckdb_module
 
     duckdb = duckdb_module()
@@ -354,7 +356,11 @@ def run_duckdb(
             timer.daemon = True
             timer.start()
         try:
-            cur = con.execute(query, params if isinstance(params, dict) else list(params or []))
+            if isinstance(params, dict):
+                bound: Any = {k: _exact_real(v) for k, v in params.items()}
+            else:
+                bound = [_exact_real(v) for v in params or []]
+            cur = con.execute(query, bound)
             names = [d[0] for d in cur.description or ()]
             json_cols = [i for i, d in enumerate(cur.description or ()) if str(d[1]) == "JSON"]
             variant_cols = [i for i, d in enumerate(cur.description or ()) if str(d[1]) == "VARIANT"]
@@ -370,14 +376,34 @@ def run_duckdb(
         con.close()
     for i in json_cols:
         df[names[i]] = [_sqlite_json(v) for v in df[names[i]].tolist()]
+    import pandas as pd
+
     for i in variant_cols:  # json_extract's values: missing ones None, as from SQLite
-        col = df[names[i]]
-        df[names[i]] = col.astype(object).where(col.notna(), None)
+        values = [None if v is None or v is pd.NA else float(v) if type(v) is Decimal else v
+                  for v in df.iloc[:, i].tolist()]  # (its REALs are DECIMALs here: floats)
+        df.isetitem(i, pd.Series(values, index=df.index, dtype=object))
     return _typed_times(df)
 
 
 #: what in a DuckDB query is not code: string literals, quoted names, comments
 _NOT_CODE = re.compile(r"'(?:[^']|'')*'?|\"(?:[^\"]|\"\")*\"?|--[^\n]*|/\*.*?(?:\*/|$)|\$\$.*?(?:\$\$|$)", re.S)
+
+
+def _exact_real(value: Any) -> Any:
+    """A query parameter for DuckDB: a float as the exact number ``json_extract``'s macros
+    make of a JSON REAL (its value when whole, else its shortest digits), so ``= ?`` with
+    19.99 finds the 19.99 in a body as on SQLite (a DOUBLE would compare after every JSON
+    number: DuckDB's VARIANT compares floating numbers apart from exact ones); other values,
+    and floats a DECIMAL cannot hold, as they are (DuckDB gives DECIMAL columns back as floats).
+
+    >>> _exact_real(19.99), _exact_real(1e20), _exact_real(5), _exact_real(1e300)
+    (Decimal('19.99'), Decimal('100000000000000000000'), 5, 1e+300)
+    """
+    from decimal import Decimal
+
+    if type(value) is not float or not (value == 0 or 1e-20 <= abs(value) < 1e38):
+        return value
+    return Decimal(int(value)) if value.is_integer() else Decimal(repr(value))
 
 
 def _code_of(query: str) -> str:
