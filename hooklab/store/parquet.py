@@ -556,9 +556,11 @@ does not (a trailing comma, ``nan``, ``inf``), are their own JSON text; the othe
 JSON go through ``hooklab.capture.payload_text``, as on SQLite.)"""
 
 #: ``json_extract`` and ``json_type`` as SQLite's (a DuckDB macro shadows its built-in of the
-#: same name): ``json_extract`` gives a VARIANT that compares, sums and sorts as SQLite's value
+#: same name): ``json_extract`` gives a VARIANT that compares and sorts as SQLite's value
 #: does (text for a JSON string, so ``= '5'`` matches the string "5" and not the number 5;
 #: 1/0 for true/false; an object or array as its JSON text), ``json_type`` SQLite's names.
+#: (DuckDB's ``sum``, ``avg`` and arithmetic read a VARIANT as a whole number: a REAL needs
+#: ``CAST(... AS DOUBLE)`` there, as the README says.)
 #:
 #: Numbers: DuckDB compares a VARIANT's exact numbers (integers, decimals) with each other by
 #: value, but its floating ones apart from them, after every exact one (a DOUBLE 1.0 was
