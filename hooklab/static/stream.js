@@ -26,9 +26,37 @@
     status.className = cls || "";
   }
 
-  function cell(tr, text, cls) {
+  // Control, bidi and zero-width characters, shown as \xNN / \uNNNN as the live view shows
+  // them (hooklab/widget/_render.py visible(), the same classes): drawn raw, U+202E (RIGHT-TO-
+  // LEFT OVERRIDE) displays "evil" as "live" and "\u202e0001" as "1000", ZWSP/BOM are unseen.
+  // The multi-line set keeps tab, LF and CR: a body's layout (a one-line cell folds them).
+  var INVISIBLE = /[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g;
+  var INVISIBLE_ML = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g;
+
+  function visible(text, multiline) {
+    return text.replace(multiline ? INVISIBLE_ML : INVISIBLE, function (ch) {
+      var c = ch.charCodeAt(0);
+      return c < 0x100 ? "\\x" + ("0" + c.toString(16)).slice(-2)
+                       : "\\u" + ("000" + c.toString(16)).slice(-4);
+    });
+  }
+
+  // A header value as its sender wrote it (as_sent() in the live view): header bytes arrive
+  // as Latin-1, so UTF-8 text is read as UTF-8 where its bytes are UTF-8 ("JosÃ©" is "José",
+  // and a UTF-8 U+202E is that character, escaped, not three Latin-1 ones).
+  var utf8 = new TextDecoder("utf-8", {fatal: true, ignoreBOM: true});  // (keeps a BOM: shown)
+
+  function asSent(value) {
+    if (!/[^\x00-\x7f]/.test(value) || /[^\x00-\xff]/.test(value)) return value;
+    var bytes = new Uint8Array(value.length);
+    for (var i = 0; i < value.length; i++) bytes[i] = value.charCodeAt(i);
+    try { return utf8.decode(bytes); } catch (err) { return value; }  // (Latin-1 indeed)
+  }
+
+  // Every cell's text (and so its tooltip) goes through visible(); `multiline` for the body.
+  function cell(tr, text, cls, multiline) {
     var td = document.createElement("td");
-    td.textContent = text == null ? "" : String(text);
+    td.textContent = text == null ? "" : visible(String(text), multiline);
     td.title = td.textContent.slice(0, 2000);
     if (cls) td.className = cls;
     tr.appendChild(td);
@@ -56,10 +84,11 @@
     cell(tr, c.provider);
     cell(tr, c.event_type);
     cell(tr, c.size);
-    cell(tr, (view.headers || c.headers || []).map(function (h) { return h[0] + ": " + h[1]; }).join(" | "), "headers");
+    cell(tr, (view.headers || c.headers || []).map(function (h) { return h[0] + ": " + asSent(h[1]); })
+      .join(" | "), "headers");
     var text = "body_text" in view ? view.body_text : c.body_text;
     var body = text != null ? text : "(" + c.size + " bytes binary)";
-    cell(tr, body.slice(0, 500), "body");
+    cell(tr, body.slice(0, 500), "body", true);  // (cut before escaping: no half "\u202e")
     return tr;
   }
 

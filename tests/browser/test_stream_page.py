@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import socket
 import urllib.request
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
 
+import pytest
 from _jupyter import ARTIFACTS as _ARTIFACTS
 
+import hooklab
 from hooklab import HookLab
 
 XSS = '<img src=x onerror="window.__xss=1">'
@@ -184,3 +187,104 @@ def test_stream_page_hides_credentials_until_asked(browser: Any, lab: HookLab) -
         assert errors == []
     finally:
         ctx.close()
+
+
+# Characters a page must not draw raw (hooklab/widget/_render.py visible()): drawn, U+202E
+# shows "amount: \u202e0001\u202c USD" as "amount: 1000 USD" and {"rtl": "\u202eevil\u202c"}
+# as "live"; the zero-width ones hide text, controls move or hide it.
+HOSTILE = [
+    ("rlo-amount", "amount: \u202e0001\u202c USD"),
+    ("rlo-word", '{"rtl":"\u202eevil\u202c"}'),
+    ("lro", "\u202dabc\u202c"),
+    ("rle-lre", "\u202bx\u202ay\u202c"),
+    ("isolates", "\u2066a\u2069\u2067b\u2069\u2068c\u2069"),
+    ("lrm-rlm", "a\u200eb\u200fc"),
+    ("zero-width", "pay\u200bpal \u200d\u200c"),
+    ("bom", "\ufeffbom"),
+    ("nul-bel-esc", "a\x00b\x07c\x1b[31mred"),
+    ("tab-lf-cr", "a\tb\nc\rd"),
+    ("del", "a\x7fb"),
+    ("c1", "a\x85b\x9bc"),
+    ("line-para-sep", "a\u2028b\u2029c"),
+    ("plain", "plain text, ü and 日本"),
+]
+
+
+def _send_hostile(port: int, bin_: str, text: str) -> None:
+    """POST ``text`` as a text/plain body, and as the UTF-8 bytes of an ``X-Note`` header where
+    HTTP allows them (C0 controls but tab, and DEL, are refused with 400 by the parser)."""
+    raw = text.encode()
+    header_ok = all(b >= 0x20 or b == 0x09 for b in raw) and 0x7F not in raw
+    head = f"POST /{bin_} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n".encode()
+    head += b"Content-Type: text/plain; charset=utf-8\r\n"
+    if header_ok:
+        head += b"X-Note: " + raw + b"\r\n"
+    body = b"<" + raw + b">"
+    head += f"Content-Length: {len(body)}\r\n\r\n".encode()
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(head + body)
+        assert s.recv(4096).startswith(b"HTTP/1.1 200")
+
+
+@pytest.fixture(scope="module")
+def stream_page(browser: Any) -> Iterator[tuple[HookLab, Any]]:
+    """One lab and one open stream page (its real CSP kept) for the whole table."""
+    lab = HookLab(port=0, db=":memory:").start()
+    ctx = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = ctx.new_page()
+    try:
+        page.goto(lab.page_url)
+        page.wait_for_selector("#status.live", timeout=10000)
+        yield lab, page
+    finally:
+        ctx.close()
+        lab.stop()
+
+
+@pytest.mark.parametrize("text", [t for _, t in HOSTILE], ids=[i for i, _ in HOSTILE])
+def test_stream_page_shows_invisible_characters_as_the_live_view(
+        stream_page: tuple[HookLab, Any], text: str) -> None:
+    """Bidi overrides and isolates, zero-width marks, a BOM, C0/C1 controls and DEL in a body,
+    a header, an event type and a path were drawn raw: "\\u202eevil" read "live". Each cell
+    (and its tooltip) now shows what the live view shows: ``visible()`` of the same text,
+    header values read as UTF-8 as there (``as_sent``), the body multi-line."""
+    from hooklab.widget._render import as_sent, visible
+
+    lab, page = stream_page
+    port = lab.bound_port
+    assert port is not None
+    bin_ = f"b{len(lab.captures)}"
+
+    def cells(cap_id: int) -> list[tuple[str, str | None]]:
+        tr = page.locator(f'#rows tr[data-id="{cap_id}"]')
+        tr.wait_for(timeout=10000)
+        tds = tr.locator("td")
+        return [(tds.nth(i).inner_text(), tds.nth(i).get_attribute("title")) for i in range(tds.count())]
+
+    def expect(shown: tuple[str, str | None], value: str, drawn: str | None = None) -> None:
+        assert shown == (value if drawn is None else drawn, value), (ascii(shown), ascii(value))
+
+    # a webhook as sent over HTTP: the body and the X-Note header
+    _send_hostile(port, bin_, text)
+    (cap,) = lab.wait(1, bin=bin_, timeout=10)
+    row = cells(cap.id)
+    # (the multi-line set keeps tab, LF and CR: the tooltip has them, the one-line cell
+    # draws each as a space, as innerText says)
+    body = visible(cap.text, multiline=True)
+    expect(row[9], body, drawn=body.translate({9: " ", 10: " ", 13: " "}))
+    expect(row[8], " | ".join(f"{k}: {visible(as_sent(v))}" for k, v in cap.headers))
+    assert ("X-Note: " + visible(text) in row[8][0]) == (cap.header("X-Note") is not None)
+
+    # an event type read from the payload (GitHub's "<event>.<action>")
+    hooklab.send(lab.url_for(bin_ + "gh"), provider="github", event="issues.opened", payload={"action": text})
+    (gh,) = lab.wait(1, bin=bin_ + "gh", timeout=10)
+    assert gh.event_type == f"issues.{text}"
+    expect(cells(gh.id)[6], visible(gh.event_type))
+
+    # a path as another process may store it (HTTP refuses these bytes in a request target)
+    stored = lab.store.add_sync({"received_at": datetime.now(timezone.utc), "method": "POST",
+                                 "path": f"/{bin_}st/{text}", "headers": [], "body": b""})
+    expect(cells(stored.id)[4], visible(stored.path))
+
+    for t, title in cells(cap.id) + cells(gh.id) + cells(stored.id):
+        assert not any(c in t + (title or "") for c in "\u202a\u202b\u202d\u202e\u2066\u2067\u2068\u200b\ufeff\x00\x1b\x7f\x85")
