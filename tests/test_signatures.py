@@ -567,6 +567,52 @@ def test_auto_detect_provider():
     assert not v and v.provider == "" and v.reason.startswith("unknown provider: no known")
 
 
+# Without provider= and without a header naming the sender, the reason was 907 characters
+# ("... pass provider= (one of adyen, airtable, ..., zoom)": all 94 ids), the whole Details
+# pane of the live view. One line now, saying where the ids are.
+NO_SENDER = "unknown provider: no known signature header found"
+
+
+@pytest.mark.parametrize(("provider", "headers", "body"), [
+    (None, {"Content-Type": "text/plain"}, b"hi"),
+    ("", {}, b""),
+    ("  ", {"X-Signature": "abc"}, b"{}"),
+    (None, [("User-Agent", "curl/8"), ("X-Hub-Signature", "sha1=00")], b'{"a": 1}'),
+])
+def test_reason_without_a_provider_is_one_short_line(provider, headers, body):
+    v = verify_signature(provider, "s3cret", headers, body)
+    assert v == Verification(False, "", f"{NO_SENDER}; pass provider= (e.g. provider='github'; "
+                                         "ids: hooklab.providers.PROVIDERS)")
+
+
+@pytest.mark.parametrize(("bin_", "shown"), [
+    ("orders", "'orders'"),
+    ("o'k", '"o\'k"'),
+    ("b" * 300, "'" + "b" * 36 + "..."),  # (a long bin name cannot make it long)
+])
+def test_bin_secret_without_a_provider_says_to_give_the_bin_one(lab, bin_, shown):
+    """``lab.secret(bin, secret)`` without ``provider=`` and a request no header names the
+    sender of: the reason names the bin and the setting to change (``pass provider=`` is
+    ``verify_signature``'s argument, not something the live view can do), in one line."""
+    import html
+
+    import hooklab
+
+    lab.secret(bin_, "s3cret-orders")
+    hooklab.send(lab.url_for(bin_), payload={"order": 1})
+    (cap,) = lab.wait(1, timeout=10)
+    assert cap.bin == bin_ and cap.verified is False
+    assert cap.verify_reason == (f"{NO_SENDER}; give the bin a provider: lab.secret({shown}, ..., "
+                                 "provider='github') (ids: hooklab.providers.PROVIDERS)")
+    assert len(cap.verify_reason) <= 200
+    # a sender its headers name still gets that provider's reason
+    hooklab.send(lab.url_for(bin_), provider="github", event="push", secret="other")
+    assert lab.wait(2, timeout=10)[-1].verify_reason.startswith("signature mismatch")
+    view = lab.live()
+    view.select(cap.id)
+    assert html.escape(cap.verify_reason, quote=True) in view.detail.value
+
+
 def test_unknown_provider_and_case_insensitive_name():
     v = verify_signature("nosuchsender", "s", {}, b"")
     assert not v and v.provider == "nosuchsender"

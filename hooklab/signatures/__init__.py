@@ -36,7 +36,16 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ..providers import DEFAULT_TOLERANCE, TABLE, detect
-from ._base import Incoming, Invalid, Outgoing, Scheme, SignedRequest, short
+from ._base import (
+    NO_PROVIDER,
+    PROVIDER_IDS,
+    Incoming,
+    Invalid,
+    Outgoing,
+    Scheme,
+    SignedRequest,
+    short,
+)
 from ._hmac import SCHEMES as _COMMON
 from ._special import SCHEMES as _SPECIAL
 from ._special import keypair
@@ -257,8 +266,7 @@ def _tolerance(tolerance: Any) -> float:
 def _detect(headers: dict[str, str], body: bytes) -> str:
     found = detect(list(headers.items()), body)[0]
     if not found:
-        raise Invalid("unknown provider: no known signature headers found; pass provider= "
-                      f"(one of {', '.join(SIGNING_PROVIDERS)})")
+        raise Invalid(f"{NO_PROVIDER}; pass provider= (e.g. provider='github'; {PROVIDER_IDS})")
     return found
 
 

@@ -118,6 +118,13 @@ def format_time(ts: int, unit: str) -> str:
     return str(ts * 1000 if unit == "ms" else ts)
 
 
+#: how a reason starts when no provider was given and no header names one
+NO_PROVIDER = "unknown provider: no known signature header found"
+#: where the provider ids are, for a reason (one line: the 94 ids themselves made it 907
+#: characters, the whole Details pane of the live view)
+PROVIDER_IDS = "ids: hooklab.providers.PROVIDERS"
+
+
 def short(value: object, limit: int = 40) -> str:
     """A repr that cannot flood a reason."""
     r = repr(value)

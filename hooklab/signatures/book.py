@@ -21,6 +21,7 @@ from typing import Any
 
 from ..capture import Capture, bin_of, redact_record
 from ..providers import TABLE, BinSecrets, describe
+from ._base import NO_PROVIDER, PROVIDER_IDS, short
 
 __all__ = ["MARK", "SecretBook"]
 
@@ -79,7 +80,8 @@ class SecretBook(BinSecrets):
         if record.get("kind", "http") != "http":  # (a WebSocket frame: nothing to verify)
             self.scrub(record)
             return
-        entry = self.get(record.get("bin") or bin_of(record.get("path") or "/"))
+        bin_ = record.get("bin") or bin_of(record.get("path") or "/")
+        entry = self.get(bin_)
         if entry is None:
             self.scrub(record)  # (another bin's secret, sent here)
             return
@@ -92,10 +94,17 @@ class SecretBook(BinSecrets):
                 record["event_type"], record["delivery_id"] = describe(
                     provider, headers, record.get("body") or b"", record.get("query"))
             if secret and record.get("verify_reason") is None:
-                record["verified"], record["verify_reason"] = _verify(
-                    provider or record.get("provider"), secret, headers,
+                sender = provider or record.get("provider")
+                record["verified"], reason = _verify(
+                    sender, secret, headers,
                     record.get("body") or b"", record.get("signed_url") or record.get("url"),
                     str(record.get("method") or "POST"), record.get("received_at"))
+                if not sender and reason.startswith(NO_PROVIDER):
+                    # (lab.secret() without provider=: "pass provider=" is verify_signature's
+                    # advice; here it is the bin's setting, shown in the live view's Details)
+                    reason = (f"{NO_PROVIDER}; give the bin a provider: lab.secret({short(bin_)}, "
+                              f"..., provider='github') ({PROVIDER_IDS})")
+                record["verify_reason"] = reason
         except Exception as exc:  # noqa: BLE001 - verifying is best effort, scrubbing is not
             record["verified"] = False
             record["verify_reason"] = f"could not be verified ({type(exc).__name__})"
