@@ -29,7 +29,8 @@
   // Control, bidi and zero-width characters, shown as \xNN / \uNNNN as the live view shows
   // them (hooklab/widget/_render.py visible(), the same classes): drawn raw, U+202E (RIGHT-TO-
   // LEFT OVERRIDE) displays "evil" as "live" and "\u202e0001" as "1000", ZWSP/BOM are unseen.
-  // The multi-line set keeps tab, LF and CR: a body's layout (a one-line cell folds them).
+  // The multi-line set keeps tab, LF and CR: a body's layout, a header's tab (a one-line cell
+  // draws each as a space).
   var INVISIBLE = /[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g;
   var INVISIBLE_ML = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g;
 
@@ -53,7 +54,8 @@
     try { return utf8.decode(bytes); } catch (err) { return value; }  // (Latin-1 indeed)
   }
 
-  // Every cell's text (and so its tooltip) goes through visible(); `multiline` for the body.
+  // Every cell's text (and so its tooltip) goes through visible(); `multiline` for the body
+  // and the headers.
   function cell(tr, text, cls, multiline) {
     var td = document.createElement("td");
     td.textContent = text == null ? "" : visible(String(text), multiline);
@@ -84,8 +86,9 @@
     cell(tr, c.provider);
     cell(tr, c.event_type);
     cell(tr, c.size);
+    // (a header value may hold a tab, which HTTP allows: the multi-line set keeps it as sent)
     cell(tr, (view.headers || c.headers || []).map(function (h) { return h[0] + ": " + asSent(h[1]); })
-      .join(" | "), "headers");
+      .join(" | "), "headers", true);
     var text = "body_text" in view ? view.body_text : c.body_text;
     var body = text != null ? text : "(" + c.size + " bytes binary)";
     cell(tr, body.slice(0, 500), "body", true);  // (cut before escaping: no half "\u202e")

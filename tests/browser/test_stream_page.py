@@ -202,6 +202,7 @@ HOSTILE = [
     ("zero-width", "pay\u200bpal \u200d\u200c"),
     ("bom", "\ufeffbom"),
     ("nul-bel-esc", "a\x00b\x07c\x1b[31mred"),
+    ("tab", "a\tb"),
     ("tab-lf-cr", "a\tb\nc\rd"),
     ("del", "a\x7fb"),
     ("c1", "a\x85b\x9bc"),
@@ -247,7 +248,8 @@ def test_stream_page_shows_invisible_characters_as_the_live_view(
     """Bidi overrides and isolates, zero-width marks, a BOM, C0/C1 controls and DEL in a body,
     a header, an event type and a path were drawn raw: "\\u202eevil" read "live". Each cell
     (and its tooltip) now shows what the live view shows: ``visible()`` of the same text,
-    header values read as UTF-8 as there (``as_sent``), the body multi-line."""
+    header values read as UTF-8 as there (``as_sent``); the body and headers keep tab, LF and
+    CR (the multi-line set: a one-line cell draws them as spaces)."""
     from hooklab.widget._render import as_sent, visible
 
     lab, page = stream_page
@@ -270,10 +272,13 @@ def test_stream_page_shows_invisible_characters_as_the_live_view(
     row = cells(cap.id)
     # (the multi-line set keeps tab, LF and CR: the tooltip has them, the one-line cell
     # draws each as a space, as innerText says)
+    spaces = {9: " ", 10: " ", 13: " "}
     body = visible(cap.text, multiline=True)
-    expect(row[9], body, drawn=body.translate({9: " ", 10: " ", 13: " "}))
-    expect(row[8], " | ".join(f"{k}: {visible(as_sent(v))}" for k, v in cap.headers))
-    assert ("X-Note: " + visible(text) in row[8][0]) == (cap.header("X-Note") is not None)
+    expect(row[9], body, drawn=body.translate(spaces))
+    headers = " | ".join(f"{k}: {visible(as_sent(v), multiline=True)}" for k, v in cap.headers)
+    expect(row[8], headers, drawn=headers.translate(spaces))
+    note = "X-Note: " + visible(text, multiline=True).translate(spaces)
+    assert (note in row[8][0]) == (cap.header("X-Note") is not None)
 
     # an event type read from the payload (GitHub's "<event>.<action>")
     hooklab.send(lab.url_for(bin_ + "gh"), provider="github", event="issues.opened", payload={"action": text})
