@@ -8,6 +8,7 @@ and nothing a sender writes may pass for what the relay saw.
 from __future__ import annotations
 
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from urllib.parse import urlsplit
@@ -223,22 +224,39 @@ def test_bodies_on_their_way_share_one_budget_in_the_jupyter_server(
     full, part = 16 * 1024 * 1024, 15 * 1024 * 1024
     head = f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {full}\r\n\r\n".encode()
     stalled = []
+    done = threading.Event()
+
+    def trickle() -> None:  # (a byte now and then: slow, not stalled, so none makes room)
+        for _ in range(120):  # (bounded: 60 s at most, 120 bytes of the 1 MiB left)
+            try:
+                for s in stalled:
+                    s.send(b"s")
+            except OSError:  # (closed: the assertions below say by whom)
+                return
+            if done.wait(0.5):
+                return
+
+    keeper = threading.Thread(target=trickle, daemon=True)
     try:
         for _ in range(4):  # 4 x 15 MiB: 60 of the 64 MiB (the README's MAX_IN_FLIGHT)
             s = socket.create_connection(("127.0.0.1", port), timeout=10)
             stalled.append(s)
             s.sendall(head + b"s" * part)
+        keeper.start()
         time.sleep(1.0)  # (the server reads them all meanwhile: nothing else is going on)
         with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
             s.sendall(head.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n") + b"f" * full)
             reply = recv_until_close(s, 30)
         assert status(reply) == 503, reply[:300]
         assert b"\r\nretry-after: 5\r\n" in reply.lower() and b"busy" in reply
+        done.set()
+        keeper.join(10)
         for s in stalled:  # still waiting for their ends, unanswered
             s.setblocking(False)
             with pytest.raises(BlockingIOError):
                 s.recv(1)
     finally:
+        done.set()
         for s in stalled:
             s.close()
     # what the stalled requests held is free once their connections are gone
