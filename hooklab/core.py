@@ -134,7 +134,8 @@ class HookLab(Configurable):
     max_connections = Int(
         None, allow_none=True, min=1,
         help="Connections open at once (WebSocket streams included); one more closes the one "
-        "idle longest (or an upload stalled for 2 s), or gets 503 when all are busy. None: half "
+        "idle longest (or an upload stalled for 2 s, or one whose answers went unread for 2 s), "
+        "or gets 503 when all are busy. None: half "
         "the soft limit of open files (ulimit -n), at most 8192, so a flood of connections "
         "cannot leave the kernel unable to open a file.",
     ).tag(config=True)

@@ -216,8 +216,8 @@ class CaptureServer:
         self.first_byte_timeout = first_byte_timeout
         #: connections open at once, WebSocket streams included (None: half the soft limit
         #: of open files, at most 8192): one past it closes the one idle longest (or an
-        #: upload stalled for STALL_SECONDS), or is answered 503 when none can go (see
-        #: :mod:`.protocol`)
+        #: upload stalled for STALL_SECONDS, or a connection whose answers went untaken that
+        #: long), or is answered 503 when none can go (see :mod:`.protocol`)
         self.max_connections = max_connections
         #: bytes of request bodies (and unfinished heads) all connections may hold at once;
         #: past it, 503 with Retry-After (see :mod:`.protocol`; never less than ``max_body``

@@ -35,20 +35,25 @@ default half the process's soft limit of file descriptors, at most :data:`MAX_CO
 each holds one of the kernel's descriptors, and idle ones hold nothing the in-flight budget
 sees (1,100 connections that sent nothing left a kernel at the usual 1,024 unable to open a
 file, and real webhooks reset). A connection past the limit closes another to make room: the
-one idle longest (no request being read or answered: a keep-alive connection between
-requests, one that has sent nothing or only part of a head), else the one lingering longest
-after its last answer once the client has that answer (the kernel's queue is empty: closing
-with it queued lets the client's next bytes reset it away), else the upload stalled longest,
-with no byte of its body for :data:`STALL_SECONDS` (answered 408: ``limit`` connections each
-sending a head and one byte held every place for the 60 s body timeout). A request being
-answered, an upload whose body moves, and a stream, are never closed for it. When none can
-go, the new one is answered 503 with ``Retry-After`` at once (a few at a time; more are
-closed unanswered), rather than left unaccepted: a sender waiting in the listen queue gets
-nothing until its own timeout, one told 503 retries later, and neither takes a descriptor.
-One peer address other than this host's own (an IPv6 /64 counts as one) may be sending at
-most :func:`peer_limit` request bodies at once (a sixteenth of the limit): one more request
-is answered 503 when its head is read, so bodies sent a byte now and then from one address
-cannot take every place either.
+one idle longest (no request being read or answered: a keep-alive connection between requests,
+one that has sent nothing or only part of a head), else the one lingering longest after its
+last answer once the client has that answer (the kernel's queue is empty: closing with it
+queued lets the client's next bytes reset it away), else the upload stalled longest, with no
+byte of its body for :data:`STALL_SECONDS` (answered 408: ``limit`` connections each sending a
+head and one byte held every place for the 60 s body timeout), else the one whose client has
+left its answers untaken longest, answers written :data:`STALL_SECONDS` ago still in the
+transport's buffer or the kernel's queue (reset, counted as a 408: one address pipelining
+body-less requests on connections with a one-byte receive window and reading none of the
+answers held every place until the 120 s idle timeout, which a byte read now and then put off;
+what is judged is whether the old answers all left, so taking a few bytes of them changes
+nothing). A request being answered, an upload whose body moves, a client taking its answers,
+and a stream, are never closed for it. When none can go, the new one is answered 503 with
+``Retry-After`` at once (a few at a time; more are closed unanswered), rather than left
+unaccepted: a sender waiting in the listen queue gets nothing until its own timeout, one told
+503 retries later, and neither takes a descriptor. One peer address other than this host's own
+(an IPv6 /64 counts as one) may be sending at most :func:`peer_limit` request bodies at once (a
+sixteenth of the limit): one more request is answered 503 when its head is read, so bodies sent
+a byte now and then from one address cannot take every place either.
 
 ``/_hooklab/`` (JSON API, page, WebSocket stream) is a Tornado application, served through
 Tornado's public delegate interfaces: :meth:`tornado.web.Application.start_request` gets each
@@ -72,6 +77,7 @@ import asyncio
 import logging
 import re
 import socket
+import struct
 import sys
 from collections import OrderedDict, deque
 from collections.abc import Callable
@@ -117,7 +123,9 @@ MAX_CONNECTIONS = 8192
 #: (two on Linux) and is a body that stopped. Holding every connection with stalled uploads
 #: then takes a new connection per place every 2 s (256 a second at the usual limit of 512),
 #: where, before there was a limit, uploads held for the 60 s body timeout took all of 1,024
-#: descriptors with 17 a second.
+#: descriptors with 17 a second. The same time is given to a client to take answers written to
+#: it (a webhook sender reads its answer as soon as it comes): past it, when every connection
+#: is busy, its connection is closed (reset) for a new one.
 STALL_SECONDS = 2.0
 #: where the kernel does not say what it still has to send (not Linux), a connection
 #: lingering after its last answer is taken to have delivered it after this many seconds
@@ -195,6 +203,9 @@ _BUSY = "busy: too many request bodies in flight, retry later"
 _TOO_MANY = "busy: too many connections, retry later"
 _PEER_BUSY = "busy: too many request bodies from one address at once, retry later"
 _STALLED = "request body stalled: closed to make room for a new connection"
+_UNREAD = "answers not read: closed to make room for a new connection"
+#: struct linger {l_onoff=1, l_linger=0}: closing sends a reset and drops what is queued
+_RESET = struct.pack("ii", 1, 0)
 
 
 def default_max_connections() -> int:
@@ -513,6 +524,11 @@ class CaptureProtocol(asyncio.Protocol):
         self.uploading = False  # a request body is being received (in Connections.uploads)
         self.upload_peer: str | None = None  # the peer_key its upload is counted under
         self.last_byte = 0.0  # when the body being received last had a byte
+        self.sent = 0  # bytes of answers written to the transport, in all
+        #: while in ``Connections.unread``: the client has not taken all of the first
+        #: ``unread_upto`` bytes of ``sent``, written by ``unread_since`` (see _note_unread)
+        self.unread_upto: int | None = None
+        self.unread_since = 0.0
 
     def _new_parser(self) -> httptools.HttpRequestParser:
         p = httptools.HttpRequestParser(self)
@@ -936,8 +952,28 @@ class CaptureProtocol(asyncio.Protocol):
         self.req = None
         self.in_body = False
         self.closing = True
-        transport.write(_refusal(408, _STALLED))
+        answer = _refusal(408, _STALLED)
+        transport.write(answer)
+        self.sent += len(answer)
         transport.close()  # (what is written is sent first)
+
+    def _close_unread(self) -> None:
+        """Close this connection, whose client has not taken its answers for
+        :data:`STALL_SECONDS`, to make room: counted as a 408 (as a stalled upload), then
+        reset. Nothing is written: the client reads nothing, and a graceful close would wait,
+        holding the place, for it to take what is queued. A reset (``SO_LINGER`` 0) rather
+        than a plain close: closed, the socket's descriptor is free, but the kernel would
+        still hold its queued answers for minutes, sending them to a window that never opens."""
+        transport = self.transport
+        assert transport is not None
+        self.server.tell_refused(408, _UNREAD, self.req, self.remote)
+        self.closing = True
+        sock = transport.get_extra_info("socket")
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _RESET)
+        except (OSError, AttributeError, ValueError):  # (gone already: abort closes it anyway)
+            pass
+        transport.abort()
 
     # -- answers ---------------------------------------------------------------------------
     def _capture(self, req: _Request, body: bytes) -> None:
@@ -1031,7 +1067,9 @@ class CaptureProtocol(asyncio.Protocol):
                     return
             if slot.parts and not slot.hold:
                 parts = slot.parts
-                transport.write(parts[0] if len(parts) == 1 else b"".join(parts))
+                data = parts[0] if len(parts) == 1 else b"".join(parts)
+                transport.write(data)
+                self.sent += len(data)
                 slot.parts = []
             if not slot.done:
                 break
@@ -1127,6 +1165,16 @@ def _delivered(conn: CaptureProtocol, transport: asyncio.Transport, now: float) 
     return unsent <= (1 if conn.lingering else 0)
 
 
+def _waiting(conn: CaptureProtocol, buffered: int, kernel: int | None) -> int:
+    """Bytes of a connection's answers its client has not taken: ``buffered`` in the
+    transport, ``kernel`` unacknowledged in the kernel's queue (see :func:`_kernel_unsent`),
+    less the FIN a lingering connection sent once its buffer was out (it is no answer byte)."""
+    kernel = kernel or 0
+    if kernel and conn.lingering and not buffered:
+        kernel -= 1
+    return buffered + kernel
+
+
 class _BodyOnly:
     """Parser callbacks for the body of a capture request whose upgrade was ignored."""
 
@@ -1159,6 +1207,9 @@ class Connections:
         self.lingering: OrderedDict[CaptureProtocol, None] = OrderedDict()
         #: connections receiving a request body, the one whose last byte is oldest first
         self.uploads: OrderedDict[CaptureProtocol, None] = OrderedDict()
+        #: connections whose client had not taken all of its answers at a sweep, in the order
+        #: the oldest byte it has not taken was seen waiting (see _note_unread)
+        self.unread: OrderedDict[CaptureProtocol, None] = OrderedDict()
         #: bodies being received per peer (see peer_key; this host's own are not counted)
         self.peer_uploads: dict[str, int] = {}
         #: connections refused at connect (one too many) still sending their 503
@@ -1196,19 +1247,22 @@ class Connections:
         """A new connection: kept if under the limit or if it can take the place of another;
         else answered 503 at once (a few at a time) or closed unanswered.
 
-        The one that makes room, in this order: the connection idle longest (between
-        requests, silent, part of a head); the one lingering longest after its last answer,
-        once that answer has reached the client (the kernel has nothing of it left to send:
-        closing with it queued could reset it away); the upload stalled longest, with no byte
-        for :data:`STALL_SECONDS` (answered 408). Why not stop accepting instead: a sender
-        left in the listen queue waits, answered by nobody, until its own timeout (GitHub's
-        is 10 s), and the queue is full within one burst; a 503 with ``Retry-After`` is
-        answered in microseconds and retried by the senders that retry. Idle connections go
-        first because a webhook sender that keeps its connection open between deliveries
-        opens a new one when it finds it closed, while a request being received or answered
-        would be lost; a stalled upload is the exception, since no real sender's body stops:
-        without it, ``limit`` connections each sending a head and one byte of body held every
-        place for the 60 s body timeout.
+        The one that makes room, in this order: the connection idle longest (between requests,
+        silent, part of a head); the one lingering longest after its last answer, once that
+        answer has reached the client (the kernel has nothing of it left to send: closing with
+        it queued could reset it away); the upload stalled longest, with no byte for
+        :data:`STALL_SECONDS` (answered 408); the connection whose client has left its answers
+        untaken longest, for :data:`STALL_SECONDS` (reset: see :meth:`_unread_one`). Why not
+        stop accepting instead: a sender left in the listen queue waits, answered by nobody,
+        until its own timeout (GitHub's is 10 s), and the queue is full within one burst; a 503
+        with ``Retry-After`` is answered in microseconds and retried by the senders that retry.
+        Idle connections go first because a webhook sender that keeps its connection open
+        between deliveries opens a new one when it finds it closed, while a request being
+        received or answered would be lost; a stalled upload is the exception, since no real
+        sender's body stops: without it, ``limit`` connections each sending a head and one byte
+        of body held every place for the 60 s body timeout. So is a client that does not take
+        its answers: a real sender reads its answer as it comes, and one address's connections
+        each holding pipelined answers it never read took every place.
         """
         conns = self.conns
         conns.add(conn)
@@ -1224,6 +1278,11 @@ class Connections:
         old = self._stalled_one()
         if old is not None:
             old._close_stalled()
+            self.idle[conn] = None
+            return
+        old = self._unread_one()
+        if old is not None:
+            old._close_unread()
             self.idle[conn] = None
             return
         transport = conn.transport
@@ -1289,10 +1348,59 @@ class Connections:
                 break
         return found
 
+    def _unread_one(self) -> CaptureProtocol | None:
+        """The connection whose client has left answers untaken longest, for at least
+        :data:`STALL_SECONDS` (``unread`` is in that order): answers written that long ago are
+        still in the transport's buffer or the kernel's queue, however much of them it took
+        since (a client reading a byte now and then is not taking its answers). None if
+        there is none. Where the kernel does not say what it still holds (not Linux), only
+        answers still in the transport's buffer count."""
+        unread = self.unread
+        now = self.now()
+        found = None
+        stale = []
+        for n, conn in enumerate(unread):
+            if n >= _SCAN or now - conn.unread_since < STALL_SECONDS:
+                break  # (in the order they were seen waiting: the rest are more recent)
+            t = conn.transport
+            upto = conn.unread_upto
+            if t is None or conn.detached or conn not in self.conns or upto is None:
+                stale.append(conn)
+                continue
+            waiting = _waiting(conn, t.get_write_buffer_size(), _kernel_unsent(t))
+            if conn.sent - waiting >= upto:  # taken since the sweep: not stuck
+                conn.unread_upto = None
+                stale.append(conn)
+                continue
+            found = conn
+            break
+        for conn in stale:
+            del unread[conn]
+        if found is not None:
+            del unread[found]
+            found.unread_upto = None
+        return found
+
+    def _note_unread(self, conn: CaptureProtocol, waiting: int, now: float) -> None:
+        """At a sweep: whether ``conn``'s client has taken what was waiting for it when it
+        was last seen waiting (then it is out of ``unread``), and if answers wait now, the
+        mark to judge it by: the bytes written so far, waiting since at most now. What is
+        judged is whether those bytes all left, not whether some did: a client taking a few
+        bytes now and then keeps its oldest answers waiting all the same."""
+        upto = conn.unread_upto
+        if upto is not None and conn.sent - waiting >= upto:
+            conn.unread_upto = upto = None
+            self.unread.pop(conn, None)
+        if upto is None and waiting > 0:
+            conn.unread_upto = conn.sent
+            conn.unread_since = now
+            self.unread[conn] = None
+
     def discard(self, conn: CaptureProtocol) -> None:
         self.conns.discard(conn)
         self.idle.pop(conn, None)
         self.lingering.pop(conn, None)
+        self.unread.pop(conn, None)
 
     def __len__(self) -> int:
         return len(self.conns) + sum(not s.closed() for s in self.streams)
@@ -1344,7 +1452,9 @@ class Connections:
                 continue
             # with what the kernel still holds: a slow reader drains the kernel's queue while
             # the loop's own buffer waits, unchanged, for room in it
-            unsent = transport.get_write_buffer_size() + (_kernel_unsent(transport) or 0)
+            buffered, kernel = transport.get_write_buffer_size(), _kernel_unsent(transport)
+            unsent = buffered + (kernel or 0)
+            self._note_unread(conn, _waiting(conn, buffered, kernel), now)
             if unsent != conn.unsent_at_sweep:  # the client is taking its answers
                 conn.unsent_at_sweep = unsent
                 conn.taking_since = now
@@ -1406,6 +1516,7 @@ class Connections:
         self.conns.clear()
         self.idle.clear()
         self.lingering.clear()
+        self.unread.clear()
         for stream in list(self.streams):
             stream.close()
         self.streams.clear()

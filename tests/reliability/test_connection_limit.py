@@ -16,6 +16,12 @@ where before they blocked nothing). Now an upload with no byte for ``STALL_SECON
 (answered 408), and one address other than this host's may send only a sixteenth of the limit
 of bodies at once. A lingering connection made room even with its answer still in the kernel's
 queue: the client's next bytes then reset it away.
+
+Then an outside attacker took every place from one address with connections on which it
+pipelined body-less requests (captures, or ``/_hooklab/health``, which needs no token) behind a
+one-byte receive window and never read the answers: neither idle once delivered nor stalled
+uploads, they held every place for the 120 s idle timeout, and a byte read now and then put
+that off. Now a connection whose answers have waited ``STALL_SECONDS`` unread makes room.
 """
 
 from __future__ import annotations
@@ -626,3 +632,133 @@ def test_a_lingering_answer_is_delivered_before_its_connection_makes_room(loop):
             s.close()
         srv.stop()
         store.close()
+
+
+_CAPTURE = b"POST /hog/%d HTTP/1.1\r\nHost: x\r\n\r\n"  # (no length: no body)
+_HEALTH = b"GET /_hooklab/health?%d HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"  # (no token needed)
+#: ways one address holds every place with answers it never takes, each connection with the
+#: smallest receive window: requests pipelined on each (in turn from the list), how many,
+#: and whether the client reads one byte of each connection every second
+UNREAD = {
+    "captures: POST without a body": ([_CAPTURE], 60, False),
+    "GET /_hooklab/health: no token, nothing stored": ([_HEALTH], 40, False),
+    "captures and health in turn": ([_CAPTURE, _HEALTH], 60, False),
+    "a byte read every second": ([_CAPTURE], 60, True),
+}
+_TCP_CLOSE = 7  # (linux/tcp_states.h: what a socket is after a reset)
+
+
+def _tcp_state(s: socket.socket) -> int:
+    return s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 1)[0]  # (tcpi_state)
+
+
+def _webhook_from(address: str, port: int, path: str, close: bool = True) -> socket.socket:
+    return _connect_from(address, port, b"POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n%s"
+                         b"\r\n{}" % (path.encode(), b"Connection: close\r\n" if close else b""))
+
+
+def _status(s: socket.socket, timeout: float = 5.0) -> int:
+    """The status of the answer ``s`` reads; 0 if closed without one."""
+    try:
+        return _answer(s, timeout)[0]
+    except (AssertionError, OSError):
+        return 0
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="127.0.0.2 is loopback on Linux")
+@pytest.mark.parametrize("kind", UNREAD)
+def test_connections_whose_answers_go_unread_make_room_for_webhooks(kind, loop, tmp_path):
+    """One address (127.0.0.2 stands for another host) took every place with connections
+    whose answers it never read: they were neither idle once delivered nor stalled uploads,
+    so every webhook got 503 until the 120 s idle timeout, which a byte read now and then
+    put off. Now answers left untaken for STALL_SECONDS make their connection closable."""
+    from hooklab.server.protocol import STALL_SECONDS
+
+    requests, count, nibble = UNREAD[kind]
+    lab = hooklab.HookLab(port=0, db=str(tmp_path / "h.sqlite3"), max_connections=LIMIT)
+    lab.respond("later", delay=1.0)  # (a webhook whose answer is on its way is busy)
+    lab.start()
+    srv = lab.server
+    hogs: list[socket.socket] = []
+    socks: list[socket.socket] = []
+    stop = threading.Event()
+    dripped = []
+    try:
+        # a real sender, from another host, sending its body slowly: busy, never closed for it
+        moving = _connect_from("127.0.0.3", srv.port, _upload(40, b"", "/moving"))
+        socks.append(moving)
+        for _ in range(LIMIT - 1):
+            s = socket.socket()
+            hogs.append(s)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1)  # (the smallest window)
+            s.bind(("127.0.0.2", 0))
+            s.settimeout(5)
+            s.connect(("127.0.0.1", srv.port))
+            s.sendall(b"".join(requests[j % len(requests)] % j for j in range(count)))
+
+        def tick() -> None:  # the upload's byte every 0.25 s; the hogs' every second
+            for n in range(120):
+                if stop.wait(0.25):
+                    return
+                if len(dripped) < 39:
+                    moving.sendall(b"m")
+                    dripped.append(1)
+                if nibble and n % 4 == 3:
+                    for h in hogs:
+                        try:
+                            h.recv(1, socket.MSG_DONTWAIT)
+                        except OSError:
+                            pass
+
+        ticker = threading.Thread(target=tick, daemon=True)
+        ticker.start()
+        deadline = time.monotonic() + 3
+        while srv.open_connections < LIMIT and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert srv.open_connections == LIMIT
+
+        # answers that have just been written are no reason to close anything: 503
+        with _webhook_from("127.0.0.3", srv.port, "/early") as s:
+            assert _status(s) == 503
+        # once the hogs' answers have waited STALL_SECONDS (and a sweep saw them), a webhook
+        # from another sender closes one of them and is stored
+        statuses = []
+        deadline = time.monotonic() + STALL_SECONDS + 3
+        while time.monotonic() < deadline and 200 not in statuses:
+            with _webhook_from("127.0.0.3", srv.port, "/hook") as s:
+                statuses.append(_status(s))
+            if statuses[-1] != 200:
+                time.sleep(0.2)
+        assert statuses[-1] == 200 and set(statuses) <= {503, 200}, statuses
+        # and each of the next ones, each on its own connection, busy while the one after
+        # it comes (its answer is delayed): each makes room by closing another hog
+        later = []
+        for _ in range(5):
+            later.append(_webhook_from("127.0.0.3", srv.port, "/later", close=False))
+            time.sleep(0.1)
+        socks += later
+        assert [_status(s) for s in later] == [200] * 5
+
+        # the hogs were the ones closed (reset: what the kernel held for them is dropped),
+        # each counted as a 408 in /_hooklab/health's "refused"
+        deadline = time.monotonic() + 3
+        while srv.refused.get(408, 0) > sum(_tcp_state(h) == _TCP_CLOSE for h in hogs) and (
+                time.monotonic() < deadline):
+            time.sleep(0.01)
+        reset = sum(_tcp_state(h) == _TCP_CLOSE for h in hogs)
+        assert 5 <= reset == srv.refused[408] <= LIMIT - 1, (reset, srv.refused)
+        assert set(srv.refused) == {408, 503}
+        assert srv.refused[503] == statuses.count(503) + 1
+        # the slow upload was never closed for them: its body completes and is stored
+        assert not _closed(moving)
+        stop.set()
+        ticker.join(5)
+        moving.sendall(b"m" * (40 - len(dripped)))
+        assert _status(moving) == 200
+        assert [c.body for c in lab.wait(1, bin="moving")] == [b"m" * 40]
+        assert len(lab.wait(1, bin="hook")) == 1 and len(lab.wait(5, bin="later")) == 5
+    finally:
+        stop.set()
+        for s in hogs + socks:
+            s.close()
+        lab.stop()
