@@ -1171,3 +1171,109 @@ def test_a_hidden_form_value_says_its_own_length(store, views):
     assert "<th>Client_Secret</th><td>&lt;hidden: 4 chars&gt;</td>" in v.detail.value
     v.show_credentials.value = True
     assert "<th>password</th><td>hunter2</td>" in v.detail.value
+
+
+# -- a deleted capture leaves no tab; a stopped lab's view says so ----------------------------
+PRIVATE = "PRIVATE-NAME-4242"
+
+
+def _open_everywhere(v: LiveView, cap_id: int) -> None:
+    """Select ``cap_id`` and fill every tab (Tree and Diff stay filled once left)."""
+    v.select(cap_id)
+    for tab in (1, 2, 4, 0):
+        v.tabs.selected_index = tab
+    assert PRIVATE in all_state(v)  # (the check below means something)
+
+
+def _clear_by_view_button(lab: Any, _views: list[LiveView]) -> None:
+    other = lab.live(bin="elsewhere")  # another view of the same lab, not showing it
+    _views.append(other)
+    other.confirm_clear.value = True
+    other.clear_db_button.click()
+
+
+@pytest.mark.parametrize("how, paused", [
+    ("lab.clear()", False),
+    ("lab.clear()", True),
+    ("another view's Clear database", False),
+    ("store.clear()", False),
+])
+def test_a_clear_from_anywhere_empties_every_view_s_tabs(how, paused):
+    """``lab.clear()`` (``%hooklab clear``) emptied the table but the open capture stayed in
+    ``view.selected`` and in the Details, Raw body and Copy as curl tabs (and in Tree / Diff,
+    open or not): the deleted body stayed on screen and in a saved notebook's widget state.
+    Only the view's own "Clear database" button forgot it. Now every view of the lab does,
+    paused or not."""
+    import hooklab
+
+    lab = hooklab.HookLab(port=0, db=":memory:").start()
+    made: list[LiveView] = []
+    try:
+        first, second = lab.live(), lab.live(bin="orders")
+        made += [first, second]
+        hooklab.send(lab.url_for("orders"), payload={"customer": PRIVATE})
+        (cap,) = lab.wait(1, timeout=10)
+        for v in made:
+            assert wait_until(lambda v=v: v.rows == [cap.id], 5)
+            _open_everywhere(v, cap.id)
+            v.paused = paused
+        {"lab.clear()": lambda: lab.clear(),
+         "another view's Clear database": lambda: _clear_by_view_button(lab, made),
+         "store.clear()": lambda: lab.store.clear()}[how]()
+        for v in (first, second):
+            assert v.selected is None  # at once, not at the next render
+            assert wait_until(lambda v=v: v.rows == [] and PRIVATE not in all_state(v), 5), (
+                v.detail.value, v.curl.value)
+            assert v.curl.value == "" and "Click a row" in v.detail.value
+            assert v.paused is paused and v.error is None
+        # the views go on: a new capture shows, and a click on it opens it
+        hooklab.send(lab.url_for("orders"), payload={"n": 2})
+        (new,) = lab.wait(1, timeout=10, since=cap.id)
+        for v in (first, second):
+            v.paused = False
+            assert wait_until(lambda v=v: v.rows == [new.id], 5)
+            v.table.set_state({"index": 0})
+            assert v.selected is not None and v.selected.id == new.id
+    finally:
+        for v in made:
+            v.close()
+        lab.stop()
+
+
+@pytest.mark.parametrize("retention, more", [
+    ({"retention_count": 1}, 2),  # deleted by the pass after the next writes
+    ({"retention_age": 1.0}, 0),  # deleted by an idle pass: no webhook arrives
+])
+def test_retention_deleting_the_open_capture_empties_its_tabs(views, retention, more):
+    """Retention deleted the open capture (and the rows shown, when no webhook came): the
+    view kept showing both. Its tabs empty now, and a view of a store that deletes by age
+    with nothing arriving drops the deleted rows too."""
+    store = CaptureStore(":memory:", **retention)
+    try:
+        old = post(store, "/orders/1", body=json.dumps({"customer": PRIVATE}).encode())
+        v = make(views, store)
+        _open_everywhere(v, old.id)
+        kept = [post(store, f"/orders/{i}").id for i in range(2, 2 + more)]
+        assert wait_until(lambda: store.get(old.id) is None, 8)
+        assert wait_until(lambda: v.selected is None and PRIVATE not in all_state(v), 5), (
+            v.detail.value)
+        assert wait_until(lambda: v.rows == kept[::-1][:1], 5), v.rows
+        assert v.curl.value == "" and v.error is None
+    finally:
+        for v in views:
+            v.close()
+        views.clear()
+        store.close()
+
+
+def test_a_selected_capture_off_the_page_stays_open(store, views):
+    """The deletion check asks the store only for a selected capture off the page, and keeps
+    one that is still there (``view.select`` of an older capture, then new rows)."""
+    first = post(store, "/a/0")
+    v = make(views, store, max_rows=1)
+    post(store, "/a/1")
+    assert wait_until(lambda: v.rows != [first.id], 3)
+    v.select(first.id)
+    post(store, "/a/2")
+    v.refresh()
+    assert v.selected is not None and v.selected.id == first.id and "/a/0" in v.detail.value

@@ -509,7 +509,8 @@ class ParquetStore:
         return int(pc.max(ids).as_py() or 0) if len(ids) else 0
 
     # -- what a read-only store does with writes and events ---------------------------------
-    def subscribe(self, callback: Callable[..., Any], on_clear: Any = None, on_forward: Any = None) -> Callable[[], None]:
+    def subscribe(self, callback: Callable[..., Any], on_clear: Any = None, on_forward: Any = None,
+                  on_delete: Any = None) -> Callable[[], None]:
         return lambda: None
 
     def wait_for(self, predicate: Callable[[], bool], timeout: float | None) -> bool:

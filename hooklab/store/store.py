@@ -219,6 +219,7 @@ class CaptureStore:
         self._subscribers: list[Callable[[Capture], None]] = []
         self._clear_subscribers: list[Callable[[], None]] = []
         self._forward_subscribers: list[Callable[[int], None]] = []
+        self._delete_subscribers: list[Callable[[], None]] = []
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._room = threading.Condition()  # guards the two counters below
         self._queued = 0
@@ -1231,6 +1232,11 @@ class CaptureStore:
                 raise
         if deleted:  # after the commit: a count read meanwhile saw the rows still there
             self._generation += 1
+            for dsub in list(self._delete_subscribers):  # (a live view showing one of them)
+                try:
+                    dsub()
+                except Exception:  # noqa: BLE001 - callbacks must not kill the writer
+                    pass
         if not whole:
             self._last_retention = 0.0  # (the rest at the next write, a commit later)
             self._retention_left = True
@@ -1314,18 +1320,26 @@ class CaptureStore:
         callback: Callable[[Capture], None],
         on_clear: Callable[[], None] | None = None,
         on_forward: Callable[[int], None] | None = None,
+        on_delete: Callable[[], None] | None = None,
     ) -> Callable[[], None]:
         """Call ``callback(capture)`` for every newly stored capture, once it is durable: on
         the writer thread, or with ``durability="full"`` on the WAL syncer's thread.
 
         ``on_clear()`` runs after :meth:`clear`; ``on_forward(capture_id)`` after a forwarding
-        outcome is stored. Returns a function that unsubscribes. Callbacks must be quick.
+        outcome is stored; ``on_delete()`` after a retention pass deleted captures (on the
+        writer thread; also when no webhook arrives: ``retention_age``). Returns a function
+        that unsubscribes. Callbacks must be quick.
+
+        >>> unsubscribe = store.subscribe(print, on_delete=lambda: print("some were deleted"))
+        >>> unsubscribe()
         """
         self._subscribers.append(callback)
         if on_clear is not None:
             self._clear_subscribers.append(on_clear)
         if on_forward is not None:
             self._forward_subscribers.append(on_forward)
+        if on_delete is not None:
+            self._delete_subscribers.append(on_delete)
 
         def unsubscribe() -> None:
             if callback in self._subscribers:
@@ -1334,6 +1348,8 @@ class CaptureStore:
                 self._clear_subscribers.remove(on_clear)
             if on_forward is not None and on_forward in self._forward_subscribers:
                 self._forward_subscribers.remove(on_forward)
+            if on_delete is not None and on_delete in self._delete_subscribers:
+                self._delete_subscribers.remove(on_delete)
 
         return unsubscribe
 

@@ -204,12 +204,17 @@ class LiveControls:
         them in the widget state a saved notebook holds."""
         if not change["new"]:
             with self._render_lock:
-                self._tree, self._tree_for, self._tree_keys, self._diff_for = None, None, [], None
-                self._set(self.tree, options=[])
-                self._set(self.field_column, value="")
-                self._set(self.field_info, value="")
-                self._set(self.diff_pane, value="")
+                self._empty_extra_tabs()
         self._show_selected()
+
+    def _empty_extra_tabs(self) -> None:
+        """Empty the Tree and Diff tabs, open or not (the open one is made again by
+        :meth:`_show_selected`): what they showed stays in the widget state otherwise."""
+        self._tree, self._tree_for, self._tree_keys, self._diff_for = None, None, [], None
+        self._set(self.tree, options=[])
+        self._set(self.field_column, value="")
+        self._set(self.field_info, value="")
+        self._set(self.diff_pane, value="")
 
     def _show_selected(self) -> None:
         cap = self._selected

@@ -144,7 +144,8 @@ class LiveView(LiveControls, W.VBox):
         self.add_class("hooklab-live")
         self.refresh()
         self._unsubscribe = store.subscribe(
-            self._on_capture, on_clear=self._on_store_clear, on_forward=self._on_forward
+            self._on_capture, on_clear=self._on_store_clear, on_forward=self._on_forward,
+            on_delete=self._request_ui,  # (retention: rows, and perhaps the open one, are gone)
         )
         self._thread = threading.Thread(target=self._run, name="hooklab-live", daemon=True)
         self._thread.start()
@@ -258,10 +259,28 @@ class LiveView(LiveControls, W.VBox):
                 self._cond.notify()
 
     def _on_store_clear(self) -> None:
+        """Store subscriber, after any clear (``lab.clear()``, ``%hooklab clear``, this or
+        another view's "Clear database"): back to the first page, and the open capture is
+        forgotten here and now, as "Clear database" does. Only the table used to follow: the
+        Details, Raw body and Copy as curl tabs kept the deleted body, and a notebook saved
+        afterwards kept it in its widget state."""
+        if self._closed:
+            return
+        with self._render_lock:
+            self._page, self._anchor = 0, (self.store.last_id if self.paused else None)
+            self._forget_selected()
         with self._cond:
             self._options_dirty = True
             self._ui_dirty = True
             self._cond.notify()
+
+    def _forget_selected(self) -> None:
+        """The open capture was deleted: nothing of it stays in any tab (under the render
+        lock)."""
+        self._selected = None
+        self._detail_stale = False
+        self._empty_extra_tabs()
+        self._show_selected()
 
     def _on_forward(self, capture_id: int) -> None:
         selected = self._selected
@@ -318,11 +337,8 @@ class LiveView(LiveControls, W.VBox):
         if not self.confirm_clear.value:
             return
         self.confirm_clear.value = False
-        self.store.clear()
-        self._selected = None
-        self._page, self._anchor = 0, (self.store.last_id if self.paused else None)
+        self.store.clear()  # (its on_clear, _on_store_clear, forgets the open capture)
         self.refresh()
-        self._show_selected()
 
     # -- flusher thread ---------------------------------------------------------------------
     def _options_wait(self) -> float | None:
@@ -409,6 +425,9 @@ class LiveView(LiveControls, W.VBox):
             opts = [(R.row_label(c), c.id) for c in rows]
             sel = self._selected.id if self._selected is not None else None
             index = ids.index(sel) if sel in ids else None
+            if self._selected is not None and index is None and self._deleted(self._selected.id):
+                self._forget_selected()  # retention, or another process's clear, deleted it
+                sent += 1
             if ids != self._row_ids:
                 sent += self._swap_table(opts, index)
                 self._row_ids = ids
@@ -434,6 +453,11 @@ class LiveView(LiveControls, W.VBox):
         return sent
 
 
+
+    def _deleted(self, capture_id: int) -> bool:
+        """Whether the open capture, not among the rows shown, is no longer in the store (one
+        lookup by id, only while it is off the page)."""
+        return self.store.count(since=capture_id - 1, until=capture_id) == 0
 
     # -- table generations ------------------------------------------------------------------
     _GRACE = 10.0  # seconds a replaced table still answers late clicks
