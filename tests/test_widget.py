@@ -1277,3 +1277,59 @@ def test_a_selected_capture_off_the_page_stays_open(store, views):
     post(store, "/a/2")
     v.refresh()
     assert v.selected is not None and v.selected.id == first.id and "/a/0" in v.detail.value
+
+
+@pytest.mark.parametrize("paused, total, newer, says", [
+    (True, 0, 0, "<b>paused</b>"),
+    (True, 1, 0, "rows 1–1 · <b>paused</b>"),
+    (True, 1, 2, "<b>paused</b> (2 newer hidden)"),
+    (False, 0, 0, "waiting for webhooks…"),
+])
+def test_the_counter_says_paused_in_a_word(store, views, paused, total, newer, says):
+    """The paused marker was U+23F8, an empty box without an emoji font (DejaVu and
+    Liberation, as Debian's Chromium has them, shots/c1-paused.png); a word now."""
+    for i in range(total):
+        post(store, f"/c/{i}")
+    v = make(views, store)
+    v.paused = paused
+    for i in range(newer):
+        post(store, f"/c/new{i}")
+    assert wait_until(lambda: says in v.counter.value, 5), v.counter.value
+    assert set(v.counter.value) <= set(_WIDGET_GLYPHS) | {chr(c) for c in range(32, 127)}
+
+
+#: characters of the widget's own text beyond ASCII; each is in DejaVu Sans Mono, the fonts
+#: Debian gives a browser without emoji fonts (U+23F8 was not: an empty box)
+_WIDGET_GLYPHS = "—–·…✓✗▸▾⋯⇄²"
+
+
+def test_the_widget_s_own_text_uses_no_rare_glyph():
+    """Every non-ASCII character in the widget's string literals (not docstrings) is one of
+    ``_WIDGET_GLYPHS``; where fontconfig is installed, DejaVu Sans Mono has each of them."""
+    import ast
+    import pathlib
+
+    import hooklab.widget
+
+    found: dict[str, str] = {}
+    for path in sorted(pathlib.Path(hooklab.widget.__file__).parent.glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docs = {id(n.body[0].value) for n in ast.walk(tree)
+                if isinstance(n, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+                and n.body and isinstance(n.body[0], ast.Expr)
+                and isinstance(n.body[0].value, ast.Constant)}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docs:
+                for ch in node.value:
+                    if ord(ch) > 126:
+                        found.setdefault(ch, f"{path.name}:{node.lineno}")
+    rare = {f"U+{ord(ch):04X}": where for ch, where in found.items() if ch not in _WIDGET_GLYPHS}
+    assert not rare, rare
+    fc = shutil.which("fc-list")
+    if fc is None or not subprocess.run([fc, ":family=DejaVu Sans Mono"], capture_output=True,
+                                        text=True, timeout=30).stdout.strip():
+        return
+    for ch in _WIDGET_GLYPHS:
+        out = subprocess.run([fc, f":family=DejaVu Sans Mono:charset={ord(ch):x}"],
+                             capture_output=True, text=True, timeout=30).stdout
+        assert out.strip(), f"U+{ord(ch):04X} is not in DejaVu Sans Mono"

@@ -188,8 +188,8 @@ class LiveControls:
             a = self._page * self.max_rows + 1
             b = min(total, a + self.max_rows - 1)
             parts.append(f"rows {a:,}–{b:,}")
-        if self.paused:
-            parts.append(f"⏸ paused{f' ({newer:,} newer hidden)' if newer else ''}")
+        if self.paused:  # (words, not U+23F8: without an emoji font it was an empty box)
+            parts.append(f"<b>paused</b>{f' ({newer:,} newer hidden)' if newer else ''}")
         elif newer:
             parts.append(f"{newer:,} newer — press Newer")
         if self._cleared_after:
