@@ -185,6 +185,7 @@ class HookLab(Configurable):
         self._api_token = new_token()
         self._relay_nonce = new_token()
         self._memory_gone = False  # stop() closed an in-memory store: its captures are gone
+        self._served = False  # start() ran once: a live view of a stopped lab says "stopped"
         super().__init__(**kwargs)
         self._secrets = SecretBook()
         self._secrets.handshakes = self.handshakes
@@ -269,6 +270,8 @@ class HookLab(Configurable):
             )
         # public URLs given out before a stop_serving() work again
         ingress.refresh(self)
+        self._served = True
+        self._tell_views()
         return self
 
     def stop_serving(self) -> None:
@@ -285,6 +288,14 @@ class HookLab(Configurable):
         if self.server is not None:
             self.server.stop()
             self.server = None
+        self._tell_views()
+
+    def _tell_views(self) -> None:
+        """The live views' counters say whether this lab receives webhooks (a stopped lab's
+        view looked as live as ever), and their "Copy as curl" follows a new port."""
+        url = self.server.url if self.is_running else None  # type: ignore[union-attr]
+        for view in list(self._views):
+            view.set_serving(url)
 
     def stop(self) -> None:
         """Stop the server and close the database (idempotent); ``close()`` is the same.
@@ -715,7 +726,9 @@ class HookLab(Configurable):
         from .widget.view import LiveView
 
         base = self.server.url if self.server is not None else None  # for "Copy as curl"
-        view = LiveView(self.store, base_url=base, **filters)
+        # (a lab that never served, hooklab.open's, is not called stopped: it is for analysis)
+        view = LiveView(self.store, base_url=base,
+                        serving=self.is_running if self._served else None, **filters)
         for old in list(self._views):
             if old.filters == view.filters:
                 old.close()

@@ -1298,6 +1298,83 @@ def test_the_counter_says_paused_in_a_word(store, views, paused, total, newer, s
     assert set(v.counter.value) <= set(_WIDGET_GLYPHS) | {chr(c) for c in range(32, 127)}
 
 
+def test_a_stopped_lab_s_view_says_so_and_follows_it_back():
+    """After ``%hooklab stop`` (``lab.stop_serving()``) a live view still read "1 capture ·
+    0/s · rows 1–1" while senders got "connection refused". Its counter says the lab is
+    stopped now; ``lab.start()`` (a new port with port=0) brings it back, and "Copy as curl"
+    sends to the new port, not the old one."""
+    import urllib.error
+    import urllib.request
+
+    import hooklab
+
+    lab = hooklab.HookLab(port=0, db=":memory:").start()
+    made: list[LiveView] = []
+    try:
+        v, paused = lab.live(), lab.live(bin="a")
+        made += [v, paused]
+        paused.paused = True
+        hooklab.send(lab.url_for("a"), payload={"x": 1})
+        (cap,) = lab.wait(1, timeout=10)
+        v.select(cap.id)
+        old_url = lab.url
+        assert "stopped" not in v.counter.value and v.serving is True
+        lab.stop_serving()
+        with pytest.raises(OSError):
+            urllib.request.urlopen(urllib.request.Request(old_url + "/a", data=b"{}"), timeout=3)
+        for view in made:
+            assert wait_until(lambda view=view: "<b>stopped</b>" in view.counter.value, 5), (
+                view.counter.value)
+            assert "lab.start()" in view.counter.value and view.serving is False
+        assert "paused" in paused.counter.value  # (both said)
+        lab.start()
+        for view in made:
+            assert wait_until(lambda view=view: "stopped" not in view.counter.value, 5), (
+                view.counter.value)
+            assert view.base_url == lab.url
+        assert wait_until(lambda: lab.url in v.curl.value, 5), (lab.url, v.curl.value)
+        if lab.url != old_url:
+            assert old_url not in v.curl.value
+    finally:
+        for view in made:
+            view.close()
+        lab.stop()
+
+
+@pytest.mark.parametrize("serving, paused, total, says, not_says", [
+    (None, False, 0, ["waiting for webhooks"], ["stopped"]),
+    (True, False, 0, ["waiting for webhooks"], ["stopped"]),
+    (False, False, 0, ["<b>stopped</b>", "%hooklab start"], ["waiting"]),
+    (False, True, 1, ["<b>stopped</b>", "<b>paused</b>", "rows 1–1"], ["waiting"]),
+    (True, True, 1, ["<b>paused</b>"], ["stopped", "waiting"]),
+])
+def test_the_counter_says_whether_the_lab_is_stopped(store, views, serving, paused, total,
+                                                     says, not_says):
+    """``serving=False`` (what ``lab.live()`` and ``lab.stop_serving()`` set): "stopped" and
+    how to resume, instead of "waiting for webhooks…"; ``None`` (a view of a bare store) and
+    ``True`` say nothing of it."""
+    for i in range(total):
+        post(store, f"/c/{i}")
+    v = make(views, store, serving=serving)
+    v.paused = paused
+    v.refresh()
+    html = v.counter.value
+    assert all(s in html for s in says) and not any(s in html for s in not_says), html
+    assert set(html) <= set(_WIDGET_GLYPHS) | {chr(c) for c in range(32, 127)}, html
+
+
+def test_a_lab_that_never_served_is_not_called_stopped(tmp_path):
+    """``hooklab.open()`` is for analysis: its view does not ask for ``%hooklab start``."""
+    import hooklab
+
+    opened = hooklab.open(":memory:")
+    try:
+        v = opened.live()
+        assert v.serving is None and "stopped" not in v.counter.value
+    finally:
+        opened.stop()
+
+
 #: characters of the widget's own text beyond ASCII; each is in DejaVu Sans Mono, the fonts
 #: Debian gives a browser without emoji fonts (U+23F8 was not: an empty box)
 _WIDGET_GLYPHS = "—–·…✓✗▸▾⋯⇄²"

@@ -52,6 +52,7 @@ class LiveControls:
     filters: dict[str, Any]
     max_rows: int
     paused: bool
+    serving: bool | None
     _lock: Any
     _options_dirty: bool
     _options_at: float
@@ -194,7 +195,10 @@ class LiveControls:
             parts.append(f"{newer:,} newer — press Newer")
         if self._cleared_after:
             parts.append("view cleared")
-        if not total and not self.paused:
+        if self.serving is False:  # (senders get "connection refused": not "waiting")
+            parts.append("<b>stopped</b>: not receiving webhooks — %hooklab start or "
+                         "lab.start() resumes")
+        elif not total and not self.paused:
             parts.append("waiting for webhooks…")
         return f'<span class="hl-counter">{" · ".join(parts)}</span>'
 

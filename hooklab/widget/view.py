@@ -57,6 +57,9 @@ class LiveView(LiveControls, W.VBox):
     max_rows : rows shown per page (older ones via the "Older" button or a filter).
     rate : most comm messages per second the view sends on its own (default 10).
     base_url : where "Copy as curl" sends a capture: the lab's ``lab.url`` (``lab.live()`` sets it).
+    serving : whether the lab receives webhooks (``lab.live()`` sets it and keeps it up to date
+        through :meth:`set_serving`); ``False`` makes the counter say the lab is stopped;
+        ``None`` (the default: not known) says nothing about it.
     **filters : any of :mod:`hooklab.filters` (``bin``, ``provider``, ``search``...).
 
     Usage::
@@ -67,6 +70,7 @@ class LiveView(LiveControls, W.VBox):
         view.tabs.selected_index = 1               # its body as a tree (2: diff with previous)
         view.pick_field(("data", "object", "amount"))   # what a click on that tree row shows
         view.refresh()                             # re-render now (normally automatic)
+        view.set_serving(None)                     # what lab.stop_serving() tells its views
         view.close()                               # stops the flusher thread
 
     Keyboard (a limit of JupyterLab 4 with ipywidgets 8, README "The keyboard in the live
@@ -85,10 +89,12 @@ class LiveView(LiveControls, W.VBox):
 
     def __init__(
         self, store: CaptureStore, *, max_rows: int = 200, rate: float = 10.0,
-        base_url: str | None = None, **filters: Any,
+        base_url: str | None = None, serving: bool | None = None, **filters: Any,
     ) -> None:
         #: where "Copy as curl" sends a capture (the lab's ``lab.url``); not a trait
         self.base_url = base_url
+        #: whether the lab receives webhooks (None: not known); see :meth:`set_serving`
+        self.serving = serving
         if max_rows < 1:
             raise ValueError("max_rows must be >= 1")
         if rate <= 0:
@@ -184,6 +190,26 @@ class LiveView(LiveControls, W.VBox):
                 self._guard_owner = None
             self._show_selected()
         return cap
+
+    def set_serving(self, url: str | None) -> None:
+        """The lab listens at ``url`` again, or (``None``) stopped listening: the counter
+        says so. ``lab.start()`` and ``lab.stop_serving()`` (``%hooklab start`` / ``stop``)
+        call it for the lab's views; without it a stopped lab's view looked as live as ever
+        while senders got "connection refused".
+
+        >>> view = lab.live()
+        >>> view.set_serving(None)               # as lab.stop_serving() does
+        >>> _ = view.refresh()
+        >>> "stopped" in view.counter.value
+        True
+        >>> view.set_serving(lab.url)            # as lab.start() does (its port may be new)
+        >>> view.close()
+        """
+        self.serving = url is not None
+        if url is not None and url != self.base_url:
+            self.base_url = url  # (port=0 picks a new port: "Copy as curl" follows it)
+            self._detail_stale = self._selected is not None
+        self._request_ui()
 
     def clear_view(self) -> None:
         """Hide everything received so far (the database is untouched)."""

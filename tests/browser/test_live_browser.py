@@ -1,7 +1,8 @@
 """The live view in a real JupyterLab + headless Chromium, webhooks POSTed over HTTP.
 
 Checks what a person would look at: rows appear within 2 s (also while another cell is busy),
-clicking a row shows its headers and body, hostile payloads are shown as text, never run.
+clicking a row shows its headers and body, hostile payloads are shown as text, never run;
+pausing, ``lab.clear()`` and ``lab.stop_serving()`` show in the view.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ lab.live()"""
 BUSY = """import time
 time.sleep(5)
 print("slept")"""
+CLEAR = "lab.clear()"  # (%hooklab clear)
+STOP = "lab.stop_serving()"  # (%hooklab stop)
 
 
 def _post(url: str, body: bytes, headers: dict[str, str]) -> int:
@@ -49,7 +52,7 @@ def test_live_view_in_jupyterlab(jupyter_lab: Any, page: Any, artifacts: Path) -
 
 
 def _scenario(jupyter_lab: Any, page: Any, artifacts: Path) -> None:
-    jupyter_lab.write_notebook("live.ipynb", [SETUP, BUSY])
+    jupyter_lab.write_notebook("live.ipynb", [SETUP, BUSY, CLEAR, STOP])
     url_file = jupyter_lab.root / "url.txt"
     page.goto(jupyter_lab.url_for("lab/tree/live.ipynb"))
     page.locator(".jp-Notebook .jp-CodeCell .cm-content").first.wait_for(timeout=30_000)
@@ -113,6 +116,28 @@ def _scenario(jupyter_lab: Any, page: Any, artifacts: Path) -> None:
     page.locator(".hooklab-live").scroll_into_view_if_needed()
     page.locator(".hooklab-live").screenshot(path=str(artifacts / "live-view.png"))
     assert page.evaluate("typeof window.__xss") == "undefined"
+
+    # 5. pausing says so in a word (U+23F8 was an empty box without an emoji font)
+    counter = page.locator(".hooklab-live .hl-counter")
+    page.locator(".hooklab-live button", has_text="Pause").click()
+    counter.filter(has_text="paused").wait_for(timeout=3000)
+    assert "\u23f8" not in counter.inner_text()
+    page.locator(".hooklab-live button", has_text="Resume").click()
+
+    # 6. lab.clear() in another cell empties the open capture's tabs, not only the table
+    run_cell(page, 2)
+    page.locator(".hooklab-live .hl-none", has_text="Click a row to see its headers").wait_for(
+        timeout=5000)
+    assert detail.count() == 0  # (the pane of the deleted capture is gone)
+    page.locator(".hooklab-live .lm-TabBar-tab", has_text="Copy as curl").click()
+    assert curl.input_value() == ""
+    page.locator(".hooklab-live .lm-TabBar-tab", has_text="Details").click()
+
+    # 7. lab.stop_serving() in another cell: the counter says the lab is stopped
+    run_cell(page, 3)
+    counter.filter(has_text="stopped").wait_for(timeout=5000)
+    assert "waiting for webhooks" not in counter.inner_text()
+    page.locator(".hooklab-live").screenshot(path=str(artifacts / "live-view-stopped.png"))
 
 
 def test_clicks_during_a_burst_select_the_row_clicked(jupyter_lab: Any, page: Any, artifacts: Path) -> None:
