@@ -449,6 +449,25 @@ def test_control_and_bidi_characters_are_made_visible():
     assert "\n" in R.visible("a\nb", multiline=True)
 
 
+@pytest.mark.parametrize("text,shown", [
+    ("pay\u00adpal", "pay\\xadpal"),  # soft hyphen: drawn as nothing mid-word
+    ("\u061cx", "\\u061cx"),  # Arabic letter mark (bidi)
+    ("a\u180eb", "a\\u180eb"),  # Mongolian vowel separator
+    ("a\u2060b\u2061c\u2062d\u2063e\u2064f", "a\\u2060b\\u2061c\\u2062d\\u2063e\\u2064f"),
+    ("a\u206ab\u206fc", "a\\u206ab\\u206fc"),  # deprecated format controls
+    ("a\u2028b\u2029c", "a\\u2028b\\u2029c"),  # line / paragraph separators
+    ("\ufff9a\ufffab\ufffb", "\\ufff9a\\ufffab\\ufffb"),  # interlinear annotation
+    ("ok\U000e0041\U000e007f", "ok\\U000e0041\\U000e007f"),  # tags: "ASCII smuggling"
+    ("\U000e0080 \U0001f600 \u00e9", "\U000e0080 \U0001f600 \u00e9"),  # drawn: kept
+])
+def test_format_characters_that_hide_or_reorder_text_are_made_visible(text: str, shown: str) -> None:
+    """Found by a review of the stream page's twin of ``visible()``: the Arabic letter mark,
+    word joiner and invisible operators, line separators and tag characters (which hide text
+    from a reader and not from a program) were drawn raw in the live view and the page."""
+    assert R.visible(text) == shown
+    assert R.visible(text, multiline=True) == shown
+
+
 def test_no_secret_in_widget_state(store, views):
     secret = "whsec_TOPSECRET"
 

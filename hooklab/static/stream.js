@@ -31,14 +31,19 @@
   // LEFT OVERRIDE) displays "evil" as "live" and "\u202e0001" as "1000", ZWSP/BOM are unseen.
   // The multi-line set keeps tab, LF and CR: a body's layout, a header's tab (a one-line cell
   // draws each as a space).
-  var INVISIBLE = /[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g;
-  var INVISIBLE_ML = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g;
+  // (also soft hyphen, Arabic letter mark, word joiner and invisible operators, deprecated
+  // format controls, interlinear annotation, line/paragraph separators and tag characters)
+  var HIDDEN = "\\u00ad\\u061c\\u180e\\u200b-\\u200f\\u2028-\\u202e\\u2060-\\u2064\\u2066-\\u206f" +
+               "\\ufeff\\ufff9-\\ufffb\\u{e0000}-\\u{e007f}";
+  var INVISIBLE = new RegExp("[\\x00-\\x1f\\x7f-\\x9f" + HIDDEN + "]", "gu");
+  var INVISIBLE_ML = new RegExp("[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f" + HIDDEN + "]", "gu");
 
   function visible(text, multiline) {
     return text.replace(multiline ? INVISIBLE_ML : INVISIBLE, function (ch) {
-      var c = ch.charCodeAt(0);
+      var c = ch.codePointAt(0);
       return c < 0x100 ? "\\x" + ("0" + c.toString(16)).slice(-2)
-                       : "\\u" + ("000" + c.toString(16)).slice(-4);
+           : c < 0x10000 ? "\\u" + ("000" + c.toString(16)).slice(-4)
+           : "\\U" + ("0000000" + c.toString(16)).slice(-8);
     });
   }
 

@@ -65,10 +65,15 @@ PRETTY_LIMIT = 1024 * 1024
 FORM_ROWS = 1000
 #: binary bodies up to this size are inlined in "copy as curl"
 CURL_LIMIT = 256 * 1024
-# C0/C1 controls, DEL and Unicode bidi overrides / isolates / zero-width marks
-_INVISIBLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
-_INVISIBLE_ML = re.compile(
-    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+# C0/C1 controls, DEL, Unicode's format characters that draw nothing or reorder text (soft
+# hyphen, Arabic letter mark, Mongolian vowel separator, zero-width marks, bidi embeddings,
+# overrides and isolates, word joiner and invisible operators, deprecated format controls,
+# BOM, interlinear annotation, tag characters: "ASCII smuggling" hides text in those) and the
+# line and paragraph separators (drawn as a line break by some readers, as nothing by others)
+_HIDDEN = ("\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff"
+           "\ufff9-\ufffb\U000e0000-\U000e007f")
+_INVISIBLE = re.compile(f"[\\x00-\\x1f\\x7f-\\x9f{_HIDDEN}]")
+_INVISIBLE_ML = re.compile(f"[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f{_HIDDEN}]")
 #: what makes a UTF-8 body binary rather than text (bidi and zero-width marks do not: shown)
 _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
@@ -90,7 +95,7 @@ def visible(s: str, *, multiline: bool = False) -> str:
 
     def sub(m: re.Match[str]) -> str:
         c = ord(m.group())
-        return f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}"
+        return f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}" if c < 0x10000 else f"\\U{c:08x}"
 
     return (_INVISIBLE_ML if multiline else _INVISIBLE).sub(sub, s)
 

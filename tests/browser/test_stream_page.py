@@ -207,6 +207,11 @@ HOSTILE = [
     ("del", "a\x7fb"),
     ("c1", "a\x85b\x9bc"),
     ("line-para-sep", "a\u2028b\u2029c"),
+    ("soft-hyphen-alm-mvs", "pay\u00adpal \u061cx\u180ey"),
+    ("word-joiner-invisible-ops", "a\u2060b\u2062c\u2064d"),
+    ("deprecated-format", "a\u206ab\u206fc"),
+    ("interlinear", "\ufff9a\ufffab\ufffb"),
+    ("tag-characters", "ok\U000e0001\U000e0041\U000e0042\U000e007f"),
     ("plain", "plain text, ü and 日本"),
 ]
 
