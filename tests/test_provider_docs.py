@@ -433,3 +433,108 @@ def test_trello_body_that_is_not_utf8_is_refused():
     forged = verify_signature("trello", "k", {"X-Trello-Webhook": sig}, text.encode("latin-1"),
                               url=url)
     assert not forged.valid and "mismatch: the body is not UTF-8" in forged.reason
+
+
+# -- documented deliveries: provider, event type, delivery id, duplicate ------------------------
+def _basic(credentials: str) -> str:
+    return "Basic " + base64.b64encode(credentials.encode()).decode()
+
+
+_PD_AUTH = {"Content-Type": "application/json", "Authorization": _basic("pd-user:pd-pass-123")}
+
+
+def _pd_v1(action: str, obj: str, oid: int, ts_micro: int, *, retry: int = 0,
+           current: object = "state") -> bytes:
+    """A v1 delivery as Pipedrive's v1 guide shows it (guide-for-webhooks, "Webhook format"):
+    ``meta.id`` is "ID of the object", ``timestamp_micro`` a 16 character timestamp, ``retry``
+    0-3 outside ``meta``; ``current`` is null for ``deleted``."""
+    state = {"id": oid, "title": "Sample Org deal", "status": "open"}
+    return json.dumps({
+        "v": 1, "matches_filters": {"current": [], "previous": []},
+        "meta": {"v": 1, "action": action, "object": obj, "change_source": "app", "id": oid,
+                 "company_id": 8087566, "user_id": 12415231, "host": "company.pipedrive.com",
+                 "timestamp": ts_micro // 1_000_000, "timestamp_micro": ts_micro,
+                 "permitted_user_ids": [], "trans_pending": False, "is_bulk_update": False,
+                 "pipedrive_service_name": False,
+                 "matches_filters": {"current": [], "previous": []}, "webhook_id": 4710827},
+        "retry": retry, "current": state if current == "state" else current,
+        "previous": state if action != "added" else None, "event": f"{action}.{obj}"}).encode()
+
+
+def _pd_v2(action: str, entity: str, entity_id: str, event_id: str, ts: str, *,
+           attempt: int = 1) -> bytes:
+    """A v2 delivery as the v2 migration guide's examples show it ("Webhooks v2 examples":
+    ``meta.id`` is a UUID of its own per event, ``entity_id`` the object's id; ``data`` is
+    null for ``delete``; ``attempt`` 1-4 inside ``meta``)."""
+    state = {"id": int(entity_id), "subject": "Call with friends", "type": "meeting"}
+    return json.dumps({
+        "data": None if action == "delete" else state,
+        "previous": None if action == "create" else {"subject": "Call"},
+        "meta": {"action": action, "company_id": "8087566",
+                 "correlation_id": "030c898c-3b97-48b7-983b-054681d07f9a", "entity_id": entity_id,
+                 "entity": entity, "id": event_id, "is_bulk_edit": False, "timestamp": ts,
+                 "type": "general", "user_id": "12415231", "version": "2.0",
+                 "webhook_id": "4710827", "webhook_owner_id": "12094821", "change_source": "app",
+                 "attempt": attempt, "host": "pd-us.pipedrive.com"}}).encode()
+
+
+_T1, _T2 = 1_669_295_924_461_000, 1_669_296_093_375_000  # (timestamp_micro, 16 characters)
+
+# (case, (provider, secret) the bin is registered with or None, deliveries sent in order,
+#  expected (provider, event_type, delivery_id, duplicate, verified) of each capture)
+DOCUMENTED_DELIVERIES = [
+    # Pipedrive v1 (pipedrive.readme.io/docs/guide-for-webhooks): meta.id is the object's id,
+    # so two updates of deal 49 differ only in timestamp_micro; a retry changes only `retry`
+    ("pipedrive v1: two updates of one deal, then a retry", None, [
+        (_PD_AUTH, _pd_v1("updated", "deal", 49, _T1)),
+        (_PD_AUTH, _pd_v1("updated", "deal", 49, _T2)),
+        (_PD_AUTH, _pd_v1("updated", "deal", 49, _T2, retry=1)),
+    ], [("pipedrive", "updated.deal", f"{_T1}.4710827.updated.deal.49", False, None),
+        ("pipedrive", "updated.deal", f"{_T2}.4710827.updated.deal.49", False, None),
+        ("pipedrive", "updated.deal", f"{_T2}.4710827.updated.deal.49", True, None)]),
+    ("pipedrive v1: deleted (current is null)", None, [
+        (_PD_AUTH, _pd_v1("deleted", "deal", 50, _T1, current=None)),
+    ], [("pipedrive", "deleted.deal", f"{_T1}.4710827.deleted.deal.50", False, None)]),
+    # Pipedrive v2, the default since 2025-03 (pipedrive.readme.io/docs/webhooks-v2-migration-guide:
+    # "current" is now "data", meta.object is now meta.entity, actions create/change/delete;
+    # guide-for-webhooks-v2: meta.id is the "ID of the event triggering the webhook")
+    ("pipedrive v2: create, two changes of one activity, a retry, delete", None, [
+        (_PD_AUTH, _pd_v2("create", "activity", "2", "bbba59e9-1d1f-4794-9472-72540d421386",
+                          "2022-11-24T15:25:44.461Z")),
+        (_PD_AUTH, _pd_v2("change", "activity", "2", "7a40ac1f-debd-4d22-b8d6-d9a687a96ec4",
+                          "2022-11-24T15:28:13.375Z")),
+        (_PD_AUTH, _pd_v2("change", "activity", "2", "3f1c3c0e-6d0a-4f55-9a55-0e4b7d3b6a11",
+                          "2022-11-24T15:28:40.102Z")),
+        (_PD_AUTH, _pd_v2("change", "activity", "2", "3f1c3c0e-6d0a-4f55-9a55-0e4b7d3b6a11",
+                          "2022-11-24T15:28:40.102Z", attempt=2)),
+        (_PD_AUTH, _pd_v2("delete", "activity", "2", "df8b0894-c23e-40ac-a49f-07a4c8e66213",
+                          "2022-11-24T15:29:10.654Z")),
+    ], [("pipedrive", "create.activity", "bbba59e9-1d1f-4794-9472-72540d421386", False, None),
+        ("pipedrive", "change.activity", "7a40ac1f-debd-4d22-b8d6-d9a687a96ec4", False, None),
+        ("pipedrive", "change.activity", "3f1c3c0e-6d0a-4f55-9a55-0e4b7d3b6a11", False, None),
+        ("pipedrive", "change.activity", "3f1c3c0e-6d0a-4f55-9a55-0e4b7d3b6a11", True, None),
+        ("pipedrive", "delete.activity", "df8b0894-c23e-40ac-a49f-07a4c8e66213", False, None)]),
+    ("pipedrive v2 on a registered bin", ("pipedrive", "pd-user:pd-pass-123"), [
+        (_PD_AUTH, _pd_v2("create", "deal", "8", "71825ee0-0054-4267-b5fd-d28b7a414212",
+                          "2022-11-24T13:18:56.089Z")),
+    ], [("pipedrive", "create.deal", "71825ee0-0054-4267-b5fd-d28b7a414212", False, True)]),
+]
+
+
+@pytest.mark.parametrize(("case", "registered", "deliveries", "expected"), DOCUMENTED_DELIVERIES,
+                         ids=[c[0] for c in DOCUMENTED_DELIVERIES])
+def test_documented_deliveries_are_named_and_deduplicated_as_documented(case, registered,
+                                                                       deliveries, expected):
+    """Each case on a lab of its own (duplicates are per provider and delivery id, lab-wide)."""
+    lab = hooklab.HookLab(port=0, db=":memory:")
+    lab.start()
+    try:
+        if registered:
+            lab.secret("docs", registered[1], provider=registered[0])
+        for headers, body in deliveries:
+            assert post(lab.url_for("docs"), body, headers)[0] == 200
+        caps = lab.wait(len(deliveries), bin="docs", timeout=10)
+        got = [(c.provider, c.event_type, c.delivery_id, c.duplicate, c.verified) for c in caps]
+        assert got == expected, case
+    finally:
+        lab.stop()

@@ -913,13 +913,29 @@ def _chargebee(event: str, ts: int) -> Built:
 
 
 def _pipedrive(event: str, ts: int) -> Built:
+    """Webhooks v2 (``create``/``change``/``delete``, Pipedrive's default) or v1 (``added``/
+    ``updated``/``deleted``), as Pipedrive's v2 migration guide shows them side by side."""
     action, obj = event.split(".")
-    data = {"v": 1, "matches_filters": {"current": []},
-            "meta": {"v": 1, "action": action, "object": obj, "id": _num(4),
-                     "company_id": _num(7), "user_id": _num(7), "host": "acme.pipedrive.com",
-                     "timestamp": ts, "timestamp_micro": ts * 1_000_000},
-            "current": {"id": _num(4), "title": "Hooklab deal", "value": 5000, "currency": "EUR",
-                        "status": "open"}, "previous": None, "event": event}
+    oid = _num(4)
+    state = {"id": oid, "title": "Hooklab deal", "value": 5000, "currency": "EUR", "status": "open"}
+    if action in ("create", "change", "delete"):
+        data: dict[str, Any] = {
+            "data": None if action == "delete" else state,
+            "previous": None if action == "create" else {"title": "Hooklab deal (draft)"},
+            "meta": {"action": action, "company_id": str(_num(7)), "correlation_id": _UUID(),
+                     "entity_id": str(oid), "entity": obj, "id": _UUID(),  # (the event's id)
+                     "is_bulk_edit": False, "timestamp": _iso(ts).replace("Z", ".000Z"),
+                     "type": "general", "user_id": str(_num(8)), "version": "2.0",
+                     "webhook_id": str(_num(7)), "webhook_owner_id": str(_num(8)),
+                     "change_source": "app", "attempt": 1, "host": "acme.pipedrive.com"}}
+    else:
+        data = {"v": 1, "matches_filters": {"current": []},
+                "meta": {"v": 1, "action": action, "object": obj, "id": oid,  # (the object's id)
+                         "company_id": _num(7), "user_id": _num(7), "host": "acme.pipedrive.com",
+                         "timestamp": ts, "timestamp_micro": ts * 1_000_000 + _num(6),
+                         "webhook_id": str(_num(6))},
+                "current": None if action == "deleted" else state,
+                "previous": None if action == "added" else state, "retry": 0, "event": event}
     return (_ua("Pipedrive Webhooks"), data)
 
 

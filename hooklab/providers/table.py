@@ -129,6 +129,15 @@ def _adyen_shape(d: Any) -> bool:
         and "NotificationRequestItem" in items[0]
 
 
+def _pipedrive_shape(d: Any) -> bool:
+    """A Pipedrive delivery: ``meta`` with an ``action`` and, in v1, ``object`` and ``current``
+    or, in v2 (the default since 2025), ``entity`` and ``data``; ``current`` / ``data`` is null
+    when the object was deleted, so only its key is required."""
+    meta = d.get("meta") if isinstance(d, dict) else None
+    return isinstance(meta, dict) and "action" in meta and (
+        ("object" in meta and "current" in d) or ("entity" in meta and "data" in d))
+
+
 def _msgraph_shape(d: Any) -> bool:
     v = d.get("value") if isinstance(d, dict) else None
     return isinstance(v, list) and bool(v) and isinstance(v[0], dict) and "subscriptionId" in v[0]
@@ -673,10 +682,17 @@ _ENTRIES: tuple[Provider, ...] = (
              secret="'user:password' of the webhook's basic authentication",
              docs="https://www.chargebee.com/docs/billing/2.0/site-configuration/webhook_settings"),
     Provider("pipedrive", "Pipedrive", "basic", _d(),
-             shape=_has("meta", "current"), hint=b'"current"', event=("j:meta.action+j:meta.object", "j:meta.entity+j:meta.action"),
-             delivery=("j:meta.id",), events=("added.deal",),
+             shape=_pipedrive_shape, hint=b'"meta"',
+             # v1 "updated.deal" (meta.object), v2 "change.deal" (meta.entity): one of the two
+             event=("j:meta.action+j:meta.object+j:meta.entity",),
+             # v1's meta.id is the object's id (every update of a deal has it) and v1 has no
+             # event id: its time, webhook, action and object make one; v2's meta.id is the
+             # event's id (and v2 has no timestamp_micro)
+             delivery=("j:meta.timestamp_micro+j:meta.webhook_id+j:meta.action+j:meta.object"
+                       "+j:meta.id", "j:meta.id"),
+             events=("create.deal", "change.deal", "delete.deal", "added.deal", "updated.deal"),
              secret="'user:password' set as http_auth_user / http_auth_password",
-             docs="https://pipedrive.readme.io/docs/guide-for-webhooks"),
+             docs="https://pipedrive.readme.io/docs/guide-for-webhooks-v2"),
     # -- Standard Webhooks family (detected by shape, else as their family) -------------------------
     _swh_entry("clerk", "Clerk", "svix", shape=_has("object", "type", "event_attributes"),
                events=("user.created",), docs="https://clerk.com/docs/webhooks/sync-data"),
