@@ -478,7 +478,19 @@ def _pd_v2(action: str, entity: str, entity_id: str, event_id: str, ts: str, *,
                  "attempt": attempt, "host": "pd-us.pipedrive.com"}}).encode()
 
 
+def _gitlab(kind: str, hook: str, event_uuid: str, idempotency_key: str | None) -> tuple:
+    headers = {"Content-Type": "application/json", "User-Agent": "GitLab/17.5.0",
+               "X-Gitlab-Event": hook, "X-Gitlab-Token": "gl-token-123456",
+               "X-Gitlab-Instance": "https://gitlab.example.com",
+               "X-Gitlab-Webhook-UUID": "02affd2d-2cba-4033-917d-ec22d5dc4b38",
+               "X-Gitlab-Event-UUID": event_uuid}
+    if idempotency_key is not None:  # (GitLab 17.4 and later)
+        headers["Idempotency-Key"] = idempotency_key
+    return headers, json.dumps({"object_kind": kind}).encode()
+
+
 _T1, _T2 = 1_669_295_924_461_000, 1_669_296_093_375_000  # (timestamp_micro, 16 characters)
+_RETRY_KEY, _CHAIN = "f5e5f430-f57b-4e6e-9fac-d9128cd7232f", "13792a34-cac6-4fda-95a8-c58e00a3954e"
 
 # (case, (provider, secret) the bin is registered with or None, deliveries sent in order,
 #  expected (provider, event_type, delivery_id, duplicate, verified) of each capture)
@@ -518,6 +530,22 @@ DOCUMENTED_DELIVERIES = [
         (_PD_AUTH, _pd_v2("create", "deal", "8", "71825ee0-0054-4267-b5fd-d28b7a414212",
                           "2022-11-24T13:18:56.089Z")),
     ], [("pipedrive", "create.deal", "71825ee0-0054-4267-b5fd-d28b7a414212", False, True)]),
+    # GitLab (docs.gitlab.com/user/project/integrations/webhooks/, delivery headers):
+    # Idempotency-Key "Unique ID consistent across webhook retries" (17.4+); X-Gitlab-Event-UUID
+    # "Recursive webhooks (triggered by earlier webhooks) share the same value"
+    ("gitlab: a delivery retried", ("gitlab", "gl-token-123456"), [
+        _gitlab("push", "Push Hook", "5b0d4bb4-6b54-4c2c-8a0e-0c3f3c3b1f01", _RETRY_KEY),
+        _gitlab("push", "Push Hook", "5b0d4bb4-6b54-4c2c-8a0e-0c3f3c3b1f01", _RETRY_KEY),
+    ], [("gitlab", "Push Hook", _RETRY_KEY, False, True),
+        ("gitlab", "Push Hook", _RETRY_KEY, True, True)]),
+    ("gitlab: a recursive chain shares X-Gitlab-Event-UUID", ("gitlab", "gl-token-123456"), [
+        _gitlab("push", "Push Hook", _CHAIN, "0f2f8e0a-1c7b-4a55-b0a4-6a0a5b7c9d01"),
+        _gitlab("pipeline", "Pipeline Hook", _CHAIN, "0f2f8e0a-1c7b-4a55-b0a4-6a0a5b7c9d02"),
+    ], [("gitlab", "Push Hook", "0f2f8e0a-1c7b-4a55-b0a4-6a0a5b7c9d01", False, True),
+        ("gitlab", "Pipeline Hook", "0f2f8e0a-1c7b-4a55-b0a4-6a0a5b7c9d02", False, True)]),
+    ("gitlab before 17.4: no Idempotency-Key", ("gitlab", "gl-token-123456"), [
+        _gitlab("push", "Push Hook", "8c1e2f60-9d4b-4e0a-a1d2-3b4c5d6e7f80", None),
+    ], [("gitlab", "Push Hook", "8c1e2f60-9d4b-4e0a-a1d2-3b4c5d6e7f80", False, True)]),
 ]
 
 

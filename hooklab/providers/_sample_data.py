@@ -213,7 +213,10 @@ def _gitlab(event: str, ts: int) -> tuple[list[tuple[str, str]], Any]:
     idem = str(uuid.uuid4())
     headers = [("Content-Type", "application/json"), ("User-Agent", "GitLab/17.5.0"),
                ("Idempotency-Key", idem), ("X-Gitlab-Event", "Push Hook"),
-               ("X-Gitlab-Webhook-UUID", str(uuid.uuid4())), ("X-Gitlab-Event-UUID", idem),
+               # (two ids: Idempotency-Key is kept by a retry, X-Gitlab-Event-UUID by the
+               # webhooks this one triggers)
+               ("X-Gitlab-Webhook-UUID", str(uuid.uuid4())),
+               ("X-Gitlab-Event-UUID", str(uuid.uuid4())),
                ("X-Gitlab-Instance", "https://gitlab.example.com")]
     return headers, data
 

@@ -179,7 +179,10 @@ _ENTRIES: tuple[Provider, ...] = (
              _d(header="X-Gitlab-Token", missing_hint="(was the webhook created without a secret token?)"),
              detect=("x-gitlab-event", "x-gitlab-token"),
              event=("h:x-gitlab-event", "j:object_kind"),
-             delivery=("h:x-gitlab-event-uuid", "h:x-gitlab-webhook-uuid"), events=("push",),
+             # Idempotency-Key (17.4+) is the same on a retry; X-Gitlab-Event-UUID is shared by
+             # the webhooks an earlier webhook triggered (docs' delivery headers): older GitLab only
+             delivery=("h:idempotency-key", "h:x-gitlab-event-uuid", "h:x-gitlab-webhook-uuid"),
+             events=("push",),
              secret="the webhook's secret token",
              docs="https://docs.gitlab.com/user/project/integrations/webhooks/"),
     Provider("bitbucket", "Bitbucket Cloud", "hmac", _d(header="X-Hub-Signature", prefix="sha256="),
