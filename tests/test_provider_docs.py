@@ -489,6 +489,34 @@ def _gitlab(kind: str, hook: str, event_uuid: str, idempotency_key: str | None) 
     return headers, json.dumps({"object_kind": kind}).encode()
 
 
+# Event Grid's CloudEvents 1.0 sample (learn.microsoft.com/azure/event-grid/cloud-event-schema)
+_CE_BLOB = {"specversion": "1.0", "type": "Microsoft.Storage.BlobCreated",
+            "source": "/subscriptions/{subscription-id}/resourceGroups/{resource-group}/providers/"
+                      "Microsoft.Storage/storageAccounts/{storage-account}",
+            "id": "9aeb0fdf-c01e-0131-0922-9eb54906e209", "time": "2019-11-18T15:13:39.4589254Z",
+            "subject": "blobServices/default/containers/{storage-container}/blobs/{new-file}",
+            "data": {"api": "PutBlockList", "contentType": "image/png", "blobType": "BlockBlob"}}
+# ... and its CloudEvents event of "Delivery event formats" (event-grid/delivery-and-retry)
+_CE_FOO = {"id": "caee971c-3ca0-4254-8f99-1395b394588e", "source": "mysource",
+           "dataversion": "1.0", "subject": "mySubject", "type": "fooEventType",
+           "datacontenttype": "application/json", "data": {"prop1": "value1", "prop2": 5}}
+# ... and its Event Grid schema event (same page)
+_EG_BLOB = {"id": "93902694-901e-008f-6f95-7153a806873c", "eventTime": "2020-08-13T17:18:13.1647262Z",
+            "eventType": "Microsoft.Storage.BlobCreated", "dataVersion": "", "metadataVersion": "1",
+            "topic": "/subscriptions/0/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/s",
+            "subject": "/blobServices/default/containers/deadletter/blobs/myBlobFile.txt",
+            "data": {"api": "PutBlob", "contentType": "text/plain", "blobType": "BlockBlob"}}
+
+
+def _eventgrid(body: object, content_type: str) -> tuple:
+    # (the headers of both schemas are the same but for content-type: cloud-event-schema)
+    return ({"Content-Type": content_type, "aeg-event-type": "Notification",
+             "aeg-subscription-name": "HOOKLAB", "aeg-delivery-count": "0",
+             "Authorization": "eg-static-token-123"}, json.dumps(body).encode())
+
+
+_CE = "application/cloudevents+json; charset=utf-8"
+_CE_BATCH = "application/cloudevents-batch+json; charset=utf-8"
 _T1, _T2 = 1_669_295_924_461_000, 1_669_296_093_375_000  # (timestamp_micro, 16 characters)
 _RETRY_KEY, _CHAIN = "f5e5f430-f57b-4e6e-9fac-d9128cd7232f", "13792a34-cac6-4fda-95a8-c58e00a3954e"
 
@@ -546,6 +574,17 @@ DOCUMENTED_DELIVERIES = [
     ("gitlab before 17.4: no Idempotency-Key", ("gitlab", "gl-token-123456"), [
         _gitlab("push", "Push Hook", "8c1e2f60-9d4b-4e0a-a1d2-3b4c5d6e7f80", None),
     ], [("gitlab", "Push Hook", "8c1e2f60-9d4b-4e0a-a1d2-3b4c5d6e7f80", False, True)]),
+    # Azure Event Grid, CloudEvents 1.0 output (learn.microsoft.com/azure/event-grid/
+    # cloud-event-schema): one event is an object with `type` and `id`; batched, an array
+    ("eventgrid cloudevents: one event", ("eventgrid", "eg-static-token-123"), [
+        _eventgrid(_CE_BLOB, _CE),
+    ], [("eventgrid", "Microsoft.Storage.BlobCreated", _CE_BLOB["id"], False, True)]),
+    ("eventgrid cloudevents: a batch", ("eventgrid", "eg-static-token-123"), [
+        _eventgrid([_CE_FOO, _CE_BLOB], _CE_BATCH),
+    ], [("eventgrid", "fooEventType", _CE_FOO["id"], False, True)]),
+    ("eventgrid schema: an array (as before)", ("eventgrid", "eg-static-token-123"), [
+        _eventgrid([_EG_BLOB], "application/json; charset=utf-8"),
+    ], [("eventgrid", "Microsoft.Storage.BlobCreated", _EG_BLOB["id"], False, True)]),
 ]
 
 

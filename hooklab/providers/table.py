@@ -659,8 +659,10 @@ _ENTRIES: tuple[Provider, ...] = (
              secret="the signing certificate (PEM) from SigningCertURL, to verify offline",
              docs="https://docs.aws.amazon.com/sns/latest/dg/sns-verify-signature-of-message.html"),
     Provider("eventgrid", "Azure Event Grid", "token", _d(header="Authorization"),
-             detect=("aeg-event-type",), event=("j:0.eventType",),
-             delivery=("j:0.id",), handshake="eventgrid",
+             # the Event Grid schema is an array of events with eventType; the CloudEvents 1.0
+             # schema one event (an object) or, batched, an array, with type (cloud-event-schema)
+             detect=("aeg-event-type",), event=("j:0.eventType", "j:0.type", "j:type"),
+             delivery=("j:0.id", "j:id"), handshake="eventgrid",
              events=("Microsoft.Storage.BlobCreated", "SubscriptionValidation"),
              secret="the static Authorization value set as a delivery property",
              docs="https://learn.microsoft.com/azure/event-grid/webhook-event-delivery"),
