@@ -23,9 +23,9 @@ search     words in path, query, headers or body (case-insensitive; see below)
 whose text holds the word ``refund`` followed by a word starting with ``42`` (``Refund-42``,
 ``refund 420``); the last word is a prefix, so ``search="refund"`` also finds ``refunded``.
 Words are runs of letters and digits, compared in lower case; everything else separates them.
-The text of a capture is its path, query names and values, header names and values, and its
-body (with ``Content-Encoding`` undone, read as UTF-8, the first :data:`MAX_SEARCH_BODY` bytes)
-as a person reads it, if it is text (:func:`is_text`: a binary body, such as an image or
+The text of a capture is its path (its ``%XX`` undone: ``/orders/caf%C3%A9`` says ``café``),
+query names and values, header names and values, and its body (with ``Content-Encoding``
+undone, read as UTF-8, the first :data:`MAX_SEARCH_BODY` bytes) as a person reads it, if it is text (:func:`is_text`: a binary body, such as an image or
 random bytes, gives no words) (:func:`readable`: a form's ``%2F`` is ``/``, a JSON string's ``\\n`` a
 line break and ``\\u00e8`` an ``è``).
 A search text with no letters or digits at all (``"@"``) matches as a plain substring instead.
@@ -55,6 +55,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
 from numbers import Integral
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 from .capture import KINDS, decode_body
 
@@ -182,12 +183,18 @@ def search_text(
     headers: Iterable[tuple[str, str]],
     body: bytes,
 ) -> str:
-    """All the text ``search`` looks at in one capture (path, query, headers, body), one string.
+    r"""All the text ``search`` looks at in one capture (path, query, headers, body), one string.
 
-    The body is read with its ``Content-Encoding`` undone (left as is when that fails), as
-    UTF-8 (undecodable bytes separate words), its first :data:`MAX_SEARCH_BODY` bytes.
+    The path is read with its ``%XX`` undone (as the query was when it was parsed). The body
+    is read with its ``Content-Encoding`` undone (left as is when that fails), as UTF-8
+    (undecodable bytes separate words), its first :data:`MAX_SEARCH_BODY` bytes.
+
+    >>> search_text("/orders/caf%C3%A9", {"x": ["a b"]}, [], b'{"n": "w\u00e8"}')
+    '/orders/café\nx\na b\n{"n": "wè"}'
     """
-    parts = [path]
+    # the path as a person reads it, as the query is (``/orders/caf%C3%A9``: ``café``); a
+    # path without a ``%`` (nearly all) costs one scan
+    parts = [unquote(path) if "%" in path else path]
     for key, values in query.items():
         parts.append(str(key))
         parts.extend(str(v) for v in values)

@@ -30,6 +30,15 @@ def _raw(port: int, method: str, target: str, body: bytes) -> None:
         s.recv(65536)
 
 
+#: (target, content type, body) whose words are read as a person reads them: a path's %XX
+#: undone
+READ_AS_A_PERSON = [
+    ("/pct/zanzibar%20quartz", "text/plain", b""),
+    ("/pct/caf%C3%A9", "text/plain", b""),
+    ("/pct?x=zanzibar%20quartz&y=caf%C3%A9", "text/plain", b""),
+]
+
+
 @pytest.fixture
 def stores(tmp_path):  # type: ignore[no-untyped-def]
     root = tmp_path
@@ -46,7 +55,10 @@ def stores(tmp_path):  # type: ignore[no-untyped-def]
     for method in ("post", "pOsT", "PATCH", "get"):
         _raw(lab.bound_port, method, "/mixed/case%2Fpath?q=Refund-42", b"Refund-42 caf\xc3\xa9")
     post(lab.url_for("shop", "x"), b"{}", {"Content-Type": "application/json"})
-    total = N_BULK + 3 + 4 + 1
+    for target, ctype, body in READ_AS_A_PERSON:
+        status, _ = post(lab.url + target, body, {"Content-Type": ctype})
+        assert status == 200
+    total = N_BULK + 3 + 4 + 1 + len(READ_AS_A_PERSON)
     lab.wait(total, timeout=60)
     end = time.monotonic() + 60  # (sealed into segments by the upkeep thread, in quiet moments)
     while lab.store._segments_upto < 4096 and time.monotonic() < end:
@@ -82,6 +94,11 @@ def _cases(caps):  # (filters, what they mean, in plain Python)
         ({"search": "needle"}, lambda c: b"needle" in c.body),
         ({"search": "refund-42", "method": "POST"},
          lambda c: b"Refund-42" in c.body and c.method.upper() == "POST"),
+        # (the captures of READ_AS_A_PERSON, named by hand; /mixed/case%2Fpath's bodies say café)
+        ({"search": "zanzibar quartz"},
+         lambda c: c.path == "/pct/zanzibar%20quartz" or c.query.get("x") == ["zanzibar quartz"]),
+        ({"search": "café"},
+         lambda c: c.path in ("/pct/caf%C3%A9", "/pct", "/mixed/case%2Fpath")),
     ]
 
 

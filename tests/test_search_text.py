@@ -14,11 +14,15 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import urllib.request
+from urllib.parse import urlencode
 
 import pytest
 from _http import post
 
 import hooklab
+from hooklab.filters import matches_text
+from hooklab.store._search import phrase
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -43,6 +47,16 @@ BODIES = {
     "pctform": (FORM, b"t=%72eady+set"),
     # UTF-8 as it is
     "utf8": (JSON, json.dumps({"who": "Zoë", "dish": "crème"}, ensure_ascii=False).encode()),
+}
+
+#: bin -> a request target with a percent-encoded path (or query), its body empty: the path
+#: is read as a person reads it, as the query always was
+TARGETS = {
+    "pctspace": "/pctspace/hello%20world",
+    "pctutf8": "/pctutf8/caf%C3%A9",
+    "pctquery": "/pctquery?x=hello%20world&y=caf%C3%A9",
+    "pctslash": "/pctslash/x%2Freleases%2Bv2",
+    "pctbad": "/pctbad/%FF%FEzz%zz%C3",  # (bytes no UTF-8 has, a bad escape, a cut one)
 }
 
 #: search text -> the bins it finds
@@ -71,19 +85,34 @@ SEARCHES = {
     "ready set": {"pctform"},
     "ready": {"asciiesc", "pctform"},
     "ew data": set(),
+    # a percent-encoded path (words were pctspace, hello, 20world: "world" missed it)
+    "world": {"pctspace", "pctquery"},
+    "hello world": {"pctspace", "pctquery"},
+    "café": {"pctutf8", "pctquery"},
+    "x releases v2": {"pctslash"},
+    "pctbad zz zz": {"pctbad"},
+    "20world": set(),
+    "caf c3": set(),
+    "2freleases": set(),
+    "fezz": set(),
 }
 
 
 @pytest.fixture(scope="module")
 def sent(tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("search_text")
-    lab = hooklab.start(port=0, db=str(root / "c.sqlite3"))
+    # (not the default lab: each test's end stops that one, and the API test needs it serving)
+    lab = hooklab.HookLab(port=0, db=str(root / "c.sqlite3")).start()
     try:
         for name, (ctype, body) in BODIES.items():
             status, _ = post(lab.url_for(name), body, {"Content-Type": ctype})
             assert status == 200
-        lab.wait(len(BODIES), timeout=10)
-        assert lab.export(str(root / "ds"), fmt="parquet") == len(BODIES)
+        for target in TARGETS.values():
+            status, _ = post(lab.url + target)
+            assert status == 200
+        total = len(BODIES) + len(TARGETS)
+        lab.wait(total, timeout=10)
+        assert lab.export(str(root / "ds"), fmt="parquet") == total
         yield lab, root
     finally:
         lab.stop()
@@ -97,6 +126,28 @@ def test_search_reads_bodies_as_a_person_does(sent, needle: str) -> None:
     assert set(lab.dataframe(search=needle)["bin"]) == want
     assert lab.count(search=needle) == len(want) if hasattr(lab, "count") else True
     assert {c.bin for c in hooklab.open(str(root / "ds")).query(search=needle)} == want
+    # the Python twin the stream and the live view match arrivals with
+    assert {c.bin for c in lab.captures if matches_text(c, needle)} == want
+
+
+@pytest.mark.parametrize("needle", list(SEARCHES))
+def test_the_index_and_the_api_find_the_same(sent, needle: str) -> None:
+    """The FTS index itself holds the words (not only the twin's answer), and the HTTP API
+    (``/_hooklab/api/captures?search=``) answers what the lab does."""
+    lab, root = sent
+    want = SEARCHES[needle]
+    db = sqlite3.connect(f"file:{root / 'c.sqlite3'}?mode=ro", uri=True)
+    try:
+        ids = {r[0] for r in db.execute(
+            "SELECT rowid FROM captures_fts WHERE captures_fts MATCH ?", (phrase(needle),))}
+    finally:
+        db.close()
+    assert {c.bin for c in lab.captures if c.id in ids} == want
+    url = f"{lab.url}/_hooklab/api/captures?{urlencode({'search': needle})}"
+    req = urllib.request.Request(url, headers={"Authorization": f"token {lab.api_token}"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        answer = json.loads(r.read())
+    assert {c["bin"] for c in answer["captures"]} == want
 
 
 def test_another_process_reading_the_file_finds_the_same(sent) -> None:
@@ -147,3 +198,34 @@ def test_an_older_index_is_rebuilt_or_not_used(tmp_path) -> None:
     # the rebuilt index itself holds the new words (not only the twin's answer)
     assert db.execute("SELECT rowid FROM captures_fts WHERE captures_fts MATCH 'details'").fetchall() == [(1,)]
     db.close()
+
+
+def test_a_version_3_index_is_rebuilt_with_the_paths_words(tmp_path) -> None:
+    """A file a hooklab of search version 3 indexed holds ``20world`` for ``hello%20world``:
+    opened for writing, its index is rebuilt once (the search version moved on), and the
+    index itself then finds ``world``."""
+    path = str(tmp_path / "v3.sqlite3")
+    lab = hooklab.HookLab(port=0, db=path).start()
+    try:
+        assert post(lab.url + TARGETS["pctspace"])[0] == 200
+        lab.wait(1, timeout=10)
+    finally:
+        lab.stop()
+    db = sqlite3.connect(path)
+    db.execute("INSERT INTO captures_fts(captures_fts) VALUES ('delete-all')")
+    db.execute("INSERT INTO captures_fts(rowid, words) VALUES (1, 'pctspace hello 20world')")
+    db.execute("UPDATE meta SET value = '3' WHERE key = 'search_version'")
+    db.commit()
+    db.close()
+    again = hooklab.open(path)
+    assert [c.bin for c in again.query(search="hello world")] == ["pctspace"]
+    again.stop()
+    db = sqlite3.connect(path)
+    try:
+        assert db.execute("SELECT value FROM meta WHERE key = 'search_version'").fetchone() != ("3",)
+        assert db.execute("SELECT rowid FROM captures_fts WHERE captures_fts MATCH "
+                          "'\"hello world\"'").fetchall() == [(1,)]
+        assert db.execute("SELECT rowid FROM captures_fts WHERE captures_fts MATCH "
+                          "'\"20world\"'").fetchall() == []
+    finally:
+        db.close()

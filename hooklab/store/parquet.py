@@ -656,8 +656,8 @@ def _contains(word: str) -> Any:
     """Rows that may hold ``word`` (a superset: the exact check follows). Bodies are binary
     (Arrow's regular expressions read them byte by byte), so a letter beyond ASCII is looked
     for as each of its cases' UTF-8 bytes; and where the word has such a letter, text that
-    may hold it escaped (JSON's ``\\u00e8``, a form's ``%C3%A8``; ``query`` and ``headers``
-    are JSON text with such escapes) stays a candidate too."""
+    may hold it escaped (JSON's ``\\u00e8``, a form's or a path's ``%C3%A8``; ``query`` and
+    ``headers`` are JSON text with such escapes) stays a candidate too."""
     import re
 
     import pyarrow.compute as pc
@@ -679,7 +679,7 @@ def _contains(word: str) -> Any:
     found.append(pc.match_substring(ds.field("headers"), "content-encoding", ignore_case=True))
     if not word.isascii():
         found += [pc.match_substring(ds.field(c), "\\u") for c in ("path", "query", "headers", "body")]
-        found.append(pc.match_substring(ds.field("body"), "%"))
+        found += [pc.match_substring(ds.field(c), "%") for c in ("path", "body")]
     out = found[0]
     for f in found[1:]:
         out = out | f
