@@ -25,9 +25,11 @@ whose text holds the word ``refund`` followed by a word starting with ``42`` (``
 Words are runs of letters and digits, compared in lower case; everything else separates them.
 The text of a capture is its path (its ``%XX`` undone: ``/orders/caf%C3%A9`` says ``café``),
 query names and values, header names and values, and its body (with ``Content-Encoding``
-undone, read as UTF-8, the first :data:`MAX_SEARCH_BODY` bytes) as a person reads it, if it is text (:func:`is_text`: a binary body, such as an image or
+undone, read as UTF-8, or as UTF-16 or UTF-32 where JSON is, the first :data:`MAX_SEARCH_BODY`
+bytes) as a person reads it, if it is text (:func:`is_text`: a binary body, such as an image or
 random bytes, gives no words) (:func:`readable`: a form's ``%2F`` is ``/``, a JSON string's ``\\n`` a
-line break and ``\\u00e8`` an ``è``).
+line break and ``\\u00e8`` an ``è``, in JSON as :meth:`Capture.json` reads it: after a byte order
+mark, or a single JSON string).
 A search text with no letters or digits at all (``"@"``) matches as a plain substring instead.
 The store answers ``search`` from an index (:mod:`hooklab.store`); :func:`matches` is its exact
 Python twin for single captures (the live stream).
@@ -187,9 +189,10 @@ def search_text(
 
     The path is read with its ``%XX`` undone (as the query was when it was parsed). The body
     is read with its ``Content-Encoding`` undone (left as is when that fails), as UTF-8
-    (undecodable bytes separate words), its first :data:`MAX_SEARCH_BODY` bytes.
+    (undecodable bytes separate words) or, where JSON would be, UTF-16 or UTF-32, its first
+    :data:`MAX_SEARCH_BODY` bytes.
 
-    >>> search_text("/orders/caf%C3%A9", {"x": ["a b"]}, [], b'{"n": "w\u00e8"}')
+    >>> search_text("/orders/caf%C3%A9", {"x": ["a b"]}, [], '{"n": "w\u00e8"}'.encode("utf-16"))
     '/orders/café\nx\na b\n{"n": "wè"}'
     """
     # the path as a person reads it, as the query is (``/orders/caf%C3%A9``: ``café``); a
@@ -244,7 +247,12 @@ def is_text(data: bytes, content_type: str | None = None, *, cut: bool = False) 
 
 
 def _text_of(data: bytes, content_type: str | None, cut: bool) -> str | None:
-    """``data`` read as UTF-8 (undecodable bytes replaced) if it is text (:func:`is_text`)."""
+    """``data`` read as UTF-8 (undecodable bytes replaced) if it is text (:func:`is_text`),
+    or as UTF-16 or UTF-32 if JSON would read it so (:func:`_wide_text`)."""
+    if 0 in data[:4] or data.startswith(_WIDE_BOMS):  # (~0.1 us: four bytes looked at)
+        wide = _wide_text(data, content_type, cut)
+        if wide is not None:
+            return wide
     if data.isascii():
         return data.decode("ascii")
     try:
@@ -254,6 +262,41 @@ def _text_of(data: bytes, content_type: str | None, cut: bool) -> str | None:
             return data.decode("utf-8", "replace")
     if content_type and _declared_text(content_type.lower()):
         return data.decode("utf-8", "replace")
+    return None
+
+
+#: the byte order marks of UTF-16 (and so of UTF-32 LE, which starts like it): little, big
+_WIDE_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def _wide_text(data: bytes, content_type: str | None, cut: bool) -> str | None:
+    r"""``data`` as UTF-16 or UTF-32 text, as ``json.loads`` and so :meth:`Capture.json`
+    read it (:func:`json.detect_encoding`: a byte order mark, or the zero bytes of ASCII
+    characters; lone surrogates kept, as they separate words), if it is JSON-shaped (its first
+    character after blanks ``{``, ``[`` or ``"``) or, with a byte order mark, typed as text.
+    Anything else (binary with a zero byte near its start) is ``None``: read as before.
+
+    >>> _wide_text('{"animal": "wombat"}'.encode("utf-16"), None, False)
+    '{"animal": "wombat"}'
+    >>> _wide_text(b"\x08\x00\x12\x03abc", None, False) is None   # (protobuf, say)
+    True
+    """
+    from json import detect_encoding
+
+    encoding = detect_encoding(data)
+    unit = 4 if "32" in encoding else 2 if "16" in encoding else 0
+    if not unit:
+        return None
+    if cut:  # (the start of a longer body: a whole number of code units)
+        data = data[: len(data) - len(data) % unit]
+    try:
+        text = data.decode(encoding, "surrogatepass")
+    except UnicodeDecodeError:
+        return None
+    if _JSON_START.match(text):
+        return text
+    if encoding in ("utf-16", "utf-32") and content_type and _declared_text(content_type.lower()):
+        return text  # (detect_encoding names these two only for a byte order mark)
     return None
 
 
@@ -296,9 +339,29 @@ def readable(text: str, content_type: str | None = None) -> str:
         json_inside = "\\" in text and ("={" in text or "=[" in text)
     else:
         json_inside = False
-    if "\\" in text and (json_inside or text.lstrip()[:1] in ("{", "[")):
+    if "\\" in text and (json_inside or _json_shaped(text)):
         text = _json_unescaped(text)
     return text
+
+
+#: the start of a JSON text: blanks and a UTF-8 byte order mark (``json.loads`` of bytes
+#: drops it), then an object, an array or a string
+_JSON_START = re.compile(r'[\s\ufeff]*[{\["]')
+
+
+def _json_shaped(text: str) -> bool:
+    r"""Whether ``text`` reads as JSON whose strings may hold escapes: an object or array, or
+    one string (``"caf\u00e9"``: JSON too, and :meth:`Capture.json` reads it), each after
+    blanks and a byte order mark.
+
+    >>> _json_shaped('\ufeff{"a": 1}'), _json_shaped(' "caf\\u00e9"\n'), _json_shaped('"a" b')
+    (True, True, False)
+    """
+    m = _JSON_START.match(text)
+    if m is None:
+        return False
+    # (a text that opens with a quote is one JSON string only if it also ends with one)
+    return text[m.end() - 1] != '"' or text.rstrip().endswith('"')
 
 
 _FORM = "application/x-www-form-urlencoded"

@@ -31,11 +31,18 @@ def _raw(port: int, method: str, target: str, body: bytes) -> None:
 
 
 #: (target, content type, body) whose words are read as a person reads them: a path's %XX
-#: undone
+#: undone, JSON after a byte order mark, a single JSON string, UTF-16 and UTF-32 JSON, UTF-16
+#: text (typed so) whose first letter is past ASCII (no zero byte near its start)
 READ_AS_A_PERSON = [
     ("/pct/zanzibar%20quartz", "text/plain", b""),
     ("/pct/caf%C3%A9", "text/plain", b""),
     ("/pct?x=zanzibar%20quartz&y=caf%C3%A9", "text/plain", b""),
+    ("/wide/bom", "application/json", b'\xef\xbb\xbf{"dish": "cr\\u00e8me"}'),
+    ("/wide/str", "application/json", b'"caf\\u00e9 cr\\u00e8me"'),
+    ("/wide/utf16", "application/json", '{"animal": "wombat"}'.encode("utf-16")),
+    ("/wide/utf16le", "application/json", '{"animal": "wombat"}'.encode("utf-16-le")),
+    ("/wide/utf32", "application/json", '{"animal": "wombat"}'.encode("utf-32")),
+    ("/wide/text", "text/plain; charset=utf-16", "Ünder a wombat".encode("utf-16")),
 ]
 
 
@@ -98,7 +105,11 @@ def _cases(caps):  # (filters, what they mean, in plain Python)
         ({"search": "zanzibar quartz"},
          lambda c: c.path == "/pct/zanzibar%20quartz" or c.query.get("x") == ["zanzibar quartz"]),
         ({"search": "café"},
-         lambda c: c.path in ("/pct/caf%C3%A9", "/pct", "/mixed/case%2Fpath")),
+         lambda c: c.path in ("/pct/caf%C3%A9", "/pct", "/wide/str", "/mixed/case%2Fpath")),
+        ({"search": "crème"}, lambda c: c.path in ("/wide/bom", "/wide/str")),
+        ({"search": "wombat"}, lambda c: c.path in (
+            "/wide/utf16", "/wide/utf16le", "/wide/utf32", "/wide/text")),
+        ({"search": "ünder"}, lambda c: c.path == "/wide/text"),
     ]
 
 

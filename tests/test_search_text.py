@@ -47,6 +47,19 @@ BODIES = {
     "pctform": (FORM, b"t=%72eady+set"),
     # UTF-8 as it is
     "utf8": (JSON, json.dumps({"who": "Zoë", "dish": "crème"}, ensure_ascii=False).encode()),
+    # JSON as capture.json() reads it (json.loads of bytes): after a UTF-8 byte order mark, a
+    # single JSON string, UTF-16 (with and without a byte order mark) and UTF-32
+    "bom": (JSON, b'\xef\xbb\xbf{"dish": "p\\u00e2t\\u00e9 lorrain"}'),
+    "jsonstr": (JSON, b' "caf\\u00e9 au\\nlait"\n'),
+    "utf16": (JSON, '{"animal": "wombat", "home": "Zürich"}'.encode("utf-16")),
+    "utf16le": (JSON, '{"animal": "numbat"}'.encode("utf-16-le")),
+    "utf32": (JSON, '["quokka"]'.encode("utf-32")),
+    # UTF-16 text typed as text, with a byte order mark (no JSON; its first letter past ASCII)
+    "utf16text": ("text/plain; charset=utf-16", "Ünder the koala eucalyptus".encode("utf-16")),
+    # hostile: a quote opens it but it is not one JSON string (a backslash is a character);
+    # binary with zero bytes at its start (as UTF-16 has) and a word stays binary: no words
+    "quoted": ("text/plain", b'"C:\\new" folder'),
+    "nulbinary": ("application/octet-stream", b"\x08\x00\x92\x06 wombat \xff\xfe"),
 }
 
 #: bin -> a request target with a percent-encoded path (or query), its body empty: the path
@@ -88,13 +101,25 @@ SEARCHES = {
     # a percent-encoded path (words were pctspace, hello, 20world: "world" missed it)
     "world": {"pctspace", "pctquery"},
     "hello world": {"pctspace", "pctquery"},
-    "café": {"pctutf8", "pctquery"},
+    "café": {"pctutf8", "pctquery", "jsonstr"},
+    "CAFÉ AU LAIT": {"jsonstr"},
     "x releases v2": {"pctslash"},
     "pctbad zz zz": {"pctbad"},
     "20world": set(),
     "caf c3": set(),
     "2freleases": set(),
     "fezz": set(),
+    # JSON bodies capture.json() reads (a BOM stopped the \u escapes being undone; a JSON
+    # string had none undone; UTF-16 gave letters between zero bytes)
+    "pâté lorrain": {"bom"},
+    "u00e2t": set(),
+    "wombat": {"utf16"},
+    "animal": {"utf16", "utf16le"},
+    "zürich": {"utf16"},
+    "numbat": {"utf16le"},
+    "quokka": {"utf32"},
+    "ünder the koala": {"utf16text"},
+    "c new folder": {"plain", "quoted"},
 }
 
 
@@ -200,10 +225,11 @@ def test_an_older_index_is_rebuilt_or_not_used(tmp_path) -> None:
     db.close()
 
 
-def test_a_version_3_index_is_rebuilt_with_the_paths_words(tmp_path) -> None:
-    """A file a hooklab of search version 3 indexed holds ``20world`` for ``hello%20world``:
-    opened for writing, its index is rebuilt once (the search version moved on), and the
-    index itself then finds ``world``."""
+@pytest.mark.parametrize("old", ["3", "4"])
+def test_an_older_versions_index_is_rebuilt_with_the_paths_words(tmp_path, old: str) -> None:
+    """A file a hooklab of search version 3 indexed holds ``20world`` for ``hello%20world``
+    (version 4 read paths, not yet UTF-16 JSON): opened for writing, its index is rebuilt
+    (the search version moved on), and the index itself then finds ``world``."""
     path = str(tmp_path / "v3.sqlite3")
     lab = hooklab.HookLab(port=0, db=path).start()
     try:
@@ -214,7 +240,7 @@ def test_a_version_3_index_is_rebuilt_with_the_paths_words(tmp_path) -> None:
     db = sqlite3.connect(path)
     db.execute("INSERT INTO captures_fts(captures_fts) VALUES ('delete-all')")
     db.execute("INSERT INTO captures_fts(rowid, words) VALUES (1, 'pctspace hello 20world')")
-    db.execute("UPDATE meta SET value = '3' WHERE key = 'search_version'")
+    db.execute("UPDATE meta SET value = ? WHERE key = 'search_version'", (old,))
     db.commit()
     db.close()
     again = hooklab.open(path)
@@ -222,7 +248,7 @@ def test_a_version_3_index_is_rebuilt_with_the_paths_words(tmp_path) -> None:
     again.stop()
     db = sqlite3.connect(path)
     try:
-        assert db.execute("SELECT value FROM meta WHERE key = 'search_version'").fetchone() != ("3",)
+        assert db.execute("SELECT value FROM meta WHERE key = 'search_version'").fetchone() != (old,)
         assert db.execute("SELECT rowid FROM captures_fts WHERE captures_fts MATCH "
                           "'\"hello world\"'").fetchall() == [(1,)]
         assert db.execute("SELECT rowid FROM captures_fts WHERE captures_fts MATCH "

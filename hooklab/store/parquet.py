@@ -652,12 +652,19 @@ def _ts(value: datetime) -> Any:
     return pa.scalar(value.astimezone(timezone.utc), pa.timestamp("us", tz="UTC"))
 
 
+#: the start of a body that may be UTF-16 or UTF-32 text (Arrow reads a binary column's
+#: bytes as Latin-1: ``\xff`` is the byte 0xFF)
+_WIDE_START = r"^(?:\xff\xfe|\xfe\xff|[\s\S]{0,3}\x00)"
+
+
 def _contains(word: str) -> Any:
     """Rows that may hold ``word`` (a superset: the exact check follows). Bodies are binary
     (Arrow's regular expressions read them byte by byte), so a letter beyond ASCII is looked
     for as each of its cases' UTF-8 bytes; and where the word has such a letter, text that
     may hold it escaped (JSON's ``\\u00e8``, a form's or a path's ``%C3%A8``; ``query`` and
-    ``headers`` are JSON text with such escapes) stays a candidate too."""
+    ``headers`` are JSON text with such escapes) stays a candidate too. A body that may be
+    UTF-16 or UTF-32 (a byte order mark, or a zero byte in its first four: see
+    ``filters._text_of``) holds its words in other bytes: it stays a candidate."""
     import re
 
     import pyarrow.compute as pc
@@ -677,6 +684,7 @@ def _contains(word: str) -> Any:
     found = [pc.match_substring_regex(ds.field(c), pattern) for c in ("path", "query", "headers", "body")]
     # a compressed body may hide the word: it stays a candidate
     found.append(pc.match_substring(ds.field("headers"), "content-encoding", ignore_case=True))
+    found.append(pc.match_substring_regex(ds.field("body"), _WIDE_START))
     if not word.isascii():
         found += [pc.match_substring(ds.field(c), "\\u") for c in ("path", "query", "headers", "body")]
         found += [pc.match_substring(ds.field(c), "%") for c in ("path", "body")]
