@@ -70,10 +70,11 @@ CURL_LIMIT = 256 * 1024
 # overrides and isolates, word joiner and invisible operators, deprecated format controls,
 # BOM, interlinear annotation, tag characters: "ASCII smuggling" hides text in those) and the
 # line and paragraph separators (drawn as a line break by some readers, as nothing by others)
-_HIDDEN = ("\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff"
-           "\ufff9-\ufffb\U000e0000-\U000e007f")
-_INVISIBLE = re.compile(f"[\\x00-\\x1f\\x7f-\\x9f{_HIDDEN}]")
-_INVISIBLE_ML = re.compile(f"[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f{_HIDDEN}]")
+# (regular-expression escapes, not the characters: the source says what each one is)
+_HIDDEN = (r"\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff"
+           r"\ufff9-\ufffb\U000e0000-\U000e007f")
+_INVISIBLE = re.compile(r"[\x00-\x1f\x7f-\x9f" + _HIDDEN + "]")
+_INVISIBLE_ML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f" + _HIDDEN + "]")
 #: what makes a UTF-8 body binary rather than text (bidi and zero-width marks do not: shown)
 _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
