@@ -305,15 +305,33 @@ def _declared_text(ctype: str) -> bool:
     if kind.startswith("text/") or any(t in kind for t in _TEXT_TYPES):
         return True
     charset = re.search(r"charset\s*=\s*[\"']?([\w.:-]+)", ctype)
-    if charset is None:
-        return False
+    # (a charset names text, but for the bytes-to-bytes codecs Python knows by those names;
+    # by name, not codecs.lookup: that imports the codec's module, on the server's thread)
+    return charset is not None and charset.group(1).lower().replace("-", "_") not in _NOT_TEXT
+
+
+#: Python's bytes-to-bytes codecs and their aliases: no text charsets
+_NOT_TEXT = frozenset({
+    "base64", "base64_codec", "base_64", "bz2", "bz2_codec", "hex", "hex_codec", "quopri",
+    "quopri_codec", "quotedprintable", "quoted_printable", "rot13", "rot_13", "uu", "uu_codec",
+    "zip", "zlib", "zlib_codec",
+})
+#: the codecs :func:`_wide_text` decodes with (``json.detect_encoding``'s names)
+WIDE_CODECS = ("utf-16", "utf-16-be", "utf-16-le", "utf-32", "utf-32-be", "utf-32-le")
+
+
+def prime_codecs() -> None:
+    """Look up :data:`WIDE_CODECS` now (their modules imported once, under a millisecond),
+    from the thread that opens a store: the server, writer and upkeep threads make search
+    words, and must never import a module for the first time (two threads importing at once
+    can deadlock; ``tests/test_schema_summaries.py`` watches the upkeep thread's imports).
+
+    >>> prime_codecs()
+    """
     import codecs
 
-    try:
-        info = codecs.lookup(charset.group(1))
-    except (LookupError, ValueError):
-        return False
-    return getattr(info, "_is_text_encoding", True)  # (base64, zlib...: no text charsets)
+    for name in WIDE_CODECS:
+        codecs.lookup(name)
 
 
 def readable(text: str, content_type: str | None = None) -> str:

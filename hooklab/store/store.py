@@ -207,6 +207,10 @@ class CaptureStore:
         # imported here, on the caller's, since a first import on a background thread while the
         # kernel imports too can deadlock (and summarizing in quiet moments imports nothing)
         import orjson  # noqa: F401
+
+        from ..filters import prime_codecs
+
+        prime_codecs()  # (search words of UTF-16/32 bodies: the same, for their codecs)
         self.durability = durability
         self.path = str(path)
         self.retention_count = retention_count
