@@ -497,11 +497,51 @@ DEFAULT_BASE = "http://127.0.0.1:8765"
 
 
 def _request_target(capture: Capture) -> str:
-    """Path and query as received (the query from the stored URL keeps its encoding)."""
+    """Path and query as received (the query from the stored URL keeps its encoding; both
+    one character a byte, as the server read them: see :func:`_curl_target`)."""
     query = urlsplit(capture.url).query if capture.url else ""
     if not query and capture.query:
         query = urlencode([(k, v) for k, vs in capture.query.items() for v in vs])
     return capture.path + (f"?{query}" if query else "")
+
+
+#: bytes no request line carries as they are (a space, C0 controls, DEL): CR and LF would
+#: end it, the others make servers answer 400. Only an imported HAR's URL can hold them
+_NEVER_RAW = re.compile(rb"[\x00-\x20\x7f]")
+
+
+def _curl_target(target: str) -> tuple[str, str | None]:
+    """``(url, request_target)`` for curl: the command holds printable ASCII only, and curl
+    sends the target's bytes as they were received.
+
+    A target is kept one character a byte (latin-1, as the server read the request line;
+    UTF-8 for an imported HAR's characters past U+00FF). A target of printable ASCII goes
+    in the URL, as before. A byte past ASCII cannot: quoted as it is it puts C1 controls
+    (``\\x9b`` is CSI) and bidi overrides into the command, and curl percent-encodes what it
+    finds there (the UTF-8 of ``\\x9b`` went out as ``%c2%9b``). Such a target is given with
+    ``--request-target "$(printf '...')"`` (octal escapes), which curl writes into the request
+    line unchanged; the URL then names only the server. A space, C0 control or DEL (never in a
+    received target, only in an imported HAR's URL) is percent-encoded: raw, CR and LF would
+    split the request line.
+
+    >>> _curl_target("http://127.0.0.1:8765/gh/x?a=1")
+    ('http://127.0.0.1:8765/gh/x?a=1', None)
+    >>> print(*_curl_target("http://127.0.0.1:8765/gh/x\\x9b31m?a=b c"))
+    http://127.0.0.1:8765 "$(printf '/gh/x\\23331m?a=b\\04520c')"
+    """
+    parts = urlsplit(target)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    if not target.startswith(origin):  # (urlsplit lower-cases the scheme)
+        origin = target[: target.index("://") + 3 + len(parts.netloc)]
+    rest = target[len(origin):]
+    try:
+        data = rest.encode("latin-1")
+    except UnicodeEncodeError:
+        data = rest.encode("utf-8", "surrogatepass")
+    data = _NEVER_RAW.sub(lambda m: b"%%%02X" % m.group()[0], data)
+    if data.isascii():
+        return origin + data.decode("ascii"), None
+    return origin, f'"$(printf \'{_printf_escape(data)}\')"'
 
 
 def to_curl(
@@ -566,12 +606,15 @@ def to_curl(
     if hide_q is not None:
         target = _mask_query(target, hide_q)
     method = ["--head"] if capture.method == "HEAD" else ["-X", shlex.quote(capture.method)]
-    args = ["curl", "--globoff", *method, shlex.quote(target), "--proto", "=http,https"]
+    shown, request_target = _curl_target(target)
+    args = ["curl", "--globoff", *method, shlex.quote(shown), "--proto", "=http,https"]
     from ..outbound.forward import has_dot_segment
 
     if has_dot_segment(urlsplit(target).path):  # curl would fold "/gh/../x" into "/x"
         args.insert(2, "--path-as-is")
     first = len(args) - 2
+    if request_target is not None:
+        args += ["--request-target", request_target]
     for k, v in capture.headers:
         if v == REDACTED:
             continue
