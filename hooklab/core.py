@@ -946,8 +946,11 @@ class HookLab(Configurable):
     def _own_bin(self, url: str) -> str | None:
         """The bin of this lab that ``url`` names, or ``None`` (another server): a loopback or
         unspecified address in any spelling (``127.1``, ``2130706433``, ``0.0.0.0``,
-        ``[::ffff:127.0.0.1]``, ``x.localhost``) or the address the lab binds, with its port
-        (the one it was given, before it is bound)."""
+        ``[::ffff:127.0.0.1]``, ``x.localhost``), the address the lab binds, a name resolving
+        to one of those (this machine's own name, ``ip6-localhost``: looked up for at most
+        a second) or, for a lab on every interface, any address of this machine; with its port
+        (the one it was given, before it is bound). What this misses (a name that takes longer,
+        a proxy) the forwarder's loop mark stops at the first capture that comes back."""
         from urllib.parse import urlsplit
 
         try:
@@ -956,7 +959,9 @@ class HookLab(Configurable):
         except ValueError:
             return None
         mine = self.bound_port if self.bound_port is not None else (self.port or None)
-        if mine is not None and port == mine and (u.hostname == self.host or _this_machine(u.hostname)):
+        if mine is None or port != mine or not u.hostname:
+            return None
+        if u.hostname == self.host or _this_machine(u.hostname) or _reaches(u.hostname, self.host):
             return bin_of(u.path or "/")
         return None
 
@@ -1228,6 +1233,68 @@ def _this_machine(host: str | None) -> bool:
     if mapped is not None:
         ip = mapped
     return ip.is_loopback or ip.is_unspecified
+
+
+#: how long a forward target's host name may take to resolve (``lab.forward`` waits for it)
+_RESOLVE_SECONDS = 1.0
+
+
+def _addresses(host: str, timeout: float = _RESOLVE_SECONDS) -> list[str]:
+    """The addresses ``host`` resolves to, or ``[]`` when that fails or takes longer than
+    ``timeout`` (``getaddrinfo`` has no timeout of its own: it runs in a daemon thread that
+    is left to finish alone)."""
+    import ipaddress
+    import socket
+    import threading
+
+    bare = host.strip("[]").split("%", 1)[0]
+    try:
+        return [str(ipaddress.ip_address(bare))]
+    except ValueError:
+        pass
+    found: list[str] = []
+
+    def look_up() -> None:
+        try:
+            infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+        except (OSError, UnicodeError, ValueError):
+            return
+        found.extend(str(info[4][0]) for info in infos)
+
+    t = threading.Thread(target=look_up, name="hooklab-resolve", daemon=True)
+    t.start()
+    t.join(timeout)
+    return [] if t.is_alive() else list(found)
+
+
+def _is_local(address: str) -> bool:
+    """Whether ``address`` is one of this machine's own (a socket can be bound to it; no
+    packet is sent)."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_DGRAM) as s:
+            s.bind((address, 0))
+    except OSError:
+        return False
+    return True
+
+
+def _reaches(host: str, lab_host: str) -> bool:
+    """Whether a request to ``host`` (a name or an address) on the lab's port reaches the lab
+    bound to ``lab_host``: it resolves to a loopback or unspecified address, to the lab's own
+    address, or (a lab on every interface) to any address of this machine."""
+    import ipaddress
+
+    try:
+        every = not lab_host or ipaddress.ip_address(lab_host.strip("[]")).is_unspecified
+    except ValueError:
+        every = False
+    addresses = _addresses(host)
+    if any(_this_machine(a) or (every and _is_local(a)) for a in addresses):
+        return True
+    return not every and bool(addresses) and not set(addresses).isdisjoint(_addresses(lab_host))
 
 
 def open_lab(db_path: str | os.PathLike[str]) -> HookLab:

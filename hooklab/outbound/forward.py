@@ -20,6 +20,15 @@ sample with ``hooklab.send(..., secret=...)`` then). Requests use
 :func:`hooklab.outbound.sender.http_request`: no redirects, timeouts. With ``workers > 1``
 forwards of one bin may reach the app out of order, as providers' own retries do.
 
+Each forward carries one header more: ``X-Hooklab-Forwarded-By: <16 hex digits>``, a mark of
+this lab and the forwarded bin (a keyed hash under a random key the lab draws when it starts
+forwarding: it says nothing about the lab, and it guards nothing: whoever copies it into a
+delivery only keeps that delivery from being forwarded). A capture that comes
+back to the lab carrying the mark of its own bin (through a host name that resolves to this
+machine, another interface, a proxy) is not forwarded again: its forward is recorded with the
+error ``forward loop: ...``. A delivery then comes back at most once, where one request made
+a thousand captures a second. The app sees the header (and a lab capturing the forward stores it).
+
 The capture is the sender's, so it never steers the request: a path suffix with a dot segment
 however spelled (``..``, ``%2e%2e``, ``..;``, ``..%2f``, ``%252e%252e``, a backslash) is refused
 rather than sent, the target's own query parameters win over the capture's same-named ones, and
@@ -28,8 +37,10 @@ headers hooklab stored as ``[redacted]`` (Jupyter's cookie) are not sent at all.
 
 from __future__ import annotations
 
+import hashlib
 import queue
 import re
+import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -40,8 +51,8 @@ from urllib.parse import unquote, unquote_plus, urlencode, urlsplit
 from ..capture import REDACTED, Capture, ForwardOutcome
 from .sender import ascii_url, http_request
 
-__all__ = ["HOP_BY_HOP", "Forwarder", "ReplayResult", "has_dot_segment", "outgoing", "replay",
-           "target_url"]
+__all__ = ["HOP_BY_HOP", "LOOP_HEADER", "Forwarder", "ReplayResult", "has_dot_segment", "outgoing",
+           "replay", "target_url"]
 
 #: headers that describe one connection, not the message (RFC 9110 section 7.6.1) and are
 #: therefore not forwarded; ``Proxy-*`` headers are dropped too
@@ -50,6 +61,8 @@ HOP_BY_HOP = frozenset({
     "host", "content-length", "expect",
 })
 DEFAULT_TIMEOUT = 10.0
+#: the header a forward carries: the forwarding lab's mark for the bin (see :meth:`Forwarder.mark`)
+LOOP_HEADER = "X-Hooklab-Forwarded-By"
 DEFAULT_QUEUE = 1000
 
 
@@ -151,13 +164,14 @@ class ReplayResult:
         return self.error is None and self.status is not None and self.status < 400
 
 
-def _deliver(capture: Capture, to: str, timeout: float) -> ReplayResult:
+def _deliver(capture: Capture, to: str, timeout: float,
+             extra: list[tuple[str, str]] | None = None) -> ReplayResult:
     start = time.perf_counter()
     url = to
     try:
         url = target_url(capture, to)
         status, reason, headers, body = http_request(
-            capture.method, url, outgoing(capture), capture.body, timeout=timeout
+            capture.method, url, outgoing(capture) + (extra or []), capture.body, timeout=timeout
         )
     except Exception as exc:  # noqa: BLE001 - connection refused, timeout, bad URL, ...
         msg = str(exc) or type(exc).__name__
@@ -186,6 +200,16 @@ class Forwarder:
     ``submit`` only enqueues (bounded; when full the capture is not forwarded and an error is
     recorded), so a failing or slow target never delays capture. Outcomes go to
     ``store.record_forward``. With ``workers > 1`` deliveries may complete out of order.
+
+    Every delivery carries ``X-Hooklab-Forwarded-By: <mark of its bin>`` (:meth:`mark`), and
+    a capture already carrying the mark of its own bin is not sent: it came back through a
+    loop no URL check saw (a name resolving to this machine, a proxy, another lab forwarding it
+    back), and sending it again would store it again without end.
+
+    >>> f = Forwarder(lab.store)
+    >>> f.add("a", "http://127.0.0.1:5000/hook")      # deliveries carry the mark of bin "a"
+    >>> f.looped(Capture(1, None, "POST", "/a", headers=[(LOOP_HEADER, f.mark("a"))]))
+    True
     """
 
     def __init__(self, store: Any, *, workers: int = 4, maxsize: int = DEFAULT_QUEUE,
@@ -195,6 +219,9 @@ class Forwarder:
         self.timeout = timeout
         #: gives a capture back its registered secrets before it is sent (SecretBook.restored)
         self.restore = restore
+        # the key of this forwarder's marks: random, so a sender cannot predict a mark (and so
+        # have a capture refused), and nothing of the lab can be read from one
+        self._key = secrets.token_bytes(16)
         self._targets: dict[str, str] = {}
         self._lock = threading.Lock()
         #: bumped by clear(): what was on its way before is not recorded (a reset lab)
@@ -221,6 +248,24 @@ class Forwarder:
         target_url(Capture(0, None, "POST", f"/{bin}"), to)  # type: ignore[arg-type]
         with self._lock:
             self._targets[bin] = to
+
+    def mark(self, bin: str) -> str:
+        """The value of :data:`LOOP_HEADER` on this forwarder's deliveries from ``bin``: 16 hex
+        digits, one per bin (forwarding ``a`` to this lab's bin ``b``, and ``b`` on to an app, is
+        no loop), different for every lab and every run."""
+        digest = hashlib.blake2s(bin.encode("utf-8", "surrogatepass"), key=self._key,
+                                 digest_size=8)
+        return digest.hexdigest()
+
+    def looped(self, capture: Capture) -> bool:
+        """Whether ``capture`` came from this forwarder's own delivery from its bin (it carries
+        that bin's mark: in a header of its own or among a comma-separated list, as a proxy
+        may fold repeated headers)."""
+        values = capture.header_all(LOOP_HEADER)
+        if not values:
+            return False
+        mine = self.mark(capture.bin)
+        return any(t.strip() == mine for v in values for t in v.split(","))
 
     def remove(self, bin: str) -> None:
         with self._lock:
@@ -272,13 +317,19 @@ class Forwarder:
                 capture, to, gen = item
                 if gen != self._generation:  # (cleared meanwhile: not sent)
                     continue
+                if self.looped(capture):
+                    self._record(capture.id, to, None, None,
+                                 f"forward loop: capture #{capture.id} came back from this lab's "
+                                 f"own forward of bin {capture.bin!r} (it carries {LOOP_HEADER}"
+                                 f" with that bin's mark): not forwarded again", gen)
+                    continue
                 sent = capture
                 if self.restore is not None:
                     try:
                         sent = self.restore(capture)
                     except Exception:  # noqa: BLE001 - sent as stored rather than not at all
                         pass
-                r = _deliver(sent, to, self.timeout)
+                r = _deliver(sent, to, self.timeout, [(LOOP_HEADER, self.mark(capture.bin))])
                 try:  # the target as stored: a restored secret (Meta's verify token in the
                     shown = target_url(capture, to)  # query) never goes into the database
                 except ValueError:
