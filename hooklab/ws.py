@@ -343,20 +343,24 @@ class Recording:
         # the recording's thread)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
-        self._ready = threading.Event()
+        self._stop_asked = False
+        # set when _run is over, result or error in place: what result() waits on. Not
+        # Thread.join()/is_alive(): on Python 3.11 a join interrupted by Ctrl-C marks the thread
+        # stopped while it still runs (CPython gh-90882), and result() found neither
+        self._finished = threading.Event()
         self._result: RecordSummary | None = None
         self._error: BaseException | None = None
         self._thread = threading.Thread(
             target=self._run, args=(url, kwargs), name="hooklab-ws-record", daemon=True
         )
         self._thread.start()
-        self._ready.wait(10)
 
     def _run(self, url: str, kwargs: dict[str, Any]) -> None:
         async def main() -> RecordSummary:
-            self._loop = asyncio.get_running_loop()
             self._stop = asyncio.Event()
-            self._ready.set()
+            self._loop = asyncio.get_running_loop()
+            if self._stop_asked:  # (stop() came before this loop ran: it found no loop to tell)
+                self._stop.set()
             return await record_async(url, stop=self._stop, **kwargs)
 
         try:
@@ -364,14 +368,15 @@ class Recording:
         except BaseException as exc:  # noqa: BLE001 - re-raised by result()
             self._error = exc
         finally:
-            self._ready.set()
+            self._finished.set()
 
     @property
     def done(self) -> bool:
-        return not self._thread.is_alive()
+        return self._finished.is_set()
 
     def stop(self, timeout: float | None = 10.0) -> RecordSummary:
         """Close the connection cleanly and return the summary."""
+        self._stop_asked = True  # (before reading _loop, which _run sets before reading this)
         loop, ev = self._loop, self._stop
         if loop is not None and ev is not None and not loop.is_closed():
             try:
@@ -382,8 +387,7 @@ class Recording:
 
     def result(self, timeout: float | None = None) -> RecordSummary:
         """Wait for the recording to end (``TimeoutError`` if it has not within ``timeout``)."""
-        self._thread.join(timeout)
-        if self._thread.is_alive():
+        if not self._finished.wait(timeout):
             raise TimeoutError(f"recording still running after {timeout} s; call stop()")
         if self._error is not None:
             raise self._error
@@ -437,5 +441,5 @@ def record(
     )
     try:
         return rec.result()
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # (Ctrl-C lands here, in this thread: the recording's goes on)
         return rec.stop()

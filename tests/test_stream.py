@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
 import urllib.request
@@ -675,3 +678,101 @@ def test_an_idle_stream_reads_the_database_once_for_another_process_s_capture(tm
         a.store.query = real
         b.stop()
         a.stop()
+
+
+def test_stop_right_after_start_stops_the_recording(lab: HookLab, echo_url: str) -> None:
+    rec = ws.start_recording(f"{echo_url}/echo/x", send="x", duration=60, lab=lab)
+    summary = rec.stop(timeout=10)  # (maybe before its loop runs: it still sees the stop)
+    assert rec.done and summary.stopped_by == "stopped" and summary.seconds < 10
+    assert rec.result(0) is summary
+
+
+_INTERRUPTED = r"""
+import asyncio, json, os, signal, sys, threading, time
+from tornado import web, websocket
+import hooklab, hooklab.ws
+
+mode = sys.argv[1]
+server_saw = []
+
+
+class Feed(websocket.WebSocketHandler):
+    def open(self):
+        self.write_message('{"hello": 1}')
+
+    def on_message(self, message):
+        if mode == "connected":  # Ctrl-C while a connection is open
+            self.write_message(message)
+            os.kill(os.getpid(), signal.SIGINT)
+        else:  # the server ends it: Ctrl-C between reconnects
+            self.close(4000, "go away")
+
+    def on_close(self):
+        server_saw.append((self.close_code, self.close_reason))
+        if mode == "reconnecting" and len(server_saw) == 1:
+            os.kill(os.getpid(), signal.SIGINT)
+
+
+ready, box = threading.Event(), {}
+
+
+def serve():
+    async def main():
+        srv = web.Application([(r"/feed", Feed)]).listen(0, "127.0.0.1")
+        box["port"] = next(iter(srv._sockets.values())).getsockname()[1]
+        box["loop"], box["stop"] = asyncio.get_running_loop(), asyncio.Event()
+        ready.set()
+        await box["stop"].wait()
+        srv.stop()
+    asyncio.run(main())
+
+
+t = threading.Thread(target=serve, daemon=True)
+t.start()
+assert ready.wait(10)
+lab = hooklab.HookLab(port=0, db=":memory:").start()
+try:
+    t0 = time.monotonic()
+    s = hooklab.ws.record(f"ws://127.0.0.1:{box['port']}/feed", send="hi", duration=60,
+                          reconnect=mode == "reconnecting", max_reconnects=50, lab=lab)
+    seconds = time.monotonic() - t0
+    for _ in range(50):  # (the server's on_close comes after our close frame)
+        if len(server_saw) >= s.connections:
+            break
+        time.sleep(0.1)
+    close_caps = [[c.status, c.header("X-WS-Closed-By")] for c in lab.query(kind="ws", method="CLOSE")]
+    print(json.dumps({"stopped_by": s.stopped_by, "closes": s.closes, "errors": s.errors,
+                      "connections": s.connections, "seconds": seconds,
+                      "close_caps": close_caps,
+                      "server_saw": server_saw}))
+finally:
+    lab.stop()
+    box["loop"].call_soon_threadsafe(box["stop"].set)
+    t.join(10)
+"""
+
+
+@pytest.mark.parametrize("mode, last_close", [
+    ("connected", [1000, "recording finished", "client"]),
+    ("reconnecting", None),  # (in a backoff, or on the next connection: either is 'stopped')
+])
+def test_ctrl_c_returns_the_summary(tmp_path, mode: str, last_close: list | None) -> None:
+    """Ctrl-C (SIGINT, as Jupyter's "interrupt kernel" sends) in ``ws.record`` raised a bare
+    AssertionError on Python 3.11 (an interrupted Thread.join marks the thread stopped while it
+    runs, CPython gh-90882), though the connection was closed. It returns the summary."""
+    script = tmp_path / "interrupted_recording.py"
+    script.write_text(_INTERRUPTED)
+    env = {**os.environ, "PYTHONPATH": os.path.dirname(os.path.dirname(hooklab.__file__))}
+    done = subprocess.run([sys.executable, str(script), mode], capture_output=True, text=True,
+                          timeout=60, env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out["stopped_by"] == "stopped" and out["errors"] == [] and out["seconds"] < 30, out
+    if last_close is not None:
+        assert out["closes"] == [last_close] and out["connections"] == 1, out
+        # (the echo may come after our close frame, and is recorded after CLOSE then)
+        assert out["close_caps"] == [[1000, "client"]], out
+        assert out["server_saw"] == [[1000, "recording finished"]], out
+    else:
+        assert out["connections"] >= 1 and out["closes"][0] == [4000, "go away", "server"], out
+        assert len(out["server_saw"]) == out["connections"], out
