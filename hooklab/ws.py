@@ -88,7 +88,15 @@ def _target_store(store: Any, lab: Any) -> Any:
 def _message(item: Any) -> Message:
     """One message to send: text or bytes as given, a dict as JSON text (as ``hooklab.send``
     sends a payload)."""
-    if isinstance(item, str | bytes):
+    if isinstance(item, str):
+        try:  # (a lone surrogate such as '\ud800' has no UTF-8: refused here, before connecting,
+            # not by write_message once OPEN is recorded, which left the connection cut)
+            item.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ValueError(f"send= text must encode as UTF-8 (WebSocket text messages are "
+                             f"UTF-8): {item!r:.80} does not ({exc.reason} at {exc.start})") from None
+        return item
+    if isinstance(item, bytes):
         return item
     if isinstance(item, bytearray | memoryview):
         return bytes(item)
@@ -418,7 +426,8 @@ def record(
     """Connect to ``url``, send ``send``, record every message both ways; return a summary.
 
     ``send``: a message (text, bytes, or a dict sent as JSON text) or a list of them, sent on
-    every connection. Messages over ``max_message_size`` bytes (16 MiB) end the connection.
+    every connection; text must encode as UTF-8 (``ValueError`` before connecting). Messages
+    over ``max_message_size`` bytes (16 MiB) end the connection.
 
     Stops after ``duration`` seconds, after ``max_messages`` received messages, or when the
     server closes (and reconnects are off or used up), whichever comes first. Blocks the

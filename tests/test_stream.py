@@ -680,6 +680,22 @@ def test_an_idle_stream_reads_the_database_once_for_another_process_s_capture(tm
         a.stop()
 
 
+@pytest.mark.parametrize("send", ["\ud800", ["fine", "x\udcff"], ("a", b"b", "\udfff")])
+def test_text_without_utf8_is_refused_before_connecting(lab: HookLab, echo_url: str, send) -> None:
+    """``send='\\ud800'`` (a lone surrogate) connected, recorded OPEN, then failed with a
+    UnicodeEncodeError, leaving the server a connection cut without a close frame."""
+    for start in (ws.record, ws.start_recording):
+        with pytest.raises(ValueError, match="send= text must encode as UTF-8"):
+            start(f"{echo_url}/echo/x", send=send, duration=5, lab=lab)
+    assert lab.query(kind="ws") == []  # (nothing connected: no OPEN)
+
+
+def test_a_dict_with_a_lone_surrogate_is_sent_as_json_escapes(lab: HookLab, echo_url: str) -> None:
+    summary = ws.record(f"{echo_url}/echo/x", send={"k": "\ud800"}, max_messages=1, lab=lab)
+    assert summary.errors == [] and summary.received == 1
+    assert [c.body for c in lab.query(kind="ws") if c.method == "RECV"] == [b'{"k": "\\ud800"}']
+
+
 def test_stop_right_after_start_stops_the_recording(lab: HookLab, echo_url: str) -> None:
     rec = ws.start_recording(f"{echo_url}/echo/x", send="x", duration=60, lab=lab)
     summary = rec.stop(timeout=10)  # (maybe before its loop runs: it still sees the stop)
