@@ -19,13 +19,15 @@ Every message becomes a capture with ``kind="ws"``: ``method`` is ``"SEND"`` (we
 headers ``X-WS-Opcode`` (1 text, 2 binary, 9 ping, 10 pong), ``X-WS-Connection`` (one id per
 connection), ``X-WS-Seq`` and a ``Content-Type`` (JSON text frames parse into the frame's
 ``json`` column). Connection events are captures too: ``OPEN`` (handshake response headers,
-``status`` 101), ``CLOSE`` (``status`` = close code, 1006 when the connection was cut without a
-close frame; body = reason, ``X-WS-Closed-By``) and
+``status`` 101), ``CLOSE`` (``status`` = close code: 1005 for a close frame without one, 1006 when the
+connection was cut without a close frame, 1009 when a message over ``max_message_size`` made
+hooklab close it; body = reason, ``X-WS-Closed-By``: ``server`` or ``client``, i.e. hooklab) and
 ``ERROR`` (a failed connect; body = the error). Fragmented messages are recorded reassembled.
 
 Reconnects are explicit: with ``reconnect=True`` a connection the *server* ends (or that fails
 to open) is retried up to ``max_reconnects`` times with backoff, each attempt recorded; ``send``
-messages are sent again on every connection (they are usually subscriptions).
+messages are sent again on every connection (they are usually subscriptions). A message over
+``max_message_size`` is not retried: the server would send it again.
 
 Recording runs on its own event loop in a helper thread, so :func:`record` works in a notebook
 whose loop is already running; :func:`start_recording` returns at once with a handle.
@@ -42,7 +44,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tornado import httpclient, websocket
+from tornado import httpclient, httputil, websocket
 
 from .capture import new_record
 
@@ -51,7 +53,7 @@ __all__ = ["DEFAULT_MAX_MESSAGE", "RecordSummary", "Recording", "record", "recor
 
 Message = str | bytes
 #: the largest message recorded by default (hooklab's own ``max_body``); a bigger one ends
-#: the connection (1009 from our side), said in the CLOSE capture
+#: the connection (1009 from our side, ``X-WS-Closed-By: client``), said in the CLOSE capture
 DEFAULT_MAX_MESSAGE = 16 * 1024 * 1024
 
 
@@ -128,6 +130,54 @@ def _ctype(payload: Message) -> str:
         except ValueError:
             pass
     return "text/plain; charset=utf-8"
+
+
+class _Protocol(websocket.WebSocketProtocol13):
+    """Tornado's protocol, noting whose close frame came first.
+
+    Tornado ends a connection with ``close_code`` None alike when the server sent a close frame
+    without a status code, when the server cut the TCP connection, and when Tornado itself
+    closed with 1009 for a message over ``max_message_size``; RFC 6455 calls these 1005, 1006
+    and our own 1009. ``close()`` is where they differ: it sends our close frame first
+    (``closed_first``), echoes the server's (``close_frame_received``), or cleans up after an
+    abort (both flags already set, nothing noted).
+    """
+
+    closed_first: tuple[int | None, str | None] | None = None
+    close_frame_received = False
+
+    def close(self, code: int | None = None, reason: str | None = None) -> None:
+        if not self.server_terminated:  # (our close frame has not gone out yet)
+            if self.client_terminated:
+                self.close_frame_received = True
+            else:
+                self.closed_first = (code, reason)
+        super().close(code, reason)
+
+
+class _Connection(websocket.WebSocketClientConnection):
+    """Tornado's client connection on a :class:`_Protocol`."""
+
+    def get_websocket_protocol(self) -> websocket.WebSocketProtocol:
+        return _Protocol(self, mask_outgoing=True, params=self.params)
+
+
+async def _connect(url: str, headers: dict[str, str] | None, connect_timeout: float,
+                   on_message: Any, max_message_size: int) -> _Connection:
+    """``tornado.websocket.websocket_connect`` on a :class:`_Connection`.
+
+    (websocket_connect cannot be given another connection class, and the protocol must be ours
+    from the handshake on: a greeting, a close frame or a too-big message can be read before
+    the connection is handed to us. The request's defaults are Tornado's, which
+    websocket_connect fills in through a private proxy.)
+    """
+    request = httpclient.HTTPRequest(
+        url, headers=httputil.HTTPHeaders(headers or {}), connect_timeout=connect_timeout,
+        request_timeout=20.0, follow_redirects=False, max_redirects=5, decompress_response=True,
+        proxy_password="", allow_nonstandard_methods=False, validate_cert=True,
+    )
+    conn = _Connection(request, on_message_callback=on_message, max_message_size=max_message_size)
+    return await conn.connect_future
 
 
 class _Recorder:
@@ -264,7 +314,6 @@ async def _one_connection(
     """Record one connection. True when it ended on the server's side (a reconnect candidate)."""
     s = rec.summary
     loop = asyncio.get_running_loop()
-    request = httpclient.HTTPRequest(rec.url, headers=headers or {}, connect_timeout=connect_timeout)
     # messages are recorded as they arrive (a server's greeting before what the client sends;
     # read after the sends, it was recorded after them), the first ones once OPEN is
     arrived: asyncio.Queue[Message | None] = asyncio.Queue()
@@ -279,8 +328,7 @@ async def _one_connection(
         arrived.put_nowait(msg)
 
     try:
-        conn = await websocket.websocket_connect(request, on_message_callback=on_message,
-                                                 max_message_size=max_message_size)
+        conn = await _connect(rec.url, headers, connect_timeout, on_message, max_message_size)
     except Exception as exc:  # noqa: BLE001 - recorded, then maybe retried
         msg = f"{type(exc).__name__}: {exc}"
         s.errors.append(msg)
@@ -289,6 +337,8 @@ async def _one_connection(
         return True
     s.stopped_by = ""
     s.connections += 1
+    proto = conn.protocol  # (conn.close() forgets it)
+    assert isinstance(proto, _Protocol)
     resp = [(k, v) for k, v in conn.headers.get_all()] if conn.headers is not None else []
     rec.add("OPEN", b"", [("X-WS-Attempt", str(attempt)), *resp])
     conn.on_ping = lambda data: rec.frame("RECV", bytes(data), 9)  # type: ignore[method-assign]
@@ -320,14 +370,31 @@ async def _one_connection(
                 break
     except websocket.WebSocketClosedError:
         by_server = True
-    if by_server:  # (no close frame, the connection cut: 1006, as RFC 6455 and browsers say)
-        code = conn.close_code if conn.close_code is not None else 1006
-        reason, closed_by = conn.close_reason or "", "server"
-        if conn.close_code is None:  # (Tornado ends a connection whose message is too big
-            # itself, with no word to its caller, just as a cut looks: both causes are said)
-            s.errors.append(f"connection {attempt + 1} ended without a close frame: cut by the "
-                            f"server, or a message over max_message_size={max_message_size} "
-                            "bytes (raise it to record bigger ones)")
+    if by_server and proto.closed_first is not None:
+        # Tornado closed it itself, for a message over max_message_size (1009): our limit, not
+        # the server's doing, and not retried (the server would send the same message again)
+        by_server = False
+        sent_code, sent_reason = proto.closed_first
+        code, reason, closed_by = sent_code or 1000, sent_reason or "", "client"
+        if code == 1009:
+            s.stopped_by = f"message too big (over max_message_size={max_message_size} bytes)"
+            s.errors.append(f"connection {attempt + 1}: a message over max_message_size="
+                            f"{max_message_size} bytes, closed with 1009 (raise "
+                            "max_message_size to record bigger ones)")
+        else:
+            s.stopped_by = f"closed by hooklab ({code} {reason})".strip()
+    elif by_server:
+        # RFC 6455 7.1.5: a close frame without a status code is 1005; no close frame at all,
+        # the connection cut, is 1006 (as browsers say)
+        closed_by, reason = "server", conn.close_reason or ""
+        if conn.close_code is not None:
+            code = conn.close_code
+        elif proto.close_frame_received:
+            code = 1005
+        else:
+            code = 1006
+            s.errors.append(f"connection {attempt + 1} ended without a close frame (cut by the "
+                            "server)")
     else:
         conn.close(1000, "recording finished")
         code, reason, closed_by = 1000, "recording finished", "client"
@@ -426,8 +493,8 @@ def record(
     """Connect to ``url``, send ``send``, record every message both ways; return a summary.
 
     ``send``: a message (text, bytes, or a dict sent as JSON text) or a list of them, sent on
-    every connection; text must encode as UTF-8 (``ValueError`` before connecting). Messages
-    over ``max_message_size`` bytes (16 MiB) end the connection.
+    every connection; text must encode as UTF-8 (``ValueError`` before connecting). A message
+    over ``max_message_size`` bytes (16 MiB) ends the recording: hooklab closes with 1009.
 
     Stops after ``duration`` seconds, after ``max_messages`` received messages, or when the
     server closes (and reconnects are off or used up), whichever comes first. Blocks the

@@ -193,7 +193,10 @@ class _Drop(websocket.WebSocketHandler):
 
 class _Cut(websocket.WebSocketHandler):
     def on_message(self, message: str | bytes) -> None:
-        self.stream.close()  # (no close frame: the TCP connection ends)
+        # (no close frame: the TCP connection ends. A handler has no .stream: that line cut it
+        # too, by the AttributeError Tornado logs and aborts on)
+        assert self.ws_connection is not None and self.ws_connection.stream is not None
+        self.ws_connection.stream.close()
 
 
 class _Big(websocket.WebSocketHandler):
@@ -201,17 +204,27 @@ class _Big(websocket.WebSocketHandler):
         self.write_message(b"b" * int(message), binary=True)
 
 
+class _Close(websocket.WebSocketHandler):
+    """Closes as the message says: "" a close frame with no status code (``close()``), "1000"
+    a code alone, "4001 bye" a code and a reason."""
+
+    def on_message(self, message: str | bytes) -> None:
+        code, _, reason = str(message).partition(" ")
+        self.close(int(code) if code else None, reason or None)
+
+
 @pytest.fixture
 def echo_url() -> Iterator[str]:
     """A real Tornado WebSocket server (echo at /echo/x, closes at /drop, cuts at /cut, "N" at
-    /big answered with N bytes) in its own thread."""
+    /big answered with N bytes, "code reason" at /close closes so) in its own thread."""
     ready = threading.Event()
     box: dict = {}
 
     def run() -> None:
         async def main() -> None:
             server = web.Application([(r"/echo/.*", _Echo), (r"/drop", _Drop), (r"/cut", _Cut),
-                                      (r"/big", _Big)], websocket_max_message_size=64 << 20
+                                      (r"/big", _Big), (r"/close", _Close)],
+                                     websocket_max_message_size=64 << 20
                                      ).listen(0, "127.0.0.1")
             box["port"] = next(iter(server._sockets.values())).getsockname()[1]
             box["loop"], box["stop"] = asyncio.get_running_loop(), asyncio.Event()
@@ -537,7 +550,7 @@ def test_a_message_up_to_hooklabs_own_limit_is_recorded(lab: HookLab, echo_url: 
     assert len(recv) == 1 and recv[0].body == b"b" * n
     # a bigger one than asked for: said, with what to do
     summary = ws.record(big_url, send="3000", max_message_size=2000, duration=30, lab=lab)
-    assert summary.received == 0 and summary.closes == [(1006, "", "server")]
+    assert summary.received == 0 and summary.closes == [(1009, "message too big", "client")]
     assert len(summary.errors) == 1 and "max_message_size=2000 bytes" in summary.errors[0]
     summary = ws.record(big_url, send="2000", max_message_size=2000, max_messages=1, lab=lab)
     assert summary.received == 1 and summary.errors == []
@@ -678,6 +691,39 @@ def test_an_idle_stream_reads_the_database_once_for_another_process_s_capture(tm
         a.store.query = real
         b.stop()
         a.stop()
+
+
+@pytest.mark.parametrize("path, send, kwargs, close, error, stopped_by", [
+    # a close frame without a status code (Tornado's close(), no arguments) was recorded as a
+    # cut, 1006 and an error: RFC 6455 says 1005, a clean close by the server
+    ("/close", "", {}, (1005, "", "server"), None, "server closed"),
+    ("/close", "1000", {}, (1000, "", "server"), None, "server closed"),
+    ("/close", "4001 bye", {}, (4001, "bye", "server"), None, "server closed"),
+    ("/cut", "x", {}, (1006, "", "server"), "ended without a close frame (cut by the server)",
+     "server closed"),
+    # a message over max_message_size: Tornado (hooklab's side) closes with 1009; it was said to
+    # be the server's 1006, and reconnect=True fetched the same message 3 times more
+    ("/big", "3000", {"max_message_size": 2000}, (1009, "message too big", "client"),
+     "a message over max_message_size=2000 bytes, closed with 1009",
+     "message too big (over max_message_size=2000 bytes)"),
+])
+@pytest.mark.parametrize("reconnect", [False, True])
+def test_how_a_connection_ended_is_said_as_rfc_6455_says(
+        lab: HookLab, echo_url: str, path: str, send: str, kwargs: dict, close: tuple,
+        error: str | None, stopped_by: str, reconnect: bool) -> None:
+    by_server = close[2] == "server"
+    summary = ws.record(echo_url + path, send=send, duration=30, lab=lab, reconnect=reconnect,
+                        max_reconnects=1, **kwargs)
+    tries = 2 if reconnect and by_server else 1  # (our own limit is not retried)
+    assert (summary.connections, summary.reconnects) == (tries, tries - 1)
+    assert summary.closes == [close] * tries
+    assert len(summary.errors) == (0 if error is None else tries), summary.errors
+    for i, said in enumerate(summary.errors):  # (one per connection, saying what happened)
+        assert said.startswith(f"connection {i + 1}") and error is not None and error in said, said
+    assert summary.stopped_by == ("gave up after 1 reconnects" if tries == 2 else stopped_by)
+    closes = [c for c in lab.query(kind="ws") if c.method == "CLOSE"]
+    assert [(c.status, c.header("X-WS-Close-Code"), c.header("X-WS-Closed-By"), c.body)
+            for c in closes] == [(close[0], str(close[0]), close[2], close[1].encode())] * tries
 
 
 @pytest.mark.parametrize("send", ["\ud800", ["fine", "x\udcff"], ("a", b"b", "\udfff")])
