@@ -304,6 +304,43 @@ def test_stalled_bodies_make_room_in_the_budget(lab: HookLab, env: dict[str, obj
     assert lab.store.count() == 1  # (nothing of the stalled ones stored)
 
 
+def test_a_whole_body_waiting_for_the_lab_is_no_stalled_upload(
+        lab: HookLab, env: dict[str, object]) -> None:
+    """A complete webhook waiting for the lab's answer (a ``delay=`` rule, a slow commit) kept
+    its bytes in the budget with a last byte that never moved: when others' bodies filled the
+    budget, it got "408 the request body stalled" though the lab had stored it (the sender's
+    retry a duplicate), and the Jupyter log "Cannot write() after finish()" (ninth attacker)."""
+    lab.respond("slowapp", status=200, body={"ok": True}, delay=4)
+    port = int(str(env["port"]))
+    waiting, other = _path(lab, "slowapp"), _path(lab, "other")
+    got: dict[str, bytes] = {}
+
+    def deliver() -> None:
+        with socket.create_connection(("127.0.0.1", port), timeout=20) as s:
+            s.sendall(f"POST {waiting} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 11\r\n"
+                      "Connection: close\r\n\r\n".encode() + b'{"real":1}\n')
+            got["answer"] = recv_until_close(s, 20)
+
+    sender = threading.Thread(target=deliver, daemon=True)
+    sender.start()
+    time.sleep(2.5)  # (the whole body arrived; its answer is 1.5 s away)
+    full, part = 16 * 1024 * 1024, 16 * 1024 * 1024 - 4096
+    head = f"POST {other} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {full}\r\n\r\n".encode()
+    uploads = []
+    try:
+        for _ in range(5):  # the fifth does not fit: room is looked for
+            s = socket.create_connection(("127.0.0.1", port), timeout=10)
+            uploads.append(s)
+            s.sendall(head + b"x" * part)
+        sender.join(20)
+    finally:
+        for s in uploads:
+            s.close()
+    answer = got.get("answer", b"")
+    assert status(answer) == 200, answer[:200]
+    assert lab.wait(1, bin="slowapp", timeout=10)[0].body == b'{"real":1}\n'
+
+
 def _fake_ngrok(monkeypatch: pytest.MonkeyPatch) -> None:
     """``ingress.tunnel`` without ngrok: the in-process relay, reached on its local port."""
     import sys

@@ -118,8 +118,10 @@ class _InFlight:
         self.holders: set[RelayHandler] = set()
 
     def make_room(self, now: float) -> None:
-        """Refuse (408) every body holding bytes that got none for :data:`STALL_SECONDS`."""
-        for h in [h for h in self.holders if now - h.last_byte >= STALL_SECONDS]:
+        """Refuse (408) every body holding bytes that got none for :data:`STALL_SECONDS` and
+        is not complete (a whole body waiting for the lab's answer has not stalled: the lab
+        may have stored it, and a 408 would make its sender send it again)."""
+        for h in [h for h in self.holders if not h.body_done and now - h.last_byte >= STALL_SECONDS]:
             h._stalled()
 
 
@@ -490,6 +492,8 @@ class RelayHandler(web.RequestHandler):
             raise web.HTTPError(502, reason="the lab is not answering (stopped?)") from None
         finally:
             client.close()
+        if self._finished:  # (answered meanwhile: a timeout of this handler's own)
+            return
         self._answer(response)
 
     async def _check_lab(self, client: SimpleAsyncHTTPClient, t: Target, host: str) -> None:
