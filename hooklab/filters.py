@@ -55,6 +55,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
+from encodings import aliases as _aliases
+from encodings import normalize_encoding
 from numbers import Integral
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
@@ -305,17 +307,22 @@ def _declared_text(ctype: str) -> bool:
     if kind.startswith("text/") or any(t in kind for t in _TEXT_TYPES):
         return True
     charset = re.search(r"charset\s*=\s*[\"']?([\w.:-]+)", ctype)
-    # (a charset names text, but for the bytes-to-bytes codecs Python knows by those names;
-    # by name, not codecs.lookup: that imports the codec's module, on the server's thread)
-    return charset is not None and charset.group(1).lower().replace("-", "_") not in _NOT_TEXT
+    if charset is None:
+        return False
+    # a charset Python has a text codec for (``charset=binary``, made-up names: not text).
+    # By its name in Python's table of aliases, not codecs.lookup: that imports the codec's
+    # module, and this runs on the server's and the writer's threads
+    name = normalize_encoding(charset.group(1)).lower()
+    name = _aliases.aliases.get(name, name)
+    return name in _TEXT_CODECS and name not in _NOT_TEXT
 
 
-#: Python's bytes-to-bytes codecs and their aliases: no text charsets
-_NOT_TEXT = frozenset({
-    "base64", "base64_codec", "base_64", "bz2", "bz2_codec", "hex", "hex_codec", "quopri",
-    "quopri_codec", "quotedprintable", "quoted_printable", "rot13", "rot_13", "uu", "uu_codec",
-    "zip", "zlib", "zlib_codec",
-})
+#: Python's bytes-to-bytes codecs (no text charsets), by their module names
+_NOT_TEXT = frozenset({"base64_codec", "bz2_codec", "hex_codec", "quopri_codec", "rot_13",
+                       "uu_codec", "zlib_codec"})
+#: the codecs Python's alias table names (every text codec it ships but a few rare ones)
+_TEXT_CODECS = frozenset(_aliases.aliases.values()) | {
+    "utf_8", "ascii", "latin_1", "utf_16", "utf_32", "cp1252"}
 #: the codecs :func:`_wide_text` decodes with (``json.detect_encoding``'s names)
 WIDE_CODECS = ("utf-16", "utf-16-be", "utf-16-le", "utf-32", "utf-32-be", "utf-32-le")
 

@@ -93,6 +93,15 @@ def test_search_finds_no_words_in_binary_bodies(searched, needle: str) -> None:
     (b"caf\xe9", "application/vnd.x; charset=windows-1252", True),
     (b"caf\xe9", "application/vnd.x; charset=base64", False),  # (not a text charset)
     (b"caf\xe9", "application/vnd.x; charset=nonsense", False),
+    # (the review: judged by name, unknown names and charset=binary were text, and a 200 KB
+    # random body gave 189,500 characters of junk words)
+    (b"\x89PNG\r\n\x1a\n\xff", "image/png; charset=binary", False),  # (as file --mime says)
+    (b"caf\xe9", "application/octet-stream; charset=x-nonsense", False),
+    (b"caf\xe9", "application/vnd.x; charset=zlib", False),
+    (b"caf\xe9", "application/vnd.x; charset=hex", False),
+    (b"caf\xe9", 'application/vnd.x; charset="ISO-8859-1"', True),
+    (b"caf\xe9", "application/vnd.x; charset=latin1", True),
+    (b"\x82\xa0", "application/vnd.x; charset=Shift_JIS", True),
     (b"ab\xc3", None, False),  # (a cut character ends the whole body: not UTF-8)
 ])
 def test_is_text(body: bytes, ctype: str | None, text: bool) -> None:
