@@ -458,7 +458,16 @@ def test_control_and_bidi_characters_are_made_visible():
     ("a\u2028b\u2029c", "a\\u2028b\\u2029c"),  # line / paragraph separators
     ("\ufff9a\ufffab\ufffb", "\\ufff9a\\ufffab\\ufffb"),  # interlinear annotation
     ("ok\U000e0041\U000e007f", "ok\\U000e0041\\U000e007f"),  # tags: "ASCII smuggling"
-    ("\U000e0080 \U0001f600 \u00e9", "\U000e0080 \U0001f600 \u00e9"),  # drawn: kept
+    ("\U000e0080", "\\U000e0080"),  # (a tag block's unassigned code point: ignorable too)
+    ("\U0001f600 \u00e9 \u65e5", "\U0001f600 \u00e9 \u65e5"),  # drawn: kept
+    # (ninth attacker: the rest of Default_Ignorable_Code_Point drew nothing, and a run of
+    # variation selectors after "ok" hid 46 bytes)
+    ("\u3164x\uffa0\u115f\u1160", "\\u3164x\\uffa0\\u115f\\u1160"),  # Hangul fillers
+    ("a\u034fb\u17b4c\u180bd\u180fe", "a\\u034fb\\u17b4c\\u180bd\\u180fe"),
+    ("a\U0001d173b\U0001bca0c\U00013430d\ufff0e", "a\\U0001d173b\\U0001bca0c\\U00013430d\\ufff0e"),
+    ("ok\ufe03\ufe05\ufe02\U000e0141", "ok\ufe03\\ufe05\\ufe02\\U000e0141"),  # a run: escaped
+    ("\ufe0fstart", "\\ufe0fstart"),  # (nothing to vary)
+    ("\u2764\ufe0f \u845b\U000e0100", "\u2764\ufe0f \u845b\U000e0100"),  # emoji, CJK variant
 ])
 def test_format_characters_that_hide_or_reorder_text_are_made_visible(text: str, shown: str) -> None:
     """Found by a review of the stream page's twin of ``visible()``: the Arabic letter mark,

@@ -31,12 +31,18 @@
   // LEFT OVERRIDE) displays "evil" as "live" and "\u202e0001" as "1000", ZWSP/BOM are unseen.
   // The multi-line set keeps tab, LF and CR: a body's layout, a header's tab (a one-line cell
   // draws each as a space).
-  // (also soft hyphen, Arabic letter mark, word joiner and invisible operators, deprecated
-  // format controls, interlinear annotation, line/paragraph separators and tag characters)
-  var HIDDEN = "\\u00ad\\u061c\\u180e\\u200b-\\u200f\\u2028-\\u202e\\u2060-\\u2064\\u2066-\\u206f" +
-               "\\ufeff\\ufff9-\\ufffb\\u{e0000}-\\u{e007f}";
-  var INVISIBLE = new RegExp("[\\x00-\\x1f\\x7f-\\x9f" + HIDDEN + "]", "gu");
-  var INVISIBLE_ML = new RegExp("[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f" + HIDDEN + "]", "gu");
+  // (also the rest of Unicode's Default_Ignorable_Code_Point set, the Arabic letter mark,
+  // interlinear annotation, Egyptian format controls, line/paragraph separators and tag
+  // characters; a variation selector at the start or after another one: a run of them
+  // hides bytes after a visible character, one alone writes an emoji or CJK variant)
+  var HIDDEN = "\\u00ad\\u034f\\u061c\\u115f\\u1160\\u17b4\\u17b5\\u180b-\\u180f\\u200b-\\u200f" +
+               "\\u2028-\\u202e\\u2060-\\u206f\\u3164\\ufeff\\uffa0\\ufff0-\\ufffb" +
+               "\\u{13430}-\\u{1343f}\\u{1bca0}-\\u{1bca3}\\u{1d173}-\\u{1d17a}" +
+               "\\u{e0000}-\\u{e00ff}\\u{e01f0}-\\u{e0fff}";
+  var VS = "\\ufe00-\\ufe0f\\u{e0100}-\\u{e01ef}";
+  var VS_RUN = "|(?:^|(?<=[" + VS + "]))[" + VS + "]";
+  var INVISIBLE = new RegExp("[\\x00-\\x1f\\x7f-\\x9f" + HIDDEN + "]" + VS_RUN, "gu");
+  var INVISIBLE_ML = new RegExp("[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f" + HIDDEN + "]" + VS_RUN, "gu");
 
   function visible(text, multiline) {
     return text.replace(multiline ? INVISIBLE_ML : INVISIBLE, function (ch) {

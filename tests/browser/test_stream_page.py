@@ -212,6 +212,9 @@ HOSTILE = [
     ("deprecated-format", "a\u206ab\u206fc"),
     ("interlinear", "\ufff9a\ufffab\ufffb"),
     ("tag-characters", "ok\U000e0001\U000e0041\U000e0042\U000e007f"),
+    ("default-ignorables", "\u3164x\uffa0\u115f\u034fy\u17b4\u180b\U0001d173\U0001bca0\U00013430"),
+    ("variation-selector-run", "ok\ufe03\ufe05\ufe02\U000e0141\U000e0100 end"),
+    ("emoji-and-cjk-variants", "\u2764\ufe0f love \u845b\U000e0100"),
     ("plain", "plain text, ü and 日本"),
 ]
 
