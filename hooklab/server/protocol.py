@@ -41,19 +41,21 @@ last answer once the client has that answer (the kernel's queue is empty: closin
 queued lets the client's next bytes reset it away), else the upload stalled longest, with no
 byte of its body for :data:`STALL_SECONDS` (answered 408: ``limit`` connections each sending a
 head and one byte held every place for the 60 s body timeout), else the one whose client has
-left its answers untaken longest, answers written :data:`STALL_SECONDS` ago still in the
-transport's buffer or the kernel's queue (reset, counted as a 408: one address pipelining
-body-less requests on connections with a one-byte receive window and reading none of the
-answers held every place until the 120 s idle timeout, which a byte read now and then put off;
-what is judged is whether the old answers all left, so taking a few bytes of them changes
-nothing). A request being answered, an upload whose body moves, a client taking its answers,
-and a stream, are never closed for it. When none can go, the new one is answered 503 with
-``Retry-After`` at once (a few at a time; more are closed unanswered), rather than left
-unaccepted: a sender waiting in the listen queue gets nothing until its own timeout, one told
-503 retries later, and neither takes a descriptor. One peer address other than this host's own
-(an IPv6 /64 counts as one) may be sending at most :func:`peer_limit` request bodies at once (a
-sixteenth of the limit): one more request is answered 503 when its head is read, so bodies sent
-a byte now and then from one address cannot take every place either.
+left its answers untaken longest: answers have waited in the transport's buffer or the
+kernel's queue for :data:`STALL_SECONDS`, and since then the client has taken less than 64 KiB
+of them (:data:`_TAKE_BYTES`), or less than all if fewer were waiting (reset, counted as a 408:
+one address pipelining body-less requests on connections with a one-byte receive window and
+reading none of the answers held every place until the 120 s idle timeout, which a byte read
+now and then put off; a one-byte window, or a byte read now and then, cannot take that much,
+while a client downloading a big answer, even at 32 KB/s, does). A request being answered, an
+upload whose body moves, a client taking its answers, and a stream, are never closed for it.
+When none can go, the new one is answered 503 with ``Retry-After`` at once (a few at a time;
+more are closed unanswered), rather than left unaccepted: a sender waiting in the listen queue
+gets nothing until its own timeout, one told 503 retries later, and neither takes a descriptor.
+One peer address other than this host's own (an IPv6 /64 counts as one) may be sending at most
+:func:`peer_limit` request bodies at once (a sixteenth of the limit): one more request is
+answered 503 when its head is read, so bodies sent a byte now and then from one address cannot
+take every place either.
 
 ``/_hooklab/`` (JSON API, page, WebSocket stream) is a Tornado application, served through
 Tornado's public delegate interfaces: :meth:`tornado.web.Application.start_request` gets each
@@ -127,6 +129,14 @@ MAX_CONNECTIONS = 8192
 #: it (a webhook sender reads its answer as soon as it comes): past it, when every connection
 #: is busy, its connection is closed (reset) for a new one.
 STALL_SECONDS = 2.0
+#: what a client must take of its waiting answers (or all of them, if less was waiting) within
+#: :data:`STALL_SECONDS` to count as taking them. Judged by progress, not by whether every byte
+#: written by then has left: a 15 MiB answer is written at once, and a client reading it at a
+#: steady 3 MB/s was reset as "not reading" halfway through. Reading a byte now and then, or
+#: through a one-byte receive window (the kernel's smallest buffer holds about 2 KiB), takes
+#: far less; 64 KiB is the largest window TCP has without scaling, and 32 KB/s is slow even on
+#: a poor link.
+_TAKE_BYTES = 64 * 1024
 #: where the kernel does not say what it still has to send (not Linux), a connection
 #: lingering after its last answer is taken to have delivered it after this many seconds
 LINGER_OUT_SECONDS = 2.0
@@ -525,9 +535,11 @@ class CaptureProtocol(asyncio.Protocol):
         self.upload_peer: str | None = None  # the peer_key its upload is counted under
         self.last_byte = 0.0  # when the body being received last had a byte
         self.sent = 0  # bytes of answers written to the transport, in all
-        #: while in ``Connections.unread``: the client has not taken all of the first
-        #: ``unread_upto`` bytes of ``sent``, written by ``unread_since`` (see _note_unread)
-        self.unread_upto: int | None = None
+        #: while in ``Connections.unread``: at ``unread_since`` the client had taken
+        #: ``unread_from`` bytes of ``sent`` and answers were waiting; it has not taken
+        #: ``unread_need`` more since (see _note_unread)
+        self.unread_from: int | None = None
+        self.unread_need = 0
         self.unread_since = 0.0
 
     def _new_parser(self) -> httptools.HttpRequestParser:
@@ -1252,17 +1264,19 @@ class Connections:
         answer has reached the client (the kernel has nothing of it left to send: closing with
         it queued could reset it away); the upload stalled longest, with no byte for
         :data:`STALL_SECONDS` (answered 408); the connection whose client has left its answers
-        untaken longest, for :data:`STALL_SECONDS` (reset: see :meth:`_unread_one`). Why not
-        stop accepting instead: a sender left in the listen queue waits, answered by nobody,
-        until its own timeout (GitHub's is 10 s), and the queue is full within one burst; a 503
-        with ``Retry-After`` is answered in microseconds and retried by the senders that retry.
+        untaken longest, for :data:`STALL_SECONDS` (taking less than 64 KiB of them meanwhile;
+        reset: see :meth:`_unread_one`). Why not stop accepting instead: a sender left in the
+        listen queue waits, answered by nobody, until its own timeout (GitHub's is 10 s), and
+        the queue is full within one burst; a 503 with ``Retry-After`` is answered in
+        microseconds and retried by the senders that retry.
         Idle connections go first because a webhook sender that keeps its connection open
         between deliveries opens a new one when it finds it closed, while a request being
         received or answered would be lost; a stalled upload is the exception, since no real
         sender's body stops: without it, ``limit`` connections each sending a head and one byte
         of body held every place for the 60 s body timeout. So is a client that does not take
         its answers: a real sender reads its answer as it comes, and one address's connections
-        each holding pipelined answers it never read took every place.
+        each holding pipelined answers it never read took every place. A client downloading
+        a big answer steadily stays: what counts is what it took, not whether all is out.
         """
         conns = self.conns
         conns.add(conn)
@@ -1350,11 +1364,13 @@ class Connections:
 
     def _unread_one(self) -> CaptureProtocol | None:
         """The connection whose client has left answers untaken longest, for at least
-        :data:`STALL_SECONDS` (``unread`` is in that order): answers written that long ago are
-        still in the transport's buffer or the kernel's queue, however much of them it took
-        since (a client reading a byte now and then is not taking its answers). None if
-        there is none. Where the kernel does not say what it still holds (not Linux), only
-        answers still in the transport's buffer count."""
+        :data:`STALL_SECONDS` (``unread`` is in that order): answers were waiting for it in
+        the transport's buffer or the kernel's queue that long ago, and it has not taken
+        64 KiB (:data:`_TAKE_BYTES`) of them since, or all of them if fewer were waiting
+        (checked again now: the mark is from a sweep). A client reading a byte now and then
+        is not taking its answers; one downloading a big answer is, however long it takes
+        at 32 KB/s or more. None if there is none. Where the kernel does not say what it
+        still holds (not Linux), only answers still in the transport's buffer count."""
         unread = self.unread
         now = self.now()
         found = None
@@ -1363,13 +1379,13 @@ class Connections:
             if n >= _SCAN or now - conn.unread_since < STALL_SECONDS:
                 break  # (in the order they were seen waiting: the rest are more recent)
             t = conn.transport
-            upto = conn.unread_upto
-            if t is None or conn.detached or conn not in self.conns or upto is None:
+            start = conn.unread_from
+            if t is None or conn.detached or conn not in self.conns or start is None:
                 stale.append(conn)
                 continue
             waiting = _waiting(conn, t.get_write_buffer_size(), _kernel_unsent(t))
-            if conn.sent - waiting >= upto:  # taken since the sweep: not stuck
-                conn.unread_upto = None
+            if conn.sent - waiting - start >= conn.unread_need:  # taking them: not stuck
+                conn.unread_from = None  # (marked afresh by the next sweep if still waiting)
                 stale.append(conn)
                 continue
             found = conn
@@ -1378,21 +1394,27 @@ class Connections:
             del unread[conn]
         if found is not None:
             del unread[found]
-            found.unread_upto = None
+            found.unread_from = None
         return found
 
     def _note_unread(self, conn: CaptureProtocol, waiting: int, now: float) -> None:
-        """At a sweep: whether ``conn``'s client has taken what was waiting for it when it
-        was last seen waiting (then it is out of ``unread``), and if answers wait now, the
-        mark to judge it by: the bytes written so far, waiting since at most now. What is
-        judged is whether those bytes all left, not whether some did: a client taking a few
-        bytes now and then keeps its oldest answers waiting all the same."""
-        upto = conn.unread_upto
-        if upto is not None and conn.sent - waiting >= upto:
-            conn.unread_upto = upto = None
+        """At a sweep: whether ``conn``'s client has taken enough of what was waiting for it
+        when it was marked -- 64 KiB (:data:`_TAKE_BYTES`), or all of it if less was waiting
+        -- (then it is out of ``unread``), and if answers wait now, a new mark to judge it by:
+        what it has taken so far, and how much it must take next, from now. Judged by what it
+        took, not by whether every byte written by the mark has left: a big answer is written
+        at once, and a client downloading 15 MiB at 3 MB/s took seconds to empty the queue
+        though it was plainly taking its answer (it was reset halfway). Not by whether any
+        byte moved either: a client taking a byte now and then, or through a one-byte window,
+        takes neither 64 KiB nor the few KiB of pipelined answers it lets wait."""
+        start = conn.unread_from
+        taken = conn.sent - waiting
+        if start is not None and taken - start >= conn.unread_need:
+            conn.unread_from = start = None
             self.unread.pop(conn, None)
-        if upto is None and waiting > 0:
-            conn.unread_upto = conn.sent
+        if start is None and waiting > 0:
+            conn.unread_from = taken
+            conn.unread_need = min(_TAKE_BYTES, waiting)
             conn.unread_since = now
             self.unread[conn] = None
 

@@ -22,6 +22,9 @@ pipelined body-less requests (captures, or ``/_hooklab/health``, which needs no 
 one-byte receive window and never read the answers: neither idle once delivered nor stalled
 uploads, they held every place for the 120 s idle timeout, and a byte read now and then put
 that off. Now a connection whose answers have waited ``STALL_SECONDS`` unread makes room.
+Then a client downloading a 15 MiB body at a steady 3 MB/s was reset by that rule, its answer
+not all out 2 s after a sweep saw it waiting: now what counts is what a client took since
+(64 KiB, or all that was waiting), not whether everything written by then has left.
 """
 
 from __future__ import annotations
@@ -760,5 +763,122 @@ def test_connections_whose_answers_go_unread_make_room_for_webhooks(kind, loop, 
     finally:
         stop.set()
         for s in hogs + socks:
+            s.close()
+        lab.stop()
+
+
+BIG_ANSWER = bytes(range(256)) * (15 * 4096)  # 15 MiB, every byte's place recognisable
+#: clients downloading a big answer at a bounded steady rate, with the receive window the
+#: system gives (SO_RCVBUF default): how the answer is asked for, bytes per read, bytes/s
+TAKING = {
+    "a capture's 15 MiB body from the API, 32 KiB reads at 3 MB/s": ("api", 32 * 1024, 3e6),
+    "a rule's 15 MiB answer to a webhook, 256 KiB reads at 3 MB/s": ("rule", 256 * 1024, 3e6),
+}
+
+
+def _download(port: int, request: bytes, chunk: int, rate: float, out: dict) -> None:
+    """Send ``request`` and read the answer until the server closes, never faster than
+    ``rate`` bytes a second (and 20 s at most): ``out`` gets the bytes and any error."""
+    data = bytearray()
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+            s.sendall(request)
+            start = time.monotonic()
+            out["start"] = start
+            while time.monotonic() - start < 20:
+                got = s.recv(chunk)
+                if not got:
+                    break
+                data += got
+                ahead = len(data) / rate - (time.monotonic() - start)
+                if ahead > 0:  # (a steady reader: no faster than rate, on average)
+                    time.sleep(ahead)
+    except OSError as exc:
+        out["error"] = repr(exc)
+    out["data"] = bytes(data)
+    out["end"] = time.monotonic()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="127.0.0.2 is loopback on Linux")
+@pytest.mark.parametrize("kind", TAKING)
+def test_a_client_downloading_a_big_answer_steadily_keeps_its_place(kind, loop, tmp_path):
+    """An outside attacker found a client downloading a 15 MiB body at a steady 3 MB/s reset
+    as 'answers not read' when every place was busy: all written at once, the answer had not
+    all left STALL_SECONDS after a sweep marked it. What counts now is what the client took
+    since (64 KiB, or all that was waiting), which a reader through a one-byte window, or a
+    byte now and then, cannot take (the table above still has them reset)."""
+    from hooklab.server.protocol import STALL_SECONDS
+
+    how, chunk, rate = TAKING[kind]
+    lab = hooklab.HookLab(port=0, db=str(tmp_path / "h.sqlite3"), max_connections=4)
+    lab.respond("big", body=BIG_ANSWER)
+    lab.start()
+    srv = lab.server
+    socks: list[socket.socket] = []
+    stop = threading.Event()
+    try:
+        if how == "api":
+            with _connect(srv.port, b"POST /stored HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                          b"Content-Length: %d\r\n\r\n%s" % (len(BIG_ANSWER), BIG_ANSWER)) as s:
+                assert _answer(s)[0] == 200
+            [stored] = lab.wait(1, bin="stored")
+            request = (f"GET /_hooklab/api/captures/{stored.id}/body HTTP/1.1\r\n"
+                       f"Host: 127.0.0.1\r\nAuthorization: token {lab.api_token}\r\n"
+                       "Connection: close\r\n\r\n").encode()
+        else:
+            request = b"POST /big HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 2" \
+                      b"\r\n\r\n{}"
+        out: dict = {}
+        reader = threading.Thread(target=_download, args=(srv.port, request, chunk, rate, out),
+                                  daemon=True)
+        reader.start()
+        deadline = time.monotonic() + 5
+        while "start" not in out and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert "start" in out
+        # every other place: uploads from another host whose bodies keep coming (never closed)
+        uploads = [_connect_from("127.0.0.2", srv.port, _upload(100, b"", "/moving"))
+                   for _ in range(3)]
+        socks += uploads
+
+        def drip() -> None:  # a byte of each body every 0.5 s, 60 at most
+            for _ in range(60):
+                if stop.wait(0.5):
+                    return
+                for u in uploads:
+                    u.sendall(b"m")
+
+        dripper = threading.Thread(target=drip, daemon=True)
+        dripper.start()
+        deadline = time.monotonic() + 3
+        while srv.open_connections < 4 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert srv.open_connections == 4
+        # new connections all through the download, well past STALL_SECONDS and a sweep:
+        # none can take the downloader's place (nor an upload's), so each gets 503 -- until
+        # the lab has sent all of the answer and closed its side (the client still reading
+        # what its kernel holds): then that place is free, and the next ones get 200
+        statuses, refused_until = [], 0.0
+        deadline = time.monotonic() + 25
+        while reader.is_alive() and time.monotonic() < deadline:
+            with _webhook_from("127.0.0.3", srv.port, "/knock") as s:
+                statuses.append(_status(s))
+            if statuses[-1] == 503:
+                refused_until = time.monotonic()
+            time.sleep(0.25)
+        reader.join(5)
+        head, _, body = out["data"].partition(b"\r\n\r\n")
+        assert out.get("error") is None, (out.get("error"), len(out["data"]))
+        assert head.startswith(b"HTTP/1.1 200 OK") and body == BIG_ANSWER, (head, len(body))
+        refused = statuses.count(503)
+        assert statuses == [503] * refused + [200] * (len(statuses) - refused), statuses
+        assert refused_until - out["start"] > STALL_SECONDS + 1.5, "over too soon to tell"
+        assert srv.refused == {503: refused}  # (no 408: nothing was reset)
+        assert all(not _closed(u) for u in uploads)
+        knocked = len(statuses) - refused  # (each 200 was stored first: no more than that)
+        assert len(lab.wait(knocked, bin="knock", timeout=5) if knocked else []) == knocked
+    finally:
+        stop.set()
+        for s in socks:
             s.close()
         lab.stop()
