@@ -495,6 +495,16 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _database_error(args: argparse.Namespace, exc: Exception) -> str:
+    """One line for an SQLite error met while reading ``--db`` (e.g. "database is locked":
+    another connection holds it beyond SQLite's busy wait), naming the file."""
+    db = getattr(args, "db", None)
+    text = f"{db!r}: {exc}" if db else str(exc)
+    if "locked" in str(exc) or "busy" in str(exc):
+        text += " (another program holds a lock on it: try again once it is done)"
+    return text
+
+
 class _Stopped(BaseException):
     """SIGTERM or SIGHUP: unwinds like Ctrl-C, so an export's temporary file is removed and
     the store closed (the default action ended the process where it stood)."""
@@ -578,6 +588,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``hooklab`` command."""
+    import sqlite3
+
     from .store.store import StoreError
 
     args = build_parser().parse_args(argv)
@@ -613,6 +625,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 128 + exc.signum
     except (StoreError, FileNotFoundError) as exc:
         print(f"hooklab: {exc}", file=sys.stderr)
+        return 1
+    except sqlite3.Error as exc:  # (export, replay: a raw traceback, after the busy wait)
+        print(f"hooklab: {_database_error(args, exc)}", file=sys.stderr)
         return 1
     except (LookupError, ValueError) as exc:  # e.g. no capture with that id, a bad --since
         print(f"hooklab: {exc.args[0] if exc.args else exc}", file=sys.stderr)

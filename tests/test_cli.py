@@ -890,3 +890,74 @@ def test_serve_says_what_it_refused_and_health_counts_it(tmp_path) -> None:
     assert len(lines) + skipped == 33 and len(lines) <= 22 and skipped >= 10, lines
     assert lines[-1].startswith("hooklab: refused POST /big from 127.0.0.1: 413 payload too large")
     assert health["refused"] == {"400": 31, "413": 2}, health
+
+
+def _live_store_of(path: str, n: int) -> None:
+    """``n`` captures stored one by one, as a serving lab stores them (searchable at once;
+    :func:`_store_of`'s bulk import leaves the search index to be built later, by a writer
+    that then waits for the lock too)."""
+    from hooklab.store import CaptureStore
+
+    store = CaptureStore(path)
+    for i in range(n):
+        store.add({"method": "POST", "path": "/b", "body": b'{"n": %d}' % i})
+    store.flush()
+    store.close()
+
+
+class _WriteLock:
+    """Another connection in the middle of a write transaction on ``db`` (as a ``sqlite3``
+    shell after ``BEGIN IMMEDIATE``): it holds the write lock; readers are not blocked."""
+
+    def __init__(self, db: str) -> None:
+        import sqlite3
+
+        self.con = sqlite3.connect(db, isolation_level=None)
+        self.con.execute("BEGIN IMMEDIATE")
+
+    def __enter__(self) -> _WriteLock:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.con.execute("ROLLBACK")
+        self.con.close()
+
+
+@pytest.mark.parametrize("fmt,lines", [("csv", 4), ("jsonl", 3), ("har", None)])
+def test_an_export_reads_a_database_another_connection_is_writing(tmp_path, fmt, lines) -> None:  # type: ignore[no-untyped-def]
+    """``hooklab export`` of a database a ``sqlite3`` shell held in ``BEGIN IMMEDIATE`` waited
+    out SQLite's 5 s busy timeout and crashed with a traceback ("database is locked"): the
+    export's flush opened a write transaction although nothing was queued. An export reads:
+    it is written while the lock is held."""
+    db = str(tmp_path / "c.sqlite3")
+    _live_store_of(db, 3)
+    with _WriteLock(db):
+        r = run("export", "--db", db, "--format", fmt, timeout=60)
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    if lines is None:
+        assert len(json.loads(r.stdout)["log"]["entries"]) == 3
+    else:
+        assert len(r.stdout.splitlines()) == lines  # (CSV: the header and 3 rows)
+
+
+def test_a_replay_reads_a_database_another_connection_is_writing(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    db = str(tmp_path / "c.sqlite3")
+    _live_store_of(db, 2)
+    with _WriteLock(db), Target() as t:
+        r = run("replay", "--db", db, "--id", "1", "--id", "2", "--to", t.url, timeout=60)
+        t.wait(2)
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    assert [line.split(" in ")[0] for line in r.stdout.splitlines()] == ["#1 -> 200", "#2 -> 200"]
+
+
+def test_an_export_that_must_write_to_a_locked_database_is_one_line(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A first Parquet export writes the database's export name into it: with the write lock
+    held elsewhere SQLite gives up after its busy wait, said in one line, not a traceback
+    ending in sqlite3.OperationalError."""
+    db = str(tmp_path / "c.sqlite3")
+    _live_store_of(db, 2)
+    with _WriteLock(db):
+        r = run("export", "--db", db, "--format", "parquet", "-o", str(tmp_path / "pq"), timeout=60)
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+    assert r.stderr.startswith(f"hooklab: {db!r}: database is locked") and r.stderr.count("\n") == 1
+    assert run("export", "--db", db, "--format", "parquet", "-o", str(tmp_path / "pq")).returncode == 0

@@ -484,3 +484,27 @@ def test_a_new_database_is_private_whatever_was_prepared_at_its_path(tmp_path) -
             opened.stop()
     finally:
         os.umask(old)
+
+
+@pytest.mark.parametrize("durability", ["full", "normal"])
+def test_a_flush_with_nothing_queued_leaves_a_locked_database_alone(tmp_path, durability):
+    """``flush()`` sent a marker through the writer, which opened a write transaction for
+    it: with another connection in ``BEGIN IMMEDIATE`` (a ``sqlite3`` shell) an export, which
+    starts with a flush, waited 5 s and failed with "database is locked" although it only
+    reads. With nothing queued it returns at once; with captures queued it still waits for
+    them (and their WAL sync) before returning."""
+    db = str(tmp_path / "c.sqlite3")
+    lab = HookLab(db=db, durability=durability)
+    lab.store.add_sync(rec(body=b'{"n": 1}'))
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        lab.store.flush()  # (raised "database is locked" after SQLite's 5 s busy wait)
+        assert lab.export(str(tmp_path / "out.jsonl"), fmt="jsonl") == 1  # (a user's export)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    futures = [lab.store.add(rec(body=b"%d" % i)) for i in range(200)]
+    lab.store.flush()
+    assert all(f.done() for f in futures) and lab.store.count() == 201
+    lab.stop()

@@ -643,7 +643,7 @@ class CaptureStore:
                 with self._room:
                     self._importing -= 1
                 if not self._closed and self._failed is None:
-                    self.flush()  # wakes the writer: it catches up from here
+                    self._through_writer()  # wakes the writer: it catches up from here
 
     def _control(self, item: dict[str, Any]) -> Any:
         fut: Future[Any] = Future()
@@ -1874,9 +1874,36 @@ class CaptureStore:
     def flush(self, timeout: float = 30.0) -> None:
         """Wait until everything queued so far is committed (a barrier: after a failed WAL
         sync too, where the captures themselves carry the error; an export starts with it).
-        A read-only store has nothing queued: it returns at once."""
+        A read-only store has nothing queued: it returns at once.
+
+        With nothing queued it returns at once too, without touching the database: every
+        write queued before was committed, synced and answered (the queue's count falls only
+        then), so there is nothing to wait for. A marker sent through the writer opened a
+        write transaction for it, and an export of a database another connection held the
+        write lock of (a ``sqlite3`` shell in ``BEGIN IMMEDIATE``) failed after the busy
+        timeout with "database is locked", where a reader is not blocked at all.
+
+        >>> store = CaptureStore(":memory:")
+        >>> fut = store.add({"method": "POST", "path": "/github", "body": b"{}"})
+        >>> store.flush()                        # waits for that capture's commit
+        >>> fut.done(), store.count()
+        (True, 1)
+        >>> store.flush()                        # nothing queued: returns at once
+        >>> store.close()
+        """
         if self._closed or self.readonly:
             return
+        with self._room:  # (counted from before an item is queued until it is answered)
+            if not self._queued:
+                return
+        self._through_writer(timeout)
+
+    def _through_writer(self, timeout: float = 30.0) -> None:
+        """Send a marker through the writer and wait until it has passed: everything queued
+        before it is committed, and a writer that was waiting for work looks again at what
+        it has to catch up on (the end of an import: :meth:`flush` with nothing queued no
+        longer wakes it, and the search index of an import was then built only when the next
+        capture came)."""
         fut: Future[Capture] = Future()
         self._enqueue(None, fut, None, timeout=timeout)
         fut.result(timeout)
