@@ -439,9 +439,14 @@ def _send(args: argparse.Namespace) -> int:
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from .core import open_lab
+    from .capture import Capture
+    from .outbound.forward import target_url
 
-    lab = open_lab(args.db)
+    # a --to that is no http(s) URL is the command's mistake, said once before anything is
+    # sent (exit 2), as lab.forward() refuses it; it was "#1 -> error: ValueError: ..." per
+    # id with exit 1, as if the app had failed
+    target_url(Capture(0, None, "POST", "/replay"), args.to)  # type: ignore[arg-type]
+    lab = _open_to_read(args.db)
     bad = 0
     try:
         caps = [lab.get(cid) for cid in args.id]  # (an unknown id: nothing is sent)
@@ -458,19 +463,23 @@ def _replay(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from .core import open_lab
     from .export import export
 
-    lab = open_lab(args.db)
+    # "-o -" is standard output, as "send --secret-file -" is standard input (it wrote a
+    # file named "-"); a Parquet export is a folder of files, which no stream can hold
+    to_stdout = not args.output or args.output == "-"
+    if args.format == "parquet" and to_stdout:
+        raise SystemExit("hooklab export --format parquet needs -o FOLDER"
+                         + (" (a folder of files: it cannot go to standard output)"
+                            if args.output else ""))
+    lab = _open_to_read(args.db)
     try:
-        if args.format == "parquet" and not args.output:
-            raise SystemExit("hooklab export --format parquet needs -o FOLDER")
         since = None
         if args.since:
             from .filters import from_query
 
             since = from_query({"since": args.since}.get)["since"]
-        out: Any = args.output
+        out: Any = None if to_stdout else args.output
         if not out:  # a data file is UTF-8 whatever the terminal's encoding (HAR, JSON Lines)
             out = sys.stdout
             if hasattr(sys.stdout, "buffer"):
@@ -481,18 +490,35 @@ def _export(args: argparse.Namespace) -> int:
         try:
             n = export(lab.store, out, fmt=args.format, since=since)
         finally:
-            if out is not sys.stdout and not args.output:
+            if out is not sys.stdout and to_stdout:
                 try:
                     out.flush()
                 finally:
                     out.detach()  # (stdout itself stays open)
     finally:
         lab.stop()
-    if args.output:
+    if not to_stdout:
         from .capture import n_captures
 
         print(f"wrote {n_captures(n)} to {args.output}", file=sys.stderr)
     return 0
+
+
+def _open_to_read(db: str) -> Any:
+    """The lab over ``db`` for ``export`` and ``replay``, which only read it: a file that
+    is not there, or is empty (no database was ever written into it), is refused alike
+    (``FileNotFoundError``). Opening an empty file made a database of it (69,632 bytes,
+    mode 0600), so that a command that reads changed its input."""
+    import os
+
+    from .core import open_lab
+
+    if db != ":memory:" and os.path.isfile(db) and os.path.getsize(db) == 0:
+        wal = db + "-wal"  # (a database whose pages are all still in its WAL is not empty)
+        if not (os.path.isfile(wal) and os.path.getsize(wal) > 0):
+            raise FileNotFoundError(f"no capture database at {db!r} (the file is empty); "
+                                    "it was left untouched")
+    return open_lab(db)
 
 
 def _database_error(args: argparse.Namespace, exc: Exception) -> str:

@@ -961,3 +961,65 @@ def test_an_export_that_must_write_to_a_locked_database_is_one_line(tmp_path) ->
     assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
     assert r.stderr.startswith(f"hooklab: {db!r}: database is locked") and r.stderr.count("\n") == 1
     assert run("export", "--db", db, "--format", "parquet", "-o", str(tmp_path / "pq")).returncode == 0
+
+
+@pytest.mark.parametrize("command", [
+    ["export", "--format", "csv"],
+    ["export", "--format", "jsonl", "-o", "{tmp}/out.jsonl"],
+    ["export", "--format", "parquet", "-o", "{tmp}/pq"],
+    ["replay", "--id", "1", "--to", "http://127.0.0.1:9/x"],
+], ids=["export-csv", "export-jsonl-to-file", "export-parquet", "replay"])
+def test_reading_an_empty_file_is_refused_and_leaves_it_as_it_was(tmp_path, command) -> None:  # type: ignore[no-untyped-def]
+    """``export --db EMPTY_FILE`` exited 0 and made the 0-byte file a 69,632-byte database of
+    mode 0600, while a missing file was refused: a command that reads changed its input."""
+    empty = tmp_path / "empty.sqlite3"
+    empty.touch()
+    os.chmod(empty, 0o644)
+    r = run(command[0], "--db", str(empty), *[a.format(tmp=tmp_path) for a in command[1:]])
+    assert r.returncode == 1 and r.stdout == "" and "Traceback" not in r.stderr, r.stderr
+    assert r.stderr == f"hooklab: no capture database at {str(empty)!r} (the file is empty); " \
+                       "it was left untouched\n"
+    assert empty.stat().st_size == 0 and (empty.stat().st_mode & 0o777) == 0o644
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.sqlite3"]  # (no -wal, no export)
+
+
+@pytest.mark.parametrize("fmt,check", [
+    ("jsonl", lambda out: [json.loads(line)["id"] for line in out.splitlines()] == [1, 2]),
+    ("csv", lambda out: len(out.splitlines()) == 3 and out.startswith("id,")),
+    ("har", lambda out: len(json.loads(out)["log"]["entries"]) == 2),
+])
+def test_export_dash_o_dash_is_standard_output(tmp_path, fmt, check) -> None:  # type: ignore[no-untyped-def]
+    """``-o -`` wrote a file named "-" ("wrote 2 captures to -"); it is standard output, as
+    ``send --secret-file -`` is standard input."""
+    db = str(tmp_path / "c.sqlite3")
+    _live_store_of(db, 2)
+    r = subprocess.run([EXE, "export", "--db", db, "--format", fmt, "-o", "-"], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=60, env=ENV)
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    assert check(r.stdout), r.stdout
+    assert not (tmp_path / "-").exists()
+
+
+def test_a_parquet_export_to_standard_output_is_refused(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    db = str(tmp_path / "c.sqlite3")
+    _live_store_of(db, 2)
+    r = subprocess.run([EXE, "export", "--db", db, "--format", "parquet", "-o", "-"], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=60, env=ENV)
+    assert r.returncode == 1 and r.stdout == "" and "Traceback" not in r.stderr, r.stderr
+    assert r.stderr == ("hooklab export --format parquet needs -o FOLDER (a folder of files: it "
+                        "cannot go to standard output)\n")
+    assert not (tmp_path / "-").exists()
+
+
+@pytest.mark.parametrize("to", [
+    "notaurl", "ftp://127.0.0.1/x", "http://", "127.0.0.1:5000/webhook", "file:///etc/passwd", "",
+])
+def test_a_replay_target_that_is_no_url_is_refused_before_anything_is_sent(tmp_path, to) -> None:  # type: ignore[no-untyped-def]
+    """``replay --to notaurl`` said "#1 -> error: ValueError: ..." for each id and exited 1, as
+    if the app had answered 5xx; a usage mistake is one line and exit 2, before any send."""
+    db = str(tmp_path / "c.sqlite3")
+    _live_store_of(db, 2)
+    r = run("replay", "--db", db, "--id", "1", "--id", "2", "--to", to)
+    assert r.returncode == 2 and r.stdout == "" and "Traceback" not in r.stderr, r.stderr
+    assert r.stderr.startswith("hooklab: forward/replay target must be an http(s) URL, got ")
+    assert r.stderr.count("\n") == 1
