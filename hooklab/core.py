@@ -520,6 +520,8 @@ class HookLab(Configurable):
 
     @observe("port", "host", "max_body")
     def _restart_on_change(self, change: Any) -> None:
+        if change["old"] == change["new"]:  # (a change undone under hold_trait_notifications,
+            return  # which reports the pair as one change: nothing moved)
         if change["name"] == "max_body" and self.server is not None:
             self.server.max_body = int(change["new"])
             ingress.refresh(self)  # the relay and tunnels enforce the limit too

@@ -289,6 +289,7 @@ def _start(magics: Any, lab: Any, args: Any) -> None:
     given = {k: getattr(args, k) for k in ("port", "host", "db") if getattr(args, k) is not None}
     before = {k: getattr(new, k) for k in given}
     was_serving = lab is not None and lab.is_running
+    bound = lab.bound_port if was_serving else None  # (port=0 picked it: URLs given out name it)
     try:
         if was_serving:
             lab.stop_serving()  # (a new --db moves the lab to that file: HookLab.db)
@@ -306,9 +307,30 @@ def _start(magics: Any, lab: Any, args: Any) -> None:
                 setattr(new, k, v)
         if was_serving:
             with contextlib.suppress(ServerError, OSError):
-                new.start()
+                _serve_again(new, bound)
         raise UsageError(f"%hooklab start: {exc}") from None
     print(new.status_line())
+
+
+def _serve_again(lab: Any, port: int | None) -> None:
+    """Start ``lab`` again on ``port``, the one it listened on, its ``port`` setting kept as
+    it was. A lab started with ``port=0`` (or moved past a taken port) came back from a failed
+    ``%hooklab start`` on another port: every URL handed out (``lab.url_for(...)``, a
+    sender's config) stopped working.
+
+    The setting is given the bound port only while the server starts, under
+    ``hold_trait_notifications``: the change and its undoing reach the observers as one
+    change to the same value, which restarts nothing."""
+    asked = lab.port
+    if port is None or port == asked:
+        lab.start()
+        return
+    with lab.hold_trait_notifications():
+        lab.port = port
+        try:
+            lab.start()
+        finally:
+            lab.port = asked
 
 
 def _configured(shell: Any) -> Any:

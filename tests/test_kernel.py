@@ -441,3 +441,29 @@ def test_filter_magics_take_verified_and_several_values(tmp_path):
             k.run("%hooklab df --verified maybe")
         assert "UsageError" in str(err.value) and "verified= takes True or False" in str(err.value)
         assert "--verified true|false" in k.run("%hooklab --help")
+
+
+def test_a_failed_start_keeps_the_port_that_port_0_picked(tmp_path):
+    """``%hooklab start --port 0`` then a start that fails (``--db`` in a folder that cannot
+    exist) raised UsageError, as it should, but the lab came back on a new port: the URLs
+    handed out stopped working, although a failed start "leaves the lab as it was"."""
+    with Kernel(tmp_path) as k:
+        k.run("%config HookLab.db = 'c.sqlite3'\n%load_ext hooklab")
+        k.run("%hooklab start --port 0")
+        url = k.run("import hooklab; lab = hooklab.lab(); print(lab.url)").strip()
+        assert url.startswith("http://127.0.0.1:"), url
+        for bad, says in [
+            ("%hooklab start --db /proc/nope/x.sqlite3", "%hooklab start:"),
+            ("%hooklab start --port 99999", "should not be greater than 65535"),
+            ("%hooklab start --host 999.1.1.1", "%hooklab start:"),
+            ("%hooklab start --port 0 --db /proc/nope/x.sqlite3", "%hooklab start:"),
+        ]:
+            with pytest.raises(CellExecutionError) as err:
+                k.run(bad)
+            assert "UsageError" in str(err.value) and says in str(err.value), bad
+            out = k.run("print(lab.url, lab.port, lab.is_running, lab.db)")
+            assert out.strip() == f"{url} 0 True c.sqlite3", (bad, out)
+            assert post(f"{url}/still", b"1")[0] == 200, bad
+        out = k.run("print(len(lab.wait(4, bin='still', timeout=30)))")
+        assert out.strip() == "4", out
+        k.run("%unload_ext hooklab")
