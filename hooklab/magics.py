@@ -254,10 +254,13 @@ class HookLabMagics(Magics):
         timeout: float | None = 30.0
         m = re.match(r"--timeout(?:\s+|=)(\S+)\s*", rest)
         if m:
-            try:
-                timeout = float(m.group(1))
+            from .explore.sql import check_timeout
+
+            try:  # (nan ran with no limit, -1 "stopped after -1 s": refused before it runs)
+                timeout = check_timeout(float(m.group(1)))
             except ValueError:
-                raise UsageError(f"%hooklab sql: --timeout takes seconds, not {m.group(1)!r}") from None
+                raise UsageError(f"%hooklab sql: --timeout takes seconds above 0, not "
+                                 f"{m.group(1)!r}") from None
             rest = rest[m.end():]
         if cell is not None and rest:
             raise UsageError("%%hooklab sql takes only --timeout SECONDS; the query goes in the cell")

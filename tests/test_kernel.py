@@ -467,3 +467,19 @@ def test_a_failed_start_keeps_the_port_that_port_0_picked(tmp_path):
         out = k.run("print(len(lab.wait(4, bin='still', timeout=30)))")
         assert out.strip() == "4", out
         k.run("%unload_ext hooklab")
+
+
+def test_sql_magic_refuses_a_timeout_that_is_no_time_limit(tmp_path):
+    """``%%hooklab sql --timeout nan`` ran with no time limit and ``--timeout -1`` said
+    "stopped after -1 s": a UsageError now, before the query runs."""
+    with Kernel(tmp_path) as k:
+        k.run("%config HookLab.port = 0\n%config HookLab.db = ':memory:'\n%load_ext hooklab")
+        for bad in ("nan", "-1", "0", "inf", "-inf", "1e300"):
+            with pytest.raises(CellExecutionError) as err:
+                k.run(f"%%hooklab sql --timeout {bad}\nSELECT count(*) AS n FROM captures")
+            assert "UsageError" in str(err.value), bad
+            assert f"--timeout takes seconds above 0, not '{bad}'" in str(err.value), bad
+            assert "Traceback" not in str(err.value), bad
+        out = k.run("%%hooklab sql --timeout 5\nSELECT count(*) AS n FROM captures")
+        assert out.split() == ["n", "0", "0"], out
+        k.run("%unload_ext hooklab")

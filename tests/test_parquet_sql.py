@@ -227,3 +227,16 @@ def test_a_key_written_with_escapes_is_found_on_both_engines(tmp_path, body, pat
     on_parquet = hooklab.open(str(tmp_path / "ds")).sql(query, [path])["v"].tolist()
     for got in (on_sqlite, on_parquet):
         assert got[0] == want and pd.isna(got[1]), got  # (int == float is exact in Python)
+
+
+@pytest.mark.parametrize("timeout,error", [
+    (float("nan"), ValueError), (-1, ValueError), (0, ValueError), (float("inf"), ValueError),
+    (1e300, ValueError), (True, TypeError),
+], ids=["nan", "minus-1", "zero", "inf", "1e300", "bool"])
+def test_parquet_sql_refuses_a_timeout_that_is_no_time_limit(opened, timeout, error) -> None:  # type: ignore[no-untyped-def]
+    """``timeout=nan`` and ``timeout=-1`` both ran a DuckDB query with no limit (its timer
+    went off before the query began): refused before the query runs, as on SQLite."""
+    lab, _ = opened
+    with pytest.raises(error, match=r"^timeout must be a number of seconds"):  # (a count that
+        lab.sql("SELECT count(*) AS n FROM range(300000000)", timeout=timeout)  # ends, in ~1 s)
+    assert lab.sql("SELECT count(*) AS n FROM captures")["n"].tolist() == [2]

@@ -241,3 +241,32 @@ def test_received_at_of_any_time_an_import_takes(tmp_path: Path, stamp: str, sho
             [1] if shown < "1970" else [])
     finally:
         lab.stop()
+
+
+#: counts to 2,000,000 in about a second: a timeout that set no limit lets it finish
+_COUNTING = ("WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r WHERE i < 2000000) "
+             "SELECT count(*) AS n FROM r")
+
+
+@pytest.mark.parametrize("timeout,error", [
+    (float("nan"), ValueError),  # ran with no limit: no time is past NaN
+    (-1, ValueError),  # "stopped after -1 s"
+    (0, ValueError),
+    (-0.0, ValueError),
+    (float("inf"), ValueError),  # (None says no limit)
+    (float("-inf"), ValueError),
+    (1e300, ValueError),  # (past what a timer can wait)
+    (True, TypeError),
+    ("5", TypeError),
+    ([5], TypeError),
+], ids=["nan", "minus-1", "zero", "minus-zero", "inf", "minus-inf", "1e300", "bool", "text", "list"])
+def test_a_timeout_that_is_no_time_limit_is_refused_before_the_query_runs(
+        filled: HookLab, timeout: Any, error: type[Exception]) -> None:
+    with pytest.raises(error, match=r"^timeout must be a number of seconds"):
+        filled.sql(_COUNTING, timeout=timeout)
+    assert filled.sql("SELECT count(*) AS n FROM captures")["n"].tolist() == [4]
+
+
+@pytest.mark.parametrize("timeout", [None, 60, 60.0, 1e-9 + 60])
+def test_a_timeout_of_seconds_or_none_runs_the_query(filled: HookLab, timeout: Any) -> None:
+    assert filled.sql(_COUNTING, timeout=timeout)["n"].tolist() == [2_000_000]

@@ -26,13 +26,18 @@ Read-only, checked in three independent ways: only one statement that starts wit
 an SQLite authorizer refuses anything that would write, attach, vacuum, start a transaction or
 call a dangerous function; and the database is opened read-only (``mode=ro`` and
 ``PRAGMA query_only``). A refused statement raises :class:`ReadOnlyError` and changes nothing.
-Queries stop after ``timeout`` seconds (default 30) with :class:`TimeoutError`.
+Queries stop after ``timeout`` seconds (default 30) with :class:`TimeoutError`; ``None`` sets
+no limit, and a timeout that is not a number above 0 is refused (``ValueError``) before the
+query runs (:func:`check_timeout`).
 """
 
 from __future__ import annotations
 
+import math
+import numbers
 import re
 import sqlite3
+import threading
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -48,6 +53,7 @@ __all__ = [
     "VIEW_SQL",
     "ReadOnlyError",
     "check_statement",
+    "check_timeout",
     "run_duckdb",
     "run_sql",
 ]
@@ -192,6 +198,31 @@ def _decode(b: bytes) -> str:
     return b.decode("utf-8", "replace")
 
 
+def check_timeout(timeout: object) -> float | None:
+    """``timeout`` of :func:`run_sql` and :func:`run_duckdb` as seconds: ``None`` (no limit)
+    or a finite number above 0. Anything else is refused before a query runs: NaN ran with
+    no limit at all (no time is past it), ``-1`` and ``0`` stopped the query at its first
+    step ("stopped after -1 s"), infinity is what ``None`` says, and a bool or a text is no
+    number of seconds (``TypeError``).
+
+    >>> check_timeout(5), check_timeout(None)
+    (5.0, None)
+    >>> check_timeout(float("nan"))
+    Traceback (most recent call last):
+    ...
+    ValueError: timeout must be a number of seconds above 0 (None: no limit), not nan
+    """
+    if timeout is None:
+        return None
+    if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real):
+        raise TypeError(f"timeout must be a number of seconds (None: no limit), not {timeout!r}")
+    seconds = float(timeout)
+    if not (math.isfinite(seconds) and 0 < seconds <= threading.TIMEOUT_MAX):
+        raise ValueError(
+            f"timeout must be a number of seconds above 0 (None: no limit), not {timeout!r}")
+    return seconds
+
+
 def run_sql(
     db: sqlite3.Connection,
     query: str,
@@ -207,9 +238,10 @@ def run_sql(
     """
     import pandas as pd
 
+    timeout = check_timeout(timeout)
     check_statement(query)
     refused: list[str] = []
-    deadline = None if timeout is None else time.monotonic() + float(timeout)
+    deadline = None if timeout is None else time.monotonic() + timeout
     old_factory = db.text_factory
     have = {r[0] for r in db.execute("SELECT name FROM pragma_table_info('captures')")}
     # databases written before the handshake column existed are read as they are
@@ -320,6 +352,7 @@ def run_duckdb(
 
     duckdb = duckdb_module()
     try:
+        timeout = check_timeout(timeout)  # (in the try: the connection is closed after)
         if isinstance(query, str) and len(query) > MAX_DUCKDB_QUERY:
             raise ReadOnlyError(f"lab.sql takes a query of at most {MAX_DUCKDB_QUERY:,} "
                                 f"characters on a Parquet dataset, not {len(query):,} (DuckDB "
@@ -350,9 +383,7 @@ def run_duckdb(
                                 "(use SELECT, WITH, VALUES, FROM, DESCRIBE or EXPLAIN)")
         timer = None
         if timeout is not None:
-            import threading
-
-            timer = threading.Timer(float(timeout), con.interrupt)
+            timer = threading.Timer(timeout, con.interrupt)
             timer.daemon = True
             timer.start()
         try:
