@@ -631,7 +631,7 @@ class HookLab(Configurable):
         >>> lab.wait(1, since=2, timeout=0.1)                # none newer than #2 yet
         Traceback (most recent call last):
         ...
-        TimeoutError: waited 0.1 s for 1 capture(s) matching since=2; 0 matched (2 captures in total at http://127.0.0.1:...); newest captures: #2 POST /github issues.opened, #1 POST /stripe payment_intent.succeeded
+        TimeoutError: waited 0.1 s for 1 capture(s) matching since=2; 0 matched (2 captures in total at http://127.0.0.1:...); newest captures: #2 POST /github issues.opened, #1 POST /stripe payment_intent.succeeded (verified=True)
         """
         store = self.store
         store.count(**filters)  # validate filters before waiting
@@ -652,12 +652,13 @@ class HookLab(Configurable):
 
     def _newest(self) -> str:
         """The newest ten captures, one short label each, for a failure message (captured
-        text is hostile: only visible characters reach test reports)."""
-        return ", ".join(  # (a sender's megabyte path: cut)
-            f"#{c.id} {printable(c.method, 20)} {printable(c.path, 120)} "
-            f"{printable(c.event_type or '', 120)}".strip()
-            for c in self.store.query(limit=10, newest_first=True)
-        ) or "none"
+        text is hostile: only visible characters reach test reports). A capture whose
+        signature was checked says how that came out, and why it failed: a failed
+        ``wait(verified=True)`` or ``assert_received(count=0, verified=False)`` is about
+        that, and the message listed the capture without it (a debugger was needed to read
+        ``verify_reason``, which the lab knew)."""
+        return ", ".join(
+            _label(c) for c in self.store.query(limit=10, newest_first=True)) or "none"
 
     def assert_received(self, count: int | None = None, **filters: Any) -> list[Capture]:
         """Assert captures matching ``filters`` arrived (exactly ``count`` if given); returns
@@ -668,7 +669,7 @@ class HookLab(Configurable):
         >>> lab.assert_received(bin="github")
         Traceback (most recent call last):
         ...
-        AssertionError: expected at least 1 capture(s) matching bin='github', got 0; newest captures: #1 POST /stripe payment_intent.succeeded
+        AssertionError: expected at least 1 capture(s) matching bin='github', got 0; newest captures: #1 POST /stripe payment_intent.succeeded (verified=True)
         """
         caps = self.store.query(**filters)
         if (count is None and not caps) or (count is not None and len(caps) != count):
@@ -1297,6 +1298,20 @@ def _reaches(host: str, lab_host: str) -> bool:
     if any(_this_machine(a) or (every and _is_local(a)) for a in addresses):
         return True
     return not every and bool(addresses) and not set(addresses).isdisjoint(_addresses(lab_host))
+
+
+def _label(c: Capture) -> str:
+    """``#12 POST /orders payment_intent.succeeded (verified=False: signature mismatch: ...)``:
+    a capture in a failure message, every part cut (a sender's megabyte path) and escaped;
+    the check's outcome when one ran, with its reason (but a passed check's ``ok``)."""
+    label = (f"#{c.id} {printable(c.method, 20)} {printable(c.path, 120)} "
+             f"{printable(c.event_type or '', 120)}").strip()
+    reason = "" if c.verified and c.verify_reason == "ok" else (c.verify_reason or "")
+    if c.verified is not None:
+        label += f" (verified={c.verified}" + (f": {printable(reason, 160)})" if reason else ")")
+    elif reason:  # (no verdict, yet something to say)
+        label += f" (not verified: {printable(reason, 160)})"
+    return label
 
 
 def open_lab(db_path: str | os.PathLike[str]) -> HookLab:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
 from importlib.metadata import entry_points
+
+import pytest
 
 TESTS = '''
 import urllib.request
@@ -160,3 +164,121 @@ def test_each_test_gets_a_lab_as_made_whatever_the_last_one_did(tmp_path) -> Non
     r = _pytest_project(tmp_path, "test_isolation.py", ISOLATION)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "11 passed" in r.stdout and "error" not in r.stdout.lower(), r.stdout
+
+
+SIGNED = '''
+import hashlib, hmac, json, time, urllib.request
+
+import pytest
+
+
+def _post(url, secret=None, ts=None):
+    body = json.dumps({"id": "evt_1", "type": "payment_intent.succeeded", "object": "event"}).encode()
+    headers = {"Content-Type": "application/json"}
+    if secret is not None:
+        ts = int(time.time()) if ts is None else ts
+        sig = hmac.new(secret.encode(), b"%d." % ts + body, hashlib.sha256).hexdigest()
+        headers["Stripe-Signature"] = f"t={ts},v1={sig}"
+    urllib.request.urlopen(urllib.request.Request(url, data=body, headers=headers), timeout=10)
+
+
+def test_wait_wrong_secret(hooklab_server):
+    hooklab_server.secret("orders", "whsec_test", provider="stripe")
+    _post(hooklab_server.url_for("orders"), "whsec_WRONG")
+    hooklab_server.wait(1, bin="orders", verified=True, timeout=0.5)
+
+
+def test_assert_wrong_secret(hooklab_server):
+    hooklab_server.secret("orders", "whsec_test", provider="stripe")
+    _post(hooklab_server.url_for("orders"), "whsec_WRONG")
+    hooklab_server.assert_received(count=0, verified=False)
+
+
+def test_assert_stale(hooklab_server):
+    hooklab_server.secret("orders", "whsec_test", provider="stripe")
+    _post(hooklab_server.url_for("orders"), "whsec_test", ts=int(time.time()) - 3600)
+    hooklab_server.assert_received(count=0, verified=False)
+
+
+def test_assert_no_provider(hooklab_server):
+    hooklab_server.secret("any", "s3cret-value")
+    _post(hooklab_server.url_for("any"))
+    hooklab_server.assert_received(count=0, verified=False)
+
+
+def test_assert_right_secret(hooklab_server):
+    hooklab_server.secret("orders", "whsec_test", provider="stripe")
+    _post(hooklab_server.url_for("orders"), "whsec_test")
+    hooklab_server.assert_received(bin="elsewhere")
+
+
+def test_assert_unchecked(hooklab_server):
+    _post(hooklab_server.url_for("plain"))
+    hooklab_server.assert_received(bin="elsewhere")
+'''
+
+
+@pytest.fixture(scope="module")
+def signed_failures(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """One pytest run of :data:`SIGNED` (every test fails): test name -> its ``E`` lines."""
+    tmp = tmp_path_factory.mktemp("signed")
+    r = _pytest_project(tmp, "test_signed.py", textwrap.dedent(SIGNED))
+    assert "6 failed" in r.stdout, r.stdout + r.stderr
+    said: dict[str, str] = {}
+    name = ""
+    for line in r.stdout.splitlines():
+        m = re.match(r"_+ (test_\w+) _+$", line)
+        if m:
+            name = m.group(1)
+        elif line.startswith("E ") and name:
+            said[name] = said.get(name, "") + line[1:].strip() + "\n"
+    return said
+
+
+@pytest.mark.parametrize("test,shown", [
+    ("test_wait_wrong_secret", r"0 matched .*newest captures: #\d+ POST /orders payment_intent\."
+     r"succeeded \(verified=False: signature mismatch: was the body re-serialised\? "),
+    ("test_assert_wrong_secret", r"got 1; newest captures: #\d+ POST /orders payment_intent\."
+     r"succeeded \(verified=False: signature mismatch: was the body re-serialised\? "),
+    ("test_assert_stale", r"#\d+ POST /orders payment_intent\.succeeded \(verified=False: "
+     r"timestamp 36\d\d s older than tolerance 300 s \(the signature itself matches\)\)"),
+    ("test_assert_no_provider", r"#\d+ POST /any \(verified=False: unknown provider: .*"
+     r"give the bin a provider: "),
+    ("test_assert_right_secret", r"#\d+ POST /orders payment_intent\.succeeded \(verified=True\)$"),
+    ("test_assert_unchecked", r"newest captures: #\d+ POST /plain$"),
+], ids=["wait-wrong-secret", "assert-wrong-secret", "stale-timestamp", "no-provider",
+        "verified", "no-check"])
+def test_a_failure_message_says_how_each_listed_capture_was_verified(
+        signed_failures: dict[str, str], test: str, shown: str) -> None:
+    """A failed ``wait(verified=True)`` or ``assert_received(count=0, verified=False)`` (the
+    README's pattern) listed the capture without saying its check failed, nor why
+    (``verify_reason``): a debugger was needed to learn what the lab knew."""
+    said = signed_failures.get(test, "")
+    assert re.search(shown, said, re.M), said
+
+
+@pytest.mark.parametrize("reason,shown", [
+    ("evil\x1b]0;pwned\x07", r"\(verified=False: evil\\x1b\]0;pwned\\x07\)$"),
+    ("two\nE   forged line", r"\(verified=False: two\\nE   forged line\)$"),
+    ("r" * 1000, r"\(verified=False: r{160}\.\.\.\(\+840 chars\)\)$"),
+    ("ok", r"payment_intent\.succeeded \(verified=False: ok\)$"),
+], ids=["escape-sequence", "newline", "long", "ok-but-false"])
+def test_a_verify_reason_in_a_failure_message_is_escaped_and_cut(tmp_path, reason, shown) -> None:  # type: ignore[no-untyped-def]
+    """The reason comes from a stored capture (an imported export may hold anything): it
+    reaches a test report escaped, one line, at most 160 characters."""
+    import hooklab
+
+    rec = {"id": 1, "received_at": "2026-01-01T00:00:00Z", "method": "POST", "path": "/orders",
+           "headers": [["Content-Type", "application/json"]],
+           "body": json.dumps({"type": "payment_intent.succeeded"}), "provider": "stripe",
+           "event_type": "payment_intent.succeeded", "verified": False, "verify_reason": reason}
+    (tmp_path / "c.jsonl").write_text(json.dumps(rec) + "\n")
+    lab = hooklab.load_jsonl(str(tmp_path / "c.jsonl"))
+    try:
+        with pytest.raises(AssertionError) as err:
+            lab.assert_received(bin="elsewhere")
+    finally:
+        lab.stop()
+    said = str(err.value)
+    assert "\n" not in said and "\x1b" not in said, said
+    assert re.search(shown, said), said
