@@ -139,6 +139,79 @@ def test_an_export_of_an_import_is_the_same_file(source: Any, fmt: str, tmp_path
     assert (tmp_path / f"again.{fmt}").read_bytes() == paths[fmt].read_bytes()
 
 
+def _outcomes_of(i: int) -> list[dict[str, Any]]:
+    """Capture ``i``'s forwarding outcomes in the file :func:`_many` writes: one, two (every
+    seventh capture: the latest a 200) or none (every fifth)."""
+    first = {"at": f"2026-01-01T00:00:{i % 60:02d}.000000Z", "target": f"http://127.0.0.1:9/{i}",
+             "status": None, "latency_ms": float(i), "error": f"refused {i}"}
+    if i % 5 == 0:
+        return []
+    return [first, {**first, "status": 200, "error": None}] if i % 7 == 0 else [first]
+
+
+def _many(path: Path, n: int, one: int) -> Path:
+    """A JSON Lines export of ``n`` captures (ids 1..n), all to bin ``many`` but capture
+    ``one`` (bin ``one``), with :func:`_outcomes_of` each."""
+    with open(path, "w") as f:
+        for i in range(1, n + 1):
+            f.write(json.dumps({"id": i, "method": "POST", "path": "/one" if i == one else "/many",
+                                "received_at": "2026-01-01T00:00:00Z", "body_b64": "",
+                                "forwards": _outcomes_of(i)}) + "\n")
+    return path
+
+
+def _exported_outcomes(path: Path, fmt: str) -> dict[int, list[dict[str, Any]]]:
+    """``{capture id: its exported forwarding outcomes}`` of a JSON Lines or HAR export."""
+    if fmt == "jsonl":
+        lines = [json.loads(line) for line in path.read_text().splitlines()]
+    else:
+        lines = [e["_hooklab"] for e in json.loads(path.read_text())["log"]["entries"]]
+    return {line["id"]: line.get("forwards", []) for line in lines}
+
+
+@pytest.mark.parametrize("fmt", list(LOADERS))
+@pytest.mark.parametrize("kind", ["sqlite", "parquet"])
+def test_an_export_reads_the_outcomes_of_its_captures_only(
+        tmp_path: Path, fmt: str, kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An export of one capture of many, every one forwarded, read the whole forwards table
+    (200,000 outcomes: 0.75 s and 122 MB for one line): it reads the outcomes of the
+    captures it writes, a page at a time, and each capture still gets its own (across the
+    pages: more captures than one page of them). Counted through a spy on the store's
+    ``forwards``, the one way the export reads them."""
+    n, one = 1_234, 1_001  # (more than two pages of 500; the one capture on the third)
+    lab = hooklab.load_jsonl(_many(tmp_path / "many.jsonl", n, one),
+                             db=str(tmp_path / "lab.sqlite3"))
+    if kind == "parquet":  # (a Parquet dataset keeps the latest outcome, no time nor target)
+        lab.export(tmp_path / "dataset", fmt="parquet")
+        lab.stop()
+        lab = hooklab.open(tmp_path / "dataset")
+    try:
+        def want(i: int) -> list[dict[str, Any]]:
+            outcomes = _outcomes_of(i)
+            return [{**outcomes[-1], "at": None, "target": None}] if kind == "parquet" and \
+                outcomes else outcomes
+
+        read: list[int] = []  # outcomes the store gave the export, call by call
+        real = lab.store.forwards
+
+        def spy(*args: Any, **kwargs: Any) -> list[dict[str, Any]]:
+            got = real(*args, **kwargs)
+            read.append(len(got))
+            return got
+
+        monkeypatch.setattr(lab.store, "forwards", spy)
+        assert lab.export(tmp_path / f"one.{fmt}", fmt=fmt, bin="one") == 1
+        assert _exported_outcomes(tmp_path / f"one.{fmt}", fmt) == {one: want(one)}
+        assert sum(read) == len(want(one)), read  # (not n's outcomes)
+        read.clear()
+        assert lab.export(tmp_path / f"all.{fmt}", fmt=fmt) == n
+        assert _exported_outcomes(tmp_path / f"all.{fmt}", fmt) == {
+            i: want(i) for i in range(1, n + 1)}
+        assert sum(read) == sum(len(want(i)) for i in range(1, n + 1)) and len(read) == 3, read
+    finally:
+        lab.stop()
+
+
 def _older(path: Path, out: Path, fmt: str) -> Path:
     """``path`` as an older hooklab wrote it: no forwarding outcomes, and in HAR no
     handshake either."""

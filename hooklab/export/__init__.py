@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import itertools
 import json
 import os
 import re
@@ -77,13 +78,24 @@ def _outcomes(forwards: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
             for f in forwards]
 
 
-def _forwards_by_capture(store: Any) -> dict[int, list[dict[str, Any]]]:
-    """``{capture id: its forwarding outcomes, oldest first}`` (what the frame's ``forward_*``
-    columns show the latest of), read once for a whole export."""
-    out: dict[int, list[dict[str, Any]]] = {}
-    for f in store.forwards() if hasattr(store, "forwards") else ():
-        out.setdefault(f["capture_id"], []).append(f)
-    return out
+#: captures whose forwarding outcomes an export looks up at once (one IN (...) of the store;
+#: half iter_captures' chunk: the page held meanwhile adds at most that many captures)
+_PAGE = 500
+
+
+def _with_forwards(store: Any, captures: Iterator[Capture]
+                   ) -> Iterator[tuple[Capture, list[dict[str, Any]]]]:
+    """``(capture, its forwarding outcomes, oldest first)`` for each of ``captures`` (what the
+    frame's ``forward_*`` columns show the latest of), the outcomes read a page of captures
+    at a time: only the exported captures' (reading the whole table first cost an export of
+    one capture of 200,000 forwarded ones 0.75 s and 122 MB, where it streamed before)."""
+    look_up = getattr(store, "forwards", None)
+    for page in iter(lambda: list(itertools.islice(captures, _PAGE)), []):  # (ends with them)
+        of: dict[int, list[dict[str, Any]]] = {}
+        for f in look_up(ids=[c.id for c in page]) if look_up is not None else ():
+            of.setdefault(f["capture_id"], []).append(f)
+        for c in page:
+            yield c, of.get(c.id, [])
 
 
 def har_entry(c: Capture, forwards: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
@@ -295,21 +307,20 @@ def export(store: CaptureStore, path_or_textfile: str | os.PathLike[str] | IO[st
             df.to_csv(f, index=False, lineterminator="\r\n")
         return len(df)
     n = 0
-    forwards = _forwards_by_capture(store)
-    with _open(path_or_textfile) as f:
+    captures = _with_forwards(store, store.iter_captures(**filters))  # (by id: OFFSET pages
+    with _open(path_or_textfile) as f:  # were quadratic)
         if fmt == "jsonl":
-            for c in store.iter_captures(**filters):  # (by id: OFFSET pages were quadratic)
-                f.write(json.dumps(_jsonl_record(c, forwards.get(c.id, ())), ensure_ascii=False)
-                        + "\n")
+            for c, forwards in captures:
+                f.write(json.dumps(_jsonl_record(c, forwards), ensure_ascii=False) + "\n")
                 n += 1
             return n
         from .._version import __version__
 
         f.write('{"log": {"version": "1.2", "creator": {"name": "hooklab", "version": '
                 + json.dumps(__version__) + '}, "entries": [')
-        for c in store.iter_captures(**filters):
+        for c, forwards in captures:
             f.write(("," if n else "") + "\n"
-                    + json.dumps(har_entry(c, forwards.get(c.id, ())), ensure_ascii=False))
+                    + json.dumps(har_entry(c, forwards), ensure_ascii=False))
             n += 1
         f.write("\n]}}\n")
     return n

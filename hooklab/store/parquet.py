@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
@@ -359,14 +359,23 @@ class ParquetStore:
             out["body"] = pc.cast(table.column("body"), pa.large_binary(), memory_pool=pool)
         return pa.table(out)
 
-    def forwards(self, capture_id: int | None = None) -> list[dict[str, Any]]:
-        """The latest forwarding outcome of each capture that has one (what was exported)."""
+    def forwards(self, capture_id: int | None = None, *,
+                 ids: Iterable[int] | None = None) -> list[dict[str, Any]]:
+        """The latest forwarding outcome of each capture that has one (what was exported):
+        all, of one capture, or of the captures ``ids`` (an export's page of them)."""
         import pyarrow.compute as pc
         import pyarrow.dataset as ds
 
         # only the rows that have one are read (a whole dataset's rows were 0.6 s per million)
         expr = ds.field("forward_status").is_valid() | ds.field("forward_error").is_valid()
-        if capture_id is not None:
+        if ids is not None:
+            wanted = sorted({int(i) for i in ids})
+            if not wanted:
+                return []
+            # (the span lets the files' id statistics skip files; isin alone reads them all)
+            expr = (expr & (ds.field("id") >= wanted[0]) & (ds.field("id") <= wanted[-1])
+                    & ds.field("id").isin(wanted))
+        elif capture_id is not None:
             expr = expr & (ds.field("id") == capture_id)
         table = self._ds.to_table(
             columns=["id", "received_at", "forward_status", "forward_latency_ms", "forward_error"],

@@ -76,6 +76,7 @@ __all__ = ["QUEUE_BYTES", "QUEUE_CAPTURES", "CaptureStore", "RowMaker", "StoreBu
 
 _BATCH = 512  # captures per transaction at most (group commit)
 _BULK = 5000  # captures per transaction of a bulk import
+_IDS_PER_QUERY = 500  # capture ids in one IN (...) of forwards(ids=...)
 #: values of a prepared row (record_values); an import's row may hold one more, its forwards
 _VALUES = 19
 #: captures waiting for the writer at most
@@ -1299,23 +1300,38 @@ class CaptureStore:
         fut: Future[Any] = Future()
         self._enqueue(outcome, fut, None)  # type: ignore[arg-type]
 
-    def forwards(self, capture_id: int | None = None) -> list[dict[str, Any]]:
-        """Forwarding outcomes (all, or of one capture), oldest first."""
-        sql = "SELECT capture_id, at_us, target, status, latency_ms, error FROM forwards"
-        args: list[Any] = []
-        if capture_id is not None:
-            sql += " WHERE capture_id = ?"
-            args.append(int(capture_id))
+    def forwards(self, capture_id: int | None = None, *,
+                 ids: Iterable[int] | None = None) -> list[dict[str, Any]]:
+        """Forwarding outcomes, oldest first: all, of one capture, or of the captures ``ids``
+        (what an export reads for each page of captures it writes: the whole table, one
+        forward per capture, was 122 MB for an export of one capture of 200,000).
+
+        >>> store.forwards(ids=[cap.id])  # (it was not forwarded)
+        []
+        """
+        sql = "SELECT id, capture_id, at_us, target, status, latency_ms, error FROM forwards"
+        if ids is not None:
+            wanted = sorted({int(i) for i in ids})
+            rows: list[tuple] = []
+            for at in range(0, len(wanted), _IDS_PER_QUERY):  # (SQLite's limit on ? is 999
+                part = wanted[at : at + _IDS_PER_QUERY]  # before 3.32)
+                rows += self._fetch(
+                    f"{sql} WHERE capture_id IN ({','.join('?' * len(part))})", part)
+            rows.sort()  # (by the outcome's own id: oldest first across the parts)
+        elif capture_id is not None:
+            rows = self._fetch(sql + " WHERE capture_id = ? ORDER BY id", [int(capture_id)])
+        else:
+            rows = self._fetch(sql + " ORDER BY id")
         return [
             {
-                "capture_id": r[0],
-                "at": _from_us(r[1]),
-                "target": r[2],
-                "status": r[3],
-                "latency_ms": r[4],
-                "error": r[5],
+                "capture_id": r[1],
+                "at": _from_us(r[2]),
+                "target": r[3],
+                "status": r[4],
+                "latency_ms": r[5],
+                "error": r[6],
             }
-            for r in self._fetch(sql + " ORDER BY id", args)
+            for r in rows
         ]
 
     # -- subscriptions ------------------------------------------------------------------------
