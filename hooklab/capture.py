@@ -25,6 +25,7 @@ __all__ = [
     "AUTHORITY_FORM",
     "ESCAPED_KEY",
     "ESCAPED_KEY_RE",
+    "FORWARD_ERROR_CHARS",
     "KINDS",
     "REDACTED",
     "Capture",
@@ -37,6 +38,7 @@ __all__ = [
     "check_request_syntax",
     "decode_body",
     "escaped_key",
+    "forward_error",
     "keep_imported",
     "micros",
     "n_captures",
@@ -367,14 +369,23 @@ def keep_imported(record: dict[str, Any], meta: dict[str, Any]) -> dict[str, Any
     return record
 
 
+#: forwarding outcomes an imported capture may have at most (a lab records one per capture:
+#: it forwards a capture once, as it arrives)
+_FORWARDS_PER_CAPTURE = 100
+
+
 def _forwards(given: Any, received: datetime | None
               ) -> list[tuple[int, str, int | None, float | None, str | None]]:
     """An export's forwarding outcomes of one capture (oldest first), checked (the file is
     untrusted): ``(at in microseconds, target, status, latency_ms, error)`` each, the rows of
     the store's ``forwards`` table. An outcome without its time gets the capture's (a
-    Parquet export keeps none), without its target ``""``."""
+    Parquet export keeps none), without its target ``""``; its error is escaped and cut as
+    the forwarder's own are (:func:`forward_error`)."""
     if type(given) is not list:
         raise TypeError(f"forwards must be a list, got {type(given).__name__}")
+    if len(given) > _FORWARDS_PER_CAPTURE:  # (a lab forwards a capture once, as it arrives)
+        raise ValueError(f"forwards holds {len(given):,} outcomes: more than one capture "
+                         f"could have had ({_FORWARDS_PER_CAPTURE})")
     out = []
     for i, f in enumerate(given):
         what = f"forwards[{i}]"
@@ -403,8 +414,12 @@ def _forwards(given: Any, received: datetime | None
             if type(latency) not in (int, float) or not 0 <= latency < float("inf"):
                 raise ValueError(f"{what}.latency_ms {latency!r} is not a duration")
             latency = float(latency)
-        if error is not None and type(error) is not str:
-            raise TypeError(f"{what}.error must be a string, got {type(error).__name__}")
+        if error is not None:
+            if type(error) is not str:
+                raise TypeError(f"{what}.error must be a string, got {type(error).__name__}")
+            # escaped and cut as the forwarder records its own (which may quote a target's
+            # status line, ESC and all: refusing them would refuse an older lab's export)
+            error = forward_error(error)
         out.append((micros(when), target, status, latency, error))
     return out
 
@@ -440,6 +455,35 @@ def check_import(path: str, url: str, received_at: datetime, kind: str = "http")
     if not EARLIEST <= received_at <= LATEST:
         raise ValueError(f"received_at {received_at.isoformat()} is outside "
                          f"{EARLIEST.year}-{LATEST.year} (what a DataFrame can hold)")
+
+
+#: characters of a forwarding outcome's error kept. hooklab's own are one short line
+#: (``ConnectionRefusedError: [Errno 111] Connection refused``: 55) but may quote what a
+#: target answered (``BadStatusLine: <its status line>``, up to 64 KiB) or a captured path
+#: (a dot segment refused: up to 1 MiB); an imported file's may be anything (8 MiB were stored
+#: and shown whole)
+FORWARD_ERROR_CHARS = 2_000
+
+
+def forward_error(text: str) -> str:
+    r"""A forwarding outcome's error as it is stored, recorded or imported: every character
+    a terminal would act on shown as an escape (:func:`printable`: ``\x1b``, ``\r``) and at
+    most :data:`FORWARD_ERROR_CHARS` characters, saying how many there were. What it gives
+    back it keeps as it is, so an export's errors import unchanged.
+
+    >>> forward_error("BadStatusLine: \x1b[2JHTTP/1.1 oops\r\n")
+    'BadStatusLine: \\x1b[2JHTTP/1.1 oops\\r\\n'
+    >>> cut = forward_error("E" * 10_000)
+    >>> len(cut), cut[-35:]
+    (2000, 'EE... (cut from 10,000 characters)')
+    """
+    if len(text) <= FORWARD_ERROR_CHARS and text.isprintable():
+        return text
+    s = printable(text[:FORWARD_ERROR_CHARS])  # (cut first: 8 MiB of ESC escaped would be 32)
+    if len(s) > FORWARD_ERROR_CHARS or len(text) > FORWARD_ERROR_CHARS:
+        tail = f"... (cut from {len(text):,} characters)"
+        s = s[: FORWARD_ERROR_CHARS - len(tail)] + tail
+    return s
 
 
 def printable(text: object, limit: int | None = None) -> str:

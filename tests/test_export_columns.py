@@ -284,6 +284,7 @@ BAD_FORWARDS = [
     ({"forwards": [{**GOOD_FORWARD, "at": 5}]}, "at must be a string, got int"),
     ({"forwards": [{**GOOD_FORWARD, "at": "yesterday"}]}, "yesterday"),
     ({"forwards": [{**GOOD_FORWARD, "at": "2300-01-01T00:00:00Z"}]}, "outside 1677-2262"),
+    ({"forwards": [GOOD_FORWARD] * 101}, "forwards holds 101 outcomes"),
     ({"handshake": 5}, "handshake must be a string, got int"),
 ]
 
@@ -345,6 +346,100 @@ def test_forwarding_outcomes_are_stored_as_given(
             assert cells.where(cells.notna(), None).tolist() == [None, last.get(column)], column
     finally:
         lab.stop()
+
+
+def _cut(kept: str, whole: int) -> str:
+    """``kept`` and what is cut off said, 2,000 characters in all."""
+    tail = f"... (cut from {whole:,} characters)"
+    return kept[: 2000 - len(tail)] + tail
+
+
+# (an imported outcome's error, what lab.forwards() and the frame then hold): escaped as the
+# forwarder records its own (printable) and cut at FORWARD_ERROR_CHARS, saying from how many
+HOSTILE_ERRORS = [
+    ("\x1b[2J<b>boom</b>\r" + "E" * (8 * 1024 * 1024),  # (8 MiB were stored and shown whole)
+     _cut("\\x1b[2J<b>boom</b>\\r" + "E" * 2000, len("\x1b[2J<b>boom</b>\r") + 8 * 1024 * 1024)),
+    ("refused\r\n#2 forwarded to http://app/: 200", "refused\\r\\n#2 forwarded to http://app/: 200"),
+    ("\x1b]0;pwned\x07", "\\x1b]0;pwned\\x07"),
+    ("\x9b2J C1's CSI", "\\x9b2J C1's CSI"),
+    ("\u202eevil\u200b", "\\u202eevil\\u200b"),
+    ("\x00", "\\x00"),
+    ("E" * 2000, "E" * 2000),
+    ("E" * 2001, _cut("E" * 2000, 2001)),
+    ("E" * 1999 + "\x1b", _cut("E" * 2000, 2000)),  # (escaped, 2,003 characters)
+    ("ConnectionRefusedError: [Errno 111] Connection refused",
+     "ConnectionRefusedError: [Errno 111] Connection refused"),
+    ("délai dépassé ✗", "délai dépassé ✗"),
+    ("", ""),
+]
+
+
+@pytest.mark.parametrize("fmt", list(LOADERS))
+@pytest.mark.parametrize("error, stored", HOSTILE_ERRORS,
+                         ids=[repr(e[:12]) + f"...{len(e)}" for e, _ in HOSTILE_ERRORS])
+def test_an_imported_outcomes_error_is_escaped_and_cut(tmp_path: Path, fmt: str, error: str,
+                                                       stored: str) -> None:
+    """An imported file's ``forwards[].error`` had no check where ``target`` has one: 8 MiB
+    beginning with ``\\x1b[2J`` were stored as they were, ``lab.forwards()`` gave the raw ESC
+    and the live view's detail pane got 8 MB of HTML. Stored now as the forwarder records its
+    own: escaped, at most 2,000 characters; exported and imported again, unchanged."""
+    from hooklab.widget._render import detail_html
+
+    lab = LOADERS[fmt](_files(tmp_path, {"forwards": [{**GOOD_FORWARD, "error": error}]})[fmt])
+    try:
+        assert [f["error"] for f in lab.forwards()] == [stored]
+        cells = lab.dataframe()["forward_error"].astype(object)
+        assert cells.where(cells.notna(), None).tolist() == [None, stored]
+        pane = detail_html(lab.get(2), forwards=lab.forwards(2))
+        assert "\x1b" not in pane and len(pane) < 5_000, len(pane)
+        lab.export(tmp_path / f"again.{fmt}", fmt=fmt)
+        again = LOADERS[fmt](tmp_path / f"again.{fmt}")
+        try:
+            assert [f["error"] for f in again.forwards()] == [stored]
+        finally:
+            again.stop()
+    finally:
+        lab.stop()
+
+
+def test_a_targets_hostile_status_line_is_recorded_escaped_and_cut(tmp_path: Path) -> None:
+    """hooklab's own forward errors may quote what the target answered (http.client's
+    ``BadStatusLine`` holds the line as sent, ESC and CR and up to 64 KiB): recorded escaped
+    and cut as an import's are, so the export of such a lab imports unchanged."""
+    import socket
+    import threading
+
+    with socket.create_server(("127.0.0.1", 0)) as app:
+        def answer() -> None:  # (one request: the forward's)
+            conn, _ = app.accept()
+            with conn:
+                conn.settimeout(5)
+                conn.recv(65536)
+                conn.sendall(b"\x1b[2JHTTP/1.1 oops" + b"E" * 5000 + b"\r\n\r\n")
+
+        thread = threading.Thread(target=answer, daemon=True)
+        thread.start()
+        lab = hooklab.HookLab(port=0, db=str(tmp_path / "lab.sqlite3")).start()
+        try:
+            lab.forward("b", to=f"http://127.0.0.1:{app.getsockname()[1]}/hook")
+            post(lab.url_for("b"), b"{}")
+            _wait_forwards(lab, 1)
+            thread.join(5)
+            (got,) = lab.forwards()
+            # (http.client's line: as sent, CRLF and all)
+            line = "\x1b[2JHTTP/1.1 oops" + "E" * 5000 + "\r\n"
+            assert got["status"] is None and got["error"] == _cut(
+                "BadStatusLine: \\x1b[2JHTTP/1.1 oops" + "E" * 2000,
+                len("BadStatusLine: ") + len(line)), got["error"][:40]
+            for fmt, loader in LOADERS.items():
+                lab.export(tmp_path / f"all.{fmt}", fmt=fmt)
+                back = loader(tmp_path / f"all.{fmt}")
+                try:
+                    assert back.forwards() == [got]
+                finally:
+                    back.stop()
+        finally:
+            lab.stop()
 
 
 @pytest.mark.parametrize("fmt", list(LOADERS))

@@ -565,6 +565,26 @@ def test_detail_shows_forward_outcomes_escaped(store, views):
     assert "&lt;b&gt;hook&lt;/b&gt;" in v.detail.value and "<b>hook" not in v.detail.value
 
 
+def test_detail_cuts_long_forward_outcomes(store, views):
+    """A database written before forward errors were cut on the way in (an import stored
+    8 MiB of error; a target may quote a 1 MiB path) put all of it into the widget: the pane
+    shows 2,000 characters of each error and target, escaped, and the latest 20 outcomes."""
+    cap = post(store, "/fw/z")
+    store.record_forward(ForwardOutcome(cap.id, "http://127.0.0.1:5000/" + "p" * 1_000_000, None,
+                                        1.0, "\x1b[2J" + "E" * 8_000_000))
+    for i in range(30):
+        store.record_forward(ForwardOutcome(cap.id, f"http://127.0.0.1:5000/{i}", 200 + i, 1.0))
+    store.flush()
+    v = make(views, store)
+    v.select(cap.id)
+    assert wait_until(lambda: "Forwarded (31, the latest 20 shown)" in v.detail.value)
+    assert "/29" in v.detail.value and "/10<" in v.detail.value and "/9<" not in v.detail.value
+    pane = R.detail_html(store.get(cap.id), forwards=store.forwards(cap.id)[:1])
+    assert len(pane) < 10_000 and "\x1b" not in pane, len(pane)
+    assert "error: \\x1b[2JEEE" in pane and "(cut from 8,000,004 characters)" in pane
+    assert "ppp... (1,000,022 characters)" in pane
+
+
 def test_open_detail_updates_when_a_forward_outcome_arrives(store, views):
     cap = post(store, "/fw/y")
     v = make(views, store)

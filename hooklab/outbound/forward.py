@@ -48,7 +48,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, unquote_plus, urlencode, urlsplit
 
-from ..capture import REDACTED, Capture, ForwardOutcome
+from ..capture import REDACTED, Capture, ForwardOutcome, forward_error
 from .sender import ascii_url, http_request
 
 __all__ = ["HOP_BY_HOP", "LOOP_HEADER", "Forwarder", "ReplayResult", "has_dot_segment", "outgoing",
@@ -299,6 +299,8 @@ class Forwarder:
         shown = scrubbed_url(target)  # the user's own credentials in the target are not
         if error and shown != target:  # kept: the record reaches frames, views, exports
             error = scrubbed_text(error.replace(target, shown), target)
+        if error:  # (once scrubbed: a cut could leave half a password no scrub would find)
+            error = forward_error(error)  # a target's status line, ESC and all, or 64 KiB
         with self._lock:  # (clear() bumps the generation under this lock: nothing slips by)
             if gen != self._generation:
                 return

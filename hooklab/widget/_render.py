@@ -27,7 +27,7 @@ from html import escape
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
-from ..capture import Capture
+from ..capture import FORWARD_ERROR_CHARS, Capture, forward_error
 from ..credentials import (
     SENSITIVE_HEADERS,
     URLENCODED_TYPES,
@@ -289,19 +289,30 @@ def _form_start(cap: Capture, reveal: bool) -> tuple[dict[str, list[str]], bool]
     return parse_qs(text[:cut], keep_blank_values=True), True
 
 
+#: forwarding outcomes of a capture listed at most in the detail pane (the latest)
+FORWARD_ROWS = 20
+
+
 def _forwards_html(forwards: list[dict[str, Any]]) -> str:
+    """The detail pane's "Forwarded" table: the latest :data:`FORWARD_ROWS` outcomes, each
+    error and target cut at ``FORWARD_ERROR_CHARS`` (a database written before errors were
+    cut on the way in, or a target quoting a 1 MiB path, put megabytes into the widget)."""
     if not forwards:
         return ""
     rows = []
-    for f in forwards:
+    for f in forwards[-FORWARD_ROWS:]:
         if f.get("error"):
-            outcome = f"error: {f['error']}"
+            outcome = f"error: {forward_error(str(f['error']))}"
         else:
             outcome = f"{f.get('status')}"
         if f.get("latency_ms") is not None:
             outcome += f" in {f['latency_ms']:.1f} ms"
-        rows.append((str(f.get("target", "")), outcome))
-    return f"<h4>Forwarded ({len(forwards)})</h4>" + _table(rows)
+        target = str(f.get("target", ""))
+        if len(target) > FORWARD_ERROR_CHARS:
+            target = target[:FORWARD_ERROR_CHARS] + f"... ({len(target):,} characters)"
+        rows.append((target, outcome))
+    more = f", the latest {FORWARD_ROWS} shown" if len(forwards) > FORWARD_ROWS else ""
+    return f"<h4>Forwarded ({len(forwards)}{more})</h4>" + _table(rows)
 
 
 def detail_html(
