@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
 
 import pytest
 from _http import post
@@ -86,16 +87,31 @@ def _settle(lab: hooklab.HookLab, busy: Callable[[], int], seconds: float = 6.0)
         time.sleep(0.05)
 
 
+def _reaching(url: str) -> str:
+    """``url`` when a connection to its host and port can be made here (else the case is
+    skipped: a forward that never reaches the lab tests no loop)."""
+    parts = urlsplit(url)
+    try:
+        socket.create_connection((parts.hostname, parts.port), timeout=2).close()
+    except OSError as exc:
+        pytest.skip(f"{parts.hostname!r} does not reach the lab here ({exc})")
+    return url
+
+
 def _assert_stopped_at_first_return(lab: hooklab.HookLab) -> None:
+    """The delivery came back once, marked, and was not sent again. Exactly two captures:
+    one alone meant the forward never reached the lab ('localhost.' that does not resolve,
+    127.0.0.2 where the lab binds 127.0.0.1), and the case passed with no loop check at all."""
     caps = lab.captures
-    assert 1 <= len(caps) <= 2, f"one delivery made {len(caps)} captures"
-    if len(caps) == 2:  # it came back once: marked, and not sent again
-        assert caps[1].header(LOOP_HEADER) is not None
-        (row,) = lab.forwards(caps[1].id)
-        assert row["status"] is None and row["error"].startswith("forward loop: capture #"), row
-        assert "bin 'a'" in row["error"]
-        frame = lab.dataframe()
-        assert frame["forward_error"].iloc[1].startswith("forward loop")
+    assert len(caps) == 2, f"one delivery made {len(caps)} captures"
+    assert caps[1].header(LOOP_HEADER) is not None
+    (first,) = lab.forwards(caps[0].id)  # (it reached the lab: the lab answered 200)
+    assert first["status"] == 200 and first["error"] is None, first
+    (row,) = lab.forwards(caps[1].id)
+    assert row["status"] is None and row["error"].startswith("forward loop: capture #"), row
+    assert "bin 'a'" in row["error"]
+    frame = lab.dataframe()
+    assert frame["forward_error"].iloc[1].startswith("forward loop")
 
 
 @pytest.fixture
@@ -117,11 +133,14 @@ def looping(lab) -> Iterator[Callable[[str], None]]:  # type: ignore[no-untyped-
         fwd.close()
 
 
+# (ways to name the lab on 127.0.0.1 that its own host's spelling does not match; a name that
+# does not resolve here is skipped)
 LOOPS: dict[str, Callable[[int], str]] = {
     "this machine's name": lambda port: f"http://{_loopback_name(socket.gethostname())}:{port}/a",
     "ip6-localhost": lambda port: f"http://{_loopback_name('ip6-localhost')}:{port}/a",
-    "localhost.": lambda port: f"http://localhost.:{port}/a",
-    "127.0.0.2": lambda port: f"http://127.0.0.2:{port}/a",
+    "localhost.": lambda port: f"http://{_loopback_name('localhost.')}:{port}/a",
+    "127.1": lambda port: f"http://127.1:{port}/a",  # (inet_aton's short form of 127.0.0.1)
+    "2130706433": lambda port: f"http://2130706433:{port}/a",  # (127.0.0.1 as one number)
     "v4-mapped": lambda port: f"http://[::ffff:127.0.0.1]:{port}/a",
 }
 
@@ -131,7 +150,7 @@ def test_a_loop_through_any_name_of_the_lab_stops_at_the_first_capture_that_come
         lab, looping, name: str) -> None:  # type: ignore[no-untyped-def]
     """(eighth attacker) Forwarding through this machine's own name (in /etc/hosts as
     127.0.0.1, as Debian and Docker write it) made 1,270 captures of one request in 3 s."""
-    looping(LOOPS[name](lab.bound_port))
+    looping(_reaching(LOOPS[name](lab.bound_port)))
     _assert_stopped_at_first_return(lab)
 
 
