@@ -212,6 +212,42 @@ def test_an_export_reads_the_outcomes_of_its_captures_only(
         lab.stop()
 
 
+def test_a_parquet_export_reads_the_outcomes_of_its_captures_only(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As the JSON Lines and HAR exports: a Parquet export of one capture read every
+    forwarding outcome of the store to find that capture's latest."""
+    n, one = 1_234, 1_001
+    lab = hooklab.load_jsonl(_many(tmp_path / "many.jsonl", n, one),
+                             db=str(tmp_path / "lab.sqlite3"))
+    try:
+        read: list[int] = []
+        real = lab.store.forwards
+
+        def spy(*args: Any, **kwargs: Any) -> list[dict[str, Any]]:
+            got = real(*args, **kwargs)
+            read.append(len(got))
+            return got
+
+        monkeypatch.setattr(lab.store, "forwards", spy)
+        assert lab.export(tmp_path / "one", fmt="parquet", bin="one") == 1
+        assert sum(read) == len(_outcomes_of(one)), read
+        read.clear()
+        assert lab.export(tmp_path / "all", fmt="parquet") == n
+        assert sum(read) == sum(len(_outcomes_of(i)) for i in range(1, n + 1)), read
+    finally:
+        lab.stop()
+    back = hooklab.open(tmp_path / "all")
+    try:
+        frame = back.dataframe().set_index("id")
+        for i in (1, 5, 7, one, n):  # (none, none, two: the latest a 200, ...)
+            last = (_outcomes_of(i) or [{}])[-1]
+            for column in ("status", "latency_ms", "error"):
+                cell = frame.loc[i, f"forward_{column}"]
+                assert (None if pd.isna(cell) else cell) == last.get(column), (i, column)
+    finally:
+        back.stop()
+
+
 def _older(path: Path, out: Path, fmt: str) -> Path:
     """``path`` as an older hooklab wrote it: no forwarding outcomes, and in HAR no
     handshake either."""

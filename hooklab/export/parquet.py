@@ -99,7 +99,7 @@ def export_parquet(store: Any, path: str | os.PathLike[str], **filters: Any) -> 
         if not n:
             return 0
         ids = cols.column("id").to_numpy()
-    latest = {f["capture_id"]: f for f in store.forwards()} if hasattr(store, "forwards") else {}
+    outcomes = getattr(store, "forwards", None)
     pool = arrow_pool()  # (the C library's allocator: see hooklab.store.arrow_pool)
     schema = pa.schema([*file_schema(), pa.field("day", pa.string()), pa.field("provider", pa.string())])
     written = [0]
@@ -113,6 +113,10 @@ def export_parquet(store: Any, path: str | os.PathLike[str], **filters: Any) -> 
             part, body = part.filter(there_), body.filter(there_)
             pids = part.column("id").to_numpy()
         written[0] += part.num_rows
+        # the latest outcome of each capture of the batch (the last listed): only theirs (the
+        # whole forwards table was read for an export of one capture)
+        latest = {} if outcomes is None else {
+            f["capture_id"]: f for f in outcomes(ids=pids.tolist())}
         return _file_table(part, body, _extra(store, pids), latest, pool, schema)
 
     first, last = int(np.min(ids)), int(np.max(ids))
