@@ -270,3 +270,51 @@ def test_a_timeout_that_is_no_time_limit_is_refused_before_the_query_runs(
 @pytest.mark.parametrize("timeout", [None, 60, 60.0, 1e-9 + 60])
 def test_a_timeout_of_seconds_or_none_runs_the_query(filled: HookLab, timeout: Any) -> None:
     assert filled.sql(_COUNTING, timeout=timeout)["n"].tolist() == [2_000_000]
+
+
+# (a lab.sql, what it raises: None when it answers) - each tried before the lab takes a webhook
+ENDINGS = [
+    ("SELECT count(*) AS n FROM captures", None),
+    ("DELETE FROM captures", ReadOnlyError),
+    ("SELECT nonsense FROM captures", sqlite3.OperationalError),
+    ("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c",
+     TimeoutError),
+]
+
+
+@pytest.mark.parametrize("removal", ["this python", "before 3.11"])
+@pytest.mark.parametrize("query, raises", ENDINGS, ids=["answers", "refused", "fails", "times out"])
+def test_a_memory_lab_stores_webhooks_after_any_lab_sql(
+        lab: HookLab, monkeypatch: pytest.MonkeyPatch, removal: str, query: str,
+        raises: type[Exception] | None) -> None:
+    """On Python 3.10 (``requires-python >= 3.10``) every lab.sql failed ("not authorized")
+    and an in-memory lab then answered every webhook 503 ("capture not stored:
+    DatabaseError: not authorized"): the clean-up removed lab.sql's authorizer with
+    ``set_authorizer(None)``, which only 3.11 reads as "none"; 3.10 installed one that
+    refuses everything, and the clean-up stopped at its next statement, leaving
+    ``query_only`` on. "before 3.11" runs the way hooklab removes it there (an authorizer
+    that allows everything) on whatever Python runs this."""
+    from hooklab.explore import sql
+
+    if removal == "before 3.11":
+        monkeypatch.setattr(sql, "_NO_AUTHORIZER", sql._allow_all)
+    r = hooklab.send(lab.url_for("before"), payload={"n": 1})
+    assert r.status == 200, r.body
+    lab.wait(1, timeout=10)
+    if raises is None:
+        assert lab.sql(query)["n"].tolist() == [1]
+    else:
+        with pytest.raises(raises):
+            lab.sql(query, timeout=0.3)
+    # the store's own connection is as it was: no view, writable, no authorizer left refusing
+    with lab.store.read_connection() as db:
+        assert db.execute("SELECT count(*) FROM sqlite_temp_master").fetchone()[0] == 0
+        assert db.execute("PRAGMA query_only").fetchone()[0] == 0
+    r = hooklab.send(lab.url_for("after"), payload={"n": 2})
+    assert (r.status, r.body) == (200, b'{"ok": true, "id": 2}')
+    assert [c.bin for c in lab.wait(2, timeout=10)] == ["before", "after"]
+    # and the next lab.sql answers, and refuses writes, as the first did
+    assert lab.sql("SELECT bin FROM captures ORDER BY id")["bin"].tolist() == ["before", "after"]
+    with pytest.raises(ReadOnlyError):
+        lab.sql("DELETE FROM captures")
+    assert len(lab.captures) == 2

@@ -37,6 +37,7 @@ import math
 import numbers
 import re
 import sqlite3
+import sys
 import threading
 import time
 from collections.abc import Sequence
@@ -194,6 +195,42 @@ def _authorizer(refused: list[str]) -> Any:
     return auth
 
 
+def _allow_all(*_args: Any) -> int:
+    """An authorizer that allows everything: what no authorizer is, said where Python cannot
+    say it with ``None``."""
+    return sqlite3.SQLITE_OK
+
+
+#: what removes ``lab.sql``'s authorizer: ``set_authorizer(None)`` does since Python 3.11;
+#: before, None was taken as an authorizer that refuses everything, so on 3.10 every
+#: ``lab.sql`` failed in its own clean-up ("not authorized") and left an in-memory store's
+#: connection, which also stores the webhooks, refusing them all (503)
+_NO_AUTHORIZER = None if sys.version_info >= (3, 11) else _allow_all
+
+
+def _undo(db: sqlite3.Connection, text_factory: Any) -> None:
+    """Undo what :func:`run_sql` set on ``db``, each step tried even when one before failed:
+    an in-memory store's connection is the one that stores the webhooks too, and a clean-up
+    stopped half way left it read-only (``query_only``) or refusing every statement. The
+    first failure is raised once every step was tried."""
+    failed: list[Exception] = []
+    steps = (
+        # the authorizer and progress handler first: the two statements below run under them
+        lambda: db.set_authorizer(_NO_AUTHORIZER),
+        lambda: db.set_progress_handler(None, 0),
+        lambda: setattr(db, "text_factory", text_factory),
+        lambda: db.execute("PRAGMA query_only = 0"),
+        lambda: db.execute("DROP VIEW IF EXISTS temp.captures"),
+    )
+    for step in steps:
+        try:
+            step()
+        except Exception as exc:  # (every step gets its turn)
+            failed.append(exc)
+    if failed:
+        raise failed[0]
+
+
 def _decode(b: bytes) -> str:
     return b.decode("utf-8", "replace")
 
@@ -274,11 +311,7 @@ def run_sql(
                 raise ReadOnlyError(f"lab.sql is read-only: {msg}") from None
             raise
     finally:
-        db.set_authorizer(None)
-        db.set_progress_handler(None, 0)
-        db.text_factory = old_factory
-        db.execute("PRAGMA query_only = 0")
-        db.execute("DROP VIEW IF EXISTS temp.captures")
+        _undo(db, old_factory)
     return _typed_times(_exact_ints(pd.DataFrame.from_records(rows, columns=names), rows))
 
 
