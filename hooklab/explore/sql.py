@@ -296,7 +296,9 @@ def run_sql(
             cur = db.execute(query, params)
             rows = cur.fetchall()
             names = [d[0] for d in cur.description or ()]
-        except sqlite3.ProgrammingError as exc:
+        except (sqlite3.ProgrammingError, sqlite3.Warning) as exc:
+            # (Python 3.10 says "one statement at a time" with sqlite3.Warning, 3.11 with
+            # ProgrammingError: on 3.10 a second statement escaped as that Warning)
             if "one statement" in str(exc):
                 raise ReadOnlyError("lab.sql runs one statement at a time") from None
             raise
