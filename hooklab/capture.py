@@ -12,6 +12,7 @@ import base64
 import codecs
 import json as _json
 import re
+import sys
 import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -43,6 +44,7 @@ __all__ = [
     "micros",
     "n_captures",
     "new_record",
+    "parse_iso",
     "payload_text",
     "printable",
     "redact_record",
@@ -308,6 +310,83 @@ def micros(dt: datetime) -> int:
     return (dt - _EPOCH) // _ONE_US
 
 
+#: ISO 8601 as Python 3.11's ``datetime.fromisoformat`` reads it: a calendar date
+#: (``2026-01-31``, ``20260131``) or week date (``2026-W05-6``, ``2026W056``, ``2026-W05``),
+#: then optionally any one character but a digit and a time ``HH[:MM[:SS[.f]]]`` or
+#: ``HH[MM[SS[.f]]]`` (a fraction of 1 or more digits, ``.`` or ``,``) with an offset ``Z``,
+#: ``+HH``, ``+HH:MM[:SS[.f]]`` or ``+HHMM[SS[.f]]``. Digits are ASCII only (``\d`` would take
+#: Arabic-Indic ones, which fromisoformat refuses).
+_ISO = re.compile(
+    r"(?P<y>[0-9]{4})"
+    r"(?:-(?P<m>[0-9]{2})-(?P<d>[0-9]{2})|(?P<mb>[0-9]{2})(?P<db>[0-9]{2})"
+    r"|(?P<wsep>-?)W(?P<w>[0-9]{2})(?:(?P=wsep)(?P<wd>[0-9]))?)"
+    r"(?:[^0-9]"
+    r"(?P<H>[0-9]{2})(?:(?P<tsep>:?)(?P<M>[0-9]{2})(?:(?P=tsep)(?P<S>[0-9]{2})"
+    r"(?:[.,](?P<f>[0-9]+))?)?)?"
+    r"(?:(?P<utc>Z)|(?P<sign>[+-])(?P<oH>[0-9]{2})(?:(?P<osep>:?)(?P<oM>[0-9]{2})"
+    r"(?:(?P=osep)(?P<oS>[0-9]{2})(?:[.,](?P<of>[0-9]+))?)?)?)?"
+    r")?",
+    re.S,
+)
+
+
+def _micro(fraction: str | None) -> int:
+    """Microseconds of a decimal fraction's digits, cut (not rounded) after six, as 3.11 does."""
+    return int((fraction + "00000")[:6]) if fraction else 0
+
+
+def _parse_iso_310(text: str) -> datetime:
+    """:func:`parse_iso` where ``datetime.fromisoformat`` reads only its own output (Python
+    3.10): the text is read by :data:`_ISO`, and the datetime built from its parts."""
+    if not isinstance(text, str):
+        raise TypeError(f"fromisoformat: argument must be str, not {type(text).__name__}")
+    m = _ISO.fullmatch(text)
+    if m is None:
+        raise ValueError(f"Invalid isoformat string: {text!r}")
+    g = m.group
+    year = int(g("y"))
+    try:
+        if g("w"):
+            day = datetime.fromisocalendar(year, int(g("w")), int(g("wd") or 1))
+            month, mday = day.month, day.day
+            year = day.year  # (week 1 may start in December of the year before)
+        else:
+            month, mday = int(g("m") or g("mb")), int(g("d") or g("db"))
+        tz: timezone | None = None
+        if g("utc"):
+            tz = timezone.utc
+        elif g("sign"):
+            minutes, seconds = int(g("oM") or 0), int(g("oS") or 0)
+            if minutes > 59 or seconds > 59:
+                raise ValueError
+            offset = timedelta(hours=int(g("oH")), minutes=minutes, seconds=seconds,
+                               microseconds=_micro(g("of")))
+            tz = timezone.utc if not offset else timezone(-offset if g("sign") == "-" else offset)
+        return datetime(year, month, mday, int(g("H") or 0), int(g("M") or 0), int(g("S") or 0),
+                        _micro(g("f")), tzinfo=tz)
+    except ValueError:  # (a 30 February, hour 24, an offset of a day or more: out of range)
+        raise ValueError(f"Invalid isoformat string: {text!r}") from None
+
+
+def parse_iso(text: str) -> datetime:
+    """``text``, an ISO 8601 time, as a datetime (naive when ``text`` names no offset), on
+    every Python hooklab runs on: ``datetime.fromisoformat`` of 3.11, which reads ``Z``,
+    ``+0000``, fractions of any length and basic formats; before 3.11 it read only its own
+    output (``2020-01-01T00:00:00.5Z`` was a ``ValueError``), so there the same forms are
+    read by :func:`_parse_iso_310`. ``ValueError`` when ``text`` is not such a time.
+
+    >>> parse_iso("2024-01-01T00:00:00.1Z")
+    datetime.datetime(2024, 1, 1, 0, 0, 0, 100000, tzinfo=datetime.timezone.utc)
+    >>> parse_iso("2020-01-01 00:00:00+0530")
+    datetime.datetime(2020, 1, 1, 0, 0, tzinfo=datetime.timezone(datetime.timedelta(seconds=19800)))
+    """
+    return _fromisoformat(text)
+
+
+#: 3.11's fromisoformat reads all of ISO 8601 that hooklab takes (and is C, for large imports)
+_fromisoformat = datetime.fromisoformat if sys.version_info >= (3, 11) else _parse_iso_310
+
+
 _PROVIDER_ID = re.compile(r"[a-z][a-z0-9_]{0,63}")
 
 
@@ -396,7 +475,7 @@ def _forwards(given: Any, received: datetime | None
         if at is None:
             when = received or datetime.now(timezone.utc)
         elif type(at) is str:
-            when = datetime.fromisoformat(at.replace("Z", "+00:00"))
+            when = parse_iso(at)
             when = when if when.tzinfo else when.replace(tzinfo=timezone.utc)
             if not EARLIEST <= when <= LATEST:  # (lab.forwards() could not give it back)
                 raise ValueError(f"{what}.at {at!r} is outside {EARLIEST.year}-{LATEST.year}")

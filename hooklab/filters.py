@@ -61,7 +61,7 @@ from numbers import Integral
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-from .capture import KINDS, decode_body
+from .capture import KINDS, decode_body, parse_iso
 
 if TYPE_CHECKING:
     from .capture import Capture
@@ -558,7 +558,7 @@ def bound(key: str, text: str) -> int | datetime:
 
 def _iso(value: str, key: str) -> datetime:
     try:
-        return _aware(datetime.fromisoformat(value.replace("Z", "+00:00")))
+        return _aware(parse_iso(value))
     except ValueError:
         raise ValueError(f"{key} must be a capture id or an ISO 8601 time, not {value!r}") from None
 

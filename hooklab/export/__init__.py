@@ -48,6 +48,7 @@ from ..capture import (
     check_request_syntax,
     keep_imported,
     new_record,
+    parse_iso,
     status_ok,
 )
 
@@ -329,7 +330,7 @@ def export(store: CaptureStore, path_or_textfile: str | os.PathLike[str] | IO[st
 def _parse_time(value: Any) -> datetime:
     if not isinstance(value, str) or not value:
         return datetime.now(timezone.utc)
-    dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    dt = parse_iso(value)
     return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
 
 

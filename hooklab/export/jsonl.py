@@ -39,7 +39,14 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
-from ..capture import check_import, check_request_syntax, keep_imported, new_record, status_ok
+from ..capture import (
+    check_import,
+    check_request_syntax,
+    keep_imported,
+    new_record,
+    parse_iso,
+    status_ok,
+)
 
 if TYPE_CHECKING:
     from ..explore.parallel import Helpers
@@ -60,7 +67,7 @@ ANSWER_BYTES = 64 * 2**20
 JSONL, HAR_LINES, HAR_LAST = 0, 1, 2
 
 
-_fromiso = datetime.fromisoformat
+_fromiso = parse_iso
 _b64decode = base64.b64decode
 
 
@@ -95,7 +102,7 @@ def _record(d: Any, now: bool = True) -> dict[str, Any]:
     get = d.get
     when = get("received_at")
     if type(when) is str and when:
-        received = _fromiso(when.replace("Z", "+00:00"))
+        received = _fromiso(when)
         if received.tzinfo is None:
             received = received.replace(tzinfo=timezone.utc)
     elif now:
