@@ -1,0 +1,165 @@
+"""The built distributions, as pip and a packager meet them.
+
+``python -m build`` runs on a copy of the working tree holding the files git lists (as
+``git archive HEAD`` takes them, with their uncommitted edits and new files not ignored), and
+the tests read what the wheel and the sdist hold: the licence, the package's data files, and
+in the sdist everything the README's development section needs (``Makefile``, the test
+helpers, the notebooks, ``tools/``, ``bench/``).
+
+Offline: the build uses the backend installed in this environment (``--no-isolation``; the
+``test`` extra installs ``build`` and the setuptools of ``[build-system]``).
+"""
+
+from __future__ import annotations
+
+import email
+import email.message
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from hooklab._version import __version__
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _under_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def _missing(reason: str) -> None:
+    """Skip on a developer machine; fail under CI, where an unbuildable package is a broken run."""
+    if _under_ci():
+        pytest.fail(f"CI run that cannot build the package: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def _unmet_build_requirements() -> list[str]:
+    """The requirements of ``[build-system]`` this environment does not meet. (``build
+    --no-isolation`` checks them only after the backend ran: an old setuptools refused
+    ``license = "BSD-3-Clause"`` first, in 40 lines of schema.)"""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from packaging.requirements import Requirement  # (build depends on packaging, and on
+    try:  # tomli before Python 3.11)
+        import tomllib
+    except ImportError:
+        import tomli as tomllib
+
+    requires = tomllib.loads((ROOT / "pyproject.toml").read_text())["build-system"]["requires"]
+    unmet = []
+    for text in requires:
+        req = Requirement(text)
+        if req.marker is not None and not req.marker.evaluate():
+            continue
+        try:
+            have = version(req.name)
+        except PackageNotFoundError:
+            unmet.append(f"{text} (not installed)")
+            continue
+        if not req.specifier.contains(have, prereleases=True):
+            unmet.append(f"{text} (found {have})")
+    return unmet
+
+
+def _git_files() -> list[str]:
+    """The files a source release is made of: what git tracks (as in the working tree) and
+    new files not ignored yet, minus those deleted in the working tree."""
+    out = subprocess.run(
+        ["git", "-C", str(ROOT), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        capture_output=True, check=True, timeout=60).stdout
+    names = sorted({n for n in out.decode().split("\0") if n})
+    return [n for n in names if (ROOT / n).is_file()]
+
+
+@dataclass
+class Built:
+    git_files: list[str]
+    wheel: list[str]
+    sdist: list[str]  # relative to the sdist's top folder
+    dist_info: str  # the wheel's hooklab-<version>.dist-info
+    metadata: email.message.Message  # its METADATA
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout (an unpacked sdist?): there is no file list to build from")
+    if importlib.util.find_spec("build") is None:
+        _missing("the 'build' package is not installed: pip install -e '.[test]' (make test does)")
+    unmet = _unmet_build_requirements()
+    if unmet:
+        _missing(f"the build backend is not installed: {', '.join(unmet)}: "
+                 "pip install -e '.[test]' (make test does)")
+    files = _git_files()
+    work = tmp_path_factory.mktemp("dist")
+    src = work / "src"
+    for name in files:
+        (src / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, src / name)
+    r = subprocess.run(
+        [sys.executable, "-m", "build", "--no-isolation", "--sdist", "--wheel",
+         "--outdir", str(work / "dist"), str(src)],
+        capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, (r.stdout + r.stderr)[-4000:]
+    (whl,) = (work / "dist").glob("*.whl")
+    (sdist,) = (work / "dist").glob("*.tar.gz")
+    dist_info = f"hooklab-{__version__}.dist-info"
+    with zipfile.ZipFile(whl) as z:
+        wheel = z.namelist()
+        metadata = email.message_from_bytes(z.read(f"{dist_info}/METADATA"))
+    with tarfile.open(sdist) as t:
+        top = f"hooklab-{__version__}/"
+        members = [m.name for m in t.getmembers() if m.isfile()]
+        assert all(m.startswith(top) for m in members), members[:5]
+        sdist_names = sorted(m[len(top):] for m in members)
+    return Built(files, wheel, sdist_names, dist_info, metadata)
+
+
+def test_the_wheel_holds_the_licence(built: Built) -> None:
+    """BSD-3-Clause's first clause: the copyright notice travels with every copy. The metadata
+    said ``License-Expression: BSD-3-Clause`` and no file anywhere held the licence."""
+    assert f"{built.dist_info}/licenses/LICENSE" in built.wheel
+    assert built.metadata["License-Expression"] == "BSD-3-Clause"
+    assert built.metadata.get_all("License-File") == ["LICENSE"]
+
+
+def test_the_sdist_holds_the_licence(built: Built) -> None:
+    assert "LICENSE" in built.sdist
+    text = (ROOT / "LICENSE").read_text()
+    assert "Copyright (c) 2026, the hooklab developers" in text
+    assert "Redistribution and use in source and binary forms" in text
+
+
+@pytest.mark.parametrize("name", [
+    "hooklab/__init__.py",
+    "hooklab/pytest_plugin.py",
+    # package data: the stream page and its script
+    *sorted(f"hooklab/static/{p.name}" for p in (ROOT / "hooklab" / "static").iterdir()
+            if p.suffix in (".html", ".js")),
+])
+def test_the_wheel_holds_the_package_and_its_data(built: Built, name: str) -> None:
+    assert name in built.wheel
+
+
+def test_the_wheel_installs_the_server_extension_config(built: Built) -> None:
+    """The data file that turns ``hooklab.serverext`` on in a plain ``pip install``."""
+    wanted = (f"hooklab-{__version__}.data/data/etc/jupyter/jupyter_server_config.d/"
+              "hooklab.json")
+    assert wanted in built.wheel
+
+
+def test_the_wheel_holds_the_package_only(built: Built) -> None:
+    """No tests, notebooks, tools or compiled files: the package, its metadata and the data
+    file, nothing of the repository besides."""
+    top = {n.split("/", 1)[0] for n in built.wheel}
+    assert top == {"hooklab", built.dist_info, f"hooklab-{__version__}.data"}, top
+    assert not [n for n in built.wheel if "__pycache__" in n or n.endswith((".pyc", ".pyo"))]
