@@ -1,10 +1,12 @@
 """The built distributions, as pip and a packager meet them.
 
 ``python -m build`` runs on a copy of the working tree holding the files git lists (as
-``git archive HEAD`` takes them, with their uncommitted edits and new files not ignored), and
-the tests read what the wheel and the sdist hold: the licence, the package's data files, and
-in the sdist everything the README's development section needs (``Makefile``, the test
-helpers, the notebooks, ``tools/``, ``bench/``).
+``git archive HEAD`` takes them, with their uncommitted edits and new files not ignored) and
+what runs leave in a used checkout (``__pycache__``, captures, notebook checkpoints), builds
+the sdist and the wheel from that sdist, as pip does, and the tests read what each holds: the
+licence, the package's data files, and in the sdist everything the README's development
+section needs (``Makefile``, the test helpers, the notebooks, ``tools/``, ``bench/``), nothing
+of the machine that built it.
 
 Offline: the build uses the backend installed in this environment (``--no-isolation``; the
 ``test`` extra installs ``build`` and the setuptools of ``[build-system]``).
@@ -29,6 +31,27 @@ import pytest
 from hooklab._version import __version__
 
 ROOT = Path(__file__).resolve().parents[1]
+#: what the README's development section, ``make test``, ``make lab`` and ``.ci/run`` use:
+#: every file git tracks under these folders, and these files
+SDIST_FOLDERS = ("tests/", "notebooks/", "tools/", "bench/", "binder/", "jupyter-config/")
+SDIST_FILES = ("Makefile", "conftest.py", ".ci/run", "README.md", "LICENSE", "pyproject.toml",
+               "MANIFEST.in")
+#: left in a working copy by runs (git ignores them): never in a distribution
+LEFT_BY_RUNS = [
+    "hooklab/__pycache__/core.cpython-311.pyc",
+    "tests/__pycache__/conftest.cpython-311-pytest-8.4.2.pyc",
+    "tests/reliability/__pycache__/_rawclient.cpython-311.pyc",
+    "tools/mutate.pyc",
+    ".hooklab/captures.sqlite3",
+    "notebooks/.hooklab/captures.sqlite3",
+    "notebooks/.hooklab/captures.sqlite3-wal",
+    "notebooks/.ipynb_checkpoints/01-quickstart-checkpoint.ipynb",
+    "tests/.hypothesis/examples/0a1b/2c3d",
+    ".pytest_cache/v/cache/lastfailed",
+    "test-artifacts/live-view.png",
+    "bench/.ruff_cache/CACHEDIR.TAG",
+    "notebooks/01-quickstart.ipynb~",
+]
 
 
 def _under_ci() -> bool:
@@ -85,6 +108,7 @@ class Built:
     git_files: list[str]
     wheel: list[str]
     sdist: list[str]  # relative to the sdist's top folder
+    sdist_executable: list[str]
     dist_info: str  # the wheel's hooklab-<version>.dist-info
     metadata: email.message.Message  # its METADATA
 
@@ -105,9 +129,13 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     for name in files:
         (src / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / name, src / name)
+    for name in LEFT_BY_RUNS:
+        (src / name).parent.mkdir(parents=True, exist_ok=True)
+        (src / name).write_bytes(b"left by a run on the machine that built the package\n")
+    # (no --sdist/--wheel: the wheel is built from the sdist, as pip builds one from PyPI's)
     r = subprocess.run(
-        [sys.executable, "-m", "build", "--no-isolation", "--sdist", "--wheel",
-         "--outdir", str(work / "dist"), str(src)],
+        [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(work / "dist"),
+         str(src)],
         capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, (r.stdout + r.stderr)[-4000:]
     (whl,) = (work / "dist").glob("*.whl")
@@ -118,10 +146,11 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
         metadata = email.message_from_bytes(z.read(f"{dist_info}/METADATA"))
     with tarfile.open(sdist) as t:
         top = f"hooklab-{__version__}/"
-        members = [m.name for m in t.getmembers() if m.isfile()]
-        assert all(m.startswith(top) for m in members), members[:5]
-        sdist_names = sorted(m[len(top):] for m in members)
-    return Built(files, wheel, sdist_names, dist_info, metadata)
+        members = [m for m in t.getmembers() if m.isfile()]
+        assert all(m.name.startswith(top) for m in members), members[:5]
+        sdist_names = sorted(m.name[len(top):] for m in members)
+        executable = sorted(m.name[len(top):] for m in members if m.mode & 0o111)
+    return Built(files, wheel, sdist_names, executable, dist_info, metadata)
 
 
 def test_the_wheel_holds_the_licence(built: Built) -> None:
@@ -163,3 +192,29 @@ def test_the_wheel_holds_the_package_only(built: Built) -> None:
     top = {n.split("/", 1)[0] for n in built.wheel}
     assert top == {"hooklab", built.dist_info, f"hooklab-{__version__}.data"}, top
     assert not [n for n in built.wheel if "__pycache__" in n or n.endswith((".pyc", ".pyo"))]
+
+
+def test_the_sdist_holds_what_development_needs(built: Built) -> None:
+    """The sdist held 56 of the 92 files under tests/ (setuptools takes tests/test_*.py only:
+    34 test files could not import their helpers), and no Makefile, conftest.py, .ci/run,
+    notebooks/, binder/, tools/ or bench/: the README's development section could not be
+    followed from it."""
+    wanted = [n for n in built.git_files if n.startswith(SDIST_FOLDERS)] + list(SDIST_FILES)
+    assert len(wanted) > 100  # (the list itself is right: git listed the folders)
+    missing = sorted(set(wanted) - set(built.sdist))
+    assert missing == []
+
+
+def test_the_sdist_keeps_ci_run_executable(built: Built) -> None:
+    assert ".ci/run" in built.sdist_executable
+
+
+@pytest.mark.parametrize("name", LEFT_BY_RUNS)
+def test_nothing_a_run_left_behind_is_in_a_distribution(built: Built, name: str) -> None:
+    assert name not in built.sdist
+    assert name not in built.wheel
+
+
+def test_no_compiled_file_in_a_distribution(built: Built) -> None:
+    for names in (built.sdist, built.wheel):
+        assert [n for n in names if "__pycache__" in n or n.endswith((".pyc", ".pyo"))] == []
