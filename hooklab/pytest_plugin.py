@@ -31,16 +31,22 @@ from __future__ import annotations
 import contextlib
 import copy
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .core import HookLab
+if TYPE_CHECKING:
+    from .core import HookLab
 
 __all__ = ["hooklab_server", "hooklab_session_server"]
 
 
 def _new_lab() -> HookLab:
+    # (imported when a fixture first needs a lab: pytest loads this module in every run of an
+    # environment where hooklab is installed, and each xdist worker does; at the top it cost
+    # every run, the lab's or not, tornado, traitlets, sqlite3 and the server: +0.34 s)
+    from .core import HookLab
+
     return HookLab(port=0, db=":memory:").start()
 
 

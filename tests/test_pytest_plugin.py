@@ -282,3 +282,55 @@ def test_a_verify_reason_in_a_failure_message_is_escaped_and_cut(tmp_path, reaso
     said = str(err.value)
     assert "\n" not in said and "\x1b" not in said, said
     assert re.search(shown, said), said
+
+
+#: what loading the plugin must not import: the lab and what it stands on. pytest loads the
+#: plugin in every run of an environment where hooklab is installed (and in each xdist worker):
+#: imported at the top, they cost a run that never asks for a fixture +0.34 s.
+HEAVY = ("hooklab.core", "hooklab.server", "hooklab.store", "tornado", "traitlets", "sqlite3",
+         "asyncio", "httptools", "uvloop", "pandas", "ipywidgets")
+
+UNRELATED = '''
+import json
+import os
+import sys
+
+
+def test_unrelated():
+    with open(os.environ["HOOKLAB_TEST_MODULES_OUT"], "w") as f:
+        json.dump(sorted(sys.modules), f)
+'''
+
+
+def _modules_of_a_run(tmp_path, load: list[str], autoload: bool) -> set[str]:  # type: ignore[no-untyped-def]
+    """The modules imported by the time an unrelated test runs (a project of its own, one
+    test that asks for no fixture), the plugin loaded as ``load`` says."""
+    out = tmp_path / f"modules-{len(list(tmp_path.glob('modules-*')))}.json"
+    env = {k: v for k, v in os.environ.items() if k != "PYTEST_DISABLE_PLUGIN_AUTOLOAD"}
+    env["HOOKLAB_TEST_MODULES_OUT"] = str(out)
+    if not autoload:
+        env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    (tmp_path / "project").mkdir(exist_ok=True)
+    (tmp_path / "project" / "test_unrelated.py").write_text(UNRELATED)
+    r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *load,
+                        "test_unrelated.py"], cwd=tmp_path / "project", env=env,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return set(json.loads(out.read_text()))
+
+
+@pytest.mark.parametrize("with_plugin,without,autoload", [
+    (["-p", "hooklab.pytest_plugin"], [], False),  # PYTEST_DISABLE_PLUGIN_AUTOLOAD=1, -p
+    ([], ["-p", "no:hooklab"], True),  # installed: the entry point loads it
+], ids=["by-name", "entry-point"])
+def test_loading_the_plugin_imports_no_lab(tmp_path, with_plugin: list[str], without: list[str],  # type: ignore[no-untyped-def]
+                                           autoload: bool) -> None:
+    """The plugin module imported hooklab.core at load: tornado, traitlets, sqlite3, asyncio,
+    httptools and the capture server came with every pytest run; the lab is imported when a
+    fixture first needs one."""
+    loaded = _modules_of_a_run(tmp_path, with_plugin, autoload)
+    baseline = _modules_of_a_run(tmp_path, without, autoload)
+    assert "hooklab.pytest_plugin" in loaded and "hooklab.pytest_plugin" not in baseline
+    brought = sorted(m for m in loaded - baseline
+                     if m in HEAVY or m.startswith(tuple(h + "." for h in HEAVY)))
+    assert brought == []
