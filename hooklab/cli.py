@@ -4,6 +4,7 @@
     $ hooklab send http://127.0.0.1:8765/github --provider github --event push --secret-file gh.key
     $ hooklab replay --db .hooklab/captures.sqlite3 --id 3 --to http://127.0.0.1:5000/webhook
     $ hooklab export --db .hooklab/captures.sqlite3 --format har > captures.har
+    $ hooklab --version          # prints "hooklab <version>"
 """
 
 from __future__ import annotations
@@ -545,6 +546,7 @@ def _stopped(signum: int, frame: object) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from ._version import __version__
     from .core import DEFAULT_DB
     from .server.lifecycle import DEFAULT_MAX_BODY
 
@@ -553,6 +555,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Capture, inspect, verify, replay and analyse webhooks.",
         epilog="Run 'hooklab COMMAND --help' for a command's options.",
     )
+    # (answered before the required COMMAND is asked for: it exited 2, "the following
+    # arguments are required: COMMAND")
+    p.add_argument("--version", action="version", version=f"hooklab {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     s = sub.add_parser("serve", help="run a capture server and print one line per capture")
@@ -595,13 +600,15 @@ def build_parser() -> argparse.ArgumentParser:
     se.set_defaults(func=_send)
 
     r = sub.add_parser("replay", help="re-send stored captures exactly")
-    r.add_argument("--db", type=_db_arg, default=DEFAULT_DB, help="capture database")
+    r.add_argument("--db", type=_db_arg, default=DEFAULT_DB,
+                   help=f"capture database or Parquet export folder (default {DEFAULT_DB})")
     r.add_argument("--id", type=int, action="append", required=True, help="capture id (repeat)")
     r.add_argument("--to", required=True, help="target URL, e.g. http://127.0.0.1:5000/webhook")
     r.set_defaults(func=_replay)
 
     e = sub.add_parser("export", help="export captures as HAR, JSON Lines, CSV or Parquet")
-    e.add_argument("--db", type=_db_arg, default=DEFAULT_DB, help="capture database")
+    e.add_argument("--db", type=_db_arg, default=DEFAULT_DB,
+                   help=f"capture database or Parquet export folder (default {DEFAULT_DB})")
     e.add_argument("--format", choices=("har", "jsonl", "csv", "parquet"), default="har",
                    help="default har")
     e.add_argument("-o", "--output",

@@ -37,6 +37,25 @@ def test_help_is_complete(sub: str | None, words: list[str]) -> None:
         assert w in r.stdout
 
 
+def test_version() -> None:
+    """``hooklab --version`` exited 2: "the following arguments are required: COMMAND"."""
+    import hooklab
+
+    r = run("--version")
+    assert (r.returncode, r.stdout, r.stderr) == (0, f"hooklab {hooklab.__version__}\n", "")
+
+
+@pytest.mark.parametrize("sub", ["serve", "replay", "export"])
+def test_help_of_every_db_option_names_the_default(sub: str) -> None:
+    """``export --help`` and ``replay --help`` said only "capture database", though the
+    commands read ``.hooklab/captures.sqlite3`` when ``--db`` is not given (as ``serve``
+    says)."""
+    r = run(sub, "--help")
+    assert r.returncode == 0, r.stderr
+    (db,) = re.findall(r"^  --db DB\s+(.*?)(?=^  -)", r.stdout, re.M | re.S)
+    assert "(default .hooklab/captures.sqlite3)" in " ".join(db.split())
+
+
 class _Lines:
     def __init__(self, stream) -> None:  # type: ignore[no-untyped-def]
         self.q: queue.Queue[str] = queue.Queue()

@@ -218,3 +218,44 @@ def test_nothing_a_run_left_behind_is_in_a_distribution(built: Built, name: str)
 def test_no_compiled_file_in_a_distribution(built: Built) -> None:
     for names in (built.sdist, built.wheel):
         assert [n for n in names if "__pycache__" in n or n.endswith((".pyc", ".pyo"))] == []
+
+
+@pytest.mark.parametrize("field,wanted", [
+    ("Version", __version__),
+    ("Author", "the hooklab developers"),
+    ("License-Expression", "BSD-3-Clause"),
+    ("Requires-Python", ">=3.10"),
+])
+def test_the_metadata_says(built: Built, field: str, wanted: str) -> None:
+    """What ``pip show`` and an index show: no author was given."""
+    assert built.metadata[field] == wanted
+
+
+@pytest.mark.parametrize("classifier", [
+    "Framework :: Jupyter",
+    "Framework :: Jupyter :: JupyterLab",
+    *(f"Programming Language :: Python :: 3.{minor}" for minor in range(10, 14)),
+    "Topic :: Internet :: WWW/HTTP",
+])
+def test_the_metadata_has_the_classifier(built: Built, classifier: str) -> None:
+    assert classifier in (built.metadata.get_all("Classifier") or [])
+
+
+def test_the_licence_is_said_once(built: Built) -> None:
+    """License-Expression says it; a "License ::" classifier besides is refused by setuptools
+    (PEP 639) and would say it twice."""
+    assert [c for c in built.metadata.get_all("Classifier") or [] if c.startswith("License")] == []
+
+
+def test_the_version_is_written_in_one_place() -> None:
+    """pyproject.toml and hooklab/_version.py both held 0.1.0: a release that bumped one
+    shipped the other. pyproject reads it from hooklab/_version.py."""
+    try:
+        import tomllib
+    except ImportError:  # (Python 3.10: build brings tomli)
+        tomllib = pytest.importorskip("tomli")
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert "version" not in pyproject["project"]
+    assert "version" in pyproject["project"]["dynamic"]
+    dynamic = pyproject["tool"]["setuptools"]["dynamic"]["version"]
+    assert dynamic == {"attr": "hooklab._version.__version__"}
