@@ -7,6 +7,7 @@ path.
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import time
 from pathlib import Path
@@ -107,6 +108,10 @@ def _sqlite_type(value: object) -> str | None:
             dict: "object"}[type(value)]
 
 
+#: duckdb 1.x (the one Python 3.10 gets): json_extract values of different kinds do not compare
+_DUCKDB_1 = int(importlib.metadata.version("duckdb").split(".")[0]) < 2
+
+
 def test_parquet_sql_json_extract_compares_and_sums_as_sqlite_does(tmp_path: Path) -> None:
     """``WHERE json_extract(payload, '$.currency') = 'usd'`` raised ConversionException on a
     Parquet dataset, ``= '5'`` silently counted the number 5 instead of the string "5", and
@@ -122,10 +127,21 @@ def test_parquet_sql_json_extract_compares_and_sums_as_sqlite_does(tmp_path: Pat
             x = "json_extract(payload, '$.{}')".format
             assert one(f"SELECT count(*) AS n FROM captures WHERE {x('currency')} = 'usd'") == sum(
                 b["currency"] == "usd" for b in ORDERS)
-            assert one(f"SELECT count(*) AS n FROM captures WHERE {x('amount')} = '5'") == sum(
-                b["amount"] == "5" for b in ORDERS)
-            assert one(f"SELECT count(*) AS n FROM captures WHERE {x('amount')} = 5") == sum(
-                b["amount"] == 5 and type(b["amount"]) is int for b in ORDERS)
+            mixed = [f"SELECT count(*) AS n FROM captures WHERE {x('amount')} = '5'",
+                     f"SELECT count(*) AS n FROM captures WHERE {x('amount')} = 5"]
+            if opened is pq and _DUCKDB_1:
+                # duckdb 1.x (Python 3.10's) cannot compare the text "5" with 5: said so,
+                # by hooklab, with the way out (the comparisons below need duckdb >= 2)
+                for query in mixed:
+                    with pytest.raises(TypeError, match=r"duckdb 1\.\S+ cannot compare json_extract"
+                                       r".*duckdb >= 2 \(Python >= 3\.11\).*TRY_CAST"):
+                        opened.sql(query)
+                assert one(f"SELECT count(*) AS n FROM captures WHERE json_type(payload, '$.amount')"
+                           f" = 'text' AND CAST({x('amount')} AS VARCHAR) = '5'") == 2
+            else:
+                assert one(mixed[0]) == sum(b["amount"] == "5" for b in ORDERS)
+                assert one(mixed[1]) == sum(b["amount"] == 5 and type(b["amount"]) is int
+                                            for b in ORDERS)
             assert one(f"SELECT sum({x('amount')}) AS n FROM captures "
                        "WHERE json_type(payload, '$.amount') = 'integer'") == sum(ints)
             got = opened.sql(f"SELECT json_type(payload, '$.amount') AS t, {x('paid')} AS paid,"

@@ -16,6 +16,7 @@ sorts first.
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import math
 from collections.abc import Callable
@@ -142,6 +143,17 @@ def both(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
 ENGINES = ["sqlite", "parquet"]
 X = "json_extract(payload, '$.n')"
+#: duckdb 1.x (the one Python 3.10 gets: DuckDB 2 has no 3.10 wheels) cannot compare VARIANT
+#: values of different types, and sorts them by type before value
+DUCKDB_1 = int(importlib.metadata.version("duckdb").split(".")[0]) < 2
+ORDER_ON_DUCKDB_1 = ("duckdb 1.x sorts json_extract values by their DuckDB type before their value "
+                     "(README: lab.sql on duckdb 1.x); duckdb >= 2 sorts them as SQLite does")
+
+
+def _number(i: int) -> bool:
+    """Whether the ``i``-th body's ``n`` is a JSON number (json_type 'integer' or 'real')."""
+    text = SENT[i]
+    return text is not None and type(json.loads(text)) in (int, float)
 
 
 def _ids(df: Any) -> list[int]:
@@ -152,6 +164,12 @@ def _ids(df: Any) -> list[int]:
 @pytest.mark.parametrize("cond, params, means", WHERE, ids=[f"{c} {p}" if p else c for c, p, _ in WHERE])
 def test_json_numbers_compare_as_sqlite(both: Any, engine: str, cond: str, params: list[Any],
                                         means: Callable[[Any], bool | None]) -> None:
+    if engine == "parquet" and DUCKDB_1 and cond != "IS NULL":
+        # numbers and text side by side: duckdb 1.x refuses to compare them, hooklab says so
+        with pytest.raises(TypeError, match=r"duckdb 1\.\S+ cannot compare json_extract values of "
+                           r"different kinds.*duckdb >= 2 \(Python >= 3\.11\).*TRY_CAST"):
+            both[engine].sql(f"SELECT id FROM captures WHERE {X} {cond} ORDER BY id", params)
+        return
     got = _ids(both[engine].sql(f"SELECT id FROM captures WHERE {X} {cond} ORDER BY id", params))
     assert got == [i + 1 for i, v in enumerate(VALUES) if means(v)]
 
@@ -161,6 +179,8 @@ def test_json_numbers_compare_as_sqlite(both: Any, engine: str, cond: str, param
 def test_json_numbers_sort_as_sqlite(both: Any, engine: str, desc: bool) -> None:
     """ORDER BY the value: numbers by value whatever their kind, then text; NULL first
     (last with DESC, the smallest value either way)."""
+    if engine == "parquet" and DUCKDB_1:
+        pytest.skip(ORDER_ON_DUCKDB_1)
     got = _ids(both[engine].sql(f"SELECT id FROM captures ORDER BY {X} {'DESC' if desc else ''}, id"))
     # (a stable sort, reversed or not: equal values stay in id order)
     order = sorted(range(len(VALUES)), key=lambda i: _key(VALUES[i]), reverse=desc)
@@ -176,6 +196,8 @@ def test_json_values_and_their_extremes_come_back_as_sqlite_gives_them(both: Any
     got = [None if v is None or (isinstance(v, float) and math.isnan(v)) else v for v in got]
     assert got == VALUES
     assert [type(v) for v in got] == [type(v) for v in VALUES]
+    if engine == "parquet" and DUCKDB_1:
+        pytest.skip("min and max: " + ORDER_ON_DUCKDB_1)
     numbers = [v for t, v in zip(SENT, VALUES, strict=True) if t and type(json.loads(t)) in (int, float)]
     row = lab.sql(f"SELECT min({X}) AS lo, max({X}) AS hi FROM captures").iloc[0].tolist()
     assert row == [min(numbers), max((v for v in VALUES if v is not None), key=_key)]
@@ -187,7 +209,28 @@ def test_json_values_and_their_extremes_come_back_as_sqlite_gives_them(both: Any
 @pytest.mark.parametrize("engine", ENGINES)
 def test_json_numbers_compare_with_each_other_as_sqlite(both: Any, engine: str) -> None:
     """Two json_extract values side by side: 1e2 (a REAL) equals 100.0 and 100 (an INTEGER)."""
+    if engine == "parquet" and DUCKDB_1:
+        pytest.skip("duckdb 1.x compares two json_extract values by their DuckDB type first "
+                    "(1e2 is not 100 there); duckdb >= 2 compares them as SQLite does")
     got = _ids(both[engine].sql(
         f"SELECT a.id FROM captures a, captures b WHERE b.id = 7 AND {X.replace('payload', 'a.payload')}"
         f" = {X.replace('payload', 'b.payload')} ORDER BY a.id"))
     assert got == [i + 1 for i, v in enumerate(VALUES) if _key(v) == _key(VALUES[6])]
+
+
+#: the way out the error of duckdb 1.x names (DuckDB's SQL: SQLite has no TRY_CAST), on every
+#: duckdb: each kind compared as itself, guarded by json_type
+CASTS: list[tuple[str, Callable[[int, Any], bool]]] = [
+    (f"json_type(payload, '$.n') IN ('integer', 'real') AND TRY_CAST({X} AS DOUBLE) > 100",
+     lambda i, v: _number(i) and float(v) > 100),
+    (f"json_type(payload, '$.n') IN ('integer', 'real') AND TRY_CAST({X} AS DOUBLE) BETWEEN 0 AND 10",
+     lambda i, v: _number(i) and 0 <= float(v) <= 10),
+    (f"json_type(payload, '$.n') = 'text' AND CAST({X} AS VARCHAR) = '7'", lambda i, v: v == "7"),
+]
+
+
+@pytest.mark.parametrize("cond, means", CASTS, ids=["> 100", "BETWEEN 0 AND 10", "= '7'"])
+def test_the_cast_the_duckdb_1_error_names_answers_as_sqlite(both: Any, cond: str,
+                                                            means: Callable[[int, Any], bool]) -> None:
+    got = _ids(both["parquet"].sql(f"SELECT id FROM captures WHERE {cond} ORDER BY id"))
+    assert got == [i + 1 for i, v in enumerate(VALUES) if means(i, v)]

@@ -435,6 +435,11 @@ def run_duckdb(
             raise TimeoutError(f"lab.sql query stopped after {timeout:g} s") from None
         except duckdb.PermissionException as exc:
             raise ReadOnlyError(f"lab.sql reads the dataset only: {exc}") from None
+        except (duckdb.InvalidInputException, duckdb.InvalidTypeException) as exc:
+            mixed = _mixed_kinds_error(duckdb.__version__, exc)
+            if mixed is None:
+                raise
+            raise mixed from None
         finally:
             if timer is not None:
                 timer.cancel()
@@ -449,6 +454,38 @@ def run_duckdb(
                   for v in df.iloc[:, i].tolist()]  # (its REALs are DECIMALs here: floats)
         df.isetitem(i, pd.Series(values, index=df.index, dtype=object))
     return _typed_times(df)
+
+
+#: DuckDB 1.x's words when it will not compare VARIANT values of different types
+_MIXED_KINDS = re.compile(r"Can't compare values of type|Invalid type for BETWEEN")
+
+
+def _mixed_kinds_error(version: str, exc: BaseException) -> TypeError | None:
+    """The error ``lab.sql`` on a Parquet dataset gives for DuckDB error ``exc`` when
+    DuckDB ``version`` (< 2) refused to compare ``json_extract`` values of different kinds
+    (text with a number, a number with text); None for any other error.
+
+    ``json_extract``'s macros give a VARIANT; DuckDB 2 orders VARIANTs of different types as
+    SQLite orders its values, DuckDB 1.x raises "Can't compare values of type VARCHAR (7) and
+    type INTEGER (100)" (Python 3.10 gets duckdb 1.x: DuckDB 2 has no 3.10 wheels).
+
+    >>> _mixed_kinds_error("1.5.6", Exception("Can't compare values of type VARCHAR (7) and "
+    ...                                      "type INTEGER (100)")).args[0][:52]
+    'lab.sql on a Parquet dataset: duckdb 1.5.6 cannot co'
+    >>> _mixed_kinds_error("2.0.1", Exception("Can't compare values of type ...")) is None
+    True
+    """
+    major = version.split(".", 1)[0]
+    if not (major.isdigit() and int(major) < 2) or not _MIXED_KINDS.search(str(exc)):
+        return None
+    return TypeError(
+        f"lab.sql on a Parquet dataset: duckdb {version} cannot compare json_extract values of "
+        "different kinds (text with a number: some rows hold the other kind); duckdb >= 2 "
+        "(Python >= 3.11) compares them as SQLite does. Here, cast the value to the kind you "
+        "compare with: json_type(payload, '$.n') IN ('integer', 'real') AND "
+        "TRY_CAST(json_extract(payload, '$.n') AS DOUBLE) > 100, or json_type(payload, '$.n') "
+        "= 'text' AND CAST(json_extract(payload, '$.n') AS VARCHAR) = '7' "
+        f"(DuckDB said: {str(exc).splitlines()[0][:200]})")
 
 
 #: what in a DuckDB query is not code: string literals, quoted names, comments
