@@ -925,14 +925,62 @@ def _with_slow(flat: Any, slow: dict[int, Any], n: int, prefix: str) -> Any:
         return extra.reindex(pd.RangeIndex(n))
     flat, extra = _harmonized([_exact_ints(flat), extra])
     try:
-        return flat.combine_first(extra)
+        return _combined(flat, extra)
     except UnicodeEncodeError:  # lone surrogates: no Arrow-backed strings for these columns
         import warnings
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             with pd.option_context("future.infer_string", False):
-                return flat.combine_first(extra)
+                return _combined(flat, extra)
+
+
+def _combined(flat: Any, extra: Any) -> Any:
+    """``flat.combine_first(extra)`` as pandas 3 gives it on every pandas the package allows.
+
+    pandas 2 (what Python 3.10 gets) fills an ``Int64`` column's missing rows through float64
+    (the snowflake 1234567890123456789 from ``extra`` came back 1234567890123456768) and sorts
+    the columns (the new ``payload.*`` columns of the rows Python read landed among Arrow's,
+    so one store's flat frame had another column order than its Parquet export's). Here the
+    columns keep ``flat``'s order, ``extra``'s new ones after, and each ``Int64`` column of
+    the result is filled again exactly from the two frames' own values.
+
+    >>> import pandas as pd
+    >>> flat = pd.DataFrame({"b": pd.array([5, None], dtype="Int64")})
+    >>> extra = pd.DataFrame({"b": pd.array([1234567890123456789], dtype="Int64"), "a": [1]}, index=[1])
+    >>> out = _combined(flat, extra)
+    >>> list(out.columns), out["b"].tolist()
+    (['b', 'a'], [5, 1234567890123456789])
+    """
+    import pandas as pd
+
+    out = flat.combine_first(extra)
+    order = list(flat.columns) + [c for c in extra.columns if c not in flat.columns]
+    if list(out.columns) != order:
+        out = out[order]
+    for name in out.columns:
+        if not isinstance(out[name].dtype, pd.Int64Dtype):
+            continue
+        exact = _exact_part(flat, name, out.index)
+        gaps = exact.isna()
+        if gaps.any() and name in extra.columns:
+            exact[gaps] = _exact_part(extra, name, out.index)[gaps]
+        out[name] = exact
+    return out
+
+
+def _exact_part(frame: Any, name: str, index: Any) -> Any:
+    """Column ``name`` of ``frame`` as an exact ``Int64`` array over ``index`` (missing where
+    ``frame`` lacks the row or the column). Only for columns that ``combine_first`` made
+    ``Int64``: their values here are integers or missing (:func:`_harmonized`)."""
+    import pandas as pd
+
+    if name not in frame.columns:
+        return pd.array([None] * len(index), dtype="Int64")
+    col = frame[name]
+    if not isinstance(col.dtype, pd.Int64Dtype):
+        col = col.astype(object).astype(pd.Int64Dtype())  # (int64 or all-missing; no float step)
+    return col.reindex(index).array.copy()
 
 
 def _classify_raw(
