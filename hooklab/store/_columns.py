@@ -186,6 +186,11 @@ def _task(db: sqlite3.Connection, task: Task, body: Any) -> Any:
     first, last, kept = task
     if kept is None:
         return _gap(db, first, last, body)
+    if type(kept[1]) is int and kept[1] > _WHOLE and not hasattr(db, "blobopen"):
+        # (Python 3.10's sqlite3 has no blobopen, and SQL's substr() loads the whole value:
+        # a big segment's columns alone cost its ~100 MB of kept bodies. Its rows from
+        # ``captures`` instead, as a damaged segment's: the memory of its columns only)
+        return _gap(db, first - 1, last, body)
     try:
         return _segment(db, first, last, kept, body)
     except S.DamagedSegment:
