@@ -120,8 +120,9 @@ CORPUS = [
     Hostile("long-array", b"[" + b"1," * 4_999_999 + b"1]", check=_long_array),
     Hostile("long-string", json.dumps({"s": "x" * 10_000_000}).encode(), check=_long_string),
     Hostile("wide", json.dumps({f"k{i}": i for i in range(200_000)}).encode(), check=_wide),
+    # (Python's words: "(4300 digits)" from 3.11, "(4300) for integer string conversion" on 3.10)
     Hostile("huge-number", b'{"n": ' + b"9" * 100_000 + b"}",
-            check=_root("application/json", "Exceeds the limit (4300 digits)")),
+            check=_root("application/json", "Exceeds the limit (4300")),
     Hostile("numbers", b'{"big": 123456789012345678901234567890, "max": 1e308, "neg0": -0.0}',
             check=_numbers),
     Hostile("nan", b'{"a": NaN, "b": Infinity, "c": -Infinity}', check=_nan),

@@ -630,7 +630,9 @@ def test_a_damaged_search_index_fails_search_alone(pristine, search_reads, damag
     want = pristine[1]
     got = dict(_got(search_reads, damage))
     status, value = got.pop("search")
-    assert status == "ok" or value.startswith("sqlite3."), value
+    # (SQLite's own errors: sqlite3.*, or MemoryError, which Python's sqlite3 raises for
+    # SQLITE_NOMEM, what FTS5 answers to some random structure records)
+    assert status == "ok" or value.startswith(("sqlite3.", "builtins.MemoryError")), value
     if status == "ok":
         assert all(0 < i <= N for ids in value for i in ids)
     _same_or(got, want, {})
