@@ -314,15 +314,14 @@ def _declared_text(ctype: str) -> bool:
     # module, and this runs on the server's and the writer's threads
     name = normalize_encoding(charset.group(1)).lower()
     name = _aliases.aliases.get(name, name)
-    return name in _TEXT_CODECS and name not in _NOT_TEXT
+    return name in _TEXT_CODECS
 
 
-#: Python's bytes-to-bytes codecs (no text charsets), by their module names
-_NOT_TEXT = frozenset({"base64_codec", "bz2_codec", "hex_codec", "quopri_codec", "rot_13",
-                       "uu_codec", "zlib_codec"})
-#: the codecs Python's alias table names (every text codec it ships but a few rare ones)
-_TEXT_CODECS = frozenset(_aliases.aliases.values()) | {
-    "utf_8", "ascii", "latin_1", "utf_16", "utf_32", "cp1252"}
+#: the text codecs Python's alias table names (every one it ships but a few rare ones), by
+#: their module names; not its bytes-to-bytes codecs (base64, zlib...: no text charsets)
+_TEXT_CODECS = (frozenset(_aliases.aliases.values())
+                | {"utf_8", "ascii", "latin_1", "utf_16", "utf_32", "cp1252"}) - {
+    "base64_codec", "bz2_codec", "hex_codec", "quopri_codec", "rot_13", "uu_codec", "zlib_codec"}
 #: the codecs :func:`_wide_text` decodes with (``json.detect_encoding``'s names)
 WIDE_CODECS = ("utf-16", "utf-16-be", "utf-16-le", "utf-32", "utf-32-be", "utf-32-le")
 
