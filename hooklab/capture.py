@@ -27,6 +27,7 @@ __all__ = [
     "ESCAPED_KEY",
     "ESCAPED_KEY_RE",
     "FORWARD_ERROR_CHARS",
+    "JSON_MAX_DEPTH",
     "KINDS",
     "REDACTED",
     "Capture",
@@ -40,7 +41,9 @@ __all__ = [
     "decode_body",
     "escaped_key",
     "forward_error",
+    "json_too_deep",
     "keep_imported",
+    "loads_json",
     "micros",
     "n_captures",
     "new_record",
@@ -55,6 +58,73 @@ __all__ = [
 
 #: decoded views of compressed bodies are capped so a decompression bomb cannot exhaust memory
 MAX_DECODED = 64 * 1024 * 1024
+
+
+#: JSON nested deeper than this many arrays/objects is read as not JSON (``Capture.json()`` is
+#: ``None``), the same on every Python version: orjson's own limit, where the standard library's
+#: depends on the version and the stack (3.10/3.11 stop near 1,000, 3.13 read 5,000 levels)
+JSON_MAX_DEPTH = 1024
+
+_STRUCTURE_B = re.compile(rb'[][{}"\\]')
+_STRUCTURE_S = re.compile(r'[][{}"\\]')
+
+
+def json_too_deep(raw: bytes | str, limit: int = JSON_MAX_DEPTH) -> bool:
+    """Whether ``raw`` nests arrays and objects deeper than ``limit`` (brackets inside strings
+    do not count). Cheap for a body that holds no more than ``limit`` brackets in all.
+
+    >>> json_too_deep(b"[" * 3 + b"]" * 3, limit=2), json_too_deep(b'[["[[[", "\\\\"]]', limit=2)
+    (True, False)
+    """
+    text = isinstance(raw, str)
+    if raw.count("[" if text else b"[") + raw.count("{" if text else b"{") <= limit:
+        return False
+    quote, backslash, opening = ('"', "\\", "[{") if text else (34, 92, (91, 123))
+    depth, in_string, skip = 0, False, -1
+    for m in (_STRUCTURE_S if text else _STRUCTURE_B).finditer(raw):  # type: ignore[arg-type]
+        i = m.start()
+        if i == skip:  # the character a backslash escapes
+            continue
+        c = raw[i]
+        if in_string:
+            if c == backslash:
+                skip = i + 1
+            elif c == quote:
+                in_string = False
+        elif c == quote:
+            in_string = True
+        elif c in opening:
+            depth += 1
+            if depth > limit:
+                return True
+        elif c != backslash:
+            depth -= 1
+    return False
+
+
+def loads_json(raw: bytes | str, **kw: Any) -> Any:
+    """``json.loads(raw, **kw)``, but JSON nested deeper than :data:`JSON_MAX_DEPTH` raises
+    ``ValueError`` on every Python version, and JSON up to it is read on every version (3.10
+    and 3.11 count the parser's levels against the recursion limit: raised for the call).
+
+    >>> loads_json(b'{"n": 123456789012345678901234567890}')
+    {'n': 123456789012345678901234567890}
+    >>> loads_json(b'[' * 1025 + b']' * 1025)
+    Traceback (most recent call last):
+    ValueError: JSON nested deeper than 1,024 levels
+    """
+    if json_too_deep(raw):
+        raise ValueError(f"JSON nested deeper than {JSON_MAX_DEPTH:,} levels")
+    if sys.version_info >= (3, 12) or len(raw) < 2 * 900:
+        return _json.loads(raw, **kw)
+    old = sys.getrecursionlimit()
+    raised = old + JSON_MAX_DEPTH + 100
+    sys.setrecursionlimit(raised)
+    try:
+        return _json.loads(raw, **kw)
+    finally:  # (another thread that raised it meanwhile keeps its value)
+        if sys.getrecursionlimit() == raised:
+            sys.setrecursionlimit(old)
 
 
 #: what a redacted header or query value is stored as
@@ -992,7 +1062,7 @@ class Capture:
         except ValueError:
             return None
         try:
-            return _json.loads(raw)
+            return loads_json(raw)
         except (ValueError, RecursionError):
             return None
 
@@ -1120,7 +1190,7 @@ def payload_text(body: bytes | None, headers: str | None) -> str | None:
             raw = decode_body(raw, encoding)
         text = raw.decode(_json.detect_encoding(raw), "surrogatepass")
         odd: list[str] = []
-        value = _json.loads(text, parse_constant=lambda c: odd.append(c) or float(c))
+        value = loads_json(text, parse_constant=lambda c: odd.append(c) or float(c))
     except (ValueError, TypeError, IndexError, RecursionError):
         return None
     if odd:  # NaN, Infinity: JSON to Python only; written as SQLite reads them in JSON5

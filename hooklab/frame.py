@@ -25,7 +25,7 @@ import json
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from .capture import decode_body
+from .capture import decode_body, loads_json
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -77,7 +77,7 @@ def _loads() -> Any:
 
         return _orjson_then_json, (orjson.JSONDecodeError, ValueError, RecursionError)
     except ImportError:  # pragma: no cover - orjson is a dependency; stay correct without it
-        return json.loads, (ValueError, RecursionError)
+        return loads_json, (ValueError, RecursionError)
 
 
 def _orjson_then_json(raw: bytes) -> Any:
@@ -91,7 +91,7 @@ def _orjson_then_json(raw: bytes) -> Any:
     except orjson.JSONDecodeError as exc:
         if "recursion" in str(exc).lower() or "depth" in str(exc).lower():
             raise
-        return json.loads(raw)
+        return loads_json(raw)
 
 
 def _parse_one(body: bytes, enc: int, jsonish: bool) -> Any:

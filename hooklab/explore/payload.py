@@ -23,12 +23,11 @@ keeps its first :data:`MAX_FORM_FIELDS` fields.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qsl
 
-from ..capture import Capture, decode_body
+from ..capture import Capture, decode_body, loads_json
 from ..credentials import WHOLE_FORM, hidden_form, hide_fields
 
 __all__ = [
@@ -96,15 +95,15 @@ def _loads_fast(raw: bytes | str) -> Any:
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        if "depth" in str(exc):  # the standard library would only recurse further and fail
+        if "depth" in str(exc):  # (the standard library of 3.13 would read it: not JSON here)
             raise ValueError("nested deeper than 1,024 levels") from None
-        return json.loads(raw)
+        return loads_json(raw)
 
 
 def _parse(raw: bytes | str, exact: bool) -> tuple[bool, Any, str | None]:
     """(parsed?, value, why not)."""
     try:
-        return True, (json.loads(raw) if exact else _loads_fast(raw)), None
+        return True, (loads_json(raw) if exact else _loads_fast(raw)), None
     except RecursionError:
         return False, None, "nested too deeply to parse"
     except (ValueError, UnicodeError) as exc:

@@ -552,6 +552,9 @@ _VIEW = r"""CREATE VIEW captures AS SELECT id,
               AND json_valid(try(decode(body)))
               AND NOT regexp_matches(try(decode(body)),
                   '(?:^|[,:\[])\s*-?(?:[nN][aA]|[iI][nN])|,\s*[\]}]|^\x{FEFF}|\x00|{escaped_key}')
+              AND (octet_length(body) < 2050
+                   OR strlen(try(decode(body)))
+                      - strlen(replace(replace(try(decode(body)), '[', ''), '{', '')) <= 1024)
          THEN try(decode(body))
          WHEN octet_length(body) > 0
               AND (contains(lower(headers), '"content-encoding"') OR json_valid(try(decode(body)))
@@ -562,8 +565,9 @@ _VIEW = r"""CREATE VIEW captures AS SELECT id,
 FROM read_parquet({files}, hive_partitioning = true, union_by_name = true)""".replace(
     "{escaped_key}", ESCAPED_KEY_RE)
 """(``payload``: UTF-8 bodies DuckDB's ``json_valid`` takes, but for what it takes and Python
-does not (a trailing comma, ``nan``, ``inf``), are their own JSON text; the others that may be
-JSON go through ``hooklab.capture.payload_text``, as on SQLite.)"""
+does not (a trailing comma, ``nan``, ``inf``, any depth), are their own JSON text; the others
+that may be JSON, and those with more than 1,024 brackets (which may nest deeper than
+``Capture.json()`` reads), go through ``hooklab.capture.payload_text``, as on SQLite.)"""
 
 #: ``json_extract`` and ``json_type`` as SQLite's (a DuckDB macro shadows its built-in of the
 #: same name): ``json_extract`` gives a VARIANT that compares and sorts as SQLite's value

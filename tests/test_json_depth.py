@@ -1,0 +1,177 @@
+"""One JSON nesting limit (1,024 levels) on every Python version, as a user meets it.
+
+A body is posted to a real lab over HTTP; ``Capture.json()``, the DataFrame's ``json`` column
+and ``lab.sql``'s ``payload`` read JSON nested up to 1,024 arrays/objects deep and nothing
+deeper (``None``), whatever the interpreter: Python 3.10 and 3.11 stopped near 1,000 levels
+(RecursionError), 3.13 read 5,000, orjson stops after 1,024. Bodies that orjson refuses (NaN, a
+lone surrogate) or reads inexactly (integers past 64 bits) take the standard library's path
+and must keep the same limit.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import hooklab
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def nested(depth: int, leaf: bytes, kind: str = "list") -> bytes:
+    if kind == "list":
+        return b"[" * (depth - 1) + b"[" + leaf + b"]" + b"]" * (depth - 1)
+    return b'{"a":' * depth + leaf + b"}" * depth
+
+
+def unwrap(value: Any, kind: str) -> tuple[int, Any]:
+    """(depth, leaf) of a chain of one-element lists / {"a": ...} objects, walked without
+    recursion (comparing 1,024-deep values with == would recurse)."""
+    depth = 0
+    while True:
+        if kind == "list" and isinstance(value, list) and len(value) == 1:
+            value = value[0]
+        elif kind == "dict" and isinstance(value, dict) and list(value) == ["a"]:
+            value = value["a"]
+        else:
+            return depth, value
+        depth += 1
+
+
+BIG = 123456789012345678901234567890
+CASES = [
+    # (name, depth, leaf bytes, kind, expected leaf or None for "not JSON")
+    ("list-1", 1, b"1", "list", 1),
+    ("list-999", 999, b"1", "list", 1),
+    ("list-1000", 1000, b"1", "list", 1),
+    ("list-1024", 1024, b"1", "list", 1),
+    ("list-1025", 1025, b"1", "list", None),
+    ("list-5000", 5000, b"1", "list", None),
+    ("dict-1024", 1024, b"true", "dict", True),
+    ("dict-1025", 1025, b"true", "dict", None),
+    ("dict-5000", 5000, b"true", "dict", None),
+    # orjson refuses NaN: the standard library reads it, with the same limit
+    ("nan-1024", 1024, b"NaN", "list", "nan"),
+    ("nan-1025", 1025, b"NaN", "list", None),
+    ("nan-5000", 5000, b"NaN", "dict", None),
+    # an integer past 64 bits: read exactly by the standard library, with the same limit
+    ("bigint-1024", 1024, str(BIG).encode(), "list", BIG),
+    ("bigint-1025", 1025, str(BIG).encode(), "list", None),
+    # a lone surrogate, which orjson refuses
+    ("surrogate-1024", 1024, b'"\\ud800"', "dict", "\ud800"),
+    ("surrogate-1030", 1030, b'"\\ud800"', "dict", None),
+]
+
+# brackets inside strings (and escaped quotes before them) do not nest
+SHALLOW_STRINGS = [
+    ("brackets-in-string", b'["' + b"[" * 3000 + b'"]', ["[" * 3000]),
+    ("escaped-quote", b'["\\"' + b"[{" * 2000 + b'", 1]', ['"' + "[{" * 2000, 1]),
+    ("backslashes", b'["\\\\", "' + b"[" * 2000 + b'"]', ["\\", "[" * 2000]),
+    ("many-siblings", b"[" + b",".join([b"[[1]]"] * 3000) + b"]", [[[1]]] * 3000),
+]
+
+
+@pytest.fixture(scope="module")
+def lab() -> Iterator[hooklab.HookLab]:
+    lab = hooklab.HookLab(port=0, db=":memory:").start()
+    try:
+        yield lab
+    finally:
+        lab.stop()
+
+
+def post(lab: hooklab.HookLab, name: str, body: bytes) -> hooklab.Capture:
+    import urllib.request
+
+    req = urllib.request.Request(lab.url_for(name), data=body, method="POST",
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        assert resp.status == 200
+    [cap] = lab.wait(1, bin=name, timeout=10)
+    assert cap.body == body
+    return cap
+
+
+def check_leaf(got: Any, expected: Any) -> None:
+    if expected == "nan":
+        assert isinstance(got, float) and math.isnan(got)
+    else:
+        assert got == expected and type(got) is type(expected)
+
+
+@pytest.mark.parametrize(("name", "depth", "leaf", "kind", "expected"), CASES,
+                         ids=[c[0] for c in CASES])
+def test_one_depth_limit(lab: hooklab.HookLab, name: str, depth: int, leaf: bytes, kind: str,
+                         expected: Any) -> None:
+    body = nested(depth, leaf, kind)
+    cap = post(lab, name, body)
+    value = cap.json()
+    if expected is None:
+        assert value is None
+        assert cap.text == body.decode()  # the body itself is kept whole
+    else:
+        got_depth, got_leaf = unwrap(value, kind)
+        assert got_depth == depth
+        check_leaf(got_leaf, expected)
+
+    frame = lab.dataframe(bin=name)
+    assert len(frame) == 1
+    cell = frame["json"].iloc[0]
+    if expected is None:
+        assert cell is None
+    else:
+        got_depth, got_leaf = unwrap(cell, kind)
+        assert got_depth == depth
+        if expected == BIG:  # the frame reads integers past 64 bits as floats (documented)
+            assert got_leaf == float(BIG)
+        else:
+            check_leaf(got_leaf, expected)
+
+
+@pytest.mark.parametrize(("name", "body", "expected"), SHALLOW_STRINGS,
+                         ids=[c[0] for c in SHALLOW_STRINGS])
+def test_brackets_in_strings_do_not_nest(lab: hooklab.HookLab, name: str, body: bytes,
+                                         expected: Any) -> None:
+    cap = post(lab, name, body)
+    assert cap.json() == expected
+    assert lab.dataframe(bin=name)["json"].iloc[0] == expected
+
+
+def test_sql_payload_follows_the_limit(lab: hooklab.HookLab) -> None:
+    post(lab, "sqlshallow", nested(3, b"7"))
+    post(lab, "sqldeep", nested(1025, b"7"))
+    rows = lab.sql("SELECT bin, payload IS NULL AS missing FROM captures "
+                   "WHERE bin IN ('sqlshallow', 'sqldeep') ORDER BY bin")
+    assert rows.to_dict("records") == [{"bin": "sqldeep", "missing": 1},
+                                       {"bin": "sqlshallow", "missing": 0}]
+
+
+@pytest.mark.parametrize("depth", [1024, 1025, 1999, 2001, 5000])
+def test_sql_payload_on_sqlite_and_parquet(tmp_path: Any, depth: int) -> None:
+    """``payload`` is the body's JSON text exactly when ``Capture.json()`` reads it, in a lab's
+    SQLite view and in a Parquet folder's DuckDB view (SQLite's json_valid takes 2,000 levels,
+    DuckDB's any depth)."""
+    pytest.importorskip("duckdb")
+    pytest.importorskip("pyarrow")
+    lab = hooklab.HookLab(port=0, db=str(tmp_path / "lab.sqlite3")).start()
+    try:
+        post(lab, "deep", nested(depth, b"1"))
+        post(lab, "wide", b"[" + b",".join([b"[1]"] * 3000) + b"]")
+        lab.export(str(tmp_path / "pq"), fmt="parquet")
+        query = "SELECT bin, payload IS NULL AS missing FROM captures ORDER BY bin"
+        expected = [{"bin": "deep", "missing": depth > 1024}, {"bin": "wide", "missing": False}]
+        got_sqlite = [{k: bool(v) if k == "missing" else v for k, v in r.items()}
+                      for r in lab.sql(query).to_dict("records")]
+        assert got_sqlite == expected
+    finally:
+        lab.stop()
+    folder = hooklab.open(str(tmp_path / "pq"))
+    got_parquet = [{k: bool(v) if k == "missing" else v for k, v in r.items()}
+                   for r in folder.sql(query).to_dict("records")]
+    assert got_parquet == expected
+    wide = folder.sql("SELECT json_extract(payload, '$[2999][0]') AS v FROM captures "
+                      "WHERE bin = 'wide'")
+    assert wide["v"].tolist() == [1]
