@@ -146,7 +146,8 @@ class ParquetStore:
         import pyarrow as pa
 
         files = _parquet_files(self.path)
-        _check_files(files, self.path)  # (a cut or foreign .parquet file: said by name)
+        _check_files(files, self.path)
+        self._files = files  # (a cut or foreign .parquet file: said by name)
         #: the exporting databases' names, from the files' names (part-<source>-<ids>-<n>)
         self.sources = frozenset(m.group(1) for m in map(_PART.fullmatch, map(os.path.basename, files)) if m)
         # the export's schema, not the first file's: a file of an older hooklab that lacks a
@@ -473,7 +474,9 @@ class ParquetStore:
 
         The connection reads the dataset's own files and nothing else: no other file, no
         extension download, no setting changed afterwards (``enable_external_access`` off
-        with the dataset as its only allowed place, configuration locked).
+        with the dataset as its only allowed place, configuration locked). The files are
+        those the store found when it opened, as for every other read (open the folder again
+        to see a later export); times are UTC whatever the machine's zone.
         """
         from ._arrow import duckdb_module
 
@@ -482,11 +485,17 @@ class ParquetStore:
                                      "autoload_known_extensions": False})
         try:
             here = os.path.realpath(self.path)
-            glob = os.path.join(here, "**", "*.parquet") if os.path.isdir(here) else here
+            # the files this store opened with, as its other reads see them (a glob would
+            # take an export that landed since: lab.sql counting 5 where dataframe() said 3)
+            files = ([os.path.join(here, os.path.relpath(f, self.path)) for f in self._files]
+                     if os.path.isdir(here) else [here])
             _register_payload(con)
             for macro in _MACROS:
                 con.execute(macro)
-            con.execute(_VIEW.replace("{files}", _literal(glob)))
+            con.execute(_VIEW.replace("{files}", "[" + ", ".join(map(_literal, files)) + "]"))
+            # times as UTC, as SQLite's are: strftime of a TIMESTAMPTZ writes the session's
+            # zone, which DuckDB takes from the machine (UTC+14 moved a capture a day on)
+            con.execute("SET TimeZone = 'UTC'")
             # no spill folder (DuckDB would allow its default, ./.tmp, to every query), and
             # half the memory it would take by itself: a query too big for that fails with
             # DuckDB's OutOfMemoryException instead of taking the kernel's machine
