@@ -195,7 +195,8 @@ def public_url(lab: Any, bin: str, *, host: str | None = None) -> str:
     ``host="https://hub.example.org"`` overrides the detected public host (the server's
     ``base_url`` is appended); a URL with a path, ``host="https://example.org/jupyter/"``, is
     the full server URL, as in ``$HOOKLAB_PUBLIC_URL``. Append a path to capture into
-    ``/<bin>/<path>``. Call again after restarting the lab with ``lab.stop_serving()`` then ``lab.start()`` (same URL, new port); ``lab.stop()`` retires the URL for good.
+    ``/<bin>/<path>``. Call again after ``lab.stop_serving()`` and ``lab.start()`` (same URL,
+    new port); ``lab.stop()`` retires the URL for good.
     """
     b = _check_bin(bin)
     if lab.bound_port is None:
