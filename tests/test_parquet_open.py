@@ -104,3 +104,25 @@ def test_sql_times_are_utc_whatever_the_machine_zone(tmp_path: Path, zone: str) 
     assert got["parquet"] == [truth, truth[:10]]
     assert got["part"] == truth[:10]
     assert got["frame"] == truth
+
+
+def test_sums_of_integers_are_integers_on_both_engines(tmp_path: Path) -> None:
+    """sum() of an integer column is an integer on SQLite; DuckDB sums in 128 bits, which its
+    frame made float64 (24.0 for 24)."""
+    lab = hooklab.HookLab(port=0, db=str(tmp_path / "s.sqlite3")).start()
+    try:
+        for body in (b'{"z": 1}', b'{"z": 22}', b"xyz"):
+            post(lab, "s", body)
+        lab.wait(3, timeout=10)
+        lab.export(str(tmp_path / "pq"), fmt="parquet")
+        query = ("SELECT sum(size) AS s, sum(status) AS st, "
+                 "sum(CASE WHEN bin = 's' THEN 1 ELSE 0 END) AS n, "
+                 "sum(json_extract(payload, '$.z')) AS z FROM captures")
+        expected = {"s": 8 + 9 + 3, "st": 600, "n": 3, "z": 23}
+        on_sqlite = lab.sql(query).to_dict("records")[0]
+    finally:
+        lab.stop()
+    on_parquet = hooklab.open(str(tmp_path / "pq")).sql(query).to_dict("records")[0]
+    for got in (on_sqlite, on_parquet):
+        assert got == expected
+        assert all(type(v) is int for v in got.values()), got

@@ -434,6 +434,8 @@ def run_duckdb(
             names = [d[0] for d in cur.description or ()]
             json_cols = [i for i, d in enumerate(cur.description or ()) if str(d[1]) == "JSON"]
             variant_cols = [i for i, d in enumerate(cur.description or ()) if str(d[1]) == "VARIANT"]
+            wide_cols = [i for i, d in enumerate(cur.description or ())
+                         if str(d[1]) in ("HUGEINT", "UHUGEINT")]
             df = cur.df()
         except duckdb.InterruptException:
             raise TimeoutError(f"lab.sql query stopped after {timeout:g} s") from None
@@ -453,6 +455,11 @@ def run_duckdb(
         df[names[i]] = [_sqlite_json(v) for v in df[names[i]].tolist()]
     import pandas as pd
 
+    for i in wide_cols:  # sum() of integers: 128 bits in DuckDB, float64 in its frame
+        col = df.iloc[:, i]
+        if (col.dtype.kind == "f" and col.notna().all() and (col.abs() < _FLOAT_EXACT).all()
+                and (col == col.round()).all()):
+            df.isetitem(i, col.astype("int64"))  # (whole and exact: integers, as from SQLite)
     for i in variant_cols:  # json_extract's values: missing ones None, as from SQLite
         values = [None if v is None or v is pd.NA else float(v) if type(v) is Decimal else v
                   for v in df.iloc[:, i].tolist()]  # (its REALs are DECIMALs here: floats)
