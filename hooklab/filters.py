@@ -257,6 +257,10 @@ def _text_of(data: bytes, content_type: str | None, cut: bool) -> str | None:
             return wide
     if data.isascii():
         return data.decode("ascii")
+    if content_type and "charset" in content_type.lower():
+        legacy = _legacy_codec(content_type.lower())
+        if legacy is not None:  # read as Capture.text reads it: "garçon" in Latin-1 bytes
+            return data.decode(legacy, "replace")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -302,6 +306,29 @@ def _wide_text(data: bytes, content_type: str | None, cut: bool) -> str | None:
     return None
 
 
+def _legacy_codec(ctype: str) -> str | None:
+    """The codec of a ``charset=`` in ``ctype`` if it is one of :data:`LEGACY_CODECS` (read
+    with it, as :attr:`Capture.text` is), else None (UTF-8, JSON's own, or another charset:
+    read as UTF-8, whose lookup would import a module on the server's thread).
+
+    >>> _legacy_codec("text/plain; charset=iso-8859-1"), _legacy_codec("text/plain; charset=utf-8")
+    ('latin_1', None)
+    """
+    charset = _CHARSET.search(ctype)
+    if charset is None:
+        return None
+    name = normalize_encoding(charset.group(1)).lower()
+    name = _aliases.aliases.get(name, name)
+    return name if name in LEGACY_CODECS else None
+
+
+_CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)")
+#: the non-UTF charsets search reads bodies in (the others are read as UTF-8): looked up
+#: once when a store opens (:func:`prime_codecs`), so that making words imports nothing
+LEGACY_CODECS = ("latin_1", "cp1252", "iso8859_15", "iso8859_2", "cp1251", "koi8_r",
+                 "shift_jis", "euc_jp", "gbk", "gb18030", "big5", "euc_kr")
+
+
 def _declared_text(ctype: str) -> bool:
     kind = ctype.split(";", 1)[0].strip()
     if kind.startswith("text/") or any(t in kind for t in _TEXT_TYPES):
@@ -327,7 +354,7 @@ WIDE_CODECS = ("utf-16", "utf-16-be", "utf-16-le", "utf-32", "utf-32-be", "utf-3
 
 
 def prime_codecs() -> None:
-    """Look up :data:`WIDE_CODECS` now (their modules imported once, under a millisecond),
+    """Look up :data:`WIDE_CODECS` and :data:`LEGACY_CODECS` now (their modules imported once, under a millisecond),
     from the thread that opens a store: the server, writer and upkeep threads make search
     words, and must never import a module for the first time (two threads importing at once
     can deadlock; ``tests/test_schema_summaries.py`` watches the upkeep thread's imports).
@@ -336,7 +363,7 @@ def prime_codecs() -> None:
     """
     import codecs
 
-    for name in WIDE_CODECS:
+    for name in (*WIDE_CODECS, *LEGACY_CODECS):
         codecs.lookup(name)
 
 

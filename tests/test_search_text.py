@@ -59,6 +59,14 @@ BODIES = {
     # hostile: a quote opens it but it is not one JSON string (a backslash is a character);
     # binary with zero bytes at its start (as UTF-16 has) and a word stays binary: no words
     "quoted": ("text/plain", b'"C:\\new" folder'),
+    # a charset other than UTF declared: read in it, as capture.text reads it
+    "latin1": ("text/plain; charset=ISO-8859-1", "garçon français".encode("latin-1")),
+    "cp1252": ('text/csv; charset="windows-1252"', "naïve “smart” Pâtisserie".encode("cp1252")),
+    "sjis": ("text/plain; charset=Shift_JIS", "東京 ramen".encode("shift_jis")),
+    # valid UTF-8 bytes declared Latin-1: a person reading capture.text sees "cafÃ©"
+    "mislabel": ("text/plain; charset=latin-1", "bistro café".encode()),
+    # a charset no codec (or a rare one): read as UTF-8, as before
+    "unknowncs": ("text/plain; charset=x-made-up", "ñandú kiwi".encode()),
     "nulbinary": ("application/octet-stream", b"\x08\x00\x92\x06 wombat \xff\xfe"),
 }
 
@@ -120,6 +128,14 @@ SEARCHES = {
     "quokka": {"utf32"},
     "ünder the koala": {"utf16text"},
     "c new folder": {"plain", "quoted"},
+    "garçon": {"latin1"},
+    "FRANÇAIS": {"latin1"},
+    "naïve smart pâtisserie": {"cp1252"},
+    "東京": {"sjis"},
+    "ramen": {"sjis"},
+    "bistro": {"mislabel"},
+    "cafã": {"mislabel"},
+    "kiwi": {"unknowncs"},
 }
 
 

@@ -25,9 +25,10 @@ from ..filters import matches_phrase, search_line, search_text, search_words
 __all__: list[str] = []
 
 #: bump when the words of a row change meaning: the index is then rebuilt
-SEARCH_VERSION = "5"  # 2: bodies read as a person reads them (filters.readable); 3: binary
+SEARCH_VERSION = "6"  # 2: bodies read as a person reads them (filters.readable); 3: binary
 # bodies give no words (filters.is_text); 4: a path's %XX undone (filters.search_text); 5:
-# JSON read as capture.json() reads it: after a byte order mark, a JSON string alone, UTF-16/32
+# JSON read as capture.json() reads it: after a byte order mark, a JSON string alone, UTF-16/32;
+# 6: a declared Latin-1, Windows-1252, Shift JIS... charset read as capture.text reads it
 
 FTS_SCHEMA = (
     "CREATE VIRTUAL TABLE IF NOT EXISTS captures_fts USING fts5("

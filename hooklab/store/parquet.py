@@ -679,12 +679,16 @@ def _ts(value: datetime) -> Any:
 _WIDE_START = r"^(?:\xff\xfe|\xfe\xff|[\s\S]{0,3}\x00)"
 
 
+_LEGACY_CHARSET = r"(?i)charset\s*=\s*[\"']?(?:[^u\"'\s]|u[^t]|ut[^f])"
+
+
 def _contains(word: str) -> Any:
     """Rows that may hold ``word`` (a superset: the exact check follows). Bodies are binary
     (Arrow's regular expressions read them byte by byte), so a letter beyond ASCII is looked
     for as each of its cases' UTF-8 bytes; and where the word has such a letter, text that
     may hold it escaped (JSON's ``\\u00e8``, a form's or a path's ``%C3%A8``; ``query`` and
-    ``headers`` are JSON text with such escapes) stays a candidate too. A body that may be
+    ``headers`` are JSON text with such escapes), or in a declared charset that is no UTF,
+    stays a candidate too. A body that may be
     UTF-16 or UTF-32 (a byte order mark, or a zero byte in its first four: see
     ``filters._text_of``) holds its words in other bytes: it stays a candidate."""
     import re
@@ -710,6 +714,8 @@ def _contains(word: str) -> Any:
     if not word.isascii():
         found += [pc.match_substring(ds.field(c), "\\u") for c in ("path", "query", "headers", "body")]
         found += [pc.match_substring(ds.field(c), "%") for c in ("path", "body")]
+        # a body in a declared charset other than UTF (Latin-1 "garçon"): other bytes
+        found.append(pc.match_substring_regex(ds.field("headers"), _LEGACY_CHARSET))
     out = found[0]
     for f in found[1:]:
         out = out | f
