@@ -23,6 +23,9 @@ connection), ``X-WS-Seq`` and a ``Content-Type`` (JSON text frames parse into th
 connection was cut without a close frame, 1009 when a message over ``max_message_size`` made
 hooklab close it; body = reason, ``X-WS-Closed-By``: ``server`` or ``client``, i.e. hooklab) and
 ``ERROR`` (a failed connect; body = the error). Fragmented messages are recorded reassembled.
+Captures are in the order the frames came: CLOSE is the last of its connection, recorded when
+the connection has ended; when hooklab closes, that is once the server's close frame answers
+ours (Tornado waits up to 5 s for it), and what the server sent until then is recorded before.
 
 Reconnects are explicit: with ``reconnect=True`` a connection the *server* ends (or that fails
 to open) is retried up to ``max_reconnects`` times with backoff, each attempt recorded; ``send``
@@ -55,6 +58,9 @@ Message = str | bytes
 #: the largest message recorded by default (hooklab's own ``max_body``); a bigger one ends
 #: the connection (1009 from our side, ``X-WS-Closed-By: client``), said in the CLOSE capture
 DEFAULT_MAX_MESSAGE = 16 * 1024 * 1024
+#: seconds to wait for the server's close frame after ours (RFC 6455 7.1.1: the client waits
+#: for the server to close); Tornado gives up after 5 s itself, this only bounds the wait
+_CLOSE_WAIT = 10.0
 
 
 @dataclass
@@ -318,10 +324,13 @@ async def _one_connection(
     # read after the sends, it was recorded after them), the first ones once OPEN is
     arrived: asyncio.Queue[Message | None] = asyncio.Queue()
     early: list[Message | None] | None = []
+    closed = False  # (CLOSE recorded: what comes after, if anything, is not this connection's)
 
     def on_message(msg: Message | None) -> None:
         if early is not None:
             early.append(msg)
+            return
+        if closed:
             return
         if msg is not None and (max_messages is None or s.received < max_messages):
             rec.frame("RECV", msg)
@@ -396,8 +405,13 @@ async def _one_connection(
             s.errors.append(f"connection {attempt + 1} ended without a close frame (cut by the "
                             "server)")
     else:
-        conn.close(1000, "recording finished")
+        # we close. What the server sends until its own close frame answers ours is still the
+        # conversation: recorded before CLOSE, which is recorded once the closing handshake is
+        # over (as the server's CLOSE is)
         code, reason, closed_by = 1000, "recording finished", "client"
+        conn.close(code, reason)
+        await _closing_handshake(arrived)
+    closed = True
     s.closes.append((code, reason, closed_by))
     rec.add(
         "CLOSE",
@@ -406,6 +420,20 @@ async def _one_connection(
         status=code or 0,
     )
     return by_server
+
+
+async def _closing_handshake(arrived: asyncio.Queue[Message | None]) -> None:
+    """After our close frame: wait for the end of the connection (the server's close frame,
+    or Tornado giving up on it after 5 s), at most :data:`_CLOSE_WAIT` seconds. Messages that
+    come meanwhile are recorded by the message callback; this only waits for its ``None``."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + _CLOSE_WAIT
+    while (left := end - loop.time()) > 0:  # (bounded: by time)
+        try:
+            if await asyncio.wait_for(arrived.get(), left) is None:
+                return
+        except asyncio.TimeoutError:
+            return
 
 
 class Recording:

@@ -213,17 +213,38 @@ class _Close(websocket.WebSocketHandler):
         self.close(int(code) if code else None, reason or None)
 
 
+class _LateFrames(websocket.WebSocketHandler):
+    """Answers "first" at once, then after a while the frames the message lists (JSON:
+    ``[["text", "late"], ["binary", "00ff"], ["ping", "p"]]``, binary as hex). A coroutine
+    ``on_message``: Tornado reads nothing more meanwhile, so a close frame the client sent
+    waits, and these frames go out during the client's closing handshake, before the
+    server's answering close frame."""
+
+    async def on_message(self, message: str | bytes) -> None:
+        self.write_message("first")
+        await asyncio.sleep(1.0)
+        for kind, data in json.loads(message):
+            if kind == "text":
+                self.write_message(data)
+            elif kind == "binary":
+                self.write_message(bytes.fromhex(data), binary=True)
+            else:
+                self.ping(data.encode())
+
+
 @pytest.fixture
 def echo_url() -> Iterator[str]:
     """A real Tornado WebSocket server (echo at /echo/x, closes at /drop, cuts at /cut, "N" at
-    /big answered with N bytes, "code reason" at /close closes so) in its own thread."""
+    /big answered with N bytes, "code reason" at /close closes so, frames sent during the
+    client's closing handshake at /late) in its own thread."""
     ready = threading.Event()
     box: dict = {}
 
     def run() -> None:
         async def main() -> None:
             server = web.Application([(r"/echo/.*", _Echo), (r"/drop", _Drop), (r"/cut", _Cut),
-                                      (r"/big", _Big), (r"/close", _Close)],
+                                      (r"/big", _Big), (r"/close", _Close),
+                                      (r"/late", _LateFrames)],
                                      websocket_max_message_size=64 << 20
                                      ).listen(0, "127.0.0.1")
             box["port"] = next(iter(server._sockets.values())).getsockname()[1]
@@ -726,6 +747,31 @@ def test_how_a_connection_ended_is_said_as_rfc_6455_says(
             for c in closes] == [(close[0], str(close[0]), close[2], close[1].encode())] * tries
 
 
+@pytest.mark.parametrize("late, recorded", [
+    ([["text", "late"]], [("1", b"late")]),
+    ([["binary", "00ff"]], [("2", b"\x00\xff")]),
+    ([["ping", "p"]], [("9", b"p")]),
+    ([["text", '{"n": 2}'], ["binary", ""], ["text", ""], ["ping", ""]],
+     [("1", b'{"n": 2}'), ("2", b""), ("1", b""), ("9", b"")]),
+])
+def test_what_comes_during_our_closing_handshake_is_recorded_before_close(
+        lab: HookLab, echo_url: str, late: list, recorded: list) -> None:
+    """A message the server sent after our close frame and before its own (the duration was
+    over) was recorded after the CLOSE capture, or, as the recording's loop ended, not at all.
+    RFC 6455 7.1.1: the connection ends when the server answers our close frame; what came
+    until then is recorded in the order it came, and CLOSE last."""
+    summary = ws.record(f"{echo_url}/late", send=json.dumps(late), duration=0.3, lab=lab)
+    assert summary.stopped_by == "duration" and summary.errors == []
+    assert summary.closes == [(1000, "recording finished", "client")]
+    caps = lab.query(kind="ws")
+    assert [c.id for c in caps] == summary.capture_ids
+    assert [c.method for c in caps] == ["OPEN", "SEND", "RECV", *["RECV"] * len(recorded), "CLOSE"]
+    assert [(c.header("X-WS-Opcode"), c.body) for c in caps[2:-1]] == [("1", b"first"), *recorded]
+    assert (caps[-1].status, caps[-1].header("X-WS-Closed-By")) == (1000, "client")
+    assert caps[-2].received_at <= caps[-1].received_at
+    assert summary.received == 1 + sum(op in ("1", "2") for op, _ in recorded)
+
+
 @pytest.mark.parametrize("send", ["\ud800", ["fine", "x\udcff"], ("a", b"b", "\udfff")])
 def test_text_without_utf8_is_refused_before_connecting(lab: HookLab, echo_url: str, send) -> None:
     """``send='\\ud800'`` (a lone surrogate) connected, recorded OPEN, then failed with a
@@ -832,7 +878,7 @@ def test_ctrl_c_returns_the_summary(tmp_path, mode: str, last_close: list | None
     assert out["stopped_by"] == "stopped" and out["errors"] == [] and out["seconds"] < 30, out
     if last_close is not None:
         assert out["closes"] == [last_close] and out["connections"] == 1, out
-        # (the echo may come after our close frame, and is recorded after CLOSE then)
+        # (the echo may come after our close frame: recorded before CLOSE all the same)
         assert out["close_caps"] == [[1000, "client"]], out
         assert out["server_saw"] == [[1000, "recording finished"]], out
     else:
