@@ -32,6 +32,10 @@ to open) is retried up to ``max_reconnects`` times with backoff, each attempt re
 messages are sent again on every connection (they are usually subscriptions). A message over
 ``max_message_size`` is not retried: the server would send it again.
 
+A store that fails while recording (closed, a full disk, a read-only database) stops the
+recording at once: hooklab closes the connection with 1011 (internal error) and raises
+:class:`RecordingError`, whose ``summary`` says what was recorded.
+
 Recording runs on its own event loop in a helper thread, so :func:`record` works in a notebook
 whose loop is already running; :func:`start_recording` returns at once with a handle.
 """
@@ -50,17 +54,24 @@ from urllib.parse import parse_qs, urlsplit
 from tornado import httpclient, httputil, websocket
 
 from .capture import new_record
+from .store.store import StoreError
 
-__all__ = ["DEFAULT_MAX_MESSAGE", "RecordSummary", "Recording", "record", "record_async",
-           "start_recording"]
+__all__ = ["DEFAULT_MAX_MESSAGE", "RecordSummary", "Recording", "RecordingError", "record",
+           "record_async", "start_recording"]
 
 Message = str | bytes
 #: the largest message recorded by default (hooklab's own ``max_body``); a bigger one ends
 #: the connection (1009 from our side, ``X-WS-Closed-By: client``), said in the CLOSE capture
 DEFAULT_MAX_MESSAGE = 16 * 1024 * 1024
+#: the close code and reason hooklab sends when the store fails mid-connection: 1011, "an
+#: unexpected condition prevented fulfilling the request" (RFC 6455 7.4.1), the endpoint's
+#: internal error; the reason is UTF-8 and at most 123 bytes (5.5.1)
+_STORE_FAILED = (1011, "hooklab could not store the recording")
 #: seconds to wait for the server's close frame after ours (RFC 6455 7.1.1: the client waits
 #: for the server to close); Tornado gives up after 5 s itself, this only bounds the wait
 _CLOSE_WAIT = 10.0
+#: seconds to wait for the store to confirm the captures of a recording that is over
+_STORE_WAIT = 30.0
 
 
 @dataclass
@@ -79,6 +90,27 @@ class RecordSummary:
     stopped_by: str = ""
     seconds: float = 0.0
     capture_ids: list[int] = field(default_factory=list)
+
+
+class RecordingError(StoreError):
+    """A recording stopped because its captures could not be stored: the store was closed,
+    the disk is full, the database is read-only. hooklab closed the connection properly (a
+    close frame with 1011, internal error) and stopped; ``summary`` says what was recorded
+    until then, ``__cause__`` is the store's error.
+
+    >>> store.close()                 # (or the disk fills up, or the database is read-only)
+    >>> try:
+    ...     hooklab.ws.record(ws_url, send="subscribe", max_messages=2, store=store)
+    ... except hooklab.ws.RecordingError as exc:
+    ...     print(exc.summary.stopped_by)
+    ...     print(exc.summary.closes)
+    store failed (StoreError: store is closed)
+    [(1011, 'hooklab could not store the recording', 'client')]
+    """
+
+    def __init__(self, message: str, summary: RecordSummary) -> None:
+        super().__init__(message)
+        self.summary = summary
 
 
 def _target_store(store: Any, lab: Any) -> Any:
@@ -197,8 +229,16 @@ class _Recorder:
         self.conn_id = ""
         self.seq = 0
         self.futures: list[Any] = []
+        # the store's first error: the recording stops (and its connection is closed with
+        # 1011) as soon as one capture cannot be stored, not at the end of ``duration``
+        self.failed: BaseException | None = None
+        self.failure = asyncio.Event()
+        self.fail_task: asyncio.Future | None = None  # (waits on failure: record_async's)
+        self.loop = asyncio.get_running_loop()
 
     def add(self, method: str, body: bytes, headers: list[tuple[str, str]], status: int = 101) -> None:
+        if self.failed is not None:  # (the recording is stopping: nothing more is written,
+            return  # a recording with holes would look complete)
         self.seq += 1
         record = new_record(
             method, self.path,
@@ -206,7 +246,28 @@ class _Recorder:
             remote_addr=self.remote, url=self.url, status=status, kind="ws", bin=self.bin,
             query=self.query,
         )
-        self.futures.append(self.store.add(record))
+        try:  # (a closed or read-only store raises here, in Tornado's message callback,
+            # which then cut the connection without a close frame)
+            fut = self.store.add(record)
+        except Exception as exc:  # noqa: BLE001 - stops the recording, raised by record()
+            self.fail(exc)
+            return
+        self.futures.append(fut)
+        fut.add_done_callback(self._stored)
+
+    def _stored(self, fut: Any) -> None:
+        """The store's writer thread: a capture was stored, or not (a full disk)."""
+        exc = None if fut.cancelled() else fut.exception()
+        if exc is not None:
+            try:
+                self.loop.call_soon_threadsafe(self.fail, exc)
+            except RuntimeError:  # (the recording's loop is over: its end saw the error)
+                pass
+
+    def fail(self, exc: BaseException) -> None:
+        if self.failed is None:
+            self.failed = exc
+            self.failure.set()
 
     def frame(self, method: str, payload: Message, opcode: int | None = None) -> None:
         data = payload.encode("utf-8") if isinstance(payload, str) else bytes(payload)
@@ -248,6 +309,7 @@ async def record_async(
     deadline = None if duration is None else started + duration
     stop = stop or asyncio.Event()
     stop_task = asyncio.ensure_future(stop.wait())
+    rec.fail_task = asyncio.ensure_future(rec.failure.wait())
     attempt = 0
     try:
         while True:
@@ -256,7 +318,7 @@ async def record_async(
                 rec, outgoing, headers, connect_timeout, deadline, max_messages, stop_task, attempt,
                 max_message_size,
             )
-            if not ended_by_server:
+            if not ended_by_server or rec.failed is not None:
                 break
             if not reconnect or attempt >= max_reconnects:
                 summary.stopped_by = summary.stopped_by or (
@@ -269,17 +331,46 @@ async def record_async(
             if deadline is not None and loop.time() + wait >= deadline:
                 summary.stopped_by = "duration"
                 break
-            done, _ = await asyncio.wait({stop_task}, timeout=wait)
-            if done:
+            done, _ = await asyncio.wait({stop_task, rec.fail_task}, timeout=wait)
+            if stop_task in done:
                 summary.stopped_by = "stopped"
+            if done:
                 break
     finally:
         stop_task.cancel()
+        rec.fail_task.cancel()
         summary.seconds = loop.time() - started
-        for fut in rec.futures:
-            cap = await asyncio.wrap_future(fut)
-            summary.capture_ids.append(cap.id)
+        await _stored_ids(rec)
+    if rec.failed is not None:
+        said = f"{type(rec.failed).__name__}: {rec.failed}"
+        summary.stopped_by = f"store failed ({said})"
+        summary.errors.append(f"the store failed ({said}): the recording stopped")
+        closed = (" and closed the connection with 1011 (internal error)"
+                  if summary.closes and summary.closes[-1][:1] == (_STORE_FAILED[0],) else "")
+        raise RecordingError(
+            f"recording {url} stopped: its captures could not be stored ({said}); hooklab "
+            f"stopped recording{closed}. {len(summary.capture_ids)} captures were stored (the "
+            "exception's .summary says what was recorded)", summary) from rec.failed
     return summary
+
+
+async def _stored_ids(rec: _Recorder) -> None:
+    """The ids of the captures stored, in order, once the store has confirmed them (at most
+    :data:`_STORE_WAIT` seconds); a capture not stored is the recording's failure."""
+    waiting = [asyncio.wrap_future(fut) for fut in rec.futures]
+    if not waiting:
+        return
+    # (asyncio.wait, not wait_for: a timed-out wait_for cancels the store's future, which its
+    # writer would then fail to answer)
+    await asyncio.wait(waiting, timeout=_STORE_WAIT)
+    for fut in waiting:
+        if not fut.done():
+            rec.fail(TimeoutError(f"the store did not confirm the captures within {_STORE_WAIT:g} s"))
+            break
+        if fut.exception() is not None:
+            rec.fail(fut.exception())  # (a no-op if it is already the failure)
+            continue
+        rec.summary.capture_ids.append(fut.result().id)
 
 
 def _check(url: str, duration: float | None, max_messages: int | None,
@@ -358,9 +449,11 @@ async def _one_connection(
     by_server = False
     try:
         for msg in outgoing:
+            if rec.failed is not None:
+                break
             rec.frame("SEND", msg)
             await conn.write_message(msg, binary=isinstance(msg, bytes))
-        while True:
+        while rec.failed is None:
             if max_messages is not None and s.received >= max_messages:
                 s.stopped_by = "max_messages"
                 break
@@ -369,10 +462,13 @@ async def _one_connection(
                 s.stopped_by = "duration"
                 break
             read = asyncio.ensure_future(arrived.get())
-            done, _ = await asyncio.wait({read, stop_task}, timeout=timeout, return_when="FIRST_COMPLETED")
+            assert rec.fail_task is not None
+            done, _ = await asyncio.wait({read, stop_task, rec.fail_task}, timeout=timeout,
+                                         return_when="FIRST_COMPLETED")
             if read not in done:
                 read.cancel()
-                s.stopped_by = s.stopped_by or ("stopped" if stop_task in done else "duration")
+                if rec.fail_task not in done:
+                    s.stopped_by = s.stopped_by or ("stopped" if stop_task in done else "duration")
                 break
             if read.result() is None:
                 by_server = True
@@ -405,10 +501,12 @@ async def _one_connection(
             s.errors.append(f"connection {attempt + 1} ended without a close frame (cut by the "
                             "server)")
     else:
-        # we close. What the server sends until its own close frame answers ours is still the
-        # conversation: recorded before CLOSE, which is recorded once the closing handshake is
-        # over (as the server's CLOSE is)
-        code, reason, closed_by = 1000, "recording finished", "client"
+        # we close: 1000, or 1011 (internal error) when the store failed, so the server sees a
+        # proper close and not a connection left open, or cut. What the server sends until its
+        # own close frame answers ours is still the conversation: recorded before CLOSE, which
+        # is recorded once the closing handshake is over (as the server's CLOSE is)
+        code, reason = (1000, "recording finished") if rec.failed is None else _STORE_FAILED
+        closed_by = "client"
         conn.close(code, reason)
         await _closing_handshake(arrived)
     closed = True

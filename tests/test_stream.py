@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
+import queue
 import subprocess
 import sys
 import threading
@@ -20,6 +22,7 @@ from tornado import httpclient, web, websocket
 import hooklab
 from hooklab import HookLab, ws
 from hooklab.server.stream import StreamLimits, stream_stats
+from hooklab.store import CaptureStore
 
 
 def _ws_url(lab: HookLab, query: str = "") -> str:
@@ -232,20 +235,16 @@ class _LateFrames(websocket.WebSocketHandler):
                 self.ping(data.encode())
 
 
-@pytest.fixture
-def echo_url() -> Iterator[str]:
-    """A real Tornado WebSocket server (echo at /echo/x, closes at /drop, cuts at /cut, "N" at
-    /big answered with N bytes, "code reason" at /close closes so, frames sent during the
-    client's closing handshake at /late) in its own thread."""
+@contextlib.contextmanager
+def _serving(routes: list) -> Iterator[str]:
+    """A real Tornado WebSocket server on 127.0.0.1 (a free port) in its own thread, serving
+    ``routes``; its ``ws://`` base URL. Stopped on leaving."""
     ready = threading.Event()
     box: dict = {}
 
     def run() -> None:
         async def main() -> None:
-            server = web.Application([(r"/echo/.*", _Echo), (r"/drop", _Drop), (r"/cut", _Cut),
-                                      (r"/big", _Big), (r"/close", _Close),
-                                      (r"/late", _LateFrames)],
-                                     websocket_max_message_size=64 << 20
+            server = web.Application(routes, websocket_max_message_size=64 << 20
                                      ).listen(0, "127.0.0.1")
             box["port"] = next(iter(server._sockets.values())).getsockname()[1]
             box["loop"], box["stop"] = asyncio.get_running_loop(), asyncio.Event()
@@ -258,9 +257,21 @@ def echo_url() -> Iterator[str]:
     t = threading.Thread(target=run, daemon=True)
     t.start()
     assert ready.wait(10)
-    yield f"ws://127.0.0.1:{box['port']}"
-    box["loop"].call_soon_threadsafe(box["stop"].set)
-    t.join(10)
+    try:
+        yield f"ws://127.0.0.1:{box['port']}"
+    finally:
+        box["loop"].call_soon_threadsafe(box["stop"].set)
+        t.join(10)
+
+
+@pytest.fixture
+def echo_url() -> Iterator[str]:
+    """A real Tornado WebSocket server (echo at /echo/x, closes at /drop, cuts at /cut, "N" at
+    /big answered with N bytes, "code reason" at /close closes so, frames sent during the
+    client's closing handshake at /late) in its own thread."""
+    with _serving([(r"/echo/.*", _Echo), (r"/drop", _Drop), (r"/cut", _Cut), (r"/big", _Big),
+                   (r"/close", _Close), (r"/late", _LateFrames)]) as url:
+        yield url
 
 
 def test_record_echo_server_both_directions(lab: HookLab, echo_url: str) -> None:
@@ -770,6 +781,110 @@ def test_what_comes_during_our_closing_handshake_is_recorded_before_close(
     assert (caps[-1].status, caps[-1].header("X-WS-Closed-By")) == (1000, "client")
     assert caps[-2].received_at <= caps[-1].received_at
     assert summary.received == 1 + sum(op in ("1", "2") for op, _ in recorded)
+
+
+class _Feed(websocket.WebSocketHandler):
+    """Sends a numbered binary message of ``?size=`` bytes every 10 ms (at most 2000) until
+    the connection closes; puts the close code and reason the client sent in ``closes``."""
+
+    def initialize(self, closes: queue.Queue) -> None:
+        self.closes, self.ended = closes, False
+
+    def open(self) -> None:
+        self.sending = asyncio.ensure_future(self.send(int(self.get_argument("size", "10"))))
+
+    def on_message(self, message: str | bytes) -> None:
+        pass  # (a subscription: the feed runs anyway)
+
+    async def send(self, size: int) -> None:
+        for i in range(2000):
+            if self.ended:
+                return
+            try:
+                await self.write_message(b"%06d" % i + b"x" * size, binary=True)
+            except websocket.WebSocketClosedError:
+                return
+            await asyncio.sleep(0.01)
+
+    def on_close(self) -> None:
+        self.ended = True
+        self.closes.put((self.close_code, self.close_reason))
+
+
+def _close_store(store: CaptureStore, path: str) -> CaptureStore:
+    _wait_for_recv(store, 2)  # (mid-connection)
+    store.close()
+    return store
+
+
+def _fill_disk(store: CaptureStore, path: str) -> CaptureStore:
+    # a page limit stands in for the full disk (as in test_store_writer): room for a few of
+    # the feed's 20 KB messages, then SQLite says "database or disk is full"
+    (pages,) = store._wdb.execute("PRAGMA page_count").fetchone()
+    store._wdb.execute(f"PRAGMA max_page_count = {pages + 60}")
+    return store
+
+
+def _read_only(store: CaptureStore, path: str) -> CaptureStore:
+    store.close()
+    return CaptureStore(path, readonly=True)  # (OPEN is not stored: the first capture)
+
+
+def _wait_for_recv(store: CaptureStore, n: int) -> None:
+    deadline = time.monotonic() + 10
+    while len(store.query(kind="ws", method="RECV")) < n:
+        assert time.monotonic() < deadline, "the recording stored no messages"
+        time.sleep(0.02)
+
+
+@pytest.mark.parametrize("fault, before, says", [
+    (_close_store, False, "store is closed"),
+    (_fill_disk, True, "database or disk is full"),
+    (_read_only, True, "was opened read-only"),
+])
+def test_a_store_that_fails_mid_recording_stops_it_and_closes_with_1011(
+        tmp_path, fault, before: bool, says: str) -> None:
+    """The store failing while a recording ran (closed, a full disk, a read-only database):
+    a closed store's error, raised in Tornado's message callback, cut the connection without
+    a close frame and the recording ended as if the server had cut it, no error; a full disk
+    recorded on into nothing until the duration was over, then raised the store's bare error.
+    Now the recording stops at once with a RecordingError that says why, after closing the
+    connection properly: a close frame with 1011 (internal error), which the server receives."""
+    path = str(tmp_path / "c.sqlite3")
+    store = CaptureStore(path)
+    closes: queue.Queue = queue.Queue()
+    try:
+        with _serving([(r"/feed", _Feed, {"closes": closes})]) as base:
+            if before:
+                store = fault(store, path)
+            rec = ws.start_recording(f"{base}/feed?size=20000", send="subscribe", duration=60,
+                                     store=store)
+            try:
+                if not before:
+                    fault(store, path)
+                with pytest.raises(ws.RecordingError, match="could not be stored") as err:
+                    rec.result(timeout=20)
+            finally:
+                if not rec.done:  # (the bug: still recording)
+                    with contextlib.suppress(Exception):
+                        rec.stop(timeout=20)
+            assert closes.get(timeout=10) == (1011, "hooklab could not store the recording")
+    finally:
+        store.close()
+    summary = err.value.summary
+    assert says in str(err.value) and says in str(err.value.__cause__)
+    assert summary.closes == [(1011, "hooklab could not store the recording", "client")]
+    assert summary.stopped_by.startswith("store failed (") and says in summary.stopped_by
+    assert summary.connections == 1 and summary.seconds < 20
+    stored = CaptureStore(path, readonly=True)
+    try:
+        caps = stored.query(kind="ws")
+        assert [c.id for c in caps] == summary.capture_ids  # (what was stored, no more)
+        assert "CLOSE" not in [c.method for c in caps]
+        if fault is not _read_only:  # (it stored until the fault)
+            assert [c.method for c in caps[:3]] == ["OPEN", "SEND", "RECV"]
+    finally:
+        stored.close()
 
 
 @pytest.mark.parametrize("send", ["\ud800", ["fine", "x\udcff"], ("a", b"b", "\udfff")])
