@@ -447,8 +447,9 @@ class HookLab(Configurable):
 
     @observe("forward_timeout")
     def _forward_timeout_changed(self, change: Any) -> None:
-        if self._forwarder is not None:  # (the next delivery takes it)
-            self._forwarder.timeout = change["new"]
+        forwarder = getattr(self, "_forwarder", None)  # (config is applied before __init__ ends)
+        if forwarder is not None:  # (the next delivery takes it)
+            forwarder.timeout = change["new"]
 
     @observe("allowed_hosts")
     def _hosts_changed(self, change: Any) -> None:
