@@ -144,3 +144,19 @@ def test_the_readme_command_that_turns_the_server_extension_on_after_an_editable
                             capture_output=True, text=True, timeout=120)
     text = re.sub(r"\x1b\[[0-9;]*m", "", listed.stdout + listed.stderr)
     assert re.search(r"^\s*hooklab\.serverext enabled\s*$", text, re.M), text
+
+
+def test_public_url_advice_names_steps_that_work_for_every_install() -> None:
+    """With no server extension loaded, ``lab.public_url()`` says how to turn it on. After an
+    editable install (``make lab``'s .venv) its one advice, ``jupyter server extension
+    enable``, failed ("could not be found"): it names the config file to copy, which exists,
+    and the command line ``make lab`` itself uses."""
+    from hooklab.ingress.origin import _advice
+
+    text = _advice("jupyter", "/", "http://127.0.0.1:8765", None)
+    (copied,) = re.findall(r"(jupyter-config/jupyter_server_config\.d/hooklab\.json)", text)
+    assert (ROOT / copied).is_file()
+    makefile = (ROOT / "Makefile").read_text()
+    (flag,) = re.findall(r"(--ServerApp\.jpserver_extensions=\"\{'hooklab\.serverext': True\}\")",
+                         makefile)
+    assert flag in text

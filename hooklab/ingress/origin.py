@@ -293,7 +293,12 @@ def _advice(platform: str, base_url: str, local: str, server: Mapping[str, Any] 
             "jupyterhub": "install hooklab in the environment of the single-user servers (its "
             "install enables the extension; or run `jupyter server extension enable "
             "hooklab.serverext` there), then restart your server from the Hub's control panel",
-            "jupyter": "run `jupyter server extension enable hooklab.serverext` and restart "
+            "jupyter": "restart Jupyter with `jupyter lab --ServerApp.jpserver_extensions="
+            "\"{'hooklab.serverext': True}\"`, or for good: after `pip install hooklab` (which "
+            "installs the config file that turns it on) run `jupyter server extension enable "
+            "hooklab.serverext`; after an editable install copy "
+            "jupyter-config/jupyter_server_config.d/hooklab.json into "
+            "`jupyter --config-dir`/jupyter_server_config.d/ (see the README), then restart "
             "Jupyter",
         }[platform]
         return (
