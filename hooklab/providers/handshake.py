@@ -338,6 +338,22 @@ def _twitch(r: _Req) -> Answer | None:
         "twitch", ev, f"twitch {ev}: challenge echoed ({why})", challenge))
 
 
+def _hub_sender(r: _Req, challenge: str) -> str:
+    """Who sent a ``hub.challenge`` subscription check to a bin registered for neither Meta nor
+    Strava. Meta's verification requests come from a ``facebookplatform`` User-Agent and their
+    challenge is "an int you must pass back" (Meta's docs, e.g. ``1158201444``); Strava's is a
+    hex string (its docs' ``15f7d1a91c1f40f8a748fd134752feb3``) that must come back as JSON. A
+    WebSub hub's check (``hub.topic`` is required there) wants the raw challenge, as Meta."""
+    ua = r.h.get("user-agent", "").lower()
+    if "facebookplatform" in ua or "facebookexternalua" in ua:
+        return "meta"
+    if "strava" in ua:
+        return "strava"
+    if r.q("hub.topic") is not None or (challenge.isascii() and challenge.isdigit()):
+        return "meta"
+    return "strava"
+
+
 def _hub(r: _Req) -> Answer | None:
     if r.method != "GET" or r.q("hub.mode") != "subscribe":
         return None
@@ -345,8 +361,7 @@ def _hub(r: _Req) -> Answer | None:
     if challenge is None:
         return None
     reg = r.registered()
-    ua = r.h.get("user-agent", "").lower()
-    provider = reg if reg in ("meta", "strava") else "strava" if "strava" in ua else "meta"
+    provider = reg if reg in ("meta", "strava") else _hub_sender(r, challenge)
     ev = "subscribe"
     token = r.entry.verify_token if r.entry else None
     given = r.q("hub.verify_token") or ""

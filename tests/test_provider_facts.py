@@ -1,0 +1,87 @@
+"""Handshakes and provider rows checked against each provider's own documentation or official
+verifier, as a user meets them: requests built here by the documented rule (standard library
+only), sent over real HTTP to a lab that answers and verifies on arrival.
+
+- Strava's subscription check wants ``{"hub.challenge": ...}`` as JSON (developers.strava.com
+  webhooks: the docs' challenge ``15f7d1a91c1f40f8a748fd134752feb3`` is hex); Meta's challenge
+  is "an int you must pass back" (developers.facebook.com, ``1158201444``) and comes from a
+  ``facebookplatform`` User-Agent: a bin registered for neither tells them apart by these.
+"""
+
+from __future__ import annotations
+
+import http.client
+from urllib.parse import urlencode, urlsplit
+
+import pytest
+
+import hooklab
+
+
+@pytest.fixture(scope="module")
+def lab():
+    lab = hooklab.HookLab(port=0, db=":memory:")
+    lab.start()
+    yield lab
+    lab.stop()
+
+
+def call(url: str, method: str = "GET", body: bytes = b"",
+         headers: dict[str, str] | list[tuple[str, str]] | None = None):
+    """One request with exactly these headers (a list keeps repeated or many names)."""
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    try:
+        conn.putrequest(method, parts.path + (f"?{parts.query}" if parts.query else ""),
+                        skip_accept_encoding=True)
+        items = headers.items() if isinstance(headers, dict) else (headers or [])
+        for k, v in items:
+            conn.putheader(k, v)
+        if body or method in ("POST", "PUT"):
+            conn.putheader("Content-Length", str(len(body)))
+        conn.endheaders(body or None)
+        r = conn.getresponse()
+        return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
+    finally:
+        conn.close()
+
+
+def stored(lab, bin_: str, count: int = 1):
+    return lab.wait(count, bin=bin_, timeout=10)[-1]
+
+
+# -- Meta or Strava, on a bin registered for neither -----------------------------------------------
+STRAVA_JSON = b'{"hub.challenge":"15f7d1a91c1f40f8a748fd134752feb3"}'
+META_UA = "facebookplatform/1.0 (+http://developers.facebook.com)"
+
+
+@pytest.mark.parametrize("challenge, extra, agent, provider, ctype, answer", [
+    # Strava's docs' request, as documented (no User-Agent given): JSON
+    ("15f7d1a91c1f40f8a748fd134752feb3", {}, None, "strava", "application/json", STRAVA_JSON),
+    ("15f7d1a91c1f40f8a748fd134752feb3", {}, "Strava", "strava", "application/json", STRAVA_JSON),
+    # Meta's docs' request: an int, echoed as text
+    ("1158201444", {}, META_UA, "meta", "text/plain", b"1158201444"),
+    ("1158201444", {}, None, "meta", "text/plain", b"1158201444"),
+    # Meta's User-Agent wins over the shape of the challenge
+    ("15f7d1a91c1f40f8a748fd134752feb3", {}, META_UA, "meta", "text/plain",
+     b"15f7d1a91c1f40f8a748fd134752feb3"),
+    # a WebSub hub's check (hub.topic is required there) wants the raw challenge, as before
+    ("a9c1d3e5-websub", {"hub.topic": "https://example.com/feed"}, None, "meta", "text/plain",
+     b"a9c1d3e5-websub"),
+], ids=["strava-docs", "strava-agent", "meta-docs", "meta-int", "meta-agent", "websub"])
+def test_an_unregistered_hub_challenge_is_answered_as_its_sender_wants(
+        lab, challenge, extra, agent, provider, ctype, answer):
+    """(an outside tester) Strava's documented check to a bin without lab.secret(...,
+    provider='strava') got Meta's answer (the raw challenge as text/plain) and was stored as
+    provider 'meta': Strava refuses it, it wants 200 application/json."""
+    bin_ = f"hub-{provider}-{len(extra)}-{agent is not None}-{challenge[:4]}"
+    query = {"hub.verify_token": "STRAVA", "hub.challenge": challenge, "hub.mode": "subscribe",
+             **extra}
+    status, headers, body = call(lab.url_for(bin_) + "?" + urlencode(query), "GET",
+                                 headers={"User-Agent": agent} if agent else {})
+    assert (status, body) == (200, answer)
+    assert headers["content-type"].startswith(ctype)
+    assert headers["x-content-type-options"] == "nosniff"
+    cap = stored(lab, bin_)
+    assert cap.provider == provider and cap.event_type == "subscribe", cap
+    assert "verify token unchecked" in cap.handshake
