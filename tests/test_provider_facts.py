@@ -6,6 +6,7 @@ only), sent over real HTTP to a lab that answers and verifies on arrival.
   webhooks: the docs' challenge ``15f7d1a91c1f40f8a748fd134752feb3`` is hex); Meta's challenge
   is "an int you must pass back" (developers.facebook.com, ``1158201444``) and comes from a
   ``facebookplatform`` User-Agent: a bin registered for neither tells them apart by these.
+- Okta's one-time verification GET carries the Authorization header its event hooks carry.
 """
 
 from __future__ import annotations
@@ -85,3 +86,40 @@ def test_an_unregistered_hub_challenge_is_answered_as_its_sender_wants(
     cap = stored(lab, bin_)
     assert cap.provider == provider and cap.event_type == "subscribe", cap
     assert "verify token unchecked" in cap.handshake
+
+
+# -- Okta: the verification GET is checked as deliveries are --------------------------------------
+OKTA_TOKEN = "okta-hook-token-7Hc2"
+OKTA_EVENT = (b'{"eventType":"com.okta.event_hook","cloudEventsVersion":"0.1",'
+              b'"eventId":"b5a188b9-5ece-4636-b041-482ffda96311","data":{"events":[]}}')
+
+
+@pytest.mark.parametrize("authorization, accepted", [
+    (f"Bearer {OKTA_TOKEN}", True),  # the tester's case: 401 before
+    (OKTA_TOKEN, True),
+    (f"bearer   {OKTA_TOKEN} ", True),
+    ("Bearer wrong-token", False),
+    (f"Basic {OKTA_TOKEN}", False),
+    (None, False),
+], ids=["bearer", "plain", "bearer-spaces", "wrong", "basic", "missing"])
+def test_okta_verification_is_checked_as_its_deliveries_are(lab, authorization, accepted):
+    """(an outside tester) ``Authorization: Bearer <token>`` verified the event hooks of a bin
+    registered for Okta, but Okta's one-time verification GET with that same header got 401:
+    Okta's "Verify" failed for a bin whose deliveries verify."""
+    bin_ = f"okta-{abs(hash(authorization)) % 10**8}"
+    lab.secret(bin_, OKTA_TOKEN, provider="okta")
+    auth = {"Authorization": authorization} if authorization else {}
+    challenge = "rQAXBFfbsF6hDuZ3ch6KlQ5Z"
+    status, headers, body = call(lab.url_for(bin_), "GET",
+                                 headers={"X-Okta-Verification-Challenge": challenge, **auth})
+    check = stored(lab, bin_)
+    call(lab.url_for(bin_), "POST", OKTA_EVENT, {"Content-Type": "application/json", **auth})
+    delivery = stored(lab, bin_, 2)
+    assert delivery.provider == "okta" and delivery.verified is accepted  # (the rule itself)
+    if accepted:
+        assert (status, body) == (200, b'{"verification":"rQAXBFfbsF6hDuZ3ch6KlQ5Z"}')
+        assert headers["content-type"].startswith("application/json")
+        assert check.verified is True and "Authorization matches" in check.handshake
+    else:
+        assert status == 401 and challenge.encode() not in body
+        assert check.verified is False and "refused with 401" in check.handshake
