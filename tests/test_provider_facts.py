@@ -7,6 +7,8 @@ only), sent over real HTTP to a lab that answers and verifies on arrival.
   is "an int you must pass back" (developers.facebook.com, ``1158201444``) and comes from a
   ``facebookplatform`` User-Agent: a bin registered for neither tells them apart by these.
 - Okta's one-time verification GET carries the Authorization header its event hooks carry.
+- SharePoint list webhooks validate with a lower-case ``?validationtoken=`` (learn.microsoft.com
+  sharepoint/dev/apis/webhooks/overview-sharepoint-webhooks): 200 text/plain with the token.
 """
 
 from __future__ import annotations
@@ -123,3 +125,29 @@ def test_okta_verification_is_checked_as_its_deliveries_are(lab, authorization, 
     else:
         assert status == 401 and challenge.encode() not in body
         assert check.verified is False and "refused with 401" in check.handshake
+
+
+# -- SharePoint: validationtoken, lower case ----------------------------------------------------------
+SP_TOKEN = "ee3c4e3c-2ad8-4f6e-8b09-4c2e8e1f0a6d"
+
+
+@pytest.mark.parametrize("name", ["validationtoken", "validationToken", "VALIDATIONTOKEN",
+                                  "ValidationToken"])
+def test_a_validation_token_is_echoed_whatever_its_spelling(lab, name):
+    """(an outside tester) SharePoint list webhooks validate with ``?validationtoken=`` (lower
+    case, Microsoft's SharePoint docs): it got hooklab's normal JSON answer, so the
+    subscription was never created. Answered as Graph's: 200 text/plain, the token."""
+    bin_ = f"sp-{name}"
+    status, headers, body = call(lab.url_for(bin_) + f"?{name}={SP_TOKEN}", "POST", b"",
+                                 {"Content-Type": "text/plain; charset=utf-8"})
+    assert (status, body) == (200, SP_TOKEN.encode())
+    assert headers["content-type"].startswith("text/plain")
+    assert headers["x-content-type-options"] == "nosniff"
+    cap = stored(lab, bin_)
+    assert cap.provider == "msgraph" and cap.handshake == f"msgraph {name}: echoed"
+
+
+def test_the_exact_spelling_wins_when_both_come(lab):
+    status, _, body = call(lab.url_for("sp-both") + "?validationtoken=low&validationToken=exact",
+                           "POST")
+    assert (status, body) == (200, b"exact")

@@ -15,7 +15,8 @@ HANDSHAKES = {
     "twitch": "`webhook_callback_verification` → challenge (text/plain)",
     "meta": "GET `hub.challenge` → challenge; wrong `verify_token` → 403",
     "strava": "GET `hub.challenge` → `{\"hub.challenge\": …}`; wrong `verify_token` → 403",
-    "msgraph": "`?validationToken=` → token (text/plain)",
+    "msgraph": "`?validationToken=` (SharePoint's `?validationtoken=`, any case) → token "
+               "(text/plain)",
     "dropbox": "GET `?challenge=` → challenge (text/plain, nosniff)",
     "nylas": "GET `?challenge=` → challenge (text/plain)",
     "asana": "`X-Hook-Secret` echoed; kept as the bin's secret",

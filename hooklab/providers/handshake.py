@@ -381,11 +381,27 @@ def _hub(r: _Req) -> Answer | None:
                  verify_reason=reason)
 
 
+def _validation_token(r: _Req) -> tuple[str, str] | None:
+    """The ``validationToken`` query parameter and its spelling: Microsoft Graph and OneDrive
+    send ``validationToken``, SharePoint's list webhooks ``validationtoken`` (all lower case),
+    and both want the value back; the exact spelling wins when several are given."""
+    value = r.q("validationToken")
+    if value is not None:
+        return "validationToken", value
+    for name in r.query:  # (the parsed query: one entry per distinct name)
+        if isinstance(name, str) and name.lower() == "validationtoken":
+            value = r.q(name)
+            if value is not None:
+                return name, value
+    return None
+
+
 def _msgraph(r: _Req) -> Answer | None:
-    token = r.q("validationToken")
-    if token is None or r.method not in ("POST", "GET") or len(r.body) > 0:
+    found = _validation_token(r)
+    if found is None or r.method not in ("POST", "GET") or len(r.body) > 0:
         return None
-    return _text("msgraph", "validation", "msgraph validationToken: echoed", token,
+    name, token = found
+    return _text("msgraph", "validation", f"msgraph {name}: echoed", token,
                  verify_reason=_unsigned(r, "msgraph"))
 
 
