@@ -9,10 +9,14 @@ only), sent over real HTTP to a lab that answers and verifies on arrival.
 - Okta's one-time verification GET carries the Authorization header its event hooks carry.
 - SharePoint list webhooks validate with a lower-case ``?validationtoken=`` (learn.microsoft.com
   sharepoint/dev/apis/webhooks/overview-sharepoint-webhooks): 200 text/plain with the token.
+- DocuSign Connect sends one ``X-DocuSign-Signature-<n>`` per active HMAC key.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import http.client
 from urllib.parse import urlencode, urlsplit
 
@@ -151,3 +155,36 @@ def test_the_exact_spelling_wins_when_both_come(lab):
     status, _, body = call(lab.url_for("sp-both") + "?validationtoken=low&validationToken=exact",
                            "POST")
     assert (status, body) == (200, b"exact")
+
+
+# -- DocuSign: every X-DocuSign-Signature-<n> ----------------------------------------------------
+DS_BODY = (b'{"event":"envelope-completed","apiVersion":"v2.1","data":{"envelopeId":'
+           b'"93be49ab-afa0-4adf-933c-f752070d71ec"}}')
+
+
+def _ds(key: bytes) -> str:
+    return base64.b64encode(hmac.new(key, DS_BODY, hashlib.sha256).digest()).decode()
+
+
+@pytest.mark.parametrize("keys, ours, verified", [
+    (1, 1, True), (2, 2, True), (10, 10, True),
+    (11, 11, True),  # the tester's case: only 1..10 were looked at
+    (50, 37, True), (100, 100, True),
+    (101, 101, False),  # past the bound: not looked at
+    (12, None, False),  # no header made with our key
+], ids=["1", "2-of-2", "10", "11", "37-of-50", "100", "101", "none"])
+def test_docusign_signature_of_any_active_key_verifies(lab, keys, ours, verified):
+    """(an outside tester) DocuSign Connect sends one X-DocuSign-Signature-<n> per active HMAC
+    key; only -1..-10 were checked, so the key in position 11 never verified."""
+    bin_ = f"ds-{keys}-{ours}"
+    lab.secret(bin_, "docusign-connect-key", provider="docusign")
+    headers = [("Content-Type", "application/json"), ("X-Authorization-Digest", "HMACSHA256")]
+    for n in range(1, keys + 1):
+        key = b"docusign-connect-key" if n == ours else b"other-key-%d" % n
+        headers.append((f"X-DocuSign-Signature-{n}", _ds(key)))
+    status, _, _ = call(lab.url_for(bin_), "POST", DS_BODY, headers)
+    assert status == 200
+    cap = stored(lab, bin_)
+    assert cap.provider == "docusign" and cap.verified is verified, cap.verify_reason
+    if verified and keys > 1:
+        assert cap.verify_reason == f"ok (signature {ours} of {min(keys, 100)})"

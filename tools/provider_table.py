@@ -84,6 +84,10 @@ def verification(p: Provider) -> str:
         out = f"{algo} {enc} of `{msg}`{text}{key} in {fmt}"
         if s.get("kv_sets"):
             out += " (a set per secret while one rotates)"
+        also = s.get("also", ())
+        if also:  # (more headers a signature may come in: any one matching verifies)
+            out += f" or `{also[0]}`" if len(also) == 1 else \
+                f" or any of `{also[0]}` … `{also[-1]}`"
         if "token" in s:
             out += f"; token mode: the token in `{s['token']}`"
         if "untimed" in s:  # (the sender's kind without a timestamp)

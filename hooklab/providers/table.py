@@ -160,6 +160,11 @@ def _swh_entry(pid: str, name: str, prefix: str, *, shape: Callable[[Any], bool]
         secret=secret or "the endpoint's signing secret (whsec_...)", docs=docs, sdk=sdk)
 
 
+#: the most X-DocuSign-Signature-<n> headers looked at (a bound, not a documented limit:
+#: DocuSign's docs say one header per active HMAC key; third-party guides say up to 100)
+_DOCUSIGN_KEYS = 100
+
+
 # Order matters for detection: providers with their own headers first, then those recognised
 # by headers they share with others plus a payload shape, then the generic families.
 _ENTRIES: tuple[Provider, ...] = (
@@ -517,8 +522,11 @@ _ENTRIES: tuple[Provider, ...] = (
              events=("form_response",),
              docs="https://www.typeform.com/developers/webhooks/secure-your-webhooks/"),
     Provider("docusign", "DocuSign Connect", "hmac",
+             # one X-DocuSign-Signature-<n> per active Connect HMAC key, numbered from 1 (any
+             # one matching verifies): every one up to _DOCUSIGN_KEYS is looked at, each
+             # compared with the one HMAC of the body
              _d(header="X-DocuSign-Signature-1", enc="b64",
-                also=tuple(f"X-DocuSign-Signature-{i}" for i in range(2, 11))),
+                also=tuple(f"X-DocuSign-Signature-{i}" for i in range(2, _DOCUSIGN_KEYS + 1))),
              detect=("x-docusign-signature-1",), event=("j:event",),
              delivery=("j:data.envelopeId",), events=("envelope-completed",),
              secret="one of the Connect HMAC keys",
