@@ -10,6 +10,7 @@ only), sent over real HTTP to a lab that answers and verifies on arrival.
 - SharePoint list webhooks validate with a lower-case ``?validationtoken=`` (learn.microsoft.com
   sharepoint/dev/apis/webhooks/overview-sharepoint-webhooks): 200 text/plain with the token.
 - DocuSign Connect sends one ``X-DocuSign-Signature-<n>`` per active HMAC key.
+- PayPal resends an event by its id (``POST /v1/notifications/webhooks-events/{id}/resend``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import base64
 import hashlib
 import hmac
 import http.client
+import json
 from urllib.parse import urlencode, urlsplit
 
 import pytest
@@ -188,3 +190,32 @@ def test_docusign_signature_of_any_active_key_verifies(lab, keys, ours, verified
     assert cap.provider == "docusign" and cap.verified is verified, cap.verify_reason
     if verified and keys > 1:
         assert cap.verify_reason == f"ok (signature {ours} of {min(keys, 100)})"
+
+
+# -- PayPal: a resent event is a duplicate ----------------------------------------------------------
+PP_EVENT = {"id": "WH-2WR32451HC0233532-67976317FL4543714", "event_version": "1.0",
+            "resource_type": "capture", "event_type": "PAYMENT.CAPTURE.COMPLETED",
+            "resource": {"id": "42311647XV020574X"}}
+
+
+def _paypal(transmission: str) -> dict[str, str]:
+    return {"Content-Type": "application/json", "PAYPAL-TRANSMISSION-ID": transmission,
+            "PAYPAL-TRANSMISSION-TIME": "2024-01-01T00:00:01Z", "PAYPAL-TRANSMISSION-SIG": "abc",
+            "PAYPAL-CERT-URL": "https://api.paypal.com/v1/notifications/certs/CERT-1",
+            "PAYPAL-AUTH-ALGO": "SHA256withRSA"}
+
+
+def test_a_resent_paypal_event_is_a_duplicate(lab):
+    """(an outside tester) delivery_id was PAYPAL-TRANSMISSION-ID, so the same event (id
+    WH-...) sent again in a new transmission was not flagged duplicate. It is the event's id,
+    as for Stripe."""
+    body = json.dumps(PP_EVENT).encode()
+    other = json.dumps({**PP_EVENT, "id": "WH-1111111111111111-2222222222222222"}).encode()
+    for transmission, payload in (("69cd13f0-d67a-11e5-baa3-778b53f4ae55", body),
+                                  ("7a3c1b20-d67a-11e5-baa3-778b53f4ae55", body),
+                                  ("8b4d2c30-d67a-11e5-baa3-778b53f4ae55", other)):
+        assert call(lab.url_for("pp"), "POST", payload, _paypal(transmission))[0] == 200
+    first, again, new = lab.wait(3, bin="pp", timeout=10)
+    assert [c.provider for c in (first, again, new)] == ["paypal"] * 3
+    assert first.delivery_id == again.delivery_id == PP_EVENT["id"]
+    assert (first.duplicate, again.duplicate, new.duplicate) == (False, True, False)

@@ -328,7 +328,10 @@ _ENTRIES: tuple[Provider, ...] = (
              docs="https://developer.paypal.com/braintree/docs/guides/webhooks/parse", sdk="braintree"),
     Provider("paypal", "PayPal", "paypal", _d(),
              detect=("paypal-transmission-sig",), event=("j:event_type",),
-             delivery=("h:paypal-transmission-id", "j:id"), events=("PAYMENT.CAPTURE.COMPLETED",),
+             # the event's id (WH-...), as Stripe's: PayPal resends an event by that id, and
+             # PAYPAL-TRANSMISSION-ID names one HTTP transmission (whether a retry keeps it,
+             # PayPal's docs do not say), so a resent event would not show as a duplicate
+             delivery=("j:id", "h:paypal-transmission-id"), events=("PAYMENT.CAPTURE.COMPLETED",),
              secret="the webhook ID, plus the PEM certificate from PAYPAL-CERT-URL to verify offline",
              docs="https://developer.paypal.com/api/rest/webhooks/rest/"),
     Provider("plaid", "Plaid", "jwt",
