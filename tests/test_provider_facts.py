@@ -11,6 +11,7 @@ only), sent over real HTTP to a lab that answers and verifies on arrival.
   sharepoint/dev/apis/webhooks/overview-sharepoint-webhooks): 200 text/plain with the token.
 - DocuSign Connect sends one ``X-DocuSign-Signature-<n>`` per active HMAC key.
 - PayPal resends an event by its id (``POST /v1/notifications/webhooks-events/{id}/resend``).
+- Sanity's official verifier (sanity-io/webhook-toolkit src/signature.ts) checks no age.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import hashlib
 import hmac
 import http.client
 import json
+import time
 from urllib.parse import urlencode, urlsplit
 
 import pytest
@@ -219,3 +221,36 @@ def test_a_resent_paypal_event_is_a_duplicate(lab):
     assert [c.provider for c in (first, again, new)] == ["paypal"] * 3
     assert first.delivery_id == again.delivery_id == PP_EVENT["id"]
     assert (first.duplicate, again.duplicate, new.duplicate) == (False, True, False)
+
+
+# -- Sanity: no maximum age, as its official verifier ---------------------------------------------
+SANITY_SECRET = "sanity-webhook-secret"
+SANITY_BODY = b'{"_id":"doc1","_type":"post","title":"hi"}'
+
+
+def _sanity(ts_ms: int, body: bytes = SANITY_BODY) -> str:
+    # webhook-toolkit: HMAC-SHA256 of "<t>.<payload>", base64url without padding
+    digest = hmac.new(SANITY_SECRET.encode(), f"{ts_ms}.".encode() + body, hashlib.sha256).digest()
+    return f"t={ts_ms},v1=" + base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+@pytest.mark.parametrize("age, body, verified", [
+    (0, SANITY_BODY, True),
+    (600, SANITY_BODY, True),  # the tester's case: "timestamp 601 s older than tolerance 300 s"
+    (30 * 86_400, SANITY_BODY, True),
+    (600, SANITY_BODY + b" ", False),  # the signature still binds the body
+], ids=["now", "10-min", "30-days", "tampered"])
+def test_an_old_but_valid_sanity_signature_verifies(lab, age, body, verified):
+    """@sanity/webhook's isValidSignature checks no age (only t >= 2021-01-01): a correctly
+    signed Sanity delivery older than 300 s was marked not verified."""
+    bin_ = f"san-{age}-{len(body)}"
+    lab.secret(bin_, SANITY_SECRET, provider="sanity")
+    ts = int((time.time() - age) * 1000)
+    call(lab.url_for(bin_), "POST", body, {"Content-Type": "application/json",
+                                           "sanity-webhook-signature": _sanity(ts),
+                                           "sanity-operation": "create"})
+    cap = stored(lab, bin_)
+    assert cap.provider == "sanity" and cap.verified is verified, cap.verify_reason
+    if age:  # a window given explicitly still applies
+        again = cap.verify(SANITY_SECRET, "sanity", tolerance=300)
+        assert not again and (age <= 300 or "older than tolerance 300 s" in again.reason)

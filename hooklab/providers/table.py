@@ -49,7 +49,8 @@ class Provider:
     (see :mod:`hooklab.providers.handshake`). ``events``: sample event names (the first is the
     default). ``family``: the generic provider whose format this one shares. ``tolerance``:
     seconds a signed timestamp may be away from now, where the provider's docs say (300 s, as
-    most do, where they do not).
+    most do, where they do not; ``0``, no window, where the provider's own verifier checks no
+    age, as Sanity's).
     """
 
     id: str
@@ -545,6 +546,9 @@ _ENTRIES: tuple[Provider, ...] = (
                 msg="{ts}.{body}", enc="b64url", ts_unit="ms"),
              detect=("sanity-webhook-signature",), event=("h:sanity-operation+j:_type",),
              delivery=("h:idempotency-key", "j:_id"), events=("create",),
+             # the official verifier (@sanity/webhook, sanity-io/webhook-toolkit signature.ts)
+             # checks no age: a correctly signed old delivery is valid there, so here too
+             tolerance=0,
              docs="https://www.sanity.io/docs/webhooks"),
     Provider("figma", "Figma", "token", _d(json="passcode"),
              shape=_has("passcode", "event_type", "webhook_id"), hint=b'"passcode"', event=("j:event_type",),
