@@ -12,6 +12,7 @@ only), sent over real HTTP to a lab that answers and verifies on arrival.
 - DocuSign Connect sends one ``X-DocuSign-Signature-<n>`` per active HMAC key.
 - PayPal resends an event by its id (``POST /v1/notifications/webhooks-events/{id}/resend``).
 - Sanity's official verifier (sanity-io/webhook-toolkit src/signature.ts) checks no age.
+- GitLab's signing token (MR 230944): Standard Webhooks headers, ``v1,<base64>``.
 """
 
 from __future__ import annotations
@@ -254,3 +255,52 @@ def test_an_old_but_valid_sanity_signature_verifies(lab, age, body, verified):
     if age:  # a window given explicitly still applies
         again = cap.verify(SANITY_SECRET, "sanity", tolerance=300)
         assert not again and (age <= 300 or "older than tolerance 300 s" in again.reason)
+
+
+# -- GitLab's signing token --------------------------------------------------------------------
+WHSEC = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+GL_BODY = b'{"object_kind":"push","ref":"refs/heads/main"}'
+
+
+def _gitlab(key: str, wid: str, ts: int, body: bytes = GL_BODY) -> dict[str, str]:
+    """Headers of a GitLab delivery signed with a signing token (Standard Webhooks form)."""
+    raw = base64.b64decode(key.removeprefix("whsec_"))
+    sig = base64.b64encode(hmac.new(raw, f"{wid}.{ts}.".encode() + body, hashlib.sha256)
+                           .digest()).decode()
+    return {"Idempotency-Key": wid, "webhook-id": wid, "webhook-timestamp": str(ts),
+            "webhook-signature": f"v1,{sig}"}
+
+
+OTHER = "whsec_" + base64.b64encode(b"k" * 32).decode()
+
+
+@pytest.mark.parametrize("signed_with, token, age, verified, reason", [
+    (WHSEC, None, 0, True, "ok (webhook-signature: GitLab's signing token)"),
+    (OTHER, None, 0, False, "signature mismatch"),
+    (WHSEC, None, 400, False, "timestamp 40"),  # (400 or 401 s, as the clock ticks)
+    # both (a hook moving to signing): the token, else the signature, may be the bin's secret
+    (WHSEC, "wrong-secret-token", 0, True, "ok (webhook-signature: GitLab's signing token)"),
+    (OTHER, WHSEC, 0, True, "ok"),
+    (OTHER, "wrong-secret-token", 0, False, "X-Gitlab-Token does not match"),
+    (None, None, 0, False, "missing header X-Gitlab-Token"),
+], ids=["signed", "other-key", "stale", "token-wrong-sig-right", "token-right", "both-wrong",
+        "neither"])
+def test_gitlab_signing_token_verifies_as_standard_webhooks(lab, signed_with, token, age,
+                                                             verified, reason):
+    """(an outside tester) With lab.secret(bin, 'whsec_...', provider='gitlab') a delivery
+    signed with GitLab's new signing token failed: "missing header X-Gitlab-Token"."""
+    bin_ = f"gl-{signed_with is not None}-{token is not None}-{age}-{signed_with == WHSEC}"
+    lab.secret(bin_, WHSEC, provider="gitlab")
+    headers = {"Content-Type": "application/json", "X-Gitlab-Event": "Push Hook"}
+    if signed_with:
+        headers.update(_gitlab(signed_with, "f0e1d2c3-b4a5-4697-8889-7a6b5c4d3e2f",
+                               int(time.time()) - age))
+    if token:
+        headers["X-Gitlab-Token"] = token
+    call(lab.url_for(bin_), "POST", GL_BODY, headers)
+    cap = stored(lab, bin_)
+    assert cap.provider == "gitlab" and cap.event_type == "Push Hook"
+    assert cap.verified is verified and cap.verify_reason.startswith(reason), cap.verify_reason
+    if age:
+        assert cap.verify_reason.endswith("s older than tolerance 300 s (the signature itself "
+                                          "matches)")

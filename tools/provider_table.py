@@ -98,7 +98,9 @@ def verification(p: Provider) -> str:
         return f"Standard Webhooks (`{s['prefix']}-*` headers)"
     if p.scheme == "token":
         where = f"`{s['json']}` in the body" if "json" in s else f"`{s['header']}`"
-        return f"shared token in {where}"
+        signed = (f"; signing token: Standard Webhooks (`{s['signed']}-*` headers)"
+                  if "signed" in s else "")
+        return f"shared token in {where}{signed}"
     if p.scheme == "basic":
         return "HTTP Basic credentials"
     if p.scheme in ("ed25519", "ecdsa", "jwt", "jws"):

@@ -182,7 +182,11 @@ _ENTRIES: tuple[Provider, ...] = (
              events=("push", "pull_request.opened", "issues.opened", "ping"),
              docs="https://docs.github.com/webhooks/using-webhooks/validating-webhook-deliveries"),
     Provider("gitlab", "GitLab", "token",
-             _d(header="X-Gitlab-Token", missing_hint="(was the webhook created without a secret token?)"),
+             # signed: GitLab's signing token (GitLab 19, MR 230944; whsec_<base64 of 32 bytes>)
+             # signs as Standard Webhooks: webhook-id (= Idempotency-Key), webhook-timestamp,
+             # webhook-signature "v1,<base64>"; checked when webhook-signature comes
+             _d(header="X-Gitlab-Token", signed="webhook",
+                missing_hint="(was the webhook created without a secret token?)"),
              detect=("x-gitlab-event", "x-gitlab-token"),
              event=("h:x-gitlab-event", "j:object_kind"),
              # Idempotency-Key (17.4+) is the same on a retry; X-Gitlab-Event-UUID is shared by

@@ -4,7 +4,9 @@
   hex or base64 encoded, in one header (optionally ``key=value`` pairs or a list);
 - ``standardwebhooks``: the Standard Webhooks / Svix format;
 - ``token`` / ``basic``: a shared secret sent as it is (a header or a payload field), or as
-  HTTP Basic credentials.
+  HTTP Basic credentials. A ``token`` row's ``signed`` names the Standard Webhooks header
+  prefix of the sender's signed mode (GitLab's signing token: ``webhook-signature``), checked
+  with the same secret when its signature header comes.
 
 Parameters of ``hmac`` (``provider.sig``): ``header``; ``algo`` (sha256, sha1, sha512);
 ``enc`` (hex, b64, b64url); ``prefix`` ("sha256=", "v0="...); ``msg`` (template with {body},
@@ -409,6 +411,33 @@ def _token_verify(inc: Incoming, p: Any) -> str:
             raise Invalid(f"{field} does not match the secret (was it set for another "
                           "subscription?)")
         return "ok"
+    header = p.sig["header"]
+    signed = p.sig.get("signed")
+    if signed and inc.opt(f"{signed}-signature") is not None:
+        if inc.opt(header) is None:  # (the sender's signing token alone: the signature decides)
+            return _signing_token(inc, p, signed)
+        try:  # both (a sender moving from its token to signing): either one may be the secret
+            return _token_header(inc, p, secret)
+        except Invalid as first:
+            try:
+                return _signing_token(inc, p, signed)
+            except Invalid:
+                raise first from None
+    return _token_header(inc, p, secret)
+
+
+def _signing_token(inc: Incoming, p: Any, prefix: str) -> str:
+    """A token provider's signed mode (``signed`` in its table row): Standard Webhooks headers
+    (``<prefix>-id``, ``-timestamp``, ``-signature``) under the bin's secret, a ``whsec_`` key.
+    GitLab's signing token (MR 230944): ``v1,<base64 HMAC-SHA256 of id.timestamp.body>``."""
+    from types import SimpleNamespace
+
+    reason = _swh_verify(inc, SimpleNamespace(id=p.id, sig={"prefix": prefix}))
+    note = f"{prefix}-signature: {p.name}'s signing token"
+    return f"ok ({note})" if reason == "ok" else f"{reason[:-1]}; {note})"
+
+
+def _token_header(inc: Incoming, p: Any, secret: str) -> str:
     header = p.sig["header"]
     given = inc.header(header, f" {p.sig['missing_hint']}" if "missing_hint" in p.sig else "")
     ok = same(given, secret)
