@@ -13,6 +13,7 @@ only), sent over real HTTP to a lab that answers and verifies on arrival.
 - PayPal resends an event by its id (``POST /v1/notifications/webhooks-events/{id}/resend``).
 - Sanity's official verifier (sanity-io/webhook-toolkit src/signature.ts) checks no age.
 - GitLab's signing token (MR 230944): Standard Webhooks headers, ``v1,<base64>``.
+- Jira: webhooks that OAuth 2.0 / Connect apps register carry a JWT in Authorization.
 """
 
 from __future__ import annotations
@@ -304,3 +305,34 @@ def test_gitlab_signing_token_verifies_as_standard_webhooks(lab, signed_with, to
     if age:
         assert cap.verify_reason.endswith("s older than tolerance 300 s (the signature itself "
                                           "matches)")
+
+
+# -- Jira: an app's webhook carries a JWT -------------------------------------------------------
+JIRA_BODY = b'{"timestamp":1714000000000,"webhookEvent":"jira:issue_created","issue":{"id":"1"}}'
+JWT = ("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJqaXJhOmNsb3VkIiwiZXhwIjo5OTk5OTk5OTk5fQ."
+       "c2lnbmF0dXJlLWJ5dGVzLWhlcmU")
+
+
+@pytest.mark.parametrize("authorization, says_jwt", [
+    (f"Bearer {JWT}", True),  # an OAuth 2.0 app's dynamic webhook
+    (f"JWT {JWT}", True),  # a Connect app's
+    (None, False),
+    ("Bearer not-a-jwt", False),
+], ids=["oauth", "connect", "none", "opaque-bearer"])
+def test_jira_app_webhook_reason_says_it_carries_a_jwt(lab, authorization, says_jwt):
+    bin_ = f"jira-{says_jwt}-{authorization is None}"
+    lab.secret(bin_, "jira-admin-secret", provider="jira")
+    headers = {"Content-Type": "application/json",
+               "X-Atlassian-Webhook-Identifier": "4f7c1b3e"}
+    if authorization:
+        headers["Authorization"] = authorization
+    call(lab.url_for(bin_), "POST", JIRA_BODY, headers)
+    cap = stored(lab, bin_)
+    assert cap.provider == "jira" and cap.verified is False
+    assert cap.verify_reason.startswith("missing header X-Hub-Signature")
+    assert ("JWT" in cap.verify_reason and "OAuth 2.0 and Connect apps" in cap.verify_reason) \
+        is says_jwt, cap.verify_reason
+    signed = {**headers, "X-Hub-Signature": "sha256=" + hmac.new(
+        b"jira-admin-secret", JIRA_BODY, hashlib.sha256).hexdigest()}  # an admin webhook's
+    call(lab.url_for(bin_), "POST", JIRA_BODY, signed)
+    assert stored(lab, bin_, 2).verified is True

@@ -88,6 +88,8 @@ def verification(p: Provider) -> str:
         if also:  # (more headers a signature may come in: any one matching verifies)
             out += f" or `{also[0]}`" if len(also) == 1 else \
                 f" or any of `{also[0]}` … `{also[-1]}`"
+        if "jwt_hint" in s:
+            out += "; an app webhook's JWT in `Authorization` is named, not checked"
         if "token" in s:
             out += f"; token mode: the token in `{s['token']}`"
         if "untimed" in s:  # (the sender's kind without a timestamp)

@@ -199,7 +199,12 @@ _ENTRIES: tuple[Provider, ...] = (
              detect=("x-event-key",), event=("h:x-event-key",), delivery=("h:x-request-uuid",),
              events=("repo:push",),
              docs="https://support.atlassian.com/bitbucket-cloud/docs/manage-webhooks/"),
-    Provider("jira", "Jira Cloud", "hmac", _d(header="X-Hub-Signature", prefix="sha256="),
+    Provider("jira", "Jira Cloud", "hmac",
+             _d(header="X-Hub-Signature", prefix="sha256=",
+                jwt_hint="the Authorization header carries a JWT instead, as Jira signs "
+                         "webhooks that OAuth 2.0 and Connect apps register (with the app's "
+                         "secret); hooklab checks X-Hub-Signature, which only admin webhooks "
+                         "created with a secret carry"),
              detect=("x-atlassian-webhook-identifier",), event=("j:webhookEvent",),
              delivery=("h:x-atlassian-webhook-identifier",), events=("jira:issue_created",),
              docs="https://developer.atlassian.com/cloud/jira/platform/webhooks/"),

@@ -23,7 +23,8 @@ mode); ``hint`` (added to the mismatch reason, unless the secret starts with
 ``hint_unless``); ``text`` ("binary": the message is signed as
 Node's "binary" string, see :func:`node_binary`; the UTF-8 form is accepted too);
 ``untimed`` ((algo, msg, note): how a delivery without the ``ts`` header is signed, e.g.
-Front's rule webhooks beside its application webhooks).
+Front's rule webhooks beside its application webhooks); ``jwt_hint`` (the reason given when
+the signature header is missing and ``Authorization`` carries a JWT: Jira's app webhooks).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import base64
 import binascii
 import hashlib
 import json
+import re
 import unicodedata
 from collections.abc import Mapping
 from typing import Any
@@ -170,6 +172,8 @@ def _hmac_verify(inc: Incoming, p: Any) -> str:
         raw, others = others[0], others[1:]
     if raw is None and "unsupported" in s and s["unsupported"][0] in inc.body:
         raise Invalid(s["unsupported"][1])
+    if raw is None and "jwt_hint" in s and _JWT_AUTH.fullmatch(inc.opt("Authorization") or ""):
+        raise Invalid(f"missing header {header}: {s['jwt_hint']}")
     if raw is None:
         raise Invalid(f"missing header {header}" + (f" {s['missing_hint']}"
                                                    if "missing_hint" in s else ""))
@@ -242,6 +246,10 @@ def _hmac_verify(inc: Incoming, p: Any) -> str:
 
 #: signature sets one header may carry (Persona: the old and the new secret's)
 _MAX_SETS = 2
+
+#: an ``Authorization`` header that carries a JWT (``Bearer <jwt>``, Atlassian Connect's
+#: ``JWT <jwt>``): three base64url parts, the last (the signature) possibly empty
+_JWT_AUTH = re.compile(r"(?i)(?:bearer|jwt) +[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]* *")
 
 
 def _any_set(inc: Incoming, p: Any, sets: list[str]) -> str:
