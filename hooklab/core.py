@@ -185,7 +185,6 @@ class HookLab(Configurable):
         self._api_token = new_token()
         self._relay_nonce = new_token()
         self._memory_gone = False  # stop() closed an in-memory store: its captures are gone
-        self._served = False  # start() ran once: a live view of a stopped lab says "stopped"
         super().__init__(**kwargs)
         self._secrets = SecretBook()
         self._secrets.handshakes = self.handshakes
@@ -270,7 +269,6 @@ class HookLab(Configurable):
             )
         # public URLs given out before a stop_serving() work again
         ingress.refresh(self)
-        self._served = True
         self._tell_views()
         return self
 
@@ -730,9 +728,9 @@ class HookLab(Configurable):
         from .widget.view import LiveView
 
         base = self.server.url if self.server is not None else None  # for "Copy as curl"
-        # (a lab that never served, hooklab.open's, is not called stopped: it is for analysis)
-        view = LiveView(self.store, base_url=base,
-                        serving=self.is_running if self._served else None, **filters)
+        # (serving="auto": the view follows this lab's servers itself, also a server thread
+        # that ends on its own; a lab that never served, hooklab.open's, says "not serving")
+        view = LiveView(self.store, base_url=base, **filters)
         for old in list(self._views):
             if old.filters == view.filters:
                 old.close()

@@ -1338,7 +1338,8 @@ def test_the_counter_says_paused_in_a_word(store, views, paused, total, newer, s
     Liberation, as Debian's Chromium has them, shots/c1-paused.png); a word now."""
     for i in range(total):
         post(store, f"/c/{i}")
-    v = make(views, store)
+    # (a view of a lab that serves: a bare store's own view says "not serving" instead)
+    v = make(views, store, serving=True)
     v.paused = paused
     for i in range(newer):
         post(store, f"/c/new{i}")
@@ -1419,6 +1420,128 @@ def test_a_lab_that_never_served_is_not_called_stopped(tmp_path):
     try:
         v = opened.live()
         assert v.serving is None and "stopped" not in v.counter.value
+    finally:
+        opened.stop()
+
+
+# -- what the counter says of receiving: hand-made views, a dead server thread, never served --
+NOT_SERVING = "<b>not serving</b>"
+STOPPED = "<b>stopped</b>"
+
+
+def _refused(url: str) -> bool:
+    """Whether a sender gets no answer at ``url`` (connection refused), as a provider would."""
+    import urllib.request
+
+    try:
+        urllib.request.urlopen(urllib.request.Request(url, data=b"{}"), timeout=3)
+    except OSError:
+        return True
+    return False
+
+
+def test_a_hand_made_view_follows_the_lab_that_serves_its_store(tmp_path):
+    """``LiveView(lab.store)`` (what the module docstring shows) never said "stopped": with
+    no server it read "waiting for webhooks…", and after ``lab.stop_serving()`` or
+    ``lab.stop()`` it went on looking live (or said "live view error: StoreError" once its
+    database was closed). Now it says what the lab's own view says, state by state."""
+    import hooklab
+
+    lab = hooklab.HookLab(port=0, db=str(tmp_path / "c.sqlite3"))
+    made: list[LiveView] = []
+    try:
+        hand = LiveView(lab.store)
+        made.append(hand)
+        # no server yet: not "waiting", which promised webhooks nobody could send
+        assert NOT_SERVING in hand.counter.value and "lab.start()" in hand.counter.value
+        assert "waiting" not in hand.counter.value and "stopped" not in hand.counter.value
+        assert hand.serving is None
+
+        lab.start()
+        own = lab.live()
+        made.append(own)
+        assert wait_until(lambda: "waiting for webhooks" in hand.counter.value, 5), (
+            hand.counter.value)
+        assert NOT_SERVING not in hand.counter.value and hand.serving is True
+        assert hand.base_url == lab.url  # ("Copy as curl" sends to the lab)
+        hooklab.send(lab.url_for("orders"), payload={"n": 1})
+        (cap,) = lab.wait(1, timeout=10)
+        assert wait_until(lambda: hand.rows == [cap.id], 5)
+
+        old_url = lab.url
+        lab.stop_serving()
+        assert _refused(old_url + "/orders")
+        for v in made:
+            assert wait_until(lambda v=v: STOPPED in v.counter.value, 5), v.counter.value
+        # the same words as the lab's own view (once both counted 0/s)
+        assert wait_until(lambda: hand.counter.value == own.counter.value, 5), (
+            hand.counter.value, own.counter.value)
+        assert "lab.start() resumes" in hand.counter.value and hand.serving is False
+
+        lab.start()
+        assert wait_until(lambda: "stopped" not in hand.counter.value, 5), hand.counter.value
+        assert hand.serving is True and hand.base_url == lab.url
+
+        lab.stop()  # stops serving, then closes the database the view reads
+        assert own._closed  # (the lab closes its own views; the hand-made one is the user's)
+        assert wait_until(lambda: "database closed" in hand.counter.value, 5), (
+            hand.counter.value)
+        hand.refresh()
+        assert STOPPED in hand.counter.value and "error" not in hand.counter.value
+        assert hand.error is None and hand.rows == [cap.id]  # (what it showed stays)
+    finally:
+        for v in made:
+            v.close()
+        lab.stop()
+
+
+def test_a_view_of_a_bare_store_says_it_is_not_serving(store, views):
+    """A view over a ``CaptureStore`` no server writes into, in each state a person can put
+    it in: "not serving", never "waiting for webhooks…"; ``serving=None`` given on purpose
+    (a store one's own code fills) still says nothing about it."""
+    v = make(views, store)
+    assert NOT_SERVING in v.counter.value and "waiting" not in v.counter.value
+    post(store, "/a/1")
+    assert wait_until(lambda: "<b>1</b> capture" in v.counter.value, 5), v.counter.value
+    v.paused = True
+    assert wait_until(lambda: "<b>paused</b>" in v.counter.value, 5), v.counter.value
+    assert NOT_SERVING in v.counter.value and "stopped" not in v.counter.value
+    quiet = make(views, store, serving=None)
+    assert NOT_SERVING not in quiet.counter.value and "stopped" not in quiet.counter.value
+    with pytest.raises(ValueError, match="serving must be 'auto'"):
+        LiveView(store, serving="yes")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("captures, paused", [(0, False), (2, False), (2, True)])
+def test_a_never_served_lab_s_view_says_it_is_not_serving(tmp_path, captures, paused):
+    """``hooklab.open(path)`` (a lab over a database, not serving) then ``lab.live()``: its
+    counter read "waiting for webhooks…" although nothing listened. It says "not serving"
+    and how to start now, and once ``lab.start()`` runs, the view shows what arrives."""
+    import hooklab
+
+    path = tmp_path / "c.sqlite3"
+    made = CaptureStore(str(path))
+    for i in range(captures):
+        post(made, f"/old/{i}")
+    made.close()
+    opened = hooklab.open(path)
+    opened.port = 0
+    try:
+        v = opened.live()
+        v.paused = paused
+        assert wait_until(lambda: ("<b>paused</b>" in v.counter.value) == paused, 5)
+        html = v.counter.value
+        assert NOT_SERVING in html and "start with lab.start()" in html, html
+        assert "waiting" not in html and "stopped" not in html and v.serving is None
+        assert f"<b>{captures}</b> capture" in html and len(v.rows) == captures
+
+        opened.start()
+        assert wait_until(lambda: NOT_SERVING not in v.counter.value, 5), v.counter.value
+        assert v.serving is True and v.base_url == opened.url
+        v.paused = False
+        hooklab.send(opened.url_for("new"), payload={"n": 1})
+        (cap,) = opened.wait(1, timeout=10, bin="new")
+        assert wait_until(lambda: v.rows[:1] == [cap.id], 5), v.rows
     finally:
         opened.stop()
 

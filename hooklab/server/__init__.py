@@ -8,7 +8,15 @@
 >>> server.stop(); store.close()
 """
 
-from .lifecycle import DEFAULT_MAX_BODY, RESERVED_PREFIX, CaptureServer, ServerError
+from .lifecycle import (
+    DEFAULT_MAX_BODY,
+    RESERVED_PREFIX,
+    CaptureServer,
+    ServerError,
+    Serving,
+    serving_of,
+    watch_serving,
+)
 from .responses import Response, ResponseRules, Rule
 
 __all__ = [
@@ -19,4 +27,7 @@ __all__ = [
     "ResponseRules",
     "Rule",
     "ServerError",
+    "Serving",
+    "serving_of",
+    "watch_serving",
 ]

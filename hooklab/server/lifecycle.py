@@ -29,7 +29,8 @@ import socket
 import threading
 import warnings
 import weakref
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
 from .ingest import DEFAULT_MAX_BODY, RESERVED_PREFIX
@@ -53,7 +54,8 @@ _log = logging.getLogger("hooklab")
 
 __all__ = [
     "DEFAULT_MAX_BODY", "DEFAULT_MAX_IN_FLIGHT", "FIRST_BYTE_TIMEOUT", "RESERVED_PREFIX",
-    "STOP_GRACE", "CaptureServer", "ServerError", "bind_address", "user_stacklevel",
+    "STOP_GRACE", "CaptureServer", "ServerError", "Serving", "bind_address", "serving_of",
+    "user_stacklevel", "watch_serving",
 ]
 
 
@@ -138,6 +140,104 @@ def listening_sockets(port: int, host: str) -> list[socket.socket]:
             sock.close()
         raise
     return made
+
+
+# -- who serves a store: what live views say about receiving ---------------------------------
+class Serving(NamedTuple):
+    """Whether capture servers of this process write into a store, as a live view says it.
+
+    ``url``: where one listens now (``None``: none does); ``served``: one has, since the store
+    was opened.
+
+    >>> from hooklab.store import CaptureStore
+    >>> store = CaptureStore(":memory:")
+    >>> serving_of(store)                                  # nothing ever served it
+    Serving(url=None, served=False)
+    >>> server = CaptureServer(store, port=0).start()
+    >>> serving_of(store).url == server.url
+    True
+    >>> server.stop(); serving_of(store)
+    Serving(url=None, served=True)
+    >>> store.close()
+    """
+
+    url: str | None
+    served: bool
+
+
+_NEVER = Serving(None, False)
+
+
+class _Served:
+    """A store's running servers and who watches them (under :data:`_serving_lock`)."""
+
+    def __init__(self) -> None:
+        self.running: list[CaptureServer] = []
+        self.state = _NEVER
+        self.watchers: list[Callable[[Serving], None]] = []
+
+
+# an RLock, held while watchers are told: a store's changes reach them one at a time and in
+# order (two servers of one store stopping at once could otherwise tell "live" last)
+_serving_lock = threading.RLock()
+_served: weakref.WeakKeyDictionary[Any, _Served] = weakref.WeakKeyDictionary()
+
+
+def serving_of(store: Any) -> Serving:
+    """What the capture servers of this process do with ``store`` now (see :class:`Serving`)."""
+    with _serving_lock:
+        entry = _served.get(store)
+        return _NEVER if entry is None else entry.state
+
+
+def watch_serving(store: Any, callback: Callable[[Serving], None]) -> Callable[[], None]:
+    """Call ``callback(serving)`` with the :class:`Serving` of ``store`` now, and again
+    whenever a server of ``store`` starts or stops (on that server's thread, so it must be
+    quick); returns a function that stops watching.
+
+    >>> from hooklab.store import CaptureStore
+    >>> store = CaptureStore(":memory:")
+    >>> unwatch = watch_serving(store, lambda s: print(s.url is not None, s.served))
+    False False
+    >>> server = CaptureServer(store, port=0).start()
+    True True
+    >>> server.stop()
+    False True
+    >>> unwatch(); store.close()
+    """
+    with _serving_lock:  # (told the state now under the lock: no change slips in between)
+        entry = _served.get(store)
+        if entry is None:
+            entry = _served[store] = _Served()
+        entry.watchers.append(callback)
+        callback(entry.state)
+
+    def unwatch() -> None:
+        with _serving_lock:
+            if callback in entry.watchers:
+                entry.watchers.remove(callback)
+
+    return unwatch
+
+
+def _tell_serving(server: CaptureServer, *, up: bool) -> None:
+    """Server thread: ``server`` listens now (``up``) or its thread is ending; the watchers of
+    its store hear the new :class:`Serving`."""
+    with _serving_lock:
+        entry = _served.get(server.store)
+        if entry is None:
+            entry = _served[server.store] = _Served()
+        if up:
+            entry.running.append(server)
+        elif server in entry.running:
+            entry.running.remove(server)
+        live = entry.running[-1] if entry.running else None
+        entry.state = Serving(live.url if live is not None else None, True)
+        for callback in list(entry.watchers):
+            try:
+                callback(entry.state)
+            except Exception:  # noqa: BLE001 - a watcher must not keep the server thread
+                _log.exception("hooklab: a serving watcher failed")
 
 
 class ServerError(RuntimeError):
@@ -408,6 +508,7 @@ class CaptureServer:
             self._ready.set()
             loop.close()
             return
+        _tell_serving(self, up=True)  # (before start() returns: views say live at once)
         self._ready.set()
         loop.call_later(TOKEN_CHECK, self._watch_tokens)
         try:
@@ -417,6 +518,7 @@ class CaptureServer:
                 loop.run_until_complete(self._shutdown())
             finally:
                 loop.close()
+                _tell_serving(self, up=False)
                 self._stopped.set()
 
     def _watch_tokens(self) -> None:

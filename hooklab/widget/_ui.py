@@ -53,6 +53,7 @@ class LiveControls:
     max_rows: int
     paused: bool
     serving: bool | None
+    _follow: bool
     _lock: Any
     _options_dirty: bool
     _options_at: float
@@ -198,9 +199,19 @@ class LiveControls:
         if self.serving is False:  # (senders get "connection refused": not "waiting")
             parts.append("<b>stopped</b>: not receiving webhooks — %hooklab start or "
                          "lab.start() resumes")
+        elif self.serving is None and self._follow:  # (no server writes into the store)
+            parts.append("<b>not serving</b>: not receiving webhooks — start with "
+                         "lab.start() or %hooklab start")
         elif not total and not self.paused:
             parts.append("waiting for webhooks…")
         return f'<span class="hl-counter">{" · ".join(parts)}</span>'
+
+    def _closed_html(self) -> str:
+        """The counter of a view whose store was closed (``lab.stop()``): nothing can be read
+        from it any more (a render said "live view error: StoreError: store is closed")."""
+        return ('<span class="hl-counter"><b>stopped</b>: the lab was stopped and its database '
+                "closed — this view shows no new captures; lab.live() after lab.start() "
+                "does</span>")
 
     def _credentials_toggled(self, change: dict[str, Any]) -> None:
         """Show the open tab again; on unticking, also empty the Tree and Diff tabs that are

@@ -19,7 +19,7 @@ import collections
 import threading
 import time
 from html import escape
-from typing import Any
+from typing import Any, Literal
 
 import ipywidgets as W
 
@@ -57,14 +57,19 @@ class LiveView(LiveControls, W.VBox):
     max_rows : rows shown per page (older ones via the "Older" button or a filter).
     rate : most comm messages per second the view sends on its own (default 10).
     base_url : where "Copy as curl" sends a capture: the lab's ``lab.url`` (``lab.live()`` sets it).
-    serving : whether the lab receives webhooks (``lab.live()`` sets it and keeps it up to date
-        through :meth:`set_serving`); ``False`` makes the counter say the lab is stopped;
-        ``None`` (the default: not known) says nothing about it.
+    serving : whether webhooks arrive. ``"auto"`` (the default, and ``lab.live()``'s): the
+        view follows the capture servers of this kernel that write into ``store``: while one
+        listens the counter reads as live ("waiting for webhooks…" when empty); once it
+        stopped, "stopped"; and "not serving" when none ever
+        served this store (``hooklab.open``'s lab, a bare ``CaptureStore``). ``True`` /
+        ``False`` / ``None`` fix it instead (``None``: not known, nothing said; e.g. a store
+        your own code fills); :meth:`set_serving` changes it in either case.
     **filters : any of :mod:`hooklab.filters` (``bin``, ``provider``, ``search``...).
 
     Usage::
 
-        view = LiveView(lab.store, bin="stripe")   # what lab.live(bin="stripe") returns
+        view = LiveView(lab.store, bin="stripe")   # what lab.live(bin="stripe") returns;
+                                                   # it says "stopped" when the lab stops
         view.paused = True / False                 # same as the pause toggle
         view.select(capture_id)                    # show a capture in the detail pane
         view.tabs.selected_index = 1               # its body as a tree (2: diff with previous)
@@ -89,12 +94,18 @@ class LiveView(LiveControls, W.VBox):
 
     def __init__(
         self, store: CaptureStore, *, max_rows: int = 200, rate: float = 10.0,
-        base_url: str | None = None, serving: bool | None = None, **filters: Any,
+        base_url: str | None = None, serving: bool | None | Literal["auto"] = "auto",
+        **filters: Any,
     ) -> None:
         #: where "Copy as curl" sends a capture (the lab's ``lab.url``); not a trait
         self.base_url = base_url
-        #: whether the lab receives webhooks (None: not known); see :meth:`set_serving`
-        self.serving = serving
+        if isinstance(serving, str) and serving != "auto":
+            raise ValueError(f"serving must be 'auto', True, False or None, not {serving!r}")
+        #: the view follows the servers writing into its store (``serving="auto"``)
+        self._follow = serving == "auto"
+        #: whether webhooks arrive (None: no server ever wrote into the store, or, given as
+        #: None, not known); see :meth:`set_serving`
+        self.serving: bool | None = None if self._follow else serving  # type: ignore[assignment]
         if max_rows < 1:
             raise ValueError("max_rows must be >= 1")
         if rate <= 0:
@@ -110,6 +121,7 @@ class LiveView(LiveControls, W.VBox):
         self._ui_dirty = False  # a control changed
         self._options_dirty = True
         self._closed = False
+        self._closed_shown = False  # the counter says the store was closed (lab.stop())
         self._arrivals: collections.deque[float] = collections.deque(maxlen=200_000)
         self._rate_shown = 0
         self._paused_at = 0.0  # when a paused view's counter was last brought up to date
@@ -148,6 +160,10 @@ class LiveView(LiveControls, W.VBox):
             layout=W.Layout(width="100%"),
         )
         self.add_class("hooklab-live")
+        if self._follow:  # (told the state now, then every start and stop of its servers)
+            from ..server import watch_serving
+
+            self._unwatch = watch_serving(store, self._on_serving)
         self.refresh()
         self._unsubscribe = store.subscribe(
             self._on_capture, on_clear=self._on_store_clear, on_forward=self._on_forward,
@@ -205,7 +221,16 @@ class LiveView(LiveControls, W.VBox):
         >>> view.set_serving(lab.url)            # as lab.start() does (its port may be new)
         >>> view.close()
         """
-        self.serving = url is not None
+        self._serving_now(url, url is not None)
+
+    def _on_serving(self, state: Any) -> None:
+        """A server of the store started or stopped (:func:`hooklab.server.watch_serving`,
+        on that server's thread): what the counter says follows (``serving="auto"``)."""
+        if not self._closed:
+            self._serving_now(state.url, True if state.url else (False if state.served else None))
+
+    def _serving_now(self, url: str | None, serving: bool | None) -> None:
+        self.serving = serving
         if url is not None and url != self.base_url:
             self.base_url = url  # (port=0 picks a new port: "Copy as curl" follows it)
             self._detail_stale = self._selected is not None
@@ -244,9 +269,10 @@ class LiveView(LiveControls, W.VBox):
             self._closed = True
             cond.notify_all()
         if not already:
-            unsubscribe = getattr(self, "_unsubscribe", None)
-            if unsubscribe is not None:
-                unsubscribe()
+            for unsubscribe in (getattr(self, "_unsubscribe", None),
+                                getattr(self, "_unwatch", None)):
+                if unsubscribe is not None:
+                    unsubscribe()
             thread = getattr(self, "_thread", None)
             if thread is not None and thread.is_alive() and thread is not threading.current_thread():
                 thread.join(timeout=5)
@@ -380,12 +406,25 @@ class LiveView(LiveControls, W.VBox):
             return None
         return max(0.0, self._paused_at + _PAUSED_EVERY - time.monotonic())
 
+    def _closed_wait(self) -> float | None:
+        """Seconds until the view looks whether its store was closed (None: it need not):
+        once a second while the lab is stopped, until it says so. ``lab.stop()`` stops the
+        server, then closes the database, and nothing tells a view of the store made by
+        hand (the lab closes its own views)."""
+        if self.serving is not False or self._closed_shown:
+            return None
+        return 0.0 if self._store_closed() else 1.0
+
+    def _store_closed(self) -> bool:
+        return bool(getattr(self.store, "closing", False))
+
     def _wants_render(self) -> bool:
         return (
             self._ui_dirty
             or (self._dirty and not self.paused)
             or self._options_wait() == 0.0
             or self._paused_wait() == 0.0
+            or self._closed_wait() == 0.0
         )
 
     def _run(self) -> None:
@@ -395,14 +434,17 @@ class LiveView(LiveControls, W.VBox):
                 while not self._closed and not self._wants_render():
                     decay = self._rate_shown > 0
                     pending = self._options_wait()  # new bins/providers seen inside the gate
-                    held = self._paused_wait()  # the counter of a paused view
-                    if held is not None:
-                        pending = held if pending is None else min(pending, held)
+                    for held in (self._paused_wait(),  # the counter of a paused view
+                                 self._closed_wait()):  # a stopped lab's database closing
+                        if held is not None:
+                            pending = held if pending is None else min(pending, held)
                     timeout = 1.0 if decay else None
                     if pending is not None:
                         timeout = pending if timeout is None else min(timeout, pending)
-                    if not self._cond.wait(timeout) and decay and pending is None:
-                        break  # let the per-second counter fall back to 0
+                    # (a second passed: the per-second counter falls back to 0, also while
+                    # a stopped view looks each second whether its store was closed)
+                    if not self._cond.wait(timeout) and decay and timeout >= 1.0:
+                        break
                 if self._closed:
                     return
             delay = next_at - time.monotonic()
@@ -441,6 +483,9 @@ class LiveView(LiveControls, W.VBox):
                           max_rows=self.max_rows)
 
     def _render(self) -> int:
+        if self._store_closed():  # lab.stop(): its rows stay; nothing more can be read
+            self._closed_shown, self._rate_shown = True, 0
+            return self._set(self.counter, value=self._closed_html())
         self._guard_owner = threading.get_ident()
         try:
             sent = self._refresh_options()
