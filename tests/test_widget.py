@@ -1512,6 +1512,112 @@ def test_a_view_of_a_bare_store_says_it_is_not_serving(store, views):
         LiveView(store, serving="yes")  # type: ignore[arg-type]
 
 
+def _raise_in_loop(exc: BaseException) -> Callable[[Any], None]:
+    def inject(server: Any) -> None:
+        def boom() -> None:
+            raise exc
+        server.loop.call_soon_threadsafe(boom)
+    return inject
+
+
+def _stop_loop(server: Any) -> None:
+    server.loop.call_soon_threadsafe(server.loop.stop)
+
+
+#: (how the server thread is made to end, without lab.stop(); what the view says of why)
+SERVER_DEATHS = [
+    ("loop stopped from outside", _stop_loop,
+     "its event loop was stopped by something other than lab.stop()"),
+    ("KeyboardInterrupt in the loop", _raise_in_loop(KeyboardInterrupt()),
+     "KeyboardInterrupt escaped its event loop"),
+    ("SystemExit in the loop", _raise_in_loop(SystemExit(3)),
+     "SystemExit: 3 escaped its event loop"),
+    ("markup in the message", _raise_in_loop(KeyboardInterrupt('<img src=x onerror="x()">')),
+     "KeyboardInterrupt: &lt;img src=x onerror=&quot;x()&quot;&gt; escaped its event loop"),
+    ("a long message", _raise_in_loop(SystemExit("x" * 5000)),
+     "SystemExit: " + "x" * 185 + "... escaped its event loop"),
+]
+
+
+@pytest.mark.parametrize("how, kill, why", SERVER_DEATHS, ids=[d[0] for d in SERVER_DEATHS])
+def test_a_server_thread_that_ends_on_its_own_tells_its_views(how, kill, why):
+    """The capture server's thread ended without ``lab.stop()`` (an exception escaped its
+    loop, or the loop was stopped from outside): senders got "connection refused" while
+    every view still read "waiting for webhooks…". Now the lab's views and a view made by
+    hand say "stopped", and why; ``lab.start()`` brings them back."""
+    import hooklab
+
+    lab = hooklab.HookLab(port=0, db=":memory:").start()
+    made: list[LiveView] = []
+    try:
+        own, hand = lab.live(), LiveView(lab.store)
+        made += [own, hand]
+        for v in made:
+            assert wait_until(lambda v=v: "waiting for webhooks" in v.counter.value, 5)
+        url, thread = lab.url, lab.server._thread
+        kill(lab.server)
+        thread.join(10)
+        assert not thread.is_alive() and not lab.is_running
+        assert _refused(url + "/orders")
+        for v in made:
+            assert wait_until(lambda v=v: why in v.counter.value, 5), v.counter.value
+            html = v.counter.value
+            assert STOPPED in html and "ended on its own" in html and "lab.start()" in html
+            assert "waiting" not in html and "<img" not in html
+            assert v.serving is False
+        assert lab.server.ended is not None and lab.server.ended in own.server_ended
+
+        lab.start()  # a new server thread: the views are live again, and show what arrives
+        for v in made:
+            assert wait_until(lambda v=v: "stopped" not in v.counter.value, 5), v.counter.value
+            assert v.serving is True and v.server_ended is None
+        hooklab.send(lab.url_for("orders"), payload={"n": 1})
+        (cap,) = lab.wait(1, timeout=10)
+        for v in made:
+            assert wait_until(lambda v=v: v.rows == [cap.id], 5)
+    finally:
+        for v in made:
+            v.close()
+        lab.stop()
+
+
+def test_an_escaped_exception_s_token_stays_out_of_widget_state():
+    """The reason a view shows goes into the widget state a saved notebook keeps: the lab's
+    read token (or a Jupyter server's) in an escaped exception's text is ``[redacted]``."""
+    import hooklab
+
+    lab = hooklab.HookLab(port=0, db=":memory:").start()
+    view = lab.live()
+    try:
+        token = lab.api_token
+        _raise_in_loop(SystemExit(f"bad token {token}"))(lab.server)
+        assert wait_until(lambda: "[redacted]" in view.counter.value, 10), view.counter.value
+        assert token not in all_state(view) and token not in (view.server_ended or "")
+        assert "SystemExit: bad token [redacted]" in view.counter.value
+    finally:
+        view.close()
+        lab.stop()
+
+
+def test_an_exception_the_loop_survives_keeps_the_view_live():
+    """An ``Exception`` raised in a callback of the server's loop is logged by asyncio and
+    the server goes on: its views must not say "stopped"."""
+    import hooklab
+
+    lab = hooklab.HookLab(port=0, db=":memory:").start()
+    view = lab.live()
+    try:
+        _raise_in_loop(RuntimeError("one bad callback"))(lab.server)
+        hooklab.send(lab.url_for("orders"), payload={"n": 1})  # (answered: still serving)
+        (cap,) = lab.wait(1, timeout=10)
+        assert wait_until(lambda: view.rows == [cap.id], 5)
+        view.refresh()
+        assert lab.is_running and view.serving is True and "stopped" not in view.counter.value
+    finally:
+        view.close()
+        lab.stop()
+
+
 @pytest.mark.parametrize("captures, paused", [(0, False), (2, False), (2, True)])
 def test_a_never_served_lab_s_view_says_it_is_not_serving(tmp_path, captures, paused):
     """``hooklab.open(path)`` (a lab over a database, not serving) then ``lab.live()``: its

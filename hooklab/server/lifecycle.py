@@ -50,6 +50,8 @@ _BACKLOG = 128
 STOP_GRACE = 2.0
 #: seconds between looks at the Jupyter runtime directory for servers started since
 TOKEN_CHECK = 2.0
+#: characters of an escaped exception's text a live view shows at most
+_REASON_CHARS = 200
 _log = logging.getLogger("hooklab")
 
 __all__ = [
@@ -147,25 +149,28 @@ class Serving(NamedTuple):
     """Whether capture servers of this process write into a store, as a live view says it.
 
     ``url``: where one listens now (``None``: none does); ``served``: one has, since the store
-    was opened.
+    was opened; ``reason``: why the last one stopped when nobody asked it to (its thread ended:
+    an exception escaped its loop, or the loop was stopped from outside), ``None`` after a
+    :meth:`CaptureServer.stop` (``lab.stop_serving()``, ``%hooklab stop``).
 
     >>> from hooklab.store import CaptureStore
     >>> store = CaptureStore(":memory:")
     >>> serving_of(store)                                  # nothing ever served it
-    Serving(url=None, served=False)
+    Serving(url=None, served=False, reason=None)
     >>> server = CaptureServer(store, port=0).start()
     >>> serving_of(store).url == server.url
     True
     >>> server.stop(); serving_of(store)
-    Serving(url=None, served=True)
+    Serving(url=None, served=True, reason=None)
     >>> store.close()
     """
 
     url: str | None
     served: bool
+    reason: str | None
 
 
-_NEVER = Serving(None, False)
+_NEVER = Serving(None, False, None)
 
 
 class _Served:
@@ -197,12 +202,12 @@ def watch_serving(store: Any, callback: Callable[[Serving], None]) -> Callable[[
 
     >>> from hooklab.store import CaptureStore
     >>> store = CaptureStore(":memory:")
-    >>> unwatch = watch_serving(store, lambda s: print(s.url is not None, s.served))
-    False False
+    >>> unwatch = watch_serving(store, lambda s: print(s.url is not None, s.served, s.reason))
+    False False None
     >>> server = CaptureServer(store, port=0).start()
-    True True
+    True True None
     >>> server.stop()
-    False True
+    False True None
     >>> unwatch(); store.close()
     """
     with _serving_lock:  # (told the state now under the lock: no change slips in between)
@@ -220,7 +225,7 @@ def watch_serving(store: Any, callback: Callable[[Serving], None]) -> Callable[[
     return unwatch
 
 
-def _tell_serving(server: CaptureServer, *, up: bool) -> None:
+def _tell_serving(server: CaptureServer, *, up: bool, reason: str | None = None) -> None:
     """Server thread: ``server`` listens now (``up``) or its thread is ending; the watchers of
     its store hear the new :class:`Serving`."""
     with _serving_lock:
@@ -232,7 +237,8 @@ def _tell_serving(server: CaptureServer, *, up: bool) -> None:
         elif server in entry.running:
             entry.running.remove(server)
         live = entry.running[-1] if entry.running else None
-        entry.state = Serving(live.url if live is not None else None, True)
+        entry.state = Serving(live.url if live is not None else None, True,
+                              None if live is not None else reason)
         for callback in list(entry.watchers):
             try:
                 callback(entry.state)
@@ -360,6 +366,10 @@ class CaptureServer:
         self._ready = threading.Event()
         self._error: BaseException | None = None
         self._stopped = threading.Event()
+        self._stop_asked = False  # stop() ended the thread (not an escaped exception...)
+        #: why the server thread ended when :meth:`stop` did not end it (an exception that
+        #: escaped its loop, or the loop stopped from outside); live views say it
+        self.ended: str | None = None
         self.warning: str | None = None
         #: open WebSocket streams (StreamHandler adds itself): closed with 1001 on stop
         self.streams: weakref.WeakSet[Any] = weakref.WeakSet()
@@ -434,6 +444,8 @@ class CaptureServer:
         self._ready.clear()
         self._stopped.clear()
         self._error = None
+        self._stop_asked = False
+        self.ended = None
         self._thread = threading.Thread(target=self._run, name=f"hooklab-server-{self.port}", daemon=True)
         self._thread.start()
         if not self._ready.wait(timeout):
@@ -511,15 +523,37 @@ class CaptureServer:
         _tell_serving(self, up=True)  # (before start() returns: views say live at once)
         self._ready.set()
         loop.call_later(TOKEN_CHECK, self._watch_tokens)
+        escaped: BaseException | None = None
         try:
             loop.run_forever()
+        except BaseException as exc:  # noqa: BLE001 - KeyboardInterrupt, SystemExit in a
+            escaped = exc  # callback (asyncio logs an Exception's and goes on): said below
         finally:
             try:
                 loop.run_until_complete(self._shutdown())
             finally:
                 loop.close()
-                _tell_serving(self, up=False)
+                # a thread that ended unasked tells its views why: they went on saying "live"
+                # while senders got "connection refused"
+                self.ended = None if self._stop_asked else self._why_ended(escaped)
+                if self.ended is not None:
+                    _log.error("hooklab: the capture server at %s stopped: %s", self.url,
+                               self.ended, exc_info=escaped)
+                _tell_serving(self, up=False, reason=self.ended)
                 self._stopped.set()
+
+    def _why_ended(self, escaped: BaseException | None) -> str:
+        """What a live view says of a server thread that ended without :meth:`stop`: the
+        exception that escaped its loop (cut short, tokens scrubbed: it goes into widget
+        state a saved notebook keeps), or that its loop was stopped from outside."""
+        if escaped is None:
+            return "its event loop was stopped by something other than lab.stop()"
+        text = f"{type(escaped).__name__}: {escaped}" if str(escaped) else type(escaped).__name__
+        for token in self.never_stored:
+            if token:
+                text = text.replace(token, "[redacted]")
+        text = text if len(text) <= _REASON_CHARS else text[: _REASON_CHARS - 3] + "..."
+        return f"{text} escaped its event loop"
 
     def _watch_tokens(self) -> None:
         """Server loop, every :data:`TOKEN_CHECK` seconds: have the Jupyter servers' files
@@ -589,6 +623,7 @@ class CaptureServer:
 
             with contextlib.suppress(Exception):
                 asyncio.run_coroutine_threadsafe(going_away(), loop).result(timeout=2)
+        self._stop_asked = True  # (the thread's end is this stop, not a failure)
         try:
             loop.call_soon_threadsafe(loop.stop)
         except RuntimeError:  # loop already closed

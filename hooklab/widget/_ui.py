@@ -53,6 +53,7 @@ class LiveControls:
     max_rows: int
     paused: bool
     serving: bool | None
+    server_ended: str | None
     _follow: bool
     _lock: Any
     _options_dirty: bool
@@ -196,7 +197,11 @@ class LiveControls:
             parts.append(f"{newer:,} newer — press Newer")
         if self._cleared_after:
             parts.append("view cleared")
-        if self.serving is False:  # (senders get "connection refused": not "waiting")
+        if self.serving is False and self.server_ended:  # (its thread ended unasked)
+            why = escape(R.visible(self.server_ended), quote=True)
+            parts.append(f"<b>stopped</b>: the capture server ended on its own ({why}) — not "
+                         "receiving webhooks; %hooklab start or lab.start() starts it again")
+        elif self.serving is False:  # (senders get "connection refused": not "waiting")
             parts.append("<b>stopped</b>: not receiving webhooks — %hooklab start or "
                          "lab.start() resumes")
         elif self.serving is None and self._follow:  # (no server writes into the store)

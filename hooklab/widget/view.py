@@ -60,7 +60,8 @@ class LiveView(LiveControls, W.VBox):
     serving : whether webhooks arrive. ``"auto"`` (the default, and ``lab.live()``'s): the
         view follows the capture servers of this kernel that write into ``store``: while one
         listens the counter reads as live ("waiting for webhooks…" when empty); once it
-        stopped, "stopped"; and "not serving" when none ever
+        stopped, "stopped" (and why, when its thread ended without ``lab.stop_serving()`` /
+        ``%hooklab stop``: an exception escaped its loop); and "not serving" when none ever
         served this store (``hooklab.open``'s lab, a bare ``CaptureStore``). ``True`` /
         ``False`` / ``None`` fix it instead (``None``: not known, nothing said; e.g. a store
         your own code fills); :meth:`set_serving` changes it in either case.
@@ -106,6 +107,8 @@ class LiveView(LiveControls, W.VBox):
         #: whether webhooks arrive (None: no server ever wrote into the store, or, given as
         #: None, not known); see :meth:`set_serving`
         self.serving: bool | None = None if self._follow else serving  # type: ignore[assignment]
+        #: why the store's capture server stopped when nobody stopped it (its thread ended)
+        self.server_ended: str | None = None
         if max_rows < 1:
             raise ValueError("max_rows must be >= 1")
         if rate <= 0:
@@ -221,16 +224,17 @@ class LiveView(LiveControls, W.VBox):
         >>> view.set_serving(lab.url)            # as lab.start() does (its port may be new)
         >>> view.close()
         """
-        self._serving_now(url, url is not None)
+        self._serving_now(url, url is not None, None)
 
     def _on_serving(self, state: Any) -> None:
         """A server of the store started or stopped (:func:`hooklab.server.watch_serving`,
         on that server's thread): what the counter says follows (``serving="auto"``)."""
         if not self._closed:
-            self._serving_now(state.url, True if state.url else (False if state.served else None))
+            self._serving_now(state.url, True if state.url else (False if state.served else None),
+                              state.reason)
 
-    def _serving_now(self, url: str | None, serving: bool | None) -> None:
-        self.serving = serving
+    def _serving_now(self, url: str | None, serving: bool | None, ended: str | None) -> None:
+        self.serving, self.server_ended = serving, ended
         if url is not None and url != self.base_url:
             self.base_url = url  # (port=0 picks a new port: "Copy as curl" follows it)
             self._detail_stale = self._selected is not None
