@@ -25,7 +25,8 @@ import json
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from .capture import decode_body, loads_json
+from .capture import decode_body
+from .jsonread import loads_json
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -27,8 +27,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qsl
 
-from ..capture import Capture, decode_body, loads_json
+from ..capture import Capture, decode_body
 from ..credentials import WHOLE_FORM, hidden_form, hide_fields
+from ..jsonread import loads_json
 
 __all__ = [
     "BODY",

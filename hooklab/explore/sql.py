@@ -43,7 +43,8 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..capture import JSON_MAX_DEPTH, escaped_key, payload_text
+from ..capture import escaped_key, payload_text
+from ..jsonread import JSON_MAX_DEPTH
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -101,7 +102,7 @@ order mark or UTF-16/32 zero bytes, ``NaN`` or ``Infinity`` (JSON to Python only
 
 
 def _utf8(body: bytes | None) -> int:
-    """1 if ``body`` is UTF-8 text with at most :data:`~hooklab.capture.JSON_MAX_DEPTH`
+    """1 if ``body`` is UTF-8 text with at most :data:`~hooklab.jsonread.JSON_MAX_DEPTH`
     brackets (``hooklab_utf8`` in the view: SQLite's JSON functions take Latin-1 bytes too,
     and JSON 2,000 levels deep, which ``Capture.json()`` does not read; the others go through
     :func:`~hooklab.capture.payload_text`, which parses a body before it looks how deep)."""

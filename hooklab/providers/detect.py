@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qs
 
-from ..capture import loads_json
+from ..jsonread import loads_json
 from .table import TABLE, Provider, _get
 
 __all__ = ["describe", "detect", "detect_record", "parse_json"]
@@ -38,7 +38,7 @@ def parse_json(body: bytes) -> Any:
     faster); the standard library decides what orjson refuses (lone surrogates, NaN, a
     byte-order mark) and any body with a run of 20 digits or a minus and 19 (orjson reads
     integers past 64 bits as floats); JSON nested deeper than 1,024 levels raises ValueError
-    (:func:`hooklab.capture.loads_json`). The last body parsed (up to 1 MiB) is remembered by identity: detection and
+    (:func:`hooklab.jsonread.loads_json`). The last body parsed (up to 1 MiB) is remembered by identity: detection and
     the handshake check of one request parse it once; a larger one is not kept alive (with
     its parsed objects) until the next request. Callers must not change the result.
 

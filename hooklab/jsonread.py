@@ -1,0 +1,89 @@
+"""JSON payloads read alike on every Python version: one nesting limit.
+
+The bottom of the package (no hooklab import): :mod:`hooklab.capture`, detection in
+:mod:`hooklab.providers`, the frame and exploration read payloads with :func:`loads_json`.
+
+>>> loads_json(b'{"a": [1, 2]}')
+{'a': [1, 2]}
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+__all__ = ["JSON_MAX_DEPTH", "json_too_deep", "loads_json"]
+
+#: JSON nested deeper than this many arrays/objects is read as not JSON (``Capture.json()`` is
+#: ``None``), the same on every Python version: orjson's own limit, where the standard library's
+#: depends on the version and the stack (3.10/3.11 stop near 1,000, 3.13 read 5,000 levels)
+JSON_MAX_DEPTH = 1024
+
+#: every byte but brackets, dropped; then braces read as brackets
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_SQUARE = bytes.maketrans(b"{}", b"[]")
+
+
+def json_too_deep(raw: bytes | str) -> bool:
+    """Whether valid JSON ``raw`` nests arrays and objects deeper than :data:`JSON_MAX_DEPTH`
+    (brackets in strings do not count). Two counts for a body of at most that many brackets;
+    else a few passes at C speed: strings dropped, innermost pairs of the brackets left taken
+    away a few times (a real payload's are gone then), and what remains read by orjson, whose
+    own limit it is. (JSON that is not valid gives no meaningful answer: parse it first.)
+
+    >>> json_too_deep(b"[" * 1025 + b"]" * 1025), json_too_deep(b'["' + b"[" * 2000 + b'"]')
+    (True, False)
+    """
+    if isinstance(raw, str):
+        if raw.count("[") + raw.count("{") <= JSON_MAX_DEPTH:
+            return False
+        data = raw.encode("utf-8", "surrogatepass")
+    else:
+        data = bytes(raw)
+        if data.count(b"[") + data.count(b"{") <= JSON_MAX_DEPTH:
+            return False
+    if b'"' in data:  # escapes out (left to right, as JSON pairs them), then every string
+        data = b"".join(data.replace(b"\\\\", b"").replace(b'\\"', b"").split(b'"')[::2])
+    brackets = data.translate(_SQUARE, _NOT_BRACKETS)
+    passes = 0
+    while passes < 16 and brackets.count(b"[") > JSON_MAX_DEPTH:
+        brackets = brackets.replace(b"[]", b"")  # (one level of every innermost pair)
+        passes += 1
+    if brackets.count(b"[") <= JSON_MAX_DEPTH - passes:
+        return False
+    import orjson
+
+    try:  # (the levels taken away put back around what is left)
+        orjson.loads(b"[" * passes + brackets.replace(b"][", b"],[") + b"]" * passes)
+    except orjson.JSONDecodeError as exc:
+        return "depth" in str(exc)
+    return False
+
+
+def loads_json(raw: bytes | str, **kw: Any) -> Any:
+    """``json.loads(raw, **kw)``, but JSON nested deeper than :data:`JSON_MAX_DEPTH` raises
+    ``ValueError`` on every Python version, and JSON up to it is read on every version (3.10
+    and 3.11 count the parser's levels against the recursion limit: raised for the call).
+
+    >>> loads_json(b'{"n": 123456789012345678901234567890}')
+    {'n': 123456789012345678901234567890}
+    >>> loads_json(b'[' * 1025 + b']' * 1025)
+    Traceback (most recent call last):
+    ValueError: JSON nested deeper than 1,024 levels
+    """
+    if sys.version_info >= (3, 12) or len(raw) < 2 * 900:
+        value = json.loads(raw, **kw)
+    else:
+        old = sys.getrecursionlimit()
+        raised = old + JSON_MAX_DEPTH + 100
+        sys.setrecursionlimit(raised)
+        try:
+            value = json.loads(raw, **kw)
+        finally:  # (another thread that raised it meanwhile keeps its value)
+            if sys.getrecursionlimit() == raised:
+                sys.setrecursionlimit(old)
+    # (after parsing: the depth of JSON that is valid is read in linear time)
+    if json_too_deep(raw):
+        raise ValueError(f"JSON nested deeper than {JSON_MAX_DEPTH:,} levels")
+    return value
