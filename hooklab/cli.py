@@ -508,17 +508,10 @@ def _export(args: argparse.Namespace) -> int:
 def _open_to_read(db: str) -> Any:
     """The lab over ``db`` for ``export`` and ``replay``, which only read it: a file that
     is not there, or is empty (no database was ever written into it), is refused alike
-    (``FileNotFoundError``). Opening an empty file made a database of it (69,632 bytes,
-    mode 0600), so that a command that reads changed its input."""
-    import os
-
+    (``FileNotFoundError``, by ``hooklab.open``). Opening an empty file made a database of
+    it (69,632 bytes, mode 0600), so that a command that reads changed its input."""
     from .core import open_lab
 
-    if db != ":memory:" and os.path.isfile(db) and os.path.getsize(db) == 0:
-        wal = db + "-wal"  # (a database whose pages are all still in its WAL is not empty)
-        if not (os.path.isfile(wal) and os.path.getsize(wal) > 0):
-            raise FileNotFoundError(f"no capture database at {db!r} (the file is empty); "
-                                    "it was left untouched")
     return open_lab(db)
 
 

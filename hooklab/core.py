@@ -1315,10 +1315,20 @@ def _label(c: Capture) -> str:
 
 def open_lab(db_path: str | os.PathLike[str]) -> HookLab:
     """A lab over an existing capture database, not serving (``hooklab.open``); a Parquet
-    dataset exported by hooklab (a folder, or one ``.parquet`` file) is read in place."""
+    dataset exported by hooklab (a folder, or one ``.parquet`` file) is read in place.
+
+    A path that is not there, or an empty file (no database was ever written into it: a
+    placeholder, a path mistyped onto an empty file), is refused with ``FileNotFoundError``
+    and left as it is; ``hooklab.start(db=path)`` is the way to begin a new database there.
+    """
     path = os.fspath(db_path)
     if path != ":memory:" and not os.path.exists(path):
         raise FileNotFoundError(f"no capture database at {path!r}")
+    if path != ":memory:" and _empty_file(path):
+        # (SQLite makes a new database of an empty file: opening to read wrote 69,632 bytes
+        # of mode 0600 into the user's file, and showed 0 captures as if that were all)
+        raise FileNotFoundError(f"no capture database at {path!r} (the file is empty); "
+                                "it was left untouched")
     from .store.parquet import ParquetStore, is_parquet_dataset
 
     if path != ":memory:" and is_parquet_dataset(path):  # analysed in place, read-only
@@ -1339,6 +1349,18 @@ def open_lab(db_path: str | os.PathLike[str]) -> HookLab:
         opened._store = CaptureStore(path, readonly=True)  # written into): read as it is
     opened.store  # noqa: B018 - open now so errors surface here
     return opened
+
+
+def _empty_file(path: str) -> bool:
+    """Whether ``path`` is a regular file of 0 bytes without a ``-wal`` holding its pages
+    (a database whose pages are all still in its WAL is not empty)."""
+    try:
+        if os.path.isfile(path) and os.path.getsize(path) == 0:
+            wal = path + "-wal"
+            return not (os.path.isfile(wal) and os.path.getsize(wal) > 0)
+    except OSError:  # (gone meanwhile: the store says what is wrong)
+        pass
+    return False
 
 
 def _refuse_an_export(path: str) -> None:

@@ -1004,6 +1004,45 @@ def test_reading_an_empty_file_is_refused_and_leaves_it_as_it_was(tmp_path, comm
     assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.sqlite3"]  # (no -wal, no export)
 
 
+@pytest.mark.parametrize("how", ["empty-file", "link-to-empty-file", "empty-file-and-empty-wal"])
+def test_hooklab_open_refuses_an_empty_file_as_the_cli_does(tmp_path, how) -> None:  # type: ignore[no-untyped-def]
+    """``hooklab.open(EMPTY_FILE)`` made the 0-byte file a 69,632-byte database of mode 0600
+    and gave a lab of 0 captures, where ``hooklab export --db EMPTY_FILE`` refused it: a
+    mistyped path onto a placeholder file had a database written into it. Refused alike
+    now, the file left as it was; a lab started on it still begins a new database there
+    (as on a path that is not there yet: README, "an empty file is no database yet")."""
+    import hooklab
+
+    empty = tmp_path / "empty.sqlite3"
+    empty.touch()
+    os.chmod(empty, 0o644)
+    path = empty
+    if how == "link-to-empty-file":
+        path = tmp_path / "link.sqlite3"
+        path.symlink_to(empty)
+    elif how == "empty-file-and-empty-wal":
+        (tmp_path / "empty.sqlite3-wal").touch()
+    before = sorted(p.name for p in tmp_path.iterdir())
+    for given in (str(path), path):  # (a str or a Path, as users pass them)
+        with pytest.raises(FileNotFoundError) as err:
+            hooklab.open(given)
+        assert str(err.value) == (f"no capture database at {str(path)!r} (the file is empty); "
+                                  "it was left untouched")
+        assert empty.stat().st_size == 0 and (empty.stat().st_mode & 0o777) == 0o644
+        assert sorted(p.name for p in tmp_path.iterdir()) == before  # (no -wal, no -shm)
+    lab = hooklab.HookLab(port=0, db=str(path)).start()  # serving: a new database there
+    try:
+        assert hooklab.send(lab.url_for("b"), payload={"n": 1}).status == 200
+        assert len(lab.wait(1, timeout=10)) == 1
+    finally:
+        lab.stop()
+    again = hooklab.open(str(path))
+    try:
+        assert empty.stat().st_size > 0 and [c.bin for c in again.captures] == ["b"]
+    finally:
+        again.stop()
+
+
 @pytest.mark.parametrize("fmt,check", [
     ("jsonl", lambda out: [json.loads(line)["id"] for line in out.splitlines()] == [1, 2]),
     ("csv", lambda out: len(out.splitlines()) == 3 and out.startswith("id,")),
