@@ -1002,16 +1002,22 @@ class HookLab(Configurable):
         """Re-send stored captures exactly (method, path suffix, headers, body) to ``to``; a
         secret stored as ``[secret]`` goes out as the value registered for its bin with
         :meth:`secret` (a GitLab token, Basic credentials, Meta's verify token). Network
-        errors do not raise: the result's ``error`` says what happened.
+        errors do not raise: the result's ``error`` says what happened. A ``to`` that is no
+        http(s) URL (as :meth:`forward` refuses it) is ``ValueError``, before anything is sent.
 
         >>> results = lab.replay(cap, to=app_url)     # a Capture, an id, or several
         >>> results[0].status, results[0].body
         (200, b'{"ok": true}')
         >>> [r.ok for r in lab.replay([1], to=app_url)]
         [True]
+        >>> lab.replay(cap, to="localhost:5000/webhook")     # no scheme
+        Traceback (most recent call last):
+        ...
+        ValueError: forward/replay target must be an http(s) URL, got 'localhost:5000/webhook'
         """
-        from .outbound.forward import replay
+        from .outbound.forward import check_target, replay
 
+        check_target(to)  # (first: one mistake, not an "error" result per capture)
         items = [captures_or_ids] if isinstance(captures_or_ids, (Capture, int)) else list(captures_or_ids)
         caps = [self._secrets.restored(c if isinstance(c, Capture) else self.get(c)) for c in items]
         return replay(caps, to, timeout=timeout)

@@ -167,8 +167,63 @@ def test_replay_resends_exactly_and_never_raises(lab) -> None:  # type: ignore[n
     assert b.body == c2.body and b.header("Stripe-Signature") == c2.header("Stripe-Signature")
     (dead,) = replay([c1], "http://127.0.0.1:9/")
     assert dead.status is None and dead.capture_id == c1.id and "Refused" in dead.error
-    (bad,) = lab.replay(c1.id, to="not a url")
-    assert bad.status is None and "http" in bad.error
+    with pytest.raises(ValueError, match="http"):  # (no URL: refused before anything is sent,
+        lab.replay(c1.id, to="not a url")  # see test_a_replay_target_that_is_no_url_...)
+
+
+_NO_URL = "forward/replay target must be an http(s) URL, got "
+
+
+@pytest.mark.parametrize("to, error, says", [
+    ("notaurl", ValueError, _NO_URL + "'notaurl'"),
+    ("ftp://x", ValueError, _NO_URL + "'ftp://x'"),
+    ("", ValueError, _NO_URL + "''"),
+    ("http://", ValueError, _NO_URL + "'http://'"),
+    ("https:///hook", ValueError, _NO_URL + "'https:///hook'"),
+    ("127.0.0.1:5000/webhook", ValueError, _NO_URL + "'127.0.0.1:5000/webhook'"),
+    ("localhost:5000/webhook", ValueError, _NO_URL + "'localhost:5000/webhook'"),
+    ("file:///etc/passwd", ValueError, _NO_URL + "'file:///etc/passwd'"),
+    ("ftp://me:hunter2@127.0.0.1/", ValueError, _NO_URL + "'ftp://me:[secret]@127.0.0.1/'"),
+    ("http://127.0.0.1:99999/hook", ValueError,
+     "forward/replay target 'http://127.0.0.1:99999/hook' is no valid URL: Port out of range 0-65535"),
+    ("http://127.0.0.1:abc/hook", ValueError, "forward/replay target 'http://127.0.0.1:abc/hook' "
+     "is no valid URL: Port could not be cast to integer value as 'abc'"),
+    ("http://[::1/hook", ValueError,
+     "forward/replay target 'http://[::1/hook' is no valid URL: Invalid IPv6 URL"),
+    (None, TypeError, "forward/replay target must be a URL (str), not NoneType"),
+    (b"http://127.0.0.1/", TypeError, "forward/replay target must be a URL (str), not bytes"),
+], ids=["word", "ftp", "empty", "no-host", "https-no-host", "no-scheme-ip", "no-scheme-name",
+        "file", "ftp-credentials", "port-99999", "port-abc", "ipv6-unclosed", "none", "bytes"])
+def test_a_replay_target_that_is_no_url_is_refused_before_anything_is_sent(lab, to, error, says) -> None:  # type: ignore[no-untyped-def]
+    """``lab.replay(ids, to="notaurl")`` gave an ``error`` result per capture, as if the app
+    had failed each (``hooklab replay --to notaurl`` is a usage error, ``lab.forward`` raises):
+    now one exception before any capture is looked at, whichever way they are given; a
+    target that is a URL but does not answer still gives a result per capture."""
+    hooklab.send(lab.url_for("r"), payload={"n": 1})
+    hooklab.send(lab.url_for("r"), payload={"n": 2})
+    c1, c2 = lab.wait(2)
+    looked_at: list[int] = []
+
+    def given():  # type: ignore[no-untyped-def]
+        for c in (c1, c2):
+            looked_at.append(c.id)
+            yield c
+
+    for captures in ([c1.id, c2.id], c1, given()):
+        with pytest.raises(error) as err:
+            lab.replay(captures, to=to)
+        assert str(err.value) == says and "hunter2" not in str(err.value)
+    with pytest.raises(error) as err:  # (the module's replay, as hooklab.outbound exports it)
+        replay(given(), to)
+    assert str(err.value) == says and looked_at == []
+    if error is ValueError:  # forward refuses it too (None there stops forwarding)
+        with pytest.raises(ValueError, match="http|URL|[Pp]ort"):
+            lab.forward("r", to)
+    # a URL with nobody there is a network error: a result per capture, nothing raised
+    dead = lab.replay([c1.id, c2.id], to="http://127.0.0.1:9/hook")
+    assert [(r.capture_id, r.status) for r in dead] == [(c1.id, None), (c2.id, None)]
+    assert all("Refused" in (r.error or "") for r in dead)
+    assert len(lab.captures) == 2  # (nothing else arrived anywhere)
 
 
 def test_forwarding_a_bin_to_itself_is_refused(lab) -> None:

@@ -51,8 +51,8 @@ from urllib.parse import unquote, unquote_plus, urlencode, urlsplit
 from ..capture import REDACTED, Capture, ForwardOutcome, forward_error
 from .sender import ascii_url, http_request
 
-__all__ = ["HOP_BY_HOP", "LOOP_HEADER", "Forwarder", "ReplayResult", "has_dot_segment", "outgoing",
-           "replay", "target_url"]
+__all__ = ["HOP_BY_HOP", "LOOP_HEADER", "Forwarder", "ReplayResult", "check_target",
+           "has_dot_segment", "outgoing", "replay", "target_url"]
 
 #: headers that describe one connection, not the message (RFC 9110 section 7.6.1) and are
 #: therefore not forwarded; ``Proxy-*`` headers are dropped too
@@ -94,6 +94,35 @@ def _names(query: str) -> set[str]:
     return {unquote_plus(p.split("=", 1)[0]) for p in query.split("&") if p}
 
 
+def check_target(to: str) -> str:
+    """``to`` as requests go to it (characters past ASCII percent-encoded), or ``ValueError``
+    when it is no http(s) URL with a host and a valid port (``TypeError`` when it is no
+    string): the mistake of whoever wrote it, said once before anything is sent. The message
+    quotes the target without its credentials.
+
+    >>> check_target("http://127.0.0.1:5000/webhook")
+    'http://127.0.0.1:5000/webhook'
+    >>> check_target("ftp://user:pw@example.org/")
+    Traceback (most recent call last):
+    ...
+    ValueError: forward/replay target must be an http(s) URL, got 'ftp://user:[secret]@example.org/'
+    """
+    from ..credentials import scrubbed_text, scrubbed_url
+
+    if not isinstance(to, str):
+        raise TypeError(f"forward/replay target must be a URL (str), not {type(to).__name__}")
+    to = ascii_url(to)  # (the target a person wrote; the capture's own part stays as it came)
+    try:
+        parts = urlsplit(to)
+        parts.port  # noqa: B018 - past 65535 or no number: refused now, not per capture
+    except ValueError as exc:  # ("Invalid IPv6 URL", "Port out of range": its words may quote
+        raise ValueError(f"forward/replay target {scrubbed_url(to)!r} is no valid URL: "  # the
+                         f"{scrubbed_text(str(exc), to)}") from None  # credentials: scrubbed)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"forward/replay target must be an http(s) URL, got {scrubbed_url(to)!r}")
+    return to
+
+
 def target_url(capture: Capture, to: str) -> str:
     """``to`` + the capture's path after its bin + the capture's query string.
 
@@ -106,12 +135,8 @@ def target_url(capture: Capture, to: str) -> str:
     >>> target_url(Capture(1, None, "POST", "/gh", url="http://x/gh?k=EVIL&q=1"), "http://t/h?k=REAL")
     'http://t/h?k=REAL&q=1'
     """
-    to = ascii_url(to)  # (the target a person wrote; the capture's own part stays as it came)
+    to = check_target(to)
     parts = urlsplit(to)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        from ..credentials import scrubbed_url
-
-        raise ValueError(f"forward/replay target must be an http(s) URL, got {scrubbed_url(to)!r}")
     raw = capture.path.lstrip("/")
     suffix = raw.split("/", 1)[1] if "/" in raw else ""
     if has_dot_segment("/" + suffix):
@@ -186,8 +211,19 @@ def _deliver(capture: Capture, to: str, timeout: float,
 def replay(
     captures: Iterable[Capture], to: str, timeout: float = DEFAULT_TIMEOUT
 ) -> list[ReplayResult]:
-    """Re-send each capture exactly to ``to`` (in order); never raises on network errors.
-    A recorded WebSocket message is not sent (it was no HTTP request): its result says so."""
+    """Re-send each capture exactly to ``to`` (in order); never raises on network errors
+    (each result's ``error`` says what happened), but a ``to`` that is no http(s) URL is
+    refused before anything is sent (:func:`check_target`: ``ValueError``).
+    A recorded WebSocket message is not sent (it was no HTTP request): its result says so.
+
+    >>> replay([cap], "notaurl")
+    Traceback (most recent call last):
+    ...
+    ValueError: forward/replay target must be an http(s) URL, got 'notaurl'
+    """
+    # (the same mistake said once per capture, as "error" results, read as if the app had
+    # failed them: hooklab replay --to already refused it as a usage error)
+    check_target(to)
     return [_deliver(c, to, timeout) if c.kind == "http" else
             ReplayResult(c.id, None, error=f"not replayed: a recorded WebSocket message "
                                            f"({c.method}), not an HTTP request")
