@@ -469,6 +469,55 @@ def test_a_failed_start_keeps_the_port_that_port_0_picked(tmp_path):
         k.run("%unload_ext hooklab")
 
 
+def test_a_failed_start_keeps_a_memory_labs_captures_forwards_and_port(tmp_path):
+    """A ``db=':memory:'`` lab whose ``%hooklab start --db BAD`` failed lost its captures
+    (and its forwards): the start closed the old store before it found the new one could
+    not be opened, then came back on an empty one; a ``--db`` that is a folder or a file
+    SQLite cannot open was a traceback, and left the lab not serving with ``db`` set to it.
+    Now every failed start (the database, or the address once the database was found
+    good) is a UsageError and leaves the lab as it was: its captures, forwards, port."""
+    import socket
+
+    from _target import Target
+
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "placeholder.sqlite3").touch()  # (empty: a start makes it a new database)
+    with Target(status=202) as app, socket.socket() as taken, Kernel(tmp_path) as k:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        k.run("%config HookLab.db = ':memory:'\n%config HookLab.port = 0\n"
+              "%config HookLab.strict_port = True\n%load_ext hooklab")
+        url = k.run("import hooklab; lab = hooklab.lab(); print(lab.url)").strip()
+        assert url.startswith("http://127.0.0.1:"), url
+        k.run(f"lab.forward('fw', {app.url + '/hook'!r})")
+        assert post(f"{url}/kept", b"1")[0] == 200 and post(f"{url}/fw", b"2")[0] == 200
+        k.run("lab.wait(2, timeout=30); lab.store.wait_for(lambda: lab.forwards(), timeout=30)")
+        app.wait(1)
+        for bad, says in [
+            ("--db /proc/nope/x.sqlite3", "No such file or directory: '/proc/nope'"),
+            (f"--db {tmp_path / 'folder'}", "as a hooklab capture database"),
+            ("--db /proc/version", "as a hooklab capture database"),
+            (f"--db {tmp_path / 'new.sqlite3'} --port {taken.getsockname()[1]}",
+             f"port {taken.getsockname()[1]}"),  # (the database was good; the port taken)
+        ]:
+            with pytest.raises(CellExecutionError) as err:
+                k.run(f"%hooklab start {bad}")
+            assert "UsageError" in str(err.value) and says in str(err.value), (bad, str(err.value))
+            assert "Traceback" not in str(err.value), bad
+            out = k.run("print(lab.url, lab.db, lab.is_running, [c.bin for c in lab.captures])")
+            assert out.strip() == f"{url} :memory: True ['kept', 'fw']", (bad, out)
+        assert post(f"{url}/fw", b"3")[0] == 200  # still forwarded, from the same store
+        out = k.run("print([c.bin for c in lab.wait(3, timeout=30)])\n"
+                    "lab.store.wait_for(lambda: len(lab.forwards()) == 2, timeout=30)\n"
+                    "print([(f['capture_id'], f['status']) for f in lab.forwards()])")
+        assert out.split("\n")[:2] == ["['kept', 'fw', 'fw']", "[(2, 202), (3, 202)]"], out
+        assert [r.body for r in app.wait(2)] == [b"2", b"3"]
+        out = k.run("%hooklab start --db placeholder.sqlite3")  # a good one moves the lab
+        assert "(db placeholder.sqlite3, 0 captures)" in out, out
+        k.run("%unload_ext hooklab")
+    assert (tmp_path / "placeholder.sqlite3").stat().st_size > 0
+
+
 def test_sql_magic_refuses_a_timeout_that_is_no_time_limit(tmp_path):
     """``%%hooklab sql --timeout nan`` ran with no time limit and ``--timeout -1`` said
     "stopped after -1 s": a UsageError now, before the query runs."""
