@@ -221,7 +221,7 @@ def frame_from_columns(
     data["duplicate"] = _numpy(table.column("duplicate"), np.int8) != 0
     data["remote_addr"] = _strings(table.column("remote_addr"))
     df = pd.DataFrame(data)
-    _add_forward_columns(df, ids, forwards)
+    _add_forward_columns(df, ids, forwards, table)
     shakes = handshakes() if (len(df) and handshakes is not None) else {}
     import pyarrow as pa
 
@@ -324,13 +324,31 @@ def _jsonish(content_type: Any) -> Any:
     return lut[np.asarray(content_type.codes, dtype=np.int64)]
 
 
-def _add_forward_columns(df: pd.DataFrame, ids: Any, forwards: Any) -> None:
+def _add_forward_columns(df: pd.DataFrame, ids: Any, forwards: Any, table: Any = None) -> None:
     """``forward_status``, ``forward_latency_ms``, ``forward_error``: the latest relay of each
-    capture (``lab.forward``); all missing when nothing was forwarded."""
+    capture (``lab.forward``); all missing when nothing was forwarded. Taken from ``table``
+    where its rows hold them (a Parquet dataset: ids of several labs' exports repeat there,
+    and a lookup by id gave lab A's outcome of its capture 1 to lab B's capture 1 too)."""
     import numpy as np
     import pandas as pd
 
-    latest = {f["capture_id"]: f for f in forwards()} if (len(df) and forwards) else {}
+    own = table is not None and "forward_status" in table.column_names
+    if own and (table.column("forward_status").null_count < len(df)
+                or table.column("forward_error").null_count < len(df)):
+        import pyarrow as pa
+
+        def masked(name: str, kind: Any) -> tuple[Any, Any]:  # (values, mask): no object per row
+            col = table.column(name).cast(kind)
+            mask = np.asarray(col.is_null().to_numpy(zero_copy_only=False), bool)
+            return np.asarray(col.fill_null(0).to_numpy(zero_copy_only=False), kind.to_pandas_dtype()), mask
+
+        df["forward_status"] = pd.arrays.IntegerArray(*masked("forward_status", pa.int64()))
+        df["forward_latency_ms"] = pd.arrays.FloatingArray(*masked("forward_latency_ms", pa.float64()))
+        df["forward_error"] = pd.array(table.column("forward_error").to_numpy(zero_copy_only=False),
+                                       dtype="string")
+        return
+    latest = {} if own else (
+        {f["capture_id"]: f for f in forwards()} if (len(df) and forwards) else {})
     if not latest:  # (from masks: two Series of pd.NA took ~50 ms per million rows)
         n = len(df)
         df["forward_status"] = pd.arrays.IntegerArray(np.zeros(n, np.int64), np.ones(n, bool))

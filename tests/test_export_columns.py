@@ -552,3 +552,100 @@ def test_a_helpers_outcomes_are_taken_only_in_their_shape(extra: list[Any], take
     rows[1] += extra
     got = J._unpack(marshal.dumps((key, rows, False)), key)
     assert (got == rows) if taken else got is None
+
+
+@pytest.fixture(scope="module")
+def two_labs(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """Two labs' Parquet exports in one folder, both with captures 1 and 2, forwarded or not:
+    lab A's 1 to an app that answers 202, its 2 to a port nobody listens on; lab B's 1 not
+    forwarded, its 2 to an app that answers 500. ``(folder, {lab: its files' source})``."""
+    folder = tmp_path_factory.mktemp("two_labs") / "exports"
+    sources = {}
+    with Target(status=202) as ok, Target(status=500) as failing:
+        for name, sends in [("A", [("a1", ok.url + "/hook"), ("a2", f"http://127.0.0.1:{free_port()}/x")]),
+                            ("B", [("b1", None), ("b2", failing.url + "/hook")])]:
+            lab = hooklab.HookLab(port=0, db=":memory:").start()
+            try:
+                for n, (bin_, to) in enumerate(sends, 1):
+                    if to is not None:
+                        lab.forward(bin_, to=to)
+                    assert post(lab.url_for(bin_), b'{"n": %d}' % n)[0] == 200
+                    assert [c.id for c in lab.wait(n, timeout=10)][-1] == n
+                _wait_forwards(lab, sum(to is not None for _b, to in sends))
+                before = set(folder.rglob("*.parquet")) if folder.exists() else set()
+                assert lab.export(folder, fmt="parquet") == 2
+                (sources[name],) = {re.fullmatch(r"part-([0-9a-z]+)-.*", p.name).group(1)  # type: ignore[union-attr]
+                                    for p in set(folder.rglob("*.parquet")) - before}
+            finally:
+                lab.stop()
+    assert ok.received and failing.received  # (the apps were reached)
+    return folder, sources
+
+
+#: each capture's forwarding outcome, by hand: (id, bin) -> (status, error starts with)
+_BY_HAND = {(1, "a1"): (202, None), (1, "b1"): (None, None),
+            (2, "a2"): (None, "ConnectionRefusedError"), (2, "b2"): (500, None)}
+
+
+@pytest.mark.parametrize("layout", ["as-exported", "files-renamed"])
+def test_a_folder_of_two_labs_exports_keeps_each_captures_own_forward_outcome(
+        two_labs: Any, tmp_path: Path, layout: str) -> None:
+    """Two labs both have a capture 1 (ids are each lab's own): ``hooklab.open(folder)``'s
+    frame showed lab A's forward of its capture 1 (202) on lab B's capture 1, never
+    forwarded, too; the JSON Lines, HAR and CSV exports of the opened folder did the same
+    (each capture got the outcomes of every capture of its id), as the outcomes were
+    looked up by id alone. Each capture's outcome is its own row's now; ``lab.forwards()``
+    says which database (``source``, as the files are named) each outcome is of. Files
+    renamed (their names no longer say their database) read the same."""
+    import shutil
+
+    folder, sources = two_labs
+    if layout == "files-renamed":  # (a user tidied the folder: readers take any *.parquet)
+        copy = tmp_path / "renamed"
+        shutil.copytree(folder, copy)
+        for n, p in enumerate(sorted(copy.rglob("part-*.parquet"))):
+            p.rename(p.with_name(f"data{n}.parquet"))
+        folder = copy
+    opened = hooklab.open(folder)
+    try:
+        frame = opened.dataframe()
+        assert sorted(zip(frame["id"], frame["bin"], strict=True)) == sorted(_BY_HAND)
+        for row in frame.itertuples():
+            status, error = _BY_HAND[(row.id, row.bin)]
+            assert (None if pd.isna(row.forward_status) else row.forward_status) == status, row
+            got = None if pd.isna(row.forward_error) else row.forward_error
+            assert (got if error is None else got.split(":")[0]) == error, row
+            assert pd.isna(row.forward_latency_ms) == (status is None and error is None), row
+        one = opened.dataframe(bin="b1")  # (a filter: the same rows' own outcomes)
+        assert one["forward_status"].isna().all() and one["forward_error"].isna().all()
+        got = [(f["capture_id"], f["status"], (f["error"] or "").split(":")[0], f["source"])
+               for f in opened.forwards()]
+        assert len(got) == 3 and [g[0] for g in got] == [1, 2, 2]  # (by id, as the store lists)
+        if layout == "as-exported":
+            assert set(got) == {(1, 202, "", sources["A"]),
+                                (2, None, "ConnectionRefusedError", sources["A"]),
+                                (2, 500, "", sources["B"])}
+        else:  # (a file's path in the folder then tells them apart)
+            assert {g[:3] for g in got} == {(1, 202, ""), (2, None, "ConnectionRefusedError"),
+                                            (2, 500, "")}
+            of = {g[1]: g[3] for g in got}  # (each lab's captures are in one file here)
+            assert of[202] == of[None] != of[500] and all(g[3].endswith(".parquet") for g in got)
+        assert [f["capture_id"] for f in opened.forwards(1)] == [1]  # (B's 1 has none)
+        for fmt in ("jsonl", "har"):
+            path = tmp_path / f"again.{fmt}"
+            assert opened.export(path, fmt=fmt) == 4
+            if fmt == "jsonl":
+                lines = [json.loads(line) for line in path.read_text().splitlines()]
+            else:
+                lines = [e["_hooklab"] for e in json.loads(path.read_text())["log"]["entries"]]
+            outcomes = {(line["id"], line["bin"]): [(f["status"], (f["error"] or "").split(":")[0])
+                                                    for f in line.get("forwards", [])]
+                        for line in lines}
+            assert outcomes == {k: [] if v == (None, None) else [(v[0], v[1] or "")]
+                                for k, v in _BY_HAND.items()}, fmt
+        csv = pd.read_csv(tmp_path / "again.csv") if opened.export(tmp_path / "again.csv") else None
+        assert csv is not None
+        assert {(r.id, r.bin): None if pd.isna(r.forward_status) else r.forward_status
+                for r in csv.itertuples()} == {k: v[0] for k, v in _BY_HAND.items()}
+    finally:
+        opened.stop()

@@ -120,6 +120,26 @@ def _check_files(files: Sequence[str], path: str) -> None:
 
 
 _PART = re.compile(r"part-([0-9a-z]+)-\d+-\d+-\d+\.parquet")
+#: a capture's latest forwarding outcome, as each row holds it
+_FORWARD_COLUMNS = ("forward_status", "forward_latency_ms", "forward_error")
+
+
+def _source_of(file: str, base: str) -> str:
+    """The exporting database's name in ``file``'s name (``part-<source>-<ids>-<n>``), or
+    the file's path under ``base`` when its name does not say (a renamed file)."""
+    m = _PART.fullmatch(os.path.basename(file))
+    if m:
+        return m.group(1)
+    return os.path.relpath(file, base) if os.path.isdir(base) else os.path.basename(file)
+
+
+def _outcome_of(row: dict[str, Any]) -> list[dict[str, Any]]:
+    """``[the latest forwarding outcome]`` a capture's row holds, or ``[]``."""
+    if row.get("forward_status") is None and row.get("forward_error") is None:
+        return []
+    return [{"capture_id": row.get("id"), "at": None, "target": None,
+             "status": row.get("forward_status"), "latency_ms": row.get("forward_latency_ms"),
+             "error": row.get("forward_error")}]
 
 
 class ParquetStore:
@@ -150,6 +170,10 @@ class ParquetStore:
         self._files = files  # (a cut or foreign .parquet file: said by name)
         #: the exporting databases' names, from the files' names (part-<source>-<ids>-<n>)
         self.sources = frozenset(m.group(1) for m in map(_PART.fullmatch, map(os.path.basename, files)) if m)
+        #: whether an id may name more than one capture here: the files of several databases,
+        #: or a file whose name does not say which database wrote it
+        self.ids_repeat = len(self.sources) > 1 or (len(files) > 1 and any(
+            _PART.fullmatch(os.path.basename(f)) is None for f in files))
         # the export's schema, not the first file's: a file of an older hooklab that lacks a
         # later column ("handshake") reads it as empty
         full = pa.schema([*file_schema(), *partitioning().schema])
@@ -157,6 +181,7 @@ class ParquetStore:
                               format="parquet", partitioning=partitioning(), schema=full,
                               partition_base_dir=self.path if os.path.isdir(self.path) else None)
         self._closed = False
+        self._sources_ds: dict[str, Any] | None = None  # (see _by_source)
 
     # -- the read API of CaptureStore -------------------------------------------------------
     def _expr(self, filters: dict[str, Any]) -> Any:
@@ -258,6 +283,20 @@ class ParquetStore:
         >>> [c.path for c in store.iter_captures(provider="stripe")]
         ['/stripe']
         """
+        for c, _outcomes in self.iter_with_forwards(chunk=chunk, **filters):
+            yield c
+
+    def iter_with_forwards(self, *, chunk: int = 1_000, **filters: Any
+                           ) -> Iterator[tuple[Capture, list[dict[str, Any]]]]:
+        """``(capture, [its latest forwarding outcome] or [])`` as :meth:`iter_captures`
+        gives the captures: each outcome read from the capture's own row, where a lookup by
+        id (:meth:`forwards`) cannot tell apart the captures of several labs that share it.
+
+        >>> lab.export("exports/captures", fmt="parquet")
+        1
+        >>> [(c.id, outcomes) for c, outcomes in ParquetStore("exports/captures").iter_with_forwards()]
+        [(1, [])]
+        """
         import numpy as np
 
         filters = validate(filters)
@@ -266,7 +305,8 @@ class ParquetStore:
         for i in range(0, len(ids), chunk):
             part = ids[i : i + chunk]
             table = self._table(filters, ids=(int(part[0]), int(part[-1])))
-            yield from (_capture(r) for r in table.to_pylist())
+            for r in table.to_pylist():
+                yield _capture(r), _outcome_of(r)
 
     def get(self, capture_id: int) -> Capture | None:
         """The capture of id ``capture_id`` (None if there is none). In a folder of several
@@ -336,7 +376,7 @@ class ParquetStore:
 
         want = ["id", "received_at", "size", "status", "verified", "duplicate", "headers", "kind",
                 "bin", "method", "provider", "event_type", "content_type", "path", "delivery_id",
-                "remote_addr"]  # fmt: skip
+                "remote_addr", *_FORWARD_COLUMNS]  # fmt: skip
         table = self._table(filters, [*want, "body"] if body else want)
         pool = arrow_pool()
         verified = table.column("verified")
@@ -358,13 +398,26 @@ class ParquetStore:
             out[name] = pc.dictionary_encode(text, memory_pool=pool)
         if body:
             out["body"] = pc.cast(table.column("body"), pa.large_binary(), memory_pool=pool)
+        # each row's own forwarding outcome (the frame takes these rather than joining
+        # forwards() by id: in a folder of several labs' exports lab A's outcome of its
+        # capture 1 showed on lab B's capture 1 too)
+        for name in _FORWARD_COLUMNS:
+            out[name] = table.column(name)
         return pa.table(out)
 
     def forwards(self, capture_id: int | None = None, *,
                  ids: Iterable[int] | None = None) -> list[dict[str, Any]]:
         """The latest forwarding outcome of each capture that has one (what was exported):
-        all, of one capture, or of the captures ``ids`` (an export's page of them)."""
-        import pyarrow.compute as pc
+        all, of one capture, or of the captures ``ids`` (an export's page of them). Each
+        says the ``source`` of its capture, the exporting database's name in its file's name
+        (``part-<source>-...``; the file's own path where the name does not say): in a folder
+        of several labs' exports, ``capture_id`` 1 may be one capture of each.
+
+        >>> lab.export("exports/captures", fmt="parquet")
+        1
+        >>> ParquetStore("exports/captures").forwards()       # (none of its captures was forwarded)
+        []
+        """
         import pyarrow.dataset as ds
 
         # only the rows that have one are read (a whole dataset's rows were 0.6 s per million)
@@ -378,16 +431,37 @@ class ParquetStore:
                     & ds.field("id").isin(wanted))
         elif capture_id is not None:
             expr = expr & (ds.field("id") == capture_id)
-        table = self._ds.to_table(
-            columns=["id", "received_at", "forward_status", "forward_latency_ms", "forward_error"],
-            filter=expr)
-        order = pc.sort_indices(table, sort_keys=[("id", "ascending"), ("received_at", "ascending")])
+        columns = ["id", "received_at", *_FORWARD_COLUMNS]
         out = []
-        for r in table.take(order).to_pylist():  # (oldest first, as the store lists them)
-            out.append({"capture_id": r["id"], "at": None, "target": None,
-                        "status": r["forward_status"], "latency_ms": r["forward_latency_ms"],
-                        "error": r["forward_error"]})  # fmt: skip
-        return out
+        for source, files in self._by_source().items():
+            table = files.to_table(columns=columns, filter=expr)
+            out += [(r["id"], r["received_at"], {
+                "capture_id": r["id"], "at": None, "target": None,
+                "status": r["forward_status"], "latency_ms": r["forward_latency_ms"],
+                "error": r["forward_error"], "source": source,
+            }) for r in table.to_pylist()]  # fmt: skip
+        out.sort(key=lambda x: (x[0], x[1], x[2]["source"]))  # (oldest first, as the store lists them)
+        return [f for _i, _at, f in out]
+
+    def _by_source(self) -> dict[str, Any]:
+        """``{source: a dataset of its files}`` (made once): the exporting databases' files
+        apart, each read as the whole dataset is (in parallel, files skipped by their id
+        statistics), so that what is read says which database it is of."""
+        if self._sources_ds is None:
+            import pyarrow.dataset as ds
+
+            files = self._ds.files if os.path.isdir(self.path) else [self.path]
+            groups: dict[str, list[str]] = {}
+            for f in files:
+                groups.setdefault(_source_of(f, self.path), []).append(f)
+            if len(groups) == 1:
+                self._sources_ds = {next(iter(groups)): self._ds}
+            else:
+                self._sources_ds = {
+                    source: ds.dataset(group, format="parquet", partitioning=partitioning(),
+                                       schema=self._ds.schema, partition_base_dir=self.path)
+                    for source, group in groups.items()}
+        return self._sources_ds
 
     def handshakes(self) -> dict[int, str]:
         """``{capture id: handshake answered}`` of the captures that were handshakes."""
