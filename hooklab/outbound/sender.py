@@ -14,6 +14,9 @@ timeout on connect and on each read, headers sent exactly in the given order. A 
 redirect to another origin (scheme, host or port) carries no credentials (``Authorization``,
 ``Cookie``...) and no signature headers, to another host no body either; one from https to
 anything but https is not followed (the redirect itself is returned).
+
+The answer is the final one: interim ``1xx`` answers (``103 Early Hints``...) are read past,
+at most :data:`MAX_INTERIM` of them.
 """
 
 from __future__ import annotations
@@ -30,9 +33,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import SplitResult, urljoin, urlsplit
 
-__all__ = ["SendResponse", "http_request", "send"]
+__all__ = ["MAX_INTERIM", "SendResponse", "http_request", "send"]
 
 _MAX_REDIRECTS = 5
+#: the most interim (``1xx``) answers read past before the final one: a target sending them
+#: without end is an error, not a wait
+MAX_INTERIM = 32
 
 
 @dataclass
@@ -83,10 +89,38 @@ def ascii_url(url: str) -> str:
                           fragment=enc(parts.fragment)).geturl()
 
 
+class _FinalResponse(http.client.HTTPResponse):
+    """An ``HTTPResponse`` that reads past every interim ``1xx`` answer to the final one.
+
+    ``http.client`` skips ``100 Continue`` only: a ``103 Early Hints`` before a ``500`` was
+    taken for the answer (status 103, no body, "ok"). ``101`` stays final (the connection is
+    no HTTP after it). At most :data:`MAX_INTERIM` interim answers, each bounded as any head
+    is (100 lines of 64 KiB), then ``http.client.HTTPException``.
+    """
+
+    _interim = 0
+
+    def _read_status(self) -> tuple[str, int, str]:
+        for _ in range(MAX_INTERIM + 1):  # (the count below ends it sooner or later)
+            version, status, reason = super()._read_status()
+            if not 100 <= status < 200 or status == 101:
+                return version, status, reason
+            self._interim += 1  # (100 Continue counts: http.client loops on those itself)
+            if self._interim > MAX_INTERIM:
+                raise http.client.HTTPException(
+                    f"more than {MAX_INTERIM} interim (1xx) answers, no final one")
+            if status == 100:
+                return version, status, reason  # (begin() reads its head and asks again)
+            http.client.parse_headers(self.fp)  # this interim answer's head, dropped
+        raise http.client.HTTPException(f"more than {MAX_INTERIM} interim (1xx) answers")
+
+
 class _ExactHTTPConnection(http.client.HTTPConnection):
     """An ``HTTPConnection`` that writes the request line's bytes as the capture held them:
     a target with bytes past ASCII (stored one character a byte, as HTTP reads a request)
     goes out byte for byte, where ``http.client`` refused it (``UnicodeEncodeError``)."""
+
+    response_class = _FinalResponse
 
     def _encode_request(self, request: str) -> bytes:
         return request.encode("latin-1")
@@ -94,6 +128,7 @@ class _ExactHTTPConnection(http.client.HTTPConnection):
 
 class _ExactHTTPSConnection(http.client.HTTPSConnection):
     __doc__ = _ExactHTTPConnection.__doc__
+    response_class = _FinalResponse
     _encode_request = _ExactHTTPConnection._encode_request
 
 
@@ -107,11 +142,14 @@ def http_request(
 ) -> tuple[int, str, list[tuple[str, str]], bytes]:
     """One HTTP/1.1 request with exactly these headers (plus ``Host`` and ``Content-Length``
     when absent; ``Authorization: Basic`` from the URL's ``user:password@`` when the headers
-    carry no ``Authorization``, as curl does). Returns ``(status, reason, headers, body)``;
-    raises ``OSError`` on network
+    carry no ``Authorization``, as curl does). Returns ``(status, reason, headers, body)``
+    of the final answer (interim ``1xx`` ones are read past); raises ``OSError`` on network
     errors (``TimeoutError`` when the whole exchange takes longer than ``timeout``: an app
-    that trickles its answer byte by byte is cut off too) and ``ValueError`` on an unusable
-    URL. Redirects are not followed.
+    that trickles its answer byte by byte is cut off too), ``http.client.HTTPException``
+    on an answer that is no HTTP, and ``ValueError`` on an unusable URL. Redirects are not
+    followed.
+
+    >>> status, reason, headers, body = http_request("POST", app_url, [], b"{}")
     """
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
