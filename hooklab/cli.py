@@ -436,6 +436,11 @@ def _send(args: argparse.Namespace) -> int:
     print(f"{resp.status} {resp.reason}")
     if resp.body:
         sys.stdout.write(resp.body.decode("utf-8", "replace") + "\n")
+    if resp.truncated:
+        from .outbound.sender import MAX_ANSWER
+
+        print(f"hooklab: the answer was longer than {MAX_ANSWER:,} bytes: its beginning is "
+              "shown", file=sys.stderr)
     return 0 if resp.status < 400 else 1
 
 

@@ -4,9 +4,13 @@ met through ``lab.replay``, ``lab.forward``, ``hooklab.send`` and the ``hooklab`
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import socket
 import subprocess
 import sys
+import textwrap
 import threading
 import time
 from collections.abc import Callable
@@ -18,7 +22,11 @@ import hooklab
 from hooklab import HookLab
 
 EXE = str(Path(sys.executable).with_name("hooklab"))
+MiB = 2**20
+ANSWER_CAP = 10 * MiB  # what README promises of a replayed or sent answer's body
 MAX_INTERIM = 32  # README: interim answers read past before the final one, at most
+PATTERN = bytes(range(256)) * 4096  # one MiB; a body is this again and again
+BIG = 200 * MiB
 
 Answer = Callable[[socket.socket, threading.Event], None]
 
@@ -186,3 +194,124 @@ def test_hooklab_replay_says_the_final_status_after_early_hints(tmp_path: Path) 
         r = subprocess.run([EXE, "replay", "--db", db, "--id", "1", "--to", h.url],
                            capture_output=True, text=True, timeout=60)
     assert r.returncode == 1 and r.stdout.startswith("#1 -> 500 in "), (r.stdout, r.stderr)
+
+
+# -- big answers: read in pieces, kept up to a cap ---------------------------------------------
+
+def _stream(framing: str, total: int = BIG) -> Answer:
+    """``total`` bytes of PATTERN as a Content-Length body, a chunked one, or a chunked one
+    that never ends (the connection held open once ``total`` is sent)."""
+    def answer(conn: socket.socket, stop: threading.Event) -> None:
+        chunked = framing != "length"
+        conn.sendall(b"HTTP/1.1 200 OK\r\n" + (b"Transfer-Encoding: chunked\r\n" if chunked
+                     else b"Content-Length: %d\r\n" % total) + b"\r\n")
+        piece = b"%x\r\n%s\r\n" % (len(PATTERN), PATTERN) if chunked else PATTERN
+        for _ in range(total // len(PATTERN)):
+            if stop.is_set():
+                return
+            conn.sendall(piece)
+        if framing == "chunked":
+            conn.sendall(b"0\r\n\r\n")
+        elif framing == "endless":
+            stop.wait(120)  # (no end of the answer: only the client's timeout or cut ends it)
+    return answer
+
+
+_CHILD = textwrap.dedent("""
+    import hashlib, json, resource, sys, time
+    import hooklab
+
+    route, url = sys.argv[1], sys.argv[2]
+    lab = hooklab.start(port=0, db=":memory:")
+    hooklab.send(lab.url_for("b"), payload={"a": 1})
+    (cap,) = lab.wait(1, timeout=10)
+    peak = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # (KiB on Linux)
+    before, t0 = peak(), time.monotonic()
+    if route == "forward":
+        lab.forward_timeout = 30
+        lab.forward("b", to=url)
+        hooklab.send(lab.url_for("b"), payload={"a": 2})
+        lab.store.wait_for(lambda: lab.forwards(), timeout=60)
+        f = lab.forwards()[-1]
+        out = {"status": f["status"], "error": f["error"]}
+    else:
+        if route == "replay":
+            (r,) = lab.replay(cap, to=url, timeout=30)
+        else:
+            r = hooklab.send(url, payload={"a": 1}, timeout=30)
+        out = {"status": r.status, "error": getattr(r, "error", None), "n": len(r.body),
+               "sha": hashlib.sha256(r.body).hexdigest(),
+               "truncated": getattr(r, "truncated", None)}
+    out.update(grew=peak() - before, took=time.monotonic() - t0)
+    hooklab.stop()
+    print(json.dumps(out))
+""")
+
+
+@pytest.mark.parametrize("framing", ["length", "chunked", "endless"])
+@pytest.mark.parametrize("route", ["replay", "send", "forward"])
+def test_a_huge_answer_costs_neither_its_memory_nor_its_time(route: str, framing: str) -> None:
+    """A 1.5 GiB answer took 1.5 GiB (a chunked one twice that), and one without end streamed
+    into memory until the timeout. Now the body is read a piece at a time: replay and send
+    keep its first 10 MiB (``truncated``), a forward none, and the connection is closed
+    there. Measured in a process of its own: its peak RSS grows by far less than 200 MiB."""
+    with Hostile(_stream(framing)) as h:
+        r = subprocess.run([sys.executable, "-c", _CHILD, route, h.url + "/hook"],
+                           capture_output=True, text=True, timeout=120, env=os.environ)
+    assert r.returncode == 0, r.stderr[-3000:]
+    got = json.loads(r.stdout.splitlines()[-1])
+    assert got["grew"] < 64 * MiB, f"peak RSS grew by {got['grew'] / MiB:.0f} MiB"
+    assert got["took"] < 15, got  # (the endless one did not wait for the 30 s timeout)
+    assert (got["status"], got["error"]) == (200, None)
+    if route != "forward":
+        first = (PATTERN * (ANSWER_CAP // len(PATTERN)))[:ANSWER_CAP]
+        assert (got["n"], got["sha"], got["truncated"]) == (
+            ANSWER_CAP, hashlib.sha256(first).hexdigest(), True)
+
+
+@pytest.mark.parametrize("framing", ["length", "chunked", "close"])
+@pytest.mark.parametrize("size,kept,truncated", [
+    (0, b"", False), (999, PATTERN[:999], False), (1000, PATTERN[:1000], False),
+    (1001, PATTERN[:1000], True), (300_000, PATTERN[:1000], True),
+])
+def test_http_request_keeps_at_most_limit_bytes(framing: str, size: int, kept: bytes,
+                                                truncated: bool) -> None:
+    """The cap's edge, in every framing: exactly ``limit`` bytes is whole; one more is cut."""
+    from hooklab.outbound.sender import _exchange, http_request
+
+    def answer(conn: socket.socket, stop: threading.Event) -> None:
+        body = PATTERN[:size]
+        if framing == "length":
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (size, body))
+        elif framing == "chunked":  # (chunks of 700 bytes: the cut falls inside one)
+            parts = [body[i:i + 700] for i in range(0, size, 700)]
+            conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                         + b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in parts) + b"0\r\n\r\n")
+        else:  # the body ends where the connection does
+            conn.sendall(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n" + body)
+
+    with Hostile(answer) as h:
+        status, reason, _, body = http_request("GET", h.url, [], b"", limit=1000)
+        a = _exchange("GET", h.url, [], b"", limit=1000)
+        dropped = _exchange("GET", h.url, [], b"", limit=1000, keep=False)
+    assert (status, reason, body) == (200, "OK", kept)  # (the public 4-tuple, cut too)
+    assert (a.status, a.body, a.truncated) == (200, kept, truncated)
+    assert (dropped.status, dropped.body, dropped.truncated) == (200, b"", truncated)
+
+
+def test_the_cap_is_ten_mebibytes_as_documented() -> None:
+    from hooklab.outbound.sender import MAX_ANSWER
+    from hooklab.outbound.sender import MAX_INTERIM as interim
+
+    assert (MAX_ANSWER, interim) == (ANSWER_CAP, MAX_INTERIM)
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text("utf-8")
+    assert "10 MiB" in readme and "MAX_ANSWER" in readme and "1xx" in readme
+
+
+def test_hooklab_send_says_when_the_answer_was_cut() -> None:
+    with Hostile(_stream("length", 12 * MiB)) as h:
+        r = subprocess.run([EXE, "send", h.url + "/hook", "--data", "{}"], capture_output=True,
+                           timeout=60)
+    assert r.returncode == 0 and r.stdout.startswith(b"200 OK\n")
+    assert r.stderr == (b"hooklab: the answer was longer than 10,485,760 bytes: "
+                        b"its beginning is shown\n")

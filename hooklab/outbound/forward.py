@@ -49,7 +49,7 @@ from typing import Any
 from urllib.parse import unquote, unquote_plus, urlencode, urlsplit
 
 from ..capture import REDACTED, Capture, ForwardOutcome, forward_error
-from .sender import ascii_url, http_request
+from .sender import _exchange, ascii_url
 
 __all__ = ["HOP_BY_HOP", "LOOP_HEADER", "Forwarder", "ReplayResult", "check_target",
            "has_dot_segment", "outgoing", "replay", "target_url"]
@@ -173,7 +173,9 @@ def outgoing(capture: Capture) -> list[tuple[str, str]]:
 
 @dataclass
 class ReplayResult:
-    """One re-sent capture: the target's answer, or ``error`` (then ``status`` is ``None``)."""
+    """One re-sent capture: the target's final answer (its body: at most
+    :data:`~hooklab.outbound.sender.MAX_ANSWER` bytes, ``truncated`` when there was more), or
+    ``error`` (then ``status`` is ``None``)."""
 
     capture_id: int
     status: int | None
@@ -183,6 +185,7 @@ class ReplayResult:
     elapsed: float = 0.0
     error: str | None = None
     url: str = ""
+    truncated: bool = False
 
     @property
     def ok(self) -> bool:
@@ -190,14 +193,16 @@ class ReplayResult:
 
 
 def _deliver(capture: Capture, to: str, timeout: float,
-             extra: list[tuple[str, str]] | None = None) -> ReplayResult:
+             extra: list[tuple[str, str]] | None = None, *, keep: bool = True) -> ReplayResult:
+    """Send ``capture``. Without ``keep`` the answer's body is read and dropped (a forward
+    records none of it)."""
     start = time.perf_counter()
     url = to
     try:
         url = target_url(capture, to)
-        status, reason, headers, body = http_request(
-            capture.method, url, outgoing(capture) + (extra or []), capture.body, timeout=timeout
-        )
+        status, reason, headers, body, cut = _exchange(
+            capture.method, url, outgoing(capture) + (extra or []), capture.body,
+            timeout=timeout, keep=keep)
     except Exception as exc:  # noqa: BLE001 - connection refused, timeout, bad URL, ...
         msg = str(exc) or type(exc).__name__
         if isinstance(exc, TimeoutError) or "timed out" in msg:
@@ -205,7 +210,7 @@ def _deliver(capture: Capture, to: str, timeout: float,
         return ReplayResult(capture.id, None, elapsed=time.perf_counter() - start,
                             error=f"{type(exc).__name__}: {msg}", url=url)
     return ReplayResult(capture.id, status, reason, headers, body,
-                        time.perf_counter() - start, None, url)
+                        time.perf_counter() - start, None, url, cut)
 
 
 def replay(
@@ -367,7 +372,8 @@ class Forwarder:
                         sent = self.restore(capture)
                     except Exception:  # noqa: BLE001 - sent as stored rather than not at all
                         pass
-                r = _deliver(sent, to, self.timeout, [(LOOP_HEADER, self.mark(capture.bin))])
+                r = _deliver(sent, to, self.timeout, [(LOOP_HEADER, self.mark(capture.bin))],
+                             keep=False)  # (only status and latency are recorded)
                 try:  # the target as stored: a restored secret (Meta's verify token in the
                     shown = target_url(capture, to)  # query) never goes into the database
                 except ValueError:

@@ -16,7 +16,9 @@ redirect to another origin (scheme, host or port) carries no credentials (``Auth
 anything but https is not followed (the redirect itself is returned).
 
 The answer is the final one: interim ``1xx`` answers (``103 Early Hints``...) are read past,
-at most :data:`MAX_INTERIM` of them.
+at most :data:`MAX_INTERIM` of them. Its body is read a piece at a time and kept up to
+:data:`MAX_ANSWER` bytes; a longer one is cut there (``truncated``) and the connection closed,
+so a target answering gigabytes, or without end, costs neither the memory nor the time.
 """
 
 from __future__ import annotations
@@ -30,15 +32,19 @@ import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import SplitResult, urljoin, urlsplit
 
-__all__ = ["MAX_INTERIM", "SendResponse", "http_request", "send"]
+__all__ = ["MAX_ANSWER", "MAX_INTERIM", "SendResponse", "http_request", "send"]
 
 _MAX_REDIRECTS = 5
+#: the most of an answer's body kept (bytes): ``send``'s and ``replay``'s ``body`` hold at most
+#: this much, ``truncated`` saying when there was more (a forward keeps none of it)
+MAX_ANSWER = 10 * 2**20
 #: the most interim (``1xx``) answers read past before the final one: a target sending them
 #: without end is an error, not a wait
 MAX_INTERIM = 32
+_PIECE = 64 * 1024  # (read a body this much at a time: never all of it at once)
 
 
 @dataclass
@@ -53,6 +59,8 @@ class SendResponse:
     url: str = ""
     sent_headers: list[tuple[str, str]] = field(default_factory=list, repr=False)
     sent_body: bytes = field(default=b"", repr=False)
+    #: the answer's body was longer than :data:`MAX_ANSWER`: ``body`` is its beginning
+    truncated: bool = False
 
     def header(self, name: str) -> str | None:
         return next((v for k, v in self.headers if k.lower() == name.lower()), None)
@@ -132,6 +140,31 @@ class _ExactHTTPSConnection(http.client.HTTPSConnection):
     _encode_request = _ExactHTTPConnection._encode_request
 
 
+class _Answer(NamedTuple):
+    status: int
+    reason: str
+    headers: list[tuple[str, str]]
+    body: bytes
+    truncated: bool  # the body went on past the limit: ``body`` is its beginning
+
+
+def _read_body(resp: http.client.HTTPResponse, limit: int, keep: bool) -> tuple[bytes, bool]:
+    """At most ``limit`` bytes of ``resp``'s body (``b""`` unless ``keep``: read and dropped)
+    and whether there was more, read a piece at a time (a 1.5 GiB answer took 1.5 GiB)."""
+    kept = bytearray()
+    got = 0
+    while got <= limit:  # (each round reads at least a byte or ends: bounded by limit + 1)
+        piece = resp.read(min(_PIECE, limit + 1 - got))  # (one byte past: is there more?)
+        if not piece:
+            break
+        got += len(piece)
+        if keep:
+            kept += piece
+    del kept[limit:]
+    body = bytes(kept)
+    return body, got > limit
+
+
 def http_request(
     method: str,
     url: str,
@@ -139,11 +172,13 @@ def http_request(
     body: bytes,
     *,
     timeout: float = 10.0,
+    limit: int = MAX_ANSWER,
 ) -> tuple[int, str, list[tuple[str, str]], bytes]:
     """One HTTP/1.1 request with exactly these headers (plus ``Host`` and ``Content-Length``
     when absent; ``Authorization: Basic`` from the URL's ``user:password@`` when the headers
     carry no ``Authorization``, as curl does). Returns ``(status, reason, headers, body)``
-    of the final answer (interim ``1xx`` ones are read past); raises ``OSError`` on network
+    of the final answer (interim ``1xx`` ones are read past), ``body`` at most ``limit``
+    bytes (the rest is not read); raises ``OSError`` on network
     errors (``TimeoutError`` when the whole exchange takes longer than ``timeout``: an app
     that trickles its answer byte by byte is cut off too), ``http.client.HTTPException``
     on an answer that is no HTTP, and ``ValueError`` on an unusable URL. Redirects are not
@@ -151,6 +186,21 @@ def http_request(
 
     >>> status, reason, headers, body = http_request("POST", app_url, [], b"{}")
     """
+    return _exchange(method, url, headers, body, timeout=timeout, limit=limit)[:4]
+
+
+def _exchange(
+    method: str,
+    url: str,
+    headers: Iterable[tuple[str, str]],
+    body: bytes,
+    *,
+    timeout: float = 10.0,
+    limit: int = MAX_ANSWER,
+    keep: bool = True,
+) -> _Answer:
+    """:func:`http_request`, saying whether the body was cut; with ``keep=False`` the body
+    (up to ``limit`` bytes: a forward's app finishes writing its answer) is read and dropped."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"not an http(s) URL: {url!r}")
@@ -187,17 +237,18 @@ def http_request(
             conn.putheader("Content-Length", str(len(body)))
         conn.endheaders(body or None)
         resp = conn.getresponse()
-        data = b"" if method.upper() == "HEAD" else resp.read()
+        data, truncated = (b"", False) if method.upper() == "HEAD" else \
+            _read_body(resp, max(0, limit), keep)
     except Exception:
         if cut.is_set():
             raise TimeoutError(f"timed out after {timeout:g} s") from None
         raise
     finally:
         timer.cancel()
-        conn.close()
+        conn.close()  # (a cut answer's rest is not read: the target gets a reset)
     if cut.is_set():  # (what came before the cut may look whole: it is not)
         raise TimeoutError(f"timed out after {timeout:g} s")
-    return resp.status, resp.reason, list(resp.getheaders()), data
+    return _Answer(resp.status, resp.reason, list(resp.getheaders()), data, truncated)
 
 
 def _encode(payload: Any) -> tuple[bytes, str | None]:
@@ -309,7 +360,7 @@ def send(
     signed_names = {k.lower() for k in signed.headers} if secret is not None else set()
     cur_method, cur_url, cur_body = method.upper(), url, body
     for _ in range(_MAX_REDIRECTS + 1):
-        status, reason, rh, rb = http_request(cur_method, cur_url, hdrs, cur_body, timeout=timeout)
+        status, reason, rh, rb, cut = _exchange(cur_method, cur_url, hdrs, cur_body, timeout=timeout)
         location = next((v for k, v in rh if k.lower() == "location"), None)
         if not (follow_redirects and location and status in (301, 302, 303, 307, 308)):
             break
@@ -328,7 +379,8 @@ def send(
         if status in (301, 302, 303) and cur_method != "HEAD":
             cur_method, cur_body = "GET", b""
             hdrs = [(k, v) for k, v in hdrs if k.lower() not in ("content-type", "content-length")]
-    return SendResponse(status, reason, rh, rb, time.perf_counter() - start, cur_url, hdrs, body)
+    return SendResponse(status, reason, rh, rb, time.perf_counter() - start, cur_url, hdrs, body,
+                        truncated=cut)
 
 
 #: header names that carry credentials or signatures (dropped on a cross-origin redirect)
