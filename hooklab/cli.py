@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import re
 import signal
 import sys
 import threading
@@ -388,6 +389,8 @@ def _secret_of(args: argparse.Namespace) -> str | None:
 
 
 def _send(args: argparse.Namespace) -> int:
+    import http.client
+
     from .outbound.sender import send
 
     try:
@@ -427,15 +430,21 @@ def _send(args: argparse.Namespace) -> int:
 
         print(f"hooklab: {scrubbed_text(str(exc), args.url)}", file=sys.stderr)
         return 2
-    except OSError as exc:  # (which server did not answer: the URL)
+    except (OSError, http.client.HTTPException) as exc:  # (which server did not answer: the URL)
+        from .capture import forward_error
         from .credentials import scrubbed_text, scrubbed_url
 
+        # an answer that is no HTTP was a traceback quoting it raw (BadStatusLine: ESC and
+        # all); now one line, escaped and cut as a forward's error
+        why = str(exc) if isinstance(exc, OSError) else f"{type(exc).__name__}: {exc}"
         print(f"hooklab: could not send to {scrubbed_url(args.url)}: "
-              f"{scrubbed_text(str(exc), args.url)}", file=sys.stderr)
+              f"{forward_error(scrubbed_text(why, args.url))}", file=sys.stderr)
         return 1
-    print(f"{resp.status} {resp.reason}")
+    from .capture import printable
+
+    print(f"{resp.status} {printable(resp.reason, 200)}")  # (the target wrote it)
     if resp.body:
-        sys.stdout.write(resp.body.decode("utf-8", "replace") + "\n")
+        sys.stdout.write(_shown_body(resp.body.decode("utf-8", "replace")) + "\n")
     if resp.truncated:
         from .outbound.sender import MAX_ANSWER
 
@@ -444,8 +453,31 @@ def _send(args: argparse.Namespace) -> int:
     return 0 if resp.status < 400 else 1
 
 
+_LINE_ENDS = re.compile(r"\r?\n|\t")
+
+
+def _shown_body(text: str) -> str:
+    r"""An answer's body for the terminal: its lines and tabs as they are, every other
+    character a terminal would act on written as an escape (a target's ``\x1b[2J`` cannot
+    clear the screen, a lone ``\r`` cannot overwrite a line).
+
+    >>> _shown_body('{"ok": true}\r\n\x1b]0;pwned\x07')
+    '{"ok": true}\r\n\\x1b]0;pwned\\x07'
+    """
+    from .capture import printable
+
+    if text.isprintable():
+        return text
+    out, at = [], 0
+    for m in _LINE_ENDS.finditer(text):
+        out += [printable(text[at:m.start()]), m.group()]
+        at = m.end()
+    out.append(printable(text[at:]))
+    return "".join(out)
+
+
 def _replay(args: argparse.Namespace) -> int:
-    from .capture import Capture
+    from .capture import Capture, printable
     from .outbound.forward import target_url
 
     # a --to that is no http(s) URL is the command's mistake, said once before anything is
@@ -458,8 +490,8 @@ def _replay(args: argparse.Namespace) -> int:
         caps = [lab.get(cid) for cid in args.id]  # (an unknown id: nothing is sent)
         for cid, cap in zip(args.id, caps, strict=True):  # one line as each is answered:
             (r,) = lab.replay(cap, to=args.to)  # interrupted, the lines say what was sent
-            if r.error:
-                print(f"#{cid} -> error: {r.error}", flush=True)
+            if r.error:  # (escaped and cut by replay, as a forward's: printable to be sure)
+                print(f"#{cid} -> error: {printable(r.error)}", flush=True)
             else:
                 print(f"#{cid} -> {r.status} in {r.elapsed * 1000:.1f} ms", flush=True)
             bad += not r.ok  # (an answer of 400 or more fails, as in hooklab send)

@@ -315,3 +315,71 @@ def test_hooklab_send_says_when_the_answer_was_cut() -> None:
     assert r.returncode == 0 and r.stdout.startswith(b"200 OK\n")
     assert r.stderr == (b"hooklab: the answer was longer than 10,485,760 bytes: "
                         b"its beginning is shown\n")
+
+
+# -- what the target writes, shown to a person -----------------------------------------------
+
+ESC_LINE = b"\x1b]0;PWNED-title\x07\x1b[2J\x1b[31mHTTP/1.1 200 OK\r\n\r\n"
+LONG_LINE = b"\x1b[2J" + b"A" * 60_000 + b"\r\n\r\n"
+STATUS_LINES = [  # (what the target sends, the error replay and forward give back)
+    pytest.param(ESC_LINE, r"BadStatusLine: \x1b]0;PWNED-title\x07\x1b[2J\x1b[31mHTTP/1.1 200 OK\r\n",
+                 id="escapes"),
+    pytest.param(b"HTTP/1.1 2\x0800 \r\n\r\n", r"BadStatusLine: HTTP/1.1 2\x0800 \r\n", id="backspace"),
+    pytest.param(LONG_LINE, r"BadStatusLine: \x1b[2J" + "A" * 1946
+                 + "... (cut from 60,021 characters)", id="long"),
+]
+
+
+@pytest.mark.parametrize("line,error", STATUS_LINES)
+def test_a_replays_error_is_escaped_and_cut_as_a_forwards_is(lab: HookLab, line: bytes,
+                                                             error: str) -> None:
+    """``ReplayResult.error`` quoted a bad status line raw (ESC, BEL, 60 KB of it); a
+    forward's recorded error escaped and cut it. Now both say the same."""
+    hooklab.send(lab.url_for("b"), payload={"a": 1})
+    (cap,) = lab.wait(1, timeout=10)
+    with Hostile(_sends(line)) as h:
+        (r,) = lab.replay(cap, to=h.url, timeout=10)
+        outcome = _forwarded(lab, h.url, timeout=10)
+    assert len(error) <= 2000
+    assert (r.status, r.error) == (None, error)
+    assert outcome["error"] == error
+
+
+@pytest.mark.parametrize("line,error", STATUS_LINES[:2])
+def test_hooklab_replay_prints_a_bad_status_line_escaped(tmp_path: Path, line: bytes,
+                                                         error: str) -> None:
+    """``hooklab replay`` wrote the target's status line to the terminal as it came: a
+    window title set, the screen cleared."""
+    db = _db_with_one_capture(tmp_path / "c.sqlite3")
+    with Hostile(_sends(line)) as h:
+        r = subprocess.run([EXE, "replay", "--db", db, "--id", "1", "--to", h.url],
+                           capture_output=True, timeout=60)
+    assert (r.returncode, r.stdout, r.stderr) == (1, f"#1 -> error: {error}\n".encode(), b"")
+
+
+
+@pytest.mark.parametrize("line,error", STATUS_LINES[:2])
+def test_hooklab_send_says_a_bad_status_line_in_one_escaped_line(line: bytes, error: str) -> None:
+    """``hooklab send`` ended in a traceback quoting the status line raw (``BadStatusLine``
+    is no ``OSError``)."""
+    with Hostile(_sends(line)) as h:
+        r = subprocess.run([EXE, "send", h.url + "/hook", "--data", "{}"],
+                           capture_output=True, timeout=60)
+    assert (r.returncode, r.stdout) == (1, b"")
+    assert r.stderr == f"hooklab: could not send to {h.url}/hook: {error}\n".encode()
+
+
+@pytest.mark.parametrize("reason,body,shown", [
+    (b"OK", b'{"ok": true}', b'200 OK\n{"ok": true}\n'),
+    (b"\x1b]0;PWN\x07\x1b[2J", b"\x1b[2Jbody\r\nline 2\tx\rforged\x07",
+     b"200 \\x1b]0;PWN\\x07\\x1b[2J\n\\x1b[2Jbody\r\nline 2\tx\\rforged\\x07\n"),
+    (b"OK", "caf\u00e9 \u2603".encode(), "200 OK\ncaf\u00e9 \u2603\n".encode()),
+], ids=["plain", "escapes", "utf-8"])
+def test_hooklab_send_prints_the_answer_with_escapes_for_what_a_terminal_acts_on(
+        reason: bytes, body: bytes, shown: bytes) -> None:
+    answer = (b"HTTP/1.1 200 %s\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s"
+              % (reason, len(body), body))
+    with Hostile(_sends(answer)) as h:
+        r = subprocess.run([EXE, "send", h.url + "/hook", "--data", "{}"], capture_output=True,
+                           timeout=60, env={**os.environ, "PYTHONIOENCODING": "utf-8"})
+    assert (r.returncode, r.stdout, r.stderr) == (0, shown, b"")

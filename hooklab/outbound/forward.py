@@ -175,7 +175,7 @@ def outgoing(capture: Capture) -> list[tuple[str, str]]:
 class ReplayResult:
     """One re-sent capture: the target's final answer (its body: at most
     :data:`~hooklab.outbound.sender.MAX_ANSWER` bytes, ``truncated`` when there was more), or
-    ``error`` (then ``status`` is ``None``)."""
+    ``error`` (then ``status`` is ``None``; escaped and cut as a forward's error is)."""
 
     capture_id: int
     status: int | None
@@ -194,8 +194,8 @@ class ReplayResult:
 
 def _deliver(capture: Capture, to: str, timeout: float,
              extra: list[tuple[str, str]] | None = None, *, keep: bool = True) -> ReplayResult:
-    """Send ``capture``. Without ``keep`` the answer's body is read and dropped (a forward
-    records none of it)."""
+    """Send ``capture``; its error as raised (the caller scrubs, escapes and cuts it). Without
+    ``keep`` the answer's body is read and dropped (a forward records none of it)."""
     start = time.perf_counter()
     url = to
     try:
@@ -213,6 +213,13 @@ def _deliver(capture: Capture, to: str, timeout: float,
                         time.perf_counter() - start, None, url, cut)
 
 
+def _replayed(capture: Capture, to: str, timeout: float) -> ReplayResult:
+    r = _deliver(capture, to, timeout)
+    if r.error:  # (a bad status line quotes the target: ESC and all, or megabytes)
+        r.error = forward_error(r.error)
+    return r
+
+
 def replay(
     captures: Iterable[Capture], to: str, timeout: float = DEFAULT_TIMEOUT
 ) -> list[ReplayResult]:
@@ -220,6 +227,8 @@ def replay(
     (each result's ``error`` says what happened), but a ``to`` that is no http(s) URL is
     refused before anything is sent (:func:`check_target`: ``ValueError``).
     A recorded WebSocket message is not sent (it was no HTTP request): its result says so.
+    An ``error`` shows what a terminal would act on as escapes and is cut at 2,000 characters,
+    as a forward's is (:func:`hooklab.capture.forward_error`).
 
     >>> replay([cap], "notaurl")
     Traceback (most recent call last):
@@ -229,7 +238,7 @@ def replay(
     # (the same mistake said once per capture, as "error" results, read as if the app had
     # failed them: hooklab replay --to already refused it as a usage error)
     check_target(to)
-    return [_deliver(c, to, timeout) if c.kind == "http" else
+    return [_replayed(c, to, timeout) if c.kind == "http" else
             ReplayResult(c.id, None, error=f"not replayed: a recorded WebSocket message "
                                            f"({c.method}), not an HTTP request")
             for c in captures]
