@@ -31,12 +31,15 @@ __all__ = [
     "FORWARD_ERROR_CHARS",
     "JSON_MAX_DEPTH",
     "KINDS",
+    "MAX_FIELDS",
+    "MAX_HEAD",
     "REDACTED",
     "Capture",
     "CaptureRecord",
     "ForwardOutcome",
     "bin_of",
     "capture_to_dict",
+    "check_header_limits",
     "check_import",
     "check_provider",
     "check_request_syntax",
@@ -281,6 +284,37 @@ def check_request_syntax(method: str, path: str, headers: list[tuple[str, str]])
             raise ValueError(f"header name {name!r} is not an HTTP token")
         if not isinstance(value, str) or _BAD_VALUE.search(value):
             raise ValueError(f"header {name!r} has a control character in its value")
+
+
+#: the capture server's limits on a request head (:mod:`hooklab.server.protocol` answers 414
+#: or 431 past them): request line and header fields in bytes, and header (or trailer) fields
+#: in number (a 1 MiB head of 170,000 tiny fields took ~28 MB once parsed). Imports apply them
+#: too (:func:`check_header_limits`): a file could otherwise give one capture a million
+#: headers, which every frame and view of it then pays for.
+MAX_HEAD = 1024 * 1024
+MAX_FIELDS = 10_000
+
+
+def check_header_limits(headers: list[tuple[str, str]]) -> None:
+    """Raise ``ValueError`` when ``headers`` are more fields than the capture server takes
+    (:data:`MAX_FIELDS`), or longer in all (``name: value`` and a line end each, a character
+    a byte as the server reads them) than its head limit (:data:`MAX_HEAD`).
+
+    >>> check_header_limits([("X-A", "1")] * 10_000)
+    >>> check_header_limits([("X-A", "1")] * 10_001)
+    Traceback (most recent call last):
+    ...
+    ValueError: 10,001 header fields: more than the capture server takes (10,000)
+    """
+    if len(headers) > MAX_FIELDS:
+        raise ValueError(f"{len(headers):,} header fields: more than the capture server "
+                         f"takes ({MAX_FIELDS:,})")
+    size = 0
+    for name, value in headers:
+        size += len(name) + len(value) + 4
+    if size > MAX_HEAD:
+        raise ValueError(f"header fields of {size:,} bytes: more than the capture server takes "
+                         f"({MAX_HEAD:,} in a request head)")
 
 
 #: the times a capture may carry: what pandas' datetime64[ns] column holds (an import of a

@@ -40,10 +40,12 @@ from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
 
 from ..capture import (
+    MAX_FIELDS,
     REDACTED,
     Capture,
     CaptureRecord,
     capture_to_dict,
+    check_header_limits,
     check_import,
     check_request_syntax,
     keep_imported,
@@ -393,8 +395,13 @@ def _har_record(entry: dict[str, Any]) -> CaptureRecord:
     if meta.get("id") is None:  # another tool's entry: "post" is POST; one the lab exported
         method = method.upper()  # keeps the method the capture was sent with ("get")
     path = _text(meta.get("path") or split.path or "/", "path")
+    given = req.get("headers") or []
+    if type(given) is list and len(given) > MAX_FIELDS:  # (before a tuple is made of each)
+        raise ValueError(f"{len(given):,} header fields: more than the capture server takes "
+                         f"({MAX_FIELDS:,})")
     headers = [(_text(h["name"], "header name"), _text(h["value"], "header value"))
-               for h in req.get("headers") or []]
+               for h in given]
+    check_header_limits(headers)  # (what the server takes: MAX_FIELDS, MAX_HEAD)
     # HTTP/2 pseudo-headers (":authority", ":method", ...: a browser's HAR) are no headers of
     # an HTTP/1.1 request; ":authority" is its Host
     pseudo = {k.lower(): v for k, v in headers if k.startswith(":")}

@@ -40,6 +40,9 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from ..capture import (
+    MAX_FIELDS,
+    MAX_HEAD,
+    check_header_limits,
     check_import,
     check_request_syntax,
     keep_imported,
@@ -124,11 +127,18 @@ def _record(d: Any, now: bool = True) -> dict[str, Any]:
     path = get("path")
     path = ("/" if path is None else _text(path, "path")) or "/"
     headers = get("headers") or ()
+    if len(headers) > MAX_FIELDS:  # (the server's limits: check_header_limits, inline)
+        raise ValueError(f"{len(headers):,} header fields: more than the capture server "
+                         f"takes ({MAX_FIELDS:,})")
     pairs = []
+    size = 0
     for h in headers:
         if type(h) is not list or len(h) != 2 or type(h[0]) is not str or type(h[1]) is not str:
             raise TypeError("headers must be [name, value] string pairs")
         pairs.append((h[0], h[1]))
+        size += len(h[0]) + len(h[1]) + 4
+    if size > MAX_HEAD:
+        check_header_limits(pairs)  # (raises, saying so)
     # (an imported file is untrusted, as a HAR file is: a method such as "GET /admin" or a CR
     # in a header would become another request line or header when the capture is replayed)
     check_request_syntax(method.upper(), path, pairs)

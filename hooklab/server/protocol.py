@@ -91,7 +91,10 @@ import httptools
 from tornado import httputil
 from tornado.iostream import IOStream
 
-from ..capture import AUTHORITY_FORM, Capture, target_path
+# MAX_HEAD (request line + headers; bigger heads get 414 / 431) and MAX_FIELDS (header or
+# trailer fields one request may have: more get 431) are defined beside the request rules
+# they go with, as imports of captures apply them too
+from ..capture import AUTHORITY_FORM, MAX_FIELDS, MAX_HEAD, Capture, target_path
 from .ingest import RESERVED_PREFIX, answer_headers, capture_record, deliver, reason
 
 if TYPE_CHECKING:
@@ -103,7 +106,6 @@ __all__ = [
     "Connections", "default_max_connections", "peer_key",
 ]
 
-MAX_HEAD = 1024 * 1024  # request line + headers; bigger heads get 414 / 431
 LINGER_SECONDS = 5.0
 LINGER_BYTES = 256 * 1024 * 1024
 #: stop reading from a client with this many answers outstanding (pipelining flood)
@@ -149,9 +151,6 @@ FIRST_BYTE_TIMEOUT = 10.0
 #: what one parsed header or trailer field costs in memory besides its bytes (a tuple and two
 #: strings): held with them, so a head of many tiny fields counts as what it takes
 _FIELD_COST = 160
-#: header (or trailer) fields one request may have: more get 431 (a 1 MiB head of 170,000
-#: tiny fields took ~28 MB once parsed, and as much again on its way to the store)
-MAX_FIELDS = 10_000
 #: body pieces kept as they came before they are joined into one growing buffer (a body sent
 #: two bytes a chunk held a bytes object, ~35 bytes of memory, per two bytes counted)
 _MAX_PARTS = 16
