@@ -99,6 +99,58 @@ _ATTEMPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.parametrize("fmt", ["jsonl", "har"])
+@pytest.mark.parametrize(("kind", "what"), [("dev-zero-link", "a character device"),
+                                            ("fifo", "a FIFO"), ("folder", "a folder")])
+def test_a_path_that_is_no_regular_file_is_refused_at_once(tmp_path, fmt, kind, what) -> None:  # type: ignore[no-untyped-def]
+    """A downloaded "captures.jsonl" that is a link to /dev/zero was read until MemoryError,
+    a FIFO blocked the kernel until something wrote to it: both are refused up front."""
+    path = tmp_path / f"captures.{fmt}"
+    if kind == "dev-zero-link":
+        path.symlink_to("/dev/zero")
+    elif kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.mkdir()
+    load = "load_jsonl" if fmt == "jsonl" else "load_har"
+    out = _run_limited(_ATTEMPT.format(load=load, path=str(path)), timeout=60)
+    assert f"refused: ValueError '{path}' is not a regular file ({what})" in out, out
+
+
+def test_an_endless_line_is_refused_past_max_line_in_bounded_memory(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """One line of 2 GiB (no line end: a sparse file, no disk used) was read whole, until
+    MemoryError; a line is now read up to MAX_LINE (64 MiB) and refused past it, naming it."""
+    path = tmp_path / "captures.jsonl"
+    with open(path, "wb") as f:
+        f.write(b'{"method": "POST", "path": "/x", "body": "ok"}\n')
+        f.truncate(2 << 30)
+    out = _run_limited(_ATTEMPT.format(load="load_jsonl", path=str(path)))
+    assert ("refused: ValueError " + repr(str(path)) + ": line 2 is not a capture (longer than "
+            "67,108,864 bytes, the most a line may hold: hooklab.export.jsonl.MAX_LINE)") in out, out
+
+
+def test_a_line_just_under_max_line_is_read(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The limit counts a line's bytes with its line end: at the limit it is read, one byte
+    more is refused (a smaller limit here, as a user may set it)."""
+    from hooklab.export import jsonl
+
+    monkeypatch.setattr(jsonl, "MAX_LINE", 1000)
+    line = json.dumps({"method": "POST", "path": "/x", "body": ""})
+    body = "b" * (1000 - len(line) - 1)
+    ok = json.dumps({"method": "POST", "path": "/x", "body": body}) + "\n"
+    assert len(ok.encode()) == 1000
+    path = tmp_path / "captures.jsonl"
+    path.write_text(ok)
+    lab = hooklab.load_jsonl(str(path))
+    try:
+        assert lab.get(1).body == body.encode()
+    finally:
+        lab.stop()
+    path.write_text(ok + ok.replace(body, body + "b"))
+    with pytest.raises(ValueError, match="line 2 is not a capture \\(longer than 1,000 bytes"):
+        hooklab.load_jsonl(str(path))
+
+
 def test_a_million_headers_are_refused_before_they_are_stored(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """The attacker's line (18 MiB, 10**6 headers) imported with a 530 MiB peak and made a
     frame of 849 MiB: now it is refused once parsed (the parse itself, ~17 times the line in

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import io
 import itertools
 import json
 import os
@@ -440,6 +441,36 @@ def _har_record(entry: dict[str, Any]) -> CaptureRecord:
     return keep_imported(record, meta)  # type: ignore[arg-type,return-value]
 
 
+def _open_regular(path: str | os.PathLike[str]) -> io.BufferedReader:
+    """``path`` opened to read bytes, if it is a regular file (a link to one is); else
+    ``ValueError`` naming it. An import reads files: a FIFO would block the kernel until
+    something writes to it, and a device (a downloaded "captures.jsonl" that is a link to
+    ``/dev/zero``) never ends.
+
+    >>> _open_regular("/dev/zero")
+    Traceback (most recent call last):
+    ...
+    ValueError: '/dev/zero' is not a regular file (a character device): copy it to a file first
+    """
+    import stat
+
+    name = os.fspath(path)
+    # (without O_NONBLOCK, opening a FIFO waits for a writer: its type could not be told)
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        mode = os.fstat(fd).st_mode  # (of what was opened: no time for a swap after a stat)
+        if not stat.S_ISREG(mode):
+            what = {stat.S_IFIFO: "a FIFO", stat.S_IFCHR: "a character device",
+                    stat.S_IFBLK: "a block device", stat.S_IFDIR: "a folder",
+                    stat.S_IFSOCK: "a socket"}.get(stat.S_IFMT(mode), "not a file")
+            raise ValueError(f"{name!r} is not a regular file ({what}): copy it to a file first")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def read_har(path: str | os.PathLike[str]) -> list[CaptureRecord]:
     """Read a HAR file into capture records (``HookLab.from_har`` stores them).
 
@@ -449,8 +480,9 @@ def read_har(path: str | os.PathLike[str]) -> list[CaptureRecord]:
     Raises ``ValueError`` naming the file and entry when the file or an entry is malformed.
     """
     name = os.fspath(path)
+    raw = _open_regular(path)  # (a FIFO or a device, a link to /dev/zero: refused, naming it)
     try:
-        with open(path, encoding="utf-8") as f:
+        with io.TextIOWrapper(raw, encoding="utf-8") as f:
             har = json.load(f)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise ValueError(f"{name!r} is not a HAR file: {exc}") from None

@@ -50,13 +50,15 @@ from ..capture import (
     parse_iso,
     status_ok,
 )
+from . import _open_regular
 
 if TYPE_CHECKING:
     from ..explore.parallel import Helpers
     from ..store import CaptureStore, RowMaker
 
-__all__ = ["ANSWER_BYTES", "HAR_LAST", "HAR_LINES", "HELPER_BYTES", "JSONL", "RANGE_BYTES",
-           "har_lines", "load", "load_har", "prepare_range", "ranges", "read_jsonl"]
+__all__ = ["ANSWER_BYTES", "HAR_LAST", "HAR_LINES", "HELPER_BYTES", "JSONL", "MAX_LINE",
+           "RANGE_BYTES", "har_lines", "load", "load_har", "prepare_range", "ranges",
+           "read_jsonl"]
 
 #: files at least this big are read by helper processes too (starting one costs about half a
 #: second; 64 MiB is some 70,000 captures)
@@ -65,6 +67,14 @@ HELPER_BYTES = 64 * 2**20
 RANGE_BYTES = 4 * 2**20
 #: bytes of helpers' answers waiting for the caller at most (more wait in the helpers)
 ANSWER_BYTES = 64 * 2**20
+#: bytes a line of a JSON Lines file may hold at most (its line end included); a longer one
+#: is refused, naming it, before it is parsed (an endless line took memory until MemoryError).
+#: The longest an export writes: a body of ``max_body`` bytes (16 MiB by default) as base64
+#: (4/3 of it: 21.3 MiB) and what its request head makes (headers, URL and query, at most the
+#: server's 1 MiB head, escaped: under 10 MiB), about 32 MiB. Raise it to import the export of
+#: a lab whose ``max_body`` is over 40 MiB. (A big HAR file's entry lines: one past it is read
+#: with the rest of the file, as a whole.)
+MAX_LINE = 64 * 2**20
 #: what a range holds (the third number of its key): JSON Lines, or the entry lines of a HAR
 #: file as hooklab writes it (one entry a line, each but the last followed by a comma)
 JSONL, HAR_LINES, HAR_LAST = 0, 1, 2
@@ -175,16 +185,28 @@ def _record(d: Any, now: bool = True) -> dict[str, Any]:
 _ERRORS = (ValueError, TypeError, KeyError, IndexError, OverflowError, binascii.Error)
 
 
+def _too_long() -> str:
+    """Why a line longer than :data:`MAX_LINE` is not read (the same words on every path)."""
+    return (f"longer than {MAX_LINE:,} bytes, the most a line may hold: "
+            "hooklab.export.jsonl.MAX_LINE")
+
+
 def read_jsonl(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
     """Capture records from a JSON Lines export, one line at a time (blank lines skipped).
 
-    Raises ``ValueError`` naming the file and line when a line is malformed.
+    Raises ``ValueError`` naming the file and line when a line is malformed or longer than
+    :data:`MAX_LINE`, or naming the file when it is not a regular file.
     """
     import orjson
 
     name = os.fspath(path)
-    with open(path, "rb") as f:
-        for number, line in enumerate(f, 1):
+    with _open_regular(path) as f:
+        limit = MAX_LINE
+        # (read at most a line's limit and one byte more: a longer line is never held whole;
+        # the file's size bounds the loop, each turn taking at least one byte of it)
+        for number, line in enumerate(iter(lambda: f.readline(limit + 1), b""), 1):
+            if len(line) > limit:
+                raise ValueError(f"{name!r}: line {number} is not a capture ({_too_long()})")
             if not line.strip():
                 continue
             try:
@@ -210,7 +232,9 @@ def load(store: CaptureStore, path: str | os.PathLike[str]) -> int:
     >>> store.close()
     """
     name = os.fspath(path)
-    if store.secrets or store.readonly or os.path.getsize(path) < HELPER_BYTES:
+    with _open_regular(path) as f:  # (a FIFO, a device: refused here, naming it)
+        size = os.fstat(f.fileno()).st_size
+    if store.secrets or store.readonly or size < HELPER_BYTES:
         return store.add_many(read_jsonl(path))
     keys = ranges(path)
     with _helpers(path, keys) as helpers:
@@ -254,7 +278,9 @@ def ranges(path: str | os.PathLike[str], size: int | None = None, *, first: int 
         start = first
         while start < end:
             f.seek(min(start + size, end))
-            f.readline()  # (to the end of the line the cut falls in)
+            # (to the end of the line the cut falls in, or MAX_LINE past the cut: a piece
+            # then holds a line longer than that, which _prepare says, with its number)
+            f.readline(MAX_LINE + 1)
             stop = min(f.tell(), end)
             out.append((start, stop, kind))
             start = stop
@@ -382,6 +408,8 @@ def _prepare(f: Any, key: tuple[int, int, int], make: RowMaker, timed: bool = Fa
         return _prepare_har(pieces, kind, make)
     rows: list[list[Any]] = []
     for number, line in enumerate(pieces, 1):
+        if len(line) > MAX_LINE:
+            return rows, ("line", number, _too_long())
         if not line.strip():
             continue
         try:
@@ -409,6 +437,8 @@ def _prepare_har(pieces: list[bytes], kind: int, make: RowMaker
     rows: list[list[Any]] = []
     last = len(pieces) if kind == HAR_LAST else -1
     for number, line in enumerate(pieces, 1):
+        if len(line) > MAX_LINE:  # (read as a whole then, as another layout is)
+            return rows, ("layout", number, _too_long())
         text = line.rstrip(b" \t\r\n")
         if number == last:
             if text.endswith(b","):
@@ -473,7 +503,9 @@ def load_har(store: CaptureStore, path: str | os.PathLike[str]) -> int | None:
     True
     >>> store.close()
     """
-    if store.secrets or store.readonly or os.path.getsize(path) < HELPER_BYTES:
+    with _open_regular(path) as f:  # (a FIFO, a device: refused here, naming it)
+        size = os.fstat(f.fileno()).st_size
+    if store.secrets or store.readonly or size < HELPER_BYTES:
         return None
     where = har_lines(path)
     if where is None:
