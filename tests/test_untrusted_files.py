@@ -6,16 +6,179 @@ naming the file and the row, line or entry; and reading never takes memory witho
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
 import textwrap
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
+from _http import post
 
 import hooklab
+
+# -- Parquet folders -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def export_folder(lab, tmp_path) -> Path:  # type: ignore[no-untyped-def]
+    """Three captures received over HTTP, exported as a Parquet folder (one file)."""
+    for i in range(3):
+        post(lab.url_for("gh", f"e{i}"), b'{"n": %d}' % i, {"Content-Type": "application/json"})
+    lab.wait(3)
+    folder = tmp_path / "pq"
+    assert lab.export(str(folder), fmt="parquet") == 3
+    return folder
+
+
+def _tamper(folder: Path, row: int, **values: Any) -> Path:
+    """Give row ``row`` of the folder's one file these values (the columns' types kept: a
+    hostile writer's file has the right schema); the file."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    (file,) = sorted(folder.rglob("*.parquet"))
+    table = pq.read_table(file)
+    for name, value in values.items():
+        column = table.column(name).to_pylist()
+        column[row] = value
+        at = table.schema.get_field_index(name)
+        table = table.set_column(at, name, pa.array(column, table.schema.field(at).type))
+    pq.write_table(table, file)
+    return file
+
+
+# (a row's values, what the error says) - refused when the folder is opened
+HOSTILE_ROWS = [
+    ({"received_at": datetime(2500, 1, 1, tzinfo=timezone.utc)},
+     r"received_at 2500-01-01T00:00:00\+00:00 is outside 1677-2262"),
+    ({"received_at": datetime(1, 1, 1, tzinfo=timezone.utc)},
+     r"received_at 0001-01-01T00:00:00\+00:00 is outside 1677-2262"),
+    ({"received_at": None}, "received_at is missing"),
+    ({"id": None}, "id is missing"),
+    ({"kind": "bogus"}, "kind 'bogus' is not one of http, ws"),
+    ({"status": -5}, "status -5 is not an HTTP status"),
+    ({"status": 2**62}, f"status {2**62} is not an HTTP status"),
+    ({"status": 1000}, "status 1000 is not an HTTP status"),  # (a close code: ws only)
+    ({"size": -1}, "size -1 is negative"),
+    ({"method": "POST /admin HTTP/1.1\r\nX-Evil: 1"}, "is not an HTTP token"),
+    ({"method": "GET /x"}, "method 'GET /x' is not an HTTP token"),
+    ({"path": "gh/x"}, "path 'gh/x' is not a request target"),
+    ({"path": "/gh/a b"}, "path '/gh/a b' is not a request target"),
+    ({"path": "/gh/x?a=1"}, "holds '\\?' or '#'"),
+    ({"url": "javascript:alert(1)"}, "is not an http/https URL or a path"),
+    ({"url": "http://127.0.0.1/gh\r\nX-Evil: 1"}, "is not an http/https URL or a path"),
+    ({"query": "[1, 2]"}, "query must be an object"),
+    ({"query": "{{{"}, "query is not JSON"),
+    ({"query": '{"a": "b"}'}, "query 'a' must be a list of strings"),
+    ({"query": '{"a": ["\\ud800"]}'}, "query 'a' is not valid Unicode"),
+    ({"forward_status": -1}, "forward_status -1 is not an HTTP status"),
+    ({"forward_latency_ms": math.nan}, "forward_latency_ms nan is not a duration"),
+    ({"forward_latency_ms": -1.0}, r"forward_latency_ms -1.0 is not a duration"),
+]
+
+
+@pytest.mark.parametrize(("values", "why"), HOSTILE_ROWS,
+                         ids=[f"{next(iter(v))}-{i}" for i, (v, _) in enumerate(HOSTILE_ROWS)])
+def test_opening_a_parquet_folder_refuses_a_row_an_import_would_naming_file_and_row(
+        export_folder, values, why) -> None:  # type: ignore[no-untyped-def]
+    """``hooklab.open(folder)`` checked the files' column types but none of their values:
+    a time in 2500 made ``dataframe()`` raise pandas' OutOfBoundsDatetime, a null id showed
+    as -9223372036854775808, a method with CRLF or a status of -5 was served as it was and
+    exported into a file ``load_jsonl`` refuses. Now such a row is refused when the folder
+    is opened, as an import refuses it, with the file and row in the error."""
+    file = _tamper(export_folder, 1, **values)
+    with pytest.raises(ValueError, match=rf"{file.name}.* row 1 \(0-based\) .*{why}"):
+        hooklab.open(str(export_folder))
+
+
+# (a row's headers as JSON text, what the error says) - refused where captures are made
+HOSTILE_HEADERS = [
+    ('{"a": 1}', "headers must be a list of"),
+    ('[["a", "b", "c"]]', r"headers must be \[name, value\] string pairs"),
+    ("[[1, 2]]", r"headers must be \[name, value\] string pairs"),
+    ("nope", "headers is not JSON"),
+    (json.dumps([["X-A", "1\r\nX-Evil: 2"]]), "header 'X-A' has a control character"),
+    (json.dumps([["X A", "1"]]), "header name 'X A' is not an HTTP token"),
+    ('[["X-A", "\\ud800"]]', "header 'X-A' is not valid Unicode"),
+    (json.dumps([[f"X-H{i}", "v"] for i in range(10_001)]),
+     "10,001 header fields: more than the capture server takes"),
+    (json.dumps([["X-Big", "v" * (1 << 20)]]), "header fields of 1,048,585 bytes: more than"),
+]
+
+
+@pytest.mark.parametrize(("headers", "why"), HOSTILE_HEADERS,
+                         ids=[f"headers-{i}" for i in range(len(HOSTILE_HEADERS))])
+def test_a_parquet_rows_headers_are_checked_where_captures_are_made_of_it(
+        export_folder, tmp_path, headers, why) -> None:  # type: ignore[no-untyped-def]
+    """Headers that were not ``[name, value]`` pairs made ``captures``, ``get`` and the
+    exports fail with "too many values to unpack"; a CRLF in a value or a million headers
+    were served. The frame never parses them: they are checked where captures are made,
+    with the file and row in the error (checking every row's at open cost more than all the
+    other checks together)."""
+    import pyarrow.parquet as pq
+
+    file = _tamper(export_folder, 1, headers=headers)
+    bad_id = pq.read_table(file).column("id")[1].as_py()
+    archive = hooklab.open(str(export_folder))
+    try:
+        assert len(archive.dataframe()) == 3  # (the frame reads no headers)
+        where = rf"{file.name}.* row 1 \(0-based\) .*{why}"
+        with pytest.raises(ValueError, match=where):
+            list(archive.captures)
+        with pytest.raises(ValueError, match=where):
+            archive.get(bad_id)
+        with pytest.raises(ValueError, match=where):
+            archive.export(str(tmp_path / "out.jsonl"), fmt="jsonl")
+        with pytest.raises(ValueError, match=where):
+            archive.dataframe(search="gh")
+        assert archive.get(bad_id + 1).path == "/gh/e2"  # (the other rows read as before)
+    finally:
+        archive.stop()
+
+
+# (a row's values an import takes too, though the quick checks cannot vouch for them)
+ODD_BUT_FINE = [
+    {"kind": "ws", "status": 1000, "url": "ws://127.0.0.1:8765/gh"},
+    {"method": "CONNECT", "path": "example.com:443", "url": ""},
+    {"method": "OPTIONS", "path": "*", "url": ""},
+    {"url": "/gh/e1"},
+    {"headers": '[["X-A", "caf\\u00e9"], ["X-B", "1\\t2"]]'},
+    {"headers": '[ ["X-A" , "b"] ]'},
+    {"query": '{ "a" : [ "1" , "2" ] }'},
+]
+
+
+@pytest.mark.parametrize("values", ODD_BUT_FINE, ids=lambda v: "-".join(v))
+def test_rows_an_import_takes_open_and_round_trip_through_json_lines(
+        export_folder, tmp_path, values) -> None:  # type: ignore[no-untyped-def]
+    """Only rows an import refuses are refused: a WebSocket close code, CONNECT's target,
+    another writer's JSON spacing open, and their JSON Lines export imports."""
+    _tamper(export_folder, 1, **values)
+    archive = hooklab.open(str(export_folder))
+    try:
+        assert len(list(archive.captures)) == 3
+        out = tmp_path / "out.jsonl"
+        assert archive.export(str(out), fmt="jsonl") == 3
+    finally:
+        archive.stop()
+    again = hooklab.load_jsonl(str(out))
+    try:
+        assert len(again.dataframe()) == 3
+    finally:
+        again.stop()
+
+
+def test_a_provider_folder_name_that_is_no_provider_id_is_refused(export_folder) -> None:  # type: ignore[no-untyped-def]
+    """The provider comes from the folder's name: one an import would refuse is refused."""
+    (part,) = [p for p in export_folder.rglob("provider=*") if p.is_dir()]
+    part.rename(part.with_name("provider=Evil Name"))
+    with pytest.raises(ValueError, match=r"row 0 \(0-based\) .*provider 'Evil Name' is not a provider id"):
+        hooklab.open(str(export_folder))
+
 
 # -- JSON Lines and HAR files: the server's limits on a request head -------------------------
 

@@ -30,6 +30,7 @@ from typing import Any
 from ..capture import ESCAPED_KEY_RE, Capture
 from ..filters import FIELD_KEYS, matches_text, search_words, validate
 from ._arrow import arrow_pool
+from ._parquet_values import check_headers, check_values
 from ._sql import other_bin
 
 __all__ = ["NO_PROVIDER", "PARQUET_COLUMNS", "ParquetStore", "is_parquet_dataset"]
@@ -180,6 +181,8 @@ class ParquetStore:
         self._ds = ds.dataset(files if os.path.isdir(self.path) else self.path,
                               format="parquet", partitioning=partitioning(), schema=full,
                               partition_base_dir=self.path if os.path.isdir(self.path) else None)
+        # (its values too: a shared folder is as untrusted as an imported file)
+        check_values(self._ds, self.path)
         self._closed = False
         self._sources_ds: dict[str, Any] | None = None  # (see _by_source)
 
@@ -255,10 +258,16 @@ class ParquetStore:
         if search and table.num_rows:
             keep = [
                 matches_text(_capture(row), search)
-                for row in table.select(["path", "query", "headers", "body"]).to_pylist()
+                for row in self._rows(table.select(["path", "query", "headers", "body"]))
             ]
             table = table.filter(pa.array(keep, pa.bool_()))
         return table
+
+    def _rows(self, table: Any) -> list[dict[str, Any]]:
+        """The rows of ``table`` to make captures of (:func:`_capture`), their headers checked
+        first as an import checks them (a ``ValueError`` names the file and row)."""
+        check_headers(table, self._ds, self.path)
+        return table.to_pylist()
 
     def count(self, **filters: Any) -> int:
         filters = validate(filters)
@@ -269,8 +278,7 @@ class ParquetStore:
     def query(
         self, *, limit: int | None = None, offset: int = 0, newest_first: bool = False, **filters: Any
     ) -> list[Capture]:
-        table = self._table(filters)
-        rows = table.to_pylist()
+        rows = self._rows(self._table(filters))
         if newest_first:
             rows.reverse()
         end = None if limit is None else offset + int(limit)
@@ -305,7 +313,7 @@ class ParquetStore:
         for i in range(0, len(ids), chunk):
             part = ids[i : i + chunk]
             table = self._table(filters, ids=(int(part[0]), int(part[-1])))
-            for r in table.to_pylist():
+            for r in self._rows(table):
                 yield _capture(r), _outcome_of(r)
 
     def get(self, capture_id: int) -> Capture | None:
@@ -313,7 +321,7 @@ class ParquetStore:
         labs' exports an id may name one capture of each: then ``ValueError`` says so (which
         one was meant cannot be told; ``lab.diff(1, 2)`` picked one of each id at random)."""
         cid = int(capture_id)  # (the files' id statistics skip the rest: no scan of them all)
-        rows = self._table({}, ids=(cid, cid)).to_pylist()
+        rows = self._rows(self._table({}, ids=(cid, cid)))
         if len(rows) > 1:
             bins = ", ".join(sorted({str(r.get("bin")) for r in rows}))
             raise ValueError(
