@@ -23,6 +23,8 @@ connection), ``X-WS-Seq`` and a ``Content-Type`` (JSON text frames parse into th
 connection was cut without a close frame, 1009 when a message over ``max_message_size`` made
 hooklab close it; body = reason, ``X-WS-Closed-By``: ``server`` or ``client``, i.e. hooklab) and
 ``ERROR`` (a failed connect; body = the error). Fragmented messages are recorded reassembled.
+``connect_timeout`` bounds the whole opening, handshake included;
+the end of ``duration`` and ``stop()`` give up on a handshake still under way.
 Captures are in the order the frames came: CLOSE is the last of its connection, recorded when
 the connection has ended; when hooklab closes, that is once the server's close frame answers
 ours (Tornado waits up to 5 s for it), and what the server sent until then is recorded before.
@@ -51,7 +53,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tornado import httpclient, httputil, websocket
+from tornado import httpclient, httputil, simple_httpclient, websocket
 
 from .capture import new_record
 from .store.store import StoreError
@@ -194,28 +196,39 @@ class _Protocol(websocket.WebSocketProtocol13):
 
 
 class _Connection(websocket.WebSocketClientConnection):
-    """Tornado's client connection on a :class:`_Protocol`."""
+    """Tornado's client connection on a :class:`_Protocol`, able to give up on a handshake
+    under way (:meth:`abandon`)."""
 
     def get_websocket_protocol(self) -> websocket.WebSocketProtocol:
         return _Protocol(self, mask_outgoing=True, params=self.params)
 
+    def abandon(self, why: str) -> None:
+        """Give up on the handshake if it is still under way: the connect fails with ``why``
+        (Tornado's own timeout path: a TCP connect under way is closed as it completes, the
+        stream at once if there is one)."""
+        if not self.connect_future.done():
+            self._handle_exception(websocket.WebSocketError, websocket.WebSocketError(why), None)
 
-async def _connect(url: str, headers: dict[str, str] | None, connect_timeout: float,
-                   on_message: Any, max_message_size: int) -> _Connection:
-    """``tornado.websocket.websocket_connect`` on a :class:`_Connection`.
+
+def _connect(url: str, headers: dict[str, str] | None, connect_timeout: float,
+             on_message: Any, max_message_size: int) -> _Connection:
+    """A :class:`_Connection` to ``url``, its handshake under way (``conn.connect_future``).
 
     (websocket_connect cannot be given another connection class, and the protocol must be ours
     from the handshake on: a greeting, a close frame or a too-big message can be read before
     the connection is handed to us. The request's defaults are Tornado's, which
-    websocket_connect fills in through a private proxy.)
+    websocket_connect fills in through a private proxy, but ``request_timeout``:
+    ``connect_timeout`` bounds the whole opening, the WebSocket handshake included, not only
+    the TCP connect; Tornado's 20 s default let a server that never answers the handshake
+    hold a recording well past its ``duration``.)
     """
     request = httpclient.HTTPRequest(
         url, headers=httputil.HTTPHeaders(headers or {}), connect_timeout=connect_timeout,
-        request_timeout=20.0, follow_redirects=False, max_redirects=5, decompress_response=True,
-        proxy_password="", allow_nonstandard_methods=False, validate_cert=True,
+        request_timeout=connect_timeout, follow_redirects=False, max_redirects=5,
+        decompress_response=True, proxy_password="", allow_nonstandard_methods=False,
+        validate_cert=True,
     )
-    conn = _Connection(request, on_message_callback=on_message, max_message_size=max_message_size)
-    return await conn.connect_future
+    return _Connection(request, on_message_callback=on_message, max_message_size=max_message_size)
 
 
 class _Recorder:
@@ -427,10 +440,44 @@ async def _one_connection(
             rec.frame("RECV", msg)
         arrived.put_nowait(msg)
 
+    assert rec.fail_task is not None
+    gave_up: list[str] = []  # (why the handshake was given up on, when it was)
     try:
-        conn = await _connect(rec.url, headers, connect_timeout, on_message, max_message_size)
+        conn = _connect(rec.url, headers, connect_timeout, on_message, max_message_size)
+
+        def give_up(why: str) -> None:
+            if not conn.connect_future.done():
+                gave_up.append(why)
+                conn.abandon(f"the handshake was not over when the recording ended ({why})")
+
+        # the handshake (bounded by connect_timeout) against the end of the recording: a
+        # server that accepts the TCP connection and never answers must not outlast
+        # ``duration``, a stop() (Ctrl-C) or a failed store. (Callbacks that give up on it,
+        # not asyncio.wait, whose extra turns of the loop let a server's first messages come
+        # before what we send: the connection is ours as soon as its handshake is over)
+        on_stop, on_fail = (lambda _: give_up("stopped")), (lambda _: give_up("store failed"))
+        stop_task.add_done_callback(on_stop)
+        rec.fail_task.add_done_callback(on_fail)
+        timer = None if deadline is None else loop.call_at(deadline, give_up, "duration")
+        try:
+            conn = await conn.connect_future
+        finally:
+            stop_task.remove_done_callback(on_stop)
+            rec.fail_task.remove_done_callback(on_fail)
+            if timer is not None:
+                timer.cancel()
     except Exception as exc:  # noqa: BLE001 - recorded, then maybe retried
+        if gave_up:
+            if rec.failed is None:
+                msg = ("WebSocketError: the server had not answered the handshake when the "
+                       f"recording ended ({'stop()' if gave_up[0] == 'stopped' else 'duration'})")
+                s.errors.append(msg)
+                rec.add("ERROR", msg.encode(), [("X-WS-Attempt", str(attempt))], status=0)
+            s.stopped_by = gave_up[0]
+            return False
         msg = f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, simple_httpclient.HTTPTimeoutError):  # (which limit it was)
+            msg += f" (connect_timeout={connect_timeout:g} s)"
         s.errors.append(msg)
         s.stopped_by = f"could not connect ({msg})"  # (kept unless a reconnect gets through)
         rec.add("ERROR", msg.encode(), [("X-WS-Attempt", str(attempt))], status=0)
@@ -623,7 +670,9 @@ def record(
     over ``max_message_size`` bytes (16 MiB) ends the recording: hooklab closes with 1009.
 
     Stops after ``duration`` seconds, after ``max_messages`` received messages, or when the
-    server closes (and reconnects are off or used up), whichever comes first. Blocks the
+    server closes (and reconnects are off or used up), whichever comes first;
+    ``connect_timeout`` seconds bound each opening (TCP, TLS and the WebSocket handshake), and
+    a handshake still under way when the recording ends is given up. Blocks the
     caller; safe inside Jupyter (runs on its own loop in a helper thread). Interrupting
     (Ctrl-C, "interrupt kernel") closes the connection cleanly and returns the summary.
     """

@@ -1,0 +1,180 @@
+"""hooklab.ws.record as the client of hostile WebSocket servers: raw asyncio servers on
+127.0.0.1 that stall the handshake, flood big messages, close with codes no server may send,
+break the framing rules or answer the handshake wrongly."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import hashlib
+import struct
+import threading
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+
+import pytest
+
+from hooklab import HookLab, ws
+
+_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+
+def _frame(opcode: int, payload: bytes = b"", *, fin: bool = True, rsv: int = 0,
+           mask: bool = False) -> bytes:
+    """One WebSocket frame as a server writes it (RFC 6455 5.2), rules bent on request."""
+    first = (0x80 if fin else 0) | rsv | opcode
+    n = len(payload)
+    bit = 0x80 if mask else 0
+    if n < 126:
+        head = struct.pack("!BB", first, bit | n)
+    elif n < 1 << 16:
+        head = struct.pack("!BBH", first, bit | 126, n)
+    else:
+        head = struct.pack("!BBQ", first, bit | 127, n)
+    if mask:
+        key = b"\x01\x02\x03\x04"
+        return head + key + bytes(b ^ key[i % 4] for i, b in enumerate(payload))
+    return head + payload
+
+
+async def _read_frame(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    """The next frame a client sent (masked, as clients must): opcode and payload."""
+    b0, b1 = await reader.readexactly(2)
+    n = b1 & 0x7F
+    if n == 126:
+        n = struct.unpack("!H", await reader.readexactly(2))[0]
+    elif n == 127:
+        n = struct.unpack("!Q", await reader.readexactly(8))[0]
+    key = await reader.readexactly(4) if b1 & 0x80 else b"\0\0\0\0"
+    data = await reader.readexactly(n)
+    return b0 & 0x0F, bytes(b ^ key[i % 4] for i, b in enumerate(data))
+
+
+def _accept(key: bytes) -> bytes:
+    return base64.b64encode(hashlib.sha1(key + _GUID).digest())
+
+
+@dataclass
+class _Seen:
+    """What the hostile server saw: the handshake requests, the close frames it got."""
+
+    requests: list[bytes] = field(default_factory=list)
+    closes: list[bytes] = field(default_factory=list)
+
+
+async def _handshake(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, seen: _Seen,
+                     extra: bytes = b"", accept: bytes | None = None) -> None:
+    request = await reader.readuntil(b"\r\n\r\n")
+    seen.requests.append(request)
+    key = next(line.split(b":", 1)[1].strip() for line in request.split(b"\r\n")
+               if line.lower().startswith(b"sec-websocket-key:"))
+    writer.write(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                 b"Connection: Upgrade\r\nSec-WebSocket-Accept: " + (accept or _accept(key))
+                 + b"\r\n" + extra + b"\r\n")
+    await writer.drain()
+
+
+async def _until_close(reader: asyncio.StreamReader, seen: _Seen) -> None:
+    """Read what the client sends until its close frame (noted) or the end, at most 10 s."""
+    async def read() -> None:
+        for _ in range(1000):  # (bounded: a client sends a few frames here)
+            opcode, data = await _read_frame(reader)
+            if opcode == 8:
+                seen.closes.append(data)
+                return
+
+    with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError, asyncio.TimeoutError):
+        await asyncio.wait_for(read(), 10)
+
+
+Behaviour = Callable[[asyncio.StreamReader, asyncio.StreamWriter, _Seen], Awaitable[None]]
+
+
+@contextlib.contextmanager
+def _hostile(behaviour: Behaviour) -> Iterator[tuple[str, _Seen]]:
+    """A raw asyncio TCP server on 127.0.0.1 (a free port) in its own thread, running
+    ``behaviour`` for each connection; its ``ws://`` base URL and what it saw. On leaving,
+    every connection is closed and the thread joined."""
+    seen = _Seen()
+    ready = threading.Event()
+    box: dict = {}
+
+    def run() -> None:
+        async def main() -> None:
+            tasks: set[asyncio.Task] = set()
+
+            async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+                tasks.add(asyncio.current_task())  # type: ignore[arg-type]
+                try:
+                    await behaviour(reader, writer, seen)
+                except (asyncio.CancelledError, ConnectionError, asyncio.IncompleteReadError):
+                    pass
+                finally:
+                    writer.close()
+
+            server = await asyncio.start_server(handle, "127.0.0.1", 0)
+            box["port"] = server.sockets[0].getsockname()[1]
+            box["loop"], box["stop"] = asyncio.get_running_loop(), asyncio.Event()
+            ready.set()
+            await box["stop"].wait()
+            server.close()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        asyncio.run(main())
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    assert ready.wait(10)
+    try:
+        yield f"ws://127.0.0.1:{box['port']}", seen
+    finally:
+        box["loop"].call_soon_threadsafe(box["stop"].set)
+        t.join(10)
+        assert not t.is_alive()
+
+
+# -- a handshake the server never answers ---------------------------------------------------
+async def _silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, seen: _Seen) -> None:
+    await asyncio.sleep(30)  # (accepts the TCP connection, never answers; cancelled on leaving)
+
+
+@pytest.mark.parametrize("kwargs, stopped_by, error, within", [
+    # connect_timeout bounds the handshake, not the TCP connect alone (Tornado's 20 s
+    # request_timeout held it)
+    ({"connect_timeout": 1}, "could not connect", "connect_timeout=1 s", 5.0),
+    # the duration is over before the server answers: the recording ends then
+    ({"connect_timeout": 30, "duration": 0.5}, "duration", "had not answered the handshake", 5.0),
+    ({"connect_timeout": 30, "duration": 0.5, "reconnect": True}, "duration",
+     "had not answered the handshake", 5.0),
+])
+def test_a_handshake_the_server_never_answers_ends_with_the_recording(
+        lab: HookLab, kwargs: dict, stopped_by: str, error: str, within: float) -> None:
+    with _hostile(_silent) as (base, _):
+        started = time.monotonic()
+        summary = ws.record(f"{base}/feed", lab=lab, **kwargs)
+        took = time.monotonic() - started
+    assert took < within, f"took {took:.1f} s"
+    assert summary.stopped_by.startswith(stopped_by) and summary.connections == 0
+    assert len(summary.errors) == 1 and error in summary.errors[0], summary.errors
+    caps = lab.query(kind="ws")
+    assert [c.method for c in caps] == ["ERROR"] and error in caps[0].body.decode()
+    assert [c.id for c in caps] == summary.capture_ids
+
+
+def test_stop_wins_over_a_stuck_handshake(lab: HookLab) -> None:
+    """``stop()`` (what Ctrl-C in ``record()`` calls) returned nothing for 10 s and raised
+    TimeoutError: the recording waited for the handshake Tornado gave 20 s."""
+    with _hostile(_silent) as (base, _):
+        rec = ws.start_recording(f"{base}/feed", lab=lab, connect_timeout=30)
+        time.sleep(0.3)
+        started = time.monotonic()
+        summary = rec.stop(timeout=5)
+        assert time.monotonic() - started < 2.0
+    assert summary.stopped_by == "stopped" and summary.connections == 0
+    assert "stop()" in summary.errors[0]
+    assert [c.method for c in lab.query(kind="ws")] == ["ERROR"]
+
