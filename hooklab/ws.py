@@ -241,7 +241,12 @@ class _Recorder:
         self.rec_id = uuid.uuid4().hex[:8]
         self.conn_id = ""
         self.seq = 0
-        self.futures: list[Any] = []
+        # the id of each capture once stored (None until then), in order; the store's futures
+        # only while they wait: one done holds its Capture, body and all, and a long recording
+        # of a busy feed kept every message it had stored in memory until its end
+        self.ids: list[int | None] = []
+        self.waiting: dict[int, Any] = {}
+        self._lock = threading.Lock()  # (the store's writer thread confirms; this loop adds)
         # the store's first error: the recording stops (and its connection is closed with
         # 1011) as soon as one capture cannot be stored, not at the end of ``duration``
         self.failed: BaseException | None = None
@@ -265,12 +270,21 @@ class _Recorder:
         except Exception as exc:  # noqa: BLE001 - stops the recording, raised by record()
             self.fail(exc)
             return
-        self.futures.append(fut)
-        fut.add_done_callback(self._stored)
+        with self._lock:
+            index = len(self.ids)
+            self.ids.append(None)
+            self.waiting[index] = fut
+        fut.add_done_callback(lambda fut: self._stored(index, fut))
 
-    def _stored(self, fut: Any) -> None:
-        """The store's writer thread: a capture was stored, or not (a full disk)."""
+    def _stored(self, index: int, fut: Any) -> None:
+        """The store's writer thread: a capture was stored (its id kept, the future and its
+        Capture let go), or not (a full disk: the recording fails)."""
         exc = None if fut.cancelled() else fut.exception()
+        if exc is None and not fut.cancelled():
+            with self._lock:
+                self.ids[index] = fut.result().id
+                self.waiting.pop(index, None)
+            return
         if exc is not None:
             try:
                 self.loop.call_soon_threadsafe(self.fail, exc)
@@ -370,20 +384,23 @@ async def record_async(
 async def _stored_ids(rec: _Recorder) -> None:
     """The ids of the captures stored, in order, once the store has confirmed them (at most
     :data:`_STORE_WAIT` seconds); a capture not stored is the recording's failure."""
-    waiting = [asyncio.wrap_future(fut) for fut in rec.futures]
-    if not waiting:
-        return
-    # (asyncio.wait, not wait_for: a timed-out wait_for cancels the store's future, which its
-    # writer would then fail to answer)
-    await asyncio.wait(waiting, timeout=_STORE_WAIT)
+    with rec._lock:
+        futures = list(rec.waiting.values())
+    waiting = [asyncio.wrap_future(fut) for fut in futures]
+    if waiting:
+        # (asyncio.wait, not wait_for: a timed-out wait_for cancels the store's future, which
+        # its writer would then fail to answer)
+        await asyncio.wait(waiting, timeout=_STORE_WAIT)
     for fut in waiting:
         if not fut.done():
             rec.fail(TimeoutError(f"the store did not confirm the captures within {_STORE_WAIT:g} s"))
             break
-        if fut.exception() is not None:
+        if fut.cancelled():
+            rec.fail(RuntimeError("the store cancelled a capture's write"))
+        elif fut.exception() is not None:
             rec.fail(fut.exception())  # (a no-op if it is already the failure)
-            continue
-        rec.summary.capture_ids.append(fut.result().id)
+    with rec._lock:
+        rec.summary.capture_ids.extend(i for i in rec.ids if i is not None)
 
 
 def _check(url: str, duration: float | None, max_messages: int | None,

@@ -7,10 +7,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import gc
 import hashlib
 import struct
 import threading
 import time
+import tracemalloc
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -177,4 +179,42 @@ def test_stop_wins_over_a_stuck_handshake(lab: HookLab) -> None:
     assert summary.stopped_by == "stopped" and summary.connections == 0
     assert "stop()" in summary.errors[0]
     assert [c.method for c in lab.query(kind="ws")] == ["ERROR"]
+
+
+# -- memory ----------------------------------------------------------------------------------
+def test_a_long_recording_does_not_keep_what_it_stored(file_lab: HookLab) -> None:
+    """Every capture's future (its result a Capture, body and all) was kept until the
+    recording ended: a busy feed's whole recording in memory. Only the ids stay."""
+    n, size = 24, 2 << 20
+
+    async def flood(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, seen: _Seen) -> None:
+        await _handshake(reader, writer, seen)
+        for i in range(n):
+            writer.write(_frame(2, bytes([i]) * size))
+            await writer.drain()
+        await _until_close(reader, seen)
+
+    with _hostile(flood) as (base, seen):
+        gc.collect()
+        tracemalloc.start()
+        try:
+            before = tracemalloc.get_traced_memory()[0]
+            rec = ws.start_recording(f"{base}/flood", lab=file_lab, duration=60)
+            deadline = time.monotonic() + 60
+            while file_lab.store.count(kind="ws") < n + 1 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert file_lab.store.count(kind="ws") == n + 1  # OPEN and the n messages
+            time.sleep(0.2)  # (the writer's confirmations reach the recording)
+            gc.collect()
+            held = tracemalloc.get_traced_memory()[0] - before
+        finally:
+            tracemalloc.stop()
+            summary = rec.stop(timeout=15)
+    # (what Tornado's buffers hold: a message or two; the recording held all n * size)
+    assert held < 8 * size, f"{held / 2**20:.0f} MiB held while idle"
+    assert summary.received == n and summary.closes == [(1000, "recording finished", "client")]
+    caps = file_lab.query(kind="ws")
+    assert [c.id for c in caps] == summary.capture_ids and len(caps) == n + 2
+    assert [c.body[:1] for c in caps if c.method == "RECV"] == [bytes([i]) for i in range(n)]
+    assert seen.closes == [struct.pack("!H", 1000) + b"recording finished"]
 
