@@ -25,6 +25,11 @@ hooklab close it; body = reason, ``X-WS-Closed-By``: ``server`` or ``client``, i
 ``ERROR`` (a failed connect; body = the error). Fragmented messages are recorded reassembled.
 ``connect_timeout`` bounds the whole opening, handshake included;
 the end of ``duration`` and ``stop()`` give up on a handshake still under way.
+
+The URL's credentials go to the server but are recorded as a forward target's are
+(:func:`hooklab.credentials.scrubbed_url`): ``ws://alice:%5Bsecret%5D@host/feed?token=[secret]``
+in ``url`` (the userinfo's mark percent-encoded, so the URL stays one) and ``query``, and
+``remote_addr`` is the server's ``host:port``.
 Captures are in the order the frames came: CLOSE is the last of its connection, recorded when
 the connection has ended; when hooklab closes, that is once the server's close frame answers
 ours (Tornado waits up to 5 s for it), and what the server sent until then is recorded before.
@@ -51,11 +56,12 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import SplitResult, parse_qs, urlsplit
 
 from tornado import httpclient, httputil, simple_httpclient, websocket
 
 from .capture import new_record
+from .credentials import scrubbed_text, scrubbed_url
 from .store.store import StoreError
 
 __all__ = ["DEFAULT_MAX_MESSAGE", "RecordSummary", "Recording", "RecordingError", "record",
@@ -222,6 +228,13 @@ def _connect(url: str, headers: dict[str, str] | None, connect_timeout: float,
     the TCP connect; Tornado's 20 s default let a server that never answers the handshake
     hold a recording well past its ``duration``.)
     """
+    split = urlsplit(url)
+    userinfo, at, hostport = split.netloc.rpartition("@")
+    if at and ":" not in userinfo:
+        # a user name alone (often a token: ws://TOKEN@host/) is sent as Basic credentials
+        # with an empty password, as curl and requests send it; Tornado's client asserts
+        # there is a password and failed with a bare "AssertionError"
+        url = split._replace(netloc=f"{userinfo}:@{hostport}").geturl()
     request = httpclient.HTTPRequest(
         url, headers=httputil.HTTPHeaders(headers or {}), connect_timeout=connect_timeout,
         request_timeout=connect_timeout, follow_redirects=False, max_redirects=5,
@@ -231,13 +244,52 @@ def _connect(url: str, headers: dict[str, str] | None, connect_timeout: float,
     return _Connection(request, on_message_callback=on_message, max_message_size=max_message_size)
 
 
+def _recorded_url(url: str) -> str:
+    """``url`` as a recording stores it: scrubbed as a forward target's is recorded
+    (:func:`~hooklab.credentials.scrubbed_url`: credential query values, the secret part of a
+    path), its userinfo's password (or a user name alone, often a token) as ``%5Bsecret%5D``,
+    the mark percent-encoded: brackets are no userinfo characters (RFC 3986 3.2.1), and a URL
+    with them there is no URL to urlsplit, nor to the HAR import.
+
+    >>> _recorded_url("ws://alice:hunter2@127.0.0.1:9000/feed?token=t0k&q=1")
+    'ws://alice:%5Bsecret%5D@127.0.0.1:9000/feed?token=[secret]&q=1'
+    """
+    split = urlsplit(url)
+    userinfo, at, hostport = split.netloc.rpartition("@")
+    scrubbed = urlsplit(scrubbed_url(split._replace(netloc=hostport).geturl()))
+    if not at:
+        return scrubbed.geturl()
+    user, colon, _ = userinfo.partition(":")
+    mark = "%5Bsecret%5D"
+    return scrubbed._replace(netloc=f"{user}:{mark}@{hostport}" if colon else f"{mark}@{hostport}"
+                             ).geturl()
+
+
+def _remote(split: SplitResult) -> str:
+    """``host:port`` of a URL, as written, without its userinfo (credentials), with the
+    scheme's port when it names none."""
+    hostport = split.netloc.rpartition("@")[2]
+    try:
+        port = split.port
+    except ValueError:  # (a port that is not one: the connect fails and says so)
+        return hostport
+    if port is None:
+        return f"{hostport}:{443 if split.scheme.lower() == 'wss' else 80}"
+    return hostport
+
+
 class _Recorder:
     def __init__(self, url: str, store: Any, bin: str | None, summary: RecordSummary) -> None:
-        self.url, self.store, self.bin, self.summary = url, store, bin, summary
-        split = urlsplit(url)
+        # the URL as a forward target is recorded (README): credentials in its userinfo, its
+        # query (token=, api_key=...) or its path (a Slack-like URL) stored as [secret], in
+        # the url, the query and the path alike; remote_addr is the server's host:port
+        self.url = _recorded_url(url)
+        self.connect_url = url  # (the URL as given, credentials and all: only to connect)
+        self.store, self.bin, self.summary = store, bin, summary
+        split = urlsplit(self.url)
         self.path = split.path or "/"
         self.query = parse_qs(split.query, keep_blank_values=True)
-        self.remote = split.netloc
+        self.remote = _remote(split)
         self.rec_id = uuid.uuid4().hex[:8]
         self.conn_id = ""
         self.seq = 0
@@ -329,7 +381,7 @@ async def record_async(
     _check(url, duration, max_messages, max_message_size)
     outgoing = _messages(send)
     target = _target_store(store, lab)
-    summary = RecordSummary(url=url)
+    summary = RecordSummary(url=_recorded_url(url))  # (as the captures say it: README)
     rec = _Recorder(url, target, bin, summary)
     loop = asyncio.get_running_loop()
     started = loop.time()
@@ -375,7 +427,7 @@ async def record_async(
         closed = (" and closed the connection with 1011 (internal error)"
                   if summary.closes and summary.closes[-1][:1] == (_STORE_FAILED[0],) else "")
         raise RecordingError(
-            f"recording {url} stopped: its captures could not be stored ({said}); hooklab "
+            f"recording {summary.url} stopped: its captures could not be stored ({said}); hooklab "
             f"stopped recording{closed}. {len(summary.capture_ids)} captures were stored (the "
             "exception's .summary says what was recorded)", summary) from rec.failed
     return summary
@@ -460,7 +512,7 @@ async def _one_connection(
     assert rec.fail_task is not None
     gave_up: list[str] = []  # (why the handshake was given up on, when it was)
     try:
-        conn = _connect(rec.url, headers, connect_timeout, on_message, max_message_size)
+        conn = _connect(rec.connect_url, headers, connect_timeout, on_message, max_message_size)
 
         def give_up(why: str) -> None:
             if not conn.connect_future.done():
@@ -492,7 +544,8 @@ async def _one_connection(
                 rec.add("ERROR", msg.encode(), [("X-WS-Attempt", str(attempt))], status=0)
             s.stopped_by = gave_up[0]
             return False
-        msg = f"{type(exc).__name__}: {exc}"
+        # (Tornado's errors may quote the URL: its credentials are not stored)
+        msg = scrubbed_text(f"{type(exc).__name__}: {exc}", rec.connect_url)
         if isinstance(exc, simple_httpclient.HTTPTimeoutError):  # (which limit it was)
             msg += f" (connect_timeout={connect_timeout:g} s)"
         s.errors.append(msg)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+import hooklab
 from hooklab import HookLab, ws
 
 _GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -217,4 +218,54 @@ def test_a_long_recording_does_not_keep_what_it_stored(file_lab: HookLab) -> Non
     assert [c.id for c in caps] == summary.capture_ids and len(caps) == n + 2
     assert [c.body[:1] for c in caps if c.method == "RECV"] == [bytes([i]) for i in range(n)]
     assert seen.closes == [struct.pack("!H", 1000) + b"recording finished"]
+
+
+# -- credentials in the URL ------------------------------------------------------------------
+async def _greet(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, seen: _Seen) -> None:
+    await _handshake(reader, writer, seen)
+    writer.write(_frame(1, b"hi") + _frame(8, struct.pack("!H", 1000)))
+    await writer.drain()
+    await _until_close(reader, seen)
+
+
+@pytest.mark.parametrize("userinfo, query, recorded, secrets", [
+    ("alice:hunter2@", "?token=tok_SECRET123", "alice:%5Bsecret%5D@{host}/feed?token=[secret]",
+     ["hunter2", "tok_SECRET123"]),
+    ("ghp_TOKEN1234@", "", "%5Bsecret%5D@{host}/feed", ["ghp_TOKEN1234"]),
+    ("", "?api_key=k_SECRET99&q=a%20b", "{host}/feed?api_key=[secret]&q=a%20b", ["k_SECRET99"]),
+    ("", "?access_token=at_SECRET7;sig=sg_SECRET8", "{host}/feed?access_token=[secret];sig=[secret]",
+     ["at_SECRET7", "sg_SECRET8"]),
+    ("", "?q=1", "{host}/feed?q=1", []),
+])
+def test_credentials_in_the_url_are_recorded_as_secret(
+        lab: HookLab, tmp_path, userinfo: str, query: str, recorded: str, secrets: list) -> None:
+    """The URL's password and token were stored in every capture's url, query and
+    remote_addr, and so in the frame, the live view and the exports; a forward target's are
+    recorded as [secret] (README). They still go to the server: the connection needs them."""
+    with _hostile(_greet) as (base, seen):
+        host = base.removeprefix("ws://")
+        summary = ws.record(f"ws://{userinfo}{host}/feed{query}", lab=lab, duration=10)
+    assert summary.received == 1 and summary.closes == [(1000, "", "server")]
+    if userinfo:  # (sent as Basic credentials; a user name alone with an empty password)
+        sent = userinfo[:-1] if ":" in userinfo else userinfo[:-1] + ":"
+        assert b"Authorization: Basic " + base64.b64encode(sent.encode()) in seen.requests[0]
+    assert f"GET /feed{query} HTTP/1.1".encode() in seen.requests[0]
+    url = "ws://" + recorded.format(host=host)
+    assert summary.url == url
+    caps = lab.query(kind="ws")
+    assert [c.method for c in caps] == ["OPEN", "RECV", "CLOSE"]
+    for c in caps:
+        assert (c.url, c.remote_addr, c.path) == (url, host, "/feed")
+        assert all("[secret]" in v for k, vs in c.query.items() for v in vs
+                   if k in ("token", "api_key", "access_token", "sig"))
+    lab.export(tmp_path / "ws.jsonl", fmt="jsonl")
+    lab.export(tmp_path / "ws.har", fmt="har")
+    shown = " ".join(str(v) for v in lab.dataframe(kind="ws").astype(str).to_numpy().ravel())
+    for text in (shown, (tmp_path / "ws.jsonl").read_text(), (tmp_path / "ws.har").read_text()):
+        assert not [s for s in secrets if s in text]
+    back = hooklab.load_har(tmp_path / "ws.har")  # (the recorded URL is still a URL)
+    try:
+        assert [c.url for c in back.captures] == [url] * 3
+    finally:
+        back.stop()
 
