@@ -23,6 +23,10 @@ connection), ``X-WS-Seq`` and a ``Content-Type`` (JSON text frames parse into th
 connection was cut without a close frame, 1009 when a message over ``max_message_size`` made
 hooklab close it; body = reason, ``X-WS-Closed-By``: ``server`` or ``client``, i.e. hooklab) and
 ``ERROR`` (a failed connect; body = the error). Fragmented messages are recorded reassembled.
+A server that breaks RFC 6455 (a close code no server may send, such as 0, 1005 or 65535, kept
+in ``X-WS-Server-Close-Code``; a reserved bit; a fragmented ping; text that is not UTF-8,
+recorded as it came with ``X-WS-Invalid``) makes hooklab fail the connection: CLOSE says 1002
+(protocol error) or 1007 (not UTF-8), closed by the client, the reason saying what was wrong.
 ``connect_timeout`` bounds the whole opening, handshake included;
 the end of ``duration`` and ``stop()`` give up on a handshake still under way.
 
@@ -58,7 +62,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import SplitResult, parse_qs, urlsplit
 
-from tornado import httpclient, httputil, simple_httpclient, websocket
+from tornado import httpclient, httputil, iostream, simple_httpclient, websocket
 
 from .capture import new_record
 from .credentials import scrubbed_text, scrubbed_url
@@ -178,8 +182,69 @@ def _ctype(payload: Message) -> str:
     return "text/plain; charset=utf-8"
 
 
+#: close codes a server may send (RFC 6455 7.4.1, and 1012-1014 of IANA's registry; 3000-4999
+#: are the applications'): 1004 is reserved, 1005, 1006 and 1015 are never sent on the wire
+#: (they say what was not there), 0-999 are not used, 1016-2999 wait for a future RFC
+_WIRE_CLOSE_CODES = frozenset((*range(1000, 1004), *range(1007, 1015), *range(3000, 5000)))
+
+
+def _close_problem(data: bytes) -> tuple[int, str, list[tuple[str, str]]] | None:
+    """What is wrong with the payload of a server's close frame, as hooklab's close
+    (code, reason, headers of the CLOSE capture keeping what the server sent), or None.
+
+    >>> _close_problem(bytes([0xff, 0xff]) + b"bye")[:2]
+    (1002, 'close code 65535 is not one a server may send (RFC 6455 7.4)')
+    >>> _close_problem(bytes([3, 0xe8]) + b"ok") is None, _close_problem(b"") is None
+    (True, True)
+    """
+    if len(data) == 1:
+        return (1002, "close frame with a 1-byte payload (RFC 6455 5.5.1)",
+                [("X-WS-Server-Close-Payload", data.hex())])
+    if len(data) < 2:
+        return None
+    code = int.from_bytes(data[:2], "big")
+    said = [("X-WS-Server-Close-Code", str(code))]
+    if code not in _WIRE_CLOSE_CODES:
+        return 1002, f"close code {code} is not one a server may send (RFC 6455 7.4)", said
+    try:
+        data[2:].decode("utf-8")
+    except UnicodeDecodeError:
+        return 1007, "close reason is not UTF-8 (RFC 6455 5.5.1)", said
+    return None
+
+
+def _header_problem(header: bytes, fragmented: bool) -> str | None:
+    """What is wrong with a frame a server sent, by its first 2 bytes (RFC 6455 5.2), or None.
+    ``fragmented``: a fragmented message has begun and not ended. hooklab never offers an
+    extension, so no reserved bit may be set."""
+    b0, b1 = header[0], header[1]
+    opcode = b0 & 0x0F
+    if opcode not in (0, 1, 2, 8, 9, 10):
+        return f"unknown opcode {opcode} (RFC 6455 5.2)"
+    name = _OPCODE_NAMES[opcode]
+    for bit, rsv in ((0x40, 1), (0x20, 2), (0x10, 3)):
+        if b0 & bit:
+            return f"RSV{rsv} set on a {name} frame: no extension was negotiated (RFC 6455 5.2)"
+    if b1 & 0x80:
+        return f"masked {name} frame: a server never masks (RFC 6455 5.1)"
+    if opcode >= 8:
+        if not b0 & 0x80:
+            return f"fragmented {name} frame: control frames are never fragmented (RFC 6455 5.4)"
+        if (b1 & 0x7F) > 125:
+            return f"{name} frame over 125 bytes: the limit of control frames (RFC 6455 5.5)"
+    elif opcode == 0 and not fragmented:
+        return "continuation frame with no message to continue (RFC 6455 5.4)"
+    elif opcode != 0 and fragmented:
+        return f"new {name} message before the fragmented one ended (RFC 6455 5.4)"
+    return None
+
+
+_OPCODE_NAMES = {0: "continuation", 1: "text", 2: "binary", 8: "close", 9: "ping", 10: "pong"}
+
+
 class _Protocol(websocket.WebSocketProtocol13):
-    """Tornado's protocol, noting whose close frame came first.
+    """Tornado's protocol, noting whose close frame came first, and failing the connection
+    the way RFC 6455 7.1.7 says when the server breaks the protocol.
 
     Tornado ends a connection with ``close_code`` None alike when the server sent a close frame
     without a status code, when the server cut the TCP connection, and when Tornado itself
@@ -187,10 +252,22 @@ class _Protocol(websocket.WebSocketProtocol13):
     and our own 1009. ``close()`` is where they differ: it sends our close frame first
     (``closed_first``), echoes the server's (``close_frame_received``), or cleans up after an
     abort (both flags already set, nothing noted).
+
+    A frame that breaks the protocol (a reserved bit, a fragmented or long control frame, text
+    that is not UTF-8, a close code no server may send...) Tornado drops the connection on
+    without a word, which looked like the server cutting it (1006), or, for a close reason
+    that is not UTF-8, logs a traceback and calls it 1000. Here hooklab says why in its
+    close frame (1002 protocol error, 1007 not UTF-8) and notes it in ``failed``; the
+    offending text message is kept in ``bad_message`` (recorded, not lost).
     """
 
     closed_first: tuple[int | None, str | None] | None = None
     close_frame_received = False
+    #: (code, reason, headers for the CLOSE capture) when the server broke the protocol
+    failed: tuple[int, str, list[tuple[str, str]]] | None = None
+    #: the text message that was not UTF-8, and where: recorded as it came
+    bad_message: tuple[bytes, str] | None = None
+    _next_is_header = False
 
     def close(self, code: int | None = None, reason: str | None = None) -> None:
         if not self.server_terminated:  # (our close frame has not gone out yet)
@@ -199,6 +276,45 @@ class _Protocol(websocket.WebSocketProtocol13):
             else:
                 self.closed_first = (code, reason)
         super().close(code, reason)
+
+    def _fail(self, code: int, reason: str, headers: list[tuple[str, str]] | None = None) -> None:
+        """Fail the connection (RFC 6455 7.1.7): our close frame saying why, then the end of
+        the TCP connection, without reading on (as Tornado does for 1009)."""
+        if self.failed is None:
+            self.failed = (code, reason, headers or [])
+        self.close(code, reason)
+        self._abort()
+
+    async def _receive_frame(self) -> None:
+        # (Tornado reads a frame's 2 header bytes first: _read_bytes checks them as they come)
+        self._next_is_header = True
+        await super()._receive_frame()
+
+    async def _read_bytes(self, n: int) -> bytes:
+        data = await super()._read_bytes(n)
+        if self._next_is_header:
+            self._next_is_header = False
+            problem = _header_problem(data, self._fragmented_message_buffer is not None)
+            if problem is not None:
+                self._fail(1002, problem)
+                # (the receive loop's way out: it ends the connection as for a cut stream)
+                raise iostream.StreamClosedError()
+        return data
+
+    def _handle_message(self, opcode: int, data: bytes) -> Any:
+        if not self.client_terminated:
+            if opcode == 1:
+                try:
+                    data.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    self.bad_message = (bytes(data), f"not UTF-8: byte 0x{data[exc.start]:02x} "
+                                                     f"at {exc.start}")
+                    self._fail(1007, "text message is not UTF-8 (RFC 6455 8.1)")
+                    return None
+            elif opcode == 8 and (problem := _close_problem(data)) is not None:
+                self._fail(*problem)
+                return None
+        return super()._handle_message(opcode, data)
 
 
 class _Connection(websocket.WebSocketClientConnection):
@@ -348,10 +464,11 @@ class _Recorder:
             self.failed = exc
             self.failure.set()
 
-    def frame(self, method: str, payload: Message, opcode: int | None = None) -> None:
+    def frame(self, method: str, payload: Message, opcode: int | None = None,
+              extra: Iterable[tuple[str, str]] = ()) -> None:
         data = payload.encode("utf-8") if isinstance(payload, str) else bytes(payload)
         op = opcode if opcode is not None else (1 if isinstance(payload, str) else 2)
-        headers = [("X-WS-Opcode", str(op)), ("Content-Type", _ctype(payload))]
+        headers = [("X-WS-Opcode", str(op)), ("Content-Type", _ctype(payload)), *extra]
         self.add(method, data, headers)
         if op in (1, 2):
             s = self.summary
@@ -592,7 +709,17 @@ async def _one_connection(
                 break
     except websocket.WebSocketClosedError:
         by_server = True
-    if by_server and proto.closed_first is not None:
+    extra: list[tuple[str, str]] = []
+    if by_server and proto.failed is not None:
+        # the server broke the protocol: hooklab failed the connection (RFC 6455 7.1.7) with
+        # 1002 or 1007, saying why. Not retried: the server would do it again
+        by_server = False
+        code, reason, extra = proto.failed
+        closed_by = "client"
+        s.stopped_by = f"closed by hooklab ({code} {reason})"
+        s.errors.append(f"connection {attempt + 1}: the server broke the WebSocket protocol "
+                        f"({reason}); hooklab closed with {code}")
+    elif by_server and proto.closed_first is not None:
         # Tornado closed it itself, for a message over max_message_size (1009): our limit, not
         # the server's doing, and not retried (the server would send the same message again)
         by_server = False
@@ -626,12 +753,19 @@ async def _one_connection(
         closed_by = "client"
         conn.close(code, reason)
         await _closing_handshake(arrived)
+        if proto.failed is not None:  # (in its answer to our close frame)
+            s.errors.append(f"connection {attempt + 1}: the server broke the WebSocket protocol "
+                            f"while closing ({proto.failed[1]})")
+    if proto.bad_message is not None:  # (the message the connection failed on, as it came)
+        data, why = proto.bad_message
+        rec.frame("RECV", data, 1, [("X-WS-Invalid", why)])
     closed = True
     s.closes.append((code, reason, closed_by))
     rec.add(
         "CLOSE",
         (reason or "").encode(),
-        [("X-WS-Closed-By", closed_by), ("X-WS-Close-Code", "" if code is None else str(code))],
+        [("X-WS-Closed-By", closed_by), ("X-WS-Close-Code", "" if code is None else str(code)),
+         *extra],
         status=code or 0,
     )
     return by_server

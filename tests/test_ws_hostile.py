@@ -9,6 +9,7 @@ import base64
 import contextlib
 import gc
 import hashlib
+import logging
 import struct
 import threading
 import time
@@ -268,4 +269,132 @@ def test_credentials_in_the_url_are_recorded_as_secret(
         assert [c.url for c in back.captures] == [url] * 3
     finally:
         back.stop()
+
+
+# -- close frames no server may send -----------------------------------------------------------
+def _sender(*frames: bytes) -> Behaviour:
+    """A server that answers the handshake, sends "hello" and ``frames``, then reads what the
+    client sends until its close frame."""
+    async def behaviour(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, seen: _Seen) -> None:
+        await _handshake(reader, writer, seen)
+        writer.write(_frame(1, b"hello") + b"".join(frames))
+        await writer.drain()
+        await _until_close(reader, seen)
+    return behaviour
+
+
+def _readable(value: object) -> str | None:
+    """Test ids: the texts of a table, not its bytes."""
+    return value if isinstance(value, str) else "frame" if isinstance(value, bytes) else None
+
+
+def _close(code: int, reason: bytes = b"") -> bytes:
+    return _frame(8, struct.pack("!H", code) + reason)
+
+
+@pytest.mark.parametrize("frame, code, reason, raw", [
+    (_close(65535, b"max"), 1002, "close code 65535 is not one a server may send", "65535"),
+    (_close(5000), 1002, "close code 5000 is not one", "5000"),
+    (_close(0, b"zero"), 1002, "close code 0 is not one", "0"),
+    (_close(999), 1002, "close code 999 is not one", "999"),
+    (_close(1004), 1002, "close code 1004 is not one", "1004"),
+    (_close(1005), 1002, "close code 1005 is not one", "1005"),
+    (_close(1006), 1002, "close code 1006 is not one", "1006"),
+    (_close(1015), 1002, "close code 1015 is not one", "1015"),
+    (_close(2999), 1002, "close code 2999 is not one", "2999"),
+    (_frame(8, b"\x03"), 1002, "close frame with a 1-byte payload", None),
+    (_close(1000, b"bad \xff\xfe reason"), 1007, "close reason is not UTF-8", "1000"),
+], ids=_readable)
+def test_a_close_frame_no_server_may_send_is_a_protocol_error(
+        lab: HookLab, tmp_path, caplog, frame: bytes, code: int, reason: str, raw: str | None) -> None:
+    """Recorded as the server's close with its code (65535, 0, 1005 on the wire...), which the
+    lab's own exports then could not import back; a close reason that is not UTF-8 logged a
+    traceback and was recorded as 1000. RFC 6455 7.1.7: hooklab fails the connection, with 1002
+    (1007 for the reason), and says so; the server's code stays in a header."""
+    caplog.set_level(logging.ERROR)
+    with _hostile(_sender(frame)) as (base, seen):
+        summary = ws.record(f"{base}/feed", lab=lab, duration=10)
+    assert len(summary.closes) == 1
+    got_code, got_reason, closed_by = summary.closes[0]
+    assert (got_code, closed_by) == (code, "client") and got_reason.startswith(reason)
+    assert summary.stopped_by == f"closed by hooklab ({code} {got_reason})"
+    assert len(summary.errors) == 1 and "broke the WebSocket protocol" in summary.errors[0]
+    # on the wire too: our close frame said it (a reason of at most 123 bytes)
+    assert seen.closes == [struct.pack("!H", code) + got_reason.encode()]
+    assert len(got_reason.encode()) <= 123
+    caps = lab.query(kind="ws")
+    assert [(c.method, c.body) for c in caps] == [
+        ("OPEN", b""), ("RECV", b"hello"), ("CLOSE", got_reason.encode())]
+    close = caps[-1]
+    assert (close.status, close.header("X-WS-Closed-By"), close.header("X-WS-Close-Code")) == (
+        code, "client", str(code))
+    assert close.header("X-WS-Server-Close-Code") == raw
+    assert not [r for r in caplog.records if r.exc_info], [r.getMessage() for r in caplog.records]
+    for fmt, load in (("jsonl", hooklab.load_jsonl), ("har", hooklab.load_har)):
+        lab.export(tmp_path / f"ws.{fmt}", fmt=fmt)
+        back = load(tmp_path / f"ws.{fmt}")
+        try:
+            assert [(c.method, c.status) for c in back.captures] == [
+                ("OPEN", 101), ("RECV", 101), ("CLOSE", code)]
+        finally:
+            back.stop()
+
+
+@pytest.mark.parametrize("frame, close", [
+    (_close(4000, b"bye"), (4000, "bye", "server")),
+    (_close(1012), (1012, "", "server")),
+    (_close(3000), (3000, "", "server")),
+    (_close(4999, "d\u00e9j\u00e0".encode()), (4999, "d\u00e9j\u00e0", "server")),
+    (_frame(8), (1005, "", "server")),
+])
+def test_a_close_frame_a_server_may_send_is_recorded_as_it_came(
+        lab: HookLab, frame: bytes, close: tuple) -> None:
+    with _hostile(_sender(frame)) as (base, seen):
+        summary = ws.record(f"{base}/feed", lab=lab, duration=10)
+    assert summary.closes == [close] and summary.errors == []
+    assert lab.query(kind="ws")[-1].header("X-WS-Server-Close-Code") is None
+
+
+# -- frames that break the protocol ----------------------------------------------------------------
+@pytest.mark.parametrize("frame, code, reason", [
+    (_frame(1, b"caf\xe9"), 1007, "text message is not UTF-8"),
+    (_frame(1, b"ok \xf0\x9f"), 1007, "text message is not UTF-8"),  # (a cut sequence)
+    (_frame(1, b"hi", rsv=0x40), 1002, "RSV1 set on a text frame: no extension was negotiated"),
+    (_frame(2, b"hi", rsv=0x20), 1002, "RSV2 set on a binary frame"),
+    (_frame(9, b"p", fin=False), 1002, "fragmented ping frame"),
+    (_frame(9, b"p" * 126), 1002, "ping frame over 125 bytes"),
+    (_frame(3, b"?"), 1002, "unknown opcode 3"),
+    (_frame(0xB, b"?"), 1002, "unknown opcode 11"),
+    (_frame(1, b"masked", mask=True), 1002, "masked text frame: a server never masks"),
+    (_frame(0, b"more"), 1002, "continuation frame with no message to continue"),
+    (_frame(1, b"part", fin=False) + _frame(2, b"new"), 1002,
+     "new binary message before the fragmented one ended"),
+], ids=_readable)
+def test_a_frame_that_breaks_the_protocol_is_said_and_closed_by_hooklab(
+        lab: HookLab, caplog, frame: bytes, code: int, reason: str) -> None:
+    """Tornado dropped the connection without a close frame: recorded as cut by the server
+    (1006), the offending message lost. RFC 6455 7.1.7: hooklab fails the connection with
+    1002 (1007 for text that is not UTF-8), says why, and records that text as it came."""
+    caplog.set_level(logging.ERROR)
+    with _hostile(_sender(frame)) as (base, seen):
+        started = time.monotonic()
+        summary = ws.record(f"{base}/feed", lab=lab, duration=10, reconnect=True)
+        assert time.monotonic() - started < 5
+    assert len(summary.closes) == 1 and summary.reconnects == 0  # (not retried)
+    got_code, got_reason, closed_by = summary.closes[0]
+    assert (got_code, closed_by) == (code, "client") and got_reason.startswith(reason), got_reason
+    assert seen.closes == [struct.pack("!H", code) + got_reason.encode()]
+    caps = lab.query(kind="ws")
+    methods = [c.method for c in caps]
+    if code == 1007:  # the message that was not UTF-8, recorded as it came, before CLOSE
+        assert methods == ["OPEN", "RECV", "RECV", "CLOSE"]
+        bad = caps[2]
+        assert bad.body == frame[2:] and bad.header("X-WS-Opcode") == "1"
+        assert bad.header("X-WS-Invalid").startswith("not UTF-8: byte 0x")
+        assert summary.received == 2
+    else:
+        assert methods == ["OPEN", "RECV", "CLOSE"]
+    assert (caps[-1].status, caps[-1].header("X-WS-Closed-By")) == (code, "client")
+    assert "1006" not in " ".join(summary.errors) and "cut" not in " ".join(summary.errors)
+    assert not [r for r in caplog.records if r.exc_info]
 
