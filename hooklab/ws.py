@@ -27,7 +27,8 @@ A server that breaks RFC 6455 (a close code no server may send, such as 0, 1005 
 in ``X-WS-Server-Close-Code``; a reserved bit; a fragmented ping; text that is not UTF-8,
 recorded as it came with ``X-WS-Invalid``) makes hooklab fail the connection: CLOSE says 1002
 (protocol error) or 1007 (not UTF-8), closed by the client, the reason saying what was wrong.
-``connect_timeout`` bounds the whole opening, handshake included;
+A wrong handshake answer (``Sec-WebSocket-Accept``, an extension or a subprotocol not asked
+for) is an ERROR saying so. ``connect_timeout`` bounds the whole opening, handshake included;
 the end of ``duration`` and ``stop()`` give up on a handshake still under way.
 
 The URL's credentials go to the server but are recorded as a forward target's are
@@ -316,13 +317,62 @@ class _Protocol(websocket.WebSocketProtocol13):
                 return None
         return super()._handle_message(opcode, data)
 
+    def _process_server_headers(self, key: str | bytes, headers: httputil.HTTPHeaders) -> None:
+        # (checked before, by _Connection.headers_received, which can say what is wrong;
+        # Tornado's asserts here end in a logged traceback and "Stream is closed")
+        self.selected_subprotocol = headers.get("Sec-WebSocket-Protocol", None)
+
+
+def _handshake_problem(key: bytes, headers: httputil.HTTPHeaders, asked: set[str]) -> str | None:
+    """What is wrong with a server's 101 answer (RFC 6455 4.1), or None. ``asked``: the
+    subprotocols the request offered (the user's own ``Sec-WebSocket-Protocol`` header)."""
+    def tokens(name: str) -> list[str]:
+        return [t.strip().lower() for v in headers.get_list(name) for t in v.split(",")]
+
+    for name, token in (("Upgrade", "websocket"), ("Connection", "upgrade")):
+        if token not in tokens(name):
+            said = ", ".join(headers.get_list(name))
+            return (f"the server's 101 answer has no '{name}: {token}' "
+                    f"({f'it says {said!r:.60}' if said else 'no such header'}; RFC 6455 4.1)")
+    expected = websocket.WebSocketProtocol13.compute_accept_value(key)
+    got = headers.get_list("Sec-WebSocket-Accept")
+    if got != [expected]:
+        return (f"the server's Sec-WebSocket-Accept is {', '.join(got) or 'missing'!r:.80}, not "
+                f"{expected!r} (RFC 6455 4.1): not a WebSocket server for this request")
+    extensions = [t for t in tokens("Sec-WebSocket-Extensions") if t]
+    if extensions:
+        return (f"the server turned on extension {extensions[0].split(';')[0].strip()!r:.60}, "
+                "which hooklab did not offer (RFC 6455 4.1 fails the connection)")
+    chosen = headers.get_list("Sec-WebSocket-Protocol")
+    if chosen and (len(chosen) > 1 or chosen[0].strip() not in asked):
+        return (f"the server chose subprotocol {', '.join(chosen)!r:.60}, which the request did "
+                "not offer (RFC 6455 4.1)")
+    return None
+
 
 class _Connection(websocket.WebSocketClientConnection):
-    """Tornado's client connection on a :class:`_Protocol`, able to give up on a handshake
-    under way (:meth:`abandon`)."""
+    """Tornado's client connection on a :class:`_Protocol`, checking the server's handshake
+    answer itself and able to give up on a handshake under way (:meth:`abandon`)."""
 
     def get_websocket_protocol(self) -> websocket.WebSocketProtocol:
         return _Protocol(self, mask_outgoing=True, params=self.params)
+
+    async def headers_received(
+        self,
+        start_line: httputil.RequestStartLine | httputil.ResponseStartLine,
+        headers: httputil.HTTPHeaders,
+    ) -> None:
+        if isinstance(start_line, httputil.ResponseStartLine) and start_line.code == 101:
+            asked = {t.strip() for v in self.request.headers.get_list("Sec-WebSocket-Protocol")
+                     for t in v.split(",")}
+            problem = _handshake_problem(self.key, headers, asked)
+            if problem is not None:
+                # (Tornado's own error path: the connect fails with this error, the stream is
+                # closed; raising here would be logged as an uncaught exception)
+                self._handle_exception(websocket.WebSocketError,
+                                       websocket.WebSocketError(problem), None)
+                return
+        await super().headers_received(start_line, headers)
 
     def abandon(self, why: str) -> None:
         """Give up on the handshake if it is still under way: the connect fails with ``why``

@@ -398,3 +398,65 @@ def test_a_frame_that_breaks_the_protocol_is_said_and_closed_by_hooklab(
     assert "1006" not in " ".join(summary.errors) and "cut" not in " ".join(summary.errors)
     assert not [r for r in caplog.records if r.exc_info]
 
+
+# -- a handshake answered wrongly --------------------------------------------------------------
+def _answer(extra: bytes = b"", accept: bytes | None = None, drop: bytes = b"") -> Behaviour:
+    async def behaviour(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, seen: _Seen) -> None:
+        request = await reader.readuntil(b"\r\n\r\n")
+        seen.requests.append(request)
+        key = next(line.split(b":", 1)[1].strip() for line in request.split(b"\r\n")
+                   if line.lower().startswith(b"sec-websocket-key:"))
+        head = (b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                b"Sec-WebSocket-Accept: " + (accept or _accept(key)) + b"\r\n")
+        if drop:
+            head = b"".join(line + b"\r\n" for line in head.split(b"\r\n")[:-1]
+                            if not line.startswith(drop))
+        writer.write(head + extra + b"\r\n" + _frame(1, b"hello"))
+        await writer.drain()
+        await _until_close(reader, seen)
+    return behaviour
+
+
+@pytest.mark.parametrize("behaviour, said", [
+    (_answer(b"Sec-WebSocket-Extensions: permessage-deflate\r\n"),
+     "the server turned on extension 'permessage-deflate', which hooklab did not offer"),
+    (_answer(accept=b"d3JvbmcgYWNjZXB0IHZhbHVlPQ=="),
+     "the server's Sec-WebSocket-Accept is 'd3JvbmcgYWNjZXB0IHZhbHVlPQ==', not"),
+    (_answer(drop=b"Sec-WebSocket-Accept"), "the server's Sec-WebSocket-Accept is 'missing'"),
+    (_answer(drop=b"Upgrade:"),
+     "the server's 101 answer has no 'Upgrade: websocket' (no such header"),
+    (_answer(drop=b"Connection:", extra=b"Connection: keep-alive\r\n"),
+     "the server's 101 answer has no 'Connection: upgrade' (it says 'keep-alive'"),
+    (_answer(b"Sec-WebSocket-Protocol: chat\r\n"), "the server chose subprotocol 'chat'"),
+])
+def test_a_handshake_answered_wrongly_is_a_clear_error(
+        lab: HookLab, caplog, capfd, behaviour: Behaviour, said: str) -> None:
+    """An unasked permessage-deflate or a wrong Sec-WebSocket-Accept ended in
+    "StreamClosedError: Stream is closed" and a traceback on stderr."""
+    caplog.set_level(logging.ERROR)
+    with _hostile(behaviour) as (base, _):
+        started = time.monotonic()
+        summary = ws.record(f"{base}/feed", lab=lab, duration=10)
+        assert time.monotonic() - started < 5
+    assert summary.connections == 0 and len(summary.errors) == 1
+    assert summary.errors[0].startswith("WebSocketError: " + said), summary.errors
+    assert summary.stopped_by == f"could not connect ({summary.errors[0]})"
+    caps = lab.query(kind="ws")
+    assert [(c.method, c.body.decode()) for c in caps] == [("ERROR", summary.errors[0])]
+    assert not [r for r in caplog.records if r.exc_info]
+    assert "Traceback" not in capfd.readouterr().err
+
+
+@pytest.mark.parametrize("behaviour, headers", [
+    (_answer(b"Sec-WebSocket-Protocol: chat\r\n"), {"Sec-WebSocket-Protocol": "chat, superchat"}),
+    # token lists and letter case as RFC 7230 / 6455 4.1 allow (Tornado asserted exact values)
+    (_answer(b"Connection: keep-alive, Upgrade\r\n", drop=b"Connection:"), {}),
+    (_answer(b"Upgrade: WebSocket\r\n", drop=b"Upgrade:"), {}),
+])
+def test_a_handshake_answer_rfc_6455_allows_is_taken(
+        lab: HookLab, behaviour: Behaviour, headers: dict) -> None:
+    with _hostile(behaviour) as (base, seen):
+        summary = ws.record(f"{base}/feed", lab=lab, duration=10, max_messages=1, headers=headers)
+    assert (summary.connections, summary.received, summary.errors) == (1, 1, [])
+    for name, value in headers.items():
+        assert f"{name}: {value}".lower().encode() in seen.requests[0].lower()
