@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 __all__ = ["JSON_MAX_DEPTH", "json_too_deep", "loads_json"]
@@ -64,7 +67,9 @@ def json_too_deep(raw: bytes | str) -> bool:
 def loads_json(raw: bytes | str, **kw: Any) -> Any:
     """``json.loads(raw, **kw)``, but JSON nested deeper than :data:`JSON_MAX_DEPTH` raises
     ``ValueError`` on every Python version, and JSON up to it is read on every version (3.10
-    and 3.11 count the parser's levels against the recursion limit: raised for the call).
+    and 3.11 count the parser's levels against the recursion limit: raised while any call
+    needs it, by that much and no more). Bytes in UTF-16 or UTF-32 are read as
+    ``json.loads`` reads them, their depth too.
 
     >>> loads_json(b'{"n": 123456789012345678901234567890}')
     {'n': 123456789012345678901234567890}
@@ -75,15 +80,41 @@ def loads_json(raw: bytes | str, **kw: Any) -> Any:
     if sys.version_info >= (3, 12) or len(raw) < 2 * 900:
         value = json.loads(raw, **kw)
     else:
-        old = sys.getrecursionlimit()
-        raised = old + JSON_MAX_DEPTH + 100
-        sys.setrecursionlimit(raised)
-        try:
+        with _deeper_parse():
             value = json.loads(raw, **kw)
-        finally:  # (another thread that raised it meanwhile keeps its value)
-            if sys.getrecursionlimit() == raised:
-                sys.setrecursionlimit(old)
-    # (after parsing: the depth of JSON that is valid is read in linear time)
+    # (after parsing: the depth of JSON that is valid is read in linear time, in the text
+    # json.loads read: a UTF-16 character's bytes may hold a "[" or a quote)
+    if isinstance(raw, (bytes, bytearray)):
+        encoding = json.detect_encoding(raw)
+        if encoding != "utf-8":
+            raw = bytes(raw).decode(encoding, "surrogatepass")
     if json_too_deep(raw):
         raise ValueError(f"JSON nested deeper than {JSON_MAX_DEPTH:,} levels")
     return value
+
+
+_limit_lock = threading.Lock()
+_limit_users = 0
+_limit_before = 0
+
+
+@contextmanager
+def _deeper_parse() -> Iterator[None]:
+    """The recursion limit raised by :data:`JSON_MAX_DEPTH` and a margin while any thread
+    parses with it, put back when the last one is done: threads that raised and restored it
+    each on their own left it raised a little more every time they overlapped (32,000 after
+    4,000 parses in two threads), until a deep enough body overflowed the C stack."""
+    global _limit_users, _limit_before
+    with _limit_lock:
+        if _limit_users == 0:
+            _limit_before = sys.getrecursionlimit()
+            sys.setrecursionlimit(_limit_before + JSON_MAX_DEPTH + 100)
+        _limit_users += 1
+    try:
+        yield
+    finally:
+        with _limit_lock:
+            _limit_users -= 1
+            if _limit_users == 0 and sys.getrecursionlimit() == (
+                    _limit_before + JSON_MAX_DEPTH + 100):  # (unless someone else set it)
+                sys.setrecursionlimit(_limit_before)

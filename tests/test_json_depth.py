@@ -175,3 +175,59 @@ def test_sql_payload_on_sqlite_and_parquet(tmp_path: Any, depth: int) -> None:
     wide = folder.sql("SELECT json_extract(payload, '$[2999][0]') AS v FROM captures "
                       "WHERE bin = 'wide'")
     assert wide["v"].tolist() == [1]
+
+
+# UTF-16: json.loads reads it; its characters' bytes may hold a "[" (U+015B) or a quote (U+0122)
+WIDE = [
+    ("wide-shallow", '["\u0122' + "\u015b" * 2000 + '\u0122"]', "value"),
+    ("wide-deep", '["\u0122",' + "[" * 2000 + "]" * 2000 + ',"\u0122"]', None),
+    ("wide-escaped", '["\\"' + "[" * 2000 + '", "\u015b"]', "value"),
+]
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16", "utf-32"])
+@pytest.mark.parametrize(("name", "text", "expected"), WIDE, ids=[w[0] for w in WIDE])
+def test_utf16_and_32_bodies_have_their_depth_read_as_text(lab: hooklab.HookLab, name: str,
+                                                           text: str, expected: Any,
+                                                           encoding: str) -> None:
+    import json
+
+    bin_ = f"{name}-{encoding}"
+    cap = post(lab, bin_, text.encode(encoding))
+    want = json.loads(text) if expected == "value" else None
+    assert cap.json() == want
+    assert lab.dataframe(bin=bin_)["json"].iloc[0] == want
+    missing = lab.sql("SELECT payload IS NULL AS m FROM captures WHERE bin = ?", (bin_,))
+    assert bool(missing["m"].iloc[0]) is (want is None)
+
+
+def test_threads_reading_json_leave_the_recursion_limit_as_it_was(lab: hooklab.HookLab) -> None:
+    """Python 3.10/3.11 parse with the recursion limit raised while a call needs it; threads
+    that each raised and restored it left it higher after every overlap (32,000 after 4,000
+    parses in two threads), and then a deep body overflowed the C stack."""
+    import sys
+    import threading
+
+    body = b'{"n": 123456789012345678901234567890, "pad": "' + b"x" * 4000 + b'"}'
+    cap = post(lab, "limit", body)
+    before = sys.getrecursionlimit()
+    stop = threading.Event()
+
+    def reader() -> None:
+        for _ in range(1500):
+            if stop.is_set():
+                return
+            assert cap.json()["n"] == 123456789012345678901234567890
+
+    old_interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=reader) for _ in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+    finally:
+        stop.set()
+        sys.setswitchinterval(old_interval)
+    assert sys.getrecursionlimit() == before

@@ -304,7 +304,9 @@ def test_gitlab_signing_token_verifies_as_standard_webhooks(lab, signed_with, to
     assert cap.verified is verified and cap.verify_reason.startswith(reason), cap.verify_reason
     if age:
         assert cap.verify_reason.endswith("s older than tolerance 300 s (the signature itself "
-                                          "matches)")
+                                          "matches) (webhook-signature: GitLab's signing token)")
+    if signed_with and not token and not verified:  # (a failure says which check it was)
+        assert cap.verify_reason.endswith("(webhook-signature: GitLab's signing token)")
 
 
 # -- Jira: an app's webhook carries a JWT -------------------------------------------------------

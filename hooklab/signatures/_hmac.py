@@ -440,9 +440,12 @@ def _signing_token(inc: Incoming, p: Any, prefix: str) -> str:
     GitLab's signing token (MR 230944): ``v1,<base64 HMAC-SHA256 of id.timestamp.body>``."""
     from types import SimpleNamespace
 
-    reason = _swh_verify(inc, SimpleNamespace(id=p.id, sig={"prefix": prefix}))
     note = f"{prefix}-signature: {p.name}'s signing token"
-    return f"ok ({note})" if reason == "ok" else f"{reason[:-1]}; {note})"
+    try:
+        reason = _swh_verify(inc, SimpleNamespace(id=p.id, sig={"prefix": prefix}))
+    except Invalid as exc:  # (a failure is raised, not returned: said with which check it was)
+        raise Invalid(f"{exc} ({note})") from None
+    return f"ok ({note})" if reason == "ok" else f"{reason} ({note})"
 
 
 def _token_header(inc: Incoming, p: Any, secret: str) -> str:
