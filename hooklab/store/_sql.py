@@ -319,22 +319,25 @@ class BulkValues:
 _UNSET: Any = object()
 
 
-def _seen_before(db: sqlite3.Connection, keys: list[tuple[Any, str]]) -> set[tuple[str, str]]:
-    """Which (provider, delivery id) pairs are already stored (through their index)."""
-    found: set[tuple[str, str]] = set()
-    by_provider: dict[Any, list[str]] = {}
-    for p, d in keys:
-        by_provider.setdefault(p or None, []).append(d)
-    for provider, ids in by_provider.items():
+def _seen_before(db: sqlite3.Connection,
+                 keys: list[tuple[Any, Any, str]]) -> set[tuple[str, str, str]]:
+    """Which (bin, provider, delivery id) triples are already stored (through the index on
+    provider and delivery id: a delivery id is rarely stored more than a few times)."""
+    found: set[tuple[str, str, str]] = set()
+    by_place: dict[tuple[Any, Any], list[str]] = {}
+    for b, p, d in keys:
+        by_place.setdefault((b, p or None), []).append(d)
+    for (bin_, provider), ids in by_place.items():
         ids = sorted(set(ids))
         for i in range(0, len(ids), 500):
             part = ids[i : i + 500]
             rows = db.execute(  # one index probe per id, however often it was stored
                 f"SELECT column1 FROM (VALUES {','.join(['(?)'] * len(part))}) WHERE EXISTS"
-                " (SELECT 1 FROM captures WHERE provider IS ? AND delivery_id = column1)",
-                [*part, provider],
+                " (SELECT 1 FROM captures WHERE provider IS ? AND delivery_id = column1"
+                " AND bin = ?)",
+                [*part, provider, bin_],
             ).fetchall()
-            found.update((provider or "", r[0]) for r in rows)
+            found.update((bin_, provider or "", r[0]) for r in rows)
     return found
 
 
@@ -344,24 +347,25 @@ INDEXES = ("captures_bin", "captures_delivery", "captures_event", "captures_prov
 
 
 def _flag_duplicates(
-    db: sqlite3.Connection, rows: list[list[Any]], seen: set[tuple[str, str]] | None
+    db: sqlite3.Connection, rows: list[list[Any]], seen: set[tuple[str, str, str]] | None
 ) -> None:
-    """Set ``duplicate`` (index 16) of rows whose (provider, delivery id) is stored already
-    (``seen``, or looked up in the table) or comes earlier in ``rows``."""
-    keys = [(v[11], v[13]) for v in rows if v[13]]
+    """Set ``duplicate`` (index 16) of rows whose (bin, provider, delivery id) is stored
+    already (``seen``, or looked up in the table) or comes earlier in ``rows``: a retry to
+    the same endpoint. (One event sent to two endpoints, two bins, is two deliveries.)"""
+    keys = [(v[4], v[11], v[13]) for v in rows if v[13]]
     if not keys:
         return
     before = _seen_before(db, keys) if seen is None else seen
     for v in rows:
         if v[13]:
-            key = (v[11] or "", v[13])
+            key = (v[4], v[11] or "", v[13])
             if key in before:
                 v[16] = 1
             before.add(key)
 
 
 def insert_many(
-    db: sqlite3.Connection, rows: list[list[Any]], seen: set[tuple[str, str]] | None = None
+    db: sqlite3.Connection, rows: list[list[Any]], seen: set[tuple[str, str, str]] | None = None
 ) -> int:
     """INSERT prepared rows (:func:`record_values`) in one statement inside the writer's
     transaction, flagging repeated delivery ids; returns the first id given (ids follow one

@@ -235,7 +235,7 @@ class CaptureStore:
         self._counts: dict[str, tuple[int, int, int]] = {}  # filters -> (generation, max id, n)
         self._pool: list[sqlite3.Connection] = []  # idle read connections for bulk reads
         self._importing = 0  # bulk imports under way: upkeep waits until they are done
-        self._seen_deliveries: set[tuple[str, str]] | None = None  # (a load into an empty store)
+        self._seen_deliveries: set[tuple[str, str, str]] | None = None  # (a load into an empty store)
         self._last_retention = 0.0
         self._retention_left = False  # a pass is owed: skipped (a second not over) or partial
         self._last_idle_retention = 0.0  # the last pass after a batch that stored nothing
