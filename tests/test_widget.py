@@ -1599,6 +1599,57 @@ def test_an_escaped_exception_s_token_stays_out_of_widget_state():
         lab.stop()
 
 
+def _chained(token: str) -> BaseException:
+    """A SystemExit whose cause carries the token (a traceback prints the cause too)."""
+    try:
+        raise ValueError(f"config said token={token}")
+    except ValueError as exc:
+        try:
+            raise SystemExit("bad config") from exc
+        except SystemExit as out:
+            return out
+
+
+#: (how the token reaches the escaped exception) -> the exception, given the lab's read token
+TOKEN_CARRIERS = [
+    ("in SystemExit's text", lambda t: SystemExit(f"bad config token={t}")),
+    ("in KeyboardInterrupt's text", lambda t: KeyboardInterrupt(f"lab={t}")),
+    ("alone as the text", lambda t: SystemExit(t)),
+    ("in the cause of the exception", _chained),
+]
+
+
+@pytest.mark.parametrize("how, carrier", TOKEN_CARRIERS, ids=[c[0] for c in TOKEN_CARRIERS])
+def test_the_log_of_a_server_thread_that_ended_keeps_the_token_out(caplog, how, carrier):
+    """The counter showed the reason ``[redacted]``, but the same end was logged with
+    ``exc_info=``: the traceback's last line (``SystemExit: ... token=<token>``) went to the
+    cell's stderr, and so into the saved notebook. What is logged now is the traceback,
+    scrubbed, whatever handler formats it."""
+    import logging
+
+    import hooklab
+
+    lab = hooklab.HookLab(port=0, db=":memory:").start()
+    view = lab.live()
+    try:
+        token = lab.api_token
+        thread = lab.server._thread
+        with caplog.at_level(logging.ERROR, logger="hooklab"):
+            _raise_in_loop(carrier(token))(lab.server)
+            thread.join(10)
+            assert wait_until(lambda: "ended on its own" in view.counter.value, 5)
+        records = [r for r in caplog.records if "capture server" in r.getMessage()]
+        assert len(records) == 1, caplog.text
+        logged = caplog.text
+        assert token not in logged, logged
+        assert "Traceback (most recent call last)" in logged and "[redacted]" in logged
+        assert records[0].exc_info is None  # (nothing left for a handler to print unscrubbed)
+        assert token not in view.counter.value
+    finally:
+        view.close()
+        lab.stop()
+
+
 def test_an_exception_the_loop_survives_keeps_the_view_live():
     """An ``Exception`` raised in a callback of the server's loop is logged by asyncio and
     the server goes on: its views must not say "stopped"."""

@@ -537,10 +537,30 @@ class CaptureServer:
                 # while senders got "connection refused"
                 self.ended = None if self._stop_asked else self._why_ended(escaped)
                 if self.ended is not None:
-                    _log.error("hooklab: the capture server at %s stopped: %s", self.url,
-                               self.ended, exc_info=escaped)
+                    # (the traceback formatted here and scrubbed: with exc_info the logging
+                    # module printed the exception's own text, tokens and all, to the cell's
+                    # stderr, which a saved notebook keeps)
+                    _log.error("hooklab: the capture server at %s stopped: %s%s", self.url,
+                               self.ended, self._scrubbed_traceback(escaped))
                 _tell_serving(self, up=False, reason=self.ended)
                 self._stopped.set()
+
+    def _scrub(self, text: str) -> str:
+        """``text`` with the lab's read token and the Jupyter servers' tokens ``[redacted]``."""
+        for token in self.never_stored:
+            if token:
+                text = text.replace(token, "[redacted]")
+        return text
+
+    def _scrubbed_traceback(self, escaped: BaseException | None) -> str:
+        """The traceback of the exception that escaped the loop, as logging would print it,
+        tokens ``[redacted]`` ("" when none escaped: the loop was stopped from outside)."""
+        if escaped is None:
+            return ""
+        import traceback
+
+        lines = traceback.format_exception(type(escaped), escaped, escaped.__traceback__)
+        return "\n" + self._scrub("".join(lines)).rstrip("\n")
 
     def _why_ended(self, escaped: BaseException | None) -> str:
         """What a live view says of a server thread that ended without :meth:`stop`: the
@@ -549,9 +569,7 @@ class CaptureServer:
         if escaped is None:
             return "its event loop was stopped by something other than lab.stop()"
         text = f"{type(escaped).__name__}: {escaped}" if str(escaped) else type(escaped).__name__
-        for token in self.never_stored:
-            if token:
-                text = text.replace(token, "[redacted]")
+        text = self._scrub(text)
         text = text if len(text) <= _REASON_CHARS else text[: _REASON_CHARS - 3] + "..."
         return f"{text} escaped its event loop"
 
