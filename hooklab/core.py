@@ -20,7 +20,7 @@ import contextlib
 import os
 import warnings
 import weakref
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -254,6 +254,10 @@ class HookLab(Configurable):
         )
         self._configure_server()
         self.server.handshakes = self._secrets
+        # a server thread that ends on its own (an exception escaped its loop) withdraws the
+        # public URLs as stop_serving() does: the relay answered 502, not 404, and
+        # public_url() registered new ones that pointed at the dead port
+        self.server.end_listeners.append(_withdraw_on_end(self))
         # what arrives is summarized for schema() in quiet moments: a first schema() of this
         # file, in any process, then merges summaries instead of parsing every body
         from .explore import keep_summaries_up
@@ -367,7 +371,7 @@ class HookLab(Configurable):
         >>> lab.url == f"http://127.0.0.1:{lab.bound_port}"
         True
         """
-        return self.server.port if self.server is not None else None
+        return self.server.port if self.is_running else None  # (not a dead thread's port)
 
     @property
     def api_token(self) -> str:
@@ -1210,6 +1214,18 @@ def start_default(*, host: str = "127.0.0.1", port: int = 8765, db: str | os.Pat
     new.start()
     set_default(new)
     return new
+
+
+def _withdraw_on_end(lab: HookLab) -> Callable[[Any], None]:
+    """An end listener of ``lab``'s server (held weakly: the server does not keep the lab)."""
+    ref = weakref.ref(lab)
+
+    def ended(server: Any) -> None:
+        owner = ref()
+        if owner is not None and owner.server is server:  # (not an older, replaced server)
+            ingress.withdraw(owner)
+
+    return ended
 
 
 def stop_default() -> None:

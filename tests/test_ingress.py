@@ -12,7 +12,7 @@ import textwrap
 import time
 import types
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -199,6 +199,59 @@ def test_public_urls_pause_with_stop_serving_and_come_back_with_start(
         assert post(url, b"2")[0] == 404
         lab.start()  # ... and the URL already given to a sender works again (new port or not)
         assert lab.public_url("paused") == public
+        assert post(url, b"3")[0] == 200
+        assert [c.body for c in lab.captures] == [b"1", b"3"]
+    finally:
+        lab.stop()
+
+
+def _raise_in_loop(exc: BaseException) -> Callable[[HookLab], None]:
+    def end(lab: HookLab) -> None:
+        def boom() -> None:
+            raise exc
+        lab.server.loop.call_soon_threadsafe(boom)  # type: ignore[union-attr]
+    return end
+
+
+def _stop_loop(lab: HookLab) -> None:
+    loop = lab.server.loop  # type: ignore[union-attr]
+    loop.call_soon_threadsafe(loop.stop)  # type: ignore[union-attr]
+
+
+#: how a lab stops receiving: asked to (the reference), or its server thread ending on its own
+SERVING_ENDS = [
+    ("lab.stop_serving()", lambda lab: lab.stop_serving()),
+    ("SystemExit in the server loop", _raise_in_loop(SystemExit("bye"))),
+    ("KeyboardInterrupt in the server loop", _raise_in_loop(KeyboardInterrupt())),
+    ("the server loop stopped from outside", _stop_loop),
+]
+
+
+@pytest.mark.parametrize("how, end", SERVING_ENDS, ids=[e[0] for e in SERVING_ENDS])
+def test_a_server_thread_that_ends_on_its_own_withdraws_public_urls_as_stop_serving_does(
+    env: dict[str, object], how: str, end: Callable[[HookLab], None],
+) -> None:
+    """After the capture server's thread ended on its own, the lab's public URLs stayed
+    registered at its dead port: the relay answered 502 ("the lab is not answering") where
+    ``lab.stop_serving()`` gives 404, and ``lab.public_url()`` registered more URLs at that
+    port. Now each way of ending gives what ``stop_serving()`` gives, and ``lab.start()``
+    brings the same URL back."""
+    lab = HookLab(port=0, db=":memory:").start()
+    try:
+        public = lab.public_url("ends")
+        url = local(public, env)
+        assert post(url, b"1")[0] == 200
+        thread = lab.server._thread  # type: ignore[union-attr]
+        end(lab)
+        if thread is not None:
+            thread.join(10)
+        assert not lab.is_running
+        assert post(url, b"2")[0] == 404
+        assert lab.bound_port is None  # (None when not serving: no dead thread's port)
+        with pytest.raises(RuntimeError, match="not serving"):
+            lab.public_url("more")
+        lab.start()  # the URL given out works again
+        assert lab.public_url("ends") == public
         assert post(url, b"3")[0] == 200
         assert [c.body for c in lab.captures] == [b"1", b"3"]
     finally:

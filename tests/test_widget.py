@@ -1703,6 +1703,35 @@ def test_a_never_served_lab_s_view_says_it_is_not_serving(tmp_path, captures, pa
         opened.stop()
 
 
+@pytest.mark.parametrize("db", [":memory:", "file"])
+def test_a_never_served_lab_s_view_is_not_called_stopped_after_stop_serving(tmp_path, db):
+    """``hooklab.open(path).live()`` then ``lab.stop_serving()`` (``%hooklab stop`` on such
+    a lab): the view went from "not serving" to "stopped … lab.start() resumes", as if the
+    lab had served. It stays "not serving"; a lab that served is "stopped" as before."""
+    import hooklab
+
+    path = ":memory:" if db == ":memory:" else str(tmp_path / "c.sqlite3")
+    if db == "file":
+        CaptureStore(path).close()
+    opened = hooklab.open(path)
+    opened.port = 0
+    try:
+        v = opened.live()
+        assert NOT_SERVING in v.counter.value
+        opened.stop_serving()
+        v.refresh()
+        assert NOT_SERVING in v.counter.value and "stopped" not in v.counter.value, (
+            v.counter.value)
+        assert v.serving is None
+        opened.start()
+        assert wait_until(lambda: NOT_SERVING not in v.counter.value, 5), v.counter.value
+        opened.stop_serving()
+        assert wait_until(lambda: STOPPED in v.counter.value, 5), v.counter.value
+        assert v.serving is False
+    finally:
+        opened.stop()
+
+
 #: characters of the widget's own text beyond ASCII; each is in DejaVu Sans Mono, the fonts
 #: Debian gives a browser without emoji fonts (U+23F8 was not: an empty box)
 _WIDGET_GLYPHS = "—–·…✓✗▸▾⋯⇄²"

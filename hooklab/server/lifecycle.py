@@ -338,6 +338,10 @@ class CaptureServer:
         #: sync) are counted too, untold (``hooklab serve`` says the failure itself)
         self.refused: dict[int, int] = {}
         self.refusal_listeners: list[Any] = []
+        #: called with this server, on its thread, when the thread ended without
+        #: :meth:`stop` (:attr:`ended` says why), before its store's watchers hear it: the
+        #: lab takes its public URLs off the relay then, as ``lab.stop_serving()`` does
+        self.end_listeners: list[Callable[[CaptureServer], None]] = []
         self._conns: Connections | None = None
         #: the lab's per-bin secrets: endpoint handshakes are answered with them when no
         #: response rule matches (:func:`hooklab.providers.handshake_answer`); None: never
@@ -542,6 +546,12 @@ class CaptureServer:
                     # stderr, which a saved notebook keeps)
                     _log.error("hooklab: the capture server at %s stopped: %s%s", self.url,
                                self.ended, self._scrubbed_traceback(escaped))
+                if self.ended is not None:
+                    for listener in list(self.end_listeners):
+                        try:
+                            listener(self)
+                        except Exception:  # noqa: BLE001 - the views must still be told
+                            _log.exception("hooklab: an end listener failed")
                 _tell_serving(self, up=False, reason=self.ended)
                 self._stopped.set()
 

@@ -223,8 +223,17 @@ class LiveView(LiveControls, W.VBox):
         True
         >>> view.set_serving(lab.url)            # as lab.start() does (its port may be new)
         >>> view.close()
+
+        A view that follows its store's servers (``serving="auto"``) whose store no server
+        ever wrote into goes on saying "not serving" (``hooklab.open(path)``'s lab after
+        ``lab.stop_serving()`` was called "stopped", as if it had served).
         """
-        self._serving_now(url, url is not None, None)
+        serving: bool | None = url is not None
+        if not serving and self._follow:
+            from ..server import serving_of
+
+            serving = False if serving_of(self.store).served else None
+        self._serving_now(url, serving, None)
 
     def _on_serving(self, state: Any) -> None:
         """A server of the store started or stopped (:func:`hooklab.server.watch_serving`,
