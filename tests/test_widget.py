@@ -1732,6 +1732,139 @@ def test_a_never_served_lab_s_view_is_not_called_stopped_after_stop_serving(tmp_
         opened.stop()
 
 
+_WRITER = """
+import sys, hooklab
+lab = hooklab.HookLab(port=0, db=sys.argv[1]).start()
+print(lab.url_for("other"), flush=True)
+sys.stdin.readline()  # (until the test is done)
+lab.stop()
+"""
+
+
+def _this_kernel_s_lab(path: str) -> tuple[Any, Callable[[], None]]:
+    """The lab ``%load_ext hooklab`` starts, serving ``path`` (in this process)."""
+    import hooklab
+
+    lab = hooklab.HookLab(port=0, db=path).start()
+    return lab.url_for("other"), lab.stop
+
+
+def _another_process_s_lab(path: str) -> tuple[Any, Callable[[], None]]:
+    """A second kernel's lab serving ``path``: a real process of its own."""
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", _WRITER, path], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+
+    def stop() -> None:
+        try:
+            proc.communicate("\n", timeout=20)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(10)
+
+    line = proc.stdout.readline().strip() if proc.stdout is not None else ""
+    if not line.startswith("http://127.0.0.1:"):
+        stop()
+        raise AssertionError(f"the writer process did not start: {line!r}")
+    return line, stop
+
+
+#: who serves the file a view of hooklab.open(path) reads, and what its counter says of them
+OTHER_WRITERS = [
+    ("this kernel's other lab", _this_kernel_s_lab, "another lab of this kernel"),
+    ("a second process's lab", _another_process_s_lab, "another lab or process writes"),
+]
+
+
+@pytest.mark.parametrize("who, serve, says", OTHER_WRITERS, ids=[w[0] for w in OTHER_WRITERS])
+def test_a_view_of_a_file_another_lab_serves_shows_what_it_stores(tmp_path, who, serve, says):
+    """``hooklab.open('.hooklab/captures.sqlite3').live()`` where ``%load_ext hooklab``
+    serves that very file (or a second kernel does): the counter said "not serving — start
+    with lab.start() or %hooklab start" (advice that changed nothing: the server ran) and
+    the view stayed at the rows it found when made. Now it shows what the other lab stores
+    and says who writes, without asking for a start."""
+    import hooklab
+
+    path = str(tmp_path / "captures.sqlite3")
+    url, stop = serve(path)
+    made: list[LiveView] = []
+    opened = None
+    try:
+        hooklab.send(url, payload={"n": 1})
+        opened = hooklab.open(path)
+        assert wait_until(lambda: opened.store.stored_last_id() == 1, 10)
+        v = opened.live()
+        made.append(v)
+        assert len(v.rows) == 1
+        hooklab.send(url, payload={"n": 2})  # (stored by the other lab, after the view was made)
+        assert wait_until(lambda: len(v.rows) == 2, 10), (v.rows, v.counter.value)
+        assert wait_until(lambda: says in v.counter.value, 10), v.counter.value
+        html = v.counter.value
+        assert NOT_SERVING in html and "<b>2</b> captures" in html
+        assert "start with lab.start()" not in html and "%hooklab start" not in html, html
+        v.paused = True  # (a pause after it holds the other lab's rows, not its own none)
+        hooklab.send(url, payload={"n": 3})
+        assert wait_until(lambda: "1 newer hidden" in v.counter.value, 10), v.counter.value
+        assert len(v.rows) == 2
+    finally:
+        for v in made:
+            v.close()
+        if opened is not None:
+            opened.stop()
+        stop()
+
+
+@pytest.mark.parametrize("serving", ["auto", None, True, False])
+def test_a_view_whose_database_closed_turns_its_controls_off(tmp_path, serving):
+    """After ``lab.stop()`` a view made by hand kept enabled controls that did nothing (row
+    click, filter, Pause), ``view.select(id)`` raised ``sqlite3.ProgrammingError: Cannot
+    operate on a closed database``, and a view made with ``serving=None`` never noticed the
+    database closed. Every view now says so, its controls are off, its rows stay, and
+    ``select`` raises hooklab's ``StoreError`` saying the database was closed."""
+    import hooklab
+    from hooklab.store import StoreError
+
+    lab = hooklab.HookLab(port=0, db=str(tmp_path / "c.sqlite3")).start()
+    v = None
+    try:
+        hooklab.send(lab.url_for("orders"), payload={"n": 1})
+        (cap,) = lab.wait(1, timeout=10)
+        v = LiveView(lab.store, serving=serving)
+        assert wait_until(lambda: v.rows == [cap.id], 5)
+        controls = [v.search, v.bin_filter, v.provider_filter, v.pause_button, v.clear_button,
+                    v.table, v.tree, v.tree_open_button, v.tree_close_button, v.diff_headers,
+                    v.show_credentials, v.confirm_clear]
+        assert not any(w.disabled for w in controls)
+        lab.stop()
+        assert wait_until(lambda: "database closed" in v.counter.value, 5), v.counter.value
+        assert STOPPED in v.counter.value and "controls are off" in v.counter.value
+        assert [type(w).__name__ for w in controls if not w.disabled] == []
+        assert v.older_button.disabled and v.newer_button.disabled and v.clear_db_button.disabled
+        with pytest.raises(StoreError, match="database was closed"):
+            v.select(cap.id)
+        v.tabs.selected_index = 2  # (a tab cannot be disabled: opening one does nothing)
+        v.refresh()
+        assert v.rows == [cap.id] and v.error is None and "error" not in v.counter.value
+    finally:
+        if v is not None:
+            v.close()
+        lab.stop()
+
+
+def test_a_view_of_a_bare_store_does_not_ask_for_a_lab(store, views):
+    """``LiveView(CaptureStore(':memory:'))`` said "start with lab.start() or %hooklab
+    start" as if there were a lab: it says no capture server writes into the store, and
+    points at ``serving=None`` for a store one's own code fills."""
+    v = make(views, store)
+    html = v.counter.value
+    assert NOT_SERVING in html and "no capture server writes into this store" in html, html
+    assert "LiveView(store, serving=None)" in html
+    quiet = make(views, store, serving=None)
+    assert "serving" not in quiet.counter.value.replace("hl-counter", "")
+
+
 #: characters of the widget's own text beyond ASCII; each is in DejaVu Sans Mono, the fonts
 #: Debian gives a browser without emoji fonts (U+23F8 was not: an empty box)
 _WIDGET_GLYPHS = "—–·…✓✗▸▾⋯⇄²"

@@ -14,6 +14,7 @@ from .lifecycle import (
     CaptureServer,
     ServerError,
     Serving,
+    serving_file,
     serving_of,
     watch_serving,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "Rule",
     "ServerError",
     "Serving",
+    "serving_file",
     "serving_of",
     "watch_serving",
 ]

@@ -56,8 +56,8 @@ _log = logging.getLogger("hooklab")
 
 __all__ = [
     "DEFAULT_MAX_BODY", "DEFAULT_MAX_IN_FLIGHT", "FIRST_BYTE_TIMEOUT", "RESERVED_PREFIX",
-    "STOP_GRACE", "CaptureServer", "ServerError", "Serving", "bind_address", "serving_of",
-    "user_stacklevel", "watch_serving",
+    "STOP_GRACE", "CaptureServer", "ServerError", "Serving", "bind_address", "serving_file",
+    "serving_of", "user_stacklevel", "watch_serving",
 ]
 
 
@@ -223,6 +223,36 @@ def watch_serving(store: Any, callback: Callable[[Serving], None]) -> Callable[[
                 entry.watchers.remove(callback)
 
     return unwatch
+
+
+def serving_file(path: str, *, besides: Any = None) -> str | None:
+    """The URL of a capture server of this process that writes into the database file
+    ``path`` through a store other than ``besides`` (``None``: none does). A live view of
+    ``hooklab.open(path)`` uses it: the lab ``%load_ext hooklab`` started may already serve
+    that very file, and asking for ``lab.start()`` there was no help.
+
+    >>> import os, tempfile
+    >>> from hooklab.store import CaptureStore
+    >>> path = os.path.join(tempfile.mkdtemp(), "c.sqlite3")
+    >>> writer, reader = CaptureStore(path), CaptureStore(path)
+    >>> server = CaptureServer(writer, port=0).start()
+    >>> serving_file(path, besides=reader) == server.url
+    True
+    >>> serving_file(path, besides=writer) is None       # (its own server is not another's)
+    True
+    >>> server.stop(); writer.close(); reader.close()
+    """
+    if not path or path == ":memory:":
+        return None
+    real = os.path.realpath(path)
+    with _serving_lock:
+        for store, entry in list(_served.items()):
+            if store is besides or not entry.running:
+                continue
+            theirs = getattr(store, "path", None)
+            if isinstance(theirs, str) and theirs != ":memory:" and os.path.realpath(theirs) == real:
+                return entry.running[-1].url
+    return None
 
 
 def _tell_serving(server: CaptureServer, *, up: bool, reason: str | None = None) -> None:

@@ -55,12 +55,16 @@ class LiveControls:
     serving: bool | None
     server_ended: str | None
     _follow: bool
+    _file: str | None
+    _foreign: bool
+    _other_url: str | None
     _lock: Any
     _options_dirty: bool
     _options_at: float
     _known_bins: set[str]
     _known_providers: set[str]
     _table_ids: dict[int, list[int]]
+    _store_closed: Any
     _retired: list[tuple[W.Select, float]]
 
     def _build_widgets(self) -> None:
@@ -162,6 +166,15 @@ class LiveControls:
         table.observe(self._on_pick, "index")
         return table
 
+    def _controls(self) -> list[W.Widget]:
+        """What a person clicks or types into (disabled once the view's database closed)."""
+        return [
+            self.search, self.bin_filter, self.provider_filter, self.pause_button,
+            self.clear_button, self.older_button, self.newer_button, self.table, self.tree,
+            self.tree_open_button, self.tree_close_button, self.diff_headers,
+            self.show_credentials, self.confirm_clear, self.clear_db_button,
+        ]
+
     def _all_widgets(self) -> list[W.Widget]:
         return [
             self.counter, self._head, self.search, self.bin_filter, self.provider_filter,
@@ -205,18 +218,44 @@ class LiveControls:
             parts.append("<b>stopped</b>: not receiving webhooks — %hooklab start or "
                          "lab.start() resumes")
         elif self.serving is None and self._follow:  # (no server writes into the store)
-            parts.append("<b>not serving</b>: not receiving webhooks — start with "
-                         "lab.start() or %hooklab start")
+            parts.append(self._not_serving_html())
         elif not total and not self.paused:
             parts.append("waiting for webhooks…")
         return f'<span class="hl-counter">{" · ".join(parts)}</span>'
 
+    def _not_serving_html(self) -> str:
+        """What the counter says when no capture server ever wrote into the view's store.
+
+        It said "start with lab.start() or %hooklab start" in every case: also to a view of
+        ``hooklab.open(path)`` of the very file the lab of ``%load_ext hooklab`` serves (the
+        advice changed nothing), and to a view of a bare ``CaptureStore`` (no lab at all).
+        """
+        if self._other_url is not None:  # (this kernel's other lab serves the same file)
+            url = escape(self._other_url, quote=True)
+            return ("<b>not serving</b> in this lab: the capture server at " + url + " (another "
+                    "lab of this kernel) writes into this file — what it stores shows here")
+        if self._file is not None and self._foreign:  # (a second kernel, a process)
+            return ("<b>not serving</b> in this lab: another lab or process writes into this "
+                    "file — what it stores shows here")
+        if self._file is not None and getattr(self.store, "readonly", False):
+            return ("<b>not serving</b>: this lab reads the file read-only — what another lab "
+                    "or process stores into it shows here")
+        if self._file is not None:
+            return ("<b>not serving</b>: not receiving webhooks — start with lab.start() or "
+                    "%hooklab start; what another lab or process stores into this file shows "
+                    "here too")
+        if getattr(self.store, "readonly", False):  # (a Parquet dataset: read as it is)
+            return "<b>not serving</b>: a read-only dataset — nothing arrives into it"
+        return ("<b>not serving</b>: no capture server writes into this store — start with "
+                "lab.start() or %hooklab start if it is a lab's; for a store your own code "
+                "fills, LiveView(store, serving=None) says nothing about serving")
+
     def _closed_html(self) -> str:
         """The counter of a view whose store was closed (``lab.stop()``): nothing can be read
         from it any more (a render said "live view error: StoreError: store is closed")."""
-        return ('<span class="hl-counter"><b>stopped</b>: the lab was stopped and its database '
-                "closed — this view shows no new captures; lab.live() after lab.start() "
-                "does</span>")
+        return ('<span class="hl-counter"><b>stopped</b>: the database closed (lab.stop() or '
+                "store.close()) — this view shows no new captures and its controls are off; "
+                "lab.live() after lab.start() does</span>")
 
     def _credentials_toggled(self, change: dict[str, Any]) -> None:
         """Show the open tab again; on unticking, also empty the Tree and Diff tabs that are
@@ -237,6 +276,8 @@ class LiveControls:
         self._set(self.diff_pane, value="")
 
     def _show_selected(self) -> None:
+        if self._store_closed():  # (what it shows stays; nothing more can be read)
+            return
         cap = self._selected
         reveal = bool(self.show_credentials.value)
         if cap is None:

@@ -36,7 +36,7 @@ from ..explore import (
     shown_payload,
 )
 from ..filters import matches, validate
-from ..store.store import CaptureStore
+from ..store.store import CaptureStore, StoreError
 from . import _render as R
 from . import _tree
 from ._query import fetch_rows
@@ -44,6 +44,9 @@ from ._ui import _OPTIONS_EVERY, ALL, TAB_TITLES, LiveControls
 
 #: seconds between updates of a paused view's counter (its rows stay as they were)
 _PAUSED_EVERY = 1.0
+#: seconds between a view's looks at its store when no capture server of that store feeds
+#: it: closed yet? captures another lab or process stored into its file?
+_LOOK_EVERY = 1.0
 
 __all__ = ["LiveView"]
 
@@ -64,7 +67,11 @@ class LiveView(LiveControls, W.VBox):
         ``%hooklab stop``: an exception escaped its loop); and "not serving" when none ever
         served this store (``hooklab.open``'s lab, a bare ``CaptureStore``). ``True`` /
         ``False`` / ``None`` fix it instead (``None``: not known, nothing said; e.g. a store
-        your own code fills); :meth:`set_serving` changes it in either case.
+        your own code fills); :meth:`set_serving` changes it in either case. A view of a
+        database file that no server of ``store`` itself feeds looks at the file once a
+        second: captures another lab or process stores into it show (and the counter names
+        that lab's server when it is of this kernel); and any view notices its database
+        closed (``lab.stop()``): it says so and turns its controls off.
     **filters : any of :mod:`hooklab.filters` (``bin``, ``provider``, ``search``...).
 
     Usage::
@@ -125,6 +132,15 @@ class LiveView(LiveControls, W.VBox):
         self._options_dirty = True
         self._closed = False
         self._closed_shown = False  # the counter says the store was closed (lab.stop())
+        #: the store's database file (None: in memory, or not a CaptureStore of a file)
+        self._file: str | None = _file_of(store)
+        #: the newest id the last look found in that file (any writer's)
+        self._file_last = (store.stored_last_id()
+                           if self._file is not None and not store.closing else 0)
+        self._foreign = False  # another writer stored captures into the file meanwhile
+        #: a capture server of this kernel writing into the file through another store
+        self._other_url: str | None = None
+        self._looked_at = 0.0  # (the first look comes at once)
         self._arrivals: collections.deque[float] = collections.deque(maxlen=200_000)
         self._rate_shown = 0
         self._paused_at = 0.0  # when a paused view's counter was last brought up to date
@@ -195,9 +211,20 @@ class LiveView(LiveControls, W.VBox):
         """The capture shown in the detail pane."""
         return self._selected
 
-    def select(self, capture_id: int) -> Capture | None:
-        """Show capture ``capture_id`` in the detail pane (and highlight its row if shown)."""
-        cap = self.store.get(capture_id)
+    def select(self, capture_id: int | Capture) -> Capture | None:
+        """Show capture ``capture_id`` in the detail pane (and highlight its row if shown).
+
+        A :class:`~hooklab.capture.Capture` itself may be given: in a folder of several labs'
+        Parquet exports an id may name one capture of each (``hooklab.open(folder)``), and
+        ``lab.query(bin=...)`` tells them apart. Once the view's database was closed
+        (``lab.stop()``), :class:`~hooklab.store.StoreError` says so.
+        """
+        if self._store_closed():  # (sqlite3.ProgrammingError: Cannot operate on a closed database)
+            raise StoreError("this live view's database was closed (lab.stop() or "
+                             "store.close()): nothing can be shown from it; lab.live() after "
+                             "lab.start() makes a view that can")
+        cap = capture_id if isinstance(capture_id, Capture) else self.store.get(capture_id)
+        capture_id = cap.id if cap is not None else capture_id
         with self._render_lock:
             self._selected = cap
             self._guard_owner = threading.get_ident()
@@ -251,7 +278,7 @@ class LiveView(LiveControls, W.VBox):
 
     def clear_view(self) -> None:
         """Hide everything received so far (the database is untouched)."""
-        self._cleared_after = self.store.last_id
+        self._cleared_after = self._newest(fresh=True)
         self._page = 0
         self._anchor = None if not self.paused else self._cleared_after
         self._request_ui()
@@ -332,7 +359,7 @@ class LiveView(LiveControls, W.VBox):
         if self._closed:
             return
         with self._render_lock:
-            self._page, self._anchor = 0, (self.store.last_id if self.paused else None)
+            self._page, self._anchor = 0, (self._newest() if self.paused else None)
             self._forget_selected()
         with self._cond:
             self._options_dirty = True
@@ -370,14 +397,14 @@ class LiveView(LiveControls, W.VBox):
         self.pause_button.icon = "play" if change["new"] else "pause"
         if change["new"]:
             if self._anchor is None:
-                self._anchor = self.store.last_id
+                self._anchor = self._newest(fresh=True)
         elif self._page == 0:
             self._anchor = None
         self._request_ui()
 
     def _turn_page(self, step: int) -> None:
         if step > 0 and self._anchor is None:
-            self._anchor = self._row_ids[0] if self._row_ids else self.store.last_id
+            self._anchor = self._row_ids[0] if self._row_ids else self._newest()
         self._page = max(0, self._page + step)
         if self._page == 0 and not self.paused:
             self._anchor = None
@@ -394,7 +421,8 @@ class LiveView(LiveControls, W.VBox):
             return
         try:
             self.select(ids[idx])
-        except ValueError as exc:  # e.g. an id several labs' exports in one folder share:
+        except (ValueError, StoreError) as exc:  # an id several labs' exports in one folder
+            # share, or a database closed under a click already on its way:
             self._selected = None  # said in the pane, not as a traceback under the view
             self.detail.value = f'<div class="hl-none">{escape(str(exc), quote=True)}</div>'
 
@@ -419,14 +447,59 @@ class LiveView(LiveControls, W.VBox):
             return None
         return max(0.0, self._paused_at + _PAUSED_EVERY - time.monotonic())
 
-    def _closed_wait(self) -> float | None:
-        """Seconds until the view looks whether its store was closed (None: it need not):
-        once a second while the lab is stopped, until it says so. ``lab.stop()`` stops the
-        server, then closes the database, and nothing tells a view of the store made by
-        hand (the lab closes its own views)."""
-        if self.serving is not False or self._closed_shown:
+    def _look_wait(self) -> float | None:
+        """Seconds until the view looks at its store again (None: it need not): once every
+        :data:`_LOOK_EVERY` seconds unless a capture server of this very store feeds it (its
+        store then tells it everything, and the server stops before the store closes), until
+        the view says its store was closed. Nothing else tells a view that ``lab.stop()`` or
+        ``store.close()`` closed its database (the lab closes only its own views), nor that
+        another lab or process stored captures into its file (see :meth:`_look`)."""
+        if self._closed_shown or (self._follow and self.serving is True):
             return None
-        return 0.0 if self._store_closed() else 1.0
+        return max(0.0, self._looked_at + _LOOK_EVERY - time.monotonic())
+
+    def _look(self) -> None:
+        """Flusher thread, outside the lock (one ``MAX(id)`` of the file): whether the store
+        was closed, whether another writer stored captures into its file, and which capture
+        server of this kernel writes into that file through another store. Captures stored by
+        another connection (``hooklab.open(path)`` of the file ``%load_ext hooklab`` serves,
+        or a second kernel's lab) reach no subscriber of this store: the view showed the rows
+        it found when made and never more."""
+        self._looked_at = time.monotonic()
+        if self._store_closed():
+            self._request_ui()  # (the render says so, disables the controls, looks no more)
+            return
+        if self._file is None:
+            return
+        from ..server import serving_file
+
+        other = serving_file(self._file, besides=self.store)
+        try:
+            newest = self.store.stored_last_id()
+        except Exception:  # noqa: BLE001 - closing meanwhile: the next look says so
+            return
+        with self._cond:
+            if newest != self._file_last:
+                if newest > max(self._file_last, self.store.last_id):
+                    self._foreign = True  # (not this store's own writes: another writer's)
+                self._file_last = newest
+                self._dirty = self._options_dirty = True  # (new bins and providers too)
+                self._cond.notify()
+            if other != self._other_url:
+                self._other_url = other
+                self._ui_dirty = True
+                self._cond.notify()
+
+    def _newest(self, *, fresh: bool = False) -> int:
+        """Id of the newest capture the view knows of in its store: the store's own, and
+        what another writer stored into its file (``fresh``: looked up now, for a person's
+        click on Pause or "Clear view", which must not leave the newest rows out)."""
+        if fresh and self._file is not None and not self._store_closed():
+            try:
+                self._file_last = max(self._file_last, self.store.stored_last_id())
+            except Exception:  # noqa: BLE001 - closing meanwhile: what it knew
+                pass
+        return max(self.store.last_id, self._file_last)
 
     def _store_closed(self) -> bool:
         return bool(getattr(self.store, "closing", False))
@@ -437,29 +510,34 @@ class LiveView(LiveControls, W.VBox):
             or (self._dirty and not self.paused)
             or self._options_wait() == 0.0
             or self._paused_wait() == 0.0
-            or self._closed_wait() == 0.0
         )
 
     def _run(self) -> None:
         next_at = 0.0
         while True:
+            due = False  # the per-second counter's second passed
             with self._cond:
-                while not self._closed and not self._wants_render():
+                while not self._closed and not self._wants_render() and self._look_wait() != 0.0:
                     decay = self._rate_shown > 0
                     pending = self._options_wait()  # new bins/providers seen inside the gate
                     for held in (self._paused_wait(),  # the counter of a paused view
-                                 self._closed_wait()):  # a stopped lab's database closing
+                                 self._look_wait()):  # its database closing, another writer
                         if held is not None:
                             pending = held if pending is None else min(pending, held)
                     timeout = 1.0 if decay else None
                     if pending is not None:
                         timeout = pending if timeout is None else min(timeout, pending)
-                    # (a second passed: the per-second counter falls back to 0, also while
-                    # a stopped view looks each second whether its store was closed)
+                    # (a second passed: the per-second counter falls back to 0)
                     if not self._cond.wait(timeout) and decay and timeout >= 1.0:
+                        due = True
                         break
                 if self._closed:
                     return
+            if self._look_wait() == 0.0:
+                self._look()
+                with self._cond:
+                    if not due and not self._wants_render():
+                        continue  # (nothing new: nothing sent)
             delay = next_at - time.monotonic()
             if delay > 0:
                 with self._cond:
@@ -498,7 +576,10 @@ class LiveView(LiveControls, W.VBox):
     def _render(self) -> int:
         if self._store_closed():  # lab.stop(): its rows stay; nothing more can be read
             self._closed_shown, self._rate_shown = True, 0
-            return self._set(self.counter, value=self._closed_html())
+            # (its controls stayed enabled and did nothing: a click on a row showed no
+            # detail, a filter changed nothing, Pause flipped to Resume and no more)
+            sent = sum(self._set(w, disabled=True) for w in self._controls())
+            return sent + self._set(self.counter, value=self._closed_html())
         self._guard_owner = threading.get_ident()
         try:
             sent = self._refresh_options()
@@ -572,6 +653,8 @@ class LiveView(LiveControls, W.VBox):
     # -- tree and diff tabs ---------------------------------------------------------------------
     def _show_extra(self) -> None:
         """Fill the Tree or Diff tab if it is the open one (both are computed on demand)."""
+        if self._store_closed():  # (the tabs cannot be disabled: a tab opened does nothing)
+            return
         tab = self.tabs.selected_index
         title = TAB_TITLES[tab] if tab is not None and tab < len(TAB_TITLES) else None
         if title == "Tree":
@@ -633,7 +716,7 @@ class LiveView(LiveControls, W.VBox):
         name in a copyable box) and its schema row; an object or array also opens / closes."""
         with self._render_lock:
             tree, cap = self._tree, self._selected
-            if tree is None or cap is None:
+            if tree is None or cap is None or self._store_closed():
                 return
             try:
                 value = tree.node(key)
@@ -671,7 +754,7 @@ class LiveView(LiveControls, W.VBox):
         """The schema row of the field at ``key`` over the newest captures of this capture's
         provider and event type (cached until new captures arrive)."""
         group = (cap.provider, cap.event_type)
-        cache_key = (*group, self.store.last_id)
+        cache_key = (*group, self._newest())
         table = self._schema_cache.get(cache_key)
         if table is None:
             if cap.event_type is not None:
@@ -709,7 +792,7 @@ class LiveView(LiveControls, W.VBox):
         cap = self._selected
         reveal = bool(self.show_credentials.value)
         headers = bool(self.diff_headers.value)
-        state = (None if cap is None else cap.id, reveal, headers, self.store.last_id)
+        state = (None if cap is None else cap.id, reveal, headers, self._newest())
         if state == self._diff_for:
             return
         self._diff_for = state
@@ -726,6 +809,14 @@ class LiveView(LiveControls, W.VBox):
             html = _tree.diff_html(rows, f"#{cap.id} against the previous {what}: #{prev.id}",
                                    notes)
         self._set(self.diff_pane, value=f'<div class="hl-diffpane">{html}</div>')
+
+
+def _file_of(store: Any) -> str | None:
+    """The database file of ``store`` if it is a :class:`CaptureStore` of one (others may
+    write into it too), else None (in memory, a Parquet dataset)."""
+    if not isinstance(store, CaptureStore) or store.path == ":memory:":
+        return None
+    return store.path
 
 
 def _us(cap: Capture) -> int:
