@@ -23,7 +23,7 @@ _STYLE = """<style>
   font-size: 12px; white-space: pre; }
 .hooklab-live .widget-select, .hooklab-live select { box-sizing: border-box; max-width: 100%; }
 .hooklab-live .hl-cols { font-weight: bold; padding-left: 4px; color: var(--jp-ui-font-color1); }
-.hooklab-live .hl-counter { font-size: 13px; }
+.hooklab-live .hl-counter { font-size: 13px; overflow-wrap: anywhere; }
 .hooklab-live .hl-detail table, .hooklab-live table.hl-kv { border-collapse: collapse; }
 .hooklab-live table.hl-kv th { text-align: left; padding: 1px 10px 1px 0; vertical-align: top;
   font-family: var(--jp-code-font-family, monospace); font-size: 12px; white-space: nowrap; }

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import pytest
 from _jupyter import run_cell
 
 XSS = '<img src=x onerror="window.__xss=1">'
@@ -201,3 +202,44 @@ def test_clicks_during_a_burst_select_the_row_clicked(jupyter_lab: Any, page: An
         stop.set()
         sender.join(30)
     assert page.evaluate("typeof window.__xss") == "undefined"
+
+
+#: what makes the counter line long without a space to break at: (case, cell run after SETUP,
+#: text the counter then holds)
+LONG_COUNTER_TEXTS = [
+    ("an escaped exception's path",
+     "def _boom(): raise SystemExit('/srv/app/' + 'x' * 300)\n"
+     "lab.server.loop.call_soon_threadsafe(_boom)", "ended on its own"),
+    ("a filter of one long word", "lab.live(search='y' * 400)", "search="),
+]
+
+
+@pytest.mark.parametrize("case, cell, says", LONG_COUNTER_TEXTS, ids=[c[0] for c in LONG_COUNTER_TEXTS])
+def test_a_long_counter_line_wraps_inside_the_view(jupyter_lab: Any, page: Any, artifacts: Path,
+                                                    case: str, cell: str, says: str) -> None:
+    """A reason without spaces (an OSError's path) in "stopped: the capture server ended on
+    its own (...)" ran off the right edge of the view (its text to x=1808, the view ending at
+    1346), the end of the line out of sight. The counter breaks such words now: each line of
+    its text ends inside the view."""
+    name = "long-" + "-".join(case.replace("'", "").split()[-2:]) + ".ipynb"
+    jupyter_lab.write_notebook(name, [SETUP.replace("url.txt", f"{name}.url"), cell])
+    page.goto(jupyter_lab.url_for(f"lab/tree/{name}") + "&reset")
+    page.locator(".jp-Notebook .jp-CodeCell .cm-content").first.wait_for(timeout=30_000)
+    page.get_by_text("Python 3 (ipykernel) | Idle").first.wait_for(timeout=30_000)
+    try:
+        run_cell(page, 0)
+        page.locator(".hooklab-live").first.wait_for(timeout=30_000)
+        run_cell(page, 1)
+        view = page.locator(".hooklab-live",
+                            has=page.locator(".hl-counter", has_text=says)).first
+        view.wait_for(timeout=15_000)
+        counter = view.locator(".hl-counter")
+        right = view.evaluate("e => e.getBoundingClientRect().right")
+        text_right = counter.evaluate(
+            "e => { const r = document.createRange(); r.selectNodeContents(e); "
+            "return Math.max(...[...r.getClientRects()].map(x => x.right)); }")
+        view.screenshot(path=str(artifacts / f"long-counter-{name}.png"))
+        assert text_right <= right + 1, (case, text_right, right)
+    except BaseException:
+        page.screenshot(path=str(artifacts / f"long-counter-failure-{name}.png"))
+        raise
