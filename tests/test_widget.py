@@ -1865,6 +1865,66 @@ def test_a_view_of_a_bare_store_does_not_ask_for_a_lab(store, views):
     assert "serving" not in quiet.counter.value.replace("hl-counter", "")
 
 
+@pytest.fixture(scope="module")
+def two_labs_exports(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A folder of two labs' Parquet exports, both with a capture 1 and a capture 2: lab A's
+    1 forwarded to an app that answers 202, its 2 to one that answers 500; lab B's not
+    forwarded."""
+    from _target import Target
+
+    import hooklab
+
+    folder = tmp_path_factory.mktemp("two_labs") / "exports"
+    with Target(status=202) as ok, Target(status=500) as failing:
+        for name, forwarded in [("a", {"a1": ok.url + "/hook", "a2": failing.url + "/hook"}),
+                                ("b", {})]:
+            lab = hooklab.HookLab(port=0, db=":memory:").start()
+            try:
+                for bin_, to in forwarded.items():
+                    lab.forward(bin_, to=to)
+                for n in (1, 2):
+                    hooklab.send(lab.url_for(f"{name}{n}"), payload={"n": n})
+                    lab.wait(n, timeout=10)
+                assert wait_until(lambda lab=lab, forwarded=forwarded: not lab.forwards_pending
+                                  and len(lab.forwards()) == len(forwarded), 15)
+                assert lab.export(folder, fmt="parquet") == 2
+            finally:
+                lab.stop()
+    return folder
+
+
+#: (the capture selected, by its bin) -> what the detail pane lists as forwarded (None: nothing)
+OWN_OUTCOMES = [("a1", "202"), ("b1", None), ("a2", "500"), ("b2", None)]
+
+
+@pytest.mark.parametrize("bin_, outcome", OWN_OUTCOMES, ids=[o[0] for o in OWN_OUTCOMES])
+def test_the_detail_pane_of_an_opened_parquet_folder_lists_the_capture_s_own_outcome(
+        two_labs_exports, bin_, outcome):
+    """The detail pane looked forward outcomes up by id (``store.forwards(cap.id)``): in a
+    folder of several labs' exports it listed lab A's forward of its capture 1 under lab B's
+    capture 1, never forwarded, too. Each capture's outcome is its own row's now (the frame's
+    and the exports' since b990105); ``view.select(capture)`` opens one of the captures an id
+    names (``view.select(1)`` says the id names two)."""
+    import hooklab
+
+    opened = hooklab.open(two_labs_exports)
+    view = opened.live()
+    try:
+        (cap,) = opened.query(bin=bin_)
+        assert view.select(cap) == cap and view.selected == cap
+        html = view.detail.value
+        assert f"/{bin_}" in html
+        if outcome is None:
+            assert "Forwarded" not in html, html
+        else:
+            assert "Forwarded (1)" in html and f"<td>{outcome} in " in html, html
+            other = "500" if outcome == "202" else "202"
+            assert f"<td>{other} in " not in html
+    finally:
+        view.close()
+        opened.stop()
+
+
 #: characters of the widget's own text beyond ASCII; each is in DejaVu Sans Mono, the fonts
 #: Debian gives a browser without emoji fonts (U+23F8 was not: an empty box)
 _WIDGET_GLYPHS = "—–·…✓✗▸▾⋯⇄²"

@@ -287,11 +287,24 @@ class LiveControls:
             self._set(self.curl, value="")
             self._show_extra()
             return
-        forwards = self.store.forwards(cap.id)
+        forwards = self._outcomes_of(cap)
         self._set(self.detail, value=R.detail_html(cap, reveal=reveal, forwards=forwards))
         self._set(self.raw, value=R.raw_html(cap, reveal=reveal))
         self._set(self.curl, value=R.curl_command(cap, reveal=reveal, base=self.base_url))
         self._show_extra()
+
+    def _outcomes_of(self, cap: Any) -> list[dict[str, Any]]:
+        """The forwarding outcomes of ``cap`` itself. A Parquet dataset keeps each capture's
+        outcome in its own row (:meth:`~hooklab.store.parquet.ParquetStore.iter_with_forwards`):
+        looked up by id (``forwards(cap.id)``), a folder of several labs' exports listed
+        every lab's outcome of that id under the one capture shown."""
+        own = getattr(self.store, "iter_with_forwards", None)
+        if own is None:  # (a database: ids are its own, each outcome with its time and target)
+            return list(self.store.forwards(cap.id))
+        for c, outcomes in own(since=cap.id - 1, until=cap.id):  # (the rows of that id)
+            if c == cap:
+                return list(outcomes)
+        return []
 
     def _set(self, widget: W.Widget, **traits: Any) -> int:
         """Set only the traits that differ, in one comm message; 1 if anything changed."""
