@@ -806,6 +806,8 @@ async def _one_connection(
         if proto.failed is not None:  # (in its answer to our close frame)
             s.errors.append(f"connection {attempt + 1}: the server broke the WebSocket protocol "
                             f"while closing ({proto.failed[1]})")
+    if conn.protocol is not None:  # (ended by the server or a protocol failure: Tornado's
+        conn.close()  # connection object warns at collection of one it was never told of)
     if proto.bad_message is not None:  # (the message the connection failed on, as it came)
         data, why = proto.bad_message
         rec.frame("RECV", data, 1, [("X-WS-Invalid", why)])

@@ -460,3 +460,20 @@ def test_a_handshake_answer_rfc_6455_allows_is_taken(
     assert (summary.connections, summary.received, summary.errors) == (1, 1, [])
     for name, value in headers.items():
         assert f"{name}: {value}".lower().encode() in seen.requests[0].lower()
+
+
+@pytest.mark.parametrize("frame", [_close(1000, b"bye"), _frame(1, b"caf\xe9")],
+                         ids=["server closes", "protocol broken"])
+def test_a_recording_the_server_ended_leaves_no_connection_open(lab: HookLab,
+                                                                 frame: bytes) -> None:
+    """A connection the server ended (or broke) was never closed on our side: Tornado warned
+    "Unclosed WebSocketClientConnection" when it was collected, in whatever test ran next."""
+    import gc
+    import warnings
+
+    with _hostile(_sender(frame)) as (base, _):
+        ws.record(f"{base}/feed", lab=lab, duration=5, reconnect=False)
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        gc.collect()
+    assert [str(w.message) for w in said if "WebSocket" in str(w.message)] == []
