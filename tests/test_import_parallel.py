@@ -79,9 +79,9 @@ def capture(i: int, rng: random.Random) -> dict[str, Any]:
         "headers": headers, "remote_addr": "127.0.0.1", "status": 200 + (i % 3) * 100,
         "body_b64": base64.b64encode(body).decode(),
     }
-    if i % 13 == 0:
+    if i % 13 == 0:  # (to one bin: a repeated delivery id is a retry to the same endpoint)
         line.update(provider="custom", event_type=f"custom.{i % 4}", delivery_id=f"c-{i % 50}",
-                    verified=bool(i % 2), verify_reason="kept")
+                    verified=bool(i % 2), verify_reason="kept", path="/custom")
     return line
 
 
