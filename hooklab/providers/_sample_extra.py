@@ -237,7 +237,8 @@ def _lemonsqueezy(event: str, ts: int) -> Built:
             "data": {"type": "orders", "id": str(_num(6)), "attributes": {
                 "store_id": _num(5), "identifier": _UUID(), "order_number": _num(5),
                 "user_name": "Ana Silva", "user_email": "ana@example.com", "currency": "USD",
-                "total": 999, "status": "paid", "created_at": _iso(ts)}}}
+                "total": 999, "status": "paid", "created_at": _iso(ts),
+                "updated_at": _iso(ts)}}}
     return ([*_ua("LemonSqueezy-Hookshot"), ("X-Event-Name", event)], data)
 
 
@@ -485,7 +486,9 @@ def _msgraph(event: str, ts: int) -> Built:
                                     f"subscription Request-Id: {_UUID()}"},
                 {"query": True})
     user = _UUID()
-    data = {"value": [{"subscriptionId": _UUID(), "subscriptionExpirationDateTime": _iso(ts + 3600),
+    # (each notification's own id, as the docs' example shows: "id": "lsgTZMr9KwAAA")
+    data = {"value": [{"id": b62(13), "subscriptionId": _UUID(),
+                       "subscriptionExpirationDateTime": _iso(ts + 3600),
                        "changeType": event, "resource": f"Users/{user}/Messages/{b62(40)}",
                        "resourceData": {"@odata.type": "#Microsoft.Graph.Message",
                                         "@odata.id": f"Users/{user}/Messages/{b62(40)}",

@@ -110,7 +110,11 @@ def _s(v: Any) -> str | None:
     return str(v).lower() if isinstance(v, bool) else str(v)
 
 
-def _value(spec: str, h: dict[str, str], data: Any, query: dict[str, Any]) -> str | None:
+def _value(spec: str, h: dict[str, str], data: Any, query: dict[str, Any],
+           strict: bool = False) -> str | None:
+    """One alternative's value: its parts joined by ``.``; ``None`` when its first part is
+    missing, or any part when ``strict`` (a delivery id short of a part could name another
+    delivery too)."""
     parts = []
     for i, part in enumerate(spec.split("+")):
         kind, _, name = part.partition(":")
@@ -126,7 +130,7 @@ def _value(spec: str, h: dict[str, str], data: Any, query: dict[str, Any]) -> st
             v = _s(q[0] if isinstance(q, list) and q else q)
         else:
             v = _s(_get(data, name)) if name else None
-        if v is None and i == 0:
+        if v is None and (i == 0 or strict):
             return None
         if v is not None:
             parts.append(v)
@@ -146,12 +150,18 @@ def _xml_tag(data: Any, spec: str) -> str | None:
     return m.group(1) if m else None
 
 
-def _first(specs: tuple[str, ...], h: dict[str, str], data: Any, query: dict[str, Any]) -> str | None:
+def _first(specs: tuple[str, ...], h: dict[str, str], data: Any, query: dict[str, Any],
+           strict: bool = False) -> str | None:
     for spec in specs:
-        v = _value(spec, h, data, query)
+        v = _value(spec, h, data, query, strict)
         if v is not None:
             return v
     return None
+
+
+def _found(p: Provider, h: dict[str, str], data: Any, query: dict[str, Any]) -> tuple[str | None, str | None]:
+    """``(event_type, delivery_id)`` of a delivery from ``p``."""
+    return _first(p.event, h, data, query), _first(p.delivery, h, data, query, strict=True)
 
 
 def _named(p: Provider, h: dict[str, str]) -> bool:
@@ -181,8 +191,7 @@ def describe(provider: str, headers: Iterable[tuple[str, str]], body: bytes,
         return None, None
     h = _lower(headers)
     data = payload(body, h) or {}
-    q = query or {}
-    return _first(p.event, h, data, q), _first(p.delivery, h, data, q)
+    return _found(p, h, data, query or {})
 
 
 # index of the table: which entries a request's header names, User-Agent or body bytes can
@@ -247,8 +256,7 @@ def detect(headers: Iterable[tuple[str, str]], body: bytes,
         if _matches(p, h, data):
             if not parsed:
                 data, parsed = payload(body, h), True
-            d = data if data is not None else {}
-            return p.id, _first(p.event, h, d, q), _first(p.delivery, h, d, q)
+            return (p.id, *_found(p, h, data if data is not None else {}, q))
     return None, None, None
 
 

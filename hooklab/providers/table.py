@@ -43,8 +43,14 @@ class Provider:
     must contain before it is parsed for ``shape`` (keeps detection cheap). ``event`` / ``delivery``:
     alternatives tried in order; each is ``"h:<header>"``, ``"j:<dotted.path>"``,
     ``"q:<query param>"``, ``"k:<glob>"`` (the name of a matching top-level key) or
-    ``"xml:<form field>/<tag>"`` (a tag of base64 XML in a form field), or several joined by
-    ``+`` (joined with ``.``; parts after the first may be missing). ``scheme`` names the signature family and ``sig`` its parameters
+    ``"xml:<form field>/<tag>"`` (a tag of base64 XML in a form field), or several joined by ``+``
+    (joined with ``.``; for ``event`` parts after the first may be missing, for ``delivery``
+    every part must be there: an id short of a part could name two deliveries).
+    A delivery id names one delivery, the same on the sender's retries and never on another
+    delivery: an event's, notification's or request's own id, or else the event type, the
+    object and a time the payload carries (never the object's id alone: every event of one
+    order, message or run has it), or none (then no capture is flagged ``duplicate``).
+    ``scheme`` names the signature family and ``sig`` its parameters
     (see :mod:`hooklab.signatures`). ``handshake``: the endpoint check this provider performs
     (see :mod:`hooklab.providers.handshake`). ``events``: sample event names (the first is the
     default). ``family``: the generic provider whose format this one shares. ``tolerance``:
@@ -222,7 +228,10 @@ _ENTRIES: tuple[Provider, ...] = (
     Provider("terraform", "HCP Terraform", "hmac",
              _d(header="X-TFE-Notification-Signature", algo="sha512"),
              detect=("x-tfe-notification-signature",), event=("j:notifications.0.trigger",),
-             delivery=("j:run_id",), events=("run:completed",),
+             # no notification id; run_id is the run's, in every stage's notification: the
+             # trigger and the time the run reached it make one (a verification has no run)
+             delivery=("j:notifications.0.trigger+j:run_id+j:notifications.0.run_updated_at",),
+             events=("run:completed",),
              docs="https://developer.hashicorp.com/terraform/cloud-docs/api-docs/notification-configurations"),
     Provider("sentry", "Sentry", "hmac", _d(header="Sentry-Hook-Signature"),
              detect=("sentry-hook-resource", "sentry-hook-signature"),
@@ -236,8 +245,10 @@ _ENTRIES: tuple[Provider, ...] = (
     Provider("netlify", "Netlify", "jws",
              _d(header="X-Webhook-Signature", alg="HS256", iss="netlify", body_claim="sha256",
                 body_enc="hex"),
-             detect=("x-netlify-event",), event=("h:x-netlify-event",), delivery=("j:id",),
-             events=("deploy_created",), secret="the JWS secret token of the notification", sdk="PyJWT",
+             detect=("x-netlify-event",), event=("h:x-netlify-event",),
+             # the body is the deploy (or form submission) itself: its id is in every event
+             # of one deploy, and each event happens once per deploy
+             delivery=("h:x-netlify-event+j:id",), events=("deploy_created",), secret="the JWS secret token of the notification", sdk="PyJWT",
              docs="https://docs.netlify.com/site-deploys/deploy-notifications/#payload-signature"),
     Provider("launchdarkly", "LaunchDarkly", "hmac", _d(header="X-LD-Signature"),
              detect=("x-ld-signature",), event=("j:kind+j:titleVerb",), delivery=("j:_id",),
@@ -301,7 +312,11 @@ _ENTRIES: tuple[Provider, ...] = (
              docs="https://woocommerce.github.io/woocommerce-rest-api-docs/#webhooks"),
     Provider("lemonsqueezy", "Lemon Squeezy", "hmac", _d(header="X-Signature"),
              detect=("x-event-name",), event=("h:x-event-name", "j:meta.event_name"),
-             delivery=("j:data.id",), events=("order_created",),
+             # no event id (meta has the event's name, custom data and the webhook's id);
+             # data is the object, in each of its events: the event, the object and the time
+             # it was updated make one
+             delivery=("j:meta.event_name+j:data.type+j:data.id+j:data.attributes.updated_at",),
+             events=("order_created",),
              docs="https://docs.lemonsqueezy.com/help/webhooks/signing-requests"),
     Provider("razorpay", "Razorpay", "hmac", _d(header="X-Razorpay-Signature"),
              detect=("x-razorpay-signature",), event=("j:event",),
@@ -326,7 +341,11 @@ _ENTRIES: tuple[Provider, ...] = (
              docs="https://docs.recurly.com/recurly-subscriptions/docs/signature-verification"),
     Provider("adyen", "Adyen", "adyen", _d(),
              shape=_adyen_shape, hint=b"notificationItems", event=("j:notificationItems.0.NotificationRequestItem.eventCode",),
-             delivery=("j:notificationItems.0.NotificationRequestItem.pspReference",),
+             # Adyen's "handle webhook events": a duplicate has the same eventCode and
+             # pspReference (its eventDate may differ); success tells the outcomes apart
+             delivery=("j:notificationItems.0.NotificationRequestItem.eventCode"
+                       "+j:notificationItems.0.NotificationRequestItem.pspReference"
+                       "+j:notificationItems.0.NotificationRequestItem.success",),
              events=("AUTHORISATION",), secret="the HMAC key (hex) of the webhook",
              docs="https://docs.adyen.com/development-resources/webhooks/verify-hmac-signatures",
              sdk="Adyen"),
@@ -348,7 +367,9 @@ _ENTRIES: tuple[Provider, ...] = (
              _d(header="Plaid-Verification", alg="ES256", body_claim="request_body_sha256",
                 body_enc="hex", max_age=300),
              detect=("plaid-verification",), event=("j:webhook_type+j:webhook_code",),
-             delivery=("j:item_id",), events=("TRANSACTIONS.SYNC_UPDATES_AVAILABLE",),
+             # none: a webhook carries no id of its own nor a time, and item_id is the
+             # Item's, in all of its webhooks (SYNC_UPDATES_AVAILABLE comes again and again)
+             events=("TRANSACTIONS.SYNC_UPDATES_AVAILABLE",),
              secret="the JWK (JSON) from /webhook_verification_key/get for the token's kid",
              sdk="PyJWT",
              docs="https://plaid.com/docs/api/webhooks/webhook-verification/"),
@@ -366,7 +387,11 @@ _ENTRIES: tuple[Provider, ...] = (
              sdk="slack_sdk"),
     Provider("twilio", "Twilio", "twilio", _d(),
              detect=("x-twilio-signature",), event=("j:SmsStatus", "j:CallStatus", "j:EventType"),
-             delivery=("j:MessageSid", "j:CallSid", "h:i-twilio-idempotency-token"),
+             # I-Twilio-Idempotency-Token: one per webhook request, kept on Twilio's retries;
+             # without it, a message's or call's Sid is in each of its status callbacks
+             # (sent, delivered...): with the status (and a call's SequenceNumber) it is one
+             delivery=("h:i-twilio-idempotency-token", "j:MessageSid+j:MessageStatus",
+                       "j:MessageSid+j:SmsStatus", "j:CallSid+j:CallStatus+j:SequenceNumber"),
              events=("sms",), secret="the account's Auth Token",
              docs="https://www.twilio.com/docs/usage/webhooks/webhooks-security", sdk="twilio"),
     Provider("sendgrid", "Twilio SendGrid", "ecdsa",
@@ -390,7 +415,13 @@ _ENTRIES: tuple[Provider, ...] = (
              docs="https://mailchimp.com/developer/transactional/guides/track-respond-activity-webhooks/"),
     Provider("postmark", "Postmark", "basic", _d(),
              shape=_has("RecordType", "MessageID"), hint=b'"RecordType"', event=("j:RecordType",),
-             delivery=("j:MessageID",), events=("Delivery",),
+             # no webhook id; MessageID is the message's, in its Delivery, Open, Click...
+             # (several Opens, too): a Bounce's or SpamComplaint's own ID, else the record
+             # type, the message and the time of that event
+             delivery=("j:RecordType+j:ID", "j:RecordType+j:MessageID+j:DeliveredAt",
+                       "j:RecordType+j:MessageID+j:ReceivedAt",
+                       "j:RecordType+j:MessageID+j:ChangedAt"),
+             events=("Delivery",),
              secret="'user:password' of the basic auth in the webhook URL",
              docs="https://postmarkapp.com/developer/webhooks/webhooks-overview"),
     Provider("plivo", "Plivo", "plivo", _d(),
@@ -453,24 +484,34 @@ _ENTRIES: tuple[Provider, ...] = (
              _d(header="Calendly-Webhook-Signature", kv=",", ts_key="t", sig_key="v1",
                 msg="{ts}.{body}"),
              detect=("calendly-webhook-signature",), event=("j:event",),
-             delivery=("j:payload.uri",), events=("invitee.created",),
+             # no event id; payload.uri is the invitee's, in invitee.created and
+             # invitee.canceled alike: the event, it and the event's created_at make one
+             delivery=("j:event+j:payload.uri+j:created_at",), events=("invitee.created",),
              secret="the webhook signing key",
              docs="https://developer.calendly.com/api-docs/4c305798a61d3-webhook-signatures"),
     Provider("calcom", "Cal.com", "hmac", _d(header="X-Cal-Signature-256"),
              detect=("x-cal-signature-256",), event=("j:triggerEvent",),
-             delivery=("j:payload.uid",), events=("BOOKING_CREATED",),
+             # no event id; payload.uid is the booking's, in each of its triggers
+             delivery=("j:triggerEvent+j:payload.uid+j:createdAt",), events=("BOOKING_CREATED",),
              docs="https://cal.com/docs/developing/guides/automation/webhooks"),
     Provider("google", "Google push notifications (Calendar, Drive)", "token",
              _d(header="X-Goog-Channel-Token"),
              detect=("x-goog-channel-id", "x-goog-resource-state"),
-             event=("h:x-goog-resource-state",), delivery=("h:x-goog-message-number",),
+             # X-Goog-Message-Number numbers the messages of one channel (sync is always 1)
+             event=("h:x-goog-resource-state",),
+             delivery=("h:x-goog-channel-id+h:x-goog-message-number",),
              handshake="google", events=("exists", "sync"),
              secret="the channel token given to the watch request",
              docs="https://developers.google.com/workspace/calendar/api/guides/push"),
     Provider("msgraph", "Microsoft Graph change notifications", "token",
              _d(json="value.*.clientState"),
-             shape=_msgraph_shape, hint=b'"subscriptionId"', event=("j:value.0.changeType",),
-             delivery=("j:value.0.subscriptionId",), handshake="msgraph",
+             shape=_msgraph_shape, hint=b'"subscriptionId"',
+             event=("j:value.0.changeType",),
+             # changeNotification.id: "Unique ID for the notification" (optional: without it,
+             # none), with what changed should an id come twice; subscriptionId is in every
+             # notification of the subscription
+             delivery=("j:value.0.id+j:value.0.changeType+j:value.0.resource",
+                       "j:value.0.id+j:value.0.lifecycleEvent"), handshake="msgraph",
              events=("created", "validation"), secret="the subscription's clientState",
              docs="https://learn.microsoft.com/graph/change-notifications-delivery-webhooks"),
     Provider("dropbox", "Dropbox", "hmac", _d(header="X-Dropbox-Signature"),
@@ -493,7 +534,8 @@ _ENTRIES: tuple[Provider, ...] = (
              docs="https://developers.asana.com/docs/webhooks-guide"),
     Provider("smartsheet", "Smartsheet", "hmac", _d(header="Smartsheet-Hmac-SHA256"),
              detect=("smartsheet-hmac-sha256", "smartsheet-hook-challenge"),
-             event=("j:scope+j:events.0.eventType",), delivery=("j:webhookId",),
+             # the callback's nonce, a random string per callback; webhookId is the webhook's
+             event=("j:scope+j:events.0.eventType",), delivery=("j:nonce",),
              handshake="smartsheet", events=("sheet.updated", "challenge"),
              secret="the webhook's sharedSecret",
              docs="https://developers.smartsheet.com/api/smartsheet/guides/webhooks/webhook-verification"),
@@ -526,7 +568,7 @@ _ENTRIES: tuple[Provider, ...] = (
     Provider("airtable", "Airtable", "hmac",
              _d(header="X-Airtable-Content-MAC", prefix="hmac-sha256=", key="b64"),
              detect=("x-airtable-content-mac",), event=("j:webhook.id",),
-             delivery=("j:timestamp",), events=("ping",),
+             delivery=("j:webhook.id+j:timestamp",), events=("ping",),
              secret="macSecretBase64 from the webhook create call",
              docs="https://airtable.com/developers/web/api/webhooks-overview"),
     Provider("typeform", "Typeform", "hmac",
@@ -541,7 +583,10 @@ _ENTRIES: tuple[Provider, ...] = (
              _d(header="X-DocuSign-Signature-1", enc="b64",
                 also=tuple(f"X-DocuSign-Signature-{i}" for i in range(2, _DOCUSIGN_KEYS + 1))),
              detect=("x-docusign-signature-1",), event=("j:event",),
-             delivery=("j:data.envelopeId",), events=("envelope-completed",),
+             # no event id; data.envelopeId is in every event of the envelope: the event, it
+             # and the message's generatedDateTime make one (a retry counts in retryCount)
+             delivery=("j:event+j:data.envelopeId+j:generatedDateTime",),
+             events=("envelope-completed",),
              secret="one of the Connect HMAC keys",
              docs="https://developers.docusign.com/platform/webhooks/connect/hmac/"),
     Provider("webflow", "Webflow", "hmac",
@@ -577,7 +622,9 @@ _ENTRIES: tuple[Provider, ...] = (
              docs="https://developer.nylas.com/docs/v3/notifications/webhooks/"),
     Provider("strava", "Strava", "token", _d(json="subscription_id", as_int=True),
              shape=_has("aspect_type", "object_type", "subscription_id"), hint=b'"aspect_type"',
-             event=("j:object_type+j:aspect_type",), delivery=("j:object_id",),
+             event=("j:object_type+j:aspect_type",),
+             # no event id; object_id is the activity's (or athlete's), in all of its events
+             delivery=("j:object_type+j:aspect_type+j:object_id+j:event_time",),
              handshake="strava", events=("activity.create", "subscribe"),
              secret="the push subscription's id (Strava does not sign deliveries: the id in each "
                     "event is the only check)",
@@ -620,7 +667,14 @@ _ENTRIES: tuple[Provider, ...] = (
              _d(header="X-Hub-Signature-256", prefix="sha256=",
                 legacy=("X-Hub-Signature", "sha1=", "sha1")),
              shape=_meta_shape, hint=b'"entry"', event=("j:object+j:entry.0.changes.0.field",),
-             delivery=("j:entry.0.id",), handshake="meta",
+             # no delivery id: entry.0.id is the page's or business account's, in every
+             # delivery; a WhatsApp message's wamid, a status of one (sent, delivered, read)
+             # or a Messenger message's mid names one, other changes get none
+             delivery=("j:entry.0.changes.0.value.messages.0.id",
+                       "j:entry.0.changes.0.value.statuses.0.id"
+                       "+j:entry.0.changes.0.value.statuses.0.status",
+                       "j:entry.0.messaging.0.message.mid"),
+             handshake="meta",
              events=("whatsapp.messages", "subscribe"), secret="the App Secret",
              docs="https://developers.facebook.com/docs/graph-api/webhooks/getting-started"),
     Provider("x", "X (Twitter) Account Activity", "hmac",
@@ -671,7 +725,8 @@ _ENTRIES: tuple[Provider, ...] = (
              events=("ADDRESS_ACTIVITY",), secret="the webhook's signing key",
              docs="https://www.alchemy.com/docs/reference/notify-api-quickstart"),
     Provider("deepgram", "Deepgram callbacks", "token", _d(header="dg-token"),
-             detect=("dg-token",), event=("j:metadata.models.0",), delivery=("j:metadata.request_id",),
+             detect=("dg-token",), event=("j:metadata.models.0",),
+             delivery=("j:metadata.request_id",),
              events=("transcription",), secret="the API key identifier (dg-token)",
              docs="https://developers.deepgram.com/docs/callback"),
     # -- cloud ------------------------------------------------------------------------------------
@@ -702,7 +757,10 @@ _ENTRIES: tuple[Provider, ...] = (
              docs="https://docs.easypost.com/guides/webhooks-guide#hmac-validation", sdk="easypost"),
     Provider("xero", "Xero", "hmac", _d(header="x-xero-signature", enc="b64"),
              detect=("x-xero-signature",), event=("j:events.0.eventCategory+j:events.0.eventType",),
-             delivery=("j:events.0.resourceId",), handshake="xero",
+             # no event id; resourceId is the contact's or invoice's, in each of its events:
+             # with the event and its eventDateUtc it is one (intent to receive: none)
+             delivery=("j:events.0.eventCategory+j:events.0.eventType+j:events.0.resourceId"
+                       "+j:events.0.eventDateUtc",), handshake="xero",
              events=("INVOICE.UPDATE", "intent_to_receive"), secret="the webhook key",
              docs="https://developer.xero.com/documentation/guides/webhooks/overview"),
     Provider("chargebee", "Chargebee", "basic", _d(),
