@@ -27,6 +27,10 @@ account's id, in EVERY delivery). Sources, by case:
   (its ``eventDate`` may differ).
 - Google push notifications: ``X-Goog-Message-Number`` numbers one channel's messages (always 1
   for ``sync``).
+- Discord interaction types: 1 PING, 2 APPLICATION_COMMAND, 3 MESSAGE_COMPONENT,
+  4 APPLICATION_COMMAND_AUTOCOMPLETE, 5 MODAL_SUBMIT.
+- Deepgram callbacks POST the /v1/listen response (``metadata.models`` are model UUIDs);
+  Airtable's are notification pings ``{base, webhook, timestamp}``.
 """
 
 from __future__ import annotations
@@ -242,6 +246,17 @@ def _calcom(trigger: str, at: str) -> dict:
         "type": "60min", "title": "60min between A and B", "uid": "bFJeNb2uX8ANpT3JL5EfXw"}}
 
 
+_DISCORD = _h(X_Signature_Ed25519="aa" * 64, X_Signature_Timestamp="1")
+
+
+def _interaction(kind: int, iid: str) -> dict:
+    return {"type": kind, "id": iid, "application_id": "775799577604522054", "token": "t",
+            "version": 1, "data": {"name": "cardsearch", "type": 1}}
+
+
+_DG_MODEL = "30089e05-99d1-4376-b32e-c263170674af"
+_DG_REQUEST = "2479c8c8-8185-40ac-9ac6-f0874419f793"
+
 # (case, deliveries in order as (headers, body), expected (provider, event_type, delivery_id,
 #  duplicate) of each capture)
 CASES = [
@@ -271,7 +286,7 @@ CASES = [
     ], [("msgraph", "created", "lsgTZMr9KwAAA.created." + _MSG + "{long_id_1}", False),
         ("msgraph", "created", "lsgTZMr9KwAAB.created." + _MSG + "{long_id_2}", False),
         ("msgraph", "created", "lsgTZMr9KwAAB.created." + _MSG + "{long_id_2}", True),
-        ("msgraph", None, None, False)]),
+        ("msgraph", "reauthorizationRequired", None, False)]),
     ("smartsheet: two callbacks of one webhook", [
         (_h(Smartsheet_Hmac_SHA256="ab"), _smartsheet("4b2ed4b4-a1c9-4b86-9fa7-5b1b3f5cb1c1",
                                                       "2017-03-14T00:27:55.000+00:00")),
@@ -359,6 +374,30 @@ CASES = [
     ], [("calcom", "BOOKING_CREATED", "BOOKING_CREATED.bFJeNb2uX8ANpT3JL5EfXw.2023-05-24T09:30:00.538Z", False),
         ("calcom", "BOOKING_CANCELLED",
          "BOOKING_CANCELLED.bFJeNb2uX8ANpT3JL5EfXw.2023-05-25T10:00:00.104Z", False)]),
+    ("discord: interaction types by name", [
+        (_DISCORD, _interaction(2, "786008729715212338")),
+        (_DISCORD, _interaction(3, "786008729715212339")),
+        (_DISCORD, _interaction(4, "786008729715212340")),
+        (_DISCORD, _interaction(5, "786008729715212341")),
+    ], [("discord", "application_command", "786008729715212338", False),
+        ("discord", "message_component", "786008729715212339", False),
+        ("discord", "application_command_autocomplete", "786008729715212340", False),
+        ("discord", "modal_submit", "786008729715212341", False)]),
+    ("deepgram: a transcription callback", [
+        (_h(dg_token="abc"), {"metadata": {"request_id": _DG_REQUEST, "models": [_DG_MODEL],
+                                           "model_info": {_DG_MODEL: {"name": "2-general-nova",
+                                                                      "arch": "nova-2"}}},
+                              "results": {"channels": []}}),
+    ], [("deepgram", "transcription", _DG_REQUEST, False)]),
+    ("airtable: two notification pings of one webhook", [
+        (_h(X_Airtable_Content_MAC="hmac-sha256=ab"), {
+            "base": {"id": "appXXXXXXXXXXXXXX"}, "webhook": {"id": "achXXXXXXXXXXXXXX"},
+            "timestamp": "2022-02-01T21:25:05.663Z"}),
+        (_h(X_Airtable_Content_MAC="hmac-sha256=cd"), {
+            "base": {"id": "appXXXXXXXXXXXXXX"}, "webhook": {"id": "achXXXXXXXXXXXXXX"},
+            "timestamp": "2022-02-01T21:26:05.663Z"}),
+    ], [("airtable", "ping", "achXXXXXXXXXXXXXX.2022-02-01T21:25:05.663Z", False),
+        ("airtable", "ping", "achXXXXXXXXXXXXXX.2022-02-01T21:26:05.663Z", False)]),
 ]
 
 @pytest.fixture(scope="module")

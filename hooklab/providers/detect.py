@@ -114,11 +114,17 @@ def _value(spec: str, h: dict[str, str], data: Any, query: dict[str, Any],
            strict: bool = False) -> str | None:
     """One alternative's value: its parts joined by ``.``; ``None`` when its first part is
     missing, or any part when ``strict`` (a delivery id short of a part could name another
-    delivery too)."""
+    delivery too) or an ``if:`` guard's path."""
     parts = []
     for i, part in enumerate(spec.split("+")):
         kind, _, name = part.partition(":")
-        if kind == "h":
+        if kind == "if":  # a guard: the path must be there; it adds nothing
+            if _get(data, name) is None:
+                return None
+            continue
+        if kind == "c":  # a literal (an event type no field of the payload names)
+            v: str | None = name
+        elif kind == "h":
             v = _s(h.get(name))
         elif kind == "k":  # the name of the first top-level key matching a glob (X, Dropbox)
             v = next((k for k in data if fnmatch.fnmatchcase(k, name)), None) \
@@ -161,7 +167,10 @@ def _first(specs: tuple[str, ...], h: dict[str, str], data: Any, query: dict[str
 
 def _found(p: Provider, h: dict[str, str], data: Any, query: dict[str, Any]) -> tuple[str | None, str | None]:
     """``(event_type, delivery_id)`` of a delivery from ``p``."""
-    return _first(p.event, h, data, query), _first(p.delivery, h, data, query, strict=True)
+    ev = _first(p.event, h, data, query)
+    if ev is not None and p.event_names:
+        ev = p.event_names.get(ev, ev)
+    return ev, _first(p.delivery, h, data, query, strict=True)
 
 
 def _named(p: Provider, h: dict[str, str]) -> bool:

@@ -42,10 +42,13 @@ class Provider:
     together with ``detect`` when several providers share a header); ``hint``: bytes a body
     must contain before it is parsed for ``shape`` (keeps detection cheap). ``event`` / ``delivery``:
     alternatives tried in order; each is ``"h:<header>"``, ``"j:<dotted.path>"``,
-    ``"q:<query param>"``, ``"k:<glob>"`` (the name of a matching top-level key) or
-    ``"xml:<form field>/<tag>"`` (a tag of base64 XML in a form field), or several joined by ``+``
+    ``"q:<query param>"``, ``"k:<glob>"`` (the name of a matching top-level key),
+    ``"xml:<form field>/<tag>"`` (a tag of base64 XML in a form field), ``"c:<text>"`` (that
+    text: an event type no field names) or ``"if:<dotted.path>"`` (nothing, but the
+    alternative holds only when the path is in the payload), or several joined by ``+``
     (joined with ``.``; for ``event`` parts after the first may be missing, for ``delivery``
     every part must be there: an id short of a part could name two deliveries).
+    ``event_names``: event values renamed (Discord's interaction types are numbers).
     A delivery id names one delivery, the same on the sender's retries and never on another
     delivery: an event's, notification's or request's own id, or else the event type, the
     object and a time the payload carries (never the object's id alone: every event of one
@@ -69,6 +72,7 @@ class Provider:
     event: tuple[str, ...] = ()
     delivery: tuple[str, ...] = ()
     hint: bytes = b""
+    event_names: Mapping[str, str] = field(default_factory=dict)
     handshake: str | None = None
     events: tuple[str, ...] = ()
     family: str | None = None
@@ -506,7 +510,7 @@ _ENTRIES: tuple[Provider, ...] = (
     Provider("msgraph", "Microsoft Graph change notifications", "token",
              _d(json="value.*.clientState"),
              shape=_msgraph_shape, hint=b'"subscriptionId"',
-             event=("j:value.0.changeType",),
+             event=("j:value.0.changeType", "j:value.0.lifecycleEvent"),
              # changeNotification.id: "Unique ID for the notification" (optional: without it,
              # none), with what changed should an id come twice; subscriptionId is in every
              # notification of the subscription
@@ -567,7 +571,9 @@ _ENTRIES: tuple[Provider, ...] = (
              docs="https://developers.notion.com/reference/webhooks"),
     Provider("airtable", "Airtable", "hmac",
              _d(header="X-Airtable-Content-MAC", prefix="hmac-sha256=", key="b64"),
-             detect=("x-airtable-content-mac",), event=("j:webhook.id",),
+             # every delivery is a notification ping ({base, webhook, timestamp}: fetch the
+             # payloads after it); the webhook's id is no event type
+             detect=("x-airtable-content-mac",), event=("if:webhook.id+c:ping",),
              delivery=("j:webhook.id+j:timestamp",), events=("ping",),
              secret="macSecretBase64 from the webhook create call",
              docs="https://airtable.com/developers/web/api/webhooks-overview"),
@@ -698,6 +704,11 @@ _ENTRIES: tuple[Provider, ...] = (
              _d(header="X-Signature-Ed25519", ts="X-Signature-Timestamp", msg="{ts}{body}",
                 key_name="application's Ed25519 public key"),
              detect=("x-signature-ed25519",), event=("j:event.type", "j:type"),
+             # interaction types (discord.com/developers/docs/interactions/receiving-and-responding)
+             event_names=MappingProxyType({"1": "ping", "2": "application_command",
+                                           "3": "message_component",
+                                           "4": "application_command_autocomplete",
+                                           "5": "modal_submit"}),
              delivery=("j:id",), handshake="discord", events=("application_command", "ping"),
              secret="the application's public key (hex) to verify; the private key to sign",
              docs="https://discord.com/developers/docs/interactions/overview#setting-up-an-endpoint-validating-security-request-headers",
@@ -725,7 +736,10 @@ _ENTRIES: tuple[Provider, ...] = (
              events=("ADDRESS_ACTIVITY",), secret="the webhook's signing key",
              docs="https://www.alchemy.com/docs/reference/notify-api-quickstart"),
     Provider("deepgram", "Deepgram callbacks", "token", _d(header="dg-token"),
-             detect=("dg-token",), event=("j:metadata.models.0",),
+             # the body is the response of the request made with callback=: a transcription
+             # (/v1/listen: its metadata lists the models, by UUID: no event type); none for
+             # the others (text intelligence's /v1/read has no metadata.models)
+             detect=("dg-token",), event=("if:metadata.models+c:transcription",),
              delivery=("j:metadata.request_id",),
              events=("transcription",), secret="the API key identifier (dg-token)",
              docs="https://developers.deepgram.com/docs/callback"),
