@@ -31,6 +31,8 @@ account's id, in EVERY delivery). Sources, by case:
   4 APPLICATION_COMMAND_AUTOCOMPLETE, 5 MODAL_SUBMIT.
 - Deepgram callbacks POST the /v1/listen response (``metadata.models`` are model UUIDs);
   Airtable's are notification pings ``{base, webhook, timestamp}``.
+- Typeform and SendGrid sign only when a secret is set: unsigned deliveries have no header of
+  theirs.
 """
 
 from __future__ import annotations
@@ -256,6 +258,9 @@ def _interaction(kind: int, iid: str) -> dict:
 
 _DG_MODEL = "30089e05-99d1-4376-b32e-c263170674af"
 _DG_REQUEST = "2479c8c8-8185-40ac-9ac6-f0874419f793"
+_SG = {"email": "example@test.com", "timestamp": 1513299569, "smtp-id": "<14c5d75ce93.dfd.64b469@ismtpd-555>",
+       "event": "processed", "category": "cat facts", "sg_event_id": "sg_event_id",
+       "sg_message_id": "sg_message_id"}
 
 # (case, deliveries in order as (headers, body), expected (provider, event_type, delivery_id,
 #  duplicate) of each capture)
@@ -398,7 +403,23 @@ CASES = [
             "timestamp": "2022-02-01T21:26:05.663Z"}),
     ], [("airtable", "ping", "achXXXXXXXXXXXXXX.2022-02-01T21:25:05.663Z", False),
         ("airtable", "ping", "achXXXXXXXXXXXXXX.2022-02-01T21:26:05.663Z", False)]),
+    ("typeform and sendgrid sent unsigned", [
+        (J, {"event_id": "LtWXD3crgy", "event_type": "form_response",
+             "form_response": {"form_id": "lT4Z3j", "token": "a3a12ec67a1365927098a606107fac15"}}),
+        (J, [_SG]),
+    ], [("typeform", "form_response", "LtWXD3crgy", False),
+        ("sendgrid", "processed", "sg_event_id", False)]),
 ]
+
+# generic JSON that only looks like a provider's: no provider, no event type, no delivery id
+LOOSE = [
+    {"object": "thing", "entry": [{"id": "1"}]},  # was Meta's
+    {"webhook_id": "w1", "event": "created", "data": {}},  # was ClickUp's
+    {"value": [{"subscriptionId": "s1", "name": "x"}]},  # was Graph's
+    {"event_type": "form_response", "event_id": "e1"},  # Typeform's words, no form_response
+    [{"event": "processed", "email": "a@example.com"}],  # SendGrid's words, no sg_event_id
+]
+
 
 @pytest.fixture(scope="module")
 def lab():
@@ -420,3 +441,11 @@ def test_documented_deliveries_get_one_delivery_id_each(lab, case, deliveries, e
     caps = lab.wait(len(deliveries), bin=bin_, timeout=10)
     got = [(c.provider, c.event_type, c.delivery_id, c.duplicate) for c in caps]
     assert got == expected, case
+
+
+@pytest.mark.parametrize("body", LOOSE, ids=["meta", "clickup", "msgraph", "typeform", "sendgrid"])
+def test_generic_json_is_no_providers(lab, body):
+    bin_ = "loose-" + str(LOOSE.index(body))
+    assert post(lab.url_for(bin_), json.dumps(body).encode(), J)[0] == 200
+    (cap,) = lab.wait(1, bin=bin_, timeout=10)
+    assert (cap.provider, cap.event_type, cap.delivery_id) == (None, None, None)

@@ -130,8 +130,8 @@ def detection(p: Provider) -> str:
     parts = [f"`{h}`" for h in p.detect[:2]]
     if p.agent:
         parts.append(f"UA `{p.agent}`")
-    if p.shape is not None:
-        parts.append("payload shape")
+    if p.shape is not None:  # (with a header of its own: unsigned deliveries by their shape)
+        parts.append("payload shape, unsigned too" if p.shape_alone else "payload shape")
     return " / ".join(parts)
 
 

@@ -182,8 +182,12 @@ def _named(p: Provider, h: dict[str, str]) -> bool:
 def _matches(p: Provider, h: dict[str, str], data: Any) -> bool:
     if not p.detect and not p.agent and p.shape is None:
         return False
-    if (p.detect or p.agent) and not _named(p, h):
-        return False
+    if p.detect or p.agent:
+        if _named(p, h):
+            if p.shape_alone:  # (its own header names it; the shape is for unsigned ones)
+                return True
+        elif not p.shape_alone:
+            return False
     if p.shape is not None:
         try:
             return bool(p.shape(data))
@@ -212,7 +216,7 @@ for _i, _p in enumerate(_ORDER):
         _BY_HEADER[_name] = (*_BY_HEADER.get(_name, ()), _i)
 _AGENTS = tuple((i, p.agent) for i, p in enumerate(_ORDER) if p.agent)
 _BY_BODY = tuple((i, p.hint) for i, p in enumerate(_ORDER)
-                 if p.shape is not None and not p.detect and not p.agent)
+                 if p.shape is not None and (p.shape_alone or (not p.detect and not p.agent)))
 _ANY_HINT = re.compile(b"|".join(re.escape(hint) for _, hint in _BY_BODY if hint)) \
     if all(hint for _, hint in _BY_BODY) else re.compile(b"")  # an empty hint: every body
 
@@ -231,8 +235,9 @@ def _merged(named: list[int], body: bytes) -> Iterable[int]:
     shaped = iter(_BY_BODY if body else ())
     pending = next(shaped, None)
     for i in [*named, len(_ORDER)]:
-        while pending is not None and pending[0] < i:
-            if not pending[1] or pending[1] in body:
+        while pending is not None and pending[0] <= i:
+            # (an entry both named and shaped, as Typeform's, is tried once)
+            if pending[0] < i and (not pending[1] or pending[1] in body):
                 yield pending[0]
             pending = next(shaped, None)
         if i < len(_ORDER):

@@ -39,7 +39,9 @@ class Provider:
     (checked in table order, so specific entries come before generic ones); ``agent``: a
     ``User-Agent`` prefix that marks it too (unsigned deliveries). ``shape``: a
     predicate on the parsed JSON payload, for senders recognised by their body (alone, or
-    together with ``detect`` when several providers share a header); ``hint``: bytes a body
+    together with ``detect`` when several providers share a header); ``shape_alone``: the
+    ``shape`` marks it without any ``detect`` header too (a provider whose signing is optional
+    sends unsigned deliveries, which carry none); ``hint``: bytes a body
     must contain before it is parsed for ``shape`` (keeps detection cheap). ``event`` / ``delivery``:
     alternatives tried in order; each is ``"h:<header>"``, ``"j:<dotted.path>"``,
     ``"q:<query param>"``, ``"k:<glob>"`` (the name of a matching top-level key),
@@ -72,6 +74,7 @@ class Provider:
     event: tuple[str, ...] = ()
     delivery: tuple[str, ...] = ()
     hint: bytes = b""
+    shape_alone: bool = False
     event_names: Mapping[str, str] = field(default_factory=dict)
     handshake: str | None = None
     events: tuple[str, ...] = ()
@@ -128,10 +131,48 @@ def _auth0_shape(d: Any) -> bool:
     return isinstance(first, dict) and "log_id" in first and isinstance(first.get("data"), dict)
 
 
+#: the ``object`` of Meta's webhook payloads (Graph API webhooks reference: the topics an
+#: app subscribes to), enough on their own beside an ``entry`` list
+_META_OBJECTS = frozenset({"page", "user", "permissions", "payments", "application", "instagram",
+                           "whatsapp_business_account", "certificate_transparency"})
+
+
 def _meta_shape(d: Any) -> bool:
-    return isinstance(d, dict) and isinstance(d.get("entry"), list) and "object" in d
+    """A Meta delivery: ``object`` and an ``entry`` list whose first entry has an ``id`` and
+    ``changes`` (Graph API, WhatsApp, Instagram), ``messaging`` or ``standby`` (Messenger);
+    an ``object`` Meta names (``page``, ``whatsapp_business_account``...) is enough. Any JSON
+    with ``object`` and ``entry`` was Meta's before, ``{"object": "thing", "entry": [...]}``
+    too."""
+    if not isinstance(d, dict) or not isinstance(d.get("object"), str) \
+            or not isinstance(d.get("entry"), list):
+        return False
+    if d["object"] in _META_OBJECTS:
+        return True
+    first = d["entry"][0] if d["entry"] else None
+    return isinstance(first, dict) and "id" in first and any(
+        isinstance(first.get(k), list) for k in ("changes", "messaging", "standby"))
 
 
+def _sendgrid_shape(d: Any) -> bool:
+    """A SendGrid Event Webhook POST: a JSON array of events, each with ``email``, ``event``
+    and ``sg_event_id`` (twilio.com/docs/sendgrid event webhook reference); signing it is
+    optional, so an unsigned one carries no header of SendGrid's."""
+    first = d[0] if isinstance(d, list) and d else None
+    return isinstance(first, dict) and all(
+        isinstance(first.get(k), str) for k in ("email", "event", "sg_event_id"))
+
+
+#: the keys beside ``webhook_id`` and ``event`` that name what a ClickUp event is about
+#: (developer.clickup.com task, list, folder, space and goal webhook payloads)
+_CLICKUP_OBJECTS = ("history_items", "task_id", "list_id", "folder_id", "space_id", "goal_id",
+                    "key_result_id")
+
+
+def _clickup_shape(d: Any) -> bool:
+    """A ClickUp delivery: ``webhook_id``, ``event`` and the object it is about; ``webhook_id``
+    and ``event`` alone are common words (``{"webhook_id", "event", "data"}`` was ClickUp's)."""
+    return isinstance(d, dict) and isinstance(d.get("webhook_id"), str) \
+        and isinstance(d.get("event"), str) and any(k in d for k in _CLICKUP_OBJECTS)
 
 
 def _adyen_shape(d: Any) -> bool:
@@ -150,8 +191,14 @@ def _pipedrive_shape(d: Any) -> bool:
 
 
 def _msgraph_shape(d: Any) -> bool:
+    """A Graph notification collection: ``value[0]`` has ``subscriptionId`` and, as the
+    changeNotification resource requires, ``changeType`` and ``resource`` (a change
+    notification) or ``lifecycleEvent`` (a lifecycle notification); any ``value`` list of
+    objects with a ``subscriptionId`` was Graph's before."""
     v = d.get("value") if isinstance(d, dict) else None
-    return isinstance(v, list) and bool(v) and isinstance(v[0], dict) and "subscriptionId" in v[0]
+    first = v[0] if isinstance(v, list) and v else None
+    return isinstance(first, dict) and "subscriptionId" in first and (
+        ("changeType" in first and "resource" in first) or "lifecycleEvent" in first)
 
 
 
@@ -402,6 +449,7 @@ _ENTRIES: tuple[Provider, ...] = (
              _d(header="X-Twilio-Email-Event-Webhook-Signature",
                 ts="X-Twilio-Email-Event-Webhook-Timestamp"),
              detect=("x-twilio-email-event-webhook-signature",), event=("j:0.event",),
+             shape=_sendgrid_shape, shape_alone=True, hint=b'"sg_event_id"',
              delivery=("j:0.sg_event_id",), events=("delivered",),
              secret="the verification key (base64 public key) to verify; the private key to sign",
              docs="https://www.twilio.com/docs/sendgrid/for-developers/tracking-events/getting-started-event-webhook-security-features",
@@ -559,7 +607,7 @@ _ENTRIES: tuple[Provider, ...] = (
              secret="the app's signing secret", sdk="PyJWT",
              docs="https://developer.monday.com/api-reference/docs/webhooks"),
     Provider("clickup", "ClickUp", "hmac", _d(header="X-Signature"),
-             shape=_has("webhook_id", "event"), hint=b'"webhook_id"', event=("j:event",),
+             shape=_clickup_shape, hint=b'"webhook_id"', event=("j:event",),
              delivery=("j:history_items.0.id",), events=("taskCreated",),
              secret="the webhook's secret (from the create call)",
              docs="https://developer.clickup.com/docs/webhooksignature"),
@@ -580,7 +628,9 @@ _ENTRIES: tuple[Provider, ...] = (
     Provider("typeform", "Typeform", "hmac",
              _d(header="Typeform-Signature", prefix="sha256=", enc="b64"),
              detect=("typeform-signature",), event=("j:event_type",), delivery=("j:event_id",),
-             events=("form_response",),
+             # signing is optional (a webhook without a secret sends no Typeform-Signature)
+             shape=_has("event_id", "event_type", "form_response"), shape_alone=True,
+             hint=b'"form_response"', events=("form_response",),
              docs="https://www.typeform.com/developers/webhooks/secure-your-webhooks/"),
     Provider("docusign", "DocuSign Connect", "hmac",
              # one X-DocuSign-Signature-<n> per active Connect HMAC key, numbered from 1 (any
