@@ -231,3 +231,17 @@ def test_threads_reading_json_leave_the_recursion_limit_as_it_was(lab: hooklab.H
         stop.set()
         sys.setswitchinterval(old_interval)
     assert sys.getrecursionlimit() == before
+
+
+@pytest.mark.parametrize("depth", [99, 500, 899, 1024])
+def test_the_limit_does_not_depend_on_the_callers_stack(lab: hooklab.HookLab, depth: int) -> None:
+    """Python 3.10/3.11 count the parser's levels against the recursion limit, with the
+    caller's frames: a body 899 deep (1,798 bytes, under the size for which the limit was
+    raised) read as None from 150 frames down (a framework's callback, recursive code)."""
+    cap = post(lab, f"stack-{depth}", nested(depth, b"1"))
+
+    def down(n: int) -> Any:
+        return cap.json() if n == 0 else down(n - 1)
+
+    got_depth, leaf = unwrap(down(150), "list")
+    assert (got_depth, leaf) == (depth, 1)
