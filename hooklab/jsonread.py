@@ -47,7 +47,9 @@ def json_too_deep(raw: bytes | str) -> bool:
         if data.count(b"[") + data.count(b"{") <= JSON_MAX_DEPTH:
             return False
     if b'"' in data:  # escapes out (left to right, as JSON pairs them), then every string
-        data = b"".join(data.replace(b"\\\\", b"").replace(b'\\"', b"").split(b'"')[::2])
+        if b"\\" in data:  # (a replace that finds nothing still costs a search: 24 us/25 KB)
+            data = data.replace(b"\\\\", b"").replace(b'\\"', b"")
+        data = b"".join(data.split(b'"')[::2])
     brackets = data.translate(_SQUARE, _NOT_BRACKETS)
     passes = 0
     while passes < 16 and brackets.count(b"[") > JSON_MAX_DEPTH:

@@ -645,7 +645,8 @@ _VIEW = r"""CREATE VIEW captures AS SELECT id,
                   '(?:^|[,:\[])\s*-?(?:[nN][aA]|[iI][nN])|,\s*[\]}]|^\x{FEFF}|\x00|{escaped_key}')
               AND (octet_length(body) < 2050
                    OR strlen(try(decode(body)))
-                      - strlen(replace(replace(try(decode(body)), '[', ''), '{', '')) <= 1024)
+                      - strlen(replace(replace(try(decode(body)), '[', ''), '{', '')) <= 1024
+                   OR NOT hooklab_too_deep(body))
          THEN try(decode(body))
          WHEN octet_length(body) > 0
               AND (contains(lower(headers), '"content-encoding"') OR json_valid(try(decode(body)))
@@ -727,12 +728,16 @@ def _register_payload(con: Any) -> None:
     """``hooklab_payload(body, headers)`` on DuckDB connection ``con``: the view's ``payload``
     of a body its SQL alone cannot settle (``hooklab.capture.payload_text``)."""
     from ..capture import payload_text
+    from ..jsonread import json_too_deep
     from ._arrow import duckdb_module
 
     duckdb = duckdb_module()
     types = getattr(duckdb, "sqltypes", None) or duckdb.typing  # (renamed in DuckDB 2)
     con.create_function("hooklab_payload", payload_text, [types.BLOB, types.VARCHAR],
                         types.VARCHAR, null_handling="special", side_effects=False)
+    # (a body of more than 1,024 brackets: its depth read in C-speed passes, not a parse)
+    con.create_function("hooklab_too_deep", json_too_deep, [types.BLOB], types.BOOLEAN,
+                        side_effects=False)
 
 
 def _memory_limit() -> str:
