@@ -52,3 +52,56 @@ def test_a_retry_is_a_duplicate_on_its_bin_only(tmp_path: Path) -> None:
         assert [c.duplicate for c in again.query()] == [d for _, d in SENDS]
     finally:
         again.stop()
+
+
+#: (provider, sample event, two different deliveries the docs show) whose delivery id was an
+#: object's id alone, or a time alone: the second was flagged a duplicate (an operator's soak)
+DIFFERENT = [
+    ("onfleet", "taskCompleted", [
+        {"triggerName": "taskStarted", "triggerId": 0, "taskId": "taskA", "time": 1700000000123,
+         "actionContext": {"type": "WORKER", "id": "worker1"}},
+        {"triggerName": "taskCompleted", "triggerId": 3, "taskId": "taskB", "time": 1700000000456,
+         "actionContext": {"type": "WORKER", "id": "worker1"}}]),
+    ("elevenlabs", "post_call_transcription", [
+        {"type": "post_call_transcription", "data": {"conversation_id": "conv_same"}},
+        {"type": "post_call_audio", "data": {"conversation_id": "conv_same"}}]),
+    ("plivo", "message.delivered", [
+        {"Status": "sent", "MessageUUID": "3f6a1c2e-0000-4000-8000-000000000001"},
+        {"Status": "delivered", "MessageUUID": "3f6a1c2e-0000-4000-8000-000000000001"}]),
+    ("webflow", "form_submission", [
+        {"triggerType": "collection_item_changed",
+         "payload": {"id": "item0a", "lastUpdated": "2024-01-01T00:00:00.000Z"}},
+        {"triggerType": "collection_item_changed",
+         "payload": {"id": "item0a", "lastUpdated": "2024-01-02T00:00:00.000Z"}}]),
+    ("pusher", "channel_occupied", [
+        {"time_ms": 1700000000123, "events": [{"name": "channel_occupied", "channel": "presence-a"}]},
+        {"time_ms": 1700000000123, "events": [{"name": "channel_vacated", "channel": "presence-b"}]}]),
+]
+
+
+@pytest.mark.parametrize(("provider", "event", "payloads"), DIFFERENT, ids=[d[0] for d in DIFFERENT])
+def test_two_different_deliveries_are_no_duplicates_a_resent_one_is(provider: str, event: str,
+                                                                    payloads: list) -> None:
+    secret = "00112233445566778899aabbccddeeff" if provider == "onfleet" else "s3cret-secret"
+    lab = hooklab.HookLab(port=0, db=":memory:").start()
+    try:
+        for p in [*payloads, payloads[1]]:  # the second sent again: a retry
+            hooklab.send(lab.url_for(provider), provider=provider, event=event, payload=p,
+                         secret=secret)
+        caps = lab.wait(3, timeout=10)
+        assert [c.provider for c in caps] == [provider] * 3
+        assert caps[0].delivery_id != caps[1].delivery_id
+        assert [c.duplicate for c in caps] == [False, False, True]
+    finally:
+        lab.stop()
+
+
+def test_the_pusher_sample_sent_twice_is_two_deliveries() -> None:
+    lab = hooklab.HookLab(port=0, db=":memory:").start()
+    try:
+        for _ in range(2):
+            hooklab.send(lab.url_for("pusher"), provider="pusher", event="channel_occupied",
+                         secret="s3cret-secret")
+        assert [c.duplicate for c in lab.wait(2, timeout=10)] == [False, False]
+    finally:
+        lab.stop()

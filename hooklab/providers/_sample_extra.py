@@ -378,7 +378,7 @@ def _telnyx(event: str, ts: int) -> Built:
 
 
 def _pusher(event: str, ts: int) -> Built:
-    data = {"time_ms": ts * 1000, "events": [{"name": event,
+    data = {"time_ms": ts * 1000 + secrets.randbelow(1000), "events": [{"name": event,
                                               "channel": "presence-room-" + b62(8).lower()}]}
     return ([*_ua("Pusher"), ("X-Pusher-Key", _hex(20))], data)
 

@@ -478,7 +478,9 @@ _ENTRIES: tuple[Provider, ...] = (
              docs="https://postmarkapp.com/developer/webhooks/webhooks-overview"),
     Provider("plivo", "Plivo", "plivo", _d(),
              detect=("x-plivo-signature-v2",), event=("j:Status", "j:Event"),
-             delivery=("j:MessageUUID", "j:CallUUID"), events=("message.delivered",),
+             # a message's (a call's) UUID is in each of its status callbacks: with the status
+             delivery=("j:MessageUUID+j:Status", "j:CallUUID+j:CallStatus"),
+             events=("message.delivered",),
              secret="the account's Auth Token",
              docs="https://www.plivo.com/docs/messaging/concepts/signature-validation", sdk="plivo"),
     Provider("telnyx", "Telnyx", "ed25519",
@@ -490,7 +492,9 @@ _ENTRIES: tuple[Provider, ...] = (
              docs="https://developers.telnyx.com/docs/messaging/messages/receiving-webhooks",
              sdk="telnyx"),
     Provider("pusher", "Pusher Channels", "hmac", _d(header="X-Pusher-Signature", key_header="X-Pusher-Key"),
-             detect=("x-pusher-signature",), event=("j:events.0.name",), delivery=("j:time_ms",),
+             # no delivery id: the time (ms) two channels' events may share, with the event
+             detect=("x-pusher-signature",), event=("j:events.0.name",),
+             delivery=("j:time_ms+j:events.0.name+j:events.0.channel",),
              events=("channel_occupied",), secret="the app secret",
              docs="https://pusher.com/docs/channels/server_api/webhooks/", sdk="pusher"),
     Provider("customerio", "Customer.io", "hmac",
@@ -648,7 +652,11 @@ _ENTRIES: tuple[Provider, ...] = (
     Provider("webflow", "Webflow", "hmac",
              _d(header="x-webflow-signature", ts="x-webflow-timestamp", ts_unit="ms",
                 msg="{ts}:{body}", future=False),
-             detect=("x-webflow-signature",), event=("j:triggerType",), delivery=("j:payload.id",),
+             # payload.id is the item's for collection-item triggers (every change of it):
+             # with the trigger and the change's (submission's) time
+             detect=("x-webflow-signature",), event=("j:triggerType",),
+             delivery=("j:triggerType+j:payload.id+j:payload.lastUpdated",
+                       "j:triggerType+j:payload.id+j:payload.submittedAt"),
              events=("form_submission",), secret="the OAuth app's client secret (or webhook secret)",
              docs="https://developers.webflow.com/data/docs/working-with-webhooks"),
     Provider("sanity", "Sanity", "hmac",
@@ -668,7 +676,9 @@ _ENTRIES: tuple[Provider, ...] = (
     Provider("onfleet", "Onfleet", "hmac",
              _d(header="X-Onfleet-Signature", algo="sha512", key="hex"),
              detect=("x-onfleet-signature",), event=("j:triggerName", "j:triggerId"),
-             delivery=("j:actionContext.id",), handshake="onfleet",
+             # actionContext.id is whoever acted (a worker's every action): the trigger, the
+             # task and the event's time (ms) name one delivery
+             delivery=("j:triggerId+j:taskId+j:time",), handshake="onfleet",
              events=("taskCompleted", "check"), secret="the organization's webhook secret (hex)",
              docs="https://docs.onfleet.com/reference/secrets"),
     Provider("nylas", "Nylas", "hmac", _d(header="X-Nylas-Signature"),
@@ -778,7 +788,8 @@ _ENTRIES: tuple[Provider, ...] = (
              _d(header="ElevenLabs-Signature", kv=",", ts_key="t", sig_key="v0",
                 msg="{ts}.{body}"),
              detect=("elevenlabs-signature",), event=("j:type",),
-             delivery=("j:data.conversation_id",), events=("post_call_transcription",),
+             # one conversation has a transcription and an audio callback: with the type
+             delivery=("j:type+j:data.conversation_id",), events=("post_call_transcription",),
              docs="https://elevenlabs.io/docs/product-guides/administration/webhooks",
              sdk="elevenlabs"),
     Provider("alchemy", "Alchemy Notify", "hmac", _d(header="X-Alchemy-Signature"),
