@@ -217,17 +217,13 @@ for _i, _p in enumerate(_ORDER):
 _AGENTS = tuple((i, p.agent) for i, p in enumerate(_ORDER) if p.agent)
 _BY_BODY = tuple((i, p.hint) for i, p in enumerate(_ORDER)
                  if p.shape is not None and (p.shape_alone or (not p.detect and not p.agent)))
-_ANY_HINT = re.compile(b"|".join(re.escape(hint) for _, hint in _BY_BODY if hint)) \
-    if all(hint for _, hint in _BY_BODY) else re.compile(b"")  # an empty hint: every body
 
 
 def _candidates(named: list[int], body: bytes) -> Iterable[int]:
     """Table positions to try, in order: the named ones, and the shape-only ones whose byte
     hint the body holds, looked for only when a position before them is reached."""
-    if not named:  # the common unknown sender: one pass over the body for any hint first
-        if not body or _ANY_HINT.search(body) is None:
-            return []
-        return [i for i, hint in _BY_BODY if hint in body]
+    if not named:  # the common unknown sender: the hints looked for lazily, in table order
+        return (i for i, hint in _BY_BODY if not hint or hint in body) if body else ()
     return _merged(named, body)
 
 
