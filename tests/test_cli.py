@@ -495,7 +495,10 @@ def test_a_failed_export_leaves_the_earlier_file_as_it_was(tmp_path, fmt) -> Non
     (["export", "--format", "jsonl", "-o", "/dev/full"], "No space left"),
     (["export", "--format", "har", "-o", "/proc/version"], r"\[Errno \d+\]"),  # (root: EIO)
     (["serve", "--port", "0", "--db", "{tmp}/c.sqlite3/x.db"], "File exists|Not a directory"),
-], ids=["a-folder", "under-a-file", "full-disk", "read-only", "serve-under-a-file"])
+    # (an operator's soak: "unable to open database file; the file was left untouched")
+    (["serve", "--port", "0", "--db", "{tmp}"], "it is a folder; name a file"),
+], ids=["a-folder", "under-a-file", "full-disk", "read-only", "serve-under-a-file",
+        "serve-a-folder"])
 def test_paths_that_cannot_be_written_are_one_line_errors(tmp_path, args, says) -> None:  # type: ignore[no-untyped-def]
     db = str(tmp_path / "c.sqlite3")
     _store_of(db, 3)

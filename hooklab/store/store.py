@@ -374,6 +374,9 @@ class CaptureStore:
                         "the database; open a copy in a writable folder"
                         + (", with its -wal file" if os.path.exists(self.path + "-wal") else "")
                         + ")")
+            if not self._memory and os.path.isdir(self.path):  # (SQLite: "unable to open")
+                raise StoreError(f"cannot use {self.path!r} as a hooklab capture database: it "
+                                 "is a folder; name a file (in it, for example)") from exc
             raise StoreError(
                 f"cannot use {self.path!r} as a hooklab capture database: {exc}{hint}; "
                 "the file was left untouched"
