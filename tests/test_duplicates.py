@@ -105,3 +105,24 @@ def test_the_pusher_sample_sent_twice_is_two_deliveries() -> None:
         assert [c.duplicate for c in lab.wait(2, timeout=10)] == [False, False]
     finally:
         lab.stop()
+
+
+def test_sanity_without_an_idempotency_key_is_told_apart_by_revision() -> None:
+    """Sanity's delivery id fell back to the document's _id: every change of one document
+    after the first was a duplicate (a fixer's note). Now _id with _rev; the same revision
+    again is a retry."""
+    lab = hooklab.HookLab(port=0, db=":memory:").start()
+    try:
+        for rev in ("r1", "r2", "r2"):
+            body = json.dumps({"_id": "post-1", "_type": "post", "_rev": rev}).encode()
+            req = urllib.request.Request(lab.url_for("cms"), data=body, method="POST", headers={
+                "Content-Type": "application/json", "sanity-operation": "update",
+                "sanity-webhook-signature": "t=1700000000000,v1=AAAA"})
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                assert resp.status == 200
+        caps = lab.wait(3, timeout=10)
+        assert [c.provider for c in caps] == ["sanity"] * 3
+        assert [c.delivery_id for c in caps] == ["post-1.r1", "post-1.r2", "post-1.r2"]
+        assert [c.duplicate for c in caps] == [False, False, True]
+    finally:
+        lab.stop()

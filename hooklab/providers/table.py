@@ -663,7 +663,9 @@ _ENTRIES: tuple[Provider, ...] = (
              _d(header="sanity-webhook-signature", kv=",", ts_key="t", sig_key="v1",
                 msg="{ts}.{body}", enc="b64url", ts_unit="ms"),
              detect=("sanity-webhook-signature",), event=("h:sanity-operation+j:_type",),
-             delivery=("h:idempotency-key", "j:_id"), events=("create",),
+             # without the idempotency key: the document with its revision (its _id alone is in
+             # every change of it)
+             delivery=("h:idempotency-key", "j:_id+j:_rev"), events=("create",),
              # the official verifier (@sanity/webhook, sanity-io/webhook-toolkit signature.ts)
              # checks no age: a correctly signed old delivery is valid there, so here too
              tolerance=0,
