@@ -62,42 +62,6 @@ def _host_arg(text: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _new_paths(db: str) -> list[str]:
-    """What serving ``db`` would create: the file and the folders above it that are not there
-    yet (deepest first); ``[]`` when the file is there already (or ``:memory:``)."""
-    import os
-
-    if db == ":memory:":
-        return []
-    path = os.path.abspath(os.path.expanduser(db))
-    if os.path.lexists(path):
-        return []
-    made = [path]
-    folder = os.path.dirname(path)
-    while not os.path.exists(folder) and folder != os.path.dirname(folder):
-        made.append(folder)
-        folder = os.path.dirname(folder)
-    return made
-
-
-def _remove_new(made: list[str]) -> None:
-    """Remove the database ``serve`` created and could not serve (the address could not be
-    bound), and the folders made for it if they are empty: a failed start left an empty
-    capture database behind. Never a file that was there before (:func:`_new_paths` lists
-    none), nor one another process has open meanwhile (its ``-wal`` or ``-shm`` is beside it:
-    SQLite removes them as the last connection closes)."""
-    import os
-
-    if not made:
-        return
-    db = made[0]
-    if any(os.path.lexists(db + side) for side in ("-wal", "-shm", "-journal")):
-        return
-    with contextlib.suppress(OSError):
-        os.unlink(db)
-    for folder in made[1:]:
-        with contextlib.suppress(OSError):  # (only an empty one goes)
-            os.rmdir(folder)
 
 
 class _Printer:
@@ -219,8 +183,9 @@ class _RefusalLines:
 def _serve(args: argparse.Namespace) -> int:
     from .capture import printable
     from .core import HookLab
+    from .store import new_paths, remove_new_paths
 
-    made = _new_paths(args.db)  # (looked at before anything opens the database)
+    made = new_paths(args.db)  # (looked at before anything opens the database)
     lab = HookLab(
         host=args.host, port=args.port, db=args.db, max_body=args.max_body,
         durability=args.durability, strict_port=args.strict_port,
@@ -273,7 +238,7 @@ def _serve(args: argparse.Namespace) -> int:
     except Exception as exc:  # noqa: BLE001 - a clear one-line error for the terminal
         print(f"hooklab: cannot start: {exc}", file=sys.stderr)
         lab.stop()
-        _remove_new(made)  # (nothing was served: no empty database left behind)
+        remove_new_paths(made)  # (nothing was served: no empty database left behind)
         return 1
     except BaseException:  # Ctrl-C while starting: nothing left running
         lab.stop()

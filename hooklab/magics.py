@@ -288,7 +288,7 @@ def _start(magics: Any, lab: Any, args: Any) -> None:
     from traitlets import TraitError
 
     from .server import ServerError
-    from .store import StoreError
+    from .store import StoreError, new_paths, remove_new_paths
 
     new = lab or _configured(magics.shell)
     given = {k: getattr(args, k) for k in ("port", "host", "db") if getattr(args, k) is not None}
@@ -296,6 +296,7 @@ def _start(magics: Any, lab: Any, args: Any) -> None:
     was_serving = lab is not None and lab.is_running
     bound = lab.bound_port if was_serving else None  # (port=0 picked it: URLs given out name it)
     kept = _Kept(new) if given.get("db", new.db) != new.db else None
+    made = new_paths(given["db"]) if kept is not None else []  # (before it is opened)
     try:
         if was_serving:
             lab.stop_serving()
@@ -314,6 +315,7 @@ def _start(magics: Any, lab: Any, args: Any) -> None:
     except (TraitError, ServerError, StoreError, OSError, ValueError) as exc:
         if kept is not None:
             kept.drop_new()  # (what the attempt opened: its server, forwards and database)
+            remove_new_paths(made)  # (and the empty database file it made, as serve does)
         for k, v in before.items():  # (as it was: a later plain %hooklab start works)
             with contextlib.suppress(TraitError):
                 setattr(new, k, v)

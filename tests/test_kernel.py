@@ -506,6 +506,9 @@ def test_a_failed_start_keeps_a_memory_labs_captures_forwards_and_port(tmp_path)
             assert "Traceback" not in str(err.value), bad
             out = k.run("print(lab.url, lab.db, lab.is_running, [c.bin for c in lab.captures])")
             assert out.strip() == f"{url} :memory: True ['kept', 'fw']", (bad, out)
+        # the attempt on a good new file whose port was taken leaves no empty database behind
+        # (as hooklab serve does; it was left, and a later hooklab.open refused it as empty)
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["folder", "placeholder.sqlite3"]
         assert post(f"{url}/fw", b"3")[0] == 200  # still forwarded, from the same store
         out = k.run("print([c.bin for c in lab.wait(3, timeout=30)])\n"
                     "lab.store.wait_for(lambda: len(lab.forwards()) == 2, timeout=30)\n"

@@ -17,12 +17,14 @@ from .store import (
            NotDurable,
            RowMaker,
            StoreError,
+           new_paths,
            read_only_uri,
+           remove_new_paths,
            where_clause,
            write_error,
 )
 from .view import CaptureView
 
 __all__ = ["CaptureStore", "CaptureView", "DamagedSegment", "NotDurable", "RowMaker", "StoreError",
-           "arrow_pool", "duckdb_module", "inflate", "read_only_uri", "read_segment", "where_clause",
-           "write_error"]
+           "arrow_pool", "duckdb_module", "inflate", "new_paths", "read_only_uri", "read_segment",
+           "remove_new_paths", "where_clause", "write_error"]

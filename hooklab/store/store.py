@@ -1973,6 +1973,45 @@ class CaptureStore:
         return f"<CaptureStore {self.path!r}>"
 
 
+def new_paths(db: str) -> list[str]:
+    """What serving ``db`` would create: the file and the folders above it that are not there
+    yet (deepest first); ``[]`` when the file is there already (or ``:memory:``).
+
+    >>> new_paths(":memory:")
+    []
+    """
+    if db == ":memory:":
+        return []
+    path = os.path.abspath(os.path.expanduser(db))
+    if os.path.lexists(path):
+        return []
+    made = [path]
+    folder = os.path.dirname(path)
+    while not os.path.exists(folder) and folder != os.path.dirname(folder):
+        made.append(folder)
+        folder = os.path.dirname(folder)
+    return made
+
+
+def remove_new_paths(made: list[str]) -> None:
+    """Remove the database a start created and could not serve (``hooklab serve`` or
+    ``%hooklab start --db`` whose address could not be bound), and the folders made for it
+    if they are empty: a failed start left an empty capture database behind. Never a file
+    that was there before (:func:`new_paths` lists none), nor one another process has open
+    meanwhile (its ``-wal`` or ``-shm`` is beside it: SQLite removes them as the last
+    connection closes)."""
+    if not made:
+        return
+    db = made[0]
+    if any(os.path.lexists(db + side) for side in ("-wal", "-shm", "-journal")):
+        return
+    with contextlib.suppress(OSError):
+        os.unlink(db)
+    for folder in made[1:]:
+        with contextlib.suppress(OSError):  # (only an empty one goes)
+            os.rmdir(folder)
+
+
 def read_only_uri(path: str) -> str:
     """The SQLite URI that reads the database at ``path`` (``mode=ro``); on a read-only mount
     also ``immutable=1``: no ``-shm`` can be made there and nobody can change the file, so
