@@ -1774,7 +1774,7 @@ def _another_process_s_lab(path: str) -> tuple[Any, Callable[[], None]]:
 #: who serves the file a view of hooklab.open(path) reads, and what its counter says of them
 OTHER_WRITERS = [
     ("this kernel's other lab", _this_kernel_s_lab, "another lab of this kernel"),
-    ("a second process's lab", _another_process_s_lab, "another lab or process writes"),
+    ("a second process's lab", _another_process_s_lab, "another lab or process has stored"),
 ]
 
 
@@ -1798,6 +1798,11 @@ def test_a_view_of_a_file_another_lab_serves_shows_what_it_stores(tmp_path, who,
         v = opened.live()
         made.append(v)
         assert len(v.rows) == 1
+        if who == "a second process's lab":  # (nothing tells it that lab serves the file until
+            # it stores: the advice to start is conditional, not "start", as if none did)
+            html = v.counter.value
+            assert "if none serves it, start with lab.start()" in html, html
+            assert "not receiving webhooks" not in html, html
         hooklab.send(url, payload={"n": 2})  # (stored by the other lab, after the view was made)
         assert wait_until(lambda: len(v.rows) == 2, 10), (v.rows, v.counter.value)
         assert wait_until(lambda: says in v.counter.value, 10), v.counter.value

@@ -24,6 +24,8 @@ _STYLE = """<style>
 .hooklab-live .widget-select, .hooklab-live select { box-sizing: border-box; max-width: 100%; }
 .hooklab-live .hl-cols { font-weight: bold; padding-left: 4px; color: var(--jp-ui-font-color1); }
 .hooklab-live .hl-counter { font-size: 13px; overflow-wrap: anywhere; }
+.hooklab-live button:disabled, .hooklab-live select:disabled, .hooklab-live input:disabled {
+  cursor: default; }
 .hooklab-live .hl-detail table, .hooklab-live table.hl-kv { border-collapse: collapse; }
 .hooklab-live table.hl-kv th { text-align: left; padding: 1px 10px 1px 0; vertical-align: top;
   font-family: var(--jp-code-font-family, monospace); font-size: 12px; white-space: nowrap; }
@@ -234,16 +236,18 @@ class LiveControls:
             url = escape(self._other_url, quote=True)
             return ("<b>not serving</b> in this lab: the capture server at " + url + " (another "
                     "lab of this kernel) writes into this file — what it stores shows here")
-        if self._file is not None and self._foreign:  # (a second kernel, a process)
-            return ("<b>not serving</b> in this lab: another lab or process writes into this "
-                    "file — what it stores shows here")
+        if self._file is not None and self._foreign:  # (a second kernel, a process; said in
+            # the past: that lab may have stopped since, and this one may not know)
+            return ("<b>not serving</b> in this lab: another lab or process has stored into "
+                    "this file since this view opened — what it stores shows here")
         if self._file is not None and getattr(self.store, "readonly", False):
             return ("<b>not serving</b>: this lab reads the file read-only — what another lab "
                     "or process stores into it shows here")
-        if self._file is not None:
-            return ("<b>not serving</b>: not receiving webhooks — start with lab.start() or "
-                    "%hooklab start; what another lab or process stores into this file shows "
-                    "here too")
+        if self._file is not None:  # (a second kernel's lab may serve it: nothing says so
+            # until it stores a capture, so the advice is conditional)
+            return ("<b>not serving</b> in this lab: what another lab or process stores into "
+                    "this file shows here; if none serves it, start with lab.start() or "
+                    "%hooklab start")
         if getattr(self.store, "readonly", False):  # (a Parquet dataset: read as it is)
             return "<b>not serving</b>: a read-only dataset — nothing arrives into it"
         return ("<b>not serving</b>: no capture server writes into this store — start with "
