@@ -306,6 +306,18 @@ def _wide_text(data: bytes, content_type: str | None, cut: bool) -> str | None:
     return None
 
 
+def _charset_module(ctype: str) -> str | None:
+    """The codec module a ``charset=`` in ``ctype`` names in Python's table of aliases
+    (``"latin_1"`` for ``ISO-8859-1``), or None when there is no ``charset=``. By the table,
+    not ``codecs.lookup``: that imports the codec's module, and this runs on the server's and
+    the writer's threads."""
+    charset = _CHARSET.search(ctype)
+    if charset is None:
+        return None
+    name = normalize_encoding(charset.group(1)).lower()
+    return _aliases.aliases.get(name, name)
+
+
 def _legacy_codec(ctype: str) -> str | None:
     """The codec of a ``charset=`` in ``ctype`` if it is one of :data:`LEGACY_CODECS` (read
     with it, as :attr:`Capture.text` is), else None (UTF-8, JSON's own, or another charset:
@@ -314,11 +326,7 @@ def _legacy_codec(ctype: str) -> str | None:
     >>> _legacy_codec("text/plain; charset=iso-8859-1"), _legacy_codec("text/plain; charset=utf-8")
     ('latin_1', None)
     """
-    charset = _CHARSET.search(ctype)
-    if charset is None:
-        return None
-    name = normalize_encoding(charset.group(1)).lower()
-    name = _aliases.aliases.get(name, name)
+    name = _charset_module(ctype)
     return name if name in LEGACY_CODECS else None
 
 
@@ -333,15 +341,8 @@ def _declared_text(ctype: str) -> bool:
     kind = ctype.split(";", 1)[0].strip()
     if kind.startswith("text/") or any(t in kind for t in _TEXT_TYPES):
         return True
-    charset = re.search(r"charset\s*=\s*[\"']?([\w.:-]+)", ctype)
-    if charset is None:
-        return False
-    # a charset Python has a text codec for (``charset=binary``, made-up names: not text).
-    # By its name in Python's table of aliases, not codecs.lookup: that imports the codec's
-    # module, and this runs on the server's and the writer's threads
-    name = normalize_encoding(charset.group(1)).lower()
-    name = _aliases.aliases.get(name, name)
-    return name in _TEXT_CODECS
+    # a charset Python has a text codec for (``charset=binary``, made-up names: not text)
+    return _charset_module(ctype) in _TEXT_CODECS
 
 
 #: the text codecs Python's alias table names (every one it ships but a few rare ones), by
