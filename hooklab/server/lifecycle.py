@@ -188,6 +188,14 @@ _serving_lock = threading.RLock()
 _served: weakref.WeakKeyDictionary[Any, _Served] = weakref.WeakKeyDictionary()
 
 
+def _entry(store: Any) -> _Served:
+    """``store``'s entry, made on first use (under :data:`_serving_lock`)."""
+    entry = _served.get(store)
+    if entry is None:
+        entry = _served[store] = _Served()
+    return entry
+
+
 def serving_of(store: Any) -> Serving:
     """What the capture servers of this process do with ``store`` now (see :class:`Serving`)."""
     with _serving_lock:
@@ -211,9 +219,7 @@ def watch_serving(store: Any, callback: Callable[[Serving], None]) -> Callable[[
     >>> unwatch(); store.close()
     """
     with _serving_lock:  # (told the state now under the lock: no change slips in between)
-        entry = _served.get(store)
-        if entry is None:
-            entry = _served[store] = _Served()
+        entry = _entry(store)
         entry.watchers.append(callback)
         callback(entry.state)
 
@@ -259,9 +265,7 @@ def _tell_serving(server: CaptureServer, *, up: bool, reason: str | None = None)
     """Server thread: ``server`` listens now (``up``) or its thread is ending; the watchers of
     its store hear the new :class:`Serving`."""
     with _serving_lock:
-        entry = _served.get(server.store)
-        if entry is None:
-            entry = _served[server.store] = _Served()
+        entry = _entry(server.store)
         if up:
             entry.running.append(server)
         elif server in entry.running:
@@ -576,7 +580,6 @@ class CaptureServer:
                     # stderr, which a saved notebook keeps)
                     _log.error("hooklab: the capture server at %s stopped: %s%s", self.url,
                                self.ended, self._scrubbed_traceback(escaped))
-                if self.ended is not None:
                     for listener in list(self.end_listeners):
                         try:
                             listener(self)
