@@ -292,10 +292,7 @@ def check_headers(table: Any, dataset: Any, path: str) -> None:
 
 def _headers(text: str) -> None:
     """Raise what an import raises for a capture with these headers (JSON text)."""
-    try:
-        given = json.loads(text)
-    except (ValueError, RecursionError) as exc:
-        raise ValueError(f"headers is not JSON ({exc})") from None
+    given = _json_column(text, "headers")
     if type(given) is not list:
         raise ValueError("headers must be a list of [name, value] string pairs")
     if len(given) > MAX_FIELDS:  # (before a tuple is made of each)
@@ -336,16 +333,21 @@ def _query(text: str | None) -> None:
     strings (``Capture.query``)."""
     if text is None:
         return
-    try:
-        given = json.loads(text)
-    except (ValueError, RecursionError) as exc:
-        raise ValueError(f"query is not JSON ({exc})") from None
+    given = _json_column(text, "query")
     if type(given) is not dict:
         raise ValueError("query must be an object")
     for k, vs in given.items():
         if type(vs) is not list or not all(type(v) is str for v in vs):
             raise ValueError(f"query {k!r} must be a list of strings")
         _unicode(k + "".join(vs), f"query {k!r}")
+
+
+def _json_column(text: str, column: str) -> Any:
+    """The JSON text of a row's ``column``, parsed; ``ValueError`` naming it when it is none."""
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise ValueError(f"{column} is not JSON ({exc})") from None
 
 
 def _unicode(text: str, what: str) -> None:
