@@ -39,6 +39,7 @@ __all__ = [
     "ForwardOutcome",
     "bin_of",
     "capture_to_dict",
+    "check_header_count",
     "check_header_limits",
     "check_import",
     "check_provider",
@@ -295,6 +296,20 @@ MAX_HEAD = 1024 * 1024
 MAX_FIELDS = 10_000
 
 
+def check_header_count(n: int) -> None:
+    """Raise ``ValueError`` when ``n`` header fields are more than the capture server takes
+    (:data:`MAX_FIELDS`): said before anything is made of each (an import's million headers).
+
+    >>> check_header_count(10_001)
+    Traceback (most recent call last):
+    ...
+    ValueError: 10,001 header fields: more than the capture server takes (10,000)
+    """
+    if n > MAX_FIELDS:
+        raise ValueError(f"{n:,} header fields: more than the capture server takes "
+                         f"({MAX_FIELDS:,})")
+
+
 def check_header_limits(headers: list[tuple[str, str]]) -> None:
     """Raise ``ValueError`` when ``headers`` are more fields than the capture server takes
     (:data:`MAX_FIELDS`), or longer in all (``name: value`` and a line end each, a character
@@ -306,9 +321,7 @@ def check_header_limits(headers: list[tuple[str, str]]) -> None:
     ...
     ValueError: 10,001 header fields: more than the capture server takes (10,000)
     """
-    if len(headers) > MAX_FIELDS:
-        raise ValueError(f"{len(headers):,} header fields: more than the capture server "
-                         f"takes ({MAX_FIELDS:,})")
+    check_header_count(len(headers))
     size = 0
     for name, value in headers:
         size += len(name) + len(value) + 4

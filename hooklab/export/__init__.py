@@ -41,11 +41,11 @@ from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
 
 from ..capture import (
-    MAX_FIELDS,
     REDACTED,
     Capture,
     CaptureRecord,
     capture_to_dict,
+    check_header_count,
     check_header_limits,
     check_import,
     check_request_syntax,
@@ -397,9 +397,8 @@ def _har_record(entry: dict[str, Any]) -> CaptureRecord:
         method = method.upper()  # keeps the method the capture was sent with ("get")
     path = _text(meta.get("path") or split.path or "/", "path")
     given = req.get("headers") or []
-    if type(given) is list and len(given) > MAX_FIELDS:  # (before a tuple is made of each)
-        raise ValueError(f"{len(given):,} header fields: more than the capture server takes "
-                         f"({MAX_FIELDS:,})")
+    if type(given) is list:  # (before a tuple is made of each)
+        check_header_count(len(given))
     headers = [(_text(h["name"], "header name"), _text(h["value"], "header value"))
                for h in given]
     check_header_limits(headers)  # (what the server takes: MAX_FIELDS, MAX_HEAD)

@@ -40,8 +40,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from ..capture import (
-    MAX_FIELDS,
     MAX_HEAD,
+    check_header_count,
     check_header_limits,
     check_import,
     check_request_syntax,
@@ -137,9 +137,7 @@ def _record(d: Any, now: bool = True) -> dict[str, Any]:
     path = get("path")
     path = ("/" if path is None else _text(path, "path")) or "/"
     headers = get("headers") or ()
-    if len(headers) > MAX_FIELDS:  # (the server's limits: check_header_limits, inline)
-        raise ValueError(f"{len(headers):,} header fields: more than the capture server "
-                         f"takes ({MAX_FIELDS:,})")
+    check_header_count(len(headers))  # (the server's limits: check_header_limits, inline)
     pairs = []
     size = 0
     for h in headers:

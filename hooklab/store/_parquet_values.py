@@ -46,6 +46,7 @@ from ..capture import (
     KINDS,
     LATEST,
     MAX_FIELDS,
+    check_header_count,
     check_header_limits,
     check_import,
     check_provider,
@@ -295,8 +296,7 @@ def _headers(text: str) -> None:
     given = _json_column(text, "headers")
     if type(given) is not list:
         raise ValueError("headers must be a list of [name, value] string pairs")
-    if len(given) > MAX_FIELDS:  # (before a tuple is made of each)
-        check_header_limits(given)
+    check_header_count(len(given))  # (before a tuple is made of each)
     pairs = []
     for h in given:
         if type(h) is not list or len(h) != 2 or type(h[0]) is not str or type(h[1]) is not str:
