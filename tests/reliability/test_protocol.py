@@ -560,7 +560,10 @@ _reserved = {"content-length", "transfer-encoding", "connection", "expect", "upg
 _targets = st.one_of(
     st.sampled_from(["/", "/a/b", "/a?x=1&x=2", "/%zz?%", "*", "/_hooklabx"]),
     st.text(st.characters(min_codepoint=0x21, max_codepoint=0xFF, exclude_characters="\x7f"),
-            max_size=12).map(lambda t: "/" + t.lstrip("/").replace("#", "%23").replace("?", "%3F")),
+            max_size=12).map(lambda t: "/" + t.lstrip("/").replace("#", "%23").replace("?", "%3F"))
+    # (not hooklab's own /_hooklab or /_hooklab/...: answered by it, not captured; a run
+    # of make test drew "/_hooklab" and got the Host guard's 403)
+    .filter(lambda t: t != "/_hooklab" and not t.startswith("/_hooklab/")),
 )
 
 
