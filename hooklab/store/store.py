@@ -680,6 +680,11 @@ class CaptureStore:
             self._bulk(chunk, size, notify, forwards).result()
         except StoreError:  # the store's own state (closed, a failed sync), not these records
             raise
+        except sqlite3.OperationalError as exc:  # the file, not the records: a full disk, I/O
+            raise StoreError(
+                f"records {at} to {at + len(chunk) - 1} not stored: the database cannot be"
+                f" written ({write_error(exc)}); the {at} before them are stored"
+            ) from exc
         except Exception as exc:  # noqa: BLE001 - said with the position
             raise ValueError(
                 f"record {at} (or one of the {len(chunk) - 1} after it): cannot be stored ({exc})"
@@ -780,7 +785,7 @@ class CaptureStore:
                         segments = self._seal(db)
                     db.execute("COMMIT")
                 except BaseException:
-                    db.execute("ROLLBACK")
+                    _rollback(db)
                     raise
                 if search is not None:  # only once committed
                     self._search_upto = search
@@ -915,8 +920,7 @@ class CaptureStore:
                         self._index_inline(db, words)
                     db.execute("COMMIT")
                 except BaseException:
-                    with contextlib.suppress(sqlite3.Error):  # (a full disk: SQLite rolled back)
-                        db.execute("ROLLBACK")
+                    _rollback(db)
                     raise
                 if sealed is not None:
                     self._segments_upto = sealed
@@ -1149,7 +1153,7 @@ class CaptureStore:
                             [(first + i, *f) for i, outcomes in forwards for f in outcomes])
                     db.execute("COMMIT")
                 except BaseException:
-                    db.execute("ROLLBACK")
+                    _rollback(db)
                     raise
         except BaseException as exc:  # noqa: BLE001 - report, keep the writer alive
             fut.set_exception(exc)
@@ -1236,7 +1240,7 @@ class CaptureStore:
                 first = db.execute("SELECT MIN(id) FROM captures").fetchone()[0]
                 db.execute("COMMIT")
             except BaseException:
-                db.execute("ROLLBACK")
+                _rollback(db)
                 raise
         if deleted:  # after the commit: a count read meanwhile saw the rows still there
             self._generation += 1
@@ -1290,7 +1294,7 @@ class CaptureStore:
                     pass
                 db.execute("COMMIT")
             except BaseException:
-                db.execute("ROLLBACK")
+                _rollback(db)
                 raise
         if self._fts:
             self._search_upto = _MAX_ID
@@ -1655,6 +1659,8 @@ class CaptureStore:
                 ).rowcount
             db.execute("RELEASE summaries")
         except Exception:  # noqa: BLE001 - summaries are made again when next needed
+            if not db.in_transaction:  # SQLite gave the whole transaction up (a full disk)
+                raise
             db.execute("ROLLBACK TO summaries")
             db.execute("RELEASE summaries")
             return 0
@@ -2126,6 +2132,14 @@ def _unwritable_folder(path: str) -> bool:
     mount, another user's folder)."""
     folder = os.path.dirname(os.path.abspath(path))
     return os.path.exists(path) and not os.access(folder, os.W_OK)
+
+
+def _rollback(db: sqlite3.Connection) -> None:
+    """Roll a failed transaction back, unless SQLite already has: on a full disk or an I/O
+    error it may give the transaction up itself, and a second ``ROLLBACK`` would then raise
+    "cannot rollback - no transaction is active" in place of the error that says why."""
+    if db.in_transaction:
+        db.execute("ROLLBACK")
 
 
 def write_error(exc: BaseException) -> str:

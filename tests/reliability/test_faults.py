@@ -412,6 +412,53 @@ def test_hooklab_serve_says_when_captures_stop_and_resume(small_disk, tmp_path):
         proc.wait(30)
 
 
+def test_an_import_onto_a_full_disk_says_the_disk_is_full(small_disk, tmp_path):
+    """An import that filled the disk said "record 0 (or one of the 701 after it): cannot be
+    stored (cannot rollback - no transaction is active)": SQLite had given the transaction up
+    itself, and the second ROLLBACK's error hid the one that says why (a CI run on a full disk
+    failed with these words). Now a bulk import (a JSON Lines file, ``store.add_many``) raises
+    StoreError naming SQLite's own error and how many records are stored; those are intact,
+    and the same lab imports again once the disk has room."""
+    rng = __import__("random").Random(7)
+    rows = [{"received_at": f"2026-01-01T00:{i // 60:02d}:{i % 60:02d}Z", "method": "POST",
+             "path": "/imp", "headers": [["Content-Type", "application/octet-stream"]],
+             "body_b64": __import__("base64").b64encode(rng.randbytes(200_000)).decode()}
+            for i in range(150)]  # ~30 MB of bodies that do not compress: more than the disk
+    jsonl = tmp_path / "big.jsonl"
+    jsonl.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    db = small_disk / "c.sqlite3"
+    with pytest.raises(StoreError) as err:
+        HookLab.from_jsonl(jsonl, db=str(db))
+    said = str(err.value)
+    assert "database or disk is full" in said or "disk I/O error" in said, said
+    assert "cannot rollback" not in said and "no transaction" not in said, said
+    lab = hooklab.open(db) if db.exists() and db.stat().st_size else None
+    stored = len(lab.captures) if lab is not None else 0
+    if lab is not None:
+        assert [c.body for c in lab.captures] == [
+            __import__("base64").b64decode(r["body_b64"]) for r in rows[:stored]]
+        lab.stop()
+    assert f"the {stored} before them are stored" in said, said
+    for side in small_disk.glob("c.sqlite3*"):  # (room again for the next lab's database)
+        side.unlink()
+
+    lab = HookLab(port=0, db=str(small_disk / "d.sqlite3")).start()
+    try:
+        records = [{"method": "POST", "path": "/bulk", "body": rng.randbytes(200_000),
+                    "headers": [("Content-Type", "application/octet-stream")]}
+                   for _ in range(150)]
+        with pytest.raises(StoreError, match="disk") as err:
+            lab.store.add_many(records)
+        assert "cannot rollback" not in str(err.value), err.value
+        kept = len(lab.captures)
+        assert [c.body for c in lab.captures] == [r["body"] for r in records[:kept]]
+        subprocess.run(["mount", "-o", "remount,size=96m", str(small_disk)], check=True)
+        assert lab.store.add_many(records[kept:]) == len(records) - kept
+        assert [c.body for c in lab.captures] == [r["body"] for r in records]
+    finally:
+        lab.stop()
+
+
 def test_a_full_disk_for_a_moment_is_said_and_counted(small_disk, tmp_path):
     """A disk full for a tenth of a second (a few senders got 503 "database or disk is full")
     left no line on serve's stderr, which looked every 0.2 s at whether captures were failing
