@@ -127,6 +127,7 @@ def jupyter_tokens(runtime_dir: str | None = None) -> tuple[str, ...]:
     >>> _ = (d / "jpserver-1.json").write_text('{"token": "9f2c6be1d4aa", "port": 8888}')
     >>> "9f2c6be1d4aa" in jupyter_tokens(str(d))
     True
+    >>> import shutil; shutil.rmtree(d)
     """
     found = [os.environ.get(var, "") for var in _JUPYTER_TOKEN_VARS]
     if runtime_dir is None:

@@ -247,6 +247,7 @@ def serving_file(path: str, *, besides: Any = None) -> str | None:
     >>> serving_file(path, besides=writer) is None       # (its own server is not another's)
     True
     >>> server.stop(); writer.close(); reader.close()
+    >>> import shutil; shutil.rmtree(os.path.dirname(path))
     """
     if not path or path == ":memory:":
         return None

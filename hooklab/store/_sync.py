@@ -31,6 +31,7 @@ behind it. So every job after a failure gets its error, and the store takes no m
 >>> sync.close()
 >>> seen
 [None]
+>>> import shutil; shutil.rmtree(d)
 """
 
 from __future__ import annotations
