@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import errno
 import io
 import itertools
 import json
@@ -211,12 +212,24 @@ def _csv_frame(store: Any, filters: dict[str, Any]) -> Any:
     return df.drop(columns=["json"])
 
 
+#: why a temporary file may not be made beside a file that can be written: its folder takes
+#: no new files (no write permission on it; a file bind-mounted writable into a read-only
+#: tree). Only then is an export written in place. A full disk (ENOSPC, also when no inode is
+#: left), a quota (EDQUOT), EIO, too many open files (EMFILE, ENFILE)...: refused, the
+#: earlier file kept (writing in place on a full disk cut it to what fitted)
+_IN_PLACE_ERRNOS = frozenset({errno.EACCES, errno.EPERM, errno.EROFS})
+
+
 @contextlib.contextmanager
 def _open(target: str | os.PathLike[str] | IO[str]) -> Iterator[IO[str]]:
     """``target`` opened for writing text. A regular file (or a new one) is written beside
     it and put in its place once complete: an export that fails (a full disk, an error
     half way) leaves the earlier file as it was, never a cut one. Other files (a pipe,
-    ``/dev/stdout``) are written as they are."""
+    ``/dev/stdout``) are written as they are.
+
+    Only where the folder takes no new files (:data:`_IN_PLACE_ERRNOS`) but the file may be
+    written is it written in place; an export that fails then empties it and says so (see
+    :func:`_in_place`)."""
     if hasattr(target, "write"):
         yield target  # type: ignore[misc]
         target.flush()  # type: ignore[union-attr]
@@ -245,15 +258,24 @@ def _open(target: str | os.PathLike[str] | IO[str]) -> Iterator[IO[str]]:
 
     # the name first, then the file, inside the try: a signal at any moment (SIGTERM, Ctrl-C)
     # leaves no temporary file (tempfile.mkstemp could be stopped after making it)
-    tmp = os.path.join(os.path.dirname(path), f".hooklab-export-{secrets.token_hex(6)}.tmp")
+    folder = os.path.dirname(path)
+    tmp = os.path.join(folder, f".hooklab-export-{secrets.token_hex(6)}.tmp")
     try:
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0),
                          0o600)
-        except OSError:  # a writable file in a folder that is not (or no folder): in place
-            fd = None
+        except OSError as exc:
+            if exc.errno in _IN_PLACE_ERRNOS:  # a writable file in a folder that is not
+                fd = None
+            elif exc.errno in (errno.ENOENT, errno.ENOTDIR):  # no such folder: it is said
+                raise OSError(exc.errno, exc.strerror, given) from None  # (of the file)
+            else:  # (the temporary file's name would puzzle: the target's is said)
+                raise OSError(exc.errno, f"{exc.strerror} (making the temporary file the "
+                              f"export is written to in {folder!r}"
+                              + ("; the earlier file was left as it was" if st else "")
+                              + ")", given) from None
         if fd is None:
-            with open(path, "w", encoding="utf-8", newline="") as f:
+            with _in_place(path, given) as f:
                 yield f
             return
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
@@ -266,6 +288,33 @@ def _open(target: str | os.PathLike[str] | IO[str]) -> Iterator[IO[str]]:
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        raise
+
+
+@contextlib.contextmanager
+def _in_place(path: str, given: str) -> Iterator[IO[str]]:
+    """``path`` written in place (its folder takes no new files). Opening it cuts the earlier
+    file; an export that then fails (a full disk, an error, Ctrl-C) empties it, so that no
+    file that ends mid-record passes for a whole export (a CSV cut at a row reads as a
+    shorter table), and says so: an ``OSError`` of the same errno with those words, other
+    errors after a warning with them."""
+    f = open(path, "w", encoding="utf-8", newline="")  # (the earlier export is gone from here)
+    try:
+        yield f
+        f.close()  # (inside: a full disk may be said only when the last bytes are written)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            f.close()
+        with contextlib.suppress(OSError):
+            os.truncate(path, 0)
+        said = (f"{given!r} was being written in place (its folder takes no new files, so the "
+                "export could not be written beside it first) and was emptied rather than "
+                "left cut short: the earlier file there is lost")
+        if isinstance(exc, OSError) and exc.errno is not None:
+            raise OSError(exc.errno, f"{exc.strerror or exc}; {said}") from exc
+        import warnings
+
+        warnings.warn(f"hooklab: the export failed; {said}", stacklevel=3)
         raise
 
 
