@@ -60,15 +60,63 @@ def export_parquet(store: Any, path: str | os.PathLike[str], **filters: Any) -> 
     Without ``since=``, continues after the last capture this store exported there before
     (by an export without other filters: one of some bins only leaves that start where it
     was, so the captures it left out come with the next export).
+
+    An export that fails (a full disk, a file-size limit, Ctrl-C) leaves the folder as it was:
+    the files and folders it made are removed (a first one's folder too), and its ``OSError``
+    says so: ``[Errno 27] ... File too large (exporting to 'out.parquet': what this export
+    wrote was removed)``.
     """
+    base = os.fspath(path)
+    if os.path.isfile(base):
+        raise ValueError(f"{base!r} is a file: a Parquet export is a folder")
+    # the folders this export makes (the dataset's own and its parents when new, a new day's
+    # or provider's, _hooklab/): a failed one removes them, as it does its files (a first
+    # export stopped by a full disk left an empty out.parquet/day=.../provider=... tree)
+    made: list[str] = []
+    try:
+        _make(base, made)
+        return _export_into(store, base, made, filters)
+    except BaseException as exc:
+        for folder in reversed(made):  # (only while empty: a file another export put there
+            with contextlib.suppress(OSError):  # meanwhile stays, and its folders)
+                os.rmdir(folder)
+        # Arrow's words ("Error writing bytes to file") say neither where nor what is left
+        if isinstance(exc, OSError) and exc.errno is not None:
+            raise OSError(exc.errno, f"{exc.strerror or exc} (exporting to {base!r}: what "
+                          "this export wrote was removed)") from exc
+        raise
+
+
+def _make(folder: str, made: list[str]) -> None:
+    """Make ``folder`` and its parents that are not there (``os.makedirs``), appending those
+    this call made to ``made``, outermost first (one another export makes meanwhile is its)."""
+    missing: list[str] = []
+    at = os.path.abspath(folder)
+    for _ in range(at.count(os.sep) + 1):  # (bounded: one step up each time)
+        if os.path.lexists(at):  # (a file: mkdir under it says so, as makedirs did)
+            break
+        missing.insert(0, at)
+        up = os.path.dirname(at)
+        if up == at:
+            break
+        at = up
+    for new in missing:
+        try:
+            os.mkdir(new)
+        except FileExistsError:
+            if not os.path.isdir(new):
+                raise
+            continue
+        made.append(new)
+
+
+def _export_into(store: Any, base: str, made: list[str], filters: dict[str, Any]) -> int:
+    """:func:`export_parquet` into the folder ``base``, there now; appends the folders it
+    makes to ``made``."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    base = os.fspath(path)
-    if os.path.isfile(base):
-        raise ValueError(f"{base!r} is a file: a Parquet export is a folder")
-    os.makedirs(base, exist_ok=True)
     source = _source(store)
     manifest = _manifest(base, source)
     _forget_unfinished(base, source)
@@ -126,40 +174,54 @@ def export_parquet(store: Any, path: str | os.PathLike[str], **filters: Any) -> 
     unfinished = f".part-{source}-{first}-{last}-"
     done: list[str] = []  # files renamed once complete
     try:
-        _write(map(batch, _parts(cols)), base, unfinished, schema)
+        _write(map(batch, _parts(cols)), base, unfinished, schema, made)
         for folder, _dirs, names in os.walk(base):
             for name in names:
                 if name.startswith(unfinished) and name.endswith(_UNFINISHED):
                     final = os.path.join(folder, name[1 : -len(_UNFINISHED)])
                     os.replace(os.path.join(folder, name), final)
                     done.append(final)
-    except BaseException:  # Ctrl-C, SIGTERM (the CLI unwinds), a full disk: what this export
-        _remove_unfinished(base, unfinished)  # wrote goes now, not an hour later (and what
-        for final in done:  # it renamed already: no manifest counts it)
-            with contextlib.suppress(OSError):
-                os.unlink(final)
+        n = written[0]
+        if not partial:  # (the rest of those ids are not there: the default start stays)
+            _note(manifest, source, last, n, made)  # (in the try: a note that cannot be
+    except BaseException:  # written undoes the export, whose start would stay behind it)
+        _remove_unfinished(base, unfinished)  # Ctrl-C, SIGTERM (the CLI unwinds), a full
+        for final in done:  # disk: what this export wrote goes now, not an hour later (and
+            with contextlib.suppress(OSError):  # what it renamed already: no manifest
+                os.unlink(final)  # counts it)
         raise
-    n = written[0]
-    if partial:  # (the rest of those ids are not there: the default start stays)
-        return n
-    os.makedirs(os.path.dirname(manifest), exist_ok=True)
-    try:  # (an export of older captures does not move the default start back)
+    return n
+
+
+def _note(manifest: str, source: str, last: int, rows: int, made: list[str]) -> None:
+    """Write ``<folder>/_hooklab/<source>.json``: the last id exported (whichever is later,
+    this one's or the note's: an export of older captures does not move the default start
+    back). Written beside it and put in its place; a failed write leaves no temporary file
+    (a full disk left ``_hooklab/tmp*.tmp``)."""
+    folder = os.path.dirname(manifest)
+    _make(folder, made)
+    try:
         with open(manifest, encoding="utf-8") as f:
             last = max(last, int(json.load(f)["last_id"]))
     except (OSError, ValueError, KeyError, TypeError):
         pass
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(manifest), suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump({"source": source, "last_id": last, "rows": n}, f)
-    os.replace(tmp, manifest)  # the export counts once its files are all written
-    return n
+    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump({"source": source, "last_id": last, "rows": rows}, f)
+        os.replace(tmp, manifest)  # the export counts once its files are all written
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
-def _write(tables: Any, base: str, head: str, schema: Any) -> None:
+def _write(tables: Any, base: str, head: str, schema: Any, made: list[str]) -> None:
     """Write ``tables`` (rows in id order, ``schema``) to the dataset at ``base`` as Arrow's
     dataset writer laid them out: a hive folder per day and provider, a file per folder
     until it holds :data:`ROWS_PER_FILE` rows, named ``head`` + a count + ``.parquet.tmp``,
-    each table's rows of a folder one row group. One table at a time, here: Arrow's writer
+    each table's rows of a folder one row group; the folders it makes are appended to
+    ``made``. One table at a time, here: Arrow's writer
     was handed the batches as they were read and queued them faster than it wrote them
     (hundreds of megabytes of binary bodies held at once)."""
     import pyarrow.dataset as ds
@@ -186,7 +248,8 @@ def _write(tables: Any, base: str, head: str, schema: Any) -> None:
                             file[0].close()
                         folder = layout.format((ds.field("day") == key[0])
                                                & (ds.field("provider") == key[1]))[0]
-                        os.makedirs(os.path.join(base, folder), exist_ok=True)
+                        _make(os.path.join(base, folder), made)  # (a new day's, a new
+                        # provider's: to go if the export fails)
                         name = os.path.join(base, folder, f"{head}{count}.parquet{_UNFINISHED}")
                         count += 1
                         file = files[key] = [pq.ParquetWriter(

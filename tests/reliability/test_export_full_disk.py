@@ -1,10 +1,12 @@
-"""Exports on a full disk: the earlier export is kept, or said lost.
+"""Exports on a full disk: the earlier export is kept, or said lost; a failed Parquet export
+leaves no folder of its own.
 
 An operator's disk filled up. ``lab.export(path)`` writes a file beside ``path`` and puts it in
 place once complete; where that file could not even be made (no inode left) it fell back to
 writing in place and left the earlier good export cut mid-record. Writing in place is now kept
 for a folder that takes no new files (``EACCES``, ``EPERM``, ``EROFS``), where a failed export
-empties the file and says so.
+empties the file and says so. A first Parquet export stopped by a file-size limit left an empty
+``out.parquet/day=.../provider=...`` tree.
 """
 
 from __future__ import annotations
@@ -295,3 +297,91 @@ def test_an_export_that_fails_in_place_empties_the_file_and_says_so(no_new_files
     assert "the earlier file there is lost" in said
     assert out.read_bytes() == b"" and _leftovers(out.parent) == []
 
+
+# -- Parquet ---------------------------------------------------------------------------------
+
+def _tree(folder: Path) -> dict[str, bytes | None]:
+    """Every path under ``folder``: a file's bytes, ``None`` for a folder."""
+    return {str(p.relative_to(folder)): (p.read_bytes() if p.is_file() else None)
+            for p in sorted(folder.rglob("*"))}
+
+
+def _parquet_export_limited(db: Path, out: Path) -> subprocess.CompletedProcess[str]:
+    def limit() -> None:  # (in the child: the tester's 50 kB, SIGXFSZ ignored)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (50_000, 50_000))
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+    return subprocess.run([*HOOKLAB, "export", "--db", str(db), "--format", "parquet", "-o", str(out)],
+                          capture_output=True, text=True, timeout=120, preexec_fn=limit)  # noqa: PLW1509 - only setrlimit
+
+
+@pytest.mark.parametrize("where", ["new-folder", "new-folder-in-new-parent"])
+def test_a_failed_first_parquet_export_leaves_no_folder(tmp_path, db, where) -> None:  # type: ignore[no-untyped-def]
+    """``hooklab export --format parquet`` stopped by a file-size limit left an empty
+    ``out.parquet/day=.../provider=...`` tree (and the parents it made)."""
+    out = tmp_path / ("out.parquet" if where == "new-folder" else "exports/hourly/out.parquet")
+    r = _parquet_export_limited(db, out)
+    assert r.returncode == 1 and r.stderr.count("\n") == 1, r.stderr
+    assert r.stderr.startswith("hooklab: [Errno 27] ") and "File too large" in r.stderr, r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == [], list(tmp_path.rglob("*"))
+    # (Arrow's words alone said neither where nor that nothing was left)
+    assert r.stderr.endswith(f"(exporting to {str(out)!r}: what this export wrote was removed)\n")
+    # and with room, the same command makes it
+    r = subprocess.run([*HOOKLAB, "export", "--db", str(db), "--format", "parquet", "-o", str(out)],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    opened = hooklab.open(str(out))
+    try:
+        assert len(opened.captures) == 120
+    finally:
+        opened.stop()
+
+
+def test_a_failed_parquet_export_leaves_an_existing_dataset_as_it_was(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """An export into a dataset that adds a provider's folder, stopped by the limit: the
+    dataset's files and folders as they were (no empty ``provider=github/``), and the next
+    export with room adds what is new."""
+    db = tmp_path / "c.sqlite3"
+    out = tmp_path / "out.parquet"
+    _fill(db, 10, size=300)
+    r = subprocess.run([*HOOKLAB, "export", "--db", str(db), "--format", "parquet", "-o", str(out)],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    _fill(db, 60, {"X-GitHub-Event": "push", "X-GitHub-Delivery": "d"})
+    before = _tree(out)
+    assert not any("provider=github" in p for p in before)
+    r = _parquet_export_limited(db, out)
+    assert r.returncode == 1 and "File too large" in r.stderr, r.stderr
+    assert _tree(out) == before
+    r = subprocess.run([*HOOKLAB, "export", "--db", str(db), "--format", "parquet", "-o", str(out)],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and r.stderr == f"wrote 60 captures to {out}\n", r.stderr
+    opened = hooklab.open(str(out))
+    try:
+        provider = opened.dataframe()["provider"]
+        assert (provider == "github").sum() == 60 and provider.isna().sum() == 10
+    finally:
+        opened.stop()
+
+
+def test_a_parquet_export_whose_note_cannot_be_written_is_undone(tmp_path, monkeypatch, db) -> None:  # type: ignore[no-untyped-def]
+    """The last step, ``_hooklab/<source>.json`` (where the next export starts), failing on a
+    full disk left its ``tmp*.tmp`` and the files it would have counted. Now the export is
+    undone: nothing stays, and the next one writes it all."""
+    out = tmp_path / "out.parquet"
+
+    def no_room(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    lab = hooklab.open(str(db))
+    try:
+        monkeypatch.setattr(json, "dump", no_room)  # (only the note is written with json.dump)
+        with pytest.raises(OSError, match="No space left on device") as err:
+            lab.export(str(out), fmt="parquet")
+        monkeypatch.undo()
+        assert err.value.errno == errno.ENOSPC
+        assert list(tmp_path.iterdir()) == [], list(tmp_path.rglob("*"))
+        assert lab.export(str(out), fmt="parquet") == 120
+    finally:
+        monkeypatch.undo()
+        lab.stop()
