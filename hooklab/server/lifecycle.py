@@ -97,10 +97,14 @@ def _new_loop() -> asyncio.AbstractEventLoop:
 
 def listening_sockets(port: int, host: str) -> list[socket.socket]:
     """Non-blocking listening sockets on ``port`` of every address ``host`` names, as Tornado's
-    ``bind_sockets`` makes them (``SO_REUSEADDR``; IPv6 ones IPv6-only; port 0: one port for
-    all). A bind that fails closes every socket made so far before the error goes up:
-    ``bind_sockets`` left the one that failed open, and moving to the next port when the
-    preferred one was taken surfaced a ResourceWarning at some later call.
+    ``bind_sockets`` makes them (``SO_REUSEADDR``; port 0: one port for all). IPv6 sockets are
+    IPv6-only, but for ``::`` alone (every address, no IPv4 socket beside it): that one takes
+    IPv4 too where the system lets it (:func:`takes_ipv4`), as most servers bind ``::``, so
+    ``127.0.0.1`` reaches it (IPv6-only, the lab's URL, the Jupyter relay and tunnel, which
+    connect to ``127.0.0.1``, found nothing listening). A bind that fails closes every socket
+    made so far before the error goes up: ``bind_sockets`` left the one that failed open, and
+    moving to the next port when the preferred one was taken surfaced a ResourceWarning at
+    some later call.
 
     >>> socks = listening_sockets(0, "127.0.0.1")
     >>> [s.getsockname()[0] for s in socks]
@@ -109,6 +113,8 @@ def listening_sockets(port: int, host: str) -> list[socket.socket]:
     """
     family = socket.AF_UNSPEC if socket.has_ipv6 else socket.AF_INET
     found = socket.getaddrinfo(host or None, port, family, socket.SOCK_STREAM, 0, socket.AI_PASSIVE)
+    # (dual-stack only when no IPv4 socket is made beside it: both would want the same port)
+    dual = not any(r[0] == socket.AF_INET for r in found)
     made: list[socket.socket] = []
     bound: int | None = None
     try:
@@ -123,7 +129,12 @@ def listening_sockets(port: int, host: str) -> list[socket.socket]:
             if os.name != "nt":
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             if af == socket.AF_INET6 and hasattr(socket, "IPPROTO_IPV6"):
-                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+                v6only = 0 if dual and _unspecified(addr[0]) else 1
+                try:
+                    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, v6only)
+                except OSError:  # (a system without dual-stack sockets, OpenBSD: IPv6 only,
+                    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)  # and the
+                    # URL says [::1]: takes_ipv4 reads what was set)
             if addr[1] == 0 and bound is not None:
                 addr = (addr[0], bound, *addr[2:])
             sock.setblocking(False)
@@ -142,6 +153,35 @@ def listening_sockets(port: int, host: str) -> list[socket.socket]:
             sock.close()
         raise
     return made
+
+
+def _unspecified(address: str) -> bool:
+    """Whether ``address`` is an IP literal that means every address (``0.0.0.0``, ``::``)."""
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(address.split("%", 1)[0]).is_unspecified
+    except ValueError:
+        return False
+
+
+def takes_ipv4(sockets: list[socket.socket]) -> bool:
+    """Whether a connection to ``127.0.0.1`` reaches one of these listening sockets: an IPv4
+    one, or an IPv6 one that is not IPv6-only (see :func:`listening_sockets`).
+
+    >>> socks = listening_sockets(0, "127.0.0.1")
+    >>> takes_ipv4(socks), takes_ipv4([])
+    (True, False)
+    >>> for s in socks: s.close()
+    """
+    for sock in sockets:
+        if sock.family == socket.AF_INET:
+            return True
+        if sock.family == socket.AF_INET6 and hasattr(socket, "IPPROTO_IPV6") and \
+                _unspecified(sock.getsockname()[0]) and \
+                not sock.getsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY):
+            return True
+    return False
 
 
 # -- who serves a store: what live views say about receiving ---------------------------------
@@ -410,6 +450,9 @@ class CaptureServer:
         #: escaped its loop, or the loop stopped from outside); live views say it
         self.ended: str | None = None
         self.warning: str | None = None
+        #: whether 127.0.0.1 reaches this server once bound (``::``: dual-stack where the
+        #: system allows it); :attr:`url` follows it
+        self._takes_ipv4 = True
         #: open WebSocket streams (StreamHandler adds itself): closed with 1001 on stop
         self.streams: weakref.WeakSet[Any] = weakref.WeakSet()
         self._done: list[tuple[Any, Any, Any]] = []
@@ -550,6 +593,7 @@ class CaptureServer:
             async def setup() -> None:
                 socks = self._bind()
                 self.port = socks[0].getsockname()[1]
+                self._takes_ipv4 = takes_ipv4(socks)
                 self._conns = Connections(self)
                 await self._conns.listen(socks)
 
@@ -714,9 +758,18 @@ class CaptureServer:
     # -- addresses ------------------------------------------------------------------------
     @property
     def url(self) -> str:
+        """``http://<host>:<port>``, a URL that reaches this server from this machine: for an
+        address that means every one (``0.0.0.0``, ``::``) ``127.0.0.1``, or ``[::1]`` where
+        ``::`` could only be bound IPv6-only (:func:`listening_sockets`).
+
+        >>> CaptureServer(None, "::", 8765).url              # (before start: as it will be)
+        'http://127.0.0.1:8765'
+        >>> CaptureServer(None, "::1", 8765).url
+        'http://[::1]:8765'
+        """
         host = self.host
-        if host in ("0.0.0.0", "", "::"):
-            host = "127.0.0.1"
+        if not host or _unspecified(host):
+            host = "127.0.0.1" if self._takes_ipv4 else "::1"
         if ":" in host:
             host = f"[{host}]"
         return f"http://{host}:{self.port}"

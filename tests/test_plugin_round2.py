@@ -1,0 +1,134 @@
+"""Findings of a backend developer testing with hooklab's pytest plugin (second round).
+
+- ``host="::"``: ``lab.url`` said ``http://127.0.0.1:<port>`` while the socket was IPv6-only.
+- ``wait(bin="/orders")`` never matched the capture ``url_for("/orders")`` made.
+- the plugin's reset between tests left ``/_hooklab/health``'s ``refused`` counts as they were.
+- a failed ``wait`` / ``assert_received`` said nothing of requests the lab refused (413).
+- README: how to load the plugin by hand with autoloading on and off.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import urllib.request
+import warnings
+from pathlib import Path
+
+import pytest
+from _http import post
+
+import hooklab
+
+
+def _ipv6_loopback() -> bool:
+    if not socket.has_ipv6:
+        return False
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+needs_ipv6 = pytest.mark.skipif(not _ipv6_loopback(), reason="no IPv6 loopback here")
+
+
+def _reaches(address: str, port: int) -> bool:
+    """Whether a TCP connection to ``address``:``port`` is taken (loopback only)."""
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.settimeout(5)
+        return s.connect_ex((address, port)) == 0
+
+
+def _started(host: str) -> hooklab.HookLab:
+    with warnings.catch_warnings():  # (the "binding ::" warning: this test means it)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return hooklab.HookLab(host=host, port=0, db=":memory:").start()
+
+
+# -- 1. host "::": a URL that reaches the server -------------------------------------------
+@needs_ipv6
+@pytest.mark.parametrize("host,url_host,by_ipv4,by_ipv6", [
+    ("::", "127.0.0.1", True, True),          # dual-stack: both loopbacks reach it
+    ("[::]", "127.0.0.1", True, True),        # (spelt as in a URL)
+    ("0:0::0", "127.0.0.1", True, True),      # (another spelling of every address)
+    ("0.0.0.0", "127.0.0.1", True, False),    # as before: IPv4 only
+    ("::1", "[::1]", False, True),            # as before: IPv6 loopback only
+    ("127.0.0.1", "127.0.0.1", True, False),
+], ids=["any6", "any6-brackets", "any6-long", "any4", "loop6", "loop4"])
+def test_the_url_of_a_lab_reaches_it_whatever_its_host(host, url_host, by_ipv4, by_ipv6) -> None:  # type: ignore[no-untyped-def]
+    """``HookLab(host="::")`` bound IPv6-only while ``lab.url`` said 127.0.0.1, where nothing
+    listened ("connection refused"): ``::`` now takes IPv4 too, as most servers bind it."""
+    lab = _started(host)
+    try:
+        port = lab.bound_port
+        assert lab.url == f"http://{url_host}:{port}"
+        assert post(lab.url_for("orders"), b"{}")[0] == 200
+        assert (_reaches("127.0.0.1", port), _reaches("::1", port)) == (by_ipv4, by_ipv6)
+        sent = 1
+        for address, reached in (("127.0.0.1", by_ipv4), ("[::1]", by_ipv6)):
+            if reached:
+                assert post(f"http://{address}:{port}/orders", b"{}")[0] == 200
+                sent += 1
+        assert len(lab.wait(sent, bin="orders", timeout=10)) == sent
+        # the read side answers at lab.url too (its Host passes the DNS-rebinding guard)
+        req = urllib.request.Request(f"{lab.url}/_hooklab/api/captures?bin=orders",
+                                     headers={"Authorization": f"token {lab.api_token}"})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            assert len(json.load(r)["captures"]) == sent
+        assert lab.status_line().startswith(f"hooklab listening on {lab.url} ")
+    finally:
+        lab.stop()
+
+
+@needs_ipv6
+def test_where_the_system_has_no_dual_stack_the_url_of_any6_says_ipv6_loopback(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A system that refuses a dual-stack socket (OpenBSD): ``::`` is bound IPv6-only, and
+    ``lab.url`` says ``[::1]``, which reaches it, not 127.0.0.1, which does not."""
+    real = socket.socket.setsockopt
+
+    def no_dual_stack(self, level, option, value, *rest):  # type: ignore[no-untyped-def]
+        if level == socket.IPPROTO_IPV6 and option == socket.IPV6_V6ONLY and value == 0:
+            raise OSError(errno.ENOPROTOOPT, "Protocol not available")
+        return real(self, level, option, value, *rest)
+
+    monkeypatch.setattr(socket.socket, "setsockopt", no_dual_stack)
+    lab = _started("::")
+    try:
+        port = lab.bound_port
+        assert lab.url == f"http://[::1]:{port}"
+        assert (_reaches("127.0.0.1", port), _reaches("::1", port)) == (False, True)
+        assert post(lab.url_for("x"), b"{}")[0] == 200
+    finally:
+        lab.stop()
+
+
+@needs_ipv6
+def test_serve_on_any6_prints_a_url_that_reaches_it() -> None:
+    """``hooklab serve --host ::`` printed "listening on http://127.0.0.1:<port>", where
+    nothing listened."""
+    exe = str(Path(sys.executable).with_name("hooklab"))
+    proc = subprocess.Popen([exe, "serve", "--host", "::", "--port", "0", "--db", ":memory:",
+                             "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        first = proc.stdout.readline()  # type: ignore[union-attr]
+        m = re.search(r"listening on (http://\S+)", first)
+        assert m, first
+        assert m.group(1).startswith("http://127.0.0.1:")
+        assert post(m.group(1) + "/cli", b"{}")[0] == 200
+        port = int(m.group(1).rsplit(":", 1)[1])
+        assert post(f"http://[::1]:{port}/cli", b"{}")[0] == 200
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=30)
+    assert proc.returncode == 0
