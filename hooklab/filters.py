@@ -6,7 +6,9 @@
 ========== ==========================================================================
 key        meaning
 ========== ==========================================================================
-bin        first path segment (``/github/x`` -> ``github``); a list means any of them
+bin        first path segment (``/github/x`` -> ``github``); a list means any of them;
+           slashes around it are dropped, as ``lab.url_for`` drops them (``/github``
+           is ``github``)
 method     HTTP method, any case
 provider   detected sender (``stripe``, ``github``, ...)
 event_type e.g. ``invoice.paid``, ``pull_request.opened``
@@ -44,6 +46,8 @@ than once for any of its values (``?bin=github&bin=stripe``, ``--bin github --bi
 {'method': 'POST', 'since': 3}
 >>> validate({"verified": "false", "bin": ["github", "stripe"]})
 {'verified': False, 'bin': ['github', 'stripe']}
+>>> validate({"bin": "/orders"}), validate({"bin": ["/a/", "b"]})
+({'bin': 'orders'}, {'bin': ['a', 'b']})
 >>> validate({"colour": "red"})
 Traceback (most recent call last):
 ...
@@ -71,6 +75,7 @@ __all__ = [
     "FILTER_KEYS",
     "KINDS",
     "MAX_SEARCH_BODY",
+    "bin_name",
     "bound",
     "capture_id",
     "describe",
@@ -100,6 +105,17 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
+def bin_name(name: str) -> str:
+    """A bin as the ``bin`` filter and ``url_for`` read it: the slashes around it dropped (a
+    bin is a path's first segment, so none starts or ends with ``/`` but a ``%2F``-spelt
+    one, which no ``url_for`` makes).
+
+    >>> bin_name("/orders"), bin_name("orders/"), bin_name("a/b")
+    ('orders', 'orders', 'a/b')
+    """
+    return name.strip("/")
+
+
 def validate(filters: Mapping[str, Any]) -> dict[str, Any]:
     """Check and normalise filters; ``None`` values are dropped. Raises ``TypeError``/``ValueError``."""
     out: dict[str, Any] = {}
@@ -115,6 +131,9 @@ def validate(filters: Mapping[str, Any]) -> dict[str, Any]:
                 value = [str(v) for v in value]
             elif not isinstance(value, str):
                 raise TypeError(f"filter {key}= takes a string or a list of strings, not {value!r}")
+            if key == "bin":  # (url_for("/orders") captures into bin "orders": a bin named
+                # as the URL's path is spelt, bin="/orders", matched nothing, silently)
+                value = [bin_name(v) for v in value] if isinstance(value, list) else bin_name(value)
             if key == "kind":  # (two kinds only: a typo, ws_in, matched nothing, silently)
                 for one in value if isinstance(value, list) else [value]:
                     if one not in KINDS:

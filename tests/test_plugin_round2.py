@@ -20,6 +20,7 @@ import sys
 import urllib.request
 import warnings
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from _http import post
@@ -132,3 +133,29 @@ def test_serve_on_any6_prints_a_url_that_reaches_it() -> None:
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=30)
     assert proc.returncode == 0
+
+
+# -- 2. one reading of a bin: url_for, filters, the API -------------------------------------
+@pytest.mark.parametrize("named,lands_in", [
+    ("/orders", "orders"),
+    ("orders/", "orders"),
+    ("//orders//", "orders"),
+    ("orders", "orders"),
+    ("a/b", "a/b"),            # (a slash inside: %2F in the URL, one bin)
+    ("/a/b/", "a/b"),
+    ("/", ""),                 # the root path's bin
+], ids=["leading", "trailing", "doubled", "plain", "inner", "inner-around", "root"])
+def test_a_bin_named_with_slashes_is_the_bin_url_for_captured_into(lab, named, lands_in) -> None:  # type: ignore[no-untyped-def]
+    """``url_for("/orders")`` captured into bin ``orders`` but ``wait(bin="/orders")`` timed
+    out with "0 matched ... newest captures: #1 POST /orders"."""
+    assert post(lab.url_for(named), b"{}")[0] == 200
+    assert post(lab.url_for("other"), b"{}")[0] == 200
+    assert lab.captures[0].bin == lands_in
+    assert [c.id for c in lab.wait(1, bin=named, timeout=5)] == [1]
+    assert [c.id for c in lab.assert_received(1, bin=named)] == [1]
+    assert [c.id for c in lab.query(bin=[named, "nothing"])] == [1]
+    assert list(lab.dataframe(bin=named)["id"]) == [1]
+    req = urllib.request.Request(f"{lab.url}/_hooklab/api/captures?bin={quote(named, safe='')}",
+                                 headers={"Authorization": f"token {lab.api_token}"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        assert [c["id"] for c in json.load(r)["captures"]] == [1]

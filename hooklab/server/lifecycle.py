@@ -33,6 +33,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 from urllib.parse import quote
 
+from ..filters import bin_name
 from .ingest import DEFAULT_MAX_BODY, RESERVED_PREFIX
 from .protocol import (
     DEFAULT_MAX_IN_FLIGHT,
@@ -791,7 +792,7 @@ class CaptureServer:
 
     def url_for(self, bin: str, path: str = "") -> str:
         """``url_for("github", "events")`` -> ``http://127.0.0.1:8765/github/events``."""
-        b = quote(bin.strip("/"), safe="")
+        b = quote(bin_name(bin), safe="")  # (as the bin filter reads it: bin="/x" is "x")
         p = path.lstrip("/")
         return f"{self.url}/{b}" + (f"/{p}" if p else "")
 
