@@ -834,7 +834,8 @@ class HookLab(Configurable):
 
     def reset(self) -> None:
         """Back to a fresh lab: no captures, response rules, secrets or forwards (nor the
-        outcomes of forwards still on their way), handshakes as the lab was made.
+        outcomes of forwards still on their way), handshakes as the lab was made, and the
+        server's ``refused`` counts (``/_hooklab/health``) from zero.
 
         >>> lab.respond("stripe", status=500)
         >>> lab.forward("stripe", app_url)
@@ -851,6 +852,8 @@ class HookLab(Configurable):
         self.rules.clear()
         self._secrets.clear()
         self.handshakes = self._made_handshakes
+        if self.server is not None:  # (a test's 413s were still counted in the next test's)
+            self.server.reset_refused()
 
     # -- responses -----------------------------------------------------------------------------
     def respond(

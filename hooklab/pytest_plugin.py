@@ -10,7 +10,7 @@ off), so the fixture is simply available::
 
 ``hooklab_server``: one server (``127.0.0.1``, free port, in-memory store) per test session
 (per xdist worker); before and after each test its captures, response rules, secrets,
-forwards, live views and settings (``max_body``, ``redact_credentials``, ``allowed_hosts``, ...
+forwards, live views, the ``refused`` counts of ``/_hooklab/health`` and settings (``max_body``, ``redact_credentials``, ``allowed_hosts``, ...
 as the lab was made, also where set on ``lab.server``) are reset, and a test that stopped it (``stop()``, ``stop_serving()``) or moved it (``host``,
 ``port``) leaves the next one a fresh server. A request your app sends *after* its test
 ended (a background thread, a retry) reaches the next test's lab: wait for your app's own
@@ -21,9 +21,12 @@ Subscriptions a test makes itself (``lab.store.subscribe``) last until it unsubs
 ``hooklab_session_server``: a second lab of its own for session-, module- or class-scoped
 fixtures; the plugin never clears it.
 
-With ``PYTEST_DISABLE_PLUGIN_AUTOLOAD=1`` load it with ``-p hooklab.pytest_plugin`` (or
-``pytest_plugins = ["hooklab.pytest_plugin"]`` in a conftest.py); with autoloading on, that
-line registers it a second time and pytest stops.
+Loaded by hand, it is named by its entry point's name: ``-p hooklab`` or
+``pytest_plugins = ["hooklab"]`` in the root conftest.py, which work with autoloading on and
+with ``PYTEST_DISABLE_PLUGIN_AUTOLOAD=1`` alike (pytest looks the name up among the entry
+points first). ``-p hooklab.pytest_plugin`` or ``pytest_plugins = ["hooklab.pytest_plugin"]``
+work only with autoloading off: with it on, they register the module a second time under
+another name and pytest stops ("Plugin already registered under a different name").
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ import signal
 import socket
 import subprocess
 import sys
+import textwrap
 import urllib.request
 import warnings
 from pathlib import Path
@@ -26,6 +27,8 @@ import pytest
 from _http import post
 
 import hooklab
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _ipv6_loopback() -> bool:
@@ -159,3 +162,59 @@ def test_a_bin_named_with_slashes_is_the_bin_url_for_captured_into(lab, named, l
                                  headers={"Authorization": f"token {lab.api_token}"})
     with urllib.request.urlopen(req, timeout=10) as r:
         assert [c["id"] for c in json.load(r)["captures"]] == [1]
+
+
+# -- 3 and 5. the plugin's reset, and loading it by hand ------------------------------------
+REFUSED = '''
+import json
+import urllib.request
+
+import pytest
+import requests
+
+
+def refused(lab):
+    with urllib.request.urlopen(f"{lab.url}/_hooklab/health", timeout=5) as r:
+        return json.load(r)["refused"]
+
+
+@pytest.mark.parametrize("i", [1, 2, 3])
+def test_each_test_starts_with_no_refusal(hooklab_server, i):
+    assert refused(hooklab_server) == {}
+    hooklab_server.max_body = 100
+    assert requests.post(hooklab_server.url_for("o"), data=b"x" * 500, timeout=5).status_code == 413
+    assert refused(hooklab_server) == {"413": 1}
+'''
+
+
+@pytest.mark.parametrize("load,autoload,passes", [
+    (["-p", "hooklab"], True, True),
+    (["-p", "hooklab"], False, True),
+    ("hooklab", True, True),                       # pytest_plugins in the root conftest.py
+    ("hooklab", False, True),
+    ("hooklab.pytest_plugin", False, True),
+    ("hooklab.pytest_plugin", True, False),        # registered twice: pytest stops
+    (["-p", "hooklab.pytest_plugin"], True, False),
+], ids=["p-auto", "p-noauto", "conftest-auto", "conftest-noauto", "conftest-module-noauto",
+        "conftest-module-auto", "p-module-auto"])
+def test_the_plugin_resets_refused_counts_and_loads_as_the_readme_says(  # type: ignore[no-untyped-def]
+        tmp_path, load, autoload, passes) -> None:
+    """Each test of a pytest run starts with ``refused == {}`` (test 2 saw ``{'413': 2}``);
+    the README's ways of loading the plugin by hand, with autoloading on and off."""
+    (tmp_path / "test_refused.py").write_text(textwrap.dedent(REFUSED))
+    args = list(load) if isinstance(load, list) else []
+    if isinstance(load, str):
+        (tmp_path / "conftest.py").write_text(f"pytest_plugins = [{load!r}]\n")
+    env = {k: v for k, v in os.environ.items()
+           if k != "PYTEST_DISABLE_PLUGIN_AUTOLOAD" and not k.startswith("PYTEST_XDIST")}
+    if not autoload:
+        env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
+    r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args,
+                        str(tmp_path)], cwd=tmp_path, capture_output=True, text=True,
+                       timeout=120, env=env)
+    if passes:
+        assert r.returncode == 0 and "3 passed" in r.stdout, r.stdout + r.stderr
+    else:
+        assert r.returncode != 0
+        assert "Plugin already registered under a different name" in r.stdout + r.stderr

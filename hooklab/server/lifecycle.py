@@ -30,6 +30,7 @@ import threading
 import warnings
 import weakref
 from collections.abc import Callable
+from datetime import datetime, timezone
 from typing import Any, NamedTuple
 from urllib.parse import quote
 
@@ -413,6 +414,8 @@ class CaptureServer:
         #: 503s of captures the store could not take (a full queue, a full disk, a failed
         #: sync) are counted too, untold (``hooklab serve`` says the failure itself)
         self.refused: dict[int, int] = {}
+        #: when ``refused`` began counting (made, or :meth:`reset_refused`): UTC
+        self.refused_since = datetime.now(timezone.utc)
         self.refusal_listeners: list[Any] = []
         #: called with this server, on its thread, when the thread ended without
         #: :meth:`stop` (:attr:`ended` says why), before its store's watchers hear it: the
@@ -789,6 +792,33 @@ class CaptureServer:
                 listener(what)
             except Exception:  # noqa: BLE001 - a listener must not break the connection
                 _log.exception("hooklab: a refusal listener failed")
+
+    def reset_refused(self, timeout: float = 5.0) -> None:
+        """Count ``refused`` (``/_hooklab/health``) from zero again, from now on; cleared on the
+        server's loop, which counts them, so a refusal counted meanwhile is not half lost
+        (the pytest plugin's reset, through ``lab.reset()``, calls it between tests)."""
+        def clear() -> None:
+            self.refused.clear()
+            self.refused_since = datetime.now(timezone.utc)
+
+        loop, thread = self.loop, self._thread
+        if loop is None or thread is None or not thread.is_alive() or \
+                threading.current_thread() is thread:
+            clear()
+            return
+        done = threading.Event()
+
+        def on_loop() -> None:
+            clear()
+            done.set()
+
+        try:
+            loop.call_soon_threadsafe(on_loop)
+        except RuntimeError:  # (the loop closed meanwhile: nothing counts any more)
+            clear()
+            return
+        if not done.wait(timeout):  # (a loop stuck that long: cleared from here after all)
+            clear()
 
     def url_for(self, bin: str, path: str = "") -> str:
         """``url_for("github", "events")`` -> ``http://127.0.0.1:8765/github/events``."""
