@@ -649,6 +649,7 @@ class HookLab(Configurable):
                 f"waited {timeout:g} s for {count} capture(s) matching {printable(describe(filters))}; "
                 f"{n} matched ({n_captures(store.count())} in total{where}); "
                 f"newest captures: {self._newest()}"
+                + self._refused_note()
                 + (f"; {printable(hint)}" if hint else "")
             )
         return store.query(**filters)
@@ -679,9 +680,17 @@ class HookLab(Configurable):
             want = "at least 1" if count is None else str(count)
             raise AssertionError(
                 f"expected {want} capture(s) matching {printable(describe(filters))}, got {len(caps)}; "
-                f"newest captures: {self._newest()}"
+                f"newest captures: {self._newest()}" + self._refused_note()
             )
         return caps
+
+    def _refused_note(self) -> str:
+        """``"; 1 request refused since ... (413 body over max_body: 1)"`` when the server
+        refused any since it started or the last :meth:`reset`, else ``""``: a sender whose
+        webhook got 413 read "0 captures in total ... none" and hunted for a bug in itself
+        (the counts /_hooklab/health says; no request's own text)."""
+        note = self.server.refused_note() if self.server is not None else None
+        return f"; {note}" if note else ""
 
     def dataframe(self, *, flatten: bool = False, **filters: Any) -> pd.DataFrame:
         """One typed row per capture; ``flatten=True`` adds ``payload.*`` columns. ``df`` is

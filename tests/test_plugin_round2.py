@@ -24,7 +24,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from _http import post
+from _http import post, raw_request
 
 import hooklab
 
@@ -162,6 +162,46 @@ def test_a_bin_named_with_slashes_is_the_bin_url_for_captured_into(lab, named, l
                                  headers={"Authorization": f"token {lab.api_token}"})
     with urllib.request.urlopen(req, timeout=10) as r:
         assert [c["id"] for c in json.load(r)["captures"]] == [1]
+
+
+# -- 4. a failed wait / assert_received says what the lab refused ---------------------------
+@pytest.mark.parametrize("request_bytes,says", [
+    (b"POST /orders?token=S3CRET-IN-QUERY HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n",
+     "1 request refused since "),
+    (b"POST /orders HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n",
+     "(413 body over max_body: 1)"),
+    (b"S3CRET-IN-LINE \x00\x01 nonsense\r\n\r\n", "(400 malformed request: 1)"),
+], ids=["413-since", "413", "400"])
+def test_a_failed_wait_says_what_the_lab_refused(lab, request_bytes, says) -> None:  # type: ignore[no-untyped-def]
+    """A test lowered ``max_body``, the app's webhook got 413, and the message was "0 matched
+    (0 captures in total ...); newest captures: none": the refusal is said now, by count and
+    status (nothing the sender sent)."""
+    lab.max_body = 1000
+    answer = raw_request(lab.bound_port, request_bytes)
+    assert answer.split(b" ", 2)[1] in (b"413", b"400"), answer[:80]
+    with pytest.raises(TimeoutError) as waited:
+        lab.wait(1, bin="orders", timeout=0.2)
+    with pytest.raises(AssertionError) as asserted:
+        lab.assert_received(1, bin="orders")
+    for message in (str(waited.value), str(asserted.value)):
+        assert says in message, message
+        assert "S3CRET" not in message
+    # a reset counts from zero: the next message says no refusal
+    lab.reset()
+    with pytest.raises(TimeoutError) as after:
+        lab.wait(1, timeout=0.1)
+    assert "refused" not in str(after.value)
+
+
+def test_a_failed_wait_counts_each_status(lab) -> None:  # type: ignore[no-untyped-def]
+    lab.max_body = 10
+    for _ in range(2):
+        assert post(lab.url_for("orders"), b"x" * 100)[0] == 413
+    raw_request(lab.bound_port, b"\x16\x03\x01 not http\r\n\r\n")  # (TLS to a plain port)
+    with pytest.raises(TimeoutError, match=r"; 3 requests refused since \d{4}-\d\d-\d\d "
+                       r"\d\d:\d\d:\d\d UTC \(400 malformed request: 1, 413 body over "
+                       r"max_body: 2\)$"):
+        lab.wait(1, timeout=0.1)
 
 
 # -- 3 and 5. the plugin's reset, and loading it by hand ------------------------------------

@@ -54,6 +54,12 @@ STOP_GRACE = 2.0
 TOKEN_CHECK = 2.0
 #: characters of an escaped exception's text a live view shows at most
 _REASON_CHARS = 200
+#: what each status counted in ``refused`` means, as a failure message says it
+_REFUSED_WHY = {
+    400: "malformed request", 408: "closed to make room for a new connection",
+    413: "body over max_body", 414: "request line too long", 431: "request head too large",
+    500: "internal error", 503: "busy, or the store could not take it",
+}
 _log = logging.getLogger("hooklab")
 
 __all__ = [
@@ -819,6 +825,25 @@ class CaptureServer:
             return
         if not done.wait(timeout):  # (a loop stuck that long: cleared from here after all)
             clear()
+
+    def refused_note(self) -> str | None:
+        """What a failed ``wait`` / ``assert_received`` says of the requests this server
+        refused (counts and what each status means, nothing a sender sent), or ``None``.
+
+        >>> srv = CaptureServer(None, port=0)
+        >>> srv.refused_note() is None
+        True
+        >>> srv.refused.update({413: 2, 400: 1}); print(srv.refused_note())
+        3 requests refused since ... UTC (400 malformed request: 1, 413 body over max_body: 2)
+        """
+        counts = dict(self.refused)  # (a copy: the server's loop adds to it)
+        total = sum(counts.values())
+        if not total:
+            return None
+        parts = ", ".join(f"{status} {_REFUSED_WHY.get(status, 'refused')}: {n}"
+                          for status, n in sorted(counts.items()))
+        since = self.refused_since.strftime("%Y-%m-%d %H:%M:%S")
+        return f"{total} request{'s' if total != 1 else ''} refused since {since} UTC ({parts})"
 
     def url_for(self, bin: str, path: str = "") -> str:
         """``url_for("github", "events")`` -> ``http://127.0.0.1:8765/github/events``."""
