@@ -29,7 +29,7 @@ from traitlets.config import Configurable
 
 from . import ingress
 from .capture import Capture, bin_of, n_captures, printable
-from .filters import describe
+from .filters import bin_name, describe
 from .providers import TABLE
 from .server.lifecycle import (
     DEFAULT_MAX_BODY,
@@ -566,7 +566,7 @@ class HookLab(Configurable):
             provider = provider.strip().lower()
             if provider not in TABLE:
                 raise ValueError(f"unknown provider {provider!r}; known: {', '.join(sorted(TABLE))}")
-        self._secrets.set(bin, secret, provider, verify_token)
+        self._secrets.set(bin_name(bin), secret, provider, verify_token)  # ("/orders": orders)
 
     # -- reading -------------------------------------------------------------------------------
     @property
@@ -913,6 +913,7 @@ class HookLab(Configurable):
         """
         from .outbound.forward import Forwarder
 
+        bin = bin_name(bin)  # ("/orders" is the bin url_for("/orders") captures into)
         if to is not None:
             self._check_not_self(bin, to)
         if self._forwarder is None:

@@ -258,3 +258,45 @@ def test_the_plugin_resets_refused_counts_and_loads_as_the_readme_says(  # type:
     else:
         assert r.returncode != 0
         assert "Plugin already registered under a different name" in r.stdout + r.stderr
+
+
+@pytest.mark.parametrize("named", ["/orders", "orders/", "orders"])
+def test_secret_and_forward_name_a_bin_as_url_for_does(lab, named) -> None:  # type: ignore[no-untyped-def]
+    """``lab.secret("/orders", ...)`` and ``lab.forward("/orders", ...)`` were kept for a bin
+    "/orders" that no capture has: the captures ``url_for("/orders")`` made (bin ``orders``)
+    went unchecked and were not forwarded, saying nothing."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    got: list[bytes] = []
+
+    class App(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            got.append(self.rfile.read(int(self.headers["Content-Length"])))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    app = ThreadingHTTPServer(("127.0.0.1", 0), App)
+    threading.Thread(target=app.serve_forever, daemon=True).start()
+    try:
+        lab.secret(named, "s3cret", provider="github")
+        lab.forward(named, f"http://127.0.0.1:{app.server_address[1]}/hook")
+        hooklab.send(lab.url_for(named), provider="github", event="push", secret="s3cret",
+                     payload={"n": 1})
+        hooklab.send(lab.url_for(named), provider="github", event="push", secret="wrong",
+                     payload={"n": 2})
+        caps = lab.wait(2, bin="orders", timeout=10)
+        assert [c.verified for c in caps] == [True, False]
+        assert lab.store.wait_for(lambda: len(lab.forwards()) == 2, timeout=10)
+        assert [f["status"] for f in lab.forwards()] == [204, 204]
+        assert sorted(json.loads(b)["n"] for b in got) == [1, 2]
+        lab.forward(named, None)  # stops it, named either way
+        hooklab.send(lab.url_for("orders"), provider="github", event="push", payload={"n": 3})
+        lab.wait(3, bin="orders", timeout=10)
+        assert not lab.store.wait_for(lambda: len(lab.forwards()) > 2, timeout=1)
+    finally:
+        app.shutdown()
+        app.server_close()
