@@ -83,7 +83,11 @@ def test_the_url_of_a_lab_reaches_it_whatever_its_host(host, url_host, by_ipv4, 
             if reached:
                 assert post(f"http://{address}:{port}/orders", b"{}")[0] == 200
                 sent += 1
-        assert len(lab.wait(sent, bin="orders", timeout=10)) == sent
+        caps = lab.wait(sent, bin="orders", timeout=10)
+        assert len(caps) == sent
+        # each sender's own address, not the IPv4-mapped form a dual-stack socket reports
+        assert {c.remote_addr for c in caps[1:]} == (
+            {"127.0.0.1"} if by_ipv4 else set()) | ({"::1"} if by_ipv6 else set())
         # the read side answers at lab.url too (its Host passes the DNS-rebinding guard)
         req = urllib.request.Request(f"{lab.url}/_hooklab/api/captures?bin=orders",
                                      headers={"Authorization": f"token {lab.api_token}"})

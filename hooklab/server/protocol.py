@@ -551,7 +551,10 @@ class CaptureProtocol(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
         self.peer = transport.get_extra_info("peername")
-        self.remote = str(self.peer[0]) if isinstance(self.peer, tuple) and self.peer else ""
+        remote = str(self.peer[0]) if isinstance(self.peer, tuple) and self.peer else ""
+        if remote.startswith("::ffff:") and "." in remote:  # IPv4 through a dual-stack "::"
+            remote = remote[7:]  # socket: the address the sender has (remote_addr, filters)
+        self.remote = remote
         self.idle_since = self.conns.now()
         self.conns.add(self)
 
