@@ -864,3 +864,80 @@ def test_segments_the_helper_cannot_read_do_not_hold_back_the_others(tmp_path) -
     assert got[:8] == [FLAT_UNREADABLE] * 8
     assert all(blob[:4] == b"HLF1" for blob in got[8:]) and len(got) == 10
     assert df["payload.i"].tolist() == list(range(10 * SEG))
+
+
+def test_the_segments_a_frame_parsed_are_kept_once_it_is_made(store_file, tmp_path,
+                                                               monkeypatch) -> None:
+    """The first ``flatten=True`` packs the segments it parsed (to keep them) once its frame
+    is made, not while: packing a million captures' tables took half a second of CPU from
+    the frame on two cores. Kept are the tables a helper makes in quiet moments
+    (:func:`hooklab.frame.flat_rows`), byte for byte, and the frame is the one read through
+    SQL alone."""
+    import shutil
+    import threading
+
+    path = str(tmp_path / "copy.sqlite3")
+    shutil.copy(store_file, path)
+    made = threading.Event()
+    packed_before: list[bool] = []
+    real_pack, real_settle = frame_mod._pack_read, frame_mod._settled_ints
+
+    def pack(*args: Any) -> Any:
+        packed_before.append(not made.is_set())
+        return real_pack(*args)
+
+    def settle(flat: Any) -> Any:  # the frame's last step, slow: time to pack meanwhile
+        time.sleep(0.5)
+        out = real_settle(flat)
+        made.set()
+        return out
+
+    monkeypatch.setattr(frame_mod, "_pack_read", pack)
+    monkeypatch.setattr(frame_mod, "_settled_ints", settle)
+    lab = hooklab.open(path)
+    try:
+        first = lab.dataframe(flatten=True)
+        wait(lambda: len(kept(path)) == 3)
+        monkeypatch.undo()
+        through_sql = frame_mod._frame(lab.store, {}, flatten=True, combined=False)
+    finally:
+        lab.stop()
+    assert packed_before == [False, False, False]  # each of the three segments, after
+    pd.testing.assert_frame_equal(first, through_sql)
+    db = sqlite3.connect(path)
+    try:
+        keys = db.execute("SELECT first_id, last_id, rows FROM segments").fetchall()
+        want = {k[0]: frame_mod.flat_rows(db, k) for k in keys}
+    finally:
+        db.close()
+    assert kept(path) == want and all(blob[:4] == b"HLF1" for blob in want.values())
+
+
+def test_a_frame_that_fails_still_keeps_the_segments_it_parsed(store_file, tmp_path,
+                                                                monkeypatch) -> None:
+    """The tables wait for their frame to be made, or to fail: a frame that fails while the
+    bodies are parsed (here: its other columns) keeps them as soon as it has failed, and
+    nothing waits after that."""
+    import shutil
+    import threading
+
+    path = str(tmp_path / "copy.sqlite3")
+    shutil.copy(store_file, path)
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise ZeroDivisionError("no forward columns")
+
+    monkeypatch.setattr(frame_mod, "_add_forward_columns", broken)
+    lab = hooklab.open(path)
+    try:
+        with pytest.raises(ZeroDivisionError):
+            lab.dataframe(flatten=True)
+        wait(lambda: len(kept(path)) == 3, timeout=60)
+        wait(lambda: not [t for t in threading.enumerate() if t.name == "hooklab-keep-flat"])
+    finally:
+        lab.stop()
+    monkeypatch.undo()
+    untouched = str(tmp_path / "untouched.sqlite3")
+    shutil.copy(store_file, untouched)
+    flattened_and_kept(untouched, 3)
+    assert kept(path) == kept(untouched)
