@@ -1382,7 +1382,14 @@ def open_lab(db_path: str | os.PathLike[str]) -> HookLab:
         from .store import CaptureStore  # a read-only mount, or another user's database (not
 
         opened._store = CaptureStore(path, readonly=True)  # written into): read as it is
-    opened.store  # noqa: B018 - open now so errors surface here
+    from .store import DiskFull
+
+    try:
+        opened.store  # noqa: B018 - open now so errors surface here
+    except DiskFull:  # (no room for SQLite's -wal and -shm: an analysis only reads, so the
+        from .store import CaptureStore  # file is read as it is, if nobody else has it open)
+
+        opened._store = CaptureStore(path, readonly=True)
     return opened
 
 

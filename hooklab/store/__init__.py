@@ -14,6 +14,7 @@ from ._columns import read_segment
 from ._segments import DamagedSegment, inflate
 from .store import (
            CaptureStore,
+           DiskFull,
            NotDurable,
            RowMaker,
            StoreError,
@@ -25,6 +26,6 @@ from .store import (
 )
 from .view import CaptureView
 
-__all__ = ["CaptureStore", "CaptureView", "DamagedSegment", "NotDurable", "RowMaker", "StoreError",
+__all__ = ["CaptureStore", "CaptureView", "DamagedSegment", "DiskFull", "NotDurable", "RowMaker", "StoreError",
            "arrow_pool", "duckdb_module", "inflate", "new_paths", "read_only_uri", "read_segment",
            "remove_new_paths", "where_clause", "write_error"]

@@ -71,8 +71,8 @@ from ._sync import WalSync
 if TYPE_CHECKING:
     from ..signatures.book import SecretBook
 
-__all__ = ["QUEUE_BYTES", "QUEUE_CAPTURES", "CaptureStore", "RowMaker", "StoreBusy", "StoreError",
-           "read_only_uri", "where_clause", "write_error"]
+__all__ = ["QUEUE_BYTES", "QUEUE_CAPTURES", "CaptureStore", "DiskFull", "RowMaker", "StoreBusy",
+           "StoreError", "read_only_uri", "where_clause", "write_error"]
 
 _BATCH = 512  # captures per transaction at most (group commit)
 _BULK = 5000  # captures per transaction of a bulk import
@@ -129,7 +129,23 @@ _LAG = 4 * S.SEG_ROWS  # behind by more than this, the writer catches up between
 
 
 class StoreError(RuntimeError):
-    """The capture database cannot be used (corrupt, foreign or unwritable)."""
+    """The capture database cannot be used (corrupt, foreign or unwritable).
+
+    ``reason``, when given, says why in words without a path (what a sender may read in a
+    503, see :func:`write_error`); the message itself names the file.
+
+    >>> StoreError("cannot open '/x/c.sqlite3': the disk is full", reason="the disk is full").reason
+    'the disk is full'
+    """
+
+    def __init__(self, *args: object, reason: str | None = None) -> None:
+        super().__init__(*args)
+        self.reason = reason
+
+
+class DiskFull(StoreError):
+    """The capture database could not be opened or made because its disk is full (or out of
+    inodes): the file itself is fine. ``hooklab.open`` then reads it as it is, if it can."""
 
 
 class StoreBusy(StoreError):
@@ -242,6 +258,7 @@ class CaptureStore:
         #: after a retention pass that left exactly retention_count captures: (generation,
         #: last id, first id kept, when counted from the newest, retention_count)
         self._retained: tuple[int, int, int, float, int] | None = None
+        self._held: int | None = None  # the lock of a file read as it is (_hold_as_is)
         self._db = self._connect()
         self._last_id = self._db.execute("SELECT COALESCE(MAX(id), 0) FROM captures").fetchone()[0]
         self._cols = _COLS  # a database opened read-only from before the handshake column:
@@ -254,6 +271,7 @@ class CaptureStore:
         except BaseException:
             if self._sync is not None:
                 self._sync.close()
+            self._unhold()
             raise
 
     def _start(self) -> None:
@@ -307,67 +325,34 @@ class CaptureStore:
         return sync
 
     def _connect(self) -> sqlite3.Connection:
+        created = None  # the file this open makes (a new database), removed if it cannot be made
+        folders: list[str] = []
         if not self._memory:
             p = Path(self.path)
             if self.readonly and not p.exists():
                 raise StoreError(f"capture database {self.path!r} does not exist")
             if not self.readonly:
+                real = os.path.realpath(p)
+                created = None if os.path.lexists(real) else real
+                folders = new_paths(self.path)[1:]  # (made for it: taken back with it)
                 _create_private(p)
+        # the side files there before this open: the ones it adds are its own to take back
+        sides = [] if self._memory else [s for s in _SIDES if not os.path.lexists(self.path + s)]
+        uri = read_only_uri(self.path) if self.readonly and not self._memory else None
         try:
-            uri = read_only_uri(self.path) if self.readonly and not self._memory else None
-            db = (
-                sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
-                if uri
-                else sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-            )
-            db.execute("PRAGMA busy_timeout = 5000")
-            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-            fmt = None
-            if "meta" in tables:
-                row = db.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
-                fmt = row[0] if row else None
-            if not tables and not self.readonly and not self._memory:
-                _claim_blank(self.path)
-            if self.readonly and not tables:  # nothing to read, and no schema may be written
-                db.close()
-                raise StoreError(
-                    f"{self.path!r} holds no hooklab capture database (it is empty);"
-                    " it was left untouched"
-                )
-            if (tables and "captures" in tables and isinstance(fmt, str)
-                    and fmt.startswith("hooklab-captures-") and fmt not in _FORMATS_READ):
-                db.close()  # (a later format: said so, not "not a hooklab capture database")
-                raise StoreError(
-                    f"{self.path!r} was written by a newer hooklab (format {fmt!r}; this one "
-                    f"reads {', '.join(_FORMATS_READ)}): upgrade hooklab to open it; it was "
-                    "left untouched"
-                )
-            if tables and ("captures" not in tables or fmt not in _FORMATS_READ):
-                # checked before anything is written: another app's database stays as it was
-                db.close()
-                raise StoreError(
-                    f"{self.path!r} is a SQLite database but not a hooklab capture database "
-                    f"(tables: {', '.join(sorted(tables))}; format: {fmt!r}); it was left untouched"
-                )
-            if not self.readonly:
-                if not self._memory:
-                    db.execute("PRAGMA journal_mode = WAL")
-                    db.execute(f"PRAGMA synchronous = {self.durability.upper()}")
-                    db.execute("PRAGMA cache_size = -65536")  # 64 MiB: index pages of a big store
-                if not tables:  # one transaction: a crash cannot leave a half-made database
-                    db.executescript(
-                        f"BEGIN IMMEDIATE; {_SCHEMA} {S.SCHEMA} {self._fts_schema(db)}"
-                        f"INSERT OR IGNORE INTO meta VALUES ('format', '{_FORMAT}');"
-                        " INSERT OR IGNORE INTO meta VALUES ('search_upto', '0');"
-                        f" INSERT OR IGNORE INTO meta VALUES ('search_version', '{_search.SEARCH_VERSION}');"
-                        " INSERT OR IGNORE INTO meta VALUES ('segments_upto', '0'); COMMIT;"
-                    )
-                else:  # adds what newer versions need (IF NOT EXISTS); format 1 -> 2
-                    self._upgrade(db, fmt)
-                add_columns(db)
-            _search.register(db)
-            return db
+            return self._open(uri)
         except sqlite3.DatabaseError as exc:
+            left: list[str] = []
+            if not self._memory:
+                full = _full_disk(self.path, exc)  # (before its folders may go)
+                left = _take_back(self.path, sides)
+                if created is not None and _remove_empty(created):
+                    left = []  # (its side files went before it)
+                    for folder in folders:
+                        with contextlib.suppress(OSError):  # (only an empty one goes)
+                            os.rmdir(folder)
+                if full is not None:
+                    return self._on_full_disk(exc, full, created is not None, left)
             hint = ""
             if not self._memory and _unwritable_folder(self.path):
                 hint = (" (its folder is not writable: SQLite writes -wal and -shm files beside "
@@ -376,11 +361,161 @@ class CaptureStore:
                         + ")")
             if not self._memory and os.path.isdir(self.path):  # (SQLite: "unable to open")
                 raise StoreError(f"cannot use {self.path!r} as a hooklab capture database: it "
-                                 "is a folder; name a file (in it, for example)") from exc
+                                 "is a folder; name a file (in it, for example)",
+                                 reason="the database path is a folder") from exc
+            if created is not None and not os.path.lexists(created):
+                raise StoreError(f"cannot make a capture database at {self.path!r}: {exc}{hint};"
+                                 " the empty file made for it was removed", reason=str(exc)
+                                 ) from exc
             raise StoreError(
                 f"cannot use {self.path!r} as a hooklab capture database: {exc}{hint}; "
-                "the file was left untouched"
+                "the file was left untouched" + _left_note(left), reason=str(exc)
             ) from exc
+
+    def _on_full_disk(self, exc: sqlite3.DatabaseError, full: tuple[str, str], created: bool,
+                      left: list[str]) -> sqlite3.Connection:
+        """What an open that failed on a full disk does: a read-only store reads the file as
+        it is when that is safe (see :meth:`_hold_as_is`); anything else raises
+        :class:`DiskFull`, which says so (SQLite's "disk I/O error" read as if the file were
+        broken, while it could not make its ``-shm``)."""
+        what, short = full
+        if created:
+            raise DiskFull(f"cannot make a capture database at {self.path!r}: {what}; the empty "
+                           "file made for it was removed", reason=short) from exc
+        said = (f"cannot open {self.path!r}: {what}: SQLite needs room for its -wal and -shm "
+                "files beside the database, even to read it")
+        if self.readonly:
+            why = self._hold_as_is()
+            if why is None:
+                try:
+                    return self._open(_as_is_uri(self.path))
+                except BaseException:
+                    self._unhold()
+                    raise
+            said += f"; it cannot be read as it is either: {why}"
+        raise DiskFull(f"{said}; the database file was left untouched{_left_note(left)}",
+                       reason=short) from exc
+
+    def _open(self, uri: str | None) -> sqlite3.Connection:
+        """A connection to the database (``uri``: read-only), checked to be a capture database
+        of a format this version reads, and for writing brought up to this version's format.
+        A ``sqlite3.DatabaseError`` comes out with the connection closed."""
+        db = (
+            sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
+            if uri
+            else sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        )
+        try:
+            return self._checked(db)
+        except BaseException:
+            db.close()  # (SQLite lets the side files it opened go; see _take_back)
+            raise
+
+    def _checked(self, db: sqlite3.Connection) -> sqlite3.Connection:
+        db.execute("PRAGMA busy_timeout = 5000")
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        fmt = None
+        if "meta" in tables:
+            row = db.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
+            fmt = row[0] if row else None
+        if not tables and not self.readonly and not self._memory:
+            _claim_blank(self.path)
+        if self.readonly and not tables:  # nothing to read, and no schema may be written
+            db.close()
+            raise StoreError(
+                f"{self.path!r} holds no hooklab capture database (it is empty);"
+                " it was left untouched"
+            )
+        if (tables and "captures" in tables and isinstance(fmt, str)
+                and fmt.startswith("hooklab-captures-") and fmt not in _FORMATS_READ):
+            db.close()  # (a later format: said so, not "not a hooklab capture database")
+            raise StoreError(
+                f"{self.path!r} was written by a newer hooklab (format {fmt!r}; this one "
+                f"reads {', '.join(_FORMATS_READ)}): upgrade hooklab to open it; it was "
+                "left untouched"
+            )
+        if tables and ("captures" not in tables or fmt not in _FORMATS_READ):
+            # checked before anything is written: another app's database stays as it was
+            db.close()
+            raise StoreError(
+                f"{self.path!r} is a SQLite database but not a hooklab capture database "
+                f"(tables: {', '.join(sorted(tables))}; format: {fmt!r}); it was left untouched"
+            )
+        if not self.readonly:
+            if not self._memory:
+                db.execute("PRAGMA journal_mode = WAL")
+                db.execute(f"PRAGMA synchronous = {self.durability.upper()}")
+                db.execute("PRAGMA cache_size = -65536")  # 64 MiB: index pages of a big store
+            if not tables:  # one transaction: a crash cannot leave a half-made database
+                db.executescript(
+                    f"BEGIN IMMEDIATE; {_SCHEMA} {S.SCHEMA} {self._fts_schema(db)}"
+                    f"INSERT OR IGNORE INTO meta VALUES ('format', '{_FORMAT}');"
+                    " INSERT OR IGNORE INTO meta VALUES ('search_upto', '0');"
+                    f" INSERT OR IGNORE INTO meta VALUES ('search_version', '{_search.SEARCH_VERSION}');"
+                    " INSERT OR IGNORE INTO meta VALUES ('segments_upto', '0'); COMMIT;"
+                )
+            else:  # adds what newer versions need (IF NOT EXISTS); format 1 -> 2
+                self._upgrade(db, fmt)
+            add_columns(db)
+        _search.register(db)
+        return db
+
+    def _hold_as_is(self) -> str | None:
+        """Lock the database file so that it can be read as it is (``immutable=1``: no
+        ``-shm``, which a full disk has no room for); ``None`` once held, else why not.
+
+        ``immutable=1`` alone is safe only while nobody writes: SQLite then skips all locking
+        and change detection, so a writer's commits (or a checkpoint copying pages in) while
+        it reads would give wrong answers, even "malformed" errors. ``nolock=1`` is no better
+        (it still needs the ``-shm`` to read a WAL database) and ``locking_mode=EXCLUSIVE``
+        (a WAL index in memory) would shut out this store's other read connections. So the
+        file is held the way SQLite's own EXCLUSIVE lock holds it -- a write lock on its lock
+        bytes, which every connection needs a shared lock in to read or write -- plus a byte
+        of that page SQLite never locks, the sign :func:`read_only_uri` knows a held file by.
+        An open file description lock (Linux): this store's own connections closing their
+        descriptors cannot drop it, and it keeps out this process's other connections too.
+        Taken only when nobody has a lock on the file or its ``-shm`` (a connection keeps a
+        shared lock on the file as long as it has it open in WAL mode) and no writes wait in a
+        ``-wal`` or ``-journal`` (they would not be read: ``-wal`` and ``-shm`` files left empty
+        by a failed open are no such thing). Other programs get "database is locked" until
+        this store closes."""
+        import fcntl
+
+        if not hasattr(fcntl, "F_OFD_SETLK"):
+            return "only Linux can lock it for that"
+        path = self.path
+        if _has_writes(path):
+            return ("writes not yet in the database file wait beside it (in its -wal or "
+                    "-journal file; reading them needs room)")
+        if _locks_on(path) != [] or (os.path.lexists(path + "-shm") and _locks_on(path + "-shm")):
+            return "another program has it open"  # (looked at without opening it: _locks_on)
+        try:
+            fd = os.open(path, os.O_RDWR | getattr(os, "O_CLOEXEC", 0))
+        except OSError as e:
+            return f"it cannot be locked ({e.strerror})"
+        try:
+            fcntl.fcntl(fd, fcntl.F_OFD_SETLK, _lock_struct(fcntl.F_WRLCK))
+        except OSError:
+            # opened just now by another connection: closing this descriptor would drop the
+            # locks this process's SQLite holds on the file, so it is kept open (not leaked
+            # often: only a race on a full disk gets here)
+            _PARKED.append(fd)
+            return "another program has it open"
+        self._held = fd
+        st = os.fstat(fd)
+        _HELD.add((st.st_dev, st.st_ino))
+        if _has_writes(path):  # (written between the look and the lock)
+            self._unhold()
+            return "another program was writing to it"
+        return None
+
+    def _unhold(self) -> None:
+        """Let go of the lock :meth:`_hold_as_is` took (as this store closes)."""
+        fd, self._held = self._held, None
+        if fd is not None:
+            st = os.fstat(fd)
+            _HELD.discard((st.st_dev, st.st_ino))
+            os.close(fd)  # (no connection of this process could lock the file meanwhile)
 
     @staticmethod
     def _fts_schema(db: sqlite3.Connection) -> str:
@@ -1968,6 +2103,7 @@ class CaptureStore:
             if self._wdb is not self._db:
                 self._wdb.close()
             self._db.close()
+        self._unhold()  # (after every connection: see _hold_as_is)
 
     def __enter__(self) -> CaptureStore:
         return self
@@ -2019,14 +2155,185 @@ def remove_new_paths(made: list[str]) -> None:
 
 
 def read_only_uri(path: str) -> str:
-    """The SQLite URI that reads the database at ``path`` (``mode=ro``); on a read-only mount
-    also ``immutable=1``: no ``-shm`` can be made there and nobody can change the file, so
-    SQLite reads it as it is (it refuses to otherwise)."""
+    """The SQLite URI that reads the database at ``path`` (``mode=ro``); also ``immutable=1``
+    on a read-only mount (no ``-shm`` can be made there and nobody can change the file, so
+    SQLite reads it as it is: it refuses to otherwise), and while a store holds the file to
+    read it as it is on a full disk (nobody else can open it meanwhile; see
+    ``CaptureStore._hold_as_is``)."""
     uri = Path(path).resolve().as_uri() + "?mode=ro"
     wal = path + "-wal"  # (captures in a WAL beside it: immutable would not see them)
     if _unwritable_folder(path) and not (os.path.exists(wal) and os.path.getsize(wal) > 0):
         return uri + "&immutable=1"
+    if _held_as_is(path):
+        return uri + "&immutable=1"
     return uri
+
+
+#: suffixes of the files SQLite keeps beside a database
+_SIDES = ("-wal", "-shm", "-journal")
+#: SQLite's lock bytes in a database file (unix): PENDING, then RESERVED, then 510 SHARED
+_PENDING_BYTE = 0x40000000
+#: a byte of that (never read) page SQLite never locks: locked with them by a store that
+#: reads the file as it is (CaptureStore._hold_as_is)
+_AS_IS_MARK = _PENDING_BYTE + 512
+#: descriptors of a database file that could not be locked and must not be closed (see
+#: CaptureStore._hold_as_is)
+_PARKED: list[int] = []
+#: (device, inode) of the files stores of this process hold to read as they are
+_HELD: set[tuple[int, int]] = set()
+#: bytes of a -shm file SQLite has made a WAL index of (at least one 32 KiB region)
+_SHM_INDEX = 32768
+#: bytes free below which a failed open is put down to a full disk (a -shm takes 32 KiB)
+_FULL_BELOW = 1 << 20
+
+
+def _lock_struct(kind: int) -> bytes:
+    """A ``struct flock`` (Linux) over SQLite's lock bytes and :data:`_AS_IS_MARK`."""
+    import struct
+
+    packed = struct.pack("hhqqi", kind, os.SEEK_SET, _PENDING_BYTE,
+                         _AS_IS_MARK - _PENDING_BYTE + 1, 0)
+    return packed + bytes(max(0, 32 - len(packed)))  # (the kernel reads its full size)
+
+
+def _as_is_uri(path: str) -> str:
+    return Path(path).resolve().as_uri() + "?mode=ro&immutable=1"
+
+
+def _locks_on(path: str) -> list[tuple[str, int, int]] | None:
+    """The locks any process holds on the file at ``path`` (``READ``/``WRITE``, first and
+    last byte), from Linux's ``/proc/locks``; ``None`` where that cannot be told.
+
+    Read without opening the file: closing a descriptor of it would drop every POSIX lock
+    this process's SQLite holds on it. (On a btrfs subvolume ``/proc/locks`` names another
+    device than ``stat``: none is found there, and the callers stay on the careful side.)
+    """
+    try:
+        st = os.stat(path)
+        with open("/proc/locks", encoding="ascii", errors="replace") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return None
+    want = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+    found = []
+    for line in lines:  # "3: POSIX  ADVISORY  READ 2903 fe:00:2146346 1073741826 1073742335"
+        parts = line.split()  # (a waiter's line has "->" after the number: not a lock held)
+        if len(parts) < 8 or parts[1] == "->" or parts[5] != want:
+            continue
+        with contextlib.suppress(ValueError):
+            last = (1 << 63) if parts[7] == "EOF" else int(parts[7])
+            found.append((parts[3], int(parts[6]), last))
+    return found
+
+
+def _held_as_is(path: str) -> bool:
+    """Whether a store holds ``path`` to read it as it is (see ``CaptureStore._hold_as_is``):
+    one of this process (its other read connections), or of another (``explore``'s helper
+    processes read for it)."""
+    try:
+        if os.path.getsize(path + "-shm") >= _SHM_INDEX:
+            return False  # (a WAL index: in use as usual, not held)
+    except OSError:
+        pass
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    if (st.st_dev, st.st_ino) in _HELD:
+        return True
+    return any(kind == "WRITE" and first <= _PENDING_BYTE and _AS_IS_MARK <= last
+               for kind, first, last in _locks_on(path) or ())
+
+
+def _has_writes(path: str) -> bool:
+    """Whether writes wait beside the database at ``path`` in a ``-wal`` or a ``-journal``."""
+    for side in ("-wal", "-journal"):
+        with contextlib.suppress(OSError):
+            if os.path.getsize(path + side) > 0:
+                return True
+    return False
+
+
+def _take_back(path: str, sides: Sequence[str]) -> list[str]:
+    """Remove the side files a failed open made (``sides``: those not there before it) -- a
+    3-byte ``-shm`` and an empty ``-wal`` on a full disk -- unless somebody has the database
+    or the ``-shm`` locked meanwhile (another connection opening it uses them); the ones
+    left are returned."""
+    made = [s for s in sides if os.path.lexists(path + s)]
+    if not made:
+        return []
+    for f in (path, path + "-shm"):
+        if os.path.lexists(f) and _locks_on(f) != []:
+            return made
+    left = []
+    for s in made:
+        try:  # (only as a failed open leaves them: a WAL index in use has its full size, a
+            # -wal or -journal written to is somebody's)
+            if os.path.getsize(path + s) >= (_SHM_INDEX if s == "-shm" else 1):
+                left.append(s)
+                continue
+            os.unlink(path + s)
+        except FileNotFoundError:
+            pass
+        except OSError:
+            left.append(s)
+    return left
+
+
+def _remove_empty(path: str) -> bool:
+    """Remove the new database file an open made and could not make a database of, if it is
+    still empty with nothing beside it and nobody has it locked."""
+    try:
+        if os.path.getsize(path) or any(os.path.lexists(path + s) for s in _SIDES):
+            return False
+        if _locks_on(path) != []:
+            return False
+        os.unlink(path)
+    except OSError:
+        return False
+    return True
+
+
+def _left_note(left: Sequence[str]) -> str:
+    return (f" (SQLite's {' and '.join(left)} file{'s' if len(left) > 1 else ''} beside it "
+            "may be in use and stayed)" if left else "")
+
+
+def _full_disk(path: str, exc: BaseException) -> tuple[str, str] | None:
+    """Whether an open of ``path`` that failed with ``exc`` failed for want of room: words
+    for the message (naming the device's mount point) and short ones without a path;
+    ``None`` if there is room. SQLite says "database or disk is full" where it writes, but
+    "disk I/O error" where it cannot size its ``-shm``: the folder's free space decides."""
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        v = os.statvfs(folder)
+    except (OSError, AttributeError):  # (Windows has no statvfs)
+        return None
+    root = hasattr(os, "geteuid") and os.geteuid() == 0  # (root may use the reserved blocks)
+    free = (v.f_bfree if root else v.f_bavail) * v.f_frsize
+    no_inodes = v.f_files > 0 and (v.f_ffree if root else v.f_favail) == 0
+    if free >= _FULL_BELOW and not no_inodes:
+        return None
+    where = _mount_point(folder)
+    if free < _FULL_BELOW:
+        return (f"the disk is full (no space left on the device mounted at {where!r}, {free} "
+                f"bytes free; SQLite said: {exc})", "the disk is full (no space left on device)")
+    return (f"the disk is full (no free inodes left on the device mounted at {where!r}; SQLite "
+            f"said: {exc})", "the disk is full (no free inodes left on device)")
+
+
+def _mount_point(folder: str) -> str:
+    """The mount point of the file system ``folder`` is on (as far as ``stat`` tells)."""
+    try:
+        dev = os.stat(folder).st_dev
+        for _ in range(256):  # (bounded: a path has fewer levels)
+            parent = os.path.dirname(folder)
+            if parent == folder or os.stat(parent).st_dev != dev:
+                return folder
+            folder = parent
+    except OSError:
+        pass
+    return folder
 
 
 def _create_private(p: Path) -> None:
