@@ -24,6 +24,8 @@ import asyncio
 import hashlib
 import hmac
 import json
+import weakref
+from datetime import datetime, timezone
 from importlib import resources
 from typing import Any
 
@@ -76,27 +78,62 @@ class HealthHandler(_Base):
     reader = False  # readiness checks: counts only, no capture data
 
     def get(self) -> None:
-        st = self.server.store
-        failing = getattr(st, "failing", None)
-        answer = {
-            "status": "ok" if failing is None else "failing",
-            "version": __version__,
-            "captures": st.count(),
-            "last_id": st.stored_last_id(),
-            "port": self.server.port,
-            "max_body": self.server.max_body,
-            # requests refused or not stored, by status (413, 400, 503 busy or failing...)
-            "refused": {str(k): v for k, v in sorted(self.server.refused.items())},
-        }
-        if failing is not None:  # captures are answered 503 meanwhile: so is the check
-            answer["error"], answer["since"] = failing[0], failing[1].isoformat()
+        answer, failing = _health(self.server)
+        if failing:  # captures are answered 503 meanwhile: so is the check
             self.set_status(503)  # (curl -f, a load balancer, a probe: a 200 said "up")
         self.finish(json.dumps(answer))
 
     def head(self) -> None:  # (curl -I, a load balancer's check: 405 said "down"); as GET
-        if getattr(self.server.store, "failing", None) is not None:
+        if _health(self.server)[1]:
             self.set_status(503)
         self.finish()
+
+
+def _health(server: Any) -> tuple[dict[str, Any], bool]:
+    """What ``/_hooklab/health`` answers for ``server``, and whether it is failing (503).
+
+    Never raises for the store: a database file deleted or replaced under the running lab
+    made ``count()`` raise, and the check answered 500 with a traceback in the log where it
+    should say why captures are not stored. Its words name no path (anyone on the port may ask).
+    """
+    from ..store import write_error
+
+    st = server.store
+    failing = getattr(st, "failing", None)
+    gone = getattr(st, "file_problem", lambda: None)()  # (writes would go to a lost file)
+    unreadable = None
+    try:
+        captures, last_id = st.count(), st.stored_last_id()
+    except Exception as exc:  # noqa: BLE001 - said in the answer, not a 500
+        captures = last_id = None
+        unreadable = f"the database cannot be read ({write_error(exc)})"
+    problem = gone or (failing[0] if failing is not None else None) or unreadable
+    answer: dict[str, Any] = {
+        "status": "ok" if problem is None else "failing",
+        "version": __version__,
+        "captures": captures,
+        "last_id": last_id,
+        "port": server.port,
+        "max_body": server.max_body,
+        # requests refused or not stored, by status (413, 400, 503 busy or failing...)
+        "refused": {str(k): v for k, v in sorted(server.refused.items())},
+    }
+    noticed = _noticed(st, problem is not None and failing is None)
+    if problem is not None:
+        since = failing[1] if failing is not None else noticed
+        answer["error"], answer["since"] = problem, since.isoformat() if since else None
+    return answer, problem is not None
+
+
+#: when a problem only a look at the file shows (gone, unreadable) was first seen, per store
+_NOTICED: weakref.WeakKeyDictionary[Any, datetime] = weakref.WeakKeyDictionary()
+
+
+def _noticed(store: Any, problem: bool) -> datetime | None:
+    if not problem:
+        _NOTICED.pop(store, None)  # (a later one is a new episode)
+        return None
+    return _NOTICED.setdefault(store, datetime.now(timezone.utc))
 
 
 def _estimate(cap: Any, with_body: bool) -> int:

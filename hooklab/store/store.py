@@ -260,6 +260,12 @@ class CaptureStore:
         self._retained: tuple[int, int, int, float, int] | None = None
         self._held: int | None = None  # the lock of a file read as it is (_hold_as_is)
         self._db = self._connect()
+        #: the file opened (absolute path, device, inode): see file_problem
+        self._identity: tuple[str, int, int] | None = None
+        if not self._memory:
+            with contextlib.suppress(OSError):
+                st = os.stat(self.path)
+                self._identity = (os.path.abspath(self.path), st.st_dev, st.st_ino)
         self._last_id = self._db.execute("SELECT COALESCE(MAX(id), 0) FROM captures").fetchone()[0]
         self._cols = _COLS  # a database opened read-only from before the handshake column:
         if "handshake" not in {r[1] for r in self._db.execute("PRAGMA table_info(captures)")}:
@@ -517,6 +523,29 @@ class CaptureStore:
             _HELD.discard((st.st_dev, st.st_ino))
             os.close(fd)  # (no connection of this process could lock the file meanwhile)
 
+    def file_problem(self) -> str | None:
+        """Why the database file this store opened is no longer at its path (deleted, moved
+        away or replaced while the store was open), in words without the path; ``None``
+        while it is there (and for ``":memory:"``). Captures written then go to a file
+        nobody can open again: ``/_hooklab/health`` says so.
+
+        >>> store.file_problem() is None
+        True
+        """
+        if self._identity is None:
+            return None
+        try:
+            st = os.stat(self._identity[0])
+        except FileNotFoundError:
+            return "the database file was deleted or moved away while the lab ran"
+        except OSError as exc:
+            return f"the database file cannot be looked at ({exc.strerror})"
+        if (st.st_dev, st.st_ino) != self._identity[1:]:
+            # (or deleted, and a new one made there since: SQLite makes one as a connection
+            # opens the path again)
+            return "the database file was replaced by another file (or deleted) while the lab ran"
+        return None
+
     @staticmethod
     def _fts_schema(db: sqlite3.Connection) -> str:
         return (_search.FTS_SCHEMA + ";") if _search.fts_available(db) else ""
@@ -668,7 +697,8 @@ class CaptureStore:
             raise StoreError(
                 f"syncing the database to disk failed ({self._failed}): nothing more is stored"
                 " until the store is opened again (captures committed after a failed sync"
-                " could be lost in a power cut)")
+                " could be lost in a power cut)", reason=f"syncing the database to disk failed "
+                f"({_no_paths(str(self._failed))}): nothing more is stored until it is opened again")
 
     def _on_store_thread(self) -> bool:
         """Whether this is the writer's thread or the WAL syncer's (where callbacks and
@@ -2451,14 +2481,35 @@ def _rollback(db: sqlite3.Connection) -> None:
 
 def write_error(exc: BaseException) -> str:
     """What a failed write says to a sender and in ``/_hooklab/health``: SQLite's own words
-    (``database or disk is full``), no path or capture data.
+    (``database or disk is full``), or a :class:`StoreError`'s ``reason`` (its message may
+    name a path: only the class then); no path or capture data.
 
     >>> write_error(sqlite3.OperationalError("database or disk is full"))
     'OperationalError: database or disk is full'
+    >>> write_error(DiskFull("cannot open '/srv/c.sqlite3': ...", reason="the disk is full"))
+    'DiskFull: the disk is full'
+    >>> write_error(StoreError("'/srv/c.sqlite3' was opened read-only"))
+    'StoreError'
     """
     if isinstance(exc, sqlite3.Error) and str(exc):  # (hooklab's own errors may name a path)
         return f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+    reason = getattr(exc, "reason", None) if isinstance(exc, StoreError) else None
+    if reason:  # (a 503 saying only "StoreError" gave a sender nothing to act on)
+        return f"{type(exc).__name__}: {_no_paths(reason.splitlines()[0])[:200]}"
     return type(exc).__name__
+
+
+#: a quoted string (hooklab quotes paths with !r) or an absolute path in a message
+_PATHISH = re.compile(r"""'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|(?<![\w.:/])/[^\s'"():;,]+""")
+
+
+def _no_paths(text: str) -> str:
+    """``text`` with every quoted string and absolute path in it put as ``<path>``.
+
+    >>> _no_paths("[Errno 2] the WAL file '/srv/c.sqlite3-wal' was removed while in use")
+    '[Errno 2] the WAL file <path> was removed while in use'
+    """
+    return _PATHISH.sub("<path>", text)
 
 
 class _Row:

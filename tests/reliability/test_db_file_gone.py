@@ -1,0 +1,99 @@
+"""The database file deleted or replaced under a running lab (an operator's findings).
+
+``/_hooklab/health`` answered 500 Internal Server Error, a traceback in the log ("unable to
+open database file" / "no such table: captures" from counting the captures); the senders
+after the first got "capture not stored: StoreError", no words. Now the check answers 503
+``{"status": "failing", "error": ...}`` saying what happened to the file, and every 503 says
+why in words without the file's path (anyone who can send a webhook reads them).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from _http import post
+
+from hooklab import HookLab
+from hooklab.store import DiskFull, StoreError, write_error
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def delete(db: Path) -> None:
+    for side in ("", "-wal", "-shm"):
+        Path(f"{db}{side}").unlink(missing_ok=True)
+
+
+def replace(db: Path) -> None:
+    os.rename(db, db.with_name("old.sqlite3"))  # (another database put at its path)
+    con = sqlite3.connect(db)
+    con.execute("CREATE TABLE t (x)")
+    con.close()
+
+
+def health(lab: HookLab, method: str = "GET") -> tuple[int, bytes]:
+    req = urllib.request.Request(lab.url + "/_hooklab/health", method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=20) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+# (a file deleted may be made again at its path by a connection opening it meanwhile: then it
+# is "replaced (or deleted)")
+SAID = {"deleted": ("the database file was deleted or moved away while the lab ran",
+                    "the database file was replaced by another file (or deleted) while the lab ran"),
+        "replaced": ("the database file was replaced by another file (or deleted) while the lab ran",)}
+
+
+@pytest.mark.parametrize(("change", "said"), [(delete, SAID["deleted"]),
+                                              (replace, SAID["replaced"])],
+                         ids=["deleted", "replaced"])
+def test_health_says_the_file_is_gone_and_every_503_says_why(tmp_path, change, said):
+    db = tmp_path / "private-folder" / "c.sqlite3"
+    lab = HookLab(port=0, db=str(db)).start()
+    try:
+        assert post(lab.url_for("x"), b"before")[0] == 200
+        assert health(lab)[0] == 200
+        change(db)
+        status, body = health(lab)  # (before any sender: writes would go to a lost file)
+        assert status == 503, body
+        answer = json.loads(body)
+        assert answer["status"] == "failing" and answer["error"] in said, answer
+        assert answer["since"] and answer["port"] == lab.bound_port
+        assert health(lab, "HEAD")[0] == 503
+        answers = [post(lab.url_for("x"), b"after %d" % n) for n in range(3)]
+        for status, body in answers:  # (nothing acknowledged: the first commit's sync failed)
+            assert status == 503, answers
+            error = json.loads(body)["error"]
+            assert error not in ("capture not stored: StoreError", "capture not stored"), answers
+            assert "private-folder" not in error and str(tmp_path) not in error, error
+        assert b"syncing the database to disk failed" in answers[-1][1], answers
+        status, body = health(lab)
+        assert status == 503 and json.loads(body)["error"] in said, body
+        assert b"private-folder" not in body
+    finally:
+        lab.stop()
+
+
+@pytest.mark.parametrize(("error", "said"), [
+    (DiskFull("cannot open '/srv/x/c.sqlite3': the disk is full (no space left on the device "
+              "mounted at '/srv')", reason="the disk is full (no space left on device)"),
+     "DiskFull: the disk is full (no space left on device)"),
+    (StoreError("'/srv/x/c.sqlite3' was opened read-only"), "StoreError"),  # no reason: no words
+    (StoreError("x", reason="syncing failed ([Errno 2] the WAL file '/srv/c-wal' was removed)"),
+     "StoreError: syncing failed ([Errno 2] the WAL file <path> was removed)"),
+    (StoreError("x", reason='gone: "/srv/a b/c.sqlite3" and /srv/secret/c.sqlite3-wal'),
+     "StoreError: gone: <path> and <path>"),
+    (sqlite3.OperationalError("database or disk is full"),
+     "OperationalError: database or disk is full"),
+])
+def test_a_store_error_tells_a_sender_its_reason_without_a_path(error, said):
+    assert write_error(error) == said
