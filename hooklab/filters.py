@@ -47,7 +47,7 @@ than once for any of its values (``?bin=github&bin=stripe``, ``--bin github --bi
 >>> validate({"verified": "false", "bin": ["github", "stripe"]})
 {'verified': False, 'bin': ['github', 'stripe']}
 >>> validate({"bin": "/orders"}), validate({"bin": ["/a/", "b"]})
-({'bin': 'orders'}, {'bin': ['a', 'b']})
+({'bin': ['/orders', 'orders']}, {'bin': ['/a/', 'a', 'b']})
 >>> validate({"colour": "red"})
 Traceback (most recent call last):
 ...
@@ -106,9 +106,10 @@ def _aware(value: datetime) -> datetime:
 
 
 def bin_name(name: str) -> str:
-    """A bin as the ``bin`` filter and ``url_for`` read it: the slashes around it dropped (a
-    bin is a path's first segment, so none starts or ends with ``/`` but a ``%2F``-spelt
-    one, which no ``url_for`` makes).
+    """A bin as ``url_for``, ``lab.secret`` and ``lab.forward`` read it: the slashes around it
+    dropped (a bin is a path's first segment, so none starts or ends with ``/`` but a
+    ``%2F``-spelt one, which no ``url_for`` makes). The ``bin`` filter matches both spellings:
+    ``bin="/orders"`` is bin ``orders`` and a bin a sender spelt ``/%2Forders``.
 
     >>> bin_name("/orders"), bin_name("orders/"), bin_name("a/b")
     ('orders', 'orders', 'a/b')
@@ -132,8 +133,11 @@ def validate(filters: Mapping[str, Any]) -> dict[str, Any]:
             elif not isinstance(value, str):
                 raise TypeError(f"filter {key}= takes a string or a list of strings, not {value!r}")
             if key == "bin":  # (url_for("/orders") captures into bin "orders": a bin named
-                # as the URL's path is spelt, bin="/orders", matched nothing, silently)
-                value = [bin_name(v) for v in value] if isinstance(value, list) else bin_name(value)
+                # as the URL's path is spelt, bin="/orders", matched nothing, silently; it
+                # matches both now: that bin, and a bin spelt so (a path's %2F), as before)
+                named = value if isinstance(value, list) else [value]
+                both = list(dict.fromkeys(b for v in named for b in (v, bin_name(v))))
+                value = both if isinstance(value, list) or len(both) > 1 else value
             if key == "kind":  # (two kinds only: a typo, ws_in, matched nothing, silently)
                 for one in value if isinstance(value, list) else [value]:
                     if one not in KINDS:

@@ -304,3 +304,21 @@ def test_secret_and_forward_name_a_bin_as_url_for_does(lab, named) -> None:  # t
     finally:
         app.shutdown()
         app.server_close()
+
+
+def test_a_bin_spelt_with_a_slash_by_a_sender_stays_reachable(lab) -> None:  # type: ignore[no-untyped-def]
+    """Reading ``bin="/orders"`` as bin ``orders`` left the bin a sender spelt ``/%2Forders``
+    (bin ``/orders``, and ``/%2F``: bin ``/``) out of reach of every filter. The filter matches
+    both spellings now; a plain name matches that bin alone."""
+    for path in (b"/orders", b"/%2Forders", b"/%2F", b"/"):
+        answer = raw_request(lab.bound_port, b"POST " + path + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                             b"Content-Length: 2\r\n\r\n{}")
+        assert answer.split(b" ", 2)[1] == b"200", answer[:80]
+    lab.wait(4, timeout=10)
+    assert [c.bin for c in lab.captures] == ["orders", "/orders", "/", ""]
+    expected = {"orders": [1], "/orders": [1, 2], "orders/": [1], "/": [3, 4], "": [4],
+                "%2Forders": []}
+    got = {named: [c.id for c in lab.query(bin=named)] for named in expected}
+    assert got == expected
+    assert [c.id for c in lab.query(bin=["/orders", "/"])] == [1, 2, 3, 4]
+    assert list(lab.dataframe(bin="/orders")["id"]) == [1, 2]
