@@ -55,6 +55,7 @@ from ..capture import (
     parse_iso,
     status_ok,
 )
+from ..filters import validate
 
 if TYPE_CHECKING:
     from ..store import CaptureStore
@@ -352,6 +353,9 @@ def export(store: CaptureStore, path_or_textfile: str | os.PathLike[str] | IO[st
     fmt = fmt.lower()
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
+    # the filters before any file is opened: a mistyped one (kind="bogus") found half way
+    # through, once the file was opened, emptied an earlier export written in place
+    validate(filters)
     if not hasattr(path_or_textfile, "write"):
         _not_the_database(store, os.fspath(path_or_textfile))  # type: ignore[arg-type]
     if fmt == "parquet":  # a folder of files (see hooklab.export.parquet)

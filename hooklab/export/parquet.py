@@ -66,6 +66,9 @@ def export_parquet(store: Any, path: str | os.PathLike[str], **filters: Any) -> 
     says so: ``[Errno 27] ... File too large (exporting to 'out.parquet': what this export
     wrote was removed)``.
     """
+    from ..filters import validate
+
+    validate(filters)  # (a mistyped filter: said before any folder is made)
     base = os.fspath(path)
     if os.path.isfile(base):
         raise ValueError(f"{base!r} is a file: a Parquet export is a folder")
