@@ -276,7 +276,7 @@ def _open(target: str | os.PathLike[str] | IO[str]) -> Iterator[IO[str]]:
                               + ("; the earlier file was left as it was" if st else "")
                               + ")", given) from None
         if fd is None:
-            with _in_place(path, given) as f:
+            with _in_place(path, given, st) as f:
                 yield f
             return
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
@@ -292,22 +292,62 @@ def _open(target: str | os.PathLike[str] | IO[str]) -> Iterator[IO[str]]:
         raise
 
 
+#: how an export opens a file it writes in place: never through a link (``path`` is the file
+#: itself, links resolved: one there now was put there meanwhile), never cut before it is
+#: known to be the file that was looked at, and without waiting for a reader (a FIFO put there)
+_IN_PLACE_FLAGS = (os.O_WRONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+                   | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+
+
 @contextlib.contextmanager
-def _in_place(path: str, given: str) -> Iterator[IO[str]]:
+def _in_place(path: str, given: str, st: os.stat_result | None = None) -> Iterator[IO[str]]:
     """``path`` written in place (its folder takes no new files). Opening it cuts the earlier
     file; an export that then fails (a full disk, an error, Ctrl-C) empties it, so that no
     file that ends mid-record passes for a whole export (a CSV cut at a row reads as a
     shorter table), and says so: an ``OSError`` of the same errno with those words, other
-    errors after a warning with them."""
-    f = open(path, "w", encoding="utf-8", newline="")  # (the earlier export is gone from here)
+    errors after a warning with them.
+
+    The file is opened without following a link, checked to be ``st`` (what ``given`` named
+    when the export began) and a regular file before it is cut, and emptied through its own
+    descriptor: whoever may rename files in that folder could put a link to another file at
+    its name meanwhile, and the emptying, done by name, emptied that file."""
+    import stat
+
+    try:
+        fd = os.open(path, _IN_PLACE_FLAGS, 0o666)
+    except OSError as exc:
+        if exc.errno != errno.ELOOP:
+            raise
+        raise OSError(errno.ELOOP, f"{given!r} was replaced by a link while the export began "
+                      "(does another user rename files in that folder?); nothing was written",
+                      given) from None
+    try:
+        now = os.fstat(fd)
+        if not stat.S_ISREG(now.st_mode) or (
+                st is not None and (now.st_dev, now.st_ino) != (st.st_dev, st.st_ino)):
+            raise OSError(errno.EEXIST, f"{given!r} was replaced by another file while the "
+                          "export began (does another user rename files in that folder?); "
+                          "nothing was written", given)
+        os.set_blocking(fd, True)
+        os.ftruncate(fd, 0)  # (the earlier export is gone from here)
+        keep = os.dup(fd)  # (to empty it by, once the file object is closed: below)
+    except BaseException:
+        os.close(fd)
+        raise
+    try:
+        f = os.fdopen(fd, "w", encoding="utf-8", newline="")
+    except BaseException:
+        os.close(fd)
+        os.close(keep)
+        raise
     try:
         yield f
         f.close()  # (inside: a full disk may be said only when the last bytes are written)
     except BaseException as exc:
+        with contextlib.suppress(OSError):  # (its last buffered bytes may still go out here:
+            f.close()  # the emptying comes after)
         with contextlib.suppress(OSError):
-            f.close()
-        with contextlib.suppress(OSError):
-            os.truncate(path, 0)
+            os.ftruncate(keep, 0)
         said = (f"{given!r} was being written in place (its folder takes no new files, so the "
                 "export could not be written beside it first) and was emptied rather than "
                 "left cut short: the earlier file there is lost")
@@ -317,6 +357,8 @@ def _in_place(path: str, given: str) -> Iterator[IO[str]]:
 
         warnings.warn(f"hooklab: the export failed; {said}", stacklevel=3)
         raise
+    finally:
+        os.close(keep)
 
 
 def _not_the_database(store: Any, target: str) -> None:

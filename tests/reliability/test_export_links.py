@@ -22,19 +22,21 @@ What "another user" does half way through an export is done by the store the exp
 from __future__ import annotations
 
 import contextlib
+import errno
 import http.client
 import json
 import os
 import shutil
 import subprocess
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import hooklab
+from hooklab.export import export
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -71,6 +73,37 @@ def _opened(db: Path) -> Iterator[Any]:
         yield lab
     finally:
         lab.stop()
+
+
+class _Meanwhile:
+    """The store ``store``, but after ``at`` of its captures (or at its ``at``-th call of
+    ``bodies``, as a Parquet export reads them a batch at a time) ``then()`` runs: what
+    another user does while the export is written; ``error``, if any, is raised then."""
+
+    def __init__(self, store: Any, at: int, then: Callable[[], None],
+                 error: BaseException | None = None) -> None:
+        self._store, self._at, self._then, self._error = store, at, then, error
+        self._calls = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    def _moment(self) -> None:
+        self._then()
+        if self._error is not None:
+            raise self._error
+
+    def iter_captures(self, **filters: Any) -> Iterator[Any]:
+        for n, c in enumerate(self._store.iter_captures(**filters)):
+            if n == self._at:
+                self._moment()
+            yield c
+
+    def bodies(self, ids: Any) -> Any:
+        self._calls += 1
+        if self._calls == self._at:
+            self._moment()
+        return self._store.bodies(ids)
 
 
 # -- a folder that takes no new files ---------------------------------------------------------
@@ -148,5 +181,84 @@ def test_a_mistyped_filter_leaves_the_earlier_export(db, locked, fmt, where, fil
     _unlock(locked)
     assert _tree(locked) == earlier
     assert [str(w.message) for w in said] == []
+
+
+
+def _swap(name: Path, victim: Path, how: str) -> None:
+    """What the owner of ``name``'s folder (or anyone who may write it) does: the file moved
+    aside (to ``<name>.moved``; ``None`` gone) and ``victim`` put at its name (``symlink``,
+    ``hardlink``) or a file of theirs (``theirs``)."""
+    name.rename(name.with_name(name.name + ".moved"))
+    if how == "symlink":
+        name.symlink_to(victim)
+    elif how == "hardlink":
+        os.link(victim, name)
+    else:
+        name.write_bytes(b"the other user's bytes\n")
+
+
+VICTIM = b"the user's own file, never exported to\n"
+
+ERRORS = {
+    "ctrl-c": KeyboardInterrupt(),
+    "full-disk": OSError(errno.ENOSPC, "No space left on device"),
+    "error": ValueError("the store broke half way"),
+}
+
+
+@pytest.mark.parametrize("error", list(ERRORS))
+@pytest.mark.parametrize("how", ["symlink", "hardlink"])
+@pytest.mark.parametrize("fmt", ["jsonl", "har"])
+def test_a_failed_in_place_export_empties_only_the_file_it_wrote(db, locked, tmp_path, fmt,  # type: ignore[no-untyped-def]
+                                                                 how, error) -> None:
+    """Written in place, an export that fails empties the file it was writing: through its
+    descriptor, not its name. The folder's owner swapped ``out.*`` for a link (or a hard
+    link) to the user's ``notes.txt`` meanwhile, and ``os.truncate(name)`` emptied that."""
+    out = locked / f"out.{fmt}"
+    out.write_bytes(b"old export\n")
+    victim = tmp_path / "notes.txt"
+    victim.write_bytes(VICTIM)
+    _lock(locked)
+
+    def owner_swaps() -> None:
+        _unlock(locked)
+        _swap(out, victim, how)
+        _lock(locked)
+
+    with _opened(db) as lab, warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        with pytest.raises(type(ERRORS[error])) as err:
+            export(_Meanwhile(lab.store, 10, owner_swaps, ERRORS[error]), str(out), fmt=fmt)  # type: ignore[arg-type]
+    _unlock(locked)
+    assert victim.read_bytes() == VICTIM  # (before: b"")
+    assert (locked / f"out.{fmt}.moved").read_bytes() == b""  # the file it wrote: emptied
+    # and said, as before: in the error (an OSError) or a warning
+    words = str(err.value) if error == "full-disk" else " ".join(str(w.message) for w in said)
+    assert "was emptied rather than left cut short" in words, words
+    if error == "full-disk":
+        assert err.value.errno == errno.ENOSPC
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "har", "csv"])
+@pytest.mark.parametrize("named", ["link-beside", "link-inside"])
+def test_a_link_the_user_names_is_still_written_through_in_place(db, locked, tmp_path, fmt,  # type: ignore[no-untyped-def]
+                                                                 named) -> None:
+    """The in-place file is opened without following a link at its name: a link the user
+    names (``latest.jsonl`` -> ``locked/out.jsonl``, beside or in that folder) is resolved
+    first, so such an export still works, writes the file it names, and keeps the link."""
+    out = locked / f"out.{fmt}"
+    out.write_bytes(b"old export\n")
+    link = (tmp_path if named == "link-beside" else locked) / f"latest.{fmt}"
+    link.symlink_to(out)
+    _lock(locked)
+    try:
+        with _opened(db) as lab:
+            assert lab.export(str(link), fmt=fmt) == N
+            lab.export(str(tmp_path / f"whole.{fmt}"), fmt=fmt)
+    finally:
+        _unlock(locked)
+    assert link.is_symlink() and out.read_bytes() == (tmp_path / f"whole.{fmt}").read_bytes()
+    assert sorted(p.name for p in locked.iterdir()) == sorted(
+        {out.name} | ({link.name} if named == "link-inside" else set()))
 
 
