@@ -281,15 +281,31 @@ def _open(target: str | os.PathLike[str] | IO[str]) -> Iterator[IO[str]]:
             return
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
             yield f
-        os.chmod(tmp, perms)
-        if st is not None and (st.st_uid, st.st_gid) != (os.getuid(), os.getgid()):
-            with contextlib.suppress(OSError):  # (its owner stays, where this user may say so)
-                os.chown(tmp, st.st_uid, st.st_gid)
+            f.flush()
+            # through the descriptor, never the name: whoever may write the folder could have
+            # put a link to any file at that name meanwhile, and chmod/chown follow links (a
+            # root export gave the old export's owner and mode to the file linked to)
+            if st is not None and (st.st_uid, st.st_gid) != (os.getuid(), os.getgid()):
+                with contextlib.suppress(OSError):  # (its owner stays, where this user may say so)
+                    os.fchown(fd, st.st_uid, st.st_gid)
+            os.fchmod(fd, perms)  # (after chown, which may clear the set-id bits)
+            _still_ours(fd, tmp, given)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def _still_ours(fd: int, tmp: str, given: str) -> None:
+    """``OSError`` unless the name ``tmp`` still names the file open as ``fd``: another user
+    who may write the folder replaced it (a link to another file, a file of theirs) while the
+    export was written, and putting it in the export's place would put theirs there."""
+    mine, there = os.fstat(fd), os.lstat(tmp)
+    if (mine.st_dev, mine.st_ino) != (there.st_dev, there.st_ino):
+        raise OSError(errno.EEXIST, f"the temporary file {tmp!r} was replaced while the export "
+                      "was written (does another user write to that folder?); the earlier file "
+                      "was left as it was", given)
 
 
 #: how an export opens a file it writes in place: never through a link (``path`` is the file

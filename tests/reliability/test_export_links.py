@@ -27,6 +27,7 @@ import http.client
 import json
 import os
 import shutil
+import stat
 import subprocess
 import warnings
 from collections.abc import Callable, Iterator
@@ -260,5 +261,65 @@ def test_a_link_the_user_names_is_still_written_through_in_place(db, locked, tmp
     assert link.is_symlink() and out.read_bytes() == (tmp_path / f"whole.{fmt}").read_bytes()
     assert sorted(p.name for p in locked.iterdir()) == sorted(
         {out.name} | ({link.name} if named == "link-inside" else set()))
+
+
+# -- the temporary file beside the export -----------------------------------------------------
+
+@pytest.mark.parametrize("how", [None, "symlink", "hardlink", "theirs"])
+@pytest.mark.parametrize("fmt", ["jsonl", "har"])
+def test_a_swapped_temporary_file_gives_nothing_away(db, tmp_path, fmt, how) -> None:  # type: ignore[no-untyped-def]
+    """In a folder another user may write (mode 0777, no sticky bit), that user replaced the
+    export's ``.hooklab-export-*.tmp`` while it was written: ``chmod``/``chown`` of the name
+    gave ``root_secret.txt`` (0600, root's) the old export's mode (0666) and owner, and the
+    link (or their own file) took the export's place. Now the mode and owner are set through
+    the descriptor, and a name that no longer names the file written is refused, the
+    earlier export left as it was. (``None``: nobody swaps; mode and owner are kept.)"""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    out = shared / f"out.{fmt}"
+    out.write_bytes(b"old export\n")
+    out.chmod(0o666)
+    if os.geteuid() == 0:  # (the other user's file, which this one may write)
+        os.chown(out, 65534, 65534)
+    before = out.stat()
+    victim = tmp_path / "root_secret.txt"
+    victim.write_bytes(VICTIM)
+    victim.chmod(0o600)
+    secret = victim.stat()
+
+    def other_user_swaps() -> None:
+        tmps = sorted(shared.glob(".hooklab-export-*.tmp"))
+        assert len(tmps) == 1, tmps
+        tmps[0].unlink()
+        if how == "symlink":
+            tmps[0].symlink_to(victim)
+        elif how == "hardlink":
+            os.link(victim, tmps[0])
+        else:
+            tmps[0].write_bytes(b"the other user's bytes\n")
+
+    with _opened(db) as lab:
+        store = lab.store if how is None else _Meanwhile(lab.store, 10, other_user_swaps)
+        if how is None:
+            assert export(store, str(out), fmt=fmt) == N  # type: ignore[arg-type]
+        else:
+            with pytest.raises(OSError) as err:
+                export(store, str(out), fmt=fmt)  # type: ignore[arg-type]
+            assert "was replaced while the export was written" in str(err.value), err.value
+            assert "the earlier file was left as it was" in str(err.value)
+    now = victim.stat()
+    assert (now.st_uid, now.st_gid, stat.S_IMODE(now.st_mode)) == (
+        secret.st_uid, secret.st_gid, 0o600)
+    assert victim.read_bytes() == VICTIM
+    after = out.lstat()
+    assert stat.S_ISREG(after.st_mode)  # (before: the link, in the export's place)
+    assert (after.st_uid, after.st_gid, stat.S_IMODE(after.st_mode)) == (
+        before.st_uid, before.st_gid, 0o666)
+    if how is None:
+        assert out.read_bytes().count(b"/orders") >= N
+    else:
+        assert out.read_bytes() == b"old export\n"
+    assert list(shared.glob(".hooklab-export-*")) == []
 
 
