@@ -24,6 +24,7 @@ ids they hold, so a long-running lab can export every hour, and several labs int
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import secrets
@@ -171,29 +172,70 @@ def _export_into(store: Any, base: str, made: list[str], filters: dict[str, Any]
         return _file_table(part, body, _extra(store, pids), latest, pool, schema)
 
     first, last = int(np.min(ids)), int(np.max(ids))
-    # each file is written under a name no reader takes (".part-...parquet.tmp": a dot first,
-    # another extension) and renamed once complete: an export stopped part-way (killed, a
-    # full disk) leaves no cut file that readers and the next export would stumble on
+    # each file is written under a name no reader takes (".part-...parquet.<random>.tmp": a
+    # dot first, another extension) and renamed once complete: an export stopped part-way
+    # (killed, a full disk) leaves no cut file that readers and the next export would stumble
+    # on. Only the files this export made are renamed (see _write): others that start so
+    # (another user's, in a shared folder) are no part of it
     unfinished = f".part-{source}-{first}-{last}-"
+    mine: list[_Unfinished] = []  # the files this export made, as it made them
     done: list[str] = []  # files renamed once complete
     try:
-        _write(map(batch, _parts(cols)), base, unfinished, schema, made)
-        for folder, _dirs, names in os.walk(base):
-            for name in names:
-                if name.startswith(unfinished) and name.endswith(_UNFINISHED):
-                    final = os.path.join(folder, name[1 : -len(_UNFINISHED)])
-                    os.replace(os.path.join(folder, name), final)
-                    done.append(final)
+        _write(map(batch, _parts(cols)), base, unfinished, schema, made, mine)
+        for file in mine:
+            file.check()
+            os.replace(file.tmp, file.final)
+            done.append(file.final)
         n = written[0]
         if not partial:  # (the rest of those ids are not there: the default start stays)
             _note(manifest, source, last, n, made)  # (in the try: a note that cannot be
     except BaseException:  # written undoes the export, whose start would stay behind it)
-        _remove_unfinished(base, unfinished)  # Ctrl-C, SIGTERM (the CLI unwinds), a full
-        for final in done:  # disk: what this export wrote goes now, not an hour later (and
-            with contextlib.suppress(OSError):  # what it renamed already: no manifest
-                os.unlink(final)  # counts it)
+        for file in mine:  # Ctrl-C, SIGTERM (the CLI unwinds), a full disk: what this export
+            if file.final not in done:  # wrote goes now, not an hour later (and what it
+                with contextlib.suppress(OSError):  # renamed already: no manifest counts it)
+                    os.unlink(file.tmp)
+        for final in done:
+            with contextlib.suppress(OSError):
+                os.unlink(final)
         raise
     return n
+
+
+class _Unfinished:
+    """A file :func:`_write` makes: ``tmp``, the name it has while written (``.part-...
+    .parquet.<random>.tmp``), made by this export and no one else (``O_EXCL``, never through a
+    link: a name others may guess, in a folder others may write, had Arrow write through a
+    link planted there into any file), ``final``, its name once complete, and what it is
+    (device and inode, to check that the name still names it before it is renamed)."""
+
+    __slots__ = ("final", "ino", "tmp")
+
+    def __init__(self, folder: str, head: str, count: int) -> None:
+        self.tmp = os.path.join(folder, f"{head}{count}.parquet.{secrets.token_hex(8)}{_UNFINISHED}")
+        self.final = os.path.join(folder, f"{head[1:]}{count}.parquet")
+        self.ino: tuple[int, int] | None = None
+
+    def open(self) -> Any:
+        """The file made, opened to write bytes (for Arrow's writer, which does not close it).
+        Made as Arrow made it: readable as your umask says (the README: exports follow it)."""
+        fd = os.open(self.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+                     | getattr(os, "O_CLOEXEC", 0), 0o666)
+        try:
+            st = os.fstat(fd)
+            self.ino = (st.st_dev, st.st_ino)
+            return os.fdopen(fd, "wb")
+        except BaseException:
+            os.close(fd)
+            raise
+
+    def check(self) -> None:
+        """``OSError`` unless ``tmp`` still names the file this export wrote: another user
+        who may write the folder replaced it meanwhile (a link, a file of theirs), and renaming
+        it would put theirs in the dataset."""
+        st = os.lstat(self.tmp)
+        if (st.st_dev, st.st_ino) != self.ino:
+            raise OSError(errno.EEXIST, f"{self.tmp!r} was replaced while the export wrote it "
+                          "(does another user write to that folder?)", self.tmp)
 
 
 def _note(manifest: str, source: str, last: int, rows: int, made: list[str]) -> None:
@@ -219,11 +261,13 @@ def _note(manifest: str, source: str, last: int, rows: int, made: list[str]) -> 
         raise
 
 
-def _write(tables: Any, base: str, head: str, schema: Any, made: list[str]) -> None:
+def _write(tables: Any, base: str, head: str, schema: Any, made: list[str],
+           mine: list[_Unfinished]) -> None:
     """Write ``tables`` (rows in id order, ``schema``) to the dataset at ``base`` as Arrow's
     dataset writer laid them out: a hive folder per day and provider, a file per folder
-    until it holds :data:`ROWS_PER_FILE` rows, named ``head`` + a count + ``.parquet.tmp``,
-    each table's rows of a folder one row group; the folders it makes are appended to
+    until it holds :data:`ROWS_PER_FILE` rows, named ``head`` + a count + ``.parquet.`` + a
+    random part + ``.tmp`` (see :class:`_Unfinished`; appended to ``mine`` once made), each
+    table's rows of a folder one row group; the folders it makes are appended to
     ``made``. One table at a time, here: Arrow's writer
     was handed the batches as they were read and queued them faster than it wrote them
     (hundreds of megabytes of binary bodies held at once)."""
@@ -232,7 +276,8 @@ def _write(tables: Any, base: str, head: str, schema: Any, made: list[str]) -> N
 
     layout = partitioning()
     file_schema = _without(schema, ("day", "provider"))
-    files: dict[tuple[str, str], list[Any]] = {}  # (day, provider) -> [writer, rows in it]
+    # (day, provider) -> [writer, rows in it, the file it writes to]
+    files: dict[tuple[str, str], list[Any]] = {}
     count = 0
     try:
         for table in tables:
@@ -249,22 +294,43 @@ def _write(tables: Any, base: str, head: str, schema: Any, made: list[str]) -> N
                     if file is None or file[1] >= ROWS_PER_FILE:
                         if file is not None:
                             file[0].close()
+                            file[2].close()
                         folder = layout.format((ds.field("day") == key[0])
                                                & (ds.field("provider") == key[1]))[0]
                         _make(os.path.join(base, folder), made)  # (a new day's, a new
                         # provider's: to go if the export fails)
-                        name = os.path.join(base, folder, f"{head}{count}.parquet{_UNFINISHED}")
+                        new = _Unfinished(os.path.join(base, folder), head, count)
                         count += 1
-                        file = files[key] = [pq.ParquetWriter(
-                            name, file_schema, compression="zstd", store_schema=False,
-                            memory_pool=arrow_pool()), 0]
+                        sink = new.open()
+                        mine.append(new)  # (made: removed if the export fails from now on)
+                        try:
+                            writer = pq.ParquetWriter(sink, file_schema, compression="zstd",
+                                                      store_schema=False, memory_pool=arrow_pool())
+                        except BaseException:
+                            sink.close()
+                            raise
+                        file = files[key] = [writer, 0, sink]
                     take = min(part.num_rows, ROWS_PER_FILE - file[1])
                     file[0].write_table(part.slice(0, take), row_group_size=min(ROWS_PER_FILE, 131_072))
                     file[1] += take
                     part = part.slice(take)
     finally:
-        for file in files.values():
-            file[0].close()
+        _close_all(files.values())
+
+
+def _close_all(files: Any) -> None:
+    """Close each ``[writer, rows, file]`` of :func:`_write`, every one of them (the file's
+    last bytes are written here: a full disk may be said now); the first error is raised once
+    all are closed."""
+    first: BaseException | None = None
+    for file in files:
+        for close in (file[0].close, file[2].close):
+            try:
+                close()
+            except BaseException as exc:  # (Ctrl-C too: the rest are closed first)
+                first = first or exc
+    if first is not None:
+        raise first
 
 
 def _without(schema: Any, names: tuple[str, ...]) -> Any:
@@ -352,15 +418,6 @@ def _file_table(cols: Any, body: Any, extra: dict[str, list[Any]], latest: dict[
 _UNFINISHED = ".tmp"
 #: files of an export stopped part-way are removed by a later export once this old (seconds)
 _UNFINISHED_AGE = 3600
-
-
-def _remove_unfinished(base: str, head: str) -> None:
-    """Remove the files an export whose names start with ``head`` was writing."""
-    for folder, _dirs, names in os.walk(base):
-        for name in names:
-            if name.startswith(head) and name.endswith(_UNFINISHED):
-                with contextlib.suppress(OSError):
-                    os.unlink(os.path.join(folder, name))
 
 
 def _forget_unfinished(base: str, source: str) -> None:

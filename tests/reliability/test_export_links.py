@@ -323,3 +323,84 @@ def test_a_swapped_temporary_file_gives_nothing_away(db, tmp_path, fmt, how) -> 
     assert list(shared.glob(".hooklab-export-*")) == []
 
 
+# -- Parquet: temporary files no one else can name ---------------------------------------------
+
+def _source(dataset: Path) -> tuple[str, Path]:
+    """The exporting database's name in the files of ``dataset``, and the folder of its one
+    day and provider."""
+    parts = sorted(dataset.glob("day=*/provider=*/part-*.parquet"))
+    assert parts, list(dataset.rglob("*"))
+    return parts[0].name.split("-")[1], parts[0].parent
+
+
+@pytest.mark.parametrize("planted", ["symlink-at-the-next-name", "theirs-at-a-later-count",
+                                     "symlinks-at-every-count"])
+def test_planted_parquet_names_are_not_written_through_nor_taken_in(db, tmp_path, planted) -> None:  # type: ignore[no-untyped-def]
+    """A shared dataset folder (the README invites several labs into one): its temporary
+    file names were ``.part-<source>-<first>-<last>-<n>.parquet.tmp``, all readable off the
+    files there. A link planted at the next one had Arrow write Parquet bytes into the file
+    linked to (and the part file stayed that link); a file of the other user's at such a
+    name was renamed into the dataset. Now the names have a random part, are made by the
+    export (never through a link), and only its own files are renamed."""
+    dataset = tmp_path / "shared.parquet"
+    victim = tmp_path / "important.conf"
+    victim.write_bytes(VICTIM)
+    with _opened(db) as lab:
+        assert lab.export(str(dataset), fmt="parquet", until=N - 1) == N - 1
+        source, folder = _source(dataset)
+        head = f".part-{source}-{N}-{N}-"  # (the next export holds capture N alone)
+        if planted == "symlink-at-the-next-name":
+            names = [folder / f"{head}0.parquet.tmp"]
+            names[0].symlink_to(victim)
+        elif planted == "symlinks-at-every-count":
+            names = [folder / f"{head}{n}.parquet.tmp" for n in range(4)]
+            for name in names:
+                name.symlink_to(victim)
+        else:
+            names = [folder / f"{head}1.parquet.tmp"]
+            names[0].write_bytes(b"PAR1 the other user's bytes")
+        assert lab.export(str(dataset), fmt="parquet") == 1
+    assert victim.read_bytes() == VICTIM  # (before: b"PAR1...")
+    finals = sorted(dataset.glob("day=*/provider=*/part-*.parquet"))
+    assert [p.name for p in finals] == [f"part-{source}-1-{N - 1}-0.parquet",
+                                        f"part-{source}-{N}-{N}-0.parquet"]
+    assert not any(p.is_symlink() for p in finals)
+    assert all(p.is_symlink() or p.read_bytes().startswith(b"PAR1 the other") for p in names)
+    with _opened(dataset) as opened:
+        assert sorted(opened.dataframe()["id"].tolist()) == list(range(1, N + 1))
+
+
+@pytest.mark.parametrize("how", ["symlink", "theirs"])
+def test_a_parquet_file_swapped_while_written_is_not_taken_in(db, tmp_path, monkeypatch, how) -> None:  # type: ignore[no-untyped-def]
+    """The export's own temporary file replaced while Arrow writes it (a link to another
+    file, a file of the other user's): renaming that name put the link, or their file, in the
+    dataset. Now a name that no longer names the file written is refused and the export
+    undone."""
+    import hooklab.export.parquet as pqx
+
+    monkeypatch.setattr(pqx, "BATCH_BYTES", 1)  # (a batch a capture: the file is made at the
+    dataset = tmp_path / "shared.parquet"  # first, the swap comes at the second)
+    victim = tmp_path / "important.conf"
+    victim.write_bytes(VICTIM)
+
+    def other_user_swaps() -> None:
+        tmps = list(dataset.rglob(".part-*.tmp"))
+        assert len(tmps) == 1, tmps
+        tmps[0].unlink()
+        if how == "symlink":
+            tmps[0].symlink_to(victim)
+        else:
+            tmps[0].write_bytes(b"PAR1 the other user's bytes")
+
+    with _opened(db) as lab:
+        assert lab.export(str(dataset), fmt="parquet", until=N - 3) == N - 3
+        with pytest.raises(OSError) as err:
+            export(_Meanwhile(lab.store, 2, other_user_swaps), str(dataset), fmt="parquet")  # type: ignore[arg-type]
+    assert "was replaced while the export wrote it" in str(err.value), err.value
+    assert victim.read_bytes() == VICTIM
+    assert len(list(dataset.glob("day=*/provider=*/part-*.parquet"))) == 1
+    assert list(dataset.rglob(".part-*")) == []
+    with _opened(dataset) as opened:
+        assert len(opened.dataframe()) == N - 3
+
+
