@@ -70,9 +70,12 @@ def export_parquet(store: Any, path: str | os.PathLike[str], **filters: Any) -> 
     from ..filters import validate
 
     validate(filters)  # (a mistyped filter: said before any folder is made)
-    base = os.fspath(path)
-    if os.path.isfile(base):
-        raise ValueError(f"{base!r} is a file: a Parquet export is a folder")
+    given = os.fspath(path)
+    if os.path.isfile(given):
+        raise ValueError(f"{given!r} is a file: a Parquet export is a folder")
+    # resolved once, and that path both made and written: "link/../x.parquet" made a folder
+    # beside the link (reading ".." as text) while Arrow wrote under the link's target
+    base = os.path.realpath(given)
     # the folders this export makes (the dataset's own and its parents when new, a new day's
     # or provider's, _hooklab/): a failed one removes them, as it does its files (a first
     # export stopped by a full disk left an empty out.parquet/day=.../provider=... tree)
@@ -86,7 +89,7 @@ def export_parquet(store: Any, path: str | os.PathLike[str], **filters: Any) -> 
                 os.rmdir(folder)
         # Arrow's words ("Error writing bytes to file") say neither where nor what is left
         if isinstance(exc, OSError) and exc.errno is not None:
-            raise OSError(exc.errno, f"{exc.strerror or exc} (exporting to {base!r}: what "
+            raise OSError(exc.errno, f"{exc.strerror or exc} (exporting to {given!r}: what "
                           "this export wrote was removed)") from exc
         raise
 

@@ -404,3 +404,25 @@ def test_a_parquet_file_swapped_while_written_is_not_taken_in(db, tmp_path, monk
         assert len(opened.dataframe()) == N - 3
 
 
+# -- Parquet through a link and ".." ---------------------------------------------------------
+
+@pytest.mark.parametrize("given,lands", [
+    ("link/../c.parquet", "deep/c.parquet"),
+    ("link/../fresh/c.parquet", "deep/fresh/c.parquet"),  # (a parent to make, too)
+    ("link/sub/../../c.parquet", "deep/c.parquet"),
+    ("link/c.parquet", "deep/target/c.parquet"),  # (no "..": as before)
+])
+def test_a_parquet_export_through_a_link_and_dotdot_lands_where_the_path_leads(db, tmp_path,  # type: ignore[no-untyped-def]
+                                                                               given, lands) -> None:
+    """``link/../c.parquet`` is ``deep/c.parquet`` to the system (``..`` of the link's
+    target). The export made its folder beside the link (reading ``..`` as text) and Arrow
+    wrote under the target: ``FileNotFoundError``. Now the path is resolved once, and made
+    and written there; nothing is made beside the link."""
+    (tmp_path / "deep" / "target" / "sub").mkdir(parents=True)
+    (tmp_path / "link").symlink_to(tmp_path / "deep" / "target")
+    with _opened(db) as lab:
+        assert lab.export(str(tmp_path / given), fmt="parquet") == N
+        assert lab.export(str(tmp_path / given), fmt="parquet") == 0  # (its note found again)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["deep", "link"]
+    with _opened(tmp_path / lands) as opened:
+        assert len(opened.dataframe()) == N
