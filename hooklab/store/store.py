@@ -2334,10 +2334,15 @@ def _full_disk(path: str, exc: BaseException) -> tuple[str, str] | None:
     for the message (naming the device's mount point) and short ones without a path;
     ``None`` if there is room. SQLite says "database or disk is full" where it writes, but
     "disk I/O error" where it cannot size its ``-shm``: the folder's free space decides."""
+    said = str(exc)
+    if not ("disk" in said or "I/O" in said or "unable to open" in said):
+        return None  # (a file that is no database, say, whatever room is left)
     folder = os.path.dirname(os.path.abspath(path))
     try:
         v = os.statvfs(folder)
     except (OSError, AttributeError):  # (Windows has no statvfs)
+        return None
+    if v.f_blocks == 0:  # no disk at all (/proc, /sys: no room is ever "free" there)
         return None
     root = hasattr(os, "geteuid") and os.geteuid() == 0  # (root may use the reserved blocks)
     free = (v.f_bfree if root else v.f_bavail) * v.f_frsize
