@@ -110,7 +110,8 @@ class _Printer:
             return
         out = sys.stdout if self.stream == "stdout" else sys.stderr
         try:
-            print(line, file=out, flush=True)
+            out.write(line + "\n")  # (one write: print's line and its newline are two, and
+            out.flush()  # stdout's and stderr's printers sharing a file ran lines together)
         except BrokenPipeError:
             import os
 
