@@ -29,6 +29,7 @@ from its own connection and handed to the writer to store.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import queue
 import re
@@ -67,6 +68,8 @@ from ._sql import (
     where_clause,
 )
 from ._sync import WalSync
+
+_log = logging.getLogger("hooklab")
 
 if TYPE_CHECKING:
     from ..signatures.book import SecretBook
@@ -113,6 +116,13 @@ _CATCH_UP = 2000  # rows indexed per catch-up transaction
 _WORDS_HELD = 8 << 20  # characters of words a catch-up holds before handing them to the index
 #: captures one retention pass deletes at most (it holds the writer: webhooks wait)
 _RETENTION_CHUNK = 10_000
+#: captures a retention pass deletes at most after passes failed on a full disk: a deletion
+#: is written to the WAL first, so a pass that needs less room can succeed where a big one
+#: cannot (and the pages it frees take the next captures)
+_RETENTION_CHUNK_MIN = 64
+#: seconds between two attempts of a retention pass after one failed (a locked database holds
+#: the writer busy_timeout's 5 s per attempt: captures are waiting meanwhile)
+_RETENTION_RETRY = 5.0
 #: seconds between retention passes that count the captures kept from the newest (the others
 #: count the captures stored since the last pass: another process writing to the file is
 #: caught up with then)
@@ -259,6 +269,11 @@ class CaptureStore:
         #: last id, first id kept, when counted from the newest, retention_count)
         self._retained: tuple[int, int, int, float, int] | None = None
         self._held: int | None = None  # the lock of a file read as it is (_hold_as_is)
+        self._retention_chunk = _RETENTION_CHUNK  # smaller after passes failed on a full disk
+        self._retention_retry_at = 0.0  # no pass before this (monotonic) after one failed
+        #: why retention passes fail and since when (``None`` while they work): captures may
+        #: still be stored meanwhile (so :attr:`failing` does not say it), but the store grows
+        self.retention_failing: tuple[str, datetime] | None = None
         self._db = self._connect()
         #: the file opened (absolute path, device, inode): see file_problem
         self._identity: tuple[str, int, int] | None = None
@@ -885,7 +900,7 @@ class CaptureStore:
                 if behind:
                     self._catch_up()
                 else:
-                    self._apply_retention(wrote=False)
+                    self._retain(wrote=False)
                 continue
             if item is None:
                 return
@@ -1102,7 +1117,7 @@ class CaptureStore:
                 if self._sync is None:  # (else once synced: see _after_commit)
                     self._cond.notify_all()
         self._after_commit(done, forwarded, caps)
-        self._apply_retention(wrote=bool(caps))
+        self._retain(wrote=bool(caps))
         if self._upkeep is not None:
             self._written += len(batch)
             self._written_bytes += sum(item[3] for item in batch)
@@ -1120,6 +1135,8 @@ class CaptureStore:
         if not (self.retention_count or self.retention_age) or self._closed:
             return False
         now = time.monotonic()
+        if now < self._retention_retry_at:  # (a pass failed a moment ago)
+            return False
         if self._retention_left and now - self._last_retention >= 1.0:
             return True
         since = now - max(self._last_retention, self._last_idle_retention)
@@ -1135,9 +1152,12 @@ class CaptureStore:
         self.last_error = (write_error(exc), self.last_error[1] if self.last_error else
                            datetime.now(timezone.utc))
         self._episode = self.last_error
-        full = isinstance(exc, sqlite3.Error) and (
-            getattr(exc, "sqlite_errorcode", None) == 13 or "disk is full" in str(exc))
-        if full and not self._memory and time.monotonic() - self._full_at > _FULL_RETRY:
+        self._give_wal_back(exc)
+
+    def _give_wal_back(self, exc: BaseException) -> None:
+        """Writer thread, after a write failed: if the disk is full, give the WAL's room back
+        (at most every :data:`_FULL_RETRY` seconds)."""
+        if _disk_full(exc) and not self._memory and time.monotonic() - self._full_at > _FULL_RETRY:
             self._full_at = time.monotonic()
             with contextlib.suppress(sqlite3.Error):
                 self._wdb.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -1341,26 +1361,73 @@ class CaptureStore:
         forwarded = [first + i for i, _ in forwards] if notify else []
         self._after_commit([(len(rows), fut, None)], forwarded, caps, bulk=True)
 
-    def _apply_retention(self, *, wrote: bool = True) -> None:
+    def _retain(self, *, wrote: bool = True) -> None:
+        """Writer thread: :meth:`_apply_retention`, which must never stop the writer. A pass
+        that fails (its COMMIT on a full disk; a database another process holds locked longer
+        than the busy timeout) is rolled back, said (:attr:`retention_failing`, a warning on
+        the ``hooklab`` logger) and tried again :data:`_RETENTION_RETRY` seconds later; on a
+        full disk over fewer captures, as a smaller deletion needs less room in the WAL.
+        (A writer killed here left every later capture unanswered, and ``stop()`` dropped the
+        queue.) :attr:`failing` is not set by it: it says whether captures are stored."""
+        try:
+            ran = self._apply_retention(wrote=wrote)
+        except Exception as exc:  # noqa: BLE001 - the writer must outlive a failed pass
+            with self._read_lock if self._memory else _nolock, contextlib.suppress(sqlite3.Error):
+                _rollback(self._wdb)  # (_apply_retention rolls back: unless that failed too)
+            self._retention_failed(exc)
+            return
+        if ran is not None:  # (back up to full passes; made smaller again if one fails)
+            self._retention_chunk = min(_RETENTION_CHUNK, self._retention_chunk * 2)
+        if ran and self.retention_failing is not None:  # caught up: said once, not per chunk
+            _log.info("hooklab: retention passes work again (%s): captures are deleted as"
+                      " configured", self._where())
+            self.retention_failing = None
+
+    def _retention_failed(self, exc: BaseException) -> None:
+        """Writer thread: a retention pass failed (rolled back): say it, try again later."""
+        words = write_error(exc)
+        if self.retention_failing is None:
+            _log.warning("hooklab: a retention pass failed (%s): the captures it should delete "
+                         "are kept; it is tried again every %g s (%s)", words, _RETENTION_RETRY,
+                         self._where())
+        since = self.retention_failing[1] if self.retention_failing else datetime.now(timezone.utc)
+        self.retention_failing = (words, since)
+        self._retention_left = True
+        self._retention_retry_at = time.monotonic() + _RETENTION_RETRY
+        if _disk_full(exc):
+            self._retention_chunk = max(_RETENTION_CHUNK_MIN, self._retention_chunk // 8)
+            self._give_wal_back(exc)  # (the failed deletion's frames filled the disk)
+
+    def _where(self) -> str:
+        """The database's file name for the log (not its folders)."""
+        return "in memory" if self._memory else os.path.basename(self.path)
+
+    def _apply_retention(self, *, wrote: bool = True) -> bool | None:
         """Writer thread, after a batch: a retention pass, at most one a second after writes;
         after a batch that stored no capture (the upkeep thread's, or a flush) only if one is
-        owed (:meth:`_retention_wanted`), without taking the next write's turn."""
+        owed (:meth:`_retention_wanted`), without taking the next write's turn. ``None`` if
+        no pass ran, else whether it deleted all it should (``False``: more is left for the
+        next); raises if it failed (see :meth:`_retain`)."""
         if not (self.retention_count or self.retention_age):
-            return
+            return None
         now = time.monotonic()
+        if now < self._retention_retry_at:  # (a pass failed a moment ago)
+            self._retention_left = True
+            return None
         if not wrote:
             if not self._retention_wanted():
-                return
+                return None
             self._last_idle_retention = now
         elif now - self._last_retention < 1.0:
             self._retention_left = True  # (the upkeep thread asks for it once the second is over)
-            return
+            return None
         else:
             self._last_retention = now
         self._retention_left = False
         deleted = 0
         whole = True  # (False: more to delete than one pass takes)
         kept = self._retained
+        size = self._retention_chunk
         with self._read_lock if self._memory else _nolock:
             db = self._wdb
             db.execute("BEGIN IMMEDIATE")
@@ -1368,7 +1435,7 @@ class CaptureStore:
                 # a pass deletes at most _RETENTION_CHUNK captures: turning retention on for a
                 # big store (or a long pause) held every webhook's answer for seconds
                 chunk = db.execute("SELECT id FROM captures ORDER BY id LIMIT 1 OFFSET ?",
-                                   (_RETENTION_CHUNK - 1,)).fetchone()
+                                   (size - 1,)).fetchone()
                 if self.retention_count:
                     n = int(self.retention_count)
                     if (kept is not None and kept[0] == self._generation and kept[1] <= self._last_id
@@ -1399,7 +1466,7 @@ class CaptureStore:
                         where, args = "received_us < ? AND id <= ?", [_us(cutoff), chunk[0]]
                     gone = self._delete_where(db, where, args)
                     deleted += gone
-                    whole = whole and (chunk is None or gone < _RETENTION_CHUNK)
+                    whole = whole and (chunk is None or gone < size)
                     if gone and self.retention_count:
                         exactly = False  # (fewer than n now: counted from the newest next time)
                 first = db.execute("SELECT MIN(id) FROM captures").fetchone()[0]
@@ -1409,6 +1476,7 @@ class CaptureStore:
                 raise
         if deleted:  # after the commit: a count read meanwhile saw the rows still there
             self._generation += 1
+            self._commits += 1  # (its frames are in the WAL: the upkeep thread checkpoints them)
             for dsub in list(self._delete_subscribers):  # (a live view showing one of them)
                 try:
                     dsub()
@@ -1420,6 +1488,7 @@ class CaptureStore:
         self._retained = ((self._generation, self._last_id, first, exact_at, n)
                           if self.retention_count and whole and exactly and first is not None
                           else None)
+        return whole
 
     def _delete_where(self, db: sqlite3.Connection, where: str, args: list[Any]) -> int:
         """Delete captures matching ``where`` with their index entries and segments (inside
@@ -2482,6 +2551,12 @@ def _rollback(db: sqlite3.Connection) -> None:
     "cannot rollback - no transaction is active" in place of the error that says why."""
     if db.in_transaction:
         db.execute("ROLLBACK")
+
+
+def _disk_full(exc: BaseException) -> bool:
+    """Whether a write failed because the disk (or ``max_page_count``) is full."""
+    return isinstance(exc, sqlite3.Error) and (
+        getattr(exc, "sqlite_errorcode", None) == 13 or "disk is full" in str(exc))
 
 
 def write_error(exc: BaseException) -> str:

@@ -1,0 +1,255 @@
+"""The store's writer on a full disk or a locked database: it survives what fails there.
+
+Found by an operator on a machine with a full disk and a database another process held
+locked: a retention pass whose COMMIT failed killed the ``hooklab-writer`` thread (every later
+capture went unanswered, ``stop()`` dropped the queue); a failed bulk import raised a bare
+``sqlite3.OperationalError`` from the index rebuild in place of the error that said how many
+records were stored; a forward's outcome was lost without a word; ``clear()`` raised a bare
+``OperationalError``.
+
+The disk is really full here (a small tmpfs: root only, skipped otherwise); a database really
+locked (a second process in ``BEGIN IMMEDIATE``: no root needed); SQLite's
+``PRAGMA max_page_count`` on the writer's connection stands in for a disk that fills at an
+exact moment (an import's last chunk).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import http.server
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import hooklab
+from hooklab import HookLab
+from hooklab.store import CaptureStore
+
+pytestmark = pytest.mark.timeout(240)
+
+MB = 1 << 20
+
+
+# -- helpers ---------------------------------------------------------------------------------
+def _mountable() -> None:
+    if os.geteuid() != 0 or not shutil.which("mount"):
+        pytest.skip("mounting a small file system needs root")
+
+
+@contextlib.contextmanager
+def small_disk(where: Path, size: int) -> Iterator[Path]:
+    """A tmpfs of ``size`` bytes (rounded up to a MiB) at ``where``, unmounted after."""
+    _mountable()
+    where.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={-(-size // MB)}m", "tmpfs",
+                       str(where)]).returncode:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)])
+
+
+def grow(disk: Path, size_mb: int) -> None:
+    subprocess.run(["mount", "-o", f"remount,size={size_mb}m", str(disk)], check=True)
+
+
+def fill(disk: Path) -> Path:
+    """Fill ``disk`` to the last byte with a file; returns it (remove it to make room)."""
+    filler = disk / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        for _ in range(1 << 20):  # (bounded: 4 GiB at most)
+            os.write(fd, b"\0" * 4096)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+    return filler
+
+
+_HOLDER = """
+import select, sqlite3, sys
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("BEGIN IMMEDIATE")
+print("locked", flush=True)
+select.select([sys.stdin], [], [], 60)  # until told (or a minute: never held for ever)
+db.execute("ROLLBACK")
+print("released", flush=True)
+"""
+
+
+@contextlib.contextmanager
+def write_lock(db: Path) -> Iterator[None]:
+    """Another process holds ``db``'s write lock (``BEGIN IMMEDIATE``) until the block ends
+    (longer than the store's 5 s busy timeout, when the block lasts that long)."""
+    holder = subprocess.Popen([sys.executable, "-c", _HOLDER, str(db)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        yield
+        holder.communicate("go\n", timeout=20)
+        assert holder.returncode == 0
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+            holder.wait(10)
+
+
+def post(lab: HookLab, body: bytes, timeout: float = 30.0) -> tuple[int | str, bytes]:
+    """POST ``body`` to ``/x``: (status, answer), or ("no answer", why) after ``timeout``."""
+    conn = http.client.HTTPConnection("127.0.0.1", lab.bound_port, timeout=timeout)
+    try:
+        conn.request("POST", "/x", body=body)
+        r = conn.getresponse()
+        return r.status, r.read()
+    except OSError as exc:  # (a timeout: the writer never answered)
+        return "no answer", repr(exc).encode()
+    finally:
+        conn.close()
+
+
+def post_until_stored(lab: HookLab, body: bytes, seconds: float = 30.0) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        status, answer = post(lab, body, timeout=15)
+        if status == 200:
+            return
+        assert status == 503 and time.monotonic() < deadline, (status, answer)
+        time.sleep(0.5)
+
+
+def health(lab: HookLab) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(lab.url + "/_hooklab/health", timeout=10) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def wait_until(what, seconds: float, step: float = 0.2) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + seconds
+    while not what():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(step)
+    return True
+
+
+def said(caplog: pytest.LogCaptureFixture, *words: str) -> bool:
+    return any(all(w in r.getMessage() for w in words) for r in caplog.records
+               if r.name == "hooklab" and r.levelno >= logging.WARNING)
+
+
+def stop(lab: HookLab, seconds: float = 40.0) -> None:
+    """``lab.stop()``, which must return (it hung, or dropped the queue, with no writer)."""
+    t = threading.Thread(target=lab.stop, daemon=True)
+    t.start()
+    t.join(seconds)
+    assert not t.is_alive(), "lab.stop() did not return"
+
+
+def source(path: Path, n: int = 3000) -> int:
+    """A capture database of ``records(n)`` stored as webhooks are (in group commits, their
+    search words with them: nothing left to index where it is copied to); its size."""
+    with CaptureStore(str(path)) as store:
+        for fut in [store.add(r) for r in records(n)]:
+            fut.result(60)
+    return os.path.getsize(path)
+
+
+def records(n: int, bins: tuple[str, ...] = ("stripe", "github")) -> Iterator[dict]:
+    """``n`` webhook-like records of 0.3 - 3.3 KB (as an operator's captures were)."""
+    for i in range(n):
+        payload = {"i": i, "type": f"evt{i % 5}", "pad": "y" * (300 + (i % 7) * 500)}
+        yield {"method": "POST", "path": f"/{bins[i % len(bins)]}", "body": json.dumps(payload).encode(),
+               "headers": [("Content-Type", "application/json"), ("X-Delivery", str(i))]}
+
+
+# -- 1. a failed retention pass --------------------------------------------------------------
+def test_a_retention_pass_on_a_locked_database_leaves_the_writer_answering(tmp_path, caplog):
+    """Another process held the write lock past the busy timeout: the retention pass's
+    BEGIN failed, the exception killed the writer, and after the lock was released every
+    POST went unanswered and /_hooklab/health said "failing" for ever. Now captures are
+    answered meanwhile (503, SQLite's words), the failed pass is said and tried again, and
+    once the lock is gone captures are stored and retention catches up."""
+    caplog.set_level(logging.INFO, logger="hooklab")
+    db = tmp_path / "c.sqlite3"
+    # (retention_age: a pass is owed every couple of seconds, so one surely meets the lock)
+    lab = HookLab(port=0, db=str(db), retention_count=5, retention_age=3600).start()
+    try:
+        for i in range(20):
+            assert post(lab, b"before %d" % i)[0] == 200
+        with write_lock(db):
+            status, answer = post(lab, b"during")  # (a batch waits the 5 s busy timeout)
+            assert (status, b"database is locked" in answer) == (503, True), (status, answer)
+            wait_until(lambda: said(caplog, "retention pass failed"), 20)
+        post_until_stored(lab, b"after")
+        assert health(lab)[0] == 200 and health(lab)[1]["status"] == "ok"
+        assert said(caplog, "retention pass failed", "database is locked")
+        # retention is tried again (5 s later at most) and keeps the newest 5
+        assert wait_until(lambda: lab.store.count() == 5, 30), lab.store.count()
+        assert lab.store.retention_failing is None
+        assert lab.store.failing is None and lab.store.failure_count == 1
+        assert lab.query()[-1].body == b"after"
+    finally:
+        stop(lab)
+
+
+def test_a_retention_pass_on_a_full_disk_leaves_the_writer_answering(tmp_path, caplog):
+    """A retention pass whose deletion did not fit in the WAL (COMMIT: "database or disk is
+    full") killed the writer; its WAL had taken the disk's last bytes, so nothing was stored
+    again even once there was room, the health check said "ok", ``stop()`` dropped what was
+    queued. Now the pass is rolled back and said, the WAL's room given back, and tried again
+    (over fewer captures at a time: it often gets there on the same disk); captures are
+    answered all along, and once there is room retention catches up. Filled up, the disk
+    gets 503s, and 200s again once there is room."""
+    caplog.set_level(logging.INFO, logger="hooklab")
+    src = tmp_path / "src.sqlite3"
+    size = source(src)
+    with small_disk(tmp_path / "small", size + 4 * MB) as disk:
+        db = disk / "c.sqlite3"
+        shutil.copy(src, db)
+        lab = HookLab(port=0, db=str(db), retention_count=100).start()
+        try:
+            assert post(lab, b"first")[0] == 200  # (stored: the retention pass after it fails)
+            assert wait_until(lambda: said(caplog, "retention pass failed"), 20)
+            assert said(caplog, "retention pass failed", "database or disk is full")
+            # captures are answered all along (a writer killed by the pass answered none)
+            for n in range(20):
+                status, answer = post(lab, b"meanwhile %d" % n, timeout=20)
+                assert status in (200, 503), (status, answer)
+                time.sleep(0.25)
+            grow(disk, -(-size // MB) + 24)  # room: retention catches up
+            deadline = time.monotonic() + 60
+            while lab.store.count() > 101 or lab.store.retention_failing is not None:
+                assert time.monotonic() < deadline, ("retention never caught up",
+                                                     lab.store.count(), lab.store.retention_failing)
+                assert post(lab, b"meanwhile", timeout=20)[0] in (200, 503)
+                time.sleep(0.5)
+            # no room at all: 503 with SQLite's words, then 200 once there is room again
+            # (12 MB: more than the WAL file keeps between checkpoints, so it must grow)
+            filler = fill(disk)
+            status, answer = post(lab, b"x" * (12 * MB))
+            assert status == 503 and b"database or disk is full" in answer, (status, answer)
+            assert health(lab)[0] == 503
+            filler.unlink()
+            post_until_stored(lab, b"room again")
+            assert health(lab)[1]["status"] == "ok"
+            assert lab.query()[-1].body == b"room again" and lab.store.count() <= 101
+        finally:
+            stop(lab)
+            grow(disk, 64)  # (room for the read below)
+        assert hooklab.open(str(db)).query()[-1].body == b"room again"
