@@ -274,6 +274,8 @@ class CaptureStore:
         #: why retention passes fail and since when (``None`` while they work): captures may
         #: still be stored meanwhile (so :attr:`failing` does not say it), but the store grows
         self.retention_failing: tuple[str, datetime] | None = None
+        self._indexes_owed = False  # a bulk import could not make the table's indexes again
+        self._indexes_retry_at = 0.0  # no retry of them before this (monotonic)
         self._db = self._connect()
         #: the file opened (absolute path, device, inode): see file_problem
         self._identity: tuple[str, int, int] | None = None
@@ -815,19 +817,75 @@ class CaptureStore:
         gc.disable()  # millions of fresh containers and no cycles: ~8 % of the import's CPU
         try:
             if fresh:
-                fresh = self._control({"__indexes__": "drop"})
-            return self._import(rows, notify)
+                try:
+                    fresh = self._control({"__indexes__": "drop"})
+                except sqlite3.OperationalError as exc:  # (the file: locked, a full disk)
+                    raise StoreError(f"no record stored: the database cannot be written"
+                                     f" ({write_error(exc)})") from exc
+            stored = self._import(rows, notify)
+        except BaseException:
+            if fresh:  # (never raises: the error in flight is the one that says what happened)
+                self._indexes_again(None)
+            raise
+        else:
+            if fresh:
+                self._indexes_again(stored)
+            return stored
         finally:
             if collecting:
                 gc.enable()
-            try:
-                if fresh:
-                    self._control({"__indexes__": "create"})
-            finally:
-                with self._room:
-                    self._importing -= 1
-                if not self._closed and self._failed is None:
-                    self._through_writer()  # wakes the writer: it catches up from here
+            with self._room:
+                self._importing -= 1
+            if not self._closed and self._failed is None:
+                # wakes the writer: it catches up from here (a wake-up that fails, on a locked
+                # database, must not replace what the import raised or returned)
+                with contextlib.suppress(Exception):
+                    self._through_writer()
+
+    def _indexes_again(self, stored: int | None) -> None:
+        """After an import into an empty store: make the table's indexes again (dropped for
+        its speed). ``stored``: how many records it stored, ``None`` if it failed (then this
+        never raises). The indexes only make queries fast (their answers are the same
+        without them): if they cannot be made (a full disk), the upkeep thread tries again
+        while the store is open, and a writable open makes them too."""
+        try:
+            self._control({"__indexes__": "create"})
+            return
+        except Exception as exc:  # noqa: BLE001 - said below, with what is stored
+            self._indexes_owed = True  # (_retry_indexes)
+            error = exc
+        why = write_error(error)
+        if stored is None:  # (a bare error from here replaced the import's own, which said
+            # how many records were stored: a user would import them all again)
+            _log.warning("hooklab: after the failed import the capture table's indexes could"
+                         " not be made again (%s): queries are correct without them, only "
+                         "slower; they are made once the database can be written (%s)", why,
+                         self._where())
+            return
+        raise StoreError(
+            f"all {stored} records are stored (do not import them again), but the capture "
+            f"table's indexes could not be made again ({why}): queries are correct without "
+            "them, only slower; they are made once the database can be written (tried again "
+            "while the store is open, and when it is next opened writable)") from error
+
+    def _retry_indexes(self) -> None:
+        """Upkeep thread: make the indexes an import could not make again (every
+        :data:`_FULL_RETRY` seconds at most, not during an import)."""
+        now = time.monotonic()
+        if (not self._indexes_owed or self._importing or self._closed
+                or self._failed is not None or now < self._indexes_retry_at):
+            return
+        self._indexes_retry_at = now + _FULL_RETRY
+        fut: Future[Any] = Future()
+
+        def made(f: Future) -> None:
+            if f.exception() is None and self._indexes_owed:
+                self._indexes_owed = False
+                _log.info("hooklab: the capture table's indexes are made again (%s)", self._where())
+
+        fut.add_done_callback(made)
+        with contextlib.suppress(StoreError):  # (the queue is full: next time)
+            self._enqueue({"__indexes__": "create"}, fut, None, block=False)
 
     def _control(self, item: dict[str, Any]) -> Any:
         fut: Future[Any] = Future()
@@ -1314,11 +1372,13 @@ class CaptureStore:
                 db.execute(f"DROP INDEX IF EXISTS {name}")
             self._seen_deliveries = set()
             return True
+        # (first: if this fails, later imports must look in the table, not in a set that no
+        # longer holds every delivery stored)
+        self._seen_deliveries = None
         for statement in _SCHEMA.split(";"):  # (no ";" inside them)
             if statement.strip():
                 db.execute(statement)
         add_columns(db)
-        self._seen_deliveries = None
         return True
 
     def _write_bulk(self, item: tuple[Any, Future, Callable | None, int]) -> None:
@@ -2657,6 +2717,7 @@ class _Upkeep:
                         db.execute("PRAGMA wal_checkpoint(PASSIVE)")
                         st._checkpoint_due = True
                     self._idle()
+                    st._retry_indexes()  # (and indexes an import could not make again)
                     if st._retention_wanted():  # (the writer runs a pass after any batch)
                         st._enqueue(None, Future(), None, block=False)
                 except Exception:  # noqa: BLE001 - upkeep must never stop; tried again later

@@ -21,7 +21,9 @@ import http.server
 import json
 import logging
 import os
+import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -35,7 +37,7 @@ import pytest
 
 import hooklab
 from hooklab import HookLab
-from hooklab.store import CaptureStore
+from hooklab.store import CaptureStore, RowMaker, StoreError
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -253,3 +255,106 @@ def test_a_retention_pass_on_a_full_disk_leaves_the_writer_answering(tmp_path, c
             stop(lab)
             grow(disk, 64)  # (room for the read below)
         assert hooklab.open(str(db)).query()[-1].body == b"room again"
+
+
+# -- 2. a bulk import that cannot be finished ------------------------------------------------
+def _rows_then_full(store: CaptureStore, n: int, full_after: int) -> Iterator[list]:
+    """Rows of ``records(n)``; after the first ``full_after`` rows are taken the database
+    may grow by a few pages only (the import stores 5,000 rows a chunk: a multiple of it
+    fills the disk just before the indexes are made again)."""
+    make = RowMaker()
+    for at, record in enumerate(records(n)):
+        if at == full_after:
+            (pages,) = store._wdb.execute("PRAGMA page_count").fetchone()
+            store._wdb.execute(f"PRAGMA max_page_count = {pages + 2}")
+        yield make(record)
+    if n == full_after:
+        (pages,) = store._wdb.execute("PRAGMA page_count").fetchone()
+        store._wdb.execute(f"PRAGMA max_page_count = {pages + 2}")
+
+
+def _indexes(db: Path) -> set[str]:
+    con = sqlite3.connect(db)
+    try:
+        return {n for (n,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'index'"
+                                          " AND tbl_name = 'captures' AND name NOT LIKE 'sqlite_%'")}
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize(
+    ("n", "full_after", "error"),
+    [
+        # the disk fills mid-import: the import's own error (how many are stored) is raised,
+        # not the index rebuild's bare OperationalError that replaced it
+        (10_000, 5_000, r"records 5000 to 9999 not stored: the database cannot be written "
+                        r"\(OperationalError: database or disk is full\); the 5000 before them"),
+        # every row stored, only the indexes not made: said as such (a user would otherwise
+        # import them all again, and have each twice)
+        (5_000, 5_000, r"all 5000 records are stored \(do not import them again\), but the "
+                       r"capture table's indexes could not be made again \(OperationalError: "
+                       r"database or disk is full\)"),
+    ],
+    ids=["mid-import", "only-the-indexes"],
+)
+def test_an_import_onto_a_filling_disk_says_what_is_stored(tmp_path, n, full_after, error):
+    db = tmp_path / "c.sqlite3"
+    store = CaptureStore(str(db))
+    try:
+        with pytest.raises(StoreError, match=error):
+            store.add_rows(_rows_then_full(store, n, full_after))
+        # read-only, without the indexes: the same answers (slower)
+        assert "captures_bin" not in _indexes(db)
+        lab = hooklab.open(str(db))
+        try:
+            assert lab.store.count() == 5000 and len(lab.query(bin="stripe")) == 2500
+            assert [c.body for c in lab.query(bin="github", limit=2)] == [
+                r["body"] for r in list(records(4))[1::2]]
+            assert len(lab.dataframe(provider=None)) == 5000
+        finally:
+            lab.stop()
+        # room again: the open store makes them itself (the upkeep thread tries again)
+        store._wdb.execute("PRAGMA max_page_count = 1000000000")
+        assert wait_until(lambda: "captures_bin" in _indexes(db), 30), _indexes(db)
+    finally:
+        store.close()
+    assert CaptureStore(str(db), readonly=True).count() == 5000
+
+
+def test_an_import_that_fills_a_real_disk_keeps_its_own_error(tmp_path, caplog):
+    """``HookLab.from_jsonl`` of 15,000 records onto a disk that holds about 10,000: the
+    StoreError naming what is stored, not the index rebuild's bare OperationalError; a
+    writable open (once there is room) makes the indexes again."""
+    caplog.set_level(logging.INFO, logger="hooklab")
+    _mountable()
+    src = tmp_path / "src.sqlite3"
+    source(src)
+    jsonl = tmp_path / "big.jsonl"
+    one = hooklab.open(str(src))
+    try:
+        one.export(str(tmp_path / "one.jsonl"), fmt="jsonl")
+    finally:
+        one.stop()
+    with open(jsonl, "wb") as out:
+        for _ in range(5):
+            out.write((tmp_path / "one.jsonl").read_bytes())
+    with small_disk(tmp_path / "small", 30 * MB) as disk:
+        db = disk / "imp.sqlite3"
+        with pytest.raises(StoreError) as raised:
+            HookLab.from_jsonl(str(jsonl), db=str(db))
+        # (5,000 records a chunk: the one that did not fit; which depends on when the WAL
+        # was last checkpointed)
+        m = re.search(r"records (\d+) to (\d+) not stored: the database cannot be written "
+                      r"\(OperationalError: database or disk is full\); the (\d+) before them "
+                      r"are stored", str(raised.value))
+        assert m and m[1] == m[3] and int(m[2]) == min(int(m[1]) + 4999, 14999), str(raised.value)
+        assert said(caplog, "indexes could not be made again", "database or disk is full")
+        grow(disk, 128)
+        assert "captures_bin" not in _indexes(db)
+        lab = hooklab.open(str(db))
+        try:
+            assert lab.store.count() == int(m[1]) and len(lab.query(bin="stripe")) == int(m[1]) // 2
+        finally:
+            lab.stop()
+        CaptureStore(str(db)).close()  # writable: the indexes are made again
+        assert "captures_bin" in _indexes(db)
