@@ -123,6 +123,9 @@ _RETENTION_CHUNK_MIN = 64
 #: seconds between two attempts of a retention pass after one failed (a locked database holds
 #: the writer busy_timeout's 5 s per attempt: captures are waiting meanwhile)
 _RETENTION_RETRY = 5.0
+#: forwarding outcomes kept in memory while they cannot be stored (a full disk), stored once
+#: writes work again; past this many a new one is dropped (and said so in the log)
+_HELD_FORWARDS = 4096
 #: seconds between retention passes that count the captures kept from the newest (the others
 #: count the captures stored since the last pass: another process writing to the file is
 #: caught up with then)
@@ -274,6 +277,12 @@ class CaptureStore:
         #: why retention passes fail and since when (``None`` while they work): captures may
         #: still be stored meanwhile (so :attr:`failing` does not say it), but the store grows
         self.retention_failing: tuple[str, datetime] | None = None
+        #: forwarding outcomes that could not be stored yet (see record_forward)
+        self._held_forwards: list[ForwardOutcome] = []
+        self._held_lock = threading.Lock()
+        self._held_retry_at = 0.0  # no retry of them before this (monotonic)
+        self._held_dropped = 0  # dropped since the last log line saying so
+        self._held_said = False  # the log said outcomes are held (and not yet that they are stored)
         self._indexes_owed = False  # a bulk import could not make the table's indexes again
         self._indexes_retry_at = 0.0  # no retry of them before this (monotonic)
         self._db = self._connect()
@@ -1163,10 +1172,12 @@ class CaptureStore:
                 if sealed is not None:
                     self._segments_upto = sealed
             self._commits += 1
-            if self.last_error is not None and any(isinstance(c, Capture) for c, _, _ in done):
-                self.last_error = None  # (a batch of flushes alone proves nothing)
+            if self.last_error is not None and (
+                    forwarded or any(isinstance(c, Capture) for c, _, _ in done)):
+                self.last_error = None  # (a batch of flushes alone proves nothing; rows do)
         except Exception as exc:
             done = [(exc, fut, cb) for _, fut, cb, _ in batch]
+            forwarded = []  # (none was stored: no "forward stored" to the subscribers)
             self._write_failed(exc)
         caps = [c for c, _, _ in done if isinstance(c, Capture)]
         if caps:
@@ -1594,12 +1605,75 @@ class CaptureStore:
             self._search_upto = _MAX_ID
         self._segments_upto = self._last_id
         self._generation += 1
+        with self._held_lock:  # (outcomes of captures that are gone)
+            self._held_forwards.clear()
         return n
 
     def record_forward(self, outcome: ForwardOutcome) -> None:
-        """Record what became of relaying a capture (a queued write, like a capture's)."""
+        """Record what became of relaying a capture (a queued write, like a capture's).
+
+        An outcome that cannot be stored (a full disk) is kept in memory, up to
+        :data:`_HELD_FORWARDS` of them, and stored once writes work again (tried every
+        :data:`_FULL_RETRY` seconds); one past that, or still kept when the store closes, is
+        lost, and a warning on the ``hooklab`` logger says so. (Such outcomes were lost
+        without a word: nothing looked at the write's result.)
+        """
+        self._queue_forward(outcome, block=True)
+
+    def _queue_forward(self, outcome: ForwardOutcome, *, block: bool) -> None:
         fut: Future[Any] = Future()
-        self._enqueue(outcome, fut, None)  # type: ignore[arg-type]
+        fut.add_done_callback(lambda f: self._forward_written(outcome, f))
+        self._enqueue(outcome, fut, None, block=block)  # type: ignore[arg-type]
+
+    def _forward_written(self, outcome: ForwardOutcome, fut: Future) -> None:
+        """Store thread: an outcome's write is done; one that failed is held for later."""
+        exc = fut.exception()
+        if exc is not None and not isinstance(exc, NotDurable):  # (NotDurable: it is stored)
+            self._hold_forwards([outcome], write_error(exc))
+        elif self._held_said:
+            with self._held_lock:
+                if self._held_forwards:
+                    return
+                self._held_said = False
+            _log.info("hooklab: the forward outcomes kept in memory are stored (%s)", self._where())
+
+    def _hold_forwards(self, outcomes: list[ForwardOutcome], why: str) -> None:
+        with self._held_lock:
+            first, self._held_said = not self._held_said, True
+            kept = outcomes[: max(0, _HELD_FORWARDS - len(self._held_forwards))]
+            self._held_forwards += kept
+            lost = len(outcomes) - len(kept)
+            first_lost = lost and not self._held_dropped
+            self._held_dropped += lost
+        if first:
+            _log.warning("hooklab: a forward's outcome could not be stored (%s): outcomes are "
+                         "kept in memory (up to %d) and stored once the database can be written"
+                         " (%s)", why, _HELD_FORWARDS, self._where())
+        if first_lost:
+            _log.warning("hooklab: %d forward outcomes are kept in memory, waiting to be stored:"
+                         " more are lost (counted) until they are (%s)", _HELD_FORWARDS,
+                         self._where())
+
+    def _retry_forwards(self, *, now: bool = False) -> None:
+        """Queue the held forward outcomes again (the upkeep thread, every
+        :data:`_FULL_RETRY` seconds at most, or ``now``: closing). Never waits for room."""
+        with self._held_lock:
+            if not self._held_forwards or self._failed is not None or (
+                    not now and time.monotonic() < self._held_retry_at):
+                return
+            held, self._held_forwards = self._held_forwards, []
+            self._held_retry_at = time.monotonic() + _FULL_RETRY
+            lost, self._held_dropped = self._held_dropped, 0
+        if lost:
+            _log.warning("hooklab: %d forward outcomes were lost while the database could not "
+                         "be written (%s)", lost, self._where())
+        for at, outcome in enumerate(held):
+            try:
+                self._queue_forward(outcome, block=False)
+            except StoreError:  # the queue is full, or the store closed: kept for later
+                with self._held_lock:
+                    self._held_forwards[:0] = held[at:]
+                break
 
     def forwards(self, capture_id: int | None = None, *,
                  ids: Iterable[int] | None = None) -> list[dict[str, Any]]:
@@ -2246,12 +2320,19 @@ class CaptureStore:
         """Flush pending writes and close the database."""
         if self._closed:
             return
+        if not self.readonly:
+            self._retry_forwards(now=True)  # (a last try for outcomes held on a full disk)
         self._closed = True
         self._queue.put(None)
         self._writer.join(timeout=30)
         if self._sync is not None and not self._writer.is_alive():
             self._sync.close()  # the last commits' answers, after their sync (a writer still
             # busy keeps it: its jobs are answered when it is done)
+        with self._held_lock:
+            lost = len(self._held_forwards) + self._held_dropped
+        if lost:
+            _log.warning("hooklab: %d forward outcomes were not stored: the database could not "
+                         "be written (%s)", lost, self._where())
         if self._upkeep is not None:
             self._upkeep.stop()
         with self._room:
@@ -2717,6 +2798,7 @@ class _Upkeep:
                         db.execute("PRAGMA wal_checkpoint(PASSIVE)")
                         st._checkpoint_due = True
                     self._idle()
+                    st._retry_forwards()  # (outcomes held while the disk was full)
                     st._retry_indexes()  # (and indexes an import could not make again)
                     if st._retention_wanted():  # (the writer runs a pass after any batch)
                         st._enqueue(None, Future(), None, block=False)

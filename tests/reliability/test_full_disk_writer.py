@@ -358,3 +358,57 @@ def test_an_import_that_fills_a_real_disk_keeps_its_own_error(tmp_path, caplog):
             lab.stop()
         CaptureStore(str(db)).close()  # writable: the indexes are made again
         assert "captures_bin" in _indexes(db)
+
+
+# -- 3. a forward's outcome that cannot be stored yet ----------------------------------------
+class _App(http.server.BaseHTTPRequestHandler):
+    release = threading.Event()
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.release.wait(30)  # (answers once the test has made the store unwritable)
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.mark.parametrize("how", ["locked", "full"])
+def test_a_forward_outcome_is_stored_once_writes_work_again(tmp_path, caplog, how):
+    """A forward that finished while the database could not be written: its outcome was
+    lost without a word (nothing looked at the write's result). Now it is said, kept, and
+    stored once writes work again."""
+    caplog.set_level(logging.INFO, logger="hooklab")
+    if how == "full":
+        where = small_disk(tmp_path / "small", 8 * MB)
+    else:
+        where = contextlib.nullcontext(tmp_path)
+    app = http.server.ThreadingHTTPServer(("127.0.0.1", 0), type("App", (_App,), {
+        "release": threading.Event()}))
+    threading.Thread(target=app.serve_forever, daemon=True).start()
+    try:
+        with where as disk:
+            db = disk / "c.sqlite3"
+            lab = HookLab(port=0, db=str(db)).start()
+            try:
+                lab.forward("x", to=f"http://127.0.0.1:{app.server_address[1]}/hook")
+                assert post(lab, b'{"a": 1}')[0] == 200
+                blocked = fill(disk) if how == "full" else None
+                with write_lock(db) if how == "locked" else contextlib.nullcontext():
+                    app.RequestHandlerClass.release.set()  # the outcome comes now
+                    assert wait_until(lambda: said(caplog, "forward's outcome could not be "
+                                                           "stored"), 30)
+                    assert lab.forwards() == []
+                if blocked is not None:
+                    blocked.unlink()
+                assert wait_until(lambda: lab.forwards() != [], 30), "never stored"
+                (outcome,) = lab.forwards()
+                assert (outcome["capture_id"], outcome["status"], outcome["error"]) == (1, 204, None)
+                assert list(lab.dataframe()["forward_status"]) == [204]
+                assert lab.store.failing is None  # (stored rows: writes work again)
+            finally:
+                stop(lab)
+    finally:
+        app.shutdown()
+        app.server_close()
