@@ -1161,6 +1161,7 @@ class CaptureStore:
                                 done.append((self._clear_all(), fut, None))
                             except Exception as exc:  # noqa: BLE001
                                 done.append((exc, fut, None))
+                                self._give_wal_back(exc)  # (its frames may have filled the disk)
                             db.execute("BEGIN IMMEDIATE")
                     self._insert_pending(db, pending, done, words if inline else None)
                     if words:
@@ -2303,12 +2304,31 @@ class CaptureStore:
 
     # -- maintenance --------------------------------------------------------------------------
     def clear(self) -> int:
-        """Delete every capture (ids keep increasing afterwards). Returns how many were deleted."""
+        """Delete every capture (ids keep increasing afterwards). Returns how many were deleted.
+
+        Raises :class:`StoreError` with SQLite's words if the database cannot be written (and
+        nothing is deleted): on a full disk clearing needs some room first, as SQLite writes
+        the deletion to its WAL file (up to as much as the captures take). The file does not
+        shrink: later captures reuse its pages.
+
+        >>> store = CaptureStore(":memory:")
+        >>> _ = store.add_sync({"path": "/a", "body": b"{}"})
+        >>> store.clear(), store.count()
+        (1, 0)
+        >>> store.close()
+        """
         if self.readonly:
             raise StoreError(f"{self.path!r} was opened read-only")
         fut: Future[int] = Future()
         self._enqueue({"__clear__": True}, fut, None)
-        n = fut.result()
+        try:
+            n = fut.result()
+        except sqlite3.Error as exc:  # (it was a bare OperationalError, with no word of what)
+            hint = (": on a full disk clearing needs some room first, as SQLite writes the"
+                    " deletion to its WAL file (up to as much as the captures take); free"
+                    " some, then clear again" if _disk_full(exc) else "")
+            raise StoreError(f"captures not cleared: the database cannot be written"
+                             f" ({write_error(exc)}){hint}") from exc
         for cb in list(self._clear_subscribers):
             try:
                 cb()

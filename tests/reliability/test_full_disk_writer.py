@@ -412,3 +412,40 @@ def test_a_forward_outcome_is_stored_once_writes_work_again(tmp_path, caplog, ho
     finally:
         app.shutdown()
         app.server_close()
+
+
+# -- 4. clear() when the database cannot be written ------------------------------------------
+@pytest.mark.parametrize(
+    ("how", "words"),
+    [
+        ("locked", r"captures not cleared: the database cannot be written \(OperationalError: "
+                   r"database is locked\)$"),
+        ("full", r"captures not cleared: the database cannot be written \(OperationalError: "
+                 r"database or disk is full\): on a full disk clearing needs some room first, as "
+                 r"SQLite writes the deletion to its WAL file"),
+    ],
+    ids=["locked", "full"],
+)
+def test_clear_that_cannot_write_says_why(tmp_path, how, words):
+    src = tmp_path / "src.sqlite3"
+    size = source(src)
+    where = small_disk(tmp_path / "small", size + 6 * MB) if how == "full" else \
+        contextlib.nullcontext(tmp_path / "here")
+    with where as disk:
+        disk.mkdir(exist_ok=True)
+        db = disk / "c.sqlite3"
+        shutil.copy(src, db)
+        lab = HookLab(port=0, db=str(db)).start()
+        try:
+            filler = fill(disk) if how == "full" else None
+            with write_lock(db) if how == "locked" else contextlib.nullcontext():
+                with pytest.raises(StoreError, match=words):
+                    lab.clear()
+            assert lab.store.count() == 3000  # nothing deleted
+            if filler is not None:  # (room for the deletion in the WAL: here SQLite overwrites
+                filler.unlink()  # what it deletes, secure_delete, so about the database's size)
+                grow(disk, -(-2 * size // MB) + 8)
+            assert lab.clear() == 3000 and lab.store.count() == 0
+            assert post(lab, b"after")[0] == 200
+        finally:
+            stop(lab)
