@@ -118,6 +118,9 @@ def _health(server: Any) -> tuple[dict[str, Any], bool]:
         # requests refused or not stored, by status (413, 400, 503 busy or failing...)
         "refused": {str(k): v for k, v in sorted(server.refused.items())},
     }
+    retention = getattr(st, "retention_failing", None)  # (captures still stored: no 503)
+    if retention is not None:
+        answer["retention_error"] = {"error": retention[0], "since": retention[1].isoformat()}
     noticed = _noticed(st, problem is not None and failing is None)
     if problem is not None:
         since = failing[1] if failing is not None else noticed

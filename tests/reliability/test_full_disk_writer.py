@@ -198,12 +198,15 @@ def test_a_retention_pass_on_a_locked_database_leaves_the_writer_answering(tmp_p
             status, answer = post(lab, b"during")  # (a batch waits the 5 s busy timeout)
             assert (status, b"database is locked" in answer) == (503, True), (status, answer)
             wait_until(lambda: said(caplog, "retention pass failed"), 20)
+            # the health check says it too (an operator's probe sees no log)
+            assert "database is locked" in health(lab)[1]["retention_error"]["error"]
         post_until_stored(lab, b"after")
         assert health(lab)[0] == 200 and health(lab)[1]["status"] == "ok"
         assert said(caplog, "retention pass failed", "database is locked")
         # retention is tried again (5 s later at most) and keeps the newest 5
         assert wait_until(lambda: lab.store.count() == 5, 30), lab.store.count()
         assert lab.store.retention_failing is None
+        assert "retention_error" not in health(lab)[1]
         assert lab.store.failing is None and lab.store.failure_count == 1
         assert lab.query()[-1].body == b"after"
     finally:
