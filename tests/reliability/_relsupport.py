@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 HOOKLAB = [sys.executable, "-m", "hooklab.cli"]
 
@@ -46,3 +51,23 @@ def rss_kib(pid: int) -> int:
     raise RuntimeError("no VmRSS")
 
 
+
+
+def can_mount() -> None:
+    """Skip the test unless this process may mount file systems (root: CI runs as root)."""
+    if os.geteuid() != 0 or not shutil.which("mount"):
+        pytest.skip("mounting a small file system needs root")
+
+
+@contextlib.contextmanager
+def tmpfs(where: Path, options: str = "size=24m") -> Iterator[Path]:
+    """A small tmpfs mounted at ``where`` (made if missing) with mount ``options``: a real
+    disk that fills; unmounted afterwards. Skips the test where none can be mounted."""
+    can_mount()
+    where.mkdir(exist_ok=True)
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(where)]).returncode:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)])

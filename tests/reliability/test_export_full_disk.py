@@ -16,7 +16,6 @@ import http.client
 import json
 import os
 import resource
-import shutil
 import signal
 import subprocess
 import warnings
@@ -24,7 +23,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from _relsupport import HOOKLAB
+from _relsupport import HOOKLAB, tmpfs
 
 import hooklab
 
@@ -62,14 +61,6 @@ def db(tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
     return path
 
 
-def _mount_tmpfs(where: Path, options: str) -> None:
-    if os.geteuid() != 0 or not shutil.which("mount"):
-        pytest.skip("mounting a small file system needs root")
-    where.mkdir(exist_ok=True)
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(where)]).returncode:
-        pytest.skip("cannot mount a tmpfs here")
-
-
 def _fill_up(disk: Path) -> int:
     """Use up the inodes and bytes of ``disk`` (files ``f0``, ``f1``...: bounded by both)."""
     made = 0
@@ -93,12 +84,8 @@ def _fill_up(disk: Path) -> int:
 @pytest.fixture
 def inodes_gone(tmp_path) -> Iterator[Path]:
     """The tester's disk: a 2 MB tmpfs of 4 inodes (root only)."""
-    disk = tmp_path / "small"
-    _mount_tmpfs(disk, "size=2m,nr_inodes=4")
-    try:
+    with tmpfs(tmp_path / "small", "size=2m,nr_inodes=4") as disk:
         yield disk
-    finally:
-        subprocess.run(["umount", "-l", str(disk)])
 
 
 def _leftovers(folder: Path) -> list[str]:
@@ -203,8 +190,7 @@ def no_new_files(tmp_path) -> Iterator[Path]:
         finally:
             folder.chmod(0o755)
         return
-    _mount_tmpfs(folder, "size=1m")
-    try:
+    with tmpfs(folder, "size=1m"):
         (folder / "out.jsonl").write_bytes(b"")
         (real / "out.jsonl").write_bytes(b"")
         subprocess.run(["mount", "--bind", str(real / "out.jsonl"), str(folder / "out.jsonl")],
@@ -217,8 +203,6 @@ def no_new_files(tmp_path) -> Iterator[Path]:
             yield folder / "out.jsonl"
         finally:
             subprocess.run(["umount", "-l", str(folder / "out.jsonl")])
-    finally:
-        subprocess.run(["umount", "-l", str(folder)])
 
 
 def _jsonl_ids(path: Path) -> list[int]:

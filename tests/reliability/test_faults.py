@@ -17,7 +17,7 @@ import time
 import pytest
 from _http import post
 from _rawclient import body_for, burst
-from _relsupport import HOOKLAB, serve
+from _relsupport import HOOKLAB, serve, tmpfs
 
 import hooklab
 from hooklab import HookLab
@@ -305,16 +305,8 @@ def test_the_wal_stays_small_when_each_commit_holds_one_capture(tmp_path):
 @pytest.fixture
 def small_disk(tmp_path):
     """A 24 MB tmpfs (root only: CI runs as root), grown later by the test."""
-    if os.geteuid() != 0 or not shutil.which("mount"):
-        pytest.skip("mounting a small file system needs root")
-    where = tmp_path / "small"
-    where.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", str(where)]).returncode:
-        pytest.skip("cannot mount a tmpfs here")
-    try:
+    with tmpfs(tmp_path / "small") as where:
         yield where
-    finally:
-        subprocess.run(["umount", "-l", str(where)])
 
 
 def test_a_full_disk_is_said_and_capture_resumes_once_there_is_room(small_disk):

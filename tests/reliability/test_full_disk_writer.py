@@ -34,6 +34,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from _relsupport import can_mount, tmpfs
 
 import hooklab
 from hooklab import HookLab
@@ -45,23 +46,11 @@ MB = 1 << 20
 
 
 # -- helpers ---------------------------------------------------------------------------------
-def _mountable() -> None:
-    if os.geteuid() != 0 or not shutil.which("mount"):
-        pytest.skip("mounting a small file system needs root")
-
-
 @contextlib.contextmanager
 def small_disk(where: Path, size: int) -> Iterator[Path]:
     """A tmpfs of ``size`` bytes (rounded up to a MiB) at ``where``, unmounted after."""
-    _mountable()
-    where.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={-(-size // MB)}m", "tmpfs",
-                       str(where)]).returncode:
-        pytest.skip("cannot mount a tmpfs here")
-    try:
-        yield where
-    finally:
-        subprocess.run(["umount", "-l", str(where)])
+    with tmpfs(where, f"size={-(-size // MB)}m") as disk:
+        yield disk
 
 
 def grow(disk: Path, size_mb: int) -> None:
@@ -329,7 +318,7 @@ def test_an_import_that_fills_a_real_disk_keeps_its_own_error(tmp_path, caplog):
     StoreError naming what is stored, not the index rebuild's bare OperationalError; a
     writable open (once there is room) makes the indexes again."""
     caplog.set_level(logging.INFO, logger="hooklab")
-    _mountable()
+    can_mount()
     src = tmp_path / "src.sqlite3"
     source(src)
     jsonl = tmp_path / "big.jsonl"

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 from _http import post
-from _relsupport import HOOKLAB
+from _relsupport import HOOKLAB, tmpfs
 
 import hooklab
 from hooklab import HookLab
@@ -63,16 +63,8 @@ def with_wal(tmp_path_factory, source) -> Path:
 @pytest.fixture
 def disk(tmp_path):
     """A small tmpfs of its own (root only: CI runs as root), unmounted afterwards."""
-    if os.geteuid() != 0 or not shutil.which("mount"):
-        pytest.skip("mounting a small file system needs root")
-    where = tmp_path / "small"
-    where.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", str(where)]).returncode:
-        pytest.skip("cannot mount a tmpfs here")
-    try:
+    with tmpfs(tmp_path / "small") as where:
         yield where
-    finally:
-        subprocess.run(["umount", "-l", str(where)])
 
 
 def fill(where: Path) -> None:
