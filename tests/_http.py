@@ -41,6 +41,18 @@ def post_each(port: int, path: str, bodies: Iterable[bytes], each: Callable[[int
     return statuses
 
 
+def has_ipv6_loopback() -> bool:
+    """Whether ``::1`` can be bound here (some containers have no IPv6 loopback)."""
+    if not socket.has_ipv6:
+        return False
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
 def recv_until_close(sock: socket.socket, timeout: float = 5.0) -> bytes:
     """Read until the peer closes or ``timeout`` passes."""
     sock.settimeout(timeout)

@@ -13,6 +13,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from _http import has_ipv6_loopback
 from _target import Target
 
 EXE = str(Path(sys.executable).with_name("hooklab"))
@@ -564,13 +565,9 @@ def test_a_bad_db_or_host_is_named_in_its_error(args, code, says) -> None:  # ty
 
 def test_an_ipv6_host_in_brackets_is_served() -> None:
     """``--host [::1]``, spelt as in a URL, is bound as ``::1``."""
-    import socket
     import urllib.request
 
-    try:
-        with socket.socket(socket.AF_INET6) as s:
-            s.bind(("::1", 0))
-    except OSError:
+    if not has_ipv6_loopback():
         pytest.skip("no IPv6 loopback here")
     proc = subprocess.Popen([EXE, "serve", "--host", "[::1]", "--port", "0", "--db", ":memory:",
                              "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,

@@ -24,25 +24,14 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from _http import post, raw_request
+from _http import has_ipv6_loopback, post, raw_request
 
 import hooklab
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _ipv6_loopback() -> bool:
-    if not socket.has_ipv6:
-        return False
-    try:
-        with socket.socket(socket.AF_INET6) as s:
-            s.bind(("::1", 0))
-    except OSError:
-        return False
-    return True
-
-
-needs_ipv6 = pytest.mark.skipif(not _ipv6_loopback(), reason="no IPv6 loopback here")
+needs_ipv6 = pytest.mark.skipif(not has_ipv6_loopback(), reason="no IPv6 loopback here")
 
 
 def _reaches(address: str, port: int) -> bool:

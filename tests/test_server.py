@@ -10,7 +10,7 @@ import time
 import urllib.request
 
 import pytest
-from _http import free_port, post, raw_request
+from _http import free_port, has_ipv6_loopback, post, raw_request
 
 from hooklab import HookLab
 from hooklab.server import CaptureServer, ServerError
@@ -304,21 +304,12 @@ def test_an_in_memory_lab_read_after_stop_says_its_captures_are_gone() -> None:
         lab.stop()
 
 
-def _has_ipv6_loopback() -> bool:
-    try:
-        with socket.socket(socket.AF_INET6) as s:
-            s.bind(("::1", 0))
-    except OSError:
-        return False
-    return True
-
-
 def test_an_ipv6_host_in_brackets_is_bound_as_the_cli_binds_it() -> None:
     """``hooklab.start(host="[::1]")`` (a URL's spelling, which ``hooklab serve --host``
     takes) said "host '[::1]' cannot be bound: Name or service not known"."""
     import hooklab
 
-    if not _has_ipv6_loopback():
+    if not has_ipv6_loopback():
         pytest.skip("no IPv6 loopback here")
     lab = hooklab.start(host="[::1]", port=0, db=":memory:")
     try:
@@ -351,7 +342,7 @@ def test_a_taken_port_leaves_no_socket_open(host: str, strict: bool) -> None:
     import gc
     import warnings
 
-    if host == "::1" and not _has_ipv6_loopback():
+    if host == "::1" and not has_ipv6_loopback():
         pytest.skip("no IPv6 loopback here")
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family) as blocker:
