@@ -2808,6 +2808,7 @@ class _Upkeep:
                 self._wake.clear()
                 if self._stopping:
                     break
+                failed = False
                 try:
                     if db is None:
                         db = sqlite3.connect(st.path, check_same_thread=False, isolation_level=None)
@@ -2818,16 +2819,29 @@ class _Upkeep:
                         db.execute("PRAGMA wal_checkpoint(PASSIVE)")
                         st._checkpoint_due = True
                     self._idle()
-                    st._retry_forwards()  # (outcomes held while the disk was full)
-                    st._retry_indexes()  # (and indexes an import could not make again)
-                    if st._retention_wanted():  # (the writer runs a pass after any batch)
-                        st._enqueue(None, Future(), None, block=False)
                 except Exception:  # noqa: BLE001 - upkeep must never stop; tried again later
                     self._sealing = False
+                    failed = True
+                # each on its own: a step above that fails every time (a checkpoint on a full
+                # disk) kept retention from ever being asked for, and the store from shrinking
+                for step in (st._retry_forwards,  # (outcomes held while the disk was full)
+                             st._retry_indexes,  # (and indexes an import could not make again)
+                             self._ask_retention):
+                    try:
+                        step()
+                    except Exception:  # noqa: BLE001 - as above
+                        failed = True
+                if failed:
                     time.sleep(0.5)
         finally:
             if db is not None:
                 db.close()
+
+    def _ask_retention(self) -> None:
+        """A retention pass of the writer's, when one is owed and nothing is written (the
+        writer runs one after any batch: an empty one will do)."""
+        if self.store._retention_wanted():
+            self.store._enqueue(None, Future(), None, block=False)
 
     def _seal(self, db: sqlite3.Connection) -> None:
         st = self.store

@@ -441,3 +441,29 @@ def test_clear_that_cannot_write_says_why(tmp_path, how, words):
             assert post(lab, b"after")[0] == 200
         finally:
             stop(lab)
+
+
+def test_retention_is_asked_for_though_an_upkeep_step_fails_every_time(tmp_path, monkeypatch):
+    """The upkeep thread asked for an idle retention pass last, in the same ``try`` as its
+    other steps: one that failed every time (a checkpoint on a still-full disk, say) kept it
+    from ever asking, and ``retention_age`` deleted nothing while no webhook came. (A step
+    made to fail stands in for the full disk.)"""
+    from hooklab.store import CaptureStore
+
+    real = CaptureStore._retry_forwards
+
+    def failing(self, *, now: bool = False) -> None:  # type: ignore[no-untyped-def]
+        if now:  # (closing: as it is)
+            return real(self, now=now)
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(CaptureStore, "_retry_forwards", failing)
+    lab = HookLab(port=0, db=str(tmp_path / "c.sqlite3"), retention_age=1).start()
+    try:
+        for i in range(5):
+            assert post(lab, b"old %d" % i)[0] == 200
+        assert lab.store.count() == 5
+        # nothing is sent after them: only the upkeep thread's request deletes them
+        assert wait_until(lambda: lab.store.count() == 0, 20), lab.store.count()
+    finally:
+        stop(lab)
