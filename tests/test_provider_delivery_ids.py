@@ -43,8 +43,6 @@ from urllib.parse import urlencode
 import pytest
 from _http import post
 
-import hooklab
-
 J = {"Content-Type": "application/json"}
 
 
@@ -419,14 +417,6 @@ LOOSE = [
     {"event_type": "form_response", "event_id": "e1"},  # Typeform's words, no form_response
     [{"event": "processed", "email": "a@example.com"}],  # SendGrid's words, no sg_event_id
 ]
-
-
-@pytest.fixture(scope="module")
-def lab():
-    lab = hooklab.HookLab(port=0, db=":memory:")
-    lab.start()
-    yield lab
-    lab.stop()
 
 
 @pytest.mark.parametrize(("case", "deliveries", "expected"), CASES, ids=[c[0] for c in CASES])
