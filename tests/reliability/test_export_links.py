@@ -185,17 +185,21 @@ def test_a_mistyped_filter_leaves_the_earlier_export(db, locked, fmt, where, fil
 
 
 
-def _swap(name: Path, victim: Path, how: str) -> None:
+def _swap(name: Path, victim: Path, how: str, *, aside: bool = True,
+          theirs: bytes = b"the other user's bytes\n") -> None:
     """What the owner of ``name``'s folder (or anyone who may write it) does: the file moved
-    aside (to ``<name>.moved``; ``None`` gone) and ``victim`` put at its name (``symlink``,
-    ``hardlink``) or a file of theirs (``theirs``)."""
-    name.rename(name.with_name(name.name + ".moved"))
+    aside (to ``<name>.moved``; without ``aside``, gone) and ``victim`` put at its name
+    (``symlink``, ``hardlink``) or a file of theirs holding ``theirs`` (``theirs``)."""
+    if aside:
+        name.rename(name.with_name(name.name + ".moved"))
+    else:
+        name.unlink()
     if how == "symlink":
         name.symlink_to(victim)
     elif how == "hardlink":
         os.link(victim, name)
     else:
-        name.write_bytes(b"the other user's bytes\n")
+        name.write_bytes(theirs)
 
 
 VICTIM = b"the user's own file, never exported to\n"
@@ -291,13 +295,7 @@ def test_a_swapped_temporary_file_gives_nothing_away(db, tmp_path, fmt, how) -> 
     def other_user_swaps() -> None:
         tmps = sorted(shared.glob(".hooklab-export-*.tmp"))
         assert len(tmps) == 1, tmps
-        tmps[0].unlink()
-        if how == "symlink":
-            tmps[0].symlink_to(victim)
-        elif how == "hardlink":
-            os.link(victim, tmps[0])
-        else:
-            tmps[0].write_bytes(b"the other user's bytes\n")
+        _swap(tmps[0], victim, how, aside=False)
 
     with _opened(db) as lab:
         store = lab.store if how is None else _Meanwhile(lab.store, 10, other_user_swaps)
@@ -386,11 +384,7 @@ def test_a_parquet_file_swapped_while_written_is_not_taken_in(db, tmp_path, monk
     def other_user_swaps() -> None:
         tmps = list(dataset.rglob(".part-*.tmp"))
         assert len(tmps) == 1, tmps
-        tmps[0].unlink()
-        if how == "symlink":
-            tmps[0].symlink_to(victim)
-        else:
-            tmps[0].write_bytes(b"PAR1 the other user's bytes")
+        _swap(tmps[0], victim, how, aside=False, theirs=b"PAR1 the other user's bytes")
 
     with _opened(db) as lab:
         assert lab.export(str(dataset), fmt="parquet", until=N - 3) == N - 3
