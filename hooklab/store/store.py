@@ -572,6 +572,17 @@ class CaptureStore:
             return "the database file was replaced by another file (or deleted) while the lab ran"
         return None
 
+    def _file_still_there(self) -> None:
+        """Writer thread, before a COMMIT: raise :class:`StoreError` if the database file is
+        no longer at its path. In WAL mode SQLite itself does not look (it refuses to write a
+        moved or deleted file only in rollback-journal mode): the commit would land in a WAL
+        beside a name that no longer holds the database, or in a deleted file, and the
+        sender would be told 200 for a capture nobody can read again. Refused instead (503:
+        the sender retries); storing resumes if the file is put back. One ``stat`` a batch."""
+        problem = self.file_problem()
+        if problem is not None:
+            raise StoreError(f"cannot store into {self.path!r}: {problem}", reason=problem)
+
     @staticmethod
     def _fts_schema(db: sqlite3.Connection) -> str:
         return (_search.FTS_SCHEMA + ";") if _search.fts_available(db) else ""
@@ -1166,6 +1177,7 @@ class CaptureStore:
                     self._insert_pending(db, pending, done, words if inline else None)
                     if words:
                         self._index_inline(db, words)
+                    self._file_still_there()
                     db.execute("COMMIT")
                 except BaseException:
                     _rollback(db)
@@ -1408,6 +1420,7 @@ class CaptureStore:
                             "INSERT INTO forwards (capture_id, at_us, target, status,"
                             " latency_ms, error) VALUES (?,?,?,?,?,?)",
                             [(first + i, *f) for i, outcomes in forwards for f in outcomes])
+                    self._file_still_there()
                     db.execute("COMMIT")
                 except BaseException:
                     _rollback(db)

@@ -19,8 +19,9 @@ from pathlib import Path
 import pytest
 from _http import post
 
+import hooklab
 from hooklab import HookLab
-from hooklab.store import DiskFull, StoreError, write_error
+from hooklab.store import CaptureStore, DiskFull, StoreError, write_error
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -97,3 +98,60 @@ def test_health_says_the_file_is_gone_and_every_503_says_why(tmp_path, change, s
 ])
 def test_a_store_error_tells_a_sender_its_reason_without_a_path(error, said):
     assert write_error(error) == said
+
+
+def move(db: Path) -> None:
+    os.rename(db, db.with_name("moved.sqlite3"))  # (only the file: its -wal stays at the old name)
+
+
+def delete_file(db: Path) -> None:
+    db.unlink()  # (only the file: SQLite keeps writing its -wal and the deleted inode)
+
+
+def replace_empty(db: Path) -> None:
+    os.rename(db, db.with_name("moved.sqlite3"))
+    db.write_bytes(b"")
+
+
+@pytest.mark.parametrize("change", [move, delete_file, replace_empty],
+                         ids=["moved", "deleted", "replaced-by-empty"])
+def test_a_capture_is_not_acknowledged_into_a_file_that_left_its_path(tmp_path, change):
+    """The database file alone moved, deleted or replaced (its ``-wal`` left in place): in WAL
+    mode SQLite goes on committing, into a WAL beside a name that no longer holds the database
+    (moved: ``hooklab.open`` of the moved file did not see them) or into a deleted file, and
+    every sender was told 200. A 503 saying why now (the sender retries), and not one
+    acknowledged capture is missing from the file when it is put back."""
+    db = tmp_path / "c.sqlite3"
+    lab = HookLab(port=0, db=str(db)).start()
+    try:
+        assert post(lab.url_for("x"), b"kept 0")[0] == 200
+        change(db)
+        answers = [post(lab.url_for("x"), b"after %d" % n) for n in range(3)]
+        said = {json.loads(body)["error"] for _, body in answers}
+        assert [status for status, _ in answers] == [503] * 3, answers
+        assert said <= {"capture not stored: StoreError: " + s
+                        for s in SAID["deleted"] + SAID["replaced"]}, said
+        if change is move:  # put back: stored again, on the same open lab
+            os.rename(db.with_name("moved.sqlite3"), db)
+            assert post(lab.url_for("x"), b"kept 1")[0] == 200
+            assert health(lab)[0] == 200
+    finally:
+        lab.stop()
+    if change is move:
+        with hooklab.open(str(db)) as store:
+            assert [c.body for c in store.captures] == [b"kept 0", b"kept 1"]
+
+
+def test_a_bulk_import_is_not_committed_into_a_file_that_left_its_path(tmp_path):
+    db = tmp_path / "c.sqlite3"
+    store = CaptureStore(str(db))
+    try:
+        store.add_many([{"method": "POST", "path": "/x", "body": b"first"}])
+        move(db)
+        with pytest.raises(StoreError, match="deleted or moved away"):
+            store.add_many([{"method": "POST", "path": "/x", "body": b"lost"}])
+    finally:
+        store.close()
+    os.rename(db.with_name("moved.sqlite3"), db)  # (back beside its -wal, which holds "first")
+    with hooklab.open(str(db)) as back:
+        assert [c.body for c in back.captures] == [b"first"]
