@@ -2823,8 +2823,10 @@ class _Upkeep:
                     break
                 failed = False
                 try:
-                    if db is None:
-                        db = sqlite3.connect(st.path, check_same_thread=False, isolation_level=None)
+                    if db is None:  # (mode=rw: a file deleted meanwhile is not made again,
+                        db = sqlite3.connect(  # empty, where file_problem must find it gone)
+                            Path(st.path).resolve().as_uri() + "?mode=rw", uri=True,
+                            check_same_thread=False, isolation_level=None)
                         db.execute("PRAGMA busy_timeout = 5000")
                     self._seal(db)
                     if st._written or st._commits:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -155,3 +156,22 @@ def test_a_bulk_import_is_not_committed_into_a_file_that_left_its_path(tmp_path)
     os.rename(db.with_name("moved.sqlite3"), db)  # (back beside its -wal, which holds "first")
     with hooklab.open(str(db)) as back:
         assert [c.body for c in back.captures] == [b"first"]
+
+
+def test_a_deleted_file_is_not_made_again_empty_at_its_path(tmp_path):
+    """The upkeep thread opened its connection lazily, with SQLite's default mode: about a
+    second after the file was deleted, an empty file stood at its path (and the lab called
+    it "replaced")."""
+    db = tmp_path / "c.sqlite3"
+    lab = HookLab(port=0, db=str(db)).start()
+    try:
+        db.unlink()
+        deadline = time.monotonic() + 2.5  # (the upkeep thread wakes every second)
+        while time.monotonic() < deadline and not db.exists():
+            time.sleep(0.05)
+        assert not db.exists()
+        status, body = health(lab)
+        assert status == 503 and json.loads(body)["error"] == SAID["deleted"][0], body
+    finally:
+        lab.stop()
+    assert not db.exists()
