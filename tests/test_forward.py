@@ -694,3 +694,54 @@ def test_forward_timeout_is_a_setting_that_reaches_a_running_forward(lab) -> Non
         answered = outcome("slow")
         assert answered["status"] == 200 and answered["error"] is None, answered
         assert answered["latency_ms"] >= 1400
+
+
+TOKEN = "tok-9f8e7d6c-own"
+BASIC = "Basic " + __import__("base64").b64encode(("user:" + TOKEN).encode()).decode()
+
+
+@pytest.mark.parametrize(("secret", "headers", "query", "verified", "app_headers", "app_query"), [
+    # the sender knew the bin's secret (no provider: a token scheme of the user's own)
+    (TOKEN, {"Authorization": f"Bearer {TOKEN}"}, "", True,
+     {"Authorization": f"Bearer {TOKEN}"}, ""),
+    ("user:" + TOKEN, {"Authorization": BASIC}, "", True, {"Authorization": BASIC}, ""),
+    (TOKEN, {"X-Api-Token": TOKEN}, "", True, {"X-Api-Token": TOKEN}, ""),
+    (TOKEN, {}, f"?token={TOKEN}&page=2", True, {}, f"?token={TOKEN}&page=2"),
+    (TOKEN, {"Authorization": f"Bearer {TOKEN}", "X-Echo": "[secret]"}, "", True,
+     {"Authorization": f"Bearer {TOKEN}", "X-Echo": TOKEN}, ""),  # (it knows it: no leak)
+    # the sender did not: nothing of the secret goes to the app
+    (TOKEN, {"Authorization": "Bearer [secret]"}, "", False,
+     {"Authorization": "Bearer [secret]"}, ""),
+    (TOKEN, {"Authorization": "Bearer wrong-token-1"}, "?token=%5Bsecret%5D", False,
+     {"Authorization": "Bearer wrong-token-1"}, "?token=%5Bsecret%5D"),
+    (TOKEN, {"X-Api-Token": TOKEN[:-1]}, "", False, {"X-Api-Token": TOKEN[:-1]}, ""),
+    (TOKEN, {"Authorization": f"Bearer {TOKEN}x"}, "", False,  # (stored with the mark in it)
+     {"Authorization": "Bearer [secret]x"}, ""),
+], ids=["bearer", "basic", "own-header", "query", "sender-wrote-the-mark-too", "mark-only",
+        "wrong-token-and-mark", "token-cut-short", "token-longer"])
+def test_a_bin_without_a_provider_gets_its_token_back_at_the_app(  # type: ignore[no-untyped-def]
+        lab, secret, headers, query, verified, app_headers, app_query) -> None:
+    """``lab.secret(bin, token)`` without ``provider=``, a sender with a token scheme of the
+    user's own (``Authorization: Bearer``, Basic, a header or ``?token=``): the token was stored
+    as ``[secret]`` and forwarded and replayed as ``[secret]`` (only the known token providers
+    got it back), so the app answered 401. A sender that sent the secret whole is verified by
+    it now, and the app gets what it sent; one that did not gets nothing of the secret."""
+    lab.secret("own", secret)
+    with Target() as t:
+        lab.forward("own", to=t.url + "/app")
+        assert post(lab.url_for("own") + query, b'{"a": 1}', headers)[0] == 200
+        (cap,) = lab.wait(1, timeout=10)
+        assert cap.verified is verified, cap.verify_reason
+        assert TOKEN not in repr((cap.headers, cap.query, cap.url))  # (stored hidden)
+        if verified:
+            assert cap.verify_reason.startswith("the bin's secret was sent as a token in ")
+        forwarded = t.wait(1)[0]
+        (result,) = lab.replay(cap, to=t.url + "/app")
+        replayed = t.wait(2)[1]
+    assert result.status == 200
+    for got in (forwarded, replayed):
+        assert got.path == "/app" + app_query
+        for name, value in app_headers.items():
+            assert got.header(name) == value, (name, got.header(name))
+        if not verified:
+            assert TOKEN not in repr((got.headers, got.path)), got

@@ -29,6 +29,23 @@ __all__ = ["MARK", "SecretBook"]
 MARK = "[secret]"
 _SCHEME_MARK = re.compile(r"(?i)(basic|bearer)( +)\[secret\]")
 _VERIFY_TOKEN_MARK = re.compile(r"(?<=[?&])(hub\.verify_token=)(?:\[secret\]|%5Bsecret%5D)(?=&|#|$)")
+_QUERY_MARK = re.compile(r"(?<=[?&])([^=&#]*=)(?:\[secret\]|%5Bsecret%5D)(?=&|#|$)")
+#: how a capture's reason starts when a bin without a provider got its secret whole, as a token
+TOKEN_SENT = "the bin's secret was sent as a token"
+
+
+def _sent_whole(plain: str, headers: Any, query: Any) -> str | None:
+    """Where a sender put ``plain`` whole: a header's whole value, ``Bearer``/``Basic``
+    credentials (the forms :meth:`SecretBook.apply` stores as ``[secret]``) or a query value;
+    ``None`` if nowhere."""
+    basic = "Basic " + base64.b64encode(plain.encode("utf-8", "surrogatepass")).decode()
+    for name, value in headers:
+        if value in (plain, f"Bearer {plain}", basic):
+            return f"in {short(name)}"
+    for name, values in (query or {}).items():
+        if plain in values:
+            return f"in the query ({short(name)}=)"
+    return None
 
 
 def _given(value: str, secret: str) -> str:
@@ -99,7 +116,12 @@ class SecretBook(BinSecrets):
                     sender, secret, headers,
                     record.get("body") or b"", record.get("signed_url") or record.get("url"),
                     str(record.get("method") or "POST"), record.get("received_at"))
-                if not sender and reason.startswith(NO_PROVIDER):
+                plain = secret.decode("utf-8", "replace") if isinstance(secret, bytes) else secret
+                where = None if sender else _sent_whole(plain, headers, record.get("query"))
+                if where is not None:  # (a token scheme of the bin's own, e.g. Bearer: the
+                    record["verified"] = True  # sender knew it; forward and replay give it back)
+                    reason = f"{TOKEN_SENT} {where} (no signature to check)"
+                elif not sender and reason.startswith(NO_PROVIDER):
                     # (lab.secret() without provider=: "pass provider=" is verify_signature's
                     # advice; here it is the bin's setting, shown in the live view's Details)
                     reason = (f"{NO_PROVIDER}; give the bin a provider: lab.secret({short(bin_)}, "
@@ -154,7 +176,16 @@ class SecretBook(BinSecrets):
 
             query = {**query, "hub.verify_token": [token]}
             url = _VERIFY_TOKEN_MARK.sub(lambda m: m.group(1) + quote_plus(token), url)
-        if headers == capture.headers and query is capture.query:
+        if secret and (capture.verify_reason or "").startswith(TOKEN_SENT):
+            # a bin without a provider that got its secret whole (see apply): where the lab
+            # put the mark, as that sender sent it
+            from urllib.parse import quote_plus
+
+            headers = [(k, _given(v, secret)) for k, v in headers]
+            if any(MARK in vs for vs in query.values()):
+                query = {k: [secret if v == MARK else v for v in vs] for k, vs in query.items()}
+            url = _QUERY_MARK.sub(lambda m: m.group(1) + quote_plus(secret), url)
+        if headers == capture.headers and query is capture.query and url == capture.url:
             return capture
         return replace(capture, headers=headers, query=query, url=url)
 
