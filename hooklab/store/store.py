@@ -1440,7 +1440,7 @@ class CaptureStore:
             self._finish_checkpoint()
         caps = [
             _row_to_capture((first + i, v[0], v[1], v[2], v[3], v[5], v[6], v[7], v[8], v[9],
-                             v[10], v[11], v[12], v[13], v[14], v[15], v[16], v[18]))
+                             v[10], v[11], v[12], v[13], v[14], v[15], v[16], v[18], v[4]))
             for i, v in enumerate(rows)
         ] if notify else []
         forwarded = [first + i for i, _ in forwards] if notify else []
