@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import sqlite3
 import time
 from datetime import datetime, timezone
 
@@ -137,6 +138,55 @@ def test_full_queue_drops_and_records_an_error() -> None:
         fw.close()
     full = [r for r in rows if r["error"] and "queue full" in r["error"]]
     assert len(full) >= 2 and len(rows) == 4
+    store.close()
+
+
+def test_a_burst_past_the_old_queue_bound_reaches_a_slow_app_whole(tmp_path) -> None:
+    """1,500 webhooks to an app taking 0.1 s each: 360 were recorded "forward queue full
+    (1000)" and never sent. 1,200 at once, none dropped now, each body exact."""
+    store = CaptureStore(str(tmp_path / "c.sqlite3"))
+    with Target(delay=0.01) as t:
+        fw = Forwarder(store, timeout=10)
+        fw.add("q", t.url)
+        store.add_many([{"method": "POST", "path": "/q", "body": b"n=%d" % n}
+                        for n in range(1200)], notify=True)
+        assert fw.join(60)
+        store.flush()
+        rows = store.forwards()
+        fw.close()
+        got = sorted(int(r.body[2:]) for r in t.received)
+    assert [r["error"] for r in rows if r["error"]] == []
+    assert len(rows) == 1200 and got == list(range(1200))
+    store.close()
+
+
+def test_waiting_forwards_past_the_memory_bound_are_read_back_from_the_store(tmp_path) -> None:
+    """Forwards waiting with their whole capture held at most HELD_BYTES of bodies between them;
+    past it a waiting forward keeps the id and reads the capture back at its turn: one deleted
+    meanwhile (lab.clear, retention) is recorded as such, the others go byte for byte."""
+    from hooklab.outbound.forward import HELD_BYTES
+
+    big = HELD_BYTES // 8  # (eight fit: later ones wait as ids)
+    bodies = [bytes([n]) * big for n in range(14)]
+    store = CaptureStore(str(tmp_path / "c.sqlite3"))
+    with Target(delay=0.2) as t:
+        fw = Forwarder(store, workers=1, timeout=10)
+        fw.add("q", t.url)
+        store.add_many([{"method": "POST", "path": "/q", "body": b} for b in bodies[:12]],
+                       notify=True)
+        with sqlite3.connect(tmp_path / "c.sqlite3") as con:  # (12 waits as an id: gone)
+            con.execute("DELETE FROM captures WHERE id = 12")
+        store.add_many([{"method": "POST", "path": "/q", "body": b} for b in bodies[12:]],
+                       notify=True)
+        assert fw.join(60)
+        store.flush()
+        rows = {r["capture_id"]: r for r in store.forwards()}
+        fw.close()
+        got = [r.body for r in t.received]
+    assert sorted(rows) == list(range(1, 15))
+    assert "deleted before its turn" in (rows[12]["error"] or ""), rows[12]
+    assert all(rows[i]["status"] == 200 for i in rows if i != 12), rows
+    assert sorted(got) == sorted(bodies[:11] + bodies[12:])
     store.close()
 
 
