@@ -19,6 +19,9 @@ The answer is the final one: interim ``1xx`` answers (``103 Early Hints``...) ar
 at most :data:`MAX_INTERIM` of them. Its body is read a piece at a time and kept up to
 :data:`MAX_ANSWER` bytes; a longer one is cut there (``truncated``) and the connection closed,
 so a target answering gigabytes, or without end, costs neither the memory nor the time.
+An answer whose connection closes before the body its head announced (``Content-Length``
+bytes, or a chunked body's last, empty chunk) is an error, :class:`IncompleteRead`, not a
+shorter body: what came may look whole (a JSON list cut at an element) and is not.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 from urllib.parse import SplitResult, urljoin, urlsplit
 
-__all__ = ["MAX_ANSWER", "MAX_INTERIM", "SendResponse", "http_request", "send"]
+__all__ = ["MAX_ANSWER", "MAX_INTERIM", "IncompleteRead", "SendResponse", "http_request", "send"]
 
 _MAX_REDIRECTS = 5
 #: the most of an answer's body kept (bytes): ``send``'s and ``replay``'s ``body`` hold at most
@@ -140,6 +143,32 @@ class _ExactHTTPSConnection(http.client.HTTPSConnection):
     _encode_request = _ExactHTTPConnection._encode_request
 
 
+class IncompleteRead(http.client.IncompleteRead):
+    """The connection closed before the answer's body was whole: fewer bytes than its
+    ``Content-Length`` said, or a chunked body without its last (empty) chunk. A subclass of
+    :class:`http.client.IncompleteRead` (an ``http.client.HTTPException``) that says it in
+    words; ``got``: the bytes of the body that came, ``expected`` the bytes still owed
+    (``None`` for a chunked body). ``partial`` holds what was kept of them.
+
+    >>> str(IncompleteRead(b"x" * 500, 500, 500))
+    'the answer was cut short: 500 of 1000 bytes (its Content-Length) came before the
+    connection closed'
+    >>> str(IncompleteRead(b"", None, 12))
+    'the answer was cut short: 12 bytes of a chunked body came, then no last (empty) chunk'
+    """
+
+    def __init__(self, partial: bytes, expected: int | None, got: int) -> None:
+        super().__init__(partial, expected)
+        self.got = got
+
+    def __str__(self) -> str:
+        if self.expected is not None:
+            return (f"the answer was cut short: {self.got} of {self.got + self.expected} bytes "
+                    "(its Content-Length) came before the connection closed")
+        return (f"the answer was cut short: {self.got} bytes of a chunked body came, "
+                "then no last (empty) chunk")
+
+
 class _Answer(NamedTuple):
     status: int
     reason: str
@@ -150,16 +179,29 @@ class _Answer(NamedTuple):
 
 def _read_body(resp: http.client.HTTPResponse, limit: int, keep: bool) -> tuple[bytes, bool]:
     """At most ``limit`` bytes of ``resp``'s body (``b""`` unless ``keep``: read and dropped)
-    and whether there was more, read a piece at a time (a 1.5 GiB answer took 1.5 GiB)."""
+    and whether there was more, read a piece at a time (a 1.5 GiB answer took 1.5 GiB).
+    :class:`IncompleteRead` when the connection closes before the body is whole."""
     kept = bytearray()
     got = 0
     while got <= limit:  # (each round reads at least a byte or ends: bounded by limit + 1)
-        piece = resp.read(min(_PIECE, limit + 1 - got))  # (one byte past: is there more?)
+        try:
+            piece = resp.read(min(_PIECE, limit + 1 - got))  # (one byte past: is there more?)
+        except http.client.IncompleteRead as exc:  # (chunked: the connection closed inside a
+            # chunk or before the last one; http.client counts only this read's bytes)
+            cause = exc.__cause__
+            got += len(exc.partial) + (len(cause.partial)
+                                       if isinstance(cause, http.client.IncompleteRead) else 0)
+            raise IncompleteRead(bytes(kept), None, got) from None
         if not piece:
             break
         got += len(piece)
         if keep:
             kept += piece
+    if got <= limit and resp.length:
+        # http.client's read(amt) takes a close before Content-Length bytes for the end of
+        # the body (its own comment: "ideally ... IncompleteRead"): half an answer looked
+        # whole, status 200 and all; the bytes it still owed say it was cut
+        raise IncompleteRead(bytes(kept), resp.length, got)
     del kept[limit:]
     body = bytes(kept)
     return body, got > limit
@@ -181,8 +223,9 @@ def http_request(
     bytes (the rest is not read); raises ``OSError`` on network
     errors (``TimeoutError`` when the whole exchange takes longer than ``timeout``: an app
     that trickles its answer byte by byte is cut off too), ``http.client.HTTPException``
-    on an answer that is no HTTP, and ``ValueError`` on an unusable URL. Redirects are not
-    followed.
+    on an answer that is no HTTP or cut short (:class:`IncompleteRead`: the connection
+    closed before the body its head announced), and ``ValueError`` on an unusable URL.
+    Redirects are not followed.
 
     >>> status, reason, headers, body = http_request("POST", app_url, [], b"{}")
     """
@@ -314,7 +357,9 @@ def send(
     defaults to the sample's (``POST`` without a provider). Without ``provider``: a dict/list ``payload``
     is sent as JSON, ``bytes`` as-is, ``str`` as UTF-8 text. ``headers`` are added last and
     replace same-named ones. Raises ``ValueError`` for an unknown provider/event (listing the
-    known ones) and ``OSError`` when the receiver cannot be reached. ``follow_redirects``
+    known ones), ``OSError`` when the receiver cannot be reached and
+    ``http.client.HTTPException`` when its answer is no HTTP or cut short
+    (:class:`IncompleteRead`). ``follow_redirects``
     follows up to 5 redirects (see the module docstring for what crosses origins).
 
     >>> r = send(lab.url_for("stripe"), provider="stripe", event="invoice.paid",
