@@ -1,12 +1,15 @@
 """hooklab as an HTTP client against apps that end an exchange early: an answer cut short (the
-connection closes before the body its head announced). Raw-socket apps on 127.0.0.1, met
-through ``lab.forward``, ``lab.replay`` and ``hooklab.send`` as a user meets them."""
+connection closes before the body its head announced) and an answer sent before the request's
+body was read (an upload limit's 413). Raw-socket apps on 127.0.0.1, met through
+``lab.forward``, ``lab.replay`` and ``hooklab.send`` as a user meets them."""
 
 from __future__ import annotations
 
 import http.client
+import os
 import socket
 import threading
+import time
 
 import pytest
 
@@ -180,3 +183,54 @@ def test_an_answer_cut_past_the_cap_is_truncated_not_an_error(framing: str) -> N
     with RawApp(head + body) as app:
         a = _exchange("GET", app.url, [], b"", limit=1000)
     assert (a.status, a.body, a.truncated) == (200, body[:1000], True)
+
+
+# -- an answer before the request's body was read ---------------------------------------------
+
+TOO_LARGE = (b"HTTP/1.1 413 Payload Too Large\r\nContent-Length: 17\r\nConnection: close\r\n\r\n"
+             b"payload too large")
+EARLY = [  # (what the app answers after reading the head only, how it ends, status, body)
+    pytest.param(TOO_LARGE, "shut", 413, b"payload too large", id="413-fin-then-reset"),
+    pytest.param(TOO_LARGE, "close", 413, b"payload too large", id="413-reset-at-once"),
+    pytest.param(b"HTTP/1.1 413 Request Entity Too Large\r\nContent-Length: 0\r\n\r\n", "shut", 413,
+                 b"", id="413-no-body"),
+    pytest.param(b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 6\r\nConnection: close\r\n\r\n"
+                 b"who?\r\n", "close", 401, b"who?\r\n", id="401-before-the-body"),
+]
+
+
+@pytest.mark.parametrize("answer, end, status, body", EARLY)
+def test_an_app_that_answers_before_reading_a_big_body_is_heard(
+        lab: HookLab, answer: bytes, end: str, status: int, body: bytes) -> None:
+    """An app that refuses an 8 MiB upload after its head (as nginx's and uvicorn's limits
+    do) and closes was recorded as ``BrokenPipeError`` (or a reset), no status: writing the
+    rest of the body failed and the answer already sent was never read. curl reports the
+    413; so do forward, replay and send now."""
+    big = os.urandom(8 * MiB)
+    hooklab.send(lab.url_for("r"), payload=big)
+    (cap,) = lab.wait(1, bin="r", timeout=10)
+    assert cap.size == len(big)
+    with RawApp(answer, read_body=False, end=end) as app:
+        outcome = _forwarded(lab, app.url + "/hook", big)
+        (r,) = lab.replay(cap, to=app.url + "/hook", timeout=10)
+        s = hooklab.send(app.url + "/hook", payload=big, timeout=10)
+    assert (outcome["status"], outcome["error"]) == (status, None)
+    assert (r.status, r.error, r.body) == (status, None, body)
+    assert (s.status, s.body) == (status, body)
+    assert len(app.heads) == 3 and all(h.startswith(b"POST /hook") for h in app.heads)
+
+
+@pytest.mark.parametrize("end", ["shut", "close"])
+def test_an_app_that_closes_without_answering_is_still_an_error(lab: HookLab, end: str) -> None:
+    """No answer in the buffer: the error of the write stays (a broken pipe or a reset),
+    soon, not after the timeout."""
+    big = os.urandom(8 * MiB)
+    hooklab.send(lab.url_for("r"), payload=big)
+    (cap,) = lab.wait(1, bin="r", timeout=10)
+    with RawApp(b"", read_body=False, end=end) as app:
+        t0 = time.monotonic()
+        (r,) = lab.replay(cap, to=app.url + "/hook", timeout=10)
+        took = time.monotonic() - t0
+    assert r.status is None and r.error is not None
+    assert r.error.startswith(("BrokenPipeError", "ConnectionResetError", "RemoteDisconnected"))
+    assert took < 5, took

@@ -22,6 +22,10 @@ so a target answering gigabytes, or without end, costs neither the memory nor th
 An answer whose connection closes before the body its head announced (``Content-Length``
 bytes, or a chunked body's last, empty chunk) is an error, :class:`IncompleteRead`, not a
 shorter body: what came may look whole (a JSON list cut at an element) and is not.
+
+A target may answer before it has read the whole request, and close (an upload limit's
+``413``, as nginx and uvicorn do): writing the rest then fails (broken pipe, reset), and the
+answer it sent is read and returned rather than that error, as curl reports it.
 """
 
 from __future__ import annotations
@@ -278,8 +282,18 @@ def _exchange(
             conn.putheader(k, v)
         if "content-length" not in names and (body or method.upper() not in ("GET", "HEAD")):
             conn.putheader("Content-Length", str(len(body)))
-        conn.endheaders(body or None)
-        resp = conn.getresponse()
+        try:
+            conn.endheaders(body or None)
+        except (BrokenPipeError, ConnectionResetError) as exc:
+            # the target answered before reading the whole body (a 413 from an upload limit)
+            # and closed: its answer is in our receive buffer. Read it (bounded by the socket's
+            # timeout and the timer) and return it, as curl does; none there: the send's error
+            try:
+                resp = conn.getresponse()
+            except (OSError, http.client.HTTPException):
+                raise exc from None
+        else:
+            resp = conn.getresponse()
         data, truncated = (b"", False) if method.upper() == "HEAD" else \
             _read_body(resp, max(0, limit), keep)
     except Exception:
