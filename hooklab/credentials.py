@@ -25,6 +25,7 @@ from .capture import Capture
 
 __all__ = [
     "CREDENTIAL_NAMES",
+    "CREDENTIAL_WORDS",
     "MULTIPART",
     "SENSITIVE_HEADERS",
     "SENSITIVE_QUERY",
@@ -80,9 +81,26 @@ CREDENTIAL_NAMES = frozenset(
      "xamzcredential", "verifytoken", "hubverifytoken", "token", "password", "secret",
      "xapikey", "xgoogsignature", "xgoogcredential", "oauthtoken", "oauthsignature",
      "apisecret", "appsecret", "consumersecret", "accesskey", "privatekey", "webhooksecret",
-     "bottoken", "authkey", "jwt", "hapikey", "subscriptionkey", "code"}
+     "bottoken", "authkey", "jwt", "hapikey", "subscriptionkey", "code",
+     # a password, an HMAC, a session (PHP's, Java's) by their short or framework names
+     "pass", "passphrase", "hmac", "session", "sessionid", "sessid", "sessionkey",
+     "jsessionid", "phpsessid", "aspsessionid", "credential", "credentials", "accountkey",
+     "sharedaccesskey", "signingkey", "signingsecret", "hmackey", "hmacsha1", "hmacsha256",
+     "masterkey"}
+)
+#: a URL query field whose last word (split at ``-``, ``_``, ``.``, brackets and a lower-case
+#: letter before a capital) is one of these holds a credential too: ``webhook_password``,
+#: ``X-Hub-Signature``, ``shopHmac``, ``user_session``, ``pageToken``. The last word only:
+#: ``token_count`` or ``max_tokens`` are no credentials, and ``key``, ``code``, ``sig``,
+#: ``pass`` count only as the whole name (``sort_key``, ``status_code``, ``bypass`` stay)
+CREDENTIAL_WORDS = frozenset(
+    {"token", "secret", "password", "passwd", "passphrase", "pwd", "signature", "hmac",
+     "session", "credential", "credentials", "apikey"}
 )
 _SEPARATORS = re.compile(r"[-_.]")
+#: the words of a field name: runs of letters and digits, a capital starting a new word
+#: (``accessToken``), capitals together one word (``shopHMAC``, ``HMACKey``: HMAC, Key)
+_WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 
 
 def is_sensitive_header(name: str) -> bool:
@@ -112,17 +130,24 @@ def is_sensitive_field(name: str) -> bool:
 
 def is_credential_query(name: str) -> bool:
     """Whether a URL's query field holds a credential, as a record of a URL the user gave
-    (a forward target) hides it: :func:`is_sensitive_field`'s names, and
+    (a forward target) hides it: :func:`is_sensitive_field`'s names,
     :data:`CREDENTIAL_NAMES` with ``-``, ``_`` and ``.`` left out (``api-key``,
-    ``accessToken``, ``sig``). Payload fields are not judged by this wider rule: a Jira
-    issue's ``key`` or a body's ``signature`` stay shown.
+    ``accessToken``, ``sig``, ``pass``, ``session_id``), and names whose last word is one of
+    :data:`CREDENTIAL_WORDS` (``webhook_password``, ``shop_hmac``). Payload fields are not
+    judged by this wider rule: a Jira issue's ``key`` or a body's ``signature`` stay shown.
 
     >>> [is_credential_query(n) for n in ("api-key", "accessToken", "private_token", "sig",
     ...                                   "X-Amz-Signature", "hub.verify_token", "keys", "amount")]
     [True, True, True, True, True, True, False, False]
+    >>> [is_credential_query(n) for n in ("pass", "hmac", "JSESSIONID", "shopHmac", "page",
+    ...                                   "status_code", "token_count")]
+    [True, True, True, True, False, False, False]
     """
-    low = _INVISIBLE.sub("", name.lower())
-    return is_sensitive_field(name) or _SEPARATORS.sub("", low) in CREDENTIAL_NAMES
+    seen = _INVISIBLE.sub("", name)
+    if is_sensitive_field(name) or _SEPARATORS.sub("", seen.lower()) in CREDENTIAL_NAMES:
+        return True
+    words = _WORDS.findall(seen)
+    return bool(words) and words[-1].lower() in CREDENTIAL_WORDS
 
 
 _BRACKETS = re.compile(r"[\[\]]")

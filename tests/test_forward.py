@@ -587,6 +587,36 @@ def test_a_forward_target_s_credentials_are_recorded_hidden_in_any_common_name(
     assert row["target"] == t.url + recorded
 
 
+@pytest.mark.parametrize("name, hidden", [
+    # credentials by short, framework or compound names
+    *[(n, True) for n in (
+        "pass", "passphrase", "pwd", "hmac", "HMAC", "hmac_sha256", "shop_hmac", "shopHmac",
+        "session", "sessionid", "session_id", "sessionId", "JSESSIONID", "PHPSESSID",
+        "user_session", "sig", "signature", "X-Hub-Signature", "webhook_password",
+        "db-passwd", "credentials", "auth", "key", "client_secret", "access_token", "code")],
+    # ordinary names, some with a credential's word inside: as written
+    *[(n, False) for n in (
+        "page", "event", "id", "keys", "amount", "status_code", "country_code", "max_tokens",
+        "token_count", "auth_type", "keyword", "sort_key", "idempotency_key", "passenger",
+        "bypass", "session_count", "signed", "sha256")],
+])
+def test_a_forward_target_s_query_is_recorded_hidden_by_the_name_rule(
+    lab, name: str, hidden: bool,  # type: ignore[no-untyped-def]
+) -> None:
+    """An outside tester: ``?pass=``, ``?hmac=``, ``?session=`` were recorded in clear where
+    ``passwd=`` and ``api_key=`` were ``[secret]``. Now the short names count, and a name
+    whose last word is a credential's (``webhook_password``, ``shop_hmac``); a name that
+    only holds such a word elsewhere (``token_count``, ``status_code``) stays as written."""
+    with Target() as t:
+        lab.forward("fw", to=f"{t.url}/h?{name}=S3CR3T-v&page=2")
+        assert post(lab.url_for("fw"), b"{}")[0] == 200
+        (got,) = t.wait(1)
+        (row,) = _wait_forwards(lab, 1)
+    assert got.path == f"/h?{name}=S3CR3T-v&page=2"  # (sent as written)
+    shown = "[secret]" if hidden else "S3CR3T-v"
+    assert row["target"] == f"{t.url}/h?{name}={shown}&page=2"
+
+
 @pytest.mark.parametrize("query", ["token=S3CR3T-1&q=a b", "token=S3CR3T-1\x7f",
                                    "key=1&sig=e&q=a b"])
 def test_an_error_about_a_forward_target_never_repeats_its_credentials(lab, query: str) -> None:  # type: ignore[no-untyped-def]
