@@ -839,6 +839,8 @@ class HookLab(Configurable):
         >>> len(lab.captures)
         0
         """
+        if self._forwarder is not None:  # (their captures and outcomes go: not sent either)
+            self._forwarder.drop_waiting()
         return self.store.clear()
 
     def reset(self) -> None:

@@ -190,6 +190,49 @@ def test_waiting_forwards_past_the_memory_bound_are_read_back_from_the_store(tmp
     store.close()
 
 
+def test_a_waiting_forward_s_head_counts_toward_the_memory_bound(tmp_path) -> None:
+    """Body-less captures with a megabyte of header fields each counted 512 bytes: 200 held
+    600 MiB past HELD_BYTES while the app was slow. 40 of them: the later ones wait as ids
+    (one deleted meanwhile is recorded as such, which only an id read back can notice)."""
+    head = [(f"X-F{n}", "v" * 50_000) for n in range(20)]  # (about 1 MiB of fields)
+    store = CaptureStore(str(tmp_path / "c.sqlite3"))
+    with Target(delay=0.05) as t:
+        fw = Forwarder(store, workers=1, timeout=10)
+        fw.add("q", t.url)
+        store.add_many([{"method": "POST", "path": "/q", "headers": head, "body": b""}
+                        for _ in range(40)], notify=True)
+        with sqlite3.connect(tmp_path / "c.sqlite3") as con:
+            con.execute("DELETE FROM captures WHERE id = 40")
+        assert fw.join(60)
+        store.flush()
+        rows = {r["capture_id"]: r for r in store.forwards()}
+        fw.close()
+    assert "deleted before its turn" in (rows[40]["error"] or ""), rows[40]
+    assert len(t.received) == 39
+    store.close()
+
+
+def test_lab_clear_drops_the_forwards_still_waiting(lab) -> None:  # type: ignore[no-untyped-def]
+    """``lab.clear()`` with forwards waiting for a slow app: those whose capture the lab held
+    in memory were still sent, those waiting as an id were not (and their outcomes, recorded
+    after the clear, outlived their captures). Now none that waits is sent; the bin stays
+    forwarded."""
+    with Target(delay=1.0) as t:
+        lab.forward("c", to=t.url + "/app")
+        for n in range(10):
+            assert post(lab.url_for("c"), b"n=%d" % n)[0] == 200
+        deadline = time.monotonic() + 10
+        while lab.forwards_pending < 10 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert lab.clear() == 10
+        assert lab._forwarder.join(15)
+        sent = len(t.received)
+        assert sent <= 4, sent  # (the four already on their way: nothing waiting went)
+        assert lab.forwards() == []
+        assert post(lab.url_for("c"), b"after")[0] == 200  # (still forwarded)
+        assert t.wait(sent + 1)[-1].body == b"after"
+
+
 def test_timeout_is_recorded() -> None:
     store = CaptureStore(":memory:")
     with Target(delay=2.0) as t:

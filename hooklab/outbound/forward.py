@@ -74,6 +74,14 @@ HELD_BYTES = 32 << 20
 _SEPARATORS = re.compile(r"[/\\]")
 
 
+def _weight(capture: Capture) -> int:
+    """About what a waiting forward's capture holds in memory, in bytes: its body and its
+    head (a body-less request with a megabyte of header fields counted 512 bytes, and 200 of
+    them held 600 MiB past HELD_BYTES), with Python's overhead per header field."""
+    return (len(capture.body or b"") + len(capture.url or "") + len(capture.path or "") + 1024
+            + sum(len(k) + len(v) + 160 for k, v in capture.headers))
+
+
 def has_dot_segment(path: str, *, levels: int = 3) -> bool:
     """Whether any segment of ``path`` is ``.`` or ``..`` however it is spelled.
 
@@ -334,6 +342,13 @@ class Forwarder:
             self._targets.clear()
             self._generation += 1
 
+    def drop_waiting(self) -> None:
+        """Forwards queued are not sent (nor recorded), the bins stay forwarded: ``lab.clear()``
+        deleted their captures and every outcome (some were sent all the same, those held in
+        memory, while those waiting as an id were not)."""
+        with self._lock:
+            self._generation += 1
+
     def submit(self, capture: Capture) -> None:
         """Queue ``capture`` if its bin is forwarded; returns immediately."""
         if self._closed or capture.kind != "http":
@@ -343,7 +358,7 @@ class Forwarder:
             gen = self._generation
         if to is None:
             return
-        size = len(capture.body or b"") + 512  # (and the rest of the capture, roughly)
+        size = _weight(capture)
         with self._held_lock:
             held = self._held + size <= HELD_BYTES
             if held:
