@@ -559,6 +559,42 @@ def test_a_secret_goes_only_where_the_sender_put_it(lab) -> None:  # type: ignor
     assert "gh-hmac-key-123" not in everything and "other-token-999" not in everything
 
 
+def test_a_token_goes_back_only_as_it_was_when_it_verified(lab) -> None:  # type: ignore[no-untyped-def]
+    """Three ways the bin's registered secret reached the app where its sender had not sent
+    it: another bin's secret in a header (stored ``[secret]`` too) came back as this bin's;
+    a capture verified with a secret since rotated (it leaked) was replayed with the new one;
+    and a key of bytes that are no UTF-8 was compared after a lossy decoding, so
+    ``?token=%FF%FF...`` verified against any such key."""
+    import time as clock
+
+    lab.secret("a", "alpha-token-1")
+    lab.secret("b", "bravo-token-2")
+    lab.secret("k", bytes.fromhex("a1b2c3d4e5f6a7b8"))
+    with Target() as t:
+        for b in ("a", "k"):
+            lab.forward(b, to=t.url + "/app")
+        assert post(lab.url_for("a"), b"1", {"X-Token": "alpha-token-1",
+                                             "X-Other": "bravo-token-2"})[0] == 200
+        assert post(lab.url_for("k") + "?token=%FF%FF%FF%FF%FF%FF%FF%FF", b"2")[0] == 200
+        first, key = lab.wait(2, timeout=10)
+        assert first.verified is True and key.verified is False, key.verify_reason
+        got = {r.body: r for r in t.wait(2)}
+        assert got[b"1"].header("X-Token") == "alpha-token-1"
+        assert got[b"1"].header("X-Other") == "[secret]"
+        assert "bravo-token-2" not in repr(got[b"1"].headers)
+        assert "%FF" not in got[b"2"].path and "%EF%BF%BD" not in got[b"2"].path
+        clock.sleep(0.01)
+        lab.secret("a", "alpha-rotated-9")  # (the old one leaked)
+        (old,) = lab.replay(first, to=t.url + "/app")
+        assert post(lab.url_for("a"), b"3", {"X-Token": "alpha-rotated-9"})[0] == 200
+        lab.wait(3, timeout=10)
+        got = {r.body: r for r in t.wait(4)}
+    assert old.status == 200
+    replayed = [r for r in t.received if r.body == b"1"][-1]
+    assert replayed.header("X-Token") == "[secret]"  # (never the new secret)
+    assert got[b"3"].header("X-Token") == "alpha-rotated-9"
+
+
 @pytest.mark.parametrize("userinfo, expected_auth, recorded", [
     ("alice:S3CR3T-pw@", "alice:S3CR3T-pw", "alice:[secret]@"),
     ("alice:p%40ss%3Aw@", "alice:p@ss:w", "alice:[secret]@"),  # (percent-escaped, as in curl)
@@ -830,8 +866,14 @@ BASIC = "Basic " + __import__("base64").b64encode(("user:" + TOKEN).encode()).de
     ("user:" + TOKEN, {"Authorization": BASIC}, "", True, {"Authorization": BASIC}, ""),
     (TOKEN, {"X-Api-Token": TOKEN}, "", True, {"X-Api-Token": TOKEN}, ""),
     (TOKEN, {}, f"?token={TOKEN}&page=2", True, {}, f"?token={TOKEN}&page=2"),
-    (TOKEN, {"Authorization": f"Bearer {TOKEN}", "X-Echo": "[secret]"}, "", True,
-     {"Authorization": f"Bearer {TOKEN}", "X-Echo": TOKEN}, ""),  # (it knows it: no leak)
+    (TOKEN, {"Authorization": f"bearer {TOKEN}"}, "", True,  # (a scheme is any case,
+     {"Authorization": f"bearer {TOKEN}"}, ""),  # RFC 9110 11.1)
+    (TOKEN, {"Authorization": f"Bearer  {TOKEN}"}, "", True,
+     {"Authorization": f"Bearer  {TOKEN}"}, ""),
+    (TOKEN, {"Authorization": f"Bearer {TOKEN}", "X-Echo": "[secret]"}, "?x=%5Bsecret%5D", True,
+     {"Authorization": f"Bearer {TOKEN}", "X-Echo": "[secret]"}, "?x=%5Bsecret%5D"),
+    (TOKEN, {"X-Echo": "[secret]"}, f"?token={TOKEN}&x=%5Bsecret%5D", True,
+     {"X-Echo": "[secret]"}, f"?token={TOKEN}&x=%5Bsecret%5D"),  # (only where it was sent)
     # the sender did not: nothing of the secret goes to the app
     (TOKEN, {"Authorization": "Bearer [secret]"}, "", False,
      {"Authorization": "Bearer [secret]"}, ""),
@@ -840,7 +882,8 @@ BASIC = "Basic " + __import__("base64").b64encode(("user:" + TOKEN).encode()).de
     (TOKEN, {"X-Api-Token": TOKEN[:-1]}, "", False, {"X-Api-Token": TOKEN[:-1]}, ""),
     (TOKEN, {"Authorization": f"Bearer {TOKEN}x"}, "", False,  # (stored with the mark in it)
      {"Authorization": "Bearer [secret]x"}, ""),
-], ids=["bearer", "basic", "own-header", "query", "sender-wrote-the-mark-too", "mark-only",
+], ids=["bearer", "basic", "own-header", "query", "bearer-any-case", "bearer-two-spaces",
+        "mark-elsewhere-too", "query-and-mark-elsewhere", "mark-only",
         "wrong-token-and-mark", "token-cut-short", "token-longer"])
 def test_a_bin_without_a_provider_gets_its_token_back_at_the_app(  # type: ignore[no-untyped-def]
         lab, secret, headers, query, verified, app_headers, app_query) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import re
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from ..capture import Capture, bin_of, redact_record
@@ -29,22 +30,48 @@ __all__ = ["MARK", "SecretBook"]
 MARK = "[secret]"
 _SCHEME_MARK = re.compile(r"(?i)(basic|bearer)( +)\[secret\]")
 _VERIFY_TOKEN_MARK = re.compile(r"(?<=[?&])(hub\.verify_token=)(?:\[secret\]|%5Bsecret%5D)(?=&|#|$)")
-_QUERY_MARK = re.compile(r"(?<=[?&])([^=&#]*=)(?:\[secret\]|%5Bsecret%5D)(?=&|#|$)")
+_QUERY_MARK = re.compile(r"(?<=[?&])([^=&#]*)=(?:\[secret\]|%5Bsecret%5D)(?=&|#|$)")
+_SCHEME = re.compile(r"(?i)(basic|bearer) +(\S+)")
 #: how a capture's reason starts when a bin without a provider got its secret whole, as a token
 TOKEN_SENT = "the bin's secret was sent as a token"
+_TOKEN_WHERE = re.compile(re.escape(TOKEN_SENT) + r" in (header|the query) ('.*') \(no signature to check\)")
 
 
-def _sent_whole(plain: str, headers: Any, query: Any) -> str | None:
-    """Where a sender put ``plain`` whole: a header's whole value, ``Bearer``/``Basic``
-    credentials (the forms :meth:`SecretBook.apply` stores as ``[secret]``) or a query value;
-    ``None`` if nowhere."""
-    basic = "Basic " + base64.b64encode(plain.encode("utf-8", "surrogatepass")).decode()
+def _token_text(secret: str | bytes) -> str | None:
+    """The registered secret as text a sender could put in a header or query whole; ``None``
+    for bytes that are no UTF-8 (compared after a lossy decoding, ``?token=%FF...`` matched
+    any such key: U+FFFD for U+FFFD)."""
+    if isinstance(secret, str):
+        return secret
+    try:
+        return secret.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def _sent_whole(plain: str, headers: Any, query: Any) -> tuple[str, str] | None:
+    """Where a sender put ``plain`` whole: ``("header", name)`` for a header whose whole value
+    it is, or its ``Bearer``/``Basic`` credentials (any case, spaces), ``("the query", name)``
+    for a query value; ``None`` if nowhere (names of over 100 characters are not looked at)."""
+    import binascii
+
     for name, value in headers:
-        if value in (plain, f"Bearer {plain}", basic):
-            return f"in {short(name)}"
+        if len(name) > 100:
+            continue
+        m = _SCHEME.fullmatch(value)
+        if value == plain or (m is not None and m.group(2) == plain
+                              and m.group(1).lower() == "bearer"):
+            return "header", name
+        if m is not None and m.group(1).lower() == "basic":
+            try:
+                given = base64.b64decode(m.group(2), validate=True)
+            except (binascii.Error, ValueError):
+                continue
+            if given == plain.encode("utf-8", "surrogatepass"):
+                return "header", name
     for name, values in (query or {}).items():
-        if plain in values:
-            return f"in the query ({short(name)}=)"
+        if len(name) <= 100 and plain in values:
+            return "the query", name
     return None
 
 
@@ -81,6 +108,30 @@ class SecretBook(BinSecrets):
         super().__init__()
         self.verifier = _verify
         self.standard_key = _standard_key
+        #: bin -> (secret, verify token) last set, and when a different one replaced it
+        self._last: dict[str, tuple[Any, Any]] = {}
+        self._changed: dict[str, datetime] = {}
+
+    def set(self, bin_: str, secret: str | bytes | None, provider: str | None = None,
+            verify_token: str | None = None) -> None:
+        """As :meth:`BinSecrets.set`; a secret (or verify token) that replaces a different one
+        for the bin is noted with the time: captures from before it are not given the new
+        one by forward and replay (:meth:`restored`)."""
+        from datetime import datetime, timezone
+
+        with self._lock:
+            now = (secret, verify_token)
+            before = self._last.get(bin_)
+            if before is not None and before != now and now != (None, None):
+                self._changed[bin_] = datetime.now(timezone.utc)
+            if now != (None, None):
+                self._last[bin_] = now
+        super().set(bin_, secret, provider, verify_token)
+
+    def changed_at(self, bin_: str) -> datetime | None:
+        """When the bin's secret last replaced a different one in this lab (``None``: never)."""
+        with self._lock:
+            return self._changed.get(bin_)
 
     def apply(self, record: dict[str, Any]) -> None:
         """Verify ``record`` against its bin's secret (sets ``verified``, ``verify_reason``).
@@ -116,11 +167,11 @@ class SecretBook(BinSecrets):
                     sender, secret, headers,
                     record.get("body") or b"", record.get("signed_url") or record.get("url"),
                     str(record.get("method") or "POST"), record.get("received_at"))
-                plain = secret.decode("utf-8", "replace") if isinstance(secret, bytes) else secret
-                where = None if sender else _sent_whole(plain, headers, record.get("query"))
+                text = None if sender else _token_text(secret)
+                where = None if text is None else _sent_whole(text, headers, record.get("query"))
                 if where is not None:  # (a token scheme of the bin's own, e.g. Bearer: the
-                    record["verified"] = True  # sender knew it; forward and replay give it back)
-                    reason = f"{TOKEN_SENT} {where} (no signature to check)"
+                    record["verified"] = True  # sender knew it; forward and replay give it back,
+                    reason = f"{TOKEN_SENT} in {where[0]} {where[1]!r} (no signature to check)"
                 elif not sender and reason.startswith(NO_PROVIDER):
                     # (lab.secret() without provider=: "pass provider=" is verify_signature's
                     # advice; here it is the bin's setting, shown in the live view's Details)
@@ -161,6 +212,11 @@ class SecretBook(BinSecrets):
         entry = self.get(capture.bin)
         if entry is None or capture.verified is not True or capture.kind != "http":
             return capture
+        changed = self.changed_at(capture.bin)
+        if changed is not None and (capture.received_at is None or capture.received_at < changed):
+            # verified with the secret the bin had then: the one set since (rotated because
+            # the old one leaked?) is not given to what was sent with the old one
+            return capture
         secret = entry.secret.decode("utf-8", "replace") if isinstance(entry.secret, bytes) \
             else entry.secret
         row = TABLE.get(entry.provider or capture.provider or "")
@@ -176,15 +232,21 @@ class SecretBook(BinSecrets):
 
             query = {**query, "hub.verify_token": [token]}
             url = _VERIFY_TOKEN_MARK.sub(lambda m: m.group(1) + quote_plus(token), url)
-        if secret and (capture.verify_reason or "").startswith(TOKEN_SENT):
-            # a bin without a provider that got its secret whole (see apply): where the lab
-            # put the mark, as that sender sent it
-            from urllib.parse import quote_plus
+        found = _TOKEN_WHERE.fullmatch(capture.verify_reason or "")
+        if secret and found is not None:
+            # a bin without a provider that got its secret whole (see apply): only where that
+            # sender put it (a [secret] it wrote elsewhere, another bin's, stays as it is)
+            import ast
+            from urllib.parse import quote_plus, unquote_plus
 
-            headers = [(k, _given(v, secret)) for k, v in headers]
-            if any(MARK in vs for vs in query.values()):
-                query = {k: [secret if v == MARK else v for v in vs] for k, vs in query.items()}
-            url = _QUERY_MARK.sub(lambda m: m.group(1) + quote_plus(secret), url)
+            name = ast.literal_eval(found.group(2))
+            if found.group(1) == "header":
+                headers = [(k, _given(v, secret) if k.lower() == name.lower() else v)
+                           for k, v in headers]
+            elif MARK in query.get(name, ()):
+                query = {**query, name: [secret if v == MARK else v for v in query[name]]}
+                url = _QUERY_MARK.sub(lambda m: m.group(0) if unquote_plus(m.group(1)) != name
+                                      else f"{m.group(1)}={quote_plus(secret)}", url)
         if headers == capture.headers and query is capture.query and url == capture.url:
             return capture
         return replace(capture, headers=headers, query=query, url=url)
