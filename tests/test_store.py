@@ -508,3 +508,76 @@ def test_a_flush_with_nothing_queued_leaves_a_locked_database_alone(tmp_path, du
     lab.store.flush()
     assert all(f.done() for f in futures) and lab.store.count() == 201
     lab.stop()
+
+
+def _ids(path: Any) -> list[int]:
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return [r[0] for r in con.execute("SELECT id FROM captures ORDER BY id")]
+    finally:
+        con.close()
+
+
+def _settled(path: Any, want: int, seconds: float = 6.0) -> list[int]:
+    """The ids once ``want`` are left (passes run about once a second), or as they are."""
+    deadline = time.monotonic() + seconds
+    ids = _ids(path)
+    while len(ids) != want and time.monotonic() < deadline:
+        time.sleep(0.05)
+        ids = _ids(path)
+    return ids
+
+
+def test_retention_counts_right_when_another_process_stores_and_deletes_in_the_file(tmp_path):
+    """Two labs on one file (two notebooks in one folder share .hooklab/captures.sqlite3),
+    both with ``retention_count``: a pass counted from what it had kept at its last pass,
+    blind to the other's rows and deletions, and deleted acknowledged captures it should keep
+    (100, then 81, 70, 59...; after the other's clear(), one of ten new captures)."""
+    db = tmp_path / "team.sqlite3"
+    a = CaptureStore(str(db), retention_count=20)
+    b = None
+    try:
+        for n in range(20):
+            a.add_sync({"method": "POST", "path": "/a", "body": b"%d" % n})
+        time.sleep(1.2)  # (a's pass after its last write: what it keeps from then)
+        b = CaptureStore(str(db), retention_count=20)
+        for _ in range(3):
+            for _n in range(5):
+                b.add_sync({"method": "POST", "path": "/b", "body": b"b"})
+            ids = _settled(db, 20)
+            a.add_sync({"method": "POST", "path": "/a", "body": b"a"})
+            time.sleep(1.5)  # (each side's next pass)
+            ids = _settled(db, 20)
+            assert ids == list(range(ids[-1] - 19, ids[-1] + 1)), ids  # the newest 20
+        b.clear()
+        for n in range(10):  # (under the 20 kept: every one stays)
+            a.add_sync({"method": "POST", "path": "/a", "body": b"after %d" % n})
+        time.sleep(1.5)
+        assert len(_settled(db, 10)) == 10
+    finally:
+        a.close()
+        if b is not None:
+            b.close()
+
+
+@pytest.mark.parametrize("setting", ["count", "age"])
+def test_retention_set_on_a_serving_lab_applies_without_a_webhook(tmp_path, setting):
+    """``lab.retention_count = 5`` (or ``%config``) on a lab already serving did nothing
+    until the next webhook came; the README says retention trims once webhooks stop too."""
+    lab = HookLab(port=0, db=str(tmp_path / "c.sqlite3")).start()
+    try:
+        for n in range(20):
+            assert post(lab.url_for("x"), b"%d" % n)[0] == 200
+        lab.wait(20, timeout=10)
+        time.sleep(1.2)
+        if setting == "count":
+            lab.retention_count = 5
+        else:
+            lab.retention_age = 0.5
+        deadline = time.monotonic() + 6
+        want = 5 if setting == "count" else 0
+        while len(lab.captures) != want and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(lab.captures) == want
+    finally:
+        lab.stop()

@@ -269,8 +269,11 @@ class CaptureStore:
         self._retention_left = False  # a pass is owed: skipped (a second not over) or partial
         self._last_idle_retention = 0.0  # the last pass after a batch that stored nothing
         #: after a retention pass that left exactly retention_count captures: (generation,
-        #: last id, first id kept, when counted from the newest, retention_count)
-        self._retained: tuple[int, int, int, float, int] | None = None
+        #: newest id then, first id kept, when counted from the newest, retention_count, the
+        #: writer connection's data_version: another connection's commits make it stale)
+        self._retained: tuple[int, int, int, float, int, int] | None = None
+        #: the retention settings the last pass applied (see _retention_wanted)
+        self._retention_as: tuple[Any, Any] = (None, None)
         self._held: int | None = None  # the lock of a file read as it is (_hold_as_is)
         self._retention_chunk = _RETENTION_CHUNK  # smaller after passes failed on a full disk
         self._retention_retry_at = 0.0  # no pass before this (monotonic) after one failed
@@ -1221,7 +1224,9 @@ class CaptureStore:
             return False
         if self._retention_left and now - self._last_retention >= 1.0:
             return True
-        since = now - max(self._last_retention, self._last_idle_retention)
+        if (self.retention_count, self.retention_age) != self._retention_as:
+            return True  # (set on a store in use, %config HookLab.retention_count: applied
+        since = now - max(self._last_retention, self._last_idle_retention)  # now, not at a write)
         return bool(self.retention_age) and since >= _RETENTION_IDLE
 
     def _write_failed(self, exc: BaseException) -> None:
@@ -1509,6 +1514,7 @@ class CaptureStore:
         else:
             self._last_retention = now
         self._retention_left = False
+        self._retention_as = (self.retention_count, self.retention_age)
         deleted = 0
         whole = True  # (False: more to delete than one pass takes)
         kept = self._retained
@@ -1521,10 +1527,15 @@ class CaptureStore:
                 # big store (or a long pause) held every webhook's answer for seconds
                 chunk = db.execute("SELECT id FROM captures ORDER BY id LIMIT 1 OFFSET ?",
                                    (size - 1,)).fetchone()
+                # changes committed by any other connection since the last pass (another
+                # process serving the same file: its retention, its clear()) make the count
+                # kept from then wrong: it deleted acknowledged captures it should keep
+                version = db.execute("PRAGMA data_version").fetchone()[0]
                 if self.retention_count:
                     n = int(self.retention_count)
                     if (kept is not None and kept[0] == self._generation and kept[1] <= self._last_id
-                            and now - kept[3] < _RETENTION_EXACT and kept[4] == n):
+                            and now - kept[3] < _RETENTION_EXACT and kept[4] == n
+                            and kept[5] == version):
                         # the captures stored since the last pass: that many of the oldest go
                         # (walking those, not the n newest, which cost ~0.1 ms per thousand kept)
                         added = self._last_id - kept[1]
@@ -1554,7 +1565,9 @@ class CaptureStore:
                     whole = whole and (chunk is None or gone < size)
                     if gone and self.retention_count:
                         exactly = False  # (fewer than n now: counted from the newest next time)
-                first = db.execute("SELECT MIN(id) FROM captures").fetchone()[0]
+                # (the newest id there, not this process's: another's rows then seen are no
+                # "added since" at the next pass)
+                first, top = db.execute("SELECT MIN(id), MAX(id) FROM captures").fetchone()
                 db.execute("COMMIT")
             except BaseException:
                 _rollback(db)
@@ -1570,7 +1583,8 @@ class CaptureStore:
         if not whole:
             self._last_retention = 0.0  # (the rest at the next write, a commit later)
             self._retention_left = True
-        self._retained = ((self._generation, self._last_id, first, exact_at, n)
+        self._retained = ((self._generation, max(top or 0, self._last_id), first, exact_at, n,
+                           version)
                           if self.retention_count and whole and exactly and first is not None
                           else None)
         return whole
