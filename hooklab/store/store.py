@@ -289,12 +289,16 @@ class CaptureStore:
         self._indexes_owed = False  # a bulk import could not make the table's indexes again
         self._indexes_retry_at = 0.0  # no retry of them before this (monotonic)
         self._db = self._connect()
-        #: the file opened (absolute path, device, inode): see file_problem
+        #: the file SQLite opened, its real path (links and ``..`` resolved as the OS resolves
+        #: them): the file this store writes, and its other connections open, whatever later
+        #: happens to ``path`` (a chdir, a link re-pointed)
+        self._file = self.path if self._memory else _opened_file(self._db, self.path)
+        #: the file opened (real path, device, inode): see file_problem
         self._identity: tuple[str, int, int] | None = None
         if not self._memory:
             with contextlib.suppress(OSError):
-                st = os.stat(self.path)
-                self._identity = (os.path.abspath(self.path), st.st_dev, st.st_ino)
+                st = os.stat(self._file)
+                self._identity = (self._file, st.st_dev, st.st_ino)
         self._last_id = self._db.execute("SELECT COALESCE(MAX(id), 0) FROM captures").fetchone()[0]
         self._cols = _COLS  # a database opened read-only from before the handshake column:
         if "handshake" not in {r[1] for r in self._db.execute("PRAGMA table_info(captures)")}:
@@ -557,6 +561,16 @@ class CaptureStore:
         away or replaced while the store was open), in words without the path; ``None``
         while it is there (and for ``":memory:"``). Captures written then go to a file
         nobody can open again: ``/_hooklab/health`` says so.
+
+        What is watched is the file SQLite opened, at its real path (links and ``..``
+        resolved when the store opened it), not the path as it was spelled: a relative path
+        and a later ``chdir``, ``data/../c.sqlite3`` through a linked ``data``, a link to
+        the file or to its folder are all fine while that file stays where it is. A link
+        removed or re-pointed to another database while the lab runs is not a problem
+        either: the store goes on writing (and reading) the file it opened, which is intact
+        and opens with ``hooklab.open(<its real path>)``; only a later open of the link's
+        path finds the other file. The file itself moved, deleted or replaced (through a
+        link too) is a problem.
 
         >>> store.file_problem() is None
         True
@@ -2151,7 +2165,7 @@ class CaptureStore:
         with self._room:
             if self._pool:
                 return self._pool.pop()
-        db = sqlite3.connect(read_only_uri(self.path), uri=True, check_same_thread=False,
+        db = sqlite3.connect(read_only_uri(self._file), uri=True, check_same_thread=False,
                              isolation_level=None)
         db.execute("PRAGMA busy_timeout = 5000")
         _search.register(db)
@@ -2188,7 +2202,7 @@ class CaptureStore:
             with self._read_lock:
                 yield self._db
             return
-        db = sqlite3.connect(read_only_uri(self.path), uri=True, check_same_thread=False,
+        db = sqlite3.connect(read_only_uri(self._file), uri=True, check_same_thread=False,
                              isolation_level=None)
         try:
             db.execute("PRAGMA busy_timeout = 5000")
@@ -2439,6 +2453,15 @@ def remove_new_paths(made: list[str]) -> None:
     for folder in made[1:]:
         with contextlib.suppress(OSError):  # (only an empty one goes)
             os.rmdir(folder)
+
+
+def _opened_file(db: sqlite3.Connection, path: str) -> str:
+    """The real path of the file ``db`` opened as ``path``. SQLite resolves links itself
+    (``PRAGMA database_list`` names the file); ``realpath`` of either is the same file, and
+    ``data/../c.sqlite3`` through a linked ``data`` is the OS's file (the link target's
+    parent's), not the one ``abspath`` makes of it by dropping ``data/..`` as text."""
+    main = next((r[2] for r in db.execute("PRAGMA database_list") if r[1] == "main"), "")
+    return os.path.realpath(main or path)
 
 
 def read_only_uri(path: str) -> str:
@@ -2839,7 +2862,7 @@ class _Upkeep:
                 try:
                     if db is None:  # (mode=rw: a file deleted meanwhile is not made again,
                         db = sqlite3.connect(  # empty, where file_problem must find it gone)
-                            Path(st.path).resolve().as_uri() + "?mode=rw", uri=True,
+                            Path(st._file).as_uri() + "?mode=rw", uri=True,
                             check_same_thread=False, isolation_level=None)
                         db.execute("PRAGMA busy_timeout = 5000")
                     self._seal(db)

@@ -175,3 +175,168 @@ def test_a_deleted_file_is_not_made_again_empty_at_its_path(tmp_path):
     finally:
         lab.stop()
     assert not db.exists()
+
+
+# -- the path as spelled vs the file opened ----------------------------------------------------
+# A tester's findings: ``db=".../work/data/../c.sqlite3"`` with ``data`` a link to ``real/sub``
+# (the OS resolves ``..`` after the link: the file is ``real/c.sqlite3``) got every capture
+# refused with 503 "deleted or moved away": the check looked at ``abspath`` of the path, which
+# drops ``data/..`` as text (``work/c.sqlite3``, no such file). A link to the file removed or
+# re-pointed while the lab ran did the same, though the file the lab writes was intact.
+# Each layout: (the db path to give, the file it really is), made under ``base``.
+
+
+def _relative(base: Path) -> tuple[str, Path]:
+    os.chdir(base / "work")  # (monkeypatched: put back after the test)
+    return "c.sqlite3", base / "work" / "c.sqlite3"
+
+
+def _dotdot_through_linked_folder(base: Path) -> tuple[str, Path]:
+    (base / "work" / "data").symlink_to(base / "real" / "sub")
+    return f"{base}/work/data/../c.sqlite3", base / "real" / "c.sqlite3"
+
+
+def _relative_dotdot_through_linked_folder(base: Path) -> tuple[str, Path]:
+    (base / "work" / "data").symlink_to(base / "real" / "sub")
+    os.chdir(base / "work")
+    return "data/../c.sqlite3", base / "real" / "c.sqlite3"
+
+
+def _linked_file(base: Path) -> tuple[str, Path]:
+    (base / "work" / "c.sqlite3").symlink_to(base / "real" / "a.sqlite3")  # (dangling: made through it)
+    return f"{base}/work/c.sqlite3", base / "real" / "a.sqlite3"
+
+
+def _linked_folder(base: Path) -> tuple[str, Path]:
+    (base / "work" / "data").symlink_to(base / "real" / "sub")
+    return f"{base}/work/data/c.sqlite3", base / "real" / "sub" / "c.sqlite3"
+
+
+def _double_slashes(base: Path) -> tuple[str, Path]:
+    return f"{base}//work//c.sqlite3", base / "work" / "c.sqlite3"
+
+
+def _dot_segments(base: Path) -> tuple[str, Path]:
+    return f"{base}/./work/./c.sqlite3", base / "work" / "c.sqlite3"
+
+
+def _nothing(base: Path, db: str) -> None:
+    pass
+
+
+def _chdir_away(base: Path, db: str) -> None:
+    os.chdir(base / "elsewhere")  # (a %cd in the next cell)
+
+
+def _link_removed(base: Path, db: str) -> None:
+    os.unlink(db)  # (the link only: the file it named stays)
+
+
+def _link_repointed(base: Path, db: str) -> None:
+    other = base / "real" / "other.sqlite3"
+    CaptureStore(str(other)).close()  # (another capture database)
+    os.unlink(db)
+    os.symlink(other, db)
+
+
+def _folder_link_repointed(base: Path, db: str) -> None:
+    (base / "other").mkdir()
+    link = base / "work" / "data"  # (the folder the file is in stays: only the link changes)
+    link.unlink()
+    link.symlink_to(base / "other")
+
+
+SPELLINGS = [
+    ("relative, then chdir", _relative, _chdir_away),
+    (".. through a linked folder", _dotdot_through_linked_folder, _nothing),
+    ("relative .. through a linked folder, then chdir", _relative_dotdot_through_linked_folder,
+     _chdir_away),
+    ("a link to the file", _linked_file, _nothing),
+    ("a link to the file, removed", _linked_file, _link_removed),
+    ("a link to the file, re-pointed to another database", _linked_file, _link_repointed),
+    ("a link to its folder", _linked_folder, _nothing),
+    ("a link to its folder, re-pointed", _linked_folder, _folder_link_repointed),
+    ("double slashes", _double_slashes, _nothing),
+    ("/./ segments", _dot_segments, _nothing),
+]
+
+
+def _layout(tmp_path: Path) -> Path:
+    for folder in ("work", "real/sub", "elsewhere"):
+        (tmp_path / folder).mkdir(parents=True)
+    return tmp_path
+
+
+@pytest.mark.parametrize(("make", "then"), [s[1:] for s in SPELLINGS], ids=[s[0] for s in SPELLINGS])
+def test_every_spelling_of_the_database_path_captures(tmp_path, monkeypatch, make, then):
+    """The file the lab writes is what is watched: however its path was spelled, and whatever
+    happens to a link to it, captures are stored (200) while that file stays where it is, and
+    read back from it (``lab.sql``, and ``hooklab.open`` of the file)."""
+    monkeypatch.chdir(tmp_path)
+    base = _layout(tmp_path)
+    db, real = make(base)
+    lab = HookLab(port=0, db=db).start()
+    try:
+        assert post(lab.url_for("x"), b"first")[0] == 200
+        then(base, db if os.path.isabs(db) else str(base / "work" / db))
+        answers = [post(lab.url_for("x"), b"after %d" % n) for n in range(2)]
+        assert [status for status, _ in answers] == [200, 200], answers
+        assert health(lab)[0] == 200
+        assert lab.store.file_problem() is None
+        assert lab.sql("SELECT count(*) AS n FROM captures")["n"].tolist() == [3]
+    finally:
+        lab.stop()
+    with hooklab.open(str(real)) as store:
+        assert [c.body for c in store.captures] == [b"first", b"after 0", b"after 1"]
+    if then is _link_repointed:  # (nothing went into the database the link names now)
+        with hooklab.open(db) as store:
+            assert len(store.captures) == 0
+
+
+def _target_deleted(base: Path, real: Path) -> None:
+    real.unlink()
+
+
+def _target_moved(base: Path, real: Path) -> None:
+    os.rename(real, base / "elsewhere" / "moved.sqlite3")
+
+
+def _target_replaced(base: Path, real: Path) -> None:
+    os.rename(real, base / "elsewhere" / "old.sqlite3")
+    con = sqlite3.connect(real)
+    con.execute("CREATE TABLE t (x)")
+    con.close()
+
+
+GONE = [
+    ("a link to the file, its file deleted", _linked_file, _target_deleted),
+    ("a link to the file, its file moved", _linked_file, _target_moved),
+    ("a link to the file, its file replaced", _linked_file, _target_replaced),
+    ("a link to its folder, the file moved", _linked_folder, _target_moved),
+    ("a link to its folder, the file replaced", _linked_folder, _target_replaced),
+    (".. through a linked folder, the file deleted", _dotdot_through_linked_folder,
+     _target_deleted),
+    ("relative, then chdir, the file moved", _relative, _target_moved),
+]
+
+
+@pytest.mark.parametrize(("make", "change"), [g[1:] for g in GONE], ids=[g[0] for g in GONE])
+def test_the_file_opened_leaving_its_path_is_refused_however_the_path_was_spelled(
+        tmp_path, monkeypatch, make, change):
+    monkeypatch.chdir(tmp_path)
+    base = _layout(tmp_path)
+    db, real = make(base)
+    lab = HookLab(port=0, db=db).start()
+    try:
+        assert post(lab.url_for("x"), b"first")[0] == 200
+        os.chdir(base / "elsewhere")
+        change(base, real)
+        status, body = post(lab.url_for("x"), b"lost")
+        assert status == 503, body
+        said = json.loads(body)["error"]
+        assert said in {"capture not stored: StoreError: " + s
+                        for s in SAID["deleted"] + SAID["replaced"]}, said
+        assert health(lab)[0] == 503
+    finally:
+        lab.stop()
+
