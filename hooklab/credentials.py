@@ -24,6 +24,7 @@ from urllib.parse import parse_qs, unquote_plus, urlsplit
 from .capture import Capture
 
 __all__ = [
+    "CREDENTIAL_KEYS",
     "CREDENTIAL_NAMES",
     "CREDENTIAL_WORDS",
     "MULTIPART",
@@ -86,7 +87,9 @@ CREDENTIAL_NAMES = frozenset(
      "pass", "passphrase", "hmac", "session", "sessionid", "sessid", "sessionkey",
      "jsessionid", "phpsessid", "aspsessionid", "credential", "credentials", "accountkey",
      "sharedaccesskey", "signingkey", "signingsecret", "hmackey", "hmacsha1", "hmacsha256",
-     "masterkey"}
+     "masterkey",
+     # a header's credential put in a query (``?authorization=Bearer ...``, ``?bearer=``)
+     "authorization", "bearer"}
 )
 #: a URL query field whose last word (split at ``-``, ``_``, ``.``, brackets and a lower-case
 #: letter before a capital) is one of these holds a credential too: ``webhook_password``,
@@ -95,7 +98,14 @@ CREDENTIAL_NAMES = frozenset(
 #: ``pass`` count only as the whole name (``sort_key``, ``status_code``, ``bypass`` stay)
 CREDENTIAL_WORDS = frozenset(
     {"token", "secret", "password", "passwd", "passphrase", "pwd", "signature", "hmac",
-     "session", "credential", "credentials", "apikey"}
+     "session", "credential", "credentials", "apikey", "authorization"}
+)
+#: a query field whose last two words are one of these is a key that is a credential
+#: (``aws_access_key``, ``Ocp-Apim-Subscription-Key``, ``rsa_private_key``, ``my_api_key``),
+#: where a ``key`` after another word is not (``sort_key``, ``idempotency_key``)
+CREDENTIAL_KEYS = frozenset(
+    {("access", "key"), ("subscription", "key"), ("api", "key"), ("private", "key"),
+     ("account", "key"), ("signing", "key"), ("master", "key"), ("auth", "key")}
 )
 _SEPARATORS = re.compile(r"[-_.]")
 #: the words of a field name: runs of letters and digits, a capital starting a new word
@@ -132,9 +142,13 @@ def is_credential_query(name: str) -> bool:
     """Whether a URL's query field holds a credential, as a record of a URL the user gave
     (a forward target) hides it: :func:`is_sensitive_field`'s names,
     :data:`CREDENTIAL_NAMES` with ``-``, ``_`` and ``.`` left out (``api-key``,
-    ``accessToken``, ``sig``, ``pass``, ``session_id``), and names whose last word is one of
-    :data:`CREDENTIAL_WORDS` (``webhook_password``, ``shop_hmac``). Payload fields are not
-    judged by this wider rule: a Jira issue's ``key`` or a body's ``signature`` stay shown.
+    ``accessToken``, ``sig``, ``pass``, ``session_id``, ``authorization``), names whose last
+    word is one of :data:`CREDENTIAL_WORDS` (``webhook_password``, ``shop_hmac``), with
+    ``secret`` as any of their words (``aws_secret_access_key``), or whose last two words
+    are one of :data:`CREDENTIAL_KEYS` (``Ocp-Apim-Subscription-Key``). PHP / Rails
+    brackets aside: the name before them (``pass[]``, ``webhook_password[0]``) and each
+    name inside them (``user[pass]``) is judged so. Payload fields are not judged by this
+    wider rule: a Jira issue's ``key`` or a body's ``signature`` stay shown.
 
     >>> [is_credential_query(n) for n in ("api-key", "accessToken", "private_token", "sig",
     ...                                   "X-Amz-Signature", "hub.verify_token", "keys", "amount")]
@@ -142,12 +156,27 @@ def is_credential_query(name: str) -> bool:
     >>> [is_credential_query(n) for n in ("pass", "hmac", "JSESSIONID", "shopHmac", "page",
     ...                                   "status_code", "token_count")]
     [True, True, True, True, False, False, False]
+    >>> [is_credential_query(n) for n in ("pass[]", "bearer", "aws_secret_access_key",
+    ...                                   "Ocp-Apim-Subscription-Key", "sort_key", "key_id")]
+    [True, True, True, True, False, False]
     """
-    seen = _INVISIBLE.sub("", name)
-    if is_sensitive_field(name) or _SEPARATORS.sub("", seen.lower()) in CREDENTIAL_NAMES:
+    if is_sensitive_field(name):
         return True
-    words = _WORDS.findall(seen)
-    return bool(words) and words[-1].lower() in CREDENTIAL_WORDS
+    seen = _INVISIBLE.sub("", name)
+    # (brackets are PHP's and Rails' arrays and nesting: "pass[]" is a "pass", "user[pass]"
+    # a user's "pass"; an index or nothing inside them names nothing)
+    base, _, inside = seen.partition("[")
+    names = [base, *(n for n in _BRACKETS.split(inside) if n.strip() and not n.isdigit())]
+    return any(_credential_name(n) for n in names)
+
+
+def _credential_name(name: str) -> bool:
+    """:func:`is_credential_query` of one name without brackets."""
+    if _SEPARATORS.sub("", name.lower()) in CREDENTIAL_NAMES:
+        return True
+    words = [w.lower() for w in _WORDS.findall(name)]
+    return bool(words) and (words[-1] in CREDENTIAL_WORDS or "secret" in words
+                            or tuple(words[-2:]) in CREDENTIAL_KEYS)
 
 
 _BRACKETS = re.compile(r"[\[\]]")
@@ -189,10 +218,10 @@ def _path_secret(host: str | None, path: str) -> tuple[int, int] | None:
 
 def scrubbed_url(url: str, mark: str = "[secret]") -> str:
     """``url`` as a record of where something was sent keeps it: the password of its userinfo
-    (or a user name alone: often a token), the values of credential query fields
-    (:func:`is_sensitive_field`) and the secret part of a path that is a credential itself
-    (Slack, Discord, Teams, Zapier, Telegram webhook URLs) replaced by ``mark``; the rest
-    exactly as written.
+    (or a user name alone: often a token), the values of credential query fields and path
+    parameters (``/hook;token=...``; :func:`is_credential_query`) and the secret part of a
+    path that is a credential itself (Slack, Discord, Teams, Zapier, Telegram webhook URLs)
+    replaced by ``mark``; the rest exactly as written.
 
     >>> scrubbed_url("http://alice:pw@127.0.0.1:8000/hook?api_key=k1&q=a%20b")
     'http://alice:[secret]@127.0.0.1:8000/hook?api_key=[secret]&q=a%20b'
@@ -200,12 +229,15 @@ def scrubbed_url(url: str, mark: str = "[secret]") -> str:
     'https://[secret]@example.test/x?user[token]=[secret]'
     >>> scrubbed_url("https://hooks.slack.com/services/T0001/B0001/XXXXXXXXXXXXXXXXXXXXXXXX")
     'https://hooks.slack.com/services/[secret]'
+    >>> scrubbed_url("http://127.0.0.1:8000/app;jsessionid=s1/hook;v=2;token=t1")
+    'http://127.0.0.1:8000/app;jsessionid=[secret]/hook;v=2;token=[secret]'
     """
     try:
         parts = urlsplit(url)
     except ValueError:  # ("http://[::1/x": no URL to take apart; its userinfo and its query's
         head, q, rest = url.partition("?")  # credentials hidden anyway)
-        return re.sub(r"//[^/?#]*@", f"//{mark}@", head) + q + _hide_fields(rest, mark)
+        head = _hide_path_params(re.sub(r"//[^/?#]*@", f"//{mark}@", head), mark)
+        return head + q + _hide_fields(rest, mark)
     netloc = parts.netloc
     if "@" in netloc:
         userinfo, _, hostport = netloc.rpartition("@")
@@ -221,6 +253,7 @@ def scrubbed_url(url: str, mark: str = "[secret]") -> str:
         span = None
     if span is not None:
         path = path[: span[0]] + mark + path[span[1] :]
+    path = _hide_path_params(path, mark)
     if (netloc, path, query, fragment) == (parts.netloc, parts.path, parts.query, parts.fragment):
         return url
     return parts._replace(netloc=netloc, path=path, query=query, fragment=fragment).geturl()
@@ -237,6 +270,26 @@ def _hide_fields(text: str, mark: str) -> str:
     return "".join(pairs)
 
 
+def _hide_path_params(path: str, mark: str) -> str:
+    """``path`` with the values of credential path parameters (``;name=value`` after a
+    segment, RFC 3986's "matrix" parameters: Java's ``;jsessionid=``, ``/hook;token=``)
+    replaced by ``mark``."""
+    if ";" not in path:
+        return path
+    segments = path.split("/")
+    for i, segment in enumerate(segments):
+        head, semicolon, params = segment.partition(";")
+        if semicolon:
+            segments[i] = head + semicolon + _hide_fields(params, mark)
+    return "/".join(segments)
+
+
+def _path_params(path: str) -> list[str]:
+    """The ``name=value`` pairs of ``path``'s path parameters (:func:`_hide_path_params`)."""
+    return [pair for segment in path.split("/") if ";" in segment
+            for pair in re.split(r"[&;]", segment.partition(";")[2])]
+
+
 def url_secrets(url: str) -> list[str]:
     """The credentials :func:`scrubbed_url` hides in ``url``, as written and decoded (longest
     first): what must not reach a message that quotes the URL some other way (an error of
@@ -244,6 +297,8 @@ def url_secrets(url: str) -> list[str]:
 
     >>> url_secrets("http://u:p%40ss@h/x?token=abc+d&q=1")
     ['p%40ss', 'abc d', 'abc+d', 'p@ss']
+    >>> url_secrets("http://h/x;sig=s%2F1;v=2")
+    ['s%2F1', 's/1']
     """
     from urllib.parse import unquote
 
@@ -251,6 +306,7 @@ def url_secrets(url: str) -> list[str]:
     try:
         parts = urlsplit(url)
         userinfo, fields = parts.netloc.rpartition("@")[0], parts.query + "&" + parts.fragment
+        params = _path_params(parts.path)
         span = _path_secret(parts.hostname, parts.path)
         if span is not None:  # (as written and decoded: all of it, and its last segment, the
             secret = parts.path[span[0] : span[1]]  # token itself: not the ids before it)
@@ -260,6 +316,7 @@ def url_secrets(url: str) -> list[str]:
     except ValueError:  # (no URL to take apart, e.g. NFKC trouble: its secrets still known)
         m = re.search(r"//([^/?#]*)@", url)
         userinfo, fields = (m.group(1) if m else ""), url.partition("?")[2].replace("#", "&")
+        params = _path_params(url.partition("?")[0].partition("#")[0])
     if userinfo:
         user, colon, password = userinfo.partition(":")
         for value in ((password,) if colon else (user,)):
@@ -268,6 +325,10 @@ def url_secrets(url: str) -> list[str]:
         name, eq, value = pair.partition("=")
         if eq and value and is_credential_query(unquote_plus(name)):
             found.update((value, unquote_plus(value)))
+    for pair in params:  # (a path's value: "+" is a plus there, not a space)
+        name, eq, value = pair.partition("=")
+        if eq and value and is_credential_query(unquote(name)):
+            found.update((value, unquote(value)))
     return sorted((v for v in found if v), key=lambda v: (-len(v), v))
 
 

@@ -651,6 +651,11 @@ def test_credentials_in_a_forward_target_are_used_and_never_kept(
     ("/h?oauth_token=S3CR3T&oauth_signature=S3CR3T", "/h?oauth_token=[secret]&oauth_signature=[secret]"),
     ("/h?webhook_secret=S3CR3T", "/h?webhook_secret=[secret]"),
     ("/h?jwt=S3CR3T", "/h?jwt=[secret]"),
+    # (an outside tester) a credential as a path parameter: its value, not the others'
+    ("/h;token=S3CR3T", "/h;token=[secret]"),
+    ("/app;jsessionid=S3CR3T/h?page=2", "/app;jsessionid=[secret]/h?page=2"),
+    ("/h;v=S3CR3T;sig=S3CR3T;x=1", "/h;v=S3CR3T;sig=[secret];x=1"),
+    ("/h;page=S3CR3T?token=S3CR3T", "/h;page=S3CR3T?token=[secret]"),
 ])
 def test_a_forward_target_s_credentials_are_recorded_hidden_in_any_common_name(
     lab, target: str, recorded: str,  # type: ignore[no-untyped-def]
@@ -672,12 +677,20 @@ def test_a_forward_target_s_credentials_are_recorded_hidden_in_any_common_name(
         "pass", "passphrase", "pwd", "hmac", "HMAC", "hmac_sha256", "shop_hmac", "shopHmac",
         "session", "sessionid", "session_id", "sessionId", "JSESSIONID", "PHPSESSID",
         "user_session", "sig", "signature", "X-Hub-Signature", "webhook_password",
-        "db-passwd", "credentials", "auth", "key", "client_secret", "access_token", "code")],
+        "db-passwd", "credentials", "auth", "key", "client_secret", "access_token", "code",
+        # (a fourth tester) brackets after a short name, a header's name, "secret" as any
+        # word, a key named by the two words before it
+        "pass[]", "pass[0][]", "webhook_password[0]", "user[pass]", "authorization",
+        "Authorization", "proxy_authorization", "bearer", "aws_secret_access_key",
+        "secretKey", "Ocp-Apim-Subscription-Key", "aws_access_key", "rsa_private_key",
+        "my_api_key")],
     # ordinary names, some with a credential's word inside: as written
     *[(n, False) for n in (
         "page", "event", "id", "keys", "amount", "status_code", "country_code", "max_tokens",
         "token_count", "auth_type", "keyword", "sort_key", "idempotency_key", "passenger",
-        "bypass", "session_count", "signed", "sha256")],
+        "bypass", "session_count", "signed", "sha256",
+        "key_id", "access_key_id", "AWSAccessKeyId", "secretary", "compass", "passport",
+        "page[]", "sort_key[]", "filter[page]", "items[0]")],
 ])
 def test_a_forward_target_s_query_is_recorded_hidden_by_the_name_rule(
     lab, name: str, hidden: bool,  # type: ignore[no-untyped-def]
@@ -685,7 +698,10 @@ def test_a_forward_target_s_query_is_recorded_hidden_by_the_name_rule(
     """An outside tester: ``?pass=``, ``?hmac=``, ``?session=`` were recorded in clear where
     ``passwd=`` and ``api_key=`` were ``[secret]``. Now the short names count, and a name
     whose last word is a credential's (``webhook_password``, ``shop_hmac``); a name that
-    only holds such a word elsewhere (``token_count``, ``status_code``) stays as written."""
+    only holds such a word elsewhere (``token_count``, ``status_code``) stays as written.
+    A fourth: ``pass[]``, ``authorization``, ``bearer``, ``aws_secret_access_key`` and
+    ``Ocp-Apim-Subscription-Key`` were in clear while ``pass``, ``password[0]``,
+    ``api_key[]`` and ``subscription-key`` were hidden."""
     with Target() as t:
         lab.forward("fw", to=f"{t.url}/h?{name}=S3CR3T-v&page=2")
         assert post(lab.url_for("fw"), b"{}")[0] == 200
@@ -715,6 +731,20 @@ def test_an_error_about_a_forward_target_never_repeats_its_credentials(lab, quer
         with pytest.raises(ValueError) as err:
             lab.forward("x", to=bad)
         assert "S3CR3T" not in str(err.value)
+
+
+@pytest.mark.parametrize("path", ["/h;token=S3CR3T-1/x?q=a b", "/h;v=1;sig=S3CR3T-1\x7f"])
+def test_an_error_about_a_forward_target_never_repeats_a_credential_path_parameter(
+    lab, path: str,  # type: ignore[no-untyped-def]
+) -> None:
+    """(an outside tester) ``/hook;token=...`` was recorded in full; the error quoting the
+    path must not repeat it either."""
+    with Target() as t:
+        lab.forward("fw", to=t.url + path)
+        assert post(lab.url_for("fw"), b"{}")[0] == 200
+        (row,) = _wait_forwards(lab, 1)
+    assert row["error"] and "S3CR3T" not in row["error"] and "[secret]" in row["error"]
+    assert "S3CR3T" not in row["target"] and "[secret]" in row["target"]
 
 
 def test_a_target_with_bytes_past_ascii_is_forwarded_and_replayed_byte_for_byte(lab) -> None:  # type: ignore[no-untyped-def]
