@@ -8,10 +8,10 @@ from __future__ import annotations
 import http.client
 import os
 import socket
-import threading
 import time
 
 import pytest
+from _rawapp import RawServer
 
 import hooklab
 from hooklab import HookLab
@@ -20,7 +20,7 @@ MiB = 2**20
 PATTERN = bytes(range(256)) * 4  # 1 KiB
 
 
-class RawApp:
+class RawApp(RawServer):
     """``with RawApp(answer) as app: ... app.url``: a raw-socket app on 127.0.0.1 that reads
     each request's head (and, with ``read_body``, its ``Content-Length`` body), writes
     ``answer`` and ends the connection: ``"shut"`` (FIN, then a close a moment later) or
@@ -28,45 +28,18 @@ class RawApp:
     a reset."""
 
     def __init__(self, answer: bytes, *, read_body: bool = True, end: str = "shut") -> None:
+        super().__init__()
         self.answer, self.read_body, self.end = answer, read_body, end
-        self.stop = threading.Event()
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.sock.settimeout(0.2)
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        self.threads: list[threading.Thread] = []
         self.heads: list[bytes] = []
-
-    def _accept(self) -> None:
-        while not self.stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            t = threading.Thread(target=self._one, args=(conn,), daemon=True)
-            self.threads.append(t)
-            t.start()
 
     def _one(self, conn: socket.socket) -> None:
         with conn:
             try:
                 conn.settimeout(10)
-                data = b""
-                while b"\r\n\r\n" not in data and len(data) < MiB:
-                    piece = conn.recv(65536)
-                    if not piece:
-                        return
-                    data += piece
-                head, _, body = data.partition(b"\r\n\r\n")
-                self.heads.append(head)
-                length = next((int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
-                               if line.lower().startswith(b"content-length:")), 0)
-                while self.read_body and len(body) < length:
-                    piece = conn.recv(65536)
-                    if not piece:
-                        return
-                    body += piece
+                request = self.read_request(conn, read_body=self.read_body)
+                if request is None:
+                    return
+                self.heads.append(request[0])
                 conn.sendall(self.answer)
                 if self.end == "shut":
                     conn.shutdown(socket.SHUT_WR)
@@ -75,18 +48,6 @@ class RawApp:
                     self.stop.wait(0.3)
             except OSError:  # the client hung up
                 pass
-
-    def __enter__(self) -> RawApp:
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop.set()
-        self.sock.close()
-        self.thread.join(5)
-        for t in self.threads:
-            t.join(5)
 
 
 def _forwarded(lab: HookLab, to: str, payload: object) -> dict[str, object]:

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from _rawapp import RawServer
 
 import hooklab
 from hooklab import HookLab
@@ -31,68 +32,26 @@ BIG = 200 * MiB
 Answer = Callable[[socket.socket, threading.Event], None]
 
 
-class Hostile:
+class Hostile(RawServer):
     """``with Hostile(answer) as h: ... h.url``: a raw-socket HTTP target on 127.0.0.1 that reads
     each request (head, then a ``Content-Length`` body) and lets ``answer(conn, stop)`` write
     whatever it likes; ``stop`` is set when the block ends (an answer that holds its
     connection open waits on it)."""
 
     def __init__(self, answer: Answer) -> None:
+        super().__init__()
         self.answer = answer
-        self.stop = threading.Event()
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.sock.settimeout(0.2)
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        self.threads: list[threading.Thread] = []
-        self.accepted = 0
-
-    def _accept(self) -> None:
-        while not self.stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            self.accepted += 1
-            t = threading.Thread(target=self._one, args=(conn,), daemon=True)
-            self.threads.append(t)
-            t.start()
 
     def _one(self, conn: socket.socket) -> None:
         with conn:
             try:
                 conn.settimeout(10)
-                head = b""
-                while b"\r\n\r\n" not in head and len(head) < 1 << 20:
-                    piece = conn.recv(65536)
-                    if not piece:
-                        return
-                    head += piece
-                head, _, body = head.partition(b"\r\n\r\n")
-                length = next((int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
-                               if line.lower().startswith(b"content-length:")), 0)
-                while len(body) < length:  # (unread bytes would make close() a reset)
-                    piece = conn.recv(65536)
-                    if not piece:
-                        return
-                    body += piece
+                if self.read_request(conn) is None:  # (the whole body: unread bytes would
+                    return  # make close() a reset)
                 self.answer(conn, self.stop)
                 conn.shutdown(socket.SHUT_WR)
             except OSError:  # the client hung up: what a cut answer looks like from here
                 pass
-
-    def __enter__(self) -> Hostile:
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop.set()
-        self.sock.close()
-        self.thread.join(5)
-        for t in self.threads:
-            t.join(5)
 
 
 def _sends(data: bytes) -> Answer:
