@@ -79,7 +79,10 @@ def test_the_example_notebooks_need_nothing_beyond_hooklab_and_its_lab_extra() -
     from importlib.metadata import packages_distributions
     from pathlib import Path
 
-    tomllib = pytest.importorskip("tomllib")  # (Python 3.11+)
+    try:
+        import tomllib  # (Python 3.11+)
+    except ModuleNotFoundError:  # Python 3.10: tomli is the same parser, before the stdlib took it
+        tomllib = pytest.importorskip("tomli", reason="Python 3.10 without tomli: no TOML parser")
     root = Path(__file__).resolve().parents[1]
     project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
     wanted = [*project["dependencies"], *project["optional-dependencies"]["lab"]]
