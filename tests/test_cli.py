@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from _http import has_ipv6_loopback
@@ -22,6 +23,24 @@ ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
 
 def run(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run([EXE, *args], capture_output=True, text=True, timeout=timeout, env=ENV)
+
+
+def _stop(proc: subprocess.Popen[Any], sig: int = signal.SIGINT, timeout: float = 30, *,
+          read: bool = True) -> tuple[Any, Any]:
+    """Sends ``sig`` to ``proc`` and waits for it to end, reading the rest of its output
+    (``read=False`` when a :class:`_Lines` reads its stdout: it only waits). One still running
+    after ``timeout`` seconds is killed before the timeout is raised: a test that fails leaves
+    no server running."""
+    proc.send_signal(sig)
+    try:
+        if read:
+            return proc.communicate(timeout=timeout)
+        proc.wait(timeout)
+        return None, None
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
+        raise
 
 
 @pytest.mark.parametrize("sub,words", [
@@ -149,7 +168,6 @@ def test_serve_send_export_replay_and_ctrl_c(tmp_path) -> None:  # type: ignore[
 
 def test_serve_quiet_prints_no_capture_lines(tmp_path) -> None:
     import re
-    import signal
     import subprocess
     import sys
     import urllib.request
@@ -164,8 +182,7 @@ def test_serve_quiet_prints_no_capture_lines(tmp_path) -> None:
         url = re.search(r"http://127\.0\.0\.1:\d+", first).group(0)
         urllib.request.urlopen(urllib.request.Request(url + "/q", data=b"x"), timeout=10).read()
     finally:
-        proc.send_signal(signal.SIGINT)
-        out, _ = proc.communicate(timeout=20)
+        out, _ = _stop(proc, timeout=20)
     assert proc.returncode == 0
     assert "#1" not in out and "stopped" in out
 
@@ -280,8 +297,7 @@ def test_a_terminal_that_is_not_utf8_gets_escapes_and_exports_stay_utf8(tmp_path
         line = proc.stdout.readline()  # type: ignore[union-attr]
         assert line.startswith(b"#1 ") and b" -> 200 " in line, line
     finally:
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=30)
+        out, err = _stop(proc)
     assert proc.returncode == 0, err
     piped = subprocess.run([EXE, "export", "--db", db, "--format", "jsonl"], capture_output=True,
                            timeout=60, env=env)
@@ -338,8 +354,7 @@ def test_an_export_stopped_by_a_signal_says_so_and_leaves_no_file(tmp_path, sig,
     while not (seen := [p.name for p in out.parent.iterdir()]):  # the temporary file is made
         assert time.monotonic() < deadline and proc.poll() is None
         time.sleep(0.002)
-    proc.send_signal(sig)
-    _, err = proc.communicate(timeout=60)
+    _, err = _stop(proc, sig, 60)
     left = [p.name for p in out.parent.iterdir()]
     assert not [n for n in left if n.startswith(".hooklab-export-")], (seen, left)
     if proc.returncode == 0:  # (a machine so busy that the export ended before the signal)
@@ -366,8 +381,7 @@ def test_a_replay_says_each_answer_as_it_comes_and_ctrl_c_is_one_line(tmp_path) 
         assert first.startswith(f"#{ids[0]} -> 200 in "), first  # (before the others were sent)
         t.wait(2)
         time.sleep(0.1)
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=30)
+        out, err = _stop(proc)
     assert (proc.returncode, out, err) == (130, "", "hooklab: interrupted\n")
 
 
@@ -383,8 +397,7 @@ def test_serve_stops_cleanly_on_sighup(tmp_path) -> None:  # type: ignore[no-unt
         r = run("send", m.group(0) + "/x")
         assert r.returncode == 0 and out.next().startswith("#1 ")
     finally:
-        proc.send_signal(signal.SIGHUP)
-        proc.wait(30)
+        _stop(proc, signal.SIGHUP, read=False)
     assert proc.returncode == 0 and out.next() == "hooklab: stopped\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.sqlite3"]  # (no -wal, no -shm)
 
@@ -406,8 +419,7 @@ def test_serve_lines_stay_short_whatever_a_sender_writes() -> None:
             assert s.recv(100).startswith(b"HTTP/1.1 200")
         line = out.next()
     finally:
-        proc.send_signal(signal.SIGINT)
-        proc.communicate(timeout=30)
+        _stop(proc, read=False)
     assert len(line) < 600, len(line)
     assert f"POST /stripe/{'p' * 192}...(+49808 chars) -> 200 " in line
     assert f" stripe/{'t' * 200}...(+4800 chars)" in line
@@ -429,8 +441,7 @@ def test_serve_under_nohup_outlives_the_terminal(tmp_path) -> None:  # type: ign
         assert proc.poll() is None
         assert run("send", m.group(0) + "/x").returncode == 0 and out.next().startswith("#1 ")
     finally:
-        proc.send_signal(signal.SIGINT)
-        proc.wait(30)
+        _stop(proc, read=False)
     assert proc.returncode == 0
 
 
@@ -448,8 +459,7 @@ def test_serve_shows_a_failed_forward() -> None:
         line = out.next()
         assert line.startswith("#1 forward to http://127.0.0.1:9/webhook FAILED:"), line
     finally:
-        proc.send_signal(signal.SIGINT)
-        proc.wait(20)
+        _stop(proc, timeout=20, read=False)
 
 
 def _store_of(path: str, n: int = 300) -> None:
@@ -526,8 +536,7 @@ def test_warnings_are_one_line_without_source(tmp_path) -> None:  # type: ignore
             assert proc.stderr is not None
             line = proc.stderr.readline()
         finally:
-            proc.send_signal(signal.SIGINT)
-            proc.communicate(timeout=30)
+            _stop(proc)
     assert line.startswith("hooklab: port") and "in use" in line and "cli.py" not in line, line
 
 
@@ -580,8 +589,7 @@ def test_an_ipv6_host_in_brackets_is_served() -> None:
                                     timeout=10) as r:
             assert r.status == 200
     finally:
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=30)
+        _, err = _stop(proc)
     assert proc.returncode == 0 and "binding" not in err, err  # (::1 is this machine only)
 
 
@@ -624,8 +632,7 @@ def test_the_exposure_warning_is_a_hooklab_line() -> None:
     try:
         assert "listening on" in proc.stdout.readline()  # type: ignore[union-attr]
     finally:
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=30)
+        _, err = _stop(proc)
     lines = err.splitlines()
     assert lines[0] == ("hooklab: binding 127.0.0.2: anyone who can reach this machine can send "
                         "to it and read captures through /_hooklab/api"), err
@@ -740,8 +747,7 @@ def test_ctrl_c_says_how_many_forwards_were_not_finished() -> None:
             silent.settimeout(10)
             conn, _ = silent.accept()  # (the forward is on its way: kept open, unanswered)
         finally:
-            proc.send_signal(signal.SIGINT)
-            out, err = proc.communicate(timeout=30)
+            out, err = _stop(proc)
         conn.close()
         assert proc.returncode == 0
         assert "hooklab: 1 forward on its way not finished" in err, err
@@ -868,7 +874,6 @@ def test_serve_says_what_it_refused_and_health_counts_it(tmp_path) -> None:
     flood summed up (at most 10 lines a second), and health counts them by status."""
     import json as _json
     import re
-    import signal
     import socket
     import time
     import urllib.request
@@ -896,8 +901,7 @@ def test_serve_says_what_it_refused_and_health_counts_it(tmp_path) -> None:
         with urllib.request.urlopen(url + "/_hooklab/health", timeout=10) as r:
             health = _json.loads(r.read())
     finally:
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=30)
+        _, err = _stop(proc)
     lines = [x for x in err.splitlines() if x.startswith("hooklab: refused")]
     assert lines[0] == ("hooklab: refused POST /big/x?q=1&access_token=[secret] from 127.0.0.1: "
                         "413 payload too large")  # (review: the query's credentials were printed)
