@@ -25,6 +25,17 @@ def run(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run([EXE, *args], capture_output=True, text=True, timeout=timeout, env=ENV)
 
 
+def _as_from_a_terminal() -> None:
+    """``preexec_fn`` for a child whose Ctrl-C or SIGHUP is under test: both back to their
+    defaults, as a terminal starts a command. The suite may run with them ignored (under
+    ``nohup``, or ``cmd &`` from a script, as CI and cron run it) and a child inherits that:
+    Python then raises no KeyboardInterrupt and hooklab keeps an ignored SIGHUP ignored
+    (README), so the child would not hear the signal the test sends (its replay and export
+    went on to the end, its serve never stopped)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+
+
 def _stop(proc: subprocess.Popen[Any], sig: int = signal.SIGINT, timeout: float = 30, *,
           read: bool = True) -> tuple[Any, Any]:
     """Sends ``sig`` to ``proc`` and waits for it to end, reading the rest of its output
@@ -349,7 +360,8 @@ def test_an_export_stopped_by_a_signal_says_so_and_leaves_no_file(tmp_path, sig,
     out = tmp_path / "out" / "c.jsonl"
     out.parent.mkdir()
     proc = subprocess.Popen([EXE, "export", "--db", db, "--format", "jsonl", "-o", str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
+                            preexec_fn=_as_from_a_terminal)  # noqa: PLW1509 - signals only
     deadline = time.monotonic() + 30
     while not (seen := [p.name for p in out.parent.iterdir()]):  # the temporary file is made
         assert time.monotonic() < deadline and proc.poll() is None
@@ -376,7 +388,8 @@ def test_a_replay_says_each_answer_as_it_comes_and_ctrl_c_is_one_line(tmp_path) 
     with Target(delay=1.0) as t:
         proc = subprocess.Popen([EXE, "replay", "--db", db, *[f"--id={i}" for i in ids],
                                  "--to", t.url], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True, env=ENV)
+                                text=True, env=ENV,
+                                preexec_fn=_as_from_a_terminal)  # noqa: PLW1509 - signals only
         first = proc.stdout.readline()  # type: ignore[union-attr]
         assert first.startswith(f"#{ids[0]} -> 200 in "), first  # (before the others were sent)
         t.wait(2)
@@ -389,7 +402,8 @@ def test_serve_stops_cleanly_on_sighup(tmp_path) -> None:  # type: ignore[no-unt
     """The terminal closed (SIGHUP): it ended at once, its WAL left and nothing said."""
     db = tmp_path / "c.sqlite3"
     proc = subprocess.Popen([EXE, "serve", "--port", "0", "--db", str(db)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
+                            preexec_fn=_as_from_a_terminal)  # noqa: PLW1509 - signals only
     try:
         out = _Lines(proc.stdout)
         m = re.search(r"http://127\.0\.0\.1:\d+", out.next())
@@ -533,8 +547,11 @@ def test_warnings_are_one_line_without_source(tmp_path) -> None:  # type: ignore
         proc = subprocess.Popen([EXE, "serve", "--port", str(port), "--db", ":memory:", "--quiet"],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
         try:
-            assert proc.stderr is not None
+            assert proc.stderr is not None and proc.stdout is not None
             line = proc.stderr.readline()
+            # (the ready line: serve hears Ctrl-C from here on. A SIGINT before it interrupted
+            # the start or, in a suite run with SIGINT ignored (nohup), was lost: serve ran on)
+            assert "listening on" in proc.stdout.readline()
         finally:
             _stop(proc)
     assert line.startswith("hooklab: port") and "in use" in line and "cli.py" not in line, line

@@ -917,6 +917,11 @@ import hooklab, hooklab.ws
 
 mode = sys.argv[1]
 server_saw = []
+# Ctrl-C raises KeyboardInterrupt, as in a terminal's Python or a kernel running a cell, also when
+# the suite runs with SIGINT ignored (nohup; `cmd &` from a script, as CI and cron run it): this
+# process inherits that, and a SIGINT it sends itself would be dropped (the recording ran out
+# its 60 s and said 'duration')
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 class Feed(websocket.WebSocketHandler):
