@@ -66,8 +66,8 @@ LOOP_HEADER = "X-Hooklab-Forwarded-By"
 #: forwards waiting for a worker at most; one more is recorded as not forwarded. A burst to a
 #: slow app waits its turn (1,000 dropped a third of a 1,500-webhook burst to a 0.1 s app)
 DEFAULT_QUEUE = 100_000
-#: bodies held in memory by waiting forwards at most: past it a waiting forward keeps only its
-#: capture's id, and the capture is read back from the store when its turn comes
+#: what waiting forwards hold in memory at most (their captures: bodies and heads, see _weight):
+#: past it a waiting forward keeps only its capture's id, read back from the store at its turn
 HELD_BYTES = 32 << 20
 
 
@@ -290,7 +290,7 @@ class Forwarder:
         #: bumped by clear(): what was on its way before is not recorded (a reset lab)
         self._generation = 0
         self._queue: queue.Queue[tuple[Capture | int, str, int, int] | None] = queue.Queue(maxsize)
-        self._held = 0  # bytes of the bodies the queue holds (see HELD_BYTES)
+        self._held = 0  # bytes of the captures the queue holds (see HELD_BYTES)
         self._held_lock = threading.Lock()
         self._closed = False
         self._threads = [
@@ -412,7 +412,7 @@ class Forwarder:
                         continue
                     if found is None:
                         self._record(cid, to, None, None, f"capture #{cid} was deleted before "
-                                     "its turn (lab.clear or retention): not forwarded", gen)
+                                     "its turn (retention): not forwarded", gen)
                         continue
                     capture = found
                 if self.looped(capture):
