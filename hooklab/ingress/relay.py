@@ -240,9 +240,10 @@ class RelayHandler(web.RequestHandler):
         self.set_header("Content-Type", "application/json")
         if status_code == 503:
             self.set_header("Retry-After", _RETRY_AFTER)
-        # refused, or the body not all read (what is left of it is not read): say it, and
-        # close once the answer is out (Tornado closes mid-body too, but without saying so)
-        closing = self.refusal is not None or (self._has_body() and not self.body_done)
+        # a body refused, or not all read (what is left of it is not read): say it, and
+        # close once the answer is out (Tornado closes mid-body too, but without saying so);
+        # a request without a body is answered once it is whole and keeps its connection
+        closing = self._has_body() and (self.refusal is not None or not self.body_done)
         if closing:
             self.set_header("Connection", "close")
         reason = self._reason.replace('"', "'")
@@ -256,7 +257,12 @@ class RelayHandler(web.RequestHandler):
             self._admit()
         except web.HTTPError as exc:
             if not self._has_body():
-                raise
+                # answered once the (empty) body is read, in _method: raised here, before it,
+                # Tornado closed the keep-alive connection after the answer without saying so,
+                # and the Hub's proxy, reusing it, answered the next delivery (a valid one
+                # too) with its own 503 page
+                self.refusal = (exc.status_code, exc.reason or "", self._now())
+                return
             self._refuse(exc.status_code, exc.reason or "")
             return
         if self._has_body():
