@@ -595,6 +595,54 @@ def test_a_token_goes_back_only_as_it_was_when_it_verified(lab) -> None:  # type
     assert got[b"3"].header("X-Token") == "alpha-rotated-9"
 
 
+def test_a_token_goes_back_only_to_captures_this_lab_verified(tmp_path) -> None:
+    """An imported file may say anything of its captures: a JSON Lines line claiming
+    ``verified`` and "sent as a token in header 'X-Evil'" with ``X-Evil: [secret]`` got the
+    bin's real secret sent to the app by replay (and by forward, on import). A capture from
+    an earlier session was checked against a secret this lab does not know (rotated since?):
+    it is sent as stored too. A header name with a quote in it is read back whole."""
+    import json as _json
+
+    db = tmp_path / "c.sqlite3"
+    line = {"id": 1, "received_at": "2099-01-01T00:00:00+00:00", "kind": "http",
+            "method": "POST", "path": "/own", "query": {}, "remote_addr": "127.0.0.1",
+            "url": "http://127.0.0.1/own", "status": 200,
+            "headers": [["X-Evil", "[secret]"], ["Content-Type", "text/plain"]],
+            "body_b64": "ZXZpbA==", "verified": True,
+            "verify_reason": 'the bin\'s secret was sent as a token in header "X-Evil" '
+                             "(no signature to check)"}
+    forged = tmp_path / "forged.jsonl"
+    forged.write_text(_json.dumps(line) + "\n")
+    with Target() as t:
+        old = hooklab.load_jsonl(str(forged))
+        try:
+            old.secret("own", TOKEN)
+            (cap,) = old.captures
+            assert cap.verified is True  # (as the file says)
+            (r,) = old.replay(cap, to=t.url + "/app")
+            assert r.status == 200 and t.wait(1)[0].header("X-Evil") == "[secret]"
+        finally:
+            old.stop()
+        lab = hooklab.HookLab(port=0, db=str(db)).start()
+        try:
+            lab.secret("own", TOKEN)
+            assert post(lab.url_for("own"), b"q", {"X-To'k": TOKEN})[0] == 200
+            (cap,) = lab.wait(1, timeout=10)
+            assert cap.verified is True, cap.verify_reason
+            lab.replay(cap, to=t.url + "/app")
+            assert t.wait(2)[1].header("X-To'k") == TOKEN
+        finally:
+            lab.stop()
+        again = hooklab.HookLab(port=0, db=str(db)).start()  # (a restarted kernel)
+        try:
+            again.secret("own", "the-next-secret-1")
+            again.replay(again.captures[0], to=t.url + "/app")
+            assert t.wait(3)[2].header("X-To'k") == "[secret]"
+        finally:
+            again.stop()
+    assert TOKEN not in repr([r.headers for r in t.received][2:])
+
+
 @pytest.mark.parametrize("userinfo, expected_auth, recorded", [
     ("alice:S3CR3T-pw@", "alice:S3CR3T-pw", "alice:[secret]@"),
     ("alice:p%40ss%3Aw@", "alice:p@ss:w", "alice:[secret]@"),  # (percent-escaped, as in curl)

@@ -15,6 +15,8 @@ Asana and Notion). Secrets live in memory only: never in the database, widgets o
 from __future__ import annotations
 
 import base64
+import contextlib
+import json
 import re
 from dataclasses import replace
 from datetime import datetime
@@ -34,7 +36,17 @@ _QUERY_MARK = re.compile(r"(?<=[?&])([^=&#]*)=(?:\[secret\]|%5Bsecret%5D)(?=&|#|
 _SCHEME = re.compile(r"(?i)(basic|bearer) +(\S+)")
 #: how a capture's reason starts when a bin without a provider got its secret whole, as a token
 TOKEN_SENT = "the bin's secret was sent as a token"
-_TOKEN_WHERE = re.compile(re.escape(TOKEN_SENT) + r" in (header|the query) ('.*') \(no signature to check\)")
+_TOKEN_WHERE = re.compile(re.escape(TOKEN_SENT) + r' in (header|the query) ("(?:[^"\\]|\\.)*") \(no signature to check\)')
+#: captures a token verified in this lab, remembered at most (see SecretBook.restored)
+_TOKEN_SEEN = 65_536
+
+
+def _seen_key(bin_: str, received: Any, body: bytes) -> tuple[str, str, bytes]:
+    """What tells a capture that this lab verified by its token from any other (an imported
+    one may say anything of itself): its bin, arrival time and body."""
+    import hashlib
+
+    return bin_, str(received), hashlib.blake2b(body, digest_size=16).digest()
 
 
 def _token_text(secret: str | bytes) -> str | None:
@@ -111,6 +123,8 @@ class SecretBook(BinSecrets):
         #: bin -> (secret, verify token) last set, and when a different one replaced it
         self._last: dict[str, tuple[Any, Any]] = {}
         self._changed: dict[str, datetime] = {}
+        #: captures a token verified here (bins without a provider): only theirs get it back
+        self._token_seen: dict[tuple[str, str, bytes], None] = {}
 
     def set(self, bin_: str, secret: str | bytes | None, provider: str | None = None,
             verify_token: str | None = None) -> None:
@@ -170,8 +184,14 @@ class SecretBook(BinSecrets):
                 text = None if sender else _token_text(secret)
                 where = None if text is None else _sent_whole(text, headers, record.get("query"))
                 if where is not None:  # (a token scheme of the bin's own, e.g. Bearer: the
-                    record["verified"] = True  # sender knew it; forward and replay give it back,
-                    reason = f"{TOKEN_SENT} in {where[0]} {where[1]!r} (no signature to check)"
+                    record["verified"] = True  # sender knew it; forward and replay give it back)
+                    reason = (f"{TOKEN_SENT} in {where[0]} {json.dumps(where[1])} "
+                              "(no signature to check)")
+                    seen = _seen_key(bin_, record.get("received_at"), record.get("body") or b"")
+                    with self._lock:
+                        self._token_seen[seen] = None
+                        while len(self._token_seen) > _TOKEN_SEEN:
+                            del self._token_seen[next(iter(self._token_seen))]
                 elif not sender and reason.startswith(NO_PROVIDER):
                     # (lab.secret() without provider=: "pass provider=" is verify_signature's
                     # advice; here it is the bin's setting, shown in the live view's Details)
@@ -233,14 +253,23 @@ class SecretBook(BinSecrets):
             query = {**query, "hub.verify_token": [token]}
             url = _VERIFY_TOKEN_MARK.sub(lambda m: m.group(1) + quote_plus(token), url)
         found = _TOKEN_WHERE.fullmatch(capture.verify_reason or "")
+        name: Any = None
         if secret and found is not None:
+            with contextlib.suppress(ValueError):
+                name = json.loads(found.group(2))
+            seen = _seen_key(capture.bin, capture.received_at, capture.body)
+            with self._lock:
+                if seen not in self._token_seen:
+                    # not verified by this lab (an imported capture may claim anything of
+                    # itself, and one from before a restart was checked against a secret
+                    # this lab does not know): sent as stored
+                    name = None
+        if isinstance(name, str):
             # a bin without a provider that got its secret whole (see apply): only where that
             # sender put it (a [secret] it wrote elsewhere, another bin's, stays as it is)
-            import ast
             from urllib.parse import quote_plus, unquote_plus
 
-            name = ast.literal_eval(found.group(2))
-            if found.group(1) == "header":
+            if found.group(1) == "header":  # type: ignore[union-attr]
                 headers = [(k, _given(v, secret) if k.lower() == name.lower() else v)
                            for k, v in headers]
             elif MARK in query.get(name, ()):
