@@ -118,10 +118,12 @@ class HookLab(Configurable):
         help="Host names (besides loopback) the /_hooklab/ API, page and stream answer to, "
         "e.g. behind jupyter-server-proxy; ['*'] allows any (no DNS-rebinding protection).",
     ).tag(config=True)
-    retention_count = Int(None, allow_none=True, help="Keep only the newest N captures.").tag(
+    retention_count = Int(None, allow_none=True, min=0,
+                          help="Keep only the newest N captures.").tag(
         config=True
     )
-    retention_age = Float(None, allow_none=True, help="Drop captures older than N seconds.").tag(
+    retention_age = Float(None, allow_none=True, min=0.0,
+                          help="Drop captures older than N seconds.").tag(
         config=True
     )
     idle_timeout = Float(120.0, help="Close a keep-alive connection idle this many seconds.").tag(
@@ -501,8 +503,11 @@ class HookLab(Configurable):
 
     @observe("retention_count", "retention_age")
     def _retention_changed(self, change: Any) -> None:
-        if getattr(self, "_store", None) is not None:  # applied from the next write on
+        if getattr(self, "_store", None) is not None:  # applied within a second, and
             setattr(self._store, change["name"], change["new"])
+            wake = getattr(self._store, "retention_changed", None)  # (none: a Parquet
+            if wake is not None:  # folder, read as it is) a :memory: store's idle writer
+                wake()  # is woken
 
     @observe("db", "durability")
     def _move_on_db_change(self, change: Any) -> None:

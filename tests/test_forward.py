@@ -233,6 +233,30 @@ def test_lab_clear_drops_the_forwards_still_waiting(lab) -> None:  # type: ignor
         assert t.wait(sent + 1)[-1].body == b"after"
 
 
+def test_forwards_waiting_when_the_lab_moves_are_said(tmp_path, caplog) -> None:  # type: ignore[no-untyped-def]
+    """``lab.db = other`` (``%hooklab start --db``) while forwards waited for a slow app: the
+    waiting ones were neither sent nor recorded, and nothing said so."""
+    import logging
+
+    lab = hooklab.HookLab(port=0, db=str(tmp_path / "a.sqlite3")).start()
+    try:
+        with Target(delay=1.0) as t:
+            lab.forward("b", to=t.url + "/app")
+            for n in range(10):
+                assert post(lab.url_for("b"), b"%d" % n)[0] == 200
+            deadline = time.monotonic() + 10
+            while lab.forwards_pending < 10 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            with caplog.at_level(logging.WARNING, logger="hooklab"):
+                lab.db = str(tmp_path / "b.sqlite3")
+    finally:
+        lab.stop()
+    said = [r.getMessage() for r in caplog.records if "not sent" in r.getMessage()]
+    assert said and said[0].split(" ", 1)[1].startswith(
+        "forwards waiting for a slow target were not sent"), said
+    assert 6 <= int(said[0].split()[0]) <= 10, said  # (four were on their way already)
+
+
 def test_timeout_is_recorded() -> None:
     store = CaptureStore(":memory:")
     with Target(delay=2.0) as t:

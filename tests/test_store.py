@@ -581,3 +581,60 @@ def test_retention_set_on_a_serving_lab_applies_without_a_webhook(tmp_path, sett
         assert len(lab.captures) == want
     finally:
         lab.stop()
+
+
+def test_retention_trims_a_bulk_import_without_a_webhook(tmp_path):
+    """``store.add_many`` into a lab with ``retention_count``: 50 imported stayed 50 (55
+    with the webhooks before) until the next webhook came; trimmed within a second now."""
+    lab = HookLab(port=0, db=str(tmp_path / "c.sqlite3"), retention_count=20).start()
+    try:
+        lab.store.add_many([{"method": "POST", "path": "/i", "body": b"%d" % n}
+                            for n in range(50)])
+        deadline = time.monotonic() + 6
+        while len(lab.captures) != 20 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert [c.body for c in lab.captures] == [b"%d" % n for n in range(30, 50)]
+    finally:
+        lab.stop()
+
+
+@pytest.mark.parametrize("setting", ["count", "age"])
+def test_retention_turned_on_for_an_idle_memory_lab_applies(setting):
+    """A ``:memory:`` lab's writer, idle with retention off, waited without end: turning
+    retention on (``%config``, ``lab.retention_count = 10``) did nothing until a webhook."""
+    lab = HookLab(port=0, db=":memory:").start()
+    try:
+        for n in range(30):
+            assert post(lab.url_for("m"), b"%d" % n)[0] == 200
+        lab.wait(30, timeout=10)
+        if setting == "count":
+            lab.retention_count = 10
+        else:
+            time.sleep(0.3)
+            lab.retention_age = 0.2
+        want = 10 if setting == "count" else 0
+        deadline = time.monotonic() + 5
+        while len(lab.captures) != want and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(lab.captures) == want
+    finally:
+        lab.stop()
+
+
+@pytest.mark.parametrize(("name", "value"), [("retention_count", -1), ("retention_age", -5.0),
+                                             ("retention_age", -0.001)])
+def test_a_negative_retention_is_refused_not_a_deletion_of_everything(name, value):
+    """``retention_count=-1`` (SQLite's ``OFFSET -1`` is 0) or ``retention_age=-5`` deleted
+    every capture, acknowledged ones too, as they came."""
+    from traitlets import TraitError
+
+    with pytest.raises(TraitError):
+        HookLab(port=0, db=":memory:", **{name: value})
+    lab = HookLab(port=0, db=":memory:").start()
+    try:
+        with pytest.raises(TraitError):
+            setattr(lab, name, value)
+        assert post(lab.url_for("k"), b"kept")[0] == 200
+        assert [c.body for c in lab.wait(1, timeout=10)] == [b"kept"]
+    finally:
+        lab.stop()

@@ -458,12 +458,21 @@ class Forwarder:
             return
         self._closed = True
         self._unsubscribe()
+        dropped = 0
         while True:
             try:
-                self._queue.get_nowait()
+                item = self._queue.get_nowait()
             except queue.Empty:
                 break
             self._queue.task_done()
+            dropped += item is not None and item[2] == self._generation
+        if dropped:  # (a lab stopped, or moved to another database, while an app was slow:
+            import logging  # they were neither sent nor recorded, and nothing said so)
+
+            logging.getLogger("hooklab").warning(
+                "%d forward%s waiting for a slow target %s not sent (the lab stopped or moved "
+                "to another database); replay them with lab.replay", dropped,
+                "" if dropped == 1 else "s", "was" if dropped == 1 else "were")
         for _ in self._threads:
             try:
                 self._queue.put(None, timeout=0.1)

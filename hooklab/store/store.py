@@ -1453,6 +1453,8 @@ class CaptureStore:
                 self._cond.notify_all()
         if self._search_upto >= _MAX_ID:  # the new rows are not indexed yet
             self._search_upto = first - 1
+        if self.retention_count or self.retention_age:  # (owed: an import into a lab with
+            self._retention_left = True  # retention was not trimmed until the next webhook)
         if self._upkeep is not None:
             self._written += len(rows)
             self._upkeep.poke()
@@ -2305,6 +2307,16 @@ class CaptureStore:
                     return False
                 self._cond.wait(0.25 if remaining is None else min(remaining, 0.25))
         return True
+
+    def retention_changed(self) -> None:
+        """Have the writer look at ``retention_count`` / ``retention_age`` now (they were
+        changed on a store in use): a ``:memory:`` store's writer, idle while retention is
+        off, waits without a timeout, and a file store's upkeep thread asks only within a
+        second. Never waits."""
+        if self.readonly or self._closed:
+            return
+        with contextlib.suppress(StoreError):  # (a full queue: its batches ask anyway)
+            self._enqueue(None, None, None, block=False)
 
     def flush(self, timeout: float = 30.0) -> None:
         """Wait until everything queued so far is committed (a barrier: after a failed WAL
