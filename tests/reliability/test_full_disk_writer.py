@@ -340,9 +340,14 @@ def test_an_import_that_fills_a_real_disk_keeps_its_own_error(tmp_path, caplog):
                       r"\(OperationalError: database or disk is full\); the (\d+) before them "
                       r"are stored", str(raised.value))
         assert m and m[1] == m[3] and int(m[2]) == min(int(m[1]) + 4999, 14999), str(raised.value)
-        assert said(caplog, "indexes could not be made again", "database or disk is full")
+        # the indexes are made again at once if the failed chunk's room came back in time (the
+        # WAL given back after it: when depends on the last checkpoint; 4 runs in about 20
+        # at one time), else the log says they could not be, and a writable open makes them
+        rebuilt = "captures_bin" in _indexes(db)
+        assert rebuilt != said(caplog, "indexes could not be made again",
+                               "database or disk is full"), (rebuilt, caplog.records)
         grow(disk, 128)
-        assert "captures_bin" not in _indexes(db)
+        assert ("captures_bin" in _indexes(db)) == rebuilt
         lab = hooklab.open(str(db))
         try:
             assert lab.store.count() == int(m[1]) and len(lab.query(bin="stripe")) == int(m[1]) // 2
