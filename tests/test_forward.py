@@ -212,6 +212,16 @@ def test_a_waiting_forward_s_head_counts_toward_the_memory_bound(tmp_path) -> No
     store.close()
 
 
+def _post_pending(lab, bin_: str, n: int) -> None:  # type: ignore[no-untyped-def]
+    """Send ``n`` webhooks to ``bin_`` and wait (10 s at most) until all are on their way or
+    waiting to be forwarded."""
+    for i in range(n):
+        assert post(lab.url_for(bin_), b"n=%d" % i)[0] == 200
+    deadline = time.monotonic() + 10
+    while lab.forwards_pending < n and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
 def test_lab_clear_drops_the_forwards_still_waiting(lab) -> None:  # type: ignore[no-untyped-def]
     """``lab.clear()`` with forwards waiting for a slow app: those whose capture the lab held
     in memory were still sent, those waiting as an id were not (and their outcomes, recorded
@@ -219,11 +229,7 @@ def test_lab_clear_drops_the_forwards_still_waiting(lab) -> None:  # type: ignor
     forwarded."""
     with Target(delay=1.0) as t:
         lab.forward("c", to=t.url + "/app")
-        for n in range(10):
-            assert post(lab.url_for("c"), b"n=%d" % n)[0] == 200
-        deadline = time.monotonic() + 10
-        while lab.forwards_pending < 10 and time.monotonic() < deadline:
-            time.sleep(0.01)
+        _post_pending(lab, "c", 10)
         assert lab.clear() == 10
         assert lab._forwarder.join(15)
         sent = len(t.received)
@@ -242,11 +248,7 @@ def test_forwards_waiting_when_the_lab_moves_are_said(tmp_path, caplog) -> None:
     try:
         with Target(delay=1.0) as t:
             lab.forward("b", to=t.url + "/app")
-            for n in range(10):
-                assert post(lab.url_for("b"), b"%d" % n)[0] == 200
-            deadline = time.monotonic() + 10
-            while lab.forwards_pending < 10 and time.monotonic() < deadline:
-                time.sleep(0.01)
+            _post_pending(lab, "b", 10)
             with caplog.at_level(logging.WARNING, logger="hooklab"):
                 lab.db = str(tmp_path / "b.sqlite3")
     finally:
