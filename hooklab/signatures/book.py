@@ -19,7 +19,7 @@ import contextlib
 import json
 import re
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from ..capture import Capture, bin_of, redact_record
@@ -131,8 +131,6 @@ class SecretBook(BinSecrets):
         """As :meth:`BinSecrets.set`; a secret (or verify token) that replaces a different one
         for the bin is noted with the time: captures from before it are not given the new
         one by forward and replay (:meth:`restored`)."""
-        from datetime import datetime, timezone
-
         with self._lock:
             now = (secret, verify_token)
             before = self._last.get(bin_)

@@ -2310,9 +2310,10 @@ class CaptureStore:
 
     def retention_changed(self) -> None:
         """Have the writer look at ``retention_count`` / ``retention_age`` now (they were
-        changed on a store in use): a ``:memory:`` store's writer, idle while retention is
-        off, waits without a timeout, and a file store's upkeep thread asks only within a
-        second. Never waits."""
+        changed on a store in use; or a pass is owed, the upkeep thread's ask): an empty batch,
+        after which the writer runs a pass if one is wanted. A ``:memory:`` store's writer,
+        idle while retention is off, waits without a timeout, and a file store's upkeep thread
+        asks only within a second. Never waits."""
         if self.readonly or self._closed:
             return
         with contextlib.suppress(StoreError):  # (a full queue: its batches ask anyway)
@@ -2905,7 +2906,7 @@ class _Upkeep:
         """A retention pass of the writer's, when one is owed and nothing is written (the
         writer runs one after any batch: an empty one will do)."""
         if self.store._retention_wanted():
-            self.store._enqueue(None, Future(), None, block=False)
+            self.store.retention_changed()
 
     def _seal(self, db: sqlite3.Connection) -> None:
         st = self.store
