@@ -16,6 +16,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 from _http import post
@@ -267,15 +268,22 @@ def _layout(tmp_path: Path) -> Path:
     return tmp_path
 
 
+def _serving(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+             make: Any) -> tuple[Path, str, Path, HookLab]:
+    """A lab serving the database at the path ``make`` spells in a fresh layout (the working
+    folder ``tmp_path``): the layout's base, the path as given, the real file and the lab."""
+    monkeypatch.chdir(tmp_path)
+    base = _layout(tmp_path)
+    db, real = make(base)
+    return base, db, real, HookLab(port=0, db=db).start()
+
+
 @pytest.mark.parametrize(("make", "then"), [s[1:] for s in SPELLINGS], ids=[s[0] for s in SPELLINGS])
 def test_every_spelling_of_the_database_path_captures(tmp_path, monkeypatch, make, then):
     """The file the lab writes is what is watched: however its path was spelled, and whatever
     happens to a link to it, captures are stored (200) while that file stays where it is, and
     read back from it (``lab.sql``, and ``hooklab.open`` of the file)."""
-    monkeypatch.chdir(tmp_path)
-    base = _layout(tmp_path)
-    db, real = make(base)
-    lab = HookLab(port=0, db=db).start()
+    base, db, real, lab = _serving(tmp_path, monkeypatch, make)
     try:
         assert post(lab.url_for("x"), b"first")[0] == 200
         then(base, db if os.path.isabs(db) else str(base / "work" / db))
@@ -323,10 +331,7 @@ GONE = [
 @pytest.mark.parametrize(("make", "change"), [g[1:] for g in GONE], ids=[g[0] for g in GONE])
 def test_the_file_opened_leaving_its_path_is_refused_however_the_path_was_spelled(
         tmp_path, monkeypatch, make, change):
-    monkeypatch.chdir(tmp_path)
-    base = _layout(tmp_path)
-    db, real = make(base)
-    lab = HookLab(port=0, db=db).start()
+    base, db, real, lab = _serving(tmp_path, monkeypatch, make)
     try:
         assert post(lab.url_for("x"), b"first")[0] == 200
         os.chdir(base / "elsewhere")
