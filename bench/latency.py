@@ -6,4 +6,4 @@
 from hooklab.latency import main
 
 if __name__ == "__main__":
-    main()
+    main(prog="bench/latency.py")

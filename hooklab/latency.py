@@ -254,9 +254,25 @@ def format_table(results: dict[str, dict[str, float]]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--n", type=int, default=1000, help="events per mode (default 1000)")
+def _events(text: str) -> int:
+    """``--n``'s type: a whole number of events, at least 2 (a p99 needs two)."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if n < 2:
+        raise argparse.ArgumentTypeError(f"{n} is too few: at least 2 events per mode")
+    return n
+
+
+def main(argv: list[str] | None = None, prog: str = "python -m hooklab.latency") -> None:
+    """Print :func:`compare`'s table: ``python -m hooklab.latency [--n 1000]``.
+
+    ``prog`` is the name the usage line shows (``bench/latency.py`` passes its own).
+    """
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0])
+    parser.add_argument("--n", type=_events, default=1000,
+                        help="events per mode, at least 2 (default 1000)")
     args = parser.parse_args(argv)
     print(format_table(compare(args.n)))
     print("\nloopback, one process; latency: sender/pusher starts -> receiver has the event")

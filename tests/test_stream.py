@@ -401,6 +401,25 @@ def test_latency_comparison_runs_and_reports_every_mode() -> None:
 
 
 @pytest.mark.parametrize(
+    "argv, code, words",
+    [
+        (["--help"], 0, "usage: python -m hooklab.latency [-h] [--n N]"),
+        (["--n", "1"], 2, "argument --n: 1 is too few: at least 2 events per mode"),
+        (["--n", "-5"], 2, "argument --n: -5 is too few"),
+        (["--n", "many"], 2, "argument --n: 'many' is not a whole number"),
+    ],
+)
+def test_latency_command_line_names_itself_and_refuses_bad_counts(
+        argv: list[str], code: int, words: str) -> None:
+    # As a user runs it (README: `python -m hooklab.latency`), from a folder without the repo.
+    done = subprocess.run([sys.executable, "-m", "hooklab.latency", *argv], capture_output=True,
+                          text=True, timeout=60, cwd=os.path.expanduser("~"))
+    assert done.returncode == code, done.stderr
+    assert words in done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
     "origin, allowed",
     [
         ("http://localhost:3000", True),  # listed in HookLab.stream_origins
