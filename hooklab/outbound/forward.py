@@ -49,7 +49,7 @@ from typing import Any
 from urllib.parse import unquote, unquote_plus, urlencode, urlsplit
 
 from ..capture import REDACTED, Capture, ForwardOutcome, forward_error
-from .sender import _exchange, ascii_url
+from .sender import _exchange, _shown_repr, ascii_url
 
 __all__ = ["HOP_BY_HOP", "LOOP_HEADER", "Forwarder", "ReplayResult", "check_target",
            "has_dot_segment", "outgoing", "replay", "target_url"]
@@ -188,7 +188,20 @@ def outgoing(capture: Capture) -> list[tuple[str, str]]:
 class ReplayResult:
     """One re-sent capture: the target's final answer (its body: at most
     :data:`~hooklab.outbound.sender.MAX_ANSWER` bytes, ``truncated`` when there was more), or
-    ``error`` (then ``status`` is ``None``; escaped and cut as a forward's error is)."""
+    ``error`` (then ``status`` is ``None``; escaped and cut as a forward's error is).
+
+    ``url`` is where it went, exactly (the target's credentials included: code may need
+    them); its ``repr``, the text a notebook cell shows and saves, writes them as
+    ``[secret]``, as ``lab.forwards()`` records a forward's target, and ``error`` never
+    quotes them.
+
+    >>> r = ReplayResult(3, 200, "OK", url="http://127.0.0.1:5000/hook?token=S3CR3T")
+    >>> r
+    ReplayResult(capture_id=3, status=200, reason='OK', headers=[], body=b'', elapsed=0.0,
+    error=None, url='http://127.0.0.1:5000/hook?token=[secret]', truncated=False)
+    >>> r.url
+    'http://127.0.0.1:5000/hook?token=S3CR3T'
+    """
 
     capture_id: int
     status: int | None
@@ -203,6 +216,9 @@ class ReplayResult:
     @property
     def ok(self) -> bool:
         return self.error is None and self.status is not None and self.status < 400
+
+    def __repr__(self) -> str:
+        return _shown_repr(self)
 
 
 def _deliver(capture: Capture, to: str, timeout: float,
@@ -227,9 +243,13 @@ def _deliver(capture: Capture, to: str, timeout: float,
 
 
 def _replayed(capture: Capture, to: str, timeout: float) -> ReplayResult:
+    from ..credentials import scrubbed_text
+
     r = _deliver(capture, to, timeout)
-    if r.error:  # (a bad status line quotes the target: ESC and all, or megabytes)
-        r.error = forward_error(r.error)
+    if r.error:  # (the target's credentials never in it, as a forward's recorded error: the
+        # result is a cell's output; scrubbed before the cut, which could leave half a one)
+        r.error = scrubbed_text(r.error, r.url or to)
+        r.error = forward_error(r.error)  # (a bad status line: ESC and all, or megabytes)
     return r
 
 

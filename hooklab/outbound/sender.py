@@ -54,9 +54,63 @@ MAX_INTERIM = 32
 _PIECE = 64 * 1024  # (read a body this much at a time: never all of it at once)
 
 
+def _shown_repr(result: Any) -> str:
+    """The ``repr`` of a dataclass result of a request (:class:`SendResponse`, a replay's
+    result) with its ``url`` as :func:`hooklab.credentials.scrubbed_url` writes it: the
+    target's ``user:password@``, credential query values and path parameters as
+    ``[secret]``, as ``lab.forwards()`` records a forward's target. The attribute stays the
+    URL the request went to (code may need it); the text a notebook saves (``text/plain``)
+    and a log line do not carry the credentials, which often come from ``os.environ``.
+
+    >>> r = SendResponse(200, "OK", [], b"", 0.5, "http://a:pw@127.0.0.1/h?token=t&q=1")
+    >>> r
+    SendResponse(status=200, reason='OK', headers=[], body=b'', elapsed=0.5,
+    url='http://a:[secret]@127.0.0.1/h?token=[secret]&q=1', truncated=False)
+    >>> r.url
+    'http://a:pw@127.0.0.1/h?token=t&q=1'
+    """
+    from dataclasses import fields
+
+    from ..credentials import scrubbed_url
+
+    shown = []
+    for f in fields(result):
+        if not f.repr:
+            continue
+        value = getattr(result, f.name)
+        if f.name == "url" and isinstance(value, str):
+            value = scrubbed_url(value)
+        shown.append(f"{f.name}={value!r}")
+    return f"{type(result).__name__}({', '.join(shown)})"
+
+
+def _hide_url_in(exc: BaseException, url: str) -> None:
+    """``exc`` (and the exceptions chained to it) no longer quoting the credentials of
+    ``url`` (:func:`hooklab.credentials.scrubbed_text`): ``http.client`` quotes a target's
+    path and query in ``InvalidURL`` (a control character in it), our own ``ValueError``
+    the whole URL, and a bad status line may echo it. The message is shown in a notebook
+    cell's traceback, which a saved notebook keeps."""
+    from ..credentials import scrubbed_text, url_secrets
+
+    if not url_secrets(url):
+        return
+    seen: set[int] = set()
+    for _ in range(8):  # (a chain of causes is short; bounded anyway)
+        if exc is None or id(exc) in seen:
+            return
+        seen.add(id(exc))
+        if scrubbed_text(str(exc), url) != str(exc):
+            exc.args = tuple(scrubbed_text(a, url) if isinstance(a, str) else a for a in exc.args)
+            if isinstance(exc, OSError) and isinstance(exc.strerror, str):
+                exc.strerror = scrubbed_text(exc.strerror, url)  # (what str() shows of it)
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+
+
 @dataclass
 class SendResponse:
-    """What the receiver answered; ``elapsed`` is in seconds. ``sent_*`` is what went out."""
+    """What the receiver answered; ``elapsed`` is in seconds. ``sent_*`` is what went out.
+    ``url`` is the URL the request went to, exactly; its ``repr`` (what a notebook cell
+    shows and saves) writes the URL's credentials as ``[secret]`` (:func:`_shown_repr`)."""
 
     status: int
     reason: str
@@ -82,6 +136,9 @@ class SendResponse:
     @property
     def ok(self) -> bool:
         return 200 <= self.status < 400
+
+    def __repr__(self) -> str:
+        return _shown_repr(self)
 
 
 def ascii_url(url: str) -> str:
@@ -247,7 +304,26 @@ def _exchange(
     keep: bool = True,
 ) -> _Answer:
     """:func:`http_request`, saying whether the body was cut; with ``keep=False`` the body
-    (up to ``limit`` bytes: a forward's app finishes writing its answer) is read and dropped."""
+    (up to ``limit`` bytes: a forward's app finishes writing its answer) is read and dropped.
+    What it raises does not quote the URL's credentials (:func:`_hide_url_in`)."""
+    try:
+        return _exchange_once(method, url, headers, body, timeout=timeout, limit=limit, keep=keep)
+    except Exception as exc:
+        _hide_url_in(exc, url)
+        raise
+
+
+def _exchange_once(
+    method: str,
+    url: str,
+    headers: Iterable[tuple[str, str]],
+    body: bytes,
+    *,
+    timeout: float,
+    limit: int,
+    keep: bool,
+) -> _Answer:
+    """:func:`_exchange`, its errors as raised."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"not an http(s) URL: {url!r}")
