@@ -200,6 +200,8 @@ class HookLabMagics(Magics):
         elif cmd == "send":
             import json
 
+            from .credentials import scrubbed_url
+
             try:
                 target = args.target if "://" in args.target else lab.url_for(args.target)
             except RuntimeError as exc:  # not serving
@@ -214,8 +216,12 @@ class HookLabMagics(Magics):
             except (ValueError, LookupError) as exc:  # an unknown provider or event
                 raise UsageError(f"%hooklab send: {exc.args[0] if exc.args else exc}") from None
             except OSError as exc:  # nothing listening there, a name that does not resolve...
-                raise UsageError(f"%hooklab send: {target}: {exc.strerror or exc}") from None
-            what = " ".join(filter(None, ("sent", args.provider, args.event, "to", target)))
+                raise UsageError(f"%hooklab send: {scrubbed_url(target)}: "
+                                 f"{exc.strerror or exc}") from None
+            # (the target without its credentials, as lab.forwards() records one: the line
+            # stays in the saved notebook, and the URL often comes from os.environ)
+            what = " ".join(filter(None, ("sent", args.provider, args.event, "to",
+                                          scrubbed_url(target))))
             print(f"{what}: {resp.status}")
         elif cmd == "respond":
             headers = []

@@ -535,3 +535,37 @@ def test_sql_magic_refuses_a_timeout_that_is_no_time_limit(tmp_path):
         out = k.run("%%hooklab sql --timeout 5\nSELECT count(*) AS n FROM captures")
         assert out.split() == ["n", "0", "0"], out
         k.run("%unload_ext hooklab")
+
+
+def test_a_saved_notebook_keeps_no_credential_of_an_outbound_target(tmp_path, monkeypatch):
+    """An outside tester sharing saved notebooks: ``lab.replay(..., to=os.environ[...])``'s
+    result, ``hooklab.send``'s and ``%hooklab send``'s outputs and errors wrote the target's
+    token into the notebook file (``text/plain``, tracebacks), while the app must get it."""
+    from _target import Target
+
+    secret = "KERNEL_TOKEN_S51"
+    closed = socket.socket()  # (bound, never listening: refused)
+    closed.bind(("127.0.0.1", 0))
+    with closed, Target() as app:
+        monkeypatch.setenv("APP_HOOK", f"{app.url}/hook?token={secret}")
+        monkeypatch.setenv("CLOSED_HOOK", f"http://admin:{secret}@127.0.0.1:"
+                           f"{closed.getsockname()[1]}/h?token={secret}")
+        with Kernel(tmp_path) as k:
+            k.run("%config HookLab.port = 0\n%config HookLab.db = ':memory:'\n%load_ext hooklab\n"
+                  "import os, hooklab\nlab = hooklab.lab()\nhook = os.environ['APP_HOOK']\n"
+                  "closed = os.environ['CLOSED_HOOK']")
+            out = k.run("hooklab.send(lab.url_for('a'), payload={'x': 1})\n"
+                        "lab.wait(1, timeout=10)\nlab.replay(1, to=hook)")
+            assert "status=200" in out and "token=[secret]" in out, out
+            assert "status=200" in k.run("hooklab.send(hook, payload={'y': 2})")
+            assert "token=[secret]: 200" in k.run("%hooklab send $hook")
+            assert "ConnectionRefusedError" in k.run("lab.replay(1, to=closed)")
+            for cell in ("%hooklab send $closed", "hooklab.send(closed.replace('http', 'ftp'))",
+                         "hooklab.send(hook + '\\x7f')"):
+                with pytest.raises(CellExecutionError):
+                    k.run(cell)
+            k.run("%unload_ext hooklab")
+        saved = nbformat.writes(k.nb)
+        got = app.wait(3)
+    assert [r.path for r in got] == [f"/hook?token={secret}"] * 3  # replay, send, %hooklab send
+    assert "[secret]" in saved and secret not in saved
