@@ -3,7 +3,9 @@ the live view (every tab, so saved widget state too), ``diff`` and the stream pa
 
 Header values (``Authorization``, ``Cookie``...), query and form fields (``password``,
 ``token``, ``client_secret``..., also as ``user[password]``), in urlencoded and multipart
-forms, are shown as ``<hidden: N chars>`` until the person asks to see them.
+forms, are shown as ``<hidden: N chars>`` until the person asks to see them; so are the values
+of a JSON body's keys named so, at any depth (``password``, ``data.api_key``, inside lists too:
+:func:`is_credential_key`, the rule ``lab.schema()`` hides examples by).
 
 >>> from datetime import datetime
 >>> c = Capture(id=1, received_at=datetime.now(), method="POST", path="/f", query={},
@@ -22,6 +24,7 @@ from typing import Any, NamedTuple
 from urllib.parse import parse_qs, unquote_plus, urlsplit
 
 from .capture import Capture
+from .jsonread import loads_json
 
 __all__ = [
     "CREDENTIAL_KEYS",
@@ -33,11 +36,17 @@ __all__ = [
     "URLENCODED",
     "URLENCODED_TYPES",
     "WHOLE_FORM",
+    "WHOLE_JSON",
     "Part",
+    "hidden_body",
     "hidden_form",
+    "hidden_json",
     "hidden_value",
     "hidden_view",
     "hide_fields",
+    "hide_json",
+    "hide_json_text",
+    "is_credential_key",
     "is_credential_query",
     "is_sensitive_field",
     "is_sensitive_header",
@@ -136,6 +145,22 @@ def is_sensitive_field(name: str) -> bool:
         return low in SENSITIVE_QUERY
     # user[password], data[api][token], password[], password[new]: any part of the name
     return any(part.strip() in SENSITIVE_QUERY for part in _BRACKETS.split(low))
+
+
+def is_credential_key(name: str) -> bool:
+    """Whether a JSON object key names a credential, so that its value (all of it, whatever
+    its type) is hidden: any of its dotted parts is a name :func:`is_sensitive_field` hides
+    (``[]`` aside). ``lab.schema()`` names a JSON field by its keys joined with ``.`` and
+    hides the example of a field any of whose names is one
+    (:func:`hooklab.explore.schema.is_credential_field`): the Tree, Details, Raw body, curl,
+    ``diff`` and the stream page hide the same values. A key that only holds a word stays
+    shown (``api_key_id``, ``token_count``).
+
+    >>> [is_credential_key(k) for k in ("password", "API_KEY", "user.token", "pass word",
+    ...                                 "user[password]", "api_key_id", "tokens", "key")]
+    [True, True, True, True, True, False, False, False]
+    """
+    return any(is_sensitive_field(part.replace("[]", "")) for part in name.split("."))
 
 
 def is_credential_query(name: str) -> bool:
@@ -466,10 +491,287 @@ def _mentions_credential(text: str) -> bool:
     return any(word in low or word in squeezed for word in SENSITIVE_QUERY)
 
 
+# -- JSON bodies ----------------------------------------------------------------------------
+def _hidden_json_value(value: Any) -> str:
+    """What a credential key's JSON value shows instead: a string's length as a form value's
+    (:func:`hidden_value`), any other value's as :func:`hide_fields` counts it (its
+    ``json.dumps`` text), so that every view says the same length."""
+    if isinstance(value, str):
+        return hidden_value(value)
+    try:
+        return hidden_value(json.dumps(value))
+    except (TypeError, ValueError, RecursionError):  # (nested past what json.dumps writes)
+        return "<hidden>"
+
+
+def hide_json(value: Any) -> Any:
+    """A parsed JSON ``value`` with the value of every key named like a credential
+    (:func:`is_credential_key`), at any depth and inside lists, replaced by a
+    ``<hidden: N chars>`` string; ``value`` itself (the same object) when it has none. Only
+    the objects and lists on the way to a hidden value are copied: ``value`` is not changed.
+    The Details and Tree tabs and ``diff`` show this.
+
+    >>> hide_json({"data": {"api_key": "k_123"}, "items": [{"token": 7}], "id": 1})
+    {'data': {'api_key': '<hidden: 5 chars>'}, 'items': [{'token': '<hidden: 1 chars>'}], 'id': 1}
+    >>> v = {"id": 1}; hide_json(v) is v
+    True
+    """
+    if not isinstance(value, (dict, list)):
+        return value
+    names: dict[str, bool] = {}  # (keys repeat: each judged once)
+    parents: dict[int, tuple[Any, Any]] = {}  # id(container) -> (its container, its key there)
+    hits: list[tuple[dict[Any, Any], Any]] = []
+    stack: list[Any] = [value]  # (no recursion: JSON may be nested 1,024 levels deep)
+    while stack:  # (bounded: each container of the value is popped once)
+        node = stack.pop()
+        is_dict = isinstance(node, dict)
+        for k, v in (node.items() if is_dict else enumerate(node)):
+            if is_dict and isinstance(k, str):
+                hit = names.get(k)
+                if hit is None:
+                    hit = names[k] = is_credential_key(k)
+                if hit:
+                    hits.append((node, k))
+                    continue  # (all of it hidden: nothing inside to look at)
+            if isinstance(v, (dict, list)) and v:
+                parents[id(v)] = (node, k)
+                stack.append(v)
+    if not hits:
+        return value
+    copies: dict[int, Any] = {}
+
+    def copy_of(node: Any) -> Any:
+        """The copy of ``node``, made (with the copies of its containers up to one copied
+        already, each put into its container's copy) when there is none yet."""
+        chain = []
+        while id(node) not in copies:
+            chain.append(node)
+            if node is value:
+                break
+            node = parents[id(node)][0]
+        for n in reversed(chain):  # (top down: a container's copy is there for its child)
+            copies[id(n)] = dict(n) if isinstance(n, dict) else list(n)
+            if n is not value:
+                up, key = parents[id(n)]
+                copies[id(up)][key] = copies[id(n)]
+        return copies[id(chain[0])] if chain else copies[id(node)]
+
+    for node, k in hits:
+        copy_of(node)[k] = _hidden_json_value(node[k])
+    return copies[id(value)]
+
+
+#: a JSON string, to its closing quote or to the end of a text cut short inside it (so that
+#: no search starts again inside it), and ``:`` after it when it is an object's key
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*(?:"|\\?\Z)', re.S)
+_JSON_KEY = re.compile(_JSON_STRING.pattern + r"([ \t\n\r]*:)?", re.S)
+_JSON_WS = re.compile(r"[ \t\n\r]*")
+_JSON_NESTING = re.compile(r'["\[\]{}]')
+_JSON_SCALAR = re.compile(r"[^,\]} \t\n\r]*")
+#: the escapes (in lower case) that may spell a credential's name: a letter, ``_``, a bracket,
+#: an invisible character (a Kelvin sign is a ``k`` in lower case)
+_JSON_NAME_ESCAPE = re.compile(r"\\u(?:00[0-2][0-9a-f]|00[4-9a][0-9a-f]|200[b-f]|2060|feff|212a)")
+#: :data:`_INVISIBLE`'s characters, for ``str.translate`` (many times faster on megabytes)
+_INVISIBLE_TABLE = dict.fromkeys([*range(0x21), *range(0x7F, 0xA1), *range(0x200B, 0x2010),
+                                  0x2060, 0xFEFF])
+
+
+def _may_name_credential(text: str, utf8: bool = False) -> bool:
+    """A quick test before :func:`_credential_spans` reads ``text`` key by key: whether any
+    credential name could be spelled in it (escapes undone, letter case, invisible
+    characters and ``[]`` aside, as :func:`is_credential_key` reads a key). False means no
+    key of it is a credential's; True, that one may be. ``utf8``: as in
+    :func:`_credential_spans` (read as UTF-8 here: a Kelvin sign is a ``k`` in lower case)."""
+    if utf8:
+        text = text.encode("latin-1").decode("utf-8", "replace")
+    low = text.lower()
+    if "\\" in low:  # (a key may spell "pass\u0077ord" or "pass\tword": the short escapes
+        for esc in ("\\t", "\\n", "\\r", "\\b", "\\f"):  # are invisible characters)
+            low = low.replace(esc, "")
+        low = _JSON_NAME_ESCAPE.sub(lambda m: chr(int(m.group()[2:], 16)).lower(), low)
+    low = low.translate(_INVISIBLE_TABLE).replace("[]", "")
+    return any(word in low for word in SENSITIVE_QUERY)
+
+
+def _value_end(text: str, at: int) -> int:
+    """Where the JSON value starting at ``at`` ends (strings skipped whole, brackets counted);
+    the end of ``text`` when it is cut short there."""
+    n = len(text)
+    if at >= n:
+        return n
+    if text[at] == '"':
+        m = _JSON_STRING.match(text, at)
+        return m.end() if m else n
+    if text[at] not in "{[":
+        return _JSON_SCALAR.match(text, at).end()  # type: ignore[union-attr]
+    depth = 0
+    while True:  # (bounded: ``at`` moves forward each pass)
+        m = _JSON_NESTING.search(text, at)
+        if m is None:
+            return n
+        if m.group() == '"':
+            s = _JSON_STRING.match(text, m.start())
+            if s is None:  # (a string never closed: the value runs to the end)
+                return n
+            at = s.end()
+            continue
+        depth += 1 if m.group() in "{[" else -1
+        at = m.end()
+        if depth <= 0:
+            return at
+
+
+def _credential_spans(text: str, utf8: bool = False) -> list[tuple[int, int, str]]:
+    """``(start, end, shown)`` of each value of a key named like a credential in JSON
+    ``text`` (an object's key is a string followed by ``:``), at any depth, in order, with the
+    JSON string it shows instead; none inside a value hidden whole. ``utf8``: ``text`` is
+    UTF-8 bytes read as Latin-1 (one character per byte: the spans are byte offsets).
+
+    Read string by string (each once), not parsed: what lies between the spans stays as it
+    was, and a body cut short or several JSON documents one after another (JSON Lines) are
+    read too."""
+    spans: list[tuple[int, int, str]] = []
+    names: dict[str, bool] = {}
+    skip = 0  # (the strings inside a value hidden whole are not looked at)
+    for m in _JSON_KEY.finditer(text):  # (bounded: each string of the text once)
+        if m.group(1) is None or m.start() < skip:
+            continue
+        raw = text[m.start() : m.start(1)]
+        hit = names.get(raw)
+        if hit is None:
+            hit = names[raw] = is_credential_key(_json_str(raw, utf8))
+        if not hit:
+            continue
+        start = _JSON_WS.match(text, m.end()).end()  # type: ignore[union-attr]
+        end = _value_end(text, start)
+        if end > start:
+            shown = text[start:end]
+            try:
+                value = loads_json(shown.encode("latin-1") if utf8 else shown)
+            except (ValueError, RecursionError):  # (cut short: counted as written)
+                value = shown.strip()
+            spans.append((start, end, json.dumps(_hidden_json_value(value))))
+        skip = end
+    return spans
+
+
+def _json_str(raw: str, utf8: bool) -> str:
+    """The text of a JSON string token ``raw`` (quotes included), escapes undone; as written
+    where they are not JSON's."""
+    if utf8:
+        raw = raw.encode("latin-1").decode("utf-8", "replace")
+    if "\\" not in raw:
+        return raw[1:-1]
+    try:
+        return json.loads(raw, strict=False)  # type: ignore[no-any-return]
+    except ValueError:
+        return raw[1:-1]
+
+
+def hide_json_text(text: str) -> str | None:
+    """JSON ``text`` (or the start of it, or JSON Lines) with the value of every key named
+    like a credential (:func:`is_credential_key`) replaced by a ``"<hidden: N chars>"``
+    string, everything else as it was; ``None`` when it has none.
+
+    >>> hide_json_text('{"user": "bob",\\n "pass\\\\u0077ord": "hunter2", "n": [{"token": 12}]}')
+    '{"user": "bob",\\n "pass\\\\u0077ord": "<hidden: 7 chars>", "n": [{"token": "<hidden: 2 chars>"}]}'
+    """
+    if not _may_name_credential(text):
+        return None
+    spans = _credential_spans(text)
+    if not spans:
+        return None
+    return _spliced(text, spans)
+
+
+def _spliced(text: str, spans: list[tuple[int, int, str]]) -> str:
+    out, at = [], 0
+    for start, end, shown in spans:
+        out += [text[at:start], shown]
+        at = end
+    return "".join([*out, text[at:]])
+
+
+def _json_texts(cap: Capture, raw: bytes) -> list[tuple[str, bool, str]]:
+    """How a body (``raw``, its ``Content-Encoding`` undone) may be read as JSON: as JSON
+    reads bytes (UTF-8 as Latin-1, one character per byte, or UTF-16 / 32), and as its
+    ``charset`` says when that is not ASCII's (:attr:`Capture.text`); only the readings that
+    start with an object or a list (the only JSON with keys): ``(text, utf8, encoding)``."""
+    enc = json.detect_encoding(raw)
+    utf8 = enc in ("utf-8", "utf-8-sig")
+    out = [(raw.decode("latin-1") if utf8 else raw.decode(enc, "replace"), utf8, enc)]
+    if cap.charset.strip().lower() not in _ASCII_LIKE:
+        out.append((cap.text, False, cap.charset))
+    return [(t, u, e) for t, u, e in out
+            if t.lstrip(" \t\n\r\ufeff").removeprefix("\xef\xbb\xbf").lstrip(" \t\n\r")[:1]
+            in ("{", "[")]
+
+
+@_per_capture
+def hidden_json(cap: Capture) -> bytes | None:
+    """A JSON body (whatever its content type says, starting with an object or a list) with
+    the value of every key named like a credential (:func:`is_credential_key`: ``password``,
+    ``data.api_key``, in lists too, ``"pass\\u0077ord"`` spelled with escapes) replaced by a
+    ``"<hidden: N chars>"`` string, every other byte as received, as the Raw body tab and
+    Copy as curl show it; ``None`` when it holds none. A body whose bytes cannot be shown so
+    (compressed, in UTF-16 or 32, in a charset whose bytes are not ASCII's) is hidden whole
+    (:data:`WHOLE_JSON`) where it holds one; one that cannot be decompressed shows only
+    compressed bytes and is left as it is.
+
+    >>> from datetime import datetime
+    >>> c = Capture(id=1, received_at=datetime.now(), method="POST", path="/j", query={},
+    ...             headers=[("Content-Type", "application/json")],
+    ...             body=b'{"user": "bob", "data": {"api_key": "k_123"}}')
+    >>> hidden_json(c)
+    b'{"user": "bob", "data": {"api_key": "<hidden: 5 chars>"}}'
+    """
+    if not cap.body:  # (a form's body starts with a field or a boundary, not "{" or "[")
+        return None
+    encoding = (cap.header("content-encoding") or "").strip().lower()
+    try:
+        raw = cap.decoded_body()
+    except (ValueError, LookupError):  # (shown only as the compressed bytes it is)
+        return None
+    for text, utf8, enc in _json_texts(cap, raw):
+        if not _may_name_credential(text, utf8):
+            continue
+        spans = _credential_spans(text, utf8)
+        if not spans:
+            continue
+        if utf8 and encoding in ("", "identity"):  # the bytes as received, but the values
+            return _spliced(text, spans).encode("latin-1")
+        # compressed, or in a charset whose bytes are not ASCII's: the values can only be
+        # hidden by hiding it all
+        why = f"Content-Encoding {encoding}" if encoding not in ("", "identity") else enc
+        return WHOLE_JSON + f" ({cap.size} bytes, {why}): tick 'show credentials'>".encode()
+    return None
+
+
+#: how :func:`hidden_json` starts when it hides a JSON body whole (its bytes cannot be shown
+#: with only the credentials hidden)
+WHOLE_JSON = b"<JSON body hidden"
+
+
+def hidden_body(cap: Capture) -> bytes | None:
+    """``cap``'s body with its credentials hidden (a form's fields: :func:`hidden_form`; a
+    JSON body's keys: :func:`hidden_json`), or ``None`` when it holds none: what the Raw
+    body tab, Copy as curl and the stream page show.
+
+    >>> from datetime import datetime
+    >>> c = Capture(id=1, received_at=datetime.now(), method="POST", path="/j", query={},
+    ...             headers=[("Content-Type", "application/json")], body=b'[{"token": "t1"}]')
+    >>> hidden_body(c)
+    b'[{"token": "<hidden: 2 chars>"}]'
+    """
+    form = hidden_form(cap)
+    return form if form is not None else hidden_json(cap)
+
+
 def hidden_view(cap: Capture, *, body: bool = True) -> dict[str, Any] | None:
     """What a page shows of ``cap`` while credentials are hidden: ``headers`` (as
     ``[name, value]`` lists) with credential values replaced, and (``body``) ``body_text``
-    with a form's credential fields replaced; ``None`` when nothing is hidden. The stream page
+    with a form's or a JSON body's credential fields replaced (:func:`hidden_body`); ``None``
+    when nothing is hidden. The stream page
     (``/_hooklab/``) shows it unless "show credentials" is ticked.
 
     >>> from datetime import datetime
@@ -482,9 +784,9 @@ def hidden_view(cap: Capture, *, body: bool = True) -> dict[str, Any] | None:
     if any(is_sensitive_header(k) for k, _ in cap.headers):
         out["headers"] = [[k, hidden_value(v) if is_sensitive_header(k) else v]
                           for k, v in cap.headers]
-    form = hidden_form(cap) if body else None
-    if form is not None:
-        out["body_text"] = form.decode("utf-8", "replace")
+    hidden = hidden_body(cap) if body else None
+    if hidden is not None:
+        out["body_text"] = hidden.decode("utf-8", "replace")
     return out or None
 
 

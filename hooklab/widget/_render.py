@@ -33,6 +33,7 @@ from ..credentials import (
     URLENCODED_TYPES,
     WHOLE_FORM,
     Part,
+    hidden_body,
     hidden_form,
     hidden_value,
     is_sensitive_field,
@@ -369,10 +370,11 @@ def _part_row(cap: Capture, part: Part, reveal: bool) -> tuple[str, str]:
 
 def raw_html(cap: Capture, *, reveal: bool = False) -> str:
     """The body exactly as received: text when it is clean UTF-8, else a hex dump; a form's
-    credential fields hidden unless ``reveal`` (:func:`hidden_form`)."""
+    credential fields and the values of a JSON body's credential keys hidden unless
+    ``reveal`` (:func:`hidden_body`)."""
     if not cap.body:
         return '<div class="hl-none">(no body)</div>'
-    hidden = None if reveal else hidden_form(cap)
+    hidden = None if reveal else hidden_body(cap)
     if hidden is not None:
         return (f"<h4>Raw body, {cap.size} bytes, credential fields hidden: tick 'show "
                 "credentials' to see them</h4>" + _pre(_cut(hidden.decode("utf-8", "replace"))[0]))
@@ -388,13 +390,14 @@ def curl_command(cap: Capture, *, reveal: bool = False, base: str | None = None)
     """A shell command that re-sends the request (same method, headers and exact body bytes).
 
     Built by :func:`hooklab.export.to_curl`, one option per line, aimed at the lab (``base``,
-    its ``lab.url``), never at the sender's ``Host``; credential headers and query values are
-    replaced by placeholders unless ``reveal``.
+    its ``lab.url``), never at the sender's ``Host``; credential headers and query values, a
+    form's credential fields and a JSON body's credential keys' values are replaced by
+    placeholders unless ``reveal``.
     """
     from ..export import to_curl
 
     hide = not reveal
-    form = hidden_form(cap) if hide else None
+    form = hidden_body(cap) if hide else None
     try:
         cmd = to_curl(
             cap if form is None else replace(cap, body=form),
