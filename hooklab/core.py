@@ -801,7 +801,8 @@ class HookLab(Configurable):
         data.object.amount changed 2000 4200
 
         ``headers=True`` compares headers too (``headers.<name>``); credentials (header values,
-        form fields such as ``password`` or ``token``) stay hidden unless ``reveal=True``.
+        form fields such as ``password`` or ``token``, the values of JSON keys named so, such as
+        ``data.api_key``) stay hidden unless ``reveal=True``.
         """
         from .explore import diff_frame
 

@@ -24,6 +24,7 @@ from _http import post
 from tornado import websocket
 
 from hooklab import HookLab, credentials
+from hooklab.widget._ui import TAB_TITLES
 
 #: the end of every secret: characters HTML and JSON escape (``&lt;&amp;&quot;``,
 #: ``\\"``, ``\\u00e9``), so that a secret shown in any escaped form is still found by its
@@ -97,6 +98,73 @@ def _leaks(text: str, needles: tuple[str, ...]) -> list[str]:
 def _saved_state() -> str:
     """What a notebook saved with widget state holds of every widget alive."""
     return json.dumps(W.Widget.get_manager_state(drop_defaults=True)["state"], default=str)
+
+
+def _open_every_tab(view: Any) -> None:
+    """Click through every tab, open the whole Tree and click each of its fields."""
+    for tab in range(len(TAB_TITLES)):
+        view.tabs.selected_index = tab
+    view.tabs.selected_index = TAB_TITLES.index("Tree")
+    view.tree_open_button.click()
+    leaves = [i for label, i in view.tree.options if not label.lstrip().startswith(("▾", "▸"))]
+    for i in leaves[:50]:
+        view.tree.value = i  # (a click on the row: its field pane and schema row)
+
+
+@pytest.mark.parametrize("make,headers,kept,needles", PARAMS)
+def test_json_credentials_are_hidden_in_every_tab_until_ticked(lab, request, make, headers,
+                                                               kept, needles):
+    name = request.node.callspec.id
+    _first, second = _deliver(lab, name, make, headers, needles)
+    view = lab.live(bin=name)
+    try:
+        view.select(second.id)
+        _open_every_tab(view)
+        state = _saved_state()
+        assert _leaks(state, needles) == [], name
+        assert "hidden" in view.detail.value and "hidden" in view.raw.value
+        assert "hidden" in view.diff_pane.value
+        assert kept in view.detail.value  # (only the credentials: the rest stays shown)
+        view.show_credentials.value = True
+        _open_every_tab(view)
+        assert needles[1] in view.detail.value  # (shown: the person asked)
+        assert _leaks(view.diff_pane.value, needles) == list(needles)
+        view.show_credentials.value = False
+        assert _leaks(_saved_state(), needles) == []
+    finally:
+        view.close()
+
+
+@pytest.mark.parametrize("make,headers,kept,needles", PARAMS)
+def test_lab_diff_hides_json_credentials_unless_reveal(lab, request, make, headers, kept, needles):
+    """``lab.diff`` (and so ``%hooklab diff``): ``<hidden: N chars>`` on both sides of a
+    changed credential, as for a form's; ``reveal=True`` shows them."""
+    name = request.node.callspec.id + "-diff"
+    first, second = _deliver(lab, name, make, headers, needles)
+    d = lab.diff(first.id, second.id)
+    for text in (str(d), d.to_string(), d._repr_html_()):
+        assert _leaks(text, needles) == [] and "hidden" in text, text
+    shown = lab.diff(first, second, reveal=True)
+    assert _leaks(str(shown.to_dict()), needles) == list(needles)
+
+
+def test_lab_diff_rows_of_a_nested_credential_say_hidden_lengths(lab):
+    """The tester's case: ``data.api_key`` and ``password`` changed, one row each, both sides
+    ``<hidden: N chars>`` (N the value's length), the other fields as they were."""
+    url = lab.url_for("diffrows", "x")
+    post(url, _json({"data": {"api_key": "KEY_one_111", "n": 1}, "password": "PW_one_111"}), _JSON)
+    post(url, _json({"data": {"api_key": "KEY_two_222", "n": 2}, "password": "PW_two_222"}), _JSON)
+    a, b = lab.wait(2, timeout=10, bin="diffrows")
+    rows = sorted(map(tuple, lab.diff(a, b).itertuples(index=False)))
+    assert rows == [("data.api_key", "changed", "<hidden: 11 chars>", "<hidden: 11 chars>"),
+                    ("data.n", "changed", 1, 2),
+                    ("password", "changed", "<hidden: 10 chars>", "<hidden: 10 chars>")]
+    # a credential holding an object: one row for it, its parts not named
+    post(url, _json({"auth": {"client_secret": {"v": "CSx1", "w": 1}}}), _JSON)
+    post(url, _json({"auth": {"client_secret": {"v": "CSx2", "w": 1}}}), _JSON)
+    c, e = lab.wait(4, timeout=10, bin="diffrows")[2:]
+    assert list(map(tuple, lab.diff(c, e).itertuples(index=False))) == [
+        ("auth.client_secret", "changed", "<hidden: 21 chars>", "<hidden: 21 chars>")]
 
 
 @pytest.mark.parametrize("make,headers,kept,needles", PARAMS)
@@ -204,3 +272,23 @@ def test_the_raw_body_keeps_every_byte_but_the_hidden_values(lab, request, body,
         assert shown is not None and shown.startswith(WHOLE) and b"pw" not in shown
     else:
         assert shown == expected
+
+
+def test_schema_tree_and_diff_agree_on_which_json_fields_are_credentials(lab):
+    """One rule: every field ``lab.schema()`` hides the example of is hidden in the Tree and
+    ``lab.diff``, and the fields it shows are shown there too."""
+    def body(n: int) -> bytes:
+        return _json({"id": n, "password": f"AGpw{n}", "data": {
+            "api_key": f"AGkey{n}", "api_key_id": f"AGid{n}",
+            "lines": [{"secret": f"AGsec{n}", "sku": f"AGsku{n}"}]}})
+
+    for n in (1, 2):
+        post(lab.url_for("agree", "x"), body(n), _JSON)
+    a, b = lab.wait(2, timeout=10, bin="agree")
+    schema = lab.schema(bin="agree")
+    hidden = set(schema.field[schema.example.astype(str).str.startswith("<hidden")])
+    assert hidden == {"password", "data.api_key", "data.lines[].secret"}
+    rows = {r.field: r for r in lab.diff(a, b).itertuples()}
+    assert {f for f, r in rows.items() if str(r.b).startswith("<hidden")} == {
+        "password", "data.api_key", "data.lines[0].secret"}
+    assert rows["data.api_key_id"].b == "AGid2" and rows["data.lines[0].sku"].b == "AGsku2"

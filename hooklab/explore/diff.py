@@ -9,10 +9,12 @@ Fields are dotted paths; array items are compared position by position (``tags[1
 that changes type (an object becoming a string) is one ``changed`` row with both values.
 :func:`diff_frame` does this for two captures: their payloads (JSON, or form fields) and,
 with ``headers=True``, their headers (``headers.<lower-case name>``). Credentials (header
-values, form fields such as ``password``: :mod:`hooklab.credentials`) are hidden unless
+values, form fields such as ``password``, the values of JSON keys named so, such as
+``data.api_key``: :mod:`hooklab.credentials`) are hidden unless
 ``reveal=True``: the values are compared as sent and hidden in each row, so the rows name the
 fields ``reveal=True`` names (``password[0]`` of a repeated field), except inside a value hidden
-as one text (JSON a credential field holds), whose row names that field. Bodies that are neither JSON nor a form give one ``(body)`` row when
+as one text (JSON a credential field holds, an object a JSON credential key holds), whose row
+names that field. Bodies that are neither JSON nor a form give one ``(body)`` row when
 they differ.
 
 Bounds (said in the frame's ``attrs["notes"]`` and as a warning when reached):
@@ -29,7 +31,7 @@ from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from ..capture import Capture
-from ..credentials import SENSITIVE_HEADERS, WHOLE_FORM, hidden_form, hidden_value
+from ..credentials import SENSITIVE_HEADERS, WHOLE_FORM, WHOLE_JSON, hidden_body, hidden_value
 from .payload import BODY, Payload, read_payload, shown_payload
 
 if TYPE_CHECKING:
@@ -206,9 +208,10 @@ def _body_text(cap: Capture, p: Payload, reveal: bool) -> str:
     if p.root == "empty":
         return ""
     body = cap.body
-    hidden = None if reveal else hidden_form(cap)
-    if hidden is not None:  # (a multipart form, or one that cannot be read field by field)
-        if hidden.startswith(WHOLE_FORM):
+    hidden = None if reveal else hidden_body(cap)
+    if hidden is not None:  # (a multipart form, one that cannot be read field by field, JSON
+        # that did not parse: JSON Lines, cut short)
+        if hidden.startswith((WHOLE_FORM, WHOLE_JSON)):
             return hidden.decode("utf-8", "replace")
         body = hidden
     try:

@@ -28,7 +28,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from ..capture import Capture, decode_body
-from ..credentials import WHOLE_FORM, hidden_form, hide_fields
+from ..credentials import WHOLE_FORM, hidden_form, hidden_json, hide_fields, hide_json
 from ..jsonread import loads_json
 
 __all__ = [
@@ -187,10 +187,18 @@ def shown_payload(cap: Capture, payload: Payload, reveal: bool = False) -> Paylo
     """``payload`` (``cap``'s body as :func:`read_payload` read it) as a person is shown it:
     unless ``reveal``, a form's credential fields hidden (read from the body
     :func:`hooklab.credentials.hidden_form` gives, so a ``password`` after a ``;`` too), every
-    field of a form whose names cannot be read (compressed, UTF-16). The Tree tab and
-    ``diff`` show this."""
-    if reveal or payload.root != "form":
+    field of a form whose names cannot be read (compressed, UTF-16); a JSON body's values of
+    keys named like credentials (:func:`hooklab.credentials.hide_json`: ``password``,
+    ``data.api_key``, in lists too). The Tree tab and ``diff`` show this."""
+    if reveal:
         return payload
+    if payload.root != "form":
+        # (hidden_json reads the same bytes key by key, many times faster than a walk through
+        # megabytes of parsed values, and remembers it for the Raw body tab: none, no walk)
+        if not isinstance(payload.value, (dict, list)) or hidden_json(cap) is None:
+            return payload
+        value = hide_json(payload.value)
+        return payload if value is payload.value else replace(payload, value=value)
     whole = hidden_form(cap)
     if whole is None:
         return payload

@@ -35,7 +35,10 @@ from ..credentials import (
     Part,
     hidden_body,
     hidden_form,
+    hidden_json,
     hidden_value,
+    hide_json,
+    hide_json_text,
     is_sensitive_field,
     is_sensitive_header,
     multipart_fields,
@@ -242,13 +245,18 @@ def _body_view(cap: Capture, reveal: bool) -> tuple[str, str]:
     big = (cap.size if decoded is None else len(decoded)) > PRETTY_LIMIT
     starts_json = decoded is not None and decoded[:64].lstrip()[:1] in (b"{", b"[")
     if big and ((cap.content_type or "").endswith("json") or starts_json):
-        # re-indenting megabytes of JSON takes seconds; show its start as sent
+        # re-indenting megabytes of JSON takes seconds; show its start as sent (the values
+        # of credential keys in it hidden: read from the start, as far as it is shown)
         text, note = _cut(cap.text[: SHOW_LIMIT + 1])
-        return f"JSON as received{note}; the Tree tab explores it", _pre(text)
+        hidden = None if reveal else hide_json_text(text)
+        what = "" if hidden is None else ", credential fields hidden"
+        return f"JSON as received{note}{what}; the Tree tab explores it", _pre(hidden or text)
     parsed: Any = None if big else cap.json()
     if not big and (parsed is not None or cap.body.strip() == b"null"):
-        text, note = _cut(json.dumps(parsed, indent=2, ensure_ascii=False))
-        return "JSON" + note, _pre(text)
+        shown = parsed if reveal else hide_json(parsed)  # (the values of credential keys)
+        text, note = _cut(json.dumps(shown, indent=2, ensure_ascii=False))
+        what = ", credential fields hidden" if shown is not parsed else ""
+        return "JSON" + note + what, _pre(text)
     form, more = _form_start(cap, reveal)
     if form:  # (its credentials already hidden unless reveal: hiding again said 17 chars)
         rows = [(k, v) for k, vs in form.items() for v in vs]
@@ -261,6 +269,9 @@ def _body_view(cap: Capture, reveal: bool) -> tuple[str, str]:
     hidden = None if reveal else hidden_form(cap)
     if hidden is not None:  # (a form not listed field by field: its credentials hidden)
         return "form, credential fields hidden", _pre(_cut(hidden.decode("utf-8", "replace"))[0])
+    hidden = None if reveal else hidden_json(cap)
+    if hidden is not None:  # (JSON that did not parse: JSON Lines, cut short, another charset)
+        return "text, credential fields hidden", _pre(_cut(hidden.decode("utf-8", "replace"))[0])
     try:
         raw = cap.decoded_body()
     except ValueError as exc:
