@@ -116,6 +116,12 @@ CREDENTIAL_KEYS = frozenset(
     {("access", "key"), ("subscription", "key"), ("api", "key"), ("private", "key"),
      ("account", "key"), ("signing", "key"), ("master", "key"), ("auth", "key")}
 )
+#: a query, form or payload field whose last word is one of these holds a credential as well as
+#: :data:`SENSITIVE_QUERY`'s names do (``refresh_token``, ``auth_token``, ``db_password``,
+#: ``webhook_secret``, ``signingSecret``, ``accessToken``): narrower than a URL's rule
+#: (:data:`CREDENTIAL_WORDS`), as a body's ``signature``, ``session`` or ``credentials`` field
+#: is data more often than not (``token_count``, ``max_tokens``, ``api_key_id`` stay shown)
+FIELD_WORDS = frozenset({"token", "secret", "password", "passwd", "passphrase", "pwd", "apikey"})
 _SEPARATORS = re.compile(r"[-_.]")
 #: the words of a field name: runs of letters and digits, a capital starting a new word
 #: (``accessToken``), capitals together one word (``shopHMAC``, ``HMACKey``: HMAC, Key)
@@ -132,19 +138,38 @@ def is_sensitive_header(name: str) -> bool:
 
 
 def is_sensitive_field(name: str) -> bool:
-    """Whether a query or form field holds a credential (:data:`SENSITIVE_QUERY`, letter
-    case, spaces and control characters aside; PHP / Rails names by any of their parts): the
+    """Whether a query, form or payload field holds a credential (:data:`SENSITIVE_QUERY`,
+    letter case, spaces and control characters aside, or a last word of :data:`FIELD_WORDS`,
+    a last two of :data:`CREDENTIAL_KEYS`; PHP / Rails names by any of their parts): the
     one rule of every tab.
 
     >>> [is_sensitive_field(n) for n in ("Password ", "user[password]", "a[b][token]", "user",
     ...                                  "password[]", "user[token][0]", "password[new]")]
     [True, True, True, False, True, True, True]
+    >>> [is_sensitive_field(n) for n in ("refresh_token", "accessToken", "db_password",
+    ...                                  "webhook_secret", "private_key", "user[auth_token]")]
+    [True, True, True, True, True, True]
+    >>> [is_sensitive_field(n) for n in ("token_count", "max_tokens", "api_key_id", "key",
+    ...                                  "idempotency_key", "signature", "bypass")]
+    [False, False, False, False, False, False, False]
     """
-    low = _INVISIBLE.sub("", name.lower())  # (a NUL or a space in the name: still the name)
-    if "[" not in low:
-        return low in SENSITIVE_QUERY
+    seen = _INVISIBLE.sub("", name)  # (a NUL or a space in the name: still the name)
+    if "[" not in seen:
+        return seen.lower() in SENSITIVE_QUERY or _field_name(seen)
     # user[password], data[api][token], password[], password[new]: any part of the name
-    return any(part.strip() in SENSITIVE_QUERY for part in _BRACKETS.split(low))
+    return any(part.strip().lower() in SENSITIVE_QUERY or _field_name(part)
+               for part in _BRACKETS.split(seen))
+
+
+def _field_name(name: str) -> bool:
+    """A field name whose last word is one of :data:`FIELD_WORDS` (``refresh_token``,
+    ``db_password``, ``accessToken``) or whose last two are one of :data:`CREDENTIAL_KEYS`
+    (``private_key``)."""
+    low = name.lower()
+    if not any(w in low for w in ("token", "secret", "pass", "pwd", "key")):
+        return False  # (most names: no word to split them into)
+    words = [w.lower() for w in _WORDS.findall(name)]
+    return bool(words) and (words[-1] in FIELD_WORDS or tuple(words[-2:]) in CREDENTIAL_KEYS)
 
 
 def is_credential_key(name: str) -> bool:

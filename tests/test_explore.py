@@ -331,7 +331,8 @@ def test_schema_hides_a_credential_s_example_unless_revealed(file_lab: HookLab) 
     post(lab.url_for("f"), urllib.parse.urlencode(form).encode(),
          {"Content-Type": "application/x-www-form-urlencoded"})
     send_json(lab, "j", {"data": {"api_key": "sk_live_1", "lines": [{"secret": "s-1"}], "n": 5},
-                         "auth": {"password": "pw-2"}, "accessToken": {"x": "visible"}})
+                         "auth": {"password": "pw-2"}, "tokenization": {"x": "visible"},
+                         "session": {"refreshToken": "rt-3", "token_count": 7}})
     lab.wait(2, timeout=10)
     for reveal in (False, True):
         s = lab.schema(reveal=reveal) if reveal else lab.schema()
@@ -342,10 +343,12 @@ def test_schema_hides_a_credential_s_example_unless_revealed(file_lab: HookLab) 
             want = value if reveal else f"<hidden: {len(value)} chars>"
             assert shown[field] == want, (field, reveal)
         assert shown["user"] == '"bob"' and shown["data.n"] == "5"
-        assert shown["accessToken.x"] == '"visible"'
+        assert shown["tokenization.x"] == '"visible"' and shown["session.token_count"] == "7"
+        # a name whose last word is a credential's (refreshToken, db_password, webhook_secret)
+        assert shown["session.refreshToken"] == ('"rt-3"' if reveal else "<hidden: 6 chars>")
         assert shown["data"] is None  # (objects have no example: nothing to hide)
     text = lab.schema().to_string() + lab.schema(provider=None).to_string()
-    for secret in ("hunter2", "tok-123", "cs-9", "sk_live_1", "s-1", "pw-2"):
+    for secret in ("hunter2", "tok-123", "cs-9", "sk_live_1", "s-1", "pw-2", "rt-3"):
         assert secret not in text
     # the same filters again (the kept builder): still hidden, the kept table not changed
     assert lab.schema(reveal=True)["example"].tolist() == s["example"].tolist()
