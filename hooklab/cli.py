@@ -570,7 +570,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="largest body in bytes")
     s.add_argument("--max-connections", type=_int_in(1, None), default=None, metavar="N",
                    help="connections open at once; one more closes the one idle longest, or "
-                   "gets 503 when all are busy (default: half of 'ulimit -n', at most 8192)")
+                   "gets 503 when all are busy (default: half of 'ulimit -n', at most 8192; "
+                   "more than half of 'ulimit -n' is lowered to it, with a warning)")
     s.add_argument(
         "--forward", action="append", metavar="BIN=URL", help="relay captures of BIN to URL"
     )

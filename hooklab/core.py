@@ -139,7 +139,9 @@ class HookLab(Configurable):
         "idle longest (or an upload stalled for 2 s, or one whose answers went unread for 2 s), "
         "or gets 503 when all are busy. None: half "
         "the soft limit of open files (ulimit -n), at most 8192, so a flood of connections "
-        "cannot leave the kernel unable to open a file.",
+        "cannot leave the kernel unable to open a file. A number above half that limit is "
+        "lowered to it, with a warning (past it, connections would take every descriptor "
+        "before the limit is reached, and a new one is reset unanswered).",
     ).tag(config=True)
     body_timeout = Float(
         60.0, help="Answer 408 when a request body does not arrive within this many seconds."
@@ -471,6 +473,10 @@ class HookLab(Configurable):
             self.server.first_byte_timeout = self.first_byte_timeout
             self.server.max_connections = self.max_connections
             self._configure_stream()
+            if change["name"] == "max_connections" and self.server.is_running:
+                lowered = self.server.connections_lowered()  # (as start() says it)
+                if lowered:
+                    warnings.warn(lowered, RuntimeWarning, stacklevel=user_stacklevel())
 
     def _configure_server(self) -> None:
         """The running server's settings as this lab's traits say (at start, and where a test

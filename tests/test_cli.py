@@ -1104,3 +1104,81 @@ def test_a_replay_target_that_is_no_url_is_refused_before_anything_is_sent(tmp_p
     assert r.returncode == 2 and r.stdout == "" and "Traceback" not in r.stderr, r.stderr
     assert r.stderr.startswith("hooklab: forward/replay target must be an http(s) URL, got ")
     assert r.stderr.count("\n") == 1
+
+
+def _few_open_files() -> None:
+    """``preexec_fn``: ``ulimit -n 128`` (the hard limit kept), signals as from a terminal."""
+    import resource
+
+    _as_from_a_terminal()
+    resource.setrlimit(resource.RLIMIT_NOFILE, (128, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+
+
+@pytest.mark.parametrize("extra,limit", [
+    ([], None),  # the default: half of 128
+    (["--max-connections", "1000"], 64),  # more than 128 descriptors allow: lowered, said
+    (["--max-connections", "40"], None),  # within them: kept, nothing said
+], ids=["default", "over-the-limit", "within-it"])
+def test_max_connections_past_the_open_files_limit_is_lowered(extra, limit) -> None:  # type: ignore[no-untyped-def]
+    """``serve --max-connections 1000`` under ``ulimit -n 128`` was taken as it was: 300 idle
+    connections took every descriptor before the limit was reached, nothing was closed to
+    make room, and a real webhook was reset (ECONNRESET) where the default answered it 200."""
+    import socket
+
+    proc = subprocess.Popen([EXE, "serve", "--port", "0", "--db", ":memory:", "--quiet", *extra],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
+                            preexec_fn=_few_open_files)
+    idle: list[socket.socket] = []
+    try:
+        m = re.search(r"127\.0\.0\.1:(\d+)", proc.stdout.readline())  # type: ignore[union-attr]
+        assert m, proc.stderr.read()  # type: ignore[union-attr]
+        addr = ("127.0.0.1", int(m.group(1)))
+        for _ in range(300):  # (more than the 128 descriptors the server has)
+            idle.append(socket.create_connection(addr, timeout=10))
+        with socket.create_connection(addr, timeout=10) as s:
+            s.sendall(b"POST /real HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
+                      b"Connection: close\r\n\r\nhi")
+            assert s.recv(100).split(b"\r\n")[0] == b"HTTP/1.1 200 OK"
+    finally:
+        for s in idle:
+            s.close()
+        _, err = _stop(proc, timeout=30)
+    assert proc.returncode == 0 and "Traceback" not in err, err
+    said = [line for line in err.splitlines() if "max_connections" in line]
+    if limit is None:
+        assert said == [], err
+    else:
+        assert said == [
+            "hooklab: max_connections 1000 is more than the open-files limit (ulimit -n 128) "
+            f"allows: at most {limit} connections are kept open, half the limit (the other half "
+            "is for the database, its journal and the process's own sockets; past it a new "
+            "connection is reset, not answered). Raise 'ulimit -n' to allow more"], err
+
+
+def test_max_connections_of_the_python_api_is_lowered_to_the_open_files_limit() -> None:
+    """``HookLab(max_connections=1000)`` (and the trait set while serving) under ``ulimit -n
+    128`` kept 1000 silently, as the command did."""
+    code = """if True:
+        import json, warnings
+        import hooklab
+        said = []
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            lab = hooklab.HookLab(port=0, db=":memory:", max_connections=1000).start()
+            try:
+                said.append([lab.server.connection_limit, len(caught)])
+                lab.max_connections = 500
+                said.append([lab.server.connection_limit, len(caught)])
+                lab.max_connections = 50
+                said.append([lab.server.connection_limit, len(caught)])
+            finally:
+                lab.stop()
+        print(json.dumps({"limits": said, "words": [str(w.message) for w in caught]}))
+    """
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                       env=ENV, preexec_fn=_few_open_files)
+    assert r.returncode == 0, r.stderr
+    got = json.loads(r.stdout)
+    assert got["limits"] == [[64, 1], [64, 2], [50, 2]]
+    assert [w.split(" is more than")[0] for w in got["words"]] == [
+        "hooklab: max_connections 1000", "hooklab: max_connections 500"]

@@ -40,7 +40,9 @@ from .protocol import (
     DEFAULT_MAX_IN_FLIGHT,
     FIRST_BYTE_TIMEOUT,
     Connections,
+    connection_ceiling,
     default_max_connections,
+    lowered_connections,
 )
 from .responses import ResponseRules
 
@@ -404,9 +406,10 @@ class CaptureServer:
         #: ``idle_timeout``, which also applies)
         self.first_byte_timeout = first_byte_timeout
         #: connections open at once, WebSocket streams included (None: half the soft limit
-        #: of open files, at most 8192): one past it closes the one idle longest (or an
-        #: upload stalled for STALL_SECONDS, or a connection whose answers went untaken that
-        #: long), or is answered 503 when none can go (see :mod:`.protocol`)
+        #: of open files, at most 8192; a number above half that limit is lowered to it):
+        #: one past it closes the one idle longest (or an upload stalled for STALL_SECONDS,
+        #: or a connection whose answers went untaken that long), or is answered 503 when
+        #: none can go (see :mod:`.protocol`)
         self.max_connections = max_connections
         #: bytes of request bodies (and unfinished heads) all connections may hold at once;
         #: past it, 503 with Retry-After (see :mod:`.protocol`; never less than ``max_body``
@@ -548,6 +551,9 @@ class CaptureServer:
             raise ServerError(str(err)) from err
         if self.warning:
             warnings.warn(self.warning, RuntimeWarning, stacklevel=user_stacklevel())
+        lowered = self.connections_lowered()
+        if lowered:  # (silently kept, connections took every descriptor before the limit)
+            warnings.warn(lowered, RuntimeWarning, stacklevel=user_stacklevel())
         return self
 
     def _bind_port(self, port: int) -> list[socket.socket]:
@@ -755,11 +761,23 @@ class CaptureServer:
     @property
     def connection_limit(self) -> int:
         """Connections open at most at once: ``max_connections``, or the default it stands
-        for (half the soft limit of open files as the server started, at most 8192)."""
-        if self.max_connections is not None:
-            return max(1, int(self.max_connections))
+        for (half the soft limit of open files as the server started, at most 8192); a
+        ``max_connections`` above half that soft limit is lowered to it (see
+        :meth:`connections_lowered`)."""
         conns = self._conns
-        return conns.default_limit if conns is not None else default_max_connections()
+        if self.max_connections is None:
+            return conns.default_limit if conns is not None else default_max_connections()
+        ceiling = conns.ceiling if conns is not None else connection_ceiling()
+        cap = max(1, int(self.max_connections))
+        return cap if ceiling is None else min(cap, ceiling)
+
+    def connections_lowered(self) -> str | None:
+        """A warning when ``max_connections`` is more than the open-files limit allows (and
+        so is lowered: :attr:`connection_limit`), else None. Said as the server starts, and
+        by ``HookLab`` when its ``max_connections`` changes while serving."""
+        conns = self._conns
+        return lowered_connections(self.max_connections,
+                                   conns.ceiling if conns is not None else connection_ceiling())
 
     @property
     def is_running(self) -> bool:

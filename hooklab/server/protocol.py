@@ -103,7 +103,8 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_MAX_IN_FLIGHT", "FIRST_BYTE_TIMEOUT", "LINGER_BYTES", "LINGER_SECONDS",
     "MAX_CONNECTIONS", "MAX_FIELDS", "MAX_HEAD", "STALL_SECONDS", "CaptureProtocol",
-    "Connections", "default_max_connections", "peer_key",
+    "Connections", "connection_ceiling", "default_max_connections", "lowered_connections",
+    "peer_key",
 ]
 
 LINGER_SECONDS = 5.0
@@ -217,6 +218,20 @@ _UNREAD = "answers not read: closed to make room for a new connection"
 _RESET = struct.pack("ii", 1, 0)
 
 
+def _open_files_limit() -> int | None:
+    """The process's soft limit of open files (``ulimit -n``), or None where there is none
+    to share (Windows, ``unlimited``)."""
+    try:
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    except (ImportError, OSError, ValueError):  # (Windows: no such limit to share)
+        return None
+    if soft == resource.RLIM_INFINITY or soft <= 0:
+        return None
+    return soft
+
+
 def default_max_connections() -> int:
     """The capture server's connection limit when none is set: half the process's soft limit
     of open files, at most :data:`MAX_CONNECTIONS` (and at least 8).
@@ -227,15 +242,45 @@ def default_max_connections() -> int:
     >>> 8 <= default_max_connections() <= MAX_CONNECTIONS
     True
     """
-    try:
-        import resource
+    soft = _open_files_limit()
+    return MAX_CONNECTIONS if soft is None else max(8, min(MAX_CONNECTIONS, soft // 2))
 
-        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-    except (ImportError, OSError, ValueError):  # (Windows: no such limit to share)
-        return MAX_CONNECTIONS
-    if soft == resource.RLIM_INFINITY or soft <= 0:
-        return MAX_CONNECTIONS
-    return max(8, min(MAX_CONNECTIONS, soft // 2))
+
+def connection_ceiling() -> int | None:
+    """The most connections a capture server keeps open whatever ``max_connections`` asks:
+    half the process's soft limit of open files (at least 8), the share the default leaves
+    to connections; None where there is no such limit.
+
+    Why a ceiling and not only a default: a limit the descriptors cannot reach is never
+    reached. With ``ulimit -n 128`` and ``max_connections=1000``, 300 idle connections took
+    every descriptor first: the listener could accept nothing more, so no idle connection
+    was closed to make room and a real webhook was reset (the default answered it 200).
+
+    >>> ceiling = connection_ceiling()
+    >>> ceiling is None or ceiling >= 8
+    True
+    """
+    soft = _open_files_limit()
+    return None if soft is None else max(8, soft // 2)
+
+
+def lowered_connections(asked: int | None, ceiling: int | None) -> str | None:
+    """The warning for a ``max_connections`` above ``ceiling`` (see :func:`connection_ceiling`),
+    or None when it is kept as asked.
+
+    >>> lowered_connections(1000, 64)[:60]
+    'hooklab: max_connections 1000 is more than the open-files lim'
+    >>> lowered_connections(64, 64) is None, lowered_connections(None, 64) is None
+    (True, True)
+    """
+    if asked is None or ceiling is None or int(asked) <= ceiling:
+        return None
+    soft = _open_files_limit()
+    limit = f" (ulimit -n {soft})" if soft is not None else ""
+    return (f"hooklab: max_connections {int(asked)} is more than the open-files limit{limit} "
+            f"allows: at most {ceiling} connections are kept open, half the limit (the other "
+            "half is for the database, its journal and the process's own sockets; past it a "
+            "new connection is reset, not answered). Raise 'ulimit -n' to allow more")
 
 
 def peer_limit(limit: int) -> int:
@@ -1230,6 +1275,9 @@ class Connections:
         self.refusing = 0
         #: the limit when the server sets none (the descriptor limit as the server starts)
         self.default_limit = default_max_connections()
+        #: the most a set ``max_connections`` may keep open (the descriptor limit as the
+        #: server starts; None: no limit)
+        self.ceiling = connection_ceiling()
         self.streams: set[IOStream] = set()  # WebSocket connections Tornado took over
         self.listeners: list[asyncio.base_events.Server] = []
         self._sweeper: asyncio.TimerHandle | None = None
@@ -1251,7 +1299,10 @@ class Connections:
     def limit(self) -> int:
         """Connections (WebSocket streams included) open at most at once."""
         cap = self.server.max_connections
-        return self.default_limit if cap is None else max(1, int(cap))
+        if cap is None:
+            return self.default_limit
+        cap = max(1, int(cap))
+        return cap if self.ceiling is None else min(cap, self.ceiling)
 
     def peer_limit(self) -> int:
         """Request bodies one peer other than this host may be sending at once."""
