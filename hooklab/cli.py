@@ -354,6 +354,35 @@ def _secret_of(args: argparse.Namespace) -> str | None:
     return os.environ.get("HOOKLAB_SECRET") or None
 
 
+#: a header name: an RFC 9110 token (what hooklab's own server, and most others, accept)
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+#: a header value as a command line can give it: visible ASCII, spaces and tabs
+_HEADER_VALUE = re.compile(r"[\t\x20-\x7e]*")
+
+
+def _header_arg(text: str) -> tuple[str, str]:
+    """One ``--header NAME:VALUE`` as a (name, value) pair, each as it goes on the wire.
+    ``ValueError`` names what cannot be sent: a name with a space or a non-ASCII letter went
+    out as it was (``X A: v``, a request servers answer 400) or died in a codec error, and a
+    value with a line break or ``€`` likewise. Repeated, a name is sent that many times, in
+    order, as ``curl -H`` does (it was a dict: the last one only).
+
+    >>> _header_arg("X-Tag:  a b ")
+    ('X-Tag', 'a b')
+    """
+    name, sep, value = text.partition(":")
+    if not sep:
+        raise ValueError(f"--header wants NAME:VALUE, got {text!r}")
+    name, value = name.strip(), value.strip(" \t")
+    if not _HEADER_NAME.fullmatch(name):
+        raise ValueError(f"invalid header name {name!r} in --header {text!r}: a name is ASCII "
+                         "letters, digits and !#$%&'*+-.^_`|~ (no spaces)")
+    if not _HEADER_VALUE.fullmatch(value):
+        raise ValueError(f"invalid header value in --header {text!r}: visible ASCII characters, "
+                         "spaces and tabs only (no line breaks, control or non-ASCII characters)")
+    return name, value
+
+
 def _send(args: argparse.Namespace) -> int:
     import http.client
 
@@ -375,13 +404,11 @@ def _send(args: argparse.Namespace) -> int:
         return 2
     headers = None
     if args.header:
-        headers = {}
-        for h in args.header:
-            name, sep, value = h.partition(":")
-            if not sep:
-                print(f"hooklab: --header wants NAME:VALUE, got {h!r}", file=sys.stderr)
-                return 2
-            headers[name.strip()] = value.strip()
+        try:
+            headers = [_header_arg(h) for h in args.header]
+        except ValueError as exc:
+            print(f"hooklab: {exc}", file=sys.stderr)
+            return 2
     try:
         resp = send(
             args.url,
@@ -593,7 +620,8 @@ def build_parser() -> argparse.ArgumentParser:
     se.add_argument("--secret-file", metavar="FILE",
                     help="sign with the secret in FILE ('-': standard input)")
     se.add_argument("--data", help="JSON merged into the sample payload (deep merge)")
-    se.add_argument("--header", action="append", metavar="NAME:VALUE", help="extra header")
+    se.add_argument("--header", action="append", metavar="NAME:VALUE",
+                    help="extra header (repeat: each is sent, in order, as curl -H does)")
     se.set_defaults(func=_send)
 
     r = sub.add_parser("replay", help="re-send stored captures exactly")

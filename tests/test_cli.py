@@ -1182,3 +1182,43 @@ def test_max_connections_of_the_python_api_is_lowered_to_the_open_files_limit() 
     assert got["limits"] == [[64, 1], [64, 2], [50, 2]]
     assert [w.split(" is more than")[0] for w in got["words"]] == [
         "hooklab: max_connections 1000", "hooklab: max_connections 500"]
+
+
+def test_send_repeats_a_header_given_twice() -> None:
+    """``send --header 'X-A: 1' --header 'X-A: 2'`` sent only ``X-A: 2`` (a dict); ``curl -H``
+    twice sends both, and a repeated header is how a receiver's parsing is tested."""
+    with Target() as t:
+        r = run("send", f"{t.url}/x", "--header", "X-A: 1", "--header", "X-Other: o",
+                "--header", "X-A:2")
+        assert r.returncode == 0, r.stderr
+        (got,) = t.wait(1)
+    assert [(k, v) for k, v in got.headers if k.lower() in ("x-a", "x-other")] == [
+        ("X-A", "1"), ("X-A", "2"), ("X-Other", "o")]
+
+
+@pytest.mark.parametrize("header,says", [
+    ("X A: v", "invalid header name 'X A'"),  # (went out as it was; servers answer it 400)
+    ("X-\u00c4: v", "invalid header name 'X-\u00c4'"),  # (a codec error)
+    ("X-A\x7f: v", "invalid header name"),
+    (": v", "invalid header name ''"),
+    ("X-A: \u20ac", "invalid header value"),  # (a codec error)
+    ("X-A: caf\u00e9", "invalid header value"),
+    ("X-A: a\r\nX-Evil: 1", "invalid header value"),
+    ("X-A: a\nb", "invalid header value"),
+    ("X-A: \x1b[2J", "invalid header value"),
+    ("X-A v", "--header wants NAME:VALUE"),
+])
+def test_send_refuses_a_header_it_cannot_send_as_given(header: str, says: str) -> None:
+    """``--header 'X A: v'`` put an invalid header on the wire and exited 0, ``X-Ä`` or a
+    value with ``€`` died in a codec error: each is one line, exit 2, and nothing is sent."""
+    import socket
+
+    with socket.socket() as listener:  # (a connection made to it would wait in its queue)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        listener.setblocking(False)
+        r = run("send", f"http://127.0.0.1:{listener.getsockname()[1]}/x", "--header", header)
+        assert r.returncode == 2 and r.stdout == "" and r.stderr.count("\n") == 1, r
+        assert r.stderr.startswith(f"hooklab: {says}"), r.stderr
+        with pytest.raises(BlockingIOError):
+            listener.accept()  # nothing was sent
