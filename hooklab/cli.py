@@ -109,6 +109,8 @@ class _Printer:
         if self.broken:
             return
         out = sys.stdout if self.stream == "stdout" else sys.stderr
+        if out is None:  # (closed when the command started, `>&-`: serve said so once)
+            return
         try:
             out.write(line + "\n")  # (one write: print's line and its newline are two, and
             out.flush()  # stdout's and stderr's printers sharing a file ran lines together)
@@ -263,6 +265,9 @@ def _serve(args: argparse.Namespace) -> int:
     # the stream page carries the read token: on stderr, as Jupyter prints its URL; before the
     # ready line, so whoever waits for that line finds the page too
     print(f"hooklab: stream page {lab.page_url}", file=sys.stderr, flush=True)
+    if sys.stdout is None:  # (`>&-`: the lines have nowhere to go; serving goes on)
+        print("hooklab: standard output is closed: captures are stored, but no line is "
+              "shown for them", file=sys.stderr, flush=True)
     print(lab.status_line() + " — Ctrl-C to stop", flush=True)
     store = lab.store  # (held: looked at once more after lab.stop() closed it)
     said, down, words = 0, False, ""  # failures said; one said and not yet over; its words
@@ -435,6 +440,13 @@ def _send(args: argparse.Namespace) -> int:
         return 1
     from .capture import printable
 
+    if sys.stdout is None:  # (`>&-`: the answer cannot be shown; the webhook went out)
+        from .credentials import scrubbed_url
+
+        print(f"hooklab: sent to {scrubbed_url(args.url)} (answered {resp.status} "
+              f"{printable(resp.reason, 200)}), but standard output is closed: the answer "
+              "is not shown", file=sys.stderr)
+        return 1
     print(f"{resp.status} {printable(resp.reason, 200)}")  # (the target wrote it)
     if resp.body:
         sys.stdout.write(_shown_body(resp.body.decode("utf-8", "replace")) + "\n")
@@ -503,6 +515,10 @@ def _export(args: argparse.Namespace) -> int:
         raise SystemExit("hooklab export --format parquet needs -o FOLDER"
                          + (" (a folder of files: it cannot go to standard output)"
                             if args.output else ""))
+    if to_stdout and sys.stdout is None:  # (`>&-`: Python has no sys.stdout at all)
+        print("hooklab: standard output is closed: nothing to write the export to "
+              "(give -o FILE)", file=sys.stderr)
+        return 1
     lab = _open_to_read(args.db)
     try:
         since = None

@@ -1222,3 +1222,71 @@ def test_send_refuses_a_header_it_cannot_send_as_given(header: str, says: str) -
         assert r.stderr.startswith(f"hooklab: {says}"), r.stderr
         with pytest.raises(BlockingIOError):
             listener.accept()  # nothing was sent
+
+
+def _stdout_closed() -> None:
+    """``preexec_fn``: the command starts with its standard output closed (``cmd >&-``, as
+    some cron and daemon setups run it); signals as from a terminal."""
+    _as_from_a_terminal()
+    os.close(1)
+
+
+def test_export_with_standard_output_closed_is_one_line(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """``hooklab export --format jsonl >&-`` was a traceback (``sys.stdout`` is None)."""
+    db = str(tmp_path / "c.sqlite3")
+    _live_store_of(db, 2)
+    r = subprocess.run([EXE, "export", "--db", db, "--format", "jsonl"], stdin=subprocess.DEVNULL,
+                       stderr=subprocess.PIPE, text=True, timeout=60, env=ENV,
+                       preexec_fn=_stdout_closed)
+    assert (r.returncode, r.stderr) == (1, "hooklab: standard output is closed: nothing to write "
+                                           "the export to (give -o FILE)\n")
+    out = tmp_path / "out.jsonl"  # (-o FILE needs no standard output)
+    r = subprocess.run([EXE, "export", "--db", db, "--format", "jsonl", "-o", str(out)],
+                       stdin=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=60,
+                       env=ENV, preexec_fn=_stdout_closed)
+    assert (r.returncode, r.stderr) == (0, f"wrote 2 captures to {out}\n")
+    assert len(out.read_text().splitlines()) == 2
+
+
+def test_send_with_standard_output_closed_says_it_was_sent() -> None:
+    """``hooklab send URL >&-`` delivered the webhook, then died in a traceback writing the
+    answer: one line says it was sent and what was answered (exit 1: it could not be shown)."""
+    with Target(status=201, body=b'{"ok": true}') as t:
+        r = subprocess.run([EXE, "send", f"{t.url}/x"], stdin=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, text=True, timeout=60, env=ENV,
+                           preexec_fn=_stdout_closed)
+        assert len(t.wait(1)) == 1
+    assert (r.returncode, r.stderr) == (1, f"hooklab: sent to {t.url}/x (answered 201 Created), "
+                                           "but standard output is closed: the answer is not "
+                                           "shown\n")
+
+
+def test_serve_with_standard_output_closed_stores_and_says_so(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """``hooklab serve >&-`` went on serving, but its line printer died in a traceback."""
+    import socket
+    import time
+
+    db = str(tmp_path / "c.sqlite3")
+    with socket.socket() as s:  # (no ready line to read the port from: one chosen here)
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([EXE, "serve", "--port", str(port), "--strict-port", "--db", db],
+                            stdin=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=ENV,
+                            preexec_fn=_stdout_closed)
+    try:
+        err = _Lines(proc.stderr)
+        assert err.next().startswith("hooklab: stream page ")
+        assert err.next() == ("hooklab: standard output is closed: captures are stored, but no "
+                              "line is shown for them\n")
+        for _ in range(100):  # (the page line is said before the ready line: a moment more)
+            if run("send", f"http://127.0.0.1:{port}/x").returncode == 0:
+                break
+            time.sleep(0.1)
+        else:
+            raise AssertionError("hooklab serve never answered")
+    finally:
+        _stop(proc, timeout=30, read=False)
+    err.thread.join(10)
+    assert proc.returncode == 0 and "Traceback" not in "".join(err.all + list(err.q.queue))
+    r = run("export", "--db", db, "--format", "jsonl")
+    assert [json.loads(line)["path"] for line in r.stdout.splitlines()] == ["/x"]
