@@ -185,7 +185,7 @@ class _RefusalLines:
 
 def _serve(args: argparse.Namespace) -> int:
     from .capture import printable
-    from .core import HookLab
+    from .core import ForwardLoopError, HookLab
     from .store import new_paths, remove_new_paths
 
     made = new_paths(args.db)  # (looked at before anything opens the database)
@@ -238,6 +238,13 @@ def _serve(args: argparse.Namespace) -> int:
             return 2
     try:
         lab.start()
+    except ForwardLoopError as exc:  # (the port moved on to the one a forward names)
+        from .credentials import scrubbed_url
+
+        print(f"hooklab: --forward {exc.bin}={scrubbed_url(exc.target)}: {exc}", file=sys.stderr)
+        lab.stop()
+        remove_new_paths(made)
+        return 2
     except Exception as exc:  # noqa: BLE001 - a clear one-line error for the terminal
         print(f"hooklab: cannot start: {exc}", file=sys.stderr)
         lab.stop()

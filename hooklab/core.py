@@ -61,6 +61,24 @@ DEFAULT_DB = ".hooklab/captures.sqlite3"
 _ALL_LABS: weakref.WeakSet[HookLab] = weakref.WeakSet()
 
 
+class ForwardLoopError(ValueError):
+    """A forward (``lab.forward(bin, to=...)``) found to lead back into the lab only once it was
+    bound, on a port other than the one asked for: :meth:`HookLab.start` raises it and serves
+    nothing. ``bin`` and ``target`` name the forward.
+
+    >>> mine = HookLab(port=8765, db=":memory:")  # 8765 taken: it takes 8766  # doctest: +SKIP
+    >>> mine.forward("a", "http://127.0.0.1:8766/a")                         # doctest: +SKIP
+    >>> mine.start()                                                        # doctest: +SKIP
+    Traceback (most recent call last):
+    ...
+    hooklab.core.ForwardLoopError: forwarding bin 'a' to http://127.0.0.1:8766/a would send every capture back to itself (port 8765 was in use: this lab listens on 8766)
+    """
+
+    def __init__(self, message: str, bin: str, target: str) -> None:
+        super().__init__(message)
+        self.bin, self.target = bin, target
+
+
 class HookLab(Configurable):
     """A webhook lab: capture server + persistent store + analysis helpers.
 
@@ -245,6 +263,10 @@ class HookLab(Configurable):
         >>> mine.start() is mine                 # already serving: nothing changes
         True
         >>> mine.stop()
+
+        A forward (:meth:`forward`) that leads back into the lab on the port it takes (a
+        taken ``port`` moves to the next free one) raises :class:`ForwardLoopError` and
+        nothing is served: it would capture every webhook again and again.
         """
         if self.server is not None and self.server.is_running:
             return self
@@ -268,6 +290,11 @@ class HookLab(Configurable):
 
         keep_summaries_up(self.store)
         self.server.start()
+        try:  # (a forward checked against the port asked for may name the one taken)
+            self._check_forwards()
+        except ForwardLoopError:
+            self.stop_serving()
+            raise
         if self.host not in ("127.0.0.1", "localhost", "::1"):  # (once bound: an address
             warnings.warn(  # (that cannot be bound is an error, not this warning)
                 f"hooklab is binding {self.host}: anyone who can reach this machine can send "
@@ -975,6 +1002,22 @@ class HookLab(Configurable):
                                  f"lab: {' -> '.join(map(repr, chain))}")
             url = targets.get(current) or ""
             current = self._own_bin(url) if url else None
+
+    def _check_forwards(self) -> None:
+        """Every forward checked again once the server is bound: :meth:`forward` checked it
+        against ``port``, and the lab may have taken another (``port`` was taken: the next
+        free one; ``port=0``). A forward to that next port was let through, and each webhook
+        then came back as a second capture and a failed "forward loop"."""
+        if self._forwarder is None:
+            return
+        for bin, to in self._forwarder.targets.items():
+            try:
+                self._check_not_self(bin, to)
+            except ValueError as exc:
+                moved = self.port not in (0, self.bound_port)
+                raise ForwardLoopError(
+                    f"{exc}" + (f" (port {self.port} was in use: this lab listens on "
+                                f"{self.bound_port})" if moved else ""), bin, to) from None
 
     def _own_bin(self, url: str) -> str | None:
         """The bin of this lab that ``url`` names, or ``None`` (another server): a loopback or

@@ -1290,3 +1290,77 @@ def test_serve_with_standard_output_closed_stores_and_says_so(tmp_path) -> None:
     assert proc.returncode == 0 and "Traceback" not in "".join(err.all + list(err.q.queue))
     r = run("export", "--db", db, "--format", "jsonl")
     assert [json.loads(line)["path"] for line in r.stdout.splitlines()] == ["/x"]
+
+
+def _taken_port_with_a_free_next() -> tuple[Any, int]:
+    """A listening socket on a port P whose next port P+1 is free (a lab asked for P takes
+    P+1), and P."""
+    import socket
+
+    for _ in range(50):
+        taken = socket.socket()
+        taken.bind(("127.0.0.1", 0))
+        port = taken.getsockname()[1]
+        try:
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", port + 1))
+        except OSError:
+            taken.close()
+            continue
+        taken.listen()
+        return taken, port
+    raise AssertionError("no port with a free next one in 50 tries")
+
+
+_LOOPS_AFTER_THE_MOVE = [
+    (["a=http://127.0.0.1:{next}/a"], "a", "would send every capture back to itself"),
+    (["a=http://localhost:{next}/b", "b=http://127.0.0.1:{next}/a"], "a",
+     "makes a loop through this lab: 'a' -> 'b' -> 'a'"),
+]
+
+
+@pytest.mark.parametrize("forwards,bin_,says", _LOOPS_AFTER_THE_MOVE, ids=["itself", "ring"])
+def test_serve_refuses_a_forward_to_the_port_it_moved_to(tmp_path, forwards, bin_, says) -> None:  # type: ignore[no-untyped-def]
+    """With ``--port P`` taken the lab moves to P+1, but ``--forward a=http://127.0.0.1:P+1/a``
+    was checked against P and let through: one webhook made two captures and a "forward loop"
+    failure. README: such a forward is refused (exit 2), as when P is free from the start."""
+    db = tmp_path / "c.sqlite3"
+    taken, port = _taken_port_with_a_free_next()
+    with taken:
+        args = [a for f in forwards for a in ("--forward", f.format(next=port + 1))]
+        r = run("serve", "--port", str(port), "--db", str(db), *args, timeout=30)
+    assert r.returncode == 2 and r.stdout == "" and "Traceback" not in r.stderr, r
+    lines = r.stderr.splitlines()
+    assert lines[0] == f"hooklab: port {port} is in use; listening on {port + 1} instead"
+    target = dict(f.split("=", 1) for f in forwards)[bin_].format(next=port + 1)
+    assert lines[1:] == [f"hooklab: --forward {bin_}={target}: forwarding bin {bin_!r} to {target} "
+                         f"{says} (port {port} was in use: this lab listens on {port + 1})"]
+    assert not db.exists()  # (nothing was served: no database left behind)
+
+
+@pytest.mark.parametrize("forwards,bin_,says", _LOOPS_AFTER_THE_MOVE, ids=["itself", "ring"])
+def test_lab_start_refuses_a_forward_to_the_port_it_moved_to(forwards, bin_, says) -> None:  # type: ignore[no-untyped-def]
+    """``lab.forward(...)`` before ``lab.start()`` had the same gap as the command."""
+    import socket
+    import warnings
+
+    import hooklab
+    from hooklab.core import ForwardLoopError
+
+    taken, port = _taken_port_with_a_free_next()
+    lab = hooklab.HookLab(port=port, db=":memory:")
+    try:
+        with taken:
+            for f in forwards:
+                b, _, to = f.format(next=port + 1).partition("=")
+                lab.forward(b, to)
+            with warnings.catch_warnings(), pytest.raises(ForwardLoopError) as caught:
+                warnings.simplefilter("ignore")  # (the port's move is said: not this test's)
+                lab.start()
+        assert says in str(caught.value) and caught.value.bin == bin_
+        assert isinstance(caught.value, ValueError)  # (what lab.forward raises for a loop)
+        assert not lab.is_running
+        with socket.socket() as s:  # nothing listens on P+1 any more
+            s.bind(("127.0.0.1", port + 1))
+    finally:
+        lab.stop()
