@@ -135,6 +135,44 @@ class _Printer:
 REFUSALS_PER_SECOND = 10
 
 
+class _PerSecond:
+    """At most ``limit`` lines a second (a flood is summed up): :meth:`take` for each line,
+    :meth:`flush` from serve's loop. Shared by threads (refusals are told on the server's
+    loop, forwards and flushes on serve's)."""
+
+    def __init__(self, limit: int = REFUSALS_PER_SECOND) -> None:
+        self.limit = limit
+        self.second, self.lines, self.skipped = 0, 0, 0
+        self._lock = threading.Lock()
+
+    def take(self) -> int | None:
+        """None: this line is one too many this second (counted); else how many were left
+        out before it (to be said with it)."""
+        import time
+
+        with self._lock:
+            now = int(time.monotonic())
+            if now != self.second:
+                self.second, self.lines = now, 0
+            if self.lines >= self.limit:
+                self.skipped += 1
+                return None
+            self.lines += 1
+            more, self.skipped = self.skipped, 0
+            return more
+
+    def flush(self, now: bool = False) -> int:
+        """How many were left out, once a second has passed without a line, or ``now`` (as
+        serve stops); then 0 again."""
+        import time
+
+        with self._lock:
+            if not self.skipped or (not now and int(time.monotonic()) == self.second):
+                return 0
+            more, self.skipped = self.skipped, 0
+            return more
+
+
 class _RefusalLines:
     """A refusal listener for ``serve``: a line per refused request on stderr (``hooklab:
     refused POST /big from 127.0.0.1: 413 payload too large``; credential query values hidden,
@@ -142,26 +180,15 @@ class _RefusalLines:
     counted in the next line, or by :meth:`flush` (serve's loop calls it)."""
 
     def __init__(self, err: Any, shown: Any) -> None:
-        import threading
-
         self.err, self.shown = err, shown
-        self.second, self.lines, self.skipped = 0, 0, 0
-        self._lock = threading.Lock()  # (told on the server's loop, flushed by serve's)
+        self._limit = _PerSecond()
 
     def __call__(self, r: dict[str, Any]) -> None:
-        import time
-
         from .credentials import scrubbed_url
 
-        with self._lock:
-            now = int(time.monotonic())
-            if now != self.second:
-                self.second, self.lines = now, 0
-            if self.lines >= REFUSALS_PER_SECOND:
-                self.skipped += 1
-                return
-            self.lines += 1
-            more, self.skipped = self.skipped, 0
+        more = self._limit.take()
+        if more is None:
+            return
         target = r["target"] or ""
         try:  # (a query's credentials, as the store hides them)
             target = scrubbed_url(target)
@@ -172,15 +199,12 @@ class _RefusalLines:
                      f"{self.shown(r['error'], 200)}"
                      + (f" (and {more} more refused before it)" if more else ""))
 
-    def flush(self) -> None:
-        """Say how many were refused past the limit, once a second has passed without a line."""
-        import time
-
-        with self._lock:
-            if not self.skipped or int(time.monotonic()) == self.second:
-                return
-            more, self.skipped = self.skipped, 0
-        self.err.put(f"hooklab: {more} more request{'s' if more != 1 else ''} refused")
+    def flush(self, now: bool = False) -> None:
+        """Say how many were refused past the limit, once a second has passed without a line
+        (``now``: at once)."""
+        more = self._limit.flush(now)
+        if more:
+            self.err.put(f"hooklab: {more} more request{'s' if more != 1 else ''} refused")
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -216,13 +240,27 @@ def _serve(args: argparse.Namespace) -> int:
                 if f["error"] or (f["status"] or 0) >= 400:
                     what = shown(f["error"] or f"answered {f['status']}", 400)
                     line = f"#{cid} forward to {shown(f['target'], 400)} FAILED: {what}"
+                    if args.quiet:  # (said still, as refusals are: nothing else would say
+                        more = failures.take()  # the app is down; at most 10 a second)
+                        if more is not None:
+                            err.put(f"hooklab: {line}" + (f" (and {more} more failed before "
+                                                          "it)" if more else ""))
+                        continue
+                elif args.quiet:
+                    continue
                 else:
                     line = f"#{cid} forwarded to {shown(f['target'], 400)}: {f['status']} " \
                            f"in {f['latency_ms']:.0f} ms"
                 out.put(line)
 
-    if not args.quiet:
-        lab.store.subscribe(show, on_forward=forwarded.append)
+    def flush_failures(now: bool = False) -> None:
+        more = failures.flush(now)
+        if more:
+            err.put(f"hooklab: {more} more forward{'s' if more != 1 else ''} FAILED")
+
+    failures = _PerSecond()  # (failed forwards under --quiet, on stderr)
+    lab.store.subscribe(
+        (lambda c: None) if args.quiet else show, on_forward=forwarded.append)
     for spec in args.forward or []:
         bin_, sep, url = spec.partition("=")
         if not sep or not url or not bin_:
@@ -301,6 +339,7 @@ def _serve(args: argparse.Namespace) -> int:
             show_forwards()
             show_failure()
             refusals.flush()
+            flush_failures()
             if not lab.is_running:
                 break
     finally:
@@ -309,6 +348,8 @@ def _serve(args: argparse.Namespace) -> int:
             show_forwards()
             left = lab.forwards_pending
             lab.stop()
+            refusals.flush(now=True)  # (what the last second left out is said too)
+            flush_failures(now=True)
             show_failure()  # (one over since the last look, or as the last captures were stored)
             if left:  # (their targets had not answered yet: no outcome will be shown for them)
                 err.put(f"hooklab: {left} forward{'s' if left != 1 else ''} on "
@@ -625,7 +666,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--forward", action="append", metavar="BIN=URL", help="relay captures of BIN to URL"
     )
-    s.add_argument("--quiet", action="store_true", help="do not print a line per capture")
+    s.add_argument("--quiet", action="store_true",
+                   help="do not print a line per capture or per forward; a failed forward is "
+                   "still said, on stderr (10 a second at most)")
     s.add_argument(
         "--durability",
         choices=("full", "normal"),

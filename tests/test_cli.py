@@ -1364,3 +1364,73 @@ def test_lab_start_refuses_a_forward_to_the_port_it_moved_to(forwards, bin_, say
             s.bind(("127.0.0.1", port + 1))
     finally:
         lab.stop()
+
+
+def _dead_port() -> int:
+    """A port on 127.0.0.1 where nothing listens (a forward to it is refused at once)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_serve_quiet_still_says_a_failed_forward_on_stderr() -> None:
+    """``serve --quiet`` hid failed forwards too: an app that was down was said nowhere, while
+    refused requests were said on stderr. A successful forward stays unsaid, as captures."""
+    import urllib.request
+
+    dead = f"http://127.0.0.1:{_dead_port()}/hook"
+    with Target() as app:
+        proc = subprocess.Popen([EXE, "serve", "--quiet", "--port", "0", "--db", ":memory:",
+                                 "--forward", f"down={dead}", "--forward", f"up={app.url}/in"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
+                                preexec_fn=_as_from_a_terminal)
+        try:
+            out = _Lines(proc.stdout)
+            err = _Lines(proc.stderr)
+            url = re.search(r"http://127\.0\.0\.1:\d+", out.next()).group(0)  # type: ignore[union-attr]
+            assert err.next().startswith("hooklab: stream page ")
+            for bin_ in ("up", "down"):
+                urllib.request.urlopen(urllib.request.Request(f"{url}/{bin_}", data=b"x"),
+                                       timeout=10).read()
+            app.wait(1)
+            line = err.next()
+            assert line.startswith(f"hooklab: #2 forward to {dead} FAILED: "
+                                   "ConnectionRefusedError"), line
+        finally:
+            _stop(proc, timeout=30, read=False)
+    out.thread.join(10)
+    err.thread.join(10)
+    assert proc.returncode == 0
+    assert out.all + list(out.q.queue) == [out.all[0], "hooklab: stopped\n"]  # (no #1, no #2)
+    assert list(err.q.queue) == []
+
+
+def test_serve_quiet_sums_up_a_flood_of_failed_forwards() -> None:
+    """Failed forwards said under ``--quiet`` are limited as refusals are (10 a second): a
+    burst to an app that is down is summed up, every failure counted."""
+    import urllib.request
+
+    n = 40
+    proc = subprocess.Popen([EXE, "serve", "--quiet", "--port", "0", "--db", ":memory:",
+                             "--durability", "normal", "--forward",
+                             f"down=http://127.0.0.1:{_dead_port()}/hook"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
+                            preexec_fn=_as_from_a_terminal)
+    each, counted = 0, 0
+    try:
+        url = re.search(r"http://127\.0\.0\.1:\d+", proc.stdout.readline()).group(0)  # type: ignore[union-attr]
+        err = _Lines(proc.stderr)
+        for _ in range(n):
+            urllib.request.urlopen(urllib.request.Request(f"{url}/down", data=b"x"),
+                                   timeout=10).read()
+        while counted < n:  # (bounded: next() fails after 20 s without a line)
+            line = err.next()
+            if "FAILED" in line:
+                each += line.startswith("hooklab: #")
+                counted += line.startswith("hooklab: #") + sum(
+                    int(m) for m in re.findall(r"(\d+) more (?:failed|forwards? FAILED)", line))
+    finally:
+        _stop(proc, timeout=30, read=False)
+    assert counted == n and each < n, err.all
