@@ -441,20 +441,34 @@ def _send(args: argparse.Namespace) -> int:
 
     from .outbound.sender import send
 
+    # (the library's words name its keywords, "event= needs provider=": the flags are said)
+    if args.event is not None and not args.provider:
+        print("hooklab: --event needs --provider (e.g. --provider github --event push)",
+              file=sys.stderr)
+        return 2
+    given = "--secret" if args.secret is not None else (
+        "--secret-file" if args.secret_file is not None else None)
+    if given and not args.provider:
+        print(f"hooklab: {given} needs --provider to know how to sign (e.g. --provider "
+              "github)", file=sys.stderr)
+        return 2
     try:
         secret = _secret_of(args)
     except ValueError as exc:
         print(f"hooklab: {exc}", file=sys.stderr)
         return 2
-    try:
-        payload = json.loads(args.data) if args.data else None
-    except ValueError as exc:
-        print(f"hooklab: --data is not valid JSON: {exc}", file=sys.stderr)
-        return 2
-    if payload is not None and not isinstance(payload, dict):
-        print("hooklab: --data must be a JSON object (merged into the sample's payload), "
-              f"not {type(payload).__name__}", file=sys.stderr)
-        return 2
+    payload = None
+    if args.data:
+        try:
+            payload = json.loads(args.data)
+        except ValueError as exc:
+            print(f"hooklab: --data is not valid JSON: {exc}", file=sys.stderr)
+            return 2
+        if not isinstance(payload, dict):  # (null too: it sent an empty body, exit 0)
+            kind = "null" if payload is None else type(payload).__name__
+            print("hooklab: --data must be a JSON object (merged into the sample's payload), "
+                  f"not {kind}", file=sys.stderr)
+            return 2
     headers = None
     if args.header:
         try:
@@ -471,10 +485,13 @@ def _send(args: argparse.Namespace) -> int:
             secret=secret,
             headers=headers,
         )
-    except ValueError as exc:
+    except (ValueError, http.client.InvalidURL) as exc:
         from .credentials import scrubbed_text
 
-        print(f"hooklab: {scrubbed_text(str(exc), args.url)}", file=sys.stderr)
+        # (InvalidURL: a space or a control character in it; nothing could be sent, a usage
+        # error as "notaurl" is, not "could not send to", exit 1, as if the target were down)
+        what = "invalid URL: " if isinstance(exc, http.client.InvalidURL) else ""
+        print(f"hooklab: {what}{scrubbed_text(str(exc), args.url)}", file=sys.stderr)
         return 2
     except (OSError, http.client.HTTPException) as exc:  # (which server did not answer: the URL)
         from .capture import forward_error
@@ -559,6 +576,10 @@ def _export(args: argparse.Namespace) -> int:
     # "-o -" is standard output, as "send --secret-file -" is standard input (it wrote a
     # file named "-"); a Parquet export is a folder of files, which no stream can hold
     to_stdout = not args.output or args.output == "-"
+    if args.format == "parquet" and not args.output:  # (a usage error: exit 2, as for -o FILE)
+        print("hooklab: export --format parquet needs -o FOLDER (a Parquet export is a folder "
+              "of files)", file=sys.stderr)
+        return 2
     if args.format == "parquet" and to_stdout:
         raise SystemExit("hooklab export --format parquet needs -o FOLDER"
                          + (" (a folder of files: it cannot go to standard output)"

@@ -1434,3 +1434,53 @@ def test_serve_quiet_sums_up_a_flood_of_failed_forwards() -> None:
     finally:
         _stop(proc, timeout=30, read=False)
     assert counted == n and each < n, err.all
+
+
+@pytest.mark.parametrize("args,says", [
+    (["send", "{url}/x", "--event", "push"],
+     "hooklab: --event needs --provider (e.g. --provider github --event push)"),
+    (["send", "{url}/x", "--secret", "s"],
+     "hooklab: --secret needs --provider to know how to sign (e.g. --provider github)"),
+    (["send", "{url}/x", "--secret-file", "gh.key"],
+     "hooklab: --secret-file needs --provider to know how to sign (e.g. --provider github)"),
+    (["send", "{url}/x", "--data", "null"],  # (sent an empty body, exit 0)
+     "hooklab: --data must be a JSON object (merged into the sample's payload), not null"),
+    (["send", "{url}/x", "--provider", "github", "--data", "null"],
+     "hooklab: --data must be a JSON object (merged into the sample's payload), not null"),
+    (["send", "{url}/a b"],  # (exit 1, "could not send to", as if the target were down)
+     "hooklab: invalid URL: URL can't contain control characters. '/a b' (found at least ' ')"),
+    (["export", "--db", "c.sqlite3", "--format", "parquet"],  # (exit 1, no "hooklab:")
+     "hooklab: export --format parquet needs -o FOLDER (a Parquet export is a folder of files)"),
+], ids=["event-without-provider", "secret-without-provider", "secret-file-without-provider",
+        "data-null", "data-null-with-provider", "url-with-a-space", "parquet-without-o"])
+def test_usage_mistakes_are_said_in_the_command_s_words(tmp_path, args, says) -> None:  # type: ignore[no-untyped-def]
+    """``send --event push`` without ``--provider`` said "event= needs provider= (e.g.
+    provider='github'...)", the library's keywords; other usage mistakes exited 1 or 0: each
+    is one ``hooklab:`` line in the command's words, exit 2, and nothing is sent."""
+    import socket
+
+    with socket.socket() as listener:  # (a connection made to it would wait in its queue)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        listener.setblocking(False)
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        r = subprocess.run([EXE, *(a.format(url=url) for a in args)], cwd=tmp_path,
+                           capture_output=True, text=True, timeout=60, env=ENV)
+        assert (r.returncode, r.stdout, r.stderr) == (2, "", says + "\n")
+        with pytest.raises(BlockingIOError):
+            listener.accept()  # nothing was sent
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_serve_strict_port_says_the_errno_once() -> None:
+    """"[Errno 98] port N is in use ([Errno 98] Address already in use)": the cause's errno
+    was said again inside the parentheses."""
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        r = run("serve", "--port", str(port), "--strict-port", "--db", ":memory:")
+    assert (r.returncode, r.stderr) == (
+        1, f"hooklab: cannot start: [Errno 98] port {port} is in use (Address already in use)\n")

@@ -598,7 +598,7 @@ class CaptureServer:
             errno.EADDRINUSE,
             f"port {self.requested_port} is in use"
             + ("" if self.strict_port else f" and so are the next {tries - 1}")
-            + f" ({last})",
+            + f" ({last.strerror or last})",  # (the errno is this error's own: said once)
         )
 
     def _run(self) -> None:
