@@ -226,9 +226,11 @@ def _serve(args: argparse.Namespace) -> int:
         return printable(text or "", limit)
 
     def show(c) -> None:  # type: ignore[no-untyped-def]
+        # (the time is UTC, as stored and as --since reads a time without a zone: the Z
+        # says so, where a bare 23:32:38 read as the terminal's local time)
         ev = f" {shown(c.provider, 40)}/{shown(c.event_type)}" if c.provider else ""
         ver = {True: " verified", False: " SIGNATURE-INVALID", None: ""}[c.verified]
-        out.put(f"#{c.id} {c.received_at:%H:%M:%S.%f} {shown(c.method, 40)} {shown(c.path)}"
+        out.put(f"#{c.id} {c.received_at:%H:%M:%S.%f}Z {shown(c.method, 40)} {shown(c.path)}"
                 f" -> {c.status} {c.size}B{ev}{ver}")
 
     forwarded: list[int] = []  # ids whose forward outcome was stored (from the writer thread)

@@ -1484,3 +1484,33 @@ def test_serve_strict_port_says_the_errno_once() -> None:
         r = run("serve", "--port", str(port), "--strict-port", "--db", ":memory:")
     assert (r.returncode, r.stderr) == (
         1, f"hooklab: cannot start: [Errno 98] port {port} is in use (Address already in use)\n")
+
+
+def test_serve_lines_say_their_time_is_utc_as_since_reads_it(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """``serve`` printed ``#1 23:32:38.595722 POST ...``, UTC without saying so, and ``export
+    --since`` reads a time without a zone as UTC: under a local zone far from UTC both read as
+    local time. The line says ``Z``, and --since agrees with it."""
+    from datetime import datetime, timedelta, timezone
+
+    db = str(tmp_path / "c.sqlite3")
+    env = {**ENV, "TZ": "America/New_York"}
+    proc = subprocess.Popen([EXE, "serve", "--port", "0", "--db", db], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env,
+                            preexec_fn=_as_from_a_terminal)
+    try:
+        out = _Lines(proc.stdout)
+        url = re.search(r"http://127\.0\.0\.1:\d+", out.next()).group(0)  # type: ignore[union-attr]
+        assert run("send", f"{url}/x").returncode == 0
+        line = out.next()
+    finally:
+        _stop(proc, timeout=30, read=False)
+    m = re.fullmatch(r"#1 (\d\d:\d\d:\d\d\.\d{6})Z POST /x -> 200 0B\n", line)
+    assert m, line
+    (stored,) = [json.loads(x) for x in run("export", "--db", db, "--format", "jsonl").stdout.splitlines()]
+    at = datetime.fromisoformat(stored["received_at"].replace("Z", "+00:00"))
+    assert at.astimezone(timezone.utc).strftime("%H:%M:%S.%f") == m.group(1)
+    for moved, ids in ((-1, [1]), (+1, [])):  # a second before it, a second after it (UTC)
+        since = (at + timedelta(seconds=moved)).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+        r = subprocess.run([EXE, "export", "--db", db, "--format", "jsonl", "--since", since],
+                           capture_output=True, text=True, timeout=60, env=env)
+        assert [json.loads(x)["id"] for x in r.stdout.splitlines()] == ids, (since, r.stderr)
