@@ -268,7 +268,7 @@ def lowered_connections(asked: int | None, ceiling: int | None) -> str | None:
     """The warning for a ``max_connections`` above ``ceiling`` (see :func:`connection_ceiling`),
     or None when it is kept as asked.
 
-    >>> lowered_connections(1000, 64)[:60]
+    >>> lowered_connections(1000, 64)[:61]
     'hooklab: max_connections 1000 is more than the open-files lim'
     >>> lowered_connections(64, 64) is None, lowered_connections(None, 64) is None
     (True, True)
