@@ -263,19 +263,31 @@ def _serve(args: argparse.Namespace) -> int:
     failures = _PerSecond()  # (failed forwards under --quiet, on stderr)
     lab.store.subscribe(
         (lambda c: None) if args.quiet else show, on_forward=forwarded.append)
+    def refused(line: str) -> int:  # (a usage mistake found before serving: exit 2, and
+        print(f"hooklab: {line}", file=sys.stderr)  # no new database left behind)
+        lab.stop()
+        remove_new_paths(made)
+        return 2
+
+    try:
+        for bin_, (secret, provider) in _bin_secrets(args).items():
+            try:
+                lab.secret(bin_, secret, provider=provider)
+            except ValueError as exc:  # (an unknown provider: the known ones listed)
+                raise ValueError(f"--provider {bin_}={provider}: {exc}") from None
+    except ValueError as exc:
+        return refused(str(exc))
     for spec in args.forward or []:
         bin_, sep, url = spec.partition("=")
         if not sep or not url or not bin_:
-            print(f"hooklab: --forward wants BIN=URL (BIN: the first path segment, as in "
-                  f"github=http://127.0.0.1:8000/hooks), got {spec!r}", file=sys.stderr)
-            return 2
+            return refused("--forward wants BIN=URL (BIN: the first path segment, as in "
+                           f"github=http://127.0.0.1:8000/hooks), got {spec!r}")
         try:
             lab.forward(bin_, to=url)
         except ValueError as exc:  # a loop back into this lab, or no http(s) URL
             from .credentials import scrubbed_url
 
-            print(f"hooklab: --forward {bin_}={scrubbed_url(url)}: {exc}", file=sys.stderr)
-            return 2
+            return refused(f"--forward {bin_}={scrubbed_url(url)}: {exc}")
     try:
         lab.start()
     except ForwardLoopError as exc:  # (the port moved on to the one a forward names)
@@ -373,6 +385,57 @@ def _serve(args: argparse.Namespace) -> int:
 _SECRET_LIMIT = 64 * 1024
 
 
+def _read_secret(path: str, what: str) -> str:
+    """The secret in the file at ``path`` (``-``: standard input) with one trailing line break
+    dropped, as ``echo`` and editors leave one; ``ValueError`` saying ``what`` for an
+    unreadable, empty, huge or non-UTF-8 file."""
+    try:  # bytes, counted as bytes, read as UTF-8 whatever the terminal's encoding
+        if path == "-":
+            stdin = getattr(sys.stdin, "buffer", None)  # (main() in a program: a StringIO)
+            data = (stdin.read(_SECRET_LIMIT + 1) if stdin is not None
+                    else sys.stdin.read(_SECRET_LIMIT + 1).encode("utf-8"))
+        else:
+            with open(path, "rb") as f:
+                data = f.read(_SECRET_LIMIT + 1)
+    except OSError as exc:
+        raise ValueError(f"{what}: {exc}") from None
+    if len(data) > _SECRET_LIMIT:  # (/dev/zero, a log given by mistake: not read whole)
+        raise ValueError(f"{what} holds more than {_SECRET_LIMIT // 1024} KiB: "
+                         "not a signing secret")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{what}: {exc}") from None
+    text = text[:-1] if text.endswith("\n") else text
+    text = text[:-1] if text.endswith("\r") else text
+    if not text:
+        raise ValueError(f"{what} is empty")
+    return text
+
+
+def _bin_secrets(args: argparse.Namespace) -> dict[str, tuple[str | None, str | None]]:
+    """``serve``'s ``--secret-file BIN=FILE`` and ``--provider BIN=NAME``: bin -> (secret,
+    provider), for :meth:`HookLab.secret`. ``ValueError`` for a malformed, repeated or
+    unreadable one."""
+    secrets: dict[str, str] = {}
+    providers: dict[str, str] = {}
+    for flag, given, into in (("--secret-file", args.secret_file, secrets),
+                              ("--provider", args.provider, providers)):
+        for spec in given or []:
+            bin_, sep, value = spec.partition("=")
+            bin_ = bin_.strip().strip("/")
+            if not sep or not bin_ or not value:
+                what = "FILE" if flag == "--secret-file" else "NAME"
+                raise ValueError(f"{flag} wants BIN={what} (BIN: the first path segment, as in "
+                                 f"stripe={'stripe.key' if what == 'FILE' else 'stripe'}), "
+                                 f"got {spec!r}")
+            if bin_ in into:
+                raise ValueError(f"{flag} {bin_}=... is given twice")
+            into[bin_] = (_read_secret(value, f"{flag} {bin_}={value}")
+                          if flag == "--secret-file" else value)
+    return {b: (secrets.get(b), providers.get(b)) for b in {**secrets, **providers}}
+
+
 def _secret_of(args: argparse.Namespace) -> str | None:
     """``--secret``, else ``--secret-file`` (``-``: standard input; one trailing line break
     dropped), else ``$HOOKLAB_SECRET`` (with ``--provider``). Raises ``ValueError`` for both flags or an unreadable
@@ -380,28 +443,7 @@ def _secret_of(args: argparse.Namespace) -> str | None:
     if args.secret_file is not None:
         if args.secret is not None:
             raise ValueError("give --secret or --secret-file, not both")
-        try:  # bytes, counted as bytes, read as UTF-8 whatever the terminal's encoding
-            if args.secret_file == "-":
-                stdin = getattr(sys.stdin, "buffer", None)  # (main() in a program: a StringIO)
-                data = (stdin.read(_SECRET_LIMIT + 1) if stdin is not None
-                        else sys.stdin.read(_SECRET_LIMIT + 1).encode("utf-8"))
-            else:
-                with open(args.secret_file, "rb") as f:
-                    data = f.read(_SECRET_LIMIT + 1)
-        except OSError as exc:
-            raise ValueError(f"--secret-file {args.secret_file}: {exc}") from None
-        if len(data) > _SECRET_LIMIT:  # (/dev/zero, a log given by mistake: not read whole)
-            raise ValueError(f"--secret-file {args.secret_file} holds more than "
-                             f"{_SECRET_LIMIT // 1024} KiB: not a signing secret")
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise ValueError(f"--secret-file {args.secret_file}: {exc}") from None
-        text = text[:-1] if text.endswith("\n") else text
-        text = text[:-1] if text.endswith("\r") else text
-        if not text:
-            raise ValueError(f"--secret-file {args.secret_file} is empty")
-        return text
+        return _read_secret(args.secret_file, "--secret-file " + args.secret_file)
     if args.secret is not None or not args.provider:  # (an unsigned send ignores the variable)
         return args.secret
     import os
@@ -688,6 +730,17 @@ def build_parser() -> argparse.ArgumentParser:
                    "more than half of 'ulimit -n' is lowered to it, with a warning)")
     s.add_argument(
         "--forward", action="append", metavar="BIN=URL", help="relay captures of BIN to URL"
+    )
+    s.add_argument(
+        "--secret-file", action="append", metavar="BIN=FILE",
+        help="verify captures of BIN with the signing secret in FILE (one trailing line break "
+        "dropped; never on the command line, where other users see it): each line then says "
+        "verified or SIGNATURE-INVALID"
+    )
+    s.add_argument(
+        "--provider", action="append", metavar="BIN=NAME",
+        help="the provider that sends to BIN (github, stripe, slack, ...): how its signature is "
+        "checked and its endpoint handshake answered; without it, the one detected"
     )
     s.add_argument("--quiet", action="store_true",
                    help="do not print a line per capture or per forward; a failed forward is "

@@ -459,6 +459,62 @@ def test_serve_under_nohup_outlives_the_terminal(tmp_path) -> None:  # type: ign
     assert proc.returncode == 0
 
 
+def test_serve_verifies_signatures_with_secret_files(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """``stripe listen`` says whether each event's signature held: ``serve`` could register
+    no secret, so its ` verified` / ` SIGNATURE-INVALID` never appeared. ``--secret-file
+    BIN=FILE`` (a trailing line break dropped, as ``send --secret-file`` reads it) and
+    ``--provider BIN=NAME`` give a bin its secret and its sender."""
+    good, bad = tmp_path / "stripe.key", tmp_path / "wrong.key"
+    good.write_text("whsec_cli_test\n")
+    bad.write_text("whsec_not_it\r\n")
+    proc = subprocess.Popen(
+        [EXE, "serve", "--port", "0", "--db", ":memory:", "--secret-file", f"stripe={good}",
+         "--secret-file", f"gh={good}", "--provider", "gh=github", "--provider", "zz=zoom"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+    try:
+        out = _Lines(proc.stdout)
+        m = re.search(r"http://127\.0\.0\.1:\d+", out.next())
+        assert m
+        sends = [  # (bin, provider, event, key file) -> what the line ends with
+            ("stripe", "stripe", "invoice.paid", good, " stripe/invoice.paid verified"),
+            ("stripe", "stripe", "invoice.paid", bad, " stripe/invoice.paid SIGNATURE-INVALID"),
+            ("gh", "github", "push", good, " github/push verified"),
+            ("gh", "github", "push", bad, " github/push SIGNATURE-INVALID"),
+            ("other", "github", "push", good, " github/push"),  # (no secret: nothing said)
+        ]
+        for bin_, provider, event, key, ending in sends:
+            sent = run("send", f"{m.group(0)}/{bin_}", "--provider", provider, "--event", event,
+                       "--secret-file", str(key))
+            assert sent.returncode == 0, sent.stderr
+            line = out.next().rstrip("\n")
+            assert line.startswith("#") and line.endswith(ending), (line, ending)
+        assert "whsec_" not in "".join(out.all)
+    finally:
+        _stop(proc, signal.SIGTERM, read=False)
+    assert proc.returncode == 0
+
+
+@pytest.mark.parametrize("flags, words", [
+    (["--secret-file", "stripe"], "--secret-file wants BIN=FILE"),
+    (["--secret-file", "=k"], "--secret-file wants BIN=FILE"),
+    (["--secret-file", "stripe="], "--secret-file wants BIN=FILE"),
+    (["--secret-file", "stripe=missing.key"], "--secret-file stripe=missing.key: [Errno 2]"),
+    (["--secret-file", "stripe=empty.key"], "--secret-file stripe=empty.key is empty"),
+    (["--secret-file", "a=k.key", "--secret-file", "a=k.key"], "--secret-file a=... is given twice"),
+    (["--provider", "gh"], "--provider wants BIN=NAME"),
+    (["--provider", "gh=nope"], "--provider gh=nope: unknown provider 'nope'"),
+])
+def test_serve_refuses_a_secret_or_provider_it_cannot_use(tmp_path, flags, words) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "empty.key").write_text("\n")
+    (tmp_path / "k.key").write_text("s")
+    db = tmp_path / "c.sqlite3"
+    done = subprocess.run([EXE, "serve", "--port", "0", "--db", str(db), *flags],
+                          capture_output=True, text=True, timeout=60, env=ENV, cwd=tmp_path)
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert done.stderr.startswith("hooklab: ") and words in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr and not db.exists()
+
+
 def test_serve_shows_a_failed_forward() -> None:
     """``hooklab serve --forward`` to an app that is down printed only ``-> 200``."""
     proc = subprocess.Popen([EXE, "serve", "--port", "0", "--db", ":memory:", "--forward",
