@@ -631,16 +631,97 @@ def test_a_click_on_rows_replaced_meanwhile_selects_what_was_shown(store, views)
     assert v.selected.id == newer[2].id
 
 
-def test_tables_replaced_long_ago_are_closed(store, views, monkeypatch):
+def _count_selects(monkeypatch: pytest.MonkeyPatch) -> list[W.Select]:
+    """Every ``Select`` made from now on (the test's own count, not the view's)."""
+    made: list[W.Select] = []
+    init = W.Select.__init__
+
+    def counting(self: W.Select, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        made.append(self)
+
+    monkeypatch.setattr(W.Select, "__init__", counting)
+    return made
+
+
+def test_refreshes_reuse_a_bounded_pool_of_tables(store, views, monkeypatch):
+    """Each refresh made a new ``Select`` and closed the old one ten seconds later: in
+    JupyterLab 4 every table the browser drew stayed in its memory (about 185,000 DOM nodes
+    and 27 MB a minute at 3 webhooks a second; tests/browser/test_live_memory.py). The view
+    now fills the tables of a pool made once: 200 refreshes under a stream make at most
+    ``TABLE_POOL`` of them, close none, and a late click on the table shown just before a
+    refresh still selects the row it showed."""
+    from hooklab.widget._ui import TABLE_POOL
+
+    made = _count_selects(monkeypatch)
+    monkeypatch.setattr(LiveView, "_GRACE", 0.2)  # (tables come free again within the test)
     v = make(views, store)
-    monkeypatch.setattr(LiveView, "_GRACE", 0.0)
-    tables = []
-    for i in range(3):
-        post(store, f"/g/{i}")
-        assert wait_until(lambda n=i: len(v.rows) == n + 1, 3.0)
-        tables.append(v.table)
-    assert len(v._retired) <= 1 and all(t.comm is None for t in tables[:-2])
-    assert v.table in v.children and not any(t in v.children for t in tables[:-1])
+    tables = [t for t in made if t is not v.tree]
+    late = swaps = 0
+    for i in range(200):
+        before, before_rows = v.table, list(v.rows)
+        post(store, f"/pool/{i}")
+        v.refresh()
+        if v.table is not before and before_rows:  # the rows moved to another table
+            swaps += 1
+            k = i % len(before_rows)
+            before.set_state({"index": k})  # a click made on what the browser still showed
+            assert v.selected.id == before_rows[k], i
+            assert v.table.index == (v.rows.index(before_rows[k])
+                                     if before_rows[k] in v.rows else None)
+            late += 1
+        time.sleep(0.005)
+    tables = [t for t in made if t is not v.tree]
+    assert len(tables) <= TABLE_POOL and swaps > 2 * TABLE_POOL, (len(tables), swaps)
+    assert all(t.comm is not None for t in tables)  # none closed
+    assert set(map(id, v._table_box.children)) == set(map(id, tables))
+    assert [t for t in tables if "hl-table" in t._dom_classes] == [v.table]
+    assert wait_until(lambda: v.rows[0] == store.last_id, 3)  # a deferred refresh catches up
+    assert late == swaps and v.error is None
+
+
+def test_clicks_held_back_by_a_running_cell_select_what_was_shown(store, views, monkeypatch):
+    """A click made while a cell runs reaches the kernel when the cell ends, however many
+    refreshes happened meanwhile: no table shown during the cell is refilled before then.
+    Once the pool is used up, the table shown takes the new rows itself, disabled (a click
+    on it would wait anyway), so the rows stay live; it is enabled again after the cell."""
+    from types import SimpleNamespace
+
+    from IPython.core.events import EventManager, available_events
+
+    from hooklab.widget import _cells, view
+    from hooklab.widget._ui import TABLE_POOL
+
+    events = EventManager(None, available_events)  # what a kernel's shell fires per cell
+    clock = _cells.CellClock(SimpleNamespace(events=events))
+    monkeypatch.setattr(view, "cell_clock", lambda: clock, raising=False)
+    monkeypatch.setattr(LiveView, "_GRACE", 0.1)
+    v = make(views, store)
+    post(store, "/cell/first")
+    assert wait_until(lambda: len(v.rows) == 1)
+    events.trigger("pre_execute")  # a cell starts running
+    clicks: list[tuple[W.Select, int, int]] = []
+    held = 0
+    for i in range(400):
+        post(store, f"/cell/{i}")
+        v.refresh()
+        if v.table.disabled:
+            held += 1
+            assert v.rows[0] == store.last_id  # the rows stay live
+            if held == 20:
+                break
+        else:  # a click the person makes now waits for the cell's end
+            k = i % len(v.rows)
+            clicks.append((v.table, k, v.table.options[k][1]))
+        time.sleep(0.01)
+    assert held == 20 and len(clicks) >= TABLE_POOL and len(v._tables) <= TABLE_POOL
+    events.trigger("post_execute")  # the cell ends: the clicks it held back arrive
+    for table, k, shown in clicks:
+        table.set_state({"index": k})
+        assert v.selected is not None and v.selected.id == shown, (k, shown)
+    # (the clicks it held back handled, the table is enabled with the newest rows)
+    assert wait_until(lambda: not v.table.disabled and v.rows[0] == store.last_id, 5)
+    assert v.error is None
 
 
 def test_same_rows_with_new_labels_update_in_place(store, views):

@@ -17,11 +17,18 @@ from . import _render as R
 ALL = "\x00all"  # dropdown sentinel meaning "no filter"
 TAB_TITLES = ("Details", "Tree", "Diff with previous", "Raw body", "Copy as curl")
 _OPTIONS_EVERY = 2.0  # seconds between bin/provider dropdown refreshes
+#: most capture tables a view keeps (one shown, the others hidden: see LiveView._show_rows)
+TABLE_POOL = 24
+#: the classes of the table shown and of the hidden ones (hidden by the view's own CSS: a
+#: change of classes only; a widget made and another closed per refresh leaked the DOM nodes
+#: of every table the browser ever drew)
+SHOWN, SPARE = ("hl-table",), ("hl-spare",)
 
 _STYLE = """<style>
 .hooklab-live select, .hooklab-live .hl-cols { font-family: var(--jp-code-font-family, monospace);
   font-size: 12px; white-space: pre; }
 .hooklab-live .widget-select, .hooklab-live select { box-sizing: border-box; max-width: 100%; }
+.hooklab-live .hl-spare { display: none !important; }
 .hooklab-live .hl-cols { font-weight: bold; padding-left: 4px; color: var(--jp-ui-font-color1); }
 .hooklab-live .hl-counter { font-size: 13px; overflow-wrap: anywhere; }
 .hooklab-live button:disabled, .hooklab-live select:disabled, .hooklab-live input:disabled {
@@ -67,7 +74,6 @@ class LiveControls:
     _known_providers: set[str]
     _table_ids: dict[int, list[int]]
     _store_closed: Any
-    _retired: list[tuple[W.Select, float]]
 
     def _build_widgets(self) -> None:
         self.counter = W.HTML(layout=W.Layout(flex="1 1 auto"))
@@ -94,12 +100,17 @@ class LiveControls:
         self.older_button = W.Button(description="Older", icon="chevron-down", disabled=True)
         self.newer_button = W.Button(description="Newer", icon="chevron-up", disabled=True)
         self._cols = W.HTML(f'<div class="hl-cols">{escape(R.header_label(), quote=True)}</div>')
-        self._table_layout = W.Layout(width="auto", height="auto")  # shared by table generations
+        self._table_layout = W.Layout(width="auto", height="auto")  # shared by the tables
         # (each Select made a style of its own, which closing it left open: one leaked a swap)
         from ipywidgets.widgets.widget_description import DescriptionStyle
 
         self._table_style = DescriptionStyle()
-        self.table = self._new_table([], None)
+        #: every capture table made, at most TABLE_POOL; only ``self.table`` is shown
+        self._tables: list[W.Select] = []
+        self.table = self._new_table([], None, SHOWN)
+        # (the tables' own box: a table added at its end leaves the views of the others, and
+        # of the tabs below, as they are; a Box re-creates the views after a changed child)
+        self._table_box = W.VBox([self.table], layout=W.Layout(width="auto"))
         self.detail = W.HTML('<div class="hl-none">Click a row to see its headers and body.</div>')
         self.raw = W.HTML('<div class="hl-none">Click a row to see its raw body.</div>')
         self.curl = W.Textarea(value="", rows=8, layout=W.Layout(width="100%"),
@@ -155,16 +166,18 @@ class LiveControls:
         self.older_button.on_click(lambda _b: self._turn_page(+1))
         self.newer_button.on_click(lambda _b: self._turn_page(-1))
 
-    def _new_table(self, options: list[tuple[str, int]], index: int | None) -> W.Select:
-        """A capture table. Each row list gets its own ``Select``: a click is an index into the
-        options the browser showed, and this widget knows those ids (see ``_render``)."""
+    def _new_table(self, options: list[tuple[str, int]], index: int | None,
+                   classes: tuple[str, ...]) -> W.Select:
+        """A capture table of the view's pool (see ``LiveView._show_rows``): a click is an index
+        into the options the browser showed, and each table knows the ids of its own rows."""
         table = W.Select(options=[], index=None, rows=12, layout=self._table_layout,
-                         style=self._table_style, _dom_classes=("hl-table",))
+                         style=self._table_style, _dom_classes=classes)
         if options:  # the rows travel in one update message, as for a table updated in place
             with table.hold_sync():
                 table.options = options
                 table.index = index
         self._table_ids[id(table)] = [v for _, v in options]
+        self._tables.append(table)
         table.observe(self._on_pick, "index")
         return table
 
@@ -172,7 +185,7 @@ class LiveControls:
         """What a person clicks or types into (disabled once the view's database closed)."""
         return [
             self.search, self.bin_filter, self.provider_filter, self.pause_button,
-            self.clear_button, self.older_button, self.newer_button, self.table, self.tree,
+            self.clear_button, self.older_button, self.newer_button, *self._tables, self.tree,
             self.tree_open_button, self.tree_close_button, self.diff_headers,
             self.show_credentials, self.confirm_clear, self.clear_db_button,
         ]
@@ -181,7 +194,7 @@ class LiveControls:
         return [
             self.counter, self._head, self.search, self.bin_filter, self.provider_filter,
             self.pause_button, self.clear_button, self.older_button, self.newer_button,
-            self._cols, self.table, *[t for t, _ in self._retired], self.detail, self.raw,
+            self._cols, *self._tables, self._table_box, self.detail, self.raw,
             self.curl, self.tabs, self.tree, self.tree_open_button, self.tree_close_button,
             self.field_column, self.field_info, self._tree_box, *self._tree_box.children,
             self.diff_headers, self.diff_pane, self._diff_box,

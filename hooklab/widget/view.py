@@ -39,14 +39,20 @@ from ..filters import matches, validate
 from ..store.store import CaptureStore, StoreError
 from . import _render as R
 from . import _tree
+from ._cells import cell_clock
 from ._query import fetch_rows
-from ._ui import _OPTIONS_EVERY, ALL, TAB_TITLES, LiveControls
+from ._ui import _OPTIONS_EVERY, ALL, SHOWN, SPARE, TAB_TITLES, TABLE_POOL, LiveControls
 
 #: seconds between updates of a paused view's counter (its rows stay as they were)
 _PAUSED_EVERY = 1.0
 #: seconds between a view's looks at its store when no capture server of that store feeds
 #: it: closed yet? captures another lab or process stored into its file?
 _LOOK_EVERY = 1.0
+#: seconds new rows may wait for a table that may take them while a cell runs; past that the
+#: table shown takes them itself, disabled (see LiveView._show_rows)
+_CELL_LAG = 1.0
+#: seconds after a cell ended in which the clicks it held back are handled
+_AFTER_CELL = 2.0
 
 __all__ = ["LiveView"]
 
@@ -152,7 +158,12 @@ class LiveView(LiveControls, W.VBox):
         self._cleared_after = 0
         self._row_ids: list[int] = []
         self._table_ids: dict[int, list[int]] = {}  # id(table widget) -> the ids it shows
-        self._retired: list[tuple[W.Select, float]] = []  # replaced tables, closed later
+        #: id(table) -> since when no click can be made on it (hidden, or shown disabled);
+        #: absent: the table shown, clickable
+        self._unclickable: dict[int, float] = {}
+        self._deferred_at: float | None = None  # new rows wait for a table since then
+        self._retry_at: float | None = None  # when a table may take them (None: not known)
+        self._cells = cell_clock()  # None outside IPython
         self._tree: _tree.Tree | None = None
         self._tree_for: tuple[int, bool] | None = None  # (capture id, revealed) the tree shows
         self._tree_keys: list[_tree.Key | None] = []
@@ -172,7 +183,7 @@ class LiveView(LiveControls, W.VBox):
                 W.HBox([self.search, self.bin_filter, self.provider_filter]),
                 W.HBox([self.pause_button, self.clear_button, self.older_button, self.newer_button]),
                 self._cols,
-                self.table,
+                self._table_box,
                 self.tabs,
                 W.HBox([self.show_credentials, self.confirm_clear, self.clear_db_button]),
             ],
@@ -183,6 +194,8 @@ class LiveView(LiveControls, W.VBox):
             from ..server import watch_serving
 
             self._unwatch = watch_serving(store, self._on_serving)
+        if self._cells is not None:
+            self._cells.on_end(self)
         self.refresh()
         self._unsubscribe = store.subscribe(
             self._on_capture, on_clear=self._on_store_clear, on_forward=self._on_forward,
@@ -385,6 +398,14 @@ class LiveView(LiveControls, W.VBox):
             self._ui_dirty = True
             self._cond.notify()
 
+    def _cell_ended(self) -> None:
+        """A cell ended (:class:`~hooklab.widget._cells.CellClock`, kernel thread): rows
+        waiting for a table, or a table disabled meanwhile, may now be seen to (the render
+        says when)."""
+        if not self._closed and (self._deferred_at is not None
+                                 or id(self.table) in self._unclickable):
+            self._request_ui()
+
     def _on_control(self, _change: dict[str, Any]) -> None:
         if self._guard_owner == threading.get_ident():
             return
@@ -504,12 +525,20 @@ class LiveView(LiveControls, W.VBox):
     def _store_closed(self) -> bool:
         return bool(getattr(self.store, "closing", False))
 
+    def _retry_wait(self) -> float | None:
+        """Seconds until rows waiting for a table may be shown (None: none wait, or a running
+        cell must end first: :meth:`_cell_ended` says when)."""
+        if self._retry_at is None:
+            return None
+        return max(0.0, self._retry_at - time.monotonic())
+
     def _wants_render(self) -> bool:
         return (
             self._ui_dirty
             or (self._dirty and not self.paused)
             or self._options_wait() == 0.0
             or self._paused_wait() == 0.0
+            or self._retry_wait() == 0.0
         )
 
     def _run(self) -> None:
@@ -521,7 +550,8 @@ class LiveView(LiveControls, W.VBox):
                     decay = self._rate_shown > 0
                     pending = self._options_wait()  # new bins/providers seen inside the gate
                     for held in (self._paused_wait(),  # the counter of a paused view
-                                 self._look_wait()):  # its database closing, another writer
+                                 self._look_wait(),  # its database closing, another writer
+                                 self._retry_wait()):  # rows waiting for a table
                         if held is not None:
                             pending = held if pending is None else min(pending, held)
                     timeout = 1.0 if decay else None
@@ -593,9 +623,11 @@ class LiveView(LiveControls, W.VBox):
             if self._selected is not None and index is None and self._deleted(self._selected.id):
                 self._forget_selected()  # retention, or another process's clear, deleted it
                 sent += 1
-            if ids != self._row_ids:
-                sent += self._swap_table(opts, index)
-                self._row_ids = ids
+            if ids != self._row_ids or id(self.table) in self._unclickable:
+                sent += self._show_rows(opts, ids, index)
+            if self._deferred_at is not None:  # (the rows shown stay until a table is free)
+                shown = self._row_ids.index(sel) if sel in self._row_ids else None
+                sent += self._set(self.table, index=shown)
             elif list(self.table.options) != opts:  # same rows, new labels: indexes still hold
                 with self.table.hold_sync():
                     self.table.options = opts
@@ -624,31 +656,104 @@ class LiveView(LiveControls, W.VBox):
         lookup by id, only while it is off the page)."""
         return self.store.count(since=capture_id - 1, until=capture_id) == 0
 
-    # -- table generations ------------------------------------------------------------------
-    _GRACE = 10.0  # seconds a replaced table still answers late clicks
+    # -- the capture tables ---------------------------------------------------------------
+    _GRACE = 10.0  # seconds a table no longer clickable still answers late clicks
 
-    def _swap_table(self, opts: list[tuple[str, int]], index: int | None) -> int:
-        """Show ``opts`` in a new table widget; the old one keeps answering clicks for a while.
+    def _show_rows(self, opts: list[tuple[str, int]], ids: list[int], index: int | None) -> int:
+        """Show new rows ``opts`` (capture ids ``ids``); returns the messages sent.
 
-        A browser reports a click as an index into the rows it showed; with rows arriving
-        during a burst, the kernel may have sent newer rows meanwhile. Each row list therefore
-        lives in its own widget, which maps its indexes to its own capture ids.
+        The browser reports a click as an index into the rows *it* showed, and the kernel may
+        have sent newer rows meanwhile (a burst; a click made while a cell runs waits in the
+        kernel's queue until the cell ends, while this thread goes on refreshing). So each row
+        list goes into a table of its own that maps its indexes to its own capture ids, and
+        the table that showed it keeps those ids until no click on it can still be on its way.
+
+        The tables are a pool of at most :data:`TABLE_POOL` ``Select`` widgets made once, in a
+        box of their own; one is shown, the others hidden by a class (CSS). A refresh fills a
+        hidden table and swaps the classes: no widget view is made or removed. (A new
+        ``Select`` per refresh, the old one closed, left every table the browser drew in its
+        memory: JupyterLab 4 with ipywidgets 8 grew by about 185,000 DOM nodes and 27 MB of
+        heap a minute at 3 webhooks a second, until the tab was closed.)
+
+        A table may be filled again once no click has been possible on it for
+        :attr:`_GRACE` seconds, and not while a cell runs that started less than that after
+        (its clicks wait behind the cell; :data:`_AFTER_CELL` seconds after it ended they
+        are handled). When no table may be filled and the pool is full, the rows wait
+        (:meth:`_retry_wait`); while a cell runs, after :data:`_CELL_LAG` seconds, the table
+        shown takes them itself, disabled (a click on it would wait for the cell anyway), and
+        keeps mapping clicks to the rows it showed when it was last clickable.
         """
-        old = self.table
-        new = self._new_table(opts, index)
-        self.table = new
-        self.children = tuple(new if c is old else c for c in self.children)
         now = time.monotonic()
-        self._retired.append((old, now))
-        keep = []
-        for table, at in self._retired:
-            if now - at > self._GRACE or len(self._retired) - len(keep) > 16:
-                self._table_ids.pop(id(table), None)
-                table.close()
-            else:
-                keep.append((table, at))
-        self._retired = keep
-        return 2
+        shown, sent = self.table, 0
+        table = self._free_table(now)
+        if table is None and len(self._tables) < TABLE_POOL:  # one more (made once)
+            table = self._new_table([], None, SPARE)
+            self._table_box.children = (*self._table_box.children, table)
+            sent += 1
+        if table is not None:
+            with table.hold_sync():  # rows, highlight, enabled and shown: one message
+                table.options = opts
+                table.index = index
+                table.disabled = False
+                table._dom_classes = SHOWN
+            self._table_ids[id(table)] = ids
+            self._unclickable.pop(id(table), None)
+            if table is not shown:
+                self._unclickable.setdefault(id(shown), now)  # (a disabled one: since then)
+                shown._dom_classes = SPARE
+                self.table = table
+                sent += 1
+            self._row_ids = ids
+            self._deferred_at = self._retry_at = None
+            return sent + 1
+        held = id(shown) in self._unclickable  # (the table shown, disabled: it takes them)
+        if self._deferred_at is None:
+            self._deferred_at = now
+        running = self._cells is not None and self._cells.running
+        if held or (running and now - self._deferred_at >= _CELL_LAG):
+            if ids != self._row_ids or not held:
+                with shown.hold_sync():  # (its ids stay those it showed while clickable)
+                    shown.options = opts
+                    shown.index = index
+                    shown.disabled = True
+                sent += 1
+            self._unclickable.setdefault(id(shown), now)
+            self._row_ids = ids
+            self._deferred_at = None
+            self._retry_at = self._free_at()
+            return sent
+        self._retry_at = self._free_at()
+        if running:  # (no table frees itself while the cell runs)
+            self._retry_at = self._deferred_at + _CELL_LAG
+        return sent
+
+    def _may_refill(self, since: float, now: float) -> bool:
+        """Whether a table no click has been possible on since ``since`` may be refilled."""
+        if now - since < self._GRACE:
+            return False
+        cells = self._cells
+        if cells is None or cells.started is None or since + self._GRACE <= cells.started:
+            return True  # (any click on it was handled before the newest cell began)
+        return cells.ended is not None and now - cells.ended >= _AFTER_CELL
+
+    def _free_table(self, now: float) -> W.Select | None:
+        """The table that may be refilled and has been unclickable longest (None: none)."""
+        free = [(since, i) for i, t in enumerate(self._tables)
+                if (since := self._unclickable.get(id(t))) is not None
+                and self._may_refill(since, now)]
+        return self._tables[min(free)[1]] if free else None
+
+    def _free_at(self) -> float | None:
+        """When a table may next be refilled (None: once the running cell ends)."""
+        cells, best = self._cells, None
+        for since in self._unclickable.values():
+            at = since + self._GRACE
+            if cells is not None and cells.started is not None and at > cells.started:
+                if cells.ended is None:
+                    continue  # (the cell's end: _cell_ended wakes the view)
+                at = max(at, cells.ended + _AFTER_CELL)
+            best = at if best is None else min(best, at)
+        return best
 
     # -- tree and diff tabs ---------------------------------------------------------------------
     def _show_extra(self) -> None:

@@ -25,7 +25,7 @@ import pytest
 from _jupyter import ARTIFACTS, CHROMIUM_ARGS, JupyterServer, run_jupyter
 
 XSS = '<img src=x onerror="window.__xss=1">'
-ROW = ".hooklab-live select option"  # the live table is an ipywidgets Select
+ROW = ".hooklab-live .hl-table select option"  # the table shown (an ipywidgets Select)
 SETUP = (
     'import hooklab; lab = hooklab.start(port=0, db=":memory:"); '
     'open("port.txt","w").write(str(lab.bound_port)); lab.live()'
