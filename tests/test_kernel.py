@@ -223,7 +223,7 @@ def test_magic_commands(tmp_path):
         out = k.run("d2 = %hooklab df --since 1 --until 2\nprint(d2['status'].tolist())")
         assert "[200]" in out  # ids: newer than 1, up to 2
         out = k.run("w = %hooklab live --bin orders\nprint(w._repr_mimebundle_()['text/plain'])")
-        assert "HookLab live view: 2 captures" in out
+        assert "HookLab live view (live while its kernel runs)" in out
         out = k.run(f"%hooklab export {tmp_path / 'out.har'}")
         assert "wrote 2 captures" in out
         assert (tmp_path / "out.har").exists()

@@ -105,7 +105,8 @@ def test_shows_stored_captures_newest_first_with_deterministic_repr(store, views
     v = make(views, store)
     assert v.rows == [c.id, b.id, a.id]
     assert repr(v) == "HookLab live view: 3 captures"
-    assert v._repr_mimebundle_()["text/plain"] == "HookLab live view: 3 captures"
+    # (written once, when displayed: a count there stayed "0 captures" in a saved notebook)
+    assert v._repr_mimebundle_()["text/plain"] == "HookLab live view (live while its kernel runs)"
     assert "application/vnd.jupyter.widget-view+json" in v._repr_mimebundle_()
     label = v.table.options[0][0]
     assert "POST" in label and "github/2" in label and "—" in label

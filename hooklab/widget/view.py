@@ -53,6 +53,10 @@ _LOOK_EVERY = 1.0
 _CELL_LAG = 1.0
 #: seconds after a cell ended in which the clicks it held back are handled
 _AFTER_CELL = 2.0
+#: what a notebook shows in place of the view where no widget can be drawn (a saved notebook
+#: opened without its kernel, nbconvert, GitHub). No count: it is written once, when the view
+#: is displayed ("0 captures" stayed in a saved notebook whose view had shown thousands)
+_PLAIN = "HookLab live view (live while its kernel runs)"
 
 __all__ = ["LiveView"]
 
@@ -343,7 +347,7 @@ class LiveView(LiveControls, W.VBox):
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
         data = super()._repr_mimebundle_(**kwargs)
         if data is not None:
-            data["text/plain"] = repr(self)
+            data["text/plain"] = _PLAIN
         return data
 
     # -- events (the store's writer or syncer thread / kernel thread) -----------------------
