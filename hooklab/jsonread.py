@@ -1,10 +1,20 @@
-"""JSON payloads read alike on every Python version: one nesting limit.
+"""JSON payloads read alike on every Python version: one nesting limit; and deep values
+measured and written as text without recursion.
 
 The bottom of the package (no hooklab import): :mod:`hooklab.capture`, detection in
 :mod:`hooklab.providers`, the frame and exploration read payloads with :func:`loads_json`.
 
 >>> loads_json(b'{"a": [1, 2]}')
 {'a': [1, 2]}
+
+A value read can be nested :data:`JSON_MAX_DEPTH` levels deep, deeper than ``repr``,
+``json.dumps`` and pandas' printer go (each recurses per level: near 1,000 levels, fewer with a
+caller's frames above, they raise ``RecursionError``). :func:`json_depth` measures a value and
+:func:`json_text` writes its start without recursion:
+
+>>> deep = loads_json(b"[" * 1000 + b"]" * 1000)
+>>> json_depth(deep), json_depth(deep, stop=256), json_text(deep, 6)
+(1000, 257, '[[[[[[…')
 """
 
 from __future__ import annotations
@@ -16,7 +26,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["JSON_MAX_DEPTH", "json_too_deep", "loads_json"]
+__all__ = ["JSON_MAX_DEPTH", "json_depth", "json_text", "json_too_deep", "loads_json"]
 
 #: JSON nested deeper than this many arrays/objects is read as not JSON (``Capture.json()`` is
 #: ``None``), the same on every Python version: orjson's own limit, where the standard library's
@@ -121,3 +131,93 @@ def _deeper_parse() -> Iterator[None]:
             if _limit_users == 0 and sys.getrecursionlimit() == (
                     _limit_before + JSON_MAX_DEPTH + 100):  # (unless someone else set it)
                 sys.setrecursionlimit(_limit_before)
+
+
+def json_depth(value: Any, stop: int | None = None) -> int:
+    """How many arrays/objects deep ``value`` nests (a scalar 0, ``[]`` 1, ``[{"a": 1}]`` 2),
+    walked without recursion; with ``stop``, the walk ends as soon as it is deeper than that
+    (the answer is then ``stop + 1``: "deeper than ``stop``").
+
+    >>> json_depth(1), json_depth([]), json_depth({"a": [1, {"b": 2}]}), json_depth([[[]]], stop=1)
+    (0, 1, 3, 2)
+    """
+    if not isinstance(value, (dict, list, tuple)):
+        return 0
+    deepest = 1
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:  # (bounded: each container of the value is pushed once)
+        node, depth = stack.pop()
+        if depth > deepest:
+            deepest = depth
+            if stop is not None and deepest > stop:
+                return stop + 1
+        for child in node.values() if isinstance(node, dict) else node:
+            if isinstance(child, (dict, list, tuple)) and child:
+                stack.append((child, depth + 1))
+            elif isinstance(child, (dict, list, tuple)) and depth + 1 > deepest:
+                deepest = depth + 1  # (an empty one: nothing inside to push)
+                if stop is not None and deepest > stop:
+                    return stop + 1
+    return deepest
+
+
+def _json_scalar(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)  # (TypeError for what JSON has not)
+
+
+def _json_key(key: Any) -> str:
+    if isinstance(key, str):
+        return json.dumps(key, ensure_ascii=False)
+    if key is None or isinstance(key, (bool, int, float)):  # (json.dumps' rule for keys)
+        return json.dumps(json.dumps(key))
+    raise TypeError(f"keys must be str, int, float, bool or None, not {type(key).__name__}")
+
+
+def _parts(node: Any, key: Any) -> Iterator[tuple[bool, Any]]:
+    """``(True, text)`` for the brackets and separators of one container, ``(False, value)``
+    for each item, lazily (a preview of a million-item array reads its first items only)."""
+    if isinstance(node, dict):
+        yield True, "{"
+        for i, (k, v) in enumerate(node.items()):
+            yield True, (", " if i else "") + key(k) + ": "
+            yield False, v
+        yield True, "}"
+    else:
+        yield True, "["
+        for i, v in enumerate(node):
+            if i:
+                yield True, ", "
+            yield False, v
+        yield True, "]"
+
+
+def json_text(value: Any, limit: int, *, style: str = "json") -> str:
+    """``json.dumps(value, ensure_ascii=False)`` (``style="repr"``: ``repr(value)``) of a JSON
+    value, the same text, but built without recursion and only as far as its first ``limit``
+    characters: when it is longer, those and ``…``. Raises ``TypeError`` for what is not
+    JSON (as ``json.dumps`` does).
+
+    >>> json_text({"a": [1, 2.5, None, True, "é"]}, 100), json_text([[1], {"b": "x"}], 100, style="repr")
+    ('{"a": [1, 2.5, null, true, "é"]}', "[[1], {'b': 'x'}]")
+    >>> json_text(list(range(10**6)), 12)
+    '[0, 1, 2, 3,…'
+    """
+    scalar, key = (_json_scalar, _json_key) if style == "json" else (repr, repr)
+    out: list[str] = []
+    size = 0
+    stack: list[Iterator[tuple[bool, Any]]] = [iter(((False, value),))]
+    while stack and size <= limit:  # (bounded: every item is yielded once, and the text grows)
+        for is_text, item in stack[-1]:
+            if not is_text:
+                if isinstance(item, (dict, list, tuple)):
+                    stack.append(_parts(item, key))
+                    break  # (go into it; this container's iterator goes on after it)
+                item = scalar(item)
+            out.append(item)
+            size += len(item)
+            if size > limit:
+                break
+        else:
+            stack.pop()
+    text = "".join(out)
+    return text if len(text) <= limit else text[:limit] + "…"

@@ -43,6 +43,7 @@ from ..credentials import (
     is_sensitive_header,
     multipart_fields,
 )
+from ..jsonread import json_depth
 
 __all__ = [
     "COLUMNS",
@@ -65,6 +66,9 @@ __all__ = [
 SHOW_LIMIT = 64 * 1024
 #: JSON bodies larger than this are shown as received, not re-indented
 PRETTY_LIMIT = 1024 * 1024
+#: JSON bodies nested deeper than this are shown as received, not re-indented (the encoder
+#: that indents recurses once per level: a body 1,000 levels deep raised RecursionError)
+PRETTY_DEPTH = 256
 #: form fields listed at most in the Details tab
 FORM_ROWS = 1000
 #: binary bodies up to this size are inlined in "copy as curl"
@@ -245,13 +249,13 @@ def _body_view(cap: Capture, reveal: bool) -> tuple[str, str]:
     big = (cap.size if decoded is None else len(decoded)) > PRETTY_LIMIT
     starts_json = decoded is not None and decoded[:64].lstrip()[:1] in (b"{", b"[")
     if big and ((cap.content_type or "").endswith("json") or starts_json):
-        # re-indenting megabytes of JSON takes seconds; show its start as sent (the values
-        # of credential keys in it hidden: read from the start, as far as it is shown)
-        text, note = _cut(cap.text[: SHOW_LIMIT + 1])
-        hidden = None if reveal else hide_json_text(text)
-        what = "" if hidden is None else ", credential fields hidden"
-        return f"JSON as received{note}{what}; the Tree tab explores it", _pre(hidden or text)
+        # re-indenting megabytes of JSON takes seconds; show its start as sent
+        return _as_received(cap, reveal, "")
     parsed: Any = None if big else cap.json()
+    if not big and parsed is not None and _deep(decoded or cap.body, parsed):
+        # json.dumps(indent=2) recurses a frame per level: 1,000 levels (JSON reads 1,024)
+        # raised RecursionError, fewer under the frames of a widget callback
+        return _as_received(cap, reveal, f", nested {json_depth(parsed):,} levels: not re-indented")
     if not big and (parsed is not None or cap.body.strip() == b"null"):
         shown = parsed if reveal else hide_json(parsed)  # (the values of credential keys)
         text, note = _cut(json.dumps(shown, indent=2, ensure_ascii=False))
@@ -280,6 +284,24 @@ def _body_view(cap: Capture, reveal: bool) -> tuple[str, str]:
         text, note = _cut(cap.text)
         return "text" + note, _pre(text)
     return "binary (hex)", _pre(hexdump(raw))
+
+
+def _deep(raw: bytes, parsed: Any) -> bool:
+    """Whether ``parsed`` (read from ``raw``) nests deeper than :data:`PRETTY_DEPTH`: counted
+    in C first (a body of fewer brackets than that cannot be; in UTF-16 or UTF-32 a bracket is
+    still one such byte), walked only for bodies of more."""
+    if raw.count(b"[") + raw.count(b"{") <= PRETTY_DEPTH:
+        return False
+    return json_depth(parsed, stop=PRETTY_DEPTH) > PRETTY_DEPTH
+
+
+def _as_received(cap: Capture, reveal: bool, why: str) -> tuple[str, str]:
+    """(kind, html) of a JSON body shown as sent, not re-indented: its start, the values of
+    credential keys in it hidden (read from the start, as far as it is shown)."""
+    text, note = _cut(cap.text[: SHOW_LIMIT + 1])
+    hidden = None if reveal else hide_json_text(text)
+    what = "" if hidden is None else ", credential fields hidden"
+    return f"JSON as received{why}{note}{what}; the Tree tab explores it", _pre(hidden or text)
 
 
 def _form_start(cap: Capture, reveal: bool) -> tuple[dict[str, list[str]], bool]:

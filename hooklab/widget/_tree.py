@@ -20,7 +20,6 @@ Bounds: :data:`MAX_CHILDREN` children shown per object or array, :data:`MAX_ROWS
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from html import escape
@@ -28,6 +27,7 @@ from itertools import islice
 from typing import Any
 
 from ..explore import Payload, column_name, field_name
+from ..jsonread import json_text
 from ._render import visible
 
 __all__ = [
@@ -72,11 +72,14 @@ def schema_path(key: Key) -> tuple[str | None, ...]:
 
 
 def _preview(value: Any) -> str:
+    """One line of ``value``'s JSON text, cut at :data:`MAX_LABEL` characters. Built without
+    recursion and only as far as shown (``json.dumps`` of a value 1,000 levels deep, which a
+    body may hold, raised RecursionError in the Diff tab)."""
     if isinstance(value, float) and not math.isfinite(value):
         text = repr(value)
     else:
-        try:
-            text = json.dumps(value, ensure_ascii=False)
+        try:  # (visible() only lengthens text: one character more than shown decides the cut)
+            text = json_text(value, MAX_LABEL + 1)
         except (TypeError, ValueError):  # pragma: no cover - parsed JSON only
             text = repr(value)
     text = visible(text)

@@ -1,0 +1,140 @@
+"""JSON nested up to 1,024 levels is read (``tests/test_json_depth.py``); every view of it
+must show, not raise ``RecursionError``.
+
+``repr``, ``json.dumps`` and pandas' printer recurse per level: a body 1,000 levels deep (and
+900 under the ~60 frames IPython's display puts above ``_repr_html_``) made the live view's
+row click, its Diff tab, ``lab.diff(...)``'s frame and ``lab.dataframe()``'s frame raise. Here
+each body is posted over HTTP to a real lab after a shallow one to the same bin (so the Diff
+tab and ``lab.diff`` compare them), and every view is made from 80 frames down, as IPython
+calls them.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import urllib.request
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+import hooklab
+
+pytestmark = pytest.mark.timeout(300)
+
+DEPTHS = [64, 500, 900, 1000, 1024, 1025, 3000, 100_000]
+KINDS = ["list", "object"]
+#: frames above each call, as IPython's display and a widget's comm callback add
+EXTRA_FRAMES = 80
+
+
+def nested(depth: int, kind: str) -> bytes:
+    if kind == "list":
+        return b"[" * depth + b"1" + b"]" * depth
+    return b'{"a":' * depth + b"1" + b"}" * depth
+
+
+def shallow(kind: str) -> bytes:
+    return b"[2]" if kind == "list" else b'{"a": 2}'
+
+
+def json_depth(value: Any) -> int:
+    """How deep a chain of one-item lists / ``{"a": ...}`` objects goes, in a loop."""
+    depth = 0
+    while isinstance(value, (list, dict)) and len(value) == 1:
+        value = value[0] if isinstance(value, list) else value["a"]
+        depth += 1
+    return depth + (isinstance(value, (list, dict)))
+
+
+def from_deep_stack(fn: Callable[[], Any], frames: int = EXTRA_FRAMES) -> Any:
+    """``fn()`` called ``frames`` frames below this one."""
+    def down(n: int) -> Any:
+        return fn() if n == 0 else down(n - 1)
+
+    return down(frames)
+
+
+def post(lab: hooklab.HookLab, bin_: str, body: bytes) -> None:
+    req = urllib.request.Request(lab.url_for(bin_), data=body, method="POST",
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        assert resp.status == 200
+
+
+@pytest.fixture(scope="module")
+def lab() -> Iterator[hooklab.HookLab]:
+    lab = hooklab.HookLab(port=0, db=":memory:").start()
+    try:
+        yield lab
+    finally:
+        lab.stop()
+
+
+def pair(lab: hooklab.HookLab, bin_: str, body: bytes, kind: str) -> tuple[Any, Any]:
+    """(shallow capture, deep capture) posted to ``bin_``, in that order."""
+    post(lab, bin_, shallow(kind))
+    post(lab, bin_, body)
+    first, second = lab.wait(2, bin=bin_, timeout=30)
+    assert second.body == body
+    return first, second
+
+
+def text_of(fragment: str) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", "", fragment))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("depth", DEPTHS)
+def test_every_view_of_a_deep_body_shows(lab: hooklab.HookLab, depth: int, kind: str) -> None:
+    bin_ = f"deep-{kind}-{depth}"
+    first, cap = pair(lab, bin_, nested(depth, kind), kind)
+    readable = depth <= 1024
+    view = lab.live(bin=bin_)
+    try:
+        # a click on the row, then every tab (Details, Tree, Diff, Raw body, Copy as curl)
+        assert from_deep_stack(lambda: view.select(cap.id)) is not None
+        shown = {}
+        for tab in range(len(view.tabs.children)):
+            from_deep_stack(lambda t=tab: setattr(view.tabs, "selected_index", t))
+            shown[tab] = (view.detail.value, list(view.tree.options), view.diff_pane.value,
+                          view.raw.value, view.curl.value)
+    finally:
+        view.close()
+    detail = text_of(shown[0][0])
+    if depth <= 256:  # re-indented, as ever
+        assert "Body — JSON, " in detail
+        first_lines = "[\n  [\n    [\n" if kind == "list" else '{\n  "a": {\n    "a": {\n'
+        assert first_lines in detail
+    elif readable:  # as received, and said why
+        assert f"Body — JSON as received, nested {depth:,} levels: not re-indented" in detail
+        assert nested(depth, kind).decode()[:2000] in detail
+    else:  # not JSON (deeper than 1,024 levels): its text, as before
+        assert "Body — text" in detail
+    tree = shown[1][1]
+    assert tree and tree[0][0].startswith("▾ (body)" if readable else "(body)")
+    diff = text_of(shown[2][2])
+    assert f"against the previous capture to /{bin_}: #{first.id}" in diff
+    if readable:
+        row = "[0]" if kind == "list" else "a"
+        start = ("[" * 40) if kind == "list" else '{"a": ' * 10
+        assert re.search(rf"{re.escape(row)}changed2{re.escape(start)}.*…", diff), diff[:300]
+    assert nested(depth, kind).decode()[:1000] in text_of(shown[3][3])
+
+
+def test_credentials_in_a_deep_body_stay_hidden(lab: hooklab.HookLab) -> None:
+    body = b'{"password": "hunter2", "deep": ' + nested(600, "list") + b"}"
+    post(lab, "deepsecret", body)
+    [cap] = lab.wait(1, bin="deepsecret", timeout=30)
+    view = lab.live(bin="deepsecret")
+    try:
+        from_deep_stack(lambda: view.select(cap.id))
+        detail = text_of(view.detail.value)
+        view.show_credentials.value = True
+        revealed = text_of(view.detail.value)
+    finally:
+        view.close()
+    assert "nested 601 levels: not re-indented" in detail
+    assert "credential fields hidden" in detail and "hunter2" not in detail
+    assert "hunter2" in revealed
