@@ -14,6 +14,7 @@ from __future__ import annotations
 import html
 import re
 import urllib.request
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -121,6 +122,37 @@ def test_every_view_of_a_deep_body_shows(lab: hooklab.HookLab, depth: int, kind:
         start = ("[" * 40) if kind == "list" else '{"a": ' * 10
         assert re.search(rf"{re.escape(row)}changed2{re.escape(start)}.*…", diff), diff[:300]
     assert nested(depth, kind).decode()[:1000] in text_of(shown[3][3])
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("depth", DEPTHS)
+def test_lab_diff_of_a_deep_body_prints(lab: hooklab.HookLab, depth: int, kind: str) -> None:
+    bin_ = f"diff-{kind}-{depth}"
+    first, cap = pair(lab, bin_, nested(depth, kind), kind)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        d = from_deep_stack(lambda: lab.diff(first, cap))
+    text = from_deep_stack(lambda: repr(d))
+    page = from_deep_stack(lambda: d._repr_html_())
+    assert "changed" in text and "changed" in page
+    assert len(d) == 1
+    b = d["b"].iloc[0]
+    if depth > 1024:  # not JSON: the bodies differ as a whole, the deep one as its text
+        assert d["field"].iloc[0] == "(body)" and b.startswith(nested(depth, kind).decode()[:4096])
+        return
+    assert d["field"].iloc[0] == ("[0]" if kind == "list" else "a")
+    assert d["a"].iloc[0] == 2
+    inner = depth - 1  # (the value at [0] / "a")
+    if inner <= 256:
+        assert json_depth(b) == inner  # the value itself, as ever
+        assert not any("JSON text" in str(w.message) for w in caught)
+    else:
+        sent = nested(inner, kind).decode()
+        want = sent if kind == "list" else sent.replace('{"a":', '{"a": ')
+        assert isinstance(b, str) and b == (want if len(want) <= 1000 else want[:1000] + "…")
+        assert d.attrs["notes"] == ["values nested deeper than 256 levels are given as their "
+                                    "JSON text, cut at 1,000 characters"]
+        assert any("JSON text" in str(w.message) for w in caught)
 
 
 def test_credentials_in_a_deep_body_stay_hidden(lab: hooklab.HookLab) -> None:

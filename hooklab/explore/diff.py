@@ -19,7 +19,10 @@ they differ.
 
 Bounds (said in the frame's ``attrs["notes"]`` and as a warning when reached):
 :data:`MAX_DIFF_ROWS` rows, :data:`MAX_DIFF_DEPTH` levels (deeper differences are reported
-at that level), :data:`MAX_DIFF_STEPS` values compared.
+at that level), :data:`MAX_DIFF_STEPS` values compared. In :func:`diff_frame`, a row's value
+nested deeper than :data:`MAX_VALUE_DEPTH` levels is its JSON text, cut at
+:data:`VALUE_TEXT_CHARS` characters (``…`` at the cut): pandas prints a value by recursing
+per level, and a frame holding one 1,000 levels deep raised RecursionError when shown.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..capture import Capture
 from ..credentials import SENSITIVE_HEADERS, WHOLE_FORM, WHOLE_JSON, hidden_body, hidden_value
+from ..jsonread import json_depth, json_text
 from .payload import BODY, Payload, read_payload, shown_payload
 
 if TYPE_CHECKING:
@@ -42,7 +46,9 @@ __all__ = [
     "MAX_DIFF_DEPTH",
     "MAX_DIFF_ROWS",
     "MAX_DIFF_STEPS",
+    "MAX_VALUE_DEPTH",
     "SENSITIVE_HEADERS",
+    "VALUE_TEXT_CHARS",
     "diff_frame",
     "diff_rows",
     "diff_values",
@@ -52,6 +58,10 @@ DIFF_COLUMNS = ("field", "change", "a", "b")
 MAX_DIFF_ROWS = 10_000
 MAX_DIFF_DEPTH = 64
 MAX_DIFF_STEPS = 1_000_000
+#: a diff frame's values nested deeper than this are given as their JSON text
+MAX_VALUE_DEPTH = 256
+#: characters of such a value's JSON text kept
+VALUE_TEXT_CHARS = 1_000
 
 
 def _same(x: Any, y: Any) -> bool:
@@ -285,6 +295,24 @@ def diff_rows(
     return rows, notes
 
 
+def _printable(
+    rows: list[tuple[str, str, Any, Any]], notes: list[str]
+) -> list[tuple[str, str, Any, Any]]:
+    """``rows`` with each value nested deeper than :data:`MAX_VALUE_DEPTH` levels replaced by
+    its JSON text cut at :data:`VALUE_TEXT_CHARS` characters (said once in ``notes``)."""
+
+    def shown(v: Any) -> Any:
+        if not isinstance(v, (dict, list)) or json_depth(v, stop=MAX_VALUE_DEPTH) <= MAX_VALUE_DEPTH:
+            return v
+        return json_text(v, VALUE_TEXT_CHARS)
+
+    out = [(f, c, shown(x), shown(y)) for f, c, x, y in rows]
+    if any(x is not r[2] or y is not r[3] for r, (_, _, x, y) in zip(rows, out, strict=True)):
+        notes.append(f"values nested deeper than {MAX_VALUE_DEPTH} levels are given as their "
+                     f"JSON text, cut at {VALUE_TEXT_CHARS:,} characters")
+    return out
+
+
 def diff_frame(
     a: Capture, b: Capture, *, headers: bool = False, reveal: bool = False
 ) -> pd.DataFrame:
@@ -298,6 +326,7 @@ def diff_frame(
     import pandas as pd
 
     rows, notes = diff_rows(a, b, headers=headers, reveal=reveal)
+    rows = _printable(rows, notes)
     cols = list(zip(*rows, strict=True)) if rows else [(), (), (), ()]
     df = pd.DataFrame({
         "field": pd.Series(cols[0], dtype=object),
