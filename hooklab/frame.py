@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from .capture import decode_body
-from .jsonread import loads_json
+from .jsonread import json_text, loads_json
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -641,6 +641,25 @@ class _Bodies:
             return self._na
 
 
+#: characters of a payload pandas shows when ``repr`` could not write it (nested too deep)
+SHOWN_CHARS = 10_000
+
+
+def _shown_payload(value: Any) -> str:
+    """A json column value as pandas shows it: ``repr(value)``; for a payload nested so deep
+    that ``repr`` recursed past the limit (JSON reads 1,024 levels: 950 raised RecursionError
+    in pandas' printer, 900 under IPython's display), the same text built without recursion,
+    cut at :data:`SHOWN_CHARS` characters (``…`` at the cut). The value itself is unchanged.
+
+    >>> _shown_payload({"a": [1, None]}), _shown_payload(loads_json(b"[" * 1024 + b"]" * 1024))[:5]
+    ("{'a': [1, None]}", '[[[[[')
+    """
+    try:
+        return repr(value)
+    except RecursionError:  # (unwound: this frame has the stack that repr had)
+        return json_text(value, SHOWN_CHARS, style="repr")
+
+
 def _register() -> Any:
     """Define (once) the pandas extension type of the json column."""
     import numpy as np
@@ -819,7 +838,7 @@ def _register() -> Any:
             return vals, None
 
         def _formatter(self, boxed: bool = False) -> Any:
-            return repr
+            return _shown_payload
 
         def astype(self, dtype: Any, copy: bool = True) -> Any:
             from pandas.api.types import pandas_dtype

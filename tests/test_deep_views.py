@@ -155,6 +155,57 @@ def test_lab_diff_of_a_deep_body_prints(lab: hooklab.HookLab, depth: int, kind: 
         assert any("JSON text" in str(w.message) for w in caught)
 
 
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("depth", DEPTHS)
+def test_dataframe_of_a_deep_body_prints(lab: hooklab.HookLab, depth: int, kind: str) -> None:
+    bin_ = f"frame-{kind}-{depth}"
+    _first, _cap = pair(lab, bin_, nested(depth, kind), kind)
+    df = from_deep_stack(lambda: lab.dataframe(bin=bin_))
+    text = from_deep_stack(lambda: repr(df))
+    page = from_deep_stack(lambda: df._repr_html_())
+    series = from_deep_stack(lambda: repr(df["json"]))
+    cell = df["json"].iloc[1]
+    # its repr, cut where pandas cuts a cell (display.max_colwidth, 50: 46 characters and "...")
+    shown = ("[" if kind == "list" else "{'a': ") * 47
+    shown = shown[:46] + "..."
+    if depth <= 1024:  # the value is the payload, whole (tests/test_json_depth.py)
+        assert json_depth(cell) == depth
+        assert f"  {shown}\n" in text + "\n" and f"  {shown}\n" in series
+        assert f"<td>{html.escape(shown, quote=False)}</td>" in page
+    else:
+        assert cell is None
+        assert "None" in text
+    # the shallow row is shown as it always was
+    assert repr(df["json"].iloc[0]) in text
+
+
+def test_ordinary_payloads_show_as_before(lab: hooklab.HookLab) -> None:
+    """Nothing changes for bodies that are not deep: the frame's cells are ``repr``, the
+    Details tab re-indents with ``json.dumps(indent=2)``, the Diff tab's values are JSON."""
+    import json
+
+    bodies = [b'{"id": 1, "amount": 5.5, "tags": ["x", null], "ok": true, "name": "\xc3\xa9"}',
+              b'{"id": 2, "amount": 6, "tags": ["x", "y"], "ok": false, "nested": {"k": [1, {"z": 2}]}}']
+    for b in bodies:
+        post(lab, "ordinary", b)
+    first, second = lab.wait(2, bin="ordinary", timeout=30)
+    df = lab.dataframe(bin="ordinary")
+    text = df.to_string(max_colwidth=500)
+    for b in bodies:
+        assert repr(json.loads(b)) in text
+    view = lab.live(bin="ordinary")
+    try:
+        view.select(second.id)
+        assert json.dumps(second.json(), indent=2, ensure_ascii=False) in text_of(view.detail.value)
+        view.tabs.selected_index = 2
+        diff = text_of(view.diff_pane.value)
+    finally:
+        view.close()
+    assert 'nestedadded—{"k": [1, {"z": 2}]}' in diff
+    d = lab.diff(first, second)
+    assert d.set_index("field")["b"].to_dict()["nested"] == {"k": [1, {"z": 2}]}
+
+
 def test_credentials_in_a_deep_body_stay_hidden(lab: hooklab.HookLab) -> None:
     body = b'{"password": "hunter2", "deep": ' + nested(600, "list") + b"}"
     post(lab, "deepsecret", body)
