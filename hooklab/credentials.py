@@ -122,6 +122,10 @@ CREDENTIAL_KEYS = frozenset(
 #: (:data:`CREDENTIAL_WORDS`), as a body's ``signature``, ``session`` or ``credentials`` field
 #: is data more often than not (``token_count``, ``max_tokens``, ``api_key_id`` stay shown)
 FIELD_WORDS = frozenset({"token", "secret", "password", "passwd", "passphrase", "pwd", "apikey"})
+#: what every credential name holds (:data:`SENSITIVE_QUERY`, :data:`FIELD_WORDS`,
+#: :data:`CREDENTIAL_KEYS`), in lower case: the quick tests before a name, a body or a
+#: multipart head is read word by word look for these, so they can never pass one by
+CREDENTIAL_STEMS = ("token", "secret", "pass", "pwd", "key")
 _SEPARATORS = re.compile(r"[-_.]")
 #: the words of a field name: runs of letters and digits, a capital starting a new word
 #: (``accessToken``), capitals together one word (``shopHMAC``, ``HMACKey``: HMAC, Key)
@@ -166,7 +170,7 @@ def _field_name(name: str) -> bool:
     ``db_password``, ``accessToken``) or whose last two are one of :data:`CREDENTIAL_KEYS`
     (``private_key``)."""
     low = name.lower()
-    if not any(w in low for w in ("token", "secret", "pass", "pwd", "key")):
+    if not any(w in low for w in CREDENTIAL_STEMS):
         return False  # (most names: no word to split them into)
     words = [w.lower() for w in _WORDS.findall(name)]
     return bool(words) and (words[-1] in FIELD_WORDS or tuple(words[-2:]) in CREDENTIAL_KEYS)
@@ -513,7 +517,7 @@ def _mentions_credential(text: str) -> bool:
     if "%" in low:
         low += "\n" + unquote_plus(low)
     squeezed = re.sub(r'["\\\s]|;\s*name\*\d+\*?=', "", low)
-    return any(word in low or word in squeezed for word in SENSITIVE_QUERY)
+    return any(word in low or word in squeezed for word in CREDENTIAL_STEMS)
 
 
 # -- JSON bodies ----------------------------------------------------------------------------
@@ -615,7 +619,7 @@ def _may_name_credential(text: str, utf8: bool = False) -> bool:
             low = low.replace(esc, "")
         low = _JSON_NAME_ESCAPE.sub(lambda m: chr(int(m.group()[2:], 16)).lower(), low)
     low = low.translate(_INVISIBLE_TABLE).replace("[]", "")
-    return any(word in low for word in SENSITIVE_QUERY)
+    return any(word in low for word in CREDENTIAL_STEMS)
 
 
 def _value_end(text: str, at: int) -> int:

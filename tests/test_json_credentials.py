@@ -75,6 +75,16 @@ CASES = [
      {"Content-Type": "application/json; charset=utf-16"}, "bob"),
     ("json-lines", lambda s: _json({"token": s}) + b"\n" + _json({"user": "bob"}) + b"\n",
      {"Content-Type": "application/x-ndjson"}, "bob"),
+    # names whose last word (or last two) is a credential's, with none of SENSITIVE_QUERY's
+    # seven names in them: a quick pre-check that knew only those let the Raw body, curl,
+    # Tree, Diff and stream page show them while the Details tab hid them
+    ("last-word-passwd", lambda s: _json({"db_passwd": s, "user": "bob"}), _JSON, "bob"),
+    ("last-word-pwd", lambda s: _json({"cfg": {"pwd": s}, "user": "bob"}), _JSON, "bob"),
+    ("last-two-private-key", lambda s: _json({"keys": [{"private_key": s, "kid": "kid-kept"}]}),
+     _JSON, "kid-kept"),
+    ("last-two-header-like", lambda s: _json({"X-Api-Key": s, "user": "bob"}), _JSON, "bob"),
+    ("last-two-camel", lambda s: _json({"signingKey": s, "passphrase": s, "user": "bob"}), _JSON,
+     "bob"),
 ]
 PARAMS = [pytest.param(make, headers, kept, (f"Sa{i}z{name[:3]}", f"Sb{i}z{name[:3]}"), id=name)
           for i, (name, make, headers, kept) in enumerate(CASES)]
@@ -296,3 +306,36 @@ def test_schema_tree_and_diff_agree_on_which_json_fields_are_credentials(lab):
     assert {f for f, r in rows.items() if str(r.b).startswith("<hidden")} == {
         "password", "data.api_key", "data.lines[0].secret"}
     assert rows["data.api_key_id"].b == "AGid2" and rows["data.lines[0].sku"].b == "AGsku2"
+
+
+@pytest.mark.parametrize("name", ["db_passwd", "pwd", "private_key", "webhook_secret"])
+@pytest.mark.parametrize("ctype", ["multipart/form-data", "multipart/form-data; boundary=zz"])
+def test_a_multipart_form_that_cannot_be_split_is_hidden_for_any_credential_name(lab, request,
+                                                                                 name, ctype):
+    """A multipart body whose parts cannot be told apart (no boundary, a wrong one) is hidden
+    whole when it may hold a credential: the test knew only SENSITIVE_QUERY's names, so a
+    ``db_passwd`` part was shown in the Raw body tab and on the stream page."""
+    bin_ = "mp" + str(abs(hash(request.node.callspec.id)))[:8]
+    secret = "MPs3cr3t" + name[:3]
+    body = (f'--b0\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{secret}\r\n'
+            '--b0--\r\n').encode()
+    status, _ = post(lab.url_for(bin_, "x"), body, {"Content-Type": ctype})
+    assert status == 200
+    (cap,) = lab.wait(1, timeout=10, bin=bin_)
+    view = lab.live(bin=bin_)
+    try:
+        view.select(cap.id)
+        _open_every_tab(view)
+        assert _leaks(_saved_state(), (secret,)) == []
+        assert secret not in json.dumps(credentials.hidden_view(cap))  # (the stream page's)
+    finally:
+        view.close()
+
+
+def test_every_credential_name_holds_a_stem_the_quick_tests_look_for():
+    """The quick tests before a body is read key by key look for CREDENTIAL_STEMS: a name
+    rule without one of them would be passed by (as FIELD_WORDS' were, at first)."""
+    names = {*credentials.SENSITIVE_QUERY, *credentials.FIELD_WORDS,
+             *("_".join(k) for k in credentials.CREDENTIAL_KEYS)}
+    assert [n for n in names if not any(s in n for s in credentials.CREDENTIAL_STEMS)] == []
+    assert all(credentials.is_sensitive_field(n) for n in names)
