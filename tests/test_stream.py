@@ -1023,3 +1023,51 @@ def test_ctrl_c_returns_the_summary(tmp_path, mode: str, last_close: list | None
     else:
         assert out["connections"] >= 1 and out["closes"][0] == [4000, "go away", "server"], out
         assert len(out["server_saw"]) == out["connections"], out
+
+
+def test_hiding_a_big_body_s_credentials_does_not_hold_up_other_webhooks(tmp_path) -> None:
+    """An attacker found one crafted capture (megabytes of credential keys: reading it key by
+    key takes seconds) stalled every webhook while a stream page was open: its credentials
+    were hidden on the capture server's loop. Now a big body's are hidden on a worker thread:
+    small webhooks sent every 50 ms meanwhile wait far less than the hiding takes (measured
+    in the same run, the baseline)."""
+    from hooklab.credentials import hidden_view
+
+    lab = HookLab(port=0, db=str(tmp_path / "c.sqlite3")).start()
+    big = b"[" + b'{"token":{"a":1}},' * 350_000 + b"1]"  # ~6 MB, every key a credential's
+    waits: list[float] = []
+    streamed = threading.Event()
+    try:
+        async def main() -> None:
+            conn = await websocket.websocket_connect(_ws_url(lab), max_message_size=2**30)
+            loop = asyncio.get_running_loop()
+            sent = loop.run_in_executor(None, post, lab.url_for("big"), big,
+                                        {"Content-Type": "application/json"})
+
+            def smalls() -> None:
+                for i in range(200):  # (bounded: ~10 s at most, ends once the big one came)
+                    if streamed.is_set():
+                        return
+                    started = time.monotonic()
+                    assert post(lab.url_for("small"), b'{"n": %d}' % i)[0] == 200
+                    waits.append(time.monotonic() - started)
+                    time.sleep(0.05)
+
+            small = loop.run_in_executor(None, smalls)
+            for _ in range(400):
+                msg = await asyncio.wait_for(conn.read_message(), 60)
+                assert msg is not None
+                if json.loads(msg).get("bin") == "big":
+                    streamed.set()
+                    break
+            await asyncio.wait_for(asyncio.gather(sent, small), 60)
+            conn.close()
+
+        asyncio.run(main())
+        (cap,) = [c for c in lab.store.query(limit=500) if c.bin == "big"]
+        started = time.monotonic()
+        assert hidden_view(cap) is not None
+        hiding = time.monotonic() - started  # (what the loop was held for, before)
+    finally:
+        lab.stop()
+    assert waits and max(waits) < hiding / 2, (max(waits), hiding)

@@ -38,6 +38,9 @@ from ..credentials import hidden_view
 from ..filters import FILTER_KEYS, bound, from_query, matches
 from .guard import log_without_query, origin_allowed, refuse_reader, unknown_parameter
 
+#: bodies larger than this (bytes) have their credentials hidden off the capture server's loop
+INLINE_HIDING = 64 * 1024
+
 __all__ = ["StreamHandler", "StreamLimits", "stream_stats"]
 
 _PAGE = 200
@@ -212,7 +215,12 @@ class StreamHandler(websocket.WebSocketHandler):
             if cap.id <= self.cursor:
                 continue
             d = capture_to_dict(cap, body=self.with_body)
-            hidden = hidden_view(cap, body=self.with_body)
+            if self.with_body and cap.size > INLINE_HIDING:  # (read key by key: seconds for
+                # megabytes of crafted credential keys, which would stall every webhook the
+                # capture server's loop receives meanwhile)
+                hidden = await self.loop.run_in_executor(None, partial(hidden_view, cap))
+            else:
+                hidden = hidden_view(cap, body=self.with_body)
             if hidden is not None:  # (what the stream page shows until "show credentials")
                 d["hidden"] = hidden
             msg = orjson.dumps(d).decode()
