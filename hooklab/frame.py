@@ -1993,8 +1993,20 @@ def _normalize_like(
         else:
             cols[prefix + name] = col.to_pandas()
     frame = pd.DataFrame(cols)
-    frame.attrs["ints"] = ints
+    frame.attrs["ints"] = _Names(ints)
     return frame
+
+
+class _Names(tuple):  # type: ignore[type-arg]
+    """The column names of a frame's ``attrs["ints"]`` note. pandas deep-copies a frame's
+    ``attrs`` into every column it hands out (``frame[name]``, and ``combine_first`` or
+    ``astype`` inside): a plain list of 2,000 names made each read copy 2,000 strings, and a
+    frame of 20,000 columns took minutes. Immutable, so every copy can be this one."""
+
+    __slots__ = ()
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _Names:
+        return self
 
 
 #: integers a float64 holds exactly are those of at most this magnitude
@@ -2035,9 +2047,11 @@ def _exact_ints(frame: Any) -> Any:
     import numpy as np
     import pandas as pd
 
-    for name in frame.columns:
-        if frame[name].dtype == np.int64:
-            frame[name] = frame[name].astype(pd.Int64Dtype())
+    # (the dtypes read once, the columns changed by position: one ``frame[name]`` per column
+    # was the quadratic part of a wide frame, and names may repeat)
+    at = [i for i, t in enumerate(frame.dtypes.tolist()) if t == np.int64]
+    for i in at:
+        frame.isetitem(i, frame.iloc[:, i].astype(pd.Int64Dtype()))
     return frame
 
 
@@ -2052,18 +2066,21 @@ def _harmonized(frames: list[Any]) -> list[Any]:
 
     where: dict[Any, list[int]] = {}
     marked: set[tuple[int, Any]] = set()  # float columns of integers (:func:`_normalize_like`)
+    kinds: list[dict[Any, Any]] = []
+    gone: dict[int, list[Any]] = {}
     for k, f in enumerate(frames):
         marked.update((k, name) for name in f.attrs.get("ints", ()))
+        kinds.append(dict(zip(f.columns, f.dtypes.tolist(), strict=True)))
         for name in f.columns:
             where.setdefault(name, []).append(k)
     for name, ks in where.items():
-        if len(ks) < 2:
-            continue
+        if len(ks) < 2 or not _to_harmonize([kinds[k][name] for k in ks]):
+            continue  # (most columns: no column read, so a wide frame stays linear)
         cols = {k: frames[k][name] for k in ks}
         nones = [k for k, c in cols.items() if c.dtype == object and not c.notna().any()]
         if nones and len(nones) < len(ks):
-            for k in nones:
-                frames[k] = frames[k].drop(columns=[name])
+            for k in nones:  # (dropped together at the end: one drop a column is quadratic)
+                gone.setdefault(k, []).append(name)
         ints = [k for k, c in cols.items() if isinstance(c.dtype, pd.Int64Dtype) or c.dtype == np.int64]
         floats = [k for k, c in cols.items() if c.dtype == np.float64 and (k, name) not in marked]
         whole = [k for k, c in cols.items() if c.dtype == np.float64 and (k, name) in marked]
@@ -2077,7 +2094,21 @@ def _harmonized(frames: list[Any]) -> list[Any]:
             for k in ints + floats:
                 c = cols[k]
                 frames[k][name] = c.astype(object) if exact else c.astype(np.float64)
+    for k, names in gone.items():
+        frames[k] = frames[k].drop(columns=names)
     return frames
+
+
+def _to_harmonize(dtypes: list[Any]) -> bool:
+    """Whether a column whose parts have ``dtypes`` may need :func:`_harmonized`: one is an
+    object column (maybe ``None`` everywhere), or integers meet floats."""
+    import numpy as np
+    import pandas as pd
+
+    if any(t == np.dtype("O") for t in dtypes):
+        return True
+    ints = any(isinstance(t, pd.Int64Dtype) or t == np.int64 for t in dtypes)
+    return ints and any(t == np.float64 for t in dtypes)
 
 
 def _settled_ints(frame: Any) -> Any:
