@@ -1,22 +1,28 @@
 """``flatten=True`` over wide bodies when one body is read by Python (NaN, Infinity, 1e400:
-``capture.json()`` reads them, Arrow does not).
+``capture.json()`` reads them, Arrow does not), and a flatten interrupted in a real kernel.
 
 Found by an outside analyst: 2,000 keys plus ``{"x": NaN}`` took 2.7 s, 4,000 keys 10.4 s,
 20,000 more than two minutes (the same bodies without the NaN: 0.15 s; pandas'
 ``json_normalize``: 0.01 s). pandas deep-copies a frame's ``attrs`` into each column it hands
 out, and the frame carried a list naming its integer columns: each of the n column reads copied
-n names.
+n names. And a kernel interrupt during such a call gave the prompt back while the flatten
+thread went on using a CPU (4.8 s of CPU in the next 5 idle seconds).
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
+import queue
 import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
 from _http import post
+
+from hooklab.store import CaptureStore
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -61,3 +67,110 @@ def test_a_wide_flatten_stays_linear_when_one_body_needs_python(file_lab, name, 
     assert isinstance(big.dtype, pd.Int64Dtype) and big.iloc[0] == BIG and big.isna().iloc[1]
     assert df["payload.x"].dtype == "float64"
     assert math.isnan(df["payload.x"].iloc[0]) and _same(df["payload.x"].iloc[1], x)
+
+
+# -- Ctrl-C in a real kernel ---------------------------------------------------------------------
+class _Kernel:
+    """A real IPython kernel (jupyter_client) whose cells can be interrupted midway."""
+
+    def __init__(self, cwd: Path) -> None:
+        from jupyter_client.manager import start_new_kernel
+
+        # (as tests/test_kernel.py: ipykernel shows the process's stderr unless under pytest)
+        env = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
+        self.km, self.kc = start_new_kernel(kernel_name="python3", cwd=str(cwd), env=env)
+
+    def close(self) -> None:
+        self.kc.stop_channels()
+        self.km.shutdown_kernel(now=True)
+
+    def start(self, code: str) -> str:
+        return self.kc.execute(code)
+
+    def outcome(self, msg_id: str, timeout: float = 60.0) -> tuple[str, str]:
+        """(printed text, traceback text) of cell ``msg_id`` once the kernel is idle again."""
+        out: list[str] = []
+        error: list[str] = []
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                m = self.kc.get_iopub_msg(timeout=1)
+            except queue.Empty:
+                continue
+            if m["parent_header"].get("msg_id") != msg_id:
+                continue
+            kind = m["msg_type"]
+            if kind == "stream":
+                out.append(m["content"]["text"])
+            elif kind == "error":
+                error.append(m["content"]["ename"] + "\n" + "\n".join(m["content"]["traceback"]))
+            elif kind == "status" and m["content"]["execution_state"] == "idle":
+                return "".join(out), "".join(error)
+        raise AssertionError(f"the kernel did not answer within {timeout} s")
+
+    def run(self, code: str) -> str:
+        out, error = self.outcome(self.start(code))
+        assert not error, error
+        return out
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` (all its threads) so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+ROWS = 20 * 4096  # twenty column segments: the flatten thread reads them four at a time
+KEYS = 200
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads CPU time from /proc")
+def test_an_interrupted_flatten_stops_its_thread(tmp_path):
+    db = tmp_path / "wide.sqlite3"
+    body = json.dumps({f"k{j}": j for j in range(KEYS)}).encode()
+    store = CaptureStore(str(db))
+    try:
+        headers = [("Content-Type", "application/json")]
+        store.add_many({"method": "POST", "path": "/w", "headers": headers, "body": body}
+                       for _ in range(ROWS))
+        store.add_many([{"method": "POST", "path": "/w", "headers": headers, "body": b'{"x": NaN}'}])
+        end = time.monotonic() + 120  # the column segments sealed: the kernel reads the same
+        while store._behind() and time.monotonic() < end:  # blocks each run
+            time.sleep(0.05)
+        assert not store._behind()
+    finally:
+        store.close()
+
+    k = _Kernel(tmp_path)
+    try:
+        pid = int(k.run(f"import os, threading, hooklab\nlab = hooklab.open({str(db)!r})\n"
+                        "lab.dataframe()\nprint(os.getpid())"))  # (pandas and Arrow imported)
+        # the flatten takes seconds (its thread starts at once): interrupted 0.6 s in, the
+        # call is waiting for that thread (its traceback says so); bounded tries, in case a
+        # busy machine had it elsewhere
+        landed = ""
+        for attempt in range(3):
+            msg_id = k.start("df = lab.dataframe(flatten=True)")
+            time.sleep(0.6 + 0.4 * attempt)
+            k.km.interrupt_kernel()
+            t_int = time.monotonic()
+            _, landed = k.outcome(msg_id, timeout=30)
+            assert time.monotonic() - t_int < 10, "the prompt did not come back"
+            if "_flatten_result" in landed:
+                break
+        assert "KeyboardInterrupt" in landed and "_flatten_result" in landed, landed[-3000:]
+
+        # the prompt is back: the kernel is idle, and so is the thread (before: it read the
+        # other segments and combined them, a CPU busy for seconds after the prompt)
+        c0 = _cpu_seconds(pid)
+        time.sleep(2.0)
+        used = _cpu_seconds(pid) - c0
+        names = k.run("print(sorted(t.name for t in threading.enumerate()))")
+        assert used < 0.4, f"the kernel used {used:.1f} s of CPU in 2 idle seconds ({names.strip()})"
+        assert "hooklab-flatten" not in names
+
+        # the lab works on: the whole frame, as if never interrupted
+        out = k.run("df = lab.dataframe(flatten=True); print(df.shape, df['payload.k7'].iloc[0])")
+        assert out.split() == [f"({ROWS + 1},", f"{21 + KEYS})", "7.0"]
+    finally:
+        k.close()
