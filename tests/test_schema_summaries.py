@@ -507,11 +507,11 @@ def test_summaries_handed_to_the_writer_are_not_made_again_until_they_may_be_los
 _NO_NEW_IMPORTS = r"""
 import sys
 import hooklab  # (no numpy, pandas or orjson: the kernel needs none of them for this)
-from hooklab.explore.schema import summarize_segment
+from hooklab.explore.schema import SUMMARY_KIND, summarize_segment
 from hooklab.frame import FLAT_KIND  # (a light module: what keep_summaries_up imports)
 from hooklab.store import CaptureStore
 
-kind, task = {"schema": ("schema-2", "schema"), "flat": (FLAT_KIND, "flat")}[sys.argv[2]]
+kind, task = {"schema": (SUMMARY_KIND, "schema"), "flat": (FLAT_KIND, "flat")}[sys.argv[2]]
 store = CaptureStore(sys.argv[1])
 before = set(sys.modules)
 for _ in range(10):  # what the upkeep thread runs, here on the main thread

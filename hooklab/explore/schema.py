@@ -109,6 +109,13 @@ LARGE_BODY = 256 * 1024
 MAX_NODES = 100_000
 #: distinct fields kept per (provider, event_type); further ones are counted, not listed
 MAX_FIELDS = 5_000
+#: the note of an object or array of which some values were not explored (a body over
+#: LARGE_BODY cut at MAX_NODES values): what it holds is left unconstrained by json_schema()
+_CUT_NOTE = f"cut short: bodies over {LARGE_BODY // 1024} KiB explored up to {MAX_NODES:,} values"
+#: the note of an array field of which some items were not explored (past MAX_ITEMS)
+_ITEMS_NOTE = f"first {MAX_ITEMS:,} items of each array explored"
+#: the note of a field whose objects or arrays were not explored (past MAX_DEPTH)
+_DEEP_NOTE = f"nested deeper than {MAX_DEPTH} levels: not explored"
 #: characters of an example value shown
 EXAMPLE_CHARS = 80
 
@@ -270,29 +277,35 @@ class _Group:
         return f
 
 
-def _trim(value: Any, budget: int) -> tuple[Any, bool]:
-    """A copy of ``value`` with at most ``budget`` values, breadth first; (copy, was cut)."""
+def _trim(value: Any, budget: int) -> tuple[Any, set[tuple[str | None, ...]]]:
+    """A copy of ``value`` with at most ``budget`` values, breadth first; (copy, the paths of
+    the objects and arrays in it that lack some of their values: empty if none was cut).
+
+    >>> copy, short = _trim({"a": [1, 2, 3], "b": {"c": 1}}, 4)
+    >>> copy, sorted(short)
+    ({'a': [1], 'b': {}}, [('a',), ('b',)])
+    """
     if not isinstance(value, (dict, list)):
-        return value, False
+        return value, set()
     root: Any = {} if isinstance(value, dict) else []
-    queue: deque[tuple[Any, Any]] = deque([(value, root)])
+    queue: deque[tuple[Any, Any, tuple[str | None, ...]]] = deque([(value, root, ())])
     nodes = 1
     while queue:
-        src, dst = queue.popleft()
+        src, dst, path = queue.popleft()
         pairs = src.items() if isinstance(src, dict) else enumerate(src)
         for k, v in pairs:
-            if nodes >= budget:
-                return root, True
+            if nodes >= budget:  # this container and those waiting, if not empty, are short
+                return root, {path} | {p for s, _, p in queue if s}
             nodes += 1
             if isinstance(v, (dict, list)):
                 copy: Any = {} if isinstance(v, dict) else []
-                queue.append((v, copy))
+                queue.append((v, copy, (*path, k if isinstance(dst, dict) else None)))
                 v = copy
             if isinstance(dst, dict):
                 dst[k] = v
             else:
                 dst.append(v)
-    return root, False
+    return root, set()
 
 
 class _Raw(str):
@@ -377,6 +390,7 @@ class SchemaBuilder:
         kinds: Counter[str] = Counter()
         loads = orjson.loads
         form_json: set[str] = set()
+        cut: set[tuple[str | None, ...]] = set()  # paths of objects and arrays cut short
         n = len(rows)
         pending: Iterable[int] = range(n)  # rows read one by one
         bodies = list(map(itemgetter(6), rows))
@@ -410,9 +424,10 @@ class SchemaBuilder:
                 kinds["form"] += 1
                 form_json.update(p.form_json)
             if len(body) > LARGE_BODY:
-                value, cut = _trim(value, MAX_NODES)
-                if cut:
+                value, short = _trim(value, MAX_NODES)
+                if short:
                     root.notes[f"bodies over {LARGE_BODY // 1024} KiB: first {MAX_NODES:,} values explored"] = None
+                    cut.update(short)
             values.append(value)
             vrows.append(i)
         if values:
@@ -430,6 +445,10 @@ class SchemaBuilder:
                 f = g.fields.get((name,))
                 if f is not None:
                     f.form_json = True
+            for path in cut:  # (marked once their fields exist: the order keys arrived in
+                f = g.fields.get(path)  # stays the fields' order)
+                if f is not None:
+                    f.notes[_CUT_NOTE] = None
         for k, many in kinds.items():
             root.types[k] = root.types.get(k, 0) + many
 
@@ -500,7 +519,7 @@ class SchemaBuilder:
         if dict not in types and list not in types:
             return
         if depth >= MAX_DEPTH:
-            f.notes[f"nested deeper than {MAX_DEPTH} levels: not explored"] = None
+            f.notes[_DEEP_NOTE] = None
             return
         if types != {dict} and types != {list}:  # a mixed column: objects and arrays apart
             kinds = list(map(type, values))
@@ -583,7 +602,7 @@ class SchemaBuilder:
     ) -> None:
         lens = list(map(len, lists))
         if max(lens) > MAX_ITEMS:
-            f.notes[f"first {MAX_ITEMS:,} items of each array explored"] = None
+            f.notes[_ITEMS_NOTE] = None
             lists = [v[:MAX_ITEMS] if len(v) > MAX_ITEMS else v for v in lists]
             lens = list(map(len, lists))
         items = list(chain.from_iterable(lists))
@@ -887,10 +906,19 @@ class SchemaBuilder:
             f"Inferred by hooklab from {n_json} of {g.captures} capture(s) "
             f"({_sorted_types(root.types)})."
         )
-        out.update(self._node_schema(g, root))
+        loose: list[str] = []
+        out.update(self._node_schema(g, root, loose))
+        if loose:  # (a schema of the values seen would reject the captures it came from)
+            names = ", ".join(loose[:_LOOSE_NAMED]) + (
+                f" and {len(loose) - _LOOSE_NAMED:,} more" if len(loose) > _LOOSE_NAMED else "")
+            out["description"] += (
+                " Not every value was explored (the bounds of hooklab.explore.schema): what"
+                f" was not is left unconstrained in {names}.")
         return out
 
-    def _node_schema(self, g: _Group, f: _Field) -> dict[str, Any]:
+    def _node_schema(self, g: _Group, f: _Field, loose: list[str]) -> dict[str, Any]:
+        """The schema of field ``f``; the names of the fields left open because some of their
+        values were not explored are added to ``loose``."""
         types: dict[str, int] = {}
         for t, n in f.types.items():
             t = "object" if t == "form" else t  # form fields are an object of strings
@@ -900,6 +928,11 @@ class SchemaBuilder:
         s: dict[str, Any] = {}
         if names:
             s["type"] = names[0] if len(names) == 1 else names
+        short = [n for n in (_CUT_NOTE, _ITEMS_NOTE, _DEEP_NOTE) if n in f.notes]
+        if short:  # some of its keys or items unseen: only its own types are known
+            loose.append(field_name(f.path))
+            s["description"] = "Not every value explored (" + "; ".join(short) + "): what it holds is left unconstrained."
+            return s
         if "object" in types:
             objects = types["object"]
             props: dict[str, Any] = {}
@@ -909,7 +942,7 @@ class SchemaBuilder:
                 if key is None:
                     continue
                 child = g.fields[c]
-                sub = self._node_schema(g, child)
+                sub = self._node_schema(g, child, loose)
                 if child.form_json:  # sent as a string holding JSON (Slack's payload=)
                     sub = {"type": "string", "contentMediaType": "application/json",
                            "contentSchema": sub}
@@ -922,8 +955,12 @@ class SchemaBuilder:
         if "array" in types:
             item = g.fields.get((*f.path, None))
             if item is not None:
-                s["items"] = self._node_schema(g, item)
+                s["items"] = self._node_schema(g, item, loose)
         return s
+
+
+#: fields named in a JSON Schema's description as left open, at most
+_LOOSE_NAMED = 10
 
 
 _PACK_MAGIC = b"HSS1"
@@ -1113,7 +1150,7 @@ def _one_ahead(fn: Callable[[Any], Any], items: Sequence[Any],
 
 #: the kind of summary ``schema()`` keeps per column segment (``CaptureStore.summaries``);
 #: a new version of what the builder records gets a new kind (older ones are then ignored)
-SUMMARY_KIND = "schema-2"
+SUMMARY_KIND = "schema-3"  # (3: objects and arrays cut short are marked, _CUT_NOTE)
 #: summaries handed to the store's writer at a time
 _KEEP_BATCH = 16
 

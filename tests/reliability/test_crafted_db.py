@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from hooklab.explore.schema import SUMMARY_KIND
 from hooklab.frame import FLAT_KIND
 
 pytestmark = pytest.mark.timeout(600)  # (a table's first test waits for all its copies' reads)
@@ -71,7 +72,7 @@ def _make_store(path: str) -> None:
     try:
         lab.dataframe(flatten=True)
         lab.schema()
-        _wait(lambda: set(_kinds(path)) == {FLAT_KIND, "schema-2"})
+        _wait(lambda: set(_kinds(path)) == {FLAT_KIND, SUMMARY_KIND})
     finally:
         lab.stop()
     db = sqlite3.connect(path)
@@ -491,8 +492,8 @@ SUMMARIES: list[tuple[str, Callable[[bytes], bytes]]] = [
 
 
 def _damage_summary(path: str, row: tuple[str, Callable[[bytes], bytes]]) -> None:
-    blob = row[1](_blob(path, "SELECT data FROM segment_summaries WHERE kind = 'schema-2'"))
-    _update(path, "UPDATE segment_summaries SET data = ? WHERE kind = 'schema-2'", (blob,))
+    blob = row[1](_blob(path, f"SELECT data FROM segment_summaries WHERE kind = '{SUMMARY_KIND}'"))
+    _update(path, "UPDATE segment_summaries SET data = ? WHERE kind = ?", (blob, SUMMARY_KIND))
 
 
 @pytest.fixture(scope="module")
