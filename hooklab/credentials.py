@@ -292,11 +292,12 @@ def scrubbed_url(url: str, mark: str = "[secret]") -> str:
         head, q, rest = url.partition("?")  # credentials hidden anyway)
         head = _hide_path_params(re.sub(r"//[^/?#]*@", f"//{mark}@", head), mark)
         return head + q + _hide_fields(rest, mark)
+    if not parts.netloc:  # (a mistyped target, "http:/u:pw@host", or a path alone)
+        return _scrubbed_loose(url, mark)
     netloc = parts.netloc
     if "@" in netloc:
         userinfo, _, hostport = netloc.rpartition("@")
-        user, colon, _ = userinfo.partition(":")
-        netloc = (f"{user}:{mark}" if colon else mark) + "@" + hostport
+        netloc = _hidden_userinfo(userinfo, mark) + "@" + hostport
     query = _hide_fields(parts.query, mark) if parts.query else parts.query
     fragment = (_hide_fields(parts.fragment, mark) if "=" in parts.fragment  # (#access_token=)
                 else parts.fragment)
@@ -311,6 +312,86 @@ def scrubbed_url(url: str, mark: str = "[secret]") -> str:
     if (netloc, path, query, fragment) == (parts.netloc, parts.path, parts.query, parts.fragment):
         return url
     return parts._replace(netloc=netloc, path=path, query=query, fragment=fragment).geturl()
+
+
+def _hidden_userinfo(userinfo: str, mark: str) -> str:
+    """A URL's ``userinfo`` as :func:`scrubbed_url` shows it: ``user:mark`` when it has a
+    password; ``mark`` when it is a user name alone, with no password or an empty one
+    (``curl -u sk_live_...:``, Stripe's documented form: the key is the user name)."""
+    user, colon, password = userinfo.partition(":")
+    return f"{user}:{mark}" if colon and (password or not user) else mark
+
+
+def _userinfo_secret(userinfo: str) -> str:
+    """The credential of a URL's ``userinfo`` (:func:`_hidden_userinfo`): its password, or
+    its user name when it has no password."""
+    user, colon, password = userinfo.partition(":")
+    return password if colon and password else user
+
+
+#: the authority of a URL as browsers and curl read one that :func:`urlsplit` finds none in
+#: (WHATWG URL: for http(s) the slashes after ``scheme:`` may be missing, one, three, or
+#: backslashes): ``http:/u:pw@host``, ``http:u:pw@host``, ``http:///u:pw@host``,
+#: ``http:/\u:pw@host``, a mistyped target still sent with its credentials somewhere
+_LOOSE_AUTHORITY = re.compile(r"[\x00-\x20]*(?:[A-Za-z][A-Za-z0-9+.\-]*:)?[/\\\t\n\r]*"
+                              r"(?P<a>[^/\\?#]*)")
+
+
+def _loose_parts(url: str) -> tuple[str, str, str, str]:
+    """``url`` (one :func:`urlsplit` finds no authority in) taken apart as
+    :data:`_LOOSE_AUTHORITY` reads it: what comes before its authority, the authority, its
+    path, and the rest (``?query#fragment``), each as written."""
+    before, hash_, fragment = url.partition("#")
+    head, q, query = before.partition("?")
+    m = _LOOSE_AUTHORITY.match(head)
+    start, end = m.span("a") if m is not None else (0, 0)
+    return head[:start], head[start:end], head[end:], q + query + hash_ + fragment
+
+
+def _loose_secrets(url: str) -> list[str]:
+    """The credentials of ``url`` (one :func:`urlsplit` finds no authority in) in its
+    authority as :data:`_LOOSE_AUTHORITY` reads it, as written and decoded: the userinfo's,
+    and a path that is a credential under that host (its query's are found as they are)."""
+    from urllib.parse import unquote
+
+    _, authority, path, _ = _loose_parts(url)
+    found: set[str] = set()
+    if "@" in authority:
+        value = _userinfo_secret(authority.rpartition("@")[0])
+        found.update((value, unquote(value)))
+    span = _loose_path_secret(authority, path)
+    if span is not None:
+        secret = path[span[0] : span[1]]
+        for value in (secret, *[seg for seg in secret.split("/") if seg][-1:]):
+            found.update((value, unquote(value)))
+    return sorted((v for v in found if v), key=lambda v: (-len(v), v))
+
+
+def _loose_path_secret(authority: str, path: str) -> tuple[int, int] | None:
+    try:
+        return _path_secret(urlsplit("//" + authority).hostname, path) if authority else None
+    except ValueError:  # ("[::1": no host to tell)
+        return None
+
+
+def _scrubbed_loose(url: str, mark: str) -> str:
+    """:func:`scrubbed_url` of a URL :func:`urlsplit` finds no authority in, read as a
+    browser reads it (:data:`_LOOSE_AUTHORITY`), every character but the credentials as
+    written."""
+    head, authority, path, rest = _loose_parts(url)
+    span = _loose_path_secret(authority, path)
+    if span is not None:
+        path = path[: span[0]] + mark + path[span[1] :]
+    if "@" in authority:
+        userinfo, _, hostport = authority.rpartition("@")
+        authority = _hidden_userinfo(userinfo, mark) + "@" + hostport
+    before, hash_, fragment = rest.partition("#")
+    q, query = before[:1], before[1:]
+    if "=" in fragment:  # (#access_token=)
+        fragment = _hide_fields(fragment, mark)
+    # (a path alone, "/hook;token=t1", is read as an authority: its parameters hidden too)
+    return (head + _hide_path_params(authority + path, mark) + q + _hide_fields(query, mark)
+            + hash_ + fragment)
 
 
 def _hide_fields(text: str, mark: str) -> str:
@@ -361,6 +442,8 @@ def url_secrets(url: str) -> list[str]:
         parts = urlsplit(url)
         userinfo, fields = parts.netloc.rpartition("@")[0], parts.query + "&" + parts.fragment
         params = _path_params(parts.path)
+        if not parts.netloc:  # (a mistyped target: its authority as a browser reads it)
+            found.update(_loose_secrets(url))
         span = _path_secret(parts.hostname, parts.path)
         if span is not None:  # (as written and decoded: all of it, and its last segment, the
             secret = parts.path[span[0] : span[1]]  # token itself: not the ids before it)
@@ -372,9 +455,8 @@ def url_secrets(url: str) -> list[str]:
         userinfo, fields = (m.group(1) if m else ""), url.partition("?")[2].replace("#", "&")
         params = _path_params(url.partition("?")[0].partition("#")[0])
     if userinfo:
-        user, colon, password = userinfo.partition(":")
-        for value in ((password,) if colon else (user,)):
-            found.update((value, unquote(value)))
+        value = _userinfo_secret(userinfo)
+        found.update((value, unquote(value)))
     for pair in re.split(r"[&;]", fields):
         name, eq, value = pair.partition("=")
         if eq and value and is_credential_query(unquote_plus(name)):
@@ -397,7 +479,13 @@ def scrubbed_text(text: str, url: str, mark: str = "[secret]") -> str:
     >>> scrubbed_text("InvalidURL: '/h?token=S3\\x7f'", "http://h/h?token=S3\x7f")
     "InvalidURL: '/h?token=[secret]'"
     """
-    for value in url_secrets(url):
+    return _hide_values(text, url_secrets(url), mark)
+
+
+def _hide_values(text: str, values: list[str], mark: str) -> str:
+    """``text`` with each of ``values`` (longest first), as written or as ``repr()`` quotes
+    it, replaced by ``mark`` where it stands whole."""
+    for value in values:
         for spelling in dict.fromkeys((value, repr(value)[1:-1])):  # (as repr() quotes it too)
             # whole values only: a key "1" must not turn "[Errno 111]" into "[Errno [secret]..."
             text = re.sub(rf"(?<![A-Za-z0-9]){re.escape(spelling)}(?![A-Za-z0-9])", mark, text)

@@ -34,10 +34,13 @@ TARGETS = [
     ("{host}/hook;token=PATH_S35/x", "PATH_S35", "{host}/hook;token=[secret]/x"),
     ("admin:PASSWD_777@{host}/h", "PASSWD_777", "admin:[secret]@{host}/h"),
     ("GHP_TOKEN_S36@{host}/h", "GHP_TOKEN_S36", "[secret]@{host}/h"),  # a user name alone
+    # a user name and an empty password: Stripe's documented `curl -u sk_live_...:` (it
+    # showed "sk_live_...:[secret]@", the key in clear)
+    ("sk_live_S37:@{host}/h", "sk_live_S37", "[secret]@{host}/h"),
     ("{host}/hook?page=2&q=a", None, "{host}/hook?page=2&q=a"),  # none: shown as written
 ]
 IDS = ["token", "api_key", "sig", "amz", "word-password", "path-param", "user-pass",
-       "user-token", "none"]
+       "user-token", "user-empty-password", "none"]
 
 
 def _texts(obj: Any) -> str:
@@ -248,3 +251,50 @@ def test_hooklab_replay_s_lines_never_quote_the_target_s_credentials(
     assert r.stdout.startswith("#1 -> "), (r.stdout, r.stderr)
     assert (r.returncode == 0) == (kind == "app"), (r.stdout, r.stderr)
     assert secret not in r.stdout + r.stderr, (r.stdout, r.stderr)
+
+
+# targets mistyped so that urlsplit finds no host in them (browsers and curl still read one:
+# after "http:" the slashes may be missing, one or three, and a backslash is one), each with
+# how messages write it: `ValueError: not an http(s) URL: 'http:/u:PW@...'` quoted them in
+# clear (urlsplit gave no userinfo to hide)
+TYPOS = [
+    ("http:/u:TYPO_PW_S51@127.0.0.1:9/hook", "TYPO_PW_S51", "http:/u:[secret]@127.0.0.1:9/hook"),
+    ("http:u:TYPO_PW_S52@127.0.0.1:9/hook", "TYPO_PW_S52", "http:u:[secret]@127.0.0.1:9/hook"),
+    ("http:///u:TYPO_PW_S53@127.0.0.1:9/h", "TYPO_PW_S53", "http:///u:[secret]@127.0.0.1:9/h"),
+    ("http:/\\u:TYPO_PW_S54@127.0.0.1:9/h", "TYPO_PW_S54", "http:/\\u:[secret]@127.0.0.1:9/h"),
+    ("https:\\\\u:TYPO_PW_S55@127.0.0.1:9/h", "TYPO_PW_S55", "https:\\\\u:[secret]@127.0.0.1:9/h"),
+    ("https:/sk_live_S56:@127.0.0.1:9/h", "sk_live_S56", "https:/[secret]@127.0.0.1:9/h"),
+    ("http:TYPO_TOKEN_S57@127.0.0.1:9/h", "TYPO_TOKEN_S57", "http:[secret]@127.0.0.1:9/h"),
+    ("http:/u:TYPO_PW_S58@127.0.0.1:9/h?q=1&token=TYPO_TOK_S58#f",  # (its query's as before)
+     "TYPO_PW_S58", "http:/u:[secret]@127.0.0.1:9/h?q=1&token=[secret]#f"),
+    ("https:/hooks.slack.com/services/T01/B02/TYPO_SLACK_S59", "TYPO_SLACK_S59",
+     "https:/hooks.slack.com/services/[secret]"),
+    ("htp://u:TYPO_PW_S60@127.0.0.1:9/h", "TYPO_PW_S60", "htp://u:[secret]@127.0.0.1:9/h"),
+]
+TYPO_IDS = ["one-slash", "no-slash", "three-slashes", "backslash", "two-backslashes",
+            "user-empty-password", "user-alone", "with-query", "slack-path", "scheme-typo"]
+
+
+@pytest.mark.parametrize("written, secret, shown", TYPOS, ids=TYPO_IDS)
+def test_a_mistyped_target_s_credentials_are_hidden_in_every_refusal(
+    lab, stored_db: str, written: str, secret: str, shown: str,  # type: ignore[no-untyped-def]
+) -> None:
+    """``hooklab.send``, ``lab.replay(..., to=)``, ``hooklab send`` and ``hooklab replay
+    --to`` refuse a target with no host; their messages write its credentials as
+    ``[secret]``, as ``scrubbed_url`` does, every other character as written."""
+    from hooklab.credentials import scrubbed_url
+
+    assert scrubbed_url(written) == shown
+    assert post(lab.url_for("a"), b'{"x": 1}')[0] == 200
+    (cap,) = lab.wait(1, timeout=10)
+    for call in (lambda: hooklab.send(written, payload={"x": 1}, timeout=2),
+                 lambda: lab.replay(cap, to=written, timeout=2)):
+        with pytest.raises(ValueError, match="http\\(s\\) URL") as info:
+            call()
+        text = _exception_texts(info.value)
+        assert secret not in text and "[secret]" in text, text
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    for args in (["send", written], ["replay", "--db", stored_db, "--id", "1", "--to", written]):
+        r = subprocess.run([EXE, *args], capture_output=True, text=True, timeout=60, env=env)
+        assert r.returncode == 2 and "http(s) URL" in r.stderr, (args, r.stdout, r.stderr)
+        assert secret not in r.stdout + r.stderr and "[secret]" in r.stderr, r.stderr
