@@ -28,7 +28,14 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from ..capture import Capture, decode_body
-from ..credentials import WHOLE_FORM, hidden_form, hidden_json, hide_fields, hide_json
+from ..credentials import (
+    WHOLE_FORM,
+    hidden_form,
+    hidden_json,
+    hide_fields,
+    hide_json,
+    hide_json_text,
+)
 from ..jsonread import loads_json
 
 __all__ = [
@@ -189,7 +196,17 @@ def shown_payload(cap: Capture, payload: Payload, reveal: bool = False) -> Paylo
     :func:`hooklab.credentials.hidden_form` gives, so a ``password`` after a ``;`` too), every
     field of a form whose names cannot be read (compressed, UTF-16); a JSON body's values of
     keys named like credentials (:func:`hooklab.credentials.hide_json`: ``password``,
-    ``data.api_key``, in lists too). The Tree tab and ``diff`` show this."""
+    ``data.api_key``, in lists too); the same keys of JSON in a form: a JSON body sent with a
+    form's content type (``curl -d``), a field read as JSON (Slack's ``payload=``). The Tree
+    tab and ``diff`` show this.
+
+    >>> from datetime import datetime
+    >>> c = Capture(id=1, received_at=datetime.now(), method="POST", path="/f", query={},
+    ...             headers=[("Content-Type", "application/x-www-form-urlencoded")],
+    ...             body=b'{"user": "bob", "password": "a&b=c"}')
+    >>> shown_payload(c, read_payload(c.body, c.content_type)).value
+    {'{"user": "bob", "password": "<hidden: 5 chars>"}': ''}
+    """
     if reveal:
         return payload
     if payload.root != "form":
@@ -200,11 +217,55 @@ def shown_payload(cap: Capture, payload: Payload, reveal: bool = False) -> Paylo
         value = hide_json(payload.value)
         return payload if value is payload.value else replace(payload, value=value)
     whole = hidden_form(cap)
-    if whole is None:
-        return payload
-    if whole.startswith(WHOLE_FORM):
+    if whole is not None and whole.startswith(WHOLE_FORM):
         return replace(payload, value=hide_fields(payload.value, bool))
-    return read_payload(whole, cap.content_type, cap.header("content-encoding"), exact=True)
+    if whole is not None:
+        payload = read_payload(whole, cap.content_type, cap.header("content-encoding"), exact=True)
+    # JSON sent with a form's content type (``curl -d '{"password": ...}'``: curl's default):
+    # read as a form, the JSON text is a field's name, credentials and all (a "&" or "=" in a
+    # value splits it). Read from the body as the Raw body tab shows it instead, its
+    # credential keys' values hidden (or all of it, compressed or in UTF-16)
+    as_json = hidden_json(cap if whole is None else replace(cap, body=whole))
+    if as_json is not None:  # (hidden_json's bytes are decompressed already)
+        payload = read_payload(as_json, cap.content_type, None, exact=True)
+    return _hide_form_json(payload, names=as_json is None)
+
+
+def _hide_form_json(payload: Payload, names: bool = True) -> Payload:
+    """``payload`` (a form) with the JSON in its field names and values hidden as a JSON
+    body's is: a name or value that is JSON text (a name's percent-encoded keys decoded,
+    which the body read as JSON leaves as written), a value read as JSON (Slack's
+    ``payload=``). ``names=False``: names read from a body hidden already (hidden again,
+    ``"<hidden: 5 chars>"`` would say 17)."""
+    fields = payload.value
+    if not isinstance(fields, dict):
+        return payload
+
+    def text(s: Any) -> Any:
+        if isinstance(s, list):  # (a repeated field's values)
+            shown = [text(x) for x in s]
+            return s if all(a is b for a, b in zip(shown, s, strict=True)) else shown
+        if isinstance(s, str) and s.lstrip(" \t\n\r")[:1] in ("{", "["):
+            return hide_json_text(s) or s
+        return s
+
+    out: dict[str, Any] = {}
+    form_json: set[str] = set()
+    changed = False
+    for k, v in fields.items():  # (bounded: at most MAX_FORM_FIELDS fields)
+        name = text(k) if names else k
+        shown = hide_json(v) if k in payload.form_json else text(v)
+        changed = changed or name is not k or shown is not v
+        if k in payload.form_json:
+            form_json.add(name)
+        if name in out:  # (two names hidden alike: both kept, as a repeated field's values)
+            prev = out[name]
+            out[name] = [*(prev if isinstance(prev, list) else [prev]), shown]
+        else:
+            out[name] = shown
+    if not changed:
+        return payload
+    return replace(payload, value=out, form_json=frozenset(form_json))
 
 
 def field_name(path: tuple[str | None, ...]) -> str:

@@ -1,0 +1,145 @@
+"""JSON whose credentials were hidden in some tabs but read otherwise in others: the live
+view (every tab, so the widget state a saved notebook keeps) and ``lab.diff`` hide them
+until "show credentials" is ticked (``reveal=True``).
+
+Found by an outside tester: JSON sent with a form's content type (``curl -d
+'{"password": ...}' URL``: curl's default is ``application/x-www-form-urlencoded``) was
+hidden in the Raw body tab, but the Tree tab read the body as a form of one field whose
+*name* is the whole JSON text: the password was in the tree's label, the field pane's path
+and its column box (``payload.{...}``), the Diff tab and ``lab.diff``.
+
+Met as a user meets them: a real lab on 127.0.0.1 with a SQLite file, bodies POSTed over HTTP.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import ipywidgets as W
+import pytest
+from _http import post
+
+from hooklab import HookLab
+from hooklab.widget._ui import TAB_TITLES
+
+#: the end of every secret: characters HTML and JSON escape, and "&" and "=" (which split a
+#: form's fields), so that a secret shown in any escaped form is found by its start (needle)
+TAIL = '&x=<"\u00e9'
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HookLab]:
+    lab = HookLab(port=0, db=str(tmp_path_factory.mktemp("jro") / "captures.sqlite3")).start()
+    try:
+        yield lab
+    finally:
+        lab.stop()
+
+
+def _json(value: Any, encoding: str = "utf-8") -> bytes:
+    return json.dumps(value, ensure_ascii=False).encode(encoding)
+
+
+def _leaks(text: str, needles: tuple[str, ...]) -> list[str]:
+    """The needles ``text`` holds: as written, as a hex dump shows them (``S.a.0``), and read
+    as UTF-8 from UTF-16 / 32 (``S\\x00a\\x000``, as the Details tab shows a NUL)."""
+    return [n for n in needles
+            if any(form in text for form in (n, ".".join(n), "\\x00".join(n),
+                                               "\\\\x00".join(n), "\\x00\\x00\\x00".join(n),
+                                               "\\\\x00\\\\x00\\\\x00".join(n)))]
+
+
+def _saved_state() -> str:
+    """What a notebook saved with widget state holds of every widget alive."""
+    return json.dumps(W.Widget.get_manager_state(drop_defaults=True)["state"], default=str)
+
+
+def _open_every_tab(view: Any) -> None:
+    """Click through every tab, open the whole Tree and click each of its fields."""
+    for tab in range(len(TAB_TITLES)):
+        view.tabs.selected_index = tab
+    view.tabs.selected_index = TAB_TITLES.index("Tree")
+    view.tree_open_button.click()
+    leaves = [i for label, i in view.tree.options if not label.lstrip().startswith(("▾", "▸"))]
+    for i in leaves[:50]:
+        view.tree.value = i  # (a click on the row: its field pane and column box)
+
+
+def _deliver(lab: HookLab, name: str, bodies: list[bytes], headers: dict[str, str]) -> list[Any]:
+    for body in bodies:
+        status, _ = post(lab.url_for(name, "hook"), body, headers)
+        assert status == 200
+    return lab.wait(len(bodies), timeout=10, bin=name)
+
+
+_FORM = {"Content-Type": "application/x-www-form-urlencoded"}  # (what curl -d sends)
+# (name, body of a secret, headers, a value that stays shown in the Details tab)
+AS_FORM = [
+    ("curl-d", lambda s: _json({"user": "bob", "password": s}), _FORM, "bob"),
+    ("nested", lambda s: _json({"data": {"api_key": s}, "amount": "kept-amt"}), _FORM,
+     "kept-amt"),
+    ("top-array", lambda s: _json([{"access_token": s, "scope": "read-kept"}]), _FORM,
+     "read-kept"),
+    ("after-a-field", lambda s: _json({"user": "bob", "n": [1, {"client_secret": s}]}), _FORM,
+     "bob"),
+    ("spaced", lambda s: b"  \n" + _json({"user": "bob", "password": s}), _FORM, "bob"),
+    ("gzip", lambda s: gzip.compress(_json({"password": s, "user": "bob"})),
+     {**_FORM, "Content-Encoding": "gzip"}, "bob"),
+    ("utf-16", lambda s: _json({"password": s, "user": "bob"}, "utf-16"),
+     {"Content-Type": "application/x-www-form-urlencoded; charset=utf-16"}, "bob"),
+]
+FORM_PARAMS = [pytest.param(make, headers, kept, (f"Fa{i}q{name[:3]}", f"Fb{i}q{name[:3]}"),
+                            id=name) for i, (name, make, headers, kept) in enumerate(AS_FORM)]
+
+
+@pytest.mark.parametrize("make,headers,kept,needles", FORM_PARAMS)
+def test_json_sent_as_a_form_is_hidden_in_the_tree_and_diff_tabs(lab, request, make, headers,
+                                                                  kept, needles):
+    name = "form-" + request.node.callspec.id
+    _first, second = _deliver(lab, name, [make(n + TAIL) for n in needles], headers)
+    view = lab.live(bin=name)
+    try:
+        view.select(second.id)
+        _open_every_tab(view)
+        labels = " ".join(label for label, _ in view.tree.options)
+        assert _leaks(_saved_state(), needles) == [], labels
+        assert "hidden" in labels and "hidden" in view.raw.value, labels
+        assert kept in view.detail.value
+        view.show_credentials.value = True  # (shown: the person asked)
+        _open_every_tab(view)
+        labels = " ".join(label for label, _ in view.tree.options)
+        assert _leaks(labels + view.detail.value, needles[1:]) == [needles[1]]
+        assert _leaks(view.diff_pane.value, needles) == list(needles)
+        view.show_credentials.value = False
+        assert _leaks(_saved_state(), needles) == []
+    finally:
+        view.close()
+
+
+@pytest.mark.parametrize("make,headers,kept,needles", FORM_PARAMS)
+def test_lab_diff_hides_json_sent_as_a_form_unless_reveal(lab, request, make, headers, kept,
+                                                          needles):
+    name = "form-diff-" + request.node.callspec.id
+    first, second = _deliver(lab, name, [make(n + TAIL) for n in needles], headers)
+    d = lab.diff(first.id, second.id)
+    for text in (str(d), d.to_string(), d._repr_html_(), str(d.to_dict())):
+        assert _leaks(text, needles) == [], text
+    assert "hidden" in str(d.to_dict())
+    shown = lab.diff(first, second, reveal=True)
+    assert _leaks(str(shown.to_dict()), needles) == list(needles)
+
+
+def test_json_in_a_form_field_is_hidden_in_lab_diff(lab):
+    """A form field read as JSON (Slack's ``payload=``) has its credential keys hidden by
+    ``lab.diff`` as a JSON body's are."""
+    from urllib.parse import quote
+
+    bodies = [b"payload=" + quote(json.dumps({"token": t, "n": i})).encode()
+              for i, t in enumerate(("FJa_secret_1", "FJb_secret_2"))]
+    a, b = _deliver(lab, "form-field-json", bodies, _FORM)
+    rows = sorted(map(tuple, lab.diff(a, b).itertuples(index=False)))
+    assert rows == [("payload.n", "changed", 0, 1),
+                    ("payload.token", "changed", "<hidden: 12 chars>", "<hidden: 12 chars>")]
