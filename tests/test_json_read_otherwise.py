@@ -2,11 +2,17 @@
 view (every tab, so the widget state a saved notebook keeps) and ``lab.diff`` hide them
 until "show credentials" is ticked (``reveal=True``).
 
-Found by an outside tester: JSON sent with a form's content type (``curl -d
-'{"password": ...}' URL``: curl's default is ``application/x-www-form-urlencoded``) was
-hidden in the Raw body tab, but the Tree tab read the body as a form of one field whose
-*name* is the whole JSON text: the password was in the tree's label, the field pane's path
-and its column box (``payload.{...}``), the Diff tab and ``lab.diff``.
+Found by an outside tester:
+
+- JSON sent with a form's content type (``curl -d '{"password": ...}' URL``: curl's default
+  is ``application/x-www-form-urlencoded``) was hidden in the Raw body tab, but the Tree tab
+  read the body as a form of one field whose *name* is the whole JSON text: the password
+  was in the tree's label, the field pane's path and its column box (``payload.{...}``), the
+  Diff tab and ``lab.diff``.
+- A JSON body in UTF-16 or UTF-32 (``json.loads`` reads it, with no ``charset``) shown "as
+  received" in the Details tab (over 1 MiB, or nested deeper than 256 levels) was read as
+  UTF-8: the NULs between its characters hid every key, and the password was shown as
+  ``Z\\x00q\\x007...``.
 
 Met as a user meets them: a real lab on 127.0.0.1 with a SQLite file, bodies POSTed over HTTP.
 """
@@ -143,3 +149,57 @@ def test_json_in_a_form_field_is_hidden_in_lab_diff(lab):
     rows = sorted(map(tuple, lab.diff(a, b).itertuples(index=False)))
     assert rows == [("payload.n", "changed", 0, 1),
                     ("payload.token", "changed", "<hidden: 12 chars>", "<hidden: 12 chars>")]
+
+
+def _big(encoding: str) -> Any:
+    """A JSON body over the Details tab's 1 MiB limit (shown as received, not re-indented)."""
+    return lambda s: _json({"password": s, "user": "bob", "pad": "x" * (1100 * 1024)}, encoding)
+
+
+def _deep(encoding: str) -> Any:
+    """A JSON body nested deeper than 256 levels (shown as received, not re-indented)."""
+    deep = "[" * 300 + "]" * 300
+    return lambda s: (f'{{"password": {json.dumps(s, ensure_ascii=False)}, "user": "bob", '
+                      f'"deep": {deep}}}').encode(encoding)
+
+
+_JSON = {"Content-Type": "application/json"}
+# (name, body of a secret, headers): JSON read as json.loads reads bytes, with no charset
+AS_RECEIVED = [
+    ("big-utf-16-le", _big("utf-16-le"), _JSON),
+    ("big-utf-16-be", _big("utf-16-be"), _JSON),
+    ("big-utf-32-le", _big("utf-32-le"), _JSON),
+    ("deep-utf-16", _deep("utf-16"), _JSON),  # (with a byte order mark)
+    ("deep-utf-16-le", _deep("utf-16-le"), _JSON),
+    ("deep-utf-32-be", _deep("utf-32-be"), _JSON),
+    ("deep-utf-16-le-gzip", lambda s: gzip.compress(_deep("utf-16-le")(s)),
+     {**_JSON, "Content-Encoding": "gzip"}),
+    # (a charset that says otherwise: JSON's reading, the one Capture.json() gives, is shown)
+    ("deep-utf-16-le-said-latin-1", _deep("utf-16-le"),
+     {"Content-Type": "application/json; charset=iso-8859-1"}),
+    ("deep-utf-8", _deep("utf-8"), _JSON),  # (as before)
+]
+RECEIVED_PARAMS = [pytest.param(make, headers, (f"Ra{i}w", f"Rb{i}w"), id=name)
+                   for i, (name, make, headers) in enumerate(AS_RECEIVED)]
+
+
+@pytest.mark.parametrize("make,headers,needles", RECEIVED_PARAMS)
+def test_json_in_utf_16_or_32_shown_as_received_hides_its_credentials(lab, request, make,
+                                                                      headers, needles):
+    name = "recv-" + request.node.callspec.id
+    _first, second = _deliver(lab, name, [make(n + TAIL) for n in needles], headers)
+    assert second.json()["password"] == needles[1] + TAIL  # (JSON: json.loads reads it)
+    view = lab.live(bin=name)
+    try:
+        view.select(second.id)
+        detail = view.detail.value
+        assert "JSON as received" in detail and "credential fields hidden" in detail, detail[:600]
+        assert _leaks(detail, needles) == [], detail[:600]
+        assert "&quot;user&quot;: &quot;bob&quot;" in detail  # (the rest readable, as sent)
+        assert _leaks(_saved_state(), needles) == []
+        view.show_credentials.value = True  # (shown, readable: the person asked)
+        assert needles[1] in view.detail.value
+        view.show_credentials.value = False
+        assert _leaks(_saved_state(), needles) == []
+    finally:
+        view.close()

@@ -298,10 +298,27 @@ def _deep(raw: bytes, parsed: Any) -> bool:
 def _as_received(cap: Capture, reveal: bool, why: str) -> tuple[str, str]:
     """(kind, html) of a JSON body shown as sent, not re-indented: its start, the values of
     credential keys in it hidden (read from the start, as far as it is shown)."""
-    text, note = _cut(cap.text[: SHOW_LIMIT + 1])
+    text, note = _cut(_json_reading(cap))
     hidden = None if reveal else hide_json_text(text)
     what = "" if hidden is None else ", credential fields hidden"
     return f"JSON as received{why}{note}{what}; the Tree tab explores it", _pre(hidden or text)
+
+
+def _json_reading(cap: Capture) -> str:
+    """The start of ``cap``'s body (:data:`SHOW_LIMIT` characters and one) as JSON reads
+    it: in UTF-16 or UTF-32 when its first bytes say so (RFC 8259's detection, as
+    ``json.loads`` and :meth:`Capture.json` read bytes), whatever its ``charset`` says;
+    else as :attr:`Capture.text` reads it. (Read as UTF-8, a UTF-16 body's NULs between
+    the characters hid every key from :func:`hide_json_text`: its password was shown.)"""
+    try:
+        raw = cap.decoded_body()
+    except ValueError:  # (shown as the bytes it is)
+        return cap.text[: SHOW_LIMIT + 1]
+    encoding = json.detect_encoding(raw[:4])
+    if encoding in ("utf-8", "utf-8-sig"):
+        return cap.text[: SHOW_LIMIT + 1]
+    # (4 bytes a character at most: no more decoded than is shown)
+    return raw[: (SHOW_LIMIT + 1) * 4].decode(encoding, "replace")[: SHOW_LIMIT + 1]
 
 
 def _form_start(cap: Capture, reveal: bool) -> tuple[dict[str, list[str]], bool]:
