@@ -464,19 +464,34 @@ def _header_arg(text: str) -> tuple[str, str]:
     value with a line break or ``€`` likewise. Repeated, a name is sent that many times, in
     order, as ``curl -H`` does (it was a dict: the last one only).
 
+    The message never quotes the value (nor text with no ``:``): a header refused is often a
+    credential (``Authorization: Bearer ...`` with a character pasted after it), and standard
+    error goes to terminals and CI logs.
+
     >>> _header_arg("X-Tag:  a b ")
     ('X-Tag', 'a b')
+    >>> _header_arg("Authorization: Bearer abc\x01")
+    Traceback (most recent call last):
+    ...
+    ValueError: invalid header value in --header 'Authorization: <hidden: 11 chars>': U+0001 at \
+character 11; visible ASCII characters, spaces and tabs only (no line breaks, control or \
+non-ASCII characters)
     """
     name, sep, value = text.partition(":")
     if not sep:
-        raise ValueError(f"--header wants NAME:VALUE, got {text!r}")
+        raise ValueError(f"--header wants NAME:VALUE, got {len(text)} characters with no ':' "
+                         "(not shown: they may hold a credential)")
     name, value = name.strip(), value.strip(" \t")
+    shown = "--header " + repr(f"{name}: <hidden: {len(value)} chars>")  # (repr: a control
+    # character in the name is written as an escape, not sent to the terminal)
     if not _HEADER_NAME.fullmatch(name):
-        raise ValueError(f"invalid header name {name!r} in --header {text!r}: a name is ASCII "
-                         "letters, digits and !#$%&'*+-.^_`|~ (no spaces)")
+        raise ValueError(f"invalid header name {name!r} in {shown}: a name is ASCII letters, "
+                         "digits and !#$%&'*+-.^_`|~ (no spaces)")
     if not _HEADER_VALUE.fullmatch(value):
-        raise ValueError(f"invalid header value in --header {text!r}: visible ASCII characters, "
-                         "spaces and tabs only (no line breaks, control or non-ASCII characters)")
+        at = len(_HEADER_VALUE.match(value).group())  # type: ignore[union-attr]
+        raise ValueError(f"invalid header value in {shown}: U+{ord(value[at]):04X} at character "
+                         f"{at + 1}; visible ASCII characters, spaces and tabs only (no line "
+                         "breaks, control or non-ASCII characters)")
     return name, value
 
 

@@ -1280,6 +1280,53 @@ def test_send_refuses_a_header_it_cannot_send_as_given(header: str, says: str) -
             listener.accept()  # nothing was sent
 
 
+_VALUE_RULE = ("visible ASCII characters, spaces and tabs only (no line breaks, control or "
+               "non-ASCII characters)")
+
+
+@pytest.mark.parametrize("header,says", [
+    # a character pasted after a token (a typo, a terminal's stray byte)
+    ("Authorization: Bearer HDR_S61\u20ac", "invalid header value in --header "
+     "'Authorization: <hidden: 15 chars>': U+20AC at character 15; " + _VALUE_RULE),
+    ("X-Api-Key: HDR_S62\x01", "invalid header value in --header 'X-Api-Key: <hidden: 8 chars>': "
+     "U+0001 at character 8; " + _VALUE_RULE),
+    ("X-Api-Key: HDR_S63\r\nX-Evil: 1", "invalid header value in --header "
+     "'X-Api-Key: <hidden: 18 chars>': U+000D at character 8; " + _VALUE_RULE),
+    ("X-Token: caf\u00e9HDR_S64", "invalid header value in --header "
+     "'X-Token: <hidden: 11 chars>': U+00E9 at character 4; " + _VALUE_RULE),
+    # a name mistyped: the name said, not the value
+    ("X Api Key: HDR_S65", "invalid header name 'X Api Key' in --header "
+     "'X Api Key: <hidden: 7 chars>': a name is ASCII letters, digits and !#$%&'*+-.^_`|~ "
+     "(no spaces)"),
+    ("Authorization\x7f: Bearer HDR_S66", "invalid header name 'Authorization\\x7f' in "
+     "--header 'Authorization\\x7f: <hidden: 14 chars>': a name is ASCII letters, digits and "
+     "!#$%&'*+-.^_`|~ (no spaces)"),
+    # no name at all: the value alone
+    ("Bearer HDR_S67", "--header wants NAME:VALUE, got 14 characters with no ':' (not shown: "
+     "they may hold a credential)"),
+    ("HDR_S68", "--header wants NAME:VALUE, got 7 characters with no ':' (not shown: they may "
+     "hold a credential)"),
+])
+def test_send_refusing_a_header_never_echoes_its_value(header: str, says: str) -> None:
+    """An outside tester: ``hooklab send --header 'Authorization: Bearer TOKEN€'`` printed
+    ``invalid header value in --header 'Authorization: Bearer TOKEN€'`` on standard error,
+    which a CI log keeps; an invalid name or a missing ``:`` echoed the value too. The line
+    says the name, the value's length and the character refused; nothing is sent."""
+    import socket
+
+    secret = re.search(r"HDR_S\d+", header).group()  # type: ignore[union-attr]
+    with socket.socket() as listener:  # (a connection made to it would wait in its queue)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        listener.setblocking(False)
+        r = run("send", f"http://127.0.0.1:{listener.getsockname()[1]}/x", "--header", header)
+        with pytest.raises(BlockingIOError):
+            listener.accept()  # nothing was sent
+    assert r.returncode == 2 and r.stdout == "", r
+    assert r.stderr == f"hooklab: {says}\n"
+    assert secret not in r.stderr and secret[4:] not in r.stderr
+
+
 def _stdout_closed() -> None:
     """``preexec_fn``: the command starts with its standard output closed (``cmd >&-``, as
     some cron and daemon setups run it); signals as from a terminal."""
