@@ -735,6 +735,93 @@ def test_same_rows_with_new_labels_update_in_place(store, views):
     assert v.table is table  # the ids did not change: indexes keep their meaning
 
 
+def test_a_refresh_switches_tables_in_one_message_after_the_new_rows(store, views, dummy_comm):
+    """The table shown got its "shown" class in one message and the old one its "hidden" class
+    in a second: the browser drew the frame in between with both tables (a ~195 px jump, a
+    click there hit the wrong one). Which table is displayed is now the tables' box's class
+    alone, set in one message after the new table's rows; the view's CSS hides the others."""
+    from hooklab.widget._ui import _STYLE
+
+    post(store, "/switch/a")
+    v = make(views, store)
+    old = v.table
+    dummy_comm.clear()
+    post(store, "/switch/b")
+    v.refresh()
+    new = v.table
+    assert new is not old
+    n = v._tables.index(new)
+    assert v._table_box._dom_classes == ("hl-tables", f"hl-show-{n}")
+    assert f".hl-show-{n} > :not(.hl-t{n}) {{ display: none !important; }}" in _STYLE
+    assert ".hl-spare {" not in _STYLE  # (a table's own class shows or hides nothing)
+    log = [(cid, data["state"]) for cid, data in dummy_comm if data.get("method") == "update"]
+    shows = [i for i, (cid, st) in enumerate(log)
+             if "_dom_classes" in st and any(c.startswith("hl-show-") for c in st["_dom_classes"])]
+    assert len(shows) == 1, log
+    rows = [i for i, (cid, st) in enumerate(log)
+            if cid == new.model_id and len(st.get("_options_labels", ())) == 2]
+    assert rows and rows[0] < shows[0]  # (no empty table shown for a frame)
+    assert [t for t in v._tables if "hl-table" in t._dom_classes] == [new]
+
+
+def test_hidden_tables_keep_no_rows_in_the_saved_widget_state(store, views, monkeypatch):
+    """A saved notebook holds the widget state: it kept the rows of every hidden table of the
+    pool (862 KB of 972 KB with two views). A table hidden keeps as many rows, blank (a late
+    click on it is still a valid index, and its capture ids, kept in the kernel, say what it
+    showed), so at most about one table's labels are saved."""
+    v = make(views, store)
+    late: list[tuple[W.Select, int, int]] = []
+    for i in range(100):
+        before, before_rows = v.table, list(v.rows)
+        post(store, f"/saved/{'x' * 40}/{i}")
+        v.refresh()
+        if v.table is not before and before_rows:
+            late.append((before, len(before_rows) - 1, before_rows[-1]))
+        time.sleep(0.002)
+    assert len(v._tables) > 10  # (the pool did fill up)
+    state = W.Widget.get_manager_state(drop_defaults=True)["state"]
+    ids = {t.model_id for t in v._tables}
+    labels = [lbl for mid, m in state.items() if mid in ids
+              for lbl in m["state"].get("_options_labels", ())]
+    shown = sum(len(lbl) for lbl, _ in v.table.options)
+    assert sum(1 for lbl in labels if lbl) <= 2 * len(v.rows), len([x for x in labels if x])
+    assert sum(map(len, labels)) <= 2 * shown
+    for table, k, shown_id in late[-5:]:  # late clicks on hidden tables: what they showed
+        table.set_state({"index": k})
+        assert v.selected is not None and v.selected.id == shown_id
+
+
+def test_picks_keep_the_table_shown_and_its_rows_still(store, views, monkeypatch):
+    """A table hidden while focused sent the keyboard focus to the page (the arrow keys then
+    did nothing, tests/browser/test_live_keyboard.py). After a pick on the table shown its
+    rows hold still for a moment, the counter saying how many newer wait; then the same table
+    takes them, the open capture highlighted at its new place. A late click on a hidden
+    table does not hold the rows (its focus is gone anyway)."""
+    from hooklab.widget import view as view_mod
+
+    monkeypatch.setattr(view_mod, "_HOLD", 0.6, raising=False)
+    monkeypatch.setattr(view_mod, "_KEEP_EVERY", 0.0, raising=False)
+    caps = [post(store, f"/keys/{i}") for i in range(3)]
+    v = make(views, store)
+    table = v.table
+    table.set_state({"index": 1})  # a click (or ArrowDown) in the browser
+    assert v.selected.id == caps[1].id
+    new = post(store, "/keys/new")
+    time.sleep(0.2)
+    v.refresh()
+    assert v.table is table and v.rows == [c.id for c in reversed(caps)]  # held still
+    assert "1 newer waiting" in v.counter.value
+    assert wait_until(lambda: v.rows[0] == new.id, 3)  # then in place, in the same table
+    assert v.table is table and table.index == 2 and v.selected.id == caps[1].id
+    assert "waiting" not in v.counter.value
+    table.set_state({"index": 3})  # the next key: read against the rows now shown
+    assert v.selected.id == caps[0].id
+    # a filter typed shows at once, rows held or not
+    v.search.value = "keys/new"
+    v.refresh()
+    assert v.rows == [new.id]
+
+
 # -- the tree tab ---------------------------------------------------------------------------------
 ORDER = {"id": "evt_1", "data": {"object": {"amount": 4200, "lines": [{"amount": 4000},
                                                                     {"amount": 200}]}}}

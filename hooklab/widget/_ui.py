@@ -19,37 +19,44 @@ TAB_TITLES = ("Details", "Tree", "Diff with previous", "Raw body", "Copy as curl
 _OPTIONS_EVERY = 2.0  # seconds between bin/provider dropdown refreshes
 #: most capture tables a view keeps (one shown, the others hidden: see LiveView._show_rows)
 TABLE_POOL = 24
-#: the classes of the table shown and of the hidden ones (hidden by the view's own CSS: a
-#: change of classes only; a widget made and another closed per refresh leaked the DOM nodes
-#: of every table the browser ever drew)
-SHOWN, SPARE = ("hl-table",), ("hl-spare",)
+#: what the table shown and the hidden ones are called (``hl-table`` / ``hl-spare``: names for
+#: readers and tests; which one is *seen* is said by the tables' box alone, see _SHOW_RULES)
+SHOWN, SPARE = "hl-table", "hl-spare"
+#: the class of the tables' box; with it ``hl-show-N``: only the table of class ``hl-tN`` (the
+#: N-th made, a class it keeps for life) is displayed. One message switches tables: a class
+#: on each table (the new one's "shown", the old one's "hidden") took two, and the browser
+#: drew the frame in between with both tables, a ~195 px jump (a click there hit the wrong one)
+TABLES = "hl-tables"
+_SHOW_RULES = "\n".join(
+    f".hooklab-live .hl-show-{n} > :not(.hl-t{n}) {{ display: none !important; }}"
+    for n in range(TABLE_POOL))
 
-_STYLE = """<style>
-.hooklab-live select, .hooklab-live .hl-cols { font-family: var(--jp-code-font-family, monospace);
-  font-size: 12px; white-space: pre; }
-.hooklab-live .widget-select, .hooklab-live select { box-sizing: border-box; max-width: 100%; }
-.hooklab-live .hl-spare { display: none !important; }
-.hooklab-live .hl-cols { font-weight: bold; padding-left: 4px; color: var(--jp-ui-font-color1); }
-.hooklab-live .hl-counter { font-size: 13px; overflow-wrap: anywhere; }
-.hooklab-live button:disabled, .hooklab-live select:disabled, .hooklab-live input:disabled {
-  cursor: default; }
-.hooklab-live .hl-detail table, .hooklab-live table.hl-kv { border-collapse: collapse; }
-.hooklab-live table.hl-kv th { text-align: left; padding: 1px 10px 1px 0; vertical-align: top;
-  font-family: var(--jp-code-font-family, monospace); font-size: 12px; white-space: nowrap; }
-.hooklab-live table.hl-kv td { padding: 1px 0; font-family: var(--jp-code-font-family, monospace);
-  font-size: 12px; word-break: break-all; }
-.hooklab-live .hl-title { font-weight: bold; font-family: var(--jp-code-font-family, monospace);
-  word-break: break-all; margin-bottom: 4px; }
-.hooklab-live .hl-pre { max-height: 360px; overflow: auto; white-space: pre-wrap;
+_STYLE = f"""<style>
+.hooklab-live select, .hooklab-live .hl-cols {{ font-family: var(--jp-code-font-family, monospace);
+  font-size: 12px; white-space: pre; }}
+.hooklab-live .widget-select, .hooklab-live select {{ box-sizing: border-box; max-width: 100%; }}
+{_SHOW_RULES}
+.hooklab-live .hl-cols {{ font-weight: bold; padding-left: 4px; color: var(--jp-ui-font-color1); }}
+.hooklab-live .hl-counter {{ font-size: 13px; overflow-wrap: anywhere; }}
+.hooklab-live button:disabled, .hooklab-live select:disabled, .hooklab-live input:disabled {{
+  cursor: default; }}
+.hooklab-live .hl-detail table, .hooklab-live table.hl-kv {{ border-collapse: collapse; }}
+.hooklab-live table.hl-kv th {{ text-align: left; padding: 1px 10px 1px 0; vertical-align: top;
+  font-family: var(--jp-code-font-family, monospace); font-size: 12px; white-space: nowrap; }}
+.hooklab-live table.hl-kv td {{ padding: 1px 0; font-family: var(--jp-code-font-family, monospace);
+  font-size: 12px; word-break: break-all; }}
+.hooklab-live .hl-title {{ font-weight: bold; font-family: var(--jp-code-font-family, monospace);
+  word-break: break-all; margin-bottom: 4px; }}
+.hooklab-live .hl-pre {{ max-height: 360px; overflow: auto; white-space: pre-wrap;
   word-break: break-all; font-size: 12px; background: var(--jp-layout-color2, #f5f5f5);
-  padding: 6px; margin: 2px 0; }
-.hooklab-live h4 { margin: 8px 0 2px 0; }
-.hooklab-live .widget-html-content { line-height: 1.35; }
-.hooklab-live .hl-detail { max-height: 440px; overflow: auto; padding-right: 6px; }
-.hooklab-live .hl-none { color: var(--jp-ui-font-color2, #777); }
-.hooklab-live .hl-field, .hooklab-live .hl-diffpane { max-height: 360px; overflow: auto; }
-.hooklab-live table.hl-diff td { padding-right: 10px; }
-.hooklab-live table.hl-diff td:nth-child(2) { white-space: nowrap; word-break: normal; }
+  padding: 6px; margin: 2px 0; }}
+.hooklab-live h4 {{ margin: 8px 0 2px 0; }}
+.hooklab-live .widget-html-content {{ line-height: 1.35; }}
+.hooklab-live .hl-detail {{ max-height: 440px; overflow: auto; padding-right: 6px; }}
+.hooklab-live .hl-none {{ color: var(--jp-ui-font-color2, #777); }}
+.hooklab-live .hl-field, .hooklab-live .hl-diffpane {{ max-height: 360px; overflow: auto; }}
+.hooklab-live table.hl-diff td {{ padding-right: 10px; }}
+.hooklab-live table.hl-diff td:nth-child(2) {{ white-space: nowrap; word-break: normal; }}
 </style>"""
 
 
@@ -73,6 +80,7 @@ class LiveControls:
     _known_bins: set[str]
     _known_providers: set[str]
     _table_ids: dict[int, list[int]]
+    _waiting: int
     _store_closed: Any
 
     def _build_widgets(self) -> None:
@@ -107,10 +115,11 @@ class LiveControls:
         self._table_style = DescriptionStyle()
         #: every capture table made, at most TABLE_POOL; only ``self.table`` is shown
         self._tables: list[W.Select] = []
-        self.table = self._new_table([], None, SHOWN)
+        self.table = self._new_table(shown=True)
         # (the tables' own box: a table added at its end leaves the views of the others, and
         # of the tabs below, as they are; a Box re-creates the views after a changed child)
-        self._table_box = W.VBox([self.table], layout=W.Layout(width="auto"))
+        self._table_box = W.VBox([self.table], layout=W.Layout(width="auto"),
+                                 _dom_classes=(TABLES, "hl-show-0"))
         self.detail = W.HTML('<div class="hl-none">Click a row to see its headers and body.</div>')
         self.raw = W.HTML('<div class="hl-none">Click a row to see its raw body.</div>')
         self.curl = W.Textarea(value="", rows=8, layout=W.Layout(width="100%"),
@@ -166,20 +175,22 @@ class LiveControls:
         self.older_button.on_click(lambda _b: self._turn_page(+1))
         self.newer_button.on_click(lambda _b: self._turn_page(-1))
 
-    def _new_table(self, options: list[tuple[str, int]], index: int | None,
-                   classes: tuple[str, ...]) -> W.Select:
-        """A capture table of the view's pool (see ``LiveView._show_rows``): a click is an index
-        into the options the browser showed, and each table knows the ids of its own rows."""
+    def _new_table(self, *, shown: bool) -> W.Select:
+        """A capture table of the view's pool, empty (see ``LiveView._show_rows``): a click is
+        an index into the options the browser showed, and each table knows the ids of its own
+        rows. It is displayed only while the box's class names it (``hl-show-N``)."""
+        n = len(self._tables)
         table = W.Select(options=[], index=None, rows=12, layout=self._table_layout,
-                         style=self._table_style, _dom_classes=classes)
-        if options:  # the rows travel in one update message, as for a table updated in place
-            with table.hold_sync():
-                table.options = options
-                table.index = index
-        self._table_ids[id(table)] = [v for _, v in options]
+                         style=self._table_style,
+                         _dom_classes=(f"hl-t{n}", SHOWN if shown else SPARE))
+        self._table_ids[id(table)] = []
         self._tables.append(table)
         table.observe(self._on_pick, "index")
         return table
+
+    def _table_classes(self, table: W.Select, *, shown: bool) -> tuple[str, str]:
+        """``table``'s classes: its own number (for life) and what it is now."""
+        return (f"hl-t{self._tables.index(table)}", SHOWN if shown else SPARE)
 
     def _controls(self) -> list[W.Widget]:
         """What a person clicks or types into (disabled once the view's database closed)."""
@@ -223,6 +234,9 @@ class LiveControls:
             parts.append(f"<b>paused</b>{f' ({newer:,} newer hidden)' if newer else ''}")
         elif newer:
             parts.append(f"{newer:,} newer — press Newer")
+        elif self._waiting:  # (held while the person moves through the rows: LiveView._keep_focus)
+            parts.append(f"{self._waiting:,} newer waiting: the rows hold still while you "
+                         "move through them")
         if self._cleared_after:
             parts.append("view cleared")
         if self.serving is False and self.server_ended:  # (its thread ended unasked)

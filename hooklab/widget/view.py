@@ -41,7 +41,7 @@ from . import _render as R
 from . import _tree
 from ._cells import cell_clock
 from ._query import fetch_rows
-from ._ui import _OPTIONS_EVERY, ALL, SHOWN, SPARE, TAB_TITLES, TABLE_POOL, LiveControls
+from ._ui import _OPTIONS_EVERY, ALL, TAB_TITLES, TABLE_POOL, TABLES, LiveControls
 
 #: seconds between updates of a paused view's counter (its rows stay as they were)
 _PAUSED_EVERY = 1.0
@@ -53,6 +53,17 @@ _LOOK_EVERY = 1.0
 _CELL_LAG = 1.0
 #: seconds after a cell ended in which the clicks it held back are handled
 _AFTER_CELL = 2.0
+#: seconds the rows hold still after a pick (a click, or a key that moved the highlight) on the
+#: table shown reached the kernel: the person is moving through them (each pick starts it
+#: again). Short enough that a click's row moves down with new arrivals within 2 s
+_HOLD = 1.5
+#: seconds after the last such pick in which new rows go into the table shown itself (it keeps
+#: the keyboard focus) instead of a hidden one (the focused table hidden sent the focus to the
+#: page: the arrow keys then did nothing) ...
+_KEEP = 60.0
+#: ... at most once in this many seconds (a pick made in the instant the rows change in place
+#: is read against the new rows: fewer changes, fewer such instants)
+_KEEP_EVERY = 1.0
 #: what a notebook shows in place of the view where no widget can be drawn (a saved notebook
 #: opened without its kernel, nbconvert, GitHub). No count: it is written once, when the view
 #: is displayed ("0 captures" stayed in a saved notebook whose view had shown thousands)
@@ -107,7 +118,8 @@ class LiveView(LiveControls, W.VBox):
     Home / End / PageUp / PageDown work; the filter box is a text field. In the panel
     JupyterLab opens with "Create New View for Cell Output" the notebook's shortcuts do not
     apply: the arrow keys move through the rows there too, and letters do nothing
-    (``tests/browser/test_live_keyboard.py``).
+    (``tests/browser/test_live_keyboard.py``). While you move through the rows they hold still,
+    then come into the same table, which keeps the focus (:meth:`_keep_focus`).
     """
 
     def __init__(
@@ -166,6 +178,11 @@ class LiveView(LiveControls, W.VBox):
         #: absent: the table shown, clickable
         self._unclickable: dict[int, float] = {}
         self._deferred_at: float | None = None  # new rows wait for a table since then
+        #: when a pick on the table shown last reached the kernel (None: none since the last
+        #: change of filter, page, pause or clear): see _keep_focus
+        self._picked_at: float | None = None
+        self._refilled_at = float("-inf")  # when the table shown last took new rows in place
+        self._waiting = 0  # newer rows held back while the person moves through the rows
         self._retry_at: float | None = None  # when a table may take them (None: not known)
         self._cells = cell_clock()  # None outside IPython
         self._tree: _tree.Tree | None = None
@@ -297,6 +314,7 @@ class LiveView(LiveControls, W.VBox):
         """Hide everything received so far (the database is untouched)."""
         self._cleared_after = self._newest(fresh=True)
         self._page = 0
+        self._picked_at = None  # (what the person asked for shows now, rows held or not)
         self._anchor = None if not self.paused else self._cleared_after
         self._request_ui()
 
@@ -377,6 +395,7 @@ class LiveView(LiveControls, W.VBox):
             return
         with self._render_lock:
             self._page, self._anchor = 0, (self._newest() if self.paused else None)
+            self._picked_at = None
             self._forget_selected()
         with self._cond:
             self._options_dirty = True
@@ -415,11 +434,13 @@ class LiveView(LiveControls, W.VBox):
             return
         self._page = 0
         self._anchor = self._anchor if self.paused else None
+        self._picked_at = None  # (a filter typed shows at once, rows held or not)
         self._request_ui()
 
     def _on_pause(self, change: dict[str, Any]) -> None:
         self.pause_button.description = "Resume" if change["new"] else "Pause"
         self.pause_button.icon = "play" if change["new"] else "pause"
+        self._picked_at = None
         if change["new"]:
             if self._anchor is None:
                 self._anchor = self._newest(fresh=True)
@@ -431,17 +452,25 @@ class LiveView(LiveControls, W.VBox):
         if step > 0 and self._anchor is None:
             self._anchor = self._row_ids[0] if self._row_ids else self._newest()
         self._page = max(0, self._page + step)
+        self._picked_at = None
         if self._page == 0 and not self.paused:
             self._anchor = None
         self._request_ui()
 
     def _on_pick(self, change: dict[str, Any]) -> None:
         """A click in a table: an index into the rows *that* table showed, so the capture is
-        the one the person saw, even if newer rows replaced the table meanwhile."""
+        the one the person saw, even if newer rows replaced the table meanwhile. A pick on the
+        table shown (a click, or a key moving the highlight) keeps its rows still for a while
+        and the table shown (:meth:`_keep_focus`)."""
         if self._guard_owner == threading.get_ident():
             return
         idx = change["new"]
-        ids = self._table_ids.get(id(change["owner"]))
+        owner = change["owner"]
+        with self._render_lock:  # (a refresh decides with or without it, not in between)
+            ids = self._table_ids.get(id(owner))
+            if owner is self.table and id(owner) not in self._unclickable:
+                self._picked_at = time.monotonic()  # (a late click on a hidden table is not:
+                # its focus went to the page when it was hidden)
         if idx is None or ids is None or not 0 <= idx < len(ids):
             return
         try:
@@ -627,6 +656,7 @@ class LiveView(LiveControls, W.VBox):
             if self._selected is not None and index is None and self._deleted(self._selected.id):
                 self._forget_selected()  # retention, or another process's clear, deleted it
                 sent += 1
+            self._waiting = 0
             if ids != self._row_ids or id(self.table) in self._unclickable:
                 sent += self._show_rows(opts, ids, index)
             if self._deferred_at is not None:  # (the rows shown stay until a table is free)
@@ -673,11 +703,16 @@ class LiveView(LiveControls, W.VBox):
         the table that showed it keeps those ids until no click on it can still be on its way.
 
         The tables are a pool of at most :data:`TABLE_POOL` ``Select`` widgets made once, in a
-        box of their own; one is shown, the others hidden by a class (CSS). A refresh fills a
-        hidden table and swaps the classes: no widget view is made or removed. (A new
+        box of their own; the box's class (``hl-show-N``) says which one is displayed, the
+        view's CSS hides the others. A refresh fills a hidden table (one message), then sets
+        the box's class (one message: the switch; the new rows are there before it), then
+        blanks the labels of the table now hidden (its row count stays, so a late click on
+        it is still a valid index; its ids stay in ``_table_ids``; a saved notebook's widget
+        state held every hidden table's rows). No widget view is made or removed. (A new
         ``Select`` per refresh, the old one closed, left every table the browser drew in its
         memory: JupyterLab 4 with ipywidgets 8 grew by about 185,000 DOM nodes and 27 MB of
-        heap a minute at 3 webhooks a second, until the tab was closed.)
+        heap a minute at 3 webhooks a second.) While the pool is not full one empty table
+        waits in the box, made a refresh ahead, so the browser has drawn it when it is shown.
 
         A table may be filled again once no click has been possible on it for
         :attr:`_GRACE` seconds, and not while a cell runs that started less than that after
@@ -686,30 +721,58 @@ class LiveView(LiveControls, W.VBox):
         (:meth:`_retry_wait`); while a cell runs, after :data:`_CELL_LAG` seconds, the table
         shown takes them itself, disabled (a click on it would wait for the cell anyway), and
         keeps mapping clicks to the rows it showed when it was last clickable.
+
+        While the person moves through the rows of the table shown, it stays shown: see
+        :meth:`_keep_focus`.
         """
         now = time.monotonic()
         shown, sent = self.table, 0
+        at = self._keep_focus(now)
+        if at is not None and at > now:  # the person is moving through the rows: they hold
+            self._waiting = len(ids) if not self._row_ids else sum(
+                1 for i in ids if i > self._row_ids[0])
+            if self._deferred_at is None:
+                self._deferred_at = now
+            self._retry_at = at
+            return 0
+        if at is not None:  # the table shown takes them itself: it keeps the focus
+            with shown.hold_sync():  # (rows and the open capture's new place: one message)
+                shown.options = opts
+                shown.index = index
+            self._table_ids[id(shown)] = ids
+            self._row_ids, self._refilled_at = ids, now
+            self._deferred_at = self._retry_at = None
+            return 1
         table = self._free_table(now)
-        if table is None and len(self._tables) < TABLE_POOL:  # one more (made once)
-            table = self._new_table([], None, SPARE)
-            self._table_box.children = (*self._table_box.children, table)
-            sent += 1
+        if table is None and len(self._tables) < TABLE_POOL:  # (none made ahead: at the start)
+            table = self._add_table()
+            sent += 2
         if table is not None:
-            with table.hold_sync():  # rows, highlight, enabled and shown: one message
+            with table.hold_sync():  # rows, highlight, enabled, name: one message, while hidden
                 table.options = opts
                 table.index = index
                 table.disabled = False
-                table._dom_classes = SHOWN
+                table._dom_classes = self._table_classes(table, shown=True)
+            sent += 1
             self._table_ids[id(table)] = ids
             self._unclickable.pop(id(table), None)
             if table is not shown:
+                # the switch, in one message, after the new rows (a table's own class for each
+                # took two messages: a frame showed both tables)
+                self._table_box._dom_classes = (TABLES, f"hl-show-{self._tables.index(table)}")
                 self._unclickable.setdefault(id(shown), now)  # (a disabled one: since then)
-                shown._dom_classes = SPARE
+                with shown.hold_sync():  # hidden by now: as many rows, blank (see above)
+                    shown._dom_classes = self._table_classes(shown, shown=False)
+                    shown.options = [("", i) for i in self._table_ids.get(id(shown), [])]
+                    shown.index = None
                 self.table = table
-                sent += 1
+                sent += 2
+                if len(self._tables) < TABLE_POOL and self._free_table(now) is None:
+                    self._add_table()  # (drawn by the browser before the next refresh)
+                    sent += 2
             self._row_ids = ids
             self._deferred_at = self._retry_at = None
-            return sent + 1
+            return sent
         held = id(shown) in self._unclickable  # (the table shown, disabled: it takes them)
         if self._deferred_at is None:
             self._deferred_at = now
@@ -730,6 +793,34 @@ class LiveView(LiveControls, W.VBox):
         if running:  # (no table frees itself while the cell runs)
             self._retry_at = self._deferred_at + _CELL_LAG
         return sent
+
+    def _add_table(self) -> W.Select:
+        """One more table of the pool, empty and hidden, at the end of the tables' box (the
+        views of the others stay as they are); free to be filled at once. Two messages: the
+        widget's and the box's."""
+        table = self._new_table(shown=False)
+        self._unclickable[id(table)] = float("-inf")  # (no click was ever possible on it)
+        self._table_box.children = (*self._table_box.children, table)
+        return table
+
+    def _keep_focus(self, now: float) -> float | None:
+        """When the rows of the table shown may change while the person moves through them
+        (None: they are not; new rows go to a hidden table as usual).
+
+        A table hidden while focused sends the keyboard focus to the page: in the panel of
+        "Create New View for Cell Output" (the README's way to use the keyboard) a click on
+        a row, then ArrowDown a second later, did nothing once a refresh had swapped tables.
+        So after a pick on the table shown (a click, or a key that moved the highlight) the
+        rows hold still for :data:`_HOLD` seconds (each pick starts it again; the counter
+        says how many newer ones wait), and until :data:`_KEEP` seconds after the last pick
+        the table shown takes new rows itself, at most every :data:`_KEEP_EVERY` seconds,
+        the open capture highlighted at its new place. Not while a cell runs or the table
+        shown is disabled (clicks held back by the cell are mapped by the pool)."""
+        picked = self._picked_at
+        if (picked is None or now - picked >= _KEEP or id(self.table) in self._unclickable
+                or (self._cells is not None and self._cells.running)):
+            return None
+        return max(picked + _HOLD, self._refilled_at + _KEEP_EVERY)
 
     def _may_refill(self, since: float, now: float) -> bool:
         """Whether a table no click has been possible on since ``since`` may be refilled."""

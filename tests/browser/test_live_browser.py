@@ -243,3 +243,79 @@ def test_a_long_counter_line_wraps_inside_the_view(jupyter_lab: Any, page: Any, 
     except BaseException:
         page.screenshot(path=str(artifacts / f"long-counter-failure-{name}.png"))
         raise
+
+
+#: counts, once per frame the browser draws, the capture tables seen in each live view (the
+#: Tree tab's ``Select`` aside), and frames whose table shown is empty once it had rows
+FRAMES = r"""() => {
+  const st = window.__tables = {frames: 0, two: 0, none: 0, empty: 0, seen: 0, stop: false};
+  const seen = s => s.offsetParent !== null && s.getBoundingClientRect().height > 0;
+  function frame() {
+    if (st.stop || st.frames > 100000) return;
+    st.frames++;
+    for (const v of document.querySelectorAll('.hooklab-live')) {
+      const shown = [...v.querySelectorAll('.widget-select:not(.hl-tree) select')].filter(seen);
+      if (shown.length > 1) st.two++;
+      if (shown.length === 0) st.none++;
+      if (shown.length === 1 && shown[0].options.length) st.seen++;
+      else if (shown.length === 1 && st.seen) st.empty++;
+    }
+    requestAnimationFrame(frame);
+  }
+  requestAnimationFrame(frame);
+}"""
+
+
+def test_one_table_is_seen_at_a_time_while_webhooks_arrive(jupyter_lab: Any, page: Any,
+                                                          artifacts: Path) -> None:
+    """A refresh made the new table "shown" in one message and the old one "hidden" in a
+    second; the browser drew a frame in between with both (15-32 frames a minute at 3-5
+    webhooks a second: the tabs jumped ~195 px down and back, a click there hit the wrong
+    table). A frame-by-frame count over ~20 s of webhooks at 5 a second must never see two
+    tables, nor none, nor the table shown empty."""
+    import threading
+
+    jupyter_lab.write_notebook("frames.ipynb", [SETUP.replace("url.txt", "frames-url.txt")])
+    url_file = jupyter_lab.root / "frames-url.txt"
+    page.goto(jupyter_lab.url_for("lab/tree/frames.ipynb") + "&reset")
+    page.locator(".jp-Notebook .jp-CodeCell .cm-content").first.wait_for(timeout=30_000)
+    page.get_by_text("Python 3 (ipykernel) | Idle").first.wait_for(timeout=30_000)
+    run_cell(page, 0)
+    page.locator(".hooklab-live").wait_for(timeout=30_000)
+    deadline = time.monotonic() + 10
+    while not url_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    base = url_file.read_text().strip()
+    for i in range(20):  # (rows in the table before the count starts)
+        _post(f"{base}/frames/seed-{i}", b"{}", {"Content-Type": "application/json"})
+    _wait_row(page, "frames/seed-19", timeout=10)
+    stop = threading.Event()
+    sent = [0]
+
+    def stream() -> None:  # 5 webhooks a second for at most 30 s
+        next_at = time.monotonic()
+        for i in range(150):
+            if stop.is_set():
+                return
+            _post(f"{base}/frames/n{i}", b"{}", {"Content-Type": "application/json"})
+            sent[0] += 1
+            next_at += 0.2
+            time.sleep(max(0.0, next_at - time.monotonic()))
+
+    page.evaluate(FRAMES)
+    sender = threading.Thread(target=stream)
+    sender.start()
+    try:
+        time.sleep(20)
+        counts = page.evaluate("() => { window.__tables.stop = true; return window.__tables; }")
+        _wait_row(page, f"frames/n{sent[0] - 1}", timeout=5)  # (the rows did follow)
+    except BaseException:
+        page.screenshot(path=str(artifacts / "one-table-failure.png"))
+        raise
+    finally:
+        stop.set()
+        sender.join(30)
+    print(f"\n{sent[0]} webhooks, frames: {counts}")
+    assert sent[0] >= 90 and counts["frames"] > 300, counts  # (the stream and frames ran)
+    assert counts["two"] == 0, counts
+    assert counts["none"] == 0 and counts["empty"] == 0, counts
