@@ -21,7 +21,7 @@ import json
 import re
 from collections.abc import Callable
 from typing import Any, NamedTuple
-from urllib.parse import parse_qs, unquote_plus, urlsplit
+from urllib.parse import parse_qs, quote_plus, unquote_plus, urlsplit
 
 from .capture import Capture
 from .jsonread import loads_json
@@ -574,8 +574,8 @@ def hidden_form(cap: Capture) -> bytes | None:
         if multipart:  # (no parts: a credential's name in any Content-Disposition hides all)
             if not any(_disposition_lines(t, credential=True) for t in texts):
                 return None
-        elif not any(is_sensitive_field(n) for t in texts
-                     for n in parse_qs(t, keep_blank_values=True)):
+        elif not any(is_sensitive_field(n) or any(_json_field_hidden(v) for v in vs)
+                     for t in texts for n, vs in parse_qs(t, keep_blank_values=True).items()):
             return None
         return _whole(cap, encoding)
     if found is not None:
@@ -590,10 +590,25 @@ def hidden_form(cap: Capture) -> bytes | None:
     changed = False
     for i in range(0, len(parts), 2):
         key, eq, value = parts[i].partition(b"=")
-        if eq and is_sensitive_field(unquote_plus(key.decode("utf-8", "replace"))):
-            parts[i] = key + b"=" + hidden_value(unquote_plus(value.decode("utf-8", "replace"))).encode()
+        if not eq:
+            continue
+        text = unquote_plus(value.decode("utf-8", "replace"))
+        if is_sensitive_field(unquote_plus(key.decode("utf-8", "replace"))):
+            parts[i] = key + b"=" + hidden_value(text).encode()
+            changed = True
+        elif (inner := _json_field_hidden(text)) is not None:
+            parts[i] = key + b"=" + quote_plus(inner).encode()  # (still one field of the form)
             changed = True
     return b"".join(parts) if changed else None
+
+
+def _json_field_hidden(value: str) -> str | None:
+    """A form field's value that is JSON (Slack's ``payload=``, its interactive requests: the
+    verification ``token`` inside) with its credential keys' values hidden
+    (:func:`hide_json_text`); ``None`` for any other value, or JSON without one."""
+    if value.lstrip()[:1] not in ("{", "["):
+        return None
+    return hide_json_text(value)
 
 
 def _mentions_credential(text: str) -> bool:

@@ -203,3 +203,42 @@ def test_json_in_utf_16_or_32_shown_as_received_hides_its_credentials(lab, reque
         assert _leaks(_saved_state(), needles) == []
     finally:
         view.close()
+
+
+SLACK_ACTION = {"type": "block_actions", "user": {"id": "U0KEPT"}, "actions": [{"value": "a&b=c"}]}
+
+
+@pytest.mark.parametrize("headers,gz", [(_FORM, False), ({**_FORM, "Content-Encoding": "gzip"}, True)],
+                         ids=["plain", "gzip"])
+def test_a_form_field_holding_json_has_its_credentials_hidden_in_every_tab(lab, request,
+                                                                           headers, gz):
+    """Slack's interactive requests are a form whose ``payload=`` field is JSON with Slack's
+    verification ``token`` in it: the Tree and Diff tabs hid it, but the Details tab's field
+    table, the Raw body, Copy as curl and the stream page showed it (and a saved notebook kept
+    it). A form field's JSON value has its credential keys hidden wherever a form's
+    credential fields are; the rest of it stays shown."""
+    from urllib.parse import quote_plus
+
+    from hooklab import credentials
+
+    needles = ("SLKa_v3rif", "SLKb_v3rif")
+    bodies = [b"team=T1&payload=" + quote_plus(json.dumps({**SLACK_ACTION, "token": n})).encode()
+              for n in needles]
+    if gz:
+        bodies = [gzip.compress(b) for b in bodies]
+    _a, b = _deliver(lab, f"slack-{request.node.callspec.id}", bodies, headers)
+    assert needles[1] not in json.dumps(credentials.hidden_view(b))  # (the stream page's)
+    view = lab.live(bin=f"slack-{request.node.callspec.id}")
+    try:
+        view.select(b.id)
+        _open_every_tab(view)
+        assert _leaks(_saved_state(), needles) == []
+        if not gz:  # (a compressed form is hidden whole: nothing of it to keep shown)
+            assert "U0KEPT" in view.detail.value and "&lt;hidden: 10 chars&gt;" in view.detail.value
+        view.show_credentials.value = True
+        _open_every_tab(view)
+        assert needles[1] in view.raw.value or gz  # (shown: the person asked)
+        view.show_credentials.value = False
+        assert _leaks(_saved_state(), needles) == []
+    finally:
+        view.close()

@@ -228,15 +228,17 @@ def shown_payload(cap: Capture, payload: Payload, reveal: bool = False) -> Paylo
     as_json = hidden_json(cap if whole is None else replace(cap, body=whole))
     if as_json is not None:  # (hidden_json's bytes are decompressed already)
         payload = read_payload(as_json, cap.content_type, None, exact=True)
-    return _hide_form_json(payload, names=as_json is None)
+    # (a form hidden_form hid has its JSON values hidden already: "<hidden: 12 chars>" hidden
+    # again would say 18)
+    return _hide_form_json(payload, names=as_json is None, values=whole is None)
 
 
-def _hide_form_json(payload: Payload, names: bool = True) -> Payload:
+def _hide_form_json(payload: Payload, names: bool = True, values: bool = True) -> Payload:
     """``payload`` (a form) with the JSON in its field names and values hidden as a JSON
     body's is: a name or value that is JSON text (a name's percent-encoded keys decoded,
     which the body read as JSON leaves as written), a value read as JSON (Slack's
     ``payload=``). ``names=False``: names read from a body hidden already (hidden again,
-    ``"<hidden: 5 chars>"`` would say 17)."""
+    ``"<hidden: 5 chars>"`` would say 17); ``values=False``: values read from such a body."""
     fields = payload.value
     if not isinstance(fields, dict):
         return payload
@@ -254,7 +256,7 @@ def _hide_form_json(payload: Payload, names: bool = True) -> Payload:
     changed = False
     for k, v in fields.items():  # (bounded: at most MAX_FORM_FIELDS fields)
         name = text(k) if names else k
-        shown = hide_json(v) if k in payload.form_json else text(v)
+        shown = v if not values else hide_json(v) if k in payload.form_json else text(v)
         changed = changed or name is not k or shown is not v
         if k in payload.form_json:
             form_json.add(name)
