@@ -157,3 +157,23 @@ def run_cell(page: Any, index: int) -> None:
                 return
             time.sleep(0.05)
     raise AssertionError(f"cell {index} never started (kernel not connected?)")
+
+
+def open_live_view(jupyter_lab: Any, page: Any, notebook: str, cells: list[str],
+                   url_file: str, *, reset: bool = True) -> str:
+    """Write ``notebook`` with ``cells``, open it (``reset``: a fresh workspace, without an
+    earlier test's notebook and its live view), run its first cell (which shows a live view
+    and writes the lab's base URL to ``url_file`` under the server's root) and return that
+    URL once both are there."""
+    jupyter_lab.write_notebook(notebook, cells)
+    path = jupyter_lab.root / url_file
+    page.goto(jupyter_lab.url_for(f"lab/tree/{notebook}") + ("&reset" if reset else ""))
+    page.locator(".jp-Notebook .jp-CodeCell .cm-content").first.wait_for(timeout=30_000)
+    # the kernel must be connected and idle before a cell runs
+    page.get_by_text("Python 3 (ipykernel) | Idle").first.wait_for(timeout=30_000)
+    run_cell(page, 0)
+    page.locator(".hooklab-live").wait_for(timeout=30_000)
+    deadline = time.monotonic() + 10
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return path.read_text().strip()

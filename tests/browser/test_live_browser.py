@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from _jupyter import run_cell
+from _jupyter import open_live_view, run_cell
 
 XSS = '<img src=x onerror="window.__xss=1">'
 ROW = ".hooklab-live .hl-table select option"
@@ -53,19 +53,9 @@ def test_live_view_in_jupyterlab(jupyter_lab: Any, page: Any, artifacts: Path) -
 
 
 def _scenario(jupyter_lab: Any, page: Any, artifacts: Path) -> None:
-    jupyter_lab.write_notebook("live.ipynb", [SETUP, BUSY, CLEAR, STOP])
-    url_file = jupyter_lab.root / "url.txt"
-    page.goto(jupyter_lab.url_for("lab/tree/live.ipynb"))
-    page.locator(".jp-Notebook .jp-CodeCell .cm-content").first.wait_for(timeout=30_000)
-    # the kernel must be connected and idle before we run cells
-    page.get_by_text("Python 3 (ipykernel) | Idle").first.wait_for(timeout=30_000)
-    run_cell(page, 0)
-    page.locator(".hooklab-live").wait_for(timeout=30_000)
+    base = open_live_view(jupyter_lab, page, "live.ipynb", [SETUP, BUSY, CLEAR, STOP], "url.txt",
+                          reset=False)
     assert page.locator(".hooklab-live .hl-counter").inner_text().startswith("0 captures")
-    deadline = time.monotonic() + 10
-    while not url_file.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    base = url_file.read_text().strip()
 
     # 1. a JSON webhook shows up within 2 s
     payload = {"action": "opened", "issue": {"number": 7, "title": "live view"}}
@@ -146,18 +136,8 @@ def test_clicks_during_a_burst_select_the_row_clicked(jupyter_lab: Any, page: An
     was under the pointer, not the one the kernel has at that index by the time it hears of it."""
     import threading
 
-    jupyter_lab.write_notebook("burst.ipynb", [SETUP.replace("url.txt", "burst-url.txt")])
-    url_file = jupyter_lab.root / "burst-url.txt"
-    # "reset": a fresh workspace, without the earlier test's notebook (and its live view)
-    page.goto(jupyter_lab.url_for("lab/tree/burst.ipynb") + "&reset")
-    page.locator(".jp-Notebook .jp-CodeCell .cm-content").first.wait_for(timeout=30_000)
-    page.get_by_text("Python 3 (ipykernel) | Idle").first.wait_for(timeout=30_000)
-    run_cell(page, 0)
-    page.locator(".hooklab-live").wait_for(timeout=30_000)
-    deadline = time.monotonic() + 10
-    while not url_file.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    base = url_file.read_text().strip()
+    base = open_live_view(jupyter_lab, page, "burst.ipynb",
+                          [SETUP.replace("url.txt", "burst-url.txt")], "burst-url.txt")
     stop = threading.Event()
 
     def burst() -> None:  # about 40 webhooks a second for at most 20 s
@@ -275,17 +255,8 @@ def test_one_table_is_seen_at_a_time_while_webhooks_arrive(jupyter_lab: Any, pag
     tables, nor none, nor the table shown empty."""
     import threading
 
-    jupyter_lab.write_notebook("frames.ipynb", [SETUP.replace("url.txt", "frames-url.txt")])
-    url_file = jupyter_lab.root / "frames-url.txt"
-    page.goto(jupyter_lab.url_for("lab/tree/frames.ipynb") + "&reset")
-    page.locator(".jp-Notebook .jp-CodeCell .cm-content").first.wait_for(timeout=30_000)
-    page.get_by_text("Python 3 (ipykernel) | Idle").first.wait_for(timeout=30_000)
-    run_cell(page, 0)
-    page.locator(".hooklab-live").wait_for(timeout=30_000)
-    deadline = time.monotonic() + 10
-    while not url_file.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    base = url_file.read_text().strip()
+    base = open_live_view(jupyter_lab, page, "frames.ipynb",
+                          [SETUP.replace("url.txt", "frames-url.txt")], "frames-url.txt")
     for i in range(20):  # (rows in the table before the count starts)
         _post(f"{base}/frames/seed-{i}", b"{}", {"Content-Type": "application/json"})
     _wait_row(page, "frames/seed-19", timeout=10)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _jupyter import run_cell
+from _jupyter import open_live_view
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -52,17 +52,7 @@ def _measure(cdp: Any) -> dict[str, float]:
 
 def test_the_live_view_does_not_grow_the_browser_s_memory(jupyter_lab: Any, page: Any,
                                                           artifacts: Path) -> None:
-    jupyter_lab.write_notebook("memory.ipynb", [SETUP])
-    url_file = jupyter_lab.root / "memory-url.txt"
-    page.goto(jupyter_lab.url_for("lab/tree/memory.ipynb") + "&reset")
-    page.locator(".jp-Notebook .jp-CodeCell .cm-content").first.wait_for(timeout=30_000)
-    page.get_by_text("Python 3 (ipykernel) | Idle").first.wait_for(timeout=30_000)
-    run_cell(page, 0)
-    page.locator(".hooklab-live").wait_for(timeout=30_000)
-    deadline = time.monotonic() + 10
-    while not url_file.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    base = url_file.read_text().strip()
+    base = open_live_view(jupyter_lab, page, "memory.ipynb", [SETUP], "memory-url.txt")
     stop = threading.Event()
     sent = [0]
 
