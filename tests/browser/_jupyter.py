@@ -177,3 +177,49 @@ def open_live_view(jupyter_lab: Any, page: Any, notebook: str, cells: list[str],
     while not path.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     return path.read_text().strip()
+
+
+class Webhooks:
+    """Webhooks as a sender sends them while a test looks at the page: ``{}`` POSTed to
+    ``prefix + str(i)`` at ``rate`` a second, on a thread of its own, for at most ``seconds``
+    (bounded), from :meth:`start` until :meth:`stop` (or the ``with`` block's end).
+    ``sent`` counts those answered."""
+
+    def __init__(self, prefix: str, rate: float, seconds: float) -> None:
+        import threading
+
+        self.prefix, self.rate, self.count = prefix, rate, int(rate * seconds)
+        self.sent = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        next_at = time.monotonic()
+        for i in range(self.count):
+            if self._stop.is_set():
+                return
+            req = urllib.request.Request(f"{self.prefix}{i}", data=b"{}", method="POST",
+                                         headers={"Content-Type": "application/json"})
+            with urllib.request.urlopen(req, timeout=10) as answer:
+                answer.read()
+            self.sent += 1
+            next_at += 1 / self.rate
+            time.sleep(max(0.0, next_at - time.monotonic()))
+
+    def start(self) -> Webhooks:
+        self._thread.start()
+        return self
+
+    def is_alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(30)
+
+    def __enter__(self) -> Webhooks:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

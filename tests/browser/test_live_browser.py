@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from _jupyter import open_live_view, run_cell
+from _jupyter import Webhooks, open_live_view, run_cell
 
 XSS = '<img src=x onerror="window.__xss=1">'
 ROW = ".hooklab-live .hl-table select option"
@@ -253,40 +253,23 @@ def test_one_table_is_seen_at_a_time_while_webhooks_arrive(jupyter_lab: Any, pag
     webhooks a second: the tabs jumped ~195 px down and back, a click there hit the wrong
     table). A frame-by-frame count over ~20 s of webhooks at 5 a second must never see two
     tables, nor none, nor the table shown empty."""
-    import threading
 
     base = open_live_view(jupyter_lab, page, "frames.ipynb",
                           [SETUP.replace("url.txt", "frames-url.txt")], "frames-url.txt")
     for i in range(20):  # (rows in the table before the count starts)
         _post(f"{base}/frames/seed-{i}", b"{}", {"Content-Type": "application/json"})
     _wait_row(page, "frames/seed-19", timeout=10)
-    stop = threading.Event()
-    sent = [0]
-
-    def stream() -> None:  # 5 webhooks a second for at most 30 s
-        next_at = time.monotonic()
-        for i in range(150):
-            if stop.is_set():
-                return
-            _post(f"{base}/frames/n{i}", b"{}", {"Content-Type": "application/json"})
-            sent[0] += 1
-            next_at += 0.2
-            time.sleep(max(0.0, next_at - time.monotonic()))
-
     page.evaluate(FRAMES)
-    sender = threading.Thread(target=stream)
-    sender.start()
+    sender = Webhooks(f"{base}/frames/n", rate=5, seconds=30)
     try:
-        time.sleep(20)
-        counts = page.evaluate("() => { window.__tables.stop = true; return window.__tables; }")
-        _wait_row(page, f"frames/n{sent[0] - 1}", timeout=5)  # (the rows did follow)
+        with sender:
+            time.sleep(20)
+            counts = page.evaluate("() => { window.__tables.stop = true; return window.__tables; }")
+            _wait_row(page, f"frames/n{sender.sent - 1}", timeout=5)  # (the rows did follow)
     except BaseException:
         page.screenshot(path=str(artifacts / "one-table-failure.png"))
         raise
-    finally:
-        stop.set()
-        sender.join(30)
-    print(f"\n{sent[0]} webhooks, frames: {counts}")
-    assert sent[0] >= 90 and counts["frames"] > 300, counts  # (the stream and frames ran)
+    print(f"\n{sender.sent} webhooks, frames: {counts}")
+    assert sender.sent >= 90 and counts["frames"] > 300, counts  # (the stream and frames ran)
     assert counts["two"] == 0, counts
     assert counts["none"] == 0 and counts["empty"] == 0, counts

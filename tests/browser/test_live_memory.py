@@ -10,14 +10,13 @@ collection, with the view full (200 rows, its tables all made) and then 25 s lat
 
 from __future__ import annotations
 
-import threading
 import time
 import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
-from _jupyter import open_live_view
+from _jupyter import Webhooks, open_live_view
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -53,43 +52,28 @@ def _measure(cdp: Any) -> dict[str, float]:
 def test_the_live_view_does_not_grow_the_browser_s_memory(jupyter_lab: Any, page: Any,
                                                           artifacts: Path) -> None:
     base = open_live_view(jupyter_lab, page, "memory.ipynb", [SETUP], "memory-url.txt")
-    stop = threading.Event()
-    sent = [0]
-
-    def stream() -> None:  # 5 webhooks a second, at most 90 s
-        next_at = time.monotonic()
-        for i in range(450):
-            if stop.is_set():
-                return
-            _post(f"{base}/orders/n{i}")
-            sent[0] += 1
-            next_at += 0.2
-            time.sleep(max(0.0, next_at - time.monotonic()))
-
     for i in range(200):  # the table full from the start: its rows do not grow from here
         _post(f"{base}/orders/first{i}")
     cdp = page.context.new_cdp_session(page)
-    sender = threading.Thread(target=stream)
-    sender.start()
+    sender = Webhooks(f"{base}/orders/n", rate=5, seconds=90)
     try:
-        page.locator(ROW, has_text="orders/n10").first.wait_for(state="attached", timeout=15_000)
-        time.sleep(10)  # (the view's pool of tables made: 24 refreshes within 10 s)
-        before = _measure(cdp)
-        sent_before = sent[0]
-        time.sleep(SOAK)
-        after = _measure(cdp)
-        newest = f"orders/n{sent[0] - 1}"
-        # the view kept up meanwhile (rows are not frozen to save memory)
-        page.locator(ROW, has_text=newest).first.wait_for(state="attached", timeout=5_000)
-        assert page.locator(ROW).count() == 200
+        with sender:
+            page.locator(ROW, has_text="orders/n10").first.wait_for(state="attached",
+                                                                    timeout=15_000)
+            time.sleep(10)  # (the view's pool of tables made: 24 refreshes within 10 s)
+            before = _measure(cdp)
+            sent_before = sender.sent
+            time.sleep(SOAK)
+            after = _measure(cdp)
+            newest = f"orders/n{sender.sent - 1}"
+            # the view kept up meanwhile (rows are not frozen to save memory)
+            page.locator(ROW, has_text=newest).first.wait_for(state="attached", timeout=5_000)
+            assert page.locator(ROW).count() == 200
     except BaseException:
         page.screenshot(path=str(artifacts / "live-memory-failure.png"))
         raise
-    finally:
-        stop.set()
-        sender.join(30)
     grown = {k: round(after[k] - before[k], 1) for k in before}
-    print(f"\n{sent[0] - sent_before} webhooks in {SOAK:.0f} s: {before} -> {after} ({grown})")
-    assert sent[0] - sent_before >= SOAK * 4  # (the stream did arrive)
+    print(f"\n{sender.sent - sent_before} webhooks in {SOAK:.0f} s: {before} -> {after} ({grown})")
+    assert sender.sent - sent_before >= SOAK * 4  # (the stream did arrive)
     assert grown["nodes"] < MAX_NODES, (before, after)
     assert grown["heap_mb"] < MAX_HEAP_MB, (before, after)
