@@ -18,6 +18,8 @@ from typing import Any
 import pytest
 from _jupyter import Webhooks, open_live_view
 
+from hooklab.widget._ui import TABLE_POOL
+
 pytestmark = pytest.mark.timeout(240)
 
 SETUP = """import hooklab
@@ -55,12 +57,19 @@ def test_the_live_view_does_not_grow_the_browser_s_memory(jupyter_lab: Any, page
     for i in range(200):  # the table full from the start: its rows do not grow from here
         _post(f"{base}/orders/first{i}")
     cdp = page.context.new_cdp_session(page)
-    sender = Webhooks(f"{base}/orders/n", rate=5, seconds=90)
+    sender = Webhooks(f"{base}/orders/n", rate=5, seconds=150)
     try:
         with sender:
             page.locator(ROW, has_text="orders/n10").first.wait_for(state="attached",
                                                                     timeout=15_000)
-            time.sleep(10)  # (the view's pool of tables made: 24 refreshes within 10 s)
+            # the view's pool of tables made before the first measure (each made table adds
+            # its rows' nodes once: under load 10 s were not always enough, 5,241 nodes grew)
+            tables = ".hooklab-live select"
+            deadline = time.monotonic() + 60
+            while page.locator(tables).count() < TABLE_POOL and time.monotonic() < deadline:
+                time.sleep(0.5)
+            assert page.locator(tables).count() >= TABLE_POOL
+            time.sleep(2)
             before = _measure(cdp)
             sent_before = sender.sent
             time.sleep(SOAK)
