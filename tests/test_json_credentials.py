@@ -18,13 +18,14 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-import ipywidgets as W
 import pytest
 from _http import post
+from _views import json_body as _json
+from _views import open_every_tab as _open_every_tab
+from _views import saved_state as _saved_state
 from tornado import websocket
 
 from hooklab import HookLab, credentials
-from hooklab.widget._ui import TAB_TITLES
 
 #: the end of every secret: characters HTML and JSON escape (``&lt;&amp;&quot;``,
 #: ``\\"``, ``\\u00e9``), so that a secret shown in any escaped form is still found by its
@@ -41,9 +42,6 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HookLab]:
     finally:
         lab.stop()
 
-
-def _json(value: Any, encoding: str = "utf-8") -> bytes:
-    return json.dumps(value, ensure_ascii=False).encode(encoding)
 
 
 def _bodies(make: Any, needles: tuple[str, str]) -> tuple[bytes, bytes]:
@@ -105,20 +103,6 @@ def _leaks(text: str, needles: tuple[str, ...]) -> list[str]:
     return [n for n in needles if n in text or ".".join(n) in text]
 
 
-def _saved_state() -> str:
-    """What a notebook saved with widget state holds of every widget alive."""
-    return json.dumps(W.Widget.get_manager_state(drop_defaults=True)["state"], default=str)
-
-
-def _open_every_tab(view: Any) -> None:
-    """Click through every tab, open the whole Tree and click each of its fields."""
-    for tab in range(len(TAB_TITLES)):
-        view.tabs.selected_index = tab
-    view.tabs.selected_index = TAB_TITLES.index("Tree")
-    view.tree_open_button.click()
-    leaves = [i for label, i in view.tree.options if not label.lstrip().startswith(("▾", "▸"))]
-    for i in leaves[:50]:
-        view.tree.value = i  # (a click on the row: its field pane and schema row)
 
 
 @pytest.mark.parametrize("make,headers,kept,needles", PARAMS)

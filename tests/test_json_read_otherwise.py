@@ -24,12 +24,13 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-import ipywidgets as W
 import pytest
 from _http import post
+from _views import json_body as _json
+from _views import open_every_tab as _open_every_tab
+from _views import saved_state as _saved_state
 
 from hooklab import HookLab
-from hooklab.widget._ui import TAB_TITLES
 
 #: the end of every secret: characters HTML and JSON escape, and "&" and "=" (which split a
 #: form's fields), so that a secret shown in any escaped form is found by its start (needle)
@@ -45,9 +46,6 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HookLab]:
         lab.stop()
 
 
-def _json(value: Any, encoding: str = "utf-8") -> bytes:
-    return json.dumps(value, ensure_ascii=False).encode(encoding)
-
 
 def _leaks(text: str, needles: tuple[str, ...]) -> list[str]:
     """The needles ``text`` holds: as written, as a hex dump shows them (``S.a.0``), and read
@@ -58,20 +56,6 @@ def _leaks(text: str, needles: tuple[str, ...]) -> list[str]:
                                                "\\\\x00\\\\x00\\\\x00".join(n)))]
 
 
-def _saved_state() -> str:
-    """What a notebook saved with widget state holds of every widget alive."""
-    return json.dumps(W.Widget.get_manager_state(drop_defaults=True)["state"], default=str)
-
-
-def _open_every_tab(view: Any) -> None:
-    """Click through every tab, open the whole Tree and click each of its fields."""
-    for tab in range(len(TAB_TITLES)):
-        view.tabs.selected_index = tab
-    view.tabs.selected_index = TAB_TITLES.index("Tree")
-    view.tree_open_button.click()
-    leaves = [i for label, i in view.tree.options if not label.lstrip().startswith(("▾", "▸"))]
-    for i in leaves[:50]:
-        view.tree.value = i  # (a click on the row: its field pane and column box)
 
 
 def _deliver(lab: HookLab, name: str, bodies: list[bytes], headers: dict[str, str]) -> list[Any]:

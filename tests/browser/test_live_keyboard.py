@@ -105,17 +105,24 @@ def test_keys_in_the_table_stay_out_of_the_notebook(
     _keys(page, page.locator(".jp-Notebook .hooklab-live"))
 
 
+def _own_panel(page: Any) -> Any:
+    """The README's way: right-click the view, "Create New View for Cell Output"; the view in
+    that panel, once its rows are there."""
+    page.locator(".jp-Notebook .hooklab-live .hl-counter").click(button="right")
+    page.locator(".lm-Menu-itemLabel", has_text="Create New View for Cell Output").click()
+    view = page.locator(".jp-LinkedOutputView .hooklab-live")
+    view.locator(".hl-table select option", has_text="keys/row-0").wait_for(
+        state="attached", timeout=10_000)
+    return view
+
+
 def test_keys_in_the_views_own_panel_stay_out_of_the_notebook(
     jupyter_lab: Any, page: Any, artifacts: Path
 ) -> None:
     """The README's way: right-click the view, "Create New View for Cell Output"."""
     _open(jupyter_lab, page, "keys-panel.ipynb")
     try:
-        page.locator(".jp-Notebook .hooklab-live .hl-counter").click(button="right")
-        page.locator(".lm-Menu-itemLabel", has_text="Create New View for Cell Output").click()
-        view = page.locator(".jp-LinkedOutputView .hooklab-live")
-        view.locator(".hl-table select option", has_text="keys/row-0").wait_for(
-            state="attached", timeout=10_000)
+        view = _own_panel(page)
         _keys(page, view)
     except BaseException:
         page.screenshot(path=str(artifacts / "live-keyboard-failure.png"))
@@ -163,11 +170,7 @@ def test_keys_in_the_panel_follow_the_rows_while_webhooks_arrive(
         return now["row"]
 
     try:
-        page.locator(".jp-Notebook .hooklab-live .hl-counter").click(button="right")
-        page.locator(".lm-Menu-itemLabel", has_text="Create New View for Cell Output").click()
-        view = page.locator(".jp-LinkedOutputView .hooklab-live")
-        view.locator(".hl-table select option", has_text="keys/row-0").wait_for(
-            state="attached", timeout=10_000)
+        view = _own_panel(page)
         sender.start()
         view.locator(".hl-table select option", has_text="keys/s-3").wait_for(
             state="attached", timeout=10_000)
