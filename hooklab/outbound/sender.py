@@ -1,4 +1,4 @@
-"""Send a realistic (optionally signed) sample webhook, or any body, synchronously.
+r"""Send a realistic (optionally signed) sample webhook, or any body, synchronously.
 
 >>> r = send(lab.url_for("github"), provider="github", event="push", secret="s3cret")
 >>> r.status, r.json()            # what the lab answered; r.elapsed: seconds
@@ -14,6 +14,19 @@ timeout on connect and on each read, headers sent exactly in the given order. A 
 redirect to another origin (scheme, host or port) carries no credentials (``Authorization``,
 ``Cookie``...) and no signature headers, to another host no body either; one from https to
 anything but https is not followed (the redirect itself is returned).
+
+Every header is checked before anything is sent (:func:`check_header`): a name that is no
+token, or a value with a line break, NUL or another control character (a tab is fine), is
+``ValueError`` naming the header, never quoting its value; so is a ``Content-Length`` that is
+not the body's length, any ``Transfer-Encoding`` (hooklab frames the body itself), a
+``Connection`` other than ``close`` / ``keep-alive`` and a second ``Host``: no header given
+can add a header or a request (header injection, request smuggling behind a proxy).
+
+>>> send(app_url, payload="hi", headers={"X-A": "1\r\nX-Injected: yes"})
+Traceback (most recent call last):
+...
+ValueError: header 'X-A' has an invalid value: U+000D at character 2 of 18 is a line break:
+it would end the header and start another one (the value is not shown: ...)
 
 The answer is the final one: interim ``1xx`` answers (``103 Early Hints``...) are read past,
 at most :data:`MAX_INTERIM` of them. Its body is read a piece at a time and kept up to
@@ -42,7 +55,8 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 from urllib.parse import SplitResult, urljoin, urlsplit
 
-__all__ = ["MAX_ANSWER", "MAX_INTERIM", "IncompleteRead", "SendResponse", "http_request", "send"]
+__all__ = ["MAX_ANSWER", "MAX_INTERIM", "IncompleteRead", "SendResponse", "check_header",
+           "check_headers", "http_request", "send"]
 
 _MAX_REDIRECTS = 5
 #: the most of an answer's body kept (bytes): ``send``'s and ``replay``'s ``body`` hold at most
@@ -52,6 +66,146 @@ MAX_ANSWER = 10 * 2**20
 #: without end is an error, not a wait
 MAX_INTERIM = 32
 _PIECE = 64 * 1024  # (read a body this much at a time: never all of it at once)
+
+
+#: an RFC 9110 field name: a token (ASCII letters, digits and ``!#$%&'*+-.^_`|~``)
+_FIELD_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+#: what a field value may not hold (RFC 9110 section 5.5): control characters but the tab
+#: (CR and LF end the header and start another one: header injection), DEL, and characters
+#: past Latin-1 (a value is bytes, sent one character a byte)
+_NOT_IN_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]|[^\x00-\xff]")
+#: what a caller may say in ``Connection``: nothing that names another header (a proxy drops
+#: the headers ``Connection`` names, ``Content-Length`` too) or asks for another protocol
+_CONNECTION_OK = frozenset({"close", "keep-alive"})
+
+
+def _shown_name(name: str) -> str:
+    """``name`` as an error message quotes it: up to its first ``:`` (``"Authorization:
+    Bearer ..."`` given as a name quotes ``'Authorization'`` only), at most 100 characters."""
+    head, colon, _ = name.partition(":")
+    shown = repr(head[:100]) + (" (cut)" if len(head) > 100 else "")
+    return shown + (" (what follows its ':' not shown)" if colon else "")
+
+
+def _what(char: str) -> str:
+    if char in "\r\n":
+        return "a line break: it would end the header and start another one"
+    if char == "\0":
+        return "NUL"
+    if ord(char) > 0xFF:
+        return ("past Latin-1: a header value is bytes; give bytes (e.g. text.encode()) or "
+                "percent-encode it as RFC 8187 says")
+    return "a control character"
+
+
+def check_header(name: str | bytes, value: str | bytes | int) -> tuple[str, str]:
+    r"""The header ``name: value`` as hooklab sends it, or ``ValueError`` naming the header
+    (never quoting its value: it is often a credential) when it cannot go out as one header.
+
+    The name is an RFC 9110 token (no spaces, colons, control or non-ASCII characters, not
+    empty). The value holds no control character but the tab, DEL included: a CR or LF would
+    end the header and start another one (header injection, request smuggling behind a
+    proxy). Characters 0x80-0xFF (RFC 9110's obs-text) are sent as those bytes (one character
+    a byte, as :mod:`http.client` and hooklab's capture server read them). ``bytes`` are
+    sent exactly as given (returned as one character a byte), an ``int`` as its digits;
+    anything else is ``TypeError``. :func:`send`, replay, forward and :func:`http_request`
+    check every header they send with it, before anything is sent.
+
+    >>> check_header("X-Tag", "caf\xe9\tbar")
+    ('X-Tag', 'caf\xe9\tbar')
+    >>> check_header(b"X-Raw", "caf\u00e9".encode())     # bytes: sent as given
+    ('X-Raw', 'caf\xc3\xa9')
+    >>> check_header("X-A", "1\r\nX-Injected: yes")
+    Traceback (most recent call last):
+    ...
+    ValueError: header 'X-A' has an invalid value: U+000D at character 2 of 18 is a line
+    break: it would end the header and start another one (the value is not shown: it may be a
+    secret; a value holds visible characters, spaces, tabs and 0x80-0xFF)
+    >>> check_header("Authorization: Bearer abc", "")
+    Traceback (most recent call last):
+    ...
+    ValueError: invalid header name 'Authorization' (what follows its ':' not shown): a name
+    is ASCII letters, digits and !#$%&'*+-.^_`|~ (no spaces, colons or control characters)
+    """
+    if isinstance(name, (bytes, bytearray)):
+        name = bytes(name).decode("latin-1")  # (not ASCII: refused below, as a str would be)
+    if not isinstance(name, str):
+        raise TypeError(f"a header name is str or bytes, not {type(name).__name__}")
+    if not _FIELD_NAME.fullmatch(name):
+        raise ValueError(f"invalid header name {_shown_name(name)}: a name is ASCII letters, "
+                         "digits and !#$%&'*+-.^_`|~ (no spaces, colons or control characters)")
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        value = bytes(value).decode("latin-1")  # (one character a byte: the bytes go out)
+    elif isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    elif not isinstance(value, str):
+        raise TypeError(f"header {name!r}: a value is str, bytes or int, not "
+                        f"{type(value).__name__}")
+    bad = _NOT_IN_VALUE.search(value)
+    if bad:
+        char = bad.group()
+        raise ValueError(f"header {name!r} has an invalid value: U+{ord(char):04X} at character "
+                         f"{bad.start() + 1} of {len(value)} is {_what(char)} (the value is "
+                         "not shown: it may be a secret; a value holds visible characters, "
+                         "spaces, tabs and 0x80-0xFF)")
+    return name, value
+
+
+def check_headers(headers: Mapping[Any, Any] | Iterable[tuple[Any, Any]] | None
+                  ) -> list[tuple[str, str]]:
+    """Every header of ``headers`` (a mapping, or ``(name, value)`` pairs in order, a name
+    given more than once sent that many times) checked by :func:`check_header`, as a list.
+
+    >>> check_headers({"X-A": "1", "X-B": b"2"})
+    [('X-A', '1'), ('X-B', '2')]
+    >>> check_headers(["X-A: 1"])
+    Traceback (most recent call last):
+    ...
+    TypeError: headers are a mapping or (name, value) pairs; item 1 is a str
+    """
+    if not headers:
+        return []
+    items = headers.items() if isinstance(headers, Mapping) else headers
+    out = []
+    for i, item in enumerate(items, 1):
+        if not isinstance(item, (tuple, list)) or len(item) != 2:  # ("X-A: 1": not unpacked
+            raise TypeError("headers are a mapping or (name, value) pairs; item "  # into two
+                            f"{i} is a {type(item).__name__}")  # characters, nor quoted)
+        out.append(check_header(item[0], item[1]))
+    return out
+
+
+def _check_framing(headers: list[tuple[str, str]], body: bytes) -> None:
+    """``ValueError`` unless the request's head frames ``body`` as hooklab sends it: whole,
+    after a ``Content-Length`` of its length. A ``Content-Length`` given must say exactly that
+    (once); ``Transfer-Encoding`` cannot be given (hooklab never sends a chunked body: the
+    target would read the body, and what follows it, otherwise: request smuggling behind a
+    proxy); ``Connection`` only ``close`` or ``keep-alive`` (one naming a header has a proxy
+    drop that header, ``Content-Length`` too); ``Host`` once at most."""
+    lengths = [v for k, v in headers if k.lower() == "content-length"]
+    if len(lengths) > 1:
+        raise ValueError(f"header 'Content-Length' given {len(lengths)} times: hooklab sends "
+                         "one, the body's length (leave it out)")
+    if lengths:
+        given = lengths[0].strip(" \t")
+        if given != str(len(body)):
+            said = f"says {given}" if given.isdigit() and given.isascii() and len(given) < 30 \
+                else "is no byte count"
+            raise ValueError(f"header 'Content-Length' {said}, but the body is {len(body)} "
+                             "bytes: the target would read the body wrong (leave it out: "
+                             "hooklab sends the body's length)")
+    if any(k.lower() == "transfer-encoding" for k, _ in headers):
+        raise ValueError("header 'Transfer-Encoding' cannot be given: hooklab sends the body "
+                         "whole, with a Content-Length of its length (leave it out)")
+    for k, v in headers:
+        if k.lower() == "connection" and not {t.strip(" \t").lower() for t in v.split(",")
+                                              if t.strip(" \t")} <= _CONNECTION_OK:
+            raise ValueError("header 'Connection' may say 'close' or 'keep-alive' only: "
+                             "another option names a header for a proxy to drop (or asks "
+                             "for another protocol), which would change the request")
+    if sum(k.lower() == "host" for k, _ in headers) > 1:
+        raise ValueError("header 'Host' given more than once: a target takes that for a "
+                         "malformed request (give one)")
 
 
 def _shown_repr(result: Any) -> str:
@@ -279,7 +433,9 @@ def http_request(
 ) -> tuple[int, str, list[tuple[str, str]], bytes]:
     """One HTTP/1.1 request with exactly these headers (plus ``Host`` and ``Content-Length``
     when absent; ``Authorization: Basic`` from the URL's ``user:password@`` when the headers
-    carry no ``Authorization``, as curl does). Returns ``(status, reason, headers, body)``
+    carry no ``Authorization``, as curl does), each checked first (:func:`check_header`; a
+    ``Content-Length`` that is not ``body``'s length, ``Transfer-Encoding``, ``Connection``
+    but ``close`` / ``keep-alive``, a second ``Host``: ``ValueError``, nothing sent). Returns ``(status, reason, headers, body)``
     of the final answer (interim ``1xx`` ones are read past), ``body`` at most ``limit``
     bytes (the rest is not read); raises ``OSError`` on network
     errors (``TimeoutError`` when the whole exchange takes longer than ``timeout``: an app
@@ -327,10 +483,11 @@ def _exchange_once(
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"not an http(s) URL: {url!r}")
+    hdrs = check_headers(list(headers))  # (every path out passes here: before it connects)
+    _check_framing(hdrs, body)
     conn_cls = _ExactHTTPSConnection if parts.scheme == "https" else _ExactHTTPConnection
     conn = conn_cls(parts.hostname, parts.port, timeout=timeout)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    hdrs = list(headers)
     names = {k.lower() for k, _ in hdrs}
     cut = threading.Event()
 
@@ -404,15 +561,12 @@ def _merge(base: list[tuple[str, str]], extra: Mapping[str, str] | Iterable[tupl
     """
     if not extra:
         return base
-    items = list(extra.items() if isinstance(extra, Mapping) else extra)
-    for k, v in items:
-        if any(c in f"{k}{v}" for c in "\r\n\0"):
-            raise ValueError(f"header {k!r} contains a line break or NUL")
+    items = check_headers(extra)  # (a bad one is named before anything is signed or sent)
     new: dict[str, list[tuple[str, str]] | None] = {}
     for k, v in items:
         group = new.setdefault(k.lower(), [])
         assert group is not None
-        group.append((k, str(v)))
+        group.append((k, v))
     out: list[tuple[str, str]] = []
     for k, v in base:
         if k.lower() in new:
@@ -438,15 +592,23 @@ def send(
     timeout: float = 10.0,
     follow_redirects: bool = False,
 ) -> SendResponse:
-    """Send one webhook to ``url`` and return the receiver's :class:`SendResponse`.
+    r"""Send one webhook to ``url`` and return the receiver's :class:`SendResponse`.
 
     With ``provider`` (and optionally ``event``): a realistic sample from
     :mod:`hooklab.providers.samples` with the provider's method, query and headers (handshake
     samples such as ``provider="meta", event="subscribe"`` are GET requests); ``payload`` (a
     dict) is deep-merged into it; ``secret`` signs it as the provider would. ``method``
     defaults to the sample's (``POST`` without a provider). Without ``provider``: a dict/list ``payload``
-    is sent as JSON, ``bytes`` as-is, ``str`` as UTF-8 text. ``headers`` are added last and
-    replace same-named ones. Raises ``ValueError`` for an unknown provider/event (listing the
+    is sent as JSON, ``bytes`` as-is, ``str`` as UTF-8 text. ``headers`` (a mapping, or
+    ``(name, value)`` pairs: a name given twice is sent twice) are added last and replace
+    same-named ones; a value is ``str`` (sent one character a byte: ``"caf\xe9"`` is the
+    byte 0xE9), ``bytes`` (sent as given: ``"café".encode()`` is UTF-8) or ``int``. ``Host``
+    replaces the URL's; ``Content-Length`` and ``Transfer-Encoding`` are hooklab's to frame
+    the body: a ``Content-Length`` that is not the body's length is refused, as is any
+    ``Transfer-Encoding``. Raises ``ValueError`` for a header that cannot be sent as given
+    (:func:`check_header`: no name that is no token, no value with CR, LF, NUL or another
+    control character but tab; the message names the header, never quotes its value),
+    before anything is sent, for an unknown provider/event (listing the
     known ones), ``OSError`` when the receiver cannot be reached and
     ``http.client.HTTPException`` when its answer is no HTTP or cut short
     (:class:`IncompleteRead`). ``follow_redirects``
@@ -459,6 +621,13 @@ def send(
     >>> got = lab.captures[-1]
     >>> got.event_type, got.json()["data"]["object"]["amount_paid"], got.verified
     ('invoice.paid', 4200, True)
+    >>> send(app_url, payload=b"{}", headers=[("X-Note", "caf\xe9"), ("X-Raw", b"\xc3\xa9")]).status
+    200
+    >>> send(app_url, payload=b"{}", headers={"Content-Length": "1"})
+    Traceback (most recent call last):
+    ...
+    ValueError: header 'Content-Length' says 1, but the body is 2 bytes: the target would
+    read the body wrong (leave it out: hooklab sends the body's length)
     """
     from ..providers.samples import sample
 
