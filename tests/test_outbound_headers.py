@@ -437,3 +437,22 @@ def test_check_header_returns_what_is_sent() -> None:
     assert check_headers(None) == [] and check_headers({}) == []
     assert check_headers({"a": "1", "B": b"2"}) == [("a", "1"), ("B", "2")]
     assert check_headers((("a", "1"), ["a", "2"])) == [("a", "1"), ("a", "2")]
+
+
+@pytest.mark.parametrize("header,message", [
+    ("Content-Length: 1", "header 'Content-Length' says 1, but the body is 0 bytes: " + CL_WRONG),
+    ("Content-Length: 0, 0", "header 'Content-Length' is no byte count, but the body is 0 bytes: "
+     + CL_WRONG),
+    ("Transfer-Encoding: chunked", TE_REFUSED),
+    ("Connection: Content-Length", CONNECTION_REFUSED),
+    ("Connection: upgrade", CONNECTION_REFUSED),
+], ids=_id)
+def test_hooklab_send_command_refuses_a_header_that_would_reframe_the_body(
+        header: str, message: str) -> None:
+    """``hooklab send --header`` checks names and values itself; the framing is the library's
+    to refuse: a usage error (exit 2), nothing sent (it sent them, exit 0)."""
+    with Recorder() as app:
+        r = subprocess.run([EXE, "send", app.url + "/h", "--header", header],
+                           capture_output=True, text=True, timeout=60)
+    assert (r.returncode, r.stdout, r.stderr) == (2, "", f"hooklab: {message}\n")
+    assert app.accepted == 0
