@@ -32,7 +32,11 @@ a thousand captures a second. The app sees the header (and a lab capturing the f
 The capture is the sender's, so it never steers the request: a path suffix with a dot segment
 however spelled (``..``, ``%2e%2e``, ``..;``, ``..%2f``, ``%252e%252e``, a backslash) is refused
 rather than sent, the target's own query parameters win over the capture's same-named ones, and
-headers hooklab stored as ``[redacted]`` (Jupyter's cookie) are not sent at all.
+headers hooklab stored as ``[redacted]`` (Jupyter's cookie) are not sent at all. Nor is a
+capture with a header that cannot go out as one header (a database or file from elsewhere, a
+capture made in code: a line break, NUL or another control character in a value, a name that
+is no token): its forward or replay is an error naming the header, never quoting its value
+(:func:`hooklab.outbound.sender.check_header`), and nothing reaches the target.
 """
 
 from __future__ import annotations
@@ -259,7 +263,9 @@ def replay(
     """Re-send each capture exactly to ``to`` (in order); never raises on network errors
     (each result's ``error`` says what happened), but a ``to`` that is no http(s) URL is
     refused before anything is sent (:func:`check_target`: ``ValueError``).
-    A recorded WebSocket message is not sent (it was no HTTP request): its result says so.
+    A recorded WebSocket message is not sent (it was no HTTP request): its result says so;
+    nor is a capture with a header that cannot go out as one header (a CR or LF in a value:
+    header injection), its ``error`` naming the header (:func:`~hooklab.outbound.sender.check_header`).
     An ``error`` shows what a terminal would act on as escapes and is cut at 2,000 characters,
     as a forward's is (:func:`hooklab.capture.forward_error`).
 
