@@ -60,7 +60,8 @@ from ..filters import validate
 if TYPE_CHECKING:
     from ..store import CaptureStore
 
-__all__ = ["DEFAULT_BASE", "FORMATS", "export", "har_entry", "read_har", "to_curl"]
+__all__ = ["BROWSER_SCHEMES", "DEFAULT_BASE", "FORMATS", "MAX_ATTACHED", "MAX_UNZIPPED",
+           "export", "har_entry", "read_har", "to_curl"]
 
 FORMATS = ("har", "jsonl", "csv", "parquet")
 _EXT = {".har": "har", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".json": "har",
@@ -479,12 +480,61 @@ def _form_body(post: dict[str, Any]) -> bytes:
     return "&".join(fields).encode("ascii")
 
 
-def _har_record(entry: dict[str, Any]) -> CaptureRecord:
+#: a URL's scheme (RFC 3986)
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):")
+#: schemes of what a browser logs beside the HTTP(S) requests a server receives: a
+#: WebSocket, a ``blob:`` or ``data:`` fetch, an extension's or the browser's own pages
+#: (any ``...-extension:``). A HAR import skips such entries; any other scheme (``file:``,
+#: ``gopher:``...) is a malformed entry, which refuses the file
+BROWSER_SCHEMES = frozenset({
+    "ws", "wss", "blob", "data", "about", "filesystem", "chrome", "chrome-error",
+    "chrome-untrusted", "devtools", "edge", "resource", "moz-icon", "webkit-masked-url"})
+
+#: what :func:`_har_record` notes of an entry: skipped (not an HTTP(S) request; the URL's
+#: scheme follows), its request body not in the file, or in it altered
+SKIPPED, MISSING, ALTERED = "skipped", "missing", "altered"
+
+
+def _note(notes: list[str] | None, what: str) -> None:
+    """Put ``what`` in ``notes``; without a list to put it in (a helper process reading a big
+    file's lines) ``ValueError``: the file is then read as a whole, which tells it."""
+    if notes is None:
+        raise ValueError(f"an entry to tell of ({what}): read as a whole")
+    notes.append(what)
+
+
+def _content_length(headers: list[tuple[str, str]]) -> int | None:
+    """The request's ``Content-Length`` as a number, or ``None`` (none, several that differ,
+    not digits, or ``Transfer-Encoding`` beside it)."""
+    given = {v.strip() for k, v in headers if k.lower() == "content-length"}
+    if len(given) != 1 or any(k.lower() == "transfer-encoding" for k, _ in headers):
+        return None
+    (value,) = given
+    return int(value) if value.isascii() and value.isdigit() else None
+
+
+def _har_record(entry: dict[str, Any], notes: list[str] | None = None,
+                attached: Callable[[str], bytes | None] | None = None) -> CaptureRecord | None:
+    """The capture record of one HAR entry, or ``None`` for an entry a browser logged that is
+    no HTTP(S) request (:data:`BROWSER_SCHEMES`: a ``ws:``/``wss:`` WebSocket, ``blob:``,
+    ``data:``, ``chrome-extension:``...: hooklab could never have received it), noted in
+    ``notes`` as ``"skipped <scheme>:"``. A request body the file does not hold (``bodySize`` or
+    ``Content-Length`` say there was one) is noted :data:`MISSING`, one whose length is not its
+    ``Content-Length`` :data:`ALTERED`; either capture says so in ``verify_reason``.
+    ``attached(name)`` reads a body kept beside the HAR (``postData._file``, Playwright's
+    ``record_har_content="attach"``): its bytes, or ``None`` when there is no such file.
+    A malformed entry raises ``TypeError``/``KeyError``/``ValueError`` saying what is wrong."""
     req = entry.get("request") or {}
     meta = entry.get("_hooklab") or {}
     if not isinstance(req, dict) or not isinstance(meta, dict):
         raise TypeError("request and _hooklab must be objects")
     url = _text(req.get("url"), "request.url")
+    kind = _text(meta.get("kind") or "http", "kind")
+    found = _SCHEME.match(url)
+    scheme = found[1].lower() if found else ""
+    if kind != "ws" and (scheme in BROWSER_SCHEMES or scheme.endswith("-extension")):
+        _note(notes, f"{SKIPPED} {scheme}:")  # (kind "ws": a recording hooklab exported,
+        return None  # ws:// and all, is imported as it was)
     try:
         split = urlsplit(url)
     except ValueError as exc:  # e.g. "http://[x/...": a sender's Host the server stored
@@ -496,14 +546,27 @@ def _har_record(entry: dict[str, Any]) -> CaptureRecord:
     body = base64.b64decode(text) if post.get("encoding") == "base64" else text.encode("utf-8")
     if not text and post.get("params"):
         body = _form_body(post)
+    absent = False  # (a body named beside the file that is not there)
+    if post.get("_file") is not None:  # the exact bytes, where a text would have lost some
+        name = _text(post["_file"], "postData._file")
+        if attached is None:  # (a helper process's: the file is read as a whole then)
+            _note(notes, "an attached body")
+        got = None if attached is None else attached(name)
+        absent = got is None
+        body = body if got is None else got
     answered = (entry.get("response") or {}).get("status")
     status = meta.get("status")
     if status is None:  # (a browser's HAR: 0 is a request that got no answer; some tools
         status = 200 if answered is None or isinstance(answered, bool) else answered  # write "404")
+        status = int(status)
+        if status == -1:  # Playwright's: a request that failed or was aborted (Chrome writes 0)
+            status = 0
     status = int(status)
     if not status_ok(status, meta.get("kind")):
         raise ValueError(f"status {status} is not an HTTP status (nor a WebSocket close code)")
-    method = _text(req.get("method") or "GET", "request.method")
+    if req.get("method") is None:  # (HAR 1.2 requires it: it was taken for a GET)
+        raise ValueError("request.method is missing")
+    method = _text(req["method"], "request.method")
     if meta.get("id") is None:  # another tool's entry: "post" is POST; one the lab exported
         method = method.upper()  # keeps the method the capture was sent with ("get")
     path = _text(meta.get("path") or split.path or "/", "path")
@@ -523,7 +586,6 @@ def _har_record(entry: dict[str, Any]) -> CaptureRecord:
     # an imported file is untrusted: what the server would refuse is refused here too, and the
     # URL must be http(s) (ws(s) for recorded WebSocket messages) with no control characters
     check_request_syntax(method.upper(), path, headers)  # (as the JSON Lines import checks)
-    kind = _text(meta.get("kind") or "http", "kind")
     schemes = ("ws", "wss") if kind == "ws" else ("http", "https")
     if split.scheme not in schemes or not split.netloc or any(c <= " " or c == "\x7f" for c in url):
         raise ValueError(f"request.url {url!r} is not an absolute {'/'.join(schemes)} URL")
@@ -548,7 +610,40 @@ def _har_record(entry: dict[str, Any]) -> CaptureRecord:
         kind=kind,
         query=parse_qs(split.query, keep_blank_values=True),
     )
-    return keep_imported(record, meta)  # type: ignore[arg-type,return-value]
+    keep_imported(record, meta)  # type: ignore[arg-type]
+    if kind == "http":
+        why = _body_note(body, req.get("bodySize"), _content_length(headers), absent)
+        if why is not None:
+            _note(notes, MISSING if not body else ALTERED)
+            record.setdefault("verify_reason", why)  # (unless the file said one)
+    return record
+
+
+def _body_note(body: bytes, size: Any, length: int | None, absent: bool) -> str | None:
+    """What an imported capture says (its ``verify_reason``) of a request body the HAR file
+    does not hold as it was sent, or ``None``: no bytes where ``bodySize`` or
+    ``Content-Length`` says there were some, or a body whose length is not its
+    ``Content-Length`` (bytes that are no UTF-8 written as text: Playwright's "embed" of
+    binary bodies).
+
+    >>> _body_note(b"", 10, 10, False)
+    'not checked: the request body is not in the HAR file (Content-Length 10, bodySize 10); imported empty'
+    >>> _body_note(b"x" * 11, 9, 9, False)
+    'not checked: the request body in the HAR file is 11 bytes where Content-Length says 9 (changed when written as text?)'
+    """
+    size = size if type(size) is int and size > 0 else None
+    if not body:
+        if not (size or length or absent):
+            return None
+        said = ", ".join(f"{k} {v}" for k, v in (("Content-Length", length), ("bodySize", size))
+                         if v)
+        return ("not checked: the request body is not in the HAR file"
+                + (" (its attached file is missing)" if absent else "")
+                + (f" ({said})" if said else "") + "; imported empty")
+    if length is not None and length != len(body):
+        return (f"not checked: the request body in the HAR file is {len(body):,} bytes where "
+                f"Content-Length says {length:,} (changed when written as text?)")
+    return None
 
 
 def _open_regular(path: str | os.PathLike[str]) -> io.BufferedReader:
@@ -581,33 +676,210 @@ def _open_regular(path: str | os.PathLike[str]) -> io.BufferedReader:
         raise
 
 
+#: bytes a body kept beside a HAR file (``postData._file``) may hold at most; a bigger one is
+#: refused, naming its entry (an untrusted HAR could name any big file in its folder). Raise it
+#: to import bigger bodies
+MAX_ATTACHED = 64 * 2**20
+#: bytes read out of a ``.zip`` HAR at most, its ``.har`` and bodies together (a few KB of zip
+#: can unzip to gigabytes); a bigger one is refused before it is unzipped: unzip it first, and
+#: import the ``.har`` beside its bodies
+MAX_UNZIPPED = 2**30
+
+#: Playwright's "attach" layout, which a bodies' file name must keep to: a path below the
+#: HAR's folder (or in its zip), never an absolute one nor one climbing out with ".."
+_BAD_NAME = re.compile(r"(^|[/\\])\.\.([/\\]|$)|^[/\\]|^[A-Za-z]:|\x00")
+
+
+class _Attached:
+    """Bodies a HAR keeps beside itself (``postData._file``): files in its folder, or
+    members of its ``.zip``. Calling it with a name gives the bytes, or ``None`` when there
+    is no such file; ``ValueError`` for a name that leaves the folder, a file over
+    :data:`MAX_ATTACHED` bytes, or one that is no regular file."""
+
+    def __init__(self, folder: str, archive: Any = None) -> None:
+        self.folder = folder
+        self.archive = archive  # a zipfile.ZipFile, or None
+        self.unzipped = 0  # bytes read out of the archive so far
+
+    def __call__(self, name: str) -> bytes | None:
+        if not name or _BAD_NAME.search(name):
+            raise ValueError(f"postData._file {name!r} is not a file beside the HAR file")
+        if self.archive is not None:
+            return self._member(name)
+        folder = os.path.realpath(self.folder)
+        # links resolved: one pointing out of the folder is refused as "../x" is
+        where = os.path.realpath(os.path.join(folder, name))
+        if os.path.commonpath([folder, where]) != folder or where == folder:
+            raise ValueError(f"postData._file {name!r} leads out of the HAR file's folder")
+        try:
+            f = _open_regular(where)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise ValueError(f"postData._file {name!r} cannot be read ({exc.strerror})") from None
+        with f:
+            data = f.read(MAX_ATTACHED + 1)
+        if len(data) > MAX_ATTACHED:
+            raise ValueError(f"postData._file {name!r} holds more than {MAX_ATTACHED:,} bytes "
+                             "(hooklab.export.MAX_ATTACHED)")
+        return data
+
+    def _member(self, name: str) -> bytes | None:
+        try:
+            info = self.archive.getinfo(name)
+        except KeyError:
+            return None
+        if info.file_size > MAX_ATTACHED:
+            raise ValueError(f"postData._file {name!r} holds more than {MAX_ATTACHED:,} bytes "
+                             "(hooklab.export.MAX_ATTACHED)")
+        return _unzip(self, info)
+
+
+def _unzip(attached: _Attached, info: Any) -> bytes:
+    """A zip member's bytes, counted against :data:`MAX_UNZIPPED` (by the size it declares,
+    before it is read: ``zipfile`` gives no more bytes than that)."""
+    import zipfile
+    import zlib
+
+    attached.unzipped += info.file_size
+    if attached.unzipped > MAX_UNZIPPED:
+        raise ValueError(f"the zip unzips to more than {MAX_UNZIPPED:,} bytes "
+                         "(hooklab.export.MAX_UNZIPPED): unzip it first and import its .har")
+    try:
+        return attached.archive.read(info)  # type: ignore[no-any-return]
+    except (zipfile.BadZipFile, zlib.error, RuntimeError, NotImplementedError,
+            EOFError) as exc:  # (damaged, encrypted, compressed in a way Python cannot read)
+        raise ValueError(f"{info.filename!r} in the zip cannot be read ({exc})") from None
+
+
+def _har_json(name: str, raw: io.BufferedReader) -> tuple[Any, _Attached]:
+    """The HAR's JSON (a UTF-8 byte order mark before it is skipped, as Fiddler writes one)
+    and its attached bodies. A ``.zip`` (Playwright's ``record_har_path="x.zip"``: its
+    ``.har`` and the bodies beside it) is read inside."""
+    import zipfile
+
+    head = raw.read(4)
+    raw.seek(0)
+    folder = os.path.dirname(os.path.abspath(name))
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise ValueError(f"{name!r} is not a HAR file: it is UTF-16 text; save it as UTF-8")
+    if head != b"PK\x03\x04":
+        with io.TextIOWrapper(raw, encoding="utf-8-sig") as f:
+            return json.load(f), _Attached(folder)
+    try:
+        archive = zipfile.ZipFile(raw)
+        hars = [i for i in archive.infolist() if i.filename.lower().endswith(".har")
+                and not i.is_dir()]
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise ValueError(f"{name!r} is not a HAR file: a zip that cannot be read ({exc})") from None
+    if not hars:
+        raise ValueError(f"{name!r} is not a HAR file: a zip holding no .har file")
+    attached = _Attached(folder, archive)  # (the first .har, as Playwright reads it)
+    try:
+        return json.loads(_unzip(attached, hars[0]).decode("utf-8-sig")), attached
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        archive.close()
+        raise ValueError(f"{name!r} is not a HAR file: its {hars[0].filename!r}: {exc}") from None
+
+
+def _told(name: str, total: int, notes: dict[str, list[int]]) -> str:
+    """The one line an import says of the entries it skipped and the bodies it could not
+    read (``notes``: entry numbers by what :func:`_har_record` noted)."""
+    def which(numbers: list[int]) -> str:
+        shown = ", ".join(map(str, numbers[:5])) + (", ..." if len(numbers) > 5 else "")
+        return f"entr{'y' if len(numbers) == 1 else 'ies'} {shown}"
+
+    said = []
+    skipped = {k.split(" ", 1)[1]: v for k, v in notes.items() if k.startswith(SKIPPED)}
+    if skipped:
+        n = sum(map(len, skipped.values()))
+        said.append(f"skipped {n:,} of {total:,} entries that are no HTTP(S) requests ("
+                    + ", ".join(f"{s} {len(v):,}" for s, v in sorted(skipped.items())) + ")")
+    if notes.get(MISSING):
+        m = notes[MISSING]
+        said.append(f"{len(m):,} request bod{'y is' if len(m) == 1 else 'ies are'} not in the "
+                    f"file ({which(m)}): imported empty, headers as recorded")
+    if notes.get(ALTERED):
+        a = notes[ALTERED]
+        said.append(f"{len(a):,} request bod{'y does' if len(a) == 1 else 'ies do'} not match "
+                    f"{'its' if len(a) == 1 else 'their'} Content-Length ({which(a)}): "
+                    "changed when written as text?")
+    tail = "; the captures say so in verify_reason" if MISSING in notes or ALTERED in notes else ""
+    return f"hooklab: {name!r}: " + "; ".join(said) + tail
+
+
 def read_har(path: str | os.PathLike[str]) -> list[CaptureRecord]:
     """Read a HAR file into capture records (``HookLab.from_har`` stores them).
 
     Entries exported by hooklab keep their provider, event type, status, verification,
     handshake, forwarding outcomes and method as sent (``get``); entries from other tools
-    (browser dev tools, proxies) are classified as on arrival.
+    (browser dev tools, proxies, Playwright's ``record_har_path``) are classified as on
+    arrival. What a browser logs beside the requests a server could receive is skipped
+    (:data:`BROWSER_SCHEMES`: a WebSocket's ``ws://``, ``blob:``, ``data:``,
+    ``chrome-extension:``...; a WebSocket recording hooklab exported, ``kind`` ``"ws"``, is
+    imported as it was); an entry of another scheme (``file:``, ``gopher:``) refuses the
+    file. A request that got no answer (``status`` 0, Playwright's -1) is
+    imported with status 0.
+
+    Request bodies kept beside the HAR (Playwright's ``record_har_content="attach"``:
+    ``postData._file``) are read from its folder, or from its ``.zip``; a name that leads out
+    of it is refused. A body the file does not hold (a binary one Playwright "embed"s as
+    ``""``, an attached file that is missing) is imported empty, its headers as recorded, and
+    its capture's ``verify_reason`` says so; as for a body whose length is not its
+    ``Content-Length``. One warning tells how many entries were skipped and bodies missed.
+    A UTF-8 byte order mark before the JSON is skipped.
+
     Raises ``ValueError`` naming the file and entry when the file or an entry is malformed.
+
+    >>> lab.export_har("captures.har")
+    1
+    >>> records = read_har("captures.har")
+    >>> records[0]["method"], records[0]["path"]
+    ('POST', '/stripe')
     """
     name = os.fspath(path)
     raw = _open_regular(path)  # (a FIFO or a device, a link to /dev/zero: refused, naming it)
+    with raw:  # (open until the last body is read out of a zip)
+        return _read_har(name, raw)
+
+
+def _read_har(name: str, raw: io.BufferedReader) -> list[CaptureRecord]:
+    import warnings
+
+    from ..server.lifecycle import user_stacklevel
+
     try:
-        with io.TextIOWrapper(raw, encoding="utf-8") as f:
-            har = json.load(f)
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        har, attached = _har_json(name, raw)
+    except (UnicodeDecodeError, RecursionError) as exc:
+        raise ValueError(f"{name!r} is not a HAR file: {exc}") from None
+    except ValueError as exc:
+        if str(exc).startswith(repr(name)):
+            raise
         raise ValueError(f"{name!r} is not a HAR file: {exc}") from None
     log = har.get("log") if isinstance(har, dict) else None
     entries = log.get("entries") if isinstance(log, dict) else None
     if not isinstance(entries, list):
         raise ValueError(f"{name!r} is not a HAR file (no log.entries)")
     records = []
-    for i, entry in enumerate(entries):
-        try:
-            if not isinstance(entry, dict):
-                raise TypeError("entry is not an object")
-            records.append(_har_record(entry))
-        except (AttributeError, TypeError, KeyError, ValueError, OverflowError) as exc:
-            raise ValueError(f"{name!r}: HAR entry {i} is malformed ({exc})") from None
+    told: dict[str, list[int]] = {}
+    try:
+        for i, entry in enumerate(entries):
+            notes: list[str] = []
+            try:
+                if not isinstance(entry, dict):
+                    raise TypeError("entry is not an object")
+                record = _har_record(entry, notes, attached)
+            except (AttributeError, TypeError, KeyError, ValueError, OverflowError) as exc:
+                raise ValueError(f"{name!r}: HAR entry {i} is malformed ({exc})") from None
+            for what in notes:
+                told.setdefault(what, []).append(i)
+            if record is not None:
+                records.append(record)
+    finally:
+        if attached.archive is not None:
+            attached.archive.close()
+    if told:
+        warnings.warn(_told(name, len(entries), told), UserWarning, stacklevel=user_stacklevel())
     return records
 
 

@@ -452,7 +452,12 @@ def _prepare_har(pieces: list[bytes], kind: int, make: RowMaker
             when = entry.get("startedDateTime")
             if type(when) is not str or not when:  # (read as a whole, it gets the time it is
                 raise ValueError("an entry without its time")  # read, in entry order)
-            rows.append(make(_har_record(entry)))
+            # (an entry to skip, a body not in the file or beside it: ValueError, and the
+            # file is read as a whole, which tells them)
+            record = _har_record(entry)
+            if record is None:
+                raise ValueError("an entry skipped")
+            rows.append(make(record))
         except Exception as exc:  # noqa: BLE001 - read as a whole then, which says what it is
             return rows, ("layout", number, str(exc))
     return rows, None
