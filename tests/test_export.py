@@ -587,3 +587,90 @@ def test_copy_as_curl_shows_no_control_characters_and_resends_exactly(lab, body,
         other.stop()
     assert got.body == data and got.header("X-Bytes") == cap.header("X-Bytes")
     assert cap.header("X-Bytes") == "caf\xe9 \x9b[31m caf\xc3\xa9"
+
+
+#: a hand-written JSON Lines line's url and path: (the capture's path, bin, query). Without a
+#: path the URL's is taken (it was "/" and bin ""); given both, the line's path wins
+URL_AND_PATH = [
+    ({"url": "http://127.0.0.1:9/github/push?a=1"}, ("/github/push", "github", {"a": ["1"]})),
+    ({"url": "https://h.example/stripe"}, ("/stripe", "stripe", {})),
+    ({"url": "http://127.0.0.1:9"}, ("/", "", {})),
+    ({"url": "http://127.0.0.1:9?x=2"}, ("/", "", {"x": ["2"]})),
+    ({"url": "http://127.0.0.1:9/caf%C3%A9/x;v=1?q=%20#frag"}, ("/caf%C3%A9/x;v=1", "caf\u00e9",
+                                                                {"q": [" "]})),
+    ({"url": "/relative/x?b=1"}, ("/relative/x", "relative", {"b": ["1"]})),
+    ({"url": "//github/push"}, ("//github/push", "github", {})),  # (a path, as the server has it)
+    ({"url": "http://[x/b/z?d=3"}, ("/b/z", "b", {"d": ["3"]})),  # (a sender's odd Host)
+    ({"url": "http://127.0.0.1:9/github/push", "path": "/gitlab/x"}, ("/gitlab/x", "gitlab", {})),
+    ({"url": "http://127.0.0.1:9/github/push?a=1", "path": None}, ("/github/push", "github",
+                                                                   {"a": ["1"]})),
+    ({}, ("/", "", {})),
+]
+
+
+@pytest.mark.parametrize("fields,want", URL_AND_PATH, ids=[str(f) for f, _ in URL_AND_PATH])
+def test_a_json_lines_line_without_a_path_takes_the_urls(tmp_path, fields, want) -> None:  # type: ignore[no-untyped-def]
+    line = {"method": "POST", "headers": [["X-GitHub-Event", "push"]], "body": '{"ref": "x"}',
+            "received_at": "2026-01-01T00:00:00Z", **fields}
+    path = tmp_path / "hand.jsonl"
+    path.write_text(json.dumps(line) + "\n")
+    lab = hooklab.load_jsonl(path)
+    try:
+        (cap,) = lab.captures
+        assert (cap.method, cap.path, cap.bin, cap.query, cap.headers, cap.body) == (
+            "POST", *want, [("X-GitHub-Event", "push")], b'{"ref": "x"}')
+        assert lab.dataframe()["bin"].tolist() == [want[1]]
+        assert len(lab.query(bin=want[1])) == 1
+    finally:
+        lab.stop()
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "ftp://h/pay/charge"])
+def test_a_json_lines_line_without_a_path_still_refuses_a_url_that_is_none(tmp_path, url) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "bad.jsonl"
+    path.write_text(json.dumps({"method": "POST", "url": url}) + "\n")
+    with pytest.raises(ValueError, match="is not an http/https URL or a path"):
+        hooklab.load_jsonl(path).stop()
+
+
+@pytest.mark.parametrize("layout", [
+    "bom, one line", "bom, then lines", "bom, blank first line", "bom, CRLF"])
+def test_a_json_lines_file_after_a_byte_order_mark_is_read(tmp_path, layout) -> None:  # type: ignore[no-untyped-def]
+    """Windows tools write a UTF-8 byte order mark before the first line (a HAR file's is
+    skipped too); one anywhere else is no JSON, and refused naming its line."""
+    lines = [_jsonl_line(path=f"/b/{i}") for i in range(3)]
+    data = {"bom, one line": "\ufeff" + lines[0],
+            "bom, then lines": "\ufeff" + "".join(lines),
+            "bom, blank first line": "\ufeff\n" + "".join(lines),
+            "bom, CRLF": "\ufeff" + "".join(x.replace("\n", "\r\n") for x in lines)}[layout]
+    path = tmp_path / "bom.jsonl"
+    path.write_bytes(data.encode("utf-8"))
+    lab = hooklab.load_jsonl(path)
+    try:
+        want = 1 if layout == "bom, one line" else 3
+        assert [(c.path, c.body) for c in lab.captures] == [(f"/b/{i}", b"x") for i in range(want)]
+    finally:
+        lab.stop()
+    path.write_bytes(lines[0].encode() + b"\xef\xbb\xbf" + lines[1].encode())
+    with pytest.raises(ValueError, match="line 2 is not a capture"):
+        hooklab.load_jsonl(path).stop()
+
+
+def test_a_big_json_lines_file_after_a_byte_order_mark_is_read_by_helpers_too(  # type: ignore[no-untyped-def]
+        tmp_path, monkeypatch) -> None:
+    """The helper processes that read a big file (here: any, in 64 KB pieces) skip the mark
+    as one process does."""
+    import hooklab.export.jsonl as J
+    from hooklab.explore import parallel
+
+    monkeypatch.setattr(J, "HELPER_BYTES", 1)
+    monkeypatch.setattr(J, "RANGE_BYTES", 64 * 1024)
+    monkeypatch.setattr(parallel, "PROCESSES", 2)
+    path = tmp_path / "big.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + "".join(_jsonl_line(path=f"/b/{i}")
+                                               for i in range(3000)).encode())
+    lab = hooklab.load_jsonl(path)
+    try:
+        assert [c.path for c in lab.captures] == [f"/b/{i}" for i in range(3000)]
+    finally:
+        lab.stop()

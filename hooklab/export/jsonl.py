@@ -8,9 +8,12 @@
 >>> old.stop()
 
 One capture per line, as the export writes it (``body_b64`` holds the exact body; a line
-written by hand may give ``body`` as text instead, stored as UTF-8); the file
-is read a line at a time and stored thousands of rows per transaction, so a million captures
-import in seconds with memory that does not grow with the file. Captures keep their provider,
+written by hand may give ``body`` as text instead, stored as UTF-8, and ``url`` without
+``path``: the capture's path is then the URL's, ``/github/push`` for
+``http://host/github/push?a=1``; given both, ``path`` is the capture's, while its query is
+always the URL's, the one replay sends); a UTF-8 byte order mark before the first line is
+skipped. The file is read a line at a time and stored thousands of rows per transaction, so
+a million captures import in seconds with memory that does not grow with the file. Captures keep their provider,
 event type, status, verification, the handshake answered, their forwarding outcomes and, in a
 line the lab exported (it has the capture's ``id``), the method as sent (``get``; a line
 written by hand has it upper-cased): every column of ``lab.dataframe()`` but ``id`` and
@@ -78,6 +81,11 @@ MAX_LINE = 64 * 2**20
 #: what a range holds (the third number of its key): JSON Lines, or the entry lines of a HAR
 #: file as hooklab writes it (one entry a line, each but the last followed by a comma)
 JSONL, HAR_LINES, HAR_LAST = 0, 1, 2
+#: a UTF-8 byte order mark, which Windows tools write before a file's first line: skipped
+_BOM = b"\xef\xbb\xbf"
+#: the path of a line's ``url`` (absolute, or the relative one of a capture stored without a
+#: Host: ``//github/push`` is then a path), percent-escapes and all
+_URL_PATH = re.compile(r"(?:[A-Za-z][A-Za-z0-9+.\-]*://[^/?#]*)?(/[^?#]*)?")
 
 
 _fromiso = parse_iso
@@ -135,7 +143,11 @@ def _record(d: Any, now: bool = True) -> dict[str, Any]:
     method = get("method")
     method = "GET" if method is None else _text(method, "method")
     path = get("path")
-    path = ("/" if path is None else _text(path, "path")) or "/"
+    if path is None:  # (a line written by hand may give the url alone: its path is the url's;
+        url = get("url")  # given both, the line's path is the capture's)
+        given = _URL_PATH.match(url) if type(url) is str else None
+        path = (given[1] if given else None) or "/"
+    path = _text(path, "path") or "/"
     headers = get("headers") or ()
     check_header_count(len(headers))  # (the server's limits: check_header_limits, inline)
     pairs = []
@@ -205,6 +217,8 @@ def read_jsonl(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
         for number, line in enumerate(iter(lambda: f.readline(limit + 1), b""), 1):
             if len(line) > limit:
                 raise ValueError(f"{name!r}: line {number} is not a capture ({_too_long()})")
+            if number == 1 and line.startswith(_BOM):  # (as a HAR file's is: Windows tools)
+                line = line[len(_BOM):]
             if not line.strip():
                 continue
             try:
@@ -408,6 +422,8 @@ def _prepare(f: Any, key: tuple[int, int, int], make: RowMaker, timed: bool = Fa
     for number, line in enumerate(pieces, 1):
         if len(line) > MAX_LINE:
             return rows, ("line", number, _too_long())
+        if start == 0 and number == 1 and line.startswith(_BOM):  # (as read_jsonl skips it)
+            line = line[len(_BOM):]
         if not line.strip():
             continue
         try:
