@@ -318,8 +318,11 @@ def _serve(args: argparse.Namespace) -> int:
     if threading.current_thread() is threading.main_thread():
         for name in ("SIGINT", "SIGTERM", "SIGHUP"):  # SIGHUP: the terminal closed
             num = getattr(signal, name, None)
-            if num is None or (name == "SIGHUP" and signal.getsignal(num) is signal.SIG_IGN):
-                continue  # (nohup: the terminal's end is to be ignored)
+            # an ignored SIGINT or SIGHUP stays ignored: nohup ignores the terminal's end, and
+            # a shell starting `hooklab serve &` from a script (CI, cron) ignores SIGINT so
+            # that a Ctrl-C in its terminal leaves background jobs running; SIGTERM still stops
+            if num is None or (name != "SIGTERM" and signal.getsignal(num) is signal.SIG_IGN):
+                continue
             handled[num] = signal.signal(num, on_signal)
     # the stream page carries the read token: on stderr, as Jupyter prints its URL; before the
     # ready line, so whoever waits for that line finds the page too

@@ -109,7 +109,8 @@ def test_serve_send_export_replay_and_ctrl_c(tmp_path) -> None:  # type: ignore[
     with Target(status=202) as fwd, Target(status=201) as replay_target:
         proc = subprocess.Popen(
             [EXE, "serve", "--port", "0", "--db", db, "--forward", f"relay={fwd.url}/in"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
+            preexec_fn=_as_from_a_terminal)  # noqa: PLW1509 - signals only
         try:
             out = _Lines(proc.stdout)
             first = out.next()
@@ -187,6 +188,7 @@ def test_serve_quiet_prints_no_capture_lines(tmp_path) -> None:
         [sys.executable, "-m", "hooklab.cli", "serve", "--quiet", "--durability", "normal",
          "--port", "0", "--db", str(tmp_path / "q.sqlite3")],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=_as_from_a_terminal,  # noqa: PLW1509 - signals only
     )
     try:
         first = proc.stdout.readline()
@@ -296,7 +298,8 @@ def test_a_terminal_that_is_not_utf8_gets_escapes_and_exports_stay_utf8(tmp_path
     db = str(tmp_path / "c.sqlite3")
     env = {**ENV, "PYTHONIOENCODING": encoding}
     proc = subprocess.Popen([EXE, "serve", "--port", "0", "--db", db], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=env)
+                            stderr=subprocess.PIPE, env=env,
+                            preexec_fn=_as_from_a_terminal)  # noqa: PLW1509 - signals only
     try:
         first = proc.stdout.readline().decode("ascii")  # type: ignore[union-attr]
         assert first.startswith("hooklab listening on") and first.endswith("\\u2014 Ctrl-C to stop\n")
@@ -421,7 +424,8 @@ def test_serve_lines_stay_short_whatever_a_sender_writes() -> None:
     import socket
 
     proc = subprocess.Popen([EXE, "serve", "--port", "0", "--db", ":memory:"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
+                            preexec_fn=_as_from_a_terminal)  # noqa: PLW1509 - signals only
     try:
         out = _Lines(proc.stdout)
         port = int(re.search(r"127\.0\.0\.1:(\d+)", out.next()).group(1))  # type: ignore[union-attr]
@@ -445,7 +449,8 @@ def test_serve_under_nohup_outlives_the_terminal(tmp_path) -> None:  # type: ign
     import time
 
     proc = subprocess.Popen(["nohup", EXE, "serve", "--port", "0", "--db", ":memory:"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
+                            preexec_fn=_as_from_a_terminal)  # noqa: PLW1509 - signals only
     try:
         out = _Lines(proc.stdout)
         m = re.search(r"http://127\.0\.0\.1:\d+", out.next())
@@ -519,7 +524,8 @@ def test_serve_shows_a_failed_forward() -> None:
     """``hooklab serve --forward`` to an app that is down printed only ``-> 200``."""
     proc = subprocess.Popen([EXE, "serve", "--port", "0", "--db", ":memory:", "--forward",
                              "app=http://127.0.0.1:9/webhook"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
+                            preexec_fn=_as_from_a_terminal)  # noqa: PLW1509 - signals only
     try:
         out = _Lines(proc.stdout)
         m = re.search(r"http://127\.0\.0\.1:(\d+)", out.next())
@@ -601,7 +607,8 @@ def test_warnings_are_one_line_without_source(tmp_path) -> None:  # type: ignore
         taken.listen()
         port = taken.getsockname()[1]
         proc = subprocess.Popen([EXE, "serve", "--port", str(port), "--db", ":memory:", "--quiet"],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
+                                preexec_fn=_as_from_a_terminal)  # noqa: PLW1509 - signals only
         try:
             assert proc.stderr is not None and proc.stdout is not None
             line = proc.stderr.readline()
@@ -653,7 +660,8 @@ def test_an_ipv6_host_in_brackets_is_served() -> None:
         pytest.skip("no IPv6 loopback here")
     proc = subprocess.Popen([EXE, "serve", "--host", "[::1]", "--port", "0", "--db", ":memory:",
                              "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=ENV)
+                            text=True, env=ENV,
+                            preexec_fn=_as_from_a_terminal)  # noqa: PLW1509 - signals only
     try:
         first = proc.stdout.readline()  # type: ignore[union-attr]
         m = re.search(r"http://\[::1\]:\d+", first)
@@ -701,7 +709,8 @@ def test_the_exposure_warning_is_a_hooklab_line() -> None:
     than this machine's own ("hooklab is binding 0.0.0.0: anyone who can reach ...")."""
     proc = subprocess.Popen([EXE, "serve", "--host", "127.0.0.2", "--port", "0", "--db",
                              ":memory:", "--quiet"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=ENV)
+                            stderr=subprocess.PIPE, text=True, env=ENV,
+                            preexec_fn=_as_from_a_terminal)  # noqa: PLW1509 - signals only
     try:
         assert "listening on" in proc.stdout.readline()  # type: ignore[union-attr]
     finally:
@@ -811,7 +820,8 @@ def test_ctrl_c_says_how_many_forwards_were_not_finished() -> None:
         target = f"http://127.0.0.1:{silent.getsockname()[1]}/hook"
         proc = subprocess.Popen([EXE, "serve", "--port", "0", "--db", ":memory:", "--forward",
                                  f"app={target}"],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
+                                preexec_fn=_as_from_a_terminal)  # noqa: PLW1509 - signals only
         try:
             assert proc.stdout is not None
             m = re.search(r"http://127\.0\.0\.1:(\d+)", proc.stdout.readline())
@@ -953,7 +963,8 @@ def test_serve_says_what_it_refused_and_health_counts_it(tmp_path) -> None:
 
     proc = subprocess.Popen([EXE, "serve", "--port", "0", "--max-body", "10", "--quiet",
                              "--db", str(tmp_path / "r.sqlite3")],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
+                            preexec_fn=_as_from_a_terminal)  # noqa: PLW1509 - signals only
     try:
         url = re.search(r"http://127\.0\.0\.1:\d+", proc.stdout.readline()).group(0)
         port = int(url.rsplit(":", 1)[1])
