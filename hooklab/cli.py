@@ -638,14 +638,10 @@ def _export(args: argparse.Namespace) -> int:
     # "-o -" is standard output, as "send --secret-file -" is standard input (it wrote a
     # file named "-"); a Parquet export is a folder of files, which no stream can hold
     to_stdout = not args.output or args.output == "-"
-    if args.format == "parquet" and not args.output:  # (a usage error: exit 2, as for -o FILE)
-        print("hooklab: export --format parquet needs -o FOLDER (a Parquet export is a folder "
-              "of files)", file=sys.stderr)
+    mistake = _export_target_mistake(args.format, args.output)
+    if mistake:  # (a usage error: one line, exit 2, before the database is opened)
+        print(f"hooklab: {mistake}", file=sys.stderr)
         return 2
-    if args.format == "parquet" and to_stdout:
-        raise SystemExit("hooklab export --format parquet needs -o FOLDER"
-                         + (" (a folder of files: it cannot go to standard output)"
-                            if args.output else ""))
     if to_stdout and sys.stdout is None:  # (`>&-`: Python has no sys.stdout at all)
         print("hooklab: standard output is closed: nothing to write the export to "
               "(give -o FILE)", file=sys.stderr)
@@ -680,6 +676,48 @@ def _export(args: argparse.Namespace) -> int:
 
         print(f"wrote {n_captures(n)} to {args.output}", file=sys.stderr)
     return 0
+
+
+def _export_target_mistake(fmt: str, output: str | None) -> str | None:
+    """What is wrong with ``-o`` for ``--format``, in the command's words (None: nothing).
+    A Parquet export is a folder of files: no ``-o``, ``-o -`` (standard output) and an ``-o``
+    that is there and no folder cannot hold it; HAR, JSON Lines and CSV are one file, which an
+    existing folder cannot be. Each was a different exit (1 or 2) with or without
+    ``hooklab:``; now each is a usage error.
+
+    >>> _export_target_mistake("parquet", "-")
+    'export --format parquet needs -o FOLDER, not -o - (a Parquet export is a folder of files: it cannot go to standard output)'
+    >>> _export_target_mistake("jsonl", "-") is None
+    True
+    """
+    import os
+
+    if fmt == "parquet":
+        if not output:
+            return ("export --format parquet needs -o FOLDER (a Parquet export is a folder of "
+                    "files)")
+        if output == "-":
+            return ("export --format parquet needs -o FOLDER, not -o - (a Parquet export is a "
+                    "folder of files: it cannot go to standard output)")
+        if os.path.exists(output) and not os.path.isdir(output):
+            what = "a file" if os.path.isfile(output) else "no folder"
+            return (f"export --format parquet -o {output!r}: it is {what} (a Parquet export is "
+                    "a folder of files: name a new or earlier export's folder)")
+        return None
+    if output and output != "-" and os.path.isdir(output):
+        kind = {"har": "HAR", "jsonl": "JSON Lines", "csv": "CSV"}.get(fmt, fmt)
+        return (f"export --format {fmt} -o {output!r}: it is a folder (a {kind} export is one "
+                f"file: name a file, e.g. -o {os.path.join(output, 'captures.' + fmt)})")
+    return None
+
+
+def _output_arg(text: str) -> str:
+    """An argparse type for ``export -o``: an empty value (an unset ``$OUT`` in ``-o "$OUT"``)
+    is refused by name; it wrote the export to standard output."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(
+            "the value is empty: give a file (a folder for parquet), or - for standard output")
+    return text
 
 
 def _open_to_read(db: str) -> Any:
@@ -796,8 +834,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"capture database or Parquet export folder (default {DEFAULT_DB})")
     e.add_argument("--format", choices=("har", "jsonl", "csv", "parquet"), default="har",
                    help="default har")
-    e.add_argument("-o", "--output",
-                   help="file to write (default: standard output); a folder for parquet")
+    e.add_argument("-o", "--output", type=_output_arg,
+                   help="file to write (default, or '-': standard output); a folder for parquet")
     e.add_argument("--since", metavar="ID_OR_ISO_TIME",
                    help="only captures after this (parquet: default, after the last export)")
     e.set_defaults(func=_export)

@@ -577,14 +577,13 @@ def test_a_failed_export_leaves_the_earlier_file_as_it_was(tmp_path, fmt) -> Non
 
 
 @pytest.mark.parametrize("args,says", [
-    (["export", "--format", "jsonl", "-o", "{tmp}"], "Is a directory"),
     (["export", "--format", "jsonl", "-o", "{tmp}/c.sqlite3/x.jsonl"], "Not a directory"),
     (["export", "--format", "jsonl", "-o", "/dev/full"], "No space left"),
     (["export", "--format", "har", "-o", "/proc/version"], r"\[Errno \d+\]"),  # (root: EIO)
     (["serve", "--port", "0", "--db", "{tmp}/c.sqlite3/x.db"], "File exists|Not a directory"),
     # (an operator's soak: "unable to open database file; the file was left untouched")
     (["serve", "--port", "0", "--db", "{tmp}"], "it is a folder; name a file"),
-], ids=["a-folder", "under-a-file", "full-disk", "read-only", "serve-under-a-file",
+], ids=["under-a-file", "full-disk", "read-only", "serve-under-a-file",
         "serve-a-folder"])
 def test_paths_that_cannot_be_written_are_one_line_errors(tmp_path, args, says) -> None:  # type: ignore[no-untyped-def]
     db = str(tmp_path / "c.sqlite3")
@@ -1153,9 +1152,10 @@ def test_a_parquet_export_to_standard_output_is_refused(tmp_path) -> None:  # ty
     _live_store_of(db, 2)
     r = subprocess.run([EXE, "export", "--db", db, "--format", "parquet", "-o", "-"], cwd=tmp_path,
                        capture_output=True, text=True, timeout=60, env=ENV)
-    assert r.returncode == 1 and r.stdout == "" and "Traceback" not in r.stderr, r.stderr
-    assert r.stderr == ("hooklab export --format parquet needs -o FOLDER (a folder of files: it "
-                        "cannot go to standard output)\n")
+    # (a usage error, exit 2, as --format parquet without -o: it was exit 1 without "hooklab:")
+    assert r.returncode == 2 and r.stdout == "" and "Traceback" not in r.stderr, r.stderr
+    assert r.stderr == ("hooklab: export --format parquet needs -o FOLDER, not -o - (a Parquet "
+                        "export is a folder of files: it cannot go to standard output)\n")
     assert not (tmp_path / "-").exists()
 
 
