@@ -567,22 +567,44 @@ def _send(args: argparse.Namespace) -> int:
         return 1
     from .capture import printable
 
-    if sys.stdout is None:  # (`>&-`: the answer cannot be shown; the webhook went out)
+    lost = _stdout_lost(None) if sys.stdout is None else None  # (`>&-`)
+    if lost is None:
+        try:
+            print(f"{resp.status} {printable(resp.reason, 200)}")  # (the target wrote it)
+            if resp.body:
+                sys.stdout.write(_shown_body(resp.body.decode("utf-8", "replace")) + "\n")
+            sys.stdout.flush()
+        except BrokenPipeError:  # (`| head -0`: the reader has what it wanted, as ever)
+            raise
+        except OSError as exc:  # (`1</dev/null`, `>/dev/full`: it said only "[Errno 9] ...")
+            lost = _stdout_lost(exc)
+    if lost is not None:  # the answer cannot be shown; the webhook went out: said on stderr
         from .credentials import scrubbed_url
 
         print(f"hooklab: sent to {scrubbed_url(args.url)} (answered {resp.status} "
-              f"{printable(resp.reason, 200)}), but standard output is closed: the answer "
-              "is not shown", file=sys.stderr)
+              f"{printable(resp.reason, 200)}), but {lost}: the answer is not shown",
+              file=sys.stderr)
         return 1
-    print(f"{resp.status} {printable(resp.reason, 200)}")  # (the target wrote it)
-    if resp.body:
-        sys.stdout.write(_shown_body(resp.body.decode("utf-8", "replace")) + "\n")
     if resp.truncated:
         from .outbound.sender import MAX_ANSWER
 
         print(f"hooklab: the answer was longer than {MAX_ANSWER:,} bytes: its beginning is "
               "shown", file=sys.stderr)
     return 0 if resp.status < 400 else 1
+
+
+def _stdout_lost(exc: OSError | None) -> str:
+    """Why a command's results cannot go to standard output, for its one stderr line:
+    ``exc`` None for a closed one (``cmd >&-``: Python has no ``sys.stdout``), else the error a
+    write to it raised (``1</dev/null``: EBADF; ``>/dev/full``). What is still buffered for it
+    is then dropped (written to ``/dev/null``), so that exiting adds no "Exception ignored"."""
+    if exc is None:
+        return "standard output is closed"
+    import os
+
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return f"standard output cannot be written ({exc.strerror or exc})"
 
 
 _LINE_ENDS = re.compile(r"\r?\n|\t")
@@ -618,17 +640,46 @@ def _replay(args: argparse.Namespace) -> int:
     target_url(Capture(0, None, "POST", "/replay"), args.to)  # type: ignore[arg-type]
     lab = _open_to_read(args.db)
     bad = 0
+    # standard output closed (`>&-`) or failing: every capture is replayed still, and one line
+    # on stderr says what they were answered (it exited 0 without a word, or stopped at the
+    # first line it could not write, the other captures not replayed)
+    lost = _stdout_lost(None) if sys.stdout is None else None
+    shown = 0
+    answers: dict[str, int] = {}  # what was answered -> how many times, in order
+
+    def say(line: str) -> None:
+        nonlocal lost, shown
+        if lost is None:
+            try:
+                print(line, flush=True)
+                shown += 1
+            except BrokenPipeError:  # (`| head -1`: the reader has what it wanted, as ever)
+                raise
+            except OSError as exc:
+                lost = _stdout_lost(exc)
+
     try:
         caps = [lab.get(cid) for cid in args.id]  # (an unknown id: nothing is sent)
         for cid, cap in zip(args.id, caps, strict=True):  # one line as each is answered:
             (r,) = lab.replay(cap, to=args.to)  # interrupted, the lines say what was sent
             if r.error:  # (escaped and cut by replay, as a forward's: printable to be sure)
-                print(f"#{cid} -> error: {printable(r.error)}", flush=True)
+                say(f"#{cid} -> error: {printable(r.error)}")
             else:
-                print(f"#{cid} -> {r.status} in {r.elapsed * 1000:.1f} ms", flush=True)
+                say(f"#{cid} -> {r.status} in {r.elapsed * 1000:.1f} ms")
+            key = "could not be sent" if r.error else f"answered {r.status}"
+            answers[key] = answers.get(key, 0) + 1
             bad += not r.ok  # (an answer of 400 or more fails, as in hooklab send)
     finally:
         lab.stop()
+    if lost is not None:
+        from .capture import n_captures
+        from .credentials import scrubbed_url
+
+        print(f"hooklab: replayed {n_captures(len(caps))} to {scrubbed_url(args.to)} ("
+              + ", ".join(f"{n} {key}" for key, n in answers.items())
+              + f"), but {lost}: " + ("their lines are not shown" if not shown else
+                                      "not every line is shown"), file=sys.stderr)
+        return 1
     return 1 if bad else 0
 
 
@@ -663,12 +714,20 @@ def _export(args: argparse.Namespace) -> int:
                 out = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="")
         try:
             n = export(lab.store, out, fmt=args.format, since=since)
+            if to_stdout:
+                out.flush()
+        except BrokenPipeError:  # (`| head`: the reader has what it wanted; main() says nothing)
+            raise
+        except OSError as exc:
+            if not to_stdout:  # (a file: said by main(), the earlier file as it was)
+                raise
+            # (`1</dev/null`, `>/dev/full`: the same words as a send or replay that cannot
+            # show its answers; it said "hooklab: [Errno 9] Bad file descriptor")
+            print(f"hooklab: {_stdout_lost(exc)}: the export is not complete", file=sys.stderr)
+            return 1
         finally:
             if out is not sys.stdout and to_stdout:
-                try:
-                    out.flush()
-                finally:
-                    out.detach()  # (stdout itself stays open)
+                out.detach()  # (stdout itself stays open; what waits was flushed above)
     finally:
         lab.stop()
     if not to_stdout:
