@@ -212,6 +212,11 @@ def _serve(args: argparse.Namespace) -> int:
     from .core import ForwardLoopError, HookLab
     from .store import new_paths, remove_new_paths
 
+    try:  # (before the database is opened: a secret file that is a pipe may keep serve
+        secrets = _bin_secrets(args)  # waiting, and a mistake in one leaves nothing behind)
+    except ValueError as exc:
+        print(f"hooklab: {exc}", file=sys.stderr)
+        return 2
     made = new_paths(args.db)  # (looked at before anything opens the database)
     lab = HookLab(
         host=args.host, port=args.port, db=args.db, max_body=args.max_body,
@@ -270,7 +275,7 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
 
     try:
-        for bin_, (secret, provider) in _bin_secrets(args).items():
+        for bin_, (secret, provider) in secrets.items():
             try:
                 lab.secret(bin_, secret, provider=provider)
             except ValueError as exc:  # (an unknown provider: the known ones listed)
@@ -386,33 +391,92 @@ def _serve(args: argparse.Namespace) -> int:
 
 #: the longest secret --secret-file reads (signing secrets are tens of bytes; RSA keys a few KiB)
 _SECRET_LIMIT = 64 * 1024
+#: seconds a secret file that is no regular file (a FIFO; ``<(pass show stripe)``, a pipe) may
+#: take to be written before hooklab says that it waits for it
+SECRET_WAIT_SAID = 2.0
+
+
+def _secret_bytes(path: str) -> bytes:
+    """What the file at ``path`` (``-``: standard input) holds, up to one byte past
+    :data:`_SECRET_LIMIT`. A pipe is read as it is written, to its end: one with no writer yet
+    (a FIFO) is waited for, and said to be after :data:`SECRET_WAIT_SAID` seconds (it waited
+    without a word, for ever); Ctrl-C and SIGTERM stop the wait. ``OSError`` as ``open``
+    raises it."""
+    import os
+    import stat
+
+    def read() -> bytes:
+        if path == "-":
+            stdin = getattr(sys.stdin, "buffer", None)  # (main() in a program: a StringIO)
+            return (stdin.read(_SECRET_LIMIT + 1) if stdin is not None
+                    else sys.stdin.read(_SECRET_LIMIT + 1).encode("utf-8"))
+        with open(path, "rb") as f:
+            return f.read(_SECRET_LIMIT + 1)
+
+    try:
+        regular = stat.S_ISREG((os.fstat(sys.stdin.fileno()) if path == "-"
+                                else os.stat(path)).st_mode)
+    except (OSError, ValueError, AttributeError):
+        regular = False  # (not there: open says why; a StringIO: read at once)
+    if regular:
+        return read()
+    got: dict[str, Any] = {}
+    done = threading.Event()
+
+    def reader() -> None:  # (a thread: the open of a FIFO with no writer blocks in the kernel,
+        try:  # where neither a timer nor Ctrl-C reaches it)
+            got["data"] = read()
+        except BaseException as exc:  # noqa: BLE001 - raised again on the main thread
+            got["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=reader, name="hooklab-secret-file", daemon=True).start()
+    if not done.wait(SECRET_WAIT_SAID):
+        where = "the secret on standard input" if path == "-" else f"{path} to be written"
+        print(f"hooklab: waiting for {where} (Ctrl-C to stop)", file=sys.stderr, flush=True)
+        while not done.wait(0.25):  # (short waits: a signal's handler runs between them)
+            pass
+    if "error" in got:
+        raise got["error"]
+    return got["data"]  # type: ignore[no-any-return]
+
+
+_SPACE_NAMES = {" ": "a space", "\t": "a tab", "\x0b": "a vertical tab", "\x0c": "a form feed"}
 
 
 def _read_secret(path: str, what: str) -> str:
-    """The secret in the file at ``path`` (``-``: standard input) with one trailing line break
-    dropped, as ``echo`` and editors leave one; ``ValueError`` saying ``what`` for an
-    unreadable, empty, huge or non-UTF-8 file."""
+    """The secret in the file at ``path`` (``-``: standard input), as ``serve --secret-file
+    BIN=FILE`` and ``send --secret-file FILE`` both read it: a leading UTF-8 byte order mark
+    (Notepad's) and the line breaks at its end (``echo``'s, an editor's, CRLF) dropped; other
+    whitespace at either end is kept but said on stderr, never the secret itself (each one
+    taken as it was made every signature fail without a word). ``ValueError`` saying ``what``
+    for a file that cannot be read, is empty, huge or not UTF-8.
+
+    A pipe (``--secret-file <(pass show stripe)``) is read to its end; one that nothing has
+    written after 2 s is said to be waited for."""
     try:  # bytes, counted as bytes, read as UTF-8 whatever the terminal's encoding
-        if path == "-":
-            stdin = getattr(sys.stdin, "buffer", None)  # (main() in a program: a StringIO)
-            data = (stdin.read(_SECRET_LIMIT + 1) if stdin is not None
-                    else sys.stdin.read(_SECRET_LIMIT + 1).encode("utf-8"))
-        else:
-            with open(path, "rb") as f:
-                data = f.read(_SECRET_LIMIT + 1)
+        data = _secret_bytes(path)
     except OSError as exc:
         raise ValueError(f"{what}: {exc}") from None
     if len(data) > _SECRET_LIMIT:  # (/dev/zero, a log given by mistake: not read whole)
         raise ValueError(f"{what} holds more than {_SECRET_LIMIT // 1024} KiB: "
                          "not a signing secret")
+    bom = 3 if data.startswith(b"\xef\xbb\xbf") else 0
     try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"{what}: {exc}") from None
-    text = text[:-1] if text.endswith("\n") else text
-    text = text[:-1] if text.endswith("\r") else text
+        text = data[bom:].decode("utf-8")
+    except UnicodeDecodeError as exc:  # (not the byte itself: it is part of the secret)
+        raise ValueError(f"{what} is not UTF-8 text (byte {bom + exc.start + 1} is not): a "
+                         "signing secret is text") from None
+    text = text.rstrip("\r\n")
     if not text:
         raise ValueError(f"{what} is empty")
+    ends = [(side, c) for side, c in (("starts", text[0]), ("ends", text[-1])) if c.isspace()]
+    if ends:
+        said = " and ".join(f"{side} with {_SPACE_NAMES.get(c, f'U+{ord(c):04X}')}"
+                            for side, c in ends)
+        print(f"hooklab: {what}: the secret {said}, used as it is (if signatures fail, "
+              "remove it from the file)", file=sys.stderr, flush=True)
     return text
 
 
@@ -440,8 +504,8 @@ def _bin_secrets(args: argparse.Namespace) -> dict[str, tuple[str | None, str | 
 
 
 def _secret_of(args: argparse.Namespace) -> str | None:
-    """``--secret``, else ``--secret-file`` (``-``: standard input; one trailing line break
-    dropped), else ``$HOOKLAB_SECRET`` (with ``--provider``). Raises ``ValueError`` for both flags or an unreadable
+    """``--secret``, else ``--secret-file`` (``-``: standard input; read by
+    :func:`_read_secret`, as serve reads its files), else ``$HOOKLAB_SECRET`` (with ``--provider``). Raises ``ValueError`` for both flags or an unreadable
     file."""
     if args.secret_file is not None:
         if args.secret is not None:
@@ -848,8 +912,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument(
         "--secret-file", action="append", metavar="BIN=FILE",
-        help="verify captures of BIN with the signing secret in FILE (one trailing line break "
-        "dropped; never on the command line, where other users see it): each line then says "
+        help="verify captures of BIN with the signing secret in FILE (a leading byte order "
+        "mark and trailing line breaks dropped; never on the command line, where other users see it): each line then says "
         "verified or SIGNATURE-INVALID"
     )
     s.add_argument(
@@ -875,7 +939,8 @@ def build_parser() -> argparse.ArgumentParser:
     se.add_argument("--secret", help="sign with this secret (other local users can read a "
                     "command line: prefer --secret-file or $HOOKLAB_SECRET)")
     se.add_argument("--secret-file", metavar="FILE",
-                    help="sign with the secret in FILE ('-': standard input)")
+                    help="sign with the secret in FILE ('-': standard input; a leading byte "
+                    "order mark and trailing line breaks dropped)")
     se.add_argument("--data", help="JSON merged into the sample payload (deep merge)")
     se.add_argument("--header", action="append", metavar="NAME:VALUE",
                     help="extra header (repeat: each is sent, in order, as curl -H does)")
