@@ -335,7 +335,9 @@ def _serve(args: argparse.Namespace) -> int:
     if sys.stdout is None:  # (`>&-`: the lines have nowhere to go; serving goes on)
         print("hooklab: standard output is closed: captures are stored, but no line is "
               "shown for them", file=sys.stderr, flush=True)
-    print(lab.status_line() + " — Ctrl-C to stop", flush=True)
+    sigint_ignored = bool(handled) and signal.SIGINT not in handled  # (`serve &` in a script)
+    print(lab.status_line() + (" — SIGTERM to stop (SIGINT is ignored)" if sigint_ignored
+                               else " — Ctrl-C to stop"), flush=True)
     store = lab.store  # (held: looked at once more after lab.stop() closed it)
     said, down, words = 0, False, ""  # failures said; one said and not yet over; its words
 

@@ -44,8 +44,11 @@ def test_serve_keeps_an_ignored_sigint_ignored(tmp_path, start: Any, signals: li
                             preexec_fn=start)  # noqa: PLW1509 - signals only
     try:
         out = _Lines(proc.stdout)
-        m = re.search(r"http://127\.0\.0\.1:\d+", out.next())
+        first = out.next()
+        m = re.search(r"http://127\.0\.0\.1:\d+", first)
         assert m, out.all
+        assert first.endswith(" — SIGTERM to stop (SIGINT is ignored)\n" if start is _sigint_ignored
+                              else " — Ctrl-C to stop\n"), first
         for n, sig in enumerate(signals, 1):
             proc.send_signal(sig)
             if sig == stops_on and sig == signals[-1]:
