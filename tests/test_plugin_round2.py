@@ -109,6 +109,12 @@ def test_where_the_system_has_no_dual_stack_the_url_of_any6_says_ipv6_loopback(m
         lab.stop()
 
 
+def _ctrl_c_heard() -> None:
+    """``preexec_fn``: SIGINT back to its default in the child, as a terminal starts a command
+    (a suite run from a script or CI has it ignored; serve keeps an ignored SIGINT ignored)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @needs_ipv6
 def test_serve_on_any6_prints_a_url_that_reaches_it() -> None:
     """``hooklab serve --host ::`` printed "listening on http://127.0.0.1:<port>", where
@@ -116,7 +122,8 @@ def test_serve_on_any6_prints_a_url_that_reaches_it() -> None:
     exe = str(Path(sys.executable).with_name("hooklab"))
     proc = subprocess.Popen([exe, "serve", "--host", "::", "--port", "0", "--db", ":memory:",
                              "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                            text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                            preexec_fn=_ctrl_c_heard)  # (stopped with SIGINT below)
     try:
         first = proc.stdout.readline()  # type: ignore[union-attr]
         m = re.search(r"listening on (http://\S+)", first)

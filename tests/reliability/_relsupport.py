@@ -6,6 +6,7 @@ import contextlib
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -17,10 +18,20 @@ import pytest
 HOOKLAB = [sys.executable, "-m", "hooklab.cli"]
 
 
+def as_from_a_terminal() -> None:
+    """``preexec_fn`` for a child that a test stops with Ctrl-C or SIGHUP: both back to their
+    defaults, as a terminal starts a command. A suite run from a script, CI or cron may have
+    them ignored, a child inherits that, and hooklab keeps an ignored SIGINT or SIGHUP
+    ignored (README): the signal the test sends would be lost."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+
+
 def serve(db: Path, *args: str, log: Path | None = None) -> tuple[subprocess.Popen, int]:
     """Start ``hooklab serve --port 0 --db db`` as a subprocess; returns (process, port).
 
-    Its stdout (one line per capture) goes to a file so a full pipe can never stall it.
+    Its stdout (one line per capture) goes to a file so a full pipe can never stall it. It
+    starts as from a terminal (:func:`as_from_a_terminal`): Ctrl-C and SIGHUP stop it.
     """
     log = log or db.with_suffix(".log")
     out = open(log, "wb")  # noqa: SIM115 - owned by the process, closed by the OS on exit
@@ -29,6 +40,7 @@ def serve(db: Path, *args: str, log: Path | None = None) -> tuple[subprocess.Pop
         stdout=out,
         stderr=subprocess.STDOUT,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        preexec_fn=as_from_a_terminal,
     )
     out.close()
     deadline = time.monotonic() + 20

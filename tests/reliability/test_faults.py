@@ -17,7 +17,7 @@ import time
 import pytest
 from _http import post
 from _rawclient import body_for, burst
-from _relsupport import HOOKLAB, serve, tmpfs
+from _relsupport import HOOKLAB, as_from_a_terminal, serve, tmpfs
 
 import hooklab
 from hooklab import HookLab
@@ -128,9 +128,7 @@ def test_a_stop_under_load_answers_every_capture_it_stored(tmp_path, sig):
     one capture per busy connection was committed while the connections were being closed,
     and never answered, so each sender retried it and it was stored twice. Now serve stops
     reading, answers what it took, then closes: stored is exactly what was answered 200."""
-    signum = getattr(signal, sig)
-    if signal.getsignal(signum) is signal.SIG_IGN:
-        pytest.skip(f"{sig} is ignored here (nohup): serve would ignore it too")
+    signum = getattr(signal, sig)  # (serve starts as from a terminal: it hears each one)
     unanswered: list[tuple[int, list[int]]] = []
     for round_ in range(3):
         db = tmp_path / f"stop{round_}.sqlite3"
@@ -608,12 +606,17 @@ def test_ctrl_c_during_a_parquet_export_leaves_no_partial_file(tmp_path):
     db = str(tmp_path / "c.sqlite3")
     HookLab.from_jsonl(str(src), db=db).stop()
     exe = os.path.join(os.path.dirname(sys.executable), "hooklab")
+    interrupted = 0
     for k, delay in enumerate((0.6, 0.8, 1.0, 1.2, 1.5)):
         out = tmp_path / f"pq{k}"
         p = subprocess.Popen([exe, "export", "--db", db, "--format", "parquet", "-o", str(out)],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        time.sleep(delay)
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             preexec_fn=as_from_a_terminal)  # (a suite run with SIGINT
+        time.sleep(delay)  # ignored would pass it on: the export would finish, checking nothing)
         p.send_signal(signal.SIGINT)
-        p.communicate(timeout=60)
+        _, err = p.communicate(timeout=60)
+        assert p.returncode in (0, 130), (delay, p.returncode, err[-2000:])  # (0: it was done)
+        interrupted += p.returncode == 130
         left = [str(q) for q in out.rglob("*.tmp")] if out.exists() else []
         assert left == [], (delay, left)
+    assert interrupted, "every export finished before its Ctrl-C: nothing was interrupted"
