@@ -113,9 +113,11 @@ def _names(query: str) -> set[str]:
 
 def check_target(to: str) -> str:
     """``to`` as requests go to it (characters past ASCII percent-encoded), or ``ValueError``
-    when it is no http(s) URL with a host and a valid port (``TypeError`` when it is no
-    string): the mistake of whoever wrote it, said once before anything is sent. The message
-    quotes the target without its credentials.
+    when it is no http(s) URL with a host and a valid port, or one a request line cannot
+    carry (a space or a control character in its host, path or query: percent-encode it), as
+    ``hooklab send`` refuses it (``TypeError`` when it is no string): the mistake of whoever
+    wrote it, said once before anything is sent, not an error per capture. The message quotes
+    the target without its credentials.
 
     >>> check_target("http://127.0.0.1:5000/webhook")
     'http://127.0.0.1:5000/webhook'
@@ -123,6 +125,11 @@ def check_target(to: str) -> str:
     Traceback (most recent call last):
     ...
     ValueError: forward/replay target must be an http(s) URL, got 'ftp://user:[secret]@example.org/'
+    >>> check_target("http://127.0.0.1:5000/my hook")
+    Traceback (most recent call last):
+    ...
+    ValueError: forward/replay target 'http://127.0.0.1:5000/my hook' is no valid URL: a space
+    at character 25 (a request line holds none: percent-encode it, e.g. %20 for a space)
     """
     from ..credentials import scrubbed_text, scrubbed_url
 
@@ -137,7 +144,40 @@ def check_target(to: str) -> str:
                          f"{scrubbed_text(str(exc), to)}") from None  # credentials: scrubbed)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"forward/replay target must be an http(s) URL, got {scrubbed_url(to)!r}")
+    bad = _unsendable(to)
+    if bad is not None:  # (http.client refused it per capture: InvalidURL, every one failed)
+        raise ValueError(f"forward/replay target {scrubbed_url(to)!r} is no valid URL: {bad}")
     return to
+
+
+#: what a request line and a Host header cannot carry (http.client refuses it: InvalidURL)
+_NOT_IN_TARGET = re.compile(r"[\x00-\x20\x7f]")
+#: what cannot be anywhere in a URL: a control character (urlsplit drops a tab, CR or LF
+#: silently, so the URL parsed would not be the one written)
+_NOT_IN_URL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _unsendable(to: str) -> str | None:
+    """Why the request line or ``Host`` of a request to ``to`` cannot be sent as written, or
+    ``None``: a space or control character in its host, path or query (http.client refuses
+    those: ``InvalidURL``), a control character anywhere (a tab, CR or LF would be dropped
+    by :func:`urllib.parse.urlsplit`: another URL than the one written). A space in the
+    ``user:password@`` part or the fragment is fine: neither goes into the request line."""
+    def said(char: str, at: int) -> str:
+        what = "a space" if char == " " else f"the control character U+{ord(char):04X}"
+        return (f"{what} at character {at + 1} (a request line holds none: percent-encode "
+                f"it, e.g. %20 for a space)")
+
+    m = _NOT_IN_URL.search(to)
+    if m:
+        return said(m.group(), m.start())
+    start = to.find("://") + 3  # (an http(s) URL: checked before)
+    end = len(to.split("#", 1)[0])
+    rest = to[start:end]
+    authority = re.match(r"[^/?]*", rest).group()  # type: ignore[union-attr]
+    skip = start + (authority.rfind("@") + 1)  # (the credentials: not in the request line)
+    m = _NOT_IN_TARGET.search(to, skip, end)
+    return said(m.group(), m.start()) if m else None
 
 
 def target_url(capture: Capture, to: str) -> str:
