@@ -10,7 +10,7 @@ Traceback (most recent call last):
 ValueError: header 'X-A' has an invalid value: U+000D at character 2 of 18 is a line break: ...
 """
 
-from .forward import Forwarder, ReplayResult, replay, target_url
+from .forward import Forwarder, ReplayResult, delivered, replay, target_url
 from .sender import SendResponse, check_header, check_headers, http_request, send
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "SendResponse",
     "check_header",
     "check_headers",
+    "delivered",
     "http_request",
     "replay",
     "send",

@@ -56,7 +56,7 @@ from ..capture import REDACTED, Capture, ForwardOutcome, forward_error
 from .sender import _exchange, _shown_repr, ascii_url
 
 __all__ = ["HOP_BY_HOP", "LOOP_HEADER", "Forwarder", "ReplayResult", "check_target",
-           "has_dot_segment", "outgoing", "replay", "target_url"]
+           "delivered", "has_dot_segment", "outgoing", "replay", "target_url"]
 
 #: headers that describe one connection, not the message (RFC 9110 section 7.6.1) and are
 #: therefore not forwarded; ``Proxy-*`` headers are dropped too
@@ -228,6 +228,21 @@ def outgoing(capture: Capture) -> list[tuple[str, str]]:
     ]
 
 
+def delivered(status: int | None, error: str | None = None) -> bool:
+    """Whether a replay's or forward's answer means the target took the webhook: a ``2xx``
+    status and no error. A ``3xx`` is no delivery: hooklab follows no redirect, so the app at
+    the ``Location`` never got it (Stripe, GitHub and Svix count a redirect as a failed
+    delivery too); ``1xx`` (``101``) and ``4xx``/``5xx`` are failures as well. What
+    ``ReplayResult.ok`` says, and what a ``lab.forwards()`` row (``status``, ``error``) means.
+
+    >>> [delivered(s) for s in (200, 204, 299, 301, 307, 308, 404, 500)]
+    [True, True, True, False, False, False, False, False]
+    >>> delivered(None, "ConnectionRefusedError: ...")
+    False
+    """
+    return error is None and isinstance(status, int) and 200 <= status < 300
+
+
 @dataclass
 class ReplayResult:
     """One re-sent capture: the target's final answer (its body: at most
@@ -259,7 +274,9 @@ class ReplayResult:
 
     @property
     def ok(self) -> bool:
-        return self.error is None and self.status is not None and self.status < 400
+        """Whether the target took the webhook: it answered ``2xx`` (:func:`delivered`). A
+        redirect (``3xx``) is not followed: the app behind the URL it names never got it."""
+        return delivered(self.status, self.error)
 
     def __repr__(self) -> str:
         return _shown_repr(self)
@@ -328,7 +345,9 @@ class Forwarder:
 
     ``submit`` only enqueues (bounded; when full the capture is not forwarded and an error is
     recorded), so a failing or slow target never delays capture. Outcomes go to
-    ``store.record_forward``. With ``workers > 1`` deliveries may complete out of order.
+    ``store.record_forward``: the target's status (or the error); a forward was delivered when
+    :func:`delivered` says so, a ``2xx`` (a redirect is not followed: its ``3xx`` is a failed
+    forward). With ``workers > 1`` deliveries may complete out of order.
 
     Every delivery carries ``X-Hooklab-Forwarded-By: <mark of its bin>`` (:meth:`mark`), and
     a capture already carrying the mark of its own bin is not sent: it came back through a

@@ -289,7 +289,10 @@ class SendResponse:
 
     @property
     def ok(self) -> bool:
-        return 200 <= self.status < 400
+        """Whether the receiver took the webhook: a ``2xx`` final answer. A redirect not
+        followed (the default; with ``follow_redirects=True`` one that could not be: more
+        than 5, https to http) is ``False``: the app at its ``Location`` got nothing."""
+        return 200 <= self.status < 300
 
     def __repr__(self) -> str:
         return _shown_repr(self)
