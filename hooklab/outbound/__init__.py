@@ -10,18 +10,20 @@ Traceback (most recent call last):
 ValueError: header 'X-A' has an invalid value: U+000D at character 2 of 18 is a line break: ...
 """
 
-from .forward import Forwarder, ReplayResult, delivered, replay, target_url
+from .forward import Forwarder, ReplayResult, Resign, delivered, replay, resigned, target_url
 from .sender import SendResponse, check_header, check_headers, http_request, send
 
 __all__ = [
     "Forwarder",
     "ReplayResult",
+    "Resign",
     "SendResponse",
     "check_header",
     "check_headers",
     "delivered",
     "http_request",
     "replay",
+    "resigned",
     "send",
     "target_url",
 ]

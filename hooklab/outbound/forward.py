@@ -14,9 +14,12 @@ True
 A capture of ``/github/events?x=1`` forwarded to ``http://127.0.0.1:5000/webhook`` goes to
 ``http://127.0.0.1:5000/webhook/events?x=1`` with the same method, the same headers except the
 hop-by-hop ones (``Host`` is the target's, ``Content-Length`` recomputed) and the exact body, so
-signatures still verify (a replay long after the delivery fails where the signature holds a
-time the app checks: Stripe's ``t=`` against its 300 s tolerance; send a freshly signed
-sample with ``hooklab.send(..., secret=...)`` then). Requests use
+signatures still verify, but for two cases ``resign=`` is for: a replay long after the delivery
+where the signature holds a time the app checks (Stripe's ``t=`` against its 300 s tolerance,
+Standard Webhooks, Slack), and a provider that signs the URL (Twilio, Square, HubSpot...),
+whose URL changed. ``replay(..., resign=secret)`` and ``Forwarder.add(..., resign=secret)``
+sign each request afresh for the URL it goes to, the body bytes and the delivery id kept, as
+``stripe events resend`` does (:func:`resigned`). Requests use
 :func:`hooklab.outbound.sender.http_request`: no redirects, timeouts. With ``workers > 1``
 forwards of one bin may reach the app out of order, as providers' own retries do.
 
@@ -49,14 +52,15 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import unquote, unquote_plus, urlencode, urlsplit
 
 from ..capture import REDACTED, Capture, ForwardOutcome, forward_error
 from .sender import _exchange, _shown_repr, ascii_url
 
-__all__ = ["HOP_BY_HOP", "LOOP_HEADER", "Forwarder", "ReplayResult", "check_target",
-           "delivered", "has_dot_segment", "outgoing", "replay", "target_url"]
+__all__ = ["HOP_BY_HOP", "LOOP_HEADER", "Forwarder", "ReplayResult", "Resign", "book_resigner",
+           "check_target", "delivered", "has_dot_segment", "outgoing", "replay", "resigned",
+           "target_url"]
 
 #: headers that describe one connection, not the message (RFC 9110 section 7.6.1) and are
 #: therefore not forwarded; ``Proxy-*`` headers are dropped too
@@ -228,6 +232,218 @@ def outgoing(capture: Capture) -> list[tuple[str, str]]:
     ]
 
 
+class Resign(NamedTuple):
+    """Sign a replayed or forwarded request afresh: with ``secret``, as ``provider`` signs
+    (``None``: the provider the capture was detected as, or its bin's). See :func:`resigned`.
+
+    >>> Resign("whsec_...", "stripe")
+    Resign(secret='[secret]', provider='stripe')
+    """
+
+    secret: str | bytes
+    provider: str | None = None
+
+    def __repr__(self) -> str:  # (a notebook cell's output never shows the secret)
+        return f"Resign(secret='[secret]', provider={self.provider!r})"
+
+
+#: what ``resign=`` takes: a secret, a :class:`Resign`, or a function giving one per capture
+ResignSpec = str | bytes | Resign | Callable[[Capture], Resign]
+
+#: schemes that sign with a private key (the secret a lab verifies with is the public one)
+_PRIVATE_KEY_SCHEMES = frozenset({"ed25519", "ecdsa", "paypal", "sns"})
+#: Mailgun's form fields that carry its signature (a re-signed form gets new ones)
+_MAILGUN_FIELDS = frozenset({"timestamp", "token", "signature"})
+
+
+def _signs_with_private_key(provider: str) -> bool:
+    from ..providers import TABLE
+
+    row = TABLE[provider]
+    return row.scheme in _PRIVATE_KEY_SCHEMES or (row.scheme == "jwt"
+                                                  and row.sig.get("alg") == "ES256")
+
+
+def _resign_provider(capture: Capture, provider: str | None) -> str:
+    """The provider whose signing a re-signed ``capture`` gets, or ``ValueError``."""
+    from ..providers import TABLE
+    from ..signatures import SIGNING_PROVIDERS
+
+    name = (provider or capture.provider or "").strip().lower()
+    if not name:
+        raise ValueError(f"capture #{capture.id} cannot be re-signed: no provider was detected "
+                         "for it; say which: resign=Resign(secret, provider='stripe') (or "
+                         "lab.secret(bin, secret, provider=...))")
+    if name not in TABLE:
+        raise ValueError(f"capture #{capture.id} cannot be re-signed as {name!r}: hooklab "
+                         f"signs as {', '.join(SIGNING_PROVIDERS)}")
+    return name
+
+
+def _without_mailgun_fields(body: bytes) -> bytes:
+    """A Mailgun form body without its signature fields (``timestamp``, ``token``,
+    ``signature``): signing appends new ones, and a verifier reads the first of a name."""
+    kept = [part for part in body.split(b"&")
+            if unquote_plus(part.split(b"=", 1)[0].decode("latin-1")) not in _MAILGUN_FIELDS]
+    return b"&".join(kept)
+
+
+def _is_form(headers: dict[str, str], body: bytes) -> bool:
+    """Whether a body is a form as the signing reads it (its ``Content-Type`` says so, or,
+    without one, it is no JSON)."""
+    ct = headers.get("content-type", "").lower()
+    if ct:
+        return "x-www-form-urlencoded" in ct
+    return bool(body) and body.lstrip()[:1] not in (b"{", b"[")
+
+
+def resigned(
+    capture: Capture,
+    url: str,
+    secret: str | bytes,
+    *,
+    provider: str | None = None,
+    timestamp: int | float | None = None,
+) -> tuple[str, list[tuple[str, str]], bytes]:
+    """``(url, headers, body)`` to send ``capture`` to ``url`` signed afresh, as ``provider``
+    (default: the capture's) signs with ``secret`` (:func:`hooklab.signatures.sign_request`,
+    now or at ``timestamp``).
+
+    The capture's signature headers, and the timestamp headers a provider keeps apart
+    (Slack's ``X-Slack-Request-Timestamp``, ``svix-timestamp``/``webhook-timestamp``...), are
+    replaced in place by fresh ones; the delivery id a signature covers is kept
+    (``webhook-id``/``svix-id``: apps deduplicate by it); every other header (as
+    :func:`outgoing` sends them) and the body bytes stay as they were. Providers that sign
+    the URL (Twilio, Square, HubSpot, Plivo, Trello, Mandrill) are signed for ``url``, the
+    URL the request goes to. Where a provider's signing changes the URL or the body, that
+    is what is sent, as :func:`~hooklab.signatures.sign_request` makes it: Twilio's JSON
+    body hash in the ``bodySHA256`` query parameter; Mailgun's signature in the body (a
+    JSON body is serialised again, a form gets new ``timestamp``/``token``/``signature``
+    fields in place of the old ones); Adyen's per-item ``hmacSignature``, Braintree's form
+    and SNS's message likewise; a shared token (GitLab's, Basic credentials) is ``secret``.
+    PayPal's transmission id is a new one (it is signed with the time). A time the
+    payload itself carries (Linear's ``webhookTimestamp``) is the body's: it stays as it was,
+    so an app that checks it still refuses a late replay. Providers that sign
+    with a private key (Discord, Telnyx, SendGrid, Plaid, PayPal, SNS) need that private
+    key as ``secret``: your app verifies with its public key.
+
+    Raises ``ValueError`` when the capture has no provider (pass ``provider=``), for a
+    provider hooklab cannot sign as, and when signing fails (a secret of the wrong form, a
+    body the provider's signing cannot read); the message never quotes the secret.
+
+    >>> url, headers, body = resigned(cap, "http://127.0.0.1:5000/webhook", "whsec_test")
+    >>> body == cap.body, dict(headers)["Stripe-Signature"][:2]
+    (True, 't=')
+    """
+    from ..providers import TABLE
+    from ..signatures import sign_request
+
+    name = _resign_provider(capture, provider)
+    row = TABLE[name]
+    headers = outgoing(capture)
+    body = capture.body or b""
+    given: dict[str, str] = {}
+    for k, v in headers:
+        given.setdefault(k.lower(), v)
+    msg_id = None
+    rename: dict[str, str] = {}
+    if row.scheme == "standardwebhooks":  # (its own prefix, or the other, as the capture has)
+        first = row.sig.get("prefix", "webhook")
+        other = "svix" if first == "webhook" else "webhook"
+        used = other if (f"{other}-signature" in given and f"{first}-signature" not in given) \
+            else first
+        msg_id = given.get(f"{used}-id")
+        rename = {f"{first}-{part}": f"{used}-{part}" for part in ("id", "timestamp", "signature")}
+    elif row.scheme == "mailgun" and _is_form(given, body):
+        body = _without_mailgun_fields(body)
+    try:
+        signed = sign_request(name, secret, url=url, body=body, method=capture.method or "POST",
+                              headers=dict(headers), timestamp=timestamp, msg_id=msg_id)
+    except ValueError as exc:
+        raise ValueError(f"capture #{capture.id} cannot be re-signed as {name}: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - a body the provider's signing cannot read
+        raise ValueError(f"capture #{capture.id} cannot be re-signed as {name}: "
+                         f"{type(exc).__name__} reading its body") from None
+    fresh = {rename.get(k, k): v for k, v in signed.headers.items()}
+    wanted = {k.lower(): (k, v) for k, v in fresh.items()}
+    out: list[tuple[str, str]] = []
+    for k, v in headers:
+        low = k.lower()
+        if low not in wanted:
+            out.append((k, v))
+        elif wanted[low] is not None:  # (the first of its name: in place, the rest dropped)
+            out.append((k, wanted[low][1]))
+            wanted[low] = None  # type: ignore[assignment]
+    out.extend(pair for pair in wanted.values() if pair is not None)
+    return signed.url or url, out, signed.body
+
+
+def _resigner(resign: ResignSpec | None) -> Callable[[Capture], Resign] | None:
+    """``resign=`` as a function of the capture (``None``: sent as captured)."""
+    if resign is None or resign is False:
+        return None
+    if isinstance(resign, Resign):
+        return lambda capture: resign
+    if isinstance(resign, (str, bytes)):
+        if not resign:
+            raise ValueError("resign= needs a non-empty secret")
+        return lambda capture: Resign(resign)
+    if callable(resign):
+        return resign
+    raise TypeError(f"resign= is a secret (str or bytes), a Resign or a function of the "
+                    f"capture, not {type(resign).__name__}")
+
+
+def book_resigner(book: Any, resign: bool | ResignSpec | None, *,
+                  bin: str | None = None) -> Callable[[Capture], Resign] | None:
+    """``resign=`` of ``lab.replay`` / ``lab.forward`` as a function of the capture: ``True``
+    signs with the secret registered for the capture's bin (``lab.secret(bin, secret,
+    provider=...)``, read when each is sent: ``book`` is the lab's secret book) as its
+    provider; a secret signs with that secret as the bin's provider (or the capture's); a
+    :class:`Resign` or a function as :func:`replay` takes them; ``False``/``None``: as
+    captured. With ``bin`` (a forward), ``True`` for a bin without a secret is
+    ``ValueError`` now, as is a bin whose provider signs with a private key (the lab holds
+    the public key, which verifies: give the private key, ``resign=Resign(key, provider)``).
+    """
+    if resign is True:
+        def registered(capture: Capture) -> Resign:
+            return _registered(book, capture.bin, capture)
+
+        if bin is not None:
+            _registered(book, bin, None)
+        return registered
+    if isinstance(resign, (str, bytes)) and resign:
+        secret = resign
+
+        def given(capture: Capture) -> Resign:
+            entry = book.get(capture.bin)
+            return Resign(secret, entry.provider if entry is not None else None)
+
+        return given
+    return _resigner(resign)  # type: ignore[arg-type]
+
+
+def _registered(book: Any, bin: str, capture: Capture | None) -> Resign:
+    entry = book.get(bin)
+    if entry is None or not entry.secret:
+        what = f"capture #{capture.id} cannot be re-signed" if capture else "cannot re-sign"
+        raise ValueError(f"{what}: no secret is registered for bin {bin!r}: "
+                         f"lab.secret({bin!r}, secret, provider=...) first, or give the "
+                         "secret: resign='<secret>'")
+    provider = entry.provider or (capture.provider if capture is not None else None)
+    if provider and provider in _table() and _signs_with_private_key(provider):
+        raise ValueError(f"{provider} signs with a private key, and lab.secret holds the key "
+                         f"that verifies (bin {bin!r}): give the private key your app trusts, "
+                         f"resign=Resign(private_key, {provider!r})")
+    return Resign(entry.secret, provider)
+
+
+def _table() -> Any:
+    from ..providers import TABLE
+
+    return TABLE
+
+
 def delivered(status: int | None, error: str | None = None) -> bool:
     """Whether a replay's or forward's answer means the target took the webhook: a ``2xx``
     status and no error. A ``3xx`` is no delivery: hooklab follows no redirect, so the app at
@@ -283,15 +499,22 @@ class ReplayResult:
 
 
 def _deliver(capture: Capture, to: str, timeout: float,
-             extra: list[tuple[str, str]] | None = None, *, keep: bool = True) -> ReplayResult:
-    """Send ``capture``; its error as raised (the caller scrubs, escapes and cuts it). Without
-    ``keep`` the answer's body is read and dropped (a forward records none of it)."""
+             extra: list[tuple[str, str]] | None = None, *, keep: bool = True,
+             resign: Callable[[Capture], Resign] | None = None) -> ReplayResult:
+    """Send ``capture``, signed afresh by ``resign`` when given (:func:`resigned`); its
+    error as raised (the caller scrubs, escapes and cuts it). Without ``keep`` the answer's
+    body is read and dropped (a forward records none of it)."""
     start = time.perf_counter()
     url = to
     try:
         url = target_url(capture, to)
+        sent_headers, sent_body = outgoing(capture), capture.body
+        if resign is not None:
+            how = resign(capture)
+            url, sent_headers, sent_body = resigned(capture, url, how.secret,
+                                                    provider=how.provider)
         status, reason, headers, body, cut = _exchange(
-            capture.method, url, outgoing(capture) + (extra or []), capture.body,
+            capture.method, url, sent_headers + (extra or []), sent_body,
             timeout=timeout, keep=keep)
     except Exception as exc:  # noqa: BLE001 - connection refused, timeout, bad URL, ...
         msg = str(exc) or type(exc).__name__
@@ -303,10 +526,11 @@ def _deliver(capture: Capture, to: str, timeout: float,
                         time.perf_counter() - start, None, url, cut)
 
 
-def _replayed(capture: Capture, to: str, timeout: float) -> ReplayResult:
+def _replayed(capture: Capture, to: str, timeout: float,
+              resign: Callable[[Capture], Resign] | None = None) -> ReplayResult:
     from ..credentials import scrubbed_text
 
-    r = _deliver(capture, to, timeout)
+    r = _deliver(capture, to, timeout, resign=resign)
     if r.error:  # (the target's credentials never in it, as a forward's recorded error: the
         # result is a cell's output; scrubbed before the cut, which could leave half a one)
         r.error = scrubbed_text(r.error, r.url or to)
@@ -315,7 +539,8 @@ def _replayed(capture: Capture, to: str, timeout: float) -> ReplayResult:
 
 
 def replay(
-    captures: Iterable[Capture], to: str, timeout: float = DEFAULT_TIMEOUT
+    captures: Iterable[Capture], to: str, timeout: float = DEFAULT_TIMEOUT, *,
+    resign: ResignSpec | None = None,
 ) -> list[ReplayResult]:
     """Re-send each capture exactly to ``to`` (in order); never raises on network errors
     (each result's ``error`` says what happened), but a ``to`` that is no http(s) URL is
@@ -326,6 +551,16 @@ def replay(
     An ``error`` shows what a terminal would act on as escapes and is cut at 2,000 characters,
     as a forward's is (:func:`hooklab.capture.forward_error`).
 
+    A replay is the delivery as it was: where its signature holds a time the app checks
+    (Stripe's ``t=`` against 300 s, Standard Webhooks, Slack...) a later replay is refused.
+    ``resign`` signs each one afresh for the URL it goes to, keeping the body bytes and the
+    delivery id (:func:`resigned`): a secret (as the capture's detected provider signs), a
+    :class:`Resign` (secret and provider) or a function of the capture giving one. A capture
+    that cannot be re-signed (no provider detected, a secret of the wrong form) is
+    ``ValueError`` naming it, before anything is sent.
+
+    >>> [r.status for r in replay([cap], app_url, resign="whsec_test")]   # a Stripe capture
+    [200]
     >>> replay([cap], "notaurl")
     Traceback (most recent call last):
     ...
@@ -334,7 +569,19 @@ def replay(
     # (the same mistake said once per capture, as "error" results, read as if the app had
     # failed them: hooklab replay --to already refused it as a usage error)
     check_target(to)
-    return [_replayed(c, to, timeout) if c.kind == "http" else
+    resigner = _resigner(resign)
+    captures = list(captures)
+    if resigner is not None:  # (every one checked first: nothing is sent when one cannot be)
+        for c in captures:
+            if c.kind != "http":
+                continue
+            how = resigner(c)
+            try:
+                url = target_url(c, to)
+            except ValueError:  # (a dot segment: that capture's error result, as unsigned)
+                continue
+            resigned(c, url, how.secret, provider=how.provider)
+    return [_replayed(c, to, timeout, resigner) if c.kind == "http" else
             ReplayResult(c.id, None, error=f"not replayed: a recorded WebSocket message "
                                            f"({c.method}), not an HTTP request")
             for c in captures]
@@ -371,6 +618,8 @@ class Forwarder:
         # have a capture refused), and nothing of the lab can be read from one
         self._key = secrets.token_bytes(16)
         self._targets: dict[str, str] = {}
+        #: bin -> how its forwards are signed afresh (see add)
+        self._resign: dict[str, Callable[[Capture], Resign]] = {}
         self._lock = threading.Lock()
         #: bumped by clear(): what was on its way before is not recorded (a reset lab)
         self._generation = 0
@@ -393,11 +642,20 @@ class Forwarder:
         with self._lock:
             return dict(self._targets)
 
-    def add(self, bin: str, to: str) -> None:
-        """Forward new captures of ``bin`` to ``to`` (replaces an earlier target)."""
+    def add(self, bin: str, to: str, *, resign: ResignSpec | None = None) -> None:
+        """Forward new captures of ``bin`` to ``to`` (replaces an earlier target and its
+        ``resign``). ``resign``, as :func:`replay` takes it, signs each forward afresh for
+        ``to`` (a provider that signs the URL, Twilio's, could never verify at the app
+        otherwise); a capture that cannot be re-signed is not sent, its forward recorded
+        with the error."""
         target_url(Capture(0, None, "POST", f"/{bin}"), to)  # type: ignore[arg-type]
+        resigner = _resigner(resign)
         with self._lock:
             self._targets[bin] = to
+            if resigner is None:
+                self._resign.pop(bin, None)
+            else:
+                self._resign[bin] = resigner
 
     def mark(self, bin: str) -> str:
         """The value of :data:`LOOP_HEADER` on this forwarder's deliveries from ``bin``: 16 hex
@@ -420,11 +678,13 @@ class Forwarder:
     def remove(self, bin: str) -> None:
         with self._lock:
             self._targets.pop(bin, None)
+            self._resign.pop(bin, None)
 
     def clear(self) -> None:
         """Stop forwarding every bin; forwards queued or on their way are not recorded."""
         with self._lock:
             self._targets.clear()
+            self._resign.clear()
             self._generation += 1
 
     def drop_waiting(self) -> None:
@@ -512,8 +772,11 @@ class Forwarder:
                         sent = self.restore(capture)
                     except Exception:  # noqa: BLE001 - sent as stored rather than not at all
                         pass
+                with self._lock:
+                    resign = self._resign.get(capture.bin) \
+                        if self._targets.get(capture.bin) == to else None
                 r = _deliver(sent, to, self.timeout, [(LOOP_HEADER, self.mark(capture.bin))],
-                             keep=False)  # (only status and latency are recorded)
+                             keep=False, resign=resign)  # (only status and latency recorded)
                 try:  # the target as stored: a restored secret (Meta's verify token in the
                     shown = target_url(capture, to)  # query) never goes into the database
                 except ValueError:
