@@ -157,7 +157,7 @@ def _with_suffix(target: str) -> str:
     ("refused", "ConnectionRefusedError"),
     ("silent", "timed out after 0.5 s"),
     ("echo", "BadStatusLine"),  # (it quotes the line the app sent back: the target's query)
-    ("control", "InvalidURL"),  # (http.client quotes the path and query it refused)
+    ("control", "is no valid URL"),  # (refused up front: check_target, credentials scrubbed)
 ])
 @pytest.mark.parametrize("written, secret, shown", TARGETS, ids=IDS)
 def test_a_replay_that_fails_never_quotes_the_target_s_credentials(
@@ -171,6 +171,11 @@ def test_a_replay_that_fails_never_quotes_the_target_s_credentials(
         to = "http://" + written.format(host=f"127.0.0.1:{port}")
         if kind == "control":
             to = _with_control(to, secret)
+            with pytest.raises(ValueError, match=says) as info:
+                lab.replay(cap, to=to, timeout=0.5)
+            if secret is not None:
+                assert secret not in _exception_texts(info.value)
+            return
         (r,) = lab.replay(cap, to=to, timeout=0.5)
     assert r.status is None and says in (r.error or ""), r
     text = _texts([r]) + (r.error or "")
@@ -248,6 +253,10 @@ def test_hooklab_replay_s_lines_never_quote_the_target_s_credentials(
             (got,) = app.wait(1)
             assert secret in got.path or got.header("Authorization") == _basic(
                 written.split("@")[0])
+    if kind == "control":  # (a target no request line can carry: a usage error, up front)
+        assert (r.returncode, r.stdout) == (2, ""), (r.stdout, r.stderr)
+        assert "is no valid URL" in r.stderr and secret not in r.stderr, r.stderr
+        return
     assert r.stdout.startswith("#1 -> "), (r.stdout, r.stderr)
     assert (r.returncode == 0) == (kind == "app"), (r.stdout, r.stderr)
     assert secret not in r.stdout + r.stderr, (r.stdout, r.stderr)
