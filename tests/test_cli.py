@@ -938,10 +938,11 @@ def test_serve_keeps_storing_when_nobody_reads_its_output(tmp_path) -> None:
     lab.stop()
 
 
-@pytest.mark.parametrize("status,code", [(200, 0), (302, 0), (400, 1), (500, 1), (503, 1)])
+@pytest.mark.parametrize("status,code", [(200, 0), (204, 0), (302, 1), (400, 1), (500, 1), (503, 1)])
 def test_replay_fails_when_the_app_answers_an_error(tmp_path, status, code) -> None:  # type: ignore[no-untyped-def]
     """``hooklab replay`` printed ``#1 -> 500`` and exited 0 (``send`` exits 1 for 400 and
-    more, ``serve --forward`` says FAILED): a script could not tell."""
+    more, ``serve --forward`` says FAILED): a script could not tell. A redirect is no delivery
+    either (hooklab follows none; Stripe counts a 3xx as not received): exit 1."""
     db = str(tmp_path / "c.sqlite3")
     _store_of(db, 1)
     with Target(status=status) as t:
