@@ -569,3 +569,48 @@ def test_a_saved_notebook_keeps_no_credential_of_an_outbound_target(tmp_path, mo
         got = app.wait(3)
     assert [r.path for r in got] == [f"/hook?token={secret}"] * 3  # replay, send, %hooklab send
     assert "[secret]" in saved and secret not in saved
+
+
+_COUNTER = """
+def shown(v):
+    import re
+    return v.rows, re.sub('<[^>]+>', '', v.counter.value)
+"""
+
+
+def test_a_second_notebook_s_live_view_shows_what_the_first_stores_into_the_shared_file(tmp_path):
+    """Two notebooks in one folder share ``.hooklab/captures.sqlite3`` (the second moves to
+    the next port). The second kernel's ``lab.live(bin='a')`` said "0 captures ... waiting for
+    webhooks" while the first stored captures of bin ``a`` into the file: a view fed by its
+    own server never looked at the file. The first notebook here is this process's lab on the
+    kernel's default database."""
+    import hooklab
+
+    with Kernel(tmp_path) as k:
+        k.run(f"%config HookLab.port = {free_port()}\n%load_ext hooklab")
+        k.run("import hooklab, time\nlab = hooklab.lab()\nv_all = lab.live()\n"
+              "v_a = lab.live(bin='a')" + _COUNTER)
+        assert "waiting for webhooks" in k.run("print(shown(v_a))")
+        first = hooklab.HookLab(port=0, db=str(tmp_path / ".hooklab" / "captures.sqlite3")).start()
+        try:
+            assert [hooklab.send(first.url_for("a"), payload={"i": i}).status
+                    for i in range(3)] == [200] * 3
+            wait = ("deadline = time.monotonic() + 10\n"
+                    "while shown({v})[0] != {rows} and time.monotonic() < deadline:\n"
+                    "    time.sleep(0.05)\n"
+                    "time.sleep(1.5)\n"  # (the counter is drawn on a refresh after the rows)
+                    "print(shown({v}))")
+            out = k.run(wait.format(v="v_a", rows=[3, 2, 1]))
+            assert out.startswith("([3, 2, 1], '3 captures"), out
+            assert "waiting for webhooks" not in out
+            assert k.run("print(hooklab.send(lab.url_for('b'), payload={'i': 9}).status)"
+                         ).strip() == "200"
+            assert [hooklab.send(first.url_for("a"), payload={"i": i}).status
+                    for i in (3, 4)] == [200] * 2
+            out = k.run(wait.format(v="v_a", rows=[6, 5, 3, 2, 1]))
+            assert out.startswith("([6, 5, 3, 2, 1], '5 captures"), out
+            out = k.run(wait.format(v="v_all", rows=[6, 5, 4, 3, 2, 1]))
+            assert out.startswith("([6, 5, 4, 3, 2, 1], '6 captures"), out
+            assert k.run("print(lab.is_running, len(lab.captures))").strip() == "True 6"
+        finally:
+            first.stop()

@@ -1993,6 +1993,49 @@ def test_a_view_of_a_file_another_lab_serves_shows_what_it_stores(tmp_path, who,
         stop()
 
 
+@pytest.mark.parametrize("who, serve, says", OTHER_WRITERS, ids=[w[0] for w in OTHER_WRITERS])
+def test_a_serving_lab_s_view_shows_what_another_lab_stores_into_its_file(tmp_path, who, serve,
+                                                                          says):
+    """Two notebooks in one folder share ``.hooklab/captures.sqlite3``: the second kernel's
+    ``lab.live(bin='a')`` stayed at "0 captures ... waiting for webhooks" while the first
+    stored captures of bin ``a`` into the file (``lab.captures`` had them): a view whose own
+    server fed its store never looked at the file. Now it looks once a second, serving or
+    not, and shows both labs' captures, newest first, with the right counts."""
+    import hooklab
+
+    path = str(tmp_path / "captures.sqlite3")
+    mine = hooklab.HookLab(port=0, db=path).start()
+    made: list[LiveView] = []
+    stop = None
+    try:
+        v_all, v_a = mine.live(), mine.live(bin="other")
+        made += [v_all, v_a]
+        assert "waiting for webhooks" in v_a.counter.value
+        url, stop = serve(path)  # (the other lab captures into bin "other" of the same file)
+        assert [hooklab.send(url, payload={"i": i}).status for i in range(3)] == [200] * 3
+        assert wait_until(lambda: v_a.rows == [3, 2, 1], 10), (v_a.rows, v_a.counter.value)
+        assert wait_until(lambda: "<b>3</b> captures" in v_a.counter.value, 10), v_a.counter.value
+        assert wait_until(lambda: v_all.rows == [3, 2, 1], 10), v_all.rows
+        assert "waiting for webhooks" not in v_a.counter.value
+        assert NOT_SERVING not in v_a.counter.value and says not in v_a.counter.value
+        # its own server's captures go on showing, between the other lab's
+        assert hooklab.send(mine.url_for("mine"), payload={"i": 9}).status == 200
+        assert [hooklab.send(url, payload={"i": i}).status for i in (3, 4)] == [200] * 2
+        assert wait_until(lambda: v_all.rows == [6, 5, 4, 3, 2, 1], 10), v_all.rows
+        assert wait_until(lambda: v_a.rows == [6, 5, 3, 2, 1], 10), v_a.rows
+        assert wait_until(lambda: "<b>6</b> captures" in v_all.counter.value
+                          and "<b>5</b> captures" in v_a.counter.value, 10), (
+            v_all.counter.value, v_a.counter.value)
+        assert mine.is_running and [c.bin for c in mine.captures] == ["other"] * 3 + ["mine"] + [
+            "other"] * 2
+    finally:
+        for v in made:
+            v.close()
+        mine.stop()
+        if stop is not None:
+            stop()
+
+
 @pytest.mark.parametrize("serving", ["auto", None, True, False])
 def test_a_view_whose_database_closed_turns_its_controls_off(tmp_path, serving):
     """After ``lab.stop()`` a view made by hand kept enabled controls that did nothing (row

@@ -89,10 +89,12 @@ class LiveView(LiveControls, W.VBox):
         served this store (``hooklab.open``'s lab, a bare ``CaptureStore``). ``True`` /
         ``False`` / ``None`` fix it instead (``None``: not known, nothing said; e.g. a store
         your own code fills); :meth:`set_serving` changes it in either case. A view of a
-        database file that no server of ``store`` itself feeds looks at the file once a
-        second: captures another lab or process stores into it show (and the counter names
-        that lab's server when it is of this kernel); and any view notices its database
-        closed (``lab.stop()``): it says so and turns its controls off.
+        database file looks at the file once a second (one ``MAX(id)``), whether or not a
+        server of ``store`` itself feeds it: captures another lab or process stores into it
+        show (a second notebook in the same folder shares ``.hooklab/captures.sqlite3``; the
+        counter names that lab's server when it is of this kernel and this lab does not
+        serve); and any view notices its database closed (``lab.stop()``): it says so and
+        turns its controls off.
     **filters : any of :mod:`hooklab.filters` (``bin``, ``provider``, ``search``...).
 
     Usage::
@@ -503,12 +505,16 @@ class LiveView(LiveControls, W.VBox):
 
     def _look_wait(self) -> float | None:
         """Seconds until the view looks at its store again (None: it need not): once every
-        :data:`_LOOK_EVERY` seconds unless a capture server of this very store feeds it (its
-        store then tells it everything, and the server stops before the store closes), until
-        the view says its store was closed. Nothing else tells a view that ``lab.stop()`` or
-        ``store.close()`` closed its database (the lab closes only its own views), nor that
-        another lab or process stored captures into its file (see :meth:`_look`)."""
-        if self._closed_shown or (self._follow and self.serving is True):
+        :data:`_LOOK_EVERY` seconds until the view says its store was closed, unless its store
+        is in memory and a capture server of this very store feeds it (its store then tells
+        it everything, and the server stops before the store closes). Nothing else tells a
+        view that ``lab.stop()`` or ``store.close()`` closed its database (the lab closes only
+        its own views), nor that another lab or process stored captures into its file (see
+        :meth:`_look`): also while its own server serves the file (two notebooks in one
+        folder share ``.hooklab/captures.sqlite3``; the second kernel's view stayed at
+        "waiting for webhooks" while the first stored into the file). One ``MAX(id)`` a
+        look, however many captures arrive."""
+        if self._closed_shown or (self._follow and self.serving is True and self._file is None):
             return None
         return max(0.0, self._looked_at + _LOOK_EVERY - time.monotonic())
 
