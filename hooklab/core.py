@@ -207,6 +207,7 @@ class HookLab(Configurable):
         self._api_token = new_token()
         self._relay_nonce = new_token()
         self._memory_gone = False  # stop() closed an in-memory store: its captures are gone
+        self._undoing = False  # a refused setting is being put back: the observers let it be
         super().__init__(**kwargs)
         self._secrets = SecretBook()
         self._secrets.handshakes = self.handshakes
@@ -216,6 +217,33 @@ class HookLab(Configurable):
         self._forwarder: Any = None
         self._views: weakref.WeakSet[Any] = weakref.WeakSet()
         _ALL_LABS.add(self)
+
+    def update_config(self, config: Any) -> None:
+        """Apply ``config`` (traitlets; IPython's ``%config HookLab.port = 9000`` calls this).
+
+        A value that cannot be applied (an address that cannot be bound, a ``db`` that is a
+        folder or no database) is refused with :class:`~traitlets.TraitError` and the lab
+        stays as it was, serving on the same port. IPython's ``%config`` only logs what a
+        configurable raises (``ERROR:root:...``) and the cell succeeded, so "Run All" went on
+        with a lab left stopped: from ``%config`` the refusal is shown as a ``UsageError``
+        and the cell fails (its reply status is ``error``), as ``%hooklab start`` does, and
+        the value is taken out of ``config``, so that the shell's configuration, which a lab
+        made later (``%reload_ext hooklab``) starts from, does not keep it either.
+        """
+        import sys
+
+        try:
+            super().update_config(config)
+        except TraitError as exc:
+            caller = sys._getframe(1).f_globals.get("__name__")
+            said = str(exc)
+            if "the lab goes on as it was" not in said:  # (a value the trait itself refused)
+                where = f"serving at {self.server.url}" if self.is_running else "not serving"  # type: ignore[union-attr]
+                said += f"; nothing was changed ({where})"
+            if caller != "IPython.core.magics.config" or not _fail_the_cell(said):
+                raise
+            with contextlib.suppress(Exception):  # (the configurables after this one,
+                config.pop(type(self).__name__, None)  # the shell among them, get nothing)
 
     # -- store / server ----------------------------------------------------------------------
     @property
@@ -545,19 +573,96 @@ class HookLab(Configurable):
     @observe("db", "durability")
     def _move_on_db_change(self, change: Any) -> None:
         """A new ``db`` (or ``durability``) while a database is open: the lab moves to the
-        new file, or opens the same one again (serving again if it was; its forwards follow;
-        live views of the old store close), instead of going on writing to the old file
-        under the new name."""
-        if getattr(self, "_store", None) is None or change["old"] == change["new"]:
+        new file, or opens the same one again (serving again on the same port if it was; its
+        forwards follow; live views of the old store close), instead of going on writing to
+        the old file under the new name.
+
+        The new database is opened beside the old one, which is closed only once the lab
+        uses the new one: a ``db`` that cannot be opened (a folder, a corrupt file, a place
+        that cannot be written) is refused with :class:`~traitlets.TraitError` and the lab
+        stays as it was, serving on the same port with its database, captures (a
+        ``:memory:`` lab's too), forwards and live views (it was left stopped, the bad
+        value kept)."""
+        if (getattr(self, "_store", None) is None or change["old"] == change["new"]
+                or getattr(self, "_undoing", False)):
             return
-        was_running = self.is_running
-        targets = self._forwarder.targets if self._forwarder is not None else {}
+        from .server.lifecycle import ServerError
+        from .store import StoreError, new_paths, remove_new_paths
+
+        was_running, bound = self.is_running, self.bound_port
+        old_store, old_forwarder, memory_gone = self._store, self._forwarder, self._memory_gone
+        targets = dict(old_forwarder.targets) if old_forwarder is not None else {}
+        made = new_paths(self.db_path)  # (before it is opened: removed again if refused)
         self.stop_serving()
-        self._close_store()
-        for bin, to in targets.items():
-            self.forward(bin, to)
-        if was_running:
+        self._store, self._forwarder = None, None  # (kept open meanwhile)
+        try:
+            self.store  # noqa: B018 - opened now: a mistake shows here, not at the next use
+            if was_running:  # (on the same port: URLs handed out keep working)
+                self._serve_on(bound)
+            for bin, to in targets.items():  # (after start: the loop check sees the port bound)
+                self.forward(bin, to)
+        except (TraitError, ServerError, StoreError, OSError, ValueError) as exc:
+            with contextlib.suppress(Exception):  # (a server half started, or none)
+                self.stop_serving()
+            if self._forwarder is not None:
+                self._forwarder.close()
+            if self._store is not None:
+                with contextlib.suppress(Exception):
+                    self._store.close()
+            remove_new_paths(made)
+            self._store, self._forwarder, self._memory_gone = old_store, old_forwarder, memory_gone
+            self._refuse(change, exc, bound if was_running else None)
+        self._close_other(old_store, old_forwarder)
+
+    def _close_other(self, store: Any, forwarder: Any) -> None:
+        """Close ``store`` and ``forwarder`` (the ones a move left) and the live views (of
+        that store): what :meth:`_close_store` does, on them."""
+        new = self._store, self._forwarder
+        self._store, self._forwarder = store, forwarder
+        try:
+            self._close_store()
+        finally:
+            self._store, self._forwarder = new
+
+    def _refuse(self, change: Any, exc: BaseException, port: int | None) -> None:
+        """A setting that could not be applied: put the old value back (restarting nothing),
+        serve again on ``port`` if the lab served (``None``: it did not), and raise
+        :class:`~traitlets.TraitError` saying why and where the lab goes on."""
+        from .server.lifecycle import ServerError
+        from .store import StoreError
+
+        self._undoing = True
+        try:
+            setattr(self, change["name"], change["old"])
+        finally:
+            self._undoing = False
+        if port is not None:
+            with contextlib.suppress(ServerError, StoreError, OSError, ValueError):
+                self._serve_on(port)
+        where = f"serving at {self.server.url}" if self.is_running else "not serving"  # type: ignore[union-attr]
+        raise TraitError(f"HookLab.{change['name']} = {change['new']!r} refused: "
+                         f"{printable(str(exc), 300)}; the lab goes on as it was ({where}, "
+                         f"{change['name']} {change['old']!r})") from exc
+
+    def _serve_on(self, port: int | None) -> None:
+        """Start serving on ``port``, the one the lab listened on, its ``port`` setting kept
+        as it was (``None``: as ``port`` says). A lab started with ``port=0`` (or moved past
+        a taken port) came back on another port from a failed or ``db``-only change: every
+        URL handed out (``lab.url_for(...)``, a sender's config) stopped working.
+
+        The setting is given the bound port only while the server starts, under
+        ``hold_trait_notifications``: the change and its undoing reach the observers as one
+        change to the same value, which restarts nothing."""
+        asked = self.port
+        if port is None or port == asked:
             self.start()
+            return
+        with self.hold_trait_notifications():
+            self.port = port
+            try:
+                self.start()
+            finally:
+                self.port = asked
 
     @observe("port", "host", "max_body")
     def _restart_on_change(self, change: Any) -> None:
@@ -567,10 +672,20 @@ class HookLab(Configurable):
             self.server.max_body = int(change["new"])
             ingress.refresh(self)  # the relay and tunnels enforce the limit too
             return
+        if getattr(self, "_undoing", False):  # (a refused value put back: nothing moved)
+            return
         if self.is_running:
+            from .server.lifecycle import ServerError
+            from .store import StoreError
+
+            bound = self.bound_port
             self.server.stop()  # type: ignore[union-attr]
             self.server = None
-            self.start()
+            try:
+                self.start()
+            except (ServerError, StoreError, OSError, ValueError) as exc:
+                # (an address that cannot be bound: the lab was left stopped, the value kept)
+                self._refuse(change, exc, bound)
             # same public URL, new port
             ingress.refresh(self)
 
@@ -1242,6 +1357,27 @@ def _stop_all() -> None:
             lab.stop()
         except Exception:  # noqa: BLE001
             pass
+
+
+def _fail_the_cell(message: str) -> bool:
+    """Make the running IPython cell fail with ``message`` said as a ``UsageError`` (one line,
+    as a magic's mistakes are), though nothing is raised: ``%config`` catches every exception
+    a configurable raises and only logs it. The cell's ``ExecutionResult`` (the one its
+    displayhook fills) then reports the error: the kernel's reply says ``error`` and "Run All"
+    stops. False when no cell is running (nothing done)."""
+    import sys
+
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    result = getattr(getattr(shell, "displayhook", None), "exec_result", None)
+    if shell is None or result is None:
+        return False
+    from IPython.core.error import UsageError
+
+    err = UsageError(f"%config: {message}")
+    result.error_in_exec = err
+    shell.showtraceback((UsageError, err, None))
+    return True
 
 
 # -- the default lab (``hooklab.start()``, ``hooklab.lab()``, ``%load_ext hooklab``) -------------

@@ -388,23 +388,8 @@ class _Kept:
 
 def _serve_again(lab: Any, port: int | None) -> None:
     """Start ``lab`` again on ``port``, the one it listened on, its ``port`` setting kept as
-    it was. A lab started with ``port=0`` (or moved past a taken port) came back from a failed
-    ``%hooklab start`` on another port: every URL handed out (``lab.url_for(...)``, a
-    sender's config) stopped working.
-
-    The setting is given the bound port only while the server starts, under
-    ``hold_trait_notifications``: the change and its undoing reach the observers as one
-    change to the same value, which restarts nothing."""
-    asked = lab.port
-    if port is None or port == asked:
-        lab.start()
-        return
-    with lab.hold_trait_notifications():
-        lab.port = port
-        try:
-            lab.start()
-        finally:
-            lab.port = asked
+    it was (see ``HookLab._serve_on``)."""
+    lab._serve_on(port)
 
 
 def _configured(shell: Any) -> Any:
@@ -421,9 +406,29 @@ def load(shell: Any) -> None:
     shell.register_magics(HookLabMagics)
     lab = default_lab()
     if lab is None or not lab.is_running:
+        from .server.lifecycle import ServerError
+        from .store import StoreError
+
         lab = _configured(shell)
         set_default(lab)
-        lab.start()
+        try:
+            lab.start()
+        except (ServerError, StoreError, OSError, ValueError) as exc:
+            # (the broken lab stayed the default: every later %hooklab, and hooklab.lab()
+            # shown, raised the same StoreError as a traceback)
+            set_default(None)
+            if lab in shell.configurables:
+                shell.configurables.remove(lab)
+            with contextlib.suppress(Exception):
+                lab.stop()
+            if isinstance(exc, StoreError):
+                how = ("capture into another database: %hooklab start --db other.sqlite3 (or "
+                       "%config HookLab.db = 'other.sqlite3', then %load_ext hooklab again)")
+            else:
+                how = ("start it with other settings: %hooklab start --port N --host H (or "
+                       "%config HookLab.port = N, then %load_ext hooklab again)")
+            raise UsageError(f"%load_ext hooklab: the lab did not start: {exc}\n"
+                             f"No lab is running; {how}") from None
     print(lab.status_line())
 
 

@@ -614,3 +614,92 @@ def test_a_second_notebook_s_live_view_shows_what_the_first_stores_into_the_shar
             assert k.run("print(lab.is_running, len(lab.captures))").strip() == "True 6"
         finally:
             first.stop()
+
+
+def _run_all(k: Kernel, cells: list[str]) -> list[tuple[str, str]]:
+    """Send ``cells`` as JupyterLab's "Run All" does (every request at once, the kernel
+    queueing them); each reply's status and, for an error, its ``ename: evalue``."""
+    from jupyter_client import BlockingKernelClient
+
+    kc = BlockingKernelClient()
+    kc.load_connection_info(k.client.km.get_connection_info())
+    kc.start_channels()
+    try:
+        ids = [kc.execute(c) for c in cells]
+        replies: dict[str, tuple[str, str]] = {}
+        deadline = time.monotonic() + 60
+        while len(replies) < len(ids) and time.monotonic() < deadline:
+            msg = kc.get_shell_msg(timeout=60)
+            mid = msg["parent_header"].get("msg_id")
+            if mid in ids:
+                c = msg["content"]
+                replies[mid] = (c["status"], f"{c.get('ename', '')}: {c.get('evalue', '')}")
+    finally:
+        kc.stop_channels()
+    return [replies.get(i, ("none", "")) for i in ids]
+
+
+def test_a_config_setting_that_cannot_be_applied_fails_the_cell_and_leaves_the_lab(tmp_path):
+    """``%config HookLab.host = 'not a host'`` (``db``: a folder, a corrupt file) only logged
+    ``ERROR:root:...``: the cell's status was ok, "Run All" went on, and the lab was left
+    stopped with the bad value kept. Now the cell fails with one UsageError, the cells
+    queued after it are not run, and the lab goes on serving on the same port (that
+    ``port = 0`` picked) with the same settings; the shell keeps no bad value either (a
+    ``%reload_ext hooklab`` after it starts as before)."""
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "corrupt.sqlite3").write_bytes(b"this is not a database" * 100)
+    with Kernel(tmp_path) as k:
+        k.run("%config HookLab.port = 0\n%load_ext hooklab\nimport hooklab\nlab = hooklab.lab()")
+        url = k.run("print(lab.url)").strip()
+        assert url.startswith("http://127.0.0.1:"), url
+        for line, says in [
+            ("%config HookLab.host = 'not a host'", "cannot be bound"),
+            ("%config HookLab.host = '192.0.2.1'", "cannot be bound"),
+            ("%config HookLab.db = 'folder'", "folder"),
+            ("%config HookLab.db = 'corrupt.sqlite3'", "not a database"),
+            ("%config HookLab.port = 70000", "65535"),
+        ]:
+            got = _run_all(k, [line, "print('ran after it')"])
+            assert got[0][0] == "error" and got[0][1].startswith("UsageError: %config: "), (
+                line, got)
+            assert says in got[0][1], (line, got)
+            assert got[1][0] == "aborted", (line, got)  # ("Run All" stopped there)
+            out = k.run("print(lab.is_running, lab.url, lab.host, lab.port, lab.db)")
+            assert out.strip() == f"True {url} 127.0.0.1 0 .hooklab/captures.sqlite3", (line, out)
+            assert post(f"{url}/still", b"1")[0] == 200, line
+        with pytest.raises(CellExecutionError) as err:  # (as nbclient, and a notebook, show it)
+            k.run("%config HookLab.db = 'folder'")
+        text = str(err.value)
+        assert "UsageError" in text and "the lab goes on as it was" in text, text
+        assert "ERROR:root" not in text
+        assert k.run("print(len(lab.wait(5, bin='still', timeout=30)))").strip() == "5"
+        out = k.run("%reload_ext hooklab")
+        assert out.startswith("hooklab listening on http://127.0.0.1:"), out
+        assert "(db .hooklab/captures.sqlite3, 5 captures)" in out, out
+        k.run("%unload_ext hooklab")
+
+
+def test_load_ext_on_a_corrupt_database_is_one_usage_error_and_leaves_no_broken_lab(tmp_path):
+    """``%load_ext hooklab`` on a corrupt ``.hooklab/captures.sqlite3`` raised, and the
+    broken lab stayed the default: every later ``%hooklab`` and ``hooklab.lab()`` shown raised
+    a raw StoreError. Now it is one UsageError saying what to do, and the advice works."""
+    (tmp_path / ".hooklab").mkdir(mode=0o700)
+    (tmp_path / ".hooklab" / "captures.sqlite3").write_bytes(b"this is not a database" * 100)
+    port = free_port()
+    with Kernel(tmp_path) as k:
+        k.run(f"%config HookLab.port = {port}")
+        with pytest.raises(CellExecutionError) as err:
+            k.run("%load_ext hooklab")
+        text = str(err.value)
+        assert "UsageError: %load_ext hooklab: the lab did not start:" in text, text
+        assert "%hooklab start --db other.sqlite3" in text and "StoreError" not in text, text
+        assert k.run("import hooklab\nprint(hooklab.lab())").strip() == "None"
+        with pytest.raises(CellExecutionError) as err:
+            k.run("%hooklab")
+        assert "UsageError: hooklab: no lab is running; use %hooklab start" in str(err.value)
+        out = k.run("%hooklab start --db other.sqlite3")
+        assert out.strip() == f"hooklab listening on http://127.0.0.1:{port} (db other.sqlite3, 0 captures)"
+        assert post(f"http://127.0.0.1:{port}/a", b"1")[0] == 200
+        assert k.run("print(len(hooklab.lab().wait(1, timeout=30)))").strip() == "1"
+        k.run("%unload_ext hooklab")
+
