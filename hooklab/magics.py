@@ -287,7 +287,8 @@ class HookLabMagics(Magics):
 
 
 def _start(magics: Any, lab: Any, args: Any) -> None:
-    """``%hooklab start``: (re)start the default lab with what was given; a setting that
+    """``%hooklab start``: (re)start the default lab with what was given (on the port it
+    listens on when neither ``--port`` nor ``--host`` is given); a setting that
     cannot be (a port over 65535, an address that cannot be bound, a ``--db`` that cannot
     be opened) leaves the lab as it was, serving again if it was, with its captures (those
     of a ``:memory:`` lab too), forwards and live views, and says why in one line."""
@@ -313,7 +314,10 @@ def _start(magics: Any, lab: Any, args: Any) -> None:
         set_default(new)
         with warnings.catch_warnings(record=True) as said:  # (shown if it starts: a warning
             warnings.simplefilter("always")  # about an address it then cannot bind misleads)
-            new.start()
+            if was_serving and set(given) <= {"db"}:  # (on the port it had: port=0 picked
+                _serve_again(new, bound)  # a new one, and the URLs handed out broke)
+            else:
+                new.start()
             if kept is not None:
                 kept.forward_again()  # (after start: the loop check sees the port bound)
         for w in said:

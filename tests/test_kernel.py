@@ -703,3 +703,35 @@ def test_load_ext_on_a_corrupt_database_is_one_usage_error_and_leaves_no_broken_
         assert k.run("print(len(hooklab.lab().wait(1, timeout=30)))").strip() == "1"
         k.run("%unload_ext hooklab")
 
+
+def test_a_db_move_keeps_the_port_that_port_0_picked(tmp_path):
+    """``%hooklab start --db NEW`` on a lab started with ``port = 0`` moved it to another
+    port: every URL handed out (``lab.url_for(...)`` given to a sender) broke, though only the
+    database changed (a failed start kept the port). Also ``%config HookLab.db`` and a plain
+    ``%hooklab start``; a ``--port`` asked for is taken."""
+    with Kernel(tmp_path) as k:
+        k.run("%config HookLab.port = 0\n%load_ext hooklab\nimport hooklab\nlab = hooklab.lab()")
+        given = k.run("print(lab.url_for('stripe'))").strip()
+        assert given.startswith("http://127.0.0.1:"), given
+        url = given.rsplit("/", 1)[0]
+        sent = 0
+        for line, db in [
+            ("%hooklab start --db moved.sqlite3", "moved.sqlite3"),
+            ("%hooklab start --db sub/new.sqlite3", "sub/new.sqlite3"),
+            ("%config HookLab.db = 'third.sqlite3'", "third.sqlite3"),
+            ("%hooklab start", "third.sqlite3"),
+            ("%hooklab start --db .hooklab/captures.sqlite3", ".hooklab/captures.sqlite3"),
+        ]:
+            k.run(line)
+            out = k.run("print(lab.url, lab.port, lab.is_running, lab.db)")
+            assert out.strip() == f"{url} 0 True {db}", (line, out)
+            assert post(given, b'{"a": 1}')[0] == 200, line
+            sent += 1
+        out = k.run("print(len(lab.wait(1, timeout=30)))")
+        assert out.strip() == "1", out
+        port = free_port()
+        k.run(f"%hooklab start --port {port} --db third.sqlite3")
+        out = k.run("print(lab.url, lab.db, len(lab.captures))")
+        assert out.strip() == f"http://127.0.0.1:{port} third.sqlite3 2", out
+        k.run("%unload_ext hooklab")
+    assert sent == 5
