@@ -501,10 +501,20 @@ class HookLab(Configurable):
         >>> r = hooklab.send(lab.url_for("shop", "orders/create"), payload={"id": 7})
         >>> lab.captures[-1].bin, lab.captures[-1].path    # still bin "shop"
         ('shop', '/shop/orders/create')
+
+        The bin is one path segment, every character of it percent-encoded but letters,
+        digits and ``_.-~`` (``url_for("a b")`` is ``/a%20b``). In ``path`` what a URL cannot
+        hold as it is gets percent-encoded: spaces, control characters, characters past
+        ASCII (as UTF-8), ``"<>\\^`{|}``, a ``%`` that starts no ``%XX`` escape, and ``#``
+        (a fragment never reaches the lab: ``#`` is sent as ``%23``). ``/`` separates
+        segments, a ``%XX`` given stays as given, and the first ``?`` starts the query:
+
+        >>> lab.url_for("x", "y z/ä?q=a b&r=%20#1")
+        'http://127.0.0.1:.../x/y%20z/%C3%A4?q=a%20b&r=%20%231'
         """
         if self.server is None:
             raise RuntimeError("this lab is not serving; call lab.start() or hooklab.start()")
-        return self.server.url_for(bin, path)
+        return self.server.url_for(bin, _url_text(path))
 
     @observe("forward_timeout")
     def _forward_timeout_changed(self, change: Any) -> None:
@@ -1530,6 +1540,24 @@ def _reaches(host: str, lab_host: str) -> bool:
     if any(_this_machine(a) or (every and _is_local(a)) for a in addresses):
         return True
     return not every and bool(addresses) and not set(addresses).isdisjoint(_addresses(lab_host))
+
+
+#: what a URL holds as it is (printable ASCII but ``"<>\\^`{|}``, ``#`` and ``%``)
+_URL_SAFE = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in '"<>\\^`{|}#%')
+
+
+def _url_text(text: str) -> str:
+    """``text`` (a path, and a query after ``?``) with what a URL cannot hold as it is
+    percent-encoded; ``%XX`` escapes kept (see :meth:`HookLab.url_for`).
+
+    >>> _url_text("a b/%2F/100%/#x")
+    'a%20b/%2F/100%25/%23x'
+    """
+    import re
+    from urllib.parse import quote
+
+    parts = re.split(r"(%[0-9A-Fa-f]{2})", text)  # (odd items: the escapes, kept)
+    return "".join(p if i % 2 else quote(p, safe=_URL_SAFE) for i, p in enumerate(parts))
 
 
 def _label(c: Capture) -> str:

@@ -198,6 +198,7 @@ class HookLabMagics(Magics):
             except KeyError as exc:
                 raise UsageError(f"%hooklab diff: {exc.args[0]}") from None
         elif cmd == "send":
+            import http.client
             import json
 
             from .credentials import scrubbed_url
@@ -215,6 +216,14 @@ class HookLabMagics(Magics):
                             payload=payload)
             except (ValueError, LookupError) as exc:  # an unknown provider or event
                 raise UsageError(f"%hooklab send: {exc.args[0] if exc.args else exc}") from None
+            except http.client.InvalidURL:  # (a traceback said it; its words quote the
+                # URL with what scrubbed_url takes out)
+                raise UsageError(f"%hooklab send: {scrubbed_url(target)}: the URL holds a "
+                                 "character no URL can (a space, a control character): "
+                                 "percent-encode it (a space is %20)") from None
+            except http.client.HTTPException as exc:  # an answer that is no HTTP
+                raise UsageError(f"%hooklab send: {scrubbed_url(target)}: "
+                                 f"{type(exc).__name__} (the answer was no HTTP)") from None
             except OSError as exc:  # nothing listening there, a name that does not resolve...
                 raise UsageError(f"%hooklab send: {scrubbed_url(target)}: "
                                  f"{exc.strerror or exc}") from None

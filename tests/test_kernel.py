@@ -735,3 +735,33 @@ def test_a_db_move_keeps_the_port_that_port_0_picked(tmp_path):
         assert out.strip() == f"http://127.0.0.1:{port} third.sqlite3 2", out
         k.run("%unload_ext hooklab")
     assert sent == 5
+
+
+def test_send_magic_says_a_url_it_cannot_send_in_one_usage_error(tmp_path):
+    """``%hooklab send 'http://127.0.0.1:PORT/with space'`` raised a raw
+    ``http.client.InvalidURL`` traceback (the magic caught ValueError, LookupError and
+    OSError only); its words quoted the URL, credentials and all. A bin or a path with a
+    space is sent encoded."""
+    port = free_port()
+    with Kernel(tmp_path) as k:
+        k.run(f"%config HookLab.port = {port}\n%load_ext hooklab\nimport hooklab\n"
+              "lab = hooklab.lab()")
+        base = f"http://127.0.0.1:{port}"
+        for target in [f"{base}/with space", f"{base}/a?token=S3CR3T x", f"{base}/esc\x1bthere",
+                       f"{base}/del\x7fthere", f"{base}/nul\x00there", f"{base}/ok?q=a b"]:
+            with pytest.raises(CellExecutionError) as err:
+                k.run(f"%hooklab send '{target}'")  # (the characters themselves, in quotes)
+            text = str(err.value)
+            said = [line for line in text.splitlines() if line.startswith("UsageError")]
+            assert len(said) == 1 and said[0].startswith("UsageError: %hooklab send: http://"), (
+                target, text)
+            assert said[0].endswith("percent-encode it (a space is %20)"), (target, text)
+            assert "InvalidURL" not in text and "Traceback" not in text, (target, text)
+            assert "S3CR3T" not in said[0], said
+        assert k.run("%hooklab send 'bin with space'").strip() == (
+            f"sent to {base}/bin%20with%20space: 200")
+        out = k.run("print(hooklab.send(lab.url_for('x', 'y z'), payload={'a': 1}).status)")
+        assert out.strip() == "200"
+        out = k.run("print([(c.bin, c.path) for c in lab.wait(2, timeout=30)])")
+        assert out.strip() == "[('bin with space', '/bin%20with%20space'), ('x', '/x/y%20z')]", out
+        k.run("%unload_ext hooklab")
