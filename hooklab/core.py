@@ -1201,13 +1201,20 @@ class HookLab(Configurable):
         return self._forwarder.unfinished if self._forwarder is not None else 0
 
     def replay(
-        self, captures_or_ids: Capture | int | Iterable[Capture | int], to: str, *, timeout: float = 10.0
+        self, captures_or_ids: Capture | int | Iterable[Capture | int], to: str, *,
+        timeout: float | None = None,
     ) -> list[Any]:
         """Re-send stored captures exactly (method, path suffix, headers, body) to ``to``; a
         secret stored as ``[secret]`` goes out as the value registered for its bin with
         :meth:`secret` (a GitLab token, Basic credentials, Meta's verify token). Network
         errors do not raise: the result's ``error`` says what happened. A ``to`` that is no
         http(s) URL (as :meth:`forward` refuses it) is ``ValueError``, before anything is sent.
+
+        ``captures_or_ids`` is a :class:`Capture`, one id (any integer: the DataFrame's
+        ``id`` column hands out ``numpy.int64``) or several of either; text is refused with
+        ``TypeError``, ``"12"`` as well (it replayed captures 1 and 2, the string's
+        characters). ``timeout`` (seconds the target has to answer) is
+        :attr:`forward_timeout` unless given, as for a forward to the same app.
 
         >>> results = lab.replay(cap, to=app_url)     # a Capture, an id, or several
         >>> results[0].status, results[0].body
@@ -1218,13 +1225,26 @@ class HookLab(Configurable):
         Traceback (most recent call last):
         ...
         ValueError: forward/replay target must be an http(s) URL, got 'localhost:5000/webhook'
+        >>> [r.ok for r in lab.replay(lab.dataframe().id.iloc[-1], to=app_url)]   # numpy.int64
+        [True]
+        >>> lab.replay("1", to=app_url)
+        Traceback (most recent call last):
+        ...
+        TypeError: replay takes a Capture, a capture id (an integer) or several of them, not '1' (a str): lab.replay(1, ...)
         """
         from .outbound.forward import check_target, replay
 
         check_target(to)  # (first: one mistake, not an "error" result per capture)
-        items = [captures_or_ids] if isinstance(captures_or_ids, (Capture, int)) else list(captures_or_ids)
-        caps = [self._secrets.restored(c if isinstance(c, Capture) else self.get(c)) for c in items]
-        return replay(caps, to, timeout=timeout)
+        one = isinstance(captures_or_ids, Capture) or _an_id(captures_or_ids)
+        if isinstance(captures_or_ids, str | bytes | bytearray) or not (
+                one or isinstance(captures_or_ids, Iterable)):
+            raise TypeError(_not_a_capture(captures_or_ids))
+        items = [captures_or_ids] if one else list(captures_or_ids)  # type: ignore[arg-type]
+        for c in items:  # (all of them first: nothing is sent when one is wrong)
+            if not (isinstance(c, Capture) or _an_id(c)):
+                raise TypeError(_not_a_capture(c))
+        caps = [self._secrets.restored(c if isinstance(c, Capture) else self.get(int(c))) for c in items]
+        return replay(caps, to, timeout=self.forward_timeout if timeout is None else timeout)
 
     @classmethod
     def from_har(cls, path: str | os.PathLike[str]) -> HookLab:
@@ -1540,6 +1560,20 @@ def _reaches(host: str, lab_host: str) -> bool:
     if any(_this_machine(a) or (every and _is_local(a)) for a in addresses):
         return True
     return not every and bool(addresses) and not set(addresses).isdisjoint(_addresses(lab_host))
+
+
+def _an_id(value: Any) -> bool:
+    """Whether ``value`` is a capture id: an integer (numpy's too), not a bool."""
+    import numbers
+
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _not_a_capture(value: Any) -> str:
+    hint = (f": lab.replay({int(value)}, ...)" if isinstance(value, str) and value.strip().isdigit()
+            else "")
+    return (f"replay takes a Capture, a capture id (an integer) or several of them, not "
+            f"{printable(repr(value), 80)} (a {type(value).__name__}){hint}")
 
 
 #: what a URL holds as it is (printable ASCII but ``"<>\\^`{|}``, ``#`` and ``%``)
