@@ -1068,7 +1068,7 @@ class HookLab(Configurable):
         self.rules.add(bin_or_path, status, body, headers, delay, method=method)
 
     # -- forward / replay / export ----------------------------------------------------------
-    def forward(self, bin: str, to: str | None) -> None:
+    def forward(self, bin: str, to: str | None, *, resign: bool | str | bytes | Any = False) -> None:
         """Relay each new capture of ``bin`` to ``to`` (``None`` stops), like ``smee --target``.
 
         Method, path suffix, headers (minus hop-by-hop) and exact body are sent on; the target's
@@ -1081,8 +1081,12 @@ class HookLab(Configurable):
         >>> lab.forwards()[-1]["target"] == app_url + "/events", lab.forwards()[-1]["status"]
         (True, 200)
         >>> lab.forward("github", None)           # stop forwarding
+
+        ``resign=True`` signs each forward afresh for ``to`` with the secret registered for
+        the bin (``lab.secret(bin, secret, provider=...)``), ``resign="whsec_..."`` with that
+        secret (see :meth:`replay`): a URL-signed provider (Twilio) verifies at the app then.
         """
-        from .outbound.forward import Forwarder
+        from .outbound.forward import Forwarder, book_resigner
 
         bin = bin_name(bin)  # ("/orders" is the bin url_for("/orders") captures into)
         if to is not None:
@@ -1095,7 +1099,7 @@ class HookLab(Configurable):
         if to is None:
             self._forwarder.remove(bin)
         else:
-            self._forwarder.add(bin, to)
+            self._forwarder.add(bin, to, resign=book_resigner(self._secrets, resign, bin=bin))
 
     def _check_not_self(self, bin: str, to: str) -> None:
         """Refuse a target that is no http(s) URL, or that leads back to ``bin`` through this
@@ -1202,7 +1206,7 @@ class HookLab(Configurable):
 
     def replay(
         self, captures_or_ids: Capture | int | Iterable[Capture | int], to: str, *,
-        timeout: float | None = None,
+        timeout: float | None = None, resign: bool | str | bytes | Any = False,
     ) -> list[Any]:
         """Re-send stored captures exactly (method, path suffix, headers, body) to ``to``; a
         secret stored as ``[secret]`` goes out as the value registered for its bin with
@@ -1231,8 +1235,20 @@ class HookLab(Configurable):
         Traceback (most recent call last):
         ...
         TypeError: replay takes a Capture, a capture id (an integer) or several of them, not '1' (a str): lab.replay(1, ...)
+
+        A replay carries the signature it came with: where it holds a time (Stripe's 300 s)
+        the app refuses a late replay. ``resign=True`` signs each capture afresh for ``to``
+        with the secret registered for its bin (``lab.secret(bin, secret, provider=...)``),
+        ``resign="whsec_..."`` with that secret, ``resign=Resign(secret, provider)`` as that
+        provider; the body bytes and the delivery id stay
+        (:func:`hooklab.outbound.forward.resigned`). A capture that cannot be re-signed is
+        ``ValueError`` before anything is sent.
+
+        >>> lab.secret("stripe", "whsec_test", provider="stripe")
+        >>> [r.status for r in lab.replay(cap, to=app_url, resign=True)]
+        [200]
         """
-        from .outbound.forward import check_target, replay
+        from .outbound.forward import book_resigner, check_target, replay
 
         check_target(to)  # (first: one mistake, not an "error" result per capture)
         one = isinstance(captures_or_ids, Capture) or _an_id(captures_or_ids)
@@ -1244,7 +1260,8 @@ class HookLab(Configurable):
             if not (isinstance(c, Capture) or _an_id(c)):
                 raise TypeError(_not_a_capture(c))
         caps = [self._secrets.restored(c if isinstance(c, Capture) else self.get(int(c))) for c in items]
-        return replay(caps, to, timeout=self.forward_timeout if timeout is None else timeout)
+        return replay(caps, to, timeout=self.forward_timeout if timeout is None else timeout,
+                      resign=book_resigner(self._secrets, resign))
 
     @classmethod
     def from_har(cls, path: str | os.PathLike[str]) -> HookLab:

@@ -1,0 +1,79 @@
+"""``lab.replay(..., resign=True)`` and ``lab.forward(bin, to, resign=True)``: signed afresh
+with the secret registered for each capture's bin (``lab.secret``), checked by the official
+SDKs at the app."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from test_resign import STRIPE, TWILIO, App, _capture, _signed, _verifier
+
+import hooklab
+from hooklab.outbound import Resign
+
+
+def _forwards(lab, n: int) -> list[dict]:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + 15
+    while len(lab.forwards()) < n and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return lab.forwards()
+
+
+@pytest.mark.parametrize("resign", [True, STRIPE, Resign(STRIPE, "stripe")])
+def test_lab_replay_resign_uses_the_bin_s_secret_or_the_one_given(lab, resign) -> None:  # type: ignore[no-untyped-def]
+    app = App(_verifier("stripe"))
+    try:
+        lab.secret("stripe", STRIPE, provider="stripe")
+        cap = _capture(lab, "stripe")
+        assert cap.verified is False and "older than tolerance" in cap.verify_reason
+        (plain,) = lab.replay(cap, to=app.url + "/webhook")
+        (fresh,) = lab.replay(cap.id, to=app.url + "/webhook", resign=resign)
+        got = app.wait(2)
+    finally:
+        app.close()
+    assert (plain.status, fresh.status, fresh.ok) == (400, 200, True)
+    assert got[0][3].startswith("refused") and got[1][3] == "ok"
+    assert got[1][2] == cap.body
+
+
+def test_lab_replay_resign_true_without_a_secret_sends_nothing(lab) -> None:  # type: ignore[no-untyped-def]
+    app = App(_verifier("stripe"))
+    try:
+        cap = _capture(lab, "stripe")
+        with pytest.raises(ValueError, match="no secret is registered for bin 'stripe'"):
+            lab.replay([cap, cap], to=app.url + "/webhook", resign=True)
+    finally:
+        app.close()
+    assert app.got == []
+
+
+def test_lab_forward_resign_true_makes_a_twilio_forward_verify(lab) -> None:  # type: ignore[no-untyped-def]
+    app = App(_verifier("twilio"))
+    try:
+        lab.secret("tw", TWILIO, provider="twilio")
+        url = lab.url_for("tw", "sms")
+        body, headers = _signed("twilio", url)
+        lab.forward("tw", to=app.url + "/app")
+        assert hooklab.send(url, payload=body, headers=headers).status == 200
+        lab.forward("tw", to=app.url + "/app", resign=True)
+        assert hooklab.send(url, payload=body, headers=headers).status == 200
+        got = app.wait(2)
+        rows = _forwards(lab, 2)
+    finally:
+        app.close()
+    assert [g[3] for g in got][0].startswith("refused") and got[1][3] == "ok"
+    assert [(r["status"], r["error"]) for r in rows] == [(400, None), (200, None)]
+    assert got[1][0] == "/app/sms" and got[1][2] == body
+
+
+@pytest.mark.parametrize("provider", ["discord", "telnyx", "sendgrid", "plaid"])
+def test_resign_true_refuses_a_bin_holding_a_public_key(lab, provider: str) -> None:  # type: ignore[no-untyped-def]
+    from hooklab.signatures import keypair
+
+    _, public = keypair(provider)
+    lab.secret("pk", public, provider=provider)
+    with pytest.raises(ValueError, match="signs with a private key"):
+        lab.forward("pk", to="http://127.0.0.1:9/app", resign=True)
+    with pytest.raises(ValueError, match="no secret is registered"):
+        lab.forward("other", to="http://127.0.0.1:9/app", resign=True)
