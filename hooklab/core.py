@@ -784,18 +784,15 @@ class HookLab(Configurable):
         return self.store.query(**filters)
 
     def wait(self, count: int = 1, timeout: float = 10.0, **filters: Any) -> list[Capture]:
-        """Block until ``count`` captures match ``filters``; return the newest ``count`` of
-        them, oldest first (``wait(1)[-1]`` and ``wait(1)[0]`` are the newest match).
+        """Block until ``count`` captures match ``filters``; return them oldest first.
 
         Captures already stored count too; ``since=<id or datetime>`` counts only newer ones.
-        Raises ``TimeoutError`` saying how many matched. It returns ``count`` captures, not
-        every match: on a database that keeps 50,000 captures across restarts ``wait(1)``
-        built them all, bodies included (1.7 s, 160 MiB); :meth:`query` gives them all.
+        Raises ``TimeoutError`` saying how many matched.
 
         >>> r = hooklab.send(lab.url_for("github"), provider="github", event="issues.opened")
         >>> lab.wait(1, bin="github")[-1].event_type         # (GitHub itself, in real use)
         'issues.opened'
-        >>> lab.wait(2)                                      # the newest two: both so far
+        >>> lab.wait(2)                                      # every capture so far
         [<Capture #1 POST /stripe ...>, <Capture #2 POST /github ...>]
         >>> lab.wait(1, since=2, timeout=0.1)                # none newer than #2 yet
         Traceback (most recent call last):
@@ -818,9 +815,7 @@ class HookLab(Configurable):
                 + self._refused_note()
                 + (f"; {printable(hint)}" if hint else "")
             )
-        if count <= 0:
-            return []
-        return store.query(limit=count, newest_first=True, **filters)[::-1]
+        return store.query(**filters)
 
     def _newest(self) -> str:
         """The newest ten captures, one short label each, for a failure message (captured
