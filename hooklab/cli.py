@@ -238,13 +238,15 @@ def _serve(args: argparse.Namespace) -> int:
         out.put(f"#{c.id} {c.received_at:%H:%M:%S.%f}Z {shown(c.method, 40)} {shown(c.path)}"
                 f" -> {c.status} {c.size}B{ev}{ver}")
 
+    from .outbound.forward import delivered
+
     forwarded: list[int] = []  # ids whose forward outcome was stored (from the writer thread)
 
     def show_forwards() -> None:  # (on the main thread: the outcome is read back from the store)
         while forwarded:
             cid = forwarded.pop(0)
             for f in lab.forwards(cid)[-1:]:
-                if f["error"] or (f["status"] or 0) >= 400:
+                if not delivered(f["status"], f["error"]):  # (a 3xx too: not followed)
                     what = shown(f["error"] or f"answered {f['status']}", 400)
                     line = f"#{cid} forward to {shown(f['target'], 400)} FAILED: {what}"
                     if args.quiet:  # (said still, as refusals are: nothing else would say
@@ -288,8 +290,9 @@ def _serve(args: argparse.Namespace) -> int:
             return refused("--forward wants BIN=URL (BIN: the first path segment, as in "
                            f"github=http://127.0.0.1:8000/hooks), got {spec!r}")
         try:
-            lab.forward(bin_, to=url)
-        except ValueError as exc:  # a loop back into this lab, or no http(s) URL
+            lab.forward(bin_, to=url, resign=args.resign)
+        except ValueError as exc:  # a loop back into this lab, or no http(s) URL, or
+            # --resign for a bin without --secret-file
             from .credentials import scrubbed_url
 
             return refused(f"--forward {bin_}={scrubbed_url(url)}: {exc}")
@@ -704,6 +707,16 @@ def _replay(args: argparse.Namespace) -> int:
     # sent (exit 2), as lab.forward() refuses it; it was "#1 -> error: ValueError: ..." per
     # id with exit 1, as if the app had failed
     target_url(Capture(0, None, "POST", "/replay"), args.to)  # type: ignore[arg-type]
+    resign: Any = False
+    if args.resign_file is not None:  # (never on the command line, where others see it)
+        from .outbound.forward import Resign
+
+        try:
+            resign = Resign(_read_secret(args.resign_file, "--resign-file " + args.resign_file),
+                            args.provider)
+        except ValueError as exc:
+            print(f"hooklab: {exc}", file=sys.stderr)
+            return 2
     lab = _open_to_read(args.db)
     bad = 0
     # standard output closed (`>&-`) or failing: every capture is replayed still, and one line
@@ -727,14 +740,15 @@ def _replay(args: argparse.Namespace) -> int:
     try:
         caps = [lab.get(cid) for cid in args.id]  # (an unknown id: nothing is sent)
         for cid, cap in zip(args.id, caps, strict=True):  # one line as each is answered:
-            (r,) = lab.replay(cap, to=args.to)  # interrupted, the lines say what was sent
+            (r,) = lab.replay(cap, to=args.to, resign=resign)  # interrupted, the lines say
+            # what was sent (a capture that cannot be re-signed: ValueError, exit 2, as --to)
             if r.error:  # (escaped and cut by replay, as a forward's: printable to be sure)
                 say(f"#{cid} -> error: {printable(r.error)}")
             else:
                 say(f"#{cid} -> {r.status} in {r.elapsed * 1000:.1f} ms")
             key = "could not be sent" if r.error else f"answered {r.status}"
             answers[key] = answers.get(key, 0) + 1
-            bad += not r.ok  # (an answer of 400 or more fails, as in hooklab send)
+            bad += not r.ok  # (only a 2xx is a delivery: a redirect is not followed)
     finally:
         lab.stop()
     if lost is not None:
@@ -913,6 +927,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--forward", action="append", metavar="BIN=URL", help="relay captures of BIN to URL"
     )
     s.add_argument(
+        "--resign", action="store_true",
+        help="sign each forward afresh for its target with its bin's --secret-file secret "
+        "(a URL-signed provider, Twilio, verifies at the app then)"
+    )
+    s.add_argument(
         "--secret-file", action="append", metavar="BIN=FILE",
         help="verify captures of BIN with the signing secret in FILE (a leading byte order "
         "mark and trailing line breaks dropped; never on the command line, where other users see it): each line then says "
@@ -953,6 +972,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"capture database or Parquet export folder (default {DEFAULT_DB})")
     r.add_argument("--id", type=int, action="append", required=True, help="capture id (repeat)")
     r.add_argument("--to", required=True, help="target URL, e.g. http://127.0.0.1:5000/webhook")
+    r.add_argument("--resign-file", metavar="FILE", default=None,
+                   help="sign each capture afresh with the secret in FILE ('-': standard input) "
+                   "for --to, body and delivery id kept: a replay past the signature's time "
+                   "window (Stripe's 300 s) or to a URL-signed provider's app (Twilio)")
+    r.add_argument("--provider", metavar="NAME", default=None,
+                   help="with --resign-file: sign as NAME (default: each capture's detected provider)")
     r.set_defaults(func=_replay)
 
     e = sub.add_parser("export", help="export captures as HAR, JSON Lines, CSV or Parquet")
