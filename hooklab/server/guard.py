@@ -25,6 +25,8 @@ presented must be the right one. Capture paths are guarded by neither: senders m
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import hashlib
 import hmac
@@ -40,6 +42,7 @@ from urllib.parse import urlsplit
 from tornado import web
 
 __all__ = [
+    "RELAY_AUTHORIZATION",
     "RELAY_HEADERS",
     "RELAY_HEADERS_PROOF",
     "RELAY_PREFIX",
@@ -57,6 +60,7 @@ __all__ = [
     "refuse_reader",
     "relay_headers",
     "relay_proof",
+    "relay_seal",
     "relayed_url",
     "runtime_stamp",
     "token_ok",
@@ -188,8 +192,16 @@ def runtime_stamp(runtime_dir: str) -> tuple[tuple[str, int, int], ...]:
 #: that sent one proof of both was refused there (the key then stored with the headers)
 RELAY_URL, RELAY_PROOF = "X-Hooklab-Relay-Url", "X-Hooklab-Relay-Proof"
 RELAY_HEADERS, RELAY_HEADERS_PROOF = "X-Hooklab-Relay-Headers", "X-Hooklab-Relay-Headers-Proof"
+#: the ``Authorization`` fields the relay received, which it never lists in RELAY_HEADERS (on a
+#: Jupyter server the value may be the user's Jupyter or JupyterHub token), sealed under the
+#: lab's nonce (:func:`relay_seal`): the lab checks a bin's credential with them (Okta, Auth0,
+#: Event Grid, monday.com, Basic auth...), and its secret book stores one only where it is the
+#: bin's credential: the secret as ``[secret]``, a JWT signed with it as sent
+#: (:meth:`hooklab.signatures.book.SecretBook.apply`). Sealed, not in clear: a lab of an older
+#: hooklab stores a relay field it does not know as sent
+RELAY_AUTHORIZATION = "X-Hooklab-Relay-Authorization"
 _RELAY_NAMES = (RELAY_URL.lower(), RELAY_PROOF.lower(), RELAY_HEADERS.lower(),
-                RELAY_HEADERS_PROOF.lower())
+                RELAY_HEADERS_PROOF.lower(), RELAY_AUTHORIZATION.lower())
 #: what every relay header's name starts with: a request that carries a proof the lab cannot
 #: check has them all dropped (they may hold the key), never stored
 RELAY_PREFIX = "x-hooklab-relay-"
@@ -204,6 +216,71 @@ def relay_proof(nonce: str, url: str, headers: str = "") -> str:
         return hmac.new(nonce.encode(), b"relayed-url+headers\n" + data,
                         hashlib.sha256).hexdigest()
     return hmac.new(nonce.encode(), b"relayed-url\n" + data, hashlib.sha256).hexdigest()
+
+
+def _keystream(nonce: str, iv: bytes, size: int) -> bytes:
+    """``size`` bytes of HMAC-SHA256 under ``nonce`` in counter mode from ``iv``."""
+    key, out, block = nonce.encode(), bytearray(), 0
+    while len(out) < size:
+        out += hmac.new(key, b"relayed-authorization-stream\n%s%d" % (iv, block),
+                        hashlib.sha256).digest()
+        block += 1
+    return bytes(out[:size])
+
+
+def _xor(data: bytes, stream: bytes) -> bytes:
+    return (int.from_bytes(data, "big") ^ int.from_bytes(stream, "big")).to_bytes(len(data), "big")
+
+
+def _seal_proof(nonce: str, url: str, sealed: str) -> str:
+    data = url.encode("utf-8", "surrogatepass")
+    return hmac.new(nonce.encode(), b"relayed-authorization\n%d\n%s%s" % (
+        len(data), data, sealed.encode("ascii")), hashlib.sha256).hexdigest()
+
+
+def relay_seal(nonce: str, url: str, fields: list[tuple[int, str, str]]) -> str:
+    """The value of :data:`RELAY_AUTHORIZATION` for ``fields``: ``(where, name, value)`` of each
+    ``Authorization`` field the relay received, ``where`` the number of fields of its
+    :data:`RELAY_HEADERS` list that came before it. Encrypted under the lab's nonce (an
+    HMAC-SHA256 key stream from a random IV) and proven with ``url`` (HMAC-SHA256: encrypt,
+    then MAC); only :func:`relayed_url` with the same nonce and URL reads it.
+
+    >>> url = "https://hub.example.org/user/ada/hooklab/in/K3Y/okta"
+    >>> sealed = relay_seal("n0nce", url, [(2, "Authorization", "Basic dXNlcjpwYXNz")])
+    >>> "dXNlcjpwYXNz" in sealed, _unseal("n0nce", url, sealed)
+    (False, [(2, 'Authorization', 'Basic dXNlcjpwYXNz')])
+    >>> _unseal("n0nce", url + "/x", sealed), _unseal("other", url, sealed)
+    (None, None)
+    """
+    plain = json.dumps([[i, k, v] for i, k, v in fields], separators=(",", ":")).encode("ascii")
+    iv = secrets.token_bytes(16)
+    body = base64.urlsafe_b64encode(iv + _xor(plain, _keystream(nonce, iv, len(plain))))
+    sealed = body.decode("ascii").rstrip("=")
+    return f"{sealed}.{_seal_proof(nonce, url, sealed)}"
+
+
+def _unseal(nonce: str, url: str, value: str) -> list[tuple[int, str, str]] | None:
+    """The fields :func:`relay_seal` sealed for ``url`` under ``nonce``; ``None`` if ``value``
+    is not such a seal (its proof wrong, a field not an ``Authorization`` one, places out
+    of order)."""
+    sealed, dot, proof = value.rpartition(".")
+    if not dot or not sealed.isascii() or not _proves(proof, _seal_proof(nonce, url, sealed)):
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(sealed + "=" * (-len(sealed) % 4))
+        if len(raw) < 16:
+            return None
+        got = json.loads(_xor(raw[16:], _keystream(nonce, raw[:16], len(raw) - 16)))
+    except (binascii.Error, ValueError, RecursionError):
+        return None
+    out: list[tuple[int, str, str]] = []
+    for field in got if isinstance(got, list) else [None]:
+        if (not isinstance(field, list) or len(field) != 3 or type(field[0]) is not int
+                or not all(isinstance(x, str) for x in field[1:])
+                or field[1].lower() != "authorization" or field[0] < (out[-1][0] if out else 0)):
+            return None
+        out.append((field[0], field[1], field[2]))
+    return out
 
 
 def _proves(given: str, right: str) -> bool:
@@ -242,7 +319,10 @@ class Relayed(NamedTuple):
     """What the Jupyter relay's proof vouches for (:func:`relayed_url`)."""
 
     #: the header fields the relay received, as it lists them in :data:`RELAY_HEADERS`
-    #: (else the request's, without the relay's own: they hold the key, never stored)
+    #: (else the request's, without the relay's own: they hold the key, never stored), with
+    #: the ``Authorization`` fields it sealed in :data:`RELAY_AUTHORIZATION` where they came
+    #: (for the checks on arrival; the secret book stores one only where it is the bin's
+    #: credential)
     headers: list[tuple[str, str]]
     #: the public URL the sender called, key and all ("" if it makes no URL)
     url: str = ""
@@ -261,7 +341,10 @@ def relayed_url(server: Any, headers: list[tuple[str, str]]) -> Relayed | None:
     without that list, the request's headers without the relay's). ``None`` unless the
     relay's proof of the URL is right (a sender going straight to the lab cannot make one: the
     nonce never leaves this user's files; the list is taken only with its own proof, of URL
-    and list together); with a right proof the relay's headers always go.
+    and list together); with a right proof the relay's headers always go. The
+    ``Authorization`` fields the relay sealed (:data:`RELAY_AUTHORIZATION`) join the list
+    where the sender put them, when the list, the URL and the seal's proof are right and
+    the server's store keeps them only where they are the bin's credential.
 
     >>> class S: relay_nonce = "n0nce"
     >>> url = "https://hub.example.org/user/ada/hooklab/in/K3Y/sms?x=1"
@@ -291,7 +374,29 @@ def relayed_url(server: Any, headers: list[tuple[str, str]]) -> Relayed | None:
     key, slash, after = parts.path[len(prefix) + 1 :].partition("/")
     if not key:
         return Relayed(rest)
+    sealed = got.get(RELAY_AUTHORIZATION.lower())
+    if sealed and fields is not None and _takes_authorization(server):
+        rest = _with_authorization(rest, _unseal(nonce, url, sealed))
     return Relayed(rest, url, parts._replace(path=f"{prefix}/[key]{slash}{after}").geturl(), key)
+
+
+def _takes_authorization(server: Any) -> bool:
+    """Whether what ``server`` stores passes through a secret book that keeps a relayed
+    ``Authorization`` only where it is the bin's credential (else it would be stored as sent)."""
+    book = getattr(getattr(server, "store", None), "secrets", None)
+    return bool(getattr(book, "TAKES_RELAYED_AUTHORIZATION", False))
+
+
+def _with_authorization(fields: list[tuple[str, str]],
+                        sealed: list[tuple[int, str, str]] | None) -> list[tuple[str, str]]:
+    """``fields`` with the relayed ``Authorization`` fields back where the sender put them
+    (``fields`` unchanged if the seal says nothing this list can hold)."""
+    if not sealed or sealed[-1][0] > len(fields):
+        return fields
+    out = list(fields)
+    for n, (where, name, value) in enumerate(sealed):
+        out.insert(where + n, (name, value))
+    return out
 
 
 def parse_host(value: str) -> tuple[str, int | None]:

@@ -99,6 +99,23 @@ def _given(value: str, secret: str) -> str:
     return m.group(1) + m.group(2) + secret
 
 
+def _unquote(record: dict[str, Any], values: list[Any]) -> None:
+    """``[secret]`` for whatever of ``values`` (header values taken off the record or changed
+    in it; 8 characters or more) its verification reason or handshake note quotes, whole or
+    cut short."""
+    values = [v for v in values if isinstance(v, str) and len(v) >= 8]
+    for key in ("verify_reason", "handshake") if values else ():  # (whole secrets: redact_record)
+        text = record.get(key)
+        if not isinstance(text, str):
+            continue
+        for v in values:
+            for n in (len(v), 36, 24, 16, 8):
+                if v[:n] in text:
+                    text = text.replace(v[:n], MARK)
+                    break
+        record[key] = text
+
+
 def _verify(provider: str | None, secret: str | bytes, headers: Any, body: bytes,
             url: str | None, method: str = "POST", now: Any = None) -> tuple[bool, str]:
     from . import verify_signature
@@ -113,8 +130,51 @@ def _standard_key(secret: str | bytes) -> bytes:
     return swh_key(secret, raw_fallback=True)
 
 
+def _credential_form(value: str, secret: str) -> str | None:
+    """How ``value``, an ``Authorization`` field, is stored if it carries ``secret`` whole as
+    the verifiers take it (the value itself, ``Bearer <secret>``, ``Basic <base64 of it>``; the
+    scheme in any case): ``[secret]`` in place of the secret, else ``None``.
+
+    >>> _credential_form("Basic dXNlcjpwYXNz", "user:pass"), _credential_form("tok", "tok")
+    ('Basic [secret]', '[secret]')
+    >>> _credential_form("bearer  tok ", "tok"), _credential_form("token tok", "tok")
+    ('bearer  [secret]', None)
+    """
+    import binascii
+
+    if not secret:
+        return None
+    if value == secret:
+        return MARK
+    m = _SCHEME.fullmatch(value.rstrip(" "))
+    if m is None:
+        return None
+    scheme, spaces = m.group(1), value[len(m.group(1)) : m.start(2)]
+    if scheme.lower() == "bearer":
+        return f"{scheme}{spaces}{MARK}" if m.group(2) == secret else None
+    try:
+        given = base64.b64decode(m.group(2), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return f"{scheme}{spaces}{MARK}" if given == secret.encode("utf-8", "surrogatepass") else None
+
+
+def _relayed_authorization(record: dict[str, Any]) -> list[tuple[int, str]]:
+    """``(index, value)`` of the ``Authorization`` fields of a capture that came through the
+    Jupyter relay: the relay sealed them for the checks (it never lists one among the fields
+    it received), so every one there is a sender's, possibly the user's Jupyter token."""
+    if not record.get("relay_key"):
+        return []
+    return [(i, v) for i, (k, v) in enumerate(record.get("headers") or [])
+            if isinstance(k, str) and k.lower() == "authorization"]
+
+
 class SecretBook(BinSecrets):
     """bin -> (secret, provider, verify_token); thread-safe. Verifies on arrival."""
+
+    #: a relayed ``Authorization`` is kept only where it is the bin's credential (see
+    #: :meth:`apply`): :func:`hooklab.server.guard.relayed_url` hands it over then only
+    TAKES_RELAYED_AUTHORIZATION = True
 
     def __init__(self) -> None:
         super().__init__()
@@ -154,7 +214,62 @@ class SecretBook(BinSecrets):
         in a header: it is replaced by ``[secret]`` so it is never stored. A record that
         cannot be scrubbed raises (the store refuses it rather than keep a secret); one that
         cannot be verified is stored unverified, with the reason.
+
+        An ``Authorization`` that came through the Jupyter relay (where it may be the user's
+        Jupyter or JupyterHub token) is checked as any, then kept only where it is the bin's
+        credential: the bin's secret (whole, ``Bearer``, ``Basic``) as ``[secret]``, or a
+        signature in it that verifies with the secret (monday.com's JWT) as sent; anything
+        else of it is not stored.
         """
+        relayed = _relayed_authorization(record)
+        if not relayed:
+            self._apply(record)
+            return
+        sent = list(record.get("headers") or [])
+        self._apply(record)
+        self._keep_credential(record, relayed, sent)
+
+    def _keep_credential(self, record: dict[str, Any], relayed: list[tuple[int, str]],
+                         sent: list[tuple[str, str]]) -> None:
+        """Take the relayed ``Authorization`` fields (``relayed``: index and value as they
+        came; ``sent``: the fields then) off ``record`` but where they are its bin's
+        credential (see :meth:`apply`)."""
+        entry = self.get(record.get("bin") or bin_of(record.get("path") or "/")) if self else None
+        secret = entry.secret if entry is not None else None
+        plain = secret.decode("utf-8", "replace") if isinstance(secret, bytes) else secret or ""
+        headers = list(record.get("headers") or [])
+        aligned = len(headers) == len(sent)
+        keep: dict[int, tuple[str, str]] = {}
+        for i, value in relayed if aligned and plain else ():
+            form = _credential_form(value, plain)
+            if form is not None:
+                keep[i] = (headers[i][0], form)
+        row = TABLE.get((entry.provider if entry is not None else None)
+                        or record.get("provider") or "")
+        if (aligned and secret and not keep and len(relayed) == 1 and row is not None
+                and row.scheme not in ("token", "basic")
+                and str(row.sig.get("header", "")).lower() == "authorization"
+                and record.get("verified") is True):
+            # a signature in Authorization (monday.com's JWT): kept as sent (as a capture sent
+            # straight to the lab) when it verifies with the bin's secret by itself
+            try:
+                ok, _ = _verify(row.id, secret, sent, record.get("body") or b"",
+                                record.get("signed_url") or record.get("url"),
+                                str(record.get("method") or "POST"), record.get("received_at"))
+            except Exception:  # noqa: BLE001 - not kept, then
+                ok = False
+            if ok:
+                keep[relayed[0][0]] = headers[relayed[0][0]]
+        if aligned:
+            gone = {i for i, _ in relayed} - set(keep)
+            record["headers"] = [keep.get(i, h) for i, h in enumerate(headers) if i not in gone]
+        else:  # (never: the checks keep every field in its place) none of them, then
+            record["headers"] = [(k, v) for k, v in headers
+                                 if not (isinstance(k, str) and k.lower() == "authorization")]
+            keep = {}
+        _unquote(record, [v for i, v in relayed if i not in keep])
+
+    def _apply(self, record: dict[str, Any]) -> None:
         if not self:
             return
         if record.get("kind", "http") != "http":  # (a WebSocket frame: nothing to verify)
@@ -295,18 +410,8 @@ class SecretBook(BinSecrets):
         if words:
             redact_record(record, credentials=False, secrets=words, mark=MARK)
         # a verification reason or handshake note may quote a header value (cut short)
-        changed = [v for (_, v), (_, w) in zip(before, record.get("headers") or [], strict=False)
-                   if isinstance(v, str) and v != w and len(v) >= 8]
-        for key in ("verify_reason", "handshake"):  # (whole secrets: by redact_record)
-            text = record.get(key)
-            if not isinstance(text, str):
-                continue
-            for v in changed:
-                for n in (len(v), 36, 24, 16, 8):
-                    if v[:n] in text:
-                        text = text.replace(v[:n], MARK)
-                        break
-            record[key] = text
+        _unquote(record, [v for (_, v), (_, w) in zip(before, record.get("headers") or [],
+                                                      strict=False) if v != w])
 
     def _words(self) -> tuple[str, ...]:
         """The forms of every secret and verify token given with ``lab.secret`` (6+
