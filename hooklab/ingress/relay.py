@@ -4,11 +4,16 @@ Used by the Jupyter server extension (:mod:`hooklab.serverext`) and by :func:`ho
 A request is relayed to ``http://127.0.0.1:<port>/<bin>/<path>`` of the kernel that registered
 the key, and the answer comes back byte for byte; the lab stores the header fields as this
 server received them (listed under the relay's proof: :func:`hooklab.server.guard.relayed_url`),
-not what the relay's HTTP client sends. ``Cookie``, ``Authorization`` and any ``token``
-query parameter are never forwarded; bodies over the lab's limit get 413 (read and dropped
-first, within bounds, so a proxy in front passes the 413 on), bodies on their way together
-past ``MAX_IN_FLIGHT`` 503; unknown keys get 404, a dead kernel 502. Port and bin come only
-from the registry file.
+not what the relay's HTTP client sends. ``Cookie`` and any ``token`` query parameter are
+never forwarded. ``Authorization`` (on a Jupyter server it may be the user's Jupyter or
+JupyterHub token) is neither forwarded as a header nor listed: it reaches the lab sealed under
+the lab's nonce (:data:`hooklab.server.guard.RELAY_AUTHORIZATION`) for the bin's checks (Okta,
+Auth0, Event Grid, Basic auth, monday.com's JWT), and the lab stores it only where it is the
+bin's credential: the secret as ``[secret]``, a JWT that verified with it as sent (see
+:meth:`hooklab.signatures.book.SecretBook.apply`). Bodies over the lab's limit get 413 (read
+and dropped first, within bounds, so a proxy in front passes the 413 on), bodies on their way
+together past ``MAX_IN_FLIGHT`` 503; unknown keys get 404, a dead kernel 502. Port and bin come
+only from the registry file.
 
 The sender controls the path, the headers and the body, so: a dot segment in any spelling gets
 400 (:func:`hooklab.outbound.forward.has_dot_segment`); ``X-Forwarded-*`` headers are this
@@ -81,7 +86,8 @@ _HOP = {
     "transfer-encoding", "upgrade", "proxy-connection", "content-length", "expect",
 }  # fmt: skip
 #: never passed on, nor listed for the lab to store: the Jupyter user's session, and the
-#: credential a sender gave a proxy on its way (a hop's, never the webhook's)
+#: credential a sender gave a proxy on its way (a hop's, never the webhook's); Authorization
+#: reaches the lab sealed (see _outgoing_headers), for the bin's checks only
 _PRIVATE = {"cookie", "authorization", "x-xsrftoken", "x-csrftoken", "proxy-authorization"}
 _RESPONSE_DROP = _HOP | {"set-cookie", "server", "date", "content-security-policy"}
 _LOOPBACK = ("127.0.0.1", "::1", "localhost")
@@ -411,8 +417,13 @@ class RelayHandler(web.RequestHandler):
         named = {h.strip().lower() for h in req.headers.get("Connection", "").split(",")}
         out = []  # what the lab reads off the wire: without hop-by-hop fields
         received = []  # what it stores: every field as received (see the RELAY_HEADERS note)
+        #: Authorization fields, and how many listed fields came before each: sealed for the
+        #: lab's checks only (see the RELAY_AUTHORIZATION note)
+        credentials: list[tuple[int, str, str]] = []
         for k, v in req.headers.get_all():
             low = k.lower()
+            if low == "authorization" and low not in named:
+                credentials.append((len(received), k, v))
             if low in _PRIVATE or low.startswith(("x-forwarded-", "x-hooklab-relay-")):
                 continue
             received.append((k, v))
@@ -450,6 +461,15 @@ class RelayHandler(web.RequestHandler):
             out.append((guard.RELAY_HEADERS, listed))
             out.append((guard.RELAY_HEADERS_PROOF,
                         guard.relay_proof(self.target.nonce, url, listed)))
+            # RELAY_AUTHORIZATION: the Authorization fields, never listed (on a Jupyter server
+            # one may be the user's Jupyter or JupyterHub token), sealed under the lab's nonce:
+            # the lab checks the bin's credential with them (Okta's verification, a token or
+            # Basic auth, monday.com's JWT) and stores only the bin's credential (the secret
+            # as [secret]); a lab of an older hooklab, which stores a relay field it does not
+            # know as sent, stores it sealed
+            if credentials:
+                out.append((guard.RELAY_AUTHORIZATION,
+                            guard.relay_seal(self.target.nonce, url, credentials)))
         return out
 
     def _public_origin(self) -> str:
