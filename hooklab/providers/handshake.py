@@ -19,6 +19,26 @@ Discord's PING is answered only with a valid signature. Echoed values are sent a
 ``text/plain`` (or JSON) with ``X-Content-Type-Options: nosniff`` and at most
 :data:`MAX_ECHO` bytes, never as HTML. Amazon SNS subscriptions are never confirmed here: that
 needs an outgoing request (``capture.confirm_subscription()``).
+
+How a handshake's capture is marked (``verified``, ``verify_reason``), whether it is answered,
+refused or left unanswered -- one rule:
+
+- a signature or verify token was checked: ``True``/``"ok"``, or ``False`` with why (and the
+  answer is 401 or 403);
+- a handshake its provider never signs (Dropbox's challenge, X's CRC...), on a bin registered
+  for that provider or with nothing set: ``None``, ``"handshake: <provider> does not sign
+  it"``;
+- otherwise it is checked as any request, by the bin's secret (a ``?challenge=`` GET to a
+  GitHub bin is no Dropbox handshake).
+
+A refusal of the challenge itself (400: longer than :data:`MAX_ECHO`, not a token, not a
+header value) says nothing of who sent it and changes none of this; its note says it was
+refused and why, after what was checked:
+
+>>> a = handshake_answer({**record, "body": record["body"].replace(b"3eZbrw1aB", b"x" * 3000)},
+...                      secrets)
+>>> a.status, a.note, a.verified
+(400, 'slack url_verification: refused with 400, the challenge is longer than 2048 bytes (signature unchecked: no secret for this bin)', None)
 """
 
 from __future__ import annotations
@@ -253,19 +273,29 @@ def _unsigned(r: _Req, provider: str) -> str | None:
     return f"handshake: {provider} does not sign it"
 
 
-def _text(provider: str, event: str, note: str, value: str, **kw: Any) -> Answer:
+def _too_long(head: str, how: str) -> str:
+    return f"{head}: refused with 400, the challenge is longer than {MAX_ECHO} bytes" + (
+        f" ({how})" if how else "")
+
+
+def _text(provider: str, event: str, head: str, done: str, value: str, how: str = "",
+          **kw: Any) -> Answer:
+    """Echo ``value`` as text: the note reads ``"{head}: {done} ({how})"``; a value over
+    :data:`MAX_ECHO` bytes is refused with 400 and the same marks (``kw``)."""
     body = _echo(value)
     if body is None:
-        return _refuse(provider, event, f"{note}: refused, challenge longer than {MAX_ECHO} bytes",
-                       400)
+        return _refuse(provider, event, _too_long(head, how), 400, **kw)
+    note = f"{head}: {done}" + (f" ({how})" if how else "")
     return Answer(provider, event, note, 200, body, (_TEXT, *_SAFE), **kw)
 
 
-def _json(provider: str, event: str, note: str, obj: Any, value: str = "", **kw: Any) -> Answer:
+def _json(provider: str, event: str, head: str, done: str, obj: Any, value: str = "",
+          how: str = "", **kw: Any) -> Answer:
+    """Answer ``obj`` as JSON (as :func:`_text`; ``value``: the challenge it echoes)."""
     if value and _echo(value) is None:
-        return _refuse(provider, event, f"{note}: refused, challenge longer than {MAX_ECHO} bytes",
-                       400)
+        return _refuse(provider, event, _too_long(head, how), 400, **kw)
     body = json.dumps(obj, separators=(",", ":")).encode()
+    note = f"{head}: {done}" + (f" ({how})" if how else "")
     return Answer(provider, event, note, 200, body, (_JSON, *_SAFE), **kw)
 
 
@@ -300,7 +330,7 @@ def _slack(r: _Req) -> Answer | None:
         return None
     ev = "url_verification"
     return _signed(r, "slack", ev, ev, lambda why: _text(
-        "slack", ev, f"slack {ev}: challenge echoed ({why})", challenge))
+        "slack", ev, f"slack {ev}", "challenge echoed", challenge, why))
 
 
 def _zoom(r: _Req) -> Answer | None:
@@ -320,8 +350,8 @@ def _zoom(r: _Req) -> Answer | None:
     def answer(why: str) -> Answer:
         key = secret if isinstance(secret, bytes) else secret.encode("utf-8")
         token = hmac.new(key, plain.encode("utf-8"), hashlib.sha256).hexdigest()
-        return _json("zoom", ev, f"zoom {ev}: encryptedToken sent ({why})",
-                     {"plainToken": plain, "encryptedToken": token}, plain)
+        return _json("zoom", ev, f"zoom {ev}", "encryptedToken sent",
+                     {"plainToken": plain, "encryptedToken": token}, plain, why)
 
     return _signed(r, "zoom", ev, ev, answer)
 
@@ -335,7 +365,7 @@ def _twitch(r: _Req) -> Answer | None:
         return None
     ev = "webhook_callback_verification"
     return _signed(r, "twitch", ev, ev, lambda why: _text(
-        "twitch", ev, f"twitch {ev}: challenge echoed ({why})", challenge))
+        "twitch", ev, f"twitch {ev}", "challenge echoed", challenge, why))
 
 
 def _hub_sender(r: _Req, challenge: str) -> str:
@@ -375,9 +405,10 @@ def _hub(r: _Req) -> Answer | None:
         how, ok = "verify token unchecked: none registered for this bin", None
     reason = "ok" if ok else _unsigned(r, provider)
     if provider == "strava":
-        return _json("strava", ev, f"strava hub.challenge: echoed as JSON ({how})",
-                     {"hub.challenge": challenge}, challenge, verified=ok, verify_reason=reason)
-    return _text("meta", ev, f"meta hub.challenge: echoed ({how})", challenge, verified=ok,
+        return _json("strava", ev, "strava hub.challenge", "echoed as JSON",
+                     {"hub.challenge": challenge}, challenge, how, verified=ok,
+                     verify_reason=reason)
+    return _text("meta", ev, "meta hub.challenge", "echoed", challenge, how, verified=ok,
                  verify_reason=reason)
 
 
@@ -401,7 +432,7 @@ def _msgraph(r: _Req) -> Answer | None:
     if found is None or r.method not in ("POST", "GET") or len(r.body) > 0:
         return None
     name, token = found
-    return _text("msgraph", "validation", f"msgraph {name}: echoed", token,
+    return _text("msgraph", "validation", f"msgraph {name}", "echoed", token,
                  verify_reason=_unsigned(r, "msgraph"))
 
 
@@ -419,8 +450,8 @@ def _okta(r: _Req) -> Answer | None:
         return _refuse("okta", ev, f"okta verification: refused with 401 ({why})", 401,
                        verified=False, verify_reason=why.removeprefix("signature invalid: "))
     how = "Authorization matches" if ok else why.replace("signature unchecked", "unchecked")
-    return _json("okta", ev, f"okta X-Okta-Verification-Challenge: answered ({how})",
-                 {"verification": value}, value, verified=ok,
+    return _json("okta", ev, "okta X-Okta-Verification-Challenge", "answered",
+                 {"verification": value}, value, how, verified=ok,
                  verify_reason=None if ok is None else "ok")
 
 
@@ -429,9 +460,9 @@ def _smartsheet(r: _Req) -> Answer | None:
     if value is None:
         return None
     if not _HEADER_VALUE.fullmatch(value) or _echo(value) is None:
-        return _refuse("smartsheet", "challenge", "smartsheet challenge: refused, not a "
-                       "printable header value", 400)
-    a = _json("smartsheet", "challenge", "smartsheet Smartsheet-Hook-Challenge: answered",
+        return _refuse("smartsheet", "challenge", "smartsheet challenge: refused with 400, "
+                       "not a printable header value", 400)
+    a = _json("smartsheet", "challenge", "smartsheet Smartsheet-Hook-Challenge", "answered",
               {"smartsheetHookResponse": value}, value)
     return Answer(a.provider, a.event_type, a.note, a.status, a.body,
                   (*a.headers, ("Smartsheet-Hook-Response", value)))
@@ -469,12 +500,12 @@ def _x_crc(r: _Req) -> Answer | None:
     # token that could be a delivery's body (JSON) would make this bin sign forged deliveries
     # for anyone who asks (refused; X's tokens are letters and digits).
     if not _CRC_TOKEN.fullmatch(token) or _json_value(token):
-        return _refuse("x", "crc", "x crc_token: refused, not a token (letters, digits and "
-                       "-._~+/= only, not a JSON value such as true or 123: the answer signs "
-                       "it as X signs deliveries)", 400, verify_reason=unsigned)
+        return _refuse("x", "crc", "x crc_token: refused with 400, not a token (letters, digits "
+                       "and -._~+/= only, not a JSON value such as true or 123: the answer "
+                       "signs it as X signs deliveries)", 400, verify_reason=unsigned)
     key = secret if isinstance(secret, bytes) else secret.encode("utf-8")
     digest = hmac.new(key, token.encode("utf-8"), hashlib.sha256).digest()
-    return _json("x", "crc", "x crc_token: response_token sent",
+    return _json("x", "crc", "x crc_token", "response_token sent",
                  {"response_token": "sha256=" + base64.b64encode(digest).decode()}, token,
                  verify_reason=unsigned)
 
@@ -486,7 +517,7 @@ def _challenge_get(r: _Req) -> Answer | None:
     reg = r.registered()
     provider = reg if reg in ("dropbox", "nylas") else "nylas" if "nylas" in \
         r.h.get("user-agent", "").lower() else "dropbox"
-    return _text(provider, "challenge", f"{provider} challenge: echoed", value,
+    return _text(provider, "challenge", f"{provider} challenge", "echoed", value,
                  verify_reason=_unsigned(r, provider))
 
 
@@ -494,7 +525,7 @@ def _onfleet(r: _Req) -> Answer | None:
     value = r.q("check")
     if value is None or r.method != "GET":
         return None
-    return _text("onfleet", "check", "onfleet check: echoed", value,
+    return _text("onfleet", "check", "onfleet check", "echoed", value,
                  verify_reason=_unsigned(r, "onfleet"))
 
 
@@ -503,8 +534,8 @@ def _asana(r: _Req) -> Answer | None:
     if value is None or r.method != "POST":
         return None
     if not _HEADER_VALUE.fullmatch(value) or len(value) > MAX_ECHO:
-        return _refuse("asana", "handshake", "asana X-Hook-Secret: refused, not a printable "
-                       "header value", 400)
+        return _refuse("asana", "handshake", "asana X-Hook-Secret: refused with 400, not a "
+                       "printable header value", 400, verify_reason=_unsigned(r, "asana"))
     refused = r.config.remember(r.bin, value, "asana")
     how = "kept as this bin's secret for the deliveries that follow" if refused is None else \
         f"not kept: {refused}"
@@ -533,7 +564,8 @@ def _monday(r: _Req) -> Answer | None:
     value = _str(d.get("challenge"))
     if value is None:
         return None
-    return _json("monday", "challenge", "monday challenge: echoed", {"challenge": value}, value)
+    return _json("monday", "challenge", "monday challenge", "echoed", {"challenge": value},
+                 value)
 
 
 def _front(r: _Req) -> Answer | None:
@@ -541,7 +573,7 @@ def _front(r: _Req) -> Answer | None:
     if value is None or r.method != "POST":
         return None
     return _signed(r, "front", "challenge", "challenge", lambda why: _text(
-        "front", "challenge", f"front X-Front-Challenge: echoed ({why})", value))
+        "front", "challenge", "front X-Front-Challenge", "echoed", value, why))
 
 
 def _discord(r: _Req) -> Answer | None:
@@ -561,8 +593,8 @@ def _discord(r: _Req) -> Answer | None:
     if not ok:
         return _refuse("discord", "ping", f"discord PING: refused with 401 ({why})", 401,
                        verified=False, verify_reason=why.removeprefix("signature invalid: "))
-    return _json("discord", "ping", "discord PING: PONG sent (signature verified)", {"type": 1},
-                 verified=True, verify_reason="ok")
+    return _json("discord", "ping", "discord PING", "PONG sent", {"type": 1},
+                 how="signature verified", verified=True, verify_reason="ok")
 
 
 def _discord_webhook_event(r: _Req, ping: bool) -> Answer:
@@ -591,8 +623,8 @@ def _eventgrid(r: _Req) -> Answer | None:
     if r.method == "OPTIONS" and "webhook-request-origin" in r.h:
         origin = r.h["webhook-request-origin"]
         if not _HEADER_VALUE.fullmatch(origin) or len(origin) > 512:
-            return _refuse("eventgrid", "validation", "CloudEvents validation: refused, "
-                           "malformed WebHook-Request-Origin", 400)
+            return _refuse("eventgrid", "validation", "CloudEvents validation: refused with "
+                           "400, malformed WebHook-Request-Origin", 400)
         headers = [("WebHook-Allowed-Origin", origin), *_SAFE]
         if "webhook-request-rate" in r.h:
             headers.append(("WebHook-Allowed-Rate", "*"))
@@ -606,7 +638,7 @@ def _eventgrid(r: _Req) -> Answer | None:
     code = _str(data.get("validationCode")) if isinstance(data, dict) else None
     if code is None:
         return None
-    return _json("eventgrid", "SubscriptionValidation", "eventgrid SubscriptionValidation: "
+    return _json("eventgrid", "SubscriptionValidation", "eventgrid SubscriptionValidation",
                  "validationResponse sent", {"validationResponse": code}, code)
 
 
@@ -669,10 +701,12 @@ def _standard_challenge(r: _Req) -> Answer | None:
     if challenge is None:
         return None
     ev = "endpoint_verification"
-    if not _HEADER_VALUE.fullmatch(challenge) or len(challenge) > MAX_ECHO:
-        return _refuse("standardwebhooks", ev, "standard webhooks webhook-challenge: refused, "
-                       "malformed challenge", 400)
     secret = r.secret_for(*_STANDARD)
+    unsigned = "not signed: an endpoint verification, no delivery"
+    if not _HEADER_VALUE.fullmatch(challenge) or len(challenge) > MAX_ECHO:
+        return _refuse("standardwebhooks", ev, "standard webhooks webhook-challenge: refused "
+                       "with 400, malformed challenge", 400,
+                       verify_reason=None if secret is None else unsigned)
     provider = (r.registered() if r.registered() in _STANDARD else None) or "standardwebhooks"
     if secret is None:
         return Answer(provider, ev, "standard webhooks webhook-challenge: not answered, no "
@@ -690,7 +724,7 @@ def _standard_challenge(r: _Req) -> Answer | None:
     proof = base64.b64encode(hmac.new(derived, challenge.encode(), hashlib.sha256).digest())
     return Answer(provider, ev, "standard webhooks webhook-challenge: webhook-challenge-response "
                   "sent", 204, b"", (("webhook-challenge-response", "v1," + proof.decode()), *_SAFE),
-                  verified=None, verify_reason="not signed: an endpoint verification, no delivery")
+                  verified=None, verify_reason=unsigned)
 
 
 #: providers that sign as Standard Webhooks (Svix, OpenAI, Supabase...)
