@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import http.client
 import json
+import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -138,3 +139,95 @@ def test_a_refused_handshake_is_marked_as_its_answer_would_be(
         assert cap.verify_reason is None
     else:
         assert (cap.verify_reason or "").startswith(reason), cap.verify_reason
+
+
+# -- Xero ------------------------------------------------------------------------------------------
+XERO_KEY = "XeroWebhookSigningKey0123456789=="
+#: Xero's Intent to Receive and a contact update, as its docs show them
+XERO_ITR = (b'{"events":[],"firstEventSequence": 0,"lastEventSequence": 0, '
+            b'"entropy": "S0m3r4Nd0mt3xt"}')
+XERO_EVENT = (b'{"events":[{"resourceUrl":"https://api.xero.com/api.xro/2.0/Contacts/717f2bfc",'
+              b'"resourceId":"717f2bfc","eventDateUtc":"2017-06-21T01:15:39.902",'
+              b'"eventType":"Update","eventCategory":"CONTACT","tenantId":"c2cc9b6e",'
+              b'"tenantType":"ORGANISATION"}],"lastEventSequence":1,"firstEventSequence":1,'
+              b'"entropy":"YSXCMKAQBJOEMGUZEPFZ"}')
+
+
+def xero_sig(body: bytes, key: str = XERO_KEY) -> str:
+    return base64.b64encode(hmac.new(key.encode(), body, hashlib.sha256).digest()).decode()
+
+
+#: (case, body, x-xero-signature (None: not sent), status, verified, reason starts, event type)
+XERO = [
+    ("itr-signed", XERO_ITR, xero_sig(XERO_ITR), 200, True, "ok", "intent_to_receive"),
+    ("itr-wrong-key", XERO_ITR, xero_sig(XERO_ITR, "another-key"), 401, False, MISMATCH,
+     "intent_to_receive"),
+    ("itr-no-signature", XERO_ITR, None, 401, False, "missing header x-xero-signature",
+     "intent_to_receive"),
+    ("event-signed", XERO_EVENT, xero_sig(XERO_EVENT), 200, True, "ok", "CONTACT.Update"),
+    ("event-wrong-key", XERO_EVENT, xero_sig(XERO_EVENT, "another-key"), 401, False, MISMATCH,
+     "CONTACT.Update"),
+    ("event-tampered", XERO_EVENT.replace(b"Update", b"Delete"), xero_sig(XERO_EVENT), 401,
+     False, MISMATCH, "CONTACT.Delete"),
+    ("event-itr-signature", XERO_EVENT, xero_sig(XERO_ITR), 401, False, MISMATCH,
+     "CONTACT.Update"),
+    ("event-garbage", XERO_EVENT, "not base64 at all!", 401, False, "", "CONTACT.Update"),
+    ("event-empty-signature", XERO_EVENT, "", 401, False, "", "CONTACT.Update"),
+    ("event-no-signature", XERO_EVENT, None, 401, False, "missing header x-xero-signature",
+     "CONTACT.Update"),
+]
+
+
+#: on a bin set for Xero, and on one set without provider= (the header names Xero there)
+XERO_BINS = [("xero", *c) for c in XERO] + [(None, *c) for c in XERO if c[2] is not None]
+
+
+@pytest.mark.parametrize("registered,case,body,sig,status,verified,reason,event", XERO_BINS,
+                         ids=[f"{c[0] or 'no-provider'}-{c[1]}" for c in XERO_BINS])
+def test_every_xero_request_is_answered_as_xero_asks(lab: HookLab, registered: str | None,
+                                                     case: str, body: bytes, sig: str | None,
+                                                     status: int, verified: bool, reason: str,
+                                                     event: str) -> None:
+    """Xero: every webhook request "responds within 5 seconds with a 200 O.K", "There is no
+    body in the response", "There are no cookies in the response headers", "If the signature
+    is invalid a 401 Unauthorised status code is returned". A delivery got ``{"ok": true,
+    "id": 3}`` (a body) and a wrong signature 200: Xero retries, then disables the webhook."""
+    lab.secret("xero", XERO_KEY, provider=registered)
+    headers = {"Content-Type": "application/json"}
+    if sig is not None:
+        headers["x-xero-signature"] = sig
+    start = time.perf_counter()
+    reply = request(lab, "POST", "/xero", body, headers)
+    assert time.perf_counter() - start < 5
+    assert (reply.status, reply.body) == (status, b""), (reply.status, reply.body)
+    assert reply.header("Content-Length") == "0"
+    assert not reply.has("Set-Cookie") and not reply.has("Content-Type")
+    cap = lab.wait(1, timeout=10, bin="xero")[0]
+    assert (cap.provider, cap.event_type, cap.status, cap.verified) == (
+        "xero", event, status, verified)
+    assert cap.verify_reason.startswith(reason), cap.verify_reason
+    assert cap.body == body
+    # the Intent to Receive is a handshake; a delivery keeps no handshake note
+    assert (cap.handshake is not None) is (event == "intent_to_receive"), cap.handshake
+
+
+@pytest.mark.parametrize("registered,secret", [
+    ("github", "gh-secret-1"),  # the bin's secret is GitHub's: no Xero answer
+    (None, None),  # nothing set for the bin
+], ids=["github-bin", "no-secret"])
+def test_xero_deliveries_to_a_bin_without_xeros_key_get_the_normal_answer(
+        lab: HookLab, registered: str | None, secret: str | None) -> None:
+    if secret:
+        lab.secret("b", secret, provider=registered)
+    reply = request(lab, "POST", "/b", XERO_EVENT, {"Content-Type": "application/json",
+                                                    "x-xero-signature": xero_sig(XERO_EVENT)})
+    assert default_answer(reply), (reply.status, reply.body)
+
+
+def test_a_response_rule_wins_over_xeros_answer(lab: HookLab) -> None:
+    lab.secret("xero", XERO_KEY, provider="xero")
+    lab.respond("xero", status=202, body={"mine": True})
+    for n, (sig, verified) in enumerate(((xero_sig(XERO_EVENT), True), ("AAAA", False)), 1):
+        reply = request(lab, "POST", "/xero", XERO_EVENT, {"x-xero-signature": sig})
+        assert (reply.status, json.loads(reply.body)) == (202, {"mine": True})
+        assert lab.wait(n, timeout=10, bin="xero")[-1].verified is verified

@@ -20,6 +20,10 @@ Discord's PING is answered only with a valid signature. Echoed values are sent a
 :data:`MAX_ECHO` bytes, never as HTML. Amazon SNS subscriptions are never confirmed here: that
 needs an outgoing request (``capture.confirm_subscription()``).
 
+Some providers want their deliveries answered their way too (``handshake`` False: the capture
+keeps its event type): Discord's webhook events get 204; Xero's deliveries 200 with no body;
+each 401 (and still stored) when the bin's secret shows the signature is wrong.
+
 How a handshake's capture is marked (``verified``, ``verify_reason``), whether it is answered,
 refused or left unanswered -- one rule:
 
@@ -657,21 +661,33 @@ def _google(r: _Req) -> Answer | None:
 
 
 def _xero(r: _Req) -> Answer | None:
-    if "x-xero-signature" not in r.h or r.method != "POST":
+    """Every Xero request, Intent to Receive (``"events": []``) or delivery, answered as Xero's
+    "Configuring your server" asks of each: 200 with no body when the ``x-xero-signature``
+    verifies, 401 (no body either) when it does not; no cookies. Without a secret for the bin
+    a delivery gets the normal answer; on a bin registered for Xero a missing signature is a
+    wrong one."""
+    if r.method != "POST":
         return None
     d = r.data
-    if not isinstance(d, dict) or d.get("events") != []:
+    events = d.get("events") if isinstance(d, dict) else None
+    if "x-xero-signature" not in r.h and not (r.registered() == "xero"
+                                              and isinstance(events, list)):
         return None
+    intent = isinstance(events, list) and not events
+    ev, what = ("intent_to_receive", "intent to receive") if intent else ("event", "delivery")
     ok, why = r.check("xero")
     if ok is None:
-        return Answer("xero", "intent_to_receive", "xero intent to receive: not answered, no "
-                      "secret for this bin (Xero needs 200 for valid and 401 for invalid "
-                      "signatures: lab.secret(bin, webhook_key, provider='xero'))", None)
+        if not intent:
+            return None
+        return Answer("xero", ev, "xero intent to receive: not answered, no secret for this "
+                      "bin (Xero needs 200 for valid and 401 for invalid signatures: "
+                      "lab.secret(bin, webhook_key, provider='xero'))", None)
     if not ok:
-        return _refuse("xero", "intent_to_receive", f"xero intent to receive: 401 ({why})", 401,
-                       verified=False, verify_reason=why.removeprefix("signature invalid: "))
-    return Answer("xero", "intent_to_receive", "xero intent to receive: 200 (signature "
-                  "verified)", 200, b"", _SAFE, verified=True, verify_reason="ok")
+        return Answer("xero", ev, f"xero {what}: refused with 401 ({why})", 401,
+                      b"", _SAFE, verified=False, handshake=intent,
+                      verify_reason=why.removeprefix("signature invalid: "))
+    return Answer("xero", ev, f"xero {what}: 200 (signature verified)", 200, b"",
+                  _SAFE, verified=True, verify_reason="ok", handshake=intent)
 
 
 def _figma(r: _Req) -> Answer | None:
