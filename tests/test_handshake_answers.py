@@ -20,7 +20,7 @@ import pytest
 
 from hooklab import HookLab
 from hooklab.providers import MAX_ECHO
-from hooklab.signatures import sign_request
+from hooklab.signatures import keypair, sign_request
 
 
 @dataclass
@@ -231,3 +231,116 @@ def test_a_response_rule_wins_over_xeros_answer(lab: HookLab) -> None:
         reply = request(lab, "POST", "/xero", XERO_EVENT, {"x-xero-signature": sig})
         assert (reply.status, json.loads(reply.body)) == (202, {"mine": True})
         assert lab.wait(n, timeout=10, bin="xero")[-1].verified is verified
+
+
+# -- Discord interactions ------------------------------------------------------------------------
+PRIV, PUB = keypair("discord")
+OTHER_PRIV = keypair("discord")[0]
+
+
+def interaction(kind: int, **extra: Any) -> bytes:
+    body = {"id": f"78600872971521233{kind}", "application_id": "786008729715212338",
+            "type": kind, "token": "aW50ZXJhY3Rpb246MTIzNDU2Nzg5MDEyMzQ1Njc4", "version": 1,
+            "guild_id": "290926798626357999", "channel_id": "645027906669510667", **extra}
+    return json.dumps(body).encode()
+
+
+COMMAND = interaction(2, data={"id": "771825006014889984", "name": "blep", "type": 1})
+COMPONENT = interaction(3, data={"custom_id": "click_one", "component_type": 2})
+AUTOCOMPLETE = interaction(4, data={"id": "1", "name": "blep", "type": 1, "options": [
+    {"name": "animal", "type": 3, "value": "ca", "focused": True}]})
+MODAL = interaction(5, data={"custom_id": "m1", "components": []})
+PING = interaction(1)
+
+
+def discord_signed(body: bytes, key: str = PRIV) -> dict[str, str]:
+    headers = {"Content-Type": "application/json"}
+    headers.update(sign_request("discord", key, body=body, headers=headers).headers)
+    return headers
+
+
+def _now() -> str:
+    return str(int(time.time()))
+
+
+#: how each kind of interaction is signed: (case, body, headers) -> status
+BAD = [
+    ("other-app-key", lambda b: discord_signed(b, OTHER_PRIV)),
+    ("zero-signature", lambda b: {"X-Signature-Ed25519": "00" * 64,
+                                  "X-Signature-Timestamp": _now()}),
+    ("not-hex", lambda b: {"X-Signature-Ed25519": "zz" * 64, "X-Signature-Timestamp": _now()}),
+    ("empty-signature", lambda b: {"X-Signature-Ed25519": "", "X-Signature-Timestamp": _now()}),
+    ("no-timestamp", lambda b: {"X-Signature-Ed25519": discord_signed(b)["X-Signature-Ed25519"]}),
+    ("tampered-body", lambda b: discord_signed(b.replace(b'"version": 1', b'"version": 2'))),
+    ("no-signature", lambda b: {"Content-Type": "application/json"}),
+]
+KINDS = [("ping", PING), ("application_command", COMMAND), ("message_component", COMPONENT),
+         ("application_command_autocomplete", AUTOCOMPLETE), ("modal_submit", MODAL)]
+
+
+@pytest.mark.parametrize("bad", BAD, ids=[b[0] for b in BAD])
+@pytest.mark.parametrize("kind,body", KINDS, ids=[k[0] for k in KINDS])
+def test_every_discord_interaction_with_a_bad_signature_gets_401(lab: HookLab, kind: str,
+                                                                 body: bytes, bad: Any) -> None:
+    """Discord: "We will also do automated, routine security checks against your endpoint,
+    including purposefully sending you invalid signatures. If you fail the validation, we
+    will remove your interactions URL". Only the PING got 401; a command with a garbage
+    signature got ``200 {"ok": true}``. Stored, marked unverified, with its event type."""
+    lab.secret("bot", PUB, provider="discord")
+    reply = request(lab, "POST", "/bot", body, bad[1](body))
+    assert reply.status == 401, (reply.status, reply.body)
+    assert json.loads(reply.body)["ok"] is False and b'"type"' not in reply.body
+    cap = lab.wait(1, timeout=10, bin="bot")[0]
+    assert (cap.provider, cap.event_type, cap.status, cap.verified) == (
+        "discord", "ping" if kind == "ping" else kind, 401, False)
+    assert cap.verify_reason and cap.verify_reason != "ok"
+    assert (cap.handshake is not None) is (kind == "ping")
+
+
+#: a verified interaction: its answer (Discord's interaction callback types: 1 PONG,
+#: 5 DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE, 6 DEFERRED_UPDATE_MESSAGE, 8 autocomplete result)
+ACKS = [("ping", PING, {"type": 1}), ("application_command", COMMAND, {"type": 5}),
+        ("message_component", COMPONENT, {"type": 6}),
+        ("application_command_autocomplete", AUTOCOMPLETE, {"type": 8, "data": {"choices": []}}),
+        ("modal_submit", MODAL, {"type": 5})]
+
+
+@pytest.mark.parametrize("kind,body,answer", ACKS, ids=[a[0] for a in ACKS])
+def test_a_verified_discord_interaction_gets_a_deferred_acknowledgement(
+        lab: HookLab, kind: str, body: bytes, answer: dict[str, Any]) -> None:
+    """Discord: "you must send an initial response within 3 seconds of receiving the event.
+    If the 3 second deadline is exceeded, the token will be invalidated". hooklab's own
+    ``{"ok": true}`` is no interaction response (the user sees "This interaction failed");
+    a deferred one keeps the captured token usable for 15 minutes."""
+    lab.secret("bot", PUB, provider="discord")
+    start = time.perf_counter()
+    reply = request(lab, "POST", "/bot", body, discord_signed(body))
+    assert time.perf_counter() - start < 3
+    assert (reply.status, json.loads(reply.body)) == (200, answer), reply.body
+    assert reply.header("Content-Type") == "application/json"
+    cap = lab.wait(1, timeout=10, bin="bot")[0]
+    assert (cap.event_type, cap.status, cap.verified, cap.verify_reason) == (
+        kind, 200, True, "ok")
+    assert (cap.handshake is not None) is (kind == "ping")
+
+
+def test_discord_interactions_without_a_key_or_with_a_rule_are_as_before(lab: HookLab) -> None:
+    # no public key for the bin: the normal answer, stored unchecked (the PING alone is
+    # refused there: Discord must see that the endpoint checks)
+    reply = request(lab, "POST", "/open", COMMAND, discord_signed(COMMAND))
+    assert default_answer(reply)
+    assert lab.wait(1, timeout=10, bin="open")[0].verified is None
+    # a rule of the user's answers, and the capture is still checked
+    lab.secret("ruled", PUB, provider="discord")
+    lab.respond("ruled", body={"type": 4, "data": {"content": "hi"}})
+    for n, (headers, verified) in enumerate(((discord_signed(COMMAND), True),
+                                             (discord_signed(COMMAND, OTHER_PRIV), False)), 1):
+        reply = request(lab, "POST", "/ruled", COMMAND, headers)
+        assert (reply.status, json.loads(reply.body)) == (200, {"type": 4,
+                                                                "data": {"content": "hi"}})
+        assert lab.wait(n, timeout=10, bin="ruled")[-1].verified is verified
+    # no signature on a bin set for another provider, or for none: not Discord's
+    for bin_, provider in (("gh", "github"), ("any", None)):
+        lab.secret(bin_, "s3cret-value", provider=provider)
+        reply = request(lab, "POST", f"/{bin_}", COMMAND, {"Content-Type": "application/json"})
+        assert default_answer(reply), (bin_, reply.status, reply.body)

@@ -21,8 +21,10 @@ Discord's PING is answered only with a valid signature. Echoed values are sent a
 needs an outgoing request (``capture.confirm_subscription()``).
 
 Some providers want their deliveries answered their way too (``handshake`` False: the capture
-keeps its event type): Discord's webhook events get 204; Xero's deliveries 200 with no body;
-each 401 (and still stored) when the bin's secret shows the signature is wrong.
+keeps its event type): Discord's webhook events get 204; Discord's interactions a deferred
+acknowledgement (``{"type": 5}`` for a command, ``{"type": 6}`` for a component); Xero's
+deliveries 200 with no body; each 401 (and still stored) when the bin's secret shows the
+signature is wrong.
 
 How a handshake's capture is marked (``verified``, ``verify_reason``), whether it is answered,
 refused or left unanswered -- one rule:
@@ -580,14 +582,33 @@ def _front(r: _Req) -> Answer | None:
         "front", "challenge", "front X-Front-Challenge", "echoed", value, why))
 
 
+#: what a verified Discord interaction is answered, by interaction type: an acknowledgement that
+#: decides nothing for the app and keeps the interaction's token usable for the 15 minutes
+#: Discord gives (an answer that is no interaction response makes Discord invalidate it after
+#: 3 s and show "This interaction failed"): 5 DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE for a
+#: command or a modal submit (a loading state until the response is edited), 6
+#: DEFERRED_UPDATE_MESSAGE for a component, 8 with no choices for an autocomplete
+_DISCORD_ACK: dict[int, dict[str, Any]] = {
+    2: {"type": 5}, 3: {"type": 6}, 4: {"type": 8, "data": {"choices": []}}, 5: {"type": 5},
+}
+_DISCORD_KINDS = {2: "application_command", 3: "message_component",
+                  4: "application_command_autocomplete", 5: "modal_submit"}
+
+
 def _discord(r: _Req) -> Answer | None:
     d = r.data
-    if r.method != "POST" or "x-signature-ed25519" not in r.h or not isinstance(d, dict):
+    if r.method != "POST" or not isinstance(d, dict):
         return None
+    if "x-signature-ed25519" not in r.h and (r.registered() != "discord"
+                                             or "application_id" not in d):
+        return None  # (unsigned: Discord's only on a bin registered for it, then refused)
     if "token" not in d and "application_id" in d and (
             d.get("type") == 0 or (d.get("type") == 1 and isinstance(d.get("event"), dict))):
         return _discord_webhook_event(r, d.get("type") == 0)
-    if d.get("type") != 1:
+    kind = d.get("type")
+    if kind != 1:
+        if type(kind) is int and isinstance(d.get("token"), str):
+            return _discord_interaction(r, kind)
         return None
     ok, why = r.check("discord")
     if ok is None:
@@ -599,6 +620,29 @@ def _discord(r: _Req) -> Answer | None:
                        verified=False, verify_reason=why.removeprefix("signature invalid: "))
     return _json("discord", "ping", "discord PING", "PONG sent", {"type": 1},
                  how="signature verified", verified=True, verify_reason="ok")
+
+
+def _discord_interaction(r: _Req, kind: int) -> Answer | None:
+    """A Discord interaction other than the PING (a command, a component, an autocomplete, a
+    modal submit): 401 when the bin's public key shows its signature is wrong or missing
+    (Discord sends invalid signatures on purpose and removes the URL of an endpoint that takes
+    them); when it verifies, ``_DISCORD_ACK``'s deferred answer; without a key for the
+    bin, the normal answer (stored unchecked). A delivery, not a handshake: the capture keeps
+    its event type."""
+    ok, why = r.check("discord")
+    if ok is None:
+        return None
+    event = _DISCORD_KINDS.get(kind, str(kind))
+    if not ok:
+        return _refuse("discord", event, f"discord interaction: refused with 401 ({why})", 401,
+                       handshake=False, verified=False,
+                       verify_reason=why.removeprefix("signature invalid: "))
+    ack = _DISCORD_ACK.get(kind)
+    if ack is None:  # (a type Discord may add: answered as any request, marked verified)
+        return Answer("discord", event, "", None, verified=True, verify_reason="ok",
+                      handshake=False)
+    return Answer("discord", event, "", 200, json.dumps(ack, separators=(",", ":")).encode(),
+                  (_JSON, *_SAFE), verified=True, verify_reason="ok", handshake=False)
 
 
 def _discord_webhook_event(r: _Req, ping: bool) -> Answer:
