@@ -344,3 +344,52 @@ def test_discord_interactions_without_a_key_or_with_a_rule_are_as_before(lab: Ho
         lab.secret(bin_, "s3cret-value", provider=provider)
         reply = request(lab, "POST", f"/{bin_}", COMMAND, {"Content-Type": "application/json"})
         assert default_answer(reply), (bin_, reply.status, reply.body)
+
+
+# -- X's CRC ---------------------------------------------------------------------------------------
+CRC = "/x?crc_token=9b4507b3-9040-4669-9ca3-6b94edb50553&nonce=MTUw"
+UNREGISTERED = ("handshake: x does not sign it (not answered: register the bin with "
+                "provider='x' to have X's CRC answered)")
+GH_PUSH = {"X-GitHub-Event": "push", "X-Hub-Signature-256": "sha256=" + "0" * 64}
+
+#: (case, lab.secret kwargs, extra headers, body, verified, verify_reason, in the note)
+X_CASES = [
+    ("no-provider", {"secret": X_SECRET}, {}, b"", None, UNREGISTERED,
+     "given without provider='x'"),
+    # a request that names another sender, or has a body, is checked as any request
+    ("no-provider-github-headers", {"secret": X_SECRET}, GH_PUSH, b"", False, None,
+     "given without provider='x'"),
+    ("no-provider-with-body", {"secret": X_SECRET}, {"Content-Type": "application/json"},
+     b'{"ref": "main"}', False, "missing header x-twitter-webhooks-signature",
+     "given without provider='x'"),
+    ("github-bin", {"secret": "gh-secret-1", "provider": "github"}, {}, b"", False,
+     "missing header X-Hub-Signature-256", "the bin's secret is github's, not X's"),
+    ("nothing-set", None, {}, b"", None, "handshake: x does not sign it",
+     "no secret for this bin"),
+]
+
+
+@pytest.mark.parametrize("case,given,headers,body,verified,reason,note", X_CASES,
+                         ids=[c[0] for c in X_CASES])
+def test_an_unanswered_x_crc_is_no_signature_failure(lab: HookLab, case: str, given: Any,
+                                                     headers: dict[str, str], body: bytes,
+                                                     verified: bool | None, reason: str | None,
+                                                     note: str) -> None:
+    """``lab.secret("x", consumer_secret)`` without ``provider="x"``: the CRC is not answered
+    (it would sign any token with the secret for anyone), and its capture was stored
+    ``verified=False, "missing header x-twitter-webhooks-signature"``, a signature X never
+    sends on its CRC. Now unchecked, saying how to have it answered."""
+    if given:
+        lab.secret("x", given["secret"], provider=given.get("provider"))
+    reply = request(lab, "GET", CRC, body, headers)
+    assert default_answer(reply) and b"response_token" not in reply.body
+    cap = lab.wait(1, timeout=10, bin="x")[0]
+    assert cap.provider == "x" and cap.event_type == "crc", (cap.provider, cap.event_type)
+    assert cap.verified is verified, (cap.verified, cap.verify_reason)
+    if verified is None:  # (exactly: no failure, and what to do)
+        assert cap.verify_reason == reason
+    elif reason is not None:
+        assert cap.verify_reason.startswith(reason), cap.verify_reason
+    assert cap.handshake.startswith("x crc_token: not answered, ") and note in cap.handshake
+    assert cap.handshake.endswith("to have it answered: "
+                                  "lab.secret(bin, consumer_secret, provider='x')")

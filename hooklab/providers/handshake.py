@@ -33,7 +33,8 @@ refused or left unanswered -- one rule:
   answer is 401 or 403);
 - a handshake its provider never signs (Dropbox's challenge, X's CRC...), on a bin registered
   for that provider or with nothing set: ``None``, ``"handshake: <provider> does not sign
-  it"``;
+  it"``; so too X's CRC on a bin whose secret was given without ``provider=`` (not answered
+  there), unless it carries a body or names another sender;
 - otherwise it is checked as any request, by the bin's secret (a ``?challenge=`` GET to a
   GitHub bin is no Dropbox handshake).
 
@@ -60,7 +61,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 from urllib.parse import unquote
 
-from .detect import describe, parse_json
+from .detect import describe, detect, parse_json
 from .table import TABLE
 
 __all__ = ["MAX_ECHO", "Answer", "BinSecret", "BinSecrets", "handshake_answer"]
@@ -497,10 +498,22 @@ def _x_crc(r: _Req) -> Answer | None:
     # bin's secret, which a bin kept for another provider (or for none) would give out as a
     # signature of that provider's (GitHub's hex, Stripe's "t.body") to anyone who asks
     secret = r.secret_for("x")
-    if secret is None or r.registered() != "x":
-        why = "no secret for this bin" if secret is None else "the bin's secret is not X's"
-        return Answer("x", "crc", f"x crc_token: not answered, {why} "
-                      "(lab.secret(bin, consumer_secret, provider='x'))", None,
+    reg = r.registered()
+    if secret is None or reg != "x":
+        if secret is not None:  # (a secret given without provider=: kept from answering)
+            why = ("the bin's secret is not X's: it was given without provider='x', and "
+                   "answering would sign any crc_token with it for whoever asks")
+            if not r.body and detect(r.headers, b"", r.query)[0] in (None, "x"):
+                # X never signs its CRC: no signature failure (a request naming another
+                # sender, or with a body, is still checked as any request)
+                unsigned = ("handshake: x does not sign it (not answered: register the bin "
+                            "with provider='x' to have X's CRC answered)")
+        elif r.entry is not None and r.entry.secret and reg not in (None, "x"):
+            why = f"the bin's secret is {reg}'s, not X's"
+        else:
+            why = "no secret for this bin"
+        return Answer("x", "crc", f"x crc_token: not answered, {why}; to have it answered: "
+                      "lab.secret(bin, consumer_secret, provider='x')", None,
                       verify_reason=unsigned)
     # The response_token is the HMAC X signs deliveries with, of whatever crc_token says: a
     # token that could be a delivery's body (JSON) would make this bin sign forged deliveries
