@@ -22,14 +22,17 @@ HANDSHAKES = {
     "asana": "`X-Hook-Secret` echoed; kept as the bin's secret",
     "okta": "`X-Okta-Verification-Challenge` → `{\"verification\": …}`",
     "smartsheet": "`Smartsheet-Hook-Challenge` → `Smartsheet-Hook-Response` + JSON",
-    "x": "GET `crc_token` → `response_token` (HMAC; needs the secret; a `crc_token` that is not "
-         "a token, e.g. JSON, → 400: the answer would sign it)",
+    "x": "GET `crc_token` → `response_token` (HMAC; only on a bin registered with "
+         "`provider='x'`; a `crc_token` that is not a token, e.g. JSON, → 400: the answer would "
+         "sign it)",
     "trello": "HEAD → 200 (marked on a bin registered for Trello)",
     "monday": "`{\"challenge\": …}` echoed",
     "onfleet": "GET `?check=` → value",
     "discord": "interactions PING → `{\"type\": 1}` only with a valid signature, else 401; "
                "webhook events (no `token`): PING (`type` 0) and each event → 204, empty body "
-               "(401 with a wrong signature; the PING also without a key)",
+               "(401 with a wrong signature; the PING also without a key); every other "
+               "interaction 401 with a bad or missing signature, verified → deferred ack "
+               "(`{\"type\": 5}` / `6` / `8`)",
     "standardwebhooks": "`webhook-challenge` → 204 with `webhook-challenge-response` (the "
                         "official SDK's endpoint verification; needs the secret)",
     "eventgrid": "`SubscriptionValidation` → `validationResponse`; CloudEvents OPTIONS",
@@ -37,7 +40,8 @@ HANDSHAKES = {
     "google": "`sync` marked (plain 200)",
     "figma": "`PING` marked (plain 200)",
     "notion": "`verification_token` kept as the bin's secret",
-    "xero": "intent to receive: 200 if signed right, 401 if not (needs the secret)",
+    "xero": "every request: 200 with no body if signed right, 401 (no body) if not (needs the "
+            "secret)",
     "front": "`X-Front-Challenge` → challenge (text/plain)",
     "mandrill": "HEAD → 200 (marked on a bin registered for Mandrill)",
 }
