@@ -1679,18 +1679,40 @@ def _empty_file(path: str) -> bool:
 
 def _refuse_an_export(path: str) -> None:
     """``ValueError`` when ``path`` is a JSON Lines or HAR file (SQLite would say "file is not
-    a database"): they are imported, not opened."""
+    a database"): they are imported, not opened. A UTF-8 byte order mark before the JSON (as
+    Windows tools write one) and a Playwright ``.zip`` HAR (a zip holding a ``.har``) are
+    recognised too, as the importers read them."""
+    import re
     import stat
 
     try:
         if not stat.S_ISREG(os.stat(path).st_mode):  # (a FIFO: an open would wait for a writer)
             return
         with open(path, "rb") as f:
-            start = f.read(64).lstrip()
+            head = f.read(64)
+            zipped = head.startswith(b"PK\x03\x04") and _zip_holds_a_har(f)
     except OSError:
         return  # (the store says what is wrong)
+    if zipped:
+        raise ValueError(f"{path!r} is a zipped HAR file (a .har inside a zip), not a capture "
+                         "database: import it with hooklab.load_har(path)")
+    start = head.removeprefix(b"\xef\xbb\xbf").lstrip()
     if start[:1] in (b"{", b"["):
-        har = path.lower().endswith((".har", ".json")) or start.startswith(b'{"log"')
+        har = (path.lower().endswith((".har", ".json"))
+               or re.match(rb'\{\s*"log"\s*:', start) is not None)
         how = "hooklab.load_har(path)" if har else "hooklab.load_jsonl(path)"
         raise ValueError(f"{path!r} is a {'HAR' if har else 'JSON Lines'} file, not a capture "
                          f"database: import it with {how}")
+
+
+def _zip_holds_a_har(f: Any) -> bool:
+    """Whether the open file ``f`` is a zip with a ``.har`` in it (Playwright's
+    ``record_har_path="x.zip"``), by its list of members only: nothing is unzipped."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(f) as archive:
+            return any(i.filename.lower().endswith(".har") and not i.is_dir()
+                       for i in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return False
