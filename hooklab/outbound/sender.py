@@ -611,8 +611,10 @@ def send(
     ``Transfer-Encoding``. Raises ``ValueError`` for a header that cannot be sent as given
     (:func:`check_header`: no name that is no token, no value with CR, LF, NUL or another
     control character but tab; the message names the header, never quotes its value),
-    before anything is sent, for an unknown provider/event (listing the
-    known ones), ``OSError`` when the receiver cannot be reached and
+    before anything is sent, for a URL holding a control character (a tab or line break
+    that :func:`urllib.parse.urlsplit` would drop unseen: percent-encode it) before
+    anything is sent, the message without the URL's credentials, for an unknown
+    provider/event (listing the known ones), ``OSError`` when the receiver cannot be reached and
     ``http.client.HTTPException`` when its answer is no HTTP or cut short
     (:class:`IncompleteRead`). ``follow_redirects``
     follows up to 5 redirects (see the module docstring for what crosses origins).
@@ -634,6 +636,7 @@ def send(
     """
     from ..providers.samples import sample
 
+    _refuse_control_characters(url)  # (before urlsplit drops a tab or line break unseen)
     url = ascii_url(url)  # (a URL typed with "café": sent, and signed, as curl would send it)
     if provider:
         s = sample(provider, event, payload)
@@ -688,6 +691,37 @@ def send(
             hdrs = [(k, v) for k, v in hdrs if k.lower() not in ("content-type", "content-length")]
     return SendResponse(status, reason, rh, rb, time.perf_counter() - start, cur_url, hdrs, body,
                         truncated=cut)
+
+
+def _refuse_control_characters(url: str) -> None:
+    r"""``ValueError`` when ``url`` holds a control character (forward and replay targets'
+    rule: :func:`hooklab.outbound.forward.check_target`). :func:`urllib.parse.urlsplit`
+    drops a tab, CR or LF anywhere in a URL (as WHATWG says), so ``/tab\there`` went out as
+    ``/tabhere`` without a word: a URL holding one is a mistake, said before anything is sent.
+    The message shows the URL without its credentials.
+
+    >>> _refuse_control_characters("http://127.0.0.1:9/tab\there")
+    Traceback (most recent call last):
+    ...
+    ValueError: URL 'http://127.0.0.1:9/tab\there' holds the control character U+0009 at
+    character 23: no URL holds one (a tab or line break would be dropped and another URL sent
+    than the one written); percent-encode it (%09 for a tab)
+    """
+    if not isinstance(url, str):
+        return  # (what is no text is refused where it is used)
+    from .forward import _NOT_IN_URL
+
+    bad = _NOT_IN_URL.search(url)
+    if bad is None:
+        return
+    from ..credentials import scrubbed_url
+
+    char = bad.group()
+    raise ValueError(f"URL {scrubbed_url(url)!r} holds the control character U+{ord(char):04X} "
+                     f"at character {bad.start() + 1}: no URL holds one (a tab or line break "
+                     "would be dropped and another URL sent than the one written); "
+                     f"percent-encode it (%{ord(char):02X}"
+                     f"{' for a tab' if char == chr(9) else ''})")
 
 
 #: header names that carry credentials or signatures (dropped on a cross-origin redirect)
