@@ -83,9 +83,9 @@ def _parser() -> _Parser:
     p.commands = sub.choices  # (name -> parser, in order: for help and usage errors)
     sub.add_parser("status", add_help=False, help="show the URL, database, capture count and stream page (default)")
     s = sub.add_parser("start", add_help=False, help="start (or restart) the default lab")
-    s.add_argument("--port", type=int)
-    s.add_argument("--host")
-    s.add_argument("--db")
+    s.add_argument("--port", type=int, help="listen on this port (0: any free one)")
+    s.add_argument("--host", help="listen on this address (default 127.0.0.1)")
+    s.add_argument("--db", help="capture into this SQLite file (or :memory:)")
     sub.add_parser("stop", add_help=False,
                    help="stop receiving (captures stay queryable; public URLs pause)")
     sub.add_parser("clear", add_help=False, help="delete all captures from the database")
@@ -94,11 +94,13 @@ def _parser() -> _Parser:
     d.add_argument("--flatten", action="store_true", help="payload.* columns")
     _filter_args(d)
     se = sub.add_parser("send", add_help=False, help="send a realistic sample webhook to a bin or URL")
-    se.add_argument("target", metavar="BIN_OR_URL")
-    se.add_argument("--provider")
-    se.add_argument("--event")
-    se.add_argument("--secret")
-    se.add_argument("--data", metavar="JSON")
+    se.add_argument("target", metavar="BIN_OR_URL",
+                    help="a bin of this lab (github) or a URL (http://127.0.0.1:5000/hook)")
+    se.add_argument("--provider", help="github, stripe, shopify, slack, standardwebhooks, ...")
+    se.add_argument("--event", help="event type, e.g. push or payment_intent.succeeded")
+    se.add_argument("--secret", help="sign with this secret (needs --provider)")
+    se.add_argument("--data", metavar="JSON",
+                    help="a JSON object merged into the sample payload (deep merge)")
     r = sub.add_parser("respond", add_help=False,
                        help="answer requests to a bin/path this way (--status 503 503 200: in turn)")
     r.add_argument("target", metavar="BIN_OR_PATH")
@@ -126,12 +128,22 @@ def _parser() -> _Parser:
     e.add_argument("--format", choices=("har", "jsonl", "csv", "parquet"),
                    help="default: from the file's extension (parquet: PATH is a folder)")
     _filter_args(e)
+    for action in sub._choices_actions:  # (each command's own --help says what it does)
+        p.commands[action.dest].description = (action.help or "").replace("%%", "%")
     return p
 
 
-def help_text() -> str:
-    """``%hooklab --help``: generated from the parser, one section per command."""
+def help_text(command: str | None = None) -> str:
+    """``%hooklab --help``: generated from the parser, one section per command; with
+    ``command``, that command's own usage and options (``%hooklab send --help``), as
+    ``hooklab send --help`` prints them.
+
+    >>> help_text("start").splitlines()[2]
+    'start (or restart) the default lab'
+    """
     p = _parser()
+    if command is not None:
+        return p.commands[command].format_help()
     parts = [p.format_help()]
     for name, sp in p.commands.items():
         if sp.format_usage() != f"usage: %hooklab {name}\n":  # (a command with options)
@@ -141,12 +153,71 @@ def help_text() -> str:
     return "".join(parts)
 
 
+def _help_asked(argv: list[str]) -> str | None | bool:
+    """What ``argv`` asks help for: a command's name (``send --help``, ``help send``),
+    ``None`` for all of ``%hooklab`` (``--help``, ``help``, an unknown command's ``--help``),
+    or ``False`` when it asks none."""
+    commands = _parser().commands
+    if argv[:1] in (["-h"], ["--help"], ["help"]):
+        return argv[1] if argv[0] == "help" and argv[1:2] and argv[1] in commands else None
+    if argv[-1:] in (["-h"], ["--help"]):
+        return argv[0] if argv[0] in commands else None
+    return False
+
+
 def _filters_of(args: argparse.Namespace) -> dict[str, Any]:
     raw = {k: getattr(args, k, None) for k in FILTER_KEYS}
     try:
         return from_query(raw.get)
     except ValueError as exc:
         raise UsageError(f"%hooklab: {exc}") from None
+
+
+#: options whose value is no text to show in an error: an unknown ``--header`` (``%hooklab
+#: send`` has none: ``hooklab send`` has), ``--secret-file``, ``--token``... (a saved notebook
+#: keeps the error's text)
+_SECRET_OPTION = re.compile(r"header|secret|token|auth|key|pass|pwd|cookie|sign|credential",
+                            re.IGNORECASE)
+
+
+def _shown_words(words: list[str]) -> str:
+    r"""Words ``%hooklab`` did not recognise, as its error says them: escaped, and the value of
+    an option that may carry a credential (``--header "Authorization: Bearer ..."``) as its
+    length only.
+
+    >>> _shown_words(["--colour", "red", "--header", "Authorization: Bearer sk_1", "x"])
+    '--colour red --header <hidden: 26 characters> <hidden: 1 character>'
+    >>> _shown_words(["--token=abc", "\x1b[2J"])
+    '--token=<hidden: 3 characters> \\x1b[2J'
+    """
+    from .capture import printable
+
+    shown, hide = [], False
+    for word in words:
+        if word.startswith("-") and len(word) > 1:
+            name, eq, value = word.partition("=")
+            secret = _SECRET_OPTION.search(name) is not None
+            shown.append(printable(name, 60) + (
+                f"=<hidden: {_characters(len(value))}>" if eq and secret
+                else eq + printable(value, 60)))
+            hide = secret and not eq  # (the words after it are its value)
+        else:
+            shown.append(f"<hidden: {_characters(len(word))}>" if hide else printable(word, 60))
+    return " ".join(shown)
+
+
+def _characters(n: int) -> str:
+    return f"{n} character" if n == 1 else f"{n} characters"
+
+
+def _unsendable(target: str) -> str:
+    """What ``%hooklab send`` says of a URL holding a space or a control character: the URL
+    without its credentials, escaped."""
+    from .capture import printable
+    from .credentials import scrubbed_url
+
+    return (f"%hooklab send: {printable(scrubbed_url(target), 200)}: the URL holds a character "
+            "no URL can (a space, a control character): percent-encode it (a space is %20)")
 
 
 @magics_class
@@ -161,14 +232,15 @@ class HookLabMagics(Magics):
             argv = shlex.split(line)
         except ValueError as exc:  # e.g. an unclosed quote
             raise UsageError(f"%hooklab: {exc}") from None
-        if any(a in ("-h", "--help", "help") for a in argv[:1]) or argv[-1:] in (["-h"], ["--help"]):
-            print(help_text())
+        asked = _help_asked(argv)
+        if asked is not False:
+            print(help_text(asked))
             return None
         parser = _parser()
         args, extra = parser.parse_known_args(argv or ["status"])
         if extra:  # (said with the usage of the command typed, not the top level's)
             parser.commands.get(args.cmd, parser).error(
-                f"unrecognized arguments: {' '.join(extra)}")
+                f"unrecognized arguments: {_shown_words(extra)}")
         cmd = args.cmd or "status"
         lab = default_lab()
         if cmd == "start":
@@ -201,7 +273,8 @@ class HookLabMagics(Magics):
             import http.client
             import json
 
-            from .credentials import scrubbed_url
+            from .credentials import scrubbed_text, scrubbed_url
+            from .outbound.forward import _NOT_IN_URL
 
             try:
                 target = args.target if "://" in args.target else lab.url_for(args.target)
@@ -211,16 +284,25 @@ class HookLabMagics(Magics):
                 payload = json.loads(args.data) if args.data else None
             except ValueError as exc:
                 raise UsageError(f"%hooklab send: --data is not JSON ({exc})") from None
+            if args.data and not isinstance(payload, dict):  # (as hooklab send --data: null
+                kind = "null" if payload is None else type(payload).__name__  # sent nothing)
+                raise UsageError("%hooklab send: --data must be a JSON object (merged into the "
+                                 f"sample's payload), not {kind}")
+            for flag in ("event", "secret"):  # (the library's words name its keywords)
+                if getattr(args, flag) is not None and not args.provider:
+                    raise UsageError(f"%hooklab send: --{flag} needs --provider (e.g. "
+                                     "--provider github --event push)")
+            if _NOT_IN_URL.search(target):  # (send's own words start with "URL '...")
+                raise UsageError(_unsendable(target))
             try:
                 resp = send(target, provider=args.provider, event=args.event, secret=args.secret,
                             payload=payload)
             except (ValueError, LookupError) as exc:  # an unknown provider or event
-                raise UsageError(f"%hooklab send: {exc.args[0] if exc.args else exc}") from None
+                said = str(exc.args[0] if exc.args else exc)
+                raise UsageError(f"%hooklab send: {scrubbed_text(said, target)}") from None
             except http.client.InvalidURL:  # (a traceback said it; its words quote the
                 # URL with what scrubbed_url takes out)
-                raise UsageError(f"%hooklab send: {scrubbed_url(target)}: the URL holds a "
-                                 "character no URL can (a space, a control character): "
-                                 "percent-encode it (a space is %20)") from None
+                raise UsageError(_unsendable(target)) from None
             except http.client.HTTPException as exc:  # an answer that is no HTTP
                 raise UsageError(f"%hooklab send: {scrubbed_url(target)}: "
                                  f"{type(exc).__name__} (the answer was no HTTP)") from None
@@ -233,12 +315,23 @@ class HookLabMagics(Magics):
                                           scrubbed_url(target))))
             print(f"{what}: {resp.status}")
         elif cmd == "respond":
+            from .outbound import check_header
+
             headers = []
-            for h in args.header:
-                k, colon, v = h.partition(":")
-                if not colon or not k.strip():
-                    raise UsageError(f"%hooklab respond: --header takes Name:value, not {h!r}")
-                headers.append((k.strip(), v.strip()))
+            for h in args.header:  # (never quoted: a header mistyped is often a credential,
+                k, colon, v = h.partition(":")  # and a saved notebook keeps the error)
+                if not colon:
+                    raise UsageError(f"%hooklab respond: --header takes Name:value, got "
+                                     f"{_characters(len(h))} with no ':' (not shown: they may "
+                                     "hold a credential)")
+                if not k.strip():
+                    raise UsageError(f"%hooklab respond: --header takes Name:value, got no name "
+                                     f"before the ':' ({_characters(len(v.strip()))} after it, "
+                                     "not shown)")
+                try:  # (the value is never quoted: lab.respond's own words quote it)
+                    headers.append(check_header(k.strip(), v.strip()))
+                except ValueError as exc:
+                    raise UsageError(f"%hooklab respond: --header: {exc}") from None
             status = args.status[0] if len(args.status) == 1 else args.status
             try:
                 lab.respond(args.target, status, args.body, headers, args.delay, method=args.method)
@@ -266,6 +359,9 @@ class HookLabMagics(Magics):
         if words[:1] != ["sql"]:
             raise UsageError("%%hooklab cell magic: only %%hooklab sql is a cell magic")
         rest = words[1].strip() if len(words) > 1 else ""
+        if rest in ("-h", "--help"):  # (its own usage, as %hooklab send --help says send's)
+            print(help_text("sql"))
+            return None
         timeout: float | None = 30.0
         m = re.match(r"--timeout(?:\s+|=)(\S+)\s*", rest)
         if m:
