@@ -32,9 +32,12 @@ refused or left unanswered -- one rule:
 - a signature or verify token was checked: ``True``/``"ok"``, or ``False`` with why (and the
   answer is 401 or 403);
 - a handshake its provider never signs (Dropbox's challenge, X's CRC...), on a bin registered
-  for that provider or with nothing set: ``None``, ``"handshake: <provider> does not sign
-  it"``; so too X's CRC on a bin whose secret was given without ``provider=`` (not answered
-  there), unless it carries a body or names another sender;
+  for that provider, set without ``provider=``, or with nothing set: ``None``,
+  ``"handshake: <provider> does not sign it"`` (X's CRC, not answered on a bin set without
+  ``provider='x'``, says how to have it answered) -- unless the bin has a secret and the
+  request is more than the handshake: a body (not Notion's, which is the token alone), a
+  header naming another sender; that is a delivery with a handshake's marker added, checked
+  as any request;
 - otherwise it is checked as any request, by the bin's secret (a ``?challenge=`` GET to a
   GitHub bin is no Dropbox handshake).
 
@@ -270,13 +273,37 @@ def _echo(value: str) -> bytes | None:
     return raw if len(raw) <= MAX_ECHO else None
 
 
-def _unsigned(r: _Req, provider: str) -> str | None:
+def _bare(r: _Req, provider: str, body: bool = False) -> bool:
+    """Whether a request is shaped as nothing but ``provider``'s handshake: no body (``body``:
+    the handshake's own body, whose exact shape its detector checked, as Notion's token) and no
+    header naming another sender. A delivery always has a body: with a handshake's marker
+    added (a ``?challenge=``, an ``X-Hook-Secret``) it is still one, checked as any request."""
+    if r.body and not body:
+        return False
+    return detect(r.headers, b"", r.query)[0] in (None, provider)
+
+
+def _unsigned(r: _Req, provider: str, body: bool = False) -> str | None:
     """The ``verify_reason`` of a handshake its provider never signs: not checked against the
     bin's secret (a missing signature is no failure there) -- unless the bin is registered
     for another provider, whose secret then checks it as any request (a ``?challenge=`` GET
-    to a GitHub bin is no Dropbox handshake that may go unsigned)."""
-    if r.entry is not None and r.entry.provider != provider:  # (a secret given for another
-        return None  # provider, or for none: checked as any request, as before this kind)
+    to a GitHub bin is no Dropbox handshake that may go unsigned), or the bin has a secret
+    (for this provider or for none) and the request is more than the handshake (a body, a
+    header naming another sender: :func:`_bare`), so that a forged delivery with a
+    handshake's marker added is still a signature failure.
+
+    >>> s = BinSecrets(); s.set("b", "s3cret")  # (lab.secret("b", "s3cret"): no provider=)
+    >>> get = {"method": "GET", "path": "/b", "query": {"challenge": "abc"}, "headers": []}
+    >>> _unsigned(_Req(get, s), "dropbox")
+    'handshake: dropbox does not sign it'
+    >>> _unsigned(_Req({**get, "body": b'{"list_folder": {}}'}, s), "dropbox") is None
+    True
+    """
+    e = r.entry
+    if e is not None and e.provider not in (None, provider):  # (a secret given for another
+        return None  # provider: checked as any request, as before this kind)
+    if e is not None and e.secret and not _bare(r, provider, body):
+        return None  # (more than the handshake: checked by the bin's secret as any request)
     return f"handshake: {provider} does not sign it"
 
 
@@ -493,7 +520,9 @@ def _x_crc(r: _Req) -> Answer | None:
     token = r.q("crc_token")
     if token is None or r.method != "GET":
         return None
-    unsigned = _unsigned(r, "x")  # (X signs the deliveries, not the check)
+    # (X signs the deliveries, not the check: no signature failure unless the GET carries a
+    # body or names another sender, checked then as any request)
+    unsigned = _unsigned(r, "x")
     # only a bin registered for X answers: the answer is an HMAC-SHA256 of the token under the
     # bin's secret, which a bin kept for another provider (or for none) would give out as a
     # signature of that provider's (GitHub's hex, Stripe's "t.body") to anyone who asks
@@ -503,9 +532,7 @@ def _x_crc(r: _Req) -> Answer | None:
         if secret is not None:  # (a secret given without provider=: kept from answering)
             why = ("the bin's secret is not X's: it was given without provider='x', and "
                    "answering would sign any crc_token with it for whoever asks")
-            if not r.body and detect(r.headers, b"", r.query)[0] in (None, "x"):
-                # X never signs its CRC: no signature failure (a request naming another
-                # sender, or with a body, is still checked as any request)
+            if unsigned is not None:
                 unsigned = ("handshake: x does not sign it (not answered: register the bin "
                             "with provider='x' to have X's CRC answered)")
         elif r.entry is not None and r.entry.secret and reg not in (None, "x"):
@@ -573,7 +600,7 @@ def _notion(r: _Req) -> Answer | None:
     how = "kept as this bin's secret; paste it into Notion to finish" if refused is None else \
         f"not kept: {refused}"
     return Answer("notion", "verification", f"notion verification_token received ({how})", None,
-                  verify_reason=_unsigned(r, "notion"))
+                  verify_reason=_unsigned(r, "notion", body=True))
 
 
 def _monday(r: _Req) -> Answer | None:
