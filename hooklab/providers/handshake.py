@@ -794,15 +794,26 @@ def _head(r: _Req) -> Answer | None:
 
 def _standard_challenge(r: _Req) -> Answer | None:
     """Standard Webhooks' endpoint verification (the official ``standardwebhooks`` SDK's
-    ``endpoint_verification_response``): a ``webhook-challenge`` request header, answered
-    204 with ``webhook-challenge-response: v1,<base64 HMAC-SHA256(HMAC-SHA256(key, "wev-v1"),
-    challenge)>`` under the bin's signing secret, without processing the body."""
+    ``endpoint_verification_response``): a POST with no body and a ``webhook-challenge``
+    request header, answered 204 with ``webhook-challenge-response: v1,<base64
+    HMAC-SHA256(HMAC-SHA256(key, "wev-v1"), challenge)>`` under the bin's signing secret.
+
+    Only that shape is the challenge. A request with a body, another method, or headers
+    naming a sender outside the family is a delivery with the header added, not answered here
+    and checked as any delivery (the header must not keep a forged one out of the signature
+    failures). A challenge that carries the family's signature headers (``webhook-id``,
+    ``webhook-signature``...) is answered, and checked by them; one without is stored
+    unchecked, "not signed: an endpoint verification, no delivery". (The answer is safe to
+    give anyone: its key is derived for challenges alone, it signs no delivery.)"""
     challenge = r.h.get("webhook-challenge")
-    if challenge is None:
+    if challenge is None or r.method != "POST" or r.body:
+        return None
+    if detect(r.headers, b"", r.query)[0] not in (None, *_STANDARD):
         return None
     ev = "endpoint_verification"
     secret = r.secret_for(*_STANDARD)
-    unsigned = "not signed: an endpoint verification, no delivery"
+    signed = any(name in r.h for name in _STANDARD_SIGNED)
+    unsigned = None if signed else "not signed: an endpoint verification, no delivery"
     if not _HEADER_VALUE.fullmatch(challenge) or len(challenge) > MAX_ECHO:
         return _refuse("standardwebhooks", ev, "standard webhooks webhook-challenge: refused "
                        "with 400, malformed challenge", 400,
@@ -829,6 +840,9 @@ def _standard_challenge(r: _Req) -> Answer | None:
 
 #: providers that sign as Standard Webhooks (Svix, OpenAI, Supabase...)
 _STANDARD = tuple(p for p, e in TABLE.items() if e.scheme == "standardwebhooks")
+#: the headers a signed Standard Webhooks request carries (``webhook-*``, Svix's ``svix-*``)
+_STANDARD_SIGNED = frozenset(f"{TABLE[p].sig['prefix']}-{part}" for p in _STANDARD
+                             for part in ("id", "timestamp", "signature"))
 
 _DETECTORS: tuple[Callable[[_Req], Answer | None], ...] = (
     _slack, _zoom, _twitch, _discord, _hub, _msgraph, _okta, _smartsheet, _x_crc,

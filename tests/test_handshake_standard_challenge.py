@@ -1,0 +1,125 @@
+"""Standard Webhooks' endpoint verification (``webhook-challenge``) through real HTTP on
+127.0.0.1: only a request shaped as the official ``standardwebhooks`` SDK's challenge (a POST
+with no body, answered without processing any, 204 + ``webhook-challenge-response``) counts as
+one. A delivery with the header added -- a body, another method, another sender's headers --
+is checked as any delivery; a challenge carrying the family's signature headers is answered
+and checked by them."""
+
+from __future__ import annotations
+
+import http.client
+import json
+from dataclasses import dataclass
+
+import pytest
+from standardwebhooks.webhooks import Webhook
+
+from hooklab import HookLab
+from hooklab.signatures import sign_request
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+    def header(self, name: str) -> str | None:
+        return next((v for k, v in self.headers if k.lower() == name.lower()), None)
+
+
+def request(lab: HookLab, method: str, target: str, body: bytes = b"",
+            headers: dict[str, str] | None = None) -> Reply:
+    """One request on a fresh connection (real socket, 10 s at most)."""
+    conn = http.client.HTTPConnection("127.0.0.1", lab.bound_port, timeout=10)
+    try:
+        conn.request(method, target, body=body or None, headers=headers or {})
+        r = conn.getresponse()
+        return Reply(r.status, r.getheaders(), r.read())
+    finally:
+        conn.close()
+
+
+def default_answer(reply: Reply) -> bool:
+    """hooklab's own answer to a capture: ``{"ok": true, "id": N}``."""
+    return reply.status == 200 and set(json.loads(reply.body)) == {"ok", "id"}
+
+
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+OTHER = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD"  # (another endpoint's key: a forger's guess)
+CHALLENGE = "c2f1b6e4a9d84b7e"
+EVENT = b'{"type": "invoice.paid", "timestamp": "2026-01-01T00:00:00Z", "data": {"id": "in_1"}}'
+JSON = {"Content-Type": "application/json"}
+ASK = {"webhook-challenge": CHALLENGE}
+UNSIGNED = "not signed: an endpoint verification, no delivery"
+MISSING = "missing header webhook-id"
+MISMATCH = "signature mismatch"
+UNKNOWN = "unknown provider: no known signature header found"
+
+
+def _signed(secret: str, body: bytes, prefix: str = "standardwebhooks") -> dict[str, str]:
+    return dict(sign_request(prefix, secret, body=body).headers)
+
+
+def _answer() -> str:
+    return Webhook(SECRET).endpoint_verification_response(CHALLENGE)
+
+
+#: (case, bin's provider, method, headers, body, answered, verified, verify_reason prefix)
+#: answered: the challenge is answered (204 + webhook-challenge-response); else hooklab's
+#: default answer, and the capture is the delivery it is (no ``handshake`` note)
+SHAPES = [
+    # the spec's challenge: a POST with no body
+    ("spec", "standardwebhooks", "POST", ASK, b"", True, None, UNSIGNED),
+    ("spec-content-type", "standardwebhooks", "POST", {**ASK, **JSON}, b"", True, None,
+     UNSIGNED),
+    ("spec-no-provider", None, "POST", ASK, b"", True, None, UNSIGNED),
+    # a challenge that carries signature headers: answered, and checked by them
+    ("empty-signed", "standardwebhooks", "POST", {**ASK, **_signed(SECRET, b"")}, b"", True,
+     True, "ok"),
+    ("empty-forged-signature", "standardwebhooks", "POST", {**ASK, **_signed(OTHER, b"")}, b"",
+     True, False, MISMATCH),
+    # a delivery with the header added: checked as any delivery
+    ("body", "standardwebhooks", "POST", {**ASK, **JSON}, EVENT, False, False, MISSING),
+    ("body-no-provider", None, "POST", {**ASK, **JSON}, EVENT, False, False, UNKNOWN),
+    ("body-forged-signature", "standardwebhooks", "POST",
+     {**ASK, **JSON, **_signed(OTHER, EVENT)}, EVENT, False, False, MISMATCH),
+    ("body-signed", "standardwebhooks", "POST", {**ASK, **JSON, **_signed(SECRET, EVENT)},
+     EVENT, False, True, "ok"),
+    ("body-text", "standardwebhooks", "POST", {**ASK, "Content-Type": "text/plain"},
+     b"invoice paid", False, False, MISSING),
+    ("put-body", "standardwebhooks", "PUT", {**ASK, **JSON}, EVENT, False, False, MISSING),
+    ("get-empty", "standardwebhooks", "GET", ASK, b"", False, False, MISSING),
+    ("options-empty", "standardwebhooks", "OPTIONS", ASK, b"", False, False, MISSING),
+    ("delete-empty", "standardwebhooks", "DELETE", ASK, b"", False, False, MISSING),
+    ("empty-github-headers", "standardwebhooks", "POST",
+     {**ASK, "X-GitHub-Event": "push", "X-GitHub-Delivery": "d-1"}, b"", False, False, MISSING),
+    ("svix-body-forged", "svix", "POST", {**ASK, **JSON, **_signed(OTHER, EVENT, "svix")}, EVENT,
+     False, False, MISMATCH),
+]
+
+
+@pytest.mark.parametrize("case,registered,method,headers,body,answered,verified,reason", SHAPES,
+                         ids=[s[0] for s in SHAPES])
+def test_only_the_spec_challenge_escapes_the_signature_check(
+        lab: HookLab, case: str, registered: str | None, method: str, headers: dict[str, str],
+        body: bytes, answered: bool, verified: bool | None, reason: str) -> None:
+    """A forged delivery with a ``webhook-challenge`` header added was answered 204 and stored
+    ``verified=None``, "not signed: an endpoint verification, no delivery", where the same body
+    without the header is ``verified=False``: the header kept it out of the signature failures
+    (and a challenge's signature headers were never looked at)."""
+    lab.secret("swh", SECRET, provider=registered)
+    reply = request(lab, method, "/swh", body, headers)
+    cap = lab.wait(1, timeout=10, bin="swh")[0]
+    if answered:
+        assert reply.status == 204 and reply.body == b"", (reply.status, reply.body)
+        assert reply.header("webhook-challenge-response") == _answer()
+        assert cap.event_type == "endpoint_verification" and cap.handshake
+    else:
+        assert default_answer(reply), (reply.status, reply.body)
+        assert reply.header("webhook-challenge-response") is None
+        assert cap.event_type != "endpoint_verification" and not cap.handshake, (
+            cap.event_type, cap.handshake)
+    assert cap.verified is verified, (cap.verified, cap.verify_reason)
+    assert cap.verify_reason is not None and cap.verify_reason.startswith(reason), \
+        cap.verify_reason
