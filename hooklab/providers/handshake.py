@@ -437,7 +437,10 @@ def _hub(r: _Req) -> Answer | None:
         how, ok = "verify token matches", True
     else:
         how, ok = "verify token unchecked: none registered for this bin", None
-    reason = "ok" if ok else _unsigned(r, provider)
+    if ok and r.body:  # (the token answers the subscription check; it signs no body: a
+        ok, reason = None, None  # delivery's sent along is checked by the bin's secret)
+    else:
+        reason = "ok" if ok else _unsigned(r, provider)
     if provider == "strava":
         return _json("strava", ev, "strava hub.challenge", "echoed as JSON",
                      {"hub.challenge": challenge}, challenge, how, verified=ok,
