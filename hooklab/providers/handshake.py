@@ -797,26 +797,27 @@ def _head(r: _Req) -> Answer | None:
 
 def _standard_challenge(r: _Req) -> Answer | None:
     """Standard Webhooks' endpoint verification (the official ``standardwebhooks`` SDK's
-    ``endpoint_verification_response``): a POST with no body and a ``webhook-challenge``
-    request header, answered 204 with ``webhook-challenge-response: v1,<base64
-    HMAC-SHA256(HMAC-SHA256(key, "wev-v1"), challenge)>`` under the bin's signing secret.
+    ``endpoint_verification_response``): a ``webhook-challenge`` request header, answered 204
+    with ``webhook-challenge-response: v1,<base64 HMAC-SHA256(HMAC-SHA256(key, "wev-v1"),
+    challenge)>`` under the bin's signing secret, whatever the method and body (the SDK's
+    README answers any request that carries the header, "without processing the body").
 
-    Only that shape is the challenge. A request with a body, another method, or headers
-    naming a sender outside the family is a delivery with the header added, not answered here
-    and checked as any delivery (the header must not keep a forged one out of the signature
-    failures). A challenge that carries the family's signature headers (``webhook-id``,
-    ``webhook-signature``...) is answered, and checked by them; one without is stored
-    unchecked, "not signed: an endpoint verification, no delivery". (The answer is safe to
-    give anyone: its key is derived for challenges alone, it signs no delivery.)"""
+    Answering and checking are apart: the answer is safe to give anyone (its key is derived
+    for challenges alone, it signs no delivery), but only the bare challenge, a POST with no
+    body whose headers name no sender outside the family, is stored unchecked ("not signed:
+    an endpoint verification, no delivery"). A request with a body, another method or another
+    sender's headers is checked as any delivery (the header must not keep a forged one out of
+    the signature failures), and a challenge that carries the family's signature headers
+    (``webhook-id``, ``webhook-signature``...) is checked by them."""
     challenge = r.h.get("webhook-challenge")
-    if challenge is None or r.method != "POST" or r.body:
+    if challenge is None:
         return None
-    if detect(r.headers, b"", r.query)[0] not in (None, *_STANDARD):
-        return None
+    bare = (r.method == "POST" and not r.body
+            and detect(r.headers, b"", r.query)[0] in (None, *_STANDARD))
     ev = "endpoint_verification"
     secret = r.secret_for(*_STANDARD)
     signed = any(name in r.h for name in _STANDARD_SIGNED)
-    unsigned = None if signed else "not signed: an endpoint verification, no delivery"
+    unsigned = None if signed or not bare else "not signed: an endpoint verification, no delivery"
     if not _HEADER_VALUE.fullmatch(challenge) or len(challenge) > MAX_ECHO:
         return _refuse("standardwebhooks", ev, "standard webhooks webhook-challenge: refused "
                        "with 400, malformed challenge", 400,
