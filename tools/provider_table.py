@@ -34,7 +34,8 @@ HANDSHAKES = {
                "interaction 401 with a bad or missing signature, verified → deferred ack "
                "(`{\"type\": 5}` / `6` / `8`)",
     "standardwebhooks": "`webhook-challenge` → 204 with `webhook-challenge-response` (the "
-                        "official SDK's endpoint verification; needs the secret)",
+                        "official SDK's endpoint verification; needs the secret); with a body "
+                        "it is also checked as a delivery",
     "eventgrid": "`SubscriptionValidation` → `validationResponse`; CloudEvents OPTIONS",
     "sns": "`SubscriptionConfirmation`: never automatic, `capture.confirm_subscription()`",
     "google": "`sync` marked (plain 200)",
