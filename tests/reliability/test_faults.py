@@ -615,7 +615,9 @@ def test_ctrl_c_during_a_parquet_export_leaves_no_partial_file(tmp_path):
         time.sleep(delay)  # ignored would pass it on: the export would finish, checking nothing)
         p.send_signal(signal.SIGINT)
         _, err = p.communicate(timeout=60)
-        assert p.returncode in (0, 130), (delay, p.returncode, err[-2000:])  # (0: it was done)
+        # (0: it was done; -SIGINT: done, and the Ctrl-C came as Python was exiting, after it
+        # gave the signal back to its default: a shell shows 130 for either)
+        assert p.returncode in (0, 130, -signal.SIGINT), (delay, p.returncode, err[-2000:])
         interrupted += p.returncode == 130
         left = [str(q) for q in out.rglob("*.tmp")] if out.exists() else []
         assert left == [], (delay, left)
