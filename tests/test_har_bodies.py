@@ -106,30 +106,31 @@ def test_attached_bodies_are_read_from_the_hars_folder(tmp_path: Path) -> None:
     assert told == []
 
 
-def test_an_attached_body_in_a_folder_below_is_read(tmp_path: Path) -> None:
-    (tmp_path / "resources").mkdir()
-    (tmp_path / "resources" / "b.bin").write_bytes(BINARY)
-    e = entry("/binary", "application/octet-stream", 10,
-              {"mimeType": "application/octet-stream", "text": "", "_file": "resources/b.bin"}, 10)
-    got, told = load(write(tmp_path / "x.har", [e]))
-    assert got == [("POST", "/binary", h("application/octet-stream", 10), BINARY, 10, None)]
-    assert told == []
+#: a name as Playwright gives an attached body (``<sha1>.<ext>``), for files that are no body
+PW_NAME = "a" * 40 + ".json"
+
+
+def _below(folder: Path) -> str:
+    """Playwright keeps bodies directly beside the HAR: a folder below is no place of one."""
+    (folder / "resources").mkdir()
+    (folder / "resources" / "b.bin").write_bytes(BINARY)
+    return "resources/b.bin"
 
 
 def _link_out(folder: Path) -> str:
     (folder.parent / "secret.txt").write_bytes(b"ssh key")
-    (folder / "innocent.json").symlink_to(folder.parent / "secret.txt")
-    return "innocent.json"
+    (folder / PW_NAME).symlink_to(folder.parent / "secret.txt")
+    return PW_NAME
 
 
 def _fifo(folder: Path) -> str:
-    os.mkfifo(folder / "pipe.json")
-    return "pipe.json"
+    os.mkfifo(folder / PW_NAME)
+    return PW_NAME
 
 
 def _folder(folder: Path) -> str:
-    (folder / "sub").mkdir()
-    return "sub"
+    (folder / PW_NAME).mkdir()
+    return PW_NAME
 
 
 #: names an untrusted HAR may give its body files: (what makes it, the error's words)
@@ -141,6 +142,7 @@ HOSTILE_NAMES: dict[str, tuple[Any, str]] = {
     "a Windows drive": ("C:\\Windows\\win.ini", "is not a file beside the HAR file"),
     "a Windows climb": ("..\\..\\secret.txt", "is not a file beside the HAR file"),
     "a NUL": ("a\x00.json", "is not a file beside the HAR file"),
+    "a file in a folder below": (_below, "is not a file beside the HAR file"),
     "a link out of the folder": (_link_out, "leads out of the HAR file's folder"),
     "a FIFO": (_fifo, "is not a regular file (a FIFO)"),
     "a folder": (_folder, "is not a regular file (a folder)"),
@@ -196,7 +198,7 @@ NOT_IN_THE_FILE: dict[str, tuple[dict[str, Any], list[tuple[str, str]], str]] = 
         h("application/json", None), f"{MISSING} (bodySize 12); imported empty"),
     "an attached file that is missing": (
         entry("/gone", "application/json", 7, {"mimeType": "application/json", "text": "",
-                                               "_file": "nothere.json"}, 7),
+                                               "_file": "b" * 40 + ".json"}, 7),
         h("application/json", 7),
         f"{MISSING} (its attached file is missing) (Content-Length 7, bodySize 7); imported empty"),
 }
@@ -318,7 +320,7 @@ def test_a_zip_never_gives_a_file_from_outside_it(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"HAR entry 0 is malformed .*is not a file beside"):
         hooklab.load_har(path).stop()
     gone = entry("/x", "application/json", 7, {"mimeType": "application/json", "text": "",
-                                               "_file": "secret"}, 7)
+                                               "_file": PW_NAME}, 7)
     got, told = load(_zip(tmp_path / "gone.zip", {"har.har": _har_bytes([gone])}))
     assert [(c[3], c[5]) for c in got] == [(b"", f"{MISSING} (its attached file is missing) "
                                             "(Content-Length 7, bodySize 7); imported empty")]

@@ -685,16 +685,30 @@ MAX_ATTACHED = 64 * 2**20
 #: import the ``.har`` beside its bodies
 MAX_UNZIPPED = 2**30
 
-#: Playwright's "attach" layout, which a bodies' file name must keep to: a path below the
-#: HAR's folder (or in its zip), never an absolute one nor one climbing out with ".."
-_BAD_NAME = re.compile(r"(^|[/\\])\.\.([/\\]|$)|^[/\\]|^[A-Za-z]:|\x00")
+#: the name Playwright gives a body it keeps beside a HAR (``record_har_content="attach"``):
+#: the SHA-1 of its bytes in hex, a dot, and the extension of its Content-Type
+#: (``mime.getExtension``: "json", "bin", "x_b", "disposition-notification"...; else "dat"),
+#: directly in the HAR's folder or at the top of its zip. Any other name (a subfolder, a
+#: dotfile, ``captures.sqlite3``, ``../x``, an absolute path) is refused: an untrusted HAR
+#: must not turn the files around it into capture bodies
+_BODY_NAME = re.compile(r"[0-9a-f]{40}\.[0-9A-Za-z][0-9A-Za-z_-]{0,31}", re.ASCII)
 
 
 class _Attached:
     """Bodies a HAR keeps beside itself (``postData._file``): files in its folder, or
-    members of its ``.zip``. Calling it with a name gives the bytes, or ``None`` when there
-    is no such file; ``ValueError`` for a name that leaves the folder, a file over
-    :data:`MAX_ATTACHED` bytes, or one that is no regular file."""
+    members of its ``.zip``, named as Playwright names them (:data:`_BODY_NAME`). Calling it
+    with a name gives the bytes, or ``None`` when there is no such file; ``ValueError`` for a
+    name Playwright would not write, a link out of the folder or to another file, a file over
+    :data:`MAX_ATTACHED` bytes, or one that is no regular file.
+
+    >>> attached = _Attached(".")
+    >>> attached("da39a3ee5e6b4b0d3255bfef95601890afd80709.dat") is None  # (no such file)
+    True
+    >>> attached(".hooklab/captures.sqlite3")
+    Traceback (most recent call last):
+    ...
+    ValueError: postData._file '.hooklab/captures.sqlite3' is not a file beside the HAR file (Playwright names one <sha1>.<ext>)
+    """
 
     def __init__(self, folder: str, archive: Any = None) -> None:
         self.folder = folder
@@ -702,15 +716,21 @@ class _Attached:
         self.unzipped = 0  # bytes read out of the archive so far
 
     def __call__(self, name: str) -> bytes | None:
-        if not name or _BAD_NAME.search(name):
-            raise ValueError(f"postData._file {name!r} is not a file beside the HAR file")
+        if _BODY_NAME.fullmatch(name) is None:
+            raise ValueError(f"postData._file {name!r} is not a file beside the HAR file "
+                             "(Playwright names one <sha1>.<ext>)")
         if self.archive is not None:
             return self._member(name)
         folder = os.path.realpath(self.folder)
-        # links resolved: one pointing out of the folder is refused as "../x" is
+        # links resolved: one pointing out of the folder is refused as "../x" is, and one to
+        # another file in it (a dotfile, the capture database) as that name would be
         where = os.path.realpath(os.path.join(folder, name))
         if os.path.commonpath([folder, where]) != folder or where == folder:
             raise ValueError(f"postData._file {name!r} leads out of the HAR file's folder")
+        if (os.path.dirname(where) != folder
+                or _BODY_NAME.fullmatch(os.path.basename(where)) is None):
+            raise ValueError(f"postData._file {name!r} is a link to "
+                             f"{os.path.relpath(where, folder)!r}, no body beside the HAR file")
         try:
             f = _open_regular(where)
         except FileNotFoundError:
@@ -822,8 +842,10 @@ def read_har(path: str | os.PathLike[str]) -> list[CaptureRecord]:
     imported with status 0.
 
     Request bodies kept beside the HAR (Playwright's ``record_har_content="attach"``:
-    ``postData._file``) are read from its folder, or from its ``.zip``; a name that leads out
-    of it is refused. A body the file does not hold (a binary one Playwright "embed"s as
+    ``postData._file``) are read from its folder, or from its ``.zip``, by the name Playwright
+    gives them (``<sha1>.<ext>``, directly beside the HAR); any other name (a subfolder, a
+    dotfile, ``../x``) or a link out of the folder is refused. A body the file does not hold
+    (a binary one Playwright "embed"s as
     ``""``, an attached file that is missing) is imported empty, its headers as recorded, and
     its capture's ``verify_reason`` says so; as for a body whose length is not its
     ``Content-Length``. One warning tells how many entries were skipped and bodies missed.
