@@ -20,6 +20,7 @@ import hashlib
 import json
 import re
 import sqlite3
+import tracemalloc
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -217,3 +218,92 @@ def test_a_body_name_that_is_a_link_reads_only_a_body_beside(tmp_path: Path, cas
         with pytest.raises(ValueError, match=r"x\.har': HAR entry 0 is malformed \(postData"
                            rf"\._file '{H}\.bin' " + re.escape(outcome)):
             hooklab.export.read_har(path)
+
+
+# -- how much ----------------------------------------------------------------------------------
+
+def _bodies(tmp_path: Path, size: int, times: int, where: str = "folder",
+            extra: bytes | None = None) -> Path:
+    """A HAR whose ``times`` entries name one body of ``size`` zero bytes (and one more entry
+    naming ``extra``, another body, if given)."""
+    body = bytes(size)
+    name = f"{hashlib.sha1(body).hexdigest()}.bin"
+    entries = [entry(name, n=n) for n in range(times)]
+    members = {name: body}
+    if extra is not None:
+        members[f"{hashlib.sha1(extra).hexdigest()}.bin"] = extra
+        entries.append(entry(f"{hashlib.sha1(extra).hexdigest()}.bin", n=times))
+    if where == "zip":
+        return write_zip(tmp_path / "x.zip", {"har.har": har_bytes(entries), **members})
+    for member, data in members.items():
+        (tmp_path / member).write_bytes(data)
+    return write_har(tmp_path / "x.har", entries)
+
+
+def test_a_body_named_again_is_read_once_and_shared(tmp_path: Path) -> None:
+    """The repro: one file named by every entry took a copy per entry (32 x 4 MiB here,
+    128 MiB; and each read set 64 MiB aside first, whatever the file's size)."""
+    path = _bodies(tmp_path, 4 * MiB, 32)
+    tracemalloc.start()
+    try:
+        records = hooklab.export.read_har(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert [len(r["body"]) for r in records] == [4 * MiB] * 32
+    assert len({id(r["body"]) for r in records}) == 1  # (one bytes object for all 32)
+    # (the body, and a few MiB of modules a first import loads)
+    assert peak < 12 * MiB, f"{peak:,} bytes at the peak for one 4 MiB body"
+
+
+TOTAL = 2**30  # (hooklab.export.MAX_ATTACHED_TOTAL)
+BIG = 64 * MiB  # (hooklab.export.MAX_ATTACHED: 16 of them are MAX_ATTACHED_TOTAL exactly)
+TOO_MUCH = (f"takes the HAR's attached bodies past {TOTAL:,} bytes in all "
+            "(hooklab.export.MAX_ATTACHED_TOTAL; a body several entries name counts for each)")
+
+def test_the_limits_are_public() -> None:
+    assert (hooklab.export.MAX_ATTACHED_TOTAL, hooklab.export.MAX_ATTACHED) == (TOTAL, BIG)
+    assert {"MAX_ATTACHED", "MAX_ATTACHED_TOTAL"} <= set(hooklab.export.__all__)
+
+
+#: bodies of a HAR beside its folder or in its zip: (where, body size, entries naming it,
+#: another small body after them, the bodies' sizes read or the entry that refuses the file)
+#: (A zip's member was unzipped again for every entry naming it, each time counted against
+#: MAX_UNZIPPED: the fifth, 64 MiB unzipped, was refused as unzipping past 1 GiB.)
+TOTALS: list[tuple[str, int, int, bytes | None, list[int] | int]] = [
+    ("folder", BIG, 16, None, [BIG] * 16),            # 1 GiB exactly: taken
+    ("folder", BIG, 17, None, 16),                    # a byte more: refused at the 17th
+    ("folder", BIG, 16, b"1", 16),                    # another body past it: refused too
+    ("folder", BIG, 15, b"1", [BIG] * 15 + [1]),
+    ("zip", BIG, 16, None, [BIG] * 16),               # (the zip's .har does not count here)
+    ("zip", BIG, 17, None, 16),
+    ("zip", BIG, 16, b"1", 16),
+]
+
+
+@pytest.mark.parametrize("where,size,times,extra,outcome", TOTALS)
+def test_attached_bodies_in_all_are_capped(tmp_path: Path, where: str, size: int, times: int,
+                                           extra: bytes | None,
+                                           outcome: list[int] | int) -> None:
+    """Each capture stores its body, shared or not (``load_har``'s store is in memory): one
+    64 MiB file named by 17 entries of a few KB of HAR is 1 GiB and a bit. Its file is read
+    once (``read_har``: records sharing the bytes, so this test holds 64 MiB)."""
+    path = _bodies(tmp_path, size, times, where, extra)
+    assert path.stat().st_size < 2 * MiB  # (a zip: 64 MiB of zeros deflate to ~64 KB)
+    if isinstance(outcome, int):
+        name = json.loads(_har_of(path))["log"]["entries"][outcome]["request"]["postData"]["_file"]
+        with pytest.raises(ValueError) as caught:
+            hooklab.export.read_har(path)
+        assert str(caught.value) == (f"{str(path)!r}: HAR entry {outcome} is malformed "
+                                     f"(postData._file {name!r} {TOO_MUCH})")
+    else:
+        records = hooklab.export.read_har(path)
+        assert [len(r["body"]) for r in records] == outcome
+        assert len({id(r["body"]) for r in records if len(r["body"]) == size}) == 1
+
+
+def _har_of(path: Path) -> bytes:
+    if path.suffix == ".zip":
+        with zipfile.ZipFile(path) as z:
+            return z.read("har.har")
+    return path.read_bytes()

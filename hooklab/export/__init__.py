@@ -60,8 +60,8 @@ from ..filters import validate
 if TYPE_CHECKING:
     from ..store import CaptureStore
 
-__all__ = ["BROWSER_SCHEMES", "DEFAULT_BASE", "FORMATS", "MAX_ATTACHED", "MAX_UNZIPPED",
-           "export", "har_entry", "read_har", "to_curl"]
+__all__ = ["BROWSER_SCHEMES", "DEFAULT_BASE", "FORMATS", "MAX_ATTACHED", "MAX_ATTACHED_TOTAL",
+           "MAX_UNZIPPED", "export", "har_entry", "read_har", "to_curl"]
 
 FORMATS = ("har", "jsonl", "csv", "parquet")
 _EXT = {".har": "har", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".json": "har",
@@ -680,6 +680,12 @@ def _open_regular(path: str | os.PathLike[str]) -> io.BufferedReader:
 #: refused, naming its entry (an untrusted HAR could name any big file in its folder). Raise it
 #: to import bigger bodies
 MAX_ATTACHED = 64 * 2**20
+#: bytes of attached bodies (``postData._file``) one HAR import gives its captures at most, all
+#: entries together, beside its folder or in its ``.zip``: a body several entries name counts
+#: for each of them, as each capture stores it (a few KB of HAR naming one big file a thousand
+#: times would otherwise fill the kernel's memory and the disk). Past it the file is refused,
+#: naming the entry; raise it to import more
+MAX_ATTACHED_TOTAL = 2**30
 #: bytes read out of a ``.zip`` HAR at most, its ``.har`` and bodies together (a few KB of zip
 #: can unzip to gigabytes); a bigger one is refused before it is unzipped: unzip it first, and
 #: import the ``.har`` beside its bodies
@@ -699,7 +705,8 @@ class _Attached:
     members of its ``.zip``, named as Playwright names them (:data:`_BODY_NAME`). Calling it
     with a name gives the bytes, or ``None`` when there is no such file; ``ValueError`` for a
     name Playwright would not write, a link out of the folder or to another file, a file over
-    :data:`MAX_ATTACHED` bytes, or one that is no regular file.
+    :data:`MAX_ATTACHED` bytes, bodies over :data:`MAX_ATTACHED_TOTAL` bytes in all, or one
+    that is no regular file. A name is read once: the entries naming it share its bytes.
 
     >>> attached = _Attached(".")
     >>> attached("da39a3ee5e6b4b0d3255bfef95601890afd80709.dat") is None  # (no such file)
@@ -714,13 +721,30 @@ class _Attached:
         self.folder = folder
         self.archive = archive  # a zipfile.ZipFile, or None
         self.unzipped = 0  # bytes read out of the archive so far
+        self.given = 0  # bytes of bodies given to entries so far (a repeated name each time)
+        self.read: dict[str, bytes | None] = {}  # (each name read once: entries share it)
 
     def __call__(self, name: str) -> bytes | None:
         if _BODY_NAME.fullmatch(name) is None:
             raise ValueError(f"postData._file {name!r} is not a file beside the HAR file "
                              "(Playwright names one <sha1>.<ext>)")
-        if self.archive is not None:
-            return self._member(name)
+        if name not in self.read:
+            self.read[name] = self._member(name) if self.archive is not None else self._file(name)
+        data = self.read[name]
+        if data is not None:
+            self._room(name, len(data))
+            self.given += len(data)
+        return data
+
+    def _room(self, name: str, size: int) -> None:
+        """``ValueError`` when ``size`` more bytes would take the bodies past
+        :data:`MAX_ATTACHED_TOTAL`."""
+        if self.given + size > MAX_ATTACHED_TOTAL:
+            raise ValueError(f"postData._file {name!r} takes the HAR's attached bodies past "
+                             f"{MAX_ATTACHED_TOTAL:,} bytes in all (hooklab.export."
+                             "MAX_ATTACHED_TOTAL; a body several entries name counts for each)")
+
+    def _file(self, name: str) -> bytes | None:
         folder = os.path.realpath(self.folder)
         # links resolved: one pointing out of the folder is refused as "../x" is, and one to
         # another file in it (a dotfile, the capture database) as that name would be
@@ -737,8 +761,13 @@ class _Attached:
             return None
         except OSError as exc:
             raise ValueError(f"postData._file {name!r} cannot be read ({exc.strerror})") from None
+        limit = MAX_ATTACHED + 1
         with f:
-            data = f.read(MAX_ATTACHED + 1)
+            size = min(os.fstat(f.fileno()).st_size + 1, limit)
+            self._room(name, size - 1)
+            data = f.read(size)  # (read(n) sets n bytes aside first: not 64 MiB for 2 KB)
+            if len(data) == size < limit:  # (a byte more than it held: it grew since)
+                data += f.read(limit - size)
         if len(data) > MAX_ATTACHED:
             raise ValueError(f"postData._file {name!r} holds more than {MAX_ATTACHED:,} bytes "
                              "(hooklab.export.MAX_ATTACHED)")
@@ -752,6 +781,7 @@ class _Attached:
         if info.file_size > MAX_ATTACHED:
             raise ValueError(f"postData._file {name!r} holds more than {MAX_ATTACHED:,} bytes "
                              "(hooklab.export.MAX_ATTACHED)")
+        self._room(name, info.file_size)
         return _unzip(self, info)
 
 
@@ -844,12 +874,14 @@ def read_har(path: str | os.PathLike[str]) -> list[CaptureRecord]:
     Request bodies kept beside the HAR (Playwright's ``record_har_content="attach"``:
     ``postData._file``) are read from its folder, or from its ``.zip``, by the name Playwright
     gives them (``<sha1>.<ext>``, directly beside the HAR); any other name (a subfolder, a
-    dotfile, ``../x``) or a link out of the folder is refused. A body the file does not hold
-    (a binary one Playwright "embed"s as
-    ``""``, an attached file that is missing) is imported empty, its headers as recorded, and
-    its capture's ``verify_reason`` says so; as for a body whose length is not its
-    ``Content-Length``. One warning tells how many entries were skipped and bodies missed.
-    A UTF-8 byte order mark before the JSON is skipped.
+    dotfile, ``../x``) or a link out of the folder is refused, as are bodies over
+    :data:`MAX_ATTACHED` bytes each or :data:`MAX_ATTACHED_TOTAL` in all (a body several
+    entries name counts for each; it is read once, and their captures share its bytes). A
+    body the file does not hold (a binary one Playwright "embed"s as ``""``, an attached file
+    that is missing) is imported empty, its headers as recorded, and its capture's
+    ``verify_reason`` says so; as for a body whose length is not its ``Content-Length``.
+    One warning tells how many entries were skipped and bodies missed. A UTF-8 byte order
+    mark before the JSON is skipped.
 
     Raises ``ValueError`` naming the file and entry when the file or an entry is malformed.
 
