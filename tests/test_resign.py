@@ -188,6 +188,8 @@ def test_a_twilio_forward_verifies_at_the_app_only_re_signed(lab) -> None:  # ty
     app = App(_verifier("twilio"))
     fwd = Forwarder(lab.store)
     try:
+        # (a forward is re-signed only when the delivery verified with the bin's secret)
+        lab.secret("twilio", TWILIO, provider="twilio")
         fwd.add("twilio", app.url + "/sms")
         _capture(lab, "twilio")
         first = app.wait(1)[0]
@@ -209,9 +211,12 @@ def test_a_forward_that_cannot_be_re_signed_is_recorded_not_sent(lab) -> None:  
     app = App(lambda url, h, body: None)
     fwd = Forwarder(lab.store)
     try:
+        # verified (its sender gave the bin's token whole), yet no provider to sign as
+        lab.secret("plain", "plain-bin-token")
         fwd.add("plain", app.url + "/in", resign="s3cret")
-        hooklab.send(lab.url_for("plain"), payload={"no": "provider"})
-        lab.wait(1, timeout=10)
+        hooklab.send(lab.url_for("plain"), payload={"no": "provider"},
+                     headers={"Authorization": "Bearer plain-bin-token"})
+        assert lab.wait(1, timeout=10)[0].verified is True
         assert fwd.join(10)
         deadline = time.monotonic() + 10
         while not lab.forwards() and time.monotonic() < deadline:

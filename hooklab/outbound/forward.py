@@ -19,7 +19,10 @@ where the signature holds a time the app checks (Stripe's ``t=`` against its 300
 Standard Webhooks, Slack), and a provider that signs the URL (Twilio, Square, HubSpot...),
 whose URL changed. ``replay(..., resign=secret)`` and ``Forwarder.add(..., resign=secret)``
 sign each request afresh for the URL it goes to, the body bytes and the delivery id kept, as
-``stripe events resend`` does (:func:`resigned`). Requests use
+``stripe events resend`` does (:func:`resigned`). A fresh signature vouches for a delivery, so
+only one that verified with its bin's secret on arrival (``verified is True``) is re-signed by
+a forward or by ``resign=True``: anyone who knows the bin's URL can post to it, and a forged
+or replayed delivery is what the app's own check is there to refuse. Requests use
 :func:`hooklab.outbound.sender.http_request`: no redirects, timeouts. With ``workers > 1``
 forwards of one bin may reach the app out of order, as providers' own retries do.
 
@@ -60,7 +63,7 @@ from .sender import _exchange, _shown_repr, ascii_url
 
 __all__ = ["HOP_BY_HOP", "LOOP_HEADER", "Forwarder", "ReplayResult", "Resign", "book_resigner",
            "check_target", "delivered", "has_dot_segment", "outgoing", "replay", "resigned",
-           "target_url"]
+           "target_url", "unverified"]
 
 #: headers that describe one connection, not the message (RFC 9110 section 7.6.1) and are
 #: therefore not forwarded; ``Proxy-*`` headers are dropped too
@@ -401,10 +404,45 @@ def book_resigner(book: Any, resign: bool | ResignSpec | None, *,
     provider=...)``, read when each is sent: ``book`` is the lab's secret book) as its
     provider; a secret signs with that secret as the bin's provider (or the capture's); a
     :class:`Resign` or a function as :func:`replay` takes them; ``False``/``None``: as
-    captured. With ``bin`` (a forward), ``True`` for a bin without a secret is
-    ``ValueError`` now, as is a bin whose provider signs with a private key (the lab holds
-    the public key, which verifies: give the private key, ``resign=Resign(key, provider)``).
+    captured.
+
+    ``True`` signs only a capture that verified with the bin's own secret on arrival
+    (``verified is True``): any other is ``ValueError`` naming it and its ``verify_reason``
+    (a forged delivery, posted by anyone who knows the bin's URL, or a stale one replayed
+    by a third party, is not vouched for with your secret). It signs as the bin's
+    registered provider, or, for a bin registered without one, as the provider whose
+    signature verified the capture on arrival (never one a sender's headers name without a
+    signature made with the secret). An explicit secret (``resign="whsec_..."``, a
+    :class:`Resign`, a function) signs whatever capture it is given: in a replay the user
+    picked the capture (a forward still sends only verified ones, see :class:`Forwarder`).
+
+    With ``bin`` (a forward), any ``resign`` for a bin without a secret is ``ValueError``
+    now (its deliveries can never verify, so none would be sent), as is ``True`` for a bin
+    whose provider signs with a private key (the lab holds the public key, which verifies:
+    give the private key, ``resign=Resign(key, provider)``).
+
+    >>> from hooklab.signatures.book import SecretBook
+    >>> book = SecretBook()
+    >>> book.set("stripe", "whsec_test", provider="stripe")
+    >>> book_resigner(book, True)(cap)                   # cap: verified on arrival
+    Resign(secret='[secret]', provider='stripe')
+    >>> forged = Capture(9, None, "POST", "/stripe", verified=False,
+    ...                  verify_reason="signature mismatch")
+    >>> book_resigner(book, True)(forged)
+    Traceback (most recent call last):
+    ...
+    ValueError: not re-signed with bin 'stripe''s secret: capture #9's signature did not verify
+    on arrival (signature mismatch); only a delivery that verified is (...)
+    >>> book_resigner(book, "whsec_test")(forged)        # your own choice of capture
+    Resign(secret='[secret]', provider='stripe')
     """
+    if bin is not None and resign is not None and resign is not False:
+        entry = book.get(bin)
+        if entry is None or not entry.secret:
+            raise ValueError(f"cannot re-sign the forwards of bin {bin!r}: no secret is "
+                             f"registered for it, and only deliveries that verify with the "
+                             f"bin's secret are re-signed: lab.secret({bin!r}, secret, "
+                             "provider=...) first")
     if resign is True:
         def registered(capture: Capture) -> Resign:
             return _registered(book, capture.bin, capture)
@@ -430,12 +468,53 @@ def _registered(book: Any, bin: str, capture: Capture | None) -> Resign:
         raise ValueError(f"{what}: no secret is registered for bin {bin!r}: "
                          f"lab.secret({bin!r}, secret, provider=...) first, or give the "
                          "secret: resign='<secret>'")
+    if capture is not None:
+        why = unverified(capture)
+        if why is not None:  # (a forged delivery signed with the user's secret: an oracle)
+            raise ValueError(f"not re-signed with bin {bin!r}'s secret: {why}; only a "
+                             "delivery that verified is (to sign this one all the same, give "
+                             "the secret yourself: resign='<secret>' or Resign(secret, "
+                             "provider))")
+    # a bin without a provider: the one whose signature verified the capture (the lab checks
+    # a provider-less bin's capture as the provider it was detected as, and stores that one:
+    # verified is True only where the user's secret signed it that way)
     provider = entry.provider or (capture.provider if capture is not None else None)
+    if capture is not None and not provider:
+        raise ValueError(f"capture #{capture.id} cannot be re-signed with bin {bin!r}'s "
+                         "secret: the bin has no provider, and no provider's signature "
+                         f"verified the capture: lab.secret({bin!r}, secret, "
+                         "provider='stripe') (ids: hooklab.providers.PROVIDERS)")
     if provider and provider in _table() and _signs_with_private_key(provider):
         raise ValueError(f"{provider} signs with a private key, and lab.secret holds the key "
                          f"that verifies (bin {bin!r}): give the private key your app trusts, "
                          f"resign=Resign(private_key, {provider!r})")
     return Resign(entry.secret, provider)
+
+
+def unverified(capture: Capture) -> str | None:
+    """Why ``capture`` must not be signed afresh with the bin's secret (by a forward with
+    ``resign``, or ``replay(..., resign=True)``), or ``None`` when it verified on arrival with
+    its bin's own secret (``verified is True``). A fresh signature over a delivery that did not
+    verify would turn the lab into a signing oracle: anyone who can post to the bin's URL
+    (``lab.public_url`` is on the internet) would get any payload signed with your secret.
+
+    >>> unverified(Capture(7, None, "POST", "/stripe", verified=False,
+    ...                    verify_reason="signature mismatch"))
+    "capture #7's signature did not verify on arrival (signature mismatch)"
+    >>> unverified(Capture(7, None, "POST", "/stripe", verified=True)) is None
+    True
+    """
+    from ..capture import printable
+
+    if capture.verified is True:
+        return None
+    if capture.verified is None:
+        why = printable(capture.verify_reason, 300) if capture.verify_reason else (
+            f"no secret was registered for bin {capture.bin!r} when it came: "
+            f"lab.secret({capture.bin!r}, secret, provider=...)")
+        return f"capture #{capture.id} was not verified on arrival ({why})"
+    why = printable(capture.verify_reason or "no reason recorded", 300)
+    return f"capture #{capture.id}'s signature did not verify on arrival ({why})"
 
 
 def _table() -> Any:
@@ -557,7 +636,9 @@ def replay(
     delivery id (:func:`resigned`): a secret (as the capture's detected provider signs), a
     :class:`Resign` (secret and provider) or a function of the capture giving one. A capture
     that cannot be re-signed (no provider detected, a secret of the wrong form) is
-    ``ValueError`` naming it, before anything is sent.
+    ``ValueError`` naming it, before anything is sent. The secret given here signs any
+    capture, verified or not: you picked the captures (``lab.replay(..., resign=True)``,
+    the bin's own secret, signs only those that verified on arrival: :func:`book_resigner`).
 
     >>> [r.status for r in replay([cap], app_url, resign="whsec_test")]   # a Stripe capture
     [200]
@@ -647,7 +728,10 @@ class Forwarder:
         ``resign``). ``resign``, as :func:`replay` takes it, signs each forward afresh for
         ``to`` (a provider that signs the URL, Twilio's, could never verify at the app
         otherwise); a capture that cannot be re-signed is not sent, its forward recorded
-        with the error."""
+        with the error. Nor is, with any ``resign``, a capture that did not verify with its
+        bin's secret on arrival (``verified`` not ``True``: a forged, unsigned or stale
+        delivery anyone could post to the bin's URL): its forward is recorded with the error
+        ``not re-signed: ...`` naming its ``verify_reason``, and the app gets nothing."""
         target_url(Capture(0, None, "POST", f"/{bin}"), to)  # type: ignore[arg-type]
         resigner = _resigner(resign)
         with self._lock:
@@ -766,15 +850,23 @@ class Forwarder:
                                  f"own forward of bin {capture.bin!r} (it carries {LOOP_HEADER}"
                                  f" with that bin's mark): not forwarded again", gen)
                     continue
+                with self._lock:
+                    resign = self._resign.get(capture.bin) \
+                        if self._targets.get(capture.bin) == to else None
+                why = unverified(capture) if resign is not None else None
+                if why is not None:  # (signed afresh, anyone's post would verify at the app;
+                    # sent as it came, the user who asked for signed forwards gets unsigned)
+                    self._record(capture.id, to, None, None,
+                                 f"not re-signed: {why}: not forwarded (a forward is signed "
+                                 "afresh only when the delivery verified with the bin's "
+                                 "secret)", gen)
+                    continue
                 sent = capture
                 if self.restore is not None:
                     try:
                         sent = self.restore(capture)
                     except Exception:  # noqa: BLE001 - sent as stored rather than not at all
                         pass
-                with self._lock:
-                    resign = self._resign.get(capture.bin) \
-                        if self._targets.get(capture.bin) == to else None
                 r = _deliver(sent, to, self.timeout, [(LOOP_HEADER, self.mark(capture.bin))],
                              keep=False, resign=resign)  # (only status and latency recorded)
                 try:  # the target as stored: a restored secret (Meta's verify token in the
