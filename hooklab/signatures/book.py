@@ -30,10 +30,9 @@ __all__ = ["MARK", "SecretBook"]
 
 #: what a registered secret is stored as (never the secret itself)
 MARK = "[secret]"
-_SCHEME_MARK = re.compile(r"(?i)(basic|bearer)( +)\[secret\]")
+_SCHEME_MARK = re.compile(r"(?i)(basic|bearer)( \s*)\[secret\]")
 _VERIFY_TOKEN_MARK = re.compile(r"(?<=[?&])(hub\.verify_token=)(?:\[secret\]|%5Bsecret%5D)(?=&|#|$)")
 _QUERY_MARK = re.compile(r"(?<=[?&])([^=&#]*)=(?:\[secret\]|%5Bsecret%5D)(?=&|#|$)")
-_SCHEME = re.compile(r"(?i)(basic|bearer) +(\S+)")
 #: how a capture's reason starts when a bin without a provider got its secret whole, as a token
 TOKEN_SENT = "the bin's secret was sent as a token"
 _TOKEN_WHERE = re.compile(re.escape(TOKEN_SENT) + r' in (header|the query) ("(?:[^"\\]|\\.)*") \(no signature to check\)')
@@ -62,25 +61,13 @@ def _token_text(secret: str | bytes) -> str | None:
 
 
 def _sent_whole(plain: str, headers: Any, query: Any) -> tuple[str, str] | None:
-    """Where a sender put ``plain`` whole: ``("header", name)`` for a header whose whole value
-    it is, or its ``Bearer``/``Basic`` credentials (any case, spaces), ``("the query", name)``
-    for a query value; ``None`` if nowhere (names of over 100 characters are not looked at)."""
-    import binascii
-
+    """Where a sender put ``plain`` whole: ``("header", name)`` for a header that carries it
+    as the verifiers take an ``Authorization`` credential (see :func:`_credential_form`: the
+    value itself, ``Bearer``/``Basic`` credentials), ``("the query", name)`` for a query value;
+    ``None`` if nowhere (names of over 100 characters are not looked at)."""
     for name, value in headers:
-        if len(name) > 100:
-            continue
-        m = _SCHEME.fullmatch(value)
-        if value == plain or (m is not None and m.group(2) == plain
-                              and m.group(1).lower() == "bearer"):
+        if len(name) <= 100 and _credential_form(value, plain) is not None:
             return "header", name
-        if m is not None and m.group(1).lower() == "basic":
-            try:
-                given = base64.b64decode(m.group(2), validate=True)
-            except (binascii.Error, ValueError):
-                continue
-            if given == plain.encode("utf-8", "surrogatepass"):
-                return "header", name
     for name, values in (query or {}).items():
         if len(name) <= 100 and plain in values:
             return "the query", name
@@ -99,17 +86,48 @@ def _given(value: str, secret: str) -> str:
     return m.group(1) + m.group(2) + secret
 
 
+def _quoted_parts(text: str, value: str) -> list[tuple[int, int]]:
+    """``(start, end)`` of every quoted piece of ``text`` that is part of ``value``: between a
+    quote (``'``, ``"``) and the same quote or the ``...`` of a cut-short quote (``short()``),
+    a run of the value, its ``repr`` or its JSON (a reason quotes a word of a field, say the
+    scheme of ``Authorization``, or its first 36 characters)."""
+    forms = {value, repr(value)[1:-1], json.dumps(value)[1:-1]}
+    found: list[tuple[int, int]] = []
+    at = 0
+    while at < len(text):
+        q = text[at]
+        if q not in "'\"":
+            at += 1
+            continue
+        start, run = at + 1, at + 1
+        while run < len(text) and any(text[start : run + 1] in f for f in forms):
+            run += 1  # (text[start:run]: the longest run of the value from the quote on)
+        end = next((stop for stop in range(run, start, -1)
+                    if text.startswith(q, stop) or text.startswith("...", stop)), None)
+        if end is None:
+            at += 1
+            continue
+        found.append((start, end))
+        at = end + 1
+    return found
+
+
 def _unquote(record: dict[str, Any], values: list[Any]) -> None:
     """``[secret]`` for whatever of ``values`` (header values taken off the record or changed
-    in it; 8 characters or more) its verification reason or handshake note quotes, whole or
-    cut short."""
-    values = [v for v in values if isinstance(v, str) and len(v) >= 8]
+    in it) its verification reason or handshake note quotes: a quoted piece of one (its first
+    word, cut short, whole) becomes ``[secret]`` whole, as does (for values of 8 characters or
+    more) its start quoted otherwise."""
+    values = [v for v in values if isinstance(v, str) and v]
     for key in ("verify_reason", "handshake") if values else ():  # (whole secrets: redact_record)
         text = record.get(key)
         if not isinstance(text, str):
             continue
+        if _TOKEN_WHERE.fullmatch(text) is None:  # (that one quotes a field's name only)
+            for v in values:
+                for start, end in reversed(_quoted_parts(text, v)):
+                    text = text[:start] + MARK + text[end:]
         for v in values:
-            for n in (len(v), 36, 24, 16, 8):
+            for n in (len(v), 36, 24, 16, 8) if len(v) >= 8 else ():
                 if v[:n] in text:
                     text = text.replace(v[:n], MARK)
                     break
@@ -130,33 +148,81 @@ def _standard_key(secret: str | bytes) -> bytes:
     return swh_key(secret, raw_fallback=True)
 
 
-def _credential_form(value: str, secret: str) -> str | None:
-    """How ``value``, an ``Authorization`` field, is stored if it carries ``secret`` whole as
-    the verifiers take it (the value itself, ``Bearer <secret>``, ``Basic <base64 of it>``; the
-    scheme in any case): ``[secret]`` in place of the secret, else ``None``.
+#: the verifiers' rules for a credential in ``Authorization`` (``hooklab.signatures._hmac``):
+#: ``token`` (Okta, Auth0, Event Grid: the value itself or ``Bearer <secret>``) and ``basic``
+#: (Postmark, Chargebee, Pipedrive: ``Basic <base64 of user:password>``)
+RULES = ("token", "basic")
+
+
+def _rules(provider: str | None) -> tuple[str, ...]:
+    """The rules under which the bin's verifier takes an ``Authorization`` field as its
+    credential when ``provider`` sends to it: both for a bin without a provider (its token,
+    see :func:`_sent_whole`), none for a provider that signs (a JWT in it: monday.com)."""
+    if not provider:
+        return RULES
+    row = TABLE.get(provider)
+    if row is None:
+        return ()
+    if row.scheme == "basic":
+        return ("basic",)
+    if row.scheme == "token" and str(row.sig.get("header", "")).lower() == "authorization":
+        return ("token",)
+    return ()
+
+
+def _verifies(rule: str, value: str, secret: str | bytes) -> bool:
+    """Whether the verifier of ``rule`` takes ``value``, an ``Authorization`` field, as the
+    credential ``secret``: its own check is run (on the value as ``verify_signature`` hands
+    it over, stripped), so what verifies and what is stored cannot part."""
+    from types import SimpleNamespace
+
+    from . import _headers
+    from ._base import Incoming
+    from ._hmac import SCHEMES
+
+    if not (secret.strip() if isinstance(secret, str) else secret):
+        return False  # (verify_signature: "empty secret")
+    row = SimpleNamespace(id=rule, name="the sender", sig={"header": "Authorization"})
+    try:
+        inc = Incoming(_headers([("Authorization", value)]), b"", secret, None, 0.0, 0.0)
+        SCHEMES[rule].verify(inc, row)
+    except Exception:  # noqa: BLE001 - Invalid, or input it cannot read: not verified
+        return False
+    return True
+
+
+def _credential_form(value: str, secret: str | bytes, rules: tuple[str, ...] = RULES) -> str | None:
+    """How ``value``, an ``Authorization`` field, is stored if it is ``secret`` as the
+    verifiers of ``rules`` take it (the value itself, ``Bearer <secret>``, ``Basic <base64 of
+    it>``; the scheme in any case, any spaces, base64 with or without padding, a secret with
+    spaces in it): ``[secret]`` in place of the secret (what follows it dropped), else
+    ``None``. :meth:`SecretBook.restored` gives the credential back from that form.
 
     >>> _credential_form("Basic dXNlcjpwYXNz", "user:pass"), _credential_form("tok", "tok")
     ('Basic [secret]', '[secret]')
     >>> _credential_form("bearer  tok ", "tok"), _credential_form("token tok", "tok")
     ('bearer  [secret]', None)
+    >>> _credential_form("Bearer my token", "my token"), _credential_form("BASIC dTpw", "u:p")
+    ('Bearer [secret]', 'BASIC [secret]')
+    >>> _credential_form("Basic dTpw", "u:p", ("token",)), _credential_form("u:p", "u:p", ("basic",))
+    (None, None)
     """
-    import binascii
-
-    if not secret:
+    if not secret or not isinstance(value, str):
         return None
-    if value == secret:
+    if not any(_verifies(rule, value, secret) for rule in rules):
+        return None
+    given = value.strip()
+    if given == (secret.decode("utf-8", "replace") if isinstance(secret, bytes) else secret):
         return MARK
-    m = _SCHEME.fullmatch(value.rstrip(" "))
-    if m is None:
-        return None
-    scheme, spaces = m.group(1), value[len(m.group(1)) : m.start(2)]
-    if scheme.lower() == "bearer":
-        return f"{scheme}{spaces}{MARK}" if m.group(2) == secret else None
-    try:
-        given = base64.b64decode(m.group(2), validate=True)
-    except (binascii.Error, ValueError):
-        return None
-    return f"{scheme}{spaces}{MARK}" if given == secret.encode("utf-8", "surrogatepass") else None
+    # ("<scheme> <credentials>": the verifiers split at the first space and strip the rest)
+    scheme, _, rest = given.partition(" ")
+    return f"{scheme} {rest[: len(rest) - len(rest.lstrip())]}{MARK}"
+
+
+def _may_carry(value: Any, plain: str) -> bool:
+    """A cheap test before :func:`_credential_form`: ``value`` holds ``plain`` itself, or is
+    ``Basic`` credentials (the writer thread runs it on every field of a bin with a secret)."""
+    return isinstance(value, str) and (plain in value or value.lstrip()[:6].lower() == "basic ")
 
 
 def _relayed_authorization(record: dict[str, Any]) -> list[tuple[int, str]]:
@@ -236,16 +302,17 @@ class SecretBook(BinSecrets):
         credential (see :meth:`apply`)."""
         entry = self.get(record.get("bin") or bin_of(record.get("path") or "/")) if self else None
         secret = entry.secret if entry is not None else None
-        plain = secret.decode("utf-8", "replace") if isinstance(secret, bytes) else secret or ""
         headers = list(record.get("headers") or [])
         aligned = len(headers) == len(sent)
+        sender = (entry.provider if entry is not None else None) or record.get("provider")
         keep: dict[int, tuple[str, str]] = {}
-        for i, value in relayed if aligned and plain else ():
-            form = _credential_form(value, plain)
+        for i, value in relayed if aligned and secret else ():
+            # (the verifier's own rule: what verifies is kept in the form a capture sent
+            # straight to the lab is stored in; what does not, is not stored)
+            form = _credential_form(value, secret, _rules(sender))  # type: ignore[arg-type]
             if form is not None:
                 keep[i] = (headers[i][0], form)
-        row = TABLE.get((entry.provider if entry is not None else None)
-                        or record.get("provider") or "")
+        row = TABLE.get(sender or "")
         if (aligned and secret and not keep and len(relayed) == 1 and row is not None
                 and row.scheme not in ("token", "basic")
                 and str(row.sig.get("header", "")).lower() == "authorization"
@@ -316,11 +383,13 @@ class SecretBook(BinSecrets):
             record["verify_reason"] = f"could not be verified ({type(exc).__name__})"
         plain = secret.decode("utf-8", "replace") if isinstance(secret, bytes) else secret
         if plain:  # (the scheme stays: forward and replay give the value back, restored())
-            forms = {plain: MARK, f"Bearer {plain}": f"Bearer {MARK}",
-                     "Basic " + base64.b64encode(plain.encode("utf-8", "surrogatepass")).decode():
-                         f"Basic {MARK}"}
-            if any(value in forms for _, value in headers):
-                record["headers"] = [(k, forms.get(value, value)) for k, value in headers]
+            # every spelling a verifier takes as the secret (see _credential_form), as a
+            # relayed Authorization that verifies is stored
+            forms = [(k, _credential_form(v, secret) if _may_carry(v, plain) else None)
+                     for k, v in headers]
+            if any(form is not None for _, form in forms):
+                record["headers"] = [(k, v if form is None else form)
+                                     for (k, v), (_, form) in zip(headers, forms, strict=True)]
         self.scrub(record, headers)
 
     def restored(self, capture: Capture) -> Capture:
