@@ -85,12 +85,18 @@ def _jport(env: dict[str, object]) -> int:
 # -- Okta's one-time verification GET ----------------------------------------------------------
 OKTA_BASIC = "Basic " + _b64("okta-hook:pa55-w0rd-91")  # the header value configured in Okta
 OKTA_TOKEN = "okta-shared-token-5d1c2b7e"
+OKTA_SPACED = "okta shared token 5d1c"
 _OKTA_VERIFY = [  # (bin's secret, Authorization fields sent, status, stored Authorization fields)
     (OKTA_BASIC, [("Authorization", OKTA_BASIC)], 200, ["[secret]"]),
     (OKTA_BASIC, [("authorization", OKTA_BASIC)], 200, ["[secret]"]),  # (an HTTP/2 proxy's case)
     (OKTA_TOKEN, [("Authorization", OKTA_TOKEN)], 200, ["[secret]"]),
     (OKTA_TOKEN, [("Authorization", f"Bearer {OKTA_TOKEN}")], 200, ["Bearer [secret]"]),
     (OKTA_TOKEN, [("Authorization", f"bearer  {OKTA_TOKEN}")], 200, ["bearer  [secret]"]),
+    # (the verifier's spellings: a token with spaces in it, sent whole or as Bearer)
+    (OKTA_SPACED, [("Authorization", OKTA_SPACED)], 200, ["[secret]"]),
+    (OKTA_SPACED, [("Authorization", f"Bearer {OKTA_SPACED}")], 200, ["Bearer [secret]"]),
+    (OKTA_SPACED, [("Authorization", f"BEARER   {OKTA_SPACED}")], 200, ["BEARER   [secret]"]),
+    (OKTA_SPACED, [("Authorization", "Bearer okta shared  token 5d1c")], 401, []),
     (OKTA_BASIC, [], 401, []),  # missing
     (OKTA_BASIC, [("Authorization", "Basic " + _b64("okta-hook:wrong"))], 401, []),
     (OKTA_BASIC, [("Authorization", f"token {TOKEN}")], 401, []),  # the Jupyter token

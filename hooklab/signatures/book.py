@@ -283,9 +283,11 @@ class SecretBook(BinSecrets):
 
         An ``Authorization`` that came through the Jupyter relay (where it may be the user's
         Jupyter or JupyterHub token) is checked as any, then kept only where it is the bin's
-        credential: the bin's secret (whole, ``Bearer``, ``Basic``) as ``[secret]``, or a
-        signature in it that verifies with the secret (monday.com's JWT) as sent; anything
-        else of it is not stored.
+        credential: the bin's secret as its verifier takes it (whole or ``Bearer`` for a
+        token, ``Basic`` credentials padded or not) as ``[secret]`` (``Bearer [secret]``,
+        ``Basic [secret]``: as a capture sent straight to the lab is stored), or a signature in
+        it that verifies with the secret (monday.com's JWT) as sent; anything else of it is not
+        stored, nor quoted by the capture's reason.
         """
         relayed = _relayed_authorization(record)
         if not relayed:
