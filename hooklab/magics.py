@@ -274,7 +274,7 @@ class HookLabMagics(Magics):
             import json
 
             from .credentials import scrubbed_text, scrubbed_url
-            from .outbound.forward import _NOT_IN_URL
+            from .outbound.sender import NOT_IN_URL
 
             try:
                 target = args.target if "://" in args.target else lab.url_for(args.target)
@@ -292,7 +292,7 @@ class HookLabMagics(Magics):
                 if getattr(args, flag) is not None and not args.provider:
                     raise UsageError(f"%hooklab send: --{flag} needs --provider (e.g. "
                                      "--provider github --event push)")
-            if _NOT_IN_URL.search(target):  # (send's own words start with "URL '...")
+            if NOT_IN_URL.search(target):  # (send's own words start with "URL '...")
                 raise UsageError(_unsendable(target))
             try:
                 resp = send(target, provider=args.provider, event=args.event, secret=args.secret,

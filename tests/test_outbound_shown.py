@@ -207,8 +207,8 @@ def test_send_s_response_and_errors_never_quote_the_target_s_credentials(
             ("http://" + written.format(host=f"127.0.0.1:{refused}"), ConnectionRefusedError),
             ("http://" + written.format(host=f"127.0.0.1:{echo}"), http.client.BadStatusLine),
             ("ftp://" + written.format(host=host), ValueError),
-            (_with_control(to, secret), http.client.InvalidURL),
-        ]:
+            (_with_control(to, secret), ValueError),  # (refused before sending: it was
+        ]:  # http.client's InvalidURL, after connecting)
             with pytest.raises(error) as info:
                 hooklab.send(bad, payload={"x": 1}, timeout=5)
             if secret is not None:

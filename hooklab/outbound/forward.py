@@ -59,7 +59,7 @@ from typing import Any, NamedTuple
 from urllib.parse import unquote, unquote_plus, urlencode, urlsplit
 
 from ..capture import REDACTED, Capture, ForwardOutcome, forward_error
-from .sender import _exchange, _shown_repr, ascii_url
+from .sender import NOT_IN_URL, _exchange, _shown_repr, ascii_url
 
 __all__ = ["HOP_BY_HOP", "LOOP_HEADER", "Forwarder", "ReplayResult", "Resign", "book_resigner",
            "check_target", "delivered", "has_dot_segment", "outgoing", "replay", "resigned",
@@ -159,9 +159,6 @@ def check_target(to: str) -> str:
 
 #: what a request line and a Host header cannot carry (http.client refuses it: InvalidURL)
 _NOT_IN_TARGET = re.compile(r"[\x00-\x20\x7f]")
-#: what cannot be anywhere in a URL: a control character (urlsplit drops a tab, CR or LF
-#: silently, so the URL parsed would not be the one written)
-_NOT_IN_URL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _unsendable(to: str) -> str | None:
@@ -175,7 +172,7 @@ def _unsendable(to: str) -> str | None:
         return (f"{what} at character {at + 1} (a request line holds none: percent-encode "
                 f"it, e.g. %20 for a space)")
 
-    m = _NOT_IN_URL.search(to)
+    m = NOT_IN_URL.search(to)
     if m:
         return said(m.group(), m.start())
     start = to.find("://") + 3  # (an http(s) URL: checked before)

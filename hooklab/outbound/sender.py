@@ -55,10 +55,14 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 from urllib.parse import SplitResult, urljoin, urlsplit
 
-__all__ = ["MAX_ANSWER", "MAX_INTERIM", "IncompleteRead", "SendResponse", "check_header",
+__all__ = ["MAX_ANSWER", "MAX_INTERIM", "NOT_IN_URL", "IncompleteRead", "SendResponse", "check_header",
            "check_headers", "http_request", "send"]
 
 _MAX_REDIRECTS = 5
+#: what cannot be anywhere in a URL hooklab sends to: a control character (``urlsplit`` drops
+#: a tab, CR or LF silently, so the URL parsed would not be the one written); send, forward
+#: and replay targets and ``%hooklab send`` refuse it
+NOT_IN_URL = re.compile(r"[\x00-\x1f\x7f]")
 #: the most of an answer's body kept (bytes): ``send``'s and ``replay``'s ``body`` hold at most
 #: this much, ``truncated`` saying when there was more (a forward keeps none of it)
 MAX_ANSWER = 10 * 2**20
@@ -709,9 +713,7 @@ def _refuse_control_characters(url: str) -> None:
     """
     if not isinstance(url, str):
         return  # (what is no text is refused where it is used)
-    from .forward import _NOT_IN_URL
-
-    bad = _NOT_IN_URL.search(url)
+    bad = NOT_IN_URL.search(url)
     if bad is None:
         return
     from ..credentials import scrubbed_url
