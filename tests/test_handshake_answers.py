@@ -9,49 +9,17 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import http.client
 import json
 import time
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 import pytest
+from _handshake_http import default_answer, request
 
 from hooklab import HookLab
 from hooklab.providers import MAX_ECHO
 from hooklab.signatures import keypair, sign_request
-
-
-@dataclass
-class Reply:
-    status: int
-    headers: list[tuple[str, str]]
-    body: bytes
-
-    def header(self, name: str) -> str | None:
-        return next((v for k, v in self.headers if k.lower() == name.lower()), None)
-
-    def has(self, name: str) -> bool:
-        return any(k.lower() == name.lower() for k, _ in self.headers)
-
-
-def request(lab: HookLab, method: str, target: str, body: bytes = b"",
-            headers: dict[str, str] | None = None) -> Reply:
-    """One request on a fresh connection (real socket, 10 s at most)."""
-    conn = http.client.HTTPConnection("127.0.0.1", lab.bound_port, timeout=10)
-    try:
-        conn.request(method, target, body=body or None, headers=headers or {})
-        r = conn.getresponse()
-        return Reply(r.status, r.getheaders(), r.read())
-    finally:
-        conn.close()
-
-
-def default_answer(reply: Reply) -> bool:
-    """hooklab's own answer to a capture: ``{"ok": true, "id": N}``."""
-    return reply.status == 200 and set(json.loads(reply.body)) == {"ok", "id"}
-
 
 MISMATCH = "signature mismatch"
 X_SECRET = "z3ZX4v7mAAUGykl3EcmkqbartmuW8VFOOzCloLx9Q45P0hLrFu"

@@ -7,34 +7,15 @@ the check's reason, never "handshake: ... does not sign it" or "not signed"."""
 
 from __future__ import annotations
 
-import http.client
 import json
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from _handshake_http import request
 
 from hooklab import HookLab
 from hooklab.signatures import keypair, sign_request
-
-
-@dataclass
-class Reply:
-    status: int
-    headers: list[tuple[str, str]]
-    body: bytes
-
-
-def request(lab: HookLab, method: str, target: str, body: bytes = b"",
-            headers: dict[str, str] | None = None) -> Reply:
-    """One request on a fresh connection (real socket, 10 s at most)."""
-    conn = http.client.HTTPConnection("127.0.0.1", lab.bound_port, timeout=10)
-    try:
-        conn.request(method, target, body=body or None, headers=headers or {})
-        r = conn.getresponse()
-        return Reply(r.status, r.getheaders(), r.read())
-    finally:
-        conn.close()
 
 
 def js(obj: Any) -> bytes:

@@ -7,44 +7,14 @@ delivery; a challenge carrying the family's signature headers is checked by them
 
 from __future__ import annotations
 
-import http.client
-import json
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from _handshake_http import default_answer, request
 from standardwebhooks.webhooks import Webhook
 
 from hooklab import HookLab
 from hooklab.signatures import sign_request
-
-
-@dataclass
-class Reply:
-    status: int
-    headers: list[tuple[str, str]]
-    body: bytes
-
-    def header(self, name: str) -> str | None:
-        return next((v for k, v in self.headers if k.lower() == name.lower()), None)
-
-
-def request(lab: HookLab, method: str, target: str, body: bytes = b"",
-            headers: dict[str, str] | None = None) -> Reply:
-    """One request on a fresh connection (real socket, 10 s at most)."""
-    conn = http.client.HTTPConnection("127.0.0.1", lab.bound_port, timeout=10)
-    try:
-        conn.request(method, target, body=body or None, headers=headers or {})
-        r = conn.getresponse()
-        return Reply(r.status, r.getheaders(), r.read())
-    finally:
-        conn.close()
-
-
-def default_answer(reply: Reply) -> bool:
-    """hooklab's own answer to a capture: ``{"ok": true, "id": N}``."""
-    return reply.status == 200 and set(json.loads(reply.body)) == {"ok", "id"}
-
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 OTHER = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD"  # (another endpoint's key: a forger's guess)
