@@ -11,6 +11,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from _http import free_port
@@ -105,3 +106,26 @@ def running_lab() -> Iterator[HookLab]:
     finally:
         ingress.unregister(lab)
         lab.stop()
+
+
+def server_fixtures(name: str, token: str, base_url: str, **server: Any) -> tuple[Any, Any, Any]:
+    """The three fixtures a relay test module uses, as ``jupyter, env, lab = server_fixtures(
+    "jupyter-relay", TOKEN, "/user/alice/")``: ``jupyter`` (a real jupyter server with the
+    extension, one per module; ``server`` goes to :func:`jupyter_server`), ``env`` (this
+    test's process pointed at it) and ``lab`` (a started lab, stopped afterwards)."""
+
+    @pytest.fixture(scope="module")
+    def jupyter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
+        with jupyter_server(tmp_path_factory.mktemp(name), token, base_url, **server) as running:
+            yield running
+
+    @pytest.fixture
+    def env(jupyter: dict[str, object], monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
+        return use_server(jupyter, monkeypatch)
+
+    @pytest.fixture
+    def lab(env: dict[str, object]) -> Iterator[HookLab]:
+        with running_lab() as started:
+            yield started
+
+    return jupyter, env, lab

@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
 from _http import raw_request
-from _jupyter_server import jupyter_server, running_lab, use_server
+from _jupyter_server import server_fixtures
 from _target import Target
 
 from hooklab import HookLab, ingress
@@ -31,21 +30,7 @@ TOKEN = "book-forms-jupyter-token-0123456789"
 BASE = "/user/bf/"
 
 
-@pytest.fixture(scope="module")
-def jupyter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
-    with jupyter_server(tmp_path_factory.mktemp("jupyter-forms"), TOKEN, BASE) as server:
-        yield server
-
-
-@pytest.fixture
-def env(jupyter: dict[str, object], monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
-    return use_server(jupyter, monkeypatch)
-
-
-@pytest.fixture
-def lab(env: dict[str, object]) -> Iterator[HookLab]:
-    with running_lab() as lab:
-        yield lab
+jupyter, env, lab = server_fixtures("jupyter-forms", TOKEN, BASE)
 
 
 def _send(port: int, path: str, headers: list[tuple[str, str]], body: bytes) -> int:

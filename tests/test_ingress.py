@@ -12,35 +12,20 @@ import textwrap
 import time
 import types
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 from _http import free_port, post, raw_request
-from _jupyter_server import ENV_VARS, jupyter_server, running_lab, use_server
+from _jupyter_server import ENV_VARS, jupyter_server, server_fixtures
 
 from hooklab import HookLab, ingress
 
 TOKEN = "test-token-0123456789"
 
 
-@pytest.fixture(scope="module")
-def jupyter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
-    """A real jupyter server with the extension; yields its local root and runtime dir."""
-    with jupyter_server(tmp_path_factory.mktemp("jupyter"), TOKEN, "/user/test/") as server:
-        yield server
-
-
-@pytest.fixture
-def env(jupyter: dict[str, object], monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
-    return use_server(jupyter, monkeypatch)
-
-
-@pytest.fixture
-def lab(env: dict[str, object]) -> Iterator[HookLab]:
-    with running_lab() as lab:
-        yield lab
+jupyter, env, lab = server_fixtures("jupyter", TOKEN, "/user/test/")
 
 
 def local(url: str, env: dict[str, object]) -> str:

@@ -11,13 +11,12 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 import pytest
 from _http import post, raw_request
-from _jupyter_server import jupyter_server, running_lab, use_server
+from _jupyter_server import server_fixtures
 
 from hooklab import HookLab, ingress
 from hooklab.signatures import sign_request
@@ -27,21 +26,7 @@ pytestmark = pytest.mark.timeout(180)
 TOKEN = "guard-test-token-0123456789"
 
 
-@pytest.fixture(scope="module")
-def jupyter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
-    with jupyter_server(tmp_path_factory.mktemp("jupyter-guard"), TOKEN, "/user/g/") as server:
-        yield server
-
-
-@pytest.fixture
-def env(jupyter: dict[str, object], monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
-    return use_server(jupyter, monkeypatch)
-
-
-@pytest.fixture
-def lab(env: dict[str, object]) -> Iterator[HookLab]:
-    with running_lab() as lab:
-        yield lab
+jupyter, env, lab = server_fixtures("jupyter-guard", TOKEN, "/user/g/")
 
 
 def _relay_path(lab: HookLab, bin: str) -> str:

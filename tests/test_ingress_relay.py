@@ -10,12 +10,11 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
 from _http import recv_until_close
-from _jupyter_server import jupyter_server, running_lab, use_server
+from _jupyter_server import server_fixtures
 
 from hooklab import HookLab, ingress
 
@@ -24,22 +23,8 @@ pytestmark = pytest.mark.timeout(180)
 TOKEN = "relay-test-token-0123456789"
 
 
-@pytest.fixture(scope="module")
-def jupyter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
-    with jupyter_server(tmp_path_factory.mktemp("jupyter-relay"), TOKEN, "/user/alice/",
-                        args=("--ServerApp.trust_xheaders=True",)) as server:
-        yield server
-
-
-@pytest.fixture
-def env(jupyter: dict[str, object], monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
-    return use_server(jupyter, monkeypatch)
-
-
-@pytest.fixture
-def lab(env: dict[str, object]) -> Iterator[HookLab]:
-    with running_lab() as lab:
-        yield lab
+jupyter, env, lab = server_fixtures("jupyter-relay", TOKEN, "/user/alice/",
+                                     args=("--ServerApp.trust_xheaders=True",))
 
 
 def _path(lab: HookLab, bin: str, origin: str = "http://127.0.0.1") -> str:

@@ -26,7 +26,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from _http import raw_request
-from _jupyter_server import jupyter_server, running_lab, use_server
+from _jupyter_server import server_fixtures
 from _target import Target
 
 from hooklab import HookLab, ingress
@@ -41,21 +41,7 @@ BASE = "/user/ra/"
 HUB = "hub-oauth-f3c9a1e07b5d4c28e6a0"
 
 
-@pytest.fixture(scope="module")
-def jupyter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
-    with jupyter_server(tmp_path_factory.mktemp("jupyter-auth"), TOKEN, BASE) as server:
-        yield server
-
-
-@pytest.fixture
-def env(jupyter: dict[str, object], monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
-    return use_server(jupyter, monkeypatch)
-
-
-@pytest.fixture
-def lab(env: dict[str, object]) -> Iterator[HookLab]:
-    with running_lab() as lab:
-        yield lab
+jupyter, env, lab = server_fixtures("jupyter-auth", TOKEN, BASE)
 
 
 def _relay_path(lab: HookLab, bin: str) -> str:
