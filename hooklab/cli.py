@@ -999,7 +999,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from .store.store import StoreError
 
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # (argparse's own words quote every one: `hooklab send URL --token sk_live_...`
+        from .credentials import shown_words  # went to the terminal and CI logs as typed)
+
+        parser.error(f"unrecognized arguments: {shown_words(extra)}")
     errors_were = {}
     for stream in (sys.stdout, sys.stderr):  # a terminal that is not UTF-8 (LC_ALL=C,
         try:  # PYTHONIOENCODING=latin-1) gets escapes, not an error, for what it cannot show

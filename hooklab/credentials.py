@@ -53,6 +53,7 @@ __all__ = [
     "multipart_fields",
     "scrubbed_text",
     "scrubbed_url",
+    "shown_words",
     "url_secrets",
 ]
 
@@ -1109,3 +1110,39 @@ def multipart_fields(cap: Capture) -> list[Part] | None:
 #: charsets whose bytes for ``=``, ``&`` and letters are ASCII's (a form is split as bytes)
 _ASCII_LIKE = frozenset({"utf-8", "utf8", "us-ascii", "ascii", "iso-8859-1", "latin-1", "latin1",
                          "windows-1252", "cp1252"})
+
+
+#: options whose value is no text to show in an error: an unknown ``--header``, ``--token``,
+#: ``--secret-file``... (a terminal's scrollback, a CI log and a saved notebook keep it)
+_SECRET_OPTION = re.compile(r"header|secret|token|auth|key|pass|pwd|cookie|sign|credential",
+                            re.IGNORECASE)
+
+
+def shown_words(words: list[str]) -> str:
+    r"""Command-line words a parser did not recognise, as an error says them (``%hooklab``'s
+    and ``hooklab``'s "unrecognized arguments"): escaped, and the value of an option that may
+    carry a credential (``--header "Authorization: Bearer ..."``, ``--token sk_...``) as its
+    length only.
+
+    >>> shown_words(["--colour", "red", "--header", "Authorization: Bearer sk_1", "x"])
+    '--colour red --header <hidden: 26 characters> <hidden: 1 character>'
+    >>> shown_words(["--token=abc", "\x1b[2J"])
+    '--token=<hidden: 3 characters> \\x1b[2J'
+    """
+    from .capture import printable
+
+    def characters(n: int) -> str:
+        return f"{n} character" if n == 1 else f"{n} characters"
+
+    shown, hide = [], False
+    for word in words:
+        if word.startswith("-") and len(word) > 1:
+            name, eq, value = word.partition("=")
+            secret = _SECRET_OPTION.search(name) is not None
+            shown.append(printable(name, 60) + (
+                f"=<hidden: {characters(len(value))}>" if eq and secret
+                else eq + printable(value, 60)))
+            hide = secret and not eq  # (the words after it are its value)
+        else:
+            shown.append(f"<hidden: {characters(len(word))}>" if hide else printable(word, 60))
+    return " ".join(shown)

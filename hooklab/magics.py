@@ -173,39 +173,6 @@ def _filters_of(args: argparse.Namespace) -> dict[str, Any]:
         raise UsageError(f"%hooklab: {exc}") from None
 
 
-#: options whose value is no text to show in an error: an unknown ``--header`` (``%hooklab
-#: send`` has none: ``hooklab send`` has), ``--secret-file``, ``--token``... (a saved notebook
-#: keeps the error's text)
-_SECRET_OPTION = re.compile(r"header|secret|token|auth|key|pass|pwd|cookie|sign|credential",
-                            re.IGNORECASE)
-
-
-def _shown_words(words: list[str]) -> str:
-    r"""Words ``%hooklab`` did not recognise, as its error says them: escaped, and the value of
-    an option that may carry a credential (``--header "Authorization: Bearer ..."``) as its
-    length only.
-
-    >>> _shown_words(["--colour", "red", "--header", "Authorization: Bearer sk_1", "x"])
-    '--colour red --header <hidden: 26 characters> <hidden: 1 character>'
-    >>> _shown_words(["--token=abc", "\x1b[2J"])
-    '--token=<hidden: 3 characters> \\x1b[2J'
-    """
-    from .capture import printable
-
-    shown, hide = [], False
-    for word in words:
-        if word.startswith("-") and len(word) > 1:
-            name, eq, value = word.partition("=")
-            secret = _SECRET_OPTION.search(name) is not None
-            shown.append(printable(name, 60) + (
-                f"=<hidden: {_characters(len(value))}>" if eq and secret
-                else eq + printable(value, 60)))
-            hide = secret and not eq  # (the words after it are its value)
-        else:
-            shown.append(f"<hidden: {_characters(len(word))}>" if hide else printable(word, 60))
-    return " ".join(shown)
-
-
 def _characters(n: int) -> str:
     return f"{n} character" if n == 1 else f"{n} characters"
 
@@ -239,8 +206,9 @@ class HookLabMagics(Magics):
         parser = _parser()
         args, extra = parser.parse_known_args(argv or ["status"])
         if extra:  # (said with the usage of the command typed, not the top level's)
+            from .credentials import shown_words
             parser.commands.get(args.cmd, parser).error(
-                f"unrecognized arguments: {_shown_words(extra)}")
+                f"unrecognized arguments: {shown_words(extra)}")
         cmd = args.cmd or "status"
         lab = default_lab()
         if cmd == "start":
