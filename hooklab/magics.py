@@ -388,7 +388,7 @@ def _start(magics: Any, lab: Any, args: Any) -> None:
         with warnings.catch_warnings(record=True) as said:  # (shown if it starts: a warning
             warnings.simplefilter("always")  # about an address it then cannot bind misleads)
             if was_serving and set(given) <= {"db"}:  # (on the port it had: port=0 picked
-                _serve_again(new, bound)  # a new one, and the URLs handed out broke)
+                new._serve_on(bound)  # a new one, and the URLs handed out broke)
             else:
                 new.start()
             if kept is not None:
@@ -406,7 +406,7 @@ def _start(magics: Any, lab: Any, args: Any) -> None:
             kept.attach()
         if was_serving:
             with contextlib.suppress(ServerError, StoreError, OSError):
-                _serve_again(new, bound)
+                new._serve_on(bound)
         raise UsageError(f"%hooklab start: {exc}") from None
     if kept is not None:
         kept.close_old()
@@ -454,19 +454,7 @@ class _Kept:
 
     def close_old(self) -> None:
         """Close the old forwarder, live views and store: the lab's own close, on them."""
-        lab = self.lab
-        new = lab._store, lab._forwarder
-        lab._store, lab._forwarder = self.store, self.forwarder
-        try:
-            lab._close_store()
-        finally:
-            lab._store, lab._forwarder = new
-
-
-def _serve_again(lab: Any, port: int | None) -> None:
-    """Start ``lab`` again on ``port``, the one it listened on, its ``port`` setting kept as
-    it was (see ``HookLab._serve_on``)."""
-    lab._serve_on(port)
+        self.lab._close_other(self.store, self.forwarder)
 
 
 def _configured(shell: Any) -> Any:

@@ -273,14 +273,15 @@ def _echo(value: str) -> bytes | None:
     return raw if len(raw) <= MAX_ECHO else None
 
 
-def _bare(r: _Req, provider: str, body: bool = False) -> bool:
-    """Whether a request is shaped as nothing but ``provider``'s handshake: no body (``body``:
+def _bare(r: _Req, *providers: str, body: bool = False) -> bool:
+    """Whether a request is shaped as nothing but a handshake of ``providers`` (one provider,
+    or a family such as Standard Webhooks' senders): no body (``body``:
     the handshake's own body, whose exact shape its detector checked, as Notion's token) and no
     header naming another sender. A delivery always has a body: with a handshake's marker
     added (a ``?challenge=``, an ``X-Hook-Secret``) it is still one, checked as any request."""
     if r.body and not body:
         return False
-    return detect(r.headers, b"", r.query)[0] in (None, provider)
+    return detect(r.headers, b"", r.query)[0] in (None, *providers)
 
 
 def _unsigned(r: _Req, provider: str, body: bool = False) -> str | None:
@@ -302,7 +303,7 @@ def _unsigned(r: _Req, provider: str, body: bool = False) -> str | None:
     e = r.entry
     if e is not None and e.provider not in (None, provider):  # (a secret given for another
         return None  # provider: checked as any request, as before this kind)
-    if e is not None and e.secret and not _bare(r, provider, body):
+    if e is not None and e.secret and not _bare(r, provider, body=body):
         return None  # (more than the handshake: checked by the bin's secret as any request)
     return f"handshake: {provider} does not sign it"
 
@@ -812,8 +813,7 @@ def _standard_challenge(r: _Req) -> Answer | None:
     challenge = r.h.get("webhook-challenge")
     if challenge is None:
         return None
-    bare = (r.method == "POST" and not r.body
-            and detect(r.headers, b"", r.query)[0] in (None, *_STANDARD))
+    bare = r.method == "POST" and _bare(r, *_STANDARD)
     ev = "endpoint_verification"
     secret = r.secret_for(*_STANDARD)
     signed = any(name in r.h for name in _STANDARD_SIGNED)
