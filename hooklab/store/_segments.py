@@ -171,8 +171,13 @@ def encode(rows: Sequence[tuple], bodies: Sequence[bytes | None] | None = None) 
             data = array("b", [-1 if v is None else int(v) for v in values]).tobytes()
             directory.append([name, kind, put(data)])
         else:
-            seen: dict[str, int] = {}
-            codes = array("i", [-1 if v is None else seen.setdefault(v, len(seen)) for v in values])
+            # (codes in order of first appearance, in C: a dict of the distinct values, then
+            # one lookup per value; a Python loop of setdefault was most of a seal's time)
+            seen = dict.fromkeys(values)
+            seen.pop(None, None)
+            index: dict[Any, int] = {v: i for i, v in enumerate(seen)}
+            index[None] = -1
+            codes = array("i", map(index.__getitem__, values))
             words = [str(v).encode("utf-8", "replace") for v in seen]
             offsets = array("q", [0])
             total = 0

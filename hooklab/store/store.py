@@ -138,6 +138,9 @@ _IDLE_SLICE = 0.2  # seconds of ``when_idle`` work per quiet wake-up of the upke
 #: what the upkeep thread writes for itself: not a write that makes the store busy (nor is
 #: a flush marker)
 _UPKEEP_ONLY = ("__segment__", "__summaries__")
+#: rows after the last segment an import reads back to seal them with its own (see
+#: ``CaptureStore._seal_imported``); more are left to the upkeep thread
+_SEAL_BEHIND = 4 * S.SEG_ROWS
 _LAG = 4 * S.SEG_ROWS  # behind by more than this, the writer catches up between batches too
 
 
@@ -265,6 +268,9 @@ class CaptureStore:
         self._pool: list[sqlite3.Connection] = []  # idle read connections for bulk reads
         self._importing = 0  # bulk imports under way: upkeep waits until they are done
         self._seen_deliveries: set[tuple[str, str, str]] | None = None  # (a load into an empty store)
+        #: writer thread: an import's rows after ``_segments_upto`` not yet in a segment, as a
+        #: segment reads them (its rows and the bodies it keeps): see _seal_imported
+        self._unsealed: tuple[int, list[tuple], list[bytes | None]] = (-1, [], [])
         self._last_retention = 0.0
         self._retention_left = False  # a pass is owed: skipped (a second not over) or partial
         self._last_idle_retention = 0.0  # the last pass after a batch that stored nothing
@@ -805,9 +811,10 @@ class CaptureStore:
         The calling thread reads ``records`` (an iterator stays lazy), detects and verifies them
         and prepares their rows, :data:`_BULK` at a time; the writer stores each chunk with one
         INSERT statement in one transaction (memory holds one chunk). Subscribers hear of each
-        capture only if ``notify`` (default: when there are subscribers). The search index and
-        column segments of the imported rows are built once the import is done, between other
-        writes. A record that cannot be stored raises ``ValueError`` naming its position (or
+        capture only if ``notify`` (default: when there are subscribers). The column segments
+        of the imported rows are sealed as they are stored (a DataFrame of them is fast once
+        the import returns); their search index is built once the import is done, between
+        other writes. A record that cannot be stored raises ``ValueError`` naming its position (or
         its chunk's); the chunks before it stay stored.
 
         >>> store = CaptureStore(":memory:")
@@ -1118,11 +1125,13 @@ class CaptureStore:
         return after, rows[0][0], rows[-1][0], len(rows), blob
 
     def _store_segment(
-        self, db: sqlite3.Connection, after: int, first: int, last: int, n: int, blob: bytes
+        self, db: sqlite3.Connection, after: int, first: int, last: int, n: int, blob: bytes,
+        upto: int | None = None,
     ) -> int | None:
         """Writer thread: keep an encoded segment if it still is exactly the rows after the
-        last one (none of them deleted since it was read; rows never change); its last id."""
-        if after != self._segments_upto:
+        last one (``upto``, the last segment's last id, :attr:`_segments_upto` unless given;
+        none of them deleted since it was read; rows never change); its last id."""
+        if after != (self._segments_upto if upto is None else upto):
             return None
         (now,) = db.execute(
             "SELECT COUNT(*) FROM captures WHERE id > ? AND id <= ?", (after, last)
@@ -1434,6 +1443,7 @@ class CaptureStore:
                 db.execute("BEGIN IMMEDIATE")
                 try:
                     first = insert_many(db, rows, self._seen_deliveries)
+                    sealed = self._seal_imported(db, first, rows)
                     if forwards:  # (in the same transaction: the captures and their outcomes)
                         db.executemany(
                             "INSERT INTO forwards (capture_id, at_us, target, status,"
@@ -1442,11 +1452,14 @@ class CaptureStore:
                     self._file_still_there()
                     db.execute("COMMIT")
                 except BaseException:
+                    self._unsealed = (-1, [], [])  # (rows rolled back: not to be sealed)
                     _rollback(db)
                     raise
         except BaseException as exc:  # noqa: BLE001 - report, keep the writer alive
             fut.set_exception(exc)
             return
+        if sealed is not None:
+            self._segments_upto = sealed
         with self._cond:
             self._last_id = max(self._last_id, first + len(rows) - 1)
             if self._sync is None:  # (else once synced: see _after_commit)
@@ -1466,6 +1479,53 @@ class CaptureStore:
         ] if notify else []
         forwarded = [first + i for i, _ in forwards] if notify else []
         self._after_commit([(len(rows), fut, None)], forwarded, caps, bulk=True)
+
+    def _seal_imported(self, db: sqlite3.Connection, first: int, rows: list[list[Any]]) -> int | None:
+        """Writer thread, in a bulk import's transaction: seal the column segments its rows
+        (ids ``first`` on, just inserted) complete, from the values in memory rather than
+        read back from the table, and keep the rest for the next chunk; the new
+        ``segments_upto``, or ``None`` if none was sealed. An import's store is then ready
+        for fast DataFrames when the import returns (the upkeep thread, which seals
+        segments by reading them back, waits during imports: it left a million imported
+        captures without segments for half a minute, their DataFrames 20 times slower).
+        Rows stored after the last segment and before these (captures that came while
+        serving) are read back, up to :data:`_SEAL_BEHIND` of them; further behind, sealing
+        is left to the upkeep thread."""
+        if not self._has_segments:
+            return None
+        after, kept, bodies = self._unsealed
+        if after != self._segments_upto or (kept[-1][0] if kept else after) != first - 1:
+            after = self._segments_upto
+            kept, bodies = [], []
+            if first - 1 - after > _SEAL_BEHIND:
+                self._unsealed = (after, kept, bodies)
+                return None
+            for *row, body in db.execute(f"SELECT {S.SELECT}, body FROM captures WHERE id > ?"
+                                         " AND id < ? ORDER BY id", (after, first)):
+                kept.append(tuple(row))
+                bodies.append(body if S.keep_flag(row, body) == S.KEPT else None)
+        for i, v in enumerate(rows):
+            body = v[7]
+            # (as S.SELECT reads the row back: SQLite's lower() changes ASCII letters only)
+            row = (first + i, v[0], len(body), v[10], v[14], v[16],
+                   int(b'"content-encoding"' in v[6].encode("utf-8", "replace").lower()),
+                   v[1], v[4], v[2], v[11], v[12], v[17], v[3], v[13], v[8])
+            kept.append(row)
+            bodies.append(body if S.keep_flag(row, body) == S.KEPT else None)
+        sealed = None
+        at = 0
+        while len(kept) - at >= S.SEG_ROWS:
+            part = kept[at : at + S.SEG_ROWS]
+            blob = S.encode(part, bodies[at : at + S.SEG_ROWS])
+            got = self._store_segment(db, after, part[0][0], part[-1][0], len(part), blob,
+                                      upto=after)
+            if got is None:  # (never expected: nothing deletes within the writer's transaction)
+                self._unsealed = (-1, [], [])
+                return sealed
+            after = sealed = got
+            at += S.SEG_ROWS
+        self._unsealed = (after, kept[at:], bodies[at:])
+        return sealed
 
     def _retain(self, *, wrote: bool = True) -> None:
         """Writer thread: :meth:`_apply_retention`, which must never stop the writer. A pass
