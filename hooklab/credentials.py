@@ -238,6 +238,19 @@ _BRACKETS = re.compile(r"[\[\]]")
 _INVISIBLE = re.compile(r"[\x00-\x20\x7f-\xa0\u200b-\u200f\u2060\ufeff]+")
 
 
+def shown_header_name(name: str) -> str:
+    """``name`` as an error message quotes a header's name: up to its first ``:`` (a whole
+    ``"Authorization: Bearer ..."`` given as a name quotes ``'Authorization'`` only), at most
+    100 characters. Messages about a header never quote its value (often a credential).
+
+    >>> shown_header_name("Authorization: Bearer sk_live_1")
+    "'Authorization' (what follows its ':' not shown)"
+    """
+    head, colon, _ = name.partition(":")
+    shown = repr(head[:100]) + (" (cut)" if len(head) > 100 else "")
+    return shown + (" (what follows its ':' not shown)" if colon else "")
+
+
 def hidden_value(value: str) -> str:
     """What a hidden value shows instead: its length only.
 

@@ -131,3 +131,30 @@ def test_a_rules_content_length_never_reaches_the_answer(lab) -> None:  # type: 
             lengths = [ln for ln in head.split(b"\r\n") if ln.lower().startswith(b"content-length")]
             assert lengths == ([] if status == 204 else [b"Content-Length: %d" % len(body)])
 
+
+
+SECRET = "sk_live_51Hq" + "Zx9PbQ"
+# (headers, the name the message must give): values a person pastes from a real answer,
+# each wrong in one way; none may be quoted back (an error lands in a saved notebook's output)
+BAD_ANSWER_HEADERS = [
+    ({"Authorization": f"Bearer {SECRET}\r\nX-Injected: 1"}, "'Authorization'"),
+    ({"Set-Cookie": f"session={SECRET}\n"}, "'Set-Cookie'"),
+    ({"X-Api-Key": f"{SECRET}\0"}, "'X-Api-Key'"),
+    ({"X-Api-Key": f"{SECRET} €"}, "'X-Api-Key'"),
+    ({"X-Api-Key": f" {SECRET}"}, "'X-Api-Key'"),
+    ({"X-Api-Key": f"{SECRET}\t"}, "'X-Api-Key'"),
+    ({"X-Api-Key": f"{SECRET}\x07"}, "'X-Api-Key'"),
+    ({"X-Api-Key": f"{SECRET}\x7f"}, "'X-Api-Key'"),
+    ({f"Authorization: Bearer {SECRET}": ""}, "'Authorization' (what follows its ':' not shown)"),
+    ([("Authorization: Bearer " + SECRET, "x")], "'Authorization' (what follows its ':' not shown)"),
+]
+
+
+@pytest.mark.parametrize("headers, name", BAD_ANSWER_HEADERS,
+                         ids=[f"{i}" for i in range(len(BAD_ANSWER_HEADERS))])
+def test_a_refused_answer_header_is_named_and_its_value_never_shown(lab, headers, name) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ValueError) as info:
+        lab.respond("x", headers=headers)
+    said = str(info.value)
+    assert said.startswith(f"header {name} ") and SECRET not in said, said
+    assert SECRET[:8] not in said and "Bearer" not in said, said

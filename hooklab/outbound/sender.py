@@ -55,6 +55,8 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 from urllib.parse import SplitResult, urljoin, urlsplit
 
+from ..credentials import shown_header_name
+
 __all__ = ["MAX_ANSWER", "MAX_INTERIM", "NOT_IN_URL", "IncompleteRead", "SendResponse", "check_header",
            "check_headers", "http_request", "send"]
 
@@ -81,14 +83,6 @@ _NOT_IN_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]|[^\x00-\xff]")
 #: what a caller may say in ``Connection``: nothing that names another header (a proxy drops
 #: the headers ``Connection`` names, ``Content-Length`` too) or asks for another protocol
 _CONNECTION_OK = frozenset({"close", "keep-alive"})
-
-
-def _shown_name(name: str) -> str:
-    """``name`` as an error message quotes it: up to its first ``:`` (``"Authorization:
-    Bearer ..."`` given as a name quotes ``'Authorization'`` only), at most 100 characters."""
-    head, colon, _ = name.partition(":")
-    shown = repr(head[:100]) + (" (cut)" if len(head) > 100 else "")
-    return shown + (" (what follows its ':' not shown)" if colon else "")
 
 
 def _what(char: str) -> str:
@@ -136,7 +130,7 @@ def check_header(name: str | bytes, value: str | bytes | int) -> tuple[str, str]
     if not isinstance(name, str):
         raise TypeError(f"a header name is str or bytes, not {type(name).__name__}")
     if not _FIELD_NAME.fullmatch(name):
-        raise ValueError(f"invalid header name {_shown_name(name)}: a name is ASCII letters, "
+        raise ValueError(f"invalid header name {shown_header_name(name)}: a name is ASCII letters, "
                          "digits and !#$%&'*+-.^_`|~ (no spaces, colons or control characters)")
     if isinstance(value, (bytes, bytearray, memoryview)):
         value = bytes(value).decode("latin-1")  # (one character a byte: the bytes go out)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..capture import bin_of
+from ..credentials import shown_header_name
 
 __all__ = ["DEFAULT_RESPONSE", "MAX_DELAY", "Response", "ResponseRules", "Rule"]
 
@@ -56,8 +57,11 @@ def _check_header(name: str, value: str) -> None:
 
     try:
         HTTPHeaders().add(name, value)
-    except HTTPInputError as exc:
-        raise ValueError(f"header {name!r}: {value!r} is not a valid HTTP header ({exc})") from None
+    except HTTPInputError:  # (its words quote the value)
+        raise ValueError(
+            f"header {shown_header_name(name)} is not a valid HTTP header: a name is a token "
+            "(no spaces or control characters), a value has no control characters and no "
+            "space or tab at either end (the value is not shown: it may be a secret)") from None
 
 
 def _body(body: bytes | str | Mapping | list | None) -> bytes | None:
@@ -125,13 +129,15 @@ class ResponseRules:
         hs = tuple((headers.items() if isinstance(headers, Mapping) else headers) or ())
         for k, v in hs:
             if any(c in str(k) + str(v) for c in "\r\n\0"):
-                raise ValueError(f"header {k!r} contains a line break or NUL")
+                raise ValueError(f"header {shown_header_name(str(k))} contains a line break or"
+                                 " NUL (the value is not shown: it may be a secret)")
             try:
                 (str(k) + str(v)).encode("latin-1")
             except UnicodeEncodeError:
                 raise ValueError(
-                    f"header {k!r}: {v!r} has characters outside Latin-1, which HTTP headers "
-                    "cannot carry; percent-encode them (RFC 8187) or send them in the body"
+                    f"header {shown_header_name(str(k))} has characters outside Latin-1, which"
+                    " HTTP headers cannot carry; percent-encode them (RFC 8187) or send them "
+                    "in the body (the value is not shown: it may be a secret)"
                 ) from None
             _check_header(str(k), str(v))
             if str(k).lower() == "transfer-encoding":
