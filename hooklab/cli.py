@@ -39,6 +39,24 @@ def _int_in(low: int, high: int | None) -> Callable[[str], int]:
     return parse
 
 
+def _seconds(text: str) -> float:
+    """An argparse type for ``--timeout``: seconds, 0.1 or more (``forward_timeout``'s own
+    lower bound), finite.
+
+    >>> _seconds("2.5"), _seconds("30")
+    (2.5, 30.0)
+    """
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not math.isfinite(value) or value < 0.1:
+        raise argparse.ArgumentTypeError(f"{text} is out of range (0.1 s or more)")
+    return value
+
+
 def _db_arg(text: str) -> str:
     """An argparse type for ``--db``: an empty value (a quoting slip, an unset variable) is
     refused by name; it read as the current folder ("cannot use '/home/me' as a hooklab
@@ -221,7 +239,7 @@ def _serve(args: argparse.Namespace) -> int:
     lab = HookLab(
         host=args.host, port=args.port, db=args.db, max_body=args.max_body,
         durability=args.durability, strict_port=args.strict_port,
-        max_connections=args.max_connections,
+        max_connections=args.max_connections, forward_timeout=args.timeout,
     )
     out, err = _Printer("stdout"), _Printer("stderr", limit=1_000)
 
@@ -740,7 +758,8 @@ def _replay(args: argparse.Namespace) -> int:
     try:
         caps = [lab.get(cid) for cid in args.id]  # (an unknown id: nothing is sent)
         for cid, cap in zip(args.id, caps, strict=True):  # one line as each is answered:
-            (r,) = lab.replay(cap, to=args.to, resign=resign)  # interrupted, the lines say
+            (r,) = lab.replay(cap, to=args.to, resign=resign,  # interrupted, the lines say
+                              timeout=args.timeout)
             # what was sent (a capture that cannot be re-signed: ValueError, exit 2, as --to)
             if r.error:  # (escaped and cut by replay, as a forward's: printable to be sure)
                 say(f"#{cid} -> error: {printable(r.error)}")
@@ -926,6 +945,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--forward", action="append", metavar="BIN=URL", help="relay captures of BIN to URL"
     )
+    s.add_argument("--timeout", type=_seconds, default=10.0, metavar="SECONDS",
+                   help="seconds a --forward target has to answer before the forward is "
+                   "FAILED (timed out) (default 10)")
     s.add_argument(
         "--resign", action="store_true",
         help="sign each forward afresh for its target with its bin's --secret-file secret "
@@ -972,6 +994,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"capture database or Parquet export folder (default {DEFAULT_DB})")
     r.add_argument("--id", type=int, action="append", required=True, help="capture id (repeat)")
     r.add_argument("--to", required=True, help="target URL, e.g. http://127.0.0.1:5000/webhook")
+    r.add_argument("--timeout", type=_seconds, default=10.0, metavar="SECONDS",
+                   help="seconds the target has to answer each capture (default 10)")
     r.add_argument("--resign-file", metavar="FILE", default=None,
                    help="sign each capture afresh with the secret in FILE ('-': standard input) "
                    "for --to, body and delivery id kept: a replay past the signature's time "
