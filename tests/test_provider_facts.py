@@ -137,6 +137,52 @@ def test_okta_verification_is_checked_as_its_deliveries_are(lab, authorization, 
         assert check.verified is False and "refused with 401" in check.handshake
 
 
+# Okta's authScheme: {"type": "HEADER", "key": <header name>, "value": <header value>}; its
+# docs: "To use Basic Auth for authentication, set type to HEADER, key to Authorization, and
+# value to the Base64-encoded string of "username:password" ... For example, Basic
+# YWRtaW46c3VwZXJzZWNyZXQ=" (admin:supersecret)
+OKTA_KEYED = [
+    # (the secret given to lab.secret, the headers Okta sends, verified)
+    (OKTA_TOKEN, {"X-Okta-Hook-Auth": OKTA_TOKEN}, True),  # key names another header
+    (OKTA_TOKEN, {"x-my-secret": f"Bearer {OKTA_TOKEN}"}, True),
+    (OKTA_TOKEN, {"X-Okta-Hook-Auth": OKTA_TOKEN, "Authorization": "Bearer unrelated"}, True),
+    ("admin:supersecret", {"Authorization": "Basic YWRtaW46c3VwZXJzZWNyZXQ="}, True),
+    ("admin:supersecret", {"Authorization": "basic YWRtaW46c3VwZXJzZWNyZXQ"}, True),  # no padding
+    ("Basic YWRtaW46c3VwZXJzZWNyZXQ=", {"Authorization": "Basic YWRtaW46c3VwZXJzZWNyZXQ="}, True),
+    ("admin:supersecret", {"Authorization": "Basic YWRtaW46d3Jvbmc="}, False),  # admin:wrong
+    ("admin:supersecret", {"Authorization": "Basic !!!not-base64"}, False),
+    (OKTA_TOKEN, {"X-Okta-Hook-Auth": OKTA_TOKEN + "x"}, False),
+    (OKTA_TOKEN, {"X-Note": f"see {OKTA_TOKEN}"}, False),  # inside another value: not sent as it
+    (OKTA_TOKEN, {"X-Okta-Hook-Auth": f"Token {OKTA_TOKEN}"}, False),
+    (OKTA_TOKEN, {"X-Okta-Hook-Auth": OKTA_TOKEN[:-1]}, False),
+]
+
+
+@pytest.mark.parametrize("secret, sent, accepted", OKTA_KEYED,
+                         ids=[f"{i}-{'ok' if a else 'refused'}" for i, (_, _, a) in enumerate(OKTA_KEYED)])
+def test_okta_takes_its_secret_in_the_header_the_admin_named_and_in_basic_form(lab, secret, sent, accepted):
+    """(hub tester) Okta lets the admin name the header (``authScheme.key``) and documents a
+    Basic value: a bin set with the value Okta was given could not be activated (401 on the
+    verification GET) unless it was in ``Authorization`` as the value or ``Bearer``. The
+    header that carries it is stored as ``[secret]``, as ``Authorization`` is."""
+    bin_ = f"okta-keyed-{abs(hash((secret, tuple(sent.items())))) % 10**8}"
+    lab.secret(bin_, secret, provider="okta")
+    challenge = "Zq81OOptD3KzYrV3J1uWvyc1"
+    status, _, body = call(lab.url_for(bin_), "GET",
+                           headers={"X-Okta-Verification-Challenge": challenge, **sent})
+    check = stored(lab, bin_)
+    call(lab.url_for(bin_), "POST", OKTA_EVENT, {"Content-Type": "application/json", **sent})
+    delivery = stored(lab, bin_, 2)
+    assert (check.verified, delivery.verified) == (accepted, accepted)
+    assert (status == 200) is accepted and (challenge.encode() in body) is accepted
+    plain = secret.removeprefix("Basic ")
+    for cap in (check, delivery):
+        shown = " ".join(f"{k}: {v}" for k, v in cap.headers)
+        if accepted:  # (the credential never stored; a wrong one is the sender's own text)
+            assert plain not in shown and OKTA_TOKEN not in shown, shown
+            assert "YWRtaW46c3VwZXJzZWNyZXQ" not in shown, shown
+
+
 # -- SharePoint: validationtoken, lower case ----------------------------------------------------------
 SP_TOKEN = "ee3c4e3c-2ad8-4f6e-8b09-4c2e8e1f0a6d"
 

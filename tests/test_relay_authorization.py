@@ -90,7 +90,9 @@ _OKTA_VERIFY = [  # (bin's secret, Authorization fields sent, status, stored Aut
     (OKTA_BASIC, [("Authorization", "")], 401, []),
     (OKTA_TOKEN, [("Authorization", f"token {OKTA_TOKEN}")], 401, []),  # no such scheme
     (OKTA_TOKEN, [("Authorization", OKTA_TOKEN + "x")], 401, []),
-    (OKTA_TOKEN, [("X-Authorization", OKTA_TOKEN)], 401, []),  # another field
+    # (Okta's authScheme.key names the field: any the sender writes, not a hop's)
+    (OKTA_TOKEN, [("X-Authorization", OKTA_TOKEN)], 200, []),
+    (OKTA_TOKEN, [("X-Forwarded-Authorization", OKTA_TOKEN)], 401, []),
     (OKTA_TOKEN, [("Proxy-Authorization", OKTA_TOKEN)], 401, []),  # a hop's credential
 ]
 

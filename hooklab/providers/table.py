@@ -698,12 +698,15 @@ _ENTRIES: tuple[Provider, ...] = (
                     "event is the only check)",
              docs="https://developers.strava.com/docs/webhooks/"),
     # -- identity ---------------------------------------------------------------------------------
-    Provider("okta", "Okta event hooks", "token", _d(header="Authorization"),
+    Provider("okta", "Okta event hooks", "token", _d(header="Authorization", any_header=True,
+                                                     basic=True),
              shape=lambda d: isinstance(d, dict) and d.get("eventType") == "com.okta.event_hook",
              hint=b"com.okta.event_hook",
              event=("j:data.events.0.eventType",), delivery=("j:eventId",), handshake="okta",
              events=("user.lifecycle.create", "verification"),
-             secret="the Authorization header value configured on the event hook",
+             secret="the header value configured on the event hook (authScheme.value; in "
+                    "Authorization unless authScheme.key names another header; for Basic "
+                    "either 'Basic <base64>' or 'user:password')",
              docs="https://developer.okta.com/docs/concepts/event-hooks/"),
     Provider("auth0", "Auth0 log streams", "token", _d(header="Authorization"),
              shape=_auth0_shape, hint=b'"log_id"',

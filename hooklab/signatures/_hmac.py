@@ -449,16 +449,48 @@ def _signing_token(inc: Incoming, p: Any, prefix: str) -> str:
 
 
 def _token_header(inc: Incoming, p: Any, secret: str) -> str:
+    """The token in ``p.sig["header"]``: the value itself, or (in ``Authorization``) ``Bearer
+    <token>``, and ``Basic <base64 of the token>`` where the row says ``basic`` (Okta's own
+    Basic form: the token is ``user:password``). A row with ``any_header`` takes it in any
+    header (Okta lets the admin name the header, ``authScheme.key``)."""
     header = p.sig["header"]
+    basic = bool(p.sig.get("basic"))
+    if p.sig.get("any_header") and any(_token_in(value, secret, True, basic)
+                                       for name, value in inc.headers.items()
+                                       if not name.startswith(_NOT_THE_SENDERS)):
+        return "ok"
     given = inc.header(header, f" {p.sig['missing_hint']}" if "missing_hint" in p.sig else "")
-    ok = same(given, secret)
-    if header.lower() == "authorization" and not ok:
-        scheme, _, rest = given.partition(" ")
-        ok = scheme.lower() == "bearer" and same(rest.strip(), secret)
-    if not ok:
+    if not _token_in(given, secret, header.lower() == "authorization", basic):
         raise Invalid(f"{header} does not match the secret token (was the token for another "
-                      "hook?)")
+                      "hook?)" + (" (no other header carries it either)"
+                                  if p.sig.get("any_header") else ""))
     return "ok"
+
+
+#: fields a hop on the way writes, never the sender's own header (a proxy's credential, a
+#: proxy's copy of another field, hooklab's relay): not where a token is looked for
+_NOT_THE_SENDERS = ("proxy-", "x-forwarded-", "forwarded", "x-original-", "x-real-", "via",
+                    "x-hooklab-")
+
+
+def _token_in(given: str, secret: str, schemes: bool, basic: bool) -> bool:
+    """Whether the header value ``given`` is the token ``secret``: the value itself, and with
+    ``schemes`` ``Bearer <token>`` (any case, spaces around it), with ``basic`` also ``Basic
+    <base64 of the token>`` (constant-time comparisons)."""
+    if same(given, secret):
+        return True
+    if not schemes:
+        return False
+    scheme, _, rest = given.partition(" ")
+    if scheme.lower() == "bearer":
+        return same(rest.strip(), secret)
+    if basic and scheme.lower() == "basic":
+        try:
+            creds = base64.b64decode(rest.strip() + "=" * (-len(rest.strip()) % 4), validate=True)
+        except ValueError:
+            return False
+        return same(creds, secret.encode("utf-8", "surrogatepass"))
+    return False
 
 
 def _token_sign(out: Outgoing, p: Any) -> SignedRequest:

@@ -166,7 +166,7 @@ def _rules(provider: str | None) -> tuple[str, ...]:
     if row.scheme == "basic":
         return ("basic",)
     if row.scheme == "token" and str(row.sig.get("header", "")).lower() == "authorization":
-        return ("token",)
+        return ("token", "basic") if row.sig.get("basic") else ("token",)
     return ()
 
 
