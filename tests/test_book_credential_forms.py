@@ -81,7 +81,7 @@ _SPELLINGS = [
 ]
 #: (provider, the rules of its verifier for Authorization, extra fields, body)
 _PROVIDERS = [
-    ("okta", {"token"}, [], b'{"eventType":"com.okta.event_hook","eventId":"e1","data":{"events":[]}}'),
+    ("okta", {"token", "basic"}, [], b'{"eventType":"com.okta.event_hook","eventId":"e1","data":{"events":[]}}'),
     ("auth0", {"token"}, [], b'[{"log_id":"9001","data":{"type":"s"}}]'),
     ("eventgrid", {"token"}, [("aeg-event-type", "Notification")],
      b'[{"id":"e-1","eventType":"Microsoft.Storage.BlobCreated","data":{}}]'),
