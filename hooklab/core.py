@@ -79,6 +79,27 @@ class ForwardLoopError(ValueError):
         self.bin, self.target = bin, target
 
 
+class _Refused(Exception):
+    """Settings a lab could not take (:meth:`HookLab._apply`), all of them put back: why,
+    and where the lab goes on. ``%hooklab start`` says it as a ``UsageError``, a trait
+    set (``lab.db = ...``, ``%config HookLab.db``) as a :class:`~traitlets.TraitError`.
+
+    >>> str(_Refused(OSError("no room"), HookLab(db=":memory:"), {"db": ":memory:"}))
+    "no room; the lab goes on as it was (not serving, db ':memory:')"
+    """
+
+    def __init__(self, cause: BaseException, lab: HookLab, before: dict[str, Any]) -> None:
+        where = f"serving at {lab.server.url}" if lab.is_running else "not serving"  # type: ignore[union-attr]
+        kept = "".join(f", {k} {v!r}" for k, v in before.items())
+        super().__init__(f"{printable(str(cause), 300)}; the lab goes on as it was "
+                         f"({where}{kept})")
+        self.cause = cause
+
+    def trait_error(self, change: Any) -> TraitError:
+        """As a trait set says it: ``HookLab.db = 'x' refused: <why>; the lab goes on...``."""
+        return TraitError(f"HookLab.{change['name']} = {change['new']!r} refused: {self}")
+
+
 class HookLab(Configurable):
     """A webhook lab: capture server + persistent store + analysis helpers.
 
@@ -587,42 +608,109 @@ class HookLab(Configurable):
         forwards follow; live views of the old store close), instead of going on writing to
         the old file under the new name.
 
-        The new database is opened beside the old one, which is closed only once the lab
-        uses the new one: a ``db`` that cannot be opened (a folder, a corrupt file, a place
-        that cannot be written) is refused with :class:`~traitlets.TraitError` and the lab
-        stays as it was, serving on the same port with its database, captures (a
-        ``:memory:`` lab's too), forwards and live views (it was left stopped, the bad
-        value kept)."""
+        The move is :meth:`_apply`'s, as ``%hooklab start --db`` makes it: a ``db`` that
+        cannot be opened (a folder, a corrupt file, a place that cannot be written) is
+        refused with :class:`~traitlets.TraitError` and the lab stays as it was, serving on
+        the same port with its database, captures (a ``:memory:`` lab's too), forwards and
+        live views (it was left stopped, the bad value kept)."""
         if (getattr(self, "_store", None) is None or change["old"] == change["new"]
                 or getattr(self, "_undoing", False)):
             return
+        name = change["name"]
+        try:
+            self._apply({name: change["new"]}, before={name: change["old"]})
+        except _Refused as refused:
+            raise refused.trait_error(change) from refused.cause
+
+    def _apply(self, settings: dict[str, Any], *, start: bool = False,
+               before: dict[str, Any] | None = None) -> None:
+        """Apply ``settings`` (``db``, ``durability``, ``port``, ``host``) as one change,
+        made whole or not at all: the one way a lab moves, for ``%hooklab start --db --port
+        --host`` and for a new ``lab.db`` (``%config HookLab.db``) alike.
+
+        A new ``db`` (or ``durability``) is opened beside the old database, which is closed
+        (its forwarder and live views with it) only once the lab uses the new one; the
+        forwards follow the lab. A lab that served serves again: on the port it was bound to
+        when only the database changed (``port=0`` picked it, and the URLs handed out name
+        it), else as ``port`` and ``host`` say; ``start=True`` starts one that did not serve.
+
+        Whatever cannot be (a value a trait refuses, a ``db`` that is a folder, corrupt or
+        cannot be created, an address that cannot be bound, a forward that would loop) puts
+        every setting back, closes what the attempt opened (and removes the empty database
+        file and folders it made), gives the lab its old store, forwarder and live views,
+        serves again on the bound port and raises :class:`_Refused`, saying why and where
+        the lab goes on. ``before``: the values to put back, when ``settings`` are set
+        already (a trait observer's change); else the lab's own.
+
+        >>> port = lab.bound_port
+        >>> lab._apply({"db": "moved.sqlite3"})      # on the port it had, a new database
+        >>> lab.db, lab.bound_port == port, len(lab.captures)
+        ('moved.sqlite3', True, 0)
+        >>> lab._apply({"db": ".", "port": 0})        # a folder: nothing moves
+        Traceback (most recent call last):
+        ...
+        hooklab.core._Refused: ...; the lab goes on as it was (serving at http://127.0.0.1:..., db 'moved.sqlite3', port 0)
+        >>> lab.db, lab.bound_port == port
+        ('moved.sqlite3', True)
+        """
         from .server.lifecycle import ServerError
         from .store import StoreError, new_paths, remove_new_paths
 
-        was_running, bound = self.is_running, self.bound_port
+        before = {k: getattr(self, k) for k in settings} if before is None else before
+        moving = any(settings[k] != before[k] for k in ("db", "durability") if k in settings)
+        was_serving, bound = self.is_running, self.bound_port
         old_store, old_forwarder, memory_gone = self._store, self._forwarder, self._memory_gone
-        targets = dict(old_forwarder.targets) if old_forwarder is not None else {}
-        made = new_paths(self.db_path)  # (before it is opened: removed again if refused)
-        self.stop_serving()
-        self._store, self._forwarder = None, None  # (kept open meanwhile)
+        targets = old_forwarder.targets if moving and old_forwarder is not None else {}
+        made = new_paths(settings.get("db", self.db)) if moving else []  # (before it is opened)
+
+        def set_quietly(values: dict[str, Any], *, undo: bool) -> None:
+            self._undoing = True  # (the observers let it be: this method moves the lab)
+            try:
+                for k, v in values.items():
+                    with contextlib.suppress(*((TraitError,) if undo else ())):
+                        setattr(self, k, v)
+            finally:
+                self._undoing = False
+
+        if was_serving:
+            self.stop_serving()
+        if moving:  # (the old store and forwarder are kept open meanwhile)
+            self._store, self._forwarder, self._memory_gone = None, None, False
         try:
-            self.store  # noqa: B018 - opened now: a mistake shows here, not at the next use
-            if was_running:  # (on the same port: URLs handed out keep working)
-                self._serve_on(bound)
-            for bin, to in targets.items():  # (after start: the loop check sees the port bound)
-                self.forward(bin, to)
-        except (TraitError, ServerError, StoreError, OSError, ValueError) as exc:
+            with warnings.catch_warnings(record=True) as said:  # (shown if it works: a
+                warnings.simplefilter("always")  # warning about an address then refused misleads)
+                set_quietly(settings, undo=False)
+                if moving:
+                    self.store  # noqa: B018 - opened now: a mistake shows here, not at next use
+                if was_serving and set(settings) <= {"db", "durability"}:
+                    self._serve_on(bound)  # (URLs handed out keep working)
+                elif was_serving or start:
+                    self.start()
+                for bin, to in targets.items():  # (after start: the loop check sees the port)
+                    self.forward(bin, to)
+        except Exception as exc:
             with contextlib.suppress(Exception):  # (a server half started, or none)
                 self.stop_serving()
-            if self._forwarder is not None:
-                self._forwarder.close()
-            if self._store is not None:
-                with contextlib.suppress(Exception):
-                    self._store.close()
-            remove_new_paths(made)
-            self._store, self._forwarder, self._memory_gone = old_store, old_forwarder, memory_gone
-            self._refuse(change, exc, bound if was_running else None)
-        self._close_other(old_store, old_forwarder)
+            if moving:  # (what the attempt opened: its forwarder and database)
+                if self._forwarder is not None:
+                    self._forwarder.close()
+                if self._store is not None:
+                    with contextlib.suppress(Exception):
+                        self._store.close()
+                remove_new_paths(made)
+                self._store, self._forwarder = old_store, old_forwarder
+                self._memory_gone = memory_gone
+            set_quietly(before, undo=True)
+            if was_serving:
+                with contextlib.suppress(ServerError, StoreError, OSError, ValueError):
+                    self._serve_on(bound)
+            if not isinstance(exc, (TraitError, ServerError, StoreError, OSError, ValueError)):
+                raise  # (not a setting refused: a bug, as it was, with the lab put back)
+            raise _Refused(exc, self, before) from exc
+        for w in said:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        if moving:
+            self._close_other(old_store, old_forwarder)
 
     def _close_other(self, store: Any, forwarder: Any) -> None:
         """Close ``store`` and ``forwarder`` (the ones a move left) and the live views (of
@@ -649,10 +737,8 @@ class HookLab(Configurable):
         if port is not None:
             with contextlib.suppress(ServerError, StoreError, OSError, ValueError):
                 self._serve_on(port)
-        where = f"serving at {self.server.url}" if self.is_running else "not serving"  # type: ignore[union-attr]
-        raise TraitError(f"HookLab.{change['name']} = {change['new']!r} refused: "
-                         f"{printable(str(exc), 300)}; the lab goes on as it was ({where}, "
-                         f"{change['name']} {change['old']!r})") from exc
+        refused = _Refused(exc, self, {change["name"]: change["old"]})
+        raise refused.trait_error(change) from exc
 
     def _serve_on(self, port: int | None) -> None:
         """Start serving on ``port``, the one the lab listened on, its ``port`` setting kept

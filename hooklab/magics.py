@@ -24,7 +24,6 @@ import argparse
 import contextlib
 import re
 import shlex
-import warnings
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -364,97 +363,21 @@ def _start(magics: Any, lab: Any, args: Any) -> None:
     listens on when neither ``--port`` nor ``--host`` is given); a setting that
     cannot be (a port over 65535, an address that cannot be bound, a ``--db`` that cannot
     be opened) leaves the lab as it was, serving again if it was, with its captures (those
-    of a ``:memory:`` lab too), forwards and live views, and says why in one line."""
-    from traitlets import TraitError
+    of a ``:memory:`` lab too), forwards and live views, and says why in one line.
 
-    from .server import ServerError
-    from .store import StoreError, new_paths, remove_new_paths
+    The move is ``HookLab._apply``'s, as ``lab.db = ...`` (``%config HookLab.db``) makes it:
+    a new ``--db`` is opened beside the old store, closed once the lab serves from the new
+    one."""
+    from .core import _Refused
 
     new = lab or _configured(magics.shell)
     given = {k: getattr(args, k) for k in ("port", "host", "db") if getattr(args, k) is not None}
-    before = {k: getattr(new, k) for k in given}
-    was_serving = lab is not None and lab.is_running
-    bound = lab.bound_port if was_serving else None  # (port=0 picked it: URLs given out name it)
-    kept = _Kept(new) if given.get("db", new.db) != new.db else None
-    made = new_paths(given["db"]) if kept is not None else []  # (before it is opened)
+    set_default(new)  # (a later plain %hooklab start finds it, even if this one is refused)
     try:
-        if was_serving:
-            lab.stop_serving()
-        if kept is not None:  # the new --db is opened beside the old store, which is closed
-            kept.detach()  # only once the lab serves from the new one
-        for k, v in given.items():
-            setattr(new, k, v)
-        set_default(new)
-        with warnings.catch_warnings(record=True) as said:  # (shown if it starts: a warning
-            warnings.simplefilter("always")  # about an address it then cannot bind misleads)
-            if was_serving and set(given) <= {"db"}:  # (on the port it had: port=0 picked
-                new._serve_on(bound)  # a new one, and the URLs handed out broke)
-            else:
-                new.start()
-            if kept is not None:
-                kept.forward_again()  # (after start: the loop check sees the port bound)
-        for w in said:
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    except (TraitError, ServerError, StoreError, OSError, ValueError) as exc:
-        if kept is not None:
-            kept.drop_new()  # (what the attempt opened: its server, forwards and database)
-            remove_new_paths(made)  # (and the empty database file it made, as serve does)
-        for k, v in before.items():  # (as it was: a later plain %hooklab start works)
-            with contextlib.suppress(TraitError):
-                setattr(new, k, v)
-        if kept is not None:
-            kept.attach()
-        if was_serving:
-            with contextlib.suppress(ServerError, StoreError, OSError):
-                new._serve_on(bound)
-        raise UsageError(f"%hooklab start: {exc}") from None
-    if kept is not None:
-        kept.close_old()
+        new._apply(given, start=True)
+    except _Refused as refused:
+        raise UsageError(f"%hooklab start: {refused}") from None
     print(new.status_line())
-
-
-class _Kept:
-    """A lab's store, forwarder and live views, kept open while ``%hooklab start --db``
-    tries the new database: a start that failed (a ``--db`` that is a folder or cannot be
-    created, an address that cannot be bound) closed the old store on the way, and the
-    captures of a ``db=":memory:"`` lab were gone (its forwards too, and its live views
-    closed), though a failed start leaves the lab as it was.
-
-    With the store detached, the ``db`` change finds none to close (``HookLab.db``'s
-    observer moves an open store only); ``attach`` puts them back after a failure,
-    ``close_old`` closes them (as a move does) after a success."""
-
-    def __init__(self, lab: Any) -> None:
-        self.lab = lab
-        self.store, self.forwarder = lab._store, lab._forwarder
-        self.targets = self.forwarder.targets if self.forwarder is not None else {}
-        self.memory_gone = lab._memory_gone
-
-    def detach(self) -> None:
-        self.lab._store, self.lab._forwarder = None, None
-
-    def forward_again(self) -> None:
-        for bin, to in self.targets.items():  # (the forwards follow the lab to its new store)
-            self.lab.forward(bin, to)
-
-    def drop_new(self) -> None:
-        lab = self.lab
-        with contextlib.suppress(Exception):  # (a server half started, or none)
-            lab.stop_serving()
-        if lab._forwarder is not None and lab._forwarder is not self.forwarder:
-            lab._forwarder.close()
-        if lab._store is not None and lab._store is not self.store:
-            with contextlib.suppress(Exception):
-                lab._store.close()
-        self.detach()
-
-    def attach(self) -> None:
-        self.lab._store, self.lab._forwarder = self.store, self.forwarder
-        self.lab._memory_gone = self.memory_gone
-
-    def close_old(self) -> None:
-        """Close the old forwarder, live views and store: the lab's own close, on them."""
-        self.lab._close_other(self.store, self.forwarder)
 
 
 def _configured(shell: Any) -> Any:
