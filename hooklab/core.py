@@ -97,7 +97,13 @@ class _Refused(Exception):
 
     def trait_error(self, change: Any) -> TraitError:
         """As a trait set says it: ``HookLab.db = 'x' refused: <why>; the lab goes on...``."""
-        return TraitError(f"HookLab.{change['name']} = {change['new']!r} refused: {self}")
+        return self.settings_error({change["name"]: change["new"]})
+
+    def settings_error(self, settings: dict[str, Any]) -> TraitError:
+        """As a config of several settings says it: ``HookLab.db = 'x', HookLab.port = 1
+        refused: <why>; the lab goes on...``."""
+        given = ", ".join(f"HookLab.{k} = {v!r}" for k, v in settings.items())
+        return TraitError(f"{given} refused: {self}")
 
 
 class HookLab(Configurable):
@@ -254,7 +260,13 @@ class HookLab(Configurable):
         import sys
 
         try:
-            super().update_config(config)
+            together = self._moves_in(config)
+            if together:  # (one change, made whole or not at all: traitlets sets them one
+                try:  # after the other, and a db moved before a port was refused)
+                    self._apply(together)
+                except _Refused as refused:
+                    raise refused.settings_error(together) from refused.cause
+            super().update_config(config)  # (the settings above are the lab's now: no change)
         except TraitError as exc:
             caller = sys._getframe(1).f_globals.get("__name__")
             said = str(exc)
@@ -265,6 +277,27 @@ class HookLab(Configurable):
                 raise
             with contextlib.suppress(Exception):  # (the configurables after this one,
                 config.pop(type(self).__name__, None)  # the shell among them, get nothing)
+
+    def _moves_in(self, config: Any) -> dict[str, Any]:
+        """The settings of ``config`` that move an open lab to another database together with
+        another setting that restarts it (``db`` or ``durability`` with ``port`` or
+        ``host``): ``{}`` unless there are such, which :meth:`update_config` applies as one
+        change (:meth:`_apply`)."""
+        from traitlets.config import LazyConfigValue
+
+        if getattr(self, "_store", None) is None:
+            return {}
+        section = dict.get(config, type(self).__name__) if isinstance(config, dict) else None
+        if not isinstance(section, dict):
+            return {}
+        values = {k: dict.get(section, k) for k in ("db", "durability", "port", "host")
+                  if k in section}
+        if any(isinstance(v, LazyConfigValue) for v in values.values()):
+            return {}
+        values = {k: v for k, v in values.items() if v != getattr(self, k)}
+        if not ({"db", "durability"} & set(values) and {"port", "host"} & set(values)):
+            return {}
+        return values
 
     # -- store / server ----------------------------------------------------------------------
     @property

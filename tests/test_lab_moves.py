@@ -103,11 +103,10 @@ HOSTILE: list[tuple[str, Callable[[Path, int], Move], str, str | None]] = [
     ("corrupt-file", _corrupt, "not a database", None),
     ("folder-with-a-slash", _empty_named_like_a_folder, "folder", None),
     ("taken-port", _taken_port, "is in use", None),
-    ("db-and-taken-port", _db_and_taken_port, "is in use",
-     "traitlets applies a config's db and port one after the other (HookLab.update_config "
-     "does not go through HookLab._apply): the db moves, then the port is refused"),
-    ("db-and-unbindable-host", _good_db_and_bad_host, "cannot be bound",
-     "as db-and-taken-port, for db and host"),
+    # (a config of both: HookLab.update_config applies them as one change, not one after the
+    # other as traitlets does, where the db moved and then the port was refused)
+    ("db-and-taken-port", _db_and_taken_port, "is in use", None),
+    ("db-and-unbindable-host", _good_db_and_bad_host, "cannot be bound", None),
 ]
 
 #: (id, the lab's db: None for a file, port: None for 0)
@@ -190,8 +189,7 @@ def _reason(entry: str, said: str, move: Move) -> str:
     if entry == "magic":
         head = "%hooklab start: "
     else:
-        name, value = next(iter(move.settings.items()))
-        head = f"HookLab.{name} = {value!r} refused: "
+        head = ", ".join(f"HookLab.{k} = {v!r}" for k, v in move.settings.items()) + " refused: "
     assert said.startswith(head), (entry, said)
     assert said.count(GOES_ON) == 1, (entry, said)
     return said[len(head):].split(GOES_ON)[0]
