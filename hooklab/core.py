@@ -694,6 +694,7 @@ class HookLab(Configurable):
         was_serving, bound = self.is_running, self.bound_port
         old_store, old_forwarder, memory_gone = self._store, self._forwarder, self._memory_gone
         targets = old_forwarder.targets if moving and old_forwarder is not None else {}
+        resigners = old_forwarder.resigners if targets else {}  # (resign= goes along)
         made = new_paths(settings.get("db", self.db)) if moving else []  # (before it is opened)
 
         def set_quietly(values: dict[str, Any], *, undo: bool) -> None:
@@ -721,6 +722,8 @@ class HookLab(Configurable):
                     self.start()
                 for bin, to in targets.items():  # (after start: the loop check sees the port)
                     self.forward(bin, to)
+                    if bin in resigners:
+                        self._forwarder.add(bin, to, resign=resigners[bin])  # type: ignore[union-attr]
         except Exception as exc:
             with contextlib.suppress(Exception):  # (a server half started, or none)
                 self.stop_serving()

@@ -103,6 +103,36 @@ def test_lab_forward_resign_true_makes_a_twilio_forward_verify(lab) -> None:  # 
     assert got[1][0] == "/app/sms" and got[1][2] == body
 
 
+@pytest.mark.parametrize("move", ["db", "durability", "db-and-port"])
+def test_a_lab_that_moves_keeps_signing_its_forwards_afresh(tmp_path, move) -> None:  # type: ignore[no-untyped-def]
+    """``lab.forward(bin, to, resign=True)``, then the lab moves to another database (``lab.db =
+    ...``, ``%config HookLab.db``, ``%hooklab start --db``): the forward followed it, but as
+    captured, so the Twilio app refused every delivery after the move (400)."""
+    from traitlets.config import Config
+
+    app = App(_verifier("twilio"))
+    lab = hooklab.HookLab(port=0, db=str(tmp_path / "a.sqlite3")).start()
+    try:
+        lab.secret("tw", TWILIO, provider="twilio")
+        lab.forward("tw", to=app.url + "/app", resign=True)
+        if move == "db":
+            lab.db = str(tmp_path / "b.sqlite3")
+        elif move == "durability":
+            lab.durability = "normal"
+        else:
+            lab.update_config(Config({"HookLab": {"db": str(tmp_path / "b.sqlite3"), "port": 0}}))
+        url = lab.url_for("tw", "sms")
+        body, headers = _signed("twilio", url)
+        assert hooklab.send(url, payload=body, headers=headers).status == 200
+        got = app.wait(1)
+        rows = _forwards(lab, 1)
+    finally:
+        app.close()
+        lab.stop()
+    assert got[0][3] == "ok" and got[0][2] == body
+    assert [(r["status"], r["error"]) for r in rows] == [(200, None)]
+
+
 @pytest.mark.parametrize("provider", ["discord", "telnyx", "sendgrid", "plaid"])
 def test_resign_true_refuses_a_bin_holding_a_public_key(lab, provider: str) -> None:  # type: ignore[no-untyped-def]
     from hooklab.signatures import keypair

@@ -720,6 +720,14 @@ class Forwarder:
         with self._lock:
             return dict(self._targets)
 
+    @property
+    def resigners(self) -> dict[str, Callable[[Capture], Resign]]:
+        """bin -> how its forwards are signed afresh (``resign=`` of :meth:`add` as a function
+        of the capture; bins forwarded as captured are not listed), a copy: a lab that moves
+        to another database adds its forwards again with them."""
+        with self._lock:
+            return dict(self._resign)
+
     def add(self, bin: str, to: str, *, resign: ResignSpec | None = None) -> None:
         """Forward new captures of ``bin`` to ``to`` (replaces an earlier target and its
         ``resign``). ``resign``, as :func:`replay` takes it, signs each forward afresh for
