@@ -690,7 +690,12 @@ class HookLab(Configurable):
         from .store import StoreError, new_paths, remove_new_paths
 
         before = {k: getattr(self, k) for k in settings} if before is None else before
-        moving = any(settings[k] != before[k] for k in ("db", "durability") if k in settings)
+        db = settings.get("db", before.get("db", self.db))
+        # (a :memory: lab has nothing to sync: a new durability is no move, whose new empty
+        # store lost every capture)
+        moving = ("db" in settings and settings["db"] != before["db"]) or (
+            "durability" in settings and settings["durability"] != before["durability"]
+            and db != ":memory:")
         was_serving, bound = self.is_running, self.bound_port
         old_store, old_forwarder, memory_gone = self._store, self._forwarder, self._memory_gone
         targets = old_forwarder.targets if moving and old_forwarder is not None else {}

@@ -103,3 +103,26 @@ def test_a_db_that_works_moves_the_lab_on_the_same_port(tmp_path):
         before.stop()
     finally:
         lab.stop()
+
+
+@pytest.mark.parametrize("how", ["trait", "config"])
+def test_a_new_durability_keeps_a_memory_lab_s_captures(how):
+    """``durability`` says how a database file is synced; a ``db=":memory:"`` lab has none,
+    but a new ``durability`` opened a new, empty in-memory store and closed the old one: every
+    capture was silently gone. A file lab still moves (reopens its file)."""
+    from traitlets.config import Config
+
+    lab = hooklab.HookLab(port=0, db=":memory:").start()
+    try:
+        given, port = lab.url_for("a"), lab.bound_port
+        assert hooklab.send(given, payload={"n": 1}).status == 200
+        lab.wait(1, timeout=10)
+        if how == "trait":
+            lab.durability = "normal"
+        else:
+            lab.update_config(Config({"HookLab": {"durability": "normal", "port": 0}}))
+        assert (lab.durability, lab.is_running, lab.bound_port) == ("normal", True, port)
+        assert hooklab.send(given, payload={"n": 2}).status == 200
+        assert [c.json()["n"] for c in lab.wait(2, timeout=10)] == [1, 2]
+    finally:
+        lab.stop()
