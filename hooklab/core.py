@@ -763,24 +763,6 @@ class HookLab(Configurable):
         finally:
             self._store, self._forwarder = new
 
-    def _refuse(self, change: Any, exc: BaseException, port: int | None) -> None:
-        """A setting that could not be applied: put the old value back (restarting nothing),
-        serve again on ``port`` if the lab served (``None``: it did not), and raise
-        :class:`~traitlets.TraitError` saying why and where the lab goes on."""
-        from .server.lifecycle import ServerError
-        from .store import StoreError
-
-        self._undoing = True
-        try:
-            setattr(self, change["name"], change["old"])
-        finally:
-            self._undoing = False
-        if port is not None:
-            with contextlib.suppress(ServerError, StoreError, OSError, ValueError):
-                self._serve_on(port)
-        refused = _Refused(exc, self, {change["name"]: change["old"]})
-        raise refused.trait_error(change) from exc
-
     def _serve_on(self, port: int | None) -> None:
         """Start serving on ``port``, the one the lab listened on, its ``port`` setting kept
         as it was (``None``: as ``port`` says). A lab started with ``port=0`` (or moved past
@@ -811,18 +793,12 @@ class HookLab(Configurable):
             return
         if getattr(self, "_undoing", False):  # (a refused value put back: nothing moved)
             return
-        if self.is_running:
-            from .server.lifecycle import ServerError
-            from .store import StoreError
-
-            bound = self.bound_port
-            self.server.stop()  # type: ignore[union-attr]
-            self.server = None
+        if self.is_running:  # (an address that cannot be bound: the lab was left stopped,
+            name = change["name"]  # the value kept; now it serves again as it was)
             try:
-                self.start()
-            except (ServerError, StoreError, OSError, ValueError) as exc:
-                # (an address that cannot be bound: the lab was left stopped, the value kept)
-                self._refuse(change, exc, bound)
+                self._apply({name: change["new"]}, before={name: change["old"]})
+            except _Refused as refused:
+                raise refused.trait_error(change) from refused.cause
             # same public URL, new port
             ingress.refresh(self)
 
