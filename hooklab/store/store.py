@@ -1061,7 +1061,9 @@ class CaptureStore:
                 search = segments = None
                 try:
                     if self._fts and self._search_upto < _MAX_ID:
-                        search = self._index_after(db, self._search_upto, limit)
+                        # (from the file's marker, not this store's: another connection on
+                        # the file, an import's lab or another kernel's, moves it too)
+                        search = self._index_after(db, self._meta_int_on(db, "search_upto"), limit)
                     if (self._upkeep is None and self._has_segments
                             and self._last_id - self._segments_upto >= S.SEG_ROWS):
                         segments = self._seal(db)
@@ -1286,7 +1288,19 @@ class CaptureStore:
 
     def _index_inline(self, db: sqlite3.Connection, words: list[tuple[int, str]]) -> None:
         """Index a batch's captures in its transaction (one statement, atomic by itself, for
-        up to 400; a savepoint around more); on failure the twin covers them."""
+        up to 400; a savepoint around more); on failure the twin covers them.
+
+        Only if every row before them is indexed (the file's marker): rows another connection
+        stored meanwhile and has not indexed yet (an import into this file by another lab, a
+        second kernel's lab) are not jumped over. The marker moving past them made ``search=``
+        of every lab on the file miss them for good. Then the batch is left to the catch-up,
+        which indexes from the marker, those rows and these."""
+        first = words[0][0]
+        marker = self._meta_int_on(db, "search_upto")
+        if marker < first - 1 and db.execute(
+                "SELECT 1 FROM captures WHERE id > ? AND id < ? LIMIT 1", (marker, first)).fetchone():
+            self._search_upto = marker  # (indexed as stored again once caught up)
+            return
         one = len(words) <= _search.ROWS_PER_STATEMENT
         if not one:
             db.execute("SAVEPOINT words")
@@ -1672,9 +1686,8 @@ class CaptureStore:
         lo, hi = db.execute(f"SELECT MIN(id), MAX(id) FROM captures WHERE {where}", args).fetchone()
         if lo is None:
             return 0
-        if self._fts:
-            upto = self._last_id if self._search_upto >= _MAX_ID else self._search_upto
-            _search.unindex_where(db, where, args, upto)
+        if self._fts:  # (the rows the file's marker says are indexed: another connection's
+            _search.unindex_where(db, where, args, self._meta_int_on(db, "search_upto"))  # too)
         if self._has_segments:
             db.execute("DELETE FROM segments WHERE last_id >= ? AND first_id <= ?", (lo, hi))
         try:  # (the table may have been made by another store object on this file)
@@ -1693,7 +1706,9 @@ class CaptureStore:
                 db.execute("DELETE FROM forwards")
                 if self._fts:
                     _search.clear_index(db)
-                    self._set_meta(db, "search_upto", self._last_id)
+                    seq = db.execute(
+                        "SELECT seq FROM sqlite_sequence WHERE name = 'captures'").fetchone()
+                    self._set_meta(db, "search_upto", max(self._last_id, seq[0] if seq else 0))
                 if self._has_segments:
                     db.execute("DELETE FROM segments")
                     self._set_meta(db, "segments_upto", self._last_id)
@@ -1874,6 +1889,18 @@ class CaptureStore:
         if self.readonly:  # another process writes: only what its markers say is indexed
             # (an index of words of another meaning, an older hooklab's: not used at all)
             return SearchPlan(self._fts, 0 if self._fts and self._search_stale() else self._meta_int("search_upto"))
+        if self._fts and self._search_upto >= _MAX_ID and not self._memory:
+            # caught up, as far as this store knows: rows another connection stored in the
+            # file since (an import's lab, another kernel's) may not be indexed yet
+            with self._read_lock:
+                marker = self._meta_int_on(self._db, "search_upto")
+                (top,) = self._db.execute("SELECT MAX(id) FROM captures").fetchone()
+            if top is not None and marker < top:
+                if self._search_upto >= _MAX_ID:  # (the writer catches up from the marker)
+                    self._search_upto = marker
+                    with contextlib.suppress(Exception):
+                        self._enqueue(None, Future(), None, block=False)  # (wakes it)
+                return SearchPlan(self._fts, marker)
         return SearchPlan(self._fts, self._search_upto)
 
     def _indexed(self, filters: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
