@@ -1884,8 +1884,11 @@ class CaptureStore:
         finally:
             self._give_back(db)
 
-    def _plan(self) -> SearchPlan:
-        """How the ``search`` filter may use the index right now."""
+    def _plan(self, filters: dict[str, Any] | None = None) -> SearchPlan:
+        """How the ``search`` filter may use the index right now (``filters`` without
+        ``search``: the plan is not used, and costs nothing)."""
+        if filters is not None and not filters.get("search"):
+            return SearchPlan(self._fts, self._search_upto)
         if self.readonly:  # another process writes: only what its markers say is indexed
             # (an index of words of another meaning, an older hooklab's: not used at all)
             return SearchPlan(self._fts, 0 if self._fts and self._search_stale() else self._meta_int("search_upto"))
@@ -1937,7 +1940,7 @@ class CaptureStore:
                 f" ORDER BY captures_fts.rowid {order}{page}",
                 [match, *args, *args_page],
             )
-        where, args = where_clause(filters, self._plan())
+        where, args = where_clause(filters, self._plan(filters))
         return self._fetch(
             f"SELECT {columns} FROM captures{where} ORDER BY id {order}{page}", args + args_page
         )
@@ -1988,11 +1991,11 @@ class CaptureStore:
         filters = validate(filters)
         if self._memory:
             with self._read_lock:
-                return _columns.read(self._db, filters, self._plan(), body=body, segments=segments)
+                return _columns.read(self._db, filters, self._plan(filters), body=body, segments=segments)
         db = self._reader()
         try:
             return _columns.read(
-                db, filters, self._plan(), body=body, segments=segments,
+                db, filters, self._plan(filters), body=body, segments=segments,
                 connect=self._reader, release=self._give_back,
             )
         finally:
@@ -2007,10 +2010,10 @@ class CaptureStore:
             return None
         if self._memory:
             with self._read_lock:
-                return _columns.read_packed(self._db, self._plan())
+                return _columns.read_packed(self._db, self._plan({}))
         db = self._reader()
         try:
-            return _columns.read_packed(db, self._plan(), connect=self._reader, release=self._give_back)
+            return _columns.read_packed(db, self._plan({}), connect=self._reader, release=self._give_back)
         finally:
             self._give_back(db)
 
@@ -2029,14 +2032,14 @@ class CaptureStore:
         if self._memory:
             with self._read_lock:
                 if filters:
-                    return _columns.read(self._db, filters, self._plan(), body="json"), None
-                return _columns.read_packed(self._db, self._plan(), json=True)
+                    return _columns.read(self._db, filters, self._plan(filters), body="json"), None
+                return _columns.read_packed(self._db, self._plan({}), json=True)
         db = self._reader()
         try:
             if filters:
-                return _columns.read(db, filters, self._plan(), body="json", connect=self._reader,
+                return _columns.read(db, filters, self._plan(filters), body="json", connect=self._reader,
                                      release=self._give_back), None
-            return _columns.read_packed(db, self._plan(), json=True, connect=self._reader,
+            return _columns.read_packed(db, self._plan({}), json=True, connect=self._reader,
                                         release=self._give_back)
         finally:
             self._give_back(db)
@@ -2270,7 +2273,7 @@ class CaptureStore:
     def iter_rows(self, columns: str, *, chunk: int = 32_768, **filters: Any) -> Iterator[list[tuple]]:
         """Raw rows ``(id, <columns>)`` matching ``filters``, oldest first, ``chunk`` rows at a
         time (keyset paging: each chunk is one short query, the lock is not held between them)."""
-        where, args = where_clause(filters, self._plan())
+        where, args = where_clause(filters, self._plan(filters))
         sql = f"SELECT id, {columns} FROM captures{where}{' AND' if where else ' WHERE'} id > ? ORDER BY id LIMIT ?"
         after = -1
         while True:
@@ -2353,7 +2356,7 @@ class CaptureStore:
                 + " AND ".join(conds),
                 [match, *args, *extra],
             )[0][0]
-        where, args = where_clause(filters, self._plan())
+        where, args = where_clause(filters, self._plan(filters))
         conds = ([where[len(" WHERE "):]] if where else []) + bounds
         sql = "SELECT COUNT(*) FROM captures" + (" WHERE " + " AND ".join(conds) if conds else "")
         return self._fetch(sql, [*args, *extra])[0][0]
