@@ -1401,9 +1401,11 @@ class HookLab(Configurable):
         return lab
 
     @classmethod
-    def from_jsonl(cls, path: str | os.PathLike[str], *, db: str = ":memory:") -> HookLab:
+    def from_jsonl(cls, path: str | os.PathLike[str], *, db: str = ":memory:",
+                   skip: int = 0) -> HookLab:
         """Import a JSON Lines export into a non-serving lab (``hooklab.load_jsonl``), streaming:
-        a million captures in seconds, memory bounded (``db`` may name a database file).
+        a million captures in seconds, memory bounded (``db`` may name a database file, new
+        or holding captures already: the file's are added to them).
 
         >>> lab.export("captures.jsonl")
         1
@@ -1411,12 +1413,29 @@ class HookLab(Configurable):
         >>> len(old.captures)
         1
         >>> old.stop()
+
+        Interrupted (Ctrl-C, a kernel interrupt), it raises
+        :class:`~hooklab.store.ImportInterrupted` (a ``KeyboardInterrupt``) saying how many
+        records of the file are stored in ``db`` and how to import the rest: ``skip=N``
+        leaves out the first ``N`` records of the file (importing them all again stored
+        every one of them twice).
         """
         from .export.jsonl import load
+        from .store import ImportInterrupted
 
         lab = cls(db=db)
         try:
-            load(lab.store, path)
+            load(lab.store, path, skip=skip)
+        except ImportInterrupted as exc:
+            lab.stop()
+            name, done = os.fspath(path), skip + exc.stored
+            if db == ":memory:":
+                raise ImportInterrupted(exc.stored, f"import of {name!r} interrupted: nothing is "
+                                        "kept (an in-memory lab)") from None
+            raise ImportInterrupted(exc.stored, (
+                f"import of {name!r} interrupted: the first {done} records of the file are "
+                f"stored in {db!r}; to import the rest: hooklab.load_jsonl({name!r}, db={db!r},"
+                f" skip={done})")) from None
         except BaseException:
             lab.stop()
             raise

@@ -227,8 +227,10 @@ def read_jsonl(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
                 raise ValueError(f"{name!r}: line {number} is not a capture ({exc})") from None
 
 
-def load(store: CaptureStore, path: str | os.PathLike[str]) -> int:
+def load(store: CaptureStore, path: str | os.PathLike[str], *, skip: int = 0) -> int:
     """Import the JSON Lines export ``path`` into ``store``; returns how many captures.
+    ``skip``: the first records of the file are read (and checked) but not stored, those an
+    interrupted import stored (:class:`~hooklab.store.ImportInterrupted` says how many).
 
     What ``store.add_many(read_jsonl(path))`` does, with helper processes preparing the rows of
     a big file (see the module's text). A store that verifies signatures (it has secrets)
@@ -243,16 +245,20 @@ def load(store: CaptureStore, path: str | os.PathLike[str]) -> int:
     1
     >>> store.close()
     """
+    from itertools import islice
+
+    if isinstance(skip, bool) or not isinstance(skip, int) or skip < 0:
+        raise ValueError(f"skip must be a number of records (0 or more), got {skip!r}")
     name = os.fspath(path)
     with _open_regular(path) as f:  # (a FIFO, a device: refused here, naming it)
         size = os.fstat(f.fileno()).st_size
     if store.secrets or store.readonly or size < HELPER_BYTES:
-        return store.add_many(read_jsonl(path))
+        return store.add_many(islice(read_jsonl(path), skip, None))
     keys = ranges(path)
     with _helpers(path, keys) as helpers:
         if helpers is None:
-            return store.add_many(read_jsonl(path))
-        return store.add_rows(_rows(name, path, keys, helpers))
+            return store.add_many(islice(read_jsonl(path), skip, None))
+        return store.add_rows(islice(_rows(name, path, keys, helpers), skip, None))
 
 
 @contextmanager

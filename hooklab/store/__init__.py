@@ -15,6 +15,7 @@ from ._segments import DamagedSegment, inflate
 from .store import (
            CaptureStore,
            DiskFull,
+           ImportInterrupted,
            NotDurable,
            RowMaker,
            StoreError,
@@ -26,6 +27,6 @@ from .store import (
 )
 from .view import CaptureView
 
-__all__ = ["CaptureStore", "CaptureView", "DamagedSegment", "DiskFull", "NotDurable", "RowMaker", "StoreError",
+__all__ = ["CaptureStore", "CaptureView", "DamagedSegment", "DiskFull", "ImportInterrupted", "NotDurable", "RowMaker", "StoreError",
            "arrow_pool", "duckdb_module", "inflate", "new_paths", "read_only_uri", "read_segment",
            "remove_new_paths", "where_clause", "write_error"]

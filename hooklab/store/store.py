@@ -144,6 +144,22 @@ _SEAL_BEHIND = 4 * S.SEG_ROWS
 _LAG = 4 * S.SEG_ROWS  # behind by more than this, the writer catches up between batches too
 
 
+class ImportInterrupted(KeyboardInterrupt):
+    """A bulk import (``add_many``, ``add_rows``, ``hooklab.load_jsonl``) stopped by Ctrl-C
+    (a kernel interrupt): still a ``KeyboardInterrupt``, saying how many records are stored
+    (``stored``: the first ones, in order; a chunk the writer was committing when the
+    interrupt came is waited for and counted), so that the rest can be imported
+    (``hooklab.load_jsonl(path, db=..., skip=stored)``) instead of all of them again.
+
+    >>> str(ImportInterrupted(5000))
+    'import interrupted: the first 5000 records are stored'
+    """
+
+    def __init__(self, stored: int, message: str | None = None) -> None:
+        super().__init__(message or f"import interrupted: the first {stored} records are stored")
+        self.stored = stored
+
+
 class StoreError(RuntimeError):
     """The capture database cannot be used (corrupt, foreign or unwritable).
 
@@ -937,6 +953,15 @@ class CaptureStore:
         return fut.result()
 
     def _import(self, rows: Iterable[list[Any]], notify: bool) -> int:
+        stored = [0]  # records stored so far (what an interrupt while rows are read says)
+        try:
+            return self._import_chunks(rows, notify, stored)
+        except ImportInterrupted:
+            raise
+        except KeyboardInterrupt:
+            raise ImportInterrupted(stored[0]) from None
+
+    def _import_chunks(self, rows: Iterable[list[Any]], notify: bool, stored: list[int]) -> int:
         at = 0
         chunk: list[list[Any]] = []
         forwards: list[tuple[int, list[tuple]]] = []  # (place in the chunk, its outcomes)
@@ -950,16 +975,26 @@ class CaptureStore:
             if len(chunk) >= _BULK or size >= QUEUE_BYTES // 4:
                 # one chunk at a time: preparing the next while the writer inserts this one
                 # would take the GIL from it between every row (measured: 2-3 times slower)
-                at = self._store_chunk(at, chunk, size, notify, forwards)
+                at = stored[0] = self._store_chunk(at, chunk, size, notify, forwards)
                 chunk, size, forwards = [], 0, []
         if chunk:
-            at = self._store_chunk(at, chunk, size, notify, forwards)
+            at = stored[0] = self._store_chunk(at, chunk, size, notify, forwards)
         return at
 
     def _store_chunk(self, at: int, chunk: list[list[Any]], size: int, notify: bool,
                      forwards: list[tuple[int, list[tuple]]] | None = None) -> int:
+        fut = self._bulk(chunk, size, notify, forwards)
         try:
-            self._bulk(chunk, size, notify, forwards).result()
+            try:
+                fut.result()
+            except KeyboardInterrupt:  # the writer commits the chunk or not, on its own: wait
+                try:  # for it (a second Ctrl-C stops waiting) and count it if it was stored
+                    fut.result(timeout=60)
+                except BaseException:  # noqa: BLE001 - not stored (or not known): not counted
+                    raise ImportInterrupted(at) from None
+                raise ImportInterrupted(at + len(chunk)) from None
+        except ImportInterrupted:
+            raise
         except StoreError:  # the store's own state (closed, a failed sync), not these records
             raise
         except sqlite3.OperationalError as exc:  # the file, not the records: a full disk, I/O
