@@ -138,6 +138,10 @@ _IDLE_SLICE = 0.2  # seconds of ``when_idle`` work per quiet wake-up of the upke
 #: what the upkeep thread writes for itself: not a write that makes the store busy (nor is
 #: a flush marker)
 _UPKEEP_ONLY = ("__segment__", "__summaries__")
+#: the row values (``record_values``) of TEXT columns a segment holds, and the types they
+#: read back as they were given (SQLite writes a number there as text)
+_TEXT_VALUES = (1, 2, 3, 4, 6, 8, 11, 12, 13, 17)
+_AS_STORED = (str, bytes, type(None))
 #: rows after the last segment an import reads back to seal them with its own (see
 #: ``CaptureStore._seal_imported``); more are left to the upkeep thread
 _SEAL_BEHIND = 4 * S.SEG_ROWS
@@ -1555,6 +1559,9 @@ class CaptureStore:
                 bodies.append(body if S.keep_flag(row, body) == S.KEPT else None)
         for i, v in enumerate(rows):
             body = v[7]
+            if not all(type(v[k]) in _AS_STORED for k in _TEXT_VALUES):  # (a number in a TEXT
+                self._unsealed = (-1, [], [])  # column is stored as SQLite writes it: the
+                return None  # upkeep thread seals these rows as it reads them back)
             # (as S.SELECT reads the row back: SQLite's lower() changes ASCII letters only)
             row = (first + i, v[0], len(body), v[10], v[14], v[16],
                    int(b'"content-encoding"' in v[6].encode("utf-8", "replace").lower()),
