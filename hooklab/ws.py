@@ -31,6 +31,11 @@ A wrong handshake answer (``Sec-WebSocket-Accept``, an extension or a subprotoco
 for) is an ERROR saying so. ``connect_timeout`` bounds the whole opening, handshake included;
 the end of ``duration`` and ``stop()`` give up on a handshake still under way.
 
+``headers=`` are checked before anything is stored or sent, as ``hooklab.send`` checks its own
+(:func:`hooklab.outbound.check_headers`: ``ValueError`` naming the header, never quoting its
+value); so is a URL with a space or a control character, and an ``Authorization`` header
+beside credentials in the URL (which would replace it). ``WS://`` is ``ws://``.
+
 The URL's credentials go to the server but are recorded as a forward target's are
 (:func:`hooklab.credentials.scrubbed_url`): ``ws://alice:%5Bsecret%5D@host/feed?token=[secret]``
 in ``url`` (the userinfo's mark percent-encoded, so the URL stays one) and ``query``, and
@@ -56,6 +61,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import threading
 import uuid
 from collections.abc import Iterable
@@ -67,6 +73,7 @@ from tornado import httpclient, httputil, iostream, simple_httpclient, websocket
 
 from .capture import new_record
 from .credentials import scrubbed_text, scrubbed_url
+from .outbound.sender import check_headers
 from .store.store import StoreError
 
 __all__ = ["DEFAULT_MAX_MESSAGE", "RecordSummary", "Recording", "RecordingError", "record",
@@ -382,7 +389,7 @@ class _Connection(websocket.WebSocketClientConnection):
             self._handle_exception(websocket.WebSocketError, websocket.WebSocketError(why), None)
 
 
-def _connect(url: str, headers: dict[str, str] | None, connect_timeout: float,
+def _connect(url: str, headers: list[tuple[str, str]], connect_timeout: float,
              on_message: Any, max_message_size: int) -> _Connection:
     """A :class:`_Connection` to ``url``, its handshake under way (``conn.connect_future``).
 
@@ -401,8 +408,11 @@ def _connect(url: str, headers: dict[str, str] | None, connect_timeout: float,
         # with an empty password, as curl and requests send it; Tornado's client asserts
         # there is a password and failed with a bare "AssertionError"
         url = split._replace(netloc=f"{userinfo}:@{hostport}").geturl()
+    sent = httputil.HTTPHeaders()
+    for name, value in headers:  # (checked by check_headers: a name given twice goes twice)
+        sent.add(name, value)
     request = httpclient.HTTPRequest(
-        url, headers=httputil.HTTPHeaders(headers or {}), connect_timeout=connect_timeout,
+        url, headers=sent, connect_timeout=connect_timeout,
         request_timeout=connect_timeout, follow_redirects=False, max_redirects=5,
         decompress_response=True, proxy_password="", allow_nonstandard_methods=False,
         validate_cert=True,
@@ -545,7 +555,7 @@ async def record_async(
     max_message_size: int = DEFAULT_MAX_MESSAGE,
 ) -> RecordSummary:
     """Coroutine behind :func:`record` (``await`` it on a loop that may block briefly)."""
-    _check(url, duration, max_messages, max_message_size)
+    url, sent_headers = _check(url, duration, max_messages, max_message_size, headers)
     outgoing = _messages(send)
     target = _target_store(store, lab)
     summary = RecordSummary(url=_recorded_url(url))  # (as the captures say it: README)
@@ -561,7 +571,8 @@ async def record_async(
         while True:
             rec.conn_id = f"{rec.rec_id}-{attempt}"
             ended_by_server = await _one_connection(
-                rec, outgoing, headers, connect_timeout, deadline, max_messages, stop_task, attempt,
+                rec, outgoing, sent_headers, connect_timeout, deadline, max_messages, stop_task,
+                attempt,
                 max_message_size,
             )
             if not ended_by_server or rec.failed is not None:
@@ -623,11 +634,13 @@ async def _stored_ids(rec: _Recorder) -> None:
 
 
 def _check(url: str, duration: float | None, max_messages: int | None,
-           max_message_size: int = DEFAULT_MAX_MESSAGE) -> None:
+           max_message_size: int = DEFAULT_MAX_MESSAGE,
+           headers: Any = None) -> tuple[str, list[tuple[str, str]]]:
     """``ValueError`` / ``TypeError`` for what cannot be recorded: a URL that is not ws:// or
-    wss://, a duration that is not 0 seconds or more, fewer than one message."""
+    wss:// (:func:`_checked_url`), a duration that is not 0 seconds or more, fewer than one
+    message, a header that cannot be sent (:func:`_checked_headers`). Returns the URL and the
+    headers as they are sent."""
     from numbers import Integral, Real
-    from urllib.parse import urlsplit
 
     if duration is not None and (isinstance(duration, bool) or not isinstance(duration, Real)):
         raise TypeError(f"duration must be seconds (a number), not {duration!r}")
@@ -638,18 +651,83 @@ def _check(url: str, duration: float | None, max_messages: int | None,
     if max_message_size < 1:
         raise ValueError(f"max_message_size must be 1 byte or more, got {max_message_size!r}")
 
-    if not isinstance(url, str) or urlsplit(url).scheme.lower() not in ("ws", "wss"):
-        raise ValueError(f"hooklab.ws.record needs a ws:// or wss:// URL, got {url!r}")
+    url = _checked_url(url)
     if duration is not None and not duration >= 0:
         raise ValueError(f"duration must be seconds (0 or more), got {duration!r}")
     if max_messages is not None and max_messages < 1:
         raise ValueError(f"max_messages must be 1 or more, got {max_messages!r}")
+    return url, _checked_headers(headers, url)
+
+
+#: what a URL to record may not hold: a space or a control character (``urlsplit`` drops a
+#: tab, CR or LF without a word, and Tornado put a space or NUL in the request line as it was)
+_NOT_IN_WS_URL = re.compile(r"[\x00-\x20\x7f]")
+
+
+def _checked_url(url: Any) -> str:
+    r"""``url`` as a recording connects to it, its scheme in lower case (schemes are
+    case-insensitive, RFC 3986 3.1), or ``ValueError`` (before connecting, the URL shown
+    without its credentials): not ws:// or wss://, or holding a space or a control character
+    (``hooklab.send``'s rule: percent-encode it).
+
+    >>> _checked_url("WS://127.0.0.1:9000/feed")
+    'ws://127.0.0.1:9000/feed'
+    >>> _checked_url("ws://127.0.0.1:9000/fe\ted")
+    Traceback (most recent call last):
+    ...
+    ValueError: URL 'ws://127.0.0.1:9000/fe\ted' holds the control character U+0009 at
+    character 23: no URL holds one (a tab or line break would be dropped and another URL
+    requested than the one written, a space or NUL sent as it is); percent-encode it (%09)
+    """
+    if not isinstance(url, str):
+        raise ValueError(f"hooklab.ws.record needs a ws:// or wss:// URL, got a "
+                         f"{type(url).__name__}")
+    scheme = urlsplit(url).scheme
+    if scheme.lower() not in ("ws", "wss"):
+        raise ValueError(f"hooklab.ws.record needs a ws:// or wss:// URL, got "
+                         f"{scrubbed_url(url)!r:.200}")
+    bad = _NOT_IN_WS_URL.search(url)
+    if bad is not None:
+        char = bad.group()
+        what = "a space" if char == " " else f"the control character U+{ord(char):04X}"
+        raise ValueError(f"URL {scrubbed_url(url)!r:.200} holds {what} at character "
+                         f"{bad.start() + 1}: no URL holds one (a tab or line break would be "
+                         "dropped and another URL requested than the one written, a space or "
+                         f"NUL sent as it is); percent-encode it (%{ord(char):02X})")
+    # (no space or control character: the URL begins with its scheme, as urlsplit read it)
+    return scheme.lower() + url[len(scheme):]
+
+
+def _checked_headers(headers: Any, url: str) -> list[tuple[str, str]]:
+    r"""``headers=`` as they are sent: every one checked as ``hooklab.send`` checks its own
+    (:func:`hooklab.outbound.check_headers`: a name that is no token, a value with a CR, LF,
+    NUL or another control character is ``ValueError`` naming the header, never quoting its
+    value; an ``int`` goes as its digits), before anything is stored or sent. An
+    ``Authorization`` header beside credentials in the URL (``ws://user:pw@host/``) is a
+    ``ValueError`` too: the URL's would be sent as Basic credentials in its place.
+
+    >>> _checked_headers({"X-Client": "notebook", "X-Id": 7}, "ws://127.0.0.1:9000/feed")
+    [('X-Client', 'notebook'), ('X-Id', '7')]
+    >>> _checked_headers({"Authorization": "Bearer sk_1\n"}, "ws://127.0.0.1:9000/feed")
+    Traceback (most recent call last):
+    ...
+    ValueError: header 'Authorization' has an invalid value: U+000A at character 12 of 12 is
+    a line break: it would end the header and start another one (the value is not shown: it
+    may be a secret; a value holds visible characters, spaces, tabs and 0x80-0xFF)
+    """
+    sent = check_headers(headers)
+    if urlsplit(url).netloc.rpartition("@")[1] and any(
+            name.lower() == "authorization" for name, _ in sent):
+        raise ValueError("the URL has credentials (user:password@host) and headers= has an "
+                         "Authorization header: the URL's would be sent, as Basic "
+                         "credentials, in its place; give one of them (neither is shown)")
+    return sent
 
 
 async def _one_connection(
     rec: _Recorder,
     outgoing: list[Message],
-    headers: dict[str, str] | None,
+    headers: list[tuple[str, str]],
     connect_timeout: float,
     deadline: float | None,
     max_messages: int | None,
@@ -711,8 +789,7 @@ async def _one_connection(
                 rec.add("ERROR", msg.encode(), [("X-WS-Attempt", str(attempt))], status=0)
             s.stopped_by = gave_up[0]
             return False
-        # (Tornado's errors may quote the URL: its credentials are not stored)
-        msg = scrubbed_text(f"{type(exc).__name__}: {exc}", rec.connect_url)
+        msg = _error_text(exc, rec.connect_url, headers)
         if isinstance(exc, simple_httpclient.HTTPTimeoutError):  # (which limit it was)
             msg += f" (connect_timeout={connect_timeout:g} s)"
         s.errors.append(msg)
@@ -823,6 +900,31 @@ async def _one_connection(
     return by_server
 
 
+def _error_text(exc: BaseException, url: str, headers: list[tuple[str, str]]) -> str:
+    """What a recording says of a failed connect: ``Type: message`` without the URL's
+    credentials (:func:`~hooklab.credentials.scrubbed_text`), or, when the message quotes a
+    request header's value (a long enough piece of it: Tornado's errors can quote a whole
+    header line), hooklab's own words instead: header values are often credentials, and
+    this text is stored, streamed and shown in the summary.
+
+    >>> _error_text(ValueError("bad header: b'Authorization: Bearer sk_live_1'"),
+    ...             "ws://127.0.0.1:9/feed", [("Authorization", "Bearer sk_live_1")])
+    'ValueError (its message is not shown: it quotes a request header, which may hold a credential)'
+    >>> _error_text(ConnectionRefusedError(111, "Connection refused"),
+    ...             "ws://u:pw@127.0.0.1:9/feed?token=t0k", [])
+    'ConnectionRefusedError: [Errno 111] Connection refused'
+    """
+    text = f"{type(exc).__name__}: {exc}"
+    for _, value in headers:
+        pieces = {value.strip(), *re.findall(r"[^\s'\"\\]{6,}", value)}
+        for piece in pieces:
+            if len(piece) >= 6 and any(spelling in text for spelling in (
+                    piece, repr(piece)[1:-1], repr(piece.encode("latin-1"))[2:-1])):
+                return (f"{type(exc).__name__} (its message is not shown: it quotes a request "
+                        "header, which may hold a credential)")
+    return scrubbed_text(text, url)
+
+
 async def _closing_handshake(arrived: asyncio.Queue[Message | None]) -> None:
     """After our close frame: wait for the end of the connection (the server's close frame,
     or Tornado giving up on it after 5 s), at most :data:`_CLOSE_WAIT` seconds. Messages that
@@ -842,7 +944,7 @@ class Recording:
 
     def __init__(self, url: str, **kwargs: Any) -> None:
         _check(url, kwargs.get("duration"), kwargs.get("max_messages"),
-               kwargs.get("max_message_size", DEFAULT_MAX_MESSAGE))
+               kwargs.get("max_message_size", DEFAULT_MAX_MESSAGE), kwargs.get("headers"))
         kwargs["send"] = _messages(kwargs.get("send"))  # (a wrong send= raises here, not in
         # the recording's thread)
         self._loop: asyncio.AbstractEventLoop | None = None
