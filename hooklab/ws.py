@@ -22,7 +22,12 @@ connection), ``X-WS-Seq`` and a ``Content-Type`` (JSON text frames parse into th
 ``status`` 101), ``CLOSE`` (``status`` = close code: 1005 for a close frame without one, 1006 when the
 connection was cut without a close frame, 1009 when a message over ``max_message_size`` made
 hooklab close it; body = reason, ``X-WS-Closed-By``: ``server`` or ``client``, i.e. hooklab) and
-``ERROR`` (a failed connect; body = the error). Fragmented messages are recorded reassembled.
+``ERROR`` (a failed connect; body = the error). Pings and pongs are control frames, not
+messages (RFC 6455 5.5): ``PING`` / ``PONG`` captures, ``X-WS-From`` ``server`` or ``client``
+(hooklab's answering pong), counted in the summary's ``pings`` / ``pongs``, not in
+``received`` nor toward ``max_messages``; a connection stores a burst of 50 and then 2 a
+second (``control_not_stored`` counts a flood's rest). Fragmented messages are recorded
+reassembled.
 A server that breaks RFC 6455 (a close code no server may send, such as 0, 1005 or 65535, kept
 in ``X-WS-Server-Close-Code``; a reserved bit; a fragmented ping; text that is not UTF-8,
 recorded as it came with ``X-WS-Invalid``) makes hooklab fail the connection: CLOSE says 1002
@@ -47,7 +52,8 @@ ours (Tornado waits up to 5 s for it), and what the server sent until then is re
 Reconnects are explicit: with ``reconnect=True`` a connection the *server* ends (or that fails
 to open) is retried up to ``max_reconnects`` times with backoff, each attempt recorded; ``send``
 messages are sent again on every connection (they are usually subscriptions). A message over
-``max_message_size`` is not retried: the server would send it again.
+``max_message_size`` is not retried: the server would send it again. A ``send`` message the
+connection closed before is not sent, recorded nor counted (``errors`` says how many).
 
 A store that fails while recording (closed, a full disk, a read-only database) stops the
 recording at once: hooklab closes the connection with 1011 (internal error) and raises
@@ -92,6 +98,10 @@ _STORE_FAILED = (1011, "hooklab could not store the recording")
 _CLOSE_WAIT = 10.0
 #: seconds to wait for the store to confirm the captures of a recording that is over
 _STORE_WAIT = 30.0
+#: control frames (pings, pongs) stored per connection: a burst of this many, then
+#: :data:`_CONTROL_RATE` a second; a ping flood past that is counted, not stored
+_CONTROL_BURST = 50
+_CONTROL_RATE = 2.0
 
 
 @dataclass
@@ -110,6 +120,14 @@ class RecordSummary:
     stopped_by: str = ""
     seconds: float = 0.0
     capture_ids: list[int] = field(default_factory=list)
+    #: PING / PONG captures stored (control frames, RFC 6455 5.5.2-3: no messages, so not in
+    #: ``sent`` / ``received`` nor ``max_messages``): the server's pings, hooklab's pongs
+    #: answering them, and any pong the server sent on its own
+    pings: int = 0
+    pongs: int = 0
+    #: control frames not stored: past :data:`_CONTROL_BURST` at once and
+    #: :data:`_CONTROL_RATE` a second after that on one connection (a ping flood)
+    control_not_stored: int = 0
 
 
 class RecordingError(StoreError):
@@ -322,7 +340,21 @@ class _Protocol(websocket.WebSocketProtocol13):
             elif opcode == 8 and (problem := _close_problem(data)) is not None:
                 self._fail(*problem)
                 return None
+            elif opcode in (9, 10):  # (a ping's pong, Tornado's answer, is noted after it:
+                self._control(opcode, data, "server")  # _write_frame)
         return super()._handle_message(opcode, data)
+
+    def _write_frame(self, fin: bool, opcode: int, data: bytes, flags: int = 0) -> Any:
+        written = super()._write_frame(fin, opcode, data, flags)
+        if opcode in (9, 10):  # (written: a closed stream raised above, and nothing went out)
+            self._control(opcode, data, "client")
+        return written
+
+    def _control(self, opcode: int, data: bytes, by: str) -> None:
+        """A ping or pong frame, ``by`` the server or the client (hooklab): to the recording."""
+        handler = self.handler
+        if isinstance(handler, _Connection):
+            handler.on_control(_Control("PING" if opcode == 9 else "PONG", bytes(data), by))
 
     def _process_server_headers(self, key: str | bytes, headers: httputil.HTTPHeaders) -> None:
         # (checked before, by _Connection.headers_received, which can say what is wrong;
@@ -357,12 +389,28 @@ def _handshake_problem(key: bytes, headers: httputil.HTTPHeaders, asked: set[str
     return None
 
 
+@dataclass(frozen=True)
+class _Control:
+    """A control frame on its way to the recording: ``PING`` or ``PONG``, its payload, and
+    who sent it (``server`` or ``client``)."""
+
+    method: str
+    data: bytes
+    by: str
+
+
 class _Connection(websocket.WebSocketClientConnection):
     """Tornado's client connection on a :class:`_Protocol`, checking the server's handshake
     answer itself and able to give up on a handshake under way (:meth:`abandon`)."""
 
     def get_websocket_protocol(self) -> websocket.WebSocketProtocol:
         return _Protocol(self, mask_outgoing=True, params=self.params)
+
+    def on_control(self, frame: _Control) -> None:
+        """A ping or pong (:class:`_Protocol`), handed to the message callback in order with
+        the messages."""
+        if self._on_message_callback:
+            self._on_message_callback(frame)  # type: ignore[arg-type]
 
     async def headers_received(
         self,
@@ -481,10 +529,23 @@ class _Recorder:
         self.failure = asyncio.Event()
         self.fail_task: asyncio.Future | None = None  # (waits on failure: record_async's)
         self.loop = asyncio.get_running_loop()
+        # what the summary counted for a capture the store has not confirmed (index: field,
+        # bytes): taken back if the store fails it, so the counts are what was stored
+        self.counted: dict[int, tuple[str, int]] = {}
+        # the control frames this connection may still store (a token bucket: a burst, then
+        # a rate), and when it was last filled
+        self.tokens, self.tokens_at = float(_CONTROL_BURST), self.loop.time()
 
-    def add(self, method: str, body: bytes, headers: list[tuple[str, str]], status: int = 101) -> None:
+    def new_connection(self) -> None:
+        self.tokens, self.tokens_at = float(_CONTROL_BURST), self.loop.time()
+
+    def add(self, method: str, body: bytes, headers: list[tuple[str, str]], status: int = 101,
+            counts: tuple[str, int] | None = None) -> bool:
+        """Hand a capture to the store; whether it was taken (not once the store failed).
+        ``counts``: the summary's field the capture counts in, and its bytes (``bytes_*``
+        too for a message), counted here and taken back if the store fails it."""
         if self.failed is not None:  # (the recording is stopping: nothing more is written,
-            return  # a recording with holes would look complete)
+            return False  # a recording with holes would look complete)
         self.seq += 1
         record = new_record(
             method, self.path,
@@ -497,12 +558,32 @@ class _Recorder:
             fut = self.store.add(record)
         except Exception as exc:  # noqa: BLE001 - stops the recording, raised by record()
             self.fail(exc)
-            return
+            return False
         with self._lock:
             index = len(self.ids)
             self.ids.append(None)
             self.waiting[index] = fut
+            if counts is not None:
+                self.counted[index] = counts
+                self._count(*counts, 1)
         fut.add_done_callback(lambda fut: self._stored(index, fut))
+        return True
+
+    def _count(self, name: str, size: int, sign: int) -> None:
+        s = self.summary
+        setattr(s, name, getattr(s, name) + sign)
+        if name in ("sent", "received"):
+            field = "bytes_" + name
+            setattr(s, field, getattr(s, field) + sign * size)
+
+    def uncount_failed(self) -> None:
+        """Take back the counts of the captures the store did not store (the end of a
+        recording, once every future is done or given up on)."""
+        with self._lock:
+            for index, counts in list(self.counted.items()):
+                if self.ids[index] is None:
+                    self._count(*counts, -1)
+            self.counted.clear()
 
     def _stored(self, index: int, fut: Any) -> None:
         """The store's writer thread: a capture was stored (its id kept, the future and its
@@ -512,6 +593,7 @@ class _Recorder:
             with self._lock:
                 self.ids[index] = fut.result().id
                 self.waiting.pop(index, None)
+                self.counted.pop(index, None)
             return
         if exc is not None:
             try:
@@ -525,17 +607,42 @@ class _Recorder:
             self.failure.set()
 
     def frame(self, method: str, payload: Message, opcode: int | None = None,
-              extra: Iterable[tuple[str, str]] = ()) -> None:
+              extra: Iterable[tuple[str, str]] = ()) -> int | None:
+        """Record a message (``SEND`` or ``RECV``), counted in the summary once the store took
+        it; its ``X-WS-Seq``, or None when it was not recorded (the store failed)."""
         data = payload.encode("utf-8") if isinstance(payload, str) else bytes(payload)
         op = opcode if opcode is not None else (1 if isinstance(payload, str) else 2)
         headers = [("X-WS-Opcode", str(op)), ("Content-Type", _ctype(payload)), *extra]
-        self.add(method, data, headers)
-        if op in (1, 2):
-            s = self.summary
-            if method == "SEND":
-                s.sent, s.bytes_sent = s.sent + 1, s.bytes_sent + len(data)
-            else:
-                s.received, s.bytes_received = s.received + 1, s.bytes_received + len(data)
+        field = "sent" if method == "SEND" else "received"
+        return self.seq if self.add(method, data, headers, counts=(field, len(data))) else None
+
+    def not_sent(self, seq: int, payload: Message) -> None:
+        """The message recorded as ``X-WS-Seq`` ``seq`` did not go out whole (the connection
+        closed while its frame was being written): no longer counted as sent, and an ERROR
+        capture says so."""
+        size = len(payload.encode("utf-8") if isinstance(payload, str) else payload)
+        self._count("sent", size, -1)
+        self.add("ERROR", f"the message recorded as X-WS-Seq {seq} was not sent whole: the "
+                          "connection closed while it was being written".encode(),
+                 [("X-WS-Not-Sent", str(seq))], status=0)
+
+    def control(self, frame: _Control) -> None:
+        """Record a ping or pong as a ``PING`` / ``PONG`` capture (no message: not counted in
+        ``sent``/``received`` nor ``max_messages``), ``X-WS-From`` saying whose; past the
+        connection's bound (a flood) counted in ``control_not_stored`` only."""
+        now = self.loop.time()
+        self.tokens = min(float(_CONTROL_BURST),
+                          self.tokens + (now - self.tokens_at) * _CONTROL_RATE)
+        self.tokens_at = now
+        if self.tokens < 1:
+            if self.failed is None:
+                self.summary.control_not_stored += 1
+            return
+        headers = [("X-WS-Opcode", "9" if frame.method == "PING" else "10"),
+                   ("X-WS-From", frame.by), ("Content-Type", _ctype(frame.data))]
+        field = "pings" if frame.method == "PING" else "pongs"
+        if self.add(frame.method, frame.data, headers, counts=(field, len(frame.data))):
+            self.tokens -= 1
 
 
 async def record_async(
@@ -629,6 +736,7 @@ async def _stored_ids(rec: _Recorder) -> None:
             rec.fail(RuntimeError("the store cancelled a capture's write"))
         elif fut.exception() is not None:
             rec.fail(fut.exception())  # (a no-op if it is already the failure)
+    rec.uncount_failed()
     with rec._lock:
         rec.summary.capture_ids.extend(i for i in rec.ids if i is not None)
 
@@ -741,14 +849,18 @@ async def _one_connection(
     # messages are recorded as they arrive (a server's greeting before what the client sends;
     # read after the sends, it was recorded after them), the first ones once OPEN is
     arrived: asyncio.Queue[Message | None] = asyncio.Queue()
-    early: list[Message | None] | None = []
+    early: list[Message | _Control | None] | None = []
     closed = False  # (CLOSE recorded: what comes after, if anything, is not this connection's)
+    rec.new_connection()
 
-    def on_message(msg: Message | None) -> None:
+    def on_message(msg: Message | _Control | None) -> None:
         if early is not None:
             early.append(msg)
             return
         if closed:
+            return
+        if isinstance(msg, _Control):  # (a ping or pong: no message, nothing to wait for)
+            rec.control(msg)
             return
         if msg is not None and (max_messages is None or s.received < max_messages):
             rec.frame("RECV", msg)
@@ -802,19 +914,20 @@ async def _one_connection(
     assert isinstance(proto, _Protocol)
     resp = [(k, v) for k, v in conn.headers.get_all()] if conn.headers is not None else []
     rec.add("OPEN", b"", [("X-WS-Attempt", str(attempt)), *resp])
-    conn.on_ping = lambda data: rec.frame("RECV", bytes(data), 9)  # type: ignore[method-assign]
-    conn.on_pong = lambda data: rec.frame("RECV", bytes(data), 10)  # type: ignore[method-assign]
     waiting, early = early, None
     for msg in waiting:
         on_message(msg)
     by_server = False
     try:
-        for msg in outgoing:
-            if rec.failed is not None:
-                break
-            rec.frame("SEND", msg)
-            await conn.write_message(msg, binary=isinstance(msg, bytes))
-        while rec.failed is None:
+        unsent = await _send_all(rec, conn, proto, outgoing)
+        if unsent:
+            # the connection closed before they went out (the server's close frame came
+            # first): not recorded, not counted, said; no data frame follows a close frame
+            # (RFC 6455 5.5.1)
+            s.errors.append(f"connection {attempt + 1}: {unsent} of the {len(outgoing)} send= "
+                            "messages were not sent: the connection closed first")
+            by_server = True
+        while rec.failed is None and not by_server:
             if max_messages is not None and s.received >= max_messages:
                 s.stopped_by = "max_messages"
                 break
@@ -898,6 +1011,32 @@ async def _one_connection(
         status=code or 0,
     )
     return by_server
+
+
+async def _send_all(rec: _Recorder, conn: _Connection, proto: _Protocol,
+                    outgoing: list[Message]) -> int:
+    """Send ``outgoing`` in order, each recorded once Tornado has taken its frame (before
+    anything the server answers is recorded); how many were not sent, the connection closed
+    (a close frame either way, or the stream) before them. One whose frame the connection
+    closed on before it was all written is marked: an ERROR capture names its ``X-WS-Seq``,
+    and it is not counted as sent."""
+    for i, msg in enumerate(outgoing):
+        if rec.failed is not None:
+            return 0
+        if proto.client_terminated or proto.server_terminated or conn.protocol is None:
+            return len(outgoing) - i
+        try:
+            written = conn.write_message(msg, binary=isinstance(msg, bytes))
+        except websocket.WebSocketClosedError:
+            return len(outgoing) - i
+        seq = rec.frame("SEND", msg)
+        try:
+            await written
+        except websocket.WebSocketClosedError:
+            if seq is not None:
+                rec.not_sent(seq, msg)
+            return len(outgoing) - i
+    return 0
 
 
 def _error_text(exc: BaseException, url: str, headers: list[tuple[str, str]]) -> str:
