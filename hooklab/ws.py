@@ -22,12 +22,13 @@ connection), ``X-WS-Seq`` and a ``Content-Type`` (JSON text frames parse into th
 ``status`` 101), ``CLOSE`` (``status`` = close code: 1005 for a close frame without one, 1006 when the
 connection was cut without a close frame, 1009 when a message over ``max_message_size`` made
 hooklab close it; body = reason, ``X-WS-Closed-By``: ``server`` or ``client``, i.e. hooklab) and
-``ERROR`` (a failed connect; body = the error). Pings and pongs are control frames, not
-messages (RFC 6455 5.5): ``PING`` / ``PONG`` captures, ``X-WS-From`` ``server`` or ``client``
-(hooklab's answering pong), counted in the summary's ``pings`` / ``pongs``, not in
-``received`` nor toward ``max_messages``; a connection stores a burst of 50 and then 2 a
-second (``control_not_stored`` counts a flood's rest). Fragmented messages are recorded
-reassembled.
+``ERROR`` (a failed connect; body = the error; a handshake the server refused keeps its
+``status``, headers, a credential's value hidden, and the first 64 KiB of its body, the error
+in ``X-WS-Error``). Pings and pongs are control frames, not messages (RFC 6455 5.5): ``PING`` /
+``PONG`` captures, ``X-WS-From`` ``server`` or ``client`` (hooklab's answering pong), counted in
+the summary's ``pings`` / ``pongs``, not in ``received`` nor toward ``max_messages``; a
+connection stores a burst of 50 and then 2 a second (``control_not_stored`` counts a flood's
+rest). Fragmented messages are recorded reassembled.
 A server that breaks RFC 6455 (a close code no server may send, such as 0, 1005 or 65535, kept
 in ``X-WS-Server-Close-Code``; a reserved bit; a fragmented ping; text that is not UTF-8,
 recorded as it came with ``X-WS-Invalid``) makes hooklab fail the connection: CLOSE says 1002
@@ -50,7 +51,8 @@ the connection has ended; when hooklab closes, that is once the server's close f
 ours (Tornado waits up to 5 s for it), and what the server sent until then is recorded before.
 
 Reconnects are explicit: with ``reconnect=True`` a connection the *server* ends (or that fails
-to open) is retried up to ``max_reconnects`` times with backoff, each attempt recorded; ``send``
+to open) is retried up to ``max_reconnects`` times with backoff (a refusal's ``Retry-After``
+honoured, up to 60 s and never past ``duration``), each attempt recorded; ``send``
 messages are sent again on every connection (they are usually subscriptions). A message over
 ``max_message_size`` is not retried: the server would send it again. A ``send`` message the
 connection closed before is not sent, recorded nor counted (``errors`` says how many).
@@ -66,6 +68,7 @@ whose loop is already running; :func:`start_recording` returns at once with a ha
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import re
 import threading
@@ -78,7 +81,14 @@ from urllib.parse import SplitResult, parse_qs, urlsplit
 from tornado import httpclient, httputil, iostream, simple_httpclient, websocket
 
 from .capture import new_record
-from .credentials import scrubbed_text, scrubbed_url
+from .credentials import (
+    hidden_value,
+    is_credential_query,
+    is_sensitive_header,
+    scrubbed_text,
+    scrubbed_url,
+    url_secrets,
+)
 from .outbound.sender import check_headers
 from .store.store import StoreError
 
@@ -98,6 +108,12 @@ _STORE_FAILED = (1011, "hooklab could not store the recording")
 _CLOSE_WAIT = 10.0
 #: seconds to wait for the store to confirm the captures of a recording that is over
 _STORE_WAIT = 30.0
+#: the most of the body of a refused handshake's answer (a 401's JSON reason) its ERROR
+#: capture keeps (bytes); the rest is read and dropped
+_REFUSAL_BODY = 64 * 1024
+#: the longest a server's ``Retry-After`` makes a reconnect wait (seconds; never past
+#: ``duration``)
+_MAX_RETRY_AFTER = 60.0
 #: control frames (pings, pongs) stored per connection: a burst of this many, then
 #: :data:`_CONTROL_RATE` a second; a ping flood past that is counted, not stored
 _CONTROL_BURST = 50
@@ -401,10 +417,25 @@ class _Control:
 
 class _Connection(websocket.WebSocketClientConnection):
     """Tornado's client connection on a :class:`_Protocol`, checking the server's handshake
-    answer itself and able to give up on a handshake under way (:meth:`abandon`)."""
+    answer itself and able to give up on a handshake under way (:meth:`abandon`).
+
+    An answer that is not ``101`` (a refusal: 401, 429...) keeps its status, reason and
+    headers (``code``, ``reason``, ``headers``, as Tornado sets them) and the first
+    :data:`_REFUSAL_BODY` bytes of its body (``chunks``; ``body_cut`` when there was more):
+    the ERROR capture says why the server refused."""
+
+    body_cut = False
 
     def get_websocket_protocol(self) -> websocket.WebSocketProtocol:
         return _Protocol(self, mask_outgoing=True, params=self.params)
+
+    def data_received(self, chunk: bytes) -> None:
+        # (only the body of an answer that is not 101: Tornado kept all of it, up to 100 MB)
+        room = _REFUSAL_BODY - len(self.chunks)
+        if len(chunk) > room:
+            self.body_cut = True
+        if room > 0:
+            self.chunks += chunk[:room]
 
     def on_control(self, frame: _Control) -> None:
         """A ping or pong (:class:`_Protocol`), handed to the message callback in order with
@@ -532,12 +563,15 @@ class _Recorder:
         # what the summary counted for a capture the store has not confirmed (index: field,
         # bytes): taken back if the store fails it, so the counts are what was stored
         self.counted: dict[int, tuple[str, int]] = {}
+        #: seconds the server's last refusal asked to wait (Retry-After), None if it did not
+        self.retry_after: float | None = None
         # the control frames this connection may still store (a token bucket: a burst, then
         # a rate), and when it was last filled
         self.tokens, self.tokens_at = float(_CONTROL_BURST), self.loop.time()
 
     def new_connection(self) -> None:
         self.tokens, self.tokens_at = float(_CONTROL_BURST), self.loop.time()
+        self.retry_after = None
 
     def add(self, method: str, body: bytes, headers: list[tuple[str, str]], status: int = 101,
             counts: tuple[str, int] | None = None) -> bool:
@@ -692,10 +726,19 @@ async def record_async(
             attempt += 1
             summary.reconnects = attempt
             wait = min(0.1 * 2 ** (attempt - 1), 2.0)
+            asked = rec.retry_after  # (a refusal's Retry-After: honoured, up to a bound)
+            if asked is not None:
+                wait = max(wait, min(asked, _MAX_RETRY_AFTER))
             if deadline is not None and loop.time() + wait >= deadline:
                 summary.stopped_by = "duration"
+                if asked is not None and asked > 0:
+                    summary.errors.append(f"the server asked to retry after {asked:g} s "
+                                          "(Retry-After), past the end of duration")
                 break
-            done, _ = await asyncio.wait({stop_task, rec.fail_task}, timeout=wait)
+            # (FIRST_COMPLETED: a stop() ends the wait, which asyncio.wait's default, all of
+            # them, held until its end; with a Retry-After that is up to a minute)
+            done, _ = await asyncio.wait({stop_task, rec.fail_task}, timeout=wait,
+                                         return_when=asyncio.FIRST_COMPLETED)
             if stop_task in done:
                 summary.stopped_by = "stopped"
             if done:
@@ -868,8 +911,10 @@ async def _one_connection(
 
     assert rec.fail_task is not None
     gave_up: list[str] = []  # (why the handshake was given up on, when it was)
+    opening: _Connection | None = None
     try:
-        conn = _connect(rec.connect_url, headers, connect_timeout, on_message, max_message_size)
+        conn = opening = _connect(rec.connect_url, headers, connect_timeout, on_message,
+                                  max_message_size)
 
         def give_up(why: str) -> None:
             if not conn.connect_future.done():
@@ -906,7 +951,17 @@ async def _one_connection(
             msg += f" (connect_timeout={connect_timeout:g} s)"
         s.errors.append(msg)
         s.stopped_by = f"could not connect ({msg})"  # (kept unless a reconnect gets through)
-        rec.add("ERROR", msg.encode(), [("X-WS-Attempt", str(attempt))], status=0)
+        said: list[tuple[str, str]] = [("X-WS-Attempt", str(attempt))]
+        if opening is not None and opening.code is not None and opening.code != 101:
+            # the server answered, and refused (401, 429...): its status, headers (their
+            # credentials hidden) and body (the beginning) say why
+            rec.retry_after = _retry_after(opening.headers)
+            said.append(("X-WS-Error", _NOT_IN_WS_URL.sub(" ", msg)[:500]))
+            said += _answer_headers(opening)
+            rec.add("ERROR", _scrubbed_body(bytes(opening.chunks), rec.connect_url, headers),
+                    said, status=opening.code)
+        else:
+            rec.add("ERROR", msg.encode(), said, status=0)
         return True
     s.stopped_by = ""
     s.connections += 1
@@ -1062,6 +1117,68 @@ def _error_text(exc: BaseException, url: str, headers: list[tuple[str, str]]) ->
                 return (f"{type(exc).__name__} (its message is not shown: it quotes a request "
                         "header, which may hold a credential)")
     return scrubbed_text(text, url)
+
+
+def _secrets_sent(url: str, headers: list[tuple[str, str]]) -> list[str]:
+    """The credentials a connect sends: the URL's (:func:`~hooklab.credentials.url_secrets`)
+    and the values of credential headers (``Authorization``, ``X-Api-Key``, ``*-Token``...),
+    whole and without their scheme (``Bearer``)."""
+    found = list(url_secrets(url))
+    split = urlsplit(url)
+    if split.netloc.rpartition("@")[1]:  # (sent as Basic credentials: "user:password", base64)
+        basic = f"{split.username or ''}:{split.password or ''}"
+        found.append(base64.b64encode(basic.encode("utf-8")).decode("ascii"))
+    for name, value in headers:
+        if is_sensitive_header(name) or is_credential_query(name):
+            found += [value.strip(), value.strip().rpartition(" ")[2]]
+    return sorted({v for v in found if len(v) >= 4}, key=len, reverse=True)
+
+
+def _scrubbed_body(body: bytes, url: str, headers: list[tuple[str, str]]) -> bytes:
+    """The body of a refused handshake's answer without the credentials the request sent (a
+    server that echoes the request back)."""
+    for secret in _secrets_sent(url, headers):
+        for spelling in {secret.encode("latin-1", "replace"), secret.encode("utf-8")}:
+            body = body.replace(spelling, b"[secret]")
+    return body
+
+
+def _answer_headers(conn: _Connection) -> list[tuple[str, str]]:
+    """The headers of a refused handshake's answer, as its ERROR capture keeps them: a
+    credential's value (``Set-Cookie``...) as its length (:func:`~hooklab.credentials.
+    hidden_value`), and ``X-WS-Body-Truncated`` when the body kept is its beginning."""
+    got = [] if conn.headers is None else list(conn.headers.get_all())
+    kept = [(k, hidden_value(v) if is_sensitive_header(k) else v) for k, v in got]
+    if conn.body_cut:
+        kept.append(("X-WS-Body-Truncated", f"the first {_REFUSAL_BODY} bytes are kept"))
+    return kept
+
+
+def _retry_after(headers: httputil.HTTPHeaders | None) -> float | None:
+    """Seconds a refusal's ``Retry-After`` asks to wait (RFC 9110 10.2.3: seconds, or an HTTP
+    date), None when there is none to read.
+
+    >>> _retry_after(httputil.HTTPHeaders({"Retry-After": "30"}))
+    30.0
+    >>> _retry_after(httputil.HTTPHeaders({"Retry-After": "soon"})) is None
+    True
+    """
+    value = None if headers is None else headers.get("Retry-After")
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isascii() and value.isdigit():
+        return float(value[:9])  # (more digits than that are "a long time": the cap says it)
+    from datetime import datetime, timezone
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
 
 
 async def _closing_handshake(arrived: asyncio.Queue[Message | None]) -> None:
