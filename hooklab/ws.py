@@ -73,7 +73,7 @@ import json
 import re
 import threading
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import SplitResult, parse_qs, urlsplit
@@ -96,6 +96,9 @@ __all__ = ["DEFAULT_MAX_MESSAGE", "RecordSummary", "Recording", "RecordingError"
            "record_async", "start_recording"]
 
 Message = str | bytes
+#: ``headers=``: a mapping, or ``(name, value)`` pairs (a name given twice is sent twice); a
+#: value is text (one character a byte, Latin-1), bytes (sent as given) or an int (its digits)
+Headers = Mapping[str, str | bytes | int] | Iterable[tuple[str, str | bytes | int]]
 #: the largest message recorded by default (hooklab's own ``max_body``); a bigger one ends
 #: the connection (1009 from our side, ``X-WS-Closed-By: client``), said in the CLOSE capture
 DEFAULT_MAX_MESSAGE = 16 * 1024 * 1024
@@ -687,7 +690,7 @@ async def record_async(
     *,
     store: Any = None,
     lab: Any = None,
-    headers: dict[str, str] | None = None,
+    headers: Headers | None = None,
     reconnect: bool = False,
     max_reconnects: int = 3,
     bin: str | None = None,
@@ -1270,18 +1273,29 @@ def record(
     *,
     store: Any = None,
     lab: Any = None,
-    headers: dict[str, str] | None = None,
+    headers: Headers | None = None,
     reconnect: bool = False,
     max_reconnects: int = 3,
     bin: str | None = None,
     connect_timeout: float = 10.0,
     max_message_size: int = DEFAULT_MAX_MESSAGE,
 ) -> RecordSummary:
-    """Connect to ``url``, send ``send``, record every message both ways; return a summary.
+    r"""Connect to ``url``, send ``send``, record every message both ways; return a summary.
 
     ``send``: a message (text, bytes, or a dict sent as JSON text) or a list of them, sent on
     every connection; text must encode as UTF-8 (``ValueError`` before connecting). A message
     over ``max_message_size`` bytes (16 MiB) ends the recording: hooklab closes with 1009.
+
+    ``headers``: sent with the handshake, each checked first as ``hooklab.send`` checks its
+    own (a name that is no token, a value with a CR, LF, NUL or another control character:
+    ``ValueError`` naming the header, never quoting its value, before anything is stored or
+    sent); not with credentials in the URL as well as an ``Authorization`` header.
+
+    >>> hooklab.ws.record(ws_url, headers={"Authorization": "Bearer tok\n"}, lab=lab)
+    Traceback (most recent call last):
+    ...
+    ValueError: header 'Authorization' has an invalid value: U+000A at character 11 of 11 is
+    a line break: it would end the header and start another one (the value is not shown: ...)
 
     Stops after ``duration`` seconds, after ``max_messages`` received messages, or when the
     server closes (and reconnects are off or used up), whichever comes first;
