@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qs
 
+from ..capture import decode_body
 from ..jsonread import loads_json
 from .table import TABLE, Provider, _get
 
@@ -77,11 +78,41 @@ _TWENTY_DIGITS = b"1" * 20
 _MINUS_NINETEEN = b"2" + b"1" * 19
 
 
+def readable(body: bytes, h: dict[str, str]) -> bytes:
+    """``body`` with its ``Content-Encoding`` (``h``: lower-cased header names) undone as
+    :meth:`hooklab.Capture.json` undoes it (gzip, deflate; :func:`hooklab.capture.decode_body`),
+    decoded to at most 8 MiB, the most detection parses; ``b""`` when it cannot be undone
+    (corrupt, an encoding hooklab does not know, a decompression bomb past the cap): such a
+    body is read by its headers alone.
+
+    >>> import gzip
+    >>> readable(gzip.compress(b'{"type": "charge.refunded"}'), {"content-encoding": "gzip"})
+    b'{"type": "charge.refunded"}'
+    >>> readable(b"abc", {"content-encoding": "br"}), readable(b"{}", {})
+    (b'', b'{}')
+    """
+    encoding = h.get("content-encoding")
+    if not body or encoding is None or encoding.strip().lower() in ("", "identity"):
+        return body
+    if len(body) > _MAX_PARSE:  # (no smaller once decoded)
+        return b""
+    try:  # (at most _MAX_PARSE + 1 bytes are ever inflated: a bomb costs no more)
+        return decode_body(bytes(body), encoding, limit=_MAX_PARSE)
+    except ValueError:
+        return b""
+
+
 def payload(body: bytes, h: dict[str, str]) -> Any:
     """The parsed body: JSON, or a form as ``{name: first value}`` (a ``payload`` field that holds
     JSON, as Slack and GitHub send, is parsed); JSON Lines as the list of its objects (Auth0's
-    log streams' default); ``None`` when neither."""
-    if not body or len(body) > _MAX_PARSE or h.get("content-encoding"):
+    log streams' default); ``None`` when neither. A body with a ``Content-Encoding`` is read
+    decoded (:func:`readable`), as ``Capture.json()`` reads it."""
+    return _payload(readable(body, h), h)
+
+
+def _payload(body: bytes, h: dict[str, str]) -> Any:
+    """:func:`payload` of a body without a ``Content-Encoding`` (or with it undone)."""
+    if not body or len(body) > _MAX_PARSE:
         return None
     try:
         if body.lstrip()[:1] in (b"{", b"["):
@@ -259,13 +290,14 @@ def detect(headers: Iterable[tuple[str, str]], body: bytes,
     data: Any = None
     parsed = False
     q = query or {}
+    body = readable(body, h)  # (a shape's byte hint is looked for in the decoded body too)
     for i in _candidates(sorted(named), body):
         p = _ORDER[i]
         if p.shape is not None and not parsed:
-            data, parsed = payload(body, h), True
+            data, parsed = _payload(body, h), True
         if _matches(p, h, data):
             if not parsed:
-                data, parsed = payload(body, h), True
+                data, parsed = _payload(body, h), True
             return (p.id, *_found(p, h, data if data is not None else {}, q))
     return None, None, None
 
