@@ -21,6 +21,7 @@ in place, without importing it into SQLite.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -185,6 +186,7 @@ class ParquetStore:
         check_values(self._ds, self.path)
         self._closed = False
         self._sources_ds: dict[str, Any] | None = None  # (see _by_source)
+        self._row_groups: list[tuple[Any, float, float, int]] | None = None  # (see _pieces)
 
     # -- the read API of CaptureStore -------------------------------------------------------
     def _expr(self, filters: dict[str, Any]) -> Any:
@@ -222,9 +224,12 @@ class ParquetStore:
         return expr
 
     def _table(self, filters: dict[str, Any], columns: Sequence[str] | None = None,
-               ids: tuple[int, int] | None = None) -> Any:
+               ids: tuple[int, int] | None = None, *, pieces: Sequence[Any] | None = None,
+               where: Any = None, with_file: bool = False) -> Any:
         """Matching rows (``columns`` plus what the search check needs), oldest first; only
-        those with an id in ``ids`` (first, last) if given."""
+        those with an id in ``ids`` (first, last) if given, of the row groups ``pieces``
+        (:meth:`_pieces`; every file's when ``None``) and matching ``where`` too; with
+        ``with_file``, the file each row is of (``__filename``)."""
         import pyarrow as pa
         import pyarrow.dataset as ds
 
@@ -233,12 +238,17 @@ class ParquetStore:
         search = filters.get("search")
         if need is not None and search:
             need = list(dict.fromkeys([*need, "path", "query", "headers", "body"]))
+        if with_file:
+            need = [*(need if need is not None else self._ds.schema.names), "__filename"]
         pool = arrow_pool()
         expr = self._expr(filters)
         if ids is not None:
             span = (ds.field("id") >= ids[0]) & (ds.field("id") <= ids[1])
             expr = span if expr is None else expr & span
-        table = self._ds.to_table(columns=need, filter=expr, memory_pool=pool)
+        if where is not None:
+            expr = where if expr is None else expr & where
+        source = self._ds if pieces is None else self._of(pieces)
+        table = source.to_table(columns=need, filter=expr, memory_pool=pool)
         if "provider" in table.column_names:
             import pyarrow.compute as pc
 
@@ -249,7 +259,8 @@ class ParquetStore:
             import pyarrow.compute as pc
 
             ids = table.column("id").to_numpy()
-            if len(ids) > 1 and not (ids[1:] >= ids[:-1]).all():
+            # (an id repeated, of several labs: by time too, as a page of query() orders it)
+            if len(ids) > 1 and not (ids[1:] > ids[:-1]).all():
                 keys = [("id", "ascending")]  # as the database had them (several labs: interleaved)
                 if "received_at" in table.column_names:
                     keys.append(("received_at", "ascending"))
@@ -278,11 +289,141 @@ class ParquetStore:
     def query(
         self, *, limit: int | None = None, offset: int = 0, newest_first: bool = False, **filters: Any
     ) -> list[Capture]:
-        rows = self._rows(self._table(filters))
+        """Matching captures, oldest (or newest) first, ``limit`` of them from ``offset``.
+
+        A page costs what its rows cost, not the dataset: the row groups are visited in the
+        order of their id statistics (the newest first for ``newest_first``), the ids and
+        times alone read until no row group left can hold a row of the page, then the page's
+        rows read whole (``lab.captures[-1]`` reads one row group of a million captures).
+
+        >>> [c.path for c in store.query(limit=1, newest_first=True, provider="stripe")]
+        ['/stripe']
+        """
+        if limit is None or int(limit) < 0 or int(offset) < 0:  # (every row, or a slice's
+            rows = self._rows(self._table(filters))  # negative ends: as a list slices)
+            if newest_first:
+                rows.reverse()
+            end = None if limit is None else offset + int(limit)
+            return [_capture(r) for r in rows[offset:end]]
+        offset, end = int(offset), int(offset) + int(limit)
+        if end <= offset:
+            return []
+        filters = validate(filters)
+        return self._page(filters, self._first_keys(filters, end, newest_first)[offset:])
+
+    def _pieces(self) -> list[tuple[Any, float, float, int]]:
+        """The dataset's row groups in its order, each ``(a fragment of it alone, least id,
+        greatest id, rows)`` (``-inf``, ``inf`` where its file keeps no statistics), read from the
+        files' footers once (the files are those the store opened with)."""
+        if self._row_groups is None:
+            out = []
+            for fragment in self._ds.get_fragments():
+                meta = fragment.metadata
+                at = meta.schema.names.index("id")
+                for i in range(meta.num_row_groups):
+                    stats = meta.row_group(i).column(at).statistics
+                    known = stats is not None and stats.has_min_max
+                    out.append((fragment.subset(row_group_ids=[i]),
+                                stats.min if known else -math.inf,
+                                stats.max if known else math.inf,
+                                meta.row_group(i).num_rows))
+            self._row_groups = out
+        return self._row_groups
+
+    def _of(self, pieces: Sequence[Any]) -> Any:
+        """A dataset of the row groups ``pieces`` (fragments of :meth:`_pieces`)."""
+        import pyarrow.dataset as ds
+
+        return ds.FileSystemDataset(list(pieces), self._ds.schema, self._ds.format)
+
+    def _holding(self, lo: int, hi: int) -> list[Any]:
+        """The row groups whose ids may lie in ``lo``..``hi``, in the dataset's order."""
+        return [f for f, first, last, _rows in self._pieces() if first <= hi and last >= lo]
+
+    def _first_keys(self, filters: dict[str, Any], n: int, newest_first: bool) -> Any:
+        """The first ``n`` matching rows' keys (a table: ``id``, ``received_us``, ``file``:
+        its place in the dataset's files), in the order of ``query``: by id, then time, then
+        file, oldest first (newest first: the reverse).
+
+        Row groups are read in the order of their least id (of their greatest, newest first):
+        while fewer than ``n`` rows are found, as many as may hold the rest (and at least as
+        many rows as were read: a filter few rows match costs few reads); then one at a time,
+        those that may hold an id before the ``n``-th one's. Only ``id`` and ``received_at``
+        are read (and what a search checks)."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        pieces = self._pieces()
         if newest_first:
-            rows.reverse()
-        end = None if limit is None else offset + int(limit)
-        return [_capture(r) for r in rows[offset:end]]
+            order = sorted(range(len(pieces)), key=lambda k: -pieces[k][2])
+        else:
+            order = sorted(range(len(pieces)), key=lambda k: pieces[k][1])
+        files = pa.array(self._files_read())
+        direction = "descending" if newest_first else "ascending"
+        sort = [("id", direction), ("received_us", direction), ("file", direction)]
+        found = pa.table({"id": pa.array([], pa.int64()), "received_us": pa.array([], pa.int64()),
+                          "file": pa.array([], pa.int32())})
+        at = read = 0
+        while at < len(order):
+            group: list[Any] = []
+            rows = 0
+            if found.num_rows >= n:  # no row of a row group past the n-th id could come first
+                bound = found.column("id")[n - 1].as_py()
+                _piece, first, last, _rows = pieces[order[at]]
+                if (last < bound) if newest_first else (first > bound):
+                    break
+                group.append(_piece)
+                at += 1
+            else:
+                while at < len(order) and (not group or rows < max(n - found.num_rows, read)):
+                    piece = pieces[order[at]]
+                    group.append(piece[0])
+                    rows += piece[3]
+                    at += 1
+            read += rows
+            table = self._table(filters, ["id", "received_at"], pieces=group, with_file=True)
+            keys = pa.table({
+                "id": table.column("id"),
+                "received_us": table.column("received_at").cast(pa.int64()),
+                "file": pc.index_in(table.column("__filename"), value_set=files),
+            })
+            found = pa.concat_tables([found, keys])
+            found = found.take(pc.sort_indices(found, sort_keys=sort)).slice(0, n)
+        return found
+
+    def _files_read(self) -> list[str]:
+        """The dataset's files as Arrow names them (``__filename``), in its order."""
+        return self._ds.files if os.path.isdir(self.path) else [self.path]
+
+    def _page(self, filters: dict[str, Any], keys: Any) -> list[Capture]:
+        """The captures of ``keys`` (:meth:`_first_keys`), in their order: read whole from
+        the row groups that may hold their ids alone."""
+        import collections
+
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        import pyarrow.dataset as ds
+
+        if not keys.num_rows:
+            return []
+        ids = keys.column("id").to_pylist()
+        wanted = pa.array(sorted(set(ids)), pa.int64())
+        lo, hi = wanted[0].as_py(), wanted[-1].as_py()
+        table = self._table(filters, ids=(lo, hi), pieces=self._holding(lo, hi),
+                            where=ds.field("id").isin(wanted), with_file=True)
+        files = pa.array(self._files_read())
+        where = zip(table.column("id").to_pylist(),
+                    table.column("received_at").cast(pa.int64()).to_pylist(),
+                    pc.index_in(table.column("__filename"), value_set=files).to_pylist(),
+                    strict=True)
+        rows: dict[tuple[Any, ...], collections.deque[int]] = collections.defaultdict(collections.deque)
+        for k, key in enumerate(where):
+            rows[key].append(k)
+        picked = [rows[key].popleft() for key in zip(
+            ids, keys.column("received_us").to_pylist(), keys.column("file").to_pylist(),
+            strict=True) if rows.get(key)]
+        page = table.drop_columns(["__filename"]).take(pa.array(picked, pa.int64()))
+        return [_capture(r) for r in self._rows(page)]
 
     def iter_captures(self, *, chunk: int = 1_000, **filters: Any) -> Iterator[Capture]:
         """Captures matching ``filters``, oldest first, read ``chunk`` ids at a time (what the
@@ -320,8 +461,9 @@ class ParquetStore:
         """The capture of id ``capture_id`` (None if there is none). In a folder of several
         labs' exports an id may name one capture of each: then ``ValueError`` says so (which
         one was meant cannot be told; ``lab.diff(1, 2)`` picked one of each id at random)."""
-        cid = int(capture_id)  # (the files' id statistics skip the rest: no scan of them all)
-        rows = self._rows(self._table({}, ids=(cid, cid)))
+        cid = int(capture_id)  # (the row groups' id statistics skip the rest: no file opened)
+        pieces = self._holding(cid, cid)
+        rows = self._rows(self._table({}, ids=(cid, cid), pieces=pieces)) if pieces else []
         if len(rows) > 1:
             bins = ", ".join(sorted({str(r.get("bin")) for r in rows}))
             raise ValueError(
@@ -605,6 +747,9 @@ class ParquetStore:
     def last_id(self) -> int:
         import pyarrow.compute as pc
 
+        pieces = self._pieces()
+        if all(last != math.inf for _f, _first, last, _rows in pieces):  # (the footers say)
+            return max((int(last) for _f, _first, last, _rows in pieces), default=0)
         ids = self._ds.to_table(columns=["id"]).column("id")
         return int(pc.max(ids).as_py() or 0) if len(ids) else 0
 
