@@ -183,6 +183,73 @@ def test_okta_takes_its_secret_in_the_header_the_admin_named_and_in_basic_form(l
             assert "YWRtaW46c3VwZXJzZWNyZXQ" not in shown, shown
 
 
+NOT_UTF8 = bytes(range(0x80, 0x98))  # 24 bytes that are no UTF-8 text
+_REPLACED = base64.b64encode(("\ufffd" * len(NOT_UTF8)).encode()).decode()
+
+
+@pytest.mark.parametrize("sent", [
+    {"Authorization": f"Basic {_REPLACED}"},
+    {"X-Anything": f"Basic {_REPLACED}"},
+    {"Authorization": "\ufffd" * len(NOT_UTF8)},
+    {"Authorization": f"Bearer {chr(0xfffd) * len(NOT_UTF8)}"},
+], ids=["basic", "basic-other-header", "plain", "bearer"])
+def test_a_bytes_secret_that_is_no_utf8_is_never_matched_as_a_token(lab, sent):
+    """(security review) Okta's Basic form compared the credentials with the secret decoded
+    with replacements: a sender knowing only a bytes key's length passed with as many U+FFFD
+    (README: "a bytes secret that is no UTF-8 is never matched as a token")."""
+    from hooklab import verify_signature
+
+    for k, v in sent.items():  # (straight to the verifier too, where headers may be any text)
+        assert verify_signature("okta", NOT_UTF8, {k: v}, OKTA_EVENT).valid is False
+    bin_ = f"okta-bytes-{abs(hash(tuple(sent.items()))) % 10**8}"
+    lab.secret(bin_, NOT_UTF8, provider="okta")
+    wire = {k: v.encode("utf-8").decode("latin-1") for k, v in sent.items()}  # (as sent: UTF-8)
+    status, _, body = call(lab.url_for(bin_), "GET",
+                           headers={"X-Okta-Verification-Challenge": "c-1", **wire})
+    assert status == 401 and b"c-1" not in body
+    call(lab.url_for(bin_), "POST", OKTA_EVENT, {"Content-Type": "application/json", **wire})
+    assert stored(lab, bin_, 2).verified is False
+
+
+def test_basic_credentials_are_the_secret_s_own_bytes():
+    """The ``basic`` scheme (Chargebee, Postmark, Pipedrive) compared with the secret decoded
+    with replacements too: the same forgery. A bytes secret is matched byte for byte."""
+    from hooklab import verify_signature
+
+    forged = {"Authorization": f"Basic {_REPLACED}"}
+    assert verify_signature("chargebee", NOT_UTF8, forged, b"{}").valid is False
+    own = {"Authorization": "Basic " + base64.b64encode(NOT_UTF8).decode()}
+    assert verify_signature("chargebee", NOT_UTF8, own, b"{}").valid is True
+    text = {"Authorization": "Basic " + base64.b64encode("üser:pässword".encode()).decode()}
+    assert verify_signature("chargebee", "üser:pässword", text, b"{}").valid is True
+
+
+@pytest.mark.parametrize("header", ["X-Okta-Key", "Authorization", "x-okta-key"])
+def test_an_okta_secret_in_the_header_the_admin_named_is_given_back_on_forward_and_replay(header):
+    """(security review) Okta's secret in the header the admin named was stored as [secret],
+    but forward and replay sent the app the literal ``[secret]`` there (every delivery then
+    refused): it goes back where it came, as in ``Authorization``."""
+    from _target import Target
+
+    lab = hooklab.HookLab(port=0, db=":memory:").start()
+    try:
+        with Target() as app:
+            lab.secret("okta", "okta-shared-secret-123", provider="okta")
+            lab.forward("okta", app.url + "/hook")
+            sent = {"Content-Type": "application/json", header: "okta-shared-secret-123",
+                    "X-Echo": "[secret]"}
+            call(lab.url_for("okta"), "POST", OKTA_EVENT, sent)
+            cap = stored(lab, "okta")
+            assert cap.verified is True and cap.header(header) == "[secret]"
+            lab.replay(cap, to=app.url + "/replay")
+            got = app.wait(2, timeout=20)
+        for r in got:
+            assert r.header(header) == "okta-shared-secret-123", (r.path, r.headers)
+            assert r.header("X-Echo") == "[secret]"  # (a sender's own [secret] stays as it is)
+    finally:
+        lab.stop()
+
+
 # -- SharePoint: validationtoken, lower case ----------------------------------------------------------
 SP_TOKEN = "ee3c4e3c-2ad8-4f6e-8b09-4c2e8e1f0a6d"
 

@@ -406,6 +406,12 @@ def _json_tokens(body: bytes, path: str) -> list[Any] | None:
 
 
 def _token_verify(inc: Incoming, p: Any) -> str:
+    if isinstance(inc.secret, bytes):
+        try:  # (decoded with replacements, U+FFFD matched U+FFFD: a sender knowing only the
+            inc.secret.decode("utf-8")  # key's length passed, Basic of 24 U+FFFD for 24 bytes)
+        except UnicodeDecodeError:
+            raise Invalid(f"{p.id}'s secret is bytes that are no UTF-8 text: a token is sent as "
+                          "text, so none can match it (give the token as str)") from None
     secret = _text(inc.secret)
     if "json" in p.sig:
         field = p.sig["json"].replace(".*", "[]")
@@ -455,10 +461,11 @@ def _token_header(inc: Incoming, p: Any, secret: str) -> str:
     header (Okta lets the admin name the header, ``authScheme.key``)."""
     header = p.sig["header"]
     basic = bool(p.sig.get("basic"))
-    if p.sig.get("any_header") and any(_token_in(value, secret, True, basic)
-                                       for name, value in inc.headers.items()
-                                       if not name.startswith(_NOT_THE_SENDERS)):
-        return "ok"
+    if p.sig.get("any_header"):
+        for name, value in inc.headers.items():
+            if not is_hop_field(name) and _token_in(value, secret, True, basic):
+                # (where: forward and replay give the secret back in that header only)
+                return "ok" if name == header.lower() else f"ok (in header {json.dumps(name)})"
     given = inc.header(header, f" {p.sig['missing_hint']}" if "missing_hint" in p.sig else "")
     if not _token_in(given, secret, header.lower() == "authorization", basic):
         raise Invalid(f"{header} does not match the secret token (was the token for another "
@@ -471,6 +478,16 @@ def _token_header(inc: Incoming, p: Any, secret: str) -> str:
 #: proxy's copy of another field, hooklab's relay): not where a token is looked for
 _NOT_THE_SENDERS = ("proxy-", "x-forwarded-", "forwarded", "x-original-", "x-real-", "via",
                     "x-hooklab-")
+
+
+def is_hop_field(name: str) -> bool:
+    """Whether a header ``name`` is one a hop on the way writes (see :data:`_NOT_THE_SENDERS`)
+    rather than the sender: never where a provider's token is taken from or given back to.
+
+    >>> is_hop_field("X-Forwarded-Authorization"), is_hop_field("X-Okta-Hook-Auth")
+    (True, False)
+    """
+    return name.lower().startswith(_NOT_THE_SENDERS)
 
 
 def _token_in(given: str, secret: str, schemes: bool, basic: bool) -> bool:
@@ -520,7 +537,10 @@ def _basic_verify(inc: Incoming, p: Any) -> str:
     if scheme.lower() != "basic":
         raise Invalid(f"malformed Authorization: expected 'Basic <base64>', got {short(scheme)}")
     creds = b64decode(value, "Authorization credentials")
-    if not same(creds, _text(inc.secret).encode("utf-8")):
+    # (the secret's own bytes: decoded with replacements, a key of bytes that are no UTF-8
+    # matched any credentials of as many U+FFFD)
+    key = inc.secret if isinstance(inc.secret, bytes) else inc.secret.encode("utf-8", "surrogatepass")
+    if not same(creds, key):
         raise Invalid("Authorization (Basic) does not match 'user:password' of the secret")
     return "ok"
 
