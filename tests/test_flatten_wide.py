@@ -15,6 +15,7 @@ import json
 import math
 import os
 import queue
+import shutil
 import time
 from pathlib import Path
 
@@ -120,15 +121,39 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-ROWS = 20 * 4096  # twenty column segments: the flatten thread reads them four at a time
+ROWS = 12 * 4096  # twelve column segments: the flatten thread reads them four at a time
 KEYS = 200
+
+# Runs in the kernel before the flatten: a thread that watches the main thread's stack. Once
+# the call waits for its flatten thread (in _flatten_result) it leaves the file ``mark``, so
+# that the interrupt lands there however busy the machine is, not after a guessed delay; once
+# the call is left, it writes to ``mark`` whether the flatten thread was still running then
+# ("alive": the interrupt ended the wait; "done": the wait ended as the thread did) and ends.
+_WATCH = """
+import sys, threading, time
+def _hooklab_test_watch(main=threading.main_thread().ident, end=time.monotonic() + 120):
+    def waiting():
+        f = sys._current_frames().get(main)
+        while f is not None and f.f_code.co_name != "_flatten_result":
+            f = f.f_back
+        return f is not None
+    while not waiting() and time.monotonic() < end:
+        time.sleep(0.002)
+    open({mark!r}, "w").close()
+    while waiting() and time.monotonic() < end:
+        time.sleep(0.002)
+    alive = any(t.name == "hooklab-flatten" for t in threading.enumerate())
+    with open({mark!r}, "w") as f:
+        f.write("alive" if alive else "done")
+threading.Thread(target=_hooklab_test_watch, name="test-watch", daemon=True).start()
+"""
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads CPU time from /proc")
 def test_an_interrupted_flatten_stops_its_thread(tmp_path):
-    db = tmp_path / "wide.sqlite3"
+    made = tmp_path / "made.sqlite3"
     body = json.dumps({f"k{j}": j for j in range(KEYS)}).encode()
-    store = CaptureStore(str(db))
+    store = CaptureStore(str(made))
     try:
         headers = [("Content-Type", "application/json")]
         store.add_many({"method": "POST", "path": "/w", "headers": headers, "body": body}
@@ -143,22 +168,36 @@ def test_an_interrupted_flatten_stops_its_thread(tmp_path):
 
     k = _Kernel(tmp_path)
     try:
-        pid = int(k.run(f"import os, threading, hooklab\nlab = hooklab.open({str(db)!r})\n"
-                        "lab.dataframe()\nprint(os.getpid())"))  # (pandas and Arrow imported)
-        # the flatten takes seconds (its thread starts at once): interrupted 0.6 s in, the
-        # call is waiting for that thread (its traceback says so); bounded tries, in case a
-        # busy machine had it elsewhere
-        landed = ""
-        for attempt in range(3):
-            msg_id = k.start("df = lab.dataframe(flatten=True)")
-            time.sleep(0.6 + 0.4 * attempt)
+        pid = int(k.run("import os, threading, hooklab\nprint(os.getpid())"))
+        # the flatten takes seconds (its thread starts at once): interrupted as soon as the call
+        # waits for that thread (its traceback says so). Each try on a fresh copy of the file
+        # (a flatten keeps the segments it parsed: the next one would have less to do), and
+        # bounded: a kernel interrupt does not always end that wait (the signal can reach
+        # another thread), the prompt then comes back with the frame made
+        landed, state = "", ""
+        for attempt in range(4):
+            db = made if attempt == 0 else tmp_path / f"wide-{attempt}.sqlite3"
+            if db != made:
+                shutil.copyfile(made, db)
+            k.run(f"lab = hooklab.open({str(db)!r})\nlab.dataframe()\nNone")  # (pandas, Arrow)
+            mark = tmp_path / f"waiting-{attempt}"
+            msg_id = k.start(_WATCH.format(mark=str(mark)) + "df = lab.dataframe(flatten=True)")
+            end = time.monotonic() + 60
+            while not mark.exists() and time.monotonic() < end:
+                time.sleep(0.005)
+            assert mark.exists(), "the call never waited for its flatten thread"
             k.km.interrupt_kernel()
             t_int = time.monotonic()
             _, landed = k.outcome(msg_id, timeout=30)
             assert time.monotonic() - t_int < 10, "the prompt did not come back"
-            if "_flatten_result" in landed:
+            end = time.monotonic() + 10
+            while not (state := mark.read_text()) and time.monotonic() < end:
+                time.sleep(0.005)
+            if state == "alive" and "_flatten_result" in landed:
                 break
+            k.run("lab.stop()")
         assert "KeyboardInterrupt" in landed and "_flatten_result" in landed, landed[-3000:]
+        assert state == "alive", "no interrupt ended the wait for the flatten thread"
 
         # the prompt is back: the kernel is idle, and so is the thread (before: it read the
         # other segments and combined them, a CPU busy for seconds after the prompt)
