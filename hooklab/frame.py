@@ -922,7 +922,7 @@ def _flatten_early(job: Any) -> Any:
     thread, and this one went on alone: 4.8 s of CPU in the next 5 idle seconds)."""
     import threading
 
-    box: dict[str, Any] = {}
+    box: dict[str, Any] = {"done": threading.Event()}
     stop = threading.Event()
 
     def run() -> None:
@@ -930,6 +930,8 @@ def _flatten_early(job: Any) -> Any:
             box["flat"] = job(stop)
         except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
             box["error"] = exc
+        finally:
+            box["done"].set()
 
     thread = threading.Thread(target=run, name="hooklab-flatten", daemon=True)
     thread.start()
@@ -944,7 +946,9 @@ def _flatten_result(early: Any) -> Any:
     if early is None:
         return None
     thread, box, stop = early
-    try:
+    try:  # (in short waits: a kernel interrupt landed in one long join() only after the
+        while not box["done"].wait(0.05):  # whole flatten, now and then; not Thread.join
+            pass  # either: on 3.11 an interrupted join marks a running thread stopped)
         thread.join()
     except BaseException:  # KeyboardInterrupt: the thread is told to stop, not left running
         stop.set()  # (so is it by frame_from_columns, interrupted before it waits)
