@@ -238,17 +238,29 @@ _BRACKETS = re.compile(r"[\[\]]")
 _INVISIBLE = re.compile(r"[\x00-\x20\x7f-\xa0\u200b-\u200f\u2060\ufeff]+")
 
 
-def shown_header_name(name: str) -> str:
+#: a character no header name (an RFC 9110 token) holds
+_NOT_TOKEN = re.compile(r"[^!#$%&'*+\-.^_`|~0-9A-Za-z]")
+_COLON = re.compile(":")
+
+
+def shown_header_name(name: str, *, strict: bool = False) -> str:
     """``name`` as an error message quotes a header's name: up to its first ``:`` (a whole
     ``"Authorization: Bearer ..."`` given as a name quotes ``'Authorization'`` only), at most
     100 characters. Messages about a header never quote its value (often a credential).
 
     >>> shown_header_name("Authorization: Bearer sk_live_1")
     "'Authorization' (what follows its ':' not shown)"
+    >>> shown_header_name("Authorization Bearer sk_live_1", strict=True), shown_header_name("X A")
+    ("'Authorization' (what follows a space not shown)", "'X A'")
     """
-    head, colon, _ = name.partition(":")
-    shown = repr(head[:100]) + (" (cut)" if len(head) > 100 else "")
-    return shown + (" (what follows its ':' not shown)" if colon else "")
+    # (strict: a name is a token, and what follows a space or a control character may be a
+    # value pasted in too: "Authorization Bearer sk_...")
+    cut = (_NOT_TOKEN if strict else _COLON).search(name)
+    if cut is None:
+        return repr(name[:100]) + (" (cut)" if len(name) > 100 else "")
+    head, char = name[: cut.start()], cut.group()
+    what = {":": "its ':'", " ": "a space", "\t": "a tab"}.get(char, f"U+{ord(char):04X}")
+    return repr(head[:100]) + (" (cut)" if len(head) > 100 else "") + f" (what follows {what} not shown)"
 
 
 def hidden_value(value: str) -> str:
@@ -1141,6 +1153,8 @@ def shown_words(words: list[str]) -> str:
     '--colour red --header <hidden: 26 characters> <hidden: 1 character>'
     >>> shown_words(["--token=abc", "\x1b[2J"])
     '--token=<hidden: 3 characters> \\x1b[2J'
+    >>> shown_words(["b", "Authorization: Bearer sk_1", "Bearer", "t", "X-Api-Key:", "k1", "x"])
+    'b Authorization: <hidden: 11 characters> Bearer <hidden: 1 character> <hidden: 10 characters> <hidden: 2 characters> <hidden: 1 character>'
     """
     from .capture import printable
 
@@ -1156,6 +1170,15 @@ def shown_words(words: list[str]) -> str:
                 f"=<hidden: {characters(len(value))}>" if eq and secret
                 else eq + printable(value, 60)))
             hide = secret and not eq  # (the words after it are its value)
-        else:
-            shown.append(f"<hidden: {characters(len(word))}>" if hide else printable(word, 60))
+        elif hide:
+            shown.append(f"<hidden: {characters(len(word))}>")
+        else:  # a header pasted without its option ("Authorization: Bearer sk_..." as words)
+            name, colon, value = word.partition(":")
+            if colon and _SECRET_OPTION.search(name) and " " not in name.strip():
+                shown.append(printable(name, 60) + ":" + (
+                    f" <hidden: {characters(len(value.strip()))}>" if value.strip() else ""))
+                hide = not value.strip()  # ("Authorization:" alone: its value is what follows)
+            else:
+                shown.append(printable(word, 60))
+                hide = word.lower() in ("bearer", "basic", "token")
     return " ".join(shown)

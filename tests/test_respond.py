@@ -158,3 +158,34 @@ def test_a_refused_answer_header_is_named_and_its_value_never_shown(lab, headers
     said = str(info.value)
     assert said.startswith(f"header {name} ") and SECRET not in said, said
     assert SECRET[:8] not in said and "Bearer" not in said, said
+
+
+@pytest.mark.parametrize("value, why", [
+    (None, "not NoneType"), (1.5, "not float"), (True, "not bool"), (object(), "not object"),
+    (["a"], "not list"),
+], ids=["none", "float", "bool", "object", "list"])
+def test_an_answer_header_value_of_another_type_is_refused_now(lab, value, why) -> None:  # type: ignore[no-untyped-def]
+    """(security review) ``None`` or ``1.5`` was taken, and every request to the bin was then
+    stored but got no answer (the sender saw the connection drop, and retried)."""
+    with pytest.raises(TypeError, match=rf"^header 'X-N': a value is text, bytes or an int, {why}$"):
+        lab.respond("typed", headers={"X-N": value})
+    assert post(lab.url_for("typed"), b"{}")[0] == 200  # (no rule was added)
+
+
+def test_int_and_bytes_answer_header_values_go_out_as_given(lab) -> None:  # type: ignore[no-untyped-def]
+    lab.respond("given", headers=[("X-Int", 5), ("X-Raw", b"caf\xe9")])
+    status, headers, _ = _get(lab.url_for("given"), "POST", b"{}")
+    assert status == 200 and headers["X-Int"] == "5" and headers["X-Raw"] == "caf\xe9"
+
+
+@pytest.mark.parametrize("name, shown", [
+    (f"Authorization Bearer {SECRET}", "'Authorization' (what follows a space not shown)"),
+    (f"Authorization\r{SECRET}", "'Authorization' (what follows U+000D not shown)"),
+    (f"Authorization\t{SECRET}", "'Authorization' (what follows a tab not shown)"),
+    (f"X-Key-€{SECRET}", "'X-Key-' (what follows U+20AC not shown)"),
+], ids=["space", "cr", "tab", "not-latin-1"])
+def test_a_refused_answer_header_name_shows_no_pasted_value(lab, name, shown) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ValueError) as info:
+        lab.respond("x", headers={name: "v"})
+    said = str(info.value)
+    assert said.startswith(f"header {shown} ") and SECRET not in said and SECRET[:8] not in said, said

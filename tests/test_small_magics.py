@@ -68,7 +68,16 @@ def test_respond_header_still_answers(shell) -> None:  # type: ignore[no-untyped
     (f"df --api-key {SECRET} more", "--api-key <hidden: 17 characters> <hidden: 4 characters>",
      SECRET),
     ("df --colour red", "unrecognized arguments: --colour red", None),  # (as it was)
-], ids=["send-header", "secret-file", "token-equals", "api-key", "harmless"])
+    # (security review: a header pasted without --header, quoted or not)
+    (f"respond b 'Authorization: Bearer {SECRET}'",
+     "unrecognized arguments: Authorization: <hidden: 24 characters>", SECRET),
+    (f"respond b Authorization: Bearer {SECRET}",
+     "unrecognized arguments: Authorization: <hidden: 6 characters> <hidden: 17 characters>",
+     SECRET),
+    (f"respond b X-Api-Key:{SECRET}", "unrecognized arguments: X-Api-Key: <hidden: 17 characters>",
+     SECRET),
+], ids=["send-header", "secret-file", "token-equals", "api-key", "harmless", "pasted-quoted",
+        "pasted-words", "pasted-key"])
 def test_unrecognised_options_hide_what_may_be_a_credential(shell, line, shown, hidden) -> None:  # type: ignore[no-untyped-def]
     said = _refused(shell, line)
     assert shown in said, said

@@ -59,9 +59,29 @@ def _check_header(name: str, value: str) -> None:
         HTTPHeaders().add(name, value)
     except HTTPInputError:  # (its words quote the value)
         raise ValueError(
-            f"header {shown_header_name(name)} is not a valid HTTP header: a name is a token "
+            f"header {shown_header_name(name, strict=True)} is not a valid HTTP header: a name is a token "
             "(no spaces or control characters), a value has no control characters and no "
             "space or tab at either end (the value is not shown: it may be a secret)") from None
+
+
+def _header_pair(item: Any) -> tuple[str, str]:
+    """A ``(name, value)`` of an answer's headers as it is sent: a name is text; a value is
+    text, ``bytes`` (sent as they are: one character a byte) or an ``int`` (its digits).
+    Anything else is ``TypeError`` now: ``None`` or ``1.5`` was taken, and every request to
+    the bin then got no answer at all (the answer failed as it was written)."""
+    if not isinstance(item, (tuple, list)) or len(item) != 2:
+        raise TypeError("headers are a mapping or (name, value) pairs")
+    name, value = item
+    if not isinstance(name, str):
+        raise TypeError(f"a header name is text, not {type(name).__name__}")
+    if isinstance(value, (bytes, bytearray)):
+        return name, bytes(value).decode("latin-1")
+    if isinstance(value, int) and not isinstance(value, bool):
+        return name, str(value)
+    if not isinstance(value, str):
+        raise TypeError(f"header {shown_header_name(name, strict=True)}: a value is text, bytes or an int, "
+                        f"not {type(value).__name__}")
+    return name, value
 
 
 def _body(body: bytes | str | Mapping | list | None) -> bytes | None:
@@ -126,16 +146,17 @@ class ResponseRules:
             if isinstance(s, bool) or not isinstance(s, int) or not 200 <= s <= 599:
                 # (1xx are interim answers: a sender waits on for the final one)
                 raise ValueError(f"HTTP status must be an int in 200..599, got {s!r}")
-        hs = tuple((headers.items() if isinstance(headers, Mapping) else headers) or ())
+        hs = tuple(_header_pair(item) for item in
+                   ((headers.items() if isinstance(headers, Mapping) else headers) or ()))
         for k, v in hs:
             if any(c in str(k) + str(v) for c in "\r\n\0"):
-                raise ValueError(f"header {shown_header_name(str(k))} contains a line break or"
+                raise ValueError(f"header {shown_header_name(str(k), strict=True)} contains a line break or"
                                  " NUL (the value is not shown: it may be a secret)")
             try:
                 (str(k) + str(v)).encode("latin-1")
             except UnicodeEncodeError:
                 raise ValueError(
-                    f"header {shown_header_name(str(k))} has characters outside Latin-1, which"
+                    f"header {shown_header_name(str(k), strict=True)} has characters outside Latin-1, which"
                     " HTTP headers cannot carry; percent-encode them (RFC 8187) or send them "
                     "in the body (the value is not shown: it may be a secret)"
                 ) from None
