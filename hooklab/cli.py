@@ -40,8 +40,8 @@ def _int_in(low: int, high: int | None) -> Callable[[str], int]:
 
 
 def _seconds(text: str) -> float:
-    """An argparse type for ``--timeout``: seconds, 0.1 or more (``forward_timeout``'s own
-    lower bound), finite.
+    """An argparse type for ``--timeout``: seconds, 0.1 to 86400 (``forward_timeout``'s own
+    bounds: a day at most).
 
     >>> _seconds("2.5"), _seconds("30")
     (2.5, 30.0)
@@ -52,8 +52,8 @@ def _seconds(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not math.isfinite(value) or value < 0.1:
-        raise argparse.ArgumentTypeError(f"{text} is out of range (0.1 s or more)")
+    if not math.isfinite(value) or not 0.1 <= value <= 86_400:
+        raise argparse.ArgumentTypeError(f"{text} is out of range (0.1 to 86400 s)")
     return value
 
 

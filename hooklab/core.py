@@ -192,7 +192,7 @@ class HookLab(Configurable):
         60.0, help="Answer 408 when a request body does not arrive within this many seconds."
     ).tag(config=True)
     forward_timeout = Float(
-        10.0, min=0.1,
+        10.0, min=0.1, max=86_400.0,
         help="Seconds a forward target (lab.forward) has to answer; after that the capture's "
         "forward is recorded as failed (timed out). Raise it for a local app that takes longer.",
     ).tag(config=True)

@@ -56,11 +56,13 @@ def test_replay_waits_as_long_as_timeout_says(tmp_path: Path, timeout: str, ok: 
 
 
 @pytest.mark.parametrize("value, says", [
-    ("0", "0 is out of range (0.1 s or more)"),
-    ("0.05", "0.05 is out of range (0.1 s or more)"),
-    ("-3", "-3 is out of range (0.1 s or more)"),
-    ("nan", "nan is out of range (0.1 s or more)"),
-    ("inf", "inf is out of range (0.1 s or more)"),
+    ("0", "0 is out of range (0.1 to 86400 s)"),
+    ("0.05", "0.05 is out of range (0.1 to 86400 s)"),
+    ("-3", "-3 is out of range (0.1 to 86400 s)"),
+    ("nan", "nan is out of range (0.1 to 86400 s)"),
+    ("inf", "inf is out of range (0.1 to 86400 s)"),
+    ("1e10", "1e10 is out of range (0.1 to 86400 s)"),  # (every delivery: OverflowError)
+    ("86401", "86401 is out of range (0.1 to 86400 s)"),
     ("10s", "not a number of seconds: '10s'"),
     ("", "not a number of seconds: ''"),
 ])
@@ -117,3 +119,21 @@ def test_serve_forwards_wait_as_long_as_timeout_says(timeout: str, ok: bool) -> 
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(5)
+
+
+@pytest.mark.parametrize("timeout", [1e10, 86_401, 0.05, float("nan"), "5", True])
+def test_a_timeout_past_a_day_or_no_number_is_refused_in_python_too(timeout: object) -> None:
+    """(security review) ``forward_timeout = 1e10`` (meaning "never time out") made every
+    forward and replay fail with OverflowError (and a thread's traceback on stderr)."""
+    from traitlets import TraitError
+
+    lab = hooklab.HookLab(port=0, db=":memory:")
+    try:
+        with pytest.raises(ValueError, match=r"^timeout must be 0\.1 to 86400 seconds, got "):
+            lab.replay([], to="http://127.0.0.1:9/x", timeout=timeout)  # type: ignore[arg-type]
+        if not isinstance(timeout, (str, bool)) and timeout == timeout:
+            with pytest.raises(TraitError):
+                lab.forward_timeout = timeout  # type: ignore[assignment]
+        assert lab.forward_timeout == 10.0
+    finally:
+        lab.stop()
