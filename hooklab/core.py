@@ -262,7 +262,13 @@ class HookLab(Configurable):
         try:
             together = self._moves_in(config)
             if together:  # (one change, made whole or not at all: traitlets sets them one
-                try:  # after the other, and a db moved before a port was refused)
+                import copy  # after the other, and a db moved before a port was refused)
+
+                rest = copy.deepcopy(config)  # (the config's other settings first: a
+                for k in together:  # strict_port=True given with the port decides the move)
+                    del rest[type(self).__name__][k]
+                super().update_config(rest)
+                try:
                     self._apply(together)
                 except _Refused as refused:
                     raise refused.settings_error(together) from refused.cause

@@ -126,3 +126,30 @@ def test_a_new_durability_keeps_a_memory_lab_s_captures(how):
         assert [c.json()["n"] for c in lab.wait(2, timeout=10)] == [1, 2]
     finally:
         lab.stop()
+
+
+def test_a_config_s_strict_port_decides_the_move_it_comes_with(tmp_path):
+    """(security review) ``update_config`` of ``db``, a taken ``port`` and ``strict_port=True``
+    together: the move was made before ``strict_port`` was applied, so the lab moved to the
+    next port (a warning) and the ``:memory:`` captures were gone; it is refused whole now."""
+    import socket
+
+    from traitlets import TraitError
+    from traitlets.config import Config
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        lab = hooklab.HookLab(port=0, db=":memory:").start()
+        try:
+            was = lab.bound_port
+            assert hooklab.send(lab.url_for("b"), payload={"a": 1}).status == 200
+            lab.wait(1, timeout=10)
+            with pytest.raises(TraitError, match="in use"):
+                lab.update_config(Config({"HookLab": {"db": str(tmp_path / "n.sqlite3"),
+                                                      "port": port, "strict_port": True}}))
+            assert (lab.db, lab.bound_port, len(lab.captures)) == (":memory:", was, 1)
+            assert not (tmp_path / "n.sqlite3").exists()
+        finally:
+            lab.stop()
