@@ -82,3 +82,23 @@ def test_rows_another_connection_stored_are_found_now_and_later(tmp_path: Path, 
         assert json.loads(again.get(N + 2).body)["note"] == WORD
     finally:
         again.stop()
+
+
+@pytest.mark.parametrize("marker", ["abc", "", "1.5", None])
+def test_a_marker_that_is_no_number_is_as_if_none(tmp_path: Path, marker: object) -> None:
+    """(security review) a ``search_upto`` (or ``segments_upto``) that is no number in a damaged
+    or crafted file: ``hooklab.open`` and a lab on the file failed with int()'s ValueError."""
+    db = tmp_path / "captures.sqlite3"
+    lab = hooklab.HookLab(db=str(db))
+    lab.store.add_many({"path": "/b", "body": json.dumps({"note": WORD if i % 10 == 0 else "x"}).encode()}
+                       for i in range(100))
+    lab.stop()
+    with sqlite3.connect(db) as con:
+        con.execute("UPDATE meta SET value = ? WHERE key IN ('search_upto', 'segments_upto')",
+                    (marker,))
+    for opened in (hooklab.open(str(db)), hooklab.HookLab(port=0, db=str(db)).start()):
+        try:
+            assert [c.id for c in opened.query(search=WORD)] == list(range(1, 101, 10))
+            assert len(opened.dataframe()) == 100
+        finally:
+            opened.stop()

@@ -668,7 +668,10 @@ class CaptureStore:
             row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         except sqlite3.OperationalError:
             return 0
-        return int(row[0]) if row else 0
+        try:  # (a marker that is no number, in a damaged or crafted file: as if none, so
+            return int(row[0]) if row else 0  # what it marks is made again from the rows)
+        except (TypeError, ValueError):
+            return 0
 
     def _set_meta(self, db: sqlite3.Connection, key: str, value: int) -> None:
         db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, str(value)))
