@@ -307,3 +307,17 @@ def test_imports_scrub_jupyter_credentials_as_on_arrival(tmp_path, fmt):
         assert cap.headers == [(name, stored) for name, _, stored in _CREDENTIALS]
     finally:
         lab.stop()
+
+
+@pytest.mark.parametrize("received", ["2026-01-01T00:00:00Z", 1767225600, 1.5])
+def test_add_many_names_the_record_whose_time_is_no_datetime(tmp_path, received):
+    """(security review) a ``received_at`` given as text or a number was an AttributeError from
+    inside the store ("'str' object has no attribute 'tzinfo'"), naming no record."""
+    store = CaptureStore(str(tmp_path / "c.sqlite3"))
+    try:
+        records = [{"path": "/a", "body": b"{}"}, {"path": "/b", "body": b"{}", "received_at": received}]
+        with pytest.raises(ValueError, match=r"^record 1: cannot be stored \("):
+            store.add_many(records)
+        assert store.count() == 0
+    finally:
+        store.close()

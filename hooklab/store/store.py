@@ -852,7 +852,9 @@ class CaptureStore:
         for at, record in enumerate(records):
             try:
                 row = make(record)
-            except (TypeError, ValueError, OverflowError) as exc:
+            except (TypeError, ValueError, OverflowError, AttributeError) as exc:
+                # (AttributeError: a received_at given as text, "'str' object has no
+                # attribute 'tzinfo'", said without which record it was)
                 raise ValueError(f"record {at}: cannot be stored ({exc})") from None
             yield row
 
