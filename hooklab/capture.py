@@ -13,13 +13,18 @@ import codecs
 import json as _json
 import re
 import sys
-import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, TypedDict
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from .jsonread import JSON_MAX_DEPTH, json_too_deep, loads_json
+from .jsonread import (
+    JSON_MAX_DEPTH,
+    MAX_DECODED,  # noqa: F401 - where it was (detection decodes too: jsonread)
+    decode_body,
+    json_too_deep,
+    loads_json,
+)
 
 if TYPE_CHECKING:
     from .signatures import Verification
@@ -62,8 +67,6 @@ __all__ = [
     "target_path",
 ]
 
-#: decoded views of compressed bodies are capped so a decompression bomb cannot exhaust memory
-MAX_DECODED = 64 * 1024 * 1024
 
 
 #: what a redacted header or query value is stored as
@@ -656,35 +659,6 @@ def bin_of(path: str) -> str:
     """The capture's bin: the first path segment (``"/github/x" -> "github"``, ``"/" -> ""``)."""
     first = path.lstrip("/").split("/", 1)[0]
     return unquote(first.split("?", 1)[0])
-
-
-def decode_body(body: bytes, encoding: str | None, limit: int = MAX_DECODED) -> bytes:
-    """Undo ``Content-Encoding`` (gzip, deflate) for viewing; the stored body stays raw.
-
-    Raises ``ValueError`` if the data is corrupt or would decode past ``limit`` bytes.
-    """
-    enc = (encoding or "").strip().lower()
-    if enc in ("", "identity"):
-        return body
-    if enc in ("gzip", "x-gzip", "deflate"):
-        wbits = 16 + zlib.MAX_WBITS if enc != "deflate" else zlib.MAX_WBITS
-        try:
-            d = zlib.decompressobj(wbits)
-            out = d.decompress(body, limit + 1)
-        except zlib.error:
-            if enc != "deflate":
-                raise ValueError(f"corrupt {enc} body") from None
-            try:  # raw deflate without zlib header, as some senders do
-                d = zlib.decompressobj(-zlib.MAX_WBITS)
-                out = d.decompress(body, limit + 1)
-            except zlib.error as exc:
-                raise ValueError(f"corrupt deflate body: {exc}") from None
-        if len(out) > limit:
-            raise ValueError(f"decoded body exceeds {limit} bytes (decompression bomb?)")
-        if not d.eof:  # never pass a cut-off stream off as the whole body
-            raise ValueError(f"truncated {enc} body")
-        return out
-    raise ValueError(f"unsupported Content-Encoding {encoding!r}")
 
 
 #: codecs a sender may not pick for the text view: quadratic (punycode) or host-name only (idna)

@@ -79,12 +79,12 @@ class ForwardLoopError(ValueError):
         self.bin, self.target = bin, target
 
 
-class _Refused(Exception):
+class SettingsRefused(Exception):
     """Settings a lab could not take (:meth:`HookLab._apply`), all of them put back: why,
     and where the lab goes on. ``%hooklab start`` says it as a ``UsageError``, a trait
     set (``lab.db = ...``, ``%config HookLab.db``) as a :class:`~traitlets.TraitError`.
 
-    >>> str(_Refused(OSError("no room"), HookLab(db=":memory:"), {"db": ":memory:"}))
+    >>> str(SettingsRefused(OSError("no room"), HookLab(db=":memory:"), {"db": ":memory:"}))
     "no room; the lab goes on as it was (not serving, db ':memory:')"
     """
 
@@ -270,7 +270,7 @@ class HookLab(Configurable):
                 super().update_config(rest)
                 try:
                     self._apply(together)
-                except _Refused as refused:
+                except SettingsRefused as refused:
                     raise refused.settings_error(together) from refused.cause
             super().update_config(config)  # (the settings above are the lab's now: no change)
         except TraitError as exc:
@@ -658,7 +658,7 @@ class HookLab(Configurable):
         name = change["name"]
         try:
             self._apply({name: change["new"]}, before={name: change["old"]})
-        except _Refused as refused:
+        except SettingsRefused as refused:
             raise refused.trait_error(change) from refused.cause
 
     def _apply(self, settings: dict[str, Any], *, start: bool = False,
@@ -677,7 +677,7 @@ class HookLab(Configurable):
         cannot be created, an address that cannot be bound, a forward that would loop) puts
         every setting back, closes what the attempt opened (and removes the empty database
         file and folders it made), gives the lab its old store, forwarder and live views,
-        serves again on the bound port and raises :class:`_Refused`, saying why and where
+        serves again on the bound port and raises :class:`SettingsRefused`, saying why and where
         the lab goes on. ``before``: the values to put back, when ``settings`` are set
         already (a trait observer's change); else the lab's own.
 
@@ -688,7 +688,7 @@ class HookLab(Configurable):
         >>> lab._apply({"db": ".", "port": 0})        # a folder: nothing moves
         Traceback (most recent call last):
         ...
-        hooklab.core._Refused: ...; the lab goes on as it was (serving at http://127.0.0.1:..., db 'moved.sqlite3', port 0)
+        hooklab.core.SettingsRefused: ...; the lab goes on as it was (serving at http://127.0.0.1:..., db 'moved.sqlite3', port 0)
         >>> lab.db, lab.bound_port == port
         ('moved.sqlite3', True)
         """
@@ -753,7 +753,7 @@ class HookLab(Configurable):
                     self._serve_on(bound)
             if not isinstance(exc, (TraitError, ServerError, StoreError, OSError, ValueError)):
                 raise  # (not a setting refused: a bug, as it was, with the lab put back)
-            raise _Refused(exc, self, before) from exc
+            raise SettingsRefused(exc, self, before) from exc
         for w in said:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         if moving:
@@ -803,7 +803,7 @@ class HookLab(Configurable):
             name = change["name"]  # the value kept; now it serves again as it was)
             try:
                 self._apply({name: change["new"]}, before={name: change["old"]})
-            except _Refused as refused:
+            except SettingsRefused as refused:
                 raise refused.trait_error(change) from refused.cause
             # same public URL, new port
             ingress.refresh(self)

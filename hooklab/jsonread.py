@@ -22,11 +22,12 @@ from __future__ import annotations
 import json
 import sys
 import threading
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["JSON_MAX_DEPTH", "json_depth", "json_text", "json_too_deep", "loads_json"]
+__all__ = ["JSON_MAX_DEPTH", "MAX_DECODED", "decode_body", "json_depth", "json_text", "json_too_deep", "loads_json"]
 
 #: JSON nested deeper than this many arrays/objects is read as not JSON (``Capture.json()`` is
 #: ``None``), the same on every Python version: orjson's own limit, where the standard library's
@@ -221,3 +222,36 @@ def json_text(value: Any, limit: int, *, style: str = "json") -> str:
             stack.pop()
     text = "".join(out)
     return text if len(text) <= limit else text[:limit] + "…"
+
+
+#: decoded views of compressed bodies are capped so a decompression bomb cannot exhaust memory
+MAX_DECODED = 64 * 1024 * 1024
+
+
+def decode_body(body: bytes, encoding: str | None, limit: int = MAX_DECODED) -> bytes:
+    """Undo ``Content-Encoding`` (gzip, deflate) for viewing; the stored body stays raw.
+
+    Raises ``ValueError`` if the data is corrupt or would decode past ``limit`` bytes.
+    """
+    enc = (encoding or "").strip().lower()
+    if enc in ("", "identity"):
+        return body
+    if enc in ("gzip", "x-gzip", "deflate"):
+        wbits = 16 + zlib.MAX_WBITS if enc != "deflate" else zlib.MAX_WBITS
+        try:
+            d = zlib.decompressobj(wbits)
+            out = d.decompress(body, limit + 1)
+        except zlib.error:
+            if enc != "deflate":
+                raise ValueError(f"corrupt {enc} body") from None
+            try:  # raw deflate without zlib header, as some senders do
+                d = zlib.decompressobj(-zlib.MAX_WBITS)
+                out = d.decompress(body, limit + 1)
+            except zlib.error as exc:
+                raise ValueError(f"corrupt deflate body: {exc}") from None
+        if len(out) > limit:
+            raise ValueError(f"decoded body exceeds {limit} bytes (decompression bomb?)")
+        if not d.eof:  # never pass a cut-off stream off as the whole body
+            raise ValueError(f"truncated {enc} body")
+        return out
+    raise ValueError(f"unsupported Content-Encoding {encoding!r}")

@@ -368,14 +368,14 @@ def _start(magics: Any, lab: Any, args: Any) -> None:
     The move is ``HookLab._apply``'s, as ``lab.db = ...`` (``%config HookLab.db``) makes it:
     a new ``--db`` is opened beside the old store, closed once the lab serves from the new
     one."""
-    from .core import _Refused
+    from .core import SettingsRefused
 
     new = lab or _configured(magics.shell)
     given = {k: getattr(args, k) for k in ("port", "host", "db") if getattr(args, k) is not None}
     set_default(new)  # (a later plain %hooklab start finds it, even if this one is refused)
     try:
         new._apply(given, start=True)
-    except _Refused as refused:
+    except SettingsRefused as refused:
         raise UsageError(f"%hooklab start: {refused}") from None
     print(new.status_line())
 

@@ -18,8 +18,7 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qs
 
-from ..capture import decode_body
-from ..jsonread import loads_json
+from ..jsonread import decode_body, loads_json
 from .table import TABLE, Provider, _get
 
 __all__ = ["describe", "detect", "detect_record", "parse_json"]
