@@ -106,6 +106,16 @@ OKTA_EVENT = (b'{"eventType":"com.okta.event_hook","cloudEventsVersion":"0.1",'
               b'"eventId":"b5a188b9-5ece-4636-b041-482ffda96311","data":{"events":[]}}')
 
 
+def _okta_verify_then_deliver(lab, bin_: str, challenge: str, sent: dict[str, str]):
+    """Okta's verification GET then an event hook delivery to ``bin_``, both with ``sent``:
+    the GET's ``(status, headers, body)``, and the two captures."""
+    answer = call(lab.url_for(bin_), "GET",
+                  headers={"X-Okta-Verification-Challenge": challenge, **sent})
+    check = stored(lab, bin_)
+    call(lab.url_for(bin_), "POST", OKTA_EVENT, {"Content-Type": "application/json", **sent})
+    return answer, check, stored(lab, bin_, 2)
+
+
 @pytest.mark.parametrize("authorization, accepted", [
     (f"Bearer {OKTA_TOKEN}", True),  # the tester's case: 401 before
     (OKTA_TOKEN, True),
@@ -122,11 +132,7 @@ def test_okta_verification_is_checked_as_its_deliveries_are(lab, authorization, 
     lab.secret(bin_, OKTA_TOKEN, provider="okta")
     auth = {"Authorization": authorization} if authorization else {}
     challenge = "rQAXBFfbsF6hDuZ3ch6KlQ5Z"
-    status, headers, body = call(lab.url_for(bin_), "GET",
-                                 headers={"X-Okta-Verification-Challenge": challenge, **auth})
-    check = stored(lab, bin_)
-    call(lab.url_for(bin_), "POST", OKTA_EVENT, {"Content-Type": "application/json", **auth})
-    delivery = stored(lab, bin_, 2)
+    (status, headers, body), check, delivery = _okta_verify_then_deliver(lab, bin_, challenge, auth)
     assert delivery.provider == "okta" and delivery.verified is accepted  # (the rule itself)
     if accepted:
         assert (status, body) == (200, b'{"verification":"rQAXBFfbsF6hDuZ3ch6KlQ5Z"}')
@@ -168,11 +174,7 @@ def test_okta_takes_its_secret_in_the_header_the_admin_named_and_in_basic_form(l
     bin_ = f"okta-keyed-{abs(hash((secret, tuple(sent.items())))) % 10**8}"
     lab.secret(bin_, secret, provider="okta")
     challenge = "Zq81OOptD3KzYrV3J1uWvyc1"
-    status, _, body = call(lab.url_for(bin_), "GET",
-                           headers={"X-Okta-Verification-Challenge": challenge, **sent})
-    check = stored(lab, bin_)
-    call(lab.url_for(bin_), "POST", OKTA_EVENT, {"Content-Type": "application/json", **sent})
-    delivery = stored(lab, bin_, 2)
+    (status, _, body), check, delivery = _okta_verify_then_deliver(lab, bin_, challenge, sent)
     assert (check.verified, delivery.verified) == (accepted, accepted)
     assert (status == 200) is accepted and (challenge.encode() in body) is accepted
     plain = secret.removeprefix("Basic ")
