@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -108,14 +108,18 @@ def running_lab() -> Iterator[HookLab]:
         lab.stop()
 
 
-def server_fixtures(name: str, token: str, base_url: str, **server: Any) -> tuple[Any, Any, Any]:
+def server_fixtures(name: str, token: str, base_url: str, *,
+                    needs: Callable[[], object] | None = None, **server: Any) -> tuple[Any, Any, Any]:
     """The three fixtures a relay test module uses, as ``jupyter, env, lab = server_fixtures(
     "jupyter-relay", TOKEN, "/user/alice/")``: ``jupyter`` (a real jupyter server with the
-    extension, one per module; ``server`` goes to :func:`jupyter_server`), ``env`` (this
-    test's process pointed at it) and ``lab`` (a started lab, stopped afterwards)."""
+    extension, one per module; ``server`` goes to :func:`jupyter_server`; ``needs``, if
+    given, is called first: it skips the module when something it needs is missing), ``env``
+    (this test's process pointed at it) and ``lab`` (a started lab, stopped afterwards)."""
 
     @pytest.fixture(scope="module")
     def jupyter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
+        if needs is not None:
+            needs()
         with jupyter_server(tmp_path_factory.mktemp(name), token, base_url, **server) as running:
             yield running
 

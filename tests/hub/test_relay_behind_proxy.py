@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from _http import free_port, recv_until_close
-from _jupyter_server import jupyter_server, running_lab, use_server
+from _jupyter_server import server_fixtures
 
 from hooklab import HookLab, ingress
 
@@ -38,12 +38,8 @@ def _need_chp() -> str:
     pytest.skip(message)
 
 
-@pytest.fixture(scope="module")
-def jupyter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
-    _need_chp()
-    with jupyter_server(tmp_path_factory.mktemp("jupyter-chp"), TOKEN, "/user/alice/",
-                        args=("--ServerApp.trust_xheaders=True",)) as server:
-        yield server
+jupyter, env, lab = server_fixtures("jupyter-chp", TOKEN, "/user/alice/", needs=_need_chp,
+                                    args=("--ServerApp.trust_xheaders=True",))
 
 
 @pytest.fixture(scope="module")
@@ -80,17 +76,6 @@ def _wait_listening(port: int, proc: subprocess.Popen[bytes], log: Path) -> None
             return
         except OSError:
             time.sleep(0.1)
-
-
-@pytest.fixture
-def env(jupyter: dict[str, object], monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
-    return use_server(jupyter, monkeypatch)
-
-
-@pytest.fixture
-def lab(env: dict[str, object]) -> Iterator[HookLab]:
-    with running_lab() as lab:
-        yield lab
 
 
 def answer(port: int, data: bytes, source: str = "127.0.0.1", timeout: float = 30) -> bytes:
