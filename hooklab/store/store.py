@@ -40,6 +40,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
+from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -141,7 +142,7 @@ _UPKEEP_ONLY = ("__segment__", "__summaries__")
 #: the row values (``record_values``) of TEXT columns a segment holds, and the types they
 #: read back as they were given (SQLite writes a number there as text)
 _TEXT_VALUES = (1, 2, 3, 4, 6, 8, 11, 12, 13, 17)
-_AS_STORED = (str, bytes, type(None))
+_AS_STORED = frozenset((str, bytes, type(None)))
 #: rows after the last segment an import reads back to seal them with its own (see
 #: ``CaptureStore._seal_imported``); more are left to the upkeep thread
 _SEAL_BEHIND = 4 * S.SEG_ROWS
@@ -1157,28 +1158,41 @@ class CaptureStore:
     def _encode_segment(db: sqlite3.Connection, after: int) -> tuple[int, int, int, int, bytes] | None:
         """``(after, first, last, rows, blob)``: the next segment's rows after id ``after``,
         encoded (``None`` until there are :data:`SEG_ROWS` of them)."""
-        # (row by row: only the bodies the segment keeps are held, S.keep_flag; a segment
-        # of big binary bodies was read into memory whole)
-        rows: list[tuple] = []
-        bodies: list[bytes | None] = []
-        for *row, body in db.execute(f"SELECT {S.SELECT}, body FROM captures WHERE id > ?"
-                                     " ORDER BY id LIMIT ?", (after, S.SEG_ROWS)):
-            rows.append(tuple(row))
-            bodies.append(body if S.keep_flag(row, body) == S.KEPT else None)
+        rows, bodies = CaptureStore._segment_rows(db, "id > ? ORDER BY id LIMIT ?", (after, S.SEG_ROWS))
         if len(rows) < S.SEG_ROWS:
             return None
         blob = S.encode(rows, bodies)
         return after, rows[0][0], rows[-1][0], len(rows), blob
 
+    @staticmethod
+    def _segment_rows(db: sqlite3.Connection, where: str, args: Sequence[Any]
+                      ) -> tuple[list[tuple], list[bytes | None]]:
+        """The rows of ``captures`` matching ``where`` as a segment reads them (:data:`S.SELECT`)
+        and the bodies it keeps (``None`` for one it does not, :func:`S.keep_flag`)."""
+        # (row by row: only the bodies the segment keeps are held; a segment of big binary
+        # bodies was read into memory whole)
+        rows: list[tuple] = []
+        bodies: list[bytes | None] = []
+        for *row, body in db.execute(f"SELECT {S.SELECT}, body FROM captures WHERE {where}", args):
+            rows.append(tuple(row))
+            bodies.append(body if S.keep_flag(row, body) == S.KEPT else None)
+        return rows, bodies
+
     def _store_segment(
-        self, db: sqlite3.Connection, after: int, first: int, last: int, n: int, blob: bytes,
-        upto: int | None = None,
+        self, db: sqlite3.Connection, after: int, first: int, last: int, n: int, blob: bytes
     ) -> int | None:
         """Writer thread: keep an encoded segment if it still is exactly the rows after the
-        last one (``upto``, the last segment's last id, :attr:`_segments_upto` unless given;
-        none of them deleted since it was read; rows never change); its last id."""
-        if after != (self._segments_upto if upto is None else upto):
+        last one (none of them deleted since it was read; rows never change); its last id."""
+        if after != self._segments_upto:
             return None
+        return self._keep_segment(db, after, first, last, n, blob)
+
+    def _keep_segment(
+        self, db: sqlite3.Connection, after: int, first: int, last: int, n: int, blob: bytes
+    ) -> int | None:
+        """Writer thread: keep a segment of the ``n`` rows after ``after`` if the table holds
+        exactly those (:meth:`_store_segment`'s check of the marker done by the caller); its
+        last id."""
         (now,) = db.execute(
             "SELECT COUNT(*) FROM captures WHERE id > ? AND id <= ?", (after, last)
         ).fetchone()
@@ -1558,15 +1572,14 @@ class CaptureStore:
             if first - 1 - after > _SEAL_BEHIND:
                 self._unsealed = (after, kept, bodies)
                 return None
-            for *row, body in db.execute(f"SELECT {S.SELECT}, body FROM captures WHERE id > ?"
-                                         " AND id < ? ORDER BY id", (after, first)):
-                kept.append(tuple(row))
-                bodies.append(body if S.keep_flag(row, body) == S.KEPT else None)
+            kept, bodies = self._segment_rows(db, "id > ? AND id < ? ORDER BY id", (after, first))
+        # (a number in a TEXT column is stored as SQLite writes it: the upkeep thread seals
+        # such rows as it reads them back; the values' types looked at a column at a time)
+        if any(not set(map(type, map(itemgetter(k), rows))) <= _AS_STORED for k in _TEXT_VALUES):
+            self._unsealed = (-1, [], [])
+            return None
         for i, v in enumerate(rows):
             body = v[7]
-            if not all(type(v[k]) in _AS_STORED for k in _TEXT_VALUES):  # (a number in a TEXT
-                self._unsealed = (-1, [], [])  # column is stored as SQLite writes it: the
-                return None  # upkeep thread seals these rows as it reads them back)
             # (as S.SELECT reads the row back: SQLite's lower() changes ASCII letters only)
             row = (first + i, v[0], len(body), v[10], v[14], v[16],
                    int(b'"content-encoding"' in v[6].encode("utf-8", "replace").lower()),
@@ -1578,8 +1591,7 @@ class CaptureStore:
         while len(kept) - at >= S.SEG_ROWS:
             part = kept[at : at + S.SEG_ROWS]
             blob = S.encode(part, bodies[at : at + S.SEG_ROWS])
-            got = self._store_segment(db, after, part[0][0], part[-1][0], len(part), blob,
-                                      upto=after)
+            got = self._keep_segment(db, after, part[0][0], part[-1][0], len(part), blob)
             if got is None:  # (never expected: nothing deletes within the writer's transaction)
                 self._unsealed = (-1, [], [])
                 return sealed
