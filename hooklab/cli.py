@@ -46,15 +46,17 @@ def _seconds(text: str) -> float:
     >>> _seconds("2.5"), _seconds("30")
     (2.5, 30.0)
     """
-    import math
+    from .outbound.forward import MAX_TIMEOUT, check_timeout
 
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not math.isfinite(value) or not 0.1 <= value <= 86_400:
-        raise argparse.ArgumentTypeError(f"{text} is out of range (0.1 to 86400 s)")
-    return value
+    try:  # (the bounds a forward's and a replay's timeout have everywhere)
+        return check_timeout(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text} is out of range (0.1 to {MAX_TIMEOUT:g} s)") from None
 
 
 def _db_arg(text: str) -> str:

@@ -148,28 +148,28 @@ class ResponseRules:
                 raise ValueError(f"HTTP status must be an int in 200..599, got {s!r}")
         hs = tuple(_header_pair(item) for item in
                    ((headers.items() if isinstance(headers, Mapping) else headers) or ()))
-        for k, v in hs:
-            if any(c in str(k) + str(v) for c in "\r\n\0"):
-                raise ValueError(f"header {shown_header_name(str(k), strict=True)} contains a line break or"
+        for k, v in hs:  # (text, both: _header_pair)
+            if any(c in k + v for c in "\r\n\0"):
+                raise ValueError(f"header {shown_header_name(k, strict=True)} contains a line break or"
                                  " NUL (the value is not shown: it may be a secret)")
             try:
-                (str(k) + str(v)).encode("latin-1")
+                (k + v).encode("latin-1")
             except UnicodeEncodeError:
                 raise ValueError(
-                    f"header {shown_header_name(str(k), strict=True)} has characters outside Latin-1, which"
+                    f"header {shown_header_name(k, strict=True)} has characters outside Latin-1, which"
                     " HTTP headers cannot carry; percent-encode them (RFC 8187) or send them "
                     "in the body (the value is not shown: it may be a secret)"
                 ) from None
-            _check_header(str(k), str(v))
-            if str(k).lower() == "transfer-encoding":
+            _check_header(k, v)
+            if k.lower() == "transfer-encoding":
                 raise ValueError(
                     "Transfer-Encoding cannot be set: hooklab frames every answer with a "
                     "Content-Length computed from the body"
                 )
         # the body decides Content-Length (none at all for 1xx/204/304): a rule's own value,
         # e.g. copied from a real response, would contradict what is sent
-        hs = tuple((k, v) for k, v in hs if str(k).lower() != "content-length")
-        if isinstance(body, (Mapping, list)) and not any(str(k).lower() == "content-type"
+        hs = tuple((k, v) for k, v in hs if k.lower() != "content-length")
+        if isinstance(body, (Mapping, list)) and not any(k.lower() == "content-type"
                                                          for k, _ in hs):
             hs += (("Content-Type", "application/json"),)  # (sent as JSON: say so)
         resp = [Response(s, _body(body), hs, float(delay)) for s in statuses]

@@ -502,9 +502,9 @@ def _token_in(given: str, secret: str, schemes: bool, basic: bool) -> bool:
     if scheme.lower() == "bearer":
         return same(rest.strip(), secret)
     if basic and scheme.lower() == "basic":
-        try:
-            creds = base64.b64decode(rest.strip() + "=" * (-len(rest.strip()) % 4), validate=True)
-        except ValueError:
+        try:  # (as the basic scheme reads its credentials)
+            creds = b64decode(rest, "Authorization credentials")
+        except Invalid:
             return False
         return same(creds, secret.encode("utf-8", "surrogatepass"))
     return False
