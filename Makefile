@@ -28,14 +28,15 @@ lab: $(LAB_STAMP)
 		$(if $(filter 0,$(shell id -u)),--allow-root,) \
 		$(if $(wildcard notebooks/01-quickstart.ipynb),notebooks/01-quickstart.ipynb,)
 
-# The suite runs on up to 4 pytest-xdist workers (one per CPU), each test file on one worker (its
-# servers, kernels and browsers set up once); tests/_http.py gives each worker its own ports.
+# The suite runs on up to 4 pytest-xdist workers (two per CPU: most tests wait on sockets, kernels
+# and browsers), each test file on one worker (its servers, kernels and browsers set up once), the
+# longest files handed out first (tests/conftest.py); tests/_http.py gives each worker its ports.
 # The example notebooks run from a copy outside the repository, as a user who downloaded them (or
 # opened them on Binder after `pip install hooklab`) runs them: nothing of the repo is in reach.
 test: $(STAMP)
 	$(BIN)/ruff check
 	$(BIN)/python -m pytest --doctest-modules hooklab
-	$(BIN)/python -m pytest tests -n auto --maxprocesses=4 --dist loadfile
+	$(BIN)/python -m pytest tests -n auto --maxprocesses=4 --dist loadfile --no-loadscope-reorder
 	nb=$$(mktemp -d) && cp notebooks/*.ipynb notebooks/sanitize.cfg conftest.py "$$nb"/ && \
 	  (cd "$$nb" && "$(CURDIR)/$(BIN)/python" -m pytest -p no:cacheprovider --rootdir . \
 	    --nbval --nbval-sanitize-with sanitize.cfg *.ipynb); status=$$?; rm -rf "$$nb"; exit $$status
