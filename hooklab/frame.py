@@ -2132,6 +2132,15 @@ def _harmonized(frames: list[Any]) -> list[Any]:
         ints = [k for k, c in cols.items() if isinstance(c.dtype, pd.Int64Dtype) or c.dtype == np.int64]
         floats = [k for k, c in cols.items() if c.dtype == np.float64 and (k, name) not in marked]
         whole = [k for k, c in cols.items() if c.dtype == np.float64 and (k, name) in marked]
+        if (ints or floats or whole) and any(
+                k not in nones and k not in ints and k not in floats and k not in whole
+                for k in ks):
+            # text, booleans or lists beside the numbers: an object column, which holds each
+            # value as its body has it (json_normalize's); 52703 had become 52703.0 there
+            # and True 1.0, only when integers met floats in the same frame
+            for k in ints + floats + whole:
+                frames[k][name] = _as_objects(cols[k], whole=k in whole)
+            continue
         if whole and ints and not floats and any(_big(cols[k]) for k in ints):
             for k in whole:  # integers all: Int64 (these are within 2**53, exact as floats)
                 frames[k][name] = cols[k].astype(pd.Int64Dtype())
@@ -2145,6 +2154,21 @@ def _harmonized(frames: list[Any]) -> list[Any]:
     for k, names in gone.items():
         frames[k] = frames[k].drop(columns=names)
     return frames
+
+
+def _as_objects(column: Any, *, whole: bool) -> Any:
+    """A numeric part of a column as Python objects, missing values NaN (json_normalize's):
+    ``int``/``float`` as read; ``whole``, a float column of integers (:func:`_normalize_like`),
+    gives its integers back."""
+    import numpy as np
+
+    out = column.astype(object)
+    missing = column.isna()
+    if whole:
+        out = out.map(lambda v: int(v) if v == v else v)
+    if missing.any():
+        out = out.where(~missing, np.nan)
+    return out
 
 
 def _to_harmonize(dtypes: list[Any]) -> bool:
