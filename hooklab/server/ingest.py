@@ -9,7 +9,9 @@ Used by :mod:`hooklab.server.protocol` (which reads requests off the wire):
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
+import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -31,12 +33,67 @@ __all__ = [
     "capture_record",
     "deliver",
     "reason",
+    "valid_authority",
 ]
 
 RESERVED_PREFIX = "/_hooklab"
 _PROOF, _PROOF_LEN = RELAY_PROOF.lower(), len(RELAY_PROOF)
 _PREFIX_LEN = len(RELAY_PREFIX)
 DEFAULT_MAX_BODY = 16 * 1024 * 1024
+
+# RFC 3986 3.2.2: a reg-name (an IPv4 address is one too) is unreserved characters,
+# sub-delims and %XX escapes; an IPvFuture literal "v" hex "." then those and ":"
+_REG_NAME = re.compile(r"(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})+")
+_IP_FUTURE = re.compile(r"v[0-9A-Fa-f]+\.[A-Za-z0-9\-._~!$&'()*+,;=:]+")
+#: the longest host name a URL should have (RFC 3986 3.2.2, after DNS's limit)
+_MAX_HOST = 255
+
+
+def valid_authority(value: str) -> bool:
+    """Whether ``value`` (a ``Host`` field) is a URL authority with a host, by RFC 3986:
+    a reg-name or IPv4 address (at most 255 characters), an ``[IPv6]`` or ``[vX.future]``
+    literal, then an optional ``:port`` of digits (at most 65535). No userinfo (``@``), no
+    path, query or fragment, spaces, controls or non-ASCII: such a Host pasted into a URL
+    makes another URL (``a/b?c`` before ``/z`` reads as host ``a``, query ``c/z``) or none.
+
+    >>> [valid_authority(h) for h in ("hooks.example:8443", "[::1]:80", "10.0.0.1", "[v1.x]")]
+    [True, True, True, True]
+    >>> [valid_authority(h) for h in ("a b", "[::1", "a/b?c", "u@h", "h:80x", "h:99999", "")]
+    [False, False, False, False, False, False, False]
+    """
+    if value.startswith("["):
+        end = value.find("]")
+        if end < 0:
+            return False
+        literal, rest = value[1:end], value[end + 1 :]
+        if literal.startswith("v"):  # (lower case only: Python's urlsplit refuses "[V1.x]")
+            if not _IP_FUTURE.fullmatch(literal):
+                return False
+        else:
+            try:
+                ipaddress.IPv6Address(literal)
+            except ValueError:
+                return False
+            if "%" in literal:  # (a zone: no part of a URL's host, RFC 3986)
+                return False
+        if not rest:
+            return True
+        if rest[0] != ":":
+            return False
+        port = rest[1:]
+    else:
+        host, colon, port = value.partition(":")
+        if len(host) > _MAX_HOST or not _REG_NAME.fullmatch(host):
+            return False
+        if not colon:
+            return True
+    return not port or (len(port) <= 5 and port.isascii() and port.isdigit() and int(port) <= 65535)
+
+
+def _own_authority(srv: CaptureServer) -> str:
+    """The lab's own address as a URL authority (an IPv6 address in brackets)."""
+    host = srv.host
+    return f"[{host}]:{srv.port}" if ":" in host else f"{host}:{srv.port}"
 
 
 def capture_record(
@@ -50,9 +107,14 @@ def capture_record(
     host: str | None,
     proto: str | None,
 ) -> tuple[CaptureRecord, Any]:
-    """The store record for one received request, and the response rule that answers it."""
-    if not host:
-        host = f"{srv.host}:{srv.port}"
+    """The store record for one received request, and the response rule that answers it.
+
+    The URL of an origin-form or ``*`` target is made from ``host`` (the ``Host`` field)
+    only when that is a valid authority (:func:`valid_authority`), else from the lab's own
+    address, as for a request without one: the headers keep the ``Host`` as sent.
+    """
+    if not host or not valid_authority(host):
+        host = _own_authority(srv)
     scheme = "https" if proto == "https" else "http"
     if target[:1] == "/":  # origin form (the usual one)
         url = f"{scheme}://{host}{target}"

@@ -870,7 +870,9 @@ class CaptureProtocol(asyncio.Protocol):
                 req.proto = v
             elif low == "expect" and v.lower() == "100-continue":
                 expect = True
-        req.host = ",".join(host) if host else None
+        # more than one Host field (RFC 9112 3.2: invalid) names no host: the capture's URL is
+        # then made with the lab's own address, as without one (the fields are all kept)
+        req.host = host[0] if len(host) == 1 else None
         limit = self.server.max_body
         if req.length > limit:
             raise _Refuse(413, "payload too large", f', "max_body": {limit}')

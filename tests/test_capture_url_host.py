@@ -1,0 +1,165 @@
+"""A capture's URL and the sender's ``Host``, on real sockets (127.0.0.1).
+
+The URL was made by pasting the raw ``Host`` value in front of the request target:
+``Host: a b`` stored ``http://a b/x``, ``Host: [::1`` ``http://[::1/x`` and ``Host: a/b?c``
+before ``/z`` ``http://a/b?c/z`` (read back as host ``a``, query ``c/z``). A HAR export of
+such a capture made ``hooklab.load_har`` refuse the whole file. Now a ``Host`` that is no
+URL authority (RFC 3986) gives way to the lab's own address, as a missing one does; the
+headers keep it as it was sent.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from _http import raw_request
+
+import hooklab
+
+pytestmark = pytest.mark.timeout(120)
+
+OWN = "{own}"  # (in an expected URL: the lab's own address, 127.0.0.1:<port>)
+
+#: a Host line's values as sent (none: no Host at all), the request target, and the URL the
+#: capture must be stored with (``None``: the request is refused 400, nothing stored)
+HOSTS: dict[str, tuple[list[bytes], str, str | None]] = {
+    # valid authorities: kept as the sender wrote them
+    "reg-name": ([b"hooks.example"], "/x", "http://hooks.example/x"),
+    "reg-name with port": ([b"hooks.example:8443"], "/x?a=1", "http://hooks.example:8443/x?a=1"),
+    "IPv4 with port": ([b"10.0.0.1:80"], "/x", "http://10.0.0.1:80/x"),
+    "IPv6 literal with port": ([b"[::1]:8080"], "/x", "http://[::1]:8080/x"),
+    "IPv6 literal": ([b"[2001:db8::1]"], "/x", "http://[2001:db8::1]/x"),
+    "IPv4 in IPv6": ([b"[::ffff:10.0.0.1]:81"], "/x", "http://[::ffff:10.0.0.1]:81/x"),
+    "IPvFuture literal": ([b"[v1.fe:x]"], "/x", "http://[v1.fe:x]/x"),
+    "sub-delims": ([b"a!$&'()*+,;=b"], "/x", "http://a!$&'()*+,;=b/x"),
+    "percent escape": ([b"a%2Eb"], "/x", "http://a%2Eb/x"),
+    "empty port": ([b"h:"], "/x", "http://h:/x"),
+    "largest port": ([b"h:65535"], "/x", "http://h:65535/x"),
+    "255 characters": ([b"a" * 255], "/x", "http://" + "a" * 255 + "/x"),
+    "with asterisk target": ([b"h:81"], "*", "http://h:81"),
+    # no URL authority: the lab's own address
+    "no Host": ([], "/x", f"http://{OWN}/x"),
+    "empty": ([b""], "/x", f"http://{OWN}/x"),
+    "blanks only": ([b"   "], "/x", f"http://{OWN}/x"),
+    "space": ([b"a b"], "/x", f"http://{OWN}/x"),
+    "tab": ([b"a\tb"], "/x", f"http://{OWN}/x"),
+    "unbalanced [": ([b"[::1"], "/x", f"http://{OWN}/x"),
+    "unbalanced ]": ([b"::1]"], "/x", f"http://{OWN}/x"),
+    "empty brackets": ([b"[]"], "/x", f"http://{OWN}/x"),
+    "IPv4 in brackets": ([b"[1.2.3.4]"], "/x", f"http://{OWN}/x"),
+    "not IPv6 in brackets": ([b"[x]"], "/x", f"http://{OWN}/x"),
+    "after the brackets": ([b"[::1]x"], "/x", f"http://{OWN}/x"),
+    "IPv6 zone": ([b"[fe80::1%25eth0]"], "/x", f"http://{OWN}/x"),
+    "IPvFuture in upper case": ([b"[V1.fe]"], "/x", f"http://{OWN}/x"),
+    "bare IPv6": ([b"::1"], "/x", f"http://{OWN}/x"),
+    "slash": ([b"a/b"], "/x", f"http://{OWN}/x"),
+    "slash and query": ([b"a/b?c"], "/z", f"http://{OWN}/z"),
+    "query": ([b"a?b"], "/x?q=1", f"http://{OWN}/x?q=1"),
+    "fragment": ([b"a#b"], "/x", f"http://{OWN}/x"),
+    "userinfo": ([b"user@h"], "/x", f"http://{OWN}/x"),
+    "userinfo and password": ([b"u:pw@h:80"], "/x", f"http://{OWN}/x"),
+    "at sign alone": ([b"@"], "/x", f"http://{OWN}/x"),
+    "backslash": ([b"a\\b"], "/x", f"http://{OWN}/x"),
+    "quote and angle brackets": ([b'a"<b>'], "/x", f"http://{OWN}/x"),
+    "bad percent escape": ([b"a%zz"], "/x", f"http://{OWN}/x"),
+    "non-ASCII (UTF-8)": (["b\u00fccher.example".encode()], "/x", f"http://{OWN}/x"),
+    "non-ASCII (Latin-1)": ([b"b\xfccher.example"], "/x", f"http://{OWN}/x"),
+    "256 characters": ([b"a" * 256], "/x", f"http://{OWN}/x"),
+    "very long": ([b"a" * 6000], "/x", f"http://{OWN}/x"),
+    "very long port": ([b"h:" + b"1" * 5000], "/x", f"http://{OWN}/x"),
+    "port only": ([b":80"], "/x", f"http://{OWN}/x"),
+    "port not digits": ([b"h:80x"], "/x", f"http://{OWN}/x"),
+    "port a word": ([b"h:http"], "/x", f"http://{OWN}/x"),
+    "port too big": ([b"h:65536"], "/x", f"http://{OWN}/x"),
+    "port padded": ([b"h:000080"], "/x", f"http://{OWN}/x"),
+    "two ports": ([b"h:1:2"], "/x", f"http://{OWN}/x"),
+    "IPv6 port not digits": ([b"[::1]:x"], "/x", f"http://{OWN}/x"),
+    "two Host fields": ([b"a", b"b"], "/x", f"http://{OWN}/x"),
+    "two equal Host fields": ([b"h", b"h"], "/x", f"http://{OWN}/x"),
+    "two Host fields, one bad": ([b"a b", b"h"], "/x", f"http://{OWN}/x"),
+    "bad, with asterisk target": ([b"a/b"], "*", f"http://{OWN}"),
+    # control characters other than tab: refused as before, nothing stored
+    "control character": ([b"a\x01b"], "/x", None),
+    "DEL": ([b"a\x7fb"], "/x", None),
+    "escape": ([b"a\x1bb"], "/x", None),
+}  # fmt: skip
+
+
+def _request(hosts: list[bytes], target: str, extra: bytes = b"") -> bytes:
+    method = b"OPTIONS" if target == "*" else b"POST"
+    lines = b"".join(b"Host: " + h + b"\r\n" for h in hosts)
+    return (method + b" " + target.encode() + b" HTTP/1.1\r\n" + lines + extra
+            + b"Content-Length: 2\r\nConnection: close\r\n\r\nhi")
+
+
+def _status(answer: bytes) -> int:
+    m = re.match(rb"HTTP/1\.1 (\d{3}) ", answer)
+    assert m, answer[:200]
+    return int(m.group(1))
+
+
+def _capture_id(answer: bytes) -> int:
+    m = re.search(rb"\r\nX-Hooklab-Capture-Id: (\d+)\r\n", answer)
+    assert m, answer[:300]
+    return int(m.group(1))
+
+
+@pytest.fixture(scope="module")
+def shared() -> Iterator[hooklab.HookLab]:
+    lab = hooklab.HookLab(port=0, db=":memory:").start()
+    try:
+        yield lab
+    finally:
+        lab.stop()
+
+
+def _sent(lab: hooklab.HookLab, hosts: list[bytes], target: str,
+          extra: bytes = b"") -> hooklab.Capture | None:
+    """Send one request; the capture it made (None if it was refused 400)."""
+    answer = raw_request(lab.bound_port, _request(hosts, target, extra))
+    if _status(answer) == 400:
+        return None
+    assert _status(answer) == 200, answer[:300]
+    wanted = _capture_id(answer)
+    (cap,) = [c for c in lab.wait(1, since=wanted - 1, timeout=10) if c.id == wanted]
+    return cap
+
+
+@pytest.mark.parametrize("case", HOSTS)
+def test_a_capture_url_has_the_host_only_when_it_is_an_authority(
+        shared: hooklab.HookLab, case: str) -> None:
+    hosts, target, want = HOSTS[case]
+    cap = _sent(shared, hosts, target)
+    if want is None:
+        assert cap is None
+        return
+    assert cap is not None
+    assert cap.url == want.replace(OWN, f"127.0.0.1:{shared.bound_port}")
+    # the Host fields stay in the headers exactly as they came (as Latin-1 code points)
+    assert [v for k, v in cap.headers if k == "Host"] == [
+        h.decode("latin-1").strip() for h in hosts]
+    assert cap.body == b"hi"
+
+
+def test_every_hostile_host_comes_back_from_a_har_export(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The README: a HAR export loads back with ``hooklab.load_har``. One file holding all
+    of them (one bad entry refused the whole file)."""
+    lab = hooklab.HookLab(port=0, db=":memory:").start()
+    try:
+        for hosts, target, want in HOSTS.values():
+            if want is not None:
+                assert _sent(lab, hosts, target) is not None
+        sent = lab.query()
+        assert len(sent) == sum(want is not None for _, _, want in HOSTS.values())
+        assert lab.export(tmp_path / "all.har", fmt="har") == len(sent)
+    finally:
+        lab.stop()
+    back = hooklab.load_har(tmp_path / "all.har")
+    try:
+        got = back.query()
+        assert [(c.method, c.url, c.path, c.query, c.headers, c.body) for c in got] == [
+            (c.method, c.url, c.path, c.query, c.headers, c.body) for c in sent]
+    finally:
+        back.stop()
