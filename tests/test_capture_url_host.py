@@ -5,11 +5,13 @@ The URL was made by pasting the raw ``Host`` value in front of the request targe
 before ``/z`` ``http://a/b?c/z`` (read back as host ``a``, query ``c/z``). A HAR export of
 such a capture made ``hooklab.load_har`` refuse the whole file. Now a ``Host`` that is no
 URL authority (RFC 3986) gives way to the lab's own address, as a missing one does; the
-headers keep it as it was sent.
+headers keep it as it was sent, and a HAR export of a capture stored before (an invalid URL)
+still loads.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 
@@ -17,6 +19,7 @@ import pytest
 from _http import raw_request
 
 import hooklab
+from hooklab.capture import new_record
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -161,5 +164,55 @@ def test_every_hostile_host_comes_back_from_a_har_export(tmp_path) -> None:  # t
         got = back.query()
         assert [(c.method, c.url, c.path, c.query, c.headers, c.body) for c in got] == [
             (c.method, c.url, c.path, c.query, c.headers, c.body) for c in sent]
+    finally:
+        back.stop()
+
+
+#: captures stored before the server checked the Host (``new_record`` as the server made
+#: them): target, headers, the URL stored, and the URL their HAR entry must have
+STORED_BEFORE: dict[str, tuple[str, list[tuple[str, str]], str, str]] = {
+    "space": ("/x", [("Host", "a b")], "http://a b/x", "http://localhost/x"),
+    "unbalanced [": ("/x?a=1", [("Host", "[::1")], "http://[::1/x?a=1", "http://localhost/x?a=1"),
+    "slash and query": ("/z", [("Host", "a/b?c")], "http://a/b?c/z", "http://localhost/z"),
+    "fragment": ("/z?q=1", [("Host", "a#b")], "http://a#b/z?q=1", "http://localhost/z?q=1"),
+    "https": ("/x", [("Host", "a b"), ("X-Forwarded-Proto", "https")], "https://a b/x",
+              "https://localhost/x"),
+    "two Host fields, joined": ("/x", [("Host", "a b"), ("Host", "c")], "http://a b,c/x",
+                                "http://localhost/x"),
+    "asterisk": ("*", [("Host", "a/b")], "http://a/b", "http://localhost"),
+    "CONNECT, no IPv6": ("[:::::]:1", [("Host", "[:::::]:1")], "http://[:::::]:1",
+                         "http://localhost"),
+    "no Host, imported": ("/b/y?c=2", [], "http://a b/b/y?c=2", "http://localhost/b/y?c=2"),
+    "relative": ("/b/x?a=1", [], "/b/x?a=1", "http://localhost/b/x?a=1"),
+    "relative, two slashes": ("//b/x", [], "//b/x", "http://localhost//b/x"),
+    # sound URLs stay as they are
+    "kept": ("/x", [("Host", "h:81")], "http://h:81/x", "http://h:81/x"),
+    "kept, another host": ("/x", [("Host", "a")], "http://ab/x", "http://ab/x"),
+    "kept, relayed": ("/x", [("Host", "127.0.0.1:9")], "https://hub.example/u/x",
+                      "https://hub.example/u/x"),
+    "kept, odd but loads": ("/x", [("Host", "u@h")], "http://u@h/x", "http://u@h/x"),
+}  # fmt: skip
+
+
+def test_a_har_export_of_captures_stored_with_an_invalid_url_loads(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Nothing is lost making their URL again: the Host field is still in the headers."""
+    lab = hooklab.HookLab(db=":memory:")
+    try:
+        for target, headers, url, _ in STORED_BEFORE.values():
+            method = "CONNECT" if not target.startswith(("/", "*")) else "POST"
+            lab.store.add_sync(new_record(method, target, headers, b"hi", url=url))
+        stored = lab.query()
+        assert lab.export(tmp_path / "old.har", fmt="har") == len(STORED_BEFORE)
+    finally:
+        lab.stop()
+    entries = json.loads((tmp_path / "old.har").read_text())["log"]["entries"]
+    assert {case: e["request"]["url"] for case, e in zip(STORED_BEFORE, entries, strict=True)} == {
+        case: want for case, (_, _, _, want) in STORED_BEFORE.items()}
+    back = hooklab.load_har(tmp_path / "old.har")
+    try:
+        got = back.query()
+        assert [c.url for c in got] == [want for _, _, _, want in STORED_BEFORE.values()]
+        assert [(c.method, c.path, c.query, c.headers, c.body) for c in got] == [
+            (c.method, c.path, c.query, c.headers, c.body) for c in stored]
     finally:
         back.stop()

@@ -73,7 +73,56 @@ def _iso(dt: datetime) -> str:
 
 
 def _url(c: Capture) -> str:
-    return c.url or f"http://localhost{c.path}"
+    """The URL a HAR entry gives a capture: the one it was stored with when :func:`read_har`
+    takes it back as it is (an absolute URL of the capture's schemes, no spaces or controls,
+    its host read as the host). Otherwise one made with ``localhost`` and the capture's
+    request target; nothing is lost, as the headers keep the ``Host`` as it was sent. That is
+    a URL stored without one (an import's relative ``/b/x?a=1``), or stored before the server
+    checked the sender's ``Host``: pasted in, ``a b`` or ``[::1`` made no URL, and ``a/b?c``
+    before the target ``/z`` one that reads as host ``a`` and query ``c/z``.
+
+    >>> from hooklab.capture import Capture
+    >>> odd = Capture(1, datetime.now(timezone.utc), "POST", "/z", {}, [("Host", "a/b?c")],
+    ...               b"", "", url="http://a/b?c/z")
+    >>> _url(odd), _url(cap) == cap.url
+    ('http://localhost/z', True)
+    """
+    url = c.url or ""
+    schemes = ("ws", "wss") if c.kind == "ws" else ("http", "https")
+    host = _host_field(c)
+    scheme, sep, rest = url.partition("://")
+    # the request target after a Host pasted in front of it (origin form: "/..."; "*": none)
+    target = rest[len(host):] if host is not None and sep and rest.startswith(host) else None
+    if target is not None and target[:1] not in ("", "/"):
+        target = None  # (another host that starts with the same characters)
+    if _loadable(url, schemes) and (target is None or urlsplit(url).netloc == host):
+        return url
+    scheme = scheme.lower() if sep and scheme.lower() in schemes else schemes[0]
+    if target is None:
+        if url.startswith("/"):  # (a relative URL: the request target as received)
+            target = url
+        else:
+            target = c.path if c.path.startswith("/") else ""  # (not "*", "host:port")
+            if c.query:
+                target += "?" + urlencode(c.query, doseq=True)
+    made = f"{scheme}://localhost{target}"
+    return made if _loadable(made, schemes) else f"{scheme}://localhost/"
+
+
+def _host_field(c: Capture) -> str | None:
+    """A capture's ``Host`` as the server read it (repeats joined by ``,``, as it did)."""
+    hosts = [v for k, v in c.headers if k.lower() == "host"]
+    return ",".join(hosts) if hosts else None
+
+
+def _loadable(url: str, schemes: tuple[str, str]) -> bool:
+    """Whether :func:`read_har` takes ``url`` (see :func:`_har_record`)."""
+    try:
+        split = urlsplit(url)
+    except ValueError:
+        return False
+    return (split.scheme in schemes and bool(split.netloc)
+            and not any(ch <= " " or ch == "\x7f" for ch in url))
 
 
 def _outcomes(forwards: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
