@@ -6,7 +6,7 @@ before ``/z`` ``http://a/b?c/z`` (read back as host ``a``, query ``c/z``). A HAR
 such a capture made ``hooklab.load_har`` refuse the whole file. Now a ``Host`` that is no
 URL authority (RFC 3986) gives way to the lab's own address, as a missing one does; the
 headers keep it as it was sent, and a HAR export of a capture stored before (an invalid URL)
-still loads.
+still loads. ``X-Forwarded-Proto`` says https in any case.
 """
 
 from __future__ import annotations
@@ -216,3 +216,36 @@ def test_a_har_export_of_captures_stored_with_an_invalid_url_loads(tmp_path) -> 
             (c.method, c.path, c.query, c.headers, c.body) for c in stored]
     finally:
         back.stop()
+
+
+#: ``X-Forwarded-Proto`` fields as sent (with ``Host: h``), and the scheme the URL takes: the
+#: first field's first value, in any case
+FORWARDED_PROTO: dict[str, tuple[list[bytes], str]] = {
+    "https": ([b"https"], "https"),
+    "HTTPS": ([b"HTTPS"], "https"),
+    "Https": ([b"Https"], "https"),
+    "blanks around": ([b"  https  "], "https"),
+    "https, http": ([b"https, http"], "https"),
+    "HTTPS,http": ([b"HTTPS,http"], "https"),
+    "two fields, HTTPS first": ([b"HTTPS", b"http"], "https"),
+    "http": ([b"http"], "http"),
+    "HTTP": ([b"HTTP"], "http"),
+    "http, https": ([b"http, https"], "http"),
+    "two fields, http first": ([b"http", b"https"], "http"),
+    "httpsx": ([b"httpsx"], "http"),
+    "wss": ([b"wss"], "http"),
+    "empty": ([b""], "http"),
+    "none": ([], "http"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", FORWARDED_PROTO)
+@pytest.mark.parametrize("host", [b"h", b"a b"], ids=["valid Host", "invalid Host"])
+def test_x_forwarded_proto_https_is_read_in_any_case(
+        shared: hooklab.HookLab, case: str, host: bytes) -> None:
+    values, scheme = FORWARDED_PROTO[case]
+    extra = b"".join(b"X-Forwarded-Proto: " + v + b"\r\n" for v in values)
+    cap = _sent(shared, [host], "/p?q=1", extra)
+    assert cap is not None
+    authority = "h" if host == b"h" else f"127.0.0.1:{shared.bound_port}"
+    assert cap.url == f"{scheme}://{authority}/p?q=1"

@@ -96,6 +96,12 @@ def _own_authority(srv: CaptureServer) -> str:
     return f"[{host}]:{srv.port}" if ":" in host else f"{host}:{srv.port}"
 
 
+def _https(proto: str | None) -> bool:
+    """Whether ``X-Forwarded-Proto`` says https: its first value (the one the proxy nearest
+    the sender wrote, in a list ``https, http``), in any case."""
+    return proto is not None and proto.partition(",")[0].strip().lower() == "https"
+
+
 def capture_record(
     srv: CaptureServer,
     method: str,
@@ -115,7 +121,7 @@ def capture_record(
     """
     if not host or not valid_authority(host):
         host = _own_authority(srv)
-    scheme = "https" if proto == "https" else "http"
+    scheme = "https" if _https(proto) else "http"
     if target[:1] == "/":  # origin form (the usual one)
         url = f"{scheme}://{host}{target}"
     elif "://" in target:  # absolute form: the URL it names
