@@ -14,8 +14,9 @@ Who parses what:
   (not kept: httptools does not report them); trailer fields are appended to the capture's
   headers, after the header section. Bare LF line ends are accepted (RFC 9112 §2.2); obs-fold,
   NUL/CR in values, duplicate or bad lengths, ``Content-Length`` with ``Transfer-Encoding``
-  are 400. Each feed ends where a request may end, so the next request line is always seen
-  here (a chunked body is fed up to its next empty line).
+  are 400; an HTTP/1.0 request with ``Transfer-Encoding`` is answered, then the connection
+  closed (RFC 9112 §6.1). Each feed ends where a request may end, so the next request line is
+  always seen here (a chunked body is fed up to its next empty line).
 
 Limits: a head over ``MAX_HEAD`` gets 414 (request line) or 431; a body over ``max_body`` 413
 as soon as that is known (by ``Content-Length`` before any body byte is read, and without a
@@ -873,6 +874,11 @@ class CaptureProtocol(asyncio.Protocol):
         # more than one Host field (RFC 9112 3.2: invalid) names no host: the capture's URL is
         # then made with the lab's own address, as without one (the fields are all kept)
         req.host = host[0] if len(host) == 1 else None
+        if req.chunked and req.version == "HTTP/1.0":
+            # RFC 9112 6.1: Transfer-Encoding in an HTTP/1.0 message is faulty framing (an
+            # HTTP/1.0 hop may not know it): answer it, then close, whatever Connection says,
+            # so no bytes after it are taken for a request of their own
+            req.keep_alive = False
         limit = self.server.max_body
         if req.length > limit:
             raise _Refuse(413, "payload too large", f', "max_body": {limit}')

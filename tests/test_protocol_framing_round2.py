@@ -1,0 +1,100 @@
+"""The capture port's connection handling, attacked from outside with raw sockets (127.0.0.1).
+
+- An HTTP/1.0 request with ``Transfer-Encoding`` is answered, then the connection closes
+  (RFC 9112 6.1: its framing is faulty), ``Connection: keep-alive`` or not: bytes after it
+  were read as a request of their own and stored.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from _http import raw_request
+
+import hooklab
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def _statuses(answer: bytes) -> list[int]:
+    return [int(m) for m in re.findall(rb"HTTP/1\.[01] (\d{3}) ", answer)]
+
+
+def _connection(answer: bytes) -> list[bytes]:
+    """The ``Connection`` fields of the first answer in ``answer``."""
+    head = answer.split(b"\r\n\r\n", 1)[0]
+    return re.findall(rb"\r\nConnection: ([^\r]*)", head, re.IGNORECASE)
+
+
+@pytest.fixture
+def lab() -> Iterator[hooklab.HookLab]:
+    lab = hooklab.HookLab(port=0, db=":memory:").start()
+    try:
+        yield lab
+    finally:
+        lab.stop()
+
+
+# -- HTTP/1.0 with Transfer-Encoding --------------------------------------------------------
+
+SMUGGLED = b"POST /smuggled HTTP/1.0\r\nContent-Length: 4\r\n\r\nEVIL"
+CLOSED = ([200], [b"close"], [("/first", b"abc")])
+KEPT = ([200, 200], [b"keep-alive"], [("/first", b"abc"), ("/smuggled", b"EVIL")])
+
+#: the first request's head and body (a second, ``SMUGGLED``, follows on the connection);
+#: what is answered, the first answer's Connection field, and what is stored
+HTTP10_TE: dict[str, tuple[bytes, tuple[list[int], list[bytes], list[tuple[str, bytes]]]]] = {
+    "chunked, keep-alive": (
+        b"POST /first HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"3\r\nabc\r\n0\r\n\r\n", CLOSED),
+    "chunked, Keep-Alive": (
+        b"POST /first HTTP/1.0\r\nConnection: Keep-Alive\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"3\r\nabc\r\n0\r\n\r\n", CLOSED),
+    "keep-alive after Transfer-Encoding": (
+        b"POST /first HTTP/1.0\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n"
+        b"3\r\nabc\r\n0\r\n\r\n", CLOSED),
+    "CHUNKED, keep-alive": (
+        b"POST /first HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: CHUNKED\r\n\r\n"
+        b"3\r\nabc\r\n0\r\n\r\n", CLOSED),
+    "chunked in two chunks, keep-alive": (
+        b"POST /first HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"1\r\na\r\n2\r\nbc\r\n0\r\n\r\n", CLOSED),
+    "chunked with a trailer, keep-alive": (
+        b"POST /first HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"3\r\nabc\r\n0\r\nX-T: 1\r\n\r\n", CLOSED),
+    "chunked, no Connection": (
+        b"POST /first HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+        CLOSED),
+    "chunked, upgrade ignored": (
+        b"POST /first HTTP/1.0\r\nConnection: keep-alive, upgrade\r\nUpgrade: websocket\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", CLOSED),
+    # unchanged: HTTP/1.0 with Content-Length, HTTP/1.1 chunked
+    "Content-Length, keep-alive": (
+        b"POST /first HTTP/1.0\r\nConnection: keep-alive\r\nContent-Length: 3\r\n\r\nabc", KEPT),
+    "HTTP/1.1 chunked": (
+        b"POST /first HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"3\r\nabc\r\n0\r\n\r\n", ([200, 200], [], KEPT[2])),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", HTTP10_TE)
+def test_http10_with_transfer_encoding_closes_after_its_answer(
+        lab: hooklab.HookLab, case: str) -> None:
+    first, (answered, connection, stored) = HTTP10_TE[case]
+    answer = raw_request(lab.bound_port, first + SMUGGLED)  # (until the server closes)
+    assert _statuses(answer) == answered, answer
+    assert _connection(answer) == connection, answer
+    # the server closed after its answers: all that was read is stored and answered now
+    assert [(c.path, c.body) for c in lab.query()] == stored
+
+
+def test_http10_with_transfer_encoding_to_the_api_closes_too(lab: hooklab.HookLab) -> None:
+    """The read API's answer (Tornado's) says close as well; nothing after it is read."""
+    first = (b"GET /_hooklab/health HTTP/1.0\r\nConnection: keep-alive\r\n"
+             b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
+    answer = raw_request(lab.bound_port, first + SMUGGLED)
+    assert len(_statuses(answer)) == 1, answer
+    assert _connection(answer) == [b"close"], answer
+    assert lab.query() == []
