@@ -3,6 +3,8 @@
 - An HTTP/1.0 request with ``Transfer-Encoding`` is answered, then the connection closes
   (RFC 9112 6.1: its framing is faulty), ``Connection: keep-alive`` or not: bytes after it
   were read as a request of their own and stored.
+- An answer a response rule gives ``Connection: close`` closes the connection after it
+  (RFC 9112 9.6): a pipelined request after it was answered and stored.
 """
 
 from __future__ import annotations
@@ -98,3 +100,41 @@ def test_http10_with_transfer_encoding_to_the_api_closes_too(lab: hooklab.HookLa
     assert len(_statuses(answer)) == 1, answer
     assert _connection(answer) == [b"close"], answer
     assert lab.query() == []
+
+
+# -- a rule's Connection: close -------------------------------------------------------------
+
+AFTER = b"POST /after HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"
+
+#: the rule's headers (and delay), the request's version and Connection; whether the
+#: connection closes after the rule's answer (else the request after it is answered too)
+RULE_CLOSE: dict[str, tuple[list[tuple[str, str]], float, bytes, bool]] = {
+    "close": ([("Connection", "close")], 0.0, b"HTTP/1.1", True),
+    "Close": ([("Connection", "Close")], 0.0, b"HTTP/1.1", True),
+    "CLOSE, lower-case name": ([("connection", "CLOSE")], 0.0, b"HTTP/1.1", True),
+    "in a list": ([("Connection", "keep-alive, close")], 0.0, b"HTTP/1.1", True),
+    "in a list without space": ([("Connection", "x-token,Close")], 0.0, b"HTTP/1.1", True),
+    "delayed answer": ([("Connection", "close")], 0.3, b"HTTP/1.1", True),
+    "HTTP/1.0 keep-alive": ([("Connection", "close")], 0.0, b"HTTP/1.0", True),
+    "with other headers": ([("X-A", "1"), ("Connection", "close"), ("X-B", "2")], 0.0,
+                           b"HTTP/1.1", True),
+    # not a close: the connection goes on as before
+    "keep-alive": ([("Connection", "keep-alive")], 0.0, b"HTTP/1.1", False),
+    "closed": ([("Connection", "closed")], 0.0, b"HTTP/1.1", False),
+    "another field": ([("X-Connection", "close")], 0.0, b"HTTP/1.1", False),
+    "none": ([], 0.0, b"HTTP/1.1", False),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", RULE_CLOSE)
+def test_a_rule_answering_connection_close_closes(lab: hooklab.HookLab, case: str) -> None:
+    headers, delay, version, closes = RULE_CLOSE[case]
+    lab.respond("bye", status=200, body=b"hi", headers=headers, delay=delay)
+    keep = b"Connection: keep-alive\r\n" if version == b"HTTP/1.0" else b""
+    first = b"POST /bye " + version + b"\r\nHost: h\r\n" + keep + b"\r\n"
+    answer = raw_request(lab.bound_port, first + AFTER)
+    assert _statuses(answer) == ([200] if closes else [200, 200]), answer
+    assert answer.split(b"\r\n\r\n", 1)[1].startswith(b"hi"), answer
+    if closes:  # (said once, as "close": an HTTP/1.0 keep-alive is not promised)
+        assert _connection(answer) == [b"close"], answer
+    assert [c.path for c in lab.query()] == (["/bye"] if closes else ["/bye", "/after"])

@@ -201,6 +201,15 @@ _CLOSE = b"Connection: close\r\n"
 _KEEP_ALIVE_10 = b"Connection: keep-alive\r\n"
 
 
+def _says_close(headers: Any) -> bool:
+    """Whether an answer's headers (``(name, value)`` pairs: a response rule's) say
+    ``Connection: close``: the token in any case, alone or in a list (``keep-alive, Close``)."""
+    return any(
+        k.lower() == "connection" and any(t.strip().lower() == "close" for t in v.split(","))
+        for k, v in headers
+    )
+
+
 def _refusal(status: int, message: str, extra: str = "") -> bytes:
     body = f'{{"ok": false, "error": "{message}"{extra}}}'.encode()
     retry = "Retry-After: 5\r\n" if status == 503 else ""
@@ -1052,8 +1061,10 @@ class CaptureProtocol(asyncio.Protocol):
         slot = _Slot(self)
         slot.response = response
         slot.head_only = req.method == "HEAD"
-        slot.close = not req.keep_alive
-        slot.keep_alive_10 = req.keep_alive and req.version == "HTTP/1.0"
+        slot.close = not req.keep_alive or _says_close(response.headers)
+        if slot.close:  # (RFC 9112 9.6: no request after an answer saying close is read)
+            self.closing = True
+        slot.keep_alive_10 = not slot.close and req.version == "HTTP/1.0"
         self.slots.append(slot)
         if len(self.slots) >= MAX_PENDING:
             self._pause()
