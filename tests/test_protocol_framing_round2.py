@@ -5,6 +5,8 @@
   were read as a request of their own and stored.
 - An answer a response rule gives ``Connection: close`` closes the connection after it
   (RFC 9112 9.6): a pipelined request after it was answered and stored.
+- CONNECT is captured as any request but never answered 2xx, which opens a tunnel
+  (RFC 9110 9.3.6): 501, or the rule's own status when that is not a 2xx.
 """
 
 from __future__ import annotations
@@ -138,3 +140,43 @@ def test_a_rule_answering_connection_close_closes(lab: hooklab.HookLab, case: st
     if closes:  # (said once, as "close": an HTTP/1.0 keep-alive is not promised)
         assert _connection(answer) == [b"close"], answer
     assert [c.path for c in lab.query()] == (["/bye"] if closes else ["/bye", "/after"])
+
+
+# -- CONNECT --------------------------------------------------------------------------------
+
+#: the request line's method and target, the rule (status, method) if any; the status
+#: answered (and stored with the capture)
+CONNECTS: dict[str, tuple[bytes, tuple[int, str | None] | None, int]] = {
+    "host:port": (b"CONNECT example.com:443", None, 501),
+    "[IPv6]:port": (b"CONNECT [::1]:443", None, 501),
+    "a path": (b"CONNECT /c", None, 501),
+    "rule 200 for all": (b"CONNECT example.com:443", (200, None), 501),
+    "rule 204": (b"CONNECT example.com:443", (204, None), 501),
+    "rule 299": (b"CONNECT example.com:443", (299, None), 501),
+    "rule 200 for CONNECT": (b"CONNECT example.com:443", (200, "CONNECT"), 501),
+    "rule 302 kept": (b"CONNECT example.com:443", (302, None), 302),
+    "rule 407 kept": (b"CONNECT example.com:443", (407, None), 407),
+    "rule 503 kept": (b"CONNECT example.com:443", (503, None), 503),
+    # other methods: as before
+    "connect (another method)": (b"connect /c", None, 200),
+    "POST": (b"POST /c", None, 200),
+    "OPTIONS": (b"OPTIONS /c", None, 200),
+    "GET, rule 204": (b"GET /c", (204, None), 204),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", CONNECTS)
+def test_connect_is_captured_and_never_answered_2xx(lab: hooklab.HookLab, case: str) -> None:
+    line, rule, status = CONNECTS[case]
+    if rule is not None:
+        lab.respond("*", status=rule[0], method=rule[1])
+    head = line + b" HTTP/1.1\r\nHost: example.com:443\r\nContent-Length: 2\r\n\r\nhi"
+    # the connection stays an HTTP one: a request after it is answered as usual
+    answer = raw_request(lab.bound_port, head + AFTER)
+    assert _statuses(answer)[0] == status, answer
+    (cap, after) = lab.query()
+    assert (cap.method, cap.body, cap.status) == (line.split()[0].decode(), b"hi", status)
+    assert after.path == "/after"
+    if rule is None and status == 501:  # the usual body naming the capture
+        first = answer.split(b"\r\n\r\n", 1)[1]
+        assert first.startswith(b'{"ok": true, "id": %d}' % cap.id), answer

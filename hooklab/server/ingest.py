@@ -41,6 +41,9 @@ _PROOF, _PROOF_LEN = RELAY_PROOF.lower(), len(RELAY_PROOF)
 _PREFIX_LEN = len(RELAY_PREFIX)
 DEFAULT_MAX_BODY = 16 * 1024 * 1024
 
+#: the answer to a CONNECT that would have been a 2xx: no tunnel (see capture_record)
+_NO_TUNNEL = Response(501)
+
 # RFC 3986 3.2.2: a reg-name (an IPv4 address is one too) is unreserved characters,
 # sub-delims and %XX escapes; an IPvFuture literal "v" hex "." then those and ":"
 _REG_NAME = re.compile(r"(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})+")
@@ -117,7 +120,8 @@ def capture_record(
 
     The URL of an origin-form or ``*`` target is made from ``host`` (the ``Host`` field)
     only when that is a valid authority (:func:`valid_authority`), else from the lab's own
-    address, as for a request without one: the headers keep the ``Host`` as sent.
+    address, as for a request without one: the headers keep the ``Host`` as sent. A
+    ``CONNECT`` the rules would answer 2xx is answered 501 (a 2xx opens a tunnel).
     """
     if not host or not valid_authority(host):
         host = _own_authority(srv)
@@ -157,6 +161,12 @@ def capture_record(
             answer.mark(record)
             if answer.status is not None:
                 response = Response(answer.status, answer.body, answer.headers)
+    if method == "CONNECT" and 200 <= response.status < 300:
+        # a 2xx to CONNECT opens a tunnel (RFC 9110 9.3.6): the client would take what follows
+        # for the tunnelled server's bytes. Captured as any request, answered 501 (the lab is
+        # no proxy) with the usual body naming the capture; a rule's non-2xx is kept
+        response = _NO_TUNNEL
+        record["status"] = response.status
     return record, response
 
 
