@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 from _http import raw_request
@@ -30,15 +29,6 @@ def _connection(answer: bytes) -> list[bytes]:
     """The ``Connection`` fields of the first answer in ``answer``."""
     head = answer.split(b"\r\n\r\n", 1)[0]
     return re.findall(rb"\r\nConnection: ([^\r]*)", head, re.IGNORECASE)
-
-
-@pytest.fixture
-def lab() -> Iterator[hooklab.HookLab]:
-    lab = hooklab.HookLab(port=0, db=":memory:").start()
-    try:
-        yield lab
-    finally:
-        lab.stop()
 
 
 # -- HTTP/1.0 with Transfer-Encoding --------------------------------------------------------
