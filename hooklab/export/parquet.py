@@ -19,6 +19,11 @@ Exporting again continues after the last capture this database exported to that 
 the start instead, and captures this database already exported there are not written again
 (the dataset never holds one twice). Each call writes new files only, named by the source database and the
 ids they hold, so a long-running lab can export every hour, and several labs into one folder.
+
+Exports into one folder take turns (a lock on ``<folder>/_hooklab/.lock``, held while one
+writes): a second one started meanwhile (a cron export outlasting the minute, two people
+exporting) says once on standard error that it waits, waits for the first to finish, and
+then adds only what the first did not.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import json
 import os
 import secrets
 import tempfile
+from collections.abc import Iterator
 from typing import Any
 
 from ..store import arrow_pool
@@ -62,6 +68,11 @@ def export_parquet(store: Any, path: str | os.PathLike[str], **filters: Any) -> 
     (by an export without other filters: one of some bins only leaves that start where it
     was, so the captures it left out come with the next export).
 
+    Exports into one folder take turns: one started while another writes there (another
+    process's, another thread's) says so once on standard error, ``hooklab: another export
+    into 'out' is under way (process 4242); waiting for it to finish ...``, waits, then adds
+    only what that one did not.
+
     An export that fails (a full disk, a file-size limit, Ctrl-C) leaves the folder as it was:
     the files and folders it made are removed (a first one's folder too), and its ``OSError``
     says so: ``[Errno 27] ... File too large (exporting to 'out.parquet': what this export
@@ -82,7 +93,8 @@ def export_parquet(store: Any, path: str | os.PathLike[str], **filters: Any) -> 
     made: list[str] = []
     try:
         _make(base, made)
-        return _export_into(store, base, made, filters)
+        with _taking_turns(base, given, made):
+            return _export_into(store, base, made, filters)
     except BaseException as exc:
         for folder in reversed(made):  # (only while empty: a file another export put there
             with contextlib.suppress(OSError):  # meanwhile stays, and its folders)
@@ -92,6 +104,124 @@ def export_parquet(store: Any, path: str | os.PathLike[str], **filters: Any) -> 
             raise OSError(exc.errno, f"{exc.strerror or exc} (exporting to {given!r}: what "
                           "this export wrote was removed)") from exc
         raise
+
+
+#: the file exports into a folder lock in turn (in ``_hooklab/``, a name that starts with a
+#: dot: no reader takes it for data, as none takes the notes beside it)
+LOCK_NAME = ".lock"
+
+
+@contextlib.contextmanager
+def _taking_turns(base: str, given: str, made: list[str]) -> Iterator[None]:
+    """Hold the lock of the dataset at ``base`` (``_hooklab/.lock``) for the ``with`` block.
+
+    Another export holding it (another process's, another thread's) is waited for as long as
+    it takes, said once on standard error; then this one reads what that one wrote (its note,
+    its files) and adds only what it did not. Waiting is stopped as any wait is (Ctrl-C, the
+    CLI's SIGTERM). The lock file is removed once done (where the system lets an open file
+    go: not on Windows), so a name another export opened meanwhile may name no file, or
+    another one: the lock is held only on the file the name still names.
+    """
+    import sys
+
+    folder = os.path.join(base, "_hooklab")
+    path = os.path.join(folder, LOCK_NAME)
+    said = False
+    for _ in range(10_000):  # (a turn lost to a removed lock file is rare; bounded anyway)
+        _make(folder, made)  # (the export before may have removed an empty one)
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+                         | getattr(os, "O_CLOEXEC", 0), 0o666)
+        except FileNotFoundError:  # (the folder went just now: made again)
+            continue
+        try:
+            if not _lock(fd, wait=False):
+                if not said:
+                    said = True
+                    print(f"hooklab: another export into {given!r} is under way{_holder(fd)}; "
+                          "waiting for it to finish (then only what it did not add is added)",
+                          file=sys.stderr, flush=True)
+                _lock(fd, wait=True)
+            if _names(path, fd):
+                break
+        except BaseException:
+            os.close(fd)
+            raise
+        os.close(fd)  # (a file the name no longer names: taken again)
+    else:  # pragma: no cover - another program removing the file again and again
+        raise OSError(errno.EAGAIN, f"could not take the lock of {given!r} ({path!r})")
+    try:
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
+        yield
+    finally:
+        with contextlib.suppress(OSError):  # (while held: see above)
+            os.unlink(path)
+        _unlock(fd)
+        os.close(fd)
+        if folder in made:  # (made for the lock alone: nothing was exported)
+            with contextlib.suppress(OSError):
+                os.rmdir(folder)
+
+
+def _lock(fd: int, *, wait: bool) -> bool:
+    """Lock the open file ``fd`` exclusively (whether it was: ``False`` only without
+    ``wait``). flock on POSIX: another open of the file, in this process too, is another lock
+    holder; msvcrt's lock of its first byte on Windows."""
+    if os.name == "nt":  # pragma: no cover - Windows
+        import msvcrt
+        import time
+
+        while True:  # (LK_LOCK gives up after 10 s: an export may take longer)
+            os.lseek(fd, 0, os.SEEK_SET)
+            try:
+                msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+                return True
+            except OSError:
+                if not wait:
+                    return False
+                time.sleep(0.1)
+    import fcntl
+
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+    except BlockingIOError:
+        return False
+    return True
+
+
+def _unlock(fd: int) -> None:
+    """Let go of :func:`_lock`'s lock (closing ``fd`` would too on POSIX)."""
+    with contextlib.suppress(OSError):
+        if os.name == "nt":  # pragma: no cover - Windows
+            import msvcrt
+
+            os.lseek(fd, 0, os.SEEK_SET)
+            msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+def _names(path: str, fd: int) -> bool:
+    """Whether ``path`` still names the open file ``fd`` (the export that held the lock
+    removes the file as it lets go)."""
+    try:
+        st, mine = os.stat(path, follow_symlinks=False), os.fstat(fd)
+    except OSError:
+        return False
+    return (st.st_dev, st.st_ino) == (mine.st_dev, mine.st_ino)
+
+
+def _holder(fd: int) -> str:
+    """`` (process N)``: the process the lock file says holds it, if it says (else "")."""
+    try:
+        text = os.pread(fd, 32, 0).decode("ascii").strip() if hasattr(os, "pread") else ""
+    except (OSError, UnicodeDecodeError):
+        return ""
+    return f" (process {text})" if text.isdigit() else ""
 
 
 def _make(folder: str, made: list[str]) -> None:
