@@ -571,6 +571,8 @@ class HookLab(Configurable):
 
         >>> lab.url_for("x", "y z/ä?q=a b&r=%20#1")
         'http://127.0.0.1:.../x/y%20z/%C3%A4?q=a%20b&r=%20%231'
+        >>> lab.url_for("x", "?q=1")      # a query alone: the bin's own URL with it
+        'http://127.0.0.1:.../x?q=1'
         """
         if self.server is None:
             raise RuntimeError("this lab is not serving; call lab.start() or hooklab.start()")

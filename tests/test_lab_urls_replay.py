@@ -31,6 +31,12 @@ URLS: list[tuple[str, str, str, str, dict[str, list[str]]]] = [
      {"q": ["a b"], "r": [" "], "s": ["[1]"]}),
     ("x", "p?q=1?2#3", "/x/p?q=1?2%233", "/x/p", {"q": ["1?2#3"]}),
     ("x", "orders/create", "/x/orders/create", "/x/orders/create", {}),  # (as before)
+    # a path that is a query only: the bin's URL with it, no "/" before it (was "/x/?a=1",
+    # stored as path "/x/", and forwarded to the app's URL with a "/" added)
+    ("x", "?a=1", "/x?a=1", "/x", {"a": ["1"]}),
+    ("x", "/?a=1&b=", "/x?a=1&b=", "/x", {"a": ["1"], "b": [""]}),
+    ("x", "?", "/x?", "/x", {}),
+    ("x", "/", "/x", "/x", {}),
 ]
 
 

@@ -864,10 +864,11 @@ class CaptureServer:
         return f"{total} request{'s' if total != 1 else ''} refused since {since} UTC ({parts})"
 
     def url_for(self, bin: str, path: str = "") -> str:
-        """``url_for("github", "events")`` -> ``http://127.0.0.1:8765/github/events``."""
+        """``url_for("github", "events")`` -> ``http://127.0.0.1:8765/github/events``;
+        ``url_for("github", "?a=1")`` -> ``http://127.0.0.1:8765/github?a=1``."""
         b = quote(bin_name(bin), safe="")  # (as the bin filter reads it: bin="/x" is "x")
         p = path.lstrip("/")
-        return f"{self.url}/{b}" + (f"/{p}" if p else "")
+        return f"{self.url}/{b}" + (p if p[:1] == "?" else f"/{p}" if p else "")
 
     def __enter__(self) -> CaptureServer:
         return self.start()
