@@ -36,6 +36,7 @@ from .server.lifecycle import (
     DEFAULT_MAX_IN_FLIGHT,
     FIRST_BYTE_TIMEOUT,
     CaptureServer,
+    ServerError,
     bind_address,
     user_stacklevel,
 )
@@ -235,6 +236,8 @@ class HookLab(Configurable):
         self._relay_nonce = new_token()
         self._memory_gone = False  # stop() closed an in-memory store: its captures are gone
         self._undoing = False  # a refused setting is being put back: the observers let it be
+        #: (host, port) a port=0 lab listened on until stop_serving(): start() takes it again
+        self._last_bound: tuple[str, int] | None = None
         super().__init__(**kwargs)
         self._secrets = SecretBook()
         self._secrets.handshakes = self.handshakes
@@ -358,6 +361,19 @@ class HookLab(Configurable):
         """
         if self.server is not None and self.server.is_running:
             return self
+        last, self._last_bound = self._last_bound, None
+        if self.port == 0 and last is not None and last[0] == self.host:
+            # a port=0 lab stopped and started again (%hooklab stop / start) takes its port
+            # again: every URL handed out (lab.url, a sender's config) went on working after a
+            # pause. Taken meanwhile: the next free one, with the warning that names both (a
+            # strict_port lab: any free one)
+            try:
+                self._serve_on(last[1])
+            except (OSError, ServerError):
+                if not self.strict_port:
+                    raise
+                self.start()
+            return self
         self._memory_gone = False
         self.server = CaptureServer(
             self.store, self.host, self.port, max_body=self.max_body, rules=self.rules,
@@ -398,15 +414,20 @@ class HookLab(Configurable):
     def stop_serving(self) -> None:
         """Stop receiving (free the port, withdraw public URLs) but keep the database open.
 
+        >>> port = lab.bound_port
         >>> lab.stop_serving()
         >>> lab.is_running, len(lab.captures)      # the captures are still there
         (False, 1)
         >>> lab.start()                            # and serving resumes on the same store
         <HookLab hooklab listening on http://127.0.0.1:... (db :memory:, 1 capture)>
+        >>> lab.bound_port == port                 # on the same port (port=0's too)
+        True
         """
         # 404 instead of a dead relay; start() brings the URLs back
         ingress.withdraw(self)
         if self.server is not None:
+            if self.port == 0 and self.server.is_running:
+                self._last_bound = (self.host, self.server.port)
             self.server.stop()
             self.server = None
         self._tell_views()
@@ -694,7 +715,6 @@ class HookLab(Configurable):
         >>> lab.db, lab.bound_port == port
         ('moved.sqlite3', True)
         """
-        from .server.lifecycle import ServerError
         from .store import StoreError, new_paths, remove_new_paths
 
         before = {k: getattr(self, k) for k in settings} if before is None else before
