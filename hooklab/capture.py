@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import codecs
 import json as _json
+import os as _os
 import re
 import sys
 from dataclasses import dataclass, field
@@ -65,6 +66,7 @@ __all__ = [
     "scrub_detected",
     "split_target",
     "target_path",
+    "user_stacklevel",
 ]
 
 
@@ -1208,3 +1210,16 @@ def _finite(m: re.Match[str]) -> str:
     """A match of :data:`_NON_FINITE` as SQLite reads JSON5: NaN null, infinity 9e999."""
     word = m.group()
     return word if word[0] == '"' else {"NaN": "null", "Infinity": "9e999"}.get(word, "-9e999")
+
+
+def user_stacklevel() -> int:
+    """The ``stacklevel`` that names the caller's first line outside hooklab and IPython's
+    machinery: a warning of ``%load_ext hooklab`` or ``lab.start()`` points at the user's
+    cell, not at hooklab's own files."""
+    skip = tuple(_os.path.dirname(getattr(sys.modules[n], "__file__", None) or "") + _os.sep
+                 for n in ("hooklab", "IPython", "ipykernel", "traitlets") if n in sys.modules)
+    skip = tuple(p for p in skip if p != _os.sep)
+    frame, level = sys._getframe(2), 2  # (level 1: the function that calls warnings.warn)
+    while frame is not None and frame.f_code.co_filename.startswith(skip):
+        frame, level = frame.f_back, level + 1
+    return level

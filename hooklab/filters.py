@@ -65,7 +65,7 @@ from numbers import Integral
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-from .capture import KINDS, decode_body, parse_iso
+from .capture import KINDS, decode_body, parse_iso, user_stacklevel
 
 if TYPE_CHECKING:
     from .capture import Capture
@@ -103,6 +103,25 @@ _MULTI = (list, tuple, set, frozenset)
 
 def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def _warn_if_local_is_not_utc(key: str, value: datetime) -> None:
+    """A naive ``datetime`` is read as UTC (as text without a zone is, and as the captures'
+    times are), but ``datetime.now()`` is local time: where local time is not UTC, say so
+    (``wait(since=datetime.now())`` in Berlin waited for captures an hour in the future)."""
+    import warnings
+
+    try:
+        offset = value.astimezone().utcoffset()
+    except (OverflowError, OSError, ValueError):  # (a time the platform cannot place)
+        return
+    if offset:
+        hours = offset.total_seconds() / 3600
+        warnings.warn(
+            f"{key}={value.isoformat(sep=' ')} has no time zone: it is read as UTC, but this "
+            f"machine's local time is UTC{hours:+g} h (datetime.now() is local time: give "
+            f"datetime.now(timezone.utc), or the time with its zone)",
+            RuntimeWarning, stacklevel=user_stacklevel())
 
 
 def bin_name(name: str) -> str:
@@ -163,7 +182,12 @@ def validate(filters: Mapping[str, Any]) -> dict[str, Any]:
             elif isinstance(value, bool) or not isinstance(value, (Integral, datetime)):
                 raise TypeError(f"{key}= takes a capture id or a datetime (or ISO 8601 text), "
                                 f"not {value!r}")
-            value = _aware(value) if isinstance(value, datetime) else int(value)
+            if isinstance(value, datetime):
+                if value.tzinfo is None:
+                    _warn_if_local_is_not_utc(key, value)
+                value = _aware(value)
+            else:
+                value = int(value)
         elif key == "search":
             if not isinstance(value, str):
                 raise TypeError(f"search= takes text, not {value!r}")

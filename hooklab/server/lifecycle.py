@@ -34,6 +34,7 @@ from datetime import datetime, timezone
 from typing import Any, NamedTuple
 from urllib.parse import quote
 
+from ..capture import user_stacklevel
 from ..filters import bin_name
 from .ingest import DEFAULT_MAX_BODY, RESERVED_PREFIX
 from .protocol import (
@@ -343,21 +344,6 @@ def _answer(slot: Any, result: Any, response: Any) -> None:
     except Exception:  # noqa: BLE001 - one broken answer must not drop the others
         _log.exception("hooklab: answering a capture failed")
         slot._abandon()
-
-
-def user_stacklevel() -> int:
-    """The ``stacklevel`` that names the caller's first line outside hooklab and IPython's
-    machinery: a warning of ``%load_ext hooklab`` or ``lab.start()`` points at the user's
-    cell, not at hooklab's own files."""
-    import sys
-
-    skip = tuple(os.path.dirname(getattr(sys.modules[n], "__file__", None) or "") + os.sep
-                 for n in ("hooklab", "IPython", "ipykernel", "traitlets") if n in sys.modules)
-    skip = tuple(p for p in skip if p != os.sep)
-    frame, level = sys._getframe(2), 2  # (level 1: the function that calls warnings.warn)
-    while frame is not None and frame.f_code.co_filename.startswith(skip):
-        frame, level = frame.f_back, level + 1
-    return level
 
 
 class CaptureServer:
