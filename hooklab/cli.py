@@ -16,7 +16,7 @@ import re
 import signal
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 __all__ = ["main"]
@@ -227,6 +227,225 @@ class _RefusalLines:
             self.err.put(f"hooklab: {more} more request{'s' if more != 1 else ''} refused")
 
 
+#: capture ids one ``replay --id A-B`` range may name at most (a slip such as ``1-100000000``
+#: is refused, not read into memory)
+MAX_ID_RANGE = 10_000
+
+
+def _ids_arg(text: str) -> list[int]:
+    """An argparse type for ``replay --id``: a capture id (``7``), a range of them (``13-40``,
+    both ends included) or several, comma-separated (``3,5,9-12``), in the order given.
+
+    >>> _ids_arg("3,5,9-12")
+    [3, 5, 9, 10, 11, 12]
+    >>> _ids_arg("7")
+    [7]
+    """
+    ids: list[int] = []
+    for part in text.split(","):
+        part = part.strip()
+        try:
+            ids.append(int(part))
+            continue
+        except ValueError:
+            pass
+        m = re.fullmatch(r"(\d+)\s*-\s*(\d+)", part)
+        if not m:
+            raise argparse.ArgumentTypeError(
+                f"not a capture id or a range of them: {part!r} (e.g. 7, 13-40 or 3,5,9-12)")
+        low, high = int(m.group(1)), int(m.group(2))
+        if low > high:
+            raise argparse.ArgumentTypeError(f"the range {part} is backwards (write {high}-{low})")
+        if high - low + 1 > MAX_ID_RANGE:
+            raise argparse.ArgumentTypeError(
+                f"the range {part} names {high - low + 1:,} ids: at most {MAX_ID_RANGE:,} in one "
+                "range")
+        ids.extend(range(low, high + 1))
+    return ids
+
+
+def _id_ranges(ids: Iterable[int], longest: int = MAX_ID_RANGE) -> list[tuple[int, int]]:
+    """``ids`` as runs of consecutive ids, lowest first, none longer than ``longest`` (what one
+    ``replay --id A-B`` takes).
+
+    >>> _id_ranges([5, 1, 2, 3, 9, 10])
+    [(1, 3), (5, 5), (9, 10)]
+    """
+    runs: list[tuple[int, int]] = []
+    for i in sorted(set(ids)):
+        if runs and runs[-1][1] == i - 1 and i - runs[-1][0] < longest:
+            runs[-1] = (runs[-1][0], i)
+        else:
+            runs.append((i, i))
+    return runs
+
+
+def _range_text(low: int, high: int) -> str:
+    return str(low) if low == high else f"{low}-{high}"
+
+
+#: ranges of capture ids one line of ``serve``'s last words names at most (a backlog of
+#: scattered ids is said in several lines, and past :data:`_RANGE_LINES` lines only counted)
+_RANGES_PER_LINE = 25
+_RANGE_LINES = 8
+
+
+class _ForwardTally:
+    """What became of each forward of one ``serve`` run, for what it says when it stops.
+
+    A capture of a forwarded bin is *waiting* from the moment it is stored until its outcome
+    is (``#N forwarded``, or ``FAILED``); the forwarder *started* sending it when it asked
+    for its secrets back, just before the request went out. What is still waiting when the
+    lab has stopped was either never sent (the lab stopped before its turn: a replay sends it
+    once) or on its way with no answer yet (the app may have it: a replay could make it two).
+    Fed from the store's and the forwarder's threads."""
+
+    def __init__(self, targets: dict[str, str], resigned: set[str]) -> None:
+        self.targets = targets  # bin -> target URL
+        self.resigned = resigned  # bins forwarded with --resign
+        self._lock = threading.Lock()
+        self._waiting: dict[int, str] = {}  # capture id -> bin
+        self._unverified: set[int] = set()  # (of --resign bins: a forward would refuse them)
+        self._started: set[int] = set()
+        self._early: set[int] = set()  # outcomes stored before their capture was seen here
+
+    def stored(self, c: Any) -> None:
+        """A capture was stored (the store's subscriber)."""
+        if c.kind != "http" or c.bin not in self.targets:
+            return
+        with self._lock:
+            if c.id in self._early:
+                self._early.discard(c.id)
+                return
+            self._waiting[c.id] = c.bin
+            if c.bin in self.resigned and c.verified is not True:
+                self._unverified.add(c.id)
+
+    def started(self, capture_id: int) -> None:
+        with self._lock:
+            if capture_id in self._waiting:
+                self._started.add(capture_id)
+
+    def recorded(self, capture_id: int) -> None:
+        """A forward's outcome was stored (the store's ``on_forward``)."""
+        with self._lock:
+            if self._waiting.pop(capture_id, None) is None:
+                self._early.add(capture_id)
+            self._started.discard(capture_id)
+            self._unverified.discard(capture_id)
+
+    def unfinished(self) -> tuple[dict[str, list[int]], dict[str, list[int]],
+                                  dict[str, list[int]]]:
+        """bin -> ids, for what is still waiting: (never sent, of them those a forward would
+        not have sent as they did not verify, sent with no answer recorded)."""
+        unsent: dict[str, list[int]] = {}
+        refused: dict[str, list[int]] = {}
+        on_way: dict[str, list[int]] = {}
+        with self._lock:
+            for cid, bin_ in sorted(self._waiting.items()):
+                into = (on_way if cid in self._started
+                        else refused if cid in self._unverified else unsent)
+                into.setdefault(bin_, []).append(cid)
+        return unsent, refused, on_way
+
+
+def _forward_stop_lines(tally: _ForwardTally, db: str, secret_files: dict[str, str],
+                        providers: dict[str, str]) -> list[str]:
+    """What ``serve`` says on stopping about the forwards it did not finish (each a line for
+    stderr, without ``hooklab: ``): how many, which captures (ranges of ids), and the
+    ``hooklab replay`` command that sends those never sent."""
+    import shlex
+
+    from .credentials import scrubbed_url
+
+    def named(ids: list[int]) -> tuple[list[str], int]:
+        # the ids as ranges, several lines of them at most; how many ids are left unsaid
+        runs = _id_ranges(ids)
+        said = runs[: _RANGES_PER_LINE * _RANGE_LINES]
+        lines = [", ".join("#" + _range_text(*r) for r in said[at: at + _RANGES_PER_LINE])
+                 for at in range(0, len(said), _RANGES_PER_LINE)]
+        return lines, sum(h - lo + 1 for lo, h in runs[len(said):])
+
+    def forwards(n: int) -> str:
+        return f"{n} forward{'s' if n != 1 else ''}"
+
+    lines: list[str] = []
+    unsent, refused, on_way = tally.unfinished()
+    for bin_ in sorted(set(unsent) | set(refused) | set(on_way)):
+        to = tally.targets[bin_]
+        shown = scrubbed_url(to)
+        if bin_ in unsent:
+            ids = unsent[bin_]
+            said, more = named(ids)
+            lines.append(f"{forwards(len(ids))} not sent (serve stopped before "
+                         f"{'their' if len(ids) != 1 else 'its'} turn) to {shown}: {said[0]}")
+            lines += ["  " + line for line in said[1:]]
+            if more:
+                lines.append(f"  and {more} more (not listed)")
+            if db == ":memory:":
+                lines.append("the database was in memory: those captures are gone with it")
+            else:
+                runs = _id_ranges(ids)[: _RANGES_PER_LINE * _RANGE_LINES]
+                extra = ""
+                if bin_ in tally.resigned and bin_ in secret_files:
+                    extra = f" --resign-file {shlex.quote(secret_files[bin_])}"
+                    if bin_ in providers:
+                        extra += f" --provider {shlex.quote(providers[bin_])}"
+                for at in range(0, len(runs), _RANGES_PER_LINE):
+                    id_args = " ".join(f"--id {_range_text(*r)}"
+                                       for r in runs[at: at + _RANGES_PER_LINE])
+                    lines.append(
+                        f"{'to send them' if at == 0 else 'and'}: hooklab replay --db "
+                        f"{shlex.quote(db)} --to {shlex.quote(shown)}{extra} {id_args}")
+                if shown != to:
+                    lines.append("(the target's credentials are shown as [secret]: give them "
+                                 "in its place)")
+        if bin_ in refused:
+            ids = refused[bin_]
+            said, more = named(ids)
+            lines.append(f"{forwards(len(ids))} not sent, nor to be (not verified with the "
+                         "bin's secret: a forward is signed afresh only then) to "
+                         f"{shown}: " + "; ".join(said) + (f" and {more} more" if more else ""))
+        if bin_ in on_way:
+            ids = on_way[bin_]
+            it = "them" if len(ids) != 1 else "it"
+            said, more = named(ids)
+            lines.append(f"{forwards(len(ids))} on {'their' if len(ids) != 1 else 'its'} way "
+                         f"not finished (sent, no answer when serve stopped: the app may have "
+                         f"{it}, and a replay could deliver {it} twice) to {shown}: "
+                         + "; ".join(said) + (f" and {more} more" if more else ""))
+    return lines
+
+
+@contextlib.contextmanager
+def _forwarder_advice_held() -> Any:
+    """While ``serve`` stops its lab: the ``hooklab`` logger's warning that forwards waiting
+    for a slow target were not sent ("replay them with lab.replay", Python's words, with no
+    ids) is held back; serve says it itself, for a terminal (:func:`_forward_stop_lines`)."""
+    import logging
+
+    def not_that(record: logging.LogRecord) -> bool:
+        return "waiting for a slow target" not in str(record.msg)
+
+    log = logging.getLogger("hooklab")
+    log.addFilter(not_that)
+    try:
+        yield
+    finally:
+        log.removeFilter(not_that)
+
+
+def _bin_files(args: argparse.Namespace) -> tuple[dict[str, str], dict[str, str]]:
+    """``serve``'s ``--secret-file BIN=FILE`` and ``--provider BIN=NAME`` as bin -> FILE and
+    bin -> NAME (as :func:`_bin_secrets` reads them; already checked there)."""
+    found: tuple[dict[str, str], dict[str, str]] = ({}, {})
+    for given, into in ((args.secret_file, found[0]), (args.provider, found[1])):
+        for spec in given or []:
+            bin_, _, value = spec.partition("=")
+            into[bin_.strip().strip("/")] = value
+    return found
+
+
 def _serve(args: argparse.Namespace) -> int:
     from .capture import printable
     from .core import ForwardLoopError, HookLab
@@ -261,26 +480,44 @@ def _serve(args: argparse.Namespace) -> int:
     from .outbound.forward import delivered
 
     forwarded: list[int] = []  # ids whose forward outcome was stored (from the writer thread)
+    store = lab.store  # (held: looked at once more after lab.stop() closed it)
+    tally = _ForwardTally({}, set())  # (its targets once the forwards are added)
+    stopping = [False]  # once set, outcomes are shown as they are stored (see on_forward)
+    shown_lock = threading.Lock()
+
+    def on_forward(cid: int) -> None:  # the writer thread (or the WAL syncer's)
+        tally.recorded(cid)
+        with shown_lock:
+            if not stopping[0]:
+                forwarded.append(cid)  # (shown by serve's loop, on the main thread)
+                return
+        # the lab is stopping: the forwards on their way finish, and their outcomes are stored,
+        # while it closes the store; each is read back now, before the store is gone (they
+        # were delivered, each once, but no line said so)
+        with contextlib.suppress(Exception):
+            show_forward(cid)
 
     def show_forwards() -> None:  # (on the main thread: the outcome is read back from the store)
         while forwarded:
-            cid = forwarded.pop(0)
-            for f in lab.forwards(cid)[-1:]:
-                if not delivered(f["status"], f["error"]):  # (a 3xx too: not followed)
-                    what = shown(f["error"] or f"answered {f['status']}", 400)
-                    line = f"#{cid} forward to {shown(f['target'], 400)} FAILED: {what}"
-                    if args.quiet:  # (said still, as refusals are: nothing else would say
-                        more = failures.take()  # the app is down; at most 10 a second)
-                        if more is not None:
-                            err.put(f"hooklab: {line}" + (f" (and {more} more failed before "
-                                                          "it)" if more else ""))
-                        continue
-                elif args.quiet:
+            show_forward(forwarded.pop(0))
+
+    def show_forward(cid: int) -> None:
+        for f in store.forwards(cid)[-1:]:
+            if not delivered(f["status"], f["error"]):  # (a 3xx too: not followed)
+                what = shown(f["error"] or f"answered {f['status']}", 400)
+                line = f"#{cid} forward to {shown(f['target'], 400)} FAILED: {what}"
+                if args.quiet:  # (said still, as refusals are: nothing else would say
+                    more = failures.take()  # the app is down; at most 10 a second)
+                    if more is not None:
+                        err.put(f"hooklab: {line}" + (f" (and {more} more failed before "
+                                                      "it)" if more else ""))
                     continue
-                else:
-                    line = f"#{cid} forwarded to {shown(f['target'], 400)}: {f['status']} " \
-                           f"in {f['latency_ms']:.0f} ms"
-                out.put(line)
+            elif args.quiet:
+                continue
+            else:
+                line = f"#{cid} forwarded to {shown(f['target'], 400)}: {f['status']} " \
+                       f"in {f['latency_ms']:.0f} ms"
+            out.put(line)
 
     def flush_failures(now: bool = False) -> None:
         more = failures.flush(now)
@@ -288,8 +525,13 @@ def _serve(args: argparse.Namespace) -> int:
             err.put(f"hooklab: {more} more forward{'s' if more != 1 else ''} FAILED")
 
     failures = _PerSecond()  # (failed forwards under --quiet, on stderr)
-    lab.store.subscribe(
-        (lambda c: None) if args.quiet else show, on_forward=forwarded.append)
+
+    def stored(c) -> None:  # type: ignore[no-untyped-def]
+        tally.stored(c)
+        if not args.quiet:
+            show(c)
+
+    store.subscribe(stored, on_forward=on_forward)
     def refused(line: str) -> int:  # (a usage mistake found before serving: exit 2, and
         print(f"hooklab: {line}", file=sys.stderr)  # no new database left behind)
         lab.stop()
@@ -316,6 +558,18 @@ def _serve(args: argparse.Namespace) -> int:
             from .credentials import scrubbed_url
 
             return refused(f"--forward {bin_}={scrubbed_url(url)}: {exc}")
+    forwarder = getattr(lab, "_forwarder", None)
+    if forwarder is not None:  # (the forwards' outcomes are told apart on stopping)
+        tally.targets.update(forwarder.targets)
+        if args.resign:
+            tally.resigned.update(tally.targets)
+        restore = forwarder.restore  # (called by a worker just before it sends a capture)
+
+        def sending(c):  # type: ignore[no-untyped-def]
+            tally.started(c.id)
+            return c if restore is None else restore(c)
+
+        forwarder.restore = sending
     try:
         lab.start()
     except ForwardLoopError as exc:  # (the port moved on to the one a forward names)
@@ -361,7 +615,6 @@ def _serve(args: argparse.Namespace) -> int:
     sigint_ignored = bool(handled) and signal.SIGINT not in handled  # (`serve &` in a script)
     print(lab.status_line() + (" — SIGTERM to stop (SIGINT is ignored)" if sigint_ignored
                                else " — Ctrl-C to stop"), flush=True)
-    store = lab.store  # (held: looked at once more after lab.stop() closed it)
     said, down, words = 0, False, ""  # failures said; one said and not yet over; its words
 
     def show_failure() -> None:
@@ -392,15 +645,16 @@ def _serve(args: argparse.Namespace) -> int:
     finally:
         written = True
         try:
+            with shown_lock:
+                stopping[0] = True
             show_forwards()
-            left = lab.forwards_pending
-            lab.stop()
+            with _forwarder_advice_held():  # (the library's count of what it did not send
+                lab.stop()  # names lab.replay: serve says what to do on its own, ids and all)
             refusals.flush(now=True)  # (what the last second left out is said too)
             flush_failures(now=True)
             show_failure()  # (one over since the last look, or as the last captures were stored)
-            if left:  # (their targets had not answered yet: no outcome will be shown for them)
-                err.put(f"hooklab: {left} forward{'s' if left != 1 else ''} on "
-                        f"{'their' if left != 1 else 'its'} way not finished")
+            for line in _forward_stop_lines(tally, args.db, *_bin_files(args)):
+                err.put(f"hooklab: {line}")
             out.put("hooklab: stopped")
             written = err.close(1.0) & out.close()
         finally:
@@ -994,7 +1248,9 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("replay", help="re-send stored captures exactly")
     r.add_argument("--db", type=_db_arg, default=DEFAULT_DB,
                    help=f"capture database or Parquet export folder (default {DEFAULT_DB})")
-    r.add_argument("--id", type=int, action="append", required=True, help="capture id (repeat)")
+    r.add_argument("--id", type=_ids_arg, action="extend", required=True,
+                   help="capture id, a range of them (13-40) or several (3,5,9-12); repeat "
+                   "for more")
     r.add_argument("--to", required=True, help="target URL, e.g. http://127.0.0.1:5000/webhook")
     r.add_argument("--timeout", type=_seconds, default=10.0, metavar="SECONDS",
                    help="seconds the target has to answer each capture (default 10)")
