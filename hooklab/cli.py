@@ -9,15 +9,81 @@
 
 from __future__ import annotations
 
-import argparse
-import contextlib
-import json
-import re
+# (first, before the other imports: a stop signal from here on is held until main() acts on
+# it, where it interrupted whatever import it landed in with a traceback)
+import os
 import signal
 import sys
-import threading
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+
+
+def _is_program() -> bool:
+    """Whether this process is the ``hooklab`` command (its console script, ``python -m
+    hooklab.cli``), not a program that imported this module (a kernel, a test run): only
+    then are the process's signal handlers the command's to set, from the start."""
+    if __name__ == "__main__":
+        return True
+    path = getattr(sys.modules.get("__main__"), "__file__", None) or ""
+    name = os.path.basename(path)
+    if name == "__main__.py":  # (a launcher .exe holding its script: hooklab.exe/__main__.py)
+        name = os.path.basename(os.path.dirname(path))
+    name = name.lower()
+    for end in (".exe", "-script.pyw", "-script.py"):
+        name = name.removesuffix(end)
+    return name == "hooklab"
+
+
+#: stop signals ignored when the process started (``nohup``, ``hooklab serve &`` from a
+#: script): they stay ignored
+_IGNORED_AT_START = frozenset(
+    n for n in (getattr(signal, name, None) for name in ("SIGINT", "SIGTERM", "SIGHUP"))
+    if n is not None and signal.getsignal(n) is signal.SIG_IGN)
+_STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
+                      if hasattr(signal, name))
+#: this process is the ``hooklab`` command (see :func:`_is_program`)
+_PROGRAM = _is_program()
+#: the first stop signal that came before main() could act on it (Python was still loading
+#: the command: a traceback from the middle of an import, or, for SIGTERM, no word at all)
+_EARLY: list[int] = []
+
+
+def _held(signum: int, frame: object) -> None:
+    if not _EARLY:
+        _EARLY.append(signum)
+
+
+if _PROGRAM:
+    for _n in _STOP_SIGNALS:
+        if _n not in _IGNORED_AT_START:
+            try:
+                signal.signal(_n, _held)
+            except ValueError:  # (not the main thread: not the hooklab program after all)
+                _PROGRAM = False
+                break
+
+import argparse  # noqa: E402
+import contextlib  # noqa: E402
+import json  # noqa: E402
+import re  # noqa: E402
+import threading  # noqa: E402
+from collections.abc import Callable, Iterable, Sequence  # noqa: E402
+from typing import Any  # noqa: E402
+
+
+def _finished() -> None:
+    """The command's work is done (or its stop is being said): in the ``hooklab`` program,
+    stop signals are ignored from here on, so that what it says and its exit code stay true
+    (a Ctrl-C just after "wrote 1 capture" made that export exit 130, "interrupted"). A
+    program that called :func:`main` keeps its handlers."""
+    if not _PROGRAM:
+        return
+    for _ in range(3):
+        try:  # (one that came just before is raised by signal.signal itself: too late now)
+            for n in _STOP_SIGNALS:
+                signal.signal(n, signal.SIG_IGN)
+            return
+        except (KeyboardInterrupt, _Stopped):
+            continue
+
 
 __all__ = ["main"]
 
@@ -587,25 +653,32 @@ def _serve(args: argparse.Namespace) -> int:
     except BaseException:  # Ctrl-C while starting: nothing left running
         lab.stop()
         raise
-    refusals = _RefusalLines(err, shown)
-    if lab.server is not None:  # (what never became a capture is said too, --quiet or not)
-        lab.server.refusal_listeners.append(refusals)
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: object) -> None:
-        stop.set()
-
-    # before the ready line: whoever reads it may signal at once (a race the tests hit)
     handled = {}  # (as they were, put back when serve returns: main() may run in a program)
-    if threading.current_thread() is threading.main_thread():
-        for name in ("SIGINT", "SIGTERM", "SIGHUP"):  # SIGHUP: the terminal closed
-            num = getattr(signal, name, None)
-            # an ignored SIGINT or SIGHUP stays ignored: nohup ignores the terminal's end, and
-            # a shell starting `hooklab serve &` from a script (CI, cron) ignores SIGINT so
-            # that a Ctrl-C in its terminal leaves background jobs running; SIGTERM still stops
-            if num is None or (name != "SIGTERM" and signal.getsignal(num) is signal.SIG_IGN):
-                continue
-            handled[num] = signal.signal(num, on_signal)
+    try:  # (a signal before serve's own handlers: the lab is stopped, main() says it)
+        refusals = _RefusalLines(err, shown)
+        if lab.server is not None:  # (what never became a capture is said too, --quiet or not)
+            lab.server.refusal_listeners.append(refusals)
+        stop = threading.Event()
+
+        def on_signal(signum: int, frame: object) -> None:
+            stop.set()
+
+        # before the ready line: whoever reads it may signal at once (a race the tests hit)
+        if threading.current_thread() is threading.main_thread():
+            for name in ("SIGINT", "SIGTERM", "SIGHUP"):  # SIGHUP: the terminal closed
+                num = getattr(signal, name, None)
+                # an ignored SIGINT or SIGHUP stays ignored: nohup ignores the terminal's end, and
+                # a shell starting `hooklab serve &` from a script (CI, cron) ignores SIGINT so
+                # that a Ctrl-C in its terminal leaves background jobs running; SIGTERM still stops
+                if num is None or (name != "SIGTERM" and signal.getsignal(num) is signal.SIG_IGN):
+                    continue
+                handled[num] = signal.signal(num, on_signal)
+    except BaseException:
+        for num, handler in handled.items():
+            with contextlib.suppress(TypeError, ValueError):
+                signal.signal(num, signal.SIG_DFL if handler is None else handler)
+        lab.stop()
+        raise
     # the stream page carries the read token: on stderr, as Jupyter prints its URL; before the
     # ready line, so whoever waits for that line finds the page too
     print(f"hooklab: stream page {lab.page_url}", file=sys.stderr, flush=True)
@@ -658,8 +731,10 @@ def _serve(args: argparse.Namespace) -> int:
             out.put("hooklab: stopped")
             written = err.close(1.0) & out.close()
         finally:
-            for num, handler in handled.items():  # (None: a handler not set from Python)
-                with contextlib.suppress(TypeError, ValueError):
+            if _PROGRAM:  # (the hooklab program: stopped, and said so; nothing can undo it)
+                _finished()
+            for num, handler in ({} if _PROGRAM else handled).items():  # (None: a handler
+                with contextlib.suppress(TypeError, ValueError):  # not set from Python)
                     signal.signal(num, signal.SIG_DFL if handler is None else handler)
         if not written:  # an output still blocks, and the store is closed: exit now (a normal
             import os  # exit would wait on the blocked stream for ever)
@@ -1071,6 +1146,7 @@ def _export(args: argparse.Namespace) -> int:
             n = export(lab.store, out, fmt=args.format, since=since)
             if to_stdout:
                 out.flush()
+            _finished()  # (written and in place: a signal from here on undoes nothing)
         except BrokenPipeError:  # (`| head`: the reader has what it wanted; main() says nothing)
             raise
         except OSError as exc:
@@ -1276,7 +1352,72 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``hooklab`` command."""
+    """Entry point of the ``hooklab`` command: its exit code.
+
+    Ctrl-C, SIGTERM and SIGHUP stop it cleanly at any moment, from the first line of
+    hooklab that runs (a signal that comes while Python is still loading the command is acted
+    on as soon as it can be): one line (``hooklab: interrupted``, ``hooklab: stopped by
+    SIGTERM``), exit 128 + the signal's number, no traceback; ``serve`` once serving exits 0.
+    A command whose work is done (an export written and in place) is not undone by a signal
+    that comes after: it exits as that work says.
+
+    >>> main(["--version"])  # doctest: +SKIP
+    hooklab 0.1.0
+    """
+    stops = [getattr(signal, n) for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n)]
+    stops = [n for n in stops if n not in _IGNORED_AT_START  # (nohup)
+             and signal.getsignal(n) is not signal.SIG_IGN]
+    if threading.current_thread() is not threading.main_thread():
+        stops = []  # (only the main thread may set handlers)
+    before: dict[int, Any] = {}
+    try:
+        if _PROGRAM:  # the handlers the command runs with, in place of those that held back
+            # a signal while Python loaded it; one that came meanwhile is acted on now
+            for n in stops:
+                signal.signal(n, _stopped)
+            if signal.SIGINT not in _IGNORED_AT_START:
+                signal.signal(signal.SIGINT, signal.default_int_handler)
+            if _EARLY:
+                if _EARLY[0] == signal.SIGINT:
+                    raise KeyboardInterrupt
+                raise _Stopped(_EARLY[0])
+        else:  # (serve sets its own)
+            before = {n: signal.signal(n, _stopped) for n in stops}
+        return _command(argv)
+    except KeyboardInterrupt:  # Ctrl-C: what was done is said; a temporary file is removed
+        return _said_stopped(signal.SIGINT)
+    except _Stopped as exc:
+        return _said_stopped(exc.signum)
+    except Exception as exc:
+        # (one raised while a class was being made, in an import, comes wrapped: Python 3.11's
+        # "RuntimeError: Error calling __set_name__ ..." from a KeyboardInterrupt)
+        cause: BaseException | None = exc
+        for _ in range(8):
+            cause = cause.__cause__ or cause.__context__ if cause is not None else None
+            if isinstance(cause, KeyboardInterrupt | _Stopped):
+                return _said_stopped(getattr(cause, "signum", signal.SIGINT))
+        raise
+    finally:
+        if _PROGRAM:  # what is left is Python's own exit: a signal now changes nothing (it
+            _finished()  # said "interrupted", 130, of an export written and announced)
+        for n, handler in before.items():
+            with contextlib.suppress(TypeError, ValueError):
+                signal.signal(n, signal.SIG_DFL if handler is None else handler)
+
+
+def _said_stopped(signum: int) -> int:
+    """A stop signal ended the command: said in one line; the exit code (128 + its number)."""
+    _finished()  # (a second one while this is said: no traceback)
+    if signum == signal.SIGINT:
+        print("hooklab: interrupted", file=sys.stderr)
+    else:
+        print(f"hooklab: stopped by {signal.Signals(signum).name}", file=sys.stderr)
+    return 128 + signum
+
+
+def _command(argv: Sequence[str] | None) -> int:
+    """The command line ``argv`` (None: ``sys.argv``) parsed and run: its exit code; what goes
+    wrong said in one line."""
     import sqlite3
 
     from .store.store import StoreError
@@ -1304,19 +1445,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     was = warnings.formatwarning
     warnings.formatwarning = one_line  # type: ignore[assignment]
-    stops = [getattr(signal, n) for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n)]
-    stops = [n for n in stops if signal.getsignal(n) is not signal.SIG_IGN]  # (nohup)
-    if threading.current_thread() is not threading.main_thread():
-        stops = []  # (only the main thread may set handlers)
-    before = {n: signal.signal(n, _stopped) for n in stops}  # (serve sets its own)
     try:
         return int(args.func(args) or 0)
-    except KeyboardInterrupt:  # Ctrl-C: what was done is said; a temporary file is removed
-        print("hooklab: interrupted", file=sys.stderr)
-        return 130
-    except _Stopped as exc:
-        print(f"hooklab: stopped by {signal.Signals(exc.signum).name}", file=sys.stderr)
-        return 128 + exc.signum
     except (StoreError, FileNotFoundError) as exc:
         print(f"hooklab: {exc}", file=sys.stderr)
         return 1
@@ -1336,13 +1466,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     finally:
         warnings.formatwarning = was  # (main() called in a process of its own: as it was)
-        for n, handler in before.items():
-            with contextlib.suppress(TypeError, ValueError):
-                signal.signal(n, signal.SIG_DFL if handler is None else handler)
         for stream, errors in errors_were.items():  # (main() called in a program: as it was)
             with contextlib.suppress(AttributeError, ValueError, OSError):
                 stream.reconfigure(errors=errors)  # type: ignore[union-attr]
-
 
 if __name__ == "__main__":
     raise SystemExit(main())
