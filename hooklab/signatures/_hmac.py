@@ -46,7 +46,6 @@ from ._base import (
     Scheme,
     SignedRequest,
     b64decode,
-    first_match,
     format_time,
     hmac_digest,
     parse_time,
@@ -55,12 +54,39 @@ from ._base import (
 )
 
 
-def _pairs(raw: str, sep: str) -> list[tuple[str, str]]:
-    out = []
-    for item in raw.split(sep):
-        k, eq, v = item.strip().partition("=")
-        if eq:
-            out.append((k.strip(), v.strip()))
+def _pairs(raw: str, sep: str, join: str) -> list[tuple[str, str, str | None]]:
+    """``(key, value, problem)`` of each ``key=value`` item of ``raw`` (split on ``sep``).
+
+    The providers' own parsers split on the separator and on ``=`` without trimming (the
+    stripe package: ``[i.split("=", 2) for i in header.split(",")]``; paddle_billing's
+    ``PaddleSignature``; WorkOS splits on ``", "`` exactly): ``problem`` says how an item
+    differs from the form the sender's ``join`` writes (``None`` when it does not), so a
+    sender that adds or leaves out a space is told, not passed.
+
+    >>> _pairs("t=1, v1=ab", ",", ",")
+    [('t', '1', None), ('v1', 'ab', "has a space after the ','")]
+    """
+    out: list[tuple[str, str, str | None]] = []
+    lead = join[len(sep):] if join.startswith(sep) else ""
+    for i, item in enumerate(raw.split(sep)):
+        k, eq, v = item.partition("=")
+        if not eq:
+            continue
+        key, value = k.strip(), v.strip()
+        want = lead if i else ""
+        problem = None
+        if k != want + key:
+            before = k[: len(k) - len(k.lstrip())]
+            if want and not before:
+                problem = f"has no {want!r} after the {sep!r}"
+            elif before and not want:
+                problem = f"has a space after the {sep!r}" if before == " " else \
+                    f"has whitespace after the {sep!r}"
+            else:
+                problem = f"has whitespace around the key {key!r}"
+        elif v != value:
+            problem = f"has whitespace around the {key!r} value"
+        out.append((key, value, problem))
     return out
 
 
@@ -99,6 +125,80 @@ def _decode(value: str, enc: str) -> bytes | None:
         return base64.b64decode(v + "=" * (-len(v) % 4), validate=True)
     except (ValueError, binascii.Error):
         return None
+
+
+#: providers whose official check decodes the signature first (or ignores case), so that any
+#: spelling of the right bytes verifies there: these keep the lenient rule. Every other HMAC
+#: provider's receiver compares the text (their SDKs: hmac.compare_digest / secure_compare on
+#: the hexdigest or base64 text; their docs' reference code alike), and so does hooklab.
+_DECODES_FIRST = {
+    # @linear/sdk LinearWebhooks.verify: Buffer.from(signature, "hex") compared byte by byte
+    # with the HMAC (Node's hex decoding takes either case)
+    "linear": "hex-decoded",
+}
+
+_FORMS = {"hex": "lowercase hex", "b64": "standard base64 with its '=' padding",
+          "b64url": "URL-safe base64 without '=' padding"}
+
+
+def _form_problem(given: str, expected: str, enc: str) -> str:
+    """How ``given`` (the right bytes) is written otherwise than ``expected``, the provider's
+    text; never the signature itself."""
+    if given.strip() != given or any(c.isspace() for c in given):
+        return "has whitespace in it"
+    if enc == "hex":
+        if given == given.upper():
+            return "is uppercase"
+        return "is in mixed case"
+    if enc == "b64" and ("-" in given or "_" in given):
+        return "uses the URL-safe alphabet ('-', '_')"
+    if enc == "b64url" and ("+" in given or "/" in given):
+        return "uses the standard base64 alphabet ('+', '/')"
+    if given.rstrip("=") == expected.rstrip("="):
+        return "lacks the '=' padding" if len(given) < len(expected) else "has '=' padding"
+    return "is written otherwise"
+
+
+def pick(expected: list[bytes], sigs: list[str], enc: str, problems: list[str | None],
+         strict: bool = True) -> tuple[int | None, str | None]:
+    """Which of ``sigs`` verifies for one of the ``expected`` digests: ``(index, None)``.
+
+    ``strict``: only the text the provider's receivers accept (``_encode`` of the digest,
+    compared in constant time, no parsing ``problems``); a signature with the right bytes in
+    another form gives ``(None, what differs)``. Not ``strict``: any spelling of the bytes.
+
+    >>> d = bytes.fromhex("ab01")
+    >>> pick([d], ["AB01", "ab01"], "hex", [None, None])
+    (1, None)
+    >>> pick([d], ["AB01"], "hex", [None]), pick([d], ["AB01"], "hex", [None], strict=False)
+    ((None, 'is uppercase'), (0, None))
+    """
+    texts = [_encode(d, enc) for d in expected]
+    found = None
+    for i, (sig, problem) in enumerate(zip(sigs, problems, strict=True)):
+        hit = False
+        for text in texts:  # (every comparison made: constant time over the candidates)
+            hit = same(text, sig) or hit
+        if hit and problem is None and found is None:
+            found = i
+    if found is not None:
+        return found, None
+    for i, sig in enumerate(sigs):
+        given = _decode(sig, enc)
+        if given is None:
+            continue
+        for d, text in zip(expected, texts, strict=True):
+            if same(d, given):
+                if not strict:
+                    return i, None
+                return None, problems[i] or _form_problem(sig, text, enc)
+    return None, None
+
+
+def _form_reason(name: str, enc: str, prefix: str, problem: str) -> str:
+    form = (f"{prefix}<{_FORMS.get(enc, enc)}>" if prefix else _FORMS.get(enc, enc))
+    return (f"signature matches in value but not in form: {name}'s receivers compare the "
+            f"text exactly ({form}); this one {problem}")
 
 
 def _message(template: str, body: bytes, *, ts: str = "", msg_id: str = "",
@@ -178,10 +278,14 @@ def _hmac_verify(inc: Incoming, p: Any) -> str:
         raise Invalid(f"missing header {header}" + (f" {s['missing_hint']}"
                                                    if "missing_hint" in s else ""))
     ts_raw: str | None = None
+    problems: list[str | None] = []  # (how each signature's form differs from the provider's)
     if "kv" in s:
-        pairs = _pairs(raw, s["kv"])
+        items = _pairs(raw, s["kv"], s.get("kv_join", s["kv"]))
+        pairs = [(k, v) for k, v, _ in items]
         ts_raw = next((v for k, v in pairs if k == s["ts_key"]), None)
+        ts_problem = next((pr for k, _, pr in items if k == s["ts_key"]), None)
         sigs = [v for k, v in pairs if k == s["sig_key"]]
+        problems = [pr or ts_problem for k, _, pr in items if k == s["sig_key"]]
         expect = f"'{s['ts_key']}=...{s['kv']}{s['sig_key']}=...'"
         if ts_raw is None:
             raise Invalid(f"malformed {header}: no {s['ts_key']}=<timestamp> (expected {expect})")
@@ -190,22 +294,32 @@ def _hmac_verify(inc: Incoming, p: Any) -> str:
             raise Invalid(f"no {s['sig_key']} signature in {header}"
                           + (f" (found only {', '.join(found)})" if found else f" (expected {expect})"))
     elif s.get("positional"):
-        parts = [x.strip() for x in raw.split(",")]
-        ts_raw, sigs = parts[0], [x for x in parts[1:] if x]
+        parts = raw.split(",")
+        ts_raw = parts[0].strip()
+        sigs = [x.strip() for x in parts[1:] if x.strip()]
+        problems = [None if x == x.strip() else "has whitespace after the ','"
+                    for x in parts[1:] if x.strip()]
         if not sigs:
             raise Invalid(f"malformed {header}: expected '<timestamp>,<signature>', got {short(raw)}")
     else:
         sigs = [raw, *others]
+        problems = [None] * len(sigs)
         if "multi" in s:
-            sigs = [x.strip() for v in sigs for x in v.split(s["multi"]) if x.strip()]
+            sep = s["multi"]
+            items = [x for v in sigs for x in v.split(sep) if x.strip()]
+            sigs = [x.strip() for x in items]
+            problems = [None if x == x.strip() else f"has whitespace after the {sep!r}"
+                        for x in items]
         if prefix:
-            stripped = []
-            for v in sigs:
+            stripped, said = [], []
+            for v, problem in zip(sigs, problems, strict=True):
                 if v[: len(prefix)].lower() == prefix.lower():
                     stripped.append(v[len(prefix):])
+                    said.append(problem or (None if v.startswith(prefix) else
+                                            f"writes the prefix {v[:len(prefix)]!r}"))
             if not stripped:
                 raise Invalid(f"malformed {header}: expected '{prefix}<{enc}>', got {short(raw)}")
-            sigs = stripped
+            sigs, problems = stripped, said
     template = s.get("msg", "{body}")
     if "ts" in s and "untimed" in s and inc.opt(s["ts"]) is None:
         algo_name, template, untimed = s["untimed"]  # (the sender's other, untimed kind)
@@ -224,7 +338,7 @@ def _hmac_verify(inc: Incoming, p: Any) -> str:
     given = [_decode(v, enc) for v in sigs]
     if all(g is None for g in given):
         raise Invalid(f"malformed {header}: signature is not {'hex' if enc == 'hex' else 'base64'}")
-    index = None
+    expected = []
     if s.get("text") == "binary":  # (as the sender signs; then the UTF-8 form, as others do)
         try:
             inc.body.decode("utf-8")
@@ -234,9 +348,12 @@ def _hmac_verify(inc: Incoming, p: Any) -> str:
                           "JSON text)") from None
         binary = node_binary(message)
         if binary != message:
-            index = first_match(hmac_digest(key, binary, algo), given)
-    if index is None:
-        index = first_match(hmac_digest(key, message, algo), given)
+            expected.append(hmac_digest(key, binary, algo))
+    expected.append(hmac_digest(key, message, algo))
+    index, form = pick(expected, sigs, enc, problems, strict=p.id not in _DECODES_FIRST)
+    if form is not None:
+        stale = None if ts is None else inc.stale(ts, future=s.get("future", True))
+        raise Invalid(_form_reason(p.name, enc, prefix, form) + (f" (also: {stale})" if stale else ""))
     hint = MISMATCH + (f" {s['hint']}" if _hint_applies(s, inc.secret) else "")
     if "{url}" in template:
         hint += f"; signed against url {short(url, 80)} (pass the URL configured at {p.name})"
@@ -361,15 +478,21 @@ def _swh_verify(inc: Incoming, p: Any) -> str:
     msg_id, ts_raw, sig_raw = get("id"), get("timestamp"), get("signature")
     ts = parse_time(ts_raw, "s", f"{prefixes[0]}-timestamp")
     key = swh_key(inc.secret, raw_fallback=p.id == "openai")
-    entries = [e.partition(",") for e in sig_raw.split()]
+    # (the SDKs split on " " exactly and compare each "v1,<base64>" as text: standardwebhooks
+    # Webhook.verify, svix's over it)
+    entries = [e.partition(",") for e in sig_raw.split(" ") if e]
     v1 = [sig for version, comma, sig in entries if comma and version == "v1"]
     if not v1:
         found = sorted({version for version, _, _ in entries})
         raise Invalid(f"no v1 signature in {prefixes[0]}-signature (expected 'v1,<base64>'"
                       + (f", found {short(' '.join(found))})" if found else ")"))
     expected = hmac_digest(key, f"{msg_id}.{ts_raw.strip()}.".encode() + inc.body)
-    given = [_decode(sig, "b64") for sig in v1]
-    return inc.conclude(first_match(expected, given), len(v1), ts)
+    index, form = pick([expected], v1, "b64", [None] * len(v1))
+    if form is not None:
+        stale = inc.stale(ts)
+        raise Invalid(_form_reason(getattr(p, "name", p.id), "b64", "v1,", form)
+                      + (f" (also: {stale})" if stale else ""))
+    return inc.conclude(index, len(v1), ts)
 
 
 def _swh_sign(out: Outgoing, p: Any) -> SignedRequest:
