@@ -184,11 +184,11 @@ def pick(expected: list[bytes], sigs: list[str], enc: str, problems: list[str | 
     if found is not None:
         return found, None
     for i, sig in enumerate(sigs):
-        given = _decode(sig, enc)
-        if given is None:
-            continue
+        # (the right bytes in either base64 alphabet: told as such, not as a mismatch)
+        alphabets = ("b64", "b64url") if enc in ("b64", "b64url") else (enc,)
+        decoded = [_decode(sig, a) for a in alphabets]
         for d, text in zip(expected, texts, strict=True):
-            if same(d, given):
+            if any(g is not None and same(d, g) for g in decoded):
                 if not strict:
                     return i, None
                 return None, problems[i] or _form_problem(sig, text, enc)
