@@ -20,6 +20,7 @@ import time
 import urllib.request
 from collections.abc import Callable
 from datetime import datetime, timezone
+from urllib.parse import urlencode
 
 import pytest
 from _provider_secrets import secrets_for
@@ -404,3 +405,95 @@ def test_reason_names_the_difference():
     headers = _swh("webhook", lambda s: "v1," + unpadded(s))()
     v = verify_signature("standardwebhooks", WHSEC, headers, BODY, now=now)
     assert v.reason.endswith("lacks the '=' padding") and "v1,<standard base64" in v.reason
+
+
+# -- the schemes of their own (HubSpot, Twilio's body hash, Mailgun, Braintree) ------------------
+def _hubspot_v3(mut: Callable[[str], str]) -> tuple[dict[str, str], str]:
+    ts = str(_now() * 1000)
+    sig = _b64("hs_demo", f"POST{URL}".encode() + BODY + ts.encode())
+    return {"X-HubSpot-Signature-v3": mut(sig), "X-HubSpot-Request-Timestamp": ts}, ts
+
+
+@pytest.mark.parametrize("mistake,mut,expected", [
+    ("canonical", same, True),
+    ("base64 without '=' padding", unpadded, False),
+])
+def test_hubspot_v3_as_its_sdk(mistake, mut, expected):
+    signature = pytest.importorskip("hubspot.utils.signature")
+    headers, ts = _hubspot_v3(mut)
+    theirs = signature.Signature.is_valid(
+        signature=headers["X-HubSpot-Signature-v3"], client_secret="hs_demo",
+        request_body=BODY.decode(), http_uri=URL, signature_version="v3", timestamp=ts)
+    assert theirs is expected
+    v = verify_signature("hubspot", "hs_demo", headers, BODY, url=URL)
+    assert v.valid is expected, v.reason
+    assert expected or v.reason.startswith(FORM), v.reason
+
+
+@pytest.mark.parametrize("mistake,mut,expected", [
+    ("canonical", same, True), ("uppercase hex", upper, False), ("mixed-case hex", _mixed, False),
+])
+def test_hubspot_v1_as_its_sdk(mistake, mut, expected):
+    signature = pytest.importorskip("hubspot.utils.signature")
+    sig = mut(hashlib.sha256(b"hs_demo" + BODY).hexdigest())
+    theirs = signature.Signature.is_valid(signature=sig, client_secret="hs_demo",
+                                          request_body=BODY.decode(), signature_version="v1")
+    assert theirs is expected
+    v = verify_signature("hubspot", "hs_demo", {"X-HubSpot-Signature": sig,
+                                                "X-HubSpot-Signature-Version": "v1"}, BODY)
+    assert v.valid is expected, v.reason
+    assert expected or v.reason.startswith(FORM), v.reason
+
+
+@pytest.mark.parametrize("mistake,mut,expected", [
+    ("canonical", same, True), ("uppercase body hash", upper, False),
+])
+def test_twilio_body_hash_as_its_sdk(mistake, mut, expected):
+    rv = pytest.importorskip("twilio.request_validator")
+    url = URL + "&bodySHA256=" + mut(hashlib.sha256(BODY).hexdigest())
+    sig = _b64("tw_token", url.encode(), hashlib.sha1)
+    theirs = rv.RequestValidator("tw_token").validate(url, BODY.decode(), sig)
+    assert theirs is expected
+    v = verify_signature("twilio", "tw_token", {"X-Twilio-Signature": sig,
+                                                "Content-Type": "application/json"}, BODY, url=url)
+    assert v.valid is expected, v.reason
+    assert expected or "in value but not in form" in v.reason, v.reason
+
+
+@pytest.mark.parametrize("mistake,mut,expected", [
+    ("canonical", same, True), ("uppercase hex", upper, False),
+])
+def test_mailgun_as_its_documented_check(mistake, mut, expected):
+    ts, token = str(_now()), "tok-" + "a" * 46
+    sig = mut(_hex("mg_demo", (ts + token).encode()))
+    # Mailgun's docs: hmac.compare_digest(str(signature), hexdigest of timestamp + token)
+    assert hmac.compare_digest(sig, _hex("mg_demo", (ts + token).encode())) is expected
+    body = json.dumps({"signature": {"timestamp": ts, "token": token, "signature": sig},
+                       "event-data": {"event": "delivered"}}).encode()
+    v = verify_signature("mailgun", "mg_demo", {"Content-Type": "application/json"}, body)
+    assert v.valid is expected, v.reason
+    assert expected or v.reason.startswith(FORM), v.reason
+
+
+@pytest.mark.parametrize("mistake,mut,expected", [
+    ("canonical", lambda s: s, True), ("uppercase hex", upper, False),
+])
+def test_braintree_as_its_sdk(mistake, mut, expected):
+    bt = pytest.importorskip("braintree")
+    payload = base64.b64encode(b'<notification><kind>check</kind><subject><check type="boolean">'
+                               b"true</check></subject></notification>\n").decode()
+    key = hashlib.sha1(b"privkey-456").digest()
+    bt_signature = "pubkey123|" + mut(hmac.new(key, payload.encode(), hashlib.sha1).hexdigest())
+    gateway = bt.BraintreeGateway(bt.Configuration(bt.Environment.Sandbox, merchant_id="m",
+                                                   public_key="pubkey123",
+                                                   private_key="privkey-456"))
+    try:
+        theirs = gateway.webhook_notification.parse(bt_signature, payload).kind == "check"
+    except bt.exceptions.invalid_signature_error.InvalidSignatureError:
+        theirs = False
+    assert theirs is expected
+    body = urlencode({"bt_signature": bt_signature, "bt_payload": payload}).encode()
+    v = verify_signature("braintree", "pubkey123:privkey-456",
+                         {"Content-Type": "application/x-www-form-urlencoded"}, body)
+    assert v.valid is expected, v.reason
+    assert expected or v.reason.startswith(FORM), v.reason

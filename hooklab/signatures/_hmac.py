@@ -195,7 +195,7 @@ def pick(expected: list[bytes], sigs: list[str], enc: str, problems: list[str | 
     return None, None
 
 
-def _form_reason(name: str, enc: str, prefix: str, problem: str) -> str:
+def form_reason(name: str, enc: str, prefix: str, problem: str) -> str:
     form = (f"{prefix}<{_FORMS.get(enc, enc)}>" if prefix else _FORMS.get(enc, enc))
     return (f"signature matches in value but not in form: {name}'s receivers compare the "
             f"text exactly ({form}); this one {problem}")
@@ -353,7 +353,7 @@ def _hmac_verify(inc: Incoming, p: Any) -> str:
     index, form = pick(expected, sigs, enc, problems, strict=p.id not in _DECODES_FIRST)
     if form is not None:
         stale = None if ts is None else inc.stale(ts, future=s.get("future", True))
-        raise Invalid(_form_reason(p.name, enc, prefix, form) + (f" (also: {stale})" if stale else ""))
+        raise Invalid(form_reason(p.name, enc, prefix, form) + (f" (also: {stale})" if stale else ""))
     hint = MISMATCH + (f" {s['hint']}" if _hint_applies(s, inc.secret) else "")
     if "{url}" in template:
         hint += f"; signed against url {short(url, 80)} (pass the URL configured at {p.name})"
@@ -490,7 +490,7 @@ def _swh_verify(inc: Incoming, p: Any) -> str:
     index, form = pick([expected], v1, "b64", [None] * len(v1))
     if form is not None:
         stale = inc.stale(ts)
-        raise Invalid(_form_reason(getattr(p, "name", p.id), "b64", "v1,", form)
+        raise Invalid(form_reason(getattr(p, "name", p.id), "b64", "v1,", form)
                       + (f" (also: {stale})" if stale else ""))
     return inc.conclude(index, len(v1), ts)
 

@@ -34,7 +34,7 @@ from ._base import (
     same,
     short,
 )
-from ._hmac import hmac_key
+from ._hmac import form_reason, hmac_key, pick
 
 
 def _text(secret: str | bytes) -> str:
@@ -116,7 +116,13 @@ def _twilio_verify(inc: Incoming, p: Any) -> str:
         raise Invalid(f"malformed url {short(url, 80)}") from None
     params: dict[str, Any] = {}
     if "bodySHA256" in query:
-        if not same(hashlib.sha256(inc.body).hexdigest(), query["bodySHA256"][0].lower()):
+        # (twilio's RequestValidator compares the hexdigest text: lowercase only)
+        body_hash, given_hash = hashlib.sha256(inc.body).hexdigest(), query["bodySHA256"][0]
+        if not same(body_hash, given_hash):
+            if same(body_hash, given_hash.lower()):
+                raise Invalid("bodySHA256 in the URL matches the body in value but not in form: "
+                              "Twilio's receivers compare the lowercase hex text; this one "
+                              "is not lowercase")
             raise Invalid("bodySHA256 in the URL does not match the body: "
                           "was the body re-serialised?")
     elif _is_form(inc.headers, inc.body):
@@ -266,11 +272,14 @@ def _hubspot_verify(inc: Incoming, p: Any) -> str:
         ts_raw = inc.header("X-HubSpot-Request-Timestamp")
         ts = parse_time(ts_raw, "ms", "X-HubSpot-Request-Timestamp")
         url = _need_url(inc, p)
-        given = b64decode(v3, "X-HubSpot-Signature-v3")
+        b64decode(v3, "X-HubSpot-Signature-v3")  # (Invalid if it is no base64 at all)
         cands = [base64.b64decode(hmac_b64(inc.key, (method + u).encode("utf-8") + inc.body
                                            + ts_raw.strip().encode()))
                  for u in dict.fromkeys((url, _hubspot_uri(url)))]
-        index = first_match(given, cands)
+        # (hubspot's Signature.is_valid compares the base64 text: hmac.compare_digest)
+        index, form = pick(cands, [v3], "b64", [None])
+        if form is not None:
+            raise Invalid(form_reason(p.name, "b64", "", form))
         hint = MISMATCH + f"; HubSpot v3 signs method + URL + body + timestamp: signed against " \
             f"{method} {short(url, 80)}"
         return inc.conclude(None if index is None else 0, 1, ts, mismatch=hint)
@@ -284,9 +293,10 @@ def _hubspot_verify(inc: Incoming, p: Any) -> str:
         source = (secret + method + _need_url(inc, p)).encode("utf-8") + inc.body
     else:
         raise Invalid(f"unsupported X-HubSpot-Signature-Version {short(version)}")
-    expected = hashlib.sha256(source).hexdigest()
-    return inc.conclude(first_match(expected, [sig.strip().lower()]), 1,
-                        note=f"legacy {version} signature (no timestamp)")
+    index, form = pick([hashlib.sha256(source).digest()], [sig], "hex", [None])
+    if form is not None:  # (hubspot's Signature.is_valid: compare_digest on the hexdigest)
+        raise Invalid(form_reason(p.name, "hex", "", form))
+    return inc.conclude(index, 1, note=f"legacy {version} signature (no timestamp)")
 
 
 def _hubspot_sign(out: Outgoing, p: Any) -> SignedRequest:
@@ -317,9 +327,12 @@ def _mailgun_verify(inc: Incoming, p: Any) -> str:
                       f"timestamp, token and signature (missing {', '.join(missing)})")
     ts_raw = str(fields["timestamp"])
     ts = parse_time(ts_raw, "s", "signature.timestamp")
-    expected = hmac_hex(inc.key, (ts_raw + str(fields["token"])).encode("utf-8"))
-    given = [str(fields["signature"]).lower(), str(fields.get("parent-signature", "")).lower()]
-    index = first_match(expected, given)
+    expected = hmac_digest(inc.key, (ts_raw + str(fields["token"])).encode("utf-8"))
+    # (Mailgun's documented check compares the hexdigest text: hmac.compare_digest)
+    given = [str(fields["signature"]), str(fields.get("parent-signature", ""))]
+    index, form = pick([expected], given, "hex", [None, None])
+    if form is not None:
+        raise Invalid(form_reason(p.name, "hex", "", form))
     hint = MISMATCH + " (Mailgun signs with the HTTP webhook signing key, not the API key)"
     note = "parent-signature" if index == 1 else ""
     return inc.conclude(None if index is None else 0, 1, ts, mismatch=hint, note=note)
@@ -431,9 +444,12 @@ def _braintree_verify(inc: Incoming, p: Any) -> str:
     if not sigs:
         raise Invalid("bt_signature has no signature for public key "
                       f"{short(public)} (is the secret 'public_key:private_key'?)")
-    expected = [hmac_hex(key, payload, hashlib.sha1), hmac_hex(key, payload + b"\n", hashlib.sha1)]
-    index = next((i for i, s in enumerate(sigs) if first_match(s.strip().lower(), expected)
-                  is not None), None)
+    expected = [hmac_digest(key, payload, hashlib.sha1),
+                hmac_digest(key, payload + b"\n", hashlib.sha1)]
+    # (braintree's gateway splits on '&' and '|' untrimmed and secure_compares the hexdigest)
+    index, form = pick(expected, sigs, "hex", [None] * len(sigs))
+    if form is not None:
+        raise Invalid(form_reason(p.name, "hex", "", form))
     return inc.conclude(index, len(sigs))
 
 
