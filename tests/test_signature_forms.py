@@ -497,3 +497,59 @@ def test_braintree_as_its_sdk(mistake, mut, expected):
                          {"Content-Type": "application/x-www-form-urlencoded"}, body)
     assert v.valid is expected, v.reason
     assert expected or v.reason.startswith(FORM), v.reason
+
+
+ADYEN_KEY = "44782DEF547AAA06C910C43932B1EB0C71FC68D9D0C057550C48EC2ACF6BA056"
+
+
+@pytest.mark.parametrize("mistake,mut,expected", [
+    ("canonical", same, True), ("base64 without '=' padding", unpadded, False),
+])
+def test_adyen_item_as_its_sdk(mistake, mut, expected):
+    util = pytest.importorskip("Adyen.util")
+    item = {"pspReference": "7914073381342284", "originalReference": "",
+            "merchantAccountCode": "TestMerchant", "merchantReference": "TestPayment-1407325143704",
+            "amount": {"value": 1130, "currency": "EUR"}, "eventCode": "AUTHORISATION",
+            "success": "true"}
+    flat = {**item, "value": 1130, "currency": "EUR"}
+    sig = mut(util.generate_notification_sig(flat, ADYEN_KEY).decode())
+    item["additionalData"] = {"hmacSignature": sig}
+    theirs = util.is_valid_hmac_notification({**flat, "additionalData": {"hmacSignature": sig}},
+                                             ADYEN_KEY)
+    assert theirs is expected
+    body = json.dumps({"live": "false",
+                       "notificationItems": [{"NotificationRequestItem": item}]}).encode()
+    v = verify_signature("adyen", ADYEN_KEY, {"Content-Type": "application/json"}, body)
+    assert v.valid is expected, v.reason
+    assert expected or FORM in v.reason, v.reason
+
+
+@pytest.mark.parametrize("mistake,mut,expected", [
+    ("canonical", same, True), ("base64 without '=' padding", unpadded, False),
+])
+def test_adyen_header_as_its_sdk(mistake, mut, expected):
+    util = pytest.importorskip("Adyen.util")
+    sig = mut(util.generate_payload_sig(BODY, ADYEN_KEY).decode())
+    assert util.is_valid_hmac_payload(sig, ADYEN_KEY, BODY) is expected
+    v = verify_signature("adyen", ADYEN_KEY, {"HmacSignature": sig}, BODY)
+    assert v.valid is expected, v.reason
+    assert expected or v.reason.startswith(FORM), v.reason
+
+
+@pytest.mark.parametrize("mistake,mut,expected", [
+    ("canonical", same, True), ("uppercase body hash", upper, False),
+])
+def test_netlify_body_claim_as_its_documented_check(mistake, mut, expected):
+    jwt = pytest.importorskip("jwt")
+    claim = mut(hashlib.sha256(BODY).hexdigest())
+    token = jwt.encode({"iss": "netlify", "sha256": claim}, "nf_demo_secret_0123456789abcdef_32b",
+                       algorithm="HS256")
+    # Netlify's docs: the JWS verifies with the secret, iss is netlify, and its sha256 claim is
+    # the body's hex SHA-256 (compared as text)
+    decoded = jwt.decode(token, "nf_demo_secret_0123456789abcdef_32b", algorithms=["HS256"],
+                         issuer="netlify")
+    assert (decoded["sha256"] == hashlib.sha256(BODY).hexdigest()) is expected
+    v = verify_signature("netlify", "nf_demo_secret_0123456789abcdef_32b",
+                         {"X-Webhook-Signature": token}, BODY)
+    assert v.valid is expected, v.reason
+    assert expected or "in value but not in form" in v.reason, v.reason

@@ -385,27 +385,26 @@ def _adyen_verify(inc: Incoming, p: Any) -> str:
     key = hmac_key(inc.secret, "hex")
     header = inc.opt("HmacSignature")
     if header is not None:
-        expected = hmac_digest(key, inc.body)
-        return inc.conclude(first_match(expected, [b64decode(header, "HmacSignature")]), 1,
-                            note="HmacSignature header")
+        b64decode(header, "HmacSignature")  # (Invalid if it is no base64 at all)
+        # (Adyen's util.is_valid_hmac_payload / is_valid_hmac_notification compare the base64
+        # text: hmac.compare_digest)
+        index, form = pick([hmac_digest(key, inc.body)], [header], "b64", [None])
+        if form is not None:
+            raise Invalid(form_reason(p.name, "b64", "", form))
+        return inc.conclude(index, 1, note="HmacSignature header")
     items = _adyen_items(inc.body)
     for n, item in enumerate(items, 1):
         extra = item.get("additionalData")
         sig = extra.get("hmacSignature") if isinstance(extra, dict) else None
         if not isinstance(sig, str) or not sig:
             raise Invalid(f"missing additionalData.hmacSignature in notification item {n}")
-        expected = hmac_digest(key, _adyen_string(item))
-        if first_match(expected, [_b64_or_none(sig)]) is None:
+        index, form = pick([hmac_digest(key, _adyen_string(item))], [sig], "b64", [None])
+        if form is not None:
+            raise Invalid(f"notification item {n}: " + form_reason(p.name, "b64", "", form))
+        if index is None:
             raise Invalid(f"notification item {n}: " + MISMATCH + " (Adyen's HMAC key is the "
                           "hex key of this webhook, not an API key)")
     return inc.conclude(0, 1, note=f"{len(items)} items" if len(items) > 1 else "")
-
-
-def _b64_or_none(value: str) -> bytes | None:
-    try:
-        return base64.b64decode(value, validate=True)
-    except (ValueError, binascii.Error):
-        return None
 
 
 def _adyen_sign(out: Outgoing, p: Any) -> SignedRequest:
@@ -672,7 +671,13 @@ def _jwt_verify(inc: Incoming, p: Any) -> str:
         got = claims.get(field)
         if not isinstance(got, str):
             raise Invalid(f"JWT has no {field} claim")
-        if not same(got.lower() if s.get("body_enc") == "hex" else got, want):
+        if not same(got, want):
+            # (Netlify's documented check compares the claim with the lowercase hexdigest text)
+            loose = got.lower() if s.get("body_enc") == "hex" else got
+            if same(loose, want):
+                raise Invalid(f"the JWT's {field} claim matches the body in value but not in "
+                              f"form: {p.name}'s receivers compare the lowercase hex text; this "
+                              "one is not lowercase")
             raise Invalid(f"signature mismatch: the JWT's {field} claim does not match the "
                           "body (was the body re-serialised?)")
     exp = claims.get("exp")
