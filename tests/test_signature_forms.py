@@ -553,3 +553,25 @@ def test_netlify_body_claim_as_its_documented_check(mistake, mut, expected):
                          {"X-Webhook-Signature": token}, BODY)
     assert v.valid is expected, v.reason
     assert expected or "in value but not in form" in v.reason, v.reason
+
+
+@pytest.mark.parametrize("mistake,join,expected", [
+    ("canonical list", ",", True), ("space after the comma", ", ", False),
+])
+def test_plivo_v3_list_as_its_sdk(mistake, join, expected):
+    sv3 = pytest.importorskip("plivo.utils.signature_v3")
+    form = {"From": "14155550100", "To": "14155550101", "Text": "hi there"}
+    body = urlencode(form).encode()
+    req = sign_request("plivo", "plivo_token_demo", url=URL, body=body,
+                       headers={"Content-Type": "application/x-www-form-urlencoded"})
+    headers = dict(req.headers)
+    headers["X-Plivo-Signature-V3"] = "AAAA" + join + headers["X-Plivo-Signature-V3"]
+    del headers["X-Plivo-Signature-V2"]
+    theirs = sv3.validate_v3_signature("POST", URL, headers["X-Plivo-Signature-V3-Nonce"],
+                                       "plivo_token_demo", headers["X-Plivo-Signature-V3"], form)
+    assert theirs is expected
+    v = verify_signature("plivo", "plivo_token_demo",
+                         {**headers, "Content-Type": "application/x-www-form-urlencoded"}, body,
+                         url=URL)
+    assert v.valid is expected, v.reason
+    assert expected or v.reason.startswith(FORM), v.reason

@@ -230,12 +230,19 @@ def _plivo_verify(inc: Incoming, p: Any) -> str:
     if inc.opt("X-Plivo-Signature-V2") is None and inc.opt("X-Plivo-Signature-V3") is not None:
         nonce = inc.header("X-Plivo-Signature-V3-Nonce")
         method = (inc.method or "POST").upper()
-        expected = hmac_b64(inc.key, _plivo_v3_message(url, method, _plivo_params(inc.body), nonce))
-        given = [s.strip() for s in inc.header("X-Plivo-Signature-V3").split(",")]
+        expected = hmac_digest(inc.key, _plivo_v3_message(url, method, _plivo_params(inc.body),
+                                                          nonce))
+        # (plivo's validate_v3_signature: `signature in v3_signature.split(b',')`, untrimmed)
+        items = [x for x in inc.header("X-Plivo-Signature-V3").split(",") if x.strip()]
+        given = [x.strip() for x in items]
+        index, form = pick([expected], given, "b64", [
+            None if x == x.strip() else "has whitespace after the ','" for x in items])
+        if form is not None:
+            raise Invalid(form_reason(p.name, "b64", "", form))
         hint = MISMATCH.split(":")[0] + ": Plivo V3 signs the URL it called with its query and " \
             f"the POST parameters, sorted, plus the nonce; signed against {short(url, 80)}: is " \
             "the auth token right?"
-        return inc.conclude(first_match(expected, given), len(given), mismatch=hint)
+        return inc.conclude(index, len(given), mismatch=hint)
     sig = inc.header("X-Plivo-Signature-V2", " (nor X-Plivo-Signature-V3)")
     nonce = inc.header("X-Plivo-Signature-V2-Nonce")
     expected = hmac_b64(inc.key, (_plivo_base(url) + nonce).encode("utf-8"))
