@@ -6,7 +6,7 @@ import base64
 
 import pytest
 from _provider_secrets import secrets_for
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from hooklab.providers import TABLE, sample
@@ -162,6 +162,16 @@ def test_sign_then_verify(provider, raw, body, ts, form):
     assert v.valid, v.reason
 
 
+def _low_bytes(body: bytes) -> bytes:
+    """``body`` as Trello's signature sees it: the low byte of each UTF-16 unit of its UTF-8
+    text (bytes that are no UTF-8 as they are)."""
+    try:
+        units = body.decode("utf-8").encode("utf-16-le")
+    except UnicodeDecodeError:
+        return body
+    return units[0::2]
+
+
 @pytest.mark.parametrize("provider", BODY_SIGNED)
 @settings(max_examples=60, deadline=None)
 @given(raw=st.binary(min_size=1, max_size=48), body=st.binary(min_size=1, max_size=200),
@@ -174,6 +184,10 @@ def test_any_changed_byte_is_detected(provider, raw, body, data):
     i = data.draw(st.integers(min_value=0, max_value=len(body) - 1))
     flip = data.draw(st.integers(min_value=1, max_value=255))
     changed = body[:i] + bytes([body[i] ^ flip]) + body[i + 1:]
+    if provider == "trello":  # (Trello hashes the low byte of each UTF-16 unit of the text,
+        # its docs say: U+2000 and U+3000 are both 0x00 to it, so such a change is one that
+        # Trello's own signature cannot see; the search found E2 80 80 -> E3 80 80)
+        assume(_low_bytes(changed) != _low_bytes(body))
     v = verify_signature(provider, verifying, {**ct, **req.headers}, changed, url=req.url,
                          now=1_700_000_000)
     assert not v.valid
