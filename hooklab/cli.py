@@ -356,70 +356,13 @@ _RANGES_PER_LINE = 25
 _RANGE_LINES = 8
 
 
-class _ForwardTally:
-    """What became of each forward of one ``serve`` run, for what it says when it stops.
-
-    A capture of a forwarded bin is *waiting* from the moment it is stored until its outcome
-    is (``#N forwarded``, or ``FAILED``); the forwarder *started* sending it when it asked
-    for its secrets back, just before the request went out. What is still waiting when the
-    lab has stopped was either never sent (the lab stopped before its turn: a replay sends it
-    once) or on its way with no answer yet (the app may have it: a replay could make it two).
-    Fed from the store's and the forwarder's threads."""
-
-    def __init__(self, targets: dict[str, str], resigned: set[str]) -> None:
-        self.targets = targets  # bin -> target URL
-        self.resigned = resigned  # bins forwarded with --resign
-        self._lock = threading.Lock()
-        self._waiting: dict[int, str] = {}  # capture id -> bin
-        self._unverified: set[int] = set()  # (of --resign bins: a forward would refuse them)
-        self._started: set[int] = set()
-        self._early: set[int] = set()  # outcomes stored before their capture was seen here
-
-    def stored(self, c: Any) -> None:
-        """A capture was stored (the store's subscriber)."""
-        if c.kind != "http" or c.bin not in self.targets:
-            return
-        with self._lock:
-            if c.id in self._early:
-                self._early.discard(c.id)
-                return
-            self._waiting[c.id] = c.bin
-            if c.bin in self.resigned and c.verified is not True:
-                self._unverified.add(c.id)
-
-    def started(self, capture_id: int) -> None:
-        with self._lock:
-            if capture_id in self._waiting:
-                self._started.add(capture_id)
-
-    def recorded(self, capture_id: int) -> None:
-        """A forward's outcome was stored (the store's ``on_forward``)."""
-        with self._lock:
-            if self._waiting.pop(capture_id, None) is None:
-                self._early.add(capture_id)
-            self._started.discard(capture_id)
-            self._unverified.discard(capture_id)
-
-    def unfinished(self) -> tuple[dict[str, list[int]], dict[str, list[int]],
-                                  dict[str, list[int]]]:
-        """bin -> ids, for what is still waiting: (never sent, of them those a forward would
-        not have sent as they did not verify, sent with no answer recorded)."""
-        unsent: dict[str, list[int]] = {}
-        refused: dict[str, list[int]] = {}
-        on_way: dict[str, list[int]] = {}
-        with self._lock:
-            for cid, bin_ in sorted(self._waiting.items()):
-                into = (on_way if cid in self._started
-                        else refused if cid in self._unverified else unsent)
-                into.setdefault(bin_, []).append(cid)
-        return unsent, refused, on_way
-
-
-def _forward_stop_lines(tally: _ForwardTally, db: str, secret_files: dict[str, str],
-                        providers: dict[str, str]) -> list[str]:
+def _forward_stop_lines(left: Any, unverified: set[int], resigned: bool, db: str,
+                        secret_files: dict[str, str], providers: dict[str, str]) -> list[str]:
     """What ``serve`` says on stopping about the forwards it did not finish (each a line for
     stderr, without ``hooklab: ``): how many, which captures (ranges of ids), and the
-    ``hooklab replay`` command that sends those never sent."""
+    ``hooklab replay`` command that sends those never sent. ``left`` is the stopped lab's
+    ``forwards_left``; ``unverified``, captures that did not verify on arrival (with
+    ``resigned``, --resign: a forward would not have sent them, nor would a replay)."""
     import shlex
 
     from .credentials import scrubbed_url
@@ -436,12 +379,20 @@ def _forward_stop_lines(tally: _ForwardTally, db: str, secret_files: dict[str, s
         return f"{n} forward{'s' if n != 1 else ''}"
 
     lines: list[str] = []
-    unsent, refused, on_way = tally.unfinished()
-    for bin_ in sorted(set(unsent) | set(refused) | set(on_way)):
-        to = tally.targets[bin_]
+    unsent: dict[tuple[str, str], list[int]] = {}
+    refused: dict[tuple[str, str], list[int]] = {}
+    on_way: dict[tuple[str, str], list[int]] = {}
+    for entry in left.unsent:
+        for cid in entry.ids:
+            into = refused if resigned and cid in unverified else unsent
+            into.setdefault((entry.bin, entry.target), []).append(cid)
+    for entry in left.unanswered:
+        on_way[(entry.bin, entry.target)] = list(entry.ids)
+    for key in sorted(set(unsent) | set(refused) | set(on_way)):
+        bin_, to = key
         shown = scrubbed_url(to)
-        if bin_ in unsent:
-            ids = unsent[bin_]
+        if key in unsent:
+            ids = unsent[key]
             said, more = named(ids)
             lines.append(f"{forwards(len(ids))} not sent (serve stopped before "
                          f"{'their' if len(ids) != 1 else 'its'} turn) to {shown}: {said[0]}")
@@ -453,7 +404,7 @@ def _forward_stop_lines(tally: _ForwardTally, db: str, secret_files: dict[str, s
             else:
                 runs = _id_ranges(ids)[: _RANGES_PER_LINE * _RANGE_LINES]
                 extra = ""
-                if bin_ in tally.resigned and bin_ in secret_files:
+                if resigned and bin_ in secret_files:
                     extra = f" --resign-file {shlex.quote(secret_files[bin_])}"
                     if bin_ in providers:
                         extra += f" --provider {shlex.quote(providers[bin_])}"
@@ -466,14 +417,14 @@ def _forward_stop_lines(tally: _ForwardTally, db: str, secret_files: dict[str, s
                 if shown != to:
                     lines.append("(the target's credentials are shown as [secret]: give them "
                                  "in its place)")
-        if bin_ in refused:
-            ids = refused[bin_]
+        if key in refused:
+            ids = refused[key]
             said, more = named(ids)
             lines.append(f"{forwards(len(ids))} not sent, nor to be (not verified with the "
                          "bin's secret: a forward is signed afresh only then) to "
                          f"{shown}: " + "; ".join(said) + (f" and {more} more" if more else ""))
-        if bin_ in on_way:
-            ids = on_way[bin_]
+        if key in on_way:
+            ids = on_way[key]
             it = "them" if len(ids) != 1 else "it"
             said, more = named(ids)
             lines.append(f"{forwards(len(ids))} on {'their' if len(ids) != 1 else 'its'} way "
@@ -481,24 +432,6 @@ def _forward_stop_lines(tally: _ForwardTally, db: str, secret_files: dict[str, s
                          f"{it}, and a replay could deliver {it} twice) to {shown}: "
                          + "; ".join(said) + (f" and {more} more" if more else ""))
     return lines
-
-
-@contextlib.contextmanager
-def _forwarder_advice_held() -> Any:
-    """While ``serve`` stops its lab: the ``hooklab`` logger's warning that forwards waiting
-    for a slow target were not sent ("replay them with lab.replay", Python's words, with no
-    ids) is held back; serve says it itself, for a terminal (:func:`_forward_stop_lines`)."""
-    import logging
-
-    def not_that(record: logging.LogRecord) -> bool:
-        return "waiting for a slow target" not in str(record.msg)
-
-    log = logging.getLogger("hooklab")
-    log.addFilter(not_that)
-    try:
-        yield
-    finally:
-        log.removeFilter(not_that)
 
 
 def _bin_files(args: argparse.Namespace) -> tuple[dict[str, str], dict[str, str]]:
@@ -515,6 +448,7 @@ def _bin_files(args: argparse.Namespace) -> tuple[dict[str, str], dict[str, str]
 def _serve(args: argparse.Namespace) -> int:
     from .capture import printable
     from .core import ForwardLoopError, HookLab
+    from .filters import bin_name
     from .store import new_paths, remove_new_paths
 
     try:  # (before the database is opened: a secret file that is a pipe may keep serve
@@ -547,12 +481,15 @@ def _serve(args: argparse.Namespace) -> int:
 
     forwarded: list[int] = []  # ids whose forward outcome was stored (from the writer thread)
     store = lab.store  # (held: looked at once more after lab.stop() closed it)
-    tally = _ForwardTally({}, set())  # (its targets once the forwards are added)
+    # captures of forwarded bins that did not verify on arrival: with --resign a forward
+    # does not send them (nor would a replay): said apart if the stop leaves them unsent
+    unverified: set[int] = set()
+    forwarded_bins: set[str] = set()
     stopping = [False]  # once set, outcomes are shown as they are stored (see on_forward)
     shown_lock = threading.Lock()
 
     def on_forward(cid: int) -> None:  # the writer thread (or the WAL syncer's)
-        tally.recorded(cid)
+        unverified.discard(cid)
         with shown_lock:
             if not stopping[0]:
                 forwarded.append(cid)  # (shown by serve's loop, on the main thread)
@@ -593,7 +530,8 @@ def _serve(args: argparse.Namespace) -> int:
     failures = _PerSecond()  # (failed forwards under --quiet, on stderr)
 
     def stored(c) -> None:  # type: ignore[no-untyped-def]
-        tally.stored(c)
+        if args.resign and c.bin in forwarded_bins and c.verified is not True:
+            unverified.add(c.id)
         if not args.quiet:
             show(c)
 
@@ -624,18 +562,7 @@ def _serve(args: argparse.Namespace) -> int:
             from .credentials import scrubbed_url
 
             return refused(f"--forward {bin_}={scrubbed_url(url)}: {exc}")
-    forwarder = getattr(lab, "_forwarder", None)
-    if forwarder is not None:  # (the forwards' outcomes are told apart on stopping)
-        tally.targets.update(forwarder.targets)
-        if args.resign:
-            tally.resigned.update(tally.targets)
-        restore = forwarder.restore  # (called by a worker just before it sends a capture)
-
-        def sending(c):  # type: ignore[no-untyped-def]
-            tally.started(c.id)
-            return c if restore is None else restore(c)
-
-        forwarder.restore = sending
+        forwarded_bins.add(bin_name(bin_))
     try:
         lab.start()
     except ForwardLoopError as exc:  # (the port moved on to the one a forward names)
@@ -721,12 +648,13 @@ def _serve(args: argparse.Namespace) -> int:
             with shown_lock:
                 stopping[0] = True
             show_forwards()
-            with _forwarder_advice_held():  # (the library's count of what it did not send
-                lab.stop()  # names lab.replay: serve says what to do on its own, ids and all)
+            # (serve says what the forwards left, ids and the replay command, on its own: not
+            lab.stop(quiet_forwards=True)  # the library's warning, which names lab.replay)
             refusals.flush(now=True)  # (what the last second left out is said too)
             flush_failures(now=True)
             show_failure()  # (one over since the last look, or as the last captures were stored)
-            for line in _forward_stop_lines(tally, args.db, *_bin_files(args)):
+            for line in _forward_stop_lines(lab.forwards_left, unverified, bool(args.resign),
+                                            args.db, *_bin_files(args)):
                 err.put(f"hooklab: {line}")
             out.put("hooklab: stopped")
             written = err.close(1.0) & out.close()

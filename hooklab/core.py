@@ -48,6 +48,8 @@ from .store.view import CaptureView
 if TYPE_CHECKING:
     import pandas as pd
 
+    from .outbound.forward import ForwardsLeft
+
 __all__ = [
     "DEFAULT_DB",
     "HookLab",
@@ -245,6 +247,7 @@ class HookLab(Configurable):
         self.rules = ResponseRules()
         self._store: CaptureStore | None = None
         self._forwarder: Any = None
+        self._forwards_left: Any = None  # (what the last forwarder closed left: forwards_left)
         self._views: weakref.WeakSet[Any] = weakref.WeakSet()
         _ALL_LABS.add(self)
 
@@ -439,8 +442,12 @@ class HookLab(Configurable):
         for view in list(self._views):
             view.set_serving(url)
 
-    def stop(self) -> None:
+    def stop(self, *, quiet_forwards: bool = False) -> None:
         """Stop the server and close the database (idempotent); ``close()`` is the same.
+
+        Forwards still waiting for a slow target are not sent: a warning of the ``hooklab``
+        logger says how many, and :attr:`forwards_left` which (``quiet_forwards=True``: no
+        warning, for a caller that reads :attr:`forwards_left` and says it itself).
 
         >>> lab.stop()
         >>> lab.is_running
@@ -458,16 +465,16 @@ class HookLab(Configurable):
         # this lab is done: its public URLs end for good
         ingress.unregister(self)
         had = self._store is not None
-        self._close_store()
+        self._close_store(quiet_forwards=quiet_forwards)
         # (a second stop() keeps saying so: it found no store, and an empty one read as none)
         self._memory_gone = self._memory_gone or (had and self.db == ":memory:")
 
     close = stop
 
-    def _close_store(self) -> None:
+    def _close_store(self, *, quiet_forwards: bool = False) -> None:
         """Close the forwarder, the live views and the database (a next use opens it again)."""
         if self._forwarder is not None:
-            self._forwarder.close()
+            self._forwards_left = self._forwarder.close(quiet=quiet_forwards)
             self._forwarder = None
         for view in list(self._views):  # their store is closing: stop their flusher threads
             view.close()
@@ -1323,12 +1330,35 @@ class HookLab(Configurable):
     @property
     def forwards_pending(self) -> int:
         """Captures queued or on their way to a forward target, their outcome not known yet
-        (``stop()`` drops them: ``hooklab serve`` says how many on Ctrl-C).
+        (``stop()`` drops them: :attr:`forwards_left` says which, and ``hooklab serve`` says
+        which on Ctrl-C, with the ``hooklab replay`` command that sends those never sent).
 
         >>> lab.forwards_pending
         0
         """
         return self._forwarder.unfinished if self._forwarder is not None else 0
+
+    @property
+    def forwards_left(self) -> ForwardsLeft:
+        """What the last :meth:`stop` (or a move to another ``db``) left of the forwards, a
+        :class:`hooklab.outbound.forward.ForwardsLeft`: ``unsent``, those never sent
+        (``lab.replay`` sends each once), and ``unanswered``, those sent with no answer when
+        it stopped (the app may have them: a replay could deliver them twice), capture ids
+        per bin and target; their outcomes are not recorded. Empty before any stop;
+        :meth:`stop_serving` leaves the forwards running and this as it was.
+
+        >>> lab.forward("orders", app_url)
+        >>> r = hooklab.send(lab.url_for("orders"), payload={"n": 1})
+        >>> lab.store.wait_for(lambda: lab.forwards(), timeout=10)
+        True
+        >>> lab.stop(quiet_forwards=True)
+        >>> left = lab.forwards_left            # (the app answered: nothing left)
+        >>> left.ids("unsent"), left.ids("unanswered"), bool(left)
+        ([], [], False)
+        """
+        from .outbound.forward import ForwardsLeft
+
+        return self._forwards_left if self._forwards_left is not None else ForwardsLeft()
 
     def replay(
         self, captures_or_ids: Capture | int | Iterable[Capture | int], to: str, *,

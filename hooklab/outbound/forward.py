@@ -61,7 +61,8 @@ from urllib.parse import unquote, unquote_plus, urlencode, urlsplit
 from ..capture import REDACTED, Capture, ForwardOutcome, forward_error
 from .sender import NOT_IN_URL, _exchange, _shown_repr, ascii_url
 
-__all__ = ["HOP_BY_HOP", "LOOP_HEADER", "Forwarder", "ReplayResult", "Resign", "book_resigner",
+__all__ = ["HOP_BY_HOP", "LOOP_HEADER", "Forwarder", "ForwardsLeft", "LeftForwards", "ReplayResult",
+           "Resign", "book_resigner",
            "check_target", "delivered", "has_dot_segment", "outgoing", "replay", "resigned",
            "target_url", "unverified"]
 
@@ -688,6 +689,57 @@ def replay(
             for c in captures]
 
 
+class LeftForwards(NamedTuple):
+    """The forwards of one bin to one target that a :meth:`Forwarder.close` left unfinished:
+    the capture ids, ascending (one entry of :class:`ForwardsLeft`).
+
+    >>> LeftForwards("orders", "http://127.0.0.1:8000/hook", (3, 4))
+    LeftForwards(bin='orders', target='http://127.0.0.1:8000/hook', ids=(3, 4))
+    """
+
+    bin: str
+    target: str
+    ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class ForwardsLeft:
+    """What a forwarder's close left behind (:meth:`Forwarder.close`, ``lab.forwards_left``).
+
+    ``unsent``: forwards never sent (waiting for a worker when it closed, dropped): replaying
+    those captures sends each once. ``unanswered``: forwards a worker had sent with no answer
+    when it closed: the target may have them, a replay could deliver them twice. Each a tuple
+    of :class:`LeftForwards`, one per bin and target, sorted; their outcome is never recorded
+    (a late answer is not stored). False when nothing was left.
+
+    >>> left = ForwardsLeft(unsent=(LeftForwards("orders", "http://127.0.0.1:8000/h", (3, 4)),))
+    >>> bool(left), left.ids("unsent"), left.ids("unanswered")
+    (True, [3, 4], [])
+    >>> bool(ForwardsLeft())
+    False
+    """
+
+    unsent: tuple[LeftForwards, ...] = ()
+    unanswered: tuple[LeftForwards, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.unsent or self.unanswered)
+
+    def ids(self, which: str = "unsent") -> list[int]:
+        """The capture ids of ``which`` (``"unsent"`` or ``"unanswered"``), every bin's, ascending."""
+        if which not in ("unsent", "unanswered"):
+            raise ValueError(f"which must be 'unsent' or 'unanswered', got {which!r}")
+        return sorted(i for entry in getattr(self, which) for i in entry.ids)
+
+
+def _grouped(items: Iterable[tuple[int, str, str]]) -> tuple[LeftForwards, ...]:
+    """(capture id, bin, target) triples as one :class:`LeftForwards` per bin and target."""
+    by: dict[tuple[str, str], set[int]] = {}
+    for cid, bin_, to in items:
+        by.setdefault((bin_, to), set()).add(cid)
+    return tuple(LeftForwards(b, t, tuple(sorted(ids))) for (b, t), ids in sorted(by.items()))
+
+
 class Forwarder:
     """Relays new captures of some bins to targets from a few daemon worker threads.
 
@@ -706,6 +758,12 @@ class Forwarder:
     >>> f.add("a", "http://127.0.0.1:5000/hook")      # deliveries carry the mark of bin "a"
     >>> f.looped(Capture(1, None, "POST", "/a", headers=[(LOOP_HEADER, f.mark("a"))]))
     True
+
+    :meth:`close` says what it left unfinished, capture ids and all (and keeps it as
+    :attr:`left`): those never sent, and those sent with no answer yet.
+
+    >>> f.close(quiet=True)
+    ForwardsLeft(unsent=(), unanswered=())
     """
 
     def __init__(self, store: Any, *, workers: int = 4, maxsize: int = DEFAULT_QUEUE,
@@ -724,7 +782,12 @@ class Forwarder:
         self._lock = threading.Lock()
         #: bumped by clear(): what was on its way before is not recorded (a reset lab)
         self._generation = 0
-        self._queue: queue.Queue[tuple[Capture | int, str, int, int] | None] = queue.Queue(maxsize)
+        self._queue: queue.Queue[tuple[Capture | int, str, str, int, int] | None] = \
+            queue.Queue(maxsize)
+        #: worker thread -> the forward it took: [capture id, bin, target, generation, sending]
+        self._taken: dict[int, list[Any]] = {}
+        #: what close() left unfinished (see :class:`ForwardsLeft`); ``None`` until it closes
+        self.left: ForwardsLeft | None = None
         self._held = 0  # bytes of the captures the queue holds (see HELD_BYTES)
         self._held_lock = threading.Lock()
         self._closed = False
@@ -821,7 +884,8 @@ class Forwarder:
             if held:
                 self._held += size
         try:
-            self._queue.put_nowait((capture, to, gen, size) if held else (capture.id, to, gen, 0))
+            self._queue.put_nowait((capture, capture.bin, to, gen, size) if held
+                                   else (capture.id, capture.bin, to, gen, 0))
         except queue.Full:
             if held:
                 with self._held_lock:
@@ -839,6 +903,9 @@ class Forwarder:
         if error:  # (once scrubbed: a cut could leave half a password no scrub would find)
             error = forward_error(error)  # a target's status line, ESC and all, or 64 KiB
         with self._lock:  # (clear() bumps the generation under this lock: nothing slips by)
+            mine = self._taken.get(threading.get_ident())
+            if mine is not None and mine[0] == cid:  # (its outcome now: no longer left over)
+                del self._taken[threading.get_ident()]
             if gen != self._generation:
                 return
             try:
@@ -852,13 +919,17 @@ class Forwarder:
             if item is None:
                 self._queue.task_done()
                 return
+            me = threading.get_ident()
             try:
-                capture, to, gen, size = item
+                capture, bin_, to, gen, size = item
                 if size:
                     with self._held_lock:
                         self._held -= size
-                if gen != self._generation:  # (cleared meanwhile: not sent)
-                    continue
+                with self._lock:
+                    if gen != self._generation:  # (cleared or closed meanwhile: not sent)
+                        continue
+                    self._taken[me] = [capture if isinstance(capture, int) else capture.id,
+                                       bin_, to, gen, False]
                 if isinstance(capture, int):  # (queued past HELD_BYTES: read back now)
                     cid = capture
                     try:
@@ -889,6 +960,10 @@ class Forwarder:
                                  "afresh only when the delivery verified with the bin's "
                                  "secret)", gen)
                     continue
+                with self._lock:  # (atomic with close()'s count: sent, or said not sent)
+                    if gen != self._generation:
+                        continue
+                    self._taken[me][4] = True
                 sent = capture
                 if self.restore is not None:
                     try:
@@ -904,6 +979,8 @@ class Forwarder:
                 self._record(capture.id, shown if r.url else to, r.status,
                              round(r.elapsed * 1000, 3), r.error, gen)
             finally:
+                with self._lock:
+                    self._taken.pop(me, None)
                 self._queue.task_done()
 
     @property
@@ -920,27 +997,23 @@ class Forwarder:
             time.sleep(0.01)
         return True
 
-    def close(self, timeout: float = 2.0) -> None:
-        """Stop the workers; queued but unsent captures are dropped."""
-        if self._closed:
-            return
+    def close(self, timeout: float = 2.0, *, quiet: bool = False) -> ForwardsLeft:
+        """Stop the workers (waiting ``timeout`` seconds at most for the forwards on their
+        way); queued but unsent captures are dropped. Returns what was left unfinished, kept
+        as :attr:`left` (a second close returns it again): the forwards never sent and those
+        sent with no answer when the wait ended (no outcome is recorded for either, however
+        late an answer comes). Forwards never sent are also said as a warning of the
+        ``hooklab`` logger, unless ``quiet`` (the caller says them itself).
+
+        >>> f = Forwarder(lab.store)
+        >>> f.close(quiet=True) == f.left == ForwardsLeft()
+        True
+        """
+        if self.left is not None or self._closed:
+            return self.left if self.left is not None else ForwardsLeft()
         self._closed = True
         self._unsubscribe()
-        dropped = 0
-        while True:
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                break
-            self._queue.task_done()
-            dropped += item is not None and item[2] == self._generation
-        if dropped:  # (a lab stopped, or moved to another database, while an app was slow:
-            import logging  # they were neither sent nor recorded, and nothing said so)
-
-            logging.getLogger("hooklab").warning(
-                "%d forward%s waiting for a slow target %s not sent (the lab stopped or moved "
-                "to another database); replay them with lab.replay", dropped,
-                "" if dropped == 1 else "s", "was" if dropped == 1 else "were")
+        dropped = self._drain()
         for _ in self._threads:
             try:
                 self._queue.put(None, timeout=0.1)
@@ -949,3 +1022,35 @@ class Forwarder:
         deadline = time.monotonic() + timeout
         for t in self._threads:
             t.join(max(0.0, deadline - time.monotonic()))
+        with self._lock:  # (from now on no worker sends, and no outcome is recorded)
+            gen = self._generation
+            dropped += self._drain()
+            unanswered = []
+            for cid, bin_, to, taken_gen, sending in self._taken.values():
+                if taken_gen == gen:
+                    (unanswered if sending else dropped).append((cid, bin_, to))
+            self._generation += 1
+        self.left = ForwardsLeft(_grouped(dropped), _grouped(unanswered))
+        n = len(dropped)
+        if n and not quiet:  # (a lab stopped, or moved to another database, while an app was
+            import logging  # slow: they were neither sent nor recorded, and nothing said so)
+
+            logging.getLogger("hooklab").warning(
+                "%d forward%s waiting for a slow target %s not sent (the lab stopped or moved "
+                "to another database); replay them with lab.replay (lab.forwards_left names "
+                "them)", n, "" if n == 1 else "s", "was" if n == 1 else "were")
+        return self.left
+
+    def _drain(self) -> list[tuple[int, str, str]]:
+        """Empty the queue: (capture id, bin, target) of each forward of this generation."""
+        gone: list[tuple[int, str, str]] = []
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return gone
+            self._queue.task_done()
+            if item is not None and item[3] == self._generation:
+                capture = item[0]
+                gone.append((capture if isinstance(capture, int) else capture.id,
+                             item[1], item[2]))
