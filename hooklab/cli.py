@@ -125,6 +125,47 @@ def _seconds(text: str) -> float:
             f"{text} is out of range (0.1 to {MAX_TIMEOUT:g} s)") from None
 
 
+#: what ``--retention-age`` takes: a number of seconds, or one with a unit (s, m, h, d)
+_DURATION = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([smhd]?)\s*", re.I)
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+#: the longest ``--retention-age``: 100 years (a cutoff before year 1 is no date: every
+#: retention pass would fail)
+_MAX_AGE = 36_500 * 86_400
+
+
+def _duration(text: str) -> float:
+    """An argparse type for ``--retention-age``: seconds (``3600``, ``1.5``) or a number with a
+    unit, ``s``, ``m``, ``h`` or ``d`` (``90s``, ``30m``, ``12h``, ``7d``); more than 0 and at
+    most 100 years.
+
+    >>> _duration("7d"), _duration("12h"), _duration("30m"), _duration("90"), _duration("1.5s")
+    (604800.0, 43200.0, 1800.0, 90.0, 1.5)
+    >>> _duration("-1d")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: not an age: '-1d' (seconds, or a number and a unit: 90s, 30m, 12h, 7d)
+    """
+    m = _DURATION.fullmatch(text)
+    if not m:
+        raise argparse.ArgumentTypeError(f"not an age: {text!r} (seconds, or a number and a "
+                                         "unit: 90s, 30m, 12h, 7d)")
+    value = float(m.group(1)) * _UNIT_SECONDS[m.group(2).lower()]
+    if not 0 < value <= _MAX_AGE:
+        raise argparse.ArgumentTypeError(
+            f"{text.strip()} is out of range (more than 0, at most {_MAX_AGE // 86400}d; leave "
+            "--retention-age out to keep captures of any age)")
+    return value
+
+
+def _retention_count(text: str) -> int:
+    """An argparse type for ``--retention-count``: an integer, 1 or more.
+
+    >>> _retention_count("1000")
+    1000
+    """
+    return _int_in(1, 2**63 - 1)(text)  # (SQLite's integers: past them no count is kept)
+
+
 def _db_arg(text: str) -> str:
     """An argparse type for ``--db``: an empty value (a quoting slip, an unset variable) is
     refused by name; it read as the current folder ("cannot use '/home/me' as a hooklab
@@ -461,6 +502,7 @@ def _serve(args: argparse.Namespace) -> int:
         host=args.host, port=args.port, db=args.db, max_body=args.max_body,
         durability=args.durability, strict_port=args.strict_port,
         max_connections=args.max_connections, forward_timeout=args.timeout,
+        retention_count=args.retention_count, retention_age=args.retention_age,
     )
     out, err = _Printer("stdout"), _Printer("stderr", limit=1_000)
 
@@ -1233,6 +1275,13 @@ def build_parser() -> argparse.ArgumentParser:
         default="full",
         help="full: fsync every group commit (default); normal: survives a process crash only",
     )
+    s.add_argument("--retention-count", type=_retention_count, default=None, metavar="N",
+                   help="keep only the newest N captures (1 or more), trimmed about once a "
+                   "second (default: keep every capture)")
+    s.add_argument("--retention-age", type=_duration, default=None, metavar="AGE",
+                   help="delete captures older than AGE: seconds (3600) or a number and a "
+                   "unit, s, m, h or d (90s, 30m, 12h, 7d; at most 36500d) (default: keep "
+                   "captures of any age)")
     s.set_defaults(func=_serve)
 
     se = sub.add_parser("send", help="send a realistic (optionally signed) sample webhook")
