@@ -166,6 +166,37 @@ def _retention_count(text: str) -> int:
     return _int_in(1, 2**63 - 1)(text)  # (SQLite's integers: past them no count is kept)
 
 
+def _header_text_as_sent(text: str, headers: Iterable[tuple[str, str]]) -> str:
+    """``text`` (an event type, made of a header value and maybe more: GitHub's
+    ``push.opened``) with each header value in it read as UTF-8 where its bytes are UTF-8.
+
+    The store keeps a header value as the Latin-1 text of its bytes (exactly them), so
+    ``X-GitHub-Event: café`` reads ``cafÃ©``; the live view and stream page read it as UTF-8,
+    and so does ``serve``'s line. Bytes that are no UTF-8 stay Latin-1, as they were; what
+    came from elsewhere (a JSON body's field) is left as it is.
+
+    >>> _header_text_as_sent("cafÃ©.opened", [("X-GitHub-Event", "cafÃ©")])
+    'café.opened'
+    >>> _header_text_as_sent("\xff\xfe.opened", [("X-GitHub-Event", "\xff\xfe")])
+    'ÿþ.opened'
+    >>> _header_text_as_sent("Ã©", [("X-Other", "x")])     # (not a header's: as it is)
+    'Ã©'
+    """
+    if text.isascii():
+        return text
+    found: set[str] = set()
+    for _, value in headers:
+        if not value.isascii():
+            found.update(v for v in (value, value.strip()) if v and v in text)
+    for value in sorted(found, key=len, reverse=True):  # (the longest first: a value in another)
+        try:
+            sent = value.encode("latin-1").decode("utf-8")
+        except (UnicodeEncodeError, UnicodeDecodeError):  # Latin-1 indeed, or no header bytes
+            continue
+        text = text.replace(value, sent)
+    return text
+
+
 def _db_arg(text: str) -> str:
     """An argparse type for ``--db``: an empty value (a quoting slip, an unset variable) is
     refused by name; it read as the current folder ("cannot use '/home/me' as a hooklab
@@ -514,7 +545,10 @@ def _serve(args: argparse.Namespace) -> int:
     def show(c) -> None:  # type: ignore[no-untyped-def]
         # (the time is UTC, as stored and as --since reads a time without a zone: the Z
         # says so, where a bare 23:32:38 read as the terminal's local time)
-        ev = f" {shown(c.provider, 40)}/{shown(c.event_type)}" if c.provider else ""
+        # (an event type from a header: its UTF-8 read as such, as the live view reads it,
+        # and then escaped as ever: a U+202E never reaches the terminal as it is)
+        event = _header_text_as_sent(c.event_type or "", c.headers or [])
+        ev = f" {shown(c.provider, 40)}/{shown(event)}" if c.provider else ""
         ver = {True: " verified", False: " SIGNATURE-INVALID", None: ""}[c.verified]
         out.put(f"#{c.id} {c.received_at:%H:%M:%S.%f}Z {shown(c.method, 40)} {shown(c.path)}"
                 f" -> {c.status} {c.size}B{ev}{ver}")

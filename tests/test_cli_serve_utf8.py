@@ -1,0 +1,60 @@
+"""``hooklab serve``'s line for a capture reads an event type taken from a header as UTF-8,
+as the live view and the stream page read header values: ``X-GitHub-Event`` holding U+202E
+was printed ``github/â\\x80®push`` (the Latin-1 text the store keeps of the bytes). Control,
+bidi and invisible characters are escaped as before (a U+202E never reaches the terminal
+raw), and bytes that are no UTF-8 are shown as Latin-1, as before."""
+
+from __future__ import annotations
+
+import re
+import socket
+import subprocess
+
+from test_cli import ENV, EXE, _as_from_a_terminal, _Lines, _stop
+
+CASES = [
+    # (the X-GitHub-Event bytes, the body, what the line says after "github/")
+    (b"push", b"{}", "push"),
+    ("café".encode(), b"{}", "café"),
+    ("プッシュ".encode(), b"{}", "プッシュ"),
+    ("\u202epush".encode(), b"{}", "\\u202epush"),
+    ("naïve\u202e\u200b".encode(), b"{}", "naïve\\u202e\\u200b"),
+    ("café".encode(), b'{"action": "opened"}', "café.opened"),
+    ("\u202epush".encode(), b'{"action": "cl\\u00e9"}', "\\u202epush.clé"),
+    (b"\xff\xfepush", b"{}", "ÿþpush"),              # no UTF-8: Latin-1, as before
+    (b"caf\xe9", b"{}", "café"),                      # Latin-1 é: as before
+    (b"\xe2\x80x", b"{}", "â\\x80x"),                 # a cut UTF-8 sequence: as before
+    ("é".encode() + b"\xff", b"{}", "Ã©ÿ"),           # UTF-8, then a byte that is none
+]
+
+
+def _raw_post(port: int, event: bytes, body: bytes) -> bytes:
+    head = (b"POST /github HTTP/1.1\r\nHost: 127.0.0.1\r\nX-GitHub-Event: " + event
+            + b"\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
+              b"Connection: close\r\n\r\n" % len(body))
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(head + body)
+        answer = b""
+        while chunk := s.recv(65536):
+            answer += chunk
+    return answer
+
+
+def test_serve_shows_header_event_types_as_utf8(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    proc = subprocess.Popen(
+        [EXE, "serve", "--port", "0", "--db", str(tmp_path / "c.sqlite3")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8",
+        env={**ENV, "PYTHONIOENCODING": "utf-8"}, preexec_fn=_as_from_a_terminal)  # noqa: PLW1509
+    try:
+        out = _Lines(proc.stdout)
+        port = int(re.search(r"http://127\.0\.0\.1:(\d+)", out.next()).group(1))  # type: ignore[union-attr]
+        got = []
+        for n, (event, body, _) in enumerate(CASES, 1):
+            assert _raw_post(port, event, body).startswith(b"HTTP/1.1 200"), event
+            line = out.next()
+            assert line.startswith(f"#{n} "), line
+            got.append(line.rstrip("\n").split(" github/", 1)[-1])
+    finally:
+        _stop(proc, read=False)
+    assert got == [want for _, _, want in CASES]
+    assert not any("\u202e" in line or "\u200b" in line for line in out.all)
