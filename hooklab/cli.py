@@ -1273,7 +1273,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--db", type=_db_arg, default=DEFAULT_DB,
                    help=f"capture database (default {DEFAULT_DB})")
     s.add_argument("--max-body", type=_int_in(0, None), default=DEFAULT_MAX_BODY,
-                   help="largest body in bytes")
+                   metavar="BYTES", help="largest body in bytes; a larger one gets 413 "
+                   f"(default {DEFAULT_MAX_BODY}: {DEFAULT_MAX_BODY / (1 << 20):g} MiB)")
     s.add_argument("--max-connections", type=_int_in(1, None), default=None, metavar="N",
                    help="connections open at once; one more closes the one idle longest, or "
                    "gets 503 when all are busy (default: half of 'ulimit -n', at most 8192; "
