@@ -143,17 +143,16 @@ def test_an_export_waits_for_the_one_under_way_then_adds_only_the_new(
     _add(db, 30, 5)  # (new ones, as the first export of them is under way)
     if held:
         fd = _hold(lock)
-        os.write(fd, b"4242\n")  # (the pid a running export writes there)
     else:  # (a killed export's, or one on a system that cannot remove an open file)
-        lock.write_text("4242\n")
+        lock.write_text("")
     procs = [_export(db, folder) for _ in range(waiting)]
     errs = [_Lines(p.stderr) for p in procs]
     try:
         if held:
             for err in errs:
                 assert err.next(timeout=60) == (
-                    f"hooklab: another export into {str(folder)!r} is under way (process 4242); "
-                    "waiting for it to finish (then only what it did not add is added)\n")
+                    f"hooklab: another export into {str(folder)!r} is under way; waiting for it "
+                    "to finish (then only what it did not add is added; Ctrl-C stops waiting)\n")
             time.sleep(1.0)
             assert [p.poll() for p in procs] == [None] * waiting  # (still waiting)
             assert len(list(folder.rglob("*.parquet"))) == 1  # (nothing added meanwhile)
@@ -169,8 +168,8 @@ def test_an_export_waits_for_the_one_under_way_then_adds_only_the_new(
                 p.wait(30)
     said = sorted(err.rest() for err in errs)
     assert rcs == [0] * waiting
-    wait_line = (f"hooklab: another export into {str(folder)!r} is under way (process 4242); "
-                 "waiting for it to finish (then only what it did not add is added)\n")
+    wait_line = (f"hooklab: another export into {str(folder)!r} is under way; waiting for it "
+                 "to finish (then only what it did not add is added; Ctrl-C stops waiting)\n")
     expected = [f"wrote {n} captures to {folder}\n" for n in [5] + [0] * (waiting - 1)]
     if held:
         expected = [wait_line + e for e in expected]
@@ -229,3 +228,37 @@ def test_two_threads_exporting_one_lab_write_each_capture_once(tmp_path: Path) -
             lab.stop()
         assert _ids_everywhere(folder) == dict.fromkeys(
             ("hooklab.open", "pyarrow", "duckdb"), list(range(1, total + 1)))
+
+
+@pytest.mark.skipif(not POSIX, reason="hard links and flock as on POSIX")
+@pytest.mark.parametrize("planted", ["hard link", "symbolic link", "empty file", "fifo"])
+def test_a_lock_name_planted_in_the_folder_changes_no_file(tmp_path: Path, planted: str) -> None:
+    """The folder's ``_hooklab/.lock`` named beforehand by someone who may write there: a hard
+    link to a file of the user's (the export truncated it and wrote its process id into it),
+    a symbolic link, an empty file, a FIFO. The file linked keeps every byte; the export
+    adds its captures (a symbolic link, a FIFO: refused, by name, nothing written)."""
+    db, folder = tmp_path / "db.sqlite3", tmp_path / "pq"
+    victim = tmp_path / "notes.txt"
+    victim.write_bytes(b"the user's own notes\n" * 10)
+    before = victim.read_bytes()
+    _add(db, 0, 4)
+    lock = folder / "_hooklab" / ".lock"
+    lock.parent.mkdir(parents=True)
+    if planted == "hard link":
+        os.link(victim, lock)
+    elif planted == "symbolic link":
+        lock.symlink_to(victim)
+    elif planted == "empty file":
+        lock.write_bytes(b"")
+    else:
+        os.mkfifo(lock)
+    r = subprocess.run([EXE, "export", "--db", str(db), "--format", "parquet", "-o", str(folder)],
+                       capture_output=True, text=True, env=ENV, timeout=120)
+    assert victim.read_bytes() == before
+    if planted in ("symbolic link", "fifo"):  # (refused, by name, nothing written)
+        assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+        assert ".lock" in r.stderr and len(r.stderr.splitlines()) == 1, r.stderr
+        assert not list(folder.rglob("*.parquet"))
+    else:
+        assert (r.returncode, r.stderr) == (0, f"wrote 4 captures to {folder}\n")
+        assert _ids_everywhere(folder)["pyarrow"] == [1, 2, 3, 4]

@@ -33,6 +33,7 @@ import errno
 import json
 import os
 import secrets
+import stat
 import tempfile
 from collections.abc import Iterator
 from typing import Any
@@ -130,17 +131,32 @@ def _taking_turns(base: str, given: str, made: list[str]) -> Iterator[None]:
     for _ in range(10_000):  # (a turn lost to a removed lock file is rare; bounded anyway)
         _make(folder, made)  # (the export before may have removed an empty one)
         try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
-                         | getattr(os, "O_CLOEXEC", 0), 0o666)
+            # read-only where flock allows it: nothing is ever written into the file, so a
+            # name another user planted there (a hard link to a file of yours: O_NOFOLLOW
+            # stops symbolic ones only) is locked and unlinked, never changed (it was
+            # truncated, its content replaced by a process id); msvcrt locks need writing
+            # (O_NONBLOCK: a FIFO planted there is opened at once, then refused below)
+            fd = os.open(path, (os.O_RDWR if os.name == "nt" else os.O_RDONLY) | os.O_CREAT
+                         | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+                         | getattr(os, "O_NONBLOCK", 0), 0o666)
         except FileNotFoundError:  # (the folder went just now: made again)
             continue
+        except OSError as exc:
+            if exc.errno != errno.ELOOP:
+                raise
+            raise OSError(exc.errno, f"{path!r} is a symbolic link (an export's lock file is no "
+                          "link): remove it, then export again") from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise OSError(errno.EINVAL, f"{path!r} is no file (an export's lock file is one): "
+                          "remove it, then export again")
         try:
             if not _lock(fd, wait=False):
                 if not said:
                     said = True
-                    print(f"hooklab: another export into {given!r} is under way{_holder(fd)}; "
-                          "waiting for it to finish (then only what it did not add is added)",
-                          file=sys.stderr, flush=True)
+                    print(f"hooklab: another export into {given!r} is under way; waiting "
+                          "for it to finish (then only what it did not add is added; Ctrl-C "
+                          "stops waiting)", file=sys.stderr, flush=True)
                 _lock(fd, wait=True)
             if _names(path, fd):
                 break
@@ -151,9 +167,6 @@ def _taking_turns(base: str, given: str, made: list[str]) -> Iterator[None]:
     else:  # pragma: no cover - another program removing the file again and again
         raise OSError(errno.EAGAIN, f"could not take the lock of {given!r} ({path!r})")
     try:
-        with contextlib.suppress(OSError):
-            os.ftruncate(fd, 0)
-            os.write(fd, f"{os.getpid()}\n".encode())
         yield
     finally:
         with contextlib.suppress(OSError):  # (while held: see above)
@@ -213,15 +226,6 @@ def _names(path: str, fd: int) -> bool:
     except OSError:
         return False
     return (st.st_dev, st.st_ino) == (mine.st_dev, mine.st_ino)
-
-
-def _holder(fd: int) -> str:
-    """`` (process N)``: the process the lock file says holds it, if it says (else "")."""
-    try:
-        text = os.pread(fd, 32, 0).decode("ascii").strip() if hasattr(os, "pread") else ""
-    except (OSError, UnicodeDecodeError):
-        return ""
-    return f" (process {text})" if text.isdigit() else ""
 
 
 def _make(folder: str, made: list[str]) -> None:
