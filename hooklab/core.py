@@ -376,6 +376,9 @@ class HookLab(Configurable):
                 if not self.strict_port:
                     raise
                 self.start()
+                warnings.warn(f"hooklab: port {last[1]}, which this lab listened on, is in use "
+                              f"now; listening on {self.bound_port} instead", RuntimeWarning,
+                              stacklevel=user_stacklevel())
             return self
         self._memory_gone = False
         self.server = CaptureServer(

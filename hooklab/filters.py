@@ -105,6 +105,10 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
+#: (filter, naive datetime) pairs already warned about (see _warn_if_local_is_not_utc)
+_WARNED: set[tuple[str, datetime]] = set()
+
+
 def _warn_if_local_is_not_utc(key: str, value: datetime) -> None:
     """A naive ``datetime`` is read as UTC (as text without a zone is, and as the captures'
     times are), but ``datetime.now()`` is local time: where local time is not UTC, say so
@@ -115,7 +119,9 @@ def _warn_if_local_is_not_utc(key: str, value: datetime) -> None:
         offset = value.astimezone().utcoffset()
     except (OverflowError, OSError, ValueError):  # (a time the platform cannot place)
         return
-    if offset:
+    if offset and (key, value) not in _WARNED:
+        if len(_WARNED) < 1000:  # (a polling loop, the live view: each value once, bounded)
+            _WARNED.add((key, value))
         hours = offset.total_seconds() / 3600
         warnings.warn(
             f"{key}={value.isoformat(sep=' ')} has no time zone: it is read as UTC, but this "

@@ -65,3 +65,24 @@ def test_a_naive_datetime_says_it_is_read_as_utc_where_local_time_is_not(
     assert message.startswith(f"{key}=") and "has no time zone: it is read as UTC" in message
     assert f"this machine's local time is {warned}" in message
     assert "datetime.now(timezone.utc)" in message
+
+
+def test_a_polling_loop_with_one_naive_time_is_warned_once(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """``dataframe(since=t0)`` in a loop (a dashboard cell, the live view polling): the
+    warning came on every call (20 calls, 20 warnings); each naive value is warned once."""
+    script = tmp_path / "poll.py"
+    script.write_text(
+        "import warnings\nfrom datetime import datetime\nimport hooklab\n"
+        "warnings.simplefilter('default')\n"
+        "lab = hooklab.HookLab(port=0, db=':memory:').start()\n"
+        "t0, t1 = datetime(2026, 1, 1), datetime(2026, 1, 2)\n"
+        "with warnings.catch_warnings(record=True) as said:\n"
+        "    warnings.simplefilter('always')\n"
+        "    for _ in range(20):\n"
+        "        lab.dataframe(since=t0); lab.query(since=t0); lab.store.count(since=t0)\n"
+        "    lab.query(since=t1); lab.query(until=t1)\n"
+        "print(len(said))\nlab.stop()\n")
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         timeout=60, cwd=tmp_path, env={**os.environ, "TZ": "Europe/Berlin"})
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["3"]  # (t0 once, t1 once as since=, once as until=)
