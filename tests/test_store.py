@@ -638,3 +638,25 @@ def test_a_negative_retention_is_refused_not_a_deletion_of_everything(name, valu
         assert [c.body for c in lab.wait(1, timeout=10)] == [b"kept"]
     finally:
         lab.stop()
+
+
+@pytest.mark.parametrize("age", [1e12, 1e18, 1e300, float(2**63)])
+def test_a_retention_age_past_the_calendar_deletes_nothing_and_never_fails(tmp_path, age):
+    """``retention_age=1e12`` (a typo, or "keep for ever" spelt big): every retention pass
+    failed with OverflowError (``lab.store.retention_failing`` set, a log line every 5 s).
+    Such an age deletes nothing, and a capture a year old beside it is kept too."""
+    from datetime import datetime, timedelta, timezone
+
+    lab = HookLab(port=0, db=str(tmp_path / "r.sqlite3"), retention_age=age).start()
+    try:
+        old = datetime.now(timezone.utc) - timedelta(days=365)
+        assert lab.store.add_many([{"method": "POST", "path": "/old", "body": b"1",
+                                    "received_at": old}]) == 1
+        assert post(lab.url_for("k"), b"new")[0] == 200
+        lab.wait(2, timeout=10)
+        lab.store.retention_changed()  # (a pass now, as a changed setting asks for one)
+        time.sleep(2.5)  # (passes run about once a second after writes)
+        assert lab.store.retention_failing is None
+        assert [c.path for c in lab.captures] == ["/old", "/k"]
+    finally:
+        lab.stop()

@@ -39,7 +39,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -1705,10 +1705,13 @@ class CaptureStore:
                     elif added == 0:
                         exactly = True  # (nothing stored since the last pass left n: still n)
                 if self.retention_age:
-                    cutoff = datetime.now(timezone.utc) - timedelta(seconds=self.retention_age)
-                    where, args = "received_us < ?", [_us(cutoff)]
+                    # (in microseconds: an age past datetime's years, 1e12 s, failed every pass
+                    # with OverflowError; such an age deletes nothing)
+                    cutoff = max(_us(datetime.now(timezone.utc))
+                                 - int(min(self.retention_age, 2.0**62 / 1e6) * 1e6), -2**62)
+                    where, args = "received_us < ?", [cutoff]
                     if chunk is not None:
-                        where, args = "received_us < ? AND id <= ?", [_us(cutoff), chunk[0]]
+                        where, args = "received_us < ? AND id <= ?", [cutoff, chunk[0]]
                     gone = self._delete_where(db, where, args)
                     deleted += gone
                     whole = whole and (chunk is None or gone < size)
