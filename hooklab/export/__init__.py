@@ -28,6 +28,7 @@ cells at ``;``, as Excel does in many locales, would make it a cell of its own).
 from __future__ import annotations
 
 import base64
+import binascii
 import contextlib
 import errno
 import io
@@ -592,7 +593,13 @@ def _har_record(entry: dict[str, Any], notes: list[str] | None = None,
     if not isinstance(post, dict):
         raise TypeError("request.postData must be an object")
     text = _text(post.get("text") or "", "postData.text")
-    body = base64.b64decode(text) if post.get("encoding") == "base64" else text.encode("utf-8")
+    if post.get("encoding") == "base64":
+        try:  # (strictly: characters no base64 holds were dropped, "SGVs*bG8=" read as "Hel")
+            body = base64.b64decode("".join(text.split()), validate=True)
+        except (ValueError, binascii.Error) as exc:
+            raise ValueError(f"postData.text is not base64 ({exc})") from None
+    else:
+        body = _posted_bytes(text, post, req, meta)
     if not text and post.get("params"):
         body = _form_body(post)
     absent = False  # (a body named beside the file that is not there)
@@ -640,6 +647,11 @@ def _har_record(entry: dict[str, Any], notes: list[str] | None = None,
         raise ValueError(f"request.url {url!r} is not an absolute {'/'.join(schemes)} URL")
     received = _parse_time(entry.get("startedDateTime"))
     check_import(path, url, received, kind)
+    if not url.isascii():  # (a lone surrogate, "\ud800": named here, not as the rows are stored)
+        try:
+            url.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("request.url is not valid Unicode (a lone surrogate)") from None
     for name, value in headers:  # (the standard library's JSON reads lone surrogates, which
         if not (name + value).isascii():  # no export could write back)
             try:
@@ -666,6 +678,58 @@ def _har_record(entry: dict[str, Any], notes: list[str] | None = None,
             _note(notes, MISSING if not body else ALTERED)
             record.setdefault("verify_reason", why)  # (unless the file said one)
     return record
+
+
+def _posted_bytes(text: str, post: dict[str, Any], req: dict[str, Any], meta: dict[str, Any]) -> bytes:
+    """The bytes a HAR entry's ``postData.text`` stands for: the text in the charset its
+    ``mimeType`` (else its ``Content-Type`` header) declares, for another tool's entry (HAR
+    1.2: the text of the posted data, its encoding said by the MIME type); UTF-8 where none
+    is declared, the charset is unknown, or the text has characters it cannot hold, and for
+    an entry hooklab exported (it writes a body that is no UTF-8 in base64).
+
+    >>> _posted_bytes("café", {"mimeType": "text/plain; charset=ISO-8859-1"}, {}, {})
+    b'caf\\xe9'
+    >>> _posted_bytes("café", {"mimeType": "text/plain"}, {}, {})
+    b'caf\\xc3\\xa9'
+    """
+    if meta.get("id") is None and not text.isascii():
+        declared = post.get("mimeType")
+        if not isinstance(declared, str) or "charset" not in declared.lower():
+            declared = _header_charset_source(req)
+        charset = _charset_of(declared)
+        if charset is not None:
+            try:
+                return text.encode(charset)
+            except (UnicodeEncodeError, LookupError):
+                pass
+    return text.encode("utf-8")
+
+
+def _header_charset_source(req: dict[str, Any]) -> str | None:
+    """A HAR request's ``Content-Type`` header value (the first), or ``None``."""
+    for h in req.get("headers") or ():
+        if isinstance(h, dict) and str(h.get("name", "")).lower() == "content-type":
+            value = h.get("value")
+            return value if isinstance(value, str) else None
+    return None
+
+
+def _charset_of(content_type: Any) -> str | None:
+    """The codec a ``Content-Type``'s ``charset=`` names (Python's name), or ``None``: none
+    given, UTF-8 (the default), or one Python does not know."""
+    import codecs
+
+    if not isinstance(content_type, str):
+        return None
+    for part in content_type.split(";")[1:]:
+        key, _, value = part.partition("=")
+        if key.strip().lower() == "charset":
+            try:
+                name = codecs.lookup(value.strip().strip('"')).name
+            except LookupError:
+                return None
+            return None if name == "utf-8" else name
+    return None
 
 
 def _body_note(body: bytes, size: Any, length: int | None, absent: bool) -> str | None:
