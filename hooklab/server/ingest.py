@@ -99,6 +99,36 @@ def _own_authority(srv: CaptureServer) -> str:
     return f"[{host}]:{srv.port}" if ":" in host else f"{host}:{srv.port}"
 
 
+def _absolute_url(srv: CaptureServer, target: str) -> str:
+    """The URL of an absolute-form request target (``http://host/x?q``): its scheme in lower
+    case, its authority only when that is one (:func:`valid_authority`: no userinfo, no
+    backslash, a port of at most 65535), else the lab's own address, as for a ``Host`` field;
+    the path, query (and fragment) as sent. A URL pasted from the target as it was could show
+    one host and name another (``http://good.example@evil.example/x``), keep a password
+    (``http://admin:pw@h/x``) or be none (``http://h:99999/x``).
+
+    >>> from types import SimpleNamespace
+    >>> lab = SimpleNamespace(host="127.0.0.1", port=8765)  # (what it reads of the server)
+    >>> _absolute_url(lab, "HTTPS://hooks.example:8443/x?a=1")
+    'https://hooks.example:8443/x?a=1'
+    >>> _absolute_url(lab, "http://good.example@evil.example/x?a=1")
+    'http://127.0.0.1:8765/x?a=1'
+    """
+    scheme, _, rest = target.partition("://")
+    scheme = scheme.lower()
+    if scheme not in ("http", "https"):  # (the server refuses any other: 400, never stored)
+        scheme = "http"
+    end = len(rest)
+    for sep in "/?#":
+        at = rest.find(sep)
+        if 0 <= at < end:
+            end = at
+    authority, tail = rest[:end], rest[end:]
+    if not valid_authority(authority):
+        authority = _own_authority(srv)
+    return f"{scheme}://{authority}{tail}"
+
+
 def _https(proto: str | None) -> bool:
     """Whether ``X-Forwarded-Proto`` says https: its first value (the one the proxy nearest
     the sender wrote, in a list ``https, http``), in any case."""
@@ -120,7 +150,8 @@ def capture_record(
 
     The URL of an origin-form or ``*`` target is made from ``host`` (the ``Host`` field)
     only when that is a valid authority (:func:`valid_authority`), else from the lab's own
-    address, as for a request without one: the headers keep the ``Host`` as sent. A
+    address, as for a request without one: the headers keep the ``Host`` as sent. An
+    absolute-form target's own authority is checked the same way (:func:`_absolute_url`). A
     ``CONNECT`` the rules would answer 2xx is answered 501 (a 2xx opens a tunnel).
     """
     if not host or not valid_authority(host):
@@ -128,8 +159,8 @@ def capture_record(
     scheme = "https" if _https(proto) else "http"
     if target[:1] == "/":  # origin form (the usual one)
         url = f"{scheme}://{host}{target}"
-    elif "://" in target:  # absolute form: the URL it names
-        url = target
+    elif "://" in target:  # absolute form: the URL it names, its authority checked as Host's
+        url = _absolute_url(srv, target)
     elif target == "*":  # asterisk form (OPTIONS *): the server itself
         url = f"{scheme}://{host}"
     else:  # authority form (CONNECT host:port)
