@@ -370,36 +370,77 @@ class _RefusalLines:
 MAX_ID_RANGE = 10_000
 
 
-def _ids_arg(text: str) -> list[int]:
+#: the largest capture id (SQLite's 64-bit integers): a larger one is a usage error (it was
+#: an OverflowError traceback)
+MAX_ID = (1 << 63) - 1
+
+_ONE_ID = re.compile(r"[0-9]+")  # (ASCII digits only: int() takes "+3", "1_0", "\u0663")
+_ID_RANGE = re.compile(r"([0-9]+)[ \t]*-[ \t]*([0-9]+)")
+
+
+def _id_value(digits: str, part: str) -> int:
+    """``digits`` (ASCII digits) as a capture id; a usage error past :data:`MAX_ID`."""
+    if len(digits.lstrip("0")) > len(str(MAX_ID)) or int(digits) > MAX_ID:
+        raise argparse.ArgumentTypeError(
+            f"no capture id is that large: {part!r} (ids go up to {MAX_ID})")
+    return int(digits)
+
+
+def _ids_arg(text: str) -> list[int | tuple[int, int]]:
     """An argparse type for ``replay --id``: a capture id (``7``), a range of them (``13-40``,
-    both ends included) or several, comma-separated (``3,5,9-12``), in the order given.
+    both ends included) or several, comma-separated (``3,5,9-12``), in the order given: an id
+    as an ``int``, a range as ``(low, high)`` (:func:`_replay_order` makes the ids of them).
+    Ids are ASCII digits (``+3``, ``1_0``, other scripts' digits are refused), at most
+    :data:`MAX_ID`.
 
     >>> _ids_arg("3,5,9-12")
-    [3, 5, 9, 10, 11, 12]
+    [3, 5, (9, 12)]
     >>> _ids_arg("7")
     [7]
     """
-    ids: list[int] = []
+    ids: list[int | tuple[int, int]] = []
     for part in text.split(","):
-        part = part.strip()
-        try:
-            ids.append(int(part))
+        part = part.strip(" \t")
+        if _ONE_ID.fullmatch(part):
+            ids.append(_id_value(part, part))
             continue
-        except ValueError:
-            pass
-        m = re.fullmatch(r"(\d+)\s*-\s*(\d+)", part)
+        m = _ID_RANGE.fullmatch(part)
         if not m:
             raise argparse.ArgumentTypeError(
                 f"not a capture id or a range of them: {part!r} (e.g. 7, 13-40 or 3,5,9-12)")
-        low, high = int(m.group(1)), int(m.group(2))
+        low, high = _id_value(m.group(1), part), _id_value(m.group(2), part)
         if low > high:
             raise argparse.ArgumentTypeError(f"the range {part} is backwards (write {high}-{low})")
         if high - low + 1 > MAX_ID_RANGE:
             raise argparse.ArgumentTypeError(
                 f"the range {part} names {high - low + 1:,} ids: at most {MAX_ID_RANGE:,} in one "
                 "range")
-        ids.extend(range(low, high + 1))
+        ids.append((low, high))
     return ids
+
+
+def _replay_order(given: Iterable[int | tuple[int, int]]) -> list[int]:
+    """The ids ``replay`` sends, in order, from what ``--id`` gave (:func:`_ids_arg`): a
+    range adds only the ids not named before it (``1-3,2-4`` sends #2 and #3 once); an id
+    written on its own is sent each time it is written (``2,2``: twice).
+
+    >>> _replay_order([(1, 3), (2, 4)])
+    [1, 2, 3, 4]
+    >>> _replay_order([2, (1, 3), 2])
+    [2, 1, 3, 2]
+    """
+    order: list[int] = []
+    named: set[int] = set()
+    for item in given:
+        if isinstance(item, int):
+            order.append(item)
+            named.add(item)
+            continue
+        for cid in range(item[0], item[1] + 1):
+            if cid not in named:
+                named.add(cid)
+                order.append(cid)
+    return order
 
 
 def _id_ranges(ids: Iterable[int], longest: int = MAX_ID_RANGE) -> list[tuple[int, int]]:
@@ -1090,11 +1131,19 @@ def _replay(args: argparse.Namespace) -> int:
             except OSError as exc:
                 lost = _stdout_lost(exc)
 
+    ids = _replay_order(args.id)
     try:
-        caps = [lab.get(cid) for cid in args.id]  # (an unknown id: nothing is sent)
-        for cid, cap in zip(args.id, caps, strict=True):  # one line as each is answered:
-            (r,) = lab.replay(cap, to=args.to, resign=resign,  # interrupted, the lines say
-                              timeout=args.timeout)
+        _check_ids(lab, ids)  # (an unknown id: nothing is sent)
+        for cid in ids:  # one line as each is answered: interrupted, the lines say
+            try:  # (each read just before it is sent: one capture's body in memory at a
+                cap = lab.get(cid)  # time, where all of them were read first)
+            except KeyError:  # (deleted since the check: a serve's retention, a clear)
+                say(f"#{cid} -> error: no longer stored (deleted since the replay began)")
+                answers["no longer stored"] = answers.get("no longer stored", 0) + 1
+                bad += 1
+                continue
+            (r,) = lab.replay(cap, to=args.to, resign=resign, timeout=args.timeout)
+            del cap
             # what was sent (a capture that cannot be re-signed: ValueError, exit 2, as --to)
             if r.error:  # (escaped and cut by replay, as a forward's: printable to be sure)
                 say(f"#{cid} -> error: {printable(r.error)}")
@@ -1109,12 +1158,30 @@ def _replay(args: argparse.Namespace) -> int:
         from .capture import n_captures
         from .credentials import scrubbed_url
 
-        print(f"hooklab: replayed {n_captures(len(caps))} to {scrubbed_url(args.to)} ("
+        print(f"hooklab: replayed {n_captures(len(ids))} to {scrubbed_url(args.to)} ("
               + ", ".join(f"{n} {key}" for key, n in answers.items())
               + f"), but {lost}: " + ("their lines are not shown" if not shown else
                                       "not every line is shown"), file=sys.stderr)
         return 1
     return 1 if bad else 0
+
+
+def _check_ids(lab: Any, ids: Sequence[int]) -> None:
+    """Raise, before anything is sent, what ``lab.get`` raises for the first of ``ids`` that
+    names no capture (``KeyError``) or several (``ValueError``: a Parquet folder of several
+    labs' exports): one query of the ids between the lowest and the highest, no bodies read.
+    """
+    if not ids:
+        return
+    wanted = set(ids)
+    seen: dict[int, int] = {}
+    for rows in lab.store.iter_rows("1", since=min(wanted) - 1, until=max(wanted)):
+        for row in rows:
+            if row[0] in wanted:
+                seen[row[0]] = seen.get(row[0], 0) + 1
+    for cid in ids:
+        if seen.get(cid, 0) != 1:
+            lab.get(cid)  # (raises: the error a replay of it would meet)
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -1338,7 +1405,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"capture database or Parquet export folder (default {DEFAULT_DB})")
     r.add_argument("--id", type=_ids_arg, action="extend", required=True,
                    help="capture id, a range of them (13-40) or several (3,5,9-12); repeat "
-                   "for more")
+                   "for more. Sent in the order given; a range skips the ids named before it "
+                   "(1-3,2-4 sends 1, 2, 3, 4), an id written alone is sent each time (2,2: "
+                   "twice)")
     r.add_argument("--to", required=True, help="target URL, e.g. http://127.0.0.1:5000/webhook")
     r.add_argument("--timeout", type=_seconds, default=10.0, metavar="SECONDS",
                    help="seconds the target has to answer each capture (default 10)")
