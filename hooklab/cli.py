@@ -469,6 +469,42 @@ _RANGES_PER_LINE = 25
 _RANGE_LINES = 8
 
 
+def _shell_word(text: str) -> str:
+    r"""``text`` as one word for bash, on one line: :func:`shlex.quote` unless it holds
+    characters a terminal would not show as they are (a newline, a control character, a
+    right-to-left override), which bash's ``$'...'`` quoting then writes as escapes (a
+    newline in ``shlex.quote``'s quotes split the printed command in two). A byte that is not
+    UTF-8 (``os.fsdecode``'s surrogate) is written as the byte it stands for.
+
+    >>> print(_shell_word("-my db.sqlite3"), _shell_word("a\nb'c"), _shell_word("x\u202ey"))
+    '-my db.sqlite3' $'a\nb\'c' $'x\u202ey'
+    """
+    import shlex
+
+    if text.isprintable():
+        return shlex.quote(text)
+    out = []
+    for ch in text:
+        n = ord(ch)
+        if ch in "\\'":
+            out.append("\\" + ch)
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\t":
+            out.append("\\t")
+        elif ch.isprintable():
+            out.append(ch)
+        elif n < 0x80:
+            out.append(f"\\x{n:02x}")
+        elif 0xDC80 <= n <= 0xDCFF:  # (surrogateescape: the undecodable byte itself)
+            out.append(f"\\x{n - 0xDC00:02x}")
+        elif n <= 0xFFFF:
+            out.append(f"\\u{n:04x}")
+        else:
+            out.append(f"\\U{n:08x}")
+    return "$'" + "".join(out) + "'"
+
+
 def _forward_stop_lines(left: Any, unverified: set[int], resigned: bool, db: str,
                         secret_files: dict[str, str], providers: dict[str, str]) -> list[str]:
     """What ``serve`` says on stopping about the forwards it did not finish (each a line for
@@ -476,8 +512,6 @@ def _forward_stop_lines(left: Any, unverified: set[int], resigned: bool, db: str
     ``hooklab replay`` command that sends those never sent. ``left`` is the stopped lab's
     ``forwards_left``; ``unverified``, captures that did not verify on arrival (with
     ``resigned``, --resign: a forward would not have sent them, nor would a replay)."""
-    import shlex
-
     from .credentials import scrubbed_url
 
     def named(ids: list[int]) -> tuple[list[str], int]:
@@ -517,16 +551,16 @@ def _forward_stop_lines(left: Any, unverified: set[int], resigned: bool, db: str
             else:
                 runs = _id_ranges(ids)[: _RANGES_PER_LINE * _RANGE_LINES]
                 extra = ""
-                if resigned and bin_ in secret_files:
-                    extra = f" --resign-file {shlex.quote(secret_files[bin_])}"
+                if resigned and bin_ in secret_files:  # (--name=VALUE: a value may start
+                    extra = f" --resign-file={_shell_word(secret_files[bin_])}"  # with -)
                     if bin_ in providers:
-                        extra += f" --provider {shlex.quote(providers[bin_])}"
+                        extra += f" --provider={_shell_word(providers[bin_])}"
                 for at in range(0, len(runs), _RANGES_PER_LINE):
                     id_args = " ".join(f"--id {_range_text(*r)}"
                                        for r in runs[at: at + _RANGES_PER_LINE])
                     lines.append(
-                        f"{'to send them' if at == 0 else 'and'}: hooklab replay --db "
-                        f"{shlex.quote(db)} --to {shlex.quote(shown)}{extra} {id_args}")
+                        f"{'to send them' if at == 0 else 'and'}: hooklab replay --db="
+                        f"{_shell_word(db)} --to={_shell_word(shown)}{extra} {id_args}")
                 if shown != to:
                     lines.append("(the target's credentials are shown as [secret]: give them "
                                  "in its place)")
