@@ -131,3 +131,28 @@ def test_every_absolute_target_comes_back_from_a_har_export(tmp_path) -> None:  
             (c.method, c.url, c.path, c.query, c.headers, c.body) for c in sent]
     finally:
         back.stop()
+
+
+#: a CONNECT's authority-form target -> the URL its capture is stored with (its port out of
+#: range made a URL that names no port: the same check as a Host's)
+CONNECT = {
+    "host and port": ("hooks.example:443", "http://hooks.example:443"),
+    "IPv6 literal": ("[::1]:8443", "http://[::1]:8443"),
+    "port too big": ("evil.example:99999", f"http://{OWN}"),
+    "port 65536": ("evil.example:65536", f"http://{OWN}"),
+}
+
+
+@pytest.mark.parametrize("case", CONNECT)
+def test_a_connect_target_keeps_its_authority_only_when_it_is_one(
+        shared: hooklab.HookLab, case: str) -> None:
+    target, want = CONNECT[case]
+    answer = raw_request(shared.bound_port, (f"CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n"
+                                             "Connection: close\r\n\r\n").encode())
+    assert _status(answer) == 501, answer[:300]  # (captured, answered as no tunnel)
+    m = re.search(rb"\r\nX-Hooklab-Capture-Id: (\d+)\r\n", answer)
+    assert m, answer[:300]
+    wanted = int(m.group(1))
+    (cap,) = [c for c in shared.wait(1, since=wanted - 1, timeout=10) if c.id == wanted]
+    assert (cap.method, cap.path) == ("CONNECT", target)
+    assert cap.url == want.replace(OWN, f"127.0.0.1:{shared.bound_port}")

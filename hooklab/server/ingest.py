@@ -163,8 +163,8 @@ def capture_record(
         url = _absolute_url(srv, target)
     elif target == "*":  # asterisk form (OPTIONS *): the server itself
         url = f"{scheme}://{host}"
-    else:  # authority form (CONNECT host:port)
-        url = f"{scheme}://{target}"
+    else:  # authority form (CONNECT host:port), checked as Host is (port 99999 made no URL)
+        url = f"{scheme}://{target if valid_authority(target) else _own_authority(srv)}"
     relayed = None
     for k, _ in headers:  # (a cheap look first: most captures do not come through the relay)
         if len(k) >= _PREFIX_LEN and k[:_PREFIX_LEN].lower() == RELAY_PREFIX:
