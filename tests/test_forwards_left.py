@@ -91,9 +91,11 @@ def test_forwards_left_names_each_forward_a_stop_left(
         assert warned == [], warned
     else:
         assert warned == [f"{len(unsent)} forwards waiting for a slow target were not sent "
-                          "(the lab stopped or moved to another database); replay them with "
-                          "lab.replay (lab.forwards_left names them)"], warned
+                          "(the lab stopped or moved to another database); lab.forwards_left "
+                          f"names them, captures of {db} (hooklab.open({db!r}).replay(...) "
+                          "sends them)"], warned
     assert bool(left) == bool(unsent or unanswered)
+    assert left.db == db  # (the database the ids are of)
 
 
 @pytest.mark.parametrize("which", ["sent", "", "UNSENT", None])
@@ -102,3 +104,56 @@ def test_forwards_left_ids_refuses_an_unknown_kind(which: object) -> None:
 
     with pytest.raises(ValueError, match="which must be 'unsent' or 'unanswered'"):
         ForwardsLeft().ids(which)  # type: ignore[arg-type]
+
+
+def test_a_move_s_forwards_left_name_the_database_they_are_of(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A lab forwarding to a slow app moves to another database that holds captures of its
+    own under the same ids: ``lab.replay(lab.forwards_left.ids())`` sent the new database's
+    captures (another bin's) to the app. The ids say which database they are of, and that
+    database's captures of those ids are the ones forwarded."""
+    a, b = str(tmp_path / "a.sqlite3"), str(tmp_path / "b.sqlite3")
+    other = hooklab.HookLab(port=0, db=b).start()
+    try:
+        _post(other.bound_port, "payroll", range(100, 108))
+        other.wait(8, timeout=10)
+    finally:
+        other.stop()
+    with _SlowApp(3.0) as app:
+        lab = hooklab.HookLab(port=0, db=a).start()
+        try:
+            lab.forward("orders", to=app.url)
+            _post(lab.bound_port, "orders", range(8))
+            lab.wait(8, timeout=10)
+            lab.db = b
+            left = lab.forwards_left
+        finally:
+            lab.stop(quiet_forwards=True)
+    assert left.db == a and left.ids("unsent")
+    was = hooklab.open(a)
+    try:
+        assert {was.get(i).bin for i in left.ids("unsent")} == {"orders"}
+    finally:
+        was.stop()
+
+
+def test_a_stop_leaves_no_forward_worker_waiting_for_ever() -> None:
+    """A stop while forwards hang: its drain took the workers' stop markers out of the queue
+    too, and the four hooklab-forward threads waited on it for good, each keeping the closed
+    store alive (a stop or a move leaked four)."""
+    import threading
+
+    earlier = set(threading.enumerate())  # (other tests' workers may still be sending)
+    with _SlowApp(2.5) as app:
+        lab = hooklab.HookLab(port=0, db=":memory:", forward_timeout=3).start()
+        lab.forward("orders", to=app.url)
+        mine = [t for t in threading.enumerate()
+                if t.name.startswith("hooklab-forward-") and t not in earlier]
+        assert len(mine) == 4
+        _post(lab.bound_port, "orders", range(12))
+        lab.wait(12, timeout=10)
+        time.sleep(0.3)  # (four on their way, the rest queued)
+        lab.stop(quiet_forwards=True)
+        deadline = time.monotonic() + 10  # (the sends on their way end within their timeout)
+        while any(t.is_alive() for t in mine) and time.monotonic() < deadline:
+            time.sleep(0.1)
+    assert not [t.name for t in mine if t.is_alive()]

@@ -47,6 +47,7 @@ is no token): its forward or replay is an error naming the header, never quoting
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import queue
 import re
@@ -721,6 +722,10 @@ class ForwardsLeft:
 
     unsent: tuple[LeftForwards, ...] = ()
     unanswered: tuple[LeftForwards, ...] = ()
+    #: the database the ids are of (its path; ``":memory:"``): after a lab moved to another
+    #: database, ``lab.replay`` of these ids would send that database's captures of the same
+    #: ids; ``hooklab.open(db).replay(...)`` sends these
+    db: str | None = None
 
     def __bool__(self) -> bool:
         return bool(self.unsent or self.unanswered)
@@ -1030,15 +1035,22 @@ class Forwarder:
                 if taken_gen == gen:
                     (unanswered if sending else dropped).append((cid, bin_, to))
             self._generation += 1
-        self.left = ForwardsLeft(_grouped(dropped), _grouped(unanswered))
+            for t in self._threads:  # (the drain took the stop markers too: a worker still
+                if t.is_alive():  # sending would then wait on the queue for ever)
+                    with contextlib.suppress(queue.Full):
+                        self._queue.put_nowait(None)
+        db = getattr(self.store, "path", None)
+        self.left = ForwardsLeft(_grouped(dropped), _grouped(unanswered),
+                                 db=db if isinstance(db, str) else None)
         n = len(dropped)
         if n and not quiet:  # (a lab stopped, or moved to another database, while an app was
             import logging  # slow: they were neither sent nor recorded, and nothing said so)
 
             logging.getLogger("hooklab").warning(
                 "%d forward%s waiting for a slow target %s not sent (the lab stopped or moved "
-                "to another database); replay them with lab.replay (lab.forwards_left names "
-                "them)", n, "" if n == 1 else "s", "was" if n == 1 else "were")
+                "to another database); lab.forwards_left names them, captures of %s "
+                "(hooklab.open(%r).replay(...) sends them)", n, "" if n == 1 else "s",
+                "was" if n == 1 else "were", self.left.db, self.left.db)
         return self.left
 
     def _drain(self) -> list[tuple[int, str, str]]:
