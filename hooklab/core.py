@@ -1345,7 +1345,8 @@ class HookLab(Configurable):
     def forwards_left(self) -> ForwardsLeft:
         """What the last :meth:`stop` (or a move to another ``db``) left of the forwards, a
         :class:`hooklab.outbound.forward.ForwardsLeft`: ``unsent``, those never sent
-        (``lab.replay`` sends each once), and ``unanswered``, those sent with no answer when
+        (``lab.replay`` sends each once; after a move they are captures of the database the
+        lab left, ``forwards_left.db``: ``hooklab.open(db).replay(...)``), and ``unanswered``, those sent with no answer when
         it stopped (the app may have them: a replay could deliver them twice), capture ids
         per bin and target; their outcomes are not recorded. Empty before any stop;
         :meth:`stop_serving` leaves the forwards running and this as it was.
