@@ -768,7 +768,7 @@ class Forwarder:
     :attr:`left`): those never sent, and those sent with no answer yet.
 
     >>> f.close(quiet=True)
-    ForwardsLeft(unsent=(), unanswered=())
+    ForwardsLeft(unsent=(), unanswered=(), db=':memory:')
     """
 
     def __init__(self, store: Any, *, workers: int = 4, maxsize: int = DEFAULT_QUEUE,
@@ -1011,7 +1011,7 @@ class Forwarder:
         ``hooklab`` logger, unless ``quiet`` (the caller says them itself).
 
         >>> f = Forwarder(lab.store)
-        >>> f.close(quiet=True) == f.left == ForwardsLeft()
+        >>> f.close(quiet=True) == f.left == ForwardsLeft(db=":memory:")
         True
         """
         if self.left is not None or self._closed:
