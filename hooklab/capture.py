@@ -66,6 +66,7 @@ __all__ = [
     "scrub_detected",
     "split_target",
     "target_path",
+    "text_codec",
     "user_stacklevel",
 ]
 
@@ -667,8 +668,13 @@ def bin_of(path: str) -> str:
 _REFUSED_CODECS = frozenset({"punycode", "idna"})
 
 
-def _text_codec(charset: str) -> str:
-    """The sender's ``charset`` if it names a usable text encoding, else ``"utf-8"``."""
+def text_codec(charset: str) -> str:
+    """The sender's ``charset`` if it names a usable text encoding, else ``"utf-8"``
+    (bytes-to-bytes codecs, and ``punycode`` and ``idna``, are no charsets).
+
+    >>> text_codec("ISO-8859-1"), text_codec("base64_codec"), text_codec("punycode")
+    ('iso8859-1', 'utf-8', 'utf-8')
+    """
     try:
         info = codecs.lookup(charset)
     except (LookupError, ValueError, TypeError):
@@ -1005,7 +1011,7 @@ class Capture:
         except ValueError:
             raw = self.body
         try:
-            return raw.decode(_text_codec(self.charset), errors="replace")
+            return raw.decode(text_codec(self.charset), errors="replace")
         except (LookupError, ValueError):  # e.g. charset=undefined always fails
             return raw.decode("utf-8", errors="replace")
 

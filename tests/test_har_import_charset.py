@@ -64,6 +64,19 @@ CHARSETS: dict[str, tuple[str, str | None, str | None, bytes]] = {
     "text past latin-1": ("snow \u2603", "text/plain; charset=ISO-8859-1", None,
                           "snow \u2603".encode()),
     "ascii text, latin-1 declared": ("plain", "text/plain; charset=ISO-8859-1", None, b"plain"),
+    # (the second review) a charset no ASCII text keeps as it is: the charset's bytes too
+    "ascii text, utf-16 declared": ("cafe", "text/plain; charset=UTF-16", None,
+                                    "cafe".encode("utf-16")),
+    "ascii text, ebcdic declared": ("cafe", "text/plain; charset=cp500", None,
+                                    "cafe".encode("cp500")),
+    # no charsets: Python's quadratic punycode (8,000 characters took 9 s), idna (a label
+    # past 63 characters raised UnicodeError: the whole import failed), a codec that encodes
+    # nothing ("undefined"), a bytes codec
+    "punycode": ("\u00e9" * 2000, "text/plain; charset=punycode", None,
+                 ("\u00e9" * 2000).encode()),
+    "idna": ("\u00e9" * 70, "text/plain; charset=idna", None, ("\u00e9" * 70).encode()),
+    "undefined": (TEXT, "text/plain; charset=undefined", None, TEXT.encode()),
+    "a bytes codec": (TEXT, "text/plain; charset=base64_codec", None, TEXT.encode()),
 }
 
 

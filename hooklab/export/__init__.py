@@ -55,6 +55,7 @@ from ..capture import (
     new_record,
     parse_iso,
     status_ok,
+    text_codec,
 )
 from ..filters import validate
 
@@ -692,7 +693,7 @@ def _posted_bytes(text: str, post: dict[str, Any], req: dict[str, Any], meta: di
     >>> _posted_bytes("café", {"mimeType": "text/plain"}, {}, {})
     b'caf\\xc3\\xa9'
     """
-    if meta.get("id") is None and not text.isascii():
+    if meta.get("id") is None and text:
         declared = post.get("mimeType")
         if not isinstance(declared, str) or "charset" not in declared.lower():
             declared = _header_charset_source(req)
@@ -700,7 +701,7 @@ def _posted_bytes(text: str, post: dict[str, Any], req: dict[str, Any], meta: di
         if charset is not None:
             try:
                 return text.encode(charset)
-            except (UnicodeEncodeError, LookupError):
+            except (UnicodeError, LookupError):  # (characters it cannot hold; "undefined")
                 pass
     return text.encode("utf-8")
 
@@ -715,19 +716,15 @@ def _header_charset_source(req: dict[str, Any]) -> str | None:
 
 
 def _charset_of(content_type: Any) -> str | None:
-    """The codec a ``Content-Type``'s ``charset=`` names (Python's name), or ``None``: none
-    given, UTF-8 (the default), or one Python does not know."""
-    import codecs
-
+    """The codec a ``Content-Type``'s ``charset=`` names (Python's name, as
+    :func:`hooklab.capture.text_codec` takes it: a text encoding, not ``punycode`` or
+    ``idna``), or ``None``: none given, UTF-8 (the default), or none Python takes as text."""
     if not isinstance(content_type, str):
         return None
     for part in content_type.split(";")[1:]:
         key, _, value = part.partition("=")
         if key.strip().lower() == "charset":
-            try:
-                name = codecs.lookup(value.strip().strip('"')).name
-            except LookupError:
-                return None
+            name = text_codec(value.strip().strip('"'))
             return None if name == "utf-8" else name
     return None
 
