@@ -88,14 +88,17 @@ def _finished() -> None:
 __all__ = ["main"]
 
 
+_INTEGER = re.compile(r"[ \t]*-?[0-9]+[ \t]*")
+
+
 def _int_in(low: int, high: int | None) -> Callable[[str], int]:
     """An argparse type: an integer from ``low`` to ``high`` (None: no upper bound)."""
 
     def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+        # (ASCII digits: int() also takes "+3", "1_0" and other scripts' digits, "\u0663")
+        if not _INTEGER.fullmatch(text):
+            raise argparse.ArgumentTypeError(f"not an integer: {text!r}")
+        value = int(text)
         if value < low or (high is not None and value > high):
             raise argparse.ArgumentTypeError(
                 f"{value} is out of range ({low} to {high})" if high is not None
@@ -126,7 +129,7 @@ def _seconds(text: str) -> float:
 
 
 #: what ``--retention-age`` takes: a number of seconds, or one with a unit (s, m, h, d)
-_DURATION = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([smhd]?)\s*", re.I)
+_DURATION = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([smhd]?)\s*", re.I | re.ASCII)
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 #: the longest ``--retention-age``: 100 years (a cutoff before year 1 is no date: every
 #: retention pass would fail)
@@ -477,7 +480,7 @@ def _shell_word(text: str) -> str:
     UTF-8 (``os.fsdecode``'s surrogate) is written as the byte it stands for.
 
     >>> print(_shell_word("-my db.sqlite3"), _shell_word("a\nb'c"), _shell_word("x\u202ey"))
-    '-my db.sqlite3' $'a\nb\'c' $'x\u202ey'
+    '-my db.sqlite3' $'a\nb\'c' $'x\xe2\x80\xaey'
     """
     import shlex
 
@@ -498,10 +501,9 @@ def _shell_word(text: str) -> str:
             out.append(f"\\x{n:02x}")
         elif 0xDC80 <= n <= 0xDCFF:  # (surrogateescape: the undecodable byte itself)
             out.append(f"\\x{n - 0xDC00:02x}")
-        elif n <= 0xFFFF:
-            out.append(f"\\u{n:04x}")
-        else:
-            out.append(f"\\U{n:08x}")
+        else:  # its UTF-8 bytes: bash reads \u escapes only in a UTF-8 locale (LC_ALL=C left
+            # "\u202e" as it is, a path of other characters)
+            out.extend(f"\\x{b:02x}" for b in ch.encode("utf-8", "surrogatepass"))
     return "$'" + "".join(out) + "'"
 
 

@@ -124,6 +124,13 @@ def test_serve_retention_age_deletes_what_grew_old(tmp_path, age: str, kept_ages
     ("--retention-age", "d", "not an age: 'd'"),
     ("--retention-age", "36501d", "36501d is out of range"),
     ("--retention-age", "99999999999999999999", "is out of range"),
+    # (the second review: int() and Unicode's \d and \s took these)
+    ("--retention-count", "+3", "not an integer: '+3'"),
+    ("--retention-count", "1_0", "not an integer: '1_0'"),
+    ("--retention-count", "\u0663", "not an integer: '\u0663'"),
+    ("--retention-age", "\u0663d", "not an age: '\u0663d'"),
+    ("--retention-age", "\uff13h", "not an age: '\uff13h'"),
+    ("--retention-age", "5\u2003s", "not an age: '5\\u2003s'"),  # (repr escapes it)
 ])
 def test_serve_refuses_a_malformed_retention(tmp_path, option: str, value: str, says: str) -> None:  # type: ignore[no-untyped-def]
     db = tmp_path / "c.sqlite3"

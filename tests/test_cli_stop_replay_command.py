@@ -145,8 +145,10 @@ def test_the_printed_replay_command_runs_when_pasted_into_bash(tmp_path: Path, c
         time.sleep(1.5)  # (a forward still on its way reaches the app)
         app.delay = 0
         before = len(app.received())
+        # (pasted where the locale is C, as in containers and cron: bash reads $'\u...'
+        # escapes only in a UTF-8 locale, so the command names its bytes: the second review)
         r = subprocess.run(["bash", "--norc", "--noprofile", "-c", command], cwd=tmp_path,
-                           capture_output=True, text=True, timeout=60, env=ENV)
+                           capture_output=True, text=True, timeout=60, env={**ENV, "LC_ALL": "C"})
         assert r.returncode == 0, (command, r.stderr)
         replayed = app.received()[before:]
     lab = hooklab.open(str(tmp_path / name))
