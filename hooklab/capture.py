@@ -35,11 +35,13 @@ __all__ = [
     "ESCAPED_KEY",
     "ESCAPED_KEY_RE",
     "FORWARD_ERROR_CHARS",
+    "HIDDEN_CHARS",
     "JSON_MAX_DEPTH",
     "KINDS",
     "MAX_FIELDS",
     "MAX_HEAD",
     "REDACTED",
+    "VS_RUN",
     "Capture",
     "CaptureRecord",
     "ForwardOutcome",
@@ -632,6 +634,33 @@ def forward_error(text: str) -> str:
     return s
 
 
+# C0/C1 controls, DEL, and what Unicode draws as nothing or uses to reorder text: its
+# Default_Ignorable_Code_Point set (soft hyphen, combining grapheme joiner, Hangul fillers,
+# Khmer inherent vowels, Mongolian free variation selectors, zero-width marks, bidi
+# embeddings, overrides and isolates, word joiner and invisible operators, deprecated format
+# controls, BOM, shorthand format controls, musical formatting, tag characters: "ASCII
+# smuggling" hides text in those), the Arabic letter mark, interlinear annotation, Egyptian
+# format controls and the line and paragraph separators (drawn as a line break by some
+# readers, as nothing by others). Regular-expression escapes, not the characters.
+HIDDEN_CHARS = (r"\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f"
+                r"\u2028-\u202e\u2060-\u206f\u3164\ufeff\uffa0\ufff0-\ufffb"
+                r"\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a"
+                r"\U000e0000-\U000e00ff\U000e01f0-\U000e0fff")
+# variation selectors: one after a character is how emoji and CJK variants are written (kept:
+# "\u2764\ufe0f" is a red heart); one at the start or after another is no such thing (a run of
+# them hides bytes after a visible character: escaped from the second on)
+_VS = r"\ufe00-\ufe0f\U000e0100-\U000e01ef"
+#: a regular-expression alternative: a variation selector that follows no character or another
+VS_RUN = r"|(?:^|(?<=[" + _VS + r"]))[" + _VS + "]"
+#: what :func:`printable` escapes though Python prints it (str.isprintable): drawn as nothing
+_SHOWN_AS_NOTHING = re.compile("[" + HIDDEN_CHARS + "]" + VS_RUN)
+
+
+def _escaped(m: re.Match[str]) -> str:
+    n = ord(m.group())
+    return f"\\u{n:04x}" if n <= 0xFFFF else f"\\U{n:08x}"
+
+
 def printable(text: object, limit: int | None = None) -> str:
     r"""``text`` with every character a terminal would act on shown as an escape (``\x1b``);
     with ``limit``, cut past that many characters, saying how many more (a sender's megabyte
@@ -644,8 +673,16 @@ def printable(text: object, limit: int | None = None) -> str:
     'push\\x1b]0;pwned\\x07\\nverified'
     >>> printable("/stripe/" + "p" * 300, limit=20)
     '/stripe/pppppppppppp...(+288 chars)'
+
+    What prints as nothing is escaped too (README: invisible characters, Unicode's
+    default-ignorable ones, a run of variation selectors), a red heart's one selector not:
+
+    >>> printable("a\u3164b\u034fc\u2764\ufe0f\ufe0f\ufe0f")
+    'a\\u3164b\\u034fc\u2764\ufe0f\\ufe0f\\ufe0f'
     """
     s = str(text)
+    if not s.isascii():
+        s = _SHOWN_AS_NOTHING.sub(_escaped, s)
     if not s.isprintable():
         s = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in s)
     if limit is not None and len(s) > limit:

@@ -25,6 +25,14 @@ CASES = [
     (b"caf\xe9", b"{}", "café"),                      # Latin-1 é: as before
     (b"\xe2\x80x", b"{}", "â\\x80x"),                 # a cut UTF-8 sequence: as before
     ("é".encode() + b"\xff", b"{}", "Ã©ÿ"),           # UTF-8, then a byte that is none
+    # what prints as nothing though Python calls it printable (the second review): Hangul
+    # fillers, the combining grapheme joiner, a run of variation selectors (one after a
+    # heart is how the red heart is written: kept)
+    ("x\u3164\u115f\u1160\uffa0y".encode(), b"{}", "x\\u3164\\u115f\\u1160\\uffa0y"),
+    ("x\u034f\u17b4y".encode(), b"{}", "x\\u034f\\u17b4y"),
+    ("x\ufe0f\ufe0f\ufe0fy".encode(), b"{}", "x\ufe0f\\ufe0f\\ufe0fy"),  # (from the 2nd)
+    ("\u2764\ufe0f\ufe0f".encode(), b"{}", "\u2764\ufe0f\\ufe0f"),
+    ("x\U000e0041y".encode(), b"{}", "x\\U000e0041y"),  # (a tag character: ASCII smuggling)
 ]
 
 
@@ -57,4 +65,5 @@ def test_serve_shows_header_event_types_as_utf8(tmp_path) -> None:  # type: igno
     finally:
         _stop(proc, read=False)
     assert got == [want for _, _, want in CASES]
-    assert not any("\u202e" in line or "\u200b" in line for line in out.all)
+    assert not any(ch in line for line in out.all
+                   for ch in ("\u202e", "\u200b", "\u3164", "\u034f", "\ufe0f\ufe0f"))

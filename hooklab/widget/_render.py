@@ -27,7 +27,7 @@ from html import escape
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
-from ..capture import FORWARD_ERROR_CHARS, Capture, forward_error
+from ..capture import FORWARD_ERROR_CHARS, HIDDEN_CHARS, VS_RUN, Capture, forward_error
 from ..credentials import (
     SENSITIVE_HEADERS,
     URLENCODED_TYPES,
@@ -73,22 +73,9 @@ PRETTY_DEPTH = 256
 FORM_ROWS = 1000
 #: binary bodies up to this size are inlined in "copy as curl"
 CURL_LIMIT = 256 * 1024
-# C0/C1 controls, DEL, and what Unicode draws as nothing or uses to reorder text: its
-# Default_Ignorable_Code_Point set (soft hyphen, combining grapheme joiner, Hangul fillers,
-# Khmer inherent vowels, Mongolian free variation selectors, zero-width marks, bidi
-# embeddings, overrides and isolates, word joiner and invisible operators, deprecated format
-# controls, BOM, shorthand format controls, musical formatting, tag characters: "ASCII
-# smuggling" hides text in those), the Arabic letter mark, interlinear annotation, Egyptian
-# format controls and the line and paragraph separators (drawn as a line break by some
-# readers, as nothing by others). Regular-expression escapes, not the characters.
-_HIDDEN = (r"\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u2028-\u202e"
-           r"\u2060-\u206f\u3164\ufeff\uffa0\ufff0-\ufffb\U00013430-\U0001343f"
-           r"\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e00ff\U000e01f0-\U000e0fff")
-# variation selectors: one after a character is how emoji and CJK variants are written (kept:
-# "\u2764\ufe0f" is a red heart); one at the start or after another is no such thing (a run of
-# them hides bytes after a visible character: escaped from the second on)
-_VS = r"\ufe00-\ufe0f\U000e0100-\U000e01ef"
-_VS_RUN = r"|(?:^|(?<=[" + _VS + r"]))[" + _VS + "]"
+# what Unicode draws as nothing or uses to reorder text, and runs of variation selectors:
+# hooklab.capture's (the terminal's printable() escapes the same)
+_HIDDEN, _VS_RUN = HIDDEN_CHARS, VS_RUN
 _INVISIBLE = re.compile(r"[\x00-\x1f\x7f-\x9f" + _HIDDEN + "]" + _VS_RUN)
 _INVISIBLE_ML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f" + _HIDDEN + "]" + _VS_RUN)
 #: what makes a UTF-8 body binary rather than text (bidi and zero-width marks do not: shown)
