@@ -16,13 +16,11 @@ import re
 import signal
 import subprocess
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
+from test_cli_forward_stop import _SlowApp  # (answers each POST after its delay)
 
 import hooklab
 
@@ -38,52 +36,6 @@ ENV = {**os.environ, "PYTHONUNBUFFERED": "1",
 def _as_from_a_terminal() -> None:
     """``preexec_fn``: SIGINT back to its default, as a terminal starts a command."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
-class _App:
-    """An app that answers each POST 200 after ``delay`` seconds; ``got``: the seq of each."""
-
-    def __init__(self, delay: float) -> None:
-        self.delay = delay
-        self.got: list[int] = []
-        self.lock = threading.Lock()
-        app = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                with app.lock:
-                    app.got.append(json.loads(body)["seq"])
-                time.sleep(app.delay)
-                try:
-                    self.send_response(200)
-                    self.send_header("Content-Length", "2")
-                    self.end_headers()
-                    self.wfile.write(b"ok")
-                except OSError:
-                    pass
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> _App:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-    def received(self) -> list[int]:
-        with self.lock:
-            return list(self.got)
 
 
 #: database file names (relative: serve and the pasted command run in one folder)
@@ -105,7 +57,7 @@ PATHS: dict[str, str] = {
 @pytest.mark.parametrize("case", PATHS)
 def test_the_printed_replay_command_runs_when_pasted_into_bash(tmp_path: Path, case: str) -> None:
     name = PATHS[case]
-    with _App(delay=1.0) as app:
+    with _SlowApp(1.0) as app:
         proc = subprocess.Popen(
             [EXE, "serve", "--port", "0", f"--db={name}", "--forward", f"orders={app.url}"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV, cwd=tmp_path,
@@ -150,7 +102,7 @@ def test_the_printed_replay_command_runs_when_pasted_into_bash(tmp_path: Path, c
         r = subprocess.run(["bash", "--norc", "--noprofile", "-c", command], cwd=tmp_path,
                            capture_output=True, text=True, timeout=60, env={**ENV, "LC_ALL": "C"})
         assert r.returncode == 0, (command, r.stderr)
-        replayed = app.received()[before:]
+        replayed = [seq for _, seq in app.received()[before:]]
     lab = hooklab.open(str(tmp_path / name))
     try:
         seq_of = {c.id: json.loads(c.body)["seq"] for c in lab.captures}
