@@ -47,6 +47,7 @@ __all__ = [
     "ForwardOutcome",
     "bin_of",
     "capture_to_dict",
+    "charset_param",
     "check_header_count",
     "check_header_limits",
     "check_import",
@@ -705,6 +706,22 @@ def bin_of(path: str) -> str:
 _REFUSED_CODECS = frozenset({"punycode", "idna"})
 
 
+def charset_param(content_type: object) -> str | None:
+    """The ``charset`` parameter of a ``Content-Type`` value as given (quotes dropped), or
+    ``None`` (no value, no parameter, an empty one).
+
+    >>> charset_param('text/plain; charset="ISO-8859-1"'), charset_param("application/json")
+    ('ISO-8859-1', None)
+    """
+    if not isinstance(content_type, str):
+        return None
+    for part in content_type.split(";")[1:]:
+        k, _, v = part.partition("=")
+        if k.strip().lower() == "charset" and v.strip():
+            return v.strip().strip('"')
+    return None
+
+
 def text_codec(charset: str) -> str:
     """The sender's ``charset`` if it names a usable text encoding, else ``"utf-8"``
     (bytes-to-bytes codecs, and ``punycode`` and ``idna``, are no charsets).
@@ -981,12 +998,7 @@ class Capture:
         >>> cap.charset
         'utf-8'
         """
-        ct = self.header("content-type") or ""
-        for part in ct.split(";")[1:]:
-            k, _, v = part.partition("=")
-            if k.strip().lower() == "charset" and v.strip():
-                return v.strip().strip('"')
-        return "utf-8"
+        return charset_param(self.header("content-type")) or "utf-8"
 
     def header(self, name: str, default: str | None = None) -> str | None:
         """First value of header ``name`` (case-insensitive), or ``default``.

@@ -47,6 +47,7 @@ from ..capture import (
     Capture,
     CaptureRecord,
     capture_to_dict,
+    charset_param,
     check_header_count,
     check_header_limits,
     check_import,
@@ -719,14 +720,9 @@ def _charset_of(content_type: Any) -> str | None:
     """The codec a ``Content-Type``'s ``charset=`` names (Python's name, as
     :func:`hooklab.capture.text_codec` takes it: a text encoding, not ``punycode`` or
     ``idna``), or ``None``: none given, UTF-8 (the default), or none Python takes as text."""
-    if not isinstance(content_type, str):
-        return None
-    for part in content_type.split(";")[1:]:
-        key, _, value = part.partition("=")
-        if key.strip().lower() == "charset":
-            name = text_codec(value.strip().strip('"'))
-            return None if name == "utf-8" else name
-    return None
+    given = charset_param(content_type)
+    name = None if given is None else text_codec(given)
+    return None if name == "utf-8" else name
 
 
 def _body_note(body: bytes, size: Any, length: int | None, absent: bool) -> str | None:
