@@ -14,14 +14,13 @@ import json
 import os
 import signal
 import subprocess
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
+from _target import Target
 from test_cli import ENV, EXE, _as_from_a_terminal
 
 import hooklab
@@ -64,31 +63,6 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return {"db": db, "export": ref.read_text(encoding="utf-8"), "where": where}
 
 
-class _App:
-    """An app on 127.0.0.1 that answers every POST ``200 ok``."""
-
-    def __enter__(self) -> str:
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
-                self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                self.send_response(200)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 def _run(args: list[str], sig: int, since: str, delay: float) -> tuple[int, str, str]:
     """Runs ``hooklab ARGS`` and sends it ``sig`` ``delay`` seconds after its start, or
     (``since="hooklab"``) after hooklab's first line ran: the moment it catches SIGTERM.
@@ -122,7 +96,8 @@ def test_a_signal_at_any_moment_is_one_line_and_the_readme_exit_code(
         command: str, sig: int, files: dict[str, Any]) -> None:
     where: Path = files["where"]
     stopped = 128 + sig
-    with _App() as app:
+    with Target() as app_server:  # (answers every POST 200)
+        app = app_server.url
         jobs = []
         for n, (since, delay) in enumerate(DELAYS):
             tag = f"{command}-{sig}-{n}"
