@@ -80,6 +80,9 @@ class LiveControls:
     _known_bins: set[str]
     _known_providers: set[str]
     _table_ids: dict[int, list[int]]
+    _new_ids: Any
+    _gen_of: Any
+    _seen_widgets: Any
     _waiting: int
     _store_closed: Any
 
@@ -182,15 +185,18 @@ class LiveControls:
         n = len(self._tables)
         table = W.Select(options=[], index=None, rows=12, layout=self._table_layout,
                          style=self._table_style,
-                         _dom_classes=(f"hl-t{n}", SHOWN if shown else SPARE))
-        self._table_ids[id(table)] = []
+                         _dom_classes=(f"hl-t{n}", SHOWN if shown else SPARE, "hl-g0"))
         self._tables.append(table)
+        self._new_ids(table, [])  # (its row list 0)
         table.observe(self._on_pick, "index")
         return table
 
-    def _table_classes(self, table: W.Select, *, shown: bool) -> tuple[str, str]:
-        """``table``'s classes: its own number (for life) and what it is now."""
-        return (f"hl-t{self._tables.index(table)}", SHOWN if shown else SPARE)
+    def _table_classes(self, table: W.Select, *, shown: bool) -> tuple[str, str, str]:
+        """``table``'s classes: its own number (for life), what it is now, and which of its
+        row lists it holds (``hl-gN``: the browser says which one it shows, see
+        ``LiveView._seen``)."""
+        return (f"hl-t{self._tables.index(table)}", SHOWN if shown else SPARE,
+                f"hl-g{self._gen_of(table)}")
 
     def _controls(self) -> list[W.Widget]:
         """What a person clicks or types into (disabled once the view's database closed)."""
@@ -212,6 +218,7 @@ class LiveControls:
             self.show_credentials, self.confirm_clear, self.clear_db_button,
             *[c for c in self.children if isinstance(c, W.HBox)],
             *self._head.children, self._table_layout, self._table_style,
+            *self._seen_widgets(),
         ]
 
     def _counter_html(self, total: int, newer: int) -> str:

@@ -61,8 +61,8 @@ _HOLD = 1.5
 #: the keyboard focus) instead of a hidden one (the focused table hidden sent the focus to the
 #: page: the arrow keys then did nothing) ...
 _KEEP = 60.0
-#: ... at most once in this many seconds (a pick made in the instant the rows change in place
-#: is read against the new rows: fewer changes, fewer such instants)
+#: ... at most once in this many seconds (a pick made while new rows are on their way to the
+#: browser is read against the rows it still showed: LiveView._ids_seen)
 _KEEP_EVERY = 1.0
 #: what a notebook shows in place of the view where no widget can be drawn (a saved notebook
 #: opened without its kernel, nbconvert, GitHub). No count: it is written once, when the view
@@ -121,7 +121,9 @@ class LiveView(LiveControls, W.VBox):
     JupyterLab opens with "Create New View for Cell Output" the notebook's shortcuts do not
     apply: the arrow keys move through the rows there too, and letters do nothing
     (``tests/browser/test_live_keyboard.py``). While you move through the rows they hold still,
-    then come into the same table, which keeps the focus (:meth:`_keep_focus`).
+    then come into the same table, which keeps the focus (:meth:`_keep_focus`); a key pressed
+    while those rows are on their way to the browser opens the row it highlighted
+    (:meth:`_ids_seen`).
     """
 
     def __init__(
@@ -176,6 +178,15 @@ class LiveView(LiveControls, W.VBox):
         self._cleared_after = 0
         self._row_ids: list[int] = []
         self._table_ids: dict[int, list[int]] = {}  # id(table widget) -> the ids it shows
+        #: id(table) -> {number: ids} of the row lists it was sent that the browser may still
+        #: show (each list of new ids a table is sent gets the next number, its ``hl-gN``)
+        self._gen_ids: dict[int, dict[int, list[int]]] = {}
+        #: id(table) -> the number of the row list the browser last said it shows (absent:
+        #: it said nothing, e.g. no browser, or one without links: the newest is read)
+        self._acked: dict[int, int] = {}
+        #: id(table) -> the link that tells the kernel which row list the browser shows
+        self._seen_links: dict[int, W.Widget] = {}
+        self._seen_box: W.Box | None = None  # (never displayed: the links' target)
         #: id(table) -> since when no click can be made on it (hidden, or shown disabled);
         #: absent: the table shown, clickable
         self._unclickable: dict[int, float] = {}
@@ -469,10 +480,11 @@ class LiveView(LiveControls, W.VBox):
         idx = change["new"]
         owner = change["owner"]
         with self._render_lock:  # (a refresh decides with or without it, not in between)
-            ids = self._table_ids.get(id(owner))
+            ids = self._ids_seen(owner)
             if owner is self.table and id(owner) not in self._unclickable:
                 self._picked_at = time.monotonic()  # (a late click on a hidden table is not:
                 # its focus went to the page when it was hidden)
+                self._watch_seen(owner)  # (its rows may now change in place: _keep_focus)
         if idx is None or ids is None or not 0 <= idx < len(ids):
             return
         try:
@@ -742,10 +754,11 @@ class LiveView(LiveControls, W.VBox):
             self._retry_at = at
             return 0
         if at is not None:  # the table shown takes them itself: it keeps the focus
-            with shown.hold_sync():  # (rows and the open capture's new place: one message)
-                shown.options = opts
+            self._new_ids(shown, ids)
+            with shown.hold_sync():  # (rows, the open capture's new place, the list's number:
+                shown.options = opts  # one message, applied at once by the browser)
                 shown.index = index
-            self._table_ids[id(shown)] = ids
+                shown._dom_classes = self._table_classes(shown, shown=True)
             self._row_ids, self._refilled_at = ids, now
             self._deferred_at = self._retry_at = None
             return 1
@@ -754,13 +767,13 @@ class LiveView(LiveControls, W.VBox):
             table = self._add_table()
             sent += 2
         if table is not None:
+            self._new_ids(table, ids)
             with table.hold_sync():  # rows, highlight, enabled, name: one message, while hidden
                 table.options = opts
                 table.index = index
                 table.disabled = False
                 table._dom_classes = self._table_classes(table, shown=True)
             sent += 1
-            self._table_ids[id(table)] = ids
             self._unclickable.pop(id(table), None)
             if table is not shown:
                 # the switch, in one message, after the new rows (a table's own class for each
@@ -808,6 +821,75 @@ class LiveView(LiveControls, W.VBox):
         self._unclickable[id(table)] = float("-inf")  # (no click was ever possible on it)
         self._table_box.children = (*self._table_box.children, table)
         return table
+
+    #: row lists of a table kept for a browser that has not said which one it shows
+    _GENS_KEPT = 16
+
+    def _new_ids(self, table: W.Select, ids: list[int]) -> None:
+        """``table`` is sent the rows ``ids``: their list gets the table's next number, which
+        goes with them in the same message (its ``hl-gN`` class, :meth:`_table_classes`)."""
+        gens = self._gen_ids.setdefault(id(table), {})
+        gens[max(gens, default=-1) + 1] = ids
+        acked = self._acked.get(id(table))
+        for old in sorted(gens)[:-1]:  # (the lists the browser can no longer show)
+            if (acked is not None and old < acked) or len(gens) > self._GENS_KEPT:
+                del gens[old]
+        self._table_ids[id(table)] = ids
+
+    def _gen_of(self, table: W.Select) -> int:
+        """The number of the newest row list ``table`` was sent."""
+        return max(self._gen_ids.get(id(table), {0: []}))
+
+    def _ids_seen(self, table: W.Select) -> list[int] | None:
+        """The capture ids of the rows ``table`` showed in the browser when the pick now read
+        was made (None: not a table of this view).
+
+        The table shown takes new rows in place (:meth:`_keep_focus`), and the browser needs
+        a moment to draw them: a key pressed meanwhile is an index into the rows it still
+        showed. Read against the new ones, ArrowDown opened a row three above the one it
+        highlighted (three webhooks a second, a loaded machine). The browser says which list
+        it shows (:meth:`_watch_seen`), in the same stream as the picks and after any pick
+        made before it showed the new list: a pick is read against the list it last said."""
+        key = id(table)
+        acked, gens = self._acked.get(key), self._gen_ids.get(key, {})
+        if acked is not None and acked in gens:
+            return gens[acked]
+        return self._table_ids.get(key)
+
+    def _watch_seen(self, table: W.Select) -> None:
+        """From now on the browser says which row list of ``table`` it shows: a link of the
+        browser's own (``jsdlink``) copies the table's classes, its ``hl-gN`` among them, to
+        a widget never displayed, and sends them to the kernel in the same moment it applies
+        a message that changed them (with the rows). Made at the first pick on the table, a
+        while before its rows can change in place (:data:`_HOLD`)."""
+        if id(table) in self._seen_links or self._closed:
+            return
+        if self._seen_box is None:
+            self._seen_box = W.Box()
+            self._seen_box.observe(self._seen, "_dom_classes")
+        self._seen_links[id(table)] = W.jsdlink((table, "_dom_classes"),
+                                                (self._seen_box, "_dom_classes"))
+
+    def _seen(self, change: dict[str, Any]) -> None:
+        """The browser shows row list ``hl-gN`` of table ``hl-tM`` (kernel thread, in the
+        order of the picks)."""
+        table = gen = None
+        for name in change["new"] or ():
+            if name.startswith("hl-t") and name[4:].isdigit():
+                table = int(name[4:])
+            elif name.startswith("hl-g") and name[4:].isdigit():
+                gen = int(name[4:])
+        with self._render_lock:
+            if table is None or gen is None or not 0 <= table < len(self._tables):
+                return
+            key = id(self._tables[table])
+            if gen >= self._acked.get(key, -1) and gen in self._gen_ids.get(key, {}):
+                self._acked[key] = gen
+
+    def _seen_widgets(self) -> list[W.Widget]:
+        """The links and their target (closed with the view)."""
+        box = [] if self._seen_box is None else [self._seen_box]
+        return [*self._seen_links.values(), *box]
 
     def _keep_focus(self, now: float) -> float | None:
         """When the rows of the table shown may change while the person moves through them
