@@ -15,6 +15,7 @@ gives for using the keyboard, must behave.
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -62,7 +63,7 @@ def _shows(view: Any, path: str, timeout: float = 5.0) -> None:
         assert time.monotonic() < deadline, (
             f"details show {title.inner_text() if title.count() else 'nothing'!r}, "
             f"not {path}")
-        time.sleep(0.05)
+        view.page.wait_for_timeout(50)  # (the page's messages are handled meanwhile)
 
 
 def _keys(page: Any, view: Any) -> None:
@@ -211,4 +212,109 @@ def test_keys_in_the_panel_follow_the_rows_while_webhooks_arrive(
         page.screenshot(path=str(artifacts / "live-keyboard-stream-failure.png"))
         raise
     finally:
+        sender.stop()
+
+
+class HeldKernel:
+    """The kernel's messages to the page, held back on demand: what a loaded machine or a slow
+    network does to them, at a moment the test chooses. The page's messages to the kernel
+    pass at once. (Playwright hands the frames over only while the test is inside one of its
+    calls: wait with ``page.wait_for_timeout``, not ``time.sleep``.)"""
+
+    def __init__(self, page: Any) -> None:
+        self.page, self.hold, self.held = page, False, []  # type: ignore[var-annotated]
+        page.route_web_socket(re.compile(r"/api/kernels/[^/?]+/channels"), self._route)
+
+    def _route(self, ws: Any) -> None:
+        server = ws.connect_to_server()
+        ws.on_message(server.send)
+        server.on_message(lambda frame: self._down(ws, frame))
+
+    def _down(self, ws: Any, frame: str | bytes) -> None:
+        if self.hold:
+            self.held.append((ws, frame))
+        else:
+            ws.send(frame)
+
+    def holds(self, *parts: bytes) -> bool:
+        """Whether one message held back has all of ``parts``."""
+        return any(all(p in (f if isinstance(f, bytes) else f.encode()) for p in parts)
+                   for _, f in self.held)
+
+    def wait_holding(self, *parts: bytes, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while not self.holds(*parts):
+            if time.monotonic() > deadline:
+                return False
+            self.page.wait_for_timeout(20)
+        return True
+
+    def release(self) -> None:
+        """Hand the held messages over, in order (any arriving meanwhile join the end)."""
+        while self.held:
+            ws, frame = self.held.pop(0)
+            ws.send(frame)
+        self.hold = False
+
+
+#: what a person does in the table while the kernel's newest rows are on their way: a key,
+#: or a click on the option ``n`` rows below the one highlighted
+MOVES = ["ArrowDown", "ArrowUp", ("click", 2), "Home", "PageDown", "End", "PageUp", "ArrowDown"]
+
+
+def test_a_key_pressed_while_new_rows_are_on_their_way_opens_the_row_it_highlights(
+    jupyter_lab: Any, page: Any, artifacts: Path
+) -> None:
+    """The table shown takes new rows in place (three webhooks a second), and the browser
+    needs a moment to draw them: a key pressed in that moment moves through the rows it still
+    shows. The kernel read that index against the new rows: ArrowDown highlighted row-5 and
+    opened s-2, three rows above (CI, a loaded machine). Here the kernel's messages are held
+    back while a refill is on its way, a key is pressed, then they arrive: each key opens the
+    capture its row showed, and the table then highlights that capture at its new place."""
+    held = HeldKernel(page)
+    setup = SETUP.replace('lab.wait(6)', 'lab.wait(6)\nopen("keys-url.txt", "w").write(lab.url)')
+    _open(jupyter_lab, page, "keys-held.ipynb", setup)
+    base = (jupyter_lab.root / "keys-url.txt").read_text().strip()
+    sender = Webhooks(f"{base}/keys/s-", rate=3, seconds=90)
+
+    def path(row: str | None) -> str:
+        found = re.search(r"keys/(?:row|s)-\d+", row or "")
+        assert found, row
+        return "/" + found.group(0)
+
+    try:
+        view = _own_panel(page)
+        table = view.locator(".hl-table select")
+        sender.start()
+        view.locator(".hl-table select option", has_text="keys/s-6").wait_for(
+            state="attached", timeout=15_000)
+        table.locator("option").nth(4).click()  # (rows stay still a moment after a pick)
+        _shows(view, path(page.evaluate(FOCUSED)["row"]), timeout=5)
+        for move in MOVES:
+            held.hold = True  # the next rows the kernel sends: held until the key was pressed
+            refill = held.wait_holding(b'"_options_labels"', b"keys/s-", timeout=8)
+            assert refill, f"no new rows came in place within 8 s ({move})"
+            before = page.evaluate(FOCUSED)
+            if isinstance(move, tuple):
+                table.locator("option").nth(before["index"] + move[1]).click()
+            else:
+                page.keyboard.press(move)
+            now = page.evaluate(FOCUSED)
+            assert now["table"] and now["row"] != before["row"], (move, before, now)
+            # the kernel has read the pick (its echo of it is held too), then the page gets all
+            held.wait_holding(b"echo_update", b'"index"', timeout=5)
+            held.release()
+            _shows(view, path(now["row"]), timeout=5)
+            deadline = time.monotonic() + 3  # (the highlight moves to the row's new place)
+            while (after := page.evaluate(FOCUSED))["row"] != now["row"]:
+                assert time.monotonic() < deadline, (move, now, after)
+                page.wait_for_timeout(50)
+            assert after["table"], (move, after)  # (the focus stayed on the table)
+            _shows(view, path(now["row"]), timeout=1)  # (and the capture opened stays open)
+        assert sender.is_alive()  # (webhooks arrived all along)
+    except BaseException:
+        page.screenshot(path=str(artifacts / "live-keyboard-held-failure.png"))
+        raise
+    finally:
+        held.release()
         sender.stop()
