@@ -60,6 +60,27 @@ _STYLE = f"""<style>
 </style>"""
 
 
+class _Table(W.Select):
+    """A capture table (an ipywidgets ``Select``) that hands every pick the browser sends to
+    ``on_pick``, also one whose index equals the index the kernel holds: that index may mean
+    another row (the browser had not drawn the rows sent meanwhile: ArrowDown from a row that
+    one new capture moved down sends the index of its new place), and traitlets reports only
+    changes."""
+
+    def __init__(self, *, on_pick: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._on_same_pick = on_pick
+        self.observe(on_pick, "index")
+
+    def set_state(self, sync_data: dict[str, Any]) -> None:
+        index = sync_data.get("index") if isinstance(sync_data, dict) else None
+        same = index is not None and index == self.index
+        super().set_state(sync_data)
+        if same and self.index == index:
+            self._on_same_pick({"name": "index", "old": index, "new": index, "owner": self,
+                                "type": "change"})
+
+
 class LiveControls:
     """Builds the child widgets and renders the counter line and the detail pane."""
 
@@ -183,12 +204,11 @@ class LiveControls:
         an index into the options the browser showed, and each table knows the ids of its own
         rows. It is displayed only while the box's class names it (``hl-show-N``)."""
         n = len(self._tables)
-        table = W.Select(options=[], index=None, rows=12, layout=self._table_layout,
-                         style=self._table_style,
-                         _dom_classes=(f"hl-t{n}", SHOWN if shown else SPARE, "hl-g0"))
+        table = _Table(options=[], index=None, rows=12, layout=self._table_layout,
+                       style=self._table_style, on_pick=self._on_pick,
+                       _dom_classes=(f"hl-t{n}", SHOWN if shown else SPARE, "hl-g0"))
         self._tables.append(table)
         self._new_ids(table, [])  # (its row list 0)
-        table.observe(self._on_pick, "index")
         return table
 
     def _table_classes(self, table: W.Select, *, shown: bool) -> tuple[str, str, str]:

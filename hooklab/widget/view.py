@@ -16,6 +16,7 @@ live by ipykernel even while a cell is busy; the view never writes to an ``Outpu
 from __future__ import annotations
 
 import collections
+import re
 import threading
 import time
 from html import escape
@@ -68,6 +69,8 @@ _KEEP_EVERY = 1.0
 #: opened without its kernel, nbconvert, GitHub). No count: it is written once, when the view
 #: is displayed ("0 captures" stayed in a saved notebook whose view had shown thousands)
 _PLAIN = "HookLab live view (live while its kernel runs)"
+#: a table's classes the browser sends back: its number (hl-tN), its row list's (hl-gN)
+_SEEN = re.compile(r"hl-([tg])([0-9]{1,9})", re.ASCII)
 
 __all__ = ["LiveView"]
 
@@ -873,12 +876,9 @@ class LiveView(LiveControls, W.VBox):
     def _seen(self, change: dict[str, Any]) -> None:
         """The browser shows row list ``hl-gN`` of table ``hl-tM`` (kernel thread, in the
         order of the picks)."""
-        table = gen = None
-        for name in change["new"] or ():
-            if name.startswith("hl-t") and name[4:].isdigit():
-                table = int(name[4:])
-            elif name.startswith("hl-g") and name[4:].isdigit():
-                gen = int(name[4:])
+        said = {m[1]: int(m[2]) for name in change["new"] or ()
+                if isinstance(name, str) and (m := _SEEN.fullmatch(name))}
+        table, gen = said.get("t"), said.get("g")
         with self._render_lock:
             if table is None or gen is None or not 0 <= table < len(self._tables):
                 return
