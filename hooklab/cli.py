@@ -726,6 +726,10 @@ def _serve(args: argparse.Namespace) -> int:
         remove_new_paths(made)
         return 2
     except Exception as exc:  # noqa: BLE001 - a clear one-line error for the terminal
+        stopped_by = _interrupt_in(exc)
+        if stopped_by is not None:  # Ctrl-C in the middle of a wait of threading's, which
+            lab.stop()  # then failed on its lock: as the Ctrl-C below (it said "cannot
+            raise stopped_by from None  # start: release unlocked lock" and exited 1)
         print(f"hooklab: cannot start: {exc}", file=sys.stderr)
         lab.stop()
         remove_new_paths(made)  # (nothing was served: no empty database left behind)
@@ -738,10 +742,17 @@ def _serve(args: argparse.Namespace) -> int:
         refusals = _RefusalLines(err, shown)
         if lab.server is not None:  # (what never became a capture is said too, --quiet or not)
             lab.server.refusal_listeners.append(refusals)
-        stop = threading.Event()
+        import queue
+
+        # what a stop signal's handler tells serve's loop: a SimpleQueue, whose put() takes no
+        # lock that the interrupted code may hold. It was a threading.Event: its set() waits
+        # for the lock that the loop's stop.wait() holds for a few instructions, and a signal
+        # handled right then (Python runs handlers between two instructions of the main
+        # thread) waited on the main thread for ever: `hooklab serve` never stopped
+        stop: queue.SimpleQueue[int] = queue.SimpleQueue()
 
         def on_signal(signum: int, frame: object) -> None:
-            stop.set()
+            stop.put(signum)
 
         # before the ready line: whoever reads it may signal at once (a race the tests hit)
         if threading.current_thread() is threading.main_thread():
@@ -753,6 +764,9 @@ def _serve(args: argparse.Namespace) -> int:
                 if num is None or (name != "SIGTERM" and signal.getsignal(num) is signal.SIG_IGN):
                     continue
                 handled[num] = signal.signal(num, on_signal)
+        if _RAISED:  # a stop signal came while starting, and something swallowed what it
+            raise (KeyboardInterrupt() if _RAISED[0] == signal.SIGINT  # raised: acted on
+                   else _Stopped(_RAISED[0]))  # now, before serving (it served for ever)
     except BaseException:
         for num, handler in handled.items():
             with contextlib.suppress(TypeError, ValueError):
@@ -788,7 +802,7 @@ def _serve(args: argparse.Namespace) -> int:
             down, words = False, ""
 
     try:
-        while not stop.wait(0.2):
+        while not _stop_asked(stop, 0.2):
             show_forwards()
             show_failure()
             refusals.flush()
@@ -822,6 +836,18 @@ def _serve(args: argparse.Namespace) -> int:
 
             os._exit(1)
     return 1 if out.broken else 0
+
+
+def _stop_asked(stop: Any, timeout: float) -> bool:
+    """Whether a stop signal came (its handler put it in ``stop``, a ``queue.SimpleQueue``),
+    waiting up to ``timeout`` seconds for one."""
+    import queue
+
+    try:
+        stop.get(timeout=timeout)
+    except queue.Empty:
+        return False
+    return True
 
 
 #: the longest secret --secret-file reads (signing secrets are tens of bytes; RSA keys a few KiB)
@@ -1346,8 +1372,22 @@ class _Stopped(BaseException):
         self.signum = signum
 
 
+#: the stop signals that main()'s handlers raised as exceptions, in this run of main(): one
+#: that some code caught and went on from (a C extension calling back into Python clears what
+#: a callback raised) was lost, and `hooklab serve` served on after its Ctrl-C or SIGTERM, for
+#: ever; serve looks here once its own handlers are set (see _serve)
+_RAISED: list[int] = []
+
+
 def _stopped(signum: int, frame: object) -> None:
+    _RAISED.append(signum)
     raise _Stopped(signum)
+
+
+def _interrupted(signum: int, frame: object) -> None:
+    """Ctrl-C (the ``hooklab`` program's SIGINT handler): Python's own, and noted."""
+    _RAISED.append(signum)
+    raise KeyboardInterrupt
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -1487,13 +1527,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if threading.current_thread() is not threading.main_thread():
         stops = []  # (only the main thread may set handlers)
     before: dict[int, Any] = {}
+    del _RAISED[:]
     try:
         if _PROGRAM:  # the handlers the command runs with, in place of those that held back
             # a signal while Python loaded it; one that came meanwhile is acted on now
             for n in stops:
                 signal.signal(n, _stopped)
             if signal.SIGINT not in _IGNORED_AT_START:
-                signal.signal(signal.SIGINT, signal.default_int_handler)
+                signal.signal(signal.SIGINT, _interrupted)
             if _EARLY:
                 if _EARLY[0] == signal.SIGINT:
                     raise KeyboardInterrupt
@@ -1508,11 +1549,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         # (one raised while a class was being made, in an import, comes wrapped: Python 3.11's
         # "RuntimeError: Error calling __set_name__ ..." from a KeyboardInterrupt)
-        cause: BaseException | None = exc
-        for _ in range(8):
-            cause = cause.__cause__ or cause.__context__ if cause is not None else None
-            if isinstance(cause, KeyboardInterrupt | _Stopped):
-                return _said_stopped(getattr(cause, "signum", signal.SIGINT))
+        cause = _interrupt_in(exc)
+        if cause is not None:
+            return _said_stopped(getattr(cause, "signum", signal.SIGINT))
         raise
     finally:
         if _PROGRAM:  # what is left is Python's own exit: a signal now changes nothing (it
@@ -1520,6 +1559,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         for n, handler in before.items():
             with contextlib.suppress(TypeError, ValueError):
                 signal.signal(n, signal.SIG_DFL if handler is None else handler)
+
+
+def _interrupt_in(exc: BaseException) -> BaseException | None:
+    """The Ctrl-C (``KeyboardInterrupt``) or stop signal (:class:`_Stopped`) that ``exc``
+    came from, if it did: one raised where Python cannot let it through as it is comes out
+    as another exception, with it as its context (a class being made in an import: "Error
+    calling __set_name__"; a ``threading`` wait that the interrupt left without its lock:
+    "release unlocked lock"). None when ``exc`` is an error of its own."""
+    cause: BaseException | None = exc
+    for _ in range(8):
+        cause = cause.__cause__ or cause.__context__ if cause is not None else None
+        if isinstance(cause, KeyboardInterrupt | _Stopped):
+            return cause
+    return None
 
 
 def _said_stopped(signum: int) -> int:
