@@ -165,6 +165,110 @@ class ImportInterrupted(KeyboardInterrupt):
         self.stored = stored
 
 
+
+class _Chunk:
+    """One chunk of an import on its way to the writer: ``done`` is released once it is
+    stored or refused (``error``; ``finished`` then); ``queued`` once it is in the write
+    queue."""
+
+    __slots__ = ("job", "done", "error", "queued", "finished")
+
+    def __init__(self, job: dict[str, Any]) -> None:
+        self.job = job
+        self.done = threading.Lock()
+        self.done.acquire()
+        self.error: BaseException | None = None
+        self.queued = False
+        self.finished = False
+
+
+class _Handover:
+    """An import's chunks, handed to the store's write queue by a thread of its own.
+
+    Python raises a Ctrl-C in the main thread, at any call or loop turn: one that landed
+    after a chunk went into the queue and before the import knew it (the queue's ``put``
+    calls ``notify`` once the chunk is in) left the writer storing a chunk that
+    :class:`ImportInterrupted` did not count, so that ``skip=`` imported it twice; one in a
+    ``with`` of a lock the writer shares, just after it was taken, kept it for good. Here the
+    importing thread only puts a chunk in an inbox and waits on a lock of that chunk's own;
+    this thread takes the queue's room and queues it; the writer's threads count what they
+    stored. After an interrupt, :meth:`settle` knows what went into the queue and waits for
+    it."""
+
+    def __init__(self, store: CaptureStore) -> None:
+        self._store = store
+        self._inbox: queue.SimpleQueue[_Chunk | None] = queue.SimpleQueue()
+        self._queued: list[_Chunk] = []  # appended by this thread only
+        self._count = threading.Lock()  # (never taken by the importing thread)
+        self.stored = 0  # records stored (in order: chunk by chunk)
+        self._over = threading.Lock()  # released when the thread has handed over the last
+        self._over.acquire()
+        self._thread = threading.Thread(target=self._run, name="hooklab-import", daemon=True)
+        self._thread.start()
+
+    def store(self, job: dict[str, Any]) -> None:
+        """Store the chunk ``job`` (``__bulk__`` rows): returns once it is stored; raises what
+        storing it raised."""
+        chunk = _Chunk(job)
+        self._inbox.put(chunk)
+        chunk.done.acquire()
+        if chunk.error is not None:
+            raise chunk.error
+
+    def _run(self) -> None:
+        try:
+            while (chunk := self._inbox.get()) is not None:
+                self._hand(chunk)
+        finally:
+            self._over.release()
+
+    def _hand(self, chunk: _Chunk) -> None:
+        n, size = len(chunk.job["__bulk__"]), chunk.job["size"]
+        fut: Future = Future()
+        try:  # the chunk counts as its rows, once (a second reservation would wait for a
+            # chunk over QUEUE_BYTES to leave: forever)
+            self._store._reserve(n, size, True, None)
+        except BaseException as exc:  # noqa: BLE001 - the import's to raise
+            self._finish(chunk, exc, 0)
+            return
+        fut.add_done_callback(lambda f: self._finish(chunk, f.exception(), n))
+        try:
+            self._store._enqueue(chunk.job, fut, None, reserved=True)
+        except BaseException as exc:  # noqa: BLE001 - the import's to raise
+            self._store._release(n, size)
+            fut.set_exception(exc)
+            return
+        chunk.queued = True
+        self._queued.append(chunk)
+
+    def _finish(self, chunk: _Chunk, error: BaseException | None, n: int) -> None:
+        # (the writer's thread or the WAL syncer's, once the chunk is durable; this thread's
+        # when it never went into the queue)
+        if error is None:
+            with self._count:
+                self.stored += n
+        chunk.error = error
+        chunk.finished = True
+        chunk.done.release()
+
+    def settle(self, timeout: float = 60.0) -> int:
+        """After an interrupt: the records stored, once the chunks handed to the writer are
+        stored or not (a second Ctrl-C stops waiting: then what is stored by then)."""
+        try:
+            self.close()
+            if self._over.acquire(timeout=timeout):
+                for chunk in list(self._queued):
+                    if not chunk.finished:  # (a finished one's lock is the import's own)
+                        chunk.done.acquire(timeout=timeout)
+        except KeyboardInterrupt:
+            pass
+        return self.stored
+
+    def close(self) -> None:
+        """No more chunks: the thread ends once it has handed over those it has."""
+        self._inbox.put(None)
+
+
 class StoreError(RuntimeError):
     """The capture database cannot be used (corrupt, foreign or unwritable).
 
@@ -876,6 +980,17 @@ class CaptureStore:
         if notify is None:
             notify = bool(self._subscribers)
         self._check_synced()
+        known: list[int] = []  # how many records are stored, once known
+        try:
+            return self._add_rows(rows, notify, known)
+        except ImportInterrupted:
+            raise
+        except KeyboardInterrupt:  # (Ctrl-C once the count was known: making the indexes
+            if not known:  # again, waking the writer: said as an interrupted import of them,
+                raise  # not a bare KeyboardInterrupt with nothing to tell what is stored)
+            raise ImportInterrupted(known[-1]) from None
+
+    def _add_rows(self, rows: Iterable[list[Any]], notify: bool, known: list[int]) -> int:
         with self._room:
             self._importing += 1  # no index upkeep between chunks: it would hold them up
         # into an empty store: the table's indexes are built once at the end (much faster than
@@ -884,23 +999,36 @@ class CaptureStore:
         import gc
 
         collecting = gc.isenabled()
-        gc.disable()  # millions of fresh containers and no cycles: ~8 % of the import's CPU
         try:
+            gc.disable()  # millions of fresh containers and no cycles: ~8 % of the import's CPU
             if fresh:
                 try:
                     fresh = self._control({"__indexes__": "drop"})
                 except sqlite3.OperationalError as exc:  # (the file: locked, a full disk)
                     raise StoreError(f"no record stored: the database cannot be written"
                                      f" ({write_error(exc)})") from exc
-            stored = self._import(rows, notify)
+            try:
+                stored = self._import(rows, notify)
+            except ImportInterrupted as exc:
+                known.append(exc.stored)
+                raise
+            known.append(stored)
+            if fresh:
+                fresh = False  # (made now, or said why not)
+                try:
+                    self._indexes_again(stored)
+                except KeyboardInterrupt:  # (made later, see _indexes_again)
+                    self._indexes_owed = True
+                    raise
+            return stored
         except BaseException:
             if fresh:  # (never raises: the error in flight is the one that says what happened)
-                self._indexes_again(None)
+                try:
+                    self._indexes_again(None)
+                except KeyboardInterrupt:  # (made later, see _indexes_again)
+                    self._indexes_owed = True
+                    raise
             raise
-        else:
-            if fresh:
-                self._indexes_again(stored)
-            return stored
         finally:
             if collecting:
                 gc.enable()
@@ -963,15 +1091,22 @@ class CaptureStore:
         return fut.result()
 
     def _import(self, rows: Iterable[list[Any]], notify: bool) -> int:
-        stored = [0]  # records stored so far (what an interrupt while rows are read says)
+        handover: _Handover | None = None
         try:
-            return self._import_chunks(rows, notify, stored)
-        except ImportInterrupted:
+            handover = _Handover(self)
+            stored = self._import_chunks(rows, notify, handover)
+            handover.close()
+            return stored
+        except KeyboardInterrupt:  # (Ctrl-C at any moment: in reading the rows, in handing a
+            # chunk over or waiting for it, between a chunk stored and its count kept)
+            raise ImportInterrupted(0 if handover is None else handover.settle()) from None
+        except BaseException:
+            if handover is not None:
+                handover.close()
             raise
-        except KeyboardInterrupt:
-            raise ImportInterrupted(stored[0]) from None
 
-    def _import_chunks(self, rows: Iterable[list[Any]], notify: bool, stored: list[int]) -> int:
+    def _import_chunks(self, rows: Iterable[list[Any]], notify: bool,
+                       handover: _Handover) -> int:
         at = 0
         chunk: list[list[Any]] = []
         forwards: list[tuple[int, list[tuple]]] = []  # (place in the chunk, its outcomes)
@@ -985,26 +1120,17 @@ class CaptureStore:
             if len(chunk) >= _BULK or size >= QUEUE_BYTES // 4:
                 # one chunk at a time: preparing the next while the writer inserts this one
                 # would take the GIL from it between every row (measured: 2-3 times slower)
-                at = stored[0] = self._store_chunk(at, chunk, size, notify, forwards)
+                at = self._store_chunk(at, chunk, size, notify, forwards, handover)
                 chunk, size, forwards = [], 0, []
         if chunk:
-            at = stored[0] = self._store_chunk(at, chunk, size, notify, forwards)
+            at = self._store_chunk(at, chunk, size, notify, forwards, handover)
         return at
 
     def _store_chunk(self, at: int, chunk: list[list[Any]], size: int, notify: bool,
-                     forwards: list[tuple[int, list[tuple]]] | None = None) -> int:
-        fut = self._bulk(chunk, size, notify, forwards)
+                     forwards: list[tuple[int, list[tuple]]], handover: _Handover) -> int:
         try:
-            try:
-                fut.result()
-            except KeyboardInterrupt:  # the writer commits the chunk or not, on its own: wait
-                try:  # for it (a second Ctrl-C stops waiting) and count it if it was stored
-                    fut.result(timeout=60)
-                except BaseException:  # noqa: BLE001 - not stored (or not known): not counted
-                    raise ImportInterrupted(at) from None
-                raise ImportInterrupted(at + len(chunk)) from None
-        except ImportInterrupted:
-            raise
+            handover.store({"__bulk__": chunk, "notify": notify, "size": size,
+                            "forwards": forwards})
         except StoreError:  # the store's own state (closed, a failed sync), not these records
             raise
         except sqlite3.OperationalError as exc:  # the file, not the records: a full disk, I/O
@@ -1017,18 +1143,6 @@ class CaptureStore:
                 f"record {at} (or one of the {len(chunk) - 1} after it): cannot be stored ({exc})"
             ) from None
         return at + len(chunk)
-
-    def _bulk(self, rows: list[list[Any]], size: int, notify: bool,
-              forwards: list[tuple[int, list[tuple]]] | None = None) -> Future[int]:
-        fut: Future[int] = Future()
-        self._reserve(len(rows), size, True, None)  # the chunk counts as its rows, once (a
-        try:  # second reservation would wait for a chunk over QUEUE_BYTES to leave: forever)
-            self._enqueue({"__bulk__": rows, "notify": notify, "size": size,
-                           "forwards": forwards or []}, fut, None, reserved=True)
-        except BaseException:
-            self._release(len(rows), size)
-            raise
-        return fut
 
     def add_sync(self, record: CaptureRecord, timeout: float = 30.0) -> Capture:
         """Store ``record`` and return its :class:`Capture` once durable."""
