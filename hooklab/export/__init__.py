@@ -43,6 +43,8 @@ from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
 
 from ..capture import (
+    EARLIEST,
+    LATEST,
     REDACTED,
     Capture,
     CaptureRecord,
@@ -55,6 +57,7 @@ from ..capture import (
     keep_imported,
     new_record,
     parse_iso,
+    printable,
     status_ok,
     text_codec,
 )
@@ -499,11 +502,67 @@ def export(store: CaptureStore, path_or_textfile: str | os.PathLike[str] | IO[st
     return n
 
 
-def _parse_time(value: Any) -> datetime:
-    if not isinstance(value, str) or not value:
+def _shown(value: Any) -> str:
+    """A value of an untrusted file as an error shows it: its ``repr``, what a terminal
+    would act on escaped, cut at 80 characters (a megabyte string is not a megabyte line)."""
+    return printable(repr(value), limit=80)
+
+
+def _har_time(value: Any, notes: list[str] | None) -> datetime:
+    """The time of an entry's ``startedDateTime`` (HAR 1.2: an ISO 8601 time with its offset).
+    Absent (``null``, ``""`` too: HAR 1.2 requires it, DevTools always writes it): the time
+    of the import, noted :data:`UNTIMED`; without an offset: read as UTC, noted
+    :data:`NAIVE`. Anything else that is no time DataFrames hold raises, naming the field.
+
+    >>> _har_time("2024-05-01T10:00:00.5+02:00", [])
+    datetime.datetime(2024, 5, 1, 10, 0, 0, 500000, tzinfo=datetime.timezone(datetime.timedelta(seconds=7200)))
+    >>> _har_time(1714557600000, [])
+    Traceback (most recent call last):
+    ...
+    TypeError: startedDateTime must be a string (an ISO 8601 time), got int
+    """
+    if value is None or value == "":
+        _note(notes, UNTIMED)
         return datetime.now(timezone.utc)
-    dt = parse_iso(value)
-    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+    if not isinstance(value, str):
+        raise TypeError("startedDateTime must be a string (an ISO 8601 time), got "
+                        f"{type(value).__name__}")
+    try:
+        dt = parse_iso(value)
+    except ValueError:
+        raise ValueError(f"startedDateTime {_shown(value)} is not an ISO 8601 time") from None
+    if dt.tzinfo is None:
+        _note(notes, NAIVE)
+        dt = dt.replace(tzinfo=timezone.utc)
+    if not EARLIEST <= dt <= LATEST:
+        raise ValueError(f"startedDateTime {_shown(value)} is outside "
+                         f"{EARLIEST.year}-{LATEST.year} (what a DataFrame can hold)")
+    return dt
+
+
+#: a status written as text (some tools write ``"404"``): ASCII digits, a minus sign before
+_STATUS_TEXT = re.compile(r"-?[0-9]{1,12}", re.ASCII)
+
+
+def _har_status(value: Any, what: str) -> int:
+    """``value`` as a status: a whole number (``200``; ``200.0``, which is the same JSON
+    number; ``"404"``, as some tools write it). ``ValueError`` naming ``what`` for anything
+    else (``200.9``, ``true``, ``"OK"``, ``[]``); the range is checked by the caller.
+
+    >>> _har_status(200.0, "response.status"), _har_status("404", "response.status")
+    (200, 404)
+    >>> _har_status(200.9, "response.status")
+    Traceback (most recent call last):
+    ...
+    ValueError: response.status 200.9 is not an HTTP status (a whole number)
+    """
+    if type(value) is int:
+        return value
+    if type(value) is float and value.is_integer():
+        return int(value)
+    if type(value) is str and _STATUS_TEXT.fullmatch(value):
+        return int(value)
+    raise ValueError(f"{what} {_shown(value)} is not an HTTP status (a whole number)")
 
 
 def _text(value: Any, what: str) -> str:
@@ -545,6 +604,9 @@ BROWSER_SCHEMES = frozenset({
 #: what :func:`_har_record` notes of an entry: skipped (not an HTTP(S) request; the URL's
 #: scheme follows), its request body not in the file, or in it altered
 SKIPPED, MISSING, ALTERED = "skipped", "missing", "altered"
+#: ... no ``startedDateTime`` (stamped with the time of the import), one without a UTC offset
+#: (read as UTC), no response status (imported as one that got no answer, status 0)
+UNTIMED, NAIVE, UNANSWERED = "untimed", "naive", "unanswered"
 
 
 def _note(notes: list[str] | None, what: str) -> None:
@@ -572,7 +634,9 @@ def _har_record(entry: dict[str, Any], notes: list[str] | None = None,
     ``data:``, ``chrome-extension:``...: hooklab could never have received it), noted in
     ``notes`` as ``"skipped <scheme>:"``. A request body the file does not hold (``bodySize`` or
     ``Content-Length`` say there was one) is noted :data:`MISSING`, one whose length is not its
-    ``Content-Length`` :data:`ALTERED`; either capture says so in ``verify_reason``.
+    ``Content-Length`` :data:`ALTERED`; either capture says so in ``verify_reason``. An
+    entry without its time is noted :data:`UNTIMED`, one with a time without its UTC offset
+    :data:`NAIVE` (:func:`_har_time`), one without a response status :data:`UNANSWERED`.
     ``attached(name)`` reads a body kept beside the HAR (``postData._file``, Playwright's
     ``record_har_content="attach"``): its bytes, or ``None`` when there is no such file.
     A malformed entry raises ``TypeError``/``KeyError``/``ValueError`` saying what is wrong."""
@@ -612,16 +676,23 @@ def _har_record(entry: dict[str, Any], notes: list[str] | None = None,
         got = None if attached is None else attached(name)
         absent = got is None
         body = body if got is None else got
-    answered = (entry.get("response") or {}).get("status")
+    response = entry.get("response")
+    if response is not None and not isinstance(response, dict):
+        raise TypeError(f"response must be an object, got {type(response).__name__}")
     status = meta.get("status")
-    if status is None:  # (a browser's HAR: 0 is a request that got no answer; some tools
-        status = 200 if answered is None or isinstance(answered, bool) else answered  # write "404")
-        status = int(status)
+    if status is not None:  # (hooklab's own: the status the lab answered)
+        status, what = _har_status(status, "_hooklab.status"), "_hooklab.status"
+    elif response is None or response.get("status") is None:  # (HAR 1.2 requires both: the
+        _note(notes, UNANSWERED)  # answer is not known; 200 would make one up)
+        status, what = 0, "response.status"
+    else:  # (a browser's HAR: 0 is a request that got no answer; some tools write "404")
+        status, what = _har_status(response["status"], "response.status"), "response.status"
         if status == -1:  # Playwright's: a request that failed or was aborted (Chrome writes 0)
             status = 0
-    status = int(status)
     if not status_ok(status, meta.get("kind")):
-        raise ValueError(f"status {status} is not an HTTP status (nor a WebSocket close code)")
+        raise ValueError(f"{what} {status} is not an HTTP status "
+                         f"({'a WebSocket close code, ' if meta.get('kind') == 'ws' else ''}"
+                         f"0 to {4999 if meta.get('kind') == 'ws' else 999})")
     if req.get("method") is None:  # (HAR 1.2 requires it: it was taken for a GET)
         raise ValueError("request.method is missing")
     method = _text(req["method"], "request.method")
@@ -647,7 +718,7 @@ def _har_record(entry: dict[str, Any], notes: list[str] | None = None,
     schemes = ("ws", "wss") if kind == "ws" else ("http", "https")
     if split.scheme not in schemes or not split.netloc or any(c <= " " or c == "\x7f" for c in url):
         raise ValueError(f"request.url {url!r} is not an absolute {'/'.join(schemes)} URL")
-    received = _parse_time(entry.get("startedDateTime"))
+    received = _har_time(entry.get("startedDateTime"), notes)
     check_import(path, url, received, kind)
     if not url.isascii():  # (a lone surrogate, "\ud800": named here, not as the rows are stored)
         try:
@@ -939,8 +1010,13 @@ def _har_json(name: str, raw: io.BufferedReader) -> tuple[Any, _Attached]:
 
 
 def _told(name: str, total: int, notes: dict[str, list[int]]) -> str:
-    """The one line an import says of the entries it skipped and the bodies it could not
-    read (``notes``: entry numbers by what :func:`_har_record` noted)."""
+    """The one line an import says of the entries it skipped, the times and statuses it had
+    to give (none in the file, or a time without its offset), and the bodies it could not
+    read (``notes``: entry numbers by what :func:`_har_record` noted).
+
+    >>> print(_told("x.har", 9, {UNTIMED: [0, 4], NAIVE: [3], UNANSWERED: [7]}))
+    hooklab: 'x.har': 2 entries have no startedDateTime (entries 0, 4): stamped with the time of this import; 1 entry's startedDateTime names no UTC offset (entry 3): read as UTC; 1 entry has no response status (entry 7): imported with status 0, as requests that got no answer
+    """
     def which(numbers: list[int]) -> str:
         shown = ", ".join(map(str, numbers[:5])) + (", ..." if len(numbers) > 5 else "")
         return f"entr{'y' if len(numbers) == 1 else 'ies'} {shown}"
@@ -951,6 +1027,18 @@ def _told(name: str, total: int, notes: dict[str, list[int]]) -> str:
         n = sum(map(len, skipped.values()))
         said.append(f"skipped {n:,} of {total:,} entries that are no HTTP(S) requests ("
                     + ", ".join(f"{s} {len(v):,}" for s, v in sorted(skipped.items())) + ")")
+    if notes.get(UNTIMED):
+        u = notes[UNTIMED]
+        said.append(f"{len(u):,} entr{'y has' if len(u) == 1 else 'ies have'} no "
+                    f"startedDateTime ({which(u)}): stamped with the time of this import")
+    if notes.get(NAIVE):
+        z = notes[NAIVE]
+        whose = "entry's startedDateTime names" if len(z) == 1 else "entries' startedDateTime name"
+        said.append(f"{len(z):,} {whose} no UTC offset ({which(z)}): read as UTC")
+    if notes.get(UNANSWERED):
+        a = notes[UNANSWERED]
+        said.append(f"{len(a):,} entr{'y has' if len(a) == 1 else 'ies have'} no response "
+                    f"status ({which(a)}): imported with status 0, as requests that got no answer")
     if notes.get(MISSING):
         m = notes[MISSING]
         said.append(f"{len(m):,} request bod{'y is' if len(m) == 1 else 'ies are'} not in the "
@@ -977,6 +1065,15 @@ def read_har(path: str | os.PathLike[str]) -> list[CaptureRecord]:
     file. A request that got no answer (``status`` 0, Playwright's -1) is
     imported with status 0.
 
+    ``startedDateTime`` and ``response.status`` (HAR 1.2 requires both) are read as they are
+    or not at all: a time that is no ISO 8601 string (a number, ``"yesterday"``) or outside
+    1677-2262, a status that is no whole number (``200.9``, ``true``, ``"OK"``; ``200.0`` and
+    ``"404"`` are read) or outside 0-999, or a ``response`` that is no object refuses the
+    file, naming the entry and the field. An entry without them is imported: without its
+    time (``null`` or ``""`` too) at the time of the import, with a time that names no UTC
+    offset as UTC, without a status (or a ``response``) with status 0, as a request that got
+    no answer; the warning below names those entries.
+
     Request bodies kept beside the HAR (Playwright's ``record_har_content="attach"``:
     ``postData._file``) are read from its folder, or from its ``.zip``, by the name Playwright
     gives them (``<sha1>.<ext>``, directly beside the HAR); any other name (a subfolder, a
@@ -986,8 +1083,8 @@ def read_har(path: str | os.PathLike[str]) -> list[CaptureRecord]:
     body the file does not hold (a binary one Playwright "embed"s as ``""``, an attached file
     that is missing) is imported empty, its headers as recorded, and its capture's
     ``verify_reason`` says so; as for a body whose length is not its ``Content-Length``.
-    One warning tells how many entries were skipped and bodies missed. A UTF-8 byte order
-    mark before the JSON is skipped.
+    One warning tells how many entries were skipped, given a time or a status, and bodies
+    missed. A UTF-8 byte order mark before the JSON is skipped.
 
     Raises ``ValueError`` naming the file and entry when the file or an entry is malformed.
 

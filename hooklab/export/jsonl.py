@@ -471,11 +471,10 @@ def _prepare_har(pieces: list[bytes], kind: int, make: RowMaker
             entry = orjson.loads(text)
             if type(entry) is not dict:
                 raise TypeError("entry is not an object")
-            when = entry.get("startedDateTime")
-            if type(when) is not str or not when:  # (read as a whole, it gets the time it is
-                raise ValueError("an entry without its time")  # read, in entry order)
-            # (an entry to skip, a body not in the file or beside it: ValueError, and the
-            # file is read as a whole, which tells them)
+            # (an entry to skip, a body not in the file or beside it, one without its time or
+            # a time without its offset, no response status: ValueError, and the file is
+            # read as a whole, which tells them; an entry without its time then gets the
+            # time it is read, in entry order)
             record = _har_record(entry)
             if record is None:
                 raise ValueError("an entry skipped")
