@@ -769,6 +769,10 @@ class CaptureRecord(TypedDict, total=False):
     signed_url: str  # the public URL the sender called (through the Jupyter relay; key and all)
     relay_key: str  # that URL's key: scrubbed from whatever the checks write (a hint quoting it)
     never_stored: tuple[str, ...]  # the read token and Jupyter tokens, scrubbed after detection
+    # where the trailer fields (sent after a chunked body) start in ``headers``, when there are
+    # any: detection and the signature checks read the header section before it only (a
+    # provider's receivers read no trailers); the fields stay in ``headers``, all of them
+    trailers_at: int
 
 
 def _path_query(target: str) -> tuple[str, str]:

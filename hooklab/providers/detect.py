@@ -21,7 +21,7 @@ from urllib.parse import parse_qs
 from ..jsonread import decode_body, loads_json
 from .table import TABLE, Provider, _get
 
-__all__ = ["describe", "detect", "detect_record", "parse_json"]
+__all__ = ["describe", "detect", "detect_record", "header_section", "parse_json"]
 
 _MAX_PARSE = 8 * 1024 * 1024
 
@@ -301,10 +301,23 @@ def detect(headers: Iterable[tuple[str, str]], body: bytes,
     return None, None, None
 
 
+def header_section(record: dict[str, Any]) -> list[tuple[str, str]]:
+    """A record's header section: its headers without the trailer fields that followed a
+    chunked body (``trailers_at``), which a provider's receivers never read.
+
+    >>> header_section({"headers": [("A", "1"), ("Stripe-Signature", "t=1")], "trailers_at": 1})
+    [('A', '1')]
+    """
+    headers = list(record.get("headers") or ())
+    at = record.get("trailers_at")
+    return headers[:at] if isinstance(at, int) and 0 <= at < len(headers) else headers
+
+
 def detect_record(record: dict[str, Any]) -> None:
-    """Fill ``provider``, ``event_type`` and ``delivery_id`` of a store record in place."""
+    """Fill ``provider``, ``event_type`` and ``delivery_id`` of a store record in place (from
+    its header section: :func:`header_section`)."""
     if record.get("provider") is not None:
         return
-    prov, ev, did = detect(record.get("headers") or (), record.get("body") or b"",
+    prov, ev, did = detect(header_section(record), record.get("body") or b"",
                            record.get("query") or {})
     record["provider"], record["event_type"], record["delivery_id"] = prov, ev, did

@@ -145,6 +145,8 @@ def capture_record(
     received_at: datetime | None,
     host: str | None,
     proto: str | None,
+    *,
+    nheaders: int | None = None,
 ) -> tuple[CaptureRecord, Any]:
     """The store record for one received request, and the response rule that answers it.
 
@@ -153,6 +155,11 @@ def capture_record(
     address, as for a request without one: the headers keep the ``Host`` as sent. An
     absolute-form target's own authority is checked the same way (:func:`_absolute_url`). A
     ``CONNECT`` the rules would answer 2xx is answered 501 (a 2xx opens a tunnel).
+
+    ``nheaders`` is how many of ``headers`` are the header section: those after it are trailer
+    fields (after a chunked body). All are stored, in order; the record's ``trailers_at`` says
+    where the trailers start, so that detection and the signature checks read the header
+    section only, as the provider's receivers do.
     """
     if not host or not valid_authority(host):
         host = _own_authority(srv)
@@ -165,6 +172,11 @@ def capture_record(
         url = f"{scheme}://{host}"
     else:  # authority form (CONNECT host:port), checked as Host is (port 99999 made no URL)
         url = f"{scheme}://{target if valid_authority(target) else _own_authority(srv)}"
+    trailers: list[tuple[str, str]] = []
+    if nheaders is not None and nheaders < len(headers):  # (trailer fields came)
+        headers, trailers = headers[:nheaders], headers[nheaders:]
+        trailers = [h for h in trailers  # (the relay's fields are a head's, never a trailer's:
+                    if not h[0].lower().startswith(RELAY_PREFIX)]  # none is stored)
     relayed = None
     for k, _ in headers:  # (a cheap look first: most captures do not come through the relay)
         if len(k) >= _PREFIX_LEN and k[:_PREFIX_LEN].lower() == RELAY_PREFIX:
@@ -177,11 +189,16 @@ def capture_record(
     if relayed is not None:  # through the Jupyter relay: the URL the sender called, keyless
         headers = relayed.headers
         url = relayed.shown or url
+    section = len(headers)
+    if trailers:
+        headers = [*headers, *trailers]
     record = new_record(method, target, headers, body, remote_addr=remote,
                         url=url, received_at=received_at,
                         redact_credentials=srv.redact_credentials, secrets=srv.never_stored)
     if relayed is not None and relayed.url:  # (for the checks on arrival only: never stored)
         record["signed_url"], record["relay_key"] = relayed.url, relayed.key
+    if trailers:  # (for detection and the checks on arrival: they read the header section)
+        record["trailers_at"] = section
     # (scrubbed again from what detection and the checks read out of the body)
     record["never_stored"] = srv.never_stored
     response = srv.rules.match(method, record["path"])

@@ -8,11 +8,13 @@ Who parses what:
 
 - the request line is split here (``METHOD SP target SP HTTP/1.x``): any token is a method
   (webhook testers send ``PROPFIND`` and made-up verbs; llhttp knows a fixed list) and the
-  target is kept byte for byte (raw UTF-8 in a path is captured, as latin-1 code points);
+  target is kept byte for byte (raw UTF-8 in a path is captured, as latin-1 code points, a
+  character a byte; its bin is read as UTF-8: :func:`hooklab.capture.bin_of`);
 - everything after it -- header syntax, ``Content-Length`` / ``Transfer-Encoding`` rules,
   chunked framing -- is llhttp's, fed a request line it knows. Chunk extensions are accepted
   (not kept: httptools does not report them); trailer fields are appended to the capture's
-  headers, after the header section. Bare LF line ends are accepted (RFC 9112 §2.2); obs-fold,
+  headers, after the header section (kept, shown; detection and the signature checks read the
+  header section only: the record's ``trailers_at``). Bare LF line ends are accepted (RFC 9112 §2.2); obs-fold,
   NUL/CR in values, duplicate or bad lengths, ``Content-Length`` with ``Transfer-Encoding``
   are 400; an HTTP/1.0 request with ``Transfer-Encoding`` is answered, then the connection
   closed (RFC 9112 §6.1). Each feed ends where a request may end, so the next request line is
@@ -1056,7 +1058,7 @@ class CaptureProtocol(asyncio.Protocol):
         srv = self.server
         record, response = capture_record(
             srv, req.method, req.target, req.headers, body, self.remote, req.received_at,
-            req.host, req.proto,
+            req.host, req.proto, nheaders=req.nheaders,
         )
         slot = _Slot(self)
         slot.response = response

@@ -24,6 +24,7 @@ from typing import Any
 
 from ..capture import Capture, bin_of, redact_record
 from ..providers import TABLE, BinSecrets, describe
+from ..providers.detect import header_section
 from ._base import NO_PROVIDER, PROVIDER_IDS, short
 
 __all__ = ["MARK", "SecretBook"]
@@ -134,6 +135,36 @@ def _unquote(record: dict[str, Any], values: list[Any]) -> None:
                     text = text.replace(v[:n], MARK)
                     break
         record[key] = text
+
+
+#: what a capture's reason adds when the signature came as a trailer field (after a chunked
+#: body), which is not read
+TRAILER_NOTE = "came as a trailer field (after the chunked body), not in the header section"
+
+
+def _trailer_note(record: dict[str, Any], sender: str | None, secret: str | bytes,
+                  headers: list[tuple[str, str]], section: list[tuple[str, str]]) -> str:
+    """What the reason of a capture that did not verify from its header section adds when its
+    trailer fields (``headers`` after ``section``) hold the signature: the provider's
+    signature header among them, or a signature that verifies with them. The checks read the
+    header section only, as the provider's own receivers do (they never see trailers)."""
+    trailers = headers[len(section):]
+    names = list(dict.fromkeys(k for k, _ in trailers))
+    row = TABLE.get(sender or "")
+    sig = str(row.sig.get("header") or "").lower() if row is not None else ""
+    named = [k for k in names if k.lower() == sig] if sig else []
+    if not named:
+        try:
+            ok, _ = _verify(sender, secret, headers, record.get("body") or b"",
+                            record.get("signed_url") or record.get("url"),
+                            str(record.get("method") or "POST"), record.get("received_at"))
+        except Exception:  # noqa: BLE001 - a note only
+            ok = False
+        if not ok:
+            return ""
+        named = names
+    shown = ", ".join(short(k) for k in named[:3]) + (", ..." if len(named) > 3 else "")
+    return f"; {shown} {TRAILER_NOTE}: receivers read only the header section, so not checked"
 
 
 def _verify(provider: str | None, secret: str | bytes, headers: Any, body: bytes,
@@ -353,20 +384,24 @@ class SecretBook(BinSecrets):
             return
         secret, provider = entry.secret, entry.provider
         headers = record.get("headers") or []
+        # (what the provider's receivers read: the header section, not trailer fields)
+        section = header_section(record)
         try:
             if provider in TABLE and record.get("provider") != provider \
                     and not record.get("handshake"):
                 record["provider"] = provider
                 record["event_type"], record["delivery_id"] = describe(
-                    provider, headers, record.get("body") or b"", record.get("query"))
+                    provider, section, record.get("body") or b"", record.get("query"))
             if secret and record.get("verify_reason") is None:
                 sender = provider or record.get("provider")
                 record["verified"], reason = _verify(
-                    sender, secret, headers,
+                    sender, secret, section,
                     record.get("body") or b"", record.get("signed_url") or record.get("url"),
                     str(record.get("method") or "POST"), record.get("received_at"))
+                if not record["verified"] and len(section) < len(headers):
+                    reason += _trailer_note(record, sender, secret, headers, section)
                 text = None if sender else _token_text(secret)
-                where = None if text is None else _sent_whole(text, headers, record.get("query"))
+                where = None if text is None else _sent_whole(text, section, record.get("query"))
                 if where is not None:  # (a token scheme of the bin's own, e.g. Bearer: the
                     record["verified"] = True  # sender knew it; forward and replay give it back)
                     reason = (f"{TOKEN_SENT} in {where[0]} {json.dumps(where[1])} "
