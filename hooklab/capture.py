@@ -17,7 +17,7 @@ import sys
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, TypedDict
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, unquote, unquote_to_bytes, urlsplit
 
 from .jsonread import (
     JSON_MAX_DEPTH,
@@ -697,9 +697,35 @@ def n_captures(n: int) -> str:
 
 
 def bin_of(path: str) -> str:
-    """The capture's bin: the first path segment (``"/github/x" -> "github"``, ``"/" -> ""``)."""
-    first = path.lstrip("/").split("/", 1)[0]
-    return unquote(first.split("?", 1)[0])
+    """The capture's bin: the first path segment (``"/github/x" -> "github"``, ``"/" -> ""``),
+    its ``%XX`` escapes undone and read as UTF-8.
+
+    A path keeps the bytes of the request target a character a byte (as HTTP reads a request
+    line), so a sender's raw UTF-8 (``POST /\xc3\xa9t\xc3\xa9/x``, which curl, nginx and
+    uvicorn pass on) is read as UTF-8 too: the same bin as ``/%C3%A9t%C3%A9/x`` and as
+    ``lab.url_for("été")`` gives. Bytes that are no UTF-8 (a lone 0xFF) are read a character
+    a byte (``"ÿ"``), as before; a path of characters past U+00FF (text, not bytes: a
+    recording's, a HAR's) is taken as written.
+
+    >>> bin_of("/github/x"), bin_of("/caf%C3%A9/x"), bin_of("/caf\xc3\xa9/x"), bin_of("/\xff/x")
+    ('github', 'café', 'café', 'ÿ')
+    """
+    first = path.lstrip("/").split("/", 1)[0].split("?", 1)[0]
+    if not first.isascii():
+        try:
+            raw = first.encode("latin-1")  # the bytes as received
+        except UnicodeEncodeError:  # (characters past U+00FF: text already)
+            pass
+        else:
+            try:  # the bytes and the escapes' bytes as one UTF-8 text (raw é and %C3%A9 alike)
+                return unquote_to_bytes(raw).decode("utf-8")
+            except UnicodeDecodeError:
+                pass
+            try:  # the raw bytes are UTF-8, an escape is not: the escapes as %XX always are
+                return unquote(raw.decode("utf-8"))
+            except UnicodeDecodeError:  # no UTF-8: a character a byte, as before
+                pass
+    return unquote(first)
 
 
 #: codecs a sender may not pick for the text view: quadratic (punycode) or host-name only (idna)
