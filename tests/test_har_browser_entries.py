@@ -125,7 +125,8 @@ def test_many_skipped_entries_make_one_warning_with_their_count(tmp_path: Path) 
 MALFORMED: dict[str, tuple[Any, str]] = {
     "a request without a method": (entry(None), "request.method is missing"),
     "a method that is no string": (entry(5), "request.method must be a string"),
-    "a status that is no number": (entry(status="soon"), "invalid literal"),
+    "a status that is no number": (entry(status="soon"),
+                                   "response.status 'soon' is not an HTTP status (a whole number)"),
     "a status of -2": (entry(status=-2), "status -2 is not an HTTP status"),
     "a request without a URL": ({"request": {"method": "POST"}}, "request.url must be a string"),
     "a relative URL": (entry(url="/github/push"), "is not an absolute http/https URL"),
