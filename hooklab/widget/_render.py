@@ -25,7 +25,7 @@ from dataclasses import replace
 from datetime import datetime
 from html import escape
 from typing import Any
-from urllib.parse import parse_qs, unquote
+from urllib.parse import parse_qs, unquote, unquote_to_bytes
 
 from ..capture import FORWARD_ERROR_CHARS, HIDDEN_CHARS, VS_RUN, Capture, forward_error
 from ..credentials import (
@@ -57,6 +57,7 @@ __all__ = [
     "is_sensitive_field",
     "is_sensitive_header",
     "multipart_fields",
+    "path_read",
     "raw_html",
     "row_label",
     "sig_mark",
@@ -142,7 +143,7 @@ def row_label(cap: Capture) -> str:
     cells = (
         _local_time(cap.received_at),
         cap.method,
-        unquote(cap.path).lstrip("/") or "/",  # decoded for reading; the table is plain text
+        path_read(cap.path).lstrip("/") or "/",  # decoded for reading; the table is plain text
         cap.provider or "",
         ("⇄ handshake " if cap.handshake else "") + (cap.event_type or ""),
         str(cap.status),
@@ -165,6 +166,35 @@ def as_sent(value: str) -> str:
         return value.encode("latin-1").decode("utf-8")
     except (UnicodeEncodeError, UnicodeDecodeError):  # Latin-1 text indeed, or wider already
         return value
+
+
+def path_read(path: str) -> str:
+    """A request path as a person reads it (the table's bin/path column): its ``%XX`` escapes
+    undone and its bytes read as UTF-8, the sender's raw UTF-8 as much as its escapes.
+
+    A path keeps the bytes of the request target a character a byte (``POST /été/x`` sent
+    raw is stored ``/Ã©tÃ©/x``, so that a replay sends those bytes); read here as the text
+    its sender meant, as :func:`hooklab.capture.bin_of` reads the bin. Bytes that are no
+    UTF-8 (a lone 0xFF) stay a character a byte; an escape that is no UTF-8 reads ``\ufffd``.
+    Control and bidi characters are left in: :func:`visible` shows them escaped.
+
+    >>> path_read("/\xc3\xa9t\xc3\xa9/x"), path_read("/%C3%A9t%C3%A9/x"), path_read("/\xff/x")
+    ('/été/x', '/été/x', '/ÿ/x')
+    """
+    if not path.isascii():
+        try:
+            raw = path.encode("latin-1")  # the bytes as received
+        except UnicodeEncodeError:  # (characters past U+00FF: text already, a recording's)
+            return unquote(path)
+        try:  # the raw bytes and the escapes' bytes as one UTF-8 text
+            return unquote_to_bytes(raw).decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+        try:  # the raw bytes are UTF-8, an escape is not: read as unquote() reads it
+            return unquote(raw.decode("utf-8"))
+        except UnicodeDecodeError:  # no UTF-8: a character a byte, as before
+            pass
+    return unquote(path)
 
 
 def shown_headers(cap: Capture, reveal: bool) -> list[tuple[str, str]]:
@@ -373,7 +403,9 @@ def detail_html(
     kind, body = _body_view(cap, reveal)
     headers = shown_headers(cap, reveal)
     query = shown_query(cap, reveal)
-    title = f"#{cap.id} {cap.method} {cap.path}"
+    # (the path as sent, its escapes kept, its raw UTF-8 bytes read as UTF-8: /été/x, not
+    # /Ã©tÃ©/x; visible() escapes what it holds of control and bidi characters)
+    title = f"#{cap.id} {cap.method} {as_sent(cap.path)}"
     return (
         '<div class="hl-detail">'
         f'<div class="hl-title">{escape(visible(title), quote=True)}</div>'
