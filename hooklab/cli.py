@@ -169,6 +169,26 @@ def _retention_count(text: str) -> int:
     return _int_in(1, 2**63 - 1)(text)  # (SQLite's integers: past them no count is kept)
 
 
+def _path_as_sent(path: str) -> str:
+    """A request path as its sender wrote it, for ``serve``'s line: read as UTF-8 where its
+    bytes are UTF-8, its ``%XX`` escapes kept (as they were sent).
+
+    The store keeps a path the bytes of the request target a character a byte (so a replay
+    sends those bytes), so ``POST /été/x`` sent as raw UTF-8 reads ``/Ã©tÃ©/x``; shown
+    ``/été/x``, as the live view and the stream page show it. Bytes that are no UTF-8 (a lone
+    0xFF) stay a character a byte, as they were; the line escapes what is not printable.
+
+    >>> _path_as_sent("/\xc3\xa9t\xc3\xa9/x"), _path_as_sent("/\xff/x"), _path_as_sent("/%C3%A9")
+    ('/été/x', '/ÿ/x', '/%C3%A9')
+    """
+    if path.isascii():
+        return path
+    try:
+        return path.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):  # no UTF-8, or text already (a HAR's)
+        return path
+
+
 def _header_text_as_sent(text: str, headers: Iterable[tuple[str, str]]) -> str:
     """``text`` (an event type, made of a header value and maybe more: GitHub's
     ``push.opened``) with each header value in it read as UTF-8 where its bytes are UTF-8.
@@ -627,7 +647,9 @@ def _serve(args: argparse.Namespace) -> int:
         event = _header_text_as_sent(c.event_type or "", c.headers or [])
         ev = f" {shown(c.provider, 40)}/{shown(event)}" if c.provider else ""
         ver = {True: " verified", False: " SIGNATURE-INVALID", None: ""}[c.verified]
-        out.put(f"#{c.id} {c.received_at:%H:%M:%S.%f}Z {shown(c.method, 40)} {shown(c.path)}"
+        # (the path likewise: raw UTF-8 bytes read as UTF-8, /été/x and not /Ã©tÃ©/x)
+        out.put(f"#{c.id} {c.received_at:%H:%M:%S.%f}Z {shown(c.method, 40)} "
+                f"{shown(_path_as_sent(c.path))}"
                 f" -> {c.status} {c.size}B{ev}{ver}")
 
     from .outbound.forward import delivered
