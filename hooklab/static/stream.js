@@ -55,7 +55,8 @@
 
   // A header value as its sender wrote it (as_sent() in the live view): header bytes arrive
   // as Latin-1, so UTF-8 text is read as UTF-8 where its bytes are UTF-8 ("JosÃ©" is "José",
-  // and a UTF-8 U+202E is that character, escaped, not three Latin-1 ones).
+  // and a UTF-8 U+202E is that character, escaped, not three Latin-1 ones). A path too: its
+  // bytes are kept a character a byte, so a path sent as raw UTF-8 reads as UTF-8 likewise.
   var utf8 = new TextDecoder("utf-8", {fatal: true, ignoreBOM: true});  // (keeps a BOM: shown)
 
   function asSent(value) {
@@ -93,7 +94,7 @@
     cell(tr, (c.received_at || "").slice(11, 23));
     cell(tr, c.kind);
     cell(tr, c.method);
-    cell(tr, c.path);
+    cell(tr, asSent(c.path));  // (a raw UTF-8 path: "/été/x", not "/Ã©tÃ©/x"; escapes kept)
     cell(tr, c.provider);
     cell(tr, c.event_type);
     cell(tr, c.size);
