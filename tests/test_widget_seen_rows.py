@@ -11,42 +11,21 @@ key or click.
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import comm
 import ipywidgets as W
 import pytest
+from test_widget import DummyComm
 
 from hooklab.store import CaptureStore
 from hooklab.widget import LiveView
 
 
-class _Comm:
-    """A comm that sends nowhere (no front end)."""
-
-    kernel = "Truthy"
-
-    def __init__(self, **kwargs: Any) -> None:
-        self.comm_id = uuid.uuid4().hex
-
-    def open(self, *args: Any, **kwargs: Any) -> None:
-        pass
-
-    def on_msg(self, *args: Any, **kwargs: Any) -> None:
-        pass
-
-    def send(self, *args: Any, **kwargs: Any) -> None:
-        pass
-
-    def close(self, *args: Any, **kwargs: Any) -> None:
-        pass
-
-
 @pytest.fixture(autouse=True)
 def _no_front_end(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(comm, "create_comm", lambda **kw: _Comm(**kw))
+    monkeypatch.setattr(comm, "create_comm", lambda **kw: DummyComm(**kw))
+    DummyComm.log = []
 
 
 @pytest.fixture

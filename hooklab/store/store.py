@@ -991,15 +991,17 @@ class CaptureStore:
             raise ImportInterrupted(known[-1]) from None
 
     def _add_rows(self, rows: Iterable[list[Any]], notify: bool, known: list[int]) -> int:
-        with self._room:
-            self._importing += 1  # no index upkeep between chunks: it would hold them up
-        # into an empty store: the table's indexes are built once at the end (much faster than
-        # row by row) and repeated deliveries are found in memory
-        fresh = self._importing == 1 and self._last_id == 0 and not self._subscribers
         import gc
 
         collecting = gc.isenabled()
-        try:
+        counted = fresh = False
+        try:  # (from here: a Ctrl-C anywhere leaves the count of imports as it was)
+            with self._room:
+                self._importing += 1  # no index upkeep between chunks: it would hold them up
+                counted = True
+            # into an empty store: the table's indexes are built once at the end (much faster
+            # than row by row) and repeated deliveries are found in memory
+            fresh = self._importing == 1 and self._last_id == 0 and not self._subscribers
             gc.disable()  # millions of fresh containers and no cycles: ~8 % of the import's CPU
             if fresh:
                 try:
@@ -1032,8 +1034,9 @@ class CaptureStore:
         finally:
             if collecting:
                 gc.enable()
-            with self._room:
-                self._importing -= 1
+            if counted:
+                with self._room:
+                    self._importing -= 1
             if not self._closed and self._failed is None:
                 # wakes the writer: it catches up from here (a wake-up that fails, on a locked
                 # database, must not replace what the import raised or returned)
