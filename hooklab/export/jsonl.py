@@ -13,9 +13,12 @@ written by hand may give ``body`` as text instead, stored as UTF-8, and ``url`` 
 ``http://host/github/push?a=1``; given both, ``path`` is the capture's, while its query is
 always the URL's, the one replay sends); a UTF-8 byte order mark before the first line is
 skipped. The file is read a line at a time and stored thousands of rows per transaction, so
-a million captures import in seconds with memory that does not grow with the file. Captures keep their provider,
-event type, status, verification, the handshake answered, their forwarding outcomes and, in a
-line the lab exported (it has the capture's ``id``), the method as sent (``get``; a line
+a million captures import in seconds with memory that does not grow with the file.
+``received_at`` and ``status`` are read as a HAR entry's time and status are
+(:func:`read_jsonl`): what is wrong refuses the file, naming the line; a line without them is
+imported (at the time of the import; a time without its UTC offset as UTC; status 0) and one
+warning names those lines. Captures keep their provider, event type, status, verification,
+the handshake answered, their forwarding outcomes and, in a line the lab exported (it has the capture's ``id``), the method as sent (``get``; a line
 written by hand has it upper-cased): every column of ``lab.dataframe()`` but ``id`` and
 ``duplicate``, which are the importing store's own.
 
@@ -43,6 +46,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from ..capture import (
+    EARLIEST,
+    LATEST,
     MAX_HEAD,
     check_header_count,
     check_header_limits,
@@ -52,8 +57,9 @@ from ..capture import (
     new_record,
     parse_iso,
     status_ok,
+    user_stacklevel,
 )
-from . import _open_regular
+from . import NAIVE, UNANSWERED, UNTIMED, _har_status, _open_regular, _shown
 
 if TYPE_CHECKING:
     from ..explore.parallel import Helpers
@@ -113,20 +119,50 @@ class _Untimed(Exception):
     """A line without ``received_at`` where no "now" may be given it (a helper's range)."""
 
 
-def _record(d: Any, now: bool = True) -> dict[str, Any]:
+def _record(d: Any, now: bool = True, notes: list[str] | None = None) -> dict[str, Any]:
     """One line's capture record; every field is checked (the file is untrusted), in the order
     the error messages name them. Written out inline: it runs once per line of a large file.
-    A capture without ``received_at`` is stamped now, or (``now=False``) raises
-    :class:`_Untimed`."""
+
+    ``received_at`` and ``status`` follow the rules of a HAR entry's ``startedDateTime`` and
+    status (:func:`hooklab.export.read_har`): present but wrong (a time that is no ISO 8601
+    string or outside 1677-2262, a status that is no whole number or out of range) raises,
+    naming the field; missing, a stand-in is given and noted in ``notes``:
+    :data:`~hooklab.export.UNTIMED` (no time, ``null`` or ``""``: stamped now, or with
+    ``now=False`` :class:`_Untimed` is raised), :data:`~hooklab.export.NAIVE` (a time without
+    its UTC offset: read as UTC), :data:`~hooklab.export.UNANSWERED` (no status, or ``null``:
+    0, as a request that got no answer). ``200.0`` and ``"404"`` are read as statuses.
+
+    >>> notes = []
+    >>> r = _record({"path": "/a", "received_at": "2024-05-01T10:00:00", "status": "404"}, True, notes)
+    >>> r["received_at"], r["status"], notes
+    (datetime.datetime(2024, 5, 1, 10, 0, tzinfo=datetime.timezone.utc), 404, ['naive'])
+    >>> _record({"path": "/a", "received_at": 1714557600})
+    Traceback (most recent call last):
+    ...
+    TypeError: received_at must be a string (an ISO 8601 time), got int
+    """
     if type(d) is not dict:
         raise TypeError("a line is not an object")
     get = d.get
     when = get("received_at")
     if type(when) is str and when:
-        received = _fromiso(when)
+        try:
+            received = _fromiso(when)
+        except ValueError:
+            raise ValueError(f"received_at {_shown(when)} is not an ISO 8601 time") from None
         if received.tzinfo is None:
+            if notes is not None:
+                notes.append(NAIVE)
             received = received.replace(tzinfo=timezone.utc)
-    elif now:
+        if not EARLIEST <= received <= LATEST:  # (said with the time as the line gives it)
+            raise ValueError(f"received_at {_shown(when)} is outside {EARLIEST.year}-"
+                             f"{LATEST.year} (what a DataFrame can hold)")
+    elif when is not None and when != "":
+        raise TypeError("received_at must be a string (an ISO 8601 time), got "
+                        f"{type(when).__name__}")
+    elif now:  # (as a HAR entry without startedDateTime: the time it is read, and said)
+        if notes is not None:
+            notes.append(UNTIMED)
         received = datetime.now(timezone.utc)
     else:
         raise _Untimed
@@ -137,9 +173,20 @@ def _record(d: Any, now: bool = True) -> dict[str, Any]:
         for k, vs in query.items():
             if type(vs) is not list or not all(type(v) is str for v in vs):
                 raise TypeError(f"query {k!r} must be a list of strings")
-    status = get("status") or 200
-    if type(status) is not int or not status_ok(status, get("kind")):
-        raise ValueError(f"status {status!r} is not an HTTP status (nor a WebSocket close code)")
+    # (an export always writes the status, 0 for a request that got no answer, a WebSocket
+    # recording's failed connect: none is 0 too, and said; 200 made an answer up)
+    status = get("status")
+    if type(status) is not int:
+        if status is None:
+            if notes is not None:
+                notes.append(UNANSWERED)
+            status = 0
+        else:  # (200.0, "404": read; 200.9, true, "OK": ValueError, naming it)
+            status = _har_status(status, "status")
+    if not status_ok(status, get("kind")):
+        ws = get("kind") == "ws"
+        raise ValueError(f"status {status} is not an HTTP status "
+                         f"({'a WebSocket close code, ' if ws else ''}0 to {4999 if ws else 999})")
     method = get("method")
     method = "GET" if method is None else _text(method, "method")
     path = get("path")
@@ -201,15 +248,95 @@ def _too_long() -> str:
             "hooklab.export.jsonl.MAX_LINE")
 
 
+class _Told:
+    """What an import gave lines that did not say it (:func:`_record`'s notes): per note, how
+    many lines and where the first few are (their line numbers, or on the helper path
+    ``(range start, line in the range)``, made line numbers at the end). Memory stays the
+    same however many lines there are."""
+
+    SHOWN = 5
+
+    def __init__(self) -> None:
+        self.seen: dict[str, list[Any]] = {}  # note: [how many, [where of the first few]]
+
+    def add(self, what: str, where: Any) -> None:
+        seen = self.seen.setdefault(what, [0, []])
+        seen[0] += 1
+        if len(seen[1]) < self.SHOWN:
+            seen[1].append(where)
+
+    def __bool__(self) -> bool:
+        return bool(self.seen)
+
+    def text(self, name: str) -> str:
+        """The one line an import says of them (as :func:`hooklab.export.read_har` says of
+        entries, with line numbers from 1, as its errors name them).
+
+        >>> told = _Told()
+        >>> for what, line in [(UNTIMED, 1), (UNTIMED, 4), (NAIVE, 3), (UNANSWERED, 7)]:
+        ...     told.add(what, line)
+        >>> print(told.text("x.jsonl"))
+        hooklab: 'x.jsonl': 2 lines have no received_at (lines 1, 4): stamped with the time of this import; 1 line's received_at names no UTC offset (line 3): read as UTC; 1 line has no status (line 7): imported with status 0, as requests that got no answer
+        """
+        def which(n: int, lines: list[int]) -> str:
+            return (f"line{'' if n == 1 else 's'} " + ", ".join(map(str, lines))
+                    + (", ..." if n > len(lines) else ""))
+
+        said = []
+        if UNTIMED in self.seen:
+            n, lines = self.seen[UNTIMED]
+            said.append(f"{n:,} line{' has' if n == 1 else 's have'} no received_at "
+                        f"({which(n, lines)}): stamped with the time of this import")
+        if NAIVE in self.seen:
+            n, lines = self.seen[NAIVE]
+            whose = "line's received_at names" if n == 1 else "lines' received_at name"
+            said.append(f"{n:,} {whose} no UTC offset ({which(n, lines)}): read as UTC")
+        if UNANSWERED in self.seen:
+            n, lines = self.seen[UNANSWERED]
+            said.append(f"{n:,} line{' has' if n == 1 else 's have'} no status "
+                        f"({which(n, lines)}): imported with status 0, as requests that got "
+                        "no answer")
+        return f"hooklab: {name!r}: " + "; ".join(said)
+
+    def warn(self, name: str) -> None:
+        if self.seen:
+            import warnings
+
+            warnings.warn(self.text(name), UserWarning, stacklevel=user_stacklevel())
+
+
 def read_jsonl(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
     """Capture records from a JSON Lines export, one line at a time (blank lines skipped).
 
+    ``received_at`` and ``status`` are read as a HAR entry's time and status are
+    (:func:`hooklab.export.read_har`): as they are or not at all. A time that is no ISO 8601
+    string (a number, ``"yesterday"``) or outside 1677-2262, a status that is no whole number
+    (``200.9``, ``true``, ``"OK"``; ``200.0`` and ``"404"`` are read) or out of range (0-999;
+    a WebSocket message's close code to 4999) is refused, naming the line. A line without
+    them is read: without a time (``null`` or ``""`` too) at the time it is read, with a time
+    that names no UTC offset as UTC, without a status (or ``null``) with status 0, as a request
+    that got no answer; once the last line is read, one warning names those lines.
+
     Raises ``ValueError`` naming the file and line when a line is malformed or longer than
     :data:`MAX_LINE`, or naming the file when it is not a regular file.
+
+    >>> lab.export("captures.jsonl")
+    1
+    >>> [r["status"] for r in read_jsonl("captures.jsonl")]
+    [200]
     """
+    yield from _read(path)
+
+
+def _read(path: str | os.PathLike[str], skip: int = 0) -> Iterator[dict[str, Any]]:
+    """:func:`read_jsonl`; its warning names none of the first ``skip`` records' lines (an
+    earlier import stored them)."""
     import orjson
 
     name = os.fspath(path)
+    told = _Told()
+    noted: list[str] = []
+    records = 0
     with _open_regular(path) as f:
         limit = MAX_LINE
         # (read at most a line's limit and one byte more: a longer line is never held whole;
@@ -222,9 +349,17 @@ def read_jsonl(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
             if not line.strip():
                 continue
             try:
-                yield _record(orjson.loads(line))
+                record = _record(orjson.loads(line), True, noted)
             except _ERRORS as exc:  # (orjson.JSONDecodeError is a ValueError)
                 raise ValueError(f"{name!r}: line {number} is not a capture ({exc})") from None
+            if noted:
+                if records >= skip:
+                    for what in noted:
+                        told.add(what, number)
+                noted.clear()
+            records += 1
+            yield record
+    told.warn(name)
 
 
 def load(store: CaptureStore, path: str | os.PathLike[str], *, skip: int = 0) -> int:
@@ -253,12 +388,12 @@ def load(store: CaptureStore, path: str | os.PathLike[str], *, skip: int = 0) ->
     with _open_regular(path) as f:  # (a FIFO, a device: refused here, naming it)
         size = os.fstat(f.fileno()).st_size
     if store.secrets or store.readonly or size < HELPER_BYTES:
-        return store.add_many(islice(read_jsonl(path), skip, None))
+        return store.add_many(islice(_read(path, skip), skip, None))
     keys = ranges(path)
     with _helpers(path, keys) as helpers:
         if helpers is None:
-            return store.add_many(islice(read_jsonl(path), skip, None))
-        return store.add_rows(islice(_rows(name, path, keys, helpers), skip, None))
+            return store.add_many(islice(_read(path, skip), skip, None))
+        return store.add_rows(islice(_rows(name, path, keys, helpers, skip), skip, None))
 
 
 @contextmanager
@@ -308,19 +443,26 @@ def ranges(path: str | os.PathLike[str], size: int | None = None, *, first: int 
 
 
 def _rows(name: str, path: str | os.PathLike[str], keys: Sequence[tuple[int, int, int]],
-          helpers: Helpers) -> Iterator[list[Any]]:
+          helpers: Helpers, skip: int = 0) -> Iterator[list[Any]]:
     """Every row of the file in order: each range's from its helper (or made here when no
-    helper gives it), raising where :func:`read_jsonl` and ``add_many`` would."""
+    helper gives it), raising where :func:`read_jsonl` and ``add_many`` would, and after the
+    last row warning as it does (of the lines of records from the ``skip``-th on)."""
     from ..store import RowMaker
 
     records = 0  # before this range
     make = RowMaker()
+    told = _Told()
     with open(path, "rb") as f:
         for key in keys:
-            rows = _unpack(helpers.take(key), key)
+            notes: list[tuple[str, int, int]] = []
+            rows = _unpack(helpers.take(key), key, notes)
             error = None
             if rows is None:  # (no helper gave it, or one found something only this process says)
-                rows, error = _prepare(f, key, make)
+                notes.clear()
+                rows, error = _prepare(f, key, make, False, notes)
+            for what, number, index in notes:
+                if records + index >= skip:
+                    told.add(what, (key[0], number))
             yield from rows
             if error is not None:
                 kind, at, text = error
@@ -331,6 +473,28 @@ def _rows(name: str, path: str | os.PathLike[str], keys: Sequence[tuple[int, int
                     raise ValueError(f"{name!r}: line {at} is not a capture ({text})")
                 raise ValueError(f"record {records + at}: cannot be stored ({text})")
             records += len(rows)
+        if told:  # (the first few lines of each note: line numbers, counted in one pass)
+            before = _lines_at(f, [start for _, wheres in told.seen.values()
+                                   for start, _ in wheres])
+            for seen in told.seen.values():
+                seen[1] = [before[start] + number for start, number in seen[1]]
+    told.warn(name)
+
+
+def _lines_at(f: Any, starts: list[int]) -> dict[int, int]:
+    """Lines of ``f`` before each byte of ``starts`` (line starts), reading the file once."""
+    out: dict[int, int] = {}
+    f.seek(0)
+    at = lines = 0
+    for start in sorted(set(starts)):
+        while at < start:
+            block = f.read(min(start - at, 1 << 20))
+            if not block:
+                break
+            lines += block.count(b"\n")
+            at += len(block)
+        out[start] = lines
+    return out
 
 
 def _lines_before(f: Any, end: int) -> int:
@@ -346,21 +510,25 @@ def _lines_before(f: Any, end: int) -> int:
     return n
 
 
-def _unpack(packed: bytes | None, key: tuple[int, int, int]) -> list[list[Any]] | None:
+def _unpack(packed: bytes | None, key: tuple[int, int, int],
+            notes: list[tuple[str, int, int]] | None = None) -> list[list[Any]] | None:
     """The rows of a helper's answer for ``key``, or ``None`` when it is not a whole one: no
-    answer, not this range's, a row whose values are not of their column's types, or a range
-    the helper could not finish (an error, a capture without its time). This process then
-    makes that range itself (and says what is wrong, with the line number)."""
+    answer, not this range's, a row whose values are not of their column's types, notes that
+    are not :func:`_prepare`'s, or a range the helper could not finish (an error, a capture
+    without its time). This process then makes that range itself (and says what is wrong,
+    with the line number). The helper's notes of its lines go in ``notes``."""
     if not packed:
         return None
     try:
         got = marshal.loads(packed)
     except (ValueError, EOFError, TypeError):
         return None
-    if (type(got) is not tuple or len(got) != 3 or got[0] != key or got[2] is not False
+    if (type(got) is not tuple or len(got) != 3 or got[0] != key or got[2] is True
             or type(got[1]) is not list):
         return None
     rows = got[1]
+    if got[2] is not False and not _notes_of(got[2], len(rows)):
+        return None
     for row in rows:
         if type(row) is not list:
             return None
@@ -370,7 +538,26 @@ def _unpack(packed: bytes | None, key: tuple[int, int, int]) -> list[list[Any]] 
             row = row[:19]
         if tuple(map(type, row)) not in _SHAPES:
             return None
+    if got[2] is not False and notes is not None:
+        notes.extend(got[2])
     return rows
+
+
+def _notes_of(given: Any, rows: int) -> bool:
+    """Whether what a helper answered beside ``rows`` rows is notes of its lines as
+    :func:`_prepare` makes them: ``(note, line in the range from 1, index of its row)`` each,
+    in line order (a time without its offset, no status: a time it could not give is the
+    caller's to give)."""
+    if type(given) is not tuple or not given:
+        return False
+    last = 0
+    for note in given:
+        if (type(note) is not tuple or len(note) != 3 or note[0] not in (NAIVE, UNANSWERED)
+                or type(note[1]) is not int or type(note[2]) is not int
+                or not last <= note[1] or not 0 <= note[2] < rows):
+            return False
+        last = note[1]
+    return True
 
 
 def _outcomes(given: Any) -> bool:
@@ -397,26 +584,31 @@ _MAKE: RowMaker | None = None  # a helper process's (it remembers what repeats)
 
 def prepare_range(f: Any, key: tuple[int, int, int]) -> bytes:
     """A helper's work: the rows of the byte range ``key`` of the open file ``f``, packed
-    (:mod:`marshal`) with the key and whether the caller must make this range itself (an
-    error, or a capture without a time: the caller's clock gives those, in order)."""
+    (:mod:`marshal`) with the key and whether the caller must make this range itself
+    (``True``: an error, or a capture without a time: the caller's clock gives those, in
+    order), else ``False`` or the notes of its lines (:func:`_prepare`), which the caller's
+    warning tells."""
     global _MAKE
     if _MAKE is None:
         from ..store import RowMaker
 
         _MAKE = RowMaker()
-    rows, error = _prepare(f, key, _MAKE, timed=True)
+    notes: list[tuple[str, int, int]] = []
+    rows, error = _prepare(f, key, _MAKE, True, notes)
     if error is not None:
         return marshal.dumps((key, [], True))
-    return marshal.dumps((key, rows, False))
+    return marshal.dumps((key, rows, tuple(notes) or False))
 
 
-def _prepare(f: Any, key: tuple[int, int, int], make: RowMaker, timed: bool = False
+def _prepare(f: Any, key: tuple[int, int, int], make: RowMaker, timed: bool = False,
+             notes: list[tuple[str, int, int]] | None = None
              ) -> tuple[list[list[Any]], tuple[str, int, str] | None]:
     """The rows of the lines in bytes ``key[0]`` to ``key[1]`` of ``f``, and the first error:
     ``("line", number in the range from 1, text)`` for a line that is not a capture,
     ``("record", index among the range's captures, text)`` for a capture that cannot be
     stored (``("untimed", ...)`` with ``timed``: a capture without its time). The rows stop
-    at the error."""
+    at the error. What :func:`_record` notes of a line goes in ``notes`` as ``(note, number
+    in the range, index of its row)``."""
     import orjson
 
     start, end, kind = key
@@ -425,6 +617,7 @@ def _prepare(f: Any, key: tuple[int, int, int], make: RowMaker, timed: bool = Fa
     if kind != JSONL:
         return _prepare_har(pieces, kind, make)
     rows: list[list[Any]] = []
+    noted: list[str] = []
     for number, line in enumerate(pieces, 1):
         if len(line) > MAX_LINE:
             return rows, ("line", number, _too_long())
@@ -433,11 +626,15 @@ def _prepare(f: Any, key: tuple[int, int, int], make: RowMaker, timed: bool = Fa
         if not line.strip():
             continue
         try:
-            record = _record(orjson.loads(line), now=not timed)
+            record = _record(orjson.loads(line), not timed, noted)
         except _Untimed:
             return rows, ("untimed", number, "")
         except _ERRORS as exc:
             return rows, ("line", number, str(exc))
+        if noted:
+            if notes is not None:
+                notes.extend((what, number, len(rows)) for what in noted)
+            noted.clear()
         try:
             rows.append(make(record))
         except (TypeError, ValueError, OverflowError) as exc:
