@@ -169,7 +169,9 @@ def test_waiting_forwards_past_the_memory_bound_are_read_back_from_the_store(tmp
     big = HELD_BYTES // 8  # (eight fit: later ones wait as ids)
     bodies = [bytes([n]) * big for n in range(14)]
     store = CaptureStore(str(tmp_path / "c.sqlite3"))
-    with Target(delay=0.2) as t:
+    # (the app answers slowly: capture 12 must still be waiting, as an id, when it is deleted;
+    # at 0.2 s a loaded machine's slow import let the worker reach it first)
+    with Target(delay=0.6) as t:
         fw = Forwarder(store, workers=1, timeout=10)
         fw.add("q", t.url)
         store.add_many([{"method": "POST", "path": "/q", "body": b} for b in bodies[:12]],
