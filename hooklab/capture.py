@@ -14,6 +14,7 @@ import json as _json
 import os as _os
 import re
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, TypedDict
@@ -710,22 +711,82 @@ def bin_of(path: str) -> str:
     >>> bin_of("/github/x"), bin_of("/caf%C3%A9/x"), bin_of("/caf\xc3\xa9/x"), bin_of("/\xff/x")
     ('github', 'café', 'café', 'ÿ')
     """
-    first = path.lstrip("/").split("/", 1)[0].split("?", 1)[0]
-    if not first.isascii():
+    return path_read(path.lstrip("/").split("/", 1)[0].split("?", 1)[0])
+
+
+def as_sent(value: str) -> str:
+    """A header value as its sender wrote it: header bytes are kept as Latin-1 (HTTP's rule),
+    so UTF-8 text arrives as ``JosÃ©``; shown as ``José`` where the bytes are UTF-8.
+
+    >>> as_sent("JosÃ© MÃ¼ller"), as_sent("caf\xe9")
+    ('José Müller', 'café')
+    """
+    if value.isascii():
+        return value
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):  # Latin-1 text indeed, or wider already
+        return value
+
+
+def path_read(path: str) -> str:
+    """A request path as a person reads it (the table's bin/path column): its ``%XX`` escapes
+    undone and its bytes read as UTF-8, the sender's raw UTF-8 as much as its escapes.
+
+    A path keeps the bytes of the request target a character a byte (``POST /été/x`` sent
+    raw is stored ``/Ã©tÃ©/x``, so that a replay sends those bytes); read here as the text
+    its sender meant, as :func:`hooklab.capture.bin_of` reads the bin. Bytes that are no
+    UTF-8 (a lone 0xFF) stay a character a byte; an escape that is no UTF-8 reads ``\ufffd``.
+    Control and bidi characters are left in: :func:`visible` shows them escaped.
+
+    >>> path_read("/\xc3\xa9t\xc3\xa9/x"), path_read("/%C3%A9t%C3%A9/x"), path_read("/\xff/x")
+    ('/été/x', '/été/x', '/ÿ/x')
+    """
+    if not path.isascii():
         try:
-            raw = first.encode("latin-1")  # the bytes as received
-        except UnicodeEncodeError:  # (characters past U+00FF: text already)
+            raw = path.encode("latin-1")  # the bytes as received
+        except UnicodeEncodeError:  # (characters past U+00FF: text already, a recording's)
+            return unquote(path)
+        try:  # the raw bytes and the escapes' bytes as one UTF-8 text
+            return unquote_to_bytes(raw).decode("utf-8")
+        except UnicodeDecodeError:
             pass
-        else:
-            try:  # the bytes and the escapes' bytes as one UTF-8 text (raw é and %C3%A9 alike)
-                return unquote_to_bytes(raw).decode("utf-8")
-            except UnicodeDecodeError:
-                pass
-            try:  # the raw bytes are UTF-8, an escape is not: the escapes as %XX always are
-                return unquote(raw.decode("utf-8"))
-            except UnicodeDecodeError:  # no UTF-8: a character a byte, as before
-                pass
-    return unquote(first)
+        try:  # the raw bytes are UTF-8, an escape is not: read as unquote() reads it
+            return unquote(raw.decode("utf-8"))
+        except UnicodeDecodeError:  # no UTF-8: a character a byte, as before
+            pass
+    return unquote(path)
+
+
+def header_text_as_sent(text: str, headers: Iterable[tuple[str, str]]) -> str:
+    """``text`` (an event type, made of a header value and maybe more: GitHub's
+    ``push.opened``) with each header value in it read as UTF-8 where its bytes are UTF-8.
+
+    The store keeps a header value as the Latin-1 text of its bytes (exactly them), so
+    ``X-GitHub-Event: café`` reads ``cafÃ©``; the live view and stream page read it as UTF-8,
+    and so do ``serve``'s line and the live view's event type. Bytes that are no UTF-8 stay Latin-1, as they were; what
+    came from elsewhere (a JSON body's field) is left as it is.
+
+    >>> header_text_as_sent("cafÃ©.opened", [("X-GitHub-Event", "cafÃ©")])
+    'café.opened'
+    >>> header_text_as_sent("\xff\xfe.opened", [("X-GitHub-Event", "\xff\xfe")])
+    'ÿþ.opened'
+    >>> header_text_as_sent("Ã©", [("X-Other", "x")])     # (not a header's: as it is)
+    'Ã©'
+    """
+    if text.isascii():
+        return text
+    found: set[str] = set()
+    for _, value in headers:
+        if not value.isascii():
+            found.update(v for v in (value, value.strip()) if v and v in text)
+    for value in sorted(found, key=len, reverse=True):  # (the longest first: a value in another)
+        try:
+            sent = value.encode("latin-1").decode("utf-8")
+        except (UnicodeEncodeError, UnicodeDecodeError):  # Latin-1 indeed, or no header bytes
+            continue
+        text = text.replace(value, sent)
+    return text
 
 
 #: codecs a sender may not pick for the text view: quadratic (punycode) or host-name only (idna)

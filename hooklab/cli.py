@@ -169,55 +169,7 @@ def _retention_count(text: str) -> int:
     return _int_in(1, 2**63 - 1)(text)  # (SQLite's integers: past them no count is kept)
 
 
-def _path_as_sent(path: str) -> str:
-    """A request path as its sender wrote it, for ``serve``'s line: read as UTF-8 where its
-    bytes are UTF-8, its ``%XX`` escapes kept (as they were sent).
 
-    The store keeps a path the bytes of the request target a character a byte (so a replay
-    sends those bytes), so ``POST /été/x`` sent as raw UTF-8 reads ``/Ã©tÃ©/x``; shown
-    ``/été/x``, as the live view and the stream page show it. Bytes that are no UTF-8 (a lone
-    0xFF) stay a character a byte, as they were; the line escapes what is not printable.
-
-    >>> _path_as_sent("/\xc3\xa9t\xc3\xa9/x"), _path_as_sent("/\xff/x"), _path_as_sent("/%C3%A9")
-    ('/été/x', '/ÿ/x', '/%C3%A9')
-    """
-    if path.isascii():
-        return path
-    try:
-        return path.encode("latin-1").decode("utf-8")
-    except (UnicodeEncodeError, UnicodeDecodeError):  # no UTF-8, or text already (a HAR's)
-        return path
-
-
-def _header_text_as_sent(text: str, headers: Iterable[tuple[str, str]]) -> str:
-    """``text`` (an event type, made of a header value and maybe more: GitHub's
-    ``push.opened``) with each header value in it read as UTF-8 where its bytes are UTF-8.
-
-    The store keeps a header value as the Latin-1 text of its bytes (exactly them), so
-    ``X-GitHub-Event: café`` reads ``cafÃ©``; the live view and stream page read it as UTF-8,
-    and so does ``serve``'s line. Bytes that are no UTF-8 stay Latin-1, as they were; what
-    came from elsewhere (a JSON body's field) is left as it is.
-
-    >>> _header_text_as_sent("cafÃ©.opened", [("X-GitHub-Event", "cafÃ©")])
-    'café.opened'
-    >>> _header_text_as_sent("\xff\xfe.opened", [("X-GitHub-Event", "\xff\xfe")])
-    'ÿþ.opened'
-    >>> _header_text_as_sent("Ã©", [("X-Other", "x")])     # (not a header's: as it is)
-    'Ã©'
-    """
-    if text.isascii():
-        return text
-    found: set[str] = set()
-    for _, value in headers:
-        if not value.isascii():
-            found.update(v for v in (value, value.strip()) if v and v in text)
-    for value in sorted(found, key=len, reverse=True):  # (the longest first: a value in another)
-        try:
-            sent = value.encode("latin-1").decode("utf-8")
-        except (UnicodeEncodeError, UnicodeDecodeError):  # Latin-1 indeed, or no header bytes
-            continue
-        text = text.replace(value, sent)
-    return text
 
 
 def _db_arg(text: str) -> str:
@@ -615,7 +567,7 @@ def _bin_files(args: argparse.Namespace) -> tuple[dict[str, str], dict[str, str]
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from .capture import printable
+    from .capture import as_sent, header_text_as_sent, printable
     from .core import ForwardLoopError, HookLab
     from .filters import bin_name
     from .store import new_paths, remove_new_paths
@@ -644,12 +596,12 @@ def _serve(args: argparse.Namespace) -> int:
         # says so, where a bare 23:32:38 read as the terminal's local time)
         # (an event type from a header: its UTF-8 read as such, as the live view reads it,
         # and then escaped as ever: a U+202E never reaches the terminal as it is)
-        event = _header_text_as_sent(c.event_type or "", c.headers or [])
+        event = header_text_as_sent(c.event_type or "", c.headers or [])
         ev = f" {shown(c.provider, 40)}/{shown(event)}" if c.provider else ""
         ver = {True: " verified", False: " SIGNATURE-INVALID", None: ""}[c.verified]
         # (the path likewise: raw UTF-8 bytes read as UTF-8, /été/x and not /Ã©tÃ©/x)
         out.put(f"#{c.id} {c.received_at:%H:%M:%S.%f}Z {shown(c.method, 40)} "
-                f"{shown(_path_as_sent(c.path))}"
+                f"{shown(as_sent(c.path))}"
                 f" -> {c.status} {c.size}B{ev}{ver}")
 
     from .outbound.forward import delivered

@@ -114,3 +114,45 @@ def test_serve_line_reads_raw_utf8_paths(tmp_path) -> None:  # type: ignore[no-u
         _stop(proc, read=False)
     assert got == [shown for _, shown, _ in CASES.values()]
     assert not any(m in line for line in out.all for m in RAW_MARKS)
+
+
+def test_live_view_reads_a_header_event_type_and_the_diff_title_as_utf8(
+        lab: hooklab.HookLab) -> None:
+    """An event type from a header sent as UTF-8 (``X-GitHub-Event: café``, stored a character
+    a byte, ``cafÃ©``) reads ``café`` in the table, the Details tab and the Diff tab, as
+    ``hooklab serve`` shows it; a capture without an event type is named in the Diff tab by
+    its path read as UTF-8. Bytes that are no UTF-8 stay a character a byte, escaped."""
+    port = lab.bound_port
+    assert port is not None
+    sent = [  # (the request, what the event type reads, what the Diff tab names it by)
+        (b"POST /gh/x HTTP/1.1\r\nHost: h\r\nConnection: close\r\nX-GitHub-Event: caf\xc3\xa9\r\n"
+         b"Content-Length: 2\r\n\r\n{}", "café", "café"),
+        (b"POST /gh/y HTTP/1.1\r\nHost: h\r\nConnection: close\r\nX-GitHub-Event: \xe2\x80\xaeevil\r\n"
+         b"Content-Length: 2\r\n\r\n{}", "\\u202eevil", "\\u202eevil"),
+        (b"POST /gh/z HTTP/1.1\r\nHost: h\r\nConnection: close\r\nX-GitHub-Event: caf\xe9\r\n"
+         b"Content-Length: 2\r\n\r\n{}", "café", "café"),
+        (b"POST /\xc3\xa9t\xc3\xa9/w HTTP/1.1\r\nHost: h\r\nConnection: close\r\nContent-Length: 2\r\n\r\n{}",
+         "", "capture to /été/w"),
+    ]
+    for raw, _, _ in sent:
+        assert raw_request(port, raw).startswith(b"HTTP/1.1 200")
+    caps = lab.wait(len(sent), timeout=10)
+    v = lab.live()
+    try:
+        assert _wait(lambda: len(v.table.options) == len(sent))
+        by_id = {cid: label for label, cid in v.table.options}
+        v.tabs.selected_index = 2
+        for c, (_, event, named) in zip(caps, sent, strict=True):
+            if event:
+                assert event in by_id[c.id], (by_id[c.id], event)
+            v.select(c.id)
+            assert _wait(lambda c=c: f"#{c.id} POST " in v.detail.value)
+            if event:
+                row = re.search(r"<th>event type</th><td>(.*?)</td>", v.detail.value)
+                assert row is not None and html.unescape(row.group(1)) == event, v.detail.value
+            assert _wait(lambda c=c: f"#{c.id}" in v.diff_pane.value)
+            assert f"no earlier delivery of {html.escape(named)}" in v.diff_pane.value, (
+                v.diff_pane.value)
+            assert "Ã" not in v.diff_pane.value and "Ã" not in by_id[c.id]
+    finally:
+        v.close()

@@ -25,9 +25,18 @@ from dataclasses import replace
 from datetime import datetime
 from html import escape
 from typing import Any
-from urllib.parse import parse_qs, unquote, unquote_to_bytes
+from urllib.parse import parse_qs
 
-from ..capture import FORWARD_ERROR_CHARS, HIDDEN_CHARS, VS_RUN, Capture, forward_error
+from ..capture import (
+    FORWARD_ERROR_CHARS,
+    HIDDEN_CHARS,
+    VS_RUN,
+    Capture,
+    as_sent,
+    forward_error,
+    header_text_as_sent,
+    path_read,
+)
 from ..credentials import (
     SENSITIVE_HEADERS,
     URLENCODED_TYPES,
@@ -51,6 +60,7 @@ __all__ = [
     "as_sent",
     "curl_command",
     "detail_html",
+    "event_read",
     "hexdump",
     "hidden_form",
     "human_size",
@@ -138,6 +148,20 @@ def header_label() -> str:
     return "  ".join(_fit(t, w, r) for t, w, r in COLUMNS)
 
 
+def event_read(cap: Capture) -> str:
+    """The capture's event type as a person reads it: a header's UTF-8 read as such
+    (``X-GitHub-Event: café`` is stored ``cafÃ©``), as ``hooklab serve`` shows it.
+
+    >>> from datetime import datetime, timezone
+    >>> from hooklab.capture import Capture
+    >>> event_read(Capture(id=1, received_at=datetime.now(timezone.utc), method="POST",
+    ...                    path="/gh", query={}, headers=[("X-GitHub-Event", "cafÃ©")],
+    ...                    body=b"", event_type="cafÃ©"))
+    'café'
+    """
+    return header_text_as_sent(cap.event_type or "", cap.headers or [])
+
+
 def row_label(cap: Capture) -> str:
     """One fixed-width text line for the capture table (plain text, never HTML)."""
     cells = (
@@ -145,7 +169,7 @@ def row_label(cap: Capture) -> str:
         cap.method,
         path_read(cap.path).lstrip("/") or "/",  # decoded for reading; the table is plain text
         cap.provider or "",
-        ("⇄ handshake " if cap.handshake else "") + (cap.event_type or ""),
+        ("⇄ handshake " if cap.handshake else "") + event_read(cap),
         str(cap.status),
         human_size(cap.size),
         sig_mark(cap.verified) + ("²" if cap.duplicate else ""),
@@ -153,48 +177,10 @@ def row_label(cap: Capture) -> str:
     return "  ".join(_fit(v, w, r) for v, (_, w, r) in zip(cells, COLUMNS, strict=True))
 
 
-def as_sent(value: str) -> str:
-    """A header value as its sender wrote it: header bytes are kept as Latin-1 (HTTP's rule),
-    so UTF-8 text arrives as ``JosÃ©``; shown as ``José`` where the bytes are UTF-8.
-
-    >>> as_sent("JosÃ© MÃ¼ller"), as_sent("caf\xe9")
-    ('José Müller', 'café')
-    """
-    if value.isascii():
-        return value
-    try:
-        return value.encode("latin-1").decode("utf-8")
-    except (UnicodeEncodeError, UnicodeDecodeError):  # Latin-1 text indeed, or wider already
-        return value
 
 
-def path_read(path: str) -> str:
-    """A request path as a person reads it (the table's bin/path column): its ``%XX`` escapes
-    undone and its bytes read as UTF-8, the sender's raw UTF-8 as much as its escapes.
 
-    A path keeps the bytes of the request target a character a byte (``POST /été/x`` sent
-    raw is stored ``/Ã©tÃ©/x``, so that a replay sends those bytes); read here as the text
-    its sender meant, as :func:`hooklab.capture.bin_of` reads the bin. Bytes that are no
-    UTF-8 (a lone 0xFF) stay a character a byte; an escape that is no UTF-8 reads ``\ufffd``.
-    Control and bidi characters are left in: :func:`visible` shows them escaped.
 
-    >>> path_read("/\xc3\xa9t\xc3\xa9/x"), path_read("/%C3%A9t%C3%A9/x"), path_read("/\xff/x")
-    ('/été/x', '/été/x', '/ÿ/x')
-    """
-    if not path.isascii():
-        try:
-            raw = path.encode("latin-1")  # the bytes as received
-        except UnicodeEncodeError:  # (characters past U+00FF: text already, a recording's)
-            return unquote(path)
-        try:  # the raw bytes and the escapes' bytes as one UTF-8 text
-            return unquote_to_bytes(raw).decode("utf-8")
-        except UnicodeDecodeError:
-            pass
-        try:  # the raw bytes are UTF-8, an escape is not: read as unquote() reads it
-            return unquote(raw.decode("utf-8"))
-        except UnicodeDecodeError:  # no UTF-8: a character a byte, as before
-            pass
-    return unquote(path)
 
 
 def shown_headers(cap: Capture, reveal: bool) -> list[tuple[str, str]]:
@@ -393,7 +379,7 @@ def detail_html(
         ("size", f"{cap.size} bytes ({human_size(cap.size)})"),
         ("content type", cap.content_type or "—"),
         ("provider", cap.provider or "—"),
-        ("event type", cap.event_type or "—"),
+        ("event type", event_read(cap) or "—"),
         ("delivery id", (cap.delivery_id or "—") + (" (duplicate delivery)" if cap.duplicate else "")),
         ("signature", sig_mark(cap.verified) + (f" {cap.verify_reason}" if cap.verify_reason else "")),
         ("from", cap.remote_addr or "—"),

@@ -1089,7 +1089,7 @@ class LiveView(LiveControls, W.VBox):
                                             "since the previous delivery of its event type.</div>")
             return
         prev = self._previous(cap)
-        what = cap.event_type or f"capture to {cap.path}"
+        what = R.event_read(cap) or f"capture to {R.as_sent(cap.path)}"
         if prev is None:
             html = _tree.diff_html([], f"#{cap.id}: no earlier delivery of {what}", [])
         else:
