@@ -16,68 +16,19 @@ import re
 import shlex
 import signal
 import subprocess
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import pytest
+from _target import Target
 from test_cli import ENV, EXE, _as_from_a_terminal, _Lines
 
 import hooklab
 
 
-class _SlowApp:
-    """An app on 127.0.0.1 that answers each POST 200 after ``delay`` seconds; ``got`` is
-    (path, seq) per request, in the order their bodies arrived."""
-
-    def __init__(self, delay: float) -> None:
-        self.delay = delay
-        self.got: list[tuple[str, int]] = []
-        self.lock = threading.Lock()
-        app = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                with app.lock:
-                    app.got.append((self.path, json.loads(body)["seq"]))
-                time.sleep(app.delay)
-                try:
-                    self.send_response(200)
-                    self.send_header("Content-Length", "2")
-                    self.end_headers()
-                    self.wfile.write(b"ok")
-                except OSError:  # (serve went away meanwhile)
-                    pass
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> _SlowApp:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-    def received(self) -> list[tuple[str, int]]:
-        with self.lock:
-            return list(self.got)
-
-    def wait(self, n: int, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while len(self.received()) < n:
-            assert time.monotonic() < deadline, self.received()
-            time.sleep(0.01)
+def _received(app: Target) -> list[tuple[str, int]]:
+    """(path, seq) of each request ``app`` received, in the order their bodies arrived."""
+    with app.cond:
+        return [(r.path, json.loads(r.body)["seq"]) for r in app.received]
 
 
 def _ids(text: str) -> list[int]:
@@ -116,9 +67,10 @@ def _said(err: str, what: str) -> tuple[int, list[int]]:
 def test_serve_says_what_became_of_each_forward_on_ctrl_c(
         tmp_path, orders: int, others: int, delay: float, stop_after: int) -> None:  # type: ignore[no-untyped-def]
     db = str(tmp_path / "c.sqlite3")
-    with _SlowApp(delay) as app:
+    with Target(delay=delay) as app:  # (answers each POST 200 after ``delay`` seconds)
+        hook = f"{app.url}/hook"
         proc = subprocess.Popen(
-            [EXE, "serve", "--port", "0", "--db", db, "--forward", f"orders={app.url}"],
+            [EXE, "serve", "--port", "0", "--db", db, "--forward", f"orders={hook}"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
             preexec_fn=_as_from_a_terminal)  # noqa: PLW1509 - signals only
         try:
@@ -135,7 +87,7 @@ def test_serve_says_what_became_of_each_forward_on_ctrl_c(
                 assert r.status == 200
                 sent[seq] = bin_
             conn.close()
-            app.wait(stop_after)
+            app.wait(stop_after, timeout=30)
             if delay == 0:  # (all answered: wait for their lines, outcomes stored)
                 deadline = time.monotonic() + 30
                 while sum("forwarded to" in line for line in out.all) < orders:
@@ -162,7 +114,7 @@ def test_serve_says_what_became_of_each_forward_on_ctrl_c(
         finally:
             lab.stop()
         forwarded_ids = sorted(id_of[s] for s, b in sent.items() if b == "orders")
-        got = [id_of[seq] for _, seq in app.received()]
+        got = [id_of[seq] for _, seq in _received(app)]
         assert len(got) == len(set(got)), got  # each at most once
         assert statuses <= {200}
         # every forward whose outcome is stored has its line, once (4 of them had none)
@@ -185,7 +137,7 @@ def test_serve_says_what_became_of_each_forward_on_ctrl_c(
             assert (recorded, on_way) == ([], forwarded_ids)
             assert (f"hooklab: 2 forwards on their way not finished (sent, no answer when "
                     f"serve stopped: the app may have them, and a replay could deliver them "
-                    f"twice) to {app.url}: #1-2\n") in err, err
+                    f"twice) to {hook}: #1-2\n") in err, err
         if delay == 0 or orders == stop_after:
             assert unsent == [], err
         if not unsent:
@@ -198,14 +150,14 @@ def test_serve_says_what_became_of_each_forward_on_ctrl_c(
         words = shlex.split(command)
         assert words[:2] == ["hooklab", "replay"] and len(command) < 400, command
         app.delay = 0
-        before = len(app.received())
+        before = len(_received(app))
         r = subprocess.run([EXE, *words[1:]], capture_output=True, text=True, timeout=60,
                            env=ENV)
         assert r.returncode == 0, r.stderr
-        replayed = app.received()[before:]
+        replayed = _received(app)[before:]
         assert sorted(id_of[seq] for _, seq in replayed) == unsent
         assert {path for path, _ in replayed} == {"/hook/x"}
-        every = [id_of[seq] for _, seq in app.received()]
+        every = [id_of[seq] for _, seq in _received(app)]
         assert sorted(every) == forwarded_ids  # the app has each capture of the bin once
 
 
@@ -225,11 +177,11 @@ def test_replay_takes_ranges_of_ids(tmp_path, given: str, ids: list[int]) -> Non
         for seq in range(1, 41):
             store.add_sync({"method": "POST", "path": "/orders/x", "body":
                             json.dumps({"seq": seq}).encode()})
-    with _SlowApp(0) as app:
-        r = subprocess.run([EXE, "replay", "--db", db, "--id", given, "--to", app.url],
+    with Target() as app:
+        r = subprocess.run([EXE, "replay", "--db", db, "--id", given, "--to", f"{app.url}/hook"],
                            capture_output=True, text=True, timeout=60, env=ENV)
         assert r.returncode == 0, r.stderr
-        assert [seq for _, seq in app.received()] == ids
+        assert [seq for _, seq in _received(app)] == ids
         assert [int(m) for m in re.findall(r"^#(\d+) -> 200", r.stdout, re.M)] == ids
 
 

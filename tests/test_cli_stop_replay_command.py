@@ -20,7 +20,8 @@ import time
 from pathlib import Path
 
 import pytest
-from test_cli_forward_stop import _SlowApp  # (answers each POST after its delay)
+from _target import Target
+from test_cli_forward_stop import _received
 
 import hooklab
 
@@ -57,7 +58,7 @@ PATHS: dict[str, str] = {
 @pytest.mark.parametrize("case", PATHS)
 def test_the_printed_replay_command_runs_when_pasted_into_bash(tmp_path: Path, case: str) -> None:
     name = PATHS[case]
-    with _SlowApp(1.0) as app:
+    with Target(delay=1.0) as app:
         proc = subprocess.Popen(
             [EXE, "serve", "--port", "0", f"--db={name}", "--forward", f"orders={app.url}"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV, cwd=tmp_path,
@@ -74,7 +75,7 @@ def test_the_printed_replay_command_runs_when_pasted_into_bash(tmp_path: Path, c
                 assert r.status == 200
             conn.close()
             deadline = time.monotonic() + 30
-            while not app.received():
+            while not _received(app):
                 assert time.monotonic() < deadline
                 time.sleep(0.01)
             proc.send_signal(signal.SIGINT)
@@ -96,13 +97,13 @@ def test_the_printed_replay_command_runs_when_pasted_into_bash(tmp_path: Path, c
         assert unsent, command
         time.sleep(1.5)  # (a forward still on its way reaches the app)
         app.delay = 0
-        before = len(app.received())
+        before = len(_received(app))
         # (pasted where the locale is C, as in containers and cron: bash reads $'\u...'
         # escapes only in a UTF-8 locale, so the command names its bytes: the second review)
         r = subprocess.run(["bash", "--norc", "--noprofile", "-c", command], cwd=tmp_path,
                            capture_output=True, text=True, timeout=60, env={**ENV, "LC_ALL": "C"})
         assert r.returncode == 0, (command, r.stderr)
-        replayed = [seq for _, seq in app.received()[before:]]
+        replayed = [seq for _, seq in _received(app)[before:]]
     lab = hooklab.open(str(tmp_path / name))
     try:
         seq_of = {c.id: json.loads(c.body)["seq"] for c in lab.captures}

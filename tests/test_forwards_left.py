@@ -13,7 +13,8 @@ import logging
 import time
 
 import pytest
-from test_cli_forward_stop import _SlowApp
+from _target import Target
+from test_cli_forward_stop import _received
 
 import hooklab
 
@@ -42,14 +43,14 @@ def _post(port: int, bin_: str, seqs: range) -> None:
 def test_forwards_left_names_each_forward_a_stop_left(
         tmp_path, caplog, n: int, delay: float, stop_after: int, quiet: bool) -> None:  # type: ignore[no-untyped-def]
     db = str(tmp_path / "c.sqlite3")
-    with _SlowApp(delay) as app:
+    with Target(delay=delay) as app:
         lab = hooklab.HookLab(port=0, db=db).start()
         try:
             assert not lab.forwards_left and lab.forwards_left.ids() == []  # (no stop yet)
             lab.forward("orders", app.url)
             _post(lab.bound_port, "orders", range(n))
             _post(lab.bound_port, "other", range(n, n + 2))  # (not forwarded: never named)
-            app.wait(stop_after)
+            app.wait(stop_after, timeout=30)
             if delay == 0:  # (all answered: their outcomes stored first)
                 deadline = time.monotonic() + 30
                 while len(lab.forwards()) < n:
@@ -61,7 +62,7 @@ def test_forwards_left_names_each_forward_a_stop_left(
             lab.stop()
         left = lab.forwards_left
         time.sleep(delay + 0.5)  # (a request still on its way reaches the app)
-        received = app.received()
+        received = _received(app)
 
     again = hooklab.open(db)
     try:
@@ -118,7 +119,7 @@ def test_a_move_s_forwards_left_name_the_database_they_are_of(tmp_path) -> None:
         other.wait(8, timeout=10)
     finally:
         other.stop()
-    with _SlowApp(3.0) as app:
+    with Target(delay=3.0) as app:
         lab = hooklab.HookLab(port=0, db=a).start()
         try:
             lab.forward("orders", to=app.url)
@@ -143,7 +144,7 @@ def test_a_stop_leaves_no_forward_worker_waiting_for_ever() -> None:
     import threading
 
     earlier = set(threading.enumerate())  # (other tests' workers may still be sending)
-    with _SlowApp(2.5) as app:
+    with Target(delay=2.5) as app:
         lab = hooklab.HookLab(port=0, db=":memory:", forward_timeout=3).start()
         lab.forward("orders", to=app.url)
         mine = [t for t in threading.enumerate()
