@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from _http import raw_request
+from test_capture_url_host import loads_back
 
 import hooklab
 
@@ -124,13 +125,7 @@ def test_every_absolute_target_comes_back_from_a_har_export(tmp_path) -> None:  
         assert lab.export(tmp_path / "all.har", fmt="har") == len(ABSOLUTE)
     finally:
         lab.stop()
-    back = hooklab.load_har(tmp_path / "all.har")
-    try:
-        got = back.query()
-        assert [(c.method, c.url, c.path, c.query, c.headers, c.body) for c in got] == [
-            (c.method, c.url, c.path, c.query, c.headers, c.body) for c in sent]
-    finally:
-        back.stop()
+    loads_back(tmp_path / "all.har", sent)
 
 
 #: a CONNECT's authority-form target -> the URL its capture is stored with (its port out of

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from _http import raw_request
@@ -146,6 +147,18 @@ def test_a_capture_url_has_the_host_only_when_it_is_an_authority(
     assert cap.body == b"hi"
 
 
+def loads_back(har: Path, sent: list[hooklab.Capture]) -> None:
+    """``hooklab.load_har(har)`` gives back the captures ``sent``: method, URL, path, query,
+    headers and body each."""
+    back = hooklab.load_har(har)
+    try:
+        got = back.query()
+        assert [(c.method, c.url, c.path, c.query, c.headers, c.body) for c in got] == [
+            (c.method, c.url, c.path, c.query, c.headers, c.body) for c in sent]
+    finally:
+        back.stop()
+
+
 def test_every_hostile_host_comes_back_from_a_har_export(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """The README: a HAR export loads back with ``hooklab.load_har``. One file holding all
     of them (one bad entry refused the whole file)."""
@@ -159,13 +172,7 @@ def test_every_hostile_host_comes_back_from_a_har_export(tmp_path) -> None:  # t
         assert lab.export(tmp_path / "all.har", fmt="har") == len(sent)
     finally:
         lab.stop()
-    back = hooklab.load_har(tmp_path / "all.har")
-    try:
-        got = back.query()
-        assert [(c.method, c.url, c.path, c.query, c.headers, c.body) for c in got] == [
-            (c.method, c.url, c.path, c.query, c.headers, c.body) for c in sent]
-    finally:
-        back.stop()
+    loads_back(tmp_path / "all.har", sent)
 
 
 #: captures stored before the server checked the Host (``new_record`` as the server made
