@@ -7,9 +7,10 @@ raw), and bytes that are no UTF-8 are shown as Latin-1, as before."""
 from __future__ import annotations
 
 import re
-import socket
 import subprocess
+from pathlib import Path
 
+from _http import raw_request
 from test_cli import ENV, EXE, _as_from_a_terminal, _Lines, _stop
 
 CASES = [
@@ -36,19 +37,16 @@ CASES = [
 ]
 
 
-def _raw_post(port: int, event: bytes, body: bytes) -> bytes:
-    head = (b"POST /github HTTP/1.1\r\nHost: 127.0.0.1\r\nX-GitHub-Event: " + event
+def _request(event: bytes, body: bytes) -> bytes:
+    """A POST to the github bin whose ``X-GitHub-Event`` is ``event``, as bytes."""
+    return (b"POST /github HTTP/1.1\r\nHost: 127.0.0.1\r\nX-GitHub-Event: " + event
             + b"\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
-              b"Connection: close\r\n\r\n" % len(body))
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
-        s.sendall(head + body)
-        answer = b""
-        while chunk := s.recv(65536):
-            answer += chunk
-    return answer
+              b"Connection: close\r\n\r\n" % len(body) + body)
 
 
-def test_serve_shows_header_event_types_as_utf8(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def serve_lines(tmp_path: Path, requests: list[bytes]) -> tuple[list[str], list[str]]:
+    """``hooklab serve`` (its output read as UTF-8) sent each raw request in turn, each
+    answered 200: the line it printed for each capture, and every line it printed."""
     proc = subprocess.Popen(
         [EXE, "serve", "--port", "0", "--db", str(tmp_path / "c.sqlite3")],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8",
@@ -56,14 +54,20 @@ def test_serve_shows_header_event_types_as_utf8(tmp_path) -> None:  # type: igno
     try:
         out = _Lines(proc.stdout)
         port = int(re.search(r"http://127\.0\.0\.1:(\d+)", out.next()).group(1))  # type: ignore[union-attr]
-        got = []
-        for n, (event, body, _) in enumerate(CASES, 1):
-            assert _raw_post(port, event, body).startswith(b"HTTP/1.1 200"), event
+        lines = []
+        for n, request in enumerate(requests, 1):
+            assert raw_request(port, request).startswith(b"HTTP/1.1 200"), request
             line = out.next()
             assert line.startswith(f"#{n} "), line
-            got.append(line.rstrip("\n").split(" github/", 1)[-1])
+            lines.append(line.rstrip("\n"))
     finally:
         _stop(proc, read=False)
+    return lines, out.all
+
+
+def test_serve_shows_header_event_types_as_utf8(tmp_path: Path) -> None:
+    lines, every = serve_lines(tmp_path, [_request(event, body) for event, body, _ in CASES])
+    got = [line.split(" github/", 1)[-1] for line in lines]
     assert got == [want for _, _, want in CASES]
-    assert not any(ch in line for line in out.all
+    assert not any(ch in line for line in every
                    for ch in ("\u202e", "\u200b", "\u3164", "\u034f", "\ufe0f\ufe0f"))

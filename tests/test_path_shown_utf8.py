@@ -20,7 +20,7 @@ from collections.abc import Iterator
 import pytest
 from _http import raw_request
 from _raw_paths import CASES, RAW_MARKS, request
-from test_cli import ENV, EXE, _as_from_a_terminal, _Lines, _stop
+from test_cli_serve_utf8 import serve_lines
 
 import hooklab
 
@@ -96,24 +96,12 @@ def test_copy_as_curl_still_sends_the_bytes_as_received(view) -> None:  # type: 
 
 
 def test_serve_line_reads_raw_utf8_paths(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    proc = subprocess.Popen(
-        [EXE, "serve", "--port", "0", "--db", str(tmp_path / "c.sqlite3")],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8",
-        env={**ENV, "PYTHONIOENCODING": "utf-8"}, preexec_fn=_as_from_a_terminal)  # noqa: PLW1509
-    try:
-        out = _Lines(proc.stdout)
-        port = int(re.search(r"http://127\.0\.0\.1:(\d+)", out.next()).group(1))  # type: ignore[union-attr]
-        got = []
-        for n, (target, _, _) in enumerate(CASES.values(), 1):
-            assert raw_request(port, request(target)).startswith(b"HTTP/1.1 200"), target
-            line = out.next()
-            assert line.startswith(f"#{n} "), line
-            # "#1 12:00:00.000000Z POST <path> -> 200 2B"
-            got.append(re.match(r"#\d+ \S+ POST (.*) -> 200 2B$", line.rstrip("\n")).group(1))  # type: ignore[union-attr]
-    finally:
-        _stop(proc, read=False)
+    lines, every = serve_lines(tmp_path, [request(target) for target, _, _ in CASES.values()])
+    # "#1 12:00:00.000000Z POST <path> -> 200 2B"
+    got = [re.match(r"#\d+ \S+ POST (.*) -> 200 2B$", line).group(1)  # type: ignore[union-attr]
+           for line in lines]
     assert got == [shown for _, shown, _ in CASES.values()]
-    assert not any(m in line for line in out.all for m in RAW_MARKS)
+    assert not any(m in line for line in every for m in RAW_MARKS)
 
 
 def test_live_view_reads_a_header_event_type_and_the_diff_title_as_utf8(
