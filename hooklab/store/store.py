@@ -165,20 +165,17 @@ class ImportInterrupted(KeyboardInterrupt):
         self.stored = stored
 
 
-
 class _Chunk:
     """One chunk of an import on its way to the writer: ``done`` is released once it is
-    stored or refused (``error``; ``finished`` then); ``queued`` once it is in the write
-    queue."""
+    stored or refused (``error``; ``finished`` then)."""
 
-    __slots__ = ("job", "done", "error", "queued", "finished")
+    __slots__ = ("job", "done", "error", "finished")
 
     def __init__(self, job: dict[str, Any]) -> None:
         self.job = job
         self.done = threading.Lock()
         self.done.acquire()
         self.error: BaseException | None = None
-        self.queued = False
         self.finished = False
 
 
@@ -186,8 +183,8 @@ class _Handover:
     """An import's chunks, handed to the store's write queue by a thread of its own.
 
     Python raises a Ctrl-C in the main thread, at any call or loop turn: one that landed
-    after a chunk went into the queue and before the import knew it (the queue's ``put``
-    calls ``notify`` once the chunk is in) left the writer storing a chunk that
+    after a chunk went into the queue and before the import knew it (just after the queue's
+    ``put`` returned) left the writer storing a chunk that
     :class:`ImportInterrupted` did not count, so that ``skip=`` imported it twice; one in a
     ``with`` of a lock the writer shares, just after it was taken, kept it for good. Here the
     importing thread only puts a chunk in an inbox and waits on a lock of that chunk's own;
@@ -198,7 +195,7 @@ class _Handover:
     def __init__(self, store: CaptureStore) -> None:
         self._store = store
         self._inbox: queue.SimpleQueue[_Chunk | None] = queue.SimpleQueue()
-        self._queued: list[_Chunk] = []  # appended by this thread only
+        self._handed: list[_Chunk] = []  # appended by this thread only
         self._count = threading.Lock()  # (never taken by the importing thread)
         self.stored = 0  # records stored (in order: chunk by chunk)
         self._over = threading.Lock()  # released when the thread has handed over the last
@@ -238,8 +235,7 @@ class _Handover:
             self._store._release(n, size)
             fut.set_exception(exc)
             return
-        chunk.queued = True
-        self._queued.append(chunk)
+        self._handed.append(chunk)
 
     def _finish(self, chunk: _Chunk, error: BaseException | None, n: int) -> None:
         # (the writer's thread or the WAL syncer's, once the chunk is durable; this thread's
@@ -257,7 +253,7 @@ class _Handover:
         try:
             self.close()
             if self._over.acquire(timeout=timeout):
-                for chunk in list(self._queued):
+                for chunk in list(self._handed):
                     if not chunk.finished:  # (a finished one's lock is the import's own)
                         chunk.done.acquire(timeout=timeout)
         except KeyboardInterrupt:
