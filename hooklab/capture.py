@@ -75,7 +75,6 @@ __all__ = [
 ]
 
 
-
 #: what a redacted header or query value is stored as
 REDACTED = "[redacted]"
 #: request headers that carry a browser's (Jupyter's) session rather than a webhook's data

@@ -169,9 +169,6 @@ def _retention_count(text: str) -> int:
     return _int_in(1, 2**63 - 1)(text)  # (SQLite's integers: past them no count is kept)
 
 
-
-
-
 def _db_arg(text: str) -> str:
     """An argparse type for ``--db``: an empty value (a quoting slip, an unset variable) is
     refused by name; it read as the current folder ("cannot use '/home/me' as a hooklab
@@ -193,8 +190,6 @@ def _host_arg(text: str) -> str:
         return bind_address(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
-
-
 
 
 class _Printer:

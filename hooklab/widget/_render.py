@@ -177,12 +177,6 @@ def row_label(cap: Capture) -> str:
     return "  ".join(_fit(v, w, r) for v, (_, w, r) in zip(cells, COLUMNS, strict=True))
 
 
-
-
-
-
-
-
 def shown_headers(cap: Capture, reveal: bool) -> list[tuple[str, str]]:
     """Headers as received (UTF-8 values read as such: :func:`as_sent`), credential values
     replaced unless ``reveal``."""

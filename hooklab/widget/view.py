@@ -704,8 +704,6 @@ class LiveView(LiveControls, W.VBox):
             self.renders += 1
         return sent
 
-
-
     def _deleted(self, capture_id: int) -> bool:
         """Whether the open capture, not among the rows shown, is no longer in the store (one
         lookup by id, only while it is off the page)."""
