@@ -1009,6 +1009,38 @@ def _har_json(name: str, raw: io.BufferedReader) -> tuple[Any, _Attached]:
         raise ValueError(f"{name!r} is not a HAR file: its {hars[0].filename!r}: {exc}") from None
 
 
+#: what an import gives an entry or line that has none, in the order it says them
+STAND_INS = (UNTIMED, NAIVE, UNANSWERED)
+
+
+def stand_ins_said(found: dict[str, tuple[int, str]], holder: tuple[str, str],
+                   time_field: str, status_field: str) -> list[str]:
+    """What an import says of the times and statuses it had to give (:data:`STAND_INS`):
+    ``found`` maps each to how many and which (``"entries 0, 4"``); ``holder`` names what
+    holds them, one and many; the fields as the file names them. One reading for HAR
+    (:func:`read_har`) and JSON Lines (:mod:`hooklab.export.jsonl`).
+
+    >>> stand_ins_said({UNTIMED: (1, "line 3"), NAIVE: (2, "lines 4, 5")}, ("line", "lines"),
+    ...                "received_at", "status")
+    ['1 line has no received_at (line 3): stamped with the time of this import', "2 lines' received_at name no UTC offset (lines 4, 5): read as UTC"]
+    """
+    one, many = holder
+    said = []
+    if UNTIMED in found:
+        n, which = found[UNTIMED]
+        said.append(f"{n:,} {one + ' has' if n == 1 else many + ' have'} no {time_field} "
+                    f"({which}): stamped with the time of this import")
+    if NAIVE in found:
+        n, which = found[NAIVE]
+        whose = f"{one}'s {time_field} names" if n == 1 else f"{many}' {time_field} name"
+        said.append(f"{n:,} {whose} no UTC offset ({which}): read as UTC")
+    if UNANSWERED in found:
+        n, which = found[UNANSWERED]
+        said.append(f"{n:,} {one + ' has' if n == 1 else many + ' have'} no {status_field} "
+                    f"({which}): imported with status 0, as requests that got no answer")
+    return said
+
+
 def _told(name: str, total: int, notes: dict[str, list[int]]) -> str:
     """The one line an import says of the entries it skipped, the times and statuses it had
     to give (none in the file, or a time without its offset), and the bodies it could not
@@ -1027,18 +1059,9 @@ def _told(name: str, total: int, notes: dict[str, list[int]]) -> str:
         n = sum(map(len, skipped.values()))
         said.append(f"skipped {n:,} of {total:,} entries that are no HTTP(S) requests ("
                     + ", ".join(f"{s} {len(v):,}" for s, v in sorted(skipped.items())) + ")")
-    if notes.get(UNTIMED):
-        u = notes[UNTIMED]
-        said.append(f"{len(u):,} entr{'y has' if len(u) == 1 else 'ies have'} no "
-                    f"startedDateTime ({which(u)}): stamped with the time of this import")
-    if notes.get(NAIVE):
-        z = notes[NAIVE]
-        whose = "entry's startedDateTime names" if len(z) == 1 else "entries' startedDateTime name"
-        said.append(f"{len(z):,} {whose} no UTC offset ({which(z)}): read as UTC")
-    if notes.get(UNANSWERED):
-        a = notes[UNANSWERED]
-        said.append(f"{len(a):,} entr{'y has' if len(a) == 1 else 'ies have'} no response "
-                    f"status ({which(a)}): imported with status 0, as requests that got no answer")
+    said += stand_ins_said({k: (len(notes[k]), which(notes[k])) for k in STAND_INS
+                            if notes.get(k)}, ("entry", "entries"), "startedDateTime",
+                           "response status")
     if notes.get(MISSING):
         m = notes[MISSING]
         said.append(f"{len(m):,} request bod{'y is' if len(m) == 1 else 'ies are'} not in the "

@@ -59,7 +59,7 @@ from ..capture import (
     status_ok,
     user_stacklevel,
 )
-from . import NAIVE, UNANSWERED, UNTIMED, _har_status, _open_regular, _shown
+from . import NAIVE, UNANSWERED, UNTIMED, _har_status, _open_regular, _shown, stand_ins_said
 
 if TYPE_CHECKING:
     from ..explore.parallel import Helpers
@@ -282,20 +282,8 @@ class _Told:
             return (f"line{'' if n == 1 else 's'} " + ", ".join(map(str, lines))
                     + (", ..." if n > len(lines) else ""))
 
-        said = []
-        if UNTIMED in self.seen:
-            n, lines = self.seen[UNTIMED]
-            said.append(f"{n:,} line{' has' if n == 1 else 's have'} no received_at "
-                        f"({which(n, lines)}): stamped with the time of this import")
-        if NAIVE in self.seen:
-            n, lines = self.seen[NAIVE]
-            whose = "line's received_at names" if n == 1 else "lines' received_at name"
-            said.append(f"{n:,} {whose} no UTC offset ({which(n, lines)}): read as UTC")
-        if UNANSWERED in self.seen:
-            n, lines = self.seen[UNANSWERED]
-            said.append(f"{n:,} line{' has' if n == 1 else 's have'} no status "
-                        f"({which(n, lines)}): imported with status 0, as requests that got "
-                        "no answer")
+        said = stand_ins_said({k: (n, which(n, lines)) for k, (n, lines) in self.seen.items()},
+                              ("line", "lines"), "received_at", "status")
         return f"hooklab: {name!r}: " + "; ".join(said)
 
     def warn(self, name: str) -> None:
