@@ -502,9 +502,16 @@ def export(store: CaptureStore, path_or_textfile: str | os.PathLike[str] | IO[st
     return n
 
 
-def _shown(value: Any) -> str:
-    """A value of an untrusted file as an error shows it: its ``repr``, what a terminal
-    would act on escaped, cut at 80 characters (a megabyte string is not a megabyte line)."""
+def shown_value(value: Any) -> str:
+    r"""A value of an untrusted file as an error shows it: its ``repr``, what a terminal
+    would act on escaped, cut at 80 characters (a megabyte string is not a megabyte line).
+    The HAR and JSON Lines imports name a wrong field's value with it.
+
+    >>> print(shown_value("yesterday"), shown_value(200.9), shown_value("2024\x1b[2J"))
+    'yesterday' 200.9 '2024\x1b[2J'
+    >>> shown_value("9" * 1000)
+    "'99999999999999999999999999999999999999999999999999999999999999999999999999999...(+922 chars)"
+    """
     return printable(repr(value), limit=80)
 
 
@@ -530,12 +537,12 @@ def _har_time(value: Any, notes: list[str] | None) -> datetime:
     try:
         dt = parse_iso(value)
     except ValueError:
-        raise ValueError(f"startedDateTime {_shown(value)} is not an ISO 8601 time") from None
+        raise ValueError(f"startedDateTime {shown_value(value)} is not an ISO 8601 time") from None
     if dt.tzinfo is None:
         _note(notes, NAIVE)
         dt = dt.replace(tzinfo=timezone.utc)
     if not EARLIEST <= dt <= LATEST:
-        raise ValueError(f"startedDateTime {_shown(value)} is outside "
+        raise ValueError(f"startedDateTime {shown_value(value)} is outside "
                          f"{EARLIEST.year}-{LATEST.year} (what a DataFrame can hold)")
     return dt
 
@@ -544,14 +551,16 @@ def _har_time(value: Any, notes: list[str] | None) -> datetime:
 _STATUS_TEXT = re.compile(r"-?[0-9]{1,12}", re.ASCII)
 
 
-def _har_status(value: Any, what: str) -> int:
+def status_number(value: Any, what: str) -> int:
     """``value`` as a status: a whole number (``200``; ``200.0``, which is the same JSON
     number; ``"404"``, as some tools write it). ``ValueError`` naming ``what`` for anything
-    else (``200.9``, ``true``, ``"OK"``, ``[]``); the range is checked by the caller.
+    else (``200.9``, ``true``, ``"OK"``, ``[]``); the range is checked by the caller. The HAR
+    import reads ``response.status`` and ``_hooklab.status`` with it, the JSON Lines import
+    ``status``.
 
-    >>> _har_status(200.0, "response.status"), _har_status("404", "response.status")
+    >>> status_number(200.0, "response.status"), status_number("404", "response.status")
     (200, 404)
-    >>> _har_status(200.9, "response.status")
+    >>> status_number(200.9, "response.status")
     Traceback (most recent call last):
     ...
     ValueError: response.status 200.9 is not an HTTP status (a whole number)
@@ -562,7 +571,7 @@ def _har_status(value: Any, what: str) -> int:
         return int(value)
     if type(value) is str and _STATUS_TEXT.fullmatch(value):
         return int(value)
-    raise ValueError(f"{what} {_shown(value)} is not an HTTP status (a whole number)")
+    raise ValueError(f"{what} {shown_value(value)} is not an HTTP status (a whole number)")
 
 
 def _text(value: Any, what: str) -> str:
@@ -681,12 +690,12 @@ def _har_record(entry: dict[str, Any], notes: list[str] | None = None,
         raise TypeError(f"response must be an object, got {type(response).__name__}")
     status = meta.get("status")
     if status is not None:  # (hooklab's own: the status the lab answered)
-        status, what = _har_status(status, "_hooklab.status"), "_hooklab.status"
+        status, what = status_number(status, "_hooklab.status"), "_hooklab.status"
     elif response is None or response.get("status") is None:  # (HAR 1.2 requires both: the
         _note(notes, UNANSWERED)  # answer is not known; 200 would make one up)
         status, what = 0, "response.status"
     else:  # (a browser's HAR: 0 is a request that got no answer; some tools write "404")
-        status, what = _har_status(response["status"], "response.status"), "response.status"
+        status, what = status_number(response["status"], "response.status"), "response.status"
         if status == -1:  # Playwright's: a request that failed or was aborted (Chrome writes 0)
             status = 0
     if not status_ok(status, meta.get("kind")):

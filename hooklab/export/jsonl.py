@@ -59,7 +59,15 @@ from ..capture import (
     status_ok,
     user_stacklevel,
 )
-from . import NAIVE, UNANSWERED, UNTIMED, _har_status, _open_regular, _shown, stand_ins_said
+from . import (
+    NAIVE,
+    UNANSWERED,
+    UNTIMED,
+    _open_regular,
+    shown_value,
+    stand_ins_said,
+    status_number,
+)
 
 if TYPE_CHECKING:
     from ..explore.parallel import Helpers
@@ -149,13 +157,13 @@ def _record(d: Any, now: bool = True, notes: list[str] | None = None) -> dict[st
         try:
             received = _fromiso(when)
         except ValueError:
-            raise ValueError(f"received_at {_shown(when)} is not an ISO 8601 time") from None
+            raise ValueError(f"received_at {shown_value(when)} is not an ISO 8601 time") from None
         if received.tzinfo is None:
             if notes is not None:
                 notes.append(NAIVE)
             received = received.replace(tzinfo=timezone.utc)
         if not EARLIEST <= received <= LATEST:  # (said with the time as the line gives it)
-            raise ValueError(f"received_at {_shown(when)} is outside {EARLIEST.year}-"
+            raise ValueError(f"received_at {shown_value(when)} is outside {EARLIEST.year}-"
                              f"{LATEST.year} (what a DataFrame can hold)")
     elif when is not None and when != "":
         raise TypeError("received_at must be a string (an ISO 8601 time), got "
@@ -182,7 +190,7 @@ def _record(d: Any, now: bool = True, notes: list[str] | None = None) -> dict[st
                 notes.append(UNANSWERED)
             status = 0
         else:  # (200.0, "404": read; 200.9, true, "OK": ValueError, naming it)
-            status = _har_status(status, "status")
+            status = status_number(status, "status")
     if not status_ok(status, get("kind")):
         ws = get("kind") == "ws"
         raise ValueError(f"status {status} is not an HTTP status "
