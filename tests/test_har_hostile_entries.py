@@ -17,26 +17,20 @@ small here, so that a small file takes that path). Real files, real helper proce
 from __future__ import annotations
 
 import json
-import os
-import time
-import warnings
-from collections.abc import Callable, Iterator
-from datetime import datetime, timezone
+from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import _hostile_times as shared
 import pytest
+from _hostile_times import ABSENT, KEPT, NOW, UTC, Change, Expected, Row, good, time_cases
 
 import hooklab
 import hooklab.export.jsonl as J
-from hooklab.explore import parallel
 
 pytestmark = pytest.mark.timeout(300)
 
-UTC = timezone.utc
-NOW = object()  # (an expected time: the time of the import)
-KEPT = object()  # (an expected time: the entry's own)
-ABSENT = object()  # (a field left out of the entry)
 SMALL_N, BIG_N = 3, 120  # entries in a small file and in a big one (one entry a line)
 
 
@@ -58,13 +52,7 @@ def entry(i: int) -> dict[str, Any]:
     }
 
 
-def good(i: int) -> tuple[str, str, int, datetime]:
-    """``(method, path, status, received_at)`` of the capture of entry ``i``."""
-    return ("POST", f"/hooks/{i}", 201,
-            datetime(2024, 5, 1, 8, i // 60 % 60, i % 60, 123000, tzinfo=UTC))
-
-
-def started(value: Any) -> Callable[[dict[str, Any]], None]:
+def started(value: Any) -> Change:
     def change(e: dict[str, Any]) -> None:
         if value is ABSENT:
             del e["startedDateTime"]
@@ -73,7 +61,7 @@ def started(value: Any) -> Callable[[dict[str, Any]], None]:
     return change
 
 
-def status(value: Any) -> Callable[[dict[str, Any]], None]:
+def status(value: Any) -> Change:
     def change(e: dict[str, Any]) -> None:
         if value is ABSENT:
             del e["response"]["status"]
@@ -82,7 +70,7 @@ def status(value: Any) -> Callable[[dict[str, Any]], None]:
     return change
 
 
-def response(value: Any) -> Callable[[dict[str, Any]], None]:
+def response(value: Any) -> Change:
     def change(e: dict[str, Any]) -> None:
         if value is ABSENT:
             del e["response"]
@@ -91,7 +79,7 @@ def response(value: Any) -> Callable[[dict[str, Any]], None]:
     return change
 
 
-def own(meta: dict[str, Any]) -> Callable[[dict[str, Any]], None]:
+def own(meta: dict[str, Any]) -> Change:
     """As hooklab exports a capture: ``_hooklab`` beside the HAR fields (a WebSocket
     message's URL is a ``ws://`` one)."""
     def change(e: dict[str, Any]) -> None:
@@ -103,86 +91,19 @@ def own(meta: dict[str, Any]) -> Callable[[dict[str, Any]], None]:
     return change
 
 
-UNTIMED = "1 entry has no startedDateTime (entry {n}): stamped with the time of this import"
-NAIVE = "1 entry's startedDateTime names no UTC offset (entry {n}): read as UTC"
 UNANSWERED = ("1 entry has no response status (entry {n}): imported with status 0, as "
               "requests that got no answer")
-LONG = "2024-05-01T10:00:00" + "9" * 1_000_000 + "Z"
 
 #: (how the middle entry differs from a good one, what comes of it): a capture
 #: ``(received_at, NOW or KEPT; status; the warning's words or None)``, or the words of the error
-#: refusing the file (after "HAR entry <n> is malformed (")
-CASES: dict[str, tuple[Callable[[dict[str, Any]], None], tuple[Any, int, str | None] | str]] = {
+#: refusing the file (after "HAR entry <n> is malformed ("); the times as the JSON Lines
+#: import's table (tests/_hostile_times.py)
+CASES: dict[str, tuple[Change, Expected]] = {
     # -- startedDateTime --------------------------------------------------------------------
     "time: as DevTools writes it": (
         started("2024-05-01T10:00:00.123+02:00"),
         (datetime(2024, 5, 1, 8, 0, 0, 123000, tzinfo=UTC), 201, None)),
-    "time: Z, nanoseconds": (
-        started("2024-05-01T10:00:00.123456789Z"),
-        (datetime(2024, 5, 1, 10, 0, 0, 123456, tzinfo=UTC), 201, None)),
-    "time: missing": (started(ABSENT), (NOW, 201, UNTIMED)),
-    "time: null": (started(None), (NOW, 201, UNTIMED)),
-    "time: empty": (started(""), (NOW, 201, UNTIMED)),
-    "time: no UTC offset": (
-        started("2024-05-01T10:00:00.5"),
-        (datetime(2024, 5, 1, 10, 0, 0, 500000, tzinfo=UTC), 201, NAIVE)),
-    "time: a date alone": (
-        started("2024-05-01"), (datetime(2024, 5, 1, tzinfo=UTC), 201, NAIVE)),
-    "time: the earliest a DataFrame holds": (
-        started("1677-09-22T00:00:00Z"), (datetime(1677, 9, 22, tzinfo=UTC), 201, None)),
-    "time: the latest a DataFrame holds": (
-        started("2262-04-11T00:00:00Z"), (datetime(2262, 4, 11, tzinfo=UTC), 201, None)),
-    "time: milliseconds since 1970": (
-        started(1714557600000),
-        "startedDateTime must be a string (an ISO 8601 time), got int"),
-    "time: seconds as a float": (
-        started(1714557600.5),
-        "startedDateTime must be a string (an ISO 8601 time), got float"),
-    "time: true": (started(True), "startedDateTime must be a string (an ISO 8601 time), got bool"),
-    "time: a list": (
-        started(["2024-05-01T10:00:00Z"]),
-        "startedDateTime must be a string (an ISO 8601 time), got list"),
-    "time: an object": (
-        started({}), "startedDateTime must be a string (an ISO 8601 time), got dict"),
-    "time: yesterday": (started("yesterday"), "startedDateTime 'yesterday' is not an ISO 8601 time"),
-    "time: an HTTP date": (
-        started("Wed, 01 May 2024 10:00:00 GMT"),
-        "startedDateTime 'Wed, 01 May 2024 10:00:00 GMT' is not an ISO 8601 time"),
-    "time: month 13": (
-        started("2024-13-01T00:00:00Z"),
-        "startedDateTime '2024-13-01T00:00:00Z' is not an ISO 8601 time"),
-    "time: offset +24:00": (
-        started("2024-05-01T10:00:00+24:00"),
-        "startedDateTime '2024-05-01T10:00:00+24:00' is not an ISO 8601 time"),
-    "time: a blank before it": (
-        started(" 2024-05-01T10:00:00Z"),
-        "startedDateTime ' 2024-05-01T10:00:00Z' is not an ISO 8601 time"),
-    "time: an escape sequence": (
-        started("2024-05-01T10:00:00Z\x1b[2J"),
-        "startedDateTime '2024-05-01T10:00:00Z\\x1b[2J' is not an ISO 8601 time"),
-    "time: a megabyte": (
-        started(LONG),
-        f"startedDateTime {repr(LONG)[:80]}...(+{len(repr(LONG)) - 80} chars) is not an ISO "
-        "8601 time"),
-    "time: year 1": (
-        started("0001-01-01T00:00:00Z"),
-        "startedDateTime '0001-01-01T00:00:00Z' is outside 1677-2262 (what a DataFrame can hold)"),
-    "time: year 1, an hour east": (
-        started("0001-01-01T00:00:00+01:00"),
-        "startedDateTime '0001-01-01T00:00:00+01:00' is outside 1677-2262 (what a DataFrame "
-        "can hold)"),
-    "time: year 9999": (
-        started("9999-12-31T23:59:59.999999Z"),
-        "startedDateTime '9999-12-31T23:59:59.999999Z' is outside 1677-2262 (what a DataFrame "
-        "can hold)"),
-    "time: a second before the earliest": (
-        started("1677-09-21T23:59:59Z"),
-        "startedDateTime '1677-09-21T23:59:59Z' is outside 1677-2262 (what a DataFrame can "
-        "hold)"),
-    "time: a microsecond past the latest": (
-        started("2262-04-11T00:00:00.000001Z"),
-        "startedDateTime '2262-04-11T00:00:00.000001Z' is outside 1677-2262 (what a "
-        "DataFrame can hold)"),
+    **time_cases("startedDateTime", "entry", started),
     # -- response.status ---------------------------------------------------------------------
     "status: 404": (status(404), (KEPT, 404, None)),
     "status: as text": (
@@ -254,20 +175,6 @@ def write(path: Path, entries: list[dict[str, Any]]) -> Path:
     return path
 
 
-def children() -> set[int]:
-    """Processes whose parent is this one (Linux)."""
-    me, out = str(os.getpid()), set()
-    for pid in os.listdir("/proc"):
-        if pid.isdigit():
-            try:
-                stat = Path(f"/proc/{pid}/stat").read_text()
-            except OSError:
-                continue
-            if stat.rsplit(")", 1)[1].split()[1] == me:
-                out.add(int(pid))
-    return out
-
-
 #: what the big-file path (``hooklab.export.jsonl.load_har``) gave in the last import: the
 #: captures it stored, or ``None`` when the file was then read as a whole
 BIG_PATH: list[int | None] = []
@@ -278,7 +185,7 @@ def way(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iter
     """``"small"``: a file read as a whole; ``"big"``: one the helper processes read (the
     sizes that decide it made small). Yields the way; checks that the helpers were started
     for a big file and that none is left."""
-    before = children()
+    before = shared.children()
     starts: list[bool] = []
     BIG_PATH.clear()
     if request.param == "big":
@@ -289,36 +196,16 @@ def way(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iter
             return BIG_PATH[-1]
 
         monkeypatch.setattr(J, "load_har", told)
-        monkeypatch.setattr(J, "HELPER_BYTES", 1)
-        monkeypatch.setattr(J, "RANGE_BYTES", 8 * 1024)
-        monkeypatch.setattr(parallel, "PROCESSES", 1)
-        start = parallel.start
-
-        def counted(*args: Any, **kw: Any) -> Any:
-            helpers = start(*args, **kw)
-            starts.append(helpers is not None)
-            return helpers
-
-        monkeypatch.setattr(parallel, "start", counted)
+        starts = shared.helpers_for_small_files(monkeypatch, 8 * 1024)
     yield request.param
     if request.param == "big":
         assert starts and all(starts), "the helper processes were not started"
-    end = time.monotonic() + 10
-    while children() - before and time.monotonic() < end:
-        time.sleep(0.05)
-    assert children() <= before, "a helper process outlived the import"
+    shared.none_left(before)
 
 
-def load(path: Path) -> tuple[list[tuple[str, str, int, datetime]], list[str]]:
+def load(path: Path) -> tuple[list[Row], list[str]]:
     """The captures ``(method, path, status, received_at)`` and hooklab's warnings."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        lab = hooklab.load_har(path)
-    try:
-        got = [(c.method, c.path, c.status, c.received_at) for c in lab.captures]
-    finally:
-        lab.stop()
-    return got, [str(w.message) for w in caught if str(w.message).startswith("hooklab:")]
+    return shared.imported(hooklab.load_har, path)
 
 
 @pytest.mark.parametrize("case", list(CASES))
@@ -357,26 +244,13 @@ def test_an_entry_with_a_missing_or_wrong_time_or_status(tmp_path: Path, way: st
 
 def test_many_such_entries_make_one_warning_naming_them(tmp_path: Path, way: str) -> None:
     n = SMALL_N * 4 if way == "small" else BIG_N
-    untimed, naive, unanswered = [1, n - 2], [n // 2], [3, 4, 5, 7, 8, n - 1]
     entries = [entry(i) for i in range(n)]
-    for i in untimed:
-        entries[i]["startedDateTime"] = None if i == 1 else ""
-    for i in naive:
-        entries[i]["startedDateTime"] = "2024-05-01T10:00:00"
-    for i in unanswered:
-        del entries[i]["response"]
+    shared.make_many(entries, started, response(ABSENT))
     path = write(tmp_path / "many.har", entries)
     before = datetime.now(UTC)
     got, warned = load(path)
     after = datetime.now(UTC)
-    want = [good(i) for i in range(n)]
-    for i in unanswered:
-        want[i] = (*want[i][:2], 0, want[i][3])
-    for i in naive:
-        want[i] = (*want[i][:3], datetime(2024, 5, 1, 10, tzinfo=UTC))
-    for i in untimed:
-        want[i] = (*want[i][:3], got[i][3])
-    assert got == want
+    assert got == shared.many_wanted(got, n)
     assert before <= got[1][3] <= got[n - 2][3] <= after  # (in entry order)
     assert warned == [
         f"hooklab: {str(path)!r}: 2 entries have no startedDateTime (entries 1, {n - 2}): "

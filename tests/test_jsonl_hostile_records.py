@@ -20,16 +20,16 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import socket
-import time
 import warnings
-from collections.abc import Callable, Iterator
-from datetime import datetime, timezone
+from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import _hostile_times as shared
 import pytest
+from _hostile_times import ABSENT, KEPT, NOW, UTC, Change, Expected, Row, good, time_cases
 
 import hooklab
 import hooklab.export.jsonl as J
@@ -37,10 +37,6 @@ from hooklab.explore import parallel
 
 pytestmark = pytest.mark.timeout(300)
 
-UTC = timezone.utc
-NOW = object()  # (an expected time: the time of the import)
-KEPT = object()  # (an expected time: the line's own)
-ABSENT = object()  # (a field left out of the line)
 SMALL_N, BIG_N = 3, 120  # records in a small file and in a big one
 RANGE = 8 * 1024  # bytes of a helper's range here (a big file: 5 or more)
 
@@ -60,13 +56,7 @@ def record(i: int) -> dict[str, Any]:
     }
 
 
-def good(i: int) -> tuple[str, str, int, datetime]:
-    """``(method, path, status, received_at)`` of the capture of line ``i``."""
-    return ("POST", f"/hooks/{i}", 201,
-            datetime(2024, 5, 1, 8, i // 60 % 60, i % 60, 123000, tzinfo=UTC))
-
-
-def field(name: str, value: Any) -> Callable[[dict[str, Any]], None]:
+def field(name: str, value: Any) -> Change:
     def change(r: dict[str, Any]) -> None:
         if value is ABSENT:
             del r[name]
@@ -75,15 +65,15 @@ def field(name: str, value: Any) -> Callable[[dict[str, Any]], None]:
     return change
 
 
-def received(value: Any) -> Callable[[dict[str, Any]], None]:
+def received(value: Any) -> Change:
     return field("received_at", value)
 
 
-def status(value: Any) -> Callable[[dict[str, Any]], None]:
+def status(value: Any) -> Change:
     return field("status", value)
 
 
-def ws(value: Any) -> Callable[[dict[str, Any]], None]:
+def ws(value: Any) -> Change:
     """A recorded WebSocket message's line (its status is a close code) with status ``value``."""
     def change(r: dict[str, Any]) -> None:
         r.update(kind="ws", method="CLOSE", url="ws" + r["url"][len("http"):])
@@ -91,92 +81,28 @@ def ws(value: Any) -> Callable[[dict[str, Any]], None]:
     return change
 
 
-def both(*changes: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]], None]:
+def both(*changes: Change) -> Change:
     def change(r: dict[str, Any]) -> None:
         for c in changes:
             c(r)
     return change
 
 
-UNTIMED = "1 line has no received_at (line {n}): stamped with the time of this import"
-NAIVE = "1 line's received_at names no UTC offset (line {n}): read as UTC"
+UNTIMED, NAIVE = shared.untimed("received_at", "line"), shared.naive("received_at", "line")
 UNANSWERED = ("1 line has no status (line {n}): imported with status 0, as requests that "
               "got no answer")
-LONG = "2024-05-01T10:00:00" + "9" * 1_000_000 + "Z"
 WHOLE = "is not an HTTP status (a whole number)"
-OUTSIDE = "is outside 1677-2262 (what a DataFrame can hold)"
 
 #: (how the middle line differs from a good one, what comes of it): a capture
 #: ``(received_at: NOW, KEPT or the time; status; the warning's words or None)``, or the
-#: words of the error refusing the file (after "line <n> is not a capture (")
-CASES: dict[str, tuple[Callable[[dict[str, Any]], None], tuple[Any, int, str | None] | str]] = {
+#: words of the error refusing the file (after "line <n> is not a capture ("); the times as
+#: the HAR import's table (tests/_hostile_times.py)
+CASES: dict[str, tuple[Change, Expected]] = {
     # -- received_at ------------------------------------------------------------------------
     "time: as the export writes it": (
         received("2024-05-01T10:00:00.123000+02:00"),
         (datetime(2024, 5, 1, 8, 0, 0, 123000, tzinfo=UTC), 201, None)),
-    "time: Z, nanoseconds": (
-        received("2024-05-01T10:00:00.123456789Z"),
-        (datetime(2024, 5, 1, 10, 0, 0, 123456, tzinfo=UTC), 201, None)),
-    "time: missing": (received(ABSENT), (NOW, 201, UNTIMED)),
-    "time: null": (received(None), (NOW, 201, UNTIMED)),
-    "time: empty": (received(""), (NOW, 201, UNTIMED)),
-    "time: no UTC offset": (
-        received("2024-05-01T10:00:00.5"),
-        (datetime(2024, 5, 1, 10, 0, 0, 500000, tzinfo=UTC), 201, NAIVE)),
-    "time: a date alone": (
-        received("2024-05-01"), (datetime(2024, 5, 1, tzinfo=UTC), 201, NAIVE)),
-    "time: the earliest a DataFrame holds": (
-        received("1677-09-22T00:00:00Z"), (datetime(1677, 9, 22, tzinfo=UTC), 201, None)),
-    "time: the latest a DataFrame holds": (
-        received("2262-04-11T00:00:00Z"), (datetime(2262, 4, 11, tzinfo=UTC), 201, None)),
-    "time: milliseconds since 1970": (
-        received(1714557600000), "received_at must be a string (an ISO 8601 time), got int"),
-    "time: seconds as a float": (
-        received(1714557600.5), "received_at must be a string (an ISO 8601 time), got float"),
-    "time: true": (received(True), "received_at must be a string (an ISO 8601 time), got bool"),
-    "time: false": (received(False), "received_at must be a string (an ISO 8601 time), got bool"),
-    "time: 0": (received(0), "received_at must be a string (an ISO 8601 time), got int"),
-    "time: a list": (
-        received(["2024-05-01T10:00:00Z"]),
-        "received_at must be a string (an ISO 8601 time), got list"),
-    "time: an object": (
-        received({}), "received_at must be a string (an ISO 8601 time), got dict"),
-    "time: yesterday": (received("yesterday"), "received_at 'yesterday' is not an ISO 8601 time"),
-    "time: an HTTP date": (
-        received("Wed, 01 May 2024 10:00:00 GMT"),
-        "received_at 'Wed, 01 May 2024 10:00:00 GMT' is not an ISO 8601 time"),
-    "time: month 13": (
-        received("2024-13-01T00:00:00Z"),
-        "received_at '2024-13-01T00:00:00Z' is not an ISO 8601 time"),
-    "time: offset +24:00": (
-        received("2024-05-01T10:00:00+24:00"),
-        "received_at '2024-05-01T10:00:00+24:00' is not an ISO 8601 time"),
-    "time: a blank before it": (
-        received(" 2024-05-01T10:00:00Z"),
-        "received_at ' 2024-05-01T10:00:00Z' is not an ISO 8601 time"),
-    "time: an escape sequence": (
-        received("2024-05-01T10:00:00Z\x1b[2J"),
-        "received_at '2024-05-01T10:00:00Z\\x1b[2J' is not an ISO 8601 time"),
-    "time: a megabyte": (
-        received(LONG),
-        f"received_at {repr(LONG)[:80]}...(+{len(repr(LONG)) - 80} chars) is not an ISO "
-        "8601 time"),
-    "time: year 1": (
-        received("0001-01-01T00:00:00Z"), f"received_at '0001-01-01T00:00:00Z' {OUTSIDE}"),
-    "time: year 1, an hour east": (
-        received("0001-01-01T00:00:00+01:00"),
-        f"received_at '0001-01-01T00:00:00+01:00' {OUTSIDE}"),
-    "time: year 9999": (
-        received("9999-12-31T23:59:59.999999Z"),
-        f"received_at '9999-12-31T23:59:59.999999Z' {OUTSIDE}"),
-    "time: year 9999, an hour west": (
-        received("9999-12-31T23:59:59-01:00"),
-        f"received_at '9999-12-31T23:59:59-01:00' {OUTSIDE}"),
-    "time: a second before the earliest": (
-        received("1677-09-21T23:59:59Z"), f"received_at '1677-09-21T23:59:59Z' {OUTSIDE}"),
-    "time: a microsecond past the latest": (
-        received("2262-04-11T00:00:00.000001Z"),
-        f"received_at '2262-04-11T00:00:00.000001Z' {OUTSIDE}"),
+    **time_cases("received_at", "line", received),
     # -- status ------------------------------------------------------------------------------
     "status: 404": (status(404), (KEPT, 404, None)),
     "status: as text": (status("404"), (KEPT, 404, None)),
@@ -240,20 +166,6 @@ def write(path: Path, records: list[dict[str, Any]]) -> list[int]:
     return numbers
 
 
-def children() -> set[int]:
-    """Processes whose parent is this one (Linux)."""
-    me, out = str(os.getpid()), set()
-    for pid in os.listdir("/proc"):
-        if pid.isdigit():
-            try:
-                stat = Path(f"/proc/{pid}/stat").read_text()
-            except OSError:
-                continue
-            if stat.rsplit(")", 1)[1].split()[1] == me:
-                out.add(int(pid))
-    return out
-
-
 #: in the last import by helpers: per range, whether a helper answered it, and how many
 #: ranges this process made itself (a helper's answer refused, or none)
 ANSWERED: list[bool] = []
@@ -266,20 +178,13 @@ def way(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iter
     sizes that decide it made small, and each range waited for until a helper answers it).
     Yields the way; checks that the helpers were started for a big file and that none is
     left."""
-    before = children()
+    before = shared.children()
     starts: list[bool] = []
     ANSWERED.clear()
     MADE_HERE.clear()
     if request.param == "big":
-        monkeypatch.setattr(J, "HELPER_BYTES", 1)
-        monkeypatch.setattr(J, "RANGE_BYTES", RANGE)
-        monkeypatch.setattr(parallel, "PROCESSES", 1)
-        start, take, prepare = parallel.start, parallel.Helpers.take, J._prepare
-
-        def counted(*args: Any, **kw: Any) -> Any:
-            helpers = start(*args, **kw)
-            starts.append(helpers is not None)
-            return helpers
+        starts = shared.helpers_for_small_files(monkeypatch, RANGE)
+        take, prepare = parallel.Helpers.take, J._prepare
 
         def patient(self: Any, key: Any, give_up: Any = None) -> Any:
             """A range a helper has not been handed yet is waited for (``answer``), not made
@@ -295,33 +200,22 @@ def way(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iter
             MADE_HERE.append(args[1])
             return prepare(*args)
 
-        monkeypatch.setattr(parallel, "start", counted)
         monkeypatch.setattr(parallel.Helpers, "take", patient)
         monkeypatch.setattr(J, "_prepare", here)
     yield request.param
     if request.param == "big":
         assert starts and all(starts), "the helper processes were not started"
         assert ANSWERED and all(ANSWERED), "a range no helper answered"
-    end = time.monotonic() + 10
-    while children() - before and time.monotonic() < end:
-        time.sleep(0.05)
-    assert children() <= before, "a helper process outlived the import"
+    shared.none_left(before)
 
 
 def warned(caught: list[warnings.WarningMessage]) -> list[str]:
     return [str(w.message) for w in caught if str(w.message).startswith("hooklab:")]
 
 
-def load(path: Path, **kw: Any) -> tuple[list[tuple[str, str, int, datetime]], list[str]]:
+def load(path: Path, **kw: Any) -> tuple[list[Row], list[str]]:
     """The captures ``(method, path, status, received_at)`` and hooklab's warnings."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        lab = hooklab.load_jsonl(path, **kw)
-    try:
-        got = [(c.method, c.path, c.status, c.received_at) for c in lab.captures]
-    finally:
-        lab.stop()
-    return got, warned(caught)
+    return shared.imported(hooklab.load_jsonl, path, **kw)
 
 
 @pytest.mark.parametrize("case", list(CASES))
@@ -366,29 +260,16 @@ def test_many_such_lines_make_one_warning_naming_them(tmp_path: Path, way: str) 
     """Across ranges (a big file): the first five lines of each, in line order, and how
     many."""
     n = SMALL_N * 4 if way == "small" else BIG_N
-    untimed, naive, unanswered = [1, n - 2], [n // 2], [3, 4, 5, 7, 8, n - 1]
     records = [record(i) for i in range(n)]
-    for i in untimed:
-        records[i]["received_at"] = None if i == 1 else ""
-    for i in naive:
-        records[i]["received_at"] = "2024-05-01T10:00:00"
-    for i in unanswered:
-        del records[i]["status"]
+    shared.make_many(records, received, status(ABSENT))
     path = tmp_path / "many.jsonl"
     lines = write(path, records)
     before = datetime.now(UTC)
     got, said = load(path)
     after = datetime.now(UTC)
-    want = [good(i) for i in range(n)]
-    for i in unanswered:
-        want[i] = (*want[i][:2], 0, want[i][3])
-    for i in naive:
-        want[i] = (*want[i][:3], datetime(2024, 5, 1, 10, tzinfo=UTC))
-    for i in untimed:
-        want[i] = (*want[i][:3], got[i][3])
-    assert got == want
+    assert got == shared.many_wanted(got, n)
     assert before <= got[1][3] <= got[n - 2][3] <= after  # (in line order)
-    shown = ", ".join(str(lines[i]) for i in unanswered[:5])
+    shown = ", ".join(str(lines[i]) for i in shared.many(n)[2][:5])
     assert said == [
         f"hooklab: {str(path)!r}: 2 lines have no received_at (lines {lines[1]}, "
         f"{lines[n - 2]}): stamped with the time of this import; 1 line's received_at names "
