@@ -10,28 +10,19 @@ from typing import Any
 
 from _http import raw_request
 from _raw_paths import CASES, RAW_MARKS, request
+from _stream_page import live_page, rows
 
 from hooklab import HookLab
 
 
 def test_stream_page_reads_raw_utf8_paths(browser: Any, lab: HookLab) -> None:
-    ctx = browser.new_context(viewport={"width": 1400, "height": 900}, bypass_csp=True)
-    page = ctx.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    try:
-        page.goto(lab.page_url)
-        page.wait_for_function("document.getElementById('status').textContent === 'live'",
-                               timeout=10000)
+    with live_page(browser, lab.page_url) as (page, errors):
         port = lab.bound_port
         assert port is not None
         for target, _, _ in CASES.values():
             assert raw_request(port, request(target)).startswith(b"HTTP/1.1 200"), target
-        page.wait_for_function(f"document.querySelectorAll('#rows tr').length === {len(CASES)}",
-                               timeout=10000)
+        rows(page, len(CASES))
         paths = page.locator("#rows tr td:nth-child(5)").all_text_contents()
         assert paths == [shown for _, shown, _ in reversed(CASES.values())]  # (newest first)
         assert not any(m in p for p in paths for m in RAW_MARKS)
         assert errors == []
-    finally:
-        ctx.close()
