@@ -8,7 +8,11 @@ Query arguments: ``since=<id>`` replays stored captures newer than ``id`` and th
 live, without gaps or duplicates (reconnect with the last id you saw); without ``since`` only
 captures stored after the connection opened are sent. Every other filter of
 :mod:`hooklab.filters` (``bin``, ``provider``, ``search``, ...) applies; ``body=0`` leaves bodies out. Each message is
-:func:`hooklab.capture.capture_to_dict` as JSON text.
+:func:`hooklab.capture.capture_to_dict` as JSON text, and, where they differ from it:
+``hidden``, its headers and body text with credentials hidden (:mod:`hooklab.credentials`);
+``event_read``, its ``event_type`` as the live view and ``hooklab serve`` read it (a header's
+UTF-8 read as UTF-8, :func:`hooklab.capture.header_text_as_sent`: ``X-GitHub-Event: café``
+is stored ``cafÃ©``). The stream page shows both.
 
 Slow clients: each connection has a bounded queue (:class:`StreamLimits`). Stored captures are
 the source of truth, so while replaying a backlog the queue of live captures may be dropped and
@@ -33,7 +37,7 @@ from typing import Any
 import orjson
 from tornado import web, websocket
 
-from ..capture import Capture, capture_to_dict
+from ..capture import Capture, capture_to_dict, header_text_as_sent
 from ..credentials import hidden_view
 from ..filters import FILTER_KEYS, bound, from_query, matches
 from .guard import log_without_query, origin_allowed, refuse_reader, unknown_parameter
@@ -223,6 +227,11 @@ class StreamHandler(websocket.WebSocketHandler):
                 hidden = hidden_view(cap, body=self.with_body)
             if hidden is not None:  # (what the stream page shows until "show credentials")
                 d["hidden"] = hidden
+            event = cap.event_type
+            if event and not event.isascii():  # (what the page's event cell shows)
+                read = header_text_as_sent(event, cap.headers)
+                if read != event:
+                    d["event_read"] = read
             msg = orjson.dumps(d).decode()
             fut = self.write_message(msg)
             self.cursor = cap.id

@@ -96,7 +96,9 @@
     cell(tr, c.method);
     cell(tr, asSent(c.path));  // (a raw UTF-8 path: "/été/x", not "/Ã©tÃ©/x"; escapes kept)
     cell(tr, c.provider);
-    cell(tr, c.event_type);
+    // (an event type from a header, read as UTF-8 by the server as the live view and serve
+    // read it: "café", not "cafÃ©"; bytes that are no UTF-8 a character a byte, escaped)
+    cell(tr, c.event_read != null ? c.event_read : c.event_type);
     cell(tr, c.size);
     // (a header value may hold a tab, which HTTP allows: the multi-line set keeps it as sent)
     cell(tr, (view.headers || c.headers || []).map(function (h) { return h[0] + ": " + asSent(h[1]); })
