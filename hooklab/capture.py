@@ -71,6 +71,7 @@ __all__ = [
     "split_target",
     "target_path",
     "text_codec",
+    "trailers_start",
     "user_stacklevel",
 ]
 
@@ -485,14 +486,18 @@ def keep_imported(record: dict[str, Any], meta: dict[str, Any]) -> dict[str, Any
     """Put what an export kept of a capture (``meta``: a JSON Lines line, a HAR entry's
     ``_hooklab``) on the imported ``record`` (in place; returned): its provider (checked by
     :func:`check_provider`; ``""`` leaves it to detection), event type, delivery id,
-    verification, the handshake it answered, its forwarding outcomes and, for a WebSocket
-    recording, its own bin. The one place both importers take them from; ``TypeError`` for a
-    value of the wrong type, ``ValueError`` for a forwarding outcome no forward could have had.
+    verification, the handshake it answered, where its trailer fields start
+    (``trailers_at``: the checks read the header section before them), its forwarding
+    outcomes and, for a WebSocket recording, its own bin. The one place both importers take
+    them from; ``TypeError`` for a value of the wrong type, ``ValueError`` for a forwarding
+    outcome no forward could have had or a ``trailers_at`` past the record's headers.
 
     >>> keep_imported({"kind": "http"}, {"provider": "stripe", "verified": 1, "bin": "x"})
     {'kind': 'http', 'provider': 'stripe', 'verified': True}
     >>> keep_imported({"kind": "http"}, {"provider": ""})
     {'kind': 'http'}
+    >>> keep_imported({"headers": [("A", "1"), ("B", "2")]}, {"trailers_at": 1})["trailers_at"]
+    1
     >>> keep_imported({"kind": "http", "received_at": datetime(2026, 1, 1, tzinfo=timezone.utc)},
     ...               {"forwards": [{"target": "http://127.0.0.1:9/", "status": None,
     ...                              "latency_ms": 0.5, "error": "refused"}]})["forwards"]
@@ -515,7 +520,27 @@ def keep_imported(record: dict[str, Any], meta: dict[str, Any]) -> dict[str, Any
         record["verified"] = bool(meta["verified"])
     if meta.get("forwards") is not None:  # (an older hooklab's export has none)
         record["forwards"] = _forwards(meta["forwards"], record.get("received_at"))
+    at = meta.get("trailers_at")  # (an older hooklab's export has none: read as headers)
+    if at is not None:
+        if type(at) is not int:
+            raise TypeError(f"trailers_at must be a whole number, got {type(at).__name__}")
+        fields = len(record.get("headers") or ())
+        if trailers_start(at, fields) is None:
+            raise ValueError(f"trailers_at {at} names no header field (the capture has {fields})")
+        record["trailers_at"] = at
     return record
+
+
+def trailers_start(value: Any, fields: int) -> int | None:
+    """Where a capture's trailer fields start among its ``fields`` header fields, as a
+    :class:`Capture` keeps it (``trailers_at``): a whole number from 0 up to the last field's
+    index, else ``None``, no trailers (a stored or imported value is checked: a database,
+    like a file, may be crafted; a number past the fields names none).
+
+    >>> trailers_start(2, 3), trailers_start(3, 3), trailers_start(True, 3), trailers_start("1", 3)
+    (2, None, None, None)
+    """
+    return value if type(value) is int and 0 <= value < fields else None
 
 
 #: forwarding outcomes an imported capture may have at most (a lab records one per capture:
@@ -1000,6 +1025,10 @@ class Capture:
     #: the bin it was stored under when that is not its path's first segment (a WebSocket
     #: recording's ``bin=``); ``None`` otherwise (:attr:`bin` is then the path's)
     stored_bin: str | None = None
+    #: where the trailer fields (sent after a chunked body) start in ``headers``; ``None``
+    #: when none came. :meth:`verify` reads the header section before them only, as a
+    #: provider's receivers do (:attr:`header_section`, :attr:`trailers`)
+    trailers_at: int | None = None
 
     # -- Amazon SNS ---------------------------------------------------------------------------
     def confirm_subscription(self, *, timeout: float = 10.0,
@@ -1089,6 +1118,28 @@ class Capture:
         'utf-8'
         """
         return charset_param(self.header("content-type")) or "utf-8"
+
+    @property
+    def header_section(self) -> list[tuple[str, str]]:
+        """The header fields without the trailer fields that followed a chunked body (what a
+        provider's receivers read, and :meth:`verify` checks); all of ``headers`` when no
+        trailers came.
+
+        >>> c = Capture(id=1, received_at=datetime.now(timezone.utc), method="POST", path="/s",
+        ...             headers=[("Transfer-Encoding", "chunked"), ("Stripe-Signature", "t=1")],
+        ...             trailers_at=1)
+        >>> c.header_section, c.trailers
+        ([('Transfer-Encoding', 'chunked')], [('Stripe-Signature', 't=1')])
+        """
+        at = trailers_start(self.trailers_at, len(self.headers))
+        return list(self.headers) if at is None else self.headers[:at]
+
+    @property
+    def trailers(self) -> list[tuple[str, str]]:
+        """The trailer fields (after a chunked body), in order; ``[]`` when none came. They
+        stay in ``headers`` too (:meth:`header` finds them), after the header section."""
+        at = trailers_start(self.trailers_at, len(self.headers))
+        return [] if at is None else self.headers[at:]
 
     def header(self, name: str, default: str | None = None) -> str | None:
         """First value of header ``name`` (case-insensitive), or ``default``.
@@ -1207,6 +1258,10 @@ class Capture:
         to the capture's (pass the URL the provider was given when it signs the URL and
         reached the lab through a proxy, tunnel or the Jupyter relay: Twilio, Square...).
 
+        Only the header section is read (:attr:`header_section`), as the provider's own
+        receivers read it and as the lab checked on arrival: a signature that came as a
+        trailer field (after a chunked body) verifies nothing, and the reason says so.
+
         >>> cap.provider, cap.event_type
         ('stripe', 'payment_intent.succeeded')
         >>> cap.verify("whsec_test")         # the endpoint's signing secret
@@ -1214,18 +1269,28 @@ class Capture:
         >>> cap.verify("whsec_wrong").valid
         False
         """
-        from .signatures import verify_signature
+        from .signatures import Verification, verify_signature
+        from .signatures.book import trailer_note
 
-        return verify_signature(
-            provider or self.provider or "",
-            secret,
-            self.headers,
-            self.body,
-            url=url or self.url or None,
-            method=self.method,
-            now=self.received_at if now is None else now,
-            tolerance=tolerance,
-        )
+        def check(headers: list[tuple[str, str]]) -> Verification:
+            return verify_signature(
+                provider or self.provider or "",
+                secret,
+                headers,
+                self.body,
+                url=url or self.url or None,
+                method=self.method,
+                now=self.received_at if now is None else now,
+                tolerance=tolerance,
+            )
+
+        section = self.header_section
+        verdict = check(section)
+        if verdict.valid or len(section) == len(self.headers):
+            return verdict
+        note = trailer_note(provider or self.provider, self.headers, section,
+                            lambda headers: check(headers).valid)
+        return Verification(False, verdict.provider, verdict.reason + note)
 
     def __repr__(self) -> str:
         # shown by terminals and test reports: the sender's text, visible characters only
@@ -1263,6 +1328,8 @@ def capture_to_dict(c: Capture, *, body: bool = True) -> dict[str, Any]:
         "duplicate": c.duplicate,
         "handshake": c.handshake,
     }
+    if c.trailers_at is not None:  # (only then: the shape of every other capture's as before)
+        d["trailers_at"] = c.trailers_at
     if body:
         d["body_b64"] = base64.b64encode(c.body).decode()
         try:

@@ -169,8 +169,10 @@ def har_entry(c: Capture, forwards: Sequence[dict[str, Any]] = ()) -> dict[str, 
     """One HAR 1.2 entry for a capture (the request as received; our answer's status).
 
     ``_hooklab`` holds what HAR has no field for, so that :func:`read_har` gives the capture
-    back whole: its id, bin, detection, verification, the handshake answered and
-    ``forwards``, its forwarding outcomes (``lab.forwards(c.id)``; left out when none).
+    back whole: its id, bin, detection, verification, the handshake answered,
+    ``trailers_at`` (where its trailer fields start in ``request.headers``; left out when
+    none came) and ``forwards``, its forwarding outcomes (``lab.forwards(c.id)``; left out
+    when none).
 
     >>> har_entry(cap)["_hooklab"]["event_type"]
     'payment_intent.succeeded'
@@ -208,6 +210,8 @@ def har_entry(c: Capture, forwards: Sequence[dict[str, Any]] = ()) -> dict[str, 
             "provider": c.provider, "event_type": c.event_type, "delivery_id": c.delivery_id,
             "verified": c.verified, "verify_reason": c.verify_reason,
             "remote_addr": c.remote_addr, "duplicate": c.duplicate, "handshake": c.handshake,
+            # (where the trailer fields start in request.headers: read as headers otherwise)
+            **({"trailers_at": c.trailers_at} if c.trailers_at is not None else {}),
             **({"forwards": _outcomes(forwards)} if forwards else {}),
         },
     }

@@ -18,7 +18,8 @@ a million captures import in seconds with memory that does not grow with the fil
 (:func:`read_jsonl`): what is wrong refuses the file, naming the line; a line without them is
 imported (at the time of the import; a time without its UTC offset as UTC; status 0) and one
 warning names those lines. Captures keep their provider, event type, status, verification,
-the handshake answered, their forwarding outcomes and, in a line the lab exported (it has the capture's ``id``), the method as sent (``get``; a line
+the handshake answered, where their trailer fields start (``trailers_at``: signatures are
+checked in the header section before them), their forwarding outcomes and, in a line the lab exported (it has the capture's ``id``), the method as sent (``get``; a line
 written by hand has it upper-cased): every column of ``lab.dataframe()`` but ``id`` and
 ``duplicate``, which are the importing store's own.
 
@@ -528,10 +529,10 @@ def _unpack(packed: bytes | None, key: tuple[int, int, int],
     for row in rows:
         if type(row) is not list:
             return None
-        if len(row) != 19:  # (rare: an imported capture's forwarding outcomes follow)
-            if len(row) != 20 or not _outcomes(row[19]):
+        if len(row) != _VALUES:  # (rare: an imported capture's forwarding outcomes follow)
+            if len(row) != _VALUES + 1 or not _outcomes(row[_VALUES]):
                 return None
-            row = row[:19]
+            row = row[:_VALUES]
         if tuple(map(type, row)) not in _SHAPES:
             return None
     if got[2] is not False and notes is not None:
@@ -565,11 +566,14 @@ def _outcomes(given: Any) -> bool:
 
 
 _S, _I, _N = str, int, type(None)
-#: the types a row's values may have, column by column (what RowMaker makes): 128 shapes
-#: (an imported capture's forwarding outcomes may follow them: :func:`_outcomes`)
+#: the types a row's values may have, column by column (what RowMaker makes, the last
+#: ``trailers_at``): 256 shapes (an imported capture's forwarding outcomes may follow them:
+#: :func:`_outcomes`)
 _SHAPES = frozenset(itertools.product(
     (_I,), (_S,), (_S,), (_S,), (_S,), (_S,), (_S,), (bytes,), (_S,), (_S,), (_I,),
-    (_S, _N), (_S, _N), (_S, _N), (_I, _N), (_S, _N), (_I,), (_S, _N), (_S, _N)))
+    (_S, _N), (_S, _N), (_S, _N), (_I, _N), (_S, _N), (_I,), (_S, _N), (_S, _N), (_I, _N)))
+#: values of a row (``hooklab.store._sql.VALUES``)
+_VALUES = 20
 
 #: the types of a forwarding outcome's values (what keep_imported makes), one by one
 _OUTCOME = ((_I,), (_S,), (_I, _N), (float, _N), (_S, _N))

@@ -18,6 +18,7 @@ import base64
 import contextlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
@@ -144,10 +145,36 @@ TRAILER_NOTE = "came as a trailer field (after the chunked body), not in the hea
 
 def _trailer_note(record: dict[str, Any], sender: str | None, secret: str | bytes,
                   headers: list[tuple[str, str]], section: list[tuple[str, str]]) -> str:
-    """What the reason of a capture that did not verify from its header section adds when its
-    trailer fields (``headers`` after ``section``) hold the signature: the provider's
-    signature header among them, or a signature that verifies with them. The checks read the
-    header section only, as the provider's own receivers do (they never see trailers)."""
+    """:func:`trailer_note` of a record checked on arrival with its bin's ``secret``."""
+    def verifies(every: list[tuple[str, str]]) -> bool:
+        try:
+            ok, _ = _verify(sender, secret, every, record.get("body") or b"",
+                            record.get("signed_url") or record.get("url"),
+                            str(record.get("method") or "POST"), record.get("received_at"))
+        except Exception:  # noqa: BLE001 - a note only
+            ok = False
+        return ok
+
+    return trailer_note(sender, headers, section, verifies)
+
+
+def trailer_note(sender: str | None, headers: list[tuple[str, str]],
+                 section: list[tuple[str, str]],
+                 verifies: Callable[[list[tuple[str, str]]], bool]) -> str:
+    """What the reason of a capture that did not verify from its header section (``section``,
+    the first fields of ``headers``) adds when its trailer fields (``headers`` after it) hold
+    the signature: the provider's (``sender``'s) signature header among them, or a signature
+    that ``verifies(headers)`` with them; ``""`` otherwise. The checks read the header
+    section only, as the provider's own receivers do (they never see trailers): on arrival,
+    and :meth:`hooklab.Capture.verify` of a stored or imported capture alike.
+
+    >>> note = trailer_note("stripe", [("A", "1"), ("Stripe-Signature", "t=1")], [("A", "1")],
+    ...                     lambda headers: False)
+    >>> note.startswith("; 'Stripe-Signature' came as a trailer field"), TRAILER_NOTE in note
+    (True, True)
+    >>> trailer_note("stripe", [("A", "1"), ("X-Other", "2")], [("A", "1")], lambda h: False)
+    ''
+    """
     trailers = headers[len(section):]
     names = list(dict.fromkeys(k for k, _ in trailers))
     row = TABLE.get(sender or "")
@@ -155,9 +182,7 @@ def _trailer_note(record: dict[str, Any], sender: str | None, secret: str | byte
     named = [k for k in names if k.lower() == sig] if sig else []
     if not named:
         try:
-            ok, _ = _verify(sender, secret, headers, record.get("body") or b"",
-                            record.get("signed_url") or record.get("url"),
-                            str(record.get("method") or "POST"), record.get("received_at"))
+            ok = verifies(headers)
         except Exception:  # noqa: BLE001 - a note only
             ok = False
         if not ok:

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from ..capture import Capture, bin_of, micros
+from ..capture import Capture, bin_of, micros, trailers_start
 from ..filters import validate
 
 _SCHEMA = """
@@ -36,7 +36,8 @@ CREATE TABLE IF NOT EXISTS captures (
     verify_reason TEXT,
     duplicate INTEGER NOT NULL DEFAULT 0,
     content_type TEXT,
-    handshake TEXT
+    handshake TEXT,
+    trailers_at INTEGER
 );
 CREATE INDEX IF NOT EXISTS captures_bin ON captures(bin);
 CREATE INDEX IF NOT EXISTS captures_delivery ON captures(provider, delivery_id);
@@ -61,7 +62,8 @@ _FORMAT = "hooklab-captures-2"
 _FORMATS_READ = ("hooklab-captures-1", _FORMAT)
 _COLS = (
     "id, received_us, kind, method, path, query, headers, body, remote_addr, url, status,"
-    " provider, event_type, delivery_id, verified, verify_reason, duplicate, handshake, bin"
+    " provider, event_type, delivery_id, verified, verify_reason, duplicate, handshake, bin,"
+    " trailers_at"
 )
 
 
@@ -93,6 +95,7 @@ def _from_us(us: int) -> datetime:
 
 
 def _row_to_capture(r: tuple) -> Capture:
+    headers = [(k, v) for k, v in _loads(r[6])]
     return Capture(
         id=r[0],
         received_at=_from_us(r[1]),
@@ -100,7 +103,7 @@ def _row_to_capture(r: tuple) -> Capture:
         method=r[3],
         path=r[4],
         query=_loads(r[5]),
-        headers=[(k, v) for k, v in _loads(r[6])],
+        headers=headers,
         body=bytes(r[7]),
         remote_addr=r[8],
         url=r[9],
@@ -113,6 +116,8 @@ def _row_to_capture(r: tuple) -> Capture:
         duplicate=bool(r[16]),
         handshake=r[17],
         stored_bin=other_bin(r[18], r[4]),
+        # (a row of a database from before the column, read as it is, has none)
+        trailers_at=trailers_start(r[19] if len(r) > 19 else None, len(headers)),
     )
 
 
@@ -198,10 +203,15 @@ _MAX_ID = 1 << 62
 
 def add_columns(db: sqlite3.Connection) -> None:
     """Columns added after a database was created (``CREATE TABLE IF NOT EXISTS`` keeps the
-    old table as it is): ``handshake`` (which endpoint handshake was answered)."""
+    old table as it is): ``handshake`` (which endpoint handshake was answered) and
+    ``trailers_at`` (where a capture's trailer fields start in ``headers``; ``NULL``, as in
+    every row from before it, when none came). Both nullable: an older hooklab sharing the
+    file reads the columns it knows and stores its rows without them."""
     have = {r[1] for r in db.execute("PRAGMA table_info(captures)")}
     if "handshake" not in have:
         db.execute("ALTER TABLE captures ADD COLUMN handshake TEXT")
+    if "trailers_at" not in have:
+        db.execute("ALTER TABLE captures ADD COLUMN trailers_at INTEGER")
     db.execute("CREATE INDEX IF NOT EXISTS captures_handshake ON captures(id)"
                " WHERE handshake IS NOT NULL")
 
@@ -209,13 +219,14 @@ def add_columns(db: sqlite3.Connection) -> None:
 _INSERT = (
     "INSERT INTO captures (received_us, kind, method, path, bin, query, headers, body,"
     " remote_addr, url, status, provider, event_type, delivery_id, verified,"
-    " verify_reason, duplicate, content_type, handshake)"
-    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    " verify_reason, duplicate, content_type, handshake, trailers_at)"
+    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 )
 
 
 def record_values(record: dict[str, Any]) -> list[Any]:
-    """The INSERT values of one (already enriched) record; ``duplicate`` (index 16) is 0."""
+    """The INSERT values of one (already enriched) record; ``duplicate`` (index 16) is 0,
+    ``trailers_at`` (index 19, the last: :data:`VALUES`) ``None`` unless trailer fields came."""
     received = record.get("received_at") or datetime.now(timezone.utc)
     path = record.get("path") or "/"
     verified = record.get("verified")
@@ -245,6 +256,7 @@ def record_values(record: dict[str, Any]) -> list[Any]:
         0,
         ctype,
         record.get("handshake"),
+        trailers_start(record.get("trailers_at"), len(headers)),
     ]
 
 
@@ -313,6 +325,7 @@ class BulkValues:
             0,
             ctype,
             get("handshake"),
+            trailers_start(get("trailers_at"), len(headers)),
         ]
 
 
@@ -375,7 +388,7 @@ def insert_many(
     seq = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'captures'").fetchone()
     start = (seq[0] if seq else 0) + 1
     whole = len(rows) - len(rows) % _ROWS_PER_STATEMENT
-    if whole:  # 50 rows a statement: less of Python's per-row work than executemany
+    if whole:  # 49 rows a statement: less of Python's per-row work than executemany
         many = _INSERT_HEAD + ",".join([_ROW] * _ROWS_PER_STATEMENT)
         db.executemany(many, _row_groups(rows, whole))
     if whole < len(rows):
@@ -386,17 +399,19 @@ def insert_many(
     return start
 
 
-#: rows a multi-row INSERT takes: 19 values each stays under the 999 variables of the
+#: values of a row (:func:`record_values`): ``trailers_at`` is the last
+VALUES = 20
+#: rows a multi-row INSERT takes: 20 values each stays under the 999 variables of the
 #: oldest SQLite builds Python ships with
-_ROWS_PER_STATEMENT = 50
-_ROW = "(" + ",".join("?" * 19) + ")"
+_ROWS_PER_STATEMENT = 49
+_ROW = "(" + ",".join("?" * VALUES) + ")"
 
 
 _INSERT_HEAD = _INSERT.split(" VALUES ", 1)[0] + " VALUES "
 
 
 def _row_groups(rows: list[list[Any]], upto: int) -> Iterator[list[Any]]:
-    """The values of ``rows[:upto]``, 50 rows at a time, flattened (one statement's)."""
+    """The values of ``rows[:upto]``, 49 rows at a time, flattened (one statement's)."""
     n = _ROWS_PER_STATEMENT
     for i in range(0, upto, n):
         yield [x for v in rows[i : i + n] for x in v]
@@ -406,7 +421,7 @@ def insert_rows(db: sqlite3.Connection, rows: list[list[Any]]) -> int:
     """INSERT prepared rows (:func:`record_values`) inside the writer's transaction, flagging
     repeated delivery ids (against the table and the earlier rows); returns the first id.
 
-    A statement takes up to 50 rows, so a batch of live captures costs SQLite (and Python's
+    A statement takes up to 49 rows, so a batch of live captures costs SQLite (and Python's
     GIL, which ``sqlite3`` gives up around each step) a few calls, not one per capture.
     """
     _flag_duplicates(db, rows, None)
@@ -447,4 +462,5 @@ def row_capture(rid: int, values: list[Any], record: dict[str, Any]) -> Capture:
         duplicate=bool(values[16]),
         handshake=record.get("handshake"),
         stored_bin=other_bin(values[4], values[3]),
+        trailers_at=values[19],
     )
