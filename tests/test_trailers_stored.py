@@ -95,6 +95,20 @@ CASES: dict[str, Case] = {
     "github signed in the header, a stripe signature as a trailer": Case(
         "gh", "github", lambda: ([CT, ("X-GitHub-Event", "push"), _github()], [_stripe()]),
         True, False, "github"),
+    # bins that name no provider: detected from the header section, never from a trailer
+    "no provider: stripe signature only as a trailer": Case(
+        "anon", "stripe", lambda: ([CT], [_stripe()]), False, True, None),
+    "no provider: github event and signature only as trailers": Case(
+        "anongh", "github", lambda: ([CT], [("X-GitHub-Event", "push"), _github()]),
+        False, True, None),
+    "no provider: github event in the header, its signature as a trailer": Case(
+        "anongh", "github", lambda: ([CT, ("X-GitHub-Event", "push")], [_github()]),
+        False, True, "github"),
+    "no provider: stripe signed, other providers' headers as trailers": Case(
+        "anon", "stripe",
+        lambda: ([CT, _stripe()], [("X-GitHub-Event", "push"), _github(),
+                                   ("X-Twilio-Signature", "abc")]),
+        True, False, "stripe"),
 }
 
 

@@ -423,14 +423,16 @@ class SecretBook(BinSecrets):
                     sender, secret, section,
                     record.get("body") or b"", record.get("signed_url") or record.get("url"),
                     str(record.get("method") or "POST"), record.get("received_at"))
+                note = ""  # (said last, whatever the reason becomes below)
                 if not record["verified"] and len(section) < len(headers):
-                    reason += _trailer_note(record, sender, secret, headers, section)
+                    note = _trailer_note(record, sender, secret, headers, section)
                 text = None if sender else _token_text(secret)
                 where = None if text is None else _sent_whole(text, section, record.get("query"))
                 if where is not None:  # (a token scheme of the bin's own, e.g. Bearer: the
                     record["verified"] = True  # sender knew it; forward and replay give it back)
                     reason = (f"{TOKEN_SENT} in {where[0]} {json.dumps(where[1])} "
                               "(no signature to check)")
+                    note = ""
                     seen = _seen_key(bin_, record.get("received_at"), record.get("body") or b"")
                     with self._lock:
                         self._token_seen[seen] = None
@@ -441,7 +443,7 @@ class SecretBook(BinSecrets):
                     # advice; here it is the bin's setting, shown in the live view's Details)
                     reason = (f"{NO_PROVIDER}; give the bin a provider: lab.secret({short(bin_)}, "
                               f"..., provider='github') ({PROVIDER_IDS})")
-                record["verify_reason"] = reason
+                record["verify_reason"] = reason + note
         except Exception as exc:  # noqa: BLE001 - verifying is best effort, scrubbing is not
             record["verified"] = False
             record["verify_reason"] = f"could not be verified ({type(exc).__name__})"
