@@ -56,6 +56,7 @@ from ._sql import (
     _MAX_ID,
     _SCHEMA,
     INDEXES,
+    VALUES,
     BulkValues,
     SearchPlan,
     _from_us,
@@ -82,7 +83,7 @@ _BATCH = 512  # captures per transaction at most (group commit)
 _BULK = 5000  # captures per transaction of a bulk import
 _IDS_PER_QUERY = 500  # capture ids in one IN (...) of forwards(ids=...)
 #: values of a prepared row (record_values); an import's row may hold one more, its forwards
-_VALUES = 19
+_VALUES = VALUES
 #: captures waiting for the writer at most
 QUEUE_CAPTURES = 10_000
 #: body bytes (and headers past _HEADERS_FREE) waiting for the writer at most (one larger capture is still let through alone)
@@ -427,9 +428,13 @@ class CaptureStore:
                 st = os.stat(self._file)
                 self._identity = (self._file, st.st_dev, st.st_ino)
         self._last_id = self._db.execute("SELECT COALESCE(MAX(id), 0) FROM captures").fetchone()[0]
-        self._cols = _COLS  # a database opened read-only from before the handshake column:
-        if "handshake" not in {r[1] for r in self._db.execute("PRAGMA table_info(captures)")}:
-            self._cols = _COLS.replace(", handshake", ", NULL")
+        # a database opened read-only from before the handshake or trailers_at column reads
+        # NULL for it (opened for writing, add_columns gave it the columns)
+        have = {r[1] for r in self._db.execute("PRAGMA table_info(captures)")}
+        self._handshakes = "handshake" in have
+        self._cols = _COLS if self._handshakes else _COLS.replace(", handshake", ", NULL")
+        if "trailers_at" not in have:
+            self._cols = self._cols.replace(", trailers_at", ", NULL")
         self._wdb = self._db if (self._memory or readonly) else self._connect()
         self._sync = self._wal_sync()
         try:
@@ -1659,7 +1664,8 @@ class CaptureStore:
             self._finish_checkpoint()
         caps = [
             _row_to_capture((first + i, v[0], v[1], v[2], v[3], v[5], v[6], v[7], v[8], v[9],
-                             v[10], v[11], v[12], v[13], v[14], v[15], v[16], v[18], v[4]))
+                             v[10], v[11], v[12], v[13], v[14], v[15], v[16], v[18], v[4],
+                             v[19]))
             for i, v in enumerate(rows)
         ] if notify else []
         forwarded = [first + i for i, _ in forwards] if notify else []
@@ -2142,7 +2148,7 @@ class CaptureStore:
     def handshakes(self) -> dict[int, str]:
         """``{capture id: what was answered}`` for the captures that were endpoint handshakes
         (few: read through a partial index)."""
-        if self._cols is not _COLS:
+        if not self._handshakes:
             return {}
         return dict(self._fetch("SELECT id, handshake FROM captures WHERE handshake IS NOT NULL"))
 
@@ -2378,7 +2384,7 @@ class CaptureStore:
         found: dict[int, tuple] = {}
         for at in range(0, len(wanted), 50_000):
             part = wanted[at : at + 50_000]
-            shake = "handshake" if self._cols is _COLS else "NULL"
+            shake = "handshake" if self._handshakes else "NULL"
             rows = self._fetch(
                 f"SELECT id, url, query, headers, verify_reason, {shake} FROM captures"
                 " WHERE id >= ? AND id <= ?",
