@@ -14,7 +14,12 @@ True
 A capture of ``/github/events?x=1`` forwarded to ``http://127.0.0.1:5000/webhook`` goes to
 ``http://127.0.0.1:5000/webhook/events?x=1`` with the same method, the same headers except the
 hop-by-hop ones (``Host`` is the target's, ``Content-Length`` recomputed) and the exact body, so
-signatures still verify, but for two cases ``resign=`` is for: a replay long after the delivery
+signatures still verify. A capture whose trailer fields came after a chunked body
+(``capture.trailers``) goes as it came: its header section as headers, the body with
+``Transfer-Encoding: chunked``, the trailer fields after it as trailers (RFC 9112 section
+7.1.2), never as headers: a signature sent only as a trailer, which the provider's receivers
+never read, stays where the app's parser does not take it for one. Signatures verify but for
+two cases ``resign=`` is for: a replay long after the delivery
 where the signature holds a time the app checks (Stripe's ``t=`` against its 300 s tolerance,
 Standard Webhooks, Slack), and a provider that signs the URL (Twilio, Square, HubSpot...),
 whose URL changed. ``replay(..., resign=secret)`` and ``Forwarder.add(..., resign=secret)``
@@ -64,7 +69,8 @@ from .sender import NOT_IN_URL, _exchange, _shown_repr, ascii_url
 
 __all__ = ["HOP_BY_HOP", "LOOP_HEADER", "Forwarder", "ForwardsLeft", "LeftForwards", "ReplayResult",
            "Resign", "book_resigner",
-           "check_target", "delivered", "has_dot_segment", "outgoing", "replay", "resigned",
+           "check_target", "delivered", "has_dot_segment", "outgoing", "outgoing_trailers",
+           "replay", "resigned",
            "target_url", "unverified"]
 
 #: headers that describe one connection, not the message (RFC 9110 section 7.6.1) and are
@@ -242,18 +248,50 @@ def target_url(capture: Capture, to: str) -> str:
     return base + ("?" + "&".join(queries) if queries else "")
 
 
-def outgoing(capture: Capture) -> list[tuple[str, str]]:
-    """The capture's headers minus hop-by-hop ones (and those named in ``Connection``) and
-    minus those stored as ``[redacted]``."""
-    named = {
-        t.strip().lower()
-        for v in capture.header_all("connection") for t in v.split(",") if t.strip()
-    }
+def _sent(fields: list[tuple[str, str]], named: set[str], keep: frozenset[str] = frozenset()
+          ) -> list[tuple[str, str]]:
+    """``fields`` minus hop-by-hop ones (but ``keep``), those ``named`` (by ``Connection``),
+    ``Proxy-*`` ones and those stored as ``[redacted]``."""
     return [
-        (k, v) for k, v in capture.headers
-        if k.lower() not in HOP_BY_HOP and k.lower() not in named
+        (k, v) for k, v in fields
+        if (k.lower() not in HOP_BY_HOP or k.lower() in keep) and k.lower() not in named
         and not k.lower().startswith("proxy-") and v != REDACTED
     ]
+
+
+def _connection_named(capture: Capture) -> set[str]:
+    """The field names the header section's ``Connection`` names (a trailer is no option)."""
+    return {
+        t.strip().lower()
+        for k, v in capture.header_section if k.lower() == "connection"
+        for t in v.split(",") if t.strip()
+    }
+
+
+def outgoing(capture: Capture) -> list[tuple[str, str]]:
+    """The capture's header section (:attr:`~hooklab.capture.Capture.header_section`: without
+    the trailer fields that followed a chunked body, :func:`outgoing_trailers` sends those)
+    minus hop-by-hop ones (and those named in ``Connection``) and minus those stored as
+    ``[redacted]``. A ``Trailer`` field (the names the trailers were announced as) is kept
+    when trailer fields are sent after the body.
+
+    >>> c = Capture(1, None, "POST", "/s", headers=[("Transfer-Encoding", "chunked"),
+    ...             ("Trailer", "X-Sig"), ("X-A", "1"), ("X-Sig", "v1=abc")], trailers_at=3)
+    >>> outgoing(c), outgoing_trailers(c)
+    ([('Trailer', 'X-Sig'), ('X-A', '1')], [('X-Sig', 'v1=abc')])
+    """
+    named = _connection_named(capture)
+    keep = frozenset({"trailer"}) if _sent(capture.trailers, named) else frozenset()
+    return _sent(capture.header_section, named, keep)
+
+
+def outgoing_trailers(capture: Capture) -> list[tuple[str, str]]:
+    """The capture's trailer fields (:attr:`~hooklab.capture.Capture.trailers`) as replay and
+    forward send them, after a chunked body: as :func:`outgoing` leaves its header fields
+    out, without hop-by-hop ones (``Content-Length``, ``Transfer-Encoding``, ``Host``...),
+    those the header section's ``Connection`` names, ``Proxy-*`` ones and those stored as
+    ``[redacted]``. ``[]``: the body goes whole, after its ``Content-Length``."""
+    return _sent(capture.trailers, _connection_named(capture))
 
 
 class Resign(NamedTuple):
@@ -337,7 +375,9 @@ def resigned(
     (Slack's ``X-Slack-Request-Timestamp``, ``svix-timestamp``/``webhook-timestamp``...), are
     replaced in place by fresh ones; the delivery id a signature covers is kept
     (``webhook-id``/``svix-id``: apps deduplicate by it); every other header (as
-    :func:`outgoing` sends them) and the body bytes stay as they were. Providers that sign
+    :func:`outgoing` sends them) and the body bytes stay as they were; the signature is made
+from the header section, and trailer fields (:func:`outgoing_trailers`) are still sent as
+trailers, as they came, never moved into the headers. Providers that sign
     the URL (Twilio, Square, HubSpot, Plivo, Trello, Mandrill) are signed for ``url``, the
     URL the request goes to. Where a provider's signing changes the URL or the body, that
     is what is sent, as :func:`~hooklab.signatures.sign_request` makes it: Twilio's JSON
@@ -615,7 +655,7 @@ def _deliver(capture: Capture, to: str, timeout: float,
                                                     provider=how.provider)
         status, reason, headers, body, cut = _exchange(
             capture.method, url, sent_headers + (extra or []), sent_body,
-            timeout=timeout, keep=keep)
+            timeout=timeout, keep=keep, trailers=outgoing_trailers(capture))
     except Exception as exc:  # noqa: BLE001 - connection refused, timeout, bad URL, ...
         msg = str(exc) or type(exc).__name__
         if isinstance(exc, TimeoutError) or "timed out" in msg:

@@ -50,7 +50,7 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 from urllib.parse import SplitResult, urljoin, urlsplit
@@ -173,14 +173,19 @@ def check_headers(headers: Mapping[Any, Any] | Iterable[tuple[Any, Any]] | None
     return out
 
 
-def _check_framing(headers: list[tuple[str, str]], body: bytes) -> None:
+def _check_framing(headers: list[tuple[str, str]], body: bytes, *, chunked: bool = False) -> None:
     """``ValueError`` unless the request's head frames ``body`` as hooklab sends it: whole,
     after a ``Content-Length`` of its length. A ``Content-Length`` given must say exactly that
-    (once); ``Transfer-Encoding`` cannot be given (hooklab never sends a chunked body: the
+    (once); ``Transfer-Encoding`` cannot be given (hooklab frames the body itself: the
     target would read the body, and what follows it, otherwise: request smuggling behind a
     proxy); ``Connection`` only ``close`` or ``keep-alive`` (one naming a header has a proxy
-    drop that header, ``Content-Length`` too); ``Host`` once at most."""
+    drop that header, ``Content-Length`` too); ``Host`` once at most. With ``chunked`` (a
+    request with trailer fields: hooklab sends its body chunked, :func:`_chunked`) no
+    ``Content-Length`` can be given at all (both: request smuggling)."""
     lengths = [v for k, v in headers if k.lower() == "content-length"]
+    if lengths and chunked:
+        raise ValueError("header 'Content-Length' cannot be given with trailer fields: hooklab "
+                         "sends the body chunked, the trailer fields after it (leave it out)")
     if len(lengths) > 1:
         raise ValueError(f"header 'Content-Length' given {len(lengths)} times: hooklab sends "
                          "one, the body's length (leave it out)")
@@ -204,6 +209,39 @@ def _check_framing(headers: list[tuple[str, str]], body: bytes) -> None:
     if sum(k.lower() == "host" for k, _ in headers) > 1:
         raise ValueError("header 'Host' given more than once: a target takes that for a "
                          "malformed request (give one)")
+
+
+#: field names no trailer field sent here may have: they frame or route the request, which a
+#: recipient must know before the body (RFC 9110 section 6.5.1), and a recipient that merges
+#: trailers into the header section would read the request otherwise
+_NOT_TRAILERS = frozenset({"content-length", "transfer-encoding", "host", "trailer"})
+
+
+def _check_trailers(trailers: list[tuple[str, str]]) -> None:
+    """``ValueError`` for a trailer field hooklab does not send (:data:`_NOT_TRAILERS`), naming
+    it, never quoting its value."""
+    for k, _ in trailers:
+        if k.lower() in _NOT_TRAILERS:
+            raise ValueError(f"trailer field {k!r} cannot be sent: it frames or routes the "
+                             "request, which a recipient reads from the header section only "
+                             "(leave it out)")
+
+
+def _chunked(body: bytes, trailers: list[tuple[str, str]]) -> Iterator[bytes]:
+    r"""``body`` as a chunked message body (RFC 9112 section 7.1) that ends with ``trailers``
+    (checked fields, one character a byte) as its trailer section, a chunk of at most
+    :data:`_PIECE` body bytes at a time (a 16 MiB body is not copied whole first).
+
+    >>> list(_chunked(b"hello", [("X-Sig", "v1=abc"), ("X-Sig", "2")]))
+    [b'5\r\nhello\r\n', b'0\r\nX-Sig: v1=abc\r\nX-Sig: 2\r\n\r\n']
+    >>> list(_chunked(b"", [("X-A", "1")]))
+    [b'0\r\nX-A: 1\r\n\r\n']
+    """
+    for i in range(0, len(body), _PIECE):
+        part = body[i:i + _PIECE]
+        yield b"%x\r\n%s\r\n" % (len(part), part)
+    last = b"".join(f"{k}: {v}\r\n".encode("latin-1") for k, v in trailers)
+    yield b"0\r\n" + last + b"\r\n"
 
 
 def _shown_repr(result: Any) -> str:
@@ -459,12 +497,18 @@ def _exchange(
     timeout: float = 10.0,
     limit: int = MAX_ANSWER,
     keep: bool = True,
+    trailers: Iterable[tuple[str, str]] | None = None,
 ) -> _Answer:
     """:func:`http_request`, saying whether the body was cut; with ``keep=False`` the body
     (up to ``limit`` bytes: a forward's app finishes writing its answer) is read and dropped.
+    With ``trailers`` (fields, checked as headers are, none of :data:`_NOT_TRAILERS`) the body
+    goes with ``Transfer-Encoding: chunked`` and they follow it as its trailer section (a
+    replay or forward of a capture that came so), no ``Content-Length`` given or sent; none:
+    the body whole after its ``Content-Length``, as ever.
     What it raises does not quote the URL's credentials (:func:`_hide_url_in`)."""
     try:
-        return _exchange_once(method, url, headers, body, timeout=timeout, limit=limit, keep=keep)
+        return _exchange_once(method, url, headers, body, timeout=timeout, limit=limit, keep=keep,
+                              trailers=trailers)
     except Exception as exc:
         _hide_url_in(exc, url)
         raise
@@ -479,13 +523,16 @@ def _exchange_once(
     timeout: float,
     limit: int,
     keep: bool,
+    trailers: Iterable[tuple[str, str]] | None = None,
 ) -> _Answer:
     """:func:`_exchange`, its errors as raised."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"not an http(s) URL: {url!r}")
     hdrs = check_headers(list(headers))  # (every path out passes here: before it connects)
-    _check_framing(hdrs, body)
+    tail = check_headers(list(trailers)) if trailers else []
+    _check_framing(hdrs, body, chunked=bool(tail))
+    _check_trailers(tail)
     conn_cls = _ExactHTTPSConnection if parts.scheme == "https" else _ExactHTTPConnection
     conn = conn_cls(parts.hostname, parts.port, timeout=timeout)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
@@ -514,10 +561,12 @@ def _exchange_once(
             conn.putheader("Authorization", "Basic " + base64.b64encode(pair.encode()).decode())
         for k, v in hdrs:
             conn.putheader(k, v)
-        if "content-length" not in names and (body or method.upper() not in ("GET", "HEAD")):
+        if tail:  # (trailer fields: only a chunked body carries them; http.client writes
+            conn.putheader("Transfer-Encoding", "chunked")  # no trailer section: ours, as is)
+        elif "content-length" not in names and (body or method.upper() not in ("GET", "HEAD")):
             conn.putheader("Content-Length", str(len(body)))
         try:
-            conn.endheaders(body or None)
+            conn.endheaders(_chunked(body, tail) if tail else (body or None))
         except (BrokenPipeError, ConnectionResetError) as exc:
             # the target answered before reading the whole body (a 413 from an upload limit)
             # and closed: its answer is in our receive buffer. Read it (bounded by the socket's
