@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -326,3 +327,51 @@ def test_resign_signs_the_header_section_and_keeps_the_trailers(
     both_cap = second_lab.get(json.loads(results[1].body)["id"])
     assert [k for k, _ in both_cap.header_section] == [
         "Host", "Content-Type", "Stripe-Signature", "X-Tag", "Transfer-Encoding"]
+
+
+#: the curl command's comment line for each case with trailers
+CURL_NOTES = {
+    "signature only as a trailer":
+        "# 1 trailer field left out (curl cannot send trailers): Stripe-Signature\n",
+    "several trailers, names given twice":
+        "# 4 trailer fields left out (curl cannot send trailers): X-Checksum Stripe-Signature "
+        "X-Checksum X-Empty\n",
+    "a trailer named as a header field":
+        "# 3 trailer fields left out (curl cannot send trailers): Stripe-Signature x-tag X-TAG\n",
+    "a 1 MB body": "# 1 trailer field left out (curl cannot send trailers): X-Checksum\n",
+    "chunked, no trailers": "",
+}
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="no curl here")
+@pytest.mark.parametrize("name", list(CURL_NOTES))
+def test_curl_sends_the_header_section_and_names_the_trailers_left_out(
+        captured: Captured, name: str) -> None:
+    from hooklab.export import to_curl
+
+    case = CASES[name]
+    lab = hooklab.open(captured.db)
+    try:
+        cap = lab.get(captured.ids[name])
+    finally:
+        lab.stop()
+    with Recorder() as app:
+        cmd = to_curl(cap, f"{app.url}/hook", multiline=True)
+        note = CURL_NOTES[name]
+        assert [line for line in cmd.splitlines() if line.startswith("#")] == \
+            ([note.rstrip("\n")] if note else []), cmd[:300]
+        assert cmd.startswith(note), cmd[:300]
+        # (a 1 MB body's printf is longer than one argument may be: the shell reads stdin)
+        done = subprocess.run(["bash"], input=(cmd + " -s -o /dev/null\n").encode(),
+                              capture_output=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        (raw,) = app.wait(1)
+    head, body, trailers, _ = split_request(raw)
+    assert trailers is None and body == case.body  # (no trailer section: Content-Length)
+    for k, v in case.head:
+        if k.lower() != "trailer":  # (curl frames the body itself: no Trailer field)
+            assert f"{k}: {v}".encode("latin-1") in head, (k, head)
+    for k, v in case.trailers:
+        assert f"{k}: {v}".encode("latin-1") not in head, (k, head)
+    got = [line.split(b": ", 1)[0].lower() for line in head[1:]]
+    assert b"x-checksum" not in got and b"x-empty" not in got and b"trailer" not in got, got

@@ -1275,6 +1275,24 @@ def _curl_target(target: str) -> tuple[str, str | None]:
     return origin, f'"$(printf \'{_printf_escape(data)}\')"'
 
 
+def _trailers_note(capture: Capture) -> str:
+    """A comment line saying which trailer fields (after a chunked body) the curl command
+    leaves out (curl cannot send trailers), each name as the command writes a header
+    (:func:`_header_word`: a shell word, so no ``!`` or ``$`` acts even where a terminal
+    expands a comment's history); ``""`` when none came.
+
+    >>> c = Capture(1, None, "POST", "/s", headers=[("Transfer-Encoding", "chunked"),
+    ...             ("X-Sig", "v1=abc"), ("X-!a", "1")], trailers_at=1)
+    >>> print(_trailers_note(c), end="")
+    # 2 trailer fields left out (curl cannot send trailers): X-Sig 'X-!a'
+    """
+    names = [k for k, _ in capture.trailers]
+    if not names:
+        return ""
+    return (f"# {len(names)} trailer field{'' if len(names) == 1 else 's'} left out (curl "
+            f"cannot send trailers): {' '.join(_header_word(k) for k in names)}\n")
+
+
 def to_curl(
     capture: Capture,
     url: str | None = None,
@@ -1300,7 +1318,9 @@ def to_curl(
     placeholders, a body larger than
     ``max_inline`` bytes (text or binary) is read from ``body.bin``, and ``multiline`` puts one
     option per line.
-    Headers stored as ``[redacted]`` are left out. Raises ``ValueError`` for a capture the
+    Headers stored as ``[redacted]`` are left out, and so are trailer fields (sent after a
+    chunked body: curl cannot send them): the command sends the header section, and a comment
+    line before it names the trailer fields left out. Raises ``ValueError`` for a capture the
     server could not have received (see :func:`hooklab.capture.check_request_syntax`).
 
     >>> print(to_curl(cap, app_url, multiline=True))
@@ -1346,7 +1366,7 @@ def to_curl(
     first = len(args) - 2
     if request_target is not None:
         args += ["--request-target", request_target]
-    for k, v in capture.headers:
+    for k, v in capture.header_section:  # (curl sends no trailers: said in a comment below)
         if v == REDACTED:
             continue
         if k.lower() not in _SKIP_CURL and not k.lower().startswith("proxy-"):
@@ -1377,6 +1397,7 @@ def to_curl(
         else:
             prefix = f"printf '{_printf_escape(body)}' | "
             args += ["--data-binary", "@-"]
+    note = _trailers_note(capture) + note
     if not multiline:
         return note + prefix + " ".join(args)
     lines = [" ".join(args[:first])]
