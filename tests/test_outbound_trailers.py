@@ -375,3 +375,36 @@ def test_curl_sends_the_header_section_and_names_the_trailers_left_out(
         assert f"{k}: {v}".encode("latin-1") not in head, (k, head)
     got = [line.split(b": ", 1)[0].lower() for line in head[1:]]
     assert b"x-checksum" not in got and b"x-empty" not in got and b"trailer" not in got, got
+
+
+def test_serve_forward_sends_trailer_fields_as_trailers(tmp_path: Path) -> None:
+    """``hooklab serve --forward`` (a subprocess) forwards as ``lab.forward`` does."""
+    names = ["several trailers, names given twice", "a body of 0 bytes", "chunked, no trailers"]
+    with Recorder() as app:
+        proc = subprocess.Popen(
+            [EXE, "serve", "--port", "0", "--db", str(tmp_path / "c.sqlite3"),
+             "--forward", f"{BIN}={app.url}/hook"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        try:
+            first = proc.stdout.readline()  # type: ignore[union-attr]
+            m = re.search(r"http://127\.0\.0\.1:(\d+)", first)
+            assert m, (first, proc.stderr.read() if proc.poll() is not None else "")  # type: ignore[union-attr]
+            for i, name in enumerate(names):
+                answer = raw_request(int(m.group(1)), CASES[name].raw(f"/{BIN}/{i}"))
+                assert answer.startswith(b"HTTP/1.1 200 "), answer[:300]
+            got = app.wait(len(names))
+        finally:
+            proc.terminate()
+            try:
+                proc.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.communicate(timeout=10)
+        port = int(app.url.rsplit(":", 1)[1])
+    for i, name in enumerate(names):
+        raw = sent_to(got, f"/hook/{i}")
+        mark = re.search(rb"\r\nX-Hooklab-Forwarded-By: ([0-9a-f]{16})\r\n", raw)
+        assert mark, raw[:1000]
+        check_sent(raw, CASES[name], f"/hook/{i}", port,
+                   [("X-Hooklab-Forwarded-By", mark.group(1).decode())])
