@@ -2379,19 +2379,22 @@ class CaptureStore:
 
     def extra_columns(self, ids: Any) -> dict[str, list[Any]]:
         """``url``, ``query``, ``headers`` (stored JSON text), ``verify_reason``, ``handshake``
-        of the captures ``ids``."""
+        and ``trailers_at`` (as stored: the Parquet export keeps it where it names one of the
+        capture's header fields) of the captures ``ids``."""
         wanted = [int(i) for i in ids]
         found: dict[int, tuple] = {}
+        # (a database opened read-only from before the trailers_at column: NULL, no trailers)
+        trail = "trailers_at" if "trailers_at" in self._cols else "NULL"
         for at in range(0, len(wanted), 50_000):
             part = wanted[at : at + 50_000]
             shake = "handshake" if self._handshakes else "NULL"
             rows = self._fetch(
-                f"SELECT id, url, query, headers, verify_reason, {shake} FROM captures"
+                f"SELECT id, url, query, headers, verify_reason, {shake}, {trail} FROM captures"
                 " WHERE id >= ? AND id <= ?",
                 (min(part), max(part)),
             )
             found.update((r[0], r[1:]) for r in rows)
-        blank = ("", "{}", "[]", None, None)
+        blank = ("", "{}", "[]", None, None, None)
         got = [found.get(i, blank) for i in wanted]
         return {
             "url": [g[0] for g in got],
@@ -2399,6 +2402,7 @@ class CaptureStore:
             "headers": [g[2] for g in got],
             "verify_reason": [g[3] for g in got],
             "handshake": [g[4] for g in got],
+            "trailers_at": [g[5] for g in got],
         }
 
     def bodies(self, ids: Any) -> Any:
