@@ -542,6 +542,8 @@ def _file_table(cols: Any, body: Any, extra: dict[str, list[Any]], latest: dict[
         "headers": pa.array(extra["headers"], pa.string(), memory_pool=pool),
         "verify_reason": pa.array(extra["verify_reason"], pa.string(), memory_pool=pool),
         "body": pc.cast(body, pa.binary(), memory_pool=pool),
+        "trailers_at": pa.array(_trailers_at(extra.get("trailers_at"), extra["headers"]),
+                                pa.int64(), memory_pool=pool),
         "day": pc.strftime(received, format="%Y-%m-%d", memory_pool=pool),
         "provider": pc.coalesce(text("provider"), NO_PROVIDER, memory_pool=pool),  # (not fill_null: no pool)
     })  # fmt: skip
@@ -601,9 +603,10 @@ def _exported_ids(base: str, source: str, lo: int, hi: int) -> Any:
 
 
 def _extra(store: Any, ids: Any) -> dict[str, list[Any]]:
-    """url, query, headers, verify_reason of the captures ``ids`` (as stored: JSON text)."""
+    """url, query, headers, verify_reason, handshake, trailers_at of the captures ``ids`` (as
+    stored: JSON text; a store that gives no ``trailers_at``, none)."""
     out: dict[str, list[Any]] = {"url": [], "query": [], "headers": [], "verify_reason": [],
-                                 "handshake": []}
+                                 "handshake": [], "trailers_at": []}
     if hasattr(store, "extra_columns"):
         return store.extra_columns(ids)
     for c in (store.get(int(i)) for i in ids.tolist()):
@@ -612,4 +615,32 @@ def _extra(store: Any, ids: Any) -> dict[str, list[Any]]:
         out["headers"].append(json.dumps([list(h) for h in c.headers]) if c else "[]")
         out["verify_reason"].append(c.verify_reason if c else None)
         out["handshake"].append(c.handshake if c else None)
+        out["trailers_at"].append(c.trailers_at if c else None)
+    return out
+
+
+def _trailers_at(given: list[Any] | None, headers: list[Any]) -> list[int | None]:
+    """The ``trailers_at`` column of captures with ``headers`` (JSON text): each ``given``
+    value (as stored; ``None``: a store that gives none) kept where it names one of the
+    capture's header fields (:func:`hooklab.capture.trailers_start`), else null, no
+    trailers, as a capture read from the store has it (a database may be crafted: text or a
+    number past the fields was written as it was, or refused by Arrow). Only rows with a
+    value have their headers parsed (few: trailers are rare).
+
+    >>> _trailers_at([None, 1, 2, "1", -1], ['[["A", "1"], ["B", "2"]]'] * 5)
+    [None, 1, None, None, None]
+    """
+    from ..capture import trailers_start
+
+    if given is None:
+        return [None] * len(headers)
+    out: list[int | None] = []
+    for at, text in zip(given, headers, strict=True):
+        if at is not None:
+            try:
+                fields = json.loads(text)
+            except (TypeError, ValueError, RecursionError):
+                fields = None
+            at = trailers_start(at, len(fields) if type(fields) is list else 0)
+        out.append(at)
     return out

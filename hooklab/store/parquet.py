@@ -9,8 +9,10 @@ DuckDB, pyarrow, polars, Dask and Spark read as they are::
 
 Hive partitions by day (UTC) and provider; one row per capture with the DataFrame's columns
 (``received_at`` as microseconds, UTC; categorical columns as strings), the exact ``body``
-(binary), and ``url``, ``query``/``headers`` (JSON text) and ``verify_reason`` so that every
-capture comes back whole. Files are only ever added, named by the exporting database (a
+(binary), and ``url``, ``query``/``headers`` (JSON text), ``verify_reason`` and
+``trailers_at`` (where the trailer fields that followed a chunked body start in ``headers``;
+null when none came) so that every capture comes back whole. A file of an older hooklab
+lacks the later columns (``handshake``, ``trailers_at``): they read as null. Files are only ever added, named by the exporting database (a
 random ``source``) and the id range, so several labs can export into one dataset.
 
 ``hooklab.open(path)`` of such a dataset gives a lab whose store is a :class:`ParquetStore`:
@@ -28,7 +30,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
-from ..capture import ESCAPED_KEY_RE, Capture
+from ..capture import ESCAPED_KEY_RE, Capture, trailers_start
 from ..filters import FIELD_KEYS, matches_text, search_words, validate
 from ._arrow import arrow_pool
 from ._parquet_values import check_headers, check_values
@@ -41,6 +43,7 @@ PARQUET_COLUMNS = (
     "id", "received_at", "kind", "bin", "method", "path", "event_type", "delivery_id",
     "content_type", "size", "status", "verified", "duplicate", "handshake", "remote_addr", "forward_status",
     "forward_latency_ms", "forward_error", "url", "query", "headers", "verify_reason", "body",
+    "trailers_at",  # (last: added after the others, it ends the files that have it)
 )  # fmt: skip
 #: the provider partition of captures whose provider was not detected (a real value rather
 #: than Hive's null partition, so every engine reads the column even when all are unknown)
@@ -55,7 +58,7 @@ def file_schema() -> Any:
     types = {
         "id": i64, "received_at": pa.timestamp("us", tz="UTC"), "size": i64, "status": i64,
         "verified": pa.bool_(), "duplicate": pa.bool_(), "forward_status": i64,
-        "forward_latency_ms": pa.float64(), "body": pa.binary(),
+        "forward_latency_ms": pa.float64(), "body": pa.binary(), "trailers_at": i64,
     }  # fmt: skip
     return pa.schema([pa.field(c, types.get(c, s)) for c in PARQUET_COLUMNS])
 
@@ -497,10 +500,11 @@ class ParquetStore:
 
     def extra_columns(self, ids: Any) -> dict[str, list[Any]]:
         """``url``, ``query``, ``headers`` (JSON text, as stored), ``verify_reason``,
-        ``handshake`` of the captures ``ids`` (``CaptureStore.extra_columns``: an export of
-        an opened dataset read them one capture at a time, a scan of every file each)."""
+        ``handshake``, ``trailers_at`` of the captures ``ids`` (``CaptureStore.extra_columns``:
+        an export of an opened dataset read them one capture at a time, a scan of every file
+        each)."""
         wanted = [int(i) for i in ids]
-        names = ("url", "query", "headers", "verify_reason", "handshake")
+        names = ("url", "query", "headers", "verify_reason", "handshake", "trailers_at")
         if not wanted:
             return {n: [] for n in names}
         import collections
@@ -515,7 +519,8 @@ class ParquetStore:
         at: dict[int, collections.deque[int]] = collections.defaultdict(collections.deque)
         for k, i in enumerate(table.column("id").to_pylist()):
             at[i].append(k)
-        blank = {"url": "", "query": "{}", "headers": "[]", "verify_reason": None, "handshake": None}
+        blank = {"url": "", "query": "{}", "headers": "[]", "verify_reason": None, "handshake": None,
+                 "trailers_at": None}
         rows = [at[i].popleft() if at.get(i) else None for i in wanted]
         return {n: [blank[n] if k is None else cols[n][k] for k in rows] for n in names}
 
@@ -958,6 +963,7 @@ def _capture(r: dict[str, Any]) -> Capture:
     received = r.get("received_at")
     if received is not None and received.tzinfo is None:
         received = received.replace(tzinfo=timezone.utc)
+    headers = [(k, v) for k, v in json.loads(r.get("headers") or "[]")]
     return Capture(
         id=int(r.get("id") or 0),
         received_at=received or datetime(1970, 1, 1, tzinfo=timezone.utc),
@@ -965,7 +971,7 @@ def _capture(r: dict[str, Any]) -> Capture:
         method=r.get("method") or "GET",
         path=r.get("path") or "/",
         query=json.loads(r.get("query") or "{}"),
-        headers=[(k, v) for k, v in json.loads(r.get("headers") or "[]")],
+        headers=headers,
         body=bytes(r.get("body") or b""),
         remote_addr=r.get("remote_addr") or "",
         url=r.get("url") or "",
@@ -978,4 +984,7 @@ def _capture(r: dict[str, Any]) -> Capture:
         duplicate=bool(r.get("duplicate")),
         handshake=r.get("handshake"),
         stored_bin=other_bin(r.get("bin"), r.get("path") or "/"),
+        # (kept where it names one of the capture's fields, as the SQLite store keeps it: a
+        # shared folder may be crafted; a file of an older hooklab has none, null)
+        trailers_at=trailers_start(r.get("trailers_at"), len(headers)),
     )
