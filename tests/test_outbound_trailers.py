@@ -408,3 +408,26 @@ def test_serve_forward_sends_trailer_fields_as_trailers(tmp_path: Path) -> None:
         assert mark, raw[:1000]
         check_sent(raw, CASES[name], f"/hook/{i}", port,
                    [("X-Hooklab-Forwarded-By", mark.group(1).decode())])
+
+
+@pytest.mark.parametrize(("headers", "trailers_at", "noted"), [
+    ([("Content-Type", "text/plain")], None, False),
+    ([("Authorization", "Bearer s3cr3t")], None, True),
+    ([("Transfer-Encoding", "chunked"), ("Authorization", "Bearer s3cr3t")], 1, False),
+    ([("Authorization", "Bearer a"), ("Transfer-Encoding", "chunked"), ("Authorization", "b")], 2,
+     True),
+    ([("Transfer-Encoding", "chunked"), ("X-Api-Key", "k"), ("Cookie", "c=1")], 1, False),
+], ids=["none", "in the header section", "only a trailer", "both", "two trailers"])
+def test_the_live_views_curl_notes_hidden_credentials_of_what_it_sends_only(
+        headers: list[tuple[str, str]], trailers_at: int | None, noted: bool) -> None:
+    """The live view's Copy as curl said "credentials hidden" for a credential that came only as
+    a trailer field, which the command leaves out whole (it names the trailer, not its value)."""
+    from datetime import datetime, timezone
+
+    from hooklab.widget import _render as R
+
+    cap = hooklab.Capture(id=1, received_at=datetime.now(timezone.utc), method="POST",
+                          path="/b/x", headers=headers, body=b"hi", trailers_at=trailers_at)
+    cmd = R.curl_command(cap, base="http://127.0.0.1:9")
+    assert cmd.startswith("# credentials hidden") is noted, cmd
+    assert "s3cr3t" not in cmd and "Bearer a" not in cmd and "Bearer b" not in cmd

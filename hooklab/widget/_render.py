@@ -460,7 +460,7 @@ def curl_command(cap: Capture, *, reveal: bool = False, base: str | None = None)
         return f"# not copyable as curl: {exc}"
     if hide and (
         form is not None
-        or any(is_sensitive_header(k) for k, _ in cap.headers)
+        or any(is_sensitive_header(k) for k, _ in cap.header_section)
         or any(is_sensitive_field(k) for k in cap.query)
     ):
         cmd = "# credentials hidden: tick 'show credentials' to include them\n" + cmd
