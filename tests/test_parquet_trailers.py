@@ -14,7 +14,6 @@ rewriting an export's files without the column."""
 
 from __future__ import annotations
 
-import json
 import shutil
 import sqlite3
 import subprocess
@@ -24,8 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _http import raw_request
-from test_trailers_stored import BINS, CASES, FIRST, _chunked
+from test_trailers_stored import CASES, FIRST, send_every_case
 
 import hooklab
 
@@ -59,17 +57,7 @@ def sent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sent]:
     out = Sent(base / "captures.sqlite3", base / "exported", base / "cli")
     lab = hooklab.HookLab(port=0, db=str(out.db)).start()
     try:
-        for bin_, (secret, provider) in BINS.items():
-            lab.secret(bin_, secret, provider=provider)
-        for name, case in CASES.items():
-            head, trailers = case.make()
-            out.fields[name] = (head, trailers)
-            # (FIRST has Connection: close: the lab closes once it answered)
-            answer = raw_request(lab.bound_port, _chunked(f"/{case.bin}/{len(out.ids)}", head,
-                                                         trailers, case.body))
-            assert answer.startswith(b"HTTP/1.1 200 "), answer[:200]
-            out.ids[name] = json.loads(answer.split(b"\r\n\r\n", 1)[1])["id"]
-        lab.wait(len(CASES), timeout=10)
+        send_every_case(lab, out)
         for name in CASES:  # (stored as sent: what the exports start from)
             cap = lab.get(out.ids[name])
             assert cap is not None and cap.trailers_at == out.trailers_at(name), name

@@ -134,6 +134,23 @@ class Sent:
         return len(FIRST) + len(head) if trailers else None
 
 
+def send_every_case(lab: hooklab.HookLab, out: Any) -> None:
+    """Every case of :data:`CASES` sent to the running ``lab`` as a raw chunked request (each
+    bin's secret set first, so it checks them on arrival too): ``out.fields`` and ``out.ids``
+    say what was sent and the id it got; returns once all are stored."""
+    for bin_, (secret, provider) in BINS.items():
+        lab.secret(bin_, secret, provider=provider)
+    for name, case in CASES.items():
+        head, trailers = case.make()
+        out.fields[name] = (head, trailers)
+        # (FIRST has Connection: close: the lab closes once it answered)
+        answer = raw_request(lab.bound_port, _chunked(f"/{case.bin}/{len(out.ids)}", head,
+                                                     trailers, case.body))
+        assert answer.startswith(b"HTTP/1.1 200 "), answer[:200]
+        out.ids[name] = json.loads(answer.split(b"\r\n\r\n", 1)[1])["id"]
+    lab.wait(len(CASES), timeout=10)
+
+
 @pytest.fixture(scope="module")
 def sent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sent]:
     """Every case sent to a real lab (secrets set, so it checks them on arrival too), stored
@@ -142,16 +159,7 @@ def sent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sent]:
     out = Sent(db)
     lab = hooklab.HookLab(port=0, db=str(db)).start()
     try:
-        for bin_, (secret, provider) in BINS.items():
-            lab.secret(bin_, secret, provider=provider)
-        for name, case in CASES.items():
-            head, trailers = case.make()
-            out.fields[name] = (head, trailers)
-            answer = raw_request(lab.bound_port, _chunked(f"/{case.bin}/{len(out.ids)}", head,
-                                                         trailers, case.body))
-            assert answer.startswith(b"HTTP/1.1 200 "), answer[:200]
-            out.ids[name] = json.loads(answer.split(b"\r\n\r\n", 1)[1])["id"]
-        lab.wait(len(CASES), timeout=10)
+        send_every_case(lab, out)
         for name, case in CASES.items():  # what the running lab gives back, by id
             cap = lab.get(out.ids[name])
             assert cap is not None
