@@ -1,5 +1,6 @@
-"""Ctrl-C at every moment of a bulk import's hand-over of a chunk to the writer, and of its
-end: what :class:`hooklab.store.ImportInterrupted` says is stored is what the database holds.
+"""Ctrl-C at every moment of a bulk import (its start, the hand-over of a chunk to the
+writer, its end): what :class:`hooklab.store.ImportInterrupted` says is stored is what the
+database holds, and the store goes on working.
 
 Python raises a KeyboardInterrupt in the main thread right after a call returns, as a function
 starts or at a loop's turn. One that came just after the write queue's ``put`` returned (the
@@ -7,10 +8,17 @@ chunk in the queue, the import not yet knowing it) left the writer storing a chu
 did not count: "the first 0 records are stored" of a database holding 5,000, and ``skip=0``
 imported them twice; one as the indexes were made again, after every record was stored, was a
 bare KeyboardInterrupt. A real Ctrl-C found the first one run in four on a loaded machine
-(``test_import_interrupted.py``). Here a tracer raises the interrupt at each such moment in
-turn (the instructions after which Python looks for a signal, in the code of hooklab, ``queue``
-and ``concurrent.futures``), from the moment the store starts handing a chunk over, in a
-process of its own.
+(``test_import_interrupted.py``). One just after ``threading.Condition.__enter__`` took the
+lock of the queue's room (the ``with`` not yet begun: bpo-29988), as the import counted itself,
+dropped or made the indexes again or woke the writer, kept that lock for good: the WAL syncer
+waited on it forever, nothing was acknowledged any more and ``close()`` took a minute. One as
+the import started a thread of its own left that thread waiting forever.
+
+Here a tracer raises the interrupt at each such moment in turn (the instructions after which
+Python looks for a signal, in the code of hooklab, ``threading``, ``queue`` and
+``concurrent.futures``), from the moment the import starts, or starts handing a chunk over,
+in a process of its own; after each, a capture is stored and read back on the same store,
+which then closes within seconds, leaving no thread of its own behind.
 """
 
 from __future__ import annotations
@@ -25,29 +33,42 @@ import pytest
 pytestmark = pytest.mark.timeout(600)
 
 _SCRIPT = r'''
-import dis, json, os, sqlite3, sys
-import hooklab
-from hooklab.store import ImportInterrupted
+import dis, json, os, sqlite3, sys, threading, time
+from datetime import datetime, timezone
+from hooklab.store import CaptureStore, ImportInterrupted
 
-src, where, n_records, first_points = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-WATCH = (os.sep + "hooklab" + os.sep, os.sep + "queue.py",
+where, n_records, first_points = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+WATCH = (os.sep + "hooklab" + os.sep, os.sep + "threading.py", os.sep + "queue.py",
          os.sep + "concurrent" + os.sep + "futures" + os.sep)
 #: instructions after which Python looks for a signal to handle
 AFTER = {"CALL", "CALL_KW", "CALL_FUNCTION", "CALL_FUNCTION_KW", "CALL_FUNCTION_EX",
          "CALL_METHOD", "RESUME", "JUMP_BACKWARD", "JUMP_ABSOLUTE"}
+#: where the count of points starts: the import's start, the making of its hand-over (see
+#: run), or the hand-over of chunk 1 or 2
+FROM = {"start": ("add_rows", 1), "hand-over": ("_Handover.__init__", 1),
+        "chunk 1": ("_store_chunk", 1), "chunk 2": ("_store_chunk", 2)}
+RECORDS = [{"method": "POST", "path": f"/b{i % 3}", "received_at": datetime(2026, 10, 1, tzinfo=timezone.utc),
+            "headers": [("Content-Type", "application/json")],
+            "body": json.dumps({"i": i}).encode()} for i in range(n_records)]
+LATE = {"method": "POST", "path": "/late", "body": b"after the interrupt"}
 
 
-def run(chunk, at, name):
-    """Import src into a new database, a KeyboardInterrupt raised at point ``at`` counted
-    from the start of the hand-over of chunk number ``chunk`` (to the import's end): what the
-    import said is stored (None: it finished), what the database holds, the points there were."""
+def run(arm, at, name):
+    """Import RECORDS into a new database, a KeyboardInterrupt raised at point ``at`` counted
+    from ``arm`` (to the import's end); then store and read one more capture and close.
+    Returns what the import said is stored (None: it finished), the bodies the database holds
+    (the late one left out), the points there were (from ``hand-over``: those until the
+    hand-over was made), and what went wrong after it (or None)."""
     db = os.path.join(where, f"{name}.sqlite3")
-    st = {"chunks": 0, "points": 0, "armed": False, "done": False}
+    func, nth = FROM[arm]
+    st = {"calls": 0, "points": 0, "armed": None, "made": None, "done": False}
     last = {}
 
     def local(frame, event, arg):
         if st["done"]:
             return None
+        if event == "return" and frame is st["armed"] and "." in func and st["made"] is None:
+            st["made"] = st["points"]
         if event == "opcode":
             before = last.get(id(frame))
             last[id(frame)] = dis.opname[frame.f_code.co_code[frame.f_lasti]]
@@ -65,63 +86,110 @@ def run(chunk, at, name):
         code = frame.f_code
         if not any(w in code.co_filename for w in WATCH):
             return None
-        if not st["armed"]:
-            if code.co_name != "_store_chunk":  # (the store hands a chunk to its writer)
+        if st["armed"] is None:
+            if code.co_name != func.rpartition(".")[2] or not code.co_filename.endswith(
+                    "store.py") or "." in func and not func.startswith(
+                    type(frame.f_locals.get("self")).__name__ + "."):
                 return None
-            st["chunks"] += 1
-            if st["chunks"] != chunk:
+            st["calls"] += 1
+            if st["calls"] != nth:
                 return None
-            st["armed"] = True
+            st["armed"] = frame
         last.pop(id(frame), None)
         frame.f_trace_opcodes = True
         return local
 
-    said, lab = None, None
+    threads = set(threading.enumerate())
+    store = CaptureStore(db)
+    own = set(threading.enumerate())  # (the store's own threads)
+    said = None
     sys.settrace(tracer)
     try:
-        lab = hooklab.load_jsonl(src, db=db)
+        store.add_many(iter(RECORDS))
     except ImportInterrupted as exc:
-        said = exc.stored
+        said = [exc.stored, getattr(exc, "maybe", 0)]
     except KeyboardInterrupt:
         said = "a bare KeyboardInterrupt"
     finally:
         sys.settrace(None)
-    if lab is not None:
-        lab.stop()
+    after = None
+    deadline = time.monotonic() + 2  # (no thread of the import's left: the store's own only)
+    while set(threading.enumerate()) - own and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if set(threading.enumerate()) - own:
+        after = f"threads left by the import: {sorted(t.name for t in set(threading.enumerate()) - own)}"
+    try:  # the same store, still working: a capture stored, read back, the store closed
+        cap = store.add_sync(dict(LATE), timeout=5)
+        if store.get(cap.id).body != LATE["body"]:
+            after = "the late capture reads back wrong"
+    except Exception as exc:
+        after = (after or "") + f" no capture stored after the interrupt: {exc!r}"
+    closing = threading.Thread(target=store.close, daemon=True)
+    closing.start()
+    closing.join(5)
+    if closing.is_alive():
+        return said, [], st["points"], (after or "") + " close() took over 5 s"
+    deadline = time.monotonic() + 5
+    while set(threading.enumerate()) - threads and time.monotonic() < deadline:
+        time.sleep(0.05)
+    left = sorted(t.name for t in set(threading.enumerate()) - threads)
+    if left and after is None:
+        after = f"threads left behind: {left}"
     with sqlite3.connect(db) as con:
         bodies = [bytes(b) for (b,) in con.execute("SELECT body FROM captures ORDER BY id")]
-    return said, bodies, st["points"], st["chunks"]
+    if after is None and (not bodies or bodies[-1] != LATE["body"]):
+        after = "the late capture is not in the database"
+    return said, bodies[:-1], st["points"] if st["made"] is None else st["made"], after
 
 
-said, bodies, _, chunks = run(0, -1, "all")
-assert said is None and len(bodies) == n_records and chunks == 2, (said, len(bodies), chunks)
+def hung(arm, at):
+    wrong.append({"from": arm, "point": at, "after": "the import and what followed it took"
+                  " over 30 s"})
+    print(json.dumps({"tried": tried, "wrong": wrong}), flush=True)
+    os._exit(0)
+
+
+bodies_all = [r["body"] for r in RECORDS]
+said, bodies, total, after = run("start", -1, "all")
+assert said is None and bodies == bodies_all and after is None, (said, len(bodies), after)
 wrong, tried = [], {}
-for chunk in (1, 2):
-    _, _, total, _ = run(chunk, -1, f"count-{chunk}")
-    # (the first chunk: its hand-over and the wait for it; the last: to the import's end)
-    tried[chunk] = total if chunk == 2 else min(total, first_points)
-    for at in range(1, tried[chunk] + 1):
-        said, got, _, _ = run(chunk, at, f"{chunk}-{at}")
-        if said is not None and (not isinstance(said, int) or got != bodies[:said]):
-            wrong.append({"chunk": chunk, "point": at, "said": said, "stored": len(got)})
+for arm in FROM:
+    _, _, total, _ = run(arm, -1, f"count-{arm}")
+    # (the start and the first chunk: their first points; the hand-over: until it is made,
+    # and the moments after; the last chunk: to the import's end)
+    tried[arm] = {"chunk 2": total, "hand-over": total + 10}.get(arm, min(total, first_points))
+    for at in range(1, tried[arm] + 1):
+        # (a run that hangs is wrong too: said, and the rest left untried)
+        watchdog = threading.Timer(30, hung, (arm, at))
+        watchdog.start()
+        said, got, _, after = run(arm, at, f"{arm}-{at}".replace(" ", ""))
+        watchdog.cancel()
+        if said is None:
+            ok = got == bodies_all
+        elif said == "a bare KeyboardInterrupt":  # (before anything was stored or started)
+            ok = got == []
+        else:  # (exactly the first ones: what it says)
+            ok = said[1] == 0 and got == bodies_all[:said[0]]
+        if not ok or after is not None:
+            wrong.append({"from": arm, "point": at, "said": said, "stored": len(got),
+                          "after": after})
+            if len(wrong) >= 3:  # (enough to tell; each costs seconds)
+                break
+    if len(wrong) >= 3:
+        break
 print(json.dumps({"tried": tried, "wrong": wrong}))
 '''
 
 
-def test_an_interrupt_at_any_moment_of_a_chunks_hand_over_says_what_is_stored(
+def test_an_interrupt_at_any_moment_of_an_import_says_what_is_stored_and_leaves_the_store_working(
         tmp_path: Path) -> None:
     n = 5_001  # (two chunks of the import: 5,000 and 1)
-    src = tmp_path / "export.jsonl"
-    with open(src, "w") as f:
-        for i in range(n):
-            f.write(json.dumps({"method": "POST", "path": f"/b{i % 3}",
-                                "received_at": "2026-10-01T00:00:00Z",
-                                "headers": [["Content-Type", "application/json"]],
-                                "body": json.dumps({"i": i})}) + "\n")
-    r = subprocess.run([sys.executable, "-c", _SCRIPT, str(src), str(tmp_path), str(n), "40"],
+    r = subprocess.run([sys.executable, "-c", _SCRIPT, str(tmp_path), str(n), "40"],
                        capture_output=True, text=True, timeout=540)
     assert r.returncode == 0, r.stderr[-3000:]
     out = json.loads(r.stdout.strip().splitlines()[-1])
-    # (points were tried: the first chunk's hand-over and wait, the last one's to the end)
-    assert out["tried"]["1"] == 40 and out["tried"]["2"] >= 20, out
     assert out["wrong"] == [], out
+    # (points were tried: the import's start, the first chunk's hand-over and wait, the last
+    # one's to the end)
+    assert out["tried"]["start"] == 40 and out["tried"]["chunk 1"] >= 10, out
+    assert out["tried"]["chunk 2"] >= 10 and out["tried"]["hand-over"] >= 10, out

@@ -166,104 +166,158 @@ class ImportInterrupted(KeyboardInterrupt):
         self.stored = stored
 
 
-class _Chunk:
-    """One chunk of an import on its way to the writer: ``done`` is released once it is
-    stored or refused (``error``; ``finished`` then)."""
+class _Job:
+    """One piece of an import's work, done by the store's import thread: ``done`` is
+    released once it is done (a chunk: stored or refused), ``error`` then says what it
+    raised. The importing thread waits on ``done`` alone: a lock no other thread waits on."""
 
-    __slots__ = ("job", "done", "error", "finished")
+    __slots__ = ("work", "payload", "rows", "done", "error", "finished")
 
-    def __init__(self, job: dict[str, Any]) -> None:
-        self.job = job
+    def __init__(self, work: Callable[[_Job], bool | None], payload: Any = None,
+                 rows: int = 0) -> None:
+        self.work = work  # True: done later, by another thread (a chunk: the writer's)
+        self.payload = payload
+        self.rows = rows
         self.done = threading.Lock()
         self.done.acquire()
         self.error: BaseException | None = None
         self.finished = False
 
+    def finish(self, error: BaseException | None) -> None:
+        self.error = error
+        self.finished = True
+        self.done.release()
+
 
 class _Handover:
-    """An import's chunks, handed to the store's write queue by a thread of its own.
+    """One import's work, done by the store's import thread (``hooklab-import``).
 
     Python raises a Ctrl-C in the main thread, at any call or loop turn: one that landed
     after a chunk went into the queue and before the import knew it (just after the queue's
-    ``put`` returned) left the writer storing a chunk that
-    :class:`ImportInterrupted` did not count, so that ``skip=`` imported it twice; one in a
-    ``with`` of a lock the writer shares, just after it was taken, kept it for good. Here the
-    importing thread only puts a chunk in an inbox and waits on a lock of that chunk's own;
-    this thread takes the queue's room and queues it; the writer's threads count what they
-    stored. After an interrupt, :meth:`settle` knows what went into the queue and waits for
-    it."""
+    ``put`` returned) left the writer storing a chunk that :class:`ImportInterrupted` did
+    not count, so that ``skip=`` imported it twice; one just after a ``with`` took a lock
+    the store's other threads take (the queue's room: ``Condition.__enter__`` returned, the
+    ``with`` not yet begun) kept it for good, and the store hung; one as a thread of the
+    import's own was started left it waiting forever. So the importing thread takes no lock
+    of the store's, starts no thread and waits on no future: it puts a :class:`_Job` in the
+    import thread's inbox (a ``SimpleQueue``, no Python-level lock) and waits on that job's
+    own lock. The import thread counts the import (``_importing``), drops and makes again the
+    indexes, takes the queue's room and queues the chunks; the writer's threads count what
+    they stored. After an interrupt, :meth:`settle` has the import ended (its jobs are done
+    in order) and waits for the chunks handed to the writer."""
 
     def __init__(self, store: CaptureStore) -> None:
         self._store = store
-        self._inbox: queue.SimpleQueue[_Chunk | None] = queue.SimpleQueue()
-        self._handed: list[_Chunk] = []  # appended by this thread only
-        self._count = threading.Lock()  # (never taken by the importing thread)
+        self._handed: list[_Job] = []  # chunks in the write queue (appended under _count)
+        self._count = threading.Lock()  # (a plain lock: the importing thread takes it in a
+        # ``with`` only in settle, where nothing can keep it)
         self.stored = 0  # records stored (in order: chunk by chunk)
-        self._over = threading.Lock()  # released when the thread has handed over the last
-        self._over.acquire()
-        self._thread = threading.Thread(target=self._run, name="hooklab-import", daemon=True)
-        self._thread.start()
+        # the import thread's own, in the order of the jobs:
+        self._begun = self._ended = False
+        self._fresh = False  # the indexes were dropped (an import into an empty store)
 
-    def store(self, job: dict[str, Any]) -> None:
-        """Store the chunk ``job`` (``__bulk__`` rows): returns once it is stored; raises what
-        storing it raised."""
-        chunk = _Chunk(job)
-        self._inbox.put(chunk)
-        chunk.done.acquire()
-        if chunk.error is not None:
-            raise chunk.error
+    def run(self, work: Callable[[_Job], bool | None], payload: Any = None,
+            rows: int = 0) -> None:
+        """Have the import thread do ``work``; returns once it is done, raising what it
+        raised."""
+        job = _Job(work, payload, rows)
+        self._store._imports.put(job)
+        self._wait(job, None)
+        if job.error is not None:
+            raise job.error
 
-    def _run(self) -> None:
-        try:
-            while (chunk := self._inbox.get()) is not None:
-                self._hand(chunk)
-        finally:
-            self._over.release()
+    def _wait(self, job: _Job, timeout: float | None) -> bool:
+        """Wait for ``job`` (``timeout`` seconds at most: False if not done by then)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = 0.5 if deadline is None else max(0.0, min(0.5, deadline - time.monotonic()))
+            if job.done.acquire(timeout=left):
+                return True
+            if self._store._imports_over:  # (the store closed: nobody will do it)
+                if job.done.acquire(timeout=1.0):  # (unless it was being answered just then)
+                    return True
+                raise StoreError("store is closed")
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
 
-    def _hand(self, chunk: _Chunk) -> None:
-        n, size = len(chunk.job["__bulk__"]), chunk.job["size"]
+    # -- the import thread's jobs ---------------------------------------------------------
+    def begin(self, _job: _Job) -> None:
+        """Count the import; into an empty store, drop the table's indexes (they are built
+        once at the end: much faster than row by row; repeated deliveries are found in
+        memory meanwhile)."""
+        st = self._store
+        with st._room:
+            st._importing += 1  # no index upkeep between chunks: it would hold them up
+        self._begun = True
+        if st._importing == 1 and st._last_id == 0 and not st._subscribers:
+            try:
+                self._fresh = st._control({"__indexes__": "drop"})
+            except sqlite3.OperationalError as exc:  # (the file: locked, a full disk)
+                raise StoreError(f"no record stored: the database cannot be written"
+                                 f" ({write_error(exc)})") from exc
+
+    def hand(self, job: _Job) -> bool:
+        """Queue the chunk ``job`` for the writer (``__bulk__`` rows), once there is room; it
+        is finished by the writer's threads once stored."""
+        st = self._store
+        n, size = job.rows, job.payload["size"]
+        # the chunk counts as its rows, once (a second reservation would wait for a chunk
+        # over QUEUE_BYTES to leave: forever)
+        st._reserve(n, size, True, None)
         fut: Future = Future()
-        try:  # the chunk counts as its rows, once (a second reservation would wait for a
-            # chunk over QUEUE_BYTES to leave: forever)
-            self._store._reserve(n, size, True, None)
-        except BaseException as exc:  # noqa: BLE001 - the import's to raise
-            self._finish(chunk, exc, 0)
-            return
-        fut.add_done_callback(lambda f: self._finish(chunk, f.exception(), n))
-        try:
-            self._store._enqueue(chunk.job, fut, None, reserved=True)
-        except BaseException as exc:  # noqa: BLE001 - the import's to raise
-            self._store._release(n, size)
-            fut.set_exception(exc)
-            return
-        self._handed.append(chunk)
+        with self._count:
+            try:
+                st._enqueue(job.payload, fut, None, reserved=True)
+            except BaseException:
+                st._release(n, size)
+                raise
+            self._handed.append(job)
+        fut.add_done_callback(lambda f: self._stored(job, f.exception()))
+        return True
 
-    def _finish(self, chunk: _Chunk, error: BaseException | None, n: int) -> None:
-        # (the writer's thread or the WAL syncer's, once the chunk is durable; this thread's
-        # when it never went into the queue)
-        if error is None:
-            with self._count:
-                self.stored += n
-        chunk.error = error
-        chunk.finished = True
-        chunk.done.release()
+    def _stored(self, job: _Job, error: BaseException | None) -> None:
+        # (the writer's thread or the WAL syncer's, once the chunk is durable)
+        with self._count:
+            if error is None:
+                self.stored += job.rows
+            job.finish(error)
+
+    def end(self, _job: _Job, stored: int | None = None) -> None:
+        """The import is over (``stored``: how many it stored; ``None``: it failed or was
+        interrupted): the indexes made again if they were dropped, the import no longer
+        counted, the writer woken (it catches up from here). Done once, whoever asks."""
+        if self._ended or not self._begun:
+            return
+        self._ended = True
+        st = self._store
+        try:
+            if self._fresh:
+                self._fresh = False  # (made now, or said why not)
+                st._indexes_again(stored)
+        finally:
+            with st._room:
+                st._importing -= 1
+            if not st._closed and st._failed is None:
+                # (a wake-up that fails, on a locked database, must not replace what the
+                # import raised or returned)
+                with contextlib.suppress(Exception):
+                    st._through_writer()
 
     def settle(self, timeout: float = 60.0) -> int:
-        """After an interrupt: the records stored, once the chunks handed to the writer are
-        stored or not (a second Ctrl-C stops waiting: then what is stored by then)."""
+        """After an interrupt: the records stored, once the import ended (see :meth:`end`)
+        and the chunks handed to the writer are stored or not (a second Ctrl-C stops waiting:
+        then what is stored by then)."""
         try:
-            self.close()
-            if self._over.acquire(timeout=timeout):
-                for chunk in list(self._handed):
-                    if not chunk.finished:  # (a finished one's lock is the import's own)
-                        chunk.done.acquire(timeout=timeout)
-        except KeyboardInterrupt:
+            deadline = time.monotonic() + timeout
+            end = _Job(self.end)
+            self._store._imports.put(end)
+            if self._wait(end, timeout):
+                for job in list(self._handed):
+                    if not job.finished:  # (a finished one's lock is the import's own)
+                        self._wait(job, max(0.0, deadline - time.monotonic()))
+        except (KeyboardInterrupt, StoreError):
             pass
         return self.stored
-
-    def close(self) -> None:
-        """No more chunks: the thread ends once it has handed over those it has."""
-        self._inbox.put(None)
 
 
 class StoreError(RuntimeError):
@@ -380,6 +434,9 @@ class CaptureStore:
         self._forward_subscribers: list[Callable[[int], None]] = []
         self._delete_subscribers: list[Callable[[], None]] = []
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        #: the import thread's inbox (see _Handover); ``_imports_over`` once it ended
+        self._imports: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._imports_over = True  # (until it is started: a read-only store has none)
         self._room = threading.Condition()  # guards the two counters below
         self._queued = 0
         self._queued_bytes = 0
@@ -473,6 +530,13 @@ class CaptureStore:
             self._upkeep = _Upkeep(self)
         self._writer = threading.Thread(target=self._write_loop, name="hooklab-writer", daemon=True)
         self._writer.start()
+        self._importer: threading.Thread | None = None
+        if not self.readonly:  # (started with the store: an import started in the main thread
+            # could be interrupted part-way through starting it, see _Handover)
+            self._importer = threading.Thread(target=self._import_loop, name="hooklab-import",
+                                              daemon=True)
+            self._imports_over = False
+            self._importer.start()
 
     # -- connection -------------------------------------------------------------------------
     def _wal_sync(self) -> WalSync | None:
@@ -980,69 +1044,38 @@ class CaptureStore:
         """
         if notify is None:
             notify = bool(self._subscribers)
+        if self._closed:
+            raise StoreError("store is closed")
+        if self.readonly:
+            raise StoreError(f"{self.path!r} was opened read-only")
         self._check_synced()
-        known: list[int] = []  # how many records are stored, once known
+        handover = _Handover(self)  # (starts nothing: a Ctrl-C in here leaves nothing behind)
         try:
-            return self._add_rows(rows, notify, known)
-        except ImportInterrupted:
-            raise
-        except KeyboardInterrupt:  # (Ctrl-C once the count was known: making the indexes
-            if not known:  # again, waking the writer: said as an interrupted import of them,
-                raise  # not a bare KeyboardInterrupt with nothing to tell what is stored)
-            raise ImportInterrupted(known[-1]) from None
+            return self._import(rows, notify, handover)
+        except KeyboardInterrupt:  # (Ctrl-C at any moment: reading the rows, handing a chunk
+            # over or waiting for it, making the indexes again, waking the writer, returning)
+            raise ImportInterrupted(handover.settle()) from None
 
-    def _add_rows(self, rows: Iterable[list[Any]], notify: bool, known: list[int]) -> int:
+    def _import(self, rows: Iterable[list[Any]], notify: bool, handover: _Handover) -> int:
         import gc
 
         collecting = gc.isenabled()
-        counted = fresh = False
-        try:  # (from here: a Ctrl-C anywhere leaves the count of imports as it was)
-            with self._room:
-                self._importing += 1  # no index upkeep between chunks: it would hold them up
-                counted = True
-            # into an empty store: the table's indexes are built once at the end (much faster
-            # than row by row) and repeated deliveries are found in memory
-            fresh = self._importing == 1 and self._last_id == 0 and not self._subscribers
+        try:
             gc.disable()  # millions of fresh containers and no cycles: ~8 % of the import's CPU
-            if fresh:
-                try:
-                    fresh = self._control({"__indexes__": "drop"})
-                except sqlite3.OperationalError as exc:  # (the file: locked, a full disk)
-                    raise StoreError(f"no record stored: the database cannot be written"
-                                     f" ({write_error(exc)})") from exc
-            try:
-                stored = self._import(rows, notify)
-            except ImportInterrupted as exc:
-                known.append(exc.stored)
-                raise
-            known.append(stored)
-            if fresh:
-                fresh = False  # (made now, or said why not)
-                try:
-                    self._indexes_again(stored)
-                except KeyboardInterrupt:  # (made later, see _indexes_again)
-                    self._indexes_owed = True
-                    raise
-            return stored
+            handover.run(handover.begin)
+            stored = self._import_chunks(rows, notify, handover)
+        except KeyboardInterrupt:  # (settled by add_rows)
+            raise
         except BaseException:
-            if fresh:  # (never raises: the error in flight is the one that says what happened)
-                try:
-                    self._indexes_again(None)
-                except KeyboardInterrupt:  # (made later, see _indexes_again)
-                    self._indexes_owed = True
-                    raise
+            # (never raises but a closed store: the error in flight says what happened)
+            with contextlib.suppress(StoreError):
+                handover.run(handover.end)
             raise
         finally:
             if collecting:
                 gc.enable()
-            if counted:
-                with self._room:
-                    self._importing -= 1
-            if not self._closed and self._failed is None:
-                # wakes the writer: it catches up from here (a wake-up that fails, on a locked
-                # database, must not replace what the import raised or returned)
-                with contextlib.suppress(Exception):
-                    self._through_writer()
+        handover.run(lambda job: handover.end(job, stored))
+        return stored
 
     def _indexes_again(self, stored: int | None) -> None:
         """After an import into an empty store: make the table's indexes again (dropped for
@@ -1094,20 +1127,26 @@ class CaptureStore:
         self._enqueue(item, fut, None)
         return fut.result()
 
-    def _import(self, rows: Iterable[list[Any]], notify: bool) -> int:
-        handover: _Handover | None = None
+    def _import_loop(self) -> None:
+        """The import thread: the jobs of imports (see :class:`_Handover`), in order."""
         try:
-            handover = _Handover(self)
-            stored = self._import_chunks(rows, notify, handover)
-            handover.close()
-            return stored
-        except KeyboardInterrupt:  # (Ctrl-C at any moment: in reading the rows, in handing a
-            # chunk over or waiting for it, between a chunk stored and its count kept)
-            raise ImportInterrupted(0 if handover is None else handover.settle()) from None
-        except BaseException:
-            if handover is not None:
-                handover.close()
-            raise
+            while (job := self._imports.get()) is not None:
+                try:
+                    later = job.work(job)
+                except BaseException as exc:  # noqa: BLE001 - the import's to raise
+                    job.finish(exc)
+                    continue
+                if not later:
+                    job.finish(None)
+        finally:
+            self._imports_over = True
+            while True:  # (jobs queued as the store closed: answered, not left waiting)
+                try:
+                    job = self._imports.get_nowait()
+                except queue.Empty:
+                    break
+                if job is not None:
+                    job.finish(StoreError("store is closed"))
 
     def _import_chunks(self, rows: Iterable[list[Any]], notify: bool,
                        handover: _Handover) -> int:
@@ -1133,8 +1172,8 @@ class CaptureStore:
     def _store_chunk(self, at: int, chunk: list[list[Any]], size: int, notify: bool,
                      forwards: list[tuple[int, list[tuple]]], handover: _Handover) -> int:
         try:
-            handover.store({"__bulk__": chunk, "notify": notify, "size": size,
-                            "forwards": forwards})
+            handover.run(handover.hand, {"__bulk__": chunk, "notify": notify, "size": size,
+                                         "forwards": forwards}, len(chunk))
         except StoreError:  # the store's own state (closed, a failed sync), not these records
             raise
         except sqlite3.OperationalError as exc:  # the file, not the records: a full disk, I/O
@@ -2673,7 +2712,10 @@ class CaptureStore:
             self._retry_forwards(now=True)  # (a last try for outcomes held on a full disk)
         self._closed = True
         self._queue.put(None)
+        self._imports.put(None)  # (an import's jobs before it fail: the store is closed)
         self._writer.join(timeout=30)
+        if self._importer is not None:
+            self._importer.join(timeout=30)
         if self._sync is not None and not self._writer.is_alive():
             self._sync.close()  # the last commits' answers, after their sync (a writer still
             # busy keeps it: its jobs are answered when it is done)
