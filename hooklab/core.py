@@ -1480,7 +1480,8 @@ class HookLab(Configurable):
         :class:`~hooklab.store.ImportInterrupted` (a ``KeyboardInterrupt``) saying how many
         records of the file are stored in ``db`` and how to import the rest: ``skip=N``
         leaves out the first ``N`` records of the file (importing them all again stored
-        every one of them twice).
+        every one of them twice). A second Ctrl-C while it waits for the chunk being written
+        says "at least N" (its ``maybe``: how many more may be stored).
         """
         from .export.jsonl import load
         from .store import ImportInterrupted
@@ -1493,7 +1494,15 @@ class HookLab(Configurable):
             name, done = os.fspath(path), skip + exc.stored
             if db == ":memory:":
                 raise ImportInterrupted(exc.stored, f"import of {name!r} interrupted: nothing is "
-                                        "kept (an in-memory lab)") from None
+                                        "kept (an in-memory lab)", maybe=exc.maybe) from None
+            if exc.maybe:  # (a second Ctrl-C cut the wait for the writer short)
+                raise ImportInterrupted(exc.stored, (
+                    f"import of {name!r} interrupted: at least the first {done} records of the "
+                    f"file are stored in {db!r}, perhaps the first {done + exc.maybe} (the "
+                    f"writer was still storing {exc.maybe} when the wait for it was cut short):"
+                    " count them, then import the rest with "
+                    f"hooklab.load_jsonl({name!r}, db={db!r}, skip=<that count>)"),
+                    maybe=exc.maybe) from None
             raise ImportInterrupted(exc.stored, (
                 f"import of {name!r} interrupted: the first {done} records of the file are "
                 f"stored in {db!r}; to import the rest: hooklab.load_jsonl({name!r}, db={db!r},"

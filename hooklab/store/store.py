@@ -157,13 +157,31 @@ class ImportInterrupted(KeyboardInterrupt):
     interrupt came is waited for and counted), so that the rest can be imported
     (``hooklab.load_jsonl(path, db=..., skip=stored)``) instead of all of them again.
 
+    ``maybe`` is 0 when ``stored`` is exact. A second Ctrl-C while that chunk is waited for
+    (or a writer still busy with it after a minute) stops the wait: then at least ``stored``
+    records are stored, and perhaps the ``maybe`` after them too (a chunk is one transaction:
+    all of it or none); the message says so. Count them before importing the rest.
+
     >>> str(ImportInterrupted(5000))
     'import interrupted: the first 5000 records are stored'
+    >>> str(ImportInterrupted(5000, maybe=5000))  # doctest: +NORMALIZE_WHITESPACE
+    'import interrupted: at least the first 5000 records are stored, perhaps the first 10000
+    (the writer was still storing 5000 when the wait for it was cut short): count them before
+    importing the rest'
     """
 
-    def __init__(self, stored: int, message: str | None = None) -> None:
-        super().__init__(message or f"import interrupted: the first {stored} records are stored")
+    def __init__(self, stored: int, message: str | None = None, *, maybe: int = 0) -> None:
+        if message is None:
+            message = f"import interrupted: the first {stored} records are stored"
+            if maybe:
+                message = (f"import interrupted: at least the first {stored} records are stored,"
+                           f" perhaps the first {stored + maybe} (the writer was still storing"
+                           f" {maybe} when the wait for it was cut short): count them before"
+                           " importing the rest")
+        super().__init__(message)
         self.stored = stored
+        #: records after the first ``stored`` that may be stored too (0: ``stored`` is exact)
+        self.maybe = maybe
 
 
 class _Job:
@@ -189,6 +207,10 @@ class _Job:
         self.done.release()
 
 
+class _Cancelled(Exception):
+    """A chunk of an interrupted import, not handed to the writer (see _Handover.known)."""
+
+
 class _Handover:
     """One import's work, done by the store's import thread (``hooklab-import``).
 
@@ -203,15 +225,19 @@ class _Handover:
     import thread's inbox (a ``SimpleQueue``, no Python-level lock) and waits on that job's
     own lock. The import thread counts the import (``_importing``), drops and makes again the
     indexes, takes the queue's room and queues the chunks; the writer's threads count what
-    they stored. After an interrupt, :meth:`settle` has the import ended (its jobs are done
-    in order) and waits for the chunks handed to the writer."""
+    they stored. After an interrupt, the import's end is queued (its jobs are done in
+    order), :meth:`settle` waits for it and for the chunks handed to the writer, and
+    :meth:`known` says what is stored (at least, if a second Ctrl-C cut the wait short)."""
 
     def __init__(self, store: CaptureStore) -> None:
         self._store = store
         self._handed: list[_Job] = []  # chunks in the write queue (appended under _count)
         self._count = threading.Lock()  # (a plain lock: the importing thread takes it in a
-        # ``with`` only in settle, where nothing can keep it)
+        # ``with`` only in known(), where nothing can keep it)
         self.stored = 0  # records stored (in order: chunk by chunk)
+        self._cancelled = False  # settle gave up waiting: no more chunks to the writer
+        #: the import's end, queued first thing after an interrupt (see add_rows)
+        self.ended = _Job(self.end)
         # the import thread's own, in the order of the jobs:
         self._begun = self._ended = False
         self._fresh = False  # the indexes were dropped (an import into an empty store)
@@ -260,12 +286,17 @@ class _Handover:
         """Queue the chunk ``job`` for the writer (``__bulk__`` rows), once there is room; it
         is finished by the writer's threads once stored."""
         st = self._store
+        if self._cancelled:
+            raise _Cancelled
         n, size = job.rows, job.payload["size"]
         # the chunk counts as its rows, once (a second reservation would wait for a chunk
         # over QUEUE_BYTES to leave: forever)
         st._reserve(n, size, True, None)
         fut: Future = Future()
         with self._count:
+            if self._cancelled:
+                st._release(n, size)
+                raise _Cancelled
             try:
                 st._enqueue(job.payload, fut, None, reserved=True)
             except BaseException:
@@ -303,21 +334,26 @@ class _Handover:
                 with contextlib.suppress(Exception):
                     st._through_writer()
 
-    def settle(self, timeout: float = 60.0) -> int:
-        """After an interrupt: the records stored, once the import ended (see :meth:`end`)
-        and the chunks handed to the writer are stored or not (a second Ctrl-C stops waiting:
-        then what is stored by then)."""
+    def settle(self, timeout: float = 60.0) -> None:
+        """After an interrupt (:attr:`ended` queued): wait until the import ended (see
+        :meth:`end`) and the chunks handed to the writer are stored or not; a second Ctrl-C
+        (or ``timeout``) stops waiting. :meth:`known` then says what is stored."""
         try:
             deadline = time.monotonic() + timeout
-            end = _Job(self.end)
-            self._store._imports.put(end)
-            if self._wait(end, timeout):
+            if self._wait(self.ended, timeout):
                 for job in list(self._handed):
                     if not job.finished:  # (a finished one's lock is the import's own)
                         self._wait(job, max(0.0, deadline - time.monotonic()))
         except (KeyboardInterrupt, StoreError):
             pass
-        return self.stored
+
+    def known(self) -> tuple[int, int]:
+        """``(stored, maybe)``: the records stored, and those of the chunks handed to the
+        writer that are not yet stored or refused (0 once :meth:`settle` waited for them all);
+        no chunk is handed to it after this."""
+        with self._count:
+            self._cancelled = True
+            return self.stored, sum(job.rows for job in self._handed if not job.finished)
 
 
 class StoreError(RuntimeError):
@@ -1054,7 +1090,15 @@ class CaptureStore:
             return self._import(rows, notify, handover)
         except KeyboardInterrupt:  # (Ctrl-C at any moment: reading the rows, handing a chunk
             # over or waiting for it, making the indexes again, waking the writer, returning)
-            raise ImportInterrupted(handover.settle()) from None
+            # the import's end queued first (nothing runs before this call: whatever a second
+            # Ctrl-C interrupts next, the import is ended and its indexes made again)
+            self._imports.put(handover.ended)
+            try:
+                handover.settle()
+            except KeyboardInterrupt:  # (a second one as the wait began)
+                pass
+            stored, maybe = handover.known()
+            raise ImportInterrupted(stored, maybe=maybe) from None
 
     def _import(self, rows: Iterable[list[Any]], notify: bool, handover: _Handover) -> int:
         import gc
