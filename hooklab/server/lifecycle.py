@@ -445,6 +445,9 @@ class CaptureServer:
         self._error: BaseException | None = None
         self._stopped = threading.Event()
         self._stop_asked = False  # stop() ended the thread (not an escaped exception...)
+        #: orders stop() with start() and with the thread making its loop (see _run)
+        self._stop_lock = threading.Lock()
+        self._starting = False  # start() is under way (a stop() meanwhile is kept for it)
         #: why the server thread ended when :meth:`stop` did not end it (an exception that
         #: escaped its loop, or the loop stopped from outside); live views say it
         self.ended: str | None = None
@@ -517,22 +520,32 @@ class CaptureServer:
     # -- lifecycle ------------------------------------------------------------------------
     def start(self, timeout: float = 10.0) -> CaptureServer:
         """Start serving; returns once the socket is bound (errors re-raised here)."""
-        if self.is_running:
-            return self
-        from .api import make_api_app
+        with self._stop_lock:  # (a stop() from another thread from here on stops it)
+            if self.is_running:
+                return self
+            self._stop_asked = False
+            self._starting = True
+        try:
+            from .api import make_api_app
 
-        self.api_app = make_api_app(self)
-        self._ready.clear()
-        self._stopped.clear()
-        self._error = None
-        self._stop_asked = False
-        self.ended = None
-        self._thread = threading.Thread(target=self._run, name=f"hooklab-server-{self.port}", daemon=True)
-        self._thread.start()
+            self.api_app = make_api_app(self)
+            with self._stop_lock:  # (a stop() meanwhile finds the thread started, or none)
+                if self._stop_asked:
+                    raise ServerError("hooklab server stopped before it began serving")
+                self._ready.clear()
+                self._stopped.clear()
+                self._error = None
+                self.ended = None
+                self.loop = None  # (not the last run's, closed: see stop)
+                self._thread = thread = threading.Thread(
+                    target=self._run, name=f"hooklab-server-{self.port}", daemon=True)
+                thread.start()
+        finally:
+            self._starting = False
         if not self._ready.wait(timeout):
             raise ServerError(f"hooklab server did not start within {timeout} s")
         if self._error is not None:
-            self._thread.join(5)
+            thread.join(5)  # (this start's: a stop() from another thread may have dropped it)
             err = self._error
             raise ServerError(str(err)) from err
         if self.warning:
@@ -590,10 +603,17 @@ class CaptureServer:
     def _run(self) -> None:
         loop = _new_loop()
         asyncio.set_event_loop(loop)
-        self.loop = loop
+        with self._stop_lock:  # (a stop() before this saw no loop to stop: it is seen here)
+            stopped = self._stop_asked
+            if not stopped:
+                self.loop = loop
+        socks: list[socket.socket] = []
         try:
+            if stopped:
+                raise ServerError("hooklab server stopped before it began serving")
+
             async def setup() -> None:
-                socks = self._bind()
+                socks.extend(self._bind())
                 self.port = socks[0].getsockname()[1]
                 self._takes_ipv4 = takes_ipv4(socks)
                 self._conns = Connections(self)
@@ -601,7 +621,12 @@ class CaptureServer:
 
             loop.run_until_complete(setup())
         except BaseException as exc:  # surfaced to start()
-            self._error = exc
+            if self._conns is not None:  # (the port freed: a stop() during the setup made
+                self._conns.stop_listening()  # it end with "Event loop stopped before ...")
+            for sock in socks:
+                sock.close()
+            self._error = ServerError("hooklab server stopped before it began serving") \
+                if self._stop_asked else exc
             self._ready.set()
             loop.close()
             return
@@ -610,7 +635,9 @@ class CaptureServer:
         loop.call_later(TOKEN_CHECK, self._watch_tokens)
         escaped: BaseException | None = None
         try:
-            loop.run_forever()
+            if not self._stop_asked:  # (a stop() during the setup: its loop.stop() may have
+                # ended the setup's own run, spent, and run_forever() would serve on)
+                loop.run_forever()
         except BaseException as exc:  # noqa: BLE001 - KeyboardInterrupt, SystemExit in a
             escaped = exc  # callback (asyncio logs an Exception's and goes on): said below
         finally:
@@ -718,9 +745,19 @@ class CaptureServer:
             await asyncio.gather(*tasks, return_exceptions=True)
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop serving and free the port (idempotent)."""
-        loop, thread = self.loop, self._thread
-        if thread is None or not thread.is_alive() or loop is None:
+        """Stop serving and free the port (idempotent), whenever it is called: a server
+        thread that has not made its loop yet ends without serving (its :meth:`start` raises
+        :class:`ServerError`)."""
+        with self._stop_lock:
+            loop, thread = self.loop, self._thread
+            if self._starting and (thread is None or not thread.is_alive()):
+                self._stop_asked = True  # (start() in another thread: it makes no thread)
+            if thread is None or not thread.is_alive():
+                return
+            self._stop_asked = True  # (the thread's end is this stop, not a failure)
+        if loop is None:  # (the thread makes its loop next: it sees _stop_asked and ends)
+            thread.join(timeout)
+            self._thread = None
             return
         if len(self.streams):  # a stream client is told, not cut (1006 and no reason)
             async def going_away() -> None:
@@ -731,7 +768,6 @@ class CaptureServer:
 
             with contextlib.suppress(Exception):
                 asyncio.run_coroutine_threadsafe(going_away(), loop).result(timeout=2)
-        self._stop_asked = True  # (the thread's end is this stop, not a failure)
         try:
             loop.call_soon_threadsafe(loop.stop)
         except RuntimeError:  # loop already closed
