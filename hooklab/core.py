@@ -380,41 +380,55 @@ class HookLab(Configurable):
                               f"now; listening on {self.bound_port} instead", RuntimeWarning,
                               stacklevel=user_stacklevel())
             return self
-        self._memory_gone = False
-        self.server = CaptureServer(
-            self.store, self.host, self.port, max_body=self.max_body, rules=self.rules,
-            strict_port=self.strict_port,
-            idle_timeout=self.idle_timeout, body_timeout=self.body_timeout,
-            first_byte_timeout=self.first_byte_timeout, max_connections=self.max_connections,
-            api_token=self._api_token, relay_nonce=self._relay_nonce,
-        )
-        self._configure_server()
-        self.server.handshakes = self._secrets
-        # a server thread that ends on its own (an exception escaped its loop) withdraws the
-        # public URLs as stop_serving() does: the relay answered 502, not 404, and
-        # public_url() registered new ones that pointed at the dead port
-        self.server.end_listeners.append(_withdraw_on_end(self))
-        # what arrives is summarized for schema() in quiet moments: a first schema() of this
-        # file, in any process, then merges summaries instead of parsing every body
-        from .explore import keep_summaries_up
+        from .store import new_paths, remove_new_paths
 
-        keep_summaries_up(self.store)
-        self.server.start()
-        try:  # (a forward checked against the port asked for may name the one taken)
-            self._check_forwards()
-        except ForwardLoopError:
-            self.stop_serving()
-            raise
-        if self.host not in ("127.0.0.1", "localhost", "::1"):  # (once bound: an address
-            warnings.warn(  # (that cannot be bound is an error, not this warning)
-                f"hooklab is binding {self.host}: anyone who can reach this machine can send "
-                "to it and read captures through /_hooklab/api",
-                RuntimeWarning,
-                stacklevel=user_stacklevel(),  # (the user's line: start(), %hooklab start...)
+        # a database this start creates (the file, the folders for it) goes again if the
+        # start fails, a Ctrl-C meanwhile too: an empty capture database was left behind
+        made = new_paths(self.db) if self._store is None else []  # (before it is opened)
+        try:
+            self._memory_gone = False
+            self.server = CaptureServer(
+                self.store, self.host, self.port, max_body=self.max_body, rules=self.rules,
+                strict_port=self.strict_port,
+                idle_timeout=self.idle_timeout, body_timeout=self.body_timeout,
+                first_byte_timeout=self.first_byte_timeout, max_connections=self.max_connections,
+                api_token=self._api_token, relay_nonce=self._relay_nonce,
             )
-        # public URLs given out before a stop_serving() work again
-        ingress.refresh(self)
-        self._tell_views()
+            self._configure_server()
+            self.server.handshakes = self._secrets
+            # a server thread that ends on its own (an exception escaped its loop) withdraws the
+            # public URLs as stop_serving() does: the relay answered 502, not 404, and
+            # public_url() registered new ones that pointed at the dead port
+            self.server.end_listeners.append(_withdraw_on_end(self))
+            # what arrives is summarized for schema() in quiet moments: a first schema() of this
+            # file, in any process, then merges summaries instead of parsing every body
+            from .explore import keep_summaries_up
+
+            keep_summaries_up(self.store)
+            self.server.start()
+            try:  # (a forward checked against the port asked for may name the one taken)
+                self._check_forwards()
+            except ForwardLoopError:
+                self.stop_serving()
+                raise
+            if self.host not in ("127.0.0.1", "localhost", "::1"):  # (once bound: an address
+                warnings.warn(  # (that cannot be bound is an error, not this warning)
+                    f"hooklab is binding {self.host}: anyone who can reach this machine can send "
+                    "to it and read captures through /_hooklab/api",
+                    RuntimeWarning,
+                    stacklevel=user_stacklevel(),  # (the user's line: start(), %hooklab start...)
+                )
+            # public URLs given out before a stop_serving() work again
+            ingress.refresh(self)
+            self._tell_views()
+        except BaseException:
+            with contextlib.suppress(Exception):  # (a server half started, or none)
+                self.stop_serving()
+            if made:
+                with contextlib.suppress(Exception):
+                    self._close_store()
+                remove_new_paths(made)
+            raise
         return self
 
     def stop_serving(self) -> None:
@@ -749,11 +763,11 @@ class HookLab(Configurable):
             finally:
                 self._undoing = False
 
-        if was_serving:
-            self.stop_serving()
-        if moving:  # (the old store and forwarder are kept open meanwhile)
-            self._store, self._forwarder, self._memory_gone = None, None, False
         try:
+            if was_serving:
+                self.stop_serving()
+            if moving:  # (the old store and forwarder are kept open meanwhile)
+                self._store, self._forwarder, self._memory_gone = None, None, False
             with warnings.catch_warnings(record=True) as said:  # (shown if it works: a
                 warnings.simplefilter("always")  # warning about an address then refused misleads)
                 set_quietly(settings, undo=False)
@@ -767,13 +781,13 @@ class HookLab(Configurable):
                     self.forward(bin, to)
                     if bin in resigners:
                         self._forwarder.add(bin, to, resign=resigners[bin])  # type: ignore[union-attr]
-        except Exception as exc:
+        except BaseException as exc:  # (a Ctrl-C too: the lab put back, nothing left behind)
             with contextlib.suppress(Exception):  # (a server half started, or none)
                 self.stop_serving()
-            if moving:  # (what the attempt opened: its forwarder and database)
-                if self._forwarder is not None:
+            if moving:  # (what the attempt opened, if it did: its forwarder and database)
+                if self._forwarder is not None and self._forwarder is not old_forwarder:
                     self._forwarder.close()
-                if self._store is not None:
+                if self._store is not None and self._store is not old_store:
                     with contextlib.suppress(Exception):
                         self._store.close()
                 remove_new_paths(made)
@@ -784,7 +798,7 @@ class HookLab(Configurable):
                 with contextlib.suppress(ServerError, StoreError, OSError, ValueError):
                     self._serve_on(bound)
             if not isinstance(exc, (TraitError, ServerError, StoreError, OSError, ValueError)):
-                raise  # (not a setting refused: a bug, as it was, with the lab put back)
+                raise  # (not a setting refused: a bug or a Ctrl-C, with the lab put back)
             raise SettingsRefused(exc, self, before) from exc
         for w in said:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)

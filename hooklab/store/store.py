@@ -509,34 +509,57 @@ class CaptureStore:
         self._held_said = False  # the log said outcomes are held (and not yet that they are stored)
         self._indexes_owed = False  # a bulk import could not make the table's indexes again
         self._indexes_retry_at = 0.0  # no retry of them before this (monotonic)
-        self._db = self._connect()
-        #: the file SQLite opened, its real path (links and ``..`` resolved as the OS resolves
-        #: them): the file this store writes, and its other connections open, whatever later
-        #: happens to ``path`` (a chdir, a link re-pointed)
-        self._file = self.path if self._memory else _opened_file(self._db, self.path)
-        #: the file opened (real path, device, inode): see file_problem
-        self._identity: tuple[str, int, int] | None = None
-        if not self._memory:
-            with contextlib.suppress(OSError):
-                st = os.stat(self._file)
-                self._identity = (self._file, st.st_dev, st.st_ino)
-        self._last_id = self._db.execute("SELECT COALESCE(MAX(id), 0) FROM captures").fetchone()[0]
-        # a database opened read-only from before the handshake or trailers_at column reads
-        # NULL for it (opened for writing, add_columns gave it the columns)
-        have = {r[1] for r in self._db.execute("PRAGMA table_info(captures)")}
-        self._handshakes = "handshake" in have
-        self._cols = _COLS if self._handshakes else _COLS.replace(", handshake", ", NULL")
-        if "trailers_at" not in have:
-            self._cols = self._cols.replace(", trailers_at", ", NULL")
-        self._wdb = self._db if (self._memory or readonly) else self._connect()
-        self._sync = self._wal_sync()
-        try:
+        self._sync: WalSync | None = None
+        try:  # (whatever stops it, a Ctrl-C too: what it opened is closed, so that a file it
+            # made can be removed: see remove_new_paths)
+            self._db = self._connect()
+            #: the file SQLite opened, its real path (links and ``..`` resolved as the OS resolves
+            #: them): the file this store writes, and its other connections open, whatever later
+            #: happens to ``path`` (a chdir, a link re-pointed)
+            self._file = self.path if self._memory else _opened_file(self._db, self.path)
+            #: the file opened (real path, device, inode): see file_problem
+            self._identity: tuple[str, int, int] | None = None
+            if not self._memory:
+                with contextlib.suppress(OSError):
+                    st = os.stat(self._file)
+                    self._identity = (self._file, st.st_dev, st.st_ino)
+            self._last_id = self._db.execute("SELECT COALESCE(MAX(id), 0) FROM captures").fetchone()[0]
+            # a database opened read-only from before the handshake or trailers_at column reads
+            # NULL for it (opened for writing, add_columns gave it the columns)
+            have = {r[1] for r in self._db.execute("PRAGMA table_info(captures)")}
+            self._handshakes = "handshake" in have
+            self._cols = _COLS if self._handshakes else _COLS.replace(", handshake", ", NULL")
+            if "trailers_at" not in have:
+                self._cols = self._cols.replace(", trailers_at", ", NULL")
+            self._wdb = self._db if (self._memory or readonly) else self._connect()
+            self._sync = self._wal_sync()
             self._start()
-        except BaseException:
-            if self._sync is not None:
-                self._sync.close()
-            self._unhold()
+        except BaseException as exc:
+            _let_go(exc)
+            self._abandon()
             raise
+
+    def _abandon(self) -> None:
+        """A store whose opening failed: its threads stopped, its connections closed."""
+        self._closed = True
+        with contextlib.suppress(Exception):
+            writer = getattr(self, "_writer", None)
+            if writer is not None and writer.is_alive():
+                self._queue.put(None)
+                writer.join(5)
+            importer = getattr(self, "_importer", None)
+            if importer is not None and importer.is_alive():
+                self._imports.put(None)
+                importer.join(5)
+            if getattr(self, "_upkeep", None) is not None:
+                self._upkeep.stop()
+        if self._sync is not None:
+            self._sync.close()
+        opened = (getattr(self, "_wdb", None), getattr(self, "_db", None))
+        for db in {id(c): c for c in opened if c is not None}.values():
+            with contextlib.suppress(Exception):
+                db.close()
+        self._unhold()
 
     def _start(self) -> None:
         tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master")}
@@ -678,7 +701,8 @@ class CaptureStore:
         )
         try:
             return self._checked(db)
-        except BaseException:
+        except BaseException as exc:
+            _let_go(exc)
             db.close()  # (SQLite lets the side files it opened go; see _take_back)
             raise
 
@@ -2827,6 +2851,16 @@ def remove_new_paths(made: list[str]) -> None:
     for folder in made[1:]:
         with contextlib.suppress(OSError):  # (only an empty one goes)
             os.rmdir(folder)
+
+
+def _let_go(exc: BaseException) -> None:
+    """Drop the local variables of the frames ``exc`` went through, once they are done (a
+    cursor left in one, of a query interrupted part-way by a Ctrl-C, kept its connection
+    open past ``close()``, and with it the -wal and -shm files that keep a database made for
+    nothing from being removed)."""
+    import traceback
+
+    traceback.clear_frames(exc.__traceback__)
 
 
 def _opened_file(db: sqlite3.Connection, path: str) -> str:

@@ -1,0 +1,124 @@
+"""Ctrl-C during ``lab.start()`` of a lab whose database file is new: the file (and the
+folder made for it) goes again, as it does now when the start fails on a taken port, and no
+thread of the lab's is left. A KeyboardInterrupt left the new, empty database behind (a later
+``hooklab.open`` refused it as empty), its connections and threads open.
+
+A tracer raises the interrupt at moments chosen across the whole start (the instructions
+after which Python looks for a signal, in hooklab's code), in a process of its own.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.timeout(300)
+
+_SCRIPT = r'''
+import dis, json, os, sys, threading, time
+import hooklab
+
+where, tries = sys.argv[1], int(sys.argv[2])
+WATCH = os.sep + "hooklab" + os.sep
+AFTER = {"CALL", "CALL_KW", "CALL_FUNCTION", "CALL_FUNCTION_KW", "CALL_FUNCTION_EX",
+         "CALL_METHOD", "RESUME", "JUMP_BACKWARD", "JUMP_ABSOLUTE"}
+
+
+def traced(do, at):
+    """Run ``do()``, a KeyboardInterrupt raised at point ``at`` of it (-1: none): whether
+    it was, and the points there were."""
+    st = {"points": 0, "done": False}
+    last = {}
+
+    def local(frame, event, arg):
+        if st["done"]:
+            return None
+        if event == "opcode":
+            before = last.get(id(frame))
+            last[id(frame)] = dis.opname[frame.f_code.co_code[frame.f_lasti]]
+            if before in AFTER:
+                st["points"] += 1
+                if st["points"] == at:
+                    st["done"] = True
+                    sys.settrace(None)
+                    raise KeyboardInterrupt
+        return local
+
+    def tracer(frame, event, arg):
+        if st["done"] or WATCH not in frame.f_code.co_filename:
+            return None
+        last.pop(id(frame), None)
+        frame.f_trace_opcodes = True
+        return local
+
+    sys.settrace(tracer)
+    try:
+        do()
+        hit = False
+    except KeyboardInterrupt:
+        hit = True
+    finally:
+        sys.settrace(None)
+    return hit, st["points"]
+
+
+def lab_threads():  # (a server thread's name says its port: moved, on the same one)
+    return sorted("hooklab-server" if t.name.startswith("hooklab-server") else t.name
+                  for t in threading.enumerate() if t.name.startswith("hooklab-"))
+
+
+def settled(want):
+    deadline = time.monotonic() + 5
+    while lab_threads() != want and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return lab_threads()
+
+
+def start(at, name):
+    """``HookLab(db=<new file in a new folder>).start()``: what is wrong after it."""
+    folder = os.path.join(where, name)
+    db = os.path.join(folder, "captures.sqlite3")
+    lab = hooklab.HookLab(port=0, db=db)
+    hit, points = traced(lab.start, at)
+    wrong = []
+    if hit:
+        if os.path.lexists(folder):
+            wrong.append(f"left behind: {sorted(os.listdir(folder))}")
+        if settled([]):
+            wrong.append(f"threads left: {lab_threads()}")
+    elif not lab.is_running:
+        wrong.append("not interrupted, and not serving")
+    lab.stop()
+    return hit, points, wrong
+
+
+out = {}
+for what, run in (("start", start),):
+    _, total, wrong = run(-1, f"{what}-all")
+    assert not wrong, (what, wrong)
+    # (moments across the whole of it: the first ones each, then every n-th)
+    points = sorted(set(range(1, min(total, tries // 2) + 1)) |
+                    set(range(1, total + 1, max(1, total // (tries // 2)))))
+    found = []
+    for at in points:
+        hit, _, wrong = run(at, f"{what}-{at}")
+        if wrong:
+            found.append({"point": at, "wrong": wrong})
+            if len(found) >= 3:
+                break
+    out[what] = {"total": total, "tried": len(points), "wrong": found}
+print(json.dumps(out))
+'''
+
+
+def test_ctrl_c_during_a_start_on_a_new_database_leaves_nothing_behind(tmp_path: Path) -> None:
+    r = subprocess.run([sys.executable, "-c", _SCRIPT, str(tmp_path), "60"],
+                       capture_output=True, text=True, timeout=280)
+    assert r.returncode == 0, r.stderr[-3000:]
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    assert out["start"]["wrong"] == [], out
+    assert out["start"]["tried"] >= 50, out
