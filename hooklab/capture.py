@@ -1097,17 +1097,19 @@ class Capture:
     @property
     def content_type(self) -> str | None:
         """The ``Content-Type`` header without parameters, lower-cased (``None`` without one).
+        Read from the header section only (:attr:`header_section`), as a receiver reads it:
+        a ``Content-Type`` sent as a trailer field, after the body, describes nothing of it.
 
         >>> cap.header("content-type"), cap.content_type
         ('application/json; charset=utf-8', 'application/json')
         """
-        ct = self.header("content-type")
+        ct = self.header("content-type", trailers=False)
         return ct.split(";", 1)[0].strip().lower() if ct else None
 
     @property
     def charset(self) -> str:
         """The ``charset`` parameter of ``Content-Type`` (:attr:`text` decodes with it), or
-        ``"utf-8"``.
+        ``"utf-8"``; the header section's ``Content-Type``, as for :attr:`content_type`.
 
         >>> r = hooklab.send(lab.url_for("legacy"), payload="caf\\xe9".encode("latin-1"),
         ...                  headers={"Content-Type": "text/plain; charset=ISO-8859-1"})
@@ -1117,7 +1119,7 @@ class Capture:
         >>> cap.charset
         'utf-8'
         """
-        return charset_param(self.header("content-type")) or "utf-8"
+        return charset_param(self.header("content-type", trailers=False)) or "utf-8"
 
     @property
     def header_section(self) -> list[tuple[str, str]]:
@@ -1137,12 +1139,19 @@ class Capture:
     @property
     def trailers(self) -> list[tuple[str, str]]:
         """The trailer fields (after a chunked body), in order; ``[]`` when none came. They
-        stay in ``headers`` too (:meth:`header` finds them), after the header section."""
+        stay in ``headers`` too (:meth:`header` finds them unless ``trailers=False``), after
+        the header section."""
         at = trailers_start(self.trailers_at, len(self.headers))
         return [] if at is None else self.headers[at:]
 
-    def header(self, name: str, default: str | None = None) -> str | None:
+    def header(self, name: str, default: str | None = None, *, trailers: bool = True) -> str | None:
         """First value of header ``name`` (case-insensitive), or ``default``.
+
+        Every field is searched, the trailer fields that followed a chunked body too (after
+        the header section: a name sent in both gives the header section's value); with
+        ``trailers=False`` only the header section (:attr:`header_section`), what a receiver
+        reads the request's framing and body description from (:attr:`content_type`,
+        :attr:`charset` and :meth:`decoded_body` read it so).
 
         >>> r = hooklab.send(lab.url_for("github"), provider="github", event="issues.opened")
         >>> gh = lab.wait(1, bin="github")[0]
@@ -1152,9 +1161,19 @@ class Capture:
         True
         >>> gh.header("X-Hub-Signature-256", "unsigned")
         'unsigned'
+        >>> c = Capture(id=1, received_at=datetime.now(timezone.utc), method="POST", path="/t",
+        ...             headers=[("Transfer-Encoding", "chunked"), ("Content-Type", "text/csv")],
+        ...             trailers_at=1)
+        >>> c.header("content-type"), c.header("content-type", trailers=False), c.content_type
+        ('text/csv', None, None)
         """
         lname = name.lower()
-        for k, v in self.headers:
+        fields = self.headers
+        if not trailers:
+            at = trailers_start(self.trailers_at, len(fields))
+            if at is not None:
+                fields = fields[:at]
+        for k, v in fields:
             if k.lower() == lname:
                 return v
         return default
@@ -1174,7 +1193,8 @@ class Capture:
 
     def decoded_body(self) -> bytes:
         """The body with ``Content-Encoding`` undone (capped; see :func:`decode_body`);
-        :attr:`text` and :meth:`json` read it. ``ValueError`` when it cannot be undone.
+        :attr:`text` and :meth:`json` read it. ``ValueError`` when it cannot be undone. The
+        header section's ``Content-Encoding`` (a trailer field's is none of the body's).
 
         >>> import gzip
         >>> r = hooklab.send(lab.url_for("zipped"), payload=gzip.compress(b'{"a": 1}'),
@@ -1183,7 +1203,7 @@ class Capture:
         >>> z.body[:2], z.decoded_body(), z.json()
         (b'\\x1f\\x8b', b'{"a": 1}', {'a': 1})
         """
-        return decode_body(self.body, self.header("content-encoding"))
+        return decode_body(self.body, self.header("content-encoding", trailers=False))
 
     @property
     def text(self) -> str:
@@ -1230,8 +1250,9 @@ class Capture:
             return None
 
     def form(self) -> dict[str, list[str]]:
-        """``application/x-www-form-urlencoded`` fields (empty for other bodies): each name
-        with the list of its values.
+        """``application/x-www-form-urlencoded`` fields (empty for other bodies, as the header
+        section's ``Content-Type`` says: :attr:`content_type`): each name with the list of its
+        values.
 
         >>> r = hooklab.send(lab.url_for("twilio"), provider="twilio")    # Twilio posts forms
         >>> sms = lab.wait(1, bin="twilio")[0]

@@ -188,7 +188,8 @@ def har_entry(c: Capture, forwards: Sequence[dict[str, Any]] = ()) -> dict[str, 
         "bodySize": len(c.body),
     }
     if c.body:
-        mime = c.header("content-type") or "application/octet-stream"
+        # (the header section's: a Content-Type sent as a trailer field describes no body)
+        mime = c.header("content-type", trailers=False) or "application/octet-stream"
         try:
             request["postData"] = {"mimeType": mime, "text": c.body.decode("utf-8")}
         except UnicodeDecodeError:
@@ -1377,8 +1378,8 @@ def to_curl(
     body = capture.body
     prefix = note = ""
     if body:
-        if capture.header("content-type") is None:
-            args += ["-H", shlex.quote("Content-Type:")]  # curl would add a form type
+        if capture.header("content-type", trailers=False) is None:  # (the header section's:
+            args += ["-H", shlex.quote("Content-Type:")]  # curl would add a form type)
         try:
             text = body.decode("utf-8")
         except UnicodeDecodeError:

@@ -232,8 +232,9 @@ def record_values(record: dict[str, Any]) -> list[Any]:
     verified = record.get("verified")
     headers = record.get("headers") or []
     ctype = None
-    for k, v in headers:
-        if k.lower() == "content-type":
+    at = trailers_start(record.get("trailers_at"), len(headers))
+    for k, v in headers if at is None else headers[:at]:  # (the header section's: a
+        if k.lower() == "content-type":  # Content-Type sent as a trailer describes no body)
             ctype = v.split(";", 1)[0].strip().lower() or None
             break
     return [
@@ -287,8 +288,9 @@ class BulkValues:
         for h in headers:
             if type(h) is not tuple or len(h) != 2 or type(h[0]) is not str or type(h[1]) is not str:
                 return record_values(record)
-        for k, v in headers:
-            if k.lower() == "content-type":
+        at = trailers_start(get("trailers_at"), len(headers))
+        for k, v in headers if at is None else headers[:at]:  # (the header section's, as
+            if k.lower() == "content-type":  # record_values reads it)
                 ctypes = self._ctypes
                 ctype = ctypes.get(v, _UNSET)
                 if ctype is _UNSET:
