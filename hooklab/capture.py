@@ -320,24 +320,43 @@ def check_header_count(n: int) -> None:
                          f"({MAX_FIELDS:,})")
 
 
-def check_header_limits(headers: list[tuple[str, str]]) -> None:
+def check_header_limits(headers: list[tuple[str, str]], trailers_at: int | None = None) -> None:
     """Raise ``ValueError`` when ``headers`` are more fields than the capture server takes
-    (:data:`MAX_FIELDS`), or longer in all (``name: value`` and a line end each, a character
-    a byte as the server reads them) than its head limit (:data:`MAX_HEAD`).
+    (:data:`MAX_FIELDS`, trailer fields included), or longer (``name: value`` and a line end
+    each, a character a byte as the server reads them) than it takes: the header section
+    at most its head limit (:data:`MAX_HEAD`), and the trailer fields from ``trailers_at``
+    on (sent after a chunked body, see :attr:`Capture.trailers_at`) at most that limit of
+    their own, as the server counts them apart. A ``trailers_at`` that names no field
+    (:func:`trailers_start`) is no trailers: all of ``headers`` are the header section.
 
     >>> check_header_limits([("X-A", "1")] * 10_000)
     >>> check_header_limits([("X-A", "1")] * 10_001)
     Traceback (most recent call last):
     ...
     ValueError: 10,001 header fields: more than the capture server takes (10,000)
+    >>> big = [("X-Head", "h" * 600_000), ("X-Trailer", "t" * 600_000)]
+    >>> check_header_limits(big, trailers_at=1)      # 600 KB each side: what the server takes
+    >>> check_header_limits(big)
+    Traceback (most recent call last):
+    ...
+    ValueError: header fields of 1,200,023 bytes: more than the capture server takes (1,048,576 in a request head)
     """
     check_header_count(len(headers))
+    at = trailers_start(trailers_at, len(headers))
+    if at is None:
+        at = len(headers)
     size = 0
-    for name, value in headers:
+    for name, value in headers[:at]:
         size += len(name) + len(value) + 4
     if size > MAX_HEAD:
         raise ValueError(f"header fields of {size:,} bytes: more than the capture server takes "
                          f"({MAX_HEAD:,} in a request head)")
+    size = 0
+    for name, value in headers[at:]:
+        size += len(name) + len(value) + 4
+    if size > MAX_HEAD:
+        raise ValueError(f"trailer fields of {size:,} bytes: more than the capture server "
+                         f"takes ({MAX_HEAD:,} after a chunked body)")
 
 
 #: the times a capture may carry: what pandas' datetime64[ns] column holds (an import of a

@@ -718,7 +718,9 @@ def _har_record(entry: dict[str, Any], notes: list[str] | None = None,
         check_header_count(len(given))
     headers = [(_text(h["name"], "header name"), _text(h["value"], "header value"))
                for h in given]
-    check_header_limits(headers)  # (what the server takes: MAX_FIELDS, MAX_HEAD)
+    # (what the server takes: MAX_FIELDS, MAX_HEAD for the header section and for the trailer
+    # fields each; keep_imported checks trailers_at itself)
+    check_header_limits(headers, meta.get("trailers_at"))
     # HTTP/2 pseudo-headers (":authority", ":method", ...: a browser's HAR) are no headers of
     # an HTTP/1.1 request; ":authority" is its Host
     pseudo = {k.lower(): v for k, v in headers if k.startswith(":")}

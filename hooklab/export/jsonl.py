@@ -213,8 +213,8 @@ def _record(d: Any, now: bool = True, notes: list[str] | None = None) -> dict[st
             raise TypeError("headers must be [name, value] string pairs")
         pairs.append((h[0], h[1]))
         size += len(h[0]) + len(h[1]) + 4
-    if size > MAX_HEAD:
-        check_header_limits(pairs)  # (raises, saying so)
+    if size > MAX_HEAD:  # (the header section and the trailer fields each within the limit:
+        check_header_limits(pairs, get("trailers_at"))  # the server's; raises, saying so)
     # (an imported file is untrusted, as a HAR file is: a method such as "GET /admin" or a CR
     # in a header would become another request line or header when the capture is replayed)
     check_request_syntax(method.upper(), path, pairs)

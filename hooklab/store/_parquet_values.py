@@ -37,6 +37,7 @@ one by one in Python, with the rules' own words for the error.
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -267,8 +268,9 @@ def _check(r: dict[str, Any]) -> None:
 def check_headers(table: Any, dataset: Any, path: str) -> None:
     """``ValueError`` naming the file and row of the first row of ``table`` (rows of
     ``dataset``, about to become captures) whose ``headers`` an import would refuse: not
-    JSON ``[name, value]`` string pairs, more or longer than the server takes, a name that
-    is no token, a control character in a value."""
+    JSON ``[name, value]`` string pairs, more or longer than the server takes (the header
+    section and the trailer fields each, where the row's ``trailers_at`` says they start), a
+    name that is no token, a control character in a value."""
     import pyarrow.compute as pc
 
     if "headers" not in table.column_names or not table.num_rows:
@@ -281,8 +283,10 @@ def check_headers(table: Any, dataset: Any, path: str) -> None:
     suspects = pc.indices_nonzero(pc.invert(fine))
     ids = (table.column("id").take(suspects).to_pylist() if "id" in table.column_names
            else [None] * len(suspects))
-    for cid, given in zip(ids, text.take(suspects).to_pylist(), strict=True):
-        why = _problem(_headers, given)
+    ats = (table.column("trailers_at").take(suspects).to_pylist()
+           if "trailers_at" in table.column_names else [None] * len(suspects))
+    for cid, given, at in zip(ids, text.take(suspects).to_pylist(), ats, strict=True):
+        why = _problem(functools.partial(_headers, trailers_at=at), given)
         if why is not None:
             where = _locate(dataset, cid, given)
             if where is None:  # (a file changed since it was read)
@@ -291,8 +295,9 @@ def check_headers(table: Any, dataset: Any, path: str) -> None:
             raise _refused(*where[:1], path, where[1], why)
 
 
-def _headers(text: str) -> None:
-    """Raise what an import raises for a capture with these headers (JSON text)."""
+def _headers(text: str, trailers_at: Any = None) -> None:
+    """Raise what an import raises for a capture with these headers (JSON text), its trailer
+    fields starting at ``trailers_at`` (as read back: one naming no field is none)."""
     given = _json_column(text, "headers")
     if type(given) is not list:
         raise ValueError("headers must be a list of [name, value] string pairs")
@@ -303,7 +308,7 @@ def _headers(text: str) -> None:
             raise ValueError("headers must be [name, value] string pairs")
         _unicode(h[0] + h[1], f"header {h[0]!r}")
         pairs.append((h[0], h[1]))
-    check_header_limits(pairs)
+    check_header_limits(pairs, trailers_at)
     check_request_syntax("GET", "/", pairs)
 
 

@@ -240,7 +240,9 @@ class ParquetStore:
         need = list(columns) if columns is not None else None
         search = filters.get("search")
         if need is not None and search:
-            need = list(dict.fromkeys([*need, "path", "query", "headers", "body"]))
+            need = list(dict.fromkeys([*need, "path", "query", "headers", "body",
+                                       *(["trailers_at"] if "trailers_at" in self._ds.schema.names
+                                         else [])]))
         if with_file:
             need = [*(need if need is not None else self._ds.schema.names), "__filename"]
         pool = arrow_pool()
@@ -270,9 +272,12 @@ class ParquetStore:
                 order = pc.sort_indices(table, sort_keys=keys, memory_pool=pool)
                 table = pc.take(table, order, memory_pool=pool)
         if search and table.num_rows:
+            # (trailers_at too: the headers' check reads the trailer fields apart)
             keep = [
                 matches_text(_capture(row), search)
-                for row in self._rows(table.select(["path", "query", "headers", "body"]))
+                for row in self._rows(table.select([c for c in ("path", "query", "headers", "body",
+                                                                "trailers_at")
+                                                    if c in table.column_names]))
             ]
             table = table.filter(pa.array(keep, pa.bool_()))
         return table
