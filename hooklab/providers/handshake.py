@@ -64,7 +64,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 from urllib.parse import unquote
 
-from .detect import describe, detect, parse_json
+from .detect import describe, detect, header_section, parse_json
 from .table import TABLE
 
 __all__ = ["MAX_ECHO", "Answer", "BinSecret", "BinSecrets", "handshake_answer"]
@@ -202,7 +202,7 @@ class Answer:
                                  for k, v in record.get("headers") or ()]
         if self.handshake:
             record["provider"], record["event_type"] = self.provider, self.event_type
-            record["delivery_id"] = describe(self.provider, record.get("headers") or (),
+            record["delivery_id"] = describe(self.provider, header_section(record),
                                              record.get("body") or b"", record.get("query"))[1]
             record["handshake"] = self.note
         if self.status is not None:
@@ -212,14 +212,16 @@ class Answer:
 
 
 class _Req:
-    """One request as the detectors see it."""
+    """One request as the detectors see it: its header section only (a trailer field after a
+    chunked body is no header to a provider's receiver: an ``X-Hook-Secret`` or a challenge
+    sent only as a trailer is no handshake, and a signature there signs nothing)."""
 
     def __init__(self, record: dict[str, Any], secrets: BinSecrets) -> None:
         self.method = str(record.get("method") or "GET").upper()
         self.path = str(record.get("path") or "/")
         first = self.path.lstrip("/").split("/", 1)[0]
         self.bin = unquote(first.split("?", 1)[0])
-        self.headers: list[tuple[str, str]] = list(record.get("headers") or [])
+        self.headers: list[tuple[str, str]] = header_section(record)
         self.h = {}
         for k, v in self.headers:
             self.h.setdefault(str(k).lower(), str(v))
@@ -860,7 +862,8 @@ def handshake_answer(record: dict[str, Any], secrets: BinSecrets | None) -> Answ
     """The handshake answer for a received request, or ``None`` when it is not one.
 
     ``record`` is the capture record (``method``, ``path``, ``query``, ``headers``, ``body``,
-    ``url``); ``secrets`` the lab's :class:`BinSecrets` (``secrets.handshakes`` False: never).
+    ``url``; ``trailers_at``: where trailer fields start, which are not read);
+    ``secrets`` the lab's :class:`BinSecrets` (``secrets.handshakes`` False: never).
     Never raises: a detector that fails on hostile input is skipped.
     """
     if secrets is None or not secrets.handshakes:
