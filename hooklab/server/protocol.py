@@ -14,7 +14,8 @@ Who parses what:
   chunked framing -- is llhttp's, fed a request line it knows. Chunk extensions are accepted
   (not kept: httptools does not report them); trailer fields are appended to the capture's
   headers, after the header section (kept, shown; detection and the signature checks read the
-  header section only: the record's ``trailers_at``). Bare LF line ends are accepted (RFC 9112 §2.2); obs-fold,
+  header section only: the record's ``trailers_at``), and change nothing of the connection (a
+  trailer ``Connection: close`` keeps it open as the header section said, RFC 9110 §6.5.1). Bare LF line ends are accepted (RFC 9112 §2.2); obs-fold,
   NUL/CR in values, duplicate or bad lengths, ``Content-Length`` with ``Transfer-Encoding``
   are 400; an HTTP/1.0 request with ``Transfer-Encoding`` is answered, then the connection
   closed (RFC 9112 §6.1). Each feed ends where a request may end, so the next request line is
@@ -947,6 +948,13 @@ class CaptureProtocol(asyncio.Protocol):
             parts[0] if len(parts) == 1 else b"".join(parts))
         if not req.keep_alive:
             self.closing = True
+        elif len(req.headers) > req.nheaders:
+            # trailer fields came: llhttp reads a trailer's Connection as the head's (a
+            # "Connection: close" there left it refusing the next request on this connection
+            # as data after close, 400, not captured). A trailer carries no connection option
+            # (RFC 9110 6.5.1): the connection stays as the header section said, and the next
+            # request goes to a fresh parser (this one ends its feed here: see _chunked)
+            self.parser = self._new_parser()
         if req.api:
             self._dispatch(req, body)
         else:
