@@ -21,7 +21,9 @@ Who parses what:
   closed (RFC 9112 §6.1). Each feed ends where a request may end, so the next request line is
   always seen here (a chunked body is fed up to its next empty line).
 
-Limits: a head over ``MAX_HEAD`` gets 414 (request line) or 431; a body over ``max_body`` 413
+Limits: a head over ``MAX_HEAD`` gets 414 (request line) or 431, as do more than ``MAX_FIELDS``
+header fields, and trailer fields past the same two limits (bytes as sent: ``name: value`` and
+a line end each); a body over ``max_body`` 413
 as soon as that is known (by ``Content-Length`` before any body byte is read, and without a
 ``100 Continue``); malformed input 400. Every close after an answer is graceful: the answer,
 FIN, then what the client still sends is read and dropped (at most ``LINGER_SECONDS`` /
@@ -95,9 +97,9 @@ import httptools
 from tornado import httputil
 from tornado.iostream import IOStream
 
-# MAX_HEAD (request line + headers; bigger heads get 414 / 431) and MAX_FIELDS (header or
-# trailer fields one request may have: more get 431) are defined beside the request rules
-# they go with, as imports of captures apply them too
+# MAX_HEAD (request line + headers; bigger heads get 414 / 431) and MAX_FIELDS (header fields
+# one request may have: more get 431; its trailer fields have the same two limits of their
+# own) are defined beside the request rules they go with, as imports of captures apply them too
 from ..capture import AUTHORITY_FORM, MAX_FIELDS, MAX_HEAD, Capture, target_path
 from .ingest import RESERVED_PREFIX, answer_headers, capture_record, deliver, reason
 
@@ -378,7 +380,7 @@ class _Request:
         self.parts: list[bytes] = []
         self.acc: bytearray | None = None  # the body from many small pieces (see on_body)
         self.head_bytes = 0  # the request head's size (held while the request is read)
-        self.trailers = 0  # bytes of trailer fields so far (at most MAX_HEAD)
+        self.trailers = 0  # bytes of trailer fields so far, as sent (at most MAX_HEAD)
         self.host: str | None = None
         self.proto: str | None = None
         self.keep_alive = True
@@ -852,15 +854,18 @@ class CaptureProtocol(asyncio.Protocol):
     def on_header(self, name: bytes, value: bytes) -> None:
         req = self.req
         assert req is not None
-        if len(req.headers) >= MAX_FIELDS:
-            raise _Refuse(431, f"more than {MAX_FIELDS} header fields")
-        if self.in_body:  # a trailer field (after a chunked body): its own size limit, held
-            size = len(name) + len(value) + _FIELD_COST
-            req.trailers += size
+        if self.in_body:  # a trailer field (after a chunked body): limits of its own, as the
+            # header section's: at most MAX_FIELDS fields and MAX_HEAD bytes, counted as sent
+            # (`name: value` and a line end each), and held (with what a parsed field takes)
+            if len(req.headers) - req.nheaders >= MAX_FIELDS:
+                raise _Refuse(431, f"more than {MAX_FIELDS} trailer fields")
+            req.trailers += len(name) + len(value) + 4
             if req.trailers > MAX_HEAD:
                 raise _Refuse(431, f"trailer fields longer than {MAX_HEAD} bytes")
-            if not self._hold(self.held + size):
+            if not self._hold(self.held + len(name) + len(value) + _FIELD_COST):
                 raise _Refuse(503, _BUSY)
+        elif len(req.headers) >= MAX_FIELDS:
+            raise _Refuse(431, f"more than {MAX_FIELDS} header fields")
         req.headers.append((name.decode("latin-1"), value.rstrip(b" \t").decode("latin-1")))
 
     def on_headers_complete(self) -> None:
