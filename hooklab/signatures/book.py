@@ -348,12 +348,38 @@ class SecretBook(BinSecrets):
         stored, nor quoted by the capture's reason.
         """
         relayed = _relayed_authorization(record)
-        if not relayed:
-            self._apply(record)
+        sent = list(record.get("headers") or []) if relayed else []
+        advise = self._apply(record)
+        if relayed:
+            self._keep_credential(record, relayed, sent)
+        if advise is not None:  # (after every scrub: see _advise)
+            self._advise(record, advise)
+
+    def _advise(self, record: dict[str, Any], bin_: str) -> None:
+        """Add the lab's advice for a bin given a secret without a provider to the reason of
+        ``record``, once the reason is scrubbed. The advice is the lab's own text, no header
+        value quoted by a verifier: it is scrubbed of every form of the registered secrets
+        (as the path the bin came from is), never of quoted pieces of a credential taken off
+        the record (:func:`_unquote`), which turned a bin named ``b`` into ``'[secret]'`` when
+        ``b`` was a letter of the ``Basic`` credentials sent.
+
+        >>> book = SecretBook()
+        >>> book.set("b", "topsecretvalue99")
+        >>> rec = {"path": "/b", "headers": [("Authorization", "Basic dTp0b3BzZWNyZXR2YWx1ZTk5")],
+        ...        "body": b"{}"}
+        >>> book.apply(rec); rec["headers"], "lab.secret('b', ..., provider=" in rec["verify_reason"]
+        ([('Authorization', 'Basic [secret]')], True)
+        """
+        advice = {"verify_reason": (f"; give the bin a provider: lab.secret({short(bin_)}, "
+                                    f"..., provider='github') ({PROVIDER_IDS})")}
+        words = self._words()
+        if words:
+            redact_record(advice, credentials=False, secrets=words, mark=MARK)
+        reason = record.get("verify_reason")
+        if not isinstance(reason, str):
             return
-        sent = list(record.get("headers") or [])
-        self._apply(record)
-        self._keep_credential(record, relayed, sent)
+        at = len(NO_PROVIDER) if reason.startswith(NO_PROVIDER) else len(reason)
+        record["verify_reason"] = reason[:at] + advice["verify_reason"] + reason[at:]
 
     def _keep_credential(self, record: dict[str, Any], relayed: list[tuple[int, str]],
                          sent: list[tuple[str, str]]) -> None:
@@ -396,17 +422,20 @@ class SecretBook(BinSecrets):
             keep = {}
         _unquote(record, [v for i, v in relayed if i not in keep])
 
-    def _apply(self, record: dict[str, Any]) -> None:
+    def _apply(self, record: dict[str, Any]) -> str | None:
+        """Verify and scrub ``record``; the bin whose advice (:meth:`_advise`) its reason is
+        to get once every scrub is done, else ``None``."""
         if not self:
-            return
+            return None
         if record.get("kind", "http") != "http":  # (a WebSocket frame: nothing to verify)
             self.scrub(record)
-            return
+            return None
         bin_ = record.get("bin") or bin_of(record.get("path") or "/")
         entry = self.get(bin_)
         if entry is None:
             self.scrub(record)  # (another bin's secret, sent here)
-            return
+            return None
+        advise = None
         secret, provider = entry.secret, entry.provider
         headers = record.get("headers") or []
         # (what the provider's receivers read: the header section, not trailer fields)
@@ -440,11 +469,13 @@ class SecretBook(BinSecrets):
                             del self._token_seen[next(iter(self._token_seen))]
                 elif not sender and reason.startswith(NO_PROVIDER):
                     # (lab.secret() without provider=: "pass provider=" is verify_signature's
-                    # advice; here it is the bin's setting, shown in the live view's Details)
-                    reason = (f"{NO_PROVIDER}; give the bin a provider: lab.secret({short(bin_)}, "
-                              f"..., provider='github') ({PROVIDER_IDS})")
+                    # advice; here it is the bin's setting, shown in the live view's Details;
+                    # added after the scrubs, which would take the bin's name for a quoted
+                    # piece of a credential: see _advise)
+                    reason, advise = NO_PROVIDER, bin_
                 record["verify_reason"] = reason + note
         except Exception as exc:  # noqa: BLE001 - verifying is best effort, scrubbing is not
+            advise = None
             record["verified"] = False
             record["verify_reason"] = f"could not be verified ({type(exc).__name__})"
         plain = secret.decode("utf-8", "replace") if isinstance(secret, bytes) else secret
@@ -457,6 +488,7 @@ class SecretBook(BinSecrets):
                 record["headers"] = [(k, v if form is None else form)
                                      for (k, v), (_, form) in zip(headers, forms, strict=True)]
         self.scrub(record, headers)
+        return advise
 
     def restored(self, capture: Capture) -> Capture:
         """``capture`` as its sender sent it, for forward and replay: the credential the lab
