@@ -177,11 +177,33 @@ def row_label(cap: Capture) -> str:
     return "  ".join(_fit(v, w, r) for v, (_, w, r) in zip(cells, COLUMNS, strict=True))
 
 
-def shown_headers(cap: Capture, reveal: bool) -> list[tuple[str, str]]:
-    """Headers as received (UTF-8 values read as such: :func:`as_sent`), credential values
-    replaced unless ``reveal``."""
+def _shown_fields(fields: list[tuple[str, str]], reveal: bool) -> list[tuple[str, str]]:
     return [(k, as_sent(v) if reveal or not is_sensitive_header(k) else hidden_value(v))
-            for k, v in cap.headers]
+            for k, v in fields]
+
+
+def shown_headers(cap: Capture, reveal: bool) -> list[tuple[str, str]]:
+    """The header section as received (UTF-8 values read as such: :func:`as_sent`),
+    credential values replaced unless ``reveal``; the trailer fields that followed a chunked
+    body are not among them (:func:`shown_trailers`)."""
+    return _shown_fields(cap.header_section, reveal)
+
+
+def shown_trailers(cap: Capture, reveal: bool) -> list[tuple[str, str]]:
+    """The trailer fields (sent after a chunked body; ``[]`` when none came), shown as
+    :func:`shown_headers` shows the header section: a credential's value replaced unless
+    ``reveal``, by the same rule (:func:`is_sensitive_header`).
+
+    >>> from datetime import datetime, timezone
+    >>> c = Capture(id=1, received_at=datetime.now(timezone.utc), method="POST", path="/s",
+    ...             headers=[("Transfer-Encoding", "chunked"), ("Authorization", "Bearer t0k"),
+    ...                      ("X-Sum", "1")], trailers_at=1)
+    >>> shown_headers(c, False), shown_trailers(c, False)
+    ([('Transfer-Encoding', 'chunked')], [('Authorization', '<hidden: 10 chars>'), ('X-Sum', '1')])
+    >>> shown_trailers(c, True)[0]
+    ('Authorization', 'Bearer t0k')
+    """
+    return _shown_fields(cap.trailers, reveal)
 
 
 def shown_query(cap: Capture, reveal: bool) -> list[tuple[str, str]]:
@@ -363,10 +385,16 @@ def _forwards_html(forwards: list[dict[str, Any]]) -> str:
     return f"<h4>Forwarded ({len(forwards)}{more})</h4>" + _table(rows)
 
 
+#: what the Details tab says of the trailer fields it lists under their own heading
+TRAILERS_TITLE = ("fields sent after the chunked body: not part of the header section, which "
+                  "is what receivers and the signature checks read")
+
+
 def detail_html(
     cap: Capture, *, reveal: bool = False, forwards: list[dict[str, Any]] | None = None
 ) -> str:
-    """The detail pane: summary, forwards, headers table, query, decoded body. All escaped."""
+    """The detail pane: summary, forwards, headers table (the header section), trailers table
+    (only when trailer fields came after a chunked body), query, decoded body. All escaped."""
     summary = [
         ("received", cap.received_at.isoformat()),
         ("status answered", str(cap.status)),
@@ -382,6 +410,7 @@ def detail_html(
         summary.insert(2, ("handshake", cap.handshake))
     kind, body = _body_view(cap, reveal)
     headers = shown_headers(cap, reveal)
+    trailers = shown_trailers(cap, reveal)
     query = shown_query(cap, reveal)
     # (the path as sent, its escapes kept, its raw UTF-8 bytes read as UTF-8: /été/x, not
     # /Ã©tÃ©/x; visible() escapes what it holds of control and bidi characters)
@@ -393,6 +422,8 @@ def detail_html(
         + _forwards_html(forwards or [])
         + f"<h4>Headers ({len(headers)})</h4>"
         + _table(headers)
+        + (f"<h4>Trailers ({len(trailers)})</h4>"
+           + f'<div class="hl-none">{TRAILERS_TITLE}</div>' + _table(trailers) if trailers else "")
         + (f"<h4>Query ({len(query)})</h4>" + _table(query) if query else "")
         + f"<h4>Body — {escape(kind, quote=True)}, {cap.size} bytes</h4>"
         + body
