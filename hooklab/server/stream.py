@@ -12,7 +12,9 @@ captures stored after the connection opened are sent. Every other filter of
 ``hidden``, its headers and body text with credentials hidden (:mod:`hooklab.credentials`);
 ``event_read``, its ``event_type`` as the live view and ``hooklab serve`` read it (a header's
 UTF-8 read as UTF-8, :func:`hooklab.capture.header_text_as_sent`: ``X-GitHub-Event: café``
-is stored ``cafÃ©``). The stream page shows both.
+is stored ``cafÃ©``). The stream page shows both. ``trailers_at`` (only when trailer fields
+came after a chunked body) says where they start in ``headers`` (and in ``hidden``'s, the same
+fields in the same order): the stream page shows them apart from the header section.
 
 Slow clients: each connection has a bounded queue (:class:`StreamLimits`). Stored captures are
 the source of truth, so while replaying a backlog the queue of live captures may be dropped and

@@ -76,6 +76,39 @@
     tr.appendChild(td);
   }
 
+  // Where a capture's trailer fields (sent after a chunked body) start among its headers:
+  // `trailers_at` of its message (only there when some came), else none.
+  function trailersAt(c, n) {
+    var at = c.trailers_at;
+    return (typeof at === "number" && Math.floor(at) === at && at >= 0 && at < n) ? at : n;
+  }
+
+  function fieldsText(fields) {
+    return fields.map(function (h) { return h[0] + ": " + asSent(h[1]); }).join(" | ");
+  }
+
+  // The headers cell: the header section, then the trailer fields apart, in a span of their
+  // own after " ‖ trailers (M): " (receivers and the signature checks read only the header
+  // section). `fields` are the capture's headers, or their view with credentials hidden
+  // (the same fields in the same order: trailers hidden by the same rule).
+  // (a header value may hold a tab, which HTTP allows: the multi-line set keeps it as sent)
+  function headersCell(tr, c, fields) {
+    var at = trailersAt(c, fields.length);
+    var td = document.createElement("td");
+    td.className = "headers";
+    td.textContent = visible(fieldsText(fields.slice(0, at)), true);
+    if (at < fields.length) {
+      var trailers = fields.slice(at);
+      var span = document.createElement("span");
+      span.className = "trailers";
+      span.textContent = visible(" \u2016 trailers (" + trailers.length + "): " +
+                                 fieldsText(trailers), true);
+      td.appendChild(span);
+    }
+    td.title = td.textContent.slice(0, 2000);
+    tr.appendChild(td);
+  }
+
   function render(c) {
     shown.unshift(c);
     if (shown.length > MAX_ROWS) shown.pop();
@@ -100,9 +133,7 @@
     // read it: "café", not "cafÃ©"; bytes that are no UTF-8 a character a byte, escaped)
     cell(tr, c.event_read != null ? c.event_read : c.event_type);
     cell(tr, c.size);
-    // (a header value may hold a tab, which HTTP allows: the multi-line set keeps it as sent)
-    cell(tr, (view.headers || c.headers || []).map(function (h) { return h[0] + ": " + asSent(h[1]); })
-      .join(" | "), "headers", true);
+    headersCell(tr, c, view.headers || c.headers || []);
     var text = "body_text" in view ? view.body_text : c.body_text;
     var body = text != null ? text : "(" + c.size + " bytes binary)";
     cell(tr, body.slice(0, 500), "body", true);  // (cut before escaping: no half "\u202e")
