@@ -30,7 +30,7 @@ import math
 import secrets as _secrets
 import string
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -67,6 +67,45 @@ _SCHEMES: dict[str, Scheme] = {**_COMMON, **_SPECIAL}
 
 #: provider ids whose deliveries :func:`verify_signature` checks and :func:`sign` makes
 SIGNING_PROVIDERS: tuple[str, ...] = tuple(sorted(TABLE))
+
+
+#: what a capture's reason adds when the signature came as a trailer field (after a chunked
+#: body), which is not read
+TRAILER_NOTE = "came as a trailer field (after the chunked body), not in the header section"
+
+
+def trailer_note(sender: str | None, headers: list[tuple[str, str]],
+                 section: list[tuple[str, str]],
+                 verifies: Callable[[list[tuple[str, str]]], bool]) -> str:
+    """What the reason of a capture that did not verify from its header section (``section``,
+    the first fields of ``headers``) adds when its trailer fields (``headers`` after it) hold
+    the signature: the provider's (``sender``'s) signature header among them, or a signature
+    that ``verifies(headers)`` with them; ``""`` otherwise. The checks read the header
+    section only, as the provider's own receivers do (they never see trailers): on arrival,
+    and :meth:`hooklab.Capture.verify` of a stored or imported capture alike.
+
+    >>> note = trailer_note("stripe", [("A", "1"), ("Stripe-Signature", "t=1")], [("A", "1")],
+    ...                     lambda headers: False)
+    >>> note.startswith("; 'Stripe-Signature' came as a trailer field"), TRAILER_NOTE in note
+    (True, True)
+    >>> trailer_note("stripe", [("A", "1"), ("X-Other", "2")], [("A", "1")], lambda h: False)
+    ''
+    """
+    trailers = headers[len(section):]
+    names = list(dict.fromkeys(k for k, _ in trailers))
+    row = TABLE.get(sender or "")
+    sig = str(row.sig.get("header") or "").lower() if row is not None else ""
+    named = [k for k in names if k.lower() == sig] if sig else []
+    if not named:
+        try:
+            ok = verifies(headers)
+        except Exception:  # noqa: BLE001 - a note only
+            ok = False
+        if not ok:
+            return ""
+        named = names
+    shown = ", ".join(short(k) for k in named[:3]) + (", ..." if len(named) > 3 else "")
+    return f"; {shown} {TRAILER_NOTE}: receivers read only the header section, so not checked"
 
 
 def ed25519_keypair() -> tuple[str, str]:

@@ -18,7 +18,6 @@ import base64
 import contextlib
 import json
 import re
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
@@ -26,6 +25,7 @@ from typing import Any
 from ..capture import Capture, bin_of, redact_record
 from ..providers import TABLE, BinSecrets, describe
 from ..providers.detect import header_section
+from . import trailer_note
 from ._base import NO_PROVIDER, PROVIDER_IDS, short
 
 __all__ = ["MARK", "SecretBook"]
@@ -138,11 +138,6 @@ def _unquote(record: dict[str, Any], values: list[Any]) -> None:
         record[key] = text
 
 
-#: what a capture's reason adds when the signature came as a trailer field (after a chunked
-#: body), which is not read
-TRAILER_NOTE = "came as a trailer field (after the chunked body), not in the header section"
-
-
 def _trailer_note(record: dict[str, Any], sender: str | None, secret: str | bytes,
                   headers: list[tuple[str, str]], section: list[tuple[str, str]]) -> str:
     """:func:`trailer_note` of a record checked on arrival with its bin's ``secret``."""
@@ -156,40 +151,6 @@ def _trailer_note(record: dict[str, Any], sender: str | None, secret: str | byte
         return ok
 
     return trailer_note(sender, headers, section, verifies)
-
-
-def trailer_note(sender: str | None, headers: list[tuple[str, str]],
-                 section: list[tuple[str, str]],
-                 verifies: Callable[[list[tuple[str, str]]], bool]) -> str:
-    """What the reason of a capture that did not verify from its header section (``section``,
-    the first fields of ``headers``) adds when its trailer fields (``headers`` after it) hold
-    the signature: the provider's (``sender``'s) signature header among them, or a signature
-    that ``verifies(headers)`` with them; ``""`` otherwise. The checks read the header
-    section only, as the provider's own receivers do (they never see trailers): on arrival,
-    and :meth:`hooklab.Capture.verify` of a stored or imported capture alike.
-
-    >>> note = trailer_note("stripe", [("A", "1"), ("Stripe-Signature", "t=1")], [("A", "1")],
-    ...                     lambda headers: False)
-    >>> note.startswith("; 'Stripe-Signature' came as a trailer field"), TRAILER_NOTE in note
-    (True, True)
-    >>> trailer_note("stripe", [("A", "1"), ("X-Other", "2")], [("A", "1")], lambda h: False)
-    ''
-    """
-    trailers = headers[len(section):]
-    names = list(dict.fromkeys(k for k, _ in trailers))
-    row = TABLE.get(sender or "")
-    sig = str(row.sig.get("header") or "").lower() if row is not None else ""
-    named = [k for k in names if k.lower() == sig] if sig else []
-    if not named:
-        try:
-            ok = verifies(headers)
-        except Exception:  # noqa: BLE001 - a note only
-            ok = False
-        if not ok:
-            return ""
-        named = names
-    shown = ", ".join(short(k) for k in named[:3]) + (", ..." if len(named) > 3 else "")
-    return f"; {shown} {TRAILER_NOTE}: receivers read only the header section, so not checked"
 
 
 def _verify(provider: str | None, secret: str | bytes, headers: Any, body: bytes,
