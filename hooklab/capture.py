@@ -306,23 +306,35 @@ MAX_HEAD = 1024 * 1024
 MAX_FIELDS = 10_000
 
 
-def check_header_count(n: int) -> None:
+def check_header_count(n: int, trailers_at: Any = None) -> None:
     """Raise ``ValueError`` when ``n`` header fields are more than the capture server takes
-    (:data:`MAX_FIELDS`): said before anything is made of each (an import's million headers).
+    (:data:`MAX_FIELDS` in the header section, and as many trailer fields after a chunked
+    body, from ``trailers_at`` on: :attr:`Capture.trailers_at`): said before anything is made
+    of each (an import's million headers).
 
     >>> check_header_count(10_001)
     Traceback (most recent call last):
     ...
     ValueError: 10,001 header fields: more than the capture server takes (10,000)
+    >>> check_header_count(20_000, trailers_at=10_000)
+    >>> check_header_count(20_000, trailers_at=9_999)
+    Traceback (most recent call last):
+    ...
+    ValueError: 10,001 trailer fields: more than the capture server takes (10,000 after a chunked body)
     """
-    if n > MAX_FIELDS:
-        raise ValueError(f"{n:,} header fields: more than the capture server takes "
+    at = trailers_start(trailers_at, n)
+    head = n if at is None else at
+    if head > MAX_FIELDS:
+        raise ValueError(f"{head:,} header fields: more than the capture server takes "
                          f"({MAX_FIELDS:,})")
+    if n - head > MAX_FIELDS:
+        raise ValueError(f"{n - head:,} trailer fields: more than the capture server takes "
+                         f"({MAX_FIELDS:,} after a chunked body)")
 
 
 def check_header_limits(headers: list[tuple[str, str]], trailers_at: int | None = None) -> None:
     """Raise ``ValueError`` when ``headers`` are more fields than the capture server takes
-    (:data:`MAX_FIELDS`, trailer fields included), or longer (``name: value`` and a line end
+    (:data:`MAX_FIELDS` in the header section, and as many trailer fields), or longer (``name: value`` and a line end
     each, a character a byte as the server reads them) than it takes: the header section
     at most its head limit (:data:`MAX_HEAD`), and the trailer fields from ``trailers_at``
     on (sent after a chunked body, see :attr:`Capture.trailers_at`) at most that limit of
@@ -341,7 +353,7 @@ def check_header_limits(headers: list[tuple[str, str]], trailers_at: int | None 
     ...
     ValueError: header fields of 1,200,023 bytes: more than the capture server takes (1,048,576 in a request head)
     """
-    check_header_count(len(headers))
+    check_header_count(len(headers), trailers_at)
     at = trailers_start(trailers_at, len(headers))
     if at is None:
         at = len(headers)
@@ -1309,8 +1321,7 @@ class Capture:
         >>> cap.verify("whsec_wrong").valid
         False
         """
-        from .signatures import Verification, verify_signature
-        from .signatures.book import trailer_note
+        from .signatures import Verification, trailer_note, verify_signature
 
         def check(headers: list[tuple[str, str]]) -> Verification:
             return verify_signature(

@@ -19,7 +19,7 @@ import pytest
 from _http import raw_request
 
 import hooklab
-from hooklab.capture import MAX_HEAD
+from hooklab.capture import MAX_FIELDS, MAX_HEAD
 
 Fields = list[tuple[str, str]]
 FIRST: Fields = [("Host", "x"), ("Transfer-Encoding", "chunked"), ("Connection", "close")]
@@ -102,6 +102,8 @@ def _cases() -> dict[str, tuple[Fields, Fields, Any, str | None]]:
     t_full = [_padded("X-Big-Trailer", [], MAX_HEAD)]
     t_over = [_padded("X-Big-Trailer", [], MAX_HEAD + 1)]
     whole = f"header fields of {1_200_000:,} bytes: more than the capture server takes"
+    many = [*head, *((f"X-H{i}", "1") for i in range(MAX_FIELDS - len(head)))]
+    t_many = [(f"X-T{i}", "1") for i in range(MAX_FIELDS)]
     return {
         "each part at its limit": (full, t_full, len(full), None),
         "header section one byte over": (over, t_half, len(over),
@@ -112,6 +114,15 @@ def _cases() -> dict[str, tuple[Fields, Fields, Any, str | None]]:
         "no trailers_at: the fields in all over": (half, t_half, None, whole),
         "trailers_at naming no field: the fields in all over": (half, t_half, 99, whole),
         "trailers_at a string: the fields in all over": (half, t_half, "4", whole),
+        # (fields in number: 10,000 in the header section and as many trailer fields, as the
+        # server counts them)
+        "each part at its field count": (many, t_many, len(many), None),
+        "one header field too many": ([*many, ("X-F", "1")], [("X-T", "1")], len(many) + 1,
+                                      f"{MAX_FIELDS + 1:,} header fields"),
+        "one trailer field too many": (many, [*t_many, ("X-T", "1")], len(many),
+                                       f"{MAX_FIELDS + 1:,} trailer fields"),
+        "no trailers_at: the fields in all too many": (many[:6_000], t_many[:6_000], None,
+                                                       "12,000 header fields"),
         "trailers_at past the big header, the rest over": (
             [*head, _padded("X-Big-Head", head, 600_000),
              _padded("X-More", [], 600_000)], [("X-T", "1")], 5,

@@ -715,7 +715,7 @@ def _har_record(entry: dict[str, Any], notes: list[str] | None = None,
     path = _text(meta.get("path") or split.path or "/", "path")
     given = req.get("headers") or []
     if type(given) is list:  # (before a tuple is made of each)
-        check_header_count(len(given))
+        check_header_count(len(given), meta.get("trailers_at"))
     headers = [(_text(h["name"], "header name"), _text(h["value"], "header value"))
                for h in given]
     # (what the server takes: MAX_FIELDS, MAX_HEAD for the header section and for the trailer

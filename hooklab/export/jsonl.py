@@ -205,7 +205,8 @@ def _record(d: Any, now: bool = True, notes: list[str] | None = None) -> dict[st
         path = (given[1] if given else None) or "/"
     path = _text(path, "path") or "/"
     headers = get("headers") or ()
-    check_header_count(len(headers))  # (the server's limits: check_header_limits, inline)
+    # (the server's limits: check_header_limits, inline)
+    check_header_count(len(headers), get("trailers_at"))
     pairs = []
     size = 0
     for h in headers:

@@ -301,7 +301,7 @@ def _headers(text: str, trailers_at: Any = None) -> None:
     given = _json_column(text, "headers")
     if type(given) is not list:
         raise ValueError("headers must be a list of [name, value] string pairs")
-    check_header_count(len(given))  # (before a tuple is made of each)
+    check_header_count(len(given), trailers_at)  # (before a tuple is made of each)
     pairs = []
     for h in given:
         if type(h) is not list or len(h) != 2 or type(h[0]) is not str or type(h[1]) is not str:
