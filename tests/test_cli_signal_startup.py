@@ -79,6 +79,11 @@ def _run(args: list[str], sig: int, since: str, delay: float) -> tuple[int, str,
             assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
             time.sleep(0.001)
         time.sleep(delay)
+        # ("start": a loaded machine may not have run hooklab's first line yet, so long after
+        # the start: the signal then comes as that line runs, the earliest hooklab can act)
+        while since == "start" and not _catches(proc.pid, signal.SIGTERM):
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.001)
         proc.send_signal(sig)
         out, err = proc.communicate(timeout=30)
     finally:
