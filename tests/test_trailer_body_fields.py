@@ -20,16 +20,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _chunked import FIRST, Fields
+from _chunked import chunked_post as _chunked
 from _http import raw_request
 from _rawrecord import Recorder, split_request
 
 import hooklab
 from hooklab.export import har_entry, to_curl
 
-Fields = list[tuple[str, str]]
-
 #: the fields every request below starts with (Connection: close: the lab closes after it)
-FIRST: Fields = [("Host", "x"), ("Transfer-Encoding", "chunked"), ("Connection", "close")]
 UTF8_TEXT = "héllo wörld".encode()
 FORM = b"a=1&b=2"
 JSON_BODY = b'{"a": 1}'
@@ -95,15 +94,6 @@ CASES: dict[str, Case] = {
         json_={"a": 1}, sent_ct=[b"Content-Type: application/json"],
         header_ct="application/json"),
 }
-
-
-def _chunked(path: str, head: Fields, trailers: Fields, body: bytes) -> bytes:
-    """A chunked POST of ``body`` in two chunks, with ``trailers`` after it."""
-    lines = [f"POST {path} HTTP/1.1", *(f"{k}: {v}" for k, v in [*FIRST, *head])]
-    half = len(body) // 2
-    chunks = b"".join(b"%x\r\n%s\r\n" % (len(c), c) for c in (body[:half], body[half:]) if c)
-    tail = "".join(f"{k}: {v}\r\n" for k, v in trailers).encode()
-    return ("\r\n".join(lines) + "\r\n\r\n").encode() + chunks + b"0\r\n" + tail + b"\r\n"
 
 
 class Sent:

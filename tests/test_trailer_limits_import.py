@@ -16,13 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _chunked import FIRST, Fields, chunked_post
 from _http import raw_request
 
 import hooklab
 from hooklab.capture import MAX_FIELDS, MAX_HEAD
 
-Fields = list[tuple[str, str]]
-FIRST: Fields = [("Host", "x"), ("Transfer-Encoding", "chunked"), ("Connection", "close")]
 BODY = b'{"big": "trailers"}'
 
 
@@ -37,10 +36,7 @@ def _padded(name: str, fields: Fields, total: int) -> tuple[str, str]:
 
 
 def _chunked(path: str, head: Fields, trailers: Fields, body: bytes) -> bytes:
-    lines = [f"POST {path} HTTP/1.1", *(f"{k}: {v}" for k, v in head)]
-    tail = "".join(f"{k}: {v}\r\n" for k, v in trailers).encode()
-    return (("\r\n".join(lines) + "\r\n\r\n").encode() + b"%x\r\n%s\r\n" % (len(body), body)
-            + b"0\r\n" + tail + b"\r\n")
+    return chunked_post(path, head, trailers, body, first=[])  # (head starts with FIRST)
 
 
 class Exported:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from _chunked import chunked_post
 from _http import raw_request
 
 import hooklab
@@ -18,13 +19,7 @@ BODY = json.dumps({"id": "evt_1", "object": "event", "type": "invoice.paid",
 
 def _chunked(path: str, head: list[tuple[str, str]], trailers: list[tuple[str, str]],
              body: bytes = BODY) -> bytes:
-    """A chunked POST of ``body`` in two chunks, with ``trailers`` after it."""
-    lines = [f"POST {path} HTTP/1.1", "Host: x", "Transfer-Encoding: chunked",
-             "Connection: close", *(f"{k}: {v}" for k, v in head)]
-    half = len(body) // 2
-    chunks = b"".join(b"%x\r\n%s\r\n" % (len(c), c) for c in (body[:half], body[half:]))
-    tail = "".join(f"{k}: {v}\r\n" for k, v in trailers).encode()
-    return ("\r\n".join(lines) + "\r\n\r\n").encode() + chunks + b"0\r\n" + tail + b"\r\n"
+    return chunked_post(path, head, trailers, body)
 
 
 def _send(lab: hooklab.HookLab, raw: bytes) -> hooklab.Capture:

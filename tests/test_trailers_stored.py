@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _chunked import FIRST, Fields
+from _chunked import chunked_post as _chunked
 from _http import raw_request
 
 import hooklab
@@ -29,7 +31,6 @@ STRIPE_BODY = json.dumps({"id": "evt_1", "object": "event", "type": "invoice.pai
                           "data": {"object": {"id": "in_1"}}}).encode()
 GITHUB_BODY = json.dumps({"ref": "refs/heads/main", "zen": "Keep it logically awesome."}).encode()
 #: the fields every raw request below starts with (the header section's first three)
-FIRST = [("Host", "x"), ("Transfer-Encoding", "chunked"), ("Connection", "close")]
 CT = ("Content-Type", "application/json")
 WRONG_STRIPE = ("Stripe-Signature", "t=1,v1=" + "0" * 64)
 
@@ -42,7 +43,6 @@ def _github() -> tuple[str, str]:
     return "X-Hub-Signature-256", sign("github", GITHUB_SECRET, GITHUB_BODY)["X-Hub-Signature-256"]
 
 
-Fields = list[tuple[str, str]]
 
 
 class Case:
@@ -110,15 +110,6 @@ CASES: dict[str, Case] = {
                                    ("X-Twilio-Signature", "abc")]),
         True, False, "stripe"),
 }
-
-
-def _chunked(path: str, head: Fields, trailers: Fields, body: bytes) -> bytes:
-    """A chunked POST of ``body`` in two chunks, with ``trailers`` after it."""
-    lines = [f"POST {path} HTTP/1.1", *(f"{k}: {v}" for k, v in [*FIRST, *head])]
-    half = len(body) // 2
-    chunks = b"".join(b"%x\r\n%s\r\n" % (len(c), c) for c in (body[:half], body[half:]))
-    tail = "".join(f"{k}: {v}\r\n" for k, v in trailers).encode()
-    return ("\r\n".join(lines) + "\r\n\r\n").encode() + chunks + b"0\r\n" + tail + b"\r\n"
 
 
 class Sent:

@@ -11,43 +11,20 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from collections.abc import Iterator
 from html import unescape
-from typing import Any
 
 import comm
 import pytest
+from _chunked import SHOWN, Fields, chunked_post, hidden
 from _http import raw_request
+from test_widget import DummyComm
 
 from hooklab import HookLab
 
-XSS = '<img src=x onerror="window.__xss=1">'
-Fields = list[tuple[str, str]]
 #: the fields every request below starts with
 FIRST: Fields = [("Host", "x"), ("Transfer-Encoding", "chunked"), ("Connection", "close"),
                  ("Content-Type", "application/json")]
-
-
-class DummyComm:
-    """Takes every message a widget sends instead of a frontend."""
-
-    kernel = "Truthy"
-
-    def __init__(self, **kwargs: Any) -> None:
-        self.comm_id = uuid.uuid4().hex
-
-    def open(self, *args: Any, **kwargs: Any) -> None:
-        pass
-
-    def on_msg(self, *args: Any, **kwargs: Any) -> None:
-        pass
-
-    def send(self, *args: Any, **kwargs: Any) -> None:
-        pass
-
-    def close(self, *args: Any, **kwargs: Any) -> None:
-        pass
 
 
 @pytest.fixture(autouse=True)
@@ -55,34 +32,18 @@ def dummy_comm(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(comm, "create_comm", lambda **kw: DummyComm(**kw))
 
 
-def hidden(value: str) -> str:
-    return f"<hidden: {len(value)} chars>"
-
-
 #: name -> (header section after FIRST, trailer fields, the trailers the tab shows with
 #: credentials hidden; None: as sent). Values are sent as UTF-8 bytes.
 CASES: dict[str, tuple[Fields, Fields, Fields | None]] = {
-    "none": ([("X-Id", "1")], [], None),
-    "one": ([("X-Id", "2")], [("X-Checksum", "sha256=abc")], None),
-    "a credential trailer": (
-        [("X-Id", "3"), ("Authorization", "Bearer HEADsecret0")],
-        [("Authorization", "Bearer TRAILsecret1"), ("X-Api-Key", "TRAILsecret2"),
-         ("X-Plain", "kept")],
-        [("Authorization", hidden("Bearer TRAILsecret1")), ("X-Api-Key", hidden("TRAILsecret2")),
-         ("X-Plain", "kept")]),
-    "html in a trailer value": ([("X-Id", "4")], [("X-Evil", XSS), ("X-Quote", "a\"b'c&d")], None),
+    **SHOWN,
     "utf-8 and bidi in a trailer value": (
         [("X-Id", "5")], [("X-Name", "José"), ("X-Rtl", "\u202eevil")],
         [("X-Name", "José"), ("X-Rtl", "\\u202eevil")]),
-    "500 trailers": ([("X-Id", "6")], [(f"X-T-{i}", f"v{i}") for i in range(500)], None),
 }
 
 
 def chunked(path: str, head: Fields, trailers: Fields, body: bytes = b'{"a": 1}') -> bytes:
-    lines = [f"POST {path} HTTP/1.1", *(f"{k}: {v}" for k, v in [*FIRST, *head])]
-    chunks = b"".join(b"%x\r\n%s\r\n" % (len(c), c) for c in (body[:3], body[3:]))
-    tail = "".join(f"{k}: {v}\r\n" for k, v in trailers).encode()
-    return ("\r\n".join(lines) + "\r\n\r\n").encode() + chunks + b"0\r\n" + tail + b"\r\n"
+    return chunked_post(path, head, trailers, body, first=FIRST)
 
 
 def section(html: str, title: str) -> tuple[int, Fields] | None:
