@@ -15,7 +15,6 @@ rewriting an export's files without the column."""
 from __future__ import annotations
 
 import shutil
-import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -23,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_trailers_stored import CASES, FIRST, send_every_case
+from test_trailers_stored import CASES, FIRST, crafted_copy, send_every_case
 
 import hooklab
 
@@ -378,20 +377,8 @@ def test_a_crafted_database_exports_a_field_index_or_null(sent: Sent, tmp_path: 
                                                           stored: Any, written: Any) -> None:
     import pyarrow.parquet as pq
 
-    db = tmp_path / "crafted.sqlite3"
-    src, dst = sqlite3.connect(sent.db), sqlite3.connect(db)
-    try:
-        src.backup(dst)
-    finally:
-        src.close()
-        dst.close()
     cid = sent.ids["stripe signature only as a trailer"]
-    con = sqlite3.connect(db)
-    try:
-        con.execute("UPDATE captures SET trailers_at = ? WHERE id = ?", (stored, cid))
-        con.commit()
-    finally:
-        con.close()
+    db = crafted_copy(sent.db, cid, tmp_path, stored)
     lab = hooklab.open(str(db))
     try:
         assert lab.export(str(tmp_path / "out"), fmt="parquet") == len(CASES)

@@ -356,23 +356,30 @@ CRAFTED = [
 ]
 
 
-@pytest.mark.parametrize(("stored", "read"), CRAFTED)
-def test_a_crafted_trailers_at_reads_as_a_field_index_or_none(sent: Sent, tmp_path: Path,
-                                                              stored: Any, read: Any) -> None:
-    db = tmp_path / "crafted.sqlite3"
-    src, dst = sqlite3.connect(sent.db), sqlite3.connect(db)
+def crafted_copy(db: Path, cid: int, where: Path, stored: Any) -> Path:
+    """A copy of the database ``db`` (in ``where``) whose capture ``cid`` has ``stored`` as
+    its trailers_at (SQLite keeps what it is given: a text, a float, a blob)."""
+    copy = where / "crafted.sqlite3"
+    src, dst = sqlite3.connect(db), sqlite3.connect(copy)
     try:
         src.backup(dst)
     finally:
         src.close()
         dst.close()
-    cid = sent.ids["stripe signature only as a trailer"]  # (5 fields: 4 of the header section)
-    con = sqlite3.connect(db)
+    con = sqlite3.connect(copy)
     try:
         con.execute("UPDATE captures SET trailers_at = ? WHERE id = ?", (stored, cid))
         con.commit()
     finally:
         con.close()
+    return copy
+
+
+@pytest.mark.parametrize(("stored", "read"), CRAFTED)
+def test_a_crafted_trailers_at_reads_as_a_field_index_or_none(sent: Sent, tmp_path: Path,
+                                                              stored: Any, read: Any) -> None:
+    cid = sent.ids["stripe signature only as a trailer"]  # (5 fields: 4 of the header section)
+    db = crafted_copy(sent.db, cid, tmp_path, stored)
     lab = hooklab.open(db)
     try:
         cap = lab.get(cid)
