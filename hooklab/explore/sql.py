@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..capture import escaped_key, payload_text
 from ..jsonread import JSON_MAX_DEPTH, json_too_deep
+from ..store.store import ENCODED, header_section_text
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -80,25 +81,43 @@ VIEW_SQL = f"""CREATE TEMP VIEW IF NOT EXISTS captures AS SELECT
     {_LATEST_FORWARD.format(col="status")} AS forward_status,
     {_LATEST_FORWARD.format(col="latency_ms")} AS forward_latency_ms,
     {_LATEST_FORWARD.format(col="error")} AS forward_error,
-    CASE WHEN instr(lower(c.headers), '"content-encoding"') = 0
+    CASE WHEN NOT {{encoded}}
               AND json_valid(CAST(c.body AS TEXT))
               AND hooklab_utf8(c.body)
               AND (instr(c.body, x'5c75') = 0 OR NOT hooklab_escaped_key(c.body))
          THEN CAST(c.body AS TEXT)
          WHEN length(c.body) > 0
-              AND (instr(lower(c.headers), '"content-encoding"') > 0
+              AND ({{encoded}}
                    OR json_valid(CAST(c.body AS TEXT))
                    OR substr(c.body, 1, 1) IN (x'ef', x'fe', x'ff', x'00')
                    OR substr(c.body, 2, 1) = x'00'
                    OR instr(c.body, x'4e614e') > 0 OR instr(c.body, x'496e66696e697479') > 0)
-         THEN hooklab_payload(c.body, c.headers) END AS payload,
+         THEN hooklab_payload(c.body, c.headers, {{trailers_at}}) END AS payload,
     c.headers AS headers, c.query AS query
 FROM main.captures c"""
 """``payload`` in SQL: UTF-8 bodies SQLite's ``json_valid`` takes are their own JSON text (one
 call of :func:`_utf8` per row, whose work is C-level: ``bytes.isascii`` or a UTF-8 decode; a
 ``GLOB`` for bytes past ASCII made every query 4 to 10 times slower); :func:`hooklab.capture.payload_text` settles the few others it could read
 differently from ``Capture.json()``: bytes that are not UTF-8, a ``Content-Encoding``, a byte
-order mark or UTF-16/32 zero bytes, ``NaN`` or ``Infinity`` (JSON to Python only)."""
+order mark or UTF-16/32 zero bytes, ``NaN`` or ``Infinity`` (JSON to Python only). The
+``Content-Encoding`` is the header section's, as ``Capture.json()`` reads it (the
+``hooklab.store.store.ENCODED`` test, put in by :func:`view_sql`: a field name before the body; a
+trailer field's is none of the body's)."""
+
+
+def _payload(body: bytes | None, headers: str | None, trailers_at: Any) -> str | None:
+    """``hooklab_payload`` in the view: :func:`~hooklab.capture.payload_text` of the body with
+    the capture's header section (its trailer fields cut off: ``trailers_at``)."""
+    return payload_text(body, headers if trailers_at is None else header_section_text(headers, trailers_at))
+
+
+def view_sql(columns: set[str]) -> str:
+    """:data:`VIEW_SQL` for a ``captures`` table with ``columns`` (a database written before
+    the handshake or trailers_at column reads NULL for it, as it is)."""
+    trail = "c.trailers_at" if "trailers_at" in columns else "NULL"
+    encoded = ENCODED.replace("headers", "c.headers").replace("trailers_at", trail)
+    return (VIEW_SQL.replace("{handshake}", "c.handshake" if "handshake" in columns else "NULL")
+            .replace("{encoded}", encoded).replace("{trailers_at}", trail))
 
 
 def _utf8(body: bytes | None) -> int:
@@ -287,12 +306,12 @@ def run_sql(
     deadline = None if timeout is None else time.monotonic() + timeout
     old_factory = db.text_factory
     have = {r[0] for r in db.execute("SELECT name FROM pragma_table_info('captures')")}
-    # databases written before the handshake column existed are read as they are
-    db.execute(VIEW_SQL.replace("{handshake}", "c.handshake" if "handshake" in have else "NULL"))
+    # databases written before the handshake or trailers_at column are read as they are
+    db.execute(view_sql(have))
     try:
         db.execute("PRAGMA query_only = 1")
         db.text_factory = _decode  # bodies can hold any bytes: never fail on decoding
-        db.create_function("hooklab_payload", 2, payload_text, deterministic=True)
+        db.create_function("hooklab_payload", 3, _payload, deterministic=True)
         db.create_function("hooklab_utf8", 1, _utf8, deterministic=True)
         db.create_function("hooklab_escaped_key", 1, escaped_key, deterministic=True)
         db.set_authorizer(_authorizer(refused))

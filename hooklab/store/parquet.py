@@ -32,6 +32,7 @@ from typing import Any
 
 from ..capture import ESCAPED_KEY_RE, Capture, trailers_start
 from ..filters import FIELD_KEYS, matches_text, search_words, validate
+from . import _segments as S
 from ._arrow import arrow_pool
 from ._parquet_values import check_headers, check_values
 from ._sql import other_bin
@@ -536,7 +537,8 @@ class ParquetStore:
 
         want = ["id", "received_at", "size", "status", "verified", "duplicate", "headers", "kind",
                 "bin", "method", "provider", "event_type", "content_type", "path", "delivery_id",
-                "remote_addr", *_FORWARD_COLUMNS]  # fmt: skip
+                "remote_addr", *_FORWARD_COLUMNS,
+                *(["trailers_at"] if "trailers_at" in self._ds.schema.names else [])]  # fmt: skip
         table = self._table(filters, [*want, "body"] if body else want)
         pool = arrow_pool()
         verified = table.column("verified")
@@ -547,10 +549,7 @@ class ParquetStore:
             "status": table.column("status"),
             "verified": pc.if_else(pc.is_null(verified), -1, pc.cast(verified, pa.int8())).cast(pa.int8()),
             "duplicate": pc.cast(table.column("duplicate"), pa.int8()),
-            "encoded": pc.cast(
-                pc.match_substring(table.column("headers"), '"content-encoding"', ignore_case=True),
-                pa.int8(),
-            ),
+            "encoded": _encoded(table),
         }
         for name in ("kind", "bin", "method", "provider", "event_type", "content_type", "path",
                      "delivery_id", "remote_addr"):  # fmt: skip
@@ -650,7 +649,10 @@ class ParquetStore:
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        t = self._table(filters, list(self._SQLISH))
+        trail = "trailers_at" in self._ds.schema.names
+        t = self._table(filters, [*self._SQLISH, *(["trailers_at"] if trail else [])])
+        if not trail:  # (files of an older hooklab: no capture of them has trailers)
+            t = t.append_column("trailers_at", pa.nulls(t.num_rows, pa.int64()))
         t = t.append_column("received_us", t.column("received_at").cast(pa.int64()))
         verified = t.column("verified")
         t = t.set_column(t.column_names.index("verified"), "verified", pc.cast(verified, pa.int8()))
@@ -726,7 +728,10 @@ class ParquetStore:
             _register_payload(con)
             for macro in _MACROS:
                 con.execute(macro)
-            con.execute(_VIEW.replace("{files}", "[" + ", ".join(map(_literal, files)) + "]"))
+            # (files of an older hooklab have no trailers_at column: none has trailers)
+            trail = "trailers_at" if "trailers_at" in self._ds.schema.names else "NULL::BIGINT"
+            con.execute(_VIEW.replace("{files}", "[" + ", ".join(map(_literal, files)) + "]")
+                        .replace("{trailers_at}", trail))
             # times as UTC, as SQLite's are: strftime of a TIMESTAMPTZ writes the session's
             # zone, which DuckDB takes from the machine (UTC+14 moved a capture a day on)
             con.execute("SET TimeZone = 'UTC'")
@@ -788,13 +793,41 @@ class ParquetStore:
         return f"<ParquetStore {self.path!r}>"
 
 
+#: what ``_segments.ENCODED`` looks for in a row's headers (a name: a comma follows it)
+_ENCODED_NAME = S.ENCODED_NAME.decode()
+
+
+def _encoded(table: Any) -> Any:
+    """The ``encoded`` column of ``columns()``: whether a row's header section names a
+    ``Content-Encoding`` (``_segments.ENCODED``, as the SQLite store reads it: a name, not a
+    value, and none of the trailer fields). One substring match over the column; the few rows
+    that match and have trailers (``trailers_at``) have their header section read."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    headers = table.column("headers")
+    found = pc.fill_null(pc.match_substring(headers, _ENCODED_NAME, ignore_case=True), False)
+    if "trailers_at" in table.column_names and table.num_rows:
+        both = pc.and_(found, pc.is_valid(table.column("trailers_at")))
+        at = np.flatnonzero(both.to_numpy(zero_copy_only=False)).tolist()
+        if at:
+            flags = found.to_numpy(zero_copy_only=False).astype(np.int8)
+            texts = headers.take(at).to_pylist()
+            for i, text, t in zip(at, texts, table.column("trailers_at").take(at).to_pylist(),
+                                  strict=True):
+                flags[i] = S.encoded_flag(text, t)
+            return pa.chunked_array([pa.array(flags, pa.int8())])
+    return pc.cast(found, pa.int8())
+
+
 #: the columns of hooklab's SQL view (hooklab.explore.sql), over the files
 _VIEW = r"""CREATE VIEW captures AS SELECT id,
     strftime(received_at, '%Y-%m-%dT%H:%M:%S.%fZ') AS received_at, kind, bin, method, path,
     NULLIF(provider, 'unknown') AS provider, event_type, delivery_id, content_type, size,
     status, CAST(verified AS INTEGER) AS verified, CAST(duplicate AS INTEGER) AS duplicate,
     handshake, remote_addr, forward_status, forward_latency_ms, forward_error,
-    CASE WHEN NOT contains(lower(headers), '"content-encoding"')
+    CASE WHEN NOT {encoded}
               AND json_valid(try(decode(body)))
               AND NOT regexp_matches(try(decode(body)),
                   '(?:^|[,:\[])\s*-?(?:[nN][aA]|[iI][nN])|,\s*[\]}]|^\x{FEFF}|\x00|{escaped_key}')
@@ -804,13 +837,18 @@ _VIEW = r"""CREATE VIEW captures AS SELECT id,
                    OR NOT hooklab_too_deep(body))
          THEN try(decode(body))
          WHEN octet_length(body) > 0
-              AND (contains(lower(headers), '"content-encoding"') OR json_valid(try(decode(body)))
+              AND ({encoded} OR json_valid(try(decode(body)))
                    OR try(decode(body)) IS NULL OR contains(try(decode(body)), chr(0))
                    OR starts_with(try(decode(body)), chr(65279)))
-         THEN hooklab_payload(body, headers) END AS payload,
+         THEN hooklab_payload(body, headers, {trailers_at}) END AS payload,
     headers, query, day
 FROM read_parquet({files}, hive_partitioning = true, union_by_name = true)""".replace(
-    "{escaped_key}", ESCAPED_KEY_RE)
+    "{escaped_key}", ESCAPED_KEY_RE).replace(
+    # (the header section's Content-Encoding, a name: _segments.ENCODED; only a row with
+    # trailers and a match has its header section read, by hooklab_encoded)
+    "{encoded}", """(CASE WHEN NOT contains(lower(headers), '"content-encoding",') THEN false
+                  WHEN {trailers_at} IS NULL THEN true
+                  ELSE hooklab_encoded(headers, {trailers_at}) END)""")
 """(``payload``: UTF-8 bodies DuckDB's ``json_valid`` takes, but for what it takes and Python
 does not (a trailing comma, ``nan``, ``inf``, any depth), are their own JSON text; the others
 that may be JSON, and those with more than 1,024 brackets (which may nest deeper than
@@ -880,7 +918,7 @@ _MACROS = (
 
 
 def _register_payload(con: Any) -> None:
-    """``hooklab_payload(body, headers)`` on DuckDB connection ``con``: the view's ``payload``
+    """``hooklab_payload(body, headers, trailers_at)`` on DuckDB connection ``con``: the view's ``payload``
     of a body its SQL alone cannot settle (``hooklab.capture.payload_text``)."""
     from ..capture import payload_text
     from ..jsonread import json_too_deep
@@ -888,8 +926,18 @@ def _register_payload(con: Any) -> None:
 
     duckdb = duckdb_module()
     types = getattr(duckdb, "sqltypes", None) or duckdb.typing  # (renamed in DuckDB 2)
-    con.create_function("hooklab_payload", payload_text, [types.BLOB, types.VARCHAR],
+    def payload(body: bytes | None, headers: str | None, trailers_at: int | None) -> str | None:
+        # (the header section's Content-Encoding: a trailer field's is none of the body's)
+        return payload_text(body, headers if trailers_at is None else
+                            S.header_section_text(headers, trailers_at))
+
+    def encoded(headers: str | None, trailers_at: int | None) -> bool:
+        return bool(S.encoded_flag(headers or "", trailers_at))
+
+    con.create_function("hooklab_payload", payload, [types.BLOB, types.VARCHAR, types.BIGINT],
                         types.VARCHAR, null_handling="special", side_effects=False)
+    con.create_function("hooklab_encoded", encoded, [types.VARCHAR, types.BIGINT],
+                        types.BOOLEAN, null_handling="special", side_effects=False)
     # (a body of more than 1,024 brackets: its depth read in C-speed passes, not a parse)
     con.create_function("hooklab_too_deep", json_too_deep, [types.BLOB], types.BOOLEAN,
                         side_effects=False)

@@ -49,6 +49,7 @@ from ..filters import FIELD_KEYS, validate
 from ..providers import detect_record
 from . import _columns, _search
 from . import _segments as S
+from ._segments import ENCODED, header_section_text
 from ._sql import (
     _COLS,
     _FORMAT,
@@ -76,8 +77,9 @@ _log = logging.getLogger("hooklab")
 if TYPE_CHECKING:
     from ..signatures.book import SecretBook
 
-__all__ = ["QUEUE_BYTES", "QUEUE_CAPTURES", "CaptureStore", "DiskFull", "RowMaker", "StoreBusy",
-           "StoreError", "read_only_uri", "where_clause", "write_error"]
+__all__ = ["ENCODED", "QUEUE_BYTES", "QUEUE_CAPTURES", "CaptureStore", "DiskFull", "RowMaker",
+           "StoreBusy", "StoreError", "header_section_text", "read_only_uri", "where_clause",
+           "write_error"]
 
 _BATCH = 512  # captures per transaction at most (group commit)
 _BULK = 5000  # captures per transaction of a bulk import
@@ -529,7 +531,10 @@ class CaptureStore:
             have = {r[1] for r in self._db.execute("PRAGMA table_info(captures)")}
             self._handshakes = "handshake" in have
             self._cols = _COLS if self._handshakes else _COLS.replace(", handshake", ", NULL")
-            if "trailers_at" not in have:
+            #: False: a database opened read-only from before the trailers_at column, whose
+            #: read connections read NULL for it (:class:`_WithoutTrailersAt`)
+            self._trailers_at = "trailers_at" in have
+            if not self._trailers_at:
                 self._cols = self._cols.replace(", trailers_at", ", NULL")
             self._wdb = self._db if (self._memory or readonly) else self._connect()
             self._sync = self._wal_sync()
@@ -1806,9 +1811,8 @@ class CaptureStore:
             return None
         for i, v in enumerate(rows):
             body = v[7]
-            # (as S.SELECT reads the row back: SQLite's lower() changes ASCII letters only)
-            row = (first + i, v[0], len(body), v[10], v[14], v[16],
-                   int(b'"content-encoding"' in v[6].encode("utf-8", "replace").lower()),
+            # (as S.SELECT reads the row back: the header section's Content-Encoding)
+            row = (first + i, v[0], len(body), v[10], v[14], v[16], S.encoded_flag(v[6], v[19]),
                    v[1], v[4], v[2], v[11], v[12], v[17], v[3], v[13], v[8])
             kept.append(row)
             bodies.append(body if S.keep_flag(row, body) == S.KEPT else None)
@@ -2553,7 +2557,8 @@ class CaptureStore:
                              isolation_level=None)
         db.execute("PRAGMA busy_timeout = 5000")
         _search.register(db)
-        return db
+        # (the column segments' SQL names trailers_at: _segments.ENCODED)
+        return db if self._trailers_at else _WithoutTrailersAt(db)  # type: ignore[return-value]
 
     def _give_back(self, db: sqlite3.Connection) -> None:
         with self._room:
@@ -3350,6 +3355,28 @@ class _Upkeep:
     def _sealed(self, _fut: Future) -> None:  # store thread: kept or dropped, seal the next
         self._sealing = False
         self.poke()
+
+
+#: the trailers_at column named in SQL
+_TRAILERS_AT = re.compile(r"\btrailers_at\b")
+
+
+class _WithoutTrailersAt:
+    """A read connection on a database written before the ``trailers_at`` column and opened
+    read-only (it cannot be given the column): SQL that names the column reads NULL for it,
+    no trailers, as :attr:`CaptureStore._cols` does (``_segments.ENCODED``, which the column
+    segments' reads and the DataFrame's use, names it). Anything else is the connection's."""
+
+    __slots__ = ("_db",)
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
+        return self._db.execute(_TRAILERS_AT.sub("NULL", sql), *args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._db, name)
 
 
 class _NoLock:
