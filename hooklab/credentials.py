@@ -582,7 +582,7 @@ def hidden_form(cap: Capture) -> bytes | None:
     multipart = ctype.startswith(MULTIPART)  # (as Tornado reads it: "...urlencodedx" too)
     if not (multipart or ctype.startswith(URLENCODED_TYPES)) or not cap.body:
         return None
-    encoding = (cap.header("content-encoding") or "").strip().lower()
+    encoding = (cap.header("content-encoding", trailers=False) or "").strip().lower()
     boundary = _boundary(cap) if multipart else None
     found = _parts(cap.body, boundary) if boundary is not None else None
     if (encoding not in ("", "identity") or cap.charset.strip().lower() not in _ASCII_LIKE
@@ -885,7 +885,7 @@ def hidden_json(cap: Capture) -> bytes | None:
     """
     if not cap.body:  # (a form's body starts with a field or a boundary, not "{" or "[")
         return None
-    encoding = (cap.header("content-encoding") or "").strip().lower()
+    encoding = (cap.header("content-encoding", trailers=False) or "").strip().lower()
     try:
         raw = cap.decoded_body()
     except (ValueError, LookupError):  # (shown only as the compressed bytes it is)
@@ -1013,7 +1013,7 @@ def _boundary(cap: Capture) -> bytes | None:
     from email.message import Message
 
     m = Message()
-    m["Content-Type"] = cap.header("content-type") or ""
+    m["Content-Type"] = cap.header("content-type", trailers=False) or ""
     if sum(k.strip().lower() == "boundary" for k, _ in m.get_params() or []) != 1:
         return None  # (none, or two: parsers differ on which one counts)
     b = m.get_param("boundary")
@@ -1126,7 +1126,7 @@ def multipart_fields(cap: Capture) -> list[Part] | None:
     """
     if not (cap.content_type or "").startswith(MULTIPART) or not cap.body:
         return None
-    if (cap.header("content-encoding") or "").strip().lower() not in ("", "identity"):
+    if (cap.header("content-encoding", trailers=False) or "").strip().lower() not in ("", "identity"):
         return None
     boundary = _boundary(cap)
     return _parts(cap.body, boundary) if boundary is not None else None

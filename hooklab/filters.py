@@ -239,13 +239,16 @@ def search_text(
     query: Mapping[str, Iterable[str]],
     headers: Iterable[tuple[str, str]],
     body: bytes,
+    trailers_at: int | None = None,
 ) -> str:
     r"""All the text ``search`` looks at in one capture (path, query, headers, body), one string.
 
     The path is read with its ``%XX`` undone (as the query was when it was parsed). The body
     is read with its ``Content-Encoding`` undone (left as is when that fails), as UTF-8
     (undecodable bytes separate words) or, where JSON would be, UTF-16 or UTF-32, its first
-    :data:`MAX_SEARCH_BODY` bytes.
+    :data:`MAX_SEARCH_BODY` bytes. The ``Content-Encoding`` and ``Content-Type`` that say how
+    are the header section's: the fields before ``trailers_at`` (``Capture.trailers_at``), when
+    trailer fields followed a chunked body (their names and values are searched all the same).
 
     >>> search_text("/orders/caf%C3%A9", {"x": ["a b"]}, [], '{"n": "w\u00e8"}'.encode("utf-16"))
     '/orders/café\nx\na b\n{"n": "wè"}'
@@ -257,10 +260,12 @@ def search_text(
         parts.append(str(key))
         parts.extend(str(v) for v in values)
     encoding = ctype = None
-    for name, value in headers:
+    for i, (name, value) in enumerate(headers):
         name, value = str(name), str(value)
         parts.append(name)
         parts.append(value)
+        if trailers_at is not None and i >= trailers_at:
+            continue  # (a trailer field's words, but it describes none of the body)
         low = name.lower()
         if encoding is None and low == "content-encoding":
             encoding = value
@@ -542,7 +547,7 @@ def matches_text(cap: Capture, needle: str) -> bool:
     (True, False)
     """
     wanted = search_words(needle)
-    text = search_text(cap.path, cap.query, cap.headers, cap.body)
+    text = search_text(cap.path, cap.query, cap.headers, cap.body, cap.trailers_at)
     if not wanted:  # no letters or digits: a plain substring, in any case
         return needle.lower() in text.lower()
     return matches_phrase(search_words(text), wanted)

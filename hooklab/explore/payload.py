@@ -220,7 +220,7 @@ def shown_payload(cap: Capture, payload: Payload, reveal: bool = False) -> Paylo
     if whole is not None and whole.startswith(WHOLE_FORM):
         return replace(payload, value=hide_fields(payload.value, bool))
     if whole is not None:
-        payload = read_payload(whole, cap.content_type, cap.header("content-encoding"), exact=True)
+        payload = read_payload(whole, cap.content_type, cap.header("content-encoding", trailers=False), exact=True)
     # JSON sent with a form's content type (``curl -d '{"password": ...}'``: curl's default):
     # read as a form, the JSON text is a field's name, credentials and all (a "&" or "=" in a
     # value splits it). Read from the body as the Raw body tab shows it instead, its

@@ -1027,18 +1027,51 @@ def infer_json_schema(chunks: Iterable[Sequence[Sequence[Any]]], title: str | No
 
 
 #: the columns :func:`schema_frame` reads (the headers only when the body is compressed; LIKE
-#: is case-insensitive for ASCII without building a lower-case copy of every row's headers)
+#: is case-insensitive for ASCII without building a lower-case copy of every row's headers),
+#: those of a capture with trailer fields after where they start (:func:`_encoding`)
 _ROW_SQL = (
     "received_us, provider, event_type, content_type,"
-    " CASE WHEN headers LIKE '%\"content-encoding\"%' THEN headers END, body"
+    " CASE WHEN headers LIKE '%\"content-encoding\"%' THEN CASE WHEN {trailers_at} IS NULL"
+    " THEN headers ELSE CAST({trailers_at} AS TEXT) || ' ' || headers END END, body"
 )
 
 
 def _encoding(headers: str) -> str | None:
+    """The header section's ``Content-Encoding`` of a row's stored ``headers`` (JSON text), or
+    of ``"<trailers_at> <headers>"`` (:data:`_ROW_SQL`): a trailer field's is none of the
+    body's, as ``Capture.decoded_body`` reads it.
+
+    >>> _encoding('[["Content-Encoding","gzip"]]'), _encoding('0 [["Content-Encoding","gzip"]]')
+    ('gzip', None)
+    """
+    at: int | None = None
+    if not headers.startswith("["):
+        first, _, headers = headers.partition(" ")
+        digits = first[1:] if first.startswith("-") else first
+        at = int(first) if digits.isascii() and digits.isdigit() else None
     try:
-        return next((v for k, v in json.loads(headers) if k.lower() == "content-encoding"), None)
+        pairs = json.loads(headers)
+        if at is not None and 0 <= at < len(pairs):
+            pairs = pairs[:at]
+        return next((v for k, v in pairs if k.lower() == "content-encoding"), None)
     except (ValueError, TypeError):
         return None
+
+
+def _sql_rows(store: CaptureStore, filters: dict[str, Any]) -> Iterator[list[tuple[Any, ...]]]:
+    """``store.iter_rows`` of :data:`_ROW_SQL` (a database of an older hooklab opened
+    read-only has no ``trailers_at`` column: no capture of it has trailers)."""
+    rows = store.iter_rows(_ROW_SQL.replace("{trailers_at}", "trailers_at"), **filters)
+    try:
+        first = next(rows, None)
+    except Exception as exc:  # (sqlite3's or DuckDB's: which one depends on the store)
+        if "trailers_at" not in str(exc):
+            raise
+        rows = store.iter_rows(_ROW_SQL.replace("{trailers_at}", "NULL"), **filters)
+        first = next(rows, None)
+    if first is not None:
+        yield first
+        yield from rows
 
 
 def _chunks(store: CaptureStore, filters: dict[str, Any]) -> Iterator[list[tuple[Any, ...]]]:
@@ -1049,7 +1082,7 @@ def _chunks(store: CaptureStore, filters: dict[str, Any]) -> Iterator[list[tuple
     if got is not None:  # all of them: from the column segments, not row by row through SQL
         yield from _segment_chunks(store, *got)
         return
-    for chunk in store.iter_rows(_ROW_SQL, **filters):
+    for chunk in _sql_rows(store, filters):
         if any(map(itemgetter(5), chunk)):
             chunk = [r if r[5] is None else (*r[:5], _encoding(r[5]), r[6]) for r in chunk]
         yield chunk
@@ -1094,12 +1127,21 @@ class _SegmentRows:
             at = np.flatnonzero(encoded).tolist()
             wanted = [ids[i] for i in at]
             found: dict[int, Any] = {}
+            # (the headers with where trailer fields start, as _ROW_SQL gives them: a segment
+            # sealed by an earlier hooklab flagged a trailer's Content-Encoding too)
+            headers = ("CASE WHEN trailers_at IS NULL THEN headers"
+                       " ELSE CAST(trailers_at AS TEXT) || ' ' || headers END")
             with self.connection() as db:
                 for j in range(0, len(wanted), 500):
                     few = wanted[j : j + 500]
-                    found.update(db.execute(
-                        f"SELECT id, headers FROM captures WHERE id IN ({','.join('?' * len(few))})",
-                        few).fetchall())
+                    where = f" FROM captures WHERE id IN ({','.join('?' * len(few))})"
+                    try:
+                        found.update(db.execute(f"SELECT id, {headers}{where}", few).fetchall())
+                    except Exception as exc:  # (an older database opened read-only: no
+                        if "trailers_at" not in str(exc):  # trailers_at column, no trailers)
+                            raise
+                        headers = "headers"
+                        found.update(db.execute(f"SELECT id, headers{where}", few).fetchall())
             for i in at:
                 headers = found.get(ids[i])
                 enc[i] = _encoding(headers) if headers is not None else None
