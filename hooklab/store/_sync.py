@@ -36,11 +36,14 @@ behind it. So every job after a failure gets its error, and the store takes no m
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import queue
 import threading
+import weakref
 from collections.abc import Callable
+from typing import Any
 
 __all__ = ["WalSync"]
 
@@ -59,24 +62,42 @@ class WalSync:
 
     def __init__(self, wal_path: str, *, name: str = "hooklab-syncer") -> None:
         self.path = wal_path
-        self._fd = os.open(wal_path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
         #: the error of the first sync that failed; every job after it gets it too
         self.failed: OSError | None = None
         self._jobs: queue.SimpleQueue[Callable[[OSError | None], None] | None] = queue.SimpleQueue()
-        self.thread = threading.Thread(target=self._loop, name=name, daemon=True)
+        #: the WAL's descriptor, while open (whoever takes it out closes it: see _let_go)
+        self._fds: list[int] = []
+        # The thread holds this object by a weak reference only, so one its maker never
+        # kept (a Ctrl-C just after the thread started, before the store held it) ends: its
+        # thread stops and the descriptor is closed as it goes. A thread of each such one
+        # was left for good. Registered before anything is opened or started.
+        self._gone = weakref.finalize(self, _let_go, self._jobs, self._fds)
+        # (opened from C, map calling os.open: no moment for a Ctrl-C between the open and
+        # the descriptor kept, as there is after an "fd = os.open(...)" returns)
+        self._fds.extend(map(os.open, (wal_path,), (os.O_RDONLY | getattr(os, "O_CLOEXEC", 0),)))
+        self.thread = threading.Thread(target=_loop, args=(weakref.ref(self), self._jobs, self._fds),
+                                       name=name, daemon=True)
         self.thread.start()
+
+    @property
+    def _fd(self) -> int:
+        """The WAL's descriptor (-1 once closed)."""
+        fds = self._fds
+        return fds[0] if fds else -1
 
     def after_sync(self, job: Callable[[OSError | None], None]) -> None:
         """Run ``job`` once what was written so far is on disk (writer thread, after COMMIT)."""
         self._jobs.put(job)
 
     def close(self, timeout: float = 30.0) -> None:
-        """Run the jobs still queued (after a last sync), then stop the thread."""
+        """Run the jobs still queued (after a last sync), then stop the thread (which closes
+        the WAL's descriptor as it ends)."""
+        self._gone.detach()  # (closed: nothing to do when it goes)
         self._jobs.put(None)
-        self.thread.join(timeout)
-        if not self.thread.is_alive() and self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
+        if self.thread.ident is None:  # (never started: nothing else closes it)
+            _close(self._fds)
+        else:
+            self.thread.join(timeout)
 
     def sync(self) -> None:
         """``fdatasync`` the WAL. SQLite never removes it while a connection has the database
@@ -86,30 +107,56 @@ class WalSync:
             raise OSError(errno.ENOENT, f"the WAL file {self.path!r} was removed while in use")
         _fsync(self._fd)
 
-    def _loop(self) -> None:
-        stop = False
+
+def _close(fds: list[int]) -> None:
+    """Close the descriptor in ``fds``, if it is still there (taken out first: closed once)."""
+    with contextlib.suppress(IndexError, OSError):
+        os.close(fds.pop())
+
+
+def _let_go(jobs: queue.SimpleQueue[Any], fds: list[int]) -> None:
+    """A :class:`WalSync` gone unclosed: its thread ends (closing the descriptor), or, if it
+    never started, the descriptor is closed here."""
+    jobs.put(None)
+    _close(fds)  # (a thread still running has no more use for it: it syncs for nobody)
+
+
+def _loop(owner: weakref.ref[WalSync], jobs: queue.SimpleQueue[Any], fds: list[int]) -> None:
+    """The syncer thread: sync for each group of jobs queued (by ``owner.sync``, which a
+    test may replace on the instance), then run them; ends at ``None``."""
+    stop = False
+    try:
         while not stop:
-            jobs = [self._jobs.get()]
+            batch = [jobs.get()]
             while True:
                 try:
-                    jobs.append(self._jobs.get_nowait())
+                    batch.append(jobs.get_nowait())
                 except queue.Empty:
                     break
-            if None in jobs:
+            if None in batch:
                 stop = True
-                jobs = [j for j in jobs if j is not None]
-            if not jobs:
+                batch = [j for j in batch if j is not None]
+            if not batch:
                 continue
-            error = self.failed
-            if error is None:
-                try:
-                    self.sync()
-                except OSError as exc:
-                    # after a failed fdatasync Linux may mark the unwritten pages clean, so a
-                    # later sync can succeed without them: no later commit is durable either
-                    error = self.failed = exc
-            for job in jobs:
+            me = owner()
+            if me is None:  # (gone unclosed with jobs queued: nobody to answer with a sync)
+                error: OSError | None = OSError(errno.EBADF, "the WAL syncer was dropped unclosed")
+            else:
+                error = me.failed
+                if error is None:
+                    try:
+                        me.sync()
+                    except OSError as exc:
+                        # after a failed fdatasync Linux may mark the unwritten pages clean,
+                        # so a later sync can succeed without them: no later commit is
+                        # durable either
+                        error = me.failed = exc
+            del me  # (held only while syncing: a WalSync nobody keeps goes, and this ends)
+            for job in batch:
                 try:
                     job(error)
                 except Exception:  # noqa: BLE001 - one job must not stop the others' answers
                     pass
+            del batch, job  # (nothing of theirs kept while waiting for the next ones)
+    finally:
+        _close(fds)
