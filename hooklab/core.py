@@ -18,13 +18,26 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
+import threading
+import time
 import warnings
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from traitlets import Bool, Enum, Float, Int, List, TraitError, Unicode, observe, validate
+from traitlets import (
+    Bool,
+    Enum,
+    Float,
+    Int,
+    List,
+    TraitError,
+    TraitType,
+    Unicode,
+    observe,
+    validate,
+)
 from traitlets.config import Configurable
 
 from . import ingress
@@ -109,6 +122,73 @@ class SettingsRefused(Exception):
         return TraitError(f"{given} refused: {self}")
 
 
+class _Moving(TraitType):  # type: ignore[type-arg]
+    """A setting that moves an open lab (``lab.db = ...``, ``lab.port = ...``): the move is
+    made by :meth:`HookLab._apply` before the value is taken, as one change. Made by the
+    trait's observer after traitlets had taken it, a Ctrl-C as the observer began left
+    ``lab.db`` saying the new file while the lab went on with the old one."""
+
+    def set(self, obj: Any, value: Any) -> None:
+        move = getattr(obj, "_move_to", None)
+        if move is None or not move(self.name, value):
+            super().set(obj, value)
+
+
+class _MovingUnicode(_Moving, Unicode):  # type: ignore[misc]
+    """``db``, ``host``: see :class:`_Moving`."""
+
+
+class _MovingInt(_Moving, Int):  # type: ignore[misc]
+    """``port``: see :class:`_Moving`."""
+
+
+class _MovingEnum(_Moving, Enum):  # type: ignore[misc]
+    """``durability``: see :class:`_Moving`."""
+
+
+class _Uninterrupted:
+    """``work()`` done once, to its end, whatever comes meanwhile: on a thread of its own,
+    which a Ctrl-C (a KeyboardInterrupt, raised in the main thread only) never reaches.
+    :meth:`run` begins it and waits for its end; called again after an interrupt (as it began,
+    or while it waited) it waits for the same work, begun only if it never was.
+
+    >>> done = []
+    >>> closing = _Uninterrupted(lambda: done.append(1))
+    >>> closing.run(); closing.run(); done
+    [1]
+    """
+
+    def __init__(self, work: Callable[[], None]) -> None:
+        self._work = work
+        self._taken = threading.Lock()  # (by the thread that does the work)
+        self._threads: list[Any] = []
+        self.done = False
+        self.error: BaseException | None = None
+
+    def _do(self) -> None:
+        if not self._taken.acquire(blocking=False):  # (another thread does it)
+            return
+        try:
+            self._work()
+        except BaseException as exc:  # (said by run(), in the thread that waits)
+            self.error = exc
+        finally:
+            self.done = True
+
+    def run(self) -> None:
+        if not self._taken.locked():
+            t = threading.Thread(target=self._do, name="hooklab-closing", daemon=True)
+            self._threads.append(t)
+            t.start()
+        while not self.done:  # (no lock waited on here: a Ctrl-C as one is taken keeps it)
+            time.sleep(0.002)
+        for t in self._threads:  # (ended: no thread of it outlives run())
+            if t.is_alive():
+                t.join()
+        if self.error is not None:
+            raise self.error
+
+
 class HookLab(Configurable):
     """A webhook lab: capture server + persistent store + analysis helpers.
 
@@ -129,10 +209,10 @@ class HookLab(Configurable):
     ``HookLab(...).start()`` one more beside it.
     """
 
-    host = Unicode("127.0.0.1", help="Address to bind; 127.0.0.1 keeps captures private.").tag(
+    host = _MovingUnicode("127.0.0.1", help="Address to bind; 127.0.0.1 keeps captures private.").tag(
         config=True
     )
-    port = Int(8765, min=0, max=65535, help="Port to listen on (0: any free port).").tag(config=True)
+    port = _MovingInt(8765, min=0, max=65535, help="Port to listen on (0: any free port).").tag(config=True)
 
     @validate("host")
     def _host_valid(self, proposal: Any) -> str:
@@ -144,7 +224,7 @@ class HookLab(Configurable):
     strict_port = Bool(
         False, help="Fail when the port is in use, instead of listening on the next free one."
     ).tag(config=True)
-    db = Unicode(
+    db = _MovingUnicode(
         DEFAULT_DB, help="SQLite capture database (relative to the working directory) or :memory:."
     ).tag(config=True)
     max_body = Int(DEFAULT_MAX_BODY, min=0, help="Largest body accepted; bigger ones get 413.").tag(
@@ -155,7 +235,7 @@ class HookLab(Configurable):
         help="Bytes of request bodies (and unfinished heads) all connections may hold at once; "
         "a request that would go over it gets 503 with Retry-After (never less than max_body and a head).",
     ).tag(config=True)
-    durability = Enum(
+    durability = _MovingEnum(
         ["full", "normal"],
         "full",
         help="'full': fsync each group commit (survives power loss); 'normal': survives a "
@@ -290,11 +370,40 @@ class HookLab(Configurable):
             with contextlib.suppress(Exception):  # (the configurables after this one,
                 config.pop(type(self).__name__, None)  # the shell among them, get nothing)
 
+    def _move_to(self, name: str, value: Any) -> bool:
+        """Whether setting ``name`` to ``value`` moves the lab (:meth:`_moves_for`), moved
+        now by :meth:`_apply` as one change: the traits ``db``, ``durability``, ``port`` and
+        ``host`` ask this before they take a value (:class:`_Moving`)."""
+        if self.__dict__.get("_undoing", True) or self._cross_validation_lock:  # (_apply's
+            return False  # own, or config being loaded: see update_config)
+        moves = self._moves_for({name: value})
+        if not moves:
+            return False
+        try:
+            self._apply(moves)
+        except SettingsRefused as refused:
+            raise refused.settings_error(moves) from refused.cause
+        if name in ("port", "host"):
+            ingress.refresh(self)  # same public URL, new port
+        return True
+
+    def _moves_for(self, values: dict[str, Any]) -> dict[str, Any]:
+        """Those of ``values`` (validated as the traits do: a value they refuse raises their
+        :class:`~traitlets.TraitError`) that move the lab: a new ``db`` or ``durability`` of
+        one whose database is open, a new ``port`` or ``host`` of a serving one."""
+        moves = {}
+        for k, v in values.items():
+            v = getattr(type(self), k)._validate(self, v)
+            if v != getattr(self, k) and (self.is_running if k in ("port", "host") else
+                                          getattr(self, "_store", None) is not None):
+                moves[k] = v
+        return moves
+
     def _moves_in(self, config: Any) -> dict[str, Any]:
-        """The settings of ``config`` that move an open lab to another database together with
-        another setting that restarts it (``db`` or ``durability`` with ``port`` or
-        ``host``): ``{}`` unless there are such, which :meth:`update_config` applies as one
-        change (:meth:`_apply`)."""
+        """The settings of ``config`` that move an open lab (:meth:`_moves_for`), which
+        :meth:`update_config` applies as one change (:meth:`_apply`) before the rest; one to
+        another database together with another that restarts it (``db`` or ``durability``
+        with ``port`` or ``host``) as given: ``{}`` unless there are such."""
         from traitlets.config import LazyConfigValue
 
         if getattr(self, "_store", None) is None:
@@ -308,7 +417,9 @@ class HookLab(Configurable):
             return {}
         values = {k: v for k, v in values.items() if v != getattr(self, k)}
         if not ({"db", "durability"} & set(values) and {"port", "host"} & set(values)):
-            return {}
+            # (taken by traitlets and moved by the observers, a Ctrl-C as one began left the
+            # setting taken and the lab where it was)
+            return self._moves_for(values)
         return values
 
     # -- store / server ----------------------------------------------------------------------
@@ -339,13 +450,30 @@ class HookLab(Configurable):
                 raise RuntimeError("this lab was stopped and its captures were in memory "
                                    "(db=':memory:'): they are gone; lab.start() begins anew, "
                                    "a file db keeps them")
-            self._store = CaptureStore(
-                self.db_path,
-                retention_count=self.retention_count,
-                retention_age=self.retention_age,
-                secrets=self._secrets,
-                durability=self.durability,
-            )
+            # the lab holds it before it opens, and it closes what it opened if its opening
+            # fails (a Ctrl-C too): a Ctrl-C just as "CaptureStore(...)" returned left a store
+            # open, its threads and its file, that nothing held or closed
+            store = CaptureStore.__new__(CaptureStore)
+            self._store = store
+            try:
+                store.__init__(  # type: ignore[misc]
+                    self.db_path,
+                    retention_count=self.retention_count,
+                    retention_age=self.retention_age,
+                    secrets=self._secrets,
+                    durability=self.durability,
+                )
+            except BaseException:  # (one that failed closed what it opened: not the lab's;
+                # one interrupted just after it opened is, and is closed as the lab's)
+                if self._store is store and getattr(store, "_closed", True):
+                    self._store = None
+                    # a connection it made and did not hold yet (a Ctrl-C just as it was
+                    # made) is held only by its own statement cache: collected now, it lets
+                    # the file go, which a failed start or move then removes (it was left)
+                    import gc
+
+                    gc.collect()
+                raise
         return self._store
 
     def start(self) -> HookLab:
@@ -753,6 +881,9 @@ class HookLab(Configurable):
         targets = old_forwarder.targets if moving and old_forwarder is not None else {}
         resigners = old_forwarder.resigners if targets else {}  # (resign= goes along)
         made = new_paths(settings.get("db", self.db)) if moving else []  # (before it is opened)
+        # what a move leaves (made now: a Ctrl-C before the move took effect leaves nothing)
+        views = list(self._views) if moving else []
+        leaving = _Uninterrupted(lambda: self._close_other(old_store, old_forwarder, views))
 
         def set_quietly(values: dict[str, Any], *, undo: bool) -> None:
             self._undoing = True  # (the observers let it be: this method moves the lab)
@@ -800,20 +931,24 @@ class HookLab(Configurable):
             if not isinstance(exc, (TraitError, ServerError, StoreError, OSError, ValueError)):
                 raise  # (not a setting refused: a bug or a Ctrl-C, with the lab put back)
             raise SettingsRefused(exc, self, before) from exc
+        if moving:  # (the move took effect: the old store and forwarder close, all of it,
+            try:  # whatever comes meanwhile; a Ctrl-C as they closed left their threads open)
+                leaving.run()
+            except BaseException:
+                leaving.run()  # (a Ctrl-C as it began, or while it was waited for: the rest)
+                raise
         for w in said:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-        if moving:
-            self._close_other(old_store, old_forwarder)
 
-    def _close_other(self, store: Any, forwarder: Any) -> None:
-        """Close ``store`` and ``forwarder`` (the ones a move left) and the live views (of
-        that store): what :meth:`_close_store` does, on them."""
-        new = self._store, self._forwarder
-        self._store, self._forwarder = store, forwarder
-        try:
-            self._close_store()
-        finally:
-            self._store, self._forwarder = new
+    def _close_other(self, store: Any, forwarder: Any, views: Iterable[Any]) -> None:
+        """Close ``store`` and ``forwarder`` (the ones a move left) and ``views`` (live
+        views of that store): what :meth:`_close_store` does, on them."""
+        if forwarder is not None:
+            self._forwards_left = forwarder.close()
+        for view in views:
+            view.close()
+        if store is not None:
+            store.close()
 
     def _serve_on(self, port: int | None) -> None:
         """Start serving on ``port``, the one the lab listened on, its ``port`` setting kept
@@ -821,19 +956,20 @@ class HookLab(Configurable):
         a taken port) came back on another port from a failed or ``db``-only change: every
         URL handed out (``lab.url_for(...)``, a sender's config) stopped working.
 
-        The setting is given the bound port only while the server starts, under
-        ``hold_trait_notifications``: the change and its undoing reach the observers as one
-        change to the same value, which restarts nothing."""
+        The setting is given the bound port only while the server starts, as the traits'
+        own value, which no observer hears of (the change and its undoing restart nothing);
+        given and put back with no moment between for a Ctrl-C to come, whatever comes
+        meanwhile (a Ctrl-C as a trait set put it back left the bound port as the setting)."""
         asked = self.port
         if port is None or port == asked:
             self.start()
             return
-        with self.hold_trait_notifications():
-            self.port = port
-            try:
-                self.start()
-            finally:
-                self.port = asked
+        values = self._trait_values
+        try:
+            values["port"] = port
+            self.start()
+        finally:
+            values["port"] = asked
 
     @observe("port", "host", "max_body")
     def _restart_on_change(self, change: Any) -> None:
