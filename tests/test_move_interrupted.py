@@ -278,12 +278,7 @@ def test_ctrl_c_at_any_moment_of_a_move_leaves_the_lab_where_it_was_or_moved(
     assert out["outcomes"]["as it was"] > 0 and out["outcomes"]["moved"] > 0, out
 
 
-@pytest.mark.parametrize("kind", [
-    pytest.param("file", marks=pytest.mark.xfail(
-        reason="the store's own opening (hooklab/store/store.py) holds nothing yet, for a Ctrl-C "
-        "just after it, of an _Upkeep whose thread started or the file descriptor "
-        "_create_private opened", strict=False)),
-    "memory"])
+@pytest.mark.parametrize("kind", ["file", "memory"])
 def test_ctrl_c_as_the_new_store_opens_leaves_nothing_of_it(interrupted: dict, kind: str) -> None:
     """The moments of the new store's own opening (one in two of them or so): nothing of it is
     left (its connections, threads, the file it made) when the move is put back."""

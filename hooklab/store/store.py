@@ -28,6 +28,7 @@ from its own connection and handed to the writer to store.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import logging
 import os
@@ -3088,7 +3089,11 @@ def _create_private(p: Path) -> None:
         with contextlib.suppress(FileExistsError):
             f.mkdir(mode=0o700)
     try:
-        fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
+        # (made and closed from C, map calling os.open then os.close: no moment for a Ctrl-C
+        # between them, as there was after "fd = os.open(...)" returned: the file stayed open)
+        collections.deque(map(os.close, map(
+            os.open, (p,), (os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0),),
+            (0o600,))), maxlen=0)
     except FileExistsError:
         st = os.stat(p)
         if stat.S_ISREG(st.st_mode) and hasattr(os, "getuid") and st.st_uid != os.getuid():
@@ -3108,7 +3113,6 @@ def _create_private(p: Path) -> None:
             return  # no permission): the system's own words, as before
         raise
     else:
-        os.close(fd)
         for suffix in ("-wal", "-shm", "-journal"):
             side = f"{p}{suffix}"
             if os.path.lexists(side):
@@ -3244,7 +3248,8 @@ class _Upkeep:
         self._sealing = False
         self._idle_done: dict[int, tuple[int, int]] = {}  # work -> store state it found nothing in
         self._thread = threading.Thread(target=self._loop, name="hooklab-upkeep", daemon=True)
-        self._thread.start()
+        store._upkeep = self  # (held before its thread starts: a Ctrl-C just after the start,
+        self._thread.start()  # before "self._upkeep = _Upkeep(self)", left that thread for good)
 
     def poke(self) -> None:
         """Writer thread, after a commit: wake up if there is work."""
