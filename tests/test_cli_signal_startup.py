@@ -33,13 +33,13 @@ DELAYS = [("start", 0.2), ("start", 0.3), ("hooklab", 0.0), ("hooklab", 0.02),
 SAID = {signal.SIGINT: "hooklab: interrupted\n", signal.SIGTERM: "hooklab: stopped by SIGTERM\n"}
 
 
-def _catches(pid: int, sig: int) -> bool | None:
+def _catches(pid: int, sig: int, field: str = "SigCgt:") -> bool | None:
     """Whether process ``pid`` has a handler of its own for ``sig`` (Linux's
-    ``/proc/PID/status``); None once it is gone."""
+    ``/proc/PID/status``; ``field="SigIgn:"``: whether it ignores it); None once it is gone."""
     try:
         with open(f"/proc/{pid}/status") as f:
             for line in f:
-                if line.startswith("SigCgt:"):
+                if line.startswith(field):
                     return bool(int(line.split()[1], 16) >> (sig - 1) & 1)
     except OSError:
         return None
@@ -81,8 +81,12 @@ def _run(args: list[str], sig: int, since: str, delay: float) -> tuple[int, str,
         time.sleep(delay)
         # ("start": a loaded machine may not have run hooklab's first line yet, so long after
         # the start: the signal then comes as that line runs, the earliest hooklab can act)
-        while since == "start" and not _catches(proc.pid, signal.SIGTERM):
-            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        # (hooklab's handler, or the SIG_IGN a command sets once its work is done: either says
+        # hooklab's first line ran; a command that already ended gets no signal)
+        while (since == "start" and proc.poll() is None
+               and not _catches(proc.pid, signal.SIGTERM)
+               and not _catches(proc.pid, signal.SIGTERM, "SigIgn:")):
+            assert time.monotonic() < deadline, proc.communicate()
             time.sleep(0.001)
         proc.send_signal(sig)
         out, err = proc.communicate(timeout=30)
