@@ -45,6 +45,7 @@ from array import array
 from collections.abc import Sequence
 from typing import Any
 
+from ..capture import trailers_start
 from ..filters import is_text
 
 __all__ = ["DamagedSegment", "inflate"]
@@ -114,7 +115,7 @@ def encoded_flag(headers: str, trailers_at: Any) -> int:
         pairs = json.loads(headers)
     except ValueError:
         return 1
-    if type(trailers_at) is not int or not isinstance(pairs, list) or not 0 <= trailers_at < len(pairs):
+    if not isinstance(pairs, list) or trailers_start(trailers_at, len(pairs)) is None:
         return 1
     for pair in pairs[:trailers_at]:
         name = pair[0] if isinstance(pair, list) and pair else None
@@ -139,7 +140,7 @@ def header_section_text(headers: str | None, trailers_at: Any) -> str | None:
         pairs = json.loads(headers)
     except ValueError:
         return headers
-    if type(trailers_at) is not int or not isinstance(pairs, list) or not 0 <= trailers_at < len(pairs):
+    if not isinstance(pairs, list) or trailers_start(trailers_at, len(pairs)) is None:
         return headers
     return json.dumps(pairs[:trailers_at])
 
