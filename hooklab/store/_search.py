@@ -20,15 +20,17 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
+from ..capture import trailers_start
 from ..filters import matches_phrase, search_line, search_text, search_words
 
 __all__: list[str] = []
 
 #: bump when the words of a row change meaning: the index is then rebuilt
-SEARCH_VERSION = "6"  # 2: bodies read as a person reads them (filters.readable); 3: binary
+SEARCH_VERSION = "7"  # 2: bodies read as a person reads them (filters.readable); 3: binary
 # bodies give no words (filters.is_text); 4: a path's %XX undone (filters.search_text); 5:
 # JSON read as capture.json() reads it: after a byte order mark, a JSON string alone, UTF-16/32;
-# 6: a declared Latin-1, Windows-1252, Shift JIS... charset read as capture.text reads it
+# 6: a declared Latin-1, Windows-1252, Shift JIS... charset read as capture.text reads it;
+# 7: the body read by the header section's Content-Type / Content-Encoding only (trailers_at)
 
 FTS_SCHEMA = (
     "CREATE VIRTUAL TABLE IF NOT EXISTS captures_fts USING fts5("
@@ -57,16 +59,19 @@ def _loads(text: str) -> Any:
         return json.loads(text)
 
 
-def row_words(path: str, query: str, headers: str, body: bytes) -> str:
-    """The words of one stored row (``query``/``headers`` as stored JSON), space-separated."""
+def row_words(path: str, query: str, headers: str, body: bytes, trailers_at: Any = None) -> str:
+    """The words of one stored row (``query``/``headers`` as stored JSON, ``trailers_at`` as
+    stored: where its trailer fields start, which describe none of the body), space-separated."""
     q = _loads(query) if query else {}
-    h = _loads(headers) if headers else []
-    return search_line(search_text(path, q, [(k, v) for k, v in h], bytes(body)))
+    h = [(k, v) for k, v in _loads(headers)] if headers else []
+    return search_line(search_text(path, q, h, bytes(body), trailers_start(trailers_at, len(h))))
 
 
-def record_words(path: str, query: dict[str, Any], headers: Sequence[Any], body: bytes) -> str:
+def record_words(path: str, query: dict[str, Any], headers: Sequence[Any], body: bytes,
+                 trailers_at: Any = None) -> str:
     """:func:`row_words` of a row from the record it is stored from (no JSON round trip)."""
-    return search_line(search_text(path, query, headers, body))
+    return search_line(search_text(path, query, headers, body,
+                                   trailers_start(trailers_at, len(headers))))
 
 
 def phrase(needle: str) -> str | None:
@@ -78,13 +83,19 @@ def phrase(needle: str) -> str | None:
 
 
 def _match(path: Any, query: Any, headers: Any, body: Any, needle: Any) -> int:
-    """The twin of the index for one stored row (``query``/``headers`` as stored JSON)."""
+    """:func:`_match_at` of a row without ``trailers_at`` (every field a header)."""
+    return _match_at(path, query, headers, body, None, needle)
+
+
+def _match_at(path: Any, query: Any, headers: Any, body: Any, trailers_at: Any, needle: Any) -> int:
+    """The twin of the index for one stored row (``query``/``headers`` as stored JSON; its
+    trailer fields, from ``trailers_at`` on, describe none of its body, as in the index)."""
     try:
         q = json.loads(query) if query else {}
         h = [(k, v) for k, v in json.loads(headers)] if headers else []
     except (ValueError, TypeError):
         return 0
-    text = search_text(path or "", q, h, bytes(body or b""))
+    text = search_text(path or "", q, h, bytes(body or b""), trailers_start(trailers_at, len(h)))
     wanted = search_words(needle)
     if not wanted:
         return int(needle.lower() in text.lower())
@@ -92,8 +103,10 @@ def _match(path: Any, query: Any, headers: Any, body: Any, needle: Any) -> int:
 
 
 def register(db: sqlite3.Connection) -> None:
-    """Add ``hooklab_search(path, query, headers, body, needle)``: the twin, row by row."""
+    """Add ``hooklab_search(path, query, headers, body, trailers_at, needle)``: the twin, row
+    by row (and its five-argument form without ``trailers_at``: every field a header)."""
     db.create_function("hooklab_search", 5, _match, deterministic=True)
+    db.create_function("hooklab_search", 6, _match_at, deterministic=True)
 
 
 def register_duckdb(con: Any) -> None:
@@ -123,7 +136,8 @@ def index_rows(db: sqlite3.Connection, rows: Sequence[tuple[int, str]]) -> None:
 def unindex_where(db: sqlite3.Connection, where: str, args: Sequence[Any], upto: int) -> None:
     """Take the rows matching ``where`` (and indexed: id <= ``upto``) out of the index."""
     cur = db.execute(
-        f"SELECT id, path, query, headers, body FROM captures WHERE ({where}) AND id <= ?",
+        f"SELECT id, path, query, headers, body, trailers_at FROM captures WHERE ({where})"
+        " AND id <= ?",
         (*args, upto),
     )
     while True:
@@ -132,7 +146,7 @@ def unindex_where(db: sqlite3.Connection, where: str, args: Sequence[Any], upto:
             return
         db.executemany(
             "INSERT INTO captures_fts(captures_fts, rowid, words) VALUES ('delete', ?, ?)",
-            [(r[0], row_words(r[1], r[2], r[3], r[4])) for r in chunk],
+            [(r[0], row_words(r[1], r[2], r[3], r[4], r[5])) for r in chunk],
         )
 
 

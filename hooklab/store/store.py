@@ -1363,10 +1363,11 @@ class CaptureStore:
         held = count = 0
         last = after
         for r in db.execute(
-            "SELECT id, path, query, headers, body FROM captures WHERE id > ? ORDER BY id LIMIT ?",
+            "SELECT id, path, query, headers, body, trailers_at FROM captures WHERE id > ?"
+            " ORDER BY id LIMIT ?",
             (after, limit),
         ):
-            line = _search.row_words(r[1], r[2], r[3], r[4])
+            line = _search.row_words(r[1], r[2], r[3], r[4], r[5])
             words.append((r[0], line))
             held += len(line)
             count += 1
@@ -1643,9 +1644,11 @@ class CaptureStore:
 
     @staticmethod
     def _words(values: list[Any], record: dict[str, Any]) -> str:
-        """The search index's words of a row (path, query, headers and body as stored)."""
+        """The search index's words of a row (path, query, headers, body and trailers_at as
+        stored: a trailer field describes none of the body)."""
         return _search.record_words(
-            values[3], record.get("query") or {}, record.get("headers") or (), values[7])
+            values[3], record.get("query") or {}, record.get("headers") or (), values[7],
+            values[19])
 
     def _after_commit(self, done: list, forwarded: list[int], caps: list[Capture], *,
                       bulk: bool = False) -> None:
