@@ -820,7 +820,9 @@ def header_text_as_sent(text: str, headers: Iterable[tuple[str, str]]) -> str:
     The store keeps a header value as the Latin-1 text of its bytes (exactly them), so
     ``X-GitHub-Event: café`` reads ``cafÃ©``; the live view and stream page read it as UTF-8,
     and so do ``serve``'s line and the live view's event type. Bytes that are no UTF-8 stay Latin-1, as they were; what
-    came from elsewhere (a JSON body's field) is left as it is.
+    came from elsewhere (a JSON body's field) is left as it is. ``headers``: the capture's
+    header section (:attr:`Capture.header_section`), where an event type is read from; a
+    trailer field's value (after a chunked body) is none of it.
 
     >>> header_text_as_sent("cafÃ©.opened", [("X-GitHub-Event", "cafÃ©")])
     'café.opened'

@@ -591,7 +591,7 @@ def _serve(args: argparse.Namespace) -> int:
         # says so, where a bare 23:32:38 read as the terminal's local time)
         # (an event type from a header: its UTF-8 read as such, as the live view reads it,
         # and then escaped as ever: a U+202E never reaches the terminal as it is)
-        event = header_text_as_sent(c.event_type or "", c.headers or [])
+        event = header_text_as_sent(c.event_type or "", c.header_section)
         ev = f" {shown(c.provider, 40)}/{shown(event)}" if c.provider else ""
         ver = {True: " verified", False: " SIGNATURE-INVALID", None: ""}[c.verified]
         # (the path likewise: raw UTF-8 bytes read as UTF-8, /été/x and not /Ã©tÃ©/x)

@@ -231,7 +231,7 @@ class StreamHandler(websocket.WebSocketHandler):
                 d["hidden"] = hidden
             event = cap.event_type
             if event and not event.isascii():  # (what the page's event cell shows)
-                read = header_text_as_sent(event, cap.headers)
+                read = header_text_as_sent(event, cap.header_section)
                 if read != event:
                     d["event_read"] = read
             msg = orjson.dumps(d).decode()

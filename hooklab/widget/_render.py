@@ -159,7 +159,7 @@ def event_read(cap: Capture) -> str:
     ...                    body=b"", event_type="cafÃ©"))
     'café'
     """
-    return header_text_as_sent(cap.event_type or "", cap.headers or [])
+    return header_text_as_sent(cap.event_type or "", cap.header_section)
 
 
 def row_label(cap: Capture) -> str:
