@@ -17,8 +17,12 @@ The ``captures`` view has the columns of ``lab.dataframe()`` except ``json``, pl
                        ``->>``, ``json_each`` and ``json_tree`` work on it), else NULL: a
                        compressed (``Content-Encoding``) body decoded, UTF-16 and UTF-32 as
                        UTF-8 text, a byte order mark dropped; a form or a Latin-1 body NULL
-``headers``            JSON array of ``[name, value]`` pairs, as received
+``headers``            JSON array of ``[name, value]`` pairs, as received: the header section, then
+                       the trailer fields sent after a chunked body, if any (from ``trailers_at`` on)
 ``query``              JSON object of the query string (``{"name": ["value", ...]}``)
+``trailers_at``        where the trailer fields start in ``headers`` (``Capture.trailers_at``: the
+                       index of the first, from 0), NULL when none came; the header section is
+                       ``headers``' items before it
 =====================  ===========================================================================
 
 Read-only, checked in three independent ways: only one statement that starts with ``SELECT``,
@@ -66,6 +70,7 @@ VIEW_COLUMNS = (
     "delivery_id", "content_type", "size", "status", "verified", "duplicate", "handshake",
     "remote_addr",
     "forward_status", "forward_latency_ms", "forward_error", "payload", "headers", "query",
+    "trailers_at",
 )  # fmt: skip
 
 _LATEST_FORWARD = "(SELECT f.{col} FROM main.forwards f WHERE f.capture_id = c.id ORDER BY f.id DESC LIMIT 1)"
@@ -93,7 +98,7 @@ VIEW_SQL = f"""CREATE TEMP VIEW IF NOT EXISTS captures AS SELECT
                    OR substr(c.body, 2, 1) = x'00'
                    OR instr(c.body, x'4e614e') > 0 OR instr(c.body, x'496e66696e697479') > 0)
          THEN hooklab_payload(c.body, c.headers, {{trailers_at}}) END AS payload,
-    c.headers AS headers, c.query AS query
+    c.headers AS headers, c.query AS query, {{trailers_at}} AS trailers_at
 FROM main.captures c"""
 """``payload`` in SQL: UTF-8 bodies SQLite's ``json_valid`` takes are their own JSON text (one
 call of :func:`_utf8` per row, whose work is C-level: ``bytes.isascii`` or a UTF-8 decode; a

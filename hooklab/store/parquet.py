@@ -841,7 +841,7 @@ _VIEW = r"""CREATE VIEW captures AS SELECT id,
                    OR try(decode(body)) IS NULL OR contains(try(decode(body)), chr(0))
                    OR starts_with(try(decode(body)), chr(65279)))
          THEN hooklab_payload(body, headers, {trailers_at}) END AS payload,
-    headers, query, day
+    headers, query, {trailers_at} AS trailers_at, day
 FROM read_parquet({files}, hive_partitioning = true, union_by_name = true)""".replace(
     "{escaped_key}", ESCAPED_KEY_RE).replace(
     # (the header section's Content-Encoding, a name: _segments.ENCODED; only a row with
