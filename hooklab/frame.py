@@ -25,7 +25,7 @@ import json
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from .capture import decode_body
+from .capture import decode_body, trailers_start
 from .jsonread import json_text, loads_json
 
 if TYPE_CHECKING:
@@ -95,8 +95,79 @@ def _orjson_then_json(raw: bytes) -> Any:
         return loads_json(raw)
 
 
+#: ``encoded`` codes of a body once its header section's ``Content-Encoding`` is known
+#: (:func:`_encoding_code`); 1 is the store's flag alone (a Content-Encoding, its value not
+#: looked up): gzip or deflate guessed from the body's first bytes
+_GZIP, _DEFLATE, _UNDECODABLE = 2, 3, 4
+
+
+def _encoding_code(value: str | None) -> int:
+    """The ``encoded`` code of a header section's ``Content-Encoding`` value, as
+    :func:`hooklab.capture.decode_body` reads it: 0 for none, ``identity`` or an empty one
+    (the body as is, parsed like any other), gzip, deflate, or one it cannot undo (``br``,
+    ``x-custom``, a list such as ``gzip, identity``: no payload, as ``Capture.json()``).
+
+    >>> [_encoding_code(v) for v in (None, " Identity ", "", "x-gzip", "deflate", "br", "gzip, identity")]
+    [0, 0, 0, 2, 3, 4, 4]
+    """
+    enc = (value or "").strip().lower()
+    if enc in ("", "identity"):
+        return 0
+    if enc in ("gzip", "x-gzip"):
+        return _GZIP
+    return _DEFLATE if enc == "deflate" else _UNDECODABLE
+
+
+def _section_encoding(headers: Any, trailers_at: Any) -> str:
+    """The first ``Content-Encoding`` of a row's header section (stored ``headers`` JSON
+    text, ``trailers_at``), ``""`` when it has none."""
+    try:
+        pairs = json.loads(headers) if isinstance(headers, str) else []
+        at = trailers_start(trailers_at, len(pairs))
+        for name, value in pairs if at is None else pairs[:at]:
+            if str(name).lower() == "content-encoding":
+                return str(value)
+    except (ValueError, TypeError):
+        pass
+    return ""
+
+
+def _store_encodings(store: Any) -> Callable[[list[int]], list[str | None]] | None:
+    """For a store: the header section's ``Content-Encoding`` of captures (by id; ``None``
+    for one not found), looked up for the few rows flagged as having one."""
+    if hasattr(store, "duckdb") and hasattr(store, "extra_columns"):  # a Parquet dataset
+        def parquet(ids: list[int]) -> list[str | None]:
+            got = store.extra_columns(ids)
+            return [_section_encoding(h, t) for h, t in zip(got["headers"], got["trailers_at"],
+                                                             strict=True)]
+        return parquet
+    connection = getattr(store, "read_connection", None)
+    if connection is None:
+        return None
+
+    def sqlite(ids: list[int]) -> list[str | None]:
+        found: dict[int, str] = {}
+        trail = "trailers_at"
+        with connection() as db:
+            for j in range(0, len(ids), 500):  # (under SQLite's oldest limit of 999)
+                few = ids[j : j + 500]
+                where = f" FROM captures WHERE id IN ({','.join('?' * len(few))})"
+                try:
+                    rows = db.execute(f"SELECT id, headers, {trail}{where}", few).fetchall()
+                except Exception as exc:  # (an older database opened read-only: no
+                    if "trailers_at" not in str(exc):  # trailers_at column, no trailers)
+                        raise
+                    trail = "NULL"
+                    rows = db.execute(f"SELECT id, headers, NULL{where}", few).fetchall()
+                found.update((r[0], _section_encoding(r[1], r[2])) for r in rows)
+        return [found.get(i) for i in ids]
+
+    return sqlite
+
+
 def _parse_one(body: bytes, enc: int, jsonish: bool) -> Any:
-    """One payload, as :func:`parse_payloads` reads it."""
+    """One payload, as :func:`parse_payloads` reads it (``enc``: 0, or a Content-Encoding:
+    1 its value not known, else :func:`_encoding_code`'s code of it)."""
     if not body:
         return None
     loads, errors = _loads()
@@ -107,9 +178,15 @@ def _parse_one(body: bytes, enc: int, jsonish: bool) -> Any:
             except errors:
                 return None
         return None
+    if enc == _UNDECODABLE:  # (as Capture.json(): no payload from a body it cannot undo)
+        return None
     try:  # Content-Encoding: parse the decoded view, as Capture.json() does (capped)
         body = bytes(body)
-        raw = decode_body(body, "gzip" if body[:2] == b"\x1f\x8b" else "deflate")
+        if enc == 1:
+            name = "gzip" if body[:2] == b"\x1f\x8b" else "deflate"
+        else:
+            name = "gzip" if enc == _GZIP else "deflate"
+        raw = decode_body(body, name)
         return loads(raw)
     except (ValueError, *errors):
         return None
@@ -165,7 +242,7 @@ def _frame_now(store: Any, filters: dict[str, Any], *, flatten: bool, combined: 
         table, packs = store.columns(body=True, segments=False, **filters), None
     return frame_from_columns(
         table, forwards=store.forwards, handshakes=getattr(store, "handshakes", None),
-        flatten=flatten, packs=packs,
+        flatten=flatten, packs=packs, encodings=_store_encodings(store),
         kept_in=store if (flatten and packs is not None and hasattr(store, "keep_summaries")) else None,
     )
 
@@ -173,6 +250,7 @@ def _frame_now(store: Any, filters: dict[str, Any], *, flatten: bool, combined: 
 def frame_from_columns(
     table: Any, *, forwards: Any = None, handshakes: Any = None, flatten: bool = False,
     packs: list[Any] | None = None, kept_in: Any = None,
+    encodings: Callable[[list[int]], list[str | None]] | None = None,
 ) -> pd.DataFrame:
     """The DataFrame of an Arrow table in the shape ``CaptureStore.columns(body=True)`` gives.
 
@@ -181,7 +259,9 @@ def frame_from_columns(
     ``packs`` gives the bodies as ``CaptureStore.packed_columns`` does, instead of a ``body``
     column; with them, ``kept_in`` (the store) is where ``flatten=True`` finds the parsed
     payloads of column segments kept by an earlier call, and keeps those it parses
-    (see :data:`FLAT_KIND`).
+    (see :data:`FLAT_KIND`). ``encodings(ids)`` (optional) gives the header section's
+    ``Content-Encoding`` of captures whose ``encoded`` flag is set, so that their bodies are
+    read as ``Capture.json()`` reads them (``identity`` as is; one it cannot undo: none).
     """
     import numpy as np
     import pandas as pd
@@ -190,11 +270,16 @@ def frame_from_columns(
     content_type = _categorical_of(table.column("content_type"))
     jsonish = _jsonish(content_type)
     encoded = _numpy(table.column("encoded"), np.int8)
+    ids = _numpy(table.column("id"), np.int64)
+    if encodings is not None and encoded.any():  # (few rows: a lookup each, by id)
+        flagged = np.flatnonzero(encoded)
+        values = encodings(ids[flagged].tolist())
+        encoded = encoded.copy()
+        encoded[flagged] = [1 if v is None else _encoding_code(v) for v in values]
     bodies = table.column("body") if "body" in table.column_names else None
     kept = _Bodies.from_packs(packs, encoded, jsonish) if packs is not None else None
     # flatten=True: Arrow parses the bodies on other threads (without the GIL) while this one
     # builds the other columns
-    ids = _numpy(table.column("id"), np.int64)
     early = None
     segments = None
     if flatten and n and kept is not None:
