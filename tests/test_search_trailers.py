@@ -163,12 +163,6 @@ def test_the_index_holds_the_header_sections_words(served: Path) -> None:
     assert _index_found(served) == WANT
 
 
-#: the row-by-row twin is called by ``hooklab.store._sql.where_clause`` without the row's
-#: ``trailers_at`` (its SQL names four columns) until that SQL passes it; these tests are what
-#: that change must make pass
-TWIN = "the twin's SQL (hooklab/store/_sql.py _TWIN) does not pass trailers_at yet"
-
-
 def _copy(served: Path, path: Path) -> None:
     src = sqlite3.connect(served)
     dst = sqlite3.connect(path)
@@ -179,7 +173,6 @@ def _copy(served: Path, path: Path) -> None:
         dst.close()
 
 
-@pytest.mark.xfail(strict=True, reason=TWIN)
 def test_rows_the_index_has_not_reached(served: Path, tmp_path: Path) -> None:
     """A read-only store on a file whose index marker is at 0: every row by the twin."""
     path = tmp_path / "unindexed.sqlite3"
@@ -196,7 +189,6 @@ def test_rows_the_index_has_not_reached(served: Path, tmp_path: Path) -> None:
         ro.close()
 
 
-@pytest.mark.xfail(strict=False, reason=TWIN + " (passes when the index was built first)")
 @pytest.mark.parametrize("into", ["file", "memory"])
 def test_right_after_an_import(served: Path, tmp_path: Path, into: str) -> None:
     db = str(tmp_path / "imported.sqlite3") if into == "file" else ":memory:"
@@ -293,7 +285,6 @@ def test_an_index_of_the_older_words_is_rebuilt(served: Path, tmp_path: Path) ->
         lab.stop()
 
 
-@pytest.mark.xfail(strict=True, reason=TWIN)
 def test_a_read_only_store_does_not_use_the_older_words(served: Path, tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite3"
     _copy(served, path)

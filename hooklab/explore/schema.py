@@ -1456,7 +1456,8 @@ def _still_there(store: CaptureStore, filters: dict[str, Any], last_id: int) -> 
     """How many captures matching ``filters`` with an id up to ``last_id`` the store has: all
     matching minus the newer ones, in one statement (one snapshot). Counting all of them is
     what SQLite does fastest (a covering index); ``id <= ?`` would walk the table itself."""
-    where, args = where_clause(filters)
+    plan = getattr(store, "_plan", None)  # (a SQLite store's: the twin as its table allows)
+    where, args = where_clause(filters, plan(filters) if plan is not None else None)
     newer = f"{where}{' AND' if where else ' WHERE'} id > ?"
     sql = (f"SELECT (SELECT count(*) FROM captures{where})"
            f" - (SELECT count(*) FROM captures{newer})")

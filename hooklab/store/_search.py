@@ -117,7 +117,7 @@ def register_duckdb(con: Any) -> None:
     types = getattr(duckdb, "sqltypes", None) or duckdb.typing  # (renamed in DuckDB 2)
     text, blob = types.VARCHAR, types.BLOB
     con.create_function(
-        "hooklab_search", _match, [text, text, text, blob, text], types.INTEGER,
+        "hooklab_search", _match_at, [text, text, text, blob, types.BIGINT, text], types.INTEGER,
         null_handling="special",
     )
 

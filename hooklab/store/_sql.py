@@ -170,14 +170,19 @@ class SearchPlan:
     """What the store's search index offers a query: whether it exists, and up to which id
     every row is in it (rows after that are matched by the twin)."""
 
-    __slots__ = ("fts", "upto")
+    __slots__ = ("fts", "trailers", "upto")
 
-    def __init__(self, fts: bool, upto: int) -> None:
+    def __init__(self, fts: bool, upto: int, trailers: bool = True) -> None:
         self.fts = fts
         self.upto = upto
+        #: whether the table has the trailers_at column (not a database of an older hooklab
+        #: opened read-only): the twin reads each row's header section by it
+        self.trailers = trailers
 
 
-_TWIN = "hooklab_search(path, query, headers, body, ?)"
+_TWIN = "hooklab_search(path, query, headers, body, trailers_at, ?)"
+#: the twin on a table without the trailers_at column (no capture of it has trailers)
+_TWIN_ALL_HEADERS = "hooklab_search(path, query, headers, body, ?)"
 
 
 def search_clause(needle: str, plan: SearchPlan | None) -> tuple[str, list[Any]]:
@@ -185,14 +190,15 @@ def search_clause(needle: str, plan: SearchPlan | None) -> tuple[str, list[Any]]
     from ._search import phrase
 
     match = phrase(needle)
+    twin = _TWIN if plan is None or plan.trailers else _TWIN_ALL_HEADERS
     if plan is None or not plan.fts or match is None:
-        return _TWIN, [needle]
+        return twin, [needle]
     indexed = "id IN (SELECT rowid FROM captures_fts WHERE captures_fts MATCH ?)"
     if plan.upto >= _MAX_ID:
         return indexed, [match]
     return (
         "(id IN (SELECT rowid FROM captures_fts WHERE captures_fts MATCH ? AND rowid <= ?)"
-        f" OR (id > ? AND {_TWIN}))",
+        f" OR (id > ? AND {twin}))",
         [match, plan.upto, plan.upto, needle],
     )
 

@@ -2184,10 +2184,10 @@ class CaptureStore:
         """How the ``search`` filter may use the index right now (``filters`` without
         ``search``: the plan is not used, and costs nothing)."""
         if filters is not None and not filters.get("search"):
-            return SearchPlan(self._fts, self._search_upto)
+            return SearchPlan(self._fts, self._search_upto, self._trailers_at)
         if self.readonly:  # another process writes: only what its markers say is indexed
             # (an index of words of another meaning, an older hooklab's: not used at all)
-            return SearchPlan(self._fts, 0 if self._fts and self._search_stale() else self._meta_int("search_upto"))
+            return SearchPlan(self._fts, 0 if self._fts and self._search_stale() else self._meta_int("search_upto"), self._trailers_at)
         if self._fts and self._search_upto >= _MAX_ID and not self._memory:
             # caught up, as far as this store knows: rows another connection stored in the
             # file since (an import's lab, another kernel's) may not be indexed yet
@@ -2199,8 +2199,8 @@ class CaptureStore:
                     self._search_upto = marker
                     with contextlib.suppress(Exception):
                         self._enqueue(None, Future(), None, block=False)  # (wakes it)
-                return SearchPlan(self._fts, marker)
-        return SearchPlan(self._fts, self._search_upto)
+                return SearchPlan(self._fts, marker, self._trailers_at)
+        return SearchPlan(self._fts, self._search_upto, self._trailers_at)
 
     def _indexed(self, filters: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
         """(FTS5 query, the other filters) when ``search`` can be answered by the index alone."""
