@@ -1528,8 +1528,10 @@ def _slow_rows(b: Any, k: int, rows: Any) -> dict[int, Any]:
 #: (``flat-1`` tables were read without the borders between bodies checked, see :func:`_objects`;
 #: ``flat-2`` ones lack the exact values of lists, see :func:`_exact_lists`; ``flat-3`` ones
 #: lack the integers past 2**53 of columns Arrow made floats and may hold objects nested
-#: deeper than the columns go, see :func:`_nested_past`)
-FLAT_KIND = "flat-4"
+#: deeper than the columns go, see :func:`_nested_past`; ``flat-4`` ones hold no payload for
+#: a body sent with ``Content-Encoding: identity``, and one decoded by a guess for a body whose
+#: encoding is none hooklab undoes, see :func:`_encoding_code`)
+FLAT_KIND = "flat-5"
 _FLAT_KEEP_BATCH = 16  # segments per write: the writer's transaction stays short
 #: seconds the segments a frame parsed wait to be kept until that frame is made (it always
 #: is, or fails, long before: a bound, not a wait anyone meets)

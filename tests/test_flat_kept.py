@@ -499,9 +499,11 @@ def test_no_body_lends_its_values_to_another_row(tmp_path, case) -> None:
             assert have.keys() == want.keys() and all(same(have[k], want[k]) for k in want), (i, bodies[i])
 
 
-def test_tables_kept_in_an_earlier_layout_are_not_read_and_are_replaced(tmp_path) -> None:
-    """``flat-1`` tables were read without the borders between bodies checked: a store that
-    has them gets its segments read again, and the old tables go as the new ones are kept
+@pytest.mark.parametrize("earlier", ["flat-1", "flat-4"])
+def test_tables_kept_in_an_earlier_layout_are_not_read_and_are_replaced(tmp_path, earlier) -> None:
+    """``flat-1`` tables were read without the borders between bodies checked, ``flat-4`` ones
+    without a payload for a body sent with ``Content-Encoding: identity``: a store that has
+    them gets its segments read again, and the old tables go as the new ones are kept
     (another kind of summary of the same segment stays)."""
     path = str(tmp_path / "old.sqlite3")
     store_of(path, [json.dumps({"row": i}).encode() for i in range(SEG + 3)])
@@ -510,11 +512,11 @@ def test_tables_kept_in_an_earlier_layout_are_not_read_and_are_replaced(tmp_path
         "CREATE TABLE IF NOT EXISTS segment_summaries (kind TEXT NOT NULL, first_id INTEGER"
         " NOT NULL, last_id INTEGER NOT NULL, rows INTEGER NOT NULL, data BLOB NOT NULL,"
         " PRIMARY KEY (kind, first_id))")
-    for kind in ("flat-1", "other-1"):
+    for kind in (earlier, "other-1"):
         db.execute("INSERT INTO segment_summaries VALUES (?, 1, ?, ?, x'00')", (kind, SEG, SEG))
     db.commit()
     db.close()
-    assert FLAT_KIND != "flat-1"
+    assert FLAT_KIND != earlier
     df = flattened_and_kept(path, 1)
     assert df["payload.row"].tolist() == list(range(SEG + 3))
     db = sqlite3.connect(path)
