@@ -141,6 +141,16 @@ FOCUSED = """() => {
 }"""
 
 
+def on_table(page: Any, timeout: float = 5) -> dict[str, Any]:
+    """:data:`FOCUSED` once the focus is on the table: while rows come in (or right after a
+    click, on a loaded machine) it may be between two tables for a moment. Bounded."""
+    deadline = time.monotonic() + timeout
+    while not (state := page.evaluate(FOCUSED))["table"]:
+        assert time.monotonic() < deadline, f"the focus is not on the table after {timeout} s: {state}"
+        page.wait_for_timeout(50)
+    return state
+
+
 def test_keys_in_the_panel_follow_the_rows_while_webhooks_arrive(
     jupyter_lab: Any, page: Any, artifacts: Path
 ) -> None:
@@ -289,12 +299,12 @@ def test_a_key_pressed_while_new_rows_are_on_their_way_opens_the_row_it_highligh
         view.locator(".hl-table select option", has_text="keys/s-6").wait_for(
             state="attached", timeout=15_000)
         table.locator("option").nth(4).click()  # (rows stay still a moment after a pick)
-        _shows(view, path(page.evaluate(FOCUSED)["row"]), timeout=5)
+        _shows(view, path(on_table(page)["row"]), timeout=5)
         for move in MOVES:
             held.hold = True  # the next rows the kernel sends: held until the key was pressed
             refill = held.wait_holding(b'"_options_labels"', b"keys/s-", timeout=8)
             assert refill, f"no new rows came in place within 8 s ({move})"
-            before = page.evaluate(FOCUSED)
+            before = on_table(page)
             if isinstance(move, tuple):
                 table.locator("option").nth(before["index"] + move[1]).click()
             else:
