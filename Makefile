@@ -31,15 +31,13 @@ lab: $(LAB_STAMP)
 # The suite runs on up to 4 pytest-xdist workers (two per CPU: most tests wait on sockets, kernels
 # and browsers), each test file on one worker (its servers, kernels and browsers set up once), the
 # longest files handed out first (tests/conftest.py); tests/_http.py gives each worker its ports.
-# The example notebooks run from a copy outside the repository, as a user who downloaded them (or
-# opened them on Binder after `pip install hooklab`) runs them: nothing of the repo is in reach.
+# The docstring examples (`pytest --doctest-modules hooklab`) and the example notebooks (nbval,
+# from a copy outside the repository, as a user who downloaded them or opened them on Binder
+# after `pip install hooklab` runs them: nothing of the repo is in reach) are two tests of the
+# suite, tests/test_examples_run.py, each its own pytest: they run beside the other files.
 test: $(STAMP)
 	$(BIN)/ruff check
-	$(BIN)/python -m pytest --doctest-modules hooklab
 	$(BIN)/python -m pytest tests -n auto --maxprocesses=4 --dist loadfile --no-loadscope-reorder
-	nb=$$(mktemp -d) && cp notebooks/*.ipynb notebooks/sanitize.cfg conftest.py "$$nb"/ && \
-	  (cd "$$nb" && "$(CURDIR)/$(BIN)/python" -m pytest -p no:cacheprovider --rootdir . \
-	    --nbval --nbval-sanitize-with sanitize.cfg *.ipynb); status=$$?; rm -rf "$$nb"; exit $$status
 
 lint: $(STAMP)
 	$(BIN)/ruff check
