@@ -55,7 +55,7 @@ from .server.lifecycle import (
 )
 from .server.responses import ResponseRules
 from .signatures.book import SecretBook
-from .store.store import CaptureStore
+from .store.store import CaptureStore, check_retention
 from .store.view import CaptureView
 
 if TYPE_CHECKING:
@@ -144,6 +144,28 @@ class _MovingInt(_Moving, Int):  # type: ignore[misc]
 
 class _MovingEnum(_Moving, Enum):  # type: ignore[misc]
     """``durability``: see :class:`_Moving`."""
+
+
+class _Retention(TraitType):  # type: ignore[type-arg]
+    """``retention_count``, ``retention_age``: a value is taken as the store takes it
+    (:func:`~hooklab.store.store.check_retention`), or refused saying that ``None`` turns
+    retention off (``0`` was taken, and kept every capture). Refused, it is never set: a lab
+    goes on with the value it had, a ``%config`` of several settings changes none."""
+
+    def validate(self, obj: Any, value: Any) -> Any:
+        try:
+            return check_retention(self.name, value)  # type: ignore[arg-type]
+        except (TypeError, ValueError) as exc:
+            raise TraitError(f"HookLab.{exc}") from None
+
+
+class _RetentionInt(_Retention, Int):  # type: ignore[misc]
+    """``retention_count``: see :class:`_Retention` (``Int``: read from a command line's
+    ``--HookLab.retention_count=1000`` as a number)."""
+
+
+class _RetentionFloat(_Retention, Float):  # type: ignore[misc]
+    """``retention_age``: see :class:`_Retention`."""
 
 
 class _Uninterrupted:
@@ -246,14 +268,12 @@ class HookLab(Configurable):
         help="Host names (besides loopback) the /_hooklab/ API, page and stream answer to, "
         "e.g. behind jupyter-server-proxy; ['*'] allows any (no DNS-rebinding protection).",
     ).tag(config=True)
-    retention_count = Int(None, allow_none=True, min=0,
-                          help="Keep only the newest N captures.").tag(
-        config=True
-    )
-    retention_age = Float(None, allow_none=True, min=0.0,
-                          help="Drop captures older than N seconds.").tag(
-        config=True
-    )
+    retention_count = _RetentionInt(
+        None, allow_none=True, help="Keep only the newest N captures (1 or more; None: off)."
+    ).tag(config=True)
+    retention_age = _RetentionFloat(
+        None, allow_none=True, help="Drop captures older than N seconds (more than 0; None: off)."
+    ).tag(config=True)
     idle_timeout = Float(120.0, help="Close a keep-alive connection idle this many seconds.").tag(
         config=True
     )
@@ -1790,7 +1810,10 @@ def start_default(*, host: str = "127.0.0.1", port: int = 8765, db: str | os.Pat
     """Stop the current default lab, then start a new one and make it the default.
 
     Captures the old lab held in memory (``db=":memory:"``) go with it: a warning says how many
-    (a second lab beside the default one is ``HookLab(port=0, ...).start()``)."""
+    (a second lab beside the default one is ``HookLab(port=0, ...).start()``). A setting
+    the new lab refuses (``retention_count=0``) is refused before the old one is stopped:
+    it goes on as it was."""
+    new = HookLab(host=host, port=port, db=os.fspath(db), **config)  # (nothing opened yet)
     if _DEFAULT is not None:
         old = _DEFAULT
         lost, where = 0, old.server.url if old.server is not None else "not serving"
@@ -1806,7 +1829,6 @@ def start_default(*, host: str = "127.0.0.1", port: int = 8765, db: str | os.Pat
                 "hooklab.HookLab(port=0, db=...).start()",
                 RuntimeWarning, stacklevel=user_stacklevel(),
             )
-    new = HookLab(host=host, port=port, db=os.fspath(db), **config)
     new.start()
     set_default(new)
     return new

@@ -78,9 +78,9 @@ _log = logging.getLogger("hooklab")
 if TYPE_CHECKING:
     from ..signatures.book import SecretBook
 
-__all__ = ["ENCODED", "QUEUE_BYTES", "QUEUE_CAPTURES", "CaptureStore", "DiskFull", "RowMaker",
-           "StoreBusy", "StoreError", "header_section_text", "read_only_uri", "where_clause",
-           "write_error"]
+__all__ = ["ENCODED", "MAX_RETENTION_COUNT", "QUEUE_BYTES", "QUEUE_CAPTURES", "CaptureStore",
+           "DiskFull", "RowMaker", "StoreBusy", "StoreError", "check_retention",
+           "header_section_text", "read_only_uri", "where_clause", "write_error"]
 
 _BATCH = 512  # captures per transaction at most (group commit)
 _BULK = 5000  # captures per transaction of a bulk import
@@ -151,6 +151,65 @@ _AS_STORED = frozenset((str, bytes, type(None)))
 #: ``CaptureStore._seal_imported``); more are left to the upkeep thread
 _SEAL_BEHIND = 4 * S.SEG_ROWS
 _LAG = 4 * S.SEG_ROWS  # behind by more than this, the writer catches up between batches too
+
+
+#: the largest ``retention_count``: SQLite's integers (past them no pass could run: every one
+#: failed on binding the count)
+MAX_RETENTION_COUNT = 2**63 - 1
+#: what each retention setting takes (besides ``None``, which turns it off)
+_RETENTION_TAKES = {
+    "retention_count": f"a whole number of captures to keep, 1 to {MAX_RETENTION_COUNT}",
+    "retention_age": "a number of seconds, more than 0",
+}
+
+
+def check_retention(name: str, value: Any) -> Any:
+    """``value`` as the retention setting ``name`` (``"retention_count"`` or
+    ``"retention_age"``) holds it, or ``TypeError`` / ``ValueError`` saying what it takes.
+
+    ``None`` turns the setting off; a count is a whole number, 1 or more, and an age a number
+    of seconds, more than 0 (an ``int`` is made a ``float``), as ``hooklab serve
+    --retention-count`` / ``--retention-age`` take them. ``0`` is no way to turn retention
+    off: it was taken, and kept every capture. A ``bool`` is neither (``True`` kept one
+    capture).
+
+    >>> check_retention("retention_count", 1000), check_retention("retention_age", 90)
+    (1000, 90.0)
+    >>> check_retention("retention_count", None) is None
+    True
+    >>> check_retention("retention_count", 0)
+    Traceback (most recent call last):
+    ...
+    ValueError: retention_count=0 refused: a whole number of captures to keep, 1 to 9223372036854775807 (None turns retention off)
+    >>> check_retention("retention_age", float("nan"))
+    Traceback (most recent call last):
+    ...
+    ValueError: retention_age=nan refused: a number of seconds, more than 0 (None turns retention off)
+    """
+    takes = _RETENTION_TAKES[name]
+    if value is None:
+        return None
+    import reprlib
+
+    short = reprlib.Repr()  # (not 400 digits of a typo)
+    short.maxlong, short.maxstring, short.maxother = 40, 60, 60
+    shown = short.repr(value)
+    said = f"{name}={shown} refused: {takes} (None turns retention off)"
+    if name == "retention_count":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(said)
+        if not 1 <= value <= MAX_RETENTION_COUNT:
+            raise ValueError(said)
+        return int(value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(said)
+    try:
+        seconds = float(value)
+    except OverflowError:  # (an int past a float's range: an age past any date, as 1e300
+        seconds = float("inf")  # is, which deletes nothing)
+    if not seconds > 0:  # (0, -0.0, below, and NaN)
+        raise ValueError(said)
+    return seconds
 
 
 class ImportInterrupted(KeyboardInterrupt):
@@ -430,8 +489,11 @@ def _detect(record: dict[str, Any]) -> None:
 class CaptureStore:
     """Captures in a SQLite database (``":memory:"`` for a throw-away one).
 
-    Parameters: ``path``; ``retention_count`` keeps only the newest N captures;
-    ``retention_age`` (seconds) drops older captures; both off by default.
+    Parameters: ``path``; ``retention_count`` keeps only the newest N captures (1 or more);
+    ``retention_age`` (seconds, more than 0) drops older captures; both off (``None``) by
+    default. A value they cannot take (``0``, a negative one, ``NaN``, a ``bool``) is refused,
+    when given and when set later (``store.retention_count = 0``), as
+    :func:`check_retention` says: ``None`` turns them off.
     ``durability="full"`` (default) fsyncs every group commit, so an acknowledged capture
     survives a power cut; ``"normal"`` survives a crash of the process but not of the machine.
     Provider, event type and delivery id are detected when a record is queued; then
@@ -451,6 +513,9 @@ class CaptureStore:
     ) -> None:
         if durability not in ("full", "normal"):
             raise ValueError("durability must be 'full' (fsync per group commit) or 'normal'")
+        # (checked before anything is opened: a refused value leaves no file behind)
+        retention_count = check_retention("retention_count", retention_count)
+        retention_age = check_retention("retention_age", retention_age)
         # the JSON columns and the search index's catch-up use orjson on the store's own threads:
         # imported here, on the caller's, since a first import on a background thread while the
         # kernel imports too can deadlock (and summarizing in quiet moments imports nothing)
@@ -2698,6 +2763,35 @@ class CaptureStore:
                     return False
                 self._cond.wait(0.25 if remaining is None else min(remaining, 0.25))
         return True
+
+    @property
+    def retention_count(self) -> int | None:
+        """The newest N captures kept (``None``: off); set it to change it on a store in use.
+
+        >>> store = CaptureStore(":memory:", retention_count=10)
+        >>> store.retention_count = 0
+        Traceback (most recent call last):
+        ...
+        ValueError: retention_count=0 refused: a whole number of captures to keep, 1 to 9223372036854775807 (None turns retention off)
+        >>> store.retention_count
+        10
+        >>> store.close()
+        """
+        return self._retention_count
+
+    @retention_count.setter
+    def retention_count(self, value: int | None) -> None:
+        self._retention_count = check_retention("retention_count", value)
+
+    @property
+    def retention_age(self) -> float | None:
+        """Seconds after which a capture is deleted (``None``: off); refused as
+        :attr:`retention_count` is, by :func:`check_retention`."""
+        return self._retention_age
+
+    @retention_age.setter
+    def retention_age(self, value: float | None) -> None:
+        self._retention_age = check_retention("retention_age", value)
 
     def retention_changed(self) -> None:
         """Have the writer look at ``retention_count`` / ``retention_age`` now (they were
