@@ -31,12 +31,15 @@ from ._version import __version__
 
 if TYPE_CHECKING:
     from .capture import Capture
-    from .core import HookLab
+    from .core import ForwardLoopError, HookLab
     from .signatures import Verification
+    from .store.store import ImportInterrupted
 
 __all__ = [
     "Capture",
+    "ForwardLoopError",
     "HookLab",
+    "ImportInterrupted",
     "Verification",
     "__version__",
     "lab",
@@ -152,6 +155,14 @@ def __getattr__(name: str) -> Any:
         from .capture import Capture
 
         return Capture
+    if name == "ForwardLoopError":  # (lab.start(): a forward that leads back into the lab)
+        from .core import ForwardLoopError
+
+        return ForwardLoopError
+    if name == "ImportInterrupted":  # (Ctrl-C during hooklab.load_jsonl / store.add_many)
+        from .store.store import ImportInterrupted
+
+        return ImportInterrupted
     if name in ("verify_signature", "Verification"):
         from . import signatures
 
