@@ -121,6 +121,8 @@ def open(db_path: str | os.PathLike[str]) -> HookLab:  # noqa: A001 - public con
     200
     >>> hooklab.stop()
     >>> old = hooklab.open(".hooklab/captures.sqlite3")
+    >>> old
+    <HookLab hooklab opened, not serving (db .hooklab/captures.sqlite3, 1 capture)>
     >>> old.is_running
     False
     >>> old.dataframe()[["bin", "event_type"]]

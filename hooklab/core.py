@@ -340,6 +340,8 @@ class HookLab(Configurable):
         self._undoing = False  # a refused setting is being put back: the observers let it be
         #: (host, port) a port=0 lab listened on until stop_serving(): start() takes it again
         self._last_bound: tuple[str, int] | None = None
+        #: made by hooklab.open() and not served since (nor stopped): the status line says so
+        self._opened = False
         super().__init__(**kwargs)
         self._secrets = SecretBook()
         self._secrets.handshakes = self.handshakes
@@ -554,6 +556,7 @@ class HookLab(Configurable):
 
             keep_summaries_up(self.store)
             self.server.start()
+            self._opened = False  # (served now: once stopped, it says "stopped")
             try:  # (a forward checked against the port asked for may name the one taken)
                 self._check_forwards()
             except ForwardLoopError:
@@ -627,6 +630,7 @@ class HookLab(Configurable):
         finds them again. :meth:`stop_serving` frees the port but keeps the database open.
         """
         self.stop_serving()
+        self._opened = False  # (its database closed: no more what hooklab.open() opened)
         # this lab is done: its public URLs end for good
         ingress.unregister(self)
         had = self._store is not None
@@ -1735,11 +1739,21 @@ class HookLab(Configurable):
 
         >>> lab.status_line()
         'hooklab listening on http://127.0.0.1:... (db :memory:, 1 capture)'
+
+        A lab :func:`hooklab.open` made, which never served, says what it opened (a Parquet
+        export, a database read as it is: ``read-only``):
+
+        >>> hooklab.open(":memory:").status_line()
+        'hooklab opened, not serving (db :memory:, 0 captures)'
         """
-        db = self.db_path
-        if db != ":memory:":  # (relative only under the working folder: not "../../../abs.db")
-            rel = os.path.relpath(db)
-            db = db if rel == os.pardir or rel.startswith(os.pardir + os.sep) else rel
+        db = _shown_path(self.db_path)
+        if self._opened and self._store is not None and not self.is_running:
+            store = self._store
+            if hasattr(store, "sources"):  # (a Parquet export, read in place)
+                return (f"hooklab opened, not serving (Parquet {_shown_path(store.path)}, "
+                        f"{n_captures(store.count())})")
+            how = ", read-only" if store.readonly else ""
+            return f"hooklab opened, not serving (db {db}{how}, {n_captures(store.count())})"
         if self._memory_gone:
             return "hooklab stopped (db :memory:, its captures went with stop())"
         n = self.store.count()
@@ -1758,6 +1772,16 @@ class HookLab(Configurable):
 
     def _repr_pretty_(self, p: Any, cycle: bool) -> None:
         p.text(repr(self))
+
+
+def _shown_path(path: str) -> str:
+    """``path`` (absolute, or ``:memory:``) as a status line shows it: relative to the working
+    folder when under it, else as it is (not ``../../../abs.sqlite3``)."""
+    if path == ":memory:":
+        return path
+    path = os.path.abspath(path)
+    rel = os.path.relpath(path)
+    return path if rel == os.pardir or rel.startswith(os.pardir + os.sep) else rel
 
 
 @atexit.register
@@ -2006,6 +2030,7 @@ def open_lab(db_path: str | os.PathLike[str]) -> HookLab:
     if path != ":memory:" and is_parquet_dataset(path):  # analysed in place, read-only
         opened = HookLab(db=":memory:")
         opened._store = ParquetStore(path)  # type: ignore[assignment]
+        opened._opened = True
         return opened
     if os.path.isdir(path):  # (not a database: what SQLite would say about it misleads)
         raise FileNotFoundError(f"{path!r} is a folder without Parquet files: no captures were "
@@ -2027,6 +2052,7 @@ def open_lab(db_path: str | os.PathLike[str]) -> HookLab:
         from .store import CaptureStore  # file is read as it is, if nobody else has it open)
 
         opened._store = CaptureStore(path, readonly=True)
+    opened._opened = True
     return opened
 
 
