@@ -1756,6 +1756,10 @@ class HookLab(Configurable):
             return f"hooklab opened, not serving (db {db}{how}, {n_captures(store.count())})"
         if self._memory_gone:
             return "hooklab stopped (db :memory:, its captures went with stop())"
+        if self._store is None and not self.is_running and self.db_path != ":memory:" \
+                and not os.path.exists(self.db_path):
+            # (a lab never started, on a file not made yet: its repr makes no file)
+            return f"hooklab stopped (db {db}, {n_captures(0)})"
         n = self.store.count()
         if self.is_running:
             return f"hooklab listening on {self.url} (db {db}, {n_captures(n)})"

@@ -115,3 +115,22 @@ def test_a_serving_and_a_stopped_lab_say_what_they_said(folder: Path) -> None:
         lab.stop()
     assert repr(lab) == "<HookLab hooklab stopped (db c.sqlite3, 2 captures)>"
     lab.stop()
+
+
+@pytest.mark.parametrize("name", ["x.sqlite3", "sub/y.sqlite3"])
+def test_the_repr_of_a_lab_never_started_makes_no_file(tmp_path, monkeypatch, name) -> None:
+    """``repr(HookLab(db=...))`` (a notebook shows it as the cell's value) opened the store to
+    count its captures, which made the database file, its ``-wal`` and ``-shm``, for a lab
+    that was never started."""
+    monkeypatch.chdir(tmp_path)
+    if "/" in name:
+        (tmp_path / "sub").mkdir()
+    lab = hooklab.HookLab(port=0, db=name)
+    try:
+        assert repr(lab) == f"<HookLab hooklab stopped (db {name}, 0 captures)>"
+        assert lab.status_line() == f"hooklab stopped (db {name}, 0 captures)"
+        made = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
+        assert made == []
+    finally:
+        lab.stop()
+    assert not (tmp_path / name).exists()
