@@ -387,6 +387,7 @@ class HookLab(Configurable):
             if "the lab goes on as it was" not in said:  # (a value the trait itself refused)
                 where = f"serving at {self.server.url}" if self.is_running else "not serving"  # type: ignore[union-attr]
                 said += f"; nothing was changed ({where})"
+                exc.args = (said, *exc.args[1:])  # (said when called directly too)
             if caller != "IPython.core.magics.config" or not _fail_the_cell(said):
                 raise
             with contextlib.suppress(Exception):  # (the configurables after this one,

@@ -116,6 +116,8 @@ def test_a_serving_lab_refuses_every_way_and_goes_on_as_it_was() -> None:
                 with pytest.raises(TraitError) as err:
                     lab.update_config(Config({"HookLab": config}))
                 _refused(err.value, name)
+                # (called directly, as from %config: the message says the lab stays as it was)
+                assert f"; nothing was changed (serving at {url})" in str(err.value), err.value
             held = (lab.retention_count, lab.retention_age, lab.max_body)
             assert held == (7, 3600.0, 4096), (name, value, held)
             assert (lab.store.retention_count, lab.store.retention_age) == (7, 3600.0)
