@@ -14,42 +14,39 @@ dropped or made the indexes again or woke the writer, kept that lock for good: t
 waited on it forever, nothing was acknowledged any more and ``close()`` took a minute. One as
 the import started a thread of its own left that thread waiting forever.
 
-Here a tracer raises the interrupt at each such moment in turn (the instructions after which
-Python looks for a signal, in the code of hooklab, ``threading``, ``queue`` and
-``concurrent.futures``), from the moment the import starts, or starts handing a chunk over,
-in a process of its own; after each, a capture is stored and read back on the same store,
-which then closes within seconds, leaving no thread of its own behind.
+Here a tracer (``_interrupt_points.py``) raises the interrupt at each such moment in turn (the
+instructions after which Python looks for a signal, in the code of hooklab, ``threading``,
+``queue`` and ``concurrent.futures``), from the moment the import starts, or starts handing a
+chunk over, in a process of its own; after each, a capture is stored and read back on the
+same store, which then closes within seconds, leaving no thread of its own behind.
 """
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from _interrupt_points import run_script
 
 pytestmark = pytest.mark.timeout(600)
 
 _SCRIPT = r'''
-import dis, json, os, sqlite3, sys, threading, time
+import json, os, sqlite3, sys, threading, time
 from datetime import datetime, timezone
 from hooklab.store import CaptureStore, ImportInterrupted
+from hooklab.store.store import _Handover
+from _interrupt_points import HOOKLAB, THREADS, Points
 
 where, n_records, first_points = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 ARMS = sys.argv[4].split(",")
-WATCH = (os.sep + "hooklab" + os.sep, os.sep + "threading.py", os.sep + "queue.py",
-         os.sep + "concurrent" + os.sep + "futures" + os.sep)
-#: instructions after which Python looks for a signal to handle
-AFTER = {"CALL", "CALL_KW", "CALL_FUNCTION", "CALL_FUNCTION_KW", "CALL_FUNCTION_EX",
-         "CALL_METHOD", "RESUME", "JUMP_BACKWARD", "JUMP_ABSOLUTE"}
+WATCH = (HOOKLAB, *THREADS)
 #: where the count of points starts: the import's start, the making of its hand-over (see
 #: run), or the hand-over of chunk 1 or 2
 #: ("twice": a second interrupt at the next point, as the first is being handled)
-FROM = {"start": ("add_rows", 1), "hand-over": ("_Handover.__init__", 1),
-        "chunk 1": ("_store_chunk", 1), "chunk 2": ("_store_chunk", 2),
-        "chunk 1 twice": ("_store_chunk", 1), "chunk 2 twice": ("_store_chunk", 2)}
+FROM = {"start": (CaptureStore, "add_rows", 1), "hand-over": (_Handover, "__init__", 1),
+        "chunk 1": (CaptureStore, "_store_chunk", 1), "chunk 2": (CaptureStore, "_store_chunk", 2),
+        "chunk 1 twice": (CaptureStore, "_store_chunk", 1),
+        "chunk 2 twice": (CaptureStore, "_store_chunk", 2)}
 RECORDS = [{"method": "POST", "path": f"/b{i % 3}", "received_at": datetime(2026, 10, 1, tzinfo=timezone.utc),
             "headers": [("Content-Type", "application/json")],
             "body": json.dumps({"i": i}).encode()} for i in range(n_records)]
@@ -63,62 +60,21 @@ def run(arm, at, name):
     (the late one left out), the points there were (from ``hand-over``: those until the
     hand-over was made), and what went wrong after it (or None)."""
     db = os.path.join(where, f"{name}.sqlite3")
-    func, nth = FROM[arm]
-    st = {"calls": 0, "points": 0, "armed": None, "made": None, "done": False, "at": at,
-          "twice": arm.endswith("twice")}
-    last = {}
-
-    def local(frame, event, arg):
-        if st["done"]:
-            return None
-        if event == "return" and frame is st["armed"] and "." in func and st["made"] is None:
-            st["made"] = st["points"]
-        if event == "opcode":
-            before = last.get(id(frame))
-            last[id(frame)] = dis.opname[frame.f_code.co_code[frame.f_lasti]]
-            if before in AFTER:
-                st["points"] += 1
-                if st["points"] == st["at"]:
-                    if st["twice"]:
-                        st["twice"], st["at"] = False, st["at"] + 1
-                        raise KeyboardInterrupt
-                    st["done"] = True
-                    sys.settrace(None)
-                    raise KeyboardInterrupt
-        return local
-
-    def tracer(frame, event, arg):
-        if st["done"]:
-            return None
-        code = frame.f_code
-        if not any(w in code.co_filename for w in WATCH):
-            return None
-        if st["armed"] is None:
-            if code.co_name != func.rpartition(".")[2] or not code.co_filename.endswith(
-                    "store.py") or "." in func and not func.startswith(
-                    type(frame.f_locals.get("self")).__name__ + "."):
-                return None
-            st["calls"] += 1
-            if st["calls"] != nth:
-                return None
-            st["armed"] = frame
-        last.pop(id(frame), None)
-        frame.f_trace_opcodes = True
-        return local
+    owner, func, nth = FROM[arm]
+    made = arm == "hand-over"
+    points = Points(at, watch=WATCH, start=(owner, func), nth=nth, again=arm.endswith("twice"))
 
     threads = set(threading.enumerate())
     store = CaptureStore(db)
     own = set(threading.enumerate())  # (the store's own threads)
     said = None
-    sys.settrace(tracer)
-    try:
-        store.add_many(iter(RECORDS))
-    except ImportInterrupted as exc:
-        said = [exc.stored, getattr(exc, "maybe", 0)]
-    except KeyboardInterrupt:
-        said = "a bare KeyboardInterrupt"
-    finally:
-        sys.settrace(None)
+    with points:
+        try:
+            store.add_many(iter(RECORDS))
+        except ImportInterrupted as exc:
+            said = [exc.stored, getattr(exc, "maybe", 0)]
+        except KeyboardInterrupt:
+            said = "a bare KeyboardInterrupt"
     after = None
     deadline = time.monotonic() + 2  # (no thread of the import's left: the store's own only)
     while set(threading.enumerate()) - own and time.monotonic() < deadline:
@@ -135,7 +91,7 @@ def run(arm, at, name):
     closing.start()
     closing.join(5)
     if closing.is_alive():
-        return said, [], st["points"], (after or "") + " close() took over 5 s"
+        return said, [], points.count, (after or "") + " close() took over 5 s"
     deadline = time.monotonic() + 5
     while set(threading.enumerate()) - threads and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -146,7 +102,8 @@ def run(arm, at, name):
         bodies = [bytes(b) for (b,) in con.execute("SELECT body FROM captures ORDER BY id")]
     if after is None and (not bodies or bodies[-1] != LATE["body"]):
         after = "the late capture is not in the database"
-    return said, bodies[:-1], st["points"] if st["made"] is None else st["made"], after
+    total = points.at_return if made and points.at_return is not None else points.count
+    return said, bodies[:-1], total, after
 
 
 def hung(arm, at):
@@ -191,10 +148,8 @@ print(json.dumps({"tried": tried, "wrong": wrong}))
 
 
 def _points(tmp_path: Path, arms: str, first: int = 40) -> dict:
-    r = subprocess.run([sys.executable, "-c", _SCRIPT, str(tmp_path), "5001", str(first), arms],
-                       capture_output=True, text=True, timeout=540)  # (5,001: chunks of 5,000 and 1)
-    assert r.returncode == 0, r.stderr[-3000:]
-    return json.loads(r.stdout.strip().splitlines()[-1])
+    # (5,001 records: chunks of 5,000 and 1)
+    return run_script(_SCRIPT, str(tmp_path), "5001", str(first), arms, timeout=540)
 
 
 def test_an_interrupt_at_any_moment_of_an_import_says_what_is_stored_and_leaves_the_store_working(

@@ -12,31 +12,26 @@ move (its threads and connections stayed open), one just as the new store's open
 (a store open that nothing held), one as ``_serve_on`` put the port setting back (it kept the
 bound port).
 
-A tracer raises the interrupt at each moment of the move in turn (the instructions after which
-Python looks for a signal, in hooklab's code), in a process of its own: every one but those
-of the new store's own opening, of which one in two or so (the last test: the store's own
-Ctrl-C handling, hooklab/store/store.py).
+A tracer (``_interrupt_points.py``) raises the interrupt at each moment of the move in turn
+(the instructions after which Python looks for a signal, in hooklab's code), in a process of
+its own: every one but those of the new store's own opening, of which one in two or so (the
+last test: the store's own Ctrl-C handling, hooklab/store/store.py).
 """
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
 import pytest
+from _interrupt_points import run_script
 
 pytestmark = pytest.mark.timeout(300)
 
 _SCRIPT = r'''
-import dis, json, linecache, os, socket, sys, threading, time
+import json, linecache, os, socket, sys, threading, time
 import hooklab
 from traitlets.config import Config
+from _interrupt_points import interrupted
 
 where, opening_budget = sys.argv[1], int(sys.argv[2])
-WATCH = os.sep + "hooklab" + os.sep
-AFTER = {"CALL", "CALL_KW", "CALL_FUNCTION", "CALL_FUNCTION_KW", "CALL_FUNCTION_EX",
-         "CALL_METHOD", "RESUME", "JUMP_BACKWARD", "JUMP_ABSOLUTE"}
 
 
 def opening(frame):
@@ -55,44 +50,10 @@ def opening(frame):
     return inside
 
 
-def traced(do, at):
-    """Run ``do()``, a KeyboardInterrupt raised at point ``at`` of it (-1: none): whether
-    it was, and where each point was (file name, function)."""
-    st = {"points": [], "done": False}
-    last = {}
-
-    def local(frame, event, arg):
-        if st["done"]:
-            return None
-        if event == "opcode":
-            before = last.get(id(frame))
-            last[id(frame)] = dis.opname[frame.f_code.co_code[frame.f_lasti]]
-            if before in AFTER:
-                code = frame.f_code
-                st["points"].append((os.path.basename(code.co_filename), code.co_name,
-                                     frame.f_lineno, opening(frame)))
-                if len(st["points"]) == at:
-                    st["done"] = True
-                    sys.settrace(None)
-                    raise KeyboardInterrupt
-        return local
-
-    def tracer(frame, event, arg):
-        if st["done"] or WATCH not in frame.f_code.co_filename:
-            return None
-        last.pop(id(frame), None)
-        frame.f_trace_opcodes = True
-        return local
-
-    sys.settrace(tracer)
-    try:
-        do()
-        hit = False
-    except KeyboardInterrupt:
-        hit = True
-    finally:
-        sys.settrace(None)
-    return hit, st["points"]
+def where_point(frame):
+    """Where a point is: (file name, function, line, whether in a CaptureStore's opening)."""
+    code = frame.f_code
+    return (os.path.basename(code.co_filename), code.co_name, frame.f_lineno, opening(frame))
 
 
 def lab_threads(since):
@@ -223,7 +184,8 @@ for kind in ("file", "memory", "port"):
     n += 1
     case = Case(kind, n)
     before_threads = lab_threads(case.since)
-    hit, points = traced(case.move, -1)
+    hit, counted = interrupted(case.move, -1, record=where_point)
+    points = counted.where
     after_threads = lab_threads(case.since)
     wrong, _ = case.check(hit, after_threads)
     if wrong:  # (whatever follows would read what this one left)
@@ -238,7 +200,7 @@ for kind in ("file", "memory", "port"):
     for at in chosen:
         n += 1
         case = Case(kind, n)
-        hit, _ = traced(case.move, at)
+        hit, _ = interrupted(case.move, at)  # (where each point is: known from the count)
         moved = {"file": case.lab.db == case.new, "memory": case.lab.db == ":memory:",
                  "port": case.lab.port == case.new_port}[kind]
         wrong, moved = case.check(hit, after_threads if moved else before_threads)
@@ -258,10 +220,7 @@ print(json.dumps(out))
 def interrupted(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """Every moment of each move tried (of the new store's own opening, one in two or so)."""
     where = tmp_path_factory.mktemp("moves")
-    r = subprocess.run([sys.executable, "-c", _SCRIPT, str(where), "150"],
-                       capture_output=True, text=True, timeout=280)
-    assert r.returncode == 0, r.stderr[-3000:]
-    return json.loads(r.stdout.strip().splitlines()[-1])
+    return run_script(_SCRIPT, str(where), "150", timeout=280)
 
 
 @pytest.mark.parametrize("kind", ["file", "memory", "port"])

@@ -3,67 +3,26 @@ folder made for it) goes again, as it does now when the start fails on a taken p
 thread of the lab's is left. A KeyboardInterrupt left the new, empty database behind (a later
 ``hooklab.open`` refused it as empty), its connections and threads open.
 
-A tracer raises the interrupt at moments chosen across the whole start (the instructions
-after which Python looks for a signal, in hooklab's code), in a process of its own.
+A tracer (``_interrupt_points.py``) raises the interrupt at moments chosen across the whole
+start (the instructions after which Python looks for a signal, in hooklab's code), in a
+process of its own.
 """
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from _interrupt_points import run_script
 
 pytestmark = pytest.mark.timeout(300)
 
 _SCRIPT = r'''
-import dis, json, os, sys, threading, time
+import json, os, sys, threading, time
 import hooklab
+from _interrupt_points import interrupted
 
 where, tries = sys.argv[1], int(sys.argv[2])
-WATCH = os.sep + "hooklab" + os.sep
-AFTER = {"CALL", "CALL_KW", "CALL_FUNCTION", "CALL_FUNCTION_KW", "CALL_FUNCTION_EX",
-         "CALL_METHOD", "RESUME", "JUMP_BACKWARD", "JUMP_ABSOLUTE"}
-
-
-def traced(do, at):
-    """Run ``do()``, a KeyboardInterrupt raised at point ``at`` of it (-1: none): whether
-    it was, and the points there were."""
-    st = {"points": 0, "done": False}
-    last = {}
-
-    def local(frame, event, arg):
-        if st["done"]:
-            return None
-        if event == "opcode":
-            before = last.get(id(frame))
-            last[id(frame)] = dis.opname[frame.f_code.co_code[frame.f_lasti]]
-            if before in AFTER:
-                st["points"] += 1
-                if st["points"] == at:
-                    st["done"] = True
-                    sys.settrace(None)
-                    raise KeyboardInterrupt
-        return local
-
-    def tracer(frame, event, arg):
-        if st["done"] or WATCH not in frame.f_code.co_filename:
-            return None
-        last.pop(id(frame), None)
-        frame.f_trace_opcodes = True
-        return local
-
-    sys.settrace(tracer)
-    try:
-        do()
-        hit = False
-    except KeyboardInterrupt:
-        hit = True
-    finally:
-        sys.settrace(None)
-    return hit, st["points"]
 
 
 def lab_threads():  # (a server thread's name says its port: moved, on the same one)
@@ -83,7 +42,7 @@ def start(at, name):
     folder = os.path.join(where, name)
     db = os.path.join(folder, "captures.sqlite3")
     lab = hooklab.HookLab(port=0, db=db)
-    hit, points = traced(lab.start, at)
+    hit, points = interrupted(lab.start, at)
     wrong = []
     if hit:
         if os.path.lexists(folder):
@@ -93,7 +52,7 @@ def start(at, name):
     elif not lab.is_running:
         wrong.append("not interrupted, and not serving")
     lab.stop()
-    return hit, points, wrong
+    return hit, points.count, wrong
 
 
 out = {}
@@ -116,9 +75,6 @@ print(json.dumps(out))
 
 
 def test_ctrl_c_during_a_start_on_a_new_database_leaves_nothing_behind(tmp_path: Path) -> None:
-    r = subprocess.run([sys.executable, "-c", _SCRIPT, str(tmp_path), "60"],
-                       capture_output=True, text=True, timeout=280)
-    assert r.returncode == 0, r.stderr[-3000:]
-    out = json.loads(r.stdout.strip().splitlines()[-1])
+    out = run_script(_SCRIPT, str(tmp_path), "60", timeout=280)
     assert out["start"]["wrong"] == [], out
     assert out["start"]["tried"] >= 50, out
