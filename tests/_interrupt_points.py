@@ -34,7 +34,8 @@ whose instructions it counts), so the tracer keeps to what it counts: with ``sta
 is traced before that call (the function is wrapped for the ``with`` block, and the wrapper
 sets the tracer as it is called); whether a function is watched is worked out once per code
 object, and where its points are once per code object too (``co_code`` makes a new copy at
-each reading). So a script tries hundreds of points in one process.
+each reading); a count (``at=-1``) can stop where no more is needed (``until``,
+``until_return``). So a script tries hundreds of points in one process.
 """
 
 from __future__ import annotations
@@ -81,7 +82,9 @@ class Points:
 
     ``again``: a second KeyboardInterrupt at the point after ``at`` (as the first is being
     handled). ``record``: called at each point with the frame; what it returns is appended to
-    :attr:`where`.
+    :attr:`where`. ``until``: the count stops after that many points, ``until_return``: as
+    the ``start`` call returns (for a count that needs no more: what runs after it is not
+    traced).
 
     After the block: :attr:`count`, the points passed; :attr:`raised`, whether the
     KeyboardInterrupt was raised; :attr:`at_return`, the count as the ``start`` call
@@ -90,12 +93,15 @@ class Points:
 
     def __init__(self, at: int = -1, *, watch: Iterable[str] = (HOOKLAB,),
                  start: tuple[Any, str] | None = None, nth: int = 1, again: bool = False,
-                 record: Callable[[FrameType], Any] | None = None) -> None:
+                 record: Callable[[FrameType], Any] | None = None,
+                 until: int | None = None, until_return: bool = False) -> None:
         self.at = at
         self.watch = tuple(watch)
         self.nth = nth
         self.again = again
         self.record = record
+        self.until = until
+        self.until_return = until_return
         self.count = 0
         self.where: list[Any] = []
         self.raised = False
@@ -179,8 +185,12 @@ class Points:
                     else:
                         self._stop()
                     raise KeyboardInterrupt
+                if self.count == self.until:
+                    self._stop()
         elif event == "return" and frame is self._start_frame and self.at_return is None:
             self.at_return = self.count
+            if self.until_return:
+                self._stop()
         return self._local
 
 
