@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import dis
 import functools
+import gc
 import json
 import os
 import subprocess
@@ -192,6 +193,19 @@ class Points:
             if self.until_return:
                 self._stop()
         return self._local
+
+
+def freeze_heap() -> None:
+    """Leave what the process holds now (its modules, a first run's lab) out of every later
+    garbage collection (``gc.freeze``), having collected what is garbage: a collection
+    (hooklab makes one after an interrupted store opening) then costs what a run made since,
+    not the whole process. For a script, once the first run has imported what runs import::
+
+        hit, points = interrupted(first.start, -1)
+        freeze_heap()
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def interrupted(do: Callable[[], object], at: int, **points: Any) -> tuple[bool, Points]:

@@ -29,7 +29,7 @@ _SCRIPT = r'''
 import json, linecache, os, socket, sys, threading, time
 import hooklab
 from traitlets.config import Config
-from _interrupt_points import interrupted
+from _interrupt_points import freeze_heap, interrupted
 
 where, opening_budget = sys.argv[1], int(sys.argv[2])
 
@@ -191,6 +191,7 @@ for kind in ("file", "memory", "port"):
     if wrong:  # (whatever follows would read what this one left)
         out[kind] = {"not interrupted": wrong}
         break
+    freeze_heap()  # (what the runs import is imported: see _interrupt_points.py)
     total = len(points)
     # (every moment of the move; of the new store's own opening, a sample: see the test below)
     in_opening = [i for i, p in enumerate(points, 1) if p[3]]

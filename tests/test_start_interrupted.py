@@ -20,7 +20,7 @@ pytestmark = pytest.mark.timeout(300)
 _SCRIPT = r'''
 import json, os, sys, threading, time
 import hooklab
-from _interrupt_points import interrupted
+from _interrupt_points import freeze_heap, interrupted
 
 where, tries = sys.argv[1], int(sys.argv[2])
 
@@ -59,6 +59,7 @@ out = {}
 for what, run in (("start", start),):
     _, total, wrong = run(-1, f"{what}-all")
     assert not wrong, (what, wrong)
+    freeze_heap()  # (what the runs import is imported: see _interrupt_points.py)
     # (moments across the whole of it: the first ones each, then every n-th)
     points = sorted(set(range(1, min(total, tries // 2) + 1)) |
                     set(range(1, total + 1, max(1, total // (tries // 2)))))
