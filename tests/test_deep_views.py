@@ -15,10 +15,11 @@ import html
 import re
 import urllib.request
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
+from _labs import module_lab
 
 import hooklab
 
@@ -64,13 +65,7 @@ def post(lab: hooklab.HookLab, bin_: str, body: bytes) -> None:
         assert resp.status == 200
 
 
-@pytest.fixture(scope="module")
-def lab() -> Iterator[hooklab.HookLab]:
-    lab = hooklab.HookLab(port=0, db=":memory:").start()
-    try:
-        yield lab
-    finally:
-        lab.stop()
+lab = module_lab()  # (one lab for the module's tests)
 
 
 def pair(lab: hooklab.HookLab, bin_: str, body: bytes, kind: str) -> tuple[Any, Any]:

@@ -17,11 +17,12 @@ import json
 import re
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from _labs import module_lab
 
 import hooklab
 from hooklab.signatures import sign_request
@@ -267,13 +268,7 @@ NO_HEADER = {"_zoom", "_msgraph", "_x_crc", "_onfleet", "_notion", "_monday", "_
              "_head"}
 
 
-@pytest.fixture(scope="module")
-def lab() -> Iterator[hooklab.HookLab]:
-    lab = hooklab.HookLab(port=0, db=":memory:").start()
-    try:
-        yield lab
-    finally:
-        lab.stop()
+lab = module_lab()  # (one lab for the module's tests)
 
 
 def _check(lab: hooklab.HookLab, reply: Reply, want: Outcome) -> None:

@@ -11,10 +11,10 @@ and must keep the same limit.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from _labs import module_lab
 
 import hooklab
 
@@ -74,13 +74,7 @@ SHALLOW_STRINGS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def lab() -> Iterator[hooklab.HookLab]:
-    lab = hooklab.HookLab(port=0, db=":memory:").start()
-    try:
-        yield lab
-    finally:
-        lab.stop()
+lab = module_lab()  # (one lab for the module's tests)
 
 
 def post(lab: hooklab.HookLab, name: str, body: bytes) -> hooklab.Capture:

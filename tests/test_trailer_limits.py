@@ -13,9 +13,9 @@ from __future__ import annotations
 import json
 import socket
 import time
-from collections.abc import Iterator
 
 import pytest
+from _labs import module_lab
 
 import hooklab
 from hooklab.server.protocol import MAX_FIELDS, MAX_HEAD
@@ -98,13 +98,7 @@ CASES = {
 }
 
 
-@pytest.fixture(scope="module")
-def lab() -> Iterator[hooklab.HookLab]:
-    lab = hooklab.HookLab(port=0, db=":memory:").start()
-    try:
-        yield lab
-    finally:
-        lab.stop()
+lab = module_lab()  # (one lab for the module's tests)
 
 
 def test_the_sizes_are_as_named() -> None:
