@@ -35,7 +35,8 @@ is traced before that call (the function is wrapped for the ``with`` block, and 
 sets the tracer as it is called); whether a function is watched is worked out once per code
 object, and where its points are once per code object too (``co_code`` makes a new copy at
 each reading); a count (``at=-1``) can stop where no more is needed (``until``,
-``until_return``). So a script tries hundreds of points in one process.
+``until_return``); and :func:`freeze_heap` keeps the garbage collections hooklab makes to what
+a run made. So a script tries hundreds of points in one process.
 """
 
 from __future__ import annotations
@@ -224,7 +225,7 @@ def run_script(script: str, *args: str, timeout: float) -> Any:
     """Run ``script`` (Python source, ``sys.argv[1:]`` being ``args``) in a process of its own,
     this module importable there, and return what the last line it prints says (JSON);
     fail with the end of its standard error if it exits otherwise than with 0."""
-    prelude = f"import sys; sys.path.insert(0, {str(_HERE)!r})\n"
+    prelude = f"import sys; sys.path.append({str(_HERE)!r})\n"  # (last: it shadows nothing)
     r = subprocess.run([sys.executable, "-c", prelude + script, *args],
                        capture_output=True, text=True, timeout=timeout)
     assert r.returncode == 0, r.stderr[-3000:]
