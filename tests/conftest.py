@@ -60,7 +60,7 @@ LONG_FILES = (
     "test_body_weight.py", "browser/test_live_keyboard.py", "test_flat_kept.py",
     "browser/test_live_memory.py", "reliability/test_full_disk_writer.py", "test_kernel.py",
     "test_plugin_round2.py", "test_lab_moves.py", "reliability/test_crafted_db.py",
-    "test_million.py", "test_cli_signal_points.py", "test_import_interrupt_points.py",
+    "test_million.py", "test_cli_signal_points.py",
     "test_examples_run.py",
 )
 
