@@ -327,6 +327,7 @@ def frame_from_columns(
                 codes = df["event_type"].cat.codes.to_numpy() if len(df) else None
                 flat = _flatten_bodies(payloads, index=df.index, groups=codes, raw=bodies)
             flat.index = df.index
+            flat = _without_null_objects(flat)  # (whichever way the bodies were read)
             df = pd.concat([df, _settled_ints(flat)], axis=1)
         return df
     except BaseException as exc:
@@ -1079,20 +1080,25 @@ def _with_slow(flat: Any, slow: dict[int, Any], n: int, prefix: str, stop: Any =
     _go_on(stop)
     extra = _exact_ints(_flatten_exact(list(slow.values()), prefix=prefix))
     extra.index = pd.Index(np.fromiter(slow, np.int64, len(slow)))
+    objects = _objects_of(flat, extra)  # (Arrow's objects may be null in Python's rows)
     if not len(flat.columns):
-        return extra.reindex(pd.RangeIndex(n))
+        out = extra.reindex(pd.RangeIndex(n))
+        out.attrs["objects"] = objects
+        return out
     _go_on(stop)
     flat, extra = _harmonized([_exact_ints(flat), extra])
     _go_on(stop)
     try:
-        return _combined(flat, extra, stop)
+        out = _combined(flat, extra, stop)
     except UnicodeEncodeError:  # lone surrogates: no Arrow-backed strings for these columns
         import warnings
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             with pd.option_context("future.infer_string", False):
-                return _combined(flat, extra, stop)
+                out = _combined(flat, extra, stop)
+    out.attrs["objects"] = objects
+    return out
 
 
 def _combined(flat: Any, extra: Any, stop: Any = None) -> Any:
@@ -2076,13 +2082,16 @@ def _arrow_flatten(
         frame = pieces[0][1]
         frame.index = pd.RangeIndex(n)
         return frame
-    frames = []
+    objects = _objects_of(*(frame for _, frame in pieces))  # (an object in one piece may be
+    frames = []  # null in another)
     for at, frame in pieces:
         frame.index = pd.Index(at)
         frames.append(_exact_ints(frame))
     frames = _harmonized(frames)
     whole = pd.concat(frames, axis=0, sort=False) if len(frames) > 1 else frames[0]
-    return whole.reindex(pd.RangeIndex(n))
+    whole = whole.reindex(pd.RangeIndex(n))
+    whole.attrs["objects"] = objects
+    return whole
 
 
 def _valid_objects(payloads: Any, part: Any) -> Any:
@@ -2107,6 +2116,7 @@ def _normalize_like(
     import pandas as pd
     import pyarrow as pa
 
+    objects = _struct_paths(table.schema, prefix)
     while any(pa.types.is_struct(f.type) for f in table.schema):
         table = table.flatten()
     cols: dict[str, Any] = {}
@@ -2129,7 +2139,57 @@ def _normalize_like(
             cols[prefix + name] = col.to_pandas()
     frame = pd.DataFrame(cols)
     frame.attrs["ints"] = _Names(ints)
+    frame.attrs["objects"] = objects
     return frame
+
+
+def _struct_paths(fields: Any, prefix: str) -> _Names:
+    """The columns (``prefix`` + dotted path) of the fields among ``fields`` (a schema's) that
+    are objects: their nulls give no column of their own (:func:`_without_null_objects`)."""
+    import pyarrow as pa
+
+    out = []
+    todo = [(f.name, f.type) for f in fields]  # (a loop: structs may nest 32 deep)
+    while todo:
+        path, t = todo.pop()
+        if pa.types.is_struct(t):
+            out.append(prefix + path)
+            todo.extend((f"{path}.{f.name}", f.type) for f in t)
+    return _Names(out)
+
+
+def _objects_of(*frames: Any) -> _Names:
+    """The object columns (:func:`_struct_paths`) that ``frames``, parts of one flat frame,
+    note in their ``attrs["objects"]``, all of them."""
+    seen: dict[str, None] = {}
+    for f in frames:
+        seen.update(dict.fromkeys(f.attrs.get("objects", ())))
+    return _Names(seen)
+
+
+def _without_null_objects(flat: Any) -> Any:
+    """``flat`` (a frame's ``payload.*`` columns, as made) without the column of a field
+    that is an object in some bodies and ``null`` (or an object with no fields) wherever
+    else it is present: ``json_normalize`` adds such an empty column for the nulls, Arrow's
+    reader does not (README), and the frame must not depend on which of them read the
+    nulls. A field that is a scalar in some body keeps its column (the scalars in it).
+
+    >>> import pandas as pd
+    >>> flat = pd.DataFrame({"payload.b.c": [1.0, None], "payload.b": [None, None]})
+    >>> flat.attrs["objects"] = _Names(["payload.b"])
+    >>> list(_without_null_objects(flat).columns)
+    ['payload.b.c']
+    """
+    objects = set(flat.attrs.pop("objects", ()))
+    if not objects:
+        return flat
+    names = list(flat.columns)
+    drop = [i for i, name in enumerate(names)
+            if name in objects and not flat.iloc[:, i].notna().any()]
+    if not drop:
+        return flat
+    gone = set(drop)
+    return flat.take([i for i in range(len(names)) if i not in gone], axis=1)  # (a new frame)
 
 
 class _Names(tuple):  # type: ignore[type-arg]
@@ -2513,11 +2573,13 @@ def flatten_payloads(payloads: list[Any], *, index: Any = None, prefix: str = "p
     return _settled_ints(_flatten_exact(payloads, index=index, prefix=prefix))
 
 
-def _flat_record(obj: dict[str, Any]) -> dict[str, Any]:
+def _flat_record(obj: dict[str, Any], objects: set[str] | None = None) -> dict[str, Any]:
     """One object as ``json_normalize`` makes it a record (its keys in pandas' order: the
     top level's values that are not objects, then the objects' fields, depth first), in a
     loop rather than pandas' recursion: an object at level :data:`_MAX_NORMALIZE_DEPTH`
-    stays whole, so that a body nested 1,000 deep is one value, not a RecursionError."""
+    stays whole, so that a body nested 1,000 deep is one value, not a RecursionError.
+    ``objects`` (optional) gets the keys of the objects it goes into (their columns are the
+    fields'; see :func:`_without_null_objects`)."""
     record = {k: v for k, v in obj.items() if not isinstance(v, dict)}
     stack = [("", 0, iter([(k, v) for k, v in obj.items() if isinstance(v, dict)]))]
     while stack:  # (at most _MAX_NORMALIZE_DEPTH + 1 deep)
@@ -2525,6 +2587,8 @@ def _flat_record(obj: dict[str, Any]) -> dict[str, Any]:
         for k, v in items:
             key = f"{prefix}.{k}" if prefix else k
             if isinstance(v, dict) and level < _MAX_NORMALIZE_DEPTH:
+                if objects is not None:
+                    objects.add(key)
                 stack.append((key, level + 1, iter(v.items())))
                 break
             record[key] = v
@@ -2541,7 +2605,8 @@ def _flatten_exact(payloads: list[Any], *, index: Any = None, prefix: str = "pay
     dicts = [p if isinstance(p, dict) else {} for p in payloads]
     if not any(dicts):
         return pd.DataFrame(index=index)
-    records = [_flat_record(d) for d in dicts]
+    objects: set[str] = set()
+    records = [_flat_record(d, objects) for d in dicts]
     try:
         flat = pd.DataFrame(records)
     except UnicodeEncodeError:  # lone surrogates: no Arrow-backed strings for these columns
@@ -2555,6 +2620,7 @@ def _flatten_exact(payloads: list[Any], *, index: Any = None, prefix: str = "pay
     flat.columns = [f"{prefix}{c}" for c in flat.columns]
     if index is not None:
         flat.index = index
+    flat.attrs["objects"] = _Names(sorted(prefix + k for k in objects))
     return flat
 
 
