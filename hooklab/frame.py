@@ -329,6 +329,9 @@ def frame_from_columns(
             flat.index = df.index
             flat = _without_null_objects(flat)  # (whichever way the bodies were read)
             df = pd.concat([df, _settled_ints(flat)], axis=1)
+        # the frame's own column is read-only (each value its capture's payload; copies of
+        # it take values): marked on the array the frame holds (pandas copied the one made)
+        df["json"].array._frame_own = True
         return df
     except BaseException as exc:
         if early is not None and not isinstance(exc, Exception):  # interrupted (Ctrl-C): the
@@ -659,6 +662,26 @@ class _Bodies:
             np.ones(n, bool) if jsonish is None else jsonish,
         )
 
+    @classmethod
+    def joined(cls, first: _Bodies, then: _Bodies) -> _Bodies:
+        """The bodies of ``first`` and then those of ``then``, as one (body ``i`` of ``then``
+        is body ``first.n + i``): their compressed blocks shared, nothing decompressed. What a
+        json column's copy writes new values into (both stay as they are)."""
+        import numpy as np
+
+        self = cls()
+        for b in (first, then):
+            self.blocks.extend(b.blocks)
+            self.codecs.extend(getattr(b, "codecs", None) or [_CODEC] * len(b.blocks))
+            self.raw_sizes.extend(b.raw_sizes)
+            self.offsets.extend(b.offsets)
+        self.starts = np.concatenate([first.starts[:-1], then.starts + first.n]).astype(np.int64)
+        self.encoded = np.concatenate([first.encoded, then.encoded]).astype(np.int8)
+        self.jsonish = np.concatenate([first.jsonish, then.jsonish]).astype(bool)
+        if first._na is not None and then._na is not None:
+            self._na = np.concatenate([first._na, then._na])
+        return self
+
     def _block(self, b: int) -> bytes:
 
         cached = self._cached
@@ -779,16 +802,23 @@ def _register() -> Any:
         >>> df["json"][0]["data"]["object"]["amount"]      # doctest: +SKIP
         >>> df["json"].apply(lambda p: p["type"])           # doctest: +SKIP
         >>> plain = df["json"].astype(object)  # an ordinary object column  # doctest: +SKIP
+        >>> df["json"].where(df["bin"] == "stripe")         # doctest: +SKIP
+        >>> mine = df["json"].copy(); mine[0] = {"note": 1}  # a copy takes new values  # doctest: +SKIP
 
         Values are parsed from the kept (compressed) body each time they are read: changing
-        a returned dict changes nothing in the frame.
+        a returned dict changes nothing in the frame. The frame's own column is read-only
+        (each value is its capture's payload, as stored): ``df.loc[0, "json"] = ...`` is
+        refused. Operations that return a new object (``where``, ``mask``, ``fillna``,
+        ``replace``, ``take``, ``reindex``...) and copies take new JSON values, as an object
+        column would; the bodies of the frame are shared, not changed.
         """
 
         _dtype = _JsonDtype()
 
-        def __init__(self, bodies: _Bodies, positions: Any) -> None:
+        def __init__(self, bodies: _Bodies, positions: Any, *, frame_own: bool = False) -> None:
             self._bodies = bodies
             self._pos = np.asarray(positions, np.int64)
+            self._frame_own = frame_own
 
         # construction
         @classmethod
@@ -805,15 +835,23 @@ def _register() -> Any:
         def _from_sequence(cls, scalars: Any, *, dtype: Any = None, copy: bool = False) -> _JsonArray:
             if isinstance(scalars, cls):
                 return scalars.copy() if copy else scalars
-            import orjson
-
             values = list(scalars)
-            missing = np.array([v is None or (isinstance(v, float) and v != v) for v in values], bool)
-            raw = [b"" if m else orjson.dumps(v) for v, m in zip(values, missing, strict=True)]
+            missing = np.array([_missing(v) for v in values], bool)
+            raw = [b"" if m else _json_body(v) for v, m in zip(values, missing, strict=True)]
             bodies = _Bodies.from_bytes(raw)
             pos = np.arange(len(raw), dtype=np.int64)
             pos[missing] = -1
             return cls(bodies, pos)
+
+        @classmethod
+        def _from_scalars(cls, scalars: Any, *, dtype: Any) -> _JsonArray:
+            # (what map/apply gave: numpy's numbers and booleans, as pandas' arrays of them,
+            # stay pandas' int64, float64 and bool columns)
+            if isinstance(scalars, np.ndarray) and scalars.dtype != object:
+                raise TypeError("not payloads")
+            if any(isinstance(v, np.generic) for v in scalars):
+                raise TypeError("not payloads")
+            return cls._from_sequence(scalars, dtype=dtype)
 
         @classmethod
         def _from_factorized(cls, values: Any, original: Any) -> _JsonArray:
@@ -858,7 +896,8 @@ def _register() -> Any:
 
             if not isinstance(key, slice):
                 key = check_array_indexer(self, key)
-            return type(self)(self._bodies, self._pos[key])
+            # (a view of the frame's own column is read-only as that column is)
+            return type(self)(self._bodies, self._pos[key], frame_own=self._frame_own)
 
         def __iter__(self) -> Any:
             step = 65536
@@ -912,7 +951,8 @@ def _register() -> Any:
                 pos = np.where(indices < 0, -1, picked)
             else:
                 pos = self._pos[indices]
-            return type(self)(self._bodies, np.asarray(pos, np.int64))
+            # (rows of the frame's own column, sorted or picked: read-only as that column is)
+            return type(self)(self._bodies, np.asarray(pos, np.int64), frame_own=self._frame_own)
 
         def copy(self) -> _JsonArray:
             return type(self)(self._bodies, self._pos.copy())
@@ -940,24 +980,105 @@ def _register() -> Any:
                 return self.__array__()
             return super().astype(dtype, copy=copy)
 
+        def fillna(self, *args: Any, **kwargs: Any) -> _JsonArray:
+            # (always into a copy: pandas asks for copy=False to fill a view of the frame's
+            # own column, which is read-only; a copy shares the bodies, it costs positions)
+            if "copy" in kwargs:
+                kwargs["copy"] = True
+            return super().fillna(*args, **kwargs)
+
         def __setitem__(self, key: Any, value: Any) -> None:
-            raise TypeError(
-                "the json column is read-only; make an ordinary copy first: "
-                "df['json'] = df['json'].astype(object)"
-            )
+            if self._frame_own:
+                raise TypeError(
+                    "the json column is read-only (each value is its capture's payload); "
+                    "a copy takes new values: df = df.copy(), or make it an ordinary column "
+                    "first: df['json'] = df['json'].astype(object)"
+                )
+            if isinstance(key, tuple) and len(key) == 1:
+                key = key[0]
+            one = isinstance(key, (int, np.integer))
+            if not one and not isinstance(key, slice):
+                from pandas.api.indexers import check_array_indexer
+
+                key = check_array_indexer(self, key)
+            at = np.arange(len(self._pos))[key]
+            at = np.atleast_1d(at)
+            if isinstance(value, _JsonArray):
+                new = value
+            elif one or not _many(value):  # one value for every row: kept once
+                new = _JsonArray._from_sequence([value])
+                new = type(new)(new._bodies, np.repeat(new._pos, len(at)))
+            else:
+                new = _JsonArray._from_sequence(list(value))
+            if len(new) != len(at):
+                raise ValueError(f"cannot set {len(new)} values into {len(at)} rows")
+            bodies = _Bodies.joined(self._bodies, new._bodies)
+            pos = self._pos.copy()  # (never written in place: views of it may be others')
+            pos[at] = np.where(new._pos < 0, -1, new._pos + self._bodies.n)
+            self._bodies, self._pos = bodies, pos
 
         def __getstate__(self) -> dict[str, Any]:
-            return {"bodies": self._bodies, "pos": self._pos}
+            return {"bodies": self._bodies, "pos": self._pos, "frame_own": self._frame_own}
 
         def __setstate__(self, state: dict[str, Any]) -> None:
             self._bodies = state["bodies"]
             self._pos = state["pos"]
+            self._frame_own = state.get("frame_own", True)  # (all were, before copies took values)
 
     _JsonDtype.__name__ = _JsonDtype.__qualname__ = "JsonDtype"
     _JsonArray.__name__ = _JsonArray.__qualname__ = "JsonArray"
     _JsonDtype.__module__ = _JsonArray.__module__ = __name__
     JsonDtype, JsonArray = _JsonDtype, _JsonArray  # type: ignore[misc]
     return _JsonArray
+
+
+def _missing(value: Any) -> bool:
+    """Whether ``value`` is a missing value of the json column (None, NaN, ``pd.NA``, NaT)."""
+    if value is None or (isinstance(value, float) and value != value):
+        return True
+    if isinstance(value, (dict, list, tuple, str, bytes, int, bool)):
+        return False
+    import pandas as pd
+
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _many(value: Any) -> bool:
+    """Whether ``value``, set into several rows of a json column, gives one value per row (an
+    array, a Series, a list or tuple) rather than being each row's value (a dict, text...)."""
+    return isinstance(value, (list, tuple)) or (
+        hasattr(value, "__len__") and hasattr(value, "dtype") and getattr(value, "ndim", 1) == 1)
+
+
+_NOT_JSON = ("the json column holds JSON values, not {}: make it an ordinary column first: "
+             "df['json'] = df['json'].astype(object)")
+
+
+def _json_body(value: Any) -> bytes:
+    """``value`` as the JSON text the json column keeps (and reads back as ``value``): NaN and
+    infinities as the standard library writes them, numpy's numbers as Python's. A value
+    JSON has no text for raises ``TypeError`` (pandas then makes the column objects)."""
+    import orjson
+
+    if not isinstance(value, (dict, list, tuple, str, int, float, bool)) and not hasattr(value, "item"):
+        raise TypeError(_NOT_JSON.format(type(value).__name__))
+    if not _python_only(value):
+        try:
+            return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY)
+        except (TypeError, orjson.JSONEncodeError):
+            pass
+    def plain(v: Any) -> Any:
+        if hasattr(v, "item") and not isinstance(v, (int, float, str, bool)):
+            return v.item()
+        raise TypeError(_NOT_JSON.format(type(v).__name__))
+
+    try:
+        return json.dumps(value, default=plain, allow_nan=True).encode()
+    except (ValueError, RecursionError) as exc:
+        raise TypeError(_NOT_JSON.format(exc)) from None
 
 
 def __getattr__(name: str) -> Any:
