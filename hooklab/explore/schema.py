@@ -1572,11 +1572,20 @@ def _schema_frame(store: CaptureStore, filters: dict[str, Any]) -> pd.DataFrame:
         return _building(lambda: _update(store, f, entry))
 
 
-def json_schema(store: CaptureStore, event_type: str, **filters: Any) -> dict[str, Any]:
+def json_schema(store: CaptureStore, event_type: str | None, **filters: Any) -> dict[str, Any]:
     """Draft 2020-12 JSON Schema inferred from the captures with ``event_type`` (all providers
-    sending it, unless ``provider=`` narrows them)."""
+    sending it, unless ``provider=`` narrows them); ``None``: from the captures matching
+    ``filters`` that have no event type (your own app's webhooks, say).
+
+    >>> json_schema(lab.store, None, bin="orders")["properties"]["order_id"]  # doctest: +SKIP
+    {'type': 'integer'}
+    """
+    if event_type is None:
+        return _json_schema_without_event_type(store, filters)
     if not isinstance(event_type, str) or not event_type:
-        raise TypeError("json_schema() needs an event type, e.g. lab.json_schema('invoice.paid')")
+        raise TypeError(
+            f"json_schema() needs an event type, e.g. lab.json_schema('invoice.paid'), not "
+            f"{event_type!r}; json_schema(None, bin=...) describes the captures without one")
     if filters.get("event_type") not in (None, event_type):
         raise ValueError("event_type given twice with different values")
     filters = {**filters, "event_type": event_type}
@@ -1598,3 +1607,36 @@ def json_schema(store: CaptureStore, event_type: str, **filters: Any) -> dict[st
         others = {k: v for k, v in filters.items() if k != "event_type"}
         more = f" and {describe(others)}" if others else ""
         raise LookupError(f"no captures with event_type={event_type!r}{more}") from None
+
+
+def _json_schema_without_event_type(store: CaptureStore, filters: dict[str, Any]) -> dict[str, Any]:
+    """:func:`json_schema` of the captures matching ``filters`` that have no event type (one
+    schema across the providers that sent them)."""
+    f = validate(filters)
+
+    def unnamed(rows: Sequence[Sequence[Any]]) -> list[Sequence[Any]]:
+        return [r for r in rows if r[3] is None]  # (row[3]: the event type)
+
+    def build() -> dict[str, Any]:
+        _hash_check()  # (the string hash imported on this thread, before any worker's)
+        b = SchemaBuilder()  # by provider: from the summaries when only one sent them
+        if _from_summaries(store, b, f) is None:
+            b = SchemaBuilder()
+            for rows in _chunks(store, filters):
+                b.add(unnamed(rows))
+        keys = [k for k in b.groups if k[1] is None]
+        if len(keys) > 1:  # several providers: read in the order they arrived (see above)
+            b = SchemaBuilder(group=False)
+            for rows in _chunks(store, filters):
+                b.add(unnamed(rows))
+        else:
+            b.groups = {k: b.groups[k] for k in keys}
+        if not b.groups:
+            raise LookupError("no captures to infer a schema from")
+        return b.json_schema()
+
+    try:
+        return _building(build)
+    except LookupError:
+        raise LookupError(f"no captures without an event type and {describe(filters)}"
+                          if filters else "no captures without an event type") from None
