@@ -592,7 +592,10 @@ def _serve(args: argparse.Namespace) -> int:
         # (an event type from a header: its UTF-8 read as such, as the live view reads it,
         # and then escaped as ever: a U+202E never reaches the terminal as it is)
         event = header_text_as_sent(c.event_type or "", c.header_section)
-        ev = f" {shown(c.provider, 40)}/{shown(event)}" if c.provider else ""
+        # provider/event, the provider alone when there is no event type (it printed
+        # "github/"), the event type alone if ever without a provider, else nothing
+        said = "/".join(shown(v, limit) for v, limit in ((c.provider, 40), (event, 200)) if v)
+        ev = f" {said}" if said else ""
         ver = {True: " verified", False: " SIGNATURE-INVALID", None: ""}[c.verified]
         # (the path likewise: raw UTF-8 bytes read as UTF-8, /été/x and not /Ã©tÃ©/x)
         out.put(f"#{c.id} {c.received_at:%H:%M:%S.%f}Z {shown(c.method, 40)} "
