@@ -1251,11 +1251,19 @@ class HookLab(Configurable):
 
         return schema_frame(self.store, reveal=reveal, **filters)
 
-    def json_schema(self, event_type: str, **filters: Any) -> dict[str, Any]:
+    def json_schema(self, event_type: str | None, **filters: Any) -> dict[str, Any]:
         """The JSON Schema (draft 2020-12) inferred from the captures of ``event_type``.
 
         >>> lab.json_schema("payment_intent.succeeded", provider="stripe")["required"]
         ['id', 'object', 'api_version', 'created', 'data', 'livemode', 'pending_webhooks', 'request', 'type']
+
+        ``None``: the captures matching ``filters`` that have no event type (your own app's
+        webhooks); an empty string is refused (:class:`TypeError`), it is no event type.
+
+        >>> _ = hooklab.send(lab.url_for("orders"), payload={"order": 7, "total": 9.5})
+        >>> _ = lab.wait(1, bin="orders")
+        >>> lab.json_schema(None, bin="orders")["required"]
+        ['order', 'total']
         """
         from .explore import json_schema
 

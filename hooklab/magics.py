@@ -36,10 +36,6 @@ from .outbound import send
 
 __all__ = ["HookLabMagics", "help_text", "load", "unload"]
 
-#: what ``%hooklab export PATH`` takes when no ``--format`` is given (each one a test writes)
-_EXPORT_TARGETS = ("use a .har (or .json), .jsonl (or .ndjson) or .csv file, or a .parquet "
-                   "folder, or pass --format har, jsonl, csv or parquet")
-
 _CONFIG_NOTE = """\
 filters (live, df, schema, export): --bin B --method M --provider P --event-type E --path P --kind K
          (each again for any of several) --verified true|false
@@ -316,8 +312,6 @@ class HookLabMagics(Magics):
                 n = export(lab.store, args.file, fmt=args.format, **filters)
             except ValueError as exc:
                 said = str(exc)
-                if said.startswith("cannot tell the export format"):  # (every format that works)
-                    said = f"{said.split(';')[0]}; {_EXPORT_TARGETS}"
                 raise UsageError(f"%hooklab export: {said.replace('pass fmt=', 'pass --format')}") from None
             except OSError as exc:  # e.g. a folder that does not exist
                 raise UsageError(f"%hooklab export: {exc.strerror or exc}: {args.file!r}") from None

@@ -243,7 +243,7 @@ def test_magic_commands(tmp_path):
             ("%hooklab send orders --data '{not json'", "--data is not JSON"),
             ("%hooklab df --bin 'unclosed", "No closing quotation"),
             ("%hooklab export nodir/out.har", "No such file or directory: 'nodir/out.har'"),
-            ("%hooklab export out.xml", "use a .har, .jsonl or .csv file or pass --format"),
+            ("%hooklab export out.xml", ".csv file, or a .parquet folder, or pass --format"),
             ("%hooklab respond orders --status 99", "HTTP status must be an int in 200..599"),
             ("%hooklab respond orders --status 100", "HTTP status must be an int in 200..599"),
             ("%hooklab respond orders --header novalue",

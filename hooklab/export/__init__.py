@@ -457,8 +457,9 @@ def export(store: CaptureStore, path_or_textfile: str | os.PathLike[str] | IO[st
            fmt: str | None = None, **filters: Any) -> int:
     """Write captures matching ``filters`` to a path or text file; returns how many.
 
-    ``fmt`` is ``"har"``, ``"jsonl"`` or ``"csv"``; ``None`` picks it from the file extension
-    (``.har``/``.json``, ``.jsonl``/``.ndjson``, ``.csv``; HAR for open files).
+    ``fmt`` is ``"har"``, ``"jsonl"``, ``"csv"`` or ``"parquet"`` (a folder, see
+    :mod:`hooklab.export.parquet`); ``None`` picks it from the file extension (``.har``/``.json``,
+    ``.jsonl``/``.ndjson``, ``.csv``, ``.parquet``; HAR for open files).
     """
     if fmt is None:
         if hasattr(path_or_textfile, "write"):
@@ -467,7 +468,8 @@ def export(store: CaptureStore, path_or_textfile: str | os.PathLike[str] | IO[st
             ext = os.path.splitext(os.fspath(path_or_textfile))[1].lower()  # type: ignore[arg-type]
             if ext not in _EXT:
                 raise ValueError(f"cannot tell the export format from {ext or 'no extension'!r}; "
-                                 f"use a .har, .jsonl or .csv file or pass fmt= ({', '.join(FORMATS)})")
+                                 "use a .har (or .json), .jsonl (or .ndjson) or .csv file, or a"
+                                 f" .parquet folder, or pass fmt= ({', '.join(FORMATS)})")
             fmt = _EXT[ext]
     fmt = fmt.lower()
     if fmt not in FORMATS:
