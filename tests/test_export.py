@@ -112,7 +112,7 @@ def test_export_to_text_file_and_format_errors(filled, tmp_path) -> None:  # typ
     buf = io.StringIO()
     assert export(filled.store, buf, fmt="jsonl", bin="bin") == 1
     assert len(buf.getvalue().splitlines()) == 1
-    with pytest.raises(ValueError, match="har, jsonl or csv|.har, .jsonl"):
+    with pytest.raises(ValueError, match=r"\.har \(or \.json\), \.jsonl \(or \.ndjson\) or \.csv file, or a \.parquet folder"):
         export(filled.store, tmp_path / "x.txt")
     with pytest.raises(ValueError, match="unknown export format"):
         export(filled.store, tmp_path / "x.har", fmt="xml")
