@@ -395,10 +395,18 @@ def load(shell: Any) -> None:
     shell.register_magics(HookLabMagics)
     lab = default_lab()
     if lab is None or not lab.is_running:
+        from traitlets import TraitError
+
         from .server.lifecycle import ServerError
         from .store import StoreError
 
-        lab = _configured(shell)
+        try:
+            lab = _configured(shell)
+        except TraitError as exc:  # (a %config value set before: a bare traceback said it)
+            raise UsageError(
+                f"%load_ext hooklab: the configuration is refused: {exc}\nNo lab is running;"
+                " set that value again (%config HookLab.<name> = ..., %config HookLab lists"
+                " them), then %load_ext hooklab again") from None
         set_default(lab)
         try:
             lab.start()
