@@ -371,7 +371,7 @@ def _start(magics: Any, lab: Any, args: Any) -> None:
     one."""
     from .core import SettingsRefused
 
-    new = lab or _configured(magics.shell)
+    new = lab or _configured(magics.shell, "%hooklab start")
     given = {k: getattr(args, k) for k in ("port", "host", "db") if getattr(args, k) is not None}
     set_default(new)  # (a later plain %hooklab start finds it, even if this one is refused)
     try:
@@ -381,10 +381,20 @@ def _start(magics: Any, lab: Any, args: Any) -> None:
     print(new.status_line())
 
 
-def _configured(shell: Any) -> Any:
+def _configured(shell: Any, command: str = "%load_ext hooklab") -> Any:
+    """A lab of the shell's configuration; a ``%config`` value the lab refuses (IPython keeps
+    it unchecked while no lab exists) is a :class:`UsageError` of ``command`` naming it."""
+    from traitlets import TraitError
+
     from .core import HookLab
 
-    lab = HookLab(parent=shell, config=shell.config)
+    try:
+        lab = HookLab(parent=shell, config=shell.config)
+    except TraitError as exc:  # (a bare traceback of traitlets said it)
+        raise UsageError(
+            f"{command}: the configuration is refused: {exc}\nNo lab is running; set that"
+            " value again (%config HookLab.<name> = ..., %config HookLab lists them), then"
+            f" {command} again") from None
     if lab not in shell.configurables:
         shell.configurables.append(lab)
     return lab
@@ -395,18 +405,10 @@ def load(shell: Any) -> None:
     shell.register_magics(HookLabMagics)
     lab = default_lab()
     if lab is None or not lab.is_running:
-        from traitlets import TraitError
-
         from .server.lifecycle import ServerError
         from .store import StoreError
 
-        try:
-            lab = _configured(shell)
-        except TraitError as exc:  # (a %config value set before: a bare traceback said it)
-            raise UsageError(
-                f"%load_ext hooklab: the configuration is refused: {exc}\nNo lab is running;"
-                " set that value again (%config HookLab.<name> = ..., %config HookLab lists"
-                " them), then %load_ext hooklab again") from None
+        lab = _configured(shell)
         set_default(lab)
         try:
             lab.start()

@@ -61,3 +61,22 @@ def test_a_refused_config_value_is_a_usage_error_and_leaves_no_lab(
         shell.run_line_magic("load_ext", "hooklab")
     lab = hooklab.lab()
     assert lab is not None and lab.is_running
+
+
+@pytest.mark.parametrize(("name", "bad", "good"), [r[:3] for r in REFUSED if r[3] is REFUSED_BY_THE_TRAIT])
+def test_hooklab_start_says_the_same_in_one_line(
+        shell: InteractiveShell, name: str, bad: str, good: str) -> None:
+    """``%hooklab start`` (the magics registered, no lab yet: the extension loaded and the lab
+    stopped) met the same value with the same traceback."""
+    shell.run_line_magic("load_ext", "hooklab")
+    hooklab.stop()
+    shell.run_line_magic("config", f"HookLab.{name} = {bad}")
+    with pytest.raises(UsageError) as err:
+        shell.run_line_magic("hooklab", "start")
+    said = str(err.value)
+    assert said.startswith("%hooklab start: the configuration is refused: "), said
+    assert name in said and said.endswith("then %hooklab start again"), said
+    shell.run_line_magic("config", f"HookLab.{name} = {good}")
+    shell.run_line_magic("hooklab", "start")
+    lab = hooklab.lab()
+    assert lab is not None and lab.is_running
