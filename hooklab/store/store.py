@@ -954,6 +954,14 @@ class CaptureStore:
         with self._read_lock:
             return self._search_stale_on(self._db)
 
+    def _foreign_index(self, db: sqlite3.Connection) -> None:
+        """Another hooklab (an older one, in another process on this file) rebuilt the search
+        index with the words of its own :data:`SEARCH_VERSION` since this store opened: the
+        index is then neither read nor written by this store (``search=`` matches row by row,
+        as on a store without one) until the file is opened again, which rebuilds it."""
+        if self._fts and self._search_stale_on(db):
+            self._fts = False
+
     @staticmethod
     def _search_stale_on(db: sqlite3.Connection) -> bool:
         row = db.execute("SELECT value FROM meta WHERE key = 'search_version'").fetchone()
@@ -1401,6 +1409,7 @@ class CaptureStore:
                 db.execute("BEGIN IMMEDIATE")
                 search = segments = None
                 try:
+                    self._foreign_index(db)
                     if self._fts and self._search_upto < _MAX_ID:
                         # (from the file's marker, not this store's: another connection on
                         # the file, an import's lab or another kernel's, moves it too)
@@ -1511,6 +1520,7 @@ class CaptureStore:
                 db.execute("BEGIN IMMEDIATE")
                 try:
                     words: list[tuple[int, str]] = []
+                    self._foreign_index(db)  # (one read of the meta table a batch)
                     inline = self._fts and self._search_upto >= _MAX_ID
                     pending: list[_Pending] = []
                     sealed: int | None = None
@@ -2253,6 +2263,9 @@ class CaptureStore:
         if self.readonly:  # another process writes: only what its markers say is indexed
             # (an index of words of another meaning, an older hooklab's: not used at all)
             return SearchPlan(self._fts, 0 if self._fts and self._search_stale() else self._meta_int("search_upto"), self._trailers_at)
+        if self._fts and not self._memory:  # (another hooklab may have rebuilt it meanwhile)
+            with self._read_lock:
+                self._foreign_index(self._db)
         if self._fts and self._search_upto >= _MAX_ID and not self._memory:
             # caught up, as far as this store knows: rows another connection stored in the
             # file since (an import's lab, another kernel's) may not be indexed yet
