@@ -15,22 +15,35 @@ point is hit in every run:
 - starting: a Ctrl-C inside the wait for the server's thread (``Condition.wait`` between
   letting its lock go and its ``try``) came out as "RuntimeError: release unlocked lock",
   which serve said as "hooklab: cannot start: release unlocked lock", exit 1.
+
+Each run is a process of its own, forked by a fork server (``tests/_signal_at_point_forkserver.py``)
+that has imported what a fresh ``hooklab serve`` has imported by the call of
+``CaptureServer.start``, where the points begin (it checks that, no more and no fewer): 164
+interpreters importing hooklab anew cost some 2/3 of this file's CPU, and a run forked meets
+every point where a fresh one does (compared on all 164: the same point, exit, stdout, stderr).
 """
 
 from __future__ import annotations
 
+import json
 import os
+import queue
+import select
 import shutil
 import signal
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 from test_cli import ENV, _as_from_a_terminal
 
 LAUNCHER = Path(__file__).with_name("_signal_at_point.py")
+FORKSERVER = Path(__file__).with_name("_signal_at_point_forkserver.py")
 SAID = {signal.SIGINT: "hooklab: interrupted\n", signal.SIGTERM: "hooklab: stopped by SIGTERM\n"}
 #: the points counted from the ready line: two turns of serve's loop and more (a turn, its
 #: wait included, is 29 points on Python 3.11 before the fix, 14 after)
@@ -40,28 +53,88 @@ SERVING = range(1, 41)
 STARTING = range(1, 61)
 
 
-def _run(launcher: Path, where: Path, since: str, point: int, sig: int,
+class _Runs:
+    """Runs of the launcher, each a process of its own forked by a fork server
+    (``tests/_signal_at_point_forkserver.py``: a run finds imported what a fresh ``hooklab
+    serve`` has imported by the call of ``CaptureServer.start``, where the points begin, and
+    nothing more, which the server checks before its first run), one run at a time."""
+
+    def __init__(self, launcher: Path, where: Path) -> None:
+        path = where / "hooklab"
+        shutil.copyfile(FORKSERVER, path)
+        self.where = where
+        self._log = open(where / "forkserver.err", "wb")  # noqa: SIM115 - closed in close()
+        self.proc = subprocess.Popen(
+            [sys.executable, str(path), str(launcher), str(where)], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=self._log, env=ENV, bufsize=0,
+            preexec_fn=_as_from_a_terminal)  # noqa: PLW1509 - signals only
+        self._pending = b""
+        ready = self._reply(120)
+        assert ready == {"ready": True, "missing": [], "extra": []}, ready
+
+    def _reply(self, timeout: float) -> dict[str, Any] | None:
+        """The server's next line, or None if none came within ``timeout`` seconds."""
+        assert self.proc.stdout is not None
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self._pending:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self.proc.stdout], [], [], left)[0]:
+                return None
+            chunk = os.read(self.proc.stdout.fileno(), 65536)
+            if not chunk:
+                raise RuntimeError("the fork server ended: "
+                                   + (self.where / "forkserver.err").read_text(errors="replace"))
+            self._pending += chunk
+        line, self._pending = self._pending.split(b"\n", 1)
+        return json.loads(line)
+
+    def run(self, argv: list[str], env: dict[str, str], out: Path, err: Path,
+            timeout: float) -> int | None:
+        """Exit code of a run (-N: ended by signal N), or None if it had not ended
+        ``timeout`` seconds later (it is killed then)."""
+        assert self.proc.stdin is not None
+        self.proc.stdin.write((json.dumps({"argv": argv, "env": env, "out": str(out),
+                                           "err": str(err)}) + "\n").encode())
+        started = self._reply(30)
+        assert started is not None and "pid" in started, started
+        ended = self._reply(timeout)
+        if ended is not None:
+            return ended["code"]
+        os.kill(started["pid"], signal.SIGKILL)
+        assert self._reply(10) is not None, "a killed run was not waited for"
+        return None
+
+    def close(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        try:
+            self.proc.wait(10)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait(10)
+            self._log.close()
+
+
+def _run(runs: queue.Queue[_Runs], where: Path, since: str, point: int, sig: int,
          swallowed: bool = False) -> tuple[int | None, str, str, str]:
     """``hooklab serve`` with ``sig``'s handler run at ``point`` (``swallowed``: what it raises
     dropped there): (exit code, or None if it had not ended 30 s later; stdout; stderr; where
     the point was)."""
-    log = where / f"{since}-{sig}-{point}-{swallowed}.log"
-    db = where / f"{since}-{sig}-{point}-{swallowed}.sqlite3"
-    env = {**ENV, "HOOKLAB_AT": str(point), "HOOKLAB_AT_FROM": since,
+    name = f"{since}-{sig}-{point}-{swallowed}"
+    log, db = where / f"{name}.log", where / f"{name}.sqlite3"
+    out, err = where / f"{name}.out", where / f"{name}.err"
+    env = {"HOOKLAB_AT": str(point), "HOOKLAB_AT_FROM": since,
            "HOOKLAB_AT_SIGNAL": str(int(sig)), "HOOKLAB_AT_LOG": str(log),
            "HOOKLAB_AT_SWALLOWED": "1" if swallowed else "0"}
-    proc = subprocess.Popen([sys.executable, str(launcher), "serve", "--port", "0", "--db", str(db)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                            preexec_fn=_as_from_a_terminal)  # noqa: PLW1509 - signals only
+    server = runs.get(timeout=600)
     try:
-        out, err = proc.communicate(timeout=30)
-        code: int | None = proc.returncode
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, err = proc.communicate(timeout=10)
-        code = None
+        code = server.run(["serve", "--port", "0", "--db", str(db)], env, out, err, timeout=30)
+    finally:
+        runs.put(server)
     said = log.read_text(encoding="utf-8") if log.exists() else "(no log: the launcher never ran)"
-    return code, out, err, said
+    return (code, out.read_text(encoding="utf-8", errors="replace"),
+            err.read_text(encoding="utf-8", errors="replace"), said)
 
 
 @pytest.fixture(scope="module")
@@ -72,16 +145,31 @@ def launcher(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def runs(launcher: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[queue.Queue[_Runs]]:
+    """Two fork servers (two runs at a time: one per core)."""
+    servers: queue.Queue[_Runs] = queue.Queue()
+    made: list[_Runs] = []
+    try:
+        for _ in range(2):
+            made.append(_Runs(launcher, tmp_path_factory.mktemp("forkserver")))
+            servers.put(made[-1])
+        yield servers
+    finally:
+        for server in made:
+            server.close()
+
+
 @pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 @pytest.mark.parametrize("since", ["serving", "starting"])
 def test_a_stop_signal_at_every_point_of_serve_ends_it_as_the_readme_says(
-        since: str, sig: int, launcher: Path, tmp_path: Path) -> None:
+        since: str, sig: int, runs: queue.Queue[_Runs], tmp_path: Path) -> None:
     points = SERVING if since == "serving" else STARTING
     if sig == signal.SIGTERM:  # (the same waits as SIGINT's: every other point)
         points = points[::2]
     with ThreadPoolExecutor(2) as pool:  # (two at a time: one per core)
-        results = list(pool.map(lambda p: _run(launcher, tmp_path, since, p, sig), points))
+        results = list(pool.map(lambda p: _run(runs, tmp_path, since, p, sig), points))
     wrong = []
     reached = 0
     for point, (code, out, err, said) in zip(points, results, strict=True):
@@ -105,14 +193,14 @@ def test_a_stop_signal_at_every_point_of_serve_ends_it_as_the_readme_says(
 @pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_a_stop_signal_that_something_swallowed_while_starting_still_stops_serve(
-        sig: int, launcher: Path, tmp_path: Path) -> None:
+        sig: int, runs: queue.Queue[_Runs], tmp_path: Path) -> None:
     """What the handler raised, caught and dropped by the code it interrupted (CI: a SIGTERM
     0.05 s after hooklab's first line, while Python imported the store's module, was lost
     that way: serve said it was listening and served on, for ever): serve acts on the signal
     before serving, as on any other that came while it started."""
     points = (1, 9, 17, 28, 36, 44, 53)  # (in CaptureServer.start: before, in and after its waits)
     with ThreadPoolExecutor(2) as pool:
-        results = list(pool.map(lambda p: _run(launcher, tmp_path, "starting", p, sig, True),
+        results = list(pool.map(lambda p: _run(runs, tmp_path, "starting", p, sig, True),
                                 points))
     wrong = [f"{said}: exit {'none after 30 s' if code is None else code}, stdout {out[-200:]!r}, "
              f"stderr {err[-600:]!r}"
