@@ -3,10 +3,11 @@ holds blobs hooklab wrote and reads back: column segments, schema summaries, the
 payloads ``flatten=True`` keeps, the search index. Each is damaged here in a table of ways
 (offsets past the end, negative, going back, truncated, huge counts, wrong magic, ...), in a
 real SQLite file, and every user-facing read runs on it outside pytest (``_crafted_reads.py``):
-a segfault fails the test instead of ending pytest. Each table's damaged copies are read one
-after another by one process (starting one per copy cost more than the reads); the test of a
-copy judges its reads. A copy during whose reads the process ended (by a signal, a hang, an
-exit) fails, naming how and in which read; the copies after it are read by a new process.
+a segfault fails the test instead of ending pytest. Once the undamaged file is read, every
+table's damaged copies are read one after another by one process (starting one per copy, or
+one per table, cost more than the reads); the test of a copy judges its reads. A copy during
+whose reads the process ended (by a signal, a hang, an exit) fails, naming how and in which
+read; the copies after it are read by a new process.
 
 Each read must give exactly what it gives on the undamaged file (a damaged segment is read as
 if it were absent: its rows from the ``captures`` table; a damaged summary is made again from
@@ -40,7 +41,7 @@ import pytest
 from hooklab.explore.schema import SUMMARY_KIND
 from hooklab.frame import FLAT_KIND
 
-pytestmark = pytest.mark.timeout(600)  # (a table's first test waits for all its copies' reads)
+pytestmark = pytest.mark.timeout(600)  # (the first test waits for every copy's reads)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -188,13 +189,36 @@ def pristine(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, A
     return path, got
 
 
+@pytest.fixture(scope="module")
+def all_reads(request: pytest.FixtureRequest, pristine: tuple[str, dict[str, Any]]
+              ) -> dict[str, Result]:
+    """The reads of each damaged copy of the undamaged store (made once it was read, as a
+    user's file is: its export keeps the name of its exported files in it) that this session
+    runs, as ``{"<test>/<damage>": reads}``: every table's copies in one process, one table
+    after another (a process per table, each importing pandas and Arrow again, cost as much
+    as the reads of a few copies)."""
+    cases = {}
+    for test, table, damage in _tables():
+        for name, where in _damaged(request, pristine, test, table, damage).items():
+            cases[f"{test.__name__}/{name}"] = where
+    return _reads_each(cases)
+
+
+def _table_reads(all_reads: dict[str, Result], test: Callable[..., None]) -> dict[str, Result]:
+    """The reads of ``test``'s damaged copies, by damage."""
+    prefix = f"{test.__name__}/"
+    return {case[len(prefix):]: got for case, got in all_reads.items() if case.startswith(prefix)}
+
+
 def _damaged(request: pytest.FixtureRequest, pristine: tuple[str, dict[str, Any]],
              test: Callable[..., None], table: list[Any], damage: Callable[[str, Any], None]
-             ) -> dict[str, Result]:
-    """The reads of a copy of the undamaged store per row of ``table`` (``(name, ...)``) that
-    this session runs ``test`` with, ``damage(copy, row)`` done to each."""
+             ) -> dict[str, tuple[str, str]]:
+    """A copy of the undamaged store per row of ``table`` (``(name, ...)``) that this session
+    runs ``test`` with, ``damage(copy, row)`` done to each: ``{name: (db, out dir)}``."""
     wanted = {item.callspec.params["damage"] for item in request.session.items
               if getattr(item, "function", None) is test and hasattr(item, "callspec")}
+    if not wanted:
+        return {}
     where = request.getfixturevalue("tmp_path_factory").mktemp(test.__name__[5:35])
     cases = {}
     for k, row in enumerate(r for r in table if r[0] in wanted):
@@ -202,7 +226,7 @@ def _damaged(request: pytest.FixtureRequest, pristine: tuple[str, dict[str, Any]
         path = _copy(pristine[0], where / f"{k:02d}")
         damage(path, row)
         cases[row[0]] = (path, str(where / f"{k:02d}" / "out"))
-    return _reads_each(cases)
+    return cases
 
 
 # -- damage, blob by blob ----------------------------------------------------------------------
@@ -409,9 +433,8 @@ def _damage_segment(path: str, row: tuple[str, Callable[[bytes], bytes]]) -> Non
 
 
 @pytest.fixture(scope="module")
-def segment_reads(request, pristine) -> dict[str, Result]:  # type: ignore[no-untyped-def]
-    return _damaged(request, pristine, test_a_damaged_segment_is_read_from_the_captures_table,
-                    SEGMENT_BLOBS, _damage_segment)
+def segment_reads(all_reads) -> dict[str, Result]:  # type: ignore[no-untyped-def]
+    return _table_reads(all_reads, test_a_damaged_segment_is_read_from_the_captures_table)
 
 
 @pytest.mark.parametrize(("damage", "change"), SEGMENT_BLOBS, ids=[d for d, _ in SEGMENT_BLOBS])
@@ -443,9 +466,8 @@ def _damage_segment_row(path: str, row: tuple[str, str, dict[str, str]]) -> None
 
 
 @pytest.fixture(scope="module")
-def segment_row_reads(request, pristine) -> dict[str, Result]:  # type: ignore[no-untyped-def]
-    return _damaged(request, pristine, test_a_segment_row_that_lies_is_not_believed,
-                    SEGMENT_ROWS, _damage_segment_row)
+def segment_row_reads(all_reads) -> dict[str, Result]:  # type: ignore[no-untyped-def]
+    return _table_reads(all_reads, test_a_segment_row_that_lies_is_not_believed)
 
 
 @pytest.mark.parametrize(("damage", "sql", "may_fail"), SEGMENT_ROWS, ids=[d for d, _, _ in SEGMENT_ROWS])
@@ -497,9 +519,8 @@ def _damage_summary(path: str, row: tuple[str, Callable[[bytes], bytes]]) -> Non
 
 
 @pytest.fixture(scope="module")
-def summary_reads(request, pristine) -> dict[str, Result]:  # type: ignore[no-untyped-def]
-    return _damaged(request, pristine, test_a_damaged_schema_summary_is_made_again,
-                    SUMMARIES, _damage_summary)
+def summary_reads(all_reads) -> dict[str, Result]:  # type: ignore[no-untyped-def]
+    return _table_reads(all_reads, test_a_damaged_schema_summary_is_made_again)
 
 
 @pytest.mark.parametrize(("damage", "change"), SUMMARIES, ids=[d for d, _ in SUMMARIES])
@@ -597,8 +618,8 @@ def _damage_flat(path: str, row: tuple[str, Callable[[bytes], bytes]]) -> None:
 
 
 @pytest.fixture(scope="module")
-def flat_reads(request, pristine) -> dict[str, Result]:  # type: ignore[no-untyped-def]
-    return _damaged(request, pristine, test_damaged_kept_payloads_are_parsed_again, FLAT, _damage_flat)
+def flat_reads(all_reads) -> dict[str, Result]:  # type: ignore[no-untyped-def]
+    return _table_reads(all_reads, test_damaged_kept_payloads_are_parsed_again)
 
 
 @pytest.mark.parametrize(("damage", "change"), FLAT, ids=[d for d, _ in FLAT])
@@ -618,9 +639,8 @@ SEARCH: list[tuple[str, str]] = [
 
 
 @pytest.fixture(scope="module")
-def search_reads(request, pristine) -> dict[str, Result]:  # type: ignore[no-untyped-def]
-    return _damaged(request, pristine, test_a_damaged_search_index_fails_search_alone, SEARCH,
-                    lambda path, row: _update(path, row[1]))
+def search_reads(all_reads) -> dict[str, Result]:  # type: ignore[no-untyped-def]
+    return _table_reads(all_reads, test_a_damaged_search_index_fails_search_alone)
 
 
 @pytest.mark.parametrize(("damage", "sql"), SEARCH, ids=[d for d, _ in SEARCH])
@@ -637,3 +657,15 @@ def test_a_damaged_search_index_fails_search_alone(pristine, search_reads, damag
     if status == "ok":
         assert all(0 < i <= N for ids in value for i in ids)
     _same_or(got, want, {})
+
+
+def _tables() -> list[tuple[Callable[..., None], list[Any], Callable[[str, Any], None]]]:
+    """Each table of damage: (its test, its rows, the damage of a copy by a row)."""
+    return [
+        (test_a_damaged_segment_is_read_from_the_captures_table, SEGMENT_BLOBS, _damage_segment),
+        (test_a_segment_row_that_lies_is_not_believed, SEGMENT_ROWS, _damage_segment_row),
+        (test_a_damaged_schema_summary_is_made_again, SUMMARIES, _damage_summary),
+        (test_damaged_kept_payloads_are_parsed_again, FLAT, _damage_flat),
+        (test_a_damaged_search_index_fails_search_alone, SEARCH,
+         lambda path, row: _update(path, row[1])),
+    ]
