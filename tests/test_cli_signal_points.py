@@ -25,6 +25,7 @@ every point where a fresh one does (compared on all 164: the same point, exit, s
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -69,8 +70,13 @@ class _Runs:
             stdout=subprocess.PIPE, stderr=self._log, env=ENV, bufsize=0,
             preexec_fn=_as_from_a_terminal)  # noqa: PLW1509 - signals only
         self._pending = b""
-        ready = self._reply(120)
-        assert ready == {"ready": True, "missing": [], "extra": []}, ready
+        self._running: int | None = None  # (the pid of the run going on)
+        try:
+            ready = self._reply(120)
+            assert ready == {"ready": True, "missing": [], "extra": []}, ready
+        except BaseException:
+            self.close()
+            raise
 
     def _reply(self, timeout: float) -> dict[str, Any] | None:
         """The server's next line, or None if none came within ``timeout`` seconds."""
@@ -97,15 +103,20 @@ class _Runs:
                                            "err": str(err)}) + "\n").encode())
         started = self._reply(30)
         assert started is not None and "pid" in started, started
+        self._running = started["pid"]
         ended = self._reply(timeout)
-        if ended is not None:
-            return ended["code"]
-        os.kill(started["pid"], signal.SIGKILL)
-        assert self._reply(10) is not None, "a killed run was not waited for"
-        return None
+        if ended is None:
+            os.kill(started["pid"], signal.SIGKILL)
+            assert self._reply(10) is not None, "a killed run was not waited for"
+        self._running = None
+        return None if ended is None else ended["code"]
 
     def close(self) -> None:
+        """The server ended (and a run it had going, if something went wrong meanwhile)."""
         assert self.proc.stdin is not None
+        if self._running is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self._running, signal.SIGKILL)
         self.proc.stdin.close()
         try:
             self.proc.wait(10)
@@ -116,7 +127,45 @@ class _Runs:
             self._log.close()
 
 
-def _run(runs: queue.Queue[_Runs], where: Path, since: str, point: int, sig: int,
+class _Pool:
+    """Fork servers, one per run going on; one that failed is ended and replaced."""
+
+    def __init__(self, launcher: Path, factory: pytest.TempPathFactory) -> None:
+        self._launcher, self._factory = launcher, factory
+        self._idle: queue.Queue[_Runs | None] = queue.Queue()
+        self.made: list[_Runs] = []
+
+    def add(self) -> None:
+        self._idle.put(self._new())
+
+    def _new(self) -> _Runs:
+        self.made.append(_Runs(self._launcher, self._factory.mktemp("forkserver")))
+        return self.made[-1]
+
+    def close(self) -> None:
+        for server in self.made:
+            server.close()
+
+    def run(self, argv: list[str], env: dict[str, str], out: Path, err: Path) -> int | None:
+        server = self._idle.get(timeout=120)  # (a run takes 40 s at most)
+        if server is None:
+            self._idle.put(None)
+            raise RuntimeError("a fork server failed, and so did its replacement")
+        try:
+            code = server.run(argv, env, out, err, timeout=30)
+        except BaseException:
+            server.close()  # (in a state not known: it runs nothing more)
+            try:
+                self._idle.put(self._new())
+            except BaseException:
+                self._idle.put(None)
+                raise
+            raise
+        self._idle.put(server)
+        return code
+
+
+def _run(runs: _Pool, where: Path, since: str, point: int, sig: int,
          swallowed: bool = False) -> tuple[int | None, str, str, str]:
     """``hooklab serve`` with ``sig``'s handler run at ``point`` (``swallowed``: what it raises
     dropped there): (exit code, or None if it had not ended 30 s later; stdout; stderr; where
@@ -127,11 +176,7 @@ def _run(runs: queue.Queue[_Runs], where: Path, since: str, point: int, sig: int
     env = {"HOOKLAB_AT": str(point), "HOOKLAB_AT_FROM": since,
            "HOOKLAB_AT_SIGNAL": str(int(sig)), "HOOKLAB_AT_LOG": str(log),
            "HOOKLAB_AT_SWALLOWED": "1" if swallowed else "0"}
-    server = runs.get(timeout=600)
-    try:
-        code = server.run(["serve", "--port", "0", "--db", str(db)], env, out, err, timeout=30)
-    finally:
-        runs.put(server)
+    code = runs.run(["serve", "--port", "0", "--db", str(db)], env, out, err)
     said = log.read_text(encoding="utf-8") if log.exists() else "(no log: the launcher never ran)"
     return (code, out.read_text(encoding="utf-8", errors="replace"),
             err.read_text(encoding="utf-8", errors="replace"), said)
@@ -146,25 +191,22 @@ def launcher(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def runs(launcher: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[queue.Queue[_Runs]]:
+def runs(launcher: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Pool]:
     """Two fork servers (two runs at a time: one per core)."""
-    servers: queue.Queue[_Runs] = queue.Queue()
-    made: list[_Runs] = []
+    pool = _Pool(launcher, tmp_path_factory)
     try:
-        for _ in range(2):
-            made.append(_Runs(launcher, tmp_path_factory.mktemp("forkserver")))
-            servers.put(made[-1])
-        yield servers
+        pool.add()
+        pool.add()
+        yield pool
     finally:
-        for server in made:
-            server.close()
+        pool.close()
 
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 @pytest.mark.parametrize("since", ["serving", "starting"])
 def test_a_stop_signal_at_every_point_of_serve_ends_it_as_the_readme_says(
-        since: str, sig: int, runs: queue.Queue[_Runs], tmp_path: Path) -> None:
+        since: str, sig: int, runs: _Pool, tmp_path: Path) -> None:
     points = SERVING if since == "serving" else STARTING
     if sig == signal.SIGTERM:  # (the same waits as SIGINT's: every other point)
         points = points[::2]
@@ -193,7 +235,7 @@ def test_a_stop_signal_at_every_point_of_serve_ends_it_as_the_readme_says(
 @pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_a_stop_signal_that_something_swallowed_while_starting_still_stops_serve(
-        sig: int, runs: queue.Queue[_Runs], tmp_path: Path) -> None:
+        sig: int, runs: _Pool, tmp_path: Path) -> None:
     """What the handler raised, caught and dropped by the code it interrupted (CI: a SIGTERM
     0.05 s after hooklab's first line, while Python imported the store's module, was lost
     that way: serve said it was listening and served on, for ever): serve acts on the signal
