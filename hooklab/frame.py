@@ -329,9 +329,6 @@ def frame_from_columns(
             flat.index = df.index
             flat = _without_null_objects(flat)  # (whichever way the bodies were read)
             df = pd.concat([df, _settled_ints(flat)], axis=1)
-        # the frame's own column is read-only (each value its capture's payload; copies of
-        # it take values): marked on the array the frame holds (pandas copied the one made)
-        df["json"].array._frame_own = True
         return df
     except BaseException as exc:
         if early is not None and not isinstance(exc, Exception):  # interrupted (Ctrl-C): the
@@ -744,13 +741,19 @@ class _Bodies:
         return out
 
     def isna(self) -> Any:
-        """Per body: its payload is None (empty, not JSON...). Parsed once, then remembered."""
+        """Per body: its payload is None (empty, not JSON...). Parsed once, a few thousand
+        bodies at a time (``df.info()`` of a big frame held every payload at once), then
+        remembered."""
         import numpy as np
 
         with self._lock:
             if self._na is None:
-                vals = self.values(np.arange(self.n))
-                self._na = np.fromiter((v is None for v in vals), bool, len(vals))
+                na = np.empty(self.n, bool)
+                step = 1024
+                for at in range(0, self.n, step):
+                    vals = self.values(np.arange(at, min(at + step, self.n)))
+                    na[at : at + len(vals)] = [v is None for v in vals]
+                self._na = na
             return self._na
 
 
@@ -803,22 +806,20 @@ def _register() -> Any:
         >>> df["json"].apply(lambda p: p["type"])           # doctest: +SKIP
         >>> plain = df["json"].astype(object)  # an ordinary object column  # doctest: +SKIP
         >>> df["json"].where(df["bin"] == "stripe")         # doctest: +SKIP
-        >>> mine = df["json"].copy(); mine[0] = {"note": 1}  # a copy takes new values  # doctest: +SKIP
+        >>> df.loc[0, "json"] = {"note": 1}  # this frame's value, not the capture's  # doctest: +SKIP
 
         Values are parsed from the kept (compressed) body each time they are read: changing
-        a returned dict changes nothing in the frame. The frame's own column is read-only
-        (each value is its capture's payload, as stored): ``df.loc[0, "json"] = ...`` is
-        refused. Operations that return a new object (``where``, ``mask``, ``fillna``,
-        ``replace``, ``take``, ``reindex``...) and copies take new JSON values, as an object
-        column would; the bodies of the frame are shared, not changed.
+        a returned dict changes nothing in the frame. Writes (``df.loc[0, "json"] = ...``,
+        ``where``, ``mask``, ``fillna``, ``replace``, ``explode``...) take new JSON values as an
+        object column would: new values get bodies of their own, the bodies read from the
+        store are shared and never changed (nor the captures, nor another frame).
         """
 
         _dtype = _JsonDtype()
 
-        def __init__(self, bodies: _Bodies, positions: Any, *, frame_own: bool = False) -> None:
+        def __init__(self, bodies: _Bodies, positions: Any) -> None:
             self._bodies = bodies
             self._pos = np.asarray(positions, np.int64)
-            self._frame_own = frame_own
 
         # construction
         @classmethod
@@ -849,34 +850,44 @@ def _register() -> Any:
             # stay pandas' int64, float64 and bool columns)
             if isinstance(scalars, np.ndarray) and scalars.dtype != object:
                 raise TypeError("not payloads")
-            if any(isinstance(v, np.generic) for v in scalars):
+            # (objects and arrays stay payloads; text, numbers, booleans: pandas' own column
+            # of them, where .str, sums and comparisons work, as on an object column)
+            if not all(v is None or isinstance(v, (dict, list)) for v in scalars):
                 raise TypeError("not payloads")
             return cls._from_sequence(scalars, dtype=dtype)
 
         @classmethod
         def _from_factorized(cls, values: Any, original: Any) -> _JsonArray:
-            import orjson
-
-            return cls._from_sequence([None if v is None else orjson.loads(v) for v in values])
+            # (each unique as it first came in ``original``: its keys in their order, NaN
+            # as NaN; the canonical text only says which values are equal)
+            canon = getattr(original, "_canon", None)
+            if canon is not None and len(canon) == len(original):
+                first: dict[Any, int] = {}
+                for i, c in enumerate(canon):
+                    first.setdefault(c, i)
+                if all(v is None or v in first for v in values):
+                    return original.take(np.array([-1 if v is None else first[v] for v in values],
+                                                  np.int64), allow_fill=True)
+            return cls._from_sequence([None if v is None else json.loads(v) for v in values])
 
         @classmethod
         def _concat_same_type(cls, to_concat: Any) -> _JsonArray:
             arrays = list(to_concat)
             if arrays and all(a._bodies is arrays[0]._bodies for a in arrays):
                 return cls(arrays[0]._bodies, np.concatenate([a._pos for a in arrays]))
-            raws: list[bytes] = []
-            enc: list[int] = []
-            js: list[bool] = []
-            pos: list[int] = []
+            # (two labs' frames: their compressed blocks joined, nothing decompressed; each
+            # set of bodies once, however many of the arrays share it)
+            bodies: _Bodies | None = None
+            base: dict[int, int] = {}
             for a in arrays:
-                got = a._bodies.bodies(a._pos)
-                for p, body in zip(a._pos.tolist(), got, strict=True):
-                    pos.append(-1 if p < 0 else len(raws))
-                    raws.append(body)
-                    enc.append(0 if p < 0 else int(a._bodies.encoded[p]))
-                    js.append(True if p < 0 else bool(a._bodies.jsonish[p]))
-            bodies = _Bodies.from_bytes(raws, np.array(enc, np.int8), np.array(js, bool))
-            return cls(bodies, np.array(pos, np.int64))
+                if id(a._bodies) not in base:
+                    base[id(a._bodies)] = 0 if bodies is None else bodies.n
+                    bodies = a._bodies if bodies is None else _Bodies.joined(bodies, a._bodies)
+            pos = np.concatenate([np.where(a._pos < 0, -1, a._pos + base[id(a._bodies)])
+                                  for a in arrays]) if arrays else np.empty(0, np.int64)
+            if bodies is None:
+                return cls._from_sequence([])
+            return cls(bodies, pos.astype(np.int64))
 
         # the ExtensionArray interface
         @property
@@ -896,8 +907,7 @@ def _register() -> Any:
 
             if not isinstance(key, slice):
                 key = check_array_indexer(self, key)
-            # (a view of the frame's own column is read-only as that column is)
-            return type(self)(self._bodies, self._pos[key], frame_own=self._frame_own)
+            return type(self)(self._bodies, self._pos[key])
 
         def __iter__(self) -> Any:
             step = 65536
@@ -951,21 +961,25 @@ def _register() -> Any:
                 pos = np.where(indices < 0, -1, picked)
             else:
                 pos = self._pos[indices]
-            # (rows of the frame's own column, sorted or picked: read-only as that column is)
-            return type(self)(self._bodies, np.asarray(pos, np.int64), frame_own=self._frame_own)
+            return type(self)(self._bodies, np.asarray(pos, np.int64))
 
         def copy(self) -> _JsonArray:
             return type(self)(self._bodies, self._pos.copy())
 
         def _values_for_factorize(self) -> tuple[Any, Any]:
-            import orjson
-
+            # (equal payloads, keys in any order, give one text; NaN and the infinities keep
+            # their own, not null's: {"a": NaN} and {"a": null} are two groups)
             vals = np.empty(len(self._pos), dtype=object)
-            vals[:] = [
-                None if v is None else orjson.dumps(v, option=orjson.OPT_SORT_KEYS).decode()
-                for v in self
-            ]
+            vals[:] = [None if v is None else _canonical(v) for v in self]
+            self._canon = vals
             return vals, None
+
+        def _values_for_argsort(self) -> Any:
+            # (payloads in the order of their canonical JSON text: objects, arrays and
+            # scalars have no order of their own; groupby sorts its keys by this)
+            out = np.empty(len(self._pos), dtype=object)
+            out[:] = ["" if v is None else _canonical(v) for v in self]
+            return out
 
         def _formatter(self, boxed: bool = False) -> Any:
             return _shown_payload
@@ -980,20 +994,29 @@ def _register() -> Any:
                 return self.__array__()
             return super().astype(dtype, copy=copy)
 
-        def fillna(self, *args: Any, **kwargs: Any) -> _JsonArray:
-            # (always into a copy: pandas asks for copy=False to fill a view of the frame's
-            # own column, which is read-only; a copy shares the bodies, it costs positions)
-            if "copy" in kwargs:
-                kwargs["copy"] = True
-            return super().fillna(*args, **kwargs)
+        def _where(self, mask: Any, value: Any) -> _JsonArray:
+            # (a dict is one value for every row left out, not one value per row: pandas
+            # reads a dict as list-like)
+            if isinstance(value, dict):
+                result = self.copy()
+                result[~np.asarray(mask, bool)] = value
+                return result
+            return super()._where(mask, value)
+
+        def _explode(self) -> tuple[_JsonArray, Any]:
+            # (a batch webhook's top-level array: one row per item, as an object column gives;
+            # an empty list one missing row)
+            values: list[Any] = []
+            counts = np.ones(len(self._pos), dtype=np.uint64)
+            for i, v in enumerate(self):
+                if isinstance(v, list):
+                    values.extend(v if v else [None])
+                    counts[i] = max(len(v), 1)
+                else:
+                    values.append(v)
+            return type(self)._from_sequence(values), counts
 
         def __setitem__(self, key: Any, value: Any) -> None:
-            if self._frame_own:
-                raise TypeError(
-                    "the json column is read-only (each value is its capture's payload); "
-                    "a copy takes new values: df = df.copy(), or make it an ordinary column "
-                    "first: df['json'] = df['json'].astype(object)"
-                )
             if isinstance(key, tuple) and len(key) == 1:
                 key = key[0]
             one = isinstance(key, (int, np.integer))
@@ -1016,20 +1039,29 @@ def _register() -> Any:
             pos = self._pos.copy()  # (never written in place: views of it may be others')
             pos[at] = np.where(new._pos < 0, -1, new._pos + self._bodies.n)
             self._bodies, self._pos = bodies, pos
+            self.__dict__.pop("_canon", None)  # (factorize's texts were of the old values)
 
         def __getstate__(self) -> dict[str, Any]:
-            return {"bodies": self._bodies, "pos": self._pos, "frame_own": self._frame_own}
+            return {"bodies": self._bodies, "pos": self._pos}
 
         def __setstate__(self, state: dict[str, Any]) -> None:
             self._bodies = state["bodies"]
             self._pos = state["pos"]
-            self._frame_own = state.get("frame_own", True)  # (all were, before copies took values)
 
     _JsonDtype.__name__ = _JsonDtype.__qualname__ = "JsonDtype"
     _JsonArray.__name__ = _JsonArray.__qualname__ = "JsonArray"
     _JsonDtype.__module__ = _JsonArray.__module__ = __name__
     JsonDtype, JsonArray = _JsonDtype, _JsonArray  # type: ignore[misc]
     return _JsonArray
+
+
+def _canonical(value: Any) -> str:
+    """One text for equal JSON values (keys sorted), NaN and infinities as themselves.
+
+    >>> _canonical({"b": 1, "a": float("nan")}), _canonical({"a": None, "b": 1})
+    ('{"a": NaN, "b": 1}', '{"a": null, "b": 1}')
+    """
+    return json.dumps(value, sort_keys=True, allow_nan=True, ensure_ascii=False)
 
 
 def _missing(value: Any) -> bool:
