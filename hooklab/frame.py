@@ -325,7 +325,8 @@ def frame_from_columns(
             flat = _flatten_result(early)
             if flat is None:  # (no rows; or types Arrow could not read in one go: the long way)
                 codes = df["event_type"].cat.codes.to_numpy() if len(df) else None
-                flat = _flatten_bodies(payloads, index=df.index, groups=codes, raw=bodies)
+                flat = _flatten_bodies(payloads, index=df.index, groups=codes, raw=bodies,
+                                       refused=_refused_blocks(early, kept))
             flat.index = df.index
             flat = _without_null_objects(flat)  # (whichever way the bodies were read)
             df = pd.concat([df, _settled_ints(flat)], axis=1)
@@ -1200,6 +1201,25 @@ def _flatten_result(early: Any) -> Any:
     return box["flat"]
 
 
+class _NotOneTable(ValueError):
+    """The objects of a frame's blocks (:func:`_flatten_blocks`) do not read as one table: a
+    block's objects disagree on a field's type, or two blocks' tables do not combine. Arrow's
+    pass over the same blocks in the long way (:func:`_flatten_bodies`) would meet the same."""
+
+
+def _refused_blocks(early: Any, kept: _Bodies | None) -> bool:
+    """Whether the flatten thread ``early`` failed as :class:`_NotOneTable` over blocks that
+    are the chunks :func:`_flatten_bodies` makes of the same rows (``_BLOCK`` rows each): its
+    first step, Arrow's reading of those chunks, would fail again and is not tried."""
+    import numpy as np
+
+    if early is None or kept is None or not isinstance(early[1].get("error"), _NotOneTable):
+        return False
+    n = kept.n
+    chunks = np.append(np.arange(0, n, _BLOCK, dtype=np.int64), n)
+    return bool(n) and np.array_equal(np.asarray(kept.starts, np.int64), chunks)
+
+
 def _flatten_raw(raw: Any, encoded: Any, jsonish: Any, prefix: str, stop: Any = None) -> Any:
     """``payload.*`` columns of the bodies ``raw``, through Arrow's JSON reader (the rows it
     cannot read as they are are parsed as the json column parses them); raises if the bodies'
@@ -1394,13 +1414,16 @@ def _maybe_deep(body: bytes) -> bool:
 
 
 def _flatten_bodies(
-    payloads: Any, *, index: Any, groups: Any = None, raw: Any = None, prefix: str = "payload."
+    payloads: Any, *, index: Any, groups: Any = None, raw: Any = None, prefix: str = "payload.",
+    refused: bool = False,
 ) -> Any:
     """``payload.*`` columns of a json column, through Arrow's JSON reader; the same columns
     ``flatten_payloads`` (``pandas.json_normalize``) gives, much faster.
 
     ``raw`` may hand over the bodies as Arrow arrays already (row order); ``groups`` (codes
-    of the event types) splits the rows if their field types disagree.
+    of the event types) splits the rows if their field types disagree. ``refused``: Arrow
+    already failed to read these rows' chunks as one table (:func:`_refused_blocks`), so
+    that reading is not tried again (the frame is the one the failed try leads to).
     """
     import numpy as np
     import pandas as pd
@@ -1424,6 +1447,8 @@ def _flatten_bodies(
         tasks.append((chunk, rows, lines, base))
         base += len(chunk)
     try:
+        if refused:
+            raise _NotOneTable("read as one table before, refused")
         flat = _flatten_chunks(tasks, prefix, slow)
     except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError):
         arr = pa.concat_arrays(chunks) if len(chunks) > 1 else chunks[0]
@@ -1565,10 +1590,16 @@ def _flatten_blocks(b: Any, prefix: str, segments: _KeptFlat | None = None, stop
     """:func:`_flatten_raw` of a json column's compressed blocks: each worker thread
     decompresses a block, picks its rows and reads them (Arrow and zlib without the GIL).
     A block that is a column segment whose parsed payloads ``segments`` holds is not read
-    again; the ones read are handed to ``segments`` to keep. ``stop`` set: the blocks not
-    begun are not read, those read are kept (:class:`_Stopped`)."""
+    again; the ones read are handed to ``segments`` to keep. A segment whose objects do not
+    read as one table is marked so (:data:`FLAT_UNREADABLE`, as a helper in quiet moments
+    marks it) and not read by the next call either: the frame takes the long way
+    (:class:`_NotOneTable`). ``stop`` set: the blocks not begun are not read, those read are
+    kept (:class:`_Stopped`)."""
     from concurrent.futures import ThreadPoolExecutor
 
+    import pyarrow as pa
+
+    from .store import DamagedSegment
 
     n = b.n
     starts = b.starts.tolist()
@@ -1578,6 +1609,8 @@ def _flatten_blocks(b: Any, prefix: str, segments: _KeptFlat | None = None, stop
             return _Stopped(), None
         base = starts[k]
         key = segments.key(k) if segments is not None else None
+        if key is not None and segments.refused(key):  # (marked: its objects disagree)
+            return _NotOneTable("a segment marked as not one table"), None
         got = segments.get(key) if key is not None else None
         if got is not None:  # parsed by an earlier call
             table, order, odd, values, exact = got
@@ -1586,6 +1619,12 @@ def _flatten_blocks(b: Any, prefix: str, segments: _KeptFlat | None = None, stop
             return (table, order + base, exact), _slow_rows(b, k, odd)
         try:
             (table, order, exact), slow = _read_block(b, k)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError) as exc:
+            if isinstance(exc, DamagedSegment):  # (not inflated: an error, never marked)
+                return exc, None
+            if key is not None:  # objects that disagree on a field's type: the long way,
+                segments.made_refused(key)  # now and in every later call
+            return _NotOneTable(str(exc)), None
         except Exception as exc:  # noqa: BLE001 - raised below, once the others are kept
             return exc, None
         if key is not None:
@@ -1601,7 +1640,10 @@ def _flatten_blocks(b: Any, prefix: str, segments: _KeptFlat | None = None, stop
         if isinstance(result, BaseException):
             raise result
     slow = {i: v for _, odd in out for i, v in odd.items()}
-    flat = _assemble([r for r, _ in out], n, prefix, stop)
+    try:
+        flat = _assemble([r for r, _ in out], n, prefix, stop)
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:  # (tables whose types do not combine)
+        raise _NotOneTable(str(exc)) from exc
     _go_on(stop)
     return _with_slow(flat, slow, n, prefix, stop)
 
@@ -1831,7 +1873,7 @@ class _KeptFlat:
             self.kept = {}
         self.ids = ids
         self.b = b
-        self.new: dict[tuple[int, int, int], tuple[Any, ...]] = {}
+        self.new: dict[tuple[int, int, int], tuple[Any, ...] | None] = {}
         #: set once the frame is made: only then are the segments read now packed and kept
         #: (packing them took 0.5 s of CPU per million captures from the frame on two cores)
         self.released = threading.Event()
@@ -1847,9 +1889,14 @@ class _KeptFlat:
         key = (int(self.ids[lo]), int(self.ids[hi - 1]), hi - lo)
         return key if key in self.kept else None
 
+    def refused(self, key: tuple[int, int, int]) -> bool:
+        """Whether segment ``key`` is marked :data:`FLAT_UNREADABLE` (its objects are not one
+        table: a frame of it takes the long way, without trying Arrow on it again)."""
+        return self.kept.get(key) == FLAT_UNREADABLE
+
     def get(self, key: tuple[int, int, int]) -> tuple[Any, Any, Any, Any, Any] | None:
         blob = self.kept.get(key)
-        if blob is None:
+        if blob is None or blob == FLAT_UNREADABLE:
             return None
         try:
             return _unpack_flat(blob, key)
@@ -1860,6 +1907,12 @@ class _KeptFlat:
              slow: dict[int, Any], exact: dict[str, list[tuple[int, Any]]]) -> None:
         self.new[key] = (base, table, order, slow, exact)  # (a worker thread a key)
 
+    def made_refused(self, key: tuple[int, int, int]) -> None:
+        """Segment ``key``'s objects do not read as one table: kept as :data:`FLAT_UNREADABLE`,
+        what a helper keeps for it in quiet moments (:func:`flat_rows`), so that no later
+        call, in this process or another, reads it again before taking the long way."""
+        self.new[key] = None
+
     def keep_later(self) -> None:
         if not self.new or getattr(self.store, "readonly", False):
             return
@@ -1869,13 +1922,13 @@ class _KeptFlat:
         # (not a daemon: a script that exits right after its frame still keeps them)
         threading.Thread(target=self._keep, args=(new,), name="hooklab-keep-flat").start()
 
-    def _keep(self, new: dict[tuple[int, int, int], tuple[Any, ...]]) -> None:
+    def _keep(self, new: dict[tuple[int, int, int], tuple[Any, ...] | None]) -> None:
         self.released.wait(_KEEP_WAIT)
         items = []
         try:
             for key, read in new.items():
                 try:
-                    items.append((*key, _pack_read(key, *read)))
+                    items.append((*key, FLAT_UNREADABLE if read is None else _pack_read(key, *read)))
                 except Exception:  # noqa: BLE001 - that one is read again next time, not the rest
                     continue
                 if len(items) >= _FLAT_KEEP_BATCH:
@@ -2199,33 +2252,46 @@ def _arrow_flatten(
 
     n = len(arr)
     pieces: list[tuple[Any, Any]] = []  # (row numbers, DataFrame of those rows)
-    todo: list[tuple[Any, dict[int, bytes]]] = [(rows, lines)]
+    todo: list[tuple[Any, dict[int, bytes], bool]] = [(rows, lines, False)]
     split = False
+    parsed: dict[int, Any] = {}  # row -> payload: each body is parsed once here
+
+    def values(at: Any) -> list[Any]:
+        new = [i for i in at.tolist() if i not in parsed]
+        if new:
+            parsed.update(zip(new, payloads[np.asarray(new, np.int64)].__array__().tolist(),
+                              strict=True))
+        return [parsed[i] for i in at.tolist()]
+
     while todo:
-        part, extra = todo.pop()
+        part, extra, refused = todo.pop()
         if not len(part) and not extra:
             continue
         buf, order, cut, joined = _objects(arr, part, extra)
         try:
+            if refused:  # (these very objects, read again: refused again)
+                raise ValueError("the same objects as before")
             table = _read_objects(buf, len(order), cut)
             pieces.append((order, _normalize_like(table, prefix, _exact_lists(table, joined))))
         except _TooDeep as deep:  # those rows to Python (cut where json_normalize's columns end)
             moved = order[np.asarray(deep.rows, np.int64)]
-            slow.update(zip(moved.tolist(), payloads[moved].__array__().tolist(), strict=True))
+            slow.update(zip(moved.tolist(), values(moved), strict=True))
             gone = set(moved.tolist())
-            todo.append((np.setdiff1d(part, moved), {k: v for k, v in extra.items() if k not in gone}))
+            todo.append((np.setdiff1d(part, moved), {k: v for k, v in extra.items() if k not in gone},
+                         False))
         except (pa.ArrowInvalid, ValueError):
-            valid = _valid_objects(payloads, part)
+            valid = _valid_objects(part, values(part))
             if len(valid) < len(part):  # some were not JSON objects after all
-                todo.append((valid, extra))
+                todo.append((valid, extra, False))
             elif groups is not None and not split:  # types differ between event types
                 split = True
                 codes = np.asarray(groups)
-                for g in np.unique(codes[order]):
-                    todo.append((part[codes[part] == g], {k: v for k, v in extra.items() if codes[k] == g}))
+                kinds = np.unique(codes[order])
+                for g in kinds:  # (one group: the objects just refused)
+                    todo.append((part[codes[part] == g], {k: v for k, v in extra.items() if codes[k] == g},
+                                 len(kinds) == 1))
             else:  # the types differ inside one group: pandas, the slow way
-                vals = payloads[order].__array__().tolist()
-                pieces.append((order, _flatten_exact(vals, prefix=prefix)))
+                pieces.append((order, _flatten_exact(values(order), prefix=prefix)))
     if slow:
         at = np.fromiter(slow, np.int64, len(slow))
         pieces.append((at, _flatten_exact(list(slow.values()), prefix=prefix)))
@@ -2247,11 +2313,10 @@ def _arrow_flatten(
     return whole
 
 
-def _valid_objects(payloads: Any, part: Any) -> Any:
-    """Those of ``part`` whose payload really is a JSON object."""
+def _valid_objects(part: Any, vals: list[Any]) -> Any:
+    """Those of ``part`` whose payload (``vals``, in that order) really is a JSON object."""
     import numpy as np
 
-    vals = payloads[part].__array__().tolist()
     keep = [i for i, v in zip(part.tolist(), vals, strict=True) if isinstance(v, dict)]
     return np.array(keep, np.int64)
 
