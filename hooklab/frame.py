@@ -1291,6 +1291,7 @@ def _combined(flat: Any, extra: Any, stop: Any = None) -> Any:
     >>> list(out.columns), out["b"].tolist()
     (['b', 'a'], [5, 1234567890123456789])
     """
+    import numpy as np
     import pandas as pd
 
     out = flat.combine_first(extra)
@@ -1298,7 +1299,18 @@ def _combined(flat: Any, extra: Any, stop: Any = None) -> Any:
     if list(out.columns) != order:
         out = out[order]
     _go_on(stop)  # (``stop``: see :func:`_flatten_early`)
+    only = None  # rows ``extra`` lacks: ``flat``'s own values there
     for name, dtype in zip(out.columns, out.dtypes.tolist(), strict=True):
+        if dtype == np.dtype(object) and name in flat.columns and name in extra.columns:
+            # (combine_first made a None of ``flat`` NaN where ``extra`` has no row: a null
+            # beside an integer past int64 read NaN, as if the field were missing)
+            if only is None:
+                only = ~out.index.isin(extra.index)
+            if only.any():
+                values = out[name].to_numpy(object).copy()
+                values[only] = flat[name].reindex(out.index).to_numpy(object)[only]
+                out[name] = pd.Series(values, dtype=object, index=out.index)
+            continue
         if not isinstance(dtype, pd.Int64Dtype):
             continue
         _go_on(stop)
@@ -1731,8 +1743,9 @@ def _slow_rows(b: Any, k: int, rows: Any) -> dict[int, Any]:
 #: lack the integers past 2**53 of columns Arrow made floats and may hold objects nested
 #: deeper than the columns go, see :func:`_nested_past`; ``flat-4`` ones hold no payload for
 #: a body sent with ``Content-Encoding: identity``, and one decoded by a guess for a body whose
-#: encoding is none hooklab undoes, see :func:`_encoding_code`)
-FLAT_KIND = "flat-5"
+#: encoding is none hooklab undoes, see :func:`_encoding_code`; ``flat-5`` ones lack an integer
+#: that a float column rounded to 2**53 exactly, such as 2**53 + 1, see :func:`_inexact_columns`)
+FLAT_KIND = "flat-6"
 _FLAT_KEEP_BATCH = 16  # segments per write: the writer's transaction stays short
 #: seconds the segments a frame parsed wait to be kept until that frame is made (it always
 #: is, or fails, long before: a bound, not a wait anyone meets)
@@ -2473,7 +2486,8 @@ def _harmonized(frames: list[Any]) -> list[Any]:
     made to combine as one body-by-body read would: integers and floats give floats, or
     objects holding both exactly if an integer is past 2**53 (pandas would make the
     integers nullable floats, changing it); a column that is ``None`` in every row of a part
-    gives way to the other parts' type (as Arrow's null type does)."""
+    gives way to the other parts' type (as Arrow's null type does), unless every other part
+    is objects too (integers past int64: its ``None`` is the body's ``null``)."""
     import numpy as np
     import pandas as pd
 
@@ -2491,7 +2505,9 @@ def _harmonized(frames: list[Any]) -> list[Any]:
             continue  # (most columns: no column read, so a wide frame stays linear)
         cols = {k: frames[k][name] for k in ks}
         nones = [k for k, c in cols.items() if c.dtype == object and not c.notna().any()]
-        if nones and len(nones) < len(ks):
+        if nones and len(nones) < len(ks) and any(
+                cols[k].dtype != object for k in ks if k not in nones):  # (beside objects,
+            # such as integers past int64, its None is what the body has: it stays)
             for k in nones:  # (dropped together at the end: one drop a column is quadratic)
                 gone.setdefault(k, []).append(name)
         ints = [k for k, c in cols.items() if isinstance(c.dtype, pd.Int64Dtype) or c.dtype == np.int64]
@@ -2526,11 +2542,13 @@ def _as_objects(column: Any, *, whole: bool) -> Any:
     ``int``/``float`` as read; ``whole``, a float column of integers (:func:`_normalize_like`),
     gives its integers back."""
     import numpy as np
+    import pandas as pd
 
     out = column.astype(object)
     missing = column.isna()
-    if whole:
-        out = out.map(lambda v: int(v) if v == v else v)
+    if whole:  # (not ``map``: it infers float64 again from [nan, 1], and 1 came back 1.0)
+        out = pd.Series([int(v) if v == v else v for v in out.tolist()], dtype=object,
+                        index=out.index, name=out.name)
     if missing.any():
         out = out.where(~missing, np.nan)
     return out
@@ -2609,7 +2627,9 @@ def _exact_lists(table: Any, bodies: Any) -> dict[str, list[tuple[int, Any]]]:
                 value = parsed[i] = _orjson_then_json(bodies[i].as_py())
             for key in path:
                 value = value.get(key) if isinstance(value, dict) else None
-            if type(value) is kind:  # (a float stays as Arrow has it; bool is not int)
+            # (a float stays as Arrow has it; bool is not int; 2**53 itself is a float exactly,
+            # and the long way leaves it one: only an integer past it is kept)
+            if type(value) is kind and (kind is not int or abs(value) > _FLOAT_EXACT):
                 items.append((i, value))
         if items:
             patches[".".join(path)] = items
@@ -2732,8 +2752,8 @@ def _inexact_columns(table: Any) -> list[tuple[tuple[str, ...], Any, type]]:
                 lists.append((path, np.flatnonzero(mask), list))
         elif pa.types.is_floating(t):
             v = arr.to_numpy(zero_copy_only=False)
-            with np.errstate(invalid="ignore"):
-                rows = np.flatnonzero((np.abs(v) > _FLOAT_EXACT) & (v == np.floor(v)))
+            with np.errstate(invalid="ignore"):  # (>=: 2**53 + 1 reads as the float 2**53)
+                rows = np.flatnonzero((np.abs(v) >= _FLOAT_EXACT) & (v == np.floor(v)))
             if len(rows):
                 floats.append((path, rows, int))
     return lists + floats
@@ -2851,7 +2871,10 @@ def _exact_numbers(flat: Any, records: list[dict[str, Any]]) -> None:
     past 2**53 among floats objects holding each exactly, a field that is ``null`` wherever
     it is present ``None`` (an object column). Only columns that may be such are looked at
     again, and in them only the rows that hold a number (a sparse column of 20,000 rows
-    was 20,000 lookups: 3x ``json_normalize``'s time for 300 such columns).
+    was 20,000 lookups: 3x ``json_normalize``'s time for 300 such columns). An integer
+    int64 cannot hold (2**63 to 2**64 - 1, which the json column reads exactly) makes its
+    column objects holding each value as read, whatever is beside it (pandas made uint64 of
+    it alone, which any missing row turned into floats).
 
     >>> import pandas as pd
     >>> recs = [{"a": 1, "b": 0.5}, {"c": None}, {"a": 2**60, "b": 1.5}]
@@ -2859,18 +2882,26 @@ def _exact_numbers(flat: Any, records: list[dict[str, Any]]) -> None:
     >>> _exact_numbers(flat, recs)
     >>> flat.dtypes.astype(str).to_dict(), flat["a"].tolist(), flat["c"].tolist()
     ({'a': 'Int64', 'b': 'float64', 'c': 'object'}, [1, <NA>, 1152921504606846976], [None, None, None])
+    >>> recs = [{"id": 2**64 - 1, "x": 2**53 + 1}, {"id": 1, "x": 0.5}]
+    >>> flat = pd.json_normalize(recs)
+    >>> _exact_numbers(flat, recs)
+    >>> flat.dtypes.astype(str).to_dict(), flat["id"].tolist(), flat["x"].tolist()
+    ({'id': 'object', 'x': 'object'}, [18446744073709551615, 1], [9007199254740993, 0.5])
     """
     import numpy as np
     import pandas as pd
 
     for name in flat.columns:
         col = flat[name]
+        if col.dtype == np.uint64:  # (all present, some past int64: Python's ints, exact)
+            flat[name] = pd.Series(col.tolist(), dtype=object, index=flat.index)
+            continue
         if col.dtype != np.float64:
             continue
         v = col.to_numpy()
         nan = np.isnan(v)
-        with np.errstate(invalid="ignore"):
-            big = np.abs(v) > _FLOAT_EXACT
+        with np.errstate(invalid="ignore"):  # (>=: 2**53 + 1 is the float 2**53 here)
+            big = np.abs(v) >= _FLOAT_EXACT
         if not nan.any() and not big.any():
             continue
         rows = np.flatnonzero(~nan)
