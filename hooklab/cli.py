@@ -59,6 +59,16 @@ if _PROGRAM:
             except ValueError:  # (not the main thread: not the hooklab program after all)
                 _PROGRAM = False
                 break
+if _PROGRAM:  # the C extensions the commands load later, loaded while a stop signal is only
+    # noted (~8 ms): a SIGTERM raised as _ssl initialised (serve importing asyncio) came out
+    # as its own "TypeError: expected a message argument", a traceback and exit 1
+    import importlib
+
+    for _m in ("_ssl", "_sqlite3", "_hashlib", "_socket", "select", "_json", "zlib"):
+        try:
+            importlib.import_module(_m)
+        except ImportError:  # (a Python built without it: the command says so when it needs it)
+            pass
 
 import argparse  # noqa: E402
 import contextlib  # noqa: E402
