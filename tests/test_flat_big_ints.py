@@ -27,20 +27,17 @@ import subprocess
 import sys
 import time
 import urllib.request
-from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pandas as pd
 import pytest
+from _flat_stores import SEG, store_of
 
 import hooklab
 from hooklab.frame import FLAT_KIND, FLAT_UNREADABLE
-from hooklab.store import CaptureStore
 
 pytestmark = pytest.mark.timeout(600)
 
-T0 = datetime(2026, 6, 1, tzinfo=timezone.utc)
-SEG = 4096
 NAN = object()  # expected: a float NaN (no such field in that body)
 NA = object()  # expected: pandas' <NA> (an Int64 column's missing value)
 
@@ -135,17 +132,6 @@ def want_cells(value_cell: Any, other_cell: Any, rows: int) -> list[tuple[Any, .
 def got_of(df: pd.DataFrame) -> tuple[str, list[tuple[Any, ...]]]:
     col = df["payload.v"]
     return str(col.dtype), [cell(x) for x in col.tolist()]
-
-
-def store_of(path: str, bodies: list[bytes]) -> None:
-    records = [{"method": "POST", "path": "/hook", "headers": [("Content-Type", "application/json")],
-                "body": body, "received_at": T0 + timedelta(seconds=i)} for i, body in enumerate(bodies)]
-    store = CaptureStore(path, durability="normal")
-    try:
-        assert store.add_many(records) == len(bodies)
-        wait(lambda: len(store.summaries(FLAT_KIND)) == len(bodies) // SEG)
-    finally:
-        store.close()
 
 
 def wait(ok: Any, timeout: float = 60) -> None:

@@ -13,11 +13,12 @@ import gzip
 import json
 import sqlite3
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from typing import Any
 
 import pandas as pd
 import pytest
+from _flat_stores import SEG, T0, store_of, wait
 
 import hooklab
 from hooklab import frame as frame_mod
@@ -26,8 +27,6 @@ from hooklab.store import CaptureStore
 
 pytestmark = pytest.mark.timeout(300)
 
-T0 = datetime(2026, 6, 1, tzinfo=timezone.utc)
-SEG = 4096
 N = 3 * SEG + 500  # three sealed segments and rows after them
 
 
@@ -88,25 +87,6 @@ def make_store(path: str, n: int = N) -> None:
     try:
         assert store.add_many(records) == n
         wait(lambda: len(store.summaries(FLAT_KIND)) == n // SEG)
-    finally:
-        store.close()
-
-
-def wait(ok: Any, timeout: float = 30) -> None:
-    end = time.monotonic() + timeout
-    while not ok() and time.monotonic() < end:
-        time.sleep(0.05)
-    assert ok()
-
-
-def store_of(path: str, bodies: list[bytes]) -> None:
-    """A store of JSON-typed captures with these bodies, its segments sealed."""
-    records = [{"method": "POST", "path": "/hook", "headers": [("Content-Type", "application/json")],
-                "body": body, "received_at": T0 + timedelta(seconds=i)} for i, body in enumerate(bodies)]
-    store = CaptureStore(path, durability="normal")
-    try:
-        assert store.add_many(records) == len(bodies)
-        wait(lambda: len(store.summaries(FLAT_KIND)) == len(bodies) // SEG)
     finally:
         store.close()
 

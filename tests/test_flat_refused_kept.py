@@ -16,23 +16,19 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
-from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
+from _flat_stores import SEG, store_of, wait
 
 import hooklab
 from hooklab import frame as frame_mod
 from hooklab.frame import FLAT_KIND, FLAT_UNREADABLE
-from hooklab.store import CaptureStore
 
 pytestmark = pytest.mark.timeout(300)
 
-T0 = datetime(2026, 6, 1, tzinfo=timezone.utc)
-SEG = 4096
 MISSING = object()
 
 
@@ -70,24 +66,6 @@ CASES: dict[str, tuple[Any, int, dict[str, Any]]] = {
         lambda i: {"i": i, "id": _v(i, lambda i: False, lambda i: 2**60 + i)}, SEG + 40,
         {"payload.id": lambda i: _v(i, lambda i: False, lambda i: 2**60 + i)}),
 }
-
-
-def wait(ok: Any, timeout: float = 30) -> None:
-    end = time.monotonic() + timeout
-    while not ok() and time.monotonic() < end:
-        time.sleep(0.05)
-    assert ok()
-
-
-def store_of(path: str, bodies: list[bytes]) -> None:
-    records = [{"method": "POST", "path": "/hook", "headers": [("Content-Type", "application/json")],
-                "body": body, "received_at": T0 + timedelta(seconds=i)} for i, body in enumerate(bodies)]
-    store = CaptureStore(path, durability="normal")
-    try:
-        assert store.add_many(records) == len(bodies)
-        wait(lambda: len(store.summaries(FLAT_KIND)) == len(bodies) // SEG)
-    finally:
-        store.close()
 
 
 def kept(path: str) -> dict[tuple[str, int], bytes]:
