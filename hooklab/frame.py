@@ -25,7 +25,7 @@ import json
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from .capture import decode_body, trailers_start
+from .capture import decode_body
 from .jsonread import json_text, loads_json
 
 if TYPE_CHECKING:
@@ -118,49 +118,26 @@ def _encoding_code(value: str | None) -> int:
     return _DEFLATE if enc == "deflate" else _UNDECODABLE
 
 
-def _section_encoding(headers: Any, trailers_at: Any) -> str:
-    """The first ``Content-Encoding`` of a row's header section (stored ``headers`` JSON
-    text, ``trailers_at``), ``""`` when it has none."""
-    try:
-        pairs = json.loads(headers) if isinstance(headers, str) else []
-        at = trailers_start(trailers_at, len(pairs))
-        for name, value in pairs if at is None else pairs[:at]:
-            if str(name).lower() == "content-encoding":
-                return str(value)
-    except (ValueError, TypeError):
-        pass
-    return ""
-
-
 def _store_encodings(store: Any) -> Callable[[list[int]], list[str | None]] | None:
-    """For a store: the header section's ``Content-Encoding`` of captures (by id; ``None``
-    for one not found), looked up for the few rows flagged as having one."""
+    """For a store: the header section's ``Content-Encoding`` of captures (by id: ``""`` for
+    one without, ``None`` for one not found), looked up for the few rows flagged as having
+    one (:func:`hooklab.store.section_encodings`)."""
+    from .store import section_encoding, section_encodings
+
     if hasattr(store, "duckdb") and hasattr(store, "extra_columns"):  # a Parquet dataset
         def parquet(ids: list[int]) -> list[str | None]:
             got = store.extra_columns(ids)
-            return [_section_encoding(h, t) for h, t in zip(got["headers"], got["trailers_at"],
-                                                             strict=True)]
+            return [section_encoding(h, t) or "" for h, t in zip(got["headers"], got["trailers_at"],
+                                                                  strict=True)]
         return parquet
     connection = getattr(store, "read_connection", None)
     if connection is None:
         return None
 
     def sqlite(ids: list[int]) -> list[str | None]:
-        found: dict[int, str] = {}
-        trail = "trailers_at"
         with connection() as db:
-            for j in range(0, len(ids), 500):  # (under SQLite's oldest limit of 999)
-                few = ids[j : j + 500]
-                where = f" FROM captures WHERE id IN ({','.join('?' * len(few))})"
-                try:
-                    rows = db.execute(f"SELECT id, headers, {trail}{where}", few).fetchall()
-                except Exception as exc:  # (an older database opened read-only: no
-                    if "trailers_at" not in str(exc):  # trailers_at column, no trailers)
-                        raise
-                    trail = "NULL"
-                    rows = db.execute(f"SELECT id, headers, NULL{where}", few).fetchall()
-                found.update((r[0], _section_encoding(r[1], r[2])) for r in rows)
-        return [found.get(i) for i in ids]
+            found = section_encodings(db, ids)
+        return [(found[i] or "") if i in found else None for i in ids]
 
     return sqlite
 

@@ -60,7 +60,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..credentials import hidden_value, is_credential_key
 from ..filters import describe, validate
-from ..store import where_clause
+from ..store import section_encoding, section_encodings, where_clause
 from . import parallel
 from .payload import _NAMES, TYPE_ORDER, field_name, read_payload
 
@@ -1049,13 +1049,7 @@ def _encoding(headers: str) -> str | None:
         first, _, headers = headers.partition(" ")
         digits = first[1:] if first.startswith("-") else first
         at = int(first) if digits.isascii() and digits.isdigit() else None
-    try:
-        pairs = json.loads(headers)
-        if at is not None and 0 <= at < len(pairs):
-            pairs = pairs[:at]
-        return next((v for k, v in pairs if k.lower() == "content-encoding"), None)
-    except (ValueError, TypeError):
-        return None
+    return section_encoding(headers, at)
 
 
 def _sql_rows(store: CaptureStore, filters: dict[str, Any]) -> Iterator[list[tuple[Any, ...]]]:
@@ -1125,26 +1119,12 @@ class _SegmentRows:
         enc: list[Any] = [None] * len(ids)
         if encoded.any():
             at = np.flatnonzero(encoded).tolist()
-            wanted = [ids[i] for i in at]
-            found: dict[int, Any] = {}
-            # (the headers with where trailer fields start, as _ROW_SQL gives them: a segment
-            # sealed by an earlier hooklab flagged a trailer's Content-Encoding too)
-            headers = ("CASE WHEN trailers_at IS NULL THEN headers"
-                       " ELSE CAST(trailers_at AS TEXT) || ' ' || headers END")
+            # (the header section's: a segment sealed by an earlier hooklab flagged a
+            # trailer's Content-Encoding too)
             with self.connection() as db:
-                for j in range(0, len(wanted), 500):
-                    few = wanted[j : j + 500]
-                    where = f" FROM captures WHERE id IN ({','.join('?' * len(few))})"
-                    try:
-                        found.update(db.execute(f"SELECT id, {headers}{where}", few).fetchall())
-                    except Exception as exc:  # (an older database opened read-only: no
-                        if "trailers_at" not in str(exc):  # trailers_at column, no trailers)
-                            raise
-                        headers = "headers"
-                        found.update(db.execute(f"SELECT id, headers{where}", few).fetchall())
+                found = section_encodings(db, [ids[i] for i in at])
             for i in at:
-                headers = found.get(ids[i])
-                enc[i] = _encoding(headers) if headers is not None else None
+                enc[i] = found.get(ids[i])
 
         def strings(name: str) -> list[Any]:  # (a dictionary's to_pylist is many times slower)
             return part.column(name).cast(pa.large_string()).to_pylist()

@@ -11,7 +11,7 @@
 
 from ._arrow import arrow_pool, duckdb_module
 from ._columns import read_segment
-from ._segments import DamagedSegment, inflate
+from ._segments import DamagedSegment, inflate, section_encoding, section_encodings
 from .store import (
            CaptureStore,
            DiskFull,
@@ -29,4 +29,5 @@ from .view import CaptureView
 
 __all__ = ["CaptureStore", "CaptureView", "DamagedSegment", "DiskFull", "ImportInterrupted", "NotDurable", "RowMaker", "StoreError",
            "arrow_pool", "duckdb_module", "inflate", "new_paths", "read_only_uri", "read_segment",
-           "remove_new_paths", "where_clause", "write_error"]
+           "remove_new_paths", "section_encoding", "section_encodings", "where_clause",
+           "write_error"]
