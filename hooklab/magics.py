@@ -311,8 +311,7 @@ class HookLabMagics(Magics):
             try:
                 n = export(lab.store, args.file, fmt=args.format, **filters)
             except ValueError as exc:
-                said = str(exc)
-                raise UsageError(f"%hooklab export: {said.replace('pass fmt=', 'pass --format')}") from None
+                raise UsageError(f"%hooklab export: {str(exc).replace('pass fmt=', 'pass --format')}") from None
             except OSError as exc:  # e.g. a folder that does not exist
                 raise UsageError(f"%hooklab export: {exc.strerror or exc}: {args.file!r}") from None
             print(f"hooklab: wrote {n_captures(n)} to {args.file}")
