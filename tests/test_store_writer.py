@@ -337,6 +337,7 @@ def test_quiet_moment_work_runs_in_slices_and_steps_aside_for_captures(tmp_path)
     """``when_idle`` work: once nothing was written for a second, pieces one after another
     for at most a fifth of a second per wake-up; a capture stops it for a second; the
     store's own summary writes do not."""
+    opened = time.monotonic()  # before the open: the store's own writes start its quiet clock
     store = CaptureStore(str(tmp_path / "idle.sqlite3"))
     calls: list[float] = []
 
@@ -348,7 +349,6 @@ def test_quiet_moment_work_runs_in_slices_and_steps_aside_for_captures(tmp_path)
         return True
 
     try:
-        opened = time.monotonic()
         store.when_idle(work)
         deadline = time.monotonic() + 30
         while len(calls) < 40 and time.monotonic() < deadline:
