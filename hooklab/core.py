@@ -17,7 +17,10 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import math
+import numbers
 import os
+import sqlite3
 import threading
 import time
 import warnings
@@ -1115,14 +1118,26 @@ class HookLab(Configurable):
         ...
         TimeoutError: waited 0.1 s for 1 capture(s) matching since=2; 0 matched (2 captures in total at http://127.0.0.1:...); newest captures: #2 POST /github issues.opened, #1 POST /stripe payment_intent.succeeded (verified=True)
         """
+        count = _check_count("wait", count, allow_none=False)
+        timeout = _check_wait_timeout(timeout)
         store = self.store
         store.count(**filters)  # validate filters before waiting
-        ok = store.wait_for(lambda: store.count(**filters) >= count, timeout)
+        try:
+            ok = store.wait_for(lambda: store.count(**filters) >= count, timeout)
+        except sqlite3.ProgrammingError:
+            if not store._closed:
+                raise
+            # stopped by another thread (a fixture's finaliser, a timer) while this waited:
+            # sqlite3's "Cannot operate on a closed database" said nothing of what happened
+            raise RuntimeError(
+                f"the lab was stopped while wait() waited for {count} capture(s) matching "
+                f"{printable(describe(filters))}") from None
         if not ok:
             from .providers import provider_hint
 
             n = store.count(**filters)
-            where = f" at {self.server.url}" if self.server else ""
+            where = (f" at {self.server.url}" if self.server
+                     else "; the lab is not serving: lab.start() serves again")
             hint = provider_hint(filters.get("provider"))
             raise TimeoutError(
                 f"waited {timeout:g} s for {count} capture(s) matching {printable(describe(filters))}; "
@@ -1154,6 +1169,7 @@ class HookLab(Configurable):
         ...
         AssertionError: expected at least 1 capture(s) matching bin='github', got 0; newest captures: #1 POST /stripe payment_intent.succeeded (verified=True)
         """
+        count = _check_count("assert_received", count, allow_none=True)
         caps = self.store.query(**filters)
         if (count is None and not caps) or (count is not None and len(caps) != count):
             want = "at least 1" if count is None else str(count)
@@ -1974,6 +1990,47 @@ def _reaches(host: str, lab_host: str) -> bool:
     if any(_this_machine(a) or (every and _is_local(a)) for a in addresses):
         return True
     return not every and bool(addresses) and not set(addresses).isdisjoint(_addresses(lab_host))
+
+
+def _check_count(call: str, count: Any, *, allow_none: bool) -> int | None:
+    """``count`` of :meth:`HookLab.wait` / :meth:`HookLab.assert_received`: a whole number of
+    captures, 0 or more (``None`` too where ``allow_none``). A bin named first, as ``url_for``,
+    ``respond`` and ``secret`` take it (``assert_received("orders")``), read "expected orders
+    capture(s)" or raised a ``TypeError`` about ``>=``; ``"1"`` or ``0.5`` compared as counts.
+
+    >>> _check_count("wait", "orders", allow_none=False)
+    Traceback (most recent call last):
+    ...
+    TypeError: wait(count=...) is a number of captures, 0 or more: got 'orders' (a bin is a filter: wait(1, bin='orders'))
+    """
+    if count is None and allow_none:
+        return None
+    if isinstance(count, bool) or not isinstance(count, numbers.Integral) or count < 0:
+        hint = f" (a bin is a filter: {call}(1, bin={count!r}))" if isinstance(count, str) else ""
+        raise TypeError(f"{call}(count=...) is a number of captures, 0 or more: "
+                        f"got {printable(repr(count))}{hint}")
+    return int(count)
+
+
+def _check_wait_timeout(timeout: Any) -> float | None:
+    """:meth:`HookLab.wait`'s ``timeout``: seconds, 0 or more (0 looks once), or ``None``
+    for no limit. NaN and infinity waited for ever while reading as a bound; a negative
+    value said "waited -1 s"; text raised a ``TypeError`` about ``+``.
+
+    >>> _check_wait_timeout(float("nan"))
+    Traceback (most recent call last):
+    ...
+    ValueError: wait(timeout=nan) refused: seconds, 0 or more (None waits with no limit)
+    """
+    if timeout is None:
+        return None
+    if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real):
+        raise TypeError(f"wait(timeout=...) is seconds, 0 or more (None waits with no limit): "
+                        f"got {printable(repr(timeout))}")
+    if not math.isfinite(timeout) or timeout < 0:
+        raise ValueError(f"wait(timeout={timeout!r}) refused: seconds, 0 or more "
+                         "(None waits with no limit)")
+    return float(timeout)
 
 
 def _an_id(value: Any) -> bool:
