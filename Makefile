@@ -37,11 +37,13 @@ lab: $(LAB_STAMP)
 # suite, tests/test_examples_run.py, each its own pytest: they run beside the other files.
 # compileall first: the suite starts hundreds of Python processes (the CLI, serve, kernels,
 # helper scripts), and where no bytecode is cached (a fresh clone, PYTHONDONTWRITEBYTECODE set)
-# each one compiled hooklab from source again, ~0.3 s of CPU per process.
+# each one compiled hooklab from source again, ~0.3 s of CPU per process. pytest itself runs
+# with PYTHONDONTWRITEBYTECODE emptied (a set value would stop it keeping its rewritten test
+# modules): each worker otherwise rewrote every test file's asserts again, ~12 s of CPU each.
 test: $(STAMP)
 	$(BIN)/ruff check
 	$(BIN)/python -m compileall -q hooklab tests
-	$(BIN)/python -m pytest tests -n auto --maxprocesses=4 --dist loadfile --no-loadscope-reorder
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest tests -n auto --maxprocesses=4 --dist loadfile --no-loadscope-reorder
 
 lint: $(STAMP)
 	$(BIN)/ruff check
