@@ -64,6 +64,7 @@ __all__ = [
     "n_captures",
     "new_record",
     "parse_iso",
+    "parse_query",
     "payload_text",
     "printable",
     "redact_record",
@@ -955,7 +956,33 @@ def split_target(target: str) -> tuple[str, dict[str, list[str]]]:
     ('//github/push', {'a': ['1']})
     """
     path, qs = _path_query(target)
-    return path, (parse_qs(qs, keep_blank_values=True) if qs else {})
+    return path, (parse_query(qs) if qs else {})
+
+
+def parse_query(qs: str) -> dict[str, list[str]]:
+    r"""A query string (as received: one character a byte) as ``{name: [values]}``, each name
+    and value read as a person reads it: ``+`` a space, ``%XX`` undone, and its bytes read as
+    UTF-8, the sender's raw UTF-8 as much as its escapes (:func:`path_read`'s rule).
+
+    As :func:`urllib.parse.parse_qs` with ``keep_blank_values=True`` (fields split at ``&``;
+    a name without ``=`` has the value ``""``; repeats kept in order), but raw UTF-8
+    (``?q=Ã¼``, which curl, nginx and uvicorn pass on) reads ``ü`` as ``?q=%C3%BC``
+    does, not ``Ã¼``. Bytes that are no UTF-8 (a lone 0xFF) stay a character a byte; an
+    escape that is no UTF-8 reads ``�``, as ``parse_qs`` reads it.
+
+    >>> parse_query("q=Ã¼&q=%C3%BC&r=a+b%2B&flag&e=")
+    {'q': ['ü', 'ü'], 'r': ['a b+'], 'flag': [''], 'e': ['']}
+    >>> parse_query("a=ÿ&b=%FF")
+    {'a': ['ÿ'], 'b': ['�']}
+    """
+    out: dict[str, list[str]] = {}
+    for pair in qs.split("&"):
+        if not pair:
+            continue
+        name, _, value = pair.partition("=")
+        out.setdefault(path_read(name.replace("+", " ")), []).append(
+            path_read(value.replace("+", " ")))
+    return out
 
 
 def new_record(

@@ -25,7 +25,8 @@ search     words in path, query, headers or body (case-insensitive; see below)
 whose text holds the word ``refund`` followed by a word starting with ``42`` (``Refund-42``,
 ``refund 420``); the last word is a prefix, so ``search="refund"`` also finds ``refunded``.
 Words are runs of letters and digits, compared in lower case; everything else separates them.
-The text of a capture is its path (its ``%XX`` undone: ``/orders/caf%C3%A9`` says ``café``),
+The text of a capture is its path (its ``%XX`` undone and read as UTF-8: ``/orders/caf%C3%A9``
+says ``café``, as the same path sent as raw UTF-8 does),
 query names and values, header names and values, and its body (with ``Content-Encoding``
 undone, read as UTF-8, or as UTF-16 or UTF-32 where JSON is, the first :data:`MAX_SEARCH_BODY`
 bytes) as a person reads it, if it is text (:func:`is_text`: a binary body, such as an image or
@@ -63,9 +64,8 @@ from encodings import aliases as _aliases
 from encodings import normalize_encoding
 from numbers import Integral
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote
 
-from .capture import KINDS, decode_body, parse_iso, user_stacklevel
+from .capture import KINDS, decode_body, parse_iso, path_read, user_stacklevel
 
 if TYPE_CHECKING:
     from .capture import Capture
@@ -142,8 +142,26 @@ def bin_name(name: str) -> str:
     return name.strip("/")
 
 
+def _raw_utf8(path: str) -> str:
+    """``path`` as the store keeps it when its sender wrote it as raw UTF-8 bytes (a character
+    a byte: ``/été`` is ``/Ã©tÃ©``); ``path`` itself when it is ASCII or has no UTF-8."""
+    if path.isascii():
+        return path
+    try:
+        return path.encode("utf-8").decode("latin-1")
+    except UnicodeEncodeError:  # (a lone surrogate: no bytes any sender sent)
+        return path
+
+
 def validate(filters: Mapping[str, Any]) -> dict[str, Any]:
-    """Check and normalise filters; ``None`` values are dropped. Raises ``TypeError``/``ValueError``."""
+    """Check and normalise filters; ``None`` values are dropped. Raises ``TypeError``/``ValueError``.
+
+    ``path`` is matched as written and as the store keeps a path its sender wrote as raw
+    UTF-8 (a character a byte): ``path="/été"`` finds ``POST /\xc3\xa9t\xc3\xa9`` too.
+
+    >>> validate({"path": "/caf\u00e9"})
+    {'path': ['/café', '/cafÃ©']}
+    """
     out: dict[str, Any] = {}
     for key, value in filters.items():
         if value is None:
@@ -162,6 +180,11 @@ def validate(filters: Mapping[str, Any]) -> dict[str, Any]:
                 # matches both now: that bin, and a bin spelt so (a path's %2F), as before)
                 named = value if isinstance(value, list) else [value]
                 both = list(dict.fromkeys(b for v in named for b in (v, bin_name(v))))
+                value = both if isinstance(value, list) or len(both) > 1 else value
+            if key == "path":  # a path sent as raw UTF-8 is stored a character a byte
+                # (/Ã©tÃ©, so that a replay sends those bytes): path="/été" means it too
+                named = value if isinstance(value, list) else [value]
+                both = list(dict.fromkeys(p for v in named for p in (v, _raw_utf8(v))))
                 value = both if isinstance(value, list) or len(both) > 1 else value
             if key == "kind":  # (two kinds only: a typo, ws_in, matched nothing, silently)
                 for one in value if isinstance(value, list) else [value]:
@@ -243,7 +266,8 @@ def search_text(
 ) -> str:
     r"""All the text ``search`` looks at in one capture (path, query, headers, body), one string.
 
-    The path is read with its ``%XX`` undone (as the query was when it was parsed). The body
+    The path is read with its ``%XX`` undone and its bytes as UTF-8, a sender's raw UTF-8 as
+    much as its escapes (:func:`hooklab.capture.path_read`; as the query was when it was parsed). The body
     is read with its ``Content-Encoding`` undone (left as is when that fails), as UTF-8
     (undecodable bytes separate words) or, where JSON would be, UTF-16 or UTF-32, its first
     :data:`MAX_SEARCH_BODY` bytes. The ``Content-Encoding`` and ``Content-Type`` that say how
@@ -253,9 +277,10 @@ def search_text(
     >>> search_text("/orders/caf%C3%A9", {"x": ["a b"]}, [], '{"n": "w\u00e8"}'.encode("utf-16"))
     '/orders/café\nx\na b\n{"n": "wè"}'
     """
-    # the path as a person reads it, as the query is (``/orders/caf%C3%A9``: ``café``); a
-    # path without a ``%`` (nearly all) costs one scan
-    parts = [unquote(path) if "%" in path else path]
+    # the path as a person reads it, as the query is (``/orders/caf%C3%A9``: ``café``, and
+    # raw UTF-8, stored ``/orders/cafÃ©``, too); a path of ASCII without a ``%`` (nearly all)
+    # costs one scan
+    parts = [path_read(path) if "%" in path or not path.isascii() else path]
     for key, values in query.items():
         parts.append(str(key))
         parts.extend(str(v) for v in values)
