@@ -44,7 +44,7 @@ from traitlets import (
 from traitlets.config import Configurable
 
 from . import ingress
-from .capture import Capture, bin_of, n_captures, printable
+from .capture import Capture, as_sent, bin_of, header_text_as_sent, n_captures, printable
 from .filters import bin_name, describe
 from .providers import TABLE
 from .server.lifecycle import (
@@ -2069,8 +2069,10 @@ def _label(c: Capture) -> str:
     """``#12 POST /orders payment_intent.succeeded (verified=False: signature mismatch: ...)``:
     a capture in a failure message, every part cut (a sender's megabyte path) and escaped;
     the check's outcome when one ran, with its reason (but a passed check's ``ok``)."""
-    label = (f"#{c.id} {printable(c.method, 20)} {printable(c.path, 120)} "
-             f"{printable(c.event_type or '', 120)}").strip()
+    # (a raw UTF-8 path or event type read as its sender wrote it, as hooklab serve shows it)
+    event = header_text_as_sent(c.event_type or "", c.header_section)
+    label = (f"#{c.id} {printable(c.method, 20)} {printable(as_sent(c.path), 120)} "
+             f"{printable(event, 120)}").strip()
     reason = "" if c.verified and c.verify_reason == "ok" else (c.verify_reason or "")
     if c.verified is not None:
         label += f" (verified={c.verified}" + (f": {printable(reason, 160)})" if reason else ")")

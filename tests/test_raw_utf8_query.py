@@ -91,6 +91,7 @@ def test_exports_write_the_query_as_read(lab, tmp_path: Path) -> None:  # type: 
     again = hooklab.load_jsonl(str(jsonl))
     try:
         assert [_target_bytes(c) for c in again.captures] == [_target_bytes(c) for c in caps]
+        assert [c.query for c in again.captures] == [QUERIES[n][1] for n in names]  # (read so)
     finally:
         again.stop()
 

@@ -131,3 +131,34 @@ def test_a_lab_that_stopped_serving_says_so_when_wait_times_out() -> None:
         assert "(0 captures in total; the lab is not serving: lab.start() serves again)" in str(e.value)
     finally:
         lab.stop()
+
+
+# (request line target, X-GitHub-Event bytes, the label's path and event as hooklab serve shows them)
+LABELS = [
+    ("/café/crème".encode(), "café".encode(), "/café/crème", "café"),
+    (b"/caf%C3%A9/x", b"push", "/caf%C3%A9/x", "push"),
+    (b"/\xff/x", b"\xff", "/\xff/x", "\xff"),  # (no UTF-8: a character a byte, "ÿ")
+    ("/東京".encode(), "東京".encode(), "/東京", "東京"),
+    (b"/bidi/\xe2\x80\xaeevil", b"x", "/bidi/\\u202eevil", "x"),  # (still escaped)
+]
+
+
+@pytest.mark.parametrize(("target", "event", "path", "shown"), LABELS)
+def test_failure_messages_show_raw_utf8_as_its_sender_wrote_it(target, event, path, shown) -> None:
+    import socket
+
+    lab = hooklab.HookLab(port=0, db=":memory:").start()
+    try:
+        with socket.create_connection(("127.0.0.1", lab.bound_port), timeout=5) as s:
+            s.sendall(b"POST " + target + b" HTTP/1.1\r\nHost: x\r\nX-GitHub-Event: " + event
+                      + b"\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}")
+            assert s.recv(1000).startswith(b"HTTP/1.1 200")
+        (cap,) = lab.wait(1, timeout=5)
+        with pytest.raises(AssertionError) as e:
+            lab.assert_received(count=2)
+        assert str(e.value).endswith(f"newest captures: #{cap.id} POST {path} {shown}".rstrip())
+        with pytest.raises(TimeoutError) as t:
+            lab.wait(2, timeout=0)
+        assert str(t.value).endswith(f"newest captures: #{cap.id} POST {path} {shown}".rstrip())
+    finally:
+        lab.stop()

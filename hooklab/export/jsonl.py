@@ -44,7 +44,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 from ..capture import (
     EARLIEST,
@@ -57,6 +57,7 @@ from ..capture import (
     keep_imported,
     new_record,
     parse_iso,
+    parse_query,
     status_ok,
     user_stacklevel,
 )
@@ -228,9 +229,9 @@ def _record(d: Any, now: bool = True, notes: list[str] | None = None) -> dict[st
     check_import(path, url, received, kind)
     if "?" in url:  # (the query replay and copy-as-curl send is the URL's: the capture shows it)
         try:
-            query = parse_qs(urlsplit(url).query, keep_blank_values=True)
+            query = parse_query(urlsplit(url).query)
         except ValueError:  # (a Host such as "[x": replay takes the query after the "?")
-            query = parse_qs(url.split("?", 1)[1].split("#", 1)[0], keep_blank_values=True)
+            query = parse_query(url.split("?", 1)[1].split("#", 1)[0])
     elif url:
         query = {}
     b64, text = get("body_b64"), get("body")
