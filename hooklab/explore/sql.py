@@ -12,7 +12,12 @@ The ``captures`` view has the columns of ``lab.dataframe()`` except ``json``, pl
 
 =====================  ===========================================================================
 ``received_at``        ISO 8601 text in UTC with microseconds (``2026-01-01T12:00:00.000123Z``);
-                       turned into ``datetime64[ns, UTC]`` in the result when selected by that name
+                       turned into ``datetime64[ns, UTC]`` in the result when selected by that
+                       name. It compares as text: compare it with a time parameter (bound in
+                       this form, :func:`time_param`) or with text in this form, such as
+                       SQLite's ``strftime('%Y-%m-%dT%H:%M:%f000Z', 'now', '-1 hour')``, not
+                       with SQLite's ``datetime(...)`` (``2026-01-01 12:00:00``: a space sorts
+                       before the ``T``)
 ``payload``            the body as JSON text when ``capture.json()`` parses it (``json_extract``,
                        ``->>``, ``json_each`` and ``json_tree`` work on it), else NULL: a
                        compressed (``Content-Encoding``) body decoded, UTF-16 and UTF-32 as
@@ -33,6 +38,11 @@ call a dangerous function; and the database is opened read-only (``mode=ro`` and
 Queries stop after ``timeout`` seconds (default 30) with :class:`TimeoutError`; ``None`` sets
 no limit, and a timeout that is not a number above 0 is refused (``ValueError``) before the
 query runs (:func:`check_timeout`).
+
+Parameters (``?`` with a sequence, ``:name`` or ``$name`` with a mapping, on both engines) that
+are times, ``datetime``, ``pandas.Timestamp``, ``numpy.datetime64`` or ``date``, are bound as
+``received_at`` reads (:func:`time_param`), so ``received_at > ?`` with
+``datetime.now(timezone.utc) - timedelta(hours=1)`` gives the captures ``since=`` gives.
 """
 
 from __future__ import annotations
@@ -44,7 +54,8 @@ import sqlite3
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from ..capture import escaped_key, payload_text
@@ -63,6 +74,7 @@ __all__ = [
     "check_timeout",
     "run_duckdb",
     "run_sql",
+    "time_param",
 ]
 
 VIEW_COLUMNS = (
@@ -290,6 +302,69 @@ def check_timeout(timeout: object) -> float | None:
     return seconds
 
 
+def time_param(value: Any, name: str = "parameter") -> Any:
+    """A ``lab.sql`` query parameter as it is bound: a time as the ``captures`` view's
+    ``received_at`` reads, so that the two compare right as text; any other value as it is.
+
+    A ``datetime`` (``pandas.Timestamp`` too) is that instant in UTC, with microseconds
+    (``2026-01-01T12:00:00.000123Z``; a Timestamp's nanoseconds dropped, as received times have
+    none). One without a zone is read as UTC, as ``since=`` reads it: where the machine's local
+    time is not UTC, a ``RuntimeWarning`` naming ``name`` says so (``datetime.now()`` is local
+    time). A ``numpy.datetime64`` is a UTC time (what a frame's ``received_at.values`` hold),
+    without a warning. A ``date`` is its ISO text (``2026-01-01``): it sorts before every time of
+    that day, and equals SQLite's ``date(received_at)`` of one. ``NaT`` is NULL. (Without this,
+    SQLite's own ``2026-01-01 12:00:00+00:00`` compared before every ``received_at`` of that day,
+    and DuckDB refused to compare text with a TIMESTAMP.)
+
+    >>> from datetime import datetime, timedelta, timezone
+    >>> time_param(datetime(2026, 1, 1, 13, 0, 0, 123, tzinfo=timezone(timedelta(hours=1))))
+    '2026-01-01T12:00:00.000123Z'
+    >>> time_param(date(2026, 1, 1)), time_param(7), time_param("2026")
+    ('2026-01-01', 7, '2026')
+    """
+    if isinstance(value, datetime):
+        if value != value:  # (pandas.NaT is a datetime that equals nothing)
+            return None
+        if hasattr(value, "to_pydatetime"):  # (a Timestamp: astimezone() of a naive one raises)
+            value = value.to_pydatetime(warn=False)
+        if value.utcoffset() is None:
+            from ..filters import _warn_if_local_is_not_utc
+
+            _warn_if_local_is_not_utc(name, value)
+            value = value.replace(tzinfo=timezone.utc)
+        try:
+            utc = value.astimezone(timezone.utc)
+        except (OverflowError, ValueError):
+            raise ValueError(f"{name}: {value.isoformat()} is outside the years 1 to 9999 "
+                             "in UTC") from None
+        return (f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}T{utc.hour:02d}:{utc.minute:02d}:"
+                f"{utc.second:02d}.{utc.microsecond:06d}Z")
+    if isinstance(value, date):
+        return value.isoformat()
+    kind = type(value)
+    if kind.__name__ == "datetime64" and kind.__module__ == "numpy":
+        import pandas as pd
+
+        try:
+            stamp = pd.Timestamp(value)
+        except (OverflowError, ValueError) as exc:  # (pandas' OutOfBoundsDatetime is one)
+            raise ValueError(f"{name}: {value!r} is no time pandas can hold ({exc})") from None
+        if stamp is pd.NaT:
+            return None
+        return time_param(stamp.tz_localize("UTC"), name)
+    return value
+
+
+def _bound(params: Any, each: Any) -> Any:
+    """``params`` with ``each(value, name)`` of every value: a mapping as a dict, a list or a
+    tuple as a list; anything else as it is (the engine says what it makes of it)."""
+    if isinstance(params, Mapping):
+        return {k: each(v, f"lab.sql parameter {k!r}") for k, v in params.items()}
+    if isinstance(params, (list, tuple)):
+        return [each(v, f"lab.sql parameter {i + 1}") for i, v in enumerate(params)]
+    return params
+
+
 def run_sql(
     db: sqlite3.Connection,
     query: str,
@@ -307,6 +382,7 @@ def run_sql(
 
     timeout = check_timeout(timeout)
     check_statement(query)
+    bound = _bound(params, time_param)
     refused: list[str] = []
     deadline = None if timeout is None else time.monotonic() + timeout
     old_factory = db.text_factory
@@ -323,7 +399,7 @@ def run_sql(
         if deadline is not None:
             db.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
         try:
-            cur = db.execute(query, params)
+            cur = db.execute(query, bound)
             rows = cur.fetchall()
             names = [d[0] for d in cur.description or ()]
         except (sqlite3.ProgrammingError, sqlite3.Warning) as exc:
@@ -431,6 +507,14 @@ def run_duckdb(
                 "where SQLite's give its JSON text and numbers: the same query would answer "
                 "differently); write json_extract(payload, '$.field'), which answers as on "
                 "SQLite, or lambda x: ... for a lambda")
+        named = isinstance(params, Mapping)
+        if named:  # (SQLite's :name is DuckDB's $name)
+            query = _dollar_names(query, params)
+        items = list(params.items()) if named else list(enumerate(params or []))
+        keys = [k for k, _ in items]
+        typed = [_exact_real(v) for _, v in items]
+        texts = [_exact_real(time_param(v, f"lab.sql parameter {k!r}" if named else
+                                        f"lab.sql parameter {k + 1}")) for k, v in items]
         try:
             found = con.extract_statements(query)
         except duckdb.Error as exc:
@@ -452,11 +536,17 @@ def run_duckdb(
             timer.daemon = True
             timer.start()
         try:
-            if isinstance(params, dict):
-                bound: Any = {k: _exact_real(v) for k, v in params.items()}
-            else:
-                bound = [_exact_real(v) for v in params or []]
-            cur = con.execute(query, bound)
+            try:
+                cur = con.execute(query, dict(zip(keys, texts, strict=True)) if named else texts)
+            except duckdb.BinderException as exc:
+                # a time parameter, bound as text, where only a time will do (? - INTERVAL
+                # 1 HOUR, date_trunc('day', ?)): as it was given, as before
+                if all(t is v for t, v in zip(texts, typed, strict=True)):
+                    raise _time_hint(exc) from None
+                try:
+                    cur = con.execute(query, dict(zip(keys, typed, strict=True)) if named else typed)
+                except duckdb.BinderException:
+                    raise _time_hint(exc) from None
             names = [d[0] for d in cur.description or ()]
             json_cols = [i for i, d in enumerate(cur.description or ()) if str(d[1]) == "JSON"]
             variant_cols = [i for i, d in enumerate(cur.description or ()) if str(d[1]) == "VARIANT"]
@@ -491,6 +581,47 @@ def run_duckdb(
                   for v in df.iloc[:, i].tolist()]  # (its REALs are DECIMALs here: floats)
         df.isetitem(i, pd.Series(values, index=df.index, dtype=object))
     return _typed_times(df)
+
+
+#: DuckDB's words when a query compares text (``received_at``) with a time
+_TEXT_AND_TIME = re.compile(r"type VARCHAR and type (?:TIMESTAMP|DATE)|type (?:TIMESTAMP[\w ]*|DATE) "
+                            r"and type VARCHAR")
+
+
+def _time_hint(exc: BaseException) -> BaseException:
+    """DuckDB's ``exc`` with, when it refused to compare text with a time, how ``received_at``
+    (text) compares with a time; else ``exc`` itself."""
+    if not _TEXT_AND_TIME.search(str(exc)):
+        return exc
+    return type(exc)(
+        f"{exc}\n(lab.sql: received_at is text in UTC, 2026-01-01T12:00:00.000123Z, on a Parquet "
+        "dataset as on SQLite: compare it with a datetime parameter, received_at > ?, or with "
+        "text in that form: received_at > strftime(now() - INTERVAL 1 HOUR, "
+        "'%Y-%m-%dT%H:%M:%S.%fZ'))")
+
+
+#: a named parameter as SQLite spells it, ``:name`` (not ``::`` DuckDB's cast)
+_COLON_NAME = re.compile(r"(?<![\w:$]):([A-Za-z_]\w*)")
+
+
+def _dollar_names(query: str, params: Mapping[str, Any]) -> str:
+    """``query`` with each ``:name`` of ``params`` spelt ``$name``, as DuckDB names a
+    parameter (outside string literals, quoted names and comments; other text as it is).
+
+    >>> _dollar_names("SELECT :b, x::INT, ':b' FROM t WHERE y = :bb", {"b": 1})
+    "SELECT $b, x::INT, ':b' FROM t WHERE y = :bb"
+    """
+    if not isinstance(query, str):
+        return query
+
+    def code(text: str) -> str:
+        return _COLON_NAME.sub(lambda m: "$" + m[1] if m[1] in params else m[0], text)
+
+    out, at = [], 0
+    for m in _NOT_CODE.finditer(query):
+        out += [code(query[at:m.start()]), m[0]]
+        at = m.end()
+    return "".join(out) + code(query[at:])
 
 
 #: DuckDB 1.x's words when it will not compare VARIANT values of different types
