@@ -354,6 +354,11 @@ class HookLabMagics(Magics):
             return lab.sql(query, timeout=timeout)
         except ReadOnlyError as exc:
             raise UsageError(str(exc)) from None
+        except TimeoutError:  # (an 8-frame traceback said it; every other refusal is one line)
+            limit = f"{timeout:g} s" + ("" if m else ", the default")
+            raise UsageError(f"%hooklab sql: the query ran longer than its time limit ({limit}) "
+                             f"and was stopped; give it longer with %%hooklab sql --timeout "
+                             f"{max(60, 10 * (timeout or 0)):g}") from None
         except sqlite3.Error as exc:  # e.g. no such column: SQLite's own words, in one line
             raise UsageError(f"%hooklab sql: {exc}") from None
 
