@@ -88,6 +88,7 @@ __all__ = [
     "search_text",
     "search_words",
     "validate",
+    "warn_if_local_is_not_utc",
 ]
 
 #: filters that compare one capture field for equality (or membership, given a list)
@@ -105,14 +106,15 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
-#: (filter, naive datetime) pairs already warned about (see _warn_if_local_is_not_utc)
+#: (filter, naive datetime) pairs already warned about (see warn_if_local_is_not_utc)
 _WARNED: set[tuple[str, datetime]] = set()
 
 
-def _warn_if_local_is_not_utc(key: str, value: datetime) -> None:
+def warn_if_local_is_not_utc(key: str, value: datetime) -> None:
     """A naive ``datetime`` is read as UTC (as text without a zone is, and as the captures'
     times are), but ``datetime.now()`` is local time: where local time is not UTC, say so
-    (``wait(since=datetime.now())`` in Berlin waited for captures an hour in the future)."""
+    (``wait(since=datetime.now())`` in Berlin waited for captures an hour in the future).
+    ``key`` names the filter or ``lab.sql`` parameter; each (key, value) is warned of once."""
     import warnings
 
     try:
@@ -213,7 +215,7 @@ def validate(filters: Mapping[str, Any]) -> dict[str, Any]:
                                 f"not {value!r}")
             if isinstance(value, datetime):
                 if value.tzinfo is None:
-                    _warn_if_local_is_not_utc(key, value)
+                    warn_if_local_is_not_utc(key, value)
                 value = _aware(value)
             else:
                 value = int(value)

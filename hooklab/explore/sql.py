@@ -62,6 +62,7 @@ from datetime import date, datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from ..capture import escaped_key, payload_text
+from ..filters import warn_if_local_is_not_utc
 from ..jsonread import JSON_MAX_DEPTH, json_too_deep
 from ..store.store import ENCODED, header_section_text
 
@@ -305,32 +306,6 @@ def check_timeout(timeout: object) -> float | None:
     return seconds
 
 
-#: naive parameters already warned about (each once; bounded, as ``since=``'s are)
-_WARNED: set[tuple[str, datetime]] = set()
-
-
-def _warn_if_local_is_not_utc(name: str, value: datetime) -> None:
-    """The warning ``since=`` gives a naive ``datetime`` (``hooklab.filters``), for a
-    ``lab.sql`` parameter: it is read as UTC, but ``datetime.now()`` is local time."""
-    import warnings
-
-    from ..capture import user_stacklevel
-
-    try:
-        offset = value.astimezone().utcoffset()
-    except (OverflowError, OSError, ValueError):  # (a time the platform cannot place)
-        return
-    if not offset or (name, value) in _WARNED:
-        return
-    if len(_WARNED) < 1000:
-        _WARNED.add((name, value))
-    warnings.warn(
-        f"{name}={value.isoformat(sep=' ')} has no time zone: it is read as UTC, but this "
-        f"machine's local time is UTC{offset.total_seconds() / 3600:+g} h (datetime.now() is "
-        "local time: give datetime.now(timezone.utc), or the time with its zone)",
-        RuntimeWarning, stacklevel=user_stacklevel())
-
-
 def time_param(value: Any, name: str = "parameter") -> Any:
     """A ``lab.sql`` query parameter as it is bound: a time as the ``captures`` view's
     ``received_at`` reads, so that the two compare right as text; any other value as it is.
@@ -357,7 +332,7 @@ def time_param(value: Any, name: str = "parameter") -> Any:
         if hasattr(value, "to_pydatetime"):  # (a Timestamp: astimezone() of a naive one raises)
             value = value.to_pydatetime(warn=False)
         if value.utcoffset() is None:
-            _warn_if_local_is_not_utc(name, value)
+            warn_if_local_is_not_utc(name, value)
             value = value.replace(tzinfo=timezone.utc)
         try:
             utc = value.astimezone(timezone.utc)
