@@ -1317,6 +1317,16 @@ class HookLab(Configurable):
         ...         "FROM captures WHERE event_type = ?", ["payment_intent.succeeded"])
            amount
         0    2000
+
+        ``received_at`` is ISO text in UTC (``2026-01-01T12:00:00.000123Z``); a ``datetime``,
+        ``pandas.Timestamp`` or ``date`` parameter (``?``, ``:name`` or ``$name``) is bound in
+        that form, so it compares as a time:
+
+        >>> from datetime import datetime, timezone
+        >>> lab.sql("SELECT count(*) AS n FROM captures WHERE received_at > :t",
+        ...         {"t": datetime(2020, 1, 1, tzinfo=timezone.utc)})
+           n
+        0  1
         """
         from .explore import run_sql
 
