@@ -340,12 +340,12 @@ def test_schema_hides_a_credential_s_example_unless_revealed(file_lab: HookLab) 
         for _kind, field, value in CREDENTIAL_EXAMPLES:
             if value is None:
                 continue
-            want = value if reveal else f"<hidden: {len(value)} chars>"
+            want = value if reveal else f"<hidden: {len(json.loads(value))} chars>"  # (not the quotes)
             assert shown[field] == want, (field, reveal)
         assert shown["user"] == '"bob"' and shown["data.n"] == "5"
         assert shown["tokenization.x"] == '"visible"' and shown["session.token_count"] == "7"
         # a name whose last word is a credential's (refreshToken, db_password, webhook_secret)
-        assert shown["session.refreshToken"] == ('"rt-3"' if reveal else "<hidden: 6 chars>")
+        assert shown["session.refreshToken"] == ('"rt-3"' if reveal else "<hidden: 4 chars>")
         assert shown["data"] is None  # (objects have no example: nothing to hide)
     text = lab.schema().to_string() + lab.schema(provider=None).to_string()
     for secret in ("hunter2", "tok-123", "cs-9", "sk_live_1", "s-1", "pw-2", "rt-3"):

@@ -337,7 +337,7 @@ def test_explore_magics(tmp_path):
             assert status == 200
         k.run("hooklab.lab().wait(6, timeout=10)")
         out = k.run("%hooklab schema --bin login")
-        assert "hunter1" not in out and "<hidden: 9 chars>" in out and '"u1"' in out
+        assert "hunter1" not in out and "<hidden: 7 chars>" in out and '"u1"' in out
         assert '"hunter1"' in k.run("%hooklab schema --bin login --reveal")
         out = k.run("%hooklab diff 5 6")
         assert "hunter" not in out and "<hidden: 7 chars>" in out and "u2" in out

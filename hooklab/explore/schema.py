@@ -323,6 +323,18 @@ def _excerpt(value: Any) -> str:
     return text if len(text) <= EXAMPLE_CHARS else text[: EXAMPLE_CHARS - 1] + "…"
 
 
+def _hidden_example(value: Any) -> str:
+    """What a credential field's example shows instead: its length, counted as the live view
+    and ``diff`` count it (a string's characters, without the quotes of its JSON text; any
+    other value's JSON text)."""
+    if isinstance(value, str):  # (a _Raw excerpt too)
+        return hidden_value(value)
+    try:
+        return hidden_value(json.dumps(value))
+    except (TypeError, ValueError):  # pragma: no cover - examples are scalars
+        return "<hidden>"
+
+
 def _sorted_types(types: dict[str, int]) -> str:
     known = [t for t in TYPE_ORDER if t in types]
     rest = sorted(t for t in types if t not in TYPE_ORDER)
@@ -626,8 +638,10 @@ class SchemaBuilder:
             stack.extend(g.fields[c] for c in reversed(keys + items))
         return out
 
-    def records(self) -> list[tuple[Any, ...]]:
-        """The table's rows as tuples (``first_seen`` / ``last_seen`` in microseconds)."""
+    def records(self, reveal: bool = True) -> list[tuple[Any, ...]]:
+        """The table's rows as tuples (``first_seen`` / ``last_seen`` in microseconds);
+        unless ``reveal``, the example of a field that may hold a credential
+        (:func:`is_credential_field`) is its length only (:func:`schema_frame`)."""
         out = []
         for g in self.groups.values():
             for f in self._ordered(g):
@@ -636,7 +650,10 @@ class SchemaBuilder:
                     notes.insert(0, "JSON inside a form field")
                 if not f.path and g.dropped:
                     notes.append(f"more than {MAX_FIELDS:,} fields: {len(g.dropped):,} more not listed")
-                example = None if f.example is _NONE else _excerpt(f.example)
+                name = field_name(f.path)
+                hide = not reveal and f.example is not _NONE and is_credential_field(name)
+                example = (None if f.example is _NONE else _hidden_example(f.example) if hide
+                           else _excerpt(f.example))
                 if f.example is None and len(f.types) > 1:
                     # null beside objects or arrays only (a scalar would have taken its
                     # place): not "null", as a field that never held anything but null
@@ -648,17 +665,17 @@ class SchemaBuilder:
                     note = "; ".join(notes)
                     example = f"{example} ({note})" if example is not None else f"({note})"
                 out.append((
-                    g.provider, g.event_type, field_name(f.path), _sorted_types(f.types),
+                    g.provider, g.event_type, name, _sorted_types(f.types),
                     f.present / g.captures if g.captures else 0.0, f.count, f.distinct(), example,
                     f.first, f.last,
                 ))
         return out
 
-    def frame(self) -> pd.DataFrame:
-        """The schema table (columns :data:`SCHEMA_COLUMNS`)."""
+    def frame(self, reveal: bool = True) -> pd.DataFrame:
+        """The schema table (columns :data:`SCHEMA_COLUMNS`); ``reveal``: as :meth:`records`."""
         import pandas as pd
 
-        recs = self.records()
+        recs = self.records(reveal)
         cols = list(zip(*recs, strict=True)) if recs else [()] * len(SCHEMA_COLUMNS)
         data = dict(zip(SCHEMA_COLUMNS, cols, strict=True))
 
@@ -1445,21 +1462,22 @@ def _still_there(store: CaptureStore, filters: dict[str, Any], last_id: int) -> 
         return int(db.execute(sql, [*args, *args, last_id]).fetchone()[0])
 
 
-def _update(store: CaptureStore, filters: dict[str, Any], entry: _Cached) -> pd.DataFrame:
+def _update(store: CaptureStore, filters: dict[str, Any], entry: _Cached,
+            reveal: bool = True) -> pd.DataFrame:
     if entry.processed and _still_there(store, filters, entry.last_id) != entry.processed:
         entry.builder, entry.last_id, entry.processed = SchemaBuilder(), 0, 0  # deletions
     if not entry.processed:  # a first call: from segment summaries where the filters allow
         got = _from_summaries(store, entry.builder, filters)
         if got is not None:  # (captures stored meanwhile are read by the next call)
             entry.last_id, entry.processed = got
-            return entry.builder.frame()
+            return entry.builder.frame(reveal)
     since = filters.get("since") or 0
     after = max(since, entry.last_id)
     for rows in _chunks(store, {**filters, "since": after} if after else filters):
         entry.builder.add(rows)
         entry.last_id = rows[-1][0]
         entry.processed += len(rows)
-    return entry.builder.frame()
+    return entry.builder.frame(reveal)
 
 
 _idle_stores: weakref.WeakSet[Any] = weakref.WeakSet()
@@ -1495,8 +1513,7 @@ def schema_frame(store: CaptureStore, *, reveal: bool = False, **filters: Any) -
     The work is kept for the next call with the same filters, which then reads only the
     captures stored since (unless ``search=`` or a datetime ``since=`` is among the filters).
     """
-    frame = _schema_frame(store, filters)
-    return frame if reveal else hide_examples(frame)
+    return _schema_frame(store, filters, reveal)
 
 
 def is_credential_field(field: str) -> bool:
@@ -1513,20 +1530,43 @@ def is_credential_field(field: str) -> bool:
 
 
 def hide_examples(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` (a schema table) with the ``example`` of every credential field
-    (:func:`is_credential_field`) replaced by its length, as the live view shows it: a
-    notebook showing ``lab.schema()`` keeps its output when saved."""
+    """``frame`` (a schema table made with ``reveal=True``) with the ``example`` of every
+    credential field (:func:`is_credential_field`) replaced by its length, as the live view
+    shows it: a notebook showing ``lab.schema()`` keeps its output when saved. The length is
+    the value's, read back from the example's JSON text (a string's characters, not its
+    quotes: ``"hunter2"`` is 7), a note after it kept; an example cut short at
+    :data:`EXAMPLE_CHARS` shows ``<hidden>``. (:func:`schema_frame` hides them from the
+    values themselves.)
+
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"field": ["password", "data.api_key", "user"], "example": ['"hunter2"', "1234", '"bob"']})
+    >>> hide_examples(t)["example"].tolist()
+    ['<hidden: 7 chars>', '<hidden: 4 chars>', '"bob"']
+    """
     if not len(frame):
         return frame
     hide = frame["field"].map(is_credential_field).to_numpy(bool) & frame["example"].notna().to_numpy()
     if not hide.any():
         return frame
     out = frame.copy()
-    out.loc[hide, "example"] = [hidden_value(str(v)) for v in out.loc[hide, "example"]]
+    out.loc[hide, "example"] = [_hidden_text(str(v)) for v in out.loc[hide, "example"]]
     return out
 
 
-def _schema_frame(store: CaptureStore, filters: dict[str, Any]) -> pd.DataFrame:
+def _hidden_text(text: str) -> str:
+    """:func:`_hidden_example` of the value an example's text shows (``<hidden>`` when it
+    cannot be read back), with the note after it (``" (...)"``) kept."""
+    try:
+        value, end = json.JSONDecoder().raw_decode(text)
+    except ValueError:
+        return "<hidden>"
+    rest = text[end:]
+    if rest and not rest.startswith(" ("):
+        return "<hidden>"
+    return _hidden_example(value) + rest
+
+
+def _schema_frame(store: CaptureStore, filters: dict[str, Any], reveal: bool = True) -> pd.DataFrame:
     f = validate(filters)
     _hash_check()  # (imports the string hash here, not on the upkeep thread)
     keep_summaries_up(store)
@@ -1536,7 +1576,7 @@ def _schema_frame(store: CaptureStore, filters: dict[str, Any]) -> pd.DataFrame:
             b = SchemaBuilder()
             for rows in _chunks(store, f):
                 b.add(rows)
-            return b.frame()
+            return b.frame(reveal)
 
         return _building(build)
     key = _key(f)
@@ -1549,7 +1589,7 @@ def _schema_frame(store: CaptureStore, filters: dict[str, Any]) -> pd.DataFrame:
         while len(per_store) > CACHED_FILTERS:
             per_store.popitem(last=False)
     with entry.lock:
-        return _building(lambda: _update(store, f, entry))
+        return _building(lambda: _update(store, f, entry, reveal))
 
 
 def json_schema(store: CaptureStore, event_type: str | None, **filters: Any) -> dict[str, Any]:
