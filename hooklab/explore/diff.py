@@ -8,7 +8,9 @@
 Fields are dotted paths; array items are compared position by position (``tags[1]``). A value
 that changes type (an object becoming a string) is one ``changed`` row with both values.
 :func:`diff_frame` does this for two captures: their payloads (JSON, or form fields) and,
-with ``headers=True``, their headers (``headers.<lower-case name>``). Credentials (header
+with ``headers=True``, their headers (``headers.<lower-case name>``: the header section,
+:attr:`hooklab.Capture.header_section`) and the trailer fields that followed a chunked body
+(``trailers.<lower-case name>``: :attr:`hooklab.Capture.trailers`). Credentials (header
 values, form fields such as ``password``, the values of JSON keys named so, such as
 ``data.api_key``: :mod:`hooklab.credentials`) are hidden unless
 ``reveal=True``: the values are compared as sent and hidden in each row, so the rows name the
@@ -236,9 +238,11 @@ def _shown(cap: Capture, p: Payload, reveal: bool) -> Any:
     return shown_payload(cap, p, reveal).value
 
 
-def _header_values(cap: Capture, reveal: bool) -> dict[str, Any]:
+def _header_values(fields: list[tuple[str, str]], reveal: bool) -> dict[str, Any]:
+    """Header ``fields`` as a diff compares them: by lower-case name, a repeated name's
+    values as a list."""
     out: dict[str, list[str]] = {}
-    for k, v in cap.headers:
+    for k, v in fields:
         out.setdefault(k.lower(), []).append(v)
     shown: dict[str, Any] = {}
     for k, vs in out.items():
@@ -249,9 +253,10 @@ def _header_values(cap: Capture, reveal: bool) -> dict[str, Any]:
 
 
 def _hidden_header_row(row: tuple[str, str, Any, Any]) -> tuple[str, str, Any, Any]:
-    """A ``headers.<name>`` diff row with a credential header's values hidden."""
+    """A ``headers.<name>`` (or ``trailers.<name>``) diff row with a credential header's
+    values hidden."""
     field, change, va, vb = row
-    name = field[len("headers."):].split("[", 1)[0]
+    name = field.partition(".")[2].split("[", 1)[0]
     if name not in SENSITIVE_HEADERS:
         return row
 
@@ -272,9 +277,14 @@ def diff_rows(
     notes: list[str] = []
     rows: list[tuple[str, str, Any, Any]] = []
     if headers:  # compared as sent, hidden as shown: two hidden values of one length differ
-        ha, hb = _header_values(a, True), _header_values(b, True)
-        rows += [row if reveal else _hidden_header_row(row)
-                 for row in diff_values(ha, hb, notes=notes, path="headers")]
+        # (the header section as headers; the trailer fields after a chunked body apart, as
+        # Capture.header_section and Capture.trailers split them: a trailer describes
+        # nothing of the body, and merged it made a Content-Type of two values)
+        for path, fa, fb in (("headers", a.header_section, b.header_section),
+                             ("trailers", a.trailers, b.trailers)):
+            ha, hb = _header_values(fa, True), _header_values(fb, True)
+            rows += [row if reveal else _hidden_header_row(row)
+                     for row in diff_values(ha, hb, notes=notes, path=path)]
     same_bytes = a.body == b.body and a.content_type == b.content_type and (
         a.header("content-encoding", trailers=False) == b.header("content-encoding", trailers=False))
     if same_bytes:  # a retry: identical bodies read the same way
