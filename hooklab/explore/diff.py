@@ -17,7 +17,8 @@ values, form fields such as ``password``, the values of JSON keys named so, such
 fields ``reveal=True`` names (``password[0]`` of a repeated field), except inside a value hidden
 as one text (JSON a credential field holds, an object a JSON credential key holds), whose row
 names that field. Bodies that are neither JSON nor a form give one ``(body)`` row when
-they differ.
+they differ: their text as :attr:`hooklab.Capture.text` reads it (in the ``charset`` the
+sender declared; the first 4 KiB), or ``<N bytes kind>`` for binary.
 
 Bounds (said in the frame's ``attrs["notes"]`` and as a warning when reached):
 :data:`MAX_DIFF_ROWS` rows, :data:`MAX_DIFF_DEPTH` levels (deeper differences are reported
@@ -35,8 +36,9 @@ import warnings
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
-from ..capture import Capture
+from ..capture import Capture, text_codec
 from ..credentials import SENSITIVE_HEADERS, WHOLE_FORM, WHOLE_JSON, hidden_body, hidden_value
+from ..filters import is_text
 from ..jsonread import json_depth, json_text
 from .payload import BODY, Payload, read_payload, shown_payload
 
@@ -216,21 +218,69 @@ def _read(cap: Capture) -> Payload:
     return read_payload(cap.body, cap.content_type, cap.header("content-encoding", trailers=False), exact=True)
 
 
+#: bytes of a body that is neither JSON nor a form shown in a ``(body)`` row
+_TEXT_BYTES = 4096
+
+
+def _raw_text(cap: Capture) -> bytes:
+    """The bytes :attr:`Capture.text` decodes: the body with ``Content-Encoding`` undone, or
+    as received when it cannot be."""
+    try:
+        return cap.decoded_body()
+    except ValueError:
+        return cap.body
+
+
+def _is_text(cap: Capture, raw: bytes) -> bool:
+    """Whether ``raw`` (``cap``'s body, or its start) is text as ``search=`` decides it
+    (UTF-8, or declared text: ``text/*``, a ``charset=``...), not binary."""
+    head = raw[:_TEXT_BYTES]
+    return is_text(head, cap.header("content-type", trailers=False), cut=len(head) < len(raw))
+
+
+def _decoded(cap: Capture, raw: bytes) -> str:
+    """The start of ``raw`` decoded as :attr:`Capture.text` decodes ``cap``'s body (its
+    ``charset``, undecodable bytes as U+FFFD), up to :data:`_TEXT_BYTES` bytes (no
+    character cut in two), ``…`` and the size after it when there is more."""
+    import codecs
+
+    head = raw[:_TEXT_BYTES]
+    more = len(head) < len(raw)
+    try:
+        decoder = codecs.getincrementaldecoder(text_codec(cap.charset))("replace")
+        text = decoder.decode(head, final=not more)
+    except (LookupError, ValueError):  # (as Capture.text: UTF-8 when the charset fails)
+        text = codecs.getincrementaldecoder("utf-8")("replace").decode(head, final=not more)
+    return text + f"… ({cap.size:,} bytes)" if more else text
+
+
 def _body_text(cap: Capture, p: Payload, reveal: bool) -> str:
+    """A body that is neither JSON nor a form as a ``(body)`` row shows it: its text as
+    :attr:`Capture.text` reads it (``text/plain; charset=windows-1252`` in that charset),
+    credentials hidden unless ``reveal``; ``<N bytes kind>`` for binary."""
     if p.root == "empty":
         return ""
-    body = cap.body
+    raw = _raw_text(cap)
+    binary = not _is_text(cap, raw)
     hidden = None if reveal else hidden_body(cap)
     if hidden is not None:  # (a multipart form, one that cannot be read field by field, JSON
         # that did not parse: JSON Lines, cut short)
         if hidden.startswith((WHOLE_FORM, WHOLE_JSON)):
             return hidden.decode("utf-8", "replace")
-        body = hidden
-    try:
-        text = body[:4096].decode("utf-8")
-    except UnicodeDecodeError:
+        raw = hidden  # (the body as received, never compressed, its credentials spliced out)
+    if binary:
         return f"<{cap.size:,} bytes {p.root}>"
-    return text if len(body) <= 4096 else text + f"… ({cap.size:,} bytes)"
+    return _decoded(cap, raw)
+
+
+def _same_text(a: Capture, b: Capture) -> bool:
+    """Whether two bodies that are neither JSON nor forms are the same: the same text as
+    :attr:`Capture.text` reads each (``"café"`` in UTF-8 and in Latin-1 alike), or, where
+    one is binary, the same bytes."""
+    ra, rb = _raw_text(a), _raw_text(b)
+    if _is_text(a, ra) and _is_text(b, rb):
+        return a.text == b.text
+    return ra == rb
 
 
 def _shown(cap: Capture, p: Payload, reveal: bool) -> Any:
@@ -285,7 +335,7 @@ def diff_rows(
             ha, hb = _header_values(fa, True), _header_values(fb, True)
             rows += [row if reveal else _hidden_header_row(row)
                      for row in diff_values(ha, hb, notes=notes, path=path)]
-    same_bytes = a.body == b.body and a.content_type == b.content_type and (
+    same_bytes = a.body == b.body and a.content_type == b.content_type and a.charset == b.charset and (
         a.header("content-encoding", trailers=False) == b.header("content-encoding", trailers=False))
     if same_bytes:  # a retry: identical bodies read the same way
         return rows, notes
@@ -298,7 +348,8 @@ def diff_rows(
             # names (a repeated field's items apart), and two hidden values of one length
             # that differ are still a change
             rows += _hidden_rows(_diff(pa.value, pb.value, notes), va, vb)
-    elif a.body != b.body or pa.root != pb.root:
+    elif pa.root != pb.root or (a.body != b.body if pa.explorable or pb.explorable
+                                else not _same_text(a, b)):
         va = _shown(a, pa, reveal) if pa.explorable else _body_text(a, pa, reveal)
         vb = _shown(b, pb, reveal) if pb.explorable else _body_text(b, pb, reveal)
         rows.append((BODY, "changed", va, vb))
