@@ -904,7 +904,20 @@ class SchemaBuilder:
     # -- JSON Schema ---------------------------------------------------------------------------
     def json_schema(self, title: str | None = None) -> dict[str, Any]:
         """Draft 2020-12 JSON Schema of the JSON (and form) bodies seen, all groups merged
-        (build with ``group=False`` for one schema across providers)."""
+        (build with ``group=False`` for one schema across providers). What it validates is
+        what a capture gives: ``capture.json()`` of a JSON body, ``capture.form()`` of a form
+        (each field a list of its values, strings; a field that held JSON, Slack's
+        ``payload=``, is a string whose ``contentSchema`` describes that JSON).
+
+        >>> b = SchemaBuilder(group=False)
+        >>> b.add([(1, 10, "slack", None, "application/x-www-form-urlencoded", None,
+        ...         b"team_id=T1&payload=%7B%22type%22%3A%22block_actions%22%7D")])
+        >>> props = b.json_schema()["properties"]
+        >>> props["team_id"]
+        {'type': 'array', 'items': {'type': 'string'}, 'minItems': 1}
+        >>> props["payload"]["items"]["contentSchema"]["properties"]
+        {'type': {'type': 'string'}}
+        """
         if len(self.groups) != 1:
             raise ValueError("json_schema() needs exactly one group: use SchemaBuilder(group=False)")
         (g,) = self.groups.values()
@@ -924,7 +937,7 @@ class SchemaBuilder:
             f"({_sorted_types(root.types)})."
         )
         loose: list[str] = []
-        out.update(self._node_schema(g, root, loose))
+        out.update(self._node_schema(g, root, loose, forms=root.types.get("form", 0)))
         if loose:  # (a schema of the values seen would reject the captures it came from)
             names = ", ".join(loose[:_LOOSE_NAMED]) + (
                 f" and {len(loose) - _LOOSE_NAMED:,} more" if len(loose) > _LOOSE_NAMED else "")
@@ -933,9 +946,10 @@ class SchemaBuilder:
                 f" was not is left unconstrained in {names}.")
         return out
 
-    def _node_schema(self, g: _Group, f: _Field, loose: list[str]) -> dict[str, Any]:
+    def _node_schema(self, g: _Group, f: _Field, loose: list[str], forms: int = 0) -> dict[str, Any]:
         """The schema of field ``f``; the names of the fields left open because some of their
-        values were not explored are added to ``loose``."""
+        values were not explored are added to ``loose``. ``forms``: how many of ``f``'s
+        objects were forms (the body's, read as ``capture.form()`` gives them)."""
         types: dict[str, int] = {}
         for t, n in f.types.items():
             t = "object" if t == "form" else t  # form fields are an object of strings
@@ -960,9 +974,13 @@ class SchemaBuilder:
                     continue
                 child = g.fields[c]
                 sub = self._node_schema(g, child, loose)
-                if child.form_json:  # sent as a string holding JSON (Slack's payload=)
-                    sub = {"type": "string", "contentMediaType": "application/json",
-                           "contentSchema": sub}
+                if forms:  # a form's field as capture.form() gives it: its values, strings
+                    item: dict[str, Any] = {"type": "string"}
+                    if child.form_json:  # a string holding JSON (Slack's payload=)
+                        item.update(contentMediaType="application/json", contentSchema=sub)
+                    field = {"type": "array", "items": item, "minItems": 1}
+                    # (JSON bodies too: a JSON body's value is described as read)
+                    sub = field if forms >= objects else {"anyOf": [sub, field]}
                 props[key] = sub
                 if child.count >= objects:
                     required.append(key)
@@ -1595,7 +1613,10 @@ def _schema_frame(store: CaptureStore, filters: dict[str, Any], reveal: bool = T
 def json_schema(store: CaptureStore, event_type: str | None, **filters: Any) -> dict[str, Any]:
     """Draft 2020-12 JSON Schema inferred from the captures with ``event_type`` (all providers
     sending it, unless ``provider=`` narrows them); ``None``: from the captures matching
-    ``filters`` that have no event type (your own app's webhooks, say).
+    ``filters`` that have no event type (your own app's webhooks, say). It validates what
+    each capture it came from gives: ``capture.json()`` of a JSON body, ``capture.form()`` of
+    a form (each field the list of its values, strings; Slack's ``payload=`` a string whose
+    ``contentSchema`` describes the JSON it holds).
 
     >>> json_schema(lab.store, None, bin="orders")["properties"]["order_id"]  # doctest: +SKIP
     {'type': 'integer'}
