@@ -2812,14 +2812,33 @@ def _flat_record(obj: dict[str, Any], objects: set[str] | None = None) -> dict[s
     return record
 
 
+def _displayable(dicts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``dicts`` with their lone surrogates escaped (:func:`hooklab.explore.displayable`):
+    the list itself when none has any (orjson, which writes none, writes them all)."""
+    import orjson
+
+    try:
+        orjson.dumps(dicts)
+        return dicts
+    except TypeError:  # (a lone surrogate, an integer past 64 bits, nesting past 254 levels)
+        from .explore.payload import displayable
+
+        return [displayable(d) for d in dicts]
+
+
 def _flatten_exact(payloads: list[Any], *, index: Any = None, prefix: str = "payload.") -> pd.DataFrame:
     """:func:`flatten_payloads` before :func:`_settled_ints`: an integer column with missing
-    rows is ``Int64`` (so that it combines with other parts exactly, see :func:`_harmonized`)."""
+    rows is ``Int64`` (so that it combines with other parts exactly, see :func:`_harmonized`).
+    The rows Arrow cannot take come here (it reads every other one): a lone surrogate in a
+    key or a string is written as JSON escapes it (``\\ud83d``: see
+    :func:`hooklab.explore.displayable`), so that the frame can be shown (a notebook's
+    output is UTF-8) and the column's strings become Arrow strings."""
     import pandas as pd
 
     dicts = [p if isinstance(p, dict) else {} for p in payloads]
     if not any(dicts):
         return pd.DataFrame(index=index)
+    dicts = _displayable(dicts)
     objects: set[str] = set()
     records = [_flat_record(d, objects) for d in dicts]
     try:

@@ -18,7 +18,8 @@ fields ``reveal=True`` names (``password[0]`` of a repeated field), except insid
 as one text (JSON a credential field holds, an object a JSON credential key holds), whose row
 names that field. Bodies that are neither JSON nor a form give one ``(body)`` row when
 they differ: their text as :attr:`hooklab.Capture.text` reads it (in the ``charset`` the
-sender declared; the first 4 KiB), or ``<N bytes kind>`` for binary.
+sender declared; the first 4 KiB), or ``<N bytes kind>`` for binary. A lone surrogate
+(``"\\ud83d"`` in JSON) is shown as JSON escapes it: :func:`hooklab.explore.displayable`.
 
 Bounds (said in the frame's ``attrs["notes"]`` and as a warning when reached):
 :data:`MAX_DIFF_ROWS` rows, :data:`MAX_DIFF_DEPTH` levels (deeper differences are reported
@@ -40,7 +41,7 @@ from ..capture import Capture, text_codec
 from ..credentials import SENSITIVE_HEADERS, WHOLE_FORM, WHOLE_JSON, hidden_body, hidden_value
 from ..filters import is_text
 from ..jsonread import json_depth, json_text
-from .payload import BODY, Payload, read_payload, shown_payload
+from .payload import BODY, Payload, displayable, read_payload, shown_payload
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -360,15 +361,21 @@ def _printable(
     rows: list[tuple[str, str, Any, Any]], notes: list[str]
 ) -> list[tuple[str, str, Any, Any]]:
     """``rows`` with each value nested deeper than :data:`MAX_VALUE_DEPTH` levels replaced by
-    its JSON text cut at :data:`VALUE_TEXT_CHARS` characters (said once in ``notes``)."""
+    its JSON text cut at :data:`VALUE_TEXT_CHARS` characters (said once in ``notes``), and
+    every lone surrogate in a field's name or a value (keys too) written as JSON escapes it,
+    ``\\ud83d`` (:func:`hooklab.explore.displayable`): a notebook's output is UTF-8, and one
+    such string made the whole frame fail to show."""
+    deep = False
 
     def shown(v: Any) -> Any:
+        nonlocal deep
         if not isinstance(v, (dict, list)) or json_depth(v, stop=MAX_VALUE_DEPTH) <= MAX_VALUE_DEPTH:
-            return v
-        return json_text(v, VALUE_TEXT_CHARS)
+            return displayable(v)
+        deep = True
+        return displayable(json_text(v, VALUE_TEXT_CHARS))
 
-    out = [(f, c, shown(x), shown(y)) for f, c, x, y in rows]
-    if any(x is not r[2] or y is not r[3] for r, (_, _, x, y) in zip(rows, out, strict=True)):
+    out = [(displayable(f), c, shown(x), shown(y)) for f, c, x, y in rows]
+    if deep:
         notes.append(f"values nested deeper than {MAX_VALUE_DEPTH} levels are given as their "
                      f"JSON text, cut at {VALUE_TEXT_CHARS:,} characters")
     return out

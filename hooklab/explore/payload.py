@@ -23,6 +23,7 @@ keeps its first :data:`MAX_FORM_FIELDS` fields.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qsl
@@ -45,6 +46,7 @@ __all__ = [
     "TYPE_ORDER",
     "Payload",
     "column_name",
+    "displayable",
     "field_name",
     "json_type",
     "read_payload",
@@ -268,6 +270,85 @@ def _hide_form_json(payload: Payload, names: bool = True, values: bool = True) -
     if not changed:
         return payload
     return replace(payload, value=out, form_json=frozenset(form_json))
+
+
+def _utf8(text: str) -> str:
+    """``text`` with each lone surrogate written as JSON escapes it (``\\ud83d``)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
+def displayable(value: Any) -> Any:
+    r"""``value`` (a string, or a parsed JSON value) as something a notebook can show and
+    write as UTF-8: each lone surrogate (``"\ud83d"``, what JavaScript's ``JSON.stringify``
+    writes for a string cut inside an emoji: valid JSON, but no character) in its strings
+    and object keys written as JSON escapes it, the six characters ``\ud83d``; ``value``
+    itself (the same object) when it has none. ``schema()``'s examples and field names,
+    ``diff()``'s rows and ``dataframe(flatten=True)``'s columns show lone surrogates so
+    (``Capture.json()`` and the ``json`` column keep the value as parsed).
+
+    >>> displayable({"title": "Party time \ud83d", "ok": "caf\u00e9 \U0001f600", "n": [1, "\udc80"]})
+    {'title': 'Party time \\ud83d', 'ok': 'café 😀', 'n': [1, '\\udc80']}
+    >>> v = {"a": ["b"]}; displayable(v) is v
+    True
+
+    Two keys of one object that would be written alike (``"\ud800"`` beside a key that is
+    the text ``\ud800`` itself) stay two: the one with the surrogate is written as its JSON
+    string, quotes and all (``"\\ud800"``). Counts of distinct values (``schema()``'s
+    ``distinct``) are taken from the values as sent.
+    """
+    if isinstance(value, str):
+        return _utf8(value)
+    if not isinstance(value, (dict, list)):
+        return value
+    import orjson
+
+    try:  # (orjson writes no lone surrogate: a value it writes has none, found in C)
+        orjson.dumps(value)
+        return value
+    except TypeError:  # (a lone surrogate, an integer past 64 bits, nesting past 254 levels)
+        pass
+    return _displayable_walk(value)
+
+
+def _displayable_walk(value: dict[str, Any] | list[Any]) -> Any:
+    """:func:`displayable` of a container, without recursion (JSON nests 1,024 levels): each
+    container copied, the strings and keys in it written so; ``value`` itself when none
+    had to be."""
+    root: list[Any] = [None]
+    stack: list[tuple[Any, Any, Any]] = [(value, root, 0)]  # (source, its container's copy, key)
+    changed = False
+    while stack:  # (bounded: each container is pushed once)
+        src, dst, at = stack.pop()
+        new: Any
+        if isinstance(src, dict):
+            shown = [_utf8(k) if isinstance(k, str) else k for k in src]
+            taken = {s for k, s in zip(src, shown, strict=True) if s is k}  # (kept as they are)
+            new = {}
+            for k, s, v in zip(src, shown, src.values(), strict=True):
+                if s is not k:
+                    changed = True
+                    if s in taken:  # (another key is written so already)
+                        s = json.dumps(k)
+                    taken.add(s)
+                new[s] = v
+            items = list(new.items())
+        else:
+            new = list(src)
+            items = list(enumerate(new))
+        dst[at] = new
+        for k, v in items:
+            if isinstance(v, str):
+                s = _utf8(v)
+                if s is not v:
+                    new[k] = s
+                    changed = True
+            elif isinstance(v, (dict, list)):
+                stack.append((v, new, k))
+    return root[0] if changed else value
 
 
 def field_name(path: tuple[str | None, ...]) -> str:

@@ -62,7 +62,7 @@ from ..credentials import hidden_value, is_credential_key
 from ..filters import describe, validate
 from ..store import section_encoding, section_encodings, where_clause
 from . import parallel
-from .payload import _NAMES, TYPE_ORDER, field_name, read_payload
+from .payload import _NAMES, TYPE_ORDER, displayable, field_name, read_payload
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -313,6 +313,8 @@ class _Raw(str):
 
 
 def _excerpt(value: Any) -> str:
+    """An example as the table shows it: JSON text (a lone surrogate as JSON escapes it,
+    ``"\\ud83d"``: :func:`hooklab.explore.displayable`), cut at :data:`EXAMPLE_CHARS`."""
     if isinstance(value, _Raw):
         text = str(value)
     else:
@@ -320,6 +322,7 @@ def _excerpt(value: Any) -> str:
             text = json.dumps(value, ensure_ascii=False, allow_nan=True)
         except (TypeError, ValueError, RecursionError):  # pragma: no cover - scalars only
             text = repr(value)
+    text = displayable(text)
     return text if len(text) <= EXAMPLE_CHARS else text[: EXAMPLE_CHARS - 1] + "…"
 
 
@@ -639,9 +642,11 @@ class SchemaBuilder:
         return out
 
     def records(self, reveal: bool = True) -> list[tuple[Any, ...]]:
-        """The table's rows as tuples (``first_seen`` / ``last_seen`` in microseconds);
-        unless ``reveal``, the example of a field that may hold a credential
-        (:func:`is_credential_field`) is its length only (:func:`schema_frame`)."""
+        """The table's rows as tuples (``first_seen`` / ``last_seen`` in microseconds;
+        provider, event type and field names as read: :meth:`frame` shows a lone surrogate
+        in them as JSON escapes it, as each example does); unless ``reveal``, the example of
+        a field that may hold a credential (:func:`is_credential_field`) is its length only
+        (:func:`schema_frame`)."""
         out = []
         for g in self.groups.values():
             for f in self._ordered(g):
@@ -683,10 +688,13 @@ class SchemaBuilder:
             s = pd.Series([pd.NA if u is None else u for u in us], dtype="Int64")
             return pd.to_datetime(s, unit="us", utc=True).astype("datetime64[ns, UTC]")
 
+        def shown(texts: Sequence[str | None]) -> list[str | None]:  # (lone surrogates escaped)
+            return [displayable(t) for t in texts]
+
         return pd.DataFrame({
-            "provider": pd.Series(data["provider"], dtype=object),
-            "event_type": pd.Series(data["event_type"], dtype=object),
-            "field": pd.Series(data["field"], dtype=object),
+            "provider": pd.Series(shown(data["provider"]), dtype=object),
+            "event_type": pd.Series(shown(data["event_type"]), dtype=object),
+            "field": pd.Series(shown(data["field"]), dtype=object),
             "types": pd.Series(data["types"], dtype=object),
             "present": pd.Series(data["present"], dtype="float64"),
             "count": pd.Series(data["count"], dtype="Int64"),
