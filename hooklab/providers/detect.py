@@ -320,4 +320,22 @@ def detect_record(record: dict[str, Any]) -> None:
         return
     prov, ev, did = detect(header_section(record), record.get("body") or b"",
                            record.get("query") or {})
-    record["provider"], record["event_type"], record["delivery_id"] = prov, ev, did
+    record["provider"], record["event_type"], record["delivery_id"] = (
+        prov, _storable(ev), _storable(did))
+
+
+def _storable(text: str | None) -> str | None:
+    r"""``text`` taken from a payload, with each lone surrogate (``"type": "a\ud800"``: valid
+    JSON, but no character) written as JSON escapes it, ``\ud800``: SQLite takes no lone
+    surrogate, and the store refused the whole capture (503, the webhook lost).
+
+    >>> _storable("evt\ud800"), _storable("ok")
+    ('evt\\ud800', 'ok')
+    """
+    if text is None or text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
