@@ -51,6 +51,15 @@ def store_file(made: str, tmp_path: Path) -> str:
     return path
 
 
+@pytest.fixture(scope="module")
+def want(made: str, tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
+    """The table a single pass over every row gives: the same for every test's copy (they
+    hold the same rows; only the kept summaries differ), so it is worked out once."""
+    path = str(tmp_path_factory.mktemp("want") / "captures.sqlite3")
+    shutil.copy(made, path)
+    return expected(path)
+
+
 #: seconds this process takes longer to read a segment's rows, so that helpers (ready after
 #: their imports, about half a second) get segments of this small store before it is done
 SLOW = 0.8
@@ -136,8 +145,8 @@ def children() -> list[int]:
     return out
 
 
-def test_helpers_make_segments_and_the_table_is_the_one_pass_table(store_file, eager, given) -> None:
-    want = expected(store_file)
+def test_helpers_make_segments_and_the_table_is_the_one_pass_table(store_file, eager, given,
+                                                                    want) -> None:
     first, fresh, kept = first_and_fresh(store_file)
     assert True in given, "no helper made a segment"
     assert len(given) == SEGMENTS
@@ -146,12 +155,11 @@ def test_helpers_make_segments_and_the_table_is_the_one_pass_table(store_file, e
     assert kept == SEGMENTS  # what the helpers made is kept like the rest
 
 
-def test_without_helpers_the_same_table(store_file, monkeypatch, given) -> None:
+def test_without_helpers_the_same_table(store_file, monkeypatch, given, want) -> None:
     monkeypatch.setattr(parallel, "PROCESSES", 0)
     monkeypatch.setattr(parallel, "MIN_SEGMENTS", 1)
     first, fresh, kept = first_and_fresh(store_file)
     assert given == []
-    want = expected(store_file)
     pd.testing.assert_frame_equal(first, want)
     pd.testing.assert_frame_equal(fresh, want)
     assert kept == SEGMENTS
@@ -185,7 +193,7 @@ HOSTILE = {
 
 @pytest.mark.parametrize("behaviour", list(HOSTILE))
 def test_a_helper_that_misbehaves_costs_nothing_but_time(behaviour, store_file, eager, given,
-                                                          monkeypatch, made) -> None:
+                                                          monkeypatch, made, want) -> None:
     boot = HOSTILE[behaviour]
     if boot == "LIAR":  # a real summary, but always of the first segment
         boot = (parallel._BOOT.replace("serve(h)", "pass")
@@ -209,7 +217,6 @@ def test_a_helper_that_misbehaves_costs_nothing_but_time(behaviour, store_file, 
         # under make test's four workers on two cores a helper's imports took longer than
         # three segments at 0.8 s, and none was asked: "True in given" failed)
         monkeypatch.setattr(sys.modules[__name__], "SLOW", 2.5)
-    want = expected(store_file)
     before = set(children())
     t0 = time.monotonic()
     first, fresh, kept = first_and_fresh(store_file)
@@ -268,7 +275,7 @@ def test_no_helper_outlives_the_call_even_an_interrupted_one(store_file, eager, 
         lab.stop()
 
 
-def test_no_helper_runs_the_person_s_script(store_file, tmp_path) -> None:
+def test_no_helper_runs_the_person_s_script(store_file, tmp_path, want) -> None:
     """A script without ``if __name__ == "__main__"`` (``multiprocessing``'s spawn would run it
     again in every helper): it runs once, and its helpers made segments."""
     marker = tmp_path / "runs.txt"
@@ -296,7 +303,7 @@ def test_no_helper_runs_the_person_s_script(store_file, tmp_path) -> None:
                        text=True, timeout=240)
     assert r.returncode == 0, r.stderr[-3000:]
     rows, from_helpers = map(int, r.stdout.split())
-    assert rows == len(expected(store_file)) and from_helpers >= 1
+    assert rows == len(want) and from_helpers >= 1
     assert marker.read_text() == "ran\n"
 
 
@@ -316,7 +323,7 @@ def test_stores_in_memory_or_small_start_no_helper(tmp_path, eager) -> None:
     assert parallel.start(None, [(1, 4096, 4096)]) is None
 
 
-def test_in_a_real_kernel(store_file, tmp_path) -> None:
+def test_in_a_real_kernel(store_file, tmp_path, want) -> None:
     from test_kernel import Kernel
 
     out_file = tmp_path / "schema.pkl"
@@ -333,7 +340,7 @@ def test_in_a_real_kernel(store_file, tmp_path) -> None:
         """))
         assert "from helpers" in out and int(out.split()[-1]) >= 1, out
         assert k.run("print(1 + 1)").strip() == "2"  # the kernel lives on
-    pd.testing.assert_frame_equal(pd.read_pickle(out_file), expected(store_file))
+    pd.testing.assert_frame_equal(pd.read_pickle(out_file), want)
 
 
 #: (this process's /proc/self/cgroup, files under the cgroup root, CPUs the quotas allow)
@@ -476,7 +483,7 @@ def test_an_interrupted_close_still_ends_the_turn(store_file, eager) -> None:
 
 
 def test_two_first_schemas_at_once_share_the_cpus_and_both_are_right(store_file, eager,
-                                                                      tmp_path) -> None:
+                                                                      tmp_path, want) -> None:
     other = str(tmp_path / "other.sqlite3")
     shutil.copy(store_file, other)
     sets: list[list[float]] = []  # [started, closed] of each set of helpers
@@ -509,7 +516,6 @@ def test_two_first_schemas_at_once_share_the_cpus_and_both_are_right(store_file,
             t.join(240)
     finally:
         parallel.Helpers.__init__, parallel.Helpers.close = init, close
-    want = expected(store_file)
     pd.testing.assert_frame_equal(out[store_file], want)
     pd.testing.assert_frame_equal(out[other], want)
     assert sets
