@@ -28,6 +28,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from _w6_copies import checkpointed_copy
 
 import hooklab
 from hooklab import frame as frame_mod
@@ -175,10 +176,13 @@ def mixed_records(n: int, size: int = 2048) -> list[dict[str, Any]]:
     return out
 
 
-def old_format(db: sqlite3.Connection) -> None:
-    """Rewrite every segment of ``db`` as hooklab wrote them before: every body kept, zlib,
-    no flags (the layout of a 5-item ``body`` entry)."""
+def old_format(db: sqlite3.Connection, only: int | None = None) -> None:
+    """Rewrite every segment of ``db`` (or only the one whose first id is ``only``) as
+    hooklab wrote them before: every body kept, zlib, no flags (the layout of a 5-item
+    ``body`` entry)."""
     for first, last in db.execute("SELECT first_id, last_id FROM segments").fetchall():
+        if only is not None and first != only:
+            continue
         rows = db.execute(f"SELECT {S.SELECT}, body FROM captures WHERE id BETWEEN ? AND ?"
                           " ORDER BY id", (first, last)).fetchall()
         blob = S.encode([r[:-1] for r in rows])  # the columns alone, then the bodies after them
@@ -209,8 +213,18 @@ def csv_of(lab: Any, tmp: Any, name: str) -> bytes:
     return out.read_bytes()
 
 
+@pytest.fixture(scope="module")
+def mixed_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, list[dict[str, Any]]]:
+    """A store of :func:`mixed_records` (two sealed segments and rows after them), filled
+    once: each test works on a copy of its file. The file and the records."""
+    records = mixed_records(2 * SEG + 300)
+    path = str(tmp_path_factory.mktemp("mixed") / "c.sqlite3")
+    fill(path, records)
+    return path, records
+
+
 @pytest.mark.parametrize("segments", ["this version's", "an older hooklab's (every body kept)"])
-def test_frames_and_exports_are_what_every_body_gives(tmp_path, segments: str) -> None:
+def test_frames_and_exports_are_what_every_body_gives(tmp_path, mixed_store, segments: str) -> None:
     """The frame (``json``, ``flatten=True``), the CSV and the Parquet export equal what the
     rows give read one by one through SQL, bodies included, with segments written by this
     version (bodies not kept where useless) and by an older one (every body kept)."""
@@ -219,9 +233,8 @@ def test_frames_and_exports_are_what_every_body_gives(tmp_path, segments: str) -
 
     from hooklab.export import _defused
 
-    path = str(tmp_path / "c.sqlite3")
-    records = mixed_records(2 * SEG + 300)
-    fill(path, records)
+    made, records = mixed_store
+    path = checkpointed_copy(made, str(tmp_path / "c.sqlite3"))
     if segments != "this version's":
         db = sqlite3.connect(path)
         old_format(db)
@@ -487,8 +500,17 @@ def sql_bodies(path: str) -> dict[int, bytes]:
         db.close()
 
 
+@pytest.fixture(scope="module")
+def compat_store(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A file of ``compat_records(SEG // 4)`` this version sealed segments in, filled once:
+    each test works on a copy."""
+    path = str(tmp_path_factory.mktemp("compat") / "shared.sqlite3")
+    fill(path, compat_records(SEG // 4))
+    return path
+
+
 @pytest.mark.parametrize("commit", list(OLDER), ids=list(OLDER.values()))
-def test_an_older_hooklab_shares_the_file(older_hooklabs, tmp_path, commit: str) -> None:
+def test_an_older_hooklab_shares_the_file(older_hooklabs, compat_store, tmp_path, commit: str) -> None:
     """An older hooklab (its package from this repository's history, in its own process)
     reads a file this version sealed segments in: its frame and its Parquet export give
     every body byte for byte (the export of one wrote empty binary bodies). Then it adds
@@ -496,8 +518,7 @@ def test_an_older_hooklab_shares_the_file(older_hooklabs, tmp_path, commit: str)
     this version reads the whole file, frames and exports equal to what the rows give."""
     import pandas as pd
 
-    path = str(tmp_path / "shared.sqlite3")
-    fill(path, compat_records(SEG // 4))
+    path = checkpointed_copy(compat_store, str(tmp_path / "shared.sqlite3"))
     (tmp_path / "run").mkdir()
     run = str(tmp_path / "run")
     got = as_older(older_hooklabs[commit], path, "read", os.path.join(run, "pq-older"))
@@ -575,10 +596,8 @@ def heavy(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, int]:
     del records
     db = sqlite3.connect(path)
     first = db.execute("SELECT MIN(first_id) FROM segments").fetchone()[0]
-    keep = db.execute("SELECT data FROM segments WHERE first_id != ?", (first,)).fetchall()
-    old_format(db)  # (both, then the second put back as this version wrote it)
-    db.execute("UPDATE segments SET data = ? WHERE first_id != ?", (keep[0][0], first))
-    db.commit()
+    old_format(db, only=first)  # (the second stays as this version wrote it)
+    assert db.execute("SELECT COUNT(*) FROM segments WHERE first_id != ?", (first,)).fetchone() == (1,)
     db.close()
     return path, total
 
