@@ -29,6 +29,9 @@ from _http import has_ipv6_loopback, post, raw_request
 import hooklab
 
 ROOT = Path(__file__).resolve().parents[1]
+#: the test projects' pytest runs load no nbval (the repository's notebook plugin, ~2 s of
+#: CPU a start: nbformat, jsonschema's format grammars); the hooklab plugin is what is tested
+_NO_NBVAL = ("-p", "no:nbval")
 
 
 needs_ipv6 = pytest.mark.skipif(not has_ipv6_loopback(), reason="no IPv6 loopback here")
@@ -251,7 +254,7 @@ def test_the_plugin_resets_refused_counts_and_loads_as_the_readme_says(  # type:
         env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
     r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args,
-                        str(tmp_path)], cwd=tmp_path, capture_output=True, text=True,
+                        *_NO_NBVAL, str(tmp_path)], cwd=tmp_path, capture_output=True, text=True,
                        timeout=120, env=env)
     if passes:
         assert r.returncode == 0 and "3 passed" in r.stdout, r.stdout + r.stderr

@@ -12,6 +12,10 @@ from importlib.metadata import entry_points
 
 import pytest
 
+#: the test projects' pytest runs load no nbval (the repository's notebook plugin, ~2 s of
+#: CPU a start: nbformat, jsonschema's format grammars); the hooklab plugin is what is tested
+_NO_NBVAL = ("-p", "no:nbval")
+
 TESTS = '''
 import urllib.request
 
@@ -49,7 +53,7 @@ def _pytest_project(tmp_path, name: str, source: str) -> subprocess.CompletedPro
     env = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "hooklab.pytest_plugin", "-q",
-         "-p", "no:cacheprovider", str(tmp_path)],
+         "-p", "no:cacheprovider", *_NO_NBVAL, str(tmp_path)],
         cwd=tmp_path, capture_output=True, text=True, timeout=120, env=env)
 
 
@@ -313,7 +317,7 @@ def _modules_of_a_run(tmp_path, load: list[str], autoload: bool) -> set[str]:  #
     (tmp_path / "project").mkdir(exist_ok=True)
     (tmp_path / "project" / "test_unrelated.py").write_text(UNRELATED)
     r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *load,
-                        "test_unrelated.py"], cwd=tmp_path / "project", env=env,
+                        *_NO_NBVAL, "test_unrelated.py"], cwd=tmp_path / "project", env=env,
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
     return set(json.loads(out.read_text()))
