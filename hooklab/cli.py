@@ -1186,7 +1186,15 @@ def _replay(args: argparse.Namespace) -> int:
                 answers["no longer stored"] = answers.get("no longer stored", 0) + 1
                 bad += 1
                 continue
-            (r,) = lab.replay(cap, to=args.to, resign=resign, timeout=args.timeout)
+            try:
+                (r,) = lab.replay(cap, to=args.to, resign=resign, timeout=args.timeout)
+            except ValueError as exc:  # (the library's words name its keyword, resign=
+                if resign and not args.provider and "no provider was detected" in str(exc):
+                    raise ValueError(  # Resign(...): the command's option is said)
+                        f"capture #{cid} cannot be re-signed: no provider was detected for "
+                        "it; say which with --provider NAME (e.g. --provider stripe)"
+                    ) from None
+                raise
             del cap
             # what was sent (a capture that cannot be re-signed: ValueError, exit 2, as --to)
             if r.error:  # (escaped and cut by replay, as a forward's: printable to be sure)
