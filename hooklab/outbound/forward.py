@@ -764,7 +764,8 @@ class ForwardsLeft:
     unanswered: tuple[LeftForwards, ...] = ()
     #: the database the ids are of (its path; ``":memory:"``): after a lab moved to another
     #: database, ``lab.replay`` of these ids would send that database's captures of the same
-    #: ids; ``hooklab.open(db).replay(...)`` sends these
+    #: ids; ``hooklab.open(db).replay(...)`` sends these (a file's: the captures of a
+    #: ``":memory:"`` database are gone with the lab that held them)
     db: str | None = None
 
     def __bool__(self) -> bool:
@@ -1086,11 +1087,18 @@ class Forwarder:
         if n and not quiet:  # (a lab stopped, or moved to another database, while an app was
             import logging  # slow: they were neither sent nor recorded, and nothing said so)
 
+            if self.left.db == ":memory:":  # (a new :memory: database is another, empty one)
+                where = ("captures of a database in memory: they are gone with it, nothing "
+                         "can send them now")
+            elif self.left.db is None:
+                where = "captures of this lab's store"
+            else:
+                where = (f"captures of {self.left.db} (hooklab.open({self.left.db!r})"
+                         ".replay(...) sends them)")
             logging.getLogger("hooklab").warning(
                 "%d forward%s waiting for a slow target %s not sent (the lab stopped or moved "
-                "to another database); lab.forwards_left names them, captures of %s "
-                "(hooklab.open(%r).replay(...) sends them)", n, "" if n == 1 else "s",
-                "was" if n == 1 else "were", self.left.db, self.left.db)
+                "to another database); lab.forwards_left names them, %s", n,
+                "" if n == 1 else "s", "was" if n == 1 else "were", where)
         return self.left
 
     def _drain(self) -> list[tuple[int, str, str]]:
