@@ -661,6 +661,17 @@ def _har_record(entry: dict[str, Any], notes: list[str] | None = None,
     if not isinstance(req, dict) or not isinstance(meta, dict):
         raise TypeError("request and _hooklab must be objects")
     url = _text(req.get("url"), "request.url")
+    if meta.get("id") is None and not url.isascii():
+        # another tool's URL is text (an IRI: "?q=ü" is the character, not the byte 0xFC a
+        # received target would store it as): kept as the URI it stands for, its characters
+        # past ASCII percent-encoded as UTF-8 (RFC 3987 section 3.1), so that replay, forward
+        # and copy-as-curl send what a browser sends. A URL hooklab exported keeps its
+        # characters: a received target's bytes, a character each.
+        from ..outbound.sender import ascii_url
+
+        with contextlib.suppress(UnicodeEncodeError, ValueError):  # (a lone surrogate, no
+            url.encode("utf-8")  # URL at all: refused below, named)
+            url = ascii_url(url)
     kind = _text(meta.get("kind") or "http", "kind")
     found = _SCHEME.match(url)
     scheme = found[1].lower() if found else ""
@@ -1250,8 +1261,9 @@ def _curl_target(target: str) -> tuple[str, str | None]:
     """``(url, request_target)`` for curl: the command holds printable ASCII only, and curl
     sends the target's bytes as they were received.
 
-    A target is kept one character a byte (latin-1, as the server read the request line;
-    UTF-8 for an imported HAR's characters past U+00FF). A target of printable ASCII goes
+    A target is kept one character a byte (latin-1, as the server read the request line); one
+    with a character past U+00FF is text, an IRI, and goes percent-encoded as UTF-8, as replay
+    sends it (:func:`hooklab.outbound.sender.sent_target`). A target of printable ASCII goes
     in the URL, as before. A byte past ASCII cannot: quoted as it is it puts C1 controls
     (``\\x9b`` is CSI) and bidi overrides into the command, and curl percent-encodes what it
     finds there (the UTF-8 of ``\\x9b`` went out as ``%c2%9b``). Such a target is given with
@@ -1270,10 +1282,9 @@ def _curl_target(target: str) -> tuple[str, str | None]:
     if not target.startswith(origin):  # (urlsplit lower-cases the scheme)
         origin = target[: target.index("://") + 3 + len(parts.netloc)]
     rest = target[len(origin):]
-    try:
-        data = rest.encode("latin-1")
-    except UnicodeEncodeError:
-        data = rest.encode("utf-8", "surrogatepass")
+    from ..outbound.sender import sent_target
+
+    data = sent_target(rest).encode("latin-1")
     data = _NEVER_RAW.sub(lambda m: b"%%%02X" % m.group()[0], data)
     if data.isascii():
         return origin + data.decode("ascii"), None

@@ -65,7 +65,7 @@ from typing import Any, NamedTuple
 from urllib.parse import unquote, unquote_plus, urlencode, urlsplit
 
 from ..capture import REDACTED, Capture, ForwardOutcome, forward_error
-from .sender import NOT_IN_URL, _exchange, _shown_repr, ascii_url
+from .sender import NOT_IN_URL, _escaped, _exchange, _shown_repr, _text_not_bytes, ascii_url
 
 __all__ = ["HOP_BY_HOP", "LOOP_HEADER", "Forwarder", "ForwardsLeft", "LeftForwards", "ReplayResult",
            "Resign", "book_resigner",
@@ -215,7 +215,9 @@ def _unsendable(to: str) -> str | None:
 
 
 def target_url(capture: Capture, to: str) -> str:
-    """``to`` + the capture's path after its bin + the capture's query string.
+    """``to`` + the capture's path after its bin + the capture's query string (as received,
+    a character a byte; one with a character past U+00FF, which is text, percent-encoded as
+    UTF-8: :func:`~hooklab.outbound.sender.sent_target`).
 
     Raises ``ValueError`` for a target that is not http(s) and for a path suffix with a dot
     segment (see :func:`has_dot_segment`). Query parameters named in ``to`` keep ``to``'s values:
@@ -232,14 +234,16 @@ def target_url(capture: Capture, to: str) -> str:
     suffix = raw.split("/", 1)[1] if "/" in raw else ""
     if has_dot_segment("/" + suffix):
         raise ValueError(f"refusing to send {capture.path!r}: its path has a dot segment")
+    query = urlsplit(capture.url).query if capture.url else ""
+    if not query and capture.query:
+        query = urlencode([(k, v) for k, vs in capture.query.items() for v in vs])
+    if _text_not_bytes(capture.path + query):  # (text, not the bytes of a received target:
+        suffix, query = _escaped(suffix), _escaped(query)  # an IRI, sent as a browser does)
     base = to.split("?", 1)[0].split("#", 1)[0]
     if suffix:
         base = base.rstrip("/") + "/" + suffix
     elif capture.path.endswith("/") and raw and not base.endswith("/"):
         base += "/"  # "/github/" keeps its trailing slash
-    query = urlsplit(capture.url).query if capture.url else ""
-    if not query and capture.query:
-        query = urlencode([(k, v) for k, vs in capture.query.items() for v in vs])
     if parts.query and query:  # the target's own parameters win
         own = _names(parts.query)
         query = "&".join(p for p in query.split("&")

@@ -58,7 +58,7 @@ from urllib.parse import SplitResult, urljoin, urlsplit
 from ..credentials import shown_header_name
 
 __all__ = ["MAX_ANSWER", "MAX_INTERIM", "NOT_IN_URL", "IncompleteRead", "SendResponse", "check_header",
-           "check_headers", "http_request", "send"]
+           "check_headers", "http_request", "send", "sent_target"]
 
 _MAX_REDIRECTS = 5
 #: what cannot be anywhere in a URL hooklab sends to: a control character (``urlsplit`` drops
@@ -334,24 +334,55 @@ class SendResponse:
         return _shown_repr(self)
 
 
+def _escaped(text: str) -> str:
+    """``text`` with its characters past ASCII percent-encoded as UTF-8 (RFC 3987 section
+    3.1: an IRI as the URI it stands for); a lone surrogate as the bytes Python gives it."""
+    if text.isascii():
+        return text
+    from urllib.parse import quote
+
+    return re.sub(r"[^\x00-\x7f]+",
+                  lambda m: quote(m.group(), safe="", errors="surrogatepass"), text)
+
+
 def ascii_url(url: str) -> str:
     """``url`` (one a person wrote) with characters past ASCII in its path, query and fragment
     percent-encoded as UTF-8, as curl and browsers send it; the host as written. A captured
-    request's own target is sent as it came instead (one character a byte: latin-1).
+    request's own target is sent as it came instead (:func:`sent_target`).
 
     >>> ascii_url("http://127.0.0.1:5000/caf\u00e9?q=\u20ac")
     'http://127.0.0.1:5000/caf%C3%A9?q=%E2%82%AC'
     """
     if url.isascii():
         return url
-    from urllib.parse import quote
-
-    def enc(text: str) -> str:
-        return re.sub(r"[^\x00-\x7f]+", lambda m: quote(m.group(), safe=""), text)
-
     parts = urlsplit(url)
-    return parts._replace(path=enc(parts.path), query=enc(parts.query),
-                          fragment=enc(parts.fragment)).geturl()
+    return parts._replace(path=_escaped(parts.path), query=_escaped(parts.query),
+                          fragment=_escaped(parts.fragment)).geturl()
+
+
+def _text_not_bytes(target: str) -> bool:
+    """Whether a stored target holds a character past U+00FF: text (an IRI), not bytes."""
+    return not target.isascii() and any(ord(ch) > 0xFF for ch in target)
+
+
+def sent_target(target: str) -> str:
+    r"""A captured request target (path and query) as replay, forward and copy-as-curl put it
+    on the request line, one character a byte.
+
+    The server stores a target it received a character a byte (latin-1: raw UTF-8 ``é`` is
+    ``\xc3\xa9``, a lone byte 0xE9 is ``\xe9``), and such a target goes back as it came,
+    byte for byte. A target with a character past U+00FF was never received: it is text (a
+    JSON Lines line written by hand, a capture made in code), an IRI, and goes as a browser
+    sends one: its characters past ASCII (all of them, ``ü`` too) percent-encoded as UTF-8
+    (RFC 3987 section 3.1). (An imported HAR file's URL is text whatever its characters: the
+    import percent-encodes it so.)
+
+    >>> sent_target("/b/p?q=\xc3\xbc") == "/b/p?q=\xc3\xbc"   # received bytes: as they came
+    True
+    >>> sent_target("/b/p?q=\u00fc&e=\u20ac")                 # text: an IRI
+    '/b/p?q=%C3%BC&e=%E2%82%AC'
+    """
+    return _escaped(target) if _text_not_bytes(target) else target
 
 
 class _FinalResponse(http.client.HTTPResponse):
