@@ -135,4 +135,5 @@ def test_a_printable_ascii_target_stays_in_the_url() -> None:
     assert argv[4] == "http://127.0.0.1:9" and argv[7:9] == [
         "--request-target", "$(printf '/app/\\351')"]
     lines = to_curl(cap, url="http://127.0.0.1:9/app", multiline=True).splitlines()
-    assert lines[2] == "  --request-target \"$(printf '/app/\\351')\""  # (an option a line)
+    assert lines[2:] == ["  --request-target \"$(printf '/app/\\351')\" \\",  # (an option a
+                         "  -H User-Agent: \\", "  -H Accept:"]  # line; curl's own left out)

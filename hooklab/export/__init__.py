@@ -1336,7 +1336,11 @@ def to_curl(
     option per line.
     Headers stored as ``[redacted]`` are left out, and so are trailer fields (sent after a
     chunked body: curl cannot send them): the command sends the header section, and a comment
-    line before it names the trailer fields left out. Raises ``ValueError`` for a capture the
+    line before it names the trailer fields left out. curl's own ``User-Agent`` and ``Accept``
+    are not added to a capture that had none (``-H 'User-Agent:' -H 'Accept:'``), a
+    ``Content-Length: 0`` the sender gave with no body is sent, and a ``HEAD`` with a body goes
+    as ``-X HEAD --ignore-content-length`` with ``Connection: close`` (curl refuses ``--head``
+    with data, and would wait for the body the answer's ``Content-Length`` announces). Raises ``ValueError`` for a capture the
     server could not have received (see :func:`hooklab.capture.check_request_syntax`).
 
     >>> print(to_curl(cap, app_url, multiline=True))
@@ -1372,7 +1376,16 @@ def to_curl(
         raise ValueError(f"not an http(s) URL: {target!r}")
     if hide_q is not None:
         target = _mask_query(target, hide_q)
-    method = ["--head"] if capture.method == "HEAD" else ["-X", shlex.quote(capture.method)]
+    body = capture.body
+    if capture.method != "HEAD":
+        method = ["-X", shlex.quote(capture.method)]
+    elif not body:
+        method = ["--head"]
+    else:  # (curl refuses --head with data, "You can only select one HTTP request method!";
+        # -X HEAD sends it but then waits for the answer's Content-Length bytes, which a
+        # HEAD answer never has: the connection is closed after the answer, which is read to
+        # that close whatever its Content-Length says)
+        method = ["-X", "HEAD", "--ignore-content-length"]
     shown, request_target = _curl_target(target)
     args = ["curl", "--globoff", *method, shlex.quote(shown), "--proto", "=http,https"]
     from ..outbound.forward import has_dot_segment
@@ -1382,6 +1395,7 @@ def to_curl(
     first = len(args) - 2
     if request_target is not None:
         args += ["--request-target", request_target]
+    sent: set[str] = set()
     for k, v in capture.header_section:  # (curl sends no trailers: said in a comment below)
         if v == REDACTED:
             continue
@@ -1390,7 +1404,16 @@ def to_curl(
             # ("Name:" with nothing after it tells curl to leave the header out; "Name;"
             # sends it empty)
             args += ["-H", _header_word(f"{k}: {value}" if value.strip() else f"{k};")]
-    body = capture.body
+            sent.add(k.lower())
+    for name in ("User-Agent", "Accept"):  # curl's own (curl/7.88.1, */*): the capture's
+        if name.lower() not in sent:  # headers only
+            args += ["-H", shlex.quote(f"{name}:")]
+    if not body:  # (a Content-Length: 0 the sender gave: curl sends none without data)
+        given = [k for k, _ in capture.header_section if k.lower() == "content-length"]
+        if given:
+            args += ["-H", shlex.quote(f"{given[0]}: 0")]
+    elif capture.method == "HEAD":
+        args += ["-H", shlex.quote("Connection: close")]
     prefix = note = ""
     if body:
         if capture.header("content-type", trailers=False) is None:  # (the header section's:
