@@ -62,6 +62,9 @@ CASES = {
     "get, content-length 0": (
         b"GET /b/g HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
         b"GET /app/g HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\n\r\n"),
+    "post, an empty chunked body (replay sends Content-Length: 0 too)": (
+        b"POST /b/c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        b"POST /app/c HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\n\r\n"),
     "delete, no content-length": (
         b"DELETE /b/d HTTP/1.1\r\nHost: x\r\n\r\n",
         b"DELETE /app/d HTTP/1.1\r\nHost: {host}\r\n\r\n"),

@@ -1340,7 +1340,10 @@ def to_curl(
     are not added to a capture that had none (``-H 'User-Agent:' -H 'Accept:'``), a
     ``Content-Length: 0`` the sender gave with no body is sent, and a ``HEAD`` with a body goes
     as ``-X HEAD --ignore-content-length`` with ``Connection: close`` (curl refuses ``--head``
-    with data, and would wait for the body the answer's ``Content-Length`` announces). Raises ``ValueError`` for a capture the
+    with data, and would wait for the body the answer's ``Content-Length`` announces). A body
+    that came with a transfer coding (``Transfer-Encoding: gzip, chunked``) goes decoded, as
+    replay sends it (:func:`hooklab.outbound.forward.sent_body`: one hooklab cannot undo,
+    ``compress``, is ``ValueError``). Raises ``ValueError`` for a capture the
     server could not have received (see :func:`hooklab.capture.check_request_syntax`).
 
     >>> print(to_curl(cap, app_url, multiline=True))
@@ -1376,7 +1379,9 @@ def to_curl(
         raise ValueError(f"not an http(s) URL: {target!r}")
     if hide_q is not None:
         target = _mask_query(target, hide_q)
-    body = capture.body
+    from ..outbound.forward import sent_body
+
+    body = sent_body(capture)  # (its transfer codings undone, as replay sends it)
     if capture.method != "HEAD":
         method = ["-X", shlex.quote(capture.method)]
     elif not body:
@@ -1409,9 +1414,13 @@ def to_curl(
         if name.lower() not in sent:  # headers only
             args += ["-H", shlex.quote(f"{name}:")]
     if not body:  # (a Content-Length: 0 the sender gave: curl sends none without data)
-        given = [k for k, _ in capture.header_section if k.lower() == "content-length"]
+        names = [k for k, _ in capture.header_section]
+        given = [k for k in names if k.lower() == "content-length"]
         if given:
             args += ["-H", shlex.quote(f"{given[0]}: 0")]
+        elif "transfer-encoding" in {k.lower() for k in names} and capture.method not in (
+                "GET", "HEAD"):  # (an empty chunked body: replay frames it so too)
+            args += ["-H", shlex.quote("Content-Length: 0")]
     elif capture.method == "HEAD":
         args += ["-H", shlex.quote("Connection: close")]
     prefix = note = ""
@@ -1428,7 +1437,10 @@ def to_curl(
         if max_inline is not None and len(body) > max_inline:  # text too: widget state stays small
             note = (
                 f"# body ({len(body)} bytes) too large to inline: save it first, e.g.\n"
-                f"#   open('body.bin', 'wb').write(lab.get({capture.id}).body)\n"
+                + (f"#   open('body.bin', 'wb').write(lab.get({capture.id}).body)\n"
+                   if body == capture.body else  # (a transfer coding undone: not the bytes
+                   "#   from hooklab.outbound.forward import sent_body\n"  # stored)
+                   f"#   open('body.bin', 'wb').write(sent_body(lab.get({capture.id})))\n")
             )
             args += ["--data-binary", "@body.bin"]
         elif plain:

@@ -70,7 +70,7 @@ from .sender import NOT_IN_URL, _escaped, _exchange, _shown_repr, _text_not_byte
 __all__ = ["HOP_BY_HOP", "LOOP_HEADER", "Forwarder", "ForwardsLeft", "LeftForwards", "ReplayResult",
            "Resign", "book_resigner",
            "check_target", "delivered", "has_dot_segment", "outgoing", "outgoing_trailers",
-           "replay", "resigned",
+           "replay", "resigned", "sent_body",
            "target_url", "unverified"]
 
 #: headers that describe one connection, not the message (RFC 9110 section 7.6.1) and are
@@ -298,6 +298,108 @@ def outgoing_trailers(capture: Capture) -> list[tuple[str, str]]:
     return _sent(capture.trailers, _connection_named(capture))
 
 
+#: transfer codings a replay or forward undoes (a proxy that drops ``Transfer-Encoding``, a
+#: hop-by-hop header, must undo them: RFC 9112 section 7); ``chunked``, the last, was undone
+#: on arrival, and ``identity`` is none
+_UNDONE_CODINGS = ("gzip", "x-gzip", "deflate")
+
+
+def _transfer_codings(capture: Capture) -> list[str]:
+    """The transfer codings of the capture's header section (``Transfer-Encoding``, each
+    field's list in order), lower-cased, without their parameters and without ``identity``."""
+    return [name for k, v in capture.header_section if k.lower() == "transfer-encoding"
+            for t in v.split(",") if (name := t.split(";", 1)[0].strip().lower())
+            and name != "identity"]
+
+
+def _inflated(data: bytes, coding: str, limit: int) -> bytes:
+    """``data`` with one gzip or deflate coding undone (every member of a gzip stream), at most
+    ``limit`` bytes; ``ValueError`` for a stream that is corrupt, cut short, followed by other
+    bytes, or that decodes past ``limit`` (a decompression bomb)."""
+    import zlib
+
+    out = bytearray()
+    gzip = coding != "deflate"
+    for _ in range(len(data) + 1):  # (each member takes a byte or more: bounded)
+        wbits = 16 + zlib.MAX_WBITS if gzip else zlib.MAX_WBITS
+        d = zlib.decompressobj(wbits)
+        try:
+            out += d.decompress(data, limit + 1 - len(out))
+        except zlib.error as exc:
+            if gzip or out:
+                raise ValueError(f"its {coding} transfer coding is corrupt ({exc})") from None
+            try:  # (raw deflate without the zlib header, as some senders write it)
+                d = zlib.decompressobj(-zlib.MAX_WBITS)
+                out += d.decompress(data, limit + 1)
+            except zlib.error as exc2:
+                raise ValueError(f"its deflate transfer coding is corrupt ({exc2})") from None
+        if len(out) > limit:
+            raise ValueError(f"its {coding} transfer coding decodes past {limit:,} bytes "
+                             "(a decompression bomb?)")
+        if not d.eof:
+            raise ValueError(f"its {coding} transfer coding is cut short (the stream does "
+                             "not end)")
+        data = d.unused_data
+        if not data:
+            return bytes(out)
+        if not gzip:
+            raise ValueError(f"its {coding} transfer coding is followed by "
+                             f"{len(data)} bytes that are none of it")
+    raise ValueError(f"its {coding} transfer coding is corrupt")  # (never: bounded above)
+
+
+def sent_body(capture: Capture) -> bytes:
+    """The body replay and forward send for ``capture``: its body, with the transfer codings
+    it came with undone (``Transfer-Encoding: gzip, chunked``: the gzip bytes the server
+    stored once it undid ``chunked``, gunzipped). ``Transfer-Encoding`` is hop-by-hop: a
+    proxy that drops it must undo its codings (RFC 9112 section 7), or the app reads coded
+    bytes as the body. ``gzip``/``x-gzip`` and ``deflate`` are undone, at most
+    :data:`hooklab.jsonread.MAX_DECODED` bytes each; a coding hooklab does not know
+    (``compress``, a made-up one), a corrupt stream or a decompression bomb is
+    ``ValueError`` saying why, and nothing is sent: sent as it is, the app would take the
+    coded bytes for the body.
+
+    >>> import gzip
+    >>> sent_body(Capture(1, None, "POST", "/b", headers=[("Transfer-Encoding", "gzip, chunked")],
+    ...                   body=gzip.compress(b'{"a":1}')))
+    b'{"a":1}'
+    >>> sent_body(Capture(1, None, "POST", "/b", headers=[("Transfer-Encoding", "compress, chunked")],
+    ...                   body=b"compressed"))
+    Traceback (most recent call last):
+    ...
+    ValueError: capture #1 came with Transfer-Encoding 'compress, chunked', whose 'compress'
+    coding hooklab cannot undo (gzip, deflate): not sent (the app would read the coded bytes
+    as the body)
+    """
+    body = capture.body or b""
+    codings = _transfer_codings(capture)
+    if codings and codings[-1] == "chunked":
+        codings.pop()
+    if not codings:
+        return body
+    from ..jsonread import MAX_DECODED
+
+    said = ", ".join(v for k, v in capture.header_section if k.lower() == "transfer-encoding")
+    for coding in reversed(codings):  # (the last applied is undone first)
+        if coding not in _UNDONE_CODINGS:
+            what = ("'chunked' before another coding (a request's chunked is its last)"
+                    if coding == "chunked" else f"whose {coding!r} coding hooklab cannot undo "
+                    "(gzip, deflate)")
+            raise ValueError(f"capture #{capture.id} came with Transfer-Encoding {said!r}, "
+                             f"{what}: not sent (the app would read the coded bytes as the "
+                             "body)")
+    for coding in reversed(codings):
+        if not body:  # (no body came: none to undo)
+            break
+        try:
+            body = _inflated(body, coding, MAX_DECODED)
+        except ValueError as exc:
+            raise ValueError(f"capture #{capture.id} came with Transfer-Encoding {said!r}: "
+                             f"{exc}: not sent (the app would read the coded bytes as the "
+                             "body)") from None
+    return body
+
+
 class Resign(NamedTuple):
     """Sign a replayed or forwarded request afresh: with ``secret``, as ``provider`` signs
     (``None``: the provider the capture was detected as, or its bin's). See :func:`resigned`.
@@ -409,7 +511,7 @@ trailers, as they came, never moved into the headers. Providers that sign
     name = _resign_provider(capture, provider)
     row = TABLE[name]
     headers = outgoing(capture)
-    body = capture.body or b""
+    body = sent_body(capture)  # (the transfer codings undone: what the sender signed)
     given: dict[str, str] = {}
     for k, v in headers:
         given.setdefault(k.lower(), v)
@@ -652,13 +754,13 @@ def _deliver(capture: Capture, to: str, timeout: float,
     url = to
     try:
         url = target_url(capture, to)
-        sent_headers, sent_body = outgoing(capture), capture.body
+        headers_out, body_out = outgoing(capture), sent_body(capture)
         if resign is not None:
             how = resign(capture)
-            url, sent_headers, sent_body = resigned(capture, url, how.secret,
-                                                    provider=how.provider)
+            url, headers_out, body_out = resigned(capture, url, how.secret,
+                                                  provider=how.provider)
         status, reason, headers, body, cut = _exchange(
-            capture.method, url, sent_headers + (extra or []), sent_body,
+            capture.method, url, headers_out + (extra or []), body_out,
             timeout=timeout, keep=keep, trailers=outgoing_trailers(capture))
     except Exception as exc:  # noqa: BLE001 - connection refused, timeout, bad URL, ...
         msg = str(exc) or type(exc).__name__
@@ -725,8 +827,9 @@ def replay(
             how = resigner(c)
             try:
                 url = target_url(c, to)
-            except ValueError:  # (a dot segment: that capture's error result, as unsigned)
-                continue
+                sent_body(c)
+            except ValueError:  # (a dot segment, a transfer coding not undone: that
+                continue  # capture's error result, as unsigned)
             resigned(c, url, how.secret, provider=how.provider)
     return [_replayed(c, to, timeout, resigner) if c.kind == "http" else
             ReplayResult(c.id, None, error=f"not replayed: a recorded WebSocket message "
