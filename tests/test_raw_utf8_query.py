@@ -94,6 +94,12 @@ def test_exports_write_the_query_as_read(lab, tmp_path: Path) -> None:  # type: 
         assert [c.query for c in again.captures] == [QUERIES[n][1] for n in names]  # (read so)
     finally:
         again.stop()
+    again = hooklab.load_har(str(har))
+    try:
+        assert [_target_bytes(c) for c in again.captures] == [_target_bytes(c) for c in caps]
+        assert [c.query for c in again.captures] == [QUERIES[n][1] for n in names]
+    finally:
+        again.stop()
 
 
 # (raw target, path filter, search text): each finds the capture of that target

@@ -40,7 +40,7 @@ import shlex
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timezone
 from typing import IO, TYPE_CHECKING, Any
-from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from ..capture import (
     EARLIEST,
@@ -57,6 +57,7 @@ from ..capture import (
     keep_imported,
     new_record,
     parse_iso,
+    parse_query,
     printable,
     status_ok,
     text_codec,
@@ -771,7 +772,7 @@ def _har_record(entry: dict[str, Any], notes: list[str] | None = None,
         received_at=received,
         status=status,
         kind=kind,
-        query=parse_qs(split.query, keep_blank_values=True),
+        query=parse_query(split.query),
     )
     keep_imported(record, meta)  # type: ignore[arg-type]
     if kind == "http":
