@@ -125,6 +125,13 @@ JSONL = {
         b"/app/%C3%BC?e=%E2%82%AC"),
     "path given apart": ({"method": "POST", "path": "/b/\u20ac", "url": "http://x/b/\u20ac?q=\u00e9",
                           "body": "x"}, b"/app/%E2%82%AC?q=%C3%A9"),
+    # characters U+0080..U+00FF alone: text too in a line written by hand (no "id")
+    "latin-1 letter alone": ({"method": "POST", "url": "http://x/b/p?q=\u00fc", "body": "x"},
+                             b"/app/p?q=%C3%BC"),
+    "latin-1 path given apart": ({"method": "POST", "path": "/b/caf\u00e9",
+                                  "url": "http://x/b/caf\u00e9?q=\u00e9", "body": "x"},
+                                 b"/app/caf%C3%A9?q=%C3%A9"),
+    "path alone": ({"method": "POST", "path": "/b/\u00fc/x", "body": "x"}, b"/app/%C3%BC/x"),
 }
 
 

@@ -41,7 +41,7 @@ import marshal
 import os
 import re
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -224,6 +224,15 @@ def _record(d: Any, now: bool = True, notes: list[str] | None = None) -> dict[st
         method = method.upper()  # (it has its id) keeps the method it was sent with ("get")
     url = get("url")
     url = "" if url is None else _text(url, "url")
+    if "id" not in d and not (path + url).isascii():
+        # a line written by hand is text (an IRI: "?q=ü" is the character, not the byte 0xFC
+        # a received target would store it as), as another tool's HAR URL is: its characters
+        # past ASCII percent-encoded as UTF-8 (RFC 3987 section 3.1), so that replay, forward
+        # and copy-as-curl send what a browser sends. An exported line (its id) keeps its
+        # target's bytes, a character each.
+        with suppress(UnicodeEncodeError):  # (a lone surrogate: refused below)
+            (path + url).encode("utf-8")
+            path, url = _iri_escaped(path), _iri_escaped(url)
     kind = get("kind")
     kind = ("http" if kind is None else _text(kind, "kind")) or "http"
     check_import(path, url, received, kind)
@@ -557,6 +566,19 @@ def _notes_of(given: Any, rows: int) -> bool:
             return False
         last = note[1]
     return True
+
+
+def _iri_escaped(text: str) -> str:
+    """``text`` with each character past ASCII percent-encoded as UTF-8 (RFC 3987's
+    mapping of an IRI to a URI); ASCII, ``%`` escapes included, as written.
+
+    >>> _iri_escaped("/caf\u00e9?q=\u20ac&r=%41")
+    '/caf%C3%A9?q=%E2%82%AC&r=%41'
+    """
+    if text.isascii():
+        return text
+    return "".join(c if c.isascii() else "".join(f"%{b:02X}" for b in c.encode("utf-8"))
+                   for c in text)
 
 
 def _outcomes(given: Any) -> bool:
