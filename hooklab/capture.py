@@ -69,7 +69,9 @@ __all__ = [
     "printable",
     "redact_record",
     "scrub_detected",
+    "shown_value",
     "split_target",
+    "status_number",
     "target_path",
     "text_codec",
     "trailers_start",
@@ -575,6 +577,47 @@ def trailers_start(value: Any, fields: int) -> int | None:
     return value if type(value) is int and 0 <= value < fields else None
 
 
+def shown_value(value: Any) -> str:
+    r"""A value of an untrusted file as an error shows it: its ``repr``, what a terminal
+    would act on escaped, cut at 80 characters (a megabyte string is not a megabyte line).
+    The HAR and JSON Lines imports name a wrong field's value with it.
+
+    >>> print(shown_value("yesterday"), shown_value(200.9), shown_value("2024\x1b[2J"))
+    'yesterday' 200.9 '2024\x1b[2J'
+    >>> shown_value("9" * 1000)
+    "'99999999999999999999999999999999999999999999999999999999999999999999999999999...(+922 chars)"
+    """
+    return printable(repr(value), limit=80)
+
+
+
+#: a status written as text (some tools write ``"404"``): ASCII digits, a minus sign before
+_STATUS_TEXT = re.compile(r"-?[0-9]{1,12}", re.ASCII)
+
+
+def status_number(value: Any, what: str) -> int:
+    """``value`` as a status: a whole number (``200``; ``200.0``, which is the same JSON
+    number; ``"404"``, as some tools write it). ``ValueError`` naming ``what`` for anything
+    else (``200.9``, ``true``, ``"OK"``, ``[]``); the range is checked by the caller. The HAR
+    import reads ``response.status`` and ``_hooklab.status`` with it, the JSON Lines import
+    ``status``, both a forwarding outcome's ``status``.
+
+    >>> status_number(200.0, "response.status"), status_number("404", "response.status")
+    (200, 404)
+    >>> status_number(200.9, "response.status")
+    Traceback (most recent call last):
+    ...
+    ValueError: response.status 200.9 is not an HTTP status (a whole number)
+    """
+    if type(value) is int:
+        return value
+    if type(value) is float and value.is_integer():
+        return int(value)
+    if type(value) is str and _STATUS_TEXT.fullmatch(value):
+        return int(value)
+    raise ValueError(f"{what} {shown_value(value)} is not an HTTP status (a whole number)")
+
+
 #: forwarding outcomes an imported capture may have at most (a lab records one per capture:
 #: it forwards a capture once, as it arrives)
 _FORWARDS_PER_CAPTURE = 100
@@ -614,8 +657,10 @@ def _forwards(given: Any, received: datetime | None
             raise TypeError(f"{what}.target must be a string, got {type(target).__name__}")
         elif _CONTROLS.search(target):  # (it is shown where a terminal would act on it)
             raise ValueError(f"{what}.target {target!r} holds a control character")
-        if status is not None and (type(status) is not int or not status_ok(status)):
-            raise ValueError(f"{what}.status {status!r} is not an HTTP status")
+        if status is not None:  # (200.0 and "404" too, as a capture's own status is read)
+            status = status_number(status, f"{what}.status")
+            if not status_ok(status):
+                raise ValueError(f"{what}.status {status!r} is not an HTTP status")
         if latency is not None:
             if type(latency) not in (int, float) or not 0 <= latency < float("inf"):
                 raise ValueError(f"{what}.latency_ms {latency!r} is not a duration")

@@ -307,8 +307,11 @@ GOOD_FORWARD = {"at": "2026-01-01T00:00:00.000001Z", "target": "http://127.0.0.1
 BAD_FORWARDS = [
     ({"forwards": {"status": 200}}, "forwards must be a list, got dict"),
     ({"forwards": [200]}, r"forwards\[0\] must be an object, got int"),
-    ({"forwards": [GOOD_FORWARD, {**GOOD_FORWARD, "status": "200"}]},
-     r"forwards\[1\]\.status '200' is not an HTTP status"),
+    ({"forwards": [GOOD_FORWARD, {**GOOD_FORWARD, "status": "OK"}]},
+     r"forwards\[1\]\.status 'OK' is not an HTTP status"),
+    ({"forwards": [{**GOOD_FORWARD, "status": 200.5}]}, r"status 200.5 is not an HTTP status"),
+    ({"forwards": [{**GOOD_FORWARD, "status": "2e2"}]}, r"status '2e2' is not an HTTP status"),
+    ({"forwards": [{**GOOD_FORWARD, "status": [200]}]}, r"status \[200\] is not an HTTP status"),
     ({"forwards": [{**GOOD_FORWARD, "status": 1000}]}, r"status 1000 is not an HTTP status"),
     ({"forwards": [{**GOOD_FORWARD, "status": True}]}, r"status True is not an HTTP status"),
     ({"forwards": [{**GOOD_FORWARD, "latency_ms": -1}]}, "latency_ms -1 is not a duration"),
@@ -364,11 +367,19 @@ GOOD_FORWARDS = [
       {"at": "2025-12-31 23:00:01+00:00", "target": "", "status": 200, "latency_ms": None,
        "error": None}]),
     ([], []),
+    # a status as the capture's own is read (200.0 is the same JSON number; "404" as some tools
+    # write it): the outcome's was refused where the capture's was taken
+    ([{"status": 200.0}, {"status": "404"}],
+     [{"at": "2026-01-01 00:00:00+00:00", "target": "", "status": 200, "latency_ms": None,
+       "error": None},
+      {"at": "2026-01-01 00:00:00+00:00", "target": "", "status": 404, "latency_ms": None,
+       "error": None}]),
 ]
 
 
 @pytest.mark.parametrize("fmt", list(LOADERS))
-@pytest.mark.parametrize("outcomes, stored", GOOD_FORWARDS, ids=["full", "parquet's", "two", "none"])
+@pytest.mark.parametrize("outcomes, stored", GOOD_FORWARDS,
+                         ids=["full", "parquet's", "two", "none", "200.0 and '404'"])
 def test_forwarding_outcomes_are_stored_as_given(
         tmp_path: Path, fmt: str, outcomes: list[dict[str, Any]], stored: list[dict[str, Any]]) -> None:
     lab = LOADERS[fmt](_files(tmp_path, {"forwards": outcomes})[fmt])

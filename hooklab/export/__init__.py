@@ -58,7 +58,8 @@ from ..capture import (
     new_record,
     parse_iso,
     parse_query,
-    printable,
+    shown_value,
+    status_number,
     status_ok,
     text_codec,
 )
@@ -510,19 +511,6 @@ def export(store: CaptureStore, path_or_textfile: str | os.PathLike[str] | IO[st
     return n
 
 
-def shown_value(value: Any) -> str:
-    r"""A value of an untrusted file as an error shows it: its ``repr``, what a terminal
-    would act on escaped, cut at 80 characters (a megabyte string is not a megabyte line).
-    The HAR and JSON Lines imports name a wrong field's value with it.
-
-    >>> print(shown_value("yesterday"), shown_value(200.9), shown_value("2024\x1b[2J"))
-    'yesterday' 200.9 '2024\x1b[2J'
-    >>> shown_value("9" * 1000)
-    "'99999999999999999999999999999999999999999999999999999999999999999999999999999...(+922 chars)"
-    """
-    return printable(repr(value), limit=80)
-
-
 def _har_time(value: Any, notes: list[str] | None) -> datetime:
     """The time of an entry's ``startedDateTime`` (HAR 1.2: an ISO 8601 time with its offset).
     Absent (``null``, ``""`` too: HAR 1.2 requires it, DevTools always writes it): the time
@@ -553,33 +541,6 @@ def _har_time(value: Any, notes: list[str] | None) -> datetime:
         raise ValueError(f"startedDateTime {shown_value(value)} is outside "
                          f"{EARLIEST.year}-{LATEST.year} (what a DataFrame can hold)")
     return dt
-
-
-#: a status written as text (some tools write ``"404"``): ASCII digits, a minus sign before
-_STATUS_TEXT = re.compile(r"-?[0-9]{1,12}", re.ASCII)
-
-
-def status_number(value: Any, what: str) -> int:
-    """``value`` as a status: a whole number (``200``; ``200.0``, which is the same JSON
-    number; ``"404"``, as some tools write it). ``ValueError`` naming ``what`` for anything
-    else (``200.9``, ``true``, ``"OK"``, ``[]``); the range is checked by the caller. The HAR
-    import reads ``response.status`` and ``_hooklab.status`` with it, the JSON Lines import
-    ``status``.
-
-    >>> status_number(200.0, "response.status"), status_number("404", "response.status")
-    (200, 404)
-    >>> status_number(200.9, "response.status")
-    Traceback (most recent call last):
-    ...
-    ValueError: response.status 200.9 is not an HTTP status (a whole number)
-    """
-    if type(value) is int:
-        return value
-    if type(value) is float and value.is_integer():
-        return int(value)
-    if type(value) is str and _STATUS_TEXT.fullmatch(value):
-        return int(value)
-    raise ValueError(f"{what} {shown_value(value)} is not an HTTP status (a whole number)")
 
 
 def _text(value: Any, what: str) -> str:

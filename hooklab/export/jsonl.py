@@ -58,6 +58,8 @@ from ..capture import (
     new_record,
     parse_iso,
     parse_query,
+    shown_value,
+    status_number,
     status_ok,
     user_stacklevel,
 )
@@ -66,9 +68,7 @@ from . import (
     UNANSWERED,
     UNTIMED,
     _open_regular,
-    shown_value,
     stand_ins_said,
-    status_number,
 )
 
 if TYPE_CHECKING:
