@@ -101,3 +101,26 @@ def test_the_event_type_and_delivery_id_show_the_surrogate_as_json_writes_it(
     assert (cap.provider, cap.event_type, cap.delivery_id) == (provider, event, delivery)
     assert cap.body == body
     assert lab.dataframe(event_type=event)["id"].tolist() == ([cap.id] if event else [])
+
+
+@pytest.mark.parametrize(("provider", "event"), SAMPLES[::7])
+def test_hooklab_send_writes_a_lone_surrogate_as_json_does(lab, provider: str, event: str) -> None:
+    """``hooklab.send(..., payload=...)`` with a lone surrogate in the payload: sent with it
+    escaped as JSON writes it (it raised ``UnicodeEncodeError`` for providers whose samples
+    are compact JSON), stored."""
+    data = json.loads(sample(provider, event).body)
+    r = hooklab.send(lab.url_for(provider), provider=provider, event=event,
+                     payload=_spoiled(data), secret="whsec_c3Vycm9nYXRlIHRlc3Qgc2VjcmV0")
+    assert r.status < 500, r.body
+    (cap,) = lab.query(newest_first=True, limit=1)
+    assert b"\\ud800" in cap.body and b"\\udfff" in cap.body
+    assert json.loads(cap.body) == _spoiled(data) | json.loads(cap.body)  # (the sample's keys)
+
+
+def test_hooklab_send_refuses_text_or_a_form_that_holds_a_lone_surrogate(lab) -> None:
+    before = len(lab.captures)
+    with pytest.raises(ValueError, match=r"payload text holds '\\ud800' at index 3, a lone surrogate"):
+        hooklab.send(lab.url_for("t"), payload="abc\ud800")
+    with pytest.raises(ValueError, match=r"a twilio form field holds '\\udc00', a lone surrogate"):
+        hooklab.send(lab.url_for("t"), provider="twilio", payload={"Body": "x\udc00"})
+    assert len(lab.captures) == before  # (nothing sent)

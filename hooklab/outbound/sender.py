@@ -628,7 +628,13 @@ def _encode(payload: Any) -> tuple[bytes, str | None]:
     if isinstance(payload, (bytes, bytearray, memoryview)):
         return bytes(payload), None
     if isinstance(payload, str):
-        return payload.encode("utf-8"), "text/plain; charset=utf-8"
+        try:
+            return payload.encode("utf-8"), "text/plain; charset=utf-8"
+        except UnicodeEncodeError as exc:
+            raise ValueError(
+                f"payload text holds {exc.object[exc.start:exc.end]!r} at index {exc.start}, a "
+                "lone surrogate: no UTF-8 text can; give bytes, or a dict or list (sent as JSON, "
+                "which escapes it)") from None
     return json.dumps(payload).encode("utf-8"), "application/json"
 
 

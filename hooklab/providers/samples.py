@@ -135,11 +135,17 @@ def sample(provider: str, event: str | None = None, payload: Mapping[str, Any] |
         body = b""
     elif kind == "form":
         params = {k: [str(v)] for k, v in data.items()}
-        body = urlencode({k: str(v) for k, v in data.items()}).encode()
+        try:
+            body = urlencode({k: str(v) for k, v in data.items()}).encode()
+        except UnicodeEncodeError as exc:  # (a lone surrogate: a form field is UTF-8 text)
+            raise ValueError(f"a {prov} form field holds {exc.object[exc.start:exc.end]!r}, "
+                             "a lone surrogate: no UTF-8 text can") from None
     elif kind == "json_pretty":
         body = json.dumps(data, indent=2).encode()
     else:
-        body = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+        # (a lone surrogate in a string, "\ud800", is no UTF-8: written as JSON escapes it)
+        body = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode(
+            "utf-8", "backslashreplace")
         if kind == "json_crlf":
             body += b"\r\n"
     if TABLE[prov].scheme == "standardwebhooks":
