@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -88,6 +89,10 @@ class _PerTestLab:
         for view in list(lab._views):  # a test's live views stop receiving the next test's
             view.close()
             lab._views.discard(view)
+        ingress = sys.modules.get("hooklab.ingress")  # (loaded by a test's public_url only)
+        if ingress is not None:  # a test's public URLs retire with it: a request to one in
+            ingress.unregister(lab)  # the next test was that test's capture (and its key
+            # stayed in the user's Jupyter runtime registry until the session ended)
         lab.reset()
 
     def close(self) -> None:
