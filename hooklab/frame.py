@@ -1247,8 +1247,29 @@ def _with_slow(flat: Any, slow: dict[int, Any], n: int, prefix: str, stop: Any =
             warnings.simplefilter("ignore")
             with pd.option_context("future.infer_string", False):
                 out = _combined(flat, extra, stop)
+    _settled_bools(out, extra)
     out.attrs["objects"] = objects
     return out
+
+
+def _settled_bools(out: Any, extra: Any) -> None:
+    """The columns of ``out`` (Arrow's rows combined with ``extra``, the rows Python read)
+    that hold a boolean in every row made ``bool``, as one reading of all the rows gives
+    them: Arrow's part is ``None`` in Python's rows, which made its booleans objects
+    (``{"b": true, "f": NaN}`` then ``{"b": false}`` gave an object column of ``True``,
+    ``False``; without the NaN, a ``bool`` one). Only the columns ``extra`` holds as
+    ``bool`` (a boolean in each of its rows) are looked at."""
+    import numpy as np
+
+    names = [name for name, t in zip(extra.columns, extra.dtypes.tolist(), strict=True)
+             if t == np.dtype(bool)]
+    for name in names:
+        at = out.columns.get_loc(name)
+        if not isinstance(at, int) or out.dtypes.iloc[at] != np.dtype(object):
+            continue
+        values = out.iloc[:, at].to_numpy(object)
+        if all(type(v) is bool for v in values.tolist()):
+            out.isetitem(at, out.iloc[:, at].astype(bool))
 
 
 def _combined(flat: Any, extra: Any, stop: Any = None) -> Any:
@@ -2499,8 +2520,13 @@ def _harmonized(frames: list[Any]) -> list[Any]:
             for k in ints + floats + whole:
                 frames[k][name] = _as_objects(cols[k], whole=k in whole)
             continue
-        if whole and ints and not floats and any(_big(cols[k]) for k in ints):
-            for k in whole:  # integers all: Int64 (these are within 2**53, exact as floats)
+        if whole and ints and not floats:
+            # integers all: Int64 (these are within 2**53, exact as floats), settled at the end
+            # as one reading of all the rows gives them (:func:`_settled_ints`): int64 where
+            # every body has the field. A float part's NaN may be a row another part holds
+            # (the rows Python read, beside Arrow's: {"n": 1, "f": NaN} then {"n": 2} had
+            # made payload.n float64 [1.0, 2.0], int64 without the NaN)
+            for k in whole:
                 frames[k][name] = cols[k].astype(pd.Int64Dtype())
             continue
         floats += whole
