@@ -87,8 +87,13 @@ CURL_LIMIT = 256 * 1024
 # what Unicode draws as nothing or uses to reorder text, and runs of variation selectors:
 # hooklab.capture's (the terminal's printable() escapes the same)
 _HIDDEN, _VS_RUN = HIDDEN_CHARS, VS_RUN
-_INVISIBLE = re.compile(r"[\x00-\x1f\x7f-\x9f" + _HIDDEN + "]" + _VS_RUN)
-_INVISIBLE_ML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f" + _HIDDEN + "]" + _VS_RUN)
+# and lone surrogates ("\ud83d" in a JSON string, a string cut inside an emoji: valid JSON, no
+# character), which no UTF-8 widget message can carry: one made selecting its capture raise
+# UnicodeEncodeError and the live view send nothing. Written as JSON escapes them, \ud83d, as
+# schema() and diff() show them (hooklab.explore.displayable)
+_LONE = r"\ud800-\udfff"
+_INVISIBLE = re.compile(r"[\x00-\x1f\x7f-\x9f" + _HIDDEN + _LONE + "]" + _VS_RUN)
+_INVISIBLE_ML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f" + _HIDDEN + _LONE + "]" + _VS_RUN)
 #: what makes a UTF-8 body binary rather than text (bidi and zero-width marks do not: shown)
 _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
@@ -106,7 +111,12 @@ COLUMNS: tuple[tuple[str, int, bool], ...] = (
 
 
 def visible(s: str, *, multiline: bool = False) -> str:
-    """``s`` with control and bidi characters shown as ``\\xNN`` / ``\\uNNNN`` (still text)."""
+    """``s`` with control and bidi characters shown as ``\\xNN`` / ``\\uNNNN`` (still text), and
+    each lone surrogate as JSON escapes it (``\\ud83d``: no UTF-8 text can hold one).
+
+    >>> visible("a\\x07b\\u202e"), visible("Party \\ud83d"), visible("ok \\U0001f600")
+    ('a\\\\x07b\\\\u202e', 'Party \\\\ud83d', 'ok 😀')
+    """
 
     def sub(m: re.Match[str]) -> str:
         c = ord(m.group())

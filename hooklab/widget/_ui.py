@@ -12,9 +12,32 @@ from typing import Any
 
 import ipywidgets as W
 
+from ..explore.payload import displayable
 from . import _render as R
 
 ALL = "\x00all"  # dropdown sentinel meaning "no filter"
+
+
+def sendable(value: Any) -> Any:
+    r"""``value`` (a widget trait's: text, or a list or tuple of such, as options) as a
+    widget message can carry it to the browser (UTF-8 JSON): each lone surrogate in its
+    text (``"\ud83d"`` in a JSON body: no character) written as JSON escapes it, the six
+    characters ``\ud83d`` (:func:`hooklab.explore.displayable`); ``value`` itself when
+    none has one. A trait holding one made its whole message fail (``UnicodeEncodeError``
+    raised where it was set: the view showed nothing more).
+
+    >>> sendable("Party time \ud83d"), sendable([("k\udc80", 1)]), sendable(5)
+    ('Party time \\ud83d', [('k\\udc80', 1)], 5)
+    """
+    if isinstance(value, str):
+        return displayable(value)
+    if isinstance(value, (list, tuple)) and value:
+        shown = [sendable(v) for v in value]
+        if any(a is not b for a, b in zip(shown, value, strict=True)):
+            return type(value)(shown)
+    return value
+
+
 TAB_TITLES = ("Details", "Tree", "Diff with previous", "Raw body", "Copy as curl")
 _OPTIONS_EVERY = 2.0  # seconds between bin/provider dropdown refreshes
 #: most capture tables a view keeps (one shown, the others hidden: see LiveView._show_rows)
@@ -365,7 +388,10 @@ class LiveControls:
         return []
 
     def _set(self, widget: W.Widget, **traits: Any) -> int:
-        """Set only the traits that differ, in one comm message; 1 if anything changed."""
+        """Set only the traits that differ, in one comm message; 1 if anything changed. Text
+        is sent as UTF-8: a lone surrogate in it is written as JSON escapes it (``\\ud83d``,
+        :func:`sendable`), as every pane's text shows it already."""
+        traits = {k: sendable(v) for k, v in traits.items()}
         changed = {k: v for k, v in traits.items() if getattr(widget, k) != v}
         if not changed:
             return 0
