@@ -1040,7 +1040,9 @@ class LiveView(LiveControls, W.VBox):
         """The schema row of the field at ``key`` over the newest captures of this capture's
         provider and event type (cached until new captures arrive)."""
         group = (cap.provider, cap.event_type)
-        cache_key = (*group, self._newest())
+        # (captures without an event type are read by bin: two bins' were one cache entry, and
+        # a field of the second bin clicked had "no schema row")
+        cache_key = (*group, cap.bin if cap.event_type is None else None, self._newest())
         table = self._schema_cache.get(cache_key)
         if table is None:
             if cap.event_type is not None:
