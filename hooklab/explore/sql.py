@@ -277,8 +277,41 @@ def _undo(db: sqlite3.Connection, text_factory: Any) -> None:
         raise failed[0]
 
 
+#: a UTF-16 surrogate written as UTF-8 would write it (three bytes ED A0..BF 80..BF): what
+#: SQLite's JSON functions make of a lone surrogate escape (``json_extract`` of ``"\ud800"``)
+_SURROGATE_UTF8 = re.compile(rb"\xed[\xa0-\xbf][\x80-\xbf]")
+
+
 def _decode(b: bytes) -> str:
-    return b.decode("utf-8", "replace")
+    r"""A text SQLite gives ``lab.sql`` (``text_factory``): UTF-8, never failing (bytes that
+    are no UTF-8 read as U+FFFD), and each surrogate SQLite wrote for a JSON escape of one
+    (``json_extract(payload, '$.s')`` of ``{"s": "\ud800x"}``: no character) as JSON writes
+    it, the six characters ``\ud800``, as ``schema()``, ``diff()`` and ``flatten=True`` show
+    it (:func:`hooklab.explore.displayable`; it read as three U+FFFD). A pair written so, in
+    two halves, is its character.
+
+    >>> _decode("café".encode()), _decode(b"\xed\xa0\x80x"), _decode(b"\xff!")
+    ('café', '\\ud800x', '\ufffd!')
+    >>> _decode(b"\xed\xa0\xbd\xed\xb8\x80 \xed\xb8\x80\xed\xa0\xbd")  # a pair, then reversed
+    '😀 \\ude00\\ud83d'
+    """
+    try:
+        return b.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    if not _SURROGATE_UTF8.search(b):
+        return b.decode("utf-8", "replace")
+    from .payload import displayable
+
+    parts, at = [], 0
+    for m in _SURROGATE_UTF8.finditer(b):  # (bounded: one match per three bytes at most)
+        parts.append(b[at : m.start()].decode("utf-8", "replace"))
+        parts.append(m[0].decode("utf-8", "surrogatepass"))
+        at = m.end()
+    parts.append(b[at:].decode("utf-8", "replace"))
+    # (UTF-16 joins the halves of a pair into their character; a lone one stays itself)
+    text = "".join(parts).encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
+    return displayable(text)
 
 
 def check_timeout(timeout: object) -> float | None:
