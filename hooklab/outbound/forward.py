@@ -61,16 +61,17 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from dataclasses import replace as dc_replace
 from typing import Any, NamedTuple
 from urllib.parse import unquote, unquote_plus, urlencode, urlsplit
 
-from ..capture import REDACTED, Capture, ForwardOutcome, forward_error
+from ..capture import REDACTED, Capture, ForwardOutcome, forward_error, trailers_start
 from .sender import NOT_IN_URL, _escaped, _exchange, _shown_repr, _text_not_bytes, ascii_url
 
 __all__ = ["HOP_BY_HOP", "LOOP_HEADER", "Forwarder", "ForwardsLeft", "LeftForwards", "ReplayResult",
            "Resign", "book_resigner",
-           "check_target", "delivered", "has_dot_segment", "outgoing", "outgoing_trailers",
-           "replay", "resigned", "sent_body",
+           "check_target", "decoded", "delivered", "has_dot_segment", "outgoing",
+           "outgoing_trailers", "replay", "resigned", "sent_body",
            "target_url", "unverified"]
 
 #: headers that describe one connection, not the message (RFC 9110 section 7.6.1) and are
@@ -302,6 +303,33 @@ def outgoing_trailers(capture: Capture) -> list[tuple[str, str]]:
 #: hop-by-hop header, must undo them: RFC 9112 section 7); ``chunked``, the last, was undone
 #: on arrival, and ``identity`` is none
 _UNDONE_CODINGS = ("gzip", "x-gzip", "deflate")
+
+
+def decoded(capture: Capture) -> Capture:
+    """``capture`` as replay and forward send it: its body with the transfer codings undone
+    (:func:`sent_body`) and, where any were, its ``Transfer-Encoding`` fields gone from the
+    header section (``trailers_at`` moved to match); ``capture`` itself when none were.
+    Whatever reads a body to show or hide parts of it before sending (the live view's copy
+    as curl hides a JSON body's credentials) reads this one: the stored gzip bytes hid
+    nothing, and the command then showed the decoded body whole. ``ValueError`` as
+    :func:`sent_body`.
+
+    >>> import gzip
+    >>> c = decoded(Capture(1, None, "POST", "/b", headers=[("Transfer-Encoding", "gzip, chunked"),
+    ...                     ("X-Sig", "t")], body=gzip.compress(b'{"a":1}'), trailers_at=1))
+    >>> c.body, c.headers, c.trailers_at
+    (b'{"a":1}', [('X-Sig', 't')], 0)
+    """
+    body = sent_body(capture)
+    if body == (capture.body or b"") and not _transfer_codings(capture):
+        return capture
+    at = trailers_start(capture.trailers_at, len(capture.headers))
+    section = len(capture.headers) if at is None else at
+    dropped = [i for i, (k, _) in enumerate(capture.headers)
+               if i < section and k.lower() == "transfer-encoding"]
+    headers = [h for i, h in enumerate(capture.headers) if i not in dropped]
+    return dc_replace(capture, body=body, headers=headers,
+                      trailers_at=None if at is None else at - len(dropped))
 
 
 def _transfer_codings(capture: Capture) -> list[str]:

@@ -485,8 +485,13 @@ def curl_command(cap: Capture, *, reveal: bool = False, base: str | None = None)
     placeholders unless ``reveal``.
     """
     from ..export import to_curl
+    from ..outbound.forward import decoded
 
     hide = not reveal
+    try:  # (the body as it is sent: a Transfer-Encoding: gzip body's stored bytes hid nothing
+        cap = decoded(cap)  # and the command showed it decoded, credentials and all)
+    except ValueError as exc:  # a coding hooklab cannot undo: nothing to send
+        return f"# not copyable as curl: {exc}"
     form = hidden_body(cap) if hide else None
     try:
         cmd = to_curl(
