@@ -85,6 +85,13 @@ SAME = [
      gzip.compress("3\u20ac".encode()), "text/plain", []),
     (b"\x80\xe9", "text/plain; charset=windows-1252", b"\x80\xe9", "text/plain; charset=latin-1",
      [("(body)", "changed", "\u20ac\u00e9", "\x80\u00e9")]),
+    # bytes the charset does not hold read "\ufffd" alike: changed all the same (a review)
+    (b"amount: \xe9 ok", "text/plain", b"amount: \xff ok", "text/plain",
+     [("(body)", "changed", "amount: \ufffd ok", "amount: \ufffd ok")]),
+    (b"id,sig\n1,\x80\x81", "text/csv; charset=utf-8", b"id,sig\n1,\x90\x91",
+     "text/csv; charset=utf-8", [("(body)", "changed", "id,sig\n1,\ufffd\ufffd",
+                                  "id,sig\n1,\ufffd\ufffd")]),
+    (b"same \xe9", "text/plain", b"same \xe9", "text/plain", []),  # (the same bytes: no change)
     (bytes(range(256)), "application/octet-stream", bytes(range(255, -1, -1)), "application/octet-stream",
      [("(body)", "changed", "<256 bytes application/octet-stream>", "<256 bytes application/octet-stream>")]),
 ]

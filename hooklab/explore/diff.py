@@ -277,10 +277,13 @@ def _body_text(cap: Capture, p: Payload, reveal: bool) -> str:
 def _same_text(a: Capture, b: Capture) -> bool:
     """Whether two bodies that are neither JSON nor forms are the same: the same text as
     :attr:`Capture.text` reads each (``"café"`` in UTF-8 and in Latin-1 alike), or, where
-    one is binary, the same bytes."""
+    one is binary, the same bytes. A text read with a replacement character (bytes its
+    charset does not hold: ``caf\xe9`` and ``caf\xe8`` sent as UTF-8 both read ``caf�``)
+    is the same only as the same bytes: two such bodies read alike said "no change"."""
     ra, rb = _raw_text(a), _raw_text(b)
     if _is_text(a, ra) and _is_text(b, rb):
-        return a.text == b.text
+        ta = a.text
+        return ta == b.text and ("\ufffd" not in ta or ra == rb)
     return ra == rb
 
 
