@@ -97,7 +97,7 @@ def _capture(lab, request: bytes):  # type: ignore[no-untyped-def]
     return lab.wait(before + 1, timeout=10)[-1]
 
 
-@pytest.mark.parametrize("name", list(CASES))
+@pytest.mark.parametrize("name", list(CASES), ids=[n[:40] for n in CASES])
 def test_curl_sends_the_captured_request_byte_for_byte(lab, name: str) -> None:  # type: ignore[no-untyped-def]
     request, want = CASES[name]
     cap = _capture(lab, request)
@@ -136,3 +136,24 @@ def test_a_head_with_a_body_does_not_wait_for_a_body_the_answer_never_has(
     back = lab.wait(2, timeout=10)[-1]
     assert (back.method, back.body, back.header("content-length")) == ("HEAD", body,
                                                                         str(len(body)))
+
+
+@pytest.mark.parametrize("size", [1025, 2 * 2**20])
+def test_a_big_body_goes_without_the_expect_curl_would_add(lab, tmp_path, size: int) -> None:  # type: ignore[no-untyped-def]
+    """curl adds ``Expect: 100-continue`` to a body over 1 MiB (over 1 KiB before 7.69): the
+    capture had none, so the command says ``-H 'Expect:'`` (a review found it sent)."""
+    body = b"z" * size
+    cap = _capture(lab, b"POST /b/big HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n"
+                   b"Content-Length: %d\r\n\r\n%s" % (size, body))
+    cmd = to_curl(cap, url="http://127.0.0.1:9/app", max_inline=1000)
+    assert "-H Expect: " in cmd and "@body.bin" in cmd
+    (tmp_path / "body.bin").write_bytes(body)
+    with Recorder() as app:
+        r = subprocess.run(["bash", "-c", to_curl(cap, url=app.url + "/app", max_inline=1000)
+                            + " -sS -o /dev/null"], capture_output=True, text=True, timeout=30,
+                           cwd=tmp_path)
+        assert (r.returncode, r.stderr) == (0, "")
+        (got,) = app.wait(1)
+    host = app.url.split("//", 1)[1].encode()
+    assert got == (b"POST /app/big HTTP/1.1\r\nHost: " + host + b"\r\nContent-Type: text/plain"
+                   b"\r\nContent-Length: %d\r\n\r\n" % size + body)

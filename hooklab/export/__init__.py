@@ -1375,6 +1375,9 @@ def to_curl(
     for name in ("User-Agent", "Accept"):  # curl's own (curl/7.88.1, */*): the capture's
         if name.lower() not in sent:  # headers only
             args += ["-H", shlex.quote(f"{name}:")]
+    if len(body) > 1024 and not any(k.lower() == "expect" for k, _ in capture.header_section):
+        args += ["-H", shlex.quote("Expect:")]  # (curl adds Expect: 100-continue to a body
+        # over 1 MiB, over 1 KiB before 7.69: the capture had none)
     if not body:  # (a Content-Length: 0 the sender gave: curl sends none without data)
         names = [k for k, _ in capture.header_section]
         given = [k for k in names if k.lower() == "content-length"]
