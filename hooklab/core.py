@@ -1125,7 +1125,7 @@ class HookLab(Configurable):
         try:
             ok = store.wait_for(lambda: store.count(**filters) >= count, timeout)
         except sqlite3.ProgrammingError:
-            if not store._closed:
+            if not store.closing:
                 raise
             # stopped by another thread (a fixture's finaliser, a timer) while this waited:
             # sqlite3's "Cannot operate on a closed database" said nothing of what happened
@@ -2015,10 +2015,15 @@ def _check_count(call: str, count: Any, *, allow_none: bool) -> int | None:
     """
     if count is None and allow_none:
         return None
-    if isinstance(count, bool) or not isinstance(count, numbers.Integral) or count < 0:
+    whole = isinstance(count, numbers.Integral) or (
+        isinstance(count, float) and count.is_integer())  # (wait(1.0) worked: it still does)
+    if isinstance(count, bool) or not isinstance(count, numbers.Real):
         hint = f" (a bin is a filter: {call}(1, bin={count!r}))" if isinstance(count, str) else ""
         raise TypeError(f"{call}(count=...) is a number of captures, 0 or more: "
                         f"got {printable(repr(count))}{hint}")
+    if not whole or count < 0:
+        raise ValueError(f"{call}(count=...) is a number of captures, 0 or more: "
+                         f"got {printable(repr(count))}")
     return int(count)
 
 
