@@ -186,3 +186,25 @@ def test_a_received_target_still_goes_back_byte_for_byte(lab, name: str) -> None
         got = app.wait(n)
     assert _target(forwarded) == b"/app" + suffix
     assert [_target(g) for g in got] == [b"/app" + suffix] * n
+
+
+def test_a_hand_written_line_keeps_its_host_as_written(tmp_path: Path) -> None:
+    """The JSON Lines import percent-encodes a hand-written URL's path and query, not its
+    host (``bücher.example`` became ``b%C3%BCcher.example``), as the HAR import does."""
+    line = {"method": "POST", "url": "http://b\u00fccher.example/b/x?q=\u00fc", "body": "x",
+            "received_at": "2026-01-01T00:00:00Z", "status": 200}
+    path = tmp_path / "h.jsonl"
+    path.write_text(json.dumps(line) + "\n", encoding="utf-8")
+    har = tmp_path / "h.har"
+    har.write_text(json.dumps({"log": {"version": "1.2", "entries": [{
+        "startedDateTime": "2026-01-01T00:00:00Z",
+        "request": {"method": "POST", "url": line["url"], "headers": [],
+                    "postData": {"mimeType": "text/plain", "text": "x"}},
+        "response": {"status": 200}}]}}), encoding="utf-8")
+    for lab in (hooklab.load_jsonl(path), hooklab.load_har(har)):
+        try:
+            (cap,) = lab.captures
+            assert (cap.url, cap.path, cap.query) == (
+                "http://b\u00fccher.example/b/x?q=%C3%BC", "/b/x", {"q": ["\u00fc"]})
+        finally:
+            lab.stop()

@@ -230,9 +230,12 @@ def _record(d: Any, now: bool = True, notes: list[str] | None = None) -> dict[st
         # past ASCII percent-encoded as UTF-8 (RFC 3987 section 3.1), so that replay, forward
         # and copy-as-curl send what a browser sends. An exported line (its id) keeps its
         # target's bytes, a character each.
-        with suppress(UnicodeEncodeError):  # (a lone surrogate: refused below)
+        from ..outbound.sender import ascii_url
+
+        with suppress(UnicodeEncodeError, ValueError):  # (a lone surrogate: refused below)
             (path + url).encode("utf-8")
-            path, url = _iri_escaped(path), _iri_escaped(url)
+            # (the URL's host as written, as the HAR import keeps it: only what is sent moves)
+            path, url = _iri_escaped(path), ascii_url(url) if url else url
     kind = get("kind")
     kind = ("http" if kind is None else _text(kind, "kind")) or "http"
     check_import(path, url, received, kind)
