@@ -839,7 +839,8 @@ _VIEW = r"""CREATE VIEW captures AS SELECT id,
          WHEN octet_length(body) > 0
               AND ({encoded} OR json_valid(try(decode(body)))
                    OR try(decode(body)) IS NULL OR contains(try(decode(body)), chr(0))
-                   OR starts_with(try(decode(body)), chr(65279)))
+                   OR starts_with(try(decode(body)), chr(65279))
+                   OR regexp_matches(try(decode(body)), '\\u[dD][89a-fA-F]'))
          THEN hooklab_payload(body, headers, {trailers_at}) END AS payload,
     headers, query, {trailers_at} AS trailers_at, day
 FROM read_parquet({files}, hive_partitioning = true, union_by_name = true)""".replace(
@@ -917,6 +918,37 @@ _MACROS = (
 )
 
 
+#: a ``\u`` escape of a surrogate (one of a pair, or lone) in JSON text
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _duckdb_json(text: str | None) -> str | None:
+    r"""``payload`` JSON text as DuckDB takes it: DuckDB's JSON refuses a lone surrogate
+    escape (``"\ud800"``: valid JSON, what ``JSON.stringify`` writes for a string cut inside an
+    emoji), so such a string holds the six characters ``\ud800`` instead, as ``lab.sql`` on
+    SQLite, ``schema()`` and ``diff()`` show it (the view gave such a body no payload at all).
+
+    >>> _duckdb_json('{"a": "x\\ud800", "b": "\\ud83d\\ude00"}')
+    '{"a":"x\\\\ud800","b":"😀"}'
+    >>> _duckdb_json('{"a": 1}')
+    '{"a": 1}'
+    """
+    if text is None or "\\u" not in text or not _SURROGATE_ESCAPE.search(text):
+        return text
+    from ..jsonread import loads_json
+
+    try:
+        value = loads_json(text)
+    except (ValueError, RecursionError):
+        return text
+    try:  # (a body with NaN or an infinity too: left to DuckDB, which gives no payload)
+        out = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except ValueError:
+        return text
+    return _LONE_SURROGATE.sub(lambda m: f"\\\\u{ord(m.group()):04x}", out)
+
+
 def _register_payload(con: Any) -> None:
     """``hooklab_payload(body, headers, trailers_at)`` on DuckDB connection ``con``: the view's ``payload``
     of a body its SQL alone cannot settle (``hooklab.capture.payload_text``)."""
@@ -928,8 +960,8 @@ def _register_payload(con: Any) -> None:
     types = getattr(duckdb, "sqltypes", None) or duckdb.typing  # (renamed in DuckDB 2)
     def payload(body: bytes | None, headers: str | None, trailers_at: int | None) -> str | None:
         # (the header section's Content-Encoding: a trailer field's is none of the body's)
-        return payload_text(body, headers if trailers_at is None else
-                            S.header_section_text(headers, trailers_at))
+        return _duckdb_json(payload_text(body, headers if trailers_at is None else
+                                         S.header_section_text(headers, trailers_at)))
 
     def encoded(headers: str | None, trailers_at: int | None) -> bool:
         return bool(S.encoded_flag(headers or "", trailers_at))
