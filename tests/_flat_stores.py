@@ -2,10 +2,14 @@
 (``test_flat_kept``, ``test_flat_refused_kept``, ``test_flat_big_ints``).
 
 >>> store_of(path, [b'{"a": 1}'] * (SEG + 3))  # doctest: +SKIP
+>>> copy_store(path, other)  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+import sqlite3
 import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -38,3 +42,18 @@ def store_of(path: str, bodies: list[bytes], timeout: float = 60) -> None:
         wait(lambda: len(store.summaries(FLAT_KIND)) == len(bodies) // SEG, timeout)
     finally:
         store.close()
+
+
+def copy_store(src: str, dst: str) -> str:
+    """A copy of store file ``src`` (closed: no hooklab has it open) at ``dst``, its WAL
+    checkpointed into it first: a store built once serves several tests, each on its own copy,
+    instead of each building it again."""
+    db = sqlite3.connect(src)
+    try:
+        busy, _, _ = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        assert busy == 0, f"{src} is still in use"
+    finally:
+        db.close()
+    assert not os.path.exists(src + "-wal") or os.path.getsize(src + "-wal") == 0
+    shutil.copyfile(src, dst)
+    return dst
