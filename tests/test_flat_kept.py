@@ -18,7 +18,8 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from _flat_stores import SEG, T0, store_of, wait
+from _flat_frames import assert_frame_equal
+from _flat_stores import SEG, T0, copy_store, store_of, wait
 
 import hooklab
 from hooklab import frame as frame_mod
@@ -120,6 +121,17 @@ def store_file(tmp_path_factory: pytest.TempPathFactory) -> str:
     return path
 
 
+@pytest.fixture(scope="module")
+def kept_file(store_file: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, pd.DataFrame]:
+    """A copy of :func:`store_file` whose three segments a first ``flatten=True`` kept, and
+    that frame (parsing every body): made once, read (or copied) by the tests that start
+    from it. Never opened by them: a test that changes it works on a copy."""
+    path = copy_store(store_file, str(tmp_path_factory.mktemp("kept") / "kept.sqlite3"))
+    assert kept(path) == {}
+    first = flattened_and_kept(path, 3)
+    return path, first
+
+
 class Reads:
     """Counts the blocks of bodies a frame decompresses."""
 
@@ -173,8 +185,8 @@ def test_the_next_frame_reads_the_kept_segments_and_equals_the_first(store_file,
     finally:
         lab.stop()
     assert sorted(set(reads.blocks)) == [3]  # the block after the three segments
-    pd.testing.assert_frame_equal(again, first)
-    pd.testing.assert_frame_equal(again, through_sql)
+    assert_frame_equal(again, first)
+    assert_frame_equal(again, through_sql)
 
     # values, as the bodies say
     assert again["payload.amount"].dtype == "float64"  # floats in the second segment
@@ -198,18 +210,17 @@ def test_the_next_frame_reads_the_kept_segments_and_equals_the_first(store_file,
     "slow rows past the end", "another key", "no metadata", "list values past the end",
     "list values of another column", "list values not a list",
 ])
-def test_a_damaged_kept_segment_is_read_again_and_replaced(store_file, tmp_path, damage) -> None:
-    import shutil
+def test_a_damaged_kept_segment_is_read_again_and_replaced(kept_file, tmp_path, damage) -> None:
     import zlib
 
     import numpy as np
     import pyarrow as pa
     import pyarrow.ipc as ipc
 
-    path = str(tmp_path / "damaged.sqlite3")
-    shutil.copy(store_file, path)
-    first = flattened_and_kept(path, 3)
+    path = copy_store(kept_file[0], str(tmp_path / "damaged.sqlite3"))
+    first = kept_file[1]  # (the frame that kept them, parsing every body)
     blobs = kept(path)
+    assert len(blobs) == 3 and all(blobs.values())
     second = sorted(blobs)[1]
     good = blobs[second]
     table = ipc.open_stream(pa.py_buffer(good[8:])).read_all()  # (after magic and CRC-32)
@@ -261,7 +272,7 @@ def test_a_damaged_kept_segment_is_read_again_and_replaced(store_file, tmp_path,
         wait(lambda: kept(path)[second] == good)  # made again and replaced
     finally:
         lab.stop()
-    pd.testing.assert_frame_equal(again, first)
+    assert_frame_equal(again, first)
 
 
 def test_retention_and_clear_drop_the_kept_segments(tmp_path) -> None:
@@ -280,7 +291,7 @@ def test_retention_and_clear_drop_the_kept_segments(tmp_path) -> None:
     try:
         got = lab.dataframe(flatten=True)
         want = frame_mod._frame(lab.store, {}, flatten=True, combined=False)
-        pd.testing.assert_frame_equal(got, want)
+        assert_frame_equal(got, want)
         assert len(got) == 5000 and got["payload.last"].iloc[-1] == 1
         lab.clear()
         lab.store.flush(30)
@@ -323,8 +334,8 @@ def test_segments_whose_types_do_not_combine_are_kept_and_the_frame_stays_right(
         want = frame_mod._frame(lab.store, {}, flatten=True, combined=False)
     finally:
         lab.stop()
-    pd.testing.assert_frame_equal(first, want)
-    pd.testing.assert_frame_equal(again, want)
+    assert_frame_equal(first, want)
+    assert_frame_equal(again, want)
     assert again["payload.v"].iloc[5] == 5 and again["payload.v"].iloc[SEG + 5] == f"t{SEG + 5}"
     assert again["payload.v"].iloc[1001] is None or pd.isna(again["payload.v"].iloc[1001])
     assert again["payload.id"].iloc[2 * SEG + 2] == 2 * SEG + 2
@@ -367,20 +378,17 @@ def test_a_segment_of_empty_objects_is_kept_and_not_read_again(tmp_path, monkeyp
         assert kept(path)[1] == blob  # not written again
     finally:
         lab.stop()
-    pd.testing.assert_frame_equal(again, first)
+    assert_frame_equal(again, first)
     assert again["payload.a"].iloc[:SEG].isna().all() and (again["payload.a"].iloc[SEG:] == 1).all()
 
 
-def test_every_flipped_bit_of_a_kept_segment_is_refused(store_file, tmp_path) -> None:
+def test_every_flipped_bit_of_a_kept_segment_is_refused(kept_file) -> None:
     """LZ4 inside Arrow IPC has no checksum of its own: without one, most flipped bits read as
     other values (a fuzz found 615 of 1,500). Each blob carries a CRC-32 of its stream and its
     segment's name."""
     import random
-    import shutil
 
-    path = str(tmp_path / "flips.sqlite3")
-    shutil.copy(store_file, path)
-    flattened_and_kept(path, 3)
+    path = kept_file[0]  # (only read here)
     first = sorted(kept(path))[0]
     blob = kept(path)[first]
     key = (first, first + SEG - 1, SEG)
@@ -739,7 +747,7 @@ def _needs_a_helper() -> None:
         pytest.skip("no helper process on one CPU")
 
 
-def test_a_serving_lab_keeps_the_parsed_payloads_in_quiet_moments(store_file, tmp_path,
+def test_a_serving_lab_keeps_the_parsed_payloads_in_quiet_moments(store_file, kept_file, tmp_path,
                                                                  monkeypatch) -> None:
     """``hooklab.start()`` alone (no ``flatten=True`` in any process) has a helper process
     parse every sealed segment's bodies once the lab is quiet, and keeps them as the first
@@ -750,9 +758,7 @@ def test_a_serving_lab_keeps_the_parsed_payloads_in_quiet_moments(store_file, tm
 
     _needs_a_helper()
     served = str(tmp_path / "served.sqlite3")
-    untouched = str(tmp_path / "untouched.sqlite3")
     shutil.copy(store_file, served)
-    shutil.copy(store_file, untouched)
     assert kept(served) == {}
     lab = hooklab.start(port=0, db=served)
     try:
@@ -762,7 +768,8 @@ def test_a_serving_lab_keeps_the_parsed_payloads_in_quiet_moments(store_file, tm
     made_here = kept(served)
     assert all(blob[:4] == b"HLF1" for blob in made_here.values())
 
-    first = flattened_and_kept(untouched, 3)  # parses every body, keeps the segments itself
+    # an untouched copy's first frame parsed every body and kept the segments itself
+    untouched, first = kept_file
     assert kept(untouched) == made_here  # the same tables, byte for byte
 
     reads = Reads(monkeypatch)
@@ -773,8 +780,8 @@ def test_a_serving_lab_keeps_the_parsed_payloads_in_quiet_moments(store_file, tm
         through_sql = frame_mod._frame(lab.store, {}, flatten=True, combined=False)
     finally:
         lab.stop()
-    pd.testing.assert_frame_equal(got, first)
-    pd.testing.assert_frame_equal(got, through_sql)
+    assert_frame_equal(got, first)
+    assert_frame_equal(got, through_sql)
     assert got["payload.id"].iloc[8] == "evt_8" and got["payload.amount"].iloc[SEG + 10] == SEG + 10.5
 
 
@@ -807,7 +814,7 @@ def test_a_segment_arrow_cannot_read_in_one_table_is_marked_and_not_tried_again(
         assert store.summaries(FLAT_KIND) == marks  # (the frame kept nothing over them)
     finally:
         store.close()
-    pd.testing.assert_frame_equal(df, want)
+    assert_frame_equal(df, want)
     assert df["payload.v"].iloc[:4].tolist() == ["t0", 1, "t2", 3]
     assert df["payload.v"].iloc[2 * SEG + 2] == f"t{2 * SEG + 2}"
 
@@ -885,7 +892,7 @@ def test_the_segments_a_frame_parsed_are_kept_once_it_is_made(store_file, tmp_pa
     finally:
         lab.stop()
     assert packed_before == [False, False, False]  # each of the three segments, after
-    pd.testing.assert_frame_equal(first, through_sql)
+    assert_frame_equal(first, through_sql)
     db = sqlite3.connect(path)
     try:
         keys = db.execute("SELECT first_id, last_id, rows FROM segments").fetchall()
@@ -895,7 +902,7 @@ def test_the_segments_a_frame_parsed_are_kept_once_it_is_made(store_file, tmp_pa
     assert kept(path) == want and all(blob[:4] == b"HLF1" for blob in want.values())
 
 
-def test_a_frame_that_fails_still_keeps_the_segments_it_parsed(store_file, tmp_path,
+def test_a_frame_that_fails_still_keeps_the_segments_it_parsed(store_file, kept_file, tmp_path,
                                                                 monkeypatch) -> None:
     """The tables wait for their frame to be made, or to fail: a frame that fails while the
     bodies are parsed (here: its other columns) keeps them as soon as it has failed, and
@@ -919,7 +926,5 @@ def test_a_frame_that_fails_still_keeps_the_segments_it_parsed(store_file, tmp_p
     finally:
         lab.stop()
     monkeypatch.undo()
-    untouched = str(tmp_path / "untouched.sqlite3")
-    shutil.copy(store_file, untouched)
-    flattened_and_kept(untouched, 3)
+    untouched = kept_file[0]  # (an untouched copy, flattened and kept)
     assert kept(path) == kept(untouched)
