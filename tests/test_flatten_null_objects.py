@@ -25,12 +25,13 @@ import http.client
 import json
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
+from _flat_rows import Rows
 
 import hooklab
 from hooklab.frame import FLAT_KIND
@@ -117,6 +118,9 @@ CASES: dict[str, tuple[list[Any], dict[str, list[Any]]]] = {
         {"payload.a": [1, "t"], "payload.b": [M, M]}),
 }
 FILLER = ("payload.kind", "payload.amount")
+#: the rows the stores' captures are stored as (``add_rows``), each made once: the 4,100 filler
+#: captures are the same in every store
+ROWS = Rows(T0)
 
 
 def wire(body: Any) -> tuple[bytes, dict[str, str]]:
@@ -188,14 +192,13 @@ def sealed_frames(tmp: Path, stored: list[Any], name: str) -> dict[str, pd.DataF
     """``stored`` (bodies) in a SQLite file whose first 4,096 are a sealed segment: its first
     frame, a second one (the kept tables), its Parquet export."""
     path = tmp / f"{name}.sqlite3"
-    records = []
+    rows = []
     for i, body in enumerate(stored):
         data, headers = wire(body)
-        records.append({"method": "POST", "path": "/hook", "headers": list(headers.items()),
-                        "body": data, "received_at": T0 + timedelta(seconds=i)})
+        rows.append(ROWS.of(data, list(headers.items()), i))  # (the filler's: made once)
     store = CaptureStore(str(path), durability="normal")
     try:
-        assert store.add_many(records) == len(stored)
+        assert store.add_rows(rows) == len(stored)
         end = time.monotonic() + 60
         while not store.summaries(FLAT_KIND) and time.monotonic() < end:
             time.sleep(0.05)  # (the serving lab's quiet-moment work, or none: either is read)
