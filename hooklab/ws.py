@@ -24,7 +24,9 @@ connection was cut without a close frame, 1009 when a message over ``max_message
 hooklab close it; body = reason, ``X-WS-Closed-By``: ``server`` or ``client``, i.e. hooklab) and
 ``ERROR`` (a failed connect; body = the error; a handshake the server refused keeps its
 ``status``, headers, a credential's value hidden, and the first 64 KiB of its body, the error
-in ``X-WS-Error``). Pings and pongs are control frames, not messages (RFC 6455 5.5): ``PING`` /
+in ``X-WS-Error``). The credentials the request sent (the URL's, credential headers'), echoed
+by the server as sent or percent-encoded, are ``[secret]`` in a refusal's headers and body,
+the OPEN capture's headers and a close reason; a message's payload is kept as it came. Pings and pongs are control frames, not messages (RFC 6455 5.5): ``PING`` /
 ``PONG`` captures, ``X-WS-From`` ``server`` or ``client`` (hooklab's answering pong), counted in
 the summary's ``pings`` / ``pongs``, not in ``received`` nor toward ``max_messages``; a
 connection stores a burst of 50 and then 2 a second (``control_not_stored`` counts a flood's
@@ -76,7 +78,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import SplitResult, parse_qs, urlsplit
+from urllib.parse import SplitResult, parse_qs, unquote, urlsplit
 
 from tornado import httpclient, httputil, iostream, simple_httpclient, websocket
 
@@ -537,12 +539,16 @@ def _remote(split: SplitResult) -> str:
 
 
 class _Recorder:
-    def __init__(self, url: str, store: Any, bin: str | None, summary: RecordSummary) -> None:
+    def __init__(self, url: str, store: Any, bin: str | None, summary: RecordSummary,
+                 headers: list[tuple[str, str]] | None = None) -> None:
         # the URL as a forward target is recorded (README): credentials in its userinfo, its
         # query (token=, api_key=...) or its path (a Slack-like URL) stored as [secret], in
         # the url, the query and the path alike; remote_addr is the server's host:port
         self.url = _recorded_url(url)
         self.connect_url = url  # (the URL as given, credentials and all: only to connect)
+        # what the server answers (headers, a refusal's body, a close reason) may echo the
+        # credentials the request sent: stored as [secret], as the url and query keep them
+        self.echoes = _Echoes(url, headers or [])
         self.store, self.bin, self.summary = store, bin, summary
         split = urlsplit(self.url)
         self.path = split.path or "/"
@@ -703,7 +709,7 @@ async def record_async(
     outgoing = _messages(send)
     target = _target_store(store, lab)
     summary = RecordSummary(url=_recorded_url(url))  # (as the captures say it: README)
-    rec = _Recorder(url, target, bin, summary)
+    rec = _Recorder(url, target, bin, summary, sent_headers)
     loop = asyncio.get_running_loop()
     started = loop.time()
     deadline = None if duration is None else started + duration
@@ -960,9 +966,8 @@ async def _one_connection(
             # credentials hidden) and body (the beginning) say why
             rec.retry_after = _retry_after(opening.headers)
             said.append(("X-WS-Error", _NOT_IN_WS_URL.sub(" ", msg)[:500]))
-            said += _answer_headers(opening)
-            rec.add("ERROR", _scrubbed_body(bytes(opening.chunks), rec.connect_url, headers),
-                    said, status=opening.code)
+            said += _answer_headers(opening, rec.echoes)
+            rec.add("ERROR", rec.echoes.bytes(bytes(opening.chunks)), said, status=opening.code)
         else:
             rec.add("ERROR", msg.encode(), said, status=0)
         return True
@@ -970,7 +975,11 @@ async def _one_connection(
     s.connections += 1
     proto = conn.protocol  # (conn.close() forgets it)
     assert isinstance(proto, _Protocol)
-    resp = [(k, v) for k, v in conn.headers.get_all()] if conn.headers is not None else []
+    # (the 101 answer's headers as the server sent them, but for echoes of the credentials
+    # the request sent; its own Set-Cookie... stay, as a webhook's headers do)
+    resp = ([(rec.echoes.text(k, name=True), rec.echoes.text(v))
+             for k, v in conn.headers.get_all()]
+            if conn.headers is not None else [])
     rec.add("OPEN", b"", [("X-WS-Attempt", str(attempt)), *resp])
     waiting, early = early, None
     for msg in waiting:
@@ -1033,7 +1042,9 @@ async def _one_connection(
     elif by_server:
         # RFC 6455 7.1.5: a close frame without a status code is 1005; no close frame at all,
         # the connection cut, is 1006 (as browsers say)
-        closed_by, reason = "server", conn.close_reason or ""
+        # (its reason is the server's text, as a refusal's body: an echo of the credentials
+        # the request sent is [secret] there too, and in the summary's closes)
+        closed_by, reason = "server", rec.echoes.text(conn.close_reason or "")
         if conn.close_code is not None:
             code = conn.close_code
         elif proto.close_frame_received:
@@ -1123,35 +1134,96 @@ def _error_text(exc: BaseException, url: str, headers: list[tuple[str, str]]) ->
 
 
 def _secrets_sent(url: str, headers: list[tuple[str, str]]) -> list[str]:
-    """The credentials a connect sends: the URL's (:func:`~hooklab.credentials.url_secrets`)
-    and the values of credential headers (``Authorization``, ``X-Api-Key``, ``*-Token``...),
-    whole and without their scheme (``Bearer``)."""
+    """The credentials a connect sends: the URL's (:func:`~hooklab.credentials.url_secrets`,
+    as written and decoded) and the values of credential headers (``Authorization``,
+    ``X-Api-Key``, ``*-Token``...), whole and without their scheme (``Bearer``)."""
     found = list(url_secrets(url))
     split = urlsplit(url)
-    if split.netloc.rpartition("@")[1]:  # (sent as Basic credentials: "user:password", base64)
+    if split.netloc.rpartition("@")[1]:  # (sent as Basic credentials: "user:password", base64;
+        # the userinfo as written, as Tornado sends it, and decoded, as curl sends it)
         basic = f"{split.username or ''}:{split.password or ''}"
-        found.append(base64.b64encode(basic.encode("utf-8")).decode("ascii"))
+        for userpass in {basic, unquote(basic)}:
+            found.append(base64.b64encode(userpass.encode("utf-8")).decode("ascii"))
     for name, value in headers:
         if is_sensitive_header(name) or is_credential_query(name):
             found += [value.strip(), value.strip().rpartition(" ")[2]]
     return sorted({v for v in found if len(v) >= 4}, key=len, reverse=True)
 
 
-def _scrubbed_body(body: bytes, url: str, headers: list[tuple[str, str]]) -> bytes:
-    """The body of a refused handshake's answer without the credentials the request sent (a
-    server that echoes the request back)."""
-    for secret in _secrets_sent(url, headers):
-        for spelling in {secret.encode("latin-1", "replace"), secret.encode("utf-8")}:
-            body = body.replace(spelling, b"[secret]")
-    return body
+def _spelled(secret: bytes) -> bytes:
+    """A regular expression of ``secret`` as a server may echo it: as sent, or with any of its
+    bytes percent-encoded, once or twice, in either case (``/`` as ``%2F``, ``%2f``,
+    ``%252F``: a redirect's ``Location`` quoting the URL asked for), a space as ``+`` too."""
+    parts = []
+    for byte in secret:
+        hexed = b"".join(b"[%c%c]" % (c, c ^ 0x20) if c >= 0x61 else b"%c" % c
+                         for c in b"%02x" % byte)
+        plus = rb"|\+" if byte == 0x20 else b""
+        parts.append(b"(?:%s|%%(?:25)?%s%s)" % (re.escape(bytes([byte])), hexed, plus))
+    return b"".join(parts)
 
 
-def _answer_headers(conn: _Connection) -> list[tuple[str, str]]:
-    """The headers of a refused handshake's answer, as its ERROR capture keeps them: a
-    credential's value (``Set-Cookie``...) as its length (:func:`~hooklab.credentials.
-    hidden_value`), and ``X-WS-Body-Truncated`` when the body kept is its beginning."""
-    got = [] if conn.headers is None else list(conn.headers.get_all())
-    kept = [(k, hidden_value(v) if is_sensitive_header(k) else v) for k, v in got]
+class _Echoes:
+    """The credentials a connect sends (:func:`_secrets_sent`: the URL's userinfo, credential
+    query values, credential header values), found again in what the server answered and
+    replaced by ``[secret]``: a server that echoes the request (a redirect's ``Location``
+    keeping ``?token=``, a debug header repeating ``X-Api-Key``) must not put back in the
+    store what the recording's own ``url`` and ``query`` hide. Each is found as sent, in
+    UTF-8 or Latin-1 (how HTTP header text is read), and percent-encoded.
+
+    >>> echoes = _Echoes("ws://127.0.0.1:9/feed?token=tok_a/b", [("X-Api-Key", "key_123")])
+    >>> echoes.text("/login?next=%2Ffeed%3Ftoken%3Dtok_a%2Fb")
+    '/login?next=%2Ffeed%3Ftoken%3D[secret]'
+    >>> echoes.headers([("X-Echo", "key=key_123; ok"), ("Set-Cookie", "sid=1")])
+    [('X-Echo', 'key=[secret]; ok'), ('Set-Cookie', '<hidden: 5 chars>')]
+    """
+
+    def __init__(self, url: str, headers: list[tuple[str, str]]) -> None:
+        spellings: set[bytes] = set()
+        for secret in _secrets_sent(url, headers):
+            spellings.add(secret.encode("utf-8"))
+            try:
+                spellings.add(secret.encode("latin-1"))
+            except UnicodeEncodeError:
+                pass
+        # (one pass, the longest first: a mark is never read again as part of a secret)
+        ordered = sorted(spellings, key=lambda s: (-len(s), s))
+        either = b"|".join(map(_spelled, ordered))
+        self.pattern = re.compile(either) if ordered else None
+        # (a header name is read in any case: Tornado writes "X-Key_headersecret" for
+        # "X-key_HEADERSECRET")
+        self.name_pattern = re.compile(either, re.IGNORECASE) if ordered else None
+
+    def bytes(self, data: bytes) -> bytes:
+        """``data`` with every echo of a credential sent as ``[secret]``."""
+        return data if self.pattern is None else self.pattern.sub(b"[secret]", data)
+
+    def text(self, text: str, *, name: bool = False) -> str:
+        """``text`` (a header value, a close reason; a header ``name``, matched in any case)
+        with every echo as ``[secret]``: read as the bytes it came as (Latin-1, as HTTP
+        header text is read; UTF-8 past that)."""
+        pattern = self.name_pattern if name else self.pattern
+        if pattern is None:
+            return text
+        codec = "latin-1" if all(c <= "\xff" for c in text) else "utf-8"
+        data = text.encode(codec, "surrogatepass")
+        scrubbed = pattern.sub(b"[secret]", data)
+        return text if scrubbed == data else scrubbed.decode(codec, "surrogatepass")
+
+    def headers(self, headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+        """A server's answer headers as a capture keeps them: a credential's value
+        (``Set-Cookie``...) as its length (:func:`~hooklab.credentials.hidden_value`), every
+        echo of a credential sent, in a name or a value, as ``[secret]``."""
+        return [(self.text(k, name=True),
+                 hidden_value(v) if is_sensitive_header(k) else self.text(v))
+                for k, v in headers]
+
+
+def _answer_headers(conn: _Connection, echoes: _Echoes) -> list[tuple[str, str]]:
+    """The headers of a refused handshake's answer, as its ERROR capture keeps them
+    (:meth:`_Echoes.headers`: a credential's value hidden, the credentials the request sent
+    as ``[secret]``), and ``X-WS-Body-Truncated`` when the body kept is its beginning."""
+    kept = [] if conn.headers is None else echoes.headers(conn.headers.get_all())
     if conn.body_cut:
         kept.append(("X-WS-Body-Truncated", f"the first {_REFUSAL_BODY} bytes are kept"))
     return kept
