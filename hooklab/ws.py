@@ -74,6 +74,7 @@ import base64
 import json
 import re
 import threading
+import time
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -538,6 +539,20 @@ def _remote(split: SplitResult) -> str:
     return hostport
 
 
+class _Stop(asyncio.Event):
+    """The stop of a :class:`Recording`: ``set()`` closes the connection cleanly (our close
+    frame, then the server's answer, up to 5 s); ``at_once`` set too (a second Ctrl-C) gives
+    up on that answer: the connection is cut, its CLOSE recorded, the summary returned."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.at_once = asyncio.Event()
+
+    def hurry(self) -> None:
+        self.at_once.set()
+        self.set()
+
+
 class _Recorder:
     def __init__(self, url: str, store: Any, bin: str | None, summary: RecordSummary,
                  headers: list[tuple[str, str]] | None = None) -> None:
@@ -577,6 +592,8 @@ class _Recorder:
         # the control frames this connection may still store (a token bucket: a burst, then
         # a rate), and when it was last filled
         self.tokens, self.tokens_at = float(_CONTROL_BURST), self.loop.time()
+        #: set when the recording must end without waiting for the server's close frame
+        self.at_once = asyncio.Event()
 
     def new_connection(self) -> None:
         self.tokens, self.tokens_at = float(_CONTROL_BURST), self.loop.time()
@@ -714,6 +731,8 @@ async def record_async(
     started = loop.time()
     deadline = None if duration is None else started + duration
     stop = stop or asyncio.Event()
+    if isinstance(stop, _Stop):
+        rec.at_once = stop.at_once
     stop_task = asyncio.ensure_future(stop.wait())
     rec.fail_task = asyncio.ensure_future(rec.failure.wait())
     attempt = 0
@@ -1061,7 +1080,12 @@ async def _one_connection(
         code, reason = (1000, "recording finished") if rec.failed is None else _STORE_FAILED
         closed_by = "client"
         conn.close(code, reason)
-        await _closing_handshake(arrived)
+        if not await _closing_handshake(arrived, rec.at_once):
+            # stopped again while waiting for the server's close frame (a second Ctrl-C): cut
+            # the connection now, as Tornado does after 5 s without an answer
+            proto._abort()
+            s.errors.append(f"connection {attempt + 1}: hooklab did not wait for the server's "
+                            "close frame (stopped again while it waited): the connection was cut")
         if proto.failed is not None:  # (in its answer to our close frame)
             s.errors.append(f"connection {attempt + 1}: the server broke the WebSocket protocol "
                             f"while closing ({proto.failed[1]})")
@@ -1256,18 +1280,29 @@ def _retry_after(headers: httputil.HTTPHeaders | None) -> float | None:
     return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
 
 
-async def _closing_handshake(arrived: asyncio.Queue[Message | None]) -> None:
+async def _closing_handshake(arrived: asyncio.Queue[Message | None],
+                             at_once: asyncio.Event | None = None) -> bool:
     """After our close frame: wait for the end of the connection (the server's close frame,
-    or Tornado giving up on it after 5 s), at most :data:`_CLOSE_WAIT` seconds. Messages that
-    come meanwhile are recorded by the message callback; this only waits for its ``None``."""
+    or Tornado giving up on it after 5 s), at most :data:`_CLOSE_WAIT` seconds; False when
+    ``at_once`` was set first (the recording was stopped again: the caller cuts the
+    connection). Messages that come meanwhile are recorded by the message callback; this only
+    waits for its ``None``."""
     loop = asyncio.get_running_loop()
     end = loop.time() + _CLOSE_WAIT
-    while (left := end - loop.time()) > 0:  # (bounded: by time)
-        try:
-            if await asyncio.wait_for(arrived.get(), left) is None:
-                return
-        except asyncio.TimeoutError:
-            return
+    hurry = asyncio.ensure_future((at_once or asyncio.Event()).wait())
+    try:
+        while (left := end - loop.time()) > 0:  # (bounded: by time)
+            read = asyncio.ensure_future(arrived.get())
+            done, _ = await asyncio.wait({read, hurry}, timeout=left,
+                                         return_when=asyncio.FIRST_COMPLETED)
+            if read not in done:
+                read.cancel()
+                return hurry not in done
+            if read.result() is None:
+                return True
+        return True
+    finally:
+        hurry.cancel()
 
 
 class Recording:
@@ -1279,8 +1314,9 @@ class Recording:
         kwargs["send"] = _messages(kwargs.get("send"))  # (a wrong send= raises here, not in
         # the recording's thread)
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
+        self._stop: _Stop | None = None
         self._stop_asked = False
+        self._hurry_asked = False  # (a second Ctrl-C: do not wait for the server's close)
         # set when _run is over, result or error in place: what result() waits on. Not
         # Thread.join()/is_alive(): on Python 3.11 a join interrupted by Ctrl-C marks the thread
         # stopped while it still runs (CPython gh-90882), and result() found neither
@@ -1294,9 +1330,11 @@ class Recording:
 
     def _run(self, url: str, kwargs: dict[str, Any]) -> None:
         async def main() -> RecordSummary:
-            self._stop = asyncio.Event()
+            self._stop = _Stop()
             self._loop = asyncio.get_running_loop()
-            if self._stop_asked:  # (stop() came before this loop ran: it found no loop to tell)
+            if self._hurry_asked:  # (stop() came before this loop ran: it found no loop to tell)
+                self._stop.hurry()
+            elif self._stop_asked:
                 self._stop.set()
             return await record_async(url, stop=self._stop, **kwargs)
 
@@ -1314,13 +1352,32 @@ class Recording:
     def stop(self, timeout: float | None = 10.0) -> RecordSummary:
         """Close the connection cleanly and return the summary."""
         self._stop_asked = True  # (before reading _loop, which _run sets before reading this)
+        self._tell("set")
+        return self.result(timeout)
+
+    def _tell(self, what: str) -> None:
+        """Call the stop event's ``what`` (``set``, ``hurry``) on the recording's loop."""
         loop, ev = self._loop, self._stop
         if loop is not None and ev is not None and not loop.is_closed():
             try:
-                loop.call_soon_threadsafe(ev.set)
+                loop.call_soon_threadsafe(getattr(ev, what))
             except RuntimeError:  # already finished
                 pass
-        return self.result(timeout)
+
+    def _stop_at_once(self, timeout: float = 10.0) -> RecordSummary:
+        """Stop without waiting for the server's close frame (a second Ctrl-C: the connection
+        is cut, its CLOSE recorded) and return the summary. Further Ctrl-Cs while the
+        recording ends (milliseconds, the store confirming its last captures) are taken as
+        this one, within ``timeout`` seconds (``TimeoutError`` past it)."""
+        self._stop_asked = self._hurry_asked = True
+        self._tell("hurry")
+        deadline = time.monotonic() + timeout
+        while True:  # (bounded: by the deadline)
+            try:
+                return self.result(max(0.0, deadline - time.monotonic()))
+            except KeyboardInterrupt:
+                if time.monotonic() >= deadline:
+                    raise
 
     def result(self, timeout: float | None = None) -> RecordSummary:
         """Wait for the recording to end (``TimeoutError`` if it has not within ``timeout``)."""
@@ -1374,7 +1431,9 @@ def record(
     ``connect_timeout`` seconds bound each opening (TCP, TLS and the WebSocket handshake), and
     a handshake still under way when the recording ends is given up. Blocks the
     caller; safe inside Jupyter (runs on its own loop in a helper thread). Interrupting
-    (Ctrl-C, "interrupt kernel") closes the connection cleanly and returns the summary.
+    (Ctrl-C, "interrupt kernel") closes the connection cleanly and returns the summary; a
+    second interrupt while hooklab waits for the server's close frame (up to 5 s) cuts the
+    connection at once and still returns it (``errors`` says so, CLOSE is stored).
     """
     rec = Recording(
         url,
@@ -1393,4 +1452,9 @@ def record(
     try:
         return rec.result()
     except KeyboardInterrupt:  # (Ctrl-C lands here, in this thread: the recording's goes on)
+        pass
+    try:
         return rec.stop()
+    except KeyboardInterrupt:  # (a second one: the user wants out, not the server's close)
+        pass
+    return rec._stop_at_once()
