@@ -50,7 +50,9 @@ in ``url`` (the userinfo's mark percent-encoded, so the URL stays one) and ``que
 ``remote_addr`` is the server's ``host:port``.
 Captures are in the order the frames came: CLOSE is the last of its connection, recorded when
 the connection has ended; when hooklab closes, that is once the server's close frame answers
-ours (Tornado waits up to 5 s for it), and what the server sent until then is recorded before.
+ours (Tornado waits up to 5 s for it), and what the server sent until then is recorded before
+(but messages past ``max_messages``, which bounds what is stored: ``messages_not_stored``
+counts them).
 
 Reconnects are explicit: with ``reconnect=True`` a connection the *server* ends (or that fails
 to open) is retried up to ``max_reconnects`` times with backoff (a refusal's ``Retry-After``
@@ -150,6 +152,10 @@ class RecordSummary:
     #: control frames not stored: past :data:`_CONTROL_BURST` at once and
     #: :data:`_CONTROL_RATE` a second after that on one connection (a ping flood)
     control_not_stored: int = 0
+    #: messages the server sent past ``max_messages`` (those that came before its close frame
+    #: answered hooklab's): counted here, not stored nor in ``received``; ``max_messages``
+    #: bounds what is stored
+    messages_not_stored: int = 0
 
 
 class RecordingError(StoreError):
@@ -933,8 +939,11 @@ async def _one_connection(
         if isinstance(msg, _Control):  # (a ping or pong: no message, nothing to wait for)
             rec.control(msg)
             return
-        if msg is not None and (max_messages is None or s.received < max_messages):
-            rec.frame("RECV", msg)
+        if msg is not None:
+            if max_messages is None or s.received < max_messages:
+                rec.frame("RECV", msg)
+            elif rec.failed is None:  # (past max_messages: hooklab is closing; counted only)
+                s.messages_not_stored += 1
         arrived.put_nowait(msg)
 
     assert rec.fail_task is not None
@@ -1426,8 +1435,9 @@ def record(
     ValueError: header 'Authorization' has an invalid value: U+000A at character 11 of 11 is
     a line break: it would end the header and start another one (the value is not shown: ...)
 
-    Stops after ``duration`` seconds, after ``max_messages`` received messages, or when the
-    server closes (and reconnects are off or used up), whichever comes first;
+    Stops after ``duration`` seconds, after ``max_messages`` received messages (at most that
+    many are stored: the summary's ``messages_not_stored`` counts those the server sent
+    before its close frame answered ours), or when the server closes (and reconnects are off or used up), whichever comes first;
     ``connect_timeout`` seconds bound each opening (TCP, TLS and the WebSocket handshake), and
     a handshake still under way when the recording ends is given up. Blocks the
     caller; safe inside Jupyter (runs on its own loop in a helper thread). Interrupting
