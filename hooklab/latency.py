@@ -29,10 +29,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import operator
 import statistics
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from tornado import netutil, web, websocket
@@ -229,21 +230,79 @@ def _in_thread(fn: Callable[[], Any]) -> Any:
     return box["result"]
 
 
+def _count(n: Any) -> int:
+    """``n`` as :func:`compare` runs it: a whole number (an ``int``, or an integer type such as
+    NumPy's ``int64``), at least 2 (a p99 needs two events per mode); else ``TypeError`` /
+    ``ValueError`` saying so, before anything runs, as ``--n`` says it.
+
+    >>> _count(20)
+    20
+    >>> _count(100.0)
+    Traceback (most recent call last):
+    ...
+    TypeError: n=100.0 is not a whole number (a float): give the number of events per mode as an int
+    >>> _count(1)
+    Traceback (most recent call last):
+    ...
+    ValueError: n must be at least 2, got 1: 1 is too few (a p99 needs two events per mode)
+    """
+    if isinstance(n, bool):  # (an int to Python, but True events is no count)
+        raise TypeError(f"n={n!r} is not a whole number (a bool): give the number of events "
+                        "per mode as an int")
+    try:
+        count = operator.index(n)  # (int, NumPy's integers; not a float, a str, None)
+    except TypeError:
+        raise TypeError(f"n={n!r:.60} is not a whole number (a {type(n).__name__}): give the "
+                        "number of events per mode as an int") from None
+    if count < 2:
+        raise ValueError(f"n must be at least 2, got {count}: {count} is too few (a p99 needs "
+                         "two events per mode)")
+    return count
+
+
 def compare(n: int = 1000) -> dict[str, dict[str, float]]:
     """Run every mode with ``n`` events.
 
     Returns ``{mode: {n, p50_ms, p99_ms, max_ms, per_second, samples_ms}}``; ``samples_ms`` is
-    every event's latency, for distributions.
+    every event's latency, for distributions. ``n`` is a whole number, at least 2 (an ``int``
+    or a NumPy integer): anything else is a ``TypeError`` / ``ValueError`` before anything runs.
+
+    >>> compare(n="10")
+    Traceback (most recent call last):
+    ...
+    TypeError: n='10' is not a whole number (a str): give the number of events per mode as an int
 
     Works inside Jupyter too (runs on a fresh event loop in a helper thread).
     """
-    if n < 2:
-        raise ValueError("n must be at least 2")
-    return _in_thread(lambda: asyncio.run(_run(n)))
+    count = _count(n)
+    return _in_thread(lambda: asyncio.run(_run(count)))
 
 
-def format_table(results: dict[str, dict[str, float]]) -> str:
-    """A plain-text table of :func:`run`'s results."""
+#: what :func:`format_table` reads of each mode's results
+_COLUMNS = ("n", "p50_ms", "p99_ms", "max_ms", "per_second")
+
+
+def format_table(results: Mapping[str, Mapping[str, Any]]) -> str:
+    """A plain-text table of :func:`compare`'s results (or of some of its modes).
+
+    >>> print(format_table({"websocket push": {"n": 2, "p50_ms": 0.1, "p99_ms": 0.2,
+    ...                                        "max_ms": 0.2, "per_second": 9000}}))
+    mode                            n    p50 ms    p99 ms    max ms   events/s
+    ---...---
+    websocket push                  2     0.100     0.200      0.20       9000
+    >>> format_table([1, 2])
+    Traceback (most recent call last):
+    ...
+    TypeError: format_table takes compare()'s results, a dict {mode: {n, p50_ms, ...}}, not a list
+    """
+    if not isinstance(results, Mapping):
+        raise TypeError("format_table takes compare()'s results, a dict {mode: {n, p50_ms, ...}}, "
+                        f"not a {type(results).__name__}")
+    for mode, r in results.items():
+        missing = [c for c in _COLUMNS if not isinstance(r, Mapping) or c not in r]
+        if missing:
+            raise ValueError(f"format_table: mode {mode!r:.60} has no {', '.join(missing)} "
+                             "(give it compare()'s results)")
     lines = [f"{'mode':<26}{'n':>7}{'p50 ms':>10}{'p99 ms':>10}{'max ms':>10}{'events/s':>11}"]
     lines.append("-" * len(lines[0]))
     for mode, r in results.items():
