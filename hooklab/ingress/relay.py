@@ -542,7 +542,12 @@ class RelayHandler(web.RequestHandler):
                                             "registered this URL")
 
     def _answer(self, response: HTTPResponse) -> None:
-        if response.code == 599 or response.code < 100:
+        # a fetch that failed is no answer of the lab's: Tornado raises most such errors even
+        # with raise_error=False, and gives any other as response.error with code 599. A 599
+        # the lab itself answered (lab.respond takes 200..599) carries the HTTPClientError
+        # Tornado makes from that very response: it goes to the sender as it came
+        error = response.error
+        if response.code < 100 or (error is not None and getattr(error, "response", None) is not response):
             raise web.HTTPError(502, reason="the lab is not answering (stopped?)")
         self.set_status(response.code, response.reason or "Unknown")
         self.clear_header("Content-Type")

@@ -1,0 +1,145 @@
+"""The public relay, as a sender and a notebook meet it: a real ``jupyter server`` with the
+extension, run as JupyterHub runs single-user servers (``/user/alice/``, ``trust_xheaders``),
+and the tunnel's relay (ngrok replaced by an offline stand-in); real sockets on 127.0.0.1.
+
+- a status the lab answers comes back as it is, 599 included (it read as Tornado's "no answer"
+  and the sender got 502), and a lab that gives no answer still gives 502;
+- a key given out under two origins: a delivery signed over either URL verifies, and its
+  ``capture.url`` is the URL its sender called (the relay kept only the last origin); a Host
+  naming an origin never given out changes nothing;
+- HEAD through the relay says the lab's ``Content-Length`` (it said 0);
+- ``close_tunnels()`` closes the tunnel relay's port and its connections (they hung);
+- the tunnel relay's log never shows a query (``?token=`` came out on stderr);
+- ``public_url(host=...)`` refused shows no credential, and a path with a space is encoded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import socket
+import threading
+import types
+from urllib.parse import urlsplit
+
+import pytest
+from _http import free_port, recv_until_close
+from _jupyter_server import server_fixtures
+
+from hooklab import HookLab, ingress
+
+pytestmark = pytest.mark.timeout(180)
+
+TOKEN = "relay-w9-token-0123456789"
+
+jupyter, env, lab = server_fixtures("jupyter-relay-w9", TOKEN, "/user/alice/",
+                                     args=("--ServerApp.trust_xheaders=True",))
+
+
+def send(port: int, data: bytes) -> bytes:
+    """``data`` to ``port`` on a fresh connection; the answer, read to the close."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(data)
+        return recv_until_close(s, 10)
+
+
+def head_of(answer: bytes) -> tuple[int, dict[str, list[str]], bytes]:
+    """(status, header fields by lower-case name, body) of a whole HTTP/1.1 answer."""
+    head, _, body = answer.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    fields: dict[str, list[str]] = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        fields.setdefault(name.strip().lower(), []).append(value.strip())
+    return int(lines[0].split(" ", 2)[1]), fields, body
+
+
+def request(method: str, path: str, host: str, extra: str = "", body: bytes = b"") -> bytes:
+    return (f"{method} {path} HTTP/1.1\r\nHost: {host}\r\n{extra}Content-Length: {len(body)}\r\n"
+            "Connection: close\r\n\r\n").encode() + body
+
+
+# -- statuses ------------------------------------------------------------------------------------
+#: the lab's rule (status, body) -> what the sender gets through the relay: the same
+STATUSES = [(599, b"custom 599"), (503, b"custom 503"), (200, b"fine"), (404, b""),
+            (598, b"x"), (500, b"oops")]
+
+
+@pytest.mark.parametrize("code,body", STATUSES)
+def test_the_lab_s_status_reaches_the_sender_599_too(lab: HookLab, env: dict[str, object],
+                                                     code: int, body: bytes) -> None:
+    path = urlsplit(ingress.public_url(lab, "st", host="http://127.0.0.1")).path
+    lab.respond("st", status=code, body=body)
+    got = head_of(send(int(env["port"]), request("POST", path + "/x", "127.0.0.1", body=b"{}")))
+    direct = head_of(send(lab.bound_port, request("POST", "/st/x", "127.0.0.1", body=b"{}")))
+    assert (got[0], got[2]) == (code, body) == (direct[0], direct[2])
+    assert [c.path for c in lab.wait(2, timeout=10)] == ["/st/x", "/st/x"]
+
+
+class _Half:
+    """A 'lab' on a real port that proves it knows the nonce, then answers the relayed request
+    as ``how`` says: ``"close"`` (no answer at all), ``"garbage"`` (no HTTP)."""
+
+    def __init__(self, nonce: str, how: str) -> None:
+        self.nonce, self.how = nonce, how
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while not self.done.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.settimeout(5)
+                got = b""
+                while b"\r\n\r\n" not in got:
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        break
+                    got += chunk
+                target = got.split(b" ", 2)[1].decode() if got.count(b" ") >= 2 else ""
+                if target.startswith("/_hooklab/relay?challenge="):
+                    challenge = target.split("=", 1)[1]
+                    proof = hmac.new(self.nonce.encode(), challenge.encode(), hashlib.sha256).hexdigest()
+                    body = f'{{"proof": "{proof}"}}'.encode()
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n"
+                                 % len(body) + body)
+                elif self.how == "garbage":
+                    conn.sendall(b"no http here\r\n\r\n")
+
+    def close(self) -> None:
+        self.done.set()
+        self.thread.join(5)
+        self.sock.close()
+
+
+class _FakeLab:
+    """Just what ingress.register reads from a lab."""
+
+    host = "127.0.0.1"
+    max_body = 100
+
+    def __init__(self, port: int, nonce: str) -> None:
+        self.bound_port = port
+        self.server = types.SimpleNamespace(relay_nonce=nonce, max_body=100)
+
+
+@pytest.mark.parametrize("how", ["close", "garbage", "nothing listening"])
+def test_a_lab_that_gives_no_answer_still_gives_502(env: dict[str, object], how: str) -> None:
+    nonce = "w9-nonce-0123456789"
+    half = _Half(nonce, how)
+    fake = _FakeLab(free_port() if how == "nothing listening" else half.port, nonce)
+    try:
+        key = ingress.register(fake, "half")
+        answer = send(int(env["port"]), request("POST", f"/user/alice/hooklab/in/{key}/x",
+                                                "127.0.0.1", body=b"{}"))
+        assert head_of(answer)[0] == 502, answer[:300]
+    finally:
+        ingress.unregister(fake)
+        half.close()
