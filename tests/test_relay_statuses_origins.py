@@ -27,6 +27,7 @@ from _http import free_port, recv_until_close
 from _jupyter_server import server_fixtures
 
 from hooklab import HookLab, ingress
+from hooklab.signatures import sign_request
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -143,3 +144,50 @@ def test_a_lab_that_gives_no_answer_still_gives_502(env: dict[str, object], how:
     finally:
         ingress.unregister(fake)
         half.close()
+
+
+# -- origins -------------------------------------------------------------------------------------
+A, B = "https://a.example", "https://b.example"
+#: case -> (the URL the sender signed: an origin given out (A, B) or not, the header fields it
+#: reached the Jupyter server with ("{port}": the server's own port), the origin the capture's
+#: URL must name, whether it verifies)
+ORIGIN_CASES = {
+    "sent to the first URL": (A, "Host: a.example\r\nX-Forwarded-Proto: https\r\n", A, True),
+    "sent to the second URL": (B, "Host: b.example\r\nX-Forwarded-Proto: https\r\n", B, True),
+    "the first through a TLS proxy": (
+        A, "Host: 127.0.0.1:{port}\r\nX-Forwarded-Host: a.example\r\nX-Forwarded-Proto: https\r\n", A, True),
+    "the second through a proxy that says Forwarded": (
+        B, "Host: 127.0.0.1:{port}\r\nForwarded: for=203.0.113.9;proto=https;host=b.example\r\n", B, True),
+    "the first, its port written out": (A, "Host: a.example:443\r\nX-Forwarded-Proto: https\r\n", A, True),
+    # a Host (or scheme) no URL was given out under: the last origin given out, not the Host
+    "a forged host": ("https://evil.example", "Host: evil.example\r\nX-Forwarded-Proto: https\r\n", B, False),
+    "a forged forwarded host": (
+        "https://evil.example", "Host: 127.0.0.1:{port}\r\nX-Forwarded-Host: evil.example\r\n"
+        "X-Forwarded-Proto: https\r\n", B, False),
+    "the first host over http": ("http://a.example", "Host: a.example\r\n", B, False),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", ORIGIN_CASES)
+def test_a_key_given_out_under_two_origins_verifies_at_either(
+        lab: HookLab, env: dict[str, object], case: str) -> None:
+    signed_origin, fields, stored_origin, verified = ORIGIN_CASES[case]
+    lab.secret("tw", "twilio-token-w9", provider="twilio")
+    first = ingress.public_url(lab, "tw", host=A)
+    second = ingress.public_url(lab, "tw", host=B)
+    path = urlsplit(first).path
+    assert urlsplit(second).path == path and first == A + path and second == B + path
+    key = path.rsplit("/", 1)[1]
+    target = path + "/sms?x=1"
+    body = b"Body=hi&From=%2B15550001"
+    signed = sign_request("twilio", "twilio-token-w9", url=signed_origin + target, body=body,
+                          headers={"Content-Type": "application/x-www-form-urlencoded"})
+    extra = "".join(f"{k}: {v}\r\n" for k, v in signed.headers.items())
+    head = (f"POST {target} HTTP/1.1\r\n" + fields.format(port=env["port"]) + extra
+            + "Content-Type: application/x-www-form-urlencoded\r\n"
+            + f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n")
+    assert head_of(send(int(env["port"]), head.encode() + body))[0] == 200
+    (cap,) = lab.wait(1, timeout=10)
+    assert cap.url == (stored_origin + target).replace(key, "[key]")
+    assert cap.verified is verified, cap.verify_reason
+    assert cap.header("x-forwarded-proto") == "https"

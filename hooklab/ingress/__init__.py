@@ -60,7 +60,11 @@ _LOOPBACK = ("127.0.0.1", "::1", "localhost")
 _KEYS: weakref.WeakKeyDictionary[Any, dict[str, str]] = weakref.WeakKeyDictionary()
 _STATE: dict[str, bool] = {}
 _MINE: dict[str, str] = {}  # key id -> registry path, for keys registered by this process
-_ORIGINS: dict[str, str] = {}  # key id -> the public origin public_url gave out for it
+_ORIGINS: dict[str, str] = {}  # key id -> the public origin public_url gave out for it last
+#: key id -> every public origin public_url gave a URL of it out under (oldest first, at most
+#: _MOST_ORIGINS): the relay names the one its sender called, not only the last one
+_HANDED_OUT: dict[str, list[str]] = {}
+_MOST_ORIGINS = 16
 #: lab -> {key id: relay target} of its ngrok tunnels (see :func:`tunnel`)
 _TUNNELED: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
 
@@ -77,7 +81,9 @@ def register(lab: Any, bin: str, *, origin: str | None = None) -> str:
     """Register (or refresh) ``bin`` of the running ``lab``; returns its key (stable per lab/bin).
 
     ``origin``: the public origin :func:`public_url` gave out for it (kept for the key, so the
-    relay checks signatures against the URL a provider was given; ``""``: not known)."""
+    relay checks signatures against the URL a provider was given; ``""``: not known). Every
+    origin a key was given out under is kept: a delivery to any of them is relayed with the
+    URL its sender called (the request's host and scheme pick one of them, never another)."""
     b = _check_bin(bin)
     if lab.bound_port is None:
         raise RuntimeError("this lab is not serving; call lab.start() first")
@@ -98,7 +104,14 @@ def register(lab: Any, bin: str, *, origin: str | None = None) -> str:
     kid = key_id(key)
     if origin is not None:
         _ORIGINS[kid] = origin
+        handed = _HANDED_OUT.setdefault(kid, [])
+        if origin:  # (given out again: the newest, the last one dropped when there are many)
+            if origin in handed:
+                handed.remove(origin)
+            handed.append(origin)
+            del handed[:-_MOST_ORIGINS]
     entry["origin"] = _ORIGINS.get(kid, "")
+    entry["origins"] = list(_HANDED_OUT.get(kid, []))
     path = _MINE.get(kid) or registry_path()
     update_registry(lambda reg: reg["keys"].__setitem__(kid, entry), path)
     if not _MINE:  # the first key of this process: withdraw all of them when it exits

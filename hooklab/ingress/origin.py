@@ -49,7 +49,7 @@ from urllib.parse import urlsplit
 
 __all__ = [
     "OriginLearner", "Seen", "hub_server_url", "loopback", "origin_of", "public_root",
-    "request_origin", "server_record", "unused_public_urls",
+    "request_origin", "request_origins", "server_record", "unused_public_urls",
 ]  # fmt: skip
 
 _LABEL = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
@@ -149,6 +149,37 @@ def request_origin(
     if claimed and _netloc(raw_host, claimed[0]) == claimed[1]:
         scheme, netloc = claimed  # the scheme the client used for this very host
     return Seen(f"{scheme}://{netloc}", False)
+
+
+def _elements(value: str | None, most: int = 8) -> list[str]:
+    return [v.strip() for v in (value or "").split(",")[:most] if v.strip()]
+
+
+def request_origins(headers: Mapping[str, str], *, host: str, protocols: list[str]) -> list[str]:
+    """Every origin one request may have been sent to, most likely first: each host it
+    names (``X-Forwarded-Host``, ``Forwarded: host=``, then ``Host``) with each scheme
+    (``X-Forwarded-Proto``, ``Forwarded: proto=``, then ``protocols``, e.g. what the
+    server's connection says), normalised as :func:`origin_of` does; at most 8 values a header.
+
+    Any sender writes these headers: use the list only to pick among origins known by other
+    means (those ``public_url`` handed out), never as an origin in itself.
+
+    >>> request_origins({"X-Forwarded-Proto": "https"}, host="A.example:443", protocols=["http"])
+    ['https://a.example', 'http://a.example:443']
+    """
+    forwarded = [_forwarded(v) for v in _elements(headers.get("Forwarded"))]
+    hosts = _elements(headers.get("X-Forwarded-Host")) + [f["host"] for f in forwarded if "host" in f]
+    hosts.append(host)
+    schemes = _elements(headers.get("X-Forwarded-Proto")) + [f["proto"] for f in forwarded if "proto" in f]
+    schemes += protocols
+    out: list[str] = []
+    for raw_host in hosts:
+        for raw_scheme in schemes:
+            scheme = _scheme(raw_scheme)
+            netloc = _netloc(raw_host, scheme) if scheme else None
+            if netloc is not None and f"{scheme}://{netloc}" not in out:
+                out.append(f"{scheme}://{netloc}")
+    return out
 
 
 class OriginLearner:

@@ -3,12 +3,15 @@
 ``<Jupyter runtime dir>/hooklab-ingress.json`` (or ``$HOOKLAB_INGRESS_REGISTRY``), owner-only::
 
     {"version": 1,
-     "keys": {"<sha256 of key>": {"host", "port", "bin", "pid", "max_body", "nonce", "created"}},
+     "keys": {"<sha256 of key>": {"host", "port", "bin", "pid", "max_body", "nonce", "origin",
+                                  "origins", "created"}},
      "servers": {"<server pid>": {"base_url", "url", "origin", "origin_by", "hub_url", "updated"}}}
 
 ``origin`` is what the user's authenticated requests showed (``origin_by``: "browser" or
 "request"), ``hub_url`` the server's public URL from the Hub's API (see :mod:`.origin`).
 ``nonce`` is the lab's relay nonce: the relay checks the process on ``port`` knows it.
+A key's ``origin`` is the public origin ``public_url`` gave it out under last (``""``: a
+guess), ``origins`` every one it was given out under (the relay names the one a sender called).
 
 Writers hold an exclusive ``flock`` on ``<file>.lock``, merge, drop entries of dead processes
 and replace the file atomically; readers need no lock. Files not private to the user are ignored.

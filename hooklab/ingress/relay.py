@@ -110,8 +110,11 @@ class Target:
     pid: int
     #: the lab's relay nonce: the relay checks the lab knows it before each request
     nonce: str = ""
-    #: the public origin ``public_url`` gave out for this key ("" if it was a guess)
+    #: the public origin ``public_url`` gave out for this key last ("" if it was a guess)
     origin: str = ""
+    #: every public origin ``public_url`` gave this key out under: a request whose host and
+    #: scheme name one of them is relayed with that one (see RelayHandler._public_origin)
+    origins: tuple[str, ...] = ()
 
 
 class _InFlight:
@@ -153,6 +156,7 @@ def registry_resolver(path: str | None = None) -> Callable[[str], Target | None]
                 str(entry.get("host", "127.0.0.1")), int(entry["port"]), str(entry["bin"]),
                 int(entry.get("max_body") or 0), int(entry.get("pid") or 0),
                 str(entry.get("nonce") or ""), str(entry.get("origin") or ""),
+                _origins(entry.get("origins")),
             )  # fmt: skip
         except (KeyError, TypeError, ValueError):
             return None
@@ -163,6 +167,14 @@ def registry_resolver(path: str | None = None) -> Callable[[str], Target | None]
         return target
 
     return resolve
+
+
+def _origins(value: Any) -> tuple[str, ...]:
+    """The origins of a registry entry's ``origins`` (anything else left out)."""
+    from .origin import origin_of
+
+    found = value if isinstance(value, list) else []
+    return tuple(o for o in found[:64] if isinstance(o, str) and o and origin_of(o) == o)
 
 
 def _bin_ok(b: str) -> bool:
@@ -438,7 +450,7 @@ class RelayHandler(web.RequestHandler):
         own.append(("X-Forwarded-For", f"{prior}, {peer}" if prior else peer))
         # the scheme senders call: the public origin's where it is known, else this very
         # connection's (not req.protocol: trust_xheaders lets a sender's X-Scheme set it)
-        known = self._known_origin()
+        known = self._called_origin() or self._known_origin()
         own.append(("X-Forwarded-Proto", known.partition(":")[0] if known else _scheme(req)))
         own.append(("X-Forwarded-Host", req.host))
         # the route, not the key: the key is the credential, and captures end up in exports
@@ -473,14 +485,36 @@ class RelayHandler(web.RequestHandler):
         return out
 
     def _public_origin(self) -> str:
-        """The origin the sender called: the one ``lab.public_url`` gave out for this key
-        (``host=`` and ``$HOOKLAB_PUBLIC_URL`` included), else the one it gives out for this
-        server (the extension's ``origin``: a hub's https address even where the proxy in
-        front of this server speaks http), else this request's scheme and Host as the Jupyter
-        server sees them (never a sender's own X-Forwarded-* claims)."""
+        """The origin the sender called: of those ``lab.public_url`` gave this key out under
+        (``host=`` and ``$HOOKLAB_PUBLIC_URL`` included), the one this request names
+        (:meth:`_called_origin`), else the last one given out, else the one it gives out for
+        this server (the extension's ``origin``: a hub's https address even where the proxy
+        in front of this server speaks http), else this request's scheme and Host as the
+        Jupyter server sees them (never a sender's own X-Forwarded-* claims)."""
         req = self.request
-        known = self._known_origin()
+        known = self._called_origin() or self._known_origin()
         return known if known else f"{req.protocol}://{req.host}"
+
+    def _called_origin(self) -> str:
+        """Of the origins this key was given out under, the one this request was sent to, as
+        its ``Host`` and the proxies' ``X-Forwarded-Host`` / ``-Proto`` / ``Forwarded`` say
+        (and this connection's scheme); ``""`` if it names none of them. Anyone can write
+        those headers, so they only choose among URLs the user handed out: a forged Host
+        never makes a capture verify over a URL that was not given out."""
+        t = self.target
+        if t is None:
+            return ""
+        handed = {o for o in (*t.origins, t.origin) if o}
+        if not handed:
+            return ""
+        from .origin import request_origins
+
+        req = self.request
+        for seen in request_origins(req.headers, host=req.host,
+                                    protocols=[req.protocol, _scheme(req)]):
+            if seen in handed:
+                return seen
+        return ""
 
     def _known_origin(self) -> str:
         """The public origin of this key or server where it is known (no trailing ``/``), else ``""``."""
