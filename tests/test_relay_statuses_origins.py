@@ -191,3 +191,20 @@ def test_a_key_given_out_under_two_origins_verifies_at_either(
     assert cap.url == (stored_origin + target).replace(key, "[key]")
     assert cap.verified is verified, cap.verify_reason
     assert cap.header("x-forwarded-proto") == "https"
+
+
+# -- HEAD ----------------------------------------------------------------------------------------
+#: the lab's rule (status, body) -> the Content-Length a HEAD gets: the GET body's, as the lab says
+HEADS = [(200, b"hello", "5"), (200, b"", "0"), (404, b"not here", "8"), (201, b"x" * 70000, "70000")]
+
+
+@pytest.mark.parametrize("code,body,length", HEADS)
+def test_head_through_the_relay_says_the_lab_s_content_length(
+        lab: HookLab, env: dict[str, object], code: int, body: bytes, length: str) -> None:
+    path = urlsplit(ingress.public_url(lab, "hd", host="http://127.0.0.1")).path
+    lab.respond("hd", status=code, body=body)
+    relayed = head_of(send(int(env["port"]), request("HEAD", path + "/x", "127.0.0.1")))
+    direct = head_of(send(lab.bound_port, request("HEAD", "/hd/x", "127.0.0.1")))
+    assert relayed[0] == direct[0] == code
+    assert relayed[1]["content-length"] == direct[1]["content-length"] == [length]
+    assert relayed[2] == direct[2] == b""

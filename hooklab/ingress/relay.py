@@ -590,7 +590,12 @@ class RelayHandler(web.RequestHandler):
                 self.add_header(k, v)
         for k, v in _SAFE_HEADERS.items():
             self.set_header(k, v)
-        if self.request.method != "HEAD" and response.code not in (204, 304):
+        if self.request.method == "HEAD":
+            # the length a GET would get, as the lab says it (Tornado would say 0: no body here)
+            length = [v.strip() for v in response.headers.get_list("Content-Length")]
+            if length and length[0].isdigit() and response.code not in (204, 304):
+                self.set_header("Content-Length", length[0])
+        elif response.code not in (204, 304):
             self.write(response.body or b"")
         self.finish()
 
