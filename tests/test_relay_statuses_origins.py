@@ -18,8 +18,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import socket
+import sys
 import threading
 import types
+from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
@@ -208,3 +210,38 @@ def test_head_through_the_relay_says_the_lab_s_content_length(
     assert relayed[0] == direct[0] == code
     assert relayed[1]["content-length"] == direct[1]["content-length"] == [length]
     assert relayed[2] == direct[2] == b""
+
+
+# -- the tunnel's relay ----------------------------------------------------------------------------
+@pytest.fixture
+def offline_ngrok(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    fake = types.ModuleType("pyngrok")
+    fake.ngrok = types.SimpleNamespace(  # type: ignore[attr-defined]
+        connect=lambda port, proto, **kw: types.SimpleNamespace(public_url=f"https://w9.ngrok.test:{port}"),
+        disconnect=lambda url: None)  # fmt: skip
+    monkeypatch.setitem(sys.modules, "pyngrok", fake)
+    try:
+        yield
+    finally:
+        ingress.close_tunnels()
+
+
+def test_close_tunnels_closes_the_relay_s_port_and_connections(lab: HookLab, offline_ngrok: None) -> None:
+    for _ in range(3):  # (each tunnel() after close_tunnels() is a new relay on a new port)
+        url = ingress.tunnel(lab, "gh")
+        port = urlsplit(url).port
+        relay = ingress._TUNNEL
+        assert relay is not None and relay.port == port
+        kept = socket.create_connection(("127.0.0.1", port), timeout=10)
+        try:
+            kept.sendall(f"POST {urlsplit(url).path}/x HTTP/1.1\r\nHost: w9.ngrok.test\r\n"
+                         "Content-Length: 2\r\n\r\n{}".encode())
+            assert kept.recv(65536).startswith(b"HTTP/1.1 200 ")  # (kept alive)
+            ingress.close_tunnels()
+            assert not relay._thread.is_alive()
+            assert recv_until_close(kept, 5) == b""  # closed, not left hanging
+        finally:
+            kept.close()
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", port), timeout=5).close()
+    assert len(lab.wait(3, timeout=10)) == 3

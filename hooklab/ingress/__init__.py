@@ -245,6 +245,7 @@ class _TunnelRelay:
         self.public = ""
         self._ready = threading.Event()
         self._loop: Any = None
+        self._server: Any = None
         self._thread = threading.Thread(target=self._run, name="hooklab-tunnel", daemon=True)
         self._thread.start()
         if not self._ready.wait(10):
@@ -257,6 +258,7 @@ class _TunnelRelay:
         import asyncio
 
         from tornado.httpserver import HTTPServer
+        from tornado.ioloop import IOLoop
         from tornado.netutil import bind_sockets
         from tornado.web import Application
 
@@ -268,14 +270,29 @@ class _TunnelRelay:
         app = Application(relay_rules("/", self._resolve, lambda: origin_of(self.public)))  # type: ignore[arg-type]
         socks = bind_sockets(0, address="127.0.0.1")
         self.port = socks[0].getsockname()[1]
-        server = HTTPServer(app, decompress_request=False)
-        server.add_sockets(socks)
+        self._server = HTTPServer(app, decompress_request=False)
+        self._server.add_sockets(socks)
         self._ready.set()
-        self._loop.run_forever()
+        try:
+            self._loop.run_forever()
+        finally:  # (stopped: the connections and the loop's own file descriptors go too)
+            IOLoop.current().close(all_fds=True)
+
+    async def _shutdown(self) -> None:
+        """Close the listening socket, then the open connections (2 s at most), then stop."""
+        import asyncio
+
+        self._server.stop()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self._server.close_all_connections(), 2.0)
+        asyncio.get_running_loop().stop()
 
     def stop(self) -> None:
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
+        """Stop serving: its port refuses connections, and those open are closed."""
+        loop = self._loop
+        if loop is not None and self._thread.is_alive():
+            with contextlib.suppress(RuntimeError):  # (closed meanwhile)
+                loop.call_soon_threadsafe(lambda: loop.create_task(self._shutdown()))
         self._thread.join(5)
 
 
