@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import socket
 import sys
 import threading
@@ -245,3 +246,27 @@ def test_close_tunnels_closes_the_relay_s_port_and_connections(lab: HookLab, off
         with pytest.raises(ConnectionRefusedError):
             socket.create_connection(("127.0.0.1", port), timeout=5).close()
     assert len(lab.wait(3, timeout=10)) == 3
+
+
+#: where a request went on the tunnel's port -> it is logged with this path, without its query
+LOGGED = {
+    "the lab's API": ("/_hooklab/api/captures?token={secret}&x=1", "/_hooklab/api/captures"),
+    "a relay route": ("{path}/hook?token={secret}", "/hooklab/in/<key>/hook"),
+    "an unknown key": ("/hooklab/in/nope?token={secret}", "/hooklab/in/<key>"),
+    "a path parameter": ("/x;a=1?access_token={secret}", "/x;a=1"),
+}
+
+
+@pytest.mark.parametrize("case", LOGGED)
+def test_the_tunnel_relay_logs_no_query(lab: HookLab, offline_ngrok: None,
+                                        caplog: pytest.LogCaptureFixture, case: str) -> None:
+    target, shown = LOGGED[case]
+    url = ingress.tunnel(lab, "gh")
+    path = urlsplit(url).path
+    secret = lab.api_token
+    caplog.set_level(logging.INFO, logger="tornado.access")
+    send(urlsplit(url).port or 0, request("GET", target.format(path=path, secret=secret), "w9.ngrok.test"))
+    ingress.close_tunnels()  # (the relay's thread logged before it ended)
+    lines = [r.getMessage() for r in caplog.records if r.name == "tornado.access"]
+    assert len(lines) == 1 and f"GET {shown} (" in lines[0], lines
+    assert secret not in caplog.text and "token" not in caplog.text and "?" not in lines[0]

@@ -267,7 +267,8 @@ class _TunnelRelay:
         self._loop = asyncio.new_event_loop()
         asyncio.set_event_loop(self._loop)
         # (what Twilio and other URL-signing senders signed: the tunnel's https origin)
-        app = Application(relay_rules("/", self._resolve, lambda: origin_of(self.public)))  # type: ignore[arg-type]
+        app = Application(relay_rules("/", self._resolve, lambda: origin_of(self.public)),  # type: ignore[arg-type]
+                          log_function=_log_tunnel_request)
         socks = bind_sockets(0, address="127.0.0.1")
         self.port = socks[0].getsockname()[1]
         self._server = HTTPServer(app, decompress_request=False)
@@ -294,6 +295,24 @@ class _TunnelRelay:
             with contextlib.suppress(RuntimeError):  # (closed meanwhile)
                 loop.call_soon_threadsafe(lambda: loop.create_task(self._shutdown()))
         self._thread.join(5)
+
+
+def _log_tunnel_request(handler: Any) -> None:
+    """Tornado's access log line for the tunnel's relay, with the path only, as the Jupyter
+    server's relay logs it: a query (``?token=``: the lab's read token or the Jupyter token,
+    sent to the public URL) never reaches the log, nor does a relay route's key."""
+    import logging
+
+    status = handler.get_status()
+    req = handler.request
+    from .relay import RelayHandler
+
+    # (the relay's own requests show <key> for the key: RelayHandler masks request.uri)
+    shown = req.uri if isinstance(handler, RelayHandler) else req.path
+    level = logging.INFO if status < 400 else logging.WARNING if status < 500 else logging.ERROR
+    logging.getLogger("tornado.access").log(
+        level, "%d %s %s (%s) %.2fms", status, req.method, shown.partition("?")[0],
+        req.remote_ip, 1000.0 * req.request_time())
 
 
 _TUNNEL: _TunnelRelay | None = None
