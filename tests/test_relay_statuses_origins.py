@@ -270,3 +270,40 @@ def test_the_tunnel_relay_logs_no_query(lab: HookLab, offline_ngrok: None,
     lines = [r.getMessage() for r in caplog.records if r.name == "tornado.access"]
     assert len(lines) == 1 and f"GET {shown} (" in lines[0], lines
     assert secret not in caplog.text and "token" not in caplog.text and "?" not in lines[0]
+
+
+# -- host= ---------------------------------------------------------------------------------------
+#: a host= refused -> what its message shows of it
+REFUSED_SHOWN = {
+    "https://alice:hunter2pass@hub.example.org": "'https://alice:[secret]@hub.example.org'",
+    "https://hub.example.org/?token=0123456789abcdef": "'https://hub.example.org/?token=[secret]'",
+    "https://ghp_0123456789abcdef@hub.example.org/jupyter/": "'https://[secret]@hub.example.org/jupyter/'",
+}
+
+
+@pytest.mark.parametrize("host", REFUSED_SHOWN)
+def test_a_refused_host_is_shown_without_its_credentials(lab: HookLab, env: dict[str, object], host: str) -> None:
+    with pytest.raises(ValueError, match="host=") as refused:
+        ingress.public_url(lab, "h", host=host)
+    assert str(refused.value).endswith(": " + REFUSED_SHOWN[host])
+    assert "hunter2pass" not in str(refused.value) and "0123456789abcdef" not in str(refused.value)
+
+
+#: a host= with a path -> the root of the URL given out (percent-encoded where it must be)
+ENCODED = {
+    "https://hub.example.org/my lab/": "https://hub.example.org/my%20lab/",
+    "https://hub.example.org/a%20b/c": "https://hub.example.org/a%20b/c/",
+    "https://hub.example.org/caf\u00e9/": "https://hub.example.org/caf%C3%A9/",
+    "https://hub.example.org/100%/x": "https://hub.example.org/100%25/x/",
+    "https://hub.example.org/a<b>\"c/": "https://hub.example.org/a%3Cb%3E%22c/",
+    "https://hub.example.org/jupyter": "https://hub.example.org/jupyter/",
+}
+
+
+@pytest.mark.parametrize("host", ENCODED)
+def test_a_host_path_is_percent_encoded(lab: HookLab, env: dict[str, object],
+                                        monkeypatch: pytest.MonkeyPatch, host: str) -> None:
+    given = ingress.public_url(lab, "h", host=host)
+    assert given.rsplit("/", 1)[0] == ENCODED[host] + "hooklab/in"
+    monkeypatch.setenv("HOOKLAB_PUBLIC_URL", host)  # (read alike)
+    assert ingress.public_url(lab, "h") == given

@@ -221,8 +221,11 @@ def public_url(lab: Any, bin: str, *, host: str | None = None) -> str:
     if host:  # (read as $HOOKLAB_PUBLIC_URL is: an origin, or the full server URL)
         root, note = _stated_root(host, base_url), None
         if root is None:
+            from ..credentials import scrubbed_url  # (a password or token in it is not shown)
+
             raise ValueError("host= must be an http(s) origin like 'https://hub.example.org' or "
-                             f"the full server URL, without user info, query or fragment: {host!r}")
+                             "the full server URL, without user info, query or fragment: "
+                             f"{scrubbed_url(host)!r}")
     else:
         root, note = public_root(base_url, server)
         unused = unused_public_urls(base_url)  # (said, though the root found may be right)

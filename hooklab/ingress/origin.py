@@ -45,7 +45,7 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 __all__ = [
     "OriginLearner", "Seen", "hub_server_url", "loopback", "origin_of", "public_root",
@@ -274,6 +274,8 @@ def _stated_root(value: str, base_url: str) -> str | None:
     'https://hub.example.org/user/ada/'
     >>> _stated_root("https://H.example.org:443/jupyter", "/")
     'https://h.example.org/jupyter/'
+    >>> _stated_root("https://h.example.org/my lab/", "/")
+    'https://h.example.org/my%20lab/'
     """
     found = _url_origin(value)
     if not found:
@@ -281,7 +283,10 @@ def _stated_root(value: str, base_url: str) -> str | None:
     parts = urlsplit(value.strip())
     if parts.query or parts.fragment or "?" in value or "#" in value:
         return None
-    path = parts.path.strip("/")
+    # (a space or another character a URL cannot hold in its path: percent-encoded, UTF-8;
+    # what is already escaped stays as written, a "%" that escapes nothing is "%25")
+    path = re.sub(r"%(?![0-9A-Fa-f]{2})", "%25", parts.path.strip("/"))
+    path = quote(path, safe="/%!$&'()*+,;=:@~")
     if not path:
         return _root(value, base_url)
     return f"{found[0]}://{found[1]}/{path}/"
