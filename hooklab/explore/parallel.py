@@ -27,6 +27,7 @@ True
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -397,6 +398,9 @@ class Helpers:
                     proc.kill()
                 except OSError:
                     pass
+            for proc in self._procs:  # reaped: a killed helper left as a zombie (<defunct>)
+                with contextlib.suppress(subprocess.TimeoutExpired, OSError):  # outlived the
+                    proc.wait(timeout=1)  # call, until the next Popen or the GC reaped it
         finally:
             self._ended()
 
