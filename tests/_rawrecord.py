@@ -4,9 +4,13 @@ strict reader of those bytes (:func:`split_request`)."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import socket
+import subprocess
 import threading
 import time
+from typing import Any
 
 from _rawapp import RawServer
 
@@ -120,3 +124,22 @@ class Recorder(RawServer):
                 assert left > 0, f"{len(self.got)} of {n} requests came"
                 self.cond.wait(left)
             return list(self.got[:n])
+
+
+def replayed_and_curled(lab: Any, cap: Any, app: Recorder, *, before: int = 0,
+                        path: str = "/app") -> list[bytes]:
+    """``cap`` replayed by ``lab`` to ``app.url + path`` (answered 200, no error) and, where
+    curl and bash are here, sent again by ``to_curl``'s command run as a person pasting it
+    into a UTF-8 terminal runs it: every request the app then holds, the ``before`` it held
+    first included (2 + ``before`` with curl, 1 + ``before`` without)."""
+    from hooklab.export import to_curl
+
+    (r,) = lab.replay([cap], to=app.url + path)
+    assert (r.status, r.error) == (200, None), r
+    n = before + 1
+    if shutil.which("curl") and shutil.which("bash"):
+        cmd = to_curl(cap, url=app.url + path)
+        subprocess.run(["bash", "-c", cmd + " -sS -o /dev/null --max-time 20"], check=True,
+                       timeout=60, env={**os.environ, "LC_ALL": "C.UTF-8"})
+        n += 1
+    return app.wait(n)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from _http import raw_request
-from _rawrecord import Recorder
+from _rawrecord import Recorder, replayed_and_curled
 
 import hooklab
 from hooklab.export import to_curl
@@ -145,16 +145,10 @@ def test_replay_and_curl_of_a_hand_written_jsonl_iri(tmp_path: Path, name: str) 
     try:
         (cap,) = old.captures
         with Recorder() as app:
-            (r,) = old.replay([cap], to=app.url + "/app")
-            assert (r.status, r.error) == (200, None), r
-            n = 1
-            if shutil.which("curl") and shutil.which("bash"):
-                _curl(to_curl(cap, url=app.url + "/app"))
-                n = 2
-            got = app.wait(n)
+            got = replayed_and_curled(old, cap, app)
     finally:
         old.stop()
-    assert [_target(g) for g in got] == [sent] * n
+    assert [_target(g) for g in got] == [sent] * len(got)
 
 
 #: request targets as senders put them on the wire: a byte past ASCII is a byte
@@ -177,15 +171,9 @@ def test_a_received_target_still_goes_back_byte_for_byte(lab, name: str) -> None
         assert b" 200 " in raw_request(lab.bound_port, head).split(b"\r\n", 1)[0]
         (cap,) = lab.wait(1, timeout=10)
         forwarded = app.wait(1)[0]
-        (r,) = lab.replay([cap], to=app.url + "/app")
-        assert (r.status, r.error) == (200, None), r
-        n = 2
-        if shutil.which("curl") and shutil.which("bash"):
-            _curl(to_curl(cap, url=app.url + "/app"))
-            n = 3
-        got = app.wait(n)
+        got = replayed_and_curled(lab, cap, app, before=1)
     assert _target(forwarded) == b"/app" + suffix
-    assert [_target(g) for g in got] == [b"/app" + suffix] * n
+    assert [_target(g) for g in got] == [b"/app" + suffix] * len(got)
 
 
 def test_a_hand_written_line_keeps_its_host_as_written(tmp_path: Path) -> None:

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import gzip
 import os
-import shutil
 import socket
 import subprocess
 import time
 import zlib
 
 import pytest
-from _rawrecord import Recorder, split_request
+from _rawrecord import Recorder, replayed_and_curled, split_request
 
 from hooklab.export import to_curl
 from hooklab.jsonread import MAX_DECODED
@@ -123,13 +122,7 @@ def test_forward_replay_and_curl_send_the_body_decoded(lab, name: str) -> None: 
     with Recorder() as app:
         lab.forward("b", to=app.url + "/app")
         cap = _deliver(lab, te, coded)
-        (r,) = lab.replay([cap], to=app.url + "/app")
-        assert (r.status, r.error) == (200, None), r
-        n = 2
-        if shutil.which("curl") and shutil.which("bash"):
-            _curl(to_curl(cap, url=app.url + "/app"))
-            n = 3
-        got = app.wait(n)
+        got = replayed_and_curled(lab, cap, app, before=1)
     for raw in got:
         line, fields, body = _fields(raw)
         names = [k.lower() for k, _ in fields]
