@@ -81,7 +81,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import SplitResult, parse_qs, unquote, urlsplit
+from urllib.parse import SplitResult, parse_qs, unquote, unquote_to_bytes, urlsplit
 
 from tornado import httpclient, httputil, iostream, simple_httpclient, websocket
 
@@ -494,11 +494,15 @@ def _connect(url: str, headers: list[tuple[str, str]], connect_timeout: float,
     """
     split = urlsplit(url)
     userinfo, at, hostport = split.netloc.rpartition("@")
-    if at and ":" not in userinfo:
-        # a user name alone (often a token: ws://TOKEN@host/) is sent as Basic credentials
-        # with an empty password, as curl and requests send it; Tornado's client asserts
-        # there is a password and failed with a bare "AssertionError"
-        url = split._replace(netloc=f"{userinfo}:@{hostport}").geturl()
+    user = password = None
+    if at:
+        # sent as Basic credentials, percent-decoded to the bytes they stand for, as curl and
+        # requests send them (Tornado sent the userinfo as written: "pw%40X" for "pw@X", which
+        # no server takes); a user name alone (often a token: ws://TOKEN@host/) with an empty
+        # password (Tornado's client asserted there was one: a bare "AssertionError")
+        name, _, secret = userinfo.partition(":")
+        user, password = unquote_to_bytes(name), unquote_to_bytes(secret)
+        url = split._replace(netloc=hostport).geturl()
     sent = httputil.HTTPHeaders()
     for name, value in headers:  # (checked by check_headers: a name given twice goes twice)
         sent.add(name, value)
@@ -506,7 +510,8 @@ def _connect(url: str, headers: list[tuple[str, str]], connect_timeout: float,
         url, headers=sent, connect_timeout=connect_timeout,
         request_timeout=connect_timeout, follow_redirects=False, max_redirects=5,
         decompress_response=True, proxy_password="", allow_nonstandard_methods=False,
-        validate_cert=True,
+        validate_cert=True, auth_username=user, auth_password=password,  # type: ignore[arg-type]
+        auth_mode=None if user is None else "basic",
     )
     return _Connection(request, on_message_callback=on_message, max_message_size=max_message_size)
 
@@ -1173,10 +1178,12 @@ def _secrets_sent(url: str, headers: list[tuple[str, str]]) -> list[str]:
     found = list(url_secrets(url))
     split = urlsplit(url)
     if split.netloc.rpartition("@")[1]:  # (sent as Basic credentials: "user:password", base64;
-        # the userinfo as written, as Tornado sends it, and decoded, as curl sends it)
+        # the userinfo percent-decoded to its bytes, as record() sends it (and curl), and as
+        # written, as Tornado sent it before: a server may echo either)
         basic = f"{split.username or ''}:{split.password or ''}"
-        for userpass in {basic, unquote(basic)}:
-            found.append(base64.b64encode(userpass.encode("utf-8")).decode("ascii"))
+        sent = unquote_to_bytes(split.username or "") + b":" + unquote_to_bytes(split.password or "")
+        for userpass in {basic.encode("utf-8"), unquote(basic).encode("utf-8"), sent}:
+            found.append(base64.b64encode(userpass).decode("ascii"))
     for name, value in headers:
         if is_sensitive_header(name) or is_credential_query(name):
             found += [value.strip(), value.strip().rpartition(" ")[2]]

@@ -24,8 +24,8 @@ from hooklab import HookLab, ws
 PASSWORD, PASSWORD_WRITTEN = "pw@PASSWORD1", "pw%40PASSWORD1"
 TOKEN, API_KEY, API_KEY_WRITTEN = "tok_QUERY/SECRET", "t\u00e9_APIKEYSECRET", "t%C3%A9_APIKEYSECRET"
 HEADER_KEY, BEARER = "key_HEADERSECRET", "bt_BEARERSECRET"
-#: the Basic credentials the URL's userinfo is sent as (Tornado sends it as written)
-BASIC = base64.b64encode(f"alice:{PASSWORD_WRITTEN}".encode()).decode()
+#: the Basic credentials the URL's userinfo is sent as (percent-decoded, as curl sends it)
+BASIC = base64.b64encode(f"alice:{PASSWORD}".encode()).decode()
 HEADERS = {"X-Api-Key": HEADER_KEY, "X-Auth-Token": f"Bearer {BEARER}"}
 #: what none of the stored text may hold (the UTF-8 key as its ASCII tail: any spelling)
 NEVER = ("PASSWORD1", "QUERY/SECRET", "QUERY%2FSECRET", "QUERY%2fSECRET", "QUERY%252FSECRET",

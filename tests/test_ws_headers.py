@@ -74,6 +74,14 @@ def test_a_header_that_cannot_be_sent_is_refused_before_anything_is_stored_or_se
     ("", {"Authorization": f"Bearer {TOKEN}"}, [f"Authorization: Bearer {TOKEN}".encode()]),
     ("alice:pw@", {"X-A": "1"},
      [b"X-A: 1", b"Authorization: Basic " + base64.b64encode(b"alice:pw")]),
+    # the userinfo percent-decoded, as curl and requests send it (Tornado sent "pw%40X")
+    ("alice:pw%40X@", {}, [b"Authorization: Basic " + base64.b64encode(b"alice:pw@X")]),
+    ("a%3Ab:p%3Aq%2F%25@", {}, [b"Authorization: Basic " + base64.b64encode(b"a:b:p:q/%")]),
+    ("jos%C3%A9:caf%C3%A9@", {}, [b"Authorization: Basic " + base64.b64encode("jos\u00e9:caf\u00e9".encode())]),
+    ("u:%FF%00x@", {}, [b"Authorization: Basic " + base64.b64encode(b"u:\xff\x00x")]),
+    ("TOKEN%2B1@", {}, [b"Authorization: Basic " + base64.b64encode(b"TOKEN+1:")]),
+    ("u:@", {}, [b"Authorization: Basic " + base64.b64encode(b"u:")]),
+    ("user+x:p+q@", {}, [b"Authorization: Basic " + base64.b64encode(b"user+x:p+q")]),  # (+ is +)
 ])
 def test_a_header_that_can_be_sent_goes_out_as_given(
         lab: HookLab, userinfo: str, headers: object, lines: list[bytes]) -> None:
