@@ -40,3 +40,20 @@ def assert_frame_equal(left: pd.DataFrame, right: pd.DataFrame) -> None:
         left.isetitem(i, a.cat.codes)
         right.isetitem(i, b.cat.codes)
     pd.testing.assert_frame_equal(left, right)
+
+
+def missing_kind(x: object) -> tuple[str] | None:
+    """How a frame's cell is missing, told apart: ``("None",)``, ``("NA",)`` (pandas' NA) or
+    ``("nan",)``; ``None`` for a value. The flatten tests compare cells by kind and value
+    (``test_flat_big_ints``, ``test_flat_long_way_dtypes``).
+
+    >>> missing_kind(None), missing_kind(pd.NA), missing_kind(float("nan")), missing_kind(0)
+    (('None',), ('NA',), ('nan',), None)
+    """
+    if x is None:
+        return ("None",)
+    if x is pd.NA:
+        return ("NA",)
+    if isinstance(x, float) and x != x:
+        return ("nan",)
+    return None

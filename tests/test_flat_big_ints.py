@@ -21,7 +21,6 @@ Parquet export opened with ``hooklab.open``. Real files, sockets on 127.0.0.1 on
 from __future__ import annotations
 
 import json
-import math
 import sqlite3
 import subprocess
 import sys
@@ -31,6 +30,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from _flat_frames import missing_kind
 from _flat_stores import SEG, store_of
 
 import hooklab
@@ -113,13 +113,7 @@ def bodies_of(value: int, beside: str, long_way: bool, rows: int = 4) -> list[by
 
 def cell(x: Any) -> tuple[Any, ...]:
     """A frame's value as (kind, value): NaN, <NA>, None and each type told apart."""
-    if x is None:
-        return ("None",)
-    if x is pd.NA:
-        return ("NA",)
-    if isinstance(x, float) and math.isnan(x):
-        return ("nan",)
-    return (type(x).__name__, repr(x))
+    return missing_kind(x) or (type(x).__name__, repr(x))
 
 
 def want_cells(value_cell: Any, other_cell: Any, rows: int) -> list[tuple[Any, ...]]:

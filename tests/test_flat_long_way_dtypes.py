@@ -29,6 +29,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from _flat_frames import missing_kind
 from _flat_stores import SEG, store_of
 
 import hooklab
@@ -110,13 +111,7 @@ def cell(x: Any, strings: bool) -> tuple[Any, ...]:
         return (type(x).__name__, x)
     if strings and pd.isna(x):
         return ("missing",)
-    if x is None:
-        return ("None",)
-    if x is pd.NA:
-        return ("NA",)
-    if isinstance(x, float) and math.isnan(x):
-        return ("nan",)
-    return (type(x).__name__, x)
+    return missing_kind(x) or (type(x).__name__, x)
 
 
 def got(df: pd.DataFrame) -> dict[str, tuple[str, list[tuple[Any, ...]]]]:
