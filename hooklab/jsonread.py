@@ -27,7 +27,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["JSON_MAX_DEPTH", "MAX_DECODED", "decode_body", "json_depth", "json_text", "json_too_deep", "loads_json"]
+__all__ = ["JSON_MAX_DEPTH", "MAX_DECODED", "decode_body", "json_depth", "json_text", "json_too_deep", "loads_json",
+           "surrogates_escaped"]
 
 #: JSON nested deeper than this many arrays/objects is read as not JSON (``Capture.json()`` is
 #: ``None``), the same on every Python version: orjson's own limit, where the standard library's
@@ -255,3 +256,21 @@ def decode_body(body: bytes, encoding: str | None, limit: int = MAX_DECODED) -> 
             raise ValueError(f"truncated {enc} body")
         return out
     raise ValueError(f"unsupported Content-Encoding {encoding!r}")
+
+
+def surrogates_escaped(text: str) -> str:
+    r"""``text`` with each lone surrogate (``"\ud83d"`` in a JSON string: valid JSON, no
+    character, and no UTF-8 text can hold it) written as JSON escapes it, the six characters
+    ``\ud83d``; ``text`` itself when it has none. Detection's event types and delivery ids
+    (SQLite takes no lone surrogate) and what exploration shows are written so.
+
+    >>> surrogates_escaped("evt\ud800"), surrogates_escaped("caf\u00e9 \U0001f600")
+    ('evt\\ud800', 'café 😀')
+    """
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text

@@ -37,7 +37,7 @@ from ..credentials import (
     hide_json,
     hide_json_text,
 )
-from ..jsonread import loads_json
+from ..jsonread import loads_json, surrogates_escaped
 
 __all__ = [
     "BODY",
@@ -272,15 +272,6 @@ def _hide_form_json(payload: Payload, names: bool = True, values: bool = True) -
     return replace(payload, value=out, form_json=frozenset(form_json))
 
 
-def _utf8(text: str) -> str:
-    """``text`` with each lone surrogate written as JSON escapes it (``\\ud83d``)."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "backslashreplace").decode("utf-8")
-    return text
-
-
 def displayable(value: Any) -> Any:
     r"""``value`` (a string, or a parsed JSON value) as something a notebook can show and
     write as UTF-8: each lone surrogate (``"\ud83d"``, what JavaScript's ``JSON.stringify``
@@ -301,7 +292,7 @@ def displayable(value: Any) -> Any:
     ``distinct``) are taken from the values as sent.
     """
     if isinstance(value, str):
-        return _utf8(value)
+        return surrogates_escaped(value)
     if not isinstance(value, (dict, list)):
         return value
     import orjson
@@ -325,7 +316,7 @@ def _displayable_walk(value: dict[str, Any] | list[Any]) -> Any:
         src, dst, at = stack.pop()
         new: Any
         if isinstance(src, dict):
-            shown = [_utf8(k) if isinstance(k, str) else k for k in src]
+            shown = [surrogates_escaped(k) if isinstance(k, str) else k for k in src]
             taken = {s for k, s in zip(src, shown, strict=True) if s is k}  # (kept as they are)
             new = {}
             for k, s, v in zip(src, shown, src.values(), strict=True):
@@ -342,7 +333,7 @@ def _displayable_walk(value: dict[str, Any] | list[Any]) -> Any:
         dst[at] = new
         for k, v in items:
             if isinstance(v, str):
-                s = _utf8(v)
+                s = surrogates_escaped(v)
                 if s is not v:
                     new[k] = s
                     changed = True

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qs
 
-from ..jsonread import decode_body, loads_json
+from ..jsonread import decode_body, loads_json, surrogates_escaped
 from .table import TABLE, Provider, _get
 
 __all__ = ["describe", "detect", "detect_record", "header_section", "parse_json"]
@@ -325,15 +325,15 @@ def detect_record(record: dict[str, Any]) -> None:
 
 
 def _storable(text: str | None) -> str | None:
-    r"""``text`` taken from a payload, with each lone surrogate (``"type": "a\ud800"``: valid
-    JSON, but no character) written as JSON escapes it, ``\ud800``: SQLite takes no lone
-    surrogate, and the store refused the whole capture (503, the webhook lost).
+    r"""``text`` taken from a payload, its lone surrogates (``"type": "a\ud800"``: valid JSON,
+    but no character) written as JSON escapes them (:func:`hooklab.jsonread.surrogates_escaped`):
+    SQLite takes no lone surrogate, and the store refused the whole capture (503, the webhook
+    lost).
 
-    >>> _storable("evt\ud800"), _storable("ok")
-    ('evt\\ud800', 'ok')
+    >>> _storable("evt\ud800"), _storable(None)
+    ('evt\\ud800', None)
     """
-    if text is None or text.isascii():
-        return text
+    return None if text is None else surrogates_escaped(text)
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
