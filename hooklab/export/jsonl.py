@@ -230,12 +230,12 @@ def _record(d: Any, now: bool = True, notes: list[str] | None = None) -> dict[st
         # past ASCII percent-encoded as UTF-8 (RFC 3987 section 3.1), so that replay, forward
         # and copy-as-curl send what a browser sends. An exported line (its id) keeps its
         # target's bytes, a character each.
-        from ..outbound.sender import ascii_url
+        from ..outbound.sender import ascii_url, iri_escaped
 
         with suppress(UnicodeEncodeError, ValueError):  # (a lone surrogate: refused below)
             (path + url).encode("utf-8")
             # (the URL's host as written, as the HAR import keeps it: only what is sent moves)
-            path, url = _iri_escaped(path), ascii_url(url) if url else url
+            path, url = iri_escaped(path), ascii_url(url) if url else url
     kind = get("kind")
     kind = ("http" if kind is None else _text(kind, "kind")) or "http"
     check_import(path, url, received, kind)
@@ -569,19 +569,6 @@ def _notes_of(given: Any, rows: int) -> bool:
             return False
         last = note[1]
     return True
-
-
-def _iri_escaped(text: str) -> str:
-    """``text`` with each character past ASCII percent-encoded as UTF-8 (RFC 3987's
-    mapping of an IRI to a URI); ASCII, ``%`` escapes included, as written.
-
-    >>> _iri_escaped("/caf\u00e9?q=\u20ac&r=%41")
-    '/caf%C3%A9?q=%E2%82%AC&r=%41'
-    """
-    if text.isascii():
-        return text
-    return "".join(c if c.isascii() else "".join(f"%{b:02X}" for b in c.encode("utf-8"))
-                   for c in text)
 
 
 def _outcomes(given: Any) -> bool:

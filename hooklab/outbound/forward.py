@@ -66,7 +66,14 @@ from typing import Any, NamedTuple
 from urllib.parse import unquote, unquote_plus, urlencode, urlsplit
 
 from ..capture import REDACTED, Capture, ForwardOutcome, forward_error, trailers_start
-from .sender import NOT_IN_URL, _escaped, _exchange, _shown_repr, _text_not_bytes, ascii_url
+from .sender import (
+    NOT_IN_URL,
+    _exchange,
+    _shown_repr,
+    _text_not_bytes,
+    ascii_url,
+    iri_escaped,
+)
 
 __all__ = ["HOP_BY_HOP", "LOOP_HEADER", "Forwarder", "ForwardsLeft", "LeftForwards", "ReplayResult",
            "Resign", "book_resigner",
@@ -239,7 +246,7 @@ def target_url(capture: Capture, to: str) -> str:
     if not query and capture.query:
         query = urlencode([(k, v) for k, vs in capture.query.items() for v in vs])
     if _text_not_bytes(capture.path + query):  # (text, not the bytes of a received target:
-        suffix, query = _escaped(suffix), _escaped(query)  # an IRI, sent as a browser does)
+        suffix, query = iri_escaped(suffix), iri_escaped(query)  # an IRI, sent as a browser does)
     base = to.split("?", 1)[0].split("#", 1)[0]
     if suffix:
         base = base.rstrip("/") + "/" + suffix

@@ -58,7 +58,7 @@ from urllib.parse import SplitResult, urljoin, urlsplit
 from ..credentials import shown_header_name
 
 __all__ = ["MAX_ANSWER", "MAX_INTERIM", "NOT_IN_URL", "IncompleteRead", "SendResponse", "check_header",
-           "check_headers", "http_request", "send", "sent_target"]
+           "check_headers", "http_request", "iri_escaped", "send", "sent_target"]
 
 _MAX_REDIRECTS = 5
 #: what cannot be anywhere in a URL hooklab sends to: a control character (``urlsplit`` drops
@@ -334,9 +334,14 @@ class SendResponse:
         return _shown_repr(self)
 
 
-def _escaped(text: str) -> str:
+def iri_escaped(text: str) -> str:
     """``text`` with its characters past ASCII percent-encoded as UTF-8 (RFC 3987 section
-    3.1: an IRI as the URI it stands for); a lone surrogate as the bytes Python gives it."""
+    3.1: an IRI as the URI it stands for); ASCII, ``%`` escapes included, as written; a lone
+    surrogate as the bytes Python gives it.
+
+    >>> iri_escaped("/caf\u00e9?q=\u20ac&r=%41")
+    '/caf%C3%A9?q=%E2%82%AC&r=%41'
+    """
     if text.isascii():
         return text
     from urllib.parse import quote
@@ -356,8 +361,8 @@ def ascii_url(url: str) -> str:
     if url.isascii():
         return url
     parts = urlsplit(url)
-    return parts._replace(path=_escaped(parts.path), query=_escaped(parts.query),
-                          fragment=_escaped(parts.fragment)).geturl()
+    return parts._replace(path=iri_escaped(parts.path), query=iri_escaped(parts.query),
+                          fragment=iri_escaped(parts.fragment)).geturl()
 
 
 def _text_not_bytes(target: str) -> bool:
@@ -382,7 +387,7 @@ def sent_target(target: str) -> str:
     >>> sent_target("/b/p?q=\u00fc&e=\u20ac")                 # text: an IRI
     '/b/p?q=%C3%BC&e=%E2%82%AC'
     """
-    return _escaped(target) if _text_not_bytes(target) else target
+    return iri_escaped(target) if _text_not_bytes(target) else target
 
 
 class _FinalResponse(http.client.HTTPResponse):
