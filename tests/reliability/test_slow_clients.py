@@ -104,8 +104,11 @@ def test_slow_and_idle_clients_time_out_without_stalling_others():
         for name, times in closed.items():
             assert all(t is not None for t in times), f"{name}: left open {times}"
             assert max(t for t in times if t is not None) < 2 * TIMEOUT + 1.0, (name, times)
-        # meanwhile ordinary requests were answered promptly
-        assert len(latencies) == 40 and max(latencies) < 0.5, latencies
+        # meanwhile ordinary requests were answered promptly: none waited for a slow client
+        # (which holds a stalled server for TIMEOUT at least); most at once (a loaded machine
+        # may delay one, the first is sent while the 100 slow connections open)
+        assert len(latencies) == 40 and max(latencies) < 0.9 * TIMEOUT, latencies
+        assert sorted(latencies)[20] < 0.25, latencies
         store.flush()
         bodies = sorted(c.body for c in store.query(bin="normal"))
         assert bodies == sorted(f"normal {i}".encode() for i in range(40))
