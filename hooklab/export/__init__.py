@@ -461,8 +461,11 @@ def export(store: CaptureStore, path_or_textfile: str | os.PathLike[str] | IO[st
 
     ``fmt`` is ``"har"``, ``"jsonl"``, ``"csv"`` or ``"parquet"`` (a folder, see
     :mod:`hooklab.export.parquet`); ``None`` picks it from the file extension (``.har``/``.json``,
-    ``.jsonl``/``.ndjson``, ``.csv``, ``.parquet``; HAR for open files).
+    ``.jsonl``/``.ndjson``, ``.csv``, ``.parquet``; HAR for open files). A path starting
+    with ``~`` is in the home folder, as a lab's ``db`` (and pandas' ``to_csv``) reads it.
     """
+    if not hasattr(path_or_textfile, "write"):
+        path_or_textfile = os.path.expanduser(os.fspath(path_or_textfile))  # type: ignore[arg-type]
     if fmt is None:
         if hasattr(path_or_textfile, "write"):
             fmt = "har"
