@@ -189,3 +189,23 @@ def test_a_refused_answer_header_name_shows_no_pasted_value(lab, name, shown) ->
         lab.respond("x", headers={name: "v"})
     said = str(info.value)
     assert said.startswith(f"header {shown} ") and SECRET not in said and SECRET[:8] not in said, said
+
+
+@pytest.mark.parametrize("pattern,target,hit", [
+    ("/été/*", "/\xc3\xa9t\xc3\xa9/x", True),          # raw UTF-8, as curl sends /été/x
+    ("/été/*", "/%C3%A9t%C3%A9/x", True),              # percent-encoded
+    ("/été/*", "/%c3%a9t%c3%a9/x?q=1", True),          # lower-case escapes, a query
+    ("/été/*", "/ete/x", False),
+    ("/été/*", "/\xe9t\xe9/x", True),                  # Latin-1 bytes (no UTF-8): a char a byte
+    ("/caf%C3%A9/*", "/caf%C3%A9/x", True),            # a pattern written escaped, sent so
+    ("/a b/*", "/a%20b/x", True),
+    ("/orders/*", "/orders%2Fx", True),                # (read: /orders/x, as the bin reads it)
+    ("/€/*", "/\xe2\x82\xac/x", True),
+], ids=["raw-utf8", "escaped", "lower-escapes", "other", "latin1", "pattern-escaped", "space",
+        "escaped-slash", "euro"])
+def test_a_path_glob_matches_the_path_as_a_person_reads_it(lab, pattern, target, hit) -> None:  # type: ignore[no-untyped-def]
+    lab.respond(pattern, 418)
+    raw = target.encode("latin-1")
+    answer = raw_request(lab.bound_port, b"POST " + raw + b" HTTP/1.1\r\nHost: x\r\n"
+                         b"Content-Length: 0\r\nConnection: close\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 418" if hit else b"HTTP/1.1 200"), answer[:40]

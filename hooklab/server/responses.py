@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..capture import bin_of
+from ..capture import bin_of, path_read
 from ..credentials import shown_header_name
 
 __all__ = ["DEFAULT_RESPONSE", "MAX_DELAY", "Response", "ResponseRules", "Rule"]
@@ -94,7 +94,15 @@ def _body(body: bytes | str | Mapping | list | None) -> bytes | None:
 
 @dataclass
 class Rule:
-    """A response rule; ``pattern`` is a bin name (``"stripe"``) or a path glob (``"/stripe/*"``)."""
+    """A response rule; ``pattern`` is a bin name (``"stripe"``) or a path glob (``"/stripe/*"``).
+
+    A glob matches the path as sent or as a person reads it (:func:`~hooklab.capture.path_read`:
+    escapes undone, raw UTF-8 read), as a bin name matches either spelling of its bin:
+
+    >>> r = Rule("/été/*", [])
+    >>> [r.matches("POST", p, "") for p in ("/\xc3\xa9t\xc3\xa9/x", "/%C3%A9t%C3%A9/x", "/ete/x")]
+    [True, True, False]
+    """
 
     pattern: str
     responses: list[Response]
@@ -110,7 +118,10 @@ class Rule:
         if not pat.startswith("/"):
             return pat == bin_
         bare = path.split("?", 1)[0]
-        return fnmatch.fnmatchcase(bare, pat)
+        if fnmatch.fnmatchcase(bare, pat):
+            return True
+        read = path_read(bare)
+        return read != bare and fnmatch.fnmatchcase(read, pat)
 
     def next(self) -> Response:
         r = self.responses[min(self.hits, len(self.responses) - 1)]
