@@ -770,7 +770,7 @@ class ParquetStore:
 
     # -- what a read-only store does with writes and events ---------------------------------
     def subscribe(self, callback: Callable[..., Any], on_clear: Any = None, on_forward: Any = None,
-                  on_delete: Any = None) -> Callable[[], None]:
+                  on_delete: Any = None, on_status: Any = None) -> Callable[[], None]:
         return lambda: None
 
     def wait_for(self, predicate: Callable[[], bool], timeout: float | None) -> bool:

@@ -96,7 +96,8 @@ _HEADERS_FREE = 16 * 1024
 #: a capture waiting in a batch: INSERT values, record, future, callback, search words (or None)
 _Pending = tuple[list[Any], dict[str, Any], "Future | None", "Callable | None", "str | None"]
 #: keys of the writer's control items (queued like captures, never stored as one)
-_CONTROL = ("__indexes__", "__meta__", "__clear__", "__bulk__", "__segment__", "__summaries__")
+_CONTROL = ("__indexes__", "__meta__", "__clear__", "__bulk__", "__segment__", "__summaries__",
+            "__status__")
 #: captures committed between two WAL checkpoints (by the upkeep thread) at most
 _CHECKPOINT_ROWS = 2048
 #: commits between two checkpoints at most: a commit of one capture still adds a page of the
@@ -536,6 +537,11 @@ class CaptureStore:
         self._subscribers: list[Callable[[Capture], None]] = []
         self._clear_subscribers: list[Callable[[], None]] = []
         self._forward_subscribers: list[Callable[[int], None]] = []
+        self._status_subscribers: list[Callable[[int], None]] = []
+        #: writer thread: status changes of rows no segment covered yet (capture id -> the
+        #: ``_status_epoch`` it was made in): a segment read before one is not kept
+        self._status_changed: dict[int, int] = {}
+        self._status_epoch = 0
         self._delete_subscribers: list[Callable[[], None]] = []
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         #: the import thread's inbox (see _Handover); ``_imports_over`` once it ended
@@ -1001,6 +1007,50 @@ class CaptureStore:
         answers 503 then, and the sender retries).
         """
         self._enqueue(self._prepared(record), None, on_done, block=False)
+
+    def record_status(self, capture_id: int, status: int) -> None:
+        """Say after the fact what a stored capture was answered: ``status`` once its answer
+        was written to the sender, ``0`` when none reached it (the sender hung up, the server
+        stopped first). The server calls it; a queued write like a capture's, never waiting
+        (one per capture at most, so the write queue's bound does not apply), told to the
+        subscribers' ``on_status(capture_id)`` once durable. A capture deleted meanwhile is
+        left deleted.
+
+        >>> cap = store.add_sync({"method": "POST", "path": "/slow", "status": 0})
+        >>> store.record_status(cap.id, 201); store.flush(); store.get(cap.id).status
+        201
+        """
+        if self._closed:
+            raise StoreError("store is closed")
+        if self.readonly:
+            raise StoreError(f"{self.path!r} was opened read-only")
+        with self._room:  # (counted, so that the writer's release stays even)
+            self._queued += 1
+        self._queue.put(({"__status__": (int(capture_id), int(status))}, None,
+                         self._status_stored, 0))
+
+    def _status_stored(self, result: Any) -> None:
+        """Store thread: a status change is durable (its capture id), or failed."""
+        if isinstance(result, BaseException):  # (a full disk: the row keeps what it said)
+            _log.warning("hooklab: a capture's answered status could not be stored: %s",
+                         write_error(result))
+        elif type(result) is int:
+            for sub in list(self._status_subscribers):
+                try:
+                    sub(result)
+                except Exception:  # noqa: BLE001 - callbacks must not kill the writer
+                    pass
+
+    def _set_status(self, db: sqlite3.Connection, capture_id: int, status: int) -> None:
+        """Writer thread: the row's status, and no segment keeps the old one."""
+        db.execute("UPDATE captures SET status = ? WHERE id = ?", (status, capture_id))
+        if not self._has_segments:
+            return
+        db.execute("DELETE FROM segments WHERE first_id <= ? AND last_id >= ?",
+                   (capture_id, capture_id))
+        if capture_id > self._segments_upto:  # (a segment being read now may hold the old)
+            self._status_epoch += 1
+            self._status_changed[capture_id] = self._status_epoch
 
     def _prepared(self, record: CaptureRecord) -> _Row | CaptureRecord:
         """Detection, verification and the INSERT values of ``record``, on the thread that
@@ -1485,13 +1535,23 @@ class CaptureStore:
         return rows, bodies
 
     def _store_segment(
-        self, db: sqlite3.Connection, after: int, first: int, last: int, n: int, blob: bytes
+        self, db: sqlite3.Connection, after: int, first: int, last: int, n: int, blob: bytes,
+        *, epoch: int | None = None,
     ) -> int | None:
         """Writer thread: keep an encoded segment if it still is exactly the rows after the
-        last one (none of them deleted since it was read; rows never change); its last id."""
+        last one (none of them deleted since it was read, nor a status changed since
+        ``epoch``, the ``_status_epoch`` it was read at: see :meth:`record_status`); its
+        last id."""
         if after != self._segments_upto:
             return None
-        return self._keep_segment(db, after, first, last, n, blob)
+        changed = self._status_changed
+        if changed and epoch is not None and any(
+                first <= cid <= last and at > epoch for cid, at in changed.items()):
+            return None  # (read again, with the new status, at the next turn)
+        kept = self._keep_segment(db, after, first, last, n, blob)
+        if kept is not None and changed:
+            self._status_changed = {c: at for c, at in changed.items() if c > kept}
+        return kept
 
     def _keep_segment(
         self, db: sqlite3.Connection, after: int, first: int, last: int, n: int, blob: bytes
@@ -1555,8 +1615,12 @@ class CaptureStore:
                             db.execute("INSERT OR IGNORE INTO meta VALUES (?, ?)", (key, value))
                             done.append((None, fut, cb))
                         elif "__segment__" in record:  # encoded by the upkeep thread
-                            sealed = self._store_segment(db, *record["__segment__"]) or sealed
+                            sealed = self._store_segment(db, *record["__segment__"],
+                                                         epoch=record.get("epoch")) or sealed
                             done.append((None, fut, cb))
+                        elif "__status__" in record:
+                            self._set_status(db, *record["__status__"])
+                            done.append((record["__status__"][0], fut, cb))
                         elif "__summaries__" in record:
                             done.append((self._store_summaries(db, *record["__summaries__"]), fut, cb))
                         else:  # "__clear__": after this batch's earlier rows
@@ -2094,6 +2158,7 @@ class CaptureStore:
         if self._fts:
             self._search_upto = _MAX_ID
         self._segments_upto = self._last_id
+        self._status_changed = {}
         self._generation += 1
         with self._held_lock:  # (outcomes of captures that are gone)
             self._held_forwards.clear()
@@ -2206,13 +2271,15 @@ class CaptureStore:
         on_clear: Callable[[], None] | None = None,
         on_forward: Callable[[int], None] | None = None,
         on_delete: Callable[[], None] | None = None,
+        on_status: Callable[[int], None] | None = None,
     ) -> Callable[[], None]:
         """Call ``callback(capture)`` for every newly stored capture, once it is durable: on
         the writer thread, or with ``durability="full"`` on the WAL syncer's thread.
 
         ``on_clear()`` runs after :meth:`clear`; ``on_forward(capture_id)`` after a forwarding
         outcome is stored; ``on_delete()`` after a retention pass deleted captures (on the
-        writer thread; also when no webhook arrives: ``retention_age``). Returns a function
+        writer thread; also when no webhook arrives: ``retention_age``); ``on_status(capture_id)``
+        after a capture's answered status changed (:meth:`record_status`). Returns a function
         that unsubscribes. Callbacks must be quick.
 
         >>> unsubscribe = store.subscribe(print, on_delete=lambda: print("some were deleted"))
@@ -2225,6 +2292,8 @@ class CaptureStore:
             self._forward_subscribers.append(on_forward)
         if on_delete is not None:
             self._delete_subscribers.append(on_delete)
+        if on_status is not None:
+            self._status_subscribers.append(on_status)
 
         def unsubscribe() -> None:
             if callback in self._subscribers:
@@ -2235,6 +2304,8 @@ class CaptureStore:
                 self._forward_subscribers.remove(on_forward)
             if on_delete is not None and on_delete in self._delete_subscribers:
                 self._delete_subscribers.remove(on_delete)
+            if on_status is not None and on_status in self._status_subscribers:
+                self._status_subscribers.remove(on_status)
 
         return unsubscribe
 
@@ -3429,6 +3500,7 @@ class _Upkeep:
             return
         if st._last_id - st._segments_upto < S.SEG_ROWS:
             return
+        epoch = st._status_epoch  # (before the rows are read: see _store_segment)
         encoded = st._encode_segment(db, st._segments_upto)
         if encoded is None:
             return
@@ -3436,7 +3508,7 @@ class _Upkeep:
         fut: Future[Any] = Future()
         fut.add_done_callback(self._sealed)
         try:
-            st._enqueue({"__segment__": encoded}, fut, None, block=False)
+            st._enqueue({"__segment__": encoded, "epoch": epoch}, fut, None, block=False)
         except StoreError:  # closed meanwhile, or the queue is full: later
             self._sealing = False
 
