@@ -407,7 +407,7 @@ def detail_html(
     (only when trailer fields came after a chunked body), query, decoded body. All escaped."""
     summary = [
         ("received", cap.received_at.isoformat()),
-        ("status answered", str(cap.status)),
+        ("status answered", str(cap.status) if cap.status else "0 (no answer)"),
         ("size", f"{cap.size} bytes ({human_size(cap.size)})"),
         ("content type", cap.content_type or "—"),
         ("provider", cap.provider or "—"),

@@ -208,6 +208,7 @@ class LiveView(LiveControls, W.VBox):
         self._schema_cache: dict[tuple[Any, ...], dict[str, dict[str, Any]]] = {}
         self._selected: Capture | None = None
         self._detail_stale = False  # the open capture changed (e.g. a forward outcome arrived)
+        self._restatused = False  # ... its answered status did: read it again
         self._guard_owner: int | None = None  # thread setting traits: its observers are ignored
         self.count = 0  #: captures matching at the last render (shown in the text repr)
         self.renders = 0  #: renders that changed at least one widget
@@ -237,6 +238,7 @@ class LiveView(LiveControls, W.VBox):
         self._unsubscribe = store.subscribe(
             self._on_capture, on_clear=self._on_store_clear, on_forward=self._on_forward,
             on_delete=self._request_ui,  # (retention: rows, and perhaps the open one, are gone)
+            on_status=self._on_status,  # (a delayed answer written, or one never sent)
         )
         self._thread = threading.Thread(target=self._run, name="hooklab-live", daemon=True)
         self._thread.start()
@@ -431,6 +433,15 @@ class LiveView(LiveControls, W.VBox):
         if selected is not None and selected.id == capture_id:
             self._detail_stale = True
             self._request_ui()  # show the new outcome in the open detail pane
+
+    def _on_status(self, capture_id: int) -> None:
+        """A capture's answered status changed (writer thread): its row, and its detail pane
+        if it is the open capture, show the new one."""
+        selected = self._selected
+        if selected is not None and selected.id == capture_id:
+            self._restatused = True
+            self._detail_stale = True
+        self._request_ui()
 
     def _request_ui(self) -> None:
         with self._cond:
@@ -696,6 +707,9 @@ class LiveView(LiveControls, W.VBox):
             sent += self._set(self.newer_button, disabled=self._page == 0)
             if self._detail_stale:  # e.g. a forwarding outcome for the open capture
                 self._detail_stale = False
+                if self._restatused and self._selected is not None:  # (read again: its status)
+                    self._restatused = False
+                    self._selected = self.store.get(self._selected.id) or self._selected
                 self._show_selected()
                 sent += 1
         finally:
