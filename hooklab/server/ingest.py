@@ -156,6 +156,10 @@ def capture_record(
     absolute-form target's own authority is checked the same way (:func:`_absolute_url`). A
     ``CONNECT`` the rules would answer 2xx is answered 501 (a 2xx opens a tunnel).
 
+    The record's ``status`` is the answer's, or 0 (no answer) for one a rule delays: a row
+    says a status only once it was written to the sender, and 0 for an answer that never
+    was (the server corrects it either way once it knows: :meth:`CaptureServer.answered`).
+
     ``nheaders`` is how many of ``headers`` are the header section: those after it are trailer
     fields (after a chunked body). All are stored, in order; the record's ``trailers_at`` says
     where the trailers start, so that detection and the signature checks read the header
@@ -215,6 +219,8 @@ def capture_record(
         # no proxy) with the usual body naming the capture; a rule's non-2xx is kept
         response = _NO_TUNNEL
         record["status"] = response.status
+    if response.delay > 0:  # answered later: stored as not answered (0) until it is written
+        record["status"] = 0  # (the server says what it answered then: CaptureServer.answered)
     return record, response
 
 

@@ -512,6 +512,17 @@ class CaptureServer:
                 self._not_stored()
             _answer(delegate, result, response)
 
+    def answered(self, capture_id: int, status: int) -> None:
+        """Server loop: a stored capture's answer turned out otherwise than its row says:
+        written with ``status`` (a delayed one), or 0, never sent (its sender hung up, the
+        connection failed, the server stopped first). Its row is corrected
+        (:meth:`hooklab.store.CaptureStore.record_status`); the capture stays stored."""
+        try:
+            self.store.record_status(capture_id, status)
+        except Exception as exc:  # noqa: BLE001 - a closed store: the row keeps what it said
+            _log.warning("hooklab: capture %d's answered status (%d) could not be recorded: %s",
+                         capture_id, status, exc)
+
     def _not_stored(self) -> None:
         """Server loop: a capture is answered 503 because the store could not take or keep
         it: counted in ``refused`` (health said nothing of a short full disk's 503s)."""

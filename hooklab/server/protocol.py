@@ -146,6 +146,10 @@ STALL_SECONDS = 2.0
 #: far less; 64 KiB is the largest window TCP has without scaling, and 32 KB/s is slow even on
 #: a poor link.
 _TAKE_BYTES = 64 * 1024
+#: seconds a connection whose client closed its side is held open, once answered, for the
+#: client's TCP to acknowledge the answers or reset them (see CaptureProtocol._close_answered)
+CONFIRM_SECONDS = 2.0
+_CONFIRM_EVERY = 0.01
 #: where the kernel does not say what it still has to send (not Linux), a connection
 #: lingering after its last answer is taken to have delivered it after this many seconds
 LINGER_OUT_SECONDS = 2.0
@@ -399,7 +403,8 @@ class _Slot:
     """
 
     __slots__ = ("conn", "parts", "done", "close", "hold", "start", "exclusive", "head_only",
-                 "keep_alive_10", "response")
+                 "keep_alive_10", "response", "capture_id", "stored", "status", "settled",
+                 "lost")
 
     def __init__(self, conn: CaptureProtocol) -> None:
         self.conn = conn
@@ -412,13 +417,24 @@ class _Slot:
         self.head_only = False
         self.keep_alive_10 = False
         self.response: Any = None
+        # a capture's answer, and what its row says of it (see _settle)
+        self.capture_id: int | None = None  # once stored
+        self.stored = 0  # the status its record was stored with
+        self.status = 0  # the status of the answer made (in ``parts``)
+        self.settled = False  # told the store what became of the answer
+        self.lost = False  # the connection went before the capture was stored
 
     # -- captures: filled after commit ------------------------------------------------------
     def __call__(self, result: Any) -> None:  # the store's thread: the capture is durable
         self.conn.server._completed(self, result, self.response)
 
     def _answer(self, result: Any, response: Any) -> None:  # server loop
-        status = response.status
+        if isinstance(result, Capture):
+            self.capture_id = result.id
+            if self.lost:  # (its connection closed while the store committed it)
+                self._settle(False)
+                return
+        status = self.status = response.status
         if (
             isinstance(result, Capture)
             and response.body is None
@@ -439,7 +455,26 @@ class _Slot:
     def _abandon(self) -> None:
         self.conn._fail()
 
+    def _settle(self, sent: bool) -> None:
+        """What became of a capture's answer is known: ``sent`` (written to the sender, see
+        :meth:`CaptureProtocol._flush`) or never sent. The stored row is corrected when it
+        says otherwise: the answer's status, or 0 (no answer) -- see :func:`.ingest.capture_record`
+        for the status a row is stored with. A capture not stored yet is corrected once it is
+        (:meth:`_answer`)."""
+        if self.settled or self.response is None:
+            return
+        cid = self.capture_id
+        if cid is None:
+            if not sent:
+                self.lost = True
+            return
+        self.settled = True
+        status = self.status if sent else 0
+        if status != self.stored:
+            self.conn.server.answered(cid, status)
+
     def _fill(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+        self.status = status
         h, payload = answer_headers(status, headers, body, head_only=self.head_only)
         if self.close:
             h["Connection"] = "close"
@@ -594,6 +629,9 @@ class CaptureProtocol(asyncio.Protocol):
         self.upload_peer: str | None = None  # the peer_key its upload is counted under
         self.last_byte = 0.0  # when the body being received last had a byte
         self.sent = 0  # bytes of answers written to the transport, in all
+        #: captures' answers written after the client closed its side, not yet known to have
+        #: reached it (see _flush)
+        self.unconfirmed: list[_Slot] = []
         #: while in ``Connections.unread``: at ``unread_since`` the client had taken
         #: ``unread_from`` bytes of ``sent`` and answers were waiting; it has not taken
         #: ``unread_need`` more since (see _note_unread)
@@ -624,7 +662,10 @@ class CaptureProtocol(asyncio.Protocol):
             self.conns.refusing -= 1
         self._upload_end()
         self._hold(0)
-        self.slots.clear()
+        if self.unconfirmed:  # (the socket is still open here: asyncio closes it after)
+            taken = _answer_taken(self.transport) if self.transport is not None else None
+            self._confirmed(taken is not False and exc is None)
+        self._drop_answers()
         self.req = None
         self.buf = b""
         if not self.detached:
@@ -674,7 +715,7 @@ class CaptureProtocol(asyncio.Protocol):
         if doing:
             _log.exception("hooklab: dropped a connection after an error %s", doing)
         self._hold(0)
-        self.slots.clear()
+        self._drop_answers()
         self.req = None
         self.buf = b""
         if self.transport is not None:
@@ -1075,6 +1116,7 @@ class CaptureProtocol(asyncio.Protocol):
         )
         slot = _Slot(self)
         slot.response = response
+        slot.stored = record["status"]
         slot.head_only = req.method == "HEAD"
         slot.close = not req.keep_alive or _says_close(response.headers)
         if slot.close:  # (RFC 9112 9.6: no request after an answer saying close is read)
@@ -1164,13 +1206,15 @@ class CaptureProtocol(asyncio.Protocol):
                 transport.write(data)
                 self.sent += len(data)
                 slot.parts = []
+                if slot.response is not None and slot.done:
+                    self._written(slot)
             if not slot.done:
                 break
             slots.popleft()
             if slot.close:
                 # FIN after the answer, then read and drop until the client closes: closing
                 # with unread data would reset the connection and could destroy the answer
-                slots.clear()
+                self._drop_answers()
                 self._linger()
                 return
         if not slots:
@@ -1181,16 +1225,59 @@ class CaptureProtocol(asyncio.Protocol):
             idle = conns.idle  # (the newest idle one last: the oldest makes room first)
             idle.pop(self, None)
             idle[self] = None
-            if self.closing:
-                transport.close()  # the client half-closed (or asked to close): all answered
+            if self.closing:  # the client half-closed (or asked to close): all answered
+                self._close_answered()
                 return
         self._maybe_resume()
+
+    def _written(self, slot: _Slot) -> None:
+        """A capture's whole answer went to the transport: it is answered ("answered" means
+        handed to the kernel to send: the transport writes at once what the socket takes), unless
+        the write failed (the client had reset the connection). Where the client had closed its
+        side first (a FIN: a sender that hung up, or one that half-closed and still reads) the
+        kernel takes the answer either way: on Linux it is settled once the client's TCP
+        acknowledged it (answered) or reset it (hung up: no answer), see :meth:`_close_answered`."""
+        transport = self.transport
+        if transport is None or transport.is_closing():  # (the write failed: a reset)
+            slot._settle(False)
+        elif self.eof and _SIOCOUTQ is not None:
+            self.unconfirmed.append(slot)
+        else:
+            slot._settle(True)
+
+    def _drop_answers(self) -> None:
+        """The connection goes (or is handed over): the answers not written never will be."""
+        for slot in self.slots:
+            slot._settle(False)
+        self.slots.clear()
+
+    def _confirmed(self, sent: bool) -> None:
+        for slot in self.unconfirmed:
+            slot._settle(sent)
+        self.unconfirmed.clear()
+
+    def _close_answered(self, tries: int = 0) -> None:
+        """Close a connection whose client closed its side, once every answer is written. Its
+        answers written after that FIN are settled first (:meth:`_written`): the client's TCP
+        acknowledges them if it still reads, or resets them if it hung up, within a round trip
+        (waited for at most :data:`CONFIRM_SECONDS`; past that, answered as written)."""
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        if self.unconfirmed:
+            taken = _answer_taken(transport)
+            if taken is None and tries < CONFIRM_SECONDS / _CONFIRM_EVERY:
+                asyncio.get_running_loop().call_later(_CONFIRM_EVERY, self._close_answered,
+                                                      tries + 1)
+                return
+            self._confirmed(taken is not False)
+        transport.close()
 
     def _linger(self) -> None:
         transport = self.transport
         assert transport is not None
         if self.eof:  # nothing more can come: no need to wait for it
-            transport.close()
+            self._close_answered()
             return
         self.lingering = True
         self.linger_since = self.conns.now()
@@ -1216,7 +1303,7 @@ class CaptureProtocol(asyncio.Protocol):
         stream.set_close_callback(lambda: self.conns.streams.discard(stream))
         pending = b"".join(slot.parts)
         slot.parts = []
-        self.slots.clear()
+        self._drop_answers()
         transport.abort()  # closes only this protocol's descriptor: the stream has its own
         if pending:
             stream.write(pending)
@@ -1241,6 +1328,28 @@ def _kernel_unsent(transport: asyncio.BaseTransport) -> int | None:
 
 #: Linux's SIOCOUTQ (= TIOCOUTQ): unsent bytes of a TCP socket
 _SIOCOUTQ: int | None = 0x5411 if sys.platform.startswith("linux") else None
+#: TCP_CLOSE, the state ``TCP_INFO`` gives a connection the peer reset
+_TCP_CLOSE = 7
+
+
+def _answer_taken(transport: asyncio.BaseTransport) -> bool | None:
+    """Whether what was written to a connection whose client closed its side reached the
+    client: True once its TCP acknowledged every byte, False when it reset the connection
+    instead (a client that closed its socket answers data with a reset), None while neither
+    is known (Linux only: elsewhere True)."""
+    if _SIOCOUTQ is None:
+        return True
+    sock = transport.get_extra_info("socket")
+    try:
+        state = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 1)[0]
+    except (OSError, AttributeError, ValueError, IndexError):
+        return None if transport.get_write_buffer_size() else True
+    if state == _TCP_CLOSE:
+        return False
+    if transport.get_write_buffer_size():
+        return None
+    unsent = _kernel_unsent(transport)
+    return None if unsent is None or unsent > 0 else True
 
 
 def _delivered(conn: CaptureProtocol, transport: asyncio.Transport, now: float) -> bool:

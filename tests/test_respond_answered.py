@@ -1,0 +1,158 @@
+"""A capture's ``status`` says what its sender was answered: the status once the answer was
+written to it, 0 when none was (the sender hung up during a rule's delay, the lab stopped
+first). Raw socket clients on 127.0.0.1 against a lab on a SQLite file, as a user's."""
+
+from __future__ import annotations
+
+import re
+import socket
+import struct
+import threading
+import time
+from typing import Any
+
+import pytest
+
+import hooklab
+
+SLOW = b"POST /slow HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n"
+FAST = b"POST /fast HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n"
+CLOSE = b"Connection: close\r\n"
+
+
+def _exchange(port: int, data: bytes, how: str, wait: float = 0.0) -> bytes:
+    """Send ``data``; then ``read`` everything until the lab closes, ``half`` close the
+    sending side first and read, or after ``wait`` seconds ``hang up`` (FIN) or ``reset``."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=15)
+    try:
+        s.sendall(data)
+        if how in ("hang up", "reset"):
+            time.sleep(wait)
+            if how == "reset":
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            return b""
+        if how == "half":
+            s.shutdown(socket.SHUT_WR)
+        got = b""
+        while chunk := s.recv(65536):
+            got += chunk
+        return got
+    finally:
+        s.close()
+
+
+def _read_statuses(got: bytes) -> list[int]:
+    """The statuses of the answers a client read, in order (the status lines it got)."""
+    return [int(m) for m in re.findall(rb"(?:^|\r\n\r\n|\n)HTTP/1\.[01] (\d{3}) ", got)]
+
+
+def _settled(lab: Any, n: int, expected: list[int], timeout: float = 6.0) -> list[int]:
+    """The statuses of the lab's last ``n`` captures once they are ``expected`` (or after
+    ``timeout`` seconds: what they are then)."""
+    end = time.monotonic() + timeout
+    while True:
+        got = [c.status for c in list(lab.captures)[-n:]]
+        if got == expected or time.monotonic() > end:
+            return got
+        time.sleep(0.05)
+
+
+# (name, request bytes, respond rules, how the client behaves, its wait, captures made)
+CASES = [
+    ("fast answer, unchanged", FAST + CLOSE + b"\r\nx", [], "read", 0, 1),
+    ("rule without delay", SLOW + CLOSE + b"\r\nx", [("slow", 201, 0)], "read", 0, 1),
+    ("delayed answer read", SLOW + CLOSE + b"\r\nx", [("slow", 201, 1.0)], "read", 0, 1),
+    ("hung up during the delay", SLOW + CLOSE + b"\r\nx", [("slow", 201, 1.0)], "hang up", 0.3, 1),
+    ("reset during the delay", SLOW + CLOSE + b"\r\nx", [("slow", 201, 1.0)], "reset", 0.3, 1),
+    ("half-closed, still reading", SLOW + CLOSE + b"\r\nx", [("slow", 201, 1.0)], "half", 0, 1),
+    ("fast, half-closed, still reading", FAST + b"\r\nx", [], "half", 0, 1),
+    ("HEAD delayed, read", b"HEAD /slow HTTP/1.1\r\nHost: x\r\n" + CLOSE + b"\r\n",
+     [("slow", 201, 1.0)], "read", 0, 1),
+    ("HEAD delayed, hung up", b"HEAD /slow HTTP/1.1\r\nHost: x\r\n\r\n",
+     [("slow", 201, 1.0)], "hang up", 0.3, 1),
+    ("pipelined behind a delay, read", SLOW + b"\r\nx" + FAST + CLOSE + b"\r\ny",
+     [("slow", 201, 1.0)], "read", 0, 2),
+    ("pipelined behind a delay, hung up", SLOW + b"\r\nx" + FAST + b"\r\ny",
+     [("slow", 201, 1.0)], "hang up", 0.3, 2),
+    ("chunked, delayed, read",
+     b"POST /slow HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n" + CLOSE
+     + b"\r\n1\r\nx\r\n0\r\n\r\n", [("slow", 202, 1.0)], "read", 0, 1),
+    ("chunked, delayed, hung up",
+     b"POST /slow HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\n\r\n",
+     [("slow", 202, 1.0)], "hang up", 0.3, 1),
+]
+
+
+@pytest.mark.parametrize("name, data, rules, how, wait, n", CASES, ids=[c[0] for c in CASES])
+def test_stored_status_is_what_the_sender_got(tmp_path, name, data, rules, how, wait, n) -> None:  # type: ignore[no-untyped-def]
+    lab = hooklab.start(port=0, db=str(tmp_path / "c.sqlite3"))
+    try:
+        for where, status, delay in rules:
+            lab.respond(where, status=status, delay=delay)
+        got = _exchange(lab.bound_port, data, how, wait)
+        read = _read_statuses(got)
+        expected = read + [0] * (n - len(read))  # (an answer the sender never read: 0)
+        if how in ("hang up", "reset"):
+            assert read == [] and expected == [0] * n
+        else:
+            assert len(read) == n, got
+        assert _settled(lab, n, expected) == expected, name
+        assert lab.dataframe()["status"].tolist()[-n:] == expected
+        assert str(lab.dataframe()["status"].dtype) == "Int64"
+        assert len(lab.captures) == n  # (received, so stored, answered or not)
+    finally:
+        lab.stop()
+    again = hooklab.open(str(tmp_path / "c.sqlite3"))  # (on the file, for the next kernel)
+    try:
+        assert [c.status for c in again.captures] == expected
+    finally:
+        again.stop()
+
+
+def test_a_delayed_answer_is_stored_as_none_until_written_and_the_view_follows(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    lab = hooklab.start(port=0, db=str(tmp_path / "c.sqlite3"))
+    try:
+        lab.respond("slow", status=201, delay=1.5)
+        got: dict[str, bytes] = {}
+        th = threading.Thread(target=lambda: got.setdefault(
+            "answer", _exchange(lab.bound_port, SLOW + CLOSE + b"\r\nx", "read")))
+        th.start()
+        (cap,) = lab.wait(1, timeout=10)
+        view = lab.live()
+        view.select(cap.id)
+        shown = re.compile(r"status answered</t[dh]><td[^>]*>([^<]*)")
+        assert cap.status == 0 and lab.captures[-1].status == 0  # (not answered yet)
+        assert shown.search(view.detail.value).group(1) == "0 (no answer)"
+        th.join(15)
+        assert _read_statuses(got["answer"]) == [201]
+        assert _settled(lab, 1, [201]) == [201]
+        end = time.monotonic() + 6
+        while shown.search(view.detail.value).group(1) != "201" and time.monotonic() < end:
+            time.sleep(0.05)
+        assert shown.search(view.detail.value).group(1) == "201"
+        view.close()
+    finally:
+        lab.stop()
+
+
+def test_stop_serving_during_a_delay_stores_no_answer(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    lab = hooklab.start(port=0, db=str(tmp_path / "c.sqlite3"))
+    try:
+        lab.respond("slow", status=202, body=b"late", delay=20)
+        lab.respond("fast", status=201)
+        got: dict[str, bytes] = {}
+        port = lab.bound_port
+        threads = [threading.Thread(target=lambda k=k, d=d: got.setdefault(
+            k, _exchange(port, d, "read"))) for k, d in
+            (("slow", SLOW + b"\r\nx"), ("fast", FAST + CLOSE + b"\r\ny"))]
+        for th in threads:
+            th.start()
+        lab.wait(2, timeout=10)
+        lab.stop_serving()  # (%hooklab stop)
+        for th in threads:
+            th.join(30)
+        assert got["slow"] == b"" and _read_statuses(got["fast"]) == [201]
+        by_bin = {c.bin: c.status for c in lab.captures}
+        assert by_bin == {"slow": 0, "fast": 201}
+    finally:
+        lab.stop()
