@@ -19,6 +19,7 @@ Formats follow each provider's public documentation and official SDK sources (``
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -59,9 +60,14 @@ class Provider:
     (see :mod:`hooklab.signatures`). ``handshake``: the endpoint check this provider performs
     (see :mod:`hooklab.providers.handshake`). ``events``: sample event names (the first is the
     default). ``family``: the generic provider whose format this one shares. ``tolerance``:
-    seconds a signed timestamp may be away from now, where the provider's docs say (300 s, as
-    most do, where they do not; ``0``, no window, where the provider's own verifier checks no
-    age, as Sanity's).
+    seconds a signed timestamp may be older than its arrival, as the provider's docs and
+    official SDK say (300 s, as most do, where they say nothing; ``0``, no window, where the
+    provider's own verifier checks no age, as Sanity's); ``ahead``: seconds it may be ahead
+    of it (``None``: ``tolerance``, the same window both ways; ``math.inf``: not checked, where
+    the provider's verifier refuses old ones only, as Stripe's).
+
+    >>> TABLE["paddle"].tolerance, TABLE["stripe"].ahead, TABLE["box"].ahead
+    (5, inf, 0)
     """
 
     id: str
@@ -83,6 +89,7 @@ class Provider:
     docs: str = ""
     sdk: str = ""
     tolerance: float = DEFAULT_TOLERANCE
+    ahead: float | None = None
 
     @property
     def timestamped(self) -> bool:
@@ -319,8 +326,9 @@ _ENTRIES: tuple[Provider, ...] = (
     # -- commerce and payments -------------------------------------------------------------------
     Provider("stripe", "Stripe", "hmac",
              _d(header="Stripe-Signature", kv=",", ts_key="t", sig_key="v1", msg="{ts}.{body}",
-                future=False, hint="(Stripe endpoint secrets start with whsec_)",
-                hint_unless="whsec_"),
+                hint="(Stripe endpoint secrets start with whsec_)", hint_unless="whsec_"),
+             # stripe Webhook.construct_event: DEFAULT_TOLERANCE 300, old ones only
+             ahead=math.inf,
              detect=("stripe-signature",), agent="Stripe/", event=("j:type",),
              delivery=("j:id",),
              events=("payment_intent.succeeded", "checkout.session.completed", "invoice.paid",
@@ -341,6 +349,9 @@ _ENTRIES: tuple[Provider, ...] = (
              detect=("paddle-signature",), event=("j:event_type",), delivery=("j:event_id",),
              events=("transaction.completed",),
              secret="the notification destination's secret key (pdl_ntfset_...)",
+             # "The SDK helper methods enforce a five-second timestamp tolerance by default"
+             # (the docs); paddle_billing Verifier(maximum_variance=5): both ways
+             tolerance=5,
              docs="https://developer.paddle.com/webhooks/signature-verification",
              sdk="paddle-python-sdk"),
     Provider("square", "Square", "hmac",
@@ -354,6 +365,9 @@ _ENTRIES: tuple[Provider, ...] = (
              detect=("x-hubspot-signature-v3", "x-hubspot-signature"),
              event=("j:0.subscriptionType",), delivery=("j:0.eventId",),
              events=("contact.creation",), secret="the app's client secret",
+             # "Reject the request if the timestamp is older than 5 minutes" (v3; the docs);
+             # hubspot-api-client Signature MAX_ALLOWED_TIMESTAMP 300: old ones only
+             ahead=math.inf,
              docs="https://developers.hubspot.com/docs/api/webhooks/validating-requests",
              sdk="hubspot-api-client"),
     Provider("woocommerce", "WooCommerce", "hmac", _d(header="X-WC-Webhook-Signature", enc="b64"),
@@ -452,6 +466,9 @@ _ENTRIES: tuple[Provider, ...] = (
              shape=_sendgrid_shape, shape_alone=True, hint=b'"sg_event_id"',
              delivery=("j:0.sg_event_id",), events=("delivered",),
              secret="the verification key (base64 public key) to verify; the private key to sign",
+             # no age: sendgrid EventWebhook.verify_signature checks none and the docs give
+             # none (a replay is told by sg_event_id, as SendGrid's docs advise for retries)
+             tolerance=0,
              docs="https://www.twilio.com/docs/sendgrid/for-developers/tracking-events/getting-started-event-webhook-security-features",
              sdk="sendgrid"),
     Provider("mailgun", "Mailgun", "mailgun", _d(),
@@ -459,6 +476,9 @@ _ENTRIES: tuple[Provider, ...] = (
              and isinstance(d.get("event-data"), dict), hint=b'"event-data"',
              event=("j:event-data.event",), delivery=("j:event-data.id",), events=("delivered",),
              secret="the HTTP webhook signing key",
+             # mailgun security.verify_webhook(max_age_seconds=900): 15 minutes both ways
+             # (the docs give no figure; they advise caching the token against replays)
+             tolerance=900,
              docs="https://documentation.mailgun.com/docs/mailgun/user-manual/webhooks/securing-webhooks",
              sdk="mailgun"),
     Provider("mandrill", "Mandrill", "mandrill", _d(),
@@ -580,7 +600,10 @@ _ENTRIES: tuple[Provider, ...] = (
                 extra={"BOX-SIGNATURE-VERSION": "1", "BOX-SIGNATURE-ALGORITHM": "HmacSHA256"}),
              detect=("box-delivery-id", "box-signature-primary"), event=("j:trigger",),
              delivery=("h:box-delivery-id",), events=("FILE.UPLOADED",),
-             secret="the primary (or secondary) signature key", tolerance=600,  # "10 minutes"
+             secret="the primary (or secondary) signature key",
+             # "10 minutes" (the docs); box_sdk_gen WebhooksManager.validate_message(max_age=600)
+             # refuses a BOX-DELIVERY-TIMESTAMP older than that or ahead of now at all
+             tolerance=600, ahead=0,
              docs="https://developer.box.com/guides/webhooks/v2/signatures-v2/", sdk="boxsdk"),
     Provider("asana", "Asana", "hmac", _d(header="X-Hook-Signature"),
              detect=("x-hook-signature", "x-hook-secret"),
@@ -651,7 +674,8 @@ _ENTRIES: tuple[Provider, ...] = (
              docs="https://developers.docusign.com/platform/webhooks/connect/hmac/"),
     Provider("webflow", "Webflow", "hmac",
              _d(header="x-webflow-signature", ts="x-webflow-timestamp", ts_unit="ms",
-                msg="{ts}:{body}", future=False),
+                msg="{ts}:{body}"),
+             ahead=math.inf,  # (Webflow's docs: refuse old ones only)
              # payload.id is the item's for collection-item triggers (every change of it):
              # with the trigger and the change's (submission's) time
              detect=("x-webflow-signature",), event=("j:triggerType",),
@@ -726,6 +750,8 @@ _ENTRIES: tuple[Provider, ...] = (
                 ts_unit="ms", kv_join=", "),
              detect=("workos-signature",), event=("j:event",), delivery=("j:id",),
              events=("user.created",),
+             # workos Webhooks.verify_header: DEFAULT_TOLERANCE 180, abs(): both ways
+             tolerance=180,
              docs="https://workos.com/docs/events/data-syncing/webhooks", sdk="workos"),
     Provider("persona", "Persona", "hmac",
              _d(header="Persona-Signature", kv=",", ts_key="t", sig_key="v1", msg="{ts}.{body}",
@@ -776,6 +802,9 @@ _ENTRIES: tuple[Provider, ...] = (
                                            "5": "modal_submit"}),
              delivery=("j:id",), handshake="discord", events=("application_command", "ping"),
              secret="the application's public key (hex) to verify; the private key to sign",
+             # no age: discord-interactions verify_key checks none and Discord's docs give none
+             # (an interaction's id and 15-minute token are what a replay cannot renew)
+             tolerance=0,
              docs="https://discord.com/developers/docs/interactions/overview#setting-up-an-endpoint-validating-security-request-headers",
              sdk="discord-interactions"),
     Provider("tiktok", "TikTok", "hmac",
@@ -784,8 +813,8 @@ _ENTRIES: tuple[Provider, ...] = (
              events=("video.publish.complete",), secret="the app's client secret",
              docs="https://developers.tiktok.com/doc/webhooks-verification"),
     Provider("mux", "Mux", "hmac",
-             _d(header="Mux-Signature", kv=",", ts_key="t", sig_key="v1", msg="{ts}.{body}",
-                future=False),
+             _d(header="Mux-Signature", kv=",", ts_key="t", sig_key="v1", msg="{ts}.{body}"),
+             ahead=math.inf,  # (Mux's docs: refuse old ones only)
              detect=("mux-signature",), event=("j:type",), delivery=("j:id",),
              events=("video.asset.ready",),
              docs="https://www.mux.com/docs/core/verify-webhook-signatures"),
@@ -795,6 +824,8 @@ _ENTRIES: tuple[Provider, ...] = (
              detect=("elevenlabs-signature",), event=("j:type",),
              # one conversation has a transcription and an audio callback: with the type
              delivery=("j:type+j:data.conversation_id",), events=("post_call_transcription",),
+             # elevenlabs WebhooksClient.construct_event: only older than 30 minutes refused
+             tolerance=1800, ahead=math.inf,
              docs="https://elevenlabs.io/docs/product-guides/administration/webhooks",
              sdk="elevenlabs"),
     Provider("alchemy", "Alchemy Notify", "hmac", _d(header="X-Alchemy-Signature"),

@@ -149,8 +149,10 @@ def verify_signature(
     headers. ``headers`` is a mapping or a list of ``(name, value)`` pairs (case-insensitive).
     ``body`` must be the exact bytes received. ``url`` (and ``method``) are needed by providers
     that sign the URL (Twilio, Square, HubSpot, Plivo, Mandrill, Trello). ``now`` (aware datetime or epoch seconds, default the current time) and
-    ``tolerance`` (seconds; ``0`` disables; ``None``: the provider's own window, 300 s unless
-    its docs give another, e.g. Box and Twitch 600 s) bound the signed timestamp.
+    ``tolerance`` (seconds; ``0`` disables; ``None``: the provider's own window, as its docs
+    and official SDK set it, e.g. Paddle 5 s, WorkOS 180 s, Box 600 s, 300 s where they say
+    nothing) bound the signed timestamp. A provider that bounds the future otherwise keeps
+    that bound under any ``tolerance`` (Stripe: none; Box: not ahead at all).
 
     >>> hdrs = sign("slack", "8f742231b10e8888abcd99yyyzzz85a5", b"x=1", timestamp=1531420618)
     >>> verify_signature("slack", "8f742231b10e8888abcd99yyyzzz85a5", hdrs, b"x=1",
@@ -177,7 +179,8 @@ def verify_signature(
         incoming = Incoming(h, raw, secret, url if isinstance(url, str) and url else None,
                             _epoch(now), _tolerance(
                                 entry.tolerance if tolerance is None else tolerance),
-                            method.upper() if isinstance(method, str) and method else "POST")
+                            method.upper() if isinstance(method, str) and method else "POST",
+                            entry.ahead)
         return Verification(True, name, impl.verify(incoming, entry))
     except Invalid as exc:
         return Verification(False, name, str(exc))

@@ -133,7 +133,11 @@ def short(value: object, limit: int = 40) -> str:
 
 @dataclass(frozen=True)
 class Incoming:
-    """A request to verify: lower-cased headers (first value wins), exact body, clock."""
+    """A request to verify: lower-cased headers (first value wins), exact body, clock.
+
+    ``tolerance``: seconds a signed timestamp may be older than ``now`` (``<= 0``: no check);
+    ``ahead``: seconds it may be ahead of ``now`` (``None``: ``tolerance``; ``math.inf``: any).
+    """
 
     headers: dict[str, str]
     body: bytes
@@ -142,6 +146,7 @@ class Incoming:
     now: float
     tolerance: float
     method: str = "POST"
+    ahead: float | None = None
 
     @property
     def key(self) -> bytes:
@@ -157,18 +162,25 @@ class Incoming:
             raise Invalid(f"missing header {name}{hint}")
         return value
 
-    def stale(self, ts: float, *, future: bool = True) -> str | None:
-        """Why ``ts`` is outside the tolerance, or ``None``; ``tolerance <= 0`` disables."""
+    def stale(self, ts: float) -> str | None:
+        """Why ``ts`` is outside the window, or ``None``; ``tolerance <= 0`` disables.
+
+        >>> inc = Incoming({}, b"", "k", None, now=1000.0, tolerance=5)
+        >>> inc.stale(990), inc.stale(1003), inc.stale(1009)
+        ('timestamp 10 s older than tolerance 5 s', None, 'timestamp 9 s in the future, beyond tolerance 5 s')
+        >>> Incoming({}, b"", "k", None, 1000.0, 5, ahead=math.inf).stale(9999) is None
+        True
+        """
         if not self.tolerance or self.tolerance <= 0:
             return None
         if ts > 1e11:  # milliseconds
             ts = ts / 1000
         age = self.now - ts
-        tol = _fmt(self.tolerance)
         if age > self.tolerance:
-            return f"timestamp {math.ceil(age)} s older than tolerance {tol} s"
-        if future and -age > self.tolerance:
-            return f"timestamp {math.ceil(-age)} s in the future, beyond tolerance {tol} s"
+            return f"timestamp {math.ceil(age)} s older than tolerance {_fmt(self.tolerance)} s"
+        ahead = self.tolerance if self.ahead is None else self.ahead
+        if -age > ahead:
+            return f"timestamp {math.ceil(-age)} s in the future, beyond tolerance {_fmt(ahead)} s"
         return None
 
     def conclude(
@@ -178,11 +190,10 @@ class Incoming:
         ts: float | None = None,
         *,
         mismatch: str = MISMATCH,
-        future: bool = True,
         note: str = "",
     ) -> str:
         """Turn "which signature matched" plus the timestamp check into a reason."""
-        stale = None if ts is None else self.stale(ts, future=future)
+        stale = None if ts is None else self.stale(ts)
         if index is None:
             raise Invalid(mismatch + (f" (also: {stale})" if stale else ""))
         if stale:

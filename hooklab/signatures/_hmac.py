@@ -16,8 +16,8 @@ header); ``kv`` (separator of ``key=value`` pairs) with ``ts_key`` / ``sig_key``
 b64, hex, nfkd: how the secret becomes the HMAC key); ``legacy`` (header, prefix, algo) tried
 when ``header`` is absent; ``also`` (more headers that may carry a signature); ``extra``
 (constant headers to send); ``ts_json`` (a millisecond timestamp inside the JSON body);
-``future`` (False: only old timestamps are refused); ``kv_sets`` (several whitespace-separated
-``key=value`` sets, each verified on its own: Persona while a secret rotates); ``token`` (a
+``kv_sets`` (several whitespace-separated ``key=value`` sets, each verified on its own:
+Persona while a secret rotates); ``token`` (a
 header that carries the secret itself when the signature header is absent: Buildkite's token
 mode); ``hint`` (added to the mismatch reason, unless the secret starts with
 ``hint_unless``); ``text`` ("binary": the message is signed as
@@ -352,13 +352,12 @@ def _hmac_verify(inc: Incoming, p: Any) -> str:
     expected.append(hmac_digest(key, message, algo))
     index, form = pick(expected, sigs, enc, problems, strict=p.id not in _DECODES_FIRST)
     if form is not None:
-        stale = None if ts is None else inc.stale(ts, future=s.get("future", True))
+        stale = None if ts is None else inc.stale(ts)
         raise Invalid(form_reason(p.name, enc, prefix, form) + (f" (also: {stale})" if stale else ""))
     hint = MISMATCH + (f" {s['hint']}" if _hint_applies(s, inc.secret) else "")
     if "{url}" in template:
         hint += f"; signed against url {short(url, 80)} (pass the URL configured at {p.name})"
-    return inc.conclude(index, len(given), ts, mismatch=hint,
-                        future=s.get("future", True), note=note)
+    return inc.conclude(index, len(given), ts, mismatch=hint, note=note)
 
 
 #: signature sets one header may carry (Persona: the old and the new secret's)
