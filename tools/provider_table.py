@@ -7,6 +7,8 @@ tests/test_providers.py checks that the README lists every provider with its doc
 
 from __future__ import annotations
 
+import math
+
 from hooklab.providers import TABLE, Provider
 
 HANDSHAKES = {
@@ -121,6 +123,20 @@ def verification(p: Provider) -> str:
     return _SPECIAL[p.id]
 
 
+def window(p: Provider) -> str:
+    """How old (or far ahead) the signed timestamp may be on arrival, as the provider says."""
+    if not p.timestamped:
+        return ""
+    if not p.tolerance:
+        return "; no age check, as its own verifier"
+    t = f"{p.tolerance:g} s"
+    if p.ahead is None:
+        return f"; timestamp within {t} either way"
+    return f"; timestamp at most {t} old" + (", not ahead" if p.ahead == 0 else
+                                              "" if math.isinf(p.ahead) else
+                                              f", {p.ahead:g} s ahead")
+
+
 def signing(p: Provider) -> str:
     if p.scheme in ("ed25519", "ecdsa", "paypal", "sns") or p.sig.get("alg") == "ES256":
         return "private key (`keypair()`)"
@@ -151,7 +167,7 @@ def main() -> None:
             p_name = f"{p.name} ({p.family} family)"
         else:
             p_name = p.name
-        print(f"| `{pid}` | {p_name} | {detection(p)} | {verification(p)} | {signing(p)} | "
+        print(f"| `{pid}` | {p_name} | {detection(p)} | {verification(p)}{window(p)} | {signing(p)} | "
               f"{HANDSHAKES.get(pid, '—')} | {checked or '—'} | [docs]({p.docs}) |")
 
 
