@@ -30,14 +30,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import http.client
 import json
 import math
 import time
 from datetime import datetime, timezone
-from urllib.parse import urlsplit
 
 import pytest
+from _http import post
+from _labs import module_lab
 from _provider_secrets import secrets_for
 
 import hooklab
@@ -86,29 +86,7 @@ def expected(pid: str, ts: float, arrived: datetime) -> bool:
     return not old or (age <= old and -age <= ahead)
 
 
-@pytest.fixture(scope="module")
-def lab():
-    lab = hooklab.HookLab(port=0, db=":memory:")
-    lab.start()
-    yield lab
-    lab.stop()
-
-
-def send(url: str, body: bytes, headers: list[tuple[str, str]] | dict[str, str],
-         method: str = "POST") -> tuple[int, bytes]:
-    parts = urlsplit(url)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
-    try:
-        conn.putrequest(method, parts.path + (f"?{parts.query}" if parts.query else ""),
-                        skip_accept_encoding=True)
-        for k, v in (headers.items() if isinstance(headers, dict) else headers):
-            conn.putheader(k, v)
-        conn.putheader("Content-Length", str(len(body)))
-        conn.endheaders(body)
-        r = conn.getresponse()
-        return r.status, r.read()
-    finally:
-        conn.close()
+lab = module_lab()  # (one lab for the module: each case sends to a bin of its own)
 
 
 def stored(lab, bin_: str):
@@ -142,8 +120,8 @@ def test_each_provider_window_on_arrival(lab, pid: str, name: str, ahead: float)
     req = sign_request(pid, signing, url=url, body=body, headers=dict(s.headers), timestamp=ts,
                        msg_id=s.msg_id, params=s.params, method=s.method)
     names = {k.lower() for k in req.headers}
-    headers = [(k, v) for k, v in s.headers if k.lower() not in names] + list(req.headers.items())
-    send(req.url or url, req.body, headers, s.method)
+    headers = {**{k: v for k, v in s.headers if k.lower() not in names}, **req.headers}
+    post(req.url or url, req.body, headers, s.method)
     cap = stored(lab, bin_)
     want = expected(pid, ts, cap.received_at)
     assert cap.verified is want, (pid, name, cap.verify_reason)
@@ -325,7 +303,7 @@ def test_a_delivery_built_as_the_docs_say_is_judged_as_the_sdk_judges_it(
     ts = math.floor(time.time() + ahead)
     secret, body, headers, (module, sdk) = BUILT[pid](ts, url)
     lab.secret(bin_, secret, provider=pid)
-    status, answer = send(url, body, {"Content-Type": "application/json", **headers})
+    status, answer = post(url, body, {"Content-Type": "application/json", **headers})
     try:  # the SDK, at once, judges by its own clock: the table's rule at that time
         __import__(module)
         before = datetime.now(timezone.utc)
@@ -356,7 +334,7 @@ def test_a_capture_checked_again_later_is_judged_at_its_arrival(tmp_path) -> Non
         ts = math.floor(time.time())
         secret, body, headers, _ = _paddle(ts, url)
         lab.secret("paddle", secret, provider="paddle")
-        send(url, body, {"Content-Type": "application/json", **headers})
+        post(url, body, {"Content-Type": "application/json", **headers})
         cap = stored(lab, "paddle")
         assert cap.verified is expected("paddle", ts, cap.received_at) is True, cap.verify_reason
         deadline = time.monotonic() + 30
