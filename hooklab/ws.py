@@ -518,23 +518,26 @@ def _connect(url: str, headers: list[tuple[str, str]], connect_timeout: float,
 
 def _recorded_url(url: str) -> str:
     """``url`` as a recording stores it: scrubbed as a forward target's is recorded
-    (:func:`~hooklab.credentials.scrubbed_url`: credential query values, the secret part of a
-    path), its userinfo's password (or a user name alone, often a token) as ``%5Bsecret%5D``,
-    the mark percent-encoded: brackets are no userinfo characters (RFC 3986 3.2.1), and a URL
-    with them there is no URL to urlsplit, nor to the HAR import.
+    (:func:`~hooklab.credentials.scrubbed_url`: its userinfo's password, or a user name
+    alone, with no password or an empty one, ``ws://sk_live_...:@host``, as the key it is;
+    credential query values, the secret part of a path), the mark in the userinfo
+    percent-encoded, ``%5Bsecret%5D``: brackets are no userinfo characters (RFC 3986 3.2.1),
+    and a URL with them there is no URL to urlsplit, nor to the HAR import.
 
     >>> _recorded_url("ws://alice:hunter2@127.0.0.1:9000/feed?token=t0k&q=1")
     'ws://alice:%5Bsecret%5D@127.0.0.1:9000/feed?token=[secret]&q=1'
+    >>> _recorded_url("ws://sk_live_1:@127.0.0.1:9000/feed")
+    'ws://%5Bsecret%5D@127.0.0.1:9000/feed'
     """
-    split = urlsplit(url)
-    userinfo, at, hostport = split.netloc.rpartition("@")
-    scrubbed = urlsplit(scrubbed_url(split._replace(netloc=hostport).geturl()))
+    scrubbed = scrubbed_url(url)
+    # (its authority as written, up to the first "/", "?" or "#": no userinfo holds one)
+    head, slashes, rest = scrubbed.partition("//")
+    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    userinfo, at, hostport = authority.rpartition("@")
     if not at:
-        return scrubbed.geturl()
-    user, colon, _ = userinfo.partition(":")
-    mark = "%5Bsecret%5D"
-    return scrubbed._replace(netloc=f"{user}:{mark}@{hostport}" if colon else f"{mark}@{hostport}"
-                             ).geturl()
+        return scrubbed
+    shown = userinfo.replace("[", "%5B").replace("]", "%5D")
+    return head + slashes + shown + rest[len(userinfo):]
 
 
 def _remote(split: SplitResult) -> str:
