@@ -1190,7 +1190,10 @@ def _secrets_sent(url: str, headers: list[tuple[str, str]]) -> list[str]:
     for name, value in headers:
         if is_sensitive_header(name) or is_credential_query(name):
             found += [value.strip(), value.strip().rpartition(" ")[2]]
-    return sorted({v for v in found if len(v) >= 4}, key=len, reverse=True)
+    # (a short one is only found as a word of its own, :class:`_Echoes`; one or two
+    # characters are no secret to keep, and looking for them would take every "0" or "1"
+    # out of the answer, its Content-Length too)
+    return sorted({v for v in found if len(v) >= _SHORTEST_SECRET}, key=len, reverse=True)
 
 
 def _spelled(secret: bytes) -> bytes:
@@ -1206,45 +1209,63 @@ def _spelled(secret: bytes) -> bytes:
     return b"".join(parts)
 
 
+#: a credential sent shorter than this (characters) is found again only as a word of its
+#: own (:class:`_Echoes`): a 4-character ``?token=test`` must not cut ``contest`` apart
+_SHORT_SECRET = 8
+#: a credential sent shorter than this (``?sig=1``) is not looked for in the answers
+_SHORTEST_SECRET = 3
+#: where a short credential's echo may begin: not after a letter, digit or ``_``, but after
+#: a percent-escape (``%3Dk7Q``: ``=k7Q`` encoded, once or twice)
+_WORD_BEFORE = rb"(?:(?<![A-Za-z0-9_])|(?<=%[0-9A-Fa-f]{2})|(?<=%25[0-9A-Fa-f]{2}))"
+_WORD_AFTER = rb"(?![A-Za-z0-9_])"
+
+
 class _Echoes:
     """The credentials a connect sends (:func:`_secrets_sent`: the URL's userinfo, credential
     query values, credential header values), found again in what the server answered and
     replaced by ``[secret]``: a server that echoes the request (a redirect's ``Location``
     keeping ``?token=``, a debug header repeating ``X-Api-Key``) must not put back in the
     store what the recording's own ``url`` and ``query`` hide. Each is found as sent, in
-    UTF-8 or Latin-1 (how HTTP header text is read), and percent-encoded.
+    UTF-8 or Latin-1 (how HTTP header text is read), and percent-encoded; one shorter than
+    :data:`_SHORT_SECRET` characters (3 at least) only as a word of its own (not inside a longer run of
+    letters, digits and ``_``; a percent-escape before it ends a word) and never in a
+    header's name: ``?token=test`` leaves ``contest``, ``testbed/1.0`` and ``X-Test-Mode`` be.
 
     >>> echoes = _Echoes("ws://127.0.0.1:9/feed?token=tok_a/b", [("X-Api-Key", "key_123")])
     >>> echoes.text("/login?next=%2Ffeed%3Ftoken%3Dtok_a%2Fb")
     '/login?next=%2Ffeed%3Ftoken%3D[secret]'
     >>> echoes.headers([("X-Echo", "key=key_123; ok"), ("Set-Cookie", "sid=1")])
     [('X-Echo', 'key=[secret]; ok'), ('Set-Cookie', '<hidden: 5 chars>')]
+    >>> _Echoes("ws://127.0.0.1:9/feed?key=test", []).text("retest: test%2C contest")
+    'retest: [secret]%2C contest'
     """
 
     def __init__(self, url: str, headers: list[tuple[str, str]]) -> None:
-        spellings: set[bytes] = set()
+        short: dict[bytes, bool] = {}  # (each spelling: whether it is a short secret's)
         for secret in _secrets_sent(url, headers):
-            spellings.add(secret.encode("utf-8"))
-            try:
-                spellings.add(secret.encode("latin-1"))
-            except UnicodeEncodeError:
-                pass
+            for codec in ("utf-8", "latin-1"):
+                try:
+                    short[secret.encode(codec)] = len(secret) < _SHORT_SECRET
+                except UnicodeEncodeError:
+                    pass
         # (one pass, the longest first: a mark is never read again as part of a secret)
-        ordered = sorted(spellings, key=lambda s: (-len(s), s))
-        either = b"|".join(map(_spelled, ordered))
+        ordered = sorted(short, key=lambda s: (-len(s), s))
+        either = b"|".join(_WORD_BEFORE + _spelled(s) + _WORD_AFTER if short[s] else _spelled(s)
+                           for s in ordered)
         self.pattern = re.compile(either) if ordered else None
         # (a header name is read in any case: Tornado writes "X-Key_headersecret" for
-        # "X-key_HEADERSECRET")
-        self.name_pattern = re.compile(either, re.IGNORECASE) if ordered else None
+        # "X-key_HEADERSECRET"; a short secret is never looked for there)
+        longer = b"|".join(_spelled(s) for s in ordered if not short[s])
+        self.name_pattern = re.compile(longer, re.IGNORECASE) if longer else None
 
     def bytes(self, data: bytes) -> bytes:
         """``data`` with every echo of a credential sent as ``[secret]``."""
         return data if self.pattern is None else self.pattern.sub(b"[secret]", data)
 
     def text(self, text: str, *, name: bool = False) -> str:
-        """``text`` (a header value, a close reason; a header ``name``, matched in any case)
-        with every echo as ``[secret]``: read as the bytes it came as (Latin-1, as HTTP
-        header text is read; UTF-8 past that)."""
+        """``text`` (a header value, a close reason; a header ``name``, matched in any case,
+        a short secret not looked for) with every echo as ``[secret]``: read as the bytes it
+        came as (Latin-1, as HTTP header text is read; UTF-8 past that)."""
         pattern = self.name_pattern if name else self.pattern
         if pattern is None:
             return text

@@ -56,3 +56,42 @@ def test_a_key_given_as_the_urls_user_name_is_not_stored(
     file_lab.stop()
     for path in tmp_path.glob("captures.sqlite3*"):  # (the database, its WAL if any)
         assert b"USERNAMEKEY" not in path.read_bytes(), path.name
+
+
+# a short credential (under 8 characters) is found again only as a word of its own, and never
+# in a header's name: (query sent, a header line and a body the server answers with) -> (the
+# header and the body as stored)
+SHORT = [
+    ("token=test", b"X-Test-Mode: contest latest", b"Attestation failed; retest /tests",
+     ("X-Test-Mode", "contest latest"), b"Attestation failed; retest /tests"),
+    ("token=test", b"Server: testbed/1.0", b"token test expired", ("Server", "testbed/1.0"),
+     b"token [secret] expired"),
+    ("token=test", b"X-Seen: test_x, xtest, test9", b"test", ("X-Seen", "test_x, xtest, test9"),
+     b"[secret]"),
+    ("token=test", b"X-Echo: (test)", b'{"token":"test"}', ("X-Echo", "([secret])"),
+     b'{"token":"[secret]"}'),
+    # under 4 characters: echoed, percent-encoded after "%3D" too, it is hidden as well
+    ("key=k7Q", b"Location: /login?next=%2Ffeed%3Fkey%3Dk7Q", b'{"error":"api key k7Q revoked"}',
+     ("Location", "/login?next=%2Ffeed%3Fkey%3D[secret]"), b'{"error":"api key [secret] revoked"}'),
+    ("key=k7Q", b"Location: /sso?r=%252Ffeed%253Fkey%253Dk7Q", b"k7Qa ak7Q k7Q",
+     ("Location", "/sso?r=%252Ffeed%253Fkey%253D[secret]"), b"k7Qa ak7Q [secret]"),
+    # 1 or 2 characters: no secret to keep, not looked for (every "1" would go, Content-Length's)
+    ("sig=1", b"X-Count: 10, 1, 21", b"1", ("X-Count", "10, 1, 21"), b"1"),
+    # 8 characters and more: anywhere, a header's name too, in any case (as before)
+    ("token=tok12345", b"X-TOK12345-Seen: atok12345b", b"xtok12345",
+     ("X-[secret]-Seen", "a[secret]b"), b"x[secret]"),
+]
+
+
+@pytest.mark.parametrize("query, line, body, header, kept", SHORT, ids=[
+    "inside-words", "prefix-of-a-word", "joined-by-underscore-or-digit", "a-word-of-its-own",
+    "3-chars-encoded", "3-chars-double-encoded", "1-char-not-looked-for", "long-anywhere"])
+def test_a_short_credential_is_hidden_as_a_word_and_destroys_nothing_else(
+        lab: HookLab, query: str, line: bytes, body: bytes, header: tuple[str, str],
+        kept: bytes) -> None:
+    with _hostile(_refuses(b"HTTP/1.1 401 Unauthorized\r\n" + line + b"\r\n", body)) as (base, _):
+        summary = ws.record(f"{base}/feed?{query}", lab=lab, duration=10, connect_timeout=5)
+    (cap,) = lab.query(kind="ws")
+    assert cap.status == 401 and header in cap.headers, cap.headers
+    assert cap.body == kept
+    assert summary.url == f"{base}/feed?{query.partition('=')[0]}=[secret]"
