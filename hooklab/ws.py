@@ -1190,10 +1190,29 @@ def _secrets_sent(url: str, headers: list[tuple[str, str]]) -> list[str]:
     for name, value in headers:
         if is_sensitive_header(name) or is_credential_query(name):
             found += [value.strip(), value.strip().rpartition(" ")[2]]
+        if name.strip().lower() == "cookie":
+            found += _cookie_values(value)
     # (a short one is only found as a word of its own, :class:`_Echoes`; one or two
     # characters are no secret to keep, and looking for them would take every "0" or "1"
     # out of the answer, its Content-Length too)
     return sorted({v for v in found if len(v) >= _SHORTEST_SECRET}, key=len, reverse=True)
+
+
+def _cookie_values(header: str) -> list[str]:
+    """The values of a ``Cookie`` header's cookies (``name=value; name=value``, RFC 6265
+    5.4), each as sent, without the quotes around it, and percent-decoded (as a server that
+    read it may quote it): each is a credential (a session id), their names are not.
+
+    >>> _cookie_values('connect.sid=s%3Aq9; theme=dark; csrf="t0k"')
+    ['s%3Aq9', 's:q9', 'dark', 't0k']
+    """
+    found: list[str] = []
+    for pair in header.split(";"):
+        name, eq, value = pair.partition("=")
+        value = value.strip().strip('"')
+        if eq and value:
+            found += dict.fromkeys((value, unquote(value)))
+    return found
 
 
 def _spelled(secret: bytes) -> bytes:

@@ -12,7 +12,7 @@ import base64
 from pathlib import Path
 
 import pytest
-from test_ws_hostile import _hostile
+from test_ws_hostile import _handshake, _hostile
 from test_ws_refusal import _refuses
 
 from hooklab import HookLab, ws
@@ -95,3 +95,41 @@ def test_a_short_credential_is_hidden_as_a_word_and_destroys_nothing_else(
     assert cap.status == 401 and header in cap.headers, cap.headers
     assert cap.body == kept
     assert summary.url == f"{base}/feed?{query.partition('=')[0]}=[secret]"
+
+
+SID = "s%3AqV9xF2kLr8Wm4TzP7bN1cY6h"  # (an express-session id: "s:" percent-encoded)
+COOKIE = f'connect.sid={SID}; theme=dark; csrftoken="Zq7PkW3mN8"'
+
+
+@pytest.mark.parametrize("body, kept", [
+    (f'{{"error":"session {SID} expired"}}'.encode(), b'{"error":"session [secret] expired"}'),
+    (b"session s:qV9xF2kLr8Wm4TzP7bN1cY6h expired", b"session [secret] expired"),  # (decoded)
+    (b"csrftoken Zq7PkW3mN8 is stale", b"csrftoken [secret] is stale"),  # (sent in quotes)
+    (b"theme dark; darker", b"theme [secret]; darker"),  # (every value; short: a word)
+    (b"no connect.sid, no csrftoken, no theme", b"no connect.sid, no csrftoken, no theme"),
+], ids=["session-id", "decoded", "quoted", "short-value", "names-stay"])
+def test_a_cookie_values_echo_in_a_refusal_is_hidden(lab: HookLab, body: bytes, kept: bytes) -> None:
+    head = b"HTTP/1.1 401 Unauthorized\r\nX-Seen-Sid: " + SID.encode() + b"\r\n"
+    with _hostile(_refuses(head, body)) as (base, seen):
+        summary = ws.record(f"{base}/feed", lab=lab, duration=10, connect_timeout=5,
+                            headers={"Cookie": COOKIE})
+    assert b"Cookie: " + COOKIE.encode() in seen.requests[0]
+    (cap,) = lab.query(kind="ws")
+    assert (cap.status, cap.body, cap.header("X-Seen-Sid")) == (401, kept, "[secret]")
+    assert "qV9xF2kLr8Wm4TzP7bN1cY6h" not in repr(cap.headers) + repr(summary)
+
+
+def _rolling_session(reader, writer, seen):
+    """A 101 that sends the session cookie back (express-session with ``rolling: true``)."""
+    return _handshake(reader, writer, seen, extra=b"Set-Cookie: connect.sid=" + SID.encode()
+                      + b"; Path=/; HttpOnly\r\nSet-Cookie: lang=en\r\n")
+
+
+def test_a_101_sending_the_session_cookie_back_keeps_it_hidden(lab: HookLab) -> None:
+    with _hostile(_rolling_session) as (base, _):
+        ws.record(f"{base}/feed", lab=lab, duration=1, connect_timeout=5,
+                  headers={"Cookie": COOKIE})
+    opened = lab.query(kind="ws", method="OPEN")[0]
+    cookies = [v for k, v in opened.headers if k == "Set-Cookie"]
+    # (the server's own cookies stay, as a webhook's headers do: only the value sent is hidden)
+    assert cookies == ["connect.sid=[secret]; Path=/; HttpOnly", "lang=en"]
