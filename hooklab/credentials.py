@@ -510,12 +510,22 @@ def scrubbed_text(text: str, url: str, mark: str = "[secret]") -> str:
 
 def _hide_values(text: str, values: list[str], mark: str) -> str:
     """``text`` with each of ``values`` (longest first), as written or as ``repr()`` quotes
-    it, replaced by ``mark`` where it stands whole."""
+    it, replaced by ``mark`` where it stands whole: not inside a longer run of letters and
+    digits, but after a percent-escape (``%3Dt0k``: a URL quoted percent-encoded).
+
+    >>> _hide_values("next=%2Fb%3Ftoken%3Dt0k; [Errno 111]", ["t0k", "1"], "[secret]")
+    'next=%2Fb%3Ftoken%3D[secret]; [Errno 111]'
+    """
     for value in values:
         for spelling in dict.fromkeys((value, repr(value)[1:-1])):  # (as repr() quotes it too)
             # whole values only: a key "1" must not turn "[Errno 111]" into "[Errno [secret]..."
-            text = re.sub(rf"(?<![A-Za-z0-9]){re.escape(spelling)}(?![A-Za-z0-9])", mark, text)
+            text = re.sub(_WHOLE_BEFORE + re.escape(spelling) + r"(?![A-Za-z0-9])", mark, text)
     return text
+
+
+#: where a value :func:`_hide_values` hides may begin: not after a letter or digit, unless
+#: they end a percent-escape (``%3D``, ``%253D``)
+_WHOLE_BEFORE = r"(?:(?<![A-Za-z0-9])|(?<=%[0-9A-Fa-f]{2})|(?<=%25[0-9A-Fa-f]{2}))"
 
 
 def hide_fields(fields: Any, hide: Callable[[str], bool] = is_sensitive_field) -> Any:

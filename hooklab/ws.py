@@ -78,7 +78,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import SplitResult, parse_qs, unquote, unquote_to_bytes, urlsplit
@@ -390,29 +390,32 @@ class _Protocol(websocket.WebSocketProtocol13):
         self.selected_subprotocol = headers.get("Sec-WebSocket-Protocol", None)
 
 
-def _handshake_problem(key: bytes, headers: httputil.HTTPHeaders, asked: set[str]) -> str | None:
+def _handshake_problem(key: bytes, headers: httputil.HTTPHeaders, asked: set[str],
+                       scrub: Callable[[str], str] = str) -> str | None:
     """What is wrong with a server's 101 answer (RFC 6455 4.1), or None. ``asked``: the
-    subprotocols the request offered (the user's own ``Sec-WebSocket-Protocol`` header)."""
+    subprotocols the request offered (the user's own ``Sec-WebSocket-Protocol`` header);
+    ``scrub``: the server's values quoted as :meth:`_Echoes.text` keeps them, before they are
+    cut short (a credential echoed in ``Upgrade:`` is never quoted, nor its beginning)."""
     def tokens(name: str) -> list[str]:
         return [t.strip().lower() for v in headers.get_list(name) for t in v.split(",")]
 
     for name, token in (("Upgrade", "websocket"), ("Connection", "upgrade")):
         if token not in tokens(name):
-            said = ", ".join(headers.get_list(name))
+            said = scrub(", ".join(headers.get_list(name)))
             return (f"the server's 101 answer has no '{name}: {token}' "
                     f"({f'it says {said!r:.60}' if said else 'no such header'}; RFC 6455 4.1)")
     expected = websocket.WebSocketProtocol13.compute_accept_value(key)
     got = headers.get_list("Sec-WebSocket-Accept")
     if got != [expected]:
-        return (f"the server's Sec-WebSocket-Accept is {', '.join(got) or 'missing'!r:.80}, not "
+        return (f"the server's Sec-WebSocket-Accept is {scrub(', '.join(got)) or 'missing'!r:.80}, not "
                 f"{expected!r} (RFC 6455 4.1): not a WebSocket server for this request")
     extensions = [t for t in tokens("Sec-WebSocket-Extensions") if t]
     if extensions:
-        return (f"the server turned on extension {extensions[0].split(';')[0].strip()!r:.60}, "
+        return (f"the server turned on extension {scrub(extensions[0].split(';')[0].strip())!r:.60}, "
                 "which hooklab did not offer (RFC 6455 4.1 fails the connection)")
     chosen = headers.get_list("Sec-WebSocket-Protocol")
     if chosen and (len(chosen) > 1 or chosen[0].strip() not in asked):
-        return (f"the server chose subprotocol {', '.join(chosen)!r:.60}, which the request did "
+        return (f"the server chose subprotocol {scrub(', '.join(chosen))!r:.60}, which the request did "
                 "not offer (RFC 6455 4.1)")
     return None
 
@@ -437,6 +440,8 @@ class _Connection(websocket.WebSocketClientConnection):
     the ERROR capture says why the server refused."""
 
     body_cut = False
+    #: the server's text an error quotes, as the recording keeps it (:meth:`_Echoes.text`)
+    scrub: Callable[[str], str] = str
 
     def get_websocket_protocol(self) -> websocket.WebSocketProtocol:
         return _Protocol(self, mask_outgoing=True, params=self.params)
@@ -463,7 +468,7 @@ class _Connection(websocket.WebSocketClientConnection):
         if isinstance(start_line, httputil.ResponseStartLine) and start_line.code == 101:
             asked = {t.strip() for v in self.request.headers.get_list("Sec-WebSocket-Protocol")
                      for t in v.split(",")}
-            problem = _handshake_problem(self.key, headers, asked)
+            problem = _handshake_problem(self.key, headers, asked, self.scrub)
             if problem is not None:
                 # (Tornado's own error path: the connect fails with this error, the stream is
                 # closed; raising here would be logged as an uncaught exception)
@@ -481,8 +486,10 @@ class _Connection(websocket.WebSocketClientConnection):
 
 
 def _connect(url: str, headers: list[tuple[str, str]], connect_timeout: float,
-             on_message: Any, max_message_size: int) -> _Connection:
-    """A :class:`_Connection` to ``url``, its handshake under way (``conn.connect_future``).
+             on_message: Any, max_message_size: int,
+             echoes: _Echoes | None = None) -> _Connection:
+    """A :class:`_Connection` to ``url``, its handshake under way (``conn.connect_future``);
+    ``echoes``: the credentials it sends, which its errors quote as ``[secret]``.
 
     (websocket_connect cannot be given another connection class, and the protocol must be ours
     from the handshake on: a greeting, a close frame or a too-big message can be read before
@@ -513,7 +520,10 @@ def _connect(url: str, headers: list[tuple[str, str]], connect_timeout: float,
         validate_cert=True, auth_username=user, auth_password=password,  # type: ignore[arg-type]
         auth_mode=None if user is None else "basic",
     )
-    return _Connection(request, on_message_callback=on_message, max_message_size=max_message_size)
+    conn = _Connection(request, on_message_callback=on_message, max_message_size=max_message_size)
+    if echoes is not None:
+        conn.scrub = echoes.text
+    return conn
 
 
 def _recorded_url(url: str) -> str:
@@ -959,7 +969,7 @@ async def _one_connection(
     opening: _Connection | None = None
     try:
         conn = opening = _connect(rec.connect_url, headers, connect_timeout, on_message,
-                                  max_message_size)
+                                  max_message_size, rec.echoes)
 
         def give_up(why: str) -> None:
             if not conn.connect_future.done():
@@ -991,7 +1001,7 @@ async def _one_connection(
                 rec.add("ERROR", msg.encode(), [("X-WS-Attempt", str(attempt))], status=0)
             s.stopped_by = gave_up[0]
             return False
-        msg = _error_text(exc, rec.connect_url, headers)
+        msg = _error_text(exc, rec.connect_url, headers, rec.echoes)
         if isinstance(exc, simple_httpclient.HTTPTimeoutError):  # (which limit it was)
             msg += f" (connect_timeout={connect_timeout:g} s)"
         s.errors.append(msg)
@@ -1149,9 +1159,12 @@ async def _send_all(rec: _Recorder, conn: _Connection, proto: _Protocol,
     return 0
 
 
-def _error_text(exc: BaseException, url: str, headers: list[tuple[str, str]]) -> str:
+def _error_text(exc: BaseException, url: str, headers: list[tuple[str, str]],
+                echoes: _Echoes | None = None) -> str:
     """What a recording says of a failed connect: ``Type: message`` without the URL's
-    credentials (:func:`~hooklab.credentials.scrubbed_text`), or, when the message quotes a
+    credentials (:func:`~hooklab.credentials.scrubbed_text`) nor, given ``echoes``, any
+    credential the request sent however the server's words spell it (a reason phrase
+    quoting ``Authorization``: :meth:`_Echoes.text`), or, when the message quotes a
     request header's value (a long enough piece of it: Tornado's errors can quote a whole
     header line), hooklab's own words instead: header values are often credentials, and
     this text is stored, streamed and shown in the summary.
@@ -1171,7 +1184,8 @@ def _error_text(exc: BaseException, url: str, headers: list[tuple[str, str]]) ->
                     piece, repr(piece)[1:-1], repr(piece.encode("latin-1"))[2:-1])):
                 return (f"{type(exc).__name__} (its message is not shown: it quotes a request "
                         "header, which may hold a credential)")
-    return scrubbed_text(text, url)
+    text = scrubbed_text(text, url)
+    return text if echoes is None else echoes.text(text)
 
 
 def _secrets_sent(url: str, headers: list[tuple[str, str]]) -> list[str]:

@@ -12,7 +12,7 @@ import base64
 from pathlib import Path
 
 import pytest
-from test_ws_hostile import _handshake, _hostile
+from test_ws_hostile import _accept, _handshake, _hostile
 from test_ws_refusal import _refuses
 
 from hooklab import HookLab, ws
@@ -133,3 +133,72 @@ def test_a_101_sending_the_session_cookie_back_keeps_it_hidden(lab: HookLab) -> 
     cookies = [v for k, v in opened.headers if k == "Set-Cookie"]
     # (the server's own cookies stay, as a webhook's headers do: only the value sent is hidden)
     assert cookies == ["connect.sid=[secret]; Path=/; HttpOnly", "lang=en"]
+
+
+def _answers(make):
+    """Answers the handshake request with ``make(headers)`` (the request's headers, names in
+    lower case), then closes the connection."""
+    async def behaviour(reader, writer, seen) -> None:
+        request = await reader.readuntil(b"\r\n\r\n")
+        seen.requests.append(request)
+        lines = request.decode("latin-1").split("\r\n")[1:]
+        sent = {k.strip().lower(): v.strip() for k, _, v in (x.partition(":") for x in lines) if k}
+        writer.write(make(sent))
+        await writer.drain()
+    return behaviour
+
+
+def _refusal(status: str):
+    return lambda h: f"HTTP/1.1 {status}\r\nContent-Length: 0\r\n\r\n".encode("latin-1")
+
+
+def _broken_101(header: str):
+    def make(h: dict[str, str]) -> bytes:
+        accept = _accept(h["sec-websocket-key"].encode()).decode()
+        lines = {"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Accept": accept}
+        lines[header] = h.get("authorization") or h["x-echo"]
+        return ("HTTP/1.1 101 Switching Protocols\r\n"
+                + "".join(f"{k}: {v}\r\n" for k, v in lines.items()) + "\r\n").encode("latin-1")
+    return make
+
+
+PW, TOK, SHORT_KEY = "Zq7PkW3mN8vR2xT5", "tK9vQ2mW8xZ4", "k9X2z"
+LONG_TOKEN = "tok_" + "Ab9" * 40  # (longer than an error quotes of a header: cut at 60)
+BASIC = base64.b64encode(f"alice:{PW}".encode()).decode()
+
+
+# what the server says in its status line or in a broken 101's header, quoting a credential
+# the request sent: (userinfo, query, headers, answer, the credential as the server spells it)
+ERRORS = [
+    (f"alice:{PW}@", "", {}, lambda h: _refusal(f"401 Rejected {h['authorization']}")(h), BASIC),
+    ("", f"?token={TOK}", {}, _refusal(f"401 login at /login?next=%2Fb%3Ftoken%3D{TOK}"), TOK),
+    ("", f"?token={TOK}", {}, _refusal(f"401 login at /sso?r=%252Fb%253Ftoken%253D{TOK}"), TOK),
+    ("", "", {"X-Api-Key": SHORT_KEY}, _refusal(f"403 key {SHORT_KEY} revoked"), SHORT_KEY),
+    (f"alice:{PW}@", "", {}, _broken_101("Upgrade"), BASIC),
+    (f"alice:{PW}@", "", {}, _broken_101("Connection"), BASIC),
+    # (a credential of the URL echoed past where the error cuts the value it quotes: not its
+    # beginning either)
+    ("", f"?token={LONG_TOKEN}", {"X-Echo": LONG_TOKEN}, _broken_101("Upgrade"), LONG_TOKEN[:40]),
+    ("", f"?token={LONG_TOKEN}", {"X-Echo": LONG_TOKEN}, _broken_101("Sec-WebSocket-Accept"),
+     LONG_TOKEN[:40]),
+]
+
+
+@pytest.mark.parametrize("userinfo, query, headers, answer, spelt", ERRORS, ids=[
+    "reason-echoes-authorization", "reason-quotes-url-encoded", "reason-quotes-url-encoded-twice",
+    "reason-quotes-a-short-key", "101-upgrade-echoes-authorization",
+    "101-connection-echoes-authorization", "101-upgrade-long-token-cut",
+    "101-accept-long-token-cut"])
+def test_an_error_quoting_the_servers_words_holds_no_credential_sent(
+        file_lab: HookLab, tmp_path: Path, userinfo: str, query: str, headers: dict,
+        answer, spelt: str) -> None:
+    with _hostile(_answers(answer)) as (base, seen):
+        host = base.removeprefix("ws://")
+        summary = ws.record(f"ws://{userinfo}{host}/b{query}", lab=file_lab, duration=10,
+                            connect_timeout=5, headers=headers)
+    assert seen.requests and summary.connections == 0
+    (error,) = summary.errors
+    assert "[secret]" in error and summary.stopped_by == f"could not connect ({error})"
+    (cap,) = file_lab.query(kind="ws")
+    assert cap.method == "ERROR" and error in (cap.header("X-WS-Error") or cap.body.decode())
+    assert spelt not in _stored_text(file_lab, summary, tmp_path)
