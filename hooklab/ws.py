@@ -1201,11 +1201,18 @@ def _secrets_sent(url: str, headers: list[tuple[str, str]]) -> list[str]:
         sent = unquote_to_bytes(split.username or "") + b":" + unquote_to_bytes(split.password or "")
         for userpass in {basic.encode("utf-8"), unquote(basic).encode("utf-8"), sent}:
             found.append(base64.b64encode(userpass).decode("ascii"))
+    values: list[str] = []
     for name, value in headers:
         if is_sensitive_header(name) or is_credential_query(name):
-            found += [value.strip(), value.strip().rpartition(" ")[2]]
+            values += [value.strip(), value.strip().rpartition(" ")[2]]
         if name.strip().lower() == "cookie":
-            found += _cookie_values(value)
+            values += _cookie_values(value)
+    for value in values:  # (a value is text of the bytes sent, one a character: its UTF-8
+        found.append(value)  # reading too, as a server that reads UTF-8 quotes it, escaped)
+        try:
+            found.append(value.encode("latin-1").decode("utf-8"))
+        except UnicodeError:
+            pass
     # (a short one is only found as a word of its own, :class:`_Echoes`; one or two
     # characters are no secret to keep, and looking for them would take every "0" or "1"
     # out of the answer, its Content-Length too)
@@ -1229,16 +1236,50 @@ def _cookie_values(header: str) -> list[str]:
     return found
 
 
-def _spelled(secret: bytes) -> bytes:
-    """A regular expression of ``secret`` as a server may echo it: as sent, or with any of its
-    bytes percent-encoded, once or twice, in either case (``/`` as ``%2F``, ``%2f``,
-    ``%252F``: a redirect's ``Location`` quoting the URL asked for), a space as ``+`` too."""
+def _hex_any_case(number: int, width: int) -> bytes:
+    """A regular expression of ``number`` in hexadecimal (at least ``width`` digits), its
+    letters in either case."""
+    return b"".join(b"[%c%c]" % (c, c ^ 0x20) if c >= 0x61 else b"%c" % c
+                    for c in b"%0*x" % (width, number))
+
+
+#: how JSON writes a character it escapes with a backslash (PHP's ``json_encode`` writes a
+#: ``/`` as ``\/``), and the character references HTML names
+_JSON_ESCAPES = {"/": rb"\/", '"': rb"\"", "\\": rb"\\"}
+_HTML_NAMED = {"&": b"&amp;", "<": b"&lt;", ">": b"&gt;", '"': b"&quot;", "'": b"&apos;"}
+#: the most bytes one character of a credential takes as :func:`_spelled` finds it (4 bytes
+#: of UTF-8, each percent-encoded twice: ``%25F0``...)
+_SPELLED_REACH = 20
+
+
+def _spelled(secret: str, codec: str) -> bytes:
+    r"""A regular expression of ``secret`` as a server may echo it: its bytes in ``codec``
+    as sent, or with any of them percent-encoded, once or twice, in either case (``/`` as
+    ``%2F``, ``%2f``, ``%252F``: a redirect's ``Location`` quoting the URL asked for), a space
+    as ``+`` too; a character other than an ASCII letter or digit also as JSON escapes it
+    (``\/``, ``\"``, ``\u00e9``, a surrogate pair past U+FFFF) and as an HTML character
+    reference (``&#43;``, ``&#x2B;``, ``&amp;``). ``UnicodeEncodeError`` when ``codec``
+    cannot write it.
+
+    >>> [bool(re.fullmatch(_spelled("a/+é", "utf-8"), s))
+    ...  for s in (b"a/+\xc3\xa9", b"a%2F%2B%C3%A9", rb"a\/+\u00E9", b"a&#x2f;&#43;&#233;")]
+    [True, True, True, True]
+    """
     parts = []
-    for byte in secret:
-        hexed = b"".join(b"[%c%c]" % (c, c ^ 0x20) if c >= 0x61 else b"%c" % c
-                         for c in b"%02x" % byte)
-        plus = rb"|\+" if byte == 0x20 else b""
-        parts.append(b"(?:%s|%%(?:25)?%s%s)" % (re.escape(bytes([byte])), hexed, plus))
+    for char in secret:
+        ways = [b"".join(b"(?:%s|%%(?:25)?%s%s)" % (re.escape(bytes([byte])),
+                                                  _hex_any_case(byte, 2),
+                                                  rb"|\+" if byte == 0x20 else b"")
+                         for byte in char.encode(codec))]
+        if not (char.isascii() and char.isalnum()):
+            code = ord(char)
+            units = ([code] if code < 0x10000 else
+                     [0xD800 + ((code - 0x10000) >> 10), 0xDC00 + ((code - 0x10000) & 0x3FF)])
+            ways += [b"".join(rb"\\u" + _hex_any_case(unit, 4) for unit in units),
+                     b"&#%d;" % code, b"&#[xX]" + _hex_any_case(code, 1) + b";"]
+            ways += [re.escape(spelt) for spelt in (_JSON_ESCAPES.get(char), _HTML_NAMED.get(char))
+                     if spelt is not None]
+        parts.append(ways[0] if len(ways) == 1 else b"(?:" + b"|".join(ways) + b")")
     return b"".join(parts)
 
 
@@ -1274,22 +1315,25 @@ class _Echoes:
     """
 
     def __init__(self, url: str, headers: list[tuple[str, str]]) -> None:
-        short: dict[bytes, bool] = {}  # (each spelling: whether it is a short secret's)
-        for secret in _secrets_sent(url, headers):
+        secrets = _secrets_sent(url, headers)
+        spellings: dict[bytes, str] = {}  # (a regular expression: the secret it finds)
+        for secret in secrets:
             for codec in ("utf-8", "latin-1"):
                 try:
-                    short[secret.encode(codec)] = len(secret) < _SHORT_SECRET
+                    spellings.setdefault(_spelled(secret, codec), secret)
                 except UnicodeEncodeError:
                     pass
         # (one pass, the longest first: a mark is never read again as part of a secret)
-        ordered = sorted(short, key=lambda s: (-len(s), s))
-        either = b"|".join(_WORD_BEFORE + _spelled(s) + _WORD_AFTER if short[s] else _spelled(s)
-                           for s in ordered)
+        ordered = sorted(spellings, key=lambda s: (-len(spellings[s]), -len(s), s))
+        short = {s: len(spellings[s]) < _SHORT_SECRET for s in ordered}
+        either = b"|".join(_WORD_BEFORE + s + _WORD_AFTER if short[s] else s for s in ordered)
         self.pattern = re.compile(either) if ordered else None
         # (a header name is read in any case: Tornado writes "X-Key_headersecret" for
         # "X-key_HEADERSECRET"; a short secret is never looked for there)
-        longer = b"|".join(_spelled(s) for s in ordered if not short[s])
+        longer = b"|".join(s for s in ordered if not short[s])
         self.name_pattern = re.compile(longer, re.IGNORECASE) if longer else None
+        #: the most bytes an echo of one of them can take
+        self.reach = _SPELLED_REACH * max(map(len, secrets), default=0)
 
     def bytes(self, data: bytes) -> bytes:
         """``data`` with every echo of a credential sent as ``[secret]``."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from test_ws_hostile import _accept, _handshake, _hostile
@@ -202,3 +203,39 @@ def test_an_error_quoting_the_servers_words_holds_no_credential_sent(
     (cap,) = file_lab.query(kind="ws")
     assert cap.method == "ERROR" and error in (cap.header("X-WS-Error") or cap.body.decode())
     assert spelt not in _stored_text(file_lab, summary, tmp_path)
+
+
+SLASHED = "AbC9/xYz+Qw3rT7uV1=="  # (the query's token: base64 with "/" and "+")
+ACCENTED = "cl\u00e9-\u00dcn\u00efcode-4f9b"  # (an API key past ASCII)
+EMOJI = "key\U0001f511-9f3bSECRET"  # (past U+FFFF: a surrogate pair in JSON)
+AMPED = "k+A&B<C>_SECRET12"  # (characters HTML escapes)
+
+
+# a refusal's body echoing a credential escaped as JSON or HTML writes it -> as stored
+ESCAPED = [
+    (b'{"token":"AbC9\\/xYz+Qw3rT7uV1=="}', b'{"token":"[secret]"}'),  # (PHP's json_encode)
+    (b'{"key":"cl\\u00e9-\\u00dcn\\u00efcode-4f9b"}', b'{"key":"[secret]"}'),  # (json.dumps)
+    (b'{"key":"cl\\u00E9-\\u00DCn\\u00EFcode-4f9b"}', b'{"key":"[secret]"}'),  # (upper-case hex)
+    (b'{"key":"key\\ud83d\\udd11-9f3bSECRET"}', b'{"key":"[secret]"}'),
+    (b'{"key":"k+A\\u0026B\\u003cC\\u003e_SECRET12"}', b'{"key":"[secret]"}'),  # (Go's encoder)
+    (b"<p>k&#43;A&amp;B&lt;C&gt;_SECRET12</p>", b"<p>[secret]</p>"),
+    (b"<p>k&#x2B;A&#38;B&#x3c;C&#62;_SECRET12</p>", b"<p>[secret]</p>"),
+    (b"<p>AbC9&#x2F;xYz&#43;Qw3rT7uV1&#61;&#61;</p>", b"<p>[secret]</p>"),
+    (b'{"path":"\\/feed","note":"AbC9\\/xYz"}', b'{"path":"\\/feed","note":"AbC9\\/xYz"}'),
+]
+
+
+@pytest.mark.parametrize("body, kept", ESCAPED, ids=[
+    "json-slash", "json-unicode", "json-unicode-upper", "json-surrogates", "json-go-html-safe",
+    "html-named-and-decimal", "html-hex", "html-token", "innocent"])
+def test_a_refusal_echoing_a_credential_json_or_html_escaped_keeps_it_hidden(
+        lab: HookLab, body: bytes, kept: bytes) -> None:
+    headers = {"X-Api-Key": ACCENTED, "X-Auth-Token": EMOJI, "Api-Key": AMPED}
+    head = b"HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\n"
+    with _hostile(_refuses(head, body)) as (base, _):
+        # (a UTF-8 header value is sent as its bytes: Latin-1 text of them)
+        sent = {k: v.encode("utf-8") for k, v in headers.items()}
+        ws.record(f"{base}/feed?token={quote(SLASHED, safe='')}", lab=lab, duration=10,
+                  connect_timeout=5, headers=sent)
+    (cap,) = lab.query(kind="ws")
+    assert (cap.status, cap.body) == (403, kept)
