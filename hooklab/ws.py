@@ -1190,8 +1190,10 @@ def _error_text(exc: BaseException, url: str, headers: list[tuple[str, str]],
 
 def _secrets_sent(url: str, headers: list[tuple[str, str]]) -> list[str]:
     """The credentials a connect sends: the URL's (:func:`~hooklab.credentials.url_secrets`,
-    as written and decoded) and the values of credential headers (``Authorization``,
-    ``X-Api-Key``, ``*-Token``...), whole and without their scheme (``Bearer``)."""
+    as written and decoded), the values of credential headers (``Authorization``,
+    ``X-Api-Key``, ``*-Token``...), whole and without their scheme (``Bearer``), a
+    ``Cookie``'s values (:func:`_cookie_values`) and tokens offered as subprotocols
+    (:func:`_subprotocol_secrets`)."""
     found = list(url_secrets(url))
     split = urlsplit(url)
     if split.netloc.rpartition("@")[1]:  # (sent as Basic credentials: "user:password", base64;
@@ -1207,6 +1209,8 @@ def _secrets_sent(url: str, headers: list[tuple[str, str]]) -> list[str]:
             values += [value.strip(), value.strip().rpartition(" ")[2]]
         if name.strip().lower() == "cookie":
             values += _cookie_values(value)
+        if name.strip().lower() == "sec-websocket-protocol":
+            values += _subprotocol_secrets(value)
     for value in values:  # (a value is text of the bytes sent, one a character: its UTF-8
         found.append(value)  # reading too, as a server that reads UTF-8 quotes it, escaped)
         try:
@@ -1217,6 +1221,39 @@ def _secrets_sent(url: str, headers: list[tuple[str, str]]) -> list[str]:
     # characters are no secret to keep, and looking for them would take every "0" or "1"
     # out of the answer, its Content-Length too)
     return sorted({v for v in found if len(v) >= _SHORTEST_SECRET}, key=len, reverse=True)
+
+
+#: a JSON Web Token (three base64url parts; its header, ``{"``, begins ``eyJ``)
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+
+
+def _subprotocol_secrets(header: str) -> list[str]:
+    """The credentials among the subprotocols a request offers (``Sec-WebSocket-Protocol``:
+    how a browser sends a token on a WebSocket, as it cannot set ``Authorization``): an
+    offered value after one that names a credential (``access_token, <JWT>``,
+    ``Authorization, <token>``: :func:`~hooklab.credentials.is_credential_query`), what
+    follows such a name among the dotted words of a value
+    (``base64url.bearer.authorization.k8s.io.<token>``: all of it, and its last word), and a
+    JWT anywhere. A protocol's name (``graphql-ws``, ``mqtt``, ``v12.stomp``) is none.
+
+    >>> _subprotocol_secrets("graphql-ws, access_token, t0k_123")
+    ['t0k_123']
+    >>> _subprotocol_secrets("base64url.bearer.authorization.k8s.io.ZXlK, v4.channel.k8s.io")
+    ['k8s.io.ZXlK', 'ZXlK']
+    >>> _subprotocol_secrets("eyJhbGciOiJub25lIn0.eyJzdWIiOiJhIn0.")
+    ['eyJhbGciOiJub25lIn0.eyJzdWIiOiJhIn0.']
+    """
+    offered = [p.strip() for p in header.split(",") if p.strip()]
+    found: list[str] = []
+    for i, protocol in enumerate(offered):
+        if i and is_credential_query(offered[i - 1]):
+            found.append(protocol)
+        words = protocol.split(".")
+        named = [k for k, word in enumerate(words[:-1]) if is_credential_query(word)]
+        if named:
+            found += [".".join(words[named[-1] + 1 :]), words[-1]]
+        found += _JWT.findall(protocol)
+    return list(dict.fromkeys(found))
 
 
 def _cookie_values(header: str) -> list[str]:

@@ -239,3 +239,59 @@ def test_a_refusal_echoing_a_credential_json_or_html_escaped_keeps_it_hidden(
                   connect_timeout=5, headers=sent)
     (cap,) = lab.query(kind="ws")
     assert (cap.status, cap.body) == (403, kept)
+
+
+JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlX1NFQ1JFVA"
+K8S = "ZXlKaGJHY2lPaUpTVXpJMU5pSjkuU0VDUkVU"  # (base64url of a token)
+
+
+# the subprotocols offered -> what a 400 quoting them keeps
+OFFERED = [
+    (f"access_token, {JWT}", "access_token, [secret]"),  # (a browser's way to send a token)
+    ("graphql-ws, Authorization, tok_SECRET_9f3b", "graphql-ws, Authorization, [secret]"),
+    ("bearer, tok_SECRET_9f3b", "bearer, [secret]"),
+    (f"base64url.bearer.authorization.k8s.io.{K8S}, v4.channel.k8s.io",
+     "base64url.bearer.authorization.[secret], v4.channel.k8s.io"),  # (Kubernetes)
+    (f"{JWT}", "[secret]"),  # (a JWT offered alone)
+    ("graphql-transport-ws, v12.stomp, mqtt", "graphql-transport-ws, v12.stomp, mqtt"),
+]
+
+
+@pytest.mark.parametrize("offered, kept", OFFERED, ids=[
+    "access-token", "authorization", "bearer", "kubernetes", "jwt-alone", "protocol-names"])
+def test_a_token_offered_as_a_subprotocol_is_a_credential(
+        lab: HookLab, offered: str, kept: str) -> None:
+    def make(h: dict[str, str]) -> bytes:
+        body = b"unsupported subprotocol(s): " + h["sec-websocket-protocol"].encode()
+        return b"HTTP/1.1 400 Bad Request\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+
+    with _hostile(_answers(make)) as (base, seen):
+        ws.record(f"{base}/feed", lab=lab, duration=10, connect_timeout=5,
+                  headers={"Sec-WebSocket-Protocol": offered})
+    assert f"Sec-Websocket-Protocol: {offered}".encode() in seen.requests[0]  # (as Tornado spells it)
+    (cap,) = lab.query(kind="ws")
+    assert (cap.status, cap.body) == (400, b"unsupported subprotocol(s): " + kept.encode())
+
+
+def _picks_the_last(reader, writer, seen):
+    """A 101 choosing the last subprotocol offered (the token, by mistake), then a close."""
+    async def behaviour() -> None:
+        request = await reader.readuntil(b"\r\n\r\n")
+        seen.requests.append(request)
+        head = {k.lower(): v for k, _, v in (line.partition(b": ")
+                                             for line in request.split(b"\r\n")[1:])}
+        offered = head[b"sec-websocket-protocol"].split(b",")[-1].strip()
+        writer.write(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: "
+                     b"Upgrade\r\nSec-WebSocket-Accept: " + _accept(head[b"sec-websocket-key"])
+                     + b"\r\nSec-WebSocket-Protocol: " + offered + b"\r\n\r\n\x88\x02\x03\xe8")
+        await writer.drain()
+    return behaviour()
+
+
+def test_a_101_choosing_the_offered_token_keeps_it_hidden(file_lab: HookLab, tmp_path: Path) -> None:
+    with _hostile(_picks_the_last) as (base, _):
+        summary = ws.record(f"{base}/feed", lab=file_lab, duration=10, connect_timeout=5,
+                            headers={"Sec-WebSocket-Protocol": f"access_token, {JWT}"})
+    opened = file_lab.query(kind="ws", method="OPEN")[0]
+    assert opened.header("Sec-WebSocket-Protocol") == "[secret]"
+    assert JWT not in _stored_text(file_lab, summary, tmp_path)
