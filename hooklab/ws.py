@@ -78,6 +78,7 @@ import re
 import threading
 import time
 import uuid
+import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -435,24 +436,64 @@ class _Connection(websocket.WebSocketClientConnection):
     answer itself and able to give up on a handshake under way (:meth:`abandon`).
 
     An answer that is not ``101`` (a refusal: 401, 429...) keeps its status, reason and
-    headers (``code``, ``reason``, ``headers``, as Tornado sets them) and the first
-    :data:`_REFUSAL_BODY` bytes of its body (``chunks``; ``body_cut`` when there was more):
-    the ERROR capture says why the server refused."""
+    headers (``code``, ``reason``, ``headers``, as Tornado sets them) and the first ``room``
+    bytes of its body (``chunks``; ``body_cut`` when there was more), decoded from
+    ``Content-Encoding: deflate`` as Tornado decodes gzip (``encoded``: an encoding it could
+    not be decoded from, the body then as it came in ``chunks``, or ``raw`` for deflate):
+    the ERROR capture says why the server refused (:func:`_refusal_body`)."""
 
     body_cut = False
     #: the server's text an error quotes, as the recording keeps it (:meth:`_Echoes.text`)
     scrub: Callable[[str], str] = str
+    #: the most of a refusal's body read: :data:`_REFUSAL_BODY` and enough more that an echo
+    #: of a credential across that point is still found whole before the body is cut
+    room = _REFUSAL_BODY
+    #: a deflate-encoded body's decoder, its window bits (15: zlib's format, as RFC 9110
+    #: says; -15: raw deflate, as some servers send it), and the body as it came
+    inflater: Any = None
+    wbits = 15
+    raw = b""
+    #: the Content-Encoding the body kept is still in (not decoded), or ""
+    encoded = ""
 
     def get_websocket_protocol(self) -> websocket.WebSocketProtocol:
         return _Protocol(self, mask_outgoing=True, params=self.params)
 
     def data_received(self, chunk: bytes) -> None:
         # (only the body of an answer that is not 101: Tornado kept all of it, up to 100 MB)
-        room = _REFUSAL_BODY - len(self.chunks)
+        if self.inflater is not None:
+            chunk = self._inflated(chunk)
+        room = self.room - len(self.chunks)
         if len(chunk) > room:
             self.body_cut = True
         if room > 0:
             self.chunks += chunk[:room]
+
+    def _inflated(self, chunk: bytes) -> bytes:
+        """``chunk`` of a deflate-encoded body, decoded (no more than there is room for: a
+        small body that inflates to gigabytes is not inflated past that); ``b""`` once the
+        body is cut or cannot be decoded (``encoded`` then says ``deflate``)."""
+        if len(self.raw) < self.room:
+            self.raw += chunk[: self.room - len(self.raw)]
+        if self.body_cut or self.encoded:
+            return b""
+        room = max(self.room - len(self.chunks), 0) + 1  # (one more: a cut is seen)
+        try:
+            out = self.inflater.decompress(chunk, room)
+        except zlib.error:
+            out = None
+            if self.wbits == 15 and not self.chunks:  # (no zlib header: raw deflate?)
+                self.wbits, self.inflater = -15, zlib.decompressobj(-15)
+                try:
+                    out = self.inflater.decompress(self.raw, room)
+                except zlib.error:
+                    out = None
+        if out is None:
+            self.encoded = "deflate"
+            return b""
+        if self.inflater.unconsumed_tail:
+            self.body_cut = True
+        return out
 
     def on_control(self, frame: _Control) -> None:
         """A ping or pong (:class:`_Protocol`), handed to the message callback in order with
@@ -465,6 +506,14 @@ class _Connection(websocket.WebSocketClientConnection):
         start_line: httputil.RequestStartLine | httputil.ResponseStartLine,
         headers: httputil.HTTPHeaders,
     ) -> None:
+        if isinstance(start_line, httputil.ResponseStartLine) and start_line.code != 101:
+            # (gzip: Tornado decodes it, and renames the header; deflate: decoded here, as
+            # it; another: kept as it came, and said)
+            encoding = (headers.get("Content-Encoding") or "").strip().lower()
+            if encoding == "deflate":
+                self.inflater = zlib.decompressobj(15)
+            elif encoding not in ("", "identity"):
+                self.encoded = encoding
         if isinstance(start_line, httputil.ResponseStartLine) and start_line.code == 101:
             asked = {t.strip() for v in self.request.headers.get_list("Sec-WebSocket-Protocol")
                      for t in v.split(",")}
@@ -523,6 +572,7 @@ def _connect(url: str, headers: list[tuple[str, str]], connect_timeout: float,
     conn = _Connection(request, on_message_callback=on_message, max_message_size=max_message_size)
     if echoes is not None:
         conn.scrub = echoes.text
+        conn.room = _REFUSAL_BODY + 2 * echoes.reach
     return conn
 
 
@@ -1012,8 +1062,9 @@ async def _one_connection(
             # credentials hidden) and body (the beginning) say why
             rec.retry_after = _retry_after(opening.headers)
             said.append(("X-WS-Error", _NOT_IN_WS_URL.sub(" ", msg)[:500]))
-            said += _answer_headers(opening, rec.echoes)
-            rec.add("ERROR", rec.echoes.bytes(bytes(opening.chunks)), said, status=opening.code)
+            body, cut = _refusal_body(opening, rec.echoes)
+            said += _answer_headers(opening, rec.echoes, cut)
+            rec.add("ERROR", body, said, status=opening.code)
         else:
             rec.add("ERROR", msg.encode(), said, status=0)
         return True
@@ -1397,14 +1448,38 @@ class _Echoes:
                 for k, v in headers]
 
 
-def _answer_headers(conn: _Connection, echoes: _Echoes) -> list[tuple[str, str]]:
+def _answer_headers(conn: _Connection, echoes: _Echoes, cut: bool) -> list[tuple[str, str]]:
     """The headers of a refused handshake's answer, as its ERROR capture keeps them
     (:meth:`_Echoes.headers`: a credential's value hidden, the credentials the request sent
-    as ``[secret]``), and ``X-WS-Body-Truncated`` when the body kept is its beginning."""
+    as ``[secret]``), and ``X-WS-Body-Truncated`` when the body kept is its beginning
+    (``cut``)."""
     kept = [] if conn.headers is None else echoes.headers(conn.headers.get_all())
-    if conn.body_cut:
+    if conn.inflater is not None and not conn.encoded:  # (decoded: said as Tornado says gzip)
+        kept = [("X-Consumed-Content-Encoding" if k.lower() == "content-encoding" else k, v)
+                for k, v in kept]
+    if cut:
         kept.append(("X-WS-Body-Truncated", f"the first {_REFUSAL_BODY} bytes are kept"))
     return kept
+
+
+def _refusal_body(conn: _Connection, echoes: _Echoes) -> tuple[bytes, bool]:
+    """The body a refused handshake's ERROR capture keeps, and whether it is cut short: at
+    most :data:`_REFUSAL_BODY` bytes, the echoes of the credentials sent hidden before it is
+    cut (an echo across the cut is not kept, nor its beginning). A body in an encoding it
+    could not be decoded from (``br``, a broken deflate) is kept as it came only when no
+    credential was sent: otherwise an echo could not be told, and a note says so."""
+    data = bytes(conn.raw if conn.encoded and conn.inflater is not None else conn.chunks)
+    if conn.encoded:
+        if echoes.pattern is not None:
+            return (f"<body not kept: Content-Encoding {conn.encoded[:40]!r} could not be "
+                    "decoded to hide the credentials the request sent>").encode(), False
+        return data[:_REFUSAL_BODY], conn.body_cut or len(data) > _REFUSAL_BODY
+    kept, cut = echoes.bytes(data), conn.body_cut
+    if cut:  # (what was read ends inside the body: an echo there may be cut short)
+        kept = kept[: max(len(kept) - echoes.reach, 0)]
+    if len(kept) > _REFUSAL_BODY:
+        kept, cut = kept[:_REFUSAL_BODY], True
+    return kept, cut
 
 
 def _retry_after(headers: httputil.HTTPHeaders | None) -> float | None:

@@ -9,6 +9,7 @@ destroy (``?token=test`` inside ``contest``). Real raw servers on 127.0.0.1
 from __future__ import annotations
 
 import base64
+import zlib
 from pathlib import Path
 from urllib.parse import quote
 
@@ -295,3 +296,65 @@ def test_a_101_choosing_the_offered_token_keeps_it_hidden(file_lab: HookLab, tmp
     opened = file_lab.query(kind="ws", method="OPEN")[0]
     assert opened.header("Sec-WebSocket-Protocol") == "[secret]"
     assert JWT not in _stored_text(file_lab, summary, tmp_path)
+
+
+CUT = 64 * 1024  # (what a refusal's ERROR capture keeps of its body: README)
+LIVE = "tk_live_Zq7PkW3mN8vR2xT5aB6c"
+
+
+@pytest.mark.parametrize("before", [CUT - 1, CUT - 10, CUT - len(LIVE) + 1, CUT - 40])
+@pytest.mark.parametrize("spelt", [LIVE + "/", quote(LIVE + "/", safe="")], ids=["as-sent", "encoded"])
+def test_a_credential_echoed_across_the_64_kib_cut_keeps_none_of_it(
+        lab: HookLab, before: int, spelt: str) -> None:
+    body = b"." * before + spelt.encode() + b" is not valid " + b"-" * 150_000
+    with _hostile(_refuses(b"HTTP/1.1 401 Unauthorized\r\n", body)) as (base, _):
+        ws.record(f"{base}/feed?token={quote(LIVE + '/', safe='')}", lab=lab, duration=10,
+                  connect_timeout=5)
+    (cap,) = lab.query(kind="ws")
+    # hidden first, then cut: the mark may be cut, never the credential's beginning kept
+    assert cap.body == (b"." * before + b"[secret] is not valid " + b"-" * 150_000)[:CUT]
+    assert cap.header("X-WS-Body-Truncated") == f"the first {CUT} bytes are kept"
+
+
+def _deflated(data: bytes, raw: bool = False) -> bytes:
+    pack = zlib.compressobj(9, zlib.DEFLATED, -15 if raw else 15)
+    return pack.compress(data) + pack.flush()
+
+
+# a refusal's body in a Content-Encoding: (query sent, encoding, body as sent) -> (as kept,
+# the encoding header kept)
+ENCODED = [
+    ("token=Zq7PkW3mN8vR2xT5", "deflate", _deflated(b'{"error":"bad token Zq7PkW3mN8vR2xT5"}'),
+     b'{"error":"bad token [secret]"}', ("X-Consumed-Content-Encoding", "deflate")),
+    ("token=Zq7PkW3mN8vR2xT5", "Deflate", _deflated(b"bad token Zq7PkW3mN8vR2xT5", raw=True),
+     b"bad token [secret]", ("X-Consumed-Content-Encoding", "Deflate")),
+    ("q=1", "deflate", _deflated(b"no credential sent"), b"no credential sent",
+     ("X-Consumed-Content-Encoding", "deflate")),
+    # (a small body inflating to 10 MB: not inflated past what is kept)
+    ("q=1", "deflate", _deflated(b"0" * 10_000_000), b"0" * CUT,
+     ("X-WS-Body-Truncated", f"the first {CUT} bytes are kept")),
+    # not decodable: with a credential sent, not kept (an echo could not be found)
+    ("token=Zq7PkW3mN8vR2xT5", "deflate", b"not deflate Zq7PkW3mN8vR2xT5",
+     b"<body not kept: Content-Encoding 'deflate' could not be decoded to hide the credentials "
+     b"the request sent>", ("Content-Encoding", "deflate")),
+    ("token=Zq7PkW3mN8vR2xT5", "br", b"\x8b\x05\x80bad token Zq7PkW3mN8vR2xT5\x03",
+     b"<body not kept: Content-Encoding 'br' could not be decoded to hide the credentials "
+     b"the request sent>", ("Content-Encoding", "br")),
+    # without one: kept as it came
+    ("q=1", "br", b"\x8b\x05\x80plain\x03", b"\x8b\x05\x80plain\x03", ("Content-Encoding", "br")),
+]
+
+
+@pytest.mark.parametrize("query, encoding, body, kept, header", ENCODED, ids=[
+    "deflate", "raw-deflate", "deflate-no-credential", "deflate-bomb", "broken-deflate",
+    "brotli", "brotli-no-credential"])
+def test_a_compressed_refusal_is_decoded_or_not_kept(
+        lab: HookLab, query: str, encoding: str, body: bytes, kept: bytes,
+        header: tuple[str, str]) -> None:
+    head = f"HTTP/1.1 401 Unauthorized\r\nContent-Encoding: {encoding}\r\n".encode()
+    with _hostile(_refuses(head, body)) as (base, _):
+        ws.record(f"{base}/feed?{query}", lab=lab, duration=10, connect_timeout=5)
+    (cap,) = lab.query(kind="ws")
+    assert (cap.status, cap.body) == (401, kept)
+    assert header in cap.headers, cap.headers
+    assert b"Zq7PkW3mN8vR2xT5" not in cap.body
