@@ -4,7 +4,9 @@
 Each builder takes ``(event, unix_timestamp)`` and returns ``(headers, data)`` or
 ``(headers, data, options)``; ``options`` may hold ``method`` (for GET and HEAD ``data`` is
 the query), ``query`` (True: ``data`` is the query of a POST without body), ``headers`` (added
-last) and ``body`` (``"form"``, ``"json"``, ``"json_pretty"``, ``"json_crlf"``, ``"none"``). Payload shapes, ids and headers follow each provider's public documentation and
+last), ``body`` (``"form"``, ``"json"``, ``"json_pretty"``, ``"json_crlf"``, ``"none"``) and
+``signed`` (False: a handshake its sender never signs, sent as it comes whatever the
+secret). Payload shapes, ids and headers follow each provider's public documentation and
 published examples; every call makes fresh ids.
 """
 
@@ -484,7 +486,7 @@ def _msgraph(event: str, ts: int) -> Built:
         return ([("Content-Type", "text/plain; charset=utf-8")],
                 {"validationToken": f"Validation: Testing client application reachability for "
                                     f"subscription Request-Id: {_UUID()}"},
-                {"query": True})
+                {"query": True, "signed": False})  # (no clientState: its body stays empty)
     user = _UUID()
     # (each notification's own id, as the docs' example shows: "id": "lsgTZMr9KwAAA")
     data = {"value": [{"id": b62(13), "subscriptionId": _UUID(),
@@ -517,7 +519,7 @@ def _box(event: str, ts: int) -> Built:
 def _asana(event: str, ts: int) -> Built:
     if event == "handshake":
         return [("Content-Type", "application/json"), ("User-Agent", "Asana"),
-                ("X-Hook-Secret", secrets.token_hex(16))], {}, {"body": "none"}
+                ("X-Hook-Secret", secrets.token_hex(16))], {}, {"body": "none", "signed": False}
     resource, action = event.split(".")
     data = {"events": [{"user": {"gid": str(_num(16)), "resource_type": "user"},
                         "created_at": _iso(ts), "action": action,
@@ -575,7 +577,7 @@ def _clickup(event: str, ts: int) -> Built:
 
 def _notion(event: str, ts: int) -> Built:
     if event == "verification":
-        return (_ua("notion-api"), {"verification_token": "secret_" + b62(43)})
+        return (_ua("notion-api"), {"verification_token": "secret_" + b62(43)}, {"signed": False})
     data = {"id": _UUID(), "timestamp": _iso(ts), "workspace_id": _UUID(),
             "workspace_name": "Acme", "subscription_id": _UUID(), "integration_id": _UUID(),
             "type": event, "authors": [{"id": _UUID(), "type": "person"}], "attempt_number": 1,
