@@ -43,9 +43,12 @@ answer it sent is read and returned rather than that error, as curl reports it.
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import functools
 import http.client
 import json
+import os
 import re
 import socket
 import threading
@@ -689,7 +692,14 @@ def send(
     With ``provider`` (and optionally ``event``): a realistic sample from
     :mod:`hooklab.providers.samples` with the provider's method, query and headers (handshake
     samples such as ``provider="meta", event="subscribe"`` are GET requests); ``payload`` (a
-    dict) is deep-merged into it; ``secret`` signs it as the provider would. ``method``
+    dict) is deep-merged into it; ``secret`` signs it as the provider would. Without
+    ``secret`` it goes unsigned, unless its provider is known by its signature headers alone
+    (Zoom, Square, Twilio...: every real delivery carries them): then it is signed the
+    provider's way with a throwaway key nobody holds (:func:`_throwaway_secret`), a header
+    given in ``headers`` sent as given, so the lab stores it as that provider's, ``verified``
+    None on a bin without a secret and False on one with a secret. Handshakes their senders
+    never sign (Graph's validation, Dropbox's challenge...) go unsigned whatever ``secret``
+    says, and Discord's PING unsigned without it. ``method``
     defaults to the sample's (``POST`` without a provider). Without ``provider``: a dict/list ``payload``
     is sent as JSON, ``bytes`` as-is, ``str`` as UTF-8 text. ``headers`` (a mapping, or
     ``(name, value)`` pairs: a name given twice is sent twice) are added last and replace
@@ -723,9 +733,11 @@ def send(
     ValueError: header 'Content-Length' says 1, but the body is 2 bytes: the target would
     read the body wrong (leave it out: hooklab sends the body's length)
     """
+    from ..providers.detect import detect
     from ..providers.samples import sample
 
     _refuse_control_characters(url)  # (before urlsplit drops a tab or line break unseen)
+    stand_in, throwaway = False, None
     url = ascii_url(url)  # (a URL typed with "café": sent, and signed, as curl would send it)
     if provider:
         s = sample(provider, event, payload)
@@ -735,6 +747,7 @@ def send(
         method = method or s.method
         if not s.signed:  # (an endpoint check its sender never signs: sent as it comes)
             secret = None
+        stand_in = secret is None and s.signed and s.throwaway
         if s.query:
             url += ("&" if "?" in url else "?") + s.query_string[1:]
     else:
@@ -748,15 +761,26 @@ def send(
         sign_args, prov = {}, ""
     method = method or "POST"
     hdrs = _merge(hdrs, headers)
-    if secret is not None:
+    if stand_in and detect(hdrs, body, s.query)[0] != prov:  # (known by its signature alone:
+        throwaway = _throwaway_secret(prov)  # signed as it signs, with a key nobody holds)
+    signed_names: set[str] = set()
+    if secret is not None or throwaway is not None:
         from ..signatures import sign_request
 
-        signed = sign_request(prov, secret, url=url, body=body, method=method,
-                              headers=dict(hdrs), **sign_args)
-        url, body = signed.url or url, signed.body
-        hdrs = _merge(hdrs, signed.headers)
+        try:
+            signed = sign_request(prov, secret if secret is not None else throwaway, url=url,
+                                  body=body, method=method, headers=dict(hdrs), **sign_args)
+        except ValueError:
+            if secret is not None:
+                raise
+            signed = None  # (a payload= the provider could not sign: sent unsigned, as asked)
+        if signed is not None:
+            url, body = signed.url or url, signed.body
+            given = {k.lower() for k, _ in check_headers(headers)} if secret is None else set()
+            hdrs = _merge(hdrs, [(k, v) for k, v in signed.headers.items()
+                                 if k.lower() not in given])  # (headers= you gave stay)
+            signed_names = {k.lower() for k in signed.headers}
     start = time.perf_counter()
-    signed_names = {k.lower() for k in signed.headers} if secret is not None else set()
     cur_method, cur_url, cur_body = method.upper(), url, body
     for _ in range(_MAX_REDIRECTS + 1):
         status, reason, rh, rb, cut = _exchange(cur_method, cur_url, hdrs, cur_body, timeout=timeout)
@@ -780,6 +804,43 @@ def send(
             hdrs = [(k, v) for k, v in hdrs if k.lower() not in ("content-type", "content-length")]
     return SendResponse(status, reason, rh, rb, time.perf_counter() - start, cur_url, hdrs, body,
                         truncated=cut)
+
+
+#: the key of every sample sent without ``secret=`` (:func:`_throwaway_secret`): made once
+#: a process, never shown nor kept, so no bin's secret is it
+_THROWAWAY_KEY = os.urandom(32)
+#: schemes whose signing secret is a private key (:func:`hooklab.signatures.keypair`)
+_KEY_PAIR_SCHEMES = frozenset({"ed25519", "ecdsa", "paypal", "sns"})
+
+
+@functools.cache
+def _throwaway_secret(provider: str) -> str | None:
+    """A secret of the form ``provider`` signs with that nobody holds: :func:`send` signs with
+    it a sample given no ``secret=`` that only its signature headers would mark as that
+    provider's (every real delivery carries them), so it is recognised, yet verifies under
+    no bin's secret. A private key for the key-pair providers (made once a process), ``None``
+    where that needs the missing ``cryptography`` package (the sample goes unsigned).
+
+    >>> _throwaway_secret("stripe") == _throwaway_secret("github") != _throwaway_secret("postmark")
+    True
+    """
+    from ..providers import TABLE
+
+    entry = TABLE.get(provider)
+    if entry is None:
+        return None
+    if entry.scheme in _KEY_PAIR_SCHEMES or entry.sig.get("alg") == "ES256":
+        from ..signatures import keypair
+
+        try:
+            return keypair(provider)[0]
+        except ImportError:
+            return None
+    if entry.scheme == "standardwebhooks":
+        return "whsec_" + base64.b64encode(_THROWAWAY_KEY).decode()
+    if entry.scheme in ("basic", "braintree"):  # ("user:password", "public:private")
+        return "hooklab-sample:" + _THROWAWAY_KEY.hex()
+    return _THROWAWAY_KEY.hex()  # (hex: a text key, a hex key and a base64 one alike)
 
 
 def _refuse_control_characters(url: str) -> None:

@@ -6,7 +6,7 @@ Each builder takes ``(event, unix_timestamp)`` and returns ``(headers, data)`` o
 the query), ``query`` (True: ``data`` is the query of a POST without body), ``headers`` (added
 last), ``body`` (``"form"``, ``"json"``, ``"json_pretty"``, ``"json_crlf"``, ``"none"``) and
 ``signed`` (False: a handshake its sender never signs, sent as it comes whatever the
-secret). Payload shapes, ids and headers follow each provider's public documentation and
+secret), ``throwaway`` (False: unsigned without a secret, see ``Sample.throwaway``). Payload shapes, ids and headers follow each provider's public documentation and
 published examples; every call makes fresh ids.
 """
 
@@ -767,7 +767,7 @@ def _discord(event: str, ts: int) -> Built:
     if event == "ping":
         return (_ua("Discord-Interactions/1.0 (+https://discord.com)"),
                 {"id": str(_num(18)), "application_id": app, "type": 1, "version": 1,
-                 "token": b62(64)})
+                 "token": b62(64)}, {"throwaway": False})
     data = {"id": str(_num(18)), "application_id": app, "type": 2, "version": 1,
             "token": b62(64), "guild_id": str(_num(18)), "channel_id": str(_num(18)),
             "locale": "en-US", "data": {"id": str(_num(18)), "name": "deploy", "type": 1},

@@ -49,6 +49,9 @@ class Sample:
     query: dict[str, str] = field(default_factory=dict)
     #: False for an endpoint check its sender never signs (Dropbox's challenge, X's CRC...)
     signed: bool = True
+    #: False: given no secret, sent unsigned even where only a signature would mark it as its
+    #: provider's (Discord's PING: a bin without the app's public key refuses a signed one)
+    throwaway: bool = True
 
     def header(self, name: str) -> str | None:
         return next((v for k, v in self.headers if k.lower() == name.lower()), None)
@@ -153,4 +156,4 @@ def sample(provider: str, event: str | None = None, payload: Mapping[str, Any] |
         pre = TABLE[prov].sig.get("prefix", "webhook")
         headers += [(f"{pre}-id", msg_id), (f"{pre}-timestamp", str(ts))]
     return Sample(prov, ev, headers, body, data, ts, msg_id, params, method, query,
-                  opts.get("signed", True))
+                  opts.get("signed", True), opts.get("throwaway", True))
