@@ -1755,18 +1755,23 @@ class HookLab(Configurable):
 
         return export(self.store, path, fmt=fmt, **filters)
 
-    def public_url(self, bin: str) -> str:
+    def public_url(self, bin: str, *, host: str | None = None) -> str:
         """A URL for ``bin`` reachable through the Jupyter server, without its token.
 
         See :mod:`hooklab.ingress`: an unguessable key is registered with the hooklab Jupyter
-        server extension, which relays requests to this lab.
+        server extension, which relays requests to this lab. ``host`` states the public
+        address when hooklab cannot know it yet (its warning says so): an origin such as
+        ``"https://hub.example.org"`` (the server's ``base_url`` is appended) or the full
+        server URL, read as ``$HOOKLAB_PUBLIC_URL`` is (:func:`hooklab.ingress.public_url`).
 
         >>> lab.public_url("github")       # in Jupyter with hooklab's server extension  # doctest: +SKIP
         'https://hub.example.org/user/ada/hooklab/in/4fG...'
+        >>> lab.public_url("github", host="https://hub.example.org")  # doctest: +SKIP
+        'https://hub.example.org/user/ada/hooklab/in/9Qx...'
         """
         from .ingress import public_url
 
-        return public_url(self, bin)
+        return public_url(self, bin, host=host)
 
     # -- status ----------------------------------------------------------------------------------
     def status_line(self) -> str:
