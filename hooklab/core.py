@@ -847,8 +847,8 @@ class HookLab(Configurable):
     def _move_on_db_change(self, change: Any) -> None:
         """A new ``db`` (or ``durability``) while a database is open: the lab moves to the
         new file, or opens the same one again (serving again on the same port if it was; its
-        forwards follow; live views of the old store close), instead of going on writing to
-        the old file under the new name.
+        forwards and live views follow), instead of going on writing to the old file under
+        the new name.
 
         The move is :meth:`_apply`'s, as ``%hooklab start --db`` makes it: a ``db`` that
         cannot be opened (a folder, a corrupt file, a place that cannot be written) is
@@ -871,8 +871,8 @@ class HookLab(Configurable):
         --host`` and for a new ``lab.db`` (``%config HookLab.db``) alike.
 
         A new ``db`` (or ``durability``) is opened beside the old database, which is closed
-        (its forwarder and live views with it) only once the lab uses the new one; the
-        forwards follow the lab. A lab that served serves again: on the port it was bound to
+        (its forwarder with it) only once the lab uses the new one; the forwards and the
+        live views of ``lab.live()`` follow the lab. A lab that served serves again: on the port it was bound to
         when only the database changed (``port=0`` picked it, and the URLs handed out name
         it), else as ``port`` and ``host`` say; ``start=True`` starts one that did not serve.
 
@@ -969,12 +969,16 @@ class HookLab(Configurable):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
     def _close_other(self, store: Any, forwarder: Any, views: Iterable[Any]) -> None:
-        """Close ``store`` and ``forwarder`` (the ones a move left) and ``views`` (live
-        views of that store): what :meth:`_close_store` does, on them."""
+        """Close ``store`` and ``forwarder`` (the ones a move left); ``views`` (live views
+        of that store) follow the lab to its new store before it closes (they were closed:
+        the view on screen vanished, its counter blaming ``lab.stop()``)."""
         if forwarder is not None:
             self._forwards_left = forwarder.close()
         for view in views:
-            view.close()
+            try:
+                view.set_store(self._store)
+            except Exception:  # noqa: BLE001 - (closed meanwhile, or a view that cannot
+                view.close()  # follow: closed, as before, rather than left on a closed store)
         if store is not None:
             store.close()
 

@@ -333,10 +333,13 @@ class LiveControls:
 
     def _closed_html(self) -> str:
         """The counter of a view whose store was closed (``lab.stop()``): nothing can be read
-        from it any more (a render said "live view error: StoreError: store is closed")."""
-        return ('<span class="hl-counter"><b>stopped</b>: the database closed (lab.stop() or '
-                "store.close()) — this view shows no new captures and its controls are off; "
-                "lab.live() after lab.start() does</span>")
+        from it any more (a render said "live view error: StoreError: store is closed").
+        A lab that moves to another database takes the views ``lab.live()`` made along
+        (``LiveView.set_store``); one made on the store itself is left on the old one."""
+        return ('<span class="hl-counter"><b>stopped</b>: the database closed (lab.stop(), '
+                "store.close(), or its lab moved to another database) — this view shows no "
+                "new captures and its controls are off; lab.live() makes one that does (after "
+                "lab.start() if the lab stopped)</span>")
 
     def _credentials_toggled(self, change: dict[str, Any]) -> None:
         """Show the open tab again; on unticking, also empty the Tree and Diff tabs that are

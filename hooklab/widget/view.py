@@ -110,6 +110,7 @@ class LiveView(LiveControls, W.VBox):
         view.pick_field(("data", "object", "amount"))   # what a click on that tree row shows
         view.refresh()                             # re-render now (normally automatic)
         view.set_serving(None)                     # what lab.stop_serving() tells its views
+        view.set_store(lab.store)                  # what a move (lab.db = ...) does to them
         view.close()                               # stops the flusher thread
 
     Keyboard (a limit of JupyterLab 4 with ipywidgets 8, README "The keyboard in the live
@@ -235,11 +236,7 @@ class LiveView(LiveControls, W.VBox):
         if self._cells is not None:
             self._cells.on_end(self)
         self.refresh()
-        self._unsubscribe = store.subscribe(
-            self._on_capture, on_clear=self._on_store_clear, on_forward=self._on_forward,
-            on_delete=self._request_ui,  # (retention: rows, and perhaps the open one, are gone)
-            on_status=self._on_status,  # (a delayed answer written, or one never sent)
-        )
+        self._unsubscribe = self._subscribe(store)
         self._thread = threading.Thread(target=self._run, name="hooklab-live", daemon=True)
         self._thread.start()
 
@@ -272,9 +269,9 @@ class LiveView(LiveControls, W.VBox):
         (``lab.stop()``), :class:`~hooklab.store.StoreError` says so.
         """
         if self._store_closed():  # (sqlite3.ProgrammingError: Cannot operate on a closed database)
-            raise StoreError("this live view's database was closed (lab.stop() or "
-                             "store.close()): nothing can be shown from it; lab.live() after "
-                             "lab.start() makes a view that can")
+            raise StoreError("this live view's database was closed (lab.stop(), "
+                             "store.close(), or its lab moved to another database): nothing "
+                             "can be shown from it; lab.live() makes a view that can")
         cap = capture_id if isinstance(capture_id, Capture) else self.store.get(capture_id)
         capture_id = cap.id if cap is not None else capture_id
         with self._render_lock:
@@ -320,6 +317,78 @@ class LiveView(LiveControls, W.VBox):
         if not self._closed:
             self._serving_now(state.url, True if state.url else (False if state.served else None),
                               state.reason)
+
+    def set_store(self, store: CaptureStore) -> None:
+        """Show ``store`` from now on, as if the view had been made on it (same filters,
+        first page, nothing open). A lab's move to another database (``lab.db = ...``,
+        ``%config HookLab.db``, ``%hooklab start --db``) moves the views ``lab.live()`` made
+        this way before it closes the old store: the view on screen goes on, live, with the
+        new file's captures (it was closed, gone from the notebook, and its counter blamed
+        ``lab.stop()``).
+
+        >>> view = lab.live(bin="github")
+        >>> lab.db = "other.sqlite3"                 # the lab moves to another file
+        >>> view.store is lab.store                  # and its view with it
+        True
+        >>> view.close()
+
+        Rows of the old store the browser still shows open nothing when clicked (their ids
+        name other captures in the new store) until the new rows replace them.
+        """
+        if self._closed or self._closed_shown:
+            raise StoreError("this live view was closed (or its database was): "
+                             "lab.live() makes a new one")
+        self._unsubscribe()  # (outside the render lock: the old store's threads may be
+        unwatch = getattr(self, "_unwatch", None)  # telling the view something right now)
+        if unwatch is not None:
+            unwatch()
+        now = time.monotonic()
+        with self._render_lock:
+            self.store = store
+            self._file = _file_of(store)
+            try:
+                self._file_last = (store.stored_last_id()
+                                   if self._file is not None and not store.closing else 0)
+            except Exception:  # noqa: BLE001 - closing meanwhile: the next look says so
+                self._file_last = 0
+            self._foreign, self._other_url, self._looked_at = False, None, 0.0
+            self.server_ended = None
+            self._arrivals.clear()
+            self._known_bins.clear()
+            self._known_providers.clear()
+            self._page, self._cleared_after, self._picked_at, self._waiting = 0, 0, None, 0
+            self._anchor = self._newest() if self.paused else None
+            self._schema_cache, self._diff_for = {}, None
+            self._deferred_at = self._retry_at = None
+            # (ids of the old store name other captures in the new one: a click on a row the
+            # browser still shows, or one on its way, opens nothing; the table shown takes
+            # the new rows at once, disabled if no other table is free: see _show_rows)
+            for table in self._tables:
+                gens = self._gen_ids.get(id(table))
+                if gens:
+                    self._gen_ids[id(table)] = {max(gens): []}
+                self._table_ids[id(table)] = []
+                self._acked.pop(id(table), None)
+            self._unclickable.setdefault(id(self.table), now)
+            self._forget_selected()
+        if self._follow:  # (told the new store's state now: serving or not)
+            from ..server import watch_serving
+
+            self._unwatch = watch_serving(store, self._on_serving)
+        self._unsubscribe = self._subscribe(store)
+        with self._cond:
+            self._options_dirty, self._options_at = True, 0.0  # (its bins and providers)
+            self._dirty = self._ui_dirty = True
+            self._cond.notify()
+
+    def _subscribe(self, store: CaptureStore) -> Any:
+        """Hear of ``store``'s new captures, clears, forwarding outcomes, deletions and
+        answered statuses; returns what unsubscribes."""
+        return store.subscribe(
+            self._on_capture, on_clear=self._on_store_clear, on_forward=self._on_forward,
+            on_delete=self._request_ui,  # (retention: rows, and perhaps the open one, are gone)
+            on_status=self._on_status,  # (a delayed answer written, or one never sent)
+        )
 
     def _serving_now(self, url: str | None, serving: bool | None, ended: str | None) -> None:
         self.serving, self.server_ended = serving, ended
@@ -555,18 +624,21 @@ class LiveView(LiveControls, W.VBox):
         if self._store_closed():
             self._request_ui()  # (the render says so, disables the controls, looks no more)
             return
-        if self._file is None:
+        store, file = self.store, self._file
+        if file is None:
             return
         from ..server import serving_file
 
-        other = serving_file(self._file, besides=self.store)
+        other = serving_file(file, besides=store)
         try:
-            newest = self.store.stored_last_id()
+            newest = store.stored_last_id()
         except Exception:  # noqa: BLE001 - closing meanwhile: the next look says so
             return
         with self._cond:
+            if store is not self.store:  # (the view moved meanwhile: set_store)
+                return
             if newest != self._file_last:
-                if newest > max(self._file_last, self.store.last_id):
+                if newest > max(self._file_last, store.last_id):
                     self._foreign = True  # (not this store's own writes: another writer's)
                 self._file_last = newest
                 self._dirty = self._options_dirty = True  # (new bins and providers too)

@@ -1,0 +1,59 @@
+"""A real kernel for tests that look at what a notebook gets: cells run one at a time, every
+message the kernel publishes kept (widget comm messages too), as a browser receives them."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from jupyter_client.manager import start_new_kernel
+
+
+class KernelSession:
+    """A kernel started in ``cwd``; :meth:`cell` runs code and returns what it printed;
+    :attr:`published` holds every iopub message so far."""
+
+    def __init__(self, cwd: Path) -> None:
+        env = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
+        self.km, self.kc = start_new_kernel(kernel_name="python3", cwd=str(cwd), env=env)
+        self.published: list[dict[str, Any]] = []
+
+    def cell(self, code: str, timeout: float = 60) -> str:
+        """Run ``code``; its stdout text (AssertionError with the traceback if it failed)."""
+        parent = self.kc.execute(code)
+        printed: list[str] = []
+        idle = False
+        while not idle:  # (bounded: each message waited for at most ``timeout`` seconds)
+            msg = self.kc.get_iopub_msg(timeout=timeout)
+            self.published.append(msg)
+            if msg["parent_header"].get("msg_id") != parent:
+                continue
+            kind, content = msg["msg_type"], msg["content"]
+            if kind == "error":
+                raise AssertionError("\n".join(content["traceback"]))
+            if kind == "stream" and content["name"] == "stdout":
+                printed.append(content["text"])
+            idle = kind == "status" and content["execution_state"] == "idle"
+        return "".join(printed)
+
+    def comms_closed(self, since: int = 0) -> set[str]:
+        """The widgets the kernel closed (a notebook removes their views) in the messages
+        published from index ``since`` on."""
+        return {m["content"]["comm_id"] for m in self.published[since:]
+                if m["msg_type"] == "comm_close"}
+
+    def texts_sent(self, since: int = 0) -> list[str]:
+        """Every text a widget update carried to the browser from index ``since`` on (values,
+        option labels)."""
+        texts: list[str] = []
+        for m in self.published[since:]:
+            if m["msg_type"] in ("comm_open", "comm_msg"):
+                for value in m["content"].get("data", {}).get("state", {}).values():
+                    items = value if isinstance(value, list) else [value]
+                    texts += [v for v in items if isinstance(v, str)]
+        return texts
+
+    def close(self) -> None:
+        self.kc.stop_channels()
+        self.km.shutdown_kernel(now=True)
