@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime
 from html import escape
@@ -126,10 +128,60 @@ def visible(s: str, *, multiline: bool = False) -> str:
 
 
 def _fit(s: str, width: int, right: bool = False) -> str:
+    """``s`` (made :func:`visible`) in ``width`` columns of a monospace font: padded by the
+    columns it takes, not its characters (an emoji or a CJK character takes two, a combining
+    accent none: such paths pushed the next columns right, or pulled them left), and cut to
+    ``width - 1`` columns and "…" when longer, between characters shown as one.
+
+    >>> [_fit(p, 6) + "|" for p in ("ab", "東京", "東京タワー", "abcdefgh")]
+    ['ab    |', '東京  |', '東京… |', 'abcde…|']
+    >>> _fit("cafe\\u0301", 6) == "cafe\\u0301  "     # (é: an e and a combining accent)
+    True
+    """
     s = visible(s)
-    if len(s) > width:
-        s = s[: width - 1] + "…"
-    return s.rjust(width) if right else s.ljust(width)
+    if s.isascii():  # (the common case: a character is a column)
+        if len(s) > width:
+            s = s[: width - 1] + "…"
+        return s.rjust(width) if right else s.ljust(width)
+    used, cut, kept = 0, None, 0
+    for start, cols in _glyphs(s):
+        if cut is None and used + cols > width - 1:
+            cut, kept = start, used  # (where "…" goes, if the rest does not fit)
+        used += cols
+        if used > width:
+            s, used = s[:cut] + "…", kept + 1
+            break
+    pad = " " * (width - used)
+    return pad + s if right else s + pad
+
+
+#: U+FE0F, the variation selector that asks for a character drawn as an emoji (two columns)
+_EMOJI_PRESENTATION = 0xFE0F
+
+
+def _glyphs(s: str) -> Iterator[tuple[int, int]]:
+    """``(start, columns)`` of each character of ``s`` with the marks drawn on it (combining
+    marks, variation selectors, other zero-width characters): never split."""
+    start, cols = 0, -1
+    for i, c in enumerate(s):
+        w = _columns(c)
+        if w == 0 and i:
+            if ord(c) == _EMOJI_PRESENTATION and cols == 1:  # (a heart drawn as an emoji)
+                cols = 2
+            continue
+        if cols >= 0:
+            yield start, cols
+        start, cols = i, w
+    if cols >= 0:
+        yield start, cols
+
+
+def _columns(c: str) -> int:
+    """The columns one code point takes in a monospace font: 2 for East Asian wide and
+    full-width ones, 0 for combining marks and format characters, else 1."""
+    if unicodedata.category(c) in ("Mn", "Me", "Cf") or 0x1160 <= ord(c) <= 0x11FF:
+        return 0  # (Hangul medial vowels and final consonants join the syllable before)
+    return 2 if unicodedata.east_asian_width(c) in ("W", "F") else 1
 
 
 def human_size(n: int) -> str:
