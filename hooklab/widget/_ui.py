@@ -129,6 +129,7 @@ class LiveControls:
     _seen_widgets: Any
     _waiting: int
     _store_closed: Any
+    _cleared_after: int
 
     def _build_widgets(self) -> None:
         self.counter = W.HTML(layout=W.Layout(flex="1 1 auto"))
@@ -299,8 +300,18 @@ class LiveControls:
         elif self.serving is None and self._follow:  # (no server writes into the store)
             parts.append(self._not_serving_html())
         elif not total and not self.paused:
-            parts.append("waiting for webhooks…")
+            unfiltered = self._unfiltered_count() if chosen else 0
+            parts.append(f"0 of {unfiltered:,} match the filter — waiting for one that does"
+                         if unfiltered else "waiting for webhooks…")
         return f'<span class="hl-counter">{" · ".join(parts)}</span>'
+
+    def _unfiltered_count(self) -> int:
+        """How many captures the view would show without its filters (since "Clear view"):
+        the count the store keeps up to date (:meth:`~hooklab.store.CaptureStore.count`, one
+        look at the rows stored since it last counted). A filtered view that shows none
+        said "waiting for webhooks…" while they poured in, none of them matching."""
+        since = {"since": self._cleared_after} if self._cleared_after else {}
+        return self.store.count(**since)
 
     def _not_serving_html(self) -> str:
         """What the counter says when no capture server ever wrote into the view's store.

@@ -459,14 +459,16 @@ class LiveView(LiveControls, W.VBox):
     def _on_capture(self, cap: Capture) -> None:
         """Store subscriber, runs on the store's thread: mark dirty, nothing else (the rate
         counts the captures the view's filters and boxes let through)."""
-        if not matches(cap, self.filters):
+        shown = matches(cap, self.filters)
+        if not shown and self.count:  # (while it shows none, its counter says how many
+            # arrived that its filters hide: "0 of N match the filter")
             return
-        if matches(cap, self._box_filters()):
+        if shown and matches(cap, self._box_filters()):
             self._arrivals.append(time.monotonic())
         with self._cond:
-            if cap.bin not in self._known_bins or (
+            if shown and (cap.bin not in self._known_bins or (
                 cap.provider and cap.provider not in self._known_providers
-            ):
+            )):
                 self._options_dirty = True
             if not self._dirty:
                 self._dirty = True
