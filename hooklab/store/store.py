@@ -374,6 +374,13 @@ class _Handover:
         with self._count:
             if error is None:
                 self.stored += job.rows
+            # done with: its rows go (the writer has its own reference while it needs them),
+            # and so does the job (a finished chunk is neither waited for nor counted by
+            # settle and known): an import held every chunk it stored, bodies and all, until
+            # the store closed (the import thread's last job kept this handover alive)
+            job.payload = None
+            with contextlib.suppress(ValueError):
+                self._handed.remove(job)
             job.finish(error)
 
     def end(self, _job: _Job, stored: int | None = None) -> None:
@@ -391,6 +398,10 @@ class _Handover:
         finally:
             with st._room:
                 st._importing -= 1
+                if not st._importing:  # (the writer's rows of the last, partial segment,
+                    # bodies and all, kept for the next chunk: read back from the file if
+                    # another import comes; safe at any moment, _seal_imported checks it)
+                    st._unsealed = (-1, [], [])
             if not st._closed and st._failed is None:
                 # (a wake-up that fails, on a locked database, must not replace what the
                 # import raised or returned)
@@ -1332,9 +1343,12 @@ class CaptureStore:
                     later = job.work(job)
                 except BaseException as exc:  # noqa: BLE001 - the import's to raise
                     job.finish(exc)
-                    continue
-                if not later:
-                    job.finish(None)
+                else:
+                    if not later:
+                        job.finish(None)
+                # (not held while waiting for the next: the last job of an import, its end,
+                # kept its handover and through it every chunk, until the store closed)
+                job = None
         finally:
             self._imports_over = True
             while True:  # (jobs queued as the store closed: answered, not left waiting)
@@ -1351,17 +1365,23 @@ class CaptureStore:
         chunk: list[list[Any]] = []
         forwards: list[tuple[int, list[tuple]]] = []  # (place in the chunk, its outcomes)
         size = 0
-        for row in rows:
-            if len(row) > _VALUES:  # an imported capture's forwarding outcomes (RowMaker)
-                forwards.append((len(chunk), row[_VALUES]))
-                row = row[:_VALUES]
-            chunk.append(row)
-            size += len(row[7])
-            if len(chunk) >= _BULK or size >= QUEUE_BYTES // 4:
-                # one chunk at a time: preparing the next while the writer inserts this one
-                # would take the GIL from it between every row (measured: 2-3 times slower)
-                at = self._store_chunk(at, chunk, size, notify, forwards, handover)
-                chunk, size, forwards = [], 0, []
+        try:
+            for row in rows:
+                if len(row) > _VALUES:  # an imported capture's forwarding outcomes (RowMaker)
+                    forwards.append((len(chunk), row[_VALUES]))
+                    row = row[:_VALUES]
+                chunk.append(row)
+                size += len(row[7])
+                if len(chunk) >= _BULK or size >= QUEUE_BYTES // 4:
+                    # one chunk at a time: preparing the next while the writer inserts this
+                    # one would take the GIL from it between every row (2-3 times slower)
+                    at = self._store_chunk(at, chunk, size, notify, forwards, handover)
+                    chunk, size, forwards = [], 0, []
+        except BaseException:
+            # (the traceback a notebook keeps, IPython's last one, holds this frame: not its
+            # rows; rebound, not emptied: the writer may still be storing the list)
+            chunk = forwards = row = []
+            raise
         if chunk:
             at = self._store_chunk(at, chunk, size, notify, forwards, handover)
         return at
@@ -1430,6 +1450,10 @@ class CaptureStore:
                 self._sync.after_sync(lambda _error, n=n, size=size: self._release(n, size))
             if plain and self._writer_behind(_LAG):  # live traffic: keep the index close behind
                 self._catch_up(_BATCH)  # (a bulk import leaves it to the idle moments after)
+            # (an idle writer holds no rows: the last batch, an import's last chunk of up to
+            # 16 MiB of bodies, stayed referenced here until the next capture came)
+            batch = bulk = plain = []
+            item = nxt = None
             if stop:
                 return
 
