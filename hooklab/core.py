@@ -1655,6 +1655,7 @@ class HookLab(Configurable):
         """
         from .export import read_har
         from .export.jsonl import load_har
+        from .store import ImportFailed
 
         name = os.fspath(path)
         lab = cls(db=":memory:")
@@ -1667,9 +1668,13 @@ class HookLab(Configurable):
                 lab.store.add_many(records)  # one bulk write: thousands of rows per INSERT
         except ValueError as exc:  # e.g. out-of-range numbers
             lab.stop()
-            if str(exc).startswith(repr(name)):  # (read_har's own)
-                raise
-            raise ValueError(f"{name!r}: HAR {str(exc).replace('record', 'entry', 1)}") from None
+            # (an in-memory lab: nothing is kept, whatever chunks the store had taken)
+            why = exc.reason if isinstance(exc, ImportFailed) else str(exc)
+            if why.startswith(repr(name)):  # (read_har's own)
+                if why == str(exc):
+                    raise
+                raise ValueError(why) from None
+            raise ValueError(f"{name!r}: HAR {why.replace('record', 'entry', 1)}") from None
         except BaseException:
             lab.stop()
             raise
@@ -1695,9 +1700,15 @@ class HookLab(Configurable):
         leaves out the first ``N`` records of the file (importing them all again stored
         every one of them twice). A second Ctrl-C while it waits for the chunk being written
         says "at least N" (its ``maybe``: how many more may be stored).
+
+        A line that is no capture (or a record that cannot be stored) raises ``ValueError``
+        naming it; into a file, after chunks before it were stored (thousands of rows per
+        transaction), it is an :class:`~hooklab.store.ImportFailed` that says how many records
+        of the file are stored and the ``skip=`` that imports the rest once the line is put
+        right. An in-memory lab keeps nothing.
         """
         from .export.jsonl import load
-        from .store import ImportInterrupted
+        from .store import ImportFailed, ImportInterrupted
 
         lab = cls(db=db)
         try:
@@ -1720,6 +1731,13 @@ class HookLab(Configurable):
                 f"import of {name!r} interrupted: the first {done} records of the file are "
                 f"stored in {db!r}; to import the rest: hooklab.load_jsonl({name!r}, db={db!r},"
                 f" skip={done})")) from None
+        except ImportFailed as exc:
+            lab.stop()
+            if db == ":memory:":  # (nothing is kept)
+                raise ValueError(exc.reason) from None
+            if skip:  # (the file's records: those an earlier import stored too)
+                raise ImportFailed(exc.reason, exc.stored, skip) from None
+            raise
         except BaseException:
             lab.stop()
             raise

@@ -15,6 +15,7 @@ from ._segments import DamagedSegment, inflate, section_encoding, section_encodi
 from .store import (
            CaptureStore,
            DiskFull,
+           ImportFailed,
            ImportInterrupted,
            NotDurable,
            RowMaker,
@@ -27,7 +28,7 @@ from .store import (
 )
 from .view import CaptureView
 
-__all__ = ["CaptureStore", "CaptureView", "DamagedSegment", "DiskFull", "ImportInterrupted", "NotDurable", "RowMaker", "StoreError",
+__all__ = ["CaptureStore", "CaptureView", "DamagedSegment", "DiskFull", "ImportFailed", "ImportInterrupted", "NotDurable", "RowMaker", "StoreError",
            "arrow_pool", "duckdb_module", "inflate", "new_paths", "read_only_uri", "read_segment",
            "remove_new_paths", "section_encoding", "section_encodings", "where_clause",
            "write_error"]

@@ -79,7 +79,7 @@ if TYPE_CHECKING:
     from ..signatures.book import SecretBook
 
 __all__ = ["ENCODED", "MAX_RETENTION_COUNT", "QUEUE_BYTES", "QUEUE_CAPTURES", "CaptureStore",
-           "DiskFull", "RowMaker", "StoreBusy", "StoreError", "check_retention",
+           "DiskFull", "ImportFailed", "RowMaker", "StoreBusy", "StoreError", "check_retention",
            "header_section_text", "read_only_uri", "where_clause", "write_error"]
 
 _BATCH = 512  # captures per transaction at most (group commit)
@@ -245,6 +245,29 @@ class ImportInterrupted(KeyboardInterrupt):
         self.stored = stored
         #: records after the first ``stored`` that may be stored too (0: ``stored`` is exact)
         self.maybe = maybe
+
+
+class ImportFailed(ValueError):
+    """A bulk import (``add_many``, ``add_rows``, ``hooklab.load_jsonl`` into a file) stopped
+    by a record it could not read or store after chunks before it were stored (rows are
+    committed thousands at a time): still a ``ValueError``, its message the error's
+    (``reason``) and how many records are stored (``stored``: the first ones, in order; those
+    are intact), so that once the record is put right the rest is imported
+    (``hooklab.load_jsonl(path, db=..., skip=...)``) instead of all of them again, which
+    stored the first ones twice. ``first``: records an earlier import stored (its ``skip=``),
+    counted in. Nothing stored: the error is raised as it is.
+
+    >>> str(ImportFailed("'x.jsonl': line 7002 is not a capture (no JSON)", 5000))
+    "'x.jsonl': line 7002 is not a capture (no JSON); the first 5000 records are stored (do not import them again): once it is put right, import the rest with skip=5000"
+    """
+
+    def __init__(self, reason: str, stored: int, first: int = 0) -> None:
+        done = first + stored
+        super().__init__(f"{reason}; the first {done} records are stored (do not import them"
+                         f" again): once it is put right, import the rest with skip={done}")
+        self.reason = reason
+        self.stored = stored
+        self.first = first
 
 
 class _Job:
@@ -1208,7 +1231,8 @@ class CaptureStore:
         of the imported rows are sealed as they are stored (a DataFrame of them is fast once
         the import returns); their search index is built once the import is done, between
         other writes. A record that cannot be stored raises ``ValueError`` naming its position (or
-        its chunk's); the chunks before it stay stored.
+        its chunk's); the chunks before it stay stored, and the error says how many records
+        that is (:class:`ImportFailed`).
 
         >>> store = CaptureStore(":memory:")
         >>> store.add_many([{"path": "/a", "body": b"{}"}, {"path": "/b", "body": b"[]"}])
@@ -1234,7 +1258,8 @@ class CaptureStore:
         :class:`hooklab.store.RowMaker` makes of a record (detected, not verified: a store with
         secrets verifies in :meth:`add_many`). For importers that prepare rows elsewhere (in
         helper processes: :func:`hooklab.export.jsonl.load`). An error ``rows`` raises is
-        raised as it is, after the chunks before it were stored.
+        raised as it is, after the chunks before it were stored; a ``ValueError`` after some
+        were is an :class:`ImportFailed` saying how many.
 
         >>> store = CaptureStore(":memory:")
         >>> make = RowMaker()
@@ -1377,10 +1402,12 @@ class CaptureStore:
                     # one would take the GIL from it between every row (2-3 times slower)
                     at = self._store_chunk(at, chunk, size, notify, forwards, handover)
                     chunk, size, forwards = [], 0, []
-        except BaseException:
+        except BaseException as exc:
             # (the traceback a notebook keeps, IPython's last one, holds this frame: not its
             # rows; rebound, not emptied: the writer may still be storing the list)
             chunk = forwards = row = []
+            if at and isinstance(exc, ValueError):  # (chunks before it stored: said)
+                raise ImportFailed(str(exc), at) from None
             raise
         if chunk:
             at = self._store_chunk(at, chunk, size, notify, forwards, handover)
