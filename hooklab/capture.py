@@ -375,9 +375,14 @@ def check_header_limits(headers: list[tuple[str, str]], trailers_at: int | None 
 
 
 #: the times a capture may carry: what pandas' datetime64[ns] column holds (an import of a
-#: later one would make every frame and export of the lab fail)
-EARLIEST = datetime(1677, 9, 22, tzinfo=timezone.utc)
-LATEST = datetime(2262, 4, 11, tzinfo=timezone.utc)
+#: later one would make every frame and export of the lab fail), to the microsecond a capture
+#: keeps: ``pandas.Timestamp.min`` (1677-09-21T00:12:43.145224193Z) and ``.max``
+#: (2262-04-11T23:47:16.854775807Z) rounded inwards; :data:`TIME_RANGE` says them
+EARLIEST = datetime(1677, 9, 21, 0, 12, 43, 145225, tzinfo=timezone.utc)
+LATEST = datetime(2262, 4, 11, 23, 47, 16, 854775, tzinfo=timezone.utc)
+#: the words errors refusing a time outside them end with
+TIME_RANGE = ("outside 1677-09-21T00:12:43.145225Z to 2262-04-11T23:47:16.854775Z "
+              "(what a DataFrame can hold)")
 
 
 def status_ok(status: int, kind: str | None = "http") -> bool:
@@ -648,7 +653,7 @@ def _forwards(given: Any, received: datetime | None
             when = parse_iso(at)
             when = when if when.tzinfo else when.replace(tzinfo=timezone.utc)
             if not EARLIEST <= when <= LATEST:  # (lab.forwards() could not give it back)
-                raise ValueError(f"{what}.at {at!r} is outside {EARLIEST.year}-{LATEST.year}")
+                raise ValueError(f"{what}.at {at!r} is {TIME_RANGE}")
         else:
             raise TypeError(f"{what}.at must be a string, got {type(at).__name__}")
         if target is None:
@@ -704,8 +709,7 @@ def check_import(path: str, url: str, received_at: datetime, kind: str = "http")
                 not sep and not url.startswith("/")):
             raise ValueError(f"url {url!r} is not an {'/'.join(schemes)} URL or a path")
     if not EARLIEST <= received_at <= LATEST:
-        raise ValueError(f"received_at {received_at.isoformat()} is outside "
-                         f"{EARLIEST.year}-{LATEST.year} (what a DataFrame can hold)")
+        raise ValueError(f"received_at {received_at.isoformat()} is {TIME_RANGE}")
 
 
 #: characters of a forwarding outcome's error kept. hooklab's own are one short line

@@ -32,7 +32,9 @@ KEPT = object()  # (an expected time: the entry's or line's own)
 ABSENT = object()  # (a field left out of the entry or line)
 #: a megabyte of a time (an error names it cut, not whole)
 LONG = "2024-05-01T10:00:00" + "9" * 1_000_000 + "Z"
-OUTSIDE = "is outside 1677-2262 (what a DataFrame can hold)"
+#: (pandas.Timestamp.min and .max, to the microsecond a capture keeps)
+OUTSIDE = ("is outside 1677-09-21T00:12:43.145225Z to 2262-04-11T23:47:16.854775Z "
+           "(what a DataFrame can hold)")
 
 #: a capture as the tables say it: ``(method, path, status, received_at)``
 Row = tuple[str, str, int, datetime]
@@ -217,8 +219,9 @@ def time_cases(field: str, noun: str,
             setter("9999-12-31T23:59:59-01:00"),
             f"{field} '9999-12-31T23:59:59-01:00' {OUTSIDE}"),
         "time: a second before the earliest": (
-            setter("1677-09-21T23:59:59Z"), f"{field} '1677-09-21T23:59:59Z' {OUTSIDE}"),
+            setter("1677-09-21T00:12:42.145225Z"),
+            f"{field} '1677-09-21T00:12:42.145225Z' {OUTSIDE}"),
         "time: a microsecond past the latest": (
-            setter("2262-04-11T00:00:00.000001Z"),
-            f"{field} '2262-04-11T00:00:00.000001Z' {OUTSIDE}"),
+            setter("2262-04-11T23:47:16.854776Z"),
+            f"{field} '2262-04-11T23:47:16.854776Z' {OUTSIDE}"),
     }

@@ -322,7 +322,7 @@ BAD_FORWARDS = [
     ({"forwards": [{**GOOD_FORWARD, "target": "http://h/\x1b[2J"}]}, "holds a control character"),
     ({"forwards": [{**GOOD_FORWARD, "at": 5}]}, "at must be a string, got int"),
     ({"forwards": [{**GOOD_FORWARD, "at": "yesterday"}]}, "yesterday"),
-    ({"forwards": [{**GOOD_FORWARD, "at": "2300-01-01T00:00:00Z"}]}, "outside 1677-2262"),
+    ({"forwards": [{**GOOD_FORWARD, "at": "2300-01-01T00:00:00Z"}]}, "outside 1677-09-21T00:12:43.145225Z to 2262-04-11T23:47:16.854775Z"),
     ({"forwards": [GOOD_FORWARD] * 101}, "forwards holds 101 outcomes"),
     ({"handshake": 5}, "handshake must be a string, got int"),
 ]

@@ -46,6 +46,7 @@ from ..capture import (
     EARLIEST,
     LATEST,
     REDACTED,
+    TIME_RANGE,
     Capture,
     CaptureRecord,
     capture_to_dict,
@@ -541,8 +542,7 @@ def _har_time(value: Any, notes: list[str] | None) -> datetime:
         _note(notes, NAIVE)
         dt = dt.replace(tzinfo=timezone.utc)
     if not EARLIEST <= dt <= LATEST:
-        raise ValueError(f"startedDateTime {shown_value(value)} is outside "
-                         f"{EARLIEST.year}-{LATEST.year} (what a DataFrame can hold)")
+        raise ValueError(f"startedDateTime {shown_value(value)} is {TIME_RANGE}")
     return dt
 
 
@@ -1084,7 +1084,7 @@ def read_har(path: str | os.PathLike[str]) -> list[CaptureRecord]:
 
     ``startedDateTime`` and ``response.status`` (HAR 1.2 requires both) are read as they are
     or not at all: a time that is no ISO 8601 string (a number, ``"yesterday"``) or outside
-    1677-2262, a status that is no whole number (``200.9``, ``true``, ``"OK"``; ``200.0`` and
+    what a DataFrame holds (1677-09-21T00:12:43.145225Z to 2262-04-11T23:47:16.854775Z), a status that is no whole number (``200.9``, ``true``, ``"OK"``; ``200.0`` and
     ``"404"`` are read) or outside 0-999, or a ``response`` that is no object refuses the
     file, naming the entry and the field. An entry without them is imported: without its
     time (``null`` or ``""`` too) at the time of the import, with a time that names no UTC

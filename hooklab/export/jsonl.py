@@ -50,6 +50,7 @@ from ..capture import (
     EARLIEST,
     LATEST,
     MAX_HEAD,
+    TIME_RANGE,
     check_header_count,
     check_header_limits,
     check_import,
@@ -135,7 +136,8 @@ def _record(d: Any, now: bool = True, notes: list[str] | None = None) -> dict[st
 
     ``received_at`` and ``status`` follow the rules of a HAR entry's ``startedDateTime`` and
     status (:func:`hooklab.export.read_har`): present but wrong (a time that is no ISO 8601
-    string or outside 1677-2262, a status that is no whole number or out of range) raises,
+    string or outside what a DataFrame holds, :data:`~hooklab.capture.EARLIEST` to
+    :data:`~hooklab.capture.LATEST`, a status that is no whole number or out of range) raises,
     naming the field; missing, a stand-in is given and noted in ``notes``:
     :data:`~hooklab.export.UNTIMED` (no time, ``null`` or ``""``: stamped now, or with
     ``now=False`` :class:`_Untimed` is raised), :data:`~hooklab.export.NAIVE` (a time without
@@ -165,8 +167,7 @@ def _record(d: Any, now: bool = True, notes: list[str] | None = None) -> dict[st
                 notes.append(NAIVE)
             received = received.replace(tzinfo=timezone.utc)
         if not EARLIEST <= received <= LATEST:  # (said with the time as the line gives it)
-            raise ValueError(f"received_at {shown_value(when)} is outside {EARLIEST.year}-"
-                             f"{LATEST.year} (what a DataFrame can hold)")
+            raise ValueError(f"received_at {shown_value(when)} is {TIME_RANGE}")
     elif when is not None and when != "":
         raise TypeError("received_at must be a string (an ISO 8601 time), got "
                         f"{type(when).__name__}")
@@ -321,7 +322,8 @@ def read_jsonl(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
 
     ``received_at`` and ``status`` are read as a HAR entry's time and status are
     (:func:`hooklab.export.read_har`): as they are or not at all. A time that is no ISO 8601
-    string (a number, ``"yesterday"``) or outside 1677-2262, a status that is no whole number
+    string (a number, ``"yesterday"``) or outside what a DataFrame holds (1677-09-21T00:12:43.145225Z
+    to 2262-04-11T23:47:16.854775Z), a status that is no whole number
     (``200.9``, ``true``, ``"OK"``; ``200.0`` and ``"404"`` are read) or out of range (0-999;
     a WebSocket message's close code to 4999) is refused, naming the line. A line without
     them is read: without a time (``null`` or ``""`` too) at the time it is read, with a time

@@ -47,6 +47,7 @@ from ..capture import (
     KINDS,
     LATEST,
     MAX_FIELDS,
+    TIME_RANGE,
     check_header_count,
     check_header_limits,
     check_import,
@@ -242,8 +243,7 @@ def _check(r: dict[str, Any]) -> None:
             when = (_EPOCH + timedelta(microseconds=us)).isoformat()
         except OverflowError:
             when = f"{us:,} microseconds after 1970"
-        raise ValueError(f"received_at {when} is outside {EARLIEST.year}-{LATEST.year} "
-                         "(what a DataFrame can hold)")
+        raise ValueError(f"received_at {when} is {TIME_RANGE}")
     kind = r.get("kind") or "http"
     for key in ("status", "forward_status"):
         status = r.get(key)
