@@ -26,30 +26,31 @@ import hooklab
 
 pytestmark = pytest.mark.timeout(300)
 
-#: edge times: given with offsets, past the microsecond, a microsecond either side of pandas'
-#: bounds, and far outside
-TIMES = [
-    "1677-09-21T00:12:43.145225Z",         # the first microsecond pandas holds
-    "1677-09-21T00:12:43.145224Z",         # the one before it
-    "1677-09-21T00:12:43.145224193Z",      # Timestamp.min itself: its microsecond is before it
-    "1677-09-21T00:12:43.1452259Z",        # cut to .145225
-    "1677-09-20T23:12:43.145225-01:00",    # the first, an hour west
-    "1677-09-21T01:12:43.145224+01:00",    # the one before it, an hour east
-    "1677-09-21T00:00:00Z",
-    "1677-09-21T01:00:00Z",
-    "1677-09-22T00:00:00Z",
-    "2262-04-11T00:00:00.000001Z",
-    "2262-04-11T23:47:16Z",
-    "2262-04-11T23:47:16.854775Z",         # the last microsecond pandas holds
-    "2262-04-11T23:47:16.854775807Z",      # Timestamp.max itself, cut to .854775
-    "2262-04-11T23:47:16.854776Z",         # the one after it
-    "2262-04-12T01:47:16.854775+02:00",    # the last, two hours east
-    "2262-04-11T22:47:16.854776-01:00",    # the one after it, an hour west
-    "2262-04-11T23:47:17Z",
-    "2262-04-12T00:00:00Z",
-    "0001-01-01T00:00:00Z",
-    "9999-12-31T23:59:59.999999Z",
-]
+#: edge times (the first word of each line): given with offsets, past the microsecond, a
+#: microsecond either side of pandas' bounds, and far outside
+_TABLE = """
+1677-09-21T00:12:43.145225Z        the first microsecond pandas holds
+1677-09-21T00:12:43.145224Z        the one before it
+1677-09-21T00:12:43.145224193Z     Timestamp.min itself: its microsecond is before it
+1677-09-21T00:12:43.1452259Z       cut to .145225
+1677-09-20T23:12:43.145225-01:00   the first, an hour west
+1677-09-21T01:12:43.145224+01:00   the one before it, an hour east
+1677-09-21T00:00:00Z               midnight before it
+1677-09-21T01:00:00Z               an hour after midnight
+1677-09-22T00:00:00Z               the earliest taken before
+2262-04-11T00:00:00.000001Z        refused before
+2262-04-11T23:47:16Z               the last whole second
+2262-04-11T23:47:16.854775Z        the last microsecond pandas holds
+2262-04-11T23:47:16.854775807Z     Timestamp.max itself, cut to .854775
+2262-04-11T23:47:16.854776Z        the one after it
+2262-04-12T01:47:16.854775+02:00   the last, two hours east
+2262-04-11T22:47:16.854776-01:00   the one after it, an hour west
+2262-04-11T23:47:17Z               the next second
+2262-04-12T00:00:00Z               the next midnight
+0001-01-01T00:00:00Z               year 1
+9999-12-31T23:59:59.999999Z        year 9999
+"""
+TIMES = [row.split()[0] for row in _TABLE.strip().splitlines()]
 
 
 def held(text: str) -> pd.Timestamp | None:
