@@ -33,12 +33,13 @@ if TYPE_CHECKING:
     from .capture import Capture
     from .core import ForwardLoopError, HookLab
     from .signatures import Verification
-    from .store.store import ImportInterrupted
+    from .store.store import ImportFailed, ImportInterrupted
 
 __all__ = [
     "Capture",
     "ForwardLoopError",
     "HookLab",
+    "ImportFailed",
     "ImportInterrupted",
     "Verification",
     "__version__",
@@ -165,6 +166,10 @@ def __getattr__(name: str) -> Any:
         from .store.store import ImportInterrupted
 
         return ImportInterrupted
+    if name == "ImportFailed":  # (a bad record after others were stored: load_jsonl(db=...))
+        from .store.store import ImportFailed
+
+        return ImportFailed
     if name in ("verify_signature", "Verification"):
         from . import signatures
 

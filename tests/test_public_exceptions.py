@@ -1,4 +1,4 @@
-"""The README's exceptions as ``hooklab.ForwardLoopError`` and ``hooklab.ImportInterrupted``:
+"""The README's exceptions as ``hooklab.ForwardLoopError``, ``hooklab.ImportInterrupted`` and ``hooklab.ImportFailed``:
 the README named them, yet neither could be imported from ``hooklab`` (they lived in
 ``hooklab.core`` and ``hooklab.store.store``). They are reached lazily, as ``hooklab.HookLab``
 is: ``import hooklab`` imports no more than before. Each is caught by its public name where a
@@ -21,7 +21,7 @@ import hooklab
 
 pytestmark = pytest.mark.timeout(300)
 
-NAMES = ("ForwardLoopError", "ImportInterrupted")
+NAMES = ("ForwardLoopError", "ImportInterrupted", "ImportFailed")
 
 
 def _run(code: str, *args: str, timeout: float = 120) -> str:
@@ -39,17 +39,19 @@ def test_both_are_public_names_and_import_hooklab_stays_as_light() -> None:
         "import sys\n"
         "import hooklab\n"
         "print(sorted(m for m in sys.modules if m.startswith('hooklab')))\n"
-        "from hooklab import ForwardLoopError, ImportInterrupted\n"
+        "from hooklab import ForwardLoopError, ImportInterrupted, ImportFailed\n"
         "import hooklab.core, hooklab.store.store\n"
         "print(ForwardLoopError is hooklab.core.ForwardLoopError,\n"
         "      ImportInterrupted is hooklab.store.store.ImportInterrupted,\n"
         "      issubclass(ForwardLoopError, ValueError),\n"
-        "      issubclass(ImportInterrupted, KeyboardInterrupt))\n"
+        "      issubclass(ImportInterrupted, KeyboardInterrupt),\n"
+        "      ImportFailed is hooklab.store.store.ImportFailed, issubclass(ImportFailed, ValueError))\n"
         "ns = {}\n"
         "exec('from hooklab import *', ns)\n"
-        "print(ns['ForwardLoopError'] is ForwardLoopError, ns['ImportInterrupted'] is ImportInterrupted)\n")
-    assert out.splitlines() == ["['hooklab', 'hooklab._version']", "True True True True",
-                                "True True"]
+        "print(ns['ForwardLoopError'] is ForwardLoopError, ns['ImportInterrupted'] is ImportInterrupted,\n"
+        "      ns['ImportFailed'] is ImportFailed)\n")
+    assert out.splitlines() == ["['hooklab', 'hooklab._version']", "True True True True True True",
+                                "True True True"]
 
 
 def _taken_port_with_a_free_next() -> tuple[socket.socket, int]:
