@@ -14,10 +14,13 @@ hive_partitioning=true)``), pyarrow, Dask and Spark read it as it is, polars its
 also holds this module's notes in ``_hooklab/``), and ``hooklab.open("exports/captures")``
 analyses it in place.
 
-Exporting again continues after the last capture this database exported to that folder
-(remembered in ``<folder>/_hooklab/<source>.json``); ``since=`` (an id or a datetime) picks
-the start instead, and captures this database already exported there are not written again
-(the dataset never holds one twice). Each call writes new files only, named by the source database and the
+Exporting again continues after the id up to which every capture of this database is in
+that folder (remembered in ``<folder>/_hooklab/<source>.json``: what ``until=`` or a filter
+left out comes next time); ``since=`` (an id or a datetime) picks the start instead, and
+captures the folder already holds are not written again (the dataset never holds one
+twice; a capture is held where the folder has that very capture, not another of its id). A
+database that began as a copy of one that exported there (same name, kept in its file)
+takes a name of its own once the folder shows it. Each call writes new files only, named by the source database and the
 ids they hold, so a long-running lab can export every hour, and several labs into one folder.
 
 Exports into one folder take turns (a lock on ``<folder>/_hooklab/.lock``, held while one
@@ -32,6 +35,7 @@ import contextlib
 import errno
 import json
 import os
+import re
 import secrets
 import stat
 import tempfile
@@ -65,9 +69,10 @@ def _manifest(path: str, source: str) -> str:
 def export_parquet(store: Any, path: str | os.PathLike[str], **filters: Any) -> int:
     """Write the captures matching ``filters`` to the dataset at ``path``; returns how many.
 
-    Without ``since=``, continues after the last capture this store exported there before
-    (by an export without other filters: one of some bins only leaves that start where it
-    was, so the captures it left out come with the next export).
+    Without ``since=``, continues after the id up to which every capture of this store is
+    there: one of some bins, or ``until=`` a time, leaves out captures whose ids may be below
+    ones it wrote, and they come with the next export (``since=`` is a start: what it passes
+    over stays out).
 
     Exports into one folder take turns: one started while another writes there (another
     process's, another thread's) says so once on standard error, ``hooklab: another export
@@ -253,24 +258,61 @@ def _make(folder: str, made: list[str]) -> None:
 
 def _export_into(store: Any, base: str, made: list[str], filters: dict[str, Any]) -> int:
     """:func:`export_parquet` into the folder ``base``, there now; appends the folders it
-    makes to ``made``."""
+    makes to ``made``. Under the store's export name, or a new one if the folder holds
+    another database's captures under that name (:class:`_NameTaken`)."""
+    for _ in range(4):  # (another thread renaming the store meanwhile: tried again; bounded)
+        source = _source(store)
+        try:
+            return _export_as(store, source, base, made, dict(filters))
+        except _NameTaken as taken:
+            _rename(store, source, base, str(taken))
+    raise ValueError(f"could not give this database an export name of its own in {base!r}")
+
+
+class _NameTaken(Exception):  # noqa: N818 - a finding, handled here: never raised to users
+    """The folder holds captures of another database under the store's export name (one
+    began as a copy of the other, or is a restored backup): the message says which."""
+
+
+def _rename(store: Any, source: str, base: str, why: str) -> None:
+    """Give ``store`` an export name of its own in place of ``source`` (see
+    :class:`_NameTaken`); ``ValueError`` saying what to do where it cannot take one."""
+    renew = getattr(store, "renew_export_source", None)
+    if renew is None and not hasattr(store, "export_source"):  # (a name held in memory)
+        store._parquet_source = secrets.token_hex(4)
+        return
+    said = (f"{base!r} holds exports of another database under this one's export name "
+            f"{source!r} ({why}): this database is a copy of that one, that one of this, or a "
+            "restored backup")
+    if renew is None:
+        raise ValueError(f"{said}; export into another folder")
+    try:
+        renew(source)
+    except Exception as exc:  # noqa: BLE001 - a read-only database: said with what to do
+        raise ValueError(f"{said}, and it cannot take a name of its own ({exc}): open it "
+                         "writable, or export into another folder; nothing was exported") from None
+
+
+def _export_as(store: Any, source: str, base: str, made: list[str], filters: dict[str, Any]) -> int:
+    """:func:`_export_into` under the name ``source``; :class:`_NameTaken` (before anything
+    is written) if the folder's captures of that name are not this store's."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    source = _source(store)
     manifest = _manifest(base, source)
     _forget_unfinished(base, source)
     # an export of some bins, providers, events or a search leaves out captures between its
     # ids: the next export without since= must still find them
     partial = any(v is not None for k, v in filters.items() if k not in ("since", "until"))
-    if filters.get("since") is None:
-        try:
-            with open(manifest, encoding="utf-8") as f:
-                filters["since"] = int(json.load(f)["last_id"])
-        except (OSError, ValueError, KeyError, TypeError):
-            filters.pop("since", None)
+    note = _read_note(manifest)
     store.flush()
+    if note is not None:
+        _check_ours(store, base, source, note)
+    if filters.get("since") is None:
+        filters.pop("since", None)
+        if note is not None:
+            filters["since"] = note["last_id"]
     # the rows first, without bodies; then their bodies a batch at a time while the files are
     # written (every body of the selection was read first: 1.3 GB of memory for 1,854 rows
     # of 200 KB bodies, 3.5 times their bytes)
@@ -280,18 +322,22 @@ def _export_into(store: Any, base: str, made: list[str], filters: dict[str, Any]
     if not n:
         return 0
     ids = cols.column("id").to_numpy()
-    there = _exported_ids(base, source, int(np.min(ids)), int(np.max(ids)))
-    if len(there):  # (an explicit since= before what was exported already: those are skipped)
-        keep = ~np.isin(ids, there)
-        cols = cols.filter(pa.array(keep))
+    upto = None if partial else _all_upto(store, filters, ids)
+    # (an explicit since= before what was exported already, a time-bounded export before, a
+    # database that began as a copy of one that exported there: what the folder holds is skipped)
+    held = _held_here(cols, base, source)
+    if held is not None:
+        cols = cols.filter(pa.array(~held))
         n = cols.num_rows
         if not n:
+            if upto is not None:
+                _note(manifest, source, upto, None, 0, made)
             return 0
         ids = cols.column("id").to_numpy()
     outcomes = getattr(store, "forwards", None)
     pool = arrow_pool()  # (the C library's allocator: see hooklab.store.arrow_pool)
     schema = pa.schema([*file_schema(), pa.field("day", pa.string()), pa.field("provider", pa.string())])
-    written = [0]
+    written = [0, 0]  # rows written, the highest id of them
 
     def batch(part: Any) -> Any:
         """The dataset's rows of ``part`` (rows of ``cols``), its bodies read now."""
@@ -302,6 +348,8 @@ def _export_into(store: Any, base: str, made: list[str], filters: dict[str, Any]
             part, body = part.filter(there_), body.filter(there_)
             pids = part.column("id").to_numpy()
         written[0] += part.num_rows
+        if len(pids):
+            written[1] = max(written[1], int(pids.max()))
         # the latest outcome of each capture of the batch (the last listed): only theirs (the
         # whole forwards table was read for an export of one capture)
         latest = {} if outcomes is None else {
@@ -324,8 +372,8 @@ def _export_into(store: Any, base: str, made: list[str], filters: dict[str, Any]
             os.replace(file.tmp, file.final)
             done.append(file.final)
         n = written[0]
-        if not partial:  # (the rest of those ids are not there: the default start stays)
-            _note(manifest, source, last, n, made)  # (in the try: a note that cannot be
+        if upto is not None:  # (a filtered export: the rest of those ids are not there)
+            _note(manifest, source, upto, written[1] or None, n, made)  # (in the try: a note that cannot be
     except BaseException:  # written undoes the export, whose start would stay behind it)
         for file in mine:  # Ctrl-C, SIGTERM (the CLI unwinds), a full disk: what this export
             if file.final not in done:  # wrote goes now, not an hour later (and what it
@@ -375,27 +423,85 @@ class _Unfinished:
                           "(does another user write to that folder?)", self.tmp)
 
 
-def _note(manifest: str, source: str, last: int, rows: int, made: list[str]) -> None:
-    """Write ``<folder>/_hooklab/<source>.json``: the last id exported (whichever is later,
-    this one's or the note's: an export of older captures does not move the default start
-    back). Written beside it and put in its place; a failed write leaves no temporary file
-    (a full disk left ``_hooklab/tmp*.tmp``)."""
-    folder = os.path.dirname(manifest)
-    _make(folder, made)
+def _read_note(manifest: str) -> dict[str, Any] | None:
+    """The note ``<folder>/_hooklab/<source>.json`` (``None``: none, or unreadable): ``last_id``,
+    the id up to which every capture of the source is in the folder (or was passed over by a
+    ``since=``: exports continue after it), and ``check``, the highest id the source wrote
+    there (to tell its database by; a note of an older hooklab has none: its ``last_id`` is)."""
     try:
         with open(manifest, encoding="utf-8") as f:
-            last = max(last, int(json.load(f)["last_id"]))
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
+            note = json.load(f)
+        note["last_id"] = int(note["last_id"])
+        check = note.get("check", note["last_id"])
+        note["check"] = None if check is None else int(check)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
+        return None
+    return note
+
+
+def _note(manifest: str, source: str, upto: int, check: int | None, rows: int,
+          made: list[str]) -> None:
+    """Write ``<folder>/_hooklab/<source>.json`` (:func:`_read_note`): ``upto`` or the note's
+    ``last_id``, whichever is later (an export of older captures does not move the default
+    start back), and ``check`` or the note's, whichever is higher. Written beside it and put in
+    its place; a failed write leaves no temporary file (a full disk left
+    ``_hooklab/tmp*.tmp``)."""
+    folder = os.path.dirname(manifest)
+    _make(folder, made)
+    old = _read_note(manifest)
+    if old is not None:
+        upto = max(upto, old["last_id"])
+        check = max((c for c in (check, old["check"]) if c is not None), default=None)
     fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump({"source": source, "last_id": last, "rows": rows}, f)
+            json.dump({"source": source, "last_id": upto, "check": check, "rows": rows}, f)
         os.replace(tmp, manifest)  # the export counts once its files are all written
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def _all_upto(store: Any, filters: dict[str, Any], ids: Any) -> int:
+    """The id up to which an export of the captures ``ids`` (those of ``store`` matching
+    ``filters``, whose only bounds are ``since`` and ``until``) leaves none behind: the next
+    export continues after it. ``since=`` is a start (what it passes over is passed over);
+    ``until=`` is not: ids do not follow times (an import in any order; a slowly sent body
+    keeps the time it came but is stored, and given its id, after quicker ones), so a
+    capture received after ``until`` may have an id below ones received before it. Each
+    one left out keeps the start before it."""
+    import numpy as np
+
+    if filters.get("until") is None:
+        return int(np.max(ids))
+    since = {"since": filters["since"]} if filters.get("since") is not None else {}
+    # (read after the export's rows: a capture stored meanwhile counts as left out)
+    every = store.columns(**since).column("id").to_numpy()
+    left = np.setdiff1d(every, ids, assume_unique=True)
+    return int(left.min()) - 1 if len(left) else int(np.max(every))
+
+
+def _check_ours(store: Any, base: str, source: str, note: dict[str, Any]) -> None:
+    """:class:`_NameTaken` unless ``store`` is the database that wrote ``note`` to the folder
+    ``base``: its capture ``check`` is the one the folder holds under ``source`` (as in
+    :func:`_same`), or was deleted here (cleared, retention). A copy of the database holds
+    the same captures up to where it was copied, then others under the same ids; a restored
+    backup had not yet come to ``check``."""
+    check = note["check"]
+    if check is None or check < 1:
+        return
+    theirs = _held(base, [source], check, check)
+    if not theirs.num_rows:  # (its files moved away: nothing to tell by)
+        return
+    mine = store.columns(since=check - 1, until=check)
+    if not mine.num_rows:
+        given = getattr(store, "highest_id_given", None)
+        if (given() if given is not None else store.last_id) >= check:
+            return
+        raise _NameTaken(f"it holds capture #{check}, which this database never had")
+    if not _same(mine, theirs.slice(0, 1))[0]:
+        raise _NameTaken(f"its capture #{check} is not this database's #{check}")
 
 
 def _write(tables: Any, base: str, head: str, schema: Any, made: list[str],
@@ -575,31 +681,89 @@ def _forget_unfinished(base: str, source: str) -> None:
                     pass
 
 
-def _exported_ids(base: str, source: str, lo: int, hi: int) -> Any:
-    """Ids between ``lo`` and ``hi`` that ``source`` already exported to the dataset at
-    ``base``: read from its files whose names say they hold ids in that range (none when a
-    lab exports what is new, as by default)."""
-    import re
+#: what tells two captures of one id apart (the files' columns; ``received_at`` in
+#: microseconds): a capture of a copy of the database, made later under the same id, differs
+FINGERPRINT = ("id", "received_at", "size", "method", "path", "delivery_id")
+#: the name of an export's file: ``part-<export name>-<first id>-<last id>-<n>.parquet``
+_PART = re.compile(r"part-([0-9a-z]+)-(\d+)-(\d+)-\d+\.parquet")
 
-    import numpy as np
+
+def _held(base: str, names: list[str] | None, lo: int, hi: int) -> Any:
+    """:data:`FINGERPRINT` of the captures with ids ``lo`` to ``hi`` in the files of the
+    exports named ``names`` (``None``: every export's) in the dataset at ``base``, found by
+    their file names (:data:`_PART`), with ``name``, the export name of each row's file."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
     import pyarrow.dataset as ds
 
-    name = re.compile(rf"part-{re.escape(source)}-(\d+)-(\d+)-\d+\.parquet")
-    files = []
-    for folder, _dirs, names in os.walk(base):
-        for file in names:
-            m = name.fullmatch(file)
-            if m and int(m.group(1)) <= hi and int(m.group(2)) >= lo:
-                files.append(os.path.join(folder, file))
-    if not files:
-        return np.empty(0, np.int64)
-    try:
-        table = ds.dataset(files, format="parquet").to_table(columns=["id"])
-    except (OSError, ValueError) as exc:  # (pyarrow's ArrowInvalid is a ValueError)
-        raise ValueError(f"{base!r} holds a Parquet file that cannot be read ({exc}); an "
-                         "export of an older hooklab stopped part-way? Remove that file and "
-                         "export again") from None
-    return table.column("id").to_numpy()
+    files: dict[str, list[str]] = {}
+    for folder, _dirs, found in os.walk(base):
+        for file in found:
+            m = _PART.fullmatch(file)
+            if (m and (names is None or m.group(1) in names) and int(m.group(2)) <= hi
+                    and int(m.group(3)) >= lo):
+                files.setdefault(m.group(1), []).append(os.path.join(folder, file))
+    schema = pa.schema([("id", pa.int64()), ("received_at", pa.int64()), ("size", pa.int64()),
+                        ("method", pa.string()), ("path", pa.string()),
+                        ("delivery_id", pa.string()), ("name", pa.string())])
+    tables = []
+    for n, paths in files.items():
+        try:
+            t = ds.dataset(paths, format="parquet").to_table(
+                columns=list(FINGERPRINT), filter=(ds.field("id") >= lo) & (ds.field("id") <= hi))
+        except (OSError, ValueError) as exc:  # (pyarrow's ArrowInvalid is a ValueError)
+            raise ValueError(f"{base!r} holds a Parquet file that cannot be read ({exc}); an "
+                             "export of an older hooklab stopped part-way? Remove that file and "
+                             "export again") from None
+        cols = [pc.cast(t.column(f), schema.field(f).type) for f in FINGERPRINT]
+        tables.append(pa.table([*cols, pa.array([n] * t.num_rows, pa.string())], schema=schema))
+    return pa.concat_tables(tables) if tables else schema.empty_table()
+
+
+def _same(mine: Any, theirs: Any) -> Any:
+    """Row by row, whether the captures ``mine`` (rows of ``CaptureStore.columns``) and
+    ``theirs`` (rows of :func:`_held`, as many, in the same order) are the same capture:
+    the same :data:`FINGERPRINT` (two nulls the same). A numpy array of booleans."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    same = np.ones(mine.num_rows, bool)
+    for name in FINGERPRINT:
+        a = mine.column("received_us" if name == "received_at" else name)
+        b = theirs.column(name)
+        a = pc.cast(a, b.type)
+        eq = pc.or_kleene(pc.equal(a, b), pc.and_(pc.is_null(a), pc.is_null(b)))
+        same &= pc.fill_null(eq, pa.scalar(False)).to_numpy(zero_copy_only=False)
+    return same
+
+
+def _held_here(cols: Any, base: str, source: str) -> Any:
+    """Which rows of ``cols`` the dataset at ``base`` already holds: a numpy array of
+    booleans, ``None`` when it holds none of their ids. A row is held where the folder holds
+    the same capture (:func:`_same`), in any export's files (a database that began as a copy
+    of another shares the captures it had then, under the same ids), never another capture
+    of its id; another one in the files of ``source`` itself is :class:`_NameTaken`
+    (another database exported under this store's name)."""
+    import numpy as np
+
+    ids = cols.column("id").to_numpy()
+    theirs = _held(base, None, int(ids.min()), int(ids.max()))
+    if not theirs.num_rows:
+        return None
+    order = np.argsort(ids, kind="stable")
+    at = order[np.minimum(np.searchsorted(ids[order], theirs.column("id").to_numpy()), len(ids) - 1)]
+    found = ids[at] == theirs.column("id").to_numpy()
+    theirs, at = theirs.filter(found), at[found]
+    mine = cols.select(["id", "received_us", "size", "method", "path", "delivery_id"])
+    same = _same(mine.take(at), theirs)
+    own = (theirs.column("name").to_numpy(zero_copy_only=False) == source) & ~same
+    if own.any():
+        i = int(theirs.column("id").to_numpy()[own][0])
+        raise _NameTaken(f"its capture #{i} is not this database's #{i}")
+    held = np.zeros(len(ids), bool)
+    held[at[same]] = True
+    return held
 
 
 def _extra(store: Any, ids: Any) -> dict[str, list[Any]]:

@@ -565,6 +565,8 @@ class CaptureStore:
         self.retention_age = retention_age
         self.secrets = secrets
         self.readonly = readonly
+        #: export names given in place of the ``meta`` table's (read-only: renew_export_source)
+        self._renamed: dict[str, str] = {}
         self._memory = self.path == ":memory:"
         self._read_lock = threading.RLock()
         self._cond = threading.Condition()
@@ -1662,8 +1664,12 @@ class CaptureStore:
                         elif "__indexes__" in record:  # a bulk load into an empty store
                             done.append((self._indexes(db, record["__indexes__"]), fut, None))
                         elif "__meta__" in record:
-                            key, value = record["__meta__"]
-                            db.execute("INSERT OR IGNORE INTO meta VALUES (?, ?)", (key, value))
+                            key, value, *was = record["__meta__"]
+                            if was:  # (a new value in place of that one only: a rename)
+                                db.execute("UPDATE meta SET value = ? WHERE key = ? AND value = ?",
+                                           (value, key, was[0]))
+                            else:
+                                db.execute("INSERT OR IGNORE INTO meta VALUES (?, ?)", (key, value))
                             done.append((None, fut, cb))
                         elif "__segment__" in record:  # encoded by the upkeep thread
                             sealed = self._store_segment(db, *record["__segment__"],
@@ -2677,20 +2683,62 @@ class CaptureStore:
             first = self._db.execute(
                 "SELECT id, received_us FROM captures ORDER BY id LIMIT 1").fetchone()
         if row:
-            return str(row[0])
+            return self._renamed_to(str(row[0]))
         if first is not None or self.readonly:
             seed = f"{os.path.realpath(self.path)}|{first and tuple(first)}".encode()
             name = "r" + hashlib.sha256(seed).hexdigest()[:8]
         else:
             name = secrets.token_hex(4)
         if self.readonly:
-            return name
+            return self._renamed_to(name)
         fut: Future[Any] = Future()
         self._enqueue({"__meta__": ("export_source", name)}, fut, None)
         fut.result()
         with self._read_lock:
             row = self._db.execute("SELECT value FROM meta WHERE key = 'export_source'").fetchone()
         return str(row[0]) if row else name
+
+    def _renamed_to(self, name: str) -> str:
+        """``name``, or what a read-only database was renamed to in its place."""
+        for _ in range(len(self._renamed)):
+            name = self._renamed.get(name, name)
+        return name
+
+    def renew_export_source(self, old: str) -> str:
+        """Give this database a new export name in place of ``old``, which another database
+        also carries (a copy of this one, or this one a copy or a restored backup of it: the
+        name is kept in the file). Returns the name now kept (another thread's, if it
+        renamed first). A read-only database, where nothing can be
+        kept, is renamed in memory, to a name made from ``old``, its path and first capture
+        (the same in every process that opens it there).
+
+        >>> old = store.export_source()
+        >>> store.renew_export_source(old) != old
+        True
+        """
+        import hashlib
+        import secrets
+
+        if self.readonly:
+            with self._read_lock:
+                first = self._db.execute(
+                    "SELECT id, received_us FROM captures ORDER BY id LIMIT 1").fetchone()
+            seed = f"{os.path.realpath(self.path)}|{first and tuple(first)}|{old}".encode()
+            self._renamed[old] = "r" + hashlib.sha256(seed).hexdigest()[:8]
+            return self.export_source()
+        new = secrets.token_hex(4)
+        fut: Future[Any] = Future()
+        self._enqueue({"__meta__": ("export_source", new, old)}, fut, None)
+        fut.result()
+        return self.export_source()
+
+    def highest_id_given(self) -> int:
+        """The highest id this database ever gave a capture, deleted ones too (SQLite's
+        ``AUTOINCREMENT`` never gives one twice); 0 when none."""
+        if self._memory:
+            return self._last_id
+        rows = self._fetch_apart("SELECT seq FROM sqlite_sequence WHERE name = 'captures'")
+        return max(self._last_id, int(rows[0][0]) if rows and rows[0][0] is not None else 0)
 
     def extra_columns(self, ids: Any) -> dict[str, list[Any]]:
         """``url``, ``query``, ``headers`` (stored JSON text), ``verify_reason``, ``handshake``
