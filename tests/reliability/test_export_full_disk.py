@@ -221,6 +221,11 @@ def test_a_folder_that_takes_no_files_is_written_in_place(no_new_files, db) -> N
     assert _jsonl_ids(out) == list(range(1, 121)) and _leftovers(out.parent) == []
 
 
+#: the limited children write no bytecode: one compiling a module changed since the last
+#: compileall wrote its .pyc cut at the limit, and every later import of it failed (EOFError)
+_NO_PYC = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+
+
 def _small_files() -> None:  # (in the child: as a disk that fills after 40 KB)
     resource.setrlimit(resource.RLIMIT_FSIZE, (40_960, 40_960))
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
@@ -257,7 +262,7 @@ def _half_way(db: Path, out: Path) -> str:
 def _file_size_limit(db: Path, out: Path) -> str:
     """``hooklab export`` with a file-size limit (a full disk, to one process); its stderr."""
     r = subprocess.run([*HOOKLAB, "export", "--db", str(db), "--format", "jsonl", "-o", str(out)],
-                       capture_output=True, text=True, timeout=60, preexec_fn=_small_files)  # noqa: PLW1509 - only setrlimit
+                       capture_output=True, text=True, timeout=60, env=_NO_PYC, preexec_fn=_small_files)  # noqa: PLW1509 - only setrlimit
     assert r.returncode == 1 and r.stderr.count("\n") == 1, r.stderr
     assert r.stderr.startswith("hooklab: [Errno 27] File too large; "), r.stderr
     return r.stderr
@@ -296,7 +301,7 @@ def _parquet_export_limited(db: Path, out: Path) -> subprocess.CompletedProcess[
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 
     return subprocess.run([*HOOKLAB, "export", "--db", str(db), "--format", "parquet", "-o", str(out)],
-                          capture_output=True, text=True, timeout=120, preexec_fn=limit)  # noqa: PLW1509 - only setrlimit
+                          capture_output=True, text=True, timeout=120, env=_NO_PYC, preexec_fn=limit)  # noqa: PLW1509 - only setrlimit
 
 
 @pytest.mark.parametrize("where", ["new-folder", "new-folder-in-new-parent"])
