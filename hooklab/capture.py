@@ -17,6 +17,8 @@ import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from encodings import aliases as _aliases
+from encodings import normalize_encoding
 from typing import TYPE_CHECKING, Any, TypedDict
 from urllib.parse import parse_qs, unquote, unquote_to_bytes, urlsplit
 
@@ -33,6 +35,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AUTHORITY_FORM",
+    "CHARSET_CODECS",
     "ESCAPED_KEY",
     "ESCAPED_KEY_RE",
     "FORWARD_ERROR_CHARS",
@@ -56,6 +59,7 @@ __all__ = [
     "check_request_syntax",
     "decode_body",
     "escaped_key",
+    "form_codec",
     "forward_error",
     "json_too_deep",
     "keep_imported",
@@ -896,8 +900,20 @@ def header_text_as_sent(text: str, headers: Iterable[tuple[str, str]]) -> str:
     return text
 
 
-#: codecs a sender may not pick for the text view: quadratic (punycode) or host-name only (idna)
-_REFUSED_CODECS = frozenset({"punycode", "idna"})
+#: Python codecs that are no charset a sender may name: transforms (bytes to bytes: base64,
+#: zlib...; str to str: rot13), Python's own escapes (``unicode_escape`` turns ``\\u00e9``
+#: written in a body into ``é``), host names' (punycode: quadratic; idna), UTF-7 (no browser
+#: reads it: a charset for smuggling markup past filters), and Windows' and placeholder ones
+_NOT_CHARSETS = frozenset({
+    "base64_codec", "bz2_codec", "hex_codec", "quopri_codec", "rot_13", "uu_codec", "zlib_codec",
+    "unicode_escape", "raw_unicode_escape", "punycode", "idna", "utf_7", "undefined",
+    "charmap", "mbcs", "oem", "aliases"})
+#: the codec modules of Python's standard text encodings a ``charset=`` may name: those its
+#: table of aliases names, and the few it has no alias for, less :data:`_NOT_CHARSETS`
+CHARSET_CODECS = (frozenset(_aliases.aliases.values()) | {
+    "ascii", "cp1006", "cp1252", "cp720", "cp737", "cp856", "cp874", "cp875", "koi8_t",
+    "koi8_u", "latin_1", "mac_arabic", "mac_croatian", "mac_farsi", "mac_romanian", "palmos",
+    "utf_16", "utf_32", "utf_8", "utf_8_sig"}) - _NOT_CHARSETS
 
 
 def charset_param(content_type: object) -> str | None:
@@ -917,19 +933,50 @@ def charset_param(content_type: object) -> str | None:
 
 
 def text_codec(charset: str) -> str:
-    """The sender's ``charset`` if it names a usable text encoding, else ``"utf-8"``
-    (bytes-to-bytes codecs, and ``punycode`` and ``idna``, are no charsets).
+    """The sender's ``charset`` if it names one of Python's standard text encodings
+    (:data:`CHARSET_CODECS`, found by its name or an alias, as Python's own search finds
+    it), else ``"utf-8"``: never a codec of another kind (``base64``, ``rot13``,
+    ``unicode_escape``, ``punycode``, ``utf-7``...) nor one a library registered.
 
-    >>> text_codec("ISO-8859-1"), text_codec("base64_codec"), text_codec("punycode")
-    ('iso8859-1', 'utf-8', 'utf-8')
+    >>> text_codec("ISO-8859-1"), text_codec("windows-1252"), text_codec("Shift_JIS")
+    ('iso8859-1', 'cp1252', 'shift_jis')
+    >>> text_codec("base64_codec"), text_codec("unicode_escape"), text_codec("utf-7")
+    ('utf-8', 'utf-8', 'utf-8')
     """
-    try:
-        info = codecs.lookup(charset)
-    except (LookupError, ValueError, TypeError):
+    if not isinstance(charset, str):
         return "utf-8"
-    if not getattr(info, "_is_text_encoding", True) or info.name in _REFUSED_CODECS:
-        return "utf-8"  # bytes-to-bytes codecs (base64, zlib, uu...) are not charsets
-    return info.name
+    name = normalize_encoding(charset).lower()
+    if _aliases.aliases.get(name, name) not in CHARSET_CODECS:
+        return "utf-8"
+    try:  # (by the module's name: the standard search finds it before any a library added)
+        return codecs.lookup(_aliases.aliases.get(name, name)).name
+    except LookupError:  # (a module this Python does not ship)
+        return "utf-8"
+
+
+#: what a urlencoded form's syntax is written in: a charset that writes these as ASCII does
+_FORM_SYNTAX = "%+=&;azAZ09"
+
+
+def form_codec(charset: str) -> str:
+    """The codec an ``application/x-www-form-urlencoded`` body's ``%XX`` bytes are read in:
+    the sender's ``charset`` (as :func:`text_codec` accepts it) when it writes ASCII as
+    ASCII, as a form in Windows-1252 (PayPal's IPN) sends ``é`` as ``%E9``; else UTF-8
+    (a form is never sent in UTF-16 or EBCDIC: browsers send such pages' forms in UTF-8).
+    :meth:`Capture.form` reads the form's text (:attr:`Capture.text`) with it.
+
+    >>> form_codec("windows-1252"), form_codec("utf-16"), form_codec("unicode_escape")
+    ('cp1252', 'utf-8', 'utf-8')
+    >>> from urllib.parse import parse_qs
+    >>> parse_qs("first_name=Jos%E9", encoding=form_codec("windows-1252"))
+    {'first_name': ['José']}
+    """
+    codec = text_codec(charset)
+    try:
+        same = _FORM_SYNTAX.encode(codec) == _FORM_SYNTAX.encode("ascii")
+    except (UnicodeError, LookupError):
+        same = False
+    return codec if same else "utf-8"
 
 
 class CaptureRecord(TypedDict, total=False):
@@ -1372,7 +1419,8 @@ class Capture:
         """
         if self.content_type != "application/x-www-form-urlencoded":
             return {}
-        return parse_qs(self.text, keep_blank_values=True)
+        return parse_qs(self.text, keep_blank_values=True, encoding=form_codec(self.charset),
+                        errors="replace")
 
     def verify(
         self,
