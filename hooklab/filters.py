@@ -60,12 +60,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
-from encodings import aliases as _aliases
-from encodings import normalize_encoding
 from numbers import Integral
 from typing import TYPE_CHECKING, Any
 
-from .capture import KINDS, decode_body, parse_iso, path_read, user_stacklevel
+from .capture import CHARSET_CODECS, KINDS, decode_body, parse_iso, path_read, user_stacklevel
+from .jsonread import LEGACY_CODECS, charset_module, declared_codec
 
 if TYPE_CHECKING:
     from .capture import Capture
@@ -391,18 +390,6 @@ def _wide_text(data: bytes, content_type: str | None, cut: bool) -> str | None:
     return None
 
 
-def _charset_module(ctype: str) -> str | None:
-    """The codec module a ``charset=`` in ``ctype`` names in Python's table of aliases
-    (``"latin_1"`` for ``ISO-8859-1``), or None when there is no ``charset=``. By the table,
-    not ``codecs.lookup``: that imports the codec's module, and this runs on the server's and
-    the writer's threads."""
-    charset = _CHARSET.search(ctype)
-    if charset is None:
-        return None
-    name = normalize_encoding(charset.group(1)).lower()
-    return _aliases.aliases.get(name, name)
-
-
 def _legacy_codec(ctype: str) -> str | None:
     """The codec of a ``charset=`` in ``ctype`` if it is one of :data:`LEGACY_CODECS` (read
     with it, as :attr:`Capture.text` is), else None (UTF-8, JSON's own, or another charset:
@@ -411,15 +398,8 @@ def _legacy_codec(ctype: str) -> str | None:
     >>> _legacy_codec("text/plain; charset=iso-8859-1"), _legacy_codec("text/plain; charset=utf-8")
     ('latin_1', None)
     """
-    name = _charset_module(ctype)
+    name = charset_module(ctype)
     return name if name in LEGACY_CODECS else None
-
-
-_CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)")
-#: the non-UTF charsets search reads bodies in (the others are read as UTF-8): looked up
-#: once when a store opens (:func:`prime_codecs`), so that making words imports nothing
-LEGACY_CODECS = ("latin_1", "cp1252", "iso8859_15", "iso8859_2", "cp1251", "koi8_r",
-                 "shift_jis", "euc_jp", "gbk", "gb18030", "big5", "euc_kr")
 
 
 def _declared_text(ctype: str) -> bool:
@@ -427,14 +407,9 @@ def _declared_text(ctype: str) -> bool:
     if kind.startswith("text/") or any(t in kind for t in _TEXT_TYPES):
         return True
     # a charset Python has a text codec for (``charset=binary``, made-up names: not text)
-    return _charset_module(ctype) in _TEXT_CODECS
+    return charset_module(ctype) in CHARSET_CODECS
 
 
-#: the text codecs Python's alias table names (every one it ships but a few rare ones), by
-#: their module names; not its bytes-to-bytes codecs (base64, zlib...: no text charsets)
-_TEXT_CODECS = (frozenset(_aliases.aliases.values())
-                | {"utf_8", "ascii", "latin_1", "utf_16", "utf_32", "cp1252"}) - {
-    "base64_codec", "bz2_codec", "hex_codec", "quopri_codec", "rot_13", "uu_codec", "zlib_codec"}
 #: the codecs :func:`_wide_text` decodes with (``json.detect_encoding``'s names)
 WIDE_CODECS = ("utf-16", "utf-16-be", "utf-16-le", "utf-32", "utf-32-be", "utf-32-le")
 
@@ -455,7 +430,9 @@ def prime_codecs() -> None:
 
 def readable(text: str, content_type: str | None = None) -> str:
     r"""A body's ``text`` as a person reads it, for its words: a form's fields with their
-    ``%XX`` and ``+`` undone (``content_type`` urlencoded), and the escapes of JSON strings
+    ``%XX`` and ``+`` undone (``content_type`` urlencoded; the bytes of ``%XX`` read in the
+    charset it declares, as :func:`declared_codec` reads it: ``Jos%E9`` in Windows-1252 is
+    ``José``), and the escapes of JSON strings
     undone (a body that starts with ``{`` or ``[``, or a form holding one, as Slack's
     ``payload=``): ``\n`` and ``\t`` separate words, ``\u00e8`` is ``è``.
 
@@ -470,7 +447,7 @@ def readable(text: str, content_type: str | None = None) -> str:
         if text.count("%") <= MAX_UNICODE_ESCAPES:  # (each costs Python work: as for \u)
             from urllib.parse import unquote_plus
 
-            text = unquote_plus(text, errors="replace")
+            text = unquote_plus(text, encoding=declared_codec(content_type), errors="replace")
         else:
             text = text.replace("+", " ")
         json_inside = "\\" in text and ("={" in text or "=[" in text)

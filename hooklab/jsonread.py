@@ -2,7 +2,9 @@
 measured and written as text without recursion.
 
 The bottom of the package (no hooklab import): :mod:`hooklab.capture`, detection in
-:mod:`hooklab.providers`, the frame and exploration read payloads with :func:`loads_json`.
+:mod:`hooklab.providers`, the frame and exploration read payloads with :func:`loads_json`;
+search, detection and the signature checks made as a capture arrives read a declared
+``charset`` with :func:`declared_codec` (no codec module imported on those threads).
 
 >>> loads_json(b'{"a": [1, 2]}')
 {'a': [1, 2]}
@@ -20,15 +22,18 @@ caller's frames above, they raise ``RecursionError``). :func:`json_depth` measur
 from __future__ import annotations
 
 import json
+import re
 import sys
 import threading
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from encodings import aliases as _aliases
+from encodings import normalize_encoding
 from typing import Any
 
-__all__ = ["JSON_MAX_DEPTH", "MAX_DECODED", "decode_body", "json_depth", "json_text", "json_too_deep", "loads_json",
-           "surrogates_escaped"]
+__all__ = ["JSON_MAX_DEPTH", "LEGACY_CODECS", "MAX_DECODED", "charset_module", "declared_codec", "decode_body",
+           "json_depth", "json_text", "json_too_deep", "loads_json", "surrogates_escaped"]
 
 #: JSON nested deeper than this many arrays/objects is read as not JSON (``Capture.json()`` is
 #: ``None``), the same on every Python version: orjson's own limit, where the standard library's
@@ -274,3 +279,44 @@ def surrogates_escaped(text: str) -> str:
     except UnicodeEncodeError:
         return text.encode("utf-8", "backslashreplace").decode("utf-8")
     return text
+
+
+_CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)")
+#: the non-UTF charsets search reads bodies in (the others are read as UTF-8): looked up
+#: once when a store opens (``hooklab.filters.prime_codecs``), so that making words imports nothing
+LEGACY_CODECS = ("latin_1", "cp1252", "iso8859_15", "iso8859_2", "cp1251", "koi8_r",
+                 "shift_jis", "euc_jp", "gbk", "gb18030", "big5", "euc_kr")
+
+
+def charset_module(ctype: str) -> str | None:
+    """The codec module a ``charset=`` in ``ctype`` (lower-case) names in Python's table of
+    aliases (``"latin_1"`` for ``ISO-8859-1``), or None when there is no ``charset=``. By
+    the table, not ``codecs.lookup``: that imports the codec's module, and this runs on the
+    server's and the writer's threads.
+
+    >>> charset_module("text/plain; charset=iso-8859-1"), charset_module("text/plain")
+    ('latin_1', None)
+    """
+    charset = _CHARSET.search(ctype)
+    if charset is None:
+        return None
+    name = normalize_encoding(charset.group(1)).lower()
+    return _aliases.aliases.get(name, name)
+
+
+def declared_codec(content_type: str | None) -> str:
+    """The codec the ``charset=`` of ``content_type`` names if it is one of
+    :data:`LEGACY_CODECS`, else ``"utf-8"``: what ``search``, detection and the signature
+    checks made as a capture arrives read a body's text and a form's ``%XX`` bytes with,
+    importing no module on the server's or the writer's thread
+    (``Capture.form()`` reads every charset ``hooklab.capture.form_codec`` takes).
+
+    >>> declared_codec("application/x-www-form-urlencoded; charset=windows-1252")
+    'cp1252'
+    >>> declared_codec("application/x-www-form-urlencoded; charset=unicode_escape"), declared_codec(None)
+    ('utf-8', 'utf-8')
+    """
+    if not content_type:
+        return "utf-8"
+    name = charset_module(content_type.lower())
+    return name if name in LEGACY_CODECS else "utf-8"

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qs
 
-from ..jsonread import decode_body, loads_json, surrogates_escaped
+from ..jsonread import declared_codec, decode_body, loads_json, surrogates_escaped
 from .table import TABLE, Provider, _get
 
 __all__ = ["describe", "detect", "detect_record", "header_section", "parse_json"]
@@ -123,7 +123,9 @@ def _payload(body: bytes, h: dict[str, str]) -> Any:
                 return [parse_json(line) for line in body.splitlines() if line.strip()]
         if "x-www-form-urlencoded" in h.get("content-type", "") or (
                 not h.get("content-type") and b"=" in body[:200]):
-            form = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+            codec = declared_codec(h.get("content-type"))  # (a form's %XX in its charset)
+            form = parse_qs(body.decode(codec, "replace"), keep_blank_values=True, encoding=codec,
+                            errors="replace")
             if "payload" in form:
                 return json.loads(form["payload"][0])
             if "mandrill_events" in form:

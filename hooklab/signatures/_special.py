@@ -18,6 +18,7 @@ import secrets
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from ..jsonread import declared_codec
 from ._base import (
     MISMATCH,
     Incoming,
@@ -53,8 +54,13 @@ def _is_form(headers: dict[str, str], body: bytes) -> bool:
     return bool(body) and body.lstrip()[:1] not in (b"{", b"[")
 
 
-def _form(body: bytes) -> dict[str, list[str]]:
-    return parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+def _form(body: bytes, headers: dict[str, str]) -> dict[str, list[str]]:
+    """The POST parameters of a form body (``headers`` lower-cased), its text and ``%XX``
+    bytes in its declared charset as a receiver's framework reads them (Twilio's and the
+    others' deliveries are UTF-8; a charset the checks on arrival do not read is UTF-8)."""
+    codec = declared_codec(headers.get("content-type"))
+    return parse_qs(body.decode(codec, "replace"), keep_blank_values=True, encoding=codec,
+                    errors="replace")
 
 
 def _url_and_params(url: str, params: dict[str, Any]) -> bytes:
@@ -127,7 +133,7 @@ def _twilio_verify(inc: Incoming, p: Any) -> str:
             raise Invalid("bodySHA256 in the URL does not match the body: "
                           "was the body re-serialised?")
     elif _is_form(inc.headers, inc.body):
-        params = _form(inc.body)
+        params = _form(inc.body, inc.headers)
     candidates = [hmac_b64(inc.key, _url_and_params(u, params), algo) for u in _url_variants(url)]
     index = first_match(sig.strip(), candidates)
     note = "url port variant" if index else ""
@@ -154,7 +160,7 @@ def _twilio_sign(out: Outgoing, p: Any) -> SignedRequest:
         params = out.params
     elif out.method.upper() == "POST" and out.body:
         if _is_form(_lower(out.headers), out.body):
-            params = _form(out.body)
+            params = _form(out.body, _lower(out.headers))
         else:
             url = _with_body_hash(url, hashlib.sha256(out.body).hexdigest())
     sig = hmac_b64(out.key, _url_and_params(url, params), algo)
@@ -165,7 +171,7 @@ def _twilio_sign(out: Outgoing, p: Any) -> SignedRequest:
 def _mandrill_verify(inc: Incoming, p: Any) -> str:
     sig = inc.header("X-Mandrill-Signature")
     url = _need_url(inc, p, "the webhook URL")
-    params = _form(inc.body) if _is_form(inc.headers, inc.body) else {}
+    params = _form(inc.body, inc.headers) if _is_form(inc.headers, inc.body) else {}
     expected = hmac_b64(inc.key, _url_and_params(url, params), hashlib.sha1)
     hint = MISMATCH + f"; signed against url {short(url, 80)} (pass the URL configured at Mandrill)"
     return inc.conclude(first_match(expected, [sig.strip()]), 1, mismatch=hint)
@@ -173,7 +179,7 @@ def _mandrill_verify(inc: Incoming, p: Any) -> str:
 
 def _mandrill_sign(out: Outgoing, p: Any) -> SignedRequest:
     url = out.need_url("mandrill")
-    params = out.params if out.params is not None else _form(out.body)
+    params = out.params if out.params is not None else _form(out.body, _lower(out.headers))
     return out.done({"X-Mandrill-Signature": hmac_b64(out.key, _url_and_params(url, params),
                                                      hashlib.sha1)})
 
@@ -214,8 +220,9 @@ def _plivo_v3_message(url: str, method: str, params: dict[str, Any], nonce: str)
     return f"{signed}.{nonce}".encode()
 
 
-def _plivo_params(body: bytes) -> dict[str, Any]:
-    """A delivery's POST parameters: its form fields, or the members of a JSON object."""
+def _plivo_params(body: bytes, headers: dict[str, str]) -> dict[str, Any]:
+    """A delivery's POST parameters: its form fields, or the members of a JSON object
+    (``headers`` lower-cased)."""
     if body.lstrip()[:1] == b"{":
         try:
             data = json.loads(body)
@@ -223,7 +230,7 @@ def _plivo_params(body: bytes) -> dict[str, Any]:
             data = None
         if isinstance(data, dict):
             return data
-    return _form(body) if body else {}
+    return _form(body, headers) if body else {}
 
 
 def _plivo_verify(inc: Incoming, p: Any) -> str:
@@ -231,8 +238,8 @@ def _plivo_verify(inc: Incoming, p: Any) -> str:
     if inc.opt("X-Plivo-Signature-V2") is None and inc.opt("X-Plivo-Signature-V3") is not None:
         nonce = inc.header("X-Plivo-Signature-V3-Nonce")
         method = (inc.method or "POST").upper()
-        expected = hmac_digest(inc.key, _plivo_v3_message(url, method, _plivo_params(inc.body),
-                                                          nonce))
+        params = _plivo_params(inc.body, inc.headers)
+        expected = hmac_digest(inc.key, _plivo_v3_message(url, method, params, nonce))
         # (plivo's validate_v3_signature: `signature in v3_signature.split(b',')`, untrimmed)
         items = [x for x in inc.header("X-Plivo-Signature-V3").split(",") if x.strip()]
         given = [x.strip() for x in items]
@@ -255,7 +262,8 @@ def _plivo_verify(inc: Incoming, p: Any) -> str:
 def _plivo_sign(out: Outgoing, p: Any) -> SignedRequest:
     url = out.need_url("plivo")
     nonce = str(secrets.randbelow(10**20))
-    v3 = _plivo_v3_message(url, (out.method or "POST").upper(), _plivo_params(out.body), nonce)
+    params = _plivo_params(out.body, _lower(out.headers))
+    v3 = _plivo_v3_message(url, (out.method or "POST").upper(), params, nonce)
     return out.done({"X-Plivo-Signature-V2": hmac_b64(out.key, (_plivo_base(url) + nonce).encode()),
                      "X-Plivo-Signature-V2-Nonce": nonce,
                      "X-Plivo-Signature-V3": hmac_b64(out.key, v3),
@@ -317,7 +325,7 @@ def _hubspot_sign(out: Outgoing, p: Any) -> SignedRequest:
 # -- Mailgun: {"signature": {"timestamp", "token", "signature"}} in the body ------------------
 def _mailgun_fields(inc: Incoming) -> dict[str, Any]:
     if _is_form(inc.headers, inc.body):
-        return {k: v[0] for k, v in _form(inc.body).items()}
+        return {k: v[0] for k, v in _form(inc.body, inc.headers).items()}
     try:
         data = json.loads(inc.body)
     except (ValueError, RecursionError):
@@ -440,7 +448,7 @@ def _bt_keys(secret: str | bytes) -> tuple[str | None, bytes]:
 
 
 def _braintree_verify(inc: Incoming, p: Any) -> str:
-    form = _form(inc.body)
+    form = _form(inc.body, inc.headers)
     if not form.get("bt_signature", [""])[0] or "bt_payload" not in form:
         raise Invalid("no bt_signature / bt_payload form fields in the body (Braintree posts "
                       "them form-encoded)")
@@ -462,7 +470,7 @@ def _braintree_verify(inc: Incoming, p: Any) -> str:
 
 def _braintree_sign(out: Outgoing, p: Any) -> SignedRequest:
     public, key = _bt_keys(out.secret)
-    form = _form(out.body)
+    form = _form(out.body, _lower(out.headers))
     if "bt_payload" not in form:
         raise ValueError("braintree signs a form body with a bt_payload field")
     payload = form["bt_payload"][0]
