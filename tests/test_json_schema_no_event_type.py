@@ -23,6 +23,7 @@ import pytest
 from _http import post
 
 import hooklab
+from hooklab.explore.schema import SUMMARY_KIND
 from hooklab.store import CaptureStore
 
 JSON = {"Content-Type": "application/json"}
@@ -156,7 +157,7 @@ def test_sealed_segments_and_their_kept_summaries(tmp_path: Path) -> None:
     try:
         lab.schema()  # (summaries kept for the sealed segments)
         end = time.monotonic() + 30
-        while len(lab.store.summaries("schema-3")) < 2 and time.monotonic() < end:
+        while len(lab.store.summaries(SUMMARY_KIND)) < 2 and time.monotonic() < end:
             time.sleep(0.05)
         both = props(msg="string", n="integer", order_id="integer", total="number")
         for _ in range(2):  # (the second from what the first kept)

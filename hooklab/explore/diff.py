@@ -41,7 +41,7 @@ from ..capture import Capture, text_codec
 from ..credentials import SENSITIVE_HEADERS, WHOLE_FORM, WHOLE_JSON, hidden_body, hidden_value
 from ..filters import is_text
 from ..jsonread import json_depth, json_text
-from .payload import BODY, Payload, displayable, read_payload, shown_payload
+from .payload import BODY, Payload, capture_payload, displayable, shown_payload
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -215,8 +215,6 @@ def _hidden_rows(
     return out
 
 
-def _read(cap: Capture) -> Payload:
-    return read_payload(cap.body, cap.content_type, cap.header("content-encoding", trailers=False), exact=True)
 
 
 #: bytes of a body that is neither JSON nor a form shown in a ``(body)`` row
@@ -343,7 +341,7 @@ def diff_rows(
         a.header("content-encoding", trailers=False) == b.header("content-encoding", trailers=False))
     if same_bytes:  # a retry: identical bodies read the same way
         return rows, notes
-    pa, pb = _read(a), _read(b)
+    pa, pb = capture_payload(a), capture_payload(b)
     if pa.explorable and pb.explorable:
         va, vb = _shown(a, pa, reveal), _shown(b, pb, reveal)
         if va is pa.value and vb is pb.value:  # nothing hidden

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qsl
 
-from ..capture import Capture, decode_body
+from ..capture import Capture, charset_param, decode_body, form_codec, text_codec
 from ..credentials import (
     WHOLE_FORM,
     hidden_form,
@@ -45,6 +45,7 @@ __all__ = [
     "MAX_PARSE",
     "TYPE_ORDER",
     "Payload",
+    "capture_payload",
     "column_name",
     "displayable",
     "field_name",
@@ -120,9 +121,9 @@ def _parse(raw: bytes | str, exact: bool) -> tuple[bool, Any, str | None]:
         return False, None, str(exc).split(":", 1)[0][:120]
 
 
-def _form(text: str, exact: bool) -> tuple[dict[str, Any], frozenset[str]]:
+def _form(text: str, exact: bool, codec: str = "utf-8") -> tuple[dict[str, Any], frozenset[str]]:
     pairs = parse_qsl("&".join(text.split("&", MAX_FORM_FIELDS)[:MAX_FORM_FIELDS]),
-                      keep_blank_values=True)
+                      keep_blank_values=True, encoding=codec, errors="replace")
     fields: dict[str, Any] = {}
     repeated: set[str] = set()
     for k, v in pairs:
@@ -161,6 +162,11 @@ def read_payload(
     exact: bool = False,
 ) -> Payload:
     """How exploration reads ``body`` (sent with ``content_type`` and ``content_encoding``).
+    A form is read as :meth:`hooklab.Capture.form` reads it: in the ``charset`` that
+    ``content_type`` (the header's value, its parameters too) declares.
+
+    >>> read_payload(b"first_name=Jos%E9", "application/x-www-form-urlencoded; charset=windows-1252").value
+    {'first_name': 'José'}
 
     ``exact=True`` parses JSON with the standard library (integers of any size stay exact;
     slower): :func:`hooklab.explore.diff_frame` and the live view use it; ``schema`` does not.
@@ -177,8 +183,9 @@ def read_payload(
     if len(raw) > MAX_PARSE:
         return Payload(ct or "binary", note=f"larger than {MAX_PARSE:,} bytes: not parsed")
     if ct == "application/x-www-form-urlencoded":
-        text = raw.decode("utf-8", "replace")
-        fields, json_fields = _form(text, exact)
+        charset = charset_param(content_type) or "utf-8"
+        text = raw.decode(text_codec(charset), "replace")
+        fields, json_fields = _form(text, exact, form_codec(charset))
         return Payload("form", fields, True, None, json_fields)
     looks_json = bool(ct and ("json" in ct)) or raw.lstrip()[:1] in (b"{", b"[")
     if looks_json:
@@ -190,6 +197,23 @@ def read_payload(
     if ct:
         return Payload(ct)
     return Payload("text" if _is_text(raw) else "binary")
+
+
+def capture_payload(cap: Capture) -> Payload:
+    """:func:`read_payload` of a capture's body, exactly (``exact=True``), as its header
+    section describes it: the ``Content-Type`` with its ``charset``, the ``Content-Encoding``
+    (as :meth:`hooklab.Capture.form` and :meth:`hooklab.Capture.json` read it). The Tree tab
+    and ``diff`` read it so.
+
+    >>> from datetime import datetime
+    >>> c = Capture(id=1, received_at=datetime.now(), method="POST", path="/ipn", query={},
+    ...             headers=[("Content-Type", "application/x-www-form-urlencoded; charset=windows-1252")],
+    ...             body=b"first_name=Jos%E9")
+    >>> capture_payload(c).value, c.form()
+    ({'first_name': 'José'}, {'first_name': ['José']})
+    """
+    return read_payload(cap.body, cap.header("content-type", trailers=False),
+                        cap.header("content-encoding", trailers=False), exact=True)
 
 
 def shown_payload(cap: Capture, payload: Payload, reveal: bool = False) -> Payload:
@@ -222,7 +246,8 @@ def shown_payload(cap: Capture, payload: Payload, reveal: bool = False) -> Paylo
     if whole is not None and whole.startswith(WHOLE_FORM):
         return replace(payload, value=hide_fields(payload.value, bool))
     if whole is not None:
-        payload = read_payload(whole, cap.content_type, cap.header("content-encoding", trailers=False), exact=True)
+        payload = read_payload(whole, cap.header("content-type", trailers=False),
+                               cap.header("content-encoding", trailers=False), exact=True)
     # JSON sent with a form's content type (``curl -d '{"password": ...}'``: curl's default):
     # read as a form, the JSON text is a field's name, credentials and all (a "&" or "=" in a
     # value splits it). Read from the body as the Raw body tab shows it instead, its

@@ -60,6 +60,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..credentials import hidden_value, is_credential_key
 from ..filters import describe, validate
+from ..jsonread import declared_codec
 from ..store import section_encoding, section_encodings, where_clause
 from . import parallel
 from .payload import _NAMES, TYPE_ORDER, displayable, field_name, read_payload
@@ -1069,20 +1070,24 @@ def infer_json_schema(chunks: Iterable[Sequence[Sequence[Any]]], title: str | No
 
 
 
-#: the columns :func:`schema_frame` reads (the headers only when the body is compressed; LIKE
+#: a form's media type: its rows get the ``Content-Type`` with its ``charset`` (:func:`_form_type`)
+_FORM = "application/x-www-form-urlencoded"
+#: the columns :func:`schema_frame` reads (the headers only when the body is compressed or a
+#: form declares a charset: :func:`_form_type`; LIKE
 #: is case-insensitive for ASCII without building a lower-case copy of every row's headers),
 #: those of a capture with trailer fields after where they start (:func:`_encoding`)
 _ROW_SQL = (
     "received_us, provider, event_type, content_type,"
-    " CASE WHEN headers LIKE '%\"content-encoding\"%' THEN CASE WHEN {trailers_at} IS NULL"
+    " CASE WHEN headers LIKE '%\"content-encoding\"%' OR (content_type = '" + _FORM + "'"
+    " AND headers LIKE '%charset%') THEN CASE WHEN {trailers_at} IS NULL"
     " THEN headers ELSE CAST({trailers_at} AS TEXT) || ' ' || headers END END, body"
 )
 
 
-def _encoding(headers: str) -> str | None:
-    """The header section's ``Content-Encoding`` of a row's stored ``headers`` (JSON text), or
-    of ``"<trailers_at> <headers>"`` (:data:`_ROW_SQL`): a trailer field's is none of the
-    body's, as ``Capture.decoded_body`` reads it.
+def _encoding(headers: str, name: str = "content-encoding") -> str | None:
+    """The header section's ``Content-Encoding`` (or field ``name``) of a row's stored
+    ``headers`` (JSON text), or of ``"<trailers_at> <headers>"`` (:data:`_ROW_SQL`): a
+    trailer field's is none of the body's, as ``Capture.decoded_body`` reads it.
 
     >>> _encoding('[["Content-Encoding","gzip"]]'), _encoding('0 [["Content-Encoding","gzip"]]')
     ('gzip', None)
@@ -1092,7 +1097,24 @@ def _encoding(headers: str) -> str | None:
         first, _, headers = headers.partition(" ")
         digits = first[1:] if first.startswith("-") else first
         at = int(first) if digits.isascii() and digits.isdigit() else None
-    return section_encoding(headers, at)
+    return section_encoding(headers, at, name)
+
+
+def _form_type(media: Any, declared: str | None) -> Any:
+    """The content type a row hands :func:`read_payload`: a form's ``Content-Type`` as
+    ``declared`` (the header section's) when its ``charset`` is one the work done in the
+    background may read a form in (:func:`hooklab.filters.declared_codec`: no codec module
+    imported on the upkeep thread), so its fields are named as ``capture.form()`` names them
+    (``Jos%E9`` in Windows-1252 is ``José``); else the stored media type ``media``.
+
+    >>> _form_type(_FORM, "application/x-www-form-urlencoded; charset=windows-1252")
+    'application/x-www-form-urlencoded; charset=windows-1252'
+    >>> _form_type(_FORM, "application/x-www-form-urlencoded; charset=unicode_escape")
+    'application/x-www-form-urlencoded'
+    """
+    if media != _FORM or declared is None or declared_codec(declared) == "utf-8":
+        return media
+    return declared
 
 
 def _sql_rows(store: CaptureStore, filters: dict[str, Any]) -> Iterator[list[tuple[Any, ...]]]:
@@ -1121,7 +1143,9 @@ def _chunks(store: CaptureStore, filters: dict[str, Any]) -> Iterator[list[tuple
         return
     for chunk in _sql_rows(store, filters):
         if any(map(itemgetter(5), chunk)):
-            chunk = [r if r[5] is None else (*r[:5], _encoding(r[5]), r[6]) for r in chunk]
+            chunk = [r if r[5] is None else (
+                *r[:4], _form_type(r[4], _encoding(r[5], "content-type")), _encoding(r[5]), r[6])
+                for r in chunk]
         yield chunk
 
 
@@ -1172,8 +1196,15 @@ class _SegmentRows:
         def strings(name: str) -> list[Any]:  # (a dictionary's to_pylist is many times slower)
             return part.column(name).cast(pa.large_string()).to_pylist()
 
+        types = strings("content_type")
+        forms = [i for i, t in enumerate(types) if t == _FORM]
+        if forms:  # (a form's charset names its fields: the few that declare one looked up)
+            with self.connection() as db:
+                found = section_encodings(db, [ids[i] for i in forms], "content-type", "%charset%")
+            for i in forms:
+                types[i] = _form_type(types[i], found.get(ids[i]))
         return list(zip(ids, part.column("received_us").to_pylist(), strings("provider"),
-                        strings("event_type"), strings("content_type"), enc, bodies, strict=True))
+                        strings("event_type"), types, enc, bodies, strict=True))
 
 
 def _segment_chunks(store: CaptureStore, table: Any, packs: list[Any]) -> Iterator[list[tuple[Any, ...]]]:
@@ -1215,7 +1246,8 @@ def _one_ahead(fn: Callable[[Any], Any], items: Sequence[Any],
 
 #: the kind of summary ``schema()`` keeps per column segment (``CaptureStore.summaries``);
 #: a new version of what the builder records gets a new kind (older ones are then ignored)
-SUMMARY_KIND = "schema-3"  # (3: objects and arrays cut short are marked, _CUT_NOTE)
+SUMMARY_KIND = "schema-4"  # (3: objects and arrays cut short are marked, _CUT_NOTE; 4: a
+# form's fields named as its declared charset reads them, _form_type)
 #: summaries handed to the store's writer at a time
 _KEEP_BATCH = 16
 

@@ -145,33 +145,41 @@ def header_section_text(headers: str | None, trailers_at: Any) -> str | None:
     return json.dumps(pairs[:trailers_at])
 
 
-def section_encoding(headers: str | None, trailers_at: Any = None) -> str | None:
-    """The first ``Content-Encoding`` of a row's header section (its stored ``headers`` JSON
-    text cut where ``trailers_at`` names a field, as ``Capture.header_section``): a trailer
-    field's is none of the body's. ``None`` when it has none, or the text is no field list.
+def section_encoding(headers: str | None, trailers_at: Any = None,
+                     name: str = "content-encoding") -> str | None:
+    """The first ``Content-Encoding`` (or field ``name``, lower-case) of a row's header section
+    (its stored ``headers`` JSON text cut where ``trailers_at`` names a field, as
+    ``Capture.header_section``): a trailer field's is none of the body's. ``None`` when it
+    has none, or the text is no field list.
 
     >>> section_encoding('[["Content-Encoding","gzip"]]'), section_encoding('[["Content-Encoding","gzip"]]', 0)
     ('gzip', None)
+    >>> section_encoding('[["Content-Type","text/plain; charset=cp1252"]]', None, "content-type")
+    'text/plain; charset=cp1252'
     """
     try:
         pairs = json.loads(headers) if isinstance(headers, str) else []
         at = trailers_start(trailers_at, len(pairs))
         return next((str(v) for k, v in (pairs if at is None else pairs[:at])
-                     if str(k).lower() == "content-encoding"), None)
+                     if str(k).lower() == name), None)
     except (ValueError, TypeError):
         return None
 
 
-def section_encodings(db: Any, ids: list[int]) -> dict[int, str | None]:
-    """:func:`section_encoding` of the captures ``ids`` (those found) on the connection ``db``
-    (SQLite's or DuckDB's), 500 ids a statement (under SQLite's oldest limit of 999); a
-    database of an older hooklab opened read-only has no ``trailers_at`` column (no capture of
-    it has trailers)."""
+def section_encodings(db: Any, ids: list[int], name: str = "content-encoding",
+                      like: str | None = None) -> dict[int, str | None]:
+    """:func:`section_encoding` (of field ``name``) of the captures ``ids`` (those found, and
+    of them those whose stored ``headers`` are ``LIKE`` the pattern ``like``, when given) on
+    the connection ``db`` (SQLite's or DuckDB's), 500 ids a statement (under SQLite's oldest
+    limit of 999); a database of an older hooklab opened read-only has no ``trailers_at``
+    column (no capture of it has trailers)."""
     found: dict[int, str | None] = {}
     trail = "trailers_at"
     for j in range(0, len(ids), 500):
-        few = ids[j : j + 500]
+        few: list[Any] = ids[j : j + 500]
         where = f" FROM captures WHERE id IN ({','.join('?' * len(few))})"
+        if like is not None:
+            where, few = where + " AND headers LIKE ?", [*few, like]
         try:
             rows = db.execute(f"SELECT id, headers, {trail}{where}", few).fetchall()
         except Exception as exc:  # (sqlite3's or DuckDB's error: the column, or raised)
@@ -179,7 +187,7 @@ def section_encodings(db: Any, ids: list[int]) -> dict[int, str | None]:
                 raise
             trail = "NULL"
             rows = db.execute(f"SELECT id, headers, NULL{where}", few).fetchall()
-        found.update((r[0], section_encoding(r[1], r[2])) for r in rows)
+        found.update((r[0], section_encoding(r[1], r[2], name)) for r in rows)
     return found
 
 
