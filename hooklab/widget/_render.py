@@ -35,9 +35,11 @@ from ..capture import (
     VS_RUN,
     Capture,
     as_sent,
+    form_codec,
     forward_error,
     header_text_as_sent,
     path_read,
+    text_codec,
 )
 from ..credentials import (
     SENSITIVE_HEADERS,
@@ -297,6 +299,19 @@ def _is_text(data: bytes) -> bool:
     return not _CONTROLS.search(s)
 
 
+def _is_declared_text(data: bytes, charset: str) -> bool:
+    """Whether ``data`` is text in the ``charset`` its sender declared (one
+    :func:`hooklab.capture.text_codec` takes, as :attr:`Capture.text` reads it: Latin-1,
+    Windows-1252, Shift JIS, UTF-16...): every byte decodes in it, to no control character."""
+    codec = text_codec(charset)
+    if codec == "utf-8":  # (:func:`_is_text` said)
+        return False
+    try:
+        return not _CONTROLS.search(data.decode(codec))
+    except UnicodeDecodeError:
+        return False
+
+
 def _table(rows: list[tuple[str, str]], cls: str = "hl-kv") -> str:
     if not rows:
         return '<div class="hl-none">(none)</div>'
@@ -361,7 +376,7 @@ def _body_view(cap: Capture, reveal: bool) -> tuple[str, str]:
         raw = cap.decoded_body()
     except ValueError as exc:
         return "undecodable", f"<div>{escape(str(exc), quote=True)}</div>" + _pre(hexdump(cap.body))
-    if _is_text(raw):
+    if _is_text(raw) or _is_declared_text(raw, cap.charset):
         text, note = _cut(cap.text)
         return "text" + note, _pre(text)
     return "binary (hex)", _pre(hexdump(raw))
@@ -412,13 +427,16 @@ def _form_start(cap: Capture, reveal: bool) -> tuple[dict[str, list[str]], bool]
     hidden = None if reveal else hidden_form(cap)
     if hidden is not None and hidden.startswith(WHOLE_FORM):
         return {}, False
-    text = cap.text if hidden is None else hidden.decode("utf-8", "replace")
+    # (read as cap.form() reads it: in the charset declared, Jos%E9 in windows-1252 is José;
+    # a form hidden_form hides field by field is in a charset that writes ASCII as ASCII)
+    text = cap.text if hidden is None else hidden.decode(text_codec(cap.charset), "replace")
+    codec = form_codec(cap.charset)
     cut = -1
     for _ in range(FORM_ROWS):
         cut = text.find("&", cut + 1)
         if cut < 0:
-            return parse_qs(text, keep_blank_values=True), False
-    return parse_qs(text[:cut], keep_blank_values=True), True
+            return parse_qs(text, keep_blank_values=True, encoding=codec, errors="replace"), False
+    return parse_qs(text[:cut], keep_blank_values=True, encoding=codec, errors="replace"), True
 
 
 #: forwarding outcomes of a capture listed at most in the detail pane (the latest)

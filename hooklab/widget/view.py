@@ -29,11 +29,11 @@ from ..credentials import hidden_value
 from ..explore import (
     SCHEMA_COLUMNS,
     SchemaBuilder,
+    capture_payload,
     column_name,
     diff_rows,
     field_name,
     is_credential_field,
-    read_payload,
     shown_payload,
 )
 from ..filters import matches, validate
@@ -1044,8 +1044,8 @@ class LiveView(LiveControls, W.VBox):
             return
         reveal = bool(self.show_credentials.value)
         if self._tree_for != (cap.id, reveal) or self._tree is None:
-            payload = shown_payload(cap, read_payload(  # (as the Details tab shows them)
-                cap.body, cap.content_type, cap.header("content-encoding"), exact=True), reveal)
+            # (as the Details tab shows them: in the charset the sender declared)
+            payload = shown_payload(cap, capture_payload(cap), reveal)
             self._tree = _tree.Tree.of(payload)
             self._tree_for = (cap.id, reveal)
             self._set(self.field_column, value="")
@@ -1140,7 +1140,8 @@ class LiveView(LiveControls, W.VBox):
                 caps = self.store.query(bin=cap.bin, limit=self.SCHEMA_SAMPLE, newest_first=True)
             caps = [c for c in reversed(caps) if (c.provider, c.event_type) == group]
             builder = SchemaBuilder()
-            builder.add([(c.id, _us(c), c.provider, c.event_type, c.content_type,
+            builder.add([(c.id, _us(c), c.provider, c.event_type,  # (with its charset)
+                          c.header("content-type", trailers=False),
                           c.header("content-encoding"), c.body) for c in caps])
             table = {r[2]: dict(zip(SCHEMA_COLUMNS, r, strict=True)) for r in builder.records()}
             for r in table.values():
