@@ -156,3 +156,110 @@ def test_stop_serving_during_a_delay_stores_no_answer(tmp_path) -> None:  # type
         assert by_bin == {"slow": 0, "fast": 201}
     finally:
         lab.stop()
+
+
+def _half_close_read_reset(port: int, data: bytes, ack_first: bool) -> bytes:
+    """Send, half-close, read the whole answer (a JSON body: up to its ``}``), then close with
+    a reset: at once, the read answer perhaps not acknowledged yet by this side's TCP (its
+    ACKs delayed), or ``ack_first``, once that ACK went (the delayed ACK's 40 ms are past)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=15)
+    try:
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 0)
+        s.sendall(data)
+        s.shutdown(socket.SHUT_WR)
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 0)
+        got = b""
+        while not got.endswith(b"}") and (chunk := s.recv(65536)):
+            got += chunk
+        if ack_first:
+            time.sleep(0.25)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        return got
+    finally:
+        s.close()
+
+
+def _fire_and_forget(port: int, data: bytes, reset: bool) -> None:
+    """Send and close at once, reading nothing (with a reset, or a FIN)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=15)
+    s.sendall(data)
+    if reset:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.close()
+
+
+def test_an_answer_not_delayed_keeps_its_status_however_the_sender_goes(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Without a delay the answer is written at once after commit: its row says its status,
+    whether the sender read it and reset before acknowledging, or never read it at all."""
+    lab = hooklab.start(port=0, db=str(tmp_path / "c.sqlite3"))
+    changed: list[int] = []
+    unsubscribe = lab.store.subscribe(lambda cap: None, on_status=changed.append)
+    try:
+        lab.respond("rule", status=201)
+        port = lab.bound_port
+        read = []
+        for _ in range(10):
+            read.append(_half_close_read_reset(port, FAST + b"\r\nx", ack_first=False))
+        for _ in range(10):
+            read.append(_half_close_read_reset(
+                port, b"POST /rule HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nx",
+                ack_first=False))
+        assert [_read_statuses(g) for g in read] == [[200]] * 10 + [[201]] * 10
+        for i in range(20):  # (no rule: the default answer; a FIN or a reset)
+            _fire_and_forget(port, FAST + b"\r\nx", reset=i % 2 == 1)
+        expected = [200] * 10 + [201] * 10 + [200] * 20
+        lab.wait(40, timeout=10)
+        time.sleep(0.5)  # (what a wrong correction would take to arrive)
+        lab.store.flush()
+        assert [c.status for c in lab.captures] == expected
+        assert changed == []  # (no row corrected: no extra write, no live view update)
+    finally:
+        unsubscribe()
+        lab.stop()
+
+
+def test_a_delayed_answer_acknowledged_then_reset_counts_as_answered(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    lab = hooklab.start(port=0, db=str(tmp_path / "c.sqlite3"))
+    try:
+        lab.respond("slow", status=201, body=b"{}", delay=0.2)
+        got = [_half_close_read_reset(lab.bound_port, SLOW + b"\r\nx", ack_first=True)
+               for _ in range(3)]
+        assert [_read_statuses(g) for g in got] == [[201]] * 3
+        assert _settled(lab, 3, [201] * 3) == [201] * 3
+    finally:
+        lab.stop()
+
+
+def test_confirming_delayed_answers_to_half_closed_senders_is_bounded(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Senders that half-close and never read (a tiny receive window) keep a delayed answer
+    unacknowledged: the lab looks a few times per connection, with growing intervals, and
+    after CONFIRM_SECONDS counts the answer as written (it was)."""
+    from hooklab.server import protocol
+
+    looks: list[int] = []
+    taken = protocol._answer_taken
+
+    def counting(transport: Any) -> bool | None:
+        looks.append(1)
+        return taken(transport)
+
+    monkeypatch.setattr(protocol, "_answer_taken", counting)
+    lab = hooklab.start(port=0, db=str(tmp_path / "c.sqlite3"))
+    socks: list[socket.socket] = []
+    n = 20
+    try:
+        lab.respond("slow", status=201, body=b"z" * 512 * 1024, delay=0.2)
+        for _ in range(n):
+            s = socket.socket()
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
+            s.connect(("127.0.0.1", lab.bound_port))
+            s.sendall(SLOW + b"\r\nx")
+            s.shutdown(socket.SHUT_WR)
+            socks.append(s)
+        assert _settled(lab, n, [201] * n, timeout=protocol.CONFIRM_SECONDS + 6) == [201] * n
+        time.sleep(0.5)
+        assert 0 < len(looks) <= n * 12, len(looks)  # (every 10 ms for 2 s: 200 a connection)
+    finally:
+        for s in socks:
+            s.close()
+        lab.stop()

@@ -146,10 +146,11 @@ STALL_SECONDS = 2.0
 #: far less; 64 KiB is the largest window TCP has without scaling, and 32 KB/s is slow even on
 #: a poor link.
 _TAKE_BYTES = 64 * 1024
-#: seconds a connection whose client closed its side is held open, once answered, for the
-#: client's TCP to acknowledge the answers or reset them (see CaptureProtocol._close_answered)
+#: seconds a connection whose client closed its side is held open, once a delayed answer is
+#: written, for the client's TCP to acknowledge it or reset it (see
+#: CaptureProtocol._close_answered): looked at after 10 ms, then at doubling intervals
 CONFIRM_SECONDS = 2.0
-_CONFIRM_EVERY = 0.01
+_CONFIRM_FIRST = 0.01
 #: where the kernel does not say what it still has to send (not Linux), a connection
 #: lingering after its last answer is taken to have delivered it after this many seconds
 LINGER_OUT_SECONDS = 2.0
@@ -404,7 +405,7 @@ class _Slot:
 
     __slots__ = ("conn", "parts", "done", "close", "hold", "start", "exclusive", "head_only",
                  "keep_alive_10", "response", "capture_id", "stored", "status", "settled",
-                 "lost")
+                 "lost", "watch")
 
     def __init__(self, conn: CaptureProtocol) -> None:
         self.conn = conn
@@ -423,6 +424,9 @@ class _Slot:
         self.status = 0  # the status of the answer made (in ``parts``)
         self.settled = False  # told the store what became of the answer
         self.lost = False  # the connection went before the capture was stored
+        #: what became of the answer is followed (see _settle): a delayed answer, or one
+        #: queued behind a delayed one on its connection; any other's row says its status
+        self.watch = False
 
     # -- captures: filled after commit ------------------------------------------------------
     def __call__(self, result: Any) -> None:  # the store's thread: the capture is durable
@@ -460,8 +464,10 @@ class _Slot:
         :meth:`CaptureProtocol._flush`) or never sent. The stored row is corrected when it
         says otherwise: the answer's status, or 0 (no answer) -- see :func:`.ingest.capture_record`
         for the status a row is stored with. A capture not stored yet is corrected once it is
-        (:meth:`_answer`)."""
-        if self.settled or self.response is None:
+        (:meth:`_answer`). Only answers a delay held (``watch``) are followed: any other is
+        answered at once after commit, its row says its status, and however its sender's
+        connection ends afterwards (a FIN, a reset) never changes that row."""
+        if self.settled or not self.watch:
             return
         cid = self.capture_id
         if cid is None:
@@ -632,6 +638,7 @@ class CaptureProtocol(asyncio.Protocol):
         #: captures' answers written after the client closed its side, not yet known to have
         #: reached it (see _flush)
         self.unconfirmed: list[_Slot] = []
+        self.confirming: asyncio.TimerHandle | None = None  # the next look at them
         #: while in ``Connections.unread``: at ``unread_since`` the client had taken
         #: ``unread_from`` bytes of ``sent`` and answers were waiting; it has not taken
         #: ``unread_need`` more since (see _note_unread)
@@ -662,9 +669,12 @@ class CaptureProtocol(asyncio.Protocol):
             self.conns.refusing -= 1
         self._upload_end()
         self._hold(0)
+        if self.confirming is not None:
+            self.confirming.cancel()
+            self.confirming = None
         if self.unconfirmed:  # (the socket is still open here: asyncio closes it after)
             taken = _answer_taken(self.transport) if self.transport is not None else None
-            self._confirmed(taken is not False and exc is None)
+            self._confirmed(taken is True or (taken is None and exc is None))
         self._drop_answers()
         self.req = None
         self.buf = b""
@@ -1117,6 +1127,9 @@ class CaptureProtocol(asyncio.Protocol):
         slot = _Slot(self)
         slot.response = response
         slot.stored = record["status"]
+        # a delayed answer, and those queued behind it on this connection, are followed until
+        # written (or never): see _Slot._settle
+        slot.watch = response.delay > 0 or any(s.watch for s in self.slots)
         slot.head_only = req.method == "HEAD"
         slot.close = not req.keep_alive or _says_close(response.headers)
         if slot.close:  # (RFC 9112 9.6: no request after an answer saying close is read)
@@ -1206,7 +1219,7 @@ class CaptureProtocol(asyncio.Protocol):
                 transport.write(data)
                 self.sent += len(data)
                 slot.parts = []
-                if slot.response is not None and slot.done:
+                if slot.watch and slot.done:
                     self._written(slot)
             if not slot.done:
                 break
@@ -1231,12 +1244,13 @@ class CaptureProtocol(asyncio.Protocol):
         self._maybe_resume()
 
     def _written(self, slot: _Slot) -> None:
-        """A capture's whole answer went to the transport: it is answered ("answered" means
-        handed to the kernel to send: the transport writes at once what the socket takes), unless
-        the write failed (the client had reset the connection). Where the client had closed its
-        side first (a FIN: a sender that hung up, or one that half-closed and still reads) the
-        kernel takes the answer either way: on Linux it is settled once the client's TCP
-        acknowledged it (answered) or reset it (hung up: no answer), see :meth:`_close_answered`."""
+        """A followed capture's whole answer (``slot.watch``: a delayed one) went to the
+        transport: it is answered ("answered" means handed to the kernel to send: the transport
+        writes at once what the socket takes), unless the write failed (the client had reset the
+        connection). Where the client had closed its side first (a FIN: a sender that hung up
+        during the delay, or one that half-closed and still reads) the kernel takes the answer
+        either way: on Linux it is settled once the client's TCP acknowledged it (answered) or
+        reset it unacknowledged (hung up: no answer), see :meth:`_close_answered`."""
         transport = self.transport
         if transport is None or transport.is_closing():  # (the write failed: a reset)
             slot._settle(False)
@@ -1256,19 +1270,25 @@ class CaptureProtocol(asyncio.Protocol):
             slot._settle(sent)
         self.unconfirmed.clear()
 
-    def _close_answered(self, tries: int = 0) -> None:
+    def _close_answered(self, waited: float = 0.0, step: float = _CONFIRM_FIRST) -> None:
         """Close a connection whose client closed its side, once every answer is written. Its
-        answers written after that FIN are settled first (:meth:`_written`): the client's TCP
-        acknowledges them if it still reads, or resets them if it hung up, within a round trip
-        (waited for at most :data:`CONFIRM_SECONDS`; past that, answered as written)."""
+        delayed answers written after that FIN are settled first (:meth:`_written`): the
+        client's TCP acknowledges them if it still reads, or resets them if it hung up, within
+        a round trip. One timer per connection looks after 10 ms, then at doubling intervals,
+        for at most :data:`CONFIRM_SECONDS` (about eight looks; past that, answered as
+        written)."""
         transport = self.transport
         if transport is None or transport.is_closing():
             return
         if self.unconfirmed:
+            if waited == 0.0 and self.confirming is not None:
+                return  # (looked at already: its timer goes on)
+            self.confirming = None
             taken = _answer_taken(transport)
-            if taken is None and tries < CONFIRM_SECONDS / _CONFIRM_EVERY:
-                asyncio.get_running_loop().call_later(_CONFIRM_EVERY, self._close_answered,
-                                                      tries + 1)
+            if taken is None and waited < CONFIRM_SECONDS:
+                step = min(step, CONFIRM_SECONDS - waited)
+                self.confirming = asyncio.get_running_loop().call_later(
+                    step, self._close_answered, waited + step, step * 2)
                 return
             self._confirmed(taken is not False)
         transport.close()
@@ -1334,22 +1354,20 @@ _TCP_CLOSE = 7
 
 def _answer_taken(transport: asyncio.BaseTransport) -> bool | None:
     """Whether what was written to a connection whose client closed its side reached the
-    client: True once its TCP acknowledged every byte, False when it reset the connection
-    instead (a client that closed its socket answers data with a reset), None while neither
-    is known (Linux only: elsewhere True)."""
+    client: True once its TCP acknowledged every byte (whatever came after: a reset once it
+    read is no hang-up), False when it reset the connection with bytes unacknowledged (a
+    client that closed its socket answers data with a reset), None while neither is known
+    (Linux only: elsewhere True)."""
     if _SIOCOUTQ is None:
         return True
+    if not transport.get_write_buffer_size() and _kernel_unsent(transport) == 0:
+        return True  # (the kernel keeps the count after a reset: SIOCOUTQ still answers)
     sock = transport.get_extra_info("socket")
     try:
         state = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 1)[0]
     except (OSError, AttributeError, ValueError, IndexError):
-        return None if transport.get_write_buffer_size() else True
-    if state == _TCP_CLOSE:
-        return False
-    if transport.get_write_buffer_size():
         return None
-    unsent = _kernel_unsent(transport)
-    return None if unsent is None or unsent > 0 else True
+    return False if state == _TCP_CLOSE else None
 
 
 def _delivered(conn: CaptureProtocol, transport: asyncio.Transport, now: float) -> bool:
