@@ -263,3 +263,50 @@ def test_confirming_delayed_answers_to_half_closed_senders_is_bounded(tmp_path, 
         for s in socks:
             s.close()
         lab.stop()
+
+
+def test_the_stream_tells_its_readers_a_delayed_answer_s_status(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """``/_hooklab/ws``: the capture comes saying 0, then an update saying what was answered;
+    a reader whose filter the capture does not match hears of neither."""
+    import asyncio
+    import json
+
+    from tornado.websocket import websocket_connect
+
+    lab = hooklab.start(port=0, db=str(tmp_path / "c.sqlite3"))
+    try:
+        lab.respond("slow", status=201, delay=1.0)
+
+        async def main() -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
+            ws = await websocket_connect(lab.stream_url())
+            other = await websocket_connect(lab.stream_url(bin="fast"))
+            got: dict[str, bytes] = {}
+            th = threading.Thread(target=lambda: got.setdefault(
+                "answer", _exchange(lab.bound_port, SLOW + CLOSE + b"\r\nx", "read")))
+            th.start()
+            msgs: list[dict[str, Any]] = []
+            while len(msgs) < 2:
+                m = await asyncio.wait_for(ws.read_message(), 10)
+                assert m is not None
+                msgs.append(json.loads(m))
+            th.join(15)
+            assert _read_statuses(got["answer"]) == [201]
+            try:
+                heard = [json.loads(await asyncio.wait_for(other.read_message(), 0.5))]
+            except asyncio.TimeoutError:
+                heard = []
+            ws.close()
+            other.close()
+            replay = await websocket_connect(lab.stream_url(since=0))
+            first = json.loads(await asyncio.wait_for(replay.read_message(), 10))
+            replay.close()
+            return msgs, heard, first
+
+        msgs, heard, replayed = asyncio.run(main())
+        cid = lab.captures[-1].id
+        assert msgs[0]["id"] == cid and msgs[0]["status"] == 0 and "update" not in msgs[0]
+        assert msgs[1] == {"update": "status", "id": cid, "status": 201}
+        assert heard == []
+        assert replayed["id"] == cid and replayed["status"] == 201
+    finally:
+        lab.stop()

@@ -16,6 +16,11 @@ is stored ``cafÃ©``). The stream page shows both. ``trailers_at`` (only when t
 came after a chunked body) says where they start in ``headers`` (and in ``hidden``'s, the same
 fields in the same order): the stream page shows them apart from the header section.
 
+A capture's answered status that changes after it was sent (a ``lab.respond`` delay: stored
+``0`` until its answer is written, or never) comes as ``{"update": "status", "id": <id>,
+"status": <status>}``, after that capture's own message; it is no capture (its ``id`` is no
+cursor to resume from). A replay reads the status stored then.
+
 Slow clients: each connection has a bounded queue (:class:`StreamLimits`). Stored captures are
 the source of truth, so while replaying a backlog the queue of live captures may be dropped and
 re-read from the store; once live, a client that falls more than ``max_pending`` messages or
@@ -160,7 +165,9 @@ class StreamHandler(websocket.WebSocketHandler):
             streams.add(self)  # (told 1001 when the server stops)
         # subscribe first, then read the backlog: nothing can fall between the two
         self.told = store.last_id  # the newest capture this process's store told of
-        self.unsubscribe = store.subscribe(self._from_writer, on_clear=None)
+        self.restatused: list[int] = []  # captures whose answered status changed (_statuses)
+        self.unsubscribe = store.subscribe(self._from_writer, on_clear=None,
+                                           on_status=self._from_status)
         self.task = self.loop.create_task(self._pump())
 
     # -- store thread (writer or WAL syncer) -> server loop ------------------------------------
@@ -178,6 +185,42 @@ class StreamHandler(websocket.WebSocketHandler):
                 self.loop.call_soon_threadsafe(self.wake.set)
         except RuntimeError:  # server loop closed
             pass
+
+    def _from_status(self, capture_id: int) -> None:
+        try:
+            self.loop.call_soon_threadsafe(self._restatus, capture_id)
+        except RuntimeError:  # server loop closed
+            pass
+
+    def _restatus(self, capture_id: int) -> None:
+        if self.closing:
+            return
+        self.restatused.append(capture_id)
+        if len(self.restatused) > self.limits.max_pending:  # (bounded: the oldest go)
+            del self.restatused[: -self.limits.max_pending]
+        self.wake.set()
+
+    async def _statuses(self) -> None:
+        """Tell the client of the captures it was sent whose answered status changed: each
+        read again (on a worker thread) for its status, and for the filters. One not sent yet
+        waits until it is (a queued capture holds the status it was stored with)."""
+        ids, self.restatused = self.restatused, []
+        later: list[int] = []
+        fut = None
+        for cid in dict.fromkeys(ids):
+            if self.closing:
+                return
+            if cid > self.cursor:
+                later.append(cid)
+                continue
+            cap = await self.loop.run_in_executor(None, self.server.store.get, cid)
+            if cap is None or not matches(cap, self.filters):
+                continue
+            fut = self.write_message(orjson.dumps(
+                {"update": "status", "id": cid, "status": cap.status}).decode())
+        self.restatused[:0] = later
+        if fut is not None:
+            await self._flushed(fut)
 
     def _enqueue(self, cap: Capture) -> None:
         if self.closing or cap.id <= self.cursor:
@@ -313,6 +356,8 @@ class StreamHandler(websocket.WebSocketHandler):
                     self.pending.clear()
                     self.pending_bytes = 0
                     await self._send(batch)
+                if self.restatused and not self.closing:
+                    await self._statuses()
         except websocket.WebSocketClosedError:
             pass
         except asyncio.CancelledError:

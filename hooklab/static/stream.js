@@ -165,6 +165,10 @@
       if (s !== socket) return;
       var c;
       try { c = JSON.parse(e.data); } catch (err) { return; }
+      if (c.update === "status") {  // (a shown capture's answered status changed: no capture)
+        shown.concat(held).forEach(function (x) { if (x.id === c.id) x.status = c.status; });
+        return;
+      }
       lastId = c.id;
       if (paused) { held.push(c); if (held.length > MAX_ROWS) held.shift(); return; }
       render(c);
