@@ -424,3 +424,26 @@ def test_relays_of_either_version_are_understood_and_no_key_is_stored(lab: HookL
         assert [k for k, _ in cap.headers if k.lower().startswith("x-hooklab-relay")] == [], what
         assert (cap.header("X-Listed") == "1") is listed_kept, what
         assert (cap.url == url.replace("S3CRETKEY", "[key]")) is shown, (what, cap.url)
+
+
+def test_a_sender_hanging_up_through_the_relay_during_a_delay_is_not_answered(
+        lab: HookLab, env: dict[str, object]) -> None:
+    """The relay's own request to the lab goes with its sender: the capture says 0 (no
+    answer), as a direct sender's does; a sender that waits reads the rule's 201."""
+    port = int(str(env["port"]))
+    lab.respond("hangup", status=201, delay=1.5)
+    path = _path(lab, "hangup")
+    head = (f"POST {path}/gone HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            "Content-Length: 2\r\nConnection: close\r\n\r\n{}").encode()
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(head)
+        time.sleep(0.5)  # (the lab holds the answer 1.5 s)
+    assert status(send(port, head.replace(b"/gone ", b"/read "))) == 201
+    lab.wait(2, timeout=10, bin="hangup")
+    end = time.monotonic() + 8
+    while time.monotonic() < end:
+        got = {c.path.rsplit("/", 1)[-1]: c.status for c in lab.captures if c.bin == "hangup"}
+        if got == {"gone": 0, "read": 201}:
+            break
+        time.sleep(0.1)
+    assert got == {"gone": 0, "read": 201}

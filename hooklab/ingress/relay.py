@@ -44,6 +44,7 @@ from tornado.httputil import HTTPHeaders
 from tornado.ioloop import IOLoop
 from tornado.iostream import SSLIOStream, StreamClosedError
 from tornado.simple_httpclient import HTTPTimeoutError, SimpleAsyncHTTPClient
+from tornado.tcpclient import TCPClient
 
 from ..outbound.forward import has_dot_segment
 from .registry import ROUTE, file_stamp, key_id, pid_alive, read_registry, registry_path
@@ -204,6 +205,20 @@ def _strip_token(query: str) -> str:
     return "&".join(keep)
 
 
+class _Tracking(TCPClient):
+    """The relay's connector to the lab: it remembers the connections it opened, so that a
+    request whose sender hung up can close its own (:meth:`RelayHandler.on_connection_close`)."""
+
+    def __init__(self, client: SimpleAsyncHTTPClient) -> None:
+        super().__init__(resolver=client.resolver)
+        self.streams: list[Any] = []
+
+    async def connect(self, *args: Any, **kwargs: Any) -> Any:
+        stream = await super().connect(*args, **kwargs)
+        self.streams.append(stream)
+        return stream
+
+
 @web.stream_request_body
 class RelayHandler(web.RequestHandler):
     """Relays ``<prefix><key>/<path>`` to the lab that registered ``key`` (see module doc)."""
@@ -239,6 +254,8 @@ class RelayHandler(web.RequestHandler):
         self.body_done = False
         self.last_byte = 0.0
         self.timer: object | None = None
+        self.upstream: _Tracking | None = None  # while relaying: its connections to the lab
+        self.gone = False  # the sender hung up
         path = self.request.path
         rest = path[len(prefix) :] if path.startswith(prefix) else ""
         key, slash, tail = rest.partition("/")
@@ -407,8 +424,14 @@ class RelayHandler(web.RequestHandler):
         self._release()
 
     def on_connection_close(self) -> None:
+        """The sender hung up: its request to the lab goes too (the lab's capture then says
+        what the sender got, 0 for an answer a ``lab.respond`` delay still held)."""
+        self.gone = True
         self._unwatch()
         self._drop_body()
+        if self.upstream is not None:
+            for stream in self.upstream.streams:
+                stream.close()
         super().on_connection_close()
 
     async def _method(self) -> None:
@@ -543,17 +566,23 @@ class RelayHandler(web.RequestHandler):
             connect_timeout=5.0, request_timeout=self.timeout,
         )  # fmt: skip
         client = SimpleAsyncHTTPClient(force_instance=True, max_body_size=256 * 1024 * 1024)
+        client.tcp_client = self.upstream = _Tracking(client)
         try:
             await self._check_lab(client, t, host)
+            if self.gone:
+                return
             response = await client.fetch(request, raise_error=False)
         except HTTPTimeoutError:
             raise web.HTTPError(504, reason="the lab did not answer in time") from None
         except (OSError, HTTPClientError, StreamClosedError):
+            if self.gone:  # (closed by on_connection_close: nobody to answer)
+                return
             raise web.HTTPError(502, reason="the lab is not answering (stopped?)") from None
         finally:
             client.close()
-        if self._finished:  # (answered meanwhile: a timeout of this handler's own)
-            return
+            self.upstream = None
+        if self._finished or self.gone:  # (answered meanwhile: a timeout of this handler's
+            return  # own; or its sender hung up)
         self._answer(response)
 
     async def _check_lab(self, client: SimpleAsyncHTTPClient, t: Target, host: str) -> None:
