@@ -5,8 +5,8 @@
   be stored)
 - ``GET /_hooklab/api/captures?since=<id>&limit=<n>&bin=<b>&search=<text>...`` -> a page of
   captures as JSON (filters: :mod:`hooklab.filters`): ``{"captures": [...], "last_id": K,
-  "more": bool}``. A page holds at most ``limit`` (1000) captures and about
-  ``server.api_page_bytes`` (8 MiB) of JSON, but always at least one capture; ``more: true``
+  "more": bool}``. A page holds at most ``limit`` (1000; a larger one is cut to it) captures
+  and about ``server.api_page_bytes`` (8 MiB) of JSON, but always at least one capture; ``more: true``
   means ask again with ``since=<last_id>``.
 - ``GET /_hooklab/api/captures/<id>`` -> one capture; ``.../<id>/body`` -> its raw bytes
 - ``GET /_hooklab/`` -> a small page showing the live stream (``static/stream.html``)
@@ -24,6 +24,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+import re
 import weakref
 from datetime import datetime, timezone
 from importlib import resources
@@ -35,11 +36,18 @@ from tornado import web
 from .._version import __version__
 from ..capture import capture_to_dict
 from ..filters import FILTER_KEYS, bound, capture_id, from_query
-from .guard import log_without_query, refuse_host, refuse_reader, unknown_parameter
+from .guard import (
+    log_without_query,
+    query_texts,
+    refuse_host,
+    refuse_reader,
+    unknown_parameter,
+)
 
 __all__ = ["DEFAULT_PAGE_BYTES", "make_api_app"]
 
 _MAX_LIMIT = 1000
+_DIGITS = re.compile(r"[0-9]+")  # (ASCII digits only: int() takes " 1", "1_0", "١")
 #: JSON bytes one ``/_hooklab/api/captures`` page may hold (a bigger single capture still comes)
 DEFAULT_PAGE_BYTES = 8 * 1024 * 1024
 
@@ -65,13 +73,35 @@ class _Base(web.RequestHandler):
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
         log_without_query(self, typ, value, tb)  # (the query may hold the read token)
 
+    def set_status(self, status_code: int, reason: str | None = None) -> None:
+        # the status line says the reason in ASCII (Tornado puts "Unknown" in place of a
+        # reason it cannot hold: the name of a parameter %FF=1 is U+FFFD, and the answer said
+        # only "400 Unknown"); the JSON body says it as it is (write_error)
+        self._said = reason
+        super().set_status(status_code, None if reason is None else _phrase(reason))
+
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         if status_code == 401:
             self.set_header("WWW-Authenticate", "token")
-        self.finish(json.dumps({"ok": False, "status": status_code, "error": self._reason}))
+        said = getattr(self, "_said", None) or self._reason
+        self.finish(json.dumps({"ok": False, "status": status_code, "error": said}))
 
     def check_xsrf_cookie(self) -> None:  # read-only JSON API, no cookies involved
         return None
+
+
+def _phrase(text: str) -> str:
+    """``text`` as a status line's reason phrase: printable ASCII, a ``<`` (which Tornado also
+    refuses) and every other character escaped as Python writes it (``\\ufffd``).
+
+    >>> _phrase("unknown parameter '\ufffd'; <x> caf\u00e9")
+    "unknown parameter '\\\\ufffd'; \\\\x3cx> caf\\\\xe9"
+    """
+    if text.isascii() and text.isprintable() and "<" not in text:
+        return text
+    return "".join(c if " " <= c <= "~" and c != "<" else
+                   f"\\x{ord(c):02x}" if ord(c) < 0x100 else
+                   f"\\u{ord(c):04x}" if ord(c) < 0x10000 else f"\\U{ord(c):08x}" for c in text)
 
 
 class HealthHandler(_Base):
@@ -153,25 +183,27 @@ class CapturesHandler(_Base):
         wrong = unknown_parameter(self.request.query_arguments, (*self.PARAMETERS, *FILTER_KEYS))
         if wrong:
             raise web.HTTPError(400, reason=wrong)
-        try:  # since is this API's cursor (a capture id); every other filter as everywhere
-            filters = from_query(lambda k: None if k == "since" else self.get_query_arguments(k) or None)
-        except ValueError as exc:
-            raise web.HTTPError(400, reason=str(exc)) from None
-        try:
-            since = bound("since", self.get_query_argument("since", "0"))
+        args = self.request.query_arguments
+        try:  # since is this API's cursor (a capture id); every other filter as everywhere,
+            # each value exactly as sent (query_texts: no spaces stripped, no control
+            # characters replaced), so the page holds what lab.query(**filters) answers
+            filters = from_query(lambda k: None if k == "since" else query_texts(args, k) or None)
+            since = bound("since", _last(query_texts(args, "since"), "0"))
+            limit_text = _last(query_texts(args, "limit"), str(_MAX_LIMIT))
+            with_body = _last(query_texts(args, "body"), "1") not in ("0", "false", "no")
         except ValueError as exc:
             raise web.HTTPError(400, reason=str(exc)) from None
         if not isinstance(since, int):  # a time, as the other filters take it: those after it
             filters, since = {**filters, "since": since}, 0
-        limit = capture_id(self.get_query_argument("limit", str(_MAX_LIMIT)))
-        if limit is None:
-            raise web.HTTPError(400, reason="limit must be an integer")
-        limit = min(limit, _MAX_LIMIT)
         if since < 0:  # (capture_id keeps it inside SQLite's integers)
             raise web.HTTPError(400, reason="since must be a capture id (0 or more)")
-        if limit < 1:  # (a page of none would say "more" and never move on)
-            raise web.HTTPError(400, reason=f"limit must be 1 to {_MAX_LIMIT}")
-        with_body = self.get_query_argument("body", "1") not in ("0", "false", "no")
+        # a page holds at most _MAX_LIMIT captures: a larger limit (any number of digits:
+        # 10**20 was "limit must be an integer") is cut to it, as the README says
+        digits = limit_text.lstrip("0") if _DIGITS.fullmatch(limit_text) else None
+        if not digits:  # (a page of none would say "more" and never move on)
+            raise web.HTTPError(400, reason=f"limit must be an integer from 1 to {_MAX_LIMIT} "
+                                            f"(a larger one is cut to {_MAX_LIMIT})")
+        limit = _MAX_LIMIT if len(digits) > len(str(_MAX_LIMIT)) else min(int(digits), _MAX_LIMIT)
         budget = int(getattr(self.server, "api_page_bytes", DEFAULT_PAGE_BYTES))
         store = self.server.store
         n = size = 0
@@ -210,6 +242,11 @@ class CapturesHandler(_Base):
             self.write(b'{"captures": [')
         self.finish(b'], "last_id": ' + str(cursor).encode() + b', "more": '
                     + (b"true" if more else b"false") + b"}")
+
+
+def _last(values: list[str], default: str) -> str:
+    """The value of a parameter given once or more (the last, as Tornado's own reader takes)."""
+    return values[-1] if values else default
 
 
 class CaptureHandler(_Base):

@@ -36,6 +36,7 @@ import os
 import re
 import secrets
 import stat
+from collections.abc import Mapping
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
@@ -48,6 +49,7 @@ __all__ = [
     "RELAY_PREFIX",
     "RELAY_PROOF",
     "RELAY_URL",
+    "NotText",
     "Relayed",
     "host_allowed",
     "is_local",
@@ -56,6 +58,7 @@ __all__ = [
     "new_token",
     "origin_allowed",
     "parse_host",
+    "query_texts",
     "refuse_host",
     "refuse_reader",
     "relay_headers",
@@ -95,12 +98,40 @@ def unknown_parameter(arguments: Any, known: tuple[str, ...]) -> str | None:
     typo quietly gave every capture), or ``None``; ``_`` (a cache buster) is let by."""
     for name in arguments:
         if name not in known and name != "_":
-            try:  # (Tornado reads the names as latin-1: shown as the client wrote them)
-                shown = name.encode("latin-1").decode("utf-8", "replace")
-            except UnicodeEncodeError:
-                shown = name
-            return f"unknown parameter {shown!r}; use {', '.join(known)}"
+            return f"unknown parameter {_shown_name(name)!r}; use {', '.join(known)}"
     return None
+
+
+def _shown_name(name: str) -> str:
+    """A parameter's name as the client wrote it: Tornado reads names as latin-1, so its UTF-8
+    is undone here; bytes that are not UTF-8 are shown as their ``%XX`` as sent (``%FF``: its
+    U+FFFD could not stand in a status line, and the answer said only ``400 Unknown``)."""
+    try:
+        raw = name.encode("latin-1")
+    except UnicodeEncodeError:
+        return name
+    text = raw.decode("utf-8", "surrogateescape")
+    return "".join(f"%{ord(c) - 0xDC00:02X}" if "\udc80" <= c <= "\udcff" else c for c in text)
+
+
+class NotText(ValueError):
+    """A query parameter's value that is not UTF-8 (:func:`query_texts`)."""
+
+    #: what the stream's close frame says (its reason has room for few words)
+    brief = "query parameters must be UTF-8 text"
+
+
+def query_texts(arguments: Mapping[str, list[bytes]], name: str) -> list[str]:
+    """The values of query parameter ``name`` (``request.query_arguments``) exactly as sent,
+    read as UTF-8: nothing stripped or replaced. (Tornado's ``get_query_argument`` strips the
+    spaces around a value and turns control characters into spaces: ``bin="a "`` answered
+    bin ``a``'s captures, ``bin="\\x00"`` every capture, where ``lab.query`` answers none.)
+    :class:`NotText` (a ``ValueError``, its message fit for a 400) when a value is not UTF-8
+    (``%FF``)."""
+    try:
+        return [value.decode("utf-8") for value in arguments.get(name, ())]
+    except UnicodeDecodeError:
+        raise NotText(f"query parameters must be UTF-8 text: {name}= is not") from None
 
 
 def new_token() -> str:

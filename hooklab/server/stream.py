@@ -47,7 +47,14 @@ from tornado import web, websocket
 from ..capture import Capture, capture_to_dict, header_text_as_sent
 from ..credentials import hidden_view
 from ..filters import FILTER_KEYS, bound, from_query, matches
-from .guard import log_without_query, origin_allowed, refuse_reader, unknown_parameter
+from .guard import (
+    NotText,
+    log_without_query,
+    origin_allowed,
+    query_texts,
+    refuse_reader,
+    unknown_parameter,
+)
 
 #: bodies larger than this (bytes) have their credentials hidden off the capture server's loop
 INLINE_HIDING = 64 * 1024
@@ -122,14 +129,17 @@ class StreamHandler(websocket.WebSocketHandler):
         if wrong:  # (a typo, bni= for bin=, quietly streamed every capture)
             self.close(1008, _reason(wrong))
             return
-        try:  # since is the stream's cursor (a capture id); every other filter as everywhere
-            self.filters = from_query(
-                lambda k: None if k == "since" else self.get_query_arguments(k) or None
-            )
-            self.with_body = self.get_query_argument("body", "1") not in ("0", "false", "no")
-            since_arg = self.get_query_argument("since", None)
-        except web.HTTPError:  # (a parameter that is not UTF-8: said, not a dropped line)
-            self.close(1008, "query parameters must be UTF-8 text")
+        args = self.request.query_arguments
+        try:  # since is the stream's cursor (a capture id); every other filter as everywhere,
+            # each value exactly as sent (query_texts: no spaces stripped, no control
+            # characters replaced), so it streams what lab.query(**filters) answers
+            self.filters = from_query(lambda k: None if k == "since" else query_texts(args, k) or None)
+            body = query_texts(args, "body")
+            self.with_body = (body[-1] if body else "1") not in ("0", "false", "no")
+            since_args = query_texts(args, "since")  # (a value not UTF-8: said, ValueError)
+            since_arg = since_args[-1] if since_args else None
+        except NotText as exc:  # (said, not a dropped connection)
+            self.close(1008, exc.brief)
             return
         except ValueError as exc:
             self.close(1008, _reason(str(exc)))
