@@ -27,15 +27,15 @@ import json
 import re
 import weakref
 from datetime import datetime, timezone
+from functools import partial
 from importlib import resources
 from typing import Any
 
-import orjson
 from tornado import web
 
 from .._version import __version__
-from ..capture import capture_to_dict
 from ..filters import FILTER_KEYS, bound, capture_id, from_query
+from .encoding import ENCODING, SLICE, capture_json
 from .guard import (
     log_without_query,
     query_texts,
@@ -216,18 +216,22 @@ class CapturesHandler(_Base):
                 return [r[0] for r in rows]  # search=a query per capture held every webhook
             return []  # (seconds for a one-letter search of big bodies)
 
-        ids = await asyncio.get_running_loop().run_in_executor(None, page_ids)
+        loop = asyncio.get_running_loop()
+        ids = await loop.run_in_executor(None, page_ids)
         more = len(ids) > limit
         # one capture at a time, each written out before the next is read: memory stays near
-        # one capture's JSON whatever the stored bodies weigh, and a page near the budget
+        # one capture's JSON whatever the stored bodies weigh, and a page near the budget.
+        # Read and encoded on a worker (ENCODING): a 16 MiB body is ~123 MB of JSON, seconds
+        # of the loop that answers every webhook
         for cid in ids[:limit]:
-            cap = store.get(cid)
+            cap = await loop.run_in_executor(None, store.get, cid)
             if cap is None:  # (deleted meanwhile: retention, clear())
                 continue
             if n and size + _estimate(cap, with_body) > budget:
                 more = True  # it goes on the next page
                 break
-            part = orjson.dumps(capture_to_dict(cap, body=with_body))
+            encode = partial(capture_json, cap, body=with_body)
+            part = encode() if cap.size <= SLICE else await loop.run_in_executor(ENCODING, encode)
             if n and size + len(part) > budget:
                 more = True
                 break
@@ -250,9 +254,10 @@ def _last(values: list[str], default: str) -> str:
 
 
 class CaptureHandler(_Base):
-    def get(self, cid: str, raw: str | None = None) -> None:
+    async def get(self, cid: str, raw: str | None = None) -> None:
         n = capture_id(cid)
-        cap = self.server.store.get(n) if n is not None and n > 0 else None
+        loop = asyncio.get_running_loop()  # (read and encoded off the loop: see CapturesHandler)
+        cap = await loop.run_in_executor(None, self.server.store.get, n) if n and n > 0 else None
         if cap is None:
             raise web.HTTPError(404, reason=f"no capture {cid}")
         if raw:
@@ -260,7 +265,20 @@ class CaptureHandler(_Base):
             self.set_header("Content-Disposition", f'attachment; filename="capture-{cid}.bin"')
             self.finish(cap.body)
             return
-        self.finish(json.dumps(capture_to_dict(cap)))
+        data, self.etag = await loop.run_in_executor(ENCODING, _with_etag, cap)
+        self.finish(data)
+
+    etag: str | None = None
+
+    def compute_etag(self) -> str | None:  # (If-None-Match -> 304 as before)
+        return self.etag if self.etag is not None else super().compute_etag()
+
+
+def _with_etag(cap: Any) -> tuple[bytes, str]:
+    """``json.dumps(capture_to_dict(cap))`` as bytes, and the ``Etag`` Tornado would compute
+    for it (a SHA-1 of ~123 MB on the loop otherwise)."""
+    data = capture_json(cap, compact=False)
+    return data, f'"{hashlib.sha1(data).hexdigest()}"'
 
 
 _STATIC = {"stream.html": "text/html; charset=utf-8", "stream.js": "text/javascript; charset=utf-8"}

@@ -47,6 +47,7 @@ from tornado import web, websocket
 from ..capture import Capture, capture_to_dict, header_text_as_sent
 from ..credentials import hidden_view
 from ..filters import FILTER_KEYS, bound, from_query, matches
+from .encoding import ENCODING, capture_json
 from .guard import (
     NotText,
     log_without_query,
@@ -273,22 +274,21 @@ class StreamHandler(websocket.WebSocketHandler):
                 return
             if cap.id <= self.cursor:
                 continue
-            d = capture_to_dict(cap, body=self.with_body)
-            if self.with_body and cap.size > INLINE_HIDING:  # (read key by key: seconds for
-                # megabytes of crafted credential keys, which would stall every webhook the
-                # capture server's loop receives meanwhile)
-                hidden = await self.loop.run_in_executor(None, partial(hidden_view, cap))
+            if self.with_body and cap.size > INLINE_HIDING:  # (credentials read key by key:
+                # seconds for megabytes of crafted credential keys; a 16 MiB body's ~123 MB of
+                # JSON: either would stall every webhook the capture server's loop receives
+                # meanwhile) built on a worker; still one message at a time, in order
+                msg = await self.loop.run_in_executor(
+                    ENCODING, partial(capture_json, cap, extra=self._extra))
+                if self.closing:
+                    return
+                if cap.id <= self.cursor:
+                    continue
             else:
-                hidden = hidden_view(cap, body=self.with_body)
-            if hidden is not None:  # (what the stream page shows until "show credentials")
-                d["hidden"] = hidden
-            event = cap.event_type
-            if event and not event.isascii():  # (what the page's event cell shows)
-                read = header_text_as_sent(event, cap.header_section)
-                if read != event:
-                    d["event_read"] = read
-            msg = orjson.dumps(d).decode()
-            fut = self.write_message(msg)
+                d = capture_to_dict(cap, body=self.with_body)
+                d.update(self._extra(cap))
+                msg = orjson.dumps(d)
+            fut = self.write_message(msg)  # (bytes, sent as a text frame: it is UTF-8 JSON)
             self.cursor = cap.id
             size += len(msg)
             if size >= self.limits.batch_bytes:
@@ -296,6 +296,19 @@ class StreamHandler(websocket.WebSocketHandler):
                 fut, size = None, 0
         if fut is not None:
             await self._flushed(fut)
+
+    def _extra(self, cap: Capture) -> dict[str, Any]:
+        """The keys a message adds to :func:`capture_to_dict` (see the module's docstring)."""
+        d: dict[str, Any] = {}
+        hidden = hidden_view(cap, body=self.with_body)
+        if hidden is not None:  # (what the stream page shows until "show credentials")
+            d["hidden"] = hidden
+        event = cap.event_type
+        if event and not event.isascii():  # (what the page's event cell shows)
+            read = header_text_as_sent(event, cap.header_section)
+            if read != event:
+                d["event_read"] = read
+        return d
 
     async def _flushed(self, fut: Any) -> None:
         try:
