@@ -1708,7 +1708,7 @@ class HookLab(Configurable):
         right. An in-memory lab keeps nothing.
         """
         from .export.jsonl import load
-        from .store import ImportFailed, ImportInterrupted
+        from .store import ImportFailed, ImportInterrupted, ImportNotWritten
 
         lab = cls(db=db)
         try:
@@ -1737,6 +1737,11 @@ class HookLab(Configurable):
                 raise ValueError(exc.reason) from None
             if skip:  # (the file's records: those an earlier import stored too)
                 raise ImportFailed(exc.reason, exc.stored, skip) from None
+            raise
+        except ImportNotWritten as exc:  # (a full disk: the records of the file, as above)
+            lab.stop()
+            if skip:
+                raise ImportNotWritten(exc.stored, exc.count, exc.why, skip) from exc.__cause__
             raise
         except BaseException:
             lab.stop()

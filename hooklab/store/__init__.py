@@ -17,6 +17,7 @@ from .store import (
            DiskFull,
            ImportFailed,
            ImportInterrupted,
+           ImportNotWritten,
            NotDurable,
            RowMaker,
            StoreError,
@@ -28,7 +29,7 @@ from .store import (
 )
 from .view import CaptureView
 
-__all__ = ["CaptureStore", "CaptureView", "DamagedSegment", "DiskFull", "ImportFailed", "ImportInterrupted", "NotDurable", "RowMaker", "StoreError",
+__all__ = ["CaptureStore", "CaptureView", "DamagedSegment", "DiskFull", "ImportFailed", "ImportInterrupted", "ImportNotWritten", "NotDurable", "RowMaker", "StoreError",
            "arrow_pool", "duckdb_module", "inflate", "new_paths", "read_only_uri", "read_segment",
            "remove_new_paths", "section_encoding", "section_encodings", "where_clause",
            "write_error"]

@@ -79,7 +79,7 @@ if TYPE_CHECKING:
     from ..signatures.book import SecretBook
 
 __all__ = ["ENCODED", "MAX_RETENTION_COUNT", "QUEUE_BYTES", "QUEUE_CAPTURES", "CaptureStore",
-           "DiskFull", "ImportFailed", "RowMaker", "StoreBusy", "StoreError", "check_retention",
+           "DiskFull", "ImportFailed", "ImportNotWritten", "RowMaker", "StoreBusy", "StoreError", "check_retention",
            "header_section_text", "read_only_uri", "where_clause", "write_error"]
 
 _BATCH = 512  # captures per transaction at most (group commit)
@@ -480,6 +480,32 @@ class StoreBusy(StoreError):
 class NotDurable(StoreError):
     """A capture was committed but the disk did not confirm it (a failed WAL sync): it is in
     the database, yet not acknowledged (the sender gets 503 and may retry)."""
+
+
+class ImportNotWritten(StoreError):
+    """A bulk import stopped because the database could not be written (a full disk, an I/O
+    error): ``count`` records from ``stored`` on were not stored, the ``stored`` before them
+    are (intact, in order), ``why`` is SQLite's word. ``first``: records an earlier import
+    stored (its ``skip=``), counted in: ``hooklab.load_jsonl(path, db=..., skip=first +
+    stored)`` imports the rest once there is room.
+
+    >>> str(ImportNotWritten(5000, 700, "database or disk is full"))
+    'records 5000 to 5699 not stored: the database cannot be written (database or disk is full); the 5000 before them are stored'
+    >>> str(ImportNotWritten(5000, 700, "database or disk is full", first=100))
+    'records 5100 to 5799 of the file not stored: the database cannot be written (database or disk is full); the first 5100 records of the file are stored: once there is room, import the rest with skip=5100'
+    """
+
+    def __init__(self, stored: int, count: int, why: str, first: int = 0) -> None:
+        done = first + stored
+        if first:
+            said = (f"records {done} to {done + count - 1} of the file not stored: the database"
+                    f" cannot be written ({why}); the first {done} records of the file are"
+                    f" stored: once there is room, import the rest with skip={done}")
+        else:
+            said = (f"records {stored} to {stored + count - 1} not stored: the database cannot"
+                    f" be written ({why}); the {stored} before them are stored")
+        super().__init__(said)
+        self.stored, self.count, self.why, self.first = stored, count, why, first
 
 
 class RowMaker:
@@ -1423,10 +1449,7 @@ class CaptureStore:
         except StoreError:  # the store's own state (closed, a failed sync), not these records
             raise
         except sqlite3.OperationalError as exc:  # the file, not the records: a full disk, I/O
-            raise StoreError(
-                f"records {at} to {at + len(chunk) - 1} not stored: the database cannot be"
-                f" written ({write_error(exc)}); the {at} before them are stored"
-            ) from exc
+            raise ImportNotWritten(at, len(chunk), write_error(exc)) from exc
         except Exception as exc:  # noqa: BLE001 - said with the position
             raise ValueError(
                 f"record {at} (or one of the {len(chunk) - 1} after it): cannot be stored ({exc})"

@@ -454,6 +454,42 @@ def test_an_import_onto_a_full_disk_says_the_disk_is_full(small_disk, tmp_path):
         lab.stop()
 
 
+def test_an_import_resumed_with_skip_onto_a_full_disk_counts_the_files_records(small_disk, tmp_path):
+    """``load_jsonl(..., skip=S)`` that fills the disk said "the N before them are stored",
+    counting from S: resuming with ``skip=N`` imported the first S records again. It counts
+    the file's records now and names the ``skip=`` for the rest; following it imports each
+    record once."""
+    import base64
+    import random
+
+    rng = random.Random(11)
+    rows = [{"received_at": f"2026-01-01T00:{i // 60:02d}:{i % 60:02d}Z", "method": "POST",
+             "path": f"/imp/{i}", "headers": [["Content-Type", "application/octet-stream"]],
+             "body_b64": base64.b64encode(rng.randbytes(200_000)).decode()}
+            for i in range(150)]  # ~30 MB of bodies that do not compress: more than the disk
+    jsonl = tmp_path / "big.jsonl"
+    jsonl.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    db = small_disk / "c.sqlite3"
+    skip = 20  # (the first 20 stored by an earlier import elsewhere, say)
+    with pytest.raises(StoreError) as err:
+        HookLab.from_jsonl(jsonl, db=str(db), skip=skip)
+    said = str(err.value)
+    lab = hooklab.open(db)
+    stored = len(lab.captures)
+    assert [c.path for c in lab.captures] == [f"/imp/{i}" for i in range(skip, skip + stored)]
+    lab.stop()
+    done = skip + stored
+    assert 0 < stored < len(rows) - skip, stored
+    assert f"the first {done} records of the file are stored" in said, said
+    assert f"import the rest with skip={done}" in said, said
+    assert "database or disk is full" in said or "disk I/O error" in said, said
+    subprocess.run(["mount", "-o", "remount,size=96m", str(small_disk)], check=True)
+    hooklab.load_jsonl(jsonl, db=str(db), skip=done).stop()  # as it says
+    lab = hooklab.open(db)
+    assert [c.path for c in lab.captures] == [f"/imp/{i}" for i in range(skip, len(rows))]
+    lab.stop()
+
+
 def test_a_full_disk_for_a_moment_is_said_and_counted(small_disk, tmp_path):
     """A disk full for a tenth of a second (a few senders got 503 "database or disk is full")
     left no line on serve's stderr, which looked every 0.2 s at whether captures were failing
