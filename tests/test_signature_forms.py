@@ -575,3 +575,24 @@ def test_plivo_v3_list_as_its_sdk(mistake, join, expected):
                          url=URL)
     assert v.valid is expected, v.reason
     assert expected or v.reason.startswith(FORM), v.reason
+
+
+@pytest.mark.parametrize("event", ["delivered", "opened", "failed", "complained"])
+def test_a_legacy_mailgun_form_is_stored_with_its_event(event):
+    """Mailgun's legacy webhooks post a form (``event=delivered&timestamp=...&token=...&
+    signature=...``, the signature over timestamp + token): the capture's event type is the
+    form's ``event`` (it was None), and it verifies."""
+    lab = hooklab.start(port=0, db=":memory:")
+    try:
+        lab.secret("mg", "key-abc", provider="mailgun")
+        ts, token = str(int(time.time())), "t0k" * 16 + "en"
+        sig = hmac.new(b"key-abc", (ts + token).encode(), hashlib.sha256).hexdigest()
+        body = urlencode({"event": event, "recipient": "a@example.com", "timestamp": ts,
+                          "token": token, "signature": sig}).encode()
+        urllib.request.urlopen(urllib.request.Request(
+            lab.url_for("mg"), data=body,
+            headers={"Content-Type": "application/x-www-form-urlencoded"}), timeout=10).read()
+        cap = lab.wait(1, timeout=10)[-1]
+        assert (cap.provider, cap.event_type, cap.verified) == ("mailgun", event, True), cap.verify_reason
+    finally:
+        lab.stop()

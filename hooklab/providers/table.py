@@ -474,7 +474,9 @@ _ENTRIES: tuple[Provider, ...] = (
     Provider("mailgun", "Mailgun", "mailgun", _d(),
              shape=lambda d: isinstance(d, dict) and isinstance(d.get("signature"), dict)
              and isinstance(d.get("event-data"), dict), hint=b'"event-data"',
-             event=("j:event-data.event",), delivery=("j:event-data.id",), events=("delivered",),
+             # (event: the legacy webhooks' form field too: event=delivered&timestamp=...&token=...)
+             event=("j:event-data.event", "j:event"), delivery=("j:event-data.id",),
+             events=("delivered",),
              secret="the HTTP webhook signing key",
              # mailgun security.verify_webhook(max_age_seconds=900): 15 minutes both ways
              # (the docs give no figure; they advise caching the token against replays)
