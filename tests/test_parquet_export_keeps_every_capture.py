@@ -264,3 +264,38 @@ def test_a_cleared_database_keeps_its_name(tmp_path: Path) -> None:
         assert _bodies(out) == {"one": 1, "two": 1, "three": 1}
     finally:
         lab.stop()
+
+
+@pytest.mark.parametrize("bodies", [
+    ([b'{"n": 100}', b'{"n": 200}', b'{"n": 300}'], [b'{"n": 400}', b'{"n": 500}', b'{"n": 600}']),
+    ([b'{"n": 1}', b""], [b'{"n": 2}', b""]),  # (an empty body alike: that one is the same)
+], ids=["same-sizes", "one-empty-alike"])
+def test_two_databases_that_never_were_one_keep_their_captures(tmp_path: Path, bodies) -> None:  # type: ignore[no-untyped-def]
+    """Two labs' captures alike in everything but their bodies (the same second, path and body
+    size: imported fixtures, samples without a delivery id): the second lab's were taken for
+    the first's as held, and never exported. The bodies must be the same too."""
+    out = tmp_path / "pq"
+    when = datetime(2026, 12, 1, 9, 0, 0, tzinfo=timezone.utc).isoformat().replace("+00:00", "Z")
+    labs = []
+    for name, own in zip(("a", "b"), bodies, strict=True):
+        src = tmp_path / f"{name}.jsonl"
+        src.write_text("".join(json.dumps({
+            "method": "POST", "url": "http://127.0.0.1:8765/stripe", "received_at": when,
+            "headers": [["Content-Type", "application/json"]],
+            "body_b64": base64.b64encode(b).decode()}) + "\n" for b in own))
+        labs.append(hooklab.load_jsonl(str(src), db=str(tmp_path / f"{name}.sqlite3")))
+    try:
+        written = [lab.export(str(out), fmt="parquet") for lab in labs]
+        again = [lab.export(str(out), fmt="parquet") for lab in labs]
+    finally:
+        for lab in labs:
+            lab.stop()
+    a, b = bodies
+    shared = sum(1 for x, y in zip(a, b, strict=True) if x == y)  # (the very same capture in both: once)
+    assert written == [len(a), len(b) - shared] and again == [0, 0], (written, again)
+    opened = hooklab.open(str(out))
+    try:
+        got = collections.Counter(c.body for c in opened.captures)
+    finally:
+        opened.stop()
+    assert got == collections.Counter(a) + collections.Counter(y for x, y in zip(a, b, strict=True) if x != y)

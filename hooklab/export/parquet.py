@@ -325,7 +325,7 @@ def _export_as(store: Any, source: str, base: str, made: list[str], filters: dic
     upto = None if partial else _all_upto(store, filters, ids)
     # (an explicit since= before what was exported already, a time-bounded export before, a
     # database that began as a copy of one that exported there: what the folder holds is skipped)
-    held = _held_here(cols, base, source)
+    held = _held_here(cols, base, source, store)
     if held is not None:
         cols = cols.filter(pa.array(~held))
         n = cols.num_rows
@@ -688,6 +688,31 @@ FINGERPRINT = ("id", "received_at", "size", "method", "path", "delivery_id")
 _PART = re.compile(r"part-([0-9a-z]+)-(\d+)-(\d+)-\d+\.parquet")
 
 
+def _files(base: str, names: list[str] | None, lo: int, hi: int) -> dict[str, list[str]]:
+    """The files of the exports named ``names`` (``None``: every export's) in the dataset at
+    ``base`` that may hold ids ``lo`` to ``hi`` (their names say: :data:`_PART`), by name."""
+    files: dict[str, list[str]] = {}
+    for folder, _dirs, found in os.walk(base):
+        for file in found:
+            m = _PART.fullmatch(file)
+            if (m and (names is None or m.group(1) in names) and int(m.group(2)) <= hi
+                    and int(m.group(3)) >= lo):
+                files.setdefault(m.group(1), []).append(os.path.join(folder, file))
+    return files
+
+
+def _bodies_held(base: str, name: str, ids: list[int]) -> dict[int, bytes | None]:
+    """The bodies of the captures ``ids`` in the files of the export ``name`` at ``base``."""
+    import pyarrow.dataset as ds
+
+    paths = _files(base, [name], min(ids), max(ids)).get(name, [])
+    if not paths:
+        return {}
+    t = ds.dataset(paths, format="parquet").to_table(
+        columns=["id", "body"], filter=ds.field("id").isin(ids))
+    return dict(zip(t.column("id").to_pylist(), t.column("body").to_pylist(), strict=True))
+
+
 def _held(base: str, names: list[str] | None, lo: int, hi: int) -> Any:
     """:data:`FINGERPRINT` of the captures with ids ``lo`` to ``hi`` in the files of the
     exports named ``names`` (``None``: every export's) in the dataset at ``base``, found by
@@ -696,13 +721,7 @@ def _held(base: str, names: list[str] | None, lo: int, hi: int) -> Any:
     import pyarrow.compute as pc
     import pyarrow.dataset as ds
 
-    files: dict[str, list[str]] = {}
-    for folder, _dirs, found in os.walk(base):
-        for file in found:
-            m = _PART.fullmatch(file)
-            if (m and (names is None or m.group(1) in names) and int(m.group(2)) <= hi
-                    and int(m.group(3)) >= lo):
-                files.setdefault(m.group(1), []).append(os.path.join(folder, file))
+    files = _files(base, names, lo, hi)
     schema = pa.schema([("id", pa.int64()), ("received_at", pa.int64()), ("size", pa.int64()),
                         ("method", pa.string()), ("path", pa.string()),
                         ("delivery_id", pa.string()), ("name", pa.string())])
@@ -738,13 +757,15 @@ def _same(mine: Any, theirs: Any) -> Any:
     return same
 
 
-def _held_here(cols: Any, base: str, source: str) -> Any:
+def _held_here(cols: Any, base: str, source: str, store: Any = None) -> Any:
     """Which rows of ``cols`` the dataset at ``base`` already holds: a numpy array of
     booleans, ``None`` when it holds none of their ids. A row is held where the folder holds
     the same capture (:func:`_same`), in any export's files (a database that began as a copy
     of another shares the captures it had then, under the same ids), never another capture
     of its id; another one in the files of ``source`` itself is :class:`_NameTaken`
-    (another database exported under this store's name)."""
+    (another database exported under this store's name). In another export's files the body
+    must be the same too (``store``'s: two databases that never were one may hold captures
+    alike but for their bodies, made at the same second on the same path)."""
     import numpy as np
 
     ids = cols.column("id").to_numpy()
@@ -761,6 +782,18 @@ def _held_here(cols: Any, base: str, source: str) -> Any:
     if own.any():
         i = int(theirs.column("id").to_numpy()[own][0])
         raise _NameTaken(f"its capture #{i} is not this database's #{i}")
+    names = theirs.column("name").to_numpy(zero_copy_only=False)
+    other = same & (names != source)
+    if other.any() and store is not None and hasattr(store, "bodies"):
+        their_ids = theirs.column("id").to_numpy()
+        for name in set(names[other].tolist()):
+            pick = np.flatnonzero(other & (names == name))
+            wanted = [int(i) for i in their_ids[pick]]
+            held_bodies = _bodies_held(base, name, wanted)
+            own_bodies = store.bodies(wanted).to_pylist()
+            for k, i, body in zip(pick.tolist(), wanted, own_bodies, strict=True):
+                if i not in held_bodies or (held_bodies[i] or b"") != (body or b""):
+                    same[k] = False
     held = np.zeros(len(ids), bool)
     held[at[same]] = True
     return held
