@@ -93,3 +93,29 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         sizes[name] = sizes.get(name, 0) + 1
     items.sort(key=lambda item: (rank.get(names[item.nodeid], len(rank)),
                                  -sizes[names[item.nodeid]], names[item.nodeid]))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Kernels this process starts (nbclient, jupyter_client) listen on ports from this
+    worker's own stretch (``_http.free_port``: outside the range the OS hands out), not on
+    ports jupyter_client found free by binding port 0 and letting go: between that and the
+    kernel's own bind, another test's outgoing connection could take one, and the kernel died
+    at start (``ZMQError: Address already in use``: "Kernel died before replying to
+    kernel_info", a full run on 2 cores). Kernels a Jupyter server starts for the browser
+    tests pick their ports as before (another process)."""
+    try:
+        from jupyter_client.connect import LocalPortCache
+    except ImportError:  # (the kernels' tests skip without it)
+        return
+    from _http import free_port
+
+    picked_by_os = LocalPortCache.find_available_port
+
+    def find_available_port(self: LocalPortCache, ip: str) -> int:
+        if ip not in ("127.0.0.1", "localhost"):
+            return picked_by_os(self, ip)
+        port = free_port()
+        self.currently_used_ports.add(port)
+        return port
+
+    LocalPortCache.find_available_port = find_available_port  # type: ignore[method-assign]
