@@ -38,10 +38,12 @@ from ..filters import FILTER_KEYS, bound, capture_id, from_query
 from .encoding import ENCODING, SLICE, capture_json
 from .guard import (
     log_without_query,
+    query_text,
     query_texts,
     refuse_host,
     refuse_reader,
     unknown_parameter,
+    wants_body,
 )
 
 __all__ = ["DEFAULT_PAGE_BYTES", "make_api_app"]
@@ -188,9 +190,9 @@ class CapturesHandler(_Base):
             # each value exactly as sent (query_texts: no spaces stripped, no control
             # characters replaced), so the page holds what lab.query(**filters) answers
             filters = from_query(lambda k: None if k == "since" else query_texts(args, k) or None)
-            since = bound("since", _last(query_texts(args, "since"), "0"))
-            limit_text = _last(query_texts(args, "limit"), str(_MAX_LIMIT))
-            with_body = _last(query_texts(args, "body"), "1") not in ("0", "false", "no")
+            since = bound("since", query_text(args, "since", "0"))
+            limit_text = query_text(args, "limit", str(_MAX_LIMIT))
+            with_body = wants_body(args)
         except ValueError as exc:
             raise web.HTTPError(400, reason=str(exc)) from None
         if not isinstance(since, int):  # a time, as the other filters take it: those after it
@@ -246,11 +248,6 @@ class CapturesHandler(_Base):
             self.write(b'{"captures": [')
         self.finish(b'], "last_id": ' + str(cursor).encode() + b', "more": '
                     + (b"true" if more else b"false") + b"}")
-
-
-def _last(values: list[str], default: str) -> str:
-    """The value of a parameter given once or more (the last, as Tornado's own reader takes)."""
-    return values[-1] if values else default
 
 
 class CaptureHandler(_Base):

@@ -37,7 +37,7 @@ import re
 import secrets
 import stat
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, overload
 from urllib.parse import urlsplit
 
 from tornado import web
@@ -58,6 +58,7 @@ __all__ = [
     "new_token",
     "origin_allowed",
     "parse_host",
+    "query_text",
     "query_texts",
     "refuse_host",
     "refuse_reader",
@@ -67,6 +68,7 @@ __all__ = [
     "relayed_url",
     "runtime_stamp",
     "token_ok",
+    "wants_body",
 ]
 
 #: reg-name characters hooklab accepts in a Host (ASCII letters, digits, ``.``, ``-``, ``_``)
@@ -132,6 +134,24 @@ def query_texts(arguments: Mapping[str, list[bytes]], name: str) -> list[str]:
         return [value.decode("utf-8") for value in arguments.get(name, ())]
     except UnicodeDecodeError:
         raise NotText(f"query parameters must be UTF-8 text: {name}= is not") from None
+
+
+@overload
+def query_text(arguments: Mapping[str, list[bytes]], name: str) -> str | None: ...
+@overload
+def query_text(arguments: Mapping[str, list[bytes]], name: str, default: str) -> str: ...
+def query_text(arguments: Mapping[str, list[bytes]], name: str, default: str | None = None
+               ) -> str | None:
+    """The value of query parameter ``name`` as :func:`query_texts` reads it; given more than
+    once, the last (as Tornado's own reader takes it); ``default`` when not given."""
+    values = query_texts(arguments, name)
+    return values[-1] if values else default
+
+
+def wants_body(arguments: Mapping[str, list[bytes]]) -> bool:
+    """Whether the API page or stream asked for captures with their bodies (``body=0``,
+    ``false`` or ``no``: without)."""
+    return query_text(arguments, "body", "1") not in ("0", "false", "no")
 
 
 def new_token() -> str:

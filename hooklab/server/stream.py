@@ -52,9 +52,11 @@ from .guard import (
     NotText,
     log_without_query,
     origin_allowed,
+    query_text,
     query_texts,
     refuse_reader,
     unknown_parameter,
+    wants_body,
 )
 
 #: bodies larger than this (bytes) have their credentials hidden off the capture server's loop
@@ -135,10 +137,8 @@ class StreamHandler(websocket.WebSocketHandler):
             # each value exactly as sent (query_texts: no spaces stripped, no control
             # characters replaced), so it streams what lab.query(**filters) answers
             self.filters = from_query(lambda k: None if k == "since" else query_texts(args, k) or None)
-            body = query_texts(args, "body")
-            self.with_body = (body[-1] if body else "1") not in ("0", "false", "no")
-            since_args = query_texts(args, "since")  # (a value not UTF-8: said, ValueError)
-            since_arg = since_args[-1] if since_args else None
+            self.with_body = wants_body(args)
+            since_arg = query_text(args, "since")  # (a value not UTF-8: said, NotText)
         except NotText as exc:  # (said, not a dropped connection)
             self.close(1008, exc.brief)
             return
