@@ -20,7 +20,6 @@ import hmac
 import logging
 import socket
 import sys
-import threading
 import types
 from collections.abc import Iterator
 from urllib.parse import urlsplit
@@ -28,6 +27,7 @@ from urllib.parse import urlsplit
 import pytest
 from _http import free_port, recv_until_close
 from _jupyter_server import server_fixtures
+from _rawapp import RawServer
 
 from hooklab import HookLab, ingress
 from hooklab.signatures import sign_request
@@ -80,47 +80,29 @@ def test_the_lab_s_status_reaches_the_sender_599_too(lab: HookLab, env: dict[str
     assert [c.path for c in lab.wait(2, timeout=10)] == ["/st/x", "/st/x"]
 
 
-class _Half:
+class _Half(RawServer):
     """A 'lab' on a real port that proves it knows the nonce, then answers the relayed request
     as ``how`` says: ``"close"`` (no answer at all), ``"garbage"`` (no HTTP)."""
 
     def __init__(self, nonce: str, how: str) -> None:
+        super().__init__()
         self.nonce, self.how = nonce, how
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.sock.settimeout(0.2)
         self.port = self.sock.getsockname()[1]
-        self.done = threading.Event()
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
 
-    def _serve(self) -> None:
-        while not self.done.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            with conn:
-                conn.settimeout(5)
-                got = b""
-                while b"\r\n\r\n" not in got:
-                    chunk = conn.recv(65536)
-                    if not chunk:
-                        break
-                    got += chunk
-                target = got.split(b" ", 2)[1].decode() if got.count(b" ") >= 2 else ""
-                if target.startswith("/_hooklab/relay?challenge="):
-                    challenge = target.split("=", 1)[1]
-                    proof = hmac.new(self.nonce.encode(), challenge.encode(), hashlib.sha256).hexdigest()
-                    body = f'{{"proof": "{proof}"}}'.encode()
-                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n"
-                                 % len(body) + body)
-                elif self.how == "garbage":
-                    conn.sendall(b"no http here\r\n\r\n")
-
-    def close(self) -> None:
-        self.done.set()
-        self.thread.join(5)
-        self.sock.close()
+    def _one(self, conn: socket.socket) -> None:
+        with conn:
+            conn.settimeout(5)
+            got = self.read_request(conn, read_body=False)
+            head = got[0] if got is not None else b""
+            target = head.split(b" ", 2)[1].decode() if head.count(b" ") >= 2 else ""
+            if target.startswith("/_hooklab/relay?challenge="):
+                challenge = target.split("=", 1)[1]
+                proof = hmac.new(self.nonce.encode(), challenge.encode(), hashlib.sha256).hexdigest()
+                body = f'{{"proof": "{proof}"}}'.encode()
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n"
+                             % len(body) + body)
+            elif self.how == "garbage":
+                conn.sendall(b"no http here\r\n\r\n")
 
 
 class _FakeLab:
@@ -137,16 +119,15 @@ class _FakeLab:
 @pytest.mark.parametrize("how", ["close", "garbage", "nothing listening"])
 def test_a_lab_that_gives_no_answer_still_gives_502(env: dict[str, object], how: str) -> None:
     nonce = "w9-nonce-0123456789"
-    half = _Half(nonce, how)
-    fake = _FakeLab(free_port() if how == "nothing listening" else half.port, nonce)
-    try:
-        key = ingress.register(fake, "half")
-        answer = send(int(env["port"]), request("POST", f"/user/alice/hooklab/in/{key}/x",
-                                                "127.0.0.1", body=b"{}"))
-        assert head_of(answer)[0] == 502, answer[:300]
-    finally:
-        ingress.unregister(fake)
-        half.close()
+    with _Half(nonce, how) as half:
+        fake = _FakeLab(free_port() if how == "nothing listening" else half.port, nonce)
+        try:
+            key = ingress.register(fake, "half")
+            answer = send(int(env["port"]), request("POST", f"/user/alice/hooklab/in/{key}/x",
+                                                    "127.0.0.1", body=b"{}"))
+            assert head_of(answer)[0] == 502, answer[:300]
+        finally:
+            ingress.unregister(fake)
 
 
 # -- origins -------------------------------------------------------------------------------------
