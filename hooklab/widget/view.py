@@ -162,15 +162,7 @@ class LiveView(LiveControls, W.VBox):
         self._options_dirty = True
         self._closed = False
         self._closed_shown = False  # the counter says the store was closed (lab.stop())
-        #: the store's database file (None: in memory, or not a CaptureStore of a file)
-        self._file: str | None = _file_of(store)
-        #: the newest id the last look found in that file (any writer's)
-        self._file_last = (store.stored_last_id()
-                           if self._file is not None and not store.closing else 0)
-        self._foreign = False  # another writer stored captures into the file meanwhile
-        #: a capture server of this kernel writing into the file through another store
-        self._other_url: str | None = None
-        self._looked_at = 0.0  # (the first look comes at once)
+        self._follow_file(store)  # (_file, _file_last, _foreign, _other_url, _looked_at)
         self._arrivals: collections.deque[float] = collections.deque(maxlen=200_000)
         self._rate_shown = 0
         self._paused_at = 0.0  # when a paused view's counter was last brought up to date
@@ -345,13 +337,10 @@ class LiveView(LiveControls, W.VBox):
         now = time.monotonic()
         with self._render_lock:
             self.store = store
-            self._file = _file_of(store)
             try:
-                self._file_last = (store.stored_last_id()
-                                   if self._file is not None and not store.closing else 0)
+                self._follow_file(store)
             except Exception:  # noqa: BLE001 - closing meanwhile: the next look says so
                 self._file_last = 0
-            self._foreign, self._other_url, self._looked_at = False, None, 0.0
             self.server_ended = None
             self._arrivals.clear()
             self._known_bins.clear()
@@ -380,6 +369,18 @@ class LiveView(LiveControls, W.VBox):
             self._options_dirty, self._options_at = True, 0.0  # (its bins and providers)
             self._dirty = self._ui_dirty = True
             self._cond.notify()
+
+    def _follow_file(self, store: CaptureStore) -> None:
+        """What the view's looks at ``store``'s database file start from (see :meth:`_look`)."""
+        #: the store's database file (None: in memory, or not a CaptureStore of a file)
+        self._file: str | None = _file_of(store)
+        self._foreign = False  # another writer stored captures into the file meanwhile
+        #: a capture server of this kernel writing into the file through another store
+        self._other_url: str | None = None
+        self._looked_at = 0.0  # (the first look comes at once)
+        #: the newest id the last look found in that file (any writer's)
+        self._file_last = (store.stored_last_id()
+                           if self._file is not None and not store.closing else 0)
 
     def _subscribe(self, store: CaptureStore) -> Any:
         """Hear of ``store``'s new captures, clears, forwarding outcomes, deletions and
