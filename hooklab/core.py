@@ -2199,7 +2199,7 @@ def _refuse_an_export(path: str) -> None:
         if not stat.S_ISREG(os.stat(path).st_mode):  # (a FIFO: an open would wait for a writer)
             return
         with open(path, "rb") as f:
-            head = f.read(64)
+            head = f.read(512)
             zipped = head.startswith(b"PK\x03\x04") and _zip_holds_a_har(f)
     except OSError:
         return  # (the store says what is wrong)
@@ -2207,12 +2207,34 @@ def _refuse_an_export(path: str) -> None:
         raise ValueError(f"{path!r} is a zipped HAR file (a .har inside a zip), not a capture "
                          "database: import it with hooklab.load_har(path)")
     start = head.removeprefix(b"\xef\xbb\xbf").lstrip()
-    if start[:1] in (b"{", b"["):
+    if _reads_as_json_text(start):
         har = (path.lower().endswith((".har", ".json"))
                or re.match(rb'\{\s*"log"\s*:', start) is not None)
         how = "hooklab.load_har(path)" if har else "hooklab.load_jsonl(path)"
         raise ValueError(f"{path!r} is a {'HAR' if har else 'JSON Lines'} file, not a capture "
                          f"database: import it with {how}")
+
+
+def _reads_as_json_text(start: bytes) -> bool:
+    """Whether ``start`` (a file's first bytes, byte order mark and leading blanks gone) begins
+    as an export does: an object with a member name (``{"``) or an array of objects, in UTF-8 text.
+    Arbitrary bytes that happen to start with ``{`` or ``[`` (one file in a hundred of random
+    bytes) are not an export: the store says what they are.
+
+    >>> _reads_as_json_text(b'{"log": {}}'), _reads_as_json_text(b'[ {"id": 1}]')
+    (True, True)
+    >>> _reads_as_json_text(b'{\\x93\\x00\\xfe'), _reads_as_json_text(b'[1, 2]')
+    (False, False)
+    """
+    import re
+
+    if re.match(rb'(?:\{[ \t\r\n]*"|\[[ \t\r\n]*\{[ \t\r\n]*")', start) is None:
+        return False
+    try:
+        start.decode("utf-8")
+    except UnicodeDecodeError as e:  # (only a character cut by the end of the read may fail)
+        return e.start >= len(start) - 3 and e.reason == "unexpected end of data"
+    return True
 
 
 def _zip_holds_a_har(f: Any) -> bool:

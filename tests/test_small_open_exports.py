@@ -96,7 +96,16 @@ def test_opening_an_export_names_its_importer(tmp_path, exports, name, make, imp
     ("x.zip", b"PK\x03\x04" + b"\x00" * 60),  # (a zip's start, then nothing a zip holds)
     ("x.zip", None),  # a real zip without a .har in it
     ("x.har", b"SQLite format 3\x00" + b"\x00" * 80),  # (not JSON at all)
-], ids=["broken-zip", "zip-without-har", "not-json"])
+    # random bytes that happen to start like JSON (one random file in a hundred did, and
+    # was called a JSON Lines file)
+    ("random.db", b"{\x93\xfe\x00\x11" + bytes(range(256)) * 4),
+    ("random.db", b"[\xc3\x28\x00" + bytes(range(255, -1, -1)) * 4),
+    ("random.db", b" \t{\x80\x81" + b"\xff" * 500),
+    ("random.db", b'{"\xff\xfe\x00' + b"\x01" * 500),  # (a quote, then no UTF-8)
+    ("notes.db", b"{ this is not JSON }\n" * 20),
+    ("numbers.db", b"[1, 2, 3]\n" * 20),
+], ids=["broken-zip", "zip-without-har", "not-json", "random-brace", "random-bracket",
+        "blanks-then-random-brace", "brace-quote-then-binary", "brace-text", "array-of-numbers"])
 def test_what_is_no_export_is_left_to_the_store(tmp_path, name, data) -> None:  # type: ignore[no-untyped-def]
     """Not an export: no importer is named (the store says what is wrong)."""
     if data is None:
