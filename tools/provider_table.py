@@ -109,7 +109,10 @@ def verification(p: Provider) -> str:
         where = f"`{s['json']}` in the body" if "json" in s else f"`{s['header']}`"
         signed = (f"; signing token: Standard Webhooks (`{s['signed']}-*` headers)"
                   if "signed" in s else "")
-        return f"shared token in {where}{signed}"
+        if s.get("any_header"):  # (Okta: the admin names the header, authScheme.key)
+            where += " or the header the hook names (`authScheme.key`)"
+        basic = "; `Basic` of `user:password` too" if s.get("basic") else ""
+        return f"shared token in {where}{signed}{basic}"
     if p.scheme == "basic":
         return "HTTP Basic credentials"
     if p.scheme in ("ed25519", "ecdsa", "jwt", "jws"):
