@@ -325,7 +325,8 @@ class HookLab(Configurable):
         True,
         help="Store Cookie, X-XSRFToken and Jupyter-style 'Authorization: token ...' headers "
         "as [redacted] (a browser opening a capture URL sends Jupyter's login cookie). "
-        "Webhook credentials such as Basic or Bearer are always kept.",
+        "Webhook credentials such as Basic or Bearer are kept, but a bin's secret sent "
+        "in them is stored as [secret] (lab.secret).",
     ).tag(config=True)
 
     @observe("handshakes")

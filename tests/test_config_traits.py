@@ -45,6 +45,19 @@ def test_the_table_names_every_setting() -> None:
     assert set(VALUES) == set(hooklab.HookLab.class_traits(config=True))
 
 
+def test_the_readme_lists_every_setting() -> None:
+    """The README's ``%config HookLab.port = 9000 (also ...)`` line is where a user looks for
+    what can be set: it named 11 of the 21."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    start = readme.index("%config HookLab.port = 9000")
+    listed = readme[start:readme.index(")", start)]
+    named = set(re.findall(r"\b([a-z]+(?:_[a-z]+)*)\b", listed))
+    assert set(VALUES) - named == set()
+
+
 @pytest.mark.parametrize("name", sorted(VALUES))
 def test_each_setting_given_before_start(name: str) -> None:
     extra = {"port": 0, "db": ":memory:"}
