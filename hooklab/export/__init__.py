@@ -454,6 +454,33 @@ def _not_the_database(store: Any, target: str) -> None:
                 os.path.exists(target) and os.path.exists(name) and os.path.samefile(target, name)):
             raise ValueError(f"{target!r} is the capture database{companion and ' ' + companion[1:] + ' file'} "
                              "the export reads: choose another file")
+    _not_a_database(target)
+
+
+def _not_a_database(target: str) -> None:
+    """``ValueError`` when ``target`` is an SQLite database (another lab's captures, a typo for
+    ``--db``): an export there replaced it with the export's text, silently. An export
+    overwrites an earlier export, never a database; remove the file first if that is wanted.
+
+    >>> import sqlite3, tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     sqlite3.connect(f"{tmp}/b.db").execute("CREATE TABLE t (x)").connection.close()
+    ...     _not_a_database(f"{tmp}/b.db")
+    Traceback (most recent call last):
+    ValueError: '.../b.db' is an SQLite database (another capture database?): an export would replace it; choose another file, or remove it first
+    """
+    import stat
+
+    try:
+        if not stat.S_ISREG(os.stat(target).st_mode):  # (a FIFO, where an open would wait)
+            return
+        with open(target, "rb") as f:
+            head = f.read(16)
+    except OSError:
+        return
+    if head == b"SQLite format 3\x00":
+        raise ValueError(f"{target!r} is an SQLite database (another capture database?): an "
+                         "export would replace it; choose another file, or remove it first")
 
 
 def export(store: CaptureStore, path_or_textfile: str | os.PathLike[str] | IO[str],
