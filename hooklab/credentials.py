@@ -24,6 +24,7 @@ from typing import Any, NamedTuple
 from urllib.parse import parse_qs, quote_plus, unquote_plus, urlsplit
 
 from .capture import Capture
+from .formdata import MULTIPART, boundary_of, split_parts
 from .jsonread import loads_json
 
 __all__ = [
@@ -979,19 +980,9 @@ def _whole(cap: Capture, encoding: str) -> bytes:
 
 #: how :func:`hidden_form` starts when it hides a form whole (its fields cannot be told apart)
 WHOLE_FORM = b"<form body hidden"
-MULTIPART = "multipart/form-data"
 URLENCODED = "application/x-www-form-urlencoded"
 #: the content types frameworks read as urlencoded forms (Werkzeug takes the second too)
 URLENCODED_TYPES = (URLENCODED, "application/x-url-encoded")
-#: a multipart body read into parts at most this large, with at most this many parts (others:
-#: hidden whole where a credential's name appears in them)
-MULTIPART_LIMIT = 16 * 1024 * 1024
-MULTIPART_PARTS = 1000
-#: bytes of a part's headers parsed at most (the parameter parser slows down with their
-#: number: a part's headers past this are only searched for a credential's name), and of
-#: all parts' headers together (past it, the parts are not told apart)
-PART_HEADERS_LIMIT = 8192
-PARTS_HEADERS_LIMIT = 256 * 1024
 
 
 class Part(NamedTuple):
@@ -1020,90 +1011,16 @@ class Part(NamedTuple):
 def _boundary(cap: Capture) -> bytes | None:
     """The ``boundary`` parameter of a multipart capture's Content-Type (RFC 2046: 1 to 70
     characters), or ``None``."""
-    from email.message import Message
-
-    m = Message()
-    m["Content-Type"] = cap.header("content-type", trailers=False) or ""
-    if sum(k.strip().lower() == "boundary" for k, _ in m.get_params() or []) != 1:
-        return None  # (none, or two: parsers differ on which one counts)
-    b = m.get_param("boundary")
-    if not isinstance(b, str) or not 0 < len(b) <= 200:
-        return None
-    try:
-        return b.encode("latin-1")
-    except UnicodeEncodeError:
-        return None
+    return boundary_of(cap.header("content-type", trailers=False))
 
 
 def _parts(body: bytes, boundary: bytes) -> list[Part] | None:
-    r"""The parts of a multipart ``body`` (RFC 7578 / 2046: a delimiter is ``--boundary`` at the
-    start of a line, and the line break before it belongs to it), bare ``\n`` line breaks
-    accepted as parsers accept them; ``None`` when the parts cannot be told apart: no
-    delimiter, more than :data:`MULTIPART_PARTS` parts, a body over :data:`MULTIPART_LIMIT`,
-    or a part's headers outside every part (before the first delimiter or after the last,
-    where another parser may still find a part)."""
-    if len(body) > MULTIPART_LIMIT:
+    """:func:`_split_parts`, or ``None`` also when a credential's ``Content-Disposition``
+    lies outside the headers of the parts that hide it (a part another parser finds inside
+    this one's content): such a form is hidden whole."""
+    parts = _split_parts(body, boundary)
+    if parts is None:
         return None
-    from email.message import Message
-    from email.parser import HeaderParser
-
-    delim = re.compile(rb"(?:\A|\r\n|\r|\n)--" + re.escape(boundary)
-                       + rb"(--)?[ \t]*(?=\r|\n|\Z)")
-    marks = []
-    for m in delim.finditer(body):
-        marks.append(m)
-        if m.group(1) or len(marks) > MULTIPART_PARTS:
-            break
-    if not marks or len(marks) > MULTIPART_PARTS:
-        return None
-    outside = body[: marks[0].start()] + (body[marks[-1].end():] if marks[-1].group(1) else b"")
-    if b"content-disposition" in outside.lower():
-        return None
-    blank = re.compile(rb"\r?\n\r?\n|\r\r")
-    parts: list[Part] = []
-    budget = PARTS_HEADERS_LIMIT
-    for k, this in enumerate(marks):
-        if this.group(1):  # the close delimiter: what follows is the epilogue
-            break
-        at = this.end()
-        at += 2 if body.startswith(b"\r\n", at) else 1 if body.startswith((b"\n", b"\r"), at) else 0
-        head_at = at
-        if k + 1 < len(marks):
-            end = marks[k + 1].start()
-        else:  # no close delimiter (cut short): the last part runs to the end
-            end = len(body) - (2 if body.endswith(b"\r\n") else 1 if body.endswith(b"\n") else 0)
-            end = max(at, end)
-        gap = blank.search(body, at, end)
-        if body.startswith(b"\r\n", at) or body.startswith(b"\n", at):  # no headers
-            head, start = b"", at + (2 if body.startswith(b"\r\n", at) else 1)
-        elif gap is None:
-            head, start = body[at:end], end
-        else:
-            head, start = body[at : gap.start()], gap.end()
-        budget -= min(len(head), PART_HEADERS_LIMIT)
-        if budget < 0:
-            return None  # (parsing them all would hold the kernel: not told apart)
-        # (names and file names are UTF-8 as browsers send them, not ASCII)
-        text = head.decode("utf-8", "replace")
-        headers = HeaderParser().parsestr(text[:PART_HEADERS_LIMIT] + "\r\n\r\n")
-        names: tuple[str, ...] = ()
-        for value in headers.get_all("content-disposition") or []:  # (a second one: some
-            holder = Message()  # parsers read that)
-            holder["Content-Disposition"] = str(value)
-            names += tuple(n for k, v in holder.get_params(header="content-disposition") or []
-                           if k.strip().lower() == "name" and (n := _param(v)) is not None)
-        filename = _param(headers.get_param("filename", header="content-disposition"))
-        ctype = headers.get("content-type")
-        # a credential's name anywhere in the part's headers (a junk line before them, a
-        # space before the colon, a backslash in the name: other parsers still read it)
-        flagged = _mentions_credential(text)
-        parts.append(Part(names[0] if names else None, filename,
-                          str(ctype) if ctype is not None else None, start, max(start, end),
-                          names, flagged, head_at))
-    if not parts:
-        return None
-    # a credential's Content-Disposition outside the headers of the parts hidden here (a
-    # part another parser finds inside this one's content): not told apart, hidden whole
     hidden = [(p.head, p.start) for p in parts if p.sensitive]
     for a, _ in _disposition_lines(body.decode("latin-1"), credential=True):
         if not any(h <= a < s for h, s in hidden):
@@ -1111,14 +1028,15 @@ def _parts(body: bytes, boundary: bytes) -> list[Part] | None:
     return parts
 
 
-def _param(value: Any) -> str | None:
-    """A ``Content-Disposition`` parameter as text (RFC 2231 forms collapsed; a quote left
-    unclosed does not stay part of the name)."""
-    from email.utils import collapse_rfc2231_value
-
-    if value is None:
+def _split_parts(body: bytes, boundary: bytes) -> list[Part] | None:
+    """The parts of a multipart ``body`` (:func:`hooklab.formdata.split_parts`), each flagged
+    when a credential's name appears anywhere in its headers (a junk line before them, a
+    space before the colon, a backslash in the name: other parsers still read it)."""
+    found = split_parts(body, boundary)
+    if found is None:
         return None
-    return str(collapse_rfc2231_value(value)).strip().strip('"')
+    return [Part(p.name, p.filename, p.content_type, p.start, p.end, p.names,
+                 _mentions_credential(p.head_text), p.head) for p in found]
 
 
 @_per_capture
@@ -1140,6 +1058,7 @@ def multipart_fields(cap: Capture) -> list[Part] | None:
         return None
     boundary = _boundary(cap)
     return _parts(cap.body, boundary) if boundary is not None else None
+
 
 
 #: charsets whose bytes for ``=``, ``&`` and letters are ASCII's (a form is split as bytes)

@@ -1,0 +1,190 @@
+r"""``multipart/form-data`` bodies read part by part (RFC 7578), from their bytes alone.
+
+The one reader of multipart forms: the live view and ``diff`` hide the credentials of a form
+by its parts (:func:`hooklab.credentials.multipart_fields`), detection reads a delivery's
+fields and the signature checks Mailgun's forwarded messages (:func:`multipart_form`).
+It imports no other hooklab module but :mod:`hooklab.jsonread`, so that every layer may use it.
+
+>>> multipart_form(b'--b\r\nContent-Disposition: form-data; name="to"\r\n\r\na@b.c\r\n--b--\r\n',
+...                "multipart/form-data; boundary=b")
+{'to': ['a@b.c']}
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, NamedTuple
+
+from .jsonread import LEGACY_CODECS, charset_module
+
+__all__ = [
+    "MULTIPART",
+    "MULTIPART_LIMIT",
+    "MULTIPART_PARTS",
+    "PARTS_HEADERS_LIMIT",
+    "PART_HEADERS_LIMIT",
+    "FormPart",
+    "boundary_of",
+    "multipart_form",
+    "split_parts",
+]
+
+MULTIPART = "multipart/form-data"
+#: a multipart body read into parts at most this large, with at most this many parts (others are
+#: not told apart: hidden whole where a credential's name appears in them)
+MULTIPART_LIMIT = 16 * 1024 * 1024
+MULTIPART_PARTS = 1000
+#: bytes of a part's headers parsed at most (the parameter parser slows down with their
+#: number: a part's headers past this are only searched for a credential's name), and of
+#: all parts' headers together (past it, the parts are not told apart)
+PART_HEADERS_LIMIT = 8192
+PARTS_HEADERS_LIMIT = 256 * 1024
+
+
+class FormPart(NamedTuple):
+    """One part of a ``multipart/form-data`` body: its field ``name`` and ``filename`` (from
+    ``Content-Disposition``; ``None`` where absent), its ``content_type``, where its content
+    lies in the body (``start``, ``end``), every ``name`` it gives (``names``), where its
+    headers start (``head``) and their text (``head_text``, read as UTF-8)."""
+
+    name: str | None
+    filename: str | None
+    content_type: str | None
+    start: int
+    end: int
+    names: tuple[str, ...]
+    head: int
+    head_text: str
+
+
+def boundary_of(content_type: str | None) -> bytes | None:
+    """The ``boundary`` parameter of a ``Content-Type`` value (quoted or not), or ``None``
+    (none, two, empty, longer than 200 characters, not Latin-1)."""
+    from email.message import Message
+
+    m = Message()
+    m["Content-Type"] = content_type or ""
+    if sum(k.strip().lower() == "boundary" for k, _ in m.get_params() or []) != 1:
+        return None  # (none, or two: parsers differ on which one counts)
+    b = m.get_param("boundary")
+    if not isinstance(b, str) or not 0 < len(b) <= 200:
+        return None
+    try:
+        return b.encode("latin-1")
+    except UnicodeEncodeError:
+        return None
+
+
+def split_parts(body: bytes, boundary: bytes) -> list[FormPart] | None:
+    r"""The parts of a multipart ``body`` (RFC 7578 / 2046: a delimiter is ``--boundary`` at the
+    start of a line, and the line break before it belongs to it), bare ``\n`` line breaks
+    accepted as parsers accept them; ``None`` when the parts cannot be told apart: no
+    delimiter, more than :data:`MULTIPART_PARTS` parts, a body over :data:`MULTIPART_LIMIT`,
+    or a part's headers outside every part (before the first delimiter or after the last,
+    where another parser may still find a part)."""
+    if len(body) > MULTIPART_LIMIT:
+        return None
+    from email.message import Message
+    from email.parser import HeaderParser
+
+    delim = re.compile(rb"(?:\A|\r\n|\r|\n)--" + re.escape(boundary)
+                       + rb"(--)?[ \t]*(?=\r|\n|\Z)")
+    marks = []
+    for m in delim.finditer(body):
+        marks.append(m)
+        if m.group(1) or len(marks) > MULTIPART_PARTS:
+            break
+    if not marks or len(marks) > MULTIPART_PARTS:
+        return None
+    outside = body[: marks[0].start()] + (body[marks[-1].end():] if marks[-1].group(1) else b"")
+    if b"content-disposition" in outside.lower():
+        return None
+    blank = re.compile(rb"\r?\n\r?\n|\r\r")
+    parts: list[FormPart] = []
+    budget = PARTS_HEADERS_LIMIT
+    for k, this in enumerate(marks):
+        if this.group(1):  # the close delimiter: what follows is the epilogue
+            break
+        at = this.end()
+        at += 2 if body.startswith(b"\r\n", at) else 1 if body.startswith((b"\n", b"\r"), at) else 0
+        head_at = at
+        if k + 1 < len(marks):
+            end = marks[k + 1].start()
+        else:  # no close delimiter (cut short): the last part runs to the end
+            end = len(body) - (2 if body.endswith(b"\r\n") else 1 if body.endswith(b"\n") else 0)
+            end = max(at, end)
+        gap = blank.search(body, at, end)
+        if body.startswith(b"\r\n", at) or body.startswith(b"\n", at):  # no headers
+            head, start = b"", at + (2 if body.startswith(b"\r\n", at) else 1)
+        elif gap is None:
+            head, start = body[at:end], end
+        else:
+            head, start = body[at : gap.start()], gap.end()
+        budget -= min(len(head), PART_HEADERS_LIMIT)
+        if budget < 0:
+            return None  # (parsing them all would hold the kernel: not told apart)
+        # (names and file names are UTF-8 as browsers send them, not ASCII)
+        text = head.decode("utf-8", "replace")
+        headers = HeaderParser().parsestr(text[:PART_HEADERS_LIMIT] + "\r\n\r\n")
+        names: tuple[str, ...] = ()
+        for value in headers.get_all("content-disposition") or []:  # (a second one: some
+            holder = Message()  # parsers read that)
+            holder["Content-Disposition"] = str(value)
+            names += tuple(n for k, v in holder.get_params(header="content-disposition") or []
+                           if k.strip().lower() == "name" and (n := _param(v)) is not None)
+        filename = _param(headers.get_param("filename", header="content-disposition"))
+        ctype = headers.get("content-type")
+        parts.append(FormPart(names[0] if names else None, filename,
+                              str(ctype) if ctype is not None else None, start,
+                              max(start, end), names, head_at, text))
+    return parts or None
+
+
+def _param(value: Any) -> str | None:
+    """A ``Content-Disposition`` parameter as text (RFC 2231 forms collapsed; a quote left
+    unclosed does not stay part of the name)."""
+    from email.utils import collapse_rfc2231_value
+
+    if value is None:
+        return None
+    return str(collapse_rfc2231_value(value)).strip().strip('"')
+
+
+#: the charsets a multipart part's text is read in when its ``Content-Type`` declares one
+#: (others: UTF-8); their codecs are looked up when a store opens
+#: (:func:`hooklab.filters.prime_codecs`), so reading a form on its threads imports nothing
+_PART_CODECS = frozenset({*LEGACY_CODECS, "utf_16", "utf_16_be", "utf_16_le", "utf_32",
+                          "utf_32_be", "utf_32_le"})
+
+
+def multipart_form(body: bytes, content_type: str | None) -> dict[str, list[str]] | None:
+    r"""The text fields of a ``multipart/form-data`` ``body`` as a web framework's form gives
+    them (Flask's ``request.form``): each field name with its values in order, each read in
+    the charset its part declares (UTF-8 when it declares none, or one that is no text
+    encoding); a file (a part with a ``filename``) is no field. ``None`` when
+    ``content_type`` is not ``multipart/form-data`` with one ``boundary`` (quoted or not), or
+    the parts cannot be told apart (:func:`split_parts`). Bare ``\n`` line breaks are
+    read as ``\r\n``. What the signature checks read Mailgun's forwarded messages with, and detection
+    the fields of a multipart delivery.
+
+    >>> multipart_form(b'--XyZ\r\nContent-Disposition: form-data; name="token"\r\n\r\n'
+    ...                b'ab\r\n--XyZ\r\nContent-Disposition: form-data; name="a"; '
+    ...                b'filename="a.txt"\r\n\r\nhello\r\n--XyZ--\r\n',
+    ...                'multipart/form-data; boundary="XyZ"')
+    {'token': ['ab']}
+    """
+    ctype = (content_type or "").split(";", 1)[0].strip().lower()
+    if ctype != MULTIPART or not body:
+        return None
+    boundary = boundary_of(content_type)
+    parts = split_parts(body, boundary) if boundary is not None else None
+    if parts is None:
+        return None
+    out: dict[str, list[str]] = {}
+    for p in parts:
+        if p.name is None or p.filename is not None:
+            continue
+        codec = charset_module((p.content_type or "").lower())
+        text = body[p.start:p.end].decode(codec if codec in _PART_CODECS else "utf-8", "replace")
+        out.setdefault(p.name, []).append(text)
+    return out
