@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qs
 
+from ..formdata import MULTIPART, multipart_form
 from ..jsonread import declared_codec, decode_body, loads_json, surrogates_escaped
 from .table import TABLE, Provider, _get
 
@@ -102,7 +103,8 @@ def readable(body: bytes, h: dict[str, str]) -> bytes:
 
 
 def payload(body: bytes, h: dict[str, str]) -> Any:
-    """The parsed body: JSON, or a form as ``{name: first value}`` (a ``payload`` field that holds
+    """The parsed body: JSON, or a form (urlencoded, or ``multipart/form-data``'s text fields)
+    as ``{name: first value}`` (a ``payload`` field that holds
     JSON, as Slack and GitHub send, is parsed); JSON Lines as the list of its objects (Auth0's
     log streams' default); ``None`` when neither. A body with a ``Content-Encoding`` is read
     decoded (:func:`readable`), as ``Capture.json()`` reads it."""
@@ -121,11 +123,15 @@ def _payload(body: bytes, h: dict[str, str]) -> Any:
                 if body.lstrip()[:1] != b"{" or b"\n" not in body.strip():
                     raise
                 return [parse_json(line) for line in body.splitlines() if line.strip()]
-        if "x-www-form-urlencoded" in h.get("content-type", "") or (
-                not h.get("content-type") and b"=" in body[:200]):
-            codec = declared_codec(h.get("content-type"))  # (a form's %XX in its charset)
+        ctype = h.get("content-type", "")
+        form: dict[str, list[str]] | None = None
+        if "x-www-form-urlencoded" in ctype or (not ctype and b"=" in body[:200]):
+            codec = declared_codec(ctype)  # (a form's %XX in its charset)
             form = parse_qs(body.decode(codec, "replace"), keep_blank_values=True, encoding=codec,
                             errors="replace")
+        elif ctype.split(";", 1)[0].strip().lower() == MULTIPART:  # (its text fields alike)
+            form = multipart_form(body, ctype)
+        if form is not None:
             if "payload" in form:
                 return json.loads(form["payload"][0])
             if "mandrill_events" in form:

@@ -18,6 +18,7 @@ import secrets
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from ..formdata import MULTIPART, multipart_form
 from ..jsonread import declared_codec
 from ._base import (
     MISMATCH,
@@ -323,23 +324,39 @@ def _hubspot_sign(out: Outgoing, p: Any) -> SignedRequest:
 
 
 # -- Mailgun: {"signature": {"timestamp", "token", "signature"}} in the body ------------------
-def _mailgun_fields(inc: Incoming) -> dict[str, Any]:
+# (a webhook's JSON body; a route's forward() of a received message posts the three as form
+# fields: urlencoded, or multipart/form-data when the message has attachments)
+_MAILGUN_FIELDS = ("timestamp", "token", "signature")
+
+
+def _mailgun_fields(inc: Incoming) -> tuple[dict[str, Any], str]:
+    """The signature's fields and where they were looked for (how a reason names them)."""
+    ctype = inc.headers.get("content-type", "")
+    if ctype.split(";", 1)[0].strip().lower() == MULTIPART:
+        form = multipart_form(inc.body, ctype)
+        if form is None:
+            raise Invalid("mailgun multipart/form-data body: its parts cannot be read (no "
+                          "single boundary parameter, or no part delimited by it)")
+        return {k: v[0] for k, v in form.items()}, "form fields"
     if _is_form(inc.headers, inc.body):
-        return {k: v[0] for k, v in _form(inc.body, inc.headers).items()}
+        return {k: v[0] for k, v in _form(inc.body, inc.headers).items()}, "form fields"
     try:
         data = json.loads(inc.body)
     except (ValueError, RecursionError):
-        raise Invalid("mailgun body is not JSON (Mailgun puts its signature in the body)") from None
+        raise Invalid("mailgun body is not JSON, nor a form (urlencoded or multipart/form-data): "
+                      "Mailgun puts its signature in the body (a webhook's JSON 'signature' "
+                      "object; a forwarded message's timestamp, token and signature form "
+                      "fields)") from None
     sig = data.get("signature") if isinstance(data, dict) else None
-    return sig if isinstance(sig, dict) else {}
+    return (sig if isinstance(sig, dict) else {}), "a 'signature' object with"
 
 
 def _mailgun_verify(inc: Incoming, p: Any) -> str:
-    fields = _mailgun_fields(inc)
-    missing = [k for k in ("timestamp", "token", "signature") if not isinstance(
+    fields, where = _mailgun_fields(inc)
+    missing = [k for k in _MAILGUN_FIELDS if not isinstance(
         fields.get(k), (str, int)) or isinstance(fields.get(k), bool)]
     if missing:
-        raise Invalid("no Mailgun signature in the body: expected a 'signature' object with "
+        raise Invalid(f"no Mailgun signature in the body: expected {where} "
                       f"timestamp, token and signature (missing {', '.join(missing)})")
     ts_raw = str(fields["timestamp"])
     ts = parse_time(ts_raw, "s", "signature.timestamp")
