@@ -82,7 +82,7 @@ def _senders(secret: str | bytes) -> list[tuple[str, dict[str, str]]]:
 
 def _expected(bin_: str) -> str:
     return (f"{NO_PROVIDER}; give the bin a provider: lab.secret({bin_!r}, ..., "
-            "provider='github') (ids: hooklab.providers.PROVIDERS)")
+            "provider='<id>') (ids: hooklab.providers.PROVIDERS)")
 
 
 @pytest.mark.parametrize("secret", SECRETS, ids=lambda s: repr(s)[:20])

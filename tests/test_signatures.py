@@ -616,7 +616,7 @@ def test_bin_secret_without_a_provider_says_to_give_the_bin_one(lab, bin_, shown
     (cap,) = lab.wait(1, timeout=10)
     assert cap.bin == bin_ and cap.verified is False
     assert cap.verify_reason == (f"{NO_SENDER}; give the bin a provider: lab.secret({shown}, ..., "
-                                 "provider='github') (ids: hooklab.providers.PROVIDERS)")
+                                 "provider='<id>') (ids: hooklab.providers.PROVIDERS)")
     assert len(cap.verify_reason) <= 200
     # a sender its headers name still gets that provider's reason
     hooklab.send(lab.url_for(bin_), provider="github", event="push", secret="other")

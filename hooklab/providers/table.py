@@ -335,11 +335,19 @@ _ENTRIES: tuple[Provider, ...] = (
                      "charge.refunded"),
              secret="the endpoint's signing secret (whsec_...)",
              docs="https://docs.stripe.com/webhooks#verify-manually", sdk="stripe"),
+    # webhooks send X-Shopify-*; Events deliveries (shopify.dev/docs/apps/build/events:
+    # verify-deliveries, delivery-structure) the same headers without the X- prefix
+    # (Shopify-Hmac-Sha256, Shopify-Topic, Shopify-Webhook-Id...; @shopify/shopify-api's
+    # WEBHOOK_HEADER_NAMES.events); an Events topic is a resource (Product), the body's
+    # "action" (always there) what happened to it: the event type is "Product.update"
     Provider("shopify", "Shopify", "hmac",
-             _d(header="X-Shopify-Hmac-Sha256", enc="b64",
+             _d(header="X-Shopify-Hmac-Sha256", enc="b64", also=("Shopify-Hmac-Sha256",),
+                missing_hint="(nor Shopify-Hmac-Sha256, as Shopify's Events send it)",
                 hint="(Shopify signs with the app's client secret, not an access token)"),
-             detect=("x-shopify-topic", "x-shopify-hmac-sha256"), event=("h:x-shopify-topic",),
-             delivery=("h:x-shopify-webhook-id",), events=("orders/create",),
+             detect=("x-shopify-topic", "x-shopify-hmac-sha256", "shopify-topic",
+                     "shopify-hmac-sha256"),
+             event=("h:x-shopify-topic", "h:shopify-topic+j:action"),
+             delivery=("h:x-shopify-webhook-id", "h:shopify-webhook-id"), events=("orders/create",),
              secret="the app's client secret",
              docs="https://shopify.dev/docs/apps/build/webhooks/subscribe/https#step-2-validate-the-origin-of-your-webhook-to-ensure-its-coming-from-shopify"),
     Provider("paddle", "Paddle Billing", "hmac",

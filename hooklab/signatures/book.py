@@ -332,7 +332,7 @@ class SecretBook(BinSecrets):
         ([('Authorization', 'Basic [secret]')], True)
         """
         advice = {"verify_reason": (f"; give the bin a provider: lab.secret({short(bin_)}, "
-                                    f"..., provider='github') ({PROVIDER_IDS})")}
+                                    f"..., provider='<id>') ({PROVIDER_IDS})")}
         words = self._words()
         if words:
             redact_record(advice, credentials=False, secrets=words, mark=MARK)
