@@ -65,7 +65,8 @@ _SPECIAL = {
     "plivo": "HMAC-SHA256 b64 of URL (no query) + nonce (V2); of the URL with its query and the "
              "POST parameters sorted, `.` nonce (V3, checked when it comes alone)",
     "hubspot": "v3: HMAC-SHA256 b64 of method + URL + body + ms timestamp (v1, v2 too)",
-    "mailgun": "HMAC-SHA256 hex of timestamp + token, in the body",
+    "mailgun": "HMAC-SHA256 hex of timestamp + token, in the body (a webhook's JSON `signature`; "
+               "a forwarded message's form fields, urlencoded or multipart)",
     "adyen": "HMAC-SHA256 b64 (hex key) of 8 fields per item, in the body; `HmacSignature`",
     "braintree": "HMAC-SHA1 (key SHA-1 of private key) of `bt_payload`, form fields",
     "ed25519": "Ed25519",
@@ -150,8 +151,18 @@ def signing(p: Provider) -> str:
     return "yes"
 
 
+#: a provider's second family of deliveries, said after its detection and verification
+OTHER_KIND = {
+    "shopify": ("Events: `shopify-topic` / `shopify-hmac-sha256`",
+                "Events: event type `Shopify-Topic.action`, e.g. `Product.update`, delivery id "
+                "`Shopify-Webhook-Id`"),
+}
+
+
 def detection(p: Provider) -> str:
     parts = [f"`{h}`" for h in p.detect[:2]]
+    if p.id in OTHER_KIND:
+        parts[-1] += f"; {OTHER_KIND[p.id][0]}"
     if p.agent:
         parts.append(f"UA `{p.agent}`")
     if p.shape is not None:  # (with a header of its own: unsigned deliveries by their shape)
@@ -170,7 +181,8 @@ def main() -> None:
             p_name = f"{p.name} ({p.family} family)"
         else:
             p_name = p.name
-        print(f"| `{pid}` | {p_name} | {detection(p)} | {verification(p)}{window(p)} | {signing(p)} | "
+        other = f" ({OTHER_KIND[pid][1]})" if pid in OTHER_KIND else ""
+        print(f"| `{pid}` | {p_name} | {detection(p)} | {verification(p)}{other}{window(p)} | {signing(p)} | "
               f"{HANDSHAKES.get(pid, '—')} | {checked or '—'} | [docs]({p.docs}) |")
 
 
