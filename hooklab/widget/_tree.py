@@ -256,11 +256,23 @@ def field_html(key: Key, value: Any, schema_row: dict[str, Any] | None, sample_n
 DIFF_SHOWN = 200
 
 
-def diff_html(rows: list[tuple[str, str, Any, Any]], title: str, notes: list[str]) -> str:
-    """The diff pane: one escaped table row per changed field."""
+def diff_html(rows: list[tuple[str, str, Any, Any]] | None, title: str, notes: list[str], *,
+              headers: bool = False) -> str:
+    """The diff pane: one escaped table row per changed field; ``rows`` None: nothing was
+    compared (no earlier delivery), said as such, not as "no differences" (which an empty
+    ``rows`` is: of the payload, ``headers`` of the headers too, as ``lab.diff`` gives an
+    empty frame). ``notes`` (bounds reached) are shown in every case, as ``lab.diff`` warns.
+
+    >>> diff_html(None, "#1: no earlier delivery of push is stored", [])
+    '<div class="hl-title">#1: no earlier delivery of push is stored</div><div class="hl-none">nothing to compare</div>'
+    """
     head = f'<div class="hl-title">{_e(title)}</div>'
+    tail = "".join(f'<div class="hl-none">{_e(n)}</div>' for n in notes)
+    if rows is None:
+        return head + '<div class="hl-none">nothing to compare</div>' + tail
     if not rows:
-        return head + '<div class="hl-none">no differences in the payload</div>'
+        what = "the payload or headers" if headers else "the payload"
+        return head + f'<div class="hl-none">no differences in {what}</div>' + tail
     missing = object()
 
     def cell(change: str, side: str, v: Any) -> str:
@@ -274,7 +286,7 @@ def diff_html(rows: list[tuple[str, str, Any, Any]], title: str, notes: list[str
         for f, c, a, b in rows[:DIFF_SHOWN]
     )
     more = len(rows) - DIFF_SHOWN
-    tail = f'<div class="hl-none">{more:,} more rows: use lab.diff()</div>' if more > 0 else ""
-    tail += "".join(f'<div class="hl-none">{_e(n)}</div>' for n in notes)
+    if more > 0:
+        tail = f'<div class="hl-none">{more:,} more rows: use lab.diff()</div>' + tail
     return (head + '<table class="hl-kv hl-diff"><tr><th>field</th><th>change</th><th>previous</th>'
             f"<th>this</th></tr>{body}</table>" + tail)

@@ -1180,12 +1180,12 @@ class LiveView(LiveControls, W.VBox):
             return
         prev = self._previous(cap)
         what = R.event_read(cap) or f"capture to {R.as_sent(cap.path)}"
-        if prev is None:
-            html = _tree.diff_html([], f"#{cap.id}: no earlier delivery of {what}", [])
+        if prev is None:  # (the first one, or the earlier ones deleted: by retention, clear())
+            html = _tree.diff_html(None, f"#{cap.id}: no earlier delivery of {what} is stored", [])
         else:
             rows, notes = diff_rows(prev, cap, headers=headers, reveal=reveal)
             html = _tree.diff_html(rows, f"#{cap.id} against the previous {what}: #{prev.id}",
-                                   notes)
+                                   notes, headers=headers)
         self._set(self.diff_pane, value=f'<div class="hl-diffpane">{html}</div>')
 
 
