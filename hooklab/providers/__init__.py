@@ -9,18 +9,20 @@
 - :data:`TABLE` / :data:`PROVIDERS`: one :class:`Provider` entry per sender (see
   :mod:`hooklab.providers.table`);
 - :func:`detect`, :func:`detect_record`, :func:`describe`: provider, event type, delivery id;
-- :func:`handshake_answer` with :class:`BinSecrets`: endpoint handshakes, answered on capture;
+- :func:`handshake_answer` with :class:`BinSecrets`: endpoint handshakes, answered on capture
+  (and recognised when another answer goes out: ``answering=False``);
 - :func:`sample`, :data:`EVENTS`: realistic deliveries for :func:`hooklab.send`.
 """
 
 from .detect import describe, detect, detect_record
-from .handshake import MAX_ECHO, Answer, BinSecret, BinSecrets, handshake_answer
+from .handshake import HANDSHAKE_SEEN, MAX_ECHO, Answer, BinSecret, BinSecrets, handshake_answer
 from .samples import EVENTS, Sample, deep_merge, provider_hint, sample
 from .table import DEFAULT_TOLERANCE, PROVIDERS, TABLE, Provider
 
 __all__ = [
     "DEFAULT_TOLERANCE",
     "EVENTS",
+    "HANDSHAKE_SEEN",
     "MAX_ECHO",
     "PROVIDERS",
     "TABLE",

@@ -67,10 +67,13 @@ from urllib.parse import unquote
 from .detect import describe, detect, header_section, parse_json
 from .table import TABLE
 
-__all__ = ["MAX_ECHO", "Answer", "BinSecret", "BinSecrets", "handshake_answer"]
+__all__ = ["HANDSHAKE_SEEN", "MAX_ECHO", "Answer", "BinSecret", "BinSecrets", "handshake_answer"]
 
 #: longest challenge echoed back (bytes); longer ones are refused with 400
 MAX_ECHO = 2048
+#: the record key :meth:`Answer.classify` sets: its provider came from a handshake (read by
+#: the checks on arrival, never stored)
+HANDSHAKE_SEEN = "handshake_seen"
 _SAFE = (("X-Content-Type-Options", "nosniff"), ("Cache-Control", "no-store"))
 _TEXT = ("Content-Type", "text/plain; charset=utf-8")
 _JSON = ("Content-Type", "application/json")
@@ -193,20 +196,41 @@ class Answer:
     handshake: bool = True
 
     def mark(self, record: dict[str, Any]) -> None:
-        """Mark a capture record as this handshake: provider, event type, delivery id, the
-        ``handshake`` note, the status answered and, when it was checked, the verification;
-        a secret it handed over (Asana's ``X-Hook-Secret``) is stored as ``[secret]``, kept
-        or not."""
+        """Mark a capture record as this handshake, answered here: what :meth:`classify`
+        marks, the ``handshake`` note and the status answered; a secret it handed over
+        (Asana's ``X-Hook-Secret``) is stored as ``[secret]``, kept or not."""
         if self.provider == "asana" and self.event_type == "handshake":
             record["headers"] = [(k, "[secret]" if k.lower() == "x-hook-secret" else v)
                                  for k, v in record.get("headers") or ()]
+        self.classify(record)
         if self.handshake:
-            record["provider"], record["event_type"] = self.provider, self.event_type
-            record["delivery_id"] = describe(self.provider, header_section(record),
-                                             record.get("body") or b"", record.get("query"))[1]
             record["handshake"] = self.note
         if self.status is not None:
             record["status"] = self.status
+        if self.verify_reason is not None:  # (an ordinary delivery answered here too)
+            record["verified"], record["verify_reason"] = self.verified, self.verify_reason
+
+    def classify(self, record: dict[str, Any]) -> None:
+        """Mark a capture record as what this handshake is, whoever answers it (hooklab, a
+        response rule of the user's, nobody with ``handshakes`` off): its provider, event
+        type and delivery id, its verification when it was checked, and
+        :data:`HANDSHAKE_SEEN` (for the checks on arrival: the bin's registered provider
+        does not replace the handshake's; never stored). An ordinary delivery its provider
+        wants answered its way (``handshake`` False) is left to detection and the checks on
+        arrival, as any request.
+
+        >>> r = {"method": "POST", "path": "/slack", "query": {}, "headers": [],
+        ...      "body": b'{"type": "url_verification", "challenge": "c"}'}
+        >>> handshake_answer(r, BinSecrets(), answering=False).classify(r)
+        >>> r["provider"], r["event_type"], "handshake" in r
+        ('slack', 'url_verification', False)
+        """
+        if not self.handshake:
+            return
+        record["provider"], record["event_type"] = self.provider, self.event_type
+        record["delivery_id"] = describe(self.provider, header_section(record),
+                                         record.get("body") or b"", record.get("query"))[1]
+        record[HANDSHAKE_SEEN] = True
         if self.verify_reason is not None:
             record["verified"], record["verify_reason"] = self.verified, self.verify_reason
 
@@ -216,7 +240,9 @@ class _Req:
     chunked body is no header to a provider's receiver: an ``X-Hook-Secret`` or a challenge
     sent only as a trailer is no handshake, and a signature there signs nothing)."""
 
-    def __init__(self, record: dict[str, Any], secrets: BinSecrets) -> None:
+    def __init__(self, record: dict[str, Any], secrets: BinSecrets, answering: bool = True) -> None:
+        #: False: recognised only (a response rule answers): nothing is learned
+        self.answering = answering
         self.method = str(record.get("method") or "GET").upper()
         self.path = str(record.get("path") or "/")
         first = self.path.lstrip("/").split("/", 1)[0]
@@ -257,6 +283,11 @@ class _Req:
 
     def registered(self) -> str | None:
         return self.entry.provider if self.entry else None
+
+    def remember(self, secret: str, provider: str) -> str | None:
+        """Keep a secret the handshake handed over (:meth:`BinSecrets.remember`), only when
+        hooklab answers it: a handshake another answer took hands nothing over to hooklab."""
+        return self.config.remember(self.bin, secret, provider) if self.answering else None
 
     def check(self, provider: str) -> tuple[bool | None, str]:
         """Verify a signed handshake with the bin's secret: ``(None, why)`` when unchecked."""
@@ -538,7 +569,7 @@ def _x_crc(r: _Req) -> Answer | None:
         if secret is not None:  # (a secret given without provider=: kept from answering)
             why = ("the bin's secret is not X's: it was given without provider='x', and "
                    "answering would sign any crc_token with it for whoever asks")
-            if unsigned is not None:
+            if unsigned is not None and r.answering:
                 unsigned = ("handshake: x does not sign it (not answered: register the bin "
                             "with provider='x' to have X's CRC answered)")
         elif r.entry is not None and r.entry.secret and reg not in (None, "x"):
@@ -588,7 +619,7 @@ def _asana(r: _Req) -> Answer | None:
     if not _HEADER_VALUE.fullmatch(value) or len(value) > MAX_ECHO:
         return _refuse("asana", "handshake", "asana X-Hook-Secret: refused with 400, not a "
                        "printable header value", 400, verify_reason=_unsigned(r, "asana"))
-    refused = r.config.remember(r.bin, value, "asana")
+    refused = r.remember(value, "asana")
     how = "kept as this bin's secret for the deliveries that follow" if refused is None else \
         f"not kept: {refused}"
     return Answer("asana", "handshake", f"asana X-Hook-Secret: echoed ({how})", 200, b"",
@@ -602,7 +633,7 @@ def _notion(r: _Req) -> Answer | None:
     token = _str(d.get("verification_token"))
     if token is None or len(token) > MAX_ECHO:  # (a sender must not pin megabytes per bin)
         return None
-    refused = r.config.remember(r.bin, token, "notion")
+    refused = r.remember(token, "notion")
     how = "kept as this bin's secret; paste it into Notion to finish" if refused is None else \
         f"not kept: {refused}"
     return Answer("notion", "verification", f"notion verification_token received ({how})", None,
@@ -858,17 +889,21 @@ _DETECTORS: tuple[Callable[[_Req], Answer | None], ...] = (
 )
 
 
-def handshake_answer(record: dict[str, Any], secrets: BinSecrets | None) -> Answer | None:
+def handshake_answer(record: dict[str, Any], secrets: BinSecrets | None, *,
+                     answering: bool = True) -> Answer | None:
     """The handshake answer for a received request, or ``None`` when it is not one.
 
     ``record`` is the capture record (``method``, ``path``, ``query``, ``headers``, ``body``,
     ``url``; ``trailers_at``: where trailer fields start, which are not read);
     ``secrets`` the lab's :class:`BinSecrets` (``secrets.handshakes`` False: never).
+    ``answering=False``: the handshake recognised though another answer goes out (a response
+    rule of the user's, or ``secrets.handshakes`` False), for :meth:`Answer.classify`: the
+    same answer, with nothing learned from it (no secret kept from Asana's or Notion's).
     Never raises: a detector that fails on hostile input is skipped.
     """
-    if secrets is None or not secrets.handshakes:
+    if secrets is None or (answering and not secrets.handshakes):
         return None
-    r = _Req(record, secrets)
+    r = _Req(record, secrets, answering)
     for detector in _DETECTORS:
         try:
             answer = detector(r)

@@ -207,9 +207,13 @@ def capture_record(
     record["never_stored"] = srv.never_stored
     response = srv.rules.match(method, record["path"])
     record["status"] = response.status
-    if response is DEFAULT_RESPONSE and srv.handshakes is not None:  # a user's rule wins
-        answer = handshake_answer(record, srv.handshakes)
-        if answer is not None:
+    if srv.handshakes is not None:  # a user's rule wins; the handshake is what it is
+        # either way (its provider, event type, delivery id), whoever answers it
+        answering = response is DEFAULT_RESPONSE and srv.handshakes.handshakes
+        answer = handshake_answer(record, srv.handshakes, answering=answering)
+        if answer is not None and not answering:
+            answer.classify(record)
+        elif answer is not None:
             answer.mark(record)
             if answer.status is not None:
                 response = Response(answer.status, answer.body, answer.headers)

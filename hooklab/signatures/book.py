@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ..capture import Capture, bin_of, redact_record
-from ..providers import TABLE, BinSecrets, describe
+from ..providers import HANDSHAKE_SEEN, TABLE, BinSecrets, describe
 from ..providers.detect import header_section
 from . import trailer_note
 from ._base import NO_PROVIDER, PROVIDER_IDS, short
@@ -403,7 +403,7 @@ class SecretBook(BinSecrets):
         section = header_section(record)
         try:
             if provider in TABLE and record.get("provider") != provider \
-                    and not record.get("handshake"):
+                    and not (record.get("handshake") or record.get(HANDSHAKE_SEEN)):
                 record["provider"] = provider
                 record["event_type"], record["delivery_id"] = describe(
                     provider, section, record.get("body") or b"", record.get("query"))

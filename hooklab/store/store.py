@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..capture import Capture, CaptureRecord, ForwardOutcome, scrub_detected
 from ..filters import FIELD_KEYS, validate
-from ..providers import detect_record
+from ..providers import HANDSHAKE_SEEN, detect_record
 from . import _columns, _search
 from . import _segments as S
 from ._segments import ENCODED, header_section_text
@@ -1934,6 +1934,7 @@ class CaptureStore:
                 raise
         # what arrived with the record for the checks only: off it, and out of what they wrote
         record.pop("signed_url", None)
+        record.pop(HANDSHAKE_SEEN, None)
         key = record.pop("relay_key", None)
         never = record.pop("never_stored", None)
         if never or key:
