@@ -106,3 +106,30 @@ def test_the_advice_for_a_bin_without_provider_names_no_example_provider(lab):
         "unknown provider: no known signature header found; give the bin a provider: "
         "lab.secret('plain', ..., provider='<id>') (ids: hooklab.providers.PROVIDERS)")
     assert "github" not in cap.verify_reason
+
+
+def test_a_re_signed_replay_leaves_no_stale_signature_in_either_spelling(lab):
+    """``lab.replay(..., resign=...)`` of an Events delivery put a fresh
+    ``X-Shopify-Hmac-Sha256`` beside the stale ``Shopify-Hmac-Sha256`` the capture had, which
+    Shopify's own library checks first: the app refused it. Each signature header the capture
+    has now carries the fresh signature, and a spelling it did not have is not added. The
+    receiving app is a second lab whose bin holds the new secret; the expected HMAC is made here."""
+    new = "shpss_rotated_secret_2"
+    lab.secret("shop", SECRET, provider="shopify")
+    app = hooklab.HookLab(port=0, db=":memory:").start()
+    try:
+        app.secret("app", new, provider="shopify")
+        cases = [ROWS[0], ROWS[2], ROWS[3]]  # (events only, both spellings, X- only)
+        for _, headers, body, _ in cases:
+            assert post(lab.url_for("shop"), body, headers)[0] == 200
+        caps = lab.wait(len(cases), timeout=30)
+        assert [c.verified for c in caps] == [True] * len(cases)
+        results = lab.replay(caps, to=app.url_for("app"), resign=new)
+        assert [r.status for r in results] == [200] * len(cases), results
+        got = app.wait(len(cases), timeout=30)
+        want = _mac(BODY, new)
+        seen = [(c.verified, c.header("Shopify-Hmac-Sha256"), c.header("X-Shopify-Hmac-Sha256"))
+                for c in got]
+        assert seen == [(True, want, None), (True, want, want), (True, None, want)], seen
+    finally:
+        app.stop()

@@ -512,7 +512,9 @@ def resigned(
     (default: the capture's) signs with ``secret`` (:func:`hooklab.signatures.sign_request`,
     now or at ``timestamp``).
 
-    The capture's signature headers, and the timestamp headers a provider keeps apart
+    The capture's signature headers (each spelling of one it has: Shopify Events'
+    ``Shopify-Hmac-Sha256`` beside or instead of ``X-Shopify-Hmac-Sha256``, Box's secondary),
+    and the timestamp headers a provider keeps apart
     (Slack's ``X-Slack-Request-Timestamp``, ``svix-timestamp``/``webhook-timestamp``...), are
     replaced in place by fresh ones; the delivery id a signature covers is kept
     (``webhook-id``/``svix-id``: apps deduplicate by it); every other header (as
@@ -561,6 +563,11 @@ trailers, as they came, never moved into the headers. Providers that sign
         rename = {f"{first}-{part}": f"{used}-{part}" for part in ("id", "timestamp", "signature")}
     elif row.scheme == "mailgun" and _is_form(given, body):
         body = _without_mailgun_fields(body)
+    # a provider that signs in more than one header (Shopify Events' Shopify-Hmac-Sha256,
+    # Box's secondary, DocuSign's -2 ... -100): each of them the capture has gets the fresh
+    # signature, none is left stale beside it (an app may check that one first)
+    also = [h for h in row.sig.get("also", ()) if h.lower() in given] \
+        if row.scheme == "hmac" else []
     try:
         signed = sign_request(name, secret, url=url, body=body, method=capture.method or "POST",
                               headers=dict(headers), timestamp=timestamp, msg_id=msg_id)
@@ -570,6 +577,10 @@ trailers, as they came, never moved into the headers. Providers that sign
         raise ValueError(f"capture #{capture.id} cannot be re-signed as {name}: "
                          f"{type(exc).__name__} reading its body") from None
     fresh = {rename.get(k, k): v for k, v in signed.headers.items()}
+    if also and row.sig["header"] in fresh:
+        mac = fresh[row.sig["header"]] if row.sig["header"].lower() in given \
+            else fresh.pop(row.sig["header"])
+        fresh.update((h, mac) for h in also)
     wanted = {k.lower(): (k, v) for k, v in fresh.items()}
     out: list[tuple[str, str]] = []
     for k, v in headers:
