@@ -5,6 +5,13 @@ that message waits in the queue until the cell ends. The live view's flusher thr
 refreshing the rows meanwhile, so the view must know whether a click made now may still be
 on its way when it replaces what a table shows (:meth:`hooklab.widget.LiveView._show_rows`).
 
+A widget's own message is no execution, though IPython's events say it is: the ``comm``
+package fires ``pre_execute`` / ``post_execute`` around each one's handler. Counted, every
+key pressed in the live view's table was a "cell" for the moment of its handling, and a
+refresh falling into it hid the table the person was moving through (its keyboard focus went
+to the page). Those of a widget message (the kernel's current message is a ``comm_*`` one)
+are left out.
+
 >>> clock = cell_clock()          # None outside IPython (a script, a test without a shell)
 >>> clock.running if clock else False
 False
@@ -20,7 +27,7 @@ from typing import Any
 
 class CellClock:
     """Follows IPython's ``pre_execute`` / ``post_execute`` events (every execution, silent
-    ones too: they hold clicks back as well).
+    ones too: they hold clicks back as well; not a widget message's, see the module).
 
     ``started`` is when the newest execution began (``time.monotonic()``), ``ended`` when it
     ended (None while it runs). ``on_end(callback)`` calls ``callback()`` at the end of every
@@ -30,7 +37,11 @@ class CellClock:
     def __init__(self, shell: Any) -> None:
         self.started: float | None = None
         self.ended: float | None = None
-        self._depth = 0  # (a cell may run cells: run_cell() inside one)
+        self._shell = shell
+        #: one entry per ``pre_execute`` not yet ended: whether it is an execution (False: a
+        #: widget message's); a cell may run cells (run_cell() inside one), and a cell that
+        #: polls the kernel's queue may handle widget messages inside it
+        self._frames: list[bool] = []
         self._listeners: weakref.WeakSet[Any] = weakref.WeakSet()
         shell.events.register("pre_execute", self._pre)
         shell.events.register("post_execute", self._post)
@@ -43,15 +54,25 @@ class CellClock:
         """Call ``owner._cell_ended()`` whenever an execution ends (held weakly)."""
         self._listeners.add(owner)
 
+    def _widget_message(self) -> bool:
+        """Whether the kernel is handling a widget's message (``comm_msg``, ``comm_open``,
+        ``comm_close``) rather than an execution (a kernel's shell says which message it
+        handles; no kernel, no such message)."""
+        header = getattr(self._shell, "parent_header", None)
+        kind = header.get("msg_type") if isinstance(header, dict) else None
+        return isinstance(kind, str) and kind.startswith("comm_")
+
     def _pre(self) -> None:
-        self._depth += 1
-        if self._depth == 1:
+        execution = not self._widget_message()
+        self._frames.append(execution)
+        if execution and self._frames.count(True) == 1:
             self.started, self.ended = time.monotonic(), None
 
     def _post(self) -> None:
-        # (IPython fires post_execute without pre_execute for an empty cell: never below 0)
-        self._depth = max(0, self._depth - 1)
-        if self._depth == 0 and self.started is not None:
+        # (IPython fires post_execute without pre_execute for an empty cell: nothing to end)
+        if not self._frames or not self._frames.pop():
+            return
+        if True not in self._frames and self.started is not None:
             self.ended = time.monotonic()
             for owner in list(self._listeners):
                 callback: Callable[[], None] | None = getattr(owner, "_cell_ended", None)
