@@ -86,6 +86,9 @@ _NOT_IN_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]|[^\x00-\xff]")
 #: what a caller may say in ``Connection``: nothing that names another header (a proxy drops
 #: the headers ``Connection`` names, ``Content-Length`` too) or asks for another protocol
 _CONNECTION_OK = frozenset({"close", "keep-alive"})
+#: methods whose requests anticipate no content: without a body they go without a
+#: ``Content-Length`` (RFC 9110 8.6: a user agent SHOULD NOT send one there), as they came
+_NO_CONTENT = frozenset({"GET", "HEAD", "DELETE", "OPTIONS", "TRACE", "CONNECT"})
 
 
 def _what(char: str) -> str:
@@ -602,7 +605,7 @@ def _exchange_once(
             conn.putheader(k, v)
         if tail:  # (trailer fields: only a chunked body carries them; http.client writes
             conn.putheader("Transfer-Encoding", "chunked")  # no trailer section: ours, as is)
-        elif "content-length" not in names and (body or method.upper() not in ("GET", "HEAD")):
+        elif "content-length" not in names and (body or method.upper() not in _NO_CONTENT):
             conn.putheader("Content-Length", str(len(body)))
         try:
             conn.endheaders(_chunked(body, tail) if tail else (body or None))
