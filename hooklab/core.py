@@ -342,8 +342,10 @@ class HookLab(Configurable):
         self._relay_nonce = new_token()
         self._memory_gone = False  # stop() closed an in-memory store: its captures are gone
         self._undoing = False  # a refused setting is being put back: the observers let it be
-        #: (host, port) a port=0 lab listened on until stop_serving(): start() takes it again
-        self._last_bound: tuple[str, int] | None = None
+        #: (host, port asked for, port listened on) of a lab that listened elsewhere than it
+        #: asked (port=0, or a taken port it moved past) until stop_serving(): start() takes
+        #: that port again while host and port are still the ones asked for then
+        self._last_bound: tuple[str, int, int] | None = None
         #: made by hooklab.open() and not served since (nor stopped): the status line says so
         self._opened = False
         super().__init__(**kwargs)
@@ -520,18 +522,21 @@ class HookLab(Configurable):
         if self.server is not None and self.server.is_running:
             return self
         last, self._last_bound = self._last_bound, None
-        if self.port == 0 and last is not None and last[0] == self.host:
-            # a port=0 lab stopped and started again (%hooklab stop / start) takes its port
-            # again: every URL handed out (lab.url, a sender's config) went on working after a
-            # pause. Taken meanwhile: the next free one, with the warning that names both (a
-            # strict_port lab: any free one)
+        if last is not None and last[:2] == (self.host, self.port):
+            # a lab stopped and started again (%hooklab stop / start) takes the port it
+            # listened on again, the one port=0 picked or the next free one a taken port
+            # moved it to (it went back to the taken one, freed meanwhile, the URLs handed out
+            # dead): every URL handed out (lab.url, a sender's config) works after a pause.
+            # Taken meanwhile: the next free one after it, as for a taken port asked for, with
+            # the warning that names both (a strict_port lab: the port asked for, or any free
+            # one for port=0)
             try:
-                self._serve_on(last[1])
+                self._serve_on(last[2])
             except (OSError, ServerError):
                 if not self.strict_port:
                     raise
                 self.start()
-                warnings.warn(f"hooklab: port {last[1]}, which this lab listened on, is in use "
+                warnings.warn(f"hooklab: port {last[2]}, which this lab listened on, is in use "
                               f"now; listening on {self.bound_port} instead", RuntimeWarning,
                               stacklevel=user_stacklevel())
             return self
@@ -596,14 +601,14 @@ class HookLab(Configurable):
         (False, 1)
         >>> lab.start()                            # and serving resumes on the same store
         <HookLab hooklab listening on http://127.0.0.1:... (db :memory:, 1 capture)>
-        >>> lab.bound_port == port                 # on the same port (port=0's too)
+        >>> lab.bound_port == port                 # on the same port (port=0's, a moved one's)
         True
         """
         # 404 instead of a dead relay; start() brings the URLs back
         ingress.withdraw(self)
         if self.server is not None:
-            if self.port == 0 and self.server.is_running:
-                self._last_bound = (self.host, self.server.port)
+            if self.server.is_running and self.server.port != self.port:
+                self._last_bound = (self.host, self.port, self.server.port)
             self.server.stop()
             self.server = None
         self._tell_views()
