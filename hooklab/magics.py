@@ -177,13 +177,21 @@ def _characters(n: int) -> str:
 
 
 def _unsendable(target: str) -> str:
-    """What ``%hooklab send`` says of a URL holding a space or a control character: the URL
-    without its credentials, escaped."""
+    """What ``%hooklab send`` says of a URL holding a space or a control character
+    (:func:`hooklab.outbound.sender.unsendable`): the URL without its credentials, escaped,
+    and the character with its place in the URL as written."""
     from .capture import printable
     from .credentials import scrubbed_url
+    from .outbound.sender import unsendable
 
-    return (f"%hooklab send: {printable(scrubbed_url(target), 200)}: the URL holds a character "
-            "no URL can (a space, a control character): percent-encode it (a space is %20)")
+    bad = unsendable(target)
+    if bad is None:  # (http.client refused what hooklab took: said without a place)
+        return (f"%hooklab send: {printable(scrubbed_url(target), 200)}: the URL holds a "
+                "character no URL can (a space, a control character): percent-encode it "
+                "(a space is %20)")
+    return (f"%hooklab send: {printable(bad.shown, 200)}: the URL holds {bad.what} at character "
+            f"{bad.at + 1}{', ' + bad.note if bad.note else ''}, which no URL can hold as it is "
+            f"({bad.encoded} encoded): percent-encode it (a space is %20)")
 
 
 @magics_class
@@ -241,7 +249,7 @@ class HookLabMagics(Magics):
             import json
 
             from .credentials import scrubbed_text, scrubbed_url
-            from .outbound.sender import NOT_IN_URL
+            from .outbound.sender import unsendable
 
             try:
                 target = args.target if "://" in args.target else lab.url_for(args.target)
@@ -259,7 +267,7 @@ class HookLabMagics(Magics):
                 if getattr(args, flag) is not None and not args.provider:
                     raise UsageError(f"%hooklab send: --{flag} needs --provider (e.g. "
                                      "--provider github --event push)")
-            if NOT_IN_URL.search(target):  # (send's own words start with "URL '...")
+            if unsendable(target):  # (send's own words start with "URL '...")
                 raise UsageError(_unsendable(target))
             try:
                 resp = send(target, provider=args.provider, event=args.event, secret=args.secret,

@@ -67,12 +67,12 @@ from urllib.parse import unquote, unquote_plus, urlencode, urlsplit
 
 from ..capture import REDACTED, Capture, ForwardOutcome, forward_error, trailers_start
 from .sender import (
-    NOT_IN_URL,
     _exchange,
     _shown_repr,
     _text_not_bytes,
     ascii_url,
     iri_escaped,
+    unsendable,
 )
 
 __all__ = ["HOP_BY_HOP", "LOOP_HEADER", "Forwarder", "ForwardsLeft", "LeftForwards", "ReplayResult",
@@ -174,13 +174,14 @@ def check_target(to: str) -> str:
     Traceback (most recent call last):
     ...
     ValueError: forward/replay target 'http://127.0.0.1:5000/my hook' is no valid URL: a space
-    at character 25 (a request line holds none: percent-encode it, e.g. %20 for a space)
+    at character 25 (a request line holds none: percent-encode it, %20 for a space)
     """
     from ..credentials import scrubbed_text, scrubbed_url
 
     if not isinstance(to, str):
         raise TypeError(f"forward/replay target must be a URL (str), not {type(to).__name__}")
-    to = ascii_url(to)  # (the target a person wrote; the capture's own part stays as it came)
+    written, to = to, ascii_url(to)  # (the target a person wrote; the capture's own part
+    # stays as it came)
     try:
         parts = urlsplit(to)
         parts.port  # noqa: B018 - past 65535 or no number: refused now, not per capture
@@ -189,37 +190,13 @@ def check_target(to: str) -> str:
                          f"{scrubbed_text(str(exc), to)}") from None  # credentials: scrubbed)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"forward/replay target must be an http(s) URL, got {scrubbed_url(to)!r}")
-    bad = _unsendable(to)
+    bad = unsendable(written)  # (counted in the target as written, before ascii_url)
     if bad is not None:  # (http.client refused it per capture: InvalidURL, every one failed)
-        raise ValueError(f"forward/replay target {scrubbed_url(to)!r} is no valid URL: {bad}")
+        name = {"\t": " for a tab", " ": " for a space"}.get(bad.char, "")
+        raise ValueError(f"forward/replay target {bad.shown!r} is no valid URL: {bad.what} at "
+                         f"character {bad.at + 1} ({bad.note + '; ' if bad.note else ''}a "
+                         f"request line holds none: percent-encode it, {bad.encoded}{name})")
     return to
-
-
-#: what a request line and a Host header cannot carry (http.client refuses it: InvalidURL)
-_NOT_IN_TARGET = re.compile(r"[\x00-\x20\x7f]")
-
-
-def _unsendable(to: str) -> str | None:
-    """Why the request line or ``Host`` of a request to ``to`` cannot be sent as written, or
-    ``None``: a space or control character in its host, path or query (http.client refuses
-    those: ``InvalidURL``), a control character anywhere (a tab, CR or LF would be dropped
-    by :func:`urllib.parse.urlsplit`: another URL than the one written). A space in the
-    ``user:password@`` part or the fragment is fine: neither goes into the request line."""
-    def said(char: str, at: int) -> str:
-        what = "a space" if char == " " else f"the control character U+{ord(char):04X}"
-        return (f"{what} at character {at + 1} (a request line holds none: percent-encode "
-                f"it, e.g. %20 for a space)")
-
-    m = NOT_IN_URL.search(to)
-    if m:
-        return said(m.group(), m.start())
-    start = to.find("://") + 3  # (an http(s) URL: checked before)
-    end = len(to.split("#", 1)[0])
-    rest = to[start:end]
-    authority = re.match(r"[^/?]*", rest).group()  # type: ignore[union-attr]
-    skip = start + (authority.rfind("@") + 1)  # (the credentials: not in the request line)
-    m = _NOT_IN_TARGET.search(to, skip, end)
-    return said(m.group(), m.start()) if m else None
 
 
 def target_url(capture: Capture, to: str) -> str:

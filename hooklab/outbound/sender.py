@@ -60,14 +60,18 @@ from urllib.parse import SplitResult, urljoin, urlsplit
 
 from ..credentials import shown_header_name
 
-__all__ = ["MAX_ANSWER", "MAX_INTERIM", "NOT_IN_URL", "IncompleteRead", "SendResponse", "check_header",
-           "check_headers", "http_request", "iri_escaped", "send", "sent_target"]
+__all__ = ["MAX_ANSWER", "MAX_INTERIM", "NOT_IN_URL", "IncompleteRead", "SendResponse", "Unsendable",
+           "check_header", "check_headers", "http_request", "iri_escaped", "send", "sent_target",
+           "unsendable"]
 
 _MAX_REDIRECTS = 5
 #: what cannot be anywhere in a URL hooklab sends to: a control character (``urlsplit`` drops
 #: a tab, CR or LF silently, so the URL parsed would not be the one written); send, forward
 #: and replay targets and ``%hooklab send`` refuse it
 NOT_IN_URL = re.compile(r"[\x00-\x1f\x7f]")
+#: what a request line or ``Host`` header cannot carry raw either: a space (http.client
+#: refuses it there with its own ``InvalidURL``, quoting the path)
+_NOT_IN_TARGET = re.compile(r"[\x00-\x20\x7f]")
 #: the most of an answer's body kept (bytes): ``send``'s and ``replay``'s ``body`` hold at most
 #: this much, ``truncated`` saying when there was more (a forward keeps none of it)
 MAX_ANSWER = 10 * 2**20
@@ -739,7 +743,7 @@ def send(
     from ..providers.detect import detect
     from ..providers.samples import sample
 
-    _refuse_control_characters(url)  # (before urlsplit drops a tab or line break unseen)
+    _refuse_unsendable(url)  # (before urlsplit drops a tab or line break unseen)
     stand_in, throwaway = False, None
     url = ascii_url(url)  # (a URL typed with "café": sent, and signed, as curl would send it)
     if provider:
@@ -846,33 +850,126 @@ def _throwaway_secret(provider: str) -> str | None:
     return _THROWAWAY_KEY.hex()  # (hex: a text key, a hex key and a base64 one alike)
 
 
-def _refuse_control_characters(url: str) -> None:
-    r"""``ValueError`` when ``url`` holds a control character (forward and replay targets'
-    rule: :func:`hooklab.outbound.forward.check_target`). :func:`urllib.parse.urlsplit`
-    drops a tab, CR or LF anywhere in a URL (as WHATWG says), so ``/tab\there`` went out as
-    ``/tabhere`` without a word: a URL holding one is a mistake, said before anything is sent.
-    The message shows the URL without its credentials.
+class Unsendable(NamedTuple):
+    """A character of a URL that no request can carry as written (:func:`unsendable`)."""
 
-    >>> _refuse_control_characters("http://127.0.0.1:9/tab\there")
+    #: the URL as a message shows it: credentials hidden, the characters it cannot hold kept
+    #: in their places (``repr()`` or :func:`hooklab.capture.printable` escapes them)
+    shown: str
+    #: the character, and its index in the URL as written (a message says ``at + 1``)
+    char: str
+    at: int
+    #: where the count is read, when the URL shown is not the URL as written ("" when it is)
+    note: str
+
+    @property
+    def what(self) -> str:
+        """``"a space"`` or ``"the control character U+0009"``."""
+        return "a space" if self.char == " " else f"the control character U+{ord(self.char):04X}"
+
+    @property
+    def encoded(self) -> str:
+        """The character percent-encoded (``%20``, ``%09``), as the URL should hold it."""
+        return f"%{ord(self.char):02X}"
+
+
+def unsendable(url: str) -> Unsendable | None:
+    r"""The first character of ``url`` that no request can carry as written, or ``None``.
+
+    That is a control character anywhere (:func:`urllib.parse.urlsplit` drops a tab, CR or
+    LF without a word, so another URL than the one written would go out; NUL, ESC, DEL...
+    http.client refuses), and a space in the host, path or query (a request line or ``Host``
+    header holds none: http.client's ``InvalidURL``). A space in ``user:password@`` (sent as
+    Basic credentials) or in the fragment (never sent) is fine. Characters past ASCII are
+    no such character: an IRI's are percent-encoded as UTF-8 on the way out
+    (:func:`ascii_url`). ``send``, ``%hooklab send``, ``hooklab send`` and forward and
+    replay targets refuse such a URL with it, before anything is sent.
+
+    The position counts the URL as written; the URL shown hides its credentials and keeps
+    the character where it is (a URL shown through ``urlsplit`` had lost a tab the message
+    named), and ``note`` says so when the URL shown is not the one written.
+
+    >>> bad = unsendable("http://127.0.0.1:9/my hook?api_key=sk_1")
+    >>> bad.what, bad.at + 1, bad.shown, bad.note
+    ('a space', 22, 'http://127.0.0.1:9/my hook?api_key=[secret]', '')
+    >>> unsendable("http://u:pw@127.0.0.1:9/my hook").note
+    'counted in the URL as written, whose credentials are hidden here'
+    >>> unsendable("http://127.0.0.1:9/caf\u00e9#a b") is None    # an IRI; a fragment
+    True
+    """
+    scheme = url.find("://")
+    start = scheme + 3 if scheme >= 0 else 0
+    end = len(url.split("#", 1)[0])
+    authority = re.match(r"[^/?]*", url[start:end]).group()  # type: ignore[union-attr]
+    skip = start + authority.rfind("@") + 1  # (the credentials: not in the request line)
+    found = min((m for m in (NOT_IN_URL.search(url), _NOT_IN_TARGET.search(url, skip, end))
+                 if m is not None), key=lambda m: m.start(), default=None)
+    if found is None:
+        return None
+    shown, shown_at = _shown_keeping(url, found.start())
+    note = "" if shown_at == found.start() else (  # (the URL shown counts it elsewhere)
+        "counted in the URL as written, whose credentials are hidden here" if shown_at is not None
+        else "counted in the URL as written, in a credential hidden here as [secret]")
+    return Unsendable(shown, found.group(), found.start(), note)
+
+
+_MARKS = 0xE000  # (private-use characters: stand-ins while credentials are hidden)
+
+
+def _shown_keeping(url: str, at: int) -> tuple[str, int | None]:
+    """``url`` without its credentials (:func:`hooklab.credentials.scrubbed_url`) but with
+    its spaces and control characters where they were, and where the one at ``at`` is in it
+    (``None``: inside a hidden credential). Each such character is a private-use stand-in
+    while the URL is scrubbed, the credentials of both readings hidden (the URL with its
+    stand-ins, and as urlsplit reads the URL written, a tab dropped from a token), then put
+    back."""
+    from ..credentials import scrubbed_text, scrubbed_url
+
+    spots = [m.start() for m in _NOT_IN_TARGET.finditer(url)]
+    if len(spots) > 0x1900 or any("\ue000" <= c <= "\uf8ff" for c in url):
+        return scrubbed_url(url), None  # (no stand-ins to spare: the character not shown)
+    chars = list(url)
+    for i, spot in enumerate(spots):
+        chars[spot] = chr(_MARKS + i)
+    shown = scrubbed_text(scrubbed_url("".join(chars)), url)
+    mine = chr(_MARKS + spots.index(at))
+    put_back = "".join(url[spots[ord(c) - _MARKS]] if "\ue000" <= c <= "\uf8ff" else c
+                       for c in shown)
+    return put_back, (shown.index(mine) if mine in shown else None)
+
+
+def _refuse_unsendable(url: str) -> None:
+    r"""``ValueError`` when ``url`` holds a character no request can carry as written
+    (:func:`unsendable`: a control character, a space in the host, path or query), before
+    anything is sent. :func:`urllib.parse.urlsplit` drops a tab, CR or LF anywhere in a URL
+    (as WHATWG says), so ``/tab\there`` went out as ``/tabhere`` without a word; a space was
+    http.client's ``InvalidURL``, quoting the path. The message shows the URL without its
+    credentials and names the character and where it is in the URL as written.
+
+    >>> _refuse_unsendable("http://127.0.0.1:9/tab\there")
     Traceback (most recent call last):
     ...
     ValueError: URL 'http://127.0.0.1:9/tab\there' holds the control character U+0009 at
     character 23: no URL holds one (a tab or line break would be dropped and another URL sent
     than the one written); percent-encode it (%09 for a tab)
+    >>> _refuse_unsendable("http://127.0.0.1:9/hook?token=t0k3n x")
+    Traceback (most recent call last):
+    ...
+    ValueError: URL 'http://127.0.0.1:9/hook?token=[secret]' holds a space at character 36:
+    counted in the URL as written, in a credential hidden here as [secret]; no URL holds
+    one (a request line cannot carry it); percent-encode it (%20 for a space)
     """
     if not isinstance(url, str):
         return  # (what is no text is refused where it is used)
-    bad = NOT_IN_URL.search(url)
+    bad = unsendable(url)
     if bad is None:
         return
-    from ..credentials import scrubbed_url
-
-    char = bad.group()
-    raise ValueError(f"URL {scrubbed_url(url)!r} holds the control character U+{ord(char):04X} "
-                     f"at character {bad.start() + 1}: no URL holds one (a tab or line break "
-                     "would be dropped and another URL sent than the one written); "
-                     f"percent-encode it (%{ord(char):02X}"
-                     f"{' for a tab' if char == chr(9) else ''})")
+    why = ("a request line cannot carry it" if bad.char == " " else
+           "a tab or line break would be dropped and another URL sent than the one written")
+    name = {"\t": " for a tab", " ": " for a space"}.get(bad.char, "")
+    raise ValueError(f"URL {bad.shown!r} holds {bad.what} at character {bad.at + 1}: "
+                     + (f"{bad.note}; " if bad.note else "")
+                     + f"no URL holds one ({why}); percent-encode it ({bad.encoded}{name})")
 
 
 #: header names that carry credentials or signatures (dropped on a cross-origin redirect)
