@@ -575,7 +575,8 @@ class HookLab(Configurable):
             if self.host not in ("127.0.0.1", "localhost", "::1"):  # (once bound: an address
                 warnings.warn(  # (that cannot be bound is an error, not this warning)
                     f"hooklab is binding {self.host}: anyone who can reach this machine can send "
-                    "to it and read captures through /_hooklab/api",
+                    "webhooks to it; reading captures through /_hooklab/ still needs the lab's "
+                    "read token (and a local Host or one in HookLab.allowed_hosts)",
                     RuntimeWarning,
                     stacklevel=user_stacklevel(),  # (the user's line: start(), %hooklab start...)
                 )

@@ -716,7 +716,8 @@ def test_the_exposure_warning_is_a_hooklab_line() -> None:
         _, err = _stop(proc)
     lines = err.splitlines()
     assert lines[0] == ("hooklab: binding 127.0.0.2: anyone who can reach this machine can send "
-                        "to it and read captures through /_hooklab/api"), err
+                        "webhooks to it; reading captures through /_hooklab/ still needs the "
+                        "lab's read token (and a local Host or one in HookLab.allowed_hosts)"), err
     assert all(line.startswith("hooklab: ") for line in lines), err
 
 
