@@ -20,15 +20,14 @@ from __future__ import annotations
 
 import ast
 import re
-import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from IPython.core.error import UsageError
 from test_small_magics import shell  # noqa: F401 - the fixture (%load_ext hooklab, port 0)
+from test_small_send_url import _connected, listener  # noqa: F401 - a socket never accepting
 
 import hooklab
 
@@ -71,25 +70,6 @@ def _url(tail: str, port: int) -> str:
     return tail.format(port=port) if tail[:1] in ("h", "\t") else f"http://127.0.0.1:{port}{tail}"
 
 
-@pytest.fixture
-def listener() -> Iterator[socket.socket]:
-    """Listening on 127.0.0.1, never accepting: a connection made to it waits in its queue."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        s.listen(8)
-        s.setblocking(False)
-        yield s
-
-
-def _connected(listener: socket.socket) -> bool:
-    try:
-        conn, _ = listener.accept()
-    except BlockingIOError:
-        return False
-    conn.close()
-    return True
-
-
 def _what(char: str) -> str:
     return "a space" if char == " " else f"the control character U+{ord(char):04X}"
 
@@ -105,7 +85,7 @@ def _check_shown(shown: str, url: str, char: str, visible: bool, note: str) -> N
 
 
 @pytest.mark.parametrize("tail, char, visible, note", CASES, ids=IDS)
-def test_send_refuses_it_with_its_own_value_error(listener, tail, char, visible, note) -> None:  # type: ignore[no-untyped-def]
+def test_send_refuses_it_with_its_own_value_error(listener, tail, char, visible, note) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
     url = _url(tail, listener.getsockname()[1])
     at = url.index(char) + 1  # (the first one: each case holds one)
     with pytest.raises(ValueError) as err:
@@ -124,7 +104,7 @@ def test_send_refuses_it_with_its_own_value_error(listener, tail, char, visible,
 
 
 @pytest.mark.parametrize("tail, char, visible, note", CASES, ids=IDS)
-def test_forward_and_replay_refuse_it_alike(listener, tail, char, visible, note) -> None:  # type: ignore[no-untyped-def]
+def test_forward_and_replay_refuse_it_alike(listener, tail, char, visible, note) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
     to = _url(tail, listener.getsockname()[1])
     at = to.index(char) + 1
     lab = hooklab.HookLab(port=0, db=":memory:").start()
@@ -167,7 +147,7 @@ def test_what_a_request_can_carry_is_still_sent(tail: str) -> None:
 @pytest.mark.parametrize("tail, char", [(f"/hook?api_key={SECRET} x", " "), ("/a b", " "),
                                         ("/a\tb", "\t"), (f"/x?token={SECRET}&q=a\x7f", "\x7f")],
                          ids=["space-in-api-key", "space", "tab", "del-after-token"])
-def test_hooklab_send_says_it_in_one_line(listener, tail: str, char: str) -> None:
+def test_hooklab_send_says_it_in_one_line(listener, tail: str, char: str) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
     url = _url(tail, listener.getsockname()[1])
     r = subprocess.run([EXE, "send", url, "--data", '{"a": 1}'], capture_output=True, text=True,
                        timeout=60)
