@@ -710,7 +710,8 @@ def send(
     defaults to the sample's (``POST`` without a provider). Without ``provider``: a dict/list ``payload``
     is sent as JSON, ``bytes`` as-is, ``str`` as UTF-8 text. ``headers`` (a mapping, or
     ``(name, value)`` pairs: a name given twice is sent twice) are added last and replace
-    same-named ones; a value is ``str`` (sent one character a byte: ``"caf\xe9"`` is the
+    same-named ones, a signature's computed with ``secret`` too (a forged
+    ``X-Hub-Signature-256`` goes out as written); a value is ``str`` (sent one character a byte: ``"caf\xe9"`` is the
     byte 0xE9), ``bytes`` (sent as given: ``"café".encode()`` is UTF-8) or ``int``. ``Host``
     replaces the URL's; ``Content-Length`` and ``Transfer-Encoding`` are hooklab's to frame
     the body: a ``Content-Length`` that is not the body's length is refused, as is any
@@ -783,9 +784,12 @@ def send(
             signed = None  # (a payload= the provider could not sign: sent unsigned, as asked)
         if signed is not None:
             url, body = signed.url or url, signed.body
-            given = {k.lower() for k, _ in check_headers(headers)} if secret is None else set()
+            # a header given in headers= is sent as given, a signature's too, with secret= as
+            # without it (a forged one, to test that a receiver refuses it): the signature's
+            # headers fill in only the names not given
+            given = {k.lower() for k, _ in check_headers(headers)}
             hdrs = _merge(hdrs, [(k, v) for k, v in signed.headers.items()
-                                 if k.lower() not in given])  # (headers= you gave stay)
+                                 if k.lower() not in given])
             signed_names = {k.lower() for k in signed.headers}
     start = time.perf_counter()
     cur_method, cur_url, cur_body = method.upper(), url, body
