@@ -1143,19 +1143,15 @@ class HookLab(Configurable):
             raise RuntimeError(
                 f"the lab was stopped while wait() waited for {count} capture(s) matching "
                 f"{printable(describe(filters))}") from None
-        if not ok:
-            from .providers import provider_hint
-
+        if not ok:  # (a provider= no capture can have was refused above, did-you-mean said)
             n = store.count(**filters)
             where = (f" at {self.server.url}" if self.server
                      else "; the lab is not serving: lab.start() serves again")
-            hint = provider_hint(filters.get("provider"))
             raise TimeoutError(
                 f"waited {timeout:g} s for {count} capture(s) matching {printable(describe(filters))}; "
                 f"{n} matched ({n_captures(store.count())} in total{where}); "
                 f"newest captures: {self._newest()}"
                 + self._refused_note()
-                + (f"; {printable(hint)}" if hint else "")
             )
         return store.query(**filters)
 
@@ -1219,14 +1215,8 @@ class HookLab(Configurable):
         """
         from .frame import captures_frame
 
-        frame = captures_frame(self.store, flatten=flatten, **filters)
-        if frame.empty and filters.get("provider") is not None:
-            from .providers import provider_hint
-
-            hint = provider_hint(filters["provider"])
-            if hint:  # (a typo gives an empty frame: say why)
-                warnings.warn(f"{hint}; no capture matched", UserWarning, stacklevel=2)
-        return frame
+        # (a provider= no capture can have, a typo: ValueError, did-you-mean said)
+        return captures_frame(self.store, flatten=flatten, **filters)
 
     df = dataframe
 

@@ -10,7 +10,10 @@ bin        first path segment (``/github/x`` -> ``github``); a list means any of
            slashes around it are dropped, as ``lab.url_for`` drops them (``/github``
            is ``github``)
 method     HTTP method, any case
-provider   detected sender (``stripe``, ``github``, ...)
+provider   detected sender (``stripe``, ``github``, ...): a provider id
+           (``hooklab.providers.PROVIDERS``) or one a capture in the store has (an
+           import's); any other name is ``ValueError`` (``provider="Stripe"``, a typo,
+           matched nothing: ``assert_received(count=0, ...)`` passed)
 event_type e.g. ``invoice.paid``, ``pull_request.opened``
 path       the exact path
 kind       ``http`` (received), ``ws`` (recorded WebSocket frames and events)
@@ -154,7 +157,8 @@ def _raw_utf8(path: str) -> str:
         return path
 
 
-def validate(filters: Mapping[str, Any]) -> dict[str, Any]:
+def validate(filters: Mapping[str, Any], *,
+             provider_check: Callable[[str], str | None] | None = None) -> dict[str, Any]:
     """Check and normalise filters; ``None`` values are dropped. Raises ``TypeError``/``ValueError``.
 
     ``path`` is matched as written and as the store keeps a path its sender wrote as raw
@@ -162,6 +166,18 @@ def validate(filters: Mapping[str, Any]) -> dict[str, Any]:
 
     >>> validate({"path": "/caf\u00e9"})
     {'path': ['/café', '/cafÃ©']}
+
+    ``provider_check`` is the store's word on a ``provider`` name (each of a list's):
+    ``None`` when captures there may have it, else why not, the ``ValueError``'s message.
+    Every store passes its own (:meth:`hooklab.store.CaptureStore.provider_check`: the
+    provider ids hooklab detects and those its captures have), so a name no capture can have
+    is refused wherever filters are read, as ``kind="bogus"`` is.
+
+    >>> validate({"provider": "Stripe"}, provider_check=lambda p: None if p == "stripe"
+    ...          else f"no provider {p!r}")
+    Traceback (most recent call last):
+    ...
+    ValueError: no provider 'Stripe'
     """
     out: dict[str, Any] = {}
     for key, value in filters.items():
@@ -187,6 +203,13 @@ def validate(filters: Mapping[str, Any]) -> dict[str, Any]:
                 named = value if isinstance(value, list) else [value]
                 both = list(dict.fromkeys(p for v in named for p in (v, _raw_utf8(v))))
                 value = both if isinstance(value, list) or len(both) > 1 else value
+            if key == "provider" and provider_check is not None:  # (a typo, "Stripe",
+                # matched nothing, silently: assert_received(count=0, ...) passed)
+                given = filters[key]
+                for one in given if isinstance(given, _MULTI) else [given]:
+                    words = None if one is None else provider_check(str(one))
+                    if words:
+                        raise ValueError(words)
             if key == "kind":  # (two kinds only: a typo, ws_in, matched nothing, silently)
                 for one in value if isinstance(value, list) else [value]:
                     if one not in KINDS:
@@ -603,12 +626,14 @@ def capture_id(text: str) -> int | None:
     return n if -(1 << 63) < n < (1 << 63) else None
 
 
-def from_query(get: Callable[[str], str | None]) -> dict[str, Any]:
+def from_query(get: Callable[[str], str | None], *,
+               provider_check: Callable[[str], str | None] | None = None) -> dict[str, Any]:
     """Filters from URL query arguments (``?bin=github&since=12&search=refund``).
 
     ``get(name)`` returns the argument, ``None``, or a list of the values it was given (a
     field filter then means any of them; the others take one). ``since`` and ``until`` are
-    each a capture id or an ISO 8601 time. Raises ``ValueError`` with a message fit for a 400.
+    each a capture id or an ISO 8601 time. ``provider_check``: the store's, as
+    :func:`validate` takes it. Raises ``ValueError`` with a message fit for a 400.
     """
     raw: dict[str, Any] = {}
     for key in FILTER_KEYS:
@@ -625,7 +650,7 @@ def from_query(get: Callable[[str], str | None]) -> dict[str, Any]:
         else:
             raw[key] = value
     try:
-        return validate(raw)
+        return validate(raw, provider_check=provider_check)
     except TypeError as exc:
         raise ValueError(str(exc)) from None
 

@@ -164,10 +164,10 @@ def _help_asked(argv: list[str]) -> str | None | bool:
     return False
 
 
-def _filters_of(args: argparse.Namespace) -> dict[str, Any]:
+def _filters_of(args: argparse.Namespace, lab: Any) -> dict[str, Any]:
     raw = {k: getattr(args, k, None) for k in FILTER_KEYS}
-    try:
-        return from_query(raw.get)
+    try:  # (a provider no capture can have, --provider Stripe: said, as --kind bogus is)
+        return from_query(raw.get, provider_check=lab.store.provider_check)
     except ValueError as exc:
         raise UsageError(f"%hooklab: {exc}") from None
 
@@ -222,7 +222,7 @@ class HookLabMagics(Magics):
             return _start(self, lab, args)
         if lab is None:
             raise UsageError("hooklab: no lab is running; use %hooklab start")
-        filters = _filters_of(args)
+        filters = _filters_of(args, lab)
         if cmd == "status":
             print(lab.status_line())
             if lab.is_running:  # the token stays out of the output: saved notebooks keep outputs

@@ -137,7 +137,9 @@ def test_datetime_since_and_until(mixed):
 
 def test_a_provider_filter_with_a_typo_says_so() -> None:
     """``provider="githubb"`` matched nothing, silently: an empty frame, or a wait that ran
-    out its timeout without a hint. Now a warning, and the timeout's message, say why."""
+    out its timeout without a hint. Then a warning, and the timeout's message, said why; now
+    it is refused, as ``kind="bogus"`` is (``assert_received(count=0, provider="Stripe")``
+    passed: tests/test_provider_filter_names.py)."""
     import warnings
 
     import hooklab
@@ -146,9 +148,9 @@ def test_a_provider_filter_with_a_typo_says_so() -> None:
     try:
         lab.store.add_sync({"method": "POST", "path": "/gh", "body": b"{}",
                             "headers": [("X-GitHub-Event", "push")]})
-        with pytest.warns(UserWarning, match=r"'githubb' is not a provider hooklab detects \(did you mean 'github'\?\)"):
-            assert lab.dataframe(provider="githubb").empty
-        with pytest.raises(TimeoutError, match="did you mean 'github'"):
+        with pytest.raises(ValueError, match=r"'githubb' is not a provider hooklab detects \(did you mean 'github'\?\)"):
+            lab.dataframe(provider="githubb")
+        with pytest.raises(ValueError, match="did you mean 'github'"):
             lab.wait(1, timeout=0.2, provider="githubb")
         with warnings.catch_warnings():
             warnings.simplefilter("error")

@@ -1625,7 +1625,7 @@ def _hidden_text(text: str) -> str:
 
 
 def _schema_frame(store: CaptureStore, filters: dict[str, Any], reveal: bool = True) -> pd.DataFrame:
-    f = validate(filters)
+    f = validate(filters, provider_check=store.provider_check)
     _hash_check()  # (imports the string hash here, not on the upkeep thread)
     keep_summaries_up(store)
     if "search" in f or isinstance(f.get("since"), datetime):
@@ -1674,7 +1674,7 @@ def json_schema(store: CaptureStore, event_type: str | None, **filters: Any) -> 
     def build() -> dict[str, Any]:
         _hash_check()  # (the string hash imported on this thread, before any worker's)
         b = SchemaBuilder()  # by provider: from the summaries when only one sends it
-        if _from_summaries(store, b, validate(filters)) is None or len(b.groups) > 1:
+        if _from_summaries(store, b, validate(filters, provider_check=store.provider_check)) is None or len(b.groups) > 1:
             b = SchemaBuilder(group=False)  # (several: read in the order they arrived, so
             for rows in _chunks(store, filters):  # that properties keep that order)
                 b.add(rows)
@@ -1693,7 +1693,7 @@ def json_schema(store: CaptureStore, event_type: str | None, **filters: Any) -> 
 def _json_schema_without_event_type(store: CaptureStore, filters: dict[str, Any]) -> dict[str, Any]:
     """:func:`json_schema` of the captures matching ``filters`` that have no event type (one
     schema across the providers that sent them)."""
-    f = validate(filters)
+    f = validate(filters, provider_check=store.provider_check)
 
     def unnamed(rows: Sequence[Sequence[Any]]) -> list[Sequence[Any]]:
         return [r for r in rows if r[3] is None]  # (row[3]: the event type)

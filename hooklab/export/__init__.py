@@ -509,7 +509,7 @@ def export(store: CaptureStore, path_or_textfile: str | os.PathLike[str] | IO[st
         raise ValueError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
     # the filters before any file is opened: a mistyped one (kind="bogus") found half way
     # through, once the file was opened, emptied an earlier export written in place
-    validate(filters)
+    validate(filters, provider_check=store.provider_check)
     if not hasattr(path_or_textfile, "write"):
         _not_the_database(store, os.fspath(path_or_textfile))  # type: ignore[arg-type]
     if fmt == "parquet":  # a folder of files (see hooklab.export.parquet)

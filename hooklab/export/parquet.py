@@ -86,7 +86,8 @@ def export_parquet(store: Any, path: str | os.PathLike[str], **filters: Any) -> 
     """
     from ..filters import validate
 
-    validate(filters)  # (a mistyped filter: said before any folder is made)
+    validate(filters, provider_check=store.provider_check)  # (a mistyped filter: said
+    # before any folder is made)
     given = os.fspath(path)
     if os.path.isfile(given):
         raise ValueError(f"{given!r} is a file: a Parquet export is a folder")

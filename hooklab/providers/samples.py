@@ -18,7 +18,7 @@ from __future__ import annotations
 import copy
 import json
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -86,18 +86,46 @@ def _close(word: str, choices: Iterable[str]) -> str:
     return f" (did you mean {near[0]!r}?)" if near else ""
 
 
+def _near_provider(name: str) -> str:
+    """`` (did you mean 'x'?)`` for a provider id ``name`` misspells (in another case, with
+    spaces around it, a letter off), else nothing."""
+    folded = name.strip().lower()
+    if folded in TABLE:
+        return f" (did you mean {folded!r}?)"
+    return _close(folded, TABLE)
+
+
 def provider_hint(provider: Any) -> str:
     """A sentence for a ``provider=`` filter that names no provider hooklab knows (a typo
     matches nothing, silently), else ``""``; a list is checked name by name.
 
-    >>> provider_hint("githubb"), provider_hint(["stripe", None])
-    ("'githubb' is not a provider hooklab detects (did you mean 'github'?)", '')
+    >>> provider_hint("githubb"), provider_hint(["stripe", None]), provider_hint("Stripe")
+    ("'githubb' is not a provider hooklab detects (did you mean 'github'?)", '', "'Stripe' is not a provider hooklab detects (did you mean 'stripe'?)")
     """
     names = provider if isinstance(provider, (list, tuple, set, frozenset)) else [provider]
     for name in names:
         if isinstance(name, str) and name not in TABLE and name != "unknown":
-            return f"{name!r} is not a provider hooklab detects{_close(name, TABLE)}"
+            return f"{name!r} is not a provider hooklab detects{_near_provider(name)}"
     return ""
+
+
+def provider_refusal(name: str, stored: Callable[[str], bool] | None = None) -> str | None:
+    """Why a ``provider=name`` filter can match no capture (a ``ValueError``'s message), or
+    ``None`` when it can: ``name`` is a provider id hooklab detects (:data:`PROVIDERS`),
+    ``"unknown"`` (what exports write for a capture without one), or ``stored(name)`` says a
+    capture has it (an import from another tool or an older hooklab). Every capture store
+    checks filters with it (``provider_check``, see :func:`hooklab.filters.validate`).
+
+    >>> provider_refusal("stripe"), provider_refusal("acme", stored=lambda p: p == "acme")
+    (None, None)
+    >>> provider_refusal("Stripe")
+    "provider='Stripe' is not a provider hooklab detects (did you mean 'stripe'?), nor one a capture here has: provider= takes the lower-case ids of hooklab.providers.PROVIDERS"
+    """
+    if name in TABLE or name == "unknown" or (stored is not None and stored(name)):
+        return None
+    return (f"provider={name!r} is not a provider hooklab detects{_near_provider(name)}, nor "
+            "one a capture here has: provider= takes the lower-case ids of "
+            "hooklab.providers.PROVIDERS")
 
 
 def sample(provider: str, event: str | None = None, payload: Mapping[str, Any] | None = None,

@@ -189,7 +189,8 @@ class CapturesHandler(_Base):
         try:  # since is this API's cursor (a capture id); every other filter as everywhere,
             # each value exactly as sent (query_texts: no spaces stripped, no control
             # characters replaced), so the page holds what lab.query(**filters) answers
-            filters = from_query(lambda k: None if k == "since" else query_texts(args, k) or None)
+            filters = from_query(lambda k: None if k == "since" else query_texts(args, k) or None,
+                                 provider_check=self.server.store.provider_check)
             since = bound("since", query_text(args, "since", "0"))
             limit_text = query_text(args, "limit", str(_MAX_LIMIT))
             with_body = wants_body(args)

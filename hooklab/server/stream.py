@@ -136,7 +136,8 @@ class StreamHandler(websocket.WebSocketHandler):
         try:  # since is the stream's cursor (a capture id); every other filter as everywhere,
             # each value exactly as sent (query_texts: no spaces stripped, no control
             # characters replaced), so it streams what lab.query(**filters) answers
-            self.filters = from_query(lambda k: None if k == "since" else query_texts(args, k) or None)
+            self.filters = from_query(lambda k: None if k == "since" else query_texts(args, k) or None,
+                                      provider_check=self.server.store.provider_check)
             self.with_body = wants_body(args)
             since_arg = query_text(args, "since")  # (a value not UTF-8: said, NotText)
         except NotText as exc:  # (said, not a dropped connection)

@@ -32,6 +32,7 @@ from typing import Any
 
 from ..capture import ESCAPED_KEY_RE, Capture, trailers_start
 from ..filters import FIELD_KEYS, matches_text, search_words, validate
+from ..providers import provider_refusal
 from . import _segments as S
 from ._arrow import arrow_pool
 from ._parquet_values import check_headers, check_values
@@ -237,7 +238,7 @@ class ParquetStore:
         import pyarrow as pa
         import pyarrow.dataset as ds
 
-        filters = validate(filters)
+        filters = validate(filters, provider_check=self.provider_check)
         need = list(columns) if columns is not None else None
         search = filters.get("search")
         if need is not None and search:
@@ -290,7 +291,7 @@ class ParquetStore:
         return table.to_pylist()
 
     def count(self, **filters: Any) -> int:
-        filters = validate(filters)
+        filters = validate(filters, provider_check=self.provider_check)
         if "search" in filters:
             return self._table(filters, ["id"]).num_rows
         return self._ds.count_rows(filter=self._expr(filters))
@@ -317,7 +318,7 @@ class ParquetStore:
         offset, end = int(offset), int(offset) + int(limit)
         if end <= offset:
             return []
-        filters = validate(filters)
+        filters = validate(filters, provider_check=self.provider_check)
         return self._page(filters, self._first_keys(filters, end, newest_first)[offset:])
 
     def _pieces(self) -> list[tuple[Any, float, float, int]]:
@@ -457,7 +458,7 @@ class ParquetStore:
         """
         import numpy as np
 
-        filters = validate(filters)
+        filters = validate(filters, provider_check=self.provider_check)
         chunk = max(1, int(chunk))
         ids = np.unique(self._table(filters, ["id"]).column("id").to_numpy())
         for i in range(0, len(ids), chunk):
@@ -628,6 +629,13 @@ class ParquetStore:
 
         table = self._ds.to_table(columns=["id", "handshake"], filter=ds.field("handshake").is_valid())
         return dict(zip(table.column("id").to_pylist(), table.column("handshake").to_pylist(), strict=True))
+
+    def provider_check(self, name: str) -> str | None:
+        """As :meth:`hooklab.store.CaptureStore.provider_check`, of these files' captures."""
+        import pyarrow.dataset as ds
+
+        return provider_refusal(name, lambda p: p != NO_PROVIDER and self._ds.count_rows(
+            filter=ds.field("provider") == p) > 0)
 
     def distinct(self, column: str) -> list[str]:
         import pyarrow.compute as pc

@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..capture import Capture, CaptureRecord, ForwardOutcome, scrub_detected
 from ..filters import FIELD_KEYS, validate
-from ..providers import HANDSHAKE_SEEN, detect_record
+from ..providers import HANDSHAKE_SEEN, detect_record, provider_refusal
 from . import _columns, _search
 from . import _segments as S
 from ._segments import ENCODED, header_section_text
@@ -2449,7 +2449,7 @@ class CaptureStore:
     def _select(
         self, columns: str, filters: dict[str, Any], order: str, limit: int | None, offset: int
     ) -> list[tuple]:
-        filters = validate(filters)
+        filters = validate(filters, provider_check=self.provider_check)
         page = ""
         args_page: list[Any] = []
         if limit is not None or offset:
@@ -2486,7 +2486,7 @@ class CaptureStore:
         >>> [c.path for c in store.iter_captures(provider="stripe")]
         ['/stripe']
         """
-        filters = validate(filters)
+        filters = validate(filters, provider_check=self.provider_check)
         for rows in self.iter_rows(self._cols.split(", ", 1)[1], chunk=chunk, **filters):
             yield from map(_row_to_capture, rows)
 
@@ -2514,7 +2514,7 @@ class CaptureStore:
         >>> store.columns(provider="stripe", body=True).num_rows
         1
         """
-        filters = validate(filters)
+        filters = validate(filters, provider_check=self.provider_check)
         if self._memory:
             with self._read_lock:
                 return _columns.read(self._db, filters, self._plan(filters), body=body, segments=segments)
@@ -2554,7 +2554,7 @@ class CaptureStore:
         >>> table.num_rows == sum(len(p[2]) - 1 if isinstance(p, tuple) else len(p) for p in packs)
         True
         """
-        filters = validate(filters)
+        filters = validate(filters, provider_check=self.provider_check)
         if self._memory:
             with self._read_lock:
                 if filters:
@@ -2882,7 +2882,7 @@ class CaptureStore:
         Counts are remembered per filter set and brought up to date with only the rows stored
         since (while nothing is deleted), so asking again, as the live view does, costs little.
         """
-        filters = validate(filters)
+        filters = validate(filters, provider_check=self.provider_check)
         if self.readonly:  # another process may delete: count afresh
             return self._count(filters, None, None)
         key = repr(sorted(filters.items(), key=lambda kv: kv[0]))
@@ -2933,6 +2933,15 @@ class CaptureStore:
         conds = ([where[len(" WHERE "):]] if where else []) + bounds
         sql = "SELECT COUNT(*) FROM captures" + (" WHERE " + " AND ".join(conds) if conds else "")
         return self._fetch(sql, [*args, *extra])[0][0]
+
+    def provider_check(self, name: str) -> str | None:
+        """``None`` when a ``provider=name`` filter can match here: a provider id hooklab
+        detects, or one a capture in this store has (an import's, an older hooklab's: looked
+        up through the provider index, only for a name hooklab does not detect); else why
+        not, the ``ValueError`` every read of filters raises
+        (:func:`hooklab.providers.provider_refusal`)."""
+        return provider_refusal(name, lambda p: bool(self._fetch(
+            "SELECT 1 FROM captures WHERE provider = ? LIMIT 1", (p,))))
 
     def distinct(self, column: str) -> list[str]:
         """The distinct non-null values of a filter column, sorted (an index skip-scan: fast

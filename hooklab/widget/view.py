@@ -153,7 +153,8 @@ class LiveView(LiveControls, W.VBox):
         self.store = store
         self.max_rows = int(max_rows)
         self.rate = float(rate)
-        self.filters = validate(filters)  # unknown filter -> TypeError now, not in a thread
+        # unknown filter -> TypeError now, not in a thread; a provider no capture has: ValueError
+        self.filters = validate(filters, provider_check=store.provider_check)
         self._lock = threading.Lock()  # guards the flags below
         self._cond = threading.Condition(self._lock)
         self._render_lock = threading.RLock()  # one render at a time (flusher vs. UI events)
