@@ -65,7 +65,7 @@ from dataclasses import replace as dc_replace
 from typing import Any, NamedTuple
 from urllib.parse import unquote, unquote_plus, urlencode, urlsplit
 
-from ..capture import REDACTED, Capture, ForwardOutcome, forward_error, trailers_start
+from ..capture import REDACTED, Capture, ForwardOutcome, as_sent, forward_error, trailers_start
 from .sender import (
     _exchange,
     _shown_repr,
@@ -1076,6 +1076,13 @@ class Forwarder:
         shown = scrubbed_url(target)  # the user's own credentials in the target are not
         if error and shown != target:  # kept: the record reaches frames, views, exports
             error = scrubbed_text(error.replace(target, shown), target)
+        # the capture's path and query in the target are its bytes a character a byte (what
+        # was sent, exactly); the record is text to read: raw UTF-8 read as its characters,
+        # as the capture's path and query are (/q/cafÃ© was shown for /q/café)
+        readable = as_sent(shown)
+        if error and readable != shown:
+            error = error.replace(shown, readable)
+        shown = readable
         if error:  # (once scrubbed: a cut could leave half a password no scrub would find)
             error = forward_error(error)  # a target's status line, ESC and all, or 64 KiB
         with self._lock:  # (clear() bumps the generation under this lock: nothing slips by)
