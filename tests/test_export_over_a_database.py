@@ -99,6 +99,36 @@ def test_an_export_over_a_database_is_refused_and_leaves_it(tmp_path: Path, sour
             lab.stop()
 
 
+@pytest.mark.parametrize("how", ["memory", "load_jsonl", "load_har"])
+def test_a_lab_in_memory_does_not_export_over_a_database_either(tmp_path: Path, source: Path,
+                                                                how: str) -> None:
+    """The labs people export from are often in memory (``hooklab.load_jsonl`` /
+    ``load_har``, ``db=":memory:"``): the check first came only after the one for the lab's
+    own database file, which such a lab has none of."""
+    target = tmp_path / "other.db"
+    _capture_db(target)
+    before = _digest(target)
+    if how == "memory":
+        lab = hooklab.HookLab(port=0, db=":memory:").start()
+        hooklab.send(lab.url_for("m"), payload={"m": 1})
+        lab.wait(1, timeout=30)
+    else:
+        opened = hooklab.open(source)
+        fmt = "jsonl" if how == "load_jsonl" else "har"
+        try:
+            opened.export(tmp_path / f"e.{fmt}", fmt=fmt)
+        finally:
+            opened.stop()
+        lab = getattr(hooklab, how)(tmp_path / f"e.{fmt}")
+    try:
+        for fmt in ("jsonl", "har", "csv"):
+            with pytest.raises(ValueError, match="is an SQLite database"):
+                lab.export(target, fmt=fmt)
+    finally:
+        lab.stop()
+    assert _digest(target) == before
+
+
 @pytest.mark.parametrize("fmt", ["jsonl", "har", "csv"])
 def test_an_earlier_export_is_still_replaced(tmp_path: Path, source: Path, fmt: str) -> None:
     target = tmp_path / f"out.{fmt}"

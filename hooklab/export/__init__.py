@@ -445,16 +445,16 @@ def _not_the_database(store: Any, target: str) -> None:
     """``ValueError`` when ``target`` is the store's database file or one of its companions
     (``-wal``, ``-shm``, ``-journal``): an export there destroyed the captures it read."""
     db = getattr(store, "path", None)
-    if not isinstance(db, str) or db == ":memory:" or not os.path.exists(db):
-        return
-    real = os.path.realpath(target)
-    for companion in ("", "-wal", "-shm", "-journal"):
-        name = db + companion
-        if real == os.path.realpath(name) or (
-                os.path.exists(target) and os.path.exists(name) and os.path.samefile(target, name)):
-            raise ValueError(f"{target!r} is the capture database{companion and ' ' + companion[1:] + ' file'} "
-                             "the export reads: choose another file")
-    _not_a_database(target)
+    if isinstance(db, str) and db != ":memory:" and os.path.exists(db):
+        real = os.path.realpath(target)
+        for companion in ("", "-wal", "-shm", "-journal"):
+            name = db + companion
+            if real == os.path.realpath(name) or (os.path.exists(target) and os.path.exists(name)
+                                                  and os.path.samefile(target, name)):
+                raise ValueError(f"{target!r} is the capture database"
+                                 f"{companion and ' ' + companion[1:] + ' file'} "
+                                 "the export reads: choose another file")
+    _not_a_database(target)  # (whatever the store is: an import's lab is in memory)
 
 
 def _not_a_database(target: str) -> None:
