@@ -111,3 +111,45 @@ def test_the_cli_sends_the_header_given(app: Recorder, provider: str, event: str
     (raw,) = app.wait(before + 1)[before:]
     name, value = header.split(": ", 1)
     assert [v for k, v in _fields(raw) if k.lower() == name.lower().encode()] == [value.encode()]
+
+
+def _signed_inputs(pid: str) -> list[tuple[str, str]]:
+    """The headers besides the signature that ``pid``'s signature covers, each with a value
+    a developer might give: a time 30 s ago in the provider's own unit, an id of theirs."""
+    import time
+
+    from hooklab.signatures._base import format_time
+
+    row = TABLE[pid]
+    sig = row.sig
+    if row.scheme == "standardwebhooks":
+        prefix = sig.get("prefix", "webhook")
+        ts_name, id_name = f"{prefix}-timestamp", f"{prefix}-id"
+    else:
+        ts_name, id_name = sig.get("ts"), sig.get("id")
+    out = []
+    if ts_name:
+        out.append((ts_name, format_time(int(time.time()) - 30, sig.get("ts_unit", "s"))))
+    if id_name:
+        out.append((id_name, "msg_2f9Given_by_the_developer"))
+    return out
+
+
+SIGNED_INPUTS = [p for p in TABLE if _signed_inputs(p)]
+
+
+@pytest.mark.parametrize("pid", SIGNED_INPUTS)
+def test_a_time_or_id_given_is_signed_over_and_the_delivery_verifies(file_lab, pid: str) -> None:
+    """A developer who sets the delivery's own id or time (Slack's
+    ``X-Slack-Request-Timestamp``, ``webhook-id``...) with ``secret=``: the values go out as
+    given and the signature covers them, so the bin holding the secret verifies it (the
+    signature was made over the sample's own, and the delivery failed, silently)."""
+    assert len(SIGNED_INPUTS) >= 15
+    signing, verifying = secrets_for(pid)
+    file_lab.secret("in", verifying, provider=pid)
+    given = _signed_inputs(pid)
+    hooklab.send(file_lab.url_for("in"), provider=pid, event=_signed_event(pid),
+                 secret=signing, headers=given)
+    (cap,) = file_lab.wait(1, timeout=30)
+    assert [(k, cap.header(k)) for k, _ in given] == given
+    assert (cap.provider, cap.verified) == (pid, True), cap.verify_reason
