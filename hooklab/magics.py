@@ -167,7 +167,9 @@ def _help_asked(argv: list[str]) -> str | None | bool:
 def _filters_of(args: argparse.Namespace, lab: Any) -> dict[str, Any]:
     raw = {k: getattr(args, k, None) for k in FILTER_KEYS}
     try:  # (a provider no capture can have, --provider Stripe: said, as --kind bogus is)
-        return from_query(raw.get, provider_check=lab.store.provider_check)
+        # (the store looked up only for a provider name to check: %hooklab status or stop
+        # of a lab whose store is gone, after lab.stop() of one in memory, still answer)
+        return from_query(raw.get, provider_check=lambda name: lab.store.provider_check(name))
     except ValueError as exc:
         raise UsageError(f"%hooklab: {exc}") from None
 

@@ -182,3 +182,45 @@ def test_percent_hooklab_takes_a_stored_provider_and_refuses_a_typo(tmp_path: Pa
     finally:
         ip.extension_manager.unload_extension("hooklab")
         ip.run_line_magic("config", "HookLab.db = ':memory:'")
+
+
+def test_a_name_found_stays_good_after_the_captures_go(tmp_path: Path) -> None:
+    """A provider= filter a capture here made good is not refused once that capture is
+    cleared (review): an open ``lab.live(provider="acme_tool")`` showed "live view error:
+    ValueError" at every refresh after ``lab.clear()``, and ``assert_received(count=0,
+    provider="acme_tool")``, the check that none is left, raised instead of passing."""
+    line = {"method": "POST", "path": "/acme/x", "received_at": "2026-01-01T00:00:00Z",
+            "provider": "acme_tool", "status": 200, "body_b64": ""}
+    (tmp_path / "a.jsonl").write_text(json.dumps(line) + "\n")
+    lab = hooklab.load_jsonl(str(tmp_path / "a.jsonl"), db=str(tmp_path / "a.sqlite3"))
+    try:
+        view = lab.live(provider="acme_tool")
+        assert [c.id for c in lab.query(provider="acme_tool")] == [1]
+        lab.clear()
+        lab.assert_received(count=0, provider="acme_tool")
+        assert lab.query(provider="acme_tool") == []
+        view.refresh()
+        assert view.error is None and "error" not in view.counter.value, view.error
+        with pytest.raises(ValueError, match="did you mean 'stripe'"):
+            lab.query(provider="strpe")  # (a typo is still one)
+        view.close()
+    finally:
+        lab.stop()
+
+
+def test_percent_hooklab_without_filters_does_not_need_the_store() -> None:
+    """``%hooklab status``, ``stop`` and ``respond`` read no store (review): after
+    ``lab.stop()`` of a lab in memory, whose captures went with it, they raised RuntimeError
+    where they printed the stopped lab's line."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    ip = InteractiveShell.instance()
+    ip.run_line_magic("config", "HookLab.port = 0")
+    ip.run_line_magic("config", "HookLab.db = ':memory:'")
+    ip.extension_manager.load_extension("hooklab")
+    try:
+        hooklab.lab().stop()
+        for line_ in ("status", "stop", "respond x --status 201"):
+            ip.run_line_magic("hooklab", line_)
+    finally:
+        ip.extension_manager.unload_extension("hooklab")

@@ -614,6 +614,10 @@ class CaptureStore:
         self._queued_bytes = 0
         self._closed = False
         self._last_id = 0
+        #: provider names no provider id that a capture here was found to have
+        #: (:meth:`provider_check`): valid for as long as this store is open, whatever is
+        #: cleared or aged out since (a live view filtered on one stays one)
+        self._providers_found: set[str] = set()
         self._generation = 0  # bumped after each commit that deleted captures
         self._counts: dict[str, tuple[int, int, int]] = {}  # filters -> (generation, max id, n)
         self._pool: list[sqlite3.Connection] = []  # idle read connections for bulk reads
@@ -2940,8 +2944,18 @@ class CaptureStore:
         up through the provider index, only for a name hooklab does not detect); else why
         not, the ``ValueError`` every read of filters raises
         (:func:`hooklab.providers.provider_refusal`)."""
-        return provider_refusal(name, lambda p: bool(self._fetch(
-            "SELECT 1 FROM captures WHERE provider = ? LIMIT 1", (p,))))
+        return provider_refusal(name, self._has_provider)
+
+    def _has_provider(self, name: str) -> bool:
+        """Whether a capture here has provider ``name``, or had since this store opened
+        (a ``lab.clear()`` or retention does not turn a filter that was good into an error:
+        a view or an ``assert_received(count=0, ...)`` on it goes on meaning nothing there)."""
+        if name in self._providers_found:
+            return True
+        if self._fetch("SELECT 1 FROM captures WHERE provider = ? LIMIT 1", (name,)):
+            self._providers_found.add(name)
+            return True
+        return False
 
     def distinct(self, column: str) -> list[str]:
         """The distinct non-null values of a filter column, sorted (an index skip-scan: fast
