@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from ..formdata import MULTIPART, multipart_form
-from ..jsonread import declared_codec, decode_body, loads_json, surrogates_escaped
+from ..jsonread import declared_codec, decode_body, loads_fast, surrogates_escaped
 from .table import TABLE, Provider, _get
 
 __all__ = ["describe", "detect", "detect_record", "header_section", "parse_json"]
@@ -35,13 +35,12 @@ def _lower(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
 
 
 def parse_json(body: bytes) -> Any:
-    """``json.loads(body)`` (raising what it raises), by orjson when it can (several times
-    faster); the standard library decides what orjson refuses (lone surrogates, NaN, a
-    byte-order mark) and any body with a run of 20 digits or a minus and 19 (orjson reads
-    integers past 64 bits as floats); JSON nested deeper than 1,024 levels raises ValueError
-    (:func:`hooklab.jsonread.loads_json`). The last body parsed (up to 1 MiB) is remembered by identity: detection and
-    the handshake check of one request parse it once; a larger one is not kept alive (with
-    its parsed objects) until the next request. Callers must not change the result.
+    """``json.loads(body)`` (raising what it raises), by orjson when it reads the body
+    exactly (:func:`hooklab.jsonread.loads_fast`: not for an integer past 64 bits); JSON
+    nested deeper than 1,024 levels raises ValueError. The last body parsed (up to 1 MiB) is
+    remembered by identity: detection and the handshake check of one request parse it once;
+    a larger one is not kept alive (with its parsed objects) until the next request. Callers
+    must not change the result.
 
     >>> parse_json(b'{"id": 123456789012345678901234567890, "neg": -9223372036854775809}')
     {'id': 123456789012345678901234567890, 'neg': -9223372036854775809}
@@ -50,32 +49,13 @@ def parse_json(body: bytes) -> Any:
     last = _last
     if last[0] is body:
         return last[1]
-    digits = body.translate(_DIGITS)
-    if _TWENTY_DIGITS in digits or _MINUS_NINETEEN in digits:
-        data = loads_json(body)
-    else:
-        try:
-            import orjson
-        except ImportError:  # pragma: no cover - a dependency; optional for vendored copies
-            data = loads_json(body)
-        else:
-            try:
-                data = orjson.loads(body)
-            except orjson.JSONDecodeError as exc:
-                if "depth" in str(exc):  # the standard library would read what orjson cannot
-                    raise ValueError(str(exc)) from None
-                data = loads_json(body)
+    data = loads_fast(body)
     _last = (body, data) if len(body) <= _KEEP_PARSED else (None, None)
     return data
 
 
 _last: tuple[Any, Any] = (None, None)
 _KEEP_PARSED = 1 << 20
-#: digit -> "1", "-" -> "2", else "0": orjson reads an integer past 64 bits as a float: 20
-#: digits, or a minus and 19 (-9223372036854775809)
-_DIGITS = bytes(49 if 48 <= c <= 57 else 50 if c == 45 else 48 for c in range(256))
-_TWENTY_DIGITS = b"1" * 20
-_MINUS_NINETEEN = b"2" + b"1" * 19
 
 
 def readable(body: bytes, h: dict[str, str]) -> bytes:
