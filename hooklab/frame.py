@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from .capture import decode_body
-from .jsonread import json_text, loads_json
+from .jsonread import json_text, loads_fast
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -72,27 +72,8 @@ _STRINGS = ("path", "delivery_id", "remote_addr")
 _MAX_NORMALIZE_DEPTH = 32
 
 
-def _loads() -> Any:
-    try:
-        import orjson
-
-        return _orjson_then_json, (orjson.JSONDecodeError, ValueError, RecursionError)
-    except ImportError:  # pragma: no cover - orjson is a dependency; stay correct without it
-        return loads_json, (ValueError, RecursionError)
-
-
-def _orjson_then_json(raw: bytes) -> Any:
-    """orjson (fast); the standard library for what it refuses but ``Capture.json()`` reads
-    (NaN, lone surrogates) - never for too-deep nesting. (orjson reads integers past 64 bits
-    as floats; ``tests/test_million.py`` pins that.)"""
-    import orjson
-
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        if "recursion" in str(exc).lower() or "depth" in str(exc).lower():
-            raise
-        return loads_json(raw)
+#: what the json column's parser raises for a body that is not JSON to ``Capture.json()``
+_NOT_JSON_ERRORS = (ValueError, RecursionError)
 
 
 #: ``encoded`` codes of a body once its header section's ``Content-Encoding`` is known
@@ -147,7 +128,7 @@ def _parse_one(body: bytes, enc: int, jsonish: bool) -> Any:
     1 its value not known, else :func:`_encoding_code`'s code of it)."""
     if not body:
         return None
-    loads, errors = _loads()
+    loads, errors = loads_fast, _NOT_JSON_ERRORS
     if not enc:
         if body[:1] in b"{[" or jsonish or body.lstrip()[:1] in b"{[":
             try:
@@ -745,7 +726,7 @@ def _shown_payload(value: Any) -> str:
     in pandas' printer, 900 under IPython's display), the same text built without recursion,
     cut at :data:`SHOWN_CHARS` characters (``…`` at the cut). The value itself is unchanged.
 
-    >>> _shown_payload({"a": [1, None]}), _shown_payload(loads_json(b"[" * 1024 + b"]" * 1024))[:5]
+    >>> _shown_payload({"a": [1, None]}), _shown_payload(loads_fast(b"[" * 1024 + b"]" * 1024))[:5]
     ("{'a': [1, None]}", '[[[[[')
     """
     try:
@@ -901,7 +882,13 @@ def _register() -> Any:
             import orjson
             import pyarrow as pa
 
-            texts = [None if v is None else orjson.dumps(v).decode() for v in self]
+            def text(v: Any) -> str:
+                try:
+                    return orjson.dumps(v).decode()
+                except TypeError:  # (an integer past 64 bits: written whole)
+                    return json.dumps(v, ensure_ascii=False)
+
+            texts = [None if v is None else text(v) for v in self]
             return pa.array(texts, pa.large_string())
 
         def __eq__(self, other: Any) -> Any:  # type: ignore[override]
@@ -1559,7 +1546,7 @@ def _read_shallow(task: tuple[Any, Any, dict[int, bytes], int]) -> tuple[tuple[A
     offs = np.frombuffer(chunk.buffers()[1], np.int64, len(chunk) + 1, chunk.offset * 8)
     buf = chunk.buffers()[2]
     data = memoryview(buf) if buf is not None else memoryview(b"")
-    loads, _ = _loads()
+    loads = loads_fast
     slow: dict[int, Any] = {}
     for i in moved.tolist():
         line = lines.get(i)
@@ -1573,17 +1560,16 @@ def _read_shallow(task: tuple[Any, Any, dict[int, bytes], int]) -> tuple[tuple[A
 def _python_only(value: Any) -> bool:
     """Whether a parsed payload holds what Arrow's columns would not give back as
     ``json_normalize`` does: a NaN or an infinity, an integer outside int64 (Arrow reads
-    it as a float; one past 64 bits, which orjson reads as a float, :func:`_checked` refuses
-    in Arrow's column), or a key with a dot in an object that is not in a list (its column
-    name would be another field's)."""
+    it as a float), or a key with a dot in an object that is not in a list (its column
+    name would be another field's). A float of 2**63 or more in size (``1e19``) is Python's
+    too: :func:`_checked` refuses such a float in Arrow's column, where it may be an integer
+    outside int64."""
     todo = [(value, True)]
     while todo:
         v, named = todo.pop()
         if isinstance(v, float):
-            if v != v or v in (float("inf"), float("-inf")):
+            if v != v or v in (float("inf"), float("-inf")) or abs(v) >= _PAST_INT64:
                 return True
-            if float(1 << 63) <= v <= float(1 << 64):  # (an integer past 64 bits orjson read:
-                return True  # Arrow's column would be refused again, see _checked)
         elif isinstance(v, int):
             if not -(1 << 63) <= v < 1 << 63:
                 return True
@@ -1594,6 +1580,11 @@ def _python_only(value: Any) -> bool:
         elif isinstance(v, list):
             todo.extend((x, False) for x in v)
     return False
+
+
+#: a float of this size or more in Arrow's column may be an integer outside int64 (or one
+#: near its ends) that Arrow read as a float: :func:`_checked`, :func:`_python_only`
+_PAST_INT64 = float(1 << 63)
 
 
 def _flatten_blocks(b: Any, prefix: str, segments: _KeptFlat | None = None, stop: Any = None) -> Any:
@@ -1742,8 +1733,9 @@ def _slow_rows(b: Any, k: int, rows: Any) -> dict[int, Any]:
 #: deeper than the columns go, see :func:`_nested_past`; ``flat-4`` ones hold no payload for
 #: a body sent with ``Content-Encoding: identity``, and one decoded by a guess for a body whose
 #: encoding is none hooklab undoes, see :func:`_encoding_code`; ``flat-5`` ones lack an integer
-#: that a float column rounded to 2**53 exactly, such as 2**53 + 1, see :func:`_inexact_columns`)
-FLAT_KIND = "flat-6"
+#: that a float column rounded to 2**53 exactly, such as 2**53 + 1, see :func:`_inexact_columns`;
+#: ``flat-6`` ones hold a float for an integer past 64 bits, see :func:`_checked`)
+FLAT_KIND = "flat-7"
 _FLAT_KEEP_BATCH = 16  # segments per write: the writer's transaction stays short
 #: seconds the segments a frame parsed wait to be kept until that frame is made (it always
 #: is, or fails, long before: a bound, not a wait anyone meets)
@@ -2158,10 +2150,9 @@ def _checked(table: Any) -> Any:
 
             if pc.any(pc.and_(pc.invert(pc.is_finite(arr)), arr.is_valid())).as_py():
                 raise pa.ArrowInvalid("NaN or infinity: read by Python")
-            # (an integer from 2**63 to 2**64 - 1 is exact for the json column, a float here;
-            # past that orjson reads a float too)
-            big = pc.and_(pc.greater_equal(arr, float(1 << 63)), pc.less_equal(arr, float(1 << 64)))
-            if pc.any(big).as_py():
+            # (an integer outside int64, 2**63 or more, below -2**63, is exact for the json
+            # column, a float here: Arrow's reader cannot tell it from a float written so)
+            if pc.any(pc.greater_equal(pc.abs(arr), _PAST_INT64)).as_py():
                 raise pa.ArrowInvalid("an integer past int64 read as a float: read by Python")
         elif pa.types.is_struct(t):
             todo.extend(arr.flatten())
@@ -2627,7 +2618,7 @@ def _exact_lists(table: Any, bodies: Any) -> dict[str, list[tuple[int, Any]]]:
         for i in rows.tolist():
             value = parsed.get(i)
             if value is None:
-                value = parsed[i] = _orjson_then_json(bodies[i].as_py())
+                value = parsed[i] = loads_fast(bodies[i].as_py())
             for key in path:
                 value = value.get(key) if isinstance(value, dict) else None
             # (a float stays as Arrow has it; bool is not int; 2**53 itself is a float exactly,

@@ -47,7 +47,7 @@ HOSTILE: dict[str | None, tuple[str, str, Any]] = {
     "Infinity": ("Infinity", "payload.h", ("float64", ("float", math.inf))),
     "-Infinity": ("-Infinity", "payload.h", ("float64", ("float", -math.inf))),
     "lone surrogate": ('"x\\ud800"', "payload.h", ("str", ("str", "x\\ud800"))),
-    "2**64": ("18446744073709551616", "payload.h", ("float64", ("float", 18446744073709551616.0))),
+    "2**64": ("18446744073709551616", "payload.h", ("object", ("int", 18446744073709551616))),
     "deep list": (DEEP_LIST, "payload.h", ("object", ("list", json.loads(DEEP_LIST)))),
     "deep object": (DEEP_OBJECT, "payload.h" + ".a" * 32,
                     ("object", ("dict", json.loads(DEEP_OBJECT[6 * 32 : -32])))),  # (its 33rd key's)

@@ -49,8 +49,8 @@ NUMBERS: dict[str, tuple[list[Any], str, list[Any]]] = {
     "past 2**53 among floats": ([B, 1.5, MISSING, B + 1], "object", [B, 1.5, None, B + 1]),
     "past 2**53 among text": ([B, "seven", MISSING], "object", [B, "seven", None]),
     "past 2**53 among booleans": ([B, True, MISSING], "object", [B, True, None]),
-    # past 64 bits a float, as the json column reads it (README); the snowflake beside it exact
-    "past 64 bits beside a snowflake": ([2**64 + 1, B, MISSING], "object", [float(2**64 + 1), B, None]),
+    # past 64 bits exact, as the json column reads it (README); the snowflake beside it too
+    "past 64 bits beside a snowflake": ([2**64 + 1, B, MISSING], "object", [2**64 + 1, B, None]),
     "past int64, within 64 bits": ([2**63 + 5, B], "object", [2**63 + 5, B]),
     "small integers, some lack it": ([5, MISSING, 7], "float64", [5.0, None, 7.0]),  # json_normalize's
     "null wherever present": ([None, MISSING, None], "object", [None, None, None]),

@@ -37,7 +37,7 @@ from ..credentials import (
     hide_json,
     hide_json_text,
 )
-from ..jsonread import loads_json, surrogates_escaped
+from ..jsonread import loads_fast, loads_json, surrogates_escaped
 
 __all__ = [
     "BODY",
@@ -98,23 +98,10 @@ class Payload:
     form_json: frozenset[str] = field(default_factory=frozenset)
 
 
-def _loads_fast(raw: bytes | str) -> Any:
-    """orjson first (fast; integers past 64 bits become floats, as in ``dataframe()``), the
-    standard library for what orjson refuses (NaN, Infinity, lone surrogates)."""
-    import orjson
-
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        if "depth" in str(exc):  # (the standard library of 3.13 would read it: not JSON here)
-            raise ValueError("nested deeper than 1,024 levels") from None
-        return loads_json(raw)
-
-
 def _parse(raw: bytes | str, exact: bool) -> tuple[bool, Any, str | None]:
     """(parsed?, value, why not)."""
     try:
-        return True, (loads_json(raw) if exact else _loads_fast(raw)), None
+        return True, (loads_json(raw) if exact else loads_fast(raw)), None
     except RecursionError:
         return False, None, "nested too deeply to parse"
     except (ValueError, UnicodeError) as exc:
@@ -168,8 +155,10 @@ def read_payload(
     >>> read_payload(b"first_name=Jos%E9", "application/x-www-form-urlencoded; charset=windows-1252").value
     {'first_name': 'José'}
 
-    ``exact=True`` parses JSON with the standard library (integers of any size stay exact;
-    slower): :func:`hooklab.explore.diff_frame` and the live view use it; ``schema`` does not.
+    ``exact=True`` parses JSON with the standard library alone (slower):
+    :func:`hooklab.explore.diff_frame` and the live view use it; ``schema`` reads the same
+    values by orjson where it can (:func:`hooklab.jsonread.loads_fast`: integers of any size
+    stay exact either way).
     """
     ct = (content_type or "").split(";", 1)[0].strip().lower() or None
     if not body:

@@ -60,7 +60,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..credentials import hidden_value, is_credential_key
 from ..filters import describe, validate
-from ..jsonread import declared_codec
+from ..jsonread import declared_codec, loads_fast, wide_int
 from ..store import section_encoding, section_encodings, where_clause
 from . import parallel
 from .payload import _NAMES, TYPE_ORDER, displayable, field_name, read_payload
@@ -404,16 +404,18 @@ class SchemaBuilder:
         values: list[Any] = []
         vrows: list[int] = []
         kinds: Counter[str] = Counter()
-        loads = orjson.loads
         form_json: set[str] = set()
         cut: set[tuple[str | None, ...]] = set()  # paths of objects and arrays cut short
         n = len(rows)
         pending: Iterable[int] = range(n)  # rows read one by one
         bodies = list(map(itemgetter(6), rows))
+        # (orjson, unless a body may hold an integer past 64 bits, which it reads as a float:
+        # then each body is read as the json column reads it, such integers exact)
+        loads = loads_fast if wide_int(b"\n".join(bodies)) else orjson.loads
         if not any(map(itemgetter(5), rows)) and max(map(len, bodies)) <= LARGE_BODY:
             try:  # all plain JSON objects / arrays (the usual chunk): parse them in one go
                 parsed = list(map(loads, bodies))
-            except orjson.JSONDecodeError:
+            except (ValueError, RecursionError):
                 parsed = None
             if parsed is not None and set(map(type, parsed)) <= {dict, list}:
                 values, vrows, pending = parsed, list(range(n)), ()
@@ -425,7 +427,7 @@ class SchemaBuilder:
                     values.append(loads(body))
                     vrows.append(i)
                     continue
-                except orjson.JSONDecodeError:
+                except (ValueError, RecursionError):
                     pass
             p = read_payload(bytes(body), ct, enc)
             if p.note:
@@ -1246,8 +1248,9 @@ def _one_ahead(fn: Callable[[Any], Any], items: Sequence[Any],
 
 #: the kind of summary ``schema()`` keeps per column segment (``CaptureStore.summaries``);
 #: a new version of what the builder records gets a new kind (older ones are then ignored)
-SUMMARY_KIND = "schema-4"  # (3: objects and arrays cut short are marked, _CUT_NOTE; 4: a
-# form's fields named as its declared charset reads them, _form_type)
+SUMMARY_KIND = "schema-5"  # (3: objects and arrays cut short are marked, _CUT_NOTE; 4: a
+# form's fields named as its declared charset reads them, _form_type; 5: an integer past 64
+# bits is an integer, exact, where orjson had read a float: jsonread.loads_fast)
 #: summaries handed to the store's writer at a time
 _KEEP_BATCH = 16
 
