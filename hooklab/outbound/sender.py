@@ -773,10 +773,10 @@ def send(
         throwaway = _throwaway_secret(prov)  # signed as it signs, with a key nobody holds)
     signed_names: set[str] = set()
     if secret is not None or throwaway is not None:
-        from ..signatures import sign_request
+        from ..signatures import sign_request, signed_inputs
 
         if headers:  # (a delivery id or a time of the user's is signed over, not beside)
-            sign_args = {**sign_args, **_given_signed_inputs(prov, check_headers(headers))}
+            sign_args = {**sign_args, **signed_inputs(prov, check_headers(headers))}
 
         try:
             signed = sign_request(prov, secret if secret is not None else throwaway, url=url,
@@ -818,51 +818,6 @@ def send(
             hdrs = [(k, v) for k, v in hdrs if k.lower() not in ("content-type", "content-length")]
     return SendResponse(status, reason, rh, rb, time.perf_counter() - start, cur_url, hdrs, body,
                         truncated=cut)
-
-
-def _given_signed_inputs(provider: str, given: list[tuple[str, str]]) -> dict[str, Any]:
-    """``timestamp`` / ``msg_id`` for :func:`~hooklab.signatures.sign_request` from headers the
-    user gave ``send`` that the provider's signature covers apart from the signature itself
-    (Slack's ``X-Slack-Request-Timestamp``, Standard Webhooks' ``webhook-id`` and
-    ``webhook-timestamp``...): the signature is made over the values sent, so the delivery
-    still verifies. A time that cannot be signed exactly as written (not a number, or finer
-    than the provider's unit) is sent as given, unsigned over, like a forged signature.
-
-    >>> _given_signed_inputs("slack", [("X-Slack-Request-Timestamp", "1700000000")])
-    {'timestamp': 1700000000}
-    >>> _given_signed_inputs("standardwebhooks", [("webhook-id", "msg_mine")])
-    {'msg_id': 'msg_mine'}
-    >>> _given_signed_inputs("slack", [("X-Slack-Request-Timestamp", "soon")])
-    {}
-    """
-    from ..providers import TABLE
-    from ..signatures._base import Invalid, format_time, parse_time
-
-    row = TABLE.get(provider)
-    if row is None:
-        return {}
-    sig, unit = row.sig, row.sig.get("ts_unit", "s")
-    if row.scheme == "standardwebhooks":
-        prefix = sig.get("prefix", "webhook")
-        ts_name, id_name = f"{prefix}-timestamp", f"{prefix}-id"
-    else:
-        ts_name, id_name = sig.get("ts"), sig.get("id")
-    values: dict[str, str] = {}
-    for k, v in given:
-        values.setdefault(k.lower(), v if isinstance(v, str) else
-                          v.decode("latin-1") if isinstance(v, bytes) else str(v))
-    out: dict[str, Any] = {}
-    if id_name and id_name.lower() in values:
-        out["msg_id"] = values[id_name.lower()]
-    raw = values.get(ts_name.lower()) if ts_name else None
-    if raw is not None:
-        try:
-            seconds = parse_time(raw.strip(), unit, ts_name or "")
-        except Invalid:
-            return out
-        if seconds == int(seconds) and format_time(int(seconds), unit) == raw.strip():
-            out["timestamp"] = int(seconds)
-    return out
 
 
 #: the key of every sample sent without ``secret=`` (:func:`_throwaway_secret`): made once

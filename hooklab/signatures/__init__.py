@@ -44,6 +44,8 @@ from ._base import (
     Outgoing,
     Scheme,
     SignedRequest,
+    format_time,
+    parse_time,
     short,
 )
 from ._hmac import SCHEMES as _COMMON
@@ -59,6 +61,7 @@ __all__ = [
     "keypair",
     "sign",
     "sign_request",
+    "signed_inputs",
     "verify_signature",
 ]
 
@@ -225,6 +228,48 @@ def sign_request(
     out = Outgoing(secret, raw, url, ts, msg_id or _msg_id(), method,
                    params, dict(headers or {}))
     return _SCHEMES[entry.scheme].sign(out, entry)
+
+
+def signed_inputs(provider: str, given: Iterable[tuple[str, Any]]) -> dict[str, Any]:
+    """``timestamp`` / ``msg_id`` for :func:`sign_request` from headers ``given`` (a user's, to
+    :func:`hooklab.send`) that the provider's signature covers apart from the signature itself
+    (Slack's ``X-Slack-Request-Timestamp``, Standard Webhooks' ``webhook-id`` and
+    ``webhook-timestamp``...): the signature is made over the values sent, so the delivery
+    still verifies. A time that cannot be signed exactly as written (not a number, or finer
+    than the provider's unit) is sent as given, unsigned over, like a forged signature.
+
+    >>> signed_inputs("slack", [("X-Slack-Request-Timestamp", "1700000000")])
+    {'timestamp': 1700000000}
+    >>> signed_inputs("standardwebhooks", [("webhook-id", "msg_mine")])
+    {'msg_id': 'msg_mine'}
+    >>> signed_inputs("slack", [("X-Slack-Request-Timestamp", "soon")])
+    {}
+    """
+    row = TABLE.get(provider)
+    if row is None:
+        return {}
+    sig, unit = row.sig, row.sig.get("ts_unit", "s")
+    if row.scheme == "standardwebhooks":
+        prefix = sig.get("prefix", "webhook")
+        ts_name, id_name = f"{prefix}-timestamp", f"{prefix}-id"
+    else:
+        ts_name, id_name = sig.get("ts"), sig.get("id")
+    values: dict[str, str] = {}
+    for k, v in given:
+        values.setdefault(k.lower(), v if isinstance(v, str) else
+                          v.decode("latin-1") if isinstance(v, bytes) else str(v))
+    out: dict[str, Any] = {}
+    if id_name and id_name.lower() in values:
+        out["msg_id"] = values[id_name.lower()]
+    raw = values.get(ts_name.lower()) if ts_name else None
+    if raw is not None:
+        try:
+            seconds = parse_time(raw.strip(), unit, ts_name or "")
+        except Invalid:
+            return out
+        if seconds == int(seconds) and format_time(int(seconds), unit) == raw.strip():
+            out["timestamp"] = int(seconds)
+    return out
 
 
 def sign(
