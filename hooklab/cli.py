@@ -76,7 +76,7 @@ import json  # noqa: E402
 import re  # noqa: E402
 import threading  # noqa: E402
 from collections.abc import Callable, Iterable, Sequence  # noqa: E402
-from typing import Any  # noqa: E402
+from typing import Any, NoReturn  # noqa: E402
 
 
 def _finished() -> None:
@@ -888,20 +888,31 @@ def _secret_bytes(path: str) -> bytes:
 _SPACE_NAMES = {" ": "a space", "\t": "a tab", "\x0b": "a vertical tab", "\x0c": "a form feed"}
 
 
-def _read_secret(path: str, what: str) -> str:
+def _read_secret(path: str, option: str) -> str:
     """The secret in the file at ``path`` (``-``: standard input), as ``serve --secret-file
-    BIN=FILE`` and ``send --secret-file FILE`` both read it: a leading UTF-8 byte order mark
-    (Notepad's) and the line breaks at its end (``echo``'s, an editor's, CRLF) dropped; other
-    whitespace at either end is kept but said on stderr, never the secret itself (each one
-    taken as it was made every signature fail without a word). ``ValueError`` saying ``what``
-    for a file that cannot be read, is empty, huge or not UTF-8.
+    BIN=FILE``, ``send --secret-file FILE`` and ``replay --resign-file FILE`` read it: a
+    leading UTF-8 byte order mark (Notepad's) and the line breaks at its end (``echo``'s, an
+    editor's, CRLF) dropped; other whitespace at either end is kept but said on stderr, never
+    the secret itself (each one taken as it was made every signature fail without a word).
+    ``ValueError`` saying ``option`` (``"--secret-file stripe="``) and the file for a file
+    that cannot be read, is empty, huge or not UTF-8; a ``path`` that names no file and does
+    not read as one's (``--secret-file whsec_...``: the secret given in its place) is said as
+    its length only (:func:`hooklab.credentials.shown_secret_file`).
 
     A pipe (``--secret-file <(pass show stripe)``) is read to its end; one that nothing has
     written after 2 s is said to be waited for."""
+    from .credentials import shown_secret_file
+
+    shown = shown_secret_file(path)
+    what = option + shown
     try:  # bytes, counted as bytes, read as UTF-8 whatever the terminal's encoding
         data = _secret_bytes(path)
     except OSError as exc:
-        raise ValueError(f"{what}: {exc}") from None
+        if shown == path:
+            raise ValueError(f"{what}: {exc}") from None
+        raise ValueError(f"{what}: {exc.strerror or 'cannot be read'} (not shown: it names "
+                         "no file, and may be the secret itself; give the file that holds "
+                         "it)") from None
     if len(data) > _SECRET_LIMIT:  # (/dev/zero, a log given by mistake: not read whole)
         raise ValueError(f"{what} holds more than {_SECRET_LIMIT // 1024} KiB: "
                          "not a signing secret")
@@ -927,6 +938,8 @@ def _bin_secrets(args: argparse.Namespace) -> dict[str, tuple[str | None, str | 
     """``serve``'s ``--secret-file BIN=FILE`` and ``--provider BIN=NAME``: bin -> (secret,
     provider), for :meth:`HookLab.secret`. ``ValueError`` for a malformed, repeated or
     unreadable one."""
+    from .credentials import shown_secret_file
+
     secrets: dict[str, str] = {}
     providers: dict[str, str] = {}
     for flag, given, into in (("--secret-file", args.secret_file, secrets),
@@ -936,12 +949,15 @@ def _bin_secrets(args: argparse.Namespace) -> dict[str, tuple[str | None, str | 
             bin_ = bin_.strip().strip("/")
             if not sep or not bin_ or not value:
                 what = "FILE" if flag == "--secret-file" else "NAME"
+                got, file = repr(spec), value if sep else spec
+                if flag == "--secret-file" and file and shown_secret_file(file) != file:
+                    got = shown_secret_file(spec)  # (the secret itself, given for BIN=FILE?)
                 raise ValueError(f"{flag} wants BIN={what} (BIN: the first path segment, as in "
                                  f"stripe={'stripe.key' if what == 'FILE' else 'stripe'}), "
-                                 f"got {spec!r}")
+                                 f"got {got}")
             if bin_ in into:
                 raise ValueError(f"{flag} {bin_}=... is given twice")
-            into[bin_] = (_read_secret(value, f"{flag} {bin_}={value}")
+            into[bin_] = (_read_secret(value, f"{flag} {bin_}=")
                           if flag == "--secret-file" else value)
     return {b: (secrets.get(b), providers.get(b)) for b in {**secrets, **providers}}
 
@@ -953,7 +969,7 @@ def _secret_of(args: argparse.Namespace) -> str | None:
     if args.secret_file is not None:
         if args.secret is not None:
             raise ValueError("give --secret or --secret-file, not both")
-        return _read_secret(args.secret_file, "--secret-file " + args.secret_file)
+        return _read_secret(args.secret_file, "--secret-file ")
     if args.secret is not None or not args.provider:  # (an unsigned send ignores the variable)
         return args.secret
     import os
@@ -1150,8 +1166,7 @@ def _replay(args: argparse.Namespace) -> int:
         from .outbound.forward import Resign
 
         try:
-            resign = Resign(_read_secret(args.resign_file, "--resign-file " + args.resign_file),
-                            args.provider)
+            resign = Resign(_read_secret(args.resign_file, "--resign-file "), args.provider)
         except ValueError as exc:
             print(f"hooklab: {exc}", file=sys.stderr)
             return 2
@@ -1380,12 +1395,31 @@ def _interrupted(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+class _Parser(argparse.ArgumentParser):
+    """The ``hooklab`` command's parsers (its commands' too: subparsers are of the parser's
+    class). No prefix abbreviations: ``serve --secret stripe=whsec_...`` (``--secret`` is
+    ``send``'s) was read as ``--secret-file`` and its error quoted the secret as a file name,
+    ``replay --resign whsec_...`` likewise as ``--resign-file``; an option written in part
+    is now unknown, and said as such (its value as its length). An error about an option
+    whose name says credential says its value as its length too (``serve
+    --resign=whsec_...``: "ignored explicit argument <hidden: 11 characters>")."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["allow_abbrev"] = False
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        from .credentials import shown_option_error
+
+        super().error(shown_option_error(message))
+
+
 def build_parser() -> argparse.ArgumentParser:
     from ._version import __version__
     from .core import DEFAULT_DB
     from .server.lifecycle import DEFAULT_MAX_BODY
 
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="hooklab",
         description="Capture, inspect, verify, replay and analyse webhooks.",
         epilog="Run 'hooklab COMMAND --help' for a command's options.",
@@ -1551,6 +1585,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                 signal.signal(n, signal.SIG_DFL if handler is None else handler)
 
 
+def _option_names(parser: argparse.ArgumentParser) -> set[str]:
+    """Every option string of ``parser`` and of its commands' parsers (``--secret-file``...)."""
+    names: set[str] = set()
+    for action in parser._actions:  # (argparse keeps them there, and its subparsers'
+        names.update(action.option_strings)  # in the choices of its _SubParsersAction)
+        choices = action.choices if isinstance(action.choices, dict) else {}
+        for sub in choices.values():
+            if isinstance(sub, argparse.ArgumentParser):
+                names |= _option_names(sub)
+    return names
+
+
 def _interrupt_in(exc: BaseException) -> BaseException | None:
     """The Ctrl-C (``KeyboardInterrupt``) or stop signal (:class:`_Stopped`) that ``exc``
     came from, if it did: one raised where Python cannot let it through as it is comes out
@@ -1587,7 +1633,7 @@ def _command(argv: Sequence[str] | None) -> int:
     if extra:  # (argparse's own words quote every one: `hooklab send URL --token sk_live_...`
         from .credentials import shown_words  # went to the terminal and CI logs as typed)
 
-        parser.error(f"unrecognized arguments: {shown_words(extra)}")
+        parser.error(f"unrecognized arguments: {shown_words(extra, _option_names(parser))}")
     errors_were = {}
     for stream in (sys.stdout, sys.stderr):  # a terminal that is not UTF-8 (LC_ALL=C,
         try:  # PYTHONIOENCODING=latin-1) gets escapes, not an error, for what it cannot show

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 from urllib.parse import parse_qs, quote_plus, unquote_plus, urlsplit
 
@@ -48,12 +48,15 @@ __all__ = [
     "hide_json",
     "hide_json_text",
     "is_credential_key",
+    "is_credential_option",
     "is_credential_query",
     "is_sensitive_field",
     "is_sensitive_header",
     "multipart_fields",
     "scrubbed_text",
     "scrubbed_url",
+    "shown_option_error",
+    "shown_secret_file",
     "shown_words",
     "url_secrets",
 ]
@@ -1072,11 +1075,13 @@ _SECRET_OPTION = re.compile(r"header|secret|token|auth|key|pass|pwd|cookie|sign|
                             re.IGNORECASE)
 
 
-def shown_words(words: list[str]) -> str:
+def shown_words(words: list[str], options: Iterable[str] = ()) -> str:
     r"""Command-line words a parser did not recognise, as an error says them (``%hooklab``'s
     and ``hooklab``'s "unrecognized arguments"): escaped, and the value of an option that may
     carry a credential (``--header "Authorization: Bearer ..."``, ``--token sk_...``) as its
-    length only.
+    length only; so is the value of a beginning of one of the parser's ``options`` that
+    does (``--sec=...`` of ``--secret``, ``--resig`` of ``--resign-file``: an abbreviation,
+    which the parser does not take).
 
     >>> shown_words(["--colour", "red", "--header", "Authorization: Bearer sk_1", "x"])
     '--colour red --header <hidden: 26 characters> <hidden: 1 character>'
@@ -1084,30 +1089,109 @@ def shown_words(words: list[str]) -> str:
     '--token=<hidden: 3 characters> \\x1b[2J'
     >>> shown_words(["b", "Authorization: Bearer sk_1", "Bearer", "t", "X-Api-Key:", "k1", "x"])
     'b Authorization: <hidden: 11 characters> Bearer <hidden: 1 character> <hidden: 10 characters> <hidden: 2 characters> <hidden: 1 character>'
+    >>> shown_words(["--sec=abc", "--res", "abc"], options=["--secret", "--resign-file"])
+    '--sec=<hidden: 3 characters> --res <hidden: 3 characters>'
     """
     from .capture import printable
 
-    def characters(n: int) -> str:
-        return f"{n} character" if n == 1 else f"{n} characters"
-
+    secret_options = [o for o in options if is_credential_option(o)]
     shown, hide = [], False
     for word in words:
         if word.startswith("-") and len(word) > 1:
             name, eq, value = word.partition("=")
-            secret = _SECRET_OPTION.search(name) is not None
+            secret = is_credential_option(name) or (
+                name.startswith("--") and len(name) > 2
+                and any(o.startswith(name) for o in secret_options))
             shown.append(printable(name, 60) + (
-                f"=<hidden: {characters(len(value))}>" if eq and secret
+                "=" + _characters(len(value)) if eq and secret
                 else eq + printable(value, 60)))
             hide = secret and not eq  # (the words after it are its value)
         elif hide:
-            shown.append(f"<hidden: {characters(len(word))}>")
+            shown.append(_characters(len(word)))
         else:  # a header pasted without its option ("Authorization: Bearer sk_..." as words)
             name, colon, value = word.partition(":")
             if colon and _SECRET_OPTION.search(name) and " " not in name.strip():
                 shown.append(printable(name, 60) + ":" + (
-                    f" <hidden: {characters(len(value.strip()))}>" if value.strip() else ""))
+                    " " + _characters(len(value.strip())) if value.strip() else ""))
                 hide = not value.strip()  # ("Authorization:" alone: its value is what follows)
             else:
                 shown.append(printable(word, 60))
                 hide = word.lower() in ("bearer", "basic", "token")
     return " ".join(shown)
+
+
+def is_credential_option(name: str) -> bool:
+    """Whether a command-line option's name says its value may be a credential (``--secret``,
+    ``--secret-file``, ``--resign``, ``--token``, ``--header``...): an error names such an
+    option but says its value as its length only (:func:`shown_words`).
+
+    >>> is_credential_option("--resign-file"), is_credential_option("--port")
+    (True, False)
+    """
+    return _SECRET_OPTION.search(name) is not None
+
+
+def _characters(n: int) -> str:
+    return f"<hidden: {n} character{'s' if n != 1 else ''}>"
+
+
+#: a Python string literal as ``repr`` writes it (argparse quotes a value with ``%r``)
+_QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"", re.S)
+
+
+def shown_option_error(message: str) -> str:
+    """A command-line parser's error ``message`` as it can be shown: for an option whose name
+    says credential (:func:`is_credential_option`), argparse's ``argument --resign: ignored
+    explicit argument 'whsec_...'`` quotes the value, which is said as its length instead.
+    Any other message is returned as it is.
+
+    >>> shown_option_error("argument --resign: ignored explicit argument 'whsec_1'")
+    'argument --resign: ignored explicit argument <hidden: 7 characters>'
+    >>> shown_option_error("argument --port: invalid value: 'x'")
+    "argument --port: invalid value: 'x'"
+    """
+    import ast
+
+    head, sep, rest = message.partition(": ")
+    if not sep or not head.startswith("argument ") or not is_credential_option(head):
+        return message
+
+    def hidden(m: re.Match[str]) -> str:
+        try:
+            return _characters(len(ast.literal_eval(m.group())))
+        except (ValueError, SyntaxError):
+            return "<hidden>"
+
+    return head + sep + _QUOTED.sub(hidden, rest)
+
+
+#: a file name's extension (``.key``, ``.sec``, ``.txt``, ``.pem``): what a secret rarely ends with
+_EXTENSION = re.compile(r"\.[A-Za-z][A-Za-z0-9]{0,7}\Z")
+
+
+def shown_secret_file(path: str) -> str:
+    """The value of an option that names a secret's file (``--secret-file``,
+    ``--resign-file``) as an error may quote it: as it is when it names something on disk or
+    reads as a file's path (a name with an extension, ``stripe.key``; a folder that exists,
+    ``~/keys/stripe``), else its length only. A value that is neither is as likely the
+    secret itself, given in place of its file (``--secret-file whsec_...``), and standard
+    error goes to terminals and CI logs.
+
+    >>> shown_secret_file("missing.key"), shown_secret_file("-")
+    ('missing.key', '-')
+    >>> shown_secret_file("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+    '<hidden: 38 characters>'
+    """
+    import os
+
+    if path == "-":
+        return path
+    try:
+        if os.path.lexists(path):
+            return path
+        folder, name = os.path.split(path)
+        if _EXTENSION.search(name) or (folder and os.path.isdir(folder)):
+            return path
+    except (OSError, ValueError):  # (a NUL in it, a name too long: no file's path)
+        pass
+    return _characters(len(path))
