@@ -690,6 +690,10 @@ def _serve(args: argparse.Namespace) -> int:
         if not sep or not url or not bin_:
             return refused("--forward wants BIN=URL (BIN: the first path segment, as in "
                            f"github=http://127.0.0.1:8000/hooks), got {spec!r}")
+        if bin_name(bin_) in forwarded_bins:  # (as lab.forward: a bin has one target, and a
+            # second replaced the first without a word; that app got nothing)
+            return refused(f"--forward {shown(bin_name(bin_), 100)}=... is given twice (a bin "
+                           "forwards to one URL)")
         try:
             lab.forward(bin_, to=url, resign=args.resign)
         except ValueError as exc:  # a loop back into this lab, or no http(s) URL, or
@@ -1447,7 +1451,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "gets 503 when all are busy (default: half of 'ulimit -n', at most 8192; "
                    "more than half of 'ulimit -n' is lowered to it, with a warning)")
     s.add_argument(
-        "--forward", action="append", metavar="BIN=URL", help="relay captures of BIN to URL"
+        "--forward", action="append", metavar="BIN=URL",
+        help="relay captures of BIN to URL (repeat for other bins: one URL per bin)"
     )
     s.add_argument("--timeout", type=_seconds, default=10.0, metavar="SECONDS",
                    help="seconds a --forward target has to answer before the forward is "
