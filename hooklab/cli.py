@@ -1117,7 +1117,7 @@ def _send(args: argparse.Namespace) -> int:
 
         print(f"hooklab: the answer was longer than {MAX_ANSWER:,} bytes: its beginning is "
               "shown", file=sys.stderr)
-    return 0 if resp.status < 400 else 1
+    return 0 if resp.ok else 1  # (a 2xx only: a redirect is not followed, as replay's)
 
 
 def _stdout_lost(exc: OSError | None) -> str:
