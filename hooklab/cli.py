@@ -485,12 +485,15 @@ def _shell_word(text: str) -> str:
 
 
 def _forward_stop_lines(left: Any, unverified: set[int], resigned: bool, db: str,
-                        secret_files: dict[str, str], providers: dict[str, str]) -> list[str]:
+                        secret_files: dict[str, str], providers: dict[str, str], *,
+                        what: str = "forward", who: str = "serve") -> list[str]:
     """What ``serve`` says on stopping about the forwards it did not finish (each a line for
     stderr, without ``hooklab: ``): how many, which captures (ranges of ids), and the
     ``hooklab replay`` command that sends those never sent. ``left`` is the stopped lab's
     ``forwards_left``; ``unverified``, captures that did not verify on arrival (with
-    ``resigned``, --resign: a forward would not have sent them, nor would a replay)."""
+    ``resigned``, --resign: a forward would not have sent them, nor would a replay).
+    ``replay``, stopped, says the same of its captures (``what="capture"``,
+    ``who="replay"``; its ``--resign-file`` and ``--provider`` as those of the bin ``""``)."""
     from .credentials import scrubbed_url
 
     def named(ids: list[int]) -> tuple[list[str], int]:
@@ -502,7 +505,7 @@ def _forward_stop_lines(left: Any, unverified: set[int], resigned: bool, db: str
         return lines, sum(h - lo + 1 for lo, h in runs[len(said):])
 
     def forwards(n: int) -> str:
-        return f"{n} forward{'s' if n != 1 else ''}"
+        return f"{n} {what}{'s' if n != 1 else ''}"
 
     lines: list[str] = []
     unsent: dict[tuple[str, str], list[int]] = {}
@@ -520,7 +523,7 @@ def _forward_stop_lines(left: Any, unverified: set[int], resigned: bool, db: str
         if key in unsent:
             ids = unsent[key]
             said, more = named(ids)
-            lines.append(f"{forwards(len(ids))} not sent (serve stopped before "
+            lines.append(f"{forwards(len(ids))} not sent ({who} stopped before "
                          f"{'their' if len(ids) != 1 else 'its'} turn) to {shown}: {said[0]}")
             lines += ["  " + line for line in said[1:]]
             if more:
@@ -554,7 +557,7 @@ def _forward_stop_lines(left: Any, unverified: set[int], resigned: bool, db: str
             it = "them" if len(ids) != 1 else "it"
             said, more = named(ids)
             lines.append(f"{forwards(len(ids))} on {'their' if len(ids) != 1 else 'its'} way "
-                         f"not finished (sent, no answer when serve stopped: the app may have "
+                         f"not finished (sent, no answer when {who} stopped: the app may have "
                          f"{it}, and a replay could deliver {it} twice) to {shown}: "
                          + "; ".join(said) + (f" and {more} more" if more else ""))
     return lines
@@ -1216,6 +1219,13 @@ def _replay(args: argparse.Namespace) -> int:
     # sent (exit 2), as lab.forward() refuses it; it was "#1 -> error: ValueError: ..." per
     # id with exit 1, as if the app had failed
     target_url(Capture(0, None, "POST", "/replay"), args.to)  # type: ignore[arg-type]
+    # --provider alone (it says how to sign afresh) is a usage mistake, as send's --event
+    # without --provider: it was ignored, each capture sent as captured, exit 0
+    if args.provider is not None and args.resign_file is None:
+        print("hooklab: --provider needs --resign-file (e.g. --resign-file stripe.key "
+              "--provider stripe: each capture signed afresh as that provider)",
+              file=sys.stderr)
+        return 2
     resign: Any = False
     if args.resign_file is not None:  # (never on the command line, where others see it)
         from .outbound.forward import Resign
@@ -1246,27 +1256,24 @@ def _replay(args: argparse.Namespace) -> int:
                 lost = _stdout_lost(exc)
 
     ids = _replay_order(args.id)
+    done, on_way = 0, -1  # ids[:done] are answered (or said); ids[on_way] is on its way
     try:
         _check_ids(lab, ids)  # (an unknown id: nothing is sent)
-        for cid in ids:  # one line as each is answered: interrupted, the lines say
-            try:  # (each read just before it is sent: one capture's body in memory at a
-                cap = lab.get(cid)  # time, where all of them were read first)
+        if resign:  # (one that cannot be re-signed: nothing is sent, as lab.replay does)
+            _check_resign(lab, ids, args.to, resign, given=args.provider is not None)
+        for at, cid in enumerate(ids):  # one line as each is answered: interrupted, the
+            try:  # lines say (each read just before it is sent: one capture's body in
+                cap = lab.get(cid)  # memory at a time, where all of them were read first)
             except KeyError:  # (deleted since the check: a serve's retention, a clear)
                 say(f"#{cid} -> error: no longer stored (deleted since the replay began)")
                 answers["no longer stored"] = answers.get("no longer stored", 0) + 1
                 bad += 1
+                done = at + 1
                 continue
-            try:
-                (r,) = lab.replay(cap, to=args.to, resign=resign, timeout=args.timeout)
-            except ValueError as exc:  # (the library's words name its keyword, resign=
-                if resign and not args.provider and "no provider was detected" in str(exc):
-                    raise ValueError(  # Resign(...): the command's option is said)
-                        f"capture #{cid} cannot be re-signed: no provider was detected for "
-                        "it; say which with --provider NAME (e.g. --provider stripe)"
-                    ) from None
-                raise
+            on_way = at
+            (r,) = lab.replay(cap, to=args.to, resign=resign, timeout=args.timeout)
+            done = at + 1
             del cap
-            # what was sent (a capture that cannot be re-signed: ValueError, exit 2, as --to)
             if r.error:  # (escaped and cut by replay, as a forward's: printable to be sure)
                 say(f"#{cid} -> error: {printable(r.error)}")
             else:
@@ -1274,6 +1281,13 @@ def _replay(args: argparse.Namespace) -> int:
             key = "could not be sent" if r.error else f"answered {r.status}"
             answers[key] = answers.get(key, 0) + 1
             bad += not r.ok  # (only a 2xx is a delivery: a redirect is not followed)
+    except BaseException as exc:  # Ctrl-C, SIGTERM: which were sent and which not, as serve
+        if not isinstance(exc, KeyboardInterrupt | _Stopped) and _interrupt_in(exc) is None:
+            raise  # says of its forwards (it said only "interrupted": #3 was on its way)
+        _finished()  # (what follows is said whole; main() then says "interrupted")
+        for line in _replay_stop_lines(args, ids, done, on_way):
+            print(f"hooklab: {line}", file=sys.stderr)
+        raise
     finally:
         lab.stop()
     if lost is not None:
@@ -1286,6 +1300,45 @@ def _replay(args: argparse.Namespace) -> int:
                                       "not every line is shown"), file=sys.stderr)
         return 1
     return 1 if bad else 0
+
+
+def _check_resign(lab: Any, ids: Sequence[int], to: str, resign: Any, *, given: bool) -> None:
+    """Raise, before anything is sent, the ``ValueError`` of the first of ``ids`` that cannot
+    be re-signed with ``resign`` (:func:`hooklab.outbound.forward.check_resign`, as
+    ``lab.replay`` checks them all first); each capture read and let go in turn. ``given``:
+    ``--provider`` was given (else "no provider was detected" says to give it)."""
+    from .outbound.forward import check_resign
+
+    for cid in dict.fromkeys(ids):
+        try:
+            check_resign([lab.get(cid)], to, resign)
+        except ValueError as exc:  # (the library's words name its keyword, resign=
+            if not given and "no provider was detected" in str(exc):  # Resign(...): the
+                raise ValueError(  # command's option is said)
+                    f"capture #{cid} cannot be re-signed: no provider was detected for "
+                    "it; say which with --provider NAME (e.g. --provider stripe)") from None
+            raise
+
+
+def _replay_stop_lines(args: argparse.Namespace, ids: Sequence[int], done: int,
+                       on_way: int) -> list[str]:
+    """What a stopped ``replay`` says of the captures it did not finish, in ``serve``'s words
+    for its forwards (:func:`_forward_stop_lines`): ``ids[on_way]`` sent without an answer
+    (unless ``on_way < done``), those after it (after ``ids[:done]``) never sent, with the
+    ``hooklab replay`` command that sends them."""
+    from .outbound.forward import ForwardsLeft, LeftForwards
+
+    unanswered: tuple[LeftForwards, ...] = ()
+    if on_way >= done:
+        unanswered = (LeftForwards("", args.to, (ids[on_way],)),)
+        done = on_way + 1
+    rest = tuple(sorted(set(ids[done:])))
+    left = ForwardsLeft(unsent=(LeftForwards("", args.to, rest),) if rest else (),
+                        unanswered=unanswered)
+    files = {"": args.resign_file} if args.resign_file is not None else {}
+    providers = {"": args.provider} if args.provider is not None else {}
+    return _forward_stop_lines(left, set(), bool(files), args.db, files, providers,
+                               what="capture", who="replay")
 
 
 def _check_ids(lab: Any, ids: Sequence[int]) -> None:
@@ -1575,7 +1628,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "for --to, body and delivery id kept: a replay past the signature's time "
                    "window (Stripe's 300 s) or to a URL-signed provider's app (Twilio)")
     r.add_argument("--provider", metavar="NAME", default=None,
-                   help="with --resign-file: sign as NAME (default: each capture's detected provider)")
+                   help="with --resign-file (refused without it): sign as NAME (default: "
+                   "each capture's detected provider)")
     r.set_defaults(func=_replay)
 
     e = sub.add_parser("export", help="export captures as HAR, JSON Lines, CSV or Parquet")

@@ -77,7 +77,7 @@ from .sender import (
 
 __all__ = ["HOP_BY_HOP", "LOOP_HEADER", "Forwarder", "ForwardsLeft", "LeftForwards", "ReplayResult",
            "Resign", "book_resigner",
-           "check_target", "decoded", "delivered", "has_dot_segment", "outgoing",
+           "check_resign", "check_target", "decoded", "delivered", "has_dot_segment", "outgoing",
            "outgoing_trailers", "replay", "resigned", "sent_body",
            "target_url", "unverified"]
 
@@ -807,6 +807,36 @@ def _replayed(capture: Capture, to: str, timeout: float,
     return r
 
 
+def check_resign(captures: Iterable[Capture], to: str, resign: ResignSpec | None) -> None:
+    """``ValueError`` naming the first of ``captures`` that :func:`replay` could not re-sign
+    with ``resign`` for ``to`` (no provider detected, a secret of the wrong form), as
+    :func:`replay` raises it before sending anything; nothing when ``resign`` is none. A
+    caller that reads captures one at a time (``hooklab replay``) checks each this way
+    before it sends the first. A recorded WebSocket message, and a capture that cannot be
+    sent at all (a dot segment...), is no re-signing error: its result says why.
+
+    >>> check_resign([cap], app_url, "whsec_test")                 # a Stripe capture: fine
+    >>> plain = Capture(7, None, "POST", "/x", body=b"plain")
+    >>> check_resign([plain], app_url, "whsec_test")
+    Traceback (most recent call last):
+    ...
+    ValueError: capture #7 cannot be re-signed: no provider was detected for it; ...
+    """
+    resigner = _resigner(resign)
+    if resigner is None:
+        return
+    for c in captures:
+        if c.kind != "http":
+            continue
+        how = resigner(c)
+        try:
+            url = target_url(c, to)
+            sent_body(c)
+        except ValueError:  # (a dot segment, a transfer coding not undone: that
+            continue  # capture's error result, as unsigned)
+        resigned(c, url, how.secret, provider=how.provider)
+
+
 def replay(
     captures: Iterable[Capture], to: str, timeout: float = DEFAULT_TIMEOUT, *,
     resign: ResignSpec | None = None,
@@ -843,17 +873,7 @@ def replay(
     timeout = check_timeout(timeout)
     resigner = _resigner(resign)
     captures = list(captures)
-    if resigner is not None:  # (every one checked first: nothing is sent when one cannot be)
-        for c in captures:
-            if c.kind != "http":
-                continue
-            how = resigner(c)
-            try:
-                url = target_url(c, to)
-                sent_body(c)
-            except ValueError:  # (a dot segment, a transfer coding not undone: that
-                continue  # capture's error result, as unsigned)
-            resigned(c, url, how.secret, provider=how.provider)
+    check_resign(captures, to, resigner)  # (every one first: nothing is sent when one cannot be)
     return [_replayed(c, to, timeout, resigner) if c.kind == "http" else
             ReplayResult(c.id, None, error=f"not replayed: a recorded WebSocket message "
                                            f"({c.method}), not an HTTP request")
