@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from _target import Target
+from test_cli import _as_from_a_terminal, _stop
 
 import hooklab
 
@@ -23,10 +24,6 @@ EXE = str(Path(sys.executable).with_name("hooklab"))
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
 SECRET = "whsec_replay_stop_report"
 N = 5
-
-
-def _as_from_a_terminal() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_DFL)  # (the suite may run with it ignored)
 
 
 @pytest.fixture(scope="module")
@@ -58,12 +55,8 @@ def test_a_stopped_replay_says_what_was_sent(db: str, tmp_path: Path, sig: int, 
         try:
             app.wait(2, timeout=30)  # #1 answered, #2 received: on its way, no answer yet
             time.sleep(0.2)
-            proc.send_signal(sig)
-            out, err = proc.communicate(timeout=30)
         finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait(10)
+            out, err = _stop(proc, sig)
         assert proc.returncode == 128 + sig, err
         assert out.splitlines()[0].startswith("#1 -> 200 in ") and len(out.splitlines()) == 1
         run_again = (f"hooklab replay --db={shlex.quote(db)} --to={to}"
