@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from _http import has_ipv6_loopback
 from _target import Target
+from _w6_copies import checkpointed_copy
 
 EXE = str(Path(sys.executable).with_name("hooklab"))
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -348,18 +349,27 @@ def _big_store(path: str, n: int = 20_000, size: int = 2048) -> None:
     store.close()
 
 
+@pytest.fixture(scope="module")
+def big_store(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """:func:`_big_store`'s file (20,000 captures of 2 KB: an export long enough to be stopped
+    half way), filled once per module (~1.4 s of CPU); each test exports a copy of its own."""
+    path = str(tmp_path_factory.mktemp("big") / "big.sqlite3")
+    _big_store(path)
+    return path
+
+
 @pytest.mark.parametrize("sig, code, said", [
     (signal.SIGINT, 130, "hooklab: interrupted"),
     (signal.SIGTERM, 143, "hooklab: stopped by SIGTERM"),
     (signal.SIGHUP, 129, "hooklab: stopped by SIGHUP"),
 ])
-def test_an_export_stopped_by_a_signal_says_so_and_leaves_no_file(tmp_path, sig, code, said) -> None:  # type: ignore[no-untyped-def]
+def test_an_export_stopped_by_a_signal_says_so_and_leaves_no_file(tmp_path, big_store, sig, code,  # type: ignore[no-untyped-def]
+                                                                  said) -> None:
     """Ctrl-C printed a traceback; SIGTERM and SIGHUP ended the process where it stood and
     left the hidden temporary file of ``-o FILE`` behind."""
     import time
 
-    db = str(tmp_path / "big.sqlite3")
-    _big_store(db)
+    db = checkpointed_copy(big_store, str(tmp_path / "big.sqlite3"))
     out = tmp_path / "out" / "c.jsonl"
     out.parent.mkdir()
     proc = subprocess.Popen([EXE, "export", "--db", db, "--format", "jsonl", "-o", str(out)],
