@@ -248,7 +248,6 @@ class HookLabMagics(Magics):
                 raise UsageError(f"%hooklab diff: {exc.args[0]}") from None
         elif cmd == "send":
             import http.client
-            import json
 
             from .credentials import scrubbed_text, scrubbed_url
             from .outbound.sender import unsendable
@@ -257,14 +256,13 @@ class HookLabMagics(Magics):
                 target = args.target if "://" in args.target else lab.url_for(args.target)
             except RuntimeError as exc:  # not serving
                 raise UsageError(f"%hooklab send: {exc} (use %hooklab start)") from None
-            try:
-                payload = json.loads(args.data) if args.data else None
+            from .outbound.sender import data_arg
+
+            try:  # (a JSON object: NaN, Infinity and numbers past a float refused, as
+                # hooklab send --data refuses them)
+                payload = data_arg(args.data, merged=True) if args.data else None
             except ValueError as exc:
-                raise UsageError(f"%hooklab send: --data is not JSON ({exc})") from None
-            if args.data and not isinstance(payload, dict):  # (as hooklab send --data: null
-                kind = "null" if payload is None else type(payload).__name__  # sent nothing)
-                raise UsageError("%hooklab send: --data must be a JSON object (merged into the "
-                                 f"sample's payload), not {kind}")
+                raise UsageError(f"%hooklab send: {exc}") from None
             for flag in ("event", "secret"):  # (the library's words name its keywords)
                 if getattr(args, flag) is not None and not args.provider:
                     raise UsageError(f"%hooklab send: --{flag} needs --provider (e.g. "

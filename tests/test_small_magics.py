@@ -100,6 +100,23 @@ def test_send_data_is_a_json_object_as_the_cli_wants(shell, data, kind) -> None:
     assert len(lab.captures) == before  # nothing was sent
 
 
+@pytest.mark.parametrize("data,said", [
+    ('{"a": NaN}', "NaN is no JSON value"), ('{"a": Infinity}', "Infinity is no JSON value"),
+    ('{"a": [-Infinity]}', "-Infinity is no JSON value"),
+    ('{"a": 1e999}', "a number too large for a float"),
+], ids=["nan", "infinity", "minus-infinity-in-a-list", "past-a-float"])
+def test_send_data_that_no_json_reader_has_to_take_is_refused(shell, data, said) -> None:  # type: ignore[no-untyped-def]
+    """``%hooklab send --data '{"a": NaN}'`` sent ``{"a": NaN}`` (no JSON, RFC 8259) and
+    ``1e999`` went out as ``Infinity``: refused as ``hooklab send --data`` refuses them."""
+    import hooklab
+
+    lab = hooklab.lab()
+    before = len(lab.captures)
+    for extra in ("", " --provider github --event push"):
+        assert said in _refused(shell, f"send nan --data '{data}'{extra}")
+    assert len(lab.captures) == before  # nothing was sent
+
+
 def test_send_data_object_is_sent(shell, capsys) -> None:  # type: ignore[no-untyped-def]
     import hooklab
 

@@ -820,6 +820,62 @@ def send(
                         truncated=cut)
 
 
+def data_arg(text: str, *, merged: bool) -> Any:
+    """``--data`` of ``hooklab send`` and ``%hooklab send``: a JSON object (RFC 8259), as the
+    body to send. Without ``--provider``
+    (``merged`` False) it is sent as written: its UTF-8 bytes are returned (parsed and
+    re-written, ``1e999`` went out as ``Infinity`` and ``{"a":1}`` as ``{"a": 1}``); with
+    it, the object to merge into the sample's payload. ``ValueError`` in the command's words
+    for text that is no JSON, JSON that is no object, ``NaN``/``Infinity`` (Python's JSON
+    reader takes them; no JSON reader has to) and, to be merged, a number too large for a
+    float (the sample is written anew, where it would be ``Infinity``).
+
+    >>> data_arg('{"a":1e999}', merged=False)
+    b'{"a":1e999}'
+    >>> data_arg('{"a":NaN}', merged=False)
+    Traceback (most recent call last):
+    ...
+    ValueError: --data is not valid JSON: NaN is no JSON value (RFC 8259 has no NaN or Infinity: write a number, or a string)
+    """
+    import math
+
+    too_large: list[str] = []
+
+    def constant(name: str) -> Any:
+        raise ValueError(f"{name} is no JSON value (RFC 8259 has no NaN or Infinity: write a "
+                         "number, or a string)")
+
+    def number(digits: str) -> float:
+        value = float(digits)
+        if math.isinf(value):
+            too_large.append(digits)
+        return value
+
+    try:
+        data = json.loads(text, parse_constant=constant, parse_float=number)
+    except ValueError as exc:
+        raise ValueError(f"--data is not valid JSON: {exc}") from None
+    except RecursionError:  # (nested past what Python's reader goes)
+        raise ValueError("--data is not valid JSON: nested too deep") from None
+    if not isinstance(data, dict):  # (null too: it sent an empty body, exit 0)
+        kind = "null" if data is None else type(data).__name__
+        raise ValueError("--data must be a JSON object (merged into the sample's payload), "
+                         f"not {kind}")
+    if not merged:
+        try:
+            return text.encode("utf-8")
+        except UnicodeEncodeError:  # (bytes of the command line that are no UTF-8)
+            raise ValueError("--data is not UTF-8 text (JSON is)") from None
+    if too_large:
+        shown = too_large[0] if len(too_large[0]) <= 40 else too_large[0][:40] + "..."
+        raise ValueError(f"--data holds {shown}, a number too large for a float: merged into "
+                         "the sample's payload it cannot be written as it is (without "
+                         "--provider, --data is sent as written)")
+    return data
+
+
+
+
 #: the key of every sample sent without ``secret=`` (:func:`_throwaway_secret`): made once
 #: a process, never shown nor kept, so no bin's secret is it
 _THROWAWAY_KEY = os.urandom(32)
