@@ -1,8 +1,10 @@
 """Endpoint handshakes: the checks a provider makes before it sends a single event.
 
-The capture server asks :func:`handshake_answer` about every request that no response rule of
-the user answers; a handshake is answered the way its provider expects (and stored like any
-capture, marked with what was answered), anything else gets ``None``.
+The capture server asks :func:`handshake_answer` about every request; where no response rule
+of the user answers it (and ``handshakes`` is on), a handshake is answered the way its
+provider expects (and stored like any capture, marked with what was answered); where one does,
+it is only recognised (``answering=False``: stored with its provider, event type and delivery
+id all the same, nothing learned from it). Anything else gets ``None``.
 
 >>> secrets = BinSecrets()
 >>> record = {"method": "POST", "path": "/slack", "query": {}, "url": "http://h/slack",
@@ -207,7 +209,8 @@ class Answer:
             record["handshake"] = self.note
         if self.status is not None:
             record["status"] = self.status
-        if self.verify_reason is not None:  # (an ordinary delivery answered here too)
+        if not self.handshake and self.verify_reason is not None:  # (an ordinary delivery
+            # answered here: classify() leaves it to detection, its check is this one)
             record["verified"], record["verify_reason"] = self.verified, self.verify_reason
 
     def classify(self, record: dict[str, Any]) -> None:
@@ -895,7 +898,8 @@ def handshake_answer(record: dict[str, Any], secrets: BinSecrets | None, *,
 
     ``record`` is the capture record (``method``, ``path``, ``query``, ``headers``, ``body``,
     ``url``; ``trailers_at``: where trailer fields start, which are not read);
-    ``secrets`` the lab's :class:`BinSecrets` (``secrets.handshakes`` False: never).
+    ``secrets`` the lab's :class:`BinSecrets` (``secrets.handshakes`` False: never answered,
+    only recognised with ``answering=False``).
     ``answering=False``: the handshake recognised though another answer goes out (a response
     rule of the user's, or ``secrets.handshakes`` False), for :meth:`Answer.classify`: the
     same answer, with nothing learned from it (no secret kept from Asana's or Notion's).

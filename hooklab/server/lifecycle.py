@@ -418,7 +418,8 @@ class CaptureServer:
         self.end_listeners: list[Callable[[CaptureServer], None]] = []
         self._conns: Connections | None = None
         #: the lab's per-bin secrets: endpoint handshakes are answered with them when no
-        #: response rule matches (:func:`hooklab.providers.handshake_answer`); None: never
+        #: response rule matches, and recognised when one does
+        #: (:func:`hooklab.providers.handshake_answer`); None: neither
         self.handshakes: Any = None
         #: extra Host names the /_hooklab/ API, page and stream answer to ("*": any)
         self.allowed_hosts: tuple[str, ...] = ()
