@@ -231,18 +231,23 @@ _URL_SIGNERS = [  # (provider, secret, content type, body): they sign the URL th
 ]
 
 
+@pytest.mark.parametrize("query", ["?a=1", "?token=myapp-0a1b2c3d&a=1"], ids=["query", "own-token"])
 @pytest.mark.parametrize("provider,secret,ctype,body", _URL_SIGNERS)
 def test_url_signing_providers_verify_through_the_relay_and_the_key_is_never_stored(
-        env: dict[str, object], tmp_path, provider: str, secret: str, ctype: str, body: bytes) -> None:
+        env: dict[str, object], tmp_path, provider: str, secret: str, ctype: str, body: bytes,
+        query: str) -> None:
     """Twilio, Square, HubSpot, Plivo, Trello and Mandrill sign the public URL they call
     (``.../hooklab/in/<key>/...``); the lab used to check them against its own address
     (``http://<host>/<bin>/...``), so every one failed on arrival through a hub. The relay
-    now passes that URL on with a proof: verified on arrival, stored with the key as [key]."""
+    now passes that URL on with a proof: verified on arrival, stored with the key as [key].
+    A URL the user gave the provider with a ``token=`` of its own (an outside-in tester's
+    Twilio and Square setups) is checked with it, as signed, and stored without it, as any
+    ``token=`` through the relay (it failed on arrival: checked without the token)."""
     port = int(str(env["port"]))
     lab = HookLab(port=0, db=str(tmp_path / "u.sqlite3")).start()
     try:
         lab.secret("signed", secret, provider=provider)
-        public = ingress.public_url(lab, "signed", host=f"http://127.0.0.1:{port}") + "/hook?a=1"
+        public = ingress.public_url(lab, "signed", host=f"http://127.0.0.1:{port}") + "/hook" + query
         key = urlsplit(public).path.split("/hooklab/in/", 1)[1].split("/", 1)[0]
         req = sign_request(provider, secret, url=public, body=body,
                            headers={"Content-Type": ctype})
@@ -250,7 +255,8 @@ def test_url_signing_providers_verify_through_the_relay_and_the_key_is_never_sto
         assert status == 200
         (cap,) = lab.wait(1, timeout=10)
         assert (cap.provider, cap.verified) == (provider, True), cap.verify_reason
-        assert cap.url == public.replace(key, "[key]") and cap.path == "/signed/hook"
+        assert cap.url == public.replace(key, "[key]").replace("token=myapp-0a1b2c3d&", "")
+        assert cap.path == "/signed/hook"
         names = {k.lower() for k, _ in cap.headers}
         assert not names & {"x-hooklab-relay-url", "x-hooklab-relay-proof"}
         assert cap.verify(secret, url=req.url).valid  # (later: the URL given again)
@@ -265,7 +271,7 @@ def test_url_signing_providers_verify_through_the_relay_and_the_key_is_never_sto
         ingress.unregister(lab)
         lab.stop()
     blob = b"".join(f.read_bytes() for f in tmp_path.glob("u.sqlite3*"))
-    assert key.encode() not in blob
+    assert key.encode() not in blob and b"myapp-0a1b2c3d" not in blob
 
 
 def test_relay_headers_from_a_sender_prove_nothing(env: dict[str, object], lab: HookLab) -> None:

@@ -36,7 +36,7 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
 from tornado import web
 from tornado.httpclient import HTTPClientError, HTTPRequest, HTTPResponse
@@ -197,12 +197,6 @@ def _peer(connection: Any) -> str:
 def _scheme(request: Any) -> str:
     """``https`` if this very connection is TLS, else ``http`` (whatever headers say)."""
     return "https" if isinstance(getattr(request.connection, "stream", None), SSLIOStream) else "http"
-
-
-def _strip_token(query: str) -> str:
-    """Drop ``token`` parameters, keeping every other byte of the query as sent."""
-    keep = [p for p in query.split("&") if p and unquote(p.split("=", 1)[0]) != "token"]
-    return "&".join(keep)
 
 
 class _Tracking(TCPClient):
@@ -447,7 +441,7 @@ class RelayHandler(web.RequestHandler):
 
     def _outgoing_headers(self, query: str) -> list[tuple[str, str]]:
         """The headers the lab gets; ``query``: the request's query as the lab gets it
-        (``token`` stripped: :func:`_strip_token`)."""
+        (``token`` stripped: :func:`hooklab.server.guard.strip_token`)."""
         req = self.request
         named = {h.strip().lower() for h in req.headers.get("Connection", "").split(",")}
         out = []  # what the lab reads off the wire: without hop-by-hop fields
@@ -488,7 +482,9 @@ class RelayHandler(web.RequestHandler):
         # Transfer-Encoding), under the same proof
         from ..server import guard  # (on the first relay)
 
-        url = f"{self._public_origin()}{req.path}" + (f"?{query}" if query else "")
+        # (the query as the sender sent it, a token= of its own included: Twilio and Square
+        # sign the whole URL; the lab stores the URL without it, see guard.relayed_url)
+        url = f"{self._public_origin()}{req.path}" + (f"?{req.query}" if req.query else "")
         if self.target is not None and self.target.nonce:
             listed = guard.relay_headers(received + own)
             out.append((guard.RELAY_URL, url))
@@ -549,7 +545,9 @@ class RelayHandler(web.RequestHandler):
         t = self.target
         if t is None or self._finished:  # already answered (408 while streaming)
             return
-        query = _strip_token(self.request.query)
+        from ..server.guard import strip_token
+
+        query = strip_token(self.request.query)
         host = f"[{t.host}]" if ":" in t.host else t.host
         url = f"http://{host}:{t.port}/{quote(t.bin, safe='')}{self.suffix}"
         url += f"?{query}" if query else ""

@@ -428,7 +428,21 @@ def relayed_url(server: Any, headers: list[tuple[str, str]]) -> Relayed | None:
     sealed = got.get(RELAY_AUTHORIZATION.lower())
     if sealed and fields is not None and _takes_authorization(server):
         rest = _with_authorization(rest, _unseal(nonce, url, sealed))
-    return Relayed(rest, url, parts._replace(path=f"{prefix}/[key]{slash}{after}").geturl(), key)
+    shown = parts._replace(path=f"{prefix}/[key]{slash}{after}", query=strip_token(parts.query))
+    return Relayed(rest, url, shown.geturl(), key)
+
+
+def strip_token(query: str) -> str:
+    """``query`` without its ``token`` parameters (a Jupyter token's name, however escaped),
+    every other byte as sent: what the relay passes on and the lab stores of a public URL's
+    query. The URL-signing providers' checks read the query as sent (``Relayed.url``).
+
+    >>> strip_token("a=1&token=abc&%74oken=x&b=%2F")
+    'a=1&b=%2F'
+    """
+    from urllib.parse import unquote
+
+    return "&".join(p for p in query.split("&") if p and unquote(p.split("=", 1)[0]) != "token")
 
 
 def _takes_authorization(server: Any) -> bool:
