@@ -61,3 +61,24 @@ def test_a_replay_and_a_forward_of_bodiless_requests_add_no_content_length(labs)
     replayed = app.wait(len(METHODS), bin="replayed", timeout=30)
     for got in (forwarded, replayed):
         assert sorted((c.method, _length(c)) for c in got) == sorted(METHODS)
+
+
+def test_a_bodiless_request_that_came_with_content_length_0_is_replayed_with_it(labs) -> None:  # type: ignore[no-untyped-def]
+    """A DELETE or OPTIONS sent with ``Content-Length: 0`` (as Python's ``requests`` sends
+    one) is replayed and forwarded with it: the delivery as it came (review)."""
+    source, app = labs
+    source.forward("in", app.url_for("forwarded"))
+    u = urlsplit(source.url_for("in"))
+    for method, _ in METHODS:
+        with socket.create_connection((u.hostname, u.port), timeout=10) as s:
+            s.sendall(f"{method} /in HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n"
+                      "Connection: close\r\n\r\n".encode())
+            while s.recv(65536):
+                pass
+    caps = source.wait(len(METHODS), timeout=30)
+    assert [_length(c) for c in caps] == ["0"] * len(METHODS)
+    forwarded = app.wait(len(METHODS), bin="forwarded", timeout=30)
+    source.replay(caps, to=app.url_for("replayed"))
+    replayed = app.wait(len(METHODS), bin="replayed", timeout=30)
+    for got in (forwarded, replayed):
+        assert sorted((c.method, _length(c)) for c in got) == sorted((m, "0") for m, _ in METHODS)

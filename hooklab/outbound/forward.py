@@ -782,6 +782,10 @@ def _deliver(capture: Capture, to: str, timeout: float,
             how = resign(capture)
             url, headers_out, body_out = resigned(capture, url, how.secret,
                                                   provider=how.provider)
+        if not body_out and capture.header("Content-Length") is not None:
+            # (a bodiless DELETE or OPTIONS that came with "Content-Length: 0", as Python's
+            # requests sends one, goes with it: the delivery as it came)
+            headers_out = [*headers_out, ("Content-Length", "0")]
         status, reason, headers, body, cut = _exchange(
             capture.method, url, headers_out + (extra or []), body_out,
             timeout=timeout, keep=keep, trailers=outgoing_trailers(capture))
