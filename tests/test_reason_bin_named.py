@@ -80,8 +80,12 @@ def _senders(secret: str | bytes) -> list[tuple[str, dict[str, str]]]:
     ]
 
 
-def _expected(bin_: str) -> str:
-    return (f"{NO_PROVIDER}; give the bin a provider: lab.secret({bin_!r}, ..., "
+def _expected(bin_: str, how: str = "none") -> str:
+    # (Basic credentials that are not the bin's secret are said to be so first: a wrong
+    # password is no missing provider, tests/test_bin_token_wrong_credentials.py)
+    other = ("the Authorization header does not hold the bin's secret (wrong credentials?); "
+             if how.startswith("basic") else "")
+    return (f"{other}{NO_PROVIDER}; give the bin a provider: lab.secret({bin_!r}, ..., "
             "provider='<id>') (ids: hooklab.providers.PROVIDERS)")
 
 
@@ -107,7 +111,7 @@ def test_reason_names_the_bin_as_given_and_holds_no_form_of_the_secret(lab: Hook
             capture = next(rows)
             reason = capture.verify_reason or ""
             assert capture.bin == bin_ and capture.verified is False, (bin_, how, reason)
-            if reason != _expected(bin_):
+            if reason != _expected(bin_, how):
                 wrong.append((bin_, how, reason))
             leaked = [f for f in _forms(secret)
                       if f in reason or (len(f) >= 16 and f.lower() in reason.lower())]
@@ -131,6 +135,6 @@ def test_a_bin_named_after_its_secret_is_named_as_scrubbed(lab: HookLab, secret:
     got = lab.wait(len(_senders(secret)), timeout=30)
     for capture, (how, _) in zip(got, _senders(secret), strict=True):
         reason = capture.verify_reason or ""
-        assert reason == _expected("x[secret]"), (how, reason)
+        assert reason == _expected("x[secret]", how), (how, reason)
         assert capture.path == "/x[secret]"
         assert secret not in reason and _b64(raw) not in reason

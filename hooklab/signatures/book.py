@@ -39,6 +39,10 @@ _VERIFY_TOKEN_MARK = re.compile(r"(?<=[?&])(hub\.verify_token=)(?:\[secret\]|%5B
 _QUERY_MARK = re.compile(r"(?<=[?&])([^=&#]*)=(?:\[secret\]|%5Bsecret%5D)(?=&|#|$)")
 #: how a capture's reason starts when a bin without a provider got its secret whole, as a token
 TOKEN_SENT = "the bin's secret was sent as a token"
+#: a reason's start when an ``Authorization`` came to a bin whose secret (no provider) it
+#: does not hold: wrong credentials, not a sender to name
+_NOT_THE_SECRET = ("the Authorization header does not hold the bin's secret (wrong "
+                   "credentials?)")
 _TOKEN_WHERE = re.compile(re.escape(TOKEN_SENT) + r' in (header|the query) ("(?:[^"\\]|\\.)*") \(no signature to check\)')
 #: captures a token verified in this lab, remembered at most (see SecretBook.restored)
 _TOKEN_SEEN = 65_536
@@ -434,6 +438,11 @@ class SecretBook(BinSecrets):
                     # added after the scrubs, which would take the bin's name for a quoted
                     # piece of a credential: see _advise)
                     reason, advise = NO_PROVIDER, bin_
+                    if text is not None and any(k.lower() == "authorization"
+                                                for k, _ in section):
+                        # (a token scheme of the bin's own, sent with other credentials: a
+                        # wrong password read as "no provider" sent users to set one)
+                        reason = (f"{_NOT_THE_SECRET}; {NO_PROVIDER}")
                 record["verify_reason"] = reason + note
         except Exception as exc:  # noqa: BLE001 - verifying is best effort, scrubbing is not
             advise = None
