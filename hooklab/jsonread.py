@@ -149,12 +149,13 @@ _WIDE_RUN = b"1" * 20
 def wide_int(data: bytes | str) -> bool:
     """Whether JSON text ``data`` may hold an integer that orjson reads as a float (past
     2**64 - 1 or below -2**63): it holds 20 digits (or a minus and 19) in a row. One pass at
-    C speed; a run inside a string, or a long float, only sends the text to the standard
-    library, which reads it the same.
+    C speed; a run inside a string, a long float, or an integer at those very ends (2**64 - 1
+    and -2**63, which orjson reads exactly) only sends the text to the standard library,
+    which reads it the same.
 
-    >>> wide_int(b'{"v": 18446744073709551615}'), wide_int(b'{"v": 18446744073709551616}')
+    >>> wide_int(b'{"v": 9223372036854775807}'), wide_int(b'{"v": 18446744073709551616}')
     (False, True)
-    >>> wide_int('{"v": -9223372036854775808}'), wide_int('{"v": -9223372036854775809}')
+    >>> wide_int('{"v": -922337203685477580}'), wide_int('{"v": -9223372036854775809}')
     (False, True)
     """
     if isinstance(data, str):
