@@ -261,8 +261,11 @@ class HookLabMagics(Magics):
             try:  # (a JSON object: NaN, Infinity and numbers past a float refused, as
                 # hooklab send --data refuses them)
                 payload = data_arg(args.data, merged=True) if args.data else None
-            except ValueError as exc:
-                raise UsageError(f"%hooklab send: {exc}") from None
+            except ValueError as exc:  # (the magic's words for text that is no JSON, as
+                said, cli = str(exc), "--data is not valid JSON: "  # before: ours are the CLI's)
+                if said.startswith(cli):
+                    said = f"--data is not JSON ({said[len(cli):]})"
+                raise UsageError(f"%hooklab send: {said}") from None
             for flag in ("event", "secret"):  # (the library's words name its keywords)
                 if getattr(args, flag) is not None and not args.provider:
                     raise UsageError(f"%hooklab send: --{flag} needs --provider (e.g. "
