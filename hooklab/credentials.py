@@ -1149,10 +1149,28 @@ def shown_option_error(message: str) -> str:
     'argument --resign: ignored explicit argument <hidden: 7 characters>'
     >>> shown_option_error("argument --port: invalid value: 'x'")
     "argument --port: invalid value: 'x'"
+
+    A command that is no command is shown when it reads as a mistyped one (a word), else as
+    its length (``hooklab --secret whsec_...`` quoted the secret as the "invalid choice"):
+
+    >>> shown_option_error("argument COMMAND: invalid choice: 'sreve' (choose from 'serve')")
+    "argument COMMAND: invalid choice: 'sreve' (choose from 'serve')"
+    >>> shown_option_error("argument COMMAND: invalid choice: 'whsec_1x' (choose from 'serve')")
+    "argument COMMAND: invalid choice: <hidden: 8 characters> (choose from 'serve')"
     """
     import ast
 
     head, sep, rest = message.partition(": ")
+    if sep and head == "argument COMMAND" and rest.startswith("invalid choice: "):
+        choice = _QUOTED.match(rest, len("invalid choice: "))
+        try:
+            said = ast.literal_eval(choice.group()) if choice else ""
+        except (ValueError, SyntaxError):
+            said = ""
+        if choice and not re.fullmatch(r"[A-Za-z][A-Za-z-]{0,19}", str(said)):
+            return (head + sep + rest[:choice.start()] + _characters(len(str(said)))
+                    + rest[choice.end():])
+        return message
     if not sep or not head.startswith("argument ") or not is_credential_option(head):
         return message
 

@@ -94,3 +94,24 @@ def test_a_secret_file_that_is_not_there_is_named_when_it_reads_as_a_path(
         assert r.stderr == (f"hooklab: --secret-file <hidden: {len(value)} characters>: No such "
                             "file or directory (not shown: it names no file, and may be the "
                             "secret itself; give the file that holds it)\n")
+
+
+@pytest.mark.parametrize("argv, shown", [
+    (["--secret", S], False),           # no command: the secret was read as one
+    ([S], False),
+    (["--secret-file", S, "serve"], False),
+    (["sreve"], True),                  # a mistyped command is still named, to be fixed
+    (["Serve"], True),
+], ids=["top-level-secret", "secret-alone", "top-level-secret-file", "typo", "case"])
+def test_a_secret_given_where_the_command_goes_is_said_as_its_length(
+        tmp_path: Path, argv: list[str], shown: bool) -> None:
+    """``hooklab --secret whsec_...`` (an option of a command, given before any) made
+    argparse quote the secret as the "invalid choice" of a command; a word is still quoted."""
+    r = subprocess.run([EXE, *argv], capture_output=True, text=True, timeout=60, env=ENV,
+                       cwd=tmp_path)
+    assert r.returncode == 2 and r.stdout == "" and "Traceback" not in r.stderr, r.stderr
+    assert ("s3cr3t" in r.stderr) is False, r.stderr
+    if shown:
+        assert f"invalid choice: '{argv[0]}'" in r.stderr, r.stderr
+    else:
+        assert f"<hidden: {len(S)} characters>" in r.stderr or "unrecognized" in r.stderr, r.stderr
