@@ -689,9 +689,13 @@ def _serve(args: argparse.Namespace) -> int:
         return refused(str(exc))
     for spec in args.forward or []:
         bin_, sep, url = spec.partition("=")
-        if not sep or not url or not bin_:
+        if not sep or not url or not bin_ or "://" in bin_:
+            # (a URL given without BIN=, its query's "=" taken for BIN='s: said without the
+            # URL's credentials, as every target is)
+            from .credentials import scrubbed_url
+
             return refused("--forward wants BIN=URL (BIN: the first path segment, as in "
-                           f"github=http://127.0.0.1:8000/hooks), got {spec!r}")
+                           f"github=http://127.0.0.1:8000/hooks), got {scrubbed_url(spec)!r}")
         if bin_name(bin_) in forwarded_bins:  # (as lab.forward: a bin has one target, and a
             # second replaced the first without a word; that app got nothing)
             return refused(f"--forward {shown(bin_name(bin_), 100)}=... is given twice (a bin "

@@ -115,3 +115,19 @@ def test_a_secret_given_where_the_command_goes_is_said_as_its_length(
         assert f"invalid choice: '{argv[0]}'" in r.stderr, r.stderr
     else:
         assert f"<hidden: {len(S)} characters>" in r.stderr or "unrecognized" in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("target", [
+    f"http://127.0.0.1:9/x?token={S}",
+    f"https://user:{S}@127.0.0.1:9/x",
+    f"http://127.0.0.1:9/x?a=1&sig={S}",
+], ids=["token-in-query", "password", "sig-in-query"])
+def test_a_forward_url_given_without_its_bin_is_said_without_its_credentials(
+        tmp_path: Path, target: str) -> None:
+    """``serve --forward <URL>`` (no ``BIN=``): the query's ``=`` was taken for ``BIN=``'s
+    and the refusal quoted what followed it, the token, whole."""
+    r = subprocess.run([EXE, *SERVE, "--forward", target], capture_output=True, text=True,
+                       timeout=60, env=ENV, cwd=tmp_path)
+    assert r.returncode == 2 and r.stdout == "", (r.stdout, r.stderr)
+    assert "--forward wants BIN=URL" in r.stderr and "s3cr3t" not in r.stderr, r.stderr
+    assert "[secret]" in r.stderr and list(tmp_path.iterdir()) == []
