@@ -25,6 +25,7 @@ __all__ = [
     "PART_HEADERS_LIMIT",
     "FormPart",
     "boundary_of",
+    "is_multipart",
     "multipart_form",
     "split_parts",
 ]
@@ -55,6 +56,16 @@ class FormPart(NamedTuple):
     names: tuple[str, ...]
     head: int
     head_text: str
+
+
+def is_multipart(content_type: str | None) -> bool:
+    """Whether a ``Content-Type`` value names ``multipart/form-data`` (any case, parameters
+    after it).
+
+    >>> is_multipart("Multipart/Form-Data; boundary=x"), is_multipart("multipart/mixed")
+    (True, False)
+    """
+    return (content_type or "").split(";", 1)[0].strip().lower() == MULTIPART
 
 
 def boundary_of(content_type: str | None) -> bytes | None:
@@ -173,8 +184,7 @@ def multipart_form(body: bytes, content_type: str | None) -> dict[str, list[str]
     ...                'multipart/form-data; boundary="XyZ"')
     {'token': ['ab']}
     """
-    ctype = (content_type or "").split(";", 1)[0].strip().lower()
-    if ctype != MULTIPART or not body:
+    if not is_multipart(content_type) or not body:
         return None
     boundary = boundary_of(content_type)
     parts = split_parts(body, boundary) if boundary is not None else None

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qs
 
-from ..formdata import MULTIPART, multipart_form
+from ..formdata import is_multipart, multipart_form
 from ..jsonread import declared_codec, decode_body, loads_fast, surrogates_escaped
 from .table import TABLE, Provider, _get
 
@@ -109,7 +109,7 @@ def _payload(body: bytes, h: dict[str, str]) -> Any:
             codec = declared_codec(ctype)  # (a form's %XX in its charset)
             form = parse_qs(body.decode(codec, "replace"), keep_blank_values=True, encoding=codec,
                             errors="replace")
-        elif ctype.split(";", 1)[0].strip().lower() == MULTIPART:  # (its text fields alike)
+        elif is_multipart(ctype):  # (its text fields alike)
             form = multipart_form(body, ctype)
         if form is not None:
             if "payload" in form:

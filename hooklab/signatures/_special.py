@@ -18,7 +18,7 @@ import secrets
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from ..formdata import MULTIPART, multipart_form
+from ..formdata import is_multipart, multipart_form
 from ..jsonread import declared_codec
 from ._base import (
     MISMATCH,
@@ -332,7 +332,7 @@ _MAILGUN_FIELDS = ("timestamp", "token", "signature")
 def _mailgun_fields(inc: Incoming) -> tuple[dict[str, Any], str]:
     """The signature's fields and where they were looked for (how a reason names them)."""
     ctype = inc.headers.get("content-type", "")
-    if ctype.split(";", 1)[0].strip().lower() == MULTIPART:
+    if is_multipart(ctype):
         form = multipart_form(inc.body, ctype)
         if form is None:
             raise Invalid("mailgun multipart/form-data body: its parts cannot be read (no "
