@@ -16,7 +16,7 @@
 
 from .detect import describe, detect, detect_record
 from .handshake import HANDSHAKE_SEEN, MAX_ECHO, Answer, BinSecret, BinSecrets, handshake_answer
-from .samples import EVENTS, Sample, deep_merge, provider_hint, provider_refusal, sample
+from .samples import EVENTS, Sample, deep_merge, provider_refusal, sample
 from .table import DEFAULT_TOLERANCE, PROVIDERS, TABLE, Provider
 
 __all__ = [
@@ -36,7 +36,6 @@ __all__ = [
     "detect",
     "detect_record",
     "handshake_answer",
-    "provider_hint",
     "provider_refusal",
     "sample",
 ]

@@ -95,20 +95,6 @@ def _near_provider(name: str) -> str:
     return _close(folded, TABLE)
 
 
-def provider_hint(provider: Any) -> str:
-    """A sentence for a ``provider=`` filter that names no provider hooklab knows (a typo
-    matches nothing, silently), else ``""``; a list is checked name by name.
-
-    >>> provider_hint("githubb"), provider_hint(["stripe", None]), provider_hint("Stripe")
-    ("'githubb' is not a provider hooklab detects (did you mean 'github'?)", '', "'Stripe' is not a provider hooklab detects (did you mean 'stripe'?)")
-    """
-    names = provider if isinstance(provider, (list, tuple, set, frozenset)) else [provider]
-    for name in names:
-        if isinstance(name, str) and name not in TABLE and name != "unknown":
-            return f"{name!r} is not a provider hooklab detects{_near_provider(name)}"
-    return ""
-
-
 def provider_refusal(name: str, stored: Callable[[str], bool] | None = None) -> str | None:
     """Why a ``provider=name`` filter can match no capture (a ``ValueError``'s message), or
     ``None`` when it can: ``name`` is a provider id hooklab detects (:data:`PROVIDERS`),
