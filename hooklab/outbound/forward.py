@@ -192,10 +192,9 @@ def check_target(to: str) -> str:
         raise ValueError(f"forward/replay target must be an http(s) URL, got {scrubbed_url(to)!r}")
     bad = unsendable(written)  # (counted in the target as written, before ascii_url)
     if bad is not None:  # (http.client refused it per capture: InvalidURL, every one failed)
-        name = {"\t": " for a tab", " ": " for a space"}.get(bad.char, "")
         raise ValueError(f"forward/replay target {bad.shown!r} is no valid URL: {bad.what} at "
                          f"character {bad.at + 1} ({bad.note + '; ' if bad.note else ''}a "
-                         f"request line holds none: percent-encode it, {bad.encoded}{name})")
+                         f"request line holds none: percent-encode it, {bad.advice})")
     return to
 
 

@@ -874,8 +874,6 @@ def data_arg(text: str, *, merged: bool) -> Any:
     return data
 
 
-
-
 #: the key of every sample sent without ``secret=`` (:func:`_throwaway_secret`): made once
 #: a process, never shown nor kept, so no bin's secret is it
 _THROWAWAY_KEY = os.urandom(32)
@@ -934,6 +932,12 @@ class Unsendable(NamedTuple):
     def encoded(self) -> str:
         """The character percent-encoded (``%20``, ``%09``), as the URL should hold it."""
         return f"%{ord(self.char):02X}"
+
+    @property
+    def advice(self) -> str:
+        """How a message says to write it: ``"%09 for a tab"``, ``"%20 for a space"``,
+        ``"%0A"``."""
+        return self.encoded + {"\t": " for a tab", " ": " for a space"}.get(self.char, "")
 
 
 def unsendable(url: str) -> Unsendable | None:
@@ -1029,10 +1033,9 @@ def _refuse_unsendable(url: str) -> None:
         return
     why = ("a request line cannot carry it" if bad.char == " " else
            "a tab or line break would be dropped and another URL sent than the one written")
-    name = {"\t": " for a tab", " ": " for a space"}.get(bad.char, "")
     raise ValueError(f"URL {bad.shown!r} holds {bad.what} at character {bad.at + 1}: "
                      + (f"{bad.note}; " if bad.note else "")
-                     + f"no URL holds one ({why}); percent-encode it ({bad.encoded}{name})")
+                     + f"no URL holds one ({why}); percent-encode it ({bad.advice})")
 
 
 #: header names that carry credentials or signatures (dropped on a cross-origin redirect)
