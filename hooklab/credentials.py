@@ -1063,7 +1063,6 @@ def multipart_fields(cap: Capture) -> list[Part] | None:
     return _parts(cap.body, boundary) if boundary is not None else None
 
 
-
 #: charsets whose bytes for ``=``, ``&`` and letters are ASCII's (a form is split as bytes)
 _ASCII_LIKE = frozenset({"utf-8", "utf8", "us-ascii", "ascii", "iso-8859-1", "latin-1", "latin1",
                          "windows-1252", "cp1252"})
@@ -1160,26 +1159,20 @@ def shown_option_error(message: str) -> str:
     """
     import ast
 
-    head, sep, rest = message.partition(": ")
-    if sep and head == "argument COMMAND" and rest.startswith("invalid choice: "):
-        choice = _QUOTED.match(rest, len("invalid choice: "))
-        try:
-            said = ast.literal_eval(choice.group()) if choice else ""
-        except (ValueError, SyntaxError):
-            said = ""
-        if choice and not re.fullmatch(r"[A-Za-z][A-Za-z-]{0,19}", str(said)):
-            return (head + sep + rest[:choice.start()] + _characters(len(str(said)))
-                    + rest[choice.end():])
-        return message
-    if not sep or not head.startswith("argument ") or not is_credential_option(head):
-        return message
-
     def hidden(m: re.Match[str]) -> str:
         try:
-            return _characters(len(ast.literal_eval(m.group())))
+            return _characters(len(str(ast.literal_eval(m.group()))))
         except (ValueError, SyntaxError):
             return "<hidden>"
 
+    head, sep, rest = message.partition(": ")
+    if sep and head == "argument COMMAND" and rest.startswith("invalid choice: "):
+        choice = _QUOTED.match(rest, len("invalid choice: "))
+        if choice is None or re.fullmatch(r"['\"][A-Za-z][A-Za-z-]{0,19}['\"]", choice.group()):
+            return message  # (a word: a command mistyped, named to be fixed)
+        return head + sep + rest[:choice.start()] + hidden(choice) + rest[choice.end():]
+    if not sep or not head.startswith("argument ") or not is_credential_option(head):
+        return message
     return head + sep + _QUOTED.sub(hidden, rest)
 
 
