@@ -250,14 +250,12 @@ class HookLabMagics(Magics):
             import http.client
 
             from .credentials import scrubbed_text, scrubbed_url
-            from .outbound.sender import unsendable
+            from .outbound.sender import data_arg, unsendable
 
             try:
                 target = args.target if "://" in args.target else lab.url_for(args.target)
             except RuntimeError as exc:  # not serving
                 raise UsageError(f"%hooklab send: {exc} (use %hooklab start)") from None
-            from .outbound.sender import data_arg
-
             try:  # (a JSON object: NaN, Infinity and numbers past a float refused, as
                 # hooklab send --data refuses them)
                 payload = data_arg(args.data, merged=True) if args.data else None

@@ -38,7 +38,7 @@ import secrets
 import stat
 from collections.abc import Mapping
 from typing import Any, NamedTuple, overload
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from tornado import web
 
@@ -440,8 +440,6 @@ def strip_token(query: str) -> str:
     >>> strip_token("a=1&token=abc&%74oken=x&b=%2F")
     'a=1&b=%2F'
     """
-    from urllib.parse import unquote
-
     return "&".join(p for p in query.split("&") if p and unquote(p.split("=", 1)[0]) != "token")
 
 

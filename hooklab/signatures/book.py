@@ -442,7 +442,7 @@ class SecretBook(BinSecrets):
                                                 for k, _ in section):
                         # (a token scheme of the bin's own, sent with other credentials: a
                         # wrong password read as "no provider" sent users to set one)
-                        reason = (f"{_NOT_THE_SECRET}; {NO_PROVIDER}")
+                        reason = f"{_NOT_THE_SECRET}; {NO_PROVIDER}"
                 record["verify_reason"] = reason + note
         except Exception as exc:  # noqa: BLE001 - verifying is best effort, scrubbing is not
             advise = None
