@@ -2,7 +2,8 @@ r"""``multipart/form-data`` bodies read part by part (RFC 7578), from their byte
 
 The one reader of multipart forms: the live view and ``diff`` hide the credentials of a form
 by its parts (:func:`hooklab.credentials.multipart_fields`), detection reads a delivery's
-fields and the signature checks Mailgun's forwarded messages (:func:`multipart_form`).
+fields and the signature checks Mailgun's forwarded messages (:func:`multipart_form`); re-signing
+one writes its new signature fields in place (:func:`set_fields`).
 It imports no other hooklab module but :mod:`hooklab.jsonread`, so that every layer may use it.
 
 >>> multipart_form(b'--b\r\nContent-Disposition: form-data; name="to"\r\n\r\na@b.c\r\n--b--\r\n',
@@ -13,6 +14,7 @@ It imports no other hooklab module but :mod:`hooklab.jsonread`, so that every la
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from .jsonread import LEGACY_CODECS, charset_module
@@ -27,6 +29,7 @@ __all__ = [
     "boundary_of",
     "is_multipart",
     "multipart_form",
+    "set_fields",
     "split_parts",
 ]
 
@@ -194,7 +197,60 @@ def multipart_form(body: bytes, content_type: str | None) -> dict[str, list[str]
     for p in parts:
         if p.name is None or p.filename is not None:
             continue
-        codec = charset_module((p.content_type or "").lower())
-        text = body[p.start:p.end].decode(codec if codec in _PART_CODECS else "utf-8", "replace")
-        out.setdefault(p.name, []).append(text)
+        out.setdefault(p.name, []).append(body[p.start:p.end].decode(_codec(p), "replace"))
     return out
+
+
+def _codec(part: FormPart) -> str:
+    """The codec a part's text is read (and written) in: its declared charset, else UTF-8."""
+    codec = charset_module((part.content_type or "").lower())
+    return codec if codec in _PART_CODECS else "utf-8"
+
+
+def set_fields(body: bytes, content_type: str | None, values: Mapping[str, str]) -> bytes:
+    r"""``body``, a ``multipart/form-data`` form, with the text field of each name in
+    ``values`` holding that value, and every other byte as it was (the parts in their order,
+    their headers, files, line breaks, the boundary, preamble and epilogue). A field is read
+    as :func:`multipart_form` reads it (a part with that name and no ``filename``); its
+    content is replaced in place, written in the charset its part declares. A name no field
+    has gets a part of its own after the last part (with the line break the body uses).
+    ``ValueError`` when the parts cannot be told apart (:func:`split_parts`), for a name two
+    fields have (a receiver may read either) and for a field whose headers run to its end.
+
+    >>> set_fields(b'--b\r\nContent-Disposition: form-data; name="token"\r\n\r\nold\r\n--b--\r\n',
+    ...            "multipart/form-data; boundary=b", {"token": "new"})
+    b'--b\r\nContent-Disposition: form-data; name="token"\r\n\r\nnew\r\n--b--\r\n'
+    """
+    boundary = boundary_of(content_type) if is_multipart(content_type) else None
+    parts = split_parts(body, boundary) if boundary is not None and body else None
+    if boundary is None or parts is None:
+        raise ValueError("a multipart/form-data body whose parts cannot be read (no single "
+                         "boundary parameter, or no part delimited by it)")
+    found: dict[str, FormPart] = {}
+    for p in parts:
+        if p.name not in values or p.filename is not None:
+            continue
+        if p.name in found:
+            raise ValueError(f"the form has more than one {p.name!r} field: a receiver may "
+                             "read the first or the last, so which to set is unclear")
+        if not body[p.head:p.start].endswith((b"\n\n", b"\n\r\n", b"\r\r")):
+            raise ValueError(f"the form's {p.name!r} part has no blank line after its headers")
+        found[p.name] = p
+    out: list[bytes] = []
+    at = 0
+    for p in sorted(found.values(), key=lambda p: p.start):
+        out += [body[at:p.start], values[p.name].encode(_codec(p))]
+        at = p.end
+    missing = [name for name in values if name not in found]
+    if missing:
+        last = parts[-1].end
+        nl = next((n for n in (b"\r\n", b"\n", b"\r") if body.startswith(n, last)), b"\r\n")
+        out.append(body[at:last])
+        for name in missing:
+            quoted = (name.replace('"', "%22").replace("\r", "%0D").replace("\n", "%0A")
+                      .encode("utf-8"))  # (as browsers write a name: WHATWG, RFC 7578 2)
+            out.append(nl + b"--" + boundary + nl + b'Content-Disposition: form-data; name="'
+                       + quoted + b'"' + nl + nl + values[name].encode("utf-8"))
+        at = last
+    out.append(body[at:])
+    return b"".join(out)
