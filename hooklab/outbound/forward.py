@@ -431,8 +431,6 @@ ResignSpec = str | bytes | Resign | Callable[[Capture], Resign]
 
 #: schemes that sign with a private key (the secret a lab verifies with is the public one)
 _PRIVATE_KEY_SCHEMES = frozenset({"ed25519", "ecdsa", "paypal", "sns"})
-#: Mailgun's form fields that carry its signature (a re-signed form gets new ones)
-_MAILGUN_FIELDS = frozenset({"timestamp", "token", "signature"})
 
 
 def _signs_with_private_key(provider: str) -> bool:
@@ -457,23 +455,6 @@ def _resign_provider(capture: Capture, provider: str | None) -> str:
         raise ValueError(f"capture #{capture.id} cannot be re-signed as {name!r}: hooklab "
                          f"signs as {', '.join(SIGNING_PROVIDERS)}")
     return name
-
-
-def _without_mailgun_fields(body: bytes) -> bytes:
-    """A Mailgun form body without its signature fields (``timestamp``, ``token``,
-    ``signature``): signing appends new ones, and a verifier reads the first of a name."""
-    kept = [part for part in body.split(b"&")
-            if unquote_plus(part.split(b"=", 1)[0].decode("latin-1")) not in _MAILGUN_FIELDS]
-    return b"&".join(kept)
-
-
-def _is_form(headers: dict[str, str], body: bytes) -> bool:
-    """Whether a body is a form as the signing reads it (its ``Content-Type`` says so, or,
-    without one, it is no JSON)."""
-    ct = headers.get("content-type", "").lower()
-    if ct:
-        return "x-www-form-urlencoded" in ct
-    return bool(body) and body.lstrip()[:1] not in (b"{", b"[")
 
 
 def resigned(
@@ -501,9 +482,10 @@ trailers, as they came, never moved into the headers. Providers that sign
     URL the request goes to. Where a provider's signing changes the URL or the body, that
     is what is sent, as :func:`~hooklab.signatures.sign_request` makes it: Twilio's JSON
     body hash in the ``bodySHA256`` query parameter; Mailgun's signature in the body (a
-    JSON body is serialised again, a form gets new ``timestamp``/``token``/``signature``
-    fields in place of the old ones); Adyen's per-item ``hmacSignature``, Braintree's form
-    and SNS's message likewise; a shared token (GitLab's, Basic credentials) is ``secret``.
+    JSON body is serialised again; a form, urlencoded or multipart, gets new ``timestamp``,
+    ``token`` and ``signature`` values in place of the old ones, every other byte kept: a
+    form with one of them twice, or some of them without the others, is ``ValueError``);
+    Adyen's per-item ``hmacSignature``, Braintree's form and SNS's message likewise; a shared token (GitLab's, Basic credentials) is ``secret``.
     PayPal's transmission id is a new one (it is signed with the time). A time the
     payload itself carries (Linear's ``webhookTimestamp``) is the body's: it stays as it was,
     so an app that checks it still refuses a late replay. Providers that sign
@@ -537,8 +519,6 @@ trailers, as they came, never moved into the headers. Providers that sign
             else first
         msg_id = given.get(f"{used}-id")
         rename = {f"{first}-{part}": f"{used}-{part}" for part in ("id", "timestamp", "signature")}
-    elif row.scheme == "mailgun" and _is_form(given, body):
-        body = _without_mailgun_fields(body)
     # a provider that signs in more than one header (Shopify Events' Shopify-Hmac-Sha256,
     # Box's secondary, DocuSign's -2 ... -100): each of them the capture has gets the fresh
     # signature, none is left stale beside it (an app may check that one first)

@@ -16,9 +16,9 @@ import json
 import re
 import secrets
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, quote_plus, unquote_plus, urlencode, urlsplit
 
-from ..formdata import is_multipart, multipart_form
+from ..formdata import is_multipart, multipart_form, set_fields
 from ..jsonread import declared_codec
 from ._base import (
     MISMATCH,
@@ -327,6 +327,8 @@ def _hubspot_sign(out: Outgoing, p: Any) -> SignedRequest:
 # (a webhook's JSON body; a route's forward() of a received message posts the three as form
 # fields: urlencoded, or multipart/form-data when the message has attachments)
 _MAILGUN_FIELDS = ("timestamp", "token", "signature")
+_MAILGUN_UNREAD = ("mailgun multipart/form-data body: its parts cannot be read (no single "
+                   "boundary parameter, or no part delimited by it)")
 
 
 def _mailgun_fields(inc: Incoming) -> tuple[dict[str, Any], str]:
@@ -335,8 +337,7 @@ def _mailgun_fields(inc: Incoming) -> tuple[dict[str, Any], str]:
     if is_multipart(ctype):
         form = multipart_form(inc.body, ctype)
         if form is None:
-            raise Invalid("mailgun multipart/form-data body: its parts cannot be read (no "
-                          "single boundary parameter, or no part delimited by it)")
+            raise Invalid(_MAILGUN_UNREAD)
         return {k: v[0] for k, v in form.items()}, "form fields"
     if _is_form(inc.headers, inc.body):
         return {k: v[0] for k, v in _form(inc.body, inc.headers).items()}, "form fields"
@@ -372,16 +373,57 @@ def _mailgun_verify(inc: Incoming, p: Any) -> str:
 
 
 def _mailgun_sign(out: Outgoing, p: Any) -> SignedRequest:
-    token = secrets.token_hex(25)
+    """A JSON body gets a ``signature`` object; a form (urlencoded, or multipart as a route
+    forwards a message with attachments) gets fresh ``timestamp``, ``token`` and
+    ``signature`` values in place of its own, every other byte kept, or the three fields
+    at its end when it has none of them."""
+    token = secrets.token_hex(25)  # (Mailgun's tokens: 50 characters)
     fields = {"timestamp": str(out.timestamp), "token": token,
               "signature": hmac_hex(out.key, f"{out.timestamp}{token}".encode())}
-    if out.body and _is_form(_lower(out.headers), out.body):
-        return out.done({}, body=out.body + b"&" + urlencode(fields).encode())
+    headers = _lower(out.headers)
+    ctype = headers.get("content-type", "")
+    if is_multipart(ctype):
+        form = multipart_form(out.body, ctype)
+        if form is None:
+            raise ValueError(_MAILGUN_UNREAD)
+        _mailgun_form_fields(form)
+        return out.done({}, body=set_fields(out.body, ctype, fields))
+    if out.body and _is_form(headers, out.body):
+        if not _mailgun_form_fields(_form(out.body, headers)):
+            return out.done({}, body=out.body + b"&" + urlencode(fields).encode())
+        return out.done({}, body=_set_query_fields(out.body, fields))
     data = json.loads(out.body) if out.body.strip() else {}
     if not isinstance(data, dict):
-        raise ValueError("mailgun signs a JSON object body")
+        raise ValueError("mailgun signs a JSON object body, or a form")
     data["signature"] = fields
     return out.done({}, body=json.dumps(data).encode())
+
+
+def _mailgun_form_fields(form: dict[str, list[str]]) -> bool:
+    """Whether a form has Mailgun's signature fields, one of each (``False``: none of them);
+    ``ValueError`` for one given twice or some of the three without the others."""
+    for name in _MAILGUN_FIELDS:
+        if len(form.get(name, ())) > 1:
+            raise ValueError(f"mailgun form has {len(form[name])} {name!r} fields: a receiver "
+                             "reads the first or the last, so which one to re-sign is unclear")
+    has = [name for name in _MAILGUN_FIELDS if name in form]
+    if has and len(has) < len(_MAILGUN_FIELDS):
+        lacks = [name for name in _MAILGUN_FIELDS if name not in form]
+        raise ValueError(f"mailgun form has {' and '.join(has)} but no {' or '.join(lacks)} "
+                         "field: Mailgun posts all three (a capture cut short, or edited?)")
+    return bool(has)
+
+
+def _set_query_fields(body: bytes, values: dict[str, str]) -> bytes:
+    """An urlencoded ``body`` with the value of each field named in ``values`` (present once)
+    replaced, its name and every other byte as they were."""
+    pairs = body.split(b"&")
+    for i, pair in enumerate(pairs):
+        raw = pair.split(b"=", 1)[0]
+        name = unquote_plus(raw.decode("latin-1"))  # (as parse_qs reads it: "%74oken" too)
+        if name in values:
+            pairs[i] = raw + b"=" + quote_plus(values[name]).encode("ascii")
+    return b"&".join(pairs)
 
 
 # -- Adyen: HMAC-SHA256 (key = hex) of 8 fields per notification item, in additionalData -------
