@@ -188,17 +188,20 @@ def _check_resigned(got: Received, body: bytes, ctype: str,
             assert (a[0] in SIGNED) or a[3] == b[3], a[0]
 
 
+def _captured(lab: hooklab.HookLab, n: int, body: bytes, ctype: str) -> hooklab.Capture:
+    """``body`` posted to the lab's Mailgun bin, as its ``n``-th capture."""
+    assert post(lab.url_for("mg", "inbound"), body, {"Content-Type": ctype})[0] == 200
+    return lab.wait(n, timeout=20)[-1]
+
+
 def test_replay_resigns_only_the_three_fields(file_lab) -> None:
-    lab = file_lab
-    lab.secret("mg", KEY, provider="mailgun")
-    rows = _rows()
+    file_lab.secret("mg", KEY, provider="mailgun")
     with Target() as app:
-        for n, (name, (body, ctype, build)) in enumerate(rows.items(), start=1):
-            assert post(lab.url_for("mg", "inbound"), body, {"Content-Type": ctype})[0] == 200
-            cap = lab.wait(n, timeout=20)[-1]
+        for n, (name, (body, ctype, build)) in enumerate(_rows().items(), start=1):
+            cap = _captured(file_lab, n, body, ctype)
             assert cap.body == body and cap.provider == "mailgun", name
             assert cap.verified is False and "timestamp" in cap.verify_reason, name  # (late)
-            (result,) = lab.replay(cap, to=app.url + "/hook", resign=KEY)
+            (result,) = file_lab.replay(cap, to=app.url + "/hook", resign=KEY)
             assert result.status == 200, (name, result)
             got = app.wait(n)[-1]
             try:
@@ -208,15 +211,12 @@ def test_replay_resigns_only_the_three_fields(file_lab) -> None:
 
 
 def test_forms_that_cannot_be_resigned_are_refused_before_sending(file_lab) -> None:
-    lab = file_lab
-    lab.secret("mg", KEY, provider="mailgun")
-    refused = _refused()
+    file_lab.secret("mg", KEY, provider="mailgun")
     with Target() as app:
-        for n, (name, (body, ctype, message)) in enumerate(refused.items(), start=1):
-            assert post(lab.url_for("mg"), body, {"Content-Type": ctype})[0] == 200
-            cap = lab.wait(n, timeout=20)[-1]
+        for n, (name, (body, ctype, message)) in enumerate(_refused().items(), start=1):
+            cap = _captured(file_lab, n, body, ctype)
             with pytest.raises(ValueError) as err:
-                lab.replay(cap, to=app.url, resign=KEY)
+                file_lab.replay(cap, to=app.url, resign=KEY)
             assert f"cannot be re-signed as mailgun: {message}" in str(err.value), (name, err)
             assert KEY not in str(err.value)
         time.sleep(0.3)
