@@ -41,8 +41,9 @@ the end of ``duration`` and ``stop()`` give up on a handshake still under way.
 
 ``headers=`` are checked before anything is stored or sent, as ``hooklab.send`` checks its own
 (:func:`hooklab.outbound.check_headers`: ``ValueError`` naming the header, never quoting its
-value); so is a URL with a space or a control character, and an ``Authorization`` header
-beside credentials in the URL (which would replace it). ``WS://`` is ``ws://``.
+value); so is a URL with a control character, or a space in its host, path or query, in
+``hooklab.send``'s words, and an ``Authorization`` header beside credentials in the URL
+(which would replace it). ``WS://`` is ``ws://``.
 
 The URL's credentials go to the server but are recorded as a forward target's are
 (:func:`hooklab.credentials.scrubbed_url`): ``ws://alice:%5Bsecret%5D@host/feed?token=[secret]``
@@ -95,7 +96,7 @@ from .credentials import (
     scrubbed_url,
     url_secrets,
 )
-from .outbound.sender import check_headers
+from .outbound.sender import check_headers, refuse_unsendable
 from .store.store import StoreError
 
 __all__ = ["DEFAULT_MAX_MESSAGE", "RecordSummary", "Recording", "RecordingError", "record",
@@ -912,16 +913,18 @@ def _check(url: str, duration: float | None, max_messages: int | None,
     return url, _checked_headers(headers, url)
 
 
-#: what a URL to record may not hold: a space or a control character (``urlsplit`` drops a
-#: tab, CR or LF without a word, and Tornado put a space or NUL in the request line as it was)
-_NOT_IN_WS_URL = re.compile(r"[\x00-\x20\x7f]")
+#: what an ``X-WS-Error`` value (an error's text, one line) holds as a space: a control character
+_NOT_IN_HEADER = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _checked_url(url: Any) -> str:
     r"""``url`` as a recording connects to it, its scheme in lower case (schemes are
     case-insensitive, RFC 3986 3.1), or ``ValueError`` (before connecting, the URL shown
-    without its credentials): not ws:// or wss://, or holding a space or a control character
-    (``hooklab.send``'s rule: percent-encode it).
+    without its credentials): a character no request can carry as written, refused in
+    ``hooklab.send``'s words (:func:`hooklab.outbound.sender.refuse_unsendable`: a control
+    character anywhere, a space in the host, path or query: percent-encode it), or a URL
+    that does not begin with ws:// or wss:// as written (a leading space too, which
+    ``urlsplit`` would strip).
 
     >>> _checked_url("WS://127.0.0.1:9000/feed")
     'ws://127.0.0.1:9000/feed'
@@ -929,26 +932,18 @@ def _checked_url(url: Any) -> str:
     Traceback (most recent call last):
     ...
     ValueError: URL 'ws://127.0.0.1:9000/fe\ted' holds the control character U+0009 at
-    character 23: no URL holds one (a tab or line break would be dropped and another URL
-    requested than the one written, a space or NUL sent as it is); percent-encode it (%09)
+    character 23: no URL holds one (a tab or line break would be dropped and another URL sent
+    than the one written); percent-encode it (%09 for a tab)
     """
     if not isinstance(url, str):
         raise ValueError(f"hooklab.ws.record needs a ws:// or wss:// URL, got a "
                          f"{type(url).__name__}")
-    scheme = urlsplit(url).scheme
-    if scheme.lower() not in ("ws", "wss"):
+    refuse_unsendable(url)  # (first, as send: before urlsplit drops a tab or line break)
+    scheme = re.match(r"(?i)wss?(?=://)", url)
+    if scheme is None:
         raise ValueError(f"hooklab.ws.record needs a ws:// or wss:// URL, got "
                          f"{scrubbed_url(url)!r:.200}")
-    bad = _NOT_IN_WS_URL.search(url)
-    if bad is not None:
-        char = bad.group()
-        what = "a space" if char == " " else f"the control character U+{ord(char):04X}"
-        raise ValueError(f"URL {scrubbed_url(url)!r:.200} holds {what} at character "
-                         f"{bad.start() + 1}: no URL holds one (a tab or line break would be "
-                         "dropped and another URL requested than the one written, a space or "
-                         f"NUL sent as it is); percent-encode it (%{ord(char):02X})")
-    # (no space or control character: the URL begins with its scheme, as urlsplit read it)
-    return scheme.lower() + url[len(scheme):]
+    return scheme.group().lower() + url[scheme.end():]
 
 
 def _checked_headers(headers: Any, url: str) -> list[tuple[str, str]]:
@@ -1061,7 +1056,7 @@ async def _one_connection(
             # the server answered, and refused (401, 429...): its status, headers (their
             # credentials hidden) and body (the beginning) say why
             rec.retry_after = _retry_after(opening.headers)
-            said.append(("X-WS-Error", _NOT_IN_WS_URL.sub(" ", msg)[:500]))
+            said.append(("X-WS-Error", _NOT_IN_HEADER.sub(" ", msg)[:500]))
             body, cut = _refusal_body(opening, rec.echoes)
             said += _answer_headers(opening, rec.echoes, cut)
             rec.add("ERROR", body, said, status=opening.code)

@@ -61,8 +61,8 @@ from urllib.parse import SplitResult, urljoin, urlsplit
 from ..credentials import shown_header_name
 
 __all__ = ["MAX_ANSWER", "MAX_INTERIM", "NOT_IN_URL", "IncompleteRead", "SendResponse", "Unsendable",
-           "check_header", "check_headers", "http_request", "iri_escaped", "send", "sent_target",
-           "unsendable"]
+           "check_header", "check_headers", "http_request", "iri_escaped", "refuse_unsendable", "send",
+           "sent_target", "unsendable"]
 
 _MAX_REDIRECTS = 5
 #: what cannot be anywhere in a URL hooklab sends to: a control character (``urlsplit`` drops
@@ -744,7 +744,7 @@ def send(
     from ..providers.detect import detect
     from ..providers.samples import sample
 
-    _refuse_unsendable(url)  # (before urlsplit drops a tab or line break unseen)
+    refuse_unsendable(url)  # (before urlsplit drops a tab or line break unseen)
     stand_in, throwaway = False, None
     url = ascii_url(url)  # (a URL typed with "café": sent, and signed, as curl would send it)
     if provider:
@@ -1005,21 +1005,22 @@ def _shown_keeping(url: str, at: int) -> tuple[str, int | None]:
     return put_back, (shown.index(mine) if mine in shown else None)
 
 
-def _refuse_unsendable(url: str) -> None:
+def refuse_unsendable(url: str) -> None:
     r"""``ValueError`` when ``url`` holds a character no request can carry as written
     (:func:`unsendable`: a control character, a space in the host, path or query), before
     anything is sent. :func:`urllib.parse.urlsplit` drops a tab, CR or LF anywhere in a URL
     (as WHATWG says), so ``/tab\there`` went out as ``/tabhere`` without a word; a space was
     http.client's ``InvalidURL``, quoting the path. The message shows the URL without its
-    credentials and names the character and where it is in the URL as written.
+    credentials and names the character and where it is in the URL as written. ``send``
+    and ``hooklab.ws.record`` (a ``ws://`` URL: the same words) check their URL with it.
 
-    >>> _refuse_unsendable("http://127.0.0.1:9/tab\there")
+    >>> refuse_unsendable("http://127.0.0.1:9/tab\there")
     Traceback (most recent call last):
     ...
     ValueError: URL 'http://127.0.0.1:9/tab\there' holds the control character U+0009 at
     character 23: no URL holds one (a tab or line break would be dropped and another URL sent
     than the one written); percent-encode it (%09 for a tab)
-    >>> _refuse_unsendable("http://127.0.0.1:9/hook?token=t0k3n x")
+    >>> refuse_unsendable("http://127.0.0.1:9/hook?token=t0k3n x")
     Traceback (most recent call last):
     ...
     ValueError: URL 'http://127.0.0.1:9/hook?token=[secret]' holds a space at character 36:
