@@ -327,9 +327,13 @@ def _events(text: str) -> int:
 def main(argv: list[str] | None = None, prog: str = "python -m hooklab.latency") -> None:
     """Print :func:`compare`'s table: ``python -m hooklab.latency [--n 1000]``.
 
-    ``prog`` is the name the usage line shows (``bench/latency.py`` passes its own).
+    ``prog`` is the name the usage line shows (``bench/latency.py`` passes its own). An
+    option is taken by its whole name only, as every ``hooklab`` command takes its own
+    (``--he`` is an unrecognized argument, not ``--help``): prefix matching once read a
+    secret given to one option as another's value.
     """
-    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0],
+                                     allow_abbrev=False)
     parser.add_argument("--n", type=_events, default=1000,
                         help="events per mode, at least 2 (default 1000)")
     args = parser.parse_args(argv)
