@@ -62,7 +62,7 @@ from ..credentials import shown_header_name
 
 __all__ = ["MAX_ANSWER", "MAX_INTERIM", "NOT_IN_URL", "IncompleteRead", "SendResponse", "Unsendable",
            "check_header", "check_headers", "http_request", "iri_escaped", "refuse_unsendable", "send",
-           "sent_target", "unsendable"]
+           "sent_target", "unsendable", "url_as_sent"]
 
 _MAX_REDIRECTS = 5
 #: what cannot be anywhere in a URL hooklab sends to: a control character (``urlsplit`` drops
@@ -260,7 +260,9 @@ def _shown_repr(result: Any) -> str:
     target's ``user:password@``, credential query values and path parameters as
     ``[secret]``, as ``lab.forwards()`` records a forward's target. The attribute stays the
     URL the request went to (code may need it); the text a notebook saves (``text/plain``)
-    and a log line do not carry the credentials, which often come from ``os.environ``.
+    and a log line do not carry the credentials, which often come from ``os.environ``. Its
+    target reads as the bytes sent (:func:`url_as_sent`: a capture's raw UTF-8 as ``café``,
+    never ``cafÃ©``).
 
     >>> r = SendResponse(200, "OK", [], b"", 0.5, "http://a:pw@127.0.0.1/h?token=t&q=1")
     >>> r
@@ -279,7 +281,7 @@ def _shown_repr(result: Any) -> str:
             continue
         value = getattr(result, f.name)
         if f.name == "url" and isinstance(value, str):
-            value = scrubbed_url(value)
+            value = url_as_sent(scrubbed_url(value))
         shown.append(f"{f.name}={value!r}")
     return f"{type(result).__name__}({', '.join(shown)})"
 
@@ -398,6 +400,39 @@ def sent_target(target: str) -> str:
     '/b/p?q=%C3%BC&e=%E2%82%AC'
     """
     return iri_escaped(target) if _text_not_bytes(target) else target
+
+
+def url_as_sent(url: str) -> str:
+    r"""A URL hooklab sent, as a person reads what went on the wire: its request target
+    (path and query) is sent a character a byte (:func:`sent_target`: a capture's raw UTF-8
+    ``é`` is ``\xc3\xa9``, which Python shows as ``Ã©``), so its bytes are read as UTF-8
+    (``café``), a byte that is no UTF-8 shown as its escape (``%FF``), and escapes sent as
+    such kept (``%C3%A9`` went out as those six characters). The scheme, host and port are
+    as written; a URL with a character past U+00FF was no bytes (text: as written). The
+    ``repr`` of :class:`SendResponse` and of a replay's result show their ``url`` so.
+
+    >>> url_as_sent("http://127.0.0.1:5000/app/caf\xc3\xa9/x\xff?q=\xc3\xbc&r=%C3%A9")
+    'http://127.0.0.1:5000/app/café/x%FF?q=ü&r=%C3%A9'
+    """
+    if url.isascii():
+        return url
+    scheme = url.find("://")
+    begins = _TARGET_BEGINS.search(url, scheme + 3 if scheme >= 0 else 0)
+    if begins is None:
+        return url
+    target = url[begins.start():]
+    try:
+        raw = target.encode("latin-1")  # (the bytes sent)
+    except UnicodeEncodeError:
+        return url
+    read = raw.decode("utf-8", "surrogateescape")  # (a byte that is no UTF-8: U+DC80-DCFF)
+    return url[:begins.start()] + _NO_UTF8.sub(lambda m: f"%{ord(m.group()) - 0xDC00:02X}", read)
+
+
+#: where a URL's request target begins, past its ``scheme://`` and authority
+_TARGET_BEGINS = re.compile(r"[/?#]")
+#: a byte that is no UTF-8, as ``surrogateescape`` reads it (U+DC80 - U+DCFF)
+_NO_UTF8 = re.compile("[\udc80-\udcff]")
 
 
 class _FinalResponse(http.client.HTTPResponse):
