@@ -44,6 +44,7 @@ __all__ = [
     "KINDS",
     "MAX_FIELDS",
     "MAX_HEAD",
+    "NO_PROVIDER",
     "REDACTED",
     "VS_RUN",
     "Capture",
@@ -502,6 +503,10 @@ def parse_iso(text: str) -> datetime:
 
 
 _PROVIDER_ID = re.compile(r"[a-z][a-z0-9_]{0,63}")
+#: the name of "no provider detected": a Parquet export's folder of such captures
+#: (``provider=unknown``) and the ``provider`` filter's word for them
+#: (:data:`hooklab.filters.NO_PROVIDER`), so no capture's provider is spelt so
+NO_PROVIDER = "unknown"
 
 
 def check_provider(value: str) -> str | None:
@@ -519,7 +524,7 @@ def check_provider(value: str) -> str | None:
     """
     if value == "":
         return None
-    if value == "unknown" or not _PROVIDER_ID.fullmatch(value):
+    if value == NO_PROVIDER or not _PROVIDER_ID.fullmatch(value):
         raise ValueError(f"provider {value!r} is not a provider id (lower-case letters, digits "
                          "and _, a letter first, e.g. 'stripe')")
     return value

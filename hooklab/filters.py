@@ -12,8 +12,10 @@ bin        first path segment (``/github/x`` -> ``github``); a list means any of
 method     HTTP method, any case
 provider   detected sender (``stripe``, ``github``, ...): a provider id
            (``hooklab.providers.PROVIDERS``) or one a capture in the store has (an
-           import's); any other name is ``ValueError`` (``provider="Stripe"``, a typo,
-           matched nothing: ``assert_received(count=0, ...)`` passed)
+           import's); ``unknown`` (:data:`NO_PROVIDER`, a Parquet export's folder name
+           for them): the captures without a detected provider; any other name is
+           ``ValueError`` (``provider="Stripe"``, a typo, matched nothing:
+           ``assert_received(count=0, ...)`` passed)
 event_type e.g. ``invoice.paid``, ``pull_request.opened``
 path       the exact path
 kind       ``http`` (received), ``ws`` (recorded WebSocket frames and events)
@@ -66,7 +68,15 @@ from datetime import datetime, timezone
 from numbers import Integral
 from typing import TYPE_CHECKING, Any
 
-from .capture import CHARSET_CODECS, KINDS, decode_body, parse_iso, path_read, user_stacklevel
+from .capture import (
+    CHARSET_CODECS,
+    KINDS,
+    NO_PROVIDER,
+    decode_body,
+    parse_iso,
+    path_read,
+    user_stacklevel,
+)
 from .jsonread import LEGACY_CODECS, charset_module, declared_codec
 
 if TYPE_CHECKING:
@@ -77,6 +87,7 @@ __all__ = [
     "FILTER_KEYS",
     "KINDS",
     "MAX_SEARCH_BODY",
+    "NO_PROVIDER",
     "bin_name",
     "bound",
     "capture_id",
@@ -86,6 +97,7 @@ __all__ = [
     "matches",
     "matches_phrase",
     "matches_text",
+    "provider_wanted",
     "search_line",
     "search_text",
     "search_words",
@@ -144,6 +156,18 @@ def bin_name(name: str) -> str:
     ('orders', 'orders', 'a/b')
     """
     return name.strip("/")
+
+
+def provider_wanted(value: str | list[str]) -> tuple[list[str], bool]:
+    """A validated ``provider`` filter as each store's query reads it: the provider names it
+    means, and whether it means the captures without one too (:data:`NO_PROVIDER`, which a
+    database keeps as ``NULL``, and a Parquet export as its folder ``provider=unknown``).
+
+    >>> provider_wanted("stripe"), provider_wanted(["unknown", "github"])
+    ((['stripe'], False), (['github'], True))
+    """
+    names = value if isinstance(value, list) else [value]
+    return [n for n in names if n != NO_PROVIDER], NO_PROVIDER in names
 
 
 def _raw_utf8(path: str) -> str:
@@ -602,6 +626,8 @@ def matches(cap: Capture, filters: Mapping[str, Any]) -> bool:
             have = getattr(cap, key, None)
             if key == "method":  # (stored as sent: "post" from `curl -X post` is one too)
                 have = have.upper()
+            elif key == "provider" and have is None:  # (none detected: "unknown" names it)
+                have = NO_PROVIDER
             if isinstance(want, list) and have not in want:
                 return False
             if not isinstance(want, list) and have != want:

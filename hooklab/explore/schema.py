@@ -59,7 +59,7 @@ from operator import eq, is_, itemgetter
 from typing import TYPE_CHECKING, Any
 
 from ..credentials import hidden_value, is_credential_key
-from ..filters import describe, validate
+from ..filters import NO_PROVIDER, describe, validate
 from ..jsonread import declared_codec, loads_fast, wide_int
 from ..store import section_encoding, section_encodings, where_clause
 from . import parallel
@@ -1271,7 +1271,8 @@ def _group_test(filters: dict[str, Any]) -> Callable[[Any, Any], bool] | None:
         return set(value) if isinstance(value, list) else {value}
 
     providers, events = wanted("provider"), wanted("event_type")
-    return lambda p, e: ((providers is None or p in providers)
+    # (a group of no provider detected is the one provider="unknown" names)
+    return lambda p, e: ((providers is None or (NO_PROVIDER if p is None else p) in providers)
                          and (events is None or e in events))
 
 

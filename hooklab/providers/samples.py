@@ -98,7 +98,8 @@ def _near_provider(name: str) -> str:
 def provider_refusal(name: str, stored: Callable[[str], bool] | None = None) -> str | None:
     """Why a ``provider=name`` filter can match no capture (a ``ValueError``'s message), or
     ``None`` when it can: ``name`` is a provider id hooklab detects (:data:`PROVIDERS`),
-    ``"unknown"`` (what exports write for a capture without one), or ``stored(name)`` says a
+    ``"unknown"`` (:data:`~hooklab.filters.NO_PROVIDER`: the captures without one, as a
+    Parquet export's folder of them is named), or ``stored(name)`` says a
     capture has it (an import from another tool or an older hooklab). Every capture store
     checks filters with it (``provider_check``, see :func:`hooklab.filters.validate`).
 

@@ -31,7 +31,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from ..filters import FIELD_KEYS, validate
+from ..filters import FIELD_KEYS, provider_wanted, validate
 from . import _segments as S
 from ._sql import SearchPlan, _us, where_clause
 
@@ -408,7 +408,11 @@ def _mask(db: sqlite3.Connection, table: Any, filters: dict[str, Any], plan: Sea
             if key == "method":  # (stored as sent, matched in any case)
                 col = pc.ascii_upper(col.cast(pa.large_string()))
             wanted = value if isinstance(value, list) else [value]
-            both(pc.fill_null(pc.is_in(col, value_set=pa.array(wanted, pa.large_string())), False))
+            none = False
+            if key == "provider":  # ("unknown": none detected, a null)
+                wanted, none = provider_wanted(value)
+            found = pc.fill_null(pc.is_in(col, value_set=pa.array(wanted, pa.large_string())), False)
+            both(pc.or_(found, pc.is_null(col)) if none else found)
         elif key == "verified":  # (1 valid, 0 not, -1 not checked)
             both(pc.equal(table.column("verified"), 1 if value else 0))
         elif key == "since" and isinstance(value, datetime):

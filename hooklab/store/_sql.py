@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from ..capture import Capture, bin_of, micros, trailers_start
-from ..filters import validate
+from ..filters import provider_wanted, validate
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS captures (
@@ -155,6 +155,14 @@ def where_clause(
             clause, more = search_clause(value, search)
             clauses.append(clause)
             args.extend(more)
+        elif key == "provider":  # ("unknown": none detected, NULL; through the index too)
+            names, none = provider_wanted(value)
+            held = ["provider IS NULL"] if none else []
+            if names or not none:  # (an empty list: IN (), nothing, as for the other fields)
+                held.insert(0, "provider = ?" if len(names) == 1
+                            else f"provider IN ({','.join('?' * len(names))})")
+            clauses.append(held[0] if len(held) == 1 else f"({' OR '.join(held)})")
+            args.extend(names)
         else:  # (a method is stored as sent, matched in any case: no index to lose)
             column = "upper(method)" if key == "method" else key
             if isinstance(value, list):

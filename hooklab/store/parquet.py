@@ -31,7 +31,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ..capture import ESCAPED_KEY_RE, Capture, trailers_start
-from ..filters import FIELD_KEYS, matches_text, search_words, validate
+from ..filters import FIELD_KEYS, NO_PROVIDER, matches_text, provider_wanted, search_words, validate
 from ..providers import provider_refusal
 from . import _segments as S
 from ._arrow import arrow_pool
@@ -47,9 +47,9 @@ PARQUET_COLUMNS = (
     "forward_latency_ms", "forward_error", "url", "query", "headers", "verify_reason", "body",
     "trailers_at",  # (last: added after the others, it ends the files that have it)
 )  # fmt: skip
-#: the provider partition of captures whose provider was not detected (a real value rather
-#: than Hive's null partition, so every engine reads the column even when all are unknown)
-NO_PROVIDER = "unknown"
+# NO_PROVIDER ("unknown"): the provider partition of captures whose provider was not detected
+# (a real value rather than Hive's null partition, so every engine reads the column even when
+# all are unknown); the provider filter's word for them too
 
 
 def file_schema() -> Any:
@@ -207,8 +207,15 @@ class ParquetStore:
         for key, value in filters.items():
             if key in FIELD_KEYS:
                 wanted = value if isinstance(value, list) else [value]
-                if key == "provider":  # "unknown" in the files means none was detected
-                    wanted = [w for w in wanted if w != NO_PROVIDER] or ["\0"]
+                if key == "provider":  # ("unknown": none detected, as the files say it, or a
+                    # null: a file of no provider= folder, Hive's null partition)
+                    names, none = provider_wanted(value)
+                    if none:
+                        named = ds.field("provider").isin(names) if names else None
+                        unknown = ((ds.field("provider") == NO_PROVIDER)
+                                   | ds.field("provider").is_null())
+                        both(unknown if named is None else named | unknown)
+                        continue
                 if key == "method":  # (stored as sent, matched in any case)
                     both(pc.ascii_upper(ds.field("method")).isin(wanted))
                 else:
