@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -28,6 +29,22 @@ def file_lab(tmp_path) -> Iterator[HookLab]:
         yield lab
     finally:
         lab.stop()
+
+
+@pytest.fixture
+def memory_shell() -> Iterator[Any]:
+    """A real IPython shell with ``%load_ext hooklab`` done: the default lab on a free port,
+    captures in memory (unloaded afterwards)."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    ip = InteractiveShell.instance()
+    ip.run_line_magic("config", "HookLab.port = 0")
+    ip.run_line_magic("config", "HookLab.db = ':memory:'")
+    ip.extension_manager.load_extension("hooklab")
+    try:
+        yield ip
+    finally:
+        ip.extension_manager.unload_extension("hooklab")
 
 
 @pytest.fixture(autouse=True)

@@ -258,23 +258,15 @@ def test_schema_of_unknown_is_of_the_captures_without_a_provider(
         assert set(lab.schema(provider="shopify")["provider"]) == {"shopify"}
 
 
-def test_percent_hooklab_takes_unknown(tmp_path: Path) -> None:
+def test_percent_hooklab_takes_unknown(memory_shell: Any, tmp_path: Path) -> None:
     """``%hooklab df --provider unknown`` and ``%hooklab export`` in a real IPython shell."""
-    from IPython.core.interactiveshell import InteractiveShell
-
-    ip = InteractiveShell.instance()
-    ip.run_line_magic("config", "HookLab.port = 0")
-    ip.run_line_magic("config", "HookLab.db = ':memory:'")
-    ip.extension_manager.load_extension("hooklab")
-    try:
-        lab = hooklab.lab()
-        assert lab is not None
-        _send_all(lab)
-        assert list(ip.run_line_magic("hooklab", "df --provider unknown")["id"]) == [3, 4, 6]
-        assert list(ip.run_line_magic("hooklab", "df --provider unknown --provider github")
-                    ["id"]) == [1, 3, 4, 6]
-        out = tmp_path / "x.jsonl"
-        ip.run_line_magic("hooklab", f"export {out} --format jsonl --provider unknown")
-        assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == [3, 4, 6]
-    finally:
-        ip.extension_manager.unload_extension("hooklab")
+    lab = hooklab.lab()
+    assert lab is not None
+    _send_all(lab)
+    ip = memory_shell
+    assert list(ip.run_line_magic("hooklab", "df --provider unknown")["id"]) == [3, 4, 6]
+    assert list(ip.run_line_magic("hooklab", "df --provider unknown --provider github")
+                ["id"]) == [1, 3, 4, 6]
+    out = tmp_path / "x.jsonl"
+    ip.run_line_magic("hooklab", f"export {out} --format jsonl --provider unknown")
+    assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == [3, 4, 6]

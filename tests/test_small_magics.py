@@ -6,7 +6,6 @@ prints that command's usage."""
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
 
 import pytest
 from IPython.core.error import UsageError
@@ -16,17 +15,10 @@ SECRET = "sk_live_S3CR3T-42"
 
 
 @pytest.fixture
-def shell() -> Iterator[InteractiveShell]:
+def shell(memory_shell: InteractiveShell) -> InteractiveShell:
     """IPython with ``%load_ext hooklab`` done: a lab on a free port, captures in memory
-    (loaded per test: the suite stops the default lab after each)."""
-    ip = InteractiveShell.instance()
-    ip.run_line_magic("config", "HookLab.port = 0")
-    ip.run_line_magic("config", "HookLab.db = ':memory:'")
-    ip.extension_manager.load_extension("hooklab")
-    try:
-        yield ip
-    finally:
-        ip.extension_manager.unload_extension("hooklab")
+    (loaded per test: the suite stops the default lab after each; conftest's memory_shell)."""
+    return memory_shell
 
 
 def _refused(shell: InteractiveShell, line: str) -> str:
