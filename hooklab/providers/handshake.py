@@ -99,6 +99,13 @@ class BinSecret(NamedTuple):
 
 #: bins that may learn a secret from a handshake (a sender could otherwise fill memory)
 MAX_LEARNED = 256
+#: handshakes whose handed-over values are kept for forward and replay (oldest dropped first)
+MAX_HANDED = 1024
+
+
+def _arrival(bin_: str, received_at: Any, body: bytes) -> tuple[str, str, bytes]:
+    """What tells one received request from any other: its bin, arrival time and body."""
+    return bin_, str(received_at), hashlib.blake2b(body, digest_size=16).digest()
 
 
 class BinSecrets:
@@ -113,6 +120,8 @@ class BinSecrets:
 
     def __init__(self) -> None:
         self._bins: dict[str, BinSecret] = {}
+        #: what handshakes handed over, as it came (see :meth:`hand_over`)
+        self._handed: dict[tuple[str, str, bytes], tuple[str, ...]] = {}
         self._lock = threading.Lock()
         #: bumped by every change of what lab.secret() set (what is scrubbed follows it)
         self.version = 0
@@ -166,6 +175,28 @@ class BinSecrets:
             return (f"a different {cur.provider} secret was handed over before; this bin now"
                     f" verifies nothing until lab.secret({bin_!r}, ...) sets the right one")
 
+    def hand_over(self, bin_: str, received_at: Any, body: bytes, values: tuple[str, ...]) -> None:
+        """Keep the values a handshake handed over (Asana's ``X-Hook-Secret`` fields, in
+        order), which its capture stores as ``[secret]``, for forward and replay to give back
+        to that capture only (:meth:`handed_over`): whoever answered it, the app a forward
+        feeds learns the secret from it. Memory only, the last :data:`MAX_HANDED`."""
+        with self._lock:
+            self._handed[_arrival(bin_, received_at, body)] = values
+            while len(self._handed) > MAX_HANDED:
+                del self._handed[next(iter(self._handed))]
+
+    def handed_over(self, bin_: str, received_at: Any, body: bytes) -> tuple[str, ...] | None:
+        """What :meth:`hand_over` kept for the capture of ``bin_`` received at
+        ``received_at`` with ``body`` (``None``: none, e.g. one imported or from before a
+        restart).
+
+        >>> s = BinSecrets(); s.hand_over("a", 1, b"", ("k1",))
+        >>> s.handed_over("a", 1, b""), s.handed_over("b", 1, b"")
+        (('k1',), None)
+        """
+        with self._lock:
+            return self._handed.get(_arrival(bin_, received_at, body))
+
     def entries(self) -> list[BinSecret]:
         """What is known for every bin (a copy)."""
         with self._lock:
@@ -199,11 +230,7 @@ class Answer:
 
     def mark(self, record: dict[str, Any]) -> None:
         """Mark a capture record as this handshake, answered here: what :meth:`classify`
-        marks, the ``handshake`` note and the status answered; a secret it handed over
-        (Asana's ``X-Hook-Secret``) is stored as ``[secret]``, kept or not."""
-        if self.provider == "asana" and self.event_type == "handshake":
-            record["headers"] = [(k, "[secret]" if k.lower() == "x-hook-secret" else v)
-                                 for k, v in record.get("headers") or ()]
+        marks, the ``handshake`` note and the status answered."""
         self.classify(record)
         if self.handshake:
             record["handshake"] = self.note
@@ -220,16 +247,25 @@ class Answer:
         :data:`HANDSHAKE_SEEN` (for the checks on arrival: the bin's registered provider
         does not replace the handshake's; never stored). An ordinary delivery its provider
         wants answered its way (``handshake`` False) is left to detection and the checks on
-        arrival, as any request.
+        arrival, as any request. A secret the handshake handed over (Asana's
+        ``X-Hook-Secret``: every later delivery is signed with it) is stored as ``[secret]``,
+        whoever answers and whether hooklab keeps it or not (forward and replay give the
+        value back: :meth:`BinSecrets.hand_over`).
 
         >>> r = {"method": "POST", "path": "/slack", "query": {}, "headers": [],
         ...      "body": b'{"type": "url_verification", "challenge": "c"}'}
         >>> handshake_answer(r, BinSecrets(), answering=False).classify(r)
         >>> r["provider"], r["event_type"], "handshake" in r
         ('slack', 'url_verification', False)
+        >>> r = {"method": "POST", "path": "/a", "headers": [("X-Hook-Secret", "b537207f")]}
+        >>> handshake_answer(r, BinSecrets(), answering=False).classify(r); r["headers"]
+        [('X-Hook-Secret', '[secret]')]
         """
         if not self.handshake:
             return
+        if self.provider == "asana" and self.event_type == "handshake":
+            record["headers"] = [(k, "[secret]" if k.lower() == "x-hook-secret" else v)
+                                 for k, v in record.get("headers") or ()]
         record["provider"], record["event_type"] = self.provider, self.event_type
         record["delivery_id"] = describe(self.provider, header_section(record),
                                          record.get("body") or b"", record.get("query"))[1]
@@ -257,6 +293,8 @@ class _Req:
         self.query: dict[str, Any] = record.get("query") or {}
         self.body: bytes = record.get("body") or b""
         self.url: str | None = record.get("signed_url") or record.get("url")
+        #: (the capture's bin, arrival time and body: what a handed-over value is kept by)
+        self.arrival = (record.get("bin") or self.bin, record.get("received_at"), self.body)
         self.config = secrets
         self.entry = secrets.get(self.bin)
         self._data: Any = ...
@@ -622,6 +660,10 @@ def _asana(r: _Req) -> Answer | None:
     if not _HEADER_VALUE.fullmatch(value) or len(value) > MAX_ECHO:
         return _refuse("asana", "handshake", "asana X-Hook-Secret: refused with 400, not a "
                        "printable header value", 400, verify_reason=_unsigned(r, "asana"))
+    if r.arrival[1] is not None:  # (stored as [secret]; a forward feeds it to the app)
+        r.config.hand_over(*r.arrival, tuple(
+            v if _HEADER_VALUE.fullmatch(v) and len(v) <= MAX_ECHO else "[secret]"
+            for k, v in r.headers if k.lower() == "x-hook-secret"))
     refused = r.remember(value, "asana")
     how = "kept as this bin's secret for the deliveries that follow" if refused is None else \
         f"not kept: {refused}"

@@ -479,6 +479,7 @@ class SecretBook(BinSecrets):
         >>> book.restored(cap).headers
         [('X-Gitlab-Token', 'tok-123'), ('X-Echo', '[secret]')]
         """
+        capture = self._handed_back(capture)
         entry = self.get(capture.bin)
         if entry is None or capture.verified is not True or capture.kind != "http":
             return capture
@@ -534,6 +535,27 @@ class SecretBook(BinSecrets):
         if headers == capture.headers and query is capture.query and url == capture.url:
             return capture
         return replace(capture, headers=headers, query=query, url=url)
+
+    def _handed_back(self, capture: Capture) -> Capture:
+        """``capture`` with the values its handshake handed over (Asana's ``X-Hook-Secret``,
+        stored as ``[secret]`` whoever answered) as they came, for forward and replay: the
+        app behind a forward learns from it the secret every later delivery is signed with.
+        Only for a handshake this lab received since it started
+        (:meth:`~hooklab.providers.BinSecrets.handed_over`); one imported, or from before a
+        restart, is sent as stored."""
+        if capture.kind != "http" or capture.received_at is None:
+            return capture
+        values = self.handed_over(capture.bin, capture.received_at, capture.body)
+        if not values:
+            return capture
+        given = iter(values)
+        headers = []
+        for k, v in capture.headers:
+            if k.lower() == "x-hook-secret":
+                sent = next(given, MARK)
+                v = sent if v == MARK else v
+            headers.append((k, v))
+        return capture if headers == capture.headers else replace(capture, headers=headers)
 
     def scrub(self, record: dict[str, Any], received: Any = None) -> None:
         """Replace every secret and verify token given with ``lab.secret`` (of any bin; its
