@@ -32,6 +32,7 @@ pytestmark = pytest.mark.timeout(180)
 
 JSON = {"Content-Type": "application/json", "User-Agent": "curl/8.5.0"}
 CURL = {"User-Agent": "curl/8.5.0"}
+DROPBOX = {"User-Agent": "DropboxWebhooks/1.0"}  # (what Dropbox's checks come from)
 
 
 def j(value: Any) -> bytes:
@@ -68,12 +69,12 @@ CASES: list[tuple[str, str, dict[str, str], dict[str, str], bytes, tuple[str, st
      "msgraph", "validation", None),
     ("graph validationToken, bin registered for github", "POST", {"validationToken": "tok-3"},
      CURL, b"", ("gh-secret", "github"), "msgraph", "validation", None),
-    ("dropbox challenge GET", "GET", {"challenge": "abc123"}, CURL, b"", None,
+    ("dropbox challenge GET", "GET", {"challenge": "abc123"}, DROPBOX, b"", None,
      "dropbox", "challenge", None),
-    ("dropbox challenge GET, bin registered for github", "GET", {"challenge": "abc124"}, CURL,
+    ("dropbox challenge GET, bin registered for github", "GET", {"challenge": "abc124"}, DROPBOX,
      b"", ("gh-secret", "github"), "dropbox", "challenge", None),
     ("dropbox challenge GET, bin secret without provider", "GET", {"challenge": "abc125"},
-     CURL, b"", ("plain-secret", ""), "dropbox", "challenge", None),
+     DROPBOX, b"", ("plain-secret", ""), "dropbox", "challenge", None),
     ("nylas challenge GET", "GET", {"challenge": "n1"}, {"User-Agent": "NylasWebhookClient"},
      b"", None, "nylas", "challenge", None),
     ("meta hub.challenge", "GET", {"hub.mode": "subscribe", "hub.challenge": "1158201444",

@@ -24,6 +24,7 @@ from hooklab import HookLab
 JSON = {"Content-Type": "application/json"}
 FB = {"User-Agent": "facebookplatform/1.0 (+http://developers.facebook.com)"}
 NYLAS = {"User-Agent": "Nylas-Webhooks/1.0"}
+DROPBOX = {"User-Agent": "DropboxWebhooks/1.0"}  # (what Dropbox's checks come from)
 GRAPH = "Validation: Testing client application reachability for subscription Request-Id: 6e5c"
 ASANA_SECRET = "b537207f20cbfa02357cf448134da559"
 NOTION_TOKEN = "secret_tMrlL1qK5vuQAh1b6cZGhFChZTSYJlce98V0pYn7yBl"
@@ -48,7 +49,8 @@ class Shake:
 
 
 SHAKES = {
-    "dropbox": Shake("dropbox", "challenge", "GET", "challenge=abc123", {}, b"", 200, b"abc123"),
+    "dropbox": Shake("dropbox", "challenge", "GET", "challenge=abc123", DROPBOX, b"", 200,
+                     b"abc123"),
     "nylas": Shake("nylas", "challenge", "GET", "challenge=nyl-1", NYLAS, b"", 200, b"nyl-1"),
     "onfleet": Shake("onfleet", "check", "GET", "check=chk-9", {}, b"", 200, b"chk-9"),
     "msgraph": Shake("msgraph", "validation", "POST",

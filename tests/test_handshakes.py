@@ -141,6 +141,7 @@ CASES = {
                     answer=GRAPH_TOKEN.encode(), ctype="text/plain",
                     note="msgraph validationToken"),
     "dropbox": Case("dropbox", 10, "GET", query={"challenge": "kpWAlzxwTuAjNwqXpOQ2"},
+                    headers={"User-Agent": "DropboxWebhooks/1.0"},
                     answer=b"kpWAlzxwTuAjNwqXpOQ2", ctype="text/plain", note="dropbox challenge"),
     "nylas": Case("nylas", 10, "GET", query={"challenge": "bc609b38-c81f-47fb-a275-1d9bd61a968b"},
                   answer=b"bc609b38-c81f-47fb-a275-1d9bd61a968b", ctype="text/plain",

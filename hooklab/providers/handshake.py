@@ -216,7 +216,8 @@ class Answer:
     Zoom validation without a secret, or an SNS subscription (confirmed only on request).
     """
 
-    provider: str
+    #: None: a handshake whose sender the request does not tell (Dropbox's or Nylas's)
+    provider: str | None
     event_type: str
     note: str
     status: int | None = 200
@@ -347,7 +348,7 @@ def _echo(value: str) -> bytes | None:
     return raw if len(raw) <= MAX_ECHO else None
 
 
-def _bare(r: _Req, *providers: str, body: bool = False) -> bool:
+def _bare(r: _Req, *providers: str | None, body: bool = False) -> bool:
     """Whether a request is shaped as nothing but a handshake of ``providers`` (one provider,
     or a family such as Standard Webhooks' senders): no body (``body``:
     the handshake's own body, whose exact shape its detector checked, as Notion's token) and no
@@ -358,14 +359,16 @@ def _bare(r: _Req, *providers: str, body: bool = False) -> bool:
     return detect(r.headers, b"", r.query)[0] in (None, *providers)
 
 
-def _unsigned(r: _Req, provider: str, body: bool = False) -> str | None:
+def _unsigned(r: _Req, provider: str | None, body: bool = False, *,
+              who: str | None = None) -> str | None:
     """The ``verify_reason`` of a handshake its provider never signs: not checked against the
     bin's secret (a missing signature is no failure there) -- unless the bin is registered
     for another provider, whose secret then checks it as any request (a ``?challenge=`` GET
     to a GitHub bin is no Dropbox handshake that may go unsigned), or the bin has a secret
     (for this provider or for none) and the request is more than the handshake (a body, a
     header naming another sender: :func:`_bare`), so that a forged delivery with a
-    handshake's marker added is still a signature failure.
+    handshake's marker added is still a signature failure. ``who`` names the sender in the
+    reason where ``provider`` is ``None`` (a request that does not tell which it is).
 
     >>> s = BinSecrets(); s.set("b", "s3cret")  # (lab.secret("b", "s3cret"): no provider=)
     >>> get = {"method": "GET", "path": "/b", "query": {"challenge": "abc"}, "headers": []}
@@ -379,7 +382,7 @@ def _unsigned(r: _Req, provider: str, body: bool = False) -> str | None:
         return None  # provider: checked as any request, as before this kind)
     if e is not None and e.secret and not _bare(r, provider, body=body):
         return None  # (more than the handshake: checked by the bin's secret as any request)
-    return f"handshake: {provider} does not sign it"
+    return f"handshake: {who or provider} does not sign it"
 
 
 def _too_long(head: str, how: str) -> str:
@@ -387,7 +390,7 @@ def _too_long(head: str, how: str) -> str:
         f" ({how})" if how else "")
 
 
-def _text(provider: str, event: str, head: str, done: str, value: str, how: str = "",
+def _text(provider: str | None, event: str, head: str, done: str, value: str, how: str = "",
           **kw: Any) -> Answer:
     """Echo ``value`` as text: the note reads ``"{head}: {done} ({how})"``; a value over
     :data:`MAX_ECHO` bytes is refused with 400 and the same marks (``kw``)."""
@@ -408,7 +411,7 @@ def _json(provider: str, event: str, head: str, done: str, obj: Any, value: str 
     return Answer(provider, event, note, 200, body, (_JSON, *_SAFE), **kw)
 
 
-def _refuse(provider: str, event: str, note: str, status: int, **kw: Any) -> Answer:
+def _refuse(provider: str | None, event: str, note: str, status: int, **kw: Any) -> Answer:
     body = json.dumps({"ok": False, "error": note}).encode()
     return Answer(provider, event, note, status, body, (_JSON, *_SAFE), **kw)
 
@@ -634,15 +637,36 @@ def _x_crc(r: _Req) -> Answer | None:
                  verify_reason=unsigned)
 
 
+#: who sends a bare ``GET ?challenge=`` to check an endpoint (both want the value echoed)
+_CHALLENGERS = ("dropbox", "nylas")
+
+
+def _challenger(r: _Req) -> str | None:
+    """Who sent a ``?challenge=`` GET: the bin's registered provider if it is Dropbox or
+    Nylas, else the one its ``User-Agent`` names (Dropbox's checks come from
+    ``DropboxWebhooks/1.0``), else ``None``. Neither provider's docs name any other part of
+    the check (both are a GET with a ``challenge`` parameter alone), so a request naming
+    neither is no guess: Nylas's stored as Dropbox's was a wrong provider."""
+    reg = r.registered()
+    if reg in _CHALLENGERS:
+        return reg
+    ua = r.h.get("user-agent", "").lower()
+    named = [p for p in _CHALLENGERS if p in ua]
+    return named[0] if len(named) == 1 else None
+
+
 def _challenge_get(r: _Req) -> Answer | None:
+    """Dropbox's and Nylas's endpoint check: the challenge echoed as text either way (with
+    ``nosniff``, as Dropbox asks); stored with the provider :func:`_challenger` finds, or
+    with none ("dropbox or nylas" in its note and verification reason)."""
     value = r.q("challenge")
     if value is None or r.method != "GET":
         return None
-    reg = r.registered()
-    provider = reg if reg in ("dropbox", "nylas") else "nylas" if "nylas" in \
-        r.h.get("user-agent", "").lower() else "dropbox"
-    return _text(provider, "challenge", f"{provider} challenge", "echoed", value,
-                 verify_reason=_unsigned(r, provider))
+    provider = _challenger(r)
+    who = provider or " or ".join(_CHALLENGERS)
+    how = "" if provider else "its User-Agent names neither"
+    return _text(provider, "challenge", f"{who} challenge", "echoed", value, how,
+                 verify_reason=_unsigned(r, provider, who=who))
 
 
 def _onfleet(r: _Req) -> Answer | None:
