@@ -130,6 +130,8 @@ class LiveControls:
     _waiting: int
     _store_closed: Any
     _cleared_after: int
+    _gone: int | None
+    _gone_text: Any
 
     def _build_widgets(self) -> None:
         self.counter = W.HTML(layout=W.Layout(flex="1 1 auto"))
@@ -375,9 +377,10 @@ class LiveControls:
             return
         cap = self._selected
         reveal = bool(self.show_credentials.value)
-        if cap is None:
-            self._set(self.detail, value='<div class="hl-none">Click a row to see its headers '
-                                         "and body.</div>")
+        if cap is None:  # (one deleted meanwhile: said so, not a blank as if none was open)
+            gone = f"{self._gone_text()}. " if self._gone is not None else ""
+            self._set(self.detail, value=f'<div class="hl-none">{gone}Click a row to see its '
+                                         "headers and body.</div>")
             self._set(self.raw, value="")
             self._set(self.curl, value="")
             self._show_extra()

@@ -199,6 +199,11 @@ class LiveView(LiveControls, W.VBox):
         self._tree_for: tuple[int, bool] | None = None  # (capture id, revealed) the tree shows
         self._tree_keys: list[_tree.Key | None] = []
         self._diff_for: tuple[Any, ...] | None = None
+        self._diff_prev: int | None = None  # the capture the Diff tab compares with (its id)
+        #: retention passes that deleted captures, heard of / looked at by a render
+        self._deletions = self._deletions_seen = 0
+        #: the open capture was deleted (retention, a clear): its id, which the panes name
+        self._gone: int | None = None
         self._schema_cache: dict[tuple[Any, ...], dict[str, dict[str, Any]]] = {}
         self._selected: Capture | None = None
         self._detail_stale = False  # the open capture changed (e.g. a forward outcome arrived)
@@ -269,6 +274,9 @@ class LiveView(LiveControls, W.VBox):
         capture_id = cap.id if cap is not None else capture_id
         with self._render_lock:
             self._selected = cap
+            # (a row still shown whose capture retention or a clear deleted: the panes say so)
+            self._gone = (capture_id if cap is None and isinstance(capture_id, int)
+                          and 0 < capture_id <= self._newest() else None)
             self._guard_owner = threading.get_ident()
             try:
                 self.table.index = (
@@ -388,7 +396,7 @@ class LiveView(LiveControls, W.VBox):
         answered statuses; returns what unsubscribes."""
         return store.subscribe(
             self._on_capture, on_clear=self._on_store_clear, on_forward=self._on_forward,
-            on_delete=self._request_ui,  # (retention: rows, and perhaps the open one, are gone)
+            on_delete=self._on_store_delete,  # (retention: rows, perhaps the open one, are gone)
             on_status=self._on_status,  # (a delayed answer written, or one never sent)
         )
 
@@ -487,15 +495,16 @@ class LiveView(LiveControls, W.VBox):
         with self._render_lock:
             self._page, self._anchor = 0, (self._newest() if self.paused else None)
             self._picked_at = None
-            self._forget_selected()
+            self._forget_selected(gone=True)
         with self._cond:
             self._options_dirty = True
             self._ui_dirty = True
             self._cond.notify()
 
-    def _forget_selected(self) -> None:
-        """The open capture was deleted: nothing of it stays in any tab (under the render
-        lock)."""
+    def _forget_selected(self, *, gone: bool = False) -> None:
+        """The open capture was deleted (``gone``: its panes say so) or belongs to a store the
+        view left: nothing of it stays in any tab (under the render lock)."""
+        self._gone = self._selected.id if gone and self._selected is not None else None
         self._selected = None
         self._detail_stale = False
         self._empty_extra_tabs()
@@ -515,6 +524,15 @@ class LiveView(LiveControls, W.VBox):
             self._restatused = True
             self._detail_stale = True
         self._request_ui()
+
+    def _on_store_delete(self) -> None:
+        """Store subscriber (writer thread): a retention pass deleted captures. The next
+        render drops their rows, forgets the open capture if it is one of them, and draws the
+        Diff tab again if the capture it compares with is (:meth:`_diff_followed`)."""
+        with self._cond:
+            self._deletions += 1
+            self._ui_dirty = True
+            self._cond.notify()
 
     def _request_ui(self) -> None:
         with self._cond:
@@ -578,7 +596,7 @@ class LiveView(LiveControls, W.VBox):
             self.select(ids[idx])
         except (ValueError, StoreError) as exc:  # an id several labs' exports in one folder
             # share, or a database closed under a click already on its way:
-            self._selected = None  # said in the pane, not as a traceback under the view
+            self._selected = self._gone = None  # said in the pane, not as a traceback
             self.detail.value = f'<div class="hl-none">{escape(str(exc), quote=True)}</div>'
 
     def _clear_database(self) -> None:
@@ -762,8 +780,11 @@ class LiveView(LiveControls, W.VBox):
             sel = self._selected.id if self._selected is not None else None
             index = ids.index(sel) if sel in ids else None
             if self._selected is not None and index is None and self._deleted(self._selected.id):
-                self._forget_selected()  # retention, or another process's clear, deleted it
+                self._forget_selected(gone=True)  # retention, or another process's clear
                 sent += 1
+            if self._deletions != self._deletions_seen:
+                self._deletions_seen = self._deletions
+                sent += self._diff_followed()
             self._waiting = 0
             if ids != self._row_ids or id(self.table) in self._unclickable:
                 sent += self._show_rows(opts, ids, index)
@@ -1028,21 +1049,28 @@ class LiveView(LiveControls, W.VBox):
 
     # -- tree and diff tabs ---------------------------------------------------------------------
     def _show_extra(self) -> None:
-        """Fill the Tree or Diff tab if it is the open one (both are computed on demand)."""
+        """Fill the Tree or Diff tab if it is the open one (both are computed on demand;
+        under the render lock: a tab opened while the flusher renders waits for it)."""
         if self._store_closed():  # (the tabs cannot be disabled: a tab opened does nothing)
             return
+        with self._render_lock:
+            title = self._open_tab()
+            if title == "Tree":
+                self._show_tree()
+            elif title == "Diff with previous":
+                self._show_diff()
+
+    def _open_tab(self) -> str | None:
         tab = self.tabs.selected_index
-        title = TAB_TITLES[tab] if tab is not None and tab < len(TAB_TITLES) else None
-        if title == "Tree":
-            self._show_tree()
-        elif title == "Diff with previous":
-            self._show_diff()
+        return TAB_TITLES[tab] if tab is not None and tab < len(TAB_TITLES) else None
 
     def _show_tree(self) -> None:
         cap = self._selected
         if cap is None:
             self._tree, self._tree_for, self._tree_keys = None, None, []
             self._set(self.tree, options=[])
+            if self._gone is not None:
+                self._set(self.field_info, value=f'<div class="hl-none">{self._gone_text()}.</div>')
             return
         reveal = bool(self.show_credentials.value)
         if self._tree_for != (cap.id, reveal) or self._tree is None:
@@ -1132,7 +1160,8 @@ class LiveView(LiveControls, W.VBox):
         group = (cap.provider, cap.event_type)
         # (captures without an event type are read by bin: two bins' were one cache entry, and
         # a field of the second bin clicked had "no schema row")
-        cache_key = (*group, cap.bin if cap.event_type is None else None, self._newest())
+        cache_key = (*group, cap.bin if cap.event_type is None else None, self._newest(),
+                     self._deletions)  # (retention deleted some: counted without them)
         table = self._schema_cache.get(cache_key)
         if table is None:
             if cap.event_type is not None:
@@ -1171,15 +1200,21 @@ class LiveView(LiveControls, W.VBox):
         cap = self._selected
         reveal = bool(self.show_credentials.value)
         headers = bool(self.diff_headers.value)
-        state = (None if cap is None else cap.id, reveal, headers, self._newest())
+        state = (None if cap is None else cap.id, reveal, headers, self._newest(), self._gone)
         if state == self._diff_for:
             return
         self._diff_for = state
+        self._diff_prev = None
+        if cap is None and self._gone is not None:
+            html = _tree.diff_html(None, self._gone_text(), [])
+            self._set(self.diff_pane, value=f'<div class="hl-diffpane">{html}</div>')
+            return
         if cap is None:
             self._set(self.diff_pane, value='<div class="hl-none">Click a row: what changed '
                                             "since the previous delivery of its event type.</div>")
             return
         prev = self._previous(cap)
+        self._diff_prev = None if prev is None else prev.id
         what = R.event_read(cap) or f"capture to {R.as_sent(cap.path)}"
         if prev is None:  # (the first one, or the earlier ones deleted: by retention, clear())
             html = _tree.diff_html(None, f"#{cap.id}: no earlier delivery of {what} is stored", [])
@@ -1188,6 +1223,26 @@ class LiveView(LiveControls, W.VBox):
             html = _tree.diff_html(rows, f"#{cap.id} against the previous {what}: #{prev.id}",
                                    notes, headers=headers)
         self._set(self.diff_pane, value=f'<div class="hl-diffpane">{html}</div>')
+
+    def _diff_followed(self) -> int:
+        """After a retention pass (render, under the render lock): if the capture the Diff tab
+        compared the open one with was deleted, the tab is drawn again, against the earlier
+        delivery still stored or "nothing to compare" (it went on showing the deleted one);
+        when the tab is not open it is emptied, and drawn when opened. One lookup by id,
+        only while the tab shows a comparison. Returns the messages sent."""
+        prev = self._diff_prev
+        if self._diff_for is None or prev is None or not self._deleted(prev):
+            return 0
+        self._diff_for = self._diff_prev = None
+        if self._open_tab() == "Diff with previous":
+            self._show_diff()
+            return 1
+        return self._set(self.diff_pane, value="")
+
+    def _gone_text(self) -> str:
+        """What the panes of an open capture that was deleted say (not HTML-escaped: none
+        is needed, it is a number and our words)."""
+        return f"#{self._gone} is no longer stored: deleted by retention or a clear"
 
 
 def _file_of(store: Any) -> str | None:
