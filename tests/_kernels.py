@@ -4,6 +4,8 @@ message the kernel publishes kept (widget comm messages too), as a browser recei
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -57,3 +59,15 @@ class KernelSession:
     def close(self) -> None:
         self.kc.stop_channels()
         self.km.shutdown_kernel(now=True)
+
+
+@contextmanager
+def kernel_in(cwd: Path, setup: str | None = None) -> Iterator[KernelSession]:
+    """A :class:`KernelSession` in ``cwd`` that ran ``setup`` first; shut down afterwards."""
+    k = KernelSession(cwd)
+    try:
+        if setup is not None:
+            k.cell(setup)
+        yield k
+    finally:
+        k.close()

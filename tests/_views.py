@@ -4,6 +4,8 @@ widget state a saved notebook keeps, every tab clicked through."""
 from __future__ import annotations
 
 import json
+import re
+from html import unescape
 from typing import Any
 
 import ipywidgets as W
@@ -29,3 +31,10 @@ def open_every_tab(view: Any) -> None:
     leaves = [i for label, i in view.tree.options if not label.lstrip().startswith(("▾", "▸"))]
     for i in leaves[:50]:
         view.tree.value = i  # (a click on the row: its field pane, schema row and column box)
+
+
+def lines(pane: str) -> list[str]:
+    """A pane's text as a person reads it: one line per block, cells apart by one space."""
+    text = re.sub(r"</(div|tr)>", "\n", pane)
+    text = unescape(re.sub(r"<[^>]+>", " ", text))
+    return [" ".join(line.split()) for line in text.splitlines() if line.strip()]

@@ -18,17 +18,16 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
-from html import unescape
 from pathlib import Path
 from typing import Any
 
 import pytest
 from _http import post
-from _kernels import KernelSession
+from _kernels import KernelSession, kernel_in
+from _views import lines
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -90,19 +89,8 @@ print(json.dumps({{"ids": [c.id for c in caps], "rows": view.rows, "table": view
 
 @pytest.fixture(scope="module")
 def kernel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KernelSession]:
-    k = KernelSession(tmp_path_factory.mktemp("diff-follows"))
-    try:
-        k.cell(LOGGED)
+    with kernel_in(tmp_path_factory.mktemp("diff-follows"), LOGGED) as k:
         yield k
-    finally:
-        k.close()
-
-
-def lines(pane: str) -> list[str]:
-    """The pane's text as a person reads it: one line per block, cells apart by one space."""
-    text = re.sub(r"</(div|tr)>", "\n", pane)
-    text = unescape(re.sub(r"<[^>]+>", " ", text))
-    return [" ".join(line.split()) for line in text.splitlines() if line.strip()]
 
 
 def shown(kernel: KernelSession, model: str) -> str | None:

@@ -12,13 +12,12 @@ cannot be given either: ``KeyError``).
 
 from __future__ import annotations
 
-import re
 import time
-from html import unescape
 from typing import Any
 
 import pytest
 from _http import post
+from _views import lines
 
 import hooklab
 
@@ -52,13 +51,6 @@ CASES: list[tuple[str, str, tuple[bytes, dict[str, str]], tuple[bytes, dict[str,
       '(body) changed "hello" "bye"']),
 ]
 IDS = [c[0] for c in CASES]
-
-
-def lines(pane: str) -> list[str]:
-    """The pane's text as a person reads it: one line per block, cells apart by one space."""
-    text = re.sub(r"</(div|tr)>", "\n", pane)
-    text = unescape(re.sub(r"<[^>]+>", " ", text))
-    return [" ".join(line.split()) for line in text.splitlines() if line.strip()]
 
 
 def diff_tab(view: Any, capture_id: int, headers: bool) -> list[str]:
