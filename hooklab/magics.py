@@ -193,7 +193,8 @@ def _unsendable(target: str) -> str:
                 "(a space is %20)")
     return (f"%hooklab send: {printable(bad.shown, 200)}: the URL holds {bad.what} at character "
             f"{bad.at + 1}{', ' + bad.note if bad.note else ''}, which no URL can hold as it is "
-            f"({bad.encoded} encoded): percent-encode it (a space is %20)")
+            f"({bad.encoded} encoded): "
+            + (bad.slip if bad.around else "percent-encode it (a space is %20)"))
 
 
 @magics_class

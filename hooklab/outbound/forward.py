@@ -194,7 +194,8 @@ def check_target(to: str) -> str:
     if bad is not None:  # (http.client refused it per capture: InvalidURL, every one failed)
         raise ValueError(f"forward/replay target {bad.shown!r} is no valid URL: {bad.what} at "
                          f"character {bad.at + 1} ({bad.note + '; ' if bad.note else ''}a "
-                         f"request line holds none: percent-encode it, {bad.advice})")
+                         f"request line holds none: percent-encode it, {bad.advice}"
+                         f"{'; but ' + bad.slip if bad.around else ''})")
     return to
 
 

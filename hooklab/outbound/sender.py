@@ -72,6 +72,10 @@ NOT_IN_URL = re.compile(r"[\x00-\x1f\x7f]")
 #: what a request line or ``Host`` header cannot carry raw either: a space (http.client
 #: refuses it there with its own ``InvalidURL``, quoting the path)
 _NOT_IN_TARGET = re.compile(r"[\x00-\x20\x7f]")
+#: a space before or after the whole URL (a copy-paste slip: ``urlsplit`` strips it, as
+#: WHATWG's URL parser does, and RFC 3986 has no whitespace), refused as any other, even
+#: where a space inside would be fine (the fragment, ``user:password@``)
+_AROUND = re.compile(r"\A | \Z")
 #: the most of an answer's body kept (bytes): ``send``'s and ``replay``'s ``body`` hold at most
 #: this much, ``truncated`` saying when there was more (a forward keeps none of it)
 MAX_ANSWER = 10 * 2**20
@@ -957,6 +961,15 @@ class Unsendable(NamedTuple):
     at: int
     #: where the count is read, when the URL shown is not the URL as written ("" when it is)
     note: str
+    #: a space before or after the whole URL (a copy-paste slip)
+    around: bool = False
+
+    @property
+    def slip(self) -> str:
+        """What a message adds of a space before or after the URL ("" for any other):
+        ``"a space before or after a URL is most likely a copy-paste slip: remove it"``."""
+        return ("a space before or after a URL is most likely a copy-paste slip: remove it"
+                if self.around else "")
 
     @property
     def what(self) -> str:
@@ -982,7 +995,9 @@ def unsendable(url: str) -> Unsendable | None:
     LF without a word, so another URL than the one written would go out; NUL, ESC, DEL...
     http.client refuses), and a space in the host, path or query (a request line or ``Host``
     header holds none: http.client's ``InvalidURL``). A space in ``user:password@`` (sent as
-    Basic credentials) or in the fragment (never sent) is fine. Characters past ASCII are
+    Basic credentials) or in the fragment (never sent) is fine, but not before or after the
+    whole URL: a space there is a copy-paste slip (``urlsplit`` strips it without a word, as
+    WHATWG's URL parser does; RFC 3986 has no whitespace). Characters past ASCII are
     no such character: an IRI's are percent-encoded as UTF-8 on the way out
     (:func:`ascii_url`). ``send``, ``%hooklab send``, ``hooklab send`` and forward and
     replay targets refuse such a URL with it, before anything is sent.
@@ -998,13 +1013,16 @@ def unsendable(url: str) -> Unsendable | None:
     'counted in the URL as written, whose credentials are hidden here'
     >>> unsendable("http://127.0.0.1:9/caf\u00e9#a b") is None    # an IRI; a fragment
     True
+    >>> unsendable(" http://127.0.0.1:9/x").at    # pasted with a space before it
+    0
     """
     scheme = url.find("://")
     start = scheme + 3 if scheme >= 0 else 0
     end = len(url.split("#", 1)[0])
     authority = re.match(r"[^/?]*", url[start:end]).group()  # type: ignore[union-attr]
     skip = start + authority.rfind("@") + 1  # (the credentials: not in the request line)
-    found = min((m for m in (NOT_IN_URL.search(url), _NOT_IN_TARGET.search(url, skip, end))
+    found = min((m for m in (NOT_IN_URL.search(url), _NOT_IN_TARGET.search(url, skip, end),
+                             _AROUND.search(url))
                  if m is not None), key=lambda m: m.start(), default=None)
     if found is None:
         return None
@@ -1012,7 +1030,8 @@ def unsendable(url: str) -> Unsendable | None:
     note = "" if shown_at == found.start() else (  # (the URL shown counts it elsewhere)
         "counted in the URL as written, whose credentials are hidden here" if shown_at is not None
         else "counted in the URL as written, in a credential hidden here as [secret]")
-    return Unsendable(shown, found.group(), found.start(), note)
+    around = found.group() == " " and found.start() in (0, len(url) - 1)
+    return Unsendable(shown, found.group(), found.start(), note, around)
 
 
 _MARKS = 0xE000  # (private-use characters: stand-ins while credentials are hidden)
@@ -1067,7 +1086,8 @@ def refuse_unsendable(url: str) -> None:
     bad = unsendable(url)
     if bad is None:
         return
-    why = ("a request line cannot carry it" if bad.char == " " else
+    why = (f"{bad.slip}; a URL parser drops it without a word" if bad.around
+           else "a request line cannot carry it" if bad.char == " " else
            "a tab or line break would be dropped and another URL sent than the one written")
     raise ValueError(f"URL {bad.shown!r} holds {bad.what} at character {bad.at + 1}: "
                      + (f"{bad.note}; " if bad.note else "")
