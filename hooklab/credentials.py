@@ -75,6 +75,9 @@ SENSITIVE_HEADERS = frozenset(
         "x-api-token",
         "private-token",
         "x-webhook-secret",
+        # Asana's shared secret: stored as [secret] on its handshake, as it came on any other
+        # request (a GET, a trailer field), where it is still the secret
+        "x-hook-secret",
         "x-shopify-access-token",
         # the shared secret tokens providers send as they are (the "token" scheme)
         "x-gitlab-token",
