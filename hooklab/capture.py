@@ -77,6 +77,7 @@ __all__ = [
     "shown_value",
     "split_target",
     "status_number",
+    "target_as_sent",
     "target_path",
     "text_codec",
     "trailers_start",
@@ -870,6 +871,44 @@ def path_read(path: str) -> str:
         except UnicodeDecodeError:  # no UTF-8: a character a byte, as before
             pass
     return unquote(path)
+
+
+def target_as_sent(target: str) -> str:
+    r"""A request target (path and query), or a URL, as a person reads the bytes that came or
+    went: a target is stored and sent a character a byte (raw UTF-8 ``é`` is ``Ã©``,
+    which Python shows as ``Ã©``), so its bytes are read as UTF-8 (``é``), a byte that is no
+    UTF-8 shown as its escape (``%FF``: never a Latin-1 character, a lone 0xE9 is ``%E9``,
+    not ``é``), and escapes that came as such kept (``%C3%A9`` came as those six
+    characters). A URL's scheme, host and port are as written; a target with a character
+    past U+00FF was no bytes (text: as written). Control and bidi characters are left in:
+    :func:`printable` (a terminal) or the live view's ``visible`` escapes them.
+
+    >>> target_as_sent("/cafÃ©/xÿ?q=Ã¼&r=%C3%A9")
+    '/café/x%FF?q=ü&r=%C3%A9'
+    >>> target_as_sent("/Ã©ÿ"), target_as_sent("/é")
+    ('/é%FF', '/%E9')
+    >>> target_as_sent("http://127.0.0.1:5000/t/cafÃ©")
+    'http://127.0.0.1:5000/t/café'
+    """
+    if target.isascii():
+        return target
+    scheme = target.find("://")
+    begins = _TARGET_BEGINS.search(target, scheme + 3 if scheme >= 0 else 0)
+    if begins is None:
+        return target
+    try:
+        raw = target[begins.start():].encode("latin-1")  # (the bytes)
+    except UnicodeEncodeError:
+        return target
+    read = raw.decode("utf-8", "surrogateescape")  # (a byte that is no UTF-8: U+DC80-DCFF)
+    return target[:begins.start()] + _NO_UTF8.sub(lambda m: f"%{ord(m.group()) - 0xDC00:02X}",
+                                                  read)
+
+
+#: where a URL's request target begins, past its ``scheme://`` and authority
+_TARGET_BEGINS = re.compile(r"[/?#]")
+#: a byte that is no UTF-8, as ``surrogateescape`` reads it (U+DC80 - U+DCFF)
+_NO_UTF8 = re.compile("[\udc80-\udcff]")
 
 
 def header_text_as_sent(text: str, headers: Iterable[tuple[str, str]]) -> str:

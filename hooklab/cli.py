@@ -331,7 +331,10 @@ class _RefusalLines:
             target = scrubbed_url(target)
         except ValueError:
             target = target.split("?", 1)[0]
-        what = f"{self.shown(r['method'], 40)} {self.shown(target)}" if r["method"] else "a request"
+        from .capture import target_as_sent  # (its bytes read: /é%FF, not /Ã©ÿ)
+
+        what = (f"{self.shown(r['method'], 40)} {self.shown(target_as_sent(target))}"
+                if r["method"] else "a request")
         self.err.put(f"hooklab: refused {what} from {self.shown(r['remote'], 60)}: {r['status']} "
                      f"{self.shown(r['error'], 200)}"
                      + (f" (and {more} more refused before it)" if more else ""))
@@ -574,7 +577,7 @@ def _bin_files(args: argparse.Namespace) -> tuple[dict[str, str], dict[str, str]
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from .capture import as_sent, header_text_as_sent, printable
+    from .capture import header_text_as_sent, printable, target_as_sent
     from .core import ForwardLoopError, HookLab
     from .filters import bin_name
     from .store import new_paths, remove_new_paths
@@ -611,10 +614,10 @@ def _serve(args: argparse.Namespace) -> int:
         ver = {True: " verified", False: " SIGNATURE-INVALID", None: ""}[c.verified]
         # (the path likewise: raw UTF-8 bytes read as UTF-8, /été/x and not /Ã©tÃ©/x)
         out.put(f"#{c.id} {c.received_at:%H:%M:%S.%f}Z {shown(c.method, 40)} "
-                f"{shown(as_sent(c.path))}"
+                f"{shown(target_as_sent(c.path))}"
                 f" -> {c.status} {c.size}B{ev}{ver}")
 
-    from .outbound.forward import delivered
+    from .outbound.forward import delivered, forward_target_read
 
     forwarded: list[int] = []  # ids whose forward outcome was stored (from the writer thread)
     store = lab.store  # (held: looked at once more after lab.stop() closed it)
@@ -643,6 +646,8 @@ def _serve(args: argparse.Namespace) -> int:
 
     def show_forward(cid: int) -> None:
         for f in store.forwards(cid)[-1:]:
+            # (the capture's bytes read as UTF-8, a byte that is none as %FF, never Latin-1)
+            f = {**f, "target": forward_target_read(f["target"], store.get(cid))}
             if not delivered(f["status"], f["error"]):  # (a 3xx too: not followed)
                 what = shown(f["error"] or f"answered {f['status']}", 400)
                 line = f"#{cid} forward to {shown(f['target'], 400)} FAILED: {what}"

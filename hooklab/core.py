@@ -44,7 +44,7 @@ from traitlets import (
 from traitlets.config import Configurable
 
 from . import ingress
-from .capture import Capture, as_sent, bin_of, header_text_as_sent, n_captures, printable
+from .capture import Capture, bin_of, header_text_as_sent, n_captures, printable, target_as_sent
 from .filters import bin_name, describe
 from .providers import TABLE
 from .server.lifecycle import (
@@ -2115,7 +2115,7 @@ def _label(c: Capture) -> str:
     the check's outcome when one ran, with its reason (but a passed check's ``ok``)."""
     # (a raw UTF-8 path or event type read as its sender wrote it, as hooklab serve shows it)
     event = header_text_as_sent(c.event_type or "", c.header_section)
-    label = (f"#{c.id} {printable(c.method, 20)} {printable(as_sent(c.path), 120)} "
+    label = (f"#{c.id} {printable(c.method, 20)} {printable(target_as_sent(c.path), 120)} "
              f"{printable(event, 120)}").strip()
     reason = "" if c.verified and c.verify_reason == "ok" else (c.verify_reason or "")
     if c.verified is not None:

@@ -65,7 +65,15 @@ from dataclasses import replace as dc_replace
 from typing import Any, NamedTuple
 from urllib.parse import unquote, unquote_plus, urlencode, urlsplit
 
-from ..capture import REDACTED, Capture, ForwardOutcome, as_sent, forward_error, trailers_start
+from ..capture import (
+    REDACTED,
+    Capture,
+    ForwardOutcome,
+    as_sent,
+    forward_error,
+    target_as_sent,
+    trailers_start,
+)
 from .sender import (
     _exchange,
     _shown_repr,
@@ -77,7 +85,8 @@ from .sender import (
 
 __all__ = ["HOP_BY_HOP", "LOOP_HEADER", "Forwarder", "ForwardsLeft", "LeftForwards", "ReplayResult",
            "Resign", "book_resigner",
-           "check_resign", "check_target", "decoded", "delivered", "has_dot_segment", "outgoing",
+           "check_resign", "check_target", "decoded", "delivered", "forward_target_read",
+           "has_dot_segment", "outgoing",
            "outgoing_trailers", "replay", "resigned", "sent_body",
            "target_url", "unverified"]
 
@@ -235,6 +244,47 @@ def target_url(capture: Capture, to: str) -> str:
                          if p and unquote_plus(p.split("=", 1)[0]) not in own)
     queries = [q for q in (parts.query, query) if q]
     return base + ("?" + "&".join(queries) if queries else "")
+
+
+def forward_target_read(target: str, capture: Capture | None) -> str:
+    r"""A forward record's ``target`` (``lab.forwards()``) as a person reads it, on
+    ``hooklab serve``'s line and in the live view: the bytes the capture's path and query
+    went as, read as UTF-8, a byte that is no UTF-8 as its escape (``/é%FF``, a lone 0xE9
+    ``%E9``), never a byte as its Latin-1 character.
+
+    The record keeps a target whose bytes are UTF-8 read (``/café``) and any other as its
+    bytes, a character a byte (``/Ã©ÿ``): so a record's ``é`` is raw UTF-8
+    ``Ã©``, or a lone byte 0xE9. ``capture`` (the one forwarded) tells which: the record
+    is its bytes when the capture's own target (credentials hidden, as in the record) is no
+    UTF-8. Without it (deleted since) the record is shown as it is.
+
+    >>> cap = Capture(1, None, "POST", "/q/Ã©ÿ", url="http://x/q/Ã©ÿ")
+    >>> forward_target_read("http://app/t/Ã©ÿ", cap)
+    'http://app/t/é%FF'
+    >>> cap = Capture(2, None, "POST", "/q/cafÃ©", url="http://x/q/cafÃ©")
+    >>> forward_target_read("http://app/t/café", cap)
+    'http://app/t/café'
+    """
+    if target.isascii() or _text_not_bytes(target):
+        return target  # (ASCII, or characters read already: as recorded)
+    try:
+        target.encode("latin-1").decode("utf-8")
+        return target  # (a recorded target that were bytes would have been read: text)
+    except UnicodeDecodeError:
+        pass
+    if capture is None:
+        return target
+    from ..credentials import scrubbed_url
+
+    query = urlsplit(capture.url).query if capture.url else ""
+    came = scrubbed_url("http://h" + (capture.path or "/") + (f"?{query}" if query else ""))
+    try:
+        came.encode("latin-1").decode("utf-8")
+    except UnicodeEncodeError:  # (text: sent percent-encoded, ASCII; not this record)
+        return target
+    except UnicodeDecodeError:  # its bytes are no UTF-8: so is the record, bytes
+        return target_as_sent(target)
+    return target  # (its bytes are UTF-8: the record read them)
 
 
 def _sent(fields: list[tuple[str, str]], named: set[str], keep: frozenset[str] = frozenset()

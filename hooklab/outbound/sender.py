@@ -58,6 +58,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 from urllib.parse import SplitResult, urljoin, urlsplit
 
+from ..capture import target_as_sent
 from ..credentials import shown_header_name
 
 __all__ = ["MAX_ANSWER", "MAX_INTERIM", "NOT_IN_URL", "IncompleteRead", "SendResponse", "Unsendable",
@@ -408,35 +409,16 @@ def sent_target(target: str) -> str:
 
 def url_as_sent(url: str) -> str:
     r"""A URL hooklab sent, as a person reads what went on the wire: its request target
-    (path and query) is sent a character a byte (:func:`sent_target`: a capture's raw UTF-8
-    ``é`` is ``\xc3\xa9``, which Python shows as ``Ã©``), so its bytes are read as UTF-8
-    (``café``), a byte that is no UTF-8 shown as its escape (``%FF``), and escapes sent as
-    such kept (``%C3%A9`` went out as those six characters). The scheme, host and port are
-    as written; a URL with a character past U+00FF was no bytes (text: as written). The
-    ``repr`` of :class:`SendResponse` and of a replay's result show their ``url`` so.
+    (path and query) is sent a character a byte (:func:`sent_target`), so it is read as
+    :func:`hooklab.capture.target_as_sent` reads a target: its bytes as UTF-8 (``café``), a
+    byte that is no UTF-8 as its escape (``%FF``), escapes sent as such kept. The scheme,
+    host and port are as written. The ``repr`` of :class:`SendResponse` and of a replay's
+    result show their ``url`` so.
 
     >>> url_as_sent("http://127.0.0.1:5000/app/caf\xc3\xa9/x\xff?q=\xc3\xbc&r=%C3%A9")
     'http://127.0.0.1:5000/app/café/x%FF?q=ü&r=%C3%A9'
     """
-    if url.isascii():
-        return url
-    scheme = url.find("://")
-    begins = _TARGET_BEGINS.search(url, scheme + 3 if scheme >= 0 else 0)
-    if begins is None:
-        return url
-    target = url[begins.start():]
-    try:
-        raw = target.encode("latin-1")  # (the bytes sent)
-    except UnicodeEncodeError:
-        return url
-    read = raw.decode("utf-8", "surrogateescape")  # (a byte that is no UTF-8: U+DC80-DCFF)
-    return url[:begins.start()] + _NO_UTF8.sub(lambda m: f"%{ord(m.group()) - 0xDC00:02X}", read)
-
-
-#: where a URL's request target begins, past its ``scheme://`` and authority
-_TARGET_BEGINS = re.compile(r"[/?#]")
-#: a byte that is no UTF-8, as ``surrogateescape`` reads it (U+DC80 - U+DCFF)
-_NO_UTF8 = re.compile("[\udc80-\udcff]")
+    return target_as_sent(url)
 
 
 class _FinalResponse(http.client.HTTPResponse):

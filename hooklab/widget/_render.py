@@ -27,7 +27,7 @@ from dataclasses import replace
 from datetime import datetime
 from html import escape
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote_to_bytes
 
 from ..capture import (
     FORWARD_ERROR_CHARS,
@@ -39,6 +39,7 @@ from ..capture import (
     forward_error,
     header_text_as_sent,
     path_read,
+    target_as_sent,
     text_codec,
 )
 from ..credentials import (
@@ -72,9 +73,11 @@ __all__ = [
     "is_sensitive_header",
     "multipart_fields",
     "path_read",
+    "path_shown",
     "raw_html",
     "row_label",
     "sig_mark",
+    "target_as_sent",
 ]
 
 #: bodies larger than this are shown truncated in the detail pane (widget messages stay small)
@@ -226,12 +229,32 @@ def event_read(cap: Capture) -> str:
     return header_text_as_sent(cap.event_type or "", cap.header_section)
 
 
+def path_shown(path: str) -> str:
+    r"""A capture's path in the table: read as a person reads it (:func:`path_read`: its
+    escapes undone, its raw UTF-8 read) where its bytes and escapes are UTF-8; else as it came
+    (:func:`target_as_sent`: raw UTF-8 read, a byte that is no UTF-8 as ``%FF``, escapes
+    kept), never a byte as its Latin-1 character (a lone 0xE9 is ``%E9``, not ``é``).
+
+    >>> path_shown("/%C3%A9t%C3%A9/x"), path_shown("/\xc3\xa9\xff"), path_shown("/\xe9")
+    ('/été/x', '/é%FF', '/%E9')
+    """
+    if path.isascii() and "%" not in path:
+        return path
+    try:
+        unquote_to_bytes(path.encode("latin-1")).decode("utf-8")
+    except UnicodeEncodeError:  # (text, a recording's: read as such)
+        pass
+    except UnicodeDecodeError:  # (bytes that are no UTF-8, raw or escaped)
+        return target_as_sent(path)
+    return path_read(path)
+
+
 def row_label(cap: Capture) -> str:
     """One fixed-width text line for the capture table (plain text, never HTML)."""
     cells = (
         _local_time(cap.received_at),
         cap.method,
-        path_read(cap.path).lstrip("/") or "/",  # decoded for reading; the table is plain text
+        path_shown(cap.path).lstrip("/") or "/",  # decoded for reading; the table is plain text
         cap.provider or "",
         ("⇄ handshake " if cap.handshake else "") + event_read(cap),
         str(cap.status),
@@ -443,12 +466,14 @@ def _form_start(cap: Capture, reveal: bool) -> tuple[dict[str, list[str]], bool]
 FORWARD_ROWS = 20
 
 
-def _forwards_html(forwards: list[dict[str, Any]]) -> str:
+def _forwards_html(forwards: list[dict[str, Any]], cap: Capture | None = None) -> str:
     """The detail pane's "Forwarded" table: the latest :data:`FORWARD_ROWS` outcomes, each
     error and target cut at ``FORWARD_ERROR_CHARS`` (a database written before errors were
     cut on the way in, or a target quoting a 1 MiB path, put megabytes into the widget)."""
     if not forwards:
         return ""
+    from ..outbound.forward import forward_target_read
+
     rows = []
     for f in forwards[-FORWARD_ROWS:]:
         if f.get("error"):
@@ -457,7 +482,8 @@ def _forwards_html(forwards: list[dict[str, Any]]) -> str:
             outcome = f"{f.get('status')}"
         if f.get("latency_ms") is not None:
             outcome += f" in {f['latency_ms']:.1f} ms"
-        target = str(f.get("target", ""))
+        # (the capture's raw bytes read as UTF-8, a byte that is none as %FF: never Latin-1)
+        target = forward_target_read(str(f.get("target", "")), cap)
         if len(target) > FORWARD_ERROR_CHARS:
             target = target[:FORWARD_ERROR_CHARS] + f"... ({len(target):,} characters)"
         rows.append((target, outcome))
@@ -494,12 +520,12 @@ def detail_html(
     query = shown_query(cap, reveal)
     # (the path as sent, its escapes kept, its raw UTF-8 bytes read as UTF-8: /été/x, not
     # /Ã©tÃ©/x; visible() escapes what it holds of control and bidi characters)
-    title = f"#{cap.id} {cap.method} {as_sent(cap.path)}"
+    title = f"#{cap.id} {cap.method} {target_as_sent(cap.path)}"
     return (
         '<div class="hl-detail">'
         f'<div class="hl-title">{escape(visible(title), quote=True)}</div>'
         + _table(summary)
-        + _forwards_html(forwards or [])
+        + _forwards_html(forwards or [], cap)
         + f"<h4>Headers ({len(headers)})</h4>"
         + _table(headers)
         + (f"<h4>Trailers ({len(trailers)})</h4>"

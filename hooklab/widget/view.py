@@ -1215,7 +1215,7 @@ class LiveView(LiveControls, W.VBox):
             return
         prev = self._previous(cap)
         self._diff_prev = None if prev is None else prev.id
-        what = R.event_read(cap) or f"capture to {R.as_sent(cap.path)}"
+        what = R.event_read(cap) or f"capture to {R.target_as_sent(cap.path)}"
         if prev is None:  # (the first one, or the earlier ones deleted: by retention, clear())
             html = _tree.diff_html(None, f"#{cap.id}: no earlier delivery of {what} is stored", [])
         else:
