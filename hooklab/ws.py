@@ -938,7 +938,8 @@ def _checked_url(url: Any) -> str:
     if not isinstance(url, str):
         raise ValueError(f"hooklab.ws.record needs a ws:// or wss:// URL, got a "
                          f"{type(url).__name__}")
-    refuse_unsendable(url)  # (first, as send: before urlsplit drops a tab or line break)
+    if url[:1] != " ":  # (a space before it: no ws:// URL as written, said so below)
+        refuse_unsendable(url)  # (first, as send: before urlsplit drops a tab or line break)
     scheme = re.match(r"(?i)wss?(?=://)", url)
     if scheme is None:
         raise ValueError(f"hooklab.ws.record needs a ws:// or wss:// URL, got "

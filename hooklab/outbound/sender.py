@@ -943,7 +943,8 @@ class Unsendable(NamedTuple):
     at: int
     #: where the count is read, when the URL shown is not the URL as written ("" when it is)
     note: str
-    #: a space before or after the whole URL (a copy-paste slip)
+    #: a space before the whole URL, or after it in its fragment, where no other rule refuses
+    #: it (a copy-paste slip)
     around: bool = False
 
     @property
@@ -1012,7 +1013,7 @@ def unsendable(url: str) -> Unsendable | None:
     note = "" if shown_at == found.start() else (  # (the URL shown counts it elsewhere)
         "counted in the URL as written, whose credentials are hidden here" if shown_at is not None
         else "counted in the URL as written, in a credential hidden here as [secret]")
-    around = found.group() == " " and found.start() in (0, len(url) - 1)
+    around = found.group() == " " and (found.start() == 0 or found.start() >= end)
     return Unsendable(shown, found.group(), found.start(), note, around)
 
 
