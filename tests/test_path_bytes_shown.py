@@ -24,11 +24,11 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from _rawrecord import Recorder, split_request
+from _rawrecord import Recorder
+from test_forward_target_text import _sent_target, app  # noqa: F401 - the app fixture
 
 import hooklab
 
@@ -58,18 +58,7 @@ def _post(port: int, target: bytes, body: bytes = b"{}") -> None:
                 break
 
 
-def _sent_target(raw: bytes) -> bytes:
-    head, _, _, _ = split_request(raw)
-    return head[0].split(b" ")[1]
-
-
-@pytest.fixture
-def app() -> Iterator[Recorder]:
-    with Recorder() as rec:
-        yield rec
-
-
-def test_the_live_view_and_lab_messages_read_the_bytes(app: Recorder, tmp_path: Path) -> None:
+def test_the_live_view_and_lab_messages_read_the_bytes(app: Recorder, tmp_path: Path) -> None:  # noqa: F811
     lab = hooklab.HookLab(port=0, db=str(tmp_path / "v.sqlite3")).start()
     view = None
     try:
@@ -105,7 +94,7 @@ def test_the_live_view_and_lab_messages_read_the_bytes(app: Recorder, tmp_path: 
         lab.stop()
 
 
-def test_serve_lines_read_the_bytes(app: Recorder, tmp_path: Path) -> None:
+def test_serve_lines_read_the_bytes(app: Recorder, tmp_path: Path) -> None:  # noqa: F811
     proc = subprocess.Popen(
         [EXE, "serve", "--port", "0", "--db", str(tmp_path / "s.sqlite3"), "--max-body", "100",
          "--forward", f"q={app.url}/t"],

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -66,21 +67,23 @@ def test_send_refuses_it(listener, template, char, at, around) -> None:  # type:
 @pytest.mark.parametrize("template, char, at, around", CASES, ids=IDS)
 def test_forward_and_replay_targets_refuse_it(listener, template, char, at, around) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
     to = _fill(template, "http", listener.getsockname()[1])
-    lab = hooklab.HookLab(port=0, db=":memory:").start()
-    try:
+    with hooklab.HookLab(port=0, db=":memory:") as lab:
         hooklab.send(lab.url_for("b"), payload={"a": 1})
         (cap,) = lab.wait(1, timeout=10)
-        for call in (lambda: lab.forward("b", to=to), lambda: lab.replay(cap, to=to)):
-            with pytest.raises(ValueError) as err:
-                call()
-            said = str(err.value)
-            assert said.startswith("forward/replay target "), said
-            assert f"is no valid URL: {_what(char)} at character {at} (" in said, said
-            assert (SLIP in said) == around, said
+        said = [_refusal(lambda: lab.forward("b", to=to)), _refusal(lambda: lab.replay(cap, to=to))]
         assert lab.forwards() == []
-    finally:
-        lab.stop()
     assert not _connected(listener)
+    for one in said:
+        assert one.startswith("forward/replay target "), one
+        assert f"is no valid URL: {_what(char)} at character {at} (" in one, one
+        assert (SLIP in one) == around, one
+
+
+def _refusal(call: Callable[[], object]) -> str:
+    """The words of the ``ValueError`` ``call()`` raises."""
+    with pytest.raises(ValueError) as err:
+        call()
+    return str(err.value)
 
 
 @pytest.mark.parametrize("template, char, at, around", CASES, ids=IDS)
