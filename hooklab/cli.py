@@ -688,8 +688,13 @@ def _serve(args: argparse.Namespace) -> int:
         for bin_, (secret, provider) in secrets.items():
             try:
                 lab.secret(bin_, secret, provider=provider)
-            except ValueError as exc:  # (an unknown provider: the known ones listed)
-                raise ValueError(f"--provider {bin_}={provider}: {exc}") from None
+            except ValueError as exc:  # (an unknown provider: the known ones listed; a
+                # secret typed where its name goes said as its length, here as in the message)
+                from .credentials import looks_like_secret, shown_given
+
+                named = shown_given(provider or "") if looks_like_secret(provider or "") \
+                    else printable(provider or "", 60)
+                raise ValueError(f"--provider {printable(bin_, 60)}={named}: {exc}") from None
     except ValueError as exc:
         return refused(str(exc))
     for spec in args.forward or []:
@@ -953,7 +958,7 @@ def _bin_secrets(args: argparse.Namespace) -> dict[str, tuple[str | None, str | 
     """``serve``'s ``--secret-file BIN=FILE`` and ``--provider BIN=NAME``: bin -> (secret,
     provider), for :meth:`HookLab.secret`. ``ValueError`` for a malformed, repeated or
     unreadable one."""
-    from .credentials import shown_secret_file
+    from .credentials import shown_given, shown_secret_file
 
     secrets: dict[str, str] = {}
     providers: dict[str, str] = {}
@@ -964,7 +969,7 @@ def _bin_secrets(args: argparse.Namespace) -> dict[str, tuple[str | None, str | 
             bin_ = bin_.strip().strip("/")
             if not sep or not bin_ or not value:
                 what = "FILE" if flag == "--secret-file" else "NAME"
-                got, file = repr(spec), value if sep else spec
+                got, file = shown_given(spec, 200), value if sep else spec
                 if flag == "--secret-file" and file and shown_secret_file(file) != file:
                     got = shown_secret_file(spec)  # (the secret itself, given for BIN=FILE?)
                 raise ValueError(f"{flag} wants BIN={what} (BIN: the first path segment, as in "

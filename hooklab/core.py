@@ -46,7 +46,7 @@ from traitlets.config import Configurable
 from . import ingress
 from .capture import Capture, bin_of, header_text_as_sent, n_captures, printable, target_as_sent
 from .filters import bin_name, describe
-from .providers import TABLE
+from .providers import TABLE, unknown_provider
 from .server.lifecycle import (
     DEFAULT_MAX_BODY,
     DEFAULT_MAX_IN_FLIGHT,
@@ -1056,9 +1056,10 @@ class HookLab(Configurable):
         >>> lab.secret("wa", None, provider="meta", verify_token="tok")
         """
         if provider is not None:
-            provider = provider.strip().lower()
-            if provider not in TABLE:
-                raise ValueError(f"unknown provider {provider!r}; known: {', '.join(sorted(TABLE))}")
+            given, provider = provider, provider.strip().lower()
+            if provider not in TABLE:  # (named as given: a secret's shape is in its case)
+                raise ValueError(f"unknown provider {unknown_provider(given)}; known: "
+                                 f"{', '.join(sorted(TABLE))}")
         self._secrets.set(bin_name(bin), secret, provider, verify_token)  # ("/orders": orders)
 
     # -- reading -------------------------------------------------------------------------------
@@ -1461,7 +1462,9 @@ class HookLab(Configurable):
             raise ValueError(f"forward target {shown!r} is no URL: "
                              f"{scrubbed_text(str(exc), to)}") from None
         if u.scheme not in ("http", "https") or not u.hostname:
-            raise ValueError(f"forward target must be an http(s) URL, got {shown!r}")
+            from .credentials import shown_given
+
+            raise ValueError(f"forward target must be an http(s) URL, got {shown_given(shown, 400)}")
         try:
             u.port  # noqa: B018 - a port past 65535 or not a number: refused now, not per capture
         except ValueError as exc:

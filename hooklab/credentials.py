@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 from urllib.parse import parse_qs, quote_plus, unquote_plus, urlsplit
 
+from ._secretlike import looks_like_secret, shown_given
 from .capture import Capture
 from .formdata import MULTIPART, boundary_of, split_parts
 from .jsonread import loads_json
@@ -52,9 +53,11 @@ __all__ = [
     "is_credential_query",
     "is_sensitive_field",
     "is_sensitive_header",
+    "looks_like_secret",
     "multipart_fields",
     "scrubbed_text",
     "scrubbed_url",
+    "shown_given",
     "shown_option_error",
     "shown_secret_file",
     "shown_words",
@@ -1145,12 +1148,19 @@ def shown_option_error(message: str) -> str:
     """A command-line parser's error ``message`` as it can be shown: for an option whose name
     says credential (:func:`is_credential_option`), argparse's ``argument --resign: ignored
     explicit argument 'whsec_...'`` quotes the value, which is said as its length instead.
-    Any other message is returned as it is.
+    Any other option's message is returned as it is, but for a value that looks like a
+    credential (below).
 
     >>> shown_option_error("argument --resign: ignored explicit argument 'whsec_1'")
     'argument --resign: ignored explicit argument <hidden: 7 characters>'
     >>> shown_option_error("argument --port: invalid value: 'x'")
     "argument --port: invalid value: 'x'"
+
+    Any other option's value is said as its length when it looks like a credential
+    (:func:`looks_like_secret`: ``--port sk_live_...``, ``--format whsec_...``):
+
+    >>> shown_option_error("argument --format: invalid choice: 'whsec_1234567' (choose from 'har')")
+    "argument --format: invalid choice: <hidden: 13 characters> (choose from 'har')"
 
     A command that is no command is shown when it reads as a mistyped one (a word), else as
     its length (``hooklab --secret whsec_...`` quoted the secret as the "invalid choice"):
@@ -1174,9 +1184,19 @@ def shown_option_error(message: str) -> str:
         if choice is None or re.fullmatch(r"['\"][A-Za-z][A-Za-z-]{0,19}['\"]", choice.group()):
             return message  # (a word: a command mistyped, named to be fixed)
         return head + sep + rest[:choice.start()] + hidden(choice) + rest[choice.end():]
-    if not sep or not head.startswith("argument ") or not is_credential_option(head):
+    if not sep or not head.startswith("argument "):
         return message
-    return head + sep + _QUOTED.sub(hidden, rest)
+    if is_credential_option(head):
+        return head + sep + _QUOTED.sub(hidden, rest)
+
+    def hidden_if_secret(m: re.Match[str]) -> str:
+        try:
+            value = str(ast.literal_eval(m.group()))
+        except (ValueError, SyntaxError):
+            return m.group()
+        return _characters(len(value)) if looks_like_secret(value) else m.group()
+
+    return head + sep + _QUOTED.sub(hidden_if_secret, rest)
 
 
 #: a file name's extension (``.key``, ``.sec``, ``.txt``, ``.pem``): what a secret rarely ends with

@@ -700,7 +700,10 @@ def _iso(value: str, key: str) -> datetime:
     try:
         return _aware(parse_iso(value))
     except ValueError:
-        raise ValueError(f"{key} must be a capture id or an ISO 8601 time, not {value!r}") from None
+        from .credentials import shown_given
+
+        raise ValueError(f"{key} must be a capture id or an ISO 8601 time, not "
+                         f"{shown_given(value, 200)}") from None
 
 
 def describe(filters: Mapping[str, Any]) -> str:

@@ -53,6 +53,9 @@ class _Parser(argparse.ArgumentParser):
     commands: dict[str, argparse.ArgumentParser] = {}  # noqa: RUF012 - replaced, never changed
 
     def error(self, message: str) -> None:  # type: ignore[override]
+        from .credentials import shown_option_error  # (a secret given as a value: its length)
+
+        message = shown_option_error(message)
         raise UsageError(f"{self.prog}: {message}\n\n{self.format_usage()}"
                          "see %hooklab --help")
 

@@ -1368,7 +1368,9 @@ def to_curl(
 
         target = target_url(capture, url)
     if urlsplit(target).scheme not in ("http", "https"):
-        raise ValueError(f"not an http(s) URL: {target!r}")
+        from ..credentials import shown_given
+
+        raise ValueError(f"not an http(s) URL: {shown_given(target, 400)}")
     if hide_q is not None:
         target = _mask_query(target, hide_q)
     from ..outbound.forward import sent_body

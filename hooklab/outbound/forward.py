@@ -185,7 +185,7 @@ def check_target(to: str) -> str:
     ValueError: forward/replay target 'http://127.0.0.1:5000/my hook' is no valid URL: a space
     at character 25 (a request line holds none: percent-encode it, %20 for a space)
     """
-    from ..credentials import scrubbed_text, scrubbed_url
+    from ..credentials import scrubbed_text, scrubbed_url, shown_given
 
     if not isinstance(to, str):
         raise TypeError(f"forward/replay target must be a URL (str), not {type(to).__name__}")
@@ -198,7 +198,8 @@ def check_target(to: str) -> str:
         raise ValueError(f"forward/replay target {scrubbed_url(to)!r} is no valid URL: "  # the
                          f"{scrubbed_text(str(exc), to)}") from None  # credentials: scrubbed)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"forward/replay target must be an http(s) URL, got {scrubbed_url(to)!r}")
+        raise ValueError("forward/replay target must be an http(s) URL, got "
+                         f"{shown_given(scrubbed_url(to), 400)}")
     bad = unsendable(written)  # (counted in the target as written, before ascii_url)
     if bad is not None:  # (http.client refused it per capture: InvalidURL, every one failed)
         raise ValueError(f"forward/replay target {bad.shown!r} is no valid URL: {bad.what} at "
@@ -494,7 +495,7 @@ def _signs_with_private_key(provider: str) -> bool:
 
 def _resign_provider(capture: Capture, provider: str | None) -> str:
     """The provider whose signing a re-signed ``capture`` gets, or ``ValueError``."""
-    from ..providers import TABLE
+    from ..providers import TABLE, unknown_provider
     from ..signatures import SIGNING_PROVIDERS
 
     name = (provider or capture.provider or "").strip().lower()
@@ -503,7 +504,7 @@ def _resign_provider(capture: Capture, provider: str | None) -> str:
                          "for it; say which: resign=Resign(secret, provider='stripe') (or "
                          "lab.secret(bin, secret, provider=...))")
     if name not in TABLE:
-        raise ValueError(f"capture #{capture.id} cannot be re-signed as {name!r}: hooklab "
+        raise ValueError(f"capture #{capture.id} cannot be re-signed as {unknown_provider(name)}: hooklab "
                          f"signs as {', '.join(SIGNING_PROVIDERS)}")
     return name
 

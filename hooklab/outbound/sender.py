@@ -595,7 +595,9 @@ def _exchange_once(
     """:func:`_exchange`, its errors as raised."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"not an http(s) URL: {url!r}")
+        from ..credentials import shown_given
+
+        raise ValueError(f"not an http(s) URL: {shown_given(url, 400)}")
     hdrs = check_headers(list(headers))  # (every path out passes here: before it connects)
     tail = check_headers(list(trailers)) if trailers else []
     _check_framing(hdrs, body, chunked=bool(tail))

@@ -16,7 +16,7 @@
 
 from .detect import describe, detect, detect_record
 from .handshake import HANDSHAKE_SEEN, MAX_ECHO, Answer, BinSecret, BinSecrets, handshake_answer
-from .samples import EVENTS, Sample, deep_merge, provider_refusal, sample
+from .samples import EVENTS, Sample, deep_merge, provider_refusal, sample, unknown_provider
 from .table import DEFAULT_TOLERANCE, PROVIDERS, TABLE, Provider
 
 __all__ = [
@@ -38,4 +38,5 @@ __all__ = [
     "handshake_answer",
     "provider_refusal",
     "sample",
+    "unknown_provider",
 ]

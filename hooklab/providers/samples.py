@@ -95,6 +95,24 @@ def _near_provider(name: str) -> str:
     return _close(folded, TABLE)
 
 
+def unknown_provider(name: str) -> str:
+    """How an error names a provider ``name`` that is not one: quoted with a "did you mean"
+    for a near miss, or its length only with a hint where it looks like a credential given
+    in the provider's place (``--provider stripe=whsec_...``:
+    :func:`hooklab.credentials.shown_given`).
+
+    >>> unknown_provider("strpe")
+    "'strpe' (did you mean 'stripe'?)"
+    >>> unknown_provider("whsec_TOPSECRET123456")
+    "<hidden: 21 characters> (it looks like a secret; a provider is a name such as 'stripe')"
+    """
+    from .._secretlike import looks_like_secret, shown_given
+
+    if looks_like_secret(name):
+        return shown_given(name) + " (it looks like a secret; a provider is a name such as 'stripe')"
+    return shown_given(name) + _near_provider(name)
+
+
 def provider_refusal(name: str, stored: Callable[[str], bool] | None = None) -> str | None:
     """Why a ``provider=name`` filter can match no capture (a ``ValueError``'s message), or
     ``None`` when it can: ``name`` is a provider id hooklab detects (:data:`PROVIDERS`),
@@ -110,7 +128,10 @@ def provider_refusal(name: str, stored: Callable[[str], bool] | None = None) -> 
     """
     if name in TABLE or name == "unknown" or (stored is not None and stored(name)):
         return None
-    return (f"provider={name!r} is not a provider hooklab detects{_near_provider(name)}, nor "
+    from .._secretlike import looks_like_secret, shown_given
+
+    why = " (it looks like a secret)" if looks_like_secret(name) else _near_provider(name)
+    return (f"provider={shown_given(name)} is not a provider hooklab detects{why}, nor "
             "one a capture here has: provider= takes the lower-case ids of "
             "hooklab.providers.PROVIDERS")
 
@@ -126,11 +147,14 @@ def sample(provider: str, event: str | None = None, payload: Mapping[str, Any] |
     """
     prov = (provider or "").strip().lower()
     if prov not in EVENTS:
-        raise ValueError(f"no sample events for provider {provider!r}{_close(prov, EVENTS)};"
+        raise ValueError(f"no sample events for provider {unknown_provider(provider or '')};"
                          f" providers with samples: {', '.join(sorted(EVENTS))}")
     ev = event or EVENTS[prov][0]
     if ev not in EVENTS[prov] and not (prov in _OPEN_EVENTS and ev.strip()):
-        raise ValueError(f"unknown {prov} sample event {event!r}{_close(ev, EVENTS[prov])};"
+        from .._secretlike import shown_given
+
+        raise ValueError(f"unknown {prov} sample event {shown_given(str(event))}"
+                         f"{_close(ev, EVENTS[prov])};"
                          f" {prov} has: {', '.join(EVENTS[prov])}")
     ts = int(time.time()) if timestamp is None else int(timestamp)
     built = _BUILDERS[prov](ev, ts)

@@ -35,6 +35,7 @@ from typing import Any, NamedTuple
 from urllib.parse import quote
 
 from ..capture import user_stacklevel
+from ..credentials import shown_given
 from ..filters import bin_name
 from .ingest import DEFAULT_MAX_BODY, RESERVED_PREFIX
 from .protocol import (
@@ -573,13 +574,13 @@ class CaptureServer:
         try:
             return listening_sockets(port, self.host)
         except socket.gaierror as exc:
-            raise OSError(f"host {self.host!r} cannot be bound: {exc.strerror} (an IP address "
+            raise OSError(f"host {shown_given(self.host, 200)} cannot be bound: {exc.strerror} (an IP address "
                           "of this machine such as 127.0.0.1, 0.0.0.0 for all of them, or a "
                           "name that resolves to one)") from exc
         except OSError as exc:
             if exc.errno != errno.EADDRNOTAVAIL:
                 raise
-            raise OSError(exc.errno, f"host {self.host!r} cannot be bound: {exc.strerror} "
+            raise OSError(exc.errno, f"host {shown_given(self.host, 200)} cannot be bound: {exc.strerror} "
                           "(not an address of this machine)") from exc
 
     def _bind(self) -> list[socket.socket]:

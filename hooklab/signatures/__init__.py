@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from ..providers import DEFAULT_TOLERANCE, TABLE, detect
+from ..providers import DEFAULT_TOLERANCE, TABLE, detect, unknown_provider
 from ._base import (
     NO_PROVIDER,
     PROVIDER_IDS,
@@ -171,7 +171,7 @@ def verify_signature(
             name = _detect(h, raw)
         entry = TABLE.get(name)
         if entry is None:
-            return Verification(False, name, f"unknown provider {short(name)}; supported: "
+            return Verification(False, name, f"unknown provider {unknown_provider(provider if isinstance(provider, str) else name)}; supported: "
                                 + ", ".join(SIGNING_PROVIDERS))
         impl = _SCHEMES[entry.scheme]
         if secret is None or not isinstance(secret, (str, bytes)):
@@ -220,7 +220,8 @@ def sign_request(
     name = (provider or "").strip().lower()
     entry = TABLE.get(name)
     if entry is None:
-        raise ValueError(f"unknown provider {provider!r}; supported: {', '.join(SIGNING_PROVIDERS)}")
+        raise ValueError(f"unknown provider {unknown_provider(str(provider))}; supported: "
+                         f"{', '.join(SIGNING_PROVIDERS)}")
     if not isinstance(secret, (str, bytes)) or not secret:
         raise ValueError("a non-empty secret (str or bytes) is required")
     raw = _body(body)
