@@ -79,7 +79,8 @@ if TYPE_CHECKING:
     from ..signatures.book import SecretBook
 
 __all__ = ["ENCODED", "MAX_RETENTION_COUNT", "QUEUE_BYTES", "QUEUE_CAPTURES", "CaptureStore",
-           "DiskFull", "ImportFailed", "ImportNotWritten", "RowMaker", "StoreBusy", "StoreError", "check_retention",
+           "DiskFull", "ImportFailed", "ImportNotWritten", "RowMaker", "StoreBusy", "StoreError", "Submitted",
+           "check_retention",
            "header_section_text", "read_only_uri", "where_clause", "write_error"]
 
 _BATCH = 512  # captures per transaction at most (group commit)
@@ -291,6 +292,59 @@ class _Job:
         self.error = error
         self.finished = True
         self.done.release()
+
+
+class Submitted:
+    """A capture queued by :meth:`CaptureStore.submit`, until the writer takes it: whoever
+    queued it may take it back (:meth:`withdraw`) as long as no transaction holds it yet.
+
+    The writer claims each capture once it holds the database's write lock, just before
+    its row goes in: from then on the capture is being committed and cannot be withdrawn.
+    A withdrawn capture is never stored, and its ``on_done`` is never called. The capture
+    server withdraws, as it stops, the captures still waiting for the store (another
+    program holding the database locked): their senders get no answer, so nothing may be
+    stored for them.
+
+    >>> got = []
+    >>> ticket = Submitted(got.append)
+    >>> ticket.withdraw(), ticket.claim()      # taken back first: the writer skips it
+    (True, False)
+    >>> ticket("capture"); got                 # (and its on_done is never called)
+    []
+    >>> other = Submitted(got.append)
+    >>> other.claim(), other.withdraw()        # claimed first: it is being committed
+    (True, False)
+    """
+
+    __slots__ = ("on_done", "state")
+
+    def __init__(self, on_done: Callable[[Any], None]) -> None:
+        self.on_done = on_done
+        self.state = _QUEUED
+
+    def claim(self) -> bool:
+        """Writer thread, holding the write lock: whether to store it (not withdrawn)."""
+        with _claims:
+            if self.state == _QUEUED:
+                self.state = _CLAIMED
+            return self.state == _CLAIMED
+
+    def withdraw(self) -> bool:
+        """Take the capture back: ``True`` if it will never be stored (nor ``on_done``
+        called), ``False`` if the writer already took it (its ``on_done`` comes)."""
+        with _claims:
+            if self.state == _QUEUED:
+                self.state = _WITHDRAWN
+            return self.state == _WITHDRAWN
+
+    def __call__(self, result: Any) -> None:
+        if self.state != _WITHDRAWN:  # (a batch that failed whole tells each of its items)
+            self.on_done(result)
+
+
+_QUEUED, _CLAIMED, _WITHDRAWN = 0, 1, 2
+#: orders Submitted.claim (the writer) with Submitted.withdraw (the server's loop)
+_claims = threading.Lock()
 
 
 class _Cancelled(Exception):
@@ -604,6 +658,8 @@ class CaptureStore:
         #: ``_status_epoch`` it was made in): a segment read before one is not kept
         self._status_changed: dict[int, int] = {}
         self._status_epoch = 0
+        #: status changes told by the store's threads as it closed (see record_status)
+        self._late_status: list[tuple[int, int]] = []
         self._delete_subscribers: list[Callable[[], None]] = []
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         #: the import thread's inbox (see _Handover); ``_imports_over`` once it ended
@@ -1066,13 +1122,18 @@ class CaptureStore:
         self._enqueue(self._prepared(record), fut, on_done)
         return fut
 
-    def submit(self, record: CaptureRecord, on_done: Callable[[Capture | BaseException], None]) -> None:
+    def submit(self, record: CaptureRecord,
+               on_done: Callable[[Capture | BaseException], None]) -> Submitted:
         """Like :meth:`add` without a future: ``on_done`` gets the capture (or the error).
 
         Never waits: raises :class:`StoreBusy` when the write queue is full (the server
-        answers 503 then, and the sender retries).
+        answers 503 then, and the sender retries). The :class:`Submitted` returned takes the
+        capture back until the writer holds the write lock for it (``.withdraw()``; the
+        capture server does so as it stops, see :class:`Submitted`).
         """
-        self._enqueue(self._prepared(record), None, on_done, block=False)
+        ticket = Submitted(on_done)
+        self._enqueue(self._prepared(record), None, ticket, block=False)
+        return ticket
 
     def record_status(self, capture_id: int, status: int) -> None:
         """Say after the fact what a stored capture was answered: ``status`` once its answer
@@ -1087,6 +1148,9 @@ class CaptureStore:
         201
         """
         if self._closed:
+            if self._on_store_thread() and not self.readonly:  # (an answer of the last
+                self._late_status.append((int(capture_id), int(status)))  # commits: close()
+                return  # stores it once the writer is done)
             raise StoreError("store is closed")
         if self.readonly:
             raise StoreError(f"{self.path!r} was opened read-only")
@@ -1106,6 +1170,25 @@ class CaptureStore:
                     sub(result)
                 except Exception:  # noqa: BLE001 - callbacks must not kill the writer
                     pass
+
+    def _store_late_status(self) -> None:
+        """Closing, the writer done: the status changes its last commits' answers told
+        (a capture the server stopped before answering: status 0), in one transaction."""
+        late, self._late_status = self._late_status, []
+        db = self._wdb
+        try:
+            with self._read_lock:
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    for capture_id, status in late:
+                        self._set_status(db, capture_id, status)
+                    db.execute("COMMIT")
+                except BaseException:
+                    _rollback(db)
+                    raise
+        except sqlite3.Error as exc:  # (locked again, a full disk: the rows say what they said)
+            _log.warning("hooklab: %d captures' answered status could not be stored: %s",
+                         len(late), write_error(exc))
 
     def _set_status(self, db: sqlite3.Connection, capture_id: int, status: int) -> None:
         """Writer thread: the row's status, and no segment keeps the old one."""
@@ -1665,6 +1748,8 @@ class CaptureStore:
                     pending: list[_Pending] = []
                     sealed: int | None = None
                     for record, fut, cb, _size in batch:
+                        if type(cb) is Submitted and not cb.claim():
+                            continue  # (taken back before this transaction held it)
                         if type(record) is _Row:
                             pending.append((record.values, record.record, fut, cb, record.words))
                             continue
@@ -3120,6 +3205,8 @@ class CaptureStore:
         if self._sync is not None and not self._writer.is_alive():
             self._sync.close()  # the last commits' answers, after their sync (a writer still
             # busy keeps it: its jobs are answered when it is done)
+        if self._late_status and not self._writer.is_alive():
+            self._store_late_status()
         with self._held_lock:
             lost = len(self._held_forwards) + self._held_dropped
         if lost:
