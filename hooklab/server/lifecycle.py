@@ -14,8 +14,9 @@ Every method on every path is captured, except the reserved ``/_hooklab/`` prefi
 the JSON API, page and stream (:mod:`hooklab.server.api`, a Tornado application). Connections
 are read by :mod:`hooklab.server.protocol` (HTTP/1.1 on llhttp); the answer is sent only after
 the capture is committed. A stop reads no more requests, answers the captures already read
-(for up to :data:`STOP_GRACE` seconds), then closes the connections: what was stored was
-answered, so no sender retries it into a duplicate.
+(for up to :data:`STOP_GRACE` seconds), takes back from the store those still waiting for it
+(another program holding the database locked), then closes the connections: what was stored
+was answered, so no sender retries it into a duplicate.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from datetime import datetime, timezone
 from typing import Any, NamedTuple
 from urllib.parse import quote
 
-from ..capture import user_stacklevel
+from ..capture import Capture, user_stacklevel
 from ..credentials import shown_given
 from ..filters import bin_name
 from .ingest import DEFAULT_MAX_BODY, RESERVED_PREFIX
@@ -463,6 +464,7 @@ class CaptureServer:
         self._to_submit: list[tuple[Any, Any]] = []  # captures received in this loop iteration
         self._done_lock = threading.Lock()
         self._drain_scheduled = False
+        self._finished = False  # the loop answers nothing more (see _completed)
 
     # -- captures to the store, answers after commit ----------------------------------------
     def submit_soon(self, record: Any, slot: Any) -> None:
@@ -484,8 +486,10 @@ class CaptureServer:
         items, self._to_submit = self._to_submit, []
         submit = self.store.submit
         for record, slot in items:
+            if slot.withdrawn:  # (the server stopped first: never stored, never answered)
+                continue
             try:
-                submit(record, slot)
+                slot.ticket = submit(record, slot)
             except Exception as exc:  # noqa: BLE001 - store closed / busy: refuse, do not pretend
                 self._not_stored()
                 _answer(slot, exc, slot.response)
@@ -494,10 +498,18 @@ class CaptureServer:
         """The store's thread (writer or WAL syncer): queue an answer; wake the server loop
         once per batch, not per capture."""
         with self._done_lock:
-            self._done.append((delegate, result, response))
-            if self._drain_scheduled:
-                return
-            self._drain_scheduled = True
+            if self._finished:  # (after the stop: committed while its sender was cut off)
+                late = True
+            else:
+                late = False
+                self._done.append((delegate, result, response))
+                if self._drain_scheduled:
+                    return
+                self._drain_scheduled = True
+        if late:
+            if isinstance(result, Capture):  # never answered: its row says so
+                self.answered(result.id, 0)
+            return
         loop = self.loop
         if loop is not None and not loop.is_closed():
             try:
@@ -548,6 +560,7 @@ class CaptureServer:
                 self._ready.clear()
                 self._stopped.clear()
                 self._error = None
+                self._finished = False
                 self.ended = None
                 self.loop = None  # (not the last run's, closed: see stop)
                 self._thread = thread = threading.Thread(
@@ -750,12 +763,26 @@ class CaptureServer:
             deadline = conns.now() + self.stop_grace
             while conns.answering() and conns.now() < deadline:
                 await asyncio.sleep(0.005)
+            # what still waits for the store (another program holds the database locked) is
+            # taken back, neither stored nor answered: stored as the connections were cut, it
+            # said status 200 and was never answered (its sender retried it: a duplicate)
+            committing = conns.withdraw()
+            if committing:  # (the write lock is held for them: their answers come soon)
+                deadline = conns.now() + self.stop_grace
+                while conns.answering() and conns.now() < deadline:
+                    await asyncio.sleep(0.005)
             conns.close_all()
+            for slot in committing:  # never answered: once stored, its row says status 0
+                if slot.storing:
+                    slot.lost = True
         tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
         for t in tasks:
             t.cancel()
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
+        with self._done_lock:  # an answer that comes from now on: see _completed
+            self._finished = True
+        self._drain()  # (committed as the connections closed: rows corrected to status 0)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop serving and free the port (idempotent), whenever it is called: a server

@@ -405,7 +405,7 @@ class _Slot:
 
     __slots__ = ("conn", "parts", "done", "close", "hold", "start", "exclusive", "head_only",
                  "keep_alive_10", "response", "capture_id", "stored", "status", "settled",
-                 "lost", "watch")
+                 "lost", "watch", "storing", "ticket", "withdrawn")
 
     def __init__(self, conn: CaptureProtocol) -> None:
         self.conn = conn
@@ -427,12 +427,17 @@ class _Slot:
         #: what became of the answer is followed (see _settle): a delayed answer, or one
         #: queued behind a delayed one on its connection; any other's row says its status
         self.watch = False
+        #: a capture handed to the store, its answer not come yet (see Connections.withdraw)
+        self.storing = False
+        self.ticket: Any = None  # the store's Submitted: takes it back while not yet written
+        self.withdrawn = False  # taken back as the server stopped: never stored nor answered
 
     # -- captures: filled after commit ------------------------------------------------------
     def __call__(self, result: Any) -> None:  # the store's thread: the capture is durable
         self.conn.server._completed(self, result, self.response)
 
     def _answer(self, result: Any, response: Any) -> None:  # server loop
+        self.storing = False
         if isinstance(result, Capture):
             self.capture_id = result.id
             if self.lost:  # (its connection closed while the store committed it)
@@ -1126,6 +1131,7 @@ class CaptureProtocol(asyncio.Protocol):
         )
         slot = _Slot(self)
         slot.response = response
+        slot.storing = True
         slot.stored = record["status"]
         # a delayed answer, and those queued behind it on this connection, are followed until
         # written (or never): see _Slot._settle
@@ -1731,15 +1737,35 @@ class Connections:
         for conn in list(self.conns):
             conn._wind_down()
 
+    def withdraw(self) -> list[_Slot]:
+        """Stop, once the grace is over: take back from the store every capture still
+        waiting for it (another program holding the database locked), so that none is
+        stored unanswered; their senders get no answer, so their retries are no duplicates.
+        Returns the captures being committed already (the writer holds the write lock for
+        them: their answers come within moments), followed from now on (``watch``): one
+        committed after its connection closed says status ``0``."""
+        committing = []
+        for conn in self.conns:
+            for slot in conn.slots:
+                if not slot.storing or slot.withdrawn:
+                    continue
+                if slot.ticket is None or slot.ticket.withdraw():  # (None: not handed yet)
+                    slot.withdrawn = True
+                else:
+                    slot.watch = True
+                    committing.append(slot)
+        return committing
+
     def answering(self) -> bool:
         """Whether a capture taken before the stop is still unanswered, or an answer still
         unsent (in this process or the kernel's send queue: once closed, a connection with
-        unread input is reset, and what the kernel had not sent is lost)."""
+        unread input is reset, and what the kernel had not sent is lost). A capture taken
+        back from the store (:meth:`withdraw`) waits for nothing."""
         for conn in self.conns:
             t = conn.transport
             if t is None or conn.detached:
                 continue
-            if any(slot.response is not None for slot in conn.slots):
+            if any(slot.response is not None and not slot.withdrawn for slot in conn.slots):
                 return True  # (a capture's slot leaves the line once its answer is written)
             if t.get_write_buffer_size() or _kernel_unsent(t):
                 return True
