@@ -88,10 +88,12 @@ __all__ = [
     "KINDS",
     "MAX_SEARCH_BODY",
     "NO_PROVIDER",
+    "add_options",
     "bin_name",
     "bound",
     "capture_id",
     "describe",
+    "from_options",
     "from_query",
     "is_text",
     "matches",
@@ -679,6 +681,58 @@ def from_query(get: Callable[[str], str | None], *,
         return validate(raw, provider_check=provider_check)
     except TypeError as exc:
         raise ValueError(str(exc)) from None
+
+
+#: the help of each filter option (``--bin``...): what ``%hooklab df`` and ``hooklab export`` say
+_OPTION_HELP = {
+    "provider": "only captures from this provider (or another given): an id such as stripe or "
+                f"github; {NO_PROVIDER}: those without a detected provider",
+    "kind": "only captures of this kind: http (requests) or ws (WebSocket frames)",
+    "verified": "only captures whose signature was checked: valid, or not",
+    "since": "only captures after this capture id or time (ISO 8601, UTC unless it has an "
+             "offset)",
+    "until": "only captures up to this capture id or time (ISO 8601, UTC unless it has an "
+             "offset)",
+    "search": "only captures with these words in path, query, headers or body",
+}
+_OPTION_METAVAR = {"verified": "true|false", "since": "ID_OR_ISO_TIME", "until": "ID_OR_ISO_TIME"}
+
+
+def add_options(parser: Any, *, value: Callable[[str], str] | None = None,
+                helps: Mapping[str, str] | None = None) -> None:
+    """Give an ``argparse`` parser the filters as options, in a group of their own:
+    ``--bin``, ``--method``, ``--provider``, ``--event-type``, ``--path``, ``--kind`` (each
+    again for any of several values), ``--verified``, ``--since``, ``--until``, ``--search``.
+    Every command that reads filters from words (``%hooklab df``, ``hooklab export``) takes
+    them so; :func:`from_options` reads them back. ``value``: an argparse ``type`` for each
+    value (the ``hooklab`` command's refuses an empty one); ``helps``: a help per key where
+    a command says more.
+
+    >>> import argparse
+    >>> p = argparse.ArgumentParser()
+    >>> add_options(p)
+    >>> from_options(p.parse_args(["--bin", "gh", "--bin", "st", "--event-type", "push"]))
+    {'bin': ['gh', 'st'], 'event_type': 'push'}
+    """
+    group = parser.add_argument_group("filters")
+    extra: dict[str, Any] = {} if value is None else {"type": value}
+    for key in FILTER_KEYS:
+        words = (helps or {}).get(key) or _OPTION_HELP.get(key)
+        if key in FIELD_KEYS:  # (given again: any of the values)
+            group.add_argument("--" + key.replace("_", "-"), dest=key, metavar=key.upper(),
+                               action="append", help=words or f"only captures whose {key} is "
+                               "this (or another given)", **extra)
+        else:
+            group.add_argument("--" + key.replace("_", "-"), dest=key, help=words,
+                               metavar=_OPTION_METAVAR.get(key, key.upper()), **extra)
+
+
+def from_options(args: Any, *,
+                 provider_check: Callable[[str], str | None] | None = None) -> dict[str, Any]:
+    """The filters a parser given :func:`add_options` read into ``args`` (an
+    ``argparse.Namespace``), checked as :func:`from_query` checks a URL's: a field filter given
+    several times means any of its values; ``ValueError`` with a message fit for one line."""
+    return from_query(lambda key: getattr(args, key, None), provider_check=provider_check)
 
 
 def bound(key: str, text: str) -> int | datetime:

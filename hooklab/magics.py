@@ -31,7 +31,7 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 
 from .capture import n_captures
 from .core import default_lab, set_default
-from .filters import FIELD_KEYS, FILTER_KEYS, from_query
+from .filters import add_options, from_options
 from .outbound import send
 
 __all__ = ["HookLabMagics", "help_text", "load", "unload"]
@@ -63,20 +63,6 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message or self.format_usage())
 
 
-def _filter_args(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("filters")
-    for key in FILTER_KEYS:
-        if key in FIELD_KEYS:  # (given again: any of the values)
-            g.add_argument("--" + key.replace("_", "-"), dest=key, metavar=key.upper(),
-                           action="append", help=f"only captures whose {key} is this (or another "
-                           "given)")
-        elif key == "verified":
-            g.add_argument("--verified", dest=key, metavar="true|false",
-                           help="only captures whose signature was checked: valid, or not")
-        else:
-            g.add_argument("--" + key.replace("_", "-"), dest=key, metavar=key.upper())
-
-
 def _parser() -> _Parser:
     p = _Parser(prog="%hooklab", add_help=False, epilog=_CONFIG_NOTE,
                 formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -91,10 +77,10 @@ def _parser() -> _Parser:
     sub.add_parser("stop", add_help=False,
                    help="stop receiving (captures stay queryable; public URLs pause)")
     sub.add_parser("clear", add_help=False, help="delete all captures from the database")
-    _filter_args(sub.add_parser("live", add_help=False, help="show the live view widget"))
+    add_options(sub.add_parser("live", add_help=False, help="show the live view widget"))
     d = sub.add_parser("df", add_help=False, help="captures as a pandas DataFrame")
     d.add_argument("--flatten", action="store_true", help="payload.* columns")
-    _filter_args(d)
+    add_options(d)
     se = sub.add_parser("send", add_help=False, help="send a realistic sample webhook to a bin or URL")
     se.add_argument("target", metavar="BIN_OR_URL",
                     help="a bin of this lab (github) or a URL (http://127.0.0.1:5000/hook)")
@@ -113,7 +99,7 @@ def _parser() -> _Parser:
     r.add_argument("--method")
     sc = sub.add_parser("schema", add_help=False,
                         help="which fields the captures carry, per provider and event type")
-    _filter_args(sc)
+    add_options(sc)
     sc.add_argument("--reveal", action="store_true", help="show credentials' examples")
     di = sub.add_parser("diff", add_help=False, help="how capture B differs from capture A")
     di.add_argument("a", metavar="A", type=int)
@@ -129,7 +115,7 @@ def _parser() -> _Parser:
     e.add_argument("file", metavar="PATH")
     e.add_argument("--format", choices=("har", "jsonl", "csv", "parquet"),
                    help="default: from the file's extension (parquet: PATH is a folder)")
-    _filter_args(e)
+    add_options(e)
     for action in sub._choices_actions:  # (each command's own --help says what it does)
         p.commands[action.dest].description = (action.help or "").replace("%%", "%")
     return p
@@ -168,11 +154,10 @@ def _help_asked(argv: list[str]) -> str | None | bool:
 
 
 def _filters_of(args: argparse.Namespace, lab: Any) -> dict[str, Any]:
-    raw = {k: getattr(args, k, None) for k in FILTER_KEYS}
     try:  # (a provider no capture can have, --provider Stripe: said, as --kind bogus is)
         # (the store looked up only for a provider name to check: %hooklab status or stop
         # of a lab whose store is gone, after lab.stop() of one in memory, still answer)
-        return from_query(raw.get, provider_check=lambda name: lab.store.provider_check(name))
+        return from_options(args, provider_check=lambda name: lab.store.provider_check(name))
     except ValueError as exc:
         raise UsageError(f"%hooklab: {exc}") from None
 
