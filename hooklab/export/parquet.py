@@ -66,7 +66,7 @@ def _manifest(path: str, source: str) -> str:
     return os.path.join(path, "_hooklab", f"{source}.json")
 
 
-def export_parquet(store: Any, path: str | os.PathLike[str], **filters: Any) -> int:
+def export_parquet(store: Any, path: str | os.PathLike[str], /, **filters: Any) -> int:
     """Write the captures matching ``filters`` to the dataset at ``path``; returns how many.
 
     Without ``since=``, continues after the id up to which every capture of this store is
