@@ -1329,17 +1329,17 @@ def _export(args: argparse.Namespace) -> int:
     if mistake:  # (a usage error: one line, exit 2, before the database is opened)
         print(f"hooklab: {mistake}", file=sys.stderr)
         return 2
+    from .filters import from_options
+
+    from_options(args)  # (a bad --since, --kind or --verified: exit 2, before the database
+    # is opened; a provider name is checked against it once it is)
     if to_stdout and sys.stdout is None:  # (`>&-`: Python has no sys.stdout at all)
         print("hooklab: standard output is closed: nothing to write the export to "
               "(give -o FILE)", file=sys.stderr)
         return 1
     lab = _open_to_read(args.db)
     try:
-        since = None
-        if args.since:
-            from .filters import from_query
-
-            since = from_query({"since": args.since}.get)["since"]
+        filters = from_options(args, provider_check=lab.store.provider_check)
         out: Any = None if to_stdout else args.output
         if not out:  # a data file is UTF-8 whatever the terminal's encoding (HAR, JSON Lines)
             out = sys.stdout
@@ -1349,7 +1349,7 @@ def _export(args: argparse.Namespace) -> int:
                 sys.stdout.flush()
                 out = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="")
         try:
-            n = export(lab.store, out, fmt=args.format, since=since)
+            n = export(lab.store, out, fmt=args.format, **filters)
             if to_stdout:
                 out.flush()
             _finished()  # (written and in place: a signal from here on undoes nothing)
@@ -1413,6 +1413,16 @@ def _output_arg(text: str) -> str:
     if not text.strip():
         raise argparse.ArgumentTypeError(
             "the value is empty: give a file (a folder for parquet), or - for standard output")
+    return text
+
+
+def _filter_value(text: str) -> str:
+    """An argparse type for ``export``'s filters (``--bin``, ``--since``...): an empty value
+    (an unset ``$BIN`` in ``--bin "$BIN"``) is refused by name; it would have meant no filter,
+    every capture exported."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(
+            "the value is empty: give one, or leave the option out for every capture")
     return text
 
 
@@ -1485,6 +1495,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     from ._version import __version__
     from .core import DEFAULT_DB
+    from .filters import add_options
     from .server.lifecycle import DEFAULT_MAX_BODY
 
     p = _Parser(
@@ -1599,8 +1610,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="default har")
     e.add_argument("-o", "--output", type=_output_arg,
                    help="file to write (default, or '-': standard output); a folder for parquet")
-    e.add_argument("--since", metavar="ID_OR_ISO_TIME",
-                   help="only captures after this (parquet: default, after the last export)")
+    # the filters of %hooklab export and lab.export(**filters), by the same names
+    add_options(e, value=_filter_value, helps={"since": (
+        "only captures after this capture id or time (ISO 8601, UTC unless it has an offset; "
+        "parquet: default, after the last export)")})
     e.set_defaults(func=_export)
     return p
 
