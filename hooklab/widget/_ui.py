@@ -13,9 +13,13 @@ from typing import Any
 import ipywidgets as W
 
 from ..explore.payload import displayable
+from ..filters import NO_PROVIDER
 from . import _render as R
 
 ALL = "\x00all"  # dropdown sentinel meaning "no filter"
+#: the provider dropdown's label of :data:`~hooklab.filters.NO_PROVIDER`, the captures without a
+#: detected provider (the filter value ``"unknown"``, as ``lab.live(provider="unknown")``)
+NO_PROVIDER_LABEL = "(no provider)"
 
 
 def sendable(value: Any) -> Any:
@@ -430,12 +434,15 @@ class LiveControls:
             (self.provider_filter, "provider", self._known_providers, "all providers"),
         ):
             values = self.store.distinct(col)
+            if col == "provider" and NO_PROVIDER not in values and self.store.count(
+                    provider=NO_PROVIDER):  # (a choice for the captures without one, once
+                values = [*values, NO_PROVIDER]  # there are some: as each name is offered)
             known.clear()
             known.update(values)
             fixed = self.filters.get(col)
-            opts = [(label, ALL)] + [(R.visible(v) or "/", v) for v in values]
+            opts = [(label, ALL)] + [(_choice(col, v), v) for v in values]
             if fixed is not None and not isinstance(fixed, (list, tuple, set, frozenset)):
-                opts = [(R.visible(str(fixed)) or "/", fixed)]
+                opts = [(_choice(col, str(fixed)), fixed)]
             keep = dd.value if any(v == dd.value for _, v in opts) else opts[0][1]
             if list(dd.options) != opts:
                 with dd.hold_sync():
@@ -443,3 +450,12 @@ class LiveControls:
                     dd.value = keep
                 sent += 1
         return sent
+
+
+def _choice(col: str, value: str) -> str:
+    """The label of a bin or provider dropdown's choice ``value``: as it is (its invisible
+    characters shown), ``/`` for the empty bin, :data:`NO_PROVIDER_LABEL` for the captures
+    without a provider."""
+    if col == "provider" and value == NO_PROVIDER:
+        return NO_PROVIDER_LABEL
+    return R.visible(value) or "/"

@@ -36,7 +36,7 @@ from ..explore import (
     is_credential_field,
     shown_payload,
 )
-from ..filters import matches, validate
+from ..filters import NO_PROVIDER, matches, validate
 from ..store.store import CaptureStore, StoreError
 from . import _render as R
 from . import _tree
@@ -477,7 +477,7 @@ class LiveView(LiveControls, W.VBox):
             self._arrivals.append(time.monotonic())
         with self._cond:
             if shown and (cap.bin not in self._known_bins or (
-                cap.provider and cap.provider not in self._known_providers
+                (cap.provider or NO_PROVIDER) not in self._known_providers  # (none: its choice)
             )):
                 self._options_dirty = True
             if not self._dirty:
