@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 from jupyter_client.manager import start_new_kernel
 
 
@@ -71,3 +72,15 @@ def kernel_in(cwd: Path, setup: str | None = None) -> Iterator[KernelSession]:
         yield k
     finally:
         k.close()
+
+
+def kernel_per_test() -> Any:
+    """A fixture named ``kernel``: a :class:`KernelSession` started in the test's ``tmp_path``,
+    closed after it. In a test module: ``kernel = kernel_per_test()``."""
+
+    @pytest.fixture
+    def kernel(tmp_path: Path) -> Iterator[KernelSession]:
+        with kernel_in(tmp_path) as k:
+            yield k
+
+    return kernel

@@ -28,15 +28,15 @@ Lines, CSV, Parquet), and the ids each export holds are read as its reader reads
 from __future__ import annotations
 
 import csv
-import http.client
 import json
 import subprocess
-import urllib.parse
+import urllib.request
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
+from _http import post
 from test_cli import ENV, EXE
 
 import hooklab
@@ -83,19 +83,11 @@ def _send_all(lab: hooklab.HookLab) -> None:
     hooklab.send(lab.url_for("orders"), provider="github", event="push")
     hooklab.send(lab.url_for("st"), provider="stripe", event="invoice.paid",
                  secret="whsec_filters")
-    port = urllib.parse.urlsplit(lab.url).port
-    for method, path, body, ctype in [
-        ("POST", "/orders/new", b'{"note": "wombat-42"}', "application/json"),
-        ("GET", "/orders/ping?x=1", b"", None),
-        ("PUT", "/misc", b"hello wombat", "text/plain"),
-    ]:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        try:
-            conn.request(method, path, body=body or None,
-                         headers={"Content-Type": ctype} if ctype else {})
-            conn.getresponse().read()
-        finally:
-            conn.close()
+    assert post(f"{lab.url}/orders/new", b'{"note": "wombat-42"}',
+                {"Content-Type": "application/json"})[0] == 200
+    with urllib.request.urlopen(f"{lab.url}/orders/ping?x=1", timeout=10) as answer:
+        assert answer.status == 200  # (a GET, no body)
+    assert post(f"{lab.url}/misc", b"hello wombat", {"Content-Type": "text/plain"}, "PUT")[0] == 200
     got = lab.wait(8, timeout=20)
     assert [(c.bin, c.method, c.provider) for c in got] == [  # (the table's premise)
         ("orders", "POST", "stripe"), ("orders", "POST", "stripe"), ("gh", "POST", "github"),
@@ -104,15 +96,20 @@ def _send_all(lab: hooklab.HookLab) -> None:
     assert [c.verified for c in got] == [None, None, None, None, True, None, None, None]
 
 
-@pytest.fixture(scope="module")
-def db(tmp_path_factory: pytest.TempPathFactory) -> str:
-    path = str(tmp_path_factory.mktemp("filters") / "captures.sqlite3")
-    lab = hooklab.HookLab(port=0, db=path).start()
+def _filled(path: Path) -> str:
+    """A database at ``path`` holding the module's eight captures, as a lab serving it stored
+    them (stopped after: the command reads it on its own)."""
+    lab = hooklab.HookLab(port=0, db=str(path)).start()
     try:
         _send_all(lab)
     finally:
         lab.stop()
-    return path
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return _filled(tmp_path_factory.mktemp("filters") / "captures.sqlite3")
 
 
 def _export(db: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -178,12 +175,7 @@ def test_a_filtered_parquet_export_leaves_the_rest_to_the_next(tmp_path: Path) -
     """Parquet's default start is after the last export (a note in ``<folder>/_hooklab/``): an
     export of some captures must not move it past those it left out, or the next export
     without a filter skips them for ever."""
-    db = str(tmp_path / "captures.sqlite3")
-    lab = hooklab.HookLab(port=0, db=db).start()
-    try:
-        _send_all(lab)
-    finally:
-        lab.stop()
+    db = _filled(tmp_path / "captures.sqlite3")
     out = tmp_path / "out.parquet"
     steps: list[tuple[list[str], int, list[int]]] = [  # options, written, then held in all
         (["--provider", "stripe"], 3, [1, 2, 5]),          # a first export, filtered
@@ -206,12 +198,7 @@ def test_a_filtered_parquet_export_leaves_the_rest_to_the_next(tmp_path: Path) -
 def test_after_a_filtered_export_with_a_note_the_next_finds_what_it_left(tmp_path: Path) -> None:
     """As above, where the folder has a note already: a filtered export after it writes the
     new captures it means, and the next one without a filter the others."""
-    db = str(tmp_path / "captures.sqlite3")
-    lab = hooklab.HookLab(port=0, db=db).start()
-    try:
-        _send_all(lab)
-    finally:
-        lab.stop()
+    db = _filled(tmp_path / "captures.sqlite3")
     out = tmp_path / "out.parquet"
     assert _export(db, "--format", "parquet", "-o", str(out)).stderr == f"wrote 8 captures to {out}\n"
     _more(db)

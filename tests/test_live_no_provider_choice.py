@@ -10,16 +10,14 @@ dropdown's labels) and what it sends back (the index picked), as a person uses i
 
 from __future__ import annotations
 
-import http.client
 import json
 import time
-import urllib.parse
-from collections.abc import Iterator
-from pathlib import Path
+import urllib.request
 from typing import Any
 
 import pytest
-from _kernels import KernelSession
+from _http import post
+from _kernels import KernelSession, kernel_per_test
 
 import hooklab
 
@@ -34,24 +32,16 @@ view = lab.live()
 print(json.dumps({"provider": view.provider_filter.model_id}))"""
 
 
-@pytest.fixture
-def kernel(tmp_path: Path) -> Iterator[KernelSession]:
-    k = KernelSession(tmp_path)
-    try:
-        yield k
-    finally:
-        k.close()
+kernel = kernel_per_test()
 
 
 def _bare(url: str, method: str, path: str, body: bytes = b"") -> None:
     """A request no provider sends (no provider's headers), answered before this returns."""
-    conn = http.client.HTTPConnection("127.0.0.1", urllib.parse.urlsplit(url).port, timeout=10)
-    try:
-        conn.request(method, path, body=body or None,
-                     headers={"Content-Type": "application/json"} if body else {})
-        conn.getresponse().read()
-    finally:
-        conn.close()
+    if body:
+        assert post(url + path, body, {"Content-Type": "application/json"}, method)[0] == 200
+    else:
+        with urllib.request.urlopen(url + path, timeout=10) as answer:
+            assert answer.status == 200
 
 
 def _labels(kernel: KernelSession, model: str) -> list[str] | None:

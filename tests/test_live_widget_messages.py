@@ -19,11 +19,9 @@ import json
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from _kernels import KernelSession
+from _kernels import KernelSession, kernel_per_test
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -42,13 +40,7 @@ STATE = """print(json.dumps({"same": view.table is first, "disabled": view.table
                   "error": view.error}))"""
 
 
-@pytest.fixture
-def kernel(tmp_path: Path) -> Iterator[KernelSession]:
-    k = KernelSession(tmp_path)
-    try:
-        yield k
-    finally:
-        k.close()
+kernel = kernel_per_test()
 
 
 def _webhooks(url: str, stop: threading.Event, rate: float = 20.0) -> threading.Thread:
