@@ -731,6 +731,9 @@ class CaptureStore:
             if not self._trailers_at:
                 self._cols = self._cols.replace(", trailers_at", ", NULL")
             self._wdb = self._db if (self._memory or readonly) else self._connect()
+            #: the ``-wal`` and ``-shm`` files this store's connections opened (side -> device,
+            #: inode): the only ones it may remove (see _let_go_of_path)
+            self._sides_opened = {} if (self._memory or readonly) else _side_ids(self._file)
             self._sync = self._wal_sync()
             self._start()
         except BaseException as exc:
@@ -1054,6 +1057,49 @@ class CaptureStore:
         problem = self.file_problem()
         if problem is not None:
             raise StoreError(f"cannot store into {self.path!r}: {problem}", reason=problem)
+
+    def _make_wal_harmless(self, db: sqlite3.Connection) -> bool:
+        """Once the database file left its path (moved away, deleted, replaced): copy this
+        store's WAL into the file it opened, through ``db`` (a connection on that file), and
+        empty it (a ``TRUNCATE`` checkpoint), so that nothing of it can be read into whatever
+        file is at the path now. A ``-wal`` left beside another database is read as that
+        database's: any connection to the path saw the old lab's captures, and the last one
+        to close (the next ``hooklab serve`` on the path) copied them into the new file, over
+        its own. While the store runs its ``-wal`` stays (empty) at the path, so that the file
+        put back is written again; :meth:`close` removes it. ``True`` once it is empty (or
+        there was nothing to do); any thread with a connection opened on the file itself."""
+        if self._memory or self.readonly or self.file_problem() is None:
+            return True
+        try:
+            busy = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        except sqlite3.Error:
+            return False
+        # our -wal no longer at the path (the operator moved another database's there): our
+        # -shm there is of no use to us, and would be read as the index of theirs
+        if _side_ids(self._file).get("-wal") != self._sides_opened.get("-wal"):
+            self._remove_own_side("-shm")
+        return not busy
+
+    def _remove_own_side(self, side: str) -> None:
+        """Remove the ``-wal`` / ``-shm`` at the path if it is the very file this store opened
+        (same device and inode) and no other process has a lock on the ``-shm`` (a connection
+        to the database at the path using it): one the operator moved in is theirs. This
+        store's connections keep theirs open: a new connection to the path makes new ones."""
+        path = self._file + side
+        if self._sides_opened.get(side) is None or _side_ids(self._file).get(side) != \
+                self._sides_opened[side]:
+            return
+        if os.path.exists(self._file + "-shm") and _locked_by_others(self._file + "-shm"):
+            return
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+
+    def _let_go_of_path(self) -> None:
+        """:meth:`close`, its connections closed, the file having left its path: remove the
+        ``-wal`` and ``-shm`` it opened there (SQLite leaves them when the file moved: it
+        neither checkpoints nor deletes them as the last connection closes)."""
+        for side in ("-wal", "-shm"):
+            self._remove_own_side(side)
 
     @staticmethod
     def _fts_schema(db: sqlite3.Connection) -> str:
@@ -1863,6 +1909,7 @@ class CaptureStore:
                            datetime.now(timezone.utc))
         self._episode = self.last_error
         self._give_wal_back(exc)
+        self._make_wal_harmless(self._wdb)  # (the file left its path: see file_problem)
 
     def _give_wal_back(self, exc: BaseException) -> None:
         """Writer thread, after a write failed: if the disk is full, give the WAL's room back
@@ -2488,7 +2535,7 @@ class CaptureStore:
         """``_fetch`` on a pooled read connection of its own (a file's store): a long scan,
         ``search=`` of punctuation row by row, holds up no other read meanwhile (the captures
         API's page on a worker thread held the one connection every other read waits for)."""
-        if self._memory:
+        if self._memory or self.file_problem() is not None:  # (see _reader)
             return self._fetch(sql, args)
         db = self._reader()
         try:
@@ -2918,6 +2965,10 @@ class CaptureStore:
         with self._room:
             if self._pool:
                 return self._pool.pop()
+        problem = None if self._memory else self.file_problem()
+        if problem is not None:  # (the path holds another file now, or none: a connection
+            # to it would read that one's captures as this lab's, and make -wal and -shm there)
+            raise StoreError(f"cannot read {self.path!r}: {problem}", reason=problem)
         db = sqlite3.connect(read_only_uri(self._file), uri=True, check_same_thread=False,
                              isolation_level=None)
         db.execute("PRAGMA busy_timeout = 5000")
@@ -3218,11 +3269,18 @@ class CaptureStore:
             pool, self._pool = self._pool, []
         for db in pool:
             db.close()
+        gone = False  # the file left its path: its WAL emptied into it, then its sides go
+        if not (self._memory or self.readonly) and self.file_problem() is not None:
+            gone = True
+            with self._read_lock:
+                self._make_wal_harmless(self._wdb)
         with self._read_lock:
             if self._wdb is not self._db:
                 self._wdb.close()
             self._db.close()
         self._unhold()  # (after every connection: see _hold_as_is)
+        if gone:
+            self._let_go_of_path()
 
     def __enter__(self) -> CaptureStore:
         return self
@@ -3323,6 +3381,31 @@ _HELD: set[tuple[int, int]] = set()
 _SHM_INDEX = 32768
 #: bytes free below which a failed open is put down to a full disk (a -shm takes 32 KiB)
 _FULL_BELOW = 1 << 20
+
+
+def _side_ids(path: str) -> dict[str, tuple[int, int]]:
+    """The ``-wal`` and ``-shm`` files beside ``path`` now: side -> (device, inode)."""
+    ids = {}
+    for side in ("-wal", "-shm"):
+        with contextlib.suppress(OSError):
+            st = os.stat(path + side)
+            ids[side] = (st.st_dev, st.st_ino)
+    return ids
+
+
+def _locked_by_others(path: str) -> bool:
+    """Whether another process holds a lock on the file at ``path`` (Linux's ``/proc/locks``;
+    ``False`` where that cannot be told)."""
+    try:
+        st = os.stat(path)
+        with open("/proc/locks", encoding="ascii", errors="replace") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return False
+    want = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+    me = str(os.getpid())
+    return any(len(p) >= 8 and p[1] != "->" and p[5] == want and p[4] != me
+               for p in map(str.split, lines))
 
 
 def _lock_struct(kind: int) -> bytes:
@@ -3692,11 +3775,13 @@ class _Upkeep:
                     break
                 failed = False
                 try:
-                    if db is None:  # (mode=rw: a file deleted meanwhile is not made again,
-                        db = sqlite3.connect(  # empty, where file_problem must find it gone)
-                            Path(st._file).as_uri() + "?mode=rw", uri=True,
-                            check_same_thread=False, isolation_level=None)
-                        db.execute("PRAGMA busy_timeout = 5000")
+                    if db is None and st.file_problem() is None:
+                        db = self._connect()
+                    if db is None:  # (the file left its path before this thread opened it)
+                        continue
+                    if st.file_problem() is not None:  # (writes are refused meanwhile)
+                        st._make_wal_harmless(db)
+                        continue
                     self._seal(db)
                     if st._written or st._commits:
                         st._written = st._commits = st._written_bytes = 0
@@ -3720,6 +3805,20 @@ class _Upkeep:
         finally:
             if db is not None:
                 db.close()
+
+    def _connect(self) -> sqlite3.Connection | None:
+        """This thread's connection, to the file the store opened: ``None`` if another file
+        is at its path (a connection to that one would copy this store's WAL into it as it
+        checkpoints). ``mode=rw``: a file deleted meanwhile is not made again, empty, where
+        :meth:`CaptureStore.file_problem` must find it gone."""
+        st = self.store
+        db = sqlite3.connect(Path(st._file).as_uri() + "?mode=rw", uri=True,
+                             check_same_thread=False, isolation_level=None)
+        if st.file_problem() is not None:  # (replaced while it opened)
+            db.close()
+            return None
+        db.execute("PRAGMA busy_timeout = 5000")
+        return db
 
     def _ask_retention(self) -> None:
         """A retention pass of the writer's, when one is owed and nothing is written (the
