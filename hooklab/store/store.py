@@ -106,8 +106,9 @@ _CHECKPOINT_ROWS = 2048
 _CHECKPOINT_COMMITS = 256
 #: body bytes committed between two checkpoints at most (the WAL holds them until then)
 _CHECKPOINT_BYTES = 16 << 20
-#: bytes a WAL file keeps once checkpointed (the rest is given back to the disk)
-_WAL_KEEP = 8 << 20
+#: bytes a WAL file keeps once checkpointed (the rest is given back to the disk as the WAL
+#: starts over; in a quiet moment it is emptied altogether: see _Upkeep._shrink_wal)
+_WAL_KEEP = 1 << 20
 #: seconds between two attempts to give the WAL's room back after a write failed on a full disk
 _FULL_RETRY = 5.0
 #: summaries of column segments kept by upper layers (``explore``'s schema), see ``summaries``
@@ -3787,6 +3788,8 @@ class _Upkeep:
                         st._written = st._commits = st._written_bytes = 0
                         db.execute("PRAGMA wal_checkpoint(PASSIVE)")
                         st._checkpoint_due = True
+                    else:
+                        self._shrink_wal(db)
                     self._idle()
                 except Exception:  # noqa: BLE001 - upkeep must never stop; tried again later
                     self._sealing = False
@@ -3819,6 +3822,28 @@ class _Upkeep:
             return None
         db.execute("PRAGMA busy_timeout = 5000")
         return db
+
+    def _shrink_wal(self, db: sqlite3.Connection) -> None:
+        """In a quiet moment (nothing written for :data:`_IDLE_AFTER` seconds), give all of
+        the WAL's room back to the disk: a ``TRUNCATE`` checkpoint copies its pages into the
+        database and cuts it to nothing. Under steady traffic ``journal_size_limit`` cuts it to
+        :data:`_WAL_KEEP` each time it starts over; a WAL grown once (a burst, a reader that
+        held a checkpoint back) otherwise kept its size for as long as the lab ran."""
+        st = self.store
+        if not self._quiet():
+            return
+        try:
+            if os.path.getsize(st._file + "-wal") == 0:
+                return
+        except OSError:
+            return
+        # (no waiting: a TRUNCATE checkpoint that waits for a reader holds off the writer
+        # meanwhile, and a webhook's answer with it; busy now, it is tried at the next wake)
+        db.execute("PRAGMA busy_timeout = 0")
+        try:
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        finally:
+            db.execute("PRAGMA busy_timeout = 5000")
 
     def _ask_retention(self) -> None:
         """A retention pass of the writer's, when one is owed and nothing is written (the
