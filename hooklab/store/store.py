@@ -3395,18 +3395,9 @@ def _side_ids(path: str) -> dict[str, tuple[int, int]]:
 
 
 def _locked_by_others(path: str) -> bool:
-    """Whether another process holds a lock on the file at ``path`` (Linux's ``/proc/locks``;
-    ``False`` where that cannot be told)."""
-    try:
-        st = os.stat(path)
-        with open("/proc/locks", encoding="ascii", errors="replace") as f:
-            lines = f.read().splitlines()
-    except OSError:
-        return False
-    want = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
-    me = str(os.getpid())
-    return any(len(p) >= 8 and p[1] != "->" and p[5] == want and p[4] != me
-               for p in map(str.split, lines))
+    """Whether another process holds a lock on the file at ``path`` (``False`` where that
+    cannot be told)."""
+    return bool(_locks_on(path, but=os.getpid()))
 
 
 def _lock_struct(kind: int) -> bytes:
@@ -3422,9 +3413,10 @@ def _as_is_uri(path: str) -> str:
     return Path(path).resolve().as_uri() + "?mode=ro&immutable=1"
 
 
-def _locks_on(path: str) -> list[tuple[str, int, int]] | None:
-    """The locks any process holds on the file at ``path`` (``READ``/``WRITE``, first and
-    last byte), from Linux's ``/proc/locks``; ``None`` where that cannot be told.
+def _locks_on(path: str, but: int | None = None) -> list[tuple[str, int, int]] | None:
+    """The locks any process (but the one whose id is ``but``) holds on the file at ``path``
+    (``READ``/``WRITE``, first and last byte), from Linux's ``/proc/locks``; ``None`` where
+    that cannot be told.
 
     Read without opening the file: closing a descriptor of it would drop every POSIX lock
     this process's SQLite holds on it. (On a btrfs subvolume ``/proc/locks`` names another
@@ -3440,7 +3432,7 @@ def _locks_on(path: str) -> list[tuple[str, int, int]] | None:
     found = []
     for line in lines:  # "3: POSIX  ADVISORY  READ 2903 fe:00:2146346 1073741826 1073742335"
         parts = line.split()  # (a waiter's line has "->" after the number: not a lock held)
-        if len(parts) < 8 or parts[1] == "->" or parts[5] != want:
+        if len(parts) < 8 or parts[1] == "->" or parts[5] != want or parts[4] == str(but):
             continue
         with contextlib.suppress(ValueError):
             last = (1 << 63) if parts[7] == "EOF" else int(parts[7])

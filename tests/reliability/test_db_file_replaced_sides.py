@@ -15,34 +15,19 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import re
 import shutil
 import sqlite3
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
-from test_cli import ENV, EXE, _Lines, _stop
+from test_cli import _stop
+from test_cli_retention import _serve
 
 import hooklab
 from hooklab.store import CaptureStore
 
 pytestmark = pytest.mark.timeout(180)
-
-
-def _serve(db: Path) -> tuple[subprocess.Popen[Any], int]:
-    proc = subprocess.Popen([EXE, "serve", "--port", "0", "--db", str(db), "--quiet"],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=ENV)
-    out = _Lines(proc.stdout)
-    try:
-        port = int(re.search(r"http://127\.0\.0\.1:(\d+)", out.next()).group(1))  # type: ignore[union-attr]
-    except BaseException:
-        proc.kill()
-        proc.wait(10)
-        raise
-    return proc, port
 
 
 def _request(port: int, method: str, path: str, body: bytes = b"") -> tuple[int, bytes]:
@@ -125,7 +110,7 @@ CASES: list[tuple[str, Callable[[Path, Path], list[bytes]], bool]] = [
 def test_a_file_put_at_the_path_is_never_read_with_the_old_labs_wal(tmp_path, change, read) -> None:  # type: ignore[no-untyped-def]
     db = tmp_path / "r.sqlite3"
     kept = tmp_path / "replaced.sqlite3"  # (a second name of the file replaced: still read)
-    proc, port = _serve(db)
+    proc, _out, port = _serve(str(db))
     try:
         ours = [b"lab %d" % i for i in range(30)]
         for body in ours:
@@ -150,7 +135,7 @@ def test_a_file_put_at_the_path_is_never_read_with_the_old_labs_wal(tmp_path, ch
         assert _sides(tmp_path) == []
     assert _raw_bodies(db) == theirs  # (their change only in their -wal: read, not dropped)
     assert _bodies(kept) == ours  # (acknowledged: all in the file it wrote)
-    proc, port = _serve(db)  # the next serve on the path goes on with the file put there
+    proc, _out, port = _serve(str(db))  # the next serve on the path goes on with the file put there
     try:
         assert _request(port, "POST", "/a", b"next")[0] == 200
     finally:
@@ -168,7 +153,7 @@ def test_captures_in_a_file_moved_away_are_all_in_it_and_nothing_is_left_at_the_
     db = tmp_path / "r.sqlite3"
     elsewhere = tmp_path / "moved" / "elsewhere.sqlite3"
     elsewhere.parent.mkdir()
-    proc, port = _serve(db)
+    proc, _out, port = _serve(str(db))
     try:
         ours = [b"capture %d" % i for i in range(40)]
         for body in ours:  # (the last ones are in the WAL: checkpoints come once a second)
