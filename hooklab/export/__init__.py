@@ -1306,7 +1306,7 @@ def to_curl(
     url: str | None = None,
     *,
     base: str | None = None,
-    hide_headers: Iterable[str] = (),
+    hide_headers: Iterable[str] | Callable[[str], bool] = (),
     hide_query: Iterable[str] | Callable[[str], bool] = (),
     max_inline: int | None = None,
     multiline: bool = False,
@@ -1322,7 +1322,7 @@ def to_curl(
 
     Text bodies go inline with ``--data-binary``; binary ones are piped in through ``printf``
     octal escapes and ``--data-binary @-``. For display: ``hide_headers`` / ``hide_query``
-    (lower-case names, or for the query a test of a name) replace credential values with
+    (lower-case names, or a test of a name) replace credential values with
     placeholders, a body larger than
     ``max_inline`` bytes (text or binary) is read from ``body.bin``, and ``multiline`` puts one
     option per line.
@@ -1355,7 +1355,9 @@ def to_curl(
     if url is None and not capture.path.startswith("/"):  # (OPTIONS *, CONNECT host:port)
         raise ValueError(f"{capture.method} {capture.path} names no path on the lab: it cannot "
                          "be re-sent there as curl")
-    hide_h = frozenset(h.lower() for h in hide_headers)
+    header_names = frozenset() if callable(hide_headers) else frozenset(h.lower() for h in hide_headers)
+    hide_h: Callable[[str], bool] = (hide_headers if callable(hide_headers)
+                                     else lambda k: k.strip().lower() in header_names)
     if callable(hide_query):
         hide_q: Callable[[str], bool] | None = hide_query
     else:
@@ -1399,7 +1401,7 @@ def to_curl(
         if v == REDACTED:
             continue
         if k.lower() not in _SKIP_CURL and not k.lower().startswith("proxy-"):
-            value = "<hidden>" if k.strip().lower() in hide_h else v
+            value = "<hidden>" if hide_h(k) else v
             # ("Name:" with nothing after it tells curl to leave the header out; "Name;"
             # sends it empty)
             args += ["-H", _header_word(f"{k}: {value}" if value.strip() else f"{k};")]
