@@ -1,7 +1,7 @@
 """Which parts of a request are credentials, and the request with them hidden: the one rule
 the live view (every tab, so saved widget state too), ``diff`` and the stream page follow.
 
-Header values (``Authorization``, ``Cookie``...), query and form fields (``password``,
+Header values (``Authorization``, ``Cookie``, ``X-Amz-Security-Token``...: :func:`is_sensitive_header`), query and form fields (``password``,
 ``token``, ``client_secret``..., also as ``user[password]``), in urlencoded and multipart
 forms, are shown as ``<hidden: N chars>`` until the person asks to see them; so are the values
 of a JSON body's keys named so, at any depth (``password``, ``data.api_key``, inside lists too:
@@ -64,7 +64,10 @@ __all__ = [
     "url_secrets",
 ]
 
-#: header names whose values are credentials: hidden unless the user asks to reveal them
+#: header names whose values are credentials whatever their words say (``Authorization``,
+#: ``Cookie``, Azure Functions' ``X-Functions-Key``): hidden unless the user asks to reveal
+#: them, as is any header a query or form field of its name would be
+#: (:func:`is_sensitive_header`)
 SENSITIVE_HEADERS = frozenset(
     {
         "authorization",
@@ -87,6 +90,8 @@ SENSITIVE_HEADERS = frozenset(
         "x-goog-channel-token",
         "dg-token",
         "x-telegram-bot-api-secret-token",
+        # Azure Functions' function or host key ("functions" is no word of a credential's)
+        "x-functions-key",
     }
 )
 SENSITIVE_QUERY = frozenset(
@@ -144,12 +149,33 @@ _WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 
 
 def is_sensitive_header(name: str) -> bool:
-    """Whether a header's value is a credential (:data:`SENSITIVE_HEADERS`).
+    """Whether a header's value is a credential: one of :data:`SENSITIVE_HEADERS`, a name
+    whose last word is ``authorization`` (``X-Amzn-Remapped-Authorization``), or a name a
+    query or form field is hidden by (:func:`is_sensitive_field`: a last word ``token``,
+    ``secret``, ``password``..., last two ``subscription key``, ``api key``...). The one
+    rule of every tab, ``lab.diff`` and the stream page, so a header is hidden as the same
+    name in the query is (``X-Amz-Security-Token``, ``Ocp-Apim-Subscription-Key``,
+    ``X-Client-Secret``). Signatures stay shown, as a body's ``signature`` does (an HMAC
+    of the body, not the secret: what a person checks), and so do ``Idempotency-Key``,
+    ``X-Token-Type`` and the like, whose last word names no credential. Letter case says
+    nothing in a header's name, so the name is read in lower case: words are split at
+    ``-``, ``_``, ``.`` and digits only (``X-SessionToken`` is ``x-sessiontoken``, shown as
+    a query field of that name is), and one header is judged alike however it is spelled
+    (``lab.diff`` names headers in lower case).
 
-    >>> is_sensitive_header(" Authorization"), is_sensitive_header("Stripe-Signature")
-    (True, False)
+    >>> [is_sensitive_header(n) for n in (" Authorization", "X-Amz-Security-Token",
+    ...                                   "Ocp-Apim-Subscription-Key", "X-Functions-Key")]
+    [True, True, True, True]
+    >>> [is_sensitive_header(n) for n in ("Stripe-Signature", "X-Hub-Signature-256",
+    ...                                   "Idempotency-Key", "X-Token-Type", "X-Request-Id")]
+    [False, False, False, False, False]
     """
-    return name.strip().lower() in SENSITIVE_HEADERS
+    low = name.strip().lower()
+    if low in SENSITIVE_HEADERS:
+        return True
+    if "auth" in low and _WORDS.findall(low)[-1:] == ["authorization"]:
+        return True
+    return is_sensitive_field(low)
 
 
 def is_sensitive_field(name: str) -> bool:

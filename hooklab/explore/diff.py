@@ -38,7 +38,13 @@ from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from ..capture import Capture, text_codec
-from ..credentials import SENSITIVE_HEADERS, WHOLE_FORM, WHOLE_JSON, hidden_body, hidden_value
+from ..credentials import (
+    WHOLE_FORM,
+    WHOLE_JSON,
+    hidden_body,
+    hidden_value,
+    is_sensitive_header,
+)
 from ..filters import is_text
 from ..jsonread import json_depth, json_text
 from .payload import BODY, Payload, capture_payload, displayable, shown_payload
@@ -52,7 +58,6 @@ __all__ = [
     "MAX_DIFF_ROWS",
     "MAX_DIFF_STEPS",
     "MAX_VALUE_DEPTH",
-    "SENSITIVE_HEADERS",
     "VALUE_TEXT_CHARS",
     "diff_frame",
     "diff_rows",
@@ -298,7 +303,7 @@ def _header_values(fields: list[tuple[str, str]], reveal: bool) -> dict[str, Any
         out.setdefault(k.lower(), []).append(v)
     shown: dict[str, Any] = {}
     for k, vs in out.items():
-        if not reveal and k in SENSITIVE_HEADERS:
+        if not reveal and is_sensitive_header(k):
             vs = [hidden_value(v) for v in vs]
         shown[k] = vs[0] if len(vs) == 1 else vs
     return shown
@@ -309,7 +314,7 @@ def _hidden_header_row(row: tuple[str, str, Any, Any]) -> tuple[str, str, Any, A
     values hidden."""
     field, change, va, vb = row
     name = field.partition(".")[2].split("[", 1)[0]
-    if name not in SENSITIVE_HEADERS:
+    if not is_sensitive_header(name):
         return row
 
     def hide(v: Any) -> Any:

@@ -43,7 +43,6 @@ from ..capture import (
     text_codec,
 )
 from ..credentials import (
-    SENSITIVE_HEADERS,
     URLENCODED_TYPES,
     WHOLE_FORM,
     Part,
@@ -593,7 +592,7 @@ def curl_command(cap: Capture, *, reveal: bool = False, base: str | None = None)
         cmd = to_curl(
             cap if form is None else replace(cap, body=form),
             base=base,
-            hide_headers=SENSITIVE_HEADERS if hide else (),
+            hide_headers=is_sensitive_header if hide else (),
             hide_query=is_sensitive_field if hide else (),
             max_inline=CURL_LIMIT,
             multiline=True,
