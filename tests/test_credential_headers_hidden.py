@@ -25,11 +25,11 @@ from __future__ import annotations
 
 import json
 import secrets
-import socket
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from _http import raw_request
 from _kernels import KernelSession, kernel_in
 from _views import lines
 
@@ -128,12 +128,7 @@ def _send(port: int, values: dict[str, str]) -> None:
     head = "".join(f"{name}: {v}\r\n" for name, v in values.items())
     request = (f"POST /cred HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                f"Content-Length: 2\r\n{head}Connection: close\r\n\r\n{{}}").encode("latin-1")
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
-        s.sendall(request)
-        s.settimeout(10)
-        for _ in range(1000):  # (until the lab closes: Connection: close)
-            if not s.recv(65536):
-                break
+    assert raw_request(port, request, timeout=10).startswith(b"HTTP/1.1 200")
 
 
 @pytest.fixture(scope="module")
