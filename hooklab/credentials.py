@@ -130,7 +130,8 @@ CREDENTIAL_WORDS = frozenset(
 #: where a ``key`` after another word is not (``sort_key``, ``idempotency_key``)
 CREDENTIAL_KEYS = frozenset(
     {("access", "key"), ("subscription", "key"), ("api", "key"), ("private", "key"),
-     ("account", "key"), ("signing", "key"), ("master", "key"), ("auth", "key")}
+     ("account", "key"), ("signing", "key"), ("master", "key"), ("auth", "key"),
+     ("secret", "key")}
 )
 #: a query, form or payload field whose last word is one of these holds a credential as well as
 #: :data:`SENSITIVE_QUERY`'s names do (``refresh_token``, ``auth_token``, ``db_password``,

@@ -61,6 +61,8 @@ HEADERS: list[tuple[str, bool, str]] = [
     ("X-Goog-Api-Key", True, "last two api key"),
     ("X-Access-Key", True, "last two access key"),
     ("X-Private-Key", True, "last two private key"),
+    ("X-Secret-Key", True, "last two secret key"),
+    ("X-Aws-Secret-Access-Key", True, "last two access key"),
     ("Apikey", True, "last word apikey"),
     ("X-Session-Token", True, "last word token"),
     ("X-Csrf-Token", True, "last word token"),
