@@ -96,7 +96,7 @@ from .credentials import (
     scrubbed_url,
     url_secrets,
 )
-from .outbound.sender import check_headers, refuse_unsendable
+from .outbound.sender import check_headers, refuse_unsendable, url_port
 from .store.store import StoreError
 
 __all__ = ["DEFAULT_MAX_MESSAGE", "RecordSummary", "Recording", "RecordingError", "record",
@@ -924,10 +924,12 @@ def _checked_url(url: Any) -> str:
     ``hooklab.send``'s words (:func:`hooklab.outbound.sender.refuse_unsendable`: a control
     character anywhere, a space in the host, path or query: percent-encode it), or a URL
     that does not begin with ws:// or wss:// as written (a leading space too, which
-    ``urlsplit`` would strip).
+    ``urlsplit`` would strip), a port that is none (:func:`hooklab.outbound.sender.url_port`:
+    past 65535, or not digits alone, in send's words), no host. An empty port (``host:/``)
+    is the scheme's (RFC 3986 3.2.3): the URL is returned without it.
 
-    >>> _checked_url("WS://127.0.0.1:9000/feed")
-    'ws://127.0.0.1:9000/feed'
+    >>> _checked_url("WS://127.0.0.1:9000/feed"), _checked_url("ws://127.0.0.1:/feed")
+    ('ws://127.0.0.1:9000/feed', 'ws://127.0.0.1/feed')
     >>> _checked_url("ws://127.0.0.1:9000/fe\ted")
     Traceback (most recent call last):
     ...
@@ -944,7 +946,18 @@ def _checked_url(url: Any) -> str:
     if scheme is None:
         raise ValueError(f"hooklab.ws.record needs a ws:// or wss:// URL, got "
                          f"{scrubbed_url(url)!r:.200}")
-    return scheme.group().lower() + url[scheme.end():]
+    url = scheme.group().lower() + url[scheme.end():]
+    port = url_port(url)  # (send's words: 99999 connected to port 34463, +80 was "no host")
+    if not urlsplit(url).hostname:
+        raise ValueError(f"hooklab.ws.record needs a ws:// or wss:// URL with a host, got "
+                         f"{scrubbed_url(url)!r:.200}")
+    if port is None:  # ("host:" names the scheme's port, RFC 3986 3.2.3, as send reads it;
+        # Tornado looked the name "host:" up): the URL without the empty port
+        start = url.index("//") + 2
+        end = start + len(re.match(r"[^/?#]*", url[start:]).group())  # type: ignore[union-attr]
+        if url[start:end].endswith(":"):
+            url = url[:end - 1] + url[end:]
+    return url
 
 
 def _checked_headers(headers: Any, url: str) -> list[tuple[str, str]]:

@@ -63,7 +63,7 @@ from ..credentials import shown_header_name
 
 __all__ = ["MAX_ANSWER", "MAX_INTERIM", "NOT_IN_URL", "IncompleteRead", "SendResponse", "Unsendable",
            "check_header", "check_headers", "http_request", "iri_escaped", "refuse_unsendable", "send",
-           "sent_target", "unsendable", "url_as_sent"]
+           "sent_target", "unsendable", "url_as_sent", "url_port"]
 
 _MAX_REDIRECTS = 5
 #: what cannot be anywhere in a URL hooklab sends to: a control character (``urlsplit`` drops
@@ -603,7 +603,7 @@ def _exchange_once(
     _check_framing(hdrs, body, chunked=bool(tail))
     _check_trailers(tail)
     conn_cls = _ExactHTTPSConnection if parts.scheme == "https" else _ExactHTTPConnection
-    conn = conn_cls(parts.hostname, parts.port, timeout=timeout)
+    conn = conn_cls(parts.hostname, url_port(url), timeout=timeout)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     names = {k.lower() for k, _ in hdrs}
     cut = threading.Event()
@@ -1077,6 +1077,45 @@ def refuse_unsendable(url: str) -> None:
     raise ValueError(f"URL {bad.shown!r} holds {bad.what} at character {bad.at + 1}: "
                      + (f"{bad.note}; " if bad.note else "")
                      + f"no URL holds one ({why}); percent-encode it ({bad.advice})")
+
+
+def url_port(url: str) -> int | None:
+    """The port ``url`` names, ``None`` when it names none or an empty one (``host:/``: the
+    scheme's default, RFC 3986 3.2.3), or ``ValueError`` before anything is sent: a port of
+    anything but ASCII digits (``+80``, ``-1``, ``８０``: Python 3.10's urlsplit read ``+80``
+    as 80, and a WebSocket client found no such host, "Name or service not known") or past
+    65535 (the socket layer wraps it: 99999 connected to port 34463), in urllib's words, the
+    URL shown without its credentials. ``send`` (and so forward and replay) and
+    ``hooklab.ws.record`` read their URL's port here.
+
+    >>> url_port("ws://127.0.0.1:9000/feed"), url_port("http://[::1]:/x"), url_port("http://h/")
+    (9000, None, None)
+    >>> url_port("ws://127.0.0.1:99999/feed")
+    Traceback (most recent call last):
+    ...
+    ValueError: URL 'ws://127.0.0.1:99999/feed' names no valid port: Port out of range 0-65535
+    """
+    from ..credentials import scrubbed_url
+
+    parts = urlsplit(url)  # (its own ValueError for "[::1": "Invalid IPv6 URL")
+    hostport = parts.netloc.rpartition("@")[2]  # (the userinfo's ":" is no port's)
+    if hostport.startswith("["):
+        written = hostport.partition("]")[2].removeprefix(":")
+    else:
+        written = hostport.partition(":")[2]
+    why = None
+    if written and not (written.isascii() and written.isdigit()):
+        why = f"Port could not be cast to integer value as {written!r}"
+    elif written and int(written) > 65535:
+        why = "Port out of range 0-65535"
+    else:
+        try:
+            parts.port  # noqa: B018 - whatever else urllib refuses
+        except ValueError as exc:
+            why = str(exc)
+    if why is not None:
+        raise ValueError(f"URL {scrubbed_url(url)!r} names no valid port: {why}")
+    return int(written) if written else None
 
 
 #: header names that carry credentials or signatures (dropped on a cross-origin redirect)
