@@ -68,6 +68,7 @@ __all__ = [
     "micros",
     "n_captures",
     "new_record",
+    "not_a_request",
     "parse_iso",
     "parse_query",
     "payload_text",
@@ -276,6 +277,22 @@ _BAD_TARGET = re.compile(r"[\x00-\x20\x7f]")
 _CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
 #: CONNECT's request target (authority form): ``host:port``, ``[v6]:port``
 AUTHORITY_FORM = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}")
+
+
+def not_a_request(kind: str, method: str) -> str | None:
+    """Why a capture of ``kind`` (its ``method``) cannot be sent again as an HTTP request, or
+    ``None`` when it can: a recorded WebSocket message (a SEND, a RECV, its OPEN...) was no
+    HTTP request, so replay, forward and "Copy as curl" refuse it in these words (an HTTP
+    command made of one sent ``SEND /feed`` to the lab: a capture that never was).
+
+    >>> not_a_request("http", "POST") is None
+    True
+    >>> not_a_request("ws", "SEND")
+    'a recorded WebSocket message (SEND), not an HTTP request'
+    """
+    if kind == "http":
+        return None
+    return f"a recorded WebSocket message ({method}), not an HTTP request"
 
 
 def check_request_syntax(method: str, path: str, headers: list[tuple[str, str]]) -> None:

@@ -29,9 +29,10 @@ from hooklab import HookLab
 
 
 @contextlib.contextmanager
-def _tornado_ws() -> Iterator[tuple[int, bool, list[str]]]:
+def _tornado_ws(*, echo: bool = False) -> Iterator[tuple[int, bool, list[str]]]:
     """A tornado.websocket server on 127.0.0.1 (and [::1] on the same port when it can):
-    each connection is greeted with "served" and closed; yields (port, has_v6, peers)."""
+    each connection is greeted with "served" and closed (``echo``: its first message is
+    answered "echo:<it>", then it is closed); yields (port, has_v6, peers)."""
     from tornado import httpserver, netutil, web, websocket
 
     peers: list[str] = []
@@ -40,6 +41,11 @@ def _tornado_ws() -> Iterator[tuple[int, bool, list[str]]]:
         def open(self) -> None:
             peers.append(self.request.host)
             self.write_message("served")
+            if not echo:
+                self.close(1000)
+
+        def on_message(self, message: str | bytes) -> None:
+            self.write_message(f"echo:{message}")
             self.close(1000)
 
     ready, box = threading.Event(), {}

@@ -57,6 +57,7 @@ from ..capture import (
     check_request_syntax,
     keep_imported,
     new_record,
+    not_a_request,
     parse_iso,
     parse_query,
     shown_value,
@@ -1336,7 +1337,9 @@ def to_curl(
     that came with a transfer coding (``Transfer-Encoding: gzip, chunked``) goes decoded, as
     replay sends it (:func:`hooklab.outbound.forward.sent_body`: one hooklab cannot undo,
     ``compress``, is ``ValueError``). Raises ``ValueError`` for a capture the
-    server could not have received (see :func:`hooklab.capture.check_request_syntax`).
+    server could not have received (see :func:`hooklab.capture.check_request_syntax`), and
+    for a recorded WebSocket message, in replay's words (:func:`hooklab.capture.not_a_request`:
+    no HTTP request re-sends it).
 
     >>> print(to_curl(cap, app_url, multiline=True))
     curl --globoff -X POST http://127.0.0.1:.../webhook \\
@@ -1351,6 +1354,9 @@ def to_curl(
       "type": "payment_intent.succeeded"
     }'
     """
+    why = not_a_request(capture.kind, capture.method)
+    if why is not None:  # (a WebSocket message as "curl -X SEND": a fake capture; replay's words)
+        raise ValueError(why)
     check_request_syntax(capture.method, capture.path, capture.headers)
     if url is None and not capture.path.startswith("/"):  # (OPTIONS *, CONNECT host:port)
         raise ValueError(f"{capture.method} {capture.path} names no path on the lab: it cannot "

@@ -71,6 +71,7 @@ from ..capture import (
     ForwardOutcome,
     as_sent,
     forward_error,
+    not_a_request,
     target_as_sent,
     trailers_start,
 )
@@ -910,8 +911,7 @@ def replay(
     captures = list(captures)
     check_resign(captures, to, resigner)  # (every one first: nothing is sent when one cannot be)
     return [_replayed(c, to, timeout, resigner) if c.kind == "http" else
-            ReplayResult(c.id, None, error=f"not replayed: a recorded WebSocket message "
-                                           f"({c.method}), not an HTTP request")
+            ReplayResult(c.id, None, error=f"not replayed: {not_a_request(c.kind, c.method)}")
             for c in captures]
 
 
