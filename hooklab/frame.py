@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from .capture import decode_body
-from .jsonread import json_text, loads_fast
+from .jsonread import flat_name, json_text, loads_fast
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -1561,7 +1561,9 @@ def _python_only(value: Any) -> bool:
     """Whether a parsed payload holds what Arrow's columns would not give back as
     ``json_normalize`` does: a NaN or an infinity, an integer outside int64 (Arrow reads
     it as a float), or a key with a dot in an object that is not in a list (its column
-    name would be another field's). A float of 2**63 or more in size (``1e19``) is Python's
+    name would be another field's), or an empty one there (Arrow names the field under an
+    empty key ``.e``, json_normalize ``e`` when the key leads the path: :func:`flat_name`;
+    that name may be another field's too). A float of 2**63 or more in size (``1e19``) is Python's
     too: :func:`_checked` refuses such a float in Arrow's column, where it may be an integer
     outside int64."""
     todo = [(value, True)]
@@ -1574,7 +1576,7 @@ def _python_only(value: Any) -> bool:
             if not -(1 << 63) <= v < 1 << 63:
                 return True
         elif isinstance(v, dict):
-            if named and any("." in k for k in v):
+            if named and any("." in k or not k for k in v):
                 return True
             todo.extend((x, named) for x in v.values())
         elif isinstance(v, list):
@@ -1734,8 +1736,10 @@ def _slow_rows(b: Any, k: int, rows: Any) -> dict[int, Any]:
 #: a body sent with ``Content-Encoding: identity``, and one decoded by a guess for a body whose
 #: encoding is none hooklab undoes, see :func:`_encoding_code`; ``flat-5`` ones lack an integer
 #: that a float column rounded to 2**53 exactly, such as 2**53 + 1, see :func:`_inexact_columns`;
-#: ``flat-6`` ones hold a float for an integer past 64 bits, see :func:`_checked`)
-FLAT_KIND = "flat-7"
+#: ``flat-6`` ones hold a float for an integer past 64 bits, see :func:`_checked`; ``flat-7``
+#: ones name a field under a leading empty key ``..e`` where json_normalize says ``e``, see
+#: :func:`_python_only`)
+FLAT_KIND = "flat-8"
 _FLAT_KEEP_BATCH = 16  # segments per write: the writer's transaction stays short
 #: seconds the segments a frame parsed wait to be kept until that frame is made (it always
 #: is, or fails, long before: a bound, not a wait anyone meets)
@@ -1969,7 +1973,7 @@ def _read_task(task: tuple[Any, Any, dict[int, bytes], int]) -> tuple[Any, Any, 
         if _nested_past(table.schema):
             raise _TooDeep(order[_deep_rows(table)])
         if _dotted(table.schema):  # each body read by Python then (_read_checked)
-            raise ValueError("a key with a dot: its column would be another field's")
+            raise ValueError("a key with a dot, or empty: its column would be another field's")
         try:
             if not any(_has_timestamps(f.type) for f in table.schema):
                 try:
@@ -2084,13 +2088,14 @@ def _cut(offs: Any) -> int:
 
 
 def _dotted(fields: Any) -> bool:
-    """Whether a field with a dot in its name is among ``fields`` or their structs'."""
+    """Whether a field with a dot in its name, or an empty name (see :func:`_python_only`),
+    is among ``fields`` or their structs'."""
     import pyarrow as pa
 
     todo = list(fields)  # (a loop, not recursion: a struct may nest hundreds deep)
     while todo:
         f = todo.pop()
-        if "." in f.name:
+        if "." in f.name or not f.name:
             return True
         if pa.types.is_struct(f.type):
             todo.extend(f.type)
@@ -2817,7 +2822,7 @@ def _flat_record(obj: dict[str, Any], objects: set[str] | None = None) -> dict[s
     while stack:  # (at most _MAX_NORMALIZE_DEPTH + 1 deep)
         prefix, level, items = stack[-1]
         for k, v in items:
-            key = f"{prefix}.{k}" if prefix else k
+            key = flat_name((prefix, k))
             if isinstance(v, dict) and level < _MAX_NORMALIZE_DEPTH:
                 if objects is not None:
                     objects.add(key)

@@ -26,15 +26,15 @@ import re
 import sys
 import threading
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from encodings import aliases as _aliases
 from encodings import normalize_encoding
 from typing import Any
 
 __all__ = ["JSON_MAX_DEPTH", "LEGACY_CODECS", "MAX_DECODED", "charset_module", "declared_codec", "decode_body",
-           "json_depth", "json_text", "json_too_deep", "loads_fast", "loads_json", "surrogates_escaped",
-           "wide_int"]
+           "flat_name", "json_depth", "json_text", "json_too_deep", "loads_fast", "loads_json",
+           "surrogates_escaped", "wide_int"]
 
 #: JSON nested deeper than this many arrays/objects is read as not JSON (``Capture.json()`` is
 #: ``None``), the same on every Python version: orjson's own limit, where the standard library's
@@ -370,3 +370,21 @@ def declared_codec(content_type: str | None) -> str:
         return "utf-8"
     name = charset_module(content_type.lower())
     return name if name in LEGACY_CODECS else "utf-8"
+
+
+def flat_name(keys: Iterable[str]) -> str:
+    """The column ``pandas.json_normalize`` names the field at ``keys`` (object keys, outermost
+    first): the keys joined by ``.``, except that a key met while the name is still empty
+    starts it alone (pandas drops the separator it would begin with), so leading empty keys
+    add nothing. ``dataframe(flatten=True)``, its kept tables and the live view's Tree name
+    fields here, whichever way a body is read.
+
+    >>> flat_name(["a", "b"]), flat_name(["", "e"]), flat_name(["", "", "x"]), flat_name(["a", "", "b"])
+    ('a.b', 'e', 'x', 'a..b')
+    >>> flat_name([""]), flat_name(["x", ""]), flat_name(["a.", "x"])
+    ('', 'x.', 'a..x')
+    """
+    name = ""
+    for key in keys:
+        name = f"{name}.{key}" if name else key
+    return name

@@ -37,7 +37,7 @@ from ..credentials import (
     hide_json,
     hide_json_text,
 )
-from ..jsonread import loads_fast, loads_json, surrogates_escaped
+from ..jsonread import flat_name, loads_fast, loads_json, surrogates_escaped
 
 __all__ = [
     "BODY",
@@ -380,4 +380,4 @@ def column_name(path: tuple[str | None, ...], prefix: str = "payload.") -> str |
         if seg is None:
             break
         keys.append(seg)
-    return prefix + ".".join(keys) if keys else None
+    return prefix + flat_name(keys) if keys else None  # (json_normalize's: ("", "e") is "e")
