@@ -21,7 +21,10 @@ True
 ``import hooklab`` stays light: pandas and ipywidgets load only when first used.
 """
 
-from __future__ import annotations
+from __future__ import annotations  # noqa: I001 (hooklab._program comes first)
+
+# (first: the ``hooklab`` command's stop signals are held from here on; see its docstring)
+from . import _program  # noqa: F401
 
 import os
 import sys

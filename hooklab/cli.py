@@ -9,56 +9,23 @@
 
 from __future__ import annotations
 
-# (first, before the other imports: a stop signal from here on is held until main() acts on
-# it, where it interrupted whatever import it landed in with a traceback)
-import os
+# (first, before the other imports: the ``hooklab`` command's stop signals are held since
+# hooklab's first line, hooklab._program, until main() acts on them, where they interrupted
+# whatever import they landed in with a traceback)
 import signal
 import sys
 
+from ._program import EARLY, IGNORED_AT_START, PROGRAM, STOP_SIGNALS, hold, is_program
 
-def _is_program() -> bool:
-    """Whether this process is the ``hooklab`` command (its console script, ``python -m
-    hooklab.cli``), not a program that imported this module (a kernel, a test run): only
-    then are the process's signal handlers the command's to set, from the start."""
-    if __name__ == "__main__":
-        return True
-    path = getattr(sys.modules.get("__main__"), "__file__", None) or ""
-    name = os.path.basename(path)
-    if name == "__main__.py":  # (a launcher .exe holding its script: hooklab.exe/__main__.py)
-        name = os.path.basename(os.path.dirname(path))
-    name = name.lower()
-    for end in (".exe", "-script.pyw", "-script.py"):
-        name = name.removesuffix(end)
-    return name == "hooklab"
-
-
-#: stop signals ignored when the process started (``nohup``, ``hooklab serve &`` from a
-#: script): they stay ignored
-_IGNORED_AT_START = frozenset(
-    n for n in (getattr(signal, name, None) for name in ("SIGINT", "SIGTERM", "SIGHUP"))
-    if n is not None and signal.getsignal(n) is signal.SIG_IGN)
-_STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
-                      if hasattr(signal, name))
-#: this process is the ``hooklab`` command (see :func:`_is_program`)
-_PROGRAM = _is_program()
+_IGNORED_AT_START = IGNORED_AT_START
+_STOP_SIGNALS = STOP_SIGNALS
+#: this process is the ``hooklab`` command (see :func:`hooklab._program.is_program`);
+#: ``python -m hooklab.cli`` is told here, as ``__main__``, and holds its signals from here
+_PROGRAM = PROGRAM or (is_program(__name__ == "__main__") and hold())
 #: the first stop signal that came before main() could act on it (Python was still loading
 #: the command: a traceback from the middle of an import, or, for SIGTERM, no word at all)
-_EARLY: list[int] = []
+_EARLY = EARLY
 
-
-def _held(signum: int, frame: object) -> None:
-    if not _EARLY:
-        _EARLY.append(signum)
-
-
-if _PROGRAM:
-    for _n in _STOP_SIGNALS:
-        if _n not in _IGNORED_AT_START:
-            try:
-                signal.signal(_n, _held)
-            except ValueError:  # (not the main thread: not the hooklab program after all)
-                _PROGRAM = False
-                break
 if _PROGRAM:  # the C extensions the commands load later, loaded while a stop signal is only
     # noted (~8 ms): a SIGTERM raised as _ssl initialised (serve importing asyncio) came out
     # as its own "TypeError: expected a message argument", a traceback and exit 1
