@@ -751,24 +751,48 @@ def _serve(args: argparse.Namespace) -> int:
     sigint_ignored = bool(handled) and signal.SIGINT not in handled  # (`serve &` in a script)
     print(lab.status_line() + (" — SIGTERM to stop (SIGINT is ignored)" if sigint_ignored
                                else " — Ctrl-C to stop"), flush=True)
-    said, down, words = 0, False, ""  # failures said; one said and not yet over; its words
+    # failures said; one said and not yet said to be over, its words and its start; the
+    # server's count of 503s for captures not stored when the last such count was said
+    said, down, words, since, refused_at = 0, False, "", None, 0
+    server = lab.server
 
-    def show_failure() -> None:
-        # a full disk: said once, and when captures are stored again. The store counts each
-        # time writes failed, so that one over between two looks (a tenth of a second of
-        # 503s) is said too: looking at `failing` alone missed it, and its senders' 503s
-        nonlocal said, down, words
+    def say_refused(still: bool = False) -> None:
+        # the 503s that senders got since the last such line (the server's count, part of
+        # /_hooklab/health's `refused`), so that the lines add up to what the senders got
+        nonlocal refused_at
+        total = server.not_stored if server is not None else 0
+        n, refused_at = total - refused_at, total
+        if n:
+            err.put(f"hooklab: {n} request{'s' if n != 1 else ''} answered 503 while captures "
+                    "were not being stored" + (" (nor at the stop)" if still else ""))
+
+    def stored_again() -> None:
+        nonlocal down, words, since
+        err.put("hooklab: captures are being stored again")
+        say_refused()
+        down, words, since = False, "", None
+
+    def show_failure(final: bool = False) -> None:
+        # a full disk: said each time, however short, and when captures are stored again,
+        # with how many senders got 503 meanwhile. The store counts each time writes failed,
+        # so that one over between two looks (a tenth of a second of 503s) is said too; a
+        # time said is over once `failing` is none or another time's (another start): two
+        # times between two looks, captures stored between them, read as one
+        nonlocal said, down, words, since
         count = store.failure_count  # (first: a failure that begins after it is seen next)
         now = store.failing
+        if down and (now is None or now[1] != since):
+            stored_again()
         if count > said or (now is not None and now[0] != words):
-            why = (now or store.last_failure or ("unknown error", None))[0]
+            why, began = now or store.last_failure or ("unknown error", None)
             times = count - said
             err.put(f"hooklab: captures are not being stored ({why}); senders get 503"
-                    + (f" ({times} times since the last line)" if times > 1 else ""))
-            said, down, words = count, True, why
+                    + (f" (it stopped {times} times since the last line)" if times > 1 else ""))
+            said, down, words, since = count, True, why, began
         if down and now is None:
-            err.put("hooklab: captures are being stored again")
-            down, words = False, ""
+            stored_again()
+        if final:  # (503s answered after the last line said them: a look came first)
+            say_refused(still=down)
 
     try:
         while not _stop_asked(stop, 0.2):
@@ -788,7 +812,8 @@ def _serve(args: argparse.Namespace) -> int:
             lab.stop(quiet_forwards=True)  # the library's warning, which names lab.replay)
             refusals.flush(now=True)  # (what the last second left out is said too)
             flush_failures(now=True)
-            show_failure()  # (one over since the last look, or as the last captures were stored)
+            show_failure(final=True)  # (one over since the last look, or as the last captures
+            # were stored; the 503s not said yet)
             for line in _forward_stop_lines(lab.forwards_left, unverified, bool(args.resign),
                                             args.db, *_bin_files(args)):
                 err.put(f"hooklab: {line}")

@@ -411,6 +411,9 @@ class CaptureServer:
         #: 503s of captures the store could not take (a full queue, a full disk, a failed
         #: sync) are counted too, untold (``hooklab serve`` says the failure itself)
         self.refused: dict[int, int] = {}
+        #: of ``refused[503]``, those of captures the store could not take or keep (a full
+        #: disk, a failed sync, a full queue): ``hooklab serve``'s failure lines count them
+        self.not_stored = 0
         #: when ``refused`` began counting (made, or :meth:`reset_refused`): UTC
         self.refused_since = datetime.now(timezone.utc)
         self.refusal_listeners: list[Any] = []
@@ -541,6 +544,7 @@ class CaptureServer:
         """Server loop: a capture is answered 503 because the store could not take or keep
         it: counted in ``refused`` (health said nothing of a short full disk's 503s)."""
         self.refused[503] = self.refused.get(503, 0) + 1
+        self.not_stored += 1
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self, timeout: float = 10.0) -> CaptureServer:
@@ -885,6 +889,7 @@ class CaptureServer:
         (the pytest plugin's reset, through ``lab.reset()``, calls it between tests)."""
         def clear() -> None:
             self.refused.clear()
+            self.not_stored = 0
             self.refused_since = datetime.now(timezone.utc)
 
         loop, thread = self.loop, self._thread
