@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import pytest
+from _http import post
 from _relsupport import serve, tmpfs
 
 DOWN = "hooklab: captures are not being stored (OperationalError: database or disk is full)"
@@ -79,16 +80,15 @@ def test_each_full_disk_time_is_said_with_its_end_and_the_503s_add_up(
                     if statuses[-1] == 200:
                         break
                     time.sleep(0.01)
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-            conn.request("GET", "/_hooklab/health")
-            health = json.loads(conn.getresponse().read())
-            conn.close()
+            health = json.loads(post(f"http://127.0.0.1:{port}/_hooklab/health", None,
+                                     method="GET")[1])
             proc.send_signal(signal.SIGTERM)
-            assert proc.wait(60) == 0
+            code = proc.wait(60)
         finally:
-            if proc.poll() is None:
+            if proc.poll() is None:  # (a serve that did not stop: the test fails below)
                 proc.kill()
-                proc.wait(10)
+                code = proc.wait(10)
+    assert code == 0
     said = log.read_text(encoding="utf-8")
     n503 = statuses.count(503)
     # (what the senders got: 200s and 503s only, 15 times full, each time ended by a 200
