@@ -896,7 +896,9 @@ def target_as_sent(target: str) -> str:
     which Python shows as ``Ã©``), so its bytes are read as UTF-8 (``é``), a byte that is no
     UTF-8 shown as its escape (``%FF``: never a Latin-1 character, a lone 0xE9 is ``%E9``,
     not ``é``), and escapes that came as such kept (``%C3%A9`` came as those six
-    characters). A URL's scheme, host and port are as written; a target with a character
+    characters). A URL (one that starts with its scheme: ``http://``) keeps its scheme,
+    host and port as written; any other target is bytes from its start (``/p?next=https://h/é``
+    is a path and query, ``host:port`` a CONNECT's authority). A target with a character
     past U+00FF was no bytes (text: as written). Control and bidi characters are left in:
     :func:`printable` (a terminal) or the live view's ``visible`` escapes them.
 
@@ -906,22 +908,28 @@ def target_as_sent(target: str) -> str:
     ('/é%FF', '/%E9')
     >>> target_as_sent("http://127.0.0.1:5000/t/cafÃ©")
     'http://127.0.0.1:5000/t/café'
+    >>> target_as_sent("/relay/cafÃ©/https://example.com/x")
+    '/relay/café/https://example.com/x'
     """
     if target.isascii():
         return target
-    scheme = target.find("://")
-    begins = _TARGET_BEGINS.search(target, scheme + 3 if scheme >= 0 else 0)
-    if begins is None:
-        return target
+    begins = 0  # (origin-form /p?q, authority-form host:port: all of it was bytes)
+    url = _ABSOLUTE.match(target)  # (absolute-form: a "://" in a path or query is no scheme)
+    if url is not None:
+        found = _TARGET_BEGINS.search(target, url.end())
+        if found is None:
+            return target
+        begins = found.start()
     try:
-        raw = target[begins.start():].encode("latin-1")  # (the bytes)
+        raw = target[begins:].encode("latin-1")  # (the bytes)
     except UnicodeEncodeError:
         return target
     read = raw.decode("utf-8", "surrogateescape")  # (a byte that is no UTF-8: U+DC80-DCFF)
-    return target[:begins.start()] + _NO_UTF8.sub(lambda m: f"%{ord(m.group()) - 0xDC00:02X}",
-                                                  read)
+    return target[:begins] + _NO_UTF8.sub(lambda m: f"%{ord(m.group()) - 0xDC00:02X}", read)
 
 
+#: a URL (absolute-form): a target that starts with its scheme and ``://`` (RFC 3986 3.1)
+_ABSOLUTE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 #: where a URL's request target begins, past its ``scheme://`` and authority
 _TARGET_BEGINS = re.compile(r"[/?#]")
 #: a byte that is no UTF-8, as ``surrogateescape`` reads it (U+DC80 - U+DCFF)
