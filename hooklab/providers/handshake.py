@@ -122,6 +122,9 @@ class BinSecrets:
         self._bins: dict[str, BinSecret] = {}
         #: what handshakes handed over, as it came (see :meth:`hand_over`)
         self._handed: dict[tuple[str, str, bytes], tuple[str, ...]] = {}
+        #: (bin, arrival time) of each of them, counted: any other capture (nearly all that
+        #: forward and replay send) is told apart without hashing its body
+        self._handed_at: dict[tuple[str, str], int] = {}
         self._lock = threading.Lock()
         #: bumped by every change of what lab.secret() set (what is scrubbed follows it)
         self.version = 0
@@ -180,10 +183,17 @@ class BinSecrets:
         order), which its capture stores as ``[secret]``, for forward and replay to give back
         to that capture only (:meth:`handed_over`): whoever answered it, the app a forward
         feeds learns the secret from it. Memory only, the last :data:`MAX_HANDED`."""
+        key = _arrival(bin_, received_at, body)
         with self._lock:
-            self._handed[_arrival(bin_, received_at, body)] = values
+            if key not in self._handed:
+                self._handed_at[key[:2]] = self._handed_at.get(key[:2], 0) + 1
+            self._handed[key] = values
             while len(self._handed) > MAX_HANDED:
-                del self._handed[next(iter(self._handed))]
+                old = next(iter(self._handed))
+                del self._handed[old]
+                left = self._handed_at.pop(old[:2]) - 1
+                if left:
+                    self._handed_at[old[:2]] = left
 
     def handed_over(self, bin_: str, received_at: Any, body: bytes) -> tuple[str, ...] | None:
         """What :meth:`hand_over` kept for the capture of ``bin_`` received at
@@ -195,7 +205,11 @@ class BinSecrets:
         (('k1',), None)
         """
         with self._lock:
-            return self._handed.get(_arrival(bin_, received_at, body))
+            if (bin_, str(received_at)) not in self._handed_at:
+                return None  # (no handshake of that bin at that time: its body is not hashed)
+        key = _arrival(bin_, received_at, body)
+        with self._lock:
+            return self._handed.get(key)
 
     def entries(self) -> list[BinSecret]:
         """What is known for every bin (a copy)."""
