@@ -544,7 +544,7 @@ def _bin_files(args: argparse.Namespace) -> tuple[dict[str, str], dict[str, str]
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from .capture import header_text_as_sent, printable, target_as_sent
+    from .capture import Capture, header_text_as_sent, printable, target_as_sent
     from .core import ForwardLoopError, HookLab
     from .filters import bin_name
     from .store import new_paths, remove_new_paths
@@ -611,10 +611,16 @@ def _serve(args: argparse.Namespace) -> int:
         while forwarded:
             show_forward(forwarded.pop(0))
 
+    def came(cid: int) -> Capture | None:  # (what forward_target_read reads: no body)
+        rows = store.rows("path, url", since=cid - 1, until=cid)
+        return Capture(cid, None, "", rows[0][0], url=rows[0][1] or "") if rows else None
+
     def show_forward(cid: int) -> None:
         for f in store.forwards(cid)[-1:]:
-            # (the capture's bytes read as UTF-8, a byte that is none as %FF, never Latin-1)
-            f = {**f, "target": forward_target_read(f["target"], store.get(cid))}
+            if args.quiet and delivered(f["status"], f["error"]):
+                continue  # (no line: nothing read back)
+            if not f["target"].isascii():  # (read as UTF-8, a byte that is none as %FF)
+                f = {**f, "target": forward_target_read(f["target"], came(cid))}
             if not delivered(f["status"], f["error"]):  # (a 3xx too: not followed)
                 what = shown(f["error"] or f"answered {f['status']}", 400)
                 line = f"#{cid} forward to {shown(f['target'], 400)} FAILED: {what}"
@@ -624,8 +630,6 @@ def _serve(args: argparse.Namespace) -> int:
                         err.put(f"hooklab: {line}" + (f" (and {more} more failed before "
                                                       "it)" if more else ""))
                     continue
-            elif args.quiet:
-                continue
             else:
                 line = f"#{cid} forwarded to {shown(f['target'], 400)}: {f['status']} " \
                        f"in {f['latency_ms']:.0f} ms"
