@@ -16,23 +16,16 @@ raw recording app; ``hooklab serve`` as a subprocess for its printed lines.
 from __future__ import annotations
 
 import html
-import os
-import queue
 import re
 import socket
-import subprocess
-import sys
-import threading
-import time
 from pathlib import Path
 
 import pytest
 from _rawrecord import Recorder
+from _serve_lines import gather, serve
 from test_forward_target_text import _sent_target, app  # noqa: F401 - the app fixture
 
 import hooklab
-
-EXE = str(Path(sys.executable).with_name("hooklab"))
 
 #: (the request target after /q, as sent; how a person reads it, worked out by hand from the
 #: UTF-8 tables: C3 A9 is é, E6 97 A5 is 日, C3 BC is ü; FF, FE, a lone E9 are no UTF-8)
@@ -95,18 +88,10 @@ def test_the_live_view_and_lab_messages_read_the_bytes(app: Recorder, tmp_path: 
 
 
 def test_serve_lines_read_the_bytes(app: Recorder, tmp_path: Path) -> None:  # noqa: F811
-    proc = subprocess.Popen(
-        [EXE, "serve", "--port", "0", "--db", str(tmp_path / "s.sqlite3"), "--max-body", "100",
-         "--forward", f"q={app.url}/t"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8",
-        env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8"})
-    lines: queue.Queue[str] = queue.Queue()
-    errs: queue.Queue[str] = queue.Queue()
-    for stream, into in ((proc.stdout, lines), (proc.stderr, errs)):
-        threading.Thread(target=lambda s=stream, q=into: [q.put(x) for x in s],
-                         daemon=True).start()
     said: list[str] = []
-    try:
+    refused: list[str] = []
+    with serve("--port", "0", "--db", str(tmp_path / "s.sqlite3"), "--max-body", "100",
+               "--forward", f"q={app.url}/t") as (lines, errs):
         first = lines.get(timeout=30)
         m = re.search(r"http://127\.0\.0\.1:(\d+)", first)
         assert m, first
@@ -115,21 +100,9 @@ def test_serve_lines_read_the_bytes(app: Recorder, tmp_path: Path) -> None:  # n
             _post(port, target)
             app.wait(i + 1)
         _post(port, b"/\xc3\xa9\xff", b"x" * 200)  # (past --max-body: a refusal line)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and sum("forwarded to" in x for x in said) < len(TARGETS):
-            try:
-                said.append(lines.get(timeout=1))
-            except queue.Empty:
-                pass
-        refused = ""
-        while time.monotonic() < deadline and "refused" not in refused:
-            try:
-                refused = errs.get(timeout=1)
-            except queue.Empty:
-                pass
-    finally:
-        proc.terminate()
-        proc.communicate(timeout=30)
+        gather([(lines, said)], lambda: sum("forwarded to" in x for x in said) >= len(TARGETS))
+        gather([(errs, refused)], lambda: any("refused" in x for x in refused))
+    refused = [x for x in refused if "refused" in x][:1] or [""]
     captured = [x for x in said if re.match(r"#\d+ \d\d:\d\d:\d\d\.\d+Z POST ", x)]
     forwarded = [x for x in said if "forwarded to" in x]
     assert len(captured) == len(forwarded) == len(TARGETS), said
@@ -137,4 +110,4 @@ def test_serve_lines_read_the_bytes(app: Recorder, tmp_path: Path) -> None:  # n
         path = shown.split("?", 1)[0]  # (a capture's path: its query is apart)
         assert f" POST /q{path} -> 200 " in cap_line, (path, cap_line)
         assert f" forwarded to {app.url}/t{shown}: 200 in " in fwd_line, (shown, fwd_line)
-    assert refused.startswith("hooklab: refused POST /q/\u00e9%FF from 127.0.0.1: 413"), refused
+    assert refused[0].startswith("hooklab: refused POST /q/\u00e9%FF from 127.0.0.1: 413"), refused

@@ -17,22 +17,15 @@ view's Details title).
 from __future__ import annotations
 
 import html
-import os
-import queue
 import re
 import socket
-import subprocess
-import sys
-import threading
-import time
 from pathlib import Path
 
 import pytest
+from _serve_lines import gather, serve
 
 import hooklab
 from hooklab.capture import target_as_sent
-
-EXE = str(Path(sys.executable).with_name("hooklab"))
 
 #: (request target as sent, as a person reads it) -- worked out by hand: C3 A9 is é,
 #: FF and a lone E9 are no UTF-8 (%FF, %E9); ``{url}`` is the server's own http://127.0.0.1:port
@@ -90,18 +83,9 @@ def test_target_as_sent(target: bytes, shown: str) -> None:
 
 
 def test_serve_lines_read_the_whole_target(tmp_path: Path) -> None:
-    proc = subprocess.Popen(
-        [EXE, "serve", "--port", "0", "--db", str(tmp_path / "s.sqlite3"), "--max-body", "10"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8",
-        env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8"})
-    lines: queue.Queue[str] = queue.Queue()
-    errs: queue.Queue[str] = queue.Queue()
-    for stream, into in ((proc.stdout, lines), (proc.stderr, errs)):
-        threading.Thread(target=lambda s=stream, q=into: [q.put(x) for x in s],
-                         daemon=True).start()
     said: list[str] = []
     refused: list[str] = []
-    try:
+    with serve("--port", "0", "--db", str(tmp_path / "s.sqlite3"), "--max-body", "10") as (lines, errs):
         m = re.search(r"http://127\.0\.0\.1:(\d+)", lines.get(timeout=30))
         assert m
         port = int(m.group(1))
@@ -110,17 +94,8 @@ def test_serve_lines_read_the_whole_target(tmp_path: Path) -> None:
             assert _send(port, b"POST", target) == b"HTTP/1.1 200 OK"
             assert _send(port, b"POST", target, b"x" * 50).startswith(b"HTTP/1.1 413 ")
         assert _send(port, b"OPTIONS", b"*") == b"HTTP/1.1 200 OK"
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and (len(said) <= len(table)
-                                               or len(refused) < len(table)):
-            for into, q in ((said, lines), (refused, errs)):
-                try:
-                    into.append(q.get(timeout=0.2).rstrip("\n"))
-                except queue.Empty:
-                    pass
-    finally:
-        proc.terminate()
-        proc.communicate(timeout=30)
+        gather([(lines, said), (errs, refused)],
+               lambda: len(said) > len(table) and len(refused) >= len(table))
     captured = [x for x in said if re.match(r"#\d+ \d\d:\d\d:\d\d\.\d+Z ", x)]
     refused = [x for x in refused if " refused " in x]
     assert len(captured) == len(table) + 1 and len(refused) == len(table), (said, refused)
