@@ -255,3 +255,62 @@ def test_a_capture_committed_only_after_the_stop_says_it_was_not_answered(
     finally:
         con.close()
     assert rows == [(0, b"slow")], rows  # stored, and never a 2xx nobody was given
+
+
+def test_a_status_told_as_the_store_closes_is_stored(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A capture committed after the stop gave up on it has its row corrected to status 0 by
+    the store's own thread (``record_status``). When ``lab.stop()`` closed the store between
+    that call's look at whether the store is closed and its queueing of the change, the
+    writer's stop marker went first: the writer ended before the change, and the row said 200
+    for a sender that got no answer. Both moments are stood in for by delays, as no real
+    program makes them happen at will: a writer that lingers once it claimed the capture (a
+    commit slower than the stop's two graces), and a queueing of the status change that takes
+    a second (the window is a few bytecodes wide)."""
+    claim = hooklab.store.store.Submitted.claim
+
+    def slow(ticket: object) -> bool:
+        took = claim(ticket)  # type: ignore[arg-type]
+        time.sleep(6.0)  # (past the 2 s grace and the 2 s the stop waits for a commit)
+        return took
+
+    db = tmp_path / "c.sqlite3"
+    lab = hooklab.start(port=0, db=str(db))
+    telling = threading.Event()
+    try:
+        store = lab.store
+        queued = store._queue
+
+        class SlowToQueueAStatus:
+            def put(self, item: object) -> None:
+                if isinstance(item, tuple) and isinstance(item[0], dict) \
+                        and "__status__" in item[0]:
+                    telling.set()
+                    time.sleep(1.0)
+                queued.put(item)
+
+            def __getattr__(self, name: str) -> object:
+                return getattr(queued, name)
+
+        monkeypatch.setattr(store, "_queue", SlowToQueueAStatus())
+        monkeypatch.setattr(hooklab.store.store.Submitted, "claim", slow)
+        out: dict[bytes, object] = {}
+        sent = threading.Event()
+        t = threading.Thread(target=_sender, args=(lab.bound_port, b"slow", sent, out),
+                             daemon=True)
+        t.start()
+        assert sent.wait(10)
+        time.sleep(0.3)
+        lab.stop_serving()  # (the store stays open: the commit lands after the loop ended)
+        t.join(30)
+        assert telling.wait(30)  # the store's thread is telling the row's status ...
+        lab.stop()  # ... as the store closes
+    finally:
+        lab.stop()
+    assert out == {b"slow": None}
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        rows = con.execute("SELECT status, body FROM captures").fetchall()
+    finally:
+        con.close()
+    assert rows == [(0, b"slow")], rows

@@ -1194,17 +1194,20 @@ class CaptureStore:
         >>> store.record_status(cap.id, 201); store.flush(); store.get(cap.id).status
         201
         """
-        if self._closed:
-            if self._on_store_thread() and not self.readonly:  # (an answer of the last
-                self._late_status.append((int(capture_id), int(status)))  # commits: close()
-                return  # stores it once the writer is done)
-            raise StoreError("store is closed")
-        if self.readonly:
-            raise StoreError(f"{self.path!r} was opened read-only")
-        with self._room:  # (counted, so that the writer's release stays even)
-            self._queued += 1
-        self._queue.put(({"__status__": (int(capture_id), int(status))}, None,
-                         self._status_stored, 0))
+        item = ({"__status__": (int(capture_id), int(status))}, None, self._status_stored, 0)
+        # the look at _closed and the put are one step under _room, as close() marks the
+        # store closed and queues the writer's stop marker: a change queued behind that
+        # marker was never written (a row said 200 for a capture never answered)
+        with self._room:
+            if self._closed:
+                if self._on_store_thread() and not self.readonly:  # (an answer of the last
+                    self._late_status.append(item[0]["__status__"])  # commits: close()
+                    return  # stores it once the writer is done)
+                raise StoreError("store is closed")
+            if self.readonly:
+                raise StoreError(f"{self.path!r} was opened read-only")
+            self._queued += 1  # (counted, so that the writer's release stays even)
+            self._queue.put(item)
 
     def _status_stored(self, result: Any) -> None:
         """Store thread: a status change is durable (its capture id), or failed."""
@@ -3248,8 +3251,9 @@ class CaptureStore:
             return
         if not self.readonly:
             self._retry_forwards(now=True)  # (a last try for outcomes held on a full disk)
-        self._closed = True
-        self._queue.put(None)
+        with self._room:  # (one step, as record_status looks at _closed and queues)
+            self._closed = True
+            self._queue.put(None)
         self._imports.put(None)  # (an import's jobs before it fail: the store is closed)
         self._writer.join(timeout=30)
         if self._importer is not None:
