@@ -22,6 +22,7 @@ import re
 import signal
 import socket
 import sqlite3
+import struct
 import subprocess
 import threading
 import time
@@ -46,13 +47,23 @@ def _request(port: int, body: bytes) -> bytes:
             b"Content-Length: %d\r\n\r\n%s" % (port, len(body), body))
 
 
-def _sender(port: int, body: bytes, sent: threading.Event, out: dict[bytes, object]) -> None:
+def _sender(port: int, body: bytes, sent: threading.Event, out: dict[bytes, object],
+            how: str = "read", hang_up: threading.Event | None = None) -> None:
     """Send one webhook; ``out[body]`` is the id a 2xx answer acknowledged, else what came
-    (``None``: the connection closed without an answer)."""
+    (``None``: the connection closed without an answer). ``how``: ``read`` the answer,
+    ``half-close`` the sending side first (then read), or ``reset`` the connection once
+    ``hang_up`` is set (SO_LINGER 0, as a sender killed or giving up: nothing read)."""
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
             s.sendall(_request(port, body))
             sent.set()
+            if how == "reset":
+                assert hang_up is not None and hang_up.wait(30)
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                out[body] = None
+                return
+            if how == "half-close":
+                s.shutdown(socket.SHUT_WR)
             data = b""
             while chunk := s.recv(65536):
                 data += chunk
@@ -104,11 +115,12 @@ def _release_later(con: sqlite3.Connection, after: float | None) -> threading.Th
     return t
 
 
-def _check(db: Path, first: int, out: dict[bytes, object]) -> None:
+def _check(db: Path, first: int, out: dict[bytes, object],
+           senders: set[bytes] | None = None) -> None:
     """Acknowledged == stored, each with a 2xx status and its sender's body; no sender got
     anything but a 2xx or no answer (a 503 would be a capture refused, not this bug)."""
     acked = {body: v for body, v in out.items() if isinstance(v, int)}
-    assert set(out) == {b"during-%d" % i for i in range(SENDERS)}, out
+    assert set(out) == (senders or {b"during-%d" % i for i in range(SENDERS)}), out
     assert all(v is None for b, v in out.items() if b not in acked), out
     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
@@ -314,3 +326,64 @@ def test_a_status_told_as_the_store_closes_is_stored(
     finally:
         con.close()
     assert rows == [(0, b"slow")], rows
+
+
+#: senders whose webhooks wait on the lock: two reset their connection while they wait (a
+#: sender killed, or giving up after its own timeout), one half-closes and reads, one reads
+HANGING = {b"reset-0": "reset", b"reset-1": "reset", b"half": "half-close", b"waits": "read"}
+
+
+@pytest.mark.parametrize("when", ["no stop", "stop, released within the grace",
+                                  "stop, released after it"])
+def test_a_sender_that_hangs_up_while_the_database_is_locked_is_not_stored(
+        tmp_path: Path, when: str) -> None:
+    """A sender that resets its connection while its capture waits on a database another
+    program holds locked got no answer: its capture is taken back, never stored (it was
+    stored once the lock went, with status 200, and the sender's retry stored it twice),
+    outside a stop as in one (the stop's own taking back only saw live connections)."""
+    db = tmp_path / "c.sqlite3"
+    lab = hooklab.start(port=0, db=str(db))
+    con = None
+    out: dict[bytes, object] = {}
+    try:
+        port = lab.bound_port
+        first = _acknowledged_first(port)
+        con = _lock(db)
+        hang_up = threading.Event()
+        threads = []
+        for body, how in HANGING.items():
+            sent = threading.Event()
+            t = threading.Thread(target=_sender, args=(port, body, sent, out, how, hang_up),
+                                 daemon=True)
+            t.start()
+            assert sent.wait(10)
+            threads.append(t)
+        time.sleep(0.3)  # (read by the server and handed to the store: they wait on the lock)
+        hang_up.set()
+        time.sleep(0.3)  # (the resets reached the lab)
+        if when == "no stop":
+            con.execute("COMMIT")
+        else:
+            releaser = _release_later(con, 0.5 if "within" in when else 3.3)
+            lab.stop()
+            releaser.join(10)
+        for t in threads:
+            t.join(30)
+        lab.stop()
+    finally:
+        lab.stop()
+        if con is not None:
+            if con.in_transaction:
+                con.execute("COMMIT")
+            con.close()
+    assert not any(t.is_alive() for t in threads)
+    assert out[b"reset-0"] is None and out[b"reset-1"] is None, out
+    if when == "no stop":  # (the others are answered once the lock goes)
+        assert all(isinstance(out[b], int) for b in (b"half", b"waits")), out
+    _check(db, first, out, set(HANGING))
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        bodies = {bytes(b) for (b,) in con.execute("SELECT body FROM captures")}
+    finally:
+        con.close()
+    assert not bodies & {b"reset-0", b"reset-1"}, bodies  # taken back: never stored

@@ -464,6 +464,20 @@ class _Slot:
     def _abandon(self) -> None:
         self.conn._fail()
 
+    def _take_back(self) -> bool:
+        """Server loop: a capture handed to the store (``storing``) whose answer will never be
+        sent (its connection went, or the server stops): taken back from the store while the
+        writer has not taken it (``True``: never stored, never answered, so its sender's retry
+        is no duplicate); else it is being committed (``False``) and is followed from now on
+        (``watch``): once stored, its row says status ``0`` unless its answer was sent."""
+        if self.withdrawn:
+            return True
+        if self.ticket is None or self.ticket.withdraw():  # (None: not handed to it yet)
+            self.withdrawn = True
+            return True
+        self.watch = True
+        return False
+
     def _settle(self, sent: bool) -> None:
         """What became of a capture's answer is known: ``sent`` (written to the sender, see
         :meth:`CaptureProtocol._flush`) or never sent. The stored row is corrected when it
@@ -1266,8 +1280,12 @@ class CaptureProtocol(asyncio.Protocol):
             slot._settle(True)
 
     def _drop_answers(self) -> None:
-        """The connection goes (or is handed over): the answers not written never will be."""
+        """The connection goes (or is handed over): the answers not written never will be. A
+        capture waiting for a database another program holds locked is taken back: stored
+        once the lock went, its row said 200 to a sender that got no answer (and retried)."""
         for slot in self.slots:
+            if slot.storing and self.server.store.locked_out:
+                slot._take_back()
             slot._settle(False)
         self.slots.clear()
 
@@ -1744,17 +1762,8 @@ class Connections:
         Returns the captures being committed already (the writer holds the write lock for
         them: their answers come within moments), followed from now on (``watch``): one
         committed after its connection closed says status ``0``."""
-        committing = []
-        for conn in self.conns:
-            for slot in conn.slots:
-                if not slot.storing or slot.withdrawn:
-                    continue
-                if slot.ticket is None or slot.ticket.withdraw():  # (None: not handed yet)
-                    slot.withdrawn = True
-                else:
-                    slot.watch = True
-                    committing.append(slot)
-        return committing
+        return [slot for conn in self.conns for slot in conn.slots
+                if slot.storing and not slot._take_back()]
 
     def answering(self) -> bool:
         """Whether a capture taken before the stop is still unanswered, or an answer still

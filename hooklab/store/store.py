@@ -661,6 +661,8 @@ class CaptureStore:
         self._status_epoch = 0
         #: status changes told by the store's threads as it closed (see record_status)
         self._late_status: list[tuple[int, int]] = []
+        #: the writer waits for a write lock another connection holds (see _begin_batch)
+        self._locked_out = False
         self._delete_subscribers: list[Callable[[], None]] = []
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         #: the import thread's inbox (see _Handover); ``_imports_over`` once it ended
@@ -1784,13 +1786,48 @@ class CaptureStore:
         self._set_meta(db, "segments_upto", last)
         return last
 
+    @property
+    def locked_out(self) -> bool:
+        """Whether the captures queued now wait for another connection to release the
+        database's write lock (another program inside a write transaction, e.g. a ``sqlite3``
+        shell after ``BEGIN IMMEDIATE``). The capture server takes back the capture of a
+        sender that hangs up meanwhile (:meth:`Submitted.withdraw`): its sender got no
+        answer, so nothing may be stored for it.
+
+        >>> store.locked_out
+        False
+        """
+        return self._locked_out
+
+    def _begin_batch(self, db: sqlite3.Connection) -> None:
+        """Writer: ``BEGIN IMMEDIATE`` for a batch of captures, tried at once first: when
+        another connection holds the write lock, :attr:`locked_out` says so while the busy
+        timeout's wait for it lasts."""
+        if self._memory:  # (no other connection)
+            db.execute("BEGIN IMMEDIATE")
+            return
+        db.execute("PRAGMA busy_timeout = 0")
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if not _busy(exc):
+                raise
+        finally:
+            db.execute("PRAGMA busy_timeout = 5000")
+        self._locked_out = True
+        try:
+            db.execute("BEGIN IMMEDIATE")
+        finally:
+            self._locked_out = False
+
     def _write_batch(self, batch: list[tuple[Any, Future, Callable | None, int]]) -> None:
         done: list[tuple[Capture | BaseException | None, Future, Callable | None]] = []
         forwarded: list[int] = []
         try:
             with self._read_lock if self._memory else _nolock:
                 db = self._wdb
-                db.execute("BEGIN IMMEDIATE")
+                self._begin_batch(db)
                 try:
                     words: list[tuple[int, str]] = []
                     self._foreign_index(db)  # (one read of the meta table a batch)
@@ -3673,6 +3710,12 @@ def _rollback(db: sqlite3.Connection) -> None:
     "cannot rollback - no transaction is active" in place of the error that says why."""
     if db.in_transaction:
         db.execute("ROLLBACK")
+
+
+def _busy(exc: sqlite3.Error) -> bool:
+    """Whether a statement failed because another connection holds a lock (SQLITE_BUSY)."""
+    code = getattr(exc, "sqlite_errorcode", None)  # (Python 3.11+)
+    return (code & 0xFF) == 5 if code is not None else "database is locked" in str(exc)
 
 
 def _disk_full(exc: BaseException) -> bool:
