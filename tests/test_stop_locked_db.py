@@ -103,6 +103,14 @@ def _lock(db: Path) -> sqlite3.Connection:
     return con
 
 
+def _unlock(con: sqlite3.Connection | None) -> None:
+    """The other program's lock released (if still held) and its connection closed."""
+    if con is not None:
+        if con.in_transaction:
+            con.execute("COMMIT")
+        con.close()
+
+
 def _release_later(con: sqlite3.Connection, after: float | None) -> threading.Thread:
     """Release the lock ``after`` seconds from now (never: kept until the stop is over)."""
     def release() -> None:
@@ -192,10 +200,7 @@ def test_serve_stopped_on_a_locked_database_stores_only_what_it_answered(
         if proc.poll() is None:
             proc.kill()
             proc.wait(10)
-        if con is not None:
-            if con.in_transaction:
-                con.execute("COMMIT")
-            con.close()
+        _unlock(con)
     assert proc.returncode == 0, output
     _check(db, first, out)
     _expect(case, out)
@@ -222,13 +227,33 @@ def test_lab_stop_on_a_locked_database_stores_only_what_it_answered(
         releaser.join(10)
     finally:
         lab.stop()
-        if con is not None:
-            if con.in_transaction:
-                con.execute("COMMIT")
-            con.close()
+        _unlock(con)
     assert not any(t.is_alive() for t in threads)
     _check(db, first, out)
     _expect(case, out)
+
+
+def _slow_commits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The store's writer lingers 6 s once it claimed a capture (past the 2 s grace and the
+    2 s the stop waits for a commit): a disk slow to take the write, which no real program
+    makes happen at will."""
+    claim = hooklab.store.store.Submitted.claim
+
+    def slow(ticket: object) -> bool:
+        took = claim(ticket)  # type: ignore[arg-type]
+        time.sleep(6.0)
+        return took
+
+    monkeypatch.setattr(hooklab.store.store.Submitted, "claim", slow)
+
+
+def _rows(db: Path) -> list[tuple[int, bytes]]:
+    """``(status, body)`` of every stored capture, read as another program would."""
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return con.execute("SELECT status, body FROM captures").fetchall()
+    finally:
+        con.close()
 
 
 def test_a_capture_committed_only_after_the_stop_says_it_was_not_answered(
@@ -238,18 +263,11 @@ def test_a_capture_committed_only_after_the_stop_says_it_was_not_answered(
     the write, stood in for here by a writer that lingers once it claimed the capture), its
     sender gets no answer and its row, stored as ``lab.stop()`` closes the database, says
     status 0: it was never answered. The row said 200."""
-    claim = hooklab.store.store.Submitted.claim
-
-    def slow(ticket: object) -> bool:
-        took = claim(ticket)  # type: ignore[arg-type]
-        time.sleep(6.0)  # (past the 2 s grace and the 2 s the stop waits for a commit)
-        return took
-
     db = tmp_path / "c.sqlite3"
     lab = hooklab.start(port=0, db=str(db))
     try:
         port = int(lab.url.rsplit(":", 1)[1])
-        monkeypatch.setattr(hooklab.store.store.Submitted, "claim", slow)
+        _slow_commits(monkeypatch)
         out: dict[bytes, object] = {}
         sent = threading.Event()
         t = threading.Thread(target=_sender, args=(port, b"slow", sent, out), daemon=True)
@@ -261,11 +279,7 @@ def test_a_capture_committed_only_after_the_stop_says_it_was_not_answered(
     finally:
         lab.stop()
     assert out == {b"slow": None}
-    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    try:
-        rows = con.execute("SELECT status, body FROM captures").fetchall()
-    finally:
-        con.close()
+    rows = _rows(db)
     assert rows == [(0, b"slow")], rows  # stored, and never a 2xx nobody was given
 
 
@@ -279,13 +293,6 @@ def test_a_status_told_as_the_store_closes_is_stored(
     program makes them happen at will: a writer that lingers once it claimed the capture (a
     commit slower than the stop's two graces), and a queueing of the status change that takes
     a second (the window is a few bytecodes wide)."""
-    claim = hooklab.store.store.Submitted.claim
-
-    def slow(ticket: object) -> bool:
-        took = claim(ticket)  # type: ignore[arg-type]
-        time.sleep(6.0)  # (past the 2 s grace and the 2 s the stop waits for a commit)
-        return took
-
     db = tmp_path / "c.sqlite3"
     lab = hooklab.start(port=0, db=str(db))
     telling = threading.Event()
@@ -305,7 +312,7 @@ def test_a_status_told_as_the_store_closes_is_stored(
                 return getattr(queued, name)
 
         monkeypatch.setattr(store, "_queue", SlowToQueueAStatus())
-        monkeypatch.setattr(hooklab.store.store.Submitted, "claim", slow)
+        _slow_commits(monkeypatch)
         out: dict[bytes, object] = {}
         sent = threading.Event()
         t = threading.Thread(target=_sender, args=(lab.bound_port, b"slow", sent, out),
@@ -320,11 +327,7 @@ def test_a_status_told_as_the_store_closes_is_stored(
     finally:
         lab.stop()
     assert out == {b"slow": None}
-    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    try:
-        rows = con.execute("SELECT status, body FROM captures").fetchall()
-    finally:
-        con.close()
+    rows = _rows(db)
     assert rows == [(0, b"slow")], rows
 
 
@@ -372,18 +375,11 @@ def test_a_sender_that_hangs_up_while_the_database_is_locked_is_not_stored(
         lab.stop()
     finally:
         lab.stop()
-        if con is not None:
-            if con.in_transaction:
-                con.execute("COMMIT")
-            con.close()
+        _unlock(con)
     assert not any(t.is_alive() for t in threads)
     assert out[b"reset-0"] is None and out[b"reset-1"] is None, out
     if when == "no stop":  # (the others are answered once the lock goes)
         assert all(isinstance(out[b], int) for b in (b"half", b"waits")), out
     _check(db, first, out, set(HANGING))
-    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    try:
-        bodies = {bytes(b) for (b,) in con.execute("SELECT body FROM captures")}
-    finally:
-        con.close()
+    bodies = {bytes(body) for _, body in _rows(db)}
     assert not bodies & {b"reset-0", b"reset-1"}, bodies  # taken back: never stored
