@@ -310,10 +310,14 @@ def _export_as(store: Any, source: str, base: str, made: list[str], filters: dic
     store.flush()
     if note is not None:
         _check_ours(store, base, source, note)
-    if filters.get("since") is None:
+    start = filters.get("since") is not None  # (given: a start, passing over what is before)
+    if not start:
         filters.pop("since", None)
         if note is not None:
             filters["since"] = note["last_id"]
+    # every capture up to this id is stored before the rows are read: in them, or passed
+    # over by since= (a time passes over captures of any id; see _all_upto)
+    top = _stored_top(store)
     # the rows first, without bodies; then their bodies a batch at a time while the files are
     # written (every body of the selection was read first: 1.3 GB of memory for 1,854 rows
     # of 200 KB bodies, 3.5 times their bytes)
@@ -321,9 +325,13 @@ def _export_as(store: Any, source: str, base: str, made: list[str], filters: dic
     cols = store.columns(body=bodies_of is None, **filters)
     n = cols.num_rows
     if not n:
+        if start and not partial:  # (since= passed over all it met: remembered too)
+            upto = _all_upto(store, filters, np.empty(0, np.int64), top)
+            if upto > (note["last_id"] if note is not None else 0):
+                _note(manifest, source, upto, None, 0, made)
         return 0
     ids = cols.column("id").to_numpy()
-    upto = None if partial else _all_upto(store, filters, ids)
+    upto = None if partial else _all_upto(store, filters, ids, top)
     # (an explicit since= before what was exported already, a time-bounded export before, a
     # database that began as a copy of one that exported there: what the folder holds is skipped)
     held = _held_here(cols, base, source, store)
@@ -464,23 +472,33 @@ def _note(manifest: str, source: str, upto: int, check: int | None, rows: int,
         raise
 
 
-def _all_upto(store: Any, filters: dict[str, Any], ids: Any) -> int:
+def _all_upto(store: Any, filters: dict[str, Any], ids: Any, top: int) -> int:
     """The id up to which an export of the captures ``ids`` (those of ``store`` matching
     ``filters``, whose only bounds are ``since`` and ``until``) leaves none behind: the next
-    export continues after it. ``since=`` is a start (what it passes over is passed over);
-    ``until=`` is not: ids do not follow times (an import in any order; a slowly sent body
-    keeps the time it came but is stored, and given its id, after quicker ones), so a
-    capture received after ``until`` may have an id below ones received before it. Each
-    one left out keeps the start before it."""
+    export continues after it. ``top`` is the highest id stored before the rows were read.
+
+    ``since=`` is a start: what it passes over stays out, whichever its id (a time passes
+    over every capture received at or before it, and ids do not follow times: an import in
+    any order), so every capture up to ``top`` is exported or passed over. ``until=`` is not:
+    ids do not follow times (a slowly sent body keeps the time it came but is stored, and
+    given its id, after quicker ones), so a capture received after ``until`` may have an id
+    below ones received before it. Each one left out keeps the start before it."""
     import numpy as np
 
+    highest = max(top, int(np.max(ids)) if len(ids) else 0)
     if filters.get("until") is None:
-        return int(np.max(ids))
+        return highest
     since = {"since": filters["since"]} if filters.get("since") is not None else {}
     # (read after the export's rows: a capture stored meanwhile counts as left out)
     every = store.columns(**since).column("id").to_numpy()
     left = np.setdiff1d(every, ids, assume_unique=True)
-    return int(left.min()) - 1 if len(left) else int(np.max(every))
+    return int(left.min()) - 1 if len(left) else highest
+
+
+def _stored_top(store: Any) -> int:
+    """The highest id of a capture stored in ``store`` now (another process's too)."""
+    stored = getattr(store, "stored_last_id", None)
+    return int(stored() if stored is not None else store.last_id)
 
 
 def _check_ours(store: Any, base: str, source: str, note: dict[str, Any]) -> None:
