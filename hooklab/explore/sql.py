@@ -592,6 +592,11 @@ def run_duckdb(
             raise TimeoutError(f"lab.sql query stopped after {timeout:g} s") from None
         except duckdb.PermissionException as exc:
             raise ReadOnlyError(f"lab.sql reads the dataset only: {exc}") from None
+        except duckdb.ConversionException as exc:
+            said = _variant_cast_error(exc)
+            if said is None:
+                raise
+            raise said from None
         except (duckdb.InvalidInputException, duckdb.InvalidTypeException) as exc:
             mixed = _mixed_kinds_error(duckdb.__version__, exc)
             if mixed is None:
@@ -689,6 +694,44 @@ def _mixed_kinds_error(version: str, exc: BaseException) -> TypeError | None:
         "TRY_CAST(json_extract(payload, '$.n') AS DOUBLE) > 100, or json_type(payload, '$.n') "
         "= 'text' AND CAST(json_extract(payload, '$.n') AS VARCHAR) = '7' "
         f"(DuckDB said: {str(exc).splitlines()[0][:200]})")
+
+
+#: DuckDB's words when a VARIANT (a ``json_extract`` value) does not fit the type it is read as
+_VARIANT_CAST = re.compile(r"Can't convert VARIANT\((\w+)\) value '(.*)' to '(\w+)'", re.S)
+
+
+def _variant_cast_error(exc: BaseException) -> ArithmeticError | TypeError | None:
+    """The error ``lab.sql`` on a Parquet dataset gives for DuckDB's ConversionException
+    ``exc`` when a ``json_extract`` value met ``sum()``, ``avg()`` or arithmetic and did not
+    fit (None for any other error): DuckDB reads such a value as a whole number of the other
+    side's type (BIGINT in ``sum()`` and ``avg()``, INTEGER in ``+ 1``), where SQLite reads an
+    integer past 64 bits as a float and text as a number. ``OverflowError`` for a number, ``TypeError`` for
+    text, each saying what to write instead.
+
+    >>> str(_variant_cast_error(Exception("Conversion Error: Can't convert VARIANT(DECIMAL) "
+    ...     "value '1180591620717411303424' to 'BIGINT'")))[:80]
+    'lab.sql on a Parquet dataset: the json_extract value 1180591620717411303424 does'
+    >>> _variant_cast_error(Exception("Could not convert string 'x' to INT32")) is None
+    True
+    """
+    m = _VARIANT_CAST.search(str(exc))
+    if m is None:
+        return None
+    kind, value, target = m[1], m[2], m[3]
+    shown = value if len(value) <= 40 else value[:37] + "..."
+    if kind == "VARCHAR":
+        return TypeError(
+            f"lab.sql on a Parquet dataset: the json_extract value {shown!r} is text, which "
+            f"DuckDB does not read as a number in sum(), avg() or arithmetic (SQLite reads text as "
+            "its leading number, or 0): write TRY_CAST(json_extract(payload, '$.field') AS "
+            "DOUBLE) (NULL for text), total(json_extract(...)) for a float sum, or keep to "
+            "numbers with json_type(payload, '$.field') IN ('integer', 'real')")
+    return OverflowError(
+        f"lab.sql on a Parquet dataset: the json_extract value {shown} does not fit {target}, "
+        "the type DuckDB reads a json_extract value as in sum(), avg() and arithmetic "
+        "(BIGINT in sum() and avg(), INTEGER beside a small integer such as + 1), where SQLite "
+        "takes any number (an integer past 64 bits as a float): write CAST(json_extract(payload, '$.field') AS "
+        "DOUBLE) there, or total(json_extract(...)) for a float sum")
 
 
 #: what in a DuckDB query is not code: string literals, quoted names, comments

@@ -874,8 +874,10 @@ that may be JSON, and those with more than 1,024 brackets (which may nest deeper
 #: same name): ``json_extract`` gives a VARIANT that compares and sorts as SQLite's value
 #: does (text for a JSON string, so ``= '5'`` matches the string "5" and not the number 5;
 #: 1/0 for true/false; an object or array as its JSON text), ``json_type`` SQLite's names.
-#: (DuckDB's ``sum``, ``avg`` and arithmetic read a VARIANT as a whole number: a REAL needs
-#: ``CAST(... AS DOUBLE)`` there, as the README says.)
+#: (DuckDB's ``sum``, ``avg`` and arithmetic read a VARIANT as a whole number of the other
+#: side's type, BIGINT in ``sum``, INTEGER in ``+ 1``: a REAL needs ``CAST(... AS DOUBLE)``
+#: there, as the README says, and a value that does not fit is refused:
+#: ``hooklab.explore.run_duckdb`` says what to write.)
 #:
 #: Numbers: DuckDB compares a VARIANT's exact numbers (integers, decimals) with each other by
 #: value, but its floating ones apart from them, after every exact one (a DOUBLE 1.0 was
@@ -922,6 +924,9 @@ _MACROS = (
         WHEN 'OBJECT' THEN x::VARCHAR::VARIANT
         WHEN 'ARRAY' THEN x::VARCHAR::VARIANT END""",
     "CREATE MACRO json_extract(j, p) AS _hooklab_sqlite_value(system.main.json_extract(j, p))",
+    # SQLite's total(): a float sum (0.0 of no row), whatever the values' size; text that
+    # reads as a number counts as it, other text not at all (SQLite's counts as 0)
+    "CREATE MACRO total(x) AS coalesce(system.main.fsum(TRY_CAST(x AS DOUBLE)), 0.0)",
     r"""CREATE MACRO _hooklab_sqlite_type(x, t) AS CASE t
         WHEN 'NULL' THEN 'null' WHEN 'BOOLEAN' THEN trim(x::VARCHAR)
         WHEN 'BIGINT' THEN 'integer' WHEN 'UBIGINT' THEN 'integer'
