@@ -609,7 +609,9 @@ _ENTRIES: tuple[Provider, ...] = (
                 ts="BOX-DELIVERY-TIMESTAMP", ts_unit="iso", enc="b64", msg="{body}{ts}",
                 extra={"BOX-SIGNATURE-VERSION": "1", "BOX-SIGNATURE-ALGORITHM": "HmacSHA256"}),
              detect=("box-delivery-id", "box-signature-primary"), event=("j:trigger",),
-             delivery=("h:box-delivery-id",), events=("FILE.UPLOADED",),
+             # the body's id names the event: BOX-DELIVERY-ID "will change" when Box retries,
+             # "while the ID in the payload body remains the same" (webhooks v2, payload headers)
+             delivery=("j:id", "h:box-delivery-id"), events=("FILE.UPLOADED",),
              secret="the primary (or secondary) signature key",
              # "10 minutes" (the docs); box_sdk_gen WebhooksManager.validate_message(max_age=600)
              # refuses a BOX-DELIVERY-TIMESTAMP older than that or ahead of now at all
