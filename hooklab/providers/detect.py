@@ -142,8 +142,11 @@ def _value(spec: str, h: dict[str, str], data: Any, query: dict[str, Any],
             continue
         if kind == "c":  # a literal (an event type no field of the payload names)
             v: str | None = name
-        elif kind == "h":
+        elif kind == "h":  # (``h:<header>=<value>``: the header's value only when it is that)
+            name, is_, want = name.partition("=")
             v = _s(h.get(name))
+            if is_ and v != want:
+                v = None
         elif kind == "k":  # the name of the first top-level key matching a glob (X, Dropbox)
             v = next((k for k in data if fnmatch.fnmatchcase(k, name)), None) \
                 if isinstance(data, dict) else None

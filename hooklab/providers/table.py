@@ -44,7 +44,8 @@ class Provider:
     ``shape`` marks it without any ``detect`` header too (a provider whose signing is optional
     sends unsigned deliveries, which carry none); ``hint``: bytes a body
     must contain before it is parsed for ``shape`` (keeps detection cheap). ``event`` / ``delivery``:
-    alternatives tried in order; each is ``"h:<header>"``, ``"j:<dotted.path>"``,
+    alternatives tried in order; each is ``"h:<header>"`` (``"h:<header>=<value>"``: that
+    value, only when the header has it: Twitch's ``revocation`` message), ``"j:<dotted.path>"``,
     ``"q:<query param>"``, ``"k:<glob>"`` (the name of a matching top-level key),
     ``"xml:<form field>/<tag>"`` (a tag of base64 XML in a form field), ``"c:<text>"`` (that
     text: an event type no field names) or ``"if:<dotted.path>"`` (nothing, but the
@@ -797,7 +798,12 @@ _ENTRIES: tuple[Provider, ...] = (
                 ts="Twitch-Eventsub-Message-Timestamp", ts_unit="iso",
                 id="Twitch-Eventsub-Message-Id", msg="{id}{ts}{body}"),
              detect=("twitch-eventsub-message-type",),
-             event=("h:twitch-eventsub-subscription-type",),
+             # a notification is its subscription's event; the other message types (the docs'
+             # webhook_callback_verification and revocation) are about the subscription itself:
+             # their own name, as Graph's lifecycle notifications
+             event=("h:twitch-eventsub-message-type=revocation",
+                    "h:twitch-eventsub-message-type=webhook_callback_verification",
+                    "h:twitch-eventsub-subscription-type"),
              delivery=("h:twitch-eventsub-message-id",), handshake="twitch",
              events=("channel.follow", "webhook_callback_verification"),
              secret="the secret given when creating the subscription",
