@@ -355,6 +355,21 @@ def _mandrill(event: str, ts: int) -> Built:
 
 
 def _postmark(event: str, ts: int) -> Built:
+    if event == "Inbound":  # (an email to the server's inbound address, parsed; no RecordType)
+        from email.utils import formatdate
+
+        tag = f"ticket-{_num(4)}"  # (the MailboxHash: what follows + in the address)
+        box = f"{_hex(32)}+{tag}@inbound.postmarkapp.com"
+        who = {"Email": "ada@example.com", "Name": "Ada", "MailboxHash": ""}
+        return (_ua("Postmark"), {
+            "FromName": "Ada", "MessageStream": "inbound", "From": "ada@example.com",
+            "FromFull": who, "To": box, "ToFull": [{"Email": box, "Name": "", "MailboxHash": tag}],
+            "Cc": "", "CcFull": [], "Bcc": "", "BccFull": [], "OriginalRecipient": box,
+            "Subject": "Re: your ticket", "MessageID": _UUID(), "ReplyTo": "",
+            "MailboxHash": tag, "Date": formatdate(ts),
+            "TextBody": "Thanks, that fixed it.", "HtmlBody": "<p>Thanks, that fixed it.</p>",
+            "StrippedTextReply": "Thanks, that fixed it.", "Tag": "", "Headers": [],
+            "Attachments": []})
     data = {"RecordType": event, "ServerID": _num(5), "MessageStream": "outbound",
             "MessageID": _UUID(), "Recipient": "alice@example.com", "Tag": "receipts",
             "DeliveredAt": _iso(ts), "Details": "Test delivery webhook details", "Metadata": {}}

@@ -189,6 +189,26 @@ def _adyen_shape(d: Any) -> bool:
         and "NotificationRequestItem" in items[0]
 
 
+#: the keys of Postmark's inbound webhook besides ``MessageID`` (postmarkapp.com/developer/
+#: webhooks/inbound-webhook; the official client's ``InboundMessage``): the parsed email
+_POSTMARK_INBOUND = ("From", "To", "Subject", "OriginalRecipient", "MailboxHash")
+
+
+def _postmark_shape(d: Any) -> bool:
+    """A Postmark delivery: a message event (``RecordType`` and ``MessageID``: Delivery,
+    Bounce, Open...), or an inbound email, which has no ``RecordType``: its ``MessageID``,
+    ``FromFull`` (an object with its ``Email``), ``ToFull`` (a list) and the parsed email's
+    :data:`_POSTMARK_INBOUND` keys; another sender's parsed email (Mailgun's, SendGrid's,
+    Mailjet's...) names its fields otherwise."""
+    if not isinstance(d, dict) or d.get("MessageID") is None:
+        return False
+    if "RecordType" in d:
+        return d["RecordType"] is not None
+    sender = d.get("FromFull")
+    return isinstance(d["MessageID"], str) and isinstance(sender, dict) and "Email" in sender \
+        and isinstance(d.get("ToFull"), list) and all(k in d for k in _POSTMARK_INBOUND)
+
+
 def _pipedrive_shape(d: Any) -> bool:
     """A Pipedrive delivery: ``meta`` with an ``action`` and, in v1, ``object`` and ``current``
     or, in v2 (the default since 2025), ``entity`` and ``data``; ``current`` / ``data`` is null
@@ -497,14 +517,16 @@ _ENTRIES: tuple[Provider, ...] = (
              events=("send",), secret="the webhook key",
              docs="https://mailchimp.com/developer/transactional/guides/track-respond-activity-webhooks/"),
     Provider("postmark", "Postmark", "basic", _d(),
-             shape=_has("RecordType", "MessageID"), hint=b'"RecordType"', event=("j:RecordType",),
+             shape=_postmark_shape, hint=b'"MessageID"',
+             event=("j:RecordType", "if:OriginalRecipient+c:Inbound"),
              # no webhook id; MessageID is the message's, in its Delivery, Open, Click...
              # (several Opens, too): a Bounce's or SpamComplaint's own ID, else the record
-             # type, the message and the time of that event
+             # type, the message and the time of that event; an inbound email is one message,
+             # posted once (and retried up to 10 times): its MessageID
              delivery=("j:RecordType+j:ID", "j:RecordType+j:MessageID+j:DeliveredAt",
                        "j:RecordType+j:MessageID+j:ReceivedAt",
-                       "j:RecordType+j:MessageID+j:ChangedAt"),
-             events=("Delivery",),
+                       "j:RecordType+j:MessageID+j:ChangedAt", "if:OriginalRecipient+j:MessageID"),
+             events=("Delivery", "Inbound"),
              secret="'user:password' of the basic auth in the webhook URL",
              docs="https://postmarkapp.com/developer/webhooks/webhooks-overview"),
     Provider("plivo", "Plivo", "plivo", _d(),
