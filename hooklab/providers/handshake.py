@@ -345,16 +345,29 @@ class _Req:
         hooklab answers it: a handshake another answer took hands nothing over to hooklab."""
         return self.config.remember(self.bin, secret, provider) if self.answering else None
 
-    def check(self, provider: str) -> tuple[bool | None, str]:
-        """Verify a signed handshake with the bin's secret: ``(None, why)`` when unchecked."""
+    def verify(self, provider: str) -> tuple[bool | None, str]:
+        """The bin's secret checked on this request as ``provider``'s: the verifier's
+        ``(valid, reason)`` (``"ok"``, or ``'ok (in header "x-okta-secret")'`` where it
+        says more); ``(None, why)`` when unchecked."""
         secret = self.secret_for(provider)
         if secret is None:
             return None, "signature unchecked: no secret for this bin"
         if self.config.verifier is None:
             return None, "signature unchecked: no verifier"
-        ok, reason = self.config.verifier(provider, secret, self.headers, self.body, self.url,
-                                          self.method)
+        return self.config.verifier(provider, secret, self.headers, self.body, self.url,
+                                    self.method)
+
+    def check(self, provider: str) -> tuple[bool | None, str]:
+        """Verify a signed handshake with the bin's secret: ``(None, why)`` when unchecked."""
+        ok, reason = self.verify(provider)
+        if ok is None:
+            return None, reason
         return ok, ("signature verified" if ok else f"signature invalid: {reason}")
+
+    def header_named(self, name: str) -> str:
+        """``name`` (any case) as this request spelt it, or as given when it has no such
+        header."""
+        return next((k for k, _ in self.headers if k.lower() == name.lower()), name)
 
 
 def _echo(value: str) -> bytes | None:
@@ -565,20 +578,31 @@ def _msgraph(r: _Req) -> Answer | None:
                  verify_reason=_unsigned(r, "msgraph"))
 
 
+#: the verifier's reason for a token found in another header than the row's own (Okta's
+#: ``authScheme.key``): the header's name as JSON
+_IN_HEADER = re.compile(r'ok \(in header ("(?:[^"\\]|\\.)*")\)')
+
+
 def _okta(r: _Req) -> Answer | None:
-    """Okta's one-time verification GET carries the same ``Authorization`` header as the event
-    hooks that follow; it is checked the way those deliveries are (the bin's verifier: the
-    value itself, or ``Bearer <value>``), so a bin whose deliveries verify also passes Okta's
-    "Verify" step."""
+    """Okta's one-time verification GET carries the same ``Authorization`` header (or the one
+    the hook's ``authScheme.key`` names) as the event hooks that follow; it is checked the way
+    those deliveries are (the bin's verifier: the value itself, or ``Bearer <value>``), so a
+    bin whose deliveries verify also passes Okta's "Verify" step; the note names the header
+    that matched."""
     value = r.h.get("x-okta-verification-challenge")
     if value is None or r.method != "GET":
         return None
     ev = "verification"
-    ok, why = r.check("okta")
+    ok, why = r.verify("okta")
     if ok is False:
-        return _refuse("okta", ev, f"okta verification: refused with 401 ({why})", 401,
-                       verified=False, verify_reason=why.removeprefix("signature invalid: "))
-    how = "Authorization matches" if ok else why.replace("signature unchecked", "unchecked")
+        return _refuse("okta", ev, f"okta verification: refused with 401 (signature invalid: "
+                       f"{why})", 401, verified=False, verify_reason=why)
+    if ok:  # (the header the token came in: Authorization, or the one the hook names)
+        named = _IN_HEADER.fullmatch(why)
+        how = r.header_named(json.loads(named.group(1)) if named else "Authorization") \
+            + " matches"
+    else:
+        how = why.replace("signature unchecked", "unchecked")
     return _json("okta", ev, "okta X-Okta-Verification-Challenge", "answered",
                  {"verification": value}, value, how, verified=ok,
                  verify_reason=None if ok is None else "ok")
