@@ -159,6 +159,15 @@ OTHER_KIND = {
 }
 
 
+#: where a provider's event type or delivery id is not the field its deliveries usually name,
+#: said after its detection
+READ_AS = {
+    "box": "delivery id: the body's `id` (Box changes `BOX-DELIVERY-ID` on a retry)",
+    "twitch": "event type: the subscription's, `revocation` for a revocation message",
+    "postmark": "inbound email (no `RecordType`): event type `Inbound`, delivery id `MessageID`",
+}
+
+
 def detection(p: Provider) -> str:
     parts = [f"`{h}`" for h in p.detect[:2]]
     if p.id in OTHER_KIND:
@@ -167,7 +176,7 @@ def detection(p: Provider) -> str:
         parts.append(f"UA `{p.agent}`")
     if p.shape is not None:  # (with a header of its own: unsigned deliveries by their shape)
         parts.append("payload shape, unsigned too" if p.shape_alone else "payload shape")
-    return " / ".join(parts)
+    return " / ".join(parts) + (f"; {READ_AS[p.id]}" if p.id in READ_AS else "")
 
 
 def main() -> None:
