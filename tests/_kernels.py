@@ -57,6 +57,36 @@ class KernelSession:
                     texts += [v for v in items if isinstance(v, str)]
         return texts
 
+    def sent(self, model: str, key: str, default: Any = None) -> Any:
+        """The last value of trait ``key`` the kernel sent the browser for widget ``model``
+        (``default``: none sent yet), in the messages published so far."""
+        value = default
+        for m in self.published:
+            if m["msg_type"] in ("comm_open", "comm_msg") and m["content"].get("comm_id") == model:
+                value = m["content"].get("data", {}).get("state", {}).get(key, value)
+        return value
+
+    def until_sent(self, model: str, key: str, ok: Any, timeout: float = 15) -> Any:
+        """Take in what the kernel publishes until the last ``key`` sent for ``model``
+        satisfies ``ok(value)`` (at most ``timeout`` seconds, no cell run); that value."""
+        import queue
+        import time
+
+        deadline = time.monotonic() + timeout
+        while not ok(value := self.sent(model, key)) and time.monotonic() < deadline:
+            try:
+                self.published.append(self.kc.get_iopub_msg(timeout=0.2))
+            except queue.Empty:
+                pass
+        return value
+
+    def browser_sets(self, model: str, **state: Any) -> None:
+        """What the browser sends when a person changes widget ``model`` (a row's or a
+        dropdown's ``index``, a tab's ``selected_index``...)."""
+        msg = self.kc.session.msg("comm_msg", {
+            "comm_id": model, "data": {"method": "update", "state": state, "buffer_paths": []}})
+        self.kc.shell_channel.send(msg)
+
     def close(self) -> None:
         self.kc.stop_channels()
         self.km.shutdown_kernel(now=True)

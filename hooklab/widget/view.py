@@ -19,6 +19,7 @@ import collections
 import re
 import threading
 import time
+from dataclasses import fields
 from html import escape
 from typing import Any, Literal
 
@@ -196,7 +197,9 @@ class LiveView(LiveControls, W.VBox):
         self._retry_at: float | None = None  # when a table may take them (None: not known)
         self._cells = cell_clock()  # None outside IPython
         self._tree: _tree.Tree | None = None
-        self._tree_for: tuple[int, bool] | None = None  # (capture id, revealed) the tree shows
+        #: (the capture's identity, revealed) the tree shows: its id alone named one capture of
+        #: each lab in a folder of several labs' Parquet exports (see :func:`_identity`)
+        self._tree_for: tuple[tuple[Any, ...], bool] | None = None
         self._tree_keys: list[_tree.Key | None] = []
         self._diff_for: tuple[Any, ...] | None = None
         self._diff_prev: int | None = None  # the capture the Diff tab compares with (its id)
@@ -1072,12 +1075,12 @@ class LiveView(LiveControls, W.VBox):
             if self._gone is not None:
                 self._set(self.field_info, value=f'<div class="hl-none">{self._gone_text()}.</div>')
             return
-        reveal = bool(self.show_credentials.value)
-        if self._tree_for != (cap.id, reveal) or self._tree is None:
+        shows = (_identity(cap), bool(self.show_credentials.value))
+        if self._tree_for != shows or self._tree is None:
             # (as the Details tab shows them: in the charset the sender declared)
-            payload = shown_payload(cap, capture_payload(cap), reveal)
+            payload = shown_payload(cap, capture_payload(cap), shows[1])
             self._tree = _tree.Tree.of(payload)
-            self._tree_for = (cap.id, reveal)
+            self._tree_for = shows
             self._set(self.field_column, value="")
             self._set(self.field_info, value='<div class="hl-none">Click a field to see its path '
                                              "and its schema row.</div>")
@@ -1200,7 +1203,8 @@ class LiveView(LiveControls, W.VBox):
         cap = self._selected
         reveal = bool(self.show_credentials.value)
         headers = bool(self.diff_headers.value)
-        state = (None if cap is None else cap.id, reveal, headers, self._newest(), self._gone)
+        state = (None if cap is None else _identity(cap), reveal, headers, self._newest(),
+                 self._gone)  # (the capture itself: an id may name one of each lab's, see above)
         if state == self._diff_for:
             return
         self._diff_for = state
@@ -1251,6 +1255,20 @@ def _file_of(store: Any) -> str | None:
     if not isinstance(store, CaptureStore) or store.path == ":memory:":
         return None
     return store.path
+
+
+#: the fields that tell one capture from another: all but its answered status, which may change
+#: while it is open (a delayed answer written) and is shown by neither the Tree nor the Diff tab
+_IDENTITY = tuple(f.name for f in fields(Capture) if f.name != "status")
+
+
+def _identity(cap: Capture) -> tuple[Any, ...]:
+    """What the Tree and Diff tabs know the capture they show by. Not its id alone: in a folder
+    of several labs' Parquet exports (``hooklab.open(folder)``) an id names one capture of
+    each, and ``view.select(capture)`` opens either; keyed on the id, the tabs went on showing
+    the first one opened while the Details tab (drawn from the capture itself) showed the
+    other. Compared with ``==`` (a capture holds a dict: it has no hash)."""
+    return tuple(getattr(cap, name) for name in _IDENTITY)
 
 
 def _us(cap: Capture) -> int:
