@@ -422,6 +422,12 @@ class LiveControls:
         return 1
 
     def _refresh_options(self) -> int:
+        """Offer each bin and provider stored (and "(no provider)" once captures without one
+        are). A choice made that is no longer stored (``lab.clear()``, the Clear database
+        button, retention, another process's clear) stays offered and chosen: the table is
+        empty, "0 of N match the filter", until a capture of it comes, as when retention
+        deletes its captures. It went back to "all bins" after a clear: the view then showed
+        every bin's captures although the person had chosen one."""
         now = time.monotonic()
         with self._lock:
             if not self._options_dirty or now - self._options_at < _OPTIONS_EVERY:
@@ -443,6 +449,8 @@ class LiveControls:
             opts = [(label, ALL)] + [(_choice(col, v), v) for v in values]
             if fixed is not None and not isinstance(fixed, (list, tuple, set, frozenset)):
                 opts = [(_choice(col, str(fixed)), fixed)]
+            elif dd.value != ALL and dd.value not in values:  # (chosen, none stored now)
+                opts.append((_choice(col, dd.value), dd.value))
             keep = dd.value if any(v == dd.value for _, v in opts) else opts[0][1]
             if list(dd.options) != opts:
                 with dd.hold_sync():
