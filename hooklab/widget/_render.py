@@ -4,7 +4,7 @@ Everything that comes from a request (path, headers, query, body) is untrusted: 
 with :func:`html.escape` (``quote=True``) before it is placed into HTML, and control / bidi
 characters are made visible in one-line labels.
 
->>> row_label(cap)       # local time, method, path, provider, event, status, size, signature
+>>> row_label(cap)       # time (UTC), method, path, provider, event, status, size, signature
 '...  POST  stripe  stripe  payment_intent.succee…  200  ... B  ✓  '
 >>> print(curl_command(cap))
 curl --globoff -X POST http://127.0.0.1:.../stripe \\
@@ -24,7 +24,7 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timezone
 from html import escape
 from typing import Any
 from urllib.parse import parse_qs, unquote_to_bytes
@@ -105,7 +105,7 @@ _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 # (title, width, right-aligned)
 COLUMNS: tuple[tuple[str, int, bool], ...] = (
-    ("time", 12, False),
+    ("time (UTC)", 12, False),
     ("method", 7, False),
     ("bin/path", 30, False),
     ("provider", 12, False),
@@ -204,8 +204,12 @@ def sig_mark(verified: bool | None) -> str:
     return "—" if verified is None else ("✓" if verified else "✗")
 
 
-def _local_time(dt: datetime) -> str:
-    t = dt.astimezone()
+def _utc_time(dt: datetime) -> str:
+    """The table's time of a capture: UTC, as the Details tab, ``lab.dataframe()``, the stream
+    page and ``hooklab serve`` show it (the column's title says so). It was the kernel's local
+    time, no zone said: with ``TZ=America/New_York`` a row read 00:52 and the capture it
+    opened 05:52."""
+    t = dt.astimezone(timezone.utc)
     return t.strftime("%H:%M:%S.") + f"{t.microsecond // 1000:03d}"
 
 
@@ -251,7 +255,7 @@ def path_shown(path: str) -> str:
 def row_label(cap: Capture) -> str:
     """One fixed-width text line for the capture table (plain text, never HTML)."""
     cells = (
-        _local_time(cap.received_at),
+        _utc_time(cap.received_at),
         cap.method,
         path_shown(cap.path).lstrip("/") or "/",  # decoded for reading; the table is plain text
         cap.provider or "",
