@@ -678,6 +678,8 @@ class CaptureStore:
         #: cleared or aged out since (a live view filtered on one stays one)
         self._providers_found: set[str] = set()
         self._generation = 0  # bumped after each commit that deleted captures
+        #: the oldest id :meth:`stored_span` last found in the file (0: none, or not looked)
+        self._oldest_seen = 0
         self._counts: dict[str, tuple[int, int, int]] = {}  # filters -> (generation, max id, n)
         self._pool: list[sqlite3.Connection] = []  # idle read connections for bulk reads
         self._importing = 0  # bulk imports under way: upkeep waits until they are done
@@ -3157,6 +3159,27 @@ class CaptureStore:
         if self._memory:
             return self._last_id
         return max(self._last_id, self._fetch_apart("SELECT COALESCE(MAX(id), 0) FROM captures")[0][0])
+
+    def stored_span(self) -> tuple[int, int]:
+        """(oldest id, newest id) of the captures in the database now, whoever stored or
+        deleted them; ``(0, 0)`` when it holds none. Two lookups of the primary key, a few
+        microseconds however many captures (a live view of a file reads it once a second).
+
+        >>> store.stored_span()       # after three captures, the first deleted by retention
+        (2, 3)
+
+        Deletions another connection made (another process's ``lab.clear()`` or retention)
+        tell this store nothing: when the oldest id rose or the file emptied since the last
+        call, the counts it remembers (:meth:`count`) are counted afresh, as after its own.
+        (Retention by age of captures imported with old times, between others, moves
+        neither end: not seen here.)"""
+        oldest, newest = self._fetch_apart(
+            "SELECT COALESCE((SELECT MIN(id) FROM captures), 0),"
+            " COALESCE((SELECT MAX(id) FROM captures), 0)")[0]
+        seen, self._oldest_seen = self._oldest_seen, oldest
+        if seen and (oldest == 0 or oldest > seen):
+            self._generation += 1
+        return oldest, newest
 
     def wait_for(
         self, predicate: Callable[[], bool], timeout: float | None

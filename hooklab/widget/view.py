@@ -93,9 +93,9 @@ class LiveView(LiveControls, W.VBox):
         served this store (``hooklab.open``'s lab, a bare ``CaptureStore``). ``True`` /
         ``False`` / ``None`` fix it instead (``None``: not known, nothing said; e.g. a store
         your own code fills); :meth:`set_serving` changes it in either case. A view of a
-        database file looks at the file once a second (one ``MAX(id)``), whether or not a
-        server of ``store`` itself feeds it: captures another lab or process stores into it
-        show (a second notebook in the same folder shares ``.hooklab/captures.sqlite3``; the
+        database file looks at the file once a second (its oldest and newest ids), whether or
+        not a server of ``store`` itself feeds it: captures another lab or process stores into
+        it show, and those it deletes (its ``lab.clear()``, its retention) go (a second notebook in the same folder shares ``.hooklab/captures.sqlite3``; the
         counter names that lab's server when it is of this kernel and this lab does not
         serve); and any view notices its database closed (``lab.stop()``): it says so and
         turns its controls off.
@@ -390,9 +390,10 @@ class LiveView(LiveControls, W.VBox):
         #: a capture server of this kernel writing into the file through another store
         self._other_url: str | None = None
         self._looked_at = 0.0  # (the first look comes at once)
-        #: the newest id the last look found in that file (any writer's)
-        self._file_last = (store.stored_last_id()
-                           if self._file is not None and not store.closing else 0)
+        #: the oldest and newest ids the last look found in that file (any writer's)
+        self._file_first, self._file_last = (
+            store.stored_span() if self._file is not None and not store.closing else (0, 0))
+        self._file_last = max(self._file_last, store.last_id)
 
     def _subscribe(self, store: CaptureStore) -> Any:
         """Hear of ``store``'s new captures, clears, forwarding outcomes, deletions and
@@ -629,22 +630,27 @@ class LiveView(LiveControls, W.VBox):
         is in memory and a capture server of this very store feeds it (its store then tells
         it everything, and the server stops before the store closes). Nothing else tells a
         view that ``lab.stop()`` or ``store.close()`` closed its database (the lab closes only
-        its own views), nor that another lab or process stored captures into its file (see
+        its own views), nor that another lab or process stored or deleted captures in its file (see
         :meth:`_look`): also while its own server serves the file (two notebooks in one
         folder share ``.hooklab/captures.sqlite3``; the second kernel's view stayed at
-        "waiting for webhooks" while the first stored into the file). One ``MAX(id)`` a
-        look, however many captures arrive."""
+        "waiting for webhooks" while the first stored into the file). One
+        :meth:`~hooklab.store.CaptureStore.stored_span` a look (two lookups of the primary
+        key), however many captures arrive."""
         if self._closed_shown or (self._follow and self.serving is True and self._file is None):
             return None
         return max(0.0, self._looked_at + _LOOK_EVERY - time.monotonic())
 
     def _look(self) -> None:
-        """Flusher thread, outside the lock (one ``MAX(id)`` of the file): whether the store
-        was closed, whether another writer stored captures into its file, and which capture
-        server of this kernel writes into that file through another store. Captures stored by
-        another connection (``hooklab.open(path)`` of the file ``%load_ext hooklab`` serves,
-        or a second kernel's lab) reach no subscriber of this store: the view showed the rows
-        it found when made and never more."""
+        """Flusher thread, outside the lock (the file's oldest and newest ids): whether the
+        store was closed, whether another writer stored captures into its file or deleted
+        some, and which capture server of this kernel writes into that file through another
+        store. Captures stored by another connection (``hooklab.open(path)`` of the file
+        ``%load_ext hooklab`` serves, or a second kernel's lab) reach no subscriber of this
+        store: the view showed the rows it found when made and never more. Nor do its
+        deletions: after another process's ``lab.clear()`` or retention the table, the Diff
+        tab and an open capture stayed as they were until something else redrew them; now
+        the oldest id risen (or the file emptied) is handled as this store's own deletions
+        are (:meth:`_on_store_delete`)."""
         self._looked_at = time.monotonic()
         if self._store_closed():
             self._request_ui()  # (the render says so, disables the controls, looks no more)
@@ -656,13 +662,20 @@ class LiveView(LiveControls, W.VBox):
 
         other = serving_file(file, besides=store)
         try:
-            newest = store.stored_last_id()
+            oldest, newest = store.stored_span()
         except Exception:  # noqa: BLE001 - closing meanwhile: the next look says so
             return
+        newest = max(newest, store.last_id)
         with self._cond:
             if store is not self.store:  # (the view moved meanwhile: set_store)
                 return
-            if newest != self._file_last:
+            first, self._file_first = self._file_first, oldest
+            if first and (oldest == 0 or oldest > first):  # deleted: another process's clear
+                # or retention (this store's own are heard of too, and told once more)
+                self._deletions += 1
+                self._ui_dirty = self._options_dirty = True
+                self._cond.notify()
+            if newest > self._file_last:
                 if newest > max(self._file_last, store.last_id):
                     self._foreign = True  # (not this store's own writes: another writer's)
                 self._file_last = newest
