@@ -1,10 +1,13 @@
 """Whether a value given where a name goes reads as a credential, and how an error quotes
 it: the one rule of every error that echoes a value the user typed (``hooklab`` options,
-``%hooklab``, an unknown provider). A leaf module (only :mod:`re`), so that the provider table
-and the signature schemes can use it too; :mod:`hooklab.credentials` shows its names.
+``%hooklab``, an unknown provider, an unrecognized argument). A leaf module (only :mod:`re`),
+so that the provider table and the signature schemes can use it too;
+:mod:`hooklab.credentials` shows its names.
 
 >>> shown_given("strpe"), shown_given("sk_live_51HxYzAbCdEfGh")
 ("'strpe'", '<hidden: 22 characters>')
+>>> shown_given("stripe:whsec_MfKQ9r8GKYqrTwjUPD8I"), shown_given("evt_1NqXyZ2eZvKYlo2C0abc1234")
+('<hidden: 33 characters>', "'evt_1NqXyZ2eZvKYlo2C0abc1234'")
 """
 
 from __future__ import annotations
@@ -13,43 +16,96 @@ import re
 
 __all__ = ["looks_like_secret", "shown_given"]
 
-#: how well-known credentials begin (Stripe, Slack, GitHub, GitLab, AWS, Shopify, SendGrid,
-#: Google...) and a JSON Web Token's shape
-_SECRET_SHAPES = re.compile(
-    r"(?:whsec_|[sr]k_(?:live|test)_|xox[abposre]-|xapp-|gh[pousr]_|github_pat_|glpat-"
-    r"|AKIA|ASIA|shp(?:at|ss|ca|pa)_|SG\.|AIza|ya29\.|npm_|pypi-|sl\.|EAA[A-Za-z0-9])"
-    r"|(?i:eyJ)[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.")
+#: what a value is cut into words at: a secret pasted after ``stripe:``, ``BIN=NAME ``,
+#: ``Bearer``, a comma or inside quotes is a word of its own
+_BREAKS = re.compile(r"[\s:=,;'\"`()\[\]{}<>]+")
+
+#: how credentials begin as their issuers document them (Stripe, Slack, GitHub, GitLab,
+#: Shopify, npm, PyPI, OpenAI, Anthropic), and those whose beginning is also a name's only
+#: with the length that follows it (AWS access key ids, SendGrid, Google, Dropbox, Meta,
+#: Twilio's key and account ids), and a JSON Web Token (``{"`` in base64url, then two dots).
+#: Found at the beginning of any word, or after a ``-``, ``_``, ``.`` or ``/`` within one.
+_KNOWN = re.compile(
+    r"(?<![A-Za-z0-9])(?:"
+    r"whsec_|[sr]k_(?:live|test)_|xox[abposre]-|xapp-|gh[pousr]_|github_pat_|glpat-|gloas-"
+    r"|glptt-|shp(?:at|ss|ca|pa)_|npm_[A-Za-z0-9]{30}|pypi-[A-Za-z0-9_-]{30}|sk-(?:ant|proj)-"
+    r"|(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])|SG\.[\w-]{16,}\.[\w-]{16,}|AIza[\w-]{30,}"
+    r"|ya29\.[\w-]{20,}|sl\.[\w-]{20,}|EAA[A-Za-z0-9]{20,}|(?:SK|AC)[0-9a-fA-F]{32}"
+    r"|eyJ[\w-]*\.[\w-]*\.)")
 _HEX_RUN = re.compile(r"[0-9a-fA-F]{32,}")
-#: a token's characters (base64, base64url, hex; no ``.`` or ``:``, which names, hosts and
-#: URLs hold)
-_TOKEN_CHARS = re.compile(r"[A-Za-z0-9_\-+/=]{20,}")
+#: a UUID (GitHub's delivery id, Shopify's webhook id...): an id to be shown, not a token
+_UUID = re.compile(r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
+#: an object id as Stripe, Svix and others write them (``evt_1NqXyZ...``, ``msg_2KWP...``):
+#: a lower-case word, ``_``, then at most 34 letters and digits
+_OBJECT_ID = re.compile(r"[a-z]{2,12}_[A-Za-z0-9]{6,34}")
+#: a run of token characters (base64, base64url); ``.`` and ``:`` end one (hosts, names)
+_TOKEN_RUN = re.compile(r"[A-Za-z0-9+/_-]{20,}=*")
+#: the pieces a person writes names of: a word (``Webhook``, ``data``, ``EU``) or a number
+_PIECE = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+")
+#: a password's punctuation (``P@ssw0rd-2024!``); URLs' own (``/ . ? & % #``) is not counted
+_PASSWORD_MARKS = re.compile(r"[!@$^*]")
+_CREDENTIAL_WORD = re.compile(r"pass(?:word|wd|phrase)|secret", re.IGNORECASE)
+
+
+def _random_run(run: str) -> bool:
+    """Whether a run of token characters reads as drawn at random: 20 letters and digits or
+    more mixing upper and lower case, in pieces shorter than a name's (random base64 changes
+    between upper case, lower case and digits every second character or so: fewer than 3
+    characters a piece, 2.5 without digits; ``MyWebhookHandler2024`` has 5, and
+    ``/Users/Me/Projects`` and ``stripe-prod-2024-eu-west`` are words); or 32 or more in one
+    piece of letters of one case and digits, just as choppy."""
+    if run.startswith(("/", "~")):  # (a path: its folders are names)
+        return any(_random_run(part) for part in run.split("/"))
+    if _OBJECT_ID.fullmatch(run):
+        return False
+    chars = sum(c.isalnum() for c in run)
+    if chars < 20:
+        return False
+    per_piece = chars / max(len(_PIECE.findall(run)), 1)
+    digits = any(c.isdigit() for c in run)
+    if any(c.isupper() for c in run) and any(c.islower() for c in run):
+        return per_piece < (3.0 if digits else 2.5)
+    return digits and per_piece < 3.0 and any(len(part) >= 32 for part in re.split(r"[-_/+]", run))
+
+
+def _secret_word(word: str) -> bool:
+    if len(word) < 8:
+        return False
+    if _KNOWN.search(word) or _HEX_RUN.search(word):
+        return True
+    if _CREDENTIAL_WORD.search(word) and re.fullmatch(r"[A-Za-z0-9]{10,}", word):
+        return True  # (mysupersecretpassword)
+    if (_PASSWORD_MARKS.search(word) and "/" not in word and "." not in word
+            and any(c.isalpha() for c in word) and any(c.isdigit() for c in word)):
+        return True  # (P@ssw0rd-2024!)
+    return any(_random_run(run) for run in _TOKEN_RUN.findall(_UUID.sub("-", word)))
 
 
 def looks_like_secret(text: str) -> bool:
-    """Whether ``text``, given where a name goes (a provider, an event type, a command), reads
-    as a credential pasted in the wrong place: a well-known key's beginning (``whsec_``,
-    ``sk_live_``, ``xoxb-``, ``ghp_``...), a JSON Web Token, 32 hex digits or more, or 20
-    token characters or more mixing letters and digits. Names never do: an error says
-    those as given (to be fixed) and such values as their length only
-    (:func:`shown_given`).
+    """Whether ``text``, given where a name goes (a provider, an event type, a command, a
+    bin, a host, a time), holds a credential pasted in the wrong place. ``text`` is cut into
+    words at whitespace, ``:``, ``=``, ``,`` and quotes, and any word counts: a well-known
+    key's beginning (``whsec_``, ``sk_live_``, ``xoxb-``, ``ghp_``, ``glpat-``, ``AKIA``...), a
+    JSON Web Token, 32 hex digits or more, a password's shape (letters, digits and ``!@$``..., or
+    ``password``/``secret`` inside one run of letters), or a run of 20 letters and digits or
+    more that mixes cases and digits at random. Names, ids (a UUID, ``evt_1NqX...``), times,
+    hosts and paths do not: an error says those as given (to be fixed) and such values as
+    their length only (:func:`shown_given`).
 
-    >>> [looks_like_secret(t) for t in ("whsec_abc", "xoxb-1-2", "a" * 5 + "0" * 35, "strpe")]
-    [True, True, True, False]
-    >>> looks_like_secret("payment_intent.succeeded"), looks_like_secret("Zm9vYmFyYmF6cXV4MTIzNDU2")
-    (False, True)
+    >>> [looks_like_secret(t) for t in ("whsec_abc", "stripe:whsec_abc", "orders=stripe xoxb-1-2")]
+    [True, True, True]
+    >>> looks_like_secret("Zm9vYmFyYmF6cXV4MTIzNDU2"), looks_like_secret("P@ssw0rd-2024!")
+    (True, True)
+    >>> [looks_like_secret(t) for t in ("strpe", "123e4567-e89b-12d3-a456-426614174000",
+    ...                                 "hooklab-7d4b9c8f6-x2k9p", "2026-12-07T06-08-04Z")]
+    [False, False, False, False]
     """
-    word = text.strip()
-    if len(word) < 8:
-        return False
-    if _SECRET_SHAPES.match(word) or _HEX_RUN.search(word):
-        return True
-    return (_TOKEN_CHARS.fullmatch(word) is not None and any(c.isdigit() for c in word)
-            and any(c.isalpha() for c in word))
+    return any(_secret_word(word) for word in _BREAKS.split(text))
 
 
 def shown_given(text: str, limit: int = 60) -> str:
     """A value the user gave, as an error quotes it: ``repr``-quoted, escaped and cut to
-    ``limit`` characters, or its length only when it looks like a credential
+    ``limit`` characters, or its length only when it holds a credential
     (:func:`looks_like_secret`): ``--provider stripe=whsec_...`` put the secret where the
     provider's name goes, and standard error goes to terminals, CI logs and saved notebooks.
 
