@@ -1123,6 +1123,12 @@ def shown_words(words: list[str], options: Iterable[str] = ()) -> str:
     'b Authorization: <hidden: 11 characters> Bearer <hidden: 1 character> <hidden: 10 characters> <hidden: 2 characters> <hidden: 1 character>'
     >>> shown_words(["--sec=abc", "--res", "abc"], options=["--secret", "--resign-file"])
     '--sec=<hidden: 3 characters> --res <hidden: 3 characters>'
+
+    Any other word, or an option's ``=value``, is said as its length when it holds a
+    credential (:func:`looks_like_secret`: ``hooklab serve whsec_...``, ``--bin=ghp_...``):
+
+    >>> shown_words(["sreve", "whsec_MfKQ9r8GKYqrTwjU", "--bin=ghp_aBcD1234"])
+    'sreve <hidden: 22 characters> --bin=<hidden: 12 characters>'
     """
     from .capture import printable
 
@@ -1134,8 +1140,12 @@ def shown_words(words: list[str], options: Iterable[str] = ()) -> str:
             secret = is_credential_option(name) or (
                 name.startswith("--") and len(name) > 2
                 and any(o.startswith(name) for o in secret_options))
+            if looks_like_secret(name):  # (``--ghp_...``: a token typed with dashes)
+                shown.append(_characters(len(word)))
+                hide = False
+                continue
             shown.append(printable(name, 60) + (
-                "=" + _characters(len(value)) if eq and secret
+                "=" + _characters(len(value)) if eq and (secret or looks_like_secret(value))
                 else eq + printable(value, 60)))
             hide = secret and not eq  # (the words after it are its value)
         elif hide:
@@ -1146,8 +1156,9 @@ def shown_words(words: list[str], options: Iterable[str] = ()) -> str:
                 shown.append(printable(name, 60) + ":" + (
                     " " + _characters(len(value.strip())) if value.strip() else ""))
                 hide = not value.strip()  # ("Authorization:" alone: its value is what follows)
-            else:
-                shown.append(printable(word, 60))
+            else:  # (a stray word: a secret pasted without its option, said as its length)
+                shown.append(_characters(len(word)) if looks_like_secret(word)
+                             else printable(word, 60))
                 hide = word.lower() in ("bearer", "basic", "token")
     return " ".join(shown)
 
@@ -1196,6 +1207,11 @@ def shown_option_error(message: str) -> str:
     "argument COMMAND: invalid choice: 'sreve' (choose from 'serve')"
     >>> shown_option_error("argument COMMAND: invalid choice: 'whsec_1x' (choose from 'serve')")
     "argument COMMAND: invalid choice: <hidden: 8 characters> (choose from 'serve')"
+
+    argparse's "unrecognized arguments" says each word that holds a credential as its length:
+
+    >>> shown_option_error("unrecognized arguments: --colour whsec_1234567")
+    'unrecognized arguments: --colour <hidden: 13 characters>'
     """
     import ast
 
@@ -1208,9 +1224,13 @@ def shown_option_error(message: str) -> str:
     head, sep, rest = message.partition(": ")
     if sep and head == "argument COMMAND" and rest.startswith("invalid choice: "):
         choice = _QUOTED.match(rest, len("invalid choice: "))
-        if choice is None or re.fullmatch(r"['\"][A-Za-z][A-Za-z-]{0,19}['\"]", choice.group()):
+        if choice is None or (re.fullmatch(r"['\"][A-Za-z][A-Za-z-]{0,19}['\"]", choice.group())
+                              and not looks_like_secret(choice.group()[1:-1])):
             return message  # (a word: a command mistyped, named to be fixed)
         return head + sep + rest[:choice.start()] + hidden(choice) + rest[choice.end():]
+    if head == "unrecognized arguments" and sep:  # (argparse's own: the words as typed)
+        return head + sep + " ".join(_characters(len(w)) if looks_like_secret(w) else w
+                                     for w in rest.split(" "))
     if not sep or not head.startswith("argument "):
         return message
     if is_credential_option(head):
