@@ -10,15 +10,10 @@ in a real IPython shell) as a user would."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-
-EXE = str(Path(sys.executable).with_name("hooklab"))
-URL = "http://127.0.0.1:9/x"  # (nothing is sent: every case is refused first)
+from test_secret_given_as_name import URL, _run  # (the hooklab command, run to its error)
 
 #: credentials in the shapes their issuers document (made up; none is a real one)
 SECRETS = {
@@ -56,13 +51,6 @@ NAMES = [
     ("camel-case name", ["send", "MyWebhookHandler2024"]),
     ("svix message id", ["export", "--db", "c.sqlite3", "--since", "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W"]),
 ]
-
-
-def _run(argv: list[str], cwd: Path) -> str:
-    done = subprocess.run([EXE, *argv], cwd=cwd, capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    assert done.returncode != 0, done.stdout + done.stderr
-    return done.stdout + done.stderr
 
 
 def _no_part_of(secret: str, said: str) -> None:
