@@ -325,8 +325,3 @@ def _storable(text: str | None) -> str | None:
     ('evt\\ud800', None)
     """
     return None if text is None else surrogates_escaped(text)
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "backslashreplace").decode("utf-8")
-    return text
