@@ -287,7 +287,7 @@ def frame_from_columns(
                                        refused=_refused_blocks(early, kept))
             flat.index = df.index
             flat = _without_null_objects(flat)  # (whichever way the bodies were read)
-            df = pd.concat([df, _settled_ints(flat)], axis=1)
+            df = pd.concat([df, _missing_as_none(_settled_ints(flat))], axis=1)
         return df
     except BaseException as exc:
         if early is not None and not isinstance(exc, Exception):  # interrupted (Ctrl-C): the
@@ -2622,6 +2622,46 @@ def _settled_ints(frame: Any) -> Any:
     return frame
 
 
+def _missing_as_none(frame: Any) -> Any:
+    """``frame`` (``payload.*`` columns as made) with ``None``, not NaN, where a body lacks
+    the field in an object column of text, booleans or a mix holding either (or of nothing
+    but ``null``), as a ``null`` reads there (README). Every way of reading the bodies left
+    NaN there: ``json_normalize`` for the rows Python read, pandas' joining of the parts
+    (pieces, kept segments, Python's rows) for the rows a part has no such column in. A
+    column of numbers only (integers past int64, or past 2**53 beside floats) keeps NaN
+    there, as a float column has it; so does one of lists or of objects cut at 32 levels.
+
+    >>> import pandas as pd
+    >>> flat = pd.DataFrame({"b": [True, float("nan"), False], "n": [2**64, float("nan"), 1]})
+    >>> _missing_as_none(flat)["b"].tolist(), _missing_as_none(flat)["n"].tolist()
+    ([True, None, False], [18446744073709551616, nan, 1])
+    """
+    import numpy as np
+    import pandas as pd
+
+    for at, dtype in enumerate(frame.dtypes.tolist()):
+        if dtype != np.dtype(object):
+            continue
+        values = frame.iloc[:, at].to_numpy(object)
+        missing = pd.isna(values)
+        try:
+            nan = missing & (values != values)  # (NaN, not None: None == None)
+        except TypeError:  # (pandas' NA, which has no truth value)
+            nan = np.array([type(v) is float and v != v for v in values.tolist()], bool)
+        if not nan.any():
+            continue
+        present = values[~missing]
+        kind = pd.api.types.infer_dtype(present, skipna=False)
+        if kind not in ("string", "boolean", "empty") and not (
+                kind in ("mixed", "mixed-integer")
+                and any(isinstance(v, (str, bool)) for v in present.tolist())):
+            continue
+        values = values.copy()
+        values[nan] = None
+        frame.isetitem(at, pd.Series(values, dtype=object, index=frame.index))
+    return frame
+
+
 def _lists(col: Any, exact: list[tuple[int, Any]] | None) -> list[Any]:
     """The Python values of list column ``col``, the rows of ``exact`` from there (Arrow's
     values of those rows are not made: nested lists cost the most to make)."""
@@ -2846,7 +2886,7 @@ def flatten_payloads(payloads: list[Any], *, index: Any = None, prefix: str = "p
     An object nested deeper than 32 levels is one value (a ``dict``) in the column of its
     path, as ``json_normalize(max_level=32)`` keeps it, however deep it goes.
     """
-    return _settled_ints(_flatten_exact(payloads, index=index, prefix=prefix))
+    return _missing_as_none(_settled_ints(_flatten_exact(payloads, index=index, prefix=prefix)))
 
 
 def _flat_record(obj: dict[str, Any], objects: set[str] | None = None) -> dict[str, Any]:
