@@ -2643,12 +2643,8 @@ def _missing_as_none(frame: Any) -> Any:
         if dtype != np.dtype(object):
             continue
         values = frame.iloc[:, at].to_numpy(object)
-        missing = pd.isna(values)
-        try:
-            nan = missing & (values != values)  # (NaN, not None: None == None)
-        except TypeError:  # (pandas' NA, which has no truth value)
-            nan = np.array([type(v) is float and v != v for v in values.tolist()], bool)
-        if not nan.any():
+        missing = pd.isna(values)  # (C speed: a frame of a million rows has many columns)
+        if not missing.any():
             continue
         present = values[~missing]
         kind = pd.api.types.infer_dtype(present, skipna=False)
@@ -2657,7 +2653,7 @@ def _missing_as_none(frame: Any) -> Any:
                 and any(isinstance(v, (str, bool)) for v in present.tolist())):
             continue
         values = values.copy()
-        values[nan] = None
+        values[missing] = None  # (NaN, and the None already there: no value is looked at)
         frame.isetitem(at, pd.Series(values, dtype=object, index=frame.index))
     return frame
 
