@@ -48,7 +48,7 @@ from typing import Any
 from ..capture import trailers_start
 from ..filters import is_text
 
-__all__ = ["DamagedSegment", "inflate"]
+__all__ = ["BodyPack", "DamagedSegment", "inflate"]
 
 #: captures per segment
 SEG_ROWS = 4096
@@ -218,6 +218,13 @@ _JSON_START = frozenset(b"{[ \t\r\n\x0b\x0c")
 _SHRINKS = 0.9
 #: ...below this many bytes they are kept whatever zlib does (a few small bodies)
 _SMALL = 4096
+#: a segment keeps its bodies only if they come to at most this many bytes (uncompressed;
+#: :class:`BodyPack`): sealing holds at most this much of zlib's output, reading a segment
+#: inflates at most this much, and its blob stays under the size readers take whole
+#: (``_columns._WHOLE``, 32 MiB). 8 KiB a capture, 4,096 of them: Stripe-like events (300 B)
+#: take 1.2 MiB, GitHub's pushes (about 8 KiB) fit; 4,096 bodies of 100 KiB (any sender's,
+#: no token needed) are read from ``captures``, as binary ones are
+KEEP_MAX = 32 << 20
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS segments (
@@ -251,10 +258,83 @@ def keep_flag(row: Sequence[Any], body: bytes | None) -> int:
     return NOT_JSON
 
 
-def encode(rows: Sequence[tuple], bodies: Sequence[bytes | None] | None = None) -> bytes:
+class BodyPack:
+    """The bodies a segment keeps, packed as they come: one row's body at a time is given
+    (:meth:`add`), its flag taken (:func:`keep_flag`) and, kept, compressed at once
+    (``zlib.compressobj``: the same zlib stream as one ``zlib.compress`` of them all, which
+    every hooklab reads), so sealing holds one body and what zlib made of the others, never
+    a segment's bodies together (4,096 webhooks of 100 KiB, any sender's, took 1 GB).
+
+    A segment keeps its bodies only if they come to at most :data:`KEEP_MAX` bytes: past that
+    (and where zlib would not shrink them: :data:`_SHRINKS`) it keeps none, its rows flagged
+    :data:`ELSEWHERE` (read from ``captures`` when needed, as every reader does for a segment
+    that does not keep every body they want), so that reading a segment inflates at most that.
+
+    >>> row = (1, 0, 2, 200, 1, 0, 0, "http", "b", "POST", None, None, None, "/b", None, None)
+    >>> pack = BodyPack()
+    >>> pack.add(row, b"{}"); pack.add(row, b"[1]")
+    >>> pack.rows, pack.kept_bytes, inflate(pack.finish()[0], 5)
+    (2, 5, b'{}[1]')
+    """
+
+    __slots__ = ("_flags", "_offsets", "_z", "_out", "kept_bytes", "over")
+
+    def __init__(self) -> None:
+        self._flags = array("b")
+        self._offsets = array("q", [0])
+        self._z: Any = zlib.compressobj(1)
+        self._out: list[bytes] = []
+        #: bytes of the bodies kept so far (uncompressed)
+        self.kept_bytes = 0
+        #: whether the bodies came to more than KEEP_MAX (then none is kept)
+        self.over = False
+
+    @property
+    def rows(self) -> int:
+        """Rows given so far."""
+        return len(self._flags)
+
+    def add(self, row: Sequence[Any], body: bytes | None) -> None:
+        """Take the next row (in :data:`COLUMNS` order) and its body (``None``: not read, as
+        :func:`keep_flag` allows for a body it does not keep)."""
+        flag = keep_flag(row, body)
+        self._flags.append(flag)
+        if flag == KEPT and not self.over:
+            size = len(body)  # type: ignore[arg-type]
+            if self.kept_bytes + size > KEEP_MAX:  # (none kept: what zlib made is let go)
+                self.over, self._z, self._out = True, None, []
+            else:
+                self.kept_bytes += size
+                if size:
+                    out = self._z.compress(body)
+                    if out:
+                        self._out.append(out)
+        self._offsets.append(self.kept_bytes)
+
+    def finish(self) -> tuple[bytes, array, array, int]:
+        """``(compressed bytes, offsets, flags, kept bytes)`` of the rows given, with no body
+        kept where they are too many bytes or zlib does not shrink them (see the class)."""
+        flags, offsets, total = self._flags, self._offsets, self.kept_bytes
+        packed = b""
+        if not self.over:
+            self._out.append(self._z.flush())
+            packed = b"".join(self._out)
+            self._out = []
+        # (random bytes that start with {: zlib would not shrink them)
+        if self.over or (total >= _SMALL and len(packed) > _SHRINKS * total):
+            flags = array("b", [ELSEWHERE if f == KEPT else f for f in flags])
+            offsets = array("q", bytes(8 * len(offsets)))
+            total, packed = 0, zlib.compress(b"", 1)
+        self._z = None
+        return packed, offsets, flags, total
+
+
+def encode(rows: Sequence[tuple], bodies: Sequence[bytes | None] | BodyPack | None = None) -> bytes:
     """One blob holding ``rows`` (tuples in :data:`COLUMNS` order) and, if given, those of
     their ``bodies`` it keeps, compressed (:func:`keep_flag`; ``None`` for a body not read
-    because it is not kept; see the module's notes).
+    because it is not kept; see the module's notes): a list of them, or a :class:`BodyPack`
+    they were given to one at a time (the store's way: a segment's bodies are never held
+    together).
 
     The kept bodies are described by the header's ``"bodies"`` entry (with the flags), and by
     a ``"z"`` entry of ``cols`` (as every hooklab reads it) only if every body is kept: an
@@ -267,6 +347,13 @@ def encode(rows: Sequence[tuple], bodies: Sequence[bytes | None] | None = None) 
     >>> bodies(binary) is None, [e[1] for e in header_of(binary)["cols"]].count("z")
     (True, 0)
     """
+    if bodies is not None and not isinstance(bodies, BodyPack):
+        pack = BodyPack()
+        for row, body in zip(rows, bodies, strict=True):
+            pack.add(row, body)
+        bodies = pack
+    if bodies is not None and bodies.rows != len(rows):
+        raise ValueError(f"{bodies.rows} bodies for {len(rows)} rows")
     cols = list(zip(*rows, strict=True)) if rows else [() for _ in COLUMNS]
     parts: list[bytes] = []
     pos = 0
@@ -305,20 +392,9 @@ def encode(rows: Sequence[tuple], bodies: Sequence[bytes | None] | None = None) 
                  len(words)]
             )
     if bodies is not None:
-        flags = array("b", map(keep_flag, rows, bodies))
-        kept = [b if f == KEPT else b"" for b, f in zip(bodies, flags, strict=True)]
-        data = b"".join(kept)  # type: ignore[arg-type]
-        packed = zlib.compress(data, 1)
-        if len(data) >= _SMALL and len(packed) > _SHRINKS * len(data):  # (random bytes that
-            flags = array("b", [ELSEWHERE if f == KEPT else f for f in flags])  # start with {)
-            kept = [b""] * len(kept)
-            packed = zlib.compress(b"", 1)
-        offsets = array("q", [0])
-        total = 0
-        for b in kept:
-            total += len(b)  # type: ignore[arg-type]
-            offsets.append(total)
+        packed, offsets, flags, total = bodies.finish()
         kept_entry = ["body", "z", put(packed), put(offsets.tobytes()), total, put(flags.tobytes())]
+        del packed
         if all(f == KEPT for f in flags):  # (older hooklabs read this one: every body, exact)
             directory.append(kept_entry[:5])
     fields: dict[str, Any] = {"n": len(rows), "order": sys.byteorder, "cols": directory}
@@ -327,7 +403,10 @@ def encode(rows: Sequence[tuple], bodies: Sequence[bytes | None] | None = None) 
     header = json.dumps(fields).encode()
     head = _MAGIC + struct.pack("<I", len(header)) + header
     head += _pad(len(head))
-    return head + b"".join(parts)
+    parts.insert(0, head)
+    blob = b"".join(parts)
+    parts.clear()
+    return blob
 
 
 class DamagedSegment(ValueError):

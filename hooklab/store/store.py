@@ -479,7 +479,7 @@ class _Handover:
                 if not st._importing:  # (the writer's rows of the last, partial segment,
                     # bodies and all, kept for the next chunk: read back from the file if
                     # another import comes; safe at any moment, _seal_imported checks it)
-                    st._unsealed = (-1, [], [])
+                    st._unsealed = (-1, [], None)
             if not st._closed and st._failed is None:
                 # (a wake-up that fails, on a locked database, must not replace what the
                 # import raised or returned)
@@ -686,7 +686,7 @@ class CaptureStore:
         self._seen_deliveries: set[tuple[str, str, str]] | None = None  # (a load into an empty store)
         #: writer thread: an import's rows after ``_segments_upto`` not yet in a segment, as a
         #: segment reads them (its rows and the bodies it keeps): see _seal_imported
-        self._unsealed: tuple[int, list[tuple], list[bytes | None]] = (-1, [], [])
+        self._unsealed: tuple[int, list[tuple], S.BodyPack | None] = (-1, [], None)
         self._last_retention = 0.0
         self._retention_left = False  # a pass is owed: skipped (a second not over) or partial
         self._last_idle_retention = 0.0  # the last pass after a batch that stored nothing
@@ -1731,25 +1731,26 @@ class CaptureStore:
     def _encode_segment(db: sqlite3.Connection, after: int) -> tuple[int, int, int, int, bytes] | None:
         """``(after, first, last, rows, blob)``: the next segment's rows after id ``after``,
         encoded (``None`` until there are :data:`SEG_ROWS` of them)."""
-        rows, bodies = CaptureStore._segment_rows(db, "id > ? ORDER BY id LIMIT ?", (after, S.SEG_ROWS))
+        rows, pack = CaptureStore._segment_rows(db, "id > ? ORDER BY id LIMIT ?", (after, S.SEG_ROWS))
         if len(rows) < S.SEG_ROWS:
             return None
-        blob = S.encode(rows, bodies)
+        blob = S.encode(rows, pack)
         return after, rows[0][0], rows[-1][0], len(rows), blob
 
     @staticmethod
-    def _segment_rows(db: sqlite3.Connection, where: str, args: Sequence[Any]
-                      ) -> tuple[list[tuple], list[bytes | None]]:
+    def _segment_rows(db: sqlite3.Connection, where: str, args: Sequence[Any],
+                      pack: S.BodyPack | None = None) -> tuple[list[tuple], S.BodyPack]:
         """The rows of ``captures`` matching ``where`` as a segment reads them (:data:`S.SELECT`)
-        and the bodies it keeps (``None`` for one it does not, :func:`S.keep_flag`)."""
-        # (row by row: only the bodies the segment keeps are held; a segment of big binary
-        # bodies was read into memory whole)
+        and the bodies it keeps, given to ``pack`` (a new one if none) one row at a time."""
+        # (row by row, each body packed as it comes: a segment's bodies were held together,
+        # then joined, 1 GB for 4,096 webhooks of 100 KiB that any sender can send)
         rows: list[tuple] = []
-        bodies: list[bytes | None] = []
+        pack = S.BodyPack() if pack is None else pack
         for *row, body in db.execute(f"SELECT {S.SELECT}, body FROM captures WHERE {where}", args):
             rows.append(tuple(row))
-            bodies.append(body if S.keep_flag(row, body) == S.KEPT else None)
-        return rows, bodies
+            pack.add(row, body)
+            body = None
+        return rows, pack
 
     def _store_segment(
         self, db: sqlite3.Connection, after: int, first: int, last: int, n: int, blob: bytes,
@@ -2157,7 +2158,7 @@ class CaptureStore:
                     self._file_still_there()
                     db.execute("COMMIT")
                 except BaseException:
-                    self._unsealed = (-1, [], [])  # (rows rolled back: not to be sealed)
+                    self._unsealed = (-1, [], None)  # (rows rolled back: not to be sealed)
                     _rollback(db)
                     raise
         except BaseException as exc:  # noqa: BLE001 - report, keep the writer alive
@@ -2199,38 +2200,54 @@ class CaptureStore:
         is left to the upkeep thread."""
         if not self._has_segments:
             return None
-        after, kept, bodies = self._unsealed
-        if after != self._segments_upto or (kept[-1][0] if kept else after) != first - 1:
-            after = self._segments_upto
-            kept, bodies = [], []
+        after, kept, pack = self._unsealed
+        behind = pack is None or after != self._segments_upto or (
+            kept[-1][0] if kept else after) != first - 1
+        if behind:
+            after, kept, pack = self._segments_upto, [], S.BodyPack()
             if first - 1 - after > _SEAL_BEHIND:
-                self._unsealed = (after, kept, bodies)
+                self._unsealed = (-1, [], None)
                 return None
-            kept, bodies = self._segment_rows(db, "id > ? AND id < ? ORDER BY id", (after, first))
         # (a number in a TEXT column is stored as SQLite writes it: the upkeep thread seals
         # such rows as it reads them back; the values' types looked at a column at a time)
         if any(not set(map(type, map(itemgetter(k), rows))) <= _AS_STORED for k in _TEXT_VALUES):
-            self._unsealed = (-1, [], [])
+            self._unsealed = (-1, [], None)
             return None
+        sealed = None
+
+        def full() -> bool:  # (the segment's rows all given: kept, and the next one begun)
+            nonlocal after, sealed, kept, pack
+            if len(kept) < S.SEG_ROWS:
+                return True
+            blob = S.encode(kept, pack)
+            got = self._keep_segment(db, after, kept[0][0], kept[-1][0], len(kept), blob)
+            if got is None:  # (never expected: nothing deletes within the writer's transaction)
+                return False
+            after = sealed = got
+            kept, pack = [], S.BodyPack()
+            return True
+
+        # (rows read back a segment's at most at a time, each body packed as it comes)
+        while behind:
+            got, pack = self._segment_rows(db, "id > ? AND id < ? ORDER BY id LIMIT ?",
+                                           (kept[-1][0] if kept else after, first,
+                                            S.SEG_ROWS - len(kept)), pack)
+            kept.extend(got)
+            behind = len(kept) == S.SEG_ROWS
+            if not full():
+                self._unsealed = (-1, [], None)
+                return sealed
         for i, v in enumerate(rows):
             body = v[7]
             # (as S.SELECT reads the row back: the header section's Content-Encoding)
             row = (first + i, v[0], len(body), v[10], v[14], v[16], S.encoded_flag(v[6], v[19]),
                    v[1], v[4], v[2], v[11], v[12], v[17], v[3], v[13], v[8])
             kept.append(row)
-            bodies.append(body if S.keep_flag(row, body) == S.KEPT else None)
-        sealed = None
-        at = 0
-        while len(kept) - at >= S.SEG_ROWS:
-            part = kept[at : at + S.SEG_ROWS]
-            blob = S.encode(part, bodies[at : at + S.SEG_ROWS])
-            got = self._keep_segment(db, after, part[0][0], part[-1][0], len(part), blob)
-            if got is None:  # (never expected: nothing deletes within the writer's transaction)
-                self._unsealed = (-1, [], [])
+            pack.add(row, body)
+            if not full():
+                self._unsealed = (-1, [], None)
                 return sealed
-            after = sealed = got
-            at += S.SEG_ROWS
-        self._unsealed = (after, kept[at:], bodies[at:])
+        self._unsealed = (after, kept, pack)
         return sealed
 
     def _retain(self, *, wrote: bool = True) -> None:
