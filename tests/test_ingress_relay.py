@@ -168,6 +168,27 @@ def test_a_relayed_capture_stores_the_fields_as_received(
     assert relayed.path == direct.path
 
 
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_the_sender_gets_the_lab_s_answer_without_an_etag_of_the_relay(
+        lab: HookLab, env: dict[str, object], method: str) -> None:
+    """Tornado gave each 200 answer to a relayed GET or HEAD an ETag of its own (a HEAD the
+    SHA-1 of no body), and answered a GET repeated with that ``If-None-Match`` with 304 and
+    no body: a Meta-style GET handshake got no challenge back, while the lab answered 200
+    with it and stored 200."""
+    port = int(str(env["port"]))
+    lab.respond("etag", status=200, body=b"1158201444")
+    path = _path(lab, "etag") + "/h"
+    answers = []
+    for extra in ("", 'If-None-Match: "x", *\r\n'):
+        raw = send(port, f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{extra}"
+                         "Connection: close\r\n\r\n".encode())
+        head, _, body = raw.partition(b"\r\n\r\n")
+        answers.append((status(raw), b"\netag:" in head.lower(), body))
+    want_body = b"1158201444" if method == "GET" else b""
+    assert answers == [(200, False, want_body), (200, False, want_body)]
+    assert [c.status for c in lab.wait(2, timeout=10, bin="etag")] == [200, 200]
+
+
 def test_a_header_list_from_a_sender_is_stored_as_sent_not_believed(
         lab: HookLab, env: dict[str, object]) -> None:
     """The lab stores the relay's list of fields only under the relay's proof: a sender that

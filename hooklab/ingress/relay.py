@@ -439,6 +439,12 @@ class RelayHandler(web.RequestHandler):
     # the key is the credential: Jupyter's authentication must not apply here
     get = head = post = put = patch = delete = options = allow_unauthenticated(_method)
 
+    def compute_etag(self) -> str | None:
+        """None: the sender gets the lab's answer, not Tornado's own ``ETag`` of it (a GET
+        answered 200 got one, and a GET repeated with ``If-None-Match`` got 304 and no body
+        where the lab answered, and stored, 200 with its body; a HEAD the ETag of no body)."""
+        return None
+
     def _outgoing_headers(self, query: str) -> list[tuple[str, str]]:
         """The headers the lab gets; ``query``: the request's query as the lab gets it
         (``token`` stripped: :func:`hooklab.server.guard.strip_token`)."""
