@@ -1420,14 +1420,21 @@ def _waiting(conn: CaptureProtocol, buffered: int, kernel: int | None) -> int:
 
 
 class _BodyOnly:
-    """Parser callbacks for the body of a capture request whose upgrade was ignored."""
+    """Parser callbacks for the body of a capture request whose upgrade was ignored: its body
+    and trailer fields go to the protocol, as without the upgrade (the head this parser is fed
+    first is hooklab's own: only its framing, no field of it is the request's)."""
 
     def __init__(self, proto: CaptureProtocol) -> None:
         self.on_body = proto.on_body
         self._proto = proto
+        self._trailers = False  # past the framing head: fields now are the request's trailers
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if self._trailers:  # (the protocol's own limits of trailer fields apply)
+            self._proto.on_header(name, value)
 
     def on_headers_complete(self) -> None:
-        pass
+        self._trailers = True
 
     def on_message_complete(self) -> None:
         proto = self._proto
