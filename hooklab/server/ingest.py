@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_MAX_BODY",
+    "NO_CONTENT",
     "RESERVED_PREFIX",
     "answer_headers",
     "capture_record",
@@ -228,6 +229,11 @@ def capture_record(
     return record, response
 
 
+#: statuses whose answer never carries content (RFC 9110 15.3.5, 15.3.6, 15.4.5; and 1xx):
+#: a rule's body is not sent with them
+NO_CONTENT = frozenset({204, 205, 304})
+
+
 def reason(status: int) -> str:
     """The reason phrase Tornado sends with ``status``."""
     return httputil.responses.get(status, "Unknown")
@@ -238,13 +244,23 @@ def answer_headers(
 ) -> tuple[httputil.HTTPHeaders, bytes]:
     """Headers and payload of a capture's answer: Tornado's ``HTTPHeaders`` (its
     validation, name normalisation, grouping of repeats), ``Content-Length`` from the body
-    (none for 1xx/204/304), ``Server: hooklab`` unless the rule set one; no payload for HEAD."""
+    (none for 1xx/204/304), ``Server: hooklab`` unless the rule set one; no payload for HEAD.
+    A status that never carries content (:data:`NO_CONTENT`: 1xx, 204, 205, 304) drops the
+    rule's body; a 205 says ``Content-Length: 0`` (RFC 9110 15.3.6: without it a client would
+    read until the connection closes).
+
+    >>> h, payload = answer_headers(205, [], b"BODY", head_only=False)
+    >>> h["Content-Length"], payload
+    ('0', b'')
+    """
     h = httputil.HTTPHeaders()
     for k, v in headers:
         h.add(k, v)
-    bodiless = status in (204, 304) or status < 200
+    bodiless = status in NO_CONTENT or status < 200
     if not bodiless:
         h["Content-Length"] = str(len(body))
+    elif status == 205:
+        h["Content-Length"] = "0"
     h.setdefault("Server", "hooklab")
     return h, (b"" if bodiless or head_only else body)
 

@@ -101,7 +101,14 @@ from tornado.iostream import IOStream
 # one request may have: more get 431; its trailer fields have the same two limits of their
 # own) are defined beside the request rules they go with, as imports of captures apply them too
 from ..capture import AUTHORITY_FORM, MAX_FIELDS, MAX_HEAD, Capture, target_path
-from .ingest import RESERVED_PREFIX, answer_headers, capture_record, deliver, reason
+from .ingest import (
+    NO_CONTENT,
+    RESERVED_PREFIX,
+    answer_headers,
+    capture_record,
+    deliver,
+    reason,
+)
 
 if TYPE_CHECKING:
     from .lifecycle import CaptureServer
@@ -450,7 +457,7 @@ class _Slot:
             and not response.headers
             and not response.delay
             and status >= 200
-            and status not in (204, 304)
+            and status not in NO_CONTENT
         ):  # the default JSON answer, without the general rendering's work
             body = b'{"ok": true, "id": %d}' % result.id
             conn = _CLOSE if self.close else (_KEEP_ALIVE_10 if self.keep_alive_10 else b"")
