@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import time
 import urllib.error
@@ -67,6 +68,19 @@ def recv_until_close(sock: socket.socket, timeout: float = 5.0) -> bytes:
             break
         out += chunk
     return out
+
+
+#: the Date field of an answer (RFC 9110 6.6.1) in IMF-fixdate (5.6.7), a whole line
+DATE_FIELD = re.compile(
+    rb"\r\nDate: (?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), [0-3]\d "
+    rb"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} [0-2]\d:[0-5]\d:[0-6]\d GMT(?=\r\n)")
+
+
+def undated(data: bytes) -> bytes:
+    """Answers as received, each ``Date`` value (if it is an IMF-fixdate) read as ``<date>``:
+    answers then compare byte for byte, the field's place included, whatever second they
+    were sent in (an answer with no Date, or a malformed one, stays as it is)."""
+    return DATE_FIELD.sub(b"\r\nDate: <date>", data)
 
 
 def raw_request(port: int, data: bytes, timeout: float = 5.0) -> bytes:

@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from _http import undated
 
 import hooklab
 
@@ -47,15 +48,15 @@ def _ok(capture_id: int, connection: str = "") -> bytes:
     """hooklab's default answer to a stored capture, byte for byte."""
     body = b'{"ok": true, "id": %d}' % capture_id
     head = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Hooklab-Capture-Id: %d\r\n"
-            b"Content-Length: %d\r\nServer: hooklab\r\n" % (capture_id, len(body)))
+            b"Content-Length: %d\r\nServer: hooklab\r\nDate: <date>\r\n" % (capture_id, len(body)))
     if connection:
         head += b"Connection: " + connection.encode() + b"\r\n"
     return head + b"\r\n" + body
 
 
 def _read(sock: socket.socket, n: int, timeout: float = 5.0) -> tuple[list[bytes], bool]:
-    """Up to ``n`` whole answers (Content-Length framed) within ``timeout``; and whether the
-    server closed the connection meanwhile."""
+    """Up to ``n`` whole answers (Content-Length framed) within ``timeout``, Date values read
+    as ``<date>``; and whether the server closed the connection meanwhile."""
     sock.settimeout(0.2)
     buf, out = b"", []
     deadline = time.monotonic() + timeout
@@ -65,7 +66,7 @@ def _read(sock: socket.socket, n: int, timeout: float = 5.0) -> tuple[list[bytes
             m = re.search(rb"Content-Length: (\d+)", buf[:end])
             size = int(m.group(1)) if m else 0
             if len(buf) >= end + 4 + size:
-                out.append(buf[: end + 4 + size])
+                out.append(undated(buf[: end + 4 + size]))
                 buf = buf[end + 4 + size:]
                 continue
         try:
@@ -73,10 +74,10 @@ def _read(sock: socket.socket, n: int, timeout: float = 5.0) -> tuple[list[bytes
         except TimeoutError:
             continue
         if not chunk:
-            return out + ([buf] if buf else []), True
+            return out + ([undated(buf)] if buf else []), True
         buf += chunk
     if buf:
-        out.append(buf)
+        out.append(undated(buf))
     return out, False
 
 

@@ -12,6 +12,7 @@ import asyncio
 import ipaddress
 import json
 import re
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -32,6 +33,7 @@ __all__ = [
     "RESERVED_PREFIX",
     "answer_headers",
     "capture_record",
+    "date_field",
     "deliver",
     "reason",
     "valid_authority",
@@ -234,6 +236,27 @@ def capture_record(
 NO_CONTENT = frozenset({204, 205, 304})
 
 
+_date: tuple[int, str, bytes] = (-1, "", b"")  # (second, value, its header line)
+
+
+def date_field() -> tuple[str, bytes]:
+    """The ``Date`` of an answer sent now, as its value and as a header line: an origin server
+    with a clock sends one with every 2xx, 3xx and 4xx answer (RFC 9110 6.6.1), in IMF-fixdate
+    (5.6.7). Formatted at most once a second: the receive path asks for it per request.
+
+    >>> value, line = date_field()
+    >>> value.endswith(" GMT"), line == b"Date: " + value.encode() + b"\r\n"
+    (True, True)
+    """
+    global _date
+    now = int(time.time())
+    d = _date
+    if d[0] != now:
+        value = httputil.format_timestamp(now)
+        d = _date = (now, value, b"Date: %s\r\n" % value.encode("ascii"))
+    return d[1], d[2]
+
+
 def reason(status: int) -> str:
     """The reason phrase Tornado sends with ``status``."""
     return httputil.responses.get(status, "Unknown")
@@ -244,7 +267,8 @@ def answer_headers(
 ) -> tuple[httputil.HTTPHeaders, bytes]:
     """Headers and payload of a capture's answer: Tornado's ``HTTPHeaders`` (its
     validation, name normalisation, grouping of repeats), ``Content-Length`` from the body
-    (none for 1xx/204/304), ``Server: hooklab`` unless the rule set one; no payload for HEAD.
+    (none for 1xx/204/304), ``Server: hooklab`` and ``Date`` (:func:`date_field`) unless the
+    rule set its own; no payload for HEAD.
     A status that never carries content (:data:`NO_CONTENT`: 1xx, 204, 205, 304) drops the
     rule's body; a 205 says ``Content-Length: 0`` (RFC 9110 15.3.6: without it a client would
     read until the connection closes).
@@ -262,6 +286,7 @@ def answer_headers(
     elif status == 205:
         h["Content-Length"] = "0"
     h.setdefault("Server", "hooklab")
+    h.setdefault("Date", date_field()[0])
     return h, (b"" if bodiless or head_only else body)
 
 

@@ -106,6 +106,7 @@ from .ingest import (
     RESERVED_PREFIX,
     answer_headers,
     capture_record,
+    date_field,
     deliver,
     reason,
 )
@@ -202,7 +203,7 @@ _BARE_CR = re.compile(rb"\r[^\n]")  # (RFC 9112 2.2: a CR not followed by LF is 
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _DEFAULT_HEAD = (
     b"%sContent-Type: application/json\r\nX-Hooklab-Capture-Id: %d\r\n"
-    b"Content-Length: %d\r\nServer: hooklab\r\n%s\r\n"
+    b"Content-Length: %d\r\nServer: hooklab\r\n%s%s\r\n"
 )
 _STATUS_LINES: dict[int, bytes] = {}
 
@@ -232,8 +233,8 @@ def _refusal(status: int, message: str, extra: str = "") -> bytes:
     retry = "Retry-After: 5\r\n" if status == 503 else ""
     return (
         f"HTTP/1.1 {status} {reason(status)}\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {len(body)}\r\nConnection: close\r\n{retry}Server: hooklab\r\n\r\n"
-    ).encode() + body
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n{retry}Server: hooklab\r\n"
+    ).encode() + date_field()[1] + b"\r\n" + body
 
 
 _BUSY = "busy: too many request bodies in flight, retry later"
@@ -461,7 +462,8 @@ class _Slot:
         ):  # the default JSON answer, without the general rendering's work
             body = b'{"ok": true, "id": %d}' % result.id
             conn = _CLOSE if self.close else (_KEEP_ALIVE_10 if self.keep_alive_10 else b"")
-            head = _DEFAULT_HEAD % (_status_line(status), result.id, len(body), conn)
+            head = _DEFAULT_HEAD % (_status_line(status), result.id, len(body),
+                                    date_field()[1], conn)
             self.parts.append(head if self.head_only else head + body)
             self.done = True
             self.conn._flush()

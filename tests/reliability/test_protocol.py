@@ -16,7 +16,8 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from _http import recv_until_close
+from _http import recv_until_close as _recv_until_close
+from _http import undated
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_hostile_input import statuses
@@ -58,6 +59,11 @@ def shared() -> Iterator[tuple[CaptureServer, CaptureStore]]:
         store.close()
 
 
+def recv_until_close(sock: socket.socket, timeout: float = 5.0) -> bytes:
+    """What arrives until the server closes, its answers' Date values read as ``<date>``."""
+    return undated(_recv_until_close(sock, timeout))
+
+
 def _exchange(port: int, data: bytes, timeout: float = 10.0) -> bytes:
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
         s.sendall(data)
@@ -68,7 +74,7 @@ def _answers(
     sock: socket.socket, n: int, timeout: float = 10.0, head_only: bool = False
 ) -> list[bytes]:
     """Read ``n`` complete responses (Content-Length framed, or heads only: answers to HEAD)
-    from a keep-alive connection."""
+    from a keep-alive connection (Date values read as ``<date>``)."""
     sock.settimeout(timeout)
     buf, out = b"", []
     deadline = time.monotonic() + timeout
@@ -81,7 +87,7 @@ def _answers(
             if head_only:
                 size = 0
             if len(buf) >= end + 4 + size:
-                out.append(buf[: end + 4 + size])
+                out.append(undated(buf[: end + 4 + size]))
                 buf = buf[end + 4 + size :]
                 continue
         chunk = sock.recv(65536)
@@ -103,7 +109,7 @@ def _ok(capture_id: int, close: str = "", head_only: bool = False) -> bytes:
     body = b'{"ok": true, "id": %d}' % capture_id
     head = (
         b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Hooklab-Capture-Id: %d\r\n"
-        b"Content-Length: %d\r\nServer: hooklab\r\n" % (capture_id, len(body))
+        b"Content-Length: %d\r\nServer: hooklab\r\nDate: <date>\r\n" % (capture_id, len(body))
     )
     if close:
         head += b"Connection: " + close.encode() + b"\r\n"
@@ -111,7 +117,8 @@ def _ok(capture_id: int, close: str = "", head_only: bool = False) -> bytes:
 
 
 def _recv_for(sock: socket.socket, seconds: float) -> tuple[bytes, bool]:
-    """What arrives within ``seconds`` (bounded); and whether the server closed."""
+    """What arrives within ``seconds`` (bounded), Date values read as ``<date>``; and whether
+    the server closed."""
     sock.settimeout(0.1)
     out, end = b"", time.monotonic() + seconds
     while time.monotonic() < end:
@@ -120,11 +127,11 @@ def _recv_for(sock: socket.socket, seconds: float) -> tuple[bytes, bool]:
         except TimeoutError:
             continue
         except OSError:
-            return out, True
+            return undated(out), True
         if not chunk:
-            return out, True
+            return undated(out), True
         out += chunk
-    return out, False
+    return undated(out), False
 
 
 # -- answers, byte for byte ----------------------------------------------------------------
@@ -160,35 +167,35 @@ RULE_REQUESTS = {
     # status-only rules: the default JSON body with another status, or no body at all
     "418": (b"POST /rs/teapot HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nt",
             b"HTTP/1.1 418 I'm a Teapot\r\nContent-Type: application/json\r\n"
-            b"X-Hooklab-Capture-Id: N\r\nContent-Length: 21\r\nServer: hooklab\r\n\r\n"
+            b"X-Hooklab-Capture-Id: N\r\nContent-Length: 21\r\nServer: hooklab\r\nDate: <date>\r\n\r\n"
             b'{"ok": true, "id": N}'),
     "201-close": (b"PUT /rs/made HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close"
                   b"\r\n\r\n",
                   b"HTTP/1.1 201 Created\r\nContent-Type: application/json\r\n"
                   b"X-Hooklab-Capture-Id: N\r\nContent-Length: 21\r\nServer: hooklab\r\n"
-                  b'Connection: close\r\n\r\n{"ok": true, "id": N}'),
+                  b'Date: <date>\r\nConnection: close\r\n\r\n{"ok": true, "id": N}'),
     "503-head": (b"HEAD /rs/down HTTP/1.1\r\nHost: x\r\n\r\n",
                  b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-                 b"X-Hooklab-Capture-Id: N\r\nContent-Length: 21\r\nServer: hooklab\r\n\r\n"),
+                 b"X-Hooklab-Capture-Id: N\r\nContent-Length: 21\r\nServer: hooklab\r\nDate: <date>\r\n\r\n"),
     "304": (b"GET /rs/same HTTP/1.1\r\nHost: x\r\n\r\n",
             b"HTTP/1.1 304 Not Modified\r\nContent-Type: application/json\r\n"
-            b"X-Hooklab-Capture-Id: N\r\nServer: hooklab\r\n\r\n"),
+            b"X-Hooklab-Capture-Id: N\r\nServer: hooklab\r\nDate: <date>\r\n\r\n"),
     # (no 1xx: a rule may not answer with one, see test_respond: a client takes it for an
     # interim answer and waits for the final one)
     # rules with headers: names in any case, repeats, a Content-Length of the rule's own
     "headers": (b"POST /rh/headers HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
                 b"HTTP/1.1 200 OK\r\nX-Lower: 1\r\nX-Dup: a\r\nX-Dup: b\r\nX-Other: o\r\n"
-                b"Server: mine\r\nX-Hooklab-Capture-Id: N\r\nContent-Length: 3\r\n\r\nabc"),
+                b"Server: mine\r\nX-Hooklab-Capture-Id: N\r\nContent-Length: 3\r\nDate: <date>\r\n\r\nabc"),
     "close": (b"POST /rh/close HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close"
               b"\r\n\r\n",
               b"HTTP/1.1 200 OK\r\nConnection: close\r\nX-Hooklab-Capture-Id: N\r\n"
-              b"Content-Length: 1\r\nServer: hooklab\r\n\r\nk"),
+              b"Content-Length: 1\r\nServer: hooklab\r\nDate: <date>\r\n\r\nk"),
     "head": (b"HEAD /rh/headers HTTP/1.1\r\nHost: x\r\n\r\n",
              b"HTTP/1.1 200 OK\r\nX-Lower: 1\r\nX-Dup: a\r\nX-Dup: b\r\nX-Other: o\r\n"
-             b"Server: mine\r\nX-Hooklab-Capture-Id: N\r\nContent-Length: 3\r\n\r\n"),
+             b"Server: mine\r\nX-Hooklab-Capture-Id: N\r\nContent-Length: 3\r\nDate: <date>\r\n\r\n"),
     "no-content": (b"POST /rh/none HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi",
                    b"HTTP/1.1 204 No Content\r\nX-Empty: \r\nContent-Type: application/json\r\n"
-                   b"X-Hooklab-Capture-Id: N\r\nServer: hooklab\r\n\r\n"),
+                   b"X-Hooklab-Capture-Id: N\r\nServer: hooklab\r\nDate: <date>\r\n\r\n"),
 }
 _SENTINEL = b"GET /sentinel HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
 
@@ -353,7 +360,7 @@ def test_head_and_204_answers_carry_no_body_and_the_connection_stays_usable(serv
         s.sendall(_post("/nobody", b"x") + _post("/after", b"y"))
         second, third = _answers(s, 2)
     assert second == (b"HTTP/1.1 204 No Content\r\nContent-Type: application/json\r\n"
-                      b"X-Hooklab-Capture-Id: 2\r\nServer: hooklab\r\n\r\n")
+                      b"X-Hooklab-Capture-Id: 2\r\nServer: hooklab\r\nDate: <date>\r\n\r\n")
     assert third == _ok(3)
 
 
@@ -490,7 +497,7 @@ def test_a_closed_store_gets_503_not_a_hang(served):
         s.sendall(_post("/gone", b"x"))
         (answer,) = _answers(s, 1)
     assert answer == (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-                      b"Content-Length: 56\r\nServer: hooklab\r\n\r\n"
+                      b"Content-Length: 56\r\nServer: hooklab\r\nDate: <date>\r\n\r\n"
                       b'{"ok": false, "error": "capture not stored: StoreError"}')
 
 
