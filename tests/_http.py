@@ -83,6 +83,36 @@ def undated(data: bytes) -> bytes:
     return DATE_FIELD.sub(b"\r\nDate: <date>", data)
 
 
+def read_answers(sock: socket.socket, n: int, timeout: float = 5.0) -> tuple[list[bytes], bool]:
+    """Up to ``n`` whole answers (framed by their Content-Length, none: no content) within
+    ``timeout``, and whatever came after them; and whether the server closed (or reset) the
+    connection meanwhile."""
+    sock.settimeout(0.2)
+    buf, out = b"", []
+    deadline = time.monotonic() + timeout
+    while len(out) < n and time.monotonic() < deadline:
+        end = buf.find(b"\r\n\r\n")
+        if end >= 0:
+            m = re.search(rb"\r\nContent-Length: (\d+)", buf[:end])
+            size = int(m.group(1)) if m else 0
+            if len(buf) >= end + 4 + size:
+                out.append(buf[: end + 4 + size])
+                buf = buf[end + 4 + size:]
+                continue
+        try:
+            chunk = sock.recv(65536)
+        except TimeoutError:
+            continue
+        except ConnectionResetError:
+            chunk = b""
+        if not chunk:
+            return out + ([buf] if buf else []), True
+        buf += chunk
+    if buf:
+        out.append(buf)
+    return out, False
+
+
 def raw_request(port: int, data: bytes, timeout: float = 5.0) -> bytes:
     """Send raw bytes and read until the server closes (or times out)."""
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:

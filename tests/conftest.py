@@ -31,6 +31,16 @@ def file_lab(tmp_path) -> Iterator[HookLab]:
         lab.stop()
 
 
+@pytest.fixture(scope="module")
+def module_file_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HookLab]:
+    """A running lab shared by a module's tests: a free port, a SQLite file of its own."""
+    lab = HookLab(port=0, db=str(tmp_path_factory.mktemp("lab") / "captures.sqlite3")).start()
+    try:
+        yield lab
+    finally:
+        lab.stop()
+
+
 @pytest.fixture
 def memory_shell() -> Iterator[Any]:
     """A real IPython shell with ``%load_ext hooklab`` done: the default lab on a free port,

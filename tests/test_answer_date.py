@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 
 import pytest
+from _http import recv_until_close
 
 import hooklab
 
@@ -43,22 +44,6 @@ def _when(value: str) -> float:
 def _fields(head: bytes) -> list[tuple[str, str]]:
     lines = head.decode("latin-1").split("\r\n")[1:]
     return [(k.strip(), v.strip()) for k, _, v in (line.partition(":") for line in lines)]
-
-
-def _read_all(sock: socket.socket, timeout: float = 10.0) -> bytes:
-    sock.settimeout(0.2)
-    out, deadline = b"", time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            chunk = sock.recv(65536)
-        except TimeoutError:
-            continue
-        except ConnectionResetError:
-            break
-        if not chunk:
-            break
-        out += chunk
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +101,7 @@ def test_every_answer_carries_one_date_of_when_it_was_sent(lab: hooklab.HookLab,
     before = time.time()
     with socket.create_connection(("127.0.0.1", lab.bound_port), timeout=10) as s:
         s.sendall(request)
-        answer = _read_all(s)
+        answer = recv_until_close(s, 10)
     after = time.time()
     head = answer.split(b"\r\n\r\n", 1)[0]
     assert int(head[9:12]) == status, answer[:300]
@@ -132,7 +117,7 @@ def test_a_rules_own_date_is_sent_instead(lab: hooklab.HookLab) -> None:
         lab.respond(bin_, headers={name: "Wed, 21 Oct 2015 07:28:00 GMT"})
         with socket.create_connection(("127.0.0.1", lab.bound_port), timeout=10) as s:
             s.sendall(_post(f"/{bin_}"))
-            head = _read_all(s).split(b"\r\n\r\n", 1)[0]
+            head = recv_until_close(s, 10).split(b"\r\n\r\n", 1)[0]
         assert head.startswith(b"HTTP/1.1 200 ")
         assert [v for k, v in _fields(head) if k.lower() == "date"] == [
             "Wed, 21 Oct 2015 07:28:00 GMT"]
@@ -143,7 +128,7 @@ def test_the_date_moves_on_with_the_clock(lab: hooklab.HookLab) -> None:
     for _ in range(2):
         with socket.create_connection(("127.0.0.1", lab.bound_port), timeout=10) as s:
             s.sendall(_post("/orders"))
-            head = _read_all(s).split(b"\r\n\r\n", 1)[0]
+            head = recv_until_close(s, 10).split(b"\r\n\r\n", 1)[0]
         seen.append(_when([v for k, v in _fields(head) if k.lower() == "date"][0]))
         time.sleep(1.1)
     assert seen[1] - seen[0] >= 1

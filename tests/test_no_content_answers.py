@@ -12,10 +12,9 @@ on for the final one): ``ValueError`` when the rule is made.
 from __future__ import annotations
 
 import socket
-import time
-from collections.abc import Iterator
 
 import pytest
+from _http import recv_until_close
 
 import hooklab
 
@@ -28,20 +27,6 @@ EXPECTED = {204: (None, b""), 205: ("0", b""), 304: (None, b""), 200: ("4", b"BO
 
 #: the body a rule is given: as bytes, text, JSON, empty, or none (the default JSON body)
 BODIES = {"bytes": b"BODY", "text": "BODY", "json": {"a": 1}, "empty": b"", "default": None}
-
-
-def _read_all(sock: socket.socket, timeout: float = 10.0) -> bytes:
-    sock.settimeout(0.2)
-    out, deadline = b"", time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            chunk = sock.recv(65536)
-        except TimeoutError:
-            continue
-        if not chunk:
-            break
-        out += chunk
-    return out
 
 
 def _answers(data: bytes, head_request: bool = False) -> list[tuple[int, dict[str, str], bytes]]:
@@ -68,20 +53,15 @@ def _answers(data: bytes, head_request: bool = False) -> list[tuple[int, dict[st
     return out
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[hooklab.HookLab]:
-    db = tmp_path_factory.mktemp("nocontent") / "captures.sqlite3"
-    lab = hooklab.HookLab(port=0, db=str(db)).start()
-    try:
-        yield lab
-    finally:
-        lab.stop()
+@pytest.fixture
+def lab(module_file_lab: hooklab.HookLab) -> hooklab.HookLab:
+    return module_file_lab  # (one lab, a SQLite file, for the module)
 
 
 def _exchange(lab: hooklab.HookLab, request: bytes) -> bytes:
     with socket.create_connection(("127.0.0.1", lab.bound_port), timeout=10) as s:
         s.sendall(request + _SENTINEL)
-        return _read_all(s)
+        return recv_until_close(s, 10)
 
 
 @pytest.mark.parametrize("body", list(BODIES))
@@ -123,7 +103,7 @@ def test_a_head_request_to_a_205_rule(lab: hooklab.HookLab) -> None:
     lab.respond("nchead", status=205, body=b"BODY")
     with socket.create_connection(("127.0.0.1", lab.bound_port), timeout=10) as s:
         s.sendall(b"HEAD /nchead HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-        data = _read_all(s)
+        data = recv_until_close(s, 10)
     ((status, fields, content),) = _answers(data, head_request=True)
     assert (status, fields.get("content-length"), content) == (205, "0", b"")
     assert data.endswith(b"\r\n\r\n")  # nothing after the head

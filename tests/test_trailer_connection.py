@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import socket
 import time
 from collections.abc import Iterator
 
 import pytest
-from _http import undated
+from _http import read_answers, undated
 
 import hooklab
 
@@ -57,28 +56,8 @@ def _ok(capture_id: int, connection: str = "") -> bytes:
 def _read(sock: socket.socket, n: int, timeout: float = 5.0) -> tuple[list[bytes], bool]:
     """Up to ``n`` whole answers (Content-Length framed) within ``timeout``, Date values read
     as ``<date>``; and whether the server closed the connection meanwhile."""
-    sock.settimeout(0.2)
-    buf, out = b"", []
-    deadline = time.monotonic() + timeout
-    while len(out) < n and time.monotonic() < deadline:
-        end = buf.find(b"\r\n\r\n")
-        if end >= 0:
-            m = re.search(rb"Content-Length: (\d+)", buf[:end])
-            size = int(m.group(1)) if m else 0
-            if len(buf) >= end + 4 + size:
-                out.append(undated(buf[: end + 4 + size]))
-                buf = buf[end + 4 + size:]
-                continue
-        try:
-            chunk = sock.recv(65536)
-        except TimeoutError:
-            continue
-        if not chunk:
-            return out + ([undated(buf)] if buf else []), True
-        buf += chunk
-    if buf:
-        out.append(undated(buf))
-    return out, False
+    answers, closed = read_answers(sock, n, timeout)
+    return [undated(a) for a in answers], closed
 
 
 def _closed_within(sock: socket.socket, seconds: float) -> bool:

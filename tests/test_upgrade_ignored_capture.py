@@ -13,12 +13,10 @@ those sent.
 
 from __future__ import annotations
 
-import re
 import socket
-import time
-from collections.abc import Iterator
 
 import pytest
+from _http import read_answers
 
 import hooklab
 
@@ -74,41 +72,9 @@ def _after(path: str) -> bytes:
     return f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 3\r\n\r\ntwo".encode()
 
 
-def _statuses(sock: socket.socket, n: int, timeout: float = 20.0) -> list[int]:
-    """The statuses of up to ``n`` answers (Content-Length framed), until the server closes
-    or ``timeout`` passes."""
-    sock.settimeout(0.2)
-    buf, out = b"", []
-    deadline = time.monotonic() + timeout
-    while len(out) < n and time.monotonic() < deadline:
-        end = buf.find(b"\r\n\r\n")
-        if end >= 0:
-            m = re.search(rb"\r\nContent-Length: (\d+)", buf[:end])
-            size = int(m.group(1)) if m else 0
-            if len(buf) >= end + 4 + size:
-                out.append(int(buf[9:12]))
-                buf = buf[end + 4 + size:]
-                continue
-        try:
-            chunk = sock.recv(1 << 20)
-        except TimeoutError:
-            continue
-        except ConnectionResetError:
-            break
-        if not chunk:
-            break
-        buf += chunk
-    return out
-
-
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[hooklab.HookLab]:
-    db = tmp_path_factory.mktemp("upgrade") / "captures.sqlite3"
-    lab = hooklab.HookLab(port=0, db=str(db)).start()
-    try:
-        yield lab
-    finally:
-        lab.stop()
+@pytest.fixture
+def lab(module_file_lab: hooklab.HookLab) -> hooklab.HookLab:
+    return module_file_lab  # (one lab, a SQLite file, for the module)
 
 
 def _row(lab: hooklab.HookLab, path: str, upgrade: list[tuple[str, str]]) -> tuple | None:
@@ -138,7 +104,7 @@ def test_an_ignored_upgrade_leaves_the_capture_as_without_it(lab: hooklab.HookLa
         first, second = f"/case{n}/{name}-first", f"/case{n}/{name}-second"
         with socket.create_connection(("127.0.0.1", lab.bound_port), timeout=10) as s:
             s.sendall(_request(first, case, fields) + _after(second))
-            statuses = _statuses(s, 2)
+            statuses = [int(a[9:12]) for a in read_answers(s, 2, timeout=20)[0]]
         rows = [_row(lab, first, fields), _row(lab, second, [])]
         got[name] = statuses, rows
     (plain_statuses, plain_rows), (statuses, rows) = got["plain"], got["upgrade"]
