@@ -912,6 +912,16 @@ def _real_macro() -> str:
             + " ".join(branches) + " ELSE d::VARIANT END)[1])[1]")
 
 
+#: SQLite's number of text (CAST(... AS REAL), what total() and avg() add up): its longest
+#: leading decimal number after ASCII whitespace (" 4" 4, "4e2x" 400, "-.5" -0.5, "1e" 1),
+#: 0.0 when none ("abc", "0x10": SQLite reads no hex, "inf", "\u00a07"), an infinity past
+#: a double's range ("1e400"), as https://sqlite.org/lang_expr.html#castexpr says.
+_LEADING_REAL_MACRO = (
+    "CREATE MACRO _hooklab_leading_real(s) AS list_transform([regexp_extract(s, "
+    r"'^[\t\n\v\f\r ]*([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)', 1)], "
+    "lambda m: CASE WHEN m = '' THEN 0.0 ELSE TRY_CAST(m AS DOUBLE) END)[1]")
+
+
 _MACROS = (
     _real_macro(),
     r"""CREATE MACRO _hooklab_sqlite_value(x) AS CASE system.main.json_type(x)
@@ -924,9 +934,20 @@ _MACROS = (
         WHEN 'OBJECT' THEN x::VARCHAR::VARIANT
         WHEN 'ARRAY' THEN x::VARCHAR::VARIANT END""",
     "CREATE MACRO json_extract(j, p) AS _hooklab_sqlite_value(system.main.json_extract(j, p))",
-    # SQLite's total(): a float sum (0.0 of no row), whatever the values' size; text that
-    # reads as a number counts as it, other text not at all (SQLite's counts as 0)
-    "CREATE MACRO total(x) AS coalesce(system.main.fsum(TRY_CAST(x AS DOUBLE)), 0.0)",
+    # SQLite's total(): a float sum (0.0 of no row), whatever the values' size, of each value
+    # as SQLite's CAST(... AS REAL) reads it (_hooklab_real). (FILTER and DISTINCT, which a
+    # macro cannot take: hooklab.explore.sql rewrites those calls with these macros.)
+    _LEADING_REAL_MACRO,
+    # (typeof is the column's type, settled once: a column of numbers is only cast)
+    r"""CREATE MACRO _hooklab_real(x) AS CASE
+        WHEN typeof(x) IN ('VARCHAR', 'BLOB') THEN _hooklab_leading_real(x::VARCHAR)
+        WHEN typeof(x) <> 'VARIANT' THEN TRY_CAST(x AS DOUBLE)
+        WHEN variant_typeof(x::VARIANT) IN ('VARCHAR', 'BLOB')
+            THEN _hooklab_leading_real(x::VARCHAR)
+        ELSE TRY_CAST(x AS DOUBLE) END""",
+    "CREATE MACRO total(x) AS coalesce(system.main.fsum(_hooklab_real(x)), 0.0)",
+    "CREATE MACRO _hooklab_total_list(l) AS coalesce(list_aggregate(list_transform(l, "
+    "lambda v: _hooklab_real(v)), 'fsum'), 0.0)",
     r"""CREATE MACRO _hooklab_sqlite_type(x, t) AS CASE t
         WHEN 'NULL' THEN 'null' WHEN 'BOOLEAN' THEN trim(x::VARCHAR)
         WHEN 'BIGINT' THEN 'integer' WHEN 'UBIGINT' THEN 'integer'
