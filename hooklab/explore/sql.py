@@ -542,6 +542,7 @@ def run_duckdb(
                 "where SQLite's give its JSON text and numbers: the same query would answer "
                 "differently); write json_extract(payload, '$.field'), which answers as on "
                 "SQLite, or lambda x: ... for a lambda")
+        query = _total_calls(query)
         named = isinstance(params, Mapping)
         if named:  # (SQLite's :name is DuckDB's $name)
             query = _dollar_names(query, params)
@@ -662,6 +663,76 @@ def _dollar_names(query: str, params: Mapping[str, Any]) -> str:
         out += [code(query[at:m.start()]), m[0]]
         at = m.end()
     return "".join(out) + code(query[at:])
+
+
+#: a call of ``total`` in a query's code; what may follow one: its FILTER, its window
+_TOTAL_CALL = re.compile(r"(?<![\w.$])total\s*\(", re.I)
+_FILTER_CLAUSE = re.compile(r"\s*filter\s*\(", re.I)
+_OVER_CLAUSE = re.compile(r"\s*over\s*(?:\(|[A-Za-z_]\w*)", re.I)
+
+
+def _closing(code: str, at: int) -> int:
+    """The index of the ``)`` closing the ``(`` at ``code[at]`` (-1 when none)."""
+    depth = 0
+    for i in range(at, len(code)):
+        if code[i] == "(":
+            depth += 1
+        elif code[i] == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+    return -1
+
+
+def _total_calls(query: str) -> str:
+    """``query`` with each ``total(DISTINCT x)``, ``total(x ORDER BY y)`` and ``total(x)
+    FILTER (WHERE ...)`` spelt with ``hooklab.store.parquet``'s macros, which DuckDB takes
+    (``total`` is a macro there, and a macro takes no DISTINCT, ORDER BY or FILTER): SQLite's
+    total() of the same rows. DISTINCT keeps apart what SQLite's does (the text "7" and the
+    number 7; 7 and 7.0 are one), so the values are collected, then read as numbers. Other
+    calls, and text in literals, quoted names and comments, stay as they are. DISTINCT or
+    ORDER BY with a window (OVER), which SQLite refuses, raises ``ValueError``.
+
+    >>> _total_calls("SELECT total(x) FILTER (WHERE y), total(z), 'total(DISTINCT a)' FROM t")
+    "SELECT coalesce(system.main.fsum(_hooklab_real(x)) FILTER (WHERE y), 0.0), total(z), ..."
+    >>> _total_calls("SELECT total(DISTINCT x) FROM t GROUP BY y")
+    'SELECT _hooklab_total_list(list(DISTINCT x)) FROM t GROUP BY y'
+    """
+    code = _NOT_CODE.sub(lambda m: " " * len(m[0]), query)  # (same places as in query)
+    out, at = [], 0
+    for call in _TOTAL_CALL.finditer(code):
+        opening = call.end() - 1
+        close = _closing(code, opening)
+        if call.start() < at or close < 0:
+            continue  # (inside a call rewritten already, or unclosed: DuckDB says so)
+        end = close + 1
+        clause = _FILTER_CLAUSE.match(code, end)
+        filtered = clause is not None and _closing(code, clause.end() - 1) > 0
+        if filtered:
+            end = _closing(code, clause.end() - 1) + 1
+        args = code[opening + 1:close]
+        listed = bool(re.match(r"\s*distinct\b", args, re.I) or
+                      re.search(r"\border\s+by\b", args, re.I))
+        if not (filtered or listed):
+            continue
+        window = _OVER_CLAUSE.match(code, end)
+        if window is not None and code[window.end() - 1] != "(":
+            end = window.end()  # (OVER a named window)
+        elif window is not None and _closing(code, window.end() - 1) > 0:
+            end = _closing(code, window.end() - 1) + 1
+        if window is not None and listed:  # (SQLite: "DISTINCT is not supported for window
+            # functions")
+            raise ValueError(
+                "lab.sql takes no total(DISTINCT ...) OVER (...) or total(... ORDER BY ...) "
+                "OVER (...), on a Parquet dataset as on SQLite: write total(DISTINCT ...) in a "
+                "query of its own (GROUP BY what the window's PARTITION BY names) and join it, "
+                "or total(...) OVER (...) without DISTINCT")
+        inner, tail = query[opening + 1:close], query[close + 1:end]
+        out += [query[at:call.start()],
+                f"_hooklab_total_list(list({inner}){tail})" if listed else
+                f"coalesce(system.main.fsum(_hooklab_real({inner})){tail}, 0.0)"]
+        at = end
+    return "".join(out) + query[at:]
 
 
 #: DuckDB 1.x's words when it will not compare VARIANT values of different types
