@@ -15,8 +15,9 @@ does not need a lab per test: one, started for the module, is enough::
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -43,3 +44,31 @@ def module_lab() -> Any:
             yield started
 
     return lab
+
+
+@contextmanager
+def served_and_exported(root: Path, sent: Iterable[tuple[str, bytes]]) -> Iterator[dict[str, Any]]:
+    """``{"sqlite": lab, "parquet": dataset}``: a lab on a free port of 127.0.0.1 with its
+    SQLite file in ``root``, that received each JSON body of ``sent`` (``(bin, body)``) over
+    HTTP, and its Parquet export, opened; both stopped after.
+
+        with served_and_exported(tmp_path, [("num", b'{"n": 1}')]) as both:
+            both["parquet"].sql("SELECT count(*) FROM captures")
+    """
+    from _http import post
+
+    lab = hooklab.start(port=0, db=str(root / "captures.sqlite3"))
+    try:
+        n = 0
+        for bin_, body in sent:
+            assert post(lab.url_for(bin_), body, {"Content-Type": "application/json"})[0] == 200
+            n += 1
+        lab.wait(n, timeout=10)
+        assert lab.export(str(root / "ds"), fmt="parquet") == n
+        pq = hooklab.open(str(root / "ds"))
+        try:
+            yield {"sqlite": lab, "parquet": pq}
+        finally:
+            pq.stop()
+    finally:
+        lab.stop()

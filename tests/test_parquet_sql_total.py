@@ -16,9 +16,7 @@ import math
 from typing import Any
 
 import pytest
-from _http import post
-
-import hooklab
+from _labs import served_and_exported
 
 A = "json_extract(payload, '$.a')"
 
@@ -69,20 +67,9 @@ MIXED = {
 @pytest.fixture(scope="module")
 def both(tmp_path_factory: pytest.TempPathFactory) -> Any:
     root = tmp_path_factory.mktemp("total")
-    lab = hooklab.start(port=0, db=str(root / "captures.sqlite3"))
-    try:
-        sent = [(f"v{i}", text) for i, text in enumerate(ONE)] + [("mix", t) for t in MIX]
-        for bin_, text in sent:
-            status = post(lab.url_for(bin_), b'{"a": %s}' % text.encode(),
-                          {"Content-Type": "application/json"})[0]
-            assert status == 200
-        lab.wait(len(sent), timeout=10)
-        assert lab.export(str(root / "ds"), fmt="parquet") == len(sent)
-        pq = hooklab.open(str(root / "ds"))
-        yield {"sqlite": lab, "parquet": pq}
-        pq.stop()
-    finally:
-        lab.stop()
+    sent = [(f"v{i}", text) for i, text in enumerate(ONE)] + [("mix", t) for t in MIX]
+    with served_and_exported(root, [(b, b'{"a": %s}' % t.encode()) for b, t in sent]) as both:
+        yield both
 
 
 @pytest.mark.parametrize("engine", ["sqlite", "parquet"])

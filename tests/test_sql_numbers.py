@@ -23,9 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from _http import post
-
-import hooklab
+from _labs import served_and_exported
 
 pytest.importorskip("duckdb")
 pytestmark = pytest.mark.timeout(120)
@@ -127,18 +125,9 @@ WHERE: list[tuple[str, list[Any], Callable[[Any], bool | None]]] = [
 def both(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """The lab that received the bodies (SQLite) and its Parquet export, opened."""
     root = tmp_path_factory.mktemp("sqlnum")
-    lab = hooklab.start(port=0, db=str(root / "captures.sqlite3"))
-    try:
-        for text in SENT:
-            body = b"{}" if text is None else b'{"n": %s}' % text.encode()
-            assert post(lab.url_for("num"), body, {"Content-Type": "application/json"})[0] == 200
-        lab.wait(len(SENT), timeout=10)
-        assert lab.export(str(root / "ds"), fmt="parquet") == len(SENT)
-        pq = hooklab.open(str(root / "ds"))
-        yield {"sqlite": lab, "parquet": pq}
-        pq.stop()
-    finally:
-        lab.stop()
+    bodies = [b"{}" if text is None else b'{"n": %s}' % text.encode() for text in SENT]
+    with served_and_exported(root, [("num", body) for body in bodies]) as both:
+        yield both
 
 
 ENGINES = ["sqlite", "parquet"]
