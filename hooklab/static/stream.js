@@ -66,6 +66,32 @@
     try { return utf8.decode(bytes); } catch (err) { return value; }  // (Latin-1 indeed)
   }
 
+  // A path as its bytes read, as serve's lines and the live view show it
+  // (hooklab.capture.target_as_sent): its UTF-8 as characters, any other byte as %XX ("/é%FF/x",
+  // a lone 0xE9 "%E9", never a Latin-1 character a byte); an escape sent stays as sent.
+  function pathAsSent(value) {
+    if (!/[^\x00-\x7f]/.test(value) || /[^\x00-\xff]/.test(value)) return value;
+    var out = "", i = 0, n = value.length;
+    while (i < n) {
+      var b = value.charCodeAt(i);
+      if (b < 0x80) { out += value[i]; i++; continue; }
+      var len = b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0;
+      if (len && i + len <= n) {
+        var bytes = new Uint8Array(len), ok = true;
+        for (var k = 0; k < len; k++) {
+          bytes[k] = value.charCodeAt(i + k);
+          if (k && (bytes[k] & 0xc0) !== 0x80) ok = false;
+        }
+        if (ok) {
+          try { out += utf8.decode(bytes); i += len; continue; } catch (err) { /* (overlong) */ }
+        }
+      }
+      out += "%" + (b < 16 ? "0" : "") + b.toString(16).toUpperCase();
+      i++;
+    }
+    return out;
+  }
+
   // Every cell's text (and so its tooltip) goes through visible(); `multiline` for the body
   // and the headers.
   function cell(tr, text, cls, multiline) {
@@ -127,7 +153,7 @@
     cell(tr, (c.received_at || "").slice(11, 23));
     cell(tr, c.kind);
     cell(tr, c.method);
-    cell(tr, asSent(c.path));  // (a raw UTF-8 path: "/été/x", not "/Ã©tÃ©/x"; escapes kept)
+    cell(tr, pathAsSent(c.path));  // (a raw UTF-8 path: "/été/x", not "/Ã©tÃ©/x"; escapes kept)
     cell(tr, c.provider);
     // (an event type from a header, read as UTF-8 by the server as the live view and serve
     // read it: "café", not "cafÃ©"; bytes that are no UTF-8 a character a byte, escaped)
