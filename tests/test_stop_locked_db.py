@@ -383,3 +383,54 @@ def test_a_sender_that_hangs_up_while_the_database_is_locked_is_not_stored(
     _check(db, first, out, set(HANGING))
     bodies = {bytes(body) for _, body in _rows(db)}
     assert not bodies & {b"reset-0", b"reset-1"}, bodies  # taken back: never stored
+
+
+def test_a_sender_that_hangs_up_while_a_retention_pass_waits_on_the_lock_is_not_stored(
+        tmp_path: Path) -> None:
+    """The store's own waits for another program's lock count as much as a batch's: a
+    retention pass (``retention_age`` set) that waits the busy timeout for it held the
+    captures queued behind it while :attr:`locked_out` said False, so a sender that reset its
+    connection then was not taken back, and its capture was stored with status 200 once the
+    lock went. The pass that fails says what failed ("database is locked")."""
+    db = tmp_path / "c.sqlite3"
+    lab = hooklab.start(port=0, db=str(db))
+    con = None
+    out: dict[bytes, object] = {}
+    threads: list[threading.Thread] = []
+    try:
+        port = lab.bound_port
+        first = _acknowledged_first(port)
+        con = _lock(db)
+        # set on a store in use: the writer looks now (an empty batch: its begin waits 5 s
+        # for the lock and fails), then runs a pass, whose begin waits 5 s more
+        lab.retention_age = 3600
+        deadline = time.monotonic() + 20
+        while lab.store.last_error is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert lab.store.last_error is not None  # (the batch gave up: the pass waits now)
+        hang_up = threading.Event()
+        for body, how in {b"reset-0": "reset", b"reset-1": "reset", b"waits": "read"}.items():
+            sent = threading.Event()
+            t = threading.Thread(target=_sender, args=(port, body, sent, out, how, hang_up),
+                                 daemon=True)
+            t.start()
+            assert sent.wait(10)
+            threads.append(t)
+        time.sleep(0.3)  # (read by the server and queued behind the pass)
+        hang_up.set()
+        while lab.store.retention_failing is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        failing = lab.store.retention_failing
+        assert failing is not None and "locked" in failing[0], failing
+        con.execute("COMMIT")  # (the next batch, waiting now, takes the lock)
+        for t in threads:
+            t.join(30)
+        lab.store.flush()
+    finally:
+        lab.stop()
+        _unlock(con)
+    assert not any(t.is_alive() for t in threads)
+    assert out[b"reset-0"] is None and out[b"reset-1"] is None, out
+    assert isinstance(out[b"waits"], int), out  # (answered once the lock went)
+    _check(db, first, out, {b"reset-0", b"reset-1", b"waits"})
+    assert {bytes(body) for _, body in _rows(db)} == {b"before", b"waits"}

@@ -1232,7 +1232,7 @@ class CaptureStore:
         db = self._wdb
         try:
             with self._read_lock:
-                db.execute("BEGIN IMMEDIATE")
+                self._begin(db)
                 try:
                     for capture_id, status in late:
                         self._set_status(db, capture_id, status)
@@ -1673,7 +1673,7 @@ class CaptureStore:
         try:
             with self._read_lock if self._memory else _nolock:
                 db = self._wdb
-                db.execute("BEGIN IMMEDIATE")
+                self._begin(db)
                 search = segments = None
                 try:
                     self._foreign_index(db)
@@ -1692,10 +1692,16 @@ class CaptureStore:
                     self._search_upto = search
                 if segments is not None:
                     self._segments_upto = segments
-        except Exception:  # noqa: BLE001 - upkeep must never stop the writer; retried later
+        except Exception as exc:  # noqa: BLE001 - upkeep must never stop the writer; retried later
             self._search_upto = self._meta_int("search_upto")
             self._segments_upto = self._meta_int("segments_upto")
-            time.sleep(0.5)
+            # (still waiting on another connection's lock, the pause after a "database is
+            # locked": a sender hanging up meanwhile is taken back, see locked_out)
+            self._locked_out = isinstance(exc, sqlite3.Error) and _busy(exc)
+            try:
+                time.sleep(0.5)
+            finally:
+                self._locked_out = False
 
     def _index_after(self, db: sqlite3.Connection, after: int, limit: int) -> int:
         # (row by row, the words handed to the index every few megabytes: a reindex of a
@@ -1791,21 +1797,23 @@ class CaptureStore:
 
     @property
     def locked_out(self) -> bool:
-        """Whether the captures queued now wait for another connection to release the
-        database's write lock (another program inside a write transaction, e.g. a ``sqlite3``
-        shell after ``BEGIN IMMEDIATE``). The capture server takes back the capture of a
-        sender that hangs up meanwhile (:meth:`Submitted.withdraw`): its sender got no
-        answer, so nothing may be stored for it.
+        """Whether the writer waits for another connection to release the database's write
+        lock (another program inside a write transaction, e.g. a ``sqlite3`` shell after
+        ``BEGIN IMMEDIATE``): for a batch of captures, a retention pass, a catch-up of the
+        search index, a clear. The captures queued meanwhile wait behind it, and the capture
+        server takes back the capture of a sender that hangs up (:meth:`Submitted.withdraw`):
+        its sender got no answer, so nothing may be stored for it.
 
         >>> store.locked_out
         False
         """
         return self._locked_out
 
-    def _begin_batch(self, db: sqlite3.Connection) -> None:
-        """Writer: ``BEGIN IMMEDIATE`` for a batch of captures, tried at once first: when
-        another connection holds the write lock, :attr:`locked_out` says so while the busy
-        timeout's wait for it lasts."""
+    def _begin(self, db: sqlite3.Connection) -> None:
+        """Writer: ``BEGIN IMMEDIATE`` on ``db`` (every write transaction of the writer's),
+        tried at once first: when another connection holds the write lock,
+        :attr:`locked_out` says so while the busy timeout's wait for it lasts. A wait that
+        ends without the lock raises SQLite's own error ("database is locked")."""
         if self._memory:  # (no other connection)
             db.execute("BEGIN IMMEDIATE")
             return
@@ -1830,7 +1838,7 @@ class CaptureStore:
         try:
             with self._read_lock if self._memory else _nolock:
                 db = self._wdb
-                self._begin_batch(db)
+                self._begin(db)
                 try:
                     words: list[tuple[int, str]] = []
                     self._foreign_index(db)  # (one read of the meta table a batch)
@@ -1889,7 +1897,7 @@ class CaptureStore:
                             except Exception as exc:  # noqa: BLE001
                                 done.append((exc, fut, None))
                                 self._give_wal_back(exc)  # (its frames may have filled the disk)
-                            db.execute("BEGIN IMMEDIATE")
+                            self._begin(db)
                     self._insert_pending(db, pending, done, words if inline else None)
                     if words:
                         self._index_inline(db, words)
@@ -2146,7 +2154,7 @@ class CaptureStore:
         try:
             with self._read_lock if self._memory else _nolock:
                 db = self._wdb
-                db.execute("BEGIN IMMEDIATE")
+                self._begin(db)
                 try:
                     first = insert_many(db, rows, self._seen_deliveries)
                     sealed = self._seal_imported(db, first, rows)
@@ -2320,7 +2328,7 @@ class CaptureStore:
         size = self._retention_chunk
         with self._read_lock if self._memory else _nolock:
             db = self._wdb
-            db.execute("BEGIN IMMEDIATE")
+            self._begin(db)
             try:
                 # a pass deletes at most _RETENTION_CHUNK captures: turning retention on for a
                 # big store (or a long pause) held every webhook's answer for seconds
@@ -2412,7 +2420,7 @@ class CaptureStore:
         """Writer thread: delete every capture, forward, index entry and segment."""
         with self._read_lock if self._memory else _nolock:
             db = self._wdb
-            db.execute("BEGIN IMMEDIATE")
+            self._begin(db)
             try:
                 n = db.execute("DELETE FROM captures").rowcount
                 db.execute("DELETE FROM forwards")
