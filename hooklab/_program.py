@@ -34,20 +34,50 @@ IGNORED_AT_START: frozenset[int] = frozenset(
 EARLY: list[int] = []
 
 
+#: the lines of the ``hooklab`` command's console script (``hooklab = "hooklab.cli:main"``
+#: as pip, uv and the Windows launchers' ``__main__.py`` write it): a program whose main file
+#: merely has the name runs no ``main()`` that would act on signals held for it
+_ENTRY_LINES = (b"from hooklab.cli import main", b"sys.exit(main())")
+#: bytes of the main file read to tell (a console script is a few hundred)
+_ENTRY_READ = 4096
+
+
+def _entry_script(main: object, path: str) -> bool:
+    """Whether ``path``, ``main``'s file, is the command's console script (see
+    :data:`_ENTRY_LINES`): read as bytes, from the file or from the launcher ``.exe``'s zip
+    through ``main``'s loader."""
+    try:
+        with open(path, "rb") as f:
+            text = f.read(_ENTRY_READ)
+    except OSError:  # (hooklab.exe/__main__.py: inside the launcher, which its loader reads)
+        try:
+            text = getattr(main, "__loader__").get_data(path)[:_ENTRY_READ]  # noqa: B009
+        except Exception:  # noqa: BLE001 - unreadable: not known to be the command
+            return False
+    if not isinstance(text, bytes):
+        return False
+    lines = {line.strip() for line in text.splitlines()}
+    return all(line in lines for line in _ENTRY_LINES)
+
+
 def is_program(main_module: bool = False) -> bool:
     """Whether this process is the ``hooklab`` command (its console script; ``main_module``:
     the caller runs as ``__main__``, ``python -m hooklab.cli``), not a program that imported
-    hooklab: only then are the process's signal handlers the command's to set."""
+    hooklab: only then are the process's signal handlers the command's to set. A user's own
+    program that is merely named ``hooklab`` (``hooklab.py``, ``hooklab-script.py``, a folder
+    ``hooklab/`` run with its ``__main__.py``) is not: no ``main()`` of the command's would
+    act on the signals held, and Ctrl-C would never stop it."""
     if main_module:
         return True
-    path = getattr(sys.modules.get("__main__"), "__file__", None) or ""
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None) or ""
     name = os.path.basename(path)
     if name == "__main__.py":  # (a launcher .exe holding its script: hooklab.exe/__main__.py)
         name = os.path.basename(os.path.dirname(path))
     name = name.lower()
     for end in (".exe", "-script.pyw", "-script.py"):
         name = name.removesuffix(end)
-    return name == "hooklab"
+    return name == "hooklab" and _entry_script(main, path)
 
 
 def _held(signum: int, frame: object) -> None:
