@@ -331,6 +331,20 @@ def test_a_status_told_as_the_store_closes_is_stored(
     assert rows == [(0, b"slow")], rows
 
 
+def _hanging(port: int, hows: dict[bytes, str], out: dict[bytes, object],
+             hang_up: threading.Event) -> list[threading.Thread]:
+    """One :func:`_sender` per body, each sending as ``hows`` says, its request sent."""
+    threads = []
+    for body, how in hows.items():
+        sent = threading.Event()
+        t = threading.Thread(target=_sender, args=(port, body, sent, out, how, hang_up),
+                             daemon=True)
+        t.start()
+        assert sent.wait(10)
+        threads.append(t)
+    return threads
+
+
 #: senders whose webhooks wait on the lock: two reset their connection while they wait (a
 #: sender killed, or giving up after its own timeout), one half-closes and reads, one reads
 HANGING = {b"reset-0": "reset", b"reset-1": "reset", b"half": "half-close", b"waits": "read"}
@@ -353,14 +367,7 @@ def test_a_sender_that_hangs_up_while_the_database_is_locked_is_not_stored(
         first = _acknowledged_first(port)
         con = _lock(db)
         hang_up = threading.Event()
-        threads = []
-        for body, how in HANGING.items():
-            sent = threading.Event()
-            t = threading.Thread(target=_sender, args=(port, body, sent, out, how, hang_up),
-                                 daemon=True)
-            t.start()
-            assert sent.wait(10)
-            threads.append(t)
+        threads = _hanging(port, HANGING, out, hang_up)
         time.sleep(0.3)  # (read by the server and handed to the store: they wait on the lock)
         hang_up.set()
         time.sleep(0.3)  # (the resets reached the lab)
@@ -409,13 +416,8 @@ def test_a_sender_that_hangs_up_while_a_retention_pass_waits_on_the_lock_is_not_
             time.sleep(0.05)
         assert lab.store.last_error is not None  # (the batch gave up: the pass waits now)
         hang_up = threading.Event()
-        for body, how in {b"reset-0": "reset", b"reset-1": "reset", b"waits": "read"}.items():
-            sent = threading.Event()
-            t = threading.Thread(target=_sender, args=(port, body, sent, out, how, hang_up),
-                                 daemon=True)
-            t.start()
-            assert sent.wait(10)
-            threads.append(t)
+        threads = _hanging(port, {b"reset-0": "reset", b"reset-1": "reset", b"waits": "read"},
+                           out, hang_up)
         time.sleep(0.3)  # (read by the server and queued behind the pass)
         hang_up.set()
         while lab.store.retention_failing is None and time.monotonic() < deadline:
