@@ -21,23 +21,32 @@ __all__ = ["looks_like_secret", "shown_given"]
 _BREAKS = re.compile(r"[\s:=,;'\"`()\[\]{}<>]+")
 
 #: how credentials begin as their issuers document them (Stripe, Slack, GitHub, GitLab,
-#: Shopify, npm, PyPI, OpenAI, Anthropic), and those whose beginning is also a name's only
-#: with the length that follows it (AWS access key ids, SendGrid, Google, Dropbox, Meta,
-#: Twilio's key and account ids), and a JSON Web Token (``{"`` in base64url, then two dots).
-#: Found at the beginning of any word, or after a ``-``, ``_``, ``.`` or ``/`` within one.
+#: Shopify, npm, PyPI, OpenAI, Anthropic, Square, Paddle), and those whose beginning is also a
+#: name's only with the length that follows it (AWS access key ids, SendGrid, Google, Dropbox,
+#: Meta, Twilio's key and account ids, Resend's ``re_`` + 8 + ``_`` + 24), and a JSON Web Token
+#: (``{"`` in base64url, then two dots). Found at the beginning of any word, or after a ``-``,
+#: ``_``, ``.`` or ``/`` within one.
 _KNOWN = re.compile(
     r"(?<![A-Za-z0-9])(?:"
     r"whsec_|[sr]k_(?:live|test)_|xox[abposre]-|xapp-|gh[pousr]_|github_pat_|glpat-|gloas-"
     r"|glptt-|shp(?:at|ss|ca|pa)_|npm_[A-Za-z0-9]{30}|pypi-[A-Za-z0-9_-]{30}|sk-(?:ant|proj)-"
+    r"|sq0(?:atp|csp|idp)-|pdl_(?:ntfset|live|sdbx)_|re_[A-Za-z0-9]{8}_[A-Za-z0-9]{24}"
     r"|(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])|SG\.[\w-]{16,}\.[\w-]{16,}|AIza[\w-]{30,}"
     r"|ya29\.[\w-]{20,}|sl\.[\w-]{20,}|EAA[A-Za-z0-9]{20,}|(?:SK|AC)[0-9a-fA-F]{32}"
     r"|eyJ[\w-]*\.[\w-]*\.)")
 _HEX_RUN = re.compile(r"[0-9a-fA-F]{32,}")
 #: a UUID (GitHub's delivery id, Shopify's webhook id...): an id to be shown, not a token
 _UUID = re.compile(r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
-#: an object id as Stripe, Svix and others write them (``evt_1NqXyZ...``, ``msg_2KWP...``):
-#: a lower-case word, ``_``, then at most 34 letters and digits
-_OBJECT_ID = re.compile(r"[a-z]{2,12}_[A-Za-z0-9]{6,34}")
+#: an object id as APIs write them, its beginning naming the kind of object: Stripe's
+#: (``evt_1NqXyZ...``, ``ch_``, ``cus_``, ``pi_``, ``in_``, ``sub_``...), Svix's and the Standard
+#: Webhooks' (``msg_2KWP...``, ``ep_``, ``app_``), Paddle's (``ctm_``, ``txn_``, ``ntf_``...),
+#: Clerk's and WorkOS's (``user_``, ``org_``...), then 6 to 34 letters and digits. Only these:
+#: ``re_`` (Resend's API keys, and Stripe's refunds), ``sk_``, ``pk_``, ``tok_``, ``ac_`` or any
+#: other word before ``_`` begins keys as well, and is judged as any token is.
+_OBJECT_ID = re.compile(
+    r"(?:evt|ch|cus|pi|pm|py|in|ii|il|sub|si|acct|txn|price|prod|po|tr|src|card|ba|seti|dp|du"
+    r"|cn|fee|fr|file|cbtxn|plink|promo|msg|ep|app|ctm|ntf|add|adj|biz|dsc|pri|pro|user|org"
+    r"|sess|conn|event)_[A-Za-z0-9]{6,34}")
 #: a run of token characters (base64, base64url); ``.`` and ``:`` end one (hosts, names)
 _TOKEN_RUN = re.compile(r"[A-Za-z0-9+/_-]{20,}=*")
 #: the pieces a person writes names of: a word (``Webhook``, ``data``, ``EU``) or a number
@@ -47,31 +56,62 @@ _PASSWORD_MARKS = re.compile(r"[!@$^*]")
 _CREDENTIAL_WORD = re.compile(r"pass(?:word|wd|phrase)|secret", re.IGNORECASE)
 
 
+def _choppy(run: str) -> bool:
+    """Whether a run of token characters reads as base64 drawn at random: 20 letters and
+    digits or more mixing upper and lower case, in pieces shorter than a name's (random base64
+    changes between upper case, lower case and digits every second character or so: fewer
+    than 3 characters a piece, 2.5 without digits; ``MyWebhookHandler2024`` has 5, and
+    ``/Users/Me/Projects`` and ``stripe-prod-2024-eu-west`` are words)."""
+    chars = sum(c.isalnum() for c in run)
+    if chars < 20 or not (any(c.isupper() for c in run) and any(c.islower() for c in run)):
+        return False
+    digits = any(c.isdigit() for c in run)
+    return chars / max(len(_PIECE.findall(run)), 1) < (3.0 if digits else 2.5)
+
+
+#: a run of consonants (``y`` is none), as in no name: ``eventsstripe`` has 6 between words
+_CONSONANTS = re.compile(r"[b-df-hj-np-tv-xz]{7,}", re.IGNORECASE)
+
+
+def _random_part(part: str) -> bool:
+    """Whether a part (between ``-``, ``_``, ``/`` and ``+``) of 20 letters and digits or more,
+    all of one case, both letters and digits, is drawn at random rather than words run
+    together: hex (``4f7890604024d3f45b3bb91f``, a key or a digest), or with no word's
+    structure: digits in 3 places or more, 7 consonants in a row, or fewer than a quarter of
+    its letters vowels (``hof5gwx0su6owfnys0yan9c87zr6t``; ``mywebhookhandler2024`` is words)."""
+    if len(part) < 20 or not part.isalnum() or not part.isascii() or part.isdigit() \
+            or part.isalpha() or not (part.islower() or part.isupper()):
+        return False
+    letters = [c for c in part.lower() if c.isalpha()]
+    return (all(c in "abcdef" for c in letters) or len(re.findall(r"[0-9]+", part)) >= 3
+            or _CONSONANTS.search(part) is not None
+            or sum(c in "aeiouy" for c in letters) < len(letters) / 4)
+
+
 def _random_run(run: str) -> bool:
-    """Whether a run of token characters reads as drawn at random: 20 letters and digits or
-    more mixing upper and lower case, in pieces shorter than a name's (random base64 changes
-    between upper case, lower case and digits every second character or so: fewer than 3
-    characters a piece, 2.5 without digits; ``MyWebhookHandler2024`` has 5, and
-    ``/Users/Me/Projects`` and ``stripe-prod-2024-eu-west`` are words); or 32 or more in one
-    piece of letters of one case and digits, just as choppy."""
-    if run.startswith(("/", "~")):  # (a path: its folders are names)
-        return any(_random_run(part) for part in run.split("/"))
+    """Whether a run of token characters reads as drawn at random (:func:`_choppy`,
+    :func:`_random_part`), unless it is an object id (``evt_1NqXyZ...``)."""
     if _OBJECT_ID.fullmatch(run):
         return False
-    chars = sum(c.isalnum() for c in run)
-    if chars < 20:
-        return False
-    per_piece = chars / max(len(_PIECE.findall(run)), 1)
-    digits = any(c.isdigit() for c in run)
-    if any(c.isupper() for c in run) and any(c.islower() for c in run):
-        return per_piece < (3.0 if digits else 2.5)
-    return digits and per_piece < 3.0 and any(len(part) >= 32 for part in re.split(r"[-_/+]", run))
+    return _choppy(run) or any(_random_part(part) for part in re.split(r"[-_/+]", run))
+
+
+def _random_path(path: str) -> bool:
+    """Whether a path holds a token: its folders are names, and a hash among them
+    (``/nix/store/6m1n...-python3``, ``.git/objects/4f/7890...``) one too; random base64 in
+    a folder, or the whole path so (``/+QERKaBrMRPc+/eU2IR4/...``, a key that begins with
+    ``/``), is not."""
+    return any(_choppy(run) for run in _TOKEN_RUN.findall(path) + path.split("/"))
 
 
 def _secret_word(word: str) -> bool:
     if len(word) < 8:
         return False
-    if _KNOWN.search(word) or _HEX_RUN.search(word):
+    if _KNOWN.search(word):
+        return True
+    if word.startswith(("/", "~", "./", "../")):
+        return _random_path(word)
+    if _HEX_RUN.search(word):
         return True
     if _CREDENTIAL_WORD.search(word) and re.fullmatch(r"[A-Za-z0-9]{10,}", word):
         return True  # (mysupersecretpassword)
@@ -86,19 +126,25 @@ def looks_like_secret(text: str) -> bool:
     bin, a host, a time), holds a credential pasted in the wrong place. ``text`` is cut into
     words at whitespace, ``:``, ``=``, ``,`` and quotes, and any word counts: a well-known
     key's beginning (``whsec_``, ``sk_live_``, ``xoxb-``, ``ghp_``, ``glpat-``, ``AKIA``...), a
-    JSON Web Token, 32 hex digits or more, a password's shape (letters, digits and ``!@$``..., or
-    ``password``/``secret`` inside one run of letters), or a run of 20 letters and digits or
-    more that mixes cases and digits at random. Names, ids (a UUID, ``evt_1NqX...``), times,
-    hosts and paths do not: an error says those as given (to be fixed) and such values as
-    their length only (:func:`shown_given`).
+    JSON Web Token, 20 hex digits or more (mixing letters and digits; 32 or more in any case),
+    a password's shape (letters, digits and ``!@$``..., or ``password``/``secret`` inside one
+    run of letters), or a run of 20 letters and digits or more drawn at random: mixing cases
+    in short pieces, or of one case with no word in it. Names, API object ids (a UUID,
+    ``evt_1NqX...``, ``msg_...``; not any ``word_``: ``re_`` begins Resend's keys), times,
+    hosts and paths (a hash among their folders too) do not: an error says those as given
+    (to be fixed) and such values as their length only (:func:`shown_given`).
 
     >>> [looks_like_secret(t) for t in ("whsec_abc", "stripe:whsec_abc", "orders=stripe xoxb-1-2")]
     [True, True, True]
     >>> looks_like_secret("Zm9vYmFyYmF6cXV4MTIzNDU2"), looks_like_secret("P@ssw0rd-2024!")
     (True, True)
+    >>> [looks_like_secret(t) for t in ("re_c1tpEyD8NKFusih9vKVQknRAQfmFcWCv",
+    ...                                 "4f7890604024d3f45b3bb91f", "hof5gwx0su6owfnys0yan9c87zr6t")]
+    [True, True, True]
     >>> [looks_like_secret(t) for t in ("strpe", "123e4567-e89b-12d3-a456-426614174000",
-    ...                                 "hooklab-7d4b9c8f6-x2k9p", "2026-12-07T06-08-04Z")]
-    [False, False, False, False]
+    ...                                 "hooklab-7d4b9c8f6-x2k9p", "2026-12-07T06-08-04Z",
+    ...                                 "/nix/store/6m1n6sj0ql5v7ckfm2wg7yfvg1n7xq8l-python3")]
+    [False, False, False, False, False]
     """
     return any(_secret_word(word) for word in _BREAKS.split(text))
 

@@ -28,6 +28,9 @@ SECRETS = {
     "JWT": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.c2lnbmF0dXJl",
     "gitlab token": "glpat-AbCdEf1234567890xyz",
     "base64 key": "Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5",
+    "resend api key": "re_c1tpEyD8NKFusih9vKVQknRAQfmFcWCv",
+    "24 hex digits": "4f7890604024d3f45b3bb91f",
+    "29 lower case and digits": "hof5gwx0su6owfnys0yan9c87zr6t",
 }
 
 

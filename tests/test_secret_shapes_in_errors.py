@@ -10,6 +10,8 @@ in a real IPython shell) as a user would."""
 
 from __future__ import annotations
 
+import random
+import string
 from pathlib import Path
 
 import pytest
@@ -34,6 +36,16 @@ SECRETS = {
     "JWT": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV",
     "password with marks": "P@ssw0rd-2024!",
     "password of words": "mysupersecretpassword",
+    # (a word and ``_`` before a key: the object ids' exemption is for object ids only)
+    "resend api key": "re_c1tpEyD8NKFusih9vKVQknRAQfmFcWCv",
+    "resend api key as issued": "re_c1tpEyD8_NKFusih9vKVQknRAQfmFcWCv",
+    "personal access token": "pat_8kQ2mZ7xR4vN1bT6yW3hJ9cL",
+    "square oauth secret": "sq0csp-7Pq2Xw9Lm4Rt6Yb1Nc8Vd3Kz5Hg0Jf2Se4Ua6Wo",
+    "paddle webhook secret": "pdl_ntfset_01gkpjp8bkm3tm53kdgkx6sms7_6h3mdtS0J0b5BjJJZ2pbrFzBNXrY0Rba",
+    # (one case of letters, and digits: under 32 hex digits, random with no word in it)
+    "24 hex digits": "4f7890604024d3f45b3bb91f",
+    "24 upper case and digits": "OIKLZG3PYZLJ2FEPIA9G1KP6",
+    "29 lower case and digits": "hof5gwx0su6owfnys0yan9c87zr6t",
 }
 
 #: values that are no credential, which an error must quote (each where a user types it)
@@ -50,7 +62,39 @@ NAMES = [
     ("event type", ["send", URL, "--provider", "stripe", "--event", "invoice_payment_failed_v2"]),
     ("camel-case name", ["send", "MyWebhookHandler2024"]),
     ("svix message id", ["export", "--db", "c.sqlite3", "--since", "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W"]),
+    ("stripe payment intent id", ["export", "--db", "c.sqlite3", "--since",
+                                  "pi_3MtwBwLkdIwHu7ix28a3tqPa"]),
+    ("paddle customer id", ["export", "--db", "c.sqlite3", "--since", "ctm_01h8441jn5pcwrfhwh78jqt8hk"]),
+    ("workos organization id", ["export", "--db", "c.sqlite3", "--since",
+                                "org_01EHZNVPK3SFK441A1RGBFSHRT"]),
+    ("words run together", ["send", "eventsstripewebhooks2024"]),
+    ("nix store path", ["send", "/nix/store/6m1n6sj0ql5v7ckfm2wg7yfvg1n7xq8l-python3-3.11.9"]),
+    ("path with 40 hex digits", ["send", "/srv/.git/objects/3f/786850e387550fdab836ed7e6dc881de23001b"]),
 ]
+
+
+#: tokens drawn at random as issuers mint them, of one case of letters and digits (ids of 24,
+#: keys of 29, 32, 40; hex under the 32 digits always hidden): the share of them, with both
+#: letters and digits, that must be said as their length (measured: all but about 1 in 70 at
+#: 24 characters, 1 in 300 at 29, 1 in 1000 at 32 and more)
+DRAWN = [(alphabet, length, share)
+         for alphabet in (string.ascii_lowercase + string.digits, string.ascii_uppercase + string.digits)
+         for length, share in ((24, 0.95), (29, 0.98), (32, 0.99), (40, 0.99))] + [
+    (string.hexdigits[:16], length, 1.0) for length in (20, 24, 31)]
+
+
+@pytest.mark.parametrize("alphabet, length, share", DRAWN,
+                         ids=[f"{a[:3]}..{a[-3:]}-{n}" for a, n, _ in DRAWN])
+def test_tokens_drawn_at_random_of_one_case_are_hidden(alphabet: str, length: int,
+                                                       share: float) -> None:
+    from hooklab.credentials import looks_like_secret, shown_given
+
+    rng = random.Random(f"{alphabet} {length}")
+    drawn = ["".join(rng.choice(alphabet) for _ in range(length)) for _ in range(600)]
+    drawn = [t for t in drawn if not t.isdigit() and not t.isalpha()]
+    hidden = [t for t in drawn if looks_like_secret(t)]
+    assert len(hidden) >= share * len(drawn), sorted(set(drawn) - set(hidden))[:5]
+    assert {shown_given(t) for t in hidden} == {f"<hidden: {length} characters>"}
 
 
 def _no_part_of(secret: str, said: str) -> None:
