@@ -65,6 +65,8 @@ __all__ = ["main"]
 
 
 _INTEGER = re.compile(r"[ \t]*-?[0-9]+[ \t]*")
+#: seconds between two of ``serve``'s looks at the store (failures) and the forwards
+_LOOK_EVERY = 0.2
 
 
 def _int_in(low: int, high: int | None) -> Callable[[str], int]:
@@ -757,49 +759,60 @@ def _serve(args: argparse.Namespace) -> int:
                                else " — Ctrl-C to stop"), flush=True)
     # failures said; one said and not yet said to be over, its words and its start; the
     # server's count of 503s for captures not stored when the last such count was said
-    said, down, words, since, refused_at = 0, False, "", None, 0
+    said, said_at, down, words, since, refused_at = 0, None, False, "", None, 0
     server = lab.server
 
-    def say_refused(still: bool = False) -> None:
+    def say_refused(upto: int | None = None, still: bool = False) -> None:
         # the 503s that senders got since the last such line (the server's count, part of
-        # /_hooklab/health's `refused`), so that the lines add up to what the senders got
+        # /_hooklab/health's `refused`), so that the lines add up to what the senders got:
+        # those of the store's failed times up to `upto` (and of none, a full queue's)
         nonlocal refused_at
-        total = server.not_stored if server is not None else 0
-        n, refused_at = total - refused_at, total
-        if n:
+        if server is None:
+            return
+        by_time = dict(server.not_stored_in)
+        total = sum(n for t, n in by_time.items() if upto is None or t <= upto)
+        n, refused_at = total - refused_at, max(total, refused_at)
+        if n > 0:
             err.put(f"hooklab: {n} request{'s' if n != 1 else ''} answered 503 while captures "
                     "were not being stored" + (" (nor at the stop)" if still else ""))
 
-    def stored_again() -> None:
+    def stored_again(upto: int) -> None:
         nonlocal down, words, since
         err.put("hooklab: captures are being stored again")
-        say_refused()
+        say_refused(upto)
         down, words, since = False, "", None
 
     def show_failure(final: bool = False) -> None:
         # a full disk: said each time, however short, and when captures are stored again,
-        # with how many senders got 503 meanwhile. The store counts each time writes failed,
-        # so that one over between two looks (a tenth of a second of 503s) is said too; a
-        # time said is over once `failing` is none or another time's (another start): two
-        # times between two looks, captures stored between them, read as one
-        nonlocal said, down, words, since
-        count = store.failure_count  # (first: a failure that begins after it is seen next)
+        # with how many senders got 503 meanwhile. The store numbers each time writes failed
+        # and keeps the latest ones' words, so that times begun and over between two looks
+        # (a tenth of a second of 503s, captures stored, 503s again) are each said too, ended
+        # by "stored again"; a time said is over once `failing` is none or another time's
+        nonlocal said, said_at, down, words, since
+        new = store.failures_after(said)  # (first: a time begun after it is in `now` too)
         now = store.failing
-        if down and (now is None or now[1] != since):
-            stored_again()
-        if count > said or (now is not None and now[0] != words):
-            why, began = now or store.last_failure or ("unknown error", None)
-            times = count - said
+        if down and (now is None or now[1] != since):  # (its number: kept from the look
+            stored_again(next((t[0] for t in new if t[2] == since), said))  # that said it)
+        current = now is not None and not (down and now[1] == since)  # (not said yet)
+        missed = new[0][0] - said - 1 if new else 0  # (begun and over, no longer kept)
+        over = [(missed, new[0][0] - 1, new[0][1])] if missed > 0 else []
+        over += [(1, number, why) for number, why, began in new
+                 if began != said_at and not (current and began == now[1])]
+        for times, number, why in over:
             err.put(f"hooklab: captures are not being stored ({why}); senders get 503"
-                    + (f" (it stopped {times} times since the last line)" if times > 1 else ""))
-            said, down, words, since = count, True, why, began
-        if down and now is None:
-            stored_again()
+                    + (f" (it stopped {times} times, each over before this line)"
+                       if times > 1 else ""))
+            stored_again(number)
+        if new:
+            said = new[-1][0]
+        if now is not None and (current or now[0] != words):
+            err.put(f"hooklab: captures are not being stored ({now[0]}); senders get 503")
+            down, words, since, said_at = True, now[0], now[1], now[1]
         if final:  # (503s answered after the last line said them: a look came first)
             say_refused(still=down)
 
     try:
-        while not _stop_asked(stop, 0.2):
+        while not _stop_asked(stop, _LOOK_EVERY):
             show_forwards()
             show_failure()
             refusals.flush()

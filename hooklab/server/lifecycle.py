@@ -414,6 +414,9 @@ class CaptureServer:
         #: of ``refused[503]``, those of captures the store could not take or keep (a full
         #: disk, a failed sync, a full queue): ``hooklab serve``'s failure lines count them
         self.not_stored = 0
+        #: ``not_stored`` by the store's number of the time writes failed that refused them
+        #: (:meth:`hooklab.store.CaptureStore.failures_after`; 0: none, e.g. a full queue)
+        self.not_stored_in: dict[int, int] = {}
         #: when ``refused`` began counting (made, or :meth:`reset_refused`): UTC
         self.refused_since = datetime.now(timezone.utc)
         self.refusal_listeners: list[Any] = []
@@ -526,7 +529,7 @@ class CaptureServer:
             self._drain_scheduled = False
         for delegate, result, response in items:
             if isinstance(result, BaseException):  # (a full disk, a failed sync: 503)
-                self._not_stored()
+                self._not_stored(getattr(result, "hooklab_failure", 0))
             _answer(delegate, result, response)
 
     def answered(self, capture_id: int, status: int) -> None:
@@ -540,10 +543,12 @@ class CaptureServer:
             _log.warning("hooklab: capture %d's answered status (%d) could not be recorded: %s",
                          capture_id, status, exc)
 
-    def _not_stored(self) -> None:
+    def _not_stored(self, time: int = 0) -> None:
         """Server loop: a capture is answered 503 because the store could not take or keep
-        it: counted in ``refused`` (health said nothing of a short full disk's 503s)."""
+        it (during the store's ``time``-th failure, if one): counted in ``refused`` (health
+        said nothing of a short full disk's 503s)."""
         self.refused[503] = self.refused.get(503, 0) + 1
+        self.not_stored_in[time] = self.not_stored_in.get(time, 0) + 1
         self.not_stored += 1
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -890,6 +895,7 @@ class CaptureServer:
         def clear() -> None:
             self.refused.clear()
             self.not_stored = 0
+            self.not_stored_in.clear()
             self.refused_since = datetime.now(timezone.utc)
 
         loop, thread = self.loop, self._thread

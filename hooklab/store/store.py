@@ -111,6 +111,8 @@ _CHECKPOINT_BYTES = 16 << 20
 _WAL_KEEP = 1 << 20
 #: seconds between two attempts to give the WAL's room back after a write failed on a full disk
 _FULL_RETRY = 5.0
+#: times writes failed kept, numbered, for readers that look now and then (failures_after)
+_EPISODES_KEPT = 64
 #: summaries of column segments kept by upper layers (``explore``'s schema), see ``summaries``
 _SUMMARIES_SCHEMA = """CREATE TABLE IF NOT EXISTS segment_summaries (
     kind TEXT NOT NULL,
@@ -784,6 +786,8 @@ class CaptureStore:
         #: times writes began to fail (see failure_count), and the latest time's words and start
         self._episodes = 0
         self._episode: tuple[str, datetime] | None = None
+        #: the latest times, numbered: (number, words, start), replaced whole (read unlocked)
+        self._episode_log: tuple[tuple[int, str, datetime], ...] = ()
         self._full_at = 0.0  # when the WAL's room was last given back after a full disk
         self._failed_at: datetime | None = None  # when a failed WAL sync was first seen
         self._last_write = time.monotonic()  # when the writer last committed anything
@@ -1325,6 +1329,22 @@ class CaptureStore:
         (0, None)
         """
         return self._episodes + (self._failed is not None)
+
+    def failures_after(self, count: int) -> list[tuple[int, str, datetime]]:
+        """The times captures stopped being stored numbered after ``count`` (as
+        :attr:`failure_count` counts them), oldest first, each ``(number, words, start)``: the
+        latest 64 at most, so that a reader that looks now and then can say each one, also those
+        begun and over between two looks. The error a write's captures get then carries its
+        number as ``hooklab_failure`` (the server counts their 503s by it).
+
+        >>> seen = store.failure_count  # ... later:
+        >>> [number for number, why, since in store.failures_after(seen)]
+        []
+        """
+        times = list(self._episode_log)
+        if self._failed is not None and (failing := self.failing) is not None:
+            times.append((self._episodes + 1, *failing))  # (a failed sync: until reopened)
+        return [t for t in times if t[0] > count]
 
     @property
     def last_failure(self) -> tuple[str, datetime] | None:
@@ -1960,6 +1980,11 @@ class CaptureStore:
         self.last_error = (write_error(exc), self.last_error[1] if self.last_error else
                            datetime.now(timezone.utc))
         self._episode = self.last_error
+        with contextlib.suppress(AttributeError, TypeError):  # (its captures' 503s: whose)
+            exc.hooklab_failure = self._episodes  # type: ignore[attr-defined]
+        log = self._episode_log  # (this time's words as the latest failure says them)
+        kept = log[:-1] if log and log[-1][0] == self._episodes else log[1 - _EPISODES_KEPT:]
+        self._episode_log = (*kept, (self._episodes, *self.last_error))
         self._give_wal_back(exc)
         self._make_wal_harmless(self._wdb)  # (the file left its path: see file_problem)
 
@@ -2077,6 +2102,7 @@ class CaptureStore:
             # committed (readers see the rows) but not known to be on disk: no capture is
             # acknowledged; what else the batch did (a clear, an index, a flush) did happen
             lost = NotDurable(f"committed, but syncing the database to disk failed: {error}")
+            lost.hooklab_failure = self._episodes + 1  # type: ignore[attr-defined]
             self._notify([(lost if bulk or isinstance(r, Capture) else r, fut, cb)
                           for r, fut, cb in done], forwarded, caps)
 

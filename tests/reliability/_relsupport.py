@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -27,8 +27,10 @@ def as_from_a_terminal() -> None:
     signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
 
-def serve(db: Path, *args: str, log: Path | None = None) -> tuple[subprocess.Popen, int]:
+def serve(db: Path, *args: str, log: Path | None = None,
+          program: Sequence[str] = tuple(HOOKLAB)) -> tuple[subprocess.Popen, int]:
     """Start ``hooklab serve --port 0 --db db`` as a subprocess; returns (process, port).
+    ``program``: the command that runs hooklab's command line (``python -m hooklab.cli``).
 
     Its stdout (one line per capture) goes to a file so a full pipe can never stall it. It
     starts as from a terminal (:func:`as_from_a_terminal`): Ctrl-C and SIGHUP stop it.
@@ -36,7 +38,7 @@ def serve(db: Path, *args: str, log: Path | None = None) -> tuple[subprocess.Pop
     log = log or db.with_suffix(".log")
     out = open(log, "wb")  # noqa: SIM115 - owned by the process, closed by the OS on exit
     proc = subprocess.Popen(
-        [*HOOKLAB, "serve", "--port", "0", "--db", str(db), *args],
+        [*program, "serve", "--port", "0", "--db", str(db), *args],
         stdout=out,
         stderr=subprocess.STDOUT,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},

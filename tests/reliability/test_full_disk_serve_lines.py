@@ -16,6 +16,7 @@ import json
 import os
 import re
 import signal
+import sys
 import time
 from pathlib import Path
 
@@ -114,3 +115,77 @@ def test_each_full_disk_time_is_said_with_its_end_and_the_503s_add_up(
     # time may all have been said already, counted as the time before it ended)
     stop_said = [bool(m.group(2)) for m in counts]
     assert not any(stop_said[:-1]) and (at_the_stop == "still full" or not any(stop_said)), lines
+
+
+#: ``hooklab serve`` looking at the store once an hour: its only look is the one at the stop,
+#: so that whatever happens before falls between two looks for sure (it looks every 0.2 s)
+_ONE_LOOK = ("import sys, hooklab.cli as cli; cli._LOOK_EVERY = 3600.0; "
+             "sys.exit(cli.main(sys.argv[1:]))")
+
+
+def _until(port: int, n: int, status: int) -> tuple[list[int], int]:
+    """Post until one is answered ``status`` (bounded); the statuses and the next number."""
+    got: list[int] = []
+    for _ in range(300):
+        n += 1
+        got.append(_post(port, n))
+        if got[-1] == status:
+            return got, n
+        time.sleep(0.02)
+    raise AssertionError(f"never answered {status}: {got}")
+
+
+@pytest.mark.parametrize("at_the_stop", ["room again", "still full"])
+def test_a_time_over_and_another_begun_between_two_looks_are_each_said(
+        tmp_path: Path, at_the_stop: str) -> None:
+    # an outside tester's sequence: 503, then #10 and #11 stored, then 503 again, all
+    # between two of serve's looks; it said one line, "(it stopped 2 times since the last
+    # line)" with no line before it, no "stored again", and all 503s as the second time's
+    log = tmp_path / "serve.log"
+    with tmpfs(tmp_path / "small", "size=3m") as small:
+        proc, port = serve(small / "c.sqlite3", "--quiet", log=log,
+                           program=[sys.executable, "-c", _ONE_LOOK])
+        try:
+            _fill(small / "filler1")
+            first, n = _until(port, 0, 503)  # (200s while the WAL still had room)
+            first += [_post(port, n + 1), _post(port, n + 2)]  # (the first time: 3 503s)
+            n += 2
+            (small / "filler1").unlink()
+            stored, n = _until(port, n, 200)
+            stored.append(_post(port, n := n + 1))  # (two stored, as #10 and #11)
+            _fill(small / "filler2")
+            second, n = _until(port, n, 503)
+            second.append(_post(port, n := n + 1))
+            if at_the_stop == "room again":
+                (small / "filler2").unlink()
+                after, n = _until(port, n, 200)
+            else:
+                after = []
+            statuses = first + stored + second + after
+            health = json.loads(post(f"http://127.0.0.1:{port}/_hooklab/health", None,
+                                     method="GET")[1])
+            proc.send_signal(signal.SIGTERM)
+            code = proc.wait(60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                code = proc.wait(10)
+    assert code == 0
+    # what the senders got, counted from their answers
+    a = (first + stored).count(503)  # (a time is over at the first 200 after it)
+    b = (second + after).count(503)
+    assert a >= 3 and b >= 2 and stored[-2:] == [200, 200], statuses
+    assert health["refused"] == {"503": a + b}, (health, a, b)
+    lines = [x for x in log.read_text(encoding="utf-8").splitlines()
+             if x.startswith("hooklab: captures") or COUNTED.fullmatch(x)]
+    plural = "s" if a != 1 else ""
+    expected = [DOWN + "; senders get 503", UP,
+                f"hooklab: {a} request{plural} answered 503 while captures were not being stored",
+                DOWN + "; senders get 503"]
+    if at_the_stop == "room again":
+        expected += [UP, f"hooklab: {b} requests answered 503 while captures were not being "
+                         "stored"]
+    else:
+        expected += [f"hooklab: {b} requests answered 503 while captures were not being stored"
+                     " (nor at the stop)"]
+    assert lines == expected, log.read_text(encoding="utf-8")
