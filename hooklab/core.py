@@ -1036,11 +1036,13 @@ class HookLab(Configurable):
         provider: str | None = None,
         verify_token: str | None = None,
     ) -> None:
-        """Verify captures to ``bin`` on arrival (``verified`` column); ``None`` removes it.
+        """Verify captures to ``bin`` on arrival (``verified`` column); ``lab.secret(bin,
+        None)`` removes what was set.
 
         ``provider`` (an id of ``hooklab.providers.PROVIDERS``) names the sender, which also
         answers its endpoint handshake the way it expects (Zoom's and X's are signed with
-        ``secret``); ``verify_token`` is the token Meta or Strava subscriptions must present
+        ``secret``), with or without a secret (``secret=None``: stored as that provider's,
+        unchecked; Nylas checks the URL before it gives the secret); ``verify_token`` is the token Meta or Strava subscriptions must present
         (a wrong one gets 403). The secret stays in memory only: never in the database,
         widgets or exports.
 
@@ -1054,6 +1056,7 @@ class HookLab(Configurable):
         >>> lab.secret("github", None)               # captures from now on are not checked
         >>> lab.secret("zoom", "my-secret-token", provider="zoom")
         >>> lab.secret("wa", None, provider="meta", verify_token="tok")
+        >>> lab.secret("ny", None, provider="nylas")  # its ?challenge= is stored as nylas
         """
         if provider is not None:
             given, provider = provider, provider.strip().lower()

@@ -144,8 +144,17 @@ class BinSecrets:
 
     def set(self, bin_: str, secret: str | bytes | None, provider: str | None = None,
             verify_token: str | None = None) -> None:
+        """Register ``bin_`` (``lab.secret``); only all three ``None`` forget it. A provider
+        given without a secret (Nylas checks its URL before it hands out the secret) still
+        names the bin's sender: its handshakes and deliveries are that provider's, unchecked.
+
+        >>> s = BinSecrets(); s.set("ny", None, provider="nylas"); s.get("ny").provider
+        'nylas'
+        >>> s.set("ny", None); s.get("ny") is None
+        True
+        """
         with self._lock:
-            if secret is None and verify_token is None:
+            if secret is None and provider is None and verify_token is None:
                 self._bins.pop(bin_, None)
             else:
                 self._bins[bin_] = BinSecret(secret, provider, verify_token)
@@ -389,9 +398,9 @@ def _bare(r: _Req, *providers: str | None, body: bool = False) -> bool:
 def _unsigned(r: _Req, provider: str | None, body: bool = False, *,
               who: str | None = None) -> str | None:
     """The ``verify_reason`` of a handshake its provider never signs: not checked against the
-    bin's secret (a missing signature is no failure there) -- unless the bin is registered
-    for another provider, whose secret then checks it as any request (a ``?challenge=`` GET
-    to a GitHub bin is no Dropbox handshake that may go unsigned), or the bin has a secret
+    bin's secret (a missing signature is no failure there) -- unless the bin has a secret
+    for another provider, which then checks it as any request (a ``?challenge=`` GET to a
+    GitHub bin is no Dropbox handshake that may go unsigned), or the bin has a secret
     (for this provider or for none) and the request is more than the handshake (a body, a
     header naming another sender: :func:`_bare`), so that a forged delivery with a
     handshake's marker added is still a signature failure. ``who`` names the sender in the
@@ -405,8 +414,9 @@ def _unsigned(r: _Req, provider: str | None, body: bool = False, *,
     True
     """
     e = r.entry
-    if e is not None and e.provider not in (None, provider):  # (a secret given for another
-        return None  # provider: checked as any request, as before this kind)
+    if e is not None and e.secret and e.provider not in (None, provider):  # (a secret given
+        return None  # for another provider: checked as any request, as before this kind; a
+        # bin registered for another without a secret checks nothing: said unsigned here)
     if e is not None and e.secret and not _bare(r, provider, body=body):
         return None  # (more than the handshake: checked by the bin's secret as any request)
     return f"handshake: {who or provider} does not sign it"
