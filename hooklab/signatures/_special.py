@@ -331,24 +331,70 @@ _MAILGUN_UNREAD = ("mailgun multipart/form-data body: its parts cannot be read (
                    "boundary parameter, or no part delimited by it)")
 
 
+class _Keys(dict):  # type: ignore[type-arg]
+    """A JSON object read with the names it gives more than once (``twice``): ``json``
+    keeps the last of them, a receiver's parser may keep the first."""
+
+    twice: frozenset[str] = frozenset()
+
+
+def _keys(pairs: list[tuple[str, Any]]) -> _Keys:
+    obj = _Keys(pairs)
+    if len(obj) < len(pairs):
+        names = [k for k, _ in pairs]
+        obj.twice = frozenset(k for k in obj if names.count(k) > 1)
+    return obj
+
+
+def _mailgun_twice(counts: dict[str, int], what: str = "form", noun: str = "fields"
+                   ) -> str | None:
+    """Why the signature's fields cannot be told (``counts``: how many times each name is
+    given; ``what``: where), or ``None`` when each is given at most once. A receiver reads
+    the first or the last of a field given twice (Flask the first, Django's ``QueryDict`` the
+    last), so a check of one of them says nothing of what the app reads.
+
+    >>> _mailgun_twice({"timestamp": 2, "token": 1})
+    "mailgun form has 2 'timestamp' fields: a receiver reads the first or the last"
+    """
+    for name in _MAILGUN_FIELDS:
+        if counts.get(name, 0) > 1:
+            return (f"mailgun {what} has {counts[name]} {name!r} {noun}: a receiver reads the "
+                    "first or the last")
+    return None
+
+
 def _mailgun_fields(inc: Incoming) -> tuple[dict[str, Any], str]:
-    """The signature's fields and where they were looked for (how a reason names them)."""
+    """The signature's fields and where they were looked for (how a reason names them).
+    ``Invalid`` for a body that gives one of them twice (:func:`_mailgun_twice`): which one
+    the app reads is unknown, so no copy verifies the delivery."""
     ctype = inc.headers.get("content-type", "")
+    form: dict[str, list[str]] | None = None
     if is_multipart(ctype):
         form = multipart_form(inc.body, ctype)
         if form is None:
             raise Invalid(_MAILGUN_UNREAD)
+    elif _is_form(inc.headers, inc.body):
+        form = _form(inc.body, inc.headers)
+    if form is not None:
+        twice = _mailgun_twice({k: len(v) for k, v in form.items()})
+        if twice is not None:
+            raise Invalid(f"{twice}, so which one the app checks is unclear (not verified)")
         return {k: v[0] for k, v in form.items()}, "form fields"
-    if _is_form(inc.headers, inc.body):
-        return {k: v[0] for k, v in _form(inc.body, inc.headers).items()}, "form fields"
     try:
-        data = json.loads(inc.body)
+        data = json.loads(inc.body, object_pairs_hook=_keys)
     except (ValueError, RecursionError):
         raise Invalid("mailgun body is not JSON, nor a form (urlencoded or multipart/form-data): "
                       "Mailgun puts its signature in the body (a webhook's JSON 'signature' "
                       "object; a forwarded message's timestamp, token and signature form "
                       "fields)") from None
     sig = data.get("signature") if isinstance(data, dict) else None
+    # (json keeps the last of a key given twice; Mailgun's receivers' parsers may not)
+    none: frozenset[str] = frozenset()
+    twice = _mailgun_twice(dict.fromkeys(getattr(data, "twice", none) & {"signature"}, 2),
+                           "JSON body", "keys") or _mailgun_twice(
+        dict.fromkeys(getattr(sig, "twice", none), 2), "JSON 'signature' object", "keys")
+    if twice is not None:
+        raise Invalid(f"{twice}, so which one the app checks is unclear (not verified)")
     return (sig if isinstance(sig, dict) else {}), "a 'signature' object with"
 
 
@@ -402,10 +448,9 @@ def _mailgun_sign(out: Outgoing, p: Any) -> SignedRequest:
 def _mailgun_form_fields(form: dict[str, list[str]]) -> bool:
     """Whether a form has Mailgun's signature fields, one of each (``False``: none of them);
     ``ValueError`` for one given twice or some of the three without the others."""
-    for name in _MAILGUN_FIELDS:
-        if len(form.get(name, ())) > 1:
-            raise ValueError(f"mailgun form has {len(form[name])} {name!r} fields: a receiver "
-                             "reads the first or the last, so which one to re-sign is unclear")
+    twice = _mailgun_twice({k: len(v) for k, v in form.items()})
+    if twice is not None:
+        raise ValueError(f"{twice}, so which one to re-sign is unclear")
     has = [name for name in _MAILGUN_FIELDS if name in form]
     if has and len(has) < len(_MAILGUN_FIELDS):
         lacks = [name for name in _MAILGUN_FIELDS if name not in form]
