@@ -120,6 +120,26 @@ def raw_request(port: int, data: bytes, timeout: float = 5.0) -> bytes:
         return recv_until_close(s, timeout)
 
 
+def exact_request(port: int, method: str, target: str, headers: Iterable[tuple[str, str]] = (),
+                  body: bytes = b"", timeout: float = 10.0) -> tuple[int, bytes]:
+    """One request with exactly ``headers`` (no User-Agent or Accept-Encoding of
+    http.client's own; a Content-Length with a body, or 0 for a POST): (status, body)."""
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.putrequest(method, target, skip_accept_encoding=True)
+        for k, v in headers:
+            conn.putheader(k, v)
+        if body or method == "POST":
+            conn.putheader("Content-Length", str(len(body)))
+        conn.endheaders(body or None)
+        r = conn.getresponse()
+        return r.status, r.read()
+    finally:
+        conn.close()
+
+
 def _ephemeral_range() -> tuple[int, int]:
     """The ports the OS hands out for ``bind(0)`` and outgoing connections."""
     try:

@@ -24,12 +24,12 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
-import http.client
 import json
 import uuid
 from urllib.parse import urlsplit
 
 import pytest
+from _http import exact_request
 
 import hooklab
 
@@ -48,18 +48,7 @@ def lab(tmp_path_factory):
 def send(lab, path: str, headers: list[tuple[str, str]], body: bytes = b"",
          method: str = "POST") -> tuple[int, bytes]:
     """One request with exactly these headers, over a real socket."""
-    conn = http.client.HTTPConnection("127.0.0.1", urlsplit(lab.url).port, timeout=20)
-    try:
-        conn.putrequest(method, path, skip_accept_encoding=True)
-        for k, v in headers:
-            conn.putheader(k, v)
-        if body or method == "POST":
-            conn.putheader("Content-Length", str(len(body)))
-        conn.endheaders(body or None)
-        r = conn.getresponse()
-        return r.status, r.read()
-    finally:
-        conn.close()
+    return exact_request(urlsplit(lab.url).port, method, path, headers, body, timeout=20)
 
 
 def stored(lab, bin_: str, n: int):

@@ -17,13 +17,13 @@ the values sent (Dropbox, Nylas, Meta want the challenge back as text, Strava as
 
 from __future__ import annotations
 
-import http.client
 import json
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
+from _http import exact_request as _send
 
 import hooklab
 
@@ -79,23 +79,6 @@ CASES: list[tuple[str, dict[str, str], str, str, list[tuple[str, str]], bytes, i
      "?crc_token=abc", [], b"", 200, None, "x", "crc", "handshake: x does not sign it"),
 ]
 IDS = [c[0] for c in CASES]
-
-
-def _send(port: int, method: str, target: str, headers: list[tuple[str, str]],
-          body: bytes) -> tuple[int, bytes]:
-    """One request with exactly ``headers`` (no User-Agent of http.client's own)."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        conn.putrequest(method, target, skip_accept_encoding=True)
-        for k, v in headers:
-            conn.putheader(k, v)
-        if body:
-            conn.putheader("Content-Length", str(len(body)))
-        conn.endheaders(body or None)
-        r = conn.getresponse()
-        return r.status, r.read()
-    finally:
-        conn.close()
 
 
 @pytest.fixture(scope="module")
