@@ -179,10 +179,11 @@ def _unsendable(target: str) -> str:
         return (f"%hooklab send: {printable(scrubbed_url(target), 200)}: the URL holds a "
                 "character no URL can (a space, a control character): percent-encode it "
                 "(a space is %20)")
-    return (f"%hooklab send: {printable(bad.shown, 200)}: the URL holds {bad.what} at character "
-            f"{bad.at + 1}{', ' + bad.note if bad.note else ''}, which no URL can hold as it is "
-            f"({bad.encoded} encoded): "
-            + (bad.slip if bad.around else "percent-encode it (a space is %20)"))
+    where = f"the URL holds {bad.what} at character {bad.at + 1}{', ' + bad.note if bad.note else ''}"
+    if bad.around:  # (to remove: percent-encoded, it would name another URL)
+        return f"%hooklab send: {printable(bad.shown, 200)}: {where}: {bad.slip}"
+    return (f"%hooklab send: {printable(bad.shown, 200)}: {where}, which no URL can hold as it "
+            f"is ({bad.encoded} encoded): percent-encode it (a space is %20)")
 
 
 @magics_class

@@ -922,9 +922,9 @@ def _checked_url(url: Any) -> str:
     case-insensitive, RFC 3986 3.1), or ``ValueError`` (before connecting, the URL shown
     without its credentials): a character no request can carry as written, refused in
     ``hooklab.send``'s words (:func:`hooklab.outbound.sender.refuse_unsendable`: a control
-    character anywhere, a space in the host, path or query: percent-encode it), or a URL
-    that does not begin with ws:// or wss:// as written (a leading space too, which
-    ``urlsplit`` would strip), a port that is none (:func:`hooklab.outbound.sender.url_port`:
+    character anywhere, a space in the host, path or query: percent-encode it; whitespace
+    before or after the URL: remove it), or a URL that does not begin with ws:// or wss://
+    as written, a port that is none (:func:`hooklab.outbound.sender.url_port`:
     past 65535, or not digits alone, in send's words), no host. An empty port (``host:/``)
     is the scheme's (RFC 3986 3.2.3): the URL is returned without it.
 
@@ -940,8 +940,8 @@ def _checked_url(url: Any) -> str:
     if not isinstance(url, str):
         raise ValueError(f"hooklab.ws.record needs a ws:// or wss:// URL, got a "
                          f"{type(url).__name__}")
-    if url[:1] != " ":  # (a space before it: no ws:// URL as written, said so below)
-        refuse_unsendable(url)  # (first, as send: before urlsplit drops a tab or line break)
+    refuse_unsendable(url)  # (first, as send: before urlsplit drops a tab or line break, or
+    # strips a space before the URL, a slip to remove: said so, as send says it)
     scheme = re.match(r"(?i)wss?(?=://)", url)
     if scheme is None:
         raise ValueError(f"hooklab.ws.record needs a ws:// or wss:// URL, got "

@@ -67,8 +67,12 @@ def test_send_refuses_a_url_with_a_control_character(listener, tail, char) -> No
     said = str(err.value)
     at = url.index(char) + 1
     assert f"holds the control character U+{ord(char):04X} at character {at}: " in said, said
-    assert said.endswith(f"percent-encode it (%{ord(char):02X}"
-                         f"{' for a tab' if char == chr(9) else ''})"), said
+    if tail.endswith("\n"):  # (a line break after the URL: a slip to remove, not to encode)
+        assert said.endswith("a line break before or after a URL is most likely a copy-paste "
+                             "slip: remove it; a URL parser drops it without a word)"), said
+    else:
+        assert said.endswith(f"percent-encode it (%{ord(char):02X}"
+                             f"{' for a tab' if char == chr(9) else ''})"), said
     assert "S3CR3T" not in said
     assert not _connected(listener)  # nothing was sent: no connection was even made
 

@@ -203,10 +203,9 @@ def check_target(to: str) -> str:
                          f"{shown_given(scrubbed_url(to), 400)}")
     bad = unsendable(written)  # (counted in the target as written, before ascii_url)
     if bad is not None:  # (http.client refused it per capture: InvalidURL, every one failed)
+        fix = bad.slip or f"a request line holds none: percent-encode it, {bad.advice}"
         raise ValueError(f"forward/replay target {bad.shown!r} is no valid URL: {bad.what} at "
-                         f"character {bad.at + 1} ({bad.note + '; ' if bad.note else ''}a "
-                         f"request line holds none: percent-encode it, {bad.advice}"
-                         f"{'; but ' + bad.slip if bad.around else ''})")
+                         f"character {bad.at + 1} ({bad.note + '; ' if bad.note else ''}{fix})")
     return to
 
 

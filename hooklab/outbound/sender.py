@@ -73,10 +73,11 @@ NOT_IN_URL = re.compile(r"[\x00-\x1f\x7f]")
 #: what a request line or ``Host`` header cannot carry raw either: a space (http.client
 #: refuses it there with its own ``InvalidURL``, quoting the path)
 _NOT_IN_TARGET = re.compile(r"[\x00-\x20\x7f]")
-#: a space before or after the whole URL (a copy-paste slip: ``urlsplit`` strips it, as
-#: WHATWG's URL parser does, and RFC 3986 has no whitespace), refused as any other, even
-#: where a space inside would be fine (the fragment, ``user:password@``)
-_AROUND = re.compile(r"\A | \Z")
+#: whitespace before or after the whole URL (a space, a tab, a line break: a copy-paste slip,
+#: or a line read from a file; WHATWG's URL parser strips it, ``urlsplit`` a leading one, and
+#: RFC 3986 has no whitespace), refused as any other character, even where a space inside
+#: would be fine (the fragment, ``user:password@``), but to be removed, not percent-encoded
+_AROUND = " \t\r\n"
 #: the most of an answer's body kept (bytes): ``send``'s and ``replay``'s ``body`` hold at most
 #: this much, ``truncated`` saying when there was more (a forward keeps none of it)
 MAX_ANSWER = 10 * 2**20
@@ -945,16 +946,19 @@ class Unsendable(NamedTuple):
     at: int
     #: where the count is read, when the URL shown is not the URL as written ("" when it is)
     note: str
-    #: a space before the whole URL, or after it in its fragment, where no other rule refuses
-    #: it (a copy-paste slip)
+    #: whitespace before or after the whole URL (a space, tab, CR or LF): a copy-paste slip,
+    #: to be removed (percent-encoded, it would send to another URL: ``/x%20``)
     around: bool = False
 
     @property
     def slip(self) -> str:
-        """What a message adds of a space before or after the URL ("" for any other):
-        ``"a space before or after a URL is most likely a copy-paste slip: remove it"``."""
-        return ("a space before or after a URL is most likely a copy-paste slip: remove it"
-                if self.around else "")
+        """What a message says of whitespace before or after the URL, instead of
+        percent-encoding advice ("" for any other character): ``"a space before or after a
+        URL is most likely a copy-paste slip: remove it"`` (a tab, a line break likewise)."""
+        if not self.around:
+            return ""
+        what = {" ": "a space", "\t": "a tab"}.get(self.char, "a line break")
+        return f"{what} before or after a URL is most likely a copy-paste slip: remove it"
 
     @property
     def what(self) -> str:
@@ -981,8 +985,9 @@ def unsendable(url: str) -> Unsendable | None:
     http.client refuses), and a space in the host, path or query (a request line or ``Host``
     header holds none: http.client's ``InvalidURL``). A space in ``user:password@`` (sent as
     Basic credentials) or in the fragment (never sent) is fine, but not before or after the
-    whole URL: a space there is a copy-paste slip (``urlsplit`` strips it without a word, as
-    WHATWG's URL parser does; RFC 3986 has no whitespace). Characters past ASCII are
+    whole URL: whitespace there (a space, tab, CR or LF) is a copy-paste slip, ``around``, to
+    be removed (WHATWG's URL parser strips it without a word; RFC 3986 has no whitespace;
+    percent-encoded, it would name another URL). Characters past ASCII are
     no such character: an IRI's are percent-encoded as UTF-8 on the way out
     (:func:`ascii_url`). ``send``, ``%hooklab send``, ``hooklab send`` and forward and
     replay targets refuse such a URL with it, before anything is sent.
@@ -1000,23 +1005,25 @@ def unsendable(url: str) -> Unsendable | None:
     True
     >>> unsendable(" http://127.0.0.1:9/x").at    # pasted with a space before it
     0
+    >>> unsendable("http://127.0.0.1:9/x \n").around    # a line read from a file
+    True
     """
     scheme = url.find("://")
     start = scheme + 3 if scheme >= 0 else 0
     end = len(url.split("#", 1)[0])
     authority = re.match(r"[^/?]*", url[start:end]).group()  # type: ignore[union-attr]
     skip = start + authority.rfind("@") + 1  # (the credentials: not in the request line)
-    found = min((m for m in (NOT_IN_URL.search(url), _NOT_IN_TARGET.search(url, skip, end),
-                             _AROUND.search(url))
-                 if m is not None), key=lambda m: m.start(), default=None)
-    if found is None:
+    lead, trail = len(url) - len(url.lstrip(_AROUND)), len(url.rstrip(_AROUND))
+    at = min((m.start() for m in (NOT_IN_URL.search(url), _NOT_IN_TARGET.search(url, skip, end))
+              if m is not None), default=len(url))
+    at = 0 if lead else min(at, trail)  # (whitespace around: the first of it)
+    if at == len(url):
         return None
-    shown, shown_at = _shown_keeping(url, found.start())
-    note = "" if shown_at == found.start() else (  # (the URL shown counts it elsewhere)
+    shown, shown_at = _shown_keeping(url, at)
+    note = "" if shown_at == at else (  # (the URL shown counts it elsewhere)
         "counted in the URL as written, whose credentials are hidden here" if shown_at is not None
         else "counted in the URL as written, in a credential hidden here as [secret]")
-    around = found.group() == " " and (found.start() == 0 or found.start() >= end)
-    return Unsendable(shown, found.group(), found.start(), note, around)
+    return Unsendable(shown, url[at], at, note, at < lead or at >= trail)
 
 
 _MARKS = 0xE000  # (private-use characters: stand-ins while credentials are hidden)
@@ -1075,8 +1082,8 @@ def refuse_unsendable(url: str) -> None:
            else "a request line cannot carry it" if bad.char == " " else
            "a tab or line break would be dropped and another URL sent than the one written")
     raise ValueError(f"URL {bad.shown!r} holds {bad.what} at character {bad.at + 1}: "
-                     + (f"{bad.note}; " if bad.note else "")
-                     + f"no URL holds one ({why}); percent-encode it ({bad.advice})")
+                     + (f"{bad.note}; " if bad.note else "") + f"no URL holds one ({why})"
+                     + ("" if bad.around else f"; percent-encode it ({bad.advice})"))
 
 
 def url_port(url: str) -> int | None:
