@@ -1329,11 +1329,15 @@ def _check_ids(lab: Any, ids: Sequence[int]) -> None:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from .export import export
+    from .export import export, export_format
 
     # "-o -" is standard output, as "send --secret-file -" is standard input (it wrote a
     # file named "-"); a Parquet export is a folder of files, which no stream can hold
     to_stdout = not args.output or args.output == "-"
+    # the format from -o's extension when --format is not given, as lab.export(path) and
+    # %hooklab export pick it (it wrote HAR into captures.csv); standard output: HAR
+    args.format = export_format(None if to_stdout else args.output, args.format,
+                                option="--format")
     mistake = _export_target_mistake(args.format, args.output)
     if mistake:  # (a usage error: one line, exit 2, before the database is opened)
         print(f"hooklab: {mistake}", file=sys.stderr)
@@ -1615,8 +1619,9 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("export", help="export captures as HAR, JSON Lines, CSV or Parquet")
     e.add_argument("--db", type=_db_arg, default=DEFAULT_DB,
                    help=f"capture database or Parquet export folder (default {DEFAULT_DB})")
-    e.add_argument("--format", choices=("har", "jsonl", "csv", "parquet"), default="har",
-                   help="default har")
+    e.add_argument("--format", choices=("har", "jsonl", "csv", "parquet"),
+                   help="default: from -o's extension (parquet: a folder); har on standard "
+                   "output")
     e.add_argument("-o", "--output", type=_output_arg,
                    help="file to write (default, or '-': standard output); a folder for parquet")
     # the filters of %hooklab export and lab.export(**filters), by the same names

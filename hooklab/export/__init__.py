@@ -71,7 +71,7 @@ if TYPE_CHECKING:
     from ..store import CaptureStore
 
 __all__ = ["BROWSER_SCHEMES", "DEFAULT_BASE", "FORMATS", "MAX_ATTACHED", "MAX_ATTACHED_TOTAL",
-           "MAX_UNZIPPED", "export", "har_entry", "read_har", "to_curl"]
+           "MAX_UNZIPPED", "export", "export_format", "har_entry", "read_har", "to_curl"]
 
 FORMATS = ("har", "jsonl", "csv", "parquet")
 _EXT = {".har": "har", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".json": "har",
@@ -495,19 +495,7 @@ def export(store: CaptureStore, path_or_textfile: str | os.PathLike[str] | IO[st
     """
     if not hasattr(path_or_textfile, "write"):
         path_or_textfile = os.path.expanduser(os.fspath(path_or_textfile))  # type: ignore[arg-type]
-    if fmt is None:
-        if hasattr(path_or_textfile, "write"):
-            fmt = "har"
-        else:
-            ext = os.path.splitext(os.fspath(path_or_textfile))[1].lower()  # type: ignore[arg-type]
-            if ext not in _EXT:
-                raise ValueError(f"cannot tell the export format from {ext or 'no extension'!r}; "
-                                 "use a .har (or .json), .jsonl (or .ndjson) or .csv file, or a"
-                                 f" .parquet folder, or pass fmt= ({', '.join(FORMATS)})")
-            fmt = _EXT[ext]
-    fmt = fmt.lower()
-    if fmt not in FORMATS:
-        raise ValueError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
+    fmt = export_format(None if hasattr(path_or_textfile, "write") else path_or_textfile, fmt)
     # the filters before any file is opened: a mistyped one (kind="bogus") found half way
     # through, once the file was opened, emptied an earlier export written in place
     validate(filters, provider_check=store.provider_check)
@@ -541,6 +529,36 @@ def export(store: CaptureStore, path_or_textfile: str | os.PathLike[str] | IO[st
             n += 1
         f.write("\n]}}\n")
     return n
+
+
+def export_format(path: str | os.PathLike[str] | None, fmt: str | None = None, *,
+                  option: str = "fmt=") -> str:
+    """The format an export to ``path`` is written in: ``fmt`` when given (whatever the
+    extension says: what was asked for is written), else the one ``path``'s extension names
+    (``.har``/``.json``, ``.jsonl``/``.ndjson``, ``.csv``, ``.parquet``: a folder), HAR for
+    no path (an open file, standard output). ``ValueError`` for an extension that names none
+    and a format that is none, ``option`` naming how to give one (``"--format"`` on a
+    command line). :func:`export`, ``%hooklab export`` and ``hooklab export`` decide so.
+
+    >>> export_format("captures.CSV"), export_format("out.txt", "jsonl"), export_format(None)
+    ('csv', 'jsonl', 'har')
+    >>> export_format("captures.txt", option="--format")
+    Traceback (most recent call last):
+    ...
+    ValueError: cannot tell the export format from '.txt'; use a .har (or .json), .jsonl (or .ndjson) or .csv file, or a .parquet folder, or pass --format (har, jsonl, csv, parquet)
+    """
+    if fmt is None:
+        if path is None:
+            return "har"
+        ext = os.path.splitext(os.fspath(path))[1].lower()
+        if ext not in _EXT:
+            raise ValueError(f"cannot tell the export format from {ext or 'no extension'!r}; "
+                             "use a .har (or .json), .jsonl (or .ndjson) or .csv file, or a"
+                             f" .parquet folder, or pass {option} ({', '.join(FORMATS)})")
+        return _EXT[ext]
+    if fmt.lower() not in FORMATS:
+        raise ValueError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
+    return fmt.lower()
 
 
 def _har_time(value: Any, notes: list[str] | None) -> datetime:

@@ -1,0 +1,125 @@
+"""``hooklab export -o FILE`` writes the format FILE's extension names, as ``lab.export(path)``
+and ``%hooklab export PATH`` do.
+
+``hooklab export -o captures.csv`` (or ``.jsonl``) wrote a HAR document into that file ("har by
+default"), which ``hooklab.load_jsonl`` then could not read, while the Python API and the magic
+pick the format from the extension. Now the command does too: an extension that names no
+format is refused (exit 2, ``--format`` named), ``--format`` wins over the extension as
+``fmt=`` does, and standard output stays HAR.
+
+A real SQLite file filled by a serving lab over 127.0.0.1, the ``hooklab`` command, and the
+readers a user reads each export with.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import hooklab
+
+EXE = str(Path(sys.executable).with_name("hooklab"))
+ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
+NO_FORMAT = ("hooklab: cannot tell the export format from {ext}; use a .har (or .json), .jsonl "
+             "(or .ndjson) or .csv file, or a .parquet folder, or pass --format (har, jsonl, "
+             "csv, parquet)\n")
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Two captures, sent over a real socket to a serving lab with a database file."""
+    path = str(tmp_path_factory.mktemp("ext") / "captures.sqlite3")
+    lab = hooklab.HookLab(port=0, db=path).start()
+    try:
+        for n in (1, 2):
+            hooklab.send(lab.url_for("orders"), payload={"n": n})
+        lab.wait(2, timeout=20)
+    finally:
+        lab.stop()
+    return path
+
+
+def _export(db: str, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([EXE, "export", "--db", db, *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=120, env=ENV)
+
+
+def _ids(fmt: str, path: Path) -> list[int]:
+    """The capture ids an export holds, read as a user reads that format (the CSV and HAR
+    text parsed by hand: no hooklab reader decides what the file is)."""
+    if fmt == "parquet":
+        lab = hooklab.open(str(path))
+        try:
+            return [c.id for c in lab.captures]
+        finally:
+            lab.stop()
+    text = path.read_text(encoding="utf-8")
+    if fmt == "jsonl":
+        assert [c.id for c in hooklab.load_jsonl(str(path)).captures] == [1, 2]
+        return [json.loads(line)["id"] for line in text.splitlines()]
+    if fmt == "csv":
+        return [int(row["id"]) for row in csv.DictReader(io.StringIO(text))]
+    assert [c.id for c in hooklab.load_har(str(path)).captures] == [1, 2]
+    return [e["_hooklab"]["id"] for e in json.loads(text)["log"]["entries"]]
+
+
+# (what -o is given, and --format if any; the format written: its extension's, as
+# lab.export's table says: .har/.json, .jsonl/.ndjson, .csv, .parquet)
+WRITTEN = [
+    (["-o", "out.csv"], "csv"),
+    (["-o", "OUT.CSV"], "csv"),  # (an extension in any case)
+    (["-o", "out.jsonl"], "jsonl"),
+    (["-o", "out.ndjson"], "jsonl"),
+    (["-o", "out.har"], "har"),
+    (["-o", "out.json"], "har"),
+    (["-o", "a.b.jsonl"], "jsonl"),  # (the last extension)
+    (["-o", "out.parquet"], "parquet"),  # (a folder)
+    (["-o", "out.csv", "--format", "jsonl"], "jsonl"),  # (--format wins, as fmt= does)
+    (["--format", "csv", "-o", "out.txt"], "csv"),
+]
+
+
+@pytest.mark.parametrize("args, fmt", WRITTEN, ids=[" ".join(a) for a, _ in WRITTEN])
+def test_the_format_is_the_extension_s(db: str, tmp_path: Path, args: list[str], fmt: str) -> None:
+    r = _export(db, tmp_path, *args)
+    target = args[args.index("-o") + 1]
+    assert (r.returncode, r.stdout, r.stderr) == (0, "", f"wrote 2 captures to {target}\n")
+    assert _ids(fmt, tmp_path / target) == [1, 2]
+    if fmt != "parquet" and "--format" not in args:  # (byte for byte what the API writes)
+        lab = hooklab.open(db)
+        try:
+            lab.export(str(tmp_path / ("api-" + target)))
+        finally:
+            lab.stop()
+        assert (tmp_path / target).read_bytes() == (tmp_path / ("api-" + target)).read_bytes()
+
+
+# (-o, what the refusal names as the extension): nothing written, exit 2, --format named
+REFUSED = [
+    ("out.txt", "'.txt'"),
+    ("captures", "'no extension'"),
+    ("out.csv.gz", "'.gz'"),
+    (".jsonl", "'no extension'"),  # (a hidden file's name, no extension: os.path's reading)
+]
+
+
+@pytest.mark.parametrize("target, ext", REFUSED, ids=[t for t, _ in REFUSED])
+def test_an_extension_that_names_no_format_is_refused(db: str, tmp_path: Path, target: str,
+                                                      ext: str) -> None:
+    r = _export(db, tmp_path, "-o", target)
+    assert (r.returncode, r.stdout, r.stderr) == (2, "", NO_FORMAT.format(ext=ext))
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("args", [[], ["-o", "-"]], ids=["no-o", "o-dash"])
+def test_standard_output_stays_har(db: str, tmp_path: Path, args: list[str]) -> None:
+    r = _export(db, tmp_path, *args)
+    assert r.returncode == 0, r.stderr
+    assert [e["_hooklab"]["id"] for e in json.loads(r.stdout)["log"]["entries"]] == [1, 2]
