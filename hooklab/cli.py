@@ -1331,6 +1331,10 @@ def _check_ids(lab: Any, ids: Sequence[int]) -> None:
 def _export(args: argparse.Namespace) -> int:
     from .export import export, export_format
 
+    empty = _empty_filter(args)
+    if empty:  # (a usage error: one line, exit 2, as a bad --since or --provider)
+        print(f"hooklab: {empty}", file=sys.stderr)
+        return 2
     # "-o -" is standard output, as "send --secret-file -" is standard input (it wrote a
     # file named "-"); a Parquet export is a folder of files, which no stream can hold
     to_stdout = not args.output or args.output == "-"
@@ -1429,14 +1433,23 @@ def _output_arg(text: str) -> str:
     return text
 
 
-def _filter_value(text: str) -> str:
-    """An argparse type for ``export``'s filters (``--bin``, ``--since``...): an empty value
-    (an unset ``$BIN`` in ``--bin "$BIN"``) is refused by name; it would have meant no filter,
-    every capture exported."""
-    if not text.strip():
-        raise argparse.ArgumentTypeError(
-            "the value is empty: give one, or leave the option out for every capture")
-    return text
+def _empty_filter(args: argparse.Namespace) -> str | None:
+    """What ``export`` says of a filter given an empty value (an unset ``$BIN`` in ``--bin
+    "$BIN"``), None when none is: it would have meant no filter, every capture exported. Said
+    in one ``hooklab:`` line, as the filters' other refusals (it was argparse's usage and
+    error lines).
+
+    >>> _empty_filter(argparse.Namespace(bin=["orders", " "], search=None))
+    '--bin: the value is empty: give one, or leave the option out for every capture'
+    """
+    from .filters import FILTER_KEYS
+
+    for key in FILTER_KEYS:
+        given = getattr(args, key, None)
+        if any(not text.strip() for text in ([given] if isinstance(given, str) else given or ())):
+            return (f"--{key.replace('_', '-')}: the value is empty: give one, or leave the "
+                    "option out for every capture")
+    return None
 
 
 def _open_to_read(db: str) -> Any:
@@ -1625,7 +1638,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("-o", "--output", type=_output_arg,
                    help="file to write (default, or '-': standard output); a folder for parquet")
     # the filters of %hooklab export and lab.export(**filters), by the same names
-    add_options(e, value=_filter_value, helps={"since": (
+    add_options(e, helps={"since": (
         "only captures after this capture id or time (ISO 8601, UTC unless it has an offset; "
         "parquet: default, after the last export)")})
     e.set_defaults(func=_export)

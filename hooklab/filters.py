@@ -698,15 +698,13 @@ _OPTION_HELP = {
 _OPTION_METAVAR = {"verified": "true|false", "since": "ID_OR_ISO_TIME", "until": "ID_OR_ISO_TIME"}
 
 
-def add_options(parser: Any, *, value: Callable[[str], str] | None = None,
-                helps: Mapping[str, str] | None = None) -> None:
+def add_options(parser: Any, *, helps: Mapping[str, str] | None = None) -> None:
     """Give an ``argparse`` parser the filters as options, in a group of their own:
     ``--bin``, ``--method``, ``--provider``, ``--event-type``, ``--path``, ``--kind`` (each
     again for any of several values), ``--verified``, ``--since``, ``--until``, ``--search``.
     Every command that reads filters from words (``%hooklab df``, ``hooklab export``) takes
-    them so; :func:`from_options` reads them back. ``value``: an argparse ``type`` for each
-    value (the ``hooklab`` command's refuses an empty one); ``helps``: a help per key where
-    a command says more.
+    them so; :func:`from_options` reads them back. ``helps``: a help per key where a command
+    says more.
 
     >>> import argparse
     >>> p = argparse.ArgumentParser()
@@ -715,16 +713,15 @@ def add_options(parser: Any, *, value: Callable[[str], str] | None = None,
     {'bin': ['gh', 'st'], 'event_type': 'push'}
     """
     group = parser.add_argument_group("filters")
-    extra: dict[str, Any] = {} if value is None else {"type": value}
     for key in FILTER_KEYS:
         words = (helps or {}).get(key) or _OPTION_HELP.get(key)
         if key in FIELD_KEYS:  # (given again: any of the values)
             group.add_argument("--" + key.replace("_", "-"), dest=key, metavar=key.upper(),
                                action="append", help=words or f"only captures whose {key} is "
-                               "this (or another given)", **extra)
+                               "this (or another given)")
         else:
             group.add_argument("--" + key.replace("_", "-"), dest=key, help=words,
-                               metavar=_OPTION_METAVAR.get(key, key.upper()), **extra)
+                               metavar=_OPTION_METAVAR.get(key, key.upper()))
 
 
 def from_options(args: Any, *,

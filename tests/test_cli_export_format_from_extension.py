@@ -1,11 +1,12 @@
 """``hooklab export -o FILE`` writes the format FILE's extension names, as ``lab.export(path)``
-and ``%hooklab export PATH`` do.
+and ``%hooklab export PATH`` do; an empty filter value is one ``hooklab:`` line.
 
 ``hooklab export -o captures.csv`` (or ``.jsonl``) wrote a HAR document into that file ("har by
 default"), which ``hooklab.load_jsonl`` then could not read, while the Python API and the magic
 pick the format from the extension. Now the command does too: an extension that names no
 format is refused (exit 2, ``--format`` named), ``--format`` wins over the extension as
-``fmt=`` does, and standard output stays HAR.
+``fmt=`` does, and standard output stays HAR. And ``--bin ""`` (an unset ``$BIN``) printed
+argparse's usage and an error line where README promises one ``hooklab:`` line.
 
 A real SQLite file filled by a serving lab over 127.0.0.1, the ``hooklab`` command, and the
 readers a user reads each export with.
@@ -123,3 +124,31 @@ def test_standard_output_stays_har(db: str, tmp_path: Path, args: list[str]) -> 
     r = _export(db, tmp_path, *args)
     assert r.returncode == 0, r.stderr
     assert [e["_hooklab"]["id"] for e in json.loads(r.stdout)["log"]["entries"]] == [1, 2]
+
+
+EMPTY = "the value is empty: give one, or leave the option out for every capture"
+# (the options, the option named): each a value an unset shell variable leaves
+EMPTIES = [
+    (["--bin", ""], "--bin"),
+    (["--bin", "orders", "--bin", ""], "--bin"),  # (the second of two)
+    (["--method", " "], "--method"),
+    (["--provider", ""], "--provider"),
+    (["--event-type", ""], "--event-type"),
+    (["--path", "\t"], "--path"),
+    (["--kind", ""], "--kind"),
+    (["--verified", ""], "--verified"),
+    (["--since", ""], "--since"),
+    (["--until", " "], "--until"),
+    (["--search", ""], "--search"),
+    (["--provider", "Stripe", "--search", ""], "--search"),  # (before what the database says)
+]
+
+
+@pytest.mark.parametrize("to", ["file", "stdout"])
+@pytest.mark.parametrize("opts, named", EMPTIES, ids=[" ".join(o) for o, _ in EMPTIES])
+def test_an_empty_filter_value_is_one_hooklab_line(db: str, tmp_path: Path, opts: list[str],
+                                                    named: str, to: str) -> None:
+    out = ["-o", "out.jsonl"] if to == "file" else []
+    r = _export(db, tmp_path, *out, *opts)
+    assert (r.returncode, r.stdout, r.stderr) == (2, "", f"hooklab: {named}: {EMPTY}\n")
+    assert list(tmp_path.iterdir()) == []
