@@ -14,8 +14,6 @@ readers a user reads each export with.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 import subprocess
@@ -23,6 +21,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_cli_export_filters import _filled, _ids
 
 import hooklab
 
@@ -33,18 +32,13 @@ NO_FORMAT = ("hooklab: cannot tell the export format from {ext}; use a .har (or 
              "csv, parquet)\n")
 
 
+#: the captures of test_cli_export_filters' database (eight, sent to a serving lab)
+ALL = list(range(1, 9))
+
+
 @pytest.fixture(scope="module")
 def db(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """Two captures, sent over a real socket to a serving lab with a database file."""
-    path = str(tmp_path_factory.mktemp("ext") / "captures.sqlite3")
-    lab = hooklab.HookLab(port=0, db=path).start()
-    try:
-        for n in (1, 2):
-            hooklab.send(lab.url_for("orders"), payload={"n": n})
-        lab.wait(2, timeout=20)
-    finally:
-        lab.stop()
-    return path
+    return _filled(tmp_path_factory.mktemp("ext") / "captures.sqlite3")
 
 
 def _export(db: str, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -52,23 +46,13 @@ def _export(db: str, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
                           text=True, timeout=120, env=ENV)
 
 
-def _ids(fmt: str, path: Path) -> list[int]:
-    """The capture ids an export holds, read as a user reads that format (the CSV and HAR
-    text parsed by hand: no hooklab reader decides what the file is)."""
-    if fmt == "parquet":
-        lab = hooklab.open(str(path))
-        try:
-            return [c.id for c in lab.captures]
-        finally:
-            lab.stop()
-    text = path.read_text(encoding="utf-8")
-    if fmt == "jsonl":
-        assert [c.id for c in hooklab.load_jsonl(str(path)).captures] == [1, 2]
-        return [json.loads(line)["id"] for line in text.splitlines()]
-    if fmt == "csv":
-        return [int(row["id"]) for row in csv.DictReader(io.StringIO(text))]
-    assert [c.id for c in hooklab.load_har(str(path)).captures] == [1, 2]
-    return [e["_hooklab"]["id"] for e in json.loads(text)["log"]["entries"]]
+def _read(fmt: str, path: Path) -> list[int]:
+    """The capture ids an export holds, read from its text (and by hooklab's loader, which
+    refused the HAR the command wrote into a ``.jsonl``)."""
+    loader = {"jsonl": hooklab.load_jsonl, "har": hooklab.load_har}.get(fmt)
+    if loader is not None:
+        assert [c.id for c in loader(str(path)).captures] == ALL
+    return _ids(fmt, path)
 
 
 # (what -o is given, and --format if any; the format written: its extension's, as
@@ -91,8 +75,8 @@ WRITTEN = [
 def test_the_format_is_the_extension_s(db: str, tmp_path: Path, args: list[str], fmt: str) -> None:
     r = _export(db, tmp_path, *args)
     target = args[args.index("-o") + 1]
-    assert (r.returncode, r.stdout, r.stderr) == (0, "", f"wrote 2 captures to {target}\n")
-    assert _ids(fmt, tmp_path / target) == [1, 2]
+    assert (r.returncode, r.stdout, r.stderr) == (0, "", f"wrote 8 captures to {target}\n")
+    assert _read(fmt, tmp_path / target) == ALL
     if fmt != "parquet" and "--format" not in args:  # (byte for byte what the API writes)
         lab = hooklab.open(db)
         try:
@@ -123,7 +107,7 @@ def test_an_extension_that_names_no_format_is_refused(db: str, tmp_path: Path, t
 def test_standard_output_stays_har(db: str, tmp_path: Path, args: list[str]) -> None:
     r = _export(db, tmp_path, *args)
     assert r.returncode == 0, r.stderr
-    assert [e["_hooklab"]["id"] for e in json.loads(r.stdout)["log"]["entries"]] == [1, 2]
+    assert [e["_hooklab"]["id"] for e in json.loads(r.stdout)["log"]["entries"]] == ALL
 
 
 EMPTY = "the value is empty: give one, or leave the option out for every capture"
