@@ -596,9 +596,11 @@ def _exchange_once(
     """:func:`_exchange`, its errors as raised."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        from ..credentials import shown_given
+        from ..credentials import scrubbed_url, shown_given
 
-        raise ValueError(f"not an http(s) URL: {shown_given(url, 400)}")
+        # (its credentials as [secret], every other character as written: a mistyped
+        # scheme or slash is what the user must see to put it right)
+        raise ValueError(f"not an http(s) URL: {shown_given(scrubbed_url(url), 400)}")
     hdrs = check_headers(list(headers))  # (every path out passes here: before it connects)
     tail = check_headers(list(trailers)) if trailers else []
     _check_framing(hdrs, body, chunked=bool(tail))
