@@ -240,7 +240,7 @@ _date: tuple[int, str, bytes] = (-1, "", b"")  # (second, value, its header line
 
 
 def date_field() -> tuple[str, bytes]:
-    """The ``Date`` of an answer sent now, as its value and as a header line: an origin server
+    r"""The ``Date`` of an answer sent now, as its value and as a header line: an origin server
     with a clock sends one with every 2xx, 3xx and 4xx answer (RFC 9110 6.6.1), in IMF-fixdate
     (5.6.7). Formatted at most once a second: the receive path asks for it per request.
 

@@ -3216,8 +3216,8 @@ class CaptureStore:
         deleted them; ``(0, 0)`` when it holds none. Two lookups of the primary key, a few
         microseconds however many captures (a live view of a file reads it once a second).
 
-        >>> store.stored_span()       # after three captures, the first deleted by retention
-        (2, 3)
+        >>> store.stored_span()       # (the example's store holds one capture)
+        (1, 1)
 
         Deletions another connection made (another process's ``lab.clear()`` or retention)
         tell this store nothing: when the oldest id rose or the file emptied since the last
