@@ -34,12 +34,15 @@ IGNORED_AT_START: frozenset[int] = frozenset(
 EARLY: list[int] = []
 
 
-#: the lines of the ``hooklab`` command's console script (``hooklab = "hooklab.cli:main"``
-#: as pip, uv and the Windows launchers' ``__main__.py`` write it): a program whose main file
-#: merely has the name runs no ``main()`` that would act on signals held for it
-_ENTRY_LINES = (b"from hooklab.cli import main", b"sys.exit(main())")
-#: bytes of the main file read to tell (a console script is a few hundred)
-_ENTRY_READ = 4096
+#: the first words of a line of the ``hooklab`` command's console script that imports the
+#: command (``from hooklab.cli import main``, as pip, uv and the Windows launchers'
+#: ``__main__.py`` write ``hooklab = "hooklab.cli:main"``; a launcher of its own may
+#: ``import hooklab.cli``): a program whose main file merely has the name, and imports only
+#: ``hooklab``, runs no ``main()`` that would act on signals held for it
+_ENTRY_LINES = (b"from hooklab.cli import ", b"import hooklab.cli")
+#: bytes of the main file read to tell (a console script is a few hundred; a launcher of
+#: one's own may import the command further down)
+_ENTRY_READ = 65536
 
 
 def _entry_script(main: object, path: str) -> bool:
@@ -56,8 +59,13 @@ def _entry_script(main: object, path: str) -> bool:
             return False
     if not isinstance(text, bytes):
         return False
-    lines = {line.strip() for line in text.splitlines()}
-    return all(line in lines for line in _ENTRY_LINES)
+    for line in text.splitlines():
+        line = line.strip()
+        for start in _ENTRY_LINES:  # (``import hooklab.cli``, ``... as cli``; not ``.clique``)
+            rest = line[len(start):len(start) + 1]
+            if line.startswith(start) and (start.endswith(b" ") or rest in (b"", b" ", b",")):
+                return True
+    return False
 
 
 def is_program(main_module: bool = False) -> bool:
