@@ -15,7 +15,16 @@
 """
 
 from .detect import describe, detect, detect_record
-from .handshake import HANDSHAKE_SEEN, MAX_ECHO, Answer, BinSecret, BinSecrets, handshake_answer
+from .handshake import (
+    HANDSHAKE_SEEN,
+    MAX_ECHO,
+    Answer,
+    BinSecret,
+    BinSecrets,
+    found_in_header,
+    handshake_answer,
+    header_found_in,
+)
 from .samples import EVENTS, Sample, deep_merge, provider_refusal, sample, unknown_provider
 from .table import DEFAULT_TOLERANCE, PROVIDERS, TABLE, Provider
 
@@ -35,7 +44,9 @@ __all__ = [
     "describe",
     "detect",
     "detect_record",
+    "found_in_header",
     "handshake_answer",
+    "header_found_in",
     "provider_refusal",
     "sample",
     "unknown_provider",

@@ -588,9 +588,32 @@ def _msgraph(r: _Req) -> Answer | None:
                  verify_reason=_unsigned(r, "msgraph"))
 
 
-#: the verifier's reason for a token found in another header than the row's own (Okta's
-#: ``authScheme.key``): the header's name as JSON
+#: a verifier's reason for a token found in another header than its provider's own
 _IN_HEADER = re.compile(r'ok \(in header ("(?:[^"\\]|\\.)*")\)')
+
+
+def found_in_header(name: str) -> str:
+    """A token verifier's reason when the token came in the header ``name``, not its provider's
+    own (Okta lets the admin name it, ``authScheme.key``): the handshake's note names it, and
+    forward and replay give the secret back in that header (:func:`header_found_in`).
+
+    >>> found_in_header("X-Okta-Secret"), header_found_in('ok (in header "X-Okta-Secret")')
+    ('ok (in header "X-Okta-Secret")', 'X-Okta-Secret')
+    >>> header_found_in("ok") is None
+    True
+    """
+    return f"ok (in header {json.dumps(name)})"
+
+
+def header_found_in(reason: str | None) -> str | None:
+    """The header a :func:`found_in_header` reason names, or ``None`` for another reason."""
+    found = _IN_HEADER.fullmatch(reason or "")
+    if found is None:
+        return None
+    try:
+        return str(json.loads(found.group(1)))
+    except ValueError:
+        return None
 
 
 def _okta(r: _Req) -> Answer | None:
@@ -608,9 +631,7 @@ def _okta(r: _Req) -> Answer | None:
         return _refuse("okta", ev, f"okta verification: refused with 401 (signature invalid: "
                        f"{why})", 401, verified=False, verify_reason=why)
     if ok:  # (the header the token came in: Authorization, or the one the hook names)
-        named = _IN_HEADER.fullmatch(why)
-        how = r.header_named(json.loads(named.group(1)) if named else "Authorization") \
-            + " matches"
+        how = r.header_named(header_found_in(why) or "Authorization") + " matches"
     else:
         how = why.replace("signature unchecked", "unchecked")
     return _json("okta", ev, "okta X-Okta-Verification-Challenge", "answered",

@@ -38,6 +38,7 @@ import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
+from ..providers import found_in_header
 from ._base import (
     MISMATCH,
     Incoming,
@@ -587,7 +588,7 @@ def _token_header(inc: Incoming, p: Any, secret: str) -> str:
         for name, value in inc.headers.items():
             if not is_hop_field(name) and _token_in(value, secret, True, basic):
                 # (where: forward and replay give the secret back in that header only)
-                return "ok" if name == header.lower() else f"ok (in header {json.dumps(name)})"
+                return "ok" if name == header.lower() else found_in_header(name)
     given = inc.header(header, f" {p.sig['missing_hint']}" if "missing_hint" in p.sig else "")
     if not _token_in(given, secret, header.lower() == "authorization", basic):
         raise Invalid(f"{header} does not match the secret token (was the token for another "

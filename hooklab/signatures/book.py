@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ..capture import Capture, bin_of, redact_record
-from ..providers import HANDSHAKE_SEEN, TABLE, BinSecrets, describe
+from ..providers import HANDSHAKE_SEEN, TABLE, BinSecrets, describe, header_found_in
 from ..providers.detect import header_section
 from . import trailer_note
 from ._base import NO_PROVIDER, PROVIDER_IDS, short
@@ -33,8 +33,6 @@ __all__ = ["MARK", "SecretBook"]
 #: what a registered secret is stored as (never the secret itself)
 MARK = "[secret]"
 _SCHEME_MARK = re.compile(r"(?i)(basic|bearer)( \s*)\[secret\]")
-#: an ``any_header`` provider's reason when its token came in another header than its own
-_IN_HEADER = re.compile(r'ok \(in header ("[^"]*")\)')
 _VERIFY_TOKEN_MARK = re.compile(r"(?<=[?&])(hub\.verify_token=)(?:\[secret\]|%5Bsecret%5D)(?=&|#|$)")
 _QUERY_MARK = re.compile(r"(?<=[?&])([^=&#]*)=(?:\[secret\]|%5Bsecret%5D)(?=&|#|$)")
 #: how a capture's reason starts when a bin without a provider got its secret whole, as a token
@@ -496,11 +494,10 @@ class SecretBook(BinSecrets):
             # (a token scheme's header; or an HMAC sender's token mode: Buildkite's X-Buildkite-Token)
             where = ("authorization" if row.scheme == "basic" else
                      str(row.sig.get("token" if row.scheme == "hmac" else "header", "")).lower())
-            named = _IN_HEADER.fullmatch(capture.verify_reason or "") if row.sig.get(
+            named = header_found_in(capture.verify_reason) if row.sig.get(
                 "any_header") else None  # (Okta: in the header the admin named, which the
             if named is not None:  # verifier said; a [secret] a sender wrote elsewhere stays)
-                with contextlib.suppress(ValueError):
-                    where = str(json.loads(named.group(1))).lower()
+                where = named.lower()
             headers = [(k, _given(v, secret) if k.lower() == where else v) for k, v in headers]
         token = entry.verify_token
         if token and query.get("hub.verify_token") == [MARK]:
