@@ -34,12 +34,11 @@ IGNORED_AT_START: frozenset[int] = frozenset(
 EARLY: list[int] = []
 
 
-#: the first words of a line of the ``hooklab`` command's console script that imports the
-#: command (``from hooklab.cli import main``, as pip, uv and the Windows launchers'
-#: ``__main__.py`` write ``hooklab = "hooklab.cli:main"``; a launcher of its own may
-#: ``import hooklab.cli``): a program whose main file merely has the name, and imports only
-#: ``hooklab``, runs no ``main()`` that would act on signals held for it
-_ENTRY_LINES = (b"from hooklab.cli import ", b"import hooklab.cli")
+#: the module a ``hooklab`` command's main file imports (``from hooklab.cli import main``, as
+#: pip, uv and the Windows launchers' ``__main__.py`` write ``hooklab = "hooklab.cli:main"``;
+#: a launcher of its own may ``import hooklab.cli``): a program whose main file merely has the
+#: name, and imports only ``hooklab``, runs no ``main()`` that would act on signals held for it
+_ENTRY_MODULE = b"hooklab.cli"
 #: bytes of the main file read to tell (a console script is a few hundred; a launcher of
 #: one's own may import the command further down)
 _ENTRY_READ = 65536
@@ -47,7 +46,7 @@ _ENTRY_READ = 65536
 
 def _entry_script(main: object, path: str) -> bool:
     """Whether ``path``, ``main``'s file, is the command's console script (see
-    :data:`_ENTRY_LINES`): read as bytes, from the file or from the launcher ``.exe``'s zip
+    :data:`_ENTRY_MODULE`): read as bytes, from the file or from the launcher ``.exe``'s zip
     through ``main``'s loader."""
     try:
         with open(path, "rb") as f:
@@ -59,12 +58,12 @@ def _entry_script(main: object, path: str) -> bool:
             return False
     if not isinstance(text, bytes):
         return False
-    for line in text.splitlines():
-        line = line.strip()
-        for start in _ENTRY_LINES:  # (``import hooklab.cli``, ``... as cli``; not ``.clique``)
-            rest = line[len(start):len(start) + 1]
-            if line.startswith(start) and (start.endswith(b" ") or rest in (b"", b" ", b",")):
-                return True
+    for line in text.splitlines():  # (``import hooklab.cli as cli``, ``..., os``; not ``.clique``)
+        words = line.split()
+        if words[:3] == [b"from", _ENTRY_MODULE, b"import"] or (
+                words[:1] == [b"import"] and len(words) > 1
+                and words[1].rstrip(b",") == _ENTRY_MODULE):
+            return True
     return False
 
 
