@@ -226,8 +226,14 @@ def validate(filters: Mapping[str, Any], *,
                 value = both if isinstance(value, list) or len(both) > 1 else value
             if key == "path":  # a path sent as raw UTF-8 is stored a character a byte
                 # (/Ã©tÃ©, so that a replay sends those bytes): path="/été" means it too
+                # (a spelling already in the list is not spelt again: validated filters
+                # validate to themselves, as export's two passes read them)
                 named = value if isinstance(value, list) else [value]
-                both = list(dict.fromkeys(p for v in named for p in (v, _raw_utf8(v))))
+                both: list[str] = []
+                for v in named:
+                    for spelling in (v, _raw_utf8(v)) if v not in both else ():
+                        if spelling not in both:
+                            both.append(spelling)
                 value = both if isinstance(value, list) or len(both) > 1 else value
             if key == "provider" and provider_check is not None:  # (a typo, "Stripe",
                 # matched nothing, silently: assert_received(count=0, ...) passed)
