@@ -715,6 +715,16 @@ class _Bodies:
                 self._na = na
             return self._na
 
+    def isna_at(self, pos: Any) -> Any:
+        """:meth:`isna` of the bodies at ``pos`` (no ``-1``): read from those bodies alone when
+        they are few of many and the whole is not remembered yet (groupby's sort of 150 unique
+        payloads parsed all 100,000 bodies of the frame they were taken from)."""
+        import numpy as np
+
+        if self._na is None and len(pos) * 4 < self.n:
+            return np.fromiter((v is None for v in self.values(pos)), bool, len(pos))
+        return self.isna()[pos]
+
 
 #: characters of a payload pandas shows when ``repr`` could not write it (nested too deep)
 SHOWN_CHARS = 10_000
@@ -909,9 +919,8 @@ def _register() -> Any:
         def isna(self) -> Any:
             out = self._pos < 0
             if len(self._pos):
-                inner = self._bodies.isna()
                 ok = ~out
-                out[ok] = inner[self._pos[ok]]
+                out[ok] = self._bodies.isna_at(self._pos[ok])
             return out
 
         def take(self, indices: Any, *, allow_fill: bool = False, fill_value: Any = None) -> _JsonArray:

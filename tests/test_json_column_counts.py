@@ -71,14 +71,29 @@ def key(v: Any) -> str:
 
 
 @pytest.fixture(scope="module")
-def frame(tmp_path_factory: pytest.TempPathFactory) -> Iterator[pd.DataFrame]:
-    lab = hooklab.start(port=0, db=str(tmp_path_factory.mktemp("counts") / "c.sqlite3"))
+def db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = str(tmp_path_factory.mktemp("counts") / "c.sqlite3")
+    lab = hooklab.start(port=0, db=path)
     try:
         assert post_each(lab.bound_port, "/counts", [b for b, _ in SENT]) == [200] * len(SENT)
         lab.wait(len(SENT), timeout=30)
-        df = lab.dataframe()
     finally:
         lab.stop()
+    return path
+
+
+def fresh(db: str) -> pd.DataFrame:
+    """A frame nothing has been asked of yet (``isna`` not remembered)."""
+    lab = hooklab.open(db)
+    try:
+        return lab.dataframe()
+    finally:
+        lab.stop()
+
+
+@pytest.fixture(scope="module")
+def frame(db: str) -> Iterator[pd.DataFrame]:
+    df = fresh(db)
     assert len(df) == len(SENT) == sum(COUNTS) + MISSING
     assert df["json"].isna().tolist() == [g is None for _, g in SENT]
     yield df
@@ -122,3 +137,26 @@ def test_groupby_and_mode_agree_with_the_counts(frame) -> None:
     top = max(COUNTS)
     assert [key(v) for v in frame["json"].mode()] == sorted(
         key(v) for (v, _, _), c in zip(GROUPS, COUNTS, strict=True) if c == top)
+
+
+@pytest.mark.parametrize("rows", [[0], [3, 1, 4, 1, 5], list(range(0, len(SENT), 7)), [-1, -2, -3]])
+def test_isna_of_a_few_rows_of_a_fresh_frame(db: str, rows: list[int]) -> None:
+    """A few rows of a frame read only their own bodies (groupby's sort of a handful of unique
+    payloads read all of the frame's), with the same answers."""
+    s = fresh(db)["json"].iloc[rows]
+    assert s.isna().tolist() == [SENT[r][1] is None for r in rows]
+    assert s.notna().sum() == sum(SENT[r][1] is not None for r in rows)
+
+
+def test_groupby_of_a_fresh_frame_and_of_a_slice(db: str) -> None:
+    df = fresh(db)
+    sizes = df.groupby("json", dropna=False).size()
+    assert sorted(sizes.tolist()) == sorted(COUNTS + [MISSING])
+    part = fresh(db).iloc[:40]
+    want: dict[str, int] = {}
+    for _, g in SENT[:40]:
+        k = "missing" if g is None else key(GROUPS[g][0])
+        want[k] = want.get(k, 0) + 1
+    got = part.groupby("json", dropna=False).size()
+    assert {("missing" if v is None else key(v)): int(c)
+            for v, c in zip(got.index, got.tolist(), strict=True)} == want
