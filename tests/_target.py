@@ -20,11 +20,13 @@ class Received:
 
 
 class Target:
-    """``with Target() as t: ... t.url ... t.received``; set ``status``/``delay``/``headers``."""
+    """``with Target() as t: ... t.url ... t.received``; set ``status``/``delay``/``headers``;
+    ``gate``: an event each answer waits for (30 s at most), for a test to hold the sender."""
 
     def __init__(self, status: int = 200, body: bytes = b"ok", delay: float = 0.0,
-                 headers: list[tuple[str, str]] | None = None) -> None:
-        self.status, self.body, self.delay = status, body, delay
+                 headers: list[tuple[str, str]] | None = None,
+                 gate: threading.Event | None = None) -> None:
+        self.status, self.body, self.delay, self.gate = status, body, delay, gate
         self.headers = headers or []
         self.received: list[Received] = []
         self.cond = threading.Condition()
@@ -43,6 +45,8 @@ class Target:
                     target.received.append(
                         Received(self.command, self.path, list(self.headers.items()), body))
                     target.cond.notify_all()
+                if target.gate is not None:
+                    target.gate.wait(30)
                 if target.delay:
                     time.sleep(target.delay)
                 try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import sqlite3
+import threading
 import time
 from datetime import datetime, timezone
 
@@ -169,17 +170,20 @@ def test_waiting_forwards_past_the_memory_bound_are_read_back_from_the_store(tmp
     big = HELD_BYTES // 8  # (eight fit: later ones wait as ids)
     bodies = [bytes([n]) * big for n in range(14)]
     store = CaptureStore(str(tmp_path / "c.sqlite3"))
-    # (the app answers slowly: capture 12 must still be waiting, as an id, when it is deleted;
-    # at 0.2 s a loaded machine's slow import let the worker reach it first)
-    with Target(delay=0.6) as t:
-        fw = Forwarder(store, workers=1, timeout=10)
+    # (the app holds its first answer until capture 12 is deleted: 12 is still waiting, as
+    # an id, then; a delay of 0.6 s raced a loaded machine's worker)
+    gate = threading.Event()
+    with Target(gate=gate) as t:
+        fw = Forwarder(store, workers=1, timeout=40)
         fw.add("q", t.url)
         store.add_many([{"method": "POST", "path": "/q", "body": b} for b in bodies[:12]],
                        notify=True)
+        t.wait(1, timeout=30)  # (the one worker is on capture 1, held)
         with sqlite3.connect(tmp_path / "c.sqlite3") as con:  # (12 waits as an id: gone)
             con.execute("DELETE FROM captures WHERE id = 12")
         store.add_many([{"method": "POST", "path": "/q", "body": b} for b in bodies[12:]],
                        notify=True)
+        gate.set()
         assert fw.join(60)
         store.flush()
         rows = {r["capture_id"]: r for r in store.forwards()}
