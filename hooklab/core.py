@@ -1133,6 +1133,7 @@ class HookLab(Configurable):
         ...
         TimeoutError: waited 0.1 s for 1 capture(s) matching since=2; 0 matched (2 captures in total at http://127.0.0.1:...); newest captures: #2 POST /github issues.opened, #1 POST /stripe payment_intent.succeeded (verified=True)
         """
+        __tracebackhide__ = True  # (pytest: a failure points at the test's line, not here)
         count = _check_count("wait", count, allow_none=False)
         timeout = _check_wait_timeout(timeout)
         store = self.store
@@ -1180,6 +1181,8 @@ class HookLab(Configurable):
         ...
         AssertionError: expected at least 1 capture(s) matching bin='github', got 0; newest captures: #1 POST /stripe payment_intent.succeeded (verified=True)
         """
+        __tracebackhide__ = True  # (pytest: a failure points at the test's line, not at this
+        # method's source and docstring, whose example error names another bin)
         count = _check_count("assert_received", count, allow_none=True)
         caps = self.store.query(**filters)
         if (count is None and not caps) or (count is not None and len(caps) != count):
@@ -2048,6 +2051,7 @@ def _check_count(call: str, count: Any, *, allow_none: bool) -> int | None:
     ...
     TypeError: wait(count=...) is a number of captures, 0 or more: got 'orders' (a bin is a filter: wait(1, bin='orders'))
     """
+    __tracebackhide__ = True  # (pytest: the caller's mistake, shown at its line)
     if count is None and allow_none:
         return None
     whole = isinstance(count, numbers.Integral) or (
@@ -2072,6 +2076,7 @@ def _check_wait_timeout(timeout: Any) -> float | None:
     ...
     ValueError: wait(timeout=nan) refused: seconds, 0 or more (None waits with no limit)
     """
+    __tracebackhide__ = True  # (pytest: the caller's mistake, shown at its line)
     if timeout is None:
         return None
     if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real):
