@@ -758,6 +758,7 @@ def _jwt_verify(inc: Incoming, p: Any) -> str:
     if alg == "HS256":
         ok = first_match(hmac_digest(inc.key, signed), [sig]) is not None
     else:  # ES256: raw r||s
+        _crypto("ES256")  # (missing: said with the fix, not as a ModuleNotFoundError)
         from cryptography.exceptions import InvalidSignature
         from cryptography.hazmat.primitives import hashes
         from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
@@ -826,14 +827,14 @@ def _jwt_sign(out: Outgoing, p: Any) -> SignedRequest:
     if s["alg"] == "HS256":
         sig = hmac_digest(out.key, signed)
     else:
-        from cryptography.hazmat.primitives import hashes
-        from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
-
         try:
             _, ec = _crypto("ES256")
             key = _pem_or_der(out.secret, False, "EC P-256 private key (PEM)")
         except Invalid as exc:
             raise ValueError(str(exc)) from None
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
         r, s_ = decode_dss_signature(key.sign(signed, ec.ECDSA(hashes.SHA256())))
         sig = r.to_bytes(32, "big") + s_.to_bytes(32, "big")
     return out.done({s["header"]: signed.decode() + "." + _b64url(sig)})
@@ -841,6 +842,7 @@ def _jwt_sign(out: Outgoing, p: Any) -> SignedRequest:
 
 # -- RSA certificates: PayPal and Amazon SNS -------------------------------------------------
 def _cert_key(pem: str, what: str) -> Any:
+    _crypto(what)
     from cryptography import x509
 
     try:
@@ -875,6 +877,10 @@ def _private_key(pem: str) -> Any:
 
 
 def _rsa_sign(pem: str, msg: bytes, algo: str = "sha256") -> bytes:
+    try:
+        _crypto("RSA signing")
+    except Invalid as exc:
+        raise ValueError(str(exc)) from None
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import padding
 
@@ -1036,7 +1042,8 @@ def keypair(provider: str, *, webhook_id: str = "WH-HOOKLAB-0000000000") -> tupl
     try:
         import cryptography  # noqa: F401
     except ImportError:
-        raise ImportError("keypair() needs the 'cryptography' package") from None
+        raise ImportError("keypair() needs the 'cryptography' package: pip install cryptography "
+                          "(or hooklab[ed25519])") from None
     from cryptography.hazmat.primitives import serialization as ser
     from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
