@@ -552,7 +552,8 @@ def keep_imported(record: dict[str, Any], meta: dict[str, Any]) -> dict[str, Any
     """Put what an export kept of a capture (``meta``: a JSON Lines line, a HAR entry's
     ``_hooklab``) on the imported ``record`` (in place; returned): its provider (checked by
     :func:`check_provider`; ``""`` leaves it to detection), event type, delivery id,
-    verification, the handshake it answered, where its trailer fields start
+    verification (``true``, ``false`` or ``null``; ``1`` and ``0`` too), the handshake it
+    answered, where its trailer fields start
     (``trailers_at``: the checks read the header section before them), its forwarding
     outcomes and, for a WebSocket recording, its own bin. The one place both importers take
     them from; ``TypeError`` for a value of the wrong type, ``ValueError`` for a forwarding
@@ -582,8 +583,11 @@ def keep_imported(record: dict[str, Any], meta: dict[str, Any]) -> dict[str, Any
             record[key] = text(key)
     if "provider" in record and check_provider(record["provider"]) is None:  # (it names a
         del record["provider"]  # folder of a Parquet export: an id, or none: "" is detected)
-    if meta.get("verified") is not None:
-        record["verified"] = bool(meta["verified"])
+    verified = meta.get("verified")
+    if verified is not None:  # (true/false; 1/0 as SQLite keeps them. Not "false", [0]: true)
+        if type(verified) is not bool and not (type(verified) is int and verified in (0, 1)):
+            raise TypeError(f"verified must be true, false or null, got {shown_value(verified)}")
+        record["verified"] = bool(verified)
     if meta.get("forwards") is not None:  # (an older hooklab's export has none)
         record["forwards"] = _forwards(meta["forwards"], record.get("received_at"))
     at = meta.get("trailers_at")  # (an older hooklab's export has none: read as headers)
