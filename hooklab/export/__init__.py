@@ -13,8 +13,9 @@ dtype: int64
 >>> print(to_curl(lab.captures[-1], url=app_url))
 curl --globoff -X POST http://127.0.0.1:.../webhook --proto =http,https -H ... --data-binary '{...}'
 
-Bodies round-trip byte for byte: HAR keeps UTF-8 bodies as text and others as base64
-(``"encoding": "base64"``); JSON Lines always carries ``body_b64``. Exports contain exactly what
+Bodies round-trip byte for byte: HAR keeps text bodies as text, in the charset their
+``Content-Type`` declares, and others as base64 (``"encoding": "base64"``); JSON Lines always
+carries ``body_b64``. Exports contain exactly what
 was stored: secrets, Jupyter's cookie and the lab's read token never are (see
 :func:`hooklab.capture.redact_record`).
 
@@ -192,13 +193,7 @@ def har_entry(c: Capture, forwards: Sequence[dict[str, Any]] = ()) -> dict[str, 
         "bodySize": len(c.body),
     }
     if c.body:
-        # (the header section's: a Content-Type sent as a trailer field describes no body)
-        mime = c.header("content-type", trailers=False) or "application/octet-stream"
-        try:
-            request["postData"] = {"mimeType": mime, "text": c.body.decode("utf-8")}
-        except UnicodeDecodeError:
-            request["postData"] = {"mimeType": mime, "encoding": "base64",
-                                   "text": base64.b64encode(c.body).decode("ascii")}
+        request["postData"] = _post_data(c, request)
     return {
         "startedDateTime": _iso(c.received_at),
         "time": 0,
@@ -220,6 +215,38 @@ def har_entry(c: Capture, forwards: Sequence[dict[str, Any]] = ()) -> dict[str, 
             **({"forwards": _outcomes(forwards)} if forwards else {}),
         },
     }
+
+
+def _post_data(c: Capture, request: dict[str, Any]) -> dict[str, Any]:
+    """A capture's ``postData``: its body as the text of the posted data (HAR 1.2), read in
+    the charset its ``Content-Type`` declares, as :attr:`Capture.text` reads it (UTF-8 where
+    none, or none Python knows as text, is declared), so that another tool shows what was
+    sent; ``_charset`` names that charset when it is not UTF-8. A body that text cannot give
+    back byte for byte as another tool's HAR is read (:func:`_posted_bytes`: bytes the
+    charset does not hold, ``utf-16`` bytes in the other byte order) is written in base64.
+
+    >>> from hooklab.capture import Capture
+    >>> latin = Capture(1, datetime.now(timezone.utc), "POST", "/x", {},
+    ...                 [("Content-Type", "text/plain; charset=iso-8859-1")], b"caf\\xe9", "")
+    >>> _post_data(latin, {"headers": []})
+    {'mimeType': 'text/plain; charset=iso-8859-1', 'text': 'café', '_charset': 'iso8859-1'}
+    """
+    # (the header section's: a Content-Type sent as a trailer field describes no body)
+    mime = c.header("content-type", trailers=False) or "application/octet-stream"
+    codec = _charset_of(mime)  # (None: UTF-8)
+    post: dict[str, Any] = {"mimeType": mime}
+    try:
+        text = c.body.decode(codec or "utf-8")
+    except (UnicodeError, LookupError):
+        text = None
+    if text is not None and _posted_bytes(text, post, request, {}) == c.body:
+        post["text"] = text
+        if codec is not None:  # (hooklab's own import reads the text in it: an older
+            post["_charset"] = codec  # export's text was UTF-8 whatever the charset)
+        return post
+    post["encoding"] = "base64"
+    post["text"] = base64.b64encode(c.body).decode("ascii")
+    return post
 
 
 def _jsonl_record(c: Capture, forwards: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
@@ -797,14 +824,22 @@ def _posted_bytes(text: str, post: dict[str, Any], req: dict[str, Any], meta: di
     """The bytes a HAR entry's ``postData.text`` stands for: the text in the charset its
     ``mimeType`` (else its ``Content-Type`` header) declares, for another tool's entry (HAR
     1.2: the text of the posted data, its encoding said by the MIME type); UTF-8 where none
-    is declared, the charset is unknown, or the text has characters it cannot hold, and for
-    an entry hooklab exported (it writes a body that is no UTF-8 in base64).
+    is declared, the charset is unknown, or the text has characters it cannot hold. An entry
+    hooklab exported is read in the charset its ``postData._charset`` names, else as UTF-8
+    (an older hooklab wrote text in UTF-8 whatever the charset).
 
     >>> _posted_bytes("café", {"mimeType": "text/plain; charset=ISO-8859-1"}, {}, {})
     b'caf\\xe9'
     >>> _posted_bytes("café", {"mimeType": "text/plain"}, {}, {})
     b'caf\\xc3\\xa9'
     """
+    if meta.get("id") is not None and post.get("_charset") is not None:
+        # hooklab's own text in the charset the capture declared (see _post_data)
+        codec = text_codec(_text(post["_charset"], "postData._charset"))
+        try:
+            return text.encode(codec)
+        except UnicodeError:
+            raise ValueError(f"postData.text is not text in its _charset {codec!r}") from None
     if meta.get("id") is None and text:
         declared = post.get("mimeType")
         if not isinstance(declared, str) or "charset" not in declared.lower():
