@@ -681,7 +681,10 @@ def _forwards(given: Any, received: datetime | None
         if at is None:
             when = received or datetime.now(timezone.utc)
         elif type(at) is str:
-            when = parse_iso(at)
+            try:
+                when = parse_iso(at)
+            except ValueError:
+                raise ValueError(f"{what}.at {shown_value(at)} is not an ISO 8601 time") from None
             when = when if when.tzinfo else when.replace(tzinfo=timezone.utc)
             if not EARLIEST <= when <= LATEST:  # (lab.forwards() could not give it back)
                 raise ValueError(f"{what}.at {at!r} is {TIME_RANGE}")

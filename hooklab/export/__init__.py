@@ -920,7 +920,9 @@ def _open_regular(path: str | os.PathLike[str]) -> io.BufferedReader:
             what = {stat.S_IFIFO: "a FIFO", stat.S_IFCHR: "a character device",
                     stat.S_IFBLK: "a block device", stat.S_IFDIR: "a folder",
                     stat.S_IFSOCK: "a socket"}.get(stat.S_IFMT(mode), "not a file")
-            raise ValueError(f"{name!r} is not a regular file ({what}): copy it to a file first")
+            how = ("open a Parquet export's folder with hooklab.open(path)"
+                   if stat.S_ISDIR(mode) else "copy it to a file first")
+            raise ValueError(f"{name!r} is not a regular file ({what}): {how}")
         os.set_blocking(fd, True)
         return os.fdopen(fd, "rb")
     except BaseException:
@@ -1150,6 +1152,17 @@ def _told(name: str, total: int, notes: dict[str, list[int]]) -> str:
     return f"hooklab: {name!r}: " + "; ".join(said) + tail
 
 
+def _json_lines(exc: ValueError) -> bool:
+    """Whether a HAR file's JSON failed as a JSON Lines file does: a whole object on its first
+    line, then more JSON after it (``json``'s "Extra data")."""
+    if not isinstance(exc, json.JSONDecodeError) or exc.msg != "Extra data":
+        return False
+    head = exc.doc[:exc.pos]
+    first = head.strip().removeprefix("\ufeff")
+    return (first.startswith("{") and "\n" not in first and head.rstrip(" \t\r").endswith("\n")
+            and exc.doc.startswith("{", exc.pos))
+
+
 def read_har(path: str | os.PathLike[str]) -> list[CaptureRecord]:
     """Read a HAR file into capture records (``HookLab.from_har`` stores them).
 
@@ -1210,10 +1223,16 @@ def _read_har(name: str, raw: io.BufferedReader) -> list[CaptureRecord]:
     except ValueError as exc:
         if str(exc).startswith(repr(name)):
             raise
+        if _json_lines(exc):
+            raise ValueError(f"{name!r} is a JSON Lines file, not a HAR file: import it with "
+                             "hooklab.load_jsonl(path)") from None
         raise ValueError(f"{name!r} is not a HAR file: {exc}") from None
     log = har.get("log") if isinstance(har, dict) else None
     entries = log.get("entries") if isinstance(log, dict) else None
     if not isinstance(entries, list):
+        if isinstance(har, dict) and "log" not in har and {"received_at", "body_b64"} & har.keys():
+            raise ValueError(f"{name!r} is a JSON Lines file (one capture), not a HAR file: "
+                             "import it with hooklab.load_jsonl(path)")
         raise ValueError(f"{name!r} is not a HAR file (no log.entries)")
     records = []
     told: dict[str, list[int]] = {}

@@ -156,6 +156,8 @@ def _record(d: Any, now: bool = True, notes: list[str] | None = None) -> dict[st
     if type(d) is not dict:
         raise TypeError("a line is not an object")
     get = d.get
+    if type(get("log")) is dict:  # (a HAR file written on one line: see _not_a_capture)
+        raise ValueError("a HAR file's log, no capture")
     when = get("received_at")
     if type(when) is str and when:
         try:
@@ -253,7 +255,10 @@ def _record(d: Any, now: bool = True, notes: list[str] | None = None) -> dict[st
             raise ValueError("give body_b64 or body, not both")
         body = _text(text, "body").encode("utf-8")
     else:
-        body = _b64decode("" if b64 is None else _text(b64, "body_b64"), validate=True)
+        try:
+            body = _b64decode("" if b64 is None else _text(b64, "body_b64"), validate=True)
+        except binascii.Error as exc:  # ("Only base64 data is allowed": say which field)
+            raise ValueError(f"body_b64 is not base64 ({exc})") from None
     remote = get("remote_addr")
     record = new_record(  # (Jupyter's cookie and token headers scrubbed, as on arrival)
         method, path, pairs, body,
@@ -270,6 +275,22 @@ def _too_long() -> str:
     """Why a line longer than :data:`MAX_LINE` is not read (the same words on every path)."""
     return (f"longer than {MAX_LINE:,} bytes, the most a line may hold: "
             "hooklab.export.jsonl.MAX_LINE")
+
+
+#: how a HAR file starts (after a byte order mark): an object whose first member is "log"
+_HAR_START = re.compile(rb'[ \t\r\n]*\{[ \t\r\n]*"log"[ \t\r\n]*:')
+
+
+def _not_a_capture(name: str, f: Any, number: int, why: str, first: bool) -> ValueError:
+    """The error of a line that is not a capture: ``number`` and ``why``; when it is the
+    file's first (``first``) and the file ``f`` starts as a HAR file does, one saying so and
+    naming the loader that reads it, as ``hooklab.open`` does."""
+    if first:
+        f.seek(0)
+        if _HAR_START.match(f.read(512).removeprefix(_BOM)):
+            return ValueError(f"{name!r} is a HAR file, not JSON Lines: import it with "
+                              "hooklab.load_har(path)")
+    return ValueError(f"{name!r}: line {number} is not a capture ({why})")
 
 
 class _Told:
@@ -331,7 +352,8 @@ def read_jsonl(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
     that got no answer; once the last line is read, one warning names those lines.
 
     Raises ``ValueError`` naming the file and line when a line is malformed or longer than
-    :data:`MAX_LINE`, or naming the file when it is not a regular file.
+    :data:`MAX_LINE`, or naming the file when it is not a regular file, or is a HAR file
+    (``hooklab.load_har`` reads it).
 
     >>> lab.export("captures.jsonl")
     1
@@ -364,7 +386,7 @@ def _read(path: str | os.PathLike[str], skip: int = 0) -> Iterator[dict[str, Any
             try:
                 record = _record(orjson.loads(line), True, noted)
             except _ERRORS as exc:  # (orjson.JSONDecodeError is a ValueError)
-                raise ValueError(f"{name!r}: line {number} is not a capture ({exc})") from None
+                raise _not_a_capture(name, f, number, str(exc), records == 0) from None
             if noted:
                 if records >= skip:
                     for what in noted:
@@ -482,8 +504,9 @@ def _rows(name: str, path: str | os.PathLike[str], keys: Sequence[tuple[int, int
                 if kind == "layout":
                     raise _NotThisWay(text)
                 if kind == "line":
+                    first = records == 0 and not rows
                     at += _lines_before(f, key[0])
-                    raise ValueError(f"{name!r}: line {at} is not a capture ({text})")
+                    raise _not_a_capture(name, f, at, text, first)
                 raise ValueError(f"record {records + at}: cannot be stored ({text})")
             records += len(rows)
         if told:  # (the first few lines of each note: line numbers, counted in one pass)
