@@ -625,21 +625,28 @@ def _text(value: Any, what: str) -> str:
     return value
 
 
-def _form_body(post: dict[str, Any]) -> bytes:
+#: why a body listed as ``postData.params`` is not in the file (:func:`_form_body`)
+_UNBUILT = ("a multipart form or a file listed as postData.params, whose bytes (boundaries, "
+            "part headers) the HAR file does not hold")
+
+
+def _form_body(post: dict[str, Any]) -> bytes | None:
     """The body of a HAR ``postData`` that lists a URL-encoded form as ``params`` instead of
-    ``text`` (HAR 1.2: the two are exclusive): the fields encoded again, in order. A file
-    upload (``fileName``) or a multipart form cannot be rebuilt byte for byte: refused."""
+    ``text`` (HAR 1.2: the two are exclusive): the fields encoded again, in order; ``None``
+    for a file upload (``fileName``) or a multipart form, which cannot be rebuilt byte for
+    byte (:data:`_UNBUILT`: the capture is imported without its body, and says so)."""
     from urllib.parse import quote_plus
 
     mime = str(post.get("mimeType") or "").lower()
     params = post["params"]
-    if not isinstance(params, list) or "multipart" in mime:
-        raise ValueError("postData.params of a multipart form: the body cannot be rebuilt "
-                         "(export the HAR with the request bodies as text)")
+    if not isinstance(params, list):
+        raise TypeError(f"postData.params must be a list, got {type(params).__name__}")
+    if any(not isinstance(p, dict) for p in params):
+        raise TypeError("postData.params must be objects")
+    if "multipart" in mime or any("fileName" in p for p in params):
+        return None
     fields = []
     for p in params:
-        if not isinstance(p, dict) or "fileName" in p:
-            raise ValueError("postData.params with a file: the body cannot be rebuilt")
         name, value = _text(p.get("name"), "postData.params name"), p.get("value") or ""
         fields.append(f"{quote_plus(name)}={quote_plus(_text(value, 'postData.params value'))}")
     return "&".join(fields).encode("ascii")
@@ -731,8 +738,10 @@ def _har_record(entry: dict[str, Any], notes: list[str] | None = None,
             raise ValueError(f"postData.text is not base64 ({exc})") from None
     else:
         body = _posted_bytes(text, post, req, meta)
+    unbuilt = False  # (a multipart form listed as params: not in the file)
     if not text and post.get("params"):
-        body = _form_body(post)
+        form = _form_body(post)
+        body, unbuilt = (b"", True) if form is None else (form, False)
     absent = False  # (a body named beside the file that is not there)
     if post.get("_file") is not None:  # the exact bytes, where a text would have lost some
         name = _text(post["_file"], "postData._file")
@@ -813,7 +822,8 @@ def _har_record(entry: dict[str, Any], notes: list[str] | None = None,
     )
     keep_imported(record, meta)  # type: ignore[arg-type]
     if kind == "http":
-        why = _body_note(body, req.get("bodySize"), _content_length(headers), absent)
+        why = _body_note(body, req.get("bodySize"), _content_length(headers),
+                         "its attached file is missing" if absent else _UNBUILT if unbuilt else "")
         if why is not None:
             _note(notes, MISSING if not body else ALTERED)
             record.setdefault("verify_reason", why)  # (unless the file said one)
@@ -871,16 +881,16 @@ def _charset_of(content_type: Any) -> str | None:
     return None if name == "utf-8" else name
 
 
-def _body_note(body: bytes, size: Any, length: int | None, absent: bool) -> str | None:
+def _body_note(body: bytes, size: Any, length: int | None, absent: str) -> str | None:
     """What an imported capture says (its ``verify_reason``) of a request body the HAR file
     does not hold as it was sent, or ``None``: no bytes where ``bodySize`` or
     ``Content-Length`` says there were some, or a body whose length is not its
     ``Content-Length`` (bytes that are no UTF-8 written as text: Playwright's "embed" of
-    binary bodies).
+    binary bodies). ``absent``: why the file holds no body though it names one, or ``""``.
 
-    >>> _body_note(b"", 10, 10, False)
+    >>> _body_note(b"", 10, 10, "")
     'not checked: the request body is not in the HAR file (Content-Length 10, bodySize 10); imported empty'
-    >>> _body_note(b"x" * 11, 9, 9, False)
+    >>> _body_note(b"x" * 11, 9, 9, "")
     'not checked: the request body in the HAR file is 11 bytes where Content-Length says 9 (changed when written as text?)'
     """
     size = size if type(size) is int and size > 0 else None
@@ -890,7 +900,7 @@ def _body_note(body: bytes, size: Any, length: int | None, absent: bool) -> str 
         said = ", ".join(f"{k} {v}" for k, v in (("Content-Length", length), ("bodySize", size))
                          if v)
         return ("not checked: the request body is not in the HAR file"
-                + (" (its attached file is missing)" if absent else "")
+                + (f" ({absent})" if absent else "")
                 + (f" ({said})" if said else "") + "; imported empty")
     if length is not None and length != len(body):
         return (f"not checked: the request body in the HAR file is {len(body):,} bytes where "
