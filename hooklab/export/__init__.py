@@ -562,8 +562,8 @@ def export_format(path: str | os.PathLike[str] | None, fmt: str | None = None, *
                   option: str = "fmt=") -> str:
     """The format an export to ``path`` is written in: ``fmt`` when given (whatever the
     extension says: what was asked for is written), else the one ``path``'s extension names
-    (``.har``/``.json``, ``.jsonl``/``.ndjson``, ``.csv``, ``.parquet``: a folder), HAR for
-    no path (an open file, standard output). ``ValueError`` for an extension that names none
+    (``.har``/``.json``, ``.jsonl``/``.ndjson``, ``.csv``, ``.parquet``: a folder; an earlier
+    Parquet export's folder, whatever its name), HAR for no path (an open file, standard output). ``ValueError`` for an extension that names none
     and a format that is none, ``option`` naming how to give one (``"--format"`` on a
     command line). :func:`export`, ``%hooklab export`` and ``hooklab export`` decide so.
 
@@ -577,6 +577,13 @@ def export_format(path: str | os.PathLike[str] | None, fmt: str | None = None, *
     if fmt is None:
         if path is None:
             return "har"
+        if os.path.isdir(path):  # (an earlier Parquet export, README's exports/captures: its
+            # notes are in _hooklab/; another folder: said so, not as "no extension")
+            if os.path.isdir(os.path.join(path, "_hooklab")):
+                return "parquet"
+            how = f"{option}'parquet'" if option.endswith("=") else f"{option} parquet"
+            raise ValueError(f"{os.fspath(path)!r} is a folder: a Parquet export is written into "
+                             f"one, pass {how} (other formats are files)")
         ext = os.path.splitext(os.fspath(path))[1].lower()
         if ext not in _EXT:
             raise ValueError(f"cannot tell the export format from {ext or 'no extension'!r}; "
