@@ -75,6 +75,8 @@ __all__ = [
     "printable",
     "redact_record",
     "scrub_detected",
+    "session_credential",
+    "session_credentials",
     "shown_value",
     "split_target",
     "status_number",
@@ -127,11 +129,7 @@ def redact_record(
     out: list[tuple[str, str]] | None = None
     for i, (k, v) in enumerate(headers):
         name, new = k, v
-        low = k.lower()
-        if credentials and (
-            low in _SESSION_HEADERS
-            or (low == "authorization" and v.lstrip().lower().startswith("token "))
-        ):
+        if credentials and session_credential(k, v):
             new = REDACTED
         elif pattern is not None:
             # (a header name must stay a token: the mark without its brackets)
@@ -162,6 +160,32 @@ def redact_record(
                 _scrubbed(v, pattern, mark) for v in vs)
         record["query"] = merged
     return record
+
+
+def session_credential(name: str, value: str) -> bool:
+    """Whether :func:`redact_record` stores the header ``name: value`` as :data:`REDACTED`
+    when it scrubs credentials: ``Cookie``, ``X-XSRFToken``, ``X-CSRFToken`` and a
+    Jupyter-style ``Authorization: token ...`` (any letter case).
+
+    >>> session_credential("cookie", "a=1"), session_credential("Authorization", "Token x")
+    (True, True)
+    >>> session_credential("Authorization", "Bearer x")   # a webhook's credential: kept
+    False
+    """
+    low = name.lower()
+    return low in _SESSION_HEADERS or (
+        low == "authorization" and value.lstrip().lower().startswith("token "))
+
+
+def session_credentials(headers: Any) -> int:
+    """How many of ``headers`` (name, value pairs) :func:`redact_record` changes to
+    :data:`REDACTED` when it scrubs credentials: those :func:`session_credential` names whose
+    value is not that already (an import counts what it redacted with this).
+
+    >>> session_credentials([("Cookie", "s=1"), ("Cookie", "[redacted]"), ("X", "1")])
+    1
+    """
+    return sum(1 for k, v in headers if v != REDACTED and session_credential(k, v))
 
 
 def scrub_detected(record: dict[str, Any], secrets: tuple[str, ...]) -> None:

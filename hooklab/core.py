@@ -1643,10 +1643,18 @@ class HookLab(Configurable):
                       resign=book_resigner(self._secrets, resign))
 
     @classmethod
-    def from_har(cls, path: str | os.PathLike[str]) -> HookLab:
+    def from_har(cls, path: str | os.PathLike[str], *,
+                 redact_credentials: bool | None = None) -> HookLab:
         """Import a HAR file into an in-memory, non-serving lab (``hooklab.load_har``); a big
         one written by hooklab is read a line at a time by helper processes (as
         :meth:`from_jsonl` reads), any other as a whole.
+
+        ``redact_credentials`` (the new lab's setting): ``Cookie``, ``X-XSRFToken`` and
+        Jupyter's ``Authorization: token ...`` are stored as ``[redacted]``, as on arrival
+        (a browser's HAR holds your own cookies), and a warning says how many;
+        ``False`` keeps them as the file has them (the export of a lab that kept them).
+        ``None``: the default lab's setting (``%config HookLab.redact_credentials = False``),
+        else ``True``.
 
         >>> lab.export_har("captures.har")
         1
@@ -1664,13 +1672,15 @@ class HookLab(Configurable):
         from .store import ImportFailed
 
         name = os.fspath(path)
-        lab = cls(db=":memory:")
+        redact = _import_redacts(redact_credentials)
+        lab = cls(db=":memory:", redact_credentials=redact)
         try:
             # a big file as hooklab writes it: helper processes prepare its rows
-            if load_har(lab.store, path) is None:
+            if load_har(lab.store, path, redact_credentials=redact) is None:
                 lab.stop()  # (and whatever it stored)
-                records = read_har(path)  # the whole file, which says what is wrong with it
-                lab = cls(db=":memory:")
+                # the whole file, which says what is wrong with it
+                records = read_har(path, redact_credentials=redact)
+                lab = cls(db=":memory:", redact_credentials=redact)
                 lab.store.add_many(records)  # one bulk write: thousands of rows per INSERT
         except ValueError as exc:  # e.g. out-of-range numbers
             lab.stop()
@@ -1688,7 +1698,7 @@ class HookLab(Configurable):
 
     @classmethod
     def from_jsonl(cls, path: str | os.PathLike[str], *, db: str = ":memory:",
-                   skip: int = 0) -> HookLab:
+                   skip: int = 0, redact_credentials: bool | None = None) -> HookLab:
         """Import a JSON Lines export into a non-serving lab (``hooklab.load_jsonl``), streaming:
         a million captures in seconds, memory bounded (``db`` may name a database file, new
         or holding captures already: the file's are added to them).
@@ -1712,13 +1722,18 @@ class HookLab(Configurable):
         transaction), it is an :class:`~hooklab.store.ImportFailed` that says how many records
         of the file are stored and the ``skip=`` that imports the rest once the line is put
         right. An in-memory lab keeps nothing.
+
+        ``redact_credentials``: as :meth:`from_har` (``Cookie`` and Jupyter's
+        ``Authorization: token ...`` stored as ``[redacted]``, said in a warning; ``False``
+        keeps them).
         """
         from .export.jsonl import load
         from .store import ImportFailed, ImportInterrupted, ImportNotWritten
 
-        lab = cls(db=db)
+        redact = _import_redacts(redact_credentials)
+        lab = cls(db=db, redact_credentials=redact)
         try:
-            load(lab.store, path, skip=skip)
+            load(lab.store, path, skip=skip, redact_credentials=redact)
         except ImportInterrupted as exc:
             lab.stop()
             name, done = os.fspath(path), skip + exc.stored
@@ -1889,6 +1904,17 @@ def _fail_the_cell(message: str) -> bool:
     result.error_in_exec = err
     shell.showtraceback((UsageError, err, None))
     return True
+
+
+def _import_redacts(given: bool | None) -> bool:
+    """Whether an import stores ``Cookie`` and Jupyter's ``Authorization: token ...`` as
+    ``[redacted]``: ``given``, or (``None``) as the default lab does, else as a new lab does."""
+    if given is None:
+        lab = default_lab()
+        return bool(lab.redact_credentials) if lab is not None else True
+    if not isinstance(given, bool):
+        raise TypeError(f"redact_credentials must be True, False or None, not {given!r}")
+    return given
 
 
 # -- the default lab (``hooklab.start()``, ``hooklab.lab()``, ``%load_ext hooklab``) -------------

@@ -61,6 +61,7 @@ from ..capture import (
     not_a_request,
     parse_iso,
     parse_query,
+    session_credentials,
     shown_value,
     status_number,
     status_ok,
@@ -675,6 +676,9 @@ SKIPPED, MISSING, ALTERED = "skipped", "missing", "altered"
 #: ... no ``startedDateTime`` (stamped with the time of the import), one without a UTC offset
 #: (read as UTC), no response status (imported as one that got no answer, status 0)
 UNTIMED, NAIVE, UNANSWERED = "untimed", "naive", "unanswered"
+#: ... one header value stored as ``[redacted]`` (a ``Cookie``, Jupyter's ``Authorization:
+#: token ...``: :func:`hooklab.capture.session_credential`), noted once per value
+REDACTED_NOTE = "redacted"
 
 
 def _note(notes: list[str] | None, what: str) -> None:
@@ -696,7 +700,8 @@ def _content_length(headers: list[tuple[str, str]]) -> int | None:
 
 
 def _har_record(entry: dict[str, Any], notes: list[str] | None = None,
-                attached: Callable[[str], bytes | None] | None = None) -> CaptureRecord | None:
+                attached: Callable[[str], bytes | None] | None = None, *,
+                redact_credentials: bool = True) -> CaptureRecord | None:
     """The capture record of one HAR entry, or ``None`` for an entry a browser logged that is
     no HTTP(S) request (:data:`BROWSER_SCHEMES`: a ``ws:``/``wss:`` WebSocket, ``blob:``,
     ``data:``, ``chrome-extension:``...: hooklab could never have received it), noted in
@@ -704,7 +709,9 @@ def _har_record(entry: dict[str, Any], notes: list[str] | None = None,
     ``Content-Length`` say there was one) is noted :data:`MISSING`, one whose length is not its
     ``Content-Length`` :data:`ALTERED`; either capture says so in ``verify_reason``. An
     entry without its time is noted :data:`UNTIMED`, one with a time without its UTC offset
-    :data:`NAIVE` (:func:`_har_time`), one without a response status :data:`UNANSWERED`.
+    :data:`NAIVE` (:func:`_har_time`), one without a response status :data:`UNANSWERED`,
+    and each header value ``redact_credentials`` stores as ``[redacted]``
+    :data:`REDACTED_NOTE` (as on arrival; ``False`` keeps them as the file has them).
     ``attached(name)`` reads a body kept beside the HAR (``postData._file``, Playwright's
     ``record_har_content="attach"``): its bytes, or ``None`` when there is no such file.
     A malformed entry raises ``TypeError``/``KeyError``/``ValueError`` saying what is wrong."""
@@ -814,11 +821,14 @@ def _har_record(entry: dict[str, Any], notes: list[str] | None = None,
                 (name + value).encode("utf-8")
             except UnicodeEncodeError:
                 raise ValueError(f"header {name!r} is not valid Unicode") from None
+    for _ in range(session_credentials(headers) if redact_credentials else 0):
+        _note(notes, REDACTED_NOTE)  # (the warning says how many, and how to keep them)
     record = new_record(
         method,
         path,
         headers,
         body,
+        redact_credentials=redact_credentials,
         # (not HAR's serverIPAddress: the address of the server the request went to)
         remote_addr=_text(meta.get("remote_addr") or "", "remote address"),
         url=url,
@@ -1135,6 +1145,23 @@ def stand_ins_said(found: dict[str, tuple[int, str]], holder: tuple[str, str],
     return said
 
 
+def redactions_said(values: int, holders: int, which: str, holder: tuple[str, str],
+                    call: str) -> str:
+    """What an import says of the header values it stored as ``[redacted]``
+    (:data:`REDACTED_NOTE`): how many, in how many entries or lines (``which`` names the
+    first few; ``holder`` names one and many), and the call (``call``) that keeps them. One
+    reading for HAR (:func:`read_har`) and JSON Lines (:mod:`hooklab.export.jsonl`).
+
+    >>> redactions_said(3, 2, "entries 0, 4", ("entry", "entries"), "hooklab.load_har")
+    '3 header values (Cookie, X-XSRFToken, Authorization: token ...) in 2 entries (entries 0, 4) stored as [redacted], as the lab stores them on arrival; hooklab.load_har(path, redact_credentials=False) keeps them'
+    """
+    one, many = holder
+    return (f"{values:,} header value{'' if values == 1 else 's'} (Cookie, X-XSRFToken, "
+            f"Authorization: token ...) in {holders:,} {one if holders == 1 else many} "
+            f"({which}) stored as [redacted], as the lab stores them on arrival; "
+            f"{call}(path, redact_credentials=False) keeps them")
+
+
 def _told(name: str, total: int, notes: dict[str, list[int]]) -> str:
     """The one line an import says of the entries it skipped, the times and statuses it had
     to give (none in the file, or a time without its offset), and the bodies it could not
@@ -1165,6 +1192,10 @@ def _told(name: str, total: int, notes: dict[str, list[int]]) -> str:
         said.append(f"{len(a):,} request bod{'y does' if len(a) == 1 else 'ies do'} not match "
                     f"{'its' if len(a) == 1 else 'their'} Content-Length ({which(a)}): "
                     "changed when written as text?")
+    if notes.get(REDACTED_NOTE):
+        entries = sorted(set(notes[REDACTED_NOTE]))
+        said.append(redactions_said(len(notes[REDACTED_NOTE]), len(entries), which(entries),
+                                    ("entry", "entries"), "hooklab.load_har"))
     tail = "; the captures say so in verify_reason" if MISSING in notes or ALTERED in notes else ""
     return f"hooklab: {name!r}: " + "; ".join(said) + tail
 
@@ -1180,7 +1211,8 @@ def _json_lines(exc: ValueError) -> bool:
             and exc.doc.startswith("{", exc.pos))
 
 
-def read_har(path: str | os.PathLike[str]) -> list[CaptureRecord]:
+def read_har(path: str | os.PathLike[str], *, redact_credentials: bool = True
+             ) -> list[CaptureRecord]:
     """Read a HAR file into capture records (``HookLab.from_har`` stores them).
 
     Entries exported by hooklab keep their provider, event type, status, verification,
@@ -1211,8 +1243,11 @@ def read_har(path: str | os.PathLike[str]) -> list[CaptureRecord]:
     body the file does not hold (a binary one Playwright "embed"s as ``""``, an attached file
     that is missing) is imported empty, its headers as recorded, and its capture's
     ``verify_reason`` says so; as for a body whose length is not its ``Content-Length``.
-    One warning tells how many entries were skipped, given a time or a status, and bodies
-    missed. A UTF-8 byte order mark before the JSON is skipped.
+    ``Cookie``, ``X-XSRFToken`` and Jupyter's ``Authorization: token ...`` are stored as
+    ``[redacted]``, as a live request's are (a browser's HAR holds the person's own
+    cookies); ``redact_credentials=False`` keeps them as the file has them.
+    One warning tells how many entries were skipped, given a time or a status, bodies
+    missed and header values redacted. A UTF-8 byte order mark before the JSON is skipped.
 
     Raises ``ValueError`` naming the file and entry when the file or an entry is malformed.
 
@@ -1225,10 +1260,11 @@ def read_har(path: str | os.PathLike[str]) -> list[CaptureRecord]:
     name = os.fspath(path)
     raw = _open_regular(path)  # (a FIFO or a device, a link to /dev/zero: refused, naming it)
     with raw:  # (open until the last body is read out of a zip)
-        return _read_har(name, raw)
+        return _read_har(name, raw, redact_credentials)
 
 
-def _read_har(name: str, raw: io.BufferedReader) -> list[CaptureRecord]:
+def _read_har(name: str, raw: io.BufferedReader, redact_credentials: bool = True
+              ) -> list[CaptureRecord]:
     import warnings
 
     from ..server.lifecycle import user_stacklevel
@@ -1259,7 +1295,8 @@ def _read_har(name: str, raw: io.BufferedReader) -> list[CaptureRecord]:
             try:
                 if not isinstance(entry, dict):
                     raise TypeError("entry is not an object")
-                record = _har_record(entry, notes, attached)
+                record = _har_record(entry, notes, attached,
+                                     redact_credentials=redact_credentials)
             except (AttributeError, TypeError, KeyError, ValueError, OverflowError) as exc:
                 raise ValueError(f"{name!r}: HAR entry {i} is malformed ({exc})") from None
             for what in notes:

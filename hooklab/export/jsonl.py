@@ -59,6 +59,7 @@ from ..capture import (
     new_record,
     parse_iso,
     parse_query,
+    session_credentials,
     shown_value,
     status_number,
     status_ok,
@@ -66,9 +67,11 @@ from ..capture import (
 )
 from . import (
     NAIVE,
+    REDACTED_NOTE,
     UNANSWERED,
     UNTIMED,
     _open_regular,
+    redactions_said,
     stand_ins_said,
 )
 
@@ -98,6 +101,8 @@ MAX_LINE = 64 * 2**20
 #: what a range holds (the third number of its key): JSON Lines, or the entry lines of a HAR
 #: file as hooklab writes it (one entry a line, each but the last followed by a comma)
 JSONL, HAR_LINES, HAR_LAST = 0, 1, 2
+#: added to a range's kind when the import keeps credentials (``redact_credentials=False``)
+KEEP_CREDENTIALS = 4
 #: a UTF-8 byte order mark, which Windows tools write before a file's first line: skipped
 _BOM = b"\xef\xbb\xbf"
 #: the path of a line's ``url`` (absolute, or the relative one of a capture stored without a
@@ -130,7 +135,8 @@ class _Untimed(Exception):
     """A line without ``received_at`` where no "now" may be given it (a helper's range)."""
 
 
-def _record(d: Any, now: bool = True, notes: list[str] | None = None) -> dict[str, Any]:
+def _record(d: Any, now: bool = True, notes: list[str] | None = None,
+            redact_credentials: bool = True) -> dict[str, Any]:
     """One line's capture record; every field is checked (the file is untrusted), in the order
     the error messages name them. Written out inline: it runs once per line of a large file.
 
@@ -143,6 +149,8 @@ def _record(d: Any, now: bool = True, notes: list[str] | None = None) -> dict[st
     ``now=False`` :class:`_Untimed` is raised), :data:`~hooklab.export.NAIVE` (a time without
     its UTC offset: read as UTC), :data:`~hooklab.export.UNANSWERED` (no status, or ``null``:
     0, as a request that got no answer). ``200.0`` and ``"404"`` are read as statuses.
+    Each header value ``redact_credentials`` stores as ``[redacted]`` (as on arrival) is
+    noted :data:`~hooklab.export.REDACTED_NOTE`.
 
     >>> notes = []
     >>> r = _record({"path": "/a", "received_at": "2024-05-01T10:00:00", "status": "404"}, True, notes)
@@ -260,10 +268,13 @@ def _record(d: Any, now: bool = True, notes: list[str] | None = None) -> dict[st
         except binascii.Error as exc:  # ("Only base64 data is allowed": say which field)
             raise ValueError(f"body_b64 is not base64 ({exc})") from None
     remote = get("remote_addr")
+    if redact_credentials and notes is not None:
+        notes.extend([REDACTED_NOTE] * session_credentials(pairs))
     record = new_record(  # (Jupyter's cookie and token headers scrubbed, as on arrival)
         method, path, pairs, body,
         remote_addr="" if remote is None else _text(remote, "remote address"),
         url=url, received_at=received, status=status, kind=kind, query=query,
+        redact_credentials=redact_credentials,
     )
     return keep_imported(record, d)  # type: ignore[arg-type,return-value]
 
@@ -301,12 +312,21 @@ class _Told:
 
     SHOWN = 5
 
-    def __init__(self) -> None:
-        self.seen: dict[str, list[Any]] = {}  # note: [how many, [where of the first few]]
+    def __init__(self, har: bool = False) -> None:
+        #: the entry lines of a HAR file (:func:`load_har`): told as entries, from 0, as
+        #: :func:`hooklab.export.read_har` tells them (its first line opens the entries)
+        self.har = har
+        # note: [how many lines, [where of the first few], how many notes, where of the last]
+        # (a line notes each header value redacted: REDACTED_NOTE)
+        self.seen: dict[str, list[Any]] = {}
 
     def add(self, what: str, where: Any) -> None:
-        seen = self.seen.setdefault(what, [0, []])
+        seen = self.seen.setdefault(what, [0, [], 0, None])
+        seen[2] += 1
+        if seen[3] == where:  # (notes of one line come together)
+            return
         seen[0] += 1
+        seen[3] = where
         if len(seen[1]) < self.SHOWN:
             seen[1].append(where)
 
@@ -322,13 +342,28 @@ class _Told:
         ...     told.add(what, line)
         >>> print(told.text("x.jsonl"))
         hooklab: 'x.jsonl': 2 lines have no received_at (lines 1, 4): stamped with the time of this import; 1 line's received_at names no UTC offset (line 3): read as UTC; 1 line has no status (line 7): imported with status 0, as requests that got no answer
+        >>> told = _Told()
+        >>> for line in (2, 2, 5):
+        ...     told.add(REDACTED_NOTE, line)
+        >>> print(told.text("x.jsonl"))
+        hooklab: 'x.jsonl': 3 header values (Cookie, X-XSRFToken, Authorization: token ...) in 2 lines (lines 2, 5) stored as [redacted], as the lab stores them on arrival; hooklab.load_jsonl(path, redact_credentials=False) keeps them
         """
         def which(n: int, lines: list[int]) -> str:
             return (f"line{'' if n == 1 else 's'} " + ", ".join(map(str, lines))
                     + (", ..." if n > len(lines) else ""))
 
-        said = stand_ins_said({k: (n, which(n, lines)) for k, (n, lines) in self.seen.items()},
+        said = stand_ins_said({k: (n, which(n, lines)) for k, (n, lines, *_) in self.seen.items()},
                               ("line", "lines"), "received_at", "status")
+        if REDACTED_NOTE in self.seen:
+            lines, shown, values, _ = self.seen[REDACTED_NOTE]
+            if self.har:
+                shown = [line - 2 for line in shown]
+                where = which(lines, shown).replace("lines", "entries").replace("line", "entry")
+                said.append(redactions_said(values, lines, where, ("entry", "entries"),
+                                            "hooklab.load_har"))
+            else:
+                said.append(redactions_said(values, lines, which(lines, shown),
+                                            ("line", "lines"), "hooklab.load_jsonl"))
         return f"hooklab: {name!r}: " + "; ".join(said)
 
     def warn(self, name: str) -> None:
@@ -338,7 +373,8 @@ class _Told:
             warnings.warn(self.text(name), UserWarning, stacklevel=user_stacklevel())
 
 
-def read_jsonl(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
+def read_jsonl(path: str | os.PathLike[str], *, redact_credentials: bool = True
+               ) -> Iterator[dict[str, Any]]:
     """Capture records from a JSON Lines export, one line at a time (blank lines skipped).
 
     ``received_at`` and ``status`` are read as a HAR entry's time and status are
@@ -350,6 +386,9 @@ def read_jsonl(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
     them is read: without a time (``null`` or ``""`` too) at the time it is read, with a time
     that names no UTC offset as UTC, without a status (or ``null``) with status 0, as a request
     that got no answer; once the last line is read, one warning names those lines.
+    ``Cookie``, ``X-XSRFToken`` and Jupyter's ``Authorization: token ...`` are stored as
+    ``[redacted]``, as a live request's are (the warning says how many);
+    ``redact_credentials=False`` keeps them as the file has them.
 
     Raises ``ValueError`` naming the file and line when a line is malformed or longer than
     :data:`MAX_LINE`, or naming the file when it is not a regular file, or is a HAR file
@@ -360,10 +399,11 @@ def read_jsonl(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
     >>> [r["status"] for r in read_jsonl("captures.jsonl")]
     [200]
     """
-    yield from _read(path)
+    yield from _read(path, redact_credentials=redact_credentials)
 
 
-def _read(path: str | os.PathLike[str], skip: int = 0) -> Iterator[dict[str, Any]]:
+def _read(path: str | os.PathLike[str], skip: int = 0, redact_credentials: bool = True
+          ) -> Iterator[dict[str, Any]]:
     """:func:`read_jsonl`; its warning names none of the first ``skip`` records' lines (an
     earlier import stored them)."""
     import orjson
@@ -384,7 +424,7 @@ def _read(path: str | os.PathLike[str], skip: int = 0) -> Iterator[dict[str, Any
             if not line.strip():
                 continue
             try:
-                record = _record(orjson.loads(line), True, noted)
+                record = _record(orjson.loads(line), True, noted, redact_credentials)
             except _ERRORS as exc:  # (orjson.JSONDecodeError is a ValueError)
                 raise _not_a_capture(name, f, number, str(exc), records == 0) from None
             if noted:
@@ -397,10 +437,12 @@ def _read(path: str | os.PathLike[str], skip: int = 0) -> Iterator[dict[str, Any
     told.warn(name)
 
 
-def load(store: CaptureStore, path: str | os.PathLike[str], *, skip: int = 0) -> int:
+def load(store: CaptureStore, path: str | os.PathLike[str], *, skip: int = 0,
+         redact_credentials: bool = True) -> int:
     """Import the JSON Lines export ``path`` into ``store``; returns how many captures.
     ``skip``: the first records of the file are read (and checked) but not stored, those an
     interrupted import stored (:class:`~hooklab.store.ImportInterrupted` says how many).
+    ``redact_credentials``: as :func:`read_jsonl`.
 
     What ``store.add_many(read_jsonl(path))`` does, with helper processes preparing the rows of
     a big file (see the module's text). A store that verifies signatures (it has secrets)
@@ -423,11 +465,11 @@ def load(store: CaptureStore, path: str | os.PathLike[str], *, skip: int = 0) ->
     with _open_regular(path) as f:  # (a FIFO, a device: refused here, naming it)
         size = os.fstat(f.fileno()).st_size
     if store.secrets or store.readonly or size < HELPER_BYTES:
-        return store.add_many(islice(_read(path, skip), skip, None))
-    keys = ranges(path)
+        return store.add_many(islice(_read(path, skip, redact_credentials), skip, None))
+    keys = ranges(path, kind=JSONL if redact_credentials else JSONL | KEEP_CREDENTIALS)
     with _helpers(path, keys) as helpers:
         if helpers is None:
-            return store.add_many(islice(_read(path, skip), skip, None))
+            return store.add_many(islice(_read(path, skip, redact_credentials), skip, None))
         return store.add_rows(islice(_rows(name, path, keys, helpers, skip), skip, None))
 
 
@@ -458,7 +500,8 @@ def ranges(path: str | os.PathLike[str], size: int | None = None, *, first: int 
            end: int | None = None, kind: int = JSONL) -> list[tuple[int, int, int]]:
     """The file (bytes ``first`` to ``end``) cut into pieces of about ``size``
     (:data:`RANGE_BYTES`) bytes at line ends: ``(start, stop, kind)`` each (:data:`JSONL`; the
-    entry lines of a HAR file are :data:`HAR_LINES`, their last piece :data:`HAR_LAST`)."""
+    entry lines of a HAR file are :data:`HAR_LINES`, their last piece :data:`HAR_LAST`; with
+    :data:`KEEP_CREDENTIALS` added to ``kind``, to each)."""
     size = RANGE_BYTES if size is None else size
     out = []
     with open(path, "rb") as f:
@@ -472,8 +515,8 @@ def ranges(path: str | os.PathLike[str], size: int | None = None, *, first: int 
             stop = min(f.tell(), end)
             out.append((start, stop, kind))
             start = stop
-    if kind == HAR_LINES and out:
-        out[-1] = (*out[-1][:2], HAR_LAST)
+    if kind & ~KEEP_CREDENTIALS == HAR_LINES and out:
+        out[-1] = (*out[-1][:2], HAR_LAST | kind & KEEP_CREDENTIALS)
     return out
 
 
@@ -486,7 +529,7 @@ def _rows(name: str, path: str | os.PathLike[str], keys: Sequence[tuple[int, int
 
     records = 0  # before this range
     make = RowMaker()
-    told = _Told()
+    told = _Told(har=bool(keys) and keys[0][2] & ~KEEP_CREDENTIALS != JSONL)
     with open(path, "rb") as f:
         for key in keys:
             notes: list[tuple[str, int, int]] = []
@@ -510,7 +553,7 @@ def _rows(name: str, path: str | os.PathLike[str], keys: Sequence[tuple[int, int
                 raise ValueError(f"record {records + at}: cannot be stored ({text})")
             records += len(rows)
         if told:  # (the first few lines of each note: line numbers, counted in one pass)
-            before = _lines_at(f, [start for _, wheres in told.seen.values()
+            before = _lines_at(f, [start for _, wheres, *_ in told.seen.values()
                                    for start, _ in wheres])
             for seen in told.seen.values():
                 seen[1] = [before[start] + number for start, number in seen[1]]
@@ -588,7 +631,8 @@ def _notes_of(given: Any, rows: int) -> bool:
         return False
     last = 0
     for note in given:
-        if (type(note) is not tuple or len(note) != 3 or note[0] not in (NAIVE, UNANSWERED)
+        if (type(note) is not tuple or len(note) != 3
+                or note[0] not in (NAIVE, UNANSWERED, REDACTED_NOTE)
                 or type(note[1]) is not int or type(note[2]) is not int
                 or not last <= note[1] or not 0 <= note[2] < rows):
             return False
@@ -651,10 +695,12 @@ def _prepare(f: Any, key: tuple[int, int, int], make: RowMaker, timed: bool = Fa
     import orjson
 
     start, end, kind = key
+    redact = not kind & KEEP_CREDENTIALS
+    kind &= ~KEEP_CREDENTIALS
     f.seek(start)
     pieces = io.BytesIO(f.read(end - start)).readlines()  # (cut as read_jsonl's file is)
     if kind != JSONL:
-        return _prepare_har(pieces, kind, make)
+        return _prepare_har(pieces, kind, make, redact, notes)
     rows: list[list[Any]] = []
     noted: list[str] = []
     for number, line in enumerate(pieces, 1):
@@ -665,7 +711,7 @@ def _prepare(f: Any, key: tuple[int, int, int], make: RowMaker, timed: bool = Fa
         if not line.strip():
             continue
         try:
-            record = _record(orjson.loads(line), not timed, noted)
+            record = _record(orjson.loads(line), not timed, noted, redact)
         except _Untimed:
             return rows, ("untimed", number, "")
         except _ERRORS as exc:
@@ -681,11 +727,13 @@ def _prepare(f: Any, key: tuple[int, int, int], make: RowMaker, timed: bool = Fa
     return rows, None
 
 
-def _prepare_har(pieces: list[bytes], kind: int, make: RowMaker
+def _prepare_har(pieces: list[bytes], kind: int, make: RowMaker, redact: bool = True,
+                 notes: list[tuple[str, int, int]] | None = None
                  ) -> tuple[list[list[Any]], tuple[str, int, str] | None]:
     """The rows of HAR entry lines: each line one entry followed by a comma, but the file's
     last. Any line that is not (another layout, a broken file, an entry not stored as it is)
-    is an error: the caller then reads the file as a whole, as :func:`read_har` does."""
+    is an error: the caller then reads the file as a whole, as :func:`read_har` does. Header
+    values ``redact`` stores as ``[redacted]`` go in ``notes``, as :func:`_prepare` puts them."""
     import orjson
 
     from . import _har_record
@@ -711,9 +759,12 @@ def _prepare_har(pieces: list[bytes], kind: int, make: RowMaker
             # a time without its offset, no response status: ValueError, and the file is
             # read as a whole, which tells them; an entry without its time then gets the
             # time it is read, in entry order)
-            record = _har_record(entry)
-            if record is None:
-                raise ValueError("an entry skipped")
+            noted: list[str] = []
+            record = _har_record(entry, noted, redact_credentials=redact)
+            if record is None or any(what != REDACTED_NOTE for what in noted):
+                raise ValueError("an entry skipped or told of")
+            if noted and notes is not None:
+                notes.extend((what, number, len(rows)) for what in noted)
             rows.append(make(record))
         except Exception as exc:  # noqa: BLE001 - read as a whole then, which says what it is
             return rows, ("layout", number, str(exc))
@@ -749,7 +800,8 @@ def har_lines(path: str | os.PathLike[str]) -> tuple[int, int] | None:
     return len(head), end
 
 
-def load_har(store: CaptureStore, path: str | os.PathLike[str]) -> int | None:
+def load_har(store: CaptureStore, path: str | os.PathLike[str], *,
+             redact_credentials: bool = True) -> int | None:
     """Import a big HAR file written as hooklab writes it with helper processes (as
     :func:`load` does a JSON Lines file); returns how many captures, or ``None`` when this
     cannot read it: then nothing or some of it was stored, and the caller reads the file as a
@@ -770,7 +822,8 @@ def load_har(store: CaptureStore, path: str | os.PathLike[str]) -> int | None:
     where = har_lines(path)
     if where is None:
         return None
-    keys = ranges(path, first=where[0], end=where[1], kind=HAR_LINES)
+    keys = ranges(path, first=where[0], end=where[1],
+                  kind=HAR_LINES if redact_credentials else HAR_LINES | KEEP_CREDENTIALS)
     try:
         with _helpers(path, keys) as helpers:
             if helpers is None:
