@@ -1043,8 +1043,9 @@ class HookLab(Configurable):
         answers its endpoint handshake the way it expects (Zoom's and X's are signed with
         ``secret``), with or without a secret (``secret=None``: stored as that provider's,
         unchecked; Nylas checks the URL before it gives the secret); ``verify_token`` is the token Meta or Strava subscriptions must present
-        (a wrong one gets 403). The secret stays in memory only: never in the database,
-        widgets or exports.
+        (a wrong one gets 403). The secret stays in memory only: captures that arrive from
+        now on store it as ``[secret]``; one stored before keeps it in the database as it
+        came, and exports and the live view write it as ``[secret]``.
 
         >>> lab.secret("github", "s3cret")
         >>> r = hooklab.send(lab.url_for("github"), provider="github", event="push", secret="s3cret")
@@ -1064,6 +1065,8 @@ class HookLab(Configurable):
                 raise ValueError(f"unknown provider {unknown_provider(given)}; known: "
                                  f"{', '.join(sorted(TABLE))}")
         self._secrets.set(bin_name(bin), secret, provider, verify_token)  # ("/orders": orders)
+        for view in list(self._views):  # (a capture stored before: its secret shown [secret])
+            view.secrets_changed()
 
     # -- reading -------------------------------------------------------------------------------
     @property

@@ -17,7 +17,9 @@ Bodies round-trip byte for byte: HAR keeps text bodies as text, in the charset t
 ``Content-Type`` declares, and others as base64 (``"encoding": "base64"``); JSON Lines always
 carries ``body_b64``. Exports contain exactly what
 was stored: secrets, Jupyter's cookie and the lab's read token never are (see
-:func:`hooklab.capture.redact_record`).
+:func:`hooklab.capture.redact_record`); a secret given with ``lab.secret`` after a capture was
+stored is written as ``[secret]`` all the same, by the secrets the store's lab holds when the
+export is made (:meth:`hooklab.signatures.book.SecretBook.scrubbed`).
 
 Imported HAR files are untrusted: methods, header names and values must pass the server's own
 rules, and URLs must be http(s). CSV cells that a spreadsheet would run as a formula (starting
@@ -68,6 +70,7 @@ from ..capture import (
     text_codec,
 )
 from ..filters import validate
+from ._scrub import book_of, scrubbed_columns
 
 if TYPE_CHECKING:
     from ..store import CaptureStore
@@ -157,7 +160,20 @@ def _with_forwards(store: Any, filters: dict[str, Any]
     ``filters`` (``store.iter_captures``: by id, as OFFSET pages were quadratic; what the
     frame's ``forward_*`` columns show the latest of), the outcomes read a page of captures
     at a time: only the exported captures' (reading the whole table first cost an export of
-    one capture of 200,000 forwarded ones 0.75 s and 122 MB, where it streamed before)."""
+    one capture of 200,000 forwarded ones 0.75 s and 122 MB, where it streamed before).
+    Each capture as the lab stores one now: its secrets as ``[secret]``
+    (:func:`~hooklab.export._scrub.book_of`)."""
+    book = book_of(store)
+    if book is None:
+        yield from _stored_with_forwards(store, filters)
+        return
+    for c, forwards in _stored_with_forwards(store, filters):
+        yield book.scrubbed(c), forwards
+
+
+def _stored_with_forwards(store: Any, filters: dict[str, Any]
+                          ) -> Iterator[tuple[Capture, list[dict[str, Any]]]]:
+    """:func:`_with_forwards`, each capture as stored."""
     if getattr(store, "ids_repeat", False):  # (a folder of several labs' exports: an id
         yield from store.iter_with_forwards(**filters)  # names one capture of each, and a
         return  # lookup by id gave each the outcomes of all: read from each capture's row)
@@ -301,6 +317,9 @@ def _csv_frame(store: Any, filters: dict[str, Any]) -> Any:
     from ..frame import frame_from_columns
 
     table = store.columns(**filters)
+    book = book_of(store)
+    if book is not None:  # (a capture stored before its secret was given: see _with_forwards)
+        table = scrubbed_columns(table, book)
     df = frame_from_columns(table, forwards=store.forwards,
                             handshakes=getattr(store, "handshakes", None))
     return df.drop(columns=["json"])

@@ -44,6 +44,7 @@ from typing import Any
 
 from ..store import arrow_pool
 from ..store.parquet import NO_PROVIDER, PARQUET_COLUMNS, file_schema, partitioning
+from ._scrub import book_of, scrubbed_columns
 
 __all__ = ["export_parquet"]
 
@@ -344,6 +345,7 @@ def _export_as(store: Any, source: str, base: str, made: list[str], filters: dic
             return 0
         ids = cols.column("id").to_numpy()
     outcomes = getattr(store, "forwards", None)
+    book = book_of(store)  # (secrets given after some captures were stored: [secret] in them)
     pool = arrow_pool()  # (the C library's allocator: see hooklab.store.arrow_pool)
     schema = pa.schema([*file_schema(), pa.field("day", pa.string()), pa.field("provider", pa.string())])
     written = [0, 0]  # rows written, the highest id of them
@@ -363,7 +365,10 @@ def _export_as(store: Any, source: str, base: str, made: list[str], filters: dic
         # whole forwards table was read for an export of one capture)
         latest = {} if outcomes is None else {
             f["capture_id"]: f for f in outcomes(ids=pids.tolist())}
-        return _file_table(part, body, _extra(store, pids), latest, pool, schema)
+        extra = _extra(store, pids)
+        if book is not None:
+            part, extra = scrubbed_columns(part, book), _scrubbed_extra(extra, book)
+        return _file_table(part, body, extra, latest, pool, schema)
 
     first, last = int(np.min(ids)), int(np.max(ids))
     # each file is written under a name no reader takes (".part-...parquet.<random>.tmp": a
@@ -832,6 +837,30 @@ def _extra(store: Any, ids: Any) -> dict[str, list[Any]]:
         out["verify_reason"].append(c.verify_reason if c else None)
         out["handshake"].append(c.handshake if c else None)
         out["trailers_at"].append(c.trailers_at if c else None)
+    return out
+
+
+def _scrubbed_extra(extra: dict[str, list[Any]], book: Any) -> dict[str, list[Any]]:
+    """:func:`_extra`'s columns with the secrets of ``book`` as ``[secret]``, as
+    :meth:`~hooklab.signatures.book.SecretBook.scrub` writes a record on arrival (headers and
+    query JSON text as stored: read, scrubbed and written again only where that changes
+    them)."""
+    out: dict[str, list[Any]] = {k: list(v) for k, v in extra.items()}
+    for i, (url, query, headers) in enumerate(zip(extra["url"], extra["query"], extra["headers"],
+                                                  strict=True)):
+        try:
+            record = {"url": url, "query": json.loads(query),
+                      "headers": [tuple(h) for h in json.loads(headers)],
+                      "verify_reason": extra["verify_reason"][i], "handshake": extra["handshake"][i]}
+            given = dict(record)
+            book.scrub(record)
+        except (TypeError, ValueError, RecursionError):  # (a crafted database: as stored)
+            continue
+        if record != given:
+            out["url"][i], out["verify_reason"][i] = record["url"], record["verify_reason"]
+            out["handshake"][i] = record["handshake"]
+            out["query"][i] = json.dumps(record["query"])
+            out["headers"][i] = json.dumps([list(h) for h in record["headers"]])
     return out
 
 

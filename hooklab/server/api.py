@@ -227,7 +227,7 @@ class CapturesHandler(_Base):
         # Read and encoded on a worker (ENCODING): a 16 MiB body is ~123 MB of JSON, seconds
         # of the loop that answers every webhook
         for cid in ids[:limit]:
-            cap = await loop.run_in_executor(None, store.get, cid)
+            cap = store.shown(await loop.run_in_executor(None, store.get, cid))
             if cap is None:  # (deleted meanwhile: retention, clear())
                 continue
             if n and size + _estimate(cap, with_body) > budget:
@@ -256,6 +256,7 @@ class CaptureHandler(_Base):
         n = capture_id(cid)
         loop = asyncio.get_running_loop()  # (read and encoded off the loop: see CapturesHandler)
         cap = await loop.run_in_executor(None, self.server.store.get, n) if n and n > 0 else None
+        cap = self.server.store.shown(cap)  # (a secret given after it was stored: [secret])
         if cap is None:
             raise web.HTTPError(404, reason=f"no capture {cid}")
         if raw:

@@ -275,6 +275,7 @@ class StreamHandler(websocket.WebSocketHandler):
                 return
             if cap.id <= self.cursor:
                 continue
+            cap = self.server.store.shown(cap)  # (a secret given after it was stored: [secret])
             if self.with_body and cap.size > INLINE_HIDING:  # (credentials read key by key:
                 # seconds for megabytes of crafted credential keys; a 16 MiB body's ~123 MB of
                 # JSON: either would stall every webhook the capture server's loop receives

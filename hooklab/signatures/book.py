@@ -9,7 +9,8 @@
 The store's writer thread calls :meth:`SecretBook.apply` for every record before it is stored, so
 it stays cheap when no secret is registered. The capture server answers endpoint handshakes with
 the same book (:func:`hooklab.providers.handshake_answer`: verify tokens, secrets handed over by
-Asana and Notion). Secrets live in memory only: never in the database, widgets or exports.
+Asana and Notion). Secrets live in memory only: never in the database, widgets or exports
+(a capture stored before a secret was given is written so by :meth:`SecretBook.scrubbed`).
 """
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ TOKEN_SENT = "the bin's secret was sent as a token"
 _NOT_THE_SECRET = ("the Authorization header does not hold the bin's secret (wrong "
                    "credentials?)")
 _TOKEN_WHERE = re.compile(re.escape(TOKEN_SENT) + r' in (header|the query) ("(?:[^"\\]|\\.)*") \(no signature to check\)')
+#: the fields of a capture :meth:`SecretBook.scrubbed` scrubs (those the store scrubs on arrival)
+_SHOWN = ("method", "path", "query", "headers", "url", "event_type", "delivery_id",
+          "verify_reason", "handshake")
 #: captures a token verified in this lab, remembered at most (see SecretBook.restored)
 _TOKEN_SEEN = 65_536
 
@@ -573,6 +577,39 @@ class SecretBook(BinSecrets):
         # a verification reason or handshake note may quote a header value (cut short)
         _unquote(record, [v for (_, v), (_, w) in zip(before, record.get("headers") or [],
                                                       strict=False) if v != w])
+
+    def scrubbed(self, capture: Capture) -> Capture:
+        """``capture`` with every secret and verify token given with ``lab.secret`` (the forms
+        :meth:`scrub` replaces, of every bin) as ``[secret]`` outside the body: what exports and
+        the live view show of a capture stored before its secret was given (the database keeps
+        it as it was stored). The same object when there is nothing to replace.
+
+        >>> from datetime import datetime, timezone
+        >>> book = SecretBook()
+        >>> cap = Capture(1, datetime.now(timezone.utc), "POST", "/gitlab",
+        ...               headers=[("X-Gitlab-Token", "glsecret-123")], url="/gitlab?t=glsecret-123")
+        >>> book.scrubbed(cap) is cap
+        True
+        >>> book.set("gitlab", "glsecret-123", provider="gitlab")
+        >>> shown = book.scrubbed(cap)
+        >>> shown.headers, shown.url, cap.headers[0][1]
+        ([('X-Gitlab-Token', '[secret]')], '/gitlab?t=[secret]', 'glsecret-123')
+        """
+        words = self._words()
+        if not words:
+            return capture
+        record: dict[str, Any] = {k: getattr(capture, k) for k in _SHOWN}
+        self.scrub(record)  # (the rule on arrival: a reason quoting a value scrubbed too)
+        changed = {k: v for k, v in record.items() if v != getattr(capture, k)}
+        return replace(capture, **changed) if changed else capture
+
+    def scrub_text(self, text: str) -> str:
+        """``text`` (a path, event type, delivery id...) with every secret given with
+        ``lab.secret`` as ``[secret]``, as :meth:`scrubbed` writes a capture's fields."""
+        words = self._words()
+        if not words or not text:
+            return text
+        return redact_record({"path": text}, credentials=False, secrets=words, mark=MARK)["path"]
 
     def _words(self) -> tuple[str, ...]:
         """The forms of every secret and verify token given with ``lab.secret`` (6+

@@ -2672,6 +2672,18 @@ class CaptureStore:
             return None
         return match, {k: v for k, v in filters.items() if k != "search"}
 
+    def shown(self, capture: Capture | None) -> Capture | None:
+        """``capture`` as exports and views show it: with the secrets given to this store's
+        lab since it was stored (``lab.secret``) as ``[secret]``, as in captures stored after
+        them (:meth:`~hooklab.signatures.book.SecretBook.scrubbed`); the database keeps it as
+        it was stored. ``None`` stays ``None``.
+
+        >>> store.shown(store.get(1)) == store.get(1)   # (no secret given since)
+        True
+        """
+        book = self.secrets
+        return book.scrubbed(capture) if book and capture is not None else capture
+
     def get(self, capture_id: int) -> Capture | None:
         rows = self._fetch(f"SELECT {self._cols} FROM captures WHERE id = ?", (int(capture_id),))
         return _row_to_capture(rows[0]) if rows else None

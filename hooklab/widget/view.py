@@ -273,7 +273,8 @@ class LiveView(LiveControls, W.VBox):
             raise StoreError("this live view's database was closed (lab.stop(), "
                              "store.close(), or its lab moved to another database): nothing "
                              "can be shown from it; lab.live() makes a view that can")
-        cap = capture_id if isinstance(capture_id, Capture) else self.store.get(capture_id)
+        cap = self._shown(capture_id if isinstance(capture_id, Capture)
+                          else self.store.get(capture_id))
         capture_id = cap.id if cap is not None else capture_id
         with self._render_lock:
             self._selected = cap
@@ -519,6 +520,14 @@ class LiveView(LiveControls, W.VBox):
         if selected is not None and selected.id == capture_id:
             self._detail_stale = True
             self._request_ui()  # show the new outcome in the open detail pane
+
+    def secrets_changed(self) -> None:
+        """The lab's secrets changed (``lab.secret``): its rows and the open capture are drawn
+        again, with a secret given now as ``[secret]`` in captures stored before it."""
+        if self._selected is not None:
+            self._restatused = True  # (read again: shown by the secrets now)
+        self._detail_stale = True
+        self._request_ui()
 
     def _on_status(self, capture_id: int) -> None:
         """A capture's answered status changed (writer thread): its row, and its detail pane
@@ -775,8 +784,16 @@ class LiveView(LiveControls, W.VBox):
         return eff
 
     def _fetch(self, eff: dict[str, Any]) -> tuple[list[Capture], int, int]:
-        return fetch_rows(self.store, eff, anchor=self._anchor, page=self._page,
-                          max_rows=self.max_rows)
+        rows, total, newer = fetch_rows(self.store, eff, anchor=self._anchor, page=self._page,
+                                        max_rows=self.max_rows)
+        return [self._shown(c) for c in rows], total, newer
+
+    def _shown(self, cap: Any) -> Any:
+        """``cap`` as the view shows it: a secret given with ``lab.secret`` after it was
+        stored as ``[secret]``, as in captures stored since (the widget state a saved
+        notebook keeps holds no secret of the lab's); ``None`` stays ``None``."""
+        shown = getattr(self.store, "shown", None)  # (a Parquet folder's store: no secrets)
+        return cap if shown is None else shown(cap)
 
     def _render(self) -> int:
         if self._store_closed():  # lab.stop(): its rows stay; nothing more can be read
@@ -822,7 +839,7 @@ class LiveView(LiveControls, W.VBox):
                 self._detail_stale = False
                 if self._restatused and self._selected is not None:  # (read again: its status)
                     self._restatused = False
-                    self._selected = self.store.get(self._selected.id) or self._selected
+                    self._selected = self._shown(self.store.get(self._selected.id)) or self._selected
                 self._show_selected()
                 sent += 1
         finally:
@@ -1209,7 +1226,7 @@ class LiveView(LiveControls, W.VBox):
             flt = {"bin": cap.bin, "path": cap.path}
         for c in self.store.query(until=cap.received_at, newest_first=True, limit=200, **flt):
             if c.id < cap.id and (c.provider, c.event_type) == (cap.provider, cap.event_type):
-                return c
+                return self._shown(c)
         return None
 
     def _show_diff(self) -> None:
