@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import base64
 import json
-import socket
 import urllib.request
 from pathlib import Path
 
 import pytest
+from _http import raw_request
 from _views import open_every_tab, saved_state
 
 import hooklab
@@ -52,12 +52,7 @@ def _send(port: int, target: str, headers: list[tuple[str, str]]) -> None:
     head = "".join(f"{k}: {v}\r\n" for k, v in headers)
     data = (f"POST {target} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n{head}"
             f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode() + body
-    with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
-        s.sendall(data)
-        s.settimeout(30)
-        for _ in range(1000):  # (until the lab closes: Connection: close)
-            if not s.recv(65536):
-                break
+    assert raw_request(port, data, timeout=30).startswith(b"HTTP/1.1 200")
 
 
 def _leaks(text: str) -> list[str]:
