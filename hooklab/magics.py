@@ -198,6 +198,18 @@ class HookLabMagics(Magics):
             argv = shlex.split(line)
         except ValueError as exc:  # e.g. an unclosed quote
             raise UsageError(f"%hooklab: {exc}") from None
+        # ($name left as typed: IPython leaves a whole line unexpanded when any part fails,
+        # the braces of --data '{"a": 1}' too: "%hooklab send $hook --data '{...}'" sent to a
+        # bin named "$hook" and said it was sent)
+        names = getattr(self.shell, "user_ns", None) or {}
+        left = next((w for w in argv if w[:1] == "$" and w[1:].isidentifier() and w[1:] in names),
+                    None)
+        if left is not None:
+            raise UsageError(
+                f"%hooklab: {left} was not expanded: IPython leaves the whole line as typed when "
+                "another part of it cannot be (braces, as in --data '{...}', are read as Python); "
+                "put the JSON in a variable too (--data {body!r}), or use the Python API "
+                f"(hooklab.send({left[1:]}, ...))")
         asked = _help_asked(argv)
         if asked is not False:
             print(help_text(asked))
