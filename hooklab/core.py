@@ -45,7 +45,7 @@ from traitlets.config import Configurable
 
 from . import ingress
 from .capture import Capture, bin_of, header_text_as_sent, n_captures, printable, target_as_sent
-from .filters import bin_name, describe
+from .filters import bin_name, describe, is_capture_id
 from .providers import TABLE, unknown_provider
 from .server.lifecycle import (
     DEFAULT_MAX_BODY,
@@ -1351,9 +1351,9 @@ class HookLab(Configurable):
     def _capture(self, c: Capture | int) -> Capture:
         if isinstance(c, Capture):
             return c
-        if isinstance(c, bool) or not isinstance(c, int):
+        if not is_capture_id(c):
             raise TypeError(f"expected a Capture or a capture id, not {c!r}")
-        return self.get(c)
+        return self.get(int(c))
 
     def clear(self) -> int:
         """Delete all captures from the database; returns how many. Response rules, secrets
@@ -1633,13 +1633,13 @@ class HookLab(Configurable):
         from .outbound.forward import book_resigner, check_target, replay
 
         check_target(to)  # (first: one mistake, not an "error" result per capture)
-        one = isinstance(captures_or_ids, Capture) or _an_id(captures_or_ids)
+        one = isinstance(captures_or_ids, Capture) or is_capture_id(captures_or_ids)
         if isinstance(captures_or_ids, str | bytes | bytearray) or not (
                 one or isinstance(captures_or_ids, Iterable)):
             raise TypeError(_not_a_capture(captures_or_ids))
         items = [captures_or_ids] if one else list(captures_or_ids)  # type: ignore[arg-type]
         for c in items:  # (all of them first: nothing is sent when one is wrong)
-            if not (isinstance(c, Capture) or _an_id(c)):
+            if not (isinstance(c, Capture) or is_capture_id(c)):
                 raise TypeError(_not_a_capture(c))
         caps = [self._secrets.restored(c if isinstance(c, Capture) else self.get(int(c))) for c in items]
         return replay(caps, to, timeout=self.forward_timeout if timeout is None else timeout,
@@ -2115,13 +2115,6 @@ def _check_wait_timeout(timeout: Any) -> float | None:
         raise ValueError(f"wait(timeout={timeout!r}) refused: seconds, 0 or more "
                          "(None waits with no limit)")
     return float(timeout)
-
-
-def _an_id(value: Any) -> bool:
-    """Whether ``value`` is a capture id: an integer (numpy's too), not a bool."""
-    import numbers
-
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def _not_a_capture(value: Any) -> str:

@@ -95,6 +95,7 @@ __all__ = [
     "describe",
     "from_options",
     "from_query",
+    "is_capture_id",
     "is_text",
     "matches",
     "matches_phrase",
@@ -645,6 +646,18 @@ def matches(cap: Capture, filters: Mapping[str, Any]) -> bool:
 
 _ID = re.compile(r"-?[0-9]{1,19}")  # (ASCII digits only: int() takes "+1", " 1", "1_0", "١")
 _SIGNED = re.compile(r"[-+]?[0-9_]+|[-+]?\d+")
+
+
+def is_capture_id(value: Any) -> bool:
+    """Whether ``value`` names a capture by its id: an integer, Python's or NumPy's (an id read
+    from ``lab.dataframe()`` is a ``numpy.int64``), but not a bool. Every call that takes a
+    capture or its id (``lab.diff``, ``lab.replay``, ``view.select``) asks this.
+
+    >>> import numpy as np
+    >>> is_capture_id(3), is_capture_id(np.int64(3)), is_capture_id(True), is_capture_id("3")
+    (True, True, False, False)
+    """
+    return isinstance(value, Integral) and not isinstance(value, bool)
 
 
 def capture_id(text: str) -> int | None:

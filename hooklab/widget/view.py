@@ -37,7 +37,7 @@ from ..explore import (
     is_credential_field,
     shown_payload,
 )
-from ..filters import NO_PROVIDER, matches, validate
+from ..filters import NO_PROVIDER, is_capture_id, matches, validate
 from ..store.store import CaptureStore, StoreError
 from . import _render as R
 from . import _tree
@@ -273,13 +273,15 @@ class LiveView(LiveControls, W.VBox):
             raise StoreError("this live view's database was closed (lab.stop(), "
                              "store.close(), or its lab moved to another database): nothing "
                              "can be shown from it; lab.live() makes a view that can")
+        if is_capture_id(capture_id):  # (numpy's too: an id read from lab.dataframe())
+            capture_id = int(capture_id)
         cap = self._shown(capture_id if isinstance(capture_id, Capture)
                           else self.store.get(capture_id))
         capture_id = cap.id if cap is not None else capture_id
         with self._render_lock:
             self._selected = cap
             # (a row still shown whose capture retention or a clear deleted: the panes say so)
-            self._gone = (capture_id if cap is None and isinstance(capture_id, int)
+            self._gone = (capture_id if cap is None and is_capture_id(capture_id)
                           and 0 < capture_id <= self._newest() else None)
             self._guard_owner = threading.get_ident()
             try:
