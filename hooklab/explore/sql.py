@@ -46,6 +46,8 @@ Parameters (``?`` with a sequence, ``:name`` or ``$name`` with a mapping, on bot
 are times, ``datetime``, ``pandas.Timestamp``, ``numpy.datetime64`` or ``date``, are bound as
 ``received_at`` reads (:func:`time_param`), so ``received_at > ?`` with
 ``datetime.now(timezone.utc) - timedelta(hours=1)`` gives the captures ``since=`` gives.
+NumPy integers, booleans and floats (``df.id[2]``) are bound as the Python numbers they hold,
+and ``pandas.NA``, ``NaT`` and NaN as NULL (:func:`plain_param`).
 """
 
 from __future__ import annotations
@@ -390,11 +392,51 @@ def time_param(value: Any, name: str = "parameter") -> Any:
     return value
 
 
+def plain_param(value: Any, name: str = "parameter") -> Any:
+    """A ``lab.sql`` query parameter as it is bound, alike on both engines: a NumPy integer,
+    boolean or float (what a value read from ``lab.dataframe()`` is) as the ``int``, ``bool``
+    or ``float`` it holds, a missing value (``pandas.NA``, ``NaT``, NaN) as NULL, a time as
+    :func:`time_param` binds it; any other value as it is. (SQLite bound a ``numpy.int64`` as
+    an 8-byte BLOB, which equals no id, and DuckDB refused it.)
+
+    >>> import numpy as np
+    >>> plain_param(np.int64(3)), plain_param(np.bool_(True)), plain_param(np.float32(0.5))
+    (3, True, 0.5)
+    >>> plain_param(float("nan")) is None, plain_param("x")
+    (True, 'x')
+    """
+    return time_param(_python_value(value), name)
+
+
+def _python_value(value: Any) -> Any:
+    """``value`` with a NumPy integer, boolean or float as the Python value it holds, and a
+    missing number (``pandas.NA``, NaN) as ``None``; any other value as it is."""
+    kind = type(value)
+    if kind.__module__ == "numpy":
+        import numpy as np
+
+        if isinstance(value, np.integer):
+            value = int(value)
+        elif isinstance(value, np.bool_):
+            value = bool(value)
+        elif isinstance(value, np.floating):  # (float16 to longdouble)
+            value = float(value)
+    elif kind.__name__ == "NAType" and kind.__module__.startswith("pandas"):
+        return None
+    if type(value) is float and value != value:  # (NaN: a frame's missing number; SQLite
+        return None  # binds it as NULL, DuckDB as a NaN that equals itself)
+    return value
+
+
 def _bound(params: Any, each: Any) -> Any:
-    """``params`` with ``each(value, name)`` of every value: a mapping as a dict, a list or a
-    tuple as a list; anything else as it is (the engine says what it makes of it)."""
+    """``params`` with ``each(value, name)`` of every value: a mapping as a dict, a list, a
+    tuple, a NumPy array or a pandas Series (``df.id[:2]``) as a list; anything else as it is
+    (the engine says what it makes of it)."""
     if isinstance(params, Mapping):
         return {k: each(v, f"lab.sql parameter {k!r}") for k, v in params.items()}
+    if not isinstance(params, (list, tuple)) and type(params).__module__.split(".")[0] in (
+            "numpy", "pandas") and hasattr(params, "tolist"):
+        params = params.tolist()
     if isinstance(params, (list, tuple)):
         return [each(v, f"lab.sql parameter {i + 1}") for i, v in enumerate(params)]
     return params
@@ -417,7 +459,7 @@ def run_sql(
 
     timeout = check_timeout(timeout)
     check_statement(query)
-    bound = _bound(params, time_param)
+    bound = _bound(params, plain_param)
     refused: list[str] = []
     deadline = None if timeout is None else time.monotonic() + timeout
     old_factory = db.text_factory
@@ -546,11 +588,13 @@ def run_duckdb(
         named = isinstance(params, Mapping)
         if named:  # (SQLite's :name is DuckDB's $name)
             query = _dollar_names(query, params)
+        params = _bound(params, lambda v, _name: v)  # (an array or a Series: a list)
         items = list(params.items()) if named else list(enumerate(params or []))
         keys = [k for k, _ in items]
-        typed = [_exact_real(v) for _, v in items]
-        texts = [_exact_real(time_param(v, f"lab.sql parameter {k!r}" if named else
-                                        f"lab.sql parameter {k + 1}")) for k, v in items]
+        # (each value as SQLite binds it; typed: a time as itself, for DuckDB's time functions)
+        typed = [_exact_real(_python_value(v)) for _, v in items]
+        texts = [_exact_real(plain_param(v, f"lab.sql parameter {k!r}" if named else
+                                         f"lab.sql parameter {k + 1}")) for k, v in items]
         try:
             found = con.extract_statements(query)
         except duckdb.Error as exc:
@@ -815,12 +859,18 @@ def _exact_real(value: Any) -> Any:
     19.99 finds the 19.99 in a body as on SQLite (a DOUBLE would compare after every JSON
     number: DuckDB's VARIANT compares floating numbers apart from exact ones); other values,
     and floats a DECIMAL cannot hold, as they are (DuckDB gives DECIMAL columns back as floats).
+    A bool is the integer SQLite binds it as (``json_extract`` gives a JSON ``true`` as 1 on
+    both engines: a BOOLEAN equalled none of them).
 
     >>> _exact_real(19.99), _exact_real(1e20), _exact_real(5), _exact_real(1e300)
     (Decimal('19.99'), Decimal('100000000000000000000'), 5, 1e+300)
+    >>> _exact_real(True)
+    1
     """
     from decimal import Decimal
 
+    if type(value) is bool:
+        return int(value)
     if type(value) is not float or not (value == 0 or 1e-20 <= abs(value) < 1e38):
         return value
     return Decimal(int(value)) if value.is_integer() else Decimal(repr(value))
