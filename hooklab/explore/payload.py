@@ -15,8 +15,11 @@ Paths are tuples of object keys, with ``None`` standing for "any item of an arra
 dotted form (:func:`field_name`) is what :func:`hooklab.explore.schema_frame` shows and, up to
 the first array, the ``flatten=True`` column name without its ``payload.`` prefix.
 
-Bounds (hostile bodies never crash or hang exploration): bodies over :data:`MAX_PARSE` bytes
-(after undoing ``Content-Encoding``) are not parsed; JSON nested deeper than the parser's limit
+Bounds (hostile bodies never crash or hang exploration): a compressed body that decodes past
+:data:`MAX_PARSE` bytes (:data:`hooklab.jsonread.MAX_DECODED`, the limit of
+:meth:`hooklab.Capture.json`: 64 MiB) is not parsed, as ``capture.json()`` gives ``None`` for
+it; a body stored as it came is read whole, as ``capture.json()`` reads it (the capture server's
+``max_body`` bounds it); JSON nested deeper than the parser's limit
 (1,024 levels with orjson, about 1,000 with the standard library) is not JSON here; a form
 keeps its first :data:`MAX_FORM_FIELDS` fields.
 """
@@ -37,7 +40,7 @@ from ..credentials import (
     hide_json,
     hide_json_text,
 )
-from ..jsonread import flat_name, loads_fast, loads_json, surrogates_escaped
+from ..jsonread import MAX_DECODED, flat_name, loads_fast, loads_json, surrogates_escaped
 
 __all__ = [
     "BODY",
@@ -56,8 +59,10 @@ __all__ = [
 
 #: the field name of a body as a whole (the first row of every group in ``schema``)
 BODY = "(body)"
-#: bodies larger than this (bytes, decoded) are described by their kind, never parsed
-MAX_PARSE = 16 * 1024 * 1024
+#: compressed bodies that decode past this many bytes are described by their kind, never
+#: parsed: the one limit of every reader of a body (``capture.json()``, ``lab.sql``'s
+#: ``payload``, the frame's ``json`` column, ``schema()``)
+MAX_PARSE = MAX_DECODED
 #: form fields read at most per body
 MAX_FORM_FIELDS = 10_000
 
@@ -88,7 +93,8 @@ class Payload:
     ``"binary"`` / ``"empty"`` when the sender named none. ``value`` is the JSON value or the
     form fields (``explorable`` says whether there is one); ``note`` says why a body that looked
     like JSON was not parsed; ``form_json`` names the form fields that held JSON (Slack's
-    ``payload=``), which ``value`` holds parsed.
+    ``payload=``), which ``value`` holds parsed; ``size`` is the bytes read (a compressed
+    body's decoded length) when there is a value.
     """
 
     root: str
@@ -96,6 +102,7 @@ class Payload:
     explorable: bool = False
     note: str | None = None
     form_json: frozenset[str] = field(default_factory=frozenset)
+    size: int = 0
 
 
 def _parse(raw: bytes | str, exact: bool) -> tuple[bool, Any, str | None]:
@@ -169,18 +176,16 @@ def read_payload(
             raw = decode_body(body, content_encoding, limit=MAX_PARSE)
         except ValueError as exc:
             return Payload(ct or "binary", note=str(exc)[:120])
-    if len(raw) > MAX_PARSE:
-        return Payload(ct or "binary", note=f"larger than {MAX_PARSE:,} bytes: not parsed")
     if ct == "application/x-www-form-urlencoded":
         charset = charset_param(content_type) or "utf-8"
         text = raw.decode(text_codec(charset), "replace")
         fields, json_fields = _form(text, exact, form_codec(charset))
-        return Payload("form", fields, True, None, json_fields)
+        return Payload("form", fields, True, None, json_fields, len(raw))
     looks_json = bool(ct and ("json" in ct)) or raw.lstrip()[:1] in (b"{", b"[")
     if looks_json:
         ok, value, why = _parse(raw, exact)
         if ok:
-            return Payload(json_type(value), value, True)
+            return Payload(json_type(value), value, True, size=len(raw))
         if ct and "json" in ct:
             return Payload(ct, note=f"not JSON: {why}")
     if ct:

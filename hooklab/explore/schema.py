@@ -441,7 +441,7 @@ class SchemaBuilder:
             if p.root == "form":
                 kinds["form"] += 1
                 form_json.update(p.form_json)
-            if len(body) > LARGE_BODY:
+            if max(len(body), p.size) > LARGE_BODY:  # (a compressed body: as decoded)
                 value, short = _trim(value, MAX_NODES)
                 if short:
                     root.notes[f"bodies over {LARGE_BODY // 1024} KiB: first {MAX_NODES:,} values explored"] = None
