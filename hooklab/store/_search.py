@@ -76,6 +76,23 @@ def record_words(path: str, query: dict[str, Any], headers: Sequence[Any], body:
                                    trailers_start(trailers_at, len(headers))))
 
 
+#: bytes of a word FTS5 keeps (its FTS5_MAX_TOKEN_SIZE): a longer word is indexed, and looked
+#: up, by its first 32,768 bytes
+FTS_MAX_TOKEN = 32_768
+
+
+def index_exact(needle: str) -> bool:
+    """Whether the index answers ``search=needle`` exactly: every word shorter than
+    :data:`FTS_MAX_TOKEN` bytes. A longer one is cut there, in the index and in the query
+    alike, so the index finds a superset (60,000 ``x`` found a word of 50,000) and the twin
+    must decide.
+
+    >>> index_exact("refund 42"), index_exact("x" * 40_000)
+    (True, False)
+    """
+    return all(len(w.encode("utf-8")) < FTS_MAX_TOKEN for w in search_words(needle))
+
+
 def phrase(needle: str) -> str | None:
     """The FTS5 query for a search text (``None`` when it has no words: no index use)."""
     words = search_words(needle)
@@ -97,6 +114,8 @@ def _match_at(path: Any, query: Any, headers: Any, body: Any, trailers_at: Any, 
         h = [(k, v) for k, v in json.loads(headers)] if headers else []
     except (ValueError, TypeError):
         return 0
+    if isinstance(needle, bytes):  # (text with a lone surrogate: _sql.needle_param)
+        needle = needle.decode("utf-8", "surrogatepass")
     text = search_text(path or "", q, h, bytes(body or b""), trailers_start(trailers_at, len(h)))
     wanted = search_words(needle)
     if not wanted:

@@ -195,13 +195,17 @@ _TWIN_ALL_HEADERS = "hooklab_search(path, query, headers, body, ?)"
 
 def search_clause(needle: str, plan: SearchPlan | None) -> tuple[str, list[Any]]:
     """The ``search`` filter as SQL: the index where it can, the twin where it must."""
-    from ._search import phrase
+    from ._search import index_exact, phrase
 
     match = phrase(needle)
     twin = _TWIN if plan is None or plan.trailers else _TWIN_ALL_HEADERS
+    exact = index_exact(needle)
+    needle = needle_param(needle)
     if plan is None or not plan.fts or match is None:
         return twin, [needle]
     indexed = "id IN (SELECT rowid FROM captures_fts WHERE captures_fts MATCH ?)"
+    if not exact:  # (a word past FTS5's longest: the index narrows, the twin decides)
+        return f"(({indexed} OR id > ?) AND {twin})", [match, plan.upto, needle]
     if plan.upto >= _MAX_ID:
         return indexed, [match]
     return (
@@ -209,6 +213,23 @@ def search_clause(needle: str, plan: SearchPlan | None) -> tuple[str, list[Any]]
         f" OR (id > ? AND {twin}))",
         [match, plan.upto, plan.upto, needle],
     )
+
+
+def needle_param(needle: str) -> str | bytes:
+    """``needle`` as the twin (``hooklab_search``) is handed it: as it is, or, when it holds a
+    lone surrogate (half of an emoji, as ``capture.json()`` keeps ``"\\ud83d"``), which
+    ``sqlite3`` cannot bind as text, its UTF-8 bytes with the surrogate kept
+    (``surrogatepass``), read back whole by the twin. (It raised UnicodeEncodeError where a
+    Parquet dataset answered.)
+
+    >>> needle_param("refund"), needle_param("\ud83d")
+    ('refund', b'\xed\xa0\xbd')
+    """
+    try:
+        needle.encode("utf-8")
+    except UnicodeEncodeError:
+        return needle.encode("utf-8", "surrogatepass")
+    return needle
 
 
 #: ``SearchPlan.upto`` when every row, now and to come, is indexed as it is stored

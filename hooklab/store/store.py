@@ -2668,7 +2668,7 @@ class CaptureStore:
         if not needle or not self._fts or self._plan().upto < _MAX_ID:
             return None
         match = _search.phrase(needle)
-        if match is None:
+        if match is None or not _search.index_exact(needle):
             return None
         return match, {k: v for k, v in filters.items() if k != "search"}
 
