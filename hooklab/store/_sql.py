@@ -222,8 +222,8 @@ def needle_param(needle: str) -> str | bytes:
     (``surrogatepass``), read back whole by the twin. (It raised UnicodeEncodeError where a
     Parquet dataset answered.)
 
-    >>> needle_param("refund"), needle_param("\ud83d")
-    ('refund', b'\xed\xa0\xbd')
+    >>> needle_param("refund"), needle_param("\\ud83d")
+    ('refund', b'\\xed\\xa0\\xbd')
     """
     try:
         needle.encode("utf-8")
