@@ -162,13 +162,22 @@ def _utf8(body: bytes | None) -> int:
     return 1
 
 
-#: statements may start with these words only
-_FIRST_WORDS = frozenset({"select", "with", "values", "explain", "pragma"})
-#: SQLite statements that change something (refused as such; any other word is not SQL here)
+#: per engine (``sqlite``, ``duckdb`` of a Parquet dataset): the words a statement may start
+#: with, and how a refusal names them (each engine's own: DuckDB's PRAGMA are refused)
+_FIRST_WORDS = {
+    "sqlite": (frozenset({"select", "with", "values", "explain", "pragma"}),
+               "SELECT, WITH, VALUES, EXPLAIN or a read-only PRAGMA"),
+    "duckdb": (frozenset({"select", "with", "values", "explain", "from", "describe",
+                          "summarize", "show"}),
+               "SELECT, WITH, VALUES, FROM, DESCRIBE, SUMMARIZE, SHOW or EXPLAIN"),
+}
+#: statements that change something, in SQLite or DuckDB (refused as such, not as a typo;
+#: any other word is not SQL here)
 _WRITING_WORDS = frozenset({
     "insert", "update", "delete", "replace", "upsert", "create", "drop", "alter", "attach",
     "detach", "reindex", "analyze", "vacuum", "begin", "commit", "end", "rollback",
-    "savepoint", "release",
+    "savepoint", "release", "copy", "export", "import", "install", "load", "set", "reset",
+    "call", "checkpoint", "force", "use", "truncate", "merge", "abort", "start", "pragma",
 })
 #: read-only pragmas (also as table-valued functions, e.g. ``pragma_table_info('captures')``)
 _PRAGMAS = frozenset({
@@ -197,26 +206,34 @@ class ReadOnlyError(PermissionError):
     """``lab.sql`` refused a statement because it could change something."""
 
 
-def check_statement(query: str) -> str:
-    """The statement's first word if ``lab.sql`` may run it, else :class:`ReadOnlyError`."""
+def check_statement(query: str, engine: str = "sqlite") -> str:
+    """The statement's first word if ``lab.sql`` may run it on ``engine`` (``"sqlite"``, or
+    ``"duckdb"`` for a Parquet dataset), else :class:`ReadOnlyError` naming what that engine
+    runs: a statement that writes is refused as such, any other word as a typo.
+
+    >>> check_statement("  (SELECT 1)"), check_statement("FROM captures", "duckdb")
+    ('select', 'from')
+    >>> check_statement("COPY captures TO 'x.csv'", "duckdb")
+    Traceback (most recent call last):
+    ...
+    hooklab.explore.sql.ReadOnlyError: lab.sql is read-only: COPY statements are refused (use SELECT, WITH, VALUES, FROM, DESCRIBE, SUMMARIZE, SHOW or EXPLAIN)
+    """
     if not isinstance(query, str):
         raise TypeError(f"query must be a str, not {type(query).__name__}")
+    words, runs = _FIRST_WORDS[engine]
     m = _LEADING.match(query)
     rest = query[m.end():] if m else query
     word = re.match(r"[A-Za-z_]+", rest)
     first = word.group().lower() if word else ""
-    if first not in _FIRST_WORDS:
+    if first not in words:
         if first in _WRITING_WORDS:
             raise ReadOnlyError(
-                f"lab.sql is read-only: {first.upper()} statements are refused "
-                "(use SELECT, WITH, VALUES, EXPLAIN or a read-only PRAGMA)"
-            )
+                f"lab.sql is read-only: {first.upper()} statements are refused (use {runs})")
         if not rest.strip():
-            raise ReadOnlyError("an empty statement: lab.sql runs SELECT, WITH, VALUES, "
-                                "EXPLAIN or a read-only PRAGMA")
+            raise ReadOnlyError(f"an empty statement: lab.sql runs {runs}")
         raise ReadOnlyError(
-            f"lab.sql runs a statement that starts with SELECT, WITH, VALUES, EXPLAIN or "
-            f"PRAGMA, not {rest[:20]!r} (a typo?)"
+            f"lab.sql runs a statement that starts with {runs.replace(' a read-only ', ' ')}, "
+            f"not {rest[:20]!r} (a typo?)"
         )
     return first
 
@@ -549,7 +566,7 @@ def run_duckdb(
     (``ParquetStore.duckdb()``: it reads the dataset's files and nothing else), closed after.
 
     Read-only as :func:`run_sql` is, in DuckDB's terms: the statement must start as
-    :func:`check_statement` allows (or with ``FROM``, ``DESCRIBE``, ``SUMMARIZE``, ``SHOW``),
+    :func:`check_statement` allows on DuckDB (``FROM``, ``DESCRIBE``, ``SUMMARIZE``, ``SHOW`` too; no ``PRAGMA``),
     DuckDB's own parser must find exactly one statement and call it a query (``SELECT``, or
     ``EXPLAIN`` of one), and the connection cannot touch another file. JSON values in the
     result come back as SQLite's ``json_extract`` gives them: numbers, text without quotes,
@@ -575,9 +592,7 @@ def run_duckdb(
             raise ReadOnlyError(f"lab.sql takes a query of at most {MAX_DUCKDB_QUERY:,} "
                                 f"characters on a Parquet dataset, not {len(query):,} (DuckDB "
                                 "plans a huge query for minutes, past any timeout)")
-        words = query.lstrip(" \t\r\n(").split(None, 1) if isinstance(query, str) else []
-        if not words or words[0].lower() not in ("from", "describe", "summarize", "show"):
-            check_statement(query)
+        check_statement(query, "duckdb")
         if "->" in _code_of(query):
             raise ValueError(
                 "lab.sql on a Parquet dataset takes no -> or ->> (DuckDB's give JSON and text "
@@ -609,7 +624,7 @@ def run_duckdb(
                 raise ReadOnlyError(f"lab.sql is read-only: refused {inner.strip()[:40]!r}")
         elif kind != duckdb.StatementType.SELECT:
             raise ReadOnlyError(f"lab.sql is read-only: {kind.name} statements are refused "
-                                "(use SELECT, WITH, VALUES, FROM, DESCRIBE or EXPLAIN)")
+                                f"(use {_FIRST_WORDS['duckdb'][1]})")
         timer = None
         if timeout is not None:
             timer = threading.Timer(timeout, con.interrupt)
