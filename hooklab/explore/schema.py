@@ -345,6 +345,23 @@ def _sorted_types(types: dict[str, int]) -> str:
     return "|".join(known + rest)
 
 
+def _literal_keys_first(fields: list[_Field]) -> list[_Field]:
+    """``fields`` (in :meth:`SchemaBuilder._ordered`'s order) with the fields that share a name
+    in the places they take, the one of fewest keys first: a key holding a dot names what a
+    nested path names (``{"a.b": 1, "a": {"b": 2}}``: two rows ``a.b``), and the literal key's
+    row comes first, whichever a capture had first (a field ``a`` seen before put the nested
+    row first). Every other row keeps its place."""
+    names = [field_name(f.path) for f in fields]
+    if len(set(names)) == len(names):  # (the usual case: every name once)
+        return fields
+    same: dict[str, list[_Field]] = {}
+    for f, name in zip(fields, names, strict=True):
+        same.setdefault(name, []).append(f)
+    turns = {name: iter(sorted(fs, key=lambda f: len(f.path)))  # (stable: as they came)
+             for name, fs in same.items() if len(fs) > 1}
+    return [next(turns[name]) if name in turns else f for f, name in zip(fields, names, strict=True)]
+
+
 class SchemaBuilder:
     """Accumulates field statistics over chunks of captures; :meth:`frame` gives the table.
 
@@ -652,7 +669,7 @@ class SchemaBuilder:
         (:func:`schema_frame`)."""
         out = []
         for g in self.groups.values():
-            for f in self._ordered(g):
+            for f in _literal_keys_first(self._ordered(g)):
                 notes = sorted(f.notes)  # (in the order read, they would depend on the chunks)
                 if f.form_json:
                     notes.insert(0, "JSON inside a form field")
