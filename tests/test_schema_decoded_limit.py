@@ -12,12 +12,12 @@ are written from the bodies sent.
 
 from __future__ import annotations
 
-import base64
 import gzip
 import json
 import zlib
 
 import pytest
+from _import_records import imported_lab
 
 import hooklab
 from hooklab.explore import MAX_NODES
@@ -55,24 +55,14 @@ BODIES: dict[int, tuple[bytes, str | None]] = {
 }
 
 
-def _record(i: int, body: bytes, enc: str | None) -> dict:
-    headers = [["Content-Type", "application/json"]] + ([["Content-Encoding", enc]] if enc else [])
-    return {"id": i, "kind": "http", "received_at": f"2026-01-01T12:00:0{i}.000000Z",
-            "method": "POST", "path": "/b", "query": {}, "headers": headers,
-            "remote_addr": "127.0.0.1", "status": 200, "provider": None, "event_type": None,
-            "delivery_id": None, "verified": None, "body_b64": base64.b64encode(body).decode()}
+def _sent(body: bytes, enc: str | None) -> tuple[bytes, list[tuple[str, str]]]:
+    return body, [("Content-Encoding", enc)] if enc else []
 
 
 @pytest.fixture(scope="module", params=["sqlite", "parquet"])
 def lab(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> hooklab.HookLab:
-    root = tmp_path_factory.mktemp("decoded")
-    src = root / "captures.jsonl"
-    src.write_text("".join(json.dumps(_record(i, b, e)) + "\n" for i, (b, e) in BODIES.items()))
-    lab = hooklab.load_jsonl(str(src), db=str(root / "captures.sqlite3"))
-    if request.param == "sqlite":
-        return lab
-    assert lab.export(str(root / "ds"), fmt="parquet") == len(BODIES)
-    return hooklab.open(str(root / "ds"))
+    return imported_lab(tmp_path_factory.mktemp("decoded"),
+                        [_sent(b, e) for b, e in BODIES.values()], request.param)
 
 
 def test_capture_json_reads_what_the_bodies_hold(lab: hooklab.HookLab) -> None:
@@ -109,13 +99,9 @@ def test_a_small_compressed_body_over_256_kib_decoded_is_bounded(tmp_path) -> No
     are among them), so at most 100,000 - 1 - 15 numbers."""
     grid = json.dumps([[7] * 10_000 for _ in range(15)]).encode()
     assert len(grid) > 256 * 1024
-    src = tmp_path / "grid.jsonl"
-    src.write_text(json.dumps(_record(1, gzip.compress(grid), "gzip")) + "\n")
-    lab = hooklab.load_jsonl(str(src), db=str(tmp_path / "grid.sqlite3"))
-    for one in (lab, None):
-        if one is None:
-            assert lab.export(str(tmp_path / "ds"), fmt="parquet") == 1
-            one = hooklab.open(str(tmp_path / "ds"))
+    for engine in ("sqlite", "parquet"):
+        (tmp_path / engine).mkdir()
+        one = imported_lab(tmp_path / engine, [_sent(gzip.compress(grid), "gzip")], engine)
         s = one.schema().set_index("field")
         assert s.loc["[]", "count"] == 15
         assert s.loc["[][]", "count"] == MAX_NODES - 1 - 15

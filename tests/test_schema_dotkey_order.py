@@ -10,12 +10,10 @@ example; every other row keeps its place.
 
 from __future__ import annotations
 
-import base64
 import json
 
 import pytest
-
-import hooklab
+from _import_records import imported_lab
 
 pytest.importorskip("duckdb")
 pytestmark = pytest.mark.timeout(180)
@@ -39,24 +37,10 @@ CASES = [
 ]
 
 
-def _record(i: int, body: dict) -> dict:
-    return {"id": i, "kind": "http", "received_at": f"2026-01-01T12:00:0{i}.000000Z",
-            "method": "POST", "path": "/b", "query": {},
-            "headers": [["Content-Type", "application/json"]], "remote_addr": "127.0.0.1",
-            "status": 200, "provider": None, "event_type": None, "delivery_id": None,
-            "verified": None, "body_b64": base64.b64encode(json.dumps(body).encode()).decode()}
-
-
 @pytest.mark.parametrize("engine", ["sqlite", "parquet"])
 @pytest.mark.parametrize(("case", "bodies", "want"), CASES, ids=[c[0] for c in CASES])
 def test_rows_of_one_name_literal_key_first(tmp_path, engine: str, case: str,  # noqa: ANN001
                                             bodies: list[dict], want: list[tuple]) -> None:
-    src = tmp_path / "c.jsonl"
-    src.write_text("".join(json.dumps(_record(i, b)) + "\n" for i, b in enumerate(bodies, 1)))
-    lab = hooklab.load_jsonl(str(src), db=str(tmp_path / "c.sqlite3"))
-    if engine == "parquet":
-        assert lab.export(str(tmp_path / "ds"), fmt="parquet") == len(bodies)
-        lab = hooklab.open(str(tmp_path / "ds"))
-    s = lab.schema()
+    s = imported_lab(tmp_path, [json.dumps(b).encode() for b in bodies], engine).schema()
     got = [(f, None if e is None or e != e else e) for f, e in zip(s.field, s.example, strict=True)]
     assert got == want, case

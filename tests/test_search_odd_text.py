@@ -11,10 +11,10 @@ and digits, the last word is a prefix, and text without any word matches as a su
 
 from __future__ import annotations
 
-import base64
 import json
 
 import pytest
+from _import_records import imported_lab
 
 import hooklab
 
@@ -47,25 +47,12 @@ CASES = [
 ]
 
 
-def _record(i: int, body: str) -> dict:
-    return {"id": i, "kind": "http", "received_at": f"2026-01-01T12:00:0{i}.000000Z",
-            "method": "POST", "path": "/b", "query": {},
-            "headers": [["Content-Type", "application/json"]], "remote_addr": "127.0.0.1",
-            "status": 200, "provider": None, "event_type": None, "delivery_id": None,
-            "verified": None, "body_b64": base64.b64encode(body.encode()).decode()}
-
-
 @pytest.fixture(scope="module", params=["sqlite", "parquet"])
 def lab(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> hooklab.HookLab:
-    root = tmp_path_factory.mktemp("oddsearch")
-    src = root / "captures.jsonl"
-    src.write_text("".join(json.dumps(_record(i, b)) + "\n" for i, b in BODIES.items()))
-    lab = hooklab.load_jsonl(str(src), db=str(root / "captures.sqlite3"))
+    lab = imported_lab(tmp_path_factory.mktemp("oddsearch"),
+                       [b.encode() for b in BODIES.values()], request.param)
     assert lab.get(1).json() == {"name": "\ud83d"}  # (as capture.json() keeps it)
-    if request.param == "sqlite":
-        return lab
-    assert lab.export(str(root / "ds"), fmt="parquet") == len(BODIES)
-    return hooklab.open(str(root / "ds"))
+    return lab
 
 
 @pytest.mark.parametrize(("case", "needle", "want"), CASES, ids=[c[0] for c in CASES])
@@ -90,10 +77,8 @@ def test_the_twin_of_the_index_for_rows_not_indexed_yet(tmp_path) -> None:  # no
     search text as a parameter): a database opened read-only, whose writer indexed nothing."""
     import sqlite3
 
-    src = tmp_path / "c.jsonl"
-    src.write_text("".join(json.dumps(_record(i, b)) + "\n" for i, b in BODIES.items()))
-    db = tmp_path / "c.sqlite3"
-    hooklab.load_jsonl(str(src), db=str(db)).stop()
+    imported_lab(tmp_path, [b.encode() for b in BODIES.values()], "sqlite").stop()
+    db = tmp_path / "captures.sqlite3"
     con = sqlite3.connect(db)  # (as an older hooklab left it: nothing indexed)
     con.execute("UPDATE meta SET value = '0' WHERE key = 'search_upto'")
     con.commit()

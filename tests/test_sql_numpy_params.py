@@ -9,12 +9,12 @@ engines, the ids written out here from the bodies (not from the other engine's a
 
 from __future__ import annotations
 
-import base64
 import json
 
 import numpy as np
 import pandas as pd
 import pytest
+from _import_records import imported_lab
 
 import hooklab
 
@@ -27,24 +27,10 @@ BODIES = [{"n": 1, "flag": True, "price": 19.99},
           {"n": 3, "flag": True, "price": 7}]
 
 
-def _record(i: int, body: dict) -> dict:
-    return {"id": i, "kind": "http", "received_at": f"2026-01-01T12:00:0{i}.000000Z",
-            "method": "POST", "path": "/orders", "query": {},
-            "headers": [["Content-Type", "application/json"]], "remote_addr": "127.0.0.1",
-            "status": 200, "provider": None, "event_type": None, "delivery_id": None,
-            "verified": None, "body_b64": base64.b64encode(json.dumps(body).encode()).decode()}
-
-
-@pytest.fixture(scope="module", params=["sqlite", "duckdb"])
+@pytest.fixture(scope="module", params=["sqlite", "parquet"])
 def lab(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> hooklab.HookLab:
-    root = tmp_path_factory.mktemp("npparams")
-    src = root / "captures.jsonl"
-    src.write_text("".join(json.dumps(_record(i, b)) + "\n" for i, b in enumerate(BODIES, 1)))
-    lab = hooklab.load_jsonl(str(src), db=str(root / "captures.sqlite3"))
-    if request.param == "sqlite":
-        return lab
-    assert lab.export(str(root / "ds"), fmt="parquet") == 3
-    return hooklab.open(str(root / "ds"))
+    return imported_lab(tmp_path_factory.mktemp("npparams"),
+                        [json.dumps(b).encode() for b in BODIES], request.param)
 
 
 #: (case, query, parameter, expected ids)
@@ -120,13 +106,10 @@ def test_one_helper_says_what_a_capture_id_is() -> None:
         assert not is_capture_id(no), repr(no)
 
 
-def test_live_view_says_a_deleted_capture_picked_by_a_numpy_id_is_gone(
-        tmp_path: pytest.TempPathFactory) -> None:
+def test_live_view_says_a_deleted_capture_picked_by_a_numpy_id_is_gone(tmp_path) -> None:  # noqa: ANN001
     from hooklab.widget._ui import TAB_TITLES
 
-    src = tmp_path / "captures.jsonl"  # type: ignore[operator]
-    src.write_text("".join(json.dumps(_record(i, b)) + "\n" for i, b in enumerate(BODIES, 1)))
-    lab = hooklab.load_jsonl(str(src), db=str(tmp_path / "captures.sqlite3"))  # type: ignore[operator]
+    lab = imported_lab(tmp_path, [json.dumps(b).encode() for b in BODIES], "sqlite")
     try:
         second = lab.dataframe().id[1]
         view = lab.live()

@@ -8,13 +8,11 @@ out here per engine, from what each engine runs (the accepted statements below a
 
 from __future__ import annotations
 
-import base64
-import json
 import re
 
 import pytest
+from _import_records import imported_lab
 
-import hooklab
 from hooklab.explore import ReadOnlyError
 
 pytest.importorskip("duckdb")
@@ -45,18 +43,7 @@ TYPOS = ["SELEC 1", "captures", "FORM captures"]
 @pytest.fixture(scope="module", params=["sqlite", "parquet"])
 def opened(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
     root = tmp_path_factory.mktemp("refusals")
-    body = b'{"a": 1}'
-    rec = {"id": 1, "kind": "http", "received_at": "2026-01-01T12:00:00.000000Z",
-           "method": "POST", "path": "/b", "query": {},
-           "headers": [["Content-Type", "application/json"]], "remote_addr": "127.0.0.1",
-           "status": 200, "provider": None, "event_type": None, "delivery_id": None,
-           "verified": None, "body_b64": base64.b64encode(body).decode()}
-    (root / "c.jsonl").write_text(json.dumps(rec) + "\n")
-    lab = hooklab.load_jsonl(str(root / "c.jsonl"), db=str(root / "c.sqlite3"))
-    if request.param == "parquet":
-        assert lab.export(str(root / "ds"), fmt="parquet") == 1
-        lab = hooklab.open(str(root / "ds"))
-    return request.param, lab, root
+    return request.param, imported_lab(root, [b'{"a": 1}'], request.param), root
 
 
 def test_what_the_engine_runs_it_runs(opened) -> None:  # noqa: ANN001
