@@ -897,13 +897,17 @@ def _code_of(query: str) -> str:
 
 
 def _typed_times(df: pd.DataFrame) -> pd.DataFrame:
-    """``df`` with a ``received_at`` column of ISO text as ``datetime64[ns, UTC]``."""
+    """``df`` with a ``received_at`` column of ISO text (and NULLs: ``NaT``) as
+    ``datetime64[ns, UTC]``, also when no row matched (an empty result's column was ``object``:
+    ``.dt`` on it raised the day a query matched nothing). Another value there (``SELECT 1 AS
+    received_at``) leaves the column as the engine gave it."""
     import pandas as pd
 
-    if "received_at" in df.columns and len(df) and df["received_at"].map(type).eq(str).all():
-        df["received_at"] = pd.to_datetime(df["received_at"], utc=True, format="ISO8601").astype(
-            "datetime64[ns, UTC]"
-        )
+    if "received_at" in df.columns and isinstance(df["received_at"], pd.Series):
+        col = df["received_at"]
+        if col.map(lambda v: v is None or v != v or isinstance(v, str)).all():  # (NaN: NULL)
+            df["received_at"] = pd.to_datetime(col.astype(object), utc=True,
+                                               format="ISO8601").astype("datetime64[ns, UTC]")
     return df
 
 
