@@ -22,6 +22,7 @@ from encodings import normalize_encoding
 from typing import TYPE_CHECKING, Any, TypedDict
 from urllib.parse import parse_qs, unquote, unquote_to_bytes, urlsplit
 
+from ._pathbin import bin_of
 from .jsonread import (
     JSON_MAX_DEPTH,
     MAX_DECODED,  # noqa: F401 - where it was (detection decodes too: jsonread)
@@ -860,23 +861,6 @@ def n_captures(n: int) -> str:
     return f"{n} capture" if n == 1 else f"{n} captures"
 
 
-def bin_of(path: str) -> str:
-    """The capture's bin: the first path segment (``"/github/x" -> "github"``, ``"/" -> ""``),
-    its ``%XX`` escapes undone and read as UTF-8.
-
-    A path keeps the bytes of the request target a character a byte (as HTTP reads a request
-    line), so a sender's raw UTF-8 (``POST /\xc3\xa9t\xc3\xa9/x``, which curl, nginx and
-    uvicorn pass on) is read as UTF-8 too: the same bin as ``/%C3%A9t%C3%A9/x`` and as
-    ``lab.url_for("été")`` gives. Bytes that are no UTF-8 (a lone 0xFF) are read a character
-    a byte (``"ÿ"``), as before; a path of characters past U+00FF (text, not bytes: a
-    recording's, a HAR's) is taken as written.
-
-    >>> bin_of("/github/x"), bin_of("/caf%C3%A9/x"), bin_of("/caf\xc3\xa9/x"), bin_of("/\xff/x")
-    ('github', 'café', 'café', 'ÿ')
-    """
-    return path_read(path.lstrip("/").split("/", 1)[0].split("?", 1)[0])
-
-
 def as_sent(value: str) -> str:
     """A header value as its sender wrote it: header bytes are kept as Latin-1 (HTTP's rule),
     so UTF-8 text arrives as ``JosÃ©``; shown as ``José`` where the bytes are UTF-8.
@@ -898,8 +882,9 @@ def path_read(path: str) -> str:
 
     A path keeps the bytes of the request target a character a byte (``POST /été/x`` sent
     raw is stored ``/Ã©tÃ©/x``, so that a replay sends those bytes); read here as the text
-    its sender meant, as :func:`hooklab.capture.bin_of` reads the bin. Bytes that are no
-    UTF-8 (a lone 0xFF) stay a character a byte; an escape that is no UTF-8 reads ``\ufffd``.
+    its sender meant. Bytes that are no UTF-8 (a lone 0xFF) stay a character a byte; an
+    escape that is no UTF-8 reads ``\ufffd`` here (a bin reads it as one character:
+    :func:`hooklab.capture.bin_of`).
     Control and bidi characters are left in: :func:`visible` shows them escaped.
 
     >>> path_read("/\xc3\xa9t\xc3\xa9/x"), path_read("/%C3%A9t%C3%A9/x"), path_read("/\xff/x")

@@ -20,7 +20,8 @@ ROOT = Path(hooklab.__file__).parent
 #: each layer may import only from layers listed before it (the README's "Development" section draws them)
 LAYERS = [
     {"hooklab._version", "hooklab.jsonread", "hooklab.capture", "hooklab.filters",
-     "hooklab.credentials", "hooklab.formdata", "hooklab._secretlike", "hooklab._program"},
+     "hooklab.credentials", "hooklab.formdata", "hooklab._secretlike", "hooklab._program",
+     "hooklab._pathbin"},
     {"hooklab.providers"},
     {"hooklab.signatures"},
     {"hooklab.store"},

@@ -64,8 +64,8 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
-from urllib.parse import unquote
 
+from .._pathbin import bin_of
 from .detect import describe, detect, header_section, parse_json
 from .table import TABLE
 
@@ -308,8 +308,9 @@ class _Req:
         self.answering = answering
         self.method = str(record.get("method") or "GET").upper()
         self.path = str(record.get("path") or "/")
-        first = self.path.lstrip("/").split("/", 1)[0]
-        self.bin = unquote(first.split("?", 1)[0])
+        #: the bin whose settings apply, read from the path as the capture's is (raw UTF-8
+        #: and an escape that is no UTF-8 name the bin lab.secret was given)
+        self.bin = bin_of(self.path)
         self.headers: list[tuple[str, str]] = header_section(record)
         self.h = {}
         for k, v in self.headers:
