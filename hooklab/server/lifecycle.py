@@ -61,7 +61,7 @@ TOKEN_CHECK = 2.0
 _REASON_CHARS = 200
 #: what each status counted in ``refused`` means, as a failure message says it
 _REFUSED_WHY = {
-    400: "malformed request", 408: "closed to make room for a new connection",
+    400: "malformed request", 408: "request not complete in time, or closed to make room",
     413: "body over max_body", 414: "request line too long", 431: "request head too large",
     500: "internal error", 503: "busy, or the store could not take it",
 }

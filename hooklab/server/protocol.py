@@ -34,7 +34,11 @@ arrive: a request that would go over it gets 503 with ``Retry-After`` (many conn
 held a gigabyte per 60). Idle and header time
 (``idle_timeout``), the time to a new connection's first byte (``first_byte_timeout``), body
 time (``body_timeout``) and stuck readers are checked by one sweep per listener, not one timer
-per request.
+per request. A request begun and not whole in time (a head part-way, a body short of its
+length, a chunked body or its trailers not ended, a ``100 Continue`` unanswered) is answered
+408 with ``Connection: close`` (RFC 9110 15.5.9), one whose sender closed its side part-way
+400; both are counted in ``refused``. A connection with no request begun (idle between
+requests, or silent from the start) is closed without a word (RFC 9112 9.3).
 
 Connections: at most ``max_connections`` are open at once (WebSocket streams included; by
 default half the process's soft limit of file descriptors, at most :data:`MAX_CONNECTIONS`):
@@ -715,6 +719,12 @@ class CaptureProtocol(asyncio.Protocol):
         self.eof = True
         if self.lingering:
             return False
+        if not self.closing and not self.paused and (self.req is not None or self.buf):
+            # the sender closed its side part-way through a request (a head, or a body
+            # short of its length): it can never be whole. Answered 400 (after the earlier
+            # answers: a half-closed sender may still read) and counted, as a request that
+            # stalls is (408): a sender that gives up on its own timeout closes so
+            self._refuse(400, f"{self._unfinished()}: the sender closed its side")
         self.closing = True
         if self.slots:  # a half-closed client may still wait for its answers
             return True
@@ -1126,6 +1136,25 @@ class CaptureProtocol(asyncio.Protocol):
         transport.write(answer)
         self.sent += len(answer)
         transport.close()  # (what is written is sent first)
+
+    def _unfinished(self) -> str:
+        """What arrived of the request being read, as a refusal says it: ``request body
+        incomplete (14 of 100 bytes)``, ``... (14 bytes of a chunked body, not its end)``,
+        or ``request head incomplete`` (a head begun: a request line part-way, or fields
+        without the empty line that ends them)."""
+        req = self.req
+        if req is None:
+            return "request head incomplete"
+        if req.chunked:  # (its length counts the chunks' data that came)
+            return f"request body incomplete ({req.length} bytes of a chunked body, not its end)"
+        return f"request body incomplete ({req.length - self.need} of {req.length} bytes)"
+
+    def _time_out(self, limit: str) -> None:
+        """The request being read did not arrive whole in time (``limit`` says which):
+        answered 408 with ``Connection: close`` (RFC 9110 15.5.9) after the answers before
+        it, counted in ``refused``; nothing of it is stored. What the client still sends is
+        read and dropped while the 408 goes (see :meth:`_linger`)."""
+        self._refuse(408, f"{self._unfinished()} {limit}")
 
     def _close_unread(self) -> None:
         """Close this connection, whose client has not taken its answers for
@@ -1743,8 +1772,8 @@ class Connections:
             elif unsent and idle and now - conn.taking_since > idle:
                 transport.abort()  # answers waiting and the client reads none of them
             elif conn.req is not None and conn.in_body:
-                if body and now - conn.body_since > body:
-                    transport.abort()  # the body stalled: nothing is stored
+                if body and now - conn.body_since > body:  # the body stalled: nothing is
+                    conn._time_out(f"after body_timeout ({body:g} s)")  # stored; 408
             elif not conn.heard and first and now - conn.idle_since > first:
                 transport.close()  # connected and silent: a descriptor held for nothing
             elif (
@@ -1753,7 +1782,10 @@ class Connections:
                 and idle
                 and now - max(conn.idle_since, conn.taking_since) > idle
             ):
-                transport.close()  # idle, or a head that never ended (slowloris)
+                if conn.buf and not conn.closing:  # a head begun that never ended (slowloris)
+                    conn._time_out(f"after idle_timeout ({idle:g} s)")
+                else:  # idle between requests: closed silently (RFC 9112 9.3)
+                    transport.close()
 
     def stop_listening(self) -> None:
         for listener in self.listeners:

@@ -41,7 +41,9 @@ async def _trickle(
             if not data:
                 return time.monotonic() - t0  # closed by the server
             if answers <= 0:
-                return None  # the server answered: not expected for an unfinished request
+                if data.startswith(b"HTTP/1.1 408 "):  # an unfinished request's answer (RFC
+                    continue  # 9110 15.5.9): the close follows
+                return None  # the server answered otherwise: not expected
             answers -= 1
             t0 = time.monotonic()  # idle from now on
     except (ConnectionResetError, BrokenPipeError):
