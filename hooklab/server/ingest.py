@@ -159,9 +159,10 @@ def capture_record(
     absolute-form target's own authority is checked the same way (:func:`_absolute_url`). A
     ``CONNECT`` the rules would answer 2xx is answered 501 (a 2xx opens a tunnel).
 
-    The record's ``status`` is the answer's, or 0 (no answer) for one a rule delays: a row
-    says a status only once it was written to the sender, and 0 for an answer that never
-    was (the server corrects it either way once it knows: :meth:`CaptureServer.answered`).
+    The record's ``status`` is the answer's, or 0 (no answer) for one a rule delays: its row
+    says the status once the delay is over, stored before the answer is written, and 0 for
+    an answer that never reached the sender (the server corrects it either way:
+    :meth:`CaptureServer.answered`).
 
     ``nheaders`` is how many of ``headers`` are the header section: those after it are trailer
     fields (after a chunked body). All are stored, in order; the record's ``trailers_at`` says

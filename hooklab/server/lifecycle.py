@@ -532,16 +532,32 @@ class CaptureServer:
                 self._not_stored(getattr(result, "hooklab_failure", 0))
             _answer(delegate, result, response)
 
-    def answered(self, capture_id: int, status: int) -> None:
-        """Server loop: a stored capture's answer turned out otherwise than its row says:
+    def answered(self, capture_id: int, status: int,
+                 then: Callable[[], None] | None = None) -> None:
+        """Server loop: a stored capture's answer is otherwise than its row says: about to be
         written with ``status`` (a delayed one), or 0, never sent (its sender hung up, the
         connection failed, the server stopped first). Its row is corrected
-        (:meth:`hooklab.store.CaptureStore.record_status`); the capture stays stored."""
+        (:meth:`hooklab.store.CaptureStore.record_status`); the capture stays stored.
+        ``then`` runs on this loop once the row says it (durable), or at once if it cannot:
+        a delayed answer is written then, so that a capture read once its sender has the
+        answer says its status."""
+        done = None
+        if then is not None:
+            loop = self.loop
+            assert loop is not None
+
+            def done(result: Any) -> None:  # (the store's thread)
+                try:
+                    loop.call_soon_threadsafe(then)
+                except RuntimeError:  # (the loop closed: its connection went with it)
+                    pass
         try:
-            self.store.record_status(capture_id, status)
+            self.store.record_status(capture_id, status, on_done=done)
         except Exception as exc:  # noqa: BLE001 - a closed store: the row keeps what it said
             _log.warning("hooklab: capture %d's answered status (%d) could not be recorded: %s",
                          capture_id, status, exc)
+            if then is not None:
+                then()
 
     def _not_stored(self, time: int = 0) -> None:
         """Server loop: a capture is answered 503 because the store could not take or keep

@@ -521,6 +521,22 @@ class _Slot:
         lines = [f"HTTP/1.1 {status} {reason(status)}"]
         lines += [f"{k}: {v}" for k, v in h.get_all()]
         self.parts.append(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + payload)
+        if self.watch and self.capture_id is not None and not self.settled \
+                and status != self.stored:
+            # a delayed answer (its row says 0 until now): the row says its status before a
+            # byte of it goes out, so that a capture read once the sender has its answer says
+            # it (a retry test reading [500, 200] read [500, 0]); written once that is stored
+            # (_release), and the row set back to 0 if the write fails (see _settle)
+            self.stored = status
+            self.hold = True
+            self.conn.server.answered(self.capture_id, status, then=self._release)
+            return
+        self.done = True
+        self.conn._flush()
+
+    def _release(self) -> None:
+        """Server loop: the row says this answer's status (see :meth:`_fill`): send it."""
+        self.hold = False
         self.done = True
         self.conn._flush()
 

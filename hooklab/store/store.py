@@ -1190,19 +1190,26 @@ class CaptureStore:
         self._enqueue(self._prepared(record), None, ticket, block=False)
         return ticket
 
-    def record_status(self, capture_id: int, status: int) -> None:
-        """Say after the fact what a stored capture was answered: ``status`` once its answer
-        was written to the sender, ``0`` when none reached it (the sender hung up, the server
-        stopped first). The server calls it; a queued write like a capture's, never waiting
-        (one per capture at most, so the write queue's bound does not apply), told to the
-        subscribers' ``on_status(capture_id)`` once durable. A capture deleted meanwhile is
-        left deleted.
+    def record_status(self, capture_id: int, status: int,
+                      on_done: Callable[[Any], None] | None = None) -> None:
+        """Say after the fact what a stored capture was answered: ``status`` for an answer
+        about to be written to the sender, ``0`` when none reached it (the sender hung up, the
+        server stopped first). The server calls it; a queued write like a capture's, never
+        waiting (one or two per capture at most, so the write queue's bound does not apply),
+        told to the subscribers' ``on_status(capture_id)`` once durable, and to ``on_done``
+        (the store's thread: the capture id, or the exception if it could not be stored)
+        after them. A capture deleted meanwhile is left deleted.
 
         >>> cap = store.add_sync({"method": "POST", "path": "/slow", "status": 0})
         >>> store.record_status(cap.id, 201); store.flush(); store.get(cap.id).status
         201
         """
-        item = ({"__status__": (int(capture_id), int(status))}, None, self._status_stored, 0)
+        stored = self._status_stored
+        if on_done is not None:
+            def stored(result: Any) -> None:
+                self._status_stored(result)
+                on_done(result)
+        item = ({"__status__": (int(capture_id), int(status))}, None, stored, 0)
         # the look at _closed and the put are one step under _room, as close() marks the
         # store closed and queues the writer's stop marker: a change queued behind that
         # marker was never written (a row said 200 for a capture never answered)
