@@ -46,6 +46,23 @@ def module_lab() -> Any:
     return lab
 
 
+def file_module_lab(**settings: Any) -> Any:
+    """A fixture named ``lab``, of module scope: a lab on a free port of 127.0.0.1 with its
+    SQLite file in a folder of its own, made with ``settings`` (``HookLab``'s traits, e.g.
+    ``body_timeout=0.5``), stopped after the module's tests."""
+
+    @pytest.fixture(scope="module")
+    def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[hooklab.HookLab]:
+        db = tmp_path_factory.mktemp("lab") / "captures.sqlite3"
+        started = hooklab.HookLab(port=0, db=str(db), **settings).start()
+        try:
+            yield started
+        finally:
+            started.stop()
+
+    return lab
+
+
 @contextmanager
 def served_and_exported(root: Path, sent: Iterable[tuple[str, bytes]]) -> Iterator[dict[str, Any]]:
     """``{"sqlite": lab, "parquet": dataset}``: a lab on a free port of 127.0.0.1 with its

@@ -18,6 +18,7 @@ answer must say is worked out from the bytes the case sends.
 from __future__ import annotations
 
 import json
+import os
 import re
 import socket
 import subprocess
@@ -25,11 +26,11 @@ import sys
 import textwrap
 import time
 import urllib.request
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from _labs import file_module_lab
 
 import hooklab
 
@@ -123,15 +124,7 @@ CASES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[hooklab.HookLab]:
-    db = tmp_path_factory.mktemp("timeouts") / "captures.sqlite3"
-    lab = hooklab.HookLab(port=0, db=str(db), body_timeout=BODY_T, idle_timeout=IDLE_T,
-                          first_byte_timeout=FIRST_T).start()
-    try:
-        yield lab
-    finally:
-        lab.stop()
+lab = file_module_lab(body_timeout=BODY_T, idle_timeout=IDLE_T, first_byte_timeout=FIRST_T)
 
 
 def _health_refused(lab: hooklab.HookLab) -> dict[str, int]:
@@ -247,7 +240,7 @@ def test_a_pytest_user_sees_the_refusal_in_the_failure(tmp_path: Path) -> None:
     up first and closed)."""
     (tmp_path / "test_sender.py").write_text(textwrap.dedent(USER_TESTS))
     root = Path(__file__).resolve().parents[1]
-    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("PYTEST_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
     env["PYTHONPATH"] = str(root)
     r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider",
                         "-p", "no:nbval", "-p", "hooklab", str(tmp_path)], cwd=tmp_path,

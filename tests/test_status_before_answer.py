@@ -13,13 +13,13 @@ read made the moment the sender has its answer, on the test's own thread (no wai
 
 from __future__ import annotations
 
-import http.client
 import re
 import socket
 import time
-from collections.abc import Iterator
 
 import pytest
+from _http import exact_request
+from _labs import file_module_lab
 
 import hooklab
 
@@ -28,27 +28,13 @@ pytestmark = pytest.mark.timeout(120)
 ROUNDS = 30
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[hooklab.HookLab]:
-    db = tmp_path_factory.mktemp("status") / "captures.sqlite3"
-    lab = hooklab.HookLab(port=0, db=str(db)).start()
-    try:
-        yield lab
-    finally:
-        lab.stop()
+lab = file_module_lab()
 
 
 def _post(port: int, path: str, method: str = "POST") -> int:
     """One request on a fresh connection, as a webhook sender makes it: the status it got."""
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        c.request(method, path, body=None if method == "HEAD" else b'{"a": 1}',
-                  headers={"Content-Type": "application/json"})
-        r = c.getresponse()
-        r.read()
-        return r.status
-    finally:
-        c.close()
+    body = b"" if method == "HEAD" else b'{"a": 1}'
+    return exact_request(port, method, path, [("Content-Type", "application/json")], body)[0]
 
 
 # (name, rule: status(es) and delay or None for none, method, the statuses the sender gets)
