@@ -169,8 +169,8 @@ def _send_half_closed(port: int, data: bytes) -> bytes:
 @ON_SERVER
 @given(st.binary(max_size=600))
 def test_any_request_head_is_captured_or_refused_never_dropped(capture_server, head):
-    # whatever the bytes, the server answers 200 (stored) or 400 (nothing stored), or closes
-    # without an answer only when the head promised a body that never came
+    # whatever the bytes, the server answers 200 (stored) or 400 (nothing stored: malformed,
+    # or a head promising a body that never came before the sender closed its side)
     srv, store = capture_server
     before = store.last_id
     answer = _send_half_closed(srv.port, b"POST /x HTTP/1.1\r\n" + head + b"\r\n\r\n")
