@@ -670,7 +670,8 @@ def _serve(args: argparse.Namespace) -> int:
                 raise ValueError(f"--provider {printable(bin_, 60)}={named}: {exc}") from None
     except ValueError as exc:
         return refused(str(exc))
-    for spec in args.forward or []:
+    forwards = []
+    for spec in args.forward or []:  # (each read, and the bins checked, before any is set)
         bin_, sep, url = spec.partition("=")
         if not sep or not url or not bin_ or "://" in bin_:
             # (a URL given without BIN=, its query's "=" taken for BIN='s: said without the
@@ -683,6 +684,9 @@ def _serve(args: argparse.Namespace) -> int:
             # second replaced the first without a word; that app got nothing)
             return refused(f"--forward {shown(bin_name(bin_), 100)}=... is given twice (a bin "
                            "forwards to one URL)")
+        forwarded_bins.add(bin_name(bin_))
+        forwards.append((bin_, url))
+    for bin_, url in forwards:
         try:
             lab.forward(bin_, to=url, resign=args.resign)
         except ValueError as exc:  # a loop back into this lab, or no http(s) URL, or
@@ -690,7 +694,6 @@ def _serve(args: argparse.Namespace) -> int:
             from .credentials import scrubbed_url
 
             return refused(f"--forward {bin_}={scrubbed_url(url)}: {exc}")
-        forwarded_bins.add(bin_name(bin_))
     try:
         lab.start()
     except ForwardLoopError as exc:  # (the port moved on to the one a forward names)

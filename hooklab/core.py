@@ -45,7 +45,7 @@ from traitlets.config import Configurable
 
 from . import ingress
 from .capture import Capture, bin_of, header_text_as_sent, n_captures, printable, target_as_sent
-from .filters import bin_name, describe, is_capture_id
+from .filters import bin_name, check_bin, describe, is_capture_id
 from .providers import TABLE, unknown_provider
 from .server.lifecycle import (
     DEFAULT_MAX_BODY,
@@ -169,6 +169,21 @@ class _RetentionInt(_Retention, Int):  # type: ignore[misc]
 
 class _RetentionFloat(_Retention, Float):  # type: ignore[misc]
     """``retention_age``: see :class:`_Retention`."""
+
+
+class _Timeout(Float):  # type: ignore[misc]
+    """``forward_timeout``: seconds a target has to answer, taken as ``lab.replay`` and
+    ``hooklab serve --timeout`` take them (:func:`~hooklab.outbound.forward.check_timeout`:
+    0.1 to 86400), or refused: ``NaN`` and ``inf`` (every forward failed "timed out after
+    nan s"), a ``bool`` (``True`` was 1 s), text. Refused, it is never set."""
+
+    def validate(self, obj: Any, value: Any) -> Any:
+        from .outbound.forward import check_timeout  # (imported when set: hooklab stays light)
+
+        try:
+            return check_timeout(value)
+        except ValueError as exc:
+            raise TraitError(f"HookLab.forward_timeout: {exc}") from None
 
 
 class _Uninterrupted:
@@ -297,8 +312,8 @@ class HookLab(Configurable):
     body_timeout = Float(
         60.0, help="Answer 408 when a request body does not arrive within this many seconds."
     ).tag(config=True)
-    forward_timeout = Float(
-        10.0, min=0.1, max=86_400.0,
+    forward_timeout = _Timeout(
+        10.0,
         help="Seconds a forward target (lab.forward) has to answer; after that the capture's "
         "forward is recorded as failed (timed out). Raise it for a local app that takes longer.",
     ).tag(config=True)
@@ -1064,7 +1079,7 @@ class HookLab(Configurable):
             if provider not in TABLE:  # (named as given: a secret's shape is in its case)
                 raise ValueError(f"unknown provider {unknown_provider(given)}; known: "
                                  f"{', '.join(sorted(TABLE))}")
-        self._secrets.set(bin_name(bin), secret, provider, verify_token)  # ("/orders": orders)
+        self._secrets.set(check_bin(bin), secret, provider, verify_token)  # ("/orders": orders)
         for view in list(self._views):  # (a capture stored before: its secret shown [secret])
             view.secrets_changed()
 
@@ -1444,7 +1459,8 @@ class HookLab(Configurable):
         """
         from .outbound.forward import Forwarder, book_resigner
 
-        bin = bin_name(bin)  # ("/orders" is the bin url_for("/orders") captures into)
+        bin = check_bin(bin)  # ("/orders" is the bin url_for("/orders") captures into;
+        # "github/push" is no bin: POST /github/push is captured into bin "github")
         if to is not None:
             self._check_not_self(bin, to)
         if self._forwarder is None:

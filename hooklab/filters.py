@@ -92,6 +92,7 @@ __all__ = [
     "bin_name",
     "bound",
     "capture_id",
+    "check_bin",
     "describe",
     "from_options",
     "from_query",
@@ -159,6 +160,37 @@ def bin_name(name: str) -> str:
     ('orders', 'orders', 'a/b')
     """
     return name.strip("/")
+
+
+def check_bin(name: str) -> str:
+    """``name`` as :func:`bin_name` reads it, or ``ValueError`` when a slash is left inside
+    it: a bin is one path segment, the first of a capture's path, so ``POST /github/push``
+    is captured into bin ``github`` and a forward, secret or answer set for
+    ``"github/push"`` would never apply, without a word. The message says what to write.
+    ``lab.forward``, ``lab.secret``, ``lab.respond`` (a pattern without a leading ``/``) and
+    ``hooklab serve --forward`` read their bin here.
+
+    >>> check_bin("/orders")
+    'orders'
+    >>> check_bin("github/push")
+    Traceback (most recent call last):
+    ...
+    ValueError: 'github/push' is no bin: a bin is one path segment, the first of the path
+    (POST /github/push is captured into bin 'github'); write 'github' (a forward sends the
+    rest of the path, /push, on after its target's path; lab.respond takes a path glob,
+    '/github/push')
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"a bin is a str, not {type(name).__name__}")
+    b = bin_name(name)
+    if "/" not in b:
+        return b
+    first, rest = b.split("/", 1)
+    shown = repr(name) if len(name) <= 80 else repr(name[:80]) + "..."
+    raise ValueError(f"{shown} is no bin: a bin is one path segment, the first of the path "
+                     f"(POST /{b} is captured into bin {first!r}); write {first!r} (a forward "
+                     f"sends the rest of the path, /{rest}, on after its target's path; "
+                     f"lab.respond takes a path glob, '/{b}')")
 
 
 def provider_wanted(value: str | list[str]) -> tuple[list[str], bool]:

@@ -30,6 +30,7 @@ import warnings
 import weakref
 from typing import Any
 
+from ..filters import check_bin
 from .origin import _stated_root, origin_of, public_root, unused_public_urls
 from .registry import (
     REGISTRY_NAME,
@@ -71,8 +72,8 @@ _TUNNELED: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDicti
 
 # -- keys ---------------------------------------------------------------------------------------
 def _check_bin(bin: str) -> str:
-    b = bin.strip("/")
-    if not b or "/" in b or b in (".", "..") or b.startswith("_hooklab"):
+    b = check_bin(bin)  # (one path segment, as every per-bin call reads a bin)
+    if not b or b in (".", "..") or b.startswith("_hooklab"):
         raise ValueError(f"not a bin name: {bin!r} (one path segment, not _hooklab*)")
     return b
 

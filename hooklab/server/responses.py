@@ -19,6 +19,7 @@ from typing import Any
 
 from ..capture import bin_of, path_read
 from ..credentials import shown_header_name
+from ..filters import check_bin
 
 __all__ = ["DEFAULT_RESPONSE", "MAX_DELAY", "Response", "ResponseRules", "Rule"]
 
@@ -146,7 +147,12 @@ class ResponseRules:
         *,
         method: str | None = None,
     ) -> Rule:
-        """Add a rule. ``status`` may be a sequence: one answer per request, the last repeats."""
+        """Add a rule. ``status`` may be a sequence: one answer per request, the last repeats.
+        A ``pattern`` without a leading ``/`` is a bin, one path segment
+        (:func:`~hooklab.filters.check_bin`: ``"github/push"`` is ``ValueError``, saying to
+        write the glob ``"/github/push"``)."""
+        if isinstance(pattern, str) and not pattern.startswith("/") and pattern != "*":
+            check_bin(pattern)  # (compared with a capture's bin, it would never match)
         if not 0 <= float(delay) <= MAX_DELAY:
             raise ValueError(f"delay must be between 0 and {MAX_DELAY:g} s, got {delay!r}")
         many = isinstance(status, Iterable) and not isinstance(status, (str, bytes))
