@@ -40,6 +40,7 @@ __all__ = [
     "WHOLE_FORM",
     "WHOLE_JSON",
     "Part",
+    "basic_authorization",
     "hidden_body",
     "hidden_form",
     "hidden_json",
@@ -488,6 +489,27 @@ def _path_params(path: str) -> list[str]:
             for pair in re.split(r"[&;]", segment.partition(";")[2])]
 
 
+def basic_authorization(url: str) -> str | None:
+    """The ``Authorization`` value a request to ``url`` carries for its ``user:password@``
+    (``Basic`` and the base64 of the two, percent-escapes undone, as curl sends them), or
+    ``None`` when it has none. :func:`scrubbed_text` hides its base64 too: an app that
+    echoes the request (a bad status line) shows the password so encoded.
+
+    >>> basic_authorization("http://admin:S3KRETPW@127.0.0.1:5000/h")
+    'Basic YWRtaW46UzNLUkVUUFc='
+    >>> basic_authorization("http://127.0.0.1:5000/h") is None
+    True
+    """
+    import base64
+    from urllib.parse import unquote
+
+    parts = urlsplit(url)
+    if parts.username is None:
+        return None
+    pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+    return "Basic " + base64.b64encode(pair.encode()).decode()
+
+
 def url_secrets(url: str) -> list[str]:
     """The credentials :func:`scrubbed_url` hides in ``url``, as written and decoded (longest
     first): what must not reach a message that quotes the URL some other way (an error of
@@ -541,8 +563,22 @@ def scrubbed_text(text: str, url: str, mark: str = "[secret]") -> str:
     '[Errno 111] Connection refused'
     >>> scrubbed_text("InvalidURL: '/h?token=S3\\x7f'", "http://h/h?token=S3\x7f")
     "InvalidURL: '/h?token=[secret]'"
+
+    The ``Authorization: Basic`` a request sends for the URL's ``user:password@``
+    (:func:`basic_authorization`) is hidden too: an app may echo the request it got.
+
+    >>> scrubbed_text("BadStatusLine: Basic YWRtaW46cHc=", "http://admin:pw@h/")
+    'BadStatusLine: Basic [secret]'
     """
-    return _hide_values(text, url_secrets(url), mark)
+    values = url_secrets(url)
+    if values:  # (a URL with user:password@ has a secret: its password, or its user name)
+        try:
+            basic = basic_authorization(url)
+        except ValueError:  # (no URL urlsplit takes apart: no Basic credentials were sent)
+            basic = None
+        if basic is not None:
+            values = [basic.removeprefix("Basic "), *values]
+    return _hide_values(text, values, mark)
 
 
 def _hide_values(text: str, values: list[str], mark: str) -> str:

@@ -13,7 +13,9 @@ Outgoing requests use :mod:`http.client`: no redirects unless ``follow_redirects
 timeout on connect and on each read, headers sent exactly in the given order. A followed
 redirect to another origin (scheme, host or port) carries no credentials (``Authorization``,
 ``Cookie``...) and no signature headers, to another host no body either; one from https to
-anything but https is not followed (the redirect itself is returned).
+anything but https is not followed (the redirect itself is returned, ``unfollowed`` saying
+why), nor is a ``307``/``308`` to another host with a body (it resends the request, body and
+all, RFC 9110 15.4.8: the body goes to no other host). ``sent_*`` is what went out last.
 
 Every header is checked before anything is sent (:func:`check_header`): a name that is no
 token, or a value with a line break, NUL or another control character (a tab is fine), is
@@ -44,14 +46,13 @@ answer it sent is read and returned rather than that error, as curl reports it.
 from __future__ import annotations
 
 import base64
-import contextlib
 import functools
 import http.client
+import io
 import json
 import os
 import re
 import socket
-import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -59,10 +60,10 @@ from typing import Any, NamedTuple
 from urllib.parse import SplitResult, urljoin, urlsplit
 
 from ..capture import target_as_sent
-from ..credentials import shown_header_name
+from ..credentials import basic_authorization, shown_header_name
 
-__all__ = ["MAX_ANSWER", "MAX_INTERIM", "NOT_IN_URL", "IncompleteRead", "SendResponse", "Unsendable",
-           "check_header", "check_headers", "http_request", "iri_escaped", "refuse_unsendable", "send",
+__all__ = ["MAX_ANSWER", "MAX_INTERIM", "NOT_IN_URL", "BadContentLength", "IncompleteRead",
+           "SendResponse", "Unsendable", "check_header", "check_headers", "http_request", "iri_escaped", "refuse_unsendable", "send",
            "sent_target", "unsendable", "url_as_sent", "url_port"]
 
 _MAX_REDIRECTS = 5
@@ -264,8 +265,10 @@ def _shown_repr(result: Any) -> str:
     """The ``repr`` of a dataclass result of a request (:class:`SendResponse`, a replay's
     result) with its ``url`` as :func:`hooklab.credentials.scrubbed_url` writes it: the
     target's ``user:password@``, credential query values and path parameters as
-    ``[secret]``, as ``lab.forwards()`` records a forward's target. The attribute stays the
-    URL the request went to (code may need it); the text a notebook saves (``text/plain``)
+    ``[secret]``, as ``lab.forwards()`` records a forward's target, and those credentials
+    wherever else it quotes them (a reason phrase, a header echoing the request line, in
+    their ``repr``: the Basic credentials made of ``user:password@`` too). The attribute
+    stays the URL the request went to (code may need it); the text a notebook saves (``text/plain``)
     and a log line do not carry the credentials, which often come from ``os.environ``. Its
     target reads as the bytes sent (:func:`url_as_sent`: a capture's raw UTF-8 as ``café``,
     never ``cafÃ©``).
@@ -279,16 +282,21 @@ def _shown_repr(result: Any) -> str:
     """
     from dataclasses import fields
 
-    from ..credentials import scrubbed_url
+    from ..credentials import scrubbed_text, scrubbed_url
 
+    url = getattr(result, "url", "")
+    url = url if isinstance(url, str) else ""
     shown = []
     for f in fields(result):
         if not f.repr:
             continue
         value = getattr(result, f.name)
         if f.name == "url" and isinstance(value, str):
-            value = url_as_sent(scrubbed_url(value))
-        shown.append(f"{f.name}={value!r}")
+            shown.append(f"url={url_as_sent(scrubbed_url(value))!r}")
+        elif isinstance(value, (str, bytes, list)):  # (what the target answered may echo
+            shown.append(f"{f.name}={scrubbed_text(repr(value), url)}")  # the request: a
+        else:  # reason phrase quoting its request line; a number is none of it)
+            shown.append(f"{f.name}={value!r}")
     return f"{type(result).__name__}({', '.join(shown)})"
 
 
@@ -330,6 +338,10 @@ class SendResponse:
     sent_body: bytes = field(default=b"", repr=False)
     #: the answer's body was longer than :data:`MAX_ANSWER`: ``body`` is its beginning
     truncated: bool = False
+    #: with ``follow_redirects=True``, why the redirect returned was not followed (``None``:
+    #: none was refused): it leaves https, more than 5, or a 307/308 to another host (it
+    #: would resend the body, which goes to no other host)
+    unfollowed: str | None = field(default=None, repr=False)
 
     def header(self, name: str) -> str | None:
         return next((v for k, v in self.headers if k.lower() == name.lower()), None)
@@ -345,7 +357,8 @@ class SendResponse:
     def ok(self) -> bool:
         """Whether the receiver took the webhook: a ``2xx`` final answer. A redirect not
         followed (the default; with ``follow_redirects=True`` one that could not be: more
-        than 5, https to http) is ``False``: the app at its ``Location`` got nothing."""
+        than 5, https to http, a 307/308 to another host: :attr:`unfollowed` says which) is
+        ``False``: the app at its ``Location`` got nothing."""
         return 200 <= self.status < 300
 
     def __repr__(self) -> str:
@@ -448,10 +461,88 @@ class _FinalResponse(http.client.HTTPResponse):
         raise http.client.HTTPException(f"more than {MAX_INTERIM} interim (1xx) answers")
 
 
-class _ExactHTTPConnection(http.client.HTTPConnection):
+class _Deadline:
+    """The end of one exchange (:func:`_exchange`): ``timeout`` seconds after it began, for
+    the whole of it, connecting, writing the request and reading the answer. :meth:`left`
+    gives each blocking call on the socket what remains (``TimeoutError`` when nothing does),
+    so a target that answers a byte at a time, each within a socket timeout, is cut off at
+    the deadline all the same (a timer shutting the socket down did not stop it: Linux still
+    hands over bytes that arrive after a ``shutdown``)."""
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self.end = time.monotonic() + timeout
+
+    def left(self) -> float:
+        """Seconds until the deadline, or ``TimeoutError`` when it has passed."""
+        left = self.end - time.monotonic()
+        if left <= 0:
+            raise self.error()
+        return left
+
+    def error(self) -> TimeoutError:
+        return TimeoutError(f"timed out after {self.timeout:g} s")
+
+
+class _DeadlineReader(io.RawIOBase):
+    """The answer's side of a socket (its ``makefile("rb", buffering=0)``), each read given
+    what remains of the :class:`_Deadline` as its socket timeout."""
+
+    def __init__(self, raw: Any, sock: socket.socket, deadline: _Deadline) -> None:
+        super().__init__()
+        self._raw, self._sock, self._deadline = raw, sock, deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int | None:
+        self._sock.settimeout(self._deadline.left())
+        return self._raw.readinto(buffer)
+
+    def close(self) -> None:
+        self._raw.close()  # (the socket closes once its connection has closed it too)
+        super().close()
+
+
+class _DeadlineSocket:
+    """A connected socket whose writes and reads (:class:`_DeadlineReader`) end by the
+    :class:`_Deadline`; anything else is the socket's own."""
+
+    def __init__(self, sock: socket.socket, deadline: _Deadline) -> None:
+        self._sock, self._deadline = sock, deadline
+
+    def sendall(self, data: Any) -> None:
+        self._sock.settimeout(self._deadline.left())  # (sendall's timeout bounds all of it)
+        self._sock.sendall(data)
+
+    def makefile(self, mode: str = "r", *args: Any, **kwargs: Any) -> io.BufferedReader:
+        raw = self._sock.makefile("rb", buffering=0)
+        return io.BufferedReader(_DeadlineReader(raw, self._sock, self._deadline))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
+
+
+class _DeadlineConnection:
+    """Connects (TLS handshake included) within what remains of its :class:`_Deadline`
+    (``deadline``, set before it connects), then sends and reads through a
+    :class:`_DeadlineSocket`."""
+
+    deadline: _Deadline | None = None
+
+    def connect(self) -> None:
+        if self.deadline is not None:
+            self.timeout = self.deadline.left()
+        super().connect()  # type: ignore[misc]
+        if self.deadline is not None:
+            self.sock = _DeadlineSocket(self.sock, self.deadline)
+
+
+class _ExactHTTPConnection(_DeadlineConnection, http.client.HTTPConnection):
     """An ``HTTPConnection`` that writes the request line's bytes as the capture held them:
     a target with bytes past ASCII (stored one character a byte, as HTTP reads a request)
-    goes out byte for byte, where ``http.client`` refused it (``UnicodeEncodeError``)."""
+    goes out byte for byte, where ``http.client`` refused it (``UnicodeEncodeError``); the
+    whole exchange ends by its ``deadline`` (:class:`_DeadlineConnection`)."""
 
     response_class = _FinalResponse
 
@@ -459,7 +550,7 @@ class _ExactHTTPConnection(http.client.HTTPConnection):
         return request.encode("latin-1")
 
 
-class _ExactHTTPSConnection(http.client.HTTPSConnection):
+class _ExactHTTPSConnection(_DeadlineConnection, http.client.HTTPSConnection):
     __doc__ = _ExactHTTPConnection.__doc__
     response_class = _FinalResponse
     _encode_request = _ExactHTTPConnection._encode_request
@@ -497,6 +588,45 @@ class _Answer(NamedTuple):
     headers: list[tuple[str, str]]
     body: bytes
     truncated: bool  # the body went on past the limit: ``body`` is its beginning
+
+
+class BadContentLength(http.client.HTTPException):
+    """The answer's ``Content-Length`` is no byte count (``abc``, ``-1``, ``+5``, ``""``), or
+    it is given more than once with different counts: its body cannot be told from what
+    follows it. RFC 9112 section 6.3 makes that an unrecoverable error: the answer is
+    discarded, not taken for a body read until the connection closed (a delivery that looked
+    whole, status 200 and all), as an answer cut short is (:class:`IncompleteRead`).
+
+    >>> str(BadContentLength(["abc"]))
+    "the answer's Content-Length 'abc' is no byte count: its body cannot be framed (RFC 9112 6.3)"
+    """
+
+    def __init__(self, values: list[str]) -> None:
+        super().__init__(values)
+        self.values = values
+
+    def __str__(self) -> str:
+        said = ", ".join(self.values)
+        shown = repr(said if len(said) <= 60 else said[:60] + "...")
+        what = ("is no byte count" if len({v.strip(" \t") for v in self.values}) <= 1
+                else "says different byte counts")
+        return f"the answer's Content-Length {shown} {what}: its body cannot be framed (RFC 9112 6.3)"
+
+
+def _check_length(resp: http.client.HTTPResponse) -> None:
+    """:class:`BadContentLength` when the answer's body is framed by a ``Content-Length``
+    (no ``Transfer-Encoding``, a status that has content) that is no byte count, or lists
+    different ones; the same count listed twice (``5, 5``: RFC 9112 6.3 lets a recipient
+    take it as one) frames the body as that count, where ``http.client`` read until close."""
+    values = resp.headers.get_all("Content-Length") or []
+    if not values or resp.headers.get("Transfer-Encoding") is not None \
+            or resp.status in (204, 304) or 100 <= resp.status < 200:
+        return
+    counts = {t.strip(" \t") for v in values for t in v.split(",")}
+    if len(counts) != 1 or not all(c.isascii() and c.isdigit() for c in counts):
+        raise BadContentLength(values)
+    if resp.length is None:  # ("5, 5": one count, which http.client did not read)
+        resp.length = int(counts.pop())
 
 
 def _read_body(resp: http.client.HTTPResponse, limit: int, keep: bool) -> tuple[bytes, bool]:
@@ -609,28 +739,13 @@ def _exchange_once(
     conn = conn_cls(parts.hostname, url_port(url), timeout=timeout)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     names = {k.lower() for k, _ in hdrs}
-    cut = threading.Event()
-
-    def cut_off() -> None:  # (the socket's own timeout bounds each read, not all of them)
-        cut.set()
-        sock = conn.sock
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-
-    timer = threading.Timer(timeout, cut_off)
-    timer.daemon = True
-    timer.start()
+    deadline = conn.deadline = _Deadline(timeout)  # (the whole exchange: not each read)
     try:
         conn.putrequest(method, target, skip_host=True, skip_accept_encoding=True)
         if "host" not in names:
             conn.putheader("Host", parts.netloc.rpartition("@")[2])
         if parts.username is not None and "authorization" not in names:
-            import base64
-            from urllib.parse import unquote
-
-            pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
-            conn.putheader("Authorization", "Basic " + base64.b64encode(pair.encode()).decode())
+            conn.putheader("Authorization", basic_authorization(url))
         for k, v in hdrs:
             conn.putheader(k, v)
         if tail:  # (trailer fields: only a chunked body carries them; http.client writes
@@ -641,25 +756,22 @@ def _exchange_once(
             conn.endheaders(_chunked(body, tail) if tail else (body or None))
         except (BrokenPipeError, ConnectionResetError) as exc:
             # the target answered before reading the whole body (a 413 from an upload limit)
-            # and closed: its answer is in our receive buffer. Read it (bounded by the socket's
-            # timeout and the timer) and return it, as curl does; none there: the send's error
+            # and closed: its answer is in our receive buffer. Read it (bounded by the
+            # deadline) and return it, as curl does; none there: the send's error
             try:
                 resp = conn.getresponse()
             except (OSError, http.client.HTTPException):
                 raise exc from None
         else:
             resp = conn.getresponse()
-        data, truncated = (b"", False) if method.upper() == "HEAD" else \
-            _read_body(resp, max(0, limit), keep)
-    except Exception:
-        if cut.is_set():
-            raise TimeoutError(f"timed out after {timeout:g} s") from None
-        raise
+        head_only = method.upper() == "HEAD"
+        if not head_only:
+            _check_length(resp)
+        data, truncated = (b"", False) if head_only else _read_body(resp, max(0, limit), keep)
+    except TimeoutError:  # (the socket's own, or the deadline's: said in the caller's words)
+        raise deadline.error() from None
     finally:
-        timer.cancel()
         conn.close()  # (a cut answer's rest is not read: the target gets a reset)
-    if cut.is_set():  # (what came before the cut may look whole: it is not)
-        raise TimeoutError(f"timed out after {timeout:g} s")
     return _Answer(resp.status, resp.reason, list(resp.getheaders()), data, truncated)
 
 
@@ -681,30 +793,30 @@ def _encode(payload: Any) -> tuple[bytes, str | None]:
 
 def _merge(base: list[tuple[str, str]], extra: Mapping[str, str] | Iterable[tuple[str, str]] | None
            ) -> list[tuple[str, str]]:
-    """``base`` with ``extra`` replacing same-named headers (case-insensitive) in place; a
-    name ``extra`` gives more than once is sent that many times, in its order.
+    """``base`` with ``extra`` replacing same-named headers (case-insensitive) in place, all
+    of a name's there in the order given; the names ``base`` has not follow it exactly in the
+    order given (``X-B: 1``, ``x-a: 2``, ``X-B: 3`` go out so, as ``curl -H`` sends them:
+    never regrouped by name).
 
     >>> _merge([("A", "1"), ("B", "2")], [("b", "x"), ("C", "y"), ("b", "z")])
     [('A', '1'), ('b', 'x'), ('b', 'z'), ('C', 'y')]
+    >>> _merge([("A", "1")], [("X-B", "1"), ("x-a", "2"), ("X-B", "3")])
+    [('A', '1'), ('X-B', '1'), ('x-a', '2'), ('X-B', '3')]
     """
     if not extra:
         return base
     items = check_headers(extra)  # (a bad one is named before anything is signed or sent)
-    new: dict[str, list[tuple[str, str]] | None] = {}
-    for k, v in items:
-        group = new.setdefault(k.lower(), [])
-        assert group is not None
-        group.append((k, v))
+    replacing = {k.lower() for k, _ in base} & {k.lower() for k, _ in items}
+    placed: set[str] = set()
     out: list[tuple[str, str]] = []
     for k, v in base:
-        if k.lower() in new:
-            group = new[k.lower()]
-            if group is not None:  # (the first of base's: all of extra's go there)
-                out.extend(group)
-                new[k.lower()] = None
-        else:
+        name = k.lower()
+        if name not in replacing:
             out.append((k, v))
-    out.extend(h for group in new.values() if group is not None for h in group)
+        elif name not in placed:  # (the first of base's: all of extra's go there)
+            out.extend(h for h in items if h[0].lower() == name)
+            placed.add(name)
+    out.extend(h for h in items if h[0].lower() not in replacing)
     return out
 
 
@@ -822,28 +934,40 @@ def send(
             signed_names = {k.lower() for k in signed.headers}
     start = time.perf_counter()
     cur_method, cur_url, cur_body = method.upper(), url, body
-    for _ in range(_MAX_REDIRECTS + 1):
+    unfollowed = None
+    for hop in range(_MAX_REDIRECTS + 1):
         status, reason, rh, rb, cut = _exchange(cur_method, cur_url, hdrs, cur_body, timeout=timeout)
         location = next((v for k, v in rh if k.lower() == "location"), None)
         if not (follow_redirects and location and status in (301, 302, 303, 307, 308)):
             break
+        if hop == _MAX_REDIRECTS:
+            unfollowed = f"more than {_MAX_REDIRECTS} redirects"
+            break
         nxt = urljoin(cur_url, location)
         here, there = urlsplit(cur_url), urlsplit(nxt)
+        keeps_body = status in (307, 308) or cur_method == "HEAD"  # (RFC 9110 15.4.8, 15.4.9)
         if there.scheme not in ("http", "https") or (here.scheme == "https" and there.scheme != "https"):
+            unfollowed = "it leaves https" if here.scheme == "https" else "it leaves http(s)"
             break  # never downgrade https to http (or leave http(s)): the redirect is returned
+        other_host = (here.hostname or "").lower() != (there.hostname or "").lower()
+        if other_host and keeps_body and cur_body:
+            # a 307/308 resends the same request, body and all; the payload goes to no other
+            # host: not followed (an empty POST there, answered 200, looked delivered)
+            unfollowed = (f"a {status} to another host ({there.hostname or ''}) resends the "
+                          "body, which hooklab sends to no other host")
+            break
         if _origin(here) != _origin(there):  # another origin: no credentials or signatures
             hdrs = [(k, v) for k, v in hdrs
                     if k.lower() not in signed_names and not _CREDENTIAL.search(k)]
-        if (here.hostname or "").lower() != (there.hostname or "").lower():
-            # another host: not the payload either
+        if other_host:  # (another host: no payload; a 301/302/303 sends none anyway)
             hdrs = [(k, v) for k, v in hdrs if k.lower() not in ("content-type", "content-length")]
             cur_body = b""
         cur_url = nxt
-        if status in (301, 302, 303) and cur_method != "HEAD":
+        if not keeps_body and cur_method != "HEAD":  # (301, 302, 303: a GET, no content)
             cur_method, cur_body = "GET", b""
             hdrs = [(k, v) for k, v in hdrs if k.lower() not in ("content-type", "content-length")]
-    return SendResponse(status, reason, rh, rb, time.perf_counter() - start, cur_url, hdrs, body,
-                        truncated=cut)
+    return SendResponse(status, reason, rh, rb, time.perf_counter() - start, cur_url, hdrs,
+                        cur_body, truncated=cut, unfollowed=unfollowed)
 
 
 def data_arg(text: str, *, merged: bool) -> Any:
