@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import socket
 import time
-import urllib.request
 
 import pytest
+from _http import post
 from _rawapp import RawServer
 
 import hooklab
@@ -58,10 +58,8 @@ class Trickle(RawServer):
                 return
 
 
-def _post(lab: HookLab, bin_: str, body: bytes = b"{}") -> None:
-    req = urllib.request.Request(lab.url_for(bin_), data=body, method="POST")
-    with urllib.request.urlopen(req, timeout=10) as r:
-        assert r.status == 200
+def _post(lab: HookLab, bin_: str) -> None:
+    assert post(lab.url_for(bin_), b"{}")[0] == 200
 
 
 @pytest.mark.parametrize("how", ["body", "head"])

@@ -22,10 +22,10 @@ import socket
 import subprocess
 import sys
 import threading
-import urllib.request
 from pathlib import Path
 
 import pytest
+from _http import post
 from _rawapp import RawServer
 from traitlets import TraitError
 
@@ -64,10 +64,8 @@ class App(RawServer):
                 return
 
 
-def _post(lab: HookLab, bin_: str, body: bytes = b"{}") -> None:
-    req = urllib.request.Request(lab.url_for(bin_), data=body, method="POST")
-    with urllib.request.urlopen(req, timeout=10) as r:
-        assert r.status == 200
+def _post(lab: HookLab, bin_: str) -> None:
+    assert post(lab.url_for(bin_), b"{}")[0] == 200
 
 
 def _forward_outcome(lab: HookLab, bin_: str, to: str) -> dict[str, object]:
