@@ -45,7 +45,7 @@ from traitlets.config import Configurable
 
 from . import ingress
 from .capture import Capture, bin_of, header_text_as_sent, n_captures, printable, target_as_sent
-from .filters import bin_name, check_bin, describe, is_capture_id
+from .filters import check_bin, describe, is_capture_id
 from .providers import TABLE, unknown_provider
 from .server.lifecycle import (
     DEFAULT_MAX_BODY,
