@@ -278,7 +278,7 @@ def test_mux_refuses_only_old_timestamps():
     old = sign_request("mux", "mux-secret", body=body, timestamp=now - 900).headers
     assert verify_signature("mux", "mux-secret", future, body, now=now).valid
     v = verify_signature("mux", "mux-secret", old, body, now=now)
-    assert not v.valid and "older" in v.reason
+    assert not v.valid and "old, beyond" in v.reason
 
 
 @pytest.mark.parametrize(("age", "ok"), [(0, True), (45, True), (59, True), (90, False),

@@ -245,7 +245,7 @@ def signed_failures(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     ("test_assert_wrong_secret", r"got 1; newest captures: #\d+ POST /orders payment_intent\."
      r"succeeded \(verified=False: signature mismatch: was the body re-serialised\? "),
     ("test_assert_stale", r"#\d+ POST /orders payment_intent\.succeeded \(verified=False: "
-     r"timestamp 36\d\d s older than tolerance 300 s \(the signature itself matches\)\)"),
+     r"timestamp 36\d\d s old, beyond tolerance 300 s \(the signature itself matches\)\)"),
     ("test_assert_no_provider", r"#\d+ POST /any \(verified=False: unknown provider: .*"
      r"give the bin a provider: "),
     ("test_assert_right_secret", r"#\d+ POST /orders payment_intent\.succeeded \(verified=True\)$"),

@@ -48,7 +48,7 @@ STRIPE_ATTACKS = [
     ("bogus signature", {"Stripe-Signature": "t=1,v1=deadbeef"}, FORGED, "signature mismatch"),
     ("no signature", {}, FORGED, "missing header Stripe-Signature"),
     ("another secret", _stripe(OTHER), FORGED, "signature mismatch"),
-    ("replayed late", _stripe(SECRET, ago=600), FORGED, "older than tolerance"),
+    ("replayed late", _stripe(SECRET, ago=600), FORGED, "old, beyond tolerance"),
     ("body swapped", _stripe(SECRET, body=b'{"id":"evt_real"}'), FORGED, "signature mismatch"),
     ("empty signature", {"Stripe-Signature": ""}, FORGED, "malformed Stripe-Signature"),
     ("v0 only", {"Stripe-Signature": f"t={int(time.time())},v0=00"}, FORGED, "no v1 signature"),

@@ -160,7 +160,7 @@ def verify_signature(
     >>> hdrs = sign("slack", "8f742231b10e8888abcd99yyyzzz85a5", b"x=1", timestamp=1531420618)
     >>> verify_signature("slack", "8f742231b10e8888abcd99yyyzzz85a5", hdrs, b"x=1",
     ...                  now=1531420618 + 412).reason
-    'timestamp 412 s older than tolerance 300 s (the signature itself matches)'
+    'timestamp 412 s old, beyond tolerance 300 s (the signature itself matches)'
     """
     name = provider if isinstance(provider, str) else ""
     try:

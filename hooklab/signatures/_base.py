@@ -167,7 +167,7 @@ class Incoming:
 
         >>> inc = Incoming({}, b"", "k", None, now=1000.0, tolerance=5)
         >>> inc.stale(990), inc.stale(1003), inc.stale(1009)
-        ('timestamp 10 s older than tolerance 5 s', None, 'timestamp 9 s in the future, beyond tolerance 5 s')
+        ('timestamp 10 s old, beyond tolerance 5 s', None, 'timestamp 9 s in the future, beyond tolerance 5 s')
         >>> Incoming({}, b"", "k", None, 1000.0, 5, ahead=math.inf).stale(9999) is None
         True
         """
@@ -177,7 +177,7 @@ class Incoming:
             ts = ts / 1000
         age = self.now - ts
         if age > self.tolerance:
-            return f"timestamp {math.ceil(age)} s older than tolerance {_fmt(self.tolerance)} s"
+            return f"timestamp {math.ceil(age)} s old, beyond tolerance {_fmt(self.tolerance)} s"
         ahead = self.tolerance if self.ahead is None else self.ahead
         if -age > ahead:
             return f"timestamp {math.ceil(-age)} s in the future, beyond tolerance {_fmt(ahead)} s"
