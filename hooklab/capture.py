@@ -108,10 +108,11 @@ def redact_record(
     - ``secrets``: any occurrence of these strings (the lab's read token; the secrets given
       with ``lab.secret``; in any letter case when 16 characters or longer) becomes ``mark``
       (:data:`REDACTED`; in a header name without its brackets) in header
-      names and values (inside ``Basic`` credentials too), the path, query keys and values,
-      the URL, ``event_type``, ``delivery_id``, ``verify_reason`` and ``handshake``;
-      percent-encoded once or a few times over
-      too (such a text is then stored decoded). The body is never changed.
+      names and values (``Basic`` credentials that hold one: whole), the path, query keys
+      and values, the URL, ``event_type``, ``delivery_id``, ``verify_reason`` and
+      ``handshake``; percent-encoded once or a few times over too (such a text is then
+      stored decoded; as Latin-1: as sent), and in base64 at any offset (those of 6 bytes or
+      more: the characters that carry its bits, see :func:`_hide`). The body is never changed.
 
     >>> r = redact_record({"headers": [("Cookie", "a=1"), ("X", "t0k")], "url": "/b?t=t0k",
     ...                    "query": {"t": ["t0k"]}}, secrets=("t0k",))
@@ -135,7 +136,7 @@ def redact_record(
         elif pattern is not None:
             # (a header name must stay a token: the mark without its brackets)
             name, new = _scrubbed(k, pattern, mark.strip("[]")), _scrubbed(v, pattern, mark)
-            basic = _BASIC.fullmatch(new)
+            basic = _BASIC.fullmatch(v)  # (credentials that hold it: hidden whole)
             if basic and pattern.search(_unbase64(basic.group(2))):
                 new = basic.group(1) + mark
         if new is not v or name is not k:
@@ -240,8 +241,17 @@ def _anywhere(record: dict[str, Any], headers: Any, pattern: re.Pattern[str],
 
 def _secret_pattern(secrets: tuple[str, ...]) -> tuple[re.Pattern[str], tuple[str, ...]] | None:
     """One pattern for every form of ``secrets`` (in any letter case for those of 16
-    characters or more; its UTF-8 read as Latin-1, as a header value arrives; longest
-    first), and those forms in lower case (for a quick test first); made once per set."""
+    characters or more; its UTF-8 read as Latin-1, as a header value arrives; percent-encoded
+    as Latin-1, hex digits in either case; longest first; base64 at any offset, see
+    :func:`_base64_forms`), and those forms in lower case (for a quick test first); made once
+    per set.
+
+    >>> pattern, lower = _secret_pattern(("hunter2-password",))
+    >>> _hide("Bearer Y2xpZW50Omh1bnRlcjItcGFzc3dvcmQ=", pattern, "[secret]")
+    'Bearer Y2xpZW50O[secret]'
+    >>> _hide("k=p%e4ssw%F6rd-123", _secret_pattern(("p\xe4ssw\xf6rd-123",))[0], "[secret]")
+    'k=[secret]'
+    """
     if not secrets:
         return None
     got = _PATTERNS.get(secrets)
@@ -252,9 +262,36 @@ def _secret_pattern(secrets: tuple[str, ...]) -> tuple[re.Pattern[str], tuple[st
                 forms.add(s.encode("utf-8", "surrogatepass").decode("latin-1"))
             except UnicodeError:
                 pass
-        got = (re.compile("|".join(  # (letter case ignored for long, random-looking ones)
-            f"(?i:{re.escape(f)})" if len(f) >= 16 else re.escape(f)
-            for f in sorted(forms, key=len, reverse=True))), tuple({f.lower() for f in forms}))
+        # (forms that are the UTF-8 of another read as Latin-1: not encoded again)
+        utf8 = {f.encode("utf-8", "surrogatepass").decode("latin-1") for f in forms if not f.isascii()}
+        raw_of = {f: _raw_forms(f) for f in forms if f not in utf8}
+        # (a form that is the base64 of another is found by that one's base64 forms)
+        encoded = {e for raws in raw_of.values() for raw in raws
+                   for e in (base64.b64encode(raw).decode().rstrip("="),
+                             base64.urlsafe_b64encode(raw).decode().rstrip("="))}
+        forms = {f for f in forms if f.rstrip("=") not in encoded}
+        b64: dict[str, str] = {}  # (form -> group: b<characters before it><padding after>)
+        for f, raws in raw_of.items():
+            for raw in raws if f in forms else ():
+                for form, group in _base64_forms(raw) if len(raw) >= 6 else ():
+                    b64.setdefault(form, group)
+        plain = [f"(?i:{re.escape(f)})" if len(f) >= 16 else re.escape(f)
+                 for f in sorted(forms, key=len, reverse=True)]
+        # (percent-encoded as Latin-1; its UTF-8 percent-encoded is decoded by _scrubbed)
+        latin1 = [f for f in forms if not f.isascii() and f not in utf8 and _latin1_ok(f)]
+        plain += [_latin1_percent(f) for f in latin1]
+        # (and those bytes as a query parser reads them, as UTF-8: U+FFFD for what is no
+        # UTF-8, where 6 characters or more are still the secret's own)
+        for f in latin1:
+            read = f.encode("latin-1").decode("utf-8", "replace")
+            if read != f and len(read) - read.count("\ufffd") >= 6:
+                plain.append(re.escape(read))
+        groups = [f"(?P<t>{'|'.join(plain)})"] if plain else []
+        for name in sorted(set(b64.values())):
+            alts = sorted((f for f, g in b64.items() if g == name), key=len, reverse=True)
+            groups.append(f"(?P<{name}>{'|'.join(map(re.escape, alts))})")
+        got = (re.compile("|".join(groups)),
+               tuple({f.lower() for f in forms} | {f.lower() for f in b64}))
         if len(_PATTERNS) > 64:
             _PATTERNS.clear()
         _PATTERNS[secrets] = got
@@ -264,10 +301,96 @@ def _secret_pattern(secrets: tuple[str, ...]) -> tuple[re.Pattern[str], tuple[st
 _PATTERNS: dict[tuple[str, ...], tuple[re.Pattern[str], tuple[str, ...]]] = {}
 
 
+def _raw_forms(form: str) -> set[bytes]:
+    """The bytes a sender may have base64-encoded for ``form``: its UTF-8, and its Latin-1
+    where it has one (which is also what a UTF-8 secret read as Latin-1 was sent as)."""
+    out = {form.encode("utf-8", "surrogatepass")}
+    if _latin1_ok(form):
+        out.add(form.encode("latin-1"))
+    return out
+
+
+def _latin1_ok(text: str) -> bool:
+    try:
+        text.encode("latin-1")
+    except UnicodeError:
+        return False
+    return True
+
+
+def _latin1_percent(form: str) -> str:
+    """A pattern for ``form`` percent-encoded as Latin-1 (as a form or query encoder set to
+    Latin-1 writes it), any of its characters left as they are, hex digits in either case
+    (``p%E4ssw%f6rd-123`` for ``pässwörd-123``; its UTF-8 is decoded by :func:`_scrubbed`)."""
+    parts = []
+    for ch in form:
+        alts = [re.escape(ch), f"%(?i:{ord(ch):02x})"] + (["\\+"] if ch == " " else [])
+        parts.append(f"(?:{'|'.join(alts)})")
+    text = "".join(parts)
+    return f"(?i:{text})" if len(form) >= 16 else text
+
+
+def _base64_forms(raw: bytes) -> list[tuple[str, str]]:
+    """How ``raw`` looks inside base64 of a value that holds it at any offset: for each of the
+    three offsets modulo 3, the characters its bits alone make (the first and last characters
+    mix in the neighbours' bits, so they are left out), in the standard and the URL-safe
+    alphabet, each with its group name for :func:`_hide`: ``b<L><P>``, ``L`` characters before
+    the match that carry the secret's first bits (0 or 1), and ``P`` the ``=`` of padding that
+    may follow (when ``P`` is not 0, the character after the match carries its last bits).
+
+    >>> [f for f, _ in _base64_forms(b"client")]
+    ['Y2xpZW50', 'NsaWVud', 'jbGllbn']
+    """
+    out = []
+    n = len(raw)
+    for k in range(3):
+        enc = base64.b64encode(b"\0" * k + raw).decode()
+        stable = enc[-(-8 * k // 6): 8 * (k + n) // 6]
+        group = f"b{1 if k else 0}{-(k + n) % 3}"
+        out.append((stable, group))
+        url = stable.translate(_URLSAFE)
+        if url != stable:
+            out.append((url, group))
+    return out
+
+
+_URLSAFE = str.maketrans("+/", "-_")
+#: characters of base64 (both alphabets): what a base64 run that holds a secret is made of
+_B64_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_")
+
+
+def _hide(text: str, pattern: re.Pattern[str], mark: str) -> str:
+    """``text`` with every match of ``pattern`` (made by :func:`_secret_pattern`) replaced by
+    ``mark``; a base64 match with the characters around it that carry the secret's first and
+    last bits, and the ``=`` of padding after it: every character that holds any of the
+    secret's bits becomes ``mark``, the rest of the base64 run stays as sent."""
+    if set(pattern.groupindex) <= {"t"}:  # (no base64 form: none of 6 bytes or more)
+        return pattern.sub(mark, text)
+    out: list[str] = []
+    at = 0
+    for m in pattern.finditer(text):
+        start, end = m.span()
+        group = m.lastgroup or "t"
+        if group != "t":
+            if group[1] == "1" and start > at and text[start - 1] in _B64_CHARS:
+                start -= 1
+            pad = int(group[2])
+            if pad and end < len(text) and text[end] in _B64_CHARS:
+                end += 1
+                while pad and text.startswith("=", end):
+                    end, pad = end + 1, pad - 1
+        if end <= at:  # (inside what the last match took)
+            continue
+        out += (text[at:max(start, at)], mark)
+        at = end
+    out.append(text[at:])
+    return "".join(out)
+
+
 def _scrubbed(text: str, pattern: re.Pattern[str], mark: str) -> str:
     """``text`` with every match of ``pattern`` replaced, also where it is percent-encoded
     (up to three times over: that text is then kept decoded, as far as it had to be)."""
-    text = pattern.sub(mark, text)
+    text = _hide(text, pattern, mark)
     seen = text
     for _ in range(3):
         if "%" not in seen:
@@ -276,7 +399,7 @@ def _scrubbed(text: str, pattern: re.Pattern[str], mark: str) -> str:
         if decoded == seen:
             break
         if pattern.search(decoded):
-            text = pattern.sub(mark, decoded)
+            text = _hide(decoded, pattern, mark)
         seen = decoded
     return text
 
