@@ -75,12 +75,18 @@ def _senders(secret: str | bytes) -> list[tuple[str, dict[str, str]]]:
         ("none", {}),
         ("basic", {"Authorization": "Basic " + _b64(b"u:" + raw)}),
         ("basic-unpadded", {"Authorization": "Basic " + _b64(b"u:" + raw).rstrip("=")}),
+        ("basic-as-user", {"Authorization": "Basic " + _b64(raw + b":p")}),  # (not the password)
         ("inside", {"X-Echo": "github-" + raw.decode("latin-1") + "-b"}),
         ("base64", {"X-Echo": _b64(raw)}),
     ]
 
 
 def _expected(bin_: str, how: str = "none") -> str:
+    # (Basic credentials u:<secret> hold the bin's secret as their password: said as such,
+    # with no bin named and no provider to pick, tests/test_basic_password_secret.py)
+    if how in ("basic", "basic-unpadded"):
+        return ("the bin's secret is the password of the Basic credentials in Authorization: "
+                "register the whole user:password as the bin's secret to verify them")
     # (Basic credentials that are not the bin's secret are said to be so first: a wrong
     # password is no missing provider, tests/test_bin_token_wrong_credentials.py)
     other = ("the Authorization header does not hold the bin's secret (wrong credentials?); "

@@ -42,6 +42,10 @@ TOKEN_SENT = "the bin's secret was sent as a token"
 #: does not hold: wrong credentials, not a sender to name
 _NOT_THE_SECRET = ("the Authorization header does not hold the bin's secret (wrong "
                    "credentials?)")
+#: the reason when a bin's secret (no provider) came as the password of Basic credentials:
+#: a bin takes Basic credentials as its whole secret, ``user:password``
+_PASSWORD_ONLY = ("the bin's secret is the password of the Basic credentials in Authorization: "
+                 "register the whole user:password as the bin's secret to verify them")
 _TOKEN_WHERE = re.compile(re.escape(TOKEN_SENT) + r' in (header|the query) ("(?:[^"\\]|\\.)*") \(no signature to check\)')
 #: the fields of a capture :meth:`SecretBook.scrubbed` scrubs (those the store scrubs on arrival)
 _SHOWN = ("method", "path", "query", "headers", "url", "event_type", "delivery_id",
@@ -82,6 +86,30 @@ def _sent_whole(plain: str, headers: Any, query: Any) -> tuple[str, str] | None:
         if len(name) <= 100 and plain in values:
             return "the query", name
     return None
+
+
+def _password_is(value: str, secret: str) -> bool:
+    """Whether ``value``, an ``Authorization`` field, is ``Basic`` credentials whose password
+    (what follows the first ``:``) is ``secret`` (constant time; base64 padded or not).
+
+    >>> _password_is("Basic " + base64.b64encode(b"myapp:hunter2-pw").decode(), "hunter2-pw")
+    True
+    >>> _password_is("Basic bXlhcHA6", "hunter2-pw"), _password_is("Bearer hunter2-pw", "hunter2-pw")
+    (False, False)
+    """
+    import binascii
+    import hmac
+
+    scheme, _, rest = value.strip().partition(" ")
+    rest = rest.strip()
+    if scheme.lower() != "basic" or not rest:
+        return False
+    try:
+        creds = base64.b64decode(rest + "=" * (-len(rest) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    _, colon, password = creds.partition(b":")
+    return bool(colon) and hmac.compare_digest(password, secret.encode("utf-8", "surrogatepass"))
 
 
 def _given(value: str, secret: str) -> str:
@@ -328,11 +356,12 @@ class SecretBook(BinSecrets):
         value quoted by a verifier: it is scrubbed of every form of the registered secrets
         (as the path the bin came from is), never of quoted pieces of a credential taken off
         the record (:func:`_unquote`), which turned a bin named ``b`` into ``'[secret]'`` when
-        ``b`` was a letter of the ``Basic`` credentials sent.
+        ``b`` was a letter of the ``Basic`` credentials sent (here ``abtopsecretvalue99:x``:
+        the secret inside the user name).
 
         >>> book = SecretBook()
         >>> book.set("b", "topsecretvalue99")
-        >>> rec = {"path": "/b", "headers": [("Authorization", "Basic dTp0b3BzZWNyZXR2YWx1ZTk5")],
+        >>> rec = {"path": "/b", "headers": [("Authorization", "Basic YWJ0b3BzZWNyZXR2YWx1ZTk5Ong=")],
         ...        "body": b"{}"}
         >>> book.apply(rec); rec["headers"], "lab.secret('b', ..., provider=" in rec["verify_reason"]
         ([('Authorization', 'Basic [secret]')], True)
@@ -440,8 +469,12 @@ class SecretBook(BinSecrets):
                     # added after the scrubs, which would take the bin's name for a quoted
                     # piece of a credential: see _advise)
                     reason, advise = NO_PROVIDER, bin_
-                    if text is not None and any(k.lower() == "authorization"
-                                                for k, _ in section):
+                    auth = [v for k, v in section if k.lower() == "authorization"]
+                    if text is not None and any(_password_is(v, text) for v in auth):
+                        # (Basic credentials are user:password whole, README: the secret
+                        # found as their password is said as such, no provider to pick)
+                        reason, advise = _PASSWORD_ONLY, None
+                    elif text is not None and auth:
                         # (a token scheme of the bin's own, sent with other credentials: a
                         # wrong password read as "no provider" sent users to set one)
                         reason = f"{_NOT_THE_SECRET}; {NO_PROVIDER}"
