@@ -4,7 +4,9 @@
 Each builder takes ``(event, unix_timestamp)`` and returns ``(headers, data)`` or
 ``(headers, data, options)``; ``options`` may hold ``method`` (for GET and HEAD ``data`` is
 the query), ``query`` (True: ``data`` is the query of a POST without body), ``headers`` (added
-last), ``body`` (``"form"``, ``"json"``, ``"json_pretty"``, ``"json_crlf"``, ``"none"``) and
+last), ``body`` (``"form"``, ``"json"``, ``"json_pretty"``, ``"json_crlf"``, ``"none"``),
+``json_fields`` (form fields whose value is JSON text: ``data`` holds them parsed), ``form``
+(a function from ``data`` to the form's fields, for a form that holds its payload encoded) and
 ``signed`` (False: a handshake its sender never signs, sent as it comes whatever the
 secret), ``throwaway`` (False: unsigned without a secret, see ``Sample.throwaway``). Payload shapes, ids and headers follow each provider's public documentation and
 published examples; every call makes fresh ids.
@@ -295,14 +297,52 @@ def _adyen(event: str, ts: int) -> Built:
 
 
 def _braintree(event: str, ts: int) -> Built:
-    sub = b62(6).lower()
-    xml = (f"<notification><timestamp type=\"datetime\">{_iso(ts)}</timestamp>"
-           f"<kind>{event}</kind><subject><subscription><id>{sub}</id>"
-           "<status>Active</status><transactions type=\"array\"></transactions>"
-           "</subscription></subject></notification>")
-    payload = base64.encodebytes(xml.encode()).decode()
-    return (_ua("Braintree", "application/x-www-form-urlencoded"),
-            {"bt_signature": "", "bt_payload": payload}, {"body": "form"})
+    # (the notification bt_payload carries, as the SDK parses its XML; ``form`` writes it)
+    data = {"timestamp": _iso(ts), "kind": event,
+            "subject": {"subscription": {"id": b62(6).lower(), "status": "Active",
+                                         "transactions": []}}}
+    return (_ua("Braintree", "application/x-www-form-urlencoded"), data,
+            {"body": "form", "form": _braintree_form})
+
+
+def _bt_xml(key: str, value: Any) -> str:
+    """One element of Braintree's XML (Rails style: dashed tags, typed by attribute)."""
+    from xml.sax.saxutils import escape
+
+    tag = key.replace("_", "-")
+    if not tag or not all(c.isalnum() or c in "-." for c in tag) or not tag[0].isalpha():
+        raise ValueError(f"braintree: {key!r} cannot be an XML tag of bt_payload")
+    if isinstance(value, dict):
+        return f"<{tag}>{''.join(_bt_xml(str(k), v) for k, v in value.items())}</{tag}>"
+    if isinstance(value, list):
+        item = key[:-1] if key.endswith("s") and len(key) > 1 else "item"
+        return f"<{tag} type=\"array\">{''.join(_bt_xml(item, v) for v in value)}</{tag}>"
+    if value is None:
+        return f"<{tag} nil=\"true\"/>"
+    if isinstance(value, bool):
+        return f"<{tag} type=\"boolean\">{'true' if value else 'false'}</{tag}>"
+    if isinstance(value, int):
+        return f"<{tag} type=\"integer\">{value}</{tag}>"
+    kind = " type=\"datetime\"" if key == "timestamp" or key.endswith("_at") else ""
+    return f"<{tag}{kind}>{escape(str(value))}</{tag}>"
+
+
+def _braintree_form(data: Any) -> dict[str, str]:
+    """Braintree's form fields for the notification ``data`` (a payload merged into): its
+    ``bt_payload`` is base64 of the notification as XML, or the base64 text given as
+    ``bt_payload`` (sent as given); a ``bt_payload`` that is no text is refused."""
+    given = data.get("bt_payload")
+    if isinstance(given, str):
+        return {"bt_signature": "", "bt_payload": given}
+    if given is not None:
+        raise ValueError(
+            "braintree's bt_payload is base64 of the notification's XML, not "
+            f"{type(given).__name__}: to change the notification merge its fields "
+            "(payload={'kind': 'check'}, {'subject': {...}}), or give bt_payload as "
+            "base64 text to send it as it is")
+    fields = {k: v for k, v in data.items() if k != "bt_signature"}
+    xml = _bt_xml("notification", fields)
+    return {"bt_signature": "", "bt_payload": base64.encodebytes(xml.encode()).decode()}
 
 
 def _paypal(event: str, ts: int) -> Built:
@@ -349,9 +389,9 @@ def _mandrill(event: str, ts: int) -> Built:
                "msg": {"ts": ts - 5, "subject": "Your receipt", "email": "alice@example.com",
                        "sender": "bob@example.com", "tags": ["receipts"], "state": "sent",
                        "_id": _hex(32)}}]
-    import json as _json
+    # (a JSON-encoded array in the form field: held parsed, so a payload= merges into it)
     return (_ua("Mandrill-Webhook/1.0", "application/x-www-form-urlencoded"),
-            {"mandrill_events": _json.dumps(events)}, {"body": "form"})
+            {"mandrill_events": events}, {"body": "form", "json_fields": ("mandrill_events",)})
 
 
 def _postmark(event: str, ts: int) -> Built:

@@ -8,7 +8,9 @@
 
 Every call makes fresh ids (event ids, delivery ids, timestamps). ``payload`` is deep-merged into
 the sample like ``stripe trigger --override``: dicts merge key by key, other values replace (for
-handshakes sent as GET, ``payload`` merges into the query). Shapes and header names follow each
+handshakes sent as GET, ``payload`` merges into the query; where a form field holds JSON, as
+Mandrill's ``mandrill_events`` does, into that JSON; Braintree's into the notification its
+``bt_payload`` encodes). Shapes and header names follow each
 provider's public webhook documentation; signature headers are added by :func:`hooklab.send`
 (via :mod:`hooklab.signatures`) when a secret is given.
 """
@@ -136,6 +138,26 @@ def provider_refusal(name: str, stored: Callable[[str], bool] | None = None) -> 
             "hooklab.providers.PROVIDERS")
 
 
+def _form_fields(prov: str, data: Any, json_fields: Iterable[str]) -> dict[str, str]:
+    """The text of each form field of ``data``: a field that holds JSON (Mandrill's
+    ``mandrill_events``, Slack's ``payload``) written as JSON unless given as text; a dict or
+    list in any other field is refused (a form field is text: a Python repr is no value any
+    receiver reads)."""
+    json_fields = set(json_fields)
+    out: dict[str, str] = {}
+    for k, v in data.items():
+        if isinstance(v, str):
+            out[k] = v
+        elif k in json_fields:
+            out[k] = json.dumps(v, separators=(",", ":"), ensure_ascii=False)
+        elif isinstance(v, (dict, list, tuple)):
+            raise ValueError(f"{prov} form field {k!r} is text, not {type(v).__name__}: give it "
+                             "as a string (a form has no nested values)")
+        else:
+            out[k] = str(v)
+    return out
+
+
 def sample(provider: str, event: str | None = None, payload: Mapping[str, Any] | None = None,
            *, timestamp: int | None = None) -> Sample:
     """Build a fresh sample delivery for ``provider``/``event`` (``event=None``: the default).
@@ -176,9 +198,12 @@ def sample(provider: str, event: str | None = None, payload: Mapping[str, Any] |
     elif kind == "none":
         body = b""
     elif kind == "form":
-        params = {k: [str(v)] for k, v in data.items()}
+        fields = _form_fields(prov, opts["form"](data) if "form" in opts else data,
+                              opts.get("json_fields", ()))
+        data = fields  # (a form's data is its fields as sent, a JSON field as its text)
+        params = {k: [v] for k, v in fields.items()}
         try:
-            body = urlencode({k: str(v) for k, v in data.items()}).encode()
+            body = urlencode(fields).encode()
         except UnicodeEncodeError as exc:  # (a lone surrogate: a form field is UTF-8 text)
             raise ValueError(f"a {prov} form field holds {exc.object[exc.start:exc.end]!r}, "
                              "a lone surrogate: no UTF-8 text can") from None
