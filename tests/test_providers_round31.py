@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import http.client
 import json
 import time
 from urllib.parse import parse_qs
@@ -24,6 +25,16 @@ from urllib.parse import parse_qs
 import pytest
 
 import hooklab
+
+
+def _post(lab, path: str, body: bytes, headers: dict[str, str]):
+    conn = http.client.HTTPConnection("127.0.0.1", lab.bound_port, timeout=30)
+    try:
+        conn.request("POST", path, body, headers)
+        rid = json.loads(conn.getresponse().read())["id"]
+    finally:
+        conn.close()
+    return lab.get(rid)
 
 
 def _form(body: bytes) -> dict[str, str]:
@@ -116,3 +127,79 @@ def test_a_form_field_never_goes_out_as_a_repr(file_lab, provider, payload, word
                      payload=payload)
     time.sleep(0.2)
     assert [c for c in file_lab.captures if c.bin == "refused"] == []
+
+
+# -- 2. monday.com's aud -----------------------------------------------------------------------
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _jwt(key: str, claims: dict) -> str:
+    head = _b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    body = _b64url(json.dumps(claims).encode())
+    sig = hmac.new(key.encode(), f"{head}.{body}".encode(), hashlib.sha256).digest()
+    return f"{head}.{body}.{_b64url(sig)}"
+
+
+MONDAY_KEY = "monday-signing-secret-0123456789abcdef"
+MONDAY_BODY = json.dumps({"event": {"type": "create_item", "triggerUuid": "tu-1",
+                                    "boardId": 1, "pulseId": 2}}).encode()
+
+
+@pytest.mark.parametrize("aud,ok", [
+    ("{url}", True),
+    (None, True),  # (no aud claim: nothing to compare)
+    ("https://other-app.example/monday/endpoint", False),
+    ("{url}2", False),  # another bin's path
+    ("{url}/", False),
+    ("http://127.0.0.2:{port}/mon", False),
+    ("https://127.0.0.1:{port}/mon", False),
+    (["{url}"], False),  # (monday's aud is the endpoint URL, a string)
+    (7, False),
+    ("", False),
+])
+def test_monday_aud_must_name_the_endpoint_called(file_lab, aud, ok):
+    file_lab.secret("mon", MONDAY_KEY, provider="monday")
+    url, port = file_lab.url_for("mon"), file_lab.bound_port
+
+    def fill(v):
+        if isinstance(v, str):
+            return v.format(url=url, port=port)
+        return [fill(x) for x in v] if isinstance(v, list) else v
+
+    now = int(time.time())
+    claims = {"accountId": 1, "userId": 2, "iat": now, "exp": now + 300}
+    if aud is not None:
+        claims["aud"] = fill(aud)
+    c = _post(file_lab, "/mon", MONDAY_BODY, {"Content-Type": "application/json",
+                                              "Authorization": _jwt(MONDAY_KEY, claims)})
+    assert c.verified is ok, c.verify_reason
+    if ok:
+        assert c.verify_reason == "ok"
+    else:
+        assert c.verify_reason.startswith("JWT aud is ") and url in c.verify_reason
+
+
+def test_monday_send_names_the_url_it_sends_to_and_verifies(file_lab):
+    file_lab.secret("mon2", MONDAY_KEY, provider="monday")
+    url = file_lab.url_for("mon2")
+    hooklab.send(url, provider="monday", secret=MONDAY_KEY)
+    c = file_lab.wait(1, timeout=10, bin="mon2")[-1]
+    claims = json.loads(base64.urlsafe_b64decode(c.header("Authorization").split(".")[1] + "=="))
+    assert claims["aud"] == url and (c.verified, c.verify_reason) == (True, "ok")
+    # checked elsewhere without the URL: the aud is not compared, and the reason says so
+    v = hooklab.verify_signature("monday", MONDAY_KEY, c.headers, c.body)
+    assert v.valid and "aud not checked" in v.reason
+    v = hooklab.verify_signature("monday", MONDAY_KEY, c.headers, c.body,
+                                 url="https://tunnel.example/mon2")
+    assert not v.valid and "https://tunnel.example/mon2" in v.reason
+
+
+def test_monday_aud_behind_a_default_port(file_lab):
+    now = int(time.time())
+    tok = _jwt(MONDAY_KEY, {"iat": now, "exp": now + 300, "aud": "https://app.example/hook"})
+    for url, ok in (("https://app.example/hook", True), ("https://app.example:443/hook", True),
+                    ("http://app.example/hook", False), ("https://app.example/hook?x=1", False)):
+        v = hooklab.verify_signature("monday", MONDAY_KEY, {"Authorization": tok}, MONDAY_BODY,
+                                     url=url)
+        assert v.valid is ok, (url, v.reason)

@@ -122,7 +122,9 @@ def verification(p: Provider) -> str:
             return f"{base} of `{s['msg'].replace('{ts}', 'ts').replace('{body}', 'body')}` in `{s['header']}`"
         if p.scheme == "jwt":
             return f"{base} {s['alg']} in `{s['header']}`" + (
-                f" with `{s['body_claim']}`" if "body_claim" in s else "")
+                f" with `{s['body_claim']}`" if "body_claim" in s else "") + (
+                "; its `aud` must be the URL called (the capture's, or `url=`)"
+                if s.get("aud") == "url" else "")
         return f"{base} in `{s['header']}`"
     return _SPECIAL[p.id]
 

@@ -661,7 +661,9 @@ _ENTRIES: tuple[Provider, ...] = (
              secret="the application's OAuth secret",
              docs="https://developer.atlassian.com/cloud/trello/guides/rest-api/webhooks/"),
     Provider("monday", "monday.com", "jwt",
-             _d(header="Authorization", alg="HS256"),
+             # aud: the endpoint the token is for ("Check that the aud field matches your
+             # integration app's endpoint", developer.monday.com/apps/docs/authorization-header)
+             _d(header="Authorization", alg="HS256", aud="url"),
              shape=lambda d: isinstance(d, dict) and isinstance(d.get("event"), dict)
              and "boardId" in d["event"], hint=b'"boardId"',
              event=("j:event.type",), delivery=("j:event.triggerUuid",), handshake="monday",

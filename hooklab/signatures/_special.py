@@ -805,7 +805,23 @@ def _jwt_verify(inc: Incoming, p: Any) -> str:
     if isinstance(exp, (int, float)) and not isinstance(exp, bool) and inc.tolerance > 0 \
             and inc.now > exp + inc.tolerance:
         raise Invalid(f"JWT expired {int(inc.now - exp)} s ago (exp claim)")
-    return inc.conclude(0, 1, ts)
+    return inc.conclude(0, 1, ts, note=_jwt_aud(inc, p, claims))
+
+
+def _jwt_aud(inc: Incoming, p: Any, claims: dict[str, Any]) -> str:
+    """Check a correctly signed JWT's ``aud`` against the URL the sender called, where the
+    provider's token names its endpoint there (monday.com): a token another endpoint was given
+    is refused, naming both; without the URL it is not checked, and the reason says so."""
+    if p.sig.get("aud") != "url" or "aud" not in claims:
+        return ""
+    aud = claims["aud"]
+    if not inc.url:
+        return f"aud not checked: pass url=<the URL {p.name} called>"
+    if isinstance(aud, str) and any(same(aud, u) for u in _url_variants(inc.url)):
+        return ""
+    raise Invalid(f"JWT aud is {short(aud, 100)}, but the delivery was sent to "
+                  f"{short(inc.url, 100)}: {p.name} signed this token for another endpoint "
+                  "(behind a proxy or tunnel, pass url=<the URL it called>)")
 
 
 def _jwt_sign(out: Outgoing, p: Any) -> SignedRequest:
@@ -819,6 +835,8 @@ def _jwt_sign(out: Outgoing, p: Any) -> SignedRequest:
             base64.b64encode(digest).decode()
     if p.id == "monday":
         claims.update({"exp": out.timestamp + 300, "dat": {"app_id": 1}})
+        if out.url and s.get("aud") == "url":  # (the endpoint it is sent to, as monday does)
+            claims["aud"] = out.url
     head: dict[str, Any] = {"alg": s["alg"], "typ": "JWT"}
     if s["alg"] == "ES256":
         head["kid"] = "hooklab"
