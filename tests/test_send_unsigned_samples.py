@@ -31,6 +31,7 @@ WRITTEN = {
     ("sanity", "create"): "create.post",                        # sanity-operation + _type
     ("meta", "whatsapp.messages"): "whatsapp_business_account.messages",  # object + field
     ("replicate", "prediction.succeeded"): "succeeded",         # status
+    ("heroku", "api:release.create"): "release.create",         # resource + action
 }
 #: samples that name no sender unsigned, taken for their provider's only by a bin registered
 #: for it, and what verified reads there: a HEAD (an uptime monitor's is no Trello check;

@@ -96,6 +96,9 @@ def verification(p: Provider) -> str:
         if also:  # (more headers a signature may come in: any one matching verifies)
             out += f" or `{also[0]}`" if len(also) == 1 else \
                 f" or any of `{also[0]}` … `{also[-1]}`"
+        copies = [name for name, _, _ in s.get("copies", ())]
+        if copies:  # (the sender's other signature headers, each checked by some receiver)
+            out += f"; sent with {', '.join(f'`{c}`' for c in copies)} too"
         if "jwt_hint" in s:
             out += "; an app webhook's JWT in `Authorization` is named, not checked"
         if "token" in s:
@@ -167,6 +170,13 @@ READ_AS = {
     "box": "delivery id: the body's `id` (Box changes `BOX-DELIVERY-ID` on a retry)",
     "twitch": "event type: the subscription's, `revocation` for a revocation message",
     "postmark": "inbound email (no `RecordType`): event type `Inbound`, delivery id `MessageID`",
+    "hubspot": "delivery id: the first event's `eventId.subscriptionId.portalId.occurredAt` "
+               "(an `eventId` is not unique)",
+    "tiktok": "delivery id: `event.user_openid.create_time`",
+    "bitbucket": "delivery id: `X-Request-UUID` (Cloud) or `X-Request-Id` (Data Center)",
+    "woocommerce": "event type `ping`: the unsigned `webhook_id=` form a new webhook sends",
+    "heroku": "event type: `resource.action` (the sample `api:release.create` arrives as "
+              "`release.create`)",
 }
 
 

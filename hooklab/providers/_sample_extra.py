@@ -87,8 +87,9 @@ def _gitea(event: str, ts: int) -> Built:
     delivery = _UUID()
     return ([("Content-Type", "application/json"), ("X-Gitea-Event", event),
              ("X-Gitea-Event-Type", event), ("X-Gitea-Delivery", delivery),
-             ("X-Gogs-Event", event), ("X-Gogs-Delivery", delivery),
-             ("X-GitHub-Event", event), ("X-GitHub-Delivery", delivery)], data)  # (as Gitea sends)
+             ("X-Gogs-Event", event), ("X-Gogs-Event-Type", event), ("X-Gogs-Delivery", delivery),
+             ("X-GitHub-Event", event), ("X-GitHub-Event-Type", event),
+             ("X-GitHub-Delivery", delivery)], data)  # (as Gitea sends; signed: see its row)
 
 
 def _circleci(event: str, ts: int) -> Built:
@@ -933,13 +934,22 @@ def _eventgrid(event: str, ts: int) -> Built:
 
 
 def _heroku(event: str, ts: int) -> Built:
-    resource, action = event.split(".")
-    data = {"id": _UUID(), "action": action, "resource": resource, "version": "application/vnd.heroku+json; version=3",
-            "created_at": _iso(ts), "published_at": _iso(ts),
-            "actor": {"email": "ada@example.com", "id": _UUID()},
+    # the sample's name is the subscription's entity ("api:release") and its action; a
+    # delivery writes the bare resource ("release"), the entity in webhook_metadata
+    # (devcenter.heroku.com/articles/webhook-events)
+    entity, action = event.split(".")
+    event_id = _UUID()
+    data = {"action": action, "actor": {"email": "ada@example.com", "id": _UUID()},
+            "created_at": _iso(ts), "id": event_id,
             "data": {"id": _UUID(), "app": {"id": _UUID(), "name": "hooklab-demo"},
                      "version": random.randint(2, 400), "status": "succeeded",
-                     "description": "Deploy " + _hex(7)}}
+                     "description": "Deploy " + _hex(7)},
+            "previous_data": {}, "published_at": None,
+            "resource": entity.removeprefix("api:"), "sequence": None, "updated_at": _iso(ts),
+            "version": "application/vnd.heroku+json; version=3",
+            "webhook_metadata": {"attempt": {"id": _UUID()}, "delivery": {"id": _UUID()},
+                                 "event": {"id": event_id, "include": entity},
+                                 "webhook": {"id": _UUID()}}}
     return ([*_ua("Heroku-Webhooks"), ("Heroku-Webhook-Id", _UUID())], data)
 
 

@@ -256,11 +256,17 @@ _DOCUSIGN_KEYS = 100
 _ENTRIES: tuple[Provider, ...] = (
     # -- source control, CI, developer tools ---------------------------------------------------
     # (before GitHub: a Gitea delivery carries X-GitHub-Event too)
-    Provider("gitea", "Gitea / Forgejo", "hmac", _d(header="X-Gitea-Signature"),
+    # (services/webhook/deliver.go: the same HMAC-SHA256 hex in X-Gitea-Signature and
+    # X-Gogs-Signature, GitHub's two headers beside; each empty without a secret)
+    Provider("gitea", "Gitea / Forgejo", "hmac",
+             _d(header="X-Gitea-Signature",
+                copies=(("X-Gogs-Signature", "", "sha256"), ("X-Hub-Signature", "sha1=", "sha1"),
+                        ("X-Hub-Signature-256", "sha256=", "sha256"))),
              detect=("x-gitea-event",), event=("h:x-gitea-event",), delivery=("h:x-gitea-delivery",),
              events=("push",), docs="https://docs.gitea.com/usage/webhooks"),
     Provider("github", "GitHub", "hmac",
              _d(header="X-Hub-Signature-256", prefix="sha256=", legacy=("X-Hub-Signature", "sha1=", "sha1"),
+                copies=(("X-Hub-Signature", "sha1=", "sha1"),),  # (sent beside, legacy)
                 missing_hint="(was the webhook created without a secret?)"),
              detect=("x-github-event",), event=("h:x-github-event+j:action",),
              delivery=("h:x-github-delivery",),
@@ -281,7 +287,10 @@ _ENTRIES: tuple[Provider, ...] = (
              secret="the webhook's secret token",
              docs="https://docs.gitlab.com/user/project/integrations/webhooks/"),
     Provider("bitbucket", "Bitbucket Cloud", "hmac", _d(header="X-Hub-Signature", prefix="sha256="),
-             detect=("x-event-key",), event=("h:x-event-key",), delivery=("h:x-request-uuid",),
+             # (Data Center and Server send X-Request-Id, "a unique UUID for each webhook
+             # request", where Cloud sends X-Request-UUID)
+             detect=("x-event-key",), event=("h:x-event-key",),
+             delivery=("h:x-request-uuid", "h:x-request-id"),
              events=("repo:push",),
              docs="https://support.atlassian.com/bitbucket-cloud/docs/manage-webhooks/"),
     Provider("jira", "Jira Cloud", "hmac",
@@ -392,7 +401,11 @@ _ENTRIES: tuple[Provider, ...] = (
              docs="https://developer.squareup.com/docs/webhooks/step3validate", sdk="squareup"),
     Provider("hubspot", "HubSpot", "hubspot", _d(),
              detect=("x-hubspot-signature-v3", "x-hubspot-signature"),
-             event=("j:0.subscriptionType",), delivery=("j:0.eventId",),
+             event=("j:0.subscriptionType",),
+             # eventId "is not guaranteed to be unique" (HubSpot's payload reference): with
+             # the subscription, the account and the time, all the same on a retry
+             # (attemptNumber is the one field a retry changes)
+             delivery=("j:0.eventId+j:0.subscriptionId+j:0.portalId+j:0.occurredAt",),
              events=("contact.creation",), secret="the app's client secret",
              # "Reject the request if the timestamp is older than 5 minutes" (v3; the docs);
              # hubspot-api-client Signature MAX_ALLOWED_TIMESTAMP 300: old ones only
@@ -401,7 +414,11 @@ _ENTRIES: tuple[Provider, ...] = (
              sdk="hubspot-api-client"),
     Provider("woocommerce", "WooCommerce", "hmac", _d(header="X-WC-Webhook-Signature", enc="b64"),
              detect=("x-wc-webhook-topic", "x-wc-webhook-signature"),
-             event=("h:x-wc-webhook-topic",), delivery=("h:x-wc-webhook-delivery-id",),
+             # (the ping a webhook's creation sends, WC_Webhook::deliver_ping: the form
+             # "webhook_id=<id>" with its User-Agent only, unsigned)
+             agent="WooCommerce/",
+             event=("h:x-wc-webhook-topic", "if:webhook_id+c:ping"),
+             delivery=("h:x-wc-webhook-delivery-id",),
              events=("order.created",),
              docs="https://woocommerce.github.io/woocommerce-rest-api-docs/#webhooks"),
     Provider("lemonsqueezy", "Lemon Squeezy", "hmac", _d(header="X-Signature"),
@@ -851,7 +868,7 @@ _ENTRIES: tuple[Provider, ...] = (
              sdk="discord-interactions"),
     Provider("tiktok", "TikTok", "hmac",
              _d(header="Tiktok-Signature", kv=",", ts_key="t", sig_key="s", msg="{ts}.{body}"),
-             detect=("tiktok-signature",), event=("j:event",), delivery=("j:user_openid+j:create_time",),
+             detect=("tiktok-signature",), event=("j:event",), delivery=("j:event+j:user_openid+j:create_time",),
              events=("video.publish.complete",), secret="the app's client secret",
              docs="https://developers.tiktok.com/doc/webhooks-verification"),
     Provider("mux", "Mux", "hmac",

@@ -321,6 +321,9 @@ def _hmac_verify(inc: Incoming, p: Any) -> str:
             if not stripped:
                 raise Invalid(f"malformed {header}: expected '{prefix}<{enc}>', got {short(raw)}")
             sigs, problems = stripped, said
+    if not any(v.strip() for v in sigs):  # (Gitea's, from a webhook without a secret)
+        raise Invalid(f"{header} is empty: no signature (was the webhook created without a "
+                      f"secret at {p.name}?)")
     template = s.get("msg", "{body}")
     if "ts" in s and "untimed" in s and inc.opt(s["ts"]) is None:
         algo_name, template, untimed = s["untimed"]  # (the sender's other, untimed kind)
@@ -424,9 +427,8 @@ def _hmac_sign(out: Outgoing, p: Any) -> SignedRequest:
         headers[s["ts"]] = ts
     if "id" in s:
         headers[s["id"]] = msg_id
-    if p.id == "github":  # GitHub sends the legacy SHA-1 header too
-        legacy = hmac_digest(key, out.body, hashlib.sha1).hex()
-        headers["X-Hub-Signature"] = "sha1=" + legacy
+    for name, pre, algo in s.get("copies", ()):  # (the sender's other signature headers)
+        headers[name] = pre + hmac_digest(key, out.body, getattr(hashlib, algo)).hex()
     return out.done(headers)
 
 
@@ -558,8 +560,12 @@ def _token_verify(inc: Incoming, p: Any) -> str:
         except Invalid as first:
             try:
                 return _signing_token(inc, p, signed)
-            except Invalid:
-                raise first from None
+            except Invalid as second:
+                if not secret.strip().startswith("whsec_"):
+                    raise first from None
+                # (a whsec_ secret is a signing token: its signature's failure is the news)
+                raise Invalid(f"{first}; nor does the {signed}-signature match the signing "
+                              f"token: {second}") from None
     return _token_header(inc, p, secret)
 
 
