@@ -27,6 +27,7 @@ import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from _jwt import hs256_jwt
 
 import hooklab
 
@@ -134,17 +135,6 @@ def test_a_form_field_never_goes_out_as_a_repr(file_lab, provider, payload, word
 
 
 # -- 2. monday.com's aud -----------------------------------------------------------------------
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _jwt(key: str, claims: dict) -> str:
-    head = _b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-    body = _b64url(json.dumps(claims).encode())
-    sig = hmac.new(key.encode(), f"{head}.{body}".encode(), hashlib.sha256).digest()
-    return f"{head}.{body}.{_b64url(sig)}"
-
-
 MONDAY_KEY = "monday-signing-secret-0123456789abcdef"
 MONDAY_BODY = json.dumps({"event": {"type": "create_item", "triggerUuid": "tu-1",
                                     "boardId": 1, "pulseId": 2}}).encode()
@@ -176,7 +166,7 @@ def test_monday_aud_must_name_the_endpoint_called(file_lab, aud, ok):
     if aud is not None:
         claims["aud"] = fill(aud)
     c = _post(file_lab, "/mon", MONDAY_BODY, {"Content-Type": "application/json",
-                                              "Authorization": _jwt(MONDAY_KEY, claims)})
+                                              "Authorization": hs256_jwt(MONDAY_KEY, claims)})
     assert c.verified is ok, c.verify_reason
     if ok:
         assert c.verify_reason == "ok"
@@ -201,7 +191,7 @@ def test_monday_send_names_the_url_it_sends_to_and_verifies(file_lab):
 
 def test_monday_aud_behind_a_default_port(file_lab):
     now = int(time.time())
-    tok = _jwt(MONDAY_KEY, {"iat": now, "exp": now + 300, "aud": "https://app.example/hook"})
+    tok = hs256_jwt(MONDAY_KEY, {"iat": now, "exp": now + 300, "aud": "https://app.example/hook"})
     for url, ok in (("https://app.example/hook", True), ("https://app.example:443/hook", True),
                     ("http://app.example/hook", False), ("https://app.example/hook?x=1", False)):
         v = hooklab.verify_signature("monday", MONDAY_KEY, {"Authorization": tok}, MONDAY_BODY,

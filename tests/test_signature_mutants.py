@@ -14,6 +14,8 @@ import json
 from urllib.parse import parse_qs
 
 import pytest
+from _jwt import b64url as _b64url
+from _jwt import hs256_jwt as _monday_jwt
 
 from hooklab.signatures import keypair, sign_request, verify_signature
 
@@ -87,17 +89,6 @@ def test_bearer_form_is_accepted_only_in_authorization(provider: str, header: st
 
 
 # -- JWT (monday.com): exp claim, and tolerance=0 turning the clock checks off ------------------
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _monday_jwt(secret: str, claims: dict) -> str:
-    head = _b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-    payload = _b64url(json.dumps(claims).encode())
-    sig = hmac.new(secret.encode(), f"{head}.{payload}".encode(), hashlib.sha256).digest()
-    return f"{head}.{payload}.{_b64url(sig)}"
-
-
 @pytest.mark.parametrize("now,tolerance,reason", [
     (NOW + 60, 300, "ok"),  # before exp
     (NOW + 300 + 300, 300, "ok"),  # exp + tolerance exactly: still accepted
