@@ -546,10 +546,7 @@ def _bin_files(args: argparse.Namespace) -> tuple[dict[str, str], dict[str, str]
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from .capture import Capture, header_text_as_sent, printable, target_as_sent
-    from .core import ForwardLoopError, HookLab
-    from .filters import bin_name
-    from .store import new_paths, remove_new_paths
+    from .store import new_paths
 
     try:  # (before the database is opened: a secret file that is a pipe may keep serve
         secrets = _bin_secrets(args)  # waiting, and a mistake in one leaves nothing behind)
@@ -557,7 +554,46 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"hooklab: {exc}", file=sys.stderr)
         return 2
     made = new_paths(args.db)  # (looked at before anything opens the database)
-    lab = HookLab(
+    # the lab once made, and whether the ready line was said: a Ctrl-C (or SIGTERM) before
+    # that line, wherever it lands (in the store's opening, lab.forward, lab.start, the
+    # handlers' setting), stops the lab and removes the database this start made (only the
+    # failures that lab.start() itself raised removed it: a complete empty one was left)
+    start: dict[str, Any] = {"lab": None, "ready": False}
+    try:
+        return _serve_lab(args, secrets, made, start)
+    except BaseException as exc:
+        if not start["ready"]:
+            _undo_start(start["lab"], made, exc)
+        raise
+
+
+def _undo_start(lab: Any, made: list[str], exc: BaseException) -> None:
+    """A ``serve`` stopped before its ready line: ``lab`` (None: not made yet) stopped, and
+    the database file it had just made (``made``, see :func:`hooklab.store.new_paths`)
+    removed with its ``-wal``/``-shm``; a file that was there before is never touched."""
+    import gc
+    import traceback
+
+    if lab is not None:
+        with contextlib.suppress(Exception):
+            lab.stop(quiet_forwards=True)
+    # (a connection that the interrupt caught as it was being made is held by a frame of
+    # the traceback only: let go of it, so that its -wal and -shm go as it closes)
+    traceback.clear_frames(exc.__traceback__)
+    gc.collect()
+    from .store import remove_new_paths
+
+    remove_new_paths(made)
+
+
+def _serve_lab(args: argparse.Namespace, secrets: dict[str, tuple[str | None, str | None]],
+               made: list[str], start: dict[str, Any]) -> int:
+    from .capture import Capture, header_text_as_sent, printable, target_as_sent
+    from .core import ForwardLoopError, HookLab
+    from .filters import bin_name
+    from .store import remove_new_paths
+
+    lab = start["lab"] = HookLab(
         host=args.host, port=args.port, db=args.db, max_body=args.max_body,
         durability=args.durability, strict_port=args.strict_port,
         max_connections=args.max_connections, forward_timeout=args.timeout,
@@ -760,6 +796,7 @@ def _serve(args: argparse.Namespace) -> int:
     sigint_ignored = bool(handled) and signal.SIGINT not in handled  # (`serve &` in a script)
     print(lab.status_line() + (" — SIGTERM to stop (SIGINT is ignored)" if sigint_ignored
                                else " — Ctrl-C to stop"), flush=True)
+    start["ready"] = True  # (serving: the database is the user's now, whatever comes)
     # failures said; one said and not yet said to be over, its words and its start; the
     # server's count of 503s for captures not stored when the last such count was said
     said, said_at, down, words, since, refused_at = 0, None, False, "", None, 0
