@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["looks_like_secret", "shown_given"]
+__all__ = ["looks_like_path_secret", "looks_like_secret", "shown_given"]
 
 #: what a value is cut into words at: a secret pasted after ``stripe:``, ``BIN=NAME ``,
 #: ``Bearer``, a comma or inside quotes is a word of its own
@@ -119,6 +119,22 @@ def _secret_word(word: str) -> bool:
             and any(c.isalpha() for c in word) and any(c.isdigit() for c in word)):
         return True  # (P@ssw0rd-2024!)
     return any(_random_run(run) for run in _TOKEN_RUN.findall(_UUID.sub("-", word)))
+
+
+def looks_like_path_secret(segment: str) -> bool:
+    """Whether a segment of a URL's path holds a credential, as :func:`looks_like_secret`
+    judges a path: a well-known key's beginning or a JSON Web Token, or random base64 (mixing
+    cases in short pieces); a hash among folders (hex, one case: a git object, a Nix store
+    entry), a UUID, an object id or a name does not.
+
+    >>> [looks_like_path_secret(s) for s in ("Yq3ZkP9sLw2RtX7vBn5MhJ4cFd8GaE6u", "xoxb-1-2-abc",
+    ...                                      "6m1n6sj0ql5v7ckfm2wg7yfvg1n7xq8l-python3", "github",
+    ...                                      "evt_1NqXyZ2eZvKYlo2C0abc1234")]
+    [True, True, False, False, False]
+    """
+    if len(segment) < 8 or _OBJECT_ID.fullmatch(segment):
+        return False
+    return _KNOWN.search(segment) is not None or _random_path(segment)
 
 
 def looks_like_secret(text: str) -> bool:

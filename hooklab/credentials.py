@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 from urllib.parse import parse_qs, quote_plus, unquote_plus, urlsplit
 
-from ._secretlike import looks_like_secret, shown_given
+from ._secretlike import looks_like_path_secret, looks_like_secret, shown_given
 from .capture import Capture
 from .formdata import MULTIPART, boundary_of, split_parts
 from .jsonread import loads_json
@@ -316,22 +316,80 @@ _PATH_SECRETS = (
     (re.compile(r"hooks\.slack\.com"), re.compile(r"/(?:services|workflows|triggers)/(?P<s>.+)")),
     (re.compile(r"(?:(?:canary|ptb)\.)?discord(?:app)?\.com"),
      re.compile(r"/api(?:/v\d+)?/webhooks/[^/]+/(?P<s>[^/]+)")),
+    # (Teams: the connector URLs, /webhookb2/ and the legacy outlook.office.com/webhook/)
     (re.compile(r"[a-z0-9-]+\.webhook\.office\.com|outlook\.office(?:365)?\.com"),
-     re.compile(r"/webhookb2/(?P<s>.+)")),
+     re.compile(r"/webhookb?2?/(?P<s>.+)")),
     (re.compile(r"hooks\.zapier\.com"), re.compile(r"/hooks/catch/(?P<s>.+)")),
     (re.compile(r"api\.telegram\.org"), re.compile(r"/(?:file/)?(?P<s>bot[^/]+)")),
+    # (IFTTT's Webhooks service: /trigger/EVENT/with/key/KEY, /trigger/EVENT/json/with/key/KEY)
+    (re.compile(r"maker\.ifttt\.com"),
+     re.compile(r"/(?:trigger/[^/]+/(?:json/)?with/key|use)/(?P<s>[^/]+)")),
 )
+#: a self-hosted incoming webhook's key after ``/hooks/``, on any host: Mattermost's
+#: (``/hooks/<26 lowercase letters and digits>``)
+_HOOKS_KEY = re.compile(r"[a-z0-9]{26}")
 
 
-def _path_secret(host: str | None, path: str) -> tuple[int, int] | None:
-    """Where the credential is in ``path`` of a URL to ``host`` (:data:`_PATH_SECRETS`)."""
+def _path_secrets(host: str | None, path: str) -> list[tuple[int, int]]:
+    """Where the credentials are in ``path`` of a URL to ``host``, in order: the secret part
+    of a listed service's webhook URL (:data:`_PATH_SECRETS`); on any host, what follows
+    ``/hooks/`` when it is a key (Mattermost's ``/hooks/<key>``, Rocket.Chat's
+    ``/hooks/<id>/<token>``: id and token; :func:`looks_like_secret`); and any segment that
+    holds a credential as a path does (:func:`hooklab._secretlike.looks_like_path_secret`:
+    a known key's beginning, a JSON Web Token, random base64 mixing cases; not a hash
+    among folders, a UUID, an object id such as ``evt_1NqX...``, a word or a name).
+
+    >>> p = "/hooks/6571c2/Yq3ZkP9sLw2RtX7vBn5MhJ4cFd8GaE6u"
+    >>> [p[a:b] for a, b in _path_secrets("chat.example.test", p)]
+    ['6571c2/Yq3ZkP9sLw2RtX7vBn5MhJ4cFd8GaE6u']
+    """
+    spans: list[tuple[int, int]] = []
     name = (host or "").lower().rstrip(".")
     for host_re, path_re in _PATH_SECRETS:
         if host_re.fullmatch(name):
             m = path_re.match(path)
             if m and m.group("s").strip("/"):
-                return m.span("s")
-    return None
+                spans.append(m.span("s"))
+            break
+    starts = [m.end() for m in re.finditer(r"/", path)]
+    ends = [path.find("/", a) if "/" in path[a:] else len(path) for a in starts]
+    # (path parameters, ";name=value", are hidden by their names: not judged here)
+    segments = [path[a:b].partition(";")[0] for a, b in zip(starts, ends, strict=True)]
+    for i, (a, segment) in enumerate(zip(starts, segments, strict=True)):
+        if i and segments[i - 1] == "hooks":  # (where self-hosted services put keys)
+            if _HOOKS_KEY.fullmatch(segment) or looks_like_secret(segment):
+                spans.append((a, a + len(segment)))
+            if i + 1 < len(segments) and looks_like_secret(segments[i + 1]):  # (id/token)
+                spans.append((a, starts[i + 1] + len(segments[i + 1])))
+        elif looks_like_path_secret(segment):
+            spans.append((a, a + len(segment)))
+    merged: list[tuple[int, int]] = []
+    for a, b in sorted(spans):
+        if merged and a <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(b, merged[-1][1]))
+        else:
+            merged.append((a, b))
+    return merged
+
+
+def _masked(path: str, spans: list[tuple[int, int]], mark: str) -> str:
+    """``path`` with each of ``spans`` (in order, apart) replaced by ``mark``."""
+    for a, b in reversed(spans):
+        path = path[:a] + mark + path[b:]
+    return path
+
+
+def _span_values(path: str, spans: list[tuple[int, int]]) -> set[str]:
+    """The credentials at ``spans`` of ``path``, as written and decoded: each whole and its
+    last segment (the token itself: not the ids before it)."""
+    from urllib.parse import unquote
+
+    found: set[str] = set()
+    for a, b in spans:
+        secret = path[a:b]
+        for value in (secret, *[seg for seg in secret.split("/") if seg][-1:]):
+            found.update((value, unquote(value)))
+    return found
 
 
 def scrubbed_url(url: str, mark: str = "[secret]") -> str:
@@ -367,12 +425,10 @@ def scrubbed_url(url: str, mark: str = "[secret]") -> str:
                 else parts.fragment)
     path = parts.path
     try:
-        span = _path_secret(parts.hostname, path)
+        spans = _path_secrets(parts.hostname, path)
     except ValueError:
-        span = None
-    if span is not None:
-        path = path[: span[0]] + mark + path[span[1] :]
-    path = _hide_path_params(path, mark)
+        spans = _path_secrets(None, path)
+    path = _hide_path_params(_masked(path, spans, mark), mark)
     if (netloc, path, query, fragment) == (parts.netloc, parts.path, parts.query, parts.fragment):
         return url
     return parts._replace(netloc=netloc, path=path, query=query, fragment=fragment).geturl()
@@ -423,19 +479,16 @@ def _loose_secrets(url: str) -> list[str]:
     if "@" in authority:
         value = _userinfo_secret(authority.rpartition("@")[0])
         found.update((value, unquote(value)))
-    span = _loose_path_secret(authority, path)
-    if span is not None:
-        secret = path[span[0] : span[1]]
-        for value in (secret, *[seg for seg in secret.split("/") if seg][-1:]):
-            found.update((value, unquote(value)))
+    found |= _span_values(path, _loose_path_secrets(authority, path))
     return sorted((v for v in found if v), key=lambda v: (-len(v), v))
 
 
-def _loose_path_secret(authority: str, path: str) -> tuple[int, int] | None:
+def _loose_path_secrets(authority: str, path: str) -> list[tuple[int, int]]:
     try:
-        return _path_secret(urlsplit("//" + authority).hostname, path) if authority else None
+        host = urlsplit("//" + authority).hostname if authority else None
     except ValueError:  # ("[::1": no host to tell)
-        return None
+        host = None
+    return _path_secrets(host, path)
 
 
 def _scrubbed_loose(url: str, mark: str) -> str:
@@ -443,9 +496,7 @@ def _scrubbed_loose(url: str, mark: str) -> str:
     browser reads it (:data:`_LOOSE_AUTHORITY`), every character but the credentials as
     written."""
     head, authority, path, rest = _loose_parts(url)
-    span = _loose_path_secret(authority, path)
-    if span is not None:
-        path = path[: span[0]] + mark + path[span[1] :]
+    path = _masked(path, _loose_path_secrets(authority, path), mark)
     if "@" in authority:
         userinfo, _, hostport = authority.rpartition("@")
         authority = _hidden_userinfo(userinfo, mark) + "@" + hostport
@@ -529,12 +580,11 @@ def url_secrets(url: str) -> list[str]:
         params = _path_params(parts.path)
         if not parts.netloc:  # (a mistyped target: its authority as a browser reads it)
             found.update(_loose_secrets(url))
-        span = _path_secret(parts.hostname, parts.path)
-        if span is not None:  # (as written and decoded: all of it, and its last segment, the
-            secret = parts.path[span[0] : span[1]]  # token itself: not the ids before it)
-            last = [seg for seg in secret.split("/") if seg][-1:]
-            for value in (secret, *last):
-                found.update((value, unquote(value)))
+        try:
+            host = parts.hostname
+        except ValueError:
+            host = None
+        found |= _span_values(parts.path, _path_secrets(host, parts.path))
     except ValueError:  # (no URL to take apart, e.g. NFKC trouble: its secrets still known)
         m = re.search(r"//([^/?#]*)@", url)
         userinfo, fields = (m.group(1) if m else ""), url.partition("?")[2].replace("#", "&")
