@@ -65,6 +65,8 @@ __all__ = ["main"]
 
 
 _INTEGER = re.compile(r"[ \t]*-?[0-9]+[ \t]*")
+#: seconds a target has to answer (``serve --timeout`` for its forwards, ``replay --timeout``)
+_DEFAULT_TIMEOUT = 10.0
 #: seconds between two of ``serve``'s looks at the store (failures) and the forwards
 _LOOK_EVERY = 0.2
 
@@ -457,14 +459,17 @@ def _shell_word(text: str) -> str:
 
 def _forward_stop_lines(left: Any, unverified: set[int], resigned: bool, db: str,
                         secret_files: dict[str, str], providers: dict[str, str], *,
-                        what: str = "forward", who: str = "serve") -> list[str]:
+                        what: str = "forward", who: str = "serve",
+                        timeout: float = _DEFAULT_TIMEOUT) -> list[str]:
     """What ``serve`` says on stopping about the forwards it did not finish (each a line for
     stderr, without ``hooklab: ``): how many, which captures (ranges of ids), and the
     ``hooklab replay`` command that sends those never sent. ``left`` is the stopped lab's
     ``forwards_left``; ``unverified``, captures that did not verify on arrival (with
     ``resigned``, --resign: a forward would not have sent them, nor would a replay).
     ``replay``, stopped, says the same of its captures (``what="capture"``,
-    ``who="replay"``; its ``--resign-file`` and ``--provider`` as those of the bin ``""``)."""
+    ``who="replay"``; its ``--resign-file`` and ``--provider`` as those of the bin ``""``).
+    The command keeps what shapes the sending: ``--timeout`` (``timeout``, serve's for its
+    forwards, when not the default), ``--resign-file`` and ``--provider``."""
     from .credentials import scrubbed_url
 
     def named(ids: list[int]) -> tuple[list[str], int]:
@@ -503,9 +508,10 @@ def _forward_stop_lines(left: Any, unverified: set[int], resigned: bool, db: str
                 lines.append("the database was in memory: those captures are gone with it")
             else:
                 runs = _id_ranges(ids)[: _RANGES_PER_LINE * _RANGE_LINES]
-                extra = ""
+                extra = "" if timeout == _DEFAULT_TIMEOUT else \
+                    f" --timeout={int(timeout) if timeout.is_integer() else timeout!r}"
                 if resigned and bin_ in secret_files:  # (--name=VALUE: a value may start
-                    extra = f" --resign-file={_shell_word(secret_files[bin_])}"  # with -)
+                    extra += f" --resign-file={_shell_word(secret_files[bin_])}"  # with -)
                     if bin_ in providers:
                         extra += f" --provider={_shell_word(providers[bin_])}"
                 for at in range(0, len(runs), _RANGES_PER_LINE):
@@ -872,7 +878,7 @@ def _serve_lab(args: argparse.Namespace, secrets: dict[str, tuple[str | None, st
             show_failure(final=True)  # (one over since the last look, or as the last captures
             # were stored; the 503s not said yet)
             for line in _forward_stop_lines(lab.forwards_left, unverified, bool(args.resign),
-                                            args.db, *_bin_files(args)):
+                                            args.db, *_bin_files(args), timeout=args.timeout):
                 err.put(f"hooklab: {line}")
             out.put("hooklab: stopped")
             written = err.close(1.0) & out.close()
@@ -1347,7 +1353,7 @@ def _replay_stop_lines(args: argparse.Namespace, ids: Sequence[int], done: int,
     files = {"": args.resign_file} if args.resign_file is not None else {}
     providers = {"": args.provider} if args.provider is not None else {}
     return _forward_stop_lines(left, set(), bool(files), args.db, files, providers,
-                               what="capture", who="replay")
+                               what="capture", who="replay", timeout=args.timeout)
 
 
 def _check_ids(lab: Any, ids: Sequence[int]) -> None:
@@ -1595,7 +1601,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--forward", action="append", metavar="BIN=URL",
         help="relay captures of BIN to URL (repeat for other bins: one URL per bin)"
     )
-    s.add_argument("--timeout", type=_seconds, default=10.0, metavar="SECONDS",
+    s.add_argument("--timeout", type=_seconds, default=_DEFAULT_TIMEOUT, metavar="SECONDS",
                    help="seconds a --forward target has to answer before the forward is "
                    "FAILED (timed out) (default 10)")
     s.add_argument(
@@ -1658,7 +1664,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "(1-3,2-4 sends 1, 2, 3, 4), an id written alone is sent each time (2,2: "
                    "twice)")
     r.add_argument("--to", required=True, help="target URL, e.g. http://127.0.0.1:5000/webhook")
-    r.add_argument("--timeout", type=_seconds, default=10.0, metavar="SECONDS",
+    r.add_argument("--timeout", type=_seconds, default=_DEFAULT_TIMEOUT, metavar="SECONDS",
                    help="seconds the target has to answer each capture (default 10)")
     r.add_argument("--resign-file", metavar="FILE", default=None,
                    help="sign each capture afresh with the secret in FILE ('-': standard input) "
