@@ -1017,6 +1017,7 @@ def _bin_secrets(args: argparse.Namespace) -> dict[str, tuple[str | None, str | 
 
     secrets: dict[str, str] = {}
     providers: dict[str, str] = {}
+    files: dict[str, str] = {}
     for flag, given, into in (("--secret-file", args.secret_file, secrets),
                               ("--provider", args.provider, providers)):
         for spec in given or []:
@@ -1034,6 +1035,16 @@ def _bin_secrets(args: argparse.Namespace) -> dict[str, tuple[str | None, str | 
                 raise ValueError(f"{flag} {bin_}=... is given twice")
             into[bin_] = (_read_secret(value, f"{flag} {bin_}=")
                           if flag == "--secret-file" else value)
+            if flag == "--secret-file":
+                files[bin_] = value
+    from .signatures import check_secret
+
+    for bin_, secret in secrets.items():  # (a secret no capture could verify with, refused
+        try:  # as send refuses to sign with it: every capture read SIGNATURE-INVALID)
+            check_secret(providers.get(bin_, ""), secret)
+        except ValueError as exc:
+            raise ValueError(f"--secret-file {bin_}={shown_secret_file(files[bin_])}: "
+                             f"{exc}") from None
     return {b: (secrets.get(b), providers.get(b)) for b in {**secrets, **providers}}
 
 
@@ -1114,6 +1125,10 @@ def _send(args: argparse.Namespace) -> int:
         return 2
     try:
         secret = _secret_of(args)
+        if secret is not None:  # (serve --secret-file refuses it in the same words)
+            from .signatures import check_secret
+
+            check_secret(args.provider, secret)
     except ValueError as exc:
         print(f"hooklab: {exc}", file=sys.stderr)
         return 2

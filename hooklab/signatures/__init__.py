@@ -57,6 +57,7 @@ __all__ = [
     "SIGNING_PROVIDERS",
     "SignedRequest",
     "Verification",
+    "check_secret",
     "ed25519_keypair",
     "keypair",
     "sign",
@@ -189,6 +190,29 @@ def verify_signature(
         return Verification(False, name, str(exc))
     except Exception as exc:  # never raise on bad input
         return Verification(False, name, f"could not verify: {type(exc).__name__}")
+
+
+def check_secret(provider: str, secret: str | bytes) -> None:
+    """``ValueError`` when ``secret`` has not the form ``provider``'s secrets have, in the
+    words :func:`sign_request` and :func:`verify_signature` use: a Standard Webhooks or Svix
+    secret that is no base64 after ``whsec_``, an HMAC key that must be hex or base64
+    (Onfleet, Adyen, Airtable). Other providers' secrets are any text: nothing to check.
+
+    >>> check_secret("svix", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+    >>> check_secret("svix", "whsec_!!notb64!!")
+    Traceback (most recent call last):
+    ...
+    ValueError: secret is not valid base64 after whsec_
+    """
+    from ._hmac import check_key
+
+    entry = TABLE.get((provider or "").strip().lower())
+    if entry is None or not isinstance(secret, (str, bytes)) or not secret:
+        return
+    try:
+        check_key(secret, entry)
+    except Invalid as exc:
+        raise ValueError(str(exc)) from None
 
 
 def sign_request(

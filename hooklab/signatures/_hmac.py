@@ -681,6 +681,18 @@ def _basic_sign(out: Outgoing, p: Any) -> SignedRequest:
     return out.done({"Authorization": "Basic " + base64.b64encode(text.encode()).decode()})
 
 
+def check_key(secret: str | bytes, p: Any) -> None:
+    """``Invalid`` (the words signing and verifying use) when ``secret`` cannot be the key of
+    provider ``p`` (its row of the provider table), for the schemes whose secret has a form
+    to check: Standard Webhooks' ``whsec_<base64>``, an HMAC key in base64 or hex."""
+    if p.scheme == "standardwebhooks":
+        swh_key(secret, raw_fallback=p.id == "openai")
+    elif p.scheme == "hmac" and p.sig.get("key", "utf8") in ("b64", "hex"):
+        hmac_key(secret, p.sig["key"])
+    elif p.scheme == "adyen":
+        hmac_key(secret, "hex")
+
+
 SCHEMES: dict[str, Scheme] = {
     "basic": Scheme(_basic_verify, _basic_sign),
     "hmac": Scheme(_hmac_verify, _hmac_sign),
