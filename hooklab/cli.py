@@ -554,6 +554,13 @@ def _bin_files(args: argparse.Namespace) -> tuple[dict[str, str], dict[str, str]
 def _serve(args: argparse.Namespace) -> int:
     from .store import new_paths
 
+    if args.resign and not args.forward:  # (a usage mistake, as replay's --provider without
+        # --resign-file: it was accepted and did nothing)
+        print("hooklab: --resign needs --forward (e.g. --forward github=http://127.0.0.1:8000"
+              "/hooks --secret-file github=gh.key --resign: each forward signed afresh)",
+              file=sys.stderr)
+        return 2
+
     try:  # (before the database is opened: a secret file that is a pipe may keep serve
         secrets = _bin_secrets(args)  # waiting, and a mistake in one leaves nothing behind)
     except ValueError as exc:
@@ -726,7 +733,15 @@ def _serve_lab(args: argparse.Namespace, secrets: dict[str, tuple[str | None, st
             # second replaced the first without a word; that app got nothing)
             return refused(f"--forward {shown(bin_name(bin_), 100)}=... is given twice (a bin "
                            "forwards to one URL)")
-        forwarded_bins.add(bin_name(bin_))
+        named = bin_name(bin_)
+        if args.resign and (secrets.get(named) or (None, None))[0] is None:  # (the library's
+            # words named lab.secret(...); the command's way to give the secret is an option)
+            from .credentials import scrubbed_url
+
+            return refused(f"--forward {shown(bin_, 100)}={scrubbed_url(url)}: --resign needs "
+                           f"--secret-file {shown(named, 100)}=FILE (the secret the bin's "
+                           "deliveries verify with; each forward is signed afresh with it)")
+        forwarded_bins.add(named)
         forwards.append((bin_, url))
     for bin_, url in forwards:
         try:
@@ -1407,10 +1422,12 @@ def _export(args: argparse.Namespace) -> int:
     if mistake:  # (a usage error: one line, exit 2, before the database is opened)
         print(f"hooklab: {mistake}", file=sys.stderr)
         return 2
-    from .filters import from_options
+    from .filters import from_options, option_words
 
-    from_options(args)  # (a bad --since, --kind or --verified: exit 2, before the database
-    # is opened; a provider name is checked against it once it is)
+    try:  # (a bad --since, --kind or --verified: exit 2, before the database is opened; a
+        from_options(args)  # provider name is checked against it once it is)
+    except ValueError as exc:  # (said as the option: the words named the keyword verified=)
+        raise ValueError(option_words(str(exc))) from None
     if to_stdout and sys.stdout is None:  # (`>&-`: Python has no sys.stdout at all)
         print("hooklab: standard output is closed: nothing to write the export to "
               "(give -o FILE)", file=sys.stderr)

@@ -101,6 +101,7 @@ __all__ = [
     "matches",
     "matches_phrase",
     "matches_text",
+    "option_words",
     "provider_wanted",
     "search_line",
     "search_text",
@@ -781,6 +782,22 @@ def from_options(args: Any, *,
     ``argparse.Namespace``), checked as :func:`from_query` checks a URL's: a field filter given
     several times means any of its values; ``ValueError`` with a message fit for one line."""
     return from_query(lambda key: getattr(args, key, None), provider_check=provider_check)
+
+
+def option_words(message: str) -> str:
+    """A filter's error (:func:`from_options`) in a command line's words: the option, not
+    the keyword, and what the option takes.
+
+    >>> option_words("verified= takes True or False (in a URL true or false), not 'maybe'")
+    "--verified takes true or false, not 'maybe'"
+    >>> option_words("event_type= takes ...")
+    '--event-type takes ...'
+    """
+    text = message.replace("True or False (in a URL true or false)", "true or false")
+    m = re.match(r"(\w+)= takes ", text)
+    if m and m.group(1) in FILTER_KEYS:
+        text = "--" + m.group(1).replace("_", "-") + text[len(m.group(1)) + 1:]
+    return text
 
 
 def bound(key: str, text: str) -> int | datetime:

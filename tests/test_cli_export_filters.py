@@ -233,7 +233,7 @@ BAD: list[tuple[list[str], int, str]] = [
      "hooklab: since must be a capture id or an ISO 8601 time\n"),
     (["--kind", "bogus"], 2, "hooklab: kind= is one of http, ws, not 'bogus'\n"),
     (["--verified", "maybe"], 2,
-     "hooklab: verified= takes True or False (in a URL true or false), not 'maybe'\n"),
+     "hooklab: --verified takes true or false, not 'maybe'\n"),
     (["--provider"], 2, "hooklab export: error: argument --provider: expected one argument\n"),
     (["--event_type", "push"], 2, "hooklab: error: unrecognized arguments: --event_type push\n"),
     (["--prov", "stripe"], 2, "hooklab: error: unrecognized arguments: --prov stripe\n"),
