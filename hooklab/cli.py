@@ -1150,7 +1150,7 @@ def _send(args: argparse.Namespace) -> int:
     payload: Any = None
     if args.data:
         try:
-            payload = data_arg(args.data, merged=bool(args.provider))
+            payload = data_arg(_data_text(args.data), merged=bool(args.provider))
         except ValueError as exc:
             print(f"hooklab: {exc}", file=sys.stderr)
             return 2
@@ -1217,6 +1217,37 @@ def _send(args: argparse.Namespace) -> int:
         print(f"hooklab: the answer was longer than {MAX_ANSWER:,} bytes: its beginning is "
               "shown", file=sys.stderr)
     return 0 if resp.ok else 1  # (a 2xx only: a redirect is not followed, as replay's)
+
+
+def _data_text(given: str) -> str:
+    """``send --data``'s JSON: as given, or, as curl reads ``-d @FILE``, the contents of FILE
+    (``@-``: standard input), every byte kept (a JSON object never begins with ``@``).
+    ``ValueError`` for a file that cannot be read or is no UTF-8.
+
+    >>> _data_text('{"a": 1}')
+    '{"a": 1}'
+    """
+    if not given.startswith("@"):
+        return given
+    name = given[1:]
+    if not name:
+        raise ValueError("--data @ needs a file name after the @ (@- for standard input)")
+    try:
+        if name == "-":
+            raw = sys.stdin.buffer.read() if sys.stdin is not None else b""
+        else:
+            with open(name, "rb") as f:
+                raw = f.read()
+    except OSError as exc:
+        from .capture import printable
+
+        raise ValueError(f"--data @{printable(name, 200)}: cannot read it "
+                         f"({exc.strerror or exc})") from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"--data {'@-' if name == '-' else '@FILE'}: not UTF-8 (byte "
+                         f"{exc.start}): JSON is sent as UTF-8") from None
 
 
 def _stdout_lost(exc: OSError | None) -> str:
@@ -1682,7 +1713,8 @@ def build_parser() -> argparse.ArgumentParser:
     se.add_argument("--data", metavar="JSON",
                     help="a JSON object: the body, sent as written (Content-Type: "
                     "application/json); with --provider, merged into the sample's payload "
-                    "(deep merge)")
+                    "(deep merge); @FILE: the JSON in FILE, every byte as in the file "
+                    "(@-: standard input), as curl reads -d @FILE")
     se.add_argument("--header", action="append", metavar="NAME:VALUE",
                     help="extra header (repeat: each is sent, in order, as curl -H does)")
     se.set_defaults(func=_send)
