@@ -1626,6 +1626,25 @@ class _Parser(argparse.ArgumentParser):
 
         super().error(shown_option_error(message))
 
+    def _print_message(self, message: str, file: Any = None) -> None:
+        # (argparse drops an error of the write: `hooklab --version >/dev/full` said nothing
+        # and exited 0, its output lost; written and flushed here, an error is kept for
+        # _command, which says it, exit 1, as export does)
+        if not message:
+            return
+        file = file or sys.stderr
+        try:
+            file.write(message)
+            if file is sys.stdout:
+                file.flush()
+        except (AttributeError, OSError) as exc:
+            if file is sys.stdout and isinstance(exc, OSError):
+                _UNWRITTEN.append(exc)
+
+
+#: an error writing --help or --version to standard output (see _Parser._print_message)
+_UNWRITTEN: list[OSError] = []
+
 
 def build_parser() -> argparse.ArgumentParser:
     from ._version import __version__
@@ -1852,7 +1871,16 @@ def _command(argv: Sequence[str] | None) -> int:
     from .store.store import StoreError
 
     parser = build_parser()
-    args, extra = parser.parse_known_args(argv)
+    del _UNWRITTEN[:]
+    try:
+        args, extra = parser.parse_known_args(argv)
+    except SystemExit as exc:  # (--help, --version: written, or said that it could not be)
+        if _UNWRITTEN and exc.code in (0, None):
+            said = _stdout_lost(_UNWRITTEN[0])  # (a reader gone, `| head -0`: silent, as
+            if not isinstance(_UNWRITTEN[0], BrokenPipeError):  # for an export)
+                print(f"hooklab: {said}", file=sys.stderr)
+            return 1
+        raise
     if extra:  # (argparse's own words quote every one: `hooklab send URL --token sk_live_...`
         from .credentials import shown_words  # went to the terminal and CI logs as typed)
 
