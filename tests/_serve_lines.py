@@ -42,3 +42,19 @@ def gather(into: list[tuple[queue.Queue[str], list[str]]], done: Callable[[], bo
         for q, lines in into:
             with contextlib.suppress(queue.Empty):
                 lines.append(q.get(timeout=0.2).rstrip("\n"))
+
+
+def signalled(proc: subprocess.Popen[str], sig: int, before: Callable[[], object] | None = None,
+              timeout: float = 60.0) -> tuple[str, str]:
+    """``before()`` (a wait for the moment), then signal ``sig`` to ``proc``: what it wrote
+    once it ended, (stdout, stderr). Killed if it has not ended ``timeout`` seconds after, or
+    if ``before`` failed."""
+    try:
+        if before is not None:
+            before()
+        proc.send_signal(sig)
+        return proc.communicate(timeout=timeout)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()

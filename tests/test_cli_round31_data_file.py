@@ -6,22 +6,15 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from _labs import module_lab
 from test_cli import ENV, EXE
 
 import hooklab
 
-
-@pytest.fixture(scope="module")
-def lab() -> Iterator[hooklab.HookLab]:
-    lab = hooklab.HookLab(port=0, db=":memory:").start()
-    try:
-        yield lab
-    finally:
-        lab.stop()
+lab = module_lab()  # the fixture ``lab``: one lab for this module's tests
 
 
 def _send(url: str, *args: str, stdin: bytes = b"", cwd: Path | None = None

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from _http import post
+from _serve_lines import signalled
 from _target import Target
 from test_cli import ENV, EXE, _as_from_a_terminal
 
@@ -47,14 +48,7 @@ def _held_until_signal(args: list[str], app: Target, cwd: Path) -> tuple[int, st
     proc = subprocess.Popen([EXE, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env=ENV, cwd=cwd,
                             preexec_fn=_as_from_a_terminal)  # noqa: PLW1509 - signals only
-    try:
-        app.wait(1, timeout=30)
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+    _, err = signalled(proc, signal.SIGINT, lambda: app.wait(1, timeout=30))
     return proc.returncode, err
 
 
@@ -101,20 +95,19 @@ def test_serve_suggests_its_forward_timeout(tmp_path: Path) -> None:
              "--forward", f"w={app.url}/x"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV, cwd=tmp_path,
             preexec_fn=_as_from_a_terminal)  # noqa: PLW1509 - signals only
-        try:
+
+        def sent() -> None:
             first = proc.stdout.readline()  # type: ignore[union-attr]
             url = re.search(r"http://127\.0\.0\.1:\d+", first).group(0)  # type: ignore[union-attr]
             for n in range(12):  # (more than a target gets at once: some wait their turn)
                 assert post(f"{url}/w", f'{{"i": {n}}}'.encode())[0] == 200
             app.wait(1, timeout=30)
             time.sleep(0.5)  # (the others stored and queued behind those held)
-            proc.send_signal(signal.SIGINT)
-            _, err = proc.communicate(timeout=60)
+
+        try:
+            _, err = signalled(proc, signal.SIGINT, sent)
         finally:
             gate.set()
-            if proc.poll() is None:
-                proc.kill()
-                proc.communicate()
     assert proc.returncode == 0, err
     assert len(_commands(err)) == 1, err
     [command] = _commands(err)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from _http import free_port
+from _serve_lines import signalled
 from test_cli import ENV, EXE
 
 # (provider, secret, the words: from each provider's documented secret form)
@@ -57,13 +58,9 @@ def test_serve_starts_with_a_secret_of_its_providers_form(
         [EXE, "serve", "--db", ":memory:", "--port", "0",
          "--secret-file", "s=ok.key", "--provider", f"s={provider}"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV, cwd=tmp_path)
-    try:
-        first = proc.stdout.readline()  # type: ignore[union-attr]
-        proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+    said: list[str] = []
+    _, err = signalled(proc, signal.SIGTERM,
+                       lambda: said.append(proc.stdout.readline()))  # type: ignore[union-attr]
+    first = said[0]
     assert re.search(r"listening on http://127\.0\.0\.1:\d+", first), (first, err)
     assert proc.returncode == 0, err

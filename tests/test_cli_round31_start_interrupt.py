@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 import pytest
+from _serve_lines import signalled
 from test_cli import ENV, EXE, _as_from_a_terminal
 
 import hooklab
@@ -98,17 +99,14 @@ def _interrupted_after_file(folder: Path, offset: float) -> tuple[int, str, str]
     proc = subprocess.Popen([EXE, "serve", "--port", "0", "--db", str(db)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
                             preexec_fn=_as_from_a_terminal)  # noqa: PLW1509 - signals only
-    try:
+
+    def moment() -> None:
         deadline = time.monotonic() + 30
         while not db.exists() and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.0005)
         time.sleep(offset)
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+
+    out, err = signalled(proc, signal.SIGINT, moment, timeout=30)
     return proc.returncode, out, err
 
 
