@@ -27,7 +27,7 @@ from dataclasses import replace
 from datetime import datetime, timezone
 from html import escape
 from typing import Any
-from urllib.parse import parse_qs, unquote_to_bytes
+from urllib.parse import parse_qs
 
 from ..capture import (
     FORWARD_ERROR_CHARS,
@@ -233,23 +233,33 @@ def event_read(cap: Capture) -> str:
 
 
 def path_shown(path: str) -> str:
-    r"""A capture's path in the table: read as a person reads it (:func:`path_read`: its
-    escapes undone, its raw UTF-8 read) where its bytes and escapes are UTF-8; else as it came
-    (:func:`target_as_sent`: raw UTF-8 read, a byte that is no UTF-8 as ``%FF``, escapes
-    kept), never a byte as its Latin-1 character (a lone 0xE9 is ``%E9``, not ``é``).
+    r"""A capture's path in the table: its bytes read as UTF-8 and the escapes of UTF-8
+    characters read as those characters (``%C3%A9`` is ``é``, as raw ``é`` is), every other
+    escape kept as sent (``%2F``, ``%3F``, ``%20``, ``%25``: undone, ``/x%2Fy/z`` read as
+    ``/x/y/z``, ``/q/%3F`` as a query's ``?``, ``a%2520b`` as ``a%20b``, so different paths
+    looked the same); where that is no UTF-8, the path as it came (:func:`target_as_sent`: a
+    byte that is no UTF-8 as ``%FF``, escapes kept), never a byte as its Latin-1 character.
 
     >>> path_shown("/%C3%A9t%C3%A9/x"), path_shown("/\xc3\xa9\xff"), path_shown("/\xe9")
     ('/été/x', '/é%FF', '/%E9')
+    >>> path_shown("/x%2Fy/z"), path_shown("/p/a%2520b"), path_shown("/q/%3F")
+    ('/x%2Fy/z', '/p/a%2520b', '/q/%3F')
     """
-    if path.isascii() and "%" not in path:
-        return path
+    if "%" not in path:
+        return target_as_sent(path)
     try:
-        unquote_to_bytes(path.encode("latin-1")).decode("utf-8")
-    except UnicodeEncodeError:  # (text, a recording's: read as such)
-        pass
+        raw = path.encode("latin-1")  # (the bytes as received)
+    except UnicodeEncodeError:  # (text, a recording's: its own characters, escapes undone
+        raw = path.encode("utf-8", "surrogatepass")  # alike)
+    read = _HIGH_ESCAPE.sub(lambda m: bytes([int(m.group()[1:], 16)]), raw)
+    try:
+        return read.decode("utf-8")
     except UnicodeDecodeError:  # (bytes that are no UTF-8, raw or escaped)
         return target_as_sent(path)
-    return path_read(path)
+
+
+#: the escape of a byte past ASCII (part of a UTF-8 character, or no UTF-8 at all)
+_HIGH_ESCAPE = re.compile(rb"%[89A-Fa-f][0-9A-Fa-f]")
 
 
 def row_label(cap: Capture) -> str:
@@ -257,7 +267,7 @@ def row_label(cap: Capture) -> str:
     cells = (
         _utc_time(cap.received_at),
         cap.method,
-        path_shown(cap.path).lstrip("/") or "/",  # decoded for reading; the table is plain text
+        path_shown(cap.path).lstrip("/") or "/",  # (plain text: escaped where it is shown)
         cap.provider or "",
         ("⇄ handshake " if cap.handshake else "") + event_read(cap),
         str(cap.status),
