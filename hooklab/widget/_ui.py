@@ -42,6 +42,8 @@ def sendable(value: Any) -> Any:
     return value
 
 
+#: what the Copy as curl tab says while no capture is open
+_CURL_PLACEHOLDER = "click a row: a curl command that re-sends it"
 TAB_TITLES = ("Details", "Tree", "Diff with previous", "Raw body", "Copy as curl")
 _OPTIONS_EVERY = 2.0  # seconds between bin/provider dropdown refreshes
 #: most capture tables a view keeps (one shown, the others hidden: see LiveView._show_rows)
@@ -80,7 +82,7 @@ _STYLE = f"""<style>
 .hooklab-live h4 {{ margin: 8px 0 2px 0; }}
 .hooklab-live .widget-html-content {{ line-height: 1.35; }}
 .hooklab-live .hl-detail {{ max-height: 440px; overflow: auto; padding-right: 6px; }}
-.hooklab-live .hl-none {{ color: var(--jp-ui-font-color2, #777); }}
+.hooklab-live .hl-none, .hooklab-live .hl-gone {{ color: var(--jp-ui-font-color2, #777); }}
 .hooklab-live .hl-field, .hooklab-live .hl-diffpane {{ max-height: 360px; overflow: auto; }}
 .hooklab-live table.hl-diff td {{ padding-right: 10px; }}
 .hooklab-live table.hl-diff td:nth-child(2) {{ white-space: nowrap; word-break: normal; }}
@@ -177,7 +179,7 @@ class LiveControls:
         self.detail = W.HTML('<div class="hl-none">Click a row to see its headers and body.</div>')
         self.raw = W.HTML('<div class="hl-none">Click a row to see its raw body.</div>')
         self.curl = W.Textarea(value="", rows=8, layout=W.Layout(width="100%"),
-                               placeholder="click a row: a curl command that re-sends it")
+                               placeholder=_CURL_PLACEHOLDER)
         # the Tree tab: the body as a collapsible tree; a click shows the field's paths and row
         self.tree = W.Select(options=[], index=None, rows=16,
                              layout=W.Layout(width="auto", height="auto"))
@@ -385,14 +387,16 @@ class LiveControls:
             gone = f"{self._gone_text()}. " if self._gone is not None else ""
             self._set(self.detail, value=f'<div class="hl-none">{gone}Click a row to see its '
                                          "headers and body.</div>")
-            self._set(self.raw, value="")
-            self._set(self.curl, value="")
+            self._set(self.raw, value=f'<div class="hl-gone">{gone}Click a row to see its raw '
+                                      "body.</div>" if gone else "")
+            self._set(self.curl, value="", placeholder=f"{gone}{_CURL_PLACEHOLDER}")
             self._show_extra()
             return
         forwards = self._outcomes_of(cap)
         self._set(self.detail, value=R.detail_html(cap, reveal=reveal, forwards=forwards))
         self._set(self.raw, value=R.raw_html(cap, reveal=reveal))
-        self._set(self.curl, value=R.curl_command(cap, reveal=reveal, base=self.base_url))
+        self._set(self.curl, value=R.curl_command(cap, reveal=reveal, base=self.base_url),
+                  placeholder=_CURL_PLACEHOLDER)
         self._show_extra()
 
     def _outcomes_of(self, cap: Any) -> list[dict[str, Any]]:
