@@ -136,6 +136,9 @@ class LiveControls:
     _waiting: int
     _store_closed: Any
     _cleared_after: int
+    _row_ids: list[int]
+    _page: int
+    _moved: str | None
     _gone: int | None
     _gone_text: Any
 
@@ -279,16 +282,23 @@ class LiveControls:
         while arr and arr[0] < now - 1.0:
             arr.popleft()
         self._rate_shown = len(arr)
-        n = f"{total:,}"
-        parts = [f"<b>{n}</b> capture{'' if total == 1 else 's'}", f"{self._rate_shown:,}/s"]
+        # the captures stored that the view's filters match (those a paused or paged view
+        # holds back too: "200 captures" was said with 250 stored), and the place of the rows
+        # the table shows among them, newest first: below those held back, as many as shown
+        # ("rows 1–79" was said of a table of 39 rows holding still, 40 newer waiting; "rows
+        # 201–140" of an Older page that retention emptied)
+        stored = total + newer
+        n = f"{stored:,}"
+        parts = [f"<b>{n}</b> capture{'' if stored == 1 else 's'}", f"{self._rate_shown:,}/s"]
         chosen = {**self.filters, **self._box_filters()}
         if chosen:
             shown = ", ".join(f"{k}={v}" for k, v in chosen.items())
             parts.append(f"filter: {escape(R.visible(shown), quote=True)}")
-        if total:
-            a = self._page * self.max_rows + 1
-            b = min(total, a + self.max_rows - 1)
-            parts.append(f"rows {a:,}–{b:,}")
+        if self._row_ids:
+            a = newer + self._waiting + self._page * self.max_rows + 1
+            parts.append(f"rows {a:,}–{a + len(self._row_ids) - 1:,}")
+        if self._moved is not None:  # (an Older page whose rows were deleted: moved, and said)
+            parts.append(f"the page shown was deleted (retention or a clear): {self._moved}")
         if self.paused:  # (words, not U+23F8: without an emoji font it was an empty box)
             parts.append(f"<b>paused</b>{f' ({newer:,} newer hidden)' if newer else ''}")
         elif newer:
@@ -307,7 +317,7 @@ class LiveControls:
                          "lab.start() resumes")
         elif self.serving is None and self._follow:  # (no server writes into the store)
             parts.append(self._not_serving_html())
-        elif not total and not self.paused:
+        elif not stored and not self.paused:
             unfiltered = self._unfiltered_count() if chosen else 0
             parts.append(f"0 of {unfiltered:,} match the filter — waiting for one that does"
                          if unfiltered else "waiting for webhooks…")
@@ -383,7 +393,8 @@ class LiveControls:
             return
         cap = self._selected
         reveal = bool(self.show_credentials.value)
-        if cap is None:  # (one deleted meanwhile: said so, not a blank as if none was open)
+        if cap is None:  # (one deleted meanwhile: said so in every tab, not a blank or the
+            # "click a row" of a view where none was open: Raw body and Copy as curl were)
             gone = f"{self._gone_text()}. " if self._gone is not None else ""
             self._set(self.detail, value=f'<div class="hl-none">{gone}Click a row to see its '
                                          "headers and body.</div>")

@@ -173,6 +173,9 @@ class LiveView(LiveControls, W.VBox):
         self._options_at = 0.0
         self._page = 0
         self._anchor: int | None = None  # newest id considered while paused / paging
+        #: where the view went when retention or a clear deleted the Older page it showed
+        #: (the counter says so until the person pages, filters, pauses or clears the view)
+        self._moved: str | None = None
         self._cleared_after = 0
         self._row_ids: list[int] = []
         self._table_ids: dict[int, list[int]] = {}  # id(table widget) -> the ids it shows
@@ -361,6 +364,7 @@ class LiveView(LiveControls, W.VBox):
             self._known_bins.clear()
             self._known_providers.clear()
             self._page, self._cleared_after, self._picked_at, self._waiting = 0, 0, None, 0
+            self._moved = None
             self._anchor = self._newest() if self.paused else None
             self._schema_cache, self._diff_for = {}, None
             self._deferred_at = self._retry_at = None
@@ -417,7 +421,7 @@ class LiveView(LiveControls, W.VBox):
     def clear_view(self) -> None:
         """Hide everything received so far (the database is untouched)."""
         self._cleared_after = self._newest(fresh=True)
-        self._page = 0
+        self._page, self._moved = 0, None
         self._picked_at = None  # (what the person asked for shows now, rows held or not)
         self._anchor = None if not self.paused else self._cleared_after
         self._request_ui()
@@ -501,7 +505,7 @@ class LiveView(LiveControls, W.VBox):
             return
         with self._render_lock:
             self._page, self._anchor = 0, (self._newest() if self.paused else None)
-            self._picked_at = None
+            self._picked_at = self._moved = None
             self._forget_selected(gone=True)
         with self._cond:
             self._options_dirty = True
@@ -565,7 +569,7 @@ class LiveView(LiveControls, W.VBox):
     def _on_control(self, _change: dict[str, Any]) -> None:
         if self._guard_owner == threading.get_ident():
             return
-        self._page = 0
+        self._page, self._moved = 0, None
         self._anchor = self._anchor if self.paused else None
         self._picked_at = None  # (a filter typed shows at once, rows held or not)
         self._request_ui()
@@ -573,7 +577,7 @@ class LiveView(LiveControls, W.VBox):
     def _on_pause(self, change: dict[str, Any]) -> None:
         self.pause_button.description = "Resume" if change["new"] else "Pause"
         self.pause_button.icon = "play" if change["new"] else "pause"
-        self._picked_at = None
+        self._picked_at = self._moved = None
         if change["new"]:
             if self._anchor is None:
                 self._anchor = self._newest(fresh=True)
@@ -585,7 +589,7 @@ class LiveView(LiveControls, W.VBox):
         if step > 0 and self._anchor is None:
             self._anchor = self._row_ids[0] if self._row_ids else self._newest()
         self._page = max(0, self._page + step)
-        self._picked_at = None
+        self._picked_at = self._moved = None
         if self._page == 0 and not self.paused:
             self._anchor = None
         self._request_ui()
@@ -809,7 +813,9 @@ class LiveView(LiveControls, W.VBox):
             sent = self._refresh_options()
             eff = self._effective_filters()
             rows, total, newer = self._fetch(eff)
-            self.count = total
+            if self._page and not rows and (total or newer):  # (retention emptied the page)
+                rows, total, newer = self._page_gone(eff, total)
+            self.count = total + newer
             ids = [c.id for c in rows]
             opts = [(R.row_label(c), c.id) for c in rows]
             sel = self._selected.id if self._selected is not None else None
@@ -849,6 +855,24 @@ class LiveView(LiveControls, W.VBox):
         if sent:
             self.renders += 1
         return sent
+
+    def _page_gone(self, eff: dict[str, Any], total: int) -> tuple[list[Capture], int, int]:
+        """The Older page shown holds no row any more: retention (or another process's
+        clear) deleted them while newer captures arrived. It goes to the oldest page left
+        of the rows it froze, or, none left, to the newest rows (still frozen if paused),
+        and the counter says so; it said "200 captures · rows 201–200 · 50 newer", then
+        "0 captures · 300 newer — press Newer · waiting for webhooks…" after a burst, the
+        table empty while 300 were stored. Returns the rows read again (see :meth:`_fetch`).
+        Unless paused, a first page is the newest rows (a first page of frozen rows had
+        "press Newer" said and its Newer button off)."""
+        page = (total - 1) // self.max_rows if total else 0
+        if total and (page or self.paused):
+            self._page, self._moved = page, "now the oldest page left"
+        else:
+            self._page, self._moved = 0, "now the newest rows"
+            self._anchor = self._newest() if self.paused else None
+        self._picked_at = None
+        return self._fetch(eff)
 
     def _deleted(self, capture_id: int) -> bool:
         """Whether the open capture, not among the rows shown, is no longer in the store (one
