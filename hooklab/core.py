@@ -21,6 +21,7 @@ import math
 import numbers
 import os
 import sqlite3
+import sys
 import threading
 import time
 import warnings
@@ -1249,7 +1250,7 @@ class HookLab(Configurable):
         """A live ipywidgets view of the captures matching ``filters``.
 
         Calling it again with the same filters (re-running the cell) closes the earlier view
-        and its thread; views with other filters keep running until ``view.close()`` or
+        and its thread, leaving one line in its place that says a newer view replaced it; views with other filters keep running until ``view.close()`` or
         ``lab.stop()``. In a JupyterLab notebook the arrow keys of its tables go to the
         notebook; right-click the view, "Create New View for Cell Output", to use the keyboard
         (see :class:`~hooklab.widget.LiveView`).
@@ -1267,7 +1268,8 @@ class HookLab(Configurable):
         view = LiveView(self.store, base_url=base, **filters)
         for old in list(self._views):
             if old.filters == view.filters:
-                old.close()
+                old.close(why="a newer view with the same filters replaced this one "
+                               "(lab.live() ran again, in this cell or another)")
                 self._views.discard(old)
         self._views.add(view)
         return view
@@ -1897,6 +1899,9 @@ def _shown_path(path: str) -> str:
 
 @atexit.register
 def _stop_all() -> None:
+    views = sys.modules.get("hooklab.widget.view")
+    if views is not None:  # (first: stopping a lab closes its views, which then went blank)
+        views.LiveView.kernel_exiting()
     for lab in list(_ALL_LABS):
         try:
             lab.stop()

@@ -15,10 +15,12 @@ live by ipykernel even while a cell is busy; the view never writes to an ``Outpu
 
 from __future__ import annotations
 
+import atexit
 import collections
 import re
 import threading
 import time
+import weakref
 from dataclasses import fields
 from html import escape
 from typing import Any, Literal
@@ -70,10 +72,21 @@ _KEEP_EVERY = 1.0
 #: opened without its kernel, nbconvert, GitHub). No count: it is written once, when the view
 #: is displayed ("0 captures" stayed in a saved notebook whose view had shown thousands)
 _PLAIN = "HookLab live view (live while its kernel runs)"
+#: the counter of a view whose kernel exited (shut down or restarted): its lab is gone with it
+_GONE_HTML = ('<span class="hl-counter"><b>stopped</b>: this view\'s kernel shut down or '
+              "restarted — its lab is gone, so this view shows no new captures (its rows stay, "
+              "its controls are off); run the cell that made it again to see the captures "
+              "from the new kernel</span>")
 #: a table's classes the browser sends back: its number (hl-tN), its row list's (hl-gN)
 _SEEN = re.compile(r"hl-([tg])([0-9]{1,9})", re.ASCII)
 
 __all__ = ["LiveView"]
+
+#: every live view of this process not closed yet (told when the kernel exits: see
+#: :meth:`LiveView.kernel_exiting`)
+_VIEWS: weakref.WeakSet[LiveView] = weakref.WeakSet()
+#: :meth:`LiveView.kernel_exiting` once registered with :mod:`atexit` (by the first view)
+_EXIT_HOOK: list[Any] = []
 
 
 class LiveView(LiveControls, W.VBox):
@@ -164,6 +177,8 @@ class LiveView(LiveControls, W.VBox):
         self._options_dirty = True
         self._closed = False
         self._closed_shown = False  # the counter says the store was closed (lab.stop())
+        self._ended = False  # the kernel is exiting: the view stays on screen as left
+        self._note: W.HTML | None = None  # what a view closed with ``why`` says instead
         self._follow_file(store)  # (_file, _file_last, _foreign, _other_url, _looked_at)
         self._arrivals: collections.deque[float] = collections.deque(maxlen=200_000)
         self._rate_shown = 0
@@ -239,6 +254,9 @@ class LiveView(LiveControls, W.VBox):
             self._unwatch = watch_serving(store, self._on_serving)
         if self._cells is not None:
             self._cells.on_end(self)
+        if not _EXIT_HOOK:  # (registered after hooklab.core's: run before it stops the labs)
+            _EXIT_HOOK.append(atexit.register(LiveView.kernel_exiting))
+        _VIEWS.add(self)
         self.refresh()
         self._unsubscribe = self._subscribe(store)
         self._thread = threading.Thread(target=self._run, name="hooklab-live", daemon=True)
@@ -441,31 +459,91 @@ class LiveView(LiveControls, W.VBox):
                                               f"{escape(self.error, quote=True)}</span>")
                 return 1
 
-    def close(self) -> None:
-        """Stop the flusher thread, unsubscribe from the store and close all child widgets."""
+    def close(self, *, why: str | None = None) -> None:
+        """Stop the flusher thread, unsubscribe from the store and close all child widgets.
+
+        With ``why`` the view stays on screen as one line that says it (escaped), its
+        table, tabs and controls gone: what ``lab.live()`` does to the view it replaces
+        (the same filters again, from another cell: that view's output went blank without
+        a word).
+
+        >>> view = lab.live()
+        >>> view.close(why="replaced by a newer view")
+        """
         cond = getattr(self, "_cond", None)
         if cond is None:  # __init__ failed early
             super().close()
             return
-        with cond:
+        first = self._stop()
+        if self._ended:  # (the kernel is exiting: a closed view's output goes blank)
+            return
+        if first and why is not None:
+            self._note = W.HTML(f'<div class="hl-counter hl-ended"><b>closed</b>: '
+                                f"{escape(R.visible(why), quote=True)}</div>")
+            self.children = (self._note,)  # (then its widgets close: no view is left empty)
+            self._close_widgets()
+            return
+        if first:
+            self._close_widgets()
+        if self._note is not None:
+            self._note.close()
+        super().close()
+
+    def _stop(self) -> bool:
+        """Stop the flusher thread and hear nothing more of the store or its servers;
+        False when it was done before."""
+        with self._cond:
             already = self._closed
             self._closed = True
-            cond.notify_all()
-        if not already:
-            for unsubscribe in (getattr(self, "_unsubscribe", None),
-                                getattr(self, "_unwatch", None)):
-                if unsubscribe is not None:
-                    unsubscribe()
-            thread = getattr(self, "_thread", None)
-            if thread is not None and thread.is_alive() and thread is not threading.current_thread():
-                thread.join(timeout=5)
-            for w in [*self._all_widgets(), self]:
-                for sub in (getattr(w, "layout", None), getattr(w, "style", None)):
-                    if isinstance(sub, W.Widget):
-                        sub.close()
-                if w is not self:
-                    w.close()
-        super().close()
+            self._cond.notify_all()
+        _VIEWS.discard(self)
+        if already:
+            return False
+        for unsubscribe in (getattr(self, "_unsubscribe", None), getattr(self, "_unwatch", None)):
+            if unsubscribe is not None:
+                unsubscribe()
+        thread = getattr(self, "_thread", None)
+        if thread is not None and thread.is_alive() and thread is not threading.current_thread():
+            thread.join(timeout=5)
+        return True
+
+    def _close_widgets(self) -> None:
+        """Close every widget of the view but the view's box itself (and its note)."""
+        for w in [*self._all_widgets(), self]:
+            for sub in (getattr(w, "layout", None), getattr(w, "style", None)):
+                if isinstance(sub, W.Widget) and (w is not self or self._note is None):
+                    sub.close()
+            if w is not self:
+                w.close()
+
+    @staticmethod
+    def kernel_exiting() -> None:
+        """Every live view of this process says its kernel is gone, keeps its rows and turns
+        its controls off, and no widget is closed (registered with :mod:`atexit`; the lab's
+        exit, which stops the labs, calls it first too). After a kernel restart the view of
+        ``lab.live()`` went blank without a word (the lab's stop at exit closed it), and one
+        made with ``LiveView(lab.store)`` went on saying "stopped … lab.start() resumes",
+        its controls on, in a kernel that was gone."""
+        for view in list(_VIEWS):
+            try:
+                view._kernel_gone()
+            except Exception:  # noqa: BLE001 - exiting: the others are told all the same
+                pass
+
+    def _kernel_gone(self) -> None:
+        """What :meth:`kernel_exiting` does to this view: its last words, sent now."""
+        if not self._stop():
+            return
+        self._ended = True
+        locked = self._render_lock.acquire(timeout=2)  # (a render stuck: said all the same)
+        try:
+            self._closed_shown, self._rate_shown = True, 0
+            for w in self._controls():
+                self._set(w, disabled=True)
+            self._set(self.counter, value=_GONE_HTML)
+        finally:
+            if locked:
+                self._render_lock.release()
 
     def __repr__(self) -> str:
         return f"HookLab live view: {self.count} capture{'' if self.count == 1 else 's'}"
