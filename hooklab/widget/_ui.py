@@ -292,7 +292,7 @@ class LiveControls:
         parts = [f"<b>{n}</b> capture{'' if stored == 1 else 's'}", f"{self._rate_shown:,}/s"]
         chosen = {**self.filters, **self._box_filters()}
         if chosen:
-            shown = ", ".join(f"{k}={v}" for k, v in chosen.items())
+            shown = self._hidden(", ".join(f"{k}={v}" for k, v in chosen.items()))
             parts.append(f"filter: {escape(R.visible(shown), quote=True)}")
         if self._row_ids:
             a = newer + self._waiting + self._page * self.max_rows + 1
@@ -436,6 +436,13 @@ class LiveControls:
                 setattr(widget, k, v)
         return 1
 
+    def _hidden(self, text: str) -> str:
+        """``text`` (a label or note the view sends to the browser) with every secret the
+        lab was given as ``[secret]``: a bin named by a secret is offered so, and a saved
+        notebook's widget state holds no secret of the lab's."""
+        book = getattr(self.store, "secrets", None)  # (a Parquet folder's store: none)
+        return book.scrub_text(text) if book else text
+
     def _refresh_options(self) -> int:
         """Offer each bin and provider stored (and "(no provider)" once captures without one
         are). A choice made that is no longer stored (``lab.clear()``, the Clear database
@@ -467,6 +474,7 @@ class LiveControls:
             elif dd.value != ALL and dd.value not in values:  # (chosen, none stored now)
                 opts.append((_choice(col, dd.value), dd.value))
             keep = dd.value if any(v == dd.value for _, v in opts) else opts[0][1]
+            opts = [(self._hidden(text), v) for text, v in opts]  # (labels reach the browser)
             if list(dd.options) != opts:
                 with dd.hold_sync():
                     dd.options = opts

@@ -610,6 +610,8 @@ class LiveView(LiveControls, W.VBox):
         again, with a secret given now as ``[secret]`` in captures stored before it."""
         if self._selected is not None:
             self._restatused = True  # (read again: shown by the secrets now)
+        with self._lock:  # (a bin named by a secret: its dropdown label too)
+            self._options_dirty, self._options_at = True, 0.0
         self._detail_stale = True
         self._request_ui()
 
