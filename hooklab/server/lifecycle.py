@@ -35,7 +35,7 @@ from datetime import datetime, timezone
 from typing import Any, NamedTuple
 from urllib.parse import quote
 
-from ..capture import Capture, user_stacklevel
+from ..capture import Capture, redact_record, user_stacklevel
 from ..credentials import shown_given
 from ..filters import bin_name
 from .ingest import DEFAULT_MAX_BODY, RESERVED_PREFIX
@@ -892,17 +892,37 @@ class CaptureServer:
     def tell_refused(self, status: int, message: str, req: Any, remote: str) -> None:
         """A request was refused before it could be stored (the server's loop): counted, and
         each of ``refusal_listeners`` called with ``{"status", "error", "method", "target",
-        "remote"}`` (``method`` and ``target`` ``None`` when the request line itself was bad)."""
+        "remote"}`` (``method`` and ``target`` ``None`` when the request line itself was bad;
+        ``target`` scrubbed as a capture of it is stored, see :meth:`shown_target`)."""
         self.refused[status] = self.refused.get(status, 0) + 1
         if not self.refusal_listeners:
             return
         what = {"status": status, "error": message, "remote": remote,
-                "method": getattr(req, "method", None), "target": getattr(req, "target", None)}
+                "method": getattr(req, "method", None),
+                "target": self.shown_target(getattr(req, "target", None))}
         for listener in list(self.refusal_listeners):
             try:
                 listener(what)
             except Exception:  # noqa: BLE001 - a listener must not break the connection
                 _log.exception("hooklab: a refusal listener failed")
+
+    def shown_target(self, target: str | None) -> str | None:
+        """``target`` (a request target refused before it was stored) scrubbed as the
+        capture of it would be: the lab's read token and your Jupyter servers' tokens as
+        ``[redacted]``, every secret given to ``lab.secret`` as ``[secret]`` (percent-encoded
+        too). Credential-looking query values are left to the reader
+        (:func:`hooklab.credentials.scrubbed_url`), as a stored capture's are.
+
+        >>> srv = CaptureServer(None, "127.0.0.1", 0)
+        >>> srv.shown_target("/b?t=" + srv.api_token + "&x=1")
+        '/b?t=[redacted]&x=1'
+        """
+        if not target:
+            return target
+        shown = redact_record({"path": target}, credentials=False,
+                              secrets=self.never_stored)["path"]
+        book = getattr(self.store, "secrets", None)
+        return book.scrub_text(shown) if book else shown
 
     def reset_refused(self, timeout: float = 5.0) -> None:
         """Count ``refused`` (``/_hooklab/health``) from zero again, from now on; cleared on the
