@@ -23,7 +23,7 @@ from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 
-from ..capture import Capture, bin_of, redact_record
+from ..capture import Capture, bin_of, path_read, redact_record
 from ..providers import HANDSHAKE_SEEN, TABLE, BinSecrets, describe, header_found_in
 from ..providers.detect import header_section
 from . import trailer_note
@@ -110,6 +110,34 @@ def _password_is(value: str, secret: str) -> bool:
         return False
     _, colon, password = creds.partition(b":")
     return bool(colon) and hmac.compare_digest(password, secret.encode("utf-8", "surrogatepass"))
+
+
+def _hide_in_query(record: dict[str, Any], value: str) -> None:
+    """Store ``value``, a token the bin's check takes from the query, as ``[secret]`` in
+    every query field that holds it whole (its query and URL), whatever its length: the rule
+    of a credential in a header (:func:`_credential_form`). Values are read as the query is
+    parsed (:func:`hooklab.capture.parse_query`); :meth:`SecretBook.restored` gives the
+    token back where the check found it.
+
+    >>> rec = {"query": {"hub.verify_token": ["vtk12"], "n": ["vtk123"]},
+    ...        "url": "http://h/wa?hub.verify_token=vtk%31%32&n=vtk123"}
+    >>> _hide_in_query(rec, "vtk12"); rec["query"], rec["url"]
+    ({'hub.verify_token': ['[secret]'], 'n': ['vtk123']}, 'http://h/wa?hub.verify_token=[secret]&n=vtk123')
+    """
+    query = record.get("query") or {}
+    if not value or not any(value in vs for vs in query.values()):
+        return
+    record["query"] = {k: [MARK if v == value else v for v in vs] for k, vs in query.items()}
+    url = record.get("url")
+    if not isinstance(url, str) or "?" not in url:
+        return
+
+    def hidden(pair: str) -> str:
+        key, eq, given = pair.partition("=")
+        return f"{key}={MARK}" if eq and path_read(given.replace("+", " ")) == value else pair
+
+    head, _, qs = url.partition("?")
+    record["url"] = head + "?" + "&".join(hidden(pair) for pair in qs.split("&"))
 
 
 def _given(value: str, secret: str) -> str:
@@ -455,6 +483,8 @@ class SecretBook(BinSecrets):
                 where = None if text is None else _sent_whole(text, section, record.get("query"))
                 if where is not None:  # (a token scheme of the bin's own, e.g. Bearer: the
                     record["verified"] = True  # sender knew it; forward and replay give it back)
+                    # (in the query too: hidden as in a header, however short)
+                    _hide_in_query(record, str(text))
                     reason = (f"{TOKEN_SENT} in {where[0]} {json.dumps(where[1])} "
                               "(no signature to check)")
                     note = ""
@@ -483,6 +513,8 @@ class SecretBook(BinSecrets):
             advise = None
             record["verified"] = False
             record["verify_reason"] = f"could not be verified ({type(exc).__name__})"
+        if entry.verify_token:  # (Meta's, Strava's: the value their check takes, hidden)
+            _hide_in_query(record, entry.verify_token)
         plain = secret.decode("utf-8", "replace") if isinstance(secret, bytes) else secret
         if plain:  # (the scheme stays: forward and replay give the value back, restored())
             # every spelling a verifier takes as the secret (see _credential_form), as a
