@@ -52,6 +52,8 @@ _SHOWN = ("method", "path", "query", "headers", "url", "event_type", "delivery_i
           "verify_reason", "handshake")
 #: captures a token verified in this lab, remembered at most (see SecretBook.restored)
 _TOKEN_SEEN = 65_536
+#: secrets and verify tokens given in a lab's life that stay hidden, at most (the newest kept)
+_GIVEN_KEPT = 4096
 
 
 def _seen_key(bin_: str, received: Any, body: bytes) -> tuple[str, str, bytes]:
@@ -332,6 +334,10 @@ class SecretBook(BinSecrets):
         self._changed: dict[str, datetime] = {}
         #: captures a token verified here (bins without a provider): only theirs get it back
         self._token_seen: dict[tuple[str, str, bytes], None] = {}
+        #: every secret and verify token given since the lab started (or was reset), the
+        #: last :data:`_GIVEN_KEPT`: one replaced (rotated) or removed is still a credential
+        #: (Stripe keeps an old one valid up to 24 h), hidden as the current ones are
+        self._given: dict[str | bytes, None] = {}
 
     def set(self, bin_: str, secret: str | bytes | None, provider: str | None = None,
             verify_token: str | None = None) -> None:
@@ -345,7 +351,26 @@ class SecretBook(BinSecrets):
                 self._changed[bin_] = datetime.now(timezone.utc)
             if now != (None, None):
                 self._last[bin_] = now
+            for value in now:
+                if value:
+                    self._given.pop(value, None)  # (the newest last: the oldest go first)
+                    self._given[value] = None
+            while len(self._given) > _GIVEN_KEPT:
+                del self._given[next(iter(self._given))]
         super().set(bin_, secret, provider, verify_token)
+
+    def __bool__(self) -> bool:
+        """Whether any bin has settings, or any secret was given in this lab's life (one
+        removed since is still hidden: see :meth:`scrubbed`)."""
+        return bool(self._bins) or bool(self._given)
+
+    def clear(self) -> None:
+        """Forget every bin's settings and every secret given (``lab.reset()``: a fresh lab)."""
+        with self._lock:
+            self._given.clear()
+            self._last.clear()
+            self._changed.clear()
+        super().clear()
 
     def changed_at(self, bin_: str) -> datetime | None:
         """When the bin's secret last replaced a different one in this lab (``None``: never)."""
@@ -677,7 +702,8 @@ class SecretBook(BinSecrets):
         return redact_record({"path": text}, credentials=False, secrets=words, mark=MARK)["path"]
 
     def _words(self) -> tuple[str, ...]:
-        """The forms of every secret and verify token given with ``lab.secret`` (6+
+        """The forms of every secret and verify token given with ``lab.secret`` in the lab's
+        life (rotated or removed since too; 6+
         characters): as text, its bytes read as Latin-1, base64 (standard, unpadded,
         URL-safe), ``+`` read as a space (as a query string decodes it) and a space sent as
         ``+`` (as ``quote_plus`` writes it). Made again only when what was given changes."""
@@ -686,20 +712,20 @@ class SecretBook(BinSecrets):
             return cached[1]
         version = self.version
         words: set[str] = set()
-        for entry in self.entries():
-            if entry.learned:
+        with self._lock:  # (every one given in the lab's life: a rotated one too)
+            values = list(self._given)
+        values += [v for e in self.entries() if not e.learned for v in (e.secret, e.verify_token)]
+        for value in values:
+            if not value:
                 continue
-            for value in (entry.secret, entry.verify_token):
-                if not value:
-                    continue
-                raw = value if isinstance(value, bytes) else value.encode("utf-8", "surrogatepass")
-                if len(raw) < 6:
-                    continue
-                text = value if isinstance(value, str) else value.decode("utf-8", "replace")
-                std = base64.b64encode(raw).decode()
-                words.update((text, raw.decode("latin-1"), text.replace("+", " "),
-                              text.replace(" ", "+"), std,  # (a space as a query string sends it)
-                              std.rstrip("="), base64.urlsafe_b64encode(raw).decode().rstrip("=")))
+            raw = value if isinstance(value, bytes) else value.encode("utf-8", "surrogatepass")
+            if len(raw) < 6:
+                continue
+            text = value if isinstance(value, str) else value.decode("utf-8", "replace")
+            std = base64.b64encode(raw).decode()
+            words.update((text, raw.decode("latin-1"), text.replace("+", " "),
+                          text.replace(" ", "+"), std,  # (a space as a query string sends it)
+                          std.rstrip("="), base64.urlsafe_b64encode(raw).decode().rstrip("=")))
         got = tuple(sorted(w for w in words if w))
         self._cached_words = (version, got)
         return got
