@@ -1185,9 +1185,12 @@ class HookLab(Configurable):
         signature was checked says how that came out, and why it failed: a failed
         ``wait(verified=True)`` or ``assert_received(count=0, verified=False)`` is about
         that, and the message listed the capture without it (a debugger was needed to read
-        ``verify_reason``, which the lab knew)."""
-        return ", ".join(
-            _label(c) for c in self.store.query(limit=10, newest_first=True)) or "none"
+        ``verify_reason``, which the lab knew). A secret given with :meth:`secret` after a
+        capture was stored is written ``[secret]``, as exports write it (such messages end
+        up in CI logs and saved outputs)."""
+        shown = getattr(self.store, "shown", None)  # (a Parquet folder's store: no secrets)
+        caps = self.store.query(limit=10, newest_first=True)
+        return ", ".join(_label(c if shown is None else shown(c)) for c in caps) or "none"
 
     def assert_received(self, count: int | None = None, **filters: Any) -> list[Capture]:
         """Assert captures matching ``filters`` arrived (exactly ``count`` if given); returns
