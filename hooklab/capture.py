@@ -93,6 +93,9 @@ __all__ = [
 REDACTED = "[redacted]"
 #: request headers that carry a browser's (Jupyter's) session rather than a webhook's data
 _SESSION_HEADERS = frozenset({"cookie", "x-xsrftoken", "x-csrftoken"})
+#: how jupyter_server reads its token scheme in ``Authorization`` (``(token|bearer)\s+(.+)``,
+#: any case; ``bearer`` is a webhook's credential too: only the Jupyter token itself is hidden)
+_JUPYTER_SCHEME = re.compile(r"token\s", re.IGNORECASE)
 
 
 def redact_record(
@@ -167,16 +170,20 @@ def redact_record(
 def session_credential(name: str, value: str) -> bool:
     """Whether :func:`redact_record` stores the header ``name: value`` as :data:`REDACTED`
     when it scrubs credentials: ``Cookie``, ``X-XSRFToken``, ``X-CSRFToken`` and a
-    Jupyter-style ``Authorization: token ...`` (any letter case).
+    Jupyter-style ``Authorization: token ...``, read as jupyter_server reads it (the word
+    ``token`` in any letter case, then any whitespace: a tab too).
 
     >>> session_credential("cookie", "a=1"), session_credential("Authorization", "Token x")
     (True, True)
+    >>> session_credential("Authorization", "token\tx"), session_credential("Authorization", "tokenx")
+    (True, False)
     >>> session_credential("Authorization", "Bearer x")   # a webhook's credential: kept
     False
     """
     low = name.lower()
     return low in _SESSION_HEADERS or (
-        low == "authorization" and value.lstrip().lower().startswith("token "))
+        low == "authorization" and isinstance(value, str)
+        and _JUPYTER_SCHEME.match(value.lstrip()) is not None)
 
 
 def session_credentials(headers: Any) -> int:

@@ -842,12 +842,15 @@ def _har_record(entry: dict[str, Any], notes: list[str] | None = None,
                 raise ValueError(f"header {name!r} is not valid Unicode") from None
     for _ in range(session_credentials(headers) if redact_credentials else 0):
         _note(notes, REDACTED_NOTE)  # (the warning says how many, and how to keep them)
+    from ..server.guard import jupyter_tokens_now
+
     record = new_record(
         method,
         path,
         headers,
         body,
         redact_credentials=redact_credentials,
+        secrets=jupyter_tokens_now(),  # (your Jupyter servers' tokens: scrubbed as on arrival)
         # (not HAR's serverIPAddress: the address of the server the request went to)
         remote_addr=_text(meta.get("remote_addr") or "", "remote address"),
         url=url,

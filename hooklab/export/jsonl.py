@@ -270,11 +270,13 @@ def _record(d: Any, now: bool = True, notes: list[str] | None = None,
     remote = get("remote_addr")
     if redact_credentials and notes is not None:
         notes.extend([REDACTED_NOTE] * session_credentials(pairs))
-    record = new_record(  # (Jupyter's cookie and token headers scrubbed, as on arrival)
-        method, path, pairs, body,
+    from ..server.guard import jupyter_tokens_now
+
+    record = new_record(  # (Jupyter's cookie and token headers scrubbed, as on arrival; and
+        method, path, pairs, body,  # your Jupyter servers' tokens, as on arrival)
         remote_addr="" if remote is None else _text(remote, "remote address"),
         url=url, received_at=received, status=status, kind=kind, query=query,
-        redact_credentials=redact_credentials,
+        redact_credentials=redact_credentials, secrets=jupyter_tokens_now(),
     )
     return keep_imported(record, d)  # type: ignore[arg-type,return-value]
 

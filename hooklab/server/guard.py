@@ -55,6 +55,7 @@ __all__ = [
     "is_local",
     "jupyter_runtime",
     "jupyter_tokens",
+    "jupyter_tokens_now",
     "new_token",
     "origin_allowed",
     "parse_host",
@@ -198,6 +199,30 @@ def jupyter_tokens(runtime_dir: str | None = None) -> tuple[str, ...]:
         if isinstance(info, dict) and isinstance(info.get("token"), str):
             found.append(info["token"])
     return tuple(dict.fromkeys(t for t in found if len(t) >= 8))
+
+
+#: (when read, the environment's tokens then, what was read) by :func:`jupyter_tokens_now`
+_TOKENS_READ: tuple[float, tuple[str | None, ...], tuple[str, ...]] | None = None
+
+
+def jupyter_tokens_now(max_age: float = 1.0) -> tuple[str, ...]:
+    """:func:`jupyter_tokens` of the default runtime directory, its files read again at most
+    every ``max_age`` seconds (at once when the environment's tokens or runtime directory
+    change): an import scrubs them from every record it makes, as the capture server scrubs
+    them on arrival, without reading the runtime files once a record.
+
+    >>> jupyter_tokens_now() == jupyter_tokens_now()
+    True
+    """
+    import time
+
+    global _TOKENS_READ
+    now = time.monotonic()
+    env = tuple(map(os.environ.get, (*_JUPYTER_TOKEN_VARS, "JUPYTER_RUNTIME_DIR")))
+    read = _TOKENS_READ
+    if read is None or read[1] != env or not 0 <= now - read[0] <= max_age:
+        read = _TOKENS_READ = (now, env, jupyter_tokens())
+    return read[2]
 
 
 def _server_files(runtime_dir: str) -> list[str]:
