@@ -96,15 +96,26 @@ def _url(c: Capture) -> str:
     checked the sender's ``Host``: pasted in, ``a b`` or ``[::1`` made no URL, and ``a/b?c``
     before the target ``/z`` one that reads as host ``a`` and query ``c/z``.
 
+    A host that holds a mark of what the lab hides (``[secret]``, ``[redacted]``: a Host
+    of ``<secret>.example.com``) keeps it, percent-encoded (a host holds no brackets but an
+    IPv6 address's), rather than ``localhost``.
+
     >>> from hooklab.capture import Capture
     >>> odd = Capture(1, datetime.now(timezone.utc), "POST", "/z", {}, [("Host", "a/b?c")],
     ...               b"", "", url="http://a/b?c/z")
     >>> _url(odd), _url(cap) == cap.url
     ('http://localhost/z', True)
+    >>> marked = Capture(1, datetime.now(timezone.utc), "POST", "/z", {},
+    ...                  [("Host", "[secret].example.com:8443")], b"", "",
+    ...                  url="http://[secret].example.com:8443/z")
+    >>> _url(marked)
+    'http://%5Bsecret%5D.example.com:8443/z'
     """
-    url = c.url or ""
+    url = _marks_encoded(c.url or "")
     schemes = ("ws", "wss") if c.kind == "ws" else ("http", "https")
     host = _host_field(c)
+    if host is not None and url != c.url:
+        host = _marks_encoded(host, authority=True)
     scheme, sep, rest = url.partition("://")
     # the request target after a Host pasted in front of it (origin form: "/..."; "*": none)
     target = rest[len(host):] if host is not None and sep and rest.startswith(host) else None
@@ -122,6 +133,26 @@ def _url(c: Capture) -> str:
                 target += "?" + urlencode(c.query, doseq=True)
     made = f"{scheme}://localhost{target}"
     return made if _loadable(made, schemes) else f"{scheme}://localhost/"
+
+
+#: what the lab writes in place of what it hides (``[secret]``: ``lab.secret``; ``[redacted]``:
+#: a Jupyter token, the read token)
+_MARKS = ("[secret]", "[redacted]")
+
+
+def _marks_encoded(url: str, *, authority: bool = False) -> str:
+    """``url`` with the marks of :data:`_MARKS` in its authority percent-encoded
+    (``%5Bsecret%5D``); ``authority``: ``url`` is an authority (a ``Host``) itself."""
+    if not any(m in url for m in _MARKS):
+        return url
+    scheme, sep, rest = ("", "", url) if authority else url.partition("://")
+    if not authority and not sep:
+        return url
+    end = min((i for i in map(rest.find, "/?#") if i >= 0), default=len(rest))
+    host = rest[:end]
+    for mark in _MARKS:
+        host = host.replace(mark, f"%5B{mark[1:-1]}%5D")
+    return scheme + sep + host + rest[end:]
 
 
 def _host_field(c: Capture) -> str | None:
