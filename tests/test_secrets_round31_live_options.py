@@ -6,26 +6,16 @@ choice still shows the bin's captures."""
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import ipywidgets as W
 import pytest
 from _http import exact_request
+from test_widget import wait_until
 
 import hooklab
 
 SECRET = "Zq9xK7wP"
-
-
-def _until(pred: Callable[[], bool], timeout: float = 8.0) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return pred()
 
 
 def _state() -> str:
@@ -56,18 +46,20 @@ def test_bin_dropdown_offers_a_secret_bin_as_secret(tmp_path: Path, opened: str,
         lab.wait(2, timeout=10)
         if opened == "before the secret":
             views.append(lab.live())
-            assert _until(lambda: len(views[0].bin_filter.options) == 3)
+            assert wait_until(lambda: len(views[0].bin_filter.options) == 3, timeout=10)
         for secret in given:
             lab.secret("orders", secret)
         if opened == "after the secret":
             views.append(lab.live())
         view = views[0]
-        assert _until(lambda: sorted(text for text, _ in view.bin_filter.options)
-                      == sorted(["all bins", label, "plain"])), (name, view.bin_filter.options)
+        offered = sorted(["all bins", label, "plain"])
+        assert wait_until(lambda: sorted(t for t, _ in view.bin_filter.options) == offered,
+                          timeout=10), (name, view.bin_filter.options)
         # the choice still filters to that bin (its value stays in the kernel)
         chosen = next(v for text, v in view.bin_filter.options if text == label)
         view.bin_filter.value = chosen
-        assert _until(lambda: len(view.rows) == 1 and f"filter: bin={label}" in view.counter.value)
+        assert wait_until(lambda: len(view.rows) == 1
+                          and f"filter: bin={label}" in view.counter.value, timeout=10)
         state = _state()
         for secret in given:
             assert secret not in state, f"{name}: {secret} in the saved widget state"
