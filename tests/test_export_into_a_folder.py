@@ -56,10 +56,10 @@ def test_lab_export_adds_to_it_too(tmp_path: Path) -> None:
     assert _ids("parquet", out) == list(range(1, 9))
 
 
-@pytest.mark.parametrize("made", ["empty", "files", "csv-folder"])
+@pytest.mark.parametrize("made", ["empty", "files"])
 def test_another_folder_is_refused_in_words_about_folders(tmp_path: Path, made: str) -> None:
     db = _filled(tmp_path / "c.sqlite3")
-    out = tmp_path / ("x.csv" if made == "csv-folder" else "exports")
+    out = tmp_path / "exports"
     out.mkdir()
     if made == "files":
         (out / "notes.txt").write_text("mine")
@@ -67,7 +67,7 @@ def test_another_folder_is_refused_in_words_about_folders(tmp_path: Path, made: 
     assert (r.returncode, r.stdout) == (2, ""), r.stderr
     assert r.stderr == (f"hooklab: {str(out)!r} is a folder: a Parquet export is written into "
                         "one, pass --format parquet (other formats are files)\n")
-    assert sorted(p.name for p in out.iterdir()) == ([] if made != "files" else ["notes.txt"])
+    assert sorted(p.name for p in out.iterdir()) == ([] if made == "empty" else ["notes.txt"])
     lab = hooklab.open(db)
     try:
         with pytest.raises(ValueError, match="is a folder: a Parquet export is written into one, "
@@ -75,3 +75,34 @@ def test_another_folder_is_refused_in_words_about_folders(tmp_path: Path, made: 
             lab.export(str(out))
     finally:
         lab.stop()
+
+
+@pytest.mark.parametrize("name", ["exports.parquet", "x.PARQUET"])
+def test_a_folder_named_parquet_takes_an_export_as_before(tmp_path: Path, name: str) -> None:
+    """A folder named ``*.parquet`` that exists (made by ``mkdir``, no export yet) goes by its
+    name, as README's ``-o FOLDER.parquet`` says (the folder check first refused it)."""
+    db = _filled(tmp_path / "c.sqlite3")
+    out = tmp_path / name
+    out.mkdir()
+    r = _export(db, "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    assert _ids("parquet", out) == list(range(1, 9))
+    lab = hooklab.open(db)
+    try:
+        assert lab.export(str(tmp_path / "second.parquet")) == 8  # (made by the export)
+        (tmp_path / "third.parquet").mkdir()
+        assert lab.export(str(tmp_path / "third.parquet")) == 8
+    finally:
+        lab.stop()
+
+
+def test_a_folder_named_as_a_file_format_is_said_so(tmp_path: Path) -> None:
+    """A folder named ``x.csv`` goes by its name (CSV), and the command says a CSV export is a
+    file (its own words, as before this change)."""
+    db = _filled(tmp_path / "c.sqlite3")
+    out = tmp_path / "x.csv"
+    out.mkdir()
+    r = _export(db, "-o", str(out))
+    assert (r.returncode, r.stdout) == (2, "")
+    assert "it is a folder (a CSV export is one file" in r.stderr, r.stderr
+    assert list(out.iterdir()) == []

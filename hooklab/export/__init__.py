@@ -628,8 +628,10 @@ def export_format(path: str | os.PathLike[str] | None, fmt: str | None = None, *
     if fmt is None:
         if path is None:
             return "har"
-        if os.path.isdir(path):  # (an earlier Parquet export, README's exports/captures: its
-            # notes are in _hooklab/; another folder: said so, not as "no extension")
+        named = os.path.splitext(os.fspath(path))[1].lower() in _EXT
+        if os.path.isdir(path) and not named:  # (an earlier Parquet export, README's
+            # exports/captures: its notes are in _hooklab/; another folder: said so, not as
+            # "no extension"; a folder named x.parquet goes by its name, as before)
             if os.path.isdir(os.path.join(path, "_hooklab")):
                 return "parquet"
             how = f"{option}'parquet'" if option.endswith("=") else f"{option} parquet"
