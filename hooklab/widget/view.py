@@ -478,10 +478,13 @@ class LiveView(LiveControls, W.VBox):
         if self._ended:  # (the kernel is exiting: a closed view's output goes blank)
             return
         if first and why is not None:
+            rows = [c for c in self.children if isinstance(c, W.HBox)]  # (its toolbar rows:
+            # left open while their widgets closed, they made ipywidgets' get_manager_state,
+            # what saves a notebook's widget state, raise for every widget of the kernel)
             self._note = W.HTML(f'<div class="hl-counter hl-ended"><b>closed</b>: '
                                 f"{escape(R.visible(why), quote=True)}</div>")
             self.children = (self._note,)  # (then its widgets close: no view is left empty)
-            self._close_widgets()
+            self._close_widgets(tuple(rows))
             return
         if first:
             self._close_widgets()
@@ -507,9 +510,10 @@ class LiveView(LiveControls, W.VBox):
             thread.join(timeout=5)
         return True
 
-    def _close_widgets(self) -> None:
-        """Close every widget of the view but the view's box itself (and its note)."""
-        for w in [*self._all_widgets(), self]:
+    def _close_widgets(self, also: tuple[W.Widget, ...] = ()) -> None:
+        """Close every widget of the view (and ``also``, rows it no longer holds) but the
+        view's box itself (and its note)."""
+        for w in [*self._all_widgets(), *also, self]:
             for sub in (getattr(w, "layout", None), getattr(w, "style", None)):
                 if isinstance(sub, W.Widget) and (w is not self or self._note is None):
                     sub.close()
