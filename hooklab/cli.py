@@ -710,13 +710,10 @@ def _serve_lab(args: argparse.Namespace, secrets: dict[str, tuple[str | None, st
         for bin_, (secret, provider) in secrets.items():
             try:
                 lab.secret(bin_, secret, provider=provider)
-            except ValueError as exc:  # (an unknown provider: the known ones listed; a
-                # secret typed where its name goes said as its length, here as in the message)
-                from .credentials import looks_like_secret, shown_given
-
-                named = shown_given(provider or "") if looks_like_secret(provider or "") \
-                    else printable(provider or "", 60)
-                raise ValueError(f"--provider {printable(bin_, 60)}={named}: {exc}") from None
+            except ValueError as exc:  # (an unknown provider: the known ones listed; the
+                # bin was checked as the options were read, by _bin_secrets)
+                raise ValueError(f"--provider {printable(bin_, 60)}={_shown_name(provider)}: "
+                                 f"{exc}") from None
     except ValueError as exc:
         return refused(str(exc))
     forwards = []
@@ -1024,11 +1021,22 @@ def _read_secret(path: str, option: str) -> str:
     return text
 
 
+def _shown_name(name: str | None) -> str:
+    """A ``--provider BIN=NAME``'s NAME as a refusal line says it: a secret typed where the
+    name goes as its length only, any other text escaped and cut to 60 characters."""
+    from .capture import printable
+    from .credentials import looks_like_secret, shown_given
+
+    return shown_given(name or "") if looks_like_secret(name or "") else printable(name or "", 60)
+
+
 def _bin_secrets(args: argparse.Namespace) -> dict[str, tuple[str | None, str | None]]:
     """``serve``'s ``--secret-file BIN=FILE`` and ``--provider BIN=NAME``: bin -> (secret,
     provider), for :meth:`HookLab.secret`. ``ValueError`` for a malformed, repeated or
     unreadable one."""
+    from .capture import printable
     from .credentials import shown_given, shown_secret_file
+    from .filters import check_bin
 
     secrets: dict[str, str] = {}
     providers: dict[str, str] = {}
@@ -1046,6 +1054,11 @@ def _bin_secrets(args: argparse.Namespace) -> dict[str, tuple[str | None, str | 
                 raise ValueError(f"{flag} wants BIN={what} (BIN: the first path segment, as in "
                                  f"stripe={'stripe.key' if what == 'FILE' else 'stripe'}), "
                                  f"got {got}")
+            try:  # (one path segment, as lab.secret reads it; said under this option,
+                bin_ = check_bin(bin_)  # before a file is read or a lab opened)
+            except ValueError as exc:
+                shown = shown_secret_file(value) if flag == "--secret-file" else _shown_name(value)
+                raise ValueError(f"{flag} {printable(bin_, 60)}={shown}: {exc}") from None
             if bin_ in into:
                 raise ValueError(f"{flag} {bin_}=... is given twice")
             into[bin_] = (_read_secret(value, f"{flag} {bin_}=")
