@@ -72,6 +72,7 @@ from .capture import (
     CHARSET_CODECS,
     KINDS,
     NO_PROVIDER,
+    bin_of,
     decode_body,
     parse_iso,
     path_read,
@@ -169,7 +170,9 @@ def check_bin(name: str) -> str:
     is captured into bin ``github`` and a forward, secret or answer set for
     ``"github/push"`` would never apply, without a word. The message says what to write.
     ``lab.forward``, ``lab.secret``, ``lab.respond`` (a pattern without a leading ``/``) and
-    ``hooklab serve --forward`` read their bin here.
+    ``hooklab serve --forward`` read their bin here. A bin spelt with ``%XX`` escapes is
+    refused too, saying the bin a capture to that path is in (``"caf%C3%A9"``: write
+    ``"café"``), where it would never match a capture's bin either.
 
     >>> check_bin("/orders")
     'orders'
@@ -185,6 +188,8 @@ def check_bin(name: str) -> str:
         raise TypeError(f"a bin is a str, not {type(name).__name__}")
     b = bin_name(name)
     if "/" not in b:
+        if _ESCAPE.search(b):
+            _check_unescaped(name, b)
         return b
     first, rest = b.split("/", 1)
     shown = repr(name) if len(name) <= 80 else repr(name[:80]) + "..."
@@ -192,6 +197,26 @@ def check_bin(name: str) -> str:
                      f"(POST /{b} is captured into bin {first!r}); write {first!r} (a forward "
                      f"sends the rest of the path, /{rest}, on after its target's path; "
                      f"lab.respond takes a path glob, '/{b}')")
+
+
+#: a ``%XX`` escape, as a capture's bin undoes it
+_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
+
+
+def _check_unescaped(name: str, b: str) -> None:
+    """``ValueError`` when the bin ``b`` is spelt with escapes (``"caf%C3%A9"``): a capture
+    to ``/caf%C3%A9/x`` is in bin ``café`` (:func:`hooklab.capture.bin_of` undoes them), so a
+    secret, answer or forward set for the escaped spelling never applied. The message says
+    the bin to write."""
+    read = bin_of("/" + b.replace("?", "%3F"))  # (a "?" is the bin's own: url_for sends %3F)
+    if read == b:
+        return
+    shown = repr(name) if len(name) <= 80 else repr(name[:80]) + "..."
+    write = (f"write {read!r} (url_for({read!r}) escapes it again)" if "/" not in read
+             else "a bin with a '/' inside is named by no call (url_for makes none)")
+    raise ValueError(f"{shown} is spelt with %XX escapes: a capture to /{b}/... is in bin "
+                     f"{read!r} (a bin is read with its escapes undone, as capture.bin is); "
+                     f"{write}")
 
 
 def provider_wanted(value: str | list[str]) -> tuple[list[str], bool]:
