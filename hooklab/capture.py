@@ -1670,7 +1670,8 @@ class Capture:
                 secret,
                 headers,
                 self.body,
-                url=url or self.url or None,
+                url=url or None,  # (the caller's: checked whole; else the capture's own)
+                received_url=None if url else self.url or None,
                 method=self.method,
                 now=self.received_at if now is None else now,
                 tolerance=tolerance,

@@ -146,6 +146,7 @@ def verify_signature(
     now: datetime | float | None = None,
     tolerance: float | None = None,
     method: str = "POST",
+    received_url: str | None = None,
 ) -> Verification:
     """Check a webhook's signature; never raises.
 
@@ -157,6 +158,10 @@ def verify_signature(
     and official SDK set it, e.g. Paddle 5 s, WorkOS 180 s, Box 600 s, 300 s where they say
     nothing) bound the signed timestamp. A provider that bounds the future otherwise keeps
     that bound under any ``tolerance`` (Stripe: none; Box: not ahead at all).
+    ``received_url``: where ``url`` is not given, the URL the request arrived at (a capture's
+    ``url``, as ``capture.verify()`` and the lab on arrival pass it): read as ``url`` is, but
+    where a proxy (``X-Forwarded-*``) rewrote it, an endpoint the token names (monday.com's
+    ``aud``) is compared by its path only, and the reason says so.
 
     >>> hdrs = sign("slack", "8f742231b10e8888abcd99yyyzzz85a5", b"x=1", timestamp=1531420618)
     >>> verify_signature("slack", "8f742231b10e8888abcd99yyyzzz85a5", hdrs, b"x=1",
@@ -180,11 +185,14 @@ def verify_signature(
                           f"secret must be str or bytes, not {type(secret).__name__}")
         if not (secret.strip() if isinstance(secret, str) else secret):
             raise Invalid("empty secret")
-        incoming = Incoming(h, raw, secret, url if isinstance(url, str) and url else None,
+        given = url if isinstance(url, str) and url else None
+        seen = received_url if given is None and isinstance(received_url, str) \
+            and received_url else None
+        incoming = Incoming(h, raw, secret, given or seen,
                             _epoch(now), _tolerance(
                                 entry.tolerance if tolerance is None else tolerance),
                             method.upper() if isinstance(method, str) and method else "POST",
-                            entry.ahead)
+                            entry.ahead, url_received=seen is not None)
         return Verification(True, name, impl.verify(incoming, entry))
     except Invalid as exc:
         return Verification(False, name, str(exc))

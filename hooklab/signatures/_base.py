@@ -137,6 +137,8 @@ class Incoming:
 
     ``tolerance``: seconds a signed timestamp may be older than ``now`` (``<= 0``: no check);
     ``ahead``: seconds it may be ahead of ``now`` (``None``: ``tolerance``; ``math.inf``: any).
+    ``url_received``: ``url`` is where the request arrived (behind a proxy, not where the
+    sender sent it), not a URL the caller vouched for.
     """
 
     headers: dict[str, str]
@@ -147,6 +149,8 @@ class Incoming:
     tolerance: float
     method: str = "POST"
     ahead: float | None = None
+    #: ``url`` is the URL the request was received at (a capture's), not one the caller gave
+    url_received: bool = False
 
     @property
     def key(self) -> bytes:

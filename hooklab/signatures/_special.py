@@ -808,10 +808,31 @@ def _jwt_verify(inc: Incoming, p: Any) -> str:
     return inc.conclude(0, 1, ts, note=_jwt_aud(inc, p, claims))
 
 
+def _proxied(headers: dict[str, str]) -> bool:
+    """Whether a proxy on the way said so (``X-Forwarded-*``, ``Forwarded``)."""
+    return any(k.startswith("x-forwarded-") or k == "forwarded" for k in headers)
+
+
+def _path_ends(aud: str, url: str) -> bool:
+    """Whether the http(s) URL ``aud``'s path ends with ``url``'s path, segment for segment
+    (``/user/x/proxy/8765/mon/x`` ends with ``/mon/x``; ``/xmon/x`` does not)."""
+    try:
+        a, u = urlsplit(aud), urlsplit(url)
+    except ValueError:
+        return False
+    if a.scheme.lower() not in ("http", "https") or not a.netloc or len(u.path) < 2:
+        return False
+    return a.path == u.path or a.path.endswith(u.path if u.path.startswith("/") else "/" + u.path)
+
+
 def _jwt_aud(inc: Incoming, p: Any, claims: dict[str, Any]) -> str:
     """Check a correctly signed JWT's ``aud`` against the URL the sender called, where the
     provider's token names its endpoint there (monday.com): a token another endpoint was given
-    is refused, naming both; without the URL it is not checked, and the reason says so."""
+    is refused, naming both; without the URL it is not checked, and the reason says so. Where
+    the URL is the one the request arrived at (no ``url=`` given) and a proxy said it was on
+    the way (``X-Forwarded-*``: jupyter-server-proxy's ``/user/x/proxy/8765/...``), an
+    ``aud`` whose path ends with that URL's path is taken, its host not compared, and the
+    reason says "checked by its path"."""
     if p.sig.get("aud") != "url" or "aud" not in claims:
         return ""
     aud = claims["aud"]
@@ -819,6 +840,11 @@ def _jwt_aud(inc: Incoming, p: Any, claims: dict[str, Any]) -> str:
         return f"aud not checked: pass url=<the URL {p.name} called>"
     if isinstance(aud, str) and any(same(aud, u) for u in _url_variants(inc.url)):
         return ""
+    if inc.url_received and isinstance(aud, str) and _proxied(inc.headers) \
+            and _path_ends(aud, inc.url):  # (a proxy's path prefix: /user/x/proxy/8765/...)
+        return (f"aud {short(aud, 100)} checked by its path: the delivery came through a "
+                "proxy (X-Forwarded-*), which rewrote the URL; pass url=<the URL "
+                f"{p.name} called> to check it whole")
     raise Invalid(f"JWT aud is {short(aud, 100)}, but the delivery was sent to "
                   f"{short(inc.url, 100)}: {p.name} signed this token for another endpoint "
                   "(behind a proxy or tunnel, pass url=<the URL it called>)")

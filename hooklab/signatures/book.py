@@ -221,7 +221,9 @@ def _verify(provider: str | None, secret: str | bytes, headers: Any, body: bytes
             url: str | None, method: str = "POST", now: Any = None) -> tuple[bool, str]:
     from . import verify_signature
 
-    v = verify_signature(provider, secret, headers, body, url=url, now=now, method=method)
+    # (a record's URL is where it arrived: received_url, not a URL the caller vouched for)
+    v = verify_signature(provider, secret, headers, body, received_url=url, now=now,
+                         method=method)
     return v.valid, v.reason
 
 
