@@ -1,7 +1,7 @@
 """A HAR export keeps the host a capture was sent to when the lab hid a secret in it: a ``Host``
 of ``<secret>.example.com:8443`` is written ``http://%5Bsecret%5D.example.com:8443/...`` (a
 URL's host holds no brackets), never swapped silently for ``http://localhost/...``; the
-import reads that URL back as it is."""
+import reads the marks back (`[secret]`), as the capture had them."""
 
 from __future__ import annotations
 
@@ -56,5 +56,7 @@ def test_har_keeps_a_marked_host(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     text = json.dumps(har)
     assert S not in text and JT not in text
     again = hooklab.load_har(str(tmp_path / "out.har"))
-    assert again.captures[0].url == har_url
+    # (the import reads the marks back: the capture's URL as exported, as JSON Lines keeps it;
+    # tests/test_review31_har_marks.py)
+    assert again.captures[0].url == jsonl_url
     assert again.captures[0].query == {"a": ["1"]} and again.captures[0].path == "/orders/x"

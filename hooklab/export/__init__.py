@@ -140,18 +140,27 @@ def _url(c: Capture) -> str:
 _MARKS = ("[secret]", "[redacted]")
 
 
-def _marks_encoded(url: str, *, authority: bool = False) -> str:
+def _marks_encoded(url: str, *, authority: bool = False, back: bool = False) -> str:
     """``url`` with the marks of :data:`_MARKS` in its authority percent-encoded
-    (``%5Bsecret%5D``); ``authority``: ``url`` is an authority (a ``Host``) itself."""
-    if not any(m in url for m in _MARKS):
+    (``%5Bsecret%5D``); ``authority``: ``url`` is an authority (a ``Host``) itself.
+    ``back``: the other way, as an import of hooklab's own HAR reads its URL, so that the
+    capture's URL is the one exported (JSON Lines keeps ``[secret]`` as it is); the path and
+    query are never touched.
+
+    >>> _marks_encoded("http://%5bsecret%5D.example.com:8443/a/%5Bsecret%5D", back=True)
+    'http://[secret].example.com:8443/a/%5Bsecret%5D'
+    """
+    spelt = [(m, f"%5B{m[1:-1]}%5D") for m in _MARKS]
+    if not any((enc.lower() if back else m) in (url.lower() if back else url) for m, enc in spelt):
         return url
     scheme, sep, rest = ("", "", url) if authority else url.partition("://")
     if not authority and not sep:
         return url
     end = min((i for i in map(rest.find, "/?#") if i >= 0), default=len(rest))
     host = rest[:end]
-    for mark in _MARKS:
-        host = host.replace(mark, f"%5B{mark[1:-1]}%5D")
+    for mark, enc in spelt:
+        host = re.sub(re.escape(enc), mark, host, flags=re.IGNORECASE) if back \
+            else host.replace(mark, enc)
     return scheme + sep + host + rest[end:]
 
 
@@ -886,7 +895,9 @@ def _har_record(entry: dict[str, Any], notes: list[str] | None = None,
         secrets=jupyter_tokens_now(),  # (your Jupyter servers' tokens: scrubbed as on arrival)
         # (not HAR's serverIPAddress: the address of the server the request went to)
         remote_addr=_text(meta.get("remote_addr") or "", "remote address"),
-        url=url,
+        # (hooklab's own: a mark of what it hid, written %5Bsecret%5D in the host to keep a
+        # URL, read back as the capture had it)
+        url=_marks_encoded(url, back=True) if meta else url,
         received_at=received,
         status=status,
         kind=kind,
