@@ -373,6 +373,8 @@ class HookLab(Configurable):
         self._forwarder: Any = None
         self._forwards_left: Any = None  # (what the last forwarder closed left: forwards_left)
         self._views: weakref.WeakSet[Any] = weakref.WeakSet()
+        #: views a newer lab.live() replaced: one line each still on screen, closed at stop
+        self._replaced: weakref.WeakSet[Any] = weakref.WeakSet()
         _ALL_LABS.add(self)
 
     def update_config(self, config: Any) -> None:
@@ -674,6 +676,9 @@ class HookLab(Configurable):
             self._forwarder = None
         for view in list(self._views):  # their store is closing: stop their flusher threads
             view.close()
+        for view in list(self._replaced):  # (the lines replaced views left: their comms too)
+            view.close()
+        self._replaced.clear()
         if self._store is not None:
             self._store.close()
             self._store = None
@@ -1274,6 +1279,7 @@ class HookLab(Configurable):
                 old.close(why="a newer view with the same filters replaced this one "
                                "(lab.live() ran again, in this cell or another)")
                 self._views.discard(old)
+                self._replaced.add(old)  # (its box and line: closed when the lab stops)
         self._views.add(view)
         return view
 

@@ -465,7 +465,8 @@ class LiveView(LiveControls, W.VBox):
         With ``why`` the view stays on screen as one line that says it (escaped), its
         table, tabs and controls gone: what ``lab.live()`` does to the view it replaces
         (the same filters again, from another cell: that view's output went blank without
-        a word).
+        a word). Only its box and that line stay open; a later ``close()`` (the lab's stop
+        does it) closes them.
 
         >>> view = lab.live()
         >>> view.close(why="replaced by a newer view")
@@ -478,18 +479,20 @@ class LiveView(LiveControls, W.VBox):
         if self._ended:  # (the kernel is exiting: a closed view's output goes blank)
             return
         if first and why is not None:
-            rows = [c for c in self.children if isinstance(c, W.HBox)]  # (its toolbar rows:
-            # left open while their widgets closed, they made ipywidgets' get_manager_state,
-            # what saves a notebook's widget state, raise for every widget of the kernel)
+            # (every widget read before the children go: its rows of controls are among them,
+            # and found no more afterwards they stayed open, three boxes a replaced view)
+            doomed = self._all_widgets()
             self._note = W.HTML(f'<div class="hl-counter hl-ended"><b>closed</b>: '
                                 f"{escape(R.visible(why), quote=True)}</div>")
             self.children = (self._note,)  # (then its widgets close: no view is left empty)
-            self._close_widgets(tuple(rows))
+            self._close_widgets(doomed)
             return
         if first:
-            self._close_widgets()
-        if self._note is not None:
-            self._note.close()
+            self._close_widgets(self._all_widgets())
+        if self._note is not None:  # (the line a close(why=...) left, going now with its box)
+            for w in (self._note.layout, self._note.style, self._note, self.layout):
+                if isinstance(w, W.Widget):
+                    w.close()
         super().close()
 
     def _stop(self) -> bool:
@@ -510,10 +513,10 @@ class LiveView(LiveControls, W.VBox):
             thread.join(timeout=5)
         return True
 
-    def _close_widgets(self, also: tuple[W.Widget, ...] = ()) -> None:
-        """Close every widget of the view (and ``also``, rows it no longer holds) but the
-        view's box itself (and its note)."""
-        for w in [*self._all_widgets(), *also, self]:
+    def _close_widgets(self, widgets: list[W.Widget]) -> None:
+        """Close ``widgets`` (the view's, read by ``_all_widgets``) and their layouts and
+        styles, but the view's box itself (and, while it shows a note, its layout)."""
+        for w in [*widgets, self]:
             for sub in (getattr(w, "layout", None), getattr(w, "style", None)):
                 if isinstance(sub, W.Widget) and (w is not self or self._note is None):
                     sub.close()
