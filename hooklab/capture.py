@@ -51,6 +51,7 @@ __all__ = [
     "Capture",
     "CaptureRecord",
     "ForwardOutcome",
+    "basic_credentials",
     "bin_of",
     "capture_to_dict",
     "charset_param",
@@ -139,9 +140,9 @@ def redact_record(
         elif pattern is not None:
             # (a header name must stay a token: the mark without its brackets)
             name, new = _scrubbed(k, pattern, mark.strip("[]")), _scrubbed(v, pattern, mark)
-            basic = _BASIC.fullmatch(v)  # (credentials that hold it: hidden whole)
-            if basic and pattern.search(_unbase64(basic.group(2))):
-                new = basic.group(1) + mark
+            basic = basic_credentials(v)  # (credentials that hold it: hidden whole)
+            if basic is not None and _basic_holds(basic, pattern):
+                new = basic[0] + mark
         if new is not v or name is not k:
             if out is None:
                 out = list(headers)
@@ -242,7 +243,7 @@ def _anywhere(record: dict[str, Any], headers: Any, pattern: re.Pattern[str],
         return True
     if "%" in blob and _scrubbed(blob, pattern, "\0") != blob:
         return True
-    return any((m := _BASIC.fullmatch(v)) is not None and pattern.search(_unbase64(m.group(2)))
+    return any(_basic_holds(basic_credentials(v), pattern)
                for _, v in headers if isinstance(v, str) and v.lstrip()[:5].lower() == "basic")
 
 
@@ -411,17 +412,39 @@ def _scrubbed(text: str, pattern: re.Pattern[str], mark: str) -> str:
     return text
 
 
-def _unbase64(text: str) -> str:
-    """``text`` base64-decoded (standard or URL-safe, padded or not) as Latin-1, or ``""``."""
+def basic_credentials(value: str) -> tuple[str, bytes] | None:
+    """An ``Authorization`` value read as ``Basic`` credentials: the scheme as written (with
+    the whitespace around it, what a scrub keeps) and the decoded ``user:password`` bytes, or
+    ``None`` when it is no such value. The one reading of Basic credentials: the scheme in any
+    letter case, any whitespace around and after it (a tab too), the base64 standard or
+    URL-safe, padded or not (:func:`redact_record` hides credentials that hold a secret, the
+    lab's secrets say a secret found as their password). Split at the first ``:`` for the
+    user and the password, as RFC 7617 does.
+
+    >>> basic_credentials("Basic bXlhcHA6aHVudGVyMg=="), basic_credentials("basic\tbXlhcHA6aHVudGVyMg")
+    (('Basic ', b'myapp:hunter2'), ('basic\t', b'myapp:hunter2'))
+    >>> basic_credentials("Bearer bXlhcHA6"), basic_credentials("Basic !!"), basic_credentials("Basic a b")
+    (None, None, None)
+    """
     import binascii
 
+    m = _BASIC.fullmatch(value)
+    if m is None:
+        return None
+    text = m.group(2)
     padded = text + "=" * (-len(text) % 4)
     for alt in (None, b"-_"):
         try:
-            return base64.b64decode(padded, altchars=alt, validate=True).decode("latin-1")
+            return m.group(1), base64.b64decode(padded, altchars=alt, validate=True)
         except (binascii.Error, ValueError):
             continue
-    return ""
+    return None
+
+
+def _basic_holds(read: tuple[str, bytes] | None, pattern: re.Pattern[str]) -> bool:
+    """Whether ``read`` (:func:`basic_credentials`' reading) holds what ``pattern`` finds in
+    the credentials' text (their bytes as Latin-1)."""
+    return read is not None and pattern.search(read[1].decode("latin-1")) is not None
 
 
 #: RFC 9110 token (methods, header names) and what a field value or request target may not hold:

@@ -23,7 +23,7 @@ from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 
-from ..capture import Capture, bin_of, path_read, redact_record
+from ..capture import Capture, basic_credentials, bin_of, path_read, redact_record
 from ..providers import HANDSHAKE_SEEN, TABLE, BinSecrets, describe, header_found_in
 from ..providers.detect import header_section
 from . import trailer_note
@@ -92,25 +92,21 @@ def _sent_whole(plain: str, headers: Any, query: Any) -> tuple[str, str] | None:
 
 def _password_is(value: str, secret: str) -> bool:
     """Whether ``value``, an ``Authorization`` field, is ``Basic`` credentials whose password
-    (what follows the first ``:``) is ``secret`` (constant time; base64 padded or not).
+    (what follows the first ``:``) is ``secret`` (constant time; read by
+    :func:`hooklab.capture.basic_credentials`, as the scrub reads them: any whitespace after
+    the scheme, base64 standard or URL-safe, padded or not).
 
     >>> _password_is("Basic " + base64.b64encode(b"myapp:hunter2-pw").decode(), "hunter2-pw")
     True
     >>> _password_is("Basic bXlhcHA6", "hunter2-pw"), _password_is("Bearer hunter2-pw", "hunter2-pw")
     (False, False)
     """
-    import binascii
     import hmac
 
-    scheme, _, rest = value.strip().partition(" ")
-    rest = rest.strip()
-    if scheme.lower() != "basic" or not rest:
+    read = basic_credentials(value)
+    if read is None:
         return False
-    try:
-        creds = base64.b64decode(rest + "=" * (-len(rest) % 4), validate=True)
-    except (binascii.Error, ValueError):
-        return False
-    _, colon, password = creds.partition(b":")
+    _, colon, password = read[1].partition(b":")
     return bool(colon) and hmac.compare_digest(password, secret.encode("utf-8", "surrogatepass"))
 
 
