@@ -53,6 +53,7 @@ __all__ = [
     "ForwardOutcome",
     "basic_credentials",
     "bin_of",
+    "build_secret_pattern",
     "capture_to_dict",
     "charset_param",
     "check_header_count",
@@ -245,6 +246,16 @@ def _anywhere(record: dict[str, Any], headers: Any, pattern: re.Pattern[str],
         return True
     return any(_basic_holds(basic_credentials(v), pattern)
                for _, v in headers if isinstance(v, str) and v.lstrip()[:5].lower() == "basic")
+
+
+def build_secret_pattern(secrets: tuple[str, ...]) -> None:
+    """Make the pattern :func:`redact_record` scrubs ``secrets`` with now, on the calling
+    thread (``lab.secret`` does: else the first webhook after it, on the server's thread,
+    waited for it).
+
+    >>> build_secret_pattern(("hunter2-password",))
+    """
+    _secret_pattern(tuple(s for s in secrets if s))
 
 
 def _secret_pattern(secrets: tuple[str, ...]) -> tuple[re.Pattern[str], tuple[str, ...]] | None:

@@ -23,7 +23,14 @@ from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 
-from ..capture import Capture, basic_credentials, bin_of, path_read, redact_record
+from ..capture import (
+    Capture,
+    basic_credentials,
+    bin_of,
+    build_secret_pattern,
+    path_read,
+    redact_record,
+)
 from ..providers import HANDSHAKE_SEEN, TABLE, BinSecrets, describe, header_found_in
 from ..providers.detect import header_section
 from . import trailer_note
@@ -52,8 +59,10 @@ _SHOWN = ("method", "path", "query", "headers", "url", "event_type", "delivery_i
           "verify_reason", "handshake")
 #: captures a token verified in this lab, remembered at most (see SecretBook.restored)
 _TOKEN_SEEN = 65_536
-#: secrets and verify tokens given in a lab's life that stay hidden, at most (the newest kept)
-_GIVEN_KEPT = 4096
+#: secrets and verify tokens given in a lab's life that stay hidden, at most (the newest kept;
+#: the current ones of every bin always): each is a form of the one pattern every capture is
+#: scrubbed with, so thousands made each webhook's scrub milliseconds
+_GIVEN_KEPT = 256
 
 
 def _seen_key(bin_: str, received: Any, body: bytes) -> tuple[str, str, bytes]:
@@ -110,29 +119,33 @@ def _password_is(value: str, secret: str) -> bool:
     return bool(colon) and hmac.compare_digest(password, secret.encode("utf-8", "surrogatepass"))
 
 
-def _hide_in_query(record: dict[str, Any], value: str) -> None:
-    """Store ``value``, a token the bin's check takes from the query, as ``[secret]`` in
-    every query field that holds it whole (its query and URL), whatever its length: the rule
-    of a credential in a header (:func:`_credential_form`). Values are read as the query is
-    parsed (:func:`hooklab.capture.parse_query`); :meth:`SecretBook.restored` gives the
-    token back where the check found it.
+def _hide_in_query(record: dict[str, Any], value: str, key: str | None) -> None:
+    """Store ``value``, a token the bin's check takes from the query field ``key`` (``None``:
+    from any), as ``[secret]`` where such a field holds it whole (its query and URL),
+    whatever its length: the rule of a credential in a header (:func:`_credential_form`).
+    Only there: a short token is also an ordinary value (Meta's ``abc`` in ``?state=abc``),
+    stored and replayed as sent elsewhere.
+    Values are read as the query is parsed (:func:`hooklab.capture.parse_query`);
+    :meth:`SecretBook.restored` gives the token back where the check found it.
 
-    >>> rec = {"query": {"hub.verify_token": ["vtk12"], "n": ["vtk123"]},
-    ...        "url": "http://h/wa?hub.verify_token=vtk%31%32&n=vtk123"}
-    >>> _hide_in_query(rec, "vtk12"); rec["query"], rec["url"]
-    ({'hub.verify_token': ['[secret]'], 'n': ['vtk123']}, 'http://h/wa?hub.verify_token=[secret]&n=vtk123')
+    >>> rec = {"query": {"hub.verify_token": ["vtk12"], "n": ["vtk12"]},
+    ...        "url": "http://h/wa?hub.verify_token=vtk%31%32&n=vtk12"}
+    >>> _hide_in_query(rec, "vtk12", "hub.verify_token"); rec["query"], rec["url"]
+    ({'hub.verify_token': ['[secret]'], 'n': ['vtk12']}, 'http://h/wa?hub.verify_token=[secret]&n=vtk12')
     """
     query = record.get("query") or {}
-    if not value or not any(value in vs for vs in query.values()):
+    if not value or not any(value in vs for k, vs in query.items() if key in (None, k)):
         return
-    record["query"] = {k: [MARK if v == value else v for v in vs] for k, vs in query.items()}
+    record["query"] = {k: [MARK if v == value and key in (None, k) else v for v in vs]
+                       for k, vs in query.items()}
     url = record.get("url")
     if not isinstance(url, str) or "?" not in url:
         return
 
     def hidden(pair: str) -> str:
-        key, eq, given = pair.partition("=")
-        return f"{key}={MARK}" if eq and path_read(given.replace("+", " ")) == value else pair
+        name, eq, given = pair.partition("=")
+        return (f"{name}={MARK}" if eq and path_read(given.replace("+", " ")) == value
+                and key in (None, path_read(name.replace("+", " "))) else pair)
 
     head, _, qs = url.partition("?")
     record["url"] = head + "?" + "&".join(hidden(pair) for pair in qs.split("&"))
@@ -336,6 +349,10 @@ class SecretBook(BinSecrets):
         #: last :data:`_GIVEN_KEPT`: one replaced (rotated) or removed is still a credential
         #: (Stripe keeps an old one valid up to 24 h), hidden as the current ones are
         self._given: dict[str | bytes, None] = {}
+        #: bumped by each :meth:`set` that gives a secret or verify token not given before
+        #: (after the words scrubbed with are made again): a capture its store scrubbed on
+        #: arrival under the current one holds none of them (see ``CaptureStore.shown``)
+        self.generation = 0
 
     def set(self, bin_: str, secret: str | bytes | None, provider: str | None = None,
             verify_token: str | None = None) -> None:
@@ -349,13 +366,21 @@ class SecretBook(BinSecrets):
                 self._changed[bin_] = datetime.now(timezone.utc)
             if now != (None, None):
                 self._last[bin_] = now
+            added = False
             for value in now:
                 if value:
+                    added = added or value not in self._given
                     self._given.pop(value, None)  # (the newest last: the oldest go first)
                     self._given[value] = None
             while len(self._given) > _GIVEN_KEPT:
                 del self._given[next(iter(self._given))]
         super().set(bin_, secret, provider, verify_token)
+        # the pattern every capture is scrubbed with, made here (not by the thread that
+        # scrubs first: the server's, for a webhook)
+        build_secret_pattern(self._words())
+        if added:  # (after the words: a capture scrubbed under it was scrubbed of these)
+            with self._lock:
+                self.generation += 1
 
     def __bool__(self) -> bool:
         """Whether any bin has settings, or any secret was given in this lab's life (one
@@ -506,8 +531,9 @@ class SecretBook(BinSecrets):
                 where = None if text is None else _sent_whole(text, section, record.get("query"))
                 if where is not None:  # (a token scheme of the bin's own, e.g. Bearer: the
                     record["verified"] = True  # sender knew it; forward and replay give it back)
-                    # (in the query too: hidden as in a header, however short)
-                    _hide_in_query(record, str(text))
+                    # (in the query too: hidden as in a header, however short; in any field,
+                    # as the check takes it from any: _sent_whole)
+                    _hide_in_query(record, str(text), None)
                     reason = (f"{TOKEN_SENT} in {where[0]} {json.dumps(where[1])} "
                               "(no signature to check)")
                     note = ""
@@ -537,7 +563,7 @@ class SecretBook(BinSecrets):
             record["verified"] = False
             record["verify_reason"] = f"could not be verified ({type(exc).__name__})"
         if entry.verify_token:  # (Meta's, Strava's: the value their check takes, hidden)
-            _hide_in_query(record, entry.verify_token)
+            _hide_in_query(record, entry.verify_token, "hub.verify_token")
         plain = secret.decode("utf-8", "replace") if isinstance(secret, bytes) else secret
         if plain:  # (the scheme stays: forward and replay give the value back, restored())
             # every spelling a verifier takes as the secret (see _credential_form), as a
@@ -683,13 +709,21 @@ class SecretBook(BinSecrets):
         >>> shown.headers, shown.url, cap.headers[0][1]
         ([('X-Gitlab-Token', '[secret]')], '/gitlab?t=[secret]', 'glsecret-123')
         """
-        words = self._words()
-        if not words:
-            return capture
+        changed = self.hidden_fields(capture)
+        return replace(capture, **changed) if changed else capture
+
+    def hidden_fields(self, capture: Capture) -> dict[str, Any]:
+        """The fields of ``capture`` :meth:`scrubbed` changes, with their new values (``{}``:
+        none): what a store keeps of a capture shown again and again (the live view's rows).
+
+        >>> SecretBook().hidden_fields(Capture(1, None, "POST", "/b", headers=[("X", "v")]))
+        {}
+        """
+        if not self._words():
+            return {}
         record: dict[str, Any] = {k: getattr(capture, k) for k in _SHOWN}
         self.scrub(record)  # (the rule on arrival: a reason quoting a value scrubbed too)
-        changed = {k: v for k, v in record.items() if v != getattr(capture, k)}
-        return replace(capture, **changed) if changed else capture
+        return {k: v for k, v in record.items() if v != getattr(capture, k)}
 
     def scrub_text(self, text: str) -> str:
         """``text`` (a path, event type, delivery id...) with every secret given with
