@@ -202,13 +202,12 @@ def _with_forwards(store: Any, filters: dict[str, Any]
     at a time: only the exported captures' (reading the whole table first cost an export of
     one capture of 200,000 forwarded ones 0.75 s and 122 MB, where it streamed before).
     Each capture as the lab stores one now: its secrets as ``[secret]``
-    (:func:`~hooklab.export._scrub.book_of`)."""
-    book = book_of(store)
-    if book is None:
+    (``store.shown``: one stored after every secret was given as it is)."""
+    if book_of(store) is None:
         yield from _stored_with_forwards(store, filters)
         return
     for c, forwards in _stored_with_forwards(store, filters):
-        yield book.scrubbed(c), forwards
+        yield store.shown(c), forwards
 
 
 def _stored_with_forwards(store: Any, filters: dict[str, Any]
@@ -359,7 +358,7 @@ def _csv_frame(store: Any, filters: dict[str, Any]) -> Any:
     table = store.columns(**filters)
     book = book_of(store)
     if book is not None:  # (a capture stored before its secret was given: see _with_forwards)
-        table = scrubbed_columns(table, book)
+        table = scrubbed_columns(table, book, store)
     df = frame_from_columns(table, forwards=store.forwards,
                             handshakes=getattr(store, "handshakes", None))
     return df.drop(columns=["json"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["book_of", "scrubbed_columns"]
+__all__ = ["book_of", "scrubbed_columns", "stored_before"]
 
 
 def book_of(store: Any) -> Any:
@@ -16,11 +16,24 @@ def book_of(store: Any) -> Any:
     return book if book else None
 
 
-def scrubbed_columns(table: Any, book: Any) -> Any:
+def stored_before(store: Any, ids: Any) -> list[bool]:
+    """For each capture id of ``ids``: whether its secrets may need hiding, i.e. ``store``
+    did not scrub it on arrival of every secret given since
+    (``CaptureStore.scrubbed_on_arrival``: stored before one, imported, another process's)."""
+    clean = getattr(store, "scrubbed_on_arrival", None)
+    return [True] * len(ids) if clean is None else [not clean(int(i)) for i in ids]
+
+
+def scrubbed_columns(table: Any, book: Any, store: Any = None) -> Any:
     """``table`` (``CaptureStore.columns``) with the secrets of ``book`` as ``[secret]`` in
     its text columns (``bin``, ``path``, ``event_type``, ``delivery_id``): each value of a
-    dictionary read once, however many rows share it."""
+    dictionary read once, however many rows share it. With ``store``, the table as it is
+    when ``store`` scrubbed every capture of it on arrival (:func:`stored_before`)."""
     import pyarrow as pa
+
+    if store is not None and "id" in table.column_names and not any(
+            stored_before(store, table.column("id").to_pylist())):
+        return table
 
     for name in ("bin", "path", "event_type", "delivery_id"):
         if name not in table.column_names:

@@ -44,7 +44,7 @@ from typing import Any
 
 from ..store import arrow_pool
 from ..store.parquet import NO_PROVIDER, PARQUET_COLUMNS, file_schema, partitioning
-from ._scrub import book_of, scrubbed_columns
+from ._scrub import book_of, scrubbed_columns, stored_before
 
 __all__ = ["export_parquet"]
 
@@ -366,8 +366,11 @@ def _export_as(store: Any, source: str, base: str, made: list[str], filters: dic
         latest = {} if outcomes is None else {
             f["capture_id"]: f for f in outcomes(ids=pids.tolist())}
         extra = _extra(store, pids)
-        if book is not None:
-            part, extra = scrubbed_columns(part, book), _scrubbed_extra(extra, book)
+        if book is not None:  # (only where a capture was stored before a secret was given)
+            older = stored_before(store, pids)
+            if any(older):
+                part = scrubbed_columns(part, book)
+                extra = _scrubbed_extra(extra, book, older)
         return _file_table(part, body, extra, latest, pool, schema)
 
     first, last = int(np.min(ids)), int(np.max(ids))
@@ -840,14 +843,18 @@ def _extra(store: Any, ids: Any) -> dict[str, list[Any]]:
     return out
 
 
-def _scrubbed_extra(extra: dict[str, list[Any]], book: Any) -> dict[str, list[Any]]:
-    """:func:`_extra`'s columns with the secrets of ``book`` as ``[secret]``, as
+def _scrubbed_extra(extra: dict[str, list[Any]], book: Any,
+                    rows: list[bool]) -> dict[str, list[Any]]:
+    """:func:`_extra`'s columns with the secrets of ``book`` as ``[secret]`` in the ``rows``
+    that are true (:func:`~hooklab.export._scrub.stored_before`), as
     :meth:`~hooklab.signatures.book.SecretBook.scrub` writes a record on arrival (headers and
     query JSON text as stored: read, scrubbed and written again only where that changes
     them)."""
     out: dict[str, list[Any]] = {k: list(v) for k, v in extra.items()}
     for i, (url, query, headers) in enumerate(zip(extra["url"], extra["query"], extra["headers"],
                                                   strict=True)):
+        if not rows[i]:
+            continue
         try:
             record = {"url": url, "query": json.loads(query),
                       "headers": [tuple(h) for h in json.loads(headers)],

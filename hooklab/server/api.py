@@ -171,6 +171,12 @@ def _noticed(store: Any, problem: bool) -> datetime | None:
     return _NOTICED.setdefault(store, datetime.now(timezone.utc))
 
 
+def _shown(store: Any, cid: int) -> Any:
+    """Capture ``cid`` of ``store`` as the API shows it (``store.shown``), read on a worker:
+    ``None`` if there is none."""
+    return store.shown(store.get(cid))
+
+
 def _estimate(cap: Any, with_body: bool) -> int:
     """A lower bound of a capture's JSON size: base64 + text of the body, headers, URL."""
     heads = sum(len(k) + len(v) + 8 for k, v in cap.headers)
@@ -227,7 +233,9 @@ class CapturesHandler(_Base):
         # Read and encoded on a worker (ENCODING): a 16 MiB body is ~123 MB of JSON, seconds
         # of the loop that answers every webhook
         for cid in ids[:limit]:
-            cap = store.shown(await loop.run_in_executor(None, store.get, cid))
+            # (shown: a secret given after it was stored hidden, on the worker too: a
+            # capture of large header fields took a scrub of milliseconds per secret given)
+            cap = await loop.run_in_executor(None, _shown, store, cid)
             if cap is None:  # (deleted meanwhile: retention, clear())
                 continue
             if n and size + _estimate(cap, with_body) > budget:
@@ -255,8 +263,8 @@ class CaptureHandler(_Base):
     async def get(self, cid: str, raw: str | None = None) -> None:
         n = capture_id(cid)
         loop = asyncio.get_running_loop()  # (read and encoded off the loop: see CapturesHandler)
-        cap = await loop.run_in_executor(None, self.server.store.get, n) if n and n > 0 else None
-        cap = self.server.store.shown(cap)  # (a secret given after it was stored: [secret])
+        # (a secret given after it was stored: [secret], on the worker too)
+        cap = await loop.run_in_executor(None, _shown, self.server.store, n) if n and n > 0 else None
         if cap is None:
             raise web.HTTPError(404, reason=f"no capture {cid}")
         if raw:

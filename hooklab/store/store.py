@@ -28,6 +28,7 @@ from its own connection and handed to the writer to store.
 
 from __future__ import annotations
 
+import bisect
 import collections
 import contextlib
 import logging
@@ -40,6 +41,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime, timezone
 from operator import itemgetter
 from pathlib import Path
@@ -85,6 +87,10 @@ __all__ = ["ENCODED", "MAX_RETENTION_COUNT", "QUEUE_BYTES", "QUEUE_CAPTURES", "C
 
 _BATCH = 512  # captures per transaction at most (group commit)
 _BULK = 5000  # captures per transaction of a bulk import
+#: id ranges of captures scrubbed on arrival a store keeps (see CaptureStore.scrubbed_on_arrival)
+_CLEAN_RANGES = 256
+#: captures whose fields shown() changes a store keeps (a live view's pages, an API client's)
+_SHOWN_KEPT = 2048
 _IDS_PER_QUERY = 500  # capture ids in one IN (...) of forwards(ids=...)
 #: values of a prepared row (record_values); an import's row may hold one more, its forwards
 _VALUES = VALUES
@@ -675,6 +681,16 @@ class CaptureStore:
         self._queued_bytes = 0
         self._closed = False
         self._last_id = 0
+        #: (secrets generation, [[first, last] id ranges]): captures this store scrubbed on
+        #: arrival of every secret given by then, under that generation of its book (see
+        #: :meth:`shown`); ``_fresh``: the writer's batch's, (id, generation) until committed
+        self._clean: tuple[int, list[list[int]]] = (-1, [])
+        self._clean_lock = threading.Lock()
+        self._fresh: list[tuple[int, int, int]] = []
+        self._gens: dict[int, int] = {}  # (id of a record of the batch -> its generation)
+        #: (id, arrival) -> (secrets version, the fields shown() changes), the last
+        #: :data:`_SHOWN_KEPT`
+        self._shown_memo: dict[tuple[int, Any], tuple[int, dict[str, Any]]] = {}
         #: provider names no provider id that a capture here was found to have
         #: (:meth:`provider_check`): valid for as long as this store is open, whatever is
         #: cleared or aged out since (a live view filtered on one stays one)
@@ -1274,10 +1290,11 @@ class CaptureStore:
         if self._closed or self.readonly:
             return record
         try:
+            gen = self._scrub_generation()  # (before the scrub: see shown)
             self._prepare(record)
             values = record_values(record)
             words = self._words(values, record) if self._fts else None
-            return _Row(record, values, words)
+            return _Row(record, values, words, gen)
         except Exception:  # noqa: BLE001 - reported by the writer, as before
             return record
 
@@ -1438,6 +1455,9 @@ class CaptureStore:
         return self.add_rows(self._rows_of(records), notify=notify)
 
     def _rows_of(self, records: Iterable[dict[str, Any]]) -> Iterator[list[Any]]:
+        return _ScrubbedRows(self._made_rows(records))
+
+    def _made_rows(self, records: Iterable[dict[str, Any]]) -> Iterator[list[Any]]:
         make = RowMaker(self._prepare)  # (detection and this store's secrets)
         for at, record in enumerate(records):
             try:
@@ -1586,6 +1606,10 @@ class CaptureStore:
         chunk: list[list[Any]] = []
         forwards: list[tuple[int, list[tuple]]] = []  # (place in the chunk, its outcomes)
         size = 0
+        # (rows made here by add_many are scrubbed of the secrets as they are made: the
+        # generation before the chunk's first is made; others, prepared elsewhere, were not)
+        here = type(rows) is _ScrubbedRows
+        gen = self._scrub_generation() if here else None
         try:
             for row in rows:
                 if len(row) > _VALUES:  # an imported capture's forwarding outcomes (RowMaker)
@@ -1596,8 +1620,9 @@ class CaptureStore:
                 if len(chunk) >= _BULK or size >= QUEUE_BYTES // 4:
                     # one chunk at a time: preparing the next while the writer inserts this
                     # one would take the GIL from it between every row (2-3 times slower)
-                    at = self._store_chunk(at, chunk, size, notify, forwards, handover)
+                    at = self._store_chunk(at, chunk, size, notify, forwards, handover, gen)
                     chunk, size, forwards = [], 0, []
+                    gen = self._scrub_generation() if here else None
         except BaseException as exc:
             # (the traceback a notebook keeps, IPython's last one, holds this frame: not its
             # rows; rebound, not emptied: the writer may still be storing the list)
@@ -1606,14 +1631,16 @@ class CaptureStore:
                 raise ImportFailed(str(exc), at) from None
             raise
         if chunk:
-            at = self._store_chunk(at, chunk, size, notify, forwards, handover)
+            at = self._store_chunk(at, chunk, size, notify, forwards, handover, gen)
         return at
 
     def _store_chunk(self, at: int, chunk: list[list[Any]], size: int, notify: bool,
-                     forwards: list[tuple[int, list[tuple]]], handover: _Handover) -> int:
+                     forwards: list[tuple[int, list[tuple]]], handover: _Handover,
+                     generation: int | None = None) -> int:
         try:
             handover.run(handover.hand, {"__bulk__": chunk, "notify": notify, "size": size,
-                                         "forwards": forwards}, len(chunk))
+                                         "forwards": forwards, "generation": generation},
+                         len(chunk))
         except StoreError:  # the store's own state (closed, a failed sync), not these records
             raise
         except sqlite3.OperationalError as exc:  # the file, not the records: a full disk, I/O
@@ -1876,11 +1903,16 @@ class CaptureStore:
                         if type(cb) is Submitted and not cb.claim():
                             continue  # (taken back before this transaction held it)
                         if type(record) is _Row:
+                            if record.gen is not None:
+                                self._gens[id(record.record)] = record.gen
                             pending.append((record.values, record.record, fut, cb, record.words))
                             continue
                         if isinstance(record, dict) and not any(k in record for k in _CONTROL):
                             try:
+                                gen = self._scrub_generation()
                                 self._prepare(record)
+                                if gen is not None:
+                                    self._gens[id(record)] = gen
                                 pending.append((record_values(record), record, fut, cb, None))
                             except Exception as exc:  # a bad record must not sink the batch
                                 self._insert_pending(db, pending, done, words if inline else None)
@@ -1931,8 +1963,13 @@ class CaptureStore:
                     self._file_still_there()
                     db.execute("COMMIT")
                 except BaseException:
+                    self._fresh.clear()  # (rolled back: ids given again)
                     _rollback(db)
                     raise
+                finally:
+                    self._gens.clear()
+                self._scrubbed_ids(self._fresh)
+                self._fresh.clear()
                 if sealed is not None:
                     self._segments_upto = sealed
             self._commits += 1
@@ -2077,6 +2114,9 @@ class CaptureStore:
                     results.append(exc)
         for result, (values, record, fut, cb, line) in zip(results, pending, strict=True):
             done.append((result, fut, cb))
+            gen = self._gens.pop(id(record), None)
+            if gen is not None and isinstance(result, Capture):
+                self._fresh.append((result.id, result.id, gen))
             if words is not None and isinstance(result, Capture):
                 words.append((result.id, self._words(values, record) if line is None else line))
         pending.clear()
@@ -2184,6 +2224,7 @@ class CaptureStore:
         job, fut, _cb, _size = item
         self._last_write = time.monotonic()
         rows, notify, forwards = job["__bulk__"], job["notify"], job["forwards"]
+        gen = job.get("generation")
         try:
             with self._read_lock if self._memory else _nolock:
                 db = self._wdb
@@ -2207,6 +2248,8 @@ class CaptureStore:
             return
         if sealed is not None:
             self._segments_upto = sealed
+        if gen is not None and rows:  # (rows this store scrubbed as it made them: add_many)
+            self._scrubbed_ids([(first, first + len(rows) - 1, gen)])
         with self._cond:
             self._last_id = max(self._last_id, first + len(rows) - 1)
             if self._sync is None:  # (else once synced: see _after_commit)
@@ -2680,16 +2723,79 @@ class CaptureStore:
         return match, {k: v for k, v in filters.items() if k != "search"}
 
     def shown(self, capture: Capture | None) -> Capture | None:
-        """``capture`` as exports and views show it: with the secrets given to this store's
-        lab since it was stored (``lab.secret``) as ``[secret]``, as in captures stored after
-        them (:meth:`~hooklab.signatures.book.SecretBook.scrubbed`); the database keeps it as
-        it was stored. ``None`` stays ``None``.
+        """``capture`` as exports, views, the read API and wait messages show it: with the
+        secrets given to this store's lab since it was stored (``lab.secret``) as
+        ``[secret]``, as in captures stored after them
+        (:meth:`~hooklab.signatures.book.SecretBook.scrubbed`); the database keeps it as it
+        was stored. ``None`` stays ``None``. A capture this store scrubbed on arrival of
+        every secret given since (:meth:`scrubbed_on_arrival`) is returned as it is, unread.
 
         >>> store.shown(store.get(1)) == store.get(1)   # (no secret given since)
         True
         """
         book = self.secrets
-        return book.scrubbed(capture) if book and capture is not None else capture
+        if not book or capture is None or self.scrubbed_on_arrival(capture.id):
+            return capture
+        # (what it changes kept per capture: the live view shows its rows again each refresh)
+        version, key = book.version, (capture.id, capture.received_at)
+        kept = self._shown_memo.get(key)
+        if kept is not None and kept[0] == version:
+            changed = kept[1]
+        else:
+            changed = book.hidden_fields(capture)
+            with self._clean_lock:
+                self._shown_memo.pop(key, None)
+                self._shown_memo[key] = (version, changed)
+                while len(self._shown_memo) > _SHOWN_KEPT:
+                    del self._shown_memo[next(iter(self._shown_memo))]
+        return replace(capture, **changed) if changed else capture
+
+    def scrubbed_on_arrival(self, capture_id: int) -> bool:
+        """Whether this store scrubbed capture ``capture_id`` of every secret given to its
+        lab so far as it stored it (no ``lab.secret`` gave a new one since): :meth:`shown`
+        has nothing to hide in it. ``False`` for one stored before, imported from rows
+        prepared elsewhere, or written by another process: those are scrubbed as shown.
+
+        >>> store.scrubbed_on_arrival(10**9)
+        False
+        """
+        book = self.secrets
+        if book is None:
+            return False
+        gen, ranges = self._clean
+        if gen != book.generation or not ranges:
+            return False
+        at = bisect.bisect_right(ranges, [capture_id, _MAX_ID]) - 1
+        return at >= 0 and ranges[at][0] <= capture_id <= ranges[at][1]
+
+    def _scrub_generation(self) -> int | None:
+        """The secrets generation a record prepared now is scrubbed under (``None``: no
+        secrets book)."""
+        return None if self.secrets is None else self.secrets.generation
+
+    def _scrubbed_ids(self, fresh: list[tuple[int, int, int]]) -> None:
+        """Writer thread, after a commit: note the ``(first id, last id, generation)`` of
+        captures scrubbed on arrival (ascending; adjacent ones one range) that are still
+        clean (their generation the book's now), for :meth:`scrubbed_on_arrival`. At most
+        :data:`_CLEAN_RANGES` ranges are kept (the newest): one forgotten is scrubbed as shown."""
+        book = self.secrets
+        if book is None or not fresh:
+            return
+        with self._clean_lock:
+            now = book.generation
+            gen, ranges = self._clean
+            if gen != now:
+                ranges = []
+            for first, last, g in fresh:
+                if g != now:
+                    continue
+                if ranges and ranges[-1][1] + 1 >= first >= ranges[-1][0]:
+                    ranges[-1][1] = max(ranges[-1][1], last)
+                elif not ranges or first > ranges[-1][1]:
+                    ranges.append([first, last])
+            del ranges[:-_CLEAN_RANGES]
+            self._clean = (now, ranges)  # (a new list when the generation changed: readers
+            # holding the old tuple see it whole)
 
     def get(self, capture_id: int) -> Capture | None:
         rows = self._fetch(f"SELECT {self._cols} FROM captures WHERE id = ?", (int(capture_id),))
@@ -3851,14 +3957,33 @@ def _no_paths(text: str) -> str:
 
 
 class _Row:
-    """A capture record prepared for the writer: detected, verified, its INSERT values."""
+    """A capture record prepared for the writer: detected, verified, its INSERT values, the
+    secrets generation it was scrubbed under (``None``: a store without secrets)."""
 
-    __slots__ = ("record", "values", "words")
+    __slots__ = ("gen", "record", "values", "words")
 
-    def __init__(self, record: CaptureRecord, values: list[Any], words: str | None) -> None:
+    def __init__(self, record: CaptureRecord, values: list[Any], words: str | None,
+                 gen: int | None = None) -> None:
         self.record = record
         self.values = values
         self.words = words
+        self.gen = gen
+
+
+class _ScrubbedRows:
+    """The rows :meth:`CaptureStore.add_many` makes, each scrubbed of the lab's secrets as it
+    is made (told apart from rows prepared elsewhere, which were not)."""
+
+    __slots__ = ("_rows",)
+
+    def __init__(self, rows: Iterator[list[Any]]) -> None:
+        self._rows = rows
+
+    def __iter__(self) -> _ScrubbedRows:
+        return self
+
+    def __next__(self) -> list[Any]:
+        return next(self._rows)
 
 
 class _Upkeep:
