@@ -126,7 +126,10 @@ def verification(p: Provider) -> str:
         if p.scheme == "jwt":
             return f"{base} {s['alg']} in `{s['header']}`" + (
                 f" with `{s['body_claim']}`" if "body_claim" in s else "") + (
-                "; its `aud` must be the URL called (the capture's, or `url=`)"
+                "; its `aud` must be the URL called (`url=`, else the capture's; behind a proxy "
+                "that said so with `X-Forwarded-*`, jupyter-server-proxy's "
+                "`/user/x/proxy/8765/...`, an `aud` whose path ends with the capture's is taken "
+                "on arrival, the reason saying \"checked by its path\")"
                 if s.get("aud") == "url" else "")
         return f"{base} in `{s['header']}`"
     return _SPECIAL[p.id]

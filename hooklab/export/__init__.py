@@ -158,10 +158,13 @@ def _marks_encoded(url: str, *, authority: bool = False, back: bool = False) -> 
         return url
     end = min((i for i in map(rest.find, "/?#") if i >= 0), default=len(rest))
     host = rest[:end]
+    # (back: the host alone, after any userinfo: a WebSocket recording keeps its URL's
+    # credentials written %5Bsecret%5D@, as stored, and a HAR round trip must keep them so)
+    user, at, host = host.rpartition("@") if back else ("", "", host)
     for mark, enc in spelt:
         host = re.sub(re.escape(enc), mark, host, flags=re.IGNORECASE) if back \
             else host.replace(mark, enc)
-    return scheme + sep + host + rest[end:]
+    return scheme + sep + user + at + host + rest[end:]
 
 
 def _host_field(c: Capture) -> str | None:
