@@ -85,6 +85,9 @@ __all__ = ["LiveView"]
 #: every live view of this process not closed yet (told when the kernel exits: see
 #: :meth:`LiveView.kernel_exiting`)
 _VIEWS: weakref.WeakSet[LiveView] = weakref.WeakSet()
+#: views a newer one replaced, each one line on screen: kept so at a kernel's exit (the lab's
+#: stop then closes them, and a closed view's output goes blank)
+_LINES: weakref.WeakSet[LiveView] = weakref.WeakSet()
 #: :meth:`LiveView.kernel_exiting` once registered with :mod:`atexit` (by the first view)
 _EXIT_HOOK: list[Any] = []
 
@@ -486,6 +489,7 @@ class LiveView(LiveControls, W.VBox):
                                 f"{escape(R.visible(why), quote=True)}</div>")
             self.children = (self._note,)  # (then its widgets close: no view is left empty)
             self._close_widgets(doomed)
+            _LINES.add(self)
             return
         if first:
             self._close_widgets(self._all_widgets())
@@ -536,6 +540,8 @@ class LiveView(LiveControls, W.VBox):
                 view._kernel_gone()
             except Exception:  # noqa: BLE001 - exiting: the others are told all the same
                 pass
+        for view in list(_LINES):  # (a replaced view's line stays as it is)
+            view._ended = True
 
     def _kernel_gone(self) -> None:
         """What :meth:`kernel_exiting` does to this view: its last words, sent now."""
