@@ -178,7 +178,9 @@ def test_a_request_cut_short_is_answered_and_counted(lab: hooklab.HookLab, case:
     assert [a[0] for a in answers] == case.statuses, got
     assert clean, "reset, not closed"  # (the refusal is not lost to a reset)
     low, high = case.closed_after
-    assert low <= took < high, (took, case.closed_after)
+    # (low less 20 ms: the server counts the body's time from when it read the head, a little
+    # before this client's clock started; a full run saw 0.5998 s for 0.6)
+    assert low - 0.02 <= took < high, (took, case.closed_after)
     refusal = case.error is not None
     if refusal:
         status, fields, body = answers[-1]

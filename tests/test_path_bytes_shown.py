@@ -104,7 +104,10 @@ def test_serve_lines_read_the_bytes(app: Recorder, tmp_path: Path) -> None:  # n
         gather([(errs, refused)], lambda: any("refused" in x for x in refused))
     refused = [x for x in refused if "refused" in x][:1] or [""]
     captured = [x for x in said if re.match(r"#\d+ \d\d:\d\d:\d\d\.\d+Z POST ", x)]
-    forwarded = [x for x in said if "forwarded to" in x]
+    # (in capture order: a forward's line comes when its outcome is stored, and four workers
+    # may store #2's before #1's on a loaded machine)
+    forwarded = sorted((x for x in said if "forwarded to" in x),
+                       key=lambda x: int(re.match(r"#(\d+) ", x).group(1)))  # type: ignore[union-attr]
     assert len(captured) == len(forwarded) == len(TARGETS), said
     for (_, shown), cap_line, fwd_line in zip(TARGETS, captured, forwarded, strict=True):
         path = shown.split("?", 1)[0]  # (a capture's path: its query is apart)
