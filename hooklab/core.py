@@ -1193,9 +1193,8 @@ class HookLab(Configurable):
         ``verify_reason``, which the lab knew). A secret given with :meth:`secret` after a
         capture was stored is written ``[secret]``, as exports write it (such messages end
         up in CI logs and saved outputs)."""
-        shown = getattr(self.store, "shown", None)  # (a Parquet folder's store: no secrets)
         caps = self.store.query(limit=10, newest_first=True)
-        return ", ".join(_label(c if shown is None else shown(c)) for c in caps) or "none"
+        return ", ".join(_label(self.store.shown(c)) for c in caps) or "none"
 
     def assert_received(self, count: int | None = None, **filters: Any) -> list[Capture]:
         """Assert captures matching ``filters`` arrived (exactly ``count`` if given); returns

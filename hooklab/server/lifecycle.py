@@ -921,8 +921,7 @@ class CaptureServer:
             return target
         shown = redact_record({"path": target}, credentials=False,
                               secrets=self.never_stored)["path"]
-        book = getattr(self.store, "secrets", None)
-        return book.scrub_text(shown) if book else shown
+        return shown if self.store is None else self.store.shown_text(shown)
 
     def reset_refused(self, timeout: float = 5.0) -> None:
         """Count ``refused`` (``/_hooklab/health``) from zero again, from now on; cleared on the

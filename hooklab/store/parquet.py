@@ -476,6 +476,17 @@ class ParquetStore:
             for r in self._rows(table):
                 yield _capture(r), _outcome_of(r)
 
+    @staticmethod
+    def shown(capture: Capture | None) -> Capture | None:
+        """``capture`` as views, wait messages and exports show it: as written (a dataset
+        holds no lab's secrets to hide; :meth:`CaptureStore.shown` is the lab's)."""
+        return capture
+
+    @staticmethod
+    def shown_text(text: str) -> str:
+        """``text`` as views show it: as written (see :meth:`shown`)."""
+        return text
+
     def get(self, capture_id: int) -> Capture | None:
         """The capture of id ``capture_id`` (None if there is none). In a folder of several
         labs' exports an id may name one capture of each: then ``ValueError`` says so (which

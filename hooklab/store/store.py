@@ -2750,6 +2750,16 @@ class CaptureStore:
                     del self._shown_memo[next(iter(self._shown_memo))]
         return replace(capture, **changed) if changed else capture
 
+    def shown_text(self, text: str) -> str:
+        """``text`` (a label or note a view or a log line shows, a request target) with every
+        secret given to this store's lab as ``[secret]`` (:meth:`shown`'s rule for a text).
+
+        >>> store.shown_text("/orders/x")                  # (no secret given)
+        '/orders/x'
+        """
+        book = self.secrets
+        return book.scrub_text(text) if book else text
+
     def scrubbed_on_arrival(self, capture_id: int) -> bool:
         """Whether this store scrubbed capture ``capture_id`` of every secret given to its
         lab so far as it stored it (no ``lab.secret`` gave a new one since): :meth:`shown`

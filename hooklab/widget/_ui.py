@@ -440,8 +440,7 @@ class LiveControls:
         """``text`` (a label or note the view sends to the browser) with every secret the
         lab was given as ``[secret]``: a bin named by a secret is offered so, and a saved
         notebook's widget state holds no secret of the lab's."""
-        book = getattr(self.store, "secrets", None)  # (a Parquet folder's store: none)
-        return book.scrub_text(text) if book else text
+        return self.store.shown_text(text)
 
     def _refresh_options(self) -> int:
         """Offer each bin and provider stored (and "(no provider)" once captures without one

@@ -891,8 +891,7 @@ class LiveView(LiveControls, W.VBox):
         """``cap`` as the view shows it: a secret given with ``lab.secret`` after it was
         stored as ``[secret]``, as in captures stored since (the widget state a saved
         notebook keeps holds no secret of the lab's); ``None`` stays ``None``."""
-        shown = getattr(self.store, "shown", None)  # (a Parquet folder's store: no secrets)
-        return cap if shown is None else shown(cap)
+        return self.store.shown(cap)
 
     def _render(self) -> int:
         if self._store_closed():  # lab.stop(): its rows stay; nothing more can be read
