@@ -176,7 +176,7 @@ def test_keys_in_the_panel_follow_the_rows_while_webhooks_arrive(
         page.keyboard.press(name)
         now = page.evaluate(FOCUSED)
         assert now["table"], (name, now)
-        _shows(view, path(now["row"]), timeout=3)
+        _shows(view, path_of(now["row"]), timeout=3)
         assert page.evaluate(FOCUSED).get("row") == now["row"], name  # (the rows held still)
         return now["row"]
 
@@ -267,6 +267,33 @@ class HeldKernel:
         self.hold = False
 
 
+def _first_pick(page: Any, view: Any, table: Any, tries: int = 3) -> None:
+    """Click the fifth row of the table shown until the focus stays on it and its capture is
+    open. The view swaps tables at each refresh until a pick reaches the kernel: a click made
+    while such a swap is on its way to the browser lands on a table hidden a moment later, and
+    the focus goes to the page (README: the keyboard in the live view, "click a row to get it
+    back"; a full run at 4 workers on 2 cores met it). The picks made after it hold the rows
+    still or come into the same table, which is what the test is about. Bounded."""
+    for _ in range(tries):
+        table.locator("option").nth(4).click()
+        try:
+            picked = on_table(page)
+        except AssertionError:
+            continue  # (hidden right after the click)
+        _shows(view, path_of(picked["row"]), timeout=5)
+        page.wait_for_timeout(1_000)  # (a swap sent before the pick arrived has come by now)
+        if page.evaluate(FOCUSED)["table"]:
+            return
+    raise AssertionError(f"the focus left the table after each of {tries} clicks")
+
+
+def path_of(row: str | None) -> str:
+    """The path a row of the keys tests names."""
+    found = re.search(r"keys/(?:row|s)-\d+", row or "")
+    assert found, row
+    return "/" + found.group(0)
+
+
 #: what a person does in the table while the kernel's newest rows are on their way: a key,
 #: or a click on the option ``n`` rows below the one highlighted
 MOVES = ["ArrowDown", "ArrowUp", ("click", 2), "Home", "PageDown", "End", "PageUp", "ArrowDown"]
@@ -287,19 +314,13 @@ def test_a_key_pressed_while_new_rows_are_on_their_way_opens_the_row_it_highligh
     base = (jupyter_lab.root / "keys-url.txt").read_text().strip()
     sender = Webhooks(f"{base}/keys/s-", rate=3, seconds=90)
 
-    def path(row: str | None) -> str:
-        found = re.search(r"keys/(?:row|s)-\d+", row or "")
-        assert found, row
-        return "/" + found.group(0)
-
     try:
         view = _own_panel(page)
         table = view.locator(".hl-table select")
         sender.start()
         view.locator(".hl-table select option", has_text="keys/s-6").wait_for(
             state="attached", timeout=15_000)
-        table.locator("option").nth(4).click()  # (rows stay still a moment after a pick)
-        _shows(view, path(on_table(page)["row"]), timeout=5)
+        _first_pick(page, view, table)  # (rows stay still a moment after a pick)
         for move in MOVES:
             held.hold = True  # the next rows the kernel sends: held until the key was pressed
             refill = held.wait_holding(b'"_options_labels"', b"keys/s-", timeout=8)
@@ -314,7 +335,7 @@ def test_a_key_pressed_while_new_rows_are_on_their_way_opens_the_row_it_highligh
             # the kernel has read the pick (its echo of it is held too), then the page gets all
             held.wait_holding(b"echo_update", b'"index"', timeout=5)
             held.release()
-            _shows(view, path(now["row"]), timeout=5)
+            _shows(view, path_of(now["row"]), timeout=5)
             # (the highlight moves to the row's new place; while the rows come in, the focus
             # may be between two tables for a moment: looked at again, as the end is what counts;
             # 6 s, as on_table's 5 s after a click: the full suite at 4 workers on 2 cores met
@@ -324,7 +345,7 @@ def test_a_key_pressed_while_new_rows_are_on_their_way_opens_the_row_it_highligh
                 assert time.monotonic() < deadline, (move, now, after)
                 page.wait_for_timeout(50)
             assert after["table"], (move, after)  # (the focus stayed on the table)
-            _shows(view, path(now["row"]), timeout=1)  # (and the capture opened stays open)
+            _shows(view, path_of(now["row"]), timeout=1)  # (and the capture opened stays open)
         assert sender.is_alive()  # (webhooks arrived all along)
     except BaseException:
         page.screenshot(path=str(artifacts / "live-keyboard-held-failure.png"))
