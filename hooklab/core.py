@@ -58,6 +58,7 @@ from .server.lifecycle import (
     user_stacklevel,
 )
 from .server.responses import ResponseRules
+from .signatures import check_secret
 from .signatures.book import SecretBook
 from .store.store import CaptureStore, check_retention
 from .store.view import CaptureView
@@ -1066,7 +1067,10 @@ class HookLab(Configurable):
         unchecked; Nylas checks the URL before it gives the secret); ``verify_token`` is the token Meta or Strava subscriptions must present
         (a wrong one gets 403). The secret stays in memory only: captures that arrive from
         now on store it as ``[secret]``; one stored before keeps it in the database as it
-        came, and exports and the live view write it as ``[secret]``.
+        came, and exports and the live view write it as ``[secret]``. A secret that cannot be
+        ``provider``'s key (a Svix or Standard Webhooks secret that is no base64 after
+        ``whsec_``, a hex key that is not hex) is refused with ``ValueError`` in the words
+        ``hooklab serve`` uses, instead of every capture then failing its check.
 
         >>> lab.secret("github", "s3cret")
         >>> r = hooklab.send(lab.url_for("github"), provider="github", event="push", secret="s3cret")
@@ -1085,6 +1089,8 @@ class HookLab(Configurable):
             if provider not in TABLE:  # (named as given: a secret's shape is in its case)
                 raise ValueError(f"unknown provider {unknown_provider(given)}; known: "
                                  f"{', '.join(sorted(TABLE))}")
+            if secret is not None:  # (as `hooklab serve` refuses it: every capture failed)
+                check_secret(provider, secret)
         self._secrets.set(check_bin(bin), secret, provider, verify_token)  # ("/orders": orders)
         for view in list(self._views):  # (a capture stored before: its secret shown [secret])
             view.secrets_changed()

@@ -138,7 +138,7 @@ FORGERIES: dict[str, Forged] = {
         "dropbox", "dbx-secret-1", "GET", "challenge=abc", J, js({"list_folder": {}}), 200,
         b"abc", "challenge", "missing header X-Dropbox-Signature"),
     "onfleet-check-with-body": Forged(
-        "onfleet", "onfleet-secret-1", "GET", "check=chk", J, js({"taskId": "t1"}), 200, b"chk",
+        "onfleet", "0af1ee70" * 4, "GET", "check=chk", J, js({"taskId": "t1"}), 200, b"chk",
         "check", "missing header X-Onfleet-Signature"),
     "meta-hub-with-body": Forged(
         "meta", "meta-app-secret-1", "GET", HUB, J, META, 200, b"1158201444", "subscribe",
