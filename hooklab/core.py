@@ -174,10 +174,13 @@ class _RetentionFloat(_Retention, Float):  # type: ignore[misc]
 
 
 class _Timeout(Float):  # type: ignore[misc]
-    """``forward_timeout``: seconds a target has to answer, taken as ``lab.replay`` and
-    ``hooklab serve --timeout`` take them (:func:`~hooklab.outbound.forward.check_timeout`:
-    0.1 to 86400), or refused: ``NaN`` and ``inf`` (every forward failed "timed out after
-    nan s"), a ``bool`` (``True`` was 1 s), text. Refused, it is never set."""
+    """``forward_timeout``, ``idle_timeout``, ``first_byte_timeout``, ``body_timeout``,
+    ``stream_write_timeout``: seconds, taken as ``lab.replay`` and ``hooklab serve --timeout``
+    take them (:func:`~hooklab.outbound.forward.check_timeout`: 0.1 to 86400), or refused:
+    ``NaN`` and ``inf`` (every forward failed "timed out after nan s"), a ``bool`` (``True``
+    was 1 s), text, 0 or less (``body_timeout = -1`` answered 408 to a body 0.5 s behind its
+    head, ``first_byte_timeout = 0`` turned the slow-client guard off, ``idle_timeout = -5``
+    left a keep-alive connection's second request unanswered). Refused, it is never set."""
 
     def validate(self, obj: Any, value: Any) -> Any:
         from .outbound.forward import check_timeout  # (imported when set: hooklab stays light)
@@ -185,7 +188,7 @@ class _Timeout(Float):  # type: ignore[misc]
         try:
             return check_timeout(value)
         except ValueError as exc:
-            raise TraitError(f"HookLab.forward_timeout: {exc}") from None
+            raise TraitError(f"HookLab.{self.name}: {exc}") from None
 
 
 class _Uninterrupted:
@@ -294,10 +297,10 @@ class HookLab(Configurable):
     retention_age = _RetentionFloat(
         None, allow_none=True, help="Drop captures older than N seconds (more than 0; None: off)."
     ).tag(config=True)
-    idle_timeout = Float(120.0, help="Close a keep-alive connection idle this many seconds.").tag(
-        config=True
-    )
-    first_byte_timeout = Float(
+    idle_timeout = _Timeout(
+        120.0, help="Close a keep-alive connection idle this many seconds."
+    ).tag(config=True)
+    first_byte_timeout = _Timeout(
         FIRST_BYTE_TIMEOUT,
         help="Close a new connection that has sent nothing within this many seconds.",
     ).tag(config=True)
@@ -311,7 +314,7 @@ class HookLab(Configurable):
         "lowered to it, with a warning (past it, connections would take every descriptor "
         "before the limit is reached, and a new one is reset unanswered).",
     ).tag(config=True)
-    body_timeout = Float(
+    body_timeout = _Timeout(
         60.0, help="Answer 408 when a request body does not arrive within this many seconds."
     ).tag(config=True)
     forward_timeout = _Timeout(
@@ -325,12 +328,12 @@ class HookLab(Configurable):
         "/_hooklab/ws stream, e.g. ['http://localhost:3000']; ['*'] allows any.",
     ).tag(config=True)
     stream_max_pending = Int(
-        1000, help="Stream: captures queued for one slow client before it is cut off."
+        1000, min=1, help="Stream: captures queued for one slow client before it is cut off."
     ).tag(config=True)
     stream_max_pending_bytes = Int(
-        16 * 1024 * 1024, help="Stream: bytes queued for one slow client before it is cut off."
+        16 * 1024 * 1024, min=1, help="Stream: bytes queued for one slow client before it is cut off."
     ).tag(config=True)
-    stream_write_timeout = Float(
+    stream_write_timeout = _Timeout(
         30.0, help="Stream: seconds a client may take to accept a write before it is cut off."
     ).tag(config=True)
     handshakes = Bool(
