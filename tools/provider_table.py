@@ -177,6 +177,12 @@ READ_AS = {
                "(an `eventId` is not unique)",
     "tiktok": "delivery id: `event.user_openid.create_time`",
     "bitbucket": "delivery id: `X-Request-UUID` (Cloud) or `X-Request-Id` (Data Center)",
+    "sentry": "delivery id from the body (`Request-ID` is new on each retry): resource.action "
+              "and error `event_id`, event alert `event_id.triggered_rule`, comment "
+              "`comment_id.timestamp`, installation `uuid`, issue `created` the issue's id, "
+              "metric alert `resolved` the incident's id; none for other issue and metric "
+              "alert actions or `seer`",
+    "front": "delivery id: the event's `id` (`payload.id`; a rule webhook's top-level `id`)",
     "woocommerce": "event type `ping`: the unsigned `webhook_id=` form a new webhook sends",
     "heroku": "event type: `resource.action` (the sample `api:release.create` arrives as "
               "`release.create`)",

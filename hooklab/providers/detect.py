@@ -155,8 +155,11 @@ def _value(spec: str, h: dict[str, str], data: Any, query: dict[str, Any],
         elif kind == "q":
             q = query.get(name)
             v = _s(q[0] if isinstance(q, list) and q else q)
-        else:
+        else:  # (``j:<path>=<value>``: the field's value only when it is that)
+            name, is_, want = name.partition("=")
             v = _s(_get(data, name)) if name else None
+            if is_ and v != want:
+                v = None
         if v is None and (i == 0 or strict):
             return None
         if v is not None:

@@ -45,7 +45,8 @@ class Provider:
     sends unsigned deliveries, which carry none); ``hint``: bytes a body
     must contain before it is parsed for ``shape`` (keeps detection cheap). ``event`` / ``delivery``:
     alternatives tried in order; each is ``"h:<header>"`` (``"h:<header>=<value>"``: that
-    value, only when the header has it: Twitch's ``revocation`` message), ``"j:<dotted.path>"``,
+    value, only when the header has it: Twitch's ``revocation`` message), ``"j:<dotted.path>"``
+    (``"j:<dotted.path>=<value>"``: that value, only when the field has it),
     ``"q:<query param>"``, ``"k:<glob>"`` (the name of a matching top-level key),
     ``"xml:<form field>/<tag>"`` (a tag of base64 XML in a form field), ``"c:<text>"`` (that
     text: an event type no field names) or ``"if:<dotted.path>"`` (nothing, but the
@@ -323,7 +324,21 @@ _ENTRIES: tuple[Provider, ...] = (
              docs="https://developer.hashicorp.com/terraform/cloud-docs/api-docs/notification-configurations"),
     Provider("sentry", "Sentry", "hmac", _d(header="Sentry-Hook-Signature"),
              detect=("sentry-hook-resource", "sentry-hook-signature"),
-             event=("h:sentry-hook-resource+j:action",), delivery=("h:request-id",),
+             event=("h:sentry-hook-resource+j:action",),
+             # not Request-ID: Sentry makes a new one for each attempt. Per resource, from its
+             # payload: an error's (or alerted event's) event_id (with the rule: one event may
+             # trip several), a comment's id and change time, an installation's uuid, issue
+             # created and metric alert resolved (once per issue, per incident); none for other
+             # issue actions, metric alerts critical / warning and seer, which can repeat on one
+             # object with nothing in the payload to tell them apart
+             delivery=("h:sentry-hook-resource=error+j:action+j:data.error.event_id",
+                       "h:sentry-hook-resource=event_alert+j:action+j:data.event.event_id"
+                       "+j:data.triggered_rule",
+                       "h:sentry-hook-resource=comment+j:action+j:data.comment_id+j:data.timestamp",
+                       "h:sentry-hook-resource=installation+j:action+j:data.installation.uuid",
+                       "h:sentry-hook-resource=issue+j:action=created+j:data.issue.id",
+                       "h:sentry-hook-resource=metric_alert+j:action=resolved"
+                       "+j:data.metric_alert.id"),
              events=("issue.created",), secret="the integration's client secret",
              docs="https://docs.sentry.io/organization/integrations/integration-platform/webhooks/"),
     Provider("vercel", "Vercel", "hmac", _d(header="x-vercel-signature", algo="sha1"),
@@ -595,7 +610,9 @@ _ENTRIES: tuple[Provider, ...] = (
                 msg="{ts}:{body}", ts_unit="ms",
                 untimed=("sha1", "{body}", "rule webhook: SHA-1 of the body, no timestamp")),
              detect=("x-front-signature", "x-front-challenge"), event=("j:type",),
-             delivery=("j:payload.id",), handshake="front", events=("inbound_message", "challenge"),
+             # application webhooks: {"type", "payload": the event}; rule webhooks POST the
+             # event itself (its id at the top, beside emitted_at, which no other body has)
+             delivery=("j:payload.id", "if:emitted_at+j:id"), handshake="front", events=("inbound_message", "challenge"),
              docs="https://dev.frontapp.com/docs/application-webhooks"),
     # -- meetings, calendars, productivity ---------------------------------------------------------
     Provider("zoom", "Zoom", "hmac",
