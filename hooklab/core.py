@@ -806,6 +806,12 @@ class HookLab(Configurable):
         'http://127.0.0.1:.../x/y%20z/%C3%A4?q=a%20b&r=%20%231'
         >>> lab.url_for("x", "?q=1")      # a query alone: the bin's own URL with it
         'http://127.0.0.1:.../x?q=1'
+
+        A ``.`` or ``..`` segment (the bin, or one of ``path``) is written ``%2E``: clients
+        remove dot segments before they send (RFC 3986 5.2.4), which took ``/../x`` to bin x.
+
+        >>> lab.url_for("..", "./y")
+        'http://127.0.0.1:.../%2E%2E/%2E/y'
         """
         if self.server is None:
             raise RuntimeError("this lab is not serving; call lab.start() or hooklab.start()")

@@ -348,6 +348,17 @@ def _answer(slot: Any, result: Any, response: Any) -> None:
         slot._abandon()
 
 
+def _no_dot_segment(segment: str) -> str:
+    """``segment`` of a URL's path, a ``.`` or ``..`` written ``%2E``: curl, requests and
+    browsers remove dot segments before they send (RFC 3986 5.2.4), so ``/../x`` reached bin
+    ``x``; ``/%2E%2E/x`` reaches bin ``..``, as :func:`hooklab.send` sends ``/../x``.
+
+    >>> _no_dot_segment(".."), _no_dot_segment("."), _no_dot_segment("..."), _no_dot_segment("a")
+    ('%2E%2E', '%2E', '...', 'a')
+    """
+    return "%2E" * len(segment) if segment in (".", "..") else segment
+
+
 class CaptureServer:
     """Serve captures into ``store`` from a daemon thread.
 
@@ -974,8 +985,11 @@ class CaptureServer:
     def url_for(self, bin: str, path: str = "") -> str:
         """``url_for("github", "events")`` -> ``http://127.0.0.1:8765/github/events``;
         ``url_for("github", "?a=1")`` -> ``http://127.0.0.1:8765/github?a=1``."""
-        b = quote(bin_name(bin), safe="")  # (as the bin filter reads it: bin="/x" is "x")
-        p = path.lstrip("/")
+        b = _no_dot_segment(quote(bin_name(bin), safe=""))  # (as the bin filter reads it:
+        p = path.lstrip("/")  # bin="/x" is "x")
+        if p[:1] != "?":
+            where, mark, query = p.partition("?")
+            p = "/".join(_no_dot_segment(s) for s in where.split("/")) + mark + query
         return f"{self.url}/{b}" + (p if p[:1] == "?" else f"/{p}" if p else "")
 
     def __enter__(self) -> CaptureServer:
