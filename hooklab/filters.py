@@ -188,9 +188,7 @@ def check_bin(name: str) -> str:
         raise TypeError(f"a bin is a str, not {type(name).__name__}")
     b = bin_name(name)
     if "/" not in b:
-        if _ESCAPE.search(b):
-            _check_unescaped(name, b)
-        return b
+        return _check_unescaped(name, b) if _ESCAPE.search(b) else b
     first, rest = b.split("/", 1)
     shown = repr(name) if len(name) <= 80 else repr(name[:80]) + "..."
     raise ValueError(f"{shown} is no bin: a bin is one path segment, the first of the path "
@@ -203,17 +201,23 @@ def check_bin(name: str) -> str:
 _ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
 
 
-def _check_unescaped(name: str, b: str) -> None:
-    """``ValueError`` when the bin ``b`` is spelt with escapes (``"caf%C3%A9"``): a capture
-    to ``/caf%C3%A9/x`` is in bin ``café`` (:func:`hooklab.capture.bin_of` undoes them), so a
-    secret, answer or forward set for the escaped spelling never applied. The message says
-    the bin to write."""
+def _check_unescaped(name: str, b: str) -> str:
+    """The bin ``b`` names, or ``ValueError`` when it is spelt with escapes (``"caf%C3%A9"``):
+    a capture to ``/caf%C3%A9/x`` is in bin ``café`` (:func:`hooklab.capture.bin_of` undoes
+    them), so a secret, answer or forward set for the escaped spelling never applied. The
+    message says the bin to write. A bin with a ``/`` inside (``url_for("a/b")`` sends
+    ``/a%2Fb``, ``capture.bin`` reads ``a/b``) has no other spelling: ``"a%2Fb"`` names it.
+
+    >>> _check_unescaped("a%2Fb", "a%2Fb"), _check_unescaped("x%2Fcaf%C3%A9", "x%2Fcaf%C3%A9")
+    ('a/b', 'x/café')
+    """
     read = bin_of("/" + b.replace("?", "%3F"))  # (a "?" is the bin's own: url_for sends %3F)
-    if read == b:
-        return
+    if read == b or "/" in read:
+        return read
     shown = repr(name) if len(name) <= 80 else repr(name[:80]) + "..."
-    write = (f"write {read!r} (url_for({read!r}) escapes it again)" if "/" not in read
-             else "a bin with a '/' inside is named by no call (url_for makes none)")
+    write = (f"write {read!r} (url_for({read!r}) escapes it again)" if not _ESCAPE.search(read)
+             else f"a bin whose name holds %XX text, as {read!r} does, is named by no call "
+                  "(its spelling reads as another bin's)")
     raise ValueError(f"{shown} is spelt with %XX escapes: a capture to /{b}/... is in bin "
                      f"{read!r} (a bin is read with its escapes undone, as capture.bin is); "
                      f"{write}")
