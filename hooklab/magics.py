@@ -87,8 +87,12 @@ def _parser() -> _Parser:
     se.add_argument("--provider", help="github, stripe, shopify, slack, standardwebhooks, ...")
     se.add_argument("--event", help="event type, e.g. push or payment_intent.succeeded")
     se.add_argument("--secret", help="sign with this secret (needs --provider)")
-    se.add_argument("--data", metavar="JSON",
-                    help="a JSON object merged into the sample payload (deep merge)")
+    data = se.add_mutually_exclusive_group()
+    data.add_argument("--data", metavar="JSON",
+                      help="a JSON object merged into the sample payload (deep merge)")
+    data.add_argument("--data-var", metavar="NAME",
+                      help="as --data, the JSON held in the notebook's variable NAME (a str, "
+                           "sent as it is without --provider, or a dict)")
     r = sub.add_parser("respond", add_help=False,
                        help="answer requests to a bin/path this way (--status 503 503 200: in turn)")
     r.add_argument("target", metavar="BIN_OR_PATH")
@@ -162,6 +166,111 @@ def _filters_of(args: argparse.Namespace, lab: Any) -> dict[str, Any]:
         raise UsageError(f"%hooklab: {exc}") from None
 
 
+#: a word IPython would have expanded: ``$name``, or ``{name}`` (``{body!r}``, ``{cfg.url}``,
+#: ``{urls[0]:>5}``): the name, and the braces' conversion or format after it
+_DOLLAR = re.compile(r"\$([A-Za-z_]\w*)")
+_BRACED = re.compile(r"\{\s*([A-Za-z_]\w*)((?:\.\w+|\[[^\]{}]*\])*)\s*(?:![rsa])?(?::[^{}]*)?\}")
+#: per command: the Python call its options are keywords of, its positional's name there,
+#: and the options whose keyword differs from their name
+_API = {
+    "send": ("hooklab.send", "url", {"header": "headers"}),
+    "respond": ("lab.respond", "bin_or_path", {"header": "headers"}),
+    "start": ("hooklab.start", None, {}),
+    "export": ("lab.export", "path", {"format": "fmt"}),
+    "df": ("lab.dataframe", None, {}), "live": ("lab.live", None, {}),
+    "schema": ("lab.schema", None, {}), "diff": ("lab.diff", "a", {}),
+}
+
+
+def _unexpanded(argv: list[str], names: Any) -> str | None:
+    """Why ``argv`` cannot be run as it is, or ``None``: a word (or an ``--option=`` value)
+    that is ``$name`` or ``{name}`` reached hooklab as typed, so IPython did not expand it
+    (the whole line stays as typed when a name in it is unknown or braces in it are no
+    Python). Sent, a bin, URL or secret would be that text. The words say how to pass the
+    value instead: ``--data-var NAME`` for JSON, else the Python call with its keyword.
+
+    >>> _unexpanded(["send", "v", "--secret={sec}"], {})
+    '%hooklab: {sec} was not expanded: the notebook has no variable sec (IPython leaves the whole line as typed then); define it, or use the Python API (hooklab.send(url, ..., secret=sec))'
+    >>> _unexpanded(["send", "v", "--data", '{"a": 1}'], {}) is None   # JSON, no name
+    True
+    """
+    cmd = argv[0] if argv else ""
+    for i, word in enumerate(argv[1:], 1):
+        option, eq, value = word.partition("=") if word.startswith("--") else ("", "", word)
+        if not eq:
+            option, value = (argv[i - 1] if argv[i - 1].startswith("--") else ""), word
+        m = _DOLLAR.fullmatch(value) or _BRACED.fullmatch(value)
+        if m is None:
+            continue
+        name, expression = m.group(1), m.group(1) + (m.group(2) if m.re is _BRACED else "")
+        if option in ("--data", "--data-var") and cmd == "send":
+            how = f"--data-var {name} (the JSON held in the variable, sent as it is)"
+        else:
+            call, positional, renamed = _API.get(cmd, ("hooklab.send", "url", {}))
+            key = option.lstrip("-").replace("-", "_")
+            how = ("the Python API (" + (f"{call}({expression}, ...)" if not option else
+                   f"{call}({positional + ', ' if positional else ''}..., "
+                   f"{renamed.get(key, key)}={expression})") + ")")
+        if name in names:
+            json_too = "" if how.startswith("--") else "pass JSON with --data-var NAME, and "
+            return (f"%hooklab: {value} was not expanded: IPython leaves the whole line as "
+                    "typed when another part of it cannot be (braces, as in --data '{...}', "
+                    f"are read as Python); {json_too}pass this value with {how}")
+        return (f"%hooklab: {value} was not expanded: the notebook has no variable {name} "
+                f"(IPython leaves the whole line as typed then); define it, or use {how}")
+    return None
+
+
+#: ``host:port`` with an optional path or query and no scheme (``localhost:3000/webhook``,
+#: as ``stripe listen --forward-to`` takes it): an HTTP URL, not a bin
+_HOST_PORT = re.compile(r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}(?:[/?].*)?", re.S)
+
+
+def _send_target(lab: Any, target: str) -> str:
+    """The URL ``%hooklab send TARGET`` posts to: a URL as given; ``host:port[/path]`` (no
+    scheme) as ``http://host:port/path``; else bin and path of this lab, ``github/push``
+    being bin ``github``, path ``push`` (``lab.url_for("github", "push")``), as a sender's
+    ``POST /github/push`` is captured. ``RuntimeError`` when the lab is not serving."""
+    if "://" in target:
+        return target
+    if _HOST_PORT.fullmatch(target):
+        return "http://" + target
+    bin, rest = re.match(r"([^/?]*)(.*)", target.lstrip("/"), re.S).groups()  # type: ignore[union-attr]
+    return lab.url_for(bin, rest[1:] if rest[:1] == "/" else rest)
+
+
+def _variable_json(shell: Any, name: str) -> str:
+    """``--data-var NAME``: the JSON text held in the notebook's variable ``name`` (a str, as
+    ``json.dumps`` made it; bytes as UTF-8; a dict written as JSON), exactly as it is, where
+    ``--data {body!r}`` went through ``repr`` and ``shlex`` (backslashes doubled, an
+    apostrophe "No closing quotation"). A :class:`UsageError` saying what is missing."""
+    import json
+
+    ns = getattr(shell, "user_ns", None) or {}
+    if not name.isidentifier():
+        raise UsageError(f"%hooklab send: --data-var takes a variable's name (body), not "
+                         f"{name[:40]!r}")
+    if name not in ns:
+        raise UsageError(f"%hooklab send: --data-var {name}: the notebook has no variable {name}")
+    value = ns[name]
+    if isinstance(value, dict):
+        try:
+            return json.dumps(value, ensure_ascii=False, allow_nan=False)
+        except (TypeError, ValueError) as exc:  # a value JSON cannot hold, NaN
+            raise UsageError(f"%hooklab send: --data-var {name}: the dict is no JSON "
+                             f"({exc})") from None
+    if isinstance(value, (bytes, bytearray)):
+        try:
+            return bytes(value).decode("utf-8")
+        except UnicodeDecodeError:
+            raise UsageError(f"%hooklab send: --data-var {name}: the bytes are no UTF-8 text "
+                             "(JSON is)") from None
+    if not isinstance(value, str):
+        raise UsageError(f"%hooklab send: --data-var {name} holds a {type(value).__name__}; "
+                         "it takes JSON text (a str, as json.dumps makes it) or a dict")
+    return value
+
+
 def _characters(n: int) -> str:
     return f"{n} character" if n == 1 else f"{n} characters"
 
@@ -198,18 +307,12 @@ class HookLabMagics(Magics):
             argv = shlex.split(line)
         except ValueError as exc:  # e.g. an unclosed quote
             raise UsageError(f"%hooklab: {exc}") from None
-        # ($name left as typed: IPython leaves a whole line unexpanded when any part fails,
-        # the braces of --data '{"a": 1}' too: "%hooklab send $hook --data '{...}'" sent to a
-        # bin named "$hook" and said it was sent)
-        names = getattr(self.shell, "user_ns", None) or {}
-        left = next((w for w in argv if w[:1] == "$" and w[1:].isidentifier() and w[1:] in names),
-                    None)
-        if left is not None:
-            raise UsageError(
-                f"%hooklab: {left} was not expanded: IPython leaves the whole line as typed when "
-                "another part of it cannot be (braces, as in --data '{...}', are read as Python); "
-                "put the JSON in a variable too (--data {body!r}), or use the Python API "
-                f"(hooklab.send({left[1:]}, ...))")
+        # ($name or {name} left as typed: IPython leaves a whole line unexpanded when any
+        # part fails, the braces of --data '{"a": 1}' or an unknown name: "%hooklab send $hook
+        # --data '{...}'" sent to a bin named "$hook", --secret=$sec signed with "$sec")
+        refusal = _unexpanded(argv, getattr(self.shell, "user_ns", None) or {})
+        if refusal is not None:
+            raise UsageError(refusal)
         asked = _help_asked(argv)
         if asked is not False:
             print(help_text(asked))
@@ -255,16 +358,25 @@ class HookLabMagics(Magics):
             from .outbound.sender import data_arg, unsendable
 
             try:
-                target = args.target if "://" in args.target else lab.url_for(args.target)
+                target = _send_target(lab, args.target)
             except RuntimeError as exc:  # not serving
                 raise UsageError(f"%hooklab send: {exc} (use %hooklab start)") from None
+            text = ((args.data or None) if args.data_var is None
+                    else _variable_json(self.shell, args.data_var))
+            headers, payload = None, None
             try:  # (a JSON object: NaN, Infinity and numbers past a float refused, as
                 # hooklab send --data refuses them)
-                payload = data_arg(args.data, merged=True) if args.data else None
+                if text is not None:
+                    payload = data_arg(text, merged=True)
+                if text is not None and not args.provider:  # (sent as written: exact bytes)
+                    payload = data_arg(text, merged=False)
+                    headers = [("Content-Type", "application/json")]
             except ValueError as exc:  # (the magic's words for text that is no JSON, as
                 said, cli = str(exc), "--data is not valid JSON: "  # before: ours are the CLI's)
                 if said.startswith(cli):
                     said = f"--data is not JSON ({said[len(cli):]})"
+                if args.data_var is not None:
+                    said = said.replace("--data", f"--data-var {args.data_var}", 1)
                 raise UsageError(f"%hooklab send: {said}") from None
             for flag in ("event", "secret"):  # (the library's words name its keywords)
                 if getattr(args, flag) is not None and not args.provider:
@@ -274,7 +386,7 @@ class HookLabMagics(Magics):
                 raise UsageError(_unsendable(target))
             try:
                 resp = send(target, provider=args.provider, event=args.event, secret=args.secret,
-                            payload=payload)
+                            payload=payload, headers=headers)
             except (ValueError, LookupError) as exc:  # an unknown provider or event
                 said = str(exc.args[0] if exc.args else exc)
                 raise UsageError(f"%hooklab send: {scrubbed_text(said, target)}") from None
