@@ -427,7 +427,8 @@ class HookLabMagics(Magics):
                 lab.respond(args.target, status, args.body, headers, args.delay, method=args.method)
             except (ValueError, TypeError) as exc:  # e.g. a status outside 200..599
                 raise UsageError(f"%hooklab respond: {exc}") from None
-            print(f"hooklab: {args.target} answers {' then '.join(map(str, args.status))}")
+            to = f" to {args.method.upper()} requests" if args.method else ""
+            print(f"hooklab: {args.target} answers {' then '.join(map(str, args.status))}{to}")
         elif cmd == "export":
             from .export import export
 
@@ -483,6 +484,10 @@ class HookLabMagics(Magics):
                              f"and was stopped; give it longer with %%hooklab sql --timeout "
                              f"{max(60, 10 * (timeout or 0)):g}") from None
         except sqlite3.Error as exc:  # e.g. no such column: SQLite's own words, in one line
+            if "number of bindings" in str(exc):  # (a ? or :name: the magic binds none)
+                raise UsageError("%hooklab sql: the query has a parameter (? or :name), and "
+                                 "%hooklab sql takes none: write the value in the query, or "
+                                 "use lab.sql(query, params)") from None
             raise UsageError(f"%hooklab sql: {exc}") from None
 
 

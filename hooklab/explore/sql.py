@@ -183,7 +183,7 @@ _WRITING_WORDS = frozenset({
 _PRAGMAS = frozenset({
     "table_info", "table_xinfo", "table_list", "index_list", "index_info", "index_xinfo",
     "foreign_key_list", "collation_list", "function_list", "pragma_list", "compile_options",
-    "database_list",
+    "database_list", "data_version",
 })
 #: functions never callable from lab.sql (pointer leak / code loading)
 _FUNCTIONS_DENIED = frozenset({"fts3_tokenizer", "load_extension", "readfile", "writefile", "edit"})

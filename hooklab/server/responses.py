@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..capture import bin_of, path_read
+from ..capture import bin_of, check_request_syntax, path_read
 from ..credentials import shown_header_name
 from ..filters import check_bin
 
@@ -166,8 +166,18 @@ class ResponseRules:
         """Add a rule. ``status`` may be a sequence: one answer per request, the last repeats.
         A ``pattern`` without a leading ``/`` is a bin, one path segment
         (:func:`~hooklab.filters.check_bin`: ``"github/push"`` is ``ValueError``, saying to
-        write the glob ``"/github/push"``)."""
+        write the glob ``"/github/push"``). ``method`` is one HTTP method, an RFC 9110 token
+        (``"GET POST"`` is ``ValueError``: it would match no request)."""
         pattern = _bin_pattern(pattern)
+        if method is not None and method != "":
+            try:  # (RFC 9110: a method is a token; "GET POST" matched no request, unsaid)
+                check_request_syntax(method, "/", [])
+            except ValueError:
+                shown = repr(method) if not isinstance(method, str) or len(method) <= 40 \
+                    else repr(method[:40]) + "..."
+                raise ValueError(f"method {shown} is no HTTP method (a token: letters, no "
+                                 "spaces): a rule takes one, e.g. method='GET'; give a rule "
+                                 "per method for several") from None
         if not 0 <= float(delay) <= MAX_DELAY:
             raise ValueError(f"delay must be between 0 and {MAX_DELAY:g} s, got {delay!r}")
         many = isinstance(status, Iterable) and not isinstance(status, (str, bytes))
