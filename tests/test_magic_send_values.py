@@ -188,3 +188,26 @@ def test_host_port_without_a_scheme_is_an_http_url(memory_shell: Any, app: Any, 
     assert capsys.readouterr().out.endswith(f"to {url}: 204\n")
     hooklab.send(lab.url_for("sentinel"))
     assert [c.bin for c in lab.wait(1, timeout=10)] == ["sentinel"]  # (nothing to the lab)
+
+
+def test_in_a_real_kernel_the_variable_s_json_and_secret_arrive_as_they_are(tmp_path: Any) -> None:
+    """The tester's cells, in a kernel: the JSON of ``json.dumps`` (escapes, ``\\n``, ``\\\\``,
+    an apostrophe) arrives byte for byte, and ``--secret=$sec`` with JSON braces on the line is
+    refused, where it was sent signed with ``$sec``."""
+    from _kernels import kernel_in
+
+    setup = ("%config HookLab.port = 0\n%config HookLab.db = ':memory:'\n%load_ext hooklab\n"
+             "import hooklab, json; lab = hooklab.lab(); sec = 's3cr3t'; lab.secret('v', sec)\n"
+             "body = json.dumps({'note': 'café', 'text': 'a\\nb', 'path': 'C:\\\\dir', "
+             "'q': \"it's\"})")
+    with kernel_in(tmp_path, setup) as k:
+        k.cell("%hooklab send v --data-var body")
+        assert k.cell("print(lab.wait(1, timeout=10)[0].body == body.encode())") == "True\n"
+        since = len(k.published)
+        k.cell("%hooklab send v --provider github --event push --secret=$sec "
+               "--data '{\"a\": 1}'")  # (a UsageError: IPython prints it on stderr)
+        said = "".join(m["content"].get("text", "") for m in k.published[since:]
+                       if m["msg_type"] == "stream" and m["content"]["name"] == "stderr")
+        assert "UsageError: %hooklab: $sec was not expanded" in said, said
+        k.cell("%hooklab send v --provider github --event push --secret $sec")
+        assert k.cell("print([c.verified for c in lab.wait(2, timeout=10)])") == "[False, True]\n"  # (unsigned, then signed)
