@@ -667,7 +667,7 @@ def _serve_lab(args: argparse.Namespace, secrets: dict[str, tuple[str | None, st
         return Capture(cid, None, "", rows[0][0], url=rows[0][1] or "") if rows else None
 
     def show_forward(cid: int) -> None:
-        for f in store.forwards(cid)[-1:]:
+        for f in store.shown_forwards(store.forwards(cid)[-1:]):  # (as an export writes it)
             if args.quiet and delivered(f["status"], f["error"]):
                 continue  # (no line: nothing read back)
             if not f["target"].isascii():  # (read as UTF-8, a byte that is none as %FF)

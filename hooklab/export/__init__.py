@@ -205,12 +205,13 @@ def _with_forwards(store: Any, filters: dict[str, Any]
     at a time: only the exported captures' (reading the whole table first cost an export of
     one capture of 200,000 forwarded ones 0.75 s and 122 MB, where it streamed before).
     Each capture as the lab stores one now: its secrets as ``[secret]``
-    (``store.shown``: one stored after every secret was given as it is)."""
+    (``store.shown``: one stored after every secret was given as it is), and so its
+    outcomes' targets and errors (``store.shown_forwards``: the target holds its path)."""
     if book_of(store) is None:
         yield from _stored_with_forwards(store, filters)
         return
     for c, forwards in _stored_with_forwards(store, filters):
-        yield store.shown(c), forwards
+        yield store.shown(c), store.shown_forwards(forwards)
 
 
 def _stored_with_forwards(store: Any, filters: dict[str, Any]
@@ -362,7 +363,10 @@ def _csv_frame(store: Any, filters: dict[str, Any]) -> Any:
     book = book_of(store)
     if book is not None:  # (a capture stored before its secret was given: see _with_forwards)
         table = scrubbed_columns(table, book, store)
-    df = frame_from_columns(table, forwards=store.forwards,
+
+    def shown_forwards() -> list[dict[str, Any]]:  # (a forward_error may quote the target)
+        return store.shown_forwards(store.forwards())
+    df = frame_from_columns(table, forwards=store.forwards if book is None else shown_forwards,
                             handshakes=getattr(store, "handshakes", None))
     return df.drop(columns=["json"])
 

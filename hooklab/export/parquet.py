@@ -346,6 +346,7 @@ def _export_as(store: Any, source: str, base: str, made: list[str], filters: dic
         ids = cols.column("id").to_numpy()
     outcomes = getattr(store, "forwards", None)
     book = book_of(store)  # (secrets given after some captures were stored: [secret] in them)
+    shown = store.shown_forwards if book is not None else (lambda f: f)  # (forward_error)
     pool = arrow_pool()  # (the C library's allocator: see hooklab.store.arrow_pool)
     schema = pa.schema([*file_schema(), pa.field("day", pa.string()), pa.field("provider", pa.string())])
     written = [0, 0]  # rows written, the highest id of them
@@ -364,7 +365,7 @@ def _export_as(store: Any, source: str, base: str, made: list[str], filters: dic
         # the latest outcome of each capture of the batch (the last listed): only theirs (the
         # whole forwards table was read for an export of one capture)
         latest = {} if outcomes is None else {
-            f["capture_id"]: f for f in outcomes(ids=pids.tolist())}
+            f["capture_id"]: f for f in shown(outcomes(ids=pids.tolist()))}
         extra = _extra(store, pids)
         if book is not None:  # (only where a capture was stored before a secret was given)
             older = stored_before(store, pids)

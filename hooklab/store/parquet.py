@@ -487,6 +487,12 @@ class ParquetStore:
         """``text`` as views show it: as written (see :meth:`shown`)."""
         return text
 
+    @staticmethod
+    def shown_forwards(forwards: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Forwarding outcomes as views and exports show them: as written (see :meth:`shown`;
+        :meth:`CaptureStore.shown_forwards` is the lab's)."""
+        return forwards
+
     def get(self, capture_id: int) -> Capture | None:
         """The capture of id ``capture_id`` (None if there is none). In a folder of several
         labs' exports an id may name one capture of each: then ``ValueError`` says so (which

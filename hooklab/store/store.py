@@ -2760,6 +2760,35 @@ class CaptureStore:
         book = self.secrets
         return book.scrub_text(text) if book else text
 
+    def shown_forwards(self, forwards: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """``forwards`` (outcomes as :meth:`forwards` lists them) as exports and views show
+        them: the ``target`` and ``error`` of a capture's forward with every secret given to
+        this store's lab since the capture was stored as ``[secret]`` (a forward's target
+        holds the capture's path and query; an error may quote the target). The outcomes of
+        a capture scrubbed on arrival of every secret given since
+        (:meth:`scrubbed_on_arrival`) are returned as they are; the database keeps them as
+        recorded.
+
+        >>> store.shown_forwards(store.forwards(cap.id)) == store.forwards(cap.id)  # (stored after)
+        True
+        """
+        book = self.secrets
+        if not book or not forwards:
+            return forwards
+        clean: dict[int, bool] = {}
+        shown = []
+        for f in forwards:
+            cid = f.get("capture_id")
+            if cid is not None and cid not in clean:
+                clean[cid] = self.scrubbed_on_arrival(cid)
+            if cid is not None and clean[cid]:
+                shown.append(f)
+                continue
+            changed = {k: book.scrub_text(f[k]) for k in ("target", "error")
+                       if isinstance(f.get(k), str)}
+            shown.append({**f, **changed} if any(f[k] != v for k, v in changed.items()) else f)
+        return shown
+
     def scrubbed_on_arrival(self, capture_id: int) -> bool:
         """Whether this store scrubbed capture ``capture_id`` of every secret given to its
         lab so far as it stored it (no ``lab.secret`` gave a new one since): :meth:`shown`

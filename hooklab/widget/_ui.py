@@ -414,10 +414,12 @@ class LiveControls:
         """The forwarding outcomes of ``cap`` itself. A Parquet dataset keeps each capture's
         outcome in its own row (:meth:`~hooklab.store.parquet.ParquetStore.iter_with_forwards`):
         looked up by id (``forwards(cap.id)``), a folder of several labs' exports listed
-        every lab's outcome of that id under the one capture shown."""
+        every lab's outcome of that id under the one capture shown. A secret given to
+        ``lab.secret`` after the capture was stored is ``[secret]`` in their targets and
+        errors, as in the capture (``store.shown_forwards``)."""
         own = getattr(self.store, "iter_with_forwards", None)
         if own is None:  # (a database: ids are its own, each outcome with its time and target)
-            return list(self.store.forwards(cap.id))
+            return self.store.shown_forwards(list(self.store.forwards(cap.id)))
         for c, outcomes in own(since=cap.id - 1, until=cap.id):  # (the rows of that id)
             if c == cap:
                 return list(outcomes)
