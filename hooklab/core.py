@@ -1351,11 +1351,14 @@ class HookLab(Configurable):
 
         ``headers=True`` compares headers too (``headers.<name>``); credentials (header values,
         form fields such as ``password`` or ``token``, the values of JSON keys named so, such as
-        ``data.api_key``) stay hidden unless ``reveal=True``.
+        ``data.api_key``) stay hidden unless ``reveal=True``. A secret given to
+        ``lab.secret`` after a capture was stored is ``[secret]`` outside its body, with
+        ``reveal=True`` too, as in the live view and exports (``store.shown``).
         """
         from .explore import diff_frame
 
-        return diff_frame(self._capture(a), self._capture(b), headers=headers, reveal=reveal)
+        return diff_frame(self.store.shown(self._capture(a)), self.store.shown(self._capture(b)),
+                          headers=headers, reveal=reveal)
 
     def sql(
         self, query: str, params: Sequence[Any] | Mapping[str, Any] = (), *, timeout: float | None = 30.0

@@ -163,3 +163,81 @@ def test_forwards_of_captures_stored_after_the_secret_are_not_scrubbed_again(
     assert calls == []
     lab.export(tmp_path / "e.jsonl")
     assert len(calls) == len(FORWARDS)  # (each older forward's target; no error to read)
+
+
+# -- lab.diff and lab.schema() ----------------------------------------------------------------
+
+BASE = ("/dd/a", [("X-Val", "one")], {"a": 1})
+
+#: (case, capture b's target, headers, body) compared with BASE, both stored before the
+#: secret was given; the rows of ``lab.diff(a, b, headers=True)`` written out by hand
+DIFFS = [
+    ("header value", "/dd/a", [("X-Val", S)], {"a": 2},
+     [("headers.x-val", "changed", "one", "[secret]"), ("a", "changed", 1, 2)]),
+    ("header name", "/dd/a", [("X-Val", "one"), (f"X-{S}", "1")], {"a": 2},
+     [("headers.x-secret", "added", None, "<hidden: 1 chars>"), ("a", "changed", 1, 2)]),
+    ("base64 in a header", "/dd/a", [("X-Val", B64)], {"a": 2},
+     [("headers.x-val", "changed", "one", "aWQ6[secret]"), ("a", "changed", 1, 2)]),
+    ("path", f"/dd/{S}", [("X-Val", "one")], {"a": 2}, [("a", "changed", 1, 2)]),
+    ("query", f"/dd/a?k={S}", [("X-Val", "one")], {"a": 2}, [("a", "changed", 1, 2)]),
+    ("event type (GitHub header)", "/dd/a", [("X-Val", "one"), ("X-GitHub-Event", S)],
+     {"a": 2}, [("headers.x-github-event", "added", None, "[secret]"), ("a", "changed", 1, 2)]),
+    ("near miss (no secret)", "/dd/a", [("X-Val", NEAR)], {"a": 2},
+     [("headers.x-val", "changed", "one", NEAR), ("a", "changed", 1, 2)]),
+]
+
+
+@pytest.fixture(scope="module")
+def compared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[hooklab.HookLab, list]]:
+    """For each case of DIFFS: (BASE's capture id, b's), all stored before ``lab.secret``."""
+    db = tmp_path_factory.mktemp("diff") / "c.sqlite3"
+    lab = hooklab.HookLab(port=0, db=str(db)).start()
+    try:
+        pairs = []
+        for _, target, headers, body, _ in DIFFS:
+            _post(lab.bound_port, *BASE)
+            _post(lab.bound_port, target, headers, body)
+            caps = lab.wait(2 * len(pairs) + 2, timeout=30)
+            pairs.append((caps[-2].id, caps[-1].id))
+        lab.secret("dd", S)
+        yield lab, pairs
+    finally:
+        lab.stop()
+
+
+@pytest.mark.parametrize("case", range(len(DIFFS)), ids=[d[0] for d in DIFFS])
+@pytest.mark.parametrize("reveal", [False, True])
+def test_diff_shows_a_secret_given_later_as_the_store_shows_it(compared, case: int,
+                                                               reveal: bool) -> None:
+    lab, pairs = compared
+    a, b = pairs[case]
+    want = DIFFS[case][-1]
+    if reveal:  # (show credentials shows the header a name ending in "secret" hides)
+        want = [(f, c, x, "1" if y == "<hidden: 1 chars>" else y) for f, c, x, y in want]
+    for ca, cb in ((a, b), (lab.get(a), lab.get(b))):  # ids, or the captures as stored
+        d = lab.diff(ca, cb, headers=True, reveal=reveal)
+        got = [tuple(None if v is None else v for v in r) for r in d.itertuples(index=False)]
+        assert got == want
+        assert S not in d.to_string()
+
+
+def test_schema_shows_an_event_type_given_later_as_the_store_shows_it(tmp_path: Path) -> None:
+    """The event type (here from a Stripe body's ``type``, and from GitHub's header) of
+    captures stored before the secret is ``[secret]`` in ``lab.schema()``, as in one stored
+    after it; a body's own fields are as sent, as in every capture (README)."""
+    lab = hooklab.HookLab(port=0, db=str(tmp_path / "c.sqlite3")).start()
+    try:
+        _post(lab.bound_port, "/sc/a", [("Stripe-Signature", "t=1,v1=00")], {"type": S})
+        _post(lab.bound_port, "/sc/b", [("X-GitHub-Event", S)], {"n": 1})
+        _post(lab.bound_port, "/sc/c", [("X-GitHub-Event", NEAR)], {"n": 1})
+        lab.wait(3, timeout=30)
+        assert "[secret]" not in set(lab.schema()["event_type"].dropna())
+        lab.secret("sc", S)
+        s = lab.schema()
+        got = sorted(set(zip(s["provider"], s["event_type"], s["field"], strict=True)))
+        assert got == sorted([("github", NEAR, "(body)"), ("github", NEAR, "n"),
+                              ("github", "[secret]", "(body)"), ("github", "[secret]", "n"),
+                              ("stripe", "[secret]", "(body)"), ("stripe", "[secret]", "type")])
+        assert s.loc[s.field == "type", "example"].tolist() == [json.dumps(S)]  # (the body)
+    finally:
+        lab.stop()

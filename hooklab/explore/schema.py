@@ -1591,8 +1591,27 @@ def schema_frame(store: CaptureStore, *, reveal: bool = False, **filters: Any) -
 
     The work is kept for the next call with the same filters, which then reads only the
     captures stored since (unless ``search=`` or a datetime ``since=`` is among the filters).
+    An ``event_type`` holding a secret given to ``lab.secret`` after its captures were
+    stored is ``[secret]``, as the capture's is in the live view and exports.
     """
-    return _schema_frame(store, filters, reveal)
+    return _shown_event_types(store, _schema_frame(store, filters, reveal))
+
+
+def _shown_event_types(store: Any, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its ``event_type`` values as ``store.shown_text`` shows them (each
+    distinct value read once): a secret given with ``lab.secret`` after a capture was
+    stored is ``[secret]``, as in one stored after it. The same frame when none changes."""
+    shown = getattr(store, "shown_text", None)
+    if shown is None or not getattr(store, "secrets", None) or not len(frame):
+        return frame
+    values = frame["event_type"]
+    given = [v for v in values.dropna().unique() if isinstance(v, str)]
+    changed = {v: w for v in given if (w := shown(v)) != v}
+    if not changed:
+        return frame
+    out = frame.copy()
+    out["event_type"] = values.map(lambda v: changed.get(v, v) if isinstance(v, str) else v)
+    return out
 
 
 def is_credential_field(field: str) -> bool:
