@@ -500,7 +500,8 @@ def _start(magics: Any, lab: Any, args: Any) -> None:
 
     The move is ``HookLab._apply``'s, as ``lab.db = ...`` (``%config HookLab.db``) makes it:
     a new ``--db`` is opened beside the old store, closed once the lab serves from the new
-    one."""
+    one. What was given is kept in the shell's configuration, as ``%config HookLab.port``
+    keeps it: ``%reload_ext hooklab`` starts the lab with it again."""
     from .core import SettingsRefused
 
     new = lab or _configured(magics.shell, "%hooklab start")
@@ -510,6 +511,8 @@ def _start(magics: Any, lab: Any, args: Any) -> None:
         new._apply(given, start=True)
     except SettingsRefused as refused:
         raise UsageError(f"%hooklab start: {refused}") from None
+    for name, value in given.items():  # (kept as %config keeps them: a %reload_ext hooklab
+        magics.shell.config.HookLab[name] = value  # went back to the port and db of before)
     print(new.status_line())
 
 
