@@ -63,6 +63,23 @@ _TOKEN_SEEN = 65_536
 #: the current ones of every bin always): each is a form of the one pattern every capture is
 #: scrubbed with, so thousands made each webhook's scrub milliseconds
 _GIVEN_KEPT = 256
+#: characters of paths remembered as they came, at most (see SecretBook.restored): the
+#: oldest are forgotten first (their captures then go out as stored)
+_PATHS_KEPT = 8 * 1024 * 1024
+
+
+def _forms(value: str | bytes) -> set[str]:
+    """The forms of one secret a capture is scrubbed of (see :meth:`SecretBook._words`):
+    none for one under 6 bytes."""
+    raw = value if isinstance(value, bytes) else value.encode("utf-8", "surrogatepass")
+    if len(raw) < 6:
+        return set()
+    text = value if isinstance(value, str) else value.decode("utf-8", "replace")
+    std = base64.b64encode(raw).decode()
+    return {w for w in (text, raw.decode("latin-1"), text.replace("+", " "),
+                        text.replace(" ", "+"), std,  # (a space as a query string sends it)
+                        std.rstrip("="), base64.urlsafe_b64encode(raw).decode().rstrip("="))
+            if w}
 
 
 def _seen_key(bin_: str, received: Any, body: bytes) -> tuple[str, str, bytes]:
@@ -345,6 +362,10 @@ class SecretBook(BinSecrets):
         self._changed: dict[str, datetime] = {}
         #: captures a token verified here (bins without a provider): only theirs get it back
         self._token_seen: dict[tuple[str, str, bytes], None] = {}
+        #: (capture key, path stored) -> the path as it came, the bin's own secret in it
+        #: (see _remember_path); ``None`` where two captures of one key came differently
+        self._paths: dict[tuple[str, str, bytes, str], str | None] = {}
+        self._paths_size = 0
         #: every secret and verify token given since the lab started (or was reset), the
         #: last :data:`_GIVEN_KEPT`: one replaced (rotated) or removed is still a credential
         #: (Stripe keeps an old one valid up to 24 h), hidden as the current ones are
@@ -393,6 +414,8 @@ class SecretBook(BinSecrets):
             self._given.clear()
             self._last.clear()
             self._changed.clear()
+            self._paths.clear()
+            self._paths_size = 0
         super().clear()
 
     def changed_at(self, bin_: str) -> datetime | None:
@@ -510,6 +533,7 @@ class SecretBook(BinSecrets):
         advise = None
         secret, provider = entry.secret, entry.provider
         headers = record.get("headers") or []
+        came = record.get("path")
         # (what the provider's receivers read: the header section, not trailer fields)
         section = header_section(record)
         try:
@@ -574,7 +598,64 @@ class SecretBook(BinSecrets):
                 record["headers"] = [(k, v if form is None else form)
                                      for (k, v), (_, form) in zip(headers, forms, strict=True)]
         self.scrub(record, headers)
+        if secret and isinstance(came, str) and came != record.get("path"):
+            self._remember_path(record, bin_, came, secret)
         return advise
+
+    def _remember_path(self, record: dict[str, Any], bin_: str, came: str,
+                       secret: str | bytes) -> None:
+        """Keep the path ``record`` came with (``came``), which its scrub changed, for
+        :meth:`restored`: where the bin's own ``secret`` was (any form the scrub hides:
+        percent-encoded, base64), as it came; where another secret given to the lab was,
+        ``[secret]`` as stored. Nothing when only other secrets were there. In memory only,
+        at most :data:`_PATHS_KEPT` characters (the oldest forgotten first)."""
+        others: set[str] = set()
+        for value in self._values():
+            if value != secret:
+                others.update(_forms(value))
+        own = came
+        if others:
+            own = redact_record({"path": came}, credentials=False,
+                                secrets=tuple(sorted(others)), mark=MARK)["path"]
+        stored = record.get("path")
+        if not isinstance(stored, str) or own == stored:
+            return
+        key = (*_seen_key(bin_, record.get("received_at"), record.get("body") or b""), stored)
+        kept: str | None = own
+        with self._lock:
+            if key in self._paths:  # (another capture of that key: which came when is
+                before = self._paths.pop(key)  # unknown, so both are sent as stored)
+                kept = None if before != own else own
+                self._paths_size -= len(before or "") + len(stored)
+            self._paths[key] = kept
+            self._paths_size += len(kept or "") + len(stored)
+            while self._paths_size > _PATHS_KEPT and self._paths:
+                oldest = next(iter(self._paths))
+                self._paths_size -= len(self._paths.pop(oldest) or "") + len(oldest[3])
+
+    def _path_back(self, capture: Capture) -> Capture:
+        """``capture`` with the path it came with where it held its bin's secret (see
+        :meth:`_remember_path`), and so its URL's path: only for a capture this lab received
+        since it started, under the bin's current secret; any other is sent as stored."""
+        if capture.kind != "http" or MARK not in (capture.path or ""):
+            return capture
+        entry = self.get(capture.bin)
+        if entry is None or not entry.secret:
+            return capture
+        changed = self.changed_at(capture.bin)
+        if changed is not None and (capture.received_at is None or capture.received_at < changed):
+            return capture  # (sent with the secret the bin had then: as stored, README)
+        key = (*_seen_key(capture.bin, capture.received_at, capture.body), capture.path)
+        with self._lock:
+            came = self._paths.get(key)
+        if came is None:
+            return capture
+        url = capture.url
+        if url:
+            at = url.find(capture.path, url.find("//") + 2 if "//" in url else 0)
+            if at >= 0 and url[at + len(capture.path):][:1] in ("", "?", "#"):
+                url = url[:at] + came + url[at + len(capture.path):]
+        return replace(capture, path=came, url=url)
 
     def restored(self, capture: Capture) -> Capture:
         """``capture`` as its sender sent it, for forward and replay: the credential the lab
@@ -595,7 +676,7 @@ class SecretBook(BinSecrets):
         >>> book.restored(cap).headers
         [('X-Gitlab-Token', 'tok-123'), ('X-Echo', '[secret]')]
         """
-        capture = self._handed_back(capture)
+        capture = self._path_back(self._handed_back(capture))
         entry = self.get(capture.bin)
         if entry is None or capture.verified is not True or capture.kind != "http":
             return capture
@@ -733,6 +814,14 @@ class SecretBook(BinSecrets):
             return text
         return redact_record({"path": text}, credentials=False, secrets=words, mark=MARK)["path"]
 
+    def _values(self) -> list[str | bytes]:
+        """Every secret and verify token given in the lab's life (rotated or removed since
+        too), and those of the bins' current settings (none a handshake handed over)."""
+        with self._lock:
+            values = list(self._given)
+        values += [v for e in self.entries() if not e.learned for v in (e.secret, e.verify_token)]
+        return [v for v in values if v]
+
     def _words(self) -> tuple[str, ...]:
         """The forms of every secret and verify token given with ``lab.secret`` in the lab's
         life (rotated or removed since too; 6+
@@ -744,20 +833,8 @@ class SecretBook(BinSecrets):
             return cached[1]
         version = self.version
         words: set[str] = set()
-        with self._lock:  # (every one given in the lab's life: a rotated one too)
-            values = list(self._given)
-        values += [v for e in self.entries() if not e.learned for v in (e.secret, e.verify_token)]
-        for value in values:
-            if not value:
-                continue
-            raw = value if isinstance(value, bytes) else value.encode("utf-8", "surrogatepass")
-            if len(raw) < 6:
-                continue
-            text = value if isinstance(value, str) else value.decode("utf-8", "replace")
-            std = base64.b64encode(raw).decode()
-            words.update((text, raw.decode("latin-1"), text.replace("+", " "),
-                          text.replace(" ", "+"), std,  # (a space as a query string sends it)
-                          std.rstrip("="), base64.urlsafe_b64encode(raw).decode().rstrip("=")))
-        got = tuple(sorted(w for w in words if w))
+        for value in self._values():
+            words.update(_forms(value))
+        got = tuple(sorted(words))
         self._cached_words = (version, got)
         return got
