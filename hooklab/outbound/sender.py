@@ -696,17 +696,19 @@ def _exchange(
     limit: int = MAX_ANSWER,
     keep: bool = True,
     trailers: Iterable[tuple[str, str]] | None = None,
+    deadline: _Deadline | None = None,
 ) -> _Answer:
     """:func:`http_request`, saying whether the body was cut; with ``keep=False`` the body
     (up to ``limit`` bytes: a forward's app finishes writing its answer) is read and dropped.
     With ``trailers`` (fields, checked as headers are, none of :data:`_NOT_TRAILERS`) the body
     goes with ``Transfer-Encoding: chunked`` and they follow it as its trailer section (a
     replay or forward of a capture that came so), no ``Content-Length`` given or sent; none:
-    the body whole after its ``Content-Length``, as ever.
+    the body whole after its ``Content-Length``, as ever. ``deadline`` (one of several
+    exchanges: the hops of followed redirects) ends it instead of ``timeout`` seconds from now.
     What it raises does not quote the URL's credentials (:func:`_hide_url_in`)."""
     try:
         return _exchange_once(method, url, headers, body, timeout=timeout, limit=limit, keep=keep,
-                              trailers=trailers)
+                              trailers=trailers, deadline=deadline)
     except Exception as exc:
         _hide_url_in(exc, url)
         raise
@@ -722,6 +724,7 @@ def _exchange_once(
     limit: int,
     keep: bool,
     trailers: Iterable[tuple[str, str]] | None = None,
+    deadline: _Deadline | None = None,
 ) -> _Answer:
     """:func:`_exchange`, its errors as raised."""
     parts = urlsplit(url)
@@ -739,7 +742,8 @@ def _exchange_once(
     conn = conn_cls(parts.hostname, url_port(url), timeout=timeout)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     names = {k.lower() for k, _ in hdrs}
-    deadline = conn.deadline = _Deadline(timeout)  # (the whole exchange: not each read)
+    # (the whole exchange, not each read; every hop of a redirected one: curl's --max-time)
+    deadline = conn.deadline = deadline or _Deadline(timeout)
     try:
         conn.putrequest(method, target, skip_host=True, skip_accept_encoding=True)
         if "host" not in names:
@@ -862,7 +866,8 @@ def send(
     provider/event (listing the known ones), ``OSError`` when the receiver cannot be reached and
     ``http.client.HTTPException`` when its answer is no HTTP or cut short
     (:class:`IncompleteRead`). ``follow_redirects``
-    follows up to 5 redirects (see the module docstring for what crosses origins).
+    follows up to 5 redirects (see the module docstring for what crosses origins);
+    ``timeout`` bounds them all together, as curl's ``--max-time`` does, not each hop.
 
     >>> r = send(lab.url_for("stripe"), provider="stripe", event="invoice.paid",
     ...          secret="whsec_test", payload={"data": {"object": {"amount_paid": 4200}}})
@@ -935,8 +940,10 @@ def send(
     start = time.perf_counter()
     cur_method, cur_url, cur_body = method.upper(), url, body
     unfollowed = None
+    deadline = _Deadline(timeout)  # (one for every hop: the timeout bounds the whole exchange)
     for hop in range(_MAX_REDIRECTS + 1):
-        status, reason, rh, rb, cut = _exchange(cur_method, cur_url, hdrs, cur_body, timeout=timeout)
+        status, reason, rh, rb, cut = _exchange(cur_method, cur_url, hdrs, cur_body,
+                                                timeout=timeout, deadline=deadline)
         location = next((v for k, v in rh if k.lower() == "location"), None)
         if not (follow_redirects and location and status in (301, 302, 303, 307, 308)):
             break
