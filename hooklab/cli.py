@@ -1195,14 +1195,22 @@ def _send(args: argparse.Namespace) -> int:
         print(f"hooklab: {what}{scrubbed_text(str(exc), args.url)}", file=sys.stderr)
         return 2
     except (OSError, http.client.HTTPException) as exc:  # (which server did not answer: the URL)
-        from .capture import forward_error
+        from .capture import forward_error, printable
         from .credentials import scrubbed_text, scrubbed_url
+        from .outbound.sender import answered
 
         # an answer that is no HTTP was a traceback quoting it raw (BadStatusLine: ESC and
         # all); now one line, escaped and cut as a forward's error
         why = str(exc) if isinstance(exc, OSError) else f"{type(exc).__name__}: {exc}"
-        print(f"hooklab: could not send to {scrubbed_url(args.url)}: "
-              f"{forward_error(scrubbed_text(why, args.url))}", file=sys.stderr)
+        why = forward_error(scrubbed_text(why, args.url))
+        status = answered(exc)
+        if status is not None:  # (the app had the webhook and answered: "could not send"
+            # had users send it again, a duplicate delivery)
+            print(f"hooklab: sent to {scrubbed_url(args.url)} (answered {status[0]} "
+                  f"{printable(status[1], 200)}), but the answer could not be read: {why}",
+                  file=sys.stderr)
+            return 1
+        print(f"hooklab: could not send to {scrubbed_url(args.url)}: {why}", file=sys.stderr)
         return 1
     from .capture import printable
 

@@ -62,8 +62,9 @@ from urllib.parse import SplitResult, urljoin, urlsplit
 from ..capture import target_as_sent
 from ..credentials import basic_authorization, shown_header_name
 
-__all__ = ["MAX_ANSWER", "MAX_INTERIM", "NOT_IN_URL", "BadContentLength", "IncompleteRead",
-           "SendResponse", "Unsendable", "check_header", "check_headers", "http_request", "iri_escaped", "refuse_unsendable", "send",
+__all__ = ["MAX_ANSWER", "MAX_INTERIM", "NOT_IN_URL", "BadChunkSize", "BadContentLength",
+           "IncompleteRead", "SendResponse", "Unsendable", "answered", "check_header",
+           "check_headers", "http_request", "iri_escaped", "refuse_unsendable", "send",
            "sent_target", "unsendable", "url_as_sent", "url_port"]
 
 _MAX_REDIRECTS = 5
@@ -86,6 +87,8 @@ MAX_ANSWER = 10 * 2**20
 #: without end is an error, not a wait
 MAX_INTERIM = 32
 _PIECE = 64 * 1024  # (read a body this much at a time: never all of it at once)
+#: a chunk-size line (RFC 9112 7.1): hexadecimal digits, then white space and extensions
+_CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]+)[ \t]*(?:;[^\r\n]*)?\r?\n")
 
 
 #: an RFC 9110 field name: a token (ASCII letters, digits and ``!#$%&'*+-.^_`|~``)
@@ -460,6 +463,20 @@ class _FinalResponse(http.client.HTTPResponse):
             http.client.parse_headers(self.fp)  # this interim answer's head, dropped
         raise http.client.HTTPException(f"more than {MAX_INTERIM} interim (1xx) answers")
 
+    def _read_next_chunk_size(self) -> int:
+        # (http.client reads a line that is no chunk size, "zz", as the connection closing
+        # before the last chunk: IncompleteRead. Only an empty line, the close, is that)
+        line = self.fp.readline(65537)
+        if len(line) > 65536:
+            raise http.client.LineTooLong("chunk size")
+        if not line.endswith(b"\n"):  # (the connection closed before or inside the line)
+            raise ValueError("the connection closed before a chunk size")
+        size = _CHUNK_SIZE.fullmatch(line)
+        if size is None:
+            self._close_conn()  # type: ignore[attr-defined]  (no framing left to go on with)
+            raise BadChunkSize(line, (self.status, self.reason))
+        return int(size.group(1), 16)
+
 
 class _Deadline:
     """The end of one exchange (:func:`_exchange`): ``timeout`` seconds after it began, for
@@ -568,11 +585,16 @@ class IncompleteRead(http.client.IncompleteRead):
     connection closed'
     >>> str(IncompleteRead(b"", None, 12))
     'the answer was cut short: 12 bytes of a chunked body came, then no last (empty) chunk'
+
+    ``answered``: the status and reason of the answer whose body it is (``None`` when not
+    told): the target had the request and answered it.
     """
 
-    def __init__(self, partial: bytes, expected: int | None, got: int) -> None:
+    def __init__(self, partial: bytes, expected: int | None, got: int,
+                 answered: tuple[int, str] | None = None) -> None:
         super().__init__(partial, expected)
         self.got = got
+        self.answered = answered
 
     def __str__(self) -> str:
         if self.expected is not None:
@@ -599,11 +621,14 @@ class BadContentLength(http.client.HTTPException):
 
     >>> str(BadContentLength(["abc"]))
     "the answer's Content-Length 'abc' is no byte count: its body cannot be framed (RFC 9112 6.3)"
+
+    ``answered``: the status and reason of that answer (``None`` when not told).
     """
 
-    def __init__(self, values: list[str]) -> None:
+    def __init__(self, values: list[str], answered: tuple[int, str] | None = None) -> None:
         super().__init__(values)
         self.values = values
+        self.answered = answered
 
     def __str__(self) -> str:
         said = ", ".join(self.values)
@@ -611,6 +636,44 @@ class BadContentLength(http.client.HTTPException):
         what = ("is no byte count" if len({v.strip(" \t") for v in self.values}) <= 1
                 else "says different byte counts")
         return f"the answer's Content-Length {shown} {what}: its body cannot be framed (RFC 9112 6.3)"
+
+
+class BadChunkSize(http.client.HTTPException):
+    """A chunked answer's chunk-size line is no hexadecimal byte count (``zz``, ``0x5``,
+    ``-1``): RFC 9112 section 7.1 has ``chunk-size = 1*HEXDIG``, and what follows cannot be
+    framed. Not the connection closing before the last chunk (:class:`IncompleteRead`): the
+    target sent a malformed body. ``line``: the line as it came; ``answered``: the status
+    and reason of that answer (``None`` when not told).
+
+    >>> str(BadChunkSize(b"zz"))
+    "the answer's chunk size 'zz' is no hexadecimal byte count: its body cannot be framed (RFC 9112 7.1)"
+    """
+
+    def __init__(self, line: bytes, answered: tuple[int, str] | None = None) -> None:
+        super().__init__(line)
+        self.line = line
+        self.answered = answered
+
+    def __str__(self) -> str:
+        said = self.line.rstrip(b"\r\n").decode("latin-1")
+        shown = repr(said if len(said) <= 60 else said[:60] + "...")
+        return (f"the answer's chunk size {shown} is no hexadecimal byte count: its body "
+                "cannot be framed (RFC 9112 7.1)")
+
+
+def answered(exc: BaseException) -> tuple[int, str] | None:
+    """The status and reason of the answer ``exc`` was raised reading (a body cut short or
+    that cannot be framed: :class:`IncompleteRead`, :class:`BadContentLength`,
+    :class:`BadChunkSize`), else ``None``: where it is not ``None`` the target had the
+    request and answered it, so sending again delivers it twice.
+
+    >>> answered(IncompleteRead(b"", 5, 0, (200, "OK"))), answered(TimeoutError())
+    ((200, 'OK'), None)
+    """
+    found = getattr(exc, "answered", None)
+    if isinstance(exc, (IncompleteRead, BadContentLength, BadChunkSize)) and found is not None:
+        return found
+    return None
 
 
 def _check_length(resp: http.client.HTTPResponse) -> None:
@@ -624,7 +687,7 @@ def _check_length(resp: http.client.HTTPResponse) -> None:
         return
     counts = {t.strip(" \t") for v in values for t in v.split(",")}
     if len(counts) != 1 or not all(c.isascii() and c.isdigit() for c in counts):
-        raise BadContentLength(values)
+        raise BadContentLength(values, (resp.status, resp.reason))
     if resp.length is None:  # ("5, 5": one count, which http.client did not read)
         resp.length = int(counts.pop())
 
@@ -643,7 +706,7 @@ def _read_body(resp: http.client.HTTPResponse, limit: int, keep: bool) -> tuple[
             cause = exc.__cause__
             got += len(exc.partial) + (len(cause.partial)
                                        if isinstance(cause, http.client.IncompleteRead) else 0)
-            raise IncompleteRead(bytes(kept), None, got) from None
+            raise IncompleteRead(bytes(kept), None, got, (resp.status, resp.reason)) from None
         if not piece:
             break
         got += len(piece)
@@ -653,7 +716,7 @@ def _read_body(resp: http.client.HTTPResponse, limit: int, keep: bool) -> tuple[
         # http.client's read(amt) takes a close before Content-Length bytes for the end of
         # the body (its own comment: "ideally ... IncompleteRead"): half an answer looked
         # whole, status 200 and all; the bytes it still owed say it was cut
-        raise IncompleteRead(bytes(kept), resp.length, got)
+        raise IncompleteRead(bytes(kept), resp.length, got, (resp.status, resp.reason))
     del kept[limit:]
     body = bytes(kept)
     return body, got > limit
