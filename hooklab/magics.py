@@ -83,7 +83,8 @@ def _parser() -> _Parser:
     add_options(d)
     se = sub.add_parser("send", add_help=False, help="send a realistic sample webhook to a bin or URL")
     se.add_argument("target", metavar="BIN_OR_URL",
-                    help="a bin of this lab (github) or a URL (http://127.0.0.1:5000/hook)")
+                    help="a bin of this lab (github; github/push: bin github, path push), a URL "
+                    "(http://127.0.0.1:5000/hook) or host:port[/path] (localhost:3000/hook)")
     se.add_argument("--provider", help="github, stripe, shopify, slack, standardwebhooks, ...")
     se.add_argument("--event", help="event type, e.g. push or payment_intent.succeeded")
     se.add_argument("--secret", help="sign with this secret (needs --provider)")
@@ -182,6 +183,11 @@ _API = {
 }
 
 
+#: options whose value is text searched for or answered, never sent on or signed: a
+#: ``$price`` or ``{ok}`` there is taken as typed (IPython turns ``{{ok}}`` into ``{ok}``)
+_LITERAL_OPTIONS = frozenset({"--search", "--body"})
+
+
 def _unexpanded(argv: list[str], names: Any) -> str | None:
     """Why ``argv`` cannot be run as it is, or ``None``: a word (or an ``--option=`` value)
     that is ``$name`` or ``{name}`` reached hooklab as typed, so IPython did not expand it
@@ -199,6 +205,8 @@ def _unexpanded(argv: list[str], names: Any) -> str | None:
         option, eq, value = word.partition("=") if word.startswith("--") else ("", "", word)
         if not eq:
             option, value = (argv[i - 1] if argv[i - 1].startswith("--") else ""), word
+        if option in _LITERAL_OPTIONS:  # (text of the user's own: '$price', '{ok}')
+            continue
         m = _DOLLAR.fullmatch(value) or _BRACED.fullmatch(value)
         if m is None:
             continue
@@ -223,7 +231,9 @@ def _unexpanded(argv: list[str], names: Any) -> str | None:
 
 #: ``host:port`` with an optional path or query and no scheme (``localhost:3000/webhook``,
 #: as ``stripe listen --forward-to`` takes it): an HTTP URL, not a bin
-_HOST_PORT = re.compile(r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}(?:[/?].*)?", re.S)
+#: (a host that is an address, localhost or a dotted name: ``build:42`` stays a bin's name)
+_HOST_PORT = re.compile(r"(?:\[[0-9A-Fa-f:.]+\]|localhost|[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)"
+                        r":[0-9]{1,5}(?:[/?].*)?", re.S | re.I)
 
 
 def _send_target(lab: Any, target: str) -> str:
@@ -366,8 +376,8 @@ class HookLabMagics(Magics):
             headers, payload = None, None
             try:  # (a JSON object: NaN, Infinity and numbers past a float refused, as
                 # hooklab send --data refuses them)
-                if text is not None:
-                    payload = data_arg(text, merged=True)
+                if text is not None and (args.provider or args.data_var is None):
+                    payload = data_arg(text, merged=True)  # (--data-var alone: as it is)
                 if text is not None and not args.provider:  # (sent as written: exact bytes)
                     payload = data_arg(text, merged=False)
                     headers = [("Content-Type", "application/json")]

@@ -59,6 +59,15 @@ def test_data_var_sends_the_variable_s_json_exactly(memory_shell: Any, body: str
     assert {k: merged[k] for k in json.loads(body)} == json.loads(body)
 
 
+def test_data_var_without_a_provider_sends_a_number_past_a_float_as_written(
+        memory_shell: Any) -> None:
+    """(a reviewer) It was refused, "merged into the sample's payload", with no provider."""
+    lab = hooklab.lab()
+    memory_shell.user_ns["big"] = '{"amount": 1e999}'
+    assert _cell(memory_shell, "%hooklab send v --data-var big") is None
+    assert lab.wait(1, bin="v", timeout=10)[0].body == b'{"amount": 1e999}'
+
+
 def test_data_var_takes_a_dict_and_says_what_it_cannot_take(memory_shell: Any) -> None:
     lab = hooklab.lab()
     ns = memory_shell.user_ns
@@ -117,7 +126,7 @@ def test_a_name_left_as_typed_is_refused_in_every_spelling(memory_shell: Any, li
     ("send v --provider github --secret=$nosuch", "hooklab.send(url, ..., secret=nosuch)"),
     ("send {nosuch}", "hooklab.send(nosuch, ...)"),
     ("send v --data={nosuch}", "--data-var nosuch"),
-    ("respond v --body {nosuch}", "lab.respond(bin_or_path, ..., body=nosuch)"),
+    ("respond v --status {nosuch}", "lab.respond(bin_or_path, ..., status=nosuch)"),
     ("df --event-type $nosuch", "lab.dataframe(..., event_type=nosuch)"),
 ])
 def test_the_refusal_names_the_python_keyword(memory_shell: Any, line: str, hint: str) -> None:
@@ -159,11 +168,15 @@ def app() -> Iterator[tuple[int, list[str]]]:
     ("github/a/b?x=1", "github", "/github/a/b", {"x": ["1"]}),
     ("github?x=1", "github", "/github", {"x": ["1"]}),
     ("github", "github", "/github", {}),
+    # (a name that is no address, localhost or dotted name stays a bin: build:42 was sent to
+    # http://build:42, a reviewer)
+    ("build:42", "build:42", "/build%3A42", {}),
+    ("build:42/push", "build:42", "/build%3A42/push", {}),
 ])
 def test_bin_and_path_as_a_sender_s_post_is_captured(memory_shell: Any, target: str, bin: str,
                                                      path: str, query: dict[str, Any]) -> None:
     lab = hooklab.lab()
-    lab.secret("github", "s")
+    lab.secret(bin, "s")
     assert _cell(memory_shell, f"%hooklab send {target} --provider github --event push "
                                "--secret s") is None
     got = lab.wait(1, timeout=10)[0]
@@ -211,3 +224,21 @@ def test_in_a_real_kernel_the_variable_s_json_and_secret_arrive_as_they_are(tmp_
         assert "UsageError: %hooklab: $sec was not expanded" in said, said
         k.cell("%hooklab send v --provider github --event push --secret $sec")
         assert k.cell("print([c.verified for c in lab.wait(2, timeout=10)])") == "[False, True]\n"  # (unsigned, then signed)
+
+
+@pytest.mark.parametrize(("line", "check"), [
+    # (a reviewer: text searched for or answered is the user's own; '$price' and '{ok}' were
+    # refused, and IPython's escape {{ok}} arrives as {ok}: nothing to write them with)
+    ("respond lit --body {ok}", "body"),
+    ("respond lit --body $ok", "body"),
+    ("df --search $price", "search"),
+])
+def test_a_search_or_an_answer_body_is_taken_as_typed(memory_shell: Any, line: str,
+                                                       check: str) -> None:
+    lab = hooklab.lab()
+    out = memory_shell.run_line_magic("hooklab", line)
+    if check == "body":
+        word = line.rsplit(" ", 1)[1]
+        assert hooklab.send(lab.url_for("lit")).body == word.encode()
+    else:
+        assert len(out) == 0  # (a frame: nothing holds $price)
