@@ -202,22 +202,28 @@ _ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
 
 
 def _check_unescaped(name: str, b: str) -> str:
-    """The bin ``b`` names, or ``ValueError`` when it is spelt with escapes (``"caf%C3%A9"``):
-    a capture to ``/caf%C3%A9/x`` is in bin ``café`` (:func:`hooklab.capture.bin_of` undoes
+    """``b``, or ``ValueError`` when the bin ``b`` is spelt with escapes (``"caf%C3%A9"``): a
+    capture to ``/caf%C3%A9/x`` is in bin ``café`` (:func:`hooklab.capture.bin_of` undoes
     them), so a secret, answer or forward set for the escaped spelling never applied. The
-    message says the bin to write. A bin with a ``/`` inside (``url_for("a/b")`` sends
-    ``/a%2Fb``, ``capture.bin`` reads ``a/b``) has no other spelling: ``"a%2Fb"`` names it.
+    message says the bin to write, or that none can be written: a bin with a ``/`` inside
+    (``url_for("a/b")`` captures into it, as ``/a%2Fb``) or one whose name holds ``%XX``
+    text has no spelling these calls read as it (``"a/b"`` is bin ``a``, path ``/b``).
 
-    >>> _check_unescaped("a%2Fb", "a%2Fb"), _check_unescaped("x%2Fcaf%C3%A9", "x%2Fcaf%C3%A9")
-    ('a/b', 'x/café')
+    >>> _check_unescaped("orders", "orders")
+    'orders'
     """
     read = bin_of("/" + b.replace("?", "%3F"))  # (a "?" is the bin's own: url_for sends %3F)
-    if read == b or "/" in read:
-        return read
+    if read == b:
+        return b
     shown = repr(name) if len(name) <= 80 else repr(name[:80]) + "..."
-    write = (f"write {read!r} (url_for({read!r}) escapes it again)" if not _ESCAPE.search(read)
-             else f"a bin whose name holds %XX text, as {read!r} does, is named by no call "
-                  "(its spelling reads as another bin's)")
+    if "/" in read or _ESCAPE.search(read):
+        what = "a '/' inside" if "/" in read else "%XX text in its name"
+        write = (f"a bin with {what}, as {read!r}, is named by no call of lab.secret, "
+                 "lab.respond or lab.forward (url_for captures into it; give it a name of "
+                 "one path segment without escapes, or match it with a path glob: "
+                 f"lab.respond('/{b}/*'))")
+    else:
+        write = f"write {read!r} (url_for({read!r}) escapes it again)"
     raise ValueError(f"{shown} is spelt with %XX escapes: a capture to /{b}/... is in bin "
                      f"{read!r} (a bin is read with its escapes undone, as capture.bin is); "
                      f"{write}")

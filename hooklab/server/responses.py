@@ -130,22 +130,6 @@ class Rule:
         return r
 
 
-def _bin_pattern(pattern: str) -> str:
-    """A rule's ``pattern`` as :meth:`ResponseRules.add` keeps it: a bin (no leading ``/``)
-    checked by :func:`~hooklab.filters.check_bin` (compared with a capture's bin, one that
-    is no bin would never match), and named as ``capture.bin`` reads it where its only
-    spelling has an escape (``"a%2Fb"``: bin ``a/b``, what ``url_for("a/b")`` captures into).
-
-    >>> _bin_pattern("stripe"), _bin_pattern("/stripe/*"), _bin_pattern("a%2Fb")
-    ('stripe', '/stripe/*', 'a/b')
-    """
-    if isinstance(pattern, str) and not pattern.startswith("/") and pattern != "*":
-        checked = check_bin(pattern)
-        if "/" in checked:
-            return checked
-    return pattern
-
-
 class ResponseRules:
     """Ordered rules; the most recently added matching rule wins. Thread-safe."""
 
@@ -168,7 +152,8 @@ class ResponseRules:
         (:func:`~hooklab.filters.check_bin`: ``"github/push"`` is ``ValueError``, saying to
         write the glob ``"/github/push"``). ``method`` is one HTTP method, an RFC 9110 token
         (``"GET POST"`` is ``ValueError``: it would match no request)."""
-        pattern = _bin_pattern(pattern)
+        if isinstance(pattern, str) and not pattern.startswith("/") and pattern != "*":
+            check_bin(pattern)  # (compared with a capture's bin, it would never match)
         if method is not None and method != "":
             try:  # (RFC 9110: a method is a token; "GET POST" matched no request, unsaid)
                 check_request_syntax(method, "/", [])
@@ -224,11 +209,6 @@ class ResponseRules:
         return rule
 
     def remove(self, pattern: str, *, method: str | None = None) -> bool:
-        if isinstance(pattern, str) and "%" in pattern:
-            try:  # ("a%2Fb" names the rule add() keeps as bin "a/b")
-                pattern = _bin_pattern(pattern)
-            except ValueError:
-                pass
         with self._lock:
             before = len(self._rules)
             self._rules = [
