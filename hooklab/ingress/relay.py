@@ -250,6 +250,15 @@ class RelayHandler(web.RequestHandler):
         self.timer: object | None = None
         self.upstream: _Tracking | None = None  # while relaying: its connections to the lab
         self.gone = False  # the sender hung up
+        #: the sender's method when the relay does not take it (PROPFIND, TRACE...), else "".
+        #: Tornado answers such a method 405 before prepare(), before the (even empty) body
+        #: is read, and then closes the keep-alive connection without saying so: the Hub's
+        #: proxy, reusing it, answered the next delivery with its own 503 page. So the request
+        #: goes on as a GET that prepare() refuses with 405, as any other refusal (answered once
+        #: whole; a body drained first), its own method back on it for the answer and the log
+        self.unrelayed = ""
+        if self.request.method not in self.SUPPORTED_METHODS:
+            self.unrelayed, self.request.method = str(self.request.method), "GET"
         path = self.request.path
         rest = path[len(prefix) :] if path.startswith(prefix) else ""
         key, slash, tail = rest.partition("/")
@@ -269,6 +278,8 @@ class RelayHandler(web.RequestHandler):
         self.set_header("Content-Type", "application/json")
         if status_code == 503:
             self.set_header("Retry-After", _RETRY_AFTER)
+        if status_code == 405:  # (RFC 9110 15.5.6: the methods that are taken)
+            self.set_header("Allow", ", ".join(self.SUPPORTED_METHODS))
         # a body refused, or not all read (what is left of it is not read): say it, and
         # close once the answer is out (Tornado closes mid-body too, but without saying so);
         # a request without a body is answered once it is whole and keeps its connection
@@ -309,6 +320,8 @@ class RelayHandler(web.RequestHandler):
                 self.length = int(length.split(",")[0])
             except ValueError:
                 raise web.HTTPError(400, reason="bad Content-Length") from None
+        if self.unrelayed:
+            raise web.HTTPError(405, reason="the relay takes " + ", ".join(self.SUPPORTED_METHODS))
         key, tail = self.key, self.suffix[1:]
         try:
             target = self.resolve(key) if key else None
@@ -339,6 +352,8 @@ class RelayHandler(web.RequestHandler):
 
     def _answer_refusal(self) -> None:
         self._unwatch()
+        if self.unrelayed:  # (see initialize: the method as sent, for the answer and the log)
+            self.request.method = self.unrelayed
         if self.refusal is not None and not self._finished:
             self.send_error(self.refusal[0], reason=self.refusal[1])
 
