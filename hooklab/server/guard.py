@@ -462,10 +462,17 @@ def strip_token(query: str) -> str:
     every other byte as sent: what the relay passes on and the lab stores of a public URL's
     query. The URL-signing providers' checks read the query as sent (``Relayed.url``).
 
-    >>> strip_token("a=1&token=abc&%74oken=x&b=%2F")
-    'a=1&b=%2F'
+    Empty parameters stay as sent (``a=1&&b=2&``: a URL-signing provider signed them, and the
+    capture shows the query the sender sent); only ``token`` parameters go, with their ``&``.
+
+    >>> strip_token("a=1&token=abc&%74oken=x&b=%2F"), strip_token("a=1&&b=2&"), strip_token("token=x&")
+    ('a=1&b=%2F', 'a=1&&b=2&', '')
     """
-    return "&".join(p for p in query.split("&") if p and unquote(p.split("=", 1)[0]) != "token")
+    parts = query.split("&")
+    kept = [p for p in parts if unquote(p.split("=", 1)[0]) != "token"]
+    if len(kept) == len(parts):
+        return query
+    return "&".join(kept) if any(kept) else ""  # (nothing but token=... and its &s: none)
 
 
 def _takes_authorization(server: Any) -> bool:
