@@ -1685,6 +1685,13 @@ class Capture:
         to the capture's (pass the URL the provider was given when it signs the URL and
         reached the lab through a proxy, tunnel or the Jupyter relay: Twilio, Square...).
 
+        A capture that came through the Jupyter relay shows the URL's key as ``[key]`` (the
+        key is the credential), so a signature over the URL cannot match :attr:`url`: pass
+        ``url=lab.public_url(bin)``, the bin's public URL, and the path and query after
+        the key are the capture's own (the reason says so when the check needs it)::
+
+            cap.verify(auth_token, "twilio", url=lab.public_url("tw"))
+
         Only the header section is read (:attr:`header_section`), as the provider's own
         receivers read it and as the lab checked on arrival: a signature that came as a
         trailer field (after a chunked body) verifies nothing, and the reason says so.
@@ -1698,14 +1705,16 @@ class Capture:
         """
         from .signatures import Verification, trailer_note, verify_signature
 
-        def check(headers: list[tuple[str, str]]) -> Verification:
+        given = _relay_target(url, self.url) if isinstance(url, str) and url else None
+
+        def check(headers: list[tuple[str, str]], received: str | None = self.url) -> Verification:
             return verify_signature(
                 provider or self.provider or "",
                 secret,
                 headers,
                 self.body,
-                url=url or None,  # (the caller's: checked whole; else the capture's own)
-                received_url=None if url else self.url or None,
+                url=given,  # (the caller's: checked whole; else the capture's own)
+                received_url=None if given else received or None,
                 method=self.method,
                 now=self.received_at if now is None else now,
                 tolerance=tolerance,
@@ -1713,6 +1722,11 @@ class Capture:
 
         section = self.header_section
         verdict = check(section)
+        if not verdict.valid and given is None and _RELAY_KEY in (self.url or "") \
+                and "pass url=" in check(section, None).reason:  # (the check needs the URL)
+            return Verification(False, verdict.provider, verdict.reason + (
+                f" (capture.url shows the relay's key as {_RELAY_KEY}: the provider signed the "
+                f"URL with the key; pass url=lab.public_url({self.bin!r}))"))
         if verdict.valid or len(section) == len(self.headers):
             return verdict
         note = trailer_note(provider or self.provider, self.headers, section,
@@ -1726,6 +1740,28 @@ class Capture:
             f"<Capture #{self.id} {printable(self.method)} {printable(self.path)} {self.status}"
             f" {self.size}B{ev} at {self.received_at.isoformat()}>"
         )
+
+
+#: what a capture's URL shows in place of the Jupyter relay's key (the key is the credential)
+_RELAY_KEY = "[key]"
+
+
+def _relay_target(given: str, shown: str | None) -> str:
+    """The URL to check a relayed capture's signature over: ``given`` as it is, unless it is
+    the capture's URL up to its key (``lab.public_url(bin)``: ``.../hooklab/in/<key>``) while
+    the capture shows ``.../hooklab/in/[key]/sms?x=1``: then ``given`` with the capture's
+    path and query after the key.
+
+    >>> _relay_target("https://h/u/hooklab/in/K3y", "https://h/u/hooklab/in/[key]/sms?x=1")
+    'https://h/u/hooklab/in/K3y/sms?x=1'
+    >>> _relay_target("https://other/u/hooklab/in/K3y", "https://h/u/hooklab/in/[key]/sms")
+    'https://other/u/hooklab/in/K3y'
+    """
+    head, mark, tail = (shown or "").partition("/" + _RELAY_KEY)
+    key = given[len(head) + 1 :] if mark and given.startswith(head + "/") else ""
+    if not key or any(c in key for c in "/?#"):
+        return given
+    return given + tail
 
 
 def capture_to_dict(c: Capture, *, body: bool = True) -> dict[str, Any]:
