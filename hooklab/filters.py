@@ -190,6 +190,10 @@ def check_bin(name: str) -> str:
     if "/" not in b:
         return _check_unescaped(name, b) if _ESCAPE.search(b) else b
     first, rest = b.split("/", 1)
+    # the bin, with its escapes undone as a capture's is ("caf%C3%A9/x" is in bin 'café', a
+    # name refused in its escaped spelling), but for a bin with a "/" inside ("a%2Fb")
+    read = bin_of("/" + first.replace("?", "%3F"))
+    first = first if read == first or "/" in read else read
     shown = repr(name) if len(name) <= 80 else repr(name[:80]) + "..."
     raise ValueError(f"{shown} is no bin: a bin is one path segment, the first of the path "
                      f"(POST /{b} is captured into bin {first!r}); write {first!r} (a forward "
