@@ -8,9 +8,9 @@ import re
 from collections.abc import Iterator
 
 import pytest
+from _jupyter_server import running_lab
 
 import hooklab
-from hooklab import ingress
 
 HOST = "https://hub.example.org"
 
@@ -40,12 +40,8 @@ NAMES = {
 
 @pytest.fixture(scope="module")
 def lab() -> Iterator[hooklab.HookLab]:
-    started = hooklab.HookLab(port=0, db=":memory:").start()
-    try:
+    with running_lab() as started:
         yield started
-    finally:
-        ingress.unregister(started)
-        started.stop()
 
 
 @pytest.mark.parametrize("name", list(NAMES))
