@@ -1713,7 +1713,7 @@ class Capture:
                 secret,
                 headers,
                 self.body,
-                url=given,  # (the caller's: checked whole; else the capture's own)
+                url=given,  # (the caller's, see _relay_target; else the capture's own)
                 received_url=None if given else received or None,
                 method=self.method,
                 now=self.received_at if now is None else now,
@@ -1724,7 +1724,7 @@ class Capture:
         verdict = check(section)
         if not verdict.valid and given is None and _RELAY_KEY in (self.url or "") \
                 and "pass url=" in check(section, None).reason:  # (the check needs the URL)
-            return Verification(False, verdict.provider, verdict.reason + (
+            verdict = Verification(False, verdict.provider, verdict.reason + (
                 f" (capture.url shows the relay's key as {_RELAY_KEY}: the provider signed the "
                 f"URL with the key; pass url=lab.public_url({self.bin!r}))"))
         if verdict.valid or len(section) == len(self.headers):
