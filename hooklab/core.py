@@ -807,11 +807,9 @@ class HookLab(Configurable):
         >>> lab.url_for("x", "?q=1")      # a query alone: the bin's own URL with it
         'http://127.0.0.1:.../x?q=1'
 
-        A ``.`` or ``..`` segment (the bin, or one of ``path``) is written ``%2E``: clients
-        remove dot segments before they send (RFC 3986 5.2.4), which took ``/../x`` to bin x.
-
-        >>> lab.url_for("..", "./y")
-        'http://127.0.0.1:.../%2E%2E/%2E/y'
+        A ``.`` or ``..`` segment (the bin, or one of ``path``) is ``ValueError``: clients
+        remove dot segments before they send (RFC 3986 5.2.4, ``%2E`` too in browsers and
+        Node), which took ``url_for("..") + "/x"`` to bin x.
         """
         if self.server is None:
             raise RuntimeError("this lab is not serving; call lab.start() or hooklab.start()")

@@ -371,6 +371,8 @@ class HookLabMagics(Magics):
                 target = _send_target(lab, args.target)
             except RuntimeError as exc:  # not serving
                 raise UsageError(f"%hooklab send: {exc} (use %hooklab start)") from None
+            except ValueError as exc:  # a dot segment: clients would send it elsewhere
+                raise UsageError(f"%hooklab send: {exc}") from None
             text = ((args.data or None) if args.data_var is None
                     else _variable_json(self.shell, args.data_var))
             headers, payload = None, None

@@ -349,14 +349,19 @@ def _answer(slot: Any, result: Any, response: Any) -> None:
 
 
 def _no_dot_segment(segment: str) -> str:
-    """``segment`` of a URL's path, a ``.`` or ``..`` written ``%2E``: curl, requests and
-    browsers remove dot segments before they send (RFC 3986 5.2.4), so ``/../x`` reached bin
-    ``x``; ``/%2E%2E/x`` reaches bin ``..``, as :func:`hooklab.send` sends ``/../x``.
+    """``segment`` of a URL's path, or ``ValueError`` for a ``.`` or ``..``: curl, requests,
+    browsers and Node remove dot segments before they send (RFC 3986 5.2.4; the WHATWG URL
+    parser reads ``%2E`` as a dot too), so ``url_for("..") + "/x"`` reached bin ``x``, among
+    its real captures, while :func:`hooklab.send` (the path as written) reached bin ``..``.
 
-    >>> _no_dot_segment(".."), _no_dot_segment("."), _no_dot_segment("..."), _no_dot_segment("a")
-    ('%2E%2E', '%2E', '...', 'a')
+    >>> _no_dot_segment("..."), _no_dot_segment("a")
+    ('...', 'a')
     """
-    return "%2E" * len(segment) if segment in (".", "..") else segment
+    if segment in (".", ".."):
+        raise ValueError(f"a {segment!r} segment is removed by clients before they send "
+                         "(RFC 3986 5.2.4; browsers and Node read %2E as a dot too): the "
+                         "URL would reach another bin; name the bin or path otherwise")
+    return segment
 
 
 class CaptureServer:
