@@ -32,8 +32,8 @@ the summary's ``pings`` / ``pongs``, not in ``received`` nor toward ``max_messag
 connection stores a burst of 50 and then 2 a second (``control_not_stored`` counts a flood's
 rest). Fragmented messages are recorded reassembled.
 A server that breaks RFC 6455 (a close code no server may send, such as 0, 1005 or 65535, kept
-in ``X-WS-Server-Close-Code``; a reserved bit; a fragmented ping; text that is not UTF-8,
-recorded as it came with ``X-WS-Invalid``) makes hooklab fail the connection: CLOSE says 1002
+in ``X-WS-Server-Close-Code``; a reserved bit; a fragmented ping; a 64-bit length whose top
+bit is set; text that is not UTF-8, recorded as it came with ``X-WS-Invalid``) makes hooklab fail the connection: CLOSE says 1002
 (protocol error) or 1007 (not UTF-8), closed by the client, the reason saying what was wrong.
 A wrong handshake answer (``Sec-WebSocket-Accept``, an extension or a subprotocol not asked
 for) is an ERROR saying so. ``connect_timeout`` bounds the whole opening, handshake included;
@@ -324,6 +324,7 @@ class _Protocol(websocket.WebSocketProtocol13):
     #: the text message that was not UTF-8, and where: recorded as it came
     bad_message: tuple[bytes, str] | None = None
     _next_is_header = False
+    _next_is_long_length = False
 
     def close(self, code: int | None = None, reason: str | None = None) -> None:
         if not self.server_terminated:  # (our close frame has not gone out yet)
@@ -348,13 +349,21 @@ class _Protocol(websocket.WebSocketProtocol13):
 
     async def _read_bytes(self, n: int) -> bytes:
         data = await super()._read_bytes(n)
+        problem = None
         if self._next_is_header:
             self._next_is_header = False
             problem = _header_problem(data, self._fragmented_message_buffer is not None)
-            if problem is not None:
-                self._fail(1002, problem)
-                # (the receive loop's way out: it ends the connection as for a cut stream)
-                raise iostream.StreamClosedError()
+            # (a 64-bit length follows: Tornado reads its 8 bytes next)
+            self._next_is_long_length = problem is None and data[1] & 0x7F == 127
+        elif self._next_is_long_length:
+            self._next_is_long_length = False
+            if data[0] & 0x80:  # (before Tornado weighs it against max_message_size: 1009)
+                problem = ("64-bit payload length with its most significant bit set "
+                           "(RFC 6455 5.2: it must be 0)")
+        if problem is not None:
+            self._fail(1002, problem)
+            # (the receive loop's way out: it ends the connection as for a cut stream)
+            raise iostream.StreamClosedError()
         return data
 
     def _handle_message(self, opcode: int, data: bytes) -> Any:

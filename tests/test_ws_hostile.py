@@ -399,6 +399,39 @@ def test_a_frame_that_breaks_the_protocol_is_said_and_closed_by_hooklab(
     assert not [r for r in caplog.records if r.exc_info]
 
 
+def _long(first: int, length: int, payload: bytes = b"abcde") -> bytes:
+    """A frame header with a 64-bit payload length as given (RFC 6455 5.2), then ``payload``."""
+    return struct.pack("!BBQ", first, 127, length) + payload
+
+
+@pytest.mark.parametrize("frame, code, reason", [
+    (_long(0x82, (1 << 63) + 5), 1002, "64-bit payload length with its most significant bit set"),
+    (_long(0x81, 1 << 63), 1002, "64-bit payload length with its most significant bit set"),
+    (_long(0x81, (1 << 64) - 1), 1002, "64-bit payload length with its most significant bit set"),
+    (_frame(1, b"part", fin=False) + _long(0x80, (1 << 63) + 3), 1002,
+     "64-bit payload length with its most significant bit set"),
+    # the bit clear: a length RFC 6455 allows, only over hooklab's own limit (and said so)
+    (_long(0x82, (1 << 63) - 1), 1009, "message too big"),
+    (_long(0x82, 32 << 20), 1009, "message too big"),
+], ids=_readable)
+def test_a_64_bit_length_with_its_top_bit_set_is_a_protocol_error(
+        lab: HookLab, caplog, frame: bytes, code: int, reason: str) -> None:
+    """RFC 6455 5.2: "the most significant bit MUST be 0". hooklab answered such a frame with
+    1009 "message too big", telling the user to raise max_message_size (which could never
+    help); it is a framing violation as the others: 1002, said, not retried."""
+    caplog.set_level(logging.ERROR)
+    with _hostile(_sender(frame)) as (base, seen):
+        summary = ws.record(f"{base}/feed", lab=lab, duration=10, reconnect=True)
+    assert len(summary.closes) == 1 and summary.reconnects == 0
+    got_code, got_reason, closed_by = summary.closes[0]
+    assert (got_code, closed_by) == (code, "client") and got_reason.startswith(reason), got_reason
+    assert seen.closes == [struct.pack("!H", code) + got_reason.encode()]
+    said = " ".join(summary.errors) + (summary.stopped_by or "")
+    assert ("max_message_size" in said) == (code == 1009), said
+    assert [c.method for c in lab.query(kind="ws")] == ["OPEN", "RECV", "CLOSE"]
+    assert not [r for r in caplog.records if r.exc_info]
+
+
 # -- a handshake answered wrongly --------------------------------------------------------------
 def _answer(extra: bytes = b"", accept: bytes | None = None, drop: bytes = b"") -> Behaviour:
     async def behaviour(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, seen: _Seen) -> None:
