@@ -5,7 +5,8 @@
 >>> # ws.onmessage = (e) => console.log(JSON.parse(e.data).path)
 
 Query arguments: ``since=<id>`` replays stored captures newer than ``id`` and then continues
-live, without gaps or duplicates (reconnect with the last id you saw); without ``since`` only
+live, without gaps or duplicates (reconnect with the last id you saw); ``since=<ISO 8601 time>``
+sends the captures received after it, stored or live, as the read API; without ``since`` only
 captures stored after the connection opened are sent. Every other filter of
 :mod:`hooklab.filters` (``bin``, ``provider``, ``search``, ...) applies; ``body=0`` leaves bodies out. Each message is
 :func:`hooklab.capture.capture_to_dict` as JSON text, and, where they differ from it:
@@ -38,6 +39,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -156,11 +158,14 @@ class StreamHandler(websocket.WebSocketHandler):
             self.close(1008, _reason(str(exc)))
             return
         store = self.server.store
+        #: since=<a time>: only captures received after it, as the other filters take it
+        self.after: datetime | None = None
         try:
             since = store.stored_last_id() if since_arg in (None, "") else bound("since", since_arg)
-            if not isinstance(since, int):  # a time, as the other filters take it: from the
-                first = store.query(since=since, limit=1)  # first capture after it (the cursor
-                since = first[0].id - 1 if first else store.stored_last_id()  # is an id)
+            if not isinstance(since, int):  # a time: from the first capture received after
+                self.after = since  # it (the cursor is an id), and none received before it (a
+                first = store.query(since=since, limit=1)  # time to come: none the lab receives
+                since = first[0].id - 1 if first else store.stored_last_id()  # until then)
             if since < 0:  # (-5 read as 0 here, a 400 from the API)
                 raise ValueError(since_arg)
         except ValueError:
@@ -191,6 +196,10 @@ class StreamHandler(websocket.WebSocketHandler):
                                            on_status=self._from_status)
         self.task = self.loop.create_task(self._pump())
 
+    def _wanted(self, cap: Capture) -> bool:
+        """Whether ``cap`` is one this client asked for: its filters, and ``since=<time>``."""
+        return matches(cap, self.filters) and (self.after is None or cap.received_at > self.after)
+
     # -- store thread (writer or WAL syncer) -> server loop ------------------------------------
     def _from_writer(self, cap: Capture) -> None:
         # ids told of skip some: another process stored those into the same database (or an
@@ -200,7 +209,7 @@ class StreamHandler(websocket.WebSocketHandler):
         if gap:
             self.refill = True
         try:
-            if matches(cap, self.filters):
+            if self._wanted(cap):
                 self.loop.call_soon_threadsafe(self._enqueue, cap)
             elif gap:
                 self.loop.call_soon_threadsafe(self.wake.set)
@@ -235,7 +244,7 @@ class StreamHandler(websocket.WebSocketHandler):
                 later.append(cid)
                 continue
             cap = await self.loop.run_in_executor(None, self.server.store.get, cid)
-            if cap is None or not matches(cap, self.filters):
+            if cap is None or not self._wanted(cap):
                 continue
             fut = self.write_message(orjson.dumps(
                 {"update": "status", "id": cid, "status": cap.status}).decode())
@@ -282,8 +291,8 @@ class StreamHandler(websocket.WebSocketHandler):
         for cap in caps:
             if self.closing:
                 return
-            if cap.id <= self.cursor:
-                continue
+            if cap.id <= self.cursor or (self.after is not None and cap.received_at <= self.after):
+                continue  # (a page read by id holds captures received before since=<time>)
             store = self.server.store
             if store.secrets and not store.scrubbed_on_arrival(cap.id):
                 # (a secret given after it was stored: [secret]; on the worker where its
