@@ -1,10 +1,13 @@
-"""The /_hooklab/ws stream and its clients: ``since=<time>`` means received after it.
+"""The /_hooklab/ws stream and its clients' pace: one big capture is no slow client, ``body=0``
+clients are weighed without bodies, and ``since=<time>`` means received after it.
 Real labs, real WebSocket clients (Tornado's) on 127.0.0.1."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import os
 import time
 import urllib.parse
 import urllib.request
@@ -36,6 +39,71 @@ def _post_soon(lab: HookLab, path: str, bodies: list[bytes]) -> asyncio.Future:
     """POST ``bodies`` to ``path`` one after another, on a worker thread: their statuses."""
     port = int(lab.url.rsplit(":", 1)[1])
     return asyncio.get_running_loop().run_in_executor(None, post_each, port, path, bodies)
+
+
+# -- (1) one capture, however big, never cuts a client off -------------------------------------
+@pytest.mark.parametrize("sizes, query, limit_bytes", [
+    ([9 * MiB], "", None),                 # the default 16 MiB limit; weighed 2x: cut at ~8 MiB
+    ([9 * MiB], "&body=0", None),          # a few hundred bytes of message, weighed as 18 MiB
+    ([3 * MiB], "", 1 * MiB),              # %config HookLab.stream_max_pending_bytes = 1 MiB
+    ([3 * MiB] * 12, "&body=0", 1 * MiB),  # 12 messages without bodies: far under 1 MiB
+], ids=["9MiB", "9MiB-body0", "3MiB-limit1MiB", "12x3MiB-body0-limit1MiB"])
+def test_a_prompt_reader_gets_every_capture_whatever_its_body(
+        lab: HookLab, sizes: list[int], query: str, limit_bytes: int | None) -> None:
+    """A client reading promptly was closed with 1013 "client too slow (1 captures queued)" by
+    one capture of a body over ~8 MiB (its weight, twice the body, over the 16 MiB limit),
+    also with ``body=0``, whose messages hold no body at all."""
+    if limit_bytes is not None:
+        lab.stream_max_pending_bytes = limit_bytes
+    bodies = [os.urandom(n) for n in sizes]
+    with_body = "body=0" not in query
+
+    async def main() -> list[dict]:
+        conn = await websocket.websocket_connect(
+            lab.stream_url() + query, max_message_size=64 * MiB)
+        sent = _post_soon(lab, "/big/x", bodies)
+        got = []
+        while len(got) < len(bodies):
+            msg = await asyncio.wait_for(conn.read_message(), 60)
+            assert msg is not None, f"cut off after {len(got)}: {conn.close_code} {conn.close_reason}"
+            got.append(json.loads(msg))
+        assert await sent == [200] * len(bodies)
+        conn.close()
+        return got
+
+    got = asyncio.run(main())
+    assert [m["size"] for m in got] == sizes
+    if with_body:
+        assert [base64.b64decode(m["body_b64"]) for m in got] == bodies
+    else:
+        assert all("body_b64" not in m and "body_text" not in m for m in got)
+    assert _stats(lab)["cut_off"] == 0
+
+
+def test_what_waits_behind_a_big_capture_is_still_bounded(lab: HookLab) -> None:
+    """The limit still holds for a client that reads nothing: what queues behind the capture
+    it is being sent past ``stream_max_pending_bytes`` closes it with 1013 and the id to
+    resume from, every message before that id whole and in order."""
+    lab.stream_max_pending_bytes = 1 * MiB
+    bodies = [os.urandom(600_000) for _ in range(24)]  # ~19 MB of messages: more than loopback holds
+
+    async def main() -> tuple[list[dict], int | None, str | None]:
+        conn = await websocket.websocket_connect(lab.stream_url(), max_message_size=64 * MiB)
+        assert await _post_soon(lab, "/slow/x", bodies) == [200] * len(bodies)
+        deadline = time.monotonic() + 20
+        while _stats(lab)["cut_off"] == 0 and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        return await _read_all(conn), conn.close_code, conn.close_reason
+
+    got, code, reason = asyncio.run(main())
+    ids = [m["id"] for m in got]
+    assert code == 1013 and reason is not None and reason.endswith(f"?since={ids[-1]}"), reason
+    assert 0 < len(ids) < len(bodies) and ids == list(range(ids[0], ids[0] + len(ids)))
+    assert [base64.b64decode(m["body_b64"]) for m in got] == bodies[: len(ids)]
+    stats = _stats(lab)
+    assert stats["clients"] == 0
+    # what was queued: the limit, the next one to go and the one that crossed it (bodies and heads)
+    assert stats["peak_pending_bytes"] <= 1 * MiB + 2 * (600_000 + 4096)
 
 
 # -- (3) since=<time>: received after it -----------------------------------------------------

@@ -25,9 +25,11 @@ cursor to resume from). A replay reads the status stored then.
 Slow clients: each connection has a bounded queue (:class:`StreamLimits`). Stored captures are
 the source of truth, so while replaying a backlog the queue of live captures may be dropped and
 re-read from the store; once live, a client that falls more than ``max_pending`` messages or
-``max_pending_bytes`` behind, or whose socket accepts nothing for ``write_timeout`` seconds, is
-closed with code 1013 ("try again later") and a reason naming the last id sent, so it can resume
-with ``?since=``. Memory per client never exceeds the limits plus one write batch.
+``max_pending_bytes`` behind (the captures queued behind the next one it gets, weighed as held:
+bodies, none for ``body=0``, and heads; one capture alone, however big, never cuts a client
+off), or whose socket accepts nothing for ``write_timeout`` seconds, is closed with code 1013
+("try again later") and a reason naming the last id sent, so it can resume with ``?since=``.
+Memory per client never exceeds the limits plus one capture and one write batch.
 
 Access: the lab's read token (``?token=`` or ``Authorization: token ...``; ``lab.stream_url()``
 builds the URL) and a local ``Host`` (:mod:`hooklab.server.guard`). Browsers: only the page's own
@@ -38,7 +40,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -72,7 +74,7 @@ __all__ = ["StreamHandler", "StreamLimits", "stream_stats"]
 _PAGE = 200
 #: seconds between looks for captures another process stored into the same database
 _SHARED_POLL = 1.0
-_OVERHEAD = 512  # rough bytes of JSON around a capture's body
+_OVERHEAD = 512  # rough bytes of a queued capture besides its body and head
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,27 @@ def stream_stats(server: Any) -> dict[str, Any]:
 
 
 def _weight(cap: Capture) -> int:
-    return cap.size * 2 + _OVERHEAD  # base64 + text view of the body
+    """What a queued capture holds in memory, about: its body (none for a ``body=0``
+    client's, :class:`_Bodiless`), its head and some overhead."""
+    return len(cap.body) + _head(cap) + _OVERHEAD
+
+
+@dataclass(frozen=True, slots=True)
+class _Bodiless(Capture):
+    """A capture queued for a ``body=0`` client: its body is never sent, so it is not held
+    while the capture waits (a slow client's queue of 16 MiB bodies weighed gigabytes);
+    ``size`` is still the body's."""
+
+    body_size: int = 0
+
+    @property
+    def size(self) -> int:
+        return self.body_size
+
+
+def _bodiless(cap: Capture) -> _Bodiless:
+    kept = {f.name: getattr(cap, f.name) for f in fields(Capture) if f.name != "body"}
+    return _Bodiless(**kept, body_size=cap.size)
 
 
 def _head(cap: Capture) -> int:
@@ -210,6 +232,8 @@ class StreamHandler(websocket.WebSocketHandler):
             self.refill = True
         try:
             if self._wanted(cap):
+                if not self.with_body:  # (not held while it waits: see _Bodiless)
+                    cap = _bodiless(cap)
                 self.loop.call_soon_threadsafe(self._enqueue, cap)
             elif gap:
                 self.loop.call_soon_threadsafe(self.wake.set)
@@ -261,7 +285,10 @@ class StreamHandler(websocket.WebSocketHandler):
         st["peak_pending"] = max(st["peak_pending"], len(self.pending))
         st["peak_pending_bytes"] = max(st["peak_pending_bytes"], self.pending_bytes)
         lim = self.limits
-        if len(self.pending) > lim.max_pending or self.pending_bytes > lim.max_pending_bytes:
+        # the oldest waits for nothing but its turn: what waits behind it counts (one capture
+        # is never too much for a client, however big: ~8 MiB bodies cut prompt readers off)
+        behind = self.pending_bytes - _weight(self.pending[0])
+        if len(self.pending) > lim.max_pending or behind > lim.max_pending_bytes:
             if self.live:
                 self._cut_off(f"{len(self.pending)} captures queued")
                 return
