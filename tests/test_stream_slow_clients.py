@@ -1,16 +1,20 @@
 """The /_hooklab/ws stream and its clients' pace: one big capture is no slow client, ``body=0``
-clients are weighed without bodies, and ``since=<time>`` means received after it.
+clients are weighed without bodies, a client whose socket stops taking writes is told 1013 (or
+cut cleanly when it takes nothing at all), and ``since=<time>`` means received after it.
 Real labs, real WebSocket clients (Tornado's) on 127.0.0.1."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import gc
 import json
+import logging
 import os
 import time
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -104,6 +108,63 @@ def test_what_waits_behind_a_big_capture_is_still_bounded(lab: HookLab) -> None:
     assert stats["clients"] == 0
     # what was queued: the limit, the next one to go and the one that crossed it (bodies and heads)
     assert stats["peak_pending_bytes"] <= 1 * MiB + 2 * (600_000 + 4096)
+
+
+# -- (2) a client whose socket stops taking writes -----------------------------------------------
+@pytest.fixture
+def quick_lab() -> Iterator[HookLab]:
+    """A lab whose stream gives a client 1 s to take a write (%config HookLab.stream_write_timeout)."""
+    lab = HookLab(port=0, db=":memory:", stream_write_timeout=1).start()
+    try:
+        yield lab
+    finally:
+        lab.stop()
+
+
+@pytest.mark.parametrize("pause", [2.5, None], ids=["reads-again", "reads-nothing"])
+def test_a_client_that_stops_reading_is_told_1013_or_cut_cleanly(
+        quick_lab: HookLab, caplog, pause: float | None) -> None:
+    """``stream_write_timeout`` fired: the 1013 close frame was queued behind a write batch the
+    client had not read, so even a client that read again soon saw the connection cut
+    (1006, no reason, no id), and the server logged "Task exception was never retrieved ...
+    WebSocketClosedError" for every write the cut connection failed. Now the close frame comes
+    right after the message being written: a client that reads again gets every message up to
+    the id to resume from, then 1013 saying it; one that takes nothing at all is cut (its
+    messages whole up to where the connection ends), and nothing is logged."""
+    lab = quick_lab
+    caplog.set_level(logging.ERROR)
+    bodies = [json.dumps({"seq": i, "pad": "x" * 50_000}).encode() for i in range(100)]
+
+    async def main() -> tuple[list[dict], int | None, str | None]:
+        conn = await websocket.websocket_connect(lab.stream_url(), max_message_size=64 * MiB)
+        started = time.monotonic()
+        assert await _post_soon(lab, "/bp/x", bodies) == [200] * len(bodies)
+        deadline = time.monotonic() + 20
+        while _stats(lab)["cut_off"] == 0 and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        assert _stats(lab)["cut_off"] == 1
+        if pause is not None:  # busy elsewhere for longer than stream_write_timeout (1 s)
+            await asyncio.sleep(max(0.0, pause - (time.monotonic() - started)))
+        else:  # past Tornado's closing handshake (5 s): the server gave up on the connection
+            await asyncio.sleep(7)
+        return await _read_all(conn), conn.close_code, conn.close_reason
+
+    got, code, reason = asyncio.run(main())
+    ids = [m["id"] for m in got]
+    assert 0 < len(ids) < len(bodies) and ids == list(range(ids[0], ids[0] + len(ids)))
+    assert [json.loads(m["body_text"])["seq"] for m in got] == list(range(len(ids)))
+    if pause is not None:
+        assert code == 1013, (code, reason)
+        assert reason == f"client too slow (nothing read for 1 s); resume with ?since={ids[-1]}"
+    else:  # the server's close frame never got in: the connection ended without one
+        assert (code, reason) == (None, None)
+    stats = _stats(lab)
+    assert stats["cut_off"] == 1 and stats["clients"] == 0
+    gc.collect()  # (an exception never retrieved is logged when its task is collected)
+    time.sleep(0.2)
+    gc.collect()
+    logged = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert logged == []
 
 
 # -- (3) since=<time>: received after it -----------------------------------------------------

@@ -29,7 +29,11 @@ re-read from the store; once live, a client that falls more than ``max_pending``
 bodies, none for ``body=0``, and heads; one capture alone, however big, never cuts a client
 off), or whose socket accepts nothing for ``write_timeout`` seconds, is closed with code 1013
 ("try again later") and a reason naming the last id sent, so it can resume with ``?since=``.
-Memory per client never exceeds the limits plus one capture and one write batch.
+Tornado is handed a message only when the socket took the one before, so the close frame comes
+right after what the client was sent; a socket that takes nothing more at all (not even the
+rest of that message and the close frame, within Tornado's 5 s closing handshake) is cut: the
+client sees 1006 after its last whole message, and resumes from that one's id. Memory per
+client never exceeds the limits plus one capture and one write batch.
 
 Access: the lab's read token (``?token=`` or ``Authorization: token ...``; ``lab.stream_url()``
 builds the URL) and a local ``Host`` (:mod:`hooklab.server.guard`). Browsers: only the page's own
@@ -118,6 +122,13 @@ class _Bodiless(Capture):
 def _bodiless(cap: Capture) -> _Bodiless:
     kept = {f.name: getattr(cap, f.name) for f in fields(Capture) if f.name != "body"}
     return _Bodiless(**kept, body_size=cap.size)
+
+
+def _retrieved(fut: asyncio.Future[Any]) -> None:
+    """A write's outcome, looked at: a write that failed because the connection was cut
+    (aborted after a cut-off, or gone) is no "Task exception was never retrieved" in the log."""
+    if not fut.cancelled():
+        fut.exception()
 
 
 def _head(cap: Capture) -> int:
@@ -270,7 +281,7 @@ class StreamHandler(websocket.WebSocketHandler):
             cap = await self.loop.run_in_executor(None, self.server.store.get, cid)
             if cap is None or not self._wanted(cap):
                 continue
-            fut = self.write_message(orjson.dumps(
+            fut = self._write(orjson.dumps(
                 {"update": "status", "id": cid, "status": cap.status}).decode())
         self.restatused[:0] = later
         if fut is not None:
@@ -342,14 +353,27 @@ class StreamHandler(websocket.WebSocketHandler):
                 d = capture_to_dict(cap, body=self.with_body)
                 d.update(self._extra(cap))
                 msg = orjson.dumps(d)
-            fut = self.write_message(msg)  # (bytes, sent as a text frame: it is UTF-8 JSON)
+            fut = self._write(msg)  # (bytes, sent as a text frame: it is UTF-8 JSON)
             self.cursor = cap.id
             size += len(msg)
-            if size >= self.limits.batch_bytes:
+            if size >= self.limits.batch_bytes or self._unwritten():
                 await self._flushed(fut)
                 fut, size = None, 0
         if fut is not None:
             await self._flushed(fut)
+
+    def _write(self, msg: bytes | str) -> asyncio.Future[None]:
+        fut = self.write_message(msg)
+        fut.add_done_callback(_retrieved)
+        return fut
+
+    def _unwritten(self) -> bool:
+        """Whether the socket has not taken all that was written: then the next message waits
+        until it has, so that what Tornado holds for the client is at most one message. A
+        cut-off's close frame then comes right after it, with the id of the last message
+        sent (behind a write batch of 256 KiB it came too late: the client saw 1006)."""
+        conn = self.ws_connection
+        return conn is not None and conn.stream is not None and conn.stream.writing()
 
     def _extra(self, cap: Capture) -> dict[str, Any]:
         """The keys a message adds to :func:`capture_to_dict` (see the module's docstring)."""
