@@ -100,17 +100,12 @@ def _encoding_code(value: str | None) -> int:
 
 
 def _store_encodings(store: Any) -> Callable[[list[int]], list[str | None]] | None:
-    """For a store: the header section's ``Content-Encoding`` of captures (by id: ``""`` for
-    one without, ``None`` for one not found), looked up for the few rows flagged as having
-    one (:func:`hooklab.store.section_encodings`)."""
-    from .store import section_encoding, section_encodings
+    """For a SQLite store, whose ids are unique: the header section's ``Content-Encoding`` of
+    captures (by id: ``""`` for one without, ``None`` for one not found), looked up for the
+    few rows flagged as having one (:func:`hooklab.store.section_encodings`). A Parquet
+    dataset's ``columns()`` give each row's own (``content_encoding``): ids repeat there."""
+    from .store import section_encodings
 
-    if hasattr(store, "duckdb") and hasattr(store, "extra_columns"):  # a Parquet dataset
-        def parquet(ids: list[int]) -> list[str | None]:
-            got = store.extra_columns(ids)
-            return [section_encoding(h, t) or "" for h, t in zip(got["headers"], got["trailers_at"],
-                                                                  strict=True)]
-        return parquet
     connection = getattr(store, "read_connection", None)
     if connection is None:
         return None
@@ -200,7 +195,8 @@ def _frame_now(store: Any, filters: dict[str, Any], *, flatten: bool, combined: 
         table, packs = store.columns(body=True, segments=False, **filters), None
     return frame_from_columns(
         table, forwards=store.forwards, handshakes=getattr(store, "handshakes", None),
-        flatten=flatten, packs=packs, encodings=_store_encodings(store),
+        flatten=flatten, packs=packs,
+        encodings=None if "content_encoding" in table.column_names else _store_encodings(store),
         kept_in=store if (flatten and packs is not None and hasattr(store, "keep_summaries")) else None,
     )
 
@@ -220,6 +216,8 @@ def frame_from_columns(
     (see :data:`FLAT_KIND`). ``encodings(ids)`` (optional) gives the header section's
     ``Content-Encoding`` of captures whose ``encoded`` flag is set, so that their bodies are
     read as ``Capture.json()`` reads them (``identity`` as is; one it cannot undo: none).
+    A table with its rows' own ``content_encoding`` and ``handshake`` columns (a Parquet
+    dataset's, whose ids repeat across labs) is read by row instead of by id.
     """
     import numpy as np
     import pandas as pd
@@ -229,9 +227,11 @@ def frame_from_columns(
     jsonish = _jsonish(content_type)
     encoded = _numpy(table.column("encoded"), np.int8)
     ids = _numpy(table.column("id"), np.int64)
-    if encodings is not None and encoded.any():  # (few rows: a lookup each, by id)
+    own = "content_encoding" in table.column_names
+    if (own or encodings is not None) and encoded.any():  # (few rows: a lookup each)
         flagged = np.flatnonzero(encoded)
-        values = encodings(ids[flagged].tolist())
+        values = (table.column("content_encoding").take(flagged).to_pylist() if own
+                  else encodings(ids[flagged].tolist()))  # type: ignore[misc]
         encoded = encoded.copy()
         encoded[flagged] = [1 if v is None else _encoding_code(v) for v in values]
     bodies = table.column("body") if "body" in table.column_names else None
@@ -267,11 +267,14 @@ def frame_from_columns(
         data["remote_addr"] = _strings(table.column("remote_addr"))
         df = pd.DataFrame(data)
         _add_forward_columns(df, ids, forwards, table)
-        shakes = handshakes() if (len(df) and handshakes is not None) else {}
         import pyarrow as pa
 
-        shake = pa.array([shakes.get(i) for i in ids.tolist()], pa.large_string()) if shakes else (
-            pa.nulls(n, pa.large_string()))  # (no Python object per row when there are none)
+        if "handshake" in table.column_names:  # (each row's own: ids of several labs repeat)
+            shake = table.column("handshake").cast(pa.large_string())
+        else:
+            shakes = handshakes() if (len(df) and handshakes is not None) else {}
+            shake = pa.array([shakes.get(i) for i in ids.tolist()], pa.large_string()) if shakes else (
+                pa.nulls(n, pa.large_string()))  # (no Python object per row when there are none)
         df.insert(df.columns.get_loc("duplicate") + 1, "handshake",
                   pd.array(shake, dtype=pd.StringDtype("pyarrow")))
         if kept is not None:

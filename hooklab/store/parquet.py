@@ -564,7 +564,7 @@ class ParquetStore:
 
         want = ["id", "received_at", "size", "status", "verified", "duplicate", "headers", "kind",
                 "bin", "method", "provider", "event_type", "content_type", "path", "delivery_id",
-                "remote_addr", *_FORWARD_COLUMNS,
+                "remote_addr", "handshake", *_FORWARD_COLUMNS,
                 *(["trailers_at"] if "trailers_at" in self._ds.schema.names else [])]  # fmt: skip
         table = self._table(filters, [*want, "body"] if body else want)
         pool = arrow_pool()
@@ -578,6 +578,11 @@ class ParquetStore:
             "duplicate": pc.cast(table.column("duplicate"), pa.int8()),
             "encoded": _encoded(table),
         }
+        # each row's own Content-Encoding and handshake note (the frame takes these rather
+        # than looking them up by id: in a folder of several labs' exports lab B's gzip
+        # capture 1 was read with lab A's capture 1's headers, and its JSON lost)
+        out["content_encoding"] = _row_encodings(table, out["encoded"])
+        out["handshake"] = pc.cast(table.column("handshake"), pa.large_string(), memory_pool=pool)
         for name in ("kind", "bin", "method", "provider", "event_type", "content_type", "path",
                      "delivery_id", "remote_addr"):  # fmt: skip
             text = pc.cast(table.column(name), pa.large_string(), memory_pool=pool)
@@ -853,6 +858,27 @@ def _encoded(table: Any) -> Any:
                 flags[i] = S.encoded_flag(text, t)
             return pa.chunked_array([pa.array(flags, pa.int8())])
     return pc.cast(found, pa.int8())
+
+
+def _row_encodings(table: Any, encoded: Any) -> Any:
+    """The ``content_encoding`` column of ``columns()``: the header section's
+    ``Content-Encoding`` of each row ``encoded`` flags (``""`` where its header section names
+    none after all), null for the others; read from the row's own ``headers``, a few rows."""
+    import numpy as np
+    import pyarrow as pa
+
+    n = table.num_rows
+    at = np.flatnonzero(encoded.to_numpy()) if n else np.empty(0, np.int64)
+    if not len(at):  # (no Python object per row)
+        return pa.nulls(n, pa.large_string())
+    headers = table.column("headers").take(at).to_pylist()
+    trailers = (table.column("trailers_at").take(at).to_pylist()
+                if "trailers_at" in table.column_names else [None] * len(at))
+    found = pa.array([S.section_encoding(text, t) or "" for text, t in zip(headers, trailers, strict=True)],
+                     pa.large_string())
+    where = np.full(n, -1, np.int64)
+    where[at] = np.arange(len(at))
+    return found.take(pa.array(where, mask=where < 0))
 
 
 #: the columns of hooklab's SQL view (hooklab.explore.sql), over the files
