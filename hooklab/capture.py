@@ -1805,8 +1805,9 @@ def capture_to_dict(c: Capture, *, body: bool = True) -> dict[str, Any]:
 def payload_text(body: bytes | None, headers: str | None) -> str | None:
     """``payload`` of a capture: its body as JSON text if ``Capture.json()`` parses it (the
     ``Content-Encoding`` undone, the charset JSON's own: UTF-8, -16 or -32, a byte order mark
-    dropped; NaN as null and infinities as 9e999, as SQLite reads them; written again without
-    ``\\u`` escapes when a key has one, see :data:`ESCAPED_KEY`), else None; for the
+    dropped; NaN as null and infinities as 9e999, as SQLite reads them, other numbers as sent;
+    written again without ``\\u`` escapes when a key has one, see :data:`ESCAPED_KEY`), else
+    None; for the
     SQL views of SQLite and DuckDB alike, so both hold what
     ``capture.json()`` reads (a Latin-1 body, which it does not read, has none).
 
@@ -1814,8 +1815,8 @@ def payload_text(body: bytes | None, headers: str | None) -> str | None:
     ('{"a": 1}', '{"a":1}')
     >>> payload_text('{"a":"crème"}'.encode("latin-1"), "[]") is None
     True
-    >>> payload_text(b'{"v": NaN, "w": -Infinity, "s": "NaN"}', "[]")
-    '{"v":null,"w":-9e999,"s":"NaN"}'
+    >>> payload_text(b'{"v": NaN, "w": -Infinity, "s": "NaN", "big": 1e400}', "[]")
+    '{"v": null, "w": -9e999, "s": "NaN", "big": 1e400}'
     >>> payload_text(b'{"caf\\\\u00e9": "cr\\\\u00e8me"}', "[]")   # keys SQLite 3.40 finds
     '{"café": "crème"}'
     """
@@ -1832,17 +1833,19 @@ def payload_text(body: bytes | None, headers: str | None) -> str | None:
             raw = decode_body(raw, encoding)
         text = raw.decode(_json.detect_encoding(raw), "surrogatepass")
         odd: list[str] = []
-        value = loads_json(text, parse_constant=lambda c: odd.append(c) or float(c))
+        # (numbers kept as the text they came as: see _as_sqlite_reads)
+        value = loads_json(text, parse_float=_Sent,
+                           parse_constant=lambda c: odd.append(c) or _Sent(_CONSTANTS[c]))
     except (ValueError, TypeError, IndexError, RecursionError):
         return None
     if odd:  # NaN, Infinity: JSON to Python only; written as SQLite reads them in JSON5
-        return _NON_FINITE.sub(_finite, _unescaped(value, (",", ":")))
+        return _as_sqlite_reads(value)
     try:
         text.encode("utf-8")  # (SQLite and DuckDB take no lone surrogate)
     except UnicodeEncodeError:
-        return _unescaped(value)  # the same value, its lone surrogates as \u escapes
+        return _as_sqlite_reads(value)  # the same value, its lone surrogates as \u escapes
     if "\\u" in text and ESCAPED_KEY.search(text):  # (SQLite 3.40 finds no key written
-        return _unescaped(value)  # "caf\u00e9" by '$.café', DuckDB does: Python's json.dumps
+        return _as_sqlite_reads(value)  # "caf\u00e9" by '$.café', DuckDB does: Python's json.dumps
     return text.lstrip("\ufeff")  # and PHP's json_encode write every key past ASCII so)
 
 
@@ -1866,25 +1869,67 @@ def escaped_key(body: bytes | None) -> int:
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def _unescaped(value: Any, separators: tuple[str, str] | None = None) -> str:
-    """``value`` as JSON text with its characters as they are (``\\u`` escapes only for lone
-    surrogates, which UTF-8 cannot hold): the keys ``json_extract`` paths name."""
-    out = _json.dumps(value, ensure_ascii=False, separators=separators)
+class _Sent(str):
+    """A JSON number other than an integer, as the text it was sent as (``1e400``, ``-0.0``,
+    ``1.0000000000000001``), or what a NaN or infinity is written as (:data:`_CONSTANTS`);
+    also the punctuation :func:`_as_sqlite_reads` writes."""
+
+    __slots__ = ()
+
+
+#: NaN and infinities as SQLite reads them in JSON (JSON text has neither)
+_CONSTANTS = {"NaN": "null", "Infinity": "9e999", "-Infinity": "-9e999"}
+
+
+def _json_string(text: str) -> str:
+    """``text`` as a JSON string with its characters as they are (``\\u`` escapes only for
+    lone surrogates, which UTF-8 cannot hold): the keys ``json_extract`` paths name."""
+    out = _json.dumps(text, ensure_ascii=False)
     try:
         out.encode("utf-8")
-    except UnicodeEncodeError:  # (a lone surrogate is always inside a string)
+    except UnicodeEncodeError:
         out = _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", out)
     return out
 
 
-#: a JSON string, or a NaN or infinity ``json.dumps`` writes outside one
-_NON_FINITE = re.compile(r'"(?:[^"\\]|\\.)*"|-?Infinity|NaN')
+def _as_sqlite_reads(value: Any) -> str:
+    """``value`` (read by :func:`payload_text`: numbers but integers as :class:`_Sent`) as
+    JSON text that SQLite's and DuckDB's JSON read as ``Capture.json()`` reads it: strings and
+    keys with their characters as they are (:func:`_json_string`), a key written twice once,
+    with its last value; numbers as sent (``json.dumps`` wrote ``1e400``, which Python reads as
+    inf, as ``Infinity``, which SQLite refuses: every ``json_extract`` over the table failed),
+    NaN as null, infinities as 9e999. Any depth (no recursion).
 
-
-def _finite(m: re.Match[str]) -> str:
-    """A match of :data:`_NON_FINITE` as SQLite reads JSON5: NaN null, infinity 9e999."""
-    word = m.group()
-    return word if word[0] == '"' else {"NaN": "null", "Infinity": "9e999"}.get(word, "-9e999")
+    >>> from json import loads
+    >>> _as_sqlite_reads(loads('{"a": [1e400, -0.0, 10], "b": {}, "c": null}', parse_float=_Sent))
+    '{"a": [1e400, -0.0, 10], "b": {}, "c": null}'
+    """
+    out: list[str] = []
+    todo: list[Any] = [value]
+    while todo:
+        v = todo.pop()
+        if type(v) is _Sent:
+            out.append(v)
+        elif isinstance(v, str):
+            out.append(_json_string(v))
+        elif isinstance(v, dict):
+            todo.append(_Sent("}"))
+            for k, (key, item) in enumerate(reversed(v.items())):
+                todo += [item, _Sent(_json_string(key) + ": ")]
+                if k < len(v) - 1:
+                    todo.append(_Sent(", "))
+            todo.append(_Sent("{"))
+        elif isinstance(v, list):
+            todo.append(_Sent("]"))
+            for k, item in enumerate(reversed(v)):
+                todo.append(item)
+                if k < len(v) - 1:
+                    todo.append(_Sent(", "))
+            todo.append(_Sent("["))
+        else:  # (True, False, None, an integer: exact, as Python reads it)
+            out.append("true" if v is True else "false" if v is False else "null" if v is None
+                       else str(v))
+    return "".join(out)
 
 
 def user_stacklevel() -> int:

@@ -1014,25 +1014,33 @@ def _duckdb_json(text: str | None) -> str | None:
     escape (``"\ud800"``: valid JSON, what ``JSON.stringify`` writes for a string cut inside an
     emoji), so such a string holds the six characters ``\ud800`` instead, as ``lab.sql`` on
     SQLite, ``schema()`` and ``diff()`` show it (the view gave such a body no payload at all).
+    Only those strings are written again: numbers stay as sent (``1e400`` made the whole
+    text be left as it was, which DuckDB refused, failing every query that read it), and so
+    does a key written twice.
 
-    >>> _duckdb_json('{"a": "x\\ud800", "b": "\\ud83d\\ude00"}')
-    '{"a":"x\\\\ud800","b":"😀"}'
+    >>> _duckdb_json('{"a": "x\\ud800", "b": "\\ud83d\\ude00", "n": 1e400}')
+    '{"a": "x\\\\ud800", "b": "😀", "n": 1e400}'
     >>> _duckdb_json('{"a": 1}')
     '{"a": 1}'
     """
     if text is None or "\\u" not in text or not _SURROGATE_ESCAPE.search(text):
         return text
-    from ..jsonread import loads_json
+
+    def one(m: re.Match[str]) -> str:
+        word = m.group()
+        if not _SURROGATE_ESCAPE.search(word):
+            return word
+        out = json.dumps(json.loads(word), ensure_ascii=False)
+        return _LONE_SURROGATE.sub(lambda c: f"\\\\u{ord(c.group()):04x}", out)
 
     try:
-        value = loads_json(text)
-    except (ValueError, RecursionError):
+        return _JSON_STRING.sub(one, text)
+    except ValueError:  # (not JSON: as it is, DuckDB's json_valid says so)
         return text
-    try:  # (a body with NaN or an infinity too: left to DuckDB, which gives no payload)
-        out = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    except ValueError:
-        return text
-    return _LONE_SURROGATE.sub(lambda m: f"\\\\u{ord(m.group()):04x}", out)
+
+
+#: a JSON string in JSON text
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
 
 
 def _register_payload(con: Any) -> None:
