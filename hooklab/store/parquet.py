@@ -126,6 +126,44 @@ def _check_files(files: Sequence[str], path: str) -> None:
                 "folder lab.export(..., fmt='parquet') wrote, or move the other files out")
 
 
+#: a folder of the partitions: the key (``day``, ``provider``) and its value
+_PARTITION = re.compile(r"(day|provider)=(.*)")
+
+
+def _partition_base(path: str, files: Sequence[str]) -> str | None:
+    """The folder whose files' paths below it name their partitions: ``path`` (a folder), or
+    the export's folder above it where ``path`` is one of its partition folders
+    (``captures/day=.../provider=stripe``: its captures are stripe's, as DuckDB reads the
+    names) or a file in one; ``None`` for a file in no partition folder. Only keys the
+    folders below do not name are read from above (a folder of the user's named
+    ``provider=x`` that holds a whole export is no partition of it).
+
+    >>> import os; p = os.path.join("ds", "day=2026-01-01", "provider=stripe")
+    >>> _partition_base(p, [os.path.join(p, "part-a-1-2-0.parquet")])
+    'ds'
+    >>> _partition_base("ds", [os.path.join("ds", "day=2026-01-01", "provider=x", "f.parquet")])
+    'ds'
+    >>> f = os.path.join(p, "part-a-1-2-0.parquet"); _partition_base(f, [f]), _partition_base("f.parquet", ["f.parquet"])
+    ('ds', None)
+    """
+    is_dir = list(files) != [path]  # (_parquet_files: [path] for a file)
+    folder = path if is_dir else os.path.dirname(path)
+    below = {m.group(1) for f in (files if is_dir else ())
+             for part in os.path.relpath(os.path.dirname(f), folder).split(os.sep)
+             if (m := _PARTITION.fullmatch(part))}
+    head, base = folder.rstrip(os.sep), None
+    while head:  # (up over the partition folders it is in)
+        parent, name = os.path.split(head)
+        m = _PARTITION.fullmatch(name)
+        if m is None or m.group(1) in below:
+            break
+        below.add(m.group(1))
+        head, base = parent, parent or os.curdir
+    if base is None:  # (in no partition folder: as it is)
+        return path if is_dir else None
+    return base
+
+
 _PART = re.compile(r"part-([0-9a-z]+)-\d+-\d+-\d+\.parquet")
 #: a capture's latest forwarding outcome, as each row holds it
 _FORWARD_COLUMNS = ("forward_status", "forward_latency_ms", "forward_error")
@@ -184,9 +222,13 @@ class ParquetStore:
         # the export's schema, not the first file's: a file of an older hooklab that lacks a
         # later column ("handshake") reads it as empty
         full = pa.schema([*file_schema(), *partitioning().schema])
-        self._ds = ds.dataset(files if os.path.isdir(self.path) else self.path,
+        #: the folder the partitions are read from: the dataset's, or the export's above it
+        #: where the dataset is one of its day= or provider= folders (or a file in one), whose
+        #: values its path holds (as DuckDB reads them for lab.sql)
+        self._base = _partition_base(self.path, files)
+        self._ds = ds.dataset(files if self._base is not None else self.path,
                               format="parquet", partitioning=partitioning(), schema=full,
-                              partition_base_dir=self.path if os.path.isdir(self.path) else None)
+                              partition_base_dir=self._base)
         # (its values too: a shared folder is as untrusted as an imported file)
         check_values(self._ds, self.path)
         self._closed = False
@@ -650,7 +692,7 @@ class ParquetStore:
             else:
                 self._sources_ds = {
                     source: ds.dataset(group, format="parquet", partitioning=partitioning(),
-                                       schema=self._ds.schema, partition_base_dir=self.path)
+                                       schema=self._ds.schema, partition_base_dir=self._base)
                     for source, group in groups.items()}
         return self._sources_ds
 
