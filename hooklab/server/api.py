@@ -10,6 +10,7 @@
   means ask again with ``since=<last_id>``.
 - ``GET /_hooklab/api/captures/<id>`` -> one capture; ``.../<id>/body`` -> its raw bytes
 - ``GET /_hooklab/`` -> a small page showing the live stream (``static/stream.html``)
+- ``HEAD`` on each of these answers as ``GET`` (no body); another method: ``405`` with ``Allow``
 - ``WS  /_hooklab/ws?since=<id>&bin=<b>&provider=<p>`` -> captures pushed as JSON
   (:mod:`hooklab.server.stream`)
 
@@ -85,11 +86,35 @@ class _Base(web.RequestHandler):
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         if status_code == 401:
             self.set_header("WWW-Authenticate", "token")
+        elif status_code == 405:  # (RFC 9110 15.5.6: a 405 says what the resource takes)
+            self.set_header("Allow", ", ".join(_allowed(type(self))))
         said = getattr(self, "_said", None) or self._reason
         self.finish(json.dumps({"ok": False, "status": status_code, "error": said}))
 
     def check_xsrf_cookie(self) -> None:  # read-only JSON API, no cookies involved
         return None
+
+    async def head(self, *args: Any) -> None:
+        """HEAD as GET, behind the same guard (``prepare``): the same status and fields,
+        ``Content-Length`` the GET body's where GET sends one; Tornado sends no body
+        (RFC 9110 9.3.2: a general-purpose server supports GET and HEAD)."""
+        got = self.get(*args)  # type: ignore[attr-defined]
+        if got is not None:
+            await got
+
+
+def _allowed(handler: type[web.RequestHandler]) -> list[str]:
+    """The methods a handler class answers: those it defines beyond Tornado's base (HEAD,
+    which :class:`_Base` answers as GET, wherever GET is).
+
+    >>> _allowed(HealthHandler), _allowed(NotFound)
+    (['GET', 'HEAD'], [])
+    """
+    def defines(name: str) -> bool:
+        return getattr(handler, name, None) is not getattr(web.RequestHandler, name, None)
+
+    return [m for m in web.RequestHandler.SUPPORTED_METHODS
+            if defines("get" if m == "HEAD" else m.lower())]
 
 
 def _phrase(text: str) -> str:
@@ -114,11 +139,6 @@ class HealthHandler(_Base):
         if failing:  # captures are answered 503 meanwhile: so is the check
             self.set_status(503)  # (curl -f, a load balancer, a probe: a 200 said "up")
         self.finish(json.dumps(answer))
-
-    def head(self) -> None:  # (curl -I, a load balancer's check: 405 said "down"); as GET
-        if _health(self.server)[1]:
-            self.set_status(503)
-        self.finish()
 
 
 def _health(server: Any) -> tuple[dict[str, Any], bool]:
