@@ -384,7 +384,7 @@ class _Request:
     __slots__ = (
         "method", "target", "version", "headers", "nheaders", "received_at", "parts",
         "host", "proto", "keep_alive", "api", "chunked", "length", "upgrade", "acc",
-        "head_bytes", "trailers",
+        "head_bytes", "trailers", "chunk_head",
     )
 
     def __init__(self, method: str, target: str, version: str, received_at: datetime) -> None:
@@ -403,6 +403,10 @@ class _Request:
         self.keep_alive = True
         self.api = False
         self.chunked = False
+        #: a chunk's size line came and nothing of its data since (see ``last_chunk_came``):
+        #: ``None``, or the feed's last bytes when the size line came in it (``b""`` once
+        #: more bytes were fed without data: trailer fields, after the last chunk)
+        self.chunk_head: bytes | None = None
         self.length = 0
         self.upgrade = False
 
@@ -935,8 +939,15 @@ class CaptureProtocol(asyncio.Protocol):
             end = _blank_line_end(buf, pos)
             if end < 0:
                 end = n
+        req = self.req
+        waiting = req is not None and req.chunk_head is not None and end > pos
         self._feed(memoryview(buf)[pos:end])
         self.tail = bytes(buf[max(pos, end - 2) : end])
+        req = self.req
+        if req is not None and req.chunk_head is _SIZE_LINE:  # (a size line in this feed)
+            req.chunk_head = bytes(buf[max(pos, end - _SIZE_LINE_MAX) : end])
+        elif req is not None and waiting and req.chunk_head is not None:
+            req.chunk_head = b""  # bytes after a size line, none of them data: trailers
         return end
 
     def _feed(self, data: bytes | memoryview) -> None:
@@ -1021,9 +1032,20 @@ class CaptureProtocol(asyncio.Protocol):
             self.slots.append(slot)
             self._flush()
 
+    def on_chunk_header(self) -> None:
+        req = self.req
+        if req is not None:
+            req.chunk_head = _SIZE_LINE  # (_chunked keeps the bytes that tell its size)
+
+    def on_chunk_complete(self) -> None:
+        req = self.req
+        if req is not None:
+            req.chunk_head = None
+
     def on_body(self, body: bytes) -> None:
         req = self.req
         assert req is not None
+        req.chunk_head = None
         if req.acc is not None:
             req.acc += body
         else:
@@ -1161,6 +1183,10 @@ class CaptureProtocol(asyncio.Protocol):
         req = self.req
         if req is None:
             return "request head incomplete"
+        if req.chunked and last_chunk_came(req.chunk_head):  # (the body whole: the trailer
+            # section, fields or the empty line that ends it, is what did not come)
+            return (f"request trailer fields incomplete (after {req.length} bytes of a "
+                    "chunked body and its last chunk)")
         if req.chunked:  # (its length counts the chunks' data that came)
             return f"request body incomplete ({req.length} bytes of a chunked body, not its end)"
         return f"request body incomplete ({req.length - self.need} of {req.length} bytes)"
@@ -1473,6 +1499,35 @@ def _waiting(conn: CaptureProtocol, buffered: int, kernel: int | None) -> int:
     return buffered + kernel
 
 
+#: ``_Request.chunk_head`` while llhttp is in the feed that read a chunk's size line
+_SIZE_LINE = b"size line"
+#: the last bytes of a feed that tell a chunk's size (its size line: hex digits and
+#: extensions); a longer line is not read, and the body is said to be incomplete
+_SIZE_LINE_MAX = 4096
+_LAST_SIZE_LINE = re.compile(rb"(?:\A|\n)([0-9A-Fa-f]+)[ \t]*(?:;[^\n]*)?\r?\n\Z")
+
+
+def last_chunk_came(chunk_head: bytes | None) -> bool:
+    r"""Whether a chunked body's last chunk (size 0) came, from what ``_Request.chunk_head``
+    holds when the request ends unfinished: nothing (no size line waits for its data: a
+    chunk part-way), ``b""`` (bytes, none of them data, followed a size line: trailer
+    fields), or the last bytes of the feed that read a size line: trailer bytes after it, or
+    the line itself, whose size tells.
+
+    >>> [last_chunk_came(h) for h in (None, b"", b"5\r\nhello\r\n0\r\n", b"\r\n0;a=b\r\nX-S",
+    ...                                b"\r\n0\r\nX-Sig: 5\r\n", b"\r\n5\r\n", b"a\n", b"\r\n00\r\n")]
+    [False, True, True, True, True, False, False, True]
+    """
+    if chunk_head is None:
+        return False
+    if not chunk_head:
+        return True
+    m = _LAST_SIZE_LINE.search(chunk_head)
+    if m is None:  # bytes after the size line: trailer fields (a data chunk's came as data),
+        return len(chunk_head) < _SIZE_LINE_MAX  # unless the line was longer than was kept
+    return int(m.group(1), 16) == 0
+
+
 class _BodyOnly:
     """Parser callbacks for the body of a capture request whose upgrade was ignored: its body
     and trailer fields go to the protocol, as without the upgrade (the head this parser is fed
@@ -1480,6 +1535,8 @@ class _BodyOnly:
 
     def __init__(self, proto: CaptureProtocol) -> None:
         self.on_body = proto.on_body
+        self.on_chunk_header = proto.on_chunk_header
+        self.on_chunk_complete = proto.on_chunk_complete
         self._proto = proto
         self._trailers = False  # past the framing head: fields now are the request's trailers
 
