@@ -7,10 +7,10 @@ balancer's check meets it."""
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 
 import pytest
+from _http import raw_request
 
 import hooklab
 
@@ -31,18 +31,11 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[hooklab.HookLab]:
 def _ask(port: int, method: str, target: str, host: str) -> tuple[int, dict[str, str], bytes]:
     """One request on its own connection (``Connection: close``); status, fields (lower-case
     names), and every byte after the head up to the close."""
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
-        s.sendall(f"{method} {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
-        s.settimeout(10)
-        out = b""
-        for _ in range(10_000):  # (bounded: the lab closes after the answer)
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            out += chunk
+    out = raw_request(port, f"{method} {target} HTTP/1.1\r\nHost: {host}\r\n"
+                            "Connection: close\r\n\r\n".encode(), timeout=10)
     head, _, body = out.partition(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
-    fields = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+    fields = {k.strip().lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines[1:])}
     return int(lines[0].split()[1]), fields, body
 
 

@@ -15,6 +15,7 @@ import socket
 import time
 
 import pytest
+from _http import recv_until_close
 from _labs import file_module_lab
 
 import hooklab
@@ -66,13 +67,7 @@ def _refusal(port: int, pieces: list[bytes], fin: bool) -> tuple[int, str]:
             s.sendall(piece)
         if fin:
             s.shutdown(socket.SHUT_WR)
-        s.settimeout(10)
-        got = b""
-        for _ in range(1000):  # (bounded: the lab closes after its refusal)
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            got += chunk
+        got = recv_until_close(s, 10)  # (the lab closes after its refusal)
     head, _, body = got.partition(b"\r\n\r\n")
     return int(head.split(b" ")[1]), json.loads(body)["error"]
 
