@@ -29,6 +29,7 @@ from .jsonread import (
     decode_body,
     json_too_deep,
     loads_json,
+    section_coding,
 )
 
 if TYPE_CHECKING:
@@ -1600,6 +1601,9 @@ class Capture:
         """The body with ``Content-Encoding`` undone (capped; see :func:`decode_body`);
         :attr:`text` and :meth:`json` read it. ``ValueError`` when it cannot be undone. The
         header section's ``Content-Encoding`` (a trailer field's is none of the body's).
+        Transfer codings the body came with (``Transfer-Encoding: gzip, chunked``: it is
+        stored as received, gzip bytes) are undone first: they are framing, not content (RFC
+        9112 section 7; :func:`hooklab.jsonread.body_coding`).
 
         >>> import gzip
         >>> r = hooklab.send(lab.url_for("zipped"), payload=gzip.compress(b'{"a": 1}'),
@@ -1608,7 +1612,7 @@ class Capture:
         >>> z.body[:2], z.decoded_body(), z.json()
         (b'\\x1f\\x8b', b'{"a": 1}', {'a': 1})
         """
-        return decode_body(self.body, self.header("content-encoding", trailers=False))
+        return decode_body(self.body, section_coding(self.header_section))
 
     @property
     def text(self) -> str:
@@ -1803,11 +1807,11 @@ def capture_to_dict(c: Capture, *, body: bool = True) -> dict[str, Any]:
 
 
 def payload_text(body: bytes | None, headers: str | None) -> str | None:
-    """``payload`` of a capture: its body as JSON text if ``Capture.json()`` parses it (the
-    ``Content-Encoding`` undone, the charset JSON's own: UTF-8, -16 or -32, a byte order mark
-    dropped; NaN as null and infinities as 9e999, as SQLite reads them, other numbers as sent;
-    written again without ``\\u`` escapes when a key has one, see :data:`ESCAPED_KEY`), else
-    None; for the
+    """``payload`` of a capture: its body as JSON text if ``Capture.json()`` parses it (its
+    transfer codings and ``Content-Encoding`` undone, the charset JSON's own: UTF-8, -16 or
+    -32, a byte order mark dropped; NaN as null and infinities as 9e999, as SQLite reads them,
+    other numbers as sent; written again without ``\\u`` escapes when a key has one, see
+    :data:`ESCAPED_KEY`), else None; for the
     SQL views of SQLite and DuckDB alike, so both hold what
     ``capture.json()`` reads (a Latin-1 body, which it does not read, has none).
 
@@ -1823,12 +1827,8 @@ def payload_text(body: bytes | None, headers: str | None) -> str | None:
     if not body:
         return None
     raw = bytes(body)
-    encoding = None
     try:
-        for pair in _json.loads(headers or "[]"):
-            if str(pair[0]).lower() == "content-encoding":
-                encoding = str(pair[1])
-                break
+        encoding = section_coding((pair[0], pair[1]) for pair in _json.loads(headers or "[]"))
         if encoding is not None:
             raw = decode_body(raw, encoding)
         text = raw.decode(_json.detect_encoding(raw), "surrogatepass")

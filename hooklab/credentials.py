@@ -26,7 +26,7 @@ from urllib.parse import parse_qs, quote_plus, unquote_plus, urlsplit
 from ._secretlike import looks_like_path_secret, looks_like_secret, shown_given
 from .capture import Capture
 from .formdata import MULTIPART, boundary_of, split_parts
-from .jsonread import loads_json
+from .jsonread import loads_json, section_coding
 
 __all__ = [
     "CREDENTIAL_KEYS",
@@ -715,10 +715,10 @@ def hidden_form(cap: Capture) -> bytes | None:
     multipart = ctype.startswith(MULTIPART)  # (as Tornado reads it: "...urlencodedx" too)
     if not (multipart or ctype.startswith(URLENCODED_TYPES)) or not cap.body:
         return None
-    encoding = (cap.header("content-encoding", trailers=False) or "").strip().lower()
+    encoding = _coded(cap)
     boundary = _boundary(cap) if multipart else None
     found = _parts(cap.body, boundary) if boundary is not None else None
-    if (encoding not in ("", "identity") or cap.charset.strip().lower() not in _ASCII_LIKE
+    if (encoding is not None or cap.charset.strip().lower() not in _ASCII_LIKE
             or (multipart and found is None)):
         # compressed, in a charset whose bytes are not ASCII's (UTF-16), or a multipart body
         # whose parts cannot be told apart: the fields can only be hidden by hiding it all,
@@ -1018,7 +1018,7 @@ def hidden_json(cap: Capture) -> bytes | None:
     """
     if not cap.body:  # (a form's body starts with a field or a boundary, not "{" or "[")
         return None
-    encoding = (cap.header("content-encoding", trailers=False) or "").strip().lower()
+    encoding = _coded(cap)
     try:
         raw = cap.decoded_body()
     except (ValueError, LookupError):  # (shown only as the compressed bytes it is)
@@ -1029,11 +1029,11 @@ def hidden_json(cap: Capture) -> bytes | None:
         spans = _credential_spans(text, utf8)
         if not spans:
             continue
-        if utf8 and encoding in ("", "identity"):  # the bytes as received, but the values
+        if utf8 and encoding is None:  # the bytes as received, but the values
             return _spliced(text, spans).encode("latin-1")
         # compressed, or in a charset whose bytes are not ASCII's: the values can only be
         # hidden by hiding it all
-        why = f"Content-Encoding {encoding}" if encoding not in ("", "identity") else enc
+        why = encoding or enc
         return WHOLE_JSON + f" ({cap.size} bytes, {why}): tick 'show credentials'>".encode()
     return None
 
@@ -1093,8 +1093,21 @@ def _disposition_lines(text: str, *, credential: bool = False) -> list[tuple[int
             if not credential or _mentions_credential(m.group())]
 
 
-def _whole(cap: Capture, encoding: str) -> bytes:
-    why = (f"Content-Encoding {encoding}" if encoding not in ("", "identity")
+def _coded(cap: Capture) -> str | None:
+    """What makes a body's bytes other than its content, as a hidden body says it:
+    ``Content-Encoding gzip``, or its transfer codings (``Transfer-Encoding gzip, chunked``:
+    stored as received, the gzip bytes; :func:`hooklab.jsonread.body_coding`); ``None``."""
+    encoding = (cap.header("content-encoding", trailers=False) or "").strip().lower()
+    if encoding not in ("", "identity"):
+        return f"Content-Encoding {encoding}"
+    if "\n" in (section_coding(cap.header_section) or ""):
+        return "Transfer-Encoding " + ", ".join(
+            v for k, v in cap.header_section if k.lower() == "transfer-encoding")
+    return None
+
+
+def _whole(cap: Capture, encoding: str | None) -> bytes:
+    why = (encoding if encoding is not None
            else cap.charset if cap.charset.strip().lower() not in _ASCII_LIKE
            else "its parts not found")
     return WHOLE_FORM + f" ({cap.size} bytes, {why}): tick 'show credentials'>".encode()
@@ -1176,7 +1189,7 @@ def multipart_fields(cap: Capture) -> list[Part] | None:
     """
     if not (cap.content_type or "").startswith(MULTIPART) or not cap.body:
         return None
-    if (cap.header("content-encoding", trailers=False) or "").strip().lower() not in ("", "identity"):
+    if _coded(cap) is not None:
         return None
     boundary = _boundary(cap)
     return _parts(cap.body, boundary) if boundary is not None else None

@@ -78,7 +78,7 @@ from .capture import (
     path_read,
     user_stacklevel,
 )
-from .jsonread import LEGACY_CODECS, charset_module, declared_codec
+from .jsonread import LEGACY_CODECS, body_coding, charset_module, declared_codec
 
 if TYPE_CHECKING:
     from .capture import Capture
@@ -397,7 +397,8 @@ def search_text(
 
     The path is read with its ``%XX`` undone and its bytes as UTF-8, a sender's raw UTF-8 as
     much as its escapes (:func:`hooklab.capture.path_read`; as the query was when it was parsed). The body
-    is read with its ``Content-Encoding`` undone (left as is when that fails), as UTF-8
+    is read with its transfer codings and ``Content-Encoding`` undone (left as is when that
+    fails), as UTF-8
     (undecodable bytes separate words) or, where JSON would be, UTF-16 or UTF-32, its first
     :data:`MAX_SEARCH_BODY` bytes. The ``Content-Encoding`` and ``Content-Type`` that say how
     are the header section's: the fields before ``trailers_at`` (``Capture.trailers_at``), when
@@ -414,6 +415,7 @@ def search_text(
         parts.append(str(key))
         parts.extend(str(v) for v in values)
     encoding = ctype = None
+    transfer: list[str] = []
     for i, (name, value) in enumerate(headers):
         name, value = str(name), str(value)
         parts.append(name)
@@ -425,7 +427,16 @@ def search_text(
             encoding = value
         elif ctype is None and low == "content-type":
             ctype = value
+        elif low == "transfer-encoding":
+            transfer.append(value)
     raw = body
+    if transfer and body:  # transfer codings (gzip, chunked): framing, undone first
+        coding = body_coding(None, transfer)
+        if coding is not None:
+            try:
+                body = raw = decode_body(body, coding)
+            except ValueError:
+                pass  # (read as is)
     if encoding:
         try:
             raw = decode_body(body, encoding, limit=MAX_SEARCH_BODY)

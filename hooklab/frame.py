@@ -80,23 +80,51 @@ _NOT_JSON_ERRORS = (ValueError, RecursionError)
 #: (:func:`_encoding_code`); 1 is the store's flag alone (a Content-Encoding, its value not
 #: looked up): gzip or deflate guessed from the body's first bytes
 _GZIP, _DEFLATE, _UNDECODABLE = 2, 3, 4
+#: codes from here on: transfer codings (``Transfer-Encoding: gzip, chunked``, at most
+#: :data:`_MAX_CHAIN` of gzip and deflate) before none, a gzip or a deflate Content-Encoding
+#: (:func:`hooklab.jsonread.body_coding`); each code's coding is in :data:`_CHAIN_CODINGS`
+_CHAIN_BASE, _MAX_CHAIN = 5, 3
+_CHAINS = 2 ** (_MAX_CHAIN + 1) - 2  # (chains of 1 to _MAX_CHAIN codings of the two)
 
 
 def _encoding_code(value: str | None) -> int:
-    """The ``encoded`` code of a header section's ``Content-Encoding`` value, as
+    r"""The ``encoded`` code of a header section's ``Content-Encoding`` value, as
     :func:`hooklab.capture.decode_body` reads it: 0 for none, ``identity`` or an empty one
     (the body as is, parsed like any other), gzip, deflate, or one it cannot undo (``br``,
-    ``x-custom``, a list such as ``gzip, identity``: no payload, as ``Capture.json()``).
+    ``x-custom``, a list such as ``gzip, identity``: no payload, as ``Capture.json()``);
+    with transfer codings (:func:`hooklab.jsonread.body_coding`), a code of its own.
 
     >>> [_encoding_code(v) for v in (None, " Identity ", "", "x-gzip", "deflate", "br", "gzip, identity")]
     [0, 0, 0, 2, 3, 4, 4]
+    >>> [_encoding_code(v) for v in ("\ngzip", "\nx-gzip", "gzip\ndeflate", "br\ngzip", "\ncompress")]
+    [5, 5, 20, 4, 4]
     """
+    if value is not None and "\n" in value:
+        content, _, transfer = value.partition("\n")
+        inner = _encoding_code(content)
+        chain = transfer.split(", ")
+        if inner == _UNDECODABLE or len(chain) > _MAX_CHAIN or any(
+                c not in ("gzip", "x-gzip", "deflate") for c in chain):
+            return _UNDECODABLE
+        n = 0
+        for c in chain:
+            n = 2 * n + (c == "deflate")
+        return _CHAIN_BASE + (0, -1, 1, 2)[inner] * _CHAINS + 2 ** len(chain) - 2 + n
     enc = (value or "").strip().lower()
     if enc in ("", "identity"):
         return 0
     if enc in ("gzip", "x-gzip"):
         return _GZIP
     return _DEFLATE if enc == "deflate" else _UNDECODABLE
+
+
+#: the coding (as :func:`hooklab.jsonread.body_coding` writes it) of each transfer coding code
+_CHAIN_CODINGS = {
+    _encoding_code(v): v for v in (
+        f"{content}\n{', '.join(chain)}" for content in ("", "gzip", "deflate")
+        for k in range(1, _MAX_CHAIN + 1) for i in range(2 ** k)
+        for chain in [["deflate" if i >> (k - 1 - j) & 1 else "gzip" for j in range(k)]])
+}
 
 
 def _store_encodings(store: Any) -> Callable[[list[int]], list[str | None]] | None:
@@ -135,7 +163,9 @@ def _parse_one(body: bytes, enc: int, jsonish: bool) -> Any:
         return None
     try:  # Content-Encoding: parse the decoded view, as Capture.json() does (capped)
         body = bytes(body)
-        if enc == 1:
+        if enc >= _CHAIN_BASE:  # (transfer codings, then the Content-Encoding)
+            name = _CHAIN_CODINGS[enc]
+        elif enc == 1:
             name = "gzip" if body[:2] == b"\x1f\x8b" else "deflate"
         else:
             name = "gzip" if enc == _GZIP else "deflate"
@@ -1789,8 +1819,9 @@ def _slow_rows(b: Any, k: int, rows: Any) -> dict[int, Any]:
 #: that a float column rounded to 2**53 exactly, such as 2**53 + 1, see :func:`_inexact_columns`;
 #: ``flat-6`` ones hold a float for an integer past 64 bits, see :func:`_checked`; ``flat-7``
 #: ones name a field under a leading empty key ``..e`` where json_normalize says ``e``, see
-#: :func:`_python_only`)
-FLAT_KIND = "flat-8"
+#: :func:`_python_only`; ``flat-8`` ones hold no payload for a body sent with a transfer
+#: coding, ``Transfer-Encoding: gzip, chunked``, see :func:`_encoding_code`)
+FLAT_KIND = "flat-9"
 _FLAT_KEEP_BATCH = 16  # segments per write: the writer's transaction stays short
 #: seconds the segments a frame parsed wait to be kept until that frame is made (it always
 #: is, or fails, long before: a bound, not a wait anyone meets)

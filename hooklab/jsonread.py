@@ -32,9 +32,10 @@ from encodings import aliases as _aliases
 from encodings import normalize_encoding
 from typing import Any
 
-__all__ = ["JSON_MAX_DEPTH", "LEGACY_CODECS", "MAX_DECODED", "charset_module", "declared_codec", "decode_body",
-           "flat_name", "json_depth", "json_text", "json_too_deep", "loads_fast", "loads_json",
-           "surrogates_escaped", "wide_int"]
+__all__ = ["JSON_MAX_DEPTH", "LEGACY_CODECS", "MAX_DECODED", "TRANSFER_UNDONE", "body_coding",
+           "charset_module", "declared_codec", "decode_body", "flat_name", "inflate", "json_depth",
+           "json_text", "json_too_deep", "loads_fast", "loads_json", "section_coding",
+           "surrogates_escaped", "transfer_codings", "wide_int"]
 
 #: JSON nested deeper than this many arrays/objects is read as not JSON (``Capture.json()`` is
 #: ``None``), the same on every Python version: orjson's own limit, where the standard library's
@@ -284,11 +285,121 @@ def json_text(value: Any, limit: int, *, style: str = "json") -> str:
 MAX_DECODED = 64 * 1024 * 1024
 
 
+#: transfer codings a reader of a body undoes (``chunked``, the last, was undone on arrival;
+#: ``identity`` is none): RFC 9112 section 7, a transfer coding is framing, not content
+TRANSFER_UNDONE = ("gzip", "x-gzip", "deflate")
+
+
+def transfer_codings(values: Iterable[str]) -> list[str]:
+    """The transfer codings a header section's ``Transfer-Encoding`` values name, in the
+    order applied: lower-cased, without their parameters and without ``identity``.
+
+    >>> transfer_codings(["GZIP;q=1, chunked"]), transfer_codings(["identity", "deflate"])
+    (['gzip', 'chunked'], ['deflate'])
+    """
+    return [name for v in values for t in v.split(",")
+            if (name := t.split(";", 1)[0].strip().lower()) and name != "identity"]
+
+
+def body_coding(content_encoding: str | None, transfer_encoding: Iterable[str] = ()) -> str | None:
+    r"""What :func:`decode_body` undoes to read a body sent with these fields of a header
+    section (``Content-Encoding``, the first; every ``Transfer-Encoding`` value): the
+    ``Content-Encoding`` value itself, or, when a transfer coding besides the final
+    ``chunked`` came (``Transfer-Encoding: gzip, chunked``, stored as the gzip bytes once
+    ``chunked`` was undone), that value, a line break (which no field value holds) and those
+    codings. Every reader of a body's content (``Capture.decoded_body``, detection, search,
+    the frame, ``lab.sql``'s ``payload``, ``lab.schema()``) reads it through this.
+
+    >>> body_coding("gzip"), body_coding(None, ["chunked"]), body_coding(None, ["gzip, chunked"])
+    ('gzip', None, '\ngzip')
+    >>> body_coding("deflate", ["x-gzip", "chunked"])
+    'deflate\nx-gzip'
+    """
+    codings = transfer_codings(transfer_encoding)
+    if codings and codings[-1] == "chunked":
+        codings.pop()
+    if not codings:
+        return content_encoding
+    return f"{content_encoding or ''}\n{', '.join(codings)}"
+
+
+def section_coding(fields: Iterable[tuple[Any, Any]]) -> str | None:
+    r""":func:`body_coding` of a header section's fields (``(name, value)`` pairs; trailer
+    fields describe nothing of the body: leave them out).
+
+    >>> section_coding([("Transfer-Encoding", "gzip, chunked"), ("Content-Encoding", "br")])
+    'br\ngzip'
+    """
+    encoding: str | None = None
+    transfer: list[str] = []
+    for name, value in fields:
+        low = str(name).lower()
+        if low == "transfer-encoding":
+            transfer.append(str(value))
+        elif encoding is None and low == "content-encoding":
+            encoding = str(value)
+    return body_coding(encoding, transfer)
+
+
+def inflate(data: bytes, coding: str, limit: int = MAX_DECODED) -> bytes:
+    """``data`` with one gzip (``x-gzip``) or deflate transfer coding undone (every member
+    of a gzip stream), at most ``limit`` bytes; ``ValueError`` for a stream that is corrupt,
+    cut short, followed by other bytes, or that decodes past ``limit`` (a decompression
+    bomb), and for a coding that is neither.
+
+    >>> import gzip
+    >>> inflate(gzip.compress(b"a") + gzip.compress(b"b"), "gzip")
+    b'ab'
+    """
+    if coding not in TRANSFER_UNDONE:
+        raise ValueError(f"unsupported transfer coding {coding!r}")
+    out = bytearray()
+    gz = coding != "deflate"
+    for _ in range(len(data) + 1):  # (each member takes a byte or more: bounded)
+        d = zlib.decompressobj(16 + zlib.MAX_WBITS if gz else zlib.MAX_WBITS)
+        try:
+            out += d.decompress(data, limit + 1 - len(out))
+        except zlib.error as exc:
+            if gz or out:
+                raise ValueError(f"its {coding} transfer coding is corrupt ({exc})") from None
+            try:  # (raw deflate without the zlib header, as some senders write it)
+                d = zlib.decompressobj(-zlib.MAX_WBITS)
+                out += d.decompress(data, limit + 1)
+            except zlib.error as exc2:
+                raise ValueError(f"its deflate transfer coding is corrupt ({exc2})") from None
+        if len(out) > limit:
+            raise ValueError(f"its {coding} transfer coding decodes past {limit:,} bytes "
+                             "(a decompression bomb?)")
+        if not d.eof:
+            raise ValueError(f"its {coding} transfer coding is cut short (the stream does "
+                             "not end)")
+        data = d.unused_data
+        if not data:
+            return bytes(out)
+        if not gz:
+            raise ValueError(f"its {coding} transfer coding is followed by "
+                             f"{len(data)} bytes that are none of it")
+    raise ValueError(f"its {coding} transfer coding is corrupt")  # (never: bounded above)
+
+
 def decode_body(body: bytes, encoding: str | None, limit: int = MAX_DECODED) -> bytes:
-    """Undo ``Content-Encoding`` (gzip, deflate) for viewing; the stored body stays raw.
+    r"""Undo ``Content-Encoding`` (gzip, deflate) for viewing; the stored body stays raw.
+    An ``encoding`` made by :func:`body_coding` has its transfer codings undone first (the
+    last applied first, each at most ``limit`` bytes: :func:`inflate`).
 
     Raises ``ValueError`` if the data is corrupt or would decode past ``limit`` bytes.
+
+    >>> import gzip
+    >>> decode_body(gzip.compress(gzip.compress(b"{}")), body_coding("gzip", ["gzip, chunked"]))
+    b'{}'
     """
+    if encoding is not None and "\n" in encoding:
+        encoding, _, transfer = encoding.partition("\n")
+        for coding in reversed(transfer.split(", ")):
+            if body:  # (no body came: none to undo)
+                body = inflate(body, coding, limit)
+        if not encoding:
+            return body
     enc = (encoding or "").strip().lower()
     if enc in ("", "identity"):
         return body

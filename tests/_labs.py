@@ -89,3 +89,37 @@ def served_and_exported(root: Path, sent: Iterable[tuple[str, bytes]]) -> Iterat
             pq.stop()
     finally:
         lab.stop()
+
+
+def sealed_copy(captures: Iterable[Any], path: Path, timeout: float = 60.0) -> hooklab.HookLab:
+    """A lab started on a new SQLite file ``path`` holding ``captures`` (stored again, a
+    second apart from 2026-01-01, as they came: path, headers, body) and 4,096 small JSON
+    fillers after them, once a column segment is sealed over the first rows (so the frame
+    and the schema read its flags and bodies). Stop it when done."""
+    import sqlite3
+    import time
+    from datetime import datetime, timedelta, timezone
+
+    t0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    records: list[dict[str, Any]] = [
+        {"method": "POST", "path": c.path, "headers": c.headers, "body": c.body,
+         "received_at": t0 + timedelta(seconds=i)} for i, c in enumerate(captures)]
+    records += [{"method": "POST", "path": "/filler", "headers": [("Content-Type", "application/json")],
+                 "body": b'{"f": 1}', "received_at": t0 + timedelta(seconds=100, microseconds=i)}
+                for i in range(4096)]
+    lab = hooklab.start(port=0, db=str(path))
+    try:
+        assert lab.store.add_many(records) == len(records)
+        end = time.monotonic() + timeout
+        while True:
+            db = sqlite3.connect(path)
+            try:
+                if db.execute("SELECT COUNT(*) FROM segments").fetchone()[0]:
+                    return lab
+            finally:
+                db.close()
+            assert time.monotonic() < end, "no segment sealed"
+            time.sleep(0.05)
+    except BaseException:
+        lab.stop()
+        raise

@@ -18,16 +18,13 @@ from __future__ import annotations
 
 import gzip
 import json
-import sqlite3
-import time
 import zlib
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
 
 import pytest
 from _http import raw_request
+from _labs import sealed_copy
 
 import hooklab
 
@@ -141,37 +138,16 @@ def test_a_parquet_export(served: Path) -> None:
         lab.stop()
 
 
-def _sealed(path: Path) -> int:
-    db = sqlite3.connect(path)
-    try:
-        return db.execute("SELECT COUNT(*) FROM segments").fetchone()[0]
-    finally:
-        db.close()
-
-
 def test_rows_in_a_sealed_column_segment(served: Path, tmp_path: Path) -> None:
     """The cases imported with filler enough to seal a column segment over them (the frame
     then reads the segment's flag, set for every Content-Encoding)."""
-    path = tmp_path / "sealed.sqlite3"
     src = hooklab.open(served / "c.sqlite3")
     try:
         cases = src.query()
     finally:
         src.stop()
-    t0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    records: list[dict[str, Any]] = [
-        {"method": "POST", "path": c.path, "headers": c.headers, "body": c.body,
-         "received_at": t0 + timedelta(seconds=i)} for i, c in enumerate(cases)]
-    records += [{"method": "POST", "path": "/filler", "headers": [("Content-Type", "application/json")],
-                 "body": b'{"f": 1}', "received_at": t0 + timedelta(seconds=100, microseconds=i)}
-                for i in range(4096)]
-    lab = hooklab.start(port=0, db=str(path))
+    lab = sealed_copy(cases, tmp_path / "sealed.sqlite3")
     try:
-        assert lab.store.add_many(records) == len(records)
-        end = time.monotonic() + 60
-        while not _sealed(path):
-            assert time.monotonic() < end, "no segment sealed"
-            time.sleep(0.05)
         _check(lab)
     finally:
         lab.stop()

@@ -40,7 +40,14 @@ from ..credentials import (
     hide_json,
     hide_json_text,
 )
-from ..jsonread import MAX_DECODED, flat_name, loads_fast, loads_json, surrogates_escaped
+from ..jsonread import (
+    MAX_DECODED,
+    flat_name,
+    loads_fast,
+    loads_json,
+    section_coding,
+    surrogates_escaped,
+)
 
 __all__ = [
     "BODY",
@@ -207,7 +214,7 @@ def capture_payload(cap: Capture) -> Payload:
     ({'first_name': 'José'}, {'first_name': ['José']})
     """
     return read_payload(cap.body, cap.header("content-type", trailers=False),
-                        cap.header("content-encoding", trailers=False), exact=True)
+                        section_coding(cap.header_section), exact=True)
 
 
 def shown_payload(cap: Capture, payload: Payload, reveal: bool = False) -> Payload:
@@ -241,7 +248,7 @@ def shown_payload(cap: Capture, payload: Payload, reveal: bool = False) -> Paylo
         return replace(payload, value=hide_fields(payload.value, bool))
     if whole is not None:
         payload = read_payload(whole, cap.header("content-type", trailers=False),
-                               cap.header("content-encoding", trailers=False), exact=True)
+                               section_coding(cap.header_section), exact=True)
     # JSON sent with a form's content type (``curl -d '{"password": ...}'``: curl's default):
     # read as a form, the JSON text is a field's name, credentials and all (a "&" or "=" in a
     # value splits it). Read from the body as the Raw body tab shows it instead, its

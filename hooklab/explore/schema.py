@@ -1091,13 +1091,15 @@ def infer_json_schema(chunks: Iterable[Sequence[Sequence[Any]]], title: str | No
 
 #: a form's media type: its rows get the ``Content-Type`` with its ``charset`` (:func:`_form_type`)
 _FORM = "application/x-www-form-urlencoded"
-#: the columns :func:`schema_frame` reads (the headers only when the body is compressed or a
+#: the columns :func:`schema_frame` reads (the headers only when the body is compressed, may
+#: have a transfer coding (jsonread.body_coding) or a
 #: form declares a charset: :func:`_form_type`; LIKE
 #: is case-insensitive for ASCII without building a lower-case copy of every row's headers),
 #: those of a capture with trailer fields after where they start (:func:`_encoding`)
 _ROW_SQL = (
     "received_us, provider, event_type, content_type,"
-    " CASE WHEN headers LIKE '%\"content-encoding\"%' OR (content_type = '" + _FORM + "'"
+    " CASE WHEN headers LIKE '%\"content-encoding\"%' OR headers LIKE '%\"transfer-encoding\"%'"
+    " OR (content_type = '" + _FORM + "'"
     " AND headers LIKE '%charset%') THEN CASE WHEN {trailers_at} IS NULL"
     " THEN headers ELSE CAST({trailers_at} AS TEXT) || ' ' || headers END END, body"
 )

@@ -75,6 +75,7 @@ from ..capture import (
     target_as_sent,
     trailers_start,
 )
+from ..jsonread import MAX_DECODED, TRANSFER_UNDONE, inflate, transfer_codings
 from .sender import (
     _exchange,
     _shown_repr,
@@ -334,12 +335,6 @@ def outgoing_trailers(capture: Capture) -> list[tuple[str, str]]:
     return _sent(capture.trailers, _connection_named(capture))
 
 
-#: transfer codings a replay or forward undoes (a proxy that drops ``Transfer-Encoding``, a
-#: hop-by-hop header, must undo them: RFC 9112 section 7); ``chunked``, the last, was undone
-#: on arrival, and ``identity`` is none
-_UNDONE_CODINGS = ("gzip", "x-gzip", "deflate")
-
-
 def decoded(capture: Capture) -> Capture:
     """``capture`` as replay and forward send it: its body with the transfer codings undone
     (:func:`sent_body`) and, where any were, its ``Transfer-Encoding`` fields gone from the
@@ -368,47 +363,8 @@ def decoded(capture: Capture) -> Capture:
 
 
 def _transfer_codings(capture: Capture) -> list[str]:
-    """The transfer codings of the capture's header section (``Transfer-Encoding``, each
-    field's list in order), lower-cased, without their parameters and without ``identity``."""
-    return [name for k, v in capture.header_section if k.lower() == "transfer-encoding"
-            for t in v.split(",") if (name := t.split(";", 1)[0].strip().lower())
-            and name != "identity"]
-
-
-def _inflated(data: bytes, coding: str, limit: int) -> bytes:
-    """``data`` with one gzip or deflate coding undone (every member of a gzip stream), at most
-    ``limit`` bytes; ``ValueError`` for a stream that is corrupt, cut short, followed by other
-    bytes, or that decodes past ``limit`` (a decompression bomb)."""
-    import zlib
-
-    out = bytearray()
-    gzip = coding != "deflate"
-    for _ in range(len(data) + 1):  # (each member takes a byte or more: bounded)
-        wbits = 16 + zlib.MAX_WBITS if gzip else zlib.MAX_WBITS
-        d = zlib.decompressobj(wbits)
-        try:
-            out += d.decompress(data, limit + 1 - len(out))
-        except zlib.error as exc:
-            if gzip or out:
-                raise ValueError(f"its {coding} transfer coding is corrupt ({exc})") from None
-            try:  # (raw deflate without the zlib header, as some senders write it)
-                d = zlib.decompressobj(-zlib.MAX_WBITS)
-                out += d.decompress(data, limit + 1)
-            except zlib.error as exc2:
-                raise ValueError(f"its deflate transfer coding is corrupt ({exc2})") from None
-        if len(out) > limit:
-            raise ValueError(f"its {coding} transfer coding decodes past {limit:,} bytes "
-                             "(a decompression bomb?)")
-        if not d.eof:
-            raise ValueError(f"its {coding} transfer coding is cut short (the stream does "
-                             "not end)")
-        data = d.unused_data
-        if not data:
-            return bytes(out)
-        if not gzip:
-            raise ValueError(f"its {coding} transfer coding is followed by "
-                             f"{len(data)} bytes that are none of it")
-    raise ValueError(f"its {coding} transfer coding is corrupt")  # (never: bounded above)
+    """The transfer codings of the capture's header section (:func:`hooklab.jsonread.transfer_codings`)."""
+    return transfer_codings(v for k, v in capture.header_section if k.lower() == "transfer-encoding")
 
 
 def sent_body(capture: Capture) -> bytes:
@@ -440,11 +396,9 @@ def sent_body(capture: Capture) -> bytes:
         codings.pop()
     if not codings:
         return body
-    from ..jsonread import MAX_DECODED
-
     said = ", ".join(v for k, v in capture.header_section if k.lower() == "transfer-encoding")
     for coding in reversed(codings):  # (the last applied is undone first)
-        if coding not in _UNDONE_CODINGS:
+        if coding not in TRANSFER_UNDONE:
             what = ("'chunked' before another coding (a request's chunked is its last)"
                     if coding == "chunked" else f"whose {coding!r} coding hooklab cannot undo "
                     "(gzip, deflate)")
@@ -455,7 +409,7 @@ def sent_body(capture: Capture) -> bytes:
         if not body:  # (no body came: none to undo)
             break
         try:
-            body = _inflated(body, coding, MAX_DECODED)
+            body = inflate(body, coding, MAX_DECODED)
         except ValueError as exc:
             raise ValueError(f"capture #{capture.id} came with Transfer-Encoding {said!r}: "
                              f"{exc}: not sent (the app would read the coded bytes as the "

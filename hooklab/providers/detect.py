@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from ..formdata import is_multipart, multipart_form
-from ..jsonread import declared_codec, decode_body, loads_fast, surrogates_escaped
+from ..jsonread import body_coding, declared_codec, decode_body, loads_fast, surrogates_escaped
 from .table import TABLE, Provider, _get
 
 __all__ = ["describe", "detect", "detect_record", "header_section", "parse_json"]
@@ -70,8 +70,16 @@ def readable(body: bytes, h: dict[str, str]) -> bytes:
     b'{"type": "charge.refunded"}'
     >>> readable(b"abc", {"content-encoding": "br"}), readable(b"{}", {})
     (b'', b'{}')
+    >>> readable(gzip.compress(b'{"a": 1}'), {"transfer-encoding": "gzip, chunked"})
+    b'{"a": 1}'
+
+    Transfer codings (``Transfer-Encoding: gzip, chunked``) are undone too, first: framing,
+    not content (:func:`hooklab.jsonread.body_coding`).
     """
     encoding = h.get("content-encoding")
+    transfer = h.get("transfer-encoding")
+    if transfer is not None:
+        encoding = body_coding(encoding, [transfer])
     if not body or encoding is None or encoding.strip().lower() in ("", "identity"):
         return body
     if len(body) > _MAX_PARSE:  # (no smaller once decoded)

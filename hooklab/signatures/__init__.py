@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from ..jsonread import body_coding, decode_body
 from ..providers import DEFAULT_TOLERANCE, TABLE, detect, unknown_provider
 from ._base import (
     NO_PROVIDER,
@@ -171,7 +172,7 @@ def verify_signature(
     name = provider if isinstance(provider, str) else ""
     try:
         h = _headers(headers)
-        raw = _body(body)
+        raw = _content(_body(body), h)
         name = name.strip().lower()
         if not name:
             name = _detect(h, raw)
@@ -354,6 +355,26 @@ def _str(value: Any) -> str:
     if isinstance(value, (bytes, bytearray)):
         return bytes(value).decode("latin-1")
     return value if isinstance(value, str) else str(value)
+
+
+def _content(raw: bytes, h: dict[str, str]) -> bytes:
+    """The body a provider signed: ``raw`` with the transfer codings its headers ``h`` name
+    undone (``Transfer-Encoding: gzip, chunked``: the sender's HTTP layer gzipped what was
+    signed; RFC 9112 section 7, a transfer coding is framing), as it was when they cannot
+    be (a body given decoded already). A ``Content-Encoding`` is part of what was signed.
+
+    >>> import gzip
+    >>> _content(gzip.compress(b"{}"), {"transfer-encoding": "gzip, chunked"}), _content(b"{}", {})
+    (b'{}', b'{}')
+    """
+    transfer = h.get("transfer-encoding")
+    coding = body_coding(None, [transfer]) if transfer is not None else None
+    if coding is None or not raw:
+        return raw
+    try:
+        return decode_body(raw, coding)
+    except ValueError:
+        return raw
 
 
 def _body(body: Any) -> bytes:

@@ -26,13 +26,14 @@ from ..filters import matches_phrase, search_line, search_text, search_words
 __all__: list[str] = []
 
 #: bump when the words of a row change meaning: the index is then rebuilt
-SEARCH_VERSION = "9"  # 2: bodies read as a person reads them (filters.readable); 3: binary
+SEARCH_VERSION = "10"  # 2: bodies read as a person reads them (filters.readable); 3: binary
 # bodies give no words (filters.is_text); 4: a path's %XX undone (filters.search_text); 5:
 # JSON read as capture.json() reads it: after a byte order mark, a JSON string alone, UTF-16/32;
 # 6: a declared Latin-1, Windows-1252, Shift JIS... charset read as capture.text reads it;
 # 7: the body read by the header section's Content-Type / Content-Encoding only (trailers_at);
 # 8: a path sent as raw UTF-8 read as UTF-8 (filters.search_text: path_read); 9: a form's %XX
-# read in its declared charset (filters.declared_codec), charset=utf-7 and the like no text
+# read in its declared charset (filters.declared_codec), charset=utf-7 and the like no text;
+# 10: a body's transfer codings (Transfer-Encoding: gzip, chunked) undone (jsonread.body_coding)
 
 FTS_SCHEMA = (
     "CREATE VIRTUAL TABLE IF NOT EXISTS captures_fts USING fts5("

@@ -47,6 +47,7 @@ from typing import Any
 
 from ..capture import trailers_start
 from ..filters import is_text
+from ..jsonread import section_coding
 
 __all__ = ["BodyPack", "DamagedSegment", "inflate"]
 
@@ -84,16 +85,27 @@ NAMES = tuple(name for name, _ in COLUMNS)
 #: header value "content-encoding" made the body read as compressed). As
 #: :func:`encoded_flag` reads it from the stored text in Python.
 ENCODED = (
-    "(instr(lower(headers), '\"content-encoding\",') > 0 AND CASE"
+    "((instr(lower(headers), '\"content-encoding\",') > 0 AND CASE"
     " WHEN trailers_at IS NULL THEN 1"
     " WHEN typeof(trailers_at) <> 'integer' OR trailers_at < 0 OR NOT json_valid(headers)"
     " OR trailers_at >= json_array_length(headers) THEN 1"
     " ELSE EXISTS (SELECT 1 FROM json_each(headers) WHERE key < trailers_at"
     " AND lower(json_extract(headers, '$[' || key || '][0]')) = 'content-encoding') END)"
+    # or a Transfer-Encoding of the header section naming more than chunked (gzip, chunked:
+    # jsonread.body_coding); only a row that names the field has its fields read
+    " OR (instr(lower(headers), '\"transfer-encoding\",') > 0 AND CASE"
+    " WHEN NOT json_valid(headers) THEN 0"
+    " ELSE EXISTS (SELECT 1 FROM json_each(headers) WHERE (trailers_at IS NULL"
+    " OR typeof(trailers_at) <> 'integer' OR trailers_at < 0"
+    " OR trailers_at >= json_array_length(headers) OR key < trailers_at)"
+    " AND lower(json_extract(value, '$[0]')) = 'transfer-encoding'"
+    " AND lower(trim(json_extract(value, '$[1]'))) NOT IN ('chunked', 'identity', '')) END))"
 )
 
 #: what :data:`ENCODED` looks for first, in the lower-cased text of the headers
 ENCODED_NAME = b'"content-encoding",'
+#: and the other name it looks for (a transfer coding besides chunked)
+TRANSFER_NAME = b'"transfer-encoding",'
 
 
 def encoded_flag(headers: str, trailers_at: Any) -> int:
@@ -105,10 +117,13 @@ def encoded_flag(headers: str, trailers_at: Any) -> int:
     (1, 0, 1)
     >>> encoded_flag('[["X-A","content-encoding"]]', None)   # a value, not a name
     0
+    >>> [encoded_flag(f'[["Transfer-Encoding","{v}"]]', None) for v in ("gzip, chunked", " Chunked")]
+    [1, 0]
     """
     # (SQLite's lower() changes ASCII letters only: bytes, as it reads them)
-    if ENCODED_NAME not in headers.encode("utf-8", "replace").lower():
-        return 0
+    low = headers.encode("utf-8", "replace").lower()
+    if ENCODED_NAME not in low:
+        return _transfer_flag(headers, trailers_at) if TRANSFER_NAME in low else 0
     if trailers_at is None:
         return 1
     try:
@@ -120,6 +135,25 @@ def encoded_flag(headers: str, trailers_at: Any) -> int:
     for pair in pairs[:trailers_at]:
         name = pair[0] if isinstance(pair, list) and pair else None
         if isinstance(name, str) and name.lower() == "content-encoding":
+            return 1
+    return _transfer_flag(headers, trailers_at) if TRANSFER_NAME in low else 0
+
+
+def _transfer_flag(headers: str, trailers_at: Any) -> int:
+    """The second half of :data:`ENCODED`: 1 if the header section has a
+    ``Transfer-Encoding`` field whose value (stripped, any case) is not ``chunked``,
+    ``identity`` or empty."""
+    try:
+        pairs = json.loads(headers)
+    except ValueError:
+        return 0
+    if not isinstance(pairs, list):
+        return 0
+    at = trailers_start(trailers_at, len(pairs))
+    for pair in pairs if at is None else pairs[:at]:
+        if (isinstance(pair, list) and len(pair) > 1 and isinstance(pair[0], str)
+                and pair[0].lower() == "transfer-encoding" and isinstance(pair[1], str)
+                and pair[1].strip().lower() not in ("chunked", "identity", "")):
             return 1
     return 0
 
@@ -150,7 +184,9 @@ def section_encoding(headers: str | None, trailers_at: Any = None,
     """The first ``Content-Encoding`` (or field ``name``, lower-case) of a row's header section
     (its stored ``headers`` JSON text cut where ``trailers_at`` names a field, as
     ``Capture.header_section``): a trailer field's is none of the body's. ``None`` when it
-    has none, or the text is no field list.
+    has none, or the text is no field list. ``Content-Encoding`` is read with the transfer
+    codings the section names, as :func:`hooklab.jsonread.section_coding` reads them (what
+    ``decode_body`` undoes).
 
     >>> section_encoding('[["Content-Encoding","gzip"]]'), section_encoding('[["Content-Encoding","gzip"]]', 0)
     ('gzip', None)
@@ -160,8 +196,10 @@ def section_encoding(headers: str | None, trailers_at: Any = None,
     try:
         pairs = json.loads(headers) if isinstance(headers, str) else []
         at = trailers_start(trailers_at, len(pairs))
-        return next((str(v) for k, v in (pairs if at is None else pairs[:at])
-                     if str(k).lower() == name), None)
+        section = pairs if at is None else pairs[:at]
+        if name == "content-encoding":  # (with the transfer codings: jsonread.body_coding)
+            return section_coding((k, v) for k, v in section)
+        return next((str(v) for k, v in section if str(k).lower() == name), None)
     except (ValueError, TypeError):
         return None
 

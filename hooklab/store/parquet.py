@@ -876,29 +876,34 @@ class ParquetStore:
 
 #: what ``_segments.ENCODED`` looks for in a row's headers (a name: a comma follows it)
 _ENCODED_NAME = S.ENCODED_NAME.decode()
+_TRANSFER_NAME = S.TRANSFER_NAME.decode()
 
 
 def _encoded(table: Any) -> Any:
     """The ``encoded`` column of ``columns()``: whether a row's header section names a
     ``Content-Encoding`` (``_segments.ENCODED``, as the SQLite store reads it: a name, not a
-    value, and none of the trailer fields). One substring match over the column; the few rows
-    that match and have trailers (``trailers_at``) have their header section read."""
+    value, and none of the trailer fields), or a ``Transfer-Encoding`` naming more than
+    ``chunked``. One substring match over the column; the few rows that match and have
+    trailers (``trailers_at``), or name a ``Transfer-Encoding``, have their header section read."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
     headers = table.column("headers")
     found = pc.fill_null(pc.match_substring(headers, _ENCODED_NAME, ignore_case=True), False)
+    # (a Transfer-Encoding, read where it names more than chunked, as rows with trailers)
+    check = pc.fill_null(pc.match_substring(headers, _TRANSFER_NAME, ignore_case=True), False)
     if "trailers_at" in table.column_names and table.num_rows:
-        both = pc.and_(found, pc.is_valid(table.column("trailers_at")))
-        at = np.flatnonzero(both.to_numpy(zero_copy_only=False)).tolist()
-        if at:
-            flags = found.to_numpy(zero_copy_only=False).astype(np.int8)
-            texts = headers.take(at).to_pylist()
-            for i, text, t in zip(at, texts, table.column("trailers_at").take(at).to_pylist(),
-                                  strict=True):
-                flags[i] = S.encoded_flag(text, t)
-            return pa.chunked_array([pa.array(flags, pa.int8())])
+        check = pc.or_(check, pc.and_(found, pc.is_valid(table.column("trailers_at"))))
+    at = np.flatnonzero(check.to_numpy(zero_copy_only=False)).tolist() if table.num_rows else []
+    if at:
+        flags = found.to_numpy(zero_copy_only=False).astype(np.int8)
+        texts = headers.take(at).to_pylist()
+        trailers = (table.column("trailers_at").take(at).to_pylist()
+                    if "trailers_at" in table.column_names else [None] * len(at))
+        for i, text, t in zip(at, texts, trailers, strict=True):
+            flags[i] = S.encoded_flag(text or "", t)
+        return pa.chunked_array([pa.array(flags, pa.int8())])
     return pc.cast(found, pa.int8())
 
 
@@ -949,8 +954,10 @@ FROM read_parquet({files}, hive_partitioning = true, union_by_name = true)""".re
     "{escaped_key}", ESCAPED_KEY_RE).replace(
     # (the header section's Content-Encoding, a name: _segments.ENCODED; only a row with
     # trailers and a match has its header section read, by hooklab_encoded)
-    "{encoded}", """(CASE WHEN NOT contains(lower(headers), '"content-encoding",') THEN false
-                  WHEN {trailers_at} IS NULL THEN true
+    "{encoded}", """(CASE WHEN contains(lower(headers), '"content-encoding",')
+                       AND {trailers_at} IS NULL THEN true
+                  WHEN NOT contains(lower(headers), '"content-encoding",')
+                       AND NOT contains(lower(headers), '"transfer-encoding",') THEN false
                   ELSE hooklab_encoded(headers, {trailers_at}) END)""")
 """(``payload``: UTF-8 bodies DuckDB's ``json_valid`` takes, but for what it takes and Python
 does not (a trailing comma, ``nan``, ``inf``, any depth), are their own JSON text; the others
@@ -1171,8 +1178,9 @@ def _contains(word: str) -> Any:
 
     pattern = "".join(one(c) for c in word)
     found = [pc.match_substring_regex(ds.field(c), pattern) for c in ("path", "query", "headers", "body")]
-    # a compressed body may hide the word: it stays a candidate
+    # a compressed body (or one with a transfer coding) may hide the word: it stays a candidate
     found.append(pc.match_substring(ds.field("headers"), "content-encoding", ignore_case=True))
+    found.append(pc.match_substring(ds.field("headers"), "transfer-encoding", ignore_case=True))
     found.append(pc.match_substring_regex(ds.field("body"), _WIDE_START))
     if not word.isascii():
         found += [pc.match_substring(ds.field(c), "\\u") for c in ("path", "query", "headers", "body")]

@@ -2900,7 +2900,8 @@ class CaptureStore:
         read many (DataFrames, exports, exploration).
 
         Columns: ``id, received_us, size, status`` (int64), ``verified`` (int8: 1, 0, -1 for
-        unknown), ``duplicate``, ``encoded`` (int8: the capture has a ``Content-Encoding``),
+        unknown), ``duplicate``, ``encoded`` (int8: the capture has a ``Content-Encoding``, or a
+        transfer coding besides ``chunked``),
         ``kind, bin, method, provider, event_type, content_type, path, delivery_id,
         remote_addr`` (dictionary-encoded strings), and ``body`` (``large_binary``) if asked.
         ``segments=False`` reads every row through SQL (slow; for checking the fast path).

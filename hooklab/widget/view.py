@@ -40,6 +40,7 @@ from ..explore import (
     shown_payload,
 )
 from ..filters import NO_PROVIDER, is_capture_id, matches, validate
+from ..jsonread import section_coding
 from ..store.store import CaptureStore, StoreError
 from . import _render as R
 from . import _tree
@@ -1324,7 +1325,7 @@ class LiveView(LiveControls, W.VBox):
             builder = SchemaBuilder()
             builder.add([(c.id, _us(c), c.provider, c.event_type,  # (with its charset)
                           c.header("content-type", trailers=False),
-                          c.header("content-encoding"), c.body) for c in caps])
+                          section_coding(c.header_section), c.body) for c in caps])
             table = {r[2]: dict(zip(SCHEMA_COLUMNS, r, strict=True)) for r in builder.records()}
             for r in table.values():
                 r["first_seen"] = _when(r["first_seen"])
