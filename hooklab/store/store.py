@@ -112,6 +112,10 @@ _CHECKPOINT_ROWS = 2048
 _CHECKPOINT_COMMITS = 256
 #: body bytes committed between two checkpoints at most (the WAL holds them until then)
 _CHECKPOINT_BYTES = 16 << 20
+#: bytes of WAL file past which the upkeep thread checkpoints, however few commits made it:
+#: a small webhook's commit writes a page of the table and of each index and of the search
+#: index (some 60 KB), so 256 of them filled a 16 MiB disk with page copies alone
+_CHECKPOINT_WAL = 4 << 20
 #: bytes a WAL file keeps once checkpointed (the rest is given back to the disk as the WAL
 #: starts over; in a quiet moment it is emptied altogether: see _Upkeep._shrink_wal)
 _WAL_KEEP = 1 << 20
@@ -4042,6 +4046,8 @@ class _Upkeep:
         self._stopping = False
         self._sealing = False
         self._idle_done: dict[int, tuple[int, int]] = {}  # work -> store state it found nothing in
+        self._wal = store._file + "-wal"
+        self._wal_seen = 0  # the WAL file's size at the last checkpoint (see _wal_grown)
         self._thread = threading.Thread(target=self._loop, name="hooklab-upkeep", daemon=True)
         store._upkeep = self  # (held before its thread starts: a Ctrl-C just after the start,
         self._thread.start()  # before "self._upkeep = _Upkeep(self)", left that thread for good)
@@ -4051,11 +4057,24 @@ class _Upkeep:
         st = self.store
         if st._written >= _CHECKPOINT_ROWS or st._commits >= _CHECKPOINT_COMMITS or (
             st._written_bytes >= _CHECKPOINT_BYTES
-        ) or (
+        ) or self._wal_grown() or (
             not self._sealing and st._has_segments
             and st._last_id - st._segments_upto >= S.SEG_ROWS
         ):
             self._wake.set()
+
+    def _wal_grown(self) -> bool:
+        """Writer thread: whether the WAL file passed :data:`_CHECKPOINT_WAL` bytes since the
+        last checkpoint (one ``stat`` a batch). Its size is what it holds: each time it starts
+        over ``journal_size_limit`` cuts it to :data:`_WAL_KEEP`. One a reader keeps from
+        starting over is checkpointed again each time it grows by a quarter of that."""
+        try:
+            size = os.stat(self._wal).st_size
+        except OSError:
+            return False
+        if size < self._wal_seen:  # (started over since)
+            self._wal_seen = 0
+        return size >= max(_CHECKPOINT_WAL, self._wal_seen + _CHECKPOINT_WAL // 4)
 
     def stop(self) -> None:
         self._stopping = True
@@ -4083,6 +4102,8 @@ class _Upkeep:
                     self._seal(db)
                     if st._written or st._commits:
                         st._written = st._commits = st._written_bytes = 0
+                        with contextlib.suppress(OSError):
+                            self._wal_seen = os.stat(self._wal).st_size
                         db.execute("PRAGMA wal_checkpoint(PASSIVE)")
                         st._checkpoint_due = True
                     else:
