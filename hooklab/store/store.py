@@ -116,6 +116,9 @@ _CHECKPOINT_BYTES = 16 << 20
 #: a small webhook's commit writes a page of the table and of each index and of the search
 #: index (some 60 KB), so 256 of them filled a 16 MiB disk with page copies alone
 _CHECKPOINT_WAL = 4 << 20
+#: seconds between two looks, while captures are not being stored, at whether a write would
+#: succeed again (the disk has room, the file is back): see _Upkeep._probe
+_PROBE_EVERY = 2.0
 #: bytes a WAL file keeps once checkpointed (the rest is given back to the disk as the WAL
 #: starts over; in a quiet moment it is emptied altogether: see _Upkeep._shrink_wal)
 _WAL_KEEP = 1 << 20
@@ -4048,6 +4051,7 @@ class _Upkeep:
         self._idle_done: dict[int, tuple[int, int]] = {}  # work -> store state it found nothing in
         self._wal = store._file + "-wal"
         self._wal_seen = 0  # the WAL file's size at the last checkpoint (see _wal_grown)
+        self._probed_at = 0.0  # when a write was last tried while failing (see _probe)
         self._thread = threading.Thread(target=self._loop, name="hooklab-upkeep", daemon=True)
         store._upkeep = self  # (held before its thread starts: a Ctrl-C just after the start,
         self._thread.start()  # before "self._upkeep = _Upkeep(self)", left that thread for good)
@@ -4099,6 +4103,7 @@ class _Upkeep:
                     if st.file_problem() is not None:  # (writes are refused meanwhile)
                         st._make_wal_harmless(db)
                         continue
+                    self._probe(db)
                     self._seal(db)
                     if st._written or st._commits:
                         st._written = st._commits = st._written_bytes = 0
@@ -4162,6 +4167,41 @@ class _Upkeep:
             db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
         finally:
             db.execute("PRAGMA busy_timeout = 5000")
+
+    def _probe(self, db: sqlite3.Connection) -> None:
+        """While captures are not being stored (:attr:`CaptureStore.failing`: a full disk, a
+        database file moved away and put back, one locked by another program), every
+        :data:`_PROBE_EVERY` seconds: give the WAL's room back (a ``TRUNCATE`` checkpoint)
+        and try a write of this thread's own (a key added to the meta table and deleted in one
+        transaction: a page written to the WAL and synced, nothing changed). Once it commits,
+        the failure is over: ``/_hooklab/health`` says so without waiting for a webhook. A
+        write that failed meanwhile (a newer error) keeps it."""
+        st = self.store
+        seen = st.last_error
+        if seen is None or st._failed is not None or st._closed or st._importing:
+            return
+        now = time.monotonic()
+        if now - self._probed_at < _PROBE_EVERY:
+            return
+        self._probed_at = now
+        db.execute("PRAGMA busy_timeout = 0")  # (the writer's write lock: its writes decide)
+        try:
+            with contextlib.suppress(sqlite3.Error):
+                db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('probe', '1')")
+                db.execute("DELETE FROM meta WHERE key = 'probe'")
+                db.execute("COMMIT")
+            except BaseException:
+                _rollback(db)
+                raise
+        except sqlite3.Error:
+            return  # (still failing: tried again later)
+        finally:
+            db.execute("PRAGMA busy_timeout = 5000")
+        if st.last_error is seen and st.file_problem() is None:
+            st.last_error = None
 
     def _ask_retention(self) -> None:
         """A retention pass of the writer's, when one is owed and nothing is written (the
