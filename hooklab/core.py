@@ -1913,12 +1913,14 @@ class HookLab(Configurable):
 
 def _shown_path(path: str) -> str:
     """``path`` (absolute, or ``:memory:``) as a status line shows it: relative to the working
-    folder when under it, else as it is (not ``../../../abs.sqlite3``)."""
+    folder when under it, else as it is (not ``../../../abs.sqlite3``); control and invisible
+    characters escaped (a line break in a folder's name would forge a line of ``hooklab
+    serve``'s output)."""
     if path == ":memory:":
         return path
     path = os.path.abspath(path)
     rel = os.path.relpath(path)
-    return path if rel == os.pardir or rel.startswith(os.pardir + os.sep) else rel
+    return printable(path if rel == os.pardir or rel.startswith(os.pardir + os.sep) else rel)
 
 
 @atexit.register
