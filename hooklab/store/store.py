@@ -116,6 +116,9 @@ _CHECKPOINT_BYTES = 16 << 20
 #: a small webhook's commit writes a page of the table and of each index and of the search
 #: index (some 60 KB), so 256 of them filled a 16 MiB disk with page copies alone
 _CHECKPOINT_WAL = 4 << 20
+#: a WAL past this size is also checkpointed once the disk has less room left than it holds
+#: (a checkpoint needs up to as much room in the database file as the WAL holds)
+_CHECKPOINT_WAL_MIN = 256 << 10
 #: seconds between two looks, while captures are not being stored, at whether a write would
 #: succeed again (the disk has room, the file is back): see _Upkeep._probe
 _PROBE_EVERY = 2.0
@@ -4069,16 +4072,24 @@ class _Upkeep:
 
     def _wal_grown(self) -> bool:
         """Writer thread: whether the WAL file passed :data:`_CHECKPOINT_WAL` bytes since the
-        last checkpoint (one ``stat`` a batch). Its size is what it holds: each time it starts
-        over ``journal_size_limit`` cuts it to :data:`_WAL_KEEP`. One a reader keeps from
-        starting over is checkpointed again each time it grows by a quarter of that."""
+        last checkpoint, or (past :data:`_CHECKPOINT_WAL_MIN`) the room left on its disk: the
+        checkpoint may need as much in the database file, and once done the WAL is written
+        over from its start rather than grown (a ``stat`` a batch, a ``statvfs`` past 256
+        KiB). Its size is what it holds: each time it starts over ``journal_size_limit`` cuts
+        it to :data:`_WAL_KEEP`. One a reader keeps from starting over is checkpointed again
+        each time it grows by a quarter of its limit."""
         try:
             size = os.stat(self._wal).st_size
         except OSError:
             return False
+        limit = _CHECKPOINT_WAL
+        if size >= _CHECKPOINT_WAL_MIN:
+            with contextlib.suppress(OSError, AttributeError):  # (no statvfs: Windows)
+                v = os.statvfs(self._wal)
+                limit = min(limit, max(_CHECKPOINT_WAL_MIN, v.f_bavail * v.f_frsize))
         if size < self._wal_seen:  # (started over since)
             self._wal_seen = 0
-        return size >= max(_CHECKPOINT_WAL, self._wal_seen + _CHECKPOINT_WAL // 4)
+        return size >= max(limit, self._wal_seen + limit // 4)
 
     def stop(self) -> None:
         self._stopping = True
