@@ -16,13 +16,12 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import signal
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
 from _http import post_each
+from _jupyter_server import stop_server
 from _relsupport import serve, tmpfs
 
 pytestmark = pytest.mark.timeout(180)
@@ -38,16 +37,6 @@ def _health(port: int) -> tuple[int, dict]:
         return r.status, json.loads(r.read())
     finally:
         conn.close()
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
 
 
 def _body(i: int, size: int) -> bytes:
@@ -98,7 +87,7 @@ def test_a_small_disk_is_filled_by_captures_not_by_wal_page_copies(
             assert health["captures"] == keep, (health, {
                 f: os.path.getsize(disk / f) for f in os.listdir(disk)})
         finally:
-            _stop(proc)
+            stop_server(proc)
         # the newest `keep` captures, readable after the stop (as the senders sent them)
         import hooklab
 
@@ -184,4 +173,4 @@ def test_health_says_ok_once_a_write_would_succeed_without_waiting_for_a_webhook
                 assert (said, got) in (((200, "ok"), [200]), ((503, "failing"), [503])), (
                     seen, got)
         finally:
-            _stop(proc)
+            stop_server(proc)
