@@ -174,3 +174,38 @@ def test_health_says_ok_once_a_write_would_succeed_without_waiting_for_a_webhook
                     seen, got)
         finally:
             stop_server(proc)
+
+
+def test_a_disk_filled_by_captures_reads_back_every_acknowledged_one(tmp_path: Path) -> None:
+    """No retention, webhooks until the disk is full: what fills it is captures (thousands,
+    where the WAL's page copies stopped it at 250 of them on 16 MiB), and after the stop every
+    acknowledged capture is read back on the full disk (a WAL that held the whole disk left
+    no room for the ``-shm`` a reader needs to read it: ``hooklab.open`` refused)."""
+    import hooklab
+
+    with tmpfs(tmp_path / "disk", "size=6m") as disk:
+        db = disk / "c.sqlite3"
+        proc, port = serve(db, "--quiet", log=tmp_path / "serve.log")
+        acked: list[bytes] = []
+        refused = 0
+        try:
+            def each(n: int, status: int) -> None:
+                nonlocal refused
+                if status == 200:
+                    acked.append(bodies[n])
+                else:
+                    refused += 1
+
+            bodies = [_body(i, 1_000) for i in range(8_000)]
+            conn_bodies = iter(bodies)
+            post_each(port, "/fill", (b for b in conn_bodies if refused < 20), each,
+                      timeout=30)
+        finally:
+            stop_server(proc)
+        assert refused, "the disk never filled"
+        assert len(acked) > 1_000, len(acked)  # (main: 87, the rest WAL page copies)
+        lab = hooklab.open(str(db))
+        try:
+            assert [c.body for c in lab.captures] == acked
+        finally:
+            lab.stop()
