@@ -377,6 +377,8 @@ class HookLab(Configurable):
         self._forwarder: Any = None
         self._forwards_left: Any = None  # (what the last forwarder closed left: forwards_left)
         self._views: weakref.WeakSet[Any] = weakref.WeakSet()
+        #: stopped by %unload_ext / %reload_ext hooklab (see _not_replaced)
+        self._unloaded = False
         #: views a newer lab.live() replaced: one line each still on screen, closed at stop
         self._replaced: weakref.WeakSet[Any] = weakref.WeakSet()
         _ALL_LABS.add(self)
@@ -527,6 +529,17 @@ class HookLab(Configurable):
                 raise
         return self._store
 
+    def _not_replaced(self, call: str) -> None:
+        """``RuntimeError`` when ``%reload_ext hooklab`` (or ``%unload_ext``, then
+        ``%load_ext``) stopped this lab and another serves as ``hooklab.lab()``: a secret,
+        answer or forward set here went nowhere, without a word, ``url_for`` advised
+        ``lab.start()``, which started a second server beside it."""
+        current = _DEFAULT
+        if self._unloaded and current is not None and current is not self:
+            raise RuntimeError(
+                f"this lab was stopped by %reload_ext hooklab (or %unload_ext); the lab "
+                f"serving now is hooklab.lab(): lab = hooklab.lab(), then {call} again")
+
     def start(self) -> HookLab:
         """Start serving (idempotent). Returns ``self``.
 
@@ -541,6 +554,7 @@ class HookLab(Configurable):
         taken ``port`` moves to the next free one) raises :class:`ForwardLoopError` and
         nothing is served: it would capture every webhook again and again.
         """
+        self._not_replaced("lab.start()")
         if self.server is not None and self.server.is_running:
             return self
         last, self._last_bound = self._last_bound, None
@@ -812,6 +826,7 @@ class HookLab(Configurable):
         Node), which took ``url_for("..") + "/x"`` to bin x.
         """
         if self.server is None:
+            self._not_replaced(f"lab.url_for({bin!r})")
             raise RuntimeError("this lab is not serving; call lab.start() or hooklab.start()")
         return self.server.url_for(bin, _url_text(path))
 
@@ -1091,6 +1106,7 @@ class HookLab(Configurable):
         >>> lab.secret("wa", None, provider="meta", verify_token="tok")
         >>> lab.secret("ny", None, provider="nylas")  # its ?challenge= is stored as nylas
         """
+        self._not_replaced("lab.secret(...)")
         if provider is not None:
             given, provider = provider, provider.strip().lower()
             if provider not in TABLE:  # (named as given: a secret's shape is in its case)
@@ -1462,6 +1478,7 @@ class HookLab(Configurable):
         >>> lab.rules.remove("github"), lab.rules.remove("/slow/*")
         (True, True)
         """
+        self._not_replaced("lab.respond(...)")
         self.rules.add(bin_or_path, status, body, headers, delay, method=method)
 
     # -- forward / replay / export ----------------------------------------------------------
@@ -1485,6 +1502,7 @@ class HookLab(Configurable):
         """
         from .outbound.forward import Forwarder, book_resigner
 
+        self._not_replaced("lab.forward(...)")
         bin = check_bin(bin)  # ("/orders" is the bin url_for("/orders") captures into;
         # "github/push" is no bin: POST /github/push is captured into bin "github")
         if to is not None:

@@ -583,6 +583,7 @@ def unload(shell: Any) -> None:
     lab = default_lab()
     if lab is not None:
         lab.stop()
+        lab._unloaded = True  # (a handle kept in the notebook says so: HookLab._not_replaced)
         if lab in shell.configurables:
             shell.configurables.remove(lab)
     set_default(None)
