@@ -16,11 +16,15 @@ import hooklab
 
 #: (bin, path): a dot segment somewhere
 REFUSED = [("..", ""), (".", ""), ("..", "x"), ("a", "../b"), ("a", "./b"), ("a", "b/."),
-           ("a", "b/..?q=1"), ("a", "b/../c/")]
+           ("a", "b/..?q=1"), ("a", "b/../c/"),
+           # (escaped dots: a WHATWG URL parser reads %2e as a dot; an outside tester with
+           # node's new URL(): /orders/%2e%2E/x went to bin x)
+           ("a", "%2e%2E/x"), ("a", ".%2E/x"), ("a", "x/.%2e/y"), ("a", "%2E"), ("a", "%2e./x")]
 #: (bin, path) -> the URL's path as written and the capture's bin, the same for every client
 TAKEN = [("a", "...", "/a/...", "a"), ("...", "", "/...", "..."), ("a", "..x/x..", "/a/..x/x..", "a"),
          ("a", "b?q=..", "/a/b?q=..", "a"), ("a", "b?q=../x", "/a/b?q=../x", "a"),
-         ("a.", "b", "/a./b", "a.")]
+         ("a.", "b", "/a./b", "a."), ("a", "%2E%2E%2E", "/a/%2E%2E%2E", "a"),
+         ("a", "%2E%2Ex", "/a/%2E%2Ex", "a")]
 
 
 @pytest.fixture(scope="module")

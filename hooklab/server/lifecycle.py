@@ -26,6 +26,7 @@ import contextlib
 import errno
 import logging
 import os
+import re
 import socket
 import threading
 import warnings
@@ -354,10 +355,10 @@ def _no_dot_segment(segment: str) -> str:
     parser reads ``%2E`` as a dot too), so ``url_for("..") + "/x"`` reached bin ``x``, among
     its real captures, while :func:`hooklab.send` (the path as written) reached bin ``..``.
 
-    >>> _no_dot_segment("..."), _no_dot_segment("a")
-    ('...', 'a')
+    >>> _no_dot_segment("..."), _no_dot_segment("a"), _no_dot_segment("%2E%2Ex")
+    ('...', 'a', '%2E%2Ex')
     """
-    if segment in (".", ".."):
+    if re.sub(r"%2[eE]", ".", segment) in (".", ".."):  # (%2E: a dot to WHATWG URL)
         raise ValueError(f"a {segment!r} segment is removed by clients before they send "
                          "(RFC 3986 5.2.4; browsers and Node read %2E as a dot too): the "
                          "URL would reach another bin; name the bin or path otherwise")
