@@ -224,8 +224,8 @@ def _check_unescaped(name: str, b: str) -> str:
         what = "a '/' inside" if "/" in read else "%XX text in its name"
         write = (f"a bin with {what}, as {read!r}, is named by no call of lab.secret, "
                  "lab.respond or lab.forward (url_for captures into it; give it a name of "
-                 "one path segment without escapes, or match it with a path glob: "
-                 f"lab.respond('/{b}/*'))")
+                 "one path segment without escapes, or answer its paths with path globs: "
+                 f"lab.respond('/{b}') and lab.respond('/{b}/*'))")
     else:
         write = f"write {read!r} (url_for({read!r}) escapes it again)"
     raise ValueError(f"{shown} is spelt with %XX escapes: a capture to /{b}/... is in bin "

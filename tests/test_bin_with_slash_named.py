@@ -17,7 +17,8 @@ REFUSED = [
     ("a%2Fb", "is in bin 'a/b' (a bin is read with its escapes undone, as capture.bin is); a "
               "bin with a '/' inside, as 'a/b', is named by no call of lab.secret, lab.respond "
               "or lab.forward (url_for captures into it; give it a name of one path segment "
-              "without escapes, or match it with a path glob: lab.respond('/a%2Fb/*'))"),
+              "without escapes, or answer its paths with path globs: lab.respond('/a%2Fb') "
+              "and lab.respond('/a%2Fb/*'))"),
     ("%2Fx", "is in bin '/x'"),
     ("100%2541", "a bin with %XX text in its name, as '100%41', is named by no call"),
     ("caf%C3%A9", "is in bin 'café' (a bin is read with its escapes undone, as capture.bin "
@@ -44,8 +45,12 @@ def test_a_bin_no_call_can_name_is_refused_saying_so(lab, name, words) -> None:
     assert len(lab.rules) == 0
 
 
-def test_the_path_glob_the_words_give_answers_that_bin(lab) -> None:
-    lab.respond("/a%2Fb/*", status=202)
-    assert hooklab.send(lab.url_for("a/b", "x"), payload={}).status == 202
+def test_the_path_globs_the_words_give_answer_that_bin(lab) -> None:
+    """(an outside tester: '/a%2Fb/*' alone left url_for('a/b') itself answered 200)"""
+    lab.respond("/a%2Fb", status=202)
+    lab.respond("/a%2Fb/*", status=203)
+    assert hooklab.send(lab.url_for("a/b"), payload={}).status == 202
+    assert hooklab.send(lab.url_for("a/b", "x"), payload={}).status == 203
     assert hooklab.send(lab.url_for("a", "b/x"), payload={}).status == 200
-    assert [c.bin for c in lab.wait(2, timeout=20)] == ["a/b", "a"]
+    assert hooklab.send(lab.url_for("a/bc"), payload={}).status == 200
+    assert [c.bin for c in lab.wait(4, timeout=20)] == ["a/b", "a/b", "a", "a/bc"]
