@@ -1692,7 +1692,9 @@ class Capture:
         A capture that came through the Jupyter relay shows the URL's key as ``[key]`` (the
         key is the credential), so a signature over the URL cannot match :attr:`url`: pass
         ``url=lab.public_url(bin)``, the bin's public URL, and the path and query after
-        the key are the capture's own (the reason says so when the check needs it)::
+        the key are the capture's own (the reason says so when the check needs it; a
+        ``token=`` parameter the relay took out of the query is not among them, so a URL
+        signed with one verifies on arrival only)::
 
             cap.verify(auth_token, "twilio", url=lab.public_url("tw"))
 
