@@ -214,12 +214,14 @@ def check_secret(provider: str, secret: str | bytes) -> None:
     ValueError: secret is not valid base64 after whsec_
     """
     from ._hmac import check_key
+    from ._special import check_ed25519_key
 
     entry = TABLE.get((provider or "").strip().lower())
     if entry is None or not isinstance(secret, (str, bytes)) or not secret:
         return
     try:
         check_key(secret, entry)
+        check_ed25519_key(secret, entry)
     except Invalid as exc:
         raise ValueError(str(exc)) from None
 

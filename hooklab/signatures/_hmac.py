@@ -684,19 +684,14 @@ def _basic_sign(out: Outgoing, p: Any) -> SignedRequest:
 def check_key(secret: str | bytes, p: Any) -> None:
     """``Invalid`` (the words signing and verifying use) when ``secret`` cannot be the key of
     provider ``p`` (its row of the provider table), for the schemes whose secret has a form
-    to check: Standard Webhooks' ``whsec_<base64>``, an HMAC key in base64 or hex, an Ed25519
-    key (32 bytes: Discord's in hex, Telnyx's in base64)."""
+    to check: Standard Webhooks' ``whsec_<base64>``, an HMAC key in base64 or hex (an
+    Ed25519 key: :func:`hooklab.signatures._special.check_ed25519_key`)."""
     if p.scheme == "standardwebhooks":
         swh_key(secret, raw_fallback=p.id == "openai")
     elif p.scheme == "hmac" and p.sig.get("key", "utf8") in ("b64", "hex"):
         hmac_key(secret, p.sig["key"])
     elif p.scheme == "adyen":
         hmac_key(secret, "hex")
-    elif p.scheme == "ed25519":  # (Discord, Telnyx: 32 bytes, in hex or base64, no package
-        from ._special import _key_bytes  # needed to tell)
-
-        _key_bytes(secret, p.sig.get("key_enc", "hex"),
-                   f"{p.name} Ed25519 key (the public key to verify, the private key to sign)")
 
 
 SCHEMES: dict[str, Scheme] = {

@@ -609,6 +609,15 @@ def _key_bytes(secret: str | bytes, enc: str, what: str) -> bytes:
     return raw
 
 
+def check_ed25519_key(secret: str | bytes, p: Any) -> None:
+    """``Invalid`` when ``secret`` cannot be an Ed25519 key of provider ``p`` (32 bytes:
+    Discord's in hex, Telnyx's in base64; no package needed to tell): the public key to
+    verify with, the private key to sign with."""
+    if p.scheme == "ed25519":
+        _key_bytes(secret, p.sig.get("key_enc", "hex"),
+                   f"{p.name} Ed25519 key (the public key to verify, the private key to sign)")
+
+
 def _ed25519_verify(inc: Incoming, p: Any) -> str:
     s = p.sig
     sig_raw = inc.header(s["header"])
