@@ -55,6 +55,7 @@ from .server.lifecycle import (
     CaptureServer,
     ServerError,
     bind_address,
+    server_url,
     user_stacklevel,
 )
 from .server.responses import ResponseRules
@@ -366,6 +367,9 @@ class HookLab(Configurable):
         #: asked (port=0, or a taken port it moved past) until stop_serving(): start() takes
         #: that port again while host and port are still the ones asked for then
         self._last_bound: tuple[str, int, int] | None = None
+        #: (host, port asked for, URL) of the server stop_serving() stopped: while host and
+        #: port are still those, the address the lab listens on again (see _home_url)
+        self._last_url: tuple[str, int, str] | None = None
         #: made by hooklab.open() and not served since (nor stopped): the status line says so
         self._opened = False
         super().__init__(**kwargs)
@@ -644,11 +648,26 @@ class HookLab(Configurable):
         # 404 instead of a dead relay; start() brings the URLs back
         ingress.withdraw(self)
         if self.server is not None:
-            if self.server.is_running and self.server.port != self.port:
-                self._last_bound = (self.host, self.port, self.server.port)
+            if self.server.is_running:
+                self._last_url = (self.host, self.port, self.server.url)
+                if self.server.port != self.port:
+                    self._last_bound = (self.host, self.port, self.server.port)
             self.server.stop()
             self.server = None
         self._tell_views()
+
+    def _home_url(self) -> str | None:
+        """The lab's own address, also while it is not serving: its server's URL, else the
+        one it listened on and :meth:`start` takes again (the port ``port=0`` picked, or the
+        next free one a taken port moved it to), else the one ``host`` and ``port`` name
+        (``None`` for ``port=0`` never bound). "Copy as curl" of a view opened while the lab
+        is stopped goes there (it went to port 8765, which the lab may never have used)."""
+        if self.server is not None:
+            return self.server.url
+        last = self._last_url
+        if last is not None and last[:2] == (self.host, self.port):
+            return last[2]
+        return server_url(self.host, self.port) if self.port else None
 
     def _tell_views(self) -> None:
         """The live views' counters say whether this lab receives webhooks (a stopped lab's
@@ -1298,7 +1317,7 @@ class HookLab(Configurable):
         """
         from .widget.view import LiveView
 
-        base = self.server.url if self.server is not None else None  # for "Copy as curl"
+        base = self._home_url()  # for "Copy as curl" (also while stopped: where start() listens)
         # (serving="auto": the view follows this lab's servers itself, also a server thread
         # that ends on its own; a lab that never served, hooklab.open's, says "not serving")
         view = LiveView(self.store, base_url=base, **filters)

@@ -70,8 +70,8 @@ _log = logging.getLogger("hooklab")
 
 __all__ = [
     "DEFAULT_MAX_BODY", "DEFAULT_MAX_IN_FLIGHT", "FIRST_BYTE_TIMEOUT", "RESERVED_PREFIX",
-    "STOP_GRACE", "CaptureServer", "ServerError", "Serving", "bind_address", "serving_file",
-    "serving_of", "user_stacklevel", "watch_serving",
+    "STOP_GRACE", "CaptureServer", "ServerError", "Serving", "bind_address", "server_url",
+    "serving_file", "serving_of", "user_stacklevel", "watch_serving",
 ]
 
 
@@ -167,6 +167,22 @@ def listening_sockets(port: int, host: str) -> list[socket.socket]:
             sock.close()
         raise
     return made
+
+
+def server_url(host: str, port: int, *, takes_ipv4: bool = True) -> str:
+    """``http://<host>:<port>``, the URL that reaches a server bound to ``host`` and ``port``
+    from this machine: an address that means every one (``0.0.0.0``, ``::``) is reached at
+    ``127.0.0.1`` (``[::1]`` when the sockets bound take no IPv4, ``takes_ipv4=False``).
+    :attr:`CaptureServer.url` says it, and a stopped lab the address it listens on again.
+
+    >>> server_url("0.0.0.0", 8765), server_url("::1", 9000), server_url("::", 1, takes_ipv4=False)
+    ('http://127.0.0.1:8765', 'http://[::1]:9000', 'http://[::1]:1')
+    """
+    if not host or _unspecified(host):
+        host = "127.0.0.1" if takes_ipv4 else "::1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
 
 
 def _unspecified(address: str) -> bool:
@@ -899,12 +915,7 @@ class CaptureServer:
         >>> CaptureServer(None, "::1", 8765).url
         'http://[::1]:8765'
         """
-        host = self.host
-        if not host or _unspecified(host):
-            host = "127.0.0.1" if self._takes_ipv4 else "::1"
-        if ":" in host:
-            host = f"[{host}]"
-        return f"http://{host}:{self.port}"
+        return server_url(self.host, self.port, takes_ipv4=self._takes_ipv4)
 
     def tell_refused(self, status: int, message: str, req: Any, remote: str) -> None:
         """A request was refused before it could be stored (the server's loop): counted, and
