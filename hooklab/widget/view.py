@@ -666,6 +666,7 @@ class LiveView(LiveControls, W.VBox):
         self._page, self._moved = 0, None
         self._anchor = self._anchor if self.paused else None
         self._picked_at = None  # (a filter typed shows at once, rows held or not)
+        self._detail_stale = self._selected is not None  # (its Diff: among what shows now)
         self._request_ui()
 
     def _on_pause(self, change: dict[str, Any]) -> None:
@@ -1336,15 +1337,25 @@ class LiveView(LiveControls, W.VBox):
         note = f"(over the newest {getattr(self, '_schema_n', 0):,} captures of {what})"
         return table.get(field_name(_tree.schema_path(key))), note
 
-    def _previous(self, cap: Capture) -> Capture | None:
+    def _diff_scope(self) -> dict[str, Any]:
+        """The captures "Diff with previous" looks among: those the view shows, its filters
+        and its bin, provider and search boxes (not "Clear view"'s point: a retry is still
+        compared with its original cleared from sight). A redelivery in bin ``github`` was
+        compared with another bin's delivery of the same event type that the view hid."""
+        scope = {**self.filters, **self._box_filters()}
+        scope.pop("until", None)  # (the capture's own time bounds the look: see _previous)
+        return scope
+
+    def _previous(self, cap: Capture, scope: dict[str, Any]) -> Capture | None:
         """The delivery before ``cap`` of the same provider and event type (same bin and path
-        when it has no event type)."""
+        when it has no event type) among the captures ``scope`` filters to."""
         if cap.event_type is not None:
-            flt: dict[str, Any] = {"event_type": cap.event_type, "provider": cap.provider}
+            flt: dict[str, Any] = {**scope, "event_type": cap.event_type, "provider": cap.provider}
         else:
-            flt = {"bin": cap.bin, "path": cap.path}
+            flt = {**scope, "bin": cap.bin, "path": cap.path}
         for c in self.store.query(until=cap.received_at, newest_first=True, limit=200, **flt):
-            if c.id < cap.id and (c.provider, c.event_type) == (cap.provider, cap.event_type):
+            if c.id < cap.id and (c.provider, c.event_type) == (cap.provider, cap.event_type) and (
+                    cap.event_type is not None or c.bin == cap.bin):  # (bin="/a" is "a" too)
                 return self._shown(c)
         return None
 
@@ -1352,8 +1363,10 @@ class LiveView(LiveControls, W.VBox):
         cap = self._selected
         reveal = bool(self.show_credentials.value)
         headers = bool(self.diff_headers.value)
+        scope = self._diff_scope()  # (another bin or provider chosen: another previous)
         state = (None if cap is None else _identity(cap), reveal, headers, self._newest(),
-                 self._gone)  # (the capture itself: an id may name one of each lab's, see above)
+                 self._gone, repr(sorted(scope.items(), key=repr)))  # (the capture itself:
+        # an id may name one of each lab's, see above)
         if state == self._diff_for:
             return
         self._diff_for = state
@@ -1366,7 +1379,7 @@ class LiveView(LiveControls, W.VBox):
             self._set(self.diff_pane, value='<div class="hl-none">Click a row: what changed '
                                             "since the previous delivery of its event type.</div>")
             return
-        prev = self._previous(cap)
+        prev = self._previous(cap, scope)
         self._diff_prev = None if prev is None else prev.id
         what = R.event_read(cap) or f"capture to {R.target_as_sent(cap.path)}"
         if prev is None:  # (the first one, or the earlier ones deleted: by retention, clear())

@@ -1,0 +1,184 @@
+"""Live views of a real lab, met as a user meets them (real sockets, ``import hooklab``).
+
+"Copy as curl" of a view opened while its lab is not serving goes to the lab's address (it
+went to ``http://127.0.0.1:8765``, a port the lab may never have used); "Diff with previous"
+compares among the captures the view shows (it took another bin's delivery the view hid).
+"""
+
+from __future__ import annotations
+
+import socket
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import comm
+import pytest
+from _http import free_port
+
+import hooklab
+
+
+class _Comm:
+    """A comm that talks to no front end (the view's widgets need one)."""
+
+    kernel = "Truthy"
+
+    def __init__(self, **kwargs: Any) -> None:
+        import uuid
+
+        self.comm_id = uuid.uuid4().hex
+
+    def open(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def on_msg(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def send(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def close(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+
+@pytest.fixture(autouse=True)
+def _no_frontend(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(comm, "create_comm", lambda **kw: _Comm(**kw))
+
+
+def _curl_target(view: Any) -> str:
+    """The URL the view's "Copy as curl" command sends to (the line that runs curl)."""
+    line = next(line for line in view.curl.value.splitlines() if line.startswith("curl "))
+    return next(word.strip("'") for word in line.split() if word.strip("'").startswith("http://"))
+
+
+@pytest.fixture
+def held_port() -> Iterator[int]:
+    """A port another program listens on: a lab asked for it moves to the next free one."""
+    port = free_port()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", port))
+        s.listen()
+        yield port
+
+
+@pytest.mark.parametrize("how", ["stop_serving", "stop"])
+@pytest.mark.parametrize("asked", ["fixed", "any free (port=0)", "taken (moved on)"])
+def test_copy_as_curl_of_a_view_opened_while_stopped_goes_to_the_lab(
+        tmp_path: Path, request: pytest.FixtureRequest, how: str, asked: str) -> None:
+    port = {"fixed": free_port, "any free (port=0)": lambda: 0,
+            "taken (moved on)": lambda: request.getfixturevalue("held_port")}[asked]()
+    with pytest.warns(RuntimeWarning) if asked.startswith("taken") else _nothing():
+        lab = hooklab.start(port=port, db=str(tmp_path / "c.sqlite3"))
+    views: list[Any] = []
+    try:
+        served_at = lab.url  # (what the sender was given)
+        if port:
+            assert (served_at == f"http://127.0.0.1:{port}") == (asked == "fixed")
+        with urllib.request.urlopen(urllib.request.Request(
+                served_at + "/orders/new?x=1", data=b'{"a": 1}'), timeout=10) as resp:
+            resp.read()
+        (cap,) = lab.wait(1, timeout=10)
+        getattr(lab, how)()
+        assert not lab.is_running
+        view = lab.live(bin="orders")
+        views.append(view)
+        view.select(cap.id)
+        assert _curl_target(view) == served_at + "/orders/new?x=1", view.curl.value
+        lab.start()  # (and the lab does listen there again: the command reaches it)
+        assert lab.url == served_at
+    finally:
+        for v in views:
+            v.close()
+        lab.stop()
+
+
+class _nothing:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+# -- "Diff with previous" looks among the captures the view shows ----------------------------
+
+def _post(lab: Any, bin: str, body: bytes, delivery: str) -> None:
+    req = urllib.request.Request(f"{lab.url}/{bin}", data=body, headers={
+        "Content-Type": "application/json", "X-GitHub-Event": "push",
+        "X-GitHub-Delivery": delivery})
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        resp.read()
+
+
+def _diff_against(view: Any) -> str:
+    """What the Diff tab compares with: ``#N`` or ``none``, read from its visible text."""
+    import re
+
+    text = re.sub(r"<[^>]+>", " ", view.diff_pane.value)
+    m = re.search(r"against the previous push: #(\d+)", text)
+    return f"#{m.group(1)}" if m else ("none" if "no earlier delivery" in text else text)
+
+
+# deliveries: #1 bin github (main), #2 bin other-repo (x), #3 bin github (#1 redelivered),
+# #4 bin other-repo; each row: the view, its boxes, the capture opened, what it is compared with
+# (the newest earlier push among the captures that view lets through)
+_DIFF_CASES = [
+    ({"bin": "github"}, {}, 3, "#1"),                 # the tester's: a retry against its original
+    ({"bin": "/github"}, {}, 3, "#1"),                # the bin spelt as url_for's path is
+    ({}, {"bin_filter": "github"}, 3, "#1"),          # the bin chosen in the view's box
+    ({}, {}, 3, "#2"),                                # every bin shown: the previous one shown
+    ({}, {"search": "main"}, 3, "#1"),                # the search box hides #2
+    ({"bin": "other-repo"}, {}, 4, "#2"),
+    ({"bin": "other-repo"}, {}, 2, "none"),           # its first: nothing (not #1 of github)
+    ({"bin": "github", "until": 3}, {}, 3, "#1"),     # the view's own until= bounds nothing more
+    ({"bin": "github", "since": 1}, {}, 3, "none"),   # since=1: #1 is not in the view
+    ({"bin": ["github", "other-repo"]}, {}, 3, "#2"),  # both bins shown
+    ({"provider": "github", "search": "main"}, {}, 3, "#1"),
+]
+
+
+@pytest.mark.parametrize("filters, boxes, opened, against", _DIFF_CASES)
+def test_diff_with_previous_compares_among_what_the_view_shows(
+        filters: dict[str, Any], boxes: dict[str, str], opened: int, against: str) -> None:
+    lab = hooklab.start(port=0, db=":memory:")
+    try:
+        main, other = b'{"ref": "refs/heads/main", "after": "a1"}', b'{"ref": "refs/heads/x"}'
+        for bin, body, delivery in (("github", main, "d-1"), ("other-repo", other, "o-1"),
+                                    ("github", main, "d-1"), ("other-repo", other, "o-2")):
+            _post(lab, bin, body, delivery)
+        assert [c.id for c in lab.wait(4, timeout=10)] == [1, 2, 3, 4]
+        assert {c.event_type for c in lab.captures} == {"push"}
+        view = lab.live(**filters)
+        for name, value in boxes.items():
+            getattr(view, name).value = value
+        view.tabs.selected_index = 2  # Diff with previous
+        view.select(opened)
+        view.refresh()
+        assert _diff_against(view) == against, view.diff_pane.value
+        view.close()
+    finally:
+        lab.stop()
+
+
+def test_the_diff_follows_a_bin_chosen_while_it_is_open() -> None:
+    lab = hooklab.start(port=0, db=":memory:")
+    try:
+        main, other = b'{"ref": "refs/heads/main"}', b'{"ref": "refs/heads/x"}'
+        for bin, body, delivery in (("github", main, "d-1"), ("other-repo", other, "o-1"),
+                                    ("github", main, "d-1")):
+            _post(lab, bin, body, delivery)
+        lab.wait(3, timeout=10)
+        view = lab.live()
+        view.tabs.selected_index = 2
+        view.select(3)
+        view.refresh()
+        assert _diff_against(view) == "#2"
+        view.bin_filter.value = "github"
+        view.refresh()
+        assert _diff_against(view) == "#1", view.diff_pane.value
+        view.close()
+    finally:
+        lab.stop()
