@@ -155,13 +155,28 @@ def split_parts(body: bytes, boundary: bytes) -> list[FormPart] | None:
 
 
 def _param(value: Any) -> str | None:
-    """A ``Content-Disposition`` parameter as text (RFC 2231 forms collapsed; a quote left
-    unclosed does not stay part of the name)."""
-    from email.utils import collapse_rfc2231_value
+    """A ``Content-Disposition`` parameter as text: ``value`` as :meth:`email.message.Message.
+    get_param` gives it (its quotes and ``\\`` / ``\"`` escapes undone, as web frameworks
+    read a quoted name), an RFC 2231 ``name*=utf-8''%E2%82%AC`` decoded from its charset, a
+    quote left unclosed not part of the name. Nothing else is taken off: RFC 7578 allows any
+    name, and ``name="<id>"`` is field ``<id>`` (``collapse_rfc2231_value`` unquoted the value
+    a second time, which took ``<...>`` and a further pair of quotes off).
 
+    >>> _param("<id>"), _param('"x'), _param(('utf-8', '', '\xe2\x82\xac<b>')), _param(None)
+    ('<id>', 'x', '€<b>', None)
+    """
     if value is None:
         return None
-    return str(collapse_rfc2231_value(value)).strip().strip('"')
+    if isinstance(value, tuple) and len(value) == 3:  # (RFC 2231: charset, language, text)
+        charset, _language, text = value
+        try:
+            value = bytes(text, "raw-unicode-escape").decode(charset or "us-ascii", "replace")
+        except LookupError:  # (a charset no codec is known for: the text as it came)
+            value = text
+    text = str(value).strip()
+    if text.startswith('"') and not (len(text) > 1 and text.endswith('"')):
+        text = text[1:]  # (name="x with no closing quote: parsers read x)
+    return text
 
 
 #: the charsets a multipart part's text is read in when its ``Content-Type`` declares one

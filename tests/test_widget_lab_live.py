@@ -182,3 +182,59 @@ def test_the_diff_follows_a_bin_chosen_while_it_is_open() -> None:
         view.close()
     finally:
         lab.stop()
+
+
+# -- a multipart form's field names in the Details tab, as sent --------------------------------
+
+def _details_text(view: Any) -> str:
+    """The Details tab as a browser renders it: its HTML tags gone, its entities read."""
+    import html
+    import re
+
+    return html.unescape(re.sub(r"<[^>]+>", " | ", view.detail.value))
+
+
+# (the parameter as it stands in the part's Content-Disposition, the field name an app's
+# form parser reads: RFC 7578 allows any name, in quotes with \" and \\ escapes, or RFC 2231's
+# name*=charset''%XX; browsers send " as %22 and line breaks as %0D%0A, which stay as sent)
+_NAMES = [
+    ('name="<id>"', "<id>"),                          # the tester's: was listed as "id"
+    ('name="<b>x</b> a<c"', "<b>x</b> a<c"),          # markup: shown as text, never as HTML
+    ('name="<script>alert(1)</script>"', "<script>alert(1)</script>"),
+    ('name="\\"<q>\\""', '"<q>"'),                   # escaped quotes around angle brackets
+    ("name=\"'<x>'\"", "'<x>'"),
+    ('name="a\\"b"', 'a"b'),                          # \" is a quote
+    ('name="a\\\\b"', "a\\b"),                        # \\ is one backslash
+    ('name="a\\b"', "a\\b"),                          # a lone backslash stays
+    ('name="a%22b%0D%0A"', "a%22b%0D%0A"),            # a browser's escapes: as sent
+    ("name*=utf-8''%3Cid%3E%E2%82%AC", "<id>€"),      # RFC 2231
+    ('name*="utf-8\'\'%3Cq%3E"', "<q>"),
+    ('name="x', "x"),                                 # no closing quote: parsers read x
+    ('name="plain"', "plain"),
+]
+
+
+@pytest.mark.parametrize("param, shown", _NAMES)
+def test_details_lists_a_multipart_field_by_the_name_sent(param: str, shown: str) -> None:
+    lab = hooklab.start(port=0, db=":memory:")
+    try:
+        bnd = "BoUnDaRy"
+        body = (f'--{bnd}\r\nContent-Disposition: form-data; {param}\r\n\r\nv42\r\n'
+                f'--{bnd}\r\nContent-Disposition: form-data; name="f"; filename="<evil> {shown}"\r\n'
+                f"Content-Type: image/png\r\n\r\nPNG\r\n--{bnd}--\r\n").encode()
+        req = urllib.request.Request(lab.url + "/m", data=body, headers={
+            "Content-Type": f"multipart/form-data; boundary={bnd}"})
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            resp.read()
+        (cap,) = lab.wait(1, timeout=10)
+        view = lab.live()
+        view.select(cap.id)
+        text = _details_text(view)
+        listed = text[text.index("multipart form fields"):]
+        assert f"| {shown} |  | v42 |" in listed, listed
+        assert f"<file {'<evil> ' + shown!r}, image/png, 3 bytes>" in listed, listed
+        assert "<script>" not in view.detail.value and "<b>x" not in view.detail.value
+        view.close()
+    finally:
+        lab.stop()
+
