@@ -238,3 +238,47 @@ def test_details_lists_a_multipart_field_by_the_name_sent(param: str, shown: str
     finally:
         lab.stop()
 
+
+# -- the bin dropdown: a bin spelt with %2F says it shows its slash-less namesake too ----------
+
+# (path sent, its capture's bin); ids 1.. in this order
+_BIN_PATHS = ["/%2Forders/x", "/orders/y", "/orders%2F/z", "/%2F/x", "/", "/%2Fa%2Fb/x", "/a%2Fb/x"]
+# each choice the dropdown offers -> the captures it shows (bin="/orders" is bin "orders"
+# and a bin spelt /%2Forders: the filters' documented meaning, lab.wait(bin=...) too)
+_BIN_CHOICES = {
+    "/orders (and bin orders)": [1, 2],
+    "orders": [2],
+    "orders/ (and bin orders)": [2, 3],
+    "/ (and the captures to /)": [4, 5],
+    "/": [5],                                          # the empty bin (path /)
+    "/a/b (and bin a/b)": [6, 7],
+    "a/b": [7],
+}
+
+
+def test_the_bin_dropdown_says_what_a_slash_spelt_bin_shows() -> None:
+    import time
+
+    lab = hooklab.start(port=0, db=":memory:")
+    try:
+        for path in _BIN_PATHS:
+            with urllib.request.urlopen(urllib.request.Request(lab.url + path, data=b"{}"),
+                                        timeout=10) as resp:
+                resp.read()
+        lab.wait(len(_BIN_PATHS), timeout=10)
+        view = lab.live()
+        deadline = time.monotonic() + 10
+        while len(view.bin_filter.options) < len(_BIN_CHOICES) + 1 and time.monotonic() < deadline:
+            time.sleep(0.1)
+            view.refresh()
+        offered = dict(view.bin_filter.options[1:])
+        assert sorted(offered) == sorted(_BIN_CHOICES), view.bin_filter.options
+        for label, ids in _BIN_CHOICES.items():
+            view.bin_filter.value = offered[label]
+            view.refresh()
+            assert sorted(i for _, i in view.table.options) == ids, (label, view.table.options)
+            # (as the bin filter means it everywhere)
+            assert [c.id for c in lab.wait(1, timeout=0, bin=offered[label])] == ids
+        view.close()
+    finally:
+        lab.stop()

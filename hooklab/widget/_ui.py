@@ -13,7 +13,7 @@ from typing import Any
 import ipywidgets as W
 
 from ..explore.payload import displayable
-from ..filters import NO_PROVIDER
+from ..filters import NO_PROVIDER, bin_name
 from . import _render as R
 
 ALL = "\x00all"  # dropdown sentinel meaning "no filter"
@@ -487,7 +487,17 @@ class LiveControls:
 def _choice(col: str, value: str) -> str:
     """The label of a bin or provider dropdown's choice ``value``: as it is (its invisible
     characters shown), ``/`` for the empty bin, :data:`NO_PROVIDER_LABEL` for the captures
-    without a provider."""
+    without a provider. A bin a sender spelt with ``%2F`` (``/%2Forders/x``: bin ``/orders``)
+    says that choosing it shows bin ``orders`` too, as the ``bin`` filter means
+    (:func:`hooklab.filters.bin_name`): listed apart, it read as that bin alone.
+
+    >>> _choice("bin", "/orders"), _choice("bin", "orders"), _choice("bin", "/")
+    ('/orders (and bin orders)', 'orders', '/ (and the captures to /)')
+    """
     if col == "provider" and value == NO_PROVIDER:
         return NO_PROVIDER_LABEL
-    return R.visible(value) or "/"
+    shown = R.visible(value) or "/"
+    twin = bin_name(value) if col == "bin" else value
+    if twin != value:
+        return f"{shown} (and {'bin ' + R.visible(twin) if twin else 'the captures to /'})"
+    return shown
