@@ -10,42 +10,22 @@ from __future__ import annotations
 import socket
 import urllib.request
 from collections.abc import Iterator
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
 import comm
 import pytest
 from _http import free_port
+from test_widget import DummyComm
 
 import hooklab
 
 
-class _Comm:
-    """A comm that talks to no front end (the view's widgets need one)."""
-
-    kernel = "Truthy"
-
-    def __init__(self, **kwargs: Any) -> None:
-        import uuid
-
-        self.comm_id = uuid.uuid4().hex
-
-    def open(self, *args: Any, **kwargs: Any) -> None:
-        pass
-
-    def on_msg(self, *args: Any, **kwargs: Any) -> None:
-        pass
-
-    def send(self, *args: Any, **kwargs: Any) -> None:
-        pass
-
-    def close(self, *args: Any, **kwargs: Any) -> None:
-        pass
-
-
 @pytest.fixture(autouse=True)
 def _no_frontend(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(comm, "create_comm", lambda **kw: _Comm(**kw))
+    monkeypatch.setattr(comm, "create_comm", lambda **kw: DummyComm(**kw))
+    monkeypatch.setattr(DummyComm, "log", [])  # (its messages: not read here)
 
 
 def _curl_target(view: Any) -> str:
@@ -70,7 +50,7 @@ def test_copy_as_curl_of_a_view_opened_while_stopped_goes_to_the_lab(
         tmp_path: Path, request: pytest.FixtureRequest, how: str, asked: str) -> None:
     port = {"fixed": free_port, "any free (port=0)": lambda: 0,
             "taken (moved on)": lambda: request.getfixturevalue("held_port")}[asked]()
-    with pytest.warns(RuntimeWarning) if asked.startswith("taken") else _nothing():
+    with pytest.warns(RuntimeWarning) if asked.startswith("taken") else nullcontext():
         lab = hooklab.start(port=port, db=str(tmp_path / "c.sqlite3"))
     views: list[Any] = []
     try:
@@ -94,13 +74,6 @@ def test_copy_as_curl_of_a_view_opened_while_stopped_goes_to_the_lab(
             v.close()
         lab.stop()
 
-
-class _nothing:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 # -- "Diff with previous" looks among the captures the view shows ----------------------------
