@@ -471,6 +471,9 @@ def test_summaries_handed_to_the_writer_are_not_made_again_until_they_may_be_los
     from hooklab.explore.schema import summarize_segment
 
     monkeypatch.setattr(schema_module, "_BATCH", 2)
+    # (an hour: a full run at 4 workers on 2 cores took more than the 10 s between two of
+    # the steps below, and the handed summaries were made again before the test looked)
+    monkeypatch.setattr(schema_module, "_HANDED_FOR", 3600.0)
     path = str(tmp_path / "back-to-back.sqlite3")
     shutil.copy(store_file, path)
     store = CaptureStore(path)
