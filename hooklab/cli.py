@@ -95,7 +95,7 @@ def _seconds(text: str) -> float:
     >>> _seconds("2.5"), _seconds("30")
     (2.5, 30.0)
     """
-    from .outbound.forward import MAX_TIMEOUT, check_timeout
+    from .outbound.sender import MAX_TIMEOUT, check_timeout
 
     try:
         value = float(text)
@@ -1185,6 +1185,7 @@ def _send(args: argparse.Namespace) -> int:
             payload=payload,
             secret=secret,
             headers=headers,
+            timeout=args.timeout,
         )
     except (ValueError, http.client.InvalidURL) as exc:
         from .credentials import scrubbed_text
@@ -1757,6 +1758,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "(@-: standard input), as curl reads -d @FILE")
     se.add_argument("--header", action="append", metavar="NAME:VALUE",
                     help="extra header (repeat: each is sent, in order, as curl -H does)")
+    se.add_argument("--timeout", type=_seconds, default=_DEFAULT_TIMEOUT, metavar="SECONDS",
+                    help="seconds the whole exchange may take, 0.1 to 86400 (default 10)")
     se.set_defaults(func=_send)
 
     r = sub.add_parser("replay", help="re-send stored captures exactly")

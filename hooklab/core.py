@@ -177,14 +177,14 @@ class _RetentionFloat(_Retention, Float):  # type: ignore[misc]
 class _Timeout(Float):  # type: ignore[misc]
     """``forward_timeout``, ``idle_timeout``, ``first_byte_timeout``, ``body_timeout``,
     ``stream_write_timeout``: seconds, taken as ``lab.replay`` and ``hooklab serve --timeout``
-    take them (:func:`~hooklab.outbound.forward.check_timeout`: 0.1 to 86400), or refused:
+    take them (:func:`~hooklab.outbound.sender.check_timeout`: 0.1 to 86400), or refused:
     ``NaN`` and ``inf`` (every forward failed "timed out after nan s"), a ``bool`` (``True``
     was 1 s), text, 0 or less (``body_timeout = -1`` answered 408 to a body 0.5 s behind its
     head, ``first_byte_timeout = 0`` turned the slow-client guard off, ``idle_timeout = -5``
     left a keep-alive connection's second request unanswered). Refused, it is never set."""
 
     def validate(self, obj: Any, value: Any) -> Any:
-        from .outbound.forward import check_timeout  # (imported when set: hooklab stays light)
+        from .outbound.sender import check_timeout  # (imported when set: hooklab stays light)
 
         try:
             return check_timeout(value)

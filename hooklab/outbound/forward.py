@@ -81,6 +81,7 @@ from .sender import (
     _shown_repr,
     _text_not_bytes,
     ascii_url,
+    check_timeout,
     iri_escaped,
     unsendable,
 )
@@ -99,28 +100,6 @@ HOP_BY_HOP = frozenset({
     "host", "content-length", "expect",
 })
 DEFAULT_TIMEOUT = 10.0
-#: the longest a target may be given to answer (a day): past a few years a deadline is no
-#: time the clock holds (1e10 s failed every delivery with OverflowError)
-MAX_TIMEOUT = 86_400.0
-
-
-def check_timeout(timeout: Any) -> float:
-    """``timeout`` (seconds a target has to answer) as a float, or ``ValueError``: a number
-    from 0.1 to :data:`MAX_TIMEOUT` (a day).
-
-    >>> check_timeout(2), check_timeout(86400)
-    (2.0, 86400.0)
-    >>> check_timeout(1e10)
-    Traceback (most recent call last):
-    ...
-    ValueError: timeout must be 0.1 to 86400 seconds, got 10000000000.0
-    """
-    import math
-
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not (
-            math.isfinite(timeout) and 0.1 <= timeout <= MAX_TIMEOUT):
-        raise ValueError(f"timeout must be 0.1 to {MAX_TIMEOUT:g} seconds, got {timeout!r}")
-    return float(timeout)
 #: the header a forward carries: the forwarding lab's mark for the bin (see :meth:`Forwarder.mark`)
 LOOP_HEADER = "X-Hooklab-Forwarded-By"
 #: forwards waiting for a worker at most; one more is recorded as not forwarded. A burst to a

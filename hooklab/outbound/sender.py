@@ -62,10 +62,11 @@ from urllib.parse import SplitResult, urljoin, urlsplit
 from ..capture import target_as_sent
 from ..credentials import basic_authorization, shown_header_name
 
-__all__ = ["MAX_ANSWER", "MAX_INTERIM", "NOT_IN_URL", "BadChunkSize", "BadContentLength",
-           "IncompleteRead", "SendResponse", "Unsendable", "answered", "check_header",
-           "check_headers", "http_request", "iri_escaped", "refuse_unsendable", "send",
-           "sent_target", "unsendable", "url_as_sent", "url_port"]
+__all__ = ["MAX_ANSWER", "MAX_INTERIM", "MAX_TIMEOUT", "NOT_IN_URL", "BadChunkSize",
+           "BadContentLength", "IncompleteRead", "SendResponse", "Unsendable", "answered",
+           "check_header", "check_headers", "check_timeout", "http_request", "iri_escaped",
+           "refuse_unsendable", "send", "sent_target", "unsendable",
+           "url_as_sent", "url_port"]
 
 _MAX_REDIRECTS = 5
 #: what cannot be anywhere in a URL hooklab sends to: a control character (``urlsplit`` drops
@@ -89,6 +90,30 @@ MAX_INTERIM = 32
 _PIECE = 64 * 1024  # (read a body this much at a time: never all of it at once)
 #: a chunk-size line (RFC 9112 7.1): hexadecimal digits, then white space and extensions
 _CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]+)[ \t]*(?:;[^\r\n]*)?\r?\n")
+
+
+#: the longest a target may be given to answer (a day): past a few years a deadline is no
+#: time the clock holds (1e10 s failed every delivery with OverflowError)
+MAX_TIMEOUT = 86_400.0
+
+
+def check_timeout(timeout: Any) -> float:
+    """``timeout`` (seconds a target has to answer) as a float, or ``ValueError``: a number
+    from 0.1 to :data:`MAX_TIMEOUT` (a day).
+
+    >>> check_timeout(2), check_timeout(86400)
+    (2.0, 86400.0)
+    >>> check_timeout(1e10)
+    Traceback (most recent call last):
+    ...
+    ValueError: timeout must be 0.1 to 86400 seconds, got 10000000000.0
+    """
+    import math
+
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not (
+            math.isfinite(timeout) and 0.1 <= timeout <= MAX_TIMEOUT):
+        raise ValueError(f"timeout must be 0.1 to {MAX_TIMEOUT:g} seconds, got {timeout!r}")
+    return float(timeout)
 
 
 #: an RFC 9110 field name: a token (ASCII letters, digits and ``!#$%&'*+-.^_`|~``)
@@ -746,6 +771,7 @@ def http_request(
 
     >>> status, reason, headers, body = http_request("POST", app_url, [], b"{}")
     """
+    timeout = check_timeout(timeout)  # (0.1 to a day, as send's and replay's)
     return _exchange(method, url, headers, body, timeout=timeout, limit=limit)[:4]
 
 
@@ -930,7 +956,8 @@ def send(
     ``http.client.HTTPException`` when its answer is no HTTP or cut short
     (:class:`IncompleteRead`). ``follow_redirects``
     follows up to 5 redirects (see the module docstring for what crosses origins);
-    ``timeout`` bounds them all together, as curl's ``--max-time`` does, not each hop.
+    ``timeout`` bounds them all together, as curl's ``--max-time`` does, not each hop:
+    0.1 to 86400 seconds (:func:`check_timeout`), else ``ValueError``, nothing sent.
 
     >>> r = send(lab.url_for("stripe"), provider="stripe", event="invoice.paid",
     ...          secret="whsec_test", payload={"data": {"object": {"amount_paid": 4200}}})
@@ -951,6 +978,7 @@ def send(
     from ..providers.samples import sample
 
     refuse_unsendable(url)  # (before urlsplit drops a tab or line break unseen)
+    timeout = check_timeout(timeout)  # (-1 said "timed out after -1 s", inf OverflowError)
     stand_in, throwaway = False, None
     url = ascii_url(url)  # (a URL typed with "café": sent, and signed, as curl would send it)
     if provider:
