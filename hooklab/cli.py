@@ -1196,20 +1196,18 @@ def _send(args: argparse.Namespace) -> int:
         print(f"hooklab: {what}{scrubbed_text(str(exc), args.url)}", file=sys.stderr)
         return 2
     except (OSError, http.client.HTTPException) as exc:  # (which server did not answer: the URL)
-        from .capture import forward_error, printable
+        from .capture import forward_error
         from .credentials import scrubbed_text, scrubbed_url
-        from .outbound.sender import answered
+        from .outbound.sender import unread_answer
 
         # an answer that is no HTTP was a traceback quoting it raw (BadStatusLine: ESC and
         # all); now one line, escaped and cut as a forward's error
         why = str(exc) if isinstance(exc, OSError) else f"{type(exc).__name__}: {exc}"
         why = forward_error(scrubbed_text(why, args.url))
-        status = answered(exc)
-        if status is not None:  # (the app had the webhook and answered: "could not send"
-            # had users send it again, a duplicate delivery)
-            print(f"hooklab: sent to {scrubbed_url(args.url)} (answered {status[0]} "
-                  f"{printable(status[1], 200)}), but the answer could not be read: {why}",
-                  file=sys.stderr)
+        said = unread_answer(exc, scrubbed_url(args.url), why)
+        if said is not None:  # (the app had the webhook and answered: "could not send"
+            # had users send it again, a duplicate delivery; a reset or a stall too)
+            print(f"hooklab: {said}", file=sys.stderr)
             return 1
         print(f"hooklab: could not send to {scrubbed_url(args.url)}: {why}", file=sys.stderr)
         return 1

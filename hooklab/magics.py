@@ -364,8 +364,9 @@ class HookLabMagics(Magics):
         elif cmd == "send":
             import http.client
 
+            from .capture import forward_error
             from .credentials import scrubbed_text, scrubbed_url
-            from .outbound.sender import data_arg, unsendable
+            from .outbound.sender import data_arg, unread_answer, unsendable
 
             try:
                 target = _send_target(lab, args.target)
@@ -405,12 +406,18 @@ class HookLabMagics(Magics):
             except http.client.InvalidURL:  # (a traceback said it; its words quote the
                 # URL with what scrubbed_url takes out)
                 raise UsageError(_unsendable(target)) from None
-            except http.client.HTTPException as exc:  # an answer that is no HTTP
-                raise UsageError(f"%hooklab send: {scrubbed_url(target)}: "
-                                 f"{type(exc).__name__} (the answer was no HTTP)") from None
-            except OSError as exc:  # nothing listening there, a name that does not resolve...
-                raise UsageError(f"%hooklab send: {scrubbed_url(target)}: "
-                                 f"{exc.strerror or exc}") from None
+            except (http.client.HTTPException, OSError) as exc:
+                failed = isinstance(exc, OSError)
+                why = str(exc.strerror or exc) if failed else f"{type(exc).__name__}: {exc}"
+                said = unread_answer(exc, scrubbed_url(target),
+                                     forward_error(scrubbed_text(why, target)))
+                if said is None:  # (nothing listening there, a name that does not resolve;
+                    said = (f"{scrubbed_url(target)}: " + (  # an answer that is no HTTP)
+                        str(exc.strerror or exc) if failed
+                        else f"{type(exc).__name__} (the answer was no HTTP)"))
+                # (else the target had it and answered its status line, then a reset, a
+                # stall or a cut body: sending again would deliver it twice)
+                raise UsageError(f"%hooklab send: {said}") from None
             # (the target without its credentials, as lab.forwards() records one: the line
             # stays in the saved notebook, and the URL often comes from os.environ)
             what = " ".join(filter(None, ("sent", args.provider, args.event, "to",

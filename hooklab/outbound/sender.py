@@ -65,7 +65,7 @@ from ..credentials import basic_authorization, shown_header_name
 __all__ = ["MAX_ANSWER", "MAX_INTERIM", "MAX_TIMEOUT", "NOT_IN_URL", "BadChunkSize",
            "BadContentLength", "IncompleteRead", "SendResponse", "Unsendable", "answered",
            "check_header", "check_headers", "check_timeout", "http_request", "iri_escaped",
-           "refuse_unsendable", "send", "sent_target", "unsendable",
+           "refuse_unsendable", "send", "sent_target", "unread_answer", "unsendable",
            "url_as_sent", "url_port"]
 
 _MAX_REDIRECTS = 5
@@ -474,6 +474,16 @@ class _FinalResponse(http.client.HTTPResponse):
 
     _interim = 0
 
+    def begin(self) -> None:
+        try:
+            super().begin()
+        except (OSError, http.client.HTTPException) as exc:
+            # (its final status line came, then its head failed: a reset, a stall, a line
+            # too long; the target had the request and answered it: see answered())
+            if isinstance(self.status, int) and answered(exc) is None:
+                exc.answered = (self.status, self.reason)  # type: ignore[union-attr]
+            raise
+
     def _read_status(self) -> tuple[str, int, str]:
         for _ in range(MAX_INTERIM + 1):  # (the count below ends it sooner or later)
             version, status, reason = super()._read_status()
@@ -687,18 +697,44 @@ class BadChunkSize(http.client.HTTPException):
 
 
 def answered(exc: BaseException) -> tuple[int, str] | None:
-    """The status and reason of the answer ``exc`` was raised reading (a body cut short or
-    that cannot be framed: :class:`IncompleteRead`, :class:`BadContentLength`,
-    :class:`BadChunkSize`), else ``None``: where it is not ``None`` the target had the
-    request and answered it, so sending again delivers it twice.
+    """The status and reason of the answer ``exc`` was raised reading, else ``None``: where
+    it is not ``None`` the target had the request and had answered its status line, so
+    sending again delivers it twice. That is any failure once the status line was read: a
+    body cut short or that cannot be framed (:class:`IncompleteRead`,
+    :class:`BadContentLength`, :class:`BadChunkSize`), and a reset, a timeout or any other
+    ``OSError`` or ``http.client.HTTPException`` while reading the rest (:func:`send`,
+    :func:`http_request` set their ``answered``). Before it (nothing listening, a timeout
+    waiting for the status line): ``None``.
 
     >>> answered(IncompleteRead(b"", 5, 0, (200, "OK"))), answered(TimeoutError())
     ((200, 'OK'), None)
     """
     found = getattr(exc, "answered", None)
-    if isinstance(exc, (IncompleteRead, BadContentLength, BadChunkSize)) and found is not None:
+    if isinstance(exc, (OSError, http.client.HTTPException)) and isinstance(found, tuple):
         return found
     return None
+
+
+def unread_answer(exc: BaseException, shown_url: str, why: str) -> str | None:
+    """What ``hooklab send`` and ``%hooklab send`` say when ``exc`` came after the target
+    answered (:func:`answered`): that the webhook was sent, with the status, and why its
+    answer could not be read (``why``, as the caller shows errors); ``None`` when it did not
+    answer (then nothing was delivered that anyone knows of: "could not send").
+
+    >>> unread_answer(TimeoutError(), "http://h/x", "timed out after 10 s") is None
+    True
+    >>> e = ConnectionResetError(104, "Connection reset by peer"); e.answered = (200, "OK")
+    >>> unread_answer(e, "http://h/x", str(e))
+    'sent to http://h/x (answered 200 OK), but the answer could not be read: [Errno 104]
+    Connection reset by peer'
+    """
+    from ..capture import printable
+
+    status = answered(exc)
+    if status is None:
+        return None
+    return (f"sent to {shown_url} (answered {status[0]} {printable(status[1], 200)}), but the "
+            f"answer could not be read: {why}")
 
 
 def _check_length(resp: http.client.HTTPResponse) -> None:
@@ -853,16 +889,29 @@ def _exchange_once(
             # deadline) and return it, as curl does; none there: the send's error
             try:
                 resp = conn.getresponse()
-            except (OSError, http.client.HTTPException):
+            except (OSError, http.client.HTTPException) as late:
+                if answered(late) is not None:  # (it answered, then its head failed)
+                    exc.answered = answered(late)  # type: ignore[attr-defined]
                 raise exc from None
         else:
             resp = conn.getresponse()
         head_only = method.upper() == "HEAD"
-        if not head_only:
-            _check_length(resp)
-        data, truncated = (b"", False) if head_only else _read_body(resp, max(0, limit), keep)
-    except TimeoutError:  # (the socket's own, or the deadline's: said in the caller's words)
-        raise deadline.error() from None
+        try:
+            if not head_only:
+                _check_length(resp)
+            data, truncated = (b"", False) if head_only else _read_body(resp, max(0, limit), keep)
+        except (OSError, http.client.HTTPException) as exc:
+            # (after the status line: the target had the request and answered it, whatever
+            # cut its body, a reset, a stall, a bad framing; "could not send" had users send
+            # it again, a duplicate delivery: see answered())
+            if answered(exc) is None:
+                exc.answered = (resp.status, resp.reason)  # type: ignore[union-attr]
+            raise
+    except TimeoutError as exc:  # (the socket's own, or the deadline's: said in the caller's
+        late = deadline.error()  # words, and whether it came after the status line)
+        if answered(exc) is not None:
+            late.answered = exc.answered  # type: ignore[attr-defined]
+        raise late from None
     finally:
         conn.close()  # (a cut answer's rest is not read: the target gets a reset)
     return _Answer(resp.status, resp.reason, list(resp.getheaders()), data, truncated)
