@@ -1574,7 +1574,7 @@ def test_serve_quiet_sums_up_a_flood_of_failed_forwards() -> None:
     (["send", "{url}/x", "--secret-file", "gh.key"],
      "hooklab: --secret-file needs --provider to know how to sign (e.g. --provider github)"),
     (["send", "{url}/x", "--data", "null"],  # (sent an empty body, exit 0)
-     "hooklab: --data must be a JSON object (merged into the sample's payload), not null"),
+     "hooklab: --data must be a JSON object (the body, sent as written), not null"),
     (["send", "{url}/x", "--provider", "github", "--data", "null"],
      "hooklab: --data must be a JSON object (merged into the sample's payload), not null"),
     (["send", "{url}/a b"],  # (exit 1, "could not send to", as if the target were down;

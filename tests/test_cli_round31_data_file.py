@@ -65,8 +65,8 @@ HOSTILE = [  # (--data, file contents or None, stderr)
                            "UTF-8\n"),
     ("@p.json", b"", "hooklab: --data is not valid JSON: Expecting value: line 1 column 1 "
                      "(char 0)\n"),
-    ("@p.json", b"[1, 2]", "hooklab: --data must be a JSON object (merged into the sample's "
-                           "payload), not list\n"),
+    ("@p.json", b"[1, 2]", "hooklab: --data must be a JSON object (the body, sent as "
+                           "written), not list\n"),
 ]
 
 

@@ -1123,7 +1123,8 @@ def data_arg(text: str, *, merged: bool) -> Any:
     (``merged`` False) it is sent as written: its UTF-8 bytes are returned (parsed and
     re-written, ``1e999`` went out as ``Infinity`` and ``{"a":1}`` as ``{"a": 1}``); with
     it, the object to merge into the sample's payload. ``ValueError`` in the command's words
-    for text that is no JSON, JSON that is no object, ``NaN``/``Infinity`` (Python's JSON
+    for text that is no JSON, JSON that is no object (an array too: README promises an
+    object, with ``--provider`` or without), ``NaN``/``Infinity`` (Python's JSON
     reader takes them; no JSON reader has to) and, to be merged, a number too large for a
     float (the sample is written anew, where it would be ``Infinity``).
 
@@ -1133,6 +1134,10 @@ def data_arg(text: str, *, merged: bool) -> Any:
     Traceback (most recent call last):
     ...
     ValueError: --data is not valid JSON: NaN is no JSON value (RFC 8259 has no NaN or Infinity: write a number, or a string)
+    >>> data_arg('[{"id": 1}]', merged=False)
+    Traceback (most recent call last):
+    ...
+    ValueError: --data must be a JSON object (the body, sent as written), not list
     """
     import math
 
@@ -1156,8 +1161,8 @@ def data_arg(text: str, *, merged: bool) -> Any:
         raise ValueError("--data is not valid JSON: nested too deep") from None
     if not isinstance(data, dict):  # (null too: it sent an empty body, exit 0)
         kind = "null" if data is None else type(data).__name__
-        raise ValueError("--data must be a JSON object (merged into the sample's payload), "
-                         f"not {kind}")
+        role = "merged into the sample's payload" if merged else "the body, sent as written"
+        raise ValueError(f"--data must be a JSON object ({role}), not {kind}")
     if not merged:
         try:
             return text.encode("utf-8")
