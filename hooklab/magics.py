@@ -90,8 +90,8 @@ def _parser() -> _Parser:
     se.add_argument("--secret", help="sign with this secret (needs --provider)")
     data = se.add_mutually_exclusive_group()
     data.add_argument("--data", metavar="JSON",
-                      help="a JSON object: the body, sent as written; with --provider, "
-                           "merged into the sample payload (deep merge)")
+                      help="a JSON object merged into the sample payload (deep merge); "
+                           "without --provider, the body, sent as written")
     data.add_argument("--data-var", metavar="NAME",
                       help="as --data, the JSON held in the notebook's variable NAME (a str, "
                            "sent as it is without --provider, or a dict)")
@@ -378,13 +378,14 @@ class HookLabMagics(Magics):
             text = ((args.data or None) if args.data_var is None
                     else _variable_json(self.shell, args.data_var))
             headers, payload = None, None
-            try:  # (a JSON object, NaN and Infinity refused, as hooklab send --data takes
-                # it: without --provider sent as written, exact bytes, 1e999 too; with it,
-                # merged into the sample, a number past a float refused)
-                if text is not None:
-                    payload = data_arg(text, merged=bool(args.provider))
-                    if not args.provider:
-                        headers = [("Content-Type", "application/json")]
+            try:  # (a JSON object: NaN, Infinity and numbers past a float refused, as
+                # hooklab send --data refuses them; --data-var alone sends 1e999 as written)
+                if text is not None and not args.provider:  # (sent as written: exact bytes;
+                    payload = data_arg(text, merged=False)  # said as such, no sample)
+                    headers = [("Content-Type", "application/json")]
+                if text is not None and (args.provider or args.data_var is None):
+                    merged = data_arg(text, merged=True)
+                    payload = merged if args.provider else payload
             except ValueError as exc:  # (the magic's words for text that is no JSON, as
                 said, cli = str(exc), "--data is not valid JSON: "  # before: ours are the CLI's)
                 if said.startswith(cli):

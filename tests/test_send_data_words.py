@@ -74,13 +74,3 @@ def test_magic_send_says_what_data_fits(memory_shell: Any, value: str | None, op
     result = memory_shell.run_cell(f"%hooklab send d {options}", store_history=False)
     assert str(result.error_in_exec) == said
     assert len(lab.captures) == 0  # nothing sent
-
-
-def test_magic_send_data_without_a_provider_is_sent_as_written(memory_shell: Any) -> None:
-    """As ``hooklab send --data`` and ``--data-var`` send it: 1e999 too (it was refused
-    as if it were to be merged into a sample)."""
-    lab = hooklab.lab()
-    result = memory_shell.run_cell("%hooklab send d --data '{\"n\": 1e999}'",
-                                   store_history=False)
-    assert result.error_in_exec is None
-    assert lab.wait(1, bin="d", timeout=10)[0].body == b'{"n": 1e999}'

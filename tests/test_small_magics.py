@@ -85,10 +85,10 @@ def test_send_data_is_a_json_object_as_the_cli_wants(shell, data, kind) -> None:
 
     lab = hooklab.lab()
     before = len(lab.captures)
-    for extra in ("", " --provider github --event push"):
+    for extra, role in (("", "the body, sent as written"),  # (no sample without --provider)
+                        (" --provider github --event push", "merged into the sample's payload")):
         said = _refused(shell, f"send dataless --data '{data}'{extra}")
-        assert said == ("%hooklab send: --data must be a JSON object (merged into the sample's "
-                        f"payload), not {kind}"), said
+        assert said == f"%hooklab send: --data must be a JSON object ({role}), not {kind}", said
     assert len(lab.captures) == before  # nothing was sent
 
 
