@@ -1108,7 +1108,9 @@ class HookLab(Configurable):
         unchecked; Nylas checks the URL before it gives the secret); ``verify_token`` is the token Meta or Strava subscriptions must present
         (a wrong one gets 403). The secret stays in memory only: captures that arrive from
         now on store it as ``[secret]``; one stored before keeps it in the database as it
-        came, and exports and the live view write it as ``[secret]``. A secret that cannot be
+        came, and exports and the live view write it as ``[secret]``. An empty secret (an
+        environment variable not set) is ``ValueError``, a secret that is no str or bytes
+        ``TypeError``: only ``None`` removes the bin's secret. A secret that cannot be
         ``provider``'s key (a Svix or Standard Webhooks secret that is no base64 after
         ``whsec_``, a hex key that is not hex) is refused with ``ValueError`` in the words
         ``hooklab serve`` uses, instead of every capture then failing its check.
@@ -1126,6 +1128,17 @@ class HookLab(Configurable):
         >>> lab.secret("ny", None, provider="nylas")  # its ?challenge= is stored as nylas
         """
         self._not_replaced("lab.secret(...)")
+        # (checked before anything is set: an int secret or verify token was taken, and every
+        # capture to any bin was then refused 503 "AttributeError" until the lab was reset)
+        if secret is not None and not isinstance(secret, (str, bytes)):
+            raise TypeError(f"secret must be str, bytes or None (None removes the bin's "
+                            f"secret), not {type(secret).__name__}")
+        if verify_token is not None and not isinstance(verify_token, str):
+            raise TypeError(f"verify_token must be a str, not {type(verify_token).__name__}"
+                            " (write a number as text: verify_token='123456')")
+        if isinstance(secret, (str, bytes)) and not secret:  # (an unset environment variable:
+            raise ValueError("empty secret: give the secret, or None to remove the bin's "
+                             "secret")  # it removed the secret, and checks passed unrun)
         if provider is not None:
             given, provider = provider, provider.strip().lower()
             if provider not in TABLE:  # (named as given: a secret's shape is in its case)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import numbers
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -163,6 +164,8 @@ class ResponseRules:
                 raise ValueError(f"method {shown} is no HTTP method (a token: letters, no "
                                  "spaces): a rule takes one, e.g. method='GET'; give a rule "
                                  "per method for several") from None
+        if isinstance(delay, bool) or not isinstance(delay, numbers.Real):  # ("1" was taken,
+            raise TypeError(f"delay must be a number of seconds, got {delay!r}")  # True: 1 s)
         if not 0 <= float(delay) <= MAX_DELAY:
             raise ValueError(f"delay must be between 0 and {MAX_DELAY:g} s, got {delay!r}")
         many = isinstance(status, Iterable) and not isinstance(status, (str, bytes))
