@@ -722,10 +722,10 @@ def _serve_lab(args: argparse.Namespace, secrets: dict[str, tuple[str | None, st
         if not sep or not url or not bin_ or "://" in bin_:
             # (a URL given without BIN=, its query's "=" taken for BIN='s: said without the
             # URL's credentials, as every target is)
-            from .credentials import scrubbed_url
+            from .credentials import shown_url
 
             return refused("--forward wants BIN=URL (BIN: the first path segment, as in "
-                           f"github=http://127.0.0.1:8000/hooks), got {scrubbed_url(spec)!r}")
+                           f"github=http://127.0.0.1:8000/hooks), got {shown_url(spec)}")
         if bin_name(bin_) in forwarded_bins:  # (as lab.forward: a bin has one target, and a
             # second replaced the first without a word; that app got nothing)
             return refused(f"--forward {shown(bin_name(bin_), 100)}=... is given twice (a bin "
@@ -733,9 +733,10 @@ def _serve_lab(args: argparse.Namespace, secrets: dict[str, tuple[str | None, st
         named = bin_name(bin_)
         if args.resign and (secrets.get(named) or (None, None))[0] is None:  # (the library's
             # words named lab.secret(...); the command's way to give the secret is an option)
-            from .credentials import scrubbed_url
+            from .credentials import shown_url
 
-            return refused(f"--forward {shown(bin_, 100)}={scrubbed_url(url)}: --resign needs "
+            return refused(f"--forward {shown(bin_, 100)}={shown_url(url, quote=False)}: "
+                           "--resign needs "
                            f"--secret-file {shown(named, 100)}=FILE (the secret the bin's "
                            "deliveries verify with; each forward is signed afresh with it)")
         forwarded_bins.add(named)
@@ -745,15 +746,16 @@ def _serve_lab(args: argparse.Namespace, secrets: dict[str, tuple[str | None, st
             lab.forward(bin_, to=url, resign=args.resign)
         except ValueError as exc:  # a loop back into this lab, or no http(s) URL, or
             # --resign for a bin without --secret-file
-            from .credentials import scrubbed_url
+            from .credentials import shown_url
 
-            return refused(f"--forward {bin_}={scrubbed_url(url)}: {exc}")
+            return refused(f"--forward {bin_}={shown_url(url, quote=False)}: {exc}")
     try:
         lab.start()
     except ForwardLoopError as exc:  # (the port moved on to the one a forward names)
-        from .credentials import scrubbed_url
+        from .credentials import shown_url
 
-        print(f"hooklab: --forward {exc.bin}={scrubbed_url(exc.target)}: {exc}", file=sys.stderr)
+        print(f"hooklab: --forward {exc.bin}={shown_url(exc.target, quote=False)}: {exc}",
+              file=sys.stderr)
         lab.stop()
         remove_new_paths(made)
         return 2

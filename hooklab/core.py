@@ -1554,35 +1554,36 @@ class HookLab(Configurable):
         lab's own bins and their forwards (a loop would store captures without end)."""
         from urllib.parse import urlsplit
 
-        from .credentials import scrubbed_text, scrubbed_url
+        from .credentials import scrubbed_text, scrubbed_url, shown_url
 
-        shown = scrubbed_url(to)  # (messages quote the target without its credentials)
+        # (messages quote the target without its credentials: quoted, and bare)
+        shown, bare = shown_url(to), shown_url(to, quote=False)
         try:
             u = urlsplit(to)
         except ValueError as exc:  # (its words may quote the credentials: scrubbed)
-            raise ValueError(f"forward target {shown!r} is no URL: "
+            raise ValueError(f"forward target {shown} is no URL: "
                              f"{scrubbed_text(str(exc), to)}") from None
         if u.scheme not in ("http", "https") or not u.hostname:
-            from .credentials import shown_given
-
-            raise ValueError(f"forward target must be an http(s) URL, got {shown_given(shown, 400)}")
+            raise ValueError(f"forward target must be an http(s) URL, got {shown}")
         try:
             u.port  # noqa: B018 - a port past 65535 or not a number: refused now, not per capture
         except ValueError as exc:
-            raise ValueError(f"forward target {shown!r}: {exc}") from None
+            raise ValueError(f"forward target {shown}: {exc}") from None
         targets = {**(self._forwarder.targets if self._forwarder is not None else {}), bin: to}
         chain, url, current = [bin], to, self._own_bin(to)
         while current is not None:
             if not urlsplit(url).path.strip("/"):  # (the path suffix would pick the bin:
-                raise ValueError(  # /a/a/a comes back to a once per segment; "//" too)
-                    f"forward target {scrubbed_url(url)} is this lab's root: the path after "
-                    f"bin {chain[-1]!r} would choose the bin it lands in (name one: {url.rstrip('/')}/<bin>)")
+                root = shown_url(url, quote=False)  # /a/a/a comes back to a once per segment
+                raise ValueError(  # ("//" too)
+                    f"forward target {root} is this lab's root: the path after bin "
+                    f"{chain[-1]!r} would choose the bin it lands in (name one: "
+                    f"{root.rstrip('/') if root == scrubbed_url(url) else 'the URL'}/<bin>)")
             chain.append(current)
             if current == bin and len(chain) == 2:
                 raise ValueError(
-                    f"forwarding bin {bin!r} to {shown} would send every capture back to itself")
+                    f"forwarding bin {bin!r} to {bare} would send every capture back to itself")
             if current in chain[:-1]:
-                raise ValueError(f"forwarding bin {bin!r} to {shown} makes a loop through this "
+                raise ValueError(f"forwarding bin {bin!r} to {bare} makes a loop through this "
                                  f"lab: {' -> '.join(map(repr, chain))}")
             url = targets.get(current) or ""
             current = self._own_bin(url) if url else None

@@ -61,6 +61,7 @@ __all__ = [
     "shown_given",
     "shown_option_error",
     "shown_secret_file",
+    "shown_url",
     "shown_words",
     "url_secrets",
 ]
@@ -432,6 +433,29 @@ def scrubbed_url(url: str, mark: str = "[secret]") -> str:
     if (netloc, path, query, fragment) == (parts.netloc, parts.path, parts.query, parts.fragment):
         return url
     return parts._replace(netloc=netloc, path=path, query=query, fragment=fragment).geturl()
+
+
+def shown_url(url: str, limit: int = 400, *, quote: bool = True, shown: str | None = None) -> str:
+    """``url`` as an error quotes it: without its credentials (:func:`scrubbed_url`; or
+    ``shown``, the caller's own scrubbed form of it), ``repr``-quoted (``quote=False``: as it
+    is) and cut to ``limit`` characters; or, when a word of what is left still reads as a
+    credential (:func:`looks_like_secret`: a key under a name that says nothing,
+    ``?k=sk_live_...``, in a fragment, a query without names), the URL's length only. Every
+    message that quotes a URL, a forward or replay target or ``send``'s, says it so: standard
+    error goes to terminals, CI logs and saved notebooks.
+
+    >>> shown_url("http://127.0.0.1:9/x?api_key=k1&q=a")
+    "'http://127.0.0.1:9/x?api_key=[secret]&q=a'"
+    >>> shown_url("http://127.0.0.1:9/x?k=sk_live_51HxYzAbCdEf"), shown_url("ftp://h/x", quote=False)
+    ('<hidden: 43 characters>', 'ftp://h/x')
+    """
+    text = scrubbed_url(url) if shown is None else shown
+    # (a query's and a fragment's pieces judged as words of their own: "x?P4ss-w0rd!" too)
+    if any(looks_like_secret(piece) for piece in re.split(r"[?&#]", text)):
+        return _characters(len(url))
+    if not quote:
+        return text[:limit] + (f" (+{len(text) - limit} characters)" if len(text) > limit else "")
+    return shown_given(text, limit)
 
 
 def _hidden_userinfo(userinfo: str, mark: str) -> str:

@@ -291,18 +291,20 @@ def _unsendable(target: str) -> str:
     (:func:`hooklab.outbound.sender.unsendable`): the URL without its credentials, escaped,
     and the character with its place in the URL as written."""
     from .capture import printable
-    from .credentials import scrubbed_url
+    from .credentials import shown_url
     from .outbound.sender import unsendable
 
     bad = unsendable(target)
     if bad is None:  # (http.client refused what hooklab took: said without a place)
-        return (f"%hooklab send: {printable(scrubbed_url(target), 200)}: the URL holds a "
+        return (f"%hooklab send: {printable(shown_url(target, 200, quote=False), 200)}: "
+                "the URL holds a "
                 "character no URL can (a space, a control character): percent-encode it "
                 "(a space is %20)")
+    url = printable(shown_url(target, 200, quote=False, shown=bad.shown), 200)
     where = f"the URL holds {bad.what} at character {bad.at + 1}{', ' + bad.note if bad.note else ''}"
     if bad.around:  # (to remove: percent-encoded, it would name another URL)
-        return f"%hooklab send: {printable(bad.shown, 200)}: {where}: {bad.slip}"
-    return (f"%hooklab send: {printable(bad.shown, 200)}: {where}, which no URL can hold as it "
+        return f"%hooklab send: {url}: {where}: {bad.slip}"
+    return (f"%hooklab send: {url}: {where}, which no URL can hold as it "
             f"is ({bad.encoded} encoded): percent-encode it (a space is %20)")
 
 
@@ -366,7 +368,7 @@ class HookLabMagics(Magics):
             import http.client
 
             from .capture import forward_error
-            from .credentials import scrubbed_text, scrubbed_url
+            from .credentials import scrubbed_text, scrubbed_url, shown_url
             from .outbound.sender import data_arg, unread_answer, unsendable
 
             try:
@@ -412,11 +414,11 @@ class HookLabMagics(Magics):
             except (http.client.HTTPException, OSError) as exc:
                 failed = isinstance(exc, OSError)
                 why = str(exc.strerror or exc) if failed else f"{type(exc).__name__}: {exc}"
-                said = unread_answer(exc, scrubbed_url(target),
+                said = unread_answer(exc, shown_url(target, quote=False),
                                      forward_error(scrubbed_text(why, target)))
                 if said is None:  # (nothing listening there, a name that does not resolve;
-                    said = (f"{scrubbed_url(target)}: " + (  # an answer that is no HTTP)
-                        str(exc.strerror or exc) if failed
+                    said = (f"{shown_url(target, quote=False)}: " + (  # an answer that is
+                        str(exc.strerror or exc) if failed  # no HTTP)
                         else f"{type(exc).__name__} (the answer was no HTTP)"))
                 # (else the target had it and answered its status line, then a reset, a
                 # stall or a cut body: sending again would deliver it twice)

@@ -94,6 +94,7 @@ from .credentials import (
     is_sensitive_header,
     scrubbed_text,
     scrubbed_url,
+    shown_url,
     url_secrets,
 )
 from .outbound.sender import check_headers, refuse_unsendable, url_port
@@ -954,12 +955,12 @@ def _checked_url(url: Any) -> str:
     scheme = re.match(r"(?i)wss?(?=://)", url)
     if scheme is None:
         raise ValueError(f"hooklab.ws.record needs a ws:// or wss:// URL, got "
-                         f"{scrubbed_url(url)!r:.200}")
+                         f"{shown_url(url, 200)}")
     url = scheme.group().lower() + url[scheme.end():]
     port = url_port(url)  # (send's words: 99999 connected to port 34463, +80 was "no host")
     if not urlsplit(url).hostname:
         raise ValueError(f"hooklab.ws.record needs a ws:// or wss:// URL with a host, got "
-                         f"{scrubbed_url(url)!r:.200}")
+                         f"{shown_url(url, 200)}")
     if port is None:  # ("host:" names the scheme's port, RFC 3986 3.2.3, as send reads it;
         # Tornado looked the name "host:" up): the URL without the empty port
         start = url.index("//") + 2

@@ -166,7 +166,7 @@ def check_target(to: str) -> str:
     ValueError: forward/replay target 'http://127.0.0.1:5000/my hook' is no valid URL: a space
     at character 25 (a request line holds none: percent-encode it, %20 for a space)
     """
-    from ..credentials import scrubbed_text, scrubbed_url, shown_given
+    from ..credentials import scrubbed_text, shown_url
 
     if not isinstance(to, str):
         raise TypeError(f"forward/replay target must be a URL (str), not {type(to).__name__}")
@@ -176,15 +176,15 @@ def check_target(to: str) -> str:
         parts = urlsplit(to)
         parts.port  # noqa: B018 - past 65535 or no number: refused now, not per capture
     except ValueError as exc:  # ("Invalid IPv6 URL", "Port out of range": its words may quote
-        raise ValueError(f"forward/replay target {scrubbed_url(to)!r} is no valid URL: "  # the
+        raise ValueError(f"forward/replay target {shown_url(to)} is no valid URL: "  # the
                          f"{scrubbed_text(str(exc), to)}") from None  # credentials: scrubbed)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError("forward/replay target must be an http(s) URL, got "
-                         f"{shown_given(scrubbed_url(to), 400)}")
+                         f"{shown_url(to)}")
     bad = unsendable(written)  # (counted in the target as written, before ascii_url)
     if bad is not None:  # (http.client refused it per capture: InvalidURL, every one failed)
         fix = bad.slip or f"a request line holds none: percent-encode it, {bad.advice}"
-        raise ValueError(f"forward/replay target {bad.shown!r} is no valid URL: {bad.what} at "
+        raise ValueError(f"forward/replay target {shown_url(written, shown=bad.shown)} is no valid URL: {bad.what} at "
                          f"character {bad.at + 1} ({bad.note + '; ' if bad.note else ''}{fix})")
     return to
 

@@ -854,11 +854,11 @@ def _exchange_once(
     """:func:`_exchange`, its errors as raised."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        from ..credentials import scrubbed_url, shown_given
+        from ..credentials import shown_url
 
         # (its credentials as [secret], every other character as written: a mistyped
         # scheme or slash is what the user must see to put it right)
-        raise ValueError(f"not an http(s) URL: {shown_given(scrubbed_url(url), 400)}")
+        raise ValueError(f"not an http(s) URL: {shown_url(url)}")
     hdrs = check_headers(list(headers))  # (every path out passes here: before it connects)
     tail = check_headers(list(trailers)) if trailers else []
     _check_framing(hdrs, body, chunked=bool(tail))
@@ -1359,7 +1359,9 @@ def refuse_unsendable(url: str) -> None:
     why = (f"{bad.slip}; a URL parser drops it without a word" if bad.around
            else "a request line cannot carry it" if bad.char == " " else
            "a tab or line break would be dropped and another URL sent than the one written")
-    raise ValueError(f"URL {bad.shown!r} holds {bad.what} at character {bad.at + 1}: "
+    from ..credentials import shown_url
+
+    raise ValueError(f"URL {shown_url(url, shown=bad.shown)} holds {bad.what} at character {bad.at + 1}: "
                      + (f"{bad.note}; " if bad.note else "") + f"no URL holds one ({why})"
                      + ("" if bad.around else f"; percent-encode it ({bad.advice})"))
 
@@ -1380,7 +1382,7 @@ def url_port(url: str) -> int | None:
     ...
     ValueError: URL 'ws://127.0.0.1:99999/feed' names no valid port: Port out of range 0-65535
     """
-    from ..credentials import scrubbed_url
+    from ..credentials import shown_url
 
     parts = urlsplit(url)  # (its own ValueError for "[::1": "Invalid IPv6 URL")
     hostport = parts.netloc.rpartition("@")[2]  # (the userinfo's ":" is no port's)
@@ -1399,7 +1401,7 @@ def url_port(url: str) -> int | None:
         except ValueError as exc:
             why = str(exc)
     if why is not None:
-        raise ValueError(f"URL {scrubbed_url(url)!r} names no valid port: {why}")
+        raise ValueError(f"URL {shown_url(url)} names no valid port: {why}")
     return int(written) if written else None
 
 
