@@ -1099,8 +1099,11 @@ _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _HEADER_VALUE = re.compile(r"[\t\x20-\x7e]*")
 
 
-def _header_arg(text: str) -> tuple[str, str]:
-    """One ``--header NAME:VALUE`` as a (name, value) pair, each as it goes on the wire.
+def _header_arg(text: str) -> tuple[str, str | None]:
+    """One ``--header NAME:VALUE`` as a (name, value) pair, each as it goes on the wire; as
+    curl reads ``-H``, ``NAME:`` with no value leaves the header out (``None``: hooklab's own
+    ``Content-Type`` or ``User-Agent``, the sample's or the signature's), and ``NAME;`` sends
+    it with an empty value.
     ``ValueError`` names what cannot be sent: a name with a space or a non-ASCII letter went
     out as it was (``X A: v``, a request servers answer 400) or died in a codec error, and a
     value with a line break or ``€`` likewise. Repeated, a name is sent that many times, in
@@ -1110,8 +1113,8 @@ def _header_arg(text: str) -> tuple[str, str]:
     credential (``Authorization: Bearer ...`` with a character pasted after it), and standard
     error goes to terminals and CI logs.
 
-    >>> _header_arg("X-Tag:  a b ")
-    ('X-Tag', 'a b')
+    >>> _header_arg("X-Tag:  a b "), _header_arg("User-Agent:"), _header_arg("X-Empty;")
+    (('X-Tag', 'a b'), ('User-Agent', None), ('X-Empty', ''))
     >>> _header_arg("Authorization: Bearer abc\x01")
     Traceback (most recent call last):
     ...
@@ -1120,7 +1123,10 @@ character 11; visible ASCII characters, spaces and tabs only (no line breaks, co
 non-ASCII characters)
     """
     name, sep, value = text.partition(":")
-    if not sep:
+    empty = not sep and text.rstrip(" \t").endswith(";")  # (curl's "NAME;": an empty value)
+    if empty:
+        name = text.rstrip(" \t")[:-1]
+    elif not sep:
         raise ValueError(f"--header wants NAME:VALUE, got {len(text)} characters with no ':' "
                          "(not shown: they may hold a credential)")
     name, value = name.strip(), value.strip(" \t")
@@ -1134,7 +1140,7 @@ non-ASCII characters)
         raise ValueError(f"invalid header value in {shown}: U+{ord(value[at]):04X} at character "
                          f"{at + 1}; visible ASCII characters, spaces and tabs only (no line "
                          "breaks, control or non-ASCII characters)")
-    return name, value
+    return name, (value if value or empty else None)
 
 
 def _send(args: argparse.Namespace) -> int:
@@ -1757,7 +1763,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "(deep merge); @FILE: the JSON in FILE, every byte as in the file "
                     "(@-: standard input), as curl reads -d @FILE")
     se.add_argument("--header", action="append", metavar="NAME:VALUE",
-                    help="extra header (repeat: each is sent, in order, as curl -H does)")
+                    help="extra header (repeat: each is sent, in order, as curl -H does; "
+                    "NAME: leaves that header out, NAME; sends it with an empty value)")
     se.add_argument("--timeout", type=_seconds, default=_DEFAULT_TIMEOUT, metavar="SECONDS",
                     help="seconds the whole exchange may take, 0.1 to 86400 (default 10)")
     se.set_defaults(func=_send)

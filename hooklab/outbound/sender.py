@@ -962,6 +962,23 @@ def _merge(base: list[tuple[str, str]], extra: Mapping[str, str] | Iterable[tupl
     return out
 
 
+def _left_out(headers: Mapping[Any, Any] | Iterable[tuple[Any, Any]] | None
+              ) -> tuple[list[tuple[Any, Any]] | None, set[str]]:
+    """``headers`` as pairs without those given the value ``None``, and those names
+    (lower-case): headers :func:`send` leaves out, its own default, the sample's or the
+    signature's of that name too, as ``curl -H "Name:"`` removes one of curl's. A name left
+    out is checked as any is (:func:`check_header`).
+
+    >>> _left_out([("User-Agent", None), ("X-A", "1")])
+    ([('X-A', '1')], {'user-agent'})
+    """
+    if not headers:
+        return None, set()
+    pairs = list(headers.items() if isinstance(headers, Mapping) else headers)
+    names = {check_header(k, "")[0].lower() for k, v in pairs if v is None}
+    return [(k, v) for k, v in pairs if v is not None], names
+
+
 def send(
     url: str,
     *,
@@ -969,7 +986,7 @@ def send(
     event: str | None = None,
     payload: Any = None,
     secret: str | bytes | None = None,
-    headers: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
+    headers: Mapping[str, str | None] | Iterable[tuple[str, str | None]] | None = None,
     method: str | None = None,
     timeout: float = 10.0,
     follow_redirects: bool = False,
@@ -992,7 +1009,10 @@ def send(
     ``(name, value)`` pairs: a name given twice is sent twice) are added last and replace
     same-named ones, a signature's computed with ``secret`` too (a forged
     ``X-Hub-Signature-256`` goes out as written); a value is ``str`` (sent one character a byte: ``"caf\xe9"`` is the
-    byte 0xE9), ``bytes`` (sent as given: ``"café".encode()`` is UTF-8) or ``int``. ``Host``
+    byte 0xE9), ``bytes`` (sent as given: ``"café".encode()`` is UTF-8) or ``int``; ``None``
+    leaves that name out, hooklab's own (``User-Agent``, ``Content-Type``), the sample's or
+    the signature's too, as ``curl -H "Name:"`` does (``Host`` and ``Content-Length`` are
+    sent whatever it says). ``Host``
     replaces the URL's; ``Content-Length`` and ``Transfer-Encoding`` are hooklab's to frame
     the body: a ``Content-Length`` that is not the body's length is refused, as is any
     ``Transfer-Encoding``. Raises ``ValueError`` for a header that cannot be sent as given
@@ -1028,6 +1048,7 @@ def send(
 
     refuse_unsendable(url)  # (before urlsplit drops a tab or line break unseen)
     timeout = check_timeout(timeout)  # (-1 said "timed out after -1 s", inf OverflowError)
+    headers, left_out = _left_out(headers)
     stand_in, throwaway = False, None
     url = ascii_url(url)  # (a URL typed with "café": sent, and signed, as curl would send it)
     if provider:
@@ -1051,7 +1072,7 @@ def send(
         hdrs.append(("User-Agent", "hooklab/send"))
         sign_args, prov = {}, ""
     method = method or "POST"
-    hdrs = _merge(hdrs, headers)
+    hdrs = [h for h in _merge(hdrs, headers) if h[0].lower() not in left_out]
     if stand_in and detect(hdrs, body, s.query)[0] != prov:  # (known by its signature alone:
         throwaway = _throwaway_secret(prov)  # signed as it signs, with a key nobody holds)
     signed_names: set[str] = set()
@@ -1073,7 +1094,7 @@ def send(
             # a header given in headers= is sent as given, a signature's too, with secret= as
             # without it (a forged one, to test that a receiver refuses it): the signature's
             # headers fill in only the names not given
-            given = {k.lower() for k, _ in check_headers(headers)}
+            given = {k.lower() for k, _ in check_headers(headers)} | left_out
             hdrs = _merge(hdrs, [(k, v) for k, v in signed.headers.items()
                                  if k.lower() not in given])
             signed_names = {k.lower() for k in signed.headers}
