@@ -1159,6 +1159,15 @@ def _send(args: argparse.Namespace) -> int:
         print(f"hooklab: {given} needs --provider to know how to sign (e.g. --provider "
               "github)", file=sys.stderr)
         return 2
+    data_file = args.data[1:] if args.data and args.data.startswith("@") else None
+    if (args.secret_file is not None and data_file is not None
+            and _is_stdin(args.secret_file) and _is_stdin(data_file)):
+        # (the secret was read to the end first, and --data then found nothing: "not valid
+        # JSON: Expecting value", a message about the JSON where the command was the mistake)
+        print(f"hooklab: --secret-file {args.secret_file} and --data {args.data} both read "
+              "standard input, which one of them would read to its end: give the other a "
+              "file (or the secret in $HOOKLAB_SECRET)", file=sys.stderr)
+        return 2
     try:
         secret = _secret_of(args)
         if secret is not None:  # (serve --secret-file refuses it in the same words)
@@ -1245,6 +1254,20 @@ def _send(args: argparse.Namespace) -> int:
         print(f"hooklab: the answer was longer than {MAX_ANSWER:,} bytes: its beginning is "
               "shown", file=sys.stderr)
     return 0 if resp.ok else 1  # (a 2xx only: a redirect is not followed, as replay's)
+
+
+#: the names of standard input that opening reads it from (``-``: hooklab's, curl's)
+_STDIN_NAMES = frozenset({"-", "/dev/stdin", "/dev/fd/0", "/proc/self/fd/0"})
+
+
+def _is_stdin(name: str) -> bool:
+    """Whether reading the file ``name`` (``--secret-file``'s, ``--data @``'s) reads standard
+    input: ``-`` or one of the system's names for it.
+
+    >>> _is_stdin("-"), _is_stdin("/dev/stdin"), _is_stdin("stripe.key")
+    (True, True, False)
+    """
+    return name in _STDIN_NAMES
 
 
 def _data_text(given: str) -> str:
