@@ -1214,19 +1214,20 @@ def _send(args: argparse.Namespace) -> int:
         return 2
     except (OSError, http.client.HTTPException) as exc:  # (which server did not answer: the URL)
         from .capture import forward_error
-        from .credentials import scrubbed_text, scrubbed_url
+        from .credentials import scrubbed_text, shown_url
         from .outbound.sender import unread_answer
 
         # an answer that is no HTTP was a traceback quoting it raw (BadStatusLine: ESC and
         # all); now one line, escaped and cut as a forward's error
         why = str(exc) if isinstance(exc, OSError) else f"{type(exc).__name__}: {exc}"
         why = forward_error(scrubbed_text(why, args.url))
-        said = unread_answer(exc, scrubbed_url(args.url), why)
+        said = unread_answer(exc, shown_url(args.url, quote=False), why)
         if said is not None:  # (the app had the webhook and answered: "could not send"
             # had users send it again, a duplicate delivery; a reset or a stall too)
             print(f"hooklab: {said}", file=sys.stderr)
             return 1
-        print(f"hooklab: could not send to {scrubbed_url(args.url)}: {why}", file=sys.stderr)
+        print(f"hooklab: could not send to {shown_url(args.url, quote=False)}: {why}",
+              file=sys.stderr)
         return 1
     from .capture import printable
 
@@ -1242,9 +1243,9 @@ def _send(args: argparse.Namespace) -> int:
         except OSError as exc:  # (`1</dev/null`, `>/dev/full`: it said only "[Errno 9] ...")
             lost = _stdout_lost(exc)
     if lost is not None:  # the answer cannot be shown; the webhook went out: said on stderr
-        from .credentials import scrubbed_url
+        from .credentials import shown_url
 
-        print(f"hooklab: sent to {scrubbed_url(args.url)} (answered {resp.status} "
+        print(f"hooklab: sent to {shown_url(args.url, quote=False)} (answered {resp.status} "
               f"{printable(resp.reason, 200)}), but {lost}: the answer is not shown",
               file=sys.stderr)
         return 1
@@ -1419,9 +1420,9 @@ def _replay(args: argparse.Namespace) -> int:
         lab.stop()
     if lost is not None:
         from .capture import n_captures
-        from .credentials import scrubbed_url
+        from .credentials import shown_url
 
-        print(f"hooklab: replayed {n_captures(len(ids))} to {scrubbed_url(args.to)} ("
+        print(f"hooklab: replayed {n_captures(len(ids))} to {shown_url(args.to, quote=False)} ("
               + ", ".join(f"{n} {key}" for key, n in answers.items())
               + f"), but {lost}: " + ("their lines are not shown" if not shown else
                                       "not every line is shown"), file=sys.stderr)

@@ -144,3 +144,19 @@ def test_a_url_without_credentials_is_still_quoted_whole(lab, url: str) -> None:
         with pytest.raises(ValueError) as raised:
             call()
         assert repr(url) in str(raised.value), str(raised.value)
+
+
+@pytest.mark.parametrize("secret", ["sk_live_51HxYzAbCdEfGhIjKlMnOpQr", "ghp_" + "a1B2" * 9])
+def test_cli_send_to_nothing_listening_hides_a_key_under_a_plain_name(tmp_path, secret) -> None:
+    """(the helper who made shown_url) "could not send to URL" kept scrubbed_url, which only
+    hides a value by its name: ?k=<key> was printed whole when nothing listened there."""
+    import subprocess
+
+    from _http import free_port
+    from test_cli import ENV, EXE
+
+    url = f"http://127.0.0.1:{free_port()}/x?k={secret}"
+    run = subprocess.run([EXE, "send", url, "--data", "{}"], capture_output=True, text=True,
+                         env=ENV, cwd=tmp_path, timeout=60)
+    assert run.returncode == 1
+    assert secret not in run.stderr and "could not send to <hidden: " in run.stderr, run.stderr
