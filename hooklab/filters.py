@@ -78,7 +78,7 @@ from .capture import (
     path_read,
     user_stacklevel,
 )
-from .jsonread import LEGACY_CODECS, body_coding, charset_module, declared_codec
+from .jsonread import LEGACY_CODECS, body_coding, charset_module, declared_codec, decode_prefix
 
 if TYPE_CHECKING:
     from .capture import Capture
@@ -398,7 +398,8 @@ def search_text(
     The path is read with its ``%XX`` undone and its bytes as UTF-8, a sender's raw UTF-8 as
     much as its escapes (:func:`hooklab.capture.path_read`; as the query was when it was parsed). The body
     is read with its transfer codings and ``Content-Encoding`` undone (left as is when that
-    fails), as UTF-8
+    fails; no more than its first :data:`MAX_SEARCH_BODY` decoded bytes are ever decoded,
+    by any stage: :func:`hooklab.jsonread.decode_prefix`), as UTF-8
     (undecodable bytes separate words) or, where JSON would be, UTF-16 or UTF-32, its first
     :data:`MAX_SEARCH_BODY` bytes. The ``Content-Encoding`` and ``Content-Type`` that say how
     are the header section's: the fields before ``trailers_at`` (``Capture.trailers_at``), when
@@ -430,21 +431,17 @@ def search_text(
         elif low == "transfer-encoding":
             transfer.append(value)
     raw = body
-    if transfer and body:  # transfer codings (gzip, chunked): framing, undone first
-        coding = body_coding(None, transfer)
-        if coding is not None:
-            try:
-                body = raw = decode_body(body, coding)
-            except ValueError:
-                pass  # (read as is)
+    coding = body_coding(None, transfer) if transfer and body else None
+    if coding is not None:  # transfer codings (gzip, chunked): framing, undone first
+        try:
+            body = raw = _undone(body, coding)
+        except ValueError:
+            pass  # (read as is)
     if encoding:
         try:
-            raw = decode_body(body, encoding, limit=MAX_SEARCH_BODY)
+            raw = _undone(body, encoding)
         except ValueError:
-            try:  # longer than the limit, or corrupt: what decodes before that point
-                raw = _decode_prefix(body, encoding)
-            except ValueError:
-                raw = body
+            raw = body
     text = _text_of(bytes(raw[:MAX_SEARCH_BODY]), ctype, len(raw) >= MAX_SEARCH_BODY)
     if text is not None:  # (a binary body: no words from it)
         parts.append(readable(text, ctype))
@@ -655,17 +652,15 @@ def _char(code: int) -> str:
     return " " if 0xD800 <= code < 0xE000 else chr(code)
 
 
-def _decode_prefix(body: bytes, encoding: str) -> bytes:
-    import zlib
-
-    enc = encoding.strip().lower()
-    if enc not in ("gzip", "x-gzip", "deflate"):
-        raise ValueError(encoding)
-    wbits = 16 + zlib.MAX_WBITS if enc != "deflate" else zlib.MAX_WBITS
+def _undone(body: bytes, coding: str) -> bytes:
+    """``body`` with ``coding`` undone (:func:`hooklab.jsonread.decode_body`), or when it
+    decodes past :data:`MAX_SEARCH_BODY` (or a Content-Encoding's stream was cut short)
+    what decodes before that point; no stage decodes more than that. ``ValueError`` when it
+    cannot be undone."""
     try:
-        return zlib.decompressobj(wbits).decompress(body, MAX_SEARCH_BODY)
-    except zlib.error:
-        raise ValueError(encoding) from None
+        return decode_body(body, coding, limit=MAX_SEARCH_BODY)
+    except ValueError:
+        return decode_prefix(body, coding, MAX_SEARCH_BODY)
 
 
 def matches_phrase(words: list[str], needle: list[str]) -> bool:

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from .capture import decode_body
-from .jsonread import flat_name, json_text, loads_fast
+from .jsonread import MAX_TRANSFER_CODINGS, flat_name, json_text, loads_fast
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -83,7 +83,7 @@ _GZIP, _DEFLATE, _UNDECODABLE = 2, 3, 4
 #: codes from here on: transfer codings (``Transfer-Encoding: gzip, chunked``, at most
 #: :data:`_MAX_CHAIN` of gzip and deflate) before none, a gzip or a deflate Content-Encoding
 #: (:func:`hooklab.jsonread.body_coding`); each code's coding is in :data:`_CHAIN_CODINGS`
-_CHAIN_BASE, _MAX_CHAIN = 5, 3
+_CHAIN_BASE, _MAX_CHAIN = 5, MAX_TRANSFER_CODINGS
 _CHAINS = 2 ** (_MAX_CHAIN + 1) - 2  # (chains of 1 to _MAX_CHAIN codings of the two)
 
 

@@ -32,10 +32,11 @@ from encodings import aliases as _aliases
 from encodings import normalize_encoding
 from typing import Any
 
-__all__ = ["JSON_MAX_DEPTH", "LEGACY_CODECS", "MAX_DECODED", "TRANSFER_UNDONE", "body_coding",
-           "charset_module", "declared_codec", "decode_body", "flat_name", "inflate", "json_depth",
-           "json_text", "json_too_deep", "loads_fast", "loads_json", "section_coding",
-           "surrogates_escaped", "transfer_codings", "wide_int"]
+__all__ = ["JSON_MAX_DEPTH", "LEGACY_CODECS", "MAX_DECODED", "MAX_PARSED", "MAX_TRANSFER_CODINGS",
+           "TRANSFER_UNDONE", "body_coding", "charset_module", "declared_codec", "decode_body",
+           "decode_prefix", "flat_name", "inflate", "json_depth", "json_text", "json_too_deep",
+           "loads_fast", "loads_json", "section_coding", "surrogates_escaped", "transfer_codings",
+           "wide_int"]
 
 #: JSON nested deeper than this many arrays/objects is read as not JSON (``Capture.json()`` is
 #: ``None``), the same on every Python version: orjson's own limit, where the standard library's
@@ -283,6 +284,14 @@ def json_text(value: Any, limit: int, *, style: str = "json") -> str:
 
 #: decoded views of compressed bodies are capped so a decompression bomb cannot exhaust memory
 MAX_DECODED = 64 * 1024 * 1024
+#: the most of a body read as a capture arrives (detection, the signature check of a
+#: transfer-coded body) once its codings are undone: a smaller cap, as these run on the
+#: server's thread for every request
+MAX_PARSED = 8 * 1024 * 1024
+#: a body sent with more transfer codings than this (besides ``chunked``) is read as one
+#: that cannot be undone: a chain of them multiplies what a few bytes decode to (two gzips
+#: of 285 bytes made 60 MiB)
+MAX_TRANSFER_CODINGS = 3
 
 
 #: transfer codings a reader of a body undoes (``chunked``, the last, was undone on arrival;
@@ -341,15 +350,20 @@ def section_coding(fields: Iterable[tuple[Any, Any]]) -> str | None:
     return body_coding(encoding, transfer)
 
 
-def inflate(data: bytes, coding: str, limit: int = MAX_DECODED) -> bytes:
+def inflate(data: bytes, coding: str, limit: int = MAX_DECODED, *,
+            prefix: bool = False, cut: bool = False) -> bytes:
     """``data`` with one gzip (``x-gzip``) or deflate transfer coding undone (every member
     of a gzip stream), at most ``limit`` bytes; ``ValueError`` for a stream that is corrupt,
     cut short, followed by other bytes, or that decodes past ``limit`` (a decompression
-    bomb), and for a coding that is neither.
+    bomb), and for a coding that is neither. ``prefix``: a stream that decodes past
+    ``limit`` gives its first ``limit`` bytes instead; ``cut``: ``data`` is the start of a
+    stream (cut by a limit before), and what it decodes to is given.
 
     >>> import gzip
     >>> inflate(gzip.compress(b"a") + gzip.compress(b"b"), "gzip")
     b'ab'
+    >>> inflate(gzip.compress(b"abc" * 100), "gzip", 4, prefix=True), inflate(gzip.compress(b"abc")[:-8], "gzip", cut=True)
+    (b'abca', b'abc')
     """
     if coding not in TRANSFER_UNDONE:
         raise ValueError(f"unsupported transfer coding {coding!r}")
@@ -367,6 +381,10 @@ def inflate(data: bytes, coding: str, limit: int = MAX_DECODED) -> bytes:
                 out += d.decompress(data, limit + 1)
             except zlib.error as exc2:
                 raise ValueError(f"its deflate transfer coding is corrupt ({exc2})") from None
+        if prefix and len(out) >= limit:
+            return bytes(out[:limit])
+        if cut and not d.eof:
+            return bytes(out)
         if len(out) > limit:
             raise ValueError(f"its {coding} transfer coding decodes past {limit:,} bytes "
                              "(a decompression bomb?)")
@@ -382,10 +400,44 @@ def inflate(data: bytes, coding: str, limit: int = MAX_DECODED) -> bytes:
     raise ValueError(f"its {coding} transfer coding is corrupt")  # (never: bounded above)
 
 
+def _transfer_chain(encoding: str) -> tuple[str, list[str]]:
+    """The ``Content-Encoding`` and the transfer codings (the last applied first) of an
+    ``encoding`` made by :func:`body_coding`; ``ValueError`` for more than
+    :data:`MAX_TRANSFER_CODINGS` of them or one that cannot be undone."""
+    content, _, transfer = encoding.partition("\n")
+    codings = transfer.split(", ")
+    if len(codings) > MAX_TRANSFER_CODINGS:
+        raise ValueError(f"{len(codings)} transfer codings chained (at most "
+                         f"{MAX_TRANSFER_CODINGS} are undone)")
+    for coding in codings:
+        if coding not in TRANSFER_UNDONE:
+            raise ValueError(f"unsupported transfer coding {coding!r}")
+    return content, codings[::-1]
+
+
+def _content_decoder(enc: str, body: bytes, limit: int) -> tuple[Any, bytes]:
+    """A ``Content-Encoding``'s decompressor (gzip, deflate, raw deflate: some senders write
+    it without the zlib header) and the first ``limit`` bytes of ``body`` it gives; else
+    ``ValueError`` (corrupt)."""
+    wbits = 16 + zlib.MAX_WBITS if enc != "deflate" else zlib.MAX_WBITS
+    try:
+        d = zlib.decompressobj(wbits)
+        return d, d.decompress(body, limit)
+    except zlib.error:
+        if enc != "deflate":
+            raise ValueError(f"corrupt {enc} body") from None
+        try:
+            d = zlib.decompressobj(-zlib.MAX_WBITS)
+            return d, d.decompress(body, limit)
+        except zlib.error as exc:
+            raise ValueError(f"corrupt deflate body: {exc}") from None
+
+
 def decode_body(body: bytes, encoding: str | None, limit: int = MAX_DECODED) -> bytes:
     r"""Undo ``Content-Encoding`` (gzip, deflate) for viewing; the stored body stays raw.
     An ``encoding`` made by :func:`body_coding` has its transfer codings undone first (the
-    last applied first, each at most ``limit`` bytes: :func:`inflate`).
+    last applied first, each at most ``limit`` bytes: :func:`inflate`; at most
+    :data:`MAX_TRANSFER_CODINGS` of them).
 
     Raises ``ValueError`` if the data is corrupt or would decode past ``limit`` bytes.
 
@@ -394,8 +446,8 @@ def decode_body(body: bytes, encoding: str | None, limit: int = MAX_DECODED) -> 
     b'{}'
     """
     if encoding is not None and "\n" in encoding:
-        encoding, _, transfer = encoding.partition("\n")
-        for coding in reversed(transfer.split(", ")):
+        encoding, codings = _transfer_chain(encoding)
+        for coding in codings:
             if body:  # (no body came: none to undo)
                 body = inflate(body, coding, limit)
         if not encoding:
@@ -404,23 +456,42 @@ def decode_body(body: bytes, encoding: str | None, limit: int = MAX_DECODED) -> 
     if enc in ("", "identity"):
         return body
     if enc in ("gzip", "x-gzip", "deflate"):
-        wbits = 16 + zlib.MAX_WBITS if enc != "deflate" else zlib.MAX_WBITS
-        try:
-            d = zlib.decompressobj(wbits)
-            out = d.decompress(body, limit + 1)
-        except zlib.error:
-            if enc != "deflate":
-                raise ValueError(f"corrupt {enc} body") from None
-            try:  # raw deflate without zlib header, as some senders do
-                d = zlib.decompressobj(-zlib.MAX_WBITS)
-                out = d.decompress(body, limit + 1)
-            except zlib.error as exc:
-                raise ValueError(f"corrupt deflate body: {exc}") from None
+        d, out = _content_decoder(enc, body, limit + 1)
         if len(out) > limit:
             raise ValueError(f"decoded body exceeds {limit} bytes (decompression bomb?)")
         if not d.eof:  # never pass a cut-off stream off as the whole body
             raise ValueError(f"truncated {enc} body")
         return out
+    raise ValueError(f"unsupported Content-Encoding {encoding!r}")
+
+
+def decode_prefix(body: bytes, encoding: str | None, limit: int) -> bytes:
+    r"""The first ``limit`` bytes (or fewer) of what :func:`decode_body` reads of ``body``,
+    when the whole is longer, or its ``Content-Encoding`` stream is cut short: what decodes
+    before that point. No stage decodes more than ``limit`` bytes (a transfer coding's
+    stream is read as far as its first ``limit`` decoded bytes: the next stage reads that
+    prefix, so a small ``limit`` may give less), so the work is bounded whatever the body
+    decodes to; a transfer coding's stream that the sender cut short raises, as in
+    :func:`decode_body`. ``ValueError`` for a corrupt stream, a coding that cannot
+    be undone, or more than :data:`MAX_TRANSFER_CODINGS` transfer codings. ``search``
+    reads a body's first megabyte so.
+
+    >>> import gzip
+    >>> decode_prefix(gzip.compress(gzip.compress(b"x" * 10**7)), "\ngzip, gzip", 1000) == b"x" * 1000
+    True
+    """
+    if encoding is not None and "\n" in encoding:
+        encoding, codings = _transfer_chain(encoding)
+        cut = False  # (whether the bytes read were cut at the limit by a stage before)
+        for coding in codings:
+            if body:
+                body = inflate(body, coding, limit, prefix=True, cut=cut)
+                cut = cut or len(body) >= limit
+    enc = (encoding or "").strip().lower()
+    if enc in ("", "identity"):
+        return body[:limit]
+    if enc in ("gzip", "x-gzip", "deflate"):
+        return _content_decoder(enc, body, limit)[1]
     raise ValueError(f"unsupported Content-Encoding {encoding!r}")
 
 

@@ -19,12 +19,19 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from ..formdata import is_multipart, multipart_form
-from ..jsonread import body_coding, declared_codec, decode_body, loads_fast, surrogates_escaped
+from ..jsonread import (
+    MAX_PARSED,
+    body_coding,
+    declared_codec,
+    decode_body,
+    loads_fast,
+    surrogates_escaped,
+)
 from .table import TABLE, Provider, _get
 
 __all__ = ["describe", "detect", "detect_record", "header_section", "parse_json"]
 
-_MAX_PARSE = 8 * 1024 * 1024
+_MAX_PARSE = MAX_PARSED
 
 
 def _lower(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
@@ -84,7 +91,7 @@ def readable(body: bytes, h: dict[str, str]) -> bytes:
         return body
     if len(body) > _MAX_PARSE:  # (no smaller once decoded)
         return b""
-    try:  # (at most _MAX_PARSE + 1 bytes are ever inflated: a bomb costs no more)
+    try:  # (at most _MAX_PARSE + 1 bytes are inflated per coding, at most 4: bounded)
         return decode_body(bytes(body), encoding, limit=_MAX_PARSE)
     except ValueError:
         return b""

@@ -35,9 +35,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from ..jsonread import body_coding, decode_body
+from ..jsonread import MAX_PARSED, body_coding, decode_body
 from ..providers import DEFAULT_TOLERANCE, TABLE, detect, unknown_provider
 from ._base import (
+    MATCHED,
     NO_PROVIDER,
     PROVIDER_IDS,
     Incoming,
@@ -172,7 +173,28 @@ def verify_signature(
     name = provider if isinstance(provider, str) else ""
     try:
         h = _headers(headers)
-        raw = _content(_body(body), h)
+        wire = _body(body)
+        content = _content(wire, h)
+    except Invalid as exc:
+        return Verification(False, name, str(exc))
+    except Exception as exc:  # never raise on bad input
+        return Verification(False, name, f"could not verify: {type(exc).__name__}")
+    first = _verify(name, provider, secret, h, wire, url, now, tolerance, method, received_url)
+    if first.valid or content is wire:
+        return first
+    # a transfer-coded body (gzip, chunked): the provider signed its content, or a sender
+    # signed the bytes it put on the wire; an HMAC over either authenticates the same content
+    second = _verify(name, provider, secret, h, content, url, now, tolerance, method,
+                     received_url)
+    if second.valid or not first.reason.endswith(MATCHED):
+        return second
+    return first  # (the wire bytes' signature matched; only its timestamp failed)
+
+
+def _verify(name: str, provider: Any, secret: Any, h: dict[str, str], raw: bytes, url: Any,
+            now: Any, tolerance: Any, method: Any, received_url: Any) -> Verification:
+    """:func:`verify_signature` of ``raw``, the body as signed, its headers read (``h``)."""
+    try:
         name = name.strip().lower()
         if not name:
             name = _detect(h, raw)
@@ -362,8 +384,10 @@ def _str(value: Any) -> str:
 def _content(raw: bytes, h: dict[str, str]) -> bytes:
     """The body a provider signed: ``raw`` with the transfer codings its headers ``h`` name
     undone (``Transfer-Encoding: gzip, chunked``: the sender's HTTP layer gzipped what was
-    signed; RFC 9112 section 7, a transfer coding is framing), as it was when they cannot
-    be (a body given decoded already). A ``Content-Encoding`` is part of what was signed.
+    signed; RFC 9112 section 7, a transfer coding is framing), decoded to at most
+    :data:`hooklab.jsonread.MAX_PARSED` bytes as detection reads it (this runs as each
+    capture arrives); ``raw`` itself when they cannot be (a body given decoded already, a
+    bomb past the cap). A ``Content-Encoding`` is part of what was signed.
 
     >>> import gzip
     >>> _content(gzip.compress(b"{}"), {"transfer-encoding": "gzip, chunked"}), _content(b"{}", {})
@@ -374,7 +398,7 @@ def _content(raw: bytes, h: dict[str, str]) -> bytes:
     if coding is None or not raw:
         return raw
     try:
-        return decode_body(raw, coding)
+        return decode_body(raw, coding, MAX_PARSED)
     except ValueError:
         return raw
 

@@ -22,6 +22,8 @@ from typing import Any, NamedTuple
 
 #: the default hint when a recomputed signature does not match
 MISMATCH = "signature mismatch: was the body re-serialised? was the secret for another endpoint?"
+#: how a reason ends when the signature matched but its timestamp did not pass
+MATCHED = "(the signature itself matches)"
 
 _TS_RE = re.compile(r"\s*\d{1,15}\s*")
 
@@ -201,7 +203,7 @@ class Incoming:
         if index is None:
             raise Invalid(mismatch + (f" (also: {stale})" if stale else ""))
         if stale:
-            raise Invalid(f"{stale} (the signature itself matches)")
+            raise Invalid(f"{stale} {MATCHED}")
         extras = [f"signature {index + 1} of {count}"] if count > 1 else []
         if note:
             extras.append(note)
