@@ -108,6 +108,23 @@ ENCODED_NAME = b'"content-encoding",'
 TRANSFER_NAME = b'"transfer-encoding",'
 
 
+def _not_word(word: str) -> str:
+    """A regular expression (RE2: no look-ahead) for the text of a JSON string that is not
+    exactly ``word``: a proper prefix of it, a first character that differs, or more after
+    it (an escaped quote ends it early: still not ``word``)."""
+    alts = [word[:i] for i in range(len(word))]
+    alts += [f'{word[:i]}[^"{word[i]}][^"]*' for i in range(len(word))]
+    return "(?:" + "|".join([*alts, f'{word}[^"]+']) + ")"
+
+
+#: a ``Transfer-Encoding`` field of a row's headers (JSON text) whose value is anything but
+#: ``chunked`` (any case), for RE2 (Arrow, DuckDB): a row it does not match has no transfer
+#: coding to undo, so search and ``lab.sql`` over a Parquet dataset need not read its
+#: header section (plain ``chunked``, most of those that name the field); a superset of
+#: what :func:`encoded_flag` reads as coded
+TRANSFER_CODED = r'(?i)"transfer-encoding",\s*"' + _not_word("chunked") + '"'
+
+
 def encoded_flag(headers: str, trailers_at: Any) -> int:
     """:data:`ENCODED` of one row, from its stored ``headers`` (JSON text) and ``trailers_at``
     (the store seals imported rows from the values in memory, as a segment reads them back).

@@ -953,12 +953,14 @@ _VIEW = r"""CREATE VIEW captures AS SELECT id,
 FROM read_parquet({files}, hive_partitioning = true, union_by_name = true)""".replace(
     "{escaped_key}", ESCAPED_KEY_RE).replace(
     # (the header section's Content-Encoding, a name: _segments.ENCODED; only a row with
-    # trailers and a match has its header section read, by hooklab_encoded)
+    # trailers and a match, or a Transfer-Encoding naming more than chunked, has its header
+    # section read, by hooklab_encoded)
     "{encoded}", """(CASE WHEN contains(lower(headers), '"content-encoding",')
                        AND {trailers_at} IS NULL THEN true
                   WHEN NOT contains(lower(headers), '"content-encoding",')
-                       AND NOT contains(lower(headers), '"transfer-encoding",') THEN false
-                  ELSE hooklab_encoded(headers, {trailers_at}) END)""")
+                       AND NOT regexp_matches(headers, '{transfer_coded}') THEN false
+                  ELSE hooklab_encoded(headers, {trailers_at}) END)""").replace(
+    "{transfer_coded}", S.TRANSFER_CODED)
 """(``payload``: UTF-8 bodies DuckDB's ``json_valid`` takes, but for what it takes and Python
 does not (a trailing comma, ``nan``, ``inf``, any depth), are their own JSON text; the others
 that may be JSON, and those with more than 1,024 brackets (which may nest deeper than
@@ -1180,7 +1182,7 @@ def _contains(word: str) -> Any:
     found = [pc.match_substring_regex(ds.field(c), pattern) for c in ("path", "query", "headers", "body")]
     # a compressed body (or one with a transfer coding) may hide the word: it stays a candidate
     found.append(pc.match_substring(ds.field("headers"), "content-encoding", ignore_case=True))
-    found.append(pc.match_substring(ds.field("headers"), "transfer-encoding", ignore_case=True))
+    found.append(pc.match_substring_regex(ds.field("headers"), S.TRANSFER_CODED))
     found.append(pc.match_substring_regex(ds.field("body"), _WIDE_START))
     if not word.isascii():
         found += [pc.match_substring(ds.field(c), "\\u") for c in ("path", "query", "headers", "body")]
