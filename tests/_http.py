@@ -140,6 +140,20 @@ def exact_request(port: int, method: str, target: str, headers: Iterable[tuple[s
         conn.close()
 
 
+def chunked_post(port: int, target: str, headers: Iterable[tuple[str, str]], body: bytes,
+                 timeout: float = 60.0) -> tuple[int, bytes]:
+    """POST ``body`` to ``target`` with exactly ``headers`` (a ``Transfer-Encoding`` among
+    them) and the body as one chunk; (status, answer body)."""
+    head = f"POST {target} HTTP/1.1\r\nHost: 127.0.0.1\r\n" + "".join(
+        f"{k}: {v}\r\n" for k, v in headers)
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(head.encode() + b"\r\n%x\r\n" % len(body) + body + b"\r\n0\r\n\r\n")
+        answers, _ = read_answers(s, 1, timeout)
+    assert answers, "no answer"
+    status = int(answers[0].split(b" ", 2)[1])
+    return status, answers[0].partition(b"\r\n\r\n")[2]
+
+
 def _ephemeral_range() -> tuple[int, int]:
     """The ports the OS hands out for ``bind(0)`` and outgoing connections."""
     try:

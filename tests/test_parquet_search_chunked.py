@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import socket
 import sys
 import threading
 import zlib
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _http import chunked_post
 
 import hooklab
 
@@ -25,18 +25,9 @@ pytestmark = pytest.mark.timeout(300)
 
 def _post(lab: hooklab.HookLab, te: str, body: bytes) -> None:
     """POST ``body`` chunked, with ``Transfer-Encoding: <te>``."""
-    data = (f"POST /b/x HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-            f"Transfer-Encoding: {te}\r\n\r\n").encode() + b"%x\r\n" % len(body) + body \
-        + b"\r\n0\r\n\r\n"
-    with socket.create_connection(("127.0.0.1", lab.bound_port), timeout=30) as s:
-        s.sendall(data)
-        got = b""
-        for _ in range(1000):  # (bounded: the answer is small)
-            piece = s.recv(65536)
-            got += piece
-            if not piece or (b"\r\n\r\n" in got and got.rstrip().endswith(b"}")):
-                break
-    assert got.startswith(b"HTTP/1.1 200"), got[:200]
+    status, answer = chunked_post(lab.bound_port, "/b/x", [
+        ("Content-Type", "application/json"), ("Transfer-Encoding", te)], body)
+    assert status == 200, answer[:200]
 
 
 def _search_reads(opened: hooklab.HookLab, word: str) -> tuple[int, int]:

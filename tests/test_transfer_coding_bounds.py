@@ -16,7 +16,6 @@ import gzip
 import hashlib
 import hmac
 import json
-import socket
 import time
 import zlib
 from collections.abc import Callable, Iterator
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _http import chunked_post, exact_request
 
 import hooklab
 
@@ -87,22 +87,14 @@ def _stripe(body: bytes, t: int | None = None) -> str:
 def _post(lab: hooklab.HookLab, headers: list[tuple[str, str]], body: bytes,
           chunked: bool) -> int:
     """POST ``body`` to ``/stripe/x`` (chunked, or with its length); the capture's id."""
-    head = "POST /stripe/x HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-    head += "".join(f"{k}: {v}\r\n" for k, v in headers)
+    headers = [("Content-Type", "application/json"), *headers]
     if chunked:
-        data = head.encode() + b"\r\n%x\r\n" % len(body) + body + b"\r\n0\r\n\r\n"
+        status, answer = chunked_post(lab.bound_port, "/stripe/x", headers, body)
     else:
-        data = head.encode() + b"Content-Length: %d\r\n\r\n" % len(body) + body
-    with socket.create_connection(("127.0.0.1", lab.bound_port), timeout=60) as s:
-        s.sendall(data)
-        got = b""
-        for _ in range(1000):  # (bounded: the answer is small)
-            piece = s.recv(65536)
-            got += piece
-            if not piece or (b"\r\n\r\n" in got and got.rstrip().endswith(b"}")):
-                break
-    assert got.startswith(b"HTTP/1.1 200"), got[:200]
-    return int(json.loads(got.partition(b"\r\n\r\n")[2])["id"])
+        status, answer = exact_request(lab.bound_port, "POST", "/stripe/x", headers, body,
+                                       timeout=60)
+    assert status == 200, answer[:200]
+    return int(json.loads(answer)["id"])
 
 
 def _gz(n: int) -> Callable[[bytes], bytes]:
