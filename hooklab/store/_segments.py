@@ -84,18 +84,6 @@ NAMES = tuple(name for name, _ in COLUMNS)
 #: name only: in the stored JSON pairs a name is followed by a comma, a value by ``]`` (a
 #: header value "content-encoding" made the body read as compressed). As
 #: :func:`encoded_flag` reads it from the stored text in Python.
-#: SQL over ``captures``: whether a row's header section has a ``Transfer-Encoding`` naming
-#: more than chunked (gzip, chunked: jsonread.body_coding), the second half of
-#: :data:`ENCODED`; only a row that names the field has its fields read
-ENCODED_TRANSFER = (
-    "(instr(lower(headers), '\"transfer-encoding\",') > 0 AND CASE"
-    " WHEN NOT json_valid(headers) THEN 0"
-    " ELSE EXISTS (SELECT 1 FROM json_each(headers) WHERE (trailers_at IS NULL"
-    " OR typeof(trailers_at) <> 'integer' OR trailers_at < 0"
-    " OR trailers_at >= json_array_length(headers) OR key < trailers_at)"
-    " AND lower(json_extract(value, '$[0]')) = 'transfer-encoding'"
-    " AND lower(trim(json_extract(value, '$[1]'))) NOT IN ('chunked', 'identity', '')) END)"
-)
 ENCODED = (
     "((instr(lower(headers), '\"content-encoding\",') > 0 AND CASE"
     " WHEN trailers_at IS NULL THEN 1"
@@ -103,12 +91,16 @@ ENCODED = (
     " OR trailers_at >= json_array_length(headers) THEN 1"
     " ELSE EXISTS (SELECT 1 FROM json_each(headers) WHERE key < trailers_at"
     " AND lower(json_extract(headers, '$[' || key || '][0]')) = 'content-encoding') END)"
-    f" OR {ENCODED_TRANSFER})"
+    # or a Transfer-Encoding of the header section naming more than chunked (gzip, chunked:
+    # jsonread.body_coding); only a row that names the field has its fields read
+    " OR (instr(lower(headers), '\"transfer-encoding\",') > 0 AND CASE"
+    " WHEN NOT json_valid(headers) THEN 0"
+    " ELSE EXISTS (SELECT 1 FROM json_each(headers) WHERE (trailers_at IS NULL"
+    " OR typeof(trailers_at) <> 'integer' OR trailers_at < 0"
+    " OR trailers_at >= json_array_length(headers) OR key < trailers_at)"
+    " AND lower(json_extract(value, '$[0]')) = 'transfer-encoding'"
+    " AND lower(trim(json_extract(value, '$[1]'))) NOT IN ('chunked', 'identity', '')) END))"
 )
-#: the meaning of the ``encoded`` flag segments are sealed with (the ``segments_flags`` of a
-#: database's ``meta``): "2" marks transfer codings too; a database's segments sealed before
-#: (no such entry) are sealed again where a row has one (``CaptureStore._reseal_coded``)
-FLAGS_VERSION = "2"
 
 #: what :data:`ENCODED` looks for first, in the lower-cased text of the headers
 ENCODED_NAME = b'"content-encoding",'

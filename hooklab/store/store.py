@@ -984,13 +984,10 @@ class CaptureStore:
                     f"INSERT OR IGNORE INTO meta VALUES ('format', '{_FORMAT}');"
                     " INSERT OR IGNORE INTO meta VALUES ('search_upto', '0');"
                     f" INSERT OR IGNORE INTO meta VALUES ('search_version', '{_search.SEARCH_VERSION}');"
-                    " INSERT OR IGNORE INTO meta VALUES ('segments_upto', '0');"
-                    f" INSERT OR IGNORE INTO meta VALUES ('segments_flags', '{S.FLAGS_VERSION}');"
-                    " COMMIT;"
+                    " INSERT OR IGNORE INTO meta VALUES ('segments_upto', '0'); COMMIT;"
                 )
             else:  # adds what newer versions need (IF NOT EXISTS); format 1 -> 2
                 self._upgrade(db, fmt)
-                self._reseal_coded(db)
             add_columns(db)
         _search.register(db)
         return db
@@ -1159,40 +1156,6 @@ class CaptureStore:
             f" INSERT OR REPLACE INTO meta VALUES ('search_version', '{_search.SEARCH_VERSION}');"
             " INSERT OR IGNORE INTO meta VALUES ('segments_upto', '0'); COMMIT;"
         )
-
-    def _reseal_coded(self, db: sqlite3.Connection) -> None:
-        """Seal again the segments an older hooklab sealed with ``encoded`` 0 for a row sent
-        with a transfer coding (``Transfer-Encoding: gzip, chunked``; the flag marks those since
-        :data:`S.FLAGS_VERSION` "2"): the frame's ``json`` was ``None`` for them, where
-        ``capture.json()``, ``lab.sql`` and ``search=`` read them. Once per database (its
-        ``meta`` says so after): one pass over the sealed rows' headers. A segment whose rows
-        are no longer all there is dropped (its rows are read from ``captures``)."""
-        row = db.execute("SELECT value FROM meta WHERE key = 'segments_flags'").fetchone()
-        if row is not None and row[0] == S.FLAGS_VERSION:
-            return
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            if db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table'"
-                          " AND name = 'segments'").fetchone():
-                for first, last, n in db.execute(
-                        "SELECT s.first_id, s.last_id, s.rows FROM segments s WHERE EXISTS"
-                        " (SELECT 1 FROM captures WHERE id BETWEEN s.first_id AND s.last_id"
-                        f" AND {S.ENCODED_TRANSFER})").fetchall():
-                    rows, pack = self._segment_rows(db, "id >= ? AND id <= ? ORDER BY id",
-                                                    (first, last))
-                    if len(rows) == n:
-                        db.execute("UPDATE segments SET data = ? WHERE first_id = ?",
-                                   (S.encode(rows, pack), first))
-                    else:
-                        db.execute("DELETE FROM segments WHERE first_id = ?", (first,))
-                    with contextlib.suppress(sqlite3.OperationalError):  # (none kept)
-                        db.execute("DELETE FROM segment_summaries WHERE first_id = ?", (first,))
-            db.execute("INSERT OR REPLACE INTO meta VALUES ('segments_flags', ?)",
-                       (S.FLAGS_VERSION,))
-            db.execute("COMMIT")
-        except BaseException:
-            _rollback(db)
-            raise
 
     def _search_stale(self) -> bool:
         """Whether the search index holds words of another :data:`SEARCH_VERSION` (a read-only
