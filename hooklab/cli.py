@@ -292,14 +292,14 @@ class _RefusalLines:
         self._limit = _PerSecond()
 
     def __call__(self, r: dict[str, Any]) -> None:
-        from .credentials import scrubbed_url
+        from .credentials import shown_url
 
         more = self._limit.take()
         if more is None:
             return
         target = r["target"] or ""
-        try:  # (a query's credentials, as the store hides them)
-            target = scrubbed_url(target)
+        try:  # (a query's credentials, as the store hides them; a key under a plain name
+            target = shown_url(target, quote=False)  # as the target's length)
         except ValueError:
             target = target.split("?", 1)[0]
         from .capture import target_as_sent  # (its bytes read: /é%FF, not /Ã©ÿ)
@@ -470,7 +470,7 @@ def _forward_stop_lines(left: Any, unverified: set[int], resigned: bool, db: str
     ``who="replay"``; its ``--resign-file`` and ``--provider`` as those of the bin ``""``).
     The command keeps what shapes the sending: ``--timeout`` (``timeout``, serve's for its
     forwards, when not the default), ``--resign-file`` and ``--provider``."""
-    from .credentials import scrubbed_url
+    from .credentials import scrubbed_url, shown_url
 
     def named(ids: list[int]) -> tuple[list[str], int]:
         # the ids as ranges, several lines of them at most; how many ids are left unsaid
@@ -495,7 +495,10 @@ def _forward_stop_lines(left: Any, unverified: set[int], resigned: bool, db: str
         on_way[(entry.bin, entry.target)] = list(entry.ids)
     for key in sorted(set(unsent) | set(refused) | set(on_way)):
         bin_, to = key
-        shown = scrubbed_url(to)
+        # (a key under a plain name, ?k=sk_live_..., was printed whole three times: shown as
+        # its length, and the replay command names the target TARGET then)
+        shown = shown_url(to, quote=False, shown=scrubbed_url(to))
+        hidden = shown.startswith("<hidden: ")
         if key in unsent:
             ids = unsent[key]
             said, more = named(ids)
@@ -519,8 +522,12 @@ def _forward_stop_lines(left: Any, unverified: set[int], resigned: bool, db: str
                                        for r in runs[at: at + _RANGES_PER_LINE])
                     lines.append(
                         f"{'to send them' if at == 0 else 'and'}: hooklab replay --db="
-                        f"{_shell_word(db)} --to={_shell_word(shown)}{extra} {id_args}")
-                if shown != to:
+                        f"{_shell_word(db)} --to={'TARGET' if hidden else _shell_word(shown)}"
+                        f"{extra} {id_args}")
+                if hidden:
+                    lines.append(f"(the target, {shown}, holds what reads as a credential: "
+                                 "give it in place of TARGET)")
+                elif shown != to:
                     lines.append("(the target's credentials are shown as [secret]: give them "
                                  "in its place)")
         if key in refused:

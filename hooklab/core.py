@@ -1139,6 +1139,8 @@ class HookLab(Configurable):
         if isinstance(secret, (str, bytes)) and not secret:  # (an unset environment variable:
             raise ValueError("empty secret: give the secret, or None to remove the bin's "
                              "secret")  # it removed the secret, and checks passed unrun)
+        if verify_token == "":  # (a Meta check with no hub.verify_token at all then passed)
+            raise ValueError("empty verify_token: give the token, or None for none")
         if provider is not None:
             given, provider = provider, provider.strip().lower()
             if provider not in TABLE:  # (named as given: a secret's shape is in its case)

@@ -81,3 +81,31 @@ def test_a_stopped_replay_says_what_was_sent(db: str, tmp_path: Path, sig: int, 
         got = app.wait(N, timeout=10)
     assert [g.body for g in got[2:]] == [f"body {n}".encode() for n in range(3, N + 1)]
     assert all(bool(g.header("Stripe-Signature")) is resign for g in got[2:])
+
+
+def test_a_stopped_replay_to_a_target_holding_a_key_shows_its_length(db: str) -> None:
+    """(a reviewer) The stop report quoted the target through scrubbed_url, which hides a value
+    by its name only: ``?k=sk_live_...`` was printed whole, three times (not sent, the replay
+    command, on its way). Now as ``shown_url`` says it, the command naming it TARGET."""
+    key = "sk_live_51HxYzAbCdEfGhIjKlMnOpQr"
+    with Target(delay=2.0) as app:
+        to = app.url + f"/t?k={key}"
+        proc = subprocess.Popen([EXE, "replay", "--db", db, "--id", f"1-{N}", "--to", to],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env=ENV, preexec_fn=_as_from_a_terminal)  # noqa: PLW1509
+        try:
+            app.wait(2, timeout=30)
+            time.sleep(0.2)
+        finally:
+            out, err = _stop(proc, signal.SIGINT)
+    assert key not in err and key not in out, err
+    hidden = f"<hidden: {len(to)} characters>"
+    assert err.splitlines()[:4] == [
+        f"hooklab: {N - 2} captures not sent (replay stopped before their turn) to {hidden}: "
+        f"#3-{N}",
+        f"hooklab: to send them: hooklab replay --db={shlex.quote(db)} --to=TARGET --id 3-{N}",
+        f"hooklab: (the target, {hidden}, holds what reads as a credential: give it in place "
+        "of TARGET)",
+        "hooklab: 1 capture on its way not finished (sent, no answer when replay stopped: "
+        f"the app may have it, and a replay could deliver it twice) to {hidden}: #2",
+    ], err

@@ -25,6 +25,8 @@ REFUSED = [
     ("s3cret", 1.0, TypeError, "verify_token must be a str, not float"),
     ("", None, ValueError, "empty secret: give the secret, or None to remove"),
     (b"", None, ValueError, "empty secret"),
+    # (a reviewer: an empty verify token matched a Meta check that sent none, 200 + verified)
+    ("s3cret", "", ValueError, "empty verify_token"),
 ]
 
 

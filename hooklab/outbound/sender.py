@@ -969,13 +969,19 @@ def _left_out(headers: Mapping[Any, Any] | Iterable[tuple[Any, Any]] | None
     signature's of that name too, as ``curl -H "Name:"`` removes one of curl's. A name left
     out is checked as any is (:func:`check_header`).
 
+    A name also given with a value is sent with it, whichever comes first (curl sends
+    ``-H "X-A:" -H "X-A: 1"`` as ``X-A: 1``; both went missing):
+
     >>> _left_out([("User-Agent", None), ("X-A", "1")])
     ([('X-A', '1')], {'user-agent'})
+    >>> _left_out([("X-A", None), ("X-A", "1")])
+    ([('X-A', '1')], set())
     """
     if not headers:
         return None, set()
     pairs = list(headers.items() if isinstance(headers, Mapping) else headers)
     names = {check_header(k, "")[0].lower() for k, v in pairs if v is None}
+    names -= {str(k).lower() for k, v in pairs if v is not None}
     return [(k, v) for k, v in pairs if v is not None], names
 
 
