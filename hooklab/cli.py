@@ -1191,15 +1191,18 @@ def _send(args: argparse.Namespace) -> int:
         except ValueError as exc:
             print(f"hooklab: {exc}", file=sys.stderr)
             return 2
-    headers = None
+    headers, leave_out = None, []
     if args.header:
         try:
-            headers = [_header_arg(h) for h in args.header]
+            given = [_header_arg(h) for h in args.header]
         except ValueError as exc:
             print(f"hooklab: {exc}", file=sys.stderr)
             return 2
+        headers = [(n, v) for n, v in given if v is not None]
+        leave_out = [n for n, v in given if v is None]  # (NAME: as curl -H reads it)
     if isinstance(payload, bytes) and not any(n.lower() == "content-type"
-                                              for n, _ in headers or []):
+                                              for n in [*(k for k, _ in headers or []),
+                                                        *leave_out]):
         headers = [("Content-Type", "application/json"), *(headers or [])]
     try:
         resp = send(
@@ -1210,6 +1213,7 @@ def _send(args: argparse.Namespace) -> int:
             secret=secret,
             headers=headers,
             timeout=args.timeout,
+            leave_out=leave_out,
         )
     except (ValueError, http.client.InvalidURL) as exc:
         from .credentials import scrubbed_text

@@ -80,11 +80,17 @@ def test_hostile_spellings_are_refused_before_sending(lab, word: str, says: str)
     assert len(lab.captures) == 0
 
 
-def test_python_send_leaves_out_a_header_given_none(lab) -> None:  # type: ignore[no-untyped-def]
-    hooklab.send(lab.url_for("p"), payload={"a": 1},
-                 headers=[("User-Agent", None), ("Content-Type", None), ("X-Keep", "1")])
+def test_python_send_leaves_out_the_headers_named(lab) -> None:  # type: ignore[no-untyped-def]
+    """``leave_out=`` (``None`` as a value stays a TypeError: an unset ``os.environ.get``
+    must not leave a header out unseen; tests/test_outbound_headers.py)."""
+    hooklab.send(lab.url_for("p"), payload={"a": 1}, headers=[("X-Keep", "1")],
+                 leave_out=["User-Agent", "Content-Type"])
     (cap,) = lab.wait(1, bin="p", timeout=10)
     assert "user-agent" not in _names(cap) and "content-type" not in _names(cap), cap.headers
     assert cap.header("X-Keep") == "1" and cap.body == b'{"a": 1}'
     with pytest.raises(ValueError, match="invalid header name"):
-        hooklab.send(lab.url_for("p"), headers={"X A": None})
+        hooklab.send(lab.url_for("p"), leave_out=["X A"])
+    with pytest.raises(TypeError, match="not one str"):
+        hooklab.send(lab.url_for("p"), leave_out="User-Agent")
+    with pytest.raises(TypeError, match="a value is str, bytes or int, not NoneType"):
+        hooklab.send(lab.url_for("p"), headers={"User-Agent": None})

@@ -962,27 +962,26 @@ def _merge(base: list[tuple[str, str]], extra: Mapping[str, str] | Iterable[tupl
     return out
 
 
-def _left_out(headers: Mapping[Any, Any] | Iterable[tuple[Any, Any]] | None
-              ) -> tuple[list[tuple[Any, Any]] | None, set[str]]:
-    """``headers`` as pairs without those given the value ``None``, and those names
-    (lower-case): headers :func:`send` leaves out, its own default, the sample's or the
-    signature's of that name too, as ``curl -H "Name:"`` removes one of curl's. A name left
-    out is checked as any is (:func:`check_header`).
+def _left_out(names: Iterable[str], headers: Any) -> set[str]:
+    """The names (lower-case) of ``leave_out`` that :func:`send` leaves out: its own default,
+    the sample's or the signature's header of that name, as ``curl -H "Name:"`` removes one
+    of curl's; a name also given in ``headers`` with a value is sent with it (curl sends
+    ``-H "X-A:" -H "X-A: 1"`` as ``X-A: 1``, either order). Each is checked as a header name
+    is (:func:`check_header`).
 
-    A name also given with a value is sent with it, whichever comes first (curl sends
-    ``-H "X-A:" -H "X-A: 1"`` as ``X-A: 1``; both went missing):
-
-    >>> _left_out([("User-Agent", None), ("X-A", "1")])
-    ([('X-A', '1')], {'user-agent'})
-    >>> _left_out([("X-A", None), ("X-A", "1")])
-    ([('X-A', '1')], set())
+    >>> sorted(_left_out(["User-Agent", "X-A"], [("X-A", "1")]))
+    ['user-agent']
     """
-    if not headers:
-        return None, set()
-    pairs = list(headers.items() if isinstance(headers, Mapping) else headers)
-    names = {check_header(k, "")[0].lower() for k, v in pairs if v is None}
-    names -= {str(k).lower() for k, v in pairs if v is not None}
-    return [(k, v) for k, v in pairs if v is not None], names
+    if isinstance(names, (str, bytes)):
+        raise TypeError("leave_out is names of headers (a list), not one str")
+    out = {check_header(n, "")[0].lower() for n in names}
+    if out and headers:
+        try:
+            pairs = headers.items() if isinstance(headers, Mapping) else headers
+            out -= {str(k).lower() for k, _ in pairs}
+        except (TypeError, ValueError):  # (no pairs: check_headers says so before sending)
+            pass
+    return out
 
 
 def send(
@@ -992,10 +991,11 @@ def send(
     event: str | None = None,
     payload: Any = None,
     secret: str | bytes | None = None,
-    headers: Mapping[str, str | None] | Iterable[tuple[str, str | None]] | None = None,
+    headers: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
     method: str | None = None,
     timeout: float = 10.0,
     follow_redirects: bool = False,
+    leave_out: Iterable[str] = (),
 ) -> SendResponse:
     r"""Send one webhook to ``url`` and return the receiver's :class:`SendResponse`.
 
@@ -1015,10 +1015,12 @@ def send(
     ``(name, value)`` pairs: a name given twice is sent twice) are added last and replace
     same-named ones, a signature's computed with ``secret`` too (a forged
     ``X-Hub-Signature-256`` goes out as written); a value is ``str`` (sent one character a byte: ``"caf\xe9"`` is the
-    byte 0xE9), ``bytes`` (sent as given: ``"café".encode()`` is UTF-8) or ``int``; ``None``
-    leaves that name out, hooklab's own (``User-Agent``, ``Content-Type``), the sample's or
-    the signature's too, as ``curl -H "Name:"`` does (``Host`` and ``Content-Length`` are
-    sent whatever it says). ``Host``
+    byte 0xE9), ``bytes`` (sent as given: ``"café".encode()`` is UTF-8) or ``int`` (``None``
+    is a ``TypeError``: an unset ``os.environ.get`` must not go out as ``None``, nor leave a
+    header out unseen). ``leave_out=["User-Agent"]`` leaves those names out, hooklab's own
+    (``User-Agent``, ``Content-Type``), the sample's or the signature's too, as ``curl -H
+    "Name:"`` does (``Host`` and ``Content-Length`` are sent whatever it says; a name also
+    given in ``headers`` is sent with that value). ``Host
     replaces the URL's; ``Content-Length`` and ``Transfer-Encoding`` are hooklab's to frame
     the body: a ``Content-Length`` that is not the body's length is refused, as is any
     ``Transfer-Encoding``. Raises ``ValueError`` for a header that cannot be sent as given
@@ -1054,7 +1056,7 @@ def send(
 
     refuse_unsendable(url)  # (before urlsplit drops a tab or line break unseen)
     timeout = check_timeout(timeout)  # (-1 said "timed out after -1 s", inf OverflowError)
-    headers, left_out = _left_out(headers)
+    left_out = _left_out(leave_out, headers)
     stand_in, throwaway = False, None
     url = ascii_url(url)  # (a URL typed with "café": sent, and signed, as curl would send it)
     if provider:

@@ -1705,6 +1705,8 @@ class CaptureStore:
                 self._release(n, size)
             else:  # the room is free once they are answered: what waits for the disk counts
                 self._sync.after_sync(lambda _error, n=n, size=size: self._release(n, size))
+            if plain:
+                self._after_batch()
             if plain and self._writer_behind(_LAG):  # live traffic: keep the index close behind
                 self._catch_up(_BATCH)  # (a bulk import leaves it to the idle moments after)
             # (an idle writer holds no rows: the last batch, an import's last chunk of up to
@@ -2004,6 +2006,14 @@ class CaptureStore:
             if not all(r is None or (isinstance(r, dict) and any(k in r for k in _UPKEEP_ONLY))
                        for r, _, _, _ in batch):  # (flushes, its own segments and summaries:
                 self._last_write = time.monotonic()  # still quiet)
+            # (the upkeep's poke, a stat of the WAL, and a checkpoint: in _write_loop once the
+            # batch's room is released: done here, between its answers and the release, a
+            # flush() right after an add_sync() saw the batch still queued and opened a write)
+
+    def _after_batch(self) -> None:
+        """Writer thread, after a batch's room was released: wake the upkeep thread if there
+        is work (:meth:`_Upkeep.poke`), then finish its checkpoint (:meth:`_finish_checkpoint`)."""
+        if self._upkeep is not None:
             self._upkeep.poke()
             self._finish_checkpoint()
 
@@ -4089,6 +4099,9 @@ class _Upkeep:
                 limit = min(limit, max(_CHECKPOINT_WAL_MIN, v.f_bavail * v.f_frsize))
         if size < self._wal_seen:  # (started over since)
             self._wal_seen = 0
+        if size >= self._wal_seen + 2 * limit:  # the upkeep thread lags (a loaded machine:
+            self.store._checkpoint_due = True  # 7 MB on a 12 MiB disk): the writer, next,
+            self._wal_seen = size  # checkpoints itself (_finish_checkpoint), then waits again
         return size >= max(limit, self._wal_seen + limit // 4)
 
     def stop(self) -> None:
