@@ -192,10 +192,9 @@ def check_bin(name: str) -> str:
     first, rest = b.split("/", 1)
     # the bin, with its escapes undone as a capture's is ("caf%C3%A9/x" is in bin 'café', a
     # name refused in its escaped spelling), but for a bin with a "/" inside ("a%2Fb")
-    read = bin_of("/" + first.replace("?", "%3F"))
+    read = bin_read(first)
     first = first if read == first or "/" in read else read
-    shown = repr(name) if len(name) <= 80 else repr(name[:80]) + "..."
-    raise ValueError(f"{shown} is no bin: a bin is one path segment, the first of the path "
+    raise ValueError(f"{_shown_name(name)} is no bin: a bin is one path segment, the first of the path "
                      f"(POST /{b} is captured into bin {first!r}); write {first!r} (a forward "
                      f"sends the rest of the path, /{rest}, on after its target's path; "
                      f"lab.respond takes a path glob, '/{b}')")
@@ -203,6 +202,22 @@ def check_bin(name: str) -> str:
 
 #: a ``%XX`` escape, as a capture's bin undoes it
 _ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
+
+
+def bin_read(segment: str) -> str:
+    """The bin a capture to ``/<segment>/...`` is in: ``segment`` with its escapes undone as
+    :func:`hooklab.capture.bin_of` undoes a capture's (a ``?`` is the bin's own: ``url_for``
+    sends it as ``%3F``).
+
+    >>> bin_read("caf%C3%A9"), bin_read("a%2Fb"), bin_read("a?b")
+    ('café', 'a/b', 'a?b')
+    """
+    return bin_of("/" + segment.replace("?", "%3F"))
+
+
+def _shown_name(name: str) -> str:
+    """``name`` as a refusal quotes it: ``repr``, cut to 80 characters."""
+    return repr(name) if len(name) <= 80 else repr(name[:80]) + "..."
 
 
 def _check_unescaped(name: str, b: str) -> str:
@@ -216,10 +231,9 @@ def _check_unescaped(name: str, b: str) -> str:
     >>> _check_unescaped("orders", "orders")
     'orders'
     """
-    read = bin_of("/" + b.replace("?", "%3F"))  # (a "?" is the bin's own: url_for sends %3F)
+    read = bin_read(b)
     if read == b:
         return b
-    shown = repr(name) if len(name) <= 80 else repr(name[:80]) + "..."
     if "/" in read or _ESCAPE.search(read):
         what = "a '/' inside" if "/" in read else "%XX text in its name"
         write = (f"a bin with {what}, as {read!r}, is named by no call of lab.secret, "
@@ -228,7 +242,7 @@ def _check_unescaped(name: str, b: str) -> str:
                  f"lab.respond('/{b}') and lab.respond('/{b}/*'))")
     else:
         write = f"write {read!r} (url_for({read!r}) escapes it again)"
-    raise ValueError(f"{shown} is spelt with %XX escapes: a capture to /{b}/... is in bin "
+    raise ValueError(f"{_shown_name(name)} is spelt with %XX escapes: a capture to /{b}/... is in bin "
                      f"{read!r} (a bin is read with its escapes undone, as capture.bin is); "
                      f"{write}")
 

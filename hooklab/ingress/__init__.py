@@ -30,8 +30,7 @@ import warnings
 import weakref
 from typing import Any
 
-from .._pathbin import bin_of
-from ..filters import bin_name, check_bin
+from ..filters import bin_name, bin_read, check_bin
 from .origin import _stated_root, origin_of, public_root, unused_public_urls
 from .registry import (
     REGISTRY_NAME,
@@ -76,7 +75,7 @@ def _check_bin(bin: str) -> str:
     # a name whose bin (escapes undone, as a capture's) no public URL takes is refused as
     # such first: check_bin's advice for "_hooklab/api" ("write '_hooklab'") or "%2e%2e"
     # ("write '..'") named a bin refused here next; the relay takes no bin with a "/" inside
-    first = bin_of("/" + bin_name(bin).replace("?", "%3F")) if isinstance(bin, str) else "?"
+    first = bin_read(bin_name(bin)) if isinstance(bin, str) else "?"
     if not first or first in (".", "..") or first.startswith("_hooklab") or "/" in first:
         raise ValueError(f"not a bin name: {bin!r} (one path segment, not _hooklab*, . or .., "
                          "no / inside)")
