@@ -470,7 +470,7 @@ def _forward_stop_lines(left: Any, unverified: set[int], resigned: bool, db: str
     ``who="replay"``; its ``--resign-file`` and ``--provider`` as those of the bin ``""``).
     The command keeps what shapes the sending: ``--timeout`` (``timeout``, serve's for its
     forwards, when not the default), ``--resign-file`` and ``--provider``."""
-    from .credentials import scrubbed_url, shown_url
+    from .credentials import shown_url
 
     def named(ids: list[int]) -> tuple[list[str], int]:
         # the ids as ranges, several lines of them at most; how many ids are left unsaid
@@ -497,7 +497,7 @@ def _forward_stop_lines(left: Any, unverified: set[int], resigned: bool, db: str
         bin_, to = key
         # (a key under a plain name, ?k=sk_live_..., was printed whole three times: shown as
         # its length, and the replay command names the target TARGET then)
-        shown = shown_url(to, quote=False, shown=scrubbed_url(to))
+        shown = shown_url(to, quote=False)
         hidden = shown.startswith("<hidden: ")
         if key in unsent:
             ids = unsent[key]
