@@ -4087,7 +4087,9 @@ class _Upkeep:
         over from its start rather than grown (a ``stat`` a batch, a ``statvfs`` past 256
         KiB). Its size is what it holds: each time it starts over ``journal_size_limit`` cuts
         it to :data:`_WAL_KEEP`. One a reader keeps from starting over is checkpointed again
-        each time it grows by a quarter of its limit."""
+        each time it grows by a quarter of its limit. Past twice its limit (this thread lags
+        behind a busy writer) it also marks the writer's own checkpoint due
+        (:meth:`CaptureStore._finish_checkpoint`)."""
         try:
             size = os.stat(self._wal).st_size
         except OSError:
